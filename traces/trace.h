@@ -1,0 +1,74 @@
+/* trace.h — the trace writer: JSON Lines in a fixed key order.
+ *
+ * The trace is the contract between the simulator, the viewer and the tools
+ * (see traces/FORMAT.md). This library depends on nothing else in the
+ * project. A record is built by calls in order — the order of the calls is
+ * the order of the keys — and written as one line when it ends. Numbers are
+ * integers only: the trace never carries floating point.
+ *
+ * Every function accepts a NULL writer and then does nothing, so code that
+ * traces can run untraced without tests of its own.
+ *
+ * Strings come in two kinds:
+ *  - text (trace_key_str): UTF-8; invalid sequences are written as U+FFFD;
+ *  - bytes (trace_key_bytes): an exact octet string, e.g. a protocol line.
+ *    Printable ASCII is written as is; every other octet, including those
+ *    >= 0x80, as \u00XX, so each code point of the JSON string is one octet
+ *    and the reader gives back exactly the bytes written.
+ */
+#ifndef MAILSIM_TRACE_H
+#define MAILSIM_TRACE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRACE_FORMAT_NAME "mailsim-trace"
+#define TRACE_FORMAT_VERSION 1
+
+typedef struct trace_writer trace_writer;
+
+/* Opens PATH for writing ("-" = standard output). NULL and *err set on
+ * failure. */
+trace_writer *trace_writer_new_file(const char *path, GError **err);
+/* A writer that keeps everything in memory (tests, diffing). */
+trace_writer *trace_writer_new_memory(void);
+/* The memory writer's text so far; borrowed, valid until the next write. */
+const GString *trace_writer_peek_memory(const trace_writer *tw);
+/* Flushes and closes the sink. Returns false and sets *err if any write
+ * failed since the writer was opened. The writer must still be freed. */
+bool trace_writer_close(trace_writer *tw, GError **err);
+/* Closes (ignoring errors) and frees. NULL is a no-op. */
+void trace_writer_free(trace_writer *tw);
+/* Number of complete records written (the header counts). */
+uint64_t trace_writer_records(const trace_writer *tw);
+
+/* --- building a record ---------------------------------------------------
+ * trace_begin() opens a bare record; trace_event_begin() opens an event
+ * record and writes its first three keys: "t", "id" and "ev". Event ids
+ * count from 1 in writing order; the return value can be named as the
+ * "cause" of a later record. Inside an array, pass key = NULL. */
+void trace_begin(trace_writer *tw);
+uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev);
+void trace_end(trace_writer *tw);
+
+void trace_key_int(trace_writer *tw, const char *key, int64_t v);
+void trace_key_uint(trace_writer *tw, const char *key, uint64_t v);
+void trace_key_bool(trace_writer *tw, const char *key, bool v);
+void trace_key_null(trace_writer *tw, const char *key);
+void trace_key_str(trace_writer *tw, const char *key, const char *utf8);
+void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n);
+void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n);
+void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+void trace_obj_begin(trace_writer *tw, const char *key);
+void trace_obj_end(trace_writer *tw);
+void trace_arr_begin(trace_writer *tw, const char *key);
+void trace_arr_end(trace_writer *tw);
+
+/* Appends the JSON string form of text / bytes to OUT (used by the writer
+ * and by tools that print trace values). */
+void trace_escape_text(GString *out, const char *s, size_t n);
+void trace_escape_bytes(GString *out, const void *p, size_t n);
+
+#endif
