@@ -1,7 +1,7 @@
 /* trace_read.c — the streaming trace reader.
  *
  * Reads a JSON Lines trace (traces/FORMAT.md) one line at a time from a
- * FILE or a memory buffer, through one growable buffer, so a line may be as
+ * file descriptor or a memory buffer, through one growable buffer, so a line may be as
  * long as memory allows. Each line goes through four gates, each with its
  * own message: framing (the newline, NUL bytes, UTF-8, blank lines), cJSON,
  * a strictness pass of our own (RFC 8259: §2 whitespace, §6 number grammar,
@@ -17,9 +17,11 @@
 #include "trace_read.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "trace.h"
 #include "trace_read_int.h"
@@ -42,8 +44,8 @@ typedef struct {
 
 struct trace_reader {
   char *name;
-  FILE *fp; /* NULL for a memory reader */
-  bool own_fp;
+  int fd; /* -1 for a memory reader */
+  bool own_fd;
   size_t chunk;      /* bytes per fread */
   GString *buf;      /* unread input starts at pos */
   size_t pos;        /* start of the next line */
@@ -421,7 +423,9 @@ static void pin_literals(cJSON *it, const char *line, const GArray *toks, guint 
 
 /* --- lines ------------------------------------------------------------ */
 
-/* Reads more input into buf; false at the end of input or on error. */
+/* Reads more input into buf; false at the end of input or on error. A
+ * read(2) returns what a pipe has so far, so a reader following a live
+ * writer sees each record as soon as it is written. */
 static bool fill(trace_reader *r, GError **io) {
   if (r->eof)
     return false;
@@ -432,16 +436,19 @@ static bool fill(trace_reader *r, GError **io) {
   }
   size_t old = r->buf->len;
   g_string_set_size(r->buf, old + r->chunk);
-  size_t got = fread(r->buf->str + old, 1, r->chunk, r->fp);
-  g_string_set_size(r->buf, old + got);
-  if (got == 0) {
+  ssize_t got;
+  do {
+    got = read(r->fd, r->buf->str + old, r->chunk);
+  } while (got < 0 && errno == EINTR);
+  int e = errno;
+  g_string_set_size(r->buf, old + (got > 0 ? (size_t)got : 0));
+  if (got < 0) {
     r->eof = true;
-    if (ferror(r->fp)) {
-      int e = errno;
-      g_set_error(io, TRACE_READ_ERROR, TRACE_READ_ERROR_IO, "%s", g_strerror(e ? e : EIO));
-      return false;
-    }
+    g_set_error(io, TRACE_READ_ERROR, TRACE_READ_ERROR_IO, "%s", g_strerror(e));
+    return false;
   }
+  if (got == 0)
+    r->eof = true;
   return got > 0;
 }
 
@@ -694,6 +701,7 @@ static trace_reader *reader_new(const char *name, size_t chunk) {
   trace_reader *r = g_new0(trace_reader, 1);
   r->name = g_strdup(name);
   r->chunk = chunk;
+  r->fd = -1;
   r->buf = g_string_sized_new(chunk + 1);
   r->toks = g_array_new(FALSE, FALSE, sizeof(tok));
   return r;
@@ -727,23 +735,25 @@ trace_reader *trace_reader_open(const char *path, GError **err) {
 
 trace_reader *trace_read__open_chunked(const char *path, size_t chunk, GError **err) {
   g_assert(path && chunk > 0);
-  FILE *fp;
+  int fd;
   bool own = true;
   if (strcmp(path, "-") == 0) {
-    fp = stdin;
+    fd = STDIN_FILENO;
     own = false;
   } else {
-    fp = fopen(path, "rb");
+    do {
+      fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
   }
-  if (!fp) {
+  if (fd < 0) {
     int e = errno;
     g_set_error(err, TRACE_READ_ERROR, TRACE_READ_ERROR_IO, "%s: cannot open trace: %s", path,
                 g_strerror(e));
     return NULL;
   }
   trace_reader *r = reader_new(strcmp(path, "-") == 0 ? "<stdin>" : path, chunk);
-  r->fp = fp;
-  r->own_fp = own;
+  r->fd = fd;
+  r->own_fd = own;
   return reader_start(r, err);
 }
 
@@ -759,8 +769,8 @@ trace_reader *trace_reader_new_memory(const char *name, const char *data, size_t
 void trace_reader_free(trace_reader *r) {
   if (!r)
     return;
-  if (r->fp && r->own_fp)
-    fclose(r->fp);
+  if (r->fd >= 0 && r->own_fd)
+    close(r->fd);
   cJSON_Delete(r->header);
   cJSON_Delete(r->rec);
   if (r->error)
