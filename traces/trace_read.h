@@ -12,14 +12,18 @@
  * Beyond what cJSON checks, every line must be strict JSON (RFC 8259) in
  * valid UTF-8: no raw control characters in strings, \u escapes of four hex
  * digits, numbers in the RFC 8259 §6 grammar, only space, tab and CR as
- * whitespace. Event ids must count 1, 2, 3... in file order; a "cause", if
- * present, must name an earlier id (0 = the cause was not recorded).
+ * whitespace; no key twice in a record. Event ids must count 1, 2, 3... in
+ * file order; "ev" is dotted lower-case words ([a-z0-9_]+ joined by dots);
+ * a "cause", if present, must name an earlier id (0 = the cause was not
+ * recorded). Other keys, header keys after "version" included, are the
+ * tools' to check.
  *
  * Exactness. cJSON keeps numbers as doubles. For records returned by this
  * reader, a number item whose literal is not an integer of at most 15
  * digits also carries its literal text in valuestring, so trace_get_int and
  * trace_get_uint are exact over the whole int64 / uint64 range (a
- * cJSON_Number's valuestring is otherwise unused; cJSON_Delete frees it).
+ * cJSON_Number's valuestring is otherwise unused; cJSON_Delete frees it and
+ * cJSON_Duplicate copies it).
  * A string holding U+0000 (written as \u0000) would be cut short by cJSON;
  * the reader stores U+0000 as the two octets C0 80 (the "modified UTF-8"
  * convention) so the C string stays whole: trace_get_bytes maps C0 80 back
