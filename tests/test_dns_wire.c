@@ -60,8 +60,8 @@ static const char *const all_types_rrs[] = {
     "example.com. 3600 IN TXT \"v=spf1 -all\" \"second string\" \"q\\\"uote\\\\ \\001\"",
     "www.example.com. 60 IN CNAME example.com.",
     "example.com. 86400 IN NS ns1.example.com.",
-    "example.com. 86400 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 "
-    "1209600 300",
+    ("example.com. 86400 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 "
+     "1209600 300"),
     "1.2.0.192.in-addr.arpa. 300 IN PTR example.com.",
     "_submission._tcp.example.com. 300 IN SRV 0 5 587 mail.example.com.",
     "example.com. 300 IN TYPE65280 \\# 4 0a0b0c0d",
