@@ -403,11 +403,13 @@ START_TEST(compression_layout) {
   /* example.com MX answer with glue, offsets derived by hand (RFC 1035
    * §4.1.4): the question name is at 12 (0x0c); the MX owner points there;
    * "mail" is written at 43 (0x2b) then points at 12; the glue owner points
-   * at 43. */
-  const char *want = "1234 8180 0001 0001 0000 0001 "
+   * at 43; "MAIL" differs in case, so it is written again at 66 and only
+   * its "example.com" suffix points at 12. */
+  const char *want = "1234 8180 0001 0001 0000 0002 "
                      "07 6578616d706c65 03 636f6d 00 000f 0001 "
                      "c00c 000f 0001 00000e10 0009 000a 04 6d61696c c00c "
-                     "c02b 0001 0001 0000012c 0004 c0000201";
+                     "c02b 0001 0001 0000012c 0004 c0000201 "
+                     "04 4d41494c c00c 0001 0001 0000012c 0004 c0000202";
   dns_msg m;
   dns_msg_init(&m);
   m.id = 0x1234;
@@ -417,8 +419,9 @@ START_TEST(compression_layout) {
   dns_rr rr;
   ck_assert_int_eq(dns_rr_from_text(&rr, "example.com. 3600 IN MX 10 mail.example.com."), DNS_OK);
   dns_msg_take_rr(&m, DNS_SEC_ANSWER, &rr);
-  /* Upper case must still compress (RFC 4343 comparisons). */
-  ck_assert_int_eq(dns_rr_from_text(&rr, "MAIL.example.com. 300 IN A 192.0.2.1"), DNS_OK);
+  ck_assert_int_eq(dns_rr_from_text(&rr, "mail.example.com. 300 IN A 192.0.2.1"), DNS_OK);
+  dns_msg_take_rr(&m, DNS_SEC_ADDITIONAL, &rr);
+  ck_assert_int_eq(dns_rr_from_text(&rr, "MAIL.example.com. 300 IN A 192.0.2.2"), DNS_OK);
   dns_msg_take_rr(&m, DNS_SEC_ADDITIONAL, &rr);
   GByteArray *got = encode(&m, 0), *wb = hex_bytes(want);
   char *g = to_hex(got->data, got->len), *w = to_hex(wb->data, wb->len);
@@ -427,7 +430,7 @@ START_TEST(compression_layout) {
   g_free(w);
   /* Without compression every name is written in full. */
   GByteArray *full = encode(&m, DNS_ENC_NO_COMPRESS);
-  ck_assert_uint_eq(full->len, got->len + (13 - 2) + (13 - 2) + (18 - 2));
+  ck_assert_uint_eq(full->len, got->len + (13 - 2) + (18 - 7) + (18 - 2) + (18 - 7));
   g_byte_array_free(full, TRUE);
   g_byte_array_free(got, TRUE);
   g_byte_array_free(wb, TRUE);
@@ -614,13 +617,22 @@ static uint64_t xs(uint64_t *s) { /* xorshift64*, deterministic test stream */
 START_TEST(mutation_fuzz) {
   dns_msg m;
   build_all_types(&m);
-  GByteArray *seed = encode(&m, 0);
+  GByteArray *seeds[4];
+  seeds[0] = encode(&m, 0);
+  seeds[1] = encode(&m, DNS_ENC_NO_COMPRESS);
   dns_msg_clear(&m);
+  big_answer(&m, 5, 5, true);
+  seeds[2] = encode(&m, 0);
+  dns_msg_clear(&m);
+  seeds[3] = hex_bytes("1234 0100 0003 0000 0000 0001 0161 00 0001 0001 0162 c00c 0001 0001 "
+                       "0163 c013 0001 0001 00 0029 04d0 0000 8000 0008 000a 0004 01020304");
   uint64_t st = 0x9E3779B97F4A7C15ULL;
-  uint8_t pkt[1024], buf[65535];
+  uint8_t pkt[4096], buf[65535];
   unsigned ok = 0, stable = 0;
   const int iters = 300000;
   for (int it = 0; it < iters; it++) {
+    const GByteArray *seed = seeds[it % 4];
+    g_assert(seed->len < sizeof pkt);
     size_t len = seed->len;
     memcpy(pkt, seed->data, len);
     int nmut = 1 + (int)(xs(&st) % 4);
@@ -659,7 +671,7 @@ START_TEST(mutation_fuzz) {
   ck_assert_uint_gt(ok, 1000);
   ck_assert_uint_lt(ok, (unsigned)iters);
   ck_assert_uint_eq(stable, ok);
-  g_byte_array_free(seed, TRUE);
+  for (int i = 0; i < 4; i++) g_byte_array_free(seeds[i], TRUE);
 }
 END_TEST
 

@@ -450,6 +450,66 @@ START_TEST(wire_formerr_and_drop) {
 }
 END_TEST
 
+
+static uint64_t xs(uint64_t *s) { /* xorshift64*, deterministic test stream */
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 0x2545F4914F6CDD1DULL;
+}
+
+START_TEST(server_fuzz) {
+  /* Mutated queries: the server step never crashes, and whatever it sends
+   * decodes, stays within the UDP limit and answers the query's id. */
+  dns_zone *z = build_zone();
+  dns_zone_cfg cfg = {.edns_size = 1232};
+  const char *names[] = {"example.com", "www.example.com", "foo.wild.example.com",
+                         "host.sub.example.com", "nope.example.com"};
+  GByteArray *seeds[5];
+  for (int i = 0; i < 5; i++) seeds[i] = query_bytes(names[i], (uint16_t)(i ? DNS_T_A : DNS_T_MX), i % 2 ? 1232 : 0);
+  uint64_t st = 12345;
+  unsigned replies = 0, answers = 0;
+  GByteArray *out = g_byte_array_new();
+  for (int it = 0; it < 100000; it++) {
+    const GByteArray *seed = seeds[it % 5];
+    uint8_t pkt[600];
+    size_t len = seed->len;
+    g_assert(len <= sizeof pkt);
+    memcpy(pkt, seed->data, len);
+    for (int k = 0, n = 1 + (int)(xs(&st) % 3); k < n; k++) {
+      uint64_t r = xs(&st);
+      if (len == 0) break;
+      size_t at = (size_t)(r >> 8) % len;
+      switch (r % 4) {
+      case 0: pkt[at] ^= (uint8_t)(1u << ((r >> 40) % 8)); break;
+      case 1: pkt[at] = (uint8_t)(r >> 32); break;
+      case 2: len = at; break;
+      default: pkt[at] = (uint8_t)((r >> 32) % 64); break;
+      }
+    }
+    uint8_t *copy = g_memdup2(pkt, len ? len : 1);
+    g_byte_array_set_size(out, 0);
+    bool tcp = (it / 5) % 2;
+    if (dns_zone_respond_wire(&z, 1, &cfg, copy, len, tcp, out, NULL)) {
+      replies++;
+      dns_msg r;
+      ck_assert_int_eq(dns_msg_decode(&r, out->data, out->len), DNS_OK);
+      ck_assert(r.qr);
+      ck_assert_uint_eq(r.id, (uint16_t)(copy[0] << 8 | copy[1]));
+      if (!tcp) ck_assert_uint_le(out->len, 1232);
+      if (r.rcode == DNS_RCODE_NOERROR && dns_msg_count(&r, DNS_SEC_ANSWER)) answers++;
+      dns_msg_clear(&r);
+    }
+    g_free(copy);
+  }
+  ck_assert_uint_gt(replies, 1000);
+  ck_assert_uint_gt(answers, 100);
+  g_byte_array_free(out, TRUE);
+  for (int i = 0; i < 5; i++) g_byte_array_free(seeds[i], TRUE);
+  dns_zone_free(z);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("dns_zone");
   TCase *tc = tcase_create("answers");
@@ -466,6 +526,10 @@ static Suite *suite(void) {
   tc = tcase_create("wire");
   tcase_add_test(tc, wire_truncation_udp_then_tcp);
   tcase_add_test(tc, wire_formerr_and_drop);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("fuzz");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, server_fuzz);
   suite_add_tcase(s, tc);
   return s;
 }

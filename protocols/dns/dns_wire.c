@@ -11,7 +11,7 @@
  *
  * Encoding compresses names (RFC 1035 §4.1.4) by remembering the offset of
  * every label written (below 0x4000) and reusing the longest suffix already
- * present. Names inside RDATA are compressed only for the RFC 1035 types
+ * present, compared octet for octet so that case is preserved (RFC 4343 §4). Names inside RDATA are compressed only for the RFC 1035 types
  * (RFC 3597 §4); SRV targets never (RFC 2782). Truncation follows RFC 1035
  * §4.2.1 and RFC 2181 §9: whole RRsets are dropped, TC is set only when an
  * answer or authority RRset did not fit, and the OPT record always stays
@@ -400,8 +400,12 @@ static int find_suffix(const enc *e, const uint8_t *w, size_t w_len) {
   memcpy(want.wire, w, w_len);
   for (guint i = 0; i < e->offs->len; i++) {
     size_t o = g_array_index(e->offs, guint16, i);
+    if (e->buf[o] != w[0]) continue; /* first label lengths differ: cheap reject */
     dns_name got;
-    if (dns_name_decode(e->buf, e->len, &o, &got) == DNS_OK && dns_name_equal(&got, &want))
+    /* Exact octets, not RFC 4343 equality: a name's case must survive the
+     * trip (0x20 query-name checks and traces rely on it). */
+    if (dns_name_decode(e->buf, e->len, &o, &got) == DNS_OK && got.len == want.len &&
+        memcmp(got.wire, want.wire, want.len) == 0)
       return (int)g_array_index(e->offs, guint16, i);
   }
   return -1;

@@ -232,7 +232,8 @@ typedef struct {
 
 /* Encodes M into BUF (at most LIMIT octets; LIMIT <= 65535). Names in the
  * question and in the RDATA of NS, CNAME, PTR, MX and SOA are compressed
- * (RFC 1035 §4.1.4; SRV targets and unknown types never are, RFC 2782 and
+ * against earlier suffixes with identical octets, so case survives a round
+ * trip exactly (RFC 1035 §4.1.4, RFC 4343 §4; SRV targets and unknown types never are, RFC 2782 and
  * RFC 3597 §4). If the message is larger than LIMIT: without
  * DNS_ENC_TRUNCATE returns DNS_ERR_NOSPACE; with it, additional records that
  * do not fit are dropped silently and if an answer or authority RRset does
