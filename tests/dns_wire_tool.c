@@ -24,7 +24,8 @@ static GByteArray *unhex(const char *s) {
   size_t n = strlen(s);
   for (size_t i = 0; i + 1 < n; i += 2) {
     int hi = g_ascii_xdigit_value(s[i]), lo = g_ascii_xdigit_value(s[i + 1]);
-    if (hi < 0 || lo < 0) break;
+    if (hi < 0 || lo < 0)
+      break;
     uint8_t c = (uint8_t)(hi << 4 | lo);
     g_byte_array_append(b, &c, 1);
   }
@@ -33,7 +34,8 @@ static GByteArray *unhex(const char *s) {
 
 static void print_hex(const uint8_t *p, size_t n) {
   fputs("HEX ", stdout);
-  for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
+  for (size_t i = 0; i < n; i++)
+    printf("%02x", p[i]);
   putchar('\n');
 }
 
@@ -51,8 +53,10 @@ static void do_decode(const char *line) {
     static uint8_t buf[65535];
     dns_enc_result res;
     e = dns_msg_encode(&m, buf, sizeof buf, 0, &res);
-    if (e != DNS_OK) printf("ERR encode %s\n", dns_err_name(e));
-    else print_hex(buf, res.len);
+    if (e != DNS_OK)
+      printf("ERR encode %s\n", dns_err_name(e));
+    else
+      print_hex(buf, res.len);
   }
   puts("END");
   dns_msg_clear(&m);
@@ -70,7 +74,8 @@ static GPtrArray *load_zones(const char *path) {
   char **lines = g_strsplit(text, "\n", -1);
   for (int i = 0; lines[i]; i++) {
     char *l = g_strstrip(lines[i]);
-    if (!*l || *l == ';') continue;
+    if (!*l || *l == ';')
+      continue;
     if (g_str_has_prefix(l, "$ORIGIN ")) {
       dns_name o;
       if (dns_name_from_text(&o, l + 8) != DNS_OK) {
@@ -120,6 +125,7 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
   }
-  if (zones) g_ptr_array_free(zones, TRUE);
+  if (zones)
+    g_ptr_array_free(zones, TRUE);
   return 0;
 }

@@ -21,20 +21,25 @@ static char *text(const dns_msg *m) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size > 65535) return 0;
+  if (size > 65535)
+    return 0;
   dns_msg m;
   if (dns_msg_decode(&m, data, size) == DNS_OK) {
     static uint8_t buf[65535];
     dns_enc_result res;
-    if (dns_msg_encode(&m, buf, sizeof buf, 0, &res) != DNS_OK) abort();
+    if (dns_msg_encode(&m, buf, sizeof buf, 0, &res) != DNS_OK)
+      abort();
     dns_msg d;
-    if (dns_msg_decode(&d, buf, res.len) != DNS_OK) abort();
+    if (dns_msg_decode(&d, buf, res.len) != DNS_OK)
+      abort();
     char *a = text(&m), *b = text(&d);
-    if (strcmp(a, b) != 0) abort();
+    if (strcmp(a, b) != 0)
+      abort();
     g_free(a);
     g_free(b);
     dns_msg_clear(&d);
-    if (dns_msg_encode(&m, buf, 512, DNS_ENC_TRUNCATE, &res) == DNS_OK && res.len > 512) abort();
+    if (dns_msg_encode(&m, buf, 512, DNS_ENC_TRUNCATE, &res) == DNS_OK && res.len > 512)
+      abort();
   }
   dns_msg_clear(&m);
   dns_name o = dns_name_lit("example.com");

@@ -56,8 +56,8 @@ static const struct {
     {"example.com.", "Example.COM", DNS_T_MX, DNS_RESP_ANSWER, "Example.COM.", ".", 0, 0},
     {"example.com.", "www.example.com", DNS_T_A, DNS_RESP_ANSWER, "mail.example.com.", ".", 1, 0},
     {"example.com.", "out.example.com", DNS_T_A, DNS_RESP_CNAME, "www.example.net.", ".", 1, 0},
-    {"example.com.", "gone.example.com", DNS_T_A, DNS_RESP_NXDOMAIN, "nothere.example.com.", ".",
-     1, 300},
+    {"example.com.", "gone.example.com", DNS_T_A, DNS_RESP_NXDOMAIN, "nothere.example.com.", ".", 1,
+     300},
     {"example.com.", "nope.example.com", DNS_T_A, DNS_RESP_NXDOMAIN, "nope.example.com.", ".", 0,
      300},
     {"example.com.", "mail.example.com", DNS_T_MX, DNS_RESP_NODATA, "mail.example.com.", ".", 0,
@@ -71,7 +71,8 @@ static const struct {
 static dns_zone *zone_by_name(dns_zone **zs, const char *name) {
   dns_name n = dns_name_lit(name);
   for (int i = 0; i < 3; i++)
-    if (dns_name_equal(dns_zone_origin(zs[i]), &n)) return zs[i];
+    if (dns_name_equal(dns_zone_origin(zs[i]), &n))
+      return zs[i];
   g_error("no zone %s", name);
 }
 
@@ -91,10 +92,10 @@ START_TEST(classify_rows) {
     ck_assert_msg(k == rows[i].want, "%s %u at %s: got %s want %s", rows[i].qname, rows[i].qtype,
                   rows[i].server_zone, dns_resp_kind_name(k), dns_resp_kind_name(rows[i].want));
     char *fin = dns_name_to_text(&info.final_name), *ref = dns_name_to_text(&info.referral);
-    ck_assert_msg(strcmp(fin, rows[i].final_name) == 0, "%s: final got %s want %s",
-                  rows[i].qname, fin, rows[i].final_name);
-    ck_assert_msg(strcmp(ref, rows[i].referral) == 0, "%s: referral got %s want %s",
-                  rows[i].qname, ref, rows[i].referral);
+    ck_assert_msg(strcmp(fin, rows[i].final_name) == 0, "%s: final got %s want %s", rows[i].qname,
+                  fin, rows[i].final_name);
+    ck_assert_msg(strcmp(ref, rows[i].referral) == 0, "%s: referral got %s want %s", rows[i].qname,
+                  ref, rows[i].referral);
     ck_assert_int_eq(info.cnames, rows[i].cnames);
     ck_assert_uint_eq(info.neg_ttl, rows[i].neg_ttl);
     g_free(fin);
@@ -102,7 +103,8 @@ START_TEST(classify_rows) {
     dns_msg_clear(&q);
     dns_msg_clear(&r);
   }
-  for (int i = 0; i < 3; i++) dns_zone_free(zs[i]);
+  for (int i = 0; i < 3; i++)
+    dns_zone_free(zs[i]);
 }
 END_TEST
 

@@ -18,8 +18,10 @@ static GByteArray *hex_bytes(const char *hex) {
   int hi = -1;
   for (const char *p = hex; *p; p++) {
     int v = g_ascii_xdigit_value(*p);
-    if (v < 0) continue; /* blanks and separators */
-    if (hi < 0) hi = v;
+    if (v < 0)
+      continue; /* blanks and separators */
+    if (hi < 0)
+      hi = v;
     else {
       uint8_t c = (uint8_t)(hi << 4 | v);
       g_byte_array_append(b, &c, 1);
@@ -32,7 +34,8 @@ static GByteArray *hex_bytes(const char *hex) {
 
 static char *to_hex(const uint8_t *p, size_t n) {
   GString *s = g_string_new(NULL);
-  for (size_t i = 0; i < n; i++) g_string_append_printf(s, "%02x", p[i]);
+  for (size_t i = 0; i < n; i++)
+    g_string_append_printf(s, "%02x", p[i]);
   return g_string_free(s, FALSE);
 }
 
@@ -119,7 +122,8 @@ START_TEST(name_text) {
     dns_err e = dns_name_from_text(&n, name_rows[i].in);
     ck_assert_msg(e == name_rows[i].err, "%s: got %s want %s", name_rows[i].in, dns_err_name(e),
                   dns_err_name(name_rows[i].err));
-    if (e != DNS_OK) continue;
+    if (e != DNS_OK)
+      continue;
     char *t = dns_name_to_text(&n);
     const char *want = name_rows[i].want ? name_rows[i].want : name_rows[i].in;
     ck_assert_msg(strcmp(t, want) == 0, "%s: got %s want %s", name_rows[i].in, t, want);
@@ -136,7 +140,8 @@ START_TEST(name_length_limits) {
   /* 4 labels of 63 = 4*64 + 1 = 257 octets: too long; 3*64 + 62 + 1 = 255 fits. */
   GString *s = g_string_new(NULL);
   for (int i = 0; i < 4; i++) {
-    for (int k = 0; k < 63; k++) g_string_append_c(s, 'a');
+    for (int k = 0; k < 63; k++)
+      g_string_append_c(s, 'a');
     g_string_append_c(s, '.');
   }
   dns_name n;
@@ -167,9 +172,9 @@ START_TEST(name_compare_and_case) {
   ck_assert_int_eq(dns_name_labels(&a), 3);
   ck_assert_int_eq(dns_name_labels(&r), 0);
   /* RFC 4034 §6.1 example order. */
-  const char *order[] = {"example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.",
-                         "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.",
-                         "\\200.z.example."};
+  const char *order[] = {"example.",         "a.example.",      "yljkjljk.a.example.",
+                         "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
+                         "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
   for (size_t i = 0; i + 1 < G_N_ELEMENTS(order); i++) {
     dns_name p = dns_name_lit(order[i]), q = dns_name_lit(order[i + 1]);
     ck_assert_msg(dns_name_compare(&p, &q) < 0, "%s < %s", order[i], order[i + 1]);
@@ -201,9 +206,10 @@ static const struct {
     {"pointer missing second octet", HDR_Q1 "0161 0162 c0", DNS_ERR_SHORT},
     {"label type 0x40", HDR_Q1 "41 61 00 0001 0001", DNS_ERR_LABEL_TYPE},
     {"label type 0x80", HDR_Q1 "80 00 0001 0001", DNS_ERR_LABEL_TYPE},
-    {"label length 64 (over 63)", HDR_Q1 "40 " /* 64 octets follow */
-                                  "61616161616161616161616161616161616161616161616161616161616161616161"
-                                  "616161616161616161616161616161616161616161616161616161616161 00 0001 0001",
+    {"label length 64 (over 63)",
+     HDR_Q1 "40 " /* 64 octets follow */
+            "61616161616161616161616161616161616161616161616161616161616161616161"
+            "616161616161616161616161616161616161616161616161616161616161 00 0001 0001",
      DNS_ERR_LABEL_TYPE},
     {"label runs off the end", HDR_Q1 "09 61626364656667", DNS_ERR_SHORT},
     {"name without terminator", HDR_Q1 "03 616263 01 61", DNS_ERR_SHORT},
@@ -211,8 +217,8 @@ static const struct {
     {"ancount larger than packet", HDR_R("0100") "00 0001 0001 00 0001 0001 00000000 0000",
      DNS_ERR_COUNT},
     {"question truncated in type", HDR_Q1 "03 616263 00 00", DNS_ERR_SHORT},
-    {"rr truncated in fixed part",
-     "1234 8100 0000 0001 0000 0000 0161 00 0001 0001 0000 0000 00", DNS_ERR_SHORT},
+    {"rr truncated in fixed part", "1234 8100 0000 0001 0000 0000 0161 00 0001 0001 0000 0000 00",
+     DNS_ERR_SHORT},
     {"rdlength beyond packet", HDR_R("0001") "00 0001 0001 00 0001 0001 00000000 0008 01020304",
      DNS_ERR_SHORT},
     {"A with rdlength 5", HDR_R("0001") "00 0001 0001 00 0001 0001 00000000 0005 0102030405",
@@ -225,8 +231,8 @@ static const struct {
      HDR_R("0001") "00 0002 0001 00 0002 0001 00000000 0004 0161 00 ff", DNS_ERR_RDLENGTH},
     {"MX rdlength 2", HDR_R("0001") "00 000f 0001 00 000f 0001 00000000 0002 000a",
      DNS_ERR_RDLENGTH},
-    {"SOA missing counters",
-     HDR_R("0001") "00 0006 0001 00 0006 0001 00000000 0006 00 00 00000001", DNS_ERR_RDLENGTH},
+    {"SOA missing counters", HDR_R("0001") "00 0006 0001 00 0006 0001 00000000 0006 00 00 00000001",
+     DNS_ERR_RDLENGTH},
     {"TXT string past rdlength", HDR_R("0001") "00 0010 0001 00 0010 0001 00000000 0002 0561",
      DNS_ERR_RDLENGTH},
     {"TXT empty rdata", HDR_R("0001") "00 0010 0001 00 0010 0001 00000000 0000", DNS_ERR_RDLENGTH},
@@ -234,21 +240,31 @@ static const struct {
      DNS_ERR_RDLENGTH},
     {"trailing garbage", HDR_Q1 "00 0001 0001 ff", DNS_ERR_TRAILING},
     {"OPT in answer", HDR_R("0001") "00 0001 0001 00 0029 1000 00000000 0000", DNS_ERR_OPT},
-    {"two OPT", "1234 8100 0001 0000 0000 0002 00 0001 0001 00 0029 1000 00000000 0000 "
-                "00 0029 1000 00000000 0000",
+    {"two OPT",
+     "1234 8100 0001 0000 0000 0002 00 0001 0001 00 0029 1000 00000000 0000 "
+     "00 0029 1000 00000000 0000",
      DNS_ERR_OPT},
     {"OPT non-root owner",
      "1234 8100 0001 0000 0000 0001 00 0001 0001 0161 00 0029 1000 00000000 0000", DNS_ERR_OPT},
-    {"OPT option overruns", "1234 8100 0001 0000 0000 0001 00 0001 0001 00 0029 1000 00000000 "
-                            "0006 000a 0004 0102",
+    {"OPT option overruns",
+     "1234 8100 0001 0000 0000 0001 00 0001 0001 00 0029 1000 00000000 "
+     "0006 000a 0004 0102",
      DNS_ERR_OPT},
     {"name over 255 via pointers",
      /* 4 labels of 63 at offset 12 (257 octets with root): too long */
      "1234 0100 0001 0000 0000 0000 "
-     "3f 616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161 "
-     "3f 616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161 "
-     "3f 616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161 "
-     "3f 616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161 "
+     "3f "
+     "616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616"
+     "161616161616161616161616161616161 "
+     "3f "
+     "616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616"
+     "161616161616161616161616161616161 "
+     "3f "
+     "616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616"
+     "161616161616161616161616161616161 "
+     "3f "
+     "616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616"
+     "161616161616161616161616161616161 "
      "00 0001 0001",
      DNS_ERR_NAME_TOO_LONG},
 };
@@ -261,7 +277,8 @@ START_TEST(malformed_packets) {
     ck_assert_msg(e == bad_rows[i].want, "%s: got %s want %s", bad_rows[i].what, dns_err_name(e),
                   dns_err_name(bad_rows[i].want));
     /* The header survives for a FORMERR reply; the sections do not. */
-    if (b->len >= 12) ck_assert_uint_eq(m.id, 0x1234);
+    if (b->len >= 12)
+      ck_assert_uint_eq(m.id, 0x1234);
     ck_assert_uint_eq(m.question->len + dns_msg_count(&m, DNS_SEC_ANSWER), 0);
     dns_msg_clear(&m);
     g_byte_array_free(b, TRUE);
@@ -302,8 +319,8 @@ START_TEST(roundtrip_all_types) {
     ck_assert_msg(strcmp(got, want) == 0, "pass %d: got\n%s\nwant\n%s", pass, got, want);
     for (int s = 0; s < DNS_SEC_COUNT; s++)
       for (guint i = 0; i < dns_msg_count(&m, (dns_section)s); i++)
-        ck_assert(dns_rr_same_data(dns_msg_rr(&m, (dns_section)s, i),
-                                   dns_msg_rr(&d, (dns_section)s, i)));
+        ck_assert(
+            dns_rr_same_data(dns_msg_rr(&m, (dns_section)s, i), dns_msg_rr(&d, (dns_section)s, i)));
     ck_assert_uint_eq(d.rcode, DNS_RCODE_BADVERS);
     ck_assert(d.edns.present && d.edns.do_bit && d.edns.udp_size == 1232);
     /* Every proper prefix must fail cleanly (never crash, never over-read). */
@@ -347,11 +364,20 @@ START_TEST(rr_text_rows) {
   ck_assert_uint_eq(l, 9);
   ck_assert(memcmp(p, "two words", 9) == 0);
   dns_rr_clear(&txt);
-  const char *bad[] = {"a. 1 IN A 1.2.3",     "a. 1 IN A",          "a. x IN A 1.2.3.4",
-                       "a. 1 IN MX a.",       "a. 1 IN BOGUS 1",    "a. 1 IN TYPE300 1",
-                       "a. 1 IN TXT \"open",  "a. 1 IN \\# 2 00",   "a. 1 IN SOA a. b. 1 2 3",
-                       "a. 1 IN TYPE9 \\# 2 0g00", "a. 1 IN MX \\# 3 000a00 extra",
-                       "a. 1 IN NS \\# 2 c000", "a. 4294967296 IN A 1.2.3.4", "a. 1 IN OPT \\# 0"};
+  const char *bad[] = {"a. 1 IN A 1.2.3",
+                       "a. 1 IN A",
+                       "a. x IN A 1.2.3.4",
+                       "a. 1 IN MX a.",
+                       "a. 1 IN BOGUS 1",
+                       "a. 1 IN TYPE300 1",
+                       "a. 1 IN TXT \"open",
+                       "a. 1 IN \\# 2 00",
+                       "a. 1 IN SOA a. b. 1 2 3",
+                       "a. 1 IN TYPE9 \\# 2 0g00",
+                       "a. 1 IN MX \\# 3 000a00 extra",
+                       "a. 1 IN NS \\# 2 c000",
+                       "a. 4294967296 IN A 1.2.3.4",
+                       "a. 1 IN OPT \\# 0"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
     ck_assert_msg(dns_rr_from_text(&rr, bad[i]) == DNS_ERR_SYNTAX, "accepted %s", bad[i]);
 }
@@ -476,7 +502,8 @@ static void big_answer(dns_msg *m, int n_answer, int n_additional, bool edns) {
     ck_assert_int_eq(dns_rr_from_text(&rr, t), DNS_OK);
     dns_msg_take_rr(m, DNS_SEC_ADDITIONAL, &rr);
   }
-  if (edns) dns_msg_set_edns(m, 4096, false);
+  if (edns)
+    dns_msg_set_edns(m, 4096, false);
 }
 
 START_TEST(truncation_answer_sets_tc) {
@@ -572,14 +599,17 @@ START_TEST(tcp_deframe_every_split) {
       for (guint i = 0; i < stream->len; i++) {
         dns_tcp_feed(d, stream->data + i, 1);
         GBytes *x;
-        while ((x = dns_tcp_next(d))) g_ptr_array_add(got, x);
+        while ((x = dns_tcp_next(d)))
+          g_ptr_array_add(got, x);
       }
     } else {
       dns_tcp_feed(d, stream->data, split);
       GBytes *x;
-      while ((x = dns_tcp_next(d))) g_ptr_array_add(got, x);
+      while ((x = dns_tcp_next(d)))
+        g_ptr_array_add(got, x);
       dns_tcp_feed(d, stream->data + split, stream->len - split);
-      while ((x = dns_tcp_next(d))) g_ptr_array_add(got, x);
+      while ((x = dns_tcp_next(d)))
+        g_ptr_array_add(got, x);
     }
     ck_assert_msg(got->len == 3, "split %u: got %u messages want 3", split, got->len);
     gsize l0, l1, l2;
@@ -640,12 +670,26 @@ START_TEST(mutation_fuzz) {
       uint64_t r = xs(&st);
       size_t at = (size_t)(r >> 8) % len;
       switch (r % 6) {
-      case 0: pkt[at] ^= (uint8_t)(1u << ((r >> 40) % 8)); break;
-      case 1: pkt[at] = (uint8_t)(r >> 32); break;
-      case 2: pkt[at] = (uint8_t)(0xC0 | ((r >> 32) & 1)); break; /* pointer-ish */
-      case 3: len = at > 12 ? at : len; break;                     /* truncate */
-      case 4: if (at + 1 < len) pkt[at + 1] = (uint8_t)(r >> 24) % 64; break;
-      default: if (len < sizeof pkt) pkt[len++] = (uint8_t)(r >> 16); break;
+      case 0:
+        pkt[at] ^= (uint8_t)(1u << ((r >> 40) % 8));
+        break;
+      case 1:
+        pkt[at] = (uint8_t)(r >> 32);
+        break;
+      case 2:
+        pkt[at] = (uint8_t)(0xC0 | ((r >> 32) & 1));
+        break; /* pointer-ish */
+      case 3:
+        len = at > 12 ? at : len;
+        break; /* truncate */
+      case 4:
+        if (at + 1 < len)
+          pkt[at + 1] = (uint8_t)(r >> 24) % 64;
+        break;
+      default:
+        if (len < sizeof pkt)
+          pkt[len++] = (uint8_t)(r >> 16);
+        break;
       }
     }
     uint8_t *copy = g_memdup2(pkt, len); /* exact size: ASan catches over-reads */
@@ -671,14 +715,16 @@ START_TEST(mutation_fuzz) {
   ck_assert_uint_gt(ok, 1000);
   ck_assert_uint_lt(ok, (unsigned)iters);
   ck_assert_uint_eq(stable, ok);
-  for (int i = 0; i < 4; i++) g_byte_array_free(seeds[i], TRUE);
+  for (int i = 0; i < 4; i++)
+    g_byte_array_free(seeds[i], TRUE);
 }
 END_TEST
 
 START_TEST(err_names) {
   ck_assert_str_eq(dns_err_name(DNS_ERR_PTR_LOOP), "ptr_loop");
   ck_assert_str_eq(dns_err_name((dns_err)999), "unknown");
-  for (int e = 0; e < DNS_ERR_COUNT_; e++) ck_assert_str_ne(dns_err_name((dns_err)e), "unknown");
+  for (int e = 0; e < DNS_ERR_COUNT_; e++)
+    ck_assert_str_ne(dns_err_name((dns_err)e), "unknown");
   char b[16];
   ck_assert_str_eq(dns_type_to_text(65280, b), "TYPE65280");
   ck_assert_str_eq(dns_rcode_to_text(16, b), "BADVERS");

@@ -52,7 +52,8 @@ static dns_zone *build_zone(void) {
 static char *section_text(const dns_msg *m, dns_section s) {
   GString *t = g_string_new(NULL);
   for (guint i = 0; i < dns_msg_count(m, s); i++) {
-    if (i) g_string_append(t, " | ");
+    if (i)
+      g_string_append(t, " | ");
     dns_rr_append_text(dns_msg_rr(m, s, i), t);
   }
   return g_string_free(t, FALSE);
@@ -66,7 +67,8 @@ static void make_query(dns_msg *q, const char *name, uint16_t type) {
   dns_msg_add_question(q, &n, type, DNS_C_IN);
 }
 
-#define SOA_NEG "example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300"
+#define SOA_NEG                                                                                    \
+  "example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300"
 
 static const struct {
   const char *qname;
@@ -76,8 +78,8 @@ static const struct {
   const char *answer, *authority, *additional;
 } answer_rows[] = {
     {"example.com", DNS_T_MX, DNS_RCODE_NOERROR, true,
-     "example.com. 3600 IN MX 10 mail.example.com. | example.com. 3600 IN MX 20 mx.example.net.", "",
-     "mail.example.com. 3600 IN A 192.0.2.25 | mail.example.com. 3600 IN AAAA 2001:db8::25"},
+     "example.com. 3600 IN MX 10 mail.example.com. | example.com. 3600 IN MX 20 mx.example.net.",
+     "", "mail.example.com. 3600 IN A 192.0.2.25 | mail.example.com. 3600 IN AAAA 2001:db8::25"},
     {"EXAMPLE.com", DNS_T_NS, DNS_RCODE_NOERROR, true,
      "example.com. 3600 IN NS ns1.example.com. | example.com. 3600 IN NS ns2.example.com.", "",
      "ns1.example.com. 3600 IN A 192.0.2.53 | ns2.example.com. 3600 IN AAAA 2001:db8::53"},
@@ -96,7 +98,8 @@ static const struct {
     {"x.mail.example.com", DNS_T_A, DNS_RCODE_NXDOMAIN, true, "", SOA_NEG, ""},
     /* CNAME chains. */
     {"www.example.com", DNS_T_A, DNS_RCODE_NOERROR, true,
-     "www.example.com. 300 IN CNAME web.example.com. | web.example.com. 300 IN A 192.0.2.80", "", ""},
+     "www.example.com. 300 IN CNAME web.example.com. | web.example.com. 300 IN A 192.0.2.80", "",
+     ""},
     {"www.example.com", DNS_T_CNAME, DNS_RCODE_NOERROR, true,
      "www.example.com. 300 IN CNAME web.example.com.", "", ""},
     {"www.example.com", DNS_T_MX, DNS_RCODE_NOERROR, true,
@@ -162,9 +165,8 @@ START_TEST(answers_table) {
     make_query(&q, answer_rows[i].qname, answer_rows[i].qtype);
     ck_assert(dns_zone_respond(&z, 1, &cfg, &q, &r));
     char b1[16], b2[16];
-    ck_assert_msg(r.rcode == answer_rows[i].rcode, "%s: rcode got %s want %s",
-                  answer_rows[i].qname, dns_rcode_to_text(r.rcode, b1),
-                  dns_rcode_to_text(answer_rows[i].rcode, b2));
+    ck_assert_msg(r.rcode == answer_rows[i].rcode, "%s: rcode got %s want %s", answer_rows[i].qname,
+                  dns_rcode_to_text(r.rcode, b1), dns_rcode_to_text(answer_rows[i].rcode, b2));
     ck_assert_msg(r.aa == answer_rows[i].aa, "%s: aa got %d", answer_rows[i].qname, r.aa);
     ck_assert(r.qr && r.rd && r.id == 4242 && !r.edns.present);
     ck_assert_uint_eq(r.question->len, 1);
@@ -348,7 +350,8 @@ END_TEST
 static GByteArray *query_bytes(const char *name, uint16_t type, int edns) {
   dns_msg q;
   make_query(&q, name, type);
-  if (edns) dns_msg_set_edns(&q, (uint16_t)edns, false);
+  if (edns)
+    dns_msg_set_edns(&q, (uint16_t)edns, false);
   uint8_t buf[512];
   dns_enc_result res;
   ck_assert_int_eq(dns_msg_encode(&q, buf, sizeof buf, 0, &res), DNS_OK);
@@ -363,8 +366,7 @@ START_TEST(wire_truncation_udp_then_tcp) {
   /* 30 TXT strings of 100 octets: about 3 KB. */
   for (int i = 0; i < 30; i++) {
     char t[200];
-    g_snprintf(t, sizeof t,
-               "big.example.com. 60 IN TXT \"%02d-%096d\"", i, 0);
+    g_snprintf(t, sizeof t, "big.example.com. 60 IN TXT \"%02d-%096d\"", i, 0);
     ck_assert_int_eq(dns_zone_add_text(z, t), DNS_OK);
   }
   dns_zone_cfg cfg = {.edns_size = 1232};
@@ -373,8 +375,11 @@ START_TEST(wire_truncation_udp_then_tcp) {
     bool tcp;
     size_t max;
     bool tc;
-  } rows[] = {{0, false, 512, true}, {4096, false, 1232, true}, {800, false, 800, true},
-              {0, true, 65535, false}, {4096, true, 65535, false}};
+  } rows[] = {{0, false, 512, true},
+              {4096, false, 1232, true},
+              {800, false, 800, true},
+              {0, true, 65535, false},
+              {4096, true, 65535, false}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     GByteArray *qb = query_bytes("big.example.com", DNS_T_TXT, rows[i].edns);
     GByteArray *out = g_byte_array_new();
@@ -424,7 +429,8 @@ START_TEST(wire_formerr_and_drop) {
     bool reply = dns_zone_respond_wire(&z, 1, &cfg, qb->data, n, false, out, &de);
     ck_assert(de != DNS_OK);
     ck_assert(reply == (n >= 12));
-    if (!reply) continue;
+    if (!reply)
+      continue;
     dns_msg r;
     ck_assert_int_eq(dns_msg_decode(&r, out->data, out->len), DNS_OK);
     ck_assert_uint_eq(r.rcode, DNS_RCODE_FORMERR);
@@ -450,7 +456,6 @@ START_TEST(wire_formerr_and_drop) {
 }
 END_TEST
 
-
 static uint64_t xs(uint64_t *s) { /* xorshift64*, deterministic test stream */
   *s ^= *s >> 12;
   *s ^= *s << 25;
@@ -466,7 +471,8 @@ START_TEST(server_fuzz) {
   const char *names[] = {"example.com", "www.example.com", "foo.wild.example.com",
                          "host.sub.example.com", "nope.example.com"};
   GByteArray *seeds[5];
-  for (int i = 0; i < 5; i++) seeds[i] = query_bytes(names[i], (uint16_t)(i ? DNS_T_A : DNS_T_MX), i % 2 ? 1232 : 0);
+  for (int i = 0; i < 5; i++)
+    seeds[i] = query_bytes(names[i], (uint16_t)(i ? DNS_T_A : DNS_T_MX), i % 2 ? 1232 : 0);
   uint64_t st = 12345;
   unsigned replies = 0, answers = 0;
   GByteArray *out = g_byte_array_new();
@@ -478,13 +484,22 @@ START_TEST(server_fuzz) {
     memcpy(pkt, seed->data, len);
     for (int k = 0, n = 1 + (int)(xs(&st) % 3); k < n; k++) {
       uint64_t r = xs(&st);
-      if (len == 0) break;
+      if (len == 0)
+        break;
       size_t at = (size_t)(r >> 8) % len;
       switch (r % 4) {
-      case 0: pkt[at] ^= (uint8_t)(1u << ((r >> 40) % 8)); break;
-      case 1: pkt[at] = (uint8_t)(r >> 32); break;
-      case 2: len = at; break;
-      default: pkt[at] = (uint8_t)((r >> 32) % 64); break;
+      case 0:
+        pkt[at] ^= (uint8_t)(1u << ((r >> 40) % 8));
+        break;
+      case 1:
+        pkt[at] = (uint8_t)(r >> 32);
+        break;
+      case 2:
+        len = at;
+        break;
+      default:
+        pkt[at] = (uint8_t)((r >> 32) % 64);
+        break;
       }
     }
     uint8_t *copy = g_memdup2(pkt, len ? len : 1);
@@ -496,8 +511,10 @@ START_TEST(server_fuzz) {
       ck_assert_int_eq(dns_msg_decode(&r, out->data, out->len), DNS_OK);
       ck_assert(r.qr);
       ck_assert_uint_eq(r.id, (uint16_t)(copy[0] << 8 | copy[1]));
-      if (!tcp) ck_assert_uint_le(out->len, 1232);
-      if (r.rcode == DNS_RCODE_NOERROR && dns_msg_count(&r, DNS_SEC_ANSWER)) answers++;
+      if (!tcp)
+        ck_assert_uint_le(out->len, 1232);
+      if (r.rcode == DNS_RCODE_NOERROR && dns_msg_count(&r, DNS_SEC_ANSWER))
+        answers++;
       dns_msg_clear(&r);
     }
     g_free(copy);
@@ -505,7 +522,8 @@ START_TEST(server_fuzz) {
   ck_assert_uint_gt(replies, 1000);
   ck_assert_uint_gt(answers, 100);
   g_byte_array_free(out, TRUE);
-  for (int i = 0; i < 5; i++) g_byte_array_free(seeds[i], TRUE);
+  for (int i = 0; i < 5; i++)
+    g_byte_array_free(seeds[i], TRUE);
   dns_zone_free(z);
 }
 END_TEST

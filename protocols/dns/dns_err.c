@@ -22,6 +22,7 @@ static const char *const names[DNS_ERR_COUNT_] = {
 };
 
 const char *dns_err_name(dns_err e) {
-  if ((unsigned)e >= DNS_ERR_COUNT_ || !names[e]) return "unknown";
+  if ((unsigned)e >= DNS_ERR_COUNT_ || !names[e])
+    return "unknown";
   return names[e];
 }

@@ -23,13 +23,15 @@ void dns_resp_make_query(dns_msg *m, uint16_t id, const dns_name *name, uint16_t
   m->id = id;
   m->rd = rd;
   dns_msg_add_question(m, name, type, DNS_C_IN);
-  if (edns_size) dns_msg_set_edns(m, edns_size, false);
+  if (edns_size)
+    dns_msg_set_edns(m, edns_size, false);
 }
 
 static uint32_t soa_neg_ttl(const dns_msg *r) {
   for (guint i = 0; i < dns_msg_count(r, DNS_SEC_AUTHORITY); i++) {
     const dns_rr *rr = dns_msg_rr(r, DNS_SEC_AUTHORITY, i);
-    if (rr->type == DNS_T_SOA) return rr->ttl < rr->rd.soa.minimum ? rr->ttl : rr->rd.soa.minimum;
+    if (rr->type == DNS_T_SOA)
+      return rr->ttl < rr->rd.soa.minimum ? rr->ttl : rr->rd.soa.minimum;
   }
   return 0;
 }
@@ -37,7 +39,8 @@ static uint32_t soa_neg_ttl(const dns_msg *r) {
 dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_name *zone,
                                 dns_resp_info *info) {
   dns_resp_info dummy;
-  if (!info) info = &dummy;
+  if (!info)
+    info = &dummy;
   memset(info, 0, sizeof *info);
   const dns_question *qq = dns_msg_question(q), *rq = dns_msg_question(r);
   g_assert(qq);
@@ -46,8 +49,10 @@ dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_na
   if (!r->qr || r->id != q->id || r->opcode != q->opcode || r->question->len != 1 || !rq ||
       rq->type != qq->type || rq->rclass != qq->rclass || !dns_name_equal(&rq->name, &qq->name))
     return DNS_RESP_MISMATCH;
-  if (r->tc) return DNS_RESP_TRUNCATED;
-  if (r->rcode != DNS_RCODE_NOERROR && r->rcode != DNS_RCODE_NXDOMAIN) return DNS_RESP_ERROR;
+  if (r->tc)
+    return DNS_RESP_TRUNCATED;
+  if (r->rcode != DNS_RCODE_NOERROR && r->rcode != DNS_RCODE_NXDOMAIN)
+    return DNS_RESP_ERROR;
 
   /* Follow the chain from the question name through the answer section. */
   dns_name name = qq->name;
@@ -56,14 +61,20 @@ dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_na
     const dns_rr *cname = NULL;
     for (guint i = 0; i < dns_msg_count(r, DNS_SEC_ANSWER); i++) {
       const dns_rr *rr = dns_msg_rr(r, DNS_SEC_ANSWER, i);
-      if (!dns_name_equal(&rr->owner, &name)) continue;
-      if (rr->type == qq->type || qq->type == DNS_T_ANY) data = true;
-      else if (rr->type == DNS_T_CNAME && !cname) cname = rr;
+      if (!dns_name_equal(&rr->owner, &name))
+        continue;
+      if (rr->type == qq->type || qq->type == DNS_T_ANY)
+        data = true;
+      else if (rr->type == DNS_T_CNAME && !cname)
+        cname = rr;
     }
     info->final_name = name;
-    if (data) return DNS_RESP_ANSWER;
-    if (!cname) break;
-    if (++info->cnames > CHAIN_MAX) return DNS_RESP_ERROR;
+    if (data)
+      return DNS_RESP_ANSWER;
+    if (!cname)
+      break;
+    if (++info->cnames > CHAIN_MAX)
+      return DNS_RESP_ERROR;
     name = cname->rd.name;
   }
   if (r->rcode == DNS_RCODE_NXDOMAIN) {
@@ -74,7 +85,8 @@ dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_na
   dns_name ns_owner;
   for (guint i = 0; i < dns_msg_count(r, DNS_SEC_AUTHORITY); i++) {
     const dns_rr *rr = dns_msg_rr(r, DNS_SEC_AUTHORITY, i);
-    if (rr->type == DNS_T_SOA) has_soa = true;
+    if (rr->type == DNS_T_SOA)
+      has_soa = true;
     if (rr->type == DNS_T_NS && !has_ns) {
       has_ns = true;
       ns_owner = rr->owner;
@@ -93,6 +105,7 @@ dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_na
     info->referral = ns_owner;
     return info->cnames ? DNS_RESP_CNAME : DNS_RESP_REFERRAL;
   }
-  if (info->cnames) return DNS_RESP_CNAME;
+  if (info->cnames)
+    return DNS_RESP_CNAME;
   return DNS_RESP_LAME;
 }

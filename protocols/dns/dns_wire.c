@@ -11,11 +11,10 @@
  *
  * Encoding compresses names (RFC 1035 §4.1.4) by remembering the offset of
  * every label written (below 0x4000) and reusing the longest suffix already
- * present, compared octet for octet so that case is preserved (RFC 4343 §4). Names inside RDATA are compressed only for the RFC 1035 types
- * (RFC 3597 §4); SRV targets never (RFC 2782). Truncation follows RFC 1035
- * §4.2.1 and RFC 2181 §9: whole RRsets are dropped, TC is set only when an
- * answer or authority RRset did not fit, and the OPT record always stays
- * (RFC 6891 §7). */
+ * present, compared octet for octet so that case is preserved (RFC 4343 §4). Names inside RDATA are
+ * compressed only for the RFC 1035 types (RFC 3597 §4); SRV targets never (RFC 2782). Truncation
+ * follows RFC 1035 §4.2.1 and RFC 2181 §9: whole RRsets are dropped, TC is set only when an answer
+ * or authority RRset did not fit, and the OPT record always stays (RFC 6891 §7). */
 #include "dns_wire.h"
 #include "dns_wire_int.h"
 
@@ -32,7 +31,8 @@ void dns_rr_init(dns_rr *rr, const dns_name *owner, uint16_t type, uint32_t ttl)
 }
 
 void dns_rr_clear(dns_rr *rr) {
-  if (!rr) return;
+  if (!rr)
+    return;
   g_free(rr->raw);
   rr->raw = NULL;
   rr->rawlen = 0;
@@ -51,17 +51,20 @@ void dns_rr_set_raw(dns_rr *rr, const uint8_t *data, size_t len) {
 }
 
 dns_err dns_rr_txt_add(dns_rr *rr, const uint8_t *s, size_t len) {
-  if (len > 255 || (size_t)rr->rawlen + 1 + len > 65535) return DNS_ERR_SYNTAX;
+  if (len > 255 || (size_t)rr->rawlen + 1 + len > 65535)
+    return DNS_ERR_SYNTAX;
   rr->raw = g_realloc(rr->raw, (size_t)rr->rawlen + 1 + len);
   rr->raw[rr->rawlen] = (uint8_t)len;
-  if (len) memcpy(rr->raw + rr->rawlen + 1, s, len);
+  if (len)
+    memcpy(rr->raw + rr->rawlen + 1, s, len);
   rr->rawlen = (uint16_t)(rr->rawlen + 1 + len);
   return DNS_OK;
 }
 
 size_t dns_rr_txt_count(const dns_rr *rr) {
   size_t n = 0;
-  for (size_t i = 0; i < rr->rawlen; i += (size_t)rr->raw[i] + 1) n++;
+  for (size_t i = 0; i < rr->rawlen; i += (size_t)rr->raw[i] + 1)
+    n++;
   return n;
 }
 
@@ -80,11 +83,14 @@ bool dns_rr_same_data(const dns_rr *a, const dns_rr *b) {
   if (a->type != b->type || a->rclass != b->rclass || !dns_name_equal(&a->owner, &b->owner))
     return false;
   switch (a->type) {
-  case DNS_T_A: return memcmp(a->rd.a, b->rd.a, 4) == 0;
-  case DNS_T_AAAA: return memcmp(a->rd.aaaa, b->rd.aaaa, 16) == 0;
+  case DNS_T_A:
+    return memcmp(a->rd.a, b->rd.a, 4) == 0;
+  case DNS_T_AAAA:
+    return memcmp(a->rd.aaaa, b->rd.aaaa, 16) == 0;
   case DNS_T_NS:
   case DNS_T_CNAME:
-  case DNS_T_PTR: return dns_name_equal(&a->rd.name, &b->rd.name);
+  case DNS_T_PTR:
+    return dns_name_equal(&a->rd.name, &b->rd.name);
   case DNS_T_MX:
     return a->rd.mx.pref == b->rd.mx.pref && dns_name_equal(&a->rd.mx.exchange, &b->rd.mx.exchange);
   case DNS_T_SOA:
@@ -113,10 +119,13 @@ void dns_msg_init(dns_msg *m) {
 }
 
 void dns_msg_clear(dns_msg *m) {
-  if (m->question) g_array_free(m->question, TRUE);
+  if (m->question)
+    g_array_free(m->question, TRUE);
   for (int s = 0; s < DNS_SEC_COUNT; s++)
-    if (m->sec[s]) g_array_free(m->sec[s], TRUE);
-  if (m->edns.options) g_byte_array_free(m->edns.options, TRUE);
+    if (m->sec[s])
+      g_array_free(m->sec[s], TRUE);
+  if (m->edns.options)
+    g_byte_array_free(m->edns.options, TRUE);
   memset(m, 0, sizeof *m);
 }
 
@@ -127,7 +136,8 @@ dns_msg *dns_msg_new(void) {
 }
 
 void dns_msg_free(dns_msg *m) {
-  if (!m) return;
+  if (!m)
+    return;
   dns_msg_clear(m);
   g_free(m);
 }
@@ -172,9 +182,11 @@ void dns_msg_set_edns(dns_msg *m, uint16_t udp_size, bool do_bit) {
 }
 
 size_t dns_msg_udp_limit(const dns_msg *q, size_t server_max) {
-  if (!q->edns.present) return DNS_UDP_MIN;
+  if (!q->edns.present)
+    return DNS_UDP_MIN;
   size_t want = q->edns.udp_size < DNS_UDP_MIN ? DNS_UDP_MIN : q->edns.udp_size;
-  if (server_max < DNS_UDP_MIN) server_max = DNS_UDP_MIN;
+  if (server_max < DNS_UDP_MIN)
+    server_max = DNS_UDP_MIN;
   return want < server_max ? want : server_max;
 }
 
@@ -186,7 +198,8 @@ static inline uint32_t get32(const uint8_t *p) {
 }
 
 bool dns_header_peek(const uint8_t *buf, size_t len, dns_header *h) {
-  if (len < DNS_HEADER_LEN) return false;
+  if (len < DNS_HEADER_LEN)
+    return false;
   h->id = get16(buf);
   h->flags = get16(buf + 2);
   h->qdcount = get16(buf + 4);
@@ -202,37 +215,48 @@ dns_err dns__rdata_decode(const uint8_t *buf, size_t len, size_t off, uint16_t r
   dns_err e;
   switch (rr->type) {
   case DNS_T_A:
-    if (rdlen != 4) return DNS_ERR_RDLENGTH;
+    if (rdlen != 4)
+      return DNS_ERR_RDLENGTH;
     memcpy(rr->rd.a, buf + off, 4);
     return DNS_OK;
   case DNS_T_AAAA:
-    if (rdlen != 16) return DNS_ERR_RDLENGTH;
+    if (rdlen != 16)
+      return DNS_ERR_RDLENGTH;
     memcpy(rr->rd.aaaa, buf + off, 16);
     return DNS_OK;
   case DNS_T_NS:
   case DNS_T_CNAME:
   case DNS_T_PTR:
-    if ((e = dns_name_decode(buf, len, &off, &rr->rd.name))) return e;
+    if ((e = dns_name_decode(buf, len, &off, &rr->rd.name)))
+      return e;
     break;
   case DNS_T_MX:
-    if (rdlen < 3) return DNS_ERR_RDLENGTH;
+    if (rdlen < 3)
+      return DNS_ERR_RDLENGTH;
     rr->rd.mx.pref = get16(buf + off);
     off += 2;
-    if ((e = dns_name_decode(buf, len, &off, &rr->rd.mx.exchange))) return e;
+    if ((e = dns_name_decode(buf, len, &off, &rr->rd.mx.exchange)))
+      return e;
     break;
   case DNS_T_SRV:
-    if (rdlen < 7) return DNS_ERR_RDLENGTH;
+    if (rdlen < 7)
+      return DNS_ERR_RDLENGTH;
     rr->rd.srv.priority = get16(buf + off);
     rr->rd.srv.weight = get16(buf + off + 2);
     rr->rd.srv.port = get16(buf + off + 4);
     off += 6;
-    if ((e = dns_name_decode(buf, len, &off, &rr->rd.srv.target))) return e;
+    if ((e = dns_name_decode(buf, len, &off, &rr->rd.srv.target)))
+      return e;
     break;
   case DNS_T_SOA:
-    if ((e = dns_name_decode(buf, len, &off, &rr->rd.soa.mname))) return e;
-    if (off > end) return DNS_ERR_RDLENGTH;
-    if ((e = dns_name_decode(buf, len, &off, &rr->rd.soa.rname))) return e;
-    if (off + 20 != end) return DNS_ERR_RDLENGTH;
+    if ((e = dns_name_decode(buf, len, &off, &rr->rd.soa.mname)))
+      return e;
+    if (off > end)
+      return DNS_ERR_RDLENGTH;
+    if ((e = dns_name_decode(buf, len, &off, &rr->rd.soa.rname)))
+      return e;
+    if (off + 20 != end)
+      return DNS_ERR_RDLENGTH;
     rr->rd.soa.serial = get32(buf + off);
     rr->rd.soa.refresh = get32(buf + off + 4);
     rr->rd.soa.retry = get32(buf + off + 8);
@@ -241,10 +265,13 @@ dns_err dns__rdata_decode(const uint8_t *buf, size_t len, size_t off, uint16_t r
     return DNS_OK;
   case DNS_T_TXT: {
     /* One or more <character-string>s exactly filling RDATA (RFC 1035 §3.3.14). */
-    if (rdlen == 0) return DNS_ERR_RDLENGTH;
+    if (rdlen == 0)
+      return DNS_ERR_RDLENGTH;
     size_t i = off;
-    while (i < end) i += (size_t)buf[i] + 1;
-    if (i != end) return DNS_ERR_RDLENGTH;
+    while (i < end)
+      i += (size_t)buf[i] + 1;
+    if (i != end)
+      return DNS_ERR_RDLENGTH;
     dns_rr_set_raw(rr, buf + off, rdlen);
     return DNS_OK;
   }
@@ -257,11 +284,14 @@ dns_err dns__rdata_decode(const uint8_t *buf, size_t len, size_t off, uint16_t r
 
 static dns_err decode_opt(dns_msg *m, const dns_rr *rr, const uint8_t *rdata, uint16_t rdlen) {
   /* RFC 6891 §6.1.1: one OPT, owner root; options must tile the RDATA. */
-  if (m->edns.present || rr->owner.len != 1) return DNS_ERR_OPT;
+  if (m->edns.present || rr->owner.len != 1)
+    return DNS_ERR_OPT;
   for (size_t i = 0; i < rdlen;) {
-    if (i + 4 > rdlen) return DNS_ERR_OPT;
+    if (i + 4 > rdlen)
+      return DNS_ERR_OPT;
     i += 4 + (size_t)get16(rdata + i + 2);
-    if (i > rdlen) return DNS_ERR_OPT;
+    if (i > rdlen)
+      return DNS_ERR_OPT;
   }
   m->edns.present = true;
   m->edns.udp_size = rr->rclass;
@@ -279,13 +309,16 @@ static dns_err decode_opt(dns_msg *m, const dns_rr *rr, const uint8_t *rdata, ui
 static dns_err decode_body(dns_msg *m, const uint8_t *buf, size_t len, const dns_header *h) {
   /* RFC 9267 §4: a question takes at least 5 octets, a record at least 11. */
   size_t nrr = (size_t)h->ancount + h->nscount + h->arcount;
-  if (DNS_HEADER_LEN + (size_t)h->qdcount * 5 + nrr * 11 > len) return DNS_ERR_COUNT;
+  if (DNS_HEADER_LEN + (size_t)h->qdcount * 5 + nrr * 11 > len)
+    return DNS_ERR_COUNT;
   size_t off = DNS_HEADER_LEN;
   dns_err e;
   for (unsigned i = 0; i < h->qdcount; i++) {
     dns_question q;
-    if ((e = dns_name_decode(buf, len, &off, &q.name))) return e;
-    if (off + 4 > len) return DNS_ERR_SHORT;
+    if ((e = dns_name_decode(buf, len, &off, &q.name)))
+      return e;
+    if (off + 4 > len)
+      return DNS_ERR_SHORT;
     q.type = get16(buf + off);
     q.rclass = get16(buf + off + 2);
     off += 4;
@@ -296,17 +329,22 @@ static dns_err decode_body(dns_msg *m, const uint8_t *buf, size_t len, const dns
     for (unsigned i = 0; i < counts[s]; i++) {
       dns_rr rr;
       memset(&rr, 0, sizeof rr);
-      if ((e = dns_name_decode(buf, len, &off, &rr.owner))) return e;
-      if (off + 10 > len) return DNS_ERR_SHORT;
+      if ((e = dns_name_decode(buf, len, &off, &rr.owner)))
+        return e;
+      if (off + 10 > len)
+        return DNS_ERR_SHORT;
       rr.type = get16(buf + off);
       rr.rclass = get16(buf + off + 2);
       rr.ttl = get32(buf + off + 4);
       uint16_t rdlen = get16(buf + off + 8);
       off += 10;
-      if (off + rdlen > len) return DNS_ERR_SHORT;
+      if (off + rdlen > len)
+        return DNS_ERR_SHORT;
       if (rr.type == DNS_T_OPT) {
-        if (s != DNS_SEC_ADDITIONAL) return DNS_ERR_OPT;
-        if ((e = decode_opt(m, &rr, buf + off, rdlen))) return e;
+        if (s != DNS_SEC_ADDITIONAL)
+          return DNS_ERR_OPT;
+        if ((e = decode_opt(m, &rr, buf + off, rdlen)))
+          return e;
         off += rdlen;
         continue;
       }
@@ -324,7 +362,8 @@ static dns_err decode_body(dns_msg *m, const uint8_t *buf, size_t len, const dns
 dns_err dns_msg_decode(dns_msg *m, const uint8_t *buf, size_t len) {
   dns_msg_init(m);
   dns_header h;
-  if (!dns_header_peek(buf, len, &h)) return DNS_ERR_SHORT;
+  if (!dns_header_peek(buf, len, &h))
+    return DNS_ERR_SHORT;
   m->id = h.id;
   m->qr = (h.flags & 0x8000) != 0;
   m->opcode = (uint8_t)((h.flags >> 11) & 0xF);
@@ -378,7 +417,8 @@ static void enc_rollback(enc *e, enc_mark mk) {
 }
 
 static bool put(enc *e, const void *p, size_t n) {
-  if (e->len + n > e->limit) return false;
+  if (e->len + n > e->limit)
+    return false;
   memcpy(e->buf + e->len, p, n);
   e->len += n;
   return true;
@@ -400,7 +440,8 @@ static int find_suffix(const enc *e, const uint8_t *w, size_t w_len) {
   memcpy(want.wire, w, w_len);
   for (guint i = 0; i < e->offs->len; i++) {
     size_t o = g_array_index(e->offs, guint16, i);
-    if (e->buf[o] != w[0]) continue; /* first label lengths differ: cheap reject */
+    if (e->buf[o] != w[0])
+      continue; /* first label lengths differ: cheap reject */
     dns_name got;
     /* Exact octets, not RFC 4343 equality: a name's case must survive the
      * trip (0x20 query-name checks and traces rely on it). */
@@ -418,10 +459,12 @@ static bool put_name(enc *e, const dns_name *n, bool compress) {
   while (n->wire[i] != 0) {
     if (compress && e->compress) {
       int p = find_suffix(e, n->wire + i, n->len - i);
-      if (p >= 0) return put16(e, (uint16_t)(0xC000 | p));
+      if (p >= 0)
+        return put16(e, (uint16_t)(0xC000 | p));
     }
     size_t here = e->len;
-    if (!put(e, n->wire + i, (size_t)n->wire[i] + 1)) return false;
+    if (!put(e, n->wire + i, (size_t)n->wire[i] + 1))
+      return false;
     if (here < 0x4000) {
       guint16 h16 = (guint16)here;
       g_array_append_val(e->offs, h16);
@@ -433,12 +476,16 @@ static bool put_name(enc *e, const dns_name *n, bool compress) {
 
 static bool put_rdata(enc *e, const dns_rr *rr) {
   switch (rr->type) {
-  case DNS_T_A: return put(e, rr->rd.a, 4);
-  case DNS_T_AAAA: return put(e, rr->rd.aaaa, 16);
+  case DNS_T_A:
+    return put(e, rr->rd.a, 4);
+  case DNS_T_AAAA:
+    return put(e, rr->rd.aaaa, 16);
   case DNS_T_NS:
   case DNS_T_CNAME:
-  case DNS_T_PTR: return put_name(e, &rr->rd.name, true);
-  case DNS_T_MX: return put16(e, rr->rd.mx.pref) && put_name(e, &rr->rd.mx.exchange, true);
+  case DNS_T_PTR:
+    return put_name(e, &rr->rd.name, true);
+  case DNS_T_MX:
+    return put16(e, rr->rd.mx.pref) && put_name(e, &rr->rd.mx.exchange, true);
   case DNS_T_SOA:
     return put_name(e, &rr->rd.soa.mname, true) && put_name(e, &rr->rd.soa.rname, true) &&
            put32(e, rr->rd.soa.serial) && put32(e, rr->rd.soa.refresh) &&
@@ -447,7 +494,8 @@ static bool put_rdata(enc *e, const dns_rr *rr) {
   case DNS_T_SRV:
     return put16(e, rr->rd.srv.priority) && put16(e, rr->rd.srv.weight) &&
            put16(e, rr->rd.srv.port) && put_name(e, &rr->rd.srv.target, false);
-  default: return rr->rawlen == 0 || put(e, rr->raw, rr->rawlen);
+  default:
+    return rr->rawlen == 0 || put(e, rr->raw, rr->rawlen);
   }
 }
 
@@ -456,7 +504,8 @@ static bool put_rr(enc *e, const dns_rr *rr) {
       !put32(e, rr->ttl))
     return false;
   size_t at = e->len;
-  if (!put16(e, 0) || !put_rdata(e, rr)) return false;
+  if (!put16(e, 0) || !put_rdata(e, rr))
+    return false;
   size_t rdlen = e->len - at - 2;
   g_assert(rdlen <= 65535);
   e->buf[at] = (uint8_t)(rdlen >> 8);
@@ -487,14 +536,17 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
   g_assert(m->edns.present || m->rcode < 16);
   size_t osz = opt_size(m);
   memset(res, 0, sizeof *res);
-  if (limit < DNS_HEADER_LEN + osz) return DNS_ERR_NOSPACE;
-  enc e = {.buf = buf, .len = 0, .limit = limit - osz,
+  if (limit < DNS_HEADER_LEN + osz)
+    return DNS_ERR_NOSPACE;
+  enc e = {.buf = buf,
+           .len = 0,
+           .limit = limit - osz,
            .offs = g_array_new(FALSE, FALSE, sizeof(guint16)),
            .compress = !(flags & DNS_ENC_NO_COMPRESS)};
-  uint16_t fl = (uint16_t)((m->qr ? 0x8000 : 0) | ((m->opcode & 0xF) << 11) |
-                           (m->aa ? 0x0400 : 0) | (m->tc ? 0x0200 : 0) | (m->rd ? 0x0100 : 0) |
-                           (m->ra ? 0x0080 : 0) | (m->z ? 0x0040 : 0) | (m->ad ? 0x0020 : 0) |
-                           (m->cd ? 0x0010 : 0) | (m->rcode & 0xF));
+  uint16_t fl = (uint16_t)((m->qr ? 0x8000 : 0) | ((m->opcode & 0xF) << 11) | (m->aa ? 0x0400 : 0) |
+                           (m->tc ? 0x0200 : 0) | (m->rd ? 0x0100 : 0) | (m->ra ? 0x0080 : 0) |
+                           (m->z ? 0x0040 : 0) | (m->ad ? 0x0020 : 0) | (m->cd ? 0x0010 : 0) |
+                           (m->rcode & 0xF));
   uint16_t counts[DNS_SEC_COUNT] = {0, 0, 0};
   dns_err err = DNS_OK;
   put16(&e, m->id);
@@ -538,12 +590,15 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
       break;
     }
   }
-  for (int s = 0; s < DNS_SEC_COUNT; s++) res->dropped += m->sec[s]->len - counts[s];
+  for (int s = 0; s < DNS_SEC_COUNT; s++)
+    res->dropped += m->sec[s]->len - counts[s];
   if (m->edns.present) {
     e.limit = limit;
-    if (!put_opt(&e, m)) g_error("dns_msg_encode: OPT space was reserved");
+    if (!put_opt(&e, m))
+      g_error("dns_msg_encode: OPT space was reserved");
   }
-  if (res->tc) buf[2] |= 0x02;
+  if (res->tc)
+    buf[2] |= 0x02;
   buf[6] = (uint8_t)(counts[0] >> 8), buf[7] = (uint8_t)counts[0];
   buf[8] = (uint8_t)(counts[1] >> 8), buf[9] = (uint8_t)counts[1];
   uint16_t ar = (uint16_t)(counts[2] + (m->edns.present ? 1 : 0));

@@ -73,7 +73,12 @@ typedef enum {
   DNS_RCODE_BADVERS = 16,
 } dns_rcode;
 
-typedef enum { DNS_SEC_ANSWER = 0, DNS_SEC_AUTHORITY, DNS_SEC_ADDITIONAL, DNS_SEC_COUNT } dns_section;
+typedef enum {
+  DNS_SEC_ANSWER = 0,
+  DNS_SEC_AUTHORITY,
+  DNS_SEC_ADDITIONAL,
+  DNS_SEC_COUNT
+} dns_section;
 
 /* Mnemonic of a type ("MX"), or NULL if not one this codec knows. */
 const char *dns_type_name(uint16_t type);
@@ -165,8 +170,8 @@ typedef struct {
   bool present;
   uint16_t udp_size; /* requestor's payload size (the OPT CLASS) */
   uint8_t version;
-  bool do_bit;       /* DNSSEC OK, RFC 3225 */
-  uint16_t z;        /* the other 15 flag bits, kept as received (DO excluded) */
+  bool do_bit;         /* DNSSEC OK, RFC 3225 */
+  uint16_t z;          /* the other 15 flag bits, kept as received (DO excluded) */
   GByteArray *options; /* NULL when there are none */
 } dns_edns;
 
@@ -174,8 +179,8 @@ typedef struct {
   uint16_t id;
   bool qr, aa, tc, rd, ra, z, ad, cd;
   uint8_t opcode;
-  uint16_t rcode; /* 12 bits: header RCODE | extended RCODE << 4 */
-  GArray *question; /* of dns_question */
+  uint16_t rcode;             /* 12 bits: header RCODE | extended RCODE << 4 */
+  GArray *question;           /* of dns_question */
   GArray *sec[DNS_SEC_COUNT]; /* of dns_rr, cleared with dns_rr_clear */
   dns_edns edns;
 } dns_msg;
@@ -220,14 +225,14 @@ typedef struct {
 bool dns_header_peek(const uint8_t *buf, size_t len, dns_header *h);
 
 enum {
-  DNS_ENC_TRUNCATE = 1u << 0, /* fit within the limit: drop records, maybe set TC */
+  DNS_ENC_TRUNCATE = 1u << 0,    /* fit within the limit: drop records, maybe set TC */
   DNS_ENC_NO_COMPRESS = 1u << 1, /* write every name in full (tests, comparisons) */
 };
 
 typedef struct {
-  size_t len;          /* octets written */
-  bool tc;             /* TC was set by truncation */
-  unsigned dropped;    /* records left out (any section) */
+  size_t len;       /* octets written */
+  bool tc;          /* TC was set by truncation */
+  unsigned dropped; /* records left out (any section) */
 } dns_enc_result;
 
 /* Encodes M into BUF (at most LIMIT octets; LIMIT <= 65535). Names in the

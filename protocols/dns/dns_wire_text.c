@@ -25,25 +25,30 @@ static const struct {
 
 const char *dns_type_name(uint16_t type) {
   for (size_t i = 0; i < G_N_ELEMENTS(type_names); i++)
-    if (type_names[i].type == type) return type_names[i].name;
+    if (type_names[i].type == type)
+      return type_names[i].name;
   return NULL;
 }
 
 const char *dns_type_to_text(uint16_t type, char buf[16]) {
   const char *n = dns_type_name(type);
-  if (n) return n;
+  if (n)
+    return n;
   snprintf(buf, 16, "TYPE%u", type);
   return buf;
 }
 
 /* Parses a decimal number in [0, max]; the whole string must be digits. */
 static bool parse_uint(const char *s, uint64_t max, uint64_t *out) {
-  if (!*s) return false;
+  if (!*s)
+    return false;
   uint64_t v = 0;
   for (; *s; s++) {
-    if (!g_ascii_isdigit(*s)) return false;
+    if (!g_ascii_isdigit(*s))
+      return false;
     v = v * 10 + (uint64_t)(*s - '0');
-    if (v > max) return false;
+    if (v > max)
+      return false;
   }
   *out = v;
   return true;
@@ -65,66 +70,94 @@ bool dns_type_from_text(const char *text, uint16_t *type) {
 
 const char *dns_class_to_text(uint16_t rclass, char buf[16]) {
   switch (rclass) {
-  case DNS_C_IN: return "IN";
-  case DNS_C_CH: return "CH";
-  case 4: return "HS";
-  case 254: return "NONE";
-  case DNS_C_ANY: return "ANY";
-  default: snprintf(buf, 16, "CLASS%u", rclass); return buf;
+  case DNS_C_IN:
+    return "IN";
+  case DNS_C_CH:
+    return "CH";
+  case 4:
+    return "HS";
+  case 254:
+    return "NONE";
+  case DNS_C_ANY:
+    return "ANY";
+  default:
+    snprintf(buf, 16, "CLASS%u", rclass);
+    return buf;
   }
 }
 
 static bool class_from_text(const char *t, uint16_t *c) {
   uint64_t v;
-  if (g_ascii_strcasecmp(t, "IN") == 0) *c = DNS_C_IN;
-  else if (g_ascii_strcasecmp(t, "CH") == 0) *c = DNS_C_CH;
-  else if (g_ascii_strcasecmp(t, "HS") == 0) *c = 4;
-  else if (g_ascii_strncasecmp(t, "CLASS", 5) == 0 && parse_uint(t + 5, 65535, &v)) *c = (uint16_t)v;
-  else return false;
+  if (g_ascii_strcasecmp(t, "IN") == 0)
+    *c = DNS_C_IN;
+  else if (g_ascii_strcasecmp(t, "CH") == 0)
+    *c = DNS_C_CH;
+  else if (g_ascii_strcasecmp(t, "HS") == 0)
+    *c = 4;
+  else if (g_ascii_strncasecmp(t, "CLASS", 5) == 0 && parse_uint(t + 5, 65535, &v))
+    *c = (uint16_t)v;
+  else
+    return false;
   return true;
 }
 
 const char *dns_rcode_to_text(unsigned rcode, char buf[16]) {
-  static const char *const n[] = {"NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN",
-                                  "NOTIMP",  "REFUSED",  "YXDOMAIN", "YXRRSET",
-                                  "NXRRSET", "NOTAUTH",  "NOTZONE"};
-  if (rcode < G_N_ELEMENTS(n)) return n[rcode];
-  if (rcode == DNS_RCODE_BADVERS) return "BADVERS";
+  static const char *const n[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                  "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                  "NXRRSET", "NOTAUTH", "NOTZONE"};
+  if (rcode < G_N_ELEMENTS(n))
+    return n[rcode];
+  if (rcode == DNS_RCODE_BADVERS)
+    return "BADVERS";
   snprintf(buf, 16, "RCODE%u", rcode);
   return buf;
 }
 
 const char *dns_opcode_name(unsigned opcode) {
   switch (opcode) {
-  case DNS_OP_QUERY: return "QUERY";
-  case DNS_OP_IQUERY: return "IQUERY";
-  case DNS_OP_STATUS: return "STATUS";
-  case DNS_OP_NOTIFY: return "NOTIFY";
-  case DNS_OP_UPDATE: return "UPDATE";
-  default: return "OPCODE?";
+  case DNS_OP_QUERY:
+    return "QUERY";
+  case DNS_OP_IQUERY:
+    return "IQUERY";
+  case DNS_OP_STATUS:
+    return "STATUS";
+  case DNS_OP_NOTIFY:
+    return "NOTIFY";
+  case DNS_OP_UPDATE:
+    return "UPDATE";
+  default:
+    return "OPCODE?";
   }
 }
 
 const char *dns_section_name(dns_section s) {
   switch (s) {
-  case DNS_SEC_ANSWER: return "answer";
-  case DNS_SEC_AUTHORITY: return "authority";
-  case DNS_SEC_ADDITIONAL: return "additional";
-  default: return "unknown";
+  case DNS_SEC_ANSWER:
+    return "answer";
+  case DNS_SEC_AUTHORITY:
+    return "authority";
+  case DNS_SEC_ADDITIONAL:
+    return "additional";
+  default:
+    return "unknown";
   }
 }
 
 static void append_hex(GString *out, const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) g_string_append_printf(out, "%02x", p[i]);
+  for (size_t i = 0; i < n; i++)
+    g_string_append_printf(out, "%02x", p[i]);
 }
 
 static void append_charstr(GString *out, const uint8_t *s, size_t n) {
   g_string_append_c(out, '"');
   for (size_t i = 0; i < n; i++) {
     uint8_t c = s[i];
-    if (c == '"' || c == '\\') g_string_append_printf(out, "\\%c", c);
-    else if (c < 0x20 || c > 0x7e) g_string_append_printf(out, "\\%03u", c);
-    else g_string_append_c(out, (char)c);
+    if (c == '"' || c == '\\')
+      g_string_append_printf(out, "\\%c", c);
+    else if (c < 0x20 || c > 0x7e)
+      g_string_append_printf(out, "\\%03u", c);
+    else
+      g_string_append_c(out, (char)c);
   }
   g_string_append_c(out, '"');
 }
@@ -132,11 +165,17 @@ static void append_charstr(GString *out, const uint8_t *s, size_t n) {
 void dns_rr_append_rdata_text(const dns_rr *rr, GString *out) {
   char ip[INET6_ADDRSTRLEN];
   switch (rr->type) {
-  case DNS_T_A: g_string_append(out, inet_ntop(AF_INET, rr->rd.a, ip, sizeof ip)); return;
-  case DNS_T_AAAA: g_string_append(out, inet_ntop(AF_INET6, rr->rd.aaaa, ip, sizeof ip)); return;
+  case DNS_T_A:
+    g_string_append(out, inet_ntop(AF_INET, rr->rd.a, ip, sizeof ip));
+    return;
+  case DNS_T_AAAA:
+    g_string_append(out, inet_ntop(AF_INET6, rr->rd.aaaa, ip, sizeof ip));
+    return;
   case DNS_T_NS:
   case DNS_T_CNAME:
-  case DNS_T_PTR: dns_name_append_text(&rr->rd.name, out); return;
+  case DNS_T_PTR:
+    dns_name_append_text(&rr->rd.name, out);
+    return;
   case DNS_T_MX:
     g_string_append_printf(out, "%u ", rr->rd.mx.pref);
     dns_name_append_text(&rr->rd.mx.exchange, out);
@@ -155,7 +194,8 @@ void dns_rr_append_rdata_text(const dns_rr *rr, GString *out) {
     return;
   case DNS_T_TXT:
     for (size_t i = 0, k = 0; i < rr->rawlen; i += (size_t)rr->raw[i] + 1, k++) {
-      if (k) g_string_append_c(out, ' ');
+      if (k)
+        g_string_append_c(out, ' ');
       append_charstr(out, rr->raw + i + 1, rr->raw[i]);
     }
     return;
@@ -185,12 +225,15 @@ static GPtrArray *tokenize(const char *text) {
   GPtrArray *t = g_ptr_array_new_with_free_func(g_free);
   const char *p = text;
   for (;;) {
-    while (*p == ' ' || *p == '\t') p++;
-    if (!*p) break;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (!*p)
+      break;
     const char *s = p;
     if (*p == '"') {
       for (p++; *p && *p != '"'; p++)
-        if (*p == '\\' && p[1]) p++;
+        if (*p == '\\' && p[1])
+          p++;
       if (*p != '"') {
         g_ptr_array_free(t, TRUE);
         return NULL;
@@ -198,7 +241,8 @@ static GPtrArray *tokenize(const char *text) {
       p++;
     } else {
       while (*p && *p != ' ' && *p != '\t') {
-        if (*p == '\\' && p[1]) p++;
+        if (*p == '\\' && p[1])
+          p++;
         p++;
       }
     }
@@ -212,25 +256,30 @@ static bool parse_charstr(const char *tok, uint8_t *out, size_t *n) {
   size_t len = strlen(tok), k = 0;
   const char *p = tok, *end = tok + len;
   if (*p == '"') {
-    if (len < 2) return false;
+    if (len < 2)
+      return false;
     p++;
     end--;
   }
   while (p < end) {
     uint8_t c = (uint8_t)*p++;
     if (c == '\\') {
-      if (p >= end) return false;
+      if (p >= end)
+        return false;
       if (g_ascii_isdigit(*p)) {
-        if (end - p < 3 || !g_ascii_isdigit(p[1]) || !g_ascii_isdigit(p[2])) return false;
+        if (end - p < 3 || !g_ascii_isdigit(p[1]) || !g_ascii_isdigit(p[2]))
+          return false;
         int v = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-        if (v > 255) return false;
+        if (v > 255)
+          return false;
         c = (uint8_t)v;
         p += 3;
       } else {
         c = (uint8_t)*p++;
       }
     }
-    if (k == 255) return false;
+    if (k == 255)
+      return false;
     out[k++] = c;
   }
   *n = k;
@@ -248,29 +297,37 @@ static bool parse_rdata(dns_rr *rr, GPtrArray *t, guint i) {
   const char *first = i < t->len ? g_ptr_array_index(t, i) : "";
   uint64_t a, b, c, d;
   if (strcmp(first, "\\#") == 0) { /* RFC 3597 §5 generic form, for any type */
-    if (!tok_u(t, i + 1, 65535, &a)) return false;
+    if (!tok_u(t, i + 1, 65535, &a))
+      return false;
     GString *hex = g_string_new(NULL);
-    for (guint k = i + 2; k < t->len; k++) g_string_append(hex, g_ptr_array_index(t, k));
+    for (guint k = i + 2; k < t->len; k++)
+      g_string_append(hex, g_ptr_array_index(t, k));
     bool ok = hex->len == a * 2;
     uint8_t *data = g_malloc(a + 1);
     for (size_t k = 0; ok && k < a; k++) {
-      int hi = g_ascii_xdigit_value(hex->str[2 * k]), lo = g_ascii_xdigit_value(hex->str[2 * k + 1]);
-      if (hi < 0 || lo < 0) ok = false;
-      else data[k] = (uint8_t)(hi << 4 | lo);
+      int hi = g_ascii_xdigit_value(hex->str[2 * k]),
+          lo = g_ascii_xdigit_value(hex->str[2 * k + 1]);
+      if (hi < 0 || lo < 0)
+        ok = false;
+      else
+        data[k] = (uint8_t)(hi << 4 | lo);
     }
     g_string_free(hex, TRUE);
     if (ok && rr->type != DNS_T_TXT && rr->type != DNS_T_OPT && dns_type_name(rr->type) &&
         rr->type != DNS_T_ANY) {
       /* A known type given generically: decode it as if from the wire. */
       uint8_t *pkt = g_malloc(a + 1);
-      if (a) memcpy(pkt, data, a);
+      if (a)
+        memcpy(pkt, data, a);
       dns_rr tmp = *rr;
       tmp.raw = NULL;
       tmp.rawlen = 0;
       /* Names inside must be uncompressed: decode within the RDATA alone. */
       ok = dns__rdata_decode(pkt, a, 0, (uint16_t)a, &tmp) == DNS_OK;
-      if (ok) *rr = tmp;
-      else dns_rr_clear(&tmp);
+      if (ok)
+        *rr = tmp;
+      else
+        dns_rr_clear(&tmp);
       g_free(pkt);
     } else if (ok) {
       dns_rr_set_raw(rr, data, a);
@@ -280,20 +337,25 @@ static bool parse_rdata(dns_rr *rr, GPtrArray *t, guint i) {
   }
   guint n = t->len - i;
   switch (rr->type) {
-  case DNS_T_A: return n == 1 && inet_pton(AF_INET, first, rr->rd.a) == 1;
-  case DNS_T_AAAA: return n == 1 && inet_pton(AF_INET6, first, rr->rd.aaaa) == 1;
+  case DNS_T_A:
+    return n == 1 && inet_pton(AF_INET, first, rr->rd.a) == 1;
+  case DNS_T_AAAA:
+    return n == 1 && inet_pton(AF_INET6, first, rr->rd.aaaa) == 1;
   case DNS_T_NS:
   case DNS_T_CNAME:
-  case DNS_T_PTR: return n == 1 && tok_name(t, i, &rr->rd.name);
+  case DNS_T_PTR:
+    return n == 1 && tok_name(t, i, &rr->rd.name);
   case DNS_T_MX:
-    if (n != 2 || !tok_u(t, i, 65535, &a) || !tok_name(t, i + 1, &rr->rd.mx.exchange)) return false;
+    if (n != 2 || !tok_u(t, i, 65535, &a) || !tok_name(t, i + 1, &rr->rd.mx.exchange))
+      return false;
     rr->rd.mx.pref = (uint16_t)a;
     return true;
   case DNS_T_SRV:
     if (n != 4 || !tok_u(t, i, 65535, &a) || !tok_u(t, i + 1, 65535, &b) ||
         !tok_u(t, i + 2, 65535, &c) || !tok_name(t, i + 3, &rr->rd.srv.target))
       return false;
-    rr->rd.srv.priority = (uint16_t)a, rr->rd.srv.weight = (uint16_t)b, rr->rd.srv.port = (uint16_t)c;
+    rr->rd.srv.priority = (uint16_t)a, rr->rd.srv.weight = (uint16_t)b,
+    rr->rd.srv.port = (uint16_t)c;
     return true;
   case DNS_T_SOA: {
     uint64_t e;
@@ -308,7 +370,8 @@ static bool parse_rdata(dns_rr *rr, GPtrArray *t, guint i) {
     return true;
   }
   case DNS_T_TXT:
-    if (n == 0) return false;
+    if (n == 0)
+      return false;
     for (guint k = i; k < t->len; k++) {
       uint8_t s[255];
       size_t sl;
@@ -324,12 +387,14 @@ static bool parse_rdata(dns_rr *rr, GPtrArray *t, guint i) {
 dns_err dns_rr_from_text(dns_rr *rr, const char *text) {
   memset(rr, 0, sizeof *rr);
   GPtrArray *t = tokenize(text);
-  if (!t) return DNS_ERR_SYNTAX;
+  if (!t)
+    return DNS_ERR_SYNTAX;
   uint64_t ttl;
   guint i = 2;
   bool ok = t->len >= 4 && tok_name(t, 0, &rr->owner) && tok_u(t, 1, UINT32_MAX, &ttl);
   rr->rclass = DNS_C_IN;
-  if (ok && class_from_text(g_ptr_array_index(t, 2), &rr->rclass)) i = 3;
+  if (ok && class_from_text(g_ptr_array_index(t, 2), &rr->rclass))
+    i = 3;
   ok = ok && i < t->len && dns_type_from_text(g_ptr_array_index(t, i), &rr->type) &&
        rr->type != DNS_T_OPT && rr->type != DNS_T_ANY;
   if (ok) {
@@ -347,19 +412,21 @@ dns_err dns_rr_from_text(dns_rr *rr, const char *text) {
 
 void dns_msg_append_text(const dns_msg *m, GString *out) {
   char b1[16], b2[16], b3[16];
-  g_string_append_printf(out, ";; opcode: %s, status: %s, id: %u\n;; flags:",
-                         dns_opcode_name(m->opcode), dns_rcode_to_text(m->rcode, b1), m->id);
+  g_string_append_printf(out,
+                         ";; opcode: %s, status: %s, id: %u\n;; flags:", dns_opcode_name(m->opcode),
+                         dns_rcode_to_text(m->rcode, b1), m->id);
   const struct {
     bool on;
     const char *n;
   } fl[] = {{m->qr, "qr"}, {m->aa, "aa"}, {m->tc, "tc"}, {m->rd, "rd"},
             {m->ra, "ra"}, {m->z, "z"},   {m->ad, "ad"}, {m->cd, "cd"}};
   for (size_t i = 0; i < G_N_ELEMENTS(fl); i++)
-    if (fl[i].on) g_string_append_printf(out, " %s", fl[i].n);
+    if (fl[i].on)
+      g_string_append_printf(out, " %s", fl[i].n);
   g_string_append_c(out, '\n');
   if (m->edns.present) {
-    g_string_append_printf(out, ";; edns: version %u, udp %u%s", m->edns.version,
-                           m->edns.udp_size, m->edns.do_bit ? ", do" : "");
+    g_string_append_printf(out, ";; edns: version %u, udp %u%s", m->edns.version, m->edns.udp_size,
+                           m->edns.do_bit ? ", do" : "");
     if (m->edns.options && m->edns.options->len) {
       g_string_append(out, ", options ");
       append_hex(out, m->edns.options->data, m->edns.options->len);

@@ -35,7 +35,8 @@ static void znode_free(gpointer p) {
 
 static znode *node_get(dns_zone *z, const dns_name *name, bool create) {
   znode *n = g_hash_table_lookup(z->nodes, name);
-  if (n || !create) return n;
+  if (n || !create)
+    return n;
   n = g_new0(znode, 1);
   n->name = *name;
   n->rrs = g_array_new(FALSE, FALSE, sizeof(dns_rr));
@@ -58,7 +59,8 @@ dns_zone *dns_zone_new(const dns_name *origin) {
 }
 
 void dns_zone_free(dns_zone *z) {
-  if (!z) return;
+  if (!z)
+    return;
   g_hash_table_destroy(z->nodes);
   g_free(z);
 }
@@ -67,29 +69,35 @@ const dns_name *dns_zone_origin(const dns_zone *z) { return &z->origin; }
 
 static bool node_has(const znode *n, uint16_t type) {
   for (guint i = 0; i < n->rrs->len; i++)
-    if (g_array_index(n->rrs, dns_rr, i).type == type) return true;
+    if (g_array_index(n->rrs, dns_rr, i).type == type)
+      return true;
   return false;
 }
 
 const dns_rr *dns_zone_soa(const dns_zone *z) {
   const znode *n = node_find(z, &z->origin);
   for (guint i = 0; i < n->rrs->len; i++)
-    if (g_array_index(n->rrs, dns_rr, i).type == DNS_T_SOA) return &g_array_index(n->rrs, dns_rr, i);
+    if (g_array_index(n->rrs, dns_rr, i).type == DNS_T_SOA)
+      return &g_array_index(n->rrs, dns_rr, i);
   return NULL;
 }
 
 dns_err dns_zone_add(dns_zone *z, const dns_rr *rr) {
-  if (!dns_name_is_under(&rr->owner, &z->origin)) return DNS_ERR_OUT_OF_ZONE;
+  if (!dns_name_is_under(&rr->owner, &z->origin))
+    return DNS_ERR_OUT_OF_ZONE;
   if (rr->rclass != DNS_C_IN || rr->type == DNS_T_OPT || rr->type == DNS_T_ANY)
     return DNS_ERR_BAD_RR;
   bool apex = dns_name_equal(&rr->owner, &z->origin);
-  if (rr->type == DNS_T_SOA && (!apex || dns_zone_soa(z))) return DNS_ERR_BAD_RR;
+  if (rr->type == DNS_T_SOA && (!apex || dns_zone_soa(z)))
+    return DNS_ERR_BAD_RR;
   znode *n = node_get(z, &rr->owner, false);
   if (n) {
     for (guint i = 0; i < n->rrs->len; i++)
-      if (dns_rr_same_data(&g_array_index(n->rrs, dns_rr, i), rr)) return DNS_OK;
+      if (dns_rr_same_data(&g_array_index(n->rrs, dns_rr, i), rr))
+        return DNS_OK;
     /* RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME stands alone. */
-    if (rr->type == DNS_T_CNAME ? n->rrs->len > 0 : node_has(n, DNS_T_CNAME)) return DNS_ERR_BAD_RR;
+    if (rr->type == DNS_T_CNAME ? n->rrs->len > 0 : node_has(n, DNS_T_CNAME))
+      return DNS_ERR_BAD_RR;
   }
   n = node_get(z, &rr->owner, true);
   dns_rr c;
@@ -107,7 +115,8 @@ dns_err dns_zone_add(dns_zone *z, const dns_rr *rr) {
 dns_err dns_zone_add_text(dns_zone *z, const char *text) {
   dns_rr rr;
   dns_err e = dns_rr_from_text(&rr, text);
-  if (e == DNS_OK) e = dns_zone_add(z, &rr);
+  if (e == DNS_OK)
+    e = dns_zone_add(z, &rr);
   dns_rr_clear(&rr);
   return e;
 }
@@ -117,7 +126,8 @@ dns_err dns_zone_add_text(dns_zone *z, const char *text) {
 /* True if R already holds RR (same data) in section S. */
 static bool have(const dns_msg *r, dns_section s, const dns_rr *rr) {
   for (guint i = 0; i < dns_msg_count(r, s); i++)
-    if (dns_rr_same_data(dns_msg_rr(r, s, i), rr)) return true;
+    if (dns_rr_same_data(dns_msg_rr(r, s, i), rr))
+      return true;
   return false;
 }
 
@@ -128,10 +138,12 @@ static guint add_set(dns_msg *r, dns_section s, const znode *n, uint16_t type,
   guint k = 0;
   for (guint i = 0; i < n->rrs->len; i++) {
     const dns_rr *rr = &g_array_index(n->rrs, dns_rr, i);
-    if (type != DNS_T_ANY && rr->type != type) continue;
+    if (type != DNS_T_ANY && rr->type != type)
+      continue;
     dns_rr c;
     dns_rr_copy(&c, rr);
-    if (owner) c.owner = *owner;
+    if (owner)
+      c.owner = *owner;
     if (!have(r, s, &c)) {
       dns_msg_take_rr(r, s, &c);
       k++;
@@ -146,15 +158,18 @@ static void add_soa_negative(const dns_zone *z, dns_msg *r) {
   dns_rr c;
   dns_rr_copy(&c, soa);
   /* RFC 2308 §3: the SOA's TTL is the negative-caching TTL. */
-  if (soa->rd.soa.minimum < c.ttl) c.ttl = soa->rd.soa.minimum;
+  if (soa->rd.soa.minimum < c.ttl)
+    c.ttl = soa->rd.soa.minimum;
   dns_msg_take_rr(r, DNS_SEC_AUTHORITY, &c);
 }
 
 /* A/AAAA of TARGET, if it is a node of the zone, into the additional section. */
 static void add_addresses(const dns_zone *z, dns_msg *r, const dns_name *target) {
-  if (!dns_name_is_under(target, &z->origin)) return;
+  if (!dns_name_is_under(target, &z->origin))
+    return;
   const znode *n = node_find(z, target);
-  if (!n) return;
+  if (!n)
+    return;
   static const uint16_t types[] = {DNS_T_A, DNS_T_AAAA};
   for (size_t t = 0; t < G_N_ELEMENTS(types); t++)
     for (guint i = 0; i < n->rrs->len; i++) {
@@ -171,10 +186,17 @@ static void additional_processing(const dns_zone *z, dns_msg *r) {
       const dns_rr *rr = dns_msg_rr(r, (dns_section)s, i);
       dns_name target;
       switch (rr->type) {
-      case DNS_T_NS: target = rr->rd.name; break;
-      case DNS_T_MX: target = rr->rd.mx.exchange; break;
-      case DNS_T_SRV: target = rr->rd.srv.target; break;
-      default: continue;
+      case DNS_T_NS:
+        target = rr->rd.name;
+        break;
+      case DNS_T_MX:
+        target = rr->rd.mx.exchange;
+        break;
+      case DNS_T_SRV:
+        target = rr->rd.srv.target;
+        break;
+      default:
+        continue;
       }
       add_addresses(z, r, &target);
     }
@@ -190,7 +212,8 @@ static void answer_name(const dns_zone *z, dns_name qname, uint16_t qtype, dns_m
       dns_name cur;
       dns_name_suffix(&qname, k, &cur);
       const znode *n = node_find(z, &cur);
-      if (!n) break;
+      if (!n)
+        break;
       if (node_has(n, DNS_T_NS)) { /* step 3b: a zone cut, refer */
         add_set(r, DNS_SEC_AUTHORITY, n, DNS_T_NS, NULL);
         r->aa = dns_msg_count(r, DNS_SEC_ANSWER) > 0;
@@ -205,7 +228,8 @@ static void answer_name(const dns_zone *z, dns_name qname, uint16_t qtype, dns_m
       dns_name wild;
       const uint8_t star = '*';
       src = NULL;
-      if (dns_name_prepend(&closest->name, &star, 1, &wild) == DNS_OK) src = node_find(z, &wild);
+      if (dns_name_prepend(&closest->name, &star, 1, &wild) == DNS_OK)
+        src = node_find(z, &wild);
       if (!src) {
         r->rcode = DNS_RCODE_NXDOMAIN;
         add_soa_negative(z, r);
@@ -214,7 +238,8 @@ static void answer_name(const dns_zone *z, dns_name qname, uint16_t qtype, dns_m
       owner = &qname;
     }
     if (add_set(r, DNS_SEC_ANSWER, src, qtype, owner) > 0 || qtype == DNS_T_ANY) {
-      if (dns_msg_count(r, DNS_SEC_ANSWER) == 0) add_soa_negative(z, r);
+      if (dns_msg_count(r, DNS_SEC_ANSWER) == 0)
+        add_soa_negative(z, r);
       return;
     }
     if (qtype != DNS_T_CNAME && node_has(src, DNS_T_CNAME)) {
@@ -224,7 +249,8 @@ static void answer_name(const dns_zone *z, dns_name qname, uint16_t qtype, dns_m
         if (g_array_index(src->rrs, dns_rr, i).type == DNS_T_CNAME)
           cn = &g_array_index(src->rrs, dns_rr, i);
       qname = cn->rd.name;
-      if (!dns_name_is_under(&qname, &z->origin) || chain + 1 >= CNAME_CHAIN_MAX) return;
+      if (!dns_name_is_under(&qname, &z->origin) || chain + 1 >= CNAME_CHAIN_MAX)
+        return;
       continue;
     }
     add_soa_negative(z, r); /* NODATA, RFC 2308 §2.2 */
@@ -241,23 +267,26 @@ static const dns_zone *zone_for(dns_zone *const *zones, size_t n, const dns_name
   return best;
 }
 
-bool dns_zone_respond(dns_zone *const *zones, size_t n, const dns_zone_cfg *cfg,
-                      const dns_msg *q, dns_msg *r) {
+bool dns_zone_respond(dns_zone *const *zones, size_t n, const dns_zone_cfg *cfg, const dns_msg *q,
+                      dns_msg *r) {
   dns_msg_init(r);
-  if (q->qr) return false;
+  if (q->qr)
+    return false;
   r->id = q->id;
   r->qr = true;
   r->opcode = q->opcode;
   r->rd = q->rd;
   r->cd = q->cd;
-  if (q->edns.present && cfg->edns_size) dns_msg_set_edns(r, cfg->edns_size, q->edns.do_bit);
+  if (q->edns.present && cfg->edns_size)
+    dns_msg_set_edns(r, cfg->edns_size, q->edns.do_bit);
   if (q->opcode != DNS_OP_QUERY) {
     r->rcode = DNS_RCODE_NOTIMP;
     return true;
   }
   if (q->edns.present && q->edns.version > 0) {
     /* RFC 6891 §6.1.3: BADVERS needs an OPT even if we would not send one. */
-    if (!r->edns.present) dns_msg_set_edns(r, DNS_UDP_MIN, q->edns.do_bit);
+    if (!r->edns.present)
+      dns_msg_set_edns(r, DNS_UDP_MIN, q->edns.do_bit);
     r->rcode = DNS_RCODE_BADVERS;
     return true;
   }
@@ -268,11 +297,17 @@ bool dns_zone_respond(dns_zone *const *zones, size_t n, const dns_zone_cfg *cfg,
   const dns_question *qq = dns_msg_question(q);
   dns_msg_add_question(r, &qq->name, qq->type, qq->rclass);
   switch (qq->type) {
-  case DNS_T_OPT: r->rcode = DNS_RCODE_FORMERR; return true;
-  case 251: case 252: case 253: case 254: /* IXFR, AXFR, MAILB, MAILA */
+  case DNS_T_OPT:
+    r->rcode = DNS_RCODE_FORMERR;
+    return true;
+  case 251:
+  case 252:
+  case 253:
+  case 254: /* IXFR, AXFR, MAILB, MAILA */
     r->rcode = DNS_RCODE_NOTIMP;
     return true;
-  default: break;
+  default:
+    break;
   }
   const dns_zone *z = zone_for(zones, n, &qq->name);
   if ((qq->rclass != DNS_C_IN && qq->rclass != DNS_C_ANY) || !z) {
@@ -294,7 +329,8 @@ bool dns_zone_respond_wire(dns_zone *const *zones, size_t n, const dns_zone_cfg 
                            dns_err *decode_err) {
   dns_msg q, r;
   dns_err e = dns_msg_decode(&q, pkt, len);
-  if (decode_err) *decode_err = e;
+  if (decode_err)
+    *decode_err = e;
   bool reply;
   if (e == DNS_OK) {
     reply = dns_zone_respond(zones, n, cfg, &q, &r);
@@ -313,7 +349,8 @@ bool dns_zone_respond_wire(dns_zone *const *zones, size_t n, const dns_zone_cfg 
     uint8_t *buf = g_malloc(limit);
     dns_enc_result res;
     dns_err ee = dns_msg_encode(&r, buf, limit, DNS_ENC_TRUNCATE, &res);
-    if (ee != DNS_OK) g_error("dns_zone_respond_wire: response does not fit: %s", dns_err_name(ee));
+    if (ee != DNS_OK)
+      g_error("dns_zone_respond_wire: response does not fit: %s", dns_err_name(ee));
     g_byte_array_append(out, buf, (guint)res.len);
     g_free(buf);
   }

@@ -73,8 +73,8 @@ typedef struct {
  *  - additional section: A/AAAA of MX, NS and SRV targets inside the zone.
  * The response copies id, opcode, RD and CD and the question; when Q had
  * EDNS the response has it too, with CFG's size and Q's DO bit. */
-bool dns_zone_respond(dns_zone *const *zones, size_t n, const dns_zone_cfg *cfg,
-                      const dns_msg *q, dns_msg *r);
+bool dns_zone_respond(dns_zone *const *zones, size_t n, const dns_zone_cfg *cfg, const dns_msg *q,
+                      dns_msg *r);
 
 /* The wire-level server step: decodes the query packet PKT of LEN octets,
  * answers it with dns_zone_respond (or FORMERR if it does not decode but
