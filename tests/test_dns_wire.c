@@ -376,7 +376,7 @@ START_TEST(rr_text_rows) {
                        "a. 1 IN TYPE9 \\# 2 0g00",
                        "a. 1 IN MX \\# 3 000a00 extra",
                        "a. 1 IN NS \\# 2 c000",
-                       "a. 4294967296 IN A 1.2.3.4",
+                       "a. 4294967296 IN A 1.2.3.4", "a. 1 IN TXT \\# 2 0561", "a. 1 IN A \\# 3 010203",
                        "a. 1 IN OPT \\# 0"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
     ck_assert_msg(dns_rr_from_text(&rr, bad[i]) == DNS_ERR_SYNTAX, "accepted %s", bad[i]);

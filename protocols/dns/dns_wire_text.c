@@ -196,7 +196,9 @@ void dns_rr_append_rdata_text(const dns_rr *rr, GString *out) {
     for (size_t i = 0, k = 0; i < rr->rawlen; i += (size_t)rr->raw[i] + 1, k++) {
       if (k)
         g_string_append_c(out, ' ');
-      append_charstr(out, rr->raw + i + 1, rr->raw[i]);
+      /* Clamp: a record built through the API may hold a malformed RDATA. */
+      size_t n = i + 1 + rr->raw[i] <= rr->rawlen ? rr->raw[i] : rr->rawlen - i - 1;
+      append_charstr(out, rr->raw + i + 1, n);
     }
     return;
   default:
@@ -313,22 +315,17 @@ static bool parse_rdata(dns_rr *rr, GPtrArray *t, guint i) {
         data[k] = (uint8_t)(hi << 4 | lo);
     }
     g_string_free(hex, TRUE);
-    if (ok && rr->type != DNS_T_TXT && rr->type != DNS_T_OPT && dns_type_name(rr->type) &&
-        rr->type != DNS_T_ANY) {
-      /* A known type given generically: decode it as if from the wire. */
-      uint8_t *pkt = g_malloc(a + 1);
-      if (a)
-        memcpy(pkt, data, a);
+    if (ok && dns_type_name(rr->type) && rr->type != DNS_T_ANY) {
+      /* A known type given generically: decode and validate it as if from
+       * the wire; names must be uncompressed (nothing precedes them). */
       dns_rr tmp = *rr;
       tmp.raw = NULL;
       tmp.rawlen = 0;
-      /* Names inside must be uncompressed: decode within the RDATA alone. */
-      ok = dns__rdata_decode(pkt, a, 0, (uint16_t)a, &tmp) == DNS_OK;
+      ok = dns__rdata_decode(data, a, 0, (uint16_t)a, &tmp) == DNS_OK;
       if (ok)
         *rr = tmp;
       else
         dns_rr_clear(&tmp);
-      g_free(pkt);
     } else if (ok) {
       dns_rr_set_raw(rr, data, a);
     }
