@@ -235,7 +235,8 @@ typedef struct {
   unsigned dropped; /* records left out (any section) */
 } dns_enc_result;
 
-/* Encodes M into BUF (at most LIMIT octets; LIMIT <= 65535). Names in the
+/* Encodes M into BUF, which holds at least LIMIT octets (LIMIT <= 65535;
+ * an RCODE above 15 without EDNS is a bug and aborts). Names in the
  * question and in the RDATA of NS, CNAME, PTR, MX and SOA are compressed
  * against earlier suffixes with identical octets, so case survives a round
  * trip exactly (RFC 1035 §4.1.4, RFC 4343 §4; SRV targets and unknown types never are, RFC 2782 and
