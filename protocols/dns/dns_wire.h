@@ -239,13 +239,14 @@ typedef struct {
  * an RCODE above 15 without EDNS is a bug and aborts). Names in the
  * question and in the RDATA of NS, CNAME, PTR, MX and SOA are compressed
  * against earlier suffixes with identical octets, so case survives a round
- * trip exactly (RFC 1035 §4.1.4, RFC 4343 §4; SRV targets and unknown types never are, RFC 2782 and
- * RFC 3597 §4). If the message is larger than LIMIT: without
- * DNS_ENC_TRUNCATE returns DNS_ERR_NOSPACE; with it, additional records that
- * do not fit are dropped silently and if an answer or authority RRset does
- * not fit, that RRset and everything after it is dropped and TC set (RFC
- * 2181 §9). The OPT record is kept when EDNS is on (RFC 6891 §7).
- * DNS_ERR_NOSPACE if even the header, question and OPT do not fit. */
+ * trip exactly (RFC 1035 §4.1.4, RFC 4343 §4); SRV targets and unknown
+ * types never are (RFC 2782, RFC 3597 §4). If the message is larger than
+ * LIMIT: without DNS_ENC_TRUNCATE returns DNS_ERR_NOSPACE; with it,
+ * additional records that do not fit are dropped silently, and if an answer
+ * or authority RRset does not fit, that RRset and everything after it is
+ * dropped and TC set (RFC 2181 §9). The OPT record is kept when EDNS is on
+ * (RFC 6891 §7). DNS_ERR_NOSPACE if even the header, question and OPT do
+ * not fit. RES receives the length written and what was dropped. */
 dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
                        dns_enc_result *res);
 
