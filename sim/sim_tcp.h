@@ -11,6 +11,17 @@
  * a retransmission limit, keepalive probes on idle connections so both ends
  * of a cut path learn of it. Bytes are delivered in order, exactly once.
  *
+ * Model details: sender-side silly-window avoidance, no Nagle and no
+ * delayed ACK (each arriving segment is acknowledged at the end of its
+ * arrival event, piggybacked on data the callbacks sent if any), no SACK
+ * and no congestion control (up to the peer's window in flight; fast
+ * retransmit and NewReno-style partial-ACK retransmission repair losses).
+ * Every segment, pure ACKs included, costs 40 (IPv4) or 60 (IPv6) header
+ * octets on every link: ACKs take serialization time and queue space.
+ * TIME_WAIT lasts 60 s after closed(NORMAL), unseen by the owner. An open
+ * connection keeps a keepalive timer pending, so a world with open
+ * connections never runs idle: run it until a time.
+ *
  * Callbacks never run inside the call that caused them (they are scheduled
  * events), so a callback may call any function here, including close/abort
  * of the connection it is called for. After closed() the connection is

@@ -474,6 +474,95 @@ START_TEST(listen_twice_and_names) {
 }
 END_TEST
 
+START_TEST(loopback_connection) {
+  fx_line f;
+  fx_line_init(&f, 1, &fast, NULL, SIM_DETAIL_PROTOCOL);
+  fx_sink sink = {0};
+  fx_sink_listen(&sink, f.w, f.h1, 25);
+  fx_source src = {0};
+  fx_source_start(&src, f.h1, &f.a1, 25, 100000, true, NULL);
+  run_idle(&f);
+  ck_assert_uint_eq(sink.received, 100000);
+  ck_assert_uint_eq(sink.bad, 0);
+  ck_assert_int_eq(src.reason, SIM_TCP_CLOSED_NORMAL);
+  ck_assert_int_eq(sink.reason, SIM_TCP_CLOSED_NORMAL);
+  ck_assert_int_eq(src.closed_at, 0); /* no link: no time passes */
+  fx_line_clear(&f);
+}
+END_TEST
+
+START_TEST(many_connections_demultiplexed) {
+  fx_line f;
+  fx_line_init(&f, 1, &fast, NULL, SIM_DETAIL_PROTOCOL);
+  enum { K = 6 };
+  fx_sink sinks[2];
+  fx_source srcs[K];
+  memset(sinks, 0, sizeof sinks);
+  memset(srcs, 0, sizeof srcs);
+  /* connections to port 25 go to sinks[0], to 26 to sinks[1] */
+  fx_sink_listen(&sinks[0], f.w, f.h2, 25);
+  fx_sink_listen(&sinks[1], f.w, f.h2, 26);
+  for (int i = 0; i < K; i++)
+    fx_source_start(&srcs[i], f.h1, &f.a2, (uint16_t)(25 + (i % 2)), 0, false, NULL);
+  uint64_t ids[K];
+  for (int i = 0; i < K; i++) {
+    ids[i] = sim_tcp_id(srcs[i].conn);
+    ck_assert_uint_eq(sim_tcp_remote_port(srcs[i].conn), 25 + (i % 2));
+    for (int j = 0; j < i; j++) {
+      ck_assert_uint_ne(ids[i], ids[j]);
+      ck_assert_uint_ne(sim_tcp_local_port(srcs[i].conn), sim_tcp_local_port(srcs[j].conn));
+    }
+  }
+  sim_world_run(f.w, 1 * SIM_S);
+  ck_assert_int_eq(sinks[0].accepted, K / 2);
+  ck_assert_int_eq(sinks[1].accepted, K / 2);
+  for (int i = 0; i < K; i++) {
+    ck_assert_int_eq(srcs[i].connected, 1);
+    sim_tcp_abort(srcs[i].conn);
+  }
+  run_idle(&f);
+  ck_assert_int_eq(sinks[0].closed + sinks[1].closed, K);
+  fx_line_clear(&f);
+}
+END_TEST
+
+static void abort_on_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
+  int *calls = user;
+  (void)buf;
+  (void)len;
+  (*calls)++;
+  sim_tcp_abort(c);
+  sim_tcp_abort(c); /* twice: no-op */
+}
+static void count_closed(void *user, sim_tcp_conn *c, sim_tcp_reason why) {
+  int *calls = user;
+  (void)c;
+  ck_assert_int_eq(why, SIM_TCP_CLOSED_ABORTED);
+  calls[1]++;
+}
+static const sim_tcp_callbacks aborter = {.data = abort_on_data, .closed = count_closed};
+static void aborter_accept(void *lu, sim_tcp_conn *c, const sim_tcp_callbacks **cb, void **user) {
+  (void)c;
+  *cb = &aborter;
+  *user = lu;
+}
+
+START_TEST(abort_inside_data_callback) {
+  fx_line f;
+  fx_line_init(&f, 1, &fast, NULL, SIM_DETAIL_PROTOCOL);
+  int calls[2] = {0, 0};
+  sim_tcp_listen(f.h2, 25, aborter_accept, calls);
+  fx_source src = {0};
+  fx_source_start(&src, f.h1, &f.a2, 25, 200000, false, NULL);
+  run_idle(&f);
+  ck_assert_int_eq(calls[0], 1);
+  ck_assert_int_eq(calls[1], 1);
+  ck_assert_int_eq(src.reason, SIM_TCP_CLOSED_RESET);
+  ck_assert_uint_eq(fx_count(f.tw, "\"state\":\"ESTABLISHED\""), 1);
+  fx_line_clear(&f);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("sim_tcp");
   TCase *tc = tcase_create("bulk");
@@ -497,6 +586,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, crashed_packets_dropped_at_packet_detail);
   tcase_add_test(tc, abort_resets_peer);
   tcase_add_test(tc, listen_twice_and_names);
+  tcase_add_test(tc, abort_inside_data_callback);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("sockets");
+  tcase_add_test(tc, loopback_connection);
+  tcase_add_test(tc, many_connections_demultiplexed);
   suite_add_tcase(s, tc);
   return s;
 }
