@@ -3,10 +3,12 @@
  *
  * Follows RFC 9293 (states §3.3.2, reset generation §3.10.7.1, FIN §3.6),
  * RFC 6298 (RTO: SRTT/RTTVAR, initial 1 s, minimum 200 ms, maximum 60 s,
- * Karn's rule, backoff ×2), RFC 5681 §3.2 (fast retransmit on the third
- * duplicate ACK) and RFC 6582 §3.2 (a partial ACK during recovery
- * retransmits the next hole at once) — without congestion control: the
- * sender keeps up to the peer's window in flight.
+ * Karn's rule, backoff ×2), RFC 5681 §3.1 (after a timeout, send again from
+ * SND.UNA: go-back-N) and §3.2 (fast retransmit on the third duplicate
+ * ACK), RFC 6582 §3.2 (a partial ACK during fast recovery retransmits the
+ * next hole at once; no fast retransmit for duplicates below "recover")
+ * — without congestion control: the sender keeps up to the peer's window
+ * in flight, so a timeout resends the whole window.
  *
  * Model choices (see sim_tcp.h for the contract):
  *  - sequence numbers are 64-bit inside the kernel (no wrap), starting at
@@ -508,9 +510,17 @@ static void rto_ev(void *a, void *b) {
   c->retries++;
   c->rto = MIN(c->rto * 2, RTO_MAX); /* RFC 6298 §5.5 */
   c->dupacks = 0;
-  c->recovery = true;
-  c->recover = c->snd_max;
-  sim_tcp__retransmit(c, c->snd_una);
+  c->recovery = false;
+  c->recover = c->snd_max; /* RFC 6582 §3.2 step 1: no fast retransmit below this */
+  if (c->st == TCP_SYN_SENT || c->st == TCP_SYN_RCVD || c->snd_una == c->snd_nxt) {
+    sim_tcp__retransmit(c, c->snd_una);
+  } else {
+    /* RFC 5681 §3.1: after a timeout, send again from SND.UNA (go-back-N,
+     * as far as the window allows; the receiver keeps what it already has) */
+    c->snd_nxt = c->snd_una;
+    c->timing = false;
+    sim_tcp__output(c);
+  }
   sim_time next = sim_time_add(now, c->rto);
   if (c->st == TCP_SYN_SENT)
     next = MIN(next, c->connect_deadline);

@@ -15,7 +15,8 @@
  * delayed ACK (each arriving segment is acknowledged at the end of its
  * arrival event, piggybacked on data the callbacks sent if any), no SACK
  * and no congestion control (up to the peer's window in flight; fast
- * retransmit and NewReno-style partial-ACK retransmission repair losses).
+ * retransmit and NewReno-style partial-ACK retransmission repair losses;
+ * a timeout sends again from the first unacknowledged byte, go-back-N).
  * Every segment, pure ACKs included, costs 40 (IPv4) or 60 (IPv6) header
  * octets on every link: ACKs take serialization time and queue space.
  * TIME_WAIT lasts 60 s after closed(NORMAL), unseen by the owner. An open

@@ -239,7 +239,7 @@ static bool ack_in(sim_tcp_conn *c, const sim_pkt *p) {
              !(p->flags & (SIM_TCP_SYN | SIM_TCP_FIN)) && c->snd_max > c->snd_una &&
              p->window == c->snd_wnd) {
     /* RFC 5681 §3.2: the third duplicate ACK retransmits at once */
-    if (++c->dupacks == 3 && !c->recovery) {
+    if (++c->dupacks == 3 && !c->recovery && c->snd_una >= c->recover) {
       c->recovery = true;
       c->recover = c->snd_max;
       sim_tcp__retransmit(c, c->snd_una);

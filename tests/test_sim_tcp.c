@@ -396,8 +396,9 @@ START_TEST(crashed_packets_dropped_at_packet_detail) {
   sim_world_at(f.w, 2 * SIM_S, send_later, &ls, NULL);
   run_idle(&f);
   ck_assert_int_eq(src.reason, SIM_TCP_CLOSED_TIMEOUT);
-  /* 5000 bytes = 4 segments, then 8 retransmissions of the first */
-  ck_assert_uint_eq(fx_count(f.tw, "\"reason\":\"node_down\""), 4 + 8);
+  /* 5000 bytes = 4 segments, sent again from the first (go-back-N) at each
+   * of the 8 timeouts */
+  ck_assert_uint_eq(fx_count(f.tw, "\"reason\":\"node_down\""), 4 + 8 * 4);
   fx_line_clear(&f);
 }
 END_TEST
