@@ -564,6 +564,50 @@ START_TEST(abort_inside_data_callback) {
 }
 END_TEST
 
+/* Chaos: random link parameters and link flaps for many seeds. Whatever
+ * happens, the receiver gets an in-order prefix of the stream, a normal
+ * close on the client means every byte arrived, both ends end, and the
+ * world runs idle. */
+START_TEST(chaos_invariants) {
+  sim_rng r;
+  sim_rng_init(&r, (uint64_t)_i, "chaos");
+  sim_link_params p = fast, mid = fast;
+  p.jitter = sim_rng_range(&r, 0, 200) * SIM_US;
+  mid.loss_ppm = (uint32_t)sim_rng_below(&r, 200000);
+  mid.queue_bytes = 3000 + sim_rng_below(&r, 100000);
+  mid.bandwidth_bps = 1000000 + sim_rng_below(&r, 100000000);
+  p.loss_ppm = (uint32_t)sim_rng_below(&r, 20000);
+  fx_line f;
+  fx_line_init(&f, (uint64_t)_i, &p, &mid, SIM_DETAIL_PACKETS);
+  fx_sink sink = {.echo = (size_t)sim_rng_below(&r, 20000)};
+  fx_sink_listen(&sink, f.w, f.h2, 25);
+  fx_source src = {0};
+  uint64_t n = sim_rng_below(&r, 300000);
+  sim_tcp_options opt = {.window = 2000 + (uint32_t)sim_rng_below(&r, 200000)};
+  fx_source_start(&src, f.h1, &f.a2, 25, n, true, &opt);
+  for (int k = 0; k < 3; k++) {
+    sim_time t = sim_rng_range(&r, 0, 5 * SIM_S);
+    sim_link *l = f.l[sim_rng_below(&r, 3)];
+    sim_net_link_set_up_at(f.net, l, t, false);
+    sim_net_link_set_up_at(f.net, l, t + sim_rng_range(&r, 0, 40 * SIM_S), true);
+  }
+  run_idle(&f);
+  ck_assert_uint_eq(sink.bad, 0);
+  ck_assert_uint_eq(src.bad, 0);
+  ck_assert_uint_le(sink.received, n);
+  ck_assert_int_eq(src.closed, 1);
+  ck_assert_int_le(sink.closed, 1);
+  if (src.reason == SIM_TCP_CLOSED_NORMAL) {
+    ck_assert_uint_eq(sink.received, n);
+    ck_assert_uint_eq(src.received, sink.echo);
+    ck_assert_int_eq(sink.closed, 1);
+  }
+  if (sink.accepted)
+    ck_assert_int_eq(sink.closed, 1);
+  fx_line_clear(&f);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("sim_tcp");
   TCase *tc = tcase_create("bulk");
@@ -588,6 +632,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, abort_resets_peer);
   tcase_add_test(tc, listen_twice_and_names);
   tcase_add_test(tc, abort_inside_data_callback);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("chaos");
+  tcase_add_loop_test(tc, chaos_invariants, 0, 200);
   suite_add_tcase(s, tc);
   tc = tcase_create("sockets");
   tcase_add_test(tc, loopback_connection);
