@@ -608,6 +608,52 @@ START_TEST(chaos_invariants) {
 }
 END_TEST
 
+static void relisten_hook(void *user, sim_node *n, bool crashed) {
+  fx_sink *s = user;
+  s->conn = NULL;
+  s->lis = NULL;
+  if (!crashed)
+    fx_sink_listen(s, sim_node_world(n), n, 25);
+}
+
+/* Chaos with crashes: the server host or a router crashes and restarts at
+ * random times while a transfer runs. */
+START_TEST(chaos_crashes) {
+  sim_rng r;
+  sim_rng_init(&r, (uint64_t)_i, "chaos-crash");
+  sim_link_params p = fast;
+  p.jitter = sim_rng_range(&r, 0, 100) * SIM_US;
+  p.loss_ppm = (uint32_t)sim_rng_below(&r, 50000);
+  fx_line f;
+  fx_line_init(&f, (uint64_t)_i, &p, NULL, SIM_DETAIL_PACKETS);
+  fx_sink sink = {.echo = (size_t)sim_rng_below(&r, 5000)};
+  fx_sink_listen(&sink, f.w, f.h2, 25);
+  sim_node_set_hook(f.h2, relisten_hook, &sink);
+  fx_source src = {0};
+  uint64_t n = sim_rng_below(&r, 500000);
+  fx_source_start(&src, f.h1, &f.a2, 25, n, true, NULL);
+  sim_node *victims[3] = {f.h2, f.r1, f.r2};
+  for (int k = 0; k < 2; k++) {
+    sim_node *v = victims[sim_rng_below(&r, 3)];
+    sim_time t = sim_rng_range(&r, 0, 200 * SIM_MS);
+    sim_node_crash_at(v, t);
+    sim_node_restart_at(v, t + sim_rng_range(&r, 0, 20 * SIM_S));
+  }
+  sim_world_run(f.w, 1000 * SIM_S);
+  if (sink.lis)
+    sim_tcp_unlisten(sink.lis);
+  run_idle(&f);
+  ck_assert_uint_eq(sink.bad, 0);
+  ck_assert_uint_eq(src.bad, 0);
+  ck_assert_int_eq(src.closed, 1);
+  if (src.reason == SIM_TCP_CLOSED_NORMAL) {
+    ck_assert_uint_eq(sink.received, n);
+    ck_assert_uint_eq(src.received, sink.echo);
+  }
+  fx_line_clear(&f);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("sim_tcp");
   TCase *tc = tcase_create("bulk");
@@ -635,6 +681,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("chaos");
   tcase_add_loop_test(tc, chaos_invariants, 0, 200);
+  tcase_add_loop_test(tc, chaos_crashes, 0, 100);
   suite_add_tcase(s, tc);
   tc = tcase_create("sockets");
   tcase_add_test(tc, loopback_connection);
