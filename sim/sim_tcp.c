@@ -320,7 +320,7 @@ static bool flush_one(sim_tcp_conn *c) {
       }
     } else if (nf & N_CONNECTED) {
       c->notify &= ~(uint32_t)N_CONNECTED;
-      if (cb && cb->connected)
+      if (cb && cb->connected && !c->dead) /* dead: aborted inside accept */
         cb->connected(c->user, c);
     } else if (nf & N_DATA) {
       c->notify &= ~(uint32_t)N_DATA;
