@@ -299,7 +299,7 @@ sim_link *sim_net_add_link(sim_net *net, sim_node *a, sim_node *b, const sim_lin
   g_ptr_array_add(net->links, l);
   g_ptr_array_add(a->links, l);
   g_ptr_array_add(b->links, l);
-  routes_clear(net);
+  sim_net_reroute(net); /* a topology change: routes over the links up now */
   return l;
 }
 
@@ -645,7 +645,7 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   sim_linkdir *d = &l->dir[side];
   while (d->count && d->ring[d->head].end <= now) {
     d->queued -= d->ring[d->head].size;
-    d->head = (d->head + 1) % d->cap;
+    d->head = (d->head + 1) & (d->cap - 1);
     d->count--;
   }
   if (d->queued + p->wire > l->p.queue_bytes) {
@@ -661,16 +661,16 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   d->busy_until = end;
   if (ser > 0) {
     if (d->count == d->cap) {
-      uint32_t ncap = d->cap ? d->cap * 2 : 64;
+      uint32_t ncap = d->cap ? d->cap * 2 : 64; /* a power of two: indices wrap by mask */
       sim_qent *nr = g_new(sim_qent, ncap);
       for (uint32_t i = 0; i < d->count; i++)
-        nr[i] = d->ring[(d->head + i) % d->cap];
+        nr[i] = d->ring[(d->head + i) & (d->cap - 1)];
       g_free(d->ring);
       d->ring = nr;
       d->cap = ncap;
       d->head = 0;
     }
-    d->ring[(d->head + d->count) % d->cap] = (sim_qent){end, p->wire};
+    d->ring[(d->head + d->count) & (d->cap - 1)] = (sim_qent){end, p->wire};
     d->count++;
     d->queued += p->wire;
   }

@@ -97,8 +97,8 @@ const sim_addr *sim_node_addr_at(const sim_node *n, size_t i);
 sim_rng *sim_node_rng(sim_node *n);
 
 /* Creates a bidirectional link, up; its stream is "link:A-B" (names in the
- * order given). Adding a node or link recomputes routes (over the links
- * up now). sim_link_params_peek gives the parameters with defaults
+ * order given). Adding a link is a topology change: routes are recomputed
+ * over the links up now, as by sim_net_reroute(). sim_link_params_peek gives the parameters with defaults
  * applied, as the header record writes them. */
 sim_link *sim_net_add_link(sim_net *net, sim_node *a, sim_node *b, const sim_link_params *p);
 size_t sim_net_link_count(const sim_net *net);

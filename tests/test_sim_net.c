@@ -327,6 +327,32 @@ START_TEST(down_link_drops_until_reroute) {
 }
 END_TEST
 
+START_TEST(adding_a_link_reroutes) {
+  /* s - r1 - d (1 ms) and s - r2 - d (2 ms); r1-d goes down: routes stay,
+   * until a link is added anywhere (a topology change recomputes them) */
+  sim_world *w = sim_world_new(1);
+  sim_net *net = sim_world_net(w);
+  sim_node *s = sim_net_add_node(net, "s", false);
+  sim_node *r1 = sim_net_add_node(net, "r1", true);
+  sim_node *r2 = sim_net_add_node(net, "r2", true);
+  sim_node *d = sim_net_add_node(net, "d", false);
+  sim_link_params p1 = {.latency = 1 * SIM_MS}, p2 = {.latency = 2 * SIM_MS};
+  sim_net_add_link(net, s, r1, &p1);
+  sim_link *cut = sim_net_add_link(net, r1, d, &p1);
+  sim_net_add_link(net, s, r2, &p2);
+  sim_net_add_link(net, r2, d, &p2);
+  sim_net_link_set_up(net, cut, false);
+  ck_assert_ptr_eq(sim_net_next_hop(net, s, d), r1);
+  sim_node *x = sim_net_add_node(net, "x", false);
+  ck_assert_ptr_eq(sim_net_next_hop(net, s, d), r1); /* a node alone changes no link */
+  sim_net_add_link(net, x, r2, &p1);
+  ck_assert_ptr_eq(sim_net_next_hop(net, s, d), r2);
+  ck_assert_ptr_eq(sim_net_next_hop(net, x, d), r2);
+  ck_assert_ptr_null(sim_net_next_hop(net, d, d));
+  sim_world_free(w);
+}
+END_TEST
+
 START_TEST(cut_loses_packets_on_the_wire) {
   /* A datagram is on the wire (10 ms latency) when the link goes down and
    * up again: it is lost all the same. */
@@ -441,6 +467,7 @@ static Suite *suite(void) {
   tc = tcase_create("routing");
   tcase_add_loop_test(tc, route_tie_break, 0, G_N_ELEMENTS(route_rows));
   tcase_add_test(tc, down_link_drops_until_reroute);
+  tcase_add_test(tc, adding_a_link_reroutes);
   suite_add_tcase(s, tc);
   tc = tcase_create("links");
   tcase_add_test(tc, jitter_never_reorders);
