@@ -73,8 +73,8 @@ int main(int argc, char **argv) {
   sim_addr_parse("10.0.0.2", &a2);
   sim_node_add_addr(h1, &a1);
   sim_node_add_addr(h2, &a2);
-  sim_link_params p = {.latency = 100 * SIM_US, .bandwidth_bps = 1000000000,
-                       .queue_bytes = 4 * 1024 * 1024};
+  sim_link_params p = {
+      .latency = 100 * SIM_US, .bandwidth_bps = 1000000000, .queue_bytes = 4 * 1024 * 1024};
   sim_link_params mid = p;
   mid.loss_ppm = loss;
   sim_net_add_link(net, h1, r1, &p);

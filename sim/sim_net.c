@@ -804,8 +804,7 @@ sim_event_id sim_node_restart_at(sim_node *n, sim_time t) {
 
 /* --- counters and header --------------------------------------------------- */
 
-void sim_net_counters(const sim_net *net, uint64_t *sent, uint64_t *delivered,
-                      uint64_t *dropped) {
+void sim_net_counters(const sim_net *net, uint64_t *sent, uint64_t *delivered, uint64_t *dropped) {
   if (sent)
     *sent = net->pkts_sent;
   if (delivered)
@@ -814,8 +813,7 @@ void sim_net_counters(const sim_net *net, uint64_t *sent, uint64_t *delivered,
     *dropped = net->pkts_dropped;
 }
 
-void sim_net_write_header(sim_net *net, const char *scenario, sim_header_extra extra,
-                          void *user) {
+void sim_net_write_header(sim_net *net, const char *scenario, sim_header_extra extra, void *user) {
   trace_writer *tw = sim_world_trace(net->w, SIM_DETAIL_MESSAGES);
   if (!tw)
     return;

@@ -98,8 +98,8 @@ sim_rng *sim_node_rng(sim_node *n);
 
 /* Creates a bidirectional link, up; its stream is "link:A-B" (names in the
  * order given). Adding a link is a topology change: routes are recomputed
- * over the links up now, as by sim_net_reroute(). sim_link_params_peek gives the parameters with defaults
- * applied, as the header record writes them. */
+ * over the links up now, as by sim_net_reroute(). sim_link_params_peek
+ * gives the parameters with defaults applied, as the header writes them. */
 sim_link *sim_net_add_link(sim_net *net, sim_node *a, sim_node *b, const sim_link_params *p);
 size_t sim_net_link_count(const sim_net *net);
 sim_link *sim_net_link_at(sim_net *net, size_t i);

@@ -58,7 +58,7 @@ struct sim_pkt {
   uint8_t proto;
   uint8_t flags; /* TCP */
   uint16_t sport, dport;
-  uint32_t window; /* TCP */
+  uint32_t window;   /* TCP */
   uint64_t seq, ack; /* TCP, 64-bit sequence space (the trace writes mod 2^32) */
   uint64_t conn;     /* TCP: id of the sending connection, 0 if none */
   uint8_t *data;
@@ -92,7 +92,7 @@ struct sim_link {
   sim_node *end[2];
   sim_link_params p; /* with defaults applied */
   bool up;
-  bool route_up; /* up at the last route computation */
+  bool route_up;  /* up at the last route computation */
   uint32_t epoch; /* bumped at each up/down change: packets of an older epoch are lost */
   sim_rng rng;    /* "link:A-B" */
   sim_linkdir dir[2];
@@ -104,9 +104,9 @@ struct sim_node {
   size_t index;
   bool router;
   bool up;
-  GArray *addrs;  /* sim_addr */
+  GArray *addrs;    /* sim_addr */
   GPtrArray *links; /* sim_link*, in link creation order */
-  sim_rng rng;    /* "node:NAME" */
+  sim_rng rng;      /* "node:NAME" */
   sim_node_hook hook;
   void *hook_user;
   /* transport state, dropped on crash */
@@ -118,8 +118,8 @@ struct sim_node {
 
 struct sim_net {
   sim_world *w;
-  GPtrArray *nodes; /* sim_node*, by index */
-  GPtrArray *links; /* sim_link*, by index */
+  GPtrArray *nodes;    /* sim_node*, by index */
+  GPtrArray *links;    /* sim_link*, by index */
   GHashTable *by_name; /* lookup only */
   GHashTable *by_addr; /* sim_addr* -> sim_node*, lookup only */
   int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily */
@@ -163,9 +163,9 @@ char *sim_net__ep(const sim_addr *a, uint16_t port, char *buf);
 /* --- transports --- */
 void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_tcp__flush(sim_net *net);
-GHashTable *sim_tcp__table_new(void); /* the node's connection table */
-void sim_tcp__crash(sim_node *n); /* drops all TCP state of N */
-void sim_udp__input(sim_node *n, sim_pkt *p);  /* takes P */
+GHashTable *sim_tcp__table_new(void);         /* the node's connection table */
+void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */
+void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_udp__icmp_input(sim_node *n, sim_pkt *p);
 void sim_udp__crash(sim_node *n);
 

@@ -35,8 +35,8 @@
 #define KA_PROBES 3
 #define TIME_WAIT_LEN (60 * SIM_S)
 
-static const char *const reason_names[SIM_TCP_CLOSED_COUNT] = {
-    "normal", "refused", "reset", "timeout", "aborted", "crash"};
+static const char *const reason_names[SIM_TCP_CLOSED_COUNT] = {"normal",  "refused", "reset",
+                                                               "timeout", "aborted", "crash"};
 
 const char *sim_tcp_reason_name(sim_tcp_reason r) {
   g_assert((unsigned)r < SIM_TCP_CLOSED_COUNT);
@@ -608,8 +608,7 @@ static bool port_free(sim_node *n, const sim_addr *laddr, uint16_t port, const s
 }
 
 sim_tcp_conn *sim_tcp_connect(sim_node *n, const sim_addr *to, uint16_t port,
-                              const sim_tcp_options *opt, const sim_tcp_callbacks *cb,
-                              void *user) {
+                              const sim_tcp_options *opt, const sim_tcp_callbacks *cb, void *user) {
   g_assert(n && to && cb);
   g_assert(to->family == 4 || to->family == 6);
   sim_addr laddr = {0};
@@ -700,8 +699,8 @@ void sim_tcp_abort(sim_tcp_conn *c) {
   if (c->dead)
     return;
   if (c->st != TCP_TIME_WAIT)
-    sim_tcp__seg_send(c, c->snd_nxt, SIM_TCP_RST | (c->st == TCP_SYN_SENT ? 0 : SIM_TCP_ACK),
-                      NULL, 0);
+    sim_tcp__seg_send(c, c->snd_nxt, SIM_TCP_RST | (c->st == TCP_SYN_SENT ? 0 : SIM_TCP_ACK), NULL,
+                      0);
   sim_tcp__kill(c, SIM_TCP_CLOSED_ABORTED, "tcp.close", "reason", "aborted");
 }
 
@@ -719,8 +718,7 @@ uint32_t sim_tcp_mss(const sim_tcp_conn *c) { return c->mss; }
 
 /* --- listeners ------------------------------------------------------------------- */
 
-sim_tcp_listener *sim_tcp_listen(sim_node *n, uint16_t port, sim_tcp_accept_fn accept,
-                                 void *user) {
+sim_tcp_listener *sim_tcp_listen(sim_node *n, uint16_t port, sim_tcp_accept_fn accept, void *user) {
   g_assert(n && accept && port != 0);
   if (g_hash_table_contains(n->tcp_listeners, GUINT_TO_POINTER(port)))
     return NULL;

@@ -29,8 +29,8 @@ void sim_tcp__send_reset_for(sim_node *n, const sim_pkt *p) {
   } else {
     r->flags = SIM_TCP_RST | SIM_TCP_ACK;
     r->seq = 0;
-    r->ack = p->seq + p->len + ((p->flags & SIM_TCP_SYN) ? 1 : 0) +
-             ((p->flags & SIM_TCP_FIN) ? 1 : 0);
+    r->ack =
+        p->seq + p->len + ((p->flags & SIM_TCP_SYN) ? 1 : 0) + ((p->flags & SIM_TCP_FIN) ? 1 : 0);
   }
   r->wire = sim_net__hdr_size(r->dst.family, SIM_PROTO_TCP);
   sim_net__output(n, r);
@@ -119,8 +119,8 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
   const uint8_t *d = p->data;
   uint64_t len = p->len;
   bool fin = (p->flags & SIM_TCP_FIN) != 0;
-  if (c->fin_rcvd || (c->st != TCP_ESTABLISHED && c->st != TCP_FIN_WAIT_1 &&
-                      c->st != TCP_FIN_WAIT_2)) {
+  if (c->fin_rcvd ||
+      (c->st != TCP_ESTABLISHED && c->st != TCP_FIN_WAIT_1 && c->st != TCP_FIN_WAIT_2)) {
     if (len || fin)
       c->ack_pending = true; /* a retransmission: acknowledge again */
     return;
@@ -235,9 +235,8 @@ static bool ack_in(sim_tcp_conn *c, const sim_pkt *p) {
         break;
       }
     }
-  } else if (ack == c->snd_una && p->len == 0 &&
-             !(p->flags & (SIM_TCP_SYN | SIM_TCP_FIN)) && c->snd_max > c->snd_una &&
-             p->window == c->snd_wnd) {
+  } else if (ack == c->snd_una && p->len == 0 && !(p->flags & (SIM_TCP_SYN | SIM_TCP_FIN)) &&
+             c->snd_max > c->snd_una && p->window == c->snd_wnd) {
     /* RFC 5681 §3.2: the third duplicate ACK retransmits at once */
     if (++c->dupacks == 3 && !c->recovery && c->snd_una >= c->recover) {
       c->recovery = true;
@@ -304,8 +303,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
     uint64_t w = c->opt.window;
     if (p->seq + w >= c->rcv_nxt && p->seq < c->rcv_nxt + w) {
       if (c->st != TCP_TIME_WAIT) { /* RFC 1337: TIME_WAIT ignores RSTs */
-        sim_tcp__kill(c, SIM_TCP_CLOSED_RESET, "tcp.reset", "state",
-                      sim_tcp__state_name(c->st));
+        sim_tcp__kill(c, SIM_TCP_CLOSED_RESET, "tcp.reset", "state", sim_tcp__state_name(c->st));
       }
     }
     goto out;

@@ -83,8 +83,8 @@ struct sim_tcp_conn {
   uint64_t irs, rcv_nxt;
   bool has_rfin, fin_rcvd;
   uint64_t rfin_seq;
-  uint8_t *ring;   /* out-of-order bytes, indexed by seq % window */
-  GArray *ooo;     /* tcp_range, sorted, disjoint, all > rcv_nxt */
+  uint8_t *ring;              /* out-of-order bytes, indexed by seq % window */
+  GArray *ooo;                /* tcp_range, sorted, disjoint, all > rcv_nxt */
   GByteArray *rpend, *rspare; /* in-order bytes not yet given to data() */
   /* RTO, RFC 6298 */
   sim_time srtt, rttvar, rto;

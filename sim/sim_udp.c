@@ -50,8 +50,7 @@ void sim_udp_close(sim_udp_sock *s) {
 uint16_t sim_udp_port(const sim_udp_sock *s) { return s->port; }
 sim_node *sim_udp_node(const sim_udp_sock *s) { return s->node; }
 
-void sim_udp_send(sim_udp_sock *s, const sim_addr *to, uint16_t port, const void *buf,
-                  size_t len) {
+void sim_udp_send(sim_udp_sock *s, const sim_addr *to, uint16_t port, const void *buf, size_t len) {
   g_assert(s && to && (to->family == 4 || to->family == 6));
   g_assert(len <= 65507);
   sim_node *n = s->node;

@@ -148,8 +148,7 @@ static void src_closed(void *user, sim_tcp_conn *c, sim_tcp_reason why) {
   s->conn = NULL;
 }
 
-static const sim_tcp_callbacks src_cb = {src_connected, src_data, src_eof, src_drained,
-                                         src_closed};
+static const sim_tcp_callbacks src_cb = {src_connected, src_data, src_eof, src_drained, src_closed};
 
 void fx_source_start(fx_source *s, sim_node *from, const sim_addr *to, uint16_t port, uint64_t n,
                      bool close, const sim_tcp_options *opt) {

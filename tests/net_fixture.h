@@ -44,7 +44,7 @@ typedef struct {
   sim_tcp_reason reason;
   sim_time closed_at;
   size_t echo; /* bytes of pattern to send back on EOF */
-  bool refuse;  /* leave *cb NULL in accept */
+  bool refuse; /* leave *cb NULL in accept */
 } fx_sink;
 
 void fx_sink_listen(fx_sink *s, sim_world *w, sim_node *n, uint16_t port);

@@ -81,17 +81,15 @@ END_TEST
 
 typedef struct {
   const char *name;
-  const char *nodes;  /* space separated; a leading '*' marks a router */
-  const char *links;  /* "a-b:latency_ms" space separated */
+  const char *nodes; /* space separated; a leading '*' marks a router */
+  const char *links; /* "a-b:latency_ms" space separated */
   const char *from, *to;
   const char *want; /* next hop, or "" for none */
 } route_row;
 
 static const route_row route_rows[] = {
-    {"equal paths: lowest next-hop index", "s *a *b d", "s-a:1 s-b:1 a-d:1 b-d:1", "s", "d",
-     "a"},
-    {"equal paths: index, not link order", "s *b *a d", "s-a:1 a-d:1 s-b:1 b-d:1", "s", "d",
-     "b"},
+    {"equal paths: lowest next-hop index", "s *a *b d", "s-a:1 s-b:1 a-d:1 b-d:1", "s", "d", "a"},
+    {"equal paths: index, not link order", "s *b *a d", "s-a:1 a-d:1 s-b:1 b-d:1", "s", "d", "b"},
     {"equal latency: fewer hops", "s *r d", "s-r:1 r-d:1 s-d:2", "s", "d", "d"},
     {"lower latency beats fewer hops", "s *r d", "s-r:1 r-d:1 s-d:3", "s", "d", "r"},
     {"hosts don't forward", "s h *r d", "s-h:1 h-d:1 s-r:5 r-d:5", "s", "d", "r"},
@@ -235,8 +233,9 @@ START_TEST(serialization_queues_back_to_back) {
   const sim_time ser = 1028 * SIM_US;
   for (int k = 0; k < 10; k++) {
     sim_time want = (k + 1) * ser + 2 * ser + 3 * SIM_MS;
-    ck_assert_msg(g_array_index(c.times, sim_time, k) == want, "datagram %d: got %" G_GINT64_FORMAT
-                  " want %" G_GINT64_FORMAT, k, g_array_index(c.times, sim_time, k), want);
+    ck_assert_msg(g_array_index(c.times, sim_time, k) == want,
+                  "datagram %d: got %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, k,
+                  g_array_index(c.times, sim_time, k), want);
   }
   collector_clear(&c);
   fx_line_clear(&f);
@@ -396,9 +395,7 @@ START_TEST(packet_records_only_at_packet_detail) {
 }
 END_TEST
 
-static void add_roles(void *user, trace_writer *tw) {
-  trace_key_str(tw, "roles", user);
-}
+static void add_roles(void *user, trace_writer *tw) { trace_key_str(tw, "roles", user); }
 
 START_TEST(header_record) {
   sim_world *w = sim_world_new(12345);
@@ -410,8 +407,8 @@ START_TEST(header_record) {
   sim_addr x = fx_addr("192.0.2.1"), y = fx_addr("2001:db8::1");
   sim_node_add_addr(a, &x);
   sim_node_add_addr(a, &y);
-  sim_link_params p = {.latency = 5 * SIM_MS, .jitter = 1000, .bandwidth_bps = 1000000,
-                       .loss_ppm = 10};
+  sim_link_params p = {
+      .latency = 5 * SIM_MS, .jitter = 1000, .bandwidth_bps = 1000000, .loss_ppm = 10};
   sim_link *l = sim_net_add_link(net, a, r, &p);
   ck_assert_uint_eq(sim_link_params_peek(l)->queue_bytes, 262144);
   ck_assert_ptr_eq(sim_link_end(l, 1), r);

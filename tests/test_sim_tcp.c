@@ -94,7 +94,7 @@ START_TEST(bulk_exact_completion_time) {
   ck_assert_uint_eq(sim_tcp_mss(src.conn), 1460);
   run_idle(&f);
   const sim_time L = 100 * SIM_US;
-  const sim_time ack = 40 * 80;  /* ser(40) */
+  const sim_time ack = 40 * 80; /* ser(40) */
   const sim_time S = 1500 * 80; /* ser(1500) */
   const uint64_t n = (MIB + 1459) / 1460;
   const sim_time s_last = (sim_time)((MIB - (n - 1) * 1460) + 40) * 80;
@@ -104,10 +104,12 @@ START_TEST(bulk_exact_completion_time) {
   ck_assert_uint_eq(n, 719);
   ck_assert_int_eq(src.connected_at, t_hs);
   ck_assert_int_eq(sink.received, MIB);
-  ck_assert_msg(sink.last_byte_at == want_last, "last byte at %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT,
-                sink.last_byte_at, want_last);
-  ck_assert_msg(src.drained_at == want_drained, "drained at %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT,
-                src.drained_at, want_drained);
+  ck_assert_msg(sink.last_byte_at == want_last,
+                "last byte at %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, sink.last_byte_at,
+                want_last);
+  ck_assert_msg(src.drained_at == want_drained,
+                "drained at %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, src.drained_at,
+                want_drained);
   ck_assert_int_eq(src.drained, 1);
   fx_line_clear(&f);
 }
