@@ -24,8 +24,16 @@
  * disk. After a restart, packets for connections it no longer knows get an
  * RST.
  *
- * Trace (at protocol detail: fault.*; at packet detail also net.send,
- * net.recv, net.drop with a reason: loss, queue, down, no_route, mtu).
+ * Trace (fault.* at every detail level; at packet detail also net.send,
+ * net.recv, net.drop with a reason: loss, queue, down, no_route, mtu, and
+ * node_down for a packet reaching a crashed node). Keys: traces/NET-EVENTS.md.
+ *
+ * Model details (see sim_net.c): a hop costs serialization
+ * ceil(wire_octets * 8e9 / bandwidth_bps) ns behind the packets queued
+ * before it, then latency + jitter; queue occupancy counts packets whose
+ * serialization has not ended; a lost packet still takes its serialization
+ * time. Among equal-cost parallel links to the same next hop, the link
+ * created first wins. Paths only transit routers.
  */
 #ifndef MAILSIM_SIM_NET_H
 #define MAILSIM_SIM_NET_H
@@ -44,7 +52,7 @@ typedef struct {
   uint8_t b[16];  /* network order; IPv4 uses b[0..3] */
 } sim_addr;
 
-/* Parses an IPv4 or IPv6 literal. */
+/* Parses an IPv4 or IPv6 literal; false (OUT untouched) if TEXT is not one. */
 bool sim_addr_parse(const char *text, sim_addr *out);
 /* Presentation form; BUF of at least SIM_ADDR_BUFSZ. Returns BUF. */
 #define SIM_ADDR_BUFSZ 48
@@ -68,6 +76,7 @@ sim_net *sim_net_of(sim_world *w);
  * node's random stream "node:NAME"). ROUTER nodes forward packets; hosts
  * don't. */
 sim_node *sim_net_add_node(sim_net *net, const char *name, bool router);
+/* False if the address already belongs to a node. */
 bool sim_node_add_addr(sim_node *n, const sim_addr *a);
 sim_node *sim_net_find_node(sim_net *net, const char *name);
 sim_node *sim_net_node_by_addr(sim_net *net, const sim_addr *a);
@@ -79,8 +88,18 @@ size_t sim_node_index(const sim_node *n);
 const sim_addr *sim_node_addr(const sim_node *n, int family);
 sim_world *sim_node_world(const sim_node *n);
 bool sim_node_is_up(const sim_node *n);
+sim_net *sim_node_net(const sim_node *n);
+bool sim_node_is_router(const sim_node *n);
+size_t sim_node_addr_count(const sim_node *n);
+const sim_addr *sim_node_addr_at(const sim_node *n, size_t i);
+/* The node's stream "node:NAME" (borrowed). The kernel draws from it for
+ * ephemeral ports and TCP initial sequence numbers. */
+sim_rng *sim_node_rng(sim_node *n);
 
-/* Creates a bidirectional link; its stream is "link:A-B". */
+/* Creates a bidirectional link, up; its stream is "link:A-B" (names in the
+ * order given). Adding a link is a topology change: routes are recomputed
+ * over the links up now, as by sim_net_reroute(). sim_link_params_peek
+ * gives the parameters with defaults applied, as the header writes them. */
 sim_link *sim_net_add_link(sim_net *net, sim_node *a, sim_node *b, const sim_link_params *p);
 size_t sim_net_link_count(const sim_net *net);
 sim_link *sim_net_link_at(sim_net *net, size_t i);
@@ -90,12 +109,31 @@ void sim_net_link_set_up(sim_net *net, sim_link *l, bool up);
 bool sim_link_is_up(const sim_link *l);
 /* Recomputes routes over the links that are up now. */
 void sim_net_reroute(sim_net *net);
+/* Schedules sim_net_link_set_up(net, l, up) at time T (a fault). */
+sim_event_id sim_net_link_set_up_at(sim_net *net, sim_link *l, sim_time t, bool up);
+size_t sim_link_index(const sim_link *l);
+/* The neighbour FROM forwards to on the way to TO under the current routes;
+ * NULL if none (or FROM == TO). */
+sim_node *sim_net_next_hop(sim_net *net, sim_node *from, sim_node *to);
+/* Packet counters since the world began (any pointer may be NULL): put on a
+ * link, delivered to their destination node, dropped (any reason). */
+void sim_net_counters(const sim_net *net, uint64_t *sent, uint64_t *delivered,
+                      uint64_t *dropped);
 
-/* Crash and restart. HOOK(user, node, crashed) is called on both. */
+/* Crash and restart. HOOK(user, node, crashed) is called on both, from
+ * inside sim_node_crash/sim_node_restart, after the kernel dropped the
+ * node's transport state: every sim_tcp_conn, sim_tcp_listener and
+ * sim_udp_sock of the node is freed (don't close them afterwards; no
+ * closed() callback is made). Crashing an already crashed node, or
+ * restarting a running one, does nothing. Don't crash a node from inside
+ * a callback of one of its own sockets: schedule it with sim_node_crash_at. */
 typedef void (*sim_node_hook)(void *user, sim_node *n, bool crashed);
 void sim_node_set_hook(sim_node *n, sim_node_hook hook, void *user);
 void sim_node_crash(sim_node *n);
 void sim_node_restart(sim_node *n);
+/* Schedules a crash / restart at time T (faults). */
+sim_event_id sim_node_crash_at(sim_node *n, sim_time t);
+sim_event_id sim_node_restart_at(sim_node *n, sim_time t);
 
 /* Writes the header record of the trace: format, version, scenario name,
  * seed, detail, and the topology (nodes with addresses, links with

@@ -11,6 +11,18 @@
  * a retransmission limit, keepalive probes on idle connections so both ends
  * of a cut path learn of it. Bytes are delivered in order, exactly once.
  *
+ * Model details: sender-side silly-window avoidance, no Nagle and no
+ * delayed ACK (each arriving segment is acknowledged at the end of its
+ * arrival event, piggybacked on data the callbacks sent if any), no SACK
+ * and no congestion control (up to the peer's window in flight; fast
+ * retransmit and NewReno-style partial-ACK retransmission repair losses;
+ * a timeout sends again from the first unacknowledged byte, go-back-N).
+ * Every segment, pure ACKs included, costs 40 (IPv4) or 60 (IPv6) header
+ * octets on every link: ACKs take serialization time and queue space.
+ * TIME_WAIT lasts 60 s after closed(NORMAL), unseen by the owner. An open
+ * connection keeps a keepalive timer pending, so a world with open
+ * connections never runs idle: run it until a time.
+ *
  * Callbacks never run inside the call that caused them (they are scheduled
  * events), so a callback may call any function here, including close/abort
  * of the connection it is called for. After closed() the connection is
@@ -62,11 +74,16 @@ typedef struct {
   uint32_t window;            /* receive window in bytes; 0 = 65535 */
 } sim_tcp_options;
 
-/* ACCEPT is called with each new connection; it returns the callbacks and
- * user pointer for it (through *cb, *user). */
+/* ACCEPT is called with each new connection (as a scheduled event, once
+ * the handshake completed); it returns the callbacks and user pointer for
+ * it (through *cb, *user). Leaving *cb NULL refuses it: the kernel sends an
+ * RST and forgets the connection. connected() follows for accepted ones. */
 typedef void (*sim_tcp_accept_fn)(void *lis_user, sim_tcp_conn *c, const sim_tcp_callbacks **cb,
                                   void **user);
 
+/* NULL if PORT already has a listener on N. Connections already accepted
+ * live on after unlisten; handshakes not yet complete are reset. NULL is a
+ * no-op for unlisten. */
 sim_tcp_listener *sim_tcp_listen(sim_node *n, uint16_t port, sim_tcp_accept_fn accept,
                                  void *user);
 void sim_tcp_unlisten(sim_tcp_listener *l);
@@ -76,9 +93,14 @@ void sim_tcp_unlisten(sim_tcp_listener *l);
 sim_tcp_conn *sim_tcp_connect(sim_node *n, const sim_addr *to, uint16_t port,
                               const sim_tcp_options *opt, const sim_tcp_callbacks *cb,
                               void *user);
-/* Queues LEN bytes (copied). */
+/* Queues LEN bytes (copied); they leave as the window allows. May be called
+ * before connected() (sent once established). Ignored once the connection
+ * is over (closed() pending); calling it after sim_tcp_close is a bug
+ * (aborts the program). */
 void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len);
-/* Sends FIN after the queued bytes. */
+/* Sends FIN after the queued bytes (half close: data still arrives). A
+ * second call does nothing. closed(NORMAL) comes once both FINs are
+ * exchanged and acknowledged. */
 void sim_tcp_close(sim_tcp_conn *c);
 /* Sends RST and ends the connection at once (closed(ABORTED) follows). */
 void sim_tcp_abort(sim_tcp_conn *c);
@@ -91,5 +113,7 @@ uint16_t sim_tcp_local_port(const sim_tcp_conn *c);
 uint16_t sim_tcp_remote_port(const sim_tcp_conn *c);
 /* Bytes queued but not yet acknowledged. */
 size_t sim_tcp_unacked(const sim_tcp_conn *c);
+/* Maximum segment size in use (path MTU at connect/accept - 40 or 60). */
+uint32_t sim_tcp_mss(const sim_tcp_conn *c);
 
 #endif

@@ -1,6 +1,8 @@
 /* sim_world.c — the world object that owns a simulation's kernel state. */
 #include "sim_world.h"
 
+#include "sim_net_int.h"
+
 #include <glib.h>
 #include <string.h>
 
@@ -34,12 +36,14 @@ sim_world *sim_world_new(uint64_t seed) {
   w->seed = seed;
   w->sched = sim_sched_new();
   w->detail = SIM_DETAIL_PROTOCOL;
+  w->net = sim_net__new(w);
   return w;
 }
 
 void sim_world_free(sim_world *w) {
   if (!w)
     return;
+  sim_net__free(w->net);
   sim_sched_free(w->sched);
   g_free(w);
 }

@@ -1,0 +1,172 @@
+/* sim_net_int.h — internals shared by the network and transport files of
+ * sim/ (sim_net.c, sim_udp.c, sim_tcp.c, sim_tcp_in.c). Not for other
+ * layers.
+ *
+ * Packets. A packet is one IP datagram in flight: addresses, protocol,
+ * ports, the TCP header fields that matter to the model, and the payload
+ * (owned by the packet, in a buffer that is kept when the packet returns to
+ * the network's free list, so a steady stream allocates nothing). A packet
+ * has exactly one owner at a time: the sender until sim_net__output(), then
+ * the network (a link direction or an arrival event), then the receiving
+ * transport, which gives it back with sim_net__pkt_free().
+ *
+ * ICMP "port unreachable" packets reuse the port fields: src/dst are the
+ * addresses of the ICMP message (from the unreachable host back to the UDP
+ * sender), sport is the port that was unreachable, dport is the UDP
+ * sender's port.
+ *
+ * Kernel events and callbacks. Every event of the network (packet arrival,
+ * TCP timers, faults, the flush event) runs between sim_net__enter() and
+ * sim_net__leave(); leave() runs the TCP notifications queued meanwhile
+ * (socket callbacks, then pending pure ACKs). A notification raised by a
+ * user call made outside a kernel event schedules a flush event at now, so
+ * callbacks never run inside the call that caused them.
+ */
+#ifndef MAILSIM_SIM_NET_INT_H
+#define MAILSIM_SIM_NET_INT_H
+
+#include <glib.h>
+
+#include "sim_net.h"
+#include "sim_tcp.h"
+#include "sim_udp.h"
+
+enum { SIM_PROTO_ICMP = 1, SIM_PROTO_TCP = 6, SIM_PROTO_UDP = 17 };
+
+/* TCP flags, RFC 9293 §3.1 bit values. */
+enum {
+  SIM_TCP_FIN = 0x01,
+  SIM_TCP_SYN = 0x02,
+  SIM_TCP_RST = 0x04,
+  SIM_TCP_PSH = 0x08,
+  SIM_TCP_ACK = 0x10,
+};
+
+/* Header sizes on the wire (no options). */
+enum {
+  SIM_IPV4_HDR = 20,
+  SIM_IPV6_HDR = 40,
+  SIM_TCP_HDR = 20,
+  SIM_UDP_HDR = 8,
+  SIM_ICMP_HDR = 8,
+};
+
+typedef struct sim_pkt sim_pkt;
+struct sim_pkt {
+  sim_pkt *next; /* free list */
+  sim_addr src, dst;
+  uint8_t proto;
+  uint8_t flags; /* TCP */
+  uint16_t sport, dport;
+  uint32_t window;   /* TCP */
+  uint64_t seq, ack; /* TCP, 64-bit sequence space (the trace writes mod 2^32) */
+  uint64_t conn;     /* TCP: id of the sending connection, 0 if none */
+  uint8_t *data;
+  uint32_t len, cap;
+  uint32_t wire; /* octets on the wire: IP + transport header + payload */
+  /* in flight */
+  sim_node *dst_node;
+  sim_link *link; /* NULL: loopback */
+  uint32_t epoch; /* the link's epoch when the packet was put on it */
+  uint8_t dir;    /* 0: end[0] -> end[1] */
+};
+
+typedef struct {
+  sim_time end;
+  uint32_t size;
+} sim_qent;
+
+/* One direction of a link: a FIFO of packets being serialized. Queue
+ * occupancy = octets of packets whose serialization has not ended. */
+typedef struct {
+  sim_time busy_until;   /* end of serialization of the last packet accepted */
+  sim_time last_arrival; /* arrival time of the last packet: later ones never overtake */
+  uint64_t queued;
+  sim_qent *ring;
+  uint32_t head, count, cap;
+} sim_linkdir;
+
+struct sim_link {
+  sim_net *net;
+  size_t index;
+  sim_node *end[2];
+  sim_link_params p; /* with defaults applied */
+  bool up;
+  bool route_up;  /* up at the last route computation */
+  uint32_t epoch; /* bumped at each up/down change: packets of an older epoch are lost */
+  sim_rng rng;    /* "link:A-B" */
+  sim_linkdir dir[2];
+};
+
+struct sim_node {
+  sim_net *net;
+  char *name;
+  size_t index;
+  bool router;
+  bool up;
+  GArray *addrs;    /* sim_addr */
+  GPtrArray *links; /* sim_link*, in link creation order */
+  sim_rng rng;      /* "node:NAME" */
+  sim_node_hook hook;
+  void *hook_user;
+  /* transport state, dropped on crash */
+  GHashTable *tcp_listeners; /* port -> sim_tcp_listener* */
+  GHashTable *tcp_conns;     /* sim_tcp__key* -> sim_tcp_conn* */
+  GHashTable *udp_socks;     /* port -> sim_udp_sock* */
+  uint16_t next_tcp_port, next_udp_port;
+};
+
+struct sim_net {
+  sim_world *w;
+  GPtrArray *nodes;    /* sim_node*, by index */
+  GPtrArray *links;    /* sim_link*, by index */
+  GHashTable *by_name; /* lookup only */
+  GHashTable *by_addr; /* sim_addr* -> sim_node*, lookup only */
+  int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily */
+  size_t routes_n;
+  sim_pkt *free_pkts;
+  GPtrArray *all_pkts; /* every packet allocated, to free them with the world */
+  uint64_t next_conn_id;
+  /* kernel event nesting and TCP notifications */
+  int in_kernel;
+  sim_tcp_conn *flush_head, *flush_tail;
+  sim_event_id flush_ev;
+  /* counters */
+  uint64_t pkts_sent, pkts_delivered, pkts_dropped;
+};
+
+/* --- world glue (sim_world.c) --- */
+sim_net *sim_net__new(sim_world *w);
+void sim_net__free(sim_net *net);
+
+/* --- packets --- */
+sim_pkt *sim_net__pkt_new(sim_net *net);
+void sim_net__pkt_free(sim_net *net, sim_pkt *p);
+/* Copies LEN bytes into the payload. */
+void sim_net__pkt_set_data(sim_pkt *p, const void *buf, size_t len);
+/* Header octets for the family of P's addresses and protocol. */
+uint32_t sim_net__hdr_size(int family, uint8_t proto);
+/* Sends P from node N (the network takes P). P->wire must be set. */
+void sim_net__output(sim_node *n, sim_pkt *p);
+/* Smallest MTU on the route from N to TO (1500 if there is no route). */
+uint32_t sim_net__path_mtu(sim_node *n, const sim_addr *to);
+bool sim_node__owns(const sim_node *n, const sim_addr *a);
+
+/* --- kernel events --- */
+void sim_net__enter(sim_net *net);
+void sim_net__leave(sim_net *net);
+
+/* "addr:port" ("[v6]:port") into BUF of SIM_EP_BUFSZ. */
+#define SIM_EP_BUFSZ (SIM_ADDR_BUFSZ + 8)
+char *sim_net__ep(const sim_addr *a, uint16_t port, char *buf);
+
+/* --- transports --- */
+void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
+void sim_tcp__flush(sim_net *net);
+GHashTable *sim_tcp__table_new(void);         /* the node's connection table */
+void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */
+void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */
+void sim_udp__icmp_input(sim_node *n, sim_pkt *p);
+void sim_udp__crash(sim_node *n);
+
+#endif

@@ -1,0 +1,769 @@
+/* sim_tcp.c — TCP-like streams: the API, connection lifecycle, output,
+ * timers and the delivery of socket callbacks.
+ *
+ * Follows RFC 9293 (states §3.3.2, reset generation §3.10.7.1, FIN §3.6),
+ * RFC 6298 (RTO: SRTT/RTTVAR, initial 1 s, minimum 200 ms, maximum 60 s,
+ * Karn's rule, backoff ×2), RFC 5681 §3.1 (after a timeout, send again from
+ * SND.UNA: go-back-N) and §3.2 (fast retransmit on the third duplicate
+ * ACK), RFC 6582 §3.2 (a partial ACK during fast recovery retransmits the
+ * next hole at once; no fast retransmit for duplicates below "recover")
+ * — without congestion control: the sender keeps up to the peer's window
+ * in flight, so a timeout resends the whole window.
+ *
+ * Model choices (see sim_tcp.h for the contract):
+ *  - sequence numbers are 64-bit inside the kernel (no wrap), starting at
+ *    an ISN drawn from the node's stream; the trace writes them mod 2^32;
+ *  - no Nagle, no delayed ACK: every segment that arrives is acknowledged
+ *    at the end of the event that delivered it, by a pure ACK unless the
+ *    socket's callbacks sent data that carried the ACK;
+ *  - every segment, pure ACKs included, costs the IP+TCP header (40 or 60
+ *    octets) on the wire, so ACKs take serialization time and queue space;
+ *  - the receive window is fixed (opt.window): in-order bytes are handed to
+ *    data() at the end of the event, so the buffer is always empty again;
+ *  - TIME_WAIT lasts 60 s; the owner has been told closed(NORMAL) already.
+ *  - timers are lazy: a deadline field moves freely, one event per timer
+ *    kind is pending, and it re-arms itself when it fires early.
+ */
+#include <string.h>
+
+#include "sim_tcp_int.h"
+
+#define RTO_INIT SIM_S
+#define RTO_MIN (200 * SIM_MS)
+#define RTO_MAX (60 * SIM_S)
+#define KA_INTERVAL (10 * SIM_S)
+#define KA_PROBES 3
+#define TIME_WAIT_LEN (60 * SIM_S)
+
+static const char *const reason_names[SIM_TCP_CLOSED_COUNT] = {"normal",  "refused", "reset",
+                                                               "timeout", "aborted", "crash"};
+
+const char *sim_tcp_reason_name(sim_tcp_reason r) {
+  g_assert((unsigned)r < SIM_TCP_CLOSED_COUNT);
+  return reason_names[r];
+}
+
+static const char *const state_names[TCP_STATE_COUNT] = {
+    "CLOSED",     "SYN_SENT", "SYN_RCVD",  "ESTABLISHED", "FIN_WAIT_1",
+    "FIN_WAIT_2", "CLOSING",  "TIME_WAIT", "CLOSE_WAIT",  "LAST_ACK"};
+
+const char *sim_tcp__state_name(tcp_state st) {
+  g_assert((unsigned)st < TCP_STATE_COUNT);
+  return state_names[st];
+}
+
+static bool legal(tcp_state from, tcp_state to) {
+  if (to == TCP_CLOSED)
+    return true;
+  switch (from) {
+  case TCP_CLOSED:
+    return to == TCP_SYN_SENT || to == TCP_SYN_RCVD;
+  case TCP_SYN_SENT:
+    return to == TCP_ESTABLISHED || to == TCP_FIN_WAIT_1;
+  case TCP_SYN_RCVD:
+    return to == TCP_ESTABLISHED;
+  case TCP_ESTABLISHED:
+    return to == TCP_FIN_WAIT_1 || to == TCP_CLOSE_WAIT;
+  case TCP_FIN_WAIT_1:
+    return to == TCP_FIN_WAIT_2 || to == TCP_CLOSING || to == TCP_TIME_WAIT;
+  case TCP_FIN_WAIT_2:
+  case TCP_CLOSING:
+    return to == TCP_TIME_WAIT;
+  case TCP_CLOSE_WAIT:
+    return to == TCP_LAST_ACK;
+  case TCP_LAST_ACK:
+  case TCP_TIME_WAIT:
+    return false;
+  default:
+    g_assert_not_reached();
+  }
+}
+
+void sim_tcp__enter(sim_tcp_conn *c, tcp_state st) {
+  if (!legal(c->st, st))
+    g_error("sim_tcp__enter: conn %" G_GUINT64_FORMAT ": %s -> %s", (guint64)c->id,
+            state_names[c->st], state_names[st]);
+  c->st = st;
+}
+
+/* --- connection table ---------------------------------------------------- */
+
+static guint key_hash(gconstpointer p) {
+  const sim_tcp__key *k = p;
+  guint h = 2166136261u;
+  const sim_addr *as[2] = {&k->laddr, &k->raddr};
+  for (int j = 0; j < 2; j++) {
+    size_t n = as[j]->family == 4 ? 4 : 16;
+    for (size_t i = 0; i < n; i++)
+      h = (h ^ as[j]->b[i]) * 16777619u;
+  }
+  h = (h ^ k->lport) * 16777619u;
+  h = (h ^ k->rport) * 16777619u;
+  return h;
+}
+
+static gboolean key_eq(gconstpointer x, gconstpointer y) {
+  const sim_tcp__key *a = x, *b = y;
+  return a->lport == b->lport && a->rport == b->rport && sim_addr_equal(&a->laddr, &b->laddr) &&
+         sim_addr_equal(&a->raddr, &b->raddr);
+}
+
+GHashTable *sim_tcp__table_new(void) { return g_hash_table_new(key_hash, key_eq); }
+
+static void table_remove(sim_tcp_conn *c) {
+  if (c->in_table) {
+    g_hash_table_remove(c->node->tcp_conns, &c->key);
+    c->in_table = false;
+  }
+}
+
+/* --- trace ------------------------------------------------------------------ */
+
+trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev) {
+  trace_writer *tw = sim_world_trace(c->net->w, SIM_DETAIL_PROTOCOL);
+  if (!tw)
+    return NULL;
+  char sb[SIM_EP_BUFSZ], db[SIM_EP_BUFSZ];
+  trace_event_begin(tw, sim_world_now(c->net->w), ev);
+  trace_key_str(tw, "node", c->node->name);
+  trace_key_uint(tw, "conn", c->id);
+  trace_key_str(tw, "src", sim_net__ep(&c->key.laddr, c->key.lport, sb));
+  trace_key_str(tw, "dst", sim_net__ep(&c->key.raddr, c->key.rport, db));
+  if (c->peer_id)
+    trace_key_uint(tw, "peer", c->peer_id);
+  return tw;
+}
+
+/* --- timers ------------------------------------------------------------------ */
+
+static void rto_ev(void *a, void *b);
+static void ka_ev(void *a, void *b);
+
+void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at) {
+  c->rto_at = at;
+  if (at == SIM_TIME_NEVER)
+    return; /* the pending event, if any, finds nothing to do */
+  if (c->rto_ev && c->rto_ev_at <= at)
+    return; /* fires earlier and re-arms */
+  if (c->rto_ev)
+    sim_world_cancel(c->net->w, c->rto_ev);
+  c->rto_ev = sim_world_at(c->net->w, at, rto_ev, c, NULL);
+  c->rto_ev_at = at;
+}
+
+void sim_tcp__rtt_sample(sim_tcp_conn *c, sim_time r) {
+  /* RFC 6298 §2.2-2.3 with alpha = 1/8, beta = 1/4, G = 0, in integer ns */
+  if (!c->have_rtt) {
+    c->srtt = r;
+    c->rttvar = r / 2;
+    c->have_rtt = true;
+  } else {
+    sim_time d = c->srtt > r ? c->srtt - r : r - c->srtt;
+    c->rttvar = (3 * c->rttvar + d) / 4;
+    c->srtt = (7 * c->srtt + r) / 8;
+  }
+  sim_time rto = c->srtt + 4 * c->rttvar;
+  c->rto = CLAMP(rto, RTO_MIN, RTO_MAX); /* RFC 6298 §2.4, §2.5 */
+}
+
+void sim_tcp__rto_reset(sim_tcp_conn *c) {
+  c->rto = c->have_rtt ? CLAMP(c->srtt + 4 * c->rttvar, RTO_MIN, RTO_MAX) : RTO_INIT;
+}
+
+static void ka_arm(sim_tcp_conn *c, sim_time at) {
+  if (c->ka_ev)
+    sim_world_cancel(c->net->w, c->ka_ev);
+  c->ka_ev = sim_world_at(c->net->w, at, ka_ev, c, NULL);
+}
+
+void sim_tcp__ka_start(sim_tcp_conn *c) {
+  if (!c->ka_ev)
+    ka_arm(c, sim_time_add(c->last_rx, c->opt.keepalive_idle));
+}
+
+static void timers_cancel(sim_tcp_conn *c) {
+  sim_world *w = c->net->w;
+  if (c->rto_ev)
+    sim_world_cancel(w, c->rto_ev);
+  if (c->ka_ev)
+    sim_world_cancel(w, c->ka_ev);
+  if (c->tw_ev)
+    sim_world_cancel(w, c->tw_ev);
+  c->rto_ev = c->ka_ev = c->tw_ev = 0;
+  c->rto_at = SIM_TIME_NEVER;
+}
+
+/* --- notifications -------------------------------------------------------------- */
+
+static void flush_ev(void *a, void *b) {
+  sim_net *net = a;
+  (void)b;
+  net->flush_ev = 0;
+  sim_net__enter(net);
+  sim_net__leave(net);
+}
+
+void sim_tcp__want_flush(sim_tcp_conn *c) {
+  sim_net *net = c->net;
+  if (!c->in_flush) {
+    c->in_flush = true;
+    c->flush_next = NULL;
+    if (net->flush_tail)
+      net->flush_tail->flush_next = c;
+    else
+      net->flush_head = c;
+    net->flush_tail = c;
+  }
+  if (!net->in_kernel && !net->flush_ev)
+    net->flush_ev = sim_world_at(net->w, sim_world_now(net->w), flush_ev, net, NULL);
+}
+
+static void flush_unlink(sim_tcp_conn *c) {
+  if (!c->in_flush)
+    return;
+  sim_net *net = c->net;
+  sim_tcp_conn *prev = NULL;
+  for (sim_tcp_conn *x = net->flush_head; x; prev = x, x = x->flush_next) {
+    if (x != c)
+      continue;
+    if (prev)
+      prev->flush_next = x->flush_next;
+    else
+      net->flush_head = x->flush_next;
+    if (net->flush_tail == x)
+      net->flush_tail = prev;
+    break;
+  }
+  c->in_flush = false;
+}
+
+static void conn_free(sim_tcp_conn *c) {
+  timers_cancel(c);
+  table_remove(c);
+  flush_unlink(c);
+  g_free(c->sbuf);
+  g_free(c->ring);
+  g_array_free(c->ooo, TRUE);
+  g_byte_array_free(c->rpend, TRUE);
+  g_byte_array_free(c->rspare, TRUE);
+  g_free(c);
+}
+
+static void tw_ev(void *a, void *b) {
+  sim_tcp_conn *c = a;
+  (void)b;
+  c->tw_ev = 0;
+  c->st = TCP_CLOSED;
+  conn_free(c);
+}
+
+void sim_tcp__time_wait(sim_tcp_conn *c) {
+  sim_tcp__enter(c, TCP_TIME_WAIT);
+  sim_tcp__rto_arm(c, SIM_TIME_NEVER);
+  if (c->ka_ev)
+    sim_world_cancel(c->net->w, c->ka_ev);
+  c->ka_ev = 0;
+  if (c->tw_ev)
+    sim_world_cancel(c->net->w, c->tw_ev);
+  c->tw_ev = sim_world_after(c->net->w, TIME_WAIT_LEN, tw_ev, c, NULL);
+  trace_writer *tw = sim_tcp__trace(c, "tcp.close");
+  trace_key_str(tw, "reason", "normal");
+  trace_end(tw);
+  c->reason = SIM_TCP_CLOSED_NORMAL;
+  c->notify |= N_CLOSED;
+  sim_tcp__want_flush(c);
+}
+
+void sim_tcp__kill(sim_tcp_conn *c, sim_tcp_reason why, const char *ev, const char *key,
+                   const char *val) {
+  if (c->dead)
+    return;
+  if (ev && c->visible) {
+    trace_writer *tw = sim_tcp__trace(c, ev);
+    if (key)
+      trace_key_str(tw, key, val);
+    trace_end(tw);
+  }
+  c->st = TCP_CLOSED;
+  c->dead = true;
+  table_remove(c);
+  timers_cancel(c);
+  c->reason = why;
+  c->notify |= N_CLOSED;
+  sim_tcp__want_flush(c);
+}
+
+/* Runs the pending callbacks of C, then its pending ACK. Returns false if
+ * C was freed or retired to an unseen TIME_WAIT. */
+static bool flush_one(sim_tcp_conn *c) {
+  for (;;) {
+    uint32_t nf = c->notify;
+    if (!nf)
+      break;
+    const sim_tcp_callbacks *cb = c->visible ? c->cb : NULL;
+    if (nf & N_ACCEPT) {
+      c->notify &= ~(uint32_t)N_ACCEPT;
+      sim_tcp_listener *l =
+          g_hash_table_lookup(c->node->tcp_listeners, GUINT_TO_POINTER(c->key.lport));
+      const sim_tcp_callbacks *ncb = NULL;
+      void *nuser = NULL;
+      if (l && !c->dead)
+        l->accept(l->user, c, &ncb, &nuser);
+      if (!ncb && !c->dead) {
+        /* nobody listens any more, or the owner refused */
+        sim_tcp__seg_send(c, c->snd_nxt, SIM_TCP_RST | SIM_TCP_ACK, NULL, 0);
+        sim_tcp__kill(c, SIM_TCP_CLOSED_ABORTED, NULL, NULL, NULL);
+      } else if (ncb) {
+        c->cb = ncb;
+        c->user = nuser;
+        c->visible = true;
+      }
+    } else if (nf & N_CONNECTED) {
+      c->notify &= ~(uint32_t)N_CONNECTED;
+      if (cb && cb->connected && !c->dead) /* dead: aborted inside accept */
+        cb->connected(c->user, c);
+    } else if (nf & N_DATA) {
+      c->notify &= ~(uint32_t)N_DATA;
+      GByteArray *buf = c->rpend;
+      c->rpend = c->rspare;
+      c->rspare = buf;
+      if (cb && cb->data && buf->len)
+        cb->data(c->user, c, buf->data, buf->len);
+      g_byte_array_set_size(buf, 0);
+    } else if (nf & N_EOF) {
+      c->notify &= ~(uint32_t)N_EOF;
+      if (cb && cb->eof)
+        cb->eof(c->user, c);
+    } else if (nf & N_DRAINED) {
+      c->notify &= ~(uint32_t)N_DRAINED;
+      if (cb && cb->drained && !c->dead)
+        cb->drained(c->user, c);
+    } else {
+      g_assert(nf & N_CLOSED);
+      c->notify = 0;
+      if (cb && cb->closed)
+        cb->closed(c->user, c, c->reason);
+      c->visible = false;
+      c->cb = NULL;
+      c->user = NULL;
+      c->in_flush = false;
+      if (c->st != TCP_TIME_WAIT) {
+        conn_free(c);
+        return false;
+      }
+      /* TIME_WAIT lives on, unseen, until tw_ev; it still acknowledges the FIN */
+      if (c->ack_pending)
+        sim_tcp__seg_send(c, c->snd_nxt, SIM_TCP_ACK, NULL, 0);
+      return false;
+    }
+  }
+  if (c->ack_pending && !c->dead && c->st != TCP_CLOSED)
+    sim_tcp__seg_send(c, c->snd_nxt, SIM_TCP_ACK, NULL, 0);
+  c->ack_pending = false;
+  return true;
+}
+
+void sim_tcp__flush(sim_net *net) {
+  while (net->flush_head) {
+    sim_tcp_conn *c = net->flush_head;
+    net->flush_head = c->flush_next;
+    if (!net->flush_head)
+      net->flush_tail = NULL;
+    c->flush_next = NULL;
+    /* C stays marked in_flush while its callbacks run, so they don't queue it twice */
+    if (!flush_one(c))
+      continue;
+    c->in_flush = false;
+    if (c->notify || c->ack_pending) /* raised after its turn: once more */
+      sim_tcp__want_flush(c);
+  }
+}
+
+/* --- output ------------------------------------------------------------------ */
+
+void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8_t *data,
+                       uint32_t len) {
+  sim_net *net = c->net;
+  sim_pkt *p = sim_net__pkt_new(net);
+  p->src = c->key.laddr;
+  p->dst = c->key.raddr;
+  p->proto = SIM_PROTO_TCP;
+  p->sport = c->key.lport;
+  p->dport = c->key.rport;
+  p->flags = flags;
+  p->seq = seq;
+  p->ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0;
+  p->window = c->opt.window;
+  p->conn = c->id;
+  sim_net__pkt_set_data(p, data, len);
+  p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
+  if (flags & SIM_TCP_ACK)
+    c->ack_pending = false;
+  sim_net__output(c->node, p);
+}
+
+static bool can_send_data(const sim_tcp_conn *c) {
+  switch (c->st) {
+  case TCP_ESTABLISHED:
+  case TCP_CLOSE_WAIT:
+  case TCP_FIN_WAIT_1:
+  case TCP_CLOSING:
+  case TCP_LAST_ACK:
+    return true;
+  default:
+    return false;
+  }
+}
+
+void sim_tcp__output(sim_tcp_conn *c) {
+  if (c->dead || !can_send_data(c))
+    return;
+  uint64_t data_end = c->sbase + c->slen;
+  uint64_t wnd_end = c->snd_una + c->snd_wnd;
+  sim_time now = sim_world_now(c->net->w);
+  while (c->snd_nxt < data_end && c->snd_nxt < wnd_end) {
+    uint64_t len = MIN(MIN((uint64_t)c->mss, data_end - c->snd_nxt), wnd_end - c->snd_nxt);
+    /* RFC 9293 §3.8.6.2.1 sender SWS avoidance: a short segment only at
+     * the end of the data, or when nothing is in flight */
+    if (len < c->mss && c->snd_nxt + len < data_end && c->snd_max > c->snd_una)
+      break;
+    uint8_t flags = SIM_TCP_ACK;
+    bool fin = false;
+    if (c->snd_nxt + len == data_end) {
+      flags |= SIM_TCP_PSH;
+      fin = c->fin_queued; /* RFC 9293 §3.6: FIN rides on the last data segment */
+    }
+    if (fin)
+      flags |= SIM_TCP_FIN;
+    if (!c->timing && c->snd_nxt >= c->snd_max) {
+      c->timing = true;
+      c->rtt_seq = c->snd_nxt + len;
+      c->rtt_t0 = now;
+    }
+    sim_tcp__seg_send(c, c->snd_nxt, flags, c->sbuf + c->shead + (c->snd_nxt - c->sbase),
+                      (uint32_t)len);
+    c->snd_nxt += len + (fin ? 1 : 0);
+  }
+  if (c->fin_queued && c->snd_nxt == c->fin_seq) {
+    sim_tcp__seg_send(c, c->fin_seq, SIM_TCP_FIN | SIM_TCP_ACK, NULL, 0);
+    c->snd_nxt++;
+  }
+  if (c->snd_nxt > c->snd_max)
+    c->snd_max = c->snd_nxt;
+  if (c->snd_max > c->snd_una && c->rto_at == SIM_TIME_NEVER)
+    sim_tcp__rto_arm(c, sim_time_add(now, c->rto));
+}
+
+void sim_tcp__retransmit(sim_tcp_conn *c, uint64_t seq) {
+  c->timing = false; /* Karn's rule: no sample from a retransmitted segment */
+  if (c->st == TCP_SYN_SENT) {
+    sim_tcp__seg_send(c, c->iss, SIM_TCP_SYN, NULL, 0);
+    return;
+  }
+  if (c->st == TCP_SYN_RCVD) {
+    sim_tcp__seg_send(c, c->iss, SIM_TCP_SYN | SIM_TCP_ACK, NULL, 0);
+    return;
+  }
+  uint64_t data_end = c->sbase + c->slen;
+  if (seq < data_end) {
+    uint64_t len = MIN((uint64_t)c->mss, data_end - seq);
+    uint8_t flags = SIM_TCP_ACK;
+    if (seq + len == data_end) {
+      flags |= SIM_TCP_PSH;
+      if (c->fin_queued && c->snd_max > c->fin_seq)
+        flags |= SIM_TCP_FIN;
+    }
+    sim_tcp__seg_send(c, seq, flags, c->sbuf + c->shead + (seq - c->sbase), (uint32_t)len);
+  } else if (c->fin_queued && seq == c->fin_seq) {
+    sim_tcp__seg_send(c, seq, SIM_TCP_FIN | SIM_TCP_ACK, NULL, 0);
+  }
+}
+
+/* --- timer events ------------------------------------------------------------ */
+
+static void rto_ev(void *a, void *b) {
+  sim_tcp_conn *c = a;
+  (void)b;
+  sim_net *net = c->net;
+  sim_time now = sim_world_now(net->w);
+  c->rto_ev = 0;
+  if (c->rto_at == SIM_TIME_NEVER || c->dead)
+    return;
+  if (now < c->rto_at) {
+    sim_tcp__rto_arm(c, c->rto_at);
+    return;
+  }
+  sim_net__enter(net);
+  c->rto_at = SIM_TIME_NEVER;
+  if (c->st == TCP_SYN_SENT) {
+    if (now >= c->connect_deadline) {
+      sim_tcp__kill(c, SIM_TCP_CLOSED_TIMEOUT, "tcp.timeout", "phase", "connect");
+      goto out;
+    }
+  } else if (c->retries >= c->opt.max_retries) {
+    if (c->st == TCP_SYN_RCVD)
+      sim_tcp__kill(c, SIM_TCP_CLOSED_TIMEOUT, NULL, NULL, NULL);
+    else
+      sim_tcp__kill(c, SIM_TCP_CLOSED_TIMEOUT, "tcp.timeout", "phase", "retransmit");
+    goto out;
+  }
+  c->retries++;
+  c->rto = MIN(c->rto * 2, RTO_MAX); /* RFC 6298 §5.5 */
+  c->dupacks = 0;
+  c->recovery = false;
+  c->recover = c->snd_max; /* RFC 6582 §3.2 step 1: no fast retransmit below this */
+  if (c->st == TCP_SYN_SENT || c->st == TCP_SYN_RCVD || c->snd_una == c->snd_nxt) {
+    sim_tcp__retransmit(c, c->snd_una);
+  } else {
+    /* RFC 5681 §3.1: after a timeout, send again from SND.UNA (go-back-N,
+     * as far as the window allows; the receiver keeps what it already has) */
+    c->snd_nxt = c->snd_una;
+    c->timing = false;
+    sim_tcp__output(c);
+  }
+  sim_time next = sim_time_add(now, c->rto);
+  if (c->st == TCP_SYN_SENT)
+    next = MIN(next, c->connect_deadline);
+  sim_tcp__rto_arm(c, next);
+out:
+  sim_net__leave(net);
+}
+
+static void ka_ev(void *a, void *b) {
+  sim_tcp_conn *c = a;
+  (void)b;
+  sim_net *net = c->net;
+  sim_time now = sim_world_now(net->w);
+  c->ka_ev = 0;
+  if (c->dead || c->st == TCP_TIME_WAIT)
+    return;
+  if (c->snd_max > c->snd_una) { /* retransmission covers a busy connection */
+    ka_arm(c, sim_time_add(now, c->opt.keepalive_idle));
+    return;
+  }
+  sim_time due = sim_time_add(c->last_rx, c->opt.keepalive_idle + c->ka_probes * KA_INTERVAL);
+  if (now < due) {
+    ka_arm(c, due);
+    return;
+  }
+  sim_net__enter(net);
+  if (c->ka_probes >= KA_PROBES) {
+    sim_tcp__kill(c, SIM_TCP_CLOSED_TIMEOUT, "tcp.timeout", "phase", "keepalive");
+  } else {
+    /* RFC 9293 §3.8.4: a probe is a segment with an old sequence number */
+    sim_tcp__seg_send(c, c->snd_una - 1, SIM_TCP_ACK, NULL, 0);
+    c->ka_probes++;
+    ka_arm(c, sim_time_add(now, KA_INTERVAL));
+  }
+  sim_net__leave(net);
+}
+
+/* --- connections --------------------------------------------------------------- */
+
+sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lport,
+                                const sim_addr *raddr, uint16_t rport, const sim_tcp_options *opt) {
+  sim_tcp_conn *c = g_new0(sim_tcp_conn, 1);
+  c->net = n->net;
+  c->node = n;
+  c->id = n->net->next_conn_id++;
+  c->key.laddr = *laddr;
+  c->key.raddr = *raddr;
+  c->key.lport = lport;
+  c->key.rport = rport;
+  if (opt)
+    c->opt = *opt;
+  if (!c->opt.connect_timeout)
+    c->opt.connect_timeout = 30 * SIM_S;
+  if (!c->opt.max_retries)
+    c->opt.max_retries = 8;
+  if (!c->opt.keepalive_idle)
+    c->opt.keepalive_idle = 60 * SIM_S;
+  if (!c->opt.window)
+    c->opt.window = 65535;
+  uint32_t hdr = sim_net__hdr_size(raddr->family, SIM_PROTO_TCP);
+  uint32_t pmtu = sim_net__path_mtu(n, raddr);
+  c->mss = pmtu > hdr ? pmtu - hdr : 1;
+  c->iss = (uint64_t)(uint32_t)sim_rng_u64(&n->rng);
+  c->snd_una = c->iss;
+  c->snd_nxt = c->snd_max = c->iss + 1;
+  c->sbase = c->iss + 1;
+  c->snd_wnd = 65535;
+  c->rto = RTO_INIT; /* RFC 6298 §2.1 */
+  c->rto_at = SIM_TIME_NEVER;
+  c->ooo = g_array_new(FALSE, FALSE, sizeof(tcp_range));
+  c->rpend = g_byte_array_new();
+  c->rspare = g_byte_array_new();
+  c->last_rx = sim_world_now(n->net->w);
+  g_hash_table_insert(n->tcp_conns, &c->key, c);
+  c->in_table = true;
+  return c;
+}
+
+static bool port_free(sim_node *n, const sim_addr *laddr, uint16_t port, const sim_addr *to,
+                      uint16_t rport) {
+  if (g_hash_table_contains(n->tcp_listeners, GUINT_TO_POINTER(port)))
+    return false;
+  sim_tcp__key k = {*laddr, *to, port, rport};
+  return !g_hash_table_contains(n->tcp_conns, &k);
+}
+
+sim_tcp_conn *sim_tcp_connect(sim_node *n, const sim_addr *to, uint16_t port,
+                              const sim_tcp_options *opt, const sim_tcp_callbacks *cb, void *user) {
+  g_assert(n && to && cb);
+  g_assert(to->family == 4 || to->family == 6);
+  sim_addr laddr = {0};
+  const sim_addr *la = sim_node_addr(n, to->family);
+  if (la)
+    laddr = *la;
+  else
+    laddr.family = to->family; /* unspecified: the answer will find no route */
+  uint16_t lport = 0;
+  for (int i = 0; i < 16384; i++) {
+    uint16_t p = n->next_tcp_port;
+    n->next_tcp_port = p == 65535 ? 49152 : (uint16_t)(p + 1);
+    if (port_free(n, &laddr, p, to, port)) {
+      lport = p;
+      break;
+    }
+  }
+  if (!lport)
+    g_error("sim_tcp_connect: node %s has no free ephemeral port", n->name);
+  sim_tcp_conn *c = sim_tcp__conn_new(n, &laddr, lport, to, port, opt);
+  c->cb = cb;
+  c->user = user;
+  c->visible = true;
+  sim_tcp__enter(c, TCP_SYN_SENT);
+  sim_time now = sim_world_now(n->net->w);
+  c->connect_deadline = sim_time_add(now, c->opt.connect_timeout);
+  trace_end(sim_tcp__trace(c, "tcp.connect"));
+  c->timing = true;
+  c->rtt_seq = c->iss + 1;
+  c->rtt_t0 = now;
+  sim_tcp__seg_send(c, c->iss, SIM_TCP_SYN, NULL, 0);
+  sim_tcp__rto_arm(c, MIN(sim_time_add(now, c->rto), c->connect_deadline));
+  return c;
+}
+
+void sim_tcp__established(sim_tcp_conn *c) {
+  trace_writer *tw = sim_tcp__trace(c, c->passive ? "tcp.accept" : "tcp.established");
+  trace_end(tw);
+  if (c->passive) {
+    tw = sim_tcp__trace(c, "tcp.established");
+    trace_end(tw);
+  }
+  c->retries = 0;
+  c->last_rx = sim_world_now(c->net->w);
+  sim_tcp__ka_start(c);
+}
+
+void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
+  g_assert(c);
+  if (c->dead || len == 0)
+    return;
+  if (c->fin_queued)
+    g_error("sim_tcp_send: conn %" G_GUINT64_FORMAT " after close", (guint64)c->id);
+  if (c->shead + c->slen + len > c->scap) {
+    if (c->shead > 0) {
+      memmove(c->sbuf, c->sbuf + c->shead, c->slen);
+      c->shead = 0;
+    }
+    if (c->slen + len > c->scap) {
+      size_t cap = c->scap ? c->scap : 4096;
+      while (cap < c->slen + len)
+        cap *= 2;
+      c->sbuf = g_realloc(c->sbuf, cap);
+      c->scap = cap;
+    }
+  }
+  memcpy(c->sbuf + c->shead + c->slen, buf, len);
+  c->slen += len;
+  c->drained_armed = true;
+  sim_tcp__output(c);
+}
+
+void sim_tcp_close(sim_tcp_conn *c) {
+  g_assert(c);
+  if (c->dead || c->fin_queued)
+    return;
+  c->fin_queued = true;
+  c->fin_seq = c->sbase + c->slen;
+  if (c->st == TCP_ESTABLISHED)
+    sim_tcp__enter(c, TCP_FIN_WAIT_1);
+  else if (c->st == TCP_CLOSE_WAIT)
+    sim_tcp__enter(c, TCP_LAST_ACK);
+  sim_tcp__output(c);
+}
+
+void sim_tcp_abort(sim_tcp_conn *c) {
+  g_assert(c);
+  if (c->dead)
+    return;
+  if (c->st != TCP_TIME_WAIT)
+    sim_tcp__seg_send(c, c->snd_nxt, SIM_TCP_RST | (c->st == TCP_SYN_SENT ? 0 : SIM_TCP_ACK), NULL,
+                      0);
+  sim_tcp__kill(c, SIM_TCP_CLOSED_ABORTED, "tcp.close", "reason", "aborted");
+}
+
+uint64_t sim_tcp_id(const sim_tcp_conn *c) { return c->id; }
+sim_node *sim_tcp_node(const sim_tcp_conn *c) { return c->node; }
+const sim_addr *sim_tcp_local_addr(const sim_tcp_conn *c) { return &c->key.laddr; }
+const sim_addr *sim_tcp_remote_addr(const sim_tcp_conn *c) { return &c->key.raddr; }
+uint16_t sim_tcp_local_port(const sim_tcp_conn *c) { return c->key.lport; }
+uint16_t sim_tcp_remote_port(const sim_tcp_conn *c) { return c->key.rport; }
+size_t sim_tcp_unacked(const sim_tcp_conn *c) {
+  uint64_t end = c->sbase + c->slen;
+  return end > c->snd_una ? (size_t)(end - MAX(c->snd_una, c->sbase)) : 0;
+}
+uint32_t sim_tcp_mss(const sim_tcp_conn *c) { return c->mss; }
+
+/* --- listeners ------------------------------------------------------------------- */
+
+sim_tcp_listener *sim_tcp_listen(sim_node *n, uint16_t port, sim_tcp_accept_fn accept, void *user) {
+  g_assert(n && accept && port != 0);
+  if (g_hash_table_contains(n->tcp_listeners, GUINT_TO_POINTER(port)))
+    return NULL;
+  sim_tcp_listener *l = g_new0(sim_tcp_listener, 1);
+  l->node = n;
+  l->port = port;
+  l->accept = accept;
+  l->user = user;
+  g_hash_table_insert(n->tcp_listeners, GUINT_TO_POINTER(port), l);
+  return l;
+}
+
+void sim_tcp_unlisten(sim_tcp_listener *l) {
+  if (!l)
+    return;
+  g_hash_table_remove(l->node->tcp_listeners, GUINT_TO_POINTER(l->port));
+  g_free(l);
+}
+
+/* --- crash ---------------------------------------------------------------------- */
+
+static int cmp_conn_id(gconstpointer a, gconstpointer b) {
+  const sim_tcp_conn *x = *(sim_tcp_conn *const *)a, *y = *(sim_tcp_conn *const *)b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void sim_tcp__crash(sim_node *n) {
+  sim_net *net = n->net;
+  GPtrArray *all = g_ptr_array_new();
+  /* dead connections still waiting for their closed() are only in the flush list */
+  for (sim_tcp_conn *x = net->flush_head; x; x = x->flush_next)
+    if (x->node == n && !x->in_table)
+      g_ptr_array_add(all, x);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, n->tcp_conns);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    g_ptr_array_add(all, v);
+  g_ptr_array_sort(all, cmp_conn_id); /* no hash order reaches anything */
+  for (guint i = 0; i < all->len; i++)
+    conn_free(all->pdata[i]);
+  g_ptr_array_free(all, TRUE);
+  g_hash_table_remove_all(n->tcp_conns);
+  g_hash_table_iter_init(&it, n->tcp_listeners);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    g_free(v);
+  g_hash_table_remove_all(n->tcp_listeners);
+}

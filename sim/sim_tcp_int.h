@@ -1,0 +1,136 @@
+/* sim_tcp_int.h — the TCP connection block, shared by sim_tcp.c (API,
+ * timers, output, notifications) and sim_tcp_in.c (segment arrival). */
+#ifndef MAILSIM_SIM_TCP_INT_H
+#define MAILSIM_SIM_TCP_INT_H
+
+#include "sim_net_int.h"
+
+/* Connection states, RFC 9293 §3.3.2. Legal transitions:
+ *   SYN_SENT    -> ESTABLISHED (SYN-ACK) | FIN_WAIT_1 (SYN-ACK after close())
+ *   SYN_RCVD    -> ESTABLISHED (ACK of our SYN)
+ *   ESTABLISHED -> FIN_WAIT_1 (close) | CLOSE_WAIT (FIN received)
+ *   FIN_WAIT_1  -> FIN_WAIT_2 (our FIN acked) | CLOSING (FIN received)
+ *                | TIME_WAIT (FIN received and our FIN acked)
+ *   FIN_WAIT_2  -> TIME_WAIT (FIN received)
+ *   CLOSING     -> TIME_WAIT (our FIN acked)
+ *   CLOSE_WAIT  -> LAST_ACK (close)
+ *   LAST_ACK    -> CLOSED (our FIN acked)
+ *   TIME_WAIT   -> CLOSED (2 MSL)
+ *   any         -> CLOSED (RST, abort, timeout, crash) */
+typedef enum {
+  TCP_CLOSED,
+  TCP_SYN_SENT,
+  TCP_SYN_RCVD,
+  TCP_ESTABLISHED,
+  TCP_FIN_WAIT_1,
+  TCP_FIN_WAIT_2,
+  TCP_CLOSING,
+  TCP_TIME_WAIT,
+  TCP_CLOSE_WAIT,
+  TCP_LAST_ACK,
+  TCP_STATE_COUNT
+} tcp_state;
+
+/* Pending notifications, delivered by sim_tcp__flush in this order. */
+enum {
+  N_ACCEPT = 1,
+  N_CONNECTED = 2,
+  N_DATA = 4,
+  N_EOF = 8,
+  N_DRAINED = 16,
+  N_CLOSED = 32,
+};
+
+typedef struct {
+  sim_addr laddr, raddr;
+  uint16_t lport, rport;
+} sim_tcp__key;
+
+typedef struct {
+  uint64_t start, end;
+} tcp_range;
+
+struct sim_tcp_listener {
+  sim_node *node;
+  uint16_t port;
+  sim_tcp_accept_fn accept;
+  void *user;
+};
+
+struct sim_tcp_conn {
+  sim_tcp__key key; /* hashed; laddr/lport = this end */
+  sim_net *net;
+  sim_node *node;
+  uint64_t id, peer_id;
+  tcp_state st;
+  const sim_tcp_callbacks *cb;
+  void *user;
+  bool passive;
+  bool visible; /* the user holds it (connect, or accepted) */
+  bool in_table;
+  bool dead; /* CLOSED; closed() pending or done */
+  sim_tcp_options opt;
+  uint32_t mss;
+  /* send side: sbuf[shead .. shead+slen) holds the bytes from sequence sbase */
+  uint64_t iss, snd_una, snd_nxt, snd_max, snd_wnd;
+  uint8_t *sbuf;
+  size_t shead, slen, scap;
+  uint64_t sbase;
+  bool fin_queued; /* close() called; our FIN has sequence fin_seq */
+  uint64_t fin_seq;
+  bool drained_armed;
+  /* receive side */
+  uint64_t irs, rcv_nxt;
+  bool has_rfin, fin_rcvd;
+  uint64_t rfin_seq;
+  uint8_t *ring;              /* out-of-order bytes, indexed by seq % window */
+  GArray *ooo;                /* tcp_range, sorted, disjoint, all > rcv_nxt */
+  GByteArray *rpend, *rspare; /* in-order bytes not yet given to data() */
+  /* RTO, RFC 6298 */
+  sim_time srtt, rttvar, rto;
+  bool have_rtt, timing;
+  uint64_t rtt_seq;
+  sim_time rtt_t0;
+  uint32_t retries;
+  sim_time rto_at; /* SIM_TIME_NEVER: disarmed */
+  sim_event_id rto_ev;
+  sim_time rto_ev_at;
+  uint32_t dupacks;
+  bool recovery;
+  uint64_t recover;
+  sim_time connect_deadline;
+  /* keepalive */
+  sim_time last_rx;
+  uint32_t ka_probes;
+  sim_event_id ka_ev;
+  sim_event_id tw_ev;
+  /* notifications */
+  uint32_t notify;
+  sim_tcp_reason reason;
+  bool ack_pending;
+  bool in_flush;
+  sim_tcp_conn *flush_next;
+};
+
+void sim_tcp__enter(sim_tcp_conn *c, tcp_state st);
+const char *sim_tcp__state_name(tcp_state st);
+void sim_tcp__want_flush(sim_tcp_conn *c);
+void sim_tcp__kill(sim_tcp_conn *c, sim_tcp_reason why, const char *ev, const char *key,
+                   const char *val);
+void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8_t *data,
+                       uint32_t len);
+void sim_tcp__output(sim_tcp_conn *c);
+void sim_tcp__retransmit(sim_tcp_conn *c, uint64_t seq);
+void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at);
+void sim_tcp__rtt_sample(sim_tcp_conn *c, sim_time rtt);
+/* RTO from SRTT/RTTVAR (or the initial 1 s): ends a backoff. */
+void sim_tcp__rto_reset(sim_tcp_conn *c);
+void sim_tcp__ka_start(sim_tcp_conn *c);
+void sim_tcp__established(sim_tcp_conn *c);
+void sim_tcp__time_wait(sim_tcp_conn *c);
+trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev);
+sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lport,
+                                const sim_addr *raddr, uint16_t rport, const sim_tcp_options *opt);
+void sim_tcp__send_reset_for(sim_node *n, const sim_pkt *p);
+
+#endif
