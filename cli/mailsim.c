@@ -1,22 +1,38 @@
-/* mailsim.c — the mailsim command: parses options and calls the layers. */
-#include <glib.h>
+/* mailsim.c — the mailsim command: dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: mailsim COMMAND [ARGS...]\n"
-    "\n"
-    "Commands:\n"
-    "  help                 this text\n"
-    "\n"
-    "Run 'mailsim COMMAND --help' for the options of a command.\n";
+#include "cli.h"
+
+static const struct {
+  const char *name;
+  cli_cmd_fn fn;
+  const char *help;
+} commands[] = {
+    {"run", cli_cmd_run, "run SCENARIO [--seed N] [--trace FILE] [--detail LEVEL]"},
+    {"check", cli_cmd_check, "check SCENARIO...      validate only"},
+};
+
+static void usage(FILE *f) {
+  fputs("usage: mailsim COMMAND [ARGS...]\n\nCommands:\n", f);
+  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+    fprintf(f, "  mailsim %s\n", commands[i].help);
+  fputs("\nRun 'mailsim COMMAND --help' for the options of a command.\n", f);
+}
 
 int main(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-      strcmp(argv[1], "-h") == 0) {
-    fputs(usage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
   }
-  fprintf(stderr, "mailsim: unknown command '%s'\n%s", argv[1], usage);
+  if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+    if (strcmp(argv[1], commands[i].name) == 0)
+      return commands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "mailsim: unknown command '%s'\n", argv[1]);
+  usage(stderr);
   return 2;
 }

@@ -267,9 +267,7 @@ sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
     }
     skip_cancelled(s);
     if (s->n == 0) {
-      res = SIM_RUN_IDLE;
-      if (until != SIM_TIME_NEVER)
-        s->now = until;
+      res = SIM_RUN_IDLE; /* the clock stays at the last event */
       break;
     }
     if (s->heap[0].t > until) {

@@ -55,8 +55,9 @@ uint64_t sim_sched_executed(const sim_sched *s);
 
 /* Runs events with time <= UNTIL in order. Returns SIM_RUN_UNTIL when the
  * next event is later than UNTIL (the clock is then set to UNTIL),
- * SIM_RUN_IDLE when none is left (the clock is set to UNTIL if UNTIL is
- * finite, else stays at the last event), SIM_RUN_STOPPED after stop(). */
+ * SIM_RUN_IDLE when none is left (the clock stays at the last event run, so
+ * a caller can tell when the world went quiet), SIM_RUN_STOPPED after
+ * stop(). */
 sim_run_result sim_sched_run(sim_sched *s, sim_time until);
 /* Runs the single next event, if any. Returns false when idle. */
 bool sim_sched_step(sim_sched *s);

@@ -1,0 +1,319 @@
+/* scn.c — the scenario loader: parse, check, resolve references. */
+#include "scn.h"
+
+#include <string.h>
+
+static const char *const fault_names[SCN_FAULT_COUNT] = {"link_down", "crash"};
+
+const char *scn_fault_kind_name(scn_fault_kind k) {
+  g_assert((unsigned)k < SCN_FAULT_COUNT);
+  return fault_names[k];
+}
+
+static void host_clear(void *p) {
+  scn_host *h = p;
+  g_free(h->name);
+  g_free(h->role);
+  if (h->addrs)
+    g_ptr_array_unref(h->addrs);
+}
+static void link_clear(void *p) {
+  scn_link *l = p;
+  g_free(l->a);
+  g_free(l->b);
+}
+static void traffic_clear(void *p) {
+  scn_traffic *t = p;
+  g_free(t->from);
+  g_free(t->to);
+}
+static void fault_clear(void *p) { g_free(((scn_fault *)p)->target); }
+
+static scn_config *config_new(const char *file) {
+  scn_config *c = g_new0(scn_config, 1);
+  c->file = g_strdup(file);
+  c->hosts = g_array_new(FALSE, TRUE, sizeof(scn_host));
+  g_array_set_clear_func(c->hosts, host_clear);
+  c->links = g_array_new(FALSE, TRUE, sizeof(scn_link));
+  g_array_set_clear_func(c->links, link_clear);
+  c->traffic = g_array_new(FALSE, TRUE, sizeof(scn_traffic));
+  g_array_set_clear_func(c->traffic, traffic_clear);
+  c->faults = g_array_new(FALSE, TRUE, sizeof(scn_fault));
+  g_array_set_clear_func(c->faults, fault_clear);
+  return c;
+}
+
+void scn_config_free(scn_config *c) {
+  if (!c)
+    return;
+  g_free(c->file);
+  g_free(c->name);
+  g_free(c->description);
+  g_array_unref(c->hosts);
+  g_array_unref(c->links);
+  g_array_unref(c->traffic);
+  g_array_unref(c->faults);
+  g_free(c);
+}
+
+int scn_find_host(const scn_config *c, const char *name) {
+  for (guint i = 0; i < c->hosts->len; i++)
+    if (strcmp(g_array_index(c->hosts, scn_host, i).name, name) == 0)
+      return (int)i;
+  return -1;
+}
+
+static bool valid_name(const char *s) {
+  if (!*s || strlen(s) > 63)
+    return false;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+      return false;
+  return true;
+}
+
+static void load_hosts(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  static const char *const keys[] = {"name", "role", "addrs", "pos", NULL};
+  const cJSON *arr;
+  if (!scn_json_array(x, root, "$", "hosts", true, &arr))
+    return;
+  int i = 0;
+  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
+    char *path = scn_json_index_path("$.hosts", i);
+    scn_host h = {0};
+    if (!cJSON_IsObject(it)) {
+      scn_json_fail(x, path, "expected a host object");
+    } else if (scn_json_known_keys(x, it, path, keys) &&
+               scn_json_string(x, it, path, "name", true, &h.name) &&
+               scn_json_string(x, it, path, "role", false, &h.role)) {
+      h.addrs = g_ptr_array_new_with_free_func(g_free);
+      if (!valid_name(h.name))
+        scn_json_fail(x, path, "host name \"%s\": expected 1-63 letters, digits, '-', '_' or '.'",
+                      h.name);
+      else if (scn_find_host(c, h.name) >= 0)
+        scn_json_fail(x, path, "host name \"%s\" is used twice", h.name);
+      const cJSON *addrs;
+      if (scn_json_array(x, it, path, "addrs", false, &addrs) && addrs) {
+        int k = 0;
+        for (const cJSON *a = addrs->child; a && scn_json_ok(x); a = a->next, k++) {
+          sim_addr sa;
+          if (!cJSON_IsString(a) || !sim_addr_parse(a->valuestring, &sa)) {
+            char *p = g_strdup_printf("%s.addrs[%d]", path, k);
+            scn_json_fail(x, p, "expected an IPv4 or IPv6 address like \"10.0.0.1\" or \"2001:db8::1\"");
+            g_free(p);
+          } else {
+            g_ptr_array_add(h.addrs, g_strdup(a->valuestring));
+          }
+        }
+      }
+      const cJSON *pos = cJSON_GetObjectItemCaseSensitive(it, "pos");
+      if (pos && scn_json_ok(x)) {
+        if (!cJSON_IsArray(pos) || cJSON_GetArraySize(pos) != 2 ||
+            !cJSON_IsNumber(cJSON_GetArrayItem(pos, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(pos, 1))) {
+          char *p = g_strdup_printf("%s.pos", path);
+          scn_json_fail(x, p, "expected [x, y] with two integers");
+          g_free(p);
+        } else {
+          h.has_pos = true;
+          h.x = (int64_t)cJSON_GetArrayItem(pos, 0)->valuedouble;
+          h.y = (int64_t)cJSON_GetArrayItem(pos, 1)->valuedouble;
+        }
+      }
+      if (!h.role)
+        h.role = g_strdup("host");
+    }
+    g_array_append_val(c->hosts, h);
+    g_free(path);
+  }
+  if (scn_json_ok(x) && c->hosts->len == 0)
+    scn_json_fail(x, "$.hosts", "expected at least one host");
+}
+
+static void load_links(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  static const char *const keys[] = {"a", "b", "latency", "jitter", "bandwidth", "queue",
+                                     "loss", "mtu", "up", NULL};
+  const cJSON *arr;
+  if (!scn_json_array(x, root, "$", "links", false, &arr) || !arr)
+    return;
+  int i = 0;
+  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
+    char *path = scn_json_index_path("$.links", i);
+    scn_link l = {.up = true};
+    int64_t mtu = 1500;
+    uint64_t queue = 0;
+    if (!cJSON_IsObject(it)) {
+      scn_json_fail(x, path, "expected a link object");
+    } else if (scn_json_known_keys(x, it, path, keys) &&
+               scn_json_string(x, it, path, "a", true, &l.a) &&
+               scn_json_string(x, it, path, "b", true, &l.b) &&
+               scn_json_duration(x, it, path, "latency", true, &l.params.latency) &&
+               scn_json_duration(x, it, path, "jitter", false, &l.params.jitter) &&
+               scn_json_bandwidth(x, it, path, "bandwidth", false, &l.params.bandwidth_bps) &&
+               scn_json_size(x, it, path, "queue", false, &queue) &&
+               scn_json_ppm(x, it, path, "loss", false, &l.params.loss_ppm) &&
+               scn_json_int(x, it, path, "mtu", false, 576, 65535, &mtu) &&
+               scn_json_bool(x, it, path, "up", false, &l.up)) {
+      l.params.mtu = (uint32_t)mtu;
+      l.params.queue_bytes = queue;
+      if (scn_find_host(c, l.a) < 0)
+        scn_json_fail(x, path, "\"a\": no host named \"%s\"", l.a);
+      else if (scn_find_host(c, l.b) < 0)
+        scn_json_fail(x, path, "\"b\": no host named \"%s\"", l.b);
+      else if (strcmp(l.a, l.b) == 0)
+        scn_json_fail(x, path, "a link must join two different hosts");
+    }
+    g_array_append_val(c->links, l);
+    g_free(path);
+  }
+}
+
+static void load_traffic(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  static const char *const keys[] = {"kind", "from", "to", "port", "bytes", "at", NULL};
+  const cJSON *arr;
+  if (!scn_json_array(x, root, "$", "traffic", false, &arr) || !arr)
+    return;
+  int i = 0;
+  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
+    char *path = scn_json_index_path("$.traffic", i);
+    scn_traffic t = {0};
+    char *kind = NULL;
+    int64_t port = 0;
+    if (!cJSON_IsObject(it)) {
+      scn_json_fail(x, path, "expected a traffic object");
+    } else if (scn_json_known_keys(x, it, path, keys) &&
+               scn_json_string(x, it, path, "kind", true, &kind)) {
+      if (strcmp(kind, "stream") != 0) {
+        scn_json_fail(x, path, "\"kind\": unknown traffic kind \"%s\" (expected: stream)", kind);
+      } else if (scn_json_string(x, it, path, "from", true, &t.from) &&
+                 scn_json_string(x, it, path, "to", true, &t.to) &&
+                 scn_json_int(x, it, path, "port", true, 1, 65535, &port) &&
+                 scn_json_size(x, it, path, "bytes", true, &t.bytes) &&
+                 scn_json_duration(x, it, path, "at", false, &t.at)) {
+        t.kind = SCN_TRAFFIC_STREAM;
+        t.port = (uint16_t)port;
+        int to = scn_find_host(c, t.to);
+        if (scn_find_host(c, t.from) < 0)
+          scn_json_fail(x, path, "\"from\": no host named \"%s\"", t.from);
+        else if (to < 0)
+          scn_json_fail(x, path, "\"to\": no host named \"%s\"", t.to);
+        else if (g_array_index(c->hosts, scn_host, to).addrs->len == 0)
+          scn_json_fail(x, path, "\"to\": host \"%s\" has no address", t.to);
+      }
+    }
+    g_free(kind);
+    g_array_append_val(c->traffic, t);
+    g_free(path);
+  }
+}
+
+static bool find_link(const scn_config *c, const char *name) {
+  for (guint i = 0; i < c->links->len; i++) {
+    const scn_link *l = &g_array_index(c->links, scn_link, i);
+    char *n1 = g_strdup_printf("%s-%s", l->a, l->b);
+    bool hit = strcmp(n1, name) == 0;
+    g_free(n1);
+    if (hit)
+      return true;
+  }
+  return false;
+}
+
+static void load_faults(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  static const char *const keys[] = {"kind", "link", "host", "at", "until", NULL};
+  const cJSON *arr;
+  if (!scn_json_array(x, root, "$", "faults", false, &arr) || !arr)
+    return;
+  int i = 0;
+  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
+    char *path = scn_json_index_path("$.faults", i);
+    scn_fault f = {.until = SIM_TIME_NEVER};
+    char *kind = NULL;
+    if (!cJSON_IsObject(it)) {
+      scn_json_fail(x, path, "expected a fault object");
+    } else if (scn_json_known_keys(x, it, path, keys) &&
+               scn_json_string(x, it, path, "kind", true, &kind) &&
+               scn_json_duration(x, it, path, "at", true, &f.at) &&
+               scn_json_duration(x, it, path, "until", false, &f.until)) {
+      if (strcmp(kind, "link_down") == 0) {
+        f.kind = SCN_FAULT_LINK_DOWN;
+        if (scn_json_string(x, it, path, "link", true, &f.target) && !find_link(c, f.target))
+          scn_json_fail(x, path, "\"link\": no link named \"%s\" (links are named \"a-b\")",
+                        f.target);
+      } else if (strcmp(kind, "crash") == 0) {
+        f.kind = SCN_FAULT_CRASH;
+        if (scn_json_string(x, it, path, "host", true, &f.target) &&
+            scn_find_host(c, f.target) < 0)
+          scn_json_fail(x, path, "\"host\": no host named \"%s\"", f.target);
+      } else {
+        scn_json_fail(x, path, "\"kind\": unknown fault kind \"%s\" (expected: link_down, crash)",
+                      kind);
+      }
+      if (scn_json_ok(x) && f.until <= f.at)
+        scn_json_fail(x, path, "\"until\" must be later than \"at\"");
+    }
+    g_free(kind);
+    g_array_append_val(c->faults, f);
+    g_free(path);
+  }
+}
+
+scn_config *scn_parse(const char *file, const char *json, size_t len, GError **err) {
+  scn_json_ctx x = {.file = file};
+  scn_config *c = config_new(file);
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+  if (!root) {
+    /* Report the line and column of the syntax error. */
+    size_t off = end && end >= json ? (size_t)(end - json) : 0;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+      if (json[i] == '\n') {
+        line++;
+        col = 1;
+      } else {
+        col++;
+      }
+    }
+    g_set_error(err, SCN_ERROR, 0, "%s:%d:%d: not valid JSON (expected a scenario object)", file,
+                line, col);
+    scn_config_free(c);
+    return NULL;
+  }
+  static const char *const keys[] = {"name", "description", "seed", "duration", "hosts",
+                                     "links", "traffic", "faults", NULL};
+  c->seed = 1;
+  c->duration = SIM_TIME_NEVER;
+  if (!cJSON_IsObject(root)) {
+    scn_json_fail(&x, "$", "expected a scenario object");
+  } else if (scn_json_known_keys(&x, root, "$", keys) &&
+             scn_json_string(&x, root, "$", "name", true, &c->name) &&
+             scn_json_string(&x, root, "$", "description", false, &c->description) &&
+             scn_json_seed(&x, root, "$", "seed", false, &c->seed) &&
+             scn_json_duration(&x, root, "$", "duration", false, &c->duration)) {
+    load_hosts(&x, c, root);
+    load_links(&x, c, root);
+    load_traffic(&x, c, root);
+    load_faults(&x, c, root);
+  }
+  cJSON_Delete(root);
+  if (!scn_json_ok(&x)) {
+    g_propagate_error(err, x.err);
+    scn_config_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+scn_config *scn_load(const char *path, GError **err) {
+  char *text = NULL;
+  gsize len = 0;
+  GError *e = NULL;
+  if (!g_file_get_contents(path, &text, &len, &e)) {
+    g_set_error(err, SCN_ERROR, 0, "%s: cannot read scenario: %s", path, e->message);
+    g_error_free(e);
+    return NULL;
+  }
+  scn_config *c = scn_parse(path, text, len, err);
+  g_free(text);
+  return c;
+}

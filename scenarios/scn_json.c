@@ -1,0 +1,268 @@
+/* scn_json.c — typed getters over cJSON for the scenario loader.
+ *
+ * cJSON keeps numbers as doubles (exact to 2^53) and valueint as an int, so
+ * integers are range-checked on the double and converted only when exact.
+ */
+#include "scn_json.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "scn_units.h"
+
+G_DEFINE_QUARK(scn-error-quark, scn_error)
+
+void scn_json_fail(scn_json_ctx *c, const char *path, const char *fmt, ...) {
+  if (c->err)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_set_error(&c->err, SCN_ERROR, 0, "%s: %s: %s", c->file, path, msg);
+  g_free(msg);
+}
+
+bool scn_json_ok(const scn_json_ctx *c) { return c->err == NULL; }
+
+char *scn_json_key_path(const char *path, const char *key) { return g_strdup_printf("%s.%s", path, key); }
+char *scn_json_index_path(const char *path, int i) { return g_strdup_printf("%s[%d]", path, i); }
+
+static const char *type_name(const cJSON *v) {
+  if (cJSON_IsString(v))
+    return "a string";
+  if (cJSON_IsNumber(v))
+    return "a number";
+  if (cJSON_IsBool(v))
+    return "a boolean";
+  if (cJSON_IsNull(v))
+    return "null";
+  if (cJSON_IsArray(v))
+    return "an array";
+  if (cJSON_IsObject(v))
+    return "an object";
+  return "an invalid value";
+}
+
+bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
+                         const char *const *allowed) {
+  if (!scn_json_ok(c))
+    return false;
+  for (const cJSON *it = obj->child; it; it = it->next) {
+    bool found = false;
+    for (const char *const *a = allowed; *a; a++)
+      found |= strcmp(it->string, *a) == 0;
+    if (!found) {
+      GString *list = g_string_new(NULL);
+      for (const char *const *a = allowed; *a; a++)
+        g_string_append_printf(list, "%s%s", a == allowed ? "" : ", ", *a);
+      scn_json_fail(c, path, "unknown key \"%s\" (expected one of: %s)", it->string, list->str);
+      g_string_free(list, TRUE);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Looks KEY up; returns NULL (and fails if REQUIRED) when absent. */
+static const cJSON *get(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                        bool required) {
+  if (!scn_json_ok(c))
+    return NULL;
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!v && required)
+    scn_json_fail(c, path, "missing key \"%s\"", key);
+  return v;
+}
+
+static void wrong_type(scn_json_ctx *c, const char *path, const char *key, const cJSON *v,
+                       const char *want) {
+  char *p = scn_json_key_path(path, key);
+  scn_json_fail(c, p, "expected %s, got %s", want, type_name(v));
+  g_free(p);
+}
+
+bool scn_json_string(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                     bool required, char **out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  if (!cJSON_IsString(v)) {
+    wrong_type(c, path, key, v, "a string");
+    return false;
+  }
+  g_free(*out);
+  *out = g_strdup(v->valuestring);
+  return true;
+}
+
+bool scn_json_bool(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                   bool required, bool *out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  if (!cJSON_IsBool(v)) {
+    wrong_type(c, path, key, v, "true or false");
+    return false;
+  }
+  *out = cJSON_IsTrue(v);
+  return true;
+}
+
+bool scn_json_int(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                  bool required, int64_t lo, int64_t hi, int64_t *out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+  if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)lo || d > (double)hi ||
+      fabs(d) > 9007199254740992.0) {
+    char *p = scn_json_key_path(path, key);
+    char *want = g_strdup_printf("an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
+                                 (gint64)lo, (gint64)hi);
+    if (cJSON_IsNumber(v))
+      scn_json_fail(c, p, "expected %s, got %g", want, d);
+    else
+      scn_json_fail(c, p, "expected %s, got %s", want, type_name(v));
+    g_free(want);
+    g_free(p);
+    return false;
+  }
+  *out = (int64_t)d;
+  return true;
+}
+
+bool scn_json_seed(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                   bool required, uint64_t *out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  if (cJSON_IsString(v)) {
+    guint64 n;
+    if (g_ascii_string_to_unsigned(v->valuestring, 10, 0, G_MAXUINT64, &n, NULL)) {
+      *out = n;
+      return true;
+    }
+  } else if (cJSON_IsNumber(v)) {
+    double d = v->valuedouble;
+    if (d >= 0 && d == floor(d) && d <= 9007199254740992.0) {
+      *out = (uint64_t)d;
+      return true;
+    }
+  }
+  char *p = scn_json_key_path(path, key);
+  scn_json_fail(c, p, "expected a seed: an integer from 0 to 2^53, or a decimal string up to 2^64-1");
+  g_free(p);
+  return false;
+}
+
+/* Shared shape of the "string with units" getters. */
+typedef bool (*unit_parser)(const char *text, uint64_t *out, GError **err);
+
+static bool with_units(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                       bool required, unit_parser parse, const char *want, uint64_t *out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  char *p = scn_json_key_path(path, key);
+  bool ok = false;
+  if (cJSON_IsString(v)) {
+    GError *e = NULL;
+    ok = parse(v->valuestring, out, &e);
+    if (!ok) {
+      scn_json_fail(c, p, "%s", e->message);
+      g_error_free(e);
+    }
+  } else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble == floor(v->valuedouble) &&
+             v->valuedouble <= 9007199254740992.0) {
+    *out = (uint64_t)v->valuedouble;
+    ok = true;
+  } else {
+    scn_json_fail(c, p, "expected %s, got %s", want, type_name(v));
+  }
+  g_free(p);
+  return ok;
+}
+
+static bool parse_duration_u64(const char *text, uint64_t *out, GError **err) {
+  sim_time t;
+  if (!sim_time_parse(text, &t, err))
+    return false;
+  *out = (uint64_t)t;
+  return true;
+}
+
+bool scn_json_duration(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                       bool required, sim_time *out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  if (!cJSON_IsString(v)) {
+    wrong_type(c, path, key, v, "a duration string like \"250ms\", \"5m\" or \"2h\"");
+    return false;
+  }
+  uint64_t u;
+  if (!with_units(c, obj, path, key, required, parse_duration_u64, "a duration", &u))
+    return false;
+  *out = (sim_time)u;
+  return true;
+}
+
+bool scn_json_size(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                   bool required, uint64_t *out) {
+  return with_units(c, obj, path, key, required, scn_parse_size, "a size like \"64KiB\"", out);
+}
+
+bool scn_json_bandwidth(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                        bool required, uint64_t *out) {
+  return with_units(c, obj, path, key, required, scn_parse_bandwidth,
+                    "a bandwidth like \"10Mbit\"", out);
+}
+
+static bool parse_ppm_u64(const char *text, uint64_t *out, GError **err) {
+  uint32_t v;
+  if (!scn_parse_ppm(text, &v, err))
+    return false;
+  *out = v;
+  return true;
+}
+
+bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                  bool required, uint32_t *out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  if (cJSON_IsNumber(v)) {
+    double d = v->valuedouble;
+    double ppm = d * 1e6;
+    if (d >= 0 && d <= 1 && ppm == floor(ppm)) {
+      *out = (uint32_t)ppm;
+      return true;
+    }
+    char *p = scn_json_key_path(path, key);
+    scn_json_fail(c, p, "expected a ratio from 0 to 1 in whole parts per million, got %g", d);
+    g_free(p);
+    return false;
+  }
+  uint64_t u;
+  if (!with_units(c, obj, path, key, required, parse_ppm_u64, "a ratio like \"0.1%\"", &u))
+    return false;
+  *out = (uint32_t)u;
+  return true;
+}
+
+bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                    bool required, const cJSON **out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v) {
+    *out = NULL;
+    return scn_json_ok(c);
+  }
+  if (!cJSON_IsArray(v)) {
+    wrong_type(c, path, key, v, "an array");
+    return false;
+  }
+  *out = v;
+  return true;
+}

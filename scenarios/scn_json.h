@@ -1,0 +1,63 @@
+/* scn_json.h — typed access to scenario JSON with error messages that name
+ * the file, the JSON path and what was expected.
+ *
+ * A scn_json_ctx carries the file name and the first error. Getters take
+ * the object, the key and the path of the object ("$.links[2]"); a missing
+ * optional key leaves *out unchanged and succeeds. Every getter returns
+ * false once an error is recorded, so a loader can run on and check once.
+ * Unknown keys are errors too (a misspelt key must not be ignored).
+ */
+#ifndef MAILSIM_SCN_JSON_H
+#define MAILSIM_SCN_JSON_H
+
+#include <cJSON.h>
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim_time.h"
+
+#define SCN_ERROR (scn_error_quark())
+GQuark scn_error_quark(void);
+
+typedef struct {
+  const char *file;
+  GError *err; /* first error, owned */
+} scn_json_ctx;
+
+/* Records an error "FILE: PATH: message" unless one is already recorded. */
+void scn_json_fail(scn_json_ctx *c, const char *path, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+bool scn_json_ok(const scn_json_ctx *c);
+
+/* Fails if OBJ (at PATH) has a key not in the NULL-terminated ALLOWED. */
+bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
+                         const char *const *allowed);
+/* Child path helpers: "$.a" + "b" -> "$.a.b"; "$.a" + 3 -> "$.a[3]". */
+char *scn_json_key_path(const char *path, const char *key);
+char *scn_json_index_path(const char *path, int i);
+
+bool scn_json_string(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                     bool required, char **out);
+bool scn_json_bool(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                   bool required, bool *out);
+/* An integer in [lo, hi] (JSON number with no fraction). */
+bool scn_json_int(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                  bool required, int64_t lo, int64_t hi, int64_t *out);
+/* A seed: a non-negative integer up to 2^53, or a decimal string up to 2^64-1. */
+bool scn_json_seed(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                   bool required, uint64_t *out);
+bool scn_json_duration(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                       bool required, sim_time *out);
+/* Size, bandwidth, ratio (scn_units.h): a string with units, or a plain
+ * integer (bytes, bit/s; for a ratio a number in [0, 1]). */
+bool scn_json_size(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                   bool required, uint64_t *out);
+bool scn_json_bandwidth(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                        bool required, uint64_t *out);
+bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                  bool required, uint32_t *out);
+/* An array (possibly empty) at KEY; *out NULL if absent and optional. */
+bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                    bool required, const cJSON **out);
+
+#endif

@@ -1,0 +1,230 @@
+/* scn_world.c — scenario config -> world, run, end record, summary. */
+#include "scn_world.h"
+
+#include <inttypes.h>
+
+#include "bulk.h"
+#include "sim_net.h"
+
+__extension__ typedef unsigned __int128 u128;
+
+typedef struct {
+  const scn_traffic *cfg;
+  bulk_source *src;
+  bulk_sink *sink; /* borrowed from the sink table */
+} stream;
+
+typedef struct {
+  char *key; /* "host:port" */
+  bulk_sink *sink;
+} sink_entry;
+
+struct scn_world {
+  const scn_config *cfg;
+  sim_world *w;
+  trace_writer *tw;
+  GArray *streams;    /* stream */
+  GPtrArray *sinks;   /* sink_entry*, in creation order */
+  sim_time ended_at;
+  uint64_t events;
+};
+
+static sim_link *link_named(sim_net *net, const char *name) {
+  for (size_t i = 0; i < sim_net_link_count(net); i++) {
+    sim_link *l = sim_net_link_at(net, i);
+    char *n = g_strdup_printf("%s-%s", sim_node_name(sim_link_end(l, 0)),
+                              sim_node_name(sim_link_end(l, 1)));
+    bool hit = g_strcmp0(n, name) == 0;
+    g_free(n);
+    if (hit)
+      return l;
+  }
+  return NULL;
+}
+
+/* Crash hook of every node: tells the applications on it. */
+static void node_changed(void *user, sim_node *n, bool crashed) {
+  scn_world *sw = user;
+  for (guint i = 0; i < sw->sinks->len; i++) {
+    sink_entry *e = sw->sinks->pdata[i];
+    if (bulk_sink_node(e->sink) == n)
+      bulk_sink_node_changed(e->sink, crashed);
+  }
+  for (guint i = 0; i < sw->streams->len; i++) {
+    stream *s = &g_array_index(sw->streams, stream, i);
+    if (bulk_source_node(s->src) == n)
+      bulk_source_node_changed(s->src, crashed);
+  }
+}
+
+static bulk_sink *sink_for(scn_world *sw, sim_node *n, uint16_t port) {
+  char *key = g_strdup_printf("%s:%u", sim_node_name(n), port);
+  for (guint i = 0; i < sw->sinks->len; i++) {
+    sink_entry *e = sw->sinks->pdata[i];
+    if (g_str_equal(e->key, key)) {
+      g_free(key);
+      return e->sink;
+    }
+  }
+  sink_entry *e = g_new0(sink_entry, 1);
+  e->key = key;
+  e->sink = bulk_sink_new(n, port);
+  g_ptr_array_add(sw->sinks, e);
+  return e->sink;
+}
+
+static void sink_entry_free(void *p) {
+  sink_entry *e = p;
+  bulk_sink_free(e->sink);
+  g_free(e->key);
+  g_free(e);
+}
+
+scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
+                           sim_detail detail) {
+  scn_world *sw = g_new0(scn_world, 1);
+  sw->cfg = c;
+  sw->tw = tw;
+  sw->w = sim_world_new(seed);
+  sim_world_set_trace(sw->w, tw, detail);
+  sw->streams = g_array_new(FALSE, TRUE, sizeof(stream));
+  sw->sinks = g_ptr_array_new_with_free_func(sink_entry_free);
+  sim_net *net = sim_world_net(sw->w);
+
+  for (guint i = 0; i < c->hosts->len; i++) {
+    const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    sim_node *n = sim_net_add_node(net, h->name, g_str_equal(h->role, "router"));
+    for (guint k = 0; k < h->addrs->len; k++) {
+      sim_addr a;
+      bool ok = sim_addr_parse(h->addrs->pdata[k], &a);
+      g_assert(ok); /* validated by the loader */
+      sim_node_add_addr(n, &a);
+    }
+  }
+  for (guint i = 0; i < c->links->len; i++) {
+    const scn_link *l = &g_array_index(c->links, scn_link, i);
+    sim_link *sl = sim_net_add_link(net, sim_net_find_node(net, l->a), sim_net_find_node(net, l->b),
+                                    &l->params);
+    if (!l->up)
+      sim_net_link_set_up(net, sl, false);
+  }
+  for (guint i = 0; i < c->traffic->len; i++) {
+    const scn_traffic *t = &g_array_index(c->traffic, scn_traffic, i);
+    sim_node *from = sim_net_find_node(net, t->from);
+    sim_node *to = sim_net_find_node(net, t->to);
+    const sim_addr *dst = sim_node_addr(to, 4);
+    if (!dst)
+      dst = sim_node_addr(to, 6);
+    stream s = {t, NULL, sink_for(sw, to, t->port)};
+    s.src = bulk_source_new(from, dst, t->port, t->bytes, t->at);
+    g_array_append_val(sw->streams, s);
+  }
+  for (guint i = 0; i < c->faults->len; i++) {
+    const scn_fault *f = &g_array_index(c->faults, scn_fault, i);
+    if (f->kind == SCN_FAULT_LINK_DOWN) {
+      sim_link *l = link_named(net, f->target);
+      sim_net_link_set_up_at(net, l, f->at, false);
+      if (f->until != SIM_TIME_NEVER)
+        sim_net_link_set_up_at(net, l, f->until, true);
+    } else {
+      sim_node *n = sim_net_find_node(net, f->target);
+      sim_node_crash_at(n, f->at);
+      if (f->until != SIM_TIME_NEVER)
+        sim_node_restart_at(n, f->until);
+    }
+  }
+  for (size_t i = 0; i < sim_net_node_count(net); i++)
+    sim_node_set_hook(sim_net_node_at(net, i), node_changed, sw);
+  return sw;
+}
+
+void scn_world_free(scn_world *sw) {
+  if (!sw)
+    return;
+  /* The world first: it drops connections without callbacks, so the
+   * applications can then go without being called back. */
+  sim_world_free(sw->w);
+  for (guint i = 0; i < sw->streams->len; i++)
+    bulk_source_free(g_array_index(sw->streams, stream, i).src);
+  g_array_unref(sw->streams);
+  g_ptr_array_unref(sw->sinks);
+  g_free(sw);
+}
+
+sim_world *scn_world_sim(scn_world *sw) { return sw->w; }
+
+static bool stream_ok(const stream *s) {
+  const bulk_stats *got = bulk_sink_find(s->sink, s->src);
+  return got && got->finished && got->intact && got->bytes == s->cfg->bytes;
+}
+
+static void write_header_extra(void *user, trace_writer *tw) {
+  const scn_config *c = user;
+  trace_arr_begin(tw, "roles");
+  for (guint i = 0; i < c->hosts->len; i++)
+    trace_key_str(tw, NULL, g_array_index(c->hosts, scn_host, i).role);
+  trace_arr_end(tw);
+}
+
+bool scn_world_run(scn_world *sw) {
+  sim_net_write_header(sim_world_net(sw->w), sw->cfg->name, write_header_extra, (void *)sw->cfg);
+  sim_world_run(sw->w, sw->cfg->duration);
+  sw->ended_at = sim_world_now(sw->w);
+  sw->events = sim_sched_executed(sim_world_sched(sw->w));
+
+  bool all_ok = true;
+  trace_writer *tw = sw->tw;
+  trace_event_begin(tw, sw->ended_at, "end");
+  trace_key_uint(tw, "events", sw->events);
+  trace_arr_begin(tw, "streams");
+  for (guint i = 0; i < sw->streams->len; i++) {
+    const stream *s = &g_array_index(sw->streams, stream, i);
+    const bulk_stats *got = bulk_sink_find(s->sink, s->src);
+    bool ok = stream_ok(s);
+    all_ok &= ok;
+    trace_obj_begin(tw, NULL);
+    trace_key_str(tw, "from", s->cfg->from);
+    trace_key_str(tw, "to", s->cfg->to);
+    trace_key_uint(tw, "port", s->cfg->port);
+    trace_key_uint(tw, "bytes", s->cfg->bytes);
+    trace_key_uint(tw, "delivered", got ? got->bytes : 0);
+    trace_key_bool(tw, "ok", ok);
+    if (got && got->bytes)
+      trace_key_int(tw, "last_byte", got->last_byte);
+    trace_obj_end(tw);
+  }
+  trace_arr_end(tw);
+  trace_key_bool(tw, "ok", all_ok);
+  trace_end(tw);
+  return all_ok;
+}
+
+void scn_world_summary(const scn_world *sw, GString *out) {
+  char b1[SIM_TIME_BUFSZ], b2[SIM_TIME_BUFSZ];
+  g_string_append_printf(out, "scenario  %s (seed %" PRIu64 ")\n", sw->cfg->name,
+                         sim_world_seed(sw->w));
+  g_string_append_printf(out, "simulated %s, %" PRIu64 " events\n",
+                         sim_time_format(sw->ended_at, b1), sw->events);
+  for (guint i = 0; i < sw->streams->len; i++) {
+    const stream *s = &g_array_index(sw->streams, stream, i);
+    const bulk_stats *got = bulk_sink_find(s->sink, s->src);
+    g_string_append_printf(out, "stream    %s -> %s:%u  ", s->cfg->from, s->cfg->to, s->cfg->port);
+    if (!got || got->bytes == 0) {
+      g_string_append_printf(out, "0 of %" PRIu64 " bytes arrived", s->cfg->bytes);
+    } else {
+      sim_time took = got->last_byte - bulk_source_stats(s->src)->started;
+      g_string_append_printf(out, "%" PRIu64 " of %" PRIu64 " bytes in %s", got->bytes,
+                             s->cfg->bytes, sim_time_format(took, b2));
+      if (took > 0) {
+        /* kbit/s, integer arithmetic */
+        uint64_t kbps = (uint64_t)(((u128)got->bytes * 8 * 1000000) / (uint64_t)took);
+        g_string_append_printf(out, " (%" PRIu64 " kbit/s)", kbps);
+      }
+      g_string_append(out, stream_ok(s) ? ", complete and intact" : got->intact ? ", incomplete" : ", CORRUPT");
+    }
+    const bulk_stats *src = bulk_source_stats(s->src);
+    if (src->ended && src->reason != SIM_TCP_CLOSED_NORMAL)
+      g_string_append_printf(out, " [sender: %s]", sim_tcp_reason_name(src->reason));
+    g_string_append_c(out, '\n');
+  }
+}

@@ -1,0 +1,33 @@
+/* scn_world.h — a loaded scenario turned into a running world.
+ *
+ * Builds the nodes, addresses, links, traffic applications and scheduled
+ * faults of a scenario config, runs the world for the scenario's duration
+ * (or until nothing is left to do), writes the trace's header first and its
+ * end record last, and summarises the outcome.
+ */
+#ifndef MAILSIM_SCN_WORLD_H
+#define MAILSIM_SCN_WORLD_H
+
+#include <glib.h>
+
+#include "scn.h"
+#include "sim_world.h"
+#include "trace.h"
+
+typedef struct scn_world scn_world;
+
+/* Builds the world of C with SEED (the caller passes c->seed unless
+ * overridden). TW may be NULL; it is borrowed. C must outlive the world. */
+scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
+                           sim_detail detail);
+void scn_world_free(scn_world *sw);
+sim_world *scn_world_sim(scn_world *sw);
+
+/* Runs to the end of the scenario and writes the end record. Returns true
+ * if every stream of the scenario arrived complete and intact. */
+bool scn_world_run(scn_world *sw);
+
+/* Appends a human summary (several lines) of the finished run to OUT. */
+void scn_world_summary(const scn_world *sw, GString *out);
+
+#endif

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The mailsim command as a user meets it: exit codes, messages, outputs.
+
+Usage: test_cli.py MAILSIM SRCDIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
+failures = 0
+
+
+def run(*args, cwd=None):
+    return subprocess.run([MAILSIM, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def check(cond, what):
+    global failures
+    print(("ok      " if cond else "FAILED  ") + what)
+    if not cond:
+        failures += 1
+
+
+tmp = tempfile.mkdtemp(prefix="mailsim-cli-")
+stream = os.path.join(SRC, "scenarios", "stream.json")
+
+r = run("--help")
+check(r.returncode == 0 and "mailsim run" in r.stdout and "mailsim check" in r.stdout,
+      "--help lists the commands, exit 0")
+r = run()
+check(r.returncode == 2 and "usage" in r.stderr, "no command: usage on stderr, exit 2")
+r = run("frobnicate")
+check(r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr, "unknown command, exit 2")
+r = run("run", "--help")
+check(r.returncode == 0 and "--seed" in r.stdout and "--detail" in r.stdout, "run --help")
+
+r = run("run", os.path.join(tmp, "missing.json"))
+check(r.returncode == 2 and "missing.json" in r.stderr, "missing scenario: named, exit 2")
+
+bad = os.path.join(tmp, "bad.json")
+with open(bad, "w") as f:
+    f.write('{"name": "x", "hosts": [{"name": "a", "addrs": ["300.1.1.1"]}]}')
+r = run("run", bad)
+check(r.returncode == 2 and "bad.json" in r.stderr and "$.hosts[0].addrs[0]" in r.stderr,
+      "bad scenario: file and JSON path in the message, exit 2")
+r = run("check", bad)
+check(r.returncode == 2 and "$.hosts[0].addrs[0]" in r.stderr, "check reports the same error")
+r = run("check", stream)
+check(r.returncode == 0 and "ok" in r.stdout, "check accepts the bundled scenario")
+
+r = run("run", stream, "--seed", "banana")
+check(r.returncode == 2 and "--seed" in r.stderr, "bad --seed, exit 2")
+r = run("run", stream, "--detail", "everything")
+check(r.returncode == 2 and "--detail" in r.stderr, "bad --detail, exit 2")
+r = run("run", stream, "--trace", "/nonexistent-dir/t.jsonl")
+check(r.returncode == 2 and "/nonexistent-dir/t.jsonl" in r.stderr, "unwritable trace, exit 2")
+
+t1, t2 = os.path.join(tmp, "a.jsonl"), os.path.join(tmp, "b.jsonl")
+r = run("run", stream, "--trace", t1)
+check(r.returncode == 0 and "complete and intact" in r.stdout, "stream scenario runs, summary printed")
+run("run", stream, "--trace", t2, "-q")
+with open(t1, "rb") as f1, open(t2, "rb") as f2:
+    check(f1.read() == f2.read(), "two runs: byte-identical traces")
+with open(t1) as f:
+    lines = f.read().splitlines()
+head, end = json.loads(lines[0]), json.loads(lines[-1])
+check(head.get("format") == "mailsim-trace" and head.get("version") == 1, "header first")
+check(end.get("ev") == "end" and end.get("ok") is True, "end record last, ok")
+r = run("run", stream, "--trace", "-", "-q")
+check(r.returncode == 0 and r.stdout.splitlines()[0].startswith('{"format"'), "--trace - writes to stdout")
+
+# The default trace path, relative to the working directory.
+r = run("run", stream, cwd=tmp)
+check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "out", "stream.jsonl")),
+      "default trace goes to out/NAME.jsonl")
+
+print("%d failed" % failures)
+sys.exit(1 if failures else 0)

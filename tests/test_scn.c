@@ -1,0 +1,212 @@
+/* Tests for the scenario loader: units, good files, and every error naming
+ * the file, the JSON path and what was expected. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scn.h"
+#include "scn_units.h"
+#include "testutil.h"
+
+static const struct {
+  const char *text;
+  uint64_t want;
+} sizes[] = {{"512", 512},      {"1500B", 1500},     {"64KiB", 65536},
+             {"1MiB", 1048576}, {"1.5KiB", 1536},    {"10kB", 10000},
+             {"2GiB", 2147483648ULL}};
+
+START_TEST(size_good) {
+  uint64_t got = 0;
+  ck_assert(scn_parse_size(sizes[_i].text, &got, NULL));
+  ck_assert_msg(got == sizes[_i].want, "%s: got %llu want %llu", sizes[_i].text,
+                (unsigned long long)got, (unsigned long long)sizes[_i].want);
+}
+END_TEST
+
+START_TEST(units_bad) {
+  const char *bad_sizes[] = {"", "KiB", "1.1B", "5 MiB", "1XB", "-1B", "99999999999999TiB"};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_sizes); i++) {
+    uint64_t v = 7;
+    GError *err = NULL;
+    ck_assert_msg(!scn_parse_size(bad_sizes[i], &v, &err), "%s accepted", bad_sizes[i]);
+    ck_assert_ptr_nonnull(strstr(err->message, bad_sizes[i]));
+    ck_assert_uint_eq(v, 7);
+    g_error_free(err);
+  }
+  uint32_t ppm;
+  ck_assert(!scn_parse_ppm("101%", &ppm, NULL));
+  ck_assert(!scn_parse_ppm("0.00001%", &ppm, NULL));
+  uint64_t bps;
+  ck_assert(!scn_parse_bandwidth("10MB", &bps, NULL));
+}
+END_TEST
+
+START_TEST(bandwidth_and_ratio) {
+  uint64_t bps = 0;
+  ck_assert(scn_parse_bandwidth("10Mbit", &bps, NULL));
+  ck_assert_uint_eq(bps, 10000000);
+  ck_assert(scn_parse_bandwidth("1.5Gbps", &bps, NULL));
+  ck_assert_uint_eq(bps, 1500000000);
+  uint32_t ppm = 0;
+  ck_assert(scn_parse_ppm("0.5%", &ppm, NULL));
+  ck_assert_uint_eq(ppm, 5000);
+  ck_assert(scn_parse_ppm("0.001", &ppm, NULL));
+  ck_assert_uint_eq(ppm, 1000);
+  ck_assert(scn_parse_ppm("100%", &ppm, NULL));
+  ck_assert_uint_eq(ppm, 1000000);
+  ck_assert(scn_parse_ppm("12ppm", &ppm, NULL));
+  ck_assert_uint_eq(ppm, 12);
+}
+END_TEST
+
+#define GOOD                                                                                       \
+  "{\"name\":\"t\",\"seed\":7,\"duration\":\"10s\",\"hosts\":["                                  \
+  "{\"name\":\"a\",\"addrs\":[\"10.0.0.1\"]},{\"name\":\"b\",\"role\":\"server\","               \
+  "\"addrs\":[\"10.0.0.2\",\"2001:db8::2\"],\"pos\":[3,4]}],"                                    \
+  "\"links\":[{\"a\":\"a\",\"b\":\"b\",\"latency\":\"5ms\",\"bandwidth\":\"1Mbit\","             \
+  "\"loss\":\"1%\",\"mtu\":1400}],"                                                              \
+  "\"traffic\":[{\"kind\":\"stream\",\"from\":\"a\",\"to\":\"b\",\"port\":25,\"bytes\":\"1KiB\","\
+  "\"at\":\"1s\"}],"                                                                             \
+  "\"faults\":[{\"kind\":\"link_down\",\"link\":\"a-b\",\"at\":\"2s\",\"until\":\"3s\"},"        \
+  "{\"kind\":\"crash\",\"host\":\"b\",\"at\":\"4s\"}]}"
+
+START_TEST(good_scenario) {
+  GError *err = NULL;
+  scn_config *c = scn_parse("good.json", GOOD, strlen(GOOD), &err);
+  ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+  ck_assert_str_eq(c->name, "t");
+  ck_assert_uint_eq(c->seed, 7);
+  ck_assert(c->duration == 10 * SIM_S);
+  ck_assert_uint_eq(c->hosts->len, 2);
+  const scn_host *b = &g_array_index(c->hosts, scn_host, 1);
+  ck_assert_str_eq(b->role, "server");
+  ck_assert_uint_eq(b->addrs->len, 2);
+  ck_assert(b->has_pos && b->x == 3 && b->y == 4);
+  ck_assert_str_eq(g_array_index(c->hosts, scn_host, 0).role, "host");
+  const scn_link *l = &g_array_index(c->links, scn_link, 0);
+  ck_assert(l->params.latency == 5 * SIM_MS);
+  ck_assert_uint_eq(l->params.bandwidth_bps, 1000000);
+  ck_assert_uint_eq(l->params.loss_ppm, 10000);
+  ck_assert_uint_eq(l->params.mtu, 1400);
+  const scn_traffic *t = &g_array_index(c->traffic, scn_traffic, 0);
+  ck_assert_uint_eq(t->bytes, 1024);
+  ck_assert_uint_eq(t->port, 25);
+  ck_assert(t->at == SIM_S);
+  ck_assert_uint_eq(c->faults->len, 2);
+  ck_assert(g_array_index(c->faults, scn_fault, 1).until == SIM_TIME_NEVER);
+  ck_assert_int_eq(scn_find_host(c, "b"), 1);
+  ck_assert_int_eq(scn_find_host(c, "zz"), -1);
+  scn_config_free(c);
+}
+END_TEST
+
+/* Each bad scenario: the text and fragments the message must contain. */
+static const struct {
+  const char *json;
+  const char *want1, *want2;
+} bad[] = {
+    {"", "bad.json:1:1", "not valid JSON"},
+    {"{\"name\":\"x\",\n\"hosts\":[}", "bad.json:2:", "not valid JSON"},
+    {"[]", "$", "scenario object"},
+    {"{\"hosts\":[]}", "$", "missing key \"name\""},
+    {"{\"name\":\"x\",\"hosts\":[],\"sede\":1}", "unknown key \"sede\"", "seed"},
+    {"{\"name\":\"x\",\"hosts\":[]}", "$.hosts", "at least one host"},
+    {"{\"name\":\"x\",\"hosts\":{}}", "$.hosts", "expected an array"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a b\"}]}", "$.hosts[0]", "letters, digits"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", "$.hosts[1]", "used twice"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\",\"addrs\":[\"10.0.0.300\"]}]}",
+     "$.hosts[0].addrs[0]", "IPv4 or IPv6"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"links\":[{\"a\":\"a\",\"b\":\"c\","
+     "\"latency\":\"1ms\"}]}",
+     "$.links[0]", "no host named \"c\""},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"links\":[{\"a\":\"a\","
+     "\"b\":\"b\",\"latency\":5}]}",
+     "$.links[0].latency", "duration"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"links\":[{\"a\":\"a\","
+     "\"b\":\"b\",\"latency\":\"5parsecs\"}]}",
+     "$.links[0].latency", "unit"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"links\":[{\"a\":\"a\","
+     "\"b\":\"b\",\"latency\":\"1ms\",\"mtu\":70000}]}",
+     "$.links[0].mtu", "576 to 65535"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"links\":[{\"a\":\"a\","
+     "\"b\":\"b\",\"latency\":\"1ms\",\"loss\":\"150%\"}]}",
+     "$.links[0].loss", "more than 100%"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"traffic\":[{\"kind\":\"flood\"}]}",
+     "$.traffic[0]", "unknown traffic kind"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"traffic\":[{\"kind\":"
+     "\"stream\",\"from\":\"a\",\"to\":\"b\",\"port\":1,\"bytes\":1}]}",
+     "$.traffic[0]", "has no address"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"traffic\":[{\"kind\":\"stream\",\"from\":"
+     "\"a\",\"to\":\"a\",\"port\":0,\"bytes\":1}]}",
+     "$.traffic[0].port", "1 to 65535"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"faults\":[{\"kind\":\"crash\",\"host\":"
+     "\"a\",\"at\":\"5s\",\"until\":\"1s\"}]}",
+     "$.faults[0]", "later than"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"faults\":[{\"kind\":\"link_down\",\"link\":"
+     "\"a-b\",\"at\":\"5s\"}]}",
+     "$.faults[0]", "no link named"},
+    {"{\"name\":\"x\",\"seed\":-1,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
+    {"{\"name\":\"x\",\"seed\":1.5,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
+};
+
+START_TEST(bad_scenarios) {
+  GError *err = NULL;
+  scn_config *c = scn_parse("bad.json", bad[_i].json, strlen(bad[_i].json), &err);
+  ck_assert_msg(c == NULL, "row %d accepted", _i);
+  ck_assert_ptr_nonnull(err);
+  ck_assert_msg(strstr(err->message, "bad.json") != NULL, "no file name: %s", err->message);
+  ck_assert_msg(strstr(err->message, bad[_i].want1) != NULL, "row %d: got \"%s\" want \"%s\"", _i,
+                err->message, bad[_i].want1);
+  ck_assert_msg(strstr(err->message, bad[_i].want2) != NULL, "row %d: got \"%s\" want \"%s\"", _i,
+                err->message, bad[_i].want2);
+  g_error_free(err);
+}
+END_TEST
+
+START_TEST(missing_file) {
+  GError *err = NULL;
+  ck_assert_ptr_null(scn_load("/nonexistent/s.json", &err));
+  ck_assert_ptr_nonnull(strstr(err->message, "/nonexistent/s.json"));
+  g_error_free(err);
+}
+END_TEST
+
+START_TEST(every_truncation_is_an_error_not_a_crash) {
+  size_t n = strlen(GOOD);
+  for (size_t i = 0; i < n; i++) {
+    GError *err = NULL;
+    scn_config *c = scn_parse("cut.json", GOOD, i, &err);
+    ck_assert_msg(c == NULL, "prefix of %zu bytes accepted", i);
+    g_error_free(err);
+  }
+}
+END_TEST
+
+START_TEST(bundled_scenarios_load) {
+  const char *files[] = {"scenarios/stream.json"};
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *p = testutil_src_path(files[i]);
+    GError *err = NULL;
+    scn_config *c = scn_load(p, &err);
+    ck_assert_msg(c != NULL, "%s: %s", files[i], err ? err->message : "");
+    scn_config_free(c);
+    g_free(p);
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("scn");
+  TCase *tc = tcase_create("units");
+  tcase_add_loop_test(tc, size_good, 0, G_N_ELEMENTS(sizes));
+  tcase_add_test(tc, units_bad);
+  tcase_add_test(tc, bandwidth_and_ratio);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("load");
+  tcase_add_test(tc, good_scenario);
+  tcase_add_loop_test(tc, bad_scenarios, 0, G_N_ELEMENTS(bad));
+  tcase_add_test(tc, missing_file);
+  tcase_add_test(tc, every_truncation_is_an_error_not_a_crash);
+  tcase_add_test(tc, bundled_scenarios_load);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
