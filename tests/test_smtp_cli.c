@@ -737,6 +737,117 @@ START_TEST(client_server_in_memory) {
 }
 END_TEST
 
+
+static char *out_cli(smtp_cli *cli, int64_t now) {
+  size_t n;
+  const uint8_t *p = smtp_cli_output_peek(cli, &n);
+  char *s = g_strndup((const char *)p, n);
+  smtp_cli_output_consume(cli, n, now);
+  return s;
+}
+
+START_TEST(idle_session) {
+  /* quit_when_idle off: the session waits for messages, then QUIT on request;
+   * a 421 while idle ends it. */
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.quit_when_idle = false;
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 PIPELINING\r\n", 1);
+  char *o = out_cli(cli, 1);
+  ck_assert_str_eq(o, "EHLO localhost\r\n");
+  g_free(o);
+  ck_assert_str_eq(smtp_cli_state_name(cli), "READY");
+  ck_assert(smtp_cli_deadline(cli) == SMTP_NO_DEADLINE);
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, three, 1, (const uint8_t *)"hi", 2, 3};
+  smtp_cli_send(cli, &m, 2);
+  o = out_cli(cli, 2);
+  ck_assert_str_eq(o, "MAIL FROM:<a@b.c>\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n");
+  g_free(o);
+  feed_str(cli, "250 ok\r\n250 ok\r\n354 go\r\n", 3);
+  o = out_cli(cli, 3);
+  ck_assert_str_eq(o, "hi\r\n.\r\n");
+  g_free(o);
+  feed_str(cli, "250 queued\r\n", 4);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.n_ok, 1);
+  ck_assert_str_eq(smtp_cli_state_name(cli), "READY");
+  smtp_cli_send(cli, &m, 5);
+  g_free(out_cli(cli, 5));
+  feed_str(cli, "421 4.4.2 bye\r\n", 6);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_int_eq(ev.type, SMTP_CLI_EV_RESULT);
+  ck_assert_uint_eq(ev.n_temp, 1);
+  ck_assert_int_eq(ev.rcpts[0].code, 421);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_str_eq(ev.reason, "421");
+  smtp_cli_free(cli);
+
+  cli = smtp_cli_new(&cfg, NULL, 0);
+  feed_str(cli, "220 mx\r\n250 mx\r\n", 1);
+  g_free(out_cli(cli, 1));
+  smtp_cli_quit(cli, 2);
+  o = out_cli(cli, 2);
+  ck_assert_str_eq(o, "QUIT\r\n");
+  g_free(o);
+  feed_str(cli, "221 bye\r\n", 3);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_str_eq(ev.reason, "quit");
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(auth_not_offered) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.auth_user = "alice", cfg.auth_pass = "secret";
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, three, 2, (const uint8_t *)"hi", 2, 3};
+  smtp_cli_send(cli, &m, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 AUTH CRAM-MD5\r\n", 1);
+  char *o = out_cli(cli, 1);
+  ck_assert_str_eq(o, "EHLO localhost\r\nQUIT\r\n"); /* never MAIL without AUTH */
+  g_free(o);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.n_temp, 2);
+  ck_assert_int_eq(ev.rcpts[1].stage, SMTP_CLI_STAGE_HELO);
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(tls_discards_early_input) {
+  /* RFC 3207 §4.2: bytes after the 220 and before TLS are not replies. */
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 STARTTLS\r\n", 1);
+  g_free(out_cli(cli, 1));
+  feed_str(cli, "220 go\r\n250 injected\r\n", 2);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_int_eq(ev.type, SMTP_CLI_EV_STARTTLS);
+  feed_str(cli, "250-injected\r\n", 3);
+  smtp_cli_tls_started(cli, 4);
+  ck_assert(smtp_cli_tls_active(cli));
+  ck_assert_uint_eq(smtp_cli_caps(cli), 0);
+  char *o = out_cli(cli, 4);
+  ck_assert_str_eq(o, "EHLO localhost\r\n");
+  g_free(o);
+  feed_str(cli, "250-mx\r\n250-SIZE 5000\r\n250 PIPELINING\r\n", 5);
+  ck_assert_uint_eq(smtp_cli_caps(cli), SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_PIPELINING);
+  ck_assert_uint_eq(smtp_cli_server_size(cli), 5000);
+  o = out_cli(cli, 5);
+  ck_assert_str_eq(o, "QUIT\r\n");
+  g_free(o);
+  smtp_cli_free(cli);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("smtp_cli");
   TCase *tc = tcase_create("conversations");
@@ -747,6 +858,9 @@ int main(void) {
   tcase_add_test(tc, phase_timeouts);
   tcase_add_test(tc, connection_lost);
   tcase_add_test(tc, bad_replies);
+  tcase_add_test(tc, idle_session);
+  tcase_add_test(tc, auth_not_offered);
+  tcase_add_test(tc, tls_discards_early_input);
   suite_add_tcase(s, tc);
   tc = tcase_create("body");
   tcase_add_loop_test(tc, encode_body, 0, G_N_ELEMENTS(bodies));

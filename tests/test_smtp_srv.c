@@ -522,6 +522,145 @@ START_TEST(trace_hook) {
 }
 END_TEST
 
+
+/* Pulls one event; fails the test if there is none. */
+static smtp_srv_event must_event(smtp_srv *srv, smtp_srv_event_type want) {
+  smtp_srv_event ev;
+  ck_assert_msg(smtp_srv_next_event(srv, &ev), "no event, want %s", smtp_srv_event_type_name(want));
+  ck_assert_msg(ev.type == want, "got %s want %s", smtp_srv_event_type_name(ev.type),
+                smtp_srv_event_type_name(want));
+  return ev;
+}
+
+static void feed_s(smtp_srv *srv, const char *s, int64_t now) { smtp_srv_feed(srv, s, strlen(s), now); }
+
+START_TEST(no_read_ahead) {
+  /* RFC 2920 §3: a pipelined RCPT waits, unread, behind a pending MAIL. */
+  smtp_srv_config cfg;
+  harness_config(&cfg);
+  smtp_srv *srv = smtp_srv_new(&cfg, NULL);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 0);
+  feed_s(srv, "HELO c\r\n", 1);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_HELO).id, 1);
+  g_free(out_str(srv));
+  feed_s(srv, "MAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nQUIT\r\n", 2);
+  smtp_srv_event ev = must_event(srv, SMTP_SRV_EV_DECIDE_MAIL);
+  smtp_srv_event none;
+  ck_assert(!smtp_srv_next_event(srv, &none));
+  size_t n;
+  smtp_srv_output_peek(srv, &n);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(smtp_srv_state_name(srv), "MAIL_WAIT");
+  ck_assert(smtp_srv_deadline(srv) == SMTP_NO_DEADLINE);
+  ck_assert(!smtp_srv_accept(srv, ev.id + 1, 3));
+  ck_assert(smtp_srv_accept(srv, ev.id, 3));
+  smtp_srv_event rc = must_event(srv, SMTP_SRV_EV_DECIDE_RCPT);
+  ck_assert_str_eq(rc.rcpt->to, "x@y.z");
+  ck_assert_str_eq(rc.mail->from, "a@b.c");
+  ck_assert(!smtp_srv_accept(srv, ev.id, 3)); /* answered already */
+  smtp_srv_reject(srv, rc.id, 550, "5.1.1", "no such user", 4);
+  must_event(srv, SMTP_SRV_EV_CLOSE);
+  char *o = out_str(srv);
+  ck_assert_str_eq(o, "250 2.1.0 Ok\r\n550 5.1.1 no such user\r\n221 2.0.0 Bye\r\n");
+  g_free(o);
+  smtp_srv_free(srv);
+}
+END_TEST
+
+START_TEST(starttls_forgets_everything) {
+  /* RFC 3207 §4.2: after TLS the HELO name, the AUTH identity and any
+   * pipelined plaintext are gone. */
+  smtp_srv_config cfg;
+  harness_config(&cfg);
+  smtp_srv *srv = smtp_srv_new(&cfg, NULL);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 0);
+  feed_s(srv, "EHLO c\r\n", 1);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_HELO).id, 1);
+  feed_s(srv, "AUTH PLAIN " PLAIN_ALICE "\r\n", 2);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_AUTH).id, 2);
+  ck_assert_str_eq(smtp_srv_auth_user(srv), "alice");
+  ck_assert_str_eq(smtp_srv_helo(srv), "c");
+  g_free(out_str(srv));
+  feed_s(srv, "STARTTLS\r\nMAIL FROM:<evil@x.y>\r\n", 3);
+  must_event(srv, SMTP_SRV_EV_STARTTLS);
+  feed_s(srv, "RCPT TO:<evil@x.y>\r\n", 4); /* still plaintext: discarded */
+  smtp_srv_event none;
+  ck_assert(!smtp_srv_next_event(srv, &none));
+  char *o = out_str(srv);
+  ck_assert_str_eq(o, "220 2.0.0 Ready to start TLS\r\n");
+  g_free(o);
+  ck_assert(!smtp_srv_tls_active(srv));
+  smtp_srv_tls_started(srv, 5);
+  ck_assert(smtp_srv_tls_active(srv));
+  ck_assert_ptr_null(smtp_srv_helo(srv));
+  ck_assert_ptr_null(smtp_srv_auth_user(srv));
+  ck_assert(smtp_srv_deadline(srv) == 5 + cfg.timeout);
+  feed_s(srv, "MAIL FROM:<a@b.c>\r\nSTARTTLS\r\n", 6);
+  o = out_str(srv);
+  ck_assert_str_eq(o, "503 5.5.1 Error: send HELO/EHLO first\r\n"
+                      "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  g_free(o);
+  ck_assert(!smtp_srv_next_event(srv, &none));
+  smtp_srv_free(srv);
+}
+END_TEST
+
+START_TEST(extensions_off) {
+  smtp_srv_config cfg;
+  harness_config(&cfg);
+  cfg.ext_pipelining = cfg.ext_size = cfg.ext_8bitmime = cfg.ext_enhancedstatuscodes = false;
+  cfg.ext_starttls = cfg.ext_auth = cfg.ext_dsn = false;
+  const char *script = "EHLO c.test\r\nSTARTTLS\r\nAUTH PLAIN " PLAIN_ALICE "\r\n"
+                       "MAIL FROM:<a@b.c> SIZE=1\r\nMAIL FROM:<a@b.c> AUTH=<>\r\nHELP\r\n";
+  char *got = harness_run(&cfg, script, strlen(script), (split_plan){SPLIT_BYTES, 0, false});
+  ck_assert_str_eq(got, GREET "E: EHLO c.test\nS: 250-mx.test\nS: 250 VRFY\n"
+                              "S: 502 Error: command not implemented\n"
+                              "S: 502 Error: authentication not enabled\n"
+                              "S: 555 Unsupported option\nS: 555 Unsupported option\n"
+                              "S: 214 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\n");
+  g_free(got);
+}
+END_TEST
+
+START_TEST(random_input_never_breaks) {
+  /* Deterministic noise made of SMTP fragments: the engine must neither
+   * crash nor stall, whatever the order (run under ASan/UBSan in CI). */
+  static const char *const frags[] = {
+      "EHLO x\r\n", "HELO y\r\n", "MAIL FROM:<a@b.c>\r\n", "RCPT TO:<d@e.f>\r\n",
+      "DATA\r\n", ".\r\n", "\r\n.\r\n", "\n.\n", "\r.\r", "RSET\r\n", "AUTH LOGIN\r\n",
+      "AUTH PLAIN\r\n", "*\r\n", "YWxpY2U=\r\n", "STARTTLS\r\n", "NOOP\r\n", "\0",
+      "\r", "\n", "x", "..", "BDAT 1\r\n", "MAIL FROM:<\"q\\\">\"@x>\r\n", "QUIT\r\n"};
+  GRand *rng = g_rand_new_with_seed(20231218);
+  for (int round = 0; round < 400; round++) {
+    smtp_srv_config cfg;
+    harness_config(&cfg);
+    cfg.bare_policy = round % 2 ? SMTP_SRV_BARE_NORMALIZE : SMTP_SRV_BARE_REJECT;
+    cfg.max_errors = 1000;
+    smtp_srv *srv = smtp_srv_new(&cfg, NULL);
+    int64_t now = 0;
+    for (int i = 0; i < 60 && !smtp_srv_closed(srv); i++) {
+      const char *f = frags[g_rand_int_range(rng, 0, G_N_ELEMENTS(frags))];
+      smtp_srv_feed(srv, f, f[0] ? strlen(f) : 1, ++now);
+      smtp_srv_event ev;
+      while (smtp_srv_next_event(srv, &ev)) {
+        if (ev.type == SMTP_SRV_EV_STARTTLS)
+          smtp_srv_tls_started(srv, now);
+        else if (ev.id && g_rand_boolean(rng))
+          smtp_srv_accept(srv, ev.id, now);
+        else if (ev.id)
+          smtp_srv_reject(srv, ev.id, 450, NULL, NULL, now);
+      }
+      size_t n;
+      smtp_srv_output_peek(srv, &n);
+      smtp_srv_output_consume(srv, n);
+      ck_assert(smtp_srv_closed(srv) || smtp_srv_deadline(srv) != SMTP_NO_DEADLINE);
+    }
+    smtp_srv_free(srv);
+  }
+  g_rand_free(rng);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("smtp_srv");
   TCase *tc = tcase_create("conversations");
@@ -536,6 +675,10 @@ int main(void) {
   tcase_add_test(tc, long_lines);
   tcase_add_test(tc, flow_control);
   tcase_add_test(tc, trace_hook);
+  tcase_add_test(tc, no_read_ahead);
+  tcase_add_test(tc, starttls_forgets_everything);
+  tcase_add_test(tc, extensions_off);
+  tcase_add_test(tc, random_input_never_breaks);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
