@@ -11,9 +11,9 @@
 
 /* How the script is cut before feeding. */
 typedef enum {
-  SPLIT_WHOLE,  /* one feed (per TLS segment) */
-  SPLIT_BYTES,  /* one byte per feed */
-  SPLIT_AT,     /* two feeds, cut at `at` */
+  SPLIT_WHOLE, /* one feed (per TLS segment) */
+  SPLIT_BYTES, /* one byte per feed */
+  SPLIT_AT,    /* two feeds, cut at `at` */
 } split_mode;
 
 typedef struct {

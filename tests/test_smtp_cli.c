@@ -20,8 +20,8 @@ typedef enum { FEED_WHOLE, FEED_BYTES, FEED_AT } feed_mode;
 typedef struct {
   smtp_cli *cli;
   GString *log;
-  GString *cline;    /* partial client line */
-  GString *pending;  /* server bytes not yet fed */
+  GString *cline;   /* partial client line */
+  GString *pending; /* server bytes not yet fed */
   const char *const *replies;
   size_t next;
   bool in_data;
@@ -128,9 +128,9 @@ static char *sc_run(sc *s) {
 
 typedef struct {
   const char *name;
-  unsigned cfg;              /* CC_* bits */
-  unsigned msg;              /* which message set: MS_* */
-  const char *const *replies;/* NULL-terminated */
+  unsigned cfg;               /* CC_* bits */
+  unsigned msg;               /* which message set: MS_* */
+  const char *const *replies; /* NULL-terminated */
   const char *want;
 } cconv;
 
@@ -178,7 +178,10 @@ static void setup(sc *s, unsigned cfgbits, unsigned ms) {
     break;
   }
   case MS_8BIT:
-    m.nrcpts = 1, m.data = (const uint8_t *)"Gr\xc3\xbc\xc3\x9f" "e\r\n", m.len = 9;
+    m.nrcpts = 1,
+    m.data = (const uint8_t *)"Gr\xc3\xbc\xc3\x9f"
+                              "e\r\n",
+    m.len = 9;
     break;
   default:
     break;
@@ -187,59 +190,121 @@ static void setup(sc *s, unsigned cfgbits, unsigned ms) {
 }
 
 #define EHLO_PIPE "250-mx.test|250-PIPELINING|250-SIZE 1000|250-8BITMIME|250 ENHANCEDSTATUSCODES"
-#define BODY3_LINES                                                                              \
-  "C: Subject: hi\nC: \nC: ..leading dot\nC: bare\nC: CR\nC: end\nC: .\n"
+#define BODY3_LINES "C: Subject: hi\nC: \nC: ..leading dot\nC: bare\nC: CR\nC: end\nC: .\n"
 
-static const char *const r_pipe3[] = {
-    "220 mx.test ESMTP", EHLO_PIPE, "250 2.1.0 Ok", "250 2.1.5 Ok", "450 4.2.0 greylisted",
-    "550 5.1.1 user unknown", "354 go ahead", "250 2.0.0 Ok: queued as Q7", "221 2.0.0 Bye", NULL};
-static const char *const r_lock3[] = {
-    "220 mx.test ESMTP", "250-mx.test|250 8BITMIME", "250 2.1.0 Ok", "250 2.1.5 Ok",
-    "450 4.2.0 greylisted", "550 5.1.1 user unknown", "354 go ahead",
-    "250 2.0.0 Ok: queued as Q7", "221 2.0.0 Bye", NULL};
-static const char *const r_helo[] = {
-    "220 mx.test", "500 5.5.2 what", "250 mx.test", "250 Ok", "250 Ok", "250 Ok", "250 Ok",
-    "354 go", "554 5.7.0 content rejected", "221 Bye", NULL};
-static const char *const r_allfail_pipe[] = {
-    "220 mx.test ESMTP", EHLO_PIPE, "250 2.1.0 Ok", "550 5.1.1 a", "550 5.1.1 b", "450 4.1.1 c",
-    "554 5.5.1 Error: no valid recipients", "221 Bye", NULL};
-static const char *const r_two_lock[] = {
-    "220 mx.test ESMTP", "250 mx.test", "250 2.1.0 Ok", "550 5.1.1 a", "550 5.1.1 b",
-    "550 5.1.1 c", "250 2.0.0 Ok", "250 2.1.0 Ok", "250 2.1.5 Ok", "354 go", "250 2.0.0 Ok: Q8",
-    "221 Bye", NULL};
-static const char *const r_421[] = {"220 mx.test ESMTP", EHLO_PIPE, "250 2.1.0 Ok", "250 2.1.5 Ok",
-                                    "421 4.3.2 shutting down", NULL};
+static const char *const r_pipe3[] = {"220 mx.test ESMTP",    EHLO_PIPE,
+                                      "250 2.1.0 Ok",         "250 2.1.5 Ok",
+                                      "450 4.2.0 greylisted", "550 5.1.1 user unknown",
+                                      "354 go ahead",         "250 2.0.0 Ok: queued as Q7",
+                                      "221 2.0.0 Bye",        NULL};
+static const char *const r_lock3[] = {"220 mx.test ESMTP",    "250-mx.test|250 8BITMIME",
+                                      "250 2.1.0 Ok",         "250 2.1.5 Ok",
+                                      "450 4.2.0 greylisted", "550 5.1.1 user unknown",
+                                      "354 go ahead",         "250 2.0.0 Ok: queued as Q7",
+                                      "221 2.0.0 Bye",        NULL};
+static const char *const r_helo[] = {"220 mx.test",
+                                     "500 5.5.2 what",
+                                     "250 mx.test",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "354 go",
+                                     "554 5.7.0 content rejected",
+                                     "221 Bye",
+                                     NULL};
+static const char *const r_allfail_pipe[] = {"220 mx.test ESMTP",
+                                             EHLO_PIPE,
+                                             "250 2.1.0 Ok",
+                                             "550 5.1.1 a",
+                                             "550 5.1.1 b",
+                                             "450 4.1.1 c",
+                                             "554 5.5.1 Error: no valid recipients",
+                                             "221 Bye",
+                                             NULL};
+static const char *const r_two_lock[] = {"220 mx.test ESMTP",
+                                         "250 mx.test",
+                                         "250 2.1.0 Ok",
+                                         "550 5.1.1 a",
+                                         "550 5.1.1 b",
+                                         "550 5.1.1 c",
+                                         "250 2.0.0 Ok",
+                                         "250 2.1.0 Ok",
+                                         "250 2.1.5 Ok",
+                                         "354 go",
+                                         "250 2.0.0 Ok: Q8",
+                                         "221 Bye",
+                                         NULL};
+static const char *const r_421[] = {
+    "220 mx.test ESMTP",       EHLO_PIPE, "250 2.1.0 Ok", "250 2.1.5 Ok",
+    "421 4.3.2 shutting down", NULL};
 static const char *const r_554_greet[] = {"554 5.7.1 no service for you", "221 Bye", NULL};
 static const char *const r_tls_auth[] = {
-    "220 mx.test ESMTP", "250-mx.test|250-STARTTLS|250 PIPELINING", "220 2.0.0 Ready",
+    "220 mx.test ESMTP",
+    "250-mx.test|250-STARTTLS|250 PIPELINING",
+    "220 2.0.0 Ready",
     "250-mx.test|250-PIPELINING|250-AUTH=LOGIN|250-AUTH PLAIN LOGIN|250 8BITMIME",
-    "235 2.7.0 Ok", "250 Ok", "250 Ok", "250 Ok", "250 Ok", "354 go", "250 Ok: queued", "221 Bye",
+    "235 2.7.0 Ok",
+    "250 Ok",
+    "250 Ok",
+    "250 Ok",
+    "250 Ok",
+    "354 go",
+    "250 Ok: queued",
+    "221 Bye",
     NULL};
-static const char *const r_login[] = {
-    "220 mx.test ESMTP", "250-mx.test|250-AUTH LOGIN CRAM-MD5|250 8BITMIME",
-    "334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6", "535 5.7.8 bad credentials", "221 Bye", NULL};
-static const char *const r_no_tls[] = {"220 mx.test ESMTP", "250-mx.test|250 PIPELINING",
-                                       "221 Bye", NULL};
-static const char *const r_mail_refused[] = {
-    "220 mx.test ESMTP", EHLO_PIPE, "553 5.7.1 sender refused", "503 5.5.1 need MAIL",
-    "503 5.5.1 need MAIL", "503 5.5.1 need MAIL", "503 5.5.1 need MAIL", "221 Bye", NULL};
+static const char *const r_login[] = {"220 mx.test ESMTP",
+                                      "250-mx.test|250-AUTH LOGIN CRAM-MD5|250 8BITMIME",
+                                      "334 VXNlcm5hbWU6",
+                                      "334 UGFzc3dvcmQ6",
+                                      "535 5.7.8 bad credentials",
+                                      "221 Bye",
+                                      NULL};
+static const char *const r_no_tls[] = {"220 mx.test ESMTP", "250-mx.test|250 PIPELINING", "221 Bye",
+                                       NULL};
+static const char *const r_mail_refused[] = {"220 mx.test ESMTP",
+                                             EHLO_PIPE,
+                                             "553 5.7.1 sender refused",
+                                             "503 5.5.1 need MAIL",
+                                             "503 5.5.1 need MAIL",
+                                             "503 5.5.1 need MAIL",
+                                             "503 5.5.1 need MAIL",
+                                             "221 Bye",
+                                             NULL};
 static const char *const r_big[] = {"220 mx.test ESMTP", "250-mx.test|250 SIZE 10", "221 Bye",
                                     NULL};
-static const char *const r_dsn[] = {
-    "220 mx.test ESMTP", "250-mx.test|250-DSN|250 PIPELINING", "250 Ok", "250 Ok", "250 Ok",
-    "354 go", "250 Ok", "221 Bye", NULL};
-static const char *const r_8bit[] = {
-    "220 mx.test ESMTP", "250-mx.test|250 8BITMIME", "250 Ok", "250 Ok", "354 go", "250 Ok",
-    "221 Bye", NULL};
+static const char *const r_dsn[] = {"220 mx.test ESMTP",
+                                    "250-mx.test|250-DSN|250 PIPELINING",
+                                    "250 Ok",
+                                    "250 Ok",
+                                    "250 Ok",
+                                    "354 go",
+                                    "250 Ok",
+                                    "221 Bye",
+                                    NULL};
+static const char *const r_8bit[] = {"220 mx.test ESMTP",
+                                     "250-mx.test|250 8BITMIME",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "354 go",
+                                     "250 Ok",
+                                     "221 Bye",
+                                     NULL};
 static const char *const r_8bit_no[] = {"220 mx.test ESMTP", "250 mx.test", "221 Bye", NULL};
-static const char *const r_starttls_refused[] = {
-    "220 mx.test ESMTP", "250-mx.test|250-STARTTLS|250 8BITMIME", "454 4.7.0 TLS not available",
-    "250 Ok", "250 Ok", "354 go", "250 Ok", "221 Bye", NULL};
+static const char *const r_starttls_refused[] = {"220 mx.test ESMTP",
+                                                 "250-mx.test|250-STARTTLS|250 8BITMIME",
+                                                 "454 4.7.0 TLS not available",
+                                                 "250 Ok",
+                                                 "250 Ok",
+                                                 "354 go",
+                                                 "250 Ok",
+                                                 "221 Bye",
+                                                 NULL};
 
-#define RESULT3_GOOD                                                                             \
-  "E: RESULT 1 ok=1 temp=1 perm=1\n"                                                             \
-  "E:   <bob@b.test> OK at DOT 250 2.0.0 Ok: queued as Q7\n"                                     \
-  "E:   <later@b.test> TEMP at RCPT 450 4.2.0 greylisted\n"                                      \
+#define RESULT3_GOOD                                                                               \
+  "E: RESULT 1 ok=1 temp=1 perm=1\n"                                                               \
+  "E:   <bob@b.test> OK at DOT 250 2.0.0 Ok: queued as Q7\n"                                       \
+  "E:   <later@b.test> TEMP at RCPT 450 4.2.0 greylisted\n"                                        \
   "E:   <gone@b.test> PERM at RCPT 550 5.1.1 user unknown\n"
 
 static const cconv cconvs[] = {
@@ -336,7 +401,8 @@ static const cconv cconvs[] = {
      "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-STARTTLS\n"
      "S: 250 8BITMIME\nC: STARTTLS\nS: 454 4.7.0 TLS not available\n"
      "C: MAIL FROM:<alice@a.test> BODY=8BITMIME\nS: 250 Ok\nC: RCPT TO:<bob@b.test>\n"
-     "S: 250 Ok\nC: DATA\nS: 354 go\nC: Gr\xc3\xbc\xc3\x9f" "e\nC: .\nS: 250 Ok\n"
+     "S: 250 Ok\nC: DATA\nS: 354 go\nC: Gr\xc3\xbc\xc3\x9f"
+     "e\nC: .\nS: 250 Ok\n"
      "E: RESULT 1 ok=1 temp=0 perm=0\nE:   <bob@b.test> OK at DOT 250  Ok\n"
      "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
     {"MAIL refused while pipelining", 0, MS_THREE, r_mail_refused,
@@ -370,7 +436,8 @@ static const cconv cconvs[] = {
     {"8-bit body with 8BITMIME", CC_TLS_NEVER, MS_8BIT, r_8bit,
      "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250 8BITMIME\n"
      "C: MAIL FROM:<alice@a.test> BODY=8BITMIME\nS: 250 Ok\nC: RCPT TO:<bob@b.test>\n"
-     "S: 250 Ok\nC: DATA\nS: 354 go\nC: Gr\xc3\xbc\xc3\x9f" "e\nC: .\nS: 250 Ok\n"
+     "S: 250 Ok\nC: DATA\nS: 354 go\nC: Gr\xc3\xbc\xc3\x9f"
+     "e\nC: .\nS: 250 Ok\n"
      "E: RESULT 1 ok=1 temp=0 perm=0\nE:   <bob@b.test> OK at DOT 250  Ok\n"
      "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
     {"8-bit body without 8BITMIME: refused locally", 0, MS_8BIT, r_8bit_no,
@@ -560,15 +627,14 @@ END_TEST
 
 typedef struct {
   GString *log;
-  GString *c2s, *s2c;           /* partial lines for the transcript */
-  GString *c_bytes, *s_bytes;   /* each direction's whole byte stream */
-  GString *stored;    /* the message as the server got it */
+  GString *c2s, *s2c;         /* partial lines for the transcript */
+  GString *c_bytes, *s_bytes; /* each direction's whole byte stream */
+  GString *stored;            /* the message as the server got it */
   GString *results;
   bool closed_c, closed_s;
 } wire;
 
-static void wire_log(GString *log, GString *partial, const char *who, const uint8_t *p,
-                     size_t n) {
+static void wire_log(GString *log, GString *partial, const char *who, const uint8_t *p, size_t n) {
   g_string_append_len(partial, (const char *)p, (gssize)n);
   char *e;
   while ((e = strstr(partial->str, "\r\n")) != NULL) {
@@ -715,7 +781,7 @@ START_TEST(client_server_in_memory) {
   ck_assert_str_eq(whole.stored->str, "Subject: three\r\n\r\n.hidden dot\r\nbye\r\n[2 rcpts]");
   ck_assert(whole.closed_c && whole.closed_s);
   ck_assert_msg(strstr(whole.log->str, "C: STARTTLS\nS: 220 2.0.0 Ready to start TLS\nT: tls up\n"
-                                  "C: EHLO laptop.test\n"),
+                                       "C: EHLO laptop.test\n"),
                 "%s", whole.log->str);
   ck_assert_msg(strstr(whole.log->str, "C: AUTH PLAIN AGFsaWNlAHNlY3JldA==\n"
                                        "S: 235 2.7.0 Authentication successful\n"),
@@ -736,7 +802,6 @@ START_TEST(client_server_in_memory) {
   wire_clear(&odd);
 }
 END_TEST
-
 
 static char *out_cli(smtp_cli *cli, int64_t now) {
   size_t n;

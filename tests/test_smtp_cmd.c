@@ -13,10 +13,14 @@ static const struct {
   smtp_verb verb;
   const char *arg;
 } verbs[] = {
-    {"EHLO x", SMTP_VERB_EHLO, "x"},        {"ehlo  x y", SMTP_VERB_EHLO, "x y"},
-    {"MAIL FROM:<>", SMTP_VERB_MAIL, "FROM:<>"}, {"DATA", SMTP_VERB_DATA, ""},
-    {"DATAX", SMTP_VERB_UNKNOWN, ""},       {"", SMTP_VERB_UNKNOWN, ""},
-    {"StartTLS", SMTP_VERB_STARTTLS, ""},   {"QUIT now", SMTP_VERB_QUIT, "now"},
+    {"EHLO x", SMTP_VERB_EHLO, "x"},
+    {"ehlo  x y", SMTP_VERB_EHLO, "x y"},
+    {"MAIL FROM:<>", SMTP_VERB_MAIL, "FROM:<>"},
+    {"DATA", SMTP_VERB_DATA, ""},
+    {"DATAX", SMTP_VERB_UNKNOWN, ""},
+    {"", SMTP_VERB_UNKNOWN, ""},
+    {"StartTLS", SMTP_VERB_STARTTLS, ""},
+    {"QUIT now", SMTP_VERB_QUIT, "now"},
     {"BDAT 5 LAST", SMTP_VERB_BDAT, "5 LAST"},
 };
 
@@ -34,12 +38,24 @@ static const struct {
   const char *addr;
   bool ok;
 } mailboxes[] = {
-    {"a@b.c", true},          {"a.b@c", true},           {"\"a b\"@c.d", true},
-    {"\"a\\\"b\"@c.d", true}, {"a@[192.0.2.1]", true},   {"a@[IPv6:2001:db8::1]", true},
-    {"a..b@c", false},        {".a@c", false},           {"a.@c", false},
-    {"a@", false},            {"@c", false},             {"a@b..c", false},
-    {"a@-b", false},          {"a@b-", false},           {"a b@c", false},
-    {"a@b c", false},         {"\xc3\xa4@b.c", false},   {"a@b_c.d", false},
+    {"a@b.c", true},
+    {"a.b@c", true},
+    {"\"a b\"@c.d", true},
+    {"\"a\\\"b\"@c.d", true},
+    {"a@[192.0.2.1]", true},
+    {"a@[IPv6:2001:db8::1]", true},
+    {"a..b@c", false},
+    {".a@c", false},
+    {"a.@c", false},
+    {"a@", false},
+    {"@c", false},
+    {"a@b..c", false},
+    {"a@-b", false},
+    {"a@b-", false},
+    {"a b@c", false},
+    {"a@b c", false},
+    {"\xc3\xa4@b.c", false},
+    {"a@b_c.d", false},
     {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.c", false}, /* 65 */
     {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.c", true},   /* 64 */
 };
@@ -134,8 +150,8 @@ static const struct {
   const char *want; /* NULL: rejected */
   size_t len;
 } b64s[] = {
-    {"YWxpY2U=", "alice", 5}, {"=", "", 0},         {"YWxp", "ali", 3},  {"YWxpY2U", NULL, 0},
-    {"YW xp", NULL, 0},       {"YW!p", NULL, 0},    {"Y=xp", NULL, 0},   {"", NULL, 0},
+    {"YWxpY2U=", "alice", 5}, {"=", "", 0},      {"YWxp", "ali", 3}, {"YWxpY2U", NULL, 0},
+    {"YW xp", NULL, 0},       {"YW!p", NULL, 0}, {"Y=xp", NULL, 0},  {"", NULL, 0},
     {"YQ==", "a", 1},         {"YQ=a", NULL, 0},
 };
 
@@ -214,8 +230,7 @@ START_TEST(reply_parse) {
   smtp_reply_status st = SMTP_REPLY_MORE;
   for (gchar **l = lines; *l && st == SMTP_REPLY_MORE; l++)
     st = smtp_reply_feed_line(&r, *l, strlen(*l));
-  ck_assert_msg(st == parses[_i].last, "%s: got %d want %d", parses[_i].lines, st,
-                parses[_i].last);
+  ck_assert_msg(st == parses[_i].last, "%s: got %d want %d", parses[_i].lines, st, parses[_i].last);
   if (parses[_i].esc) {
     ck_assert_int_eq(r.code, parses[_i].code);
     ck_assert_str_eq(r.esc, parses[_i].esc);

@@ -12,7 +12,7 @@
 #define GREET "E: CONNECT\nS: 220 mx.test ESMTP\n"
 #define EHLO_CAPS_HEAD "S: 250-mx.test\nS: 250-PIPELINING\nS: 250-SIZE 10485760\nS: 250-VRFY\n"
 #define EHLO_TAIL "S: 250-ENHANCEDSTATUSCODES\nS: 250-8BITMIME\nS: 250 DSN\n"
-#define EHLO_OK                                                                                  \
+#define EHLO_OK                                                                                    \
   "E: EHLO c.test\n" EHLO_CAPS_HEAD "S: 250-STARTTLS\nS: 250-AUTH PLAIN LOGIN\n" EHLO_TAIL
 #define BYE "S: 221 2.0.0 Bye\nE: CLOSE quit\n"
 #define PLAIN_ALICE "AGFsaWNlAHNlY3JldA=="
@@ -23,7 +23,7 @@ typedef enum {
   CFG_SMALL,      /* max_size 100, max_recipients 2, max_errors 3 */
   CFG_SUBMISSION, /* require_auth + require_tls_for_auth */
   CFG_SUBMISSION_NOTLS,
-  CFG_NO_ESC,     /* ENHANCEDSTATUSCODES off */
+  CFG_NO_ESC, /* ENHANCEDSTATUSCODES off */
   CFG_NO_DSN,
   CFG_RELAY_550,
 } cfg_kind;
@@ -118,20 +118,20 @@ static const conv convs[] = {
                    "S: 354 End data with <CR><LF>.<CR><LF>\n"
                    "E: MESSAGE <a@b.c> -> <ok@b.test> 7: VIRUS\\r\\n\n"
                    "S: 554 5.7.0 Error: virus found\n" BYE},
-    {"relay 550", CFG_RELAY_550, "HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<outside@x.y>\r\n",
-     0,
+    {"relay 550", CFG_RELAY_550, "HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<outside@x.y>\r\n", 0,
      GREET "E: HELO c.test\nS: 250 mx.test\nE: MAIL <a@b.c>\nS: 250 2.1.0 Ok\n"
            "E: RCPT <outside@x.y>\nS: 550 5.7.1 <outside@x.y>: Relay access denied\n"},
     {"pipelined second transaction after a real end", CFG_DEFAULT,
      "EHLO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\none\r\n.\r\n"
      "MAIL FROM:<d@e.f>\r\nRCPT TO:<x@y.z>\r\nDATA\r\ntwo\r\n.\r\nQUIT\r\n",
      0,
-     GREET EHLO_OK "E: MAIL <a@b.c>\nS: 250 2.1.0 Ok\nE: RCPT <x@y.z>\nS: 250 2.1.5 Ok\n"
-                   "S: 354 End data with <CR><LF>.<CR><LF>\n"
-                   "E: MESSAGE <a@b.c> -> <x@y.z> 5: one\\r\\n\nS: 250 2.0.0 Ok: queued as Q1\n"
-                   "E: MAIL <d@e.f>\nS: 250 2.1.0 Ok\nE: RCPT <x@y.z>\nS: 250 2.1.5 Ok\n"
-                   "S: 354 End data with <CR><LF>.<CR><LF>\n"
-                   "E: MESSAGE <d@e.f> -> <x@y.z> 5: two\\r\\n\nS: 250 2.0.0 Ok: queued as Q2\n" BYE},
+     GREET EHLO_OK
+     "E: MAIL <a@b.c>\nS: 250 2.1.0 Ok\nE: RCPT <x@y.z>\nS: 250 2.1.5 Ok\n"
+     "S: 354 End data with <CR><LF>.<CR><LF>\n"
+     "E: MESSAGE <a@b.c> -> <x@y.z> 5: one\\r\\n\nS: 250 2.0.0 Ok: queued as Q1\n"
+     "E: MAIL <d@e.f>\nS: 250 2.1.0 Ok\nE: RCPT <x@y.z>\nS: 250 2.1.5 Ok\n"
+     "S: 354 End data with <CR><LF>.<CR><LF>\n"
+     "E: MESSAGE <d@e.f> -> <x@y.z> 5: two\\r\\n\nS: 250 2.0.0 Ok: queued as Q2\n" BYE},
     {"empty message and dot lines", CFG_DEFAULT,
      "HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n.\r\n"
      "MAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n..\r\n...\r\n.x\r\n.\r\n",
@@ -197,15 +197,14 @@ static const conv convs[] = {
            "E: RCPT <x@y.z>\nS: 250 2.1.5 Ok\nE: HELO c.test\nS: 250 mx.test\n"
            "S: 503 5.5.1 Error: need RCPT command\n"},
 
-    /* ---- smuggling (RFC 5321 §2.3.8, §4.1.1.4; CVE-2023-51764 class) ---- */
+/* ---- smuggling (RFC 5321 §2.3.8, §4.1.1.4; CVE-2023-51764 class) ---- */
 #define SMUGGLE_HEAD "HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nhello"
-#define SMUGGLE_TAIL                                                                             \
-  "MAIL FROM:<evil@x.y>\r\nRCPT TO:<v@x.y>\r\nDATA\r\nevil\r\n.\r\nQUIT\r\n"
-#define SMUGGLE_PRE                                                                              \
-  GREET "E: HELO c.test\nS: 250 mx.test\nE: MAIL <a@b.c>\nS: 250 2.1.0 Ok\n"                     \
+#define SMUGGLE_TAIL "MAIL FROM:<evil@x.y>\r\nRCPT TO:<v@x.y>\r\nDATA\r\nevil\r\n.\r\nQUIT\r\n"
+#define SMUGGLE_PRE                                                                                \
+  GREET "E: HELO c.test\nS: 250 mx.test\nE: MAIL <a@b.c>\nS: 250 2.1.0 Ok\n"                       \
         "E: RCPT <x@y.z>\nS: 250 2.1.5 Ok\nS: 354 End data with <CR><LF>.<CR><LF>\n"
-#define SMUGGLE_REJECTED                                                                         \
-  SMUGGLE_PRE "S: 550 5.5.2 Error: bare <CR> or <LF> in message data (RFC 5321 section "        \
+#define SMUGGLE_REJECTED                                                                           \
+  SMUGGLE_PRE "S: 550 5.5.2 Error: bare <CR> or <LF> in message data (RFC 5321 section "           \
               "2.3.8)\n" BYE
     {"smuggle <LF>.<LF>", CFG_DEFAULT, SMUGGLE_HEAD "\n.\n" SMUGGLE_TAIL, 0, SMUGGLE_REJECTED},
     {"smuggle <CR>.<CR>", CFG_DEFAULT, SMUGGLE_HEAD "\r.\r" SMUGGLE_TAIL, 0, SMUGGLE_REJECTED},
@@ -220,14 +219,14 @@ static const conv convs[] = {
     /* A real CRLF.CRLF after a bare CR is a real end (every server agrees, so
      * nothing is smuggled): message 1 is refused, the next one is the
      * client's own. */
-    {"<CR><CR><LF>.<CR><LF> is a real end", CFG_DEFAULT,
-     SMUGGLE_HEAD "\r\r\n.\r\n" SMUGGLE_TAIL, 0,
-     SMUGGLE_PRE "S: 550 5.5.2 Error: bare <CR> or <LF> in message data (RFC 5321 section "
-                 "2.3.8)\nE: MAIL <evil@x.y>\nS: 250 2.1.0 Ok\nE: RCPT <v@x.y>\nS: 250 2.1.5 Ok\n"
-                 "S: 354 End data with <CR><LF>.<CR><LF>\n"
-                 "E: MESSAGE <evil@x.y> -> <v@x.y> 6: evil\\r\\n\nS: 250 2.0.0 Ok: queued as Q1\n" BYE},
-    {"smuggle NUL before the dot", CFG_DEFAULT,
-     SMUGGLE_HEAD "\r\n\0.\r\n" SMUGGLE_TAIL, sizeof(SMUGGLE_HEAD "\r\n\0.\r\n" SMUGGLE_TAIL) - 1,
+    {"<CR><CR><LF>.<CR><LF> is a real end", CFG_DEFAULT, SMUGGLE_HEAD "\r\r\n.\r\n" SMUGGLE_TAIL, 0,
+     SMUGGLE_PRE
+     "S: 550 5.5.2 Error: bare <CR> or <LF> in message data (RFC 5321 section "
+     "2.3.8)\nE: MAIL <evil@x.y>\nS: 250 2.1.0 Ok\nE: RCPT <v@x.y>\nS: 250 2.1.5 Ok\n"
+     "S: 354 End data with <CR><LF>.<CR><LF>\n"
+     "E: MESSAGE <evil@x.y> -> <v@x.y> 6: evil\\r\\n\nS: 250 2.0.0 Ok: queued as Q1\n" BYE},
+    {"smuggle NUL before the dot", CFG_DEFAULT, SMUGGLE_HEAD "\r\n\0.\r\n" SMUGGLE_TAIL,
+     sizeof(SMUGGLE_HEAD "\r\n\0.\r\n" SMUGGLE_TAIL) - 1,
      SMUGGLE_PRE "S: 550 5.6.0 Error: NUL character in message data\n" BYE},
     {"normalize: <LF>.<LF> is data", CFG_NORMALIZE, SMUGGLE_HEAD "\n.\n" SMUGGLE_TAIL, 0,
      SMUGGLE_PRE "E: MESSAGE <a@b.c> -> <x@y.z> 61: hello\\r\\n.\\r\\nMAIL FROM:<evil@x.y>\\r\\n"
@@ -291,14 +290,11 @@ static const conv convs[] = {
                    "E: AUTH PLAIN [] [alice] [secret]\nS: 235 2.7.0 Authentication successful\n"
                    "S: 503 5.5.1 Error: already authenticated\n"
                    "E: EHLO c.test\n" EHLO_CAPS_HEAD "S: 250-STARTTLS\n" EHLO_TAIL},
-    {"AUTH exchanges", CFG_DEFAULT,
-     "EHLO c.test\r\nAUTH PLAIN\r\nYm9zcwBhbGljZQBzZWNyZXQ=\r\n",
-     0,
+    {"AUTH exchanges", CFG_DEFAULT, "EHLO c.test\r\nAUTH PLAIN\r\nYm9zcwBhbGljZQBzZWNyZXQ=\r\n", 0,
      GREET EHLO_OK "S: 334 \nE: AUTH PLAIN [boss] [alice] [secret]\n"
                    "S: 235 2.7.0 Authentication successful\n"},
     {"AUTH LOGIN without and with initial response", CFG_DEFAULT,
-     "EHLO c.test\r\nAUTH LOGIN\r\nYWxpY2U=\r\nd3Jvbmc=\r\nAUTH login YWxpY2U=\r\nc2VjcmV0\r\n",
-     0,
+     "EHLO c.test\r\nAUTH LOGIN\r\nYWxpY2U=\r\nd3Jvbmc=\r\nAUTH login YWxpY2U=\r\nc2VjcmV0\r\n", 0,
      GREET EHLO_OK "S: 334 VXNlcm5hbWU6\nS: 334 UGFzc3dvcmQ6\nE: AUTH LOGIN [] [alice] [wrong]\n"
                    "S: 535 5.7.8 Error: authentication failed\n"
                    "S: 334 UGFzc3dvcmQ6\nE: AUTH LOGIN [] [alice] [secret]\n"
@@ -352,8 +348,8 @@ START_TEST(conversation_every_split) {
   size_t len = c->len ? c->len : strlen(c->script);
   for (size_t at = 1; at < len; at++) {
     char *got = run_conv(c, (split_plan){SPLIT_AT, at, at % 2 == 0});
-    ck_assert_msg(strcmp(got, c->want) == 0, "%s (split at %zu):\ngot:\n%s\nwant:\n%s", c->name,
-                  at, got, c->want);
+    ck_assert_msg(strcmp(got, c->want) == 0, "%s (split at %zu):\ngot:\n%s\nwant:\n%s", c->name, at,
+                  got, c->want);
     g_free(got);
   }
 }
@@ -522,7 +518,6 @@ START_TEST(trace_hook) {
 }
 END_TEST
 
-
 /* Pulls one event; fails the test if there is none. */
 static smtp_srv_event must_event(smtp_srv *srv, smtp_srv_event_type want) {
   smtp_srv_event ev;
@@ -532,7 +527,9 @@ static smtp_srv_event must_event(smtp_srv *srv, smtp_srv_event_type want) {
   return ev;
 }
 
-static void feed_s(smtp_srv *srv, const char *s, int64_t now) { smtp_srv_feed(srv, s, strlen(s), now); }
+static void feed_s(smtp_srv *srv, const char *s, int64_t now) {
+  smtp_srv_feed(srv, s, strlen(s), now);
+}
 
 START_TEST(no_read_ahead) {
   /* RFC 2920 §3: a pipelined RCPT waits, unread, behind a pending MAIL. */
@@ -613,11 +610,12 @@ START_TEST(extensions_off) {
   const char *script = "EHLO c.test\r\nSTARTTLS\r\nAUTH PLAIN " PLAIN_ALICE "\r\n"
                        "MAIL FROM:<a@b.c> SIZE=1\r\nMAIL FROM:<a@b.c> AUTH=<>\r\nHELP\r\n";
   char *got = harness_run(&cfg, script, strlen(script), (split_plan){SPLIT_BYTES, 0, false});
-  ck_assert_str_eq(got, GREET "E: EHLO c.test\nS: 250-mx.test\nS: 250 VRFY\n"
-                              "S: 502 Error: command not implemented\n"
-                              "S: 502 Error: authentication not enabled\n"
-                              "S: 555 Unsupported option\nS: 555 Unsupported option\n"
-                              "S: 214 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\n");
+  ck_assert_str_eq(got,
+                   GREET "E: EHLO c.test\nS: 250-mx.test\nS: 250 VRFY\n"
+                         "S: 502 Error: command not implemented\n"
+                         "S: 502 Error: authentication not enabled\n"
+                         "S: 555 Unsupported option\nS: 555 Unsupported option\n"
+                         "S: 214 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\n");
   g_free(got);
 }
 END_TEST
@@ -625,11 +623,30 @@ END_TEST
 START_TEST(random_input_never_breaks) {
   /* Deterministic noise made of SMTP fragments: the engine must neither
    * crash nor stall, whatever the order (run under ASan/UBSan in CI). */
-  static const char *const frags[] = {
-      "EHLO x\r\n", "HELO y\r\n", "MAIL FROM:<a@b.c>\r\n", "RCPT TO:<d@e.f>\r\n",
-      "DATA\r\n", ".\r\n", "\r\n.\r\n", "\n.\n", "\r.\r", "RSET\r\n", "AUTH LOGIN\r\n",
-      "AUTH PLAIN\r\n", "*\r\n", "YWxpY2U=\r\n", "STARTTLS\r\n", "NOOP\r\n", "\0",
-      "\r", "\n", "x", "..", "BDAT 1\r\n", "MAIL FROM:<\"q\\\">\"@x>\r\n", "QUIT\r\n"};
+  static const char *const frags[] = {"EHLO x\r\n",
+                                      "HELO y\r\n",
+                                      "MAIL FROM:<a@b.c>\r\n",
+                                      "RCPT TO:<d@e.f>\r\n",
+                                      "DATA\r\n",
+                                      ".\r\n",
+                                      "\r\n.\r\n",
+                                      "\n.\n",
+                                      "\r.\r",
+                                      "RSET\r\n",
+                                      "AUTH LOGIN\r\n",
+                                      "AUTH PLAIN\r\n",
+                                      "*\r\n",
+                                      "YWxpY2U=\r\n",
+                                      "STARTTLS\r\n",
+                                      "NOOP\r\n",
+                                      "\0",
+                                      "\r",
+                                      "\n",
+                                      "x",
+                                      "..",
+                                      "BDAT 1\r\n",
+                                      "MAIL FROM:<\"q\\\">\"@x>\r\n",
+                                      "QUIT\r\n"};
   GRand *rng = g_rand_new_with_seed(20231218);
   for (int round = 0; round < 400; round++) {
     smtp_srv_config cfg;

@@ -51,9 +51,9 @@ typedef enum {
 #define AFTER_HELO (B(CLI_AUTH) | B(CLI_READY) | B(CLI_TXN) | B(CLI_QUIT) | B(CLI_CLOSED))
 
 static const char *const state_names[CLI__COUNT] = {
-    [CLI_GREETING] = "GREETING", [CLI_EHLO] = "EHLO",   [CLI_HELO] = "HELO",
+    [CLI_GREETING] = "GREETING", [CLI_EHLO] = "EHLO",         [CLI_HELO] = "HELO",
     [CLI_STARTTLS] = "STARTTLS", [CLI_TLS_WAIT] = "TLS_WAIT", [CLI_AUTH] = "AUTH",
-    [CLI_READY] = "READY",       [CLI_TXN] = "TXN",     [CLI_RSET] = "RSET",
+    [CLI_READY] = "READY",       [CLI_TXN] = "TXN",           [CLI_RSET] = "RSET",
     [CLI_QUIT] = "QUIT",         [CLI_CLOSED] = "CLOSED",
 };
 
@@ -73,7 +73,17 @@ static const unsigned legal[CLI__COUNT] = {
 
 /* The reply a sent command waits for. */
 typedef enum {
-  T_GREETING, T_EHLO, T_HELO, T_STARTTLS, T_AUTH, T_MAIL, T_RCPT, T_DATA, T_DOT, T_RSET, T_QUIT
+  T_GREETING,
+  T_EHLO,
+  T_HELO,
+  T_STARTTLS,
+  T_AUTH,
+  T_MAIL,
+  T_RCPT,
+  T_DATA,
+  T_DOT,
+  T_RSET,
+  T_QUIT
 } tag_kind;
 
 typedef struct {
@@ -168,8 +178,7 @@ static void trace(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
 static void enter(smtp_cli *cli, cli_state s) {
   g_assert((unsigned)s < CLI__COUNT);
   if (!(legal[cli->state] & B(s)))
-    g_error("smtp_cli enter: illegal transition %s -> %s", state_names[cli->state],
-            state_names[s]);
+    g_error("smtp_cli enter: illegal transition %s -> %s", state_names[cli->state], state_names[s]);
   switch (s) {
   case CLI_GREETING:
   case CLI_EHLO:
@@ -200,9 +209,9 @@ void smtp_cli_config_init(smtp_cli_config *cfg) {
   cfg->auth_plain = cfg->auth_login = true;
   cfg->use_pipelining = true;
   cfg->quit_when_idle = true;
-  cfg->t_initial = 5 * min; /* RFC 5321 §4.5.3.2.1 */
-  cfg->t_mail = 5 * min;    /* §4.5.3.2.2 */
-  cfg->t_rcpt = 5 * min;    /* §4.5.3.2.3 */
+  cfg->t_initial = 5 * min;    /* RFC 5321 §4.5.3.2.1 */
+  cfg->t_mail = 5 * min;       /* §4.5.3.2.2 */
+  cfg->t_rcpt = 5 * min;       /* §4.5.3.2.3 */
   cfg->t_data_init = 2 * min;  /* §4.5.3.2.4 */
   cfg->t_data_block = 3 * min; /* §4.5.3.2.5 */
   cfg->t_data_term = 10 * min; /* §4.5.3.2.6 */
@@ -350,8 +359,8 @@ static smtp_cli_status class_status(int code) {
   return code >= 500 ? SMTP_CLI_PERM : code >= 400 ? SMTP_CLI_TEMP : SMTP_CLI_OK;
 }
 
-static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage,
-                       bool local, int code, const char *esc, const char *text, bool final) {
+static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
+                       int code, const char *esc, const char *text, bool final) {
   smtp_cli_rcpt_result *r = &m->res[i];
   r->status = st;
   r->stage = stage;
@@ -694,8 +703,7 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
   bool ok = r->code >= 200 && r->code < 300;
   /* RFC 5321 §4.3.2: only DATA may get 354, and DATA only 354 or a failure */
   if ((t.kind == T_DATA) ? ok : (r->code >= 300 && r->code < 400)) {
-    abort_session(cli, true, 0, "", "protocol error: unexpected reply", false,
-                  "protocol error");
+    abort_session(cli, true, 0, "", "protocol error: unexpected reply", false, "protocol error");
     return;
   }
   switch (t.kind) {
@@ -757,8 +765,7 @@ static void on_reply(smtp_cli *cli, const smtp_reply *r) {
     if (r->code == 421)
       abort_session(cli, false, r->code, r->esc, r->text->str, false, "421");
     else
-      abort_session(cli, true, 0, "", "protocol error: unexpected reply", false,
-                    "protocol error");
+      abort_session(cli, true, 0, "", "protocol error: unexpected reply", false, "protocol error");
     return;
   }
   tag t = g_array_index(cli->tags, tag, cli->tag_head++);

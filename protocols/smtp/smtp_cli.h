@@ -126,8 +126,8 @@ typedef struct {
   uint64_t cookie;                   /* RESULT */
   const smtp_cli_rcpt_result *rcpts; /* RESULT, in the order given */
   size_t nrcpts;
-  unsigned n_ok, n_temp, n_perm;     /* RESULT */
-  const char *reason;                /* CLOSE: "quit", "timeout", "421", … */
+  unsigned n_ok, n_temp, n_perm; /* RESULT */
+  const char *reason;            /* CLOSE: "quit", "timeout", "421", … */
 } smtp_cli_event;
 
 /* Creates the engine for a connection established at NOW (the greeting

@@ -13,12 +13,12 @@
 #include <string.h>
 
 static const char *const verb_names[SMTP_VERB__COUNT] = {
-    [SMTP_VERB_UNKNOWN] = "?",        [SMTP_VERB_HELO] = "HELO", [SMTP_VERB_EHLO] = "EHLO",
-    [SMTP_VERB_MAIL] = "MAIL",        [SMTP_VERB_RCPT] = "RCPT", [SMTP_VERB_DATA] = "DATA",
-    [SMTP_VERB_RSET] = "RSET",        [SMTP_VERB_NOOP] = "NOOP", [SMTP_VERB_QUIT] = "QUIT",
-    [SMTP_VERB_VRFY] = "VRFY",        [SMTP_VERB_HELP] = "HELP", [SMTP_VERB_STARTTLS] = "STARTTLS",
-    [SMTP_VERB_AUTH] = "AUTH",        [SMTP_VERB_EXPN] = "EXPN", [SMTP_VERB_ETRN] = "ETRN",
-    [SMTP_VERB_TURN] = "TURN",        [SMTP_VERB_BDAT] = "BDAT",
+    [SMTP_VERB_UNKNOWN] = "?", [SMTP_VERB_HELO] = "HELO", [SMTP_VERB_EHLO] = "EHLO",
+    [SMTP_VERB_MAIL] = "MAIL", [SMTP_VERB_RCPT] = "RCPT", [SMTP_VERB_DATA] = "DATA",
+    [SMTP_VERB_RSET] = "RSET", [SMTP_VERB_NOOP] = "NOOP", [SMTP_VERB_QUIT] = "QUIT",
+    [SMTP_VERB_VRFY] = "VRFY", [SMTP_VERB_HELP] = "HELP", [SMTP_VERB_STARTTLS] = "STARTTLS",
+    [SMTP_VERB_AUTH] = "AUTH", [SMTP_VERB_EXPN] = "EXPN", [SMTP_VERB_ETRN] = "ETRN",
+    [SMTP_VERB_TURN] = "TURN", [SMTP_VERB_BDAT] = "BDAT",
 };
 
 const char *smtp_cmd_verb_name(smtp_verb v) {
@@ -212,8 +212,8 @@ typedef struct {
 static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
   mail_ctx *c = ud;
   static const char *const keys[] = {"SIZE", "BODY", "RET", "ENVID", "AUTH"};
-  static const unsigned need[] = {SMTP_CMD_P_SIZE, SMTP_CMD_P_BODY, SMTP_CMD_P_DSN,
-                                  SMTP_CMD_P_DSN, SMTP_CMD_P_AUTH};
+  static const unsigned need[] = {SMTP_CMD_P_SIZE, SMTP_CMD_P_BODY, SMTP_CMD_P_DSN, SMTP_CMD_P_DSN,
+                                  SMTP_CMD_P_AUTH};
   size_t k = 0;
   while (k < G_N_ELEMENTS(keys) && g_ascii_strcasecmp(key, keys[k]) != 0)
     k++;
@@ -357,8 +357,7 @@ static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
 smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_rcpt *out) {
   memset(out, 0, sizeof *out);
   const char *p = arg;
-  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to) || (*p && *p != ' ') ||
-      !*out->to) {
+  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to) || (*p && *p != ' ') || !*out->to) {
     smtp_cmd_rcpt_clear(out);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: RCPT TO:<address>"};
   }
@@ -410,8 +409,7 @@ bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **a
   const guchar *pw = nul2 + 1;
   gsize pwlen = len - (gsize)(pw - buf);
   gsize zlen = (gsize)(nul1 - buf), clen = (gsize)(nul2 - rest);
-  if (memchr(pw, 0, pwlen) || clen == 0 || pwlen == 0 || zlen > 255 || clen > 255 ||
-      pwlen > 255)
+  if (memchr(pw, 0, pwlen) || clen == 0 || pwlen == 0 || zlen > 255 || clen > 255 || pwlen > 255)
     return false;
   *authzid = g_strndup((const char *)buf, zlen);
   *authcid = g_strndup((const char *)rest, clen);

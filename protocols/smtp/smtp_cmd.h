@@ -60,10 +60,10 @@ typedef struct {
 
 /* ESMTP parameters a server accepts (bits of smtp_cmd_parse_mail/_rcpt). */
 enum {
-  SMTP_CMD_P_SIZE = 1u << 0,  /* RFC 1870 */
-  SMTP_CMD_P_BODY = 1u << 1,  /* RFC 6152 */
-  SMTP_CMD_P_DSN = 1u << 2,   /* RFC 3461: RET, ENVID / NOTIFY, ORCPT */
-  SMTP_CMD_P_AUTH = 1u << 3,  /* RFC 4954 §5: AUTH= on MAIL */
+  SMTP_CMD_P_SIZE = 1u << 0, /* RFC 1870 */
+  SMTP_CMD_P_BODY = 1u << 1, /* RFC 6152 */
+  SMTP_CMD_P_DSN = 1u << 2,  /* RFC 3461: RET, ENVID / NOTIFY, ORCPT */
+  SMTP_CMD_P_AUTH = 1u << 3, /* RFC 4954 §5: AUTH= on MAIL */
 };
 
 typedef enum { SMTP_BODY_NONE, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME } smtp_body;
@@ -80,20 +80,20 @@ enum {
 /* MAIL FROM: the reverse path and its parameters. Strings are owned
  * (g_free'd by smtp_cmd_mail_clear); xtext values are kept encoded. */
 typedef struct {
-  char *from;        /* the address without <>; "" for the null path */
-  uint64_t size;     /* SIZE=, 0 when absent */
+  char *from;    /* the address without <>; "" for the null path */
+  uint64_t size; /* SIZE=, 0 when absent */
   bool has_size;
   smtp_body body;
   smtp_ret ret;
-  char *envid;       /* ENVID= xtext, or NULL */
-  char *auth;        /* AUTH= xtext, or NULL */
+  char *envid; /* ENVID= xtext, or NULL */
+  char *auth;  /* AUTH= xtext, or NULL */
 } smtp_cmd_mail;
 
 /* RCPT TO: the forward path and its parameters (owned, as above). */
 typedef struct {
-  char *to;          /* the address without <> (source route removed) */
-  unsigned notify;   /* SMTP_NOTIFY_* bits, 0 when absent */
-  char *orcpt;       /* ORCPT= "addr-type;xtext", or NULL */
+  char *to;        /* the address without <> (source route removed) */
+  unsigned notify; /* SMTP_NOTIFY_* bits, 0 when absent */
+  char *orcpt;     /* ORCPT= "addr-type;xtext", or NULL */
 } smtp_cmd_rcpt;
 
 void smtp_cmd_mail_clear(smtp_cmd_mail *m);

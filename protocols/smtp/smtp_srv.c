@@ -21,11 +21,20 @@
 #include <string.h>
 
 static const char *const state_names[SRV__COUNT] = {
-    [SRV_CONNECT] = "CONNECT",       [SRV_HELO] = "HELO",           [SRV_HELO_WAIT] = "HELO_WAIT",
-    [SRV_READY] = "READY",           [SRV_AUTH_INPUT] = "AUTH_INPUT", [SRV_AUTH_WAIT] = "AUTH_WAIT",
-    [SRV_MAIL_WAIT] = "MAIL_WAIT",   [SRV_MAIL] = "MAIL",           [SRV_RCPT_WAIT] = "RCPT_WAIT",
-    [SRV_RCPT] = "RCPT",             [SRV_DATA] = "DATA",           [SRV_DATA_WAIT] = "DATA_WAIT",
-    [SRV_TLS_WAIT] = "TLS_WAIT",     [SRV_CLOSED] = "CLOSED",
+    [SRV_CONNECT] = "CONNECT",
+    [SRV_HELO] = "HELO",
+    [SRV_HELO_WAIT] = "HELO_WAIT",
+    [SRV_READY] = "READY",
+    [SRV_AUTH_INPUT] = "AUTH_INPUT",
+    [SRV_AUTH_WAIT] = "AUTH_WAIT",
+    [SRV_MAIL_WAIT] = "MAIL_WAIT",
+    [SRV_MAIL] = "MAIL",
+    [SRV_RCPT_WAIT] = "RCPT_WAIT",
+    [SRV_RCPT] = "RCPT",
+    [SRV_DATA] = "DATA",
+    [SRV_DATA_WAIT] = "DATA_WAIT",
+    [SRV_TLS_WAIT] = "TLS_WAIT",
+    [SRV_CLOSED] = "CLOSED",
 };
 
 /* Legal transitions, as listed above the enum in smtp_srv_int.h. */
@@ -35,12 +44,12 @@ static const unsigned legal[SRV__COUNT] = {
     [SRV_HELO_WAIT] = SRV_BIT(SRV_READY) | SRV_BIT(SRV_HELO) | SRV_BIT(SRV_CLOSED),
     [SRV_READY] = SRV_BIT(SRV_HELO_WAIT) | SRV_BIT(SRV_MAIL_WAIT) | SRV_BIT(SRV_AUTH_INPUT) |
                   SRV_BIT(SRV_AUTH_WAIT) | SRV_BIT(SRV_TLS_WAIT) | SRV_BIT(SRV_CLOSED),
-    [SRV_AUTH_INPUT] = SRV_BIT(SRV_AUTH_INPUT) | SRV_BIT(SRV_AUTH_WAIT) | SRV_BIT(SRV_READY) |
-                       SRV_BIT(SRV_CLOSED),
+    [SRV_AUTH_INPUT] =
+        SRV_BIT(SRV_AUTH_INPUT) | SRV_BIT(SRV_AUTH_WAIT) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
     [SRV_AUTH_WAIT] = SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
     [SRV_MAIL_WAIT] = SRV_BIT(SRV_MAIL) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
-    [SRV_MAIL] = SRV_BIT(SRV_RCPT_WAIT) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_HELO_WAIT) |
-                 SRV_BIT(SRV_CLOSED),
+    [SRV_MAIL] =
+        SRV_BIT(SRV_RCPT_WAIT) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_HELO_WAIT) | SRV_BIT(SRV_CLOSED),
     [SRV_RCPT_WAIT] = SRV_BIT(SRV_RCPT) | SRV_BIT(SRV_MAIL) | SRV_BIT(SRV_CLOSED),
     [SRV_RCPT] = SRV_BIT(SRV_RCPT_WAIT) | SRV_BIT(SRV_DATA) | SRV_BIT(SRV_READY) |
                  SRV_BIT(SRV_HELO_WAIT) | SRV_BIT(SRV_CLOSED),
@@ -51,10 +60,14 @@ static const unsigned legal[SRV__COUNT] = {
 };
 
 static const char *const event_names[SMTP_SRV_EV__COUNT] = {
-    [SMTP_SRV_EV_DECIDE_CONNECT] = "DECIDE_CONNECT", [SMTP_SRV_EV_DECIDE_HELO] = "DECIDE_HELO",
-    [SMTP_SRV_EV_DECIDE_MAIL] = "DECIDE_MAIL",       [SMTP_SRV_EV_DECIDE_RCPT] = "DECIDE_RCPT",
-    [SMTP_SRV_EV_DECIDE_AUTH] = "DECIDE_AUTH",       [SMTP_SRV_EV_DECIDE_MESSAGE] = "DECIDE_MESSAGE",
-    [SMTP_SRV_EV_STARTTLS] = "STARTTLS",             [SMTP_SRV_EV_CLOSE] = "CLOSE",
+    [SMTP_SRV_EV_DECIDE_CONNECT] = "DECIDE_CONNECT",
+    [SMTP_SRV_EV_DECIDE_HELO] = "DECIDE_HELO",
+    [SMTP_SRV_EV_DECIDE_MAIL] = "DECIDE_MAIL",
+    [SMTP_SRV_EV_DECIDE_RCPT] = "DECIDE_RCPT",
+    [SMTP_SRV_EV_DECIDE_AUTH] = "DECIDE_AUTH",
+    [SMTP_SRV_EV_DECIDE_MESSAGE] = "DECIDE_MESSAGE",
+    [SMTP_SRV_EV_STARTTLS] = "STARTTLS",
+    [SMTP_SRV_EV_CLOSE] = "CLOSE",
 };
 
 const char *smtp_srv_event_type_name(smtp_srv_event_type t) {
@@ -413,8 +426,7 @@ static void data_octet(smtp_srv *srv, uint8_t b) {
 }
 
 static void data_done(smtp_srv *srv) {
-  smtp_srv__trace(srv, SMTP_TRACE_NOTE, "end of data: %" G_GUINT64_FORMAT " octets",
-                  srv->msg_size);
+  smtp_srv__trace(srv, SMTP_TRACE_NOTE, "end of data: %" G_GUINT64_FORMAT " octets", srv->msg_size);
   const char *err = NULL;
   int code = 0;
   const char *esc = NULL;
@@ -537,8 +549,7 @@ static const char *default_text(smtp_srv_event_type t, int code) {
   bool temp = code < 500;
   switch (t) {
   case SMTP_SRV_EV_DECIDE_CONNECT:
-    return temp ? "Service not available, closing transmission channel"
-                : "No SMTP service here";
+    return temp ? "Service not available, closing transmission channel" : "No SMTP service here";
   case SMTP_SRV_EV_DECIDE_AUTH:
     return temp ? "Error: temporary authentication failure" : "Error: authentication failed";
   default:

@@ -95,7 +95,7 @@ typedef struct {
    * advertised before TLS. With require_auth, MAIL before STARTTLS gets
    * 530 5.7.0 Must issue a STARTTLS command first (RFC 3207 §4). */
   bool require_tls_for_auth;
-  int relay_reject_code; /* 554 (default) or 550 for smtp_srv_reject_relay */
+  int relay_reject_code;   /* 554 (default) or 550 for smtp_srv_reject_relay */
   uint64_t max_size;       /* octets; 0 = no limit, SIZE advertised without a number */
   unsigned max_recipients; /* per transaction */
   unsigned max_errors;     /* 4xx/5xx replies before 421 and close */
@@ -137,9 +137,9 @@ typedef struct {
   const smtp_cmd_rcpt *rcpt;  /* DECIDE_RCPT: the recipient asked about */
   const smtp_cmd_rcpt *rcpts; /* DECIDE_MESSAGE: accepted recipients, in order */
   size_t nrcpts;
-  const uint8_t *data;        /* DECIDE_MESSAGE: the unstuffed message, CRLF lines */
+  const uint8_t *data; /* DECIDE_MESSAGE: the unstuffed message, CRLF lines */
   size_t len;
-  const char *reason;         /* CLOSE: why ("quit", "timeout", …) */
+  const char *reason; /* CLOSE: why ("quit", "timeout", …) */
 } smtp_srv_event;
 
 /* An answer to a decision. code 0 = accept with the standard reply;

@@ -87,12 +87,12 @@ struct smtp_srv {
   const char *close_reason;
 
   /* AUTH in progress */
-  bool auth_login;   /* LOGIN (else PLAIN) */
-  int auth_step;     /* LOGIN: 0 = username next, 1 = password next */
+  bool auth_login; /* LOGIN (else PLAIN) */
+  int auth_step;   /* LOGIN: 0 = username next, 1 = password next */
   char *a_authzid, *a_user, *a_pass;
 
   /* transaction */
-  smtp_cmd_mail mail;    /* valid in MAIL, RCPT, DATA, DATA_WAIT */
+  smtp_cmd_mail mail; /* valid in MAIL, RCPT, DATA, DATA_WAIT */
   smtp_cmd_mail scratch_mail;
   smtp_cmd_rcpt cand_rcpt;
   GArray *rcpts; /* smtp_cmd_rcpt, accepted */
@@ -117,8 +117,7 @@ void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt,
 void smtp_srv__decide(smtp_srv *srv, smtp_srv_event_type type);
 void smtp_srv__push_event(smtp_srv *srv, smtp_srv_event_type type);
 void smtp_srv__close(smtp_srv *srv, const char *reason);
-void smtp_srv__trace(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
+void smtp_srv__trace(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Forgets the transaction (MAIL, RCPTs, data). */
 void smtp_srv__reset_txn(smtp_srv *srv);
 void smtp_srv__reset_auth_input(smtp_srv *srv);

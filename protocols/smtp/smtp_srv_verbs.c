@@ -24,8 +24,7 @@ typedef struct {
   void (*proceed)(smtp_srv *srv, const char *arg);
 } verb_row;
 
-#define CMD_STATES                                                                               \
-  (SRV_BIT(SRV_HELO) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_MAIL) | SRV_BIT(SRV_RCPT))
+#define CMD_STATES (SRV_BIT(SRV_HELO) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_MAIL) | SRV_BIT(SRV_RCPT))
 
 /* ---- HELO / EHLO ---- */
 
@@ -94,13 +93,11 @@ static bool mail_check(smtp_srv *srv, const char *arg) {
       smtp_srv__reply(srv, 530, "5.7.0", "Authentication required");
     return false;
   }
-  unsigned allowed = (srv->cfg.ext_size ? SMTP_CMD_P_SIZE : 0) |
-                     (srv->cfg.ext_8bitmime ? SMTP_CMD_P_BODY : 0) |
-                     (srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0) |
-                     (srv->cfg.ext_auth ? SMTP_CMD_P_AUTH : 0);
-  smtp_cmd_status st =
-      smtp_cmd_parse_mail(arg, allowed, srv->cfg.ext_size ? srv->cfg.max_size : 0,
-                          &srv->scratch_mail);
+  unsigned allowed =
+      (srv->cfg.ext_size ? SMTP_CMD_P_SIZE : 0) | (srv->cfg.ext_8bitmime ? SMTP_CMD_P_BODY : 0) |
+      (srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0) | (srv->cfg.ext_auth ? SMTP_CMD_P_AUTH : 0);
+  smtp_cmd_status st = smtp_cmd_parse_mail(arg, allowed, srv->cfg.ext_size ? srv->cfg.max_size : 0,
+                                           &srv->scratch_mail);
   if (st.code) {
     smtp_srv__reply(srv, st.code, st.esc, st.text);
     return false;
@@ -188,7 +185,8 @@ static void vrfy_proceed(smtp_srv *srv, const char *arg) {
 
 static void help_proceed(smtp_srv *srv, const char *arg) {
   (void)arg;
-  smtp_srv__replyf(srv, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP%s%s",
+  smtp_srv__replyf(srv, 214, "2.0.0",
+                   "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP%s%s",
                    srv->cfg.ext_starttls ? " STARTTLS" : "", srv->cfg.ext_auth ? " AUTH" : "");
 }
 
