@@ -311,7 +311,7 @@ static const cconv cconvs[] = {
     {"pipelined, one 4xx and one 5xx recipient", 0, MS_THREE, r_pipe3,
      "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
      "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
-     "C: MAIL FROM:<alice@a.test> SIZE=38\nS: 250 2.1.0 Ok\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 250 2.1.0 Ok\n"
      "C: RCPT TO:<bob@b.test>\nS: 250 2.1.5 Ok\n"
      "C: RCPT TO:<later@b.test>\nS: 450 4.2.0 greylisted\n"
      "C: RCPT TO:<gone@b.test>\nS: 550 5.1.1 user unknown\n"
@@ -338,7 +338,7 @@ static const cconv cconvs[] = {
     {"pipelined, every recipient refused, DATA refused", 0, MS_THREE, r_allfail_pipe,
      "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
      "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
-     "C: MAIL FROM:<alice@a.test> SIZE=38\nS: 250 2.1.0 Ok\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 250 2.1.0 Ok\n"
      "C: RCPT TO:<bob@b.test>\nS: 550 5.1.1 a\nC: RCPT TO:<later@b.test>\nS: 550 5.1.1 b\n"
      "C: RCPT TO:<gone@b.test>\nS: 450 4.1.1 c\n"
      "C: DATA\nS: 554 5.5.1 Error: no valid recipients\n"
@@ -358,7 +358,7 @@ static const cconv cconvs[] = {
     {"421 in the middle", 0, MS_TWO_MSGS, r_421,
      "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
      "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
-     "C: MAIL FROM:<alice@a.test> SIZE=38\nS: 250 2.1.0 Ok\nC: RCPT TO:<bob@b.test>\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 250 2.1.0 Ok\nC: RCPT TO:<bob@b.test>\n"
      "S: 250 2.1.5 Ok\nC: RCPT TO:<later@b.test>\nS: 421 4.3.2 shutting down\n"
      "C: RCPT TO:<gone@b.test>\nC: DATA\n"
      "E: RESULT 1 ok=0 temp=3 perm=0\nE:   <bob@b.test> TEMP at RCPT 421 4.3.2 shutting down\n"
@@ -408,7 +408,7 @@ static const cconv cconvs[] = {
     {"MAIL refused while pipelining", 0, MS_THREE, r_mail_refused,
      "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
      "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
-     "C: MAIL FROM:<alice@a.test> SIZE=38\nS: 553 5.7.1 sender refused\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 553 5.7.1 sender refused\n"
      "C: RCPT TO:<bob@b.test>\nS: 503 5.5.1 need MAIL\nC: RCPT TO:<later@b.test>\n"
      "S: 503 5.5.1 need MAIL\nC: RCPT TO:<gone@b.test>\nS: 503 5.5.1 need MAIL\n"
      "C: DATA\nS: 503 5.5.1 need MAIL\nE: RESULT 1 ok=0 temp=0 perm=3\n"
@@ -617,6 +617,12 @@ START_TEST(encode_body) {
   smtp_cli_encode_body(out, (const uint8_t *)bodies[_i].in, strlen(bodies[_i].in));
   char *g = g_strescape(out->str, NULL), *w = g_strescape(bodies[_i].want, NULL);
   ck_assert_msg(strcmp(out->str, bodies[_i].want) == 0, "got %s want %s", g, w);
+  /* SIZE = encoded length minus stuffing dots and the final ".\r\n" */
+  uint64_t stuffed = 0;
+  for (size_t i = 0; i < out->len; i++)
+    stuffed += out->str[i] == '.' && (i == 0 || out->str[i - 1] == '\n');
+  ck_assert_uint_eq(smtp_cli_body_size((const uint8_t *)bodies[_i].in, strlen(bodies[_i].in)),
+                    out->len - 3 - (stuffed - 1));
   g_free(g);
   g_free(w);
   g_string_free(out, TRUE);
@@ -779,6 +785,9 @@ START_TEST(client_server_in_memory) {
                    "carol@c.test OK DOT 250 2.0.0 Ok: queued as 4F2A\n"
                    "unknown@b.test PERM RCPT 550 5.1.1 <unknown@b.test>: user unknown\n");
   ck_assert_str_eq(whole.stored->str, "Subject: three\r\n\r\n.hidden dot\r\nbye\r\n[2 rcpts]");
+  /* the SIZE announced is what the server stored (RFC 1870 §3) */
+  ck_assert_msg(strstr(whole.log->str, "C: MAIL FROM:<alice@a.test> SIZE=36\n"), "%s",
+                whole.log->str);
   ck_assert(whole.closed_c && whole.closed_s);
   ck_assert_msg(strstr(whole.log->str, "C: STARTTLS\nS: 220 2.0.0 Ready to start TLS\nT: tls up\n"
                                        "C: EHLO laptop.test\n"),

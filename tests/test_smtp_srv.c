@@ -232,6 +232,14 @@ static const conv convs[] = {
      SMUGGLE_PRE "E: MESSAGE <a@b.c> -> <x@y.z> 61: hello\\r\\n.\\r\\nMAIL FROM:<evil@x.y>\\r\\n"
                  "RCPT TO:<v@x.y>\\r\\nDATA\\r\\nevil\\r\\n\n"
                  "S: 250 2.0.0 Ok: queued as Q1\n" BYE},
+    {"normalize: <CR><LF>.<LF> is data", CFG_NORMALIZE, SMUGGLE_HEAD "\r\n.\n" SMUGGLE_TAIL, 0,
+     SMUGGLE_PRE "E: MESSAGE <a@b.c> -> <x@y.z> 61: hello\\r\\n.\\r\\nMAIL FROM:<evil@x.y>\\r\\n"
+                 "RCPT TO:<v@x.y>\\r\\nDATA\\r\\nevil\\r\\n\n"
+                 "S: 250 2.0.0 Ok: queued as Q1\n" BYE},
+    {"normalize: <LF>.<CR><LF> is data", CFG_NORMALIZE, SMUGGLE_HEAD "\n.\r\n" SMUGGLE_TAIL, 0,
+     SMUGGLE_PRE "E: MESSAGE <a@b.c> -> <x@y.z> 61: hello\\r\\n.\\r\\nMAIL FROM:<evil@x.y>\\r\\n"
+                 "RCPT TO:<v@x.y>\\r\\nDATA\\r\\nevil\\r\\n\n"
+                 "S: 250 2.0.0 Ok: queued as Q1\n" BYE},
     {"normalize: <CR>.<CR> is data", CFG_NORMALIZE, SMUGGLE_HEAD "\r.\r" SMUGGLE_TAIL, 0,
      SMUGGLE_PRE "E: MESSAGE <a@b.c> -> <x@y.z> 61: hello\\r\\n.\\r\\nMAIL FROM:<evil@x.y>\\r\\n"
                  "RCPT TO:<v@x.y>\\r\\nDATA\\r\\nevil\\r\\n\n"

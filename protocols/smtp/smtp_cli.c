@@ -332,6 +332,19 @@ void smtp_cli_output_consume(smtp_cli *cli, size_t n, int64_t now) {
   }
 }
 
+uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
+  uint64_t n = 0;
+  bool bol = true;
+  for (size_t i = 0; i < len; i++) {
+    uint8_t c = data[i];
+    if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
+      continue;
+    bol = c == '\r' || c == '\n';
+    n += bol ? 2 : 1;
+  }
+  return n + (bol ? 0 : 2);
+}
+
 void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
   bool bol = true;
   for (size_t i = 0; i < len; i++) {
@@ -644,7 +657,7 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
   m->mail_ok = false;
   m->accepted = 0;
   m->next_rcpt = 0;
-  uint64_t size = m->len; /* RFC 1870 §6.1: refuse locally what the server would */
+  uint64_t size = smtp_cli_body_size(m->data, m->len); /* RFC 1870 §6.1: refuse locally */
   bool eight = has_8bit(m);
   if (cli->server_size && size > cli->server_size) {
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 552, "5.3.4",

@@ -73,7 +73,7 @@ void smtp_cli_config_init(smtp_cli_config *cfg);
 
 /* A message to send. Copied by smtp_cli_send. mail->from is the reverse
  * path; mail->ret and mail->envid and each rcpt's notify and orcpt are
- * sent when the server offers DSN; SIZE and BODY=8BITMIME are computed. DATA
+ * sent when the server offers DSN; SIZE (smtp_cli_body_size) and BODY=8BITMIME are computed. DATA
  * may use any line ends: it is sent with CRLF only, dot-stuffed. */
 typedef struct {
   const smtp_cmd_mail *mail;
@@ -176,5 +176,8 @@ const char *smtp_cli_state_name(const smtp_cli *cli);
  * bare CR and bare LF becomes CRLF, a line starting with "." gets another
  * ".", a last line without a break gets CRLF, then "." CRLF. */
 void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len);
+/* The SIZE of DATA (RFC 1870 §3): octets after CRLF normalisation, without
+ * the stuffing dots and the final "." CRLF — what the server will store. */
+uint64_t smtp_cli_body_size(const uint8_t *data, size_t len);
 
 #endif
