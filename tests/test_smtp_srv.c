@@ -402,6 +402,8 @@ START_TEST(idle_timeout) {
   smtp_srv_event ev;
   ck_assert(smtp_srv_next_event(srv, &ev));
   ck_assert(smtp_srv_deadline(srv) == SMTP_NO_DEADLINE); /* waiting on the owner */
+  smtp_srv_tick(srv, INT64_MAX);                         /* no timer: nothing happens */
+  ck_assert(!smtp_srv_closed(srv));
   smtp_srv_accept(srv, ev.id, 10);
   ck_assert(smtp_srv_deadline(srv) == 10 + 5 * min);
   smtp_srv_feed(srv, "NOOP\r\n", 6, 20);

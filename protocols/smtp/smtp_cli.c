@@ -970,7 +970,8 @@ int64_t smtp_cli_deadline(const smtp_cli *cli) {
 
 void smtp_cli_tick(smtp_cli *cli, int64_t now) {
   cli->now = now;
-  if (now < smtp_cli_deadline(cli))
+  int64_t d = smtp_cli_deadline(cli);
+  if (d == SMTP_NO_DEADLINE || now < d)
     return;
   /* RFC 5321 §4.5.3.2: give up on the connection, retry later. */
   abort_session(cli, true, 0, "", "timeout waiting for the server", false, "timeout");

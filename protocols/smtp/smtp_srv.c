@@ -709,7 +709,8 @@ int64_t smtp_srv_deadline(const smtp_srv *srv) {
 
 void smtp_srv_tick(smtp_srv *srv, int64_t now) {
   srv->now = now;
-  if (now < smtp_srv_deadline(srv))
+  int64_t d = smtp_srv_deadline(srv);
+  if (d == SMTP_NO_DEADLINE || now < d)
     return;
   smtp_srv__replyf(srv, 421, "4.4.2", "%s Error: timeout exceeded", srv->hostname);
   smtp_srv__close(srv, "timeout");
