@@ -922,6 +922,42 @@ START_TEST(tls_discards_early_input) {
 }
 END_TEST
 
+START_TEST(bad_addresses_refused_locally) {
+  /* An address that could inject a command never reaches the wire. */
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  static const smtp_cmd_rcpt rc[] = {
+      {"x@y.z>\r\nRSET", 0, NULL}, {"ok@y.z", 0, NULL}, {"o2@y.z", 0, "rfc822;a\r\nQUIT"}};
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, rc, 3, (const uint8_t *)"hi", 2, 1};
+  smtp_cli_send(cli, &m, 0);
+  smtp_cmd_mail bad_from = {.from = "a@b.c> X"};
+  m.mail = &bad_from, m.cookie = 2;
+  smtp_cli_send(cli, &m, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250-DSN\r\n250 PIPELINING\r\n", 1);
+  char *o = out_cli(cli, 1);
+  ck_assert_str_eq(o, "EHLO localhost\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<ok@y.z>\r\nDATA\r\n");
+  g_free(o);
+  feed_str(cli, "250 ok\r\n250 ok\r\n354 go\r\n250 done\r\n", 2);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.cookie, 1);
+  ck_assert_uint_eq(ev.n_ok, 1);
+  ck_assert_uint_eq(ev.n_perm, 2);
+  ck_assert_int_eq(ev.rcpts[0].code, 553);
+  ck_assert(ev.rcpts[0].local);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.cookie, 2);
+  ck_assert_uint_eq(ev.n_perm, 3);
+  ck_assert_str_eq(ev.rcpts[1].esc, "5.1.7");
+  o = out_cli(cli, 3);
+  ck_assert_str_eq(o, "hi\r\n.\r\nQUIT\r\n");
+  g_free(o);
+  smtp_cli_free(cli);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("smtp_cli");
   TCase *tc = tcase_create("conversations");
@@ -935,6 +971,7 @@ int main(void) {
   tcase_add_test(tc, idle_session);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);
+  tcase_add_test(tc, bad_addresses_refused_locally);
   suite_add_tcase(s, tc);
   tc = tcase_create("body");
   tcase_add_loop_test(tc, encode_body, 0, G_N_ELEMENTS(bodies));

@@ -637,7 +637,10 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
     finish_txn(cli);
     return;
   }
-  if (m->n == 0) {
+  size_t live = 0;
+  for (size_t i = 0; i < m->n; i++)
+    live += !m->final[i]; /* recipients refused locally are not sent */
+  if (live == 0) {
     finish_txn(cli);
     return;
   }
@@ -656,7 +659,8 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
   g_string_free(p, TRUE);
   if (pipelining(cli)) { /* RFC 2920 §3.1 */
     for (size_t i = 0; i < m->n; i++)
-      send_rcpt(cli, m, i);
+      if (!m->final[i])
+        send_rcpt(cli, m, i);
     send_cmd(cli, T_DATA, 0, "DATA");
     m->next_rcpt = m->n;
   }
@@ -666,6 +670,8 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
 
 /* The next lock-step command after a RCPT reply (or MAIL for the first). */
 static void lockstep_after_rcpt(smtp_cli *cli, cli_msg *m) {
+  while (m->next_rcpt < m->n && m->final[m->next_rcpt])
+    m->next_rcpt++;
   if (m->next_rcpt < m->n) {
     send_rcpt(cli, m, m->next_rcpt++);
   } else if (m->accepted > 0) {
@@ -896,6 +902,22 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     m->res[i].esc = g_strdup("");
     m->res[i].text = g_strdup("");
   }
+  /* Addresses come from outside (scenarios, earlier hops): never let one
+   * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
+  for (size_t i = 0; i < m->n; i++) {
+    const char *to = m->rcpts[i].to, *oc = m->rcpts[i].orcpt;
+    bool ok = to && (smtp_cmd_mailbox_valid(to) || g_ascii_strcasecmp(to, "postmaster") == 0);
+    for (const char *q = oc; ok && q && *q; q++)
+      ok = *q > 32 && *q < 127;
+    if (!ok)
+      set_result(m, i, SMTP_CLI_PERM, SMTP_CLI_STAGE_RCPT, true, 553, "5.1.3",
+                 "bad recipient address syntax", true);
+  }
+  const char *envid = m->mail.envid;
+  if ((*m->mail.from && !smtp_cmd_mailbox_valid(m->mail.from)) ||
+      (envid && (strlen(envid) > 100 || !smtp_cmd_xtext_valid(envid))))
+    fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 553, "5.1.7",
+              "bad sender address or ENVID syntax");
   m->data = g_memdup2(msg->data, msg->len);
   m->len = msg->len;
   m->cookie = msg->cookie;

@@ -136,7 +136,10 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
 void smtp_cli_free(smtp_cli *cli);
 
 /* Queues message M (copied). Messages sent after QUIT went out, or after
- * the session ended, get a TEMP result at once. */
+ * the session ended, get a TEMP result at once. A recipient that is not a
+ * valid mailbox (or has an ORCPT with controls or spaces) gets PERM 553
+ * 5.1.3 locally and is never sent; a bad sender or ENVID fails every
+ * recipient with PERM 553 5.1.7 — outside data never becomes a command. */
 void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *m, int64_t now);
 /* Asks for QUIT once the queue is empty (with quit_when_idle off). */
 void smtp_cli_quit(smtp_cli *cli, int64_t now);
