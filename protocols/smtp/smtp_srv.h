@@ -25,8 +25,10 @@
  *                   (421 or 554), then close (RFC 5321 §3.1).
  *   DECIDE_HELO     accept: the EHLO capability list or the HELO reply.
  *   DECIDE_MAIL     accept: "250 2.1.0 Ok".
- *   DECIDE_RCPT     accept: "250 2.1.5 Ok". Relay policy is the owner's:
- *                   smtp_srv_reject_relay() gives the standard 554/550 5.7.1.
+ *   DECIDE_RCPT     accept: "250 2.1.5 Ok". Relay policy is the owner's (no
+ *                   open relay: refuse a foreign domain unless
+ *                   smtp_srv_auth_user() is set); smtp_srv_reject_relay()
+ *                   gives the standard 554/550 5.7.1 reply.
  *   DECIDE_AUTH     accept: "235 2.7.0 Authentication successful"; reject:
  *                   default "535 5.7.8 Error: authentication failed".
  *   DECIDE_MESSAGE  accept with a queue id: "250 2.0.0 Ok: queued as ID".
