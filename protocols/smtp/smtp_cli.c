@@ -1,0 +1,1004 @@
+/* smtp_cli.c — the SMTP client engine.
+ *
+ * Follows RFC 5321 (§3.1 greeting and 554; §4.1.1.1 EHLO then HELO on a
+ * 5xx "command not recognized"; §3.3 the transaction; §4.5.2 dot-stuffing;
+ * §2.3.8 CRLF only; §4.2.1 multi-line replies; §4.5.3.2 timeouts; §3.8 a
+ * 421 ends the session), RFC 2920 §3 (pipeline MAIL, RCPTs and DATA; after
+ * a 354 with no accepted recipient send an empty message), RFC 1870 §6.1
+ * (do not send a message larger than the server's SIZE), RFC 6152 (BODY=
+ * 8BITMIME for 8-bit data; no 8-bit data to a server without 8BITMIME),
+ * RFC 3461 (RET, ENVID, NOTIFY, ORCPT when DSN is offered), RFC 3207 (STARTTLS;
+ * discard what arrives before TLS is up; EHLO again after) and RFC 4954 /
+ * RFC 4616 (AUTH PLAIN with an initial response, AUTH LOGIN by prompts).
+ *
+ * Every command sent pushes the tag of the reply it expects on a FIFO; each
+ * complete reply pops the head, so pipelined and lock-step sessions share
+ * one code path — lock-step just never has more than one tag queued.
+ */
+#include "smtp_cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* Client states. Legal transitions (checked by enter()):
+ *   GREETING -> EHLO | QUIT (refused) | CLOSED
+ *   EHLO     -> HELO (5xx) | STARTTLS | AUTH | READY | TXN | QUIT | CLOSED
+ *   HELO     -> STARTTLS | AUTH | READY | TXN | QUIT | CLOSED
+ *   STARTTLS -> TLS_WAIT (220) | AUTH | READY | TXN (refused, opportunistic) | QUIT | CLOSED
+ *   TLS_WAIT -> EHLO (TLS up) | CLOSED
+ *   AUTH     -> READY | TXN | QUIT | CLOSED
+ *   READY    -> TXN | QUIT | CLOSED
+ *   TXN      -> TXN (next message) | RSET | READY | QUIT | CLOSED
+ *   RSET     -> TXN | READY | QUIT | CLOSED
+ *   QUIT     -> CLOSED
+ *   CLOSED   -> (none) */
+typedef enum {
+  CLI_GREETING,
+  CLI_EHLO,
+  CLI_HELO,
+  CLI_STARTTLS,
+  CLI_TLS_WAIT,
+  CLI_AUTH,
+  CLI_READY,
+  CLI_TXN,
+  CLI_RSET,
+  CLI_QUIT,
+  CLI_CLOSED,
+  CLI__COUNT
+} cli_state;
+
+#define B(s) (1u << (s))
+#define AFTER_HELO (B(CLI_AUTH) | B(CLI_READY) | B(CLI_TXN) | B(CLI_QUIT) | B(CLI_CLOSED))
+
+static const char *const state_names[CLI__COUNT] = {
+    [CLI_GREETING] = "GREETING", [CLI_EHLO] = "EHLO",         [CLI_HELO] = "HELO",
+    [CLI_STARTTLS] = "STARTTLS", [CLI_TLS_WAIT] = "TLS_WAIT", [CLI_AUTH] = "AUTH",
+    [CLI_READY] = "READY",       [CLI_TXN] = "TXN",           [CLI_RSET] = "RSET",
+    [CLI_QUIT] = "QUIT",         [CLI_CLOSED] = "CLOSED",
+};
+
+static const unsigned legal[CLI__COUNT] = {
+    [CLI_GREETING] = B(CLI_EHLO) | B(CLI_QUIT) | B(CLI_CLOSED),
+    [CLI_EHLO] = B(CLI_HELO) | B(CLI_STARTTLS) | AFTER_HELO,
+    [CLI_HELO] = B(CLI_STARTTLS) | AFTER_HELO,
+    [CLI_STARTTLS] = B(CLI_TLS_WAIT) | AFTER_HELO,
+    [CLI_TLS_WAIT] = B(CLI_EHLO) | B(CLI_CLOSED),
+    [CLI_AUTH] = AFTER_HELO & ~B(CLI_AUTH),
+    [CLI_READY] = B(CLI_TXN) | B(CLI_QUIT) | B(CLI_CLOSED),
+    [CLI_TXN] = B(CLI_TXN) | B(CLI_RSET) | B(CLI_READY) | B(CLI_QUIT) | B(CLI_CLOSED),
+    [CLI_RSET] = B(CLI_TXN) | B(CLI_READY) | B(CLI_QUIT) | B(CLI_CLOSED),
+    [CLI_QUIT] = B(CLI_CLOSED),
+    [CLI_CLOSED] = 0,
+};
+
+/* The reply a sent command waits for. */
+typedef enum {
+  T_GREETING,
+  T_EHLO,
+  T_HELO,
+  T_STARTTLS,
+  T_AUTH,
+  T_MAIL,
+  T_RCPT,
+  T_DATA,
+  T_DOT,
+  T_RSET,
+  T_QUIT
+} tag_kind;
+
+typedef struct {
+  tag_kind kind;
+  size_t idx; /* T_RCPT: recipient index */
+} tag;
+
+typedef struct {
+  smtp_cmd_mail mail;
+  smtp_cmd_rcpt *rcpts;
+  size_t n;
+  guint8 *data;
+  size_t len;
+  uint64_t cookie;
+  smtp_cli_rcpt_result *res;
+  bool *final;
+  bool mail_ok, empty_body;
+  unsigned accepted;
+  size_t next_rcpt;
+} cli_msg;
+
+typedef struct {
+  smtp_cli_event_type type;
+  cli_msg *msg;
+  const char *reason;
+} cli_event;
+
+struct smtp_cli {
+  smtp_cli_config cfg;
+  char *helo_name, *auth_user, *auth_pass;
+  smtp_env env;
+  cli_state state;
+  int64_t now;
+
+  GString *rline; /* reply line being received */
+  smtp_reply reply;
+  GString *out;
+  uint64_t out_total, out_consumed;
+
+  GArray *tags; /* tag FIFO */
+  size_t tag_head;
+  int64_t head_since;
+  uint64_t body_end;
+  int64_t body_progress, body_done;
+
+  GQueue *msgs; /* cli_msg*, head = current */
+  GArray *events;
+  size_t ev_head;
+  cli_msg *returned; /* freed on the next next_event */
+
+  unsigned caps;
+  uint64_t server_size;
+  bool tls, tls_refused, authed, quit_requested, dirty;
+  int auth_step;
+  const char *close_reason;
+};
+
+/* ---- names ---- */
+
+static const char *const status_names[] = {"OK", "TEMP", "PERM"};
+static const char *const stage_names[SMTP_CLI_STAGE__COUNT] = {
+    "CONNECT", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DOT"};
+static const char *const event_names[SMTP_CLI_EV__COUNT] = {"RESULT", "STARTTLS", "CLOSE"};
+
+const char *smtp_cli_status_name(smtp_cli_status s) {
+  g_assert((unsigned)s < G_N_ELEMENTS(status_names));
+  return status_names[s];
+}
+const char *smtp_cli_stage_name(smtp_cli_stage s) {
+  g_assert((unsigned)s < SMTP_CLI_STAGE__COUNT);
+  return stage_names[s];
+}
+const char *smtp_cli_event_type_name(smtp_cli_event_type t) {
+  g_assert((unsigned)t < SMTP_CLI_EV__COUNT);
+  return event_names[t];
+}
+const char *smtp_cli_state_name(const smtp_cli *cli) { return state_names[cli->state]; }
+
+G_GNUC_PRINTF(3, 4)
+static void trace(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
+  if (!cli->env.trace)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  cli->env.trace(cli->env.ctx, cli->now, kind, s);
+  g_free(s);
+}
+
+/* The only place that assigns cli->state. */
+static void enter(smtp_cli *cli, cli_state s) {
+  g_assert((unsigned)s < CLI__COUNT);
+  if (!(legal[cli->state] & B(s)))
+    g_error("smtp_cli enter: illegal transition %s -> %s", state_names[cli->state], state_names[s]);
+  switch (s) {
+  case CLI_GREETING:
+  case CLI_EHLO:
+  case CLI_HELO:
+  case CLI_STARTTLS:
+  case CLI_TLS_WAIT:
+  case CLI_AUTH:
+  case CLI_READY:
+  case CLI_TXN:
+  case CLI_RSET:
+  case CLI_QUIT:
+  case CLI_CLOSED:
+    break;
+  default:
+    g_assert_not_reached();
+  }
+  trace(cli, SMTP_TRACE_STATE, "%s -> %s", state_names[cli->state], state_names[s]);
+  cli->state = s;
+}
+
+/* ---- lifecycle ---- */
+
+void smtp_cli_config_init(smtp_cli_config *cfg) {
+  const int64_t min = INT64_C(60) * 1000000000;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->helo_name = "localhost";
+  cfg->tls = SMTP_CLI_TLS_OPPORTUNISTIC;
+  cfg->auth_plain = cfg->auth_login = true;
+  cfg->use_pipelining = true;
+  cfg->quit_when_idle = true;
+  cfg->t_initial = 5 * min;    /* RFC 5321 §4.5.3.2.1 */
+  cfg->t_mail = 5 * min;       /* §4.5.3.2.2 */
+  cfg->t_rcpt = 5 * min;       /* §4.5.3.2.3 */
+  cfg->t_data_init = 2 * min;  /* §4.5.3.2.4 */
+  cfg->t_data_block = 3 * min; /* §4.5.3.2.5 */
+  cfg->t_data_term = 10 * min; /* §4.5.3.2.6 */
+  cfg->t_other = 5 * min;
+}
+
+static void push_tag(smtp_cli *cli, tag_kind k, size_t idx) {
+  if (cli->tag_head == cli->tags->len)
+    cli->head_since = cli->now;
+  tag t = {k, idx};
+  g_array_append_val(cli->tags, t);
+}
+
+smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
+  g_assert(cfg && cfg->helo_name);
+  g_assert(!cfg->auth_user || cfg->auth_pass);
+  smtp_cli *cli = g_new0(smtp_cli, 1);
+  cli->cfg = *cfg;
+  cli->helo_name = g_strdup(cfg->helo_name);
+  cli->auth_user = g_strdup(cfg->auth_user);
+  cli->auth_pass = g_strdup(cfg->auth_pass);
+  if (env)
+    cli->env = *env;
+  cli->now = now;
+  cli->state = CLI_GREETING;
+  cli->rline = g_string_new(NULL);
+  smtp_reply_init(&cli->reply);
+  cli->out = g_string_new(NULL);
+  cli->tags = g_array_new(FALSE, FALSE, sizeof(tag));
+  cli->msgs = g_queue_new();
+  cli->events = g_array_new(FALSE, TRUE, sizeof(cli_event));
+  push_tag(cli, T_GREETING, 0);
+  return cli;
+}
+
+static void msg_free(cli_msg *m) {
+  if (!m)
+    return;
+  smtp_cmd_mail_clear(&m->mail);
+  for (size_t i = 0; i < m->n; i++) {
+    smtp_cmd_rcpt_clear(&m->rcpts[i]);
+    g_free((char *)m->res[i].esc);
+    g_free((char *)m->res[i].text);
+  }
+  g_free(m->rcpts);
+  g_free(m->res);
+  g_free(m->final);
+  g_free(m->data);
+  g_free(m);
+}
+
+void smtp_cli_free(smtp_cli *cli) {
+  if (!cli)
+    return;
+  g_free(cli->helo_name);
+  g_free(cli->auth_user);
+  if (cli->auth_pass)
+    memset(cli->auth_pass, 0, strlen(cli->auth_pass));
+  g_free(cli->auth_pass);
+  g_string_free(cli->rline, TRUE);
+  smtp_reply_clear(&cli->reply);
+  g_string_free(cli->out, TRUE);
+  g_array_free(cli->tags, TRUE);
+  g_queue_free_full(cli->msgs, (GDestroyNotify)msg_free);
+  for (size_t i = cli->ev_head; i < cli->events->len; i++)
+    msg_free(g_array_index(cli->events, cli_event, i).msg);
+  g_array_free(cli->events, TRUE);
+  msg_free(cli->returned);
+  g_free(cli);
+}
+
+/* ---- output ---- */
+
+G_GNUC_PRINTF(4, 5)
+static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *line = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_assert(!strpbrk(line, "\r\n"));
+  if (k == T_AUTH) { /* never trace secrets */
+    const char *sp = strchr(line, ' ');
+    const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+    if (g_str_has_prefix(line, "AUTH "))
+      trace(cli, SMTP_TRACE_SEND, "%.*s%s", (int)(sp2 ? sp2 - line : (long)strlen(line)), line,
+            sp2 ? " ****" : "");
+    else
+      trace(cli, SMTP_TRACE_SEND, "****");
+  } else {
+    trace(cli, SMTP_TRACE_SEND, "%s", line);
+  }
+  g_string_append(cli->out, line);
+  g_string_append(cli->out, "\r\n");
+  cli->out_total += strlen(line) + 2;
+  g_free(line);
+  push_tag(cli, k, idx);
+}
+
+const uint8_t *smtp_cli_output_peek(const smtp_cli *cli, size_t *len) {
+  *len = cli->out->len;
+  return (const uint8_t *)cli->out->str;
+}
+
+static bool head_is(const smtp_cli *cli, tag_kind k) {
+  return cli->tag_head < cli->tags->len && g_array_index(cli->tags, tag, cli->tag_head).kind == k;
+}
+
+void smtp_cli_output_consume(smtp_cli *cli, size_t n, int64_t now) {
+  g_assert(n <= cli->out->len);
+  cli->now = now;
+  g_string_erase(cli->out, 0, (gssize)n);
+  bool was_short = cli->out_consumed < cli->body_end;
+  cli->out_consumed += n;
+  if (head_is(cli, T_DOT) && n > 0) {
+    cli->body_progress = now;
+    if (was_short && cli->out_consumed >= cli->body_end)
+      cli->body_done = now;
+  }
+}
+
+/* ---- results and events ---- */
+
+static smtp_cli_status class_status(int code) {
+  return code >= 500 ? SMTP_CLI_PERM : code >= 400 ? SMTP_CLI_TEMP : SMTP_CLI_OK;
+}
+
+static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
+                       int code, const char *esc, const char *text, bool final) {
+  smtp_cli_rcpt_result *r = &m->res[i];
+  r->status = st;
+  r->stage = stage;
+  r->local = local;
+  r->code = code;
+  g_free((char *)r->esc);
+  g_free((char *)r->text);
+  r->esc = g_strdup(esc ? esc : "");
+  r->text = g_strdup(text ? text : "");
+  m->final[i] = final;
+}
+
+/* Sets every unfinished recipient of M to the given outcome. */
+static void fail_rest(cli_msg *m, smtp_cli_status st, smtp_cli_stage stage, bool local, int code,
+                      const char *esc, const char *text) {
+  for (size_t i = 0; i < m->n; i++)
+    if (!m->final[i])
+      set_result(m, i, st, stage, local, code, esc, text, true);
+}
+
+static void fail_rest_reply(cli_msg *m, smtp_cli_stage stage, const smtp_reply *r) {
+  fail_rest(m, class_status(r->code), stage, false, r->code, r->esc, r->text->str);
+}
+
+/* Moves M (no longer queued) into a RESULT event. */
+static void emit_result(smtp_cli *cli, cli_msg *m) {
+  fail_rest(m, SMTP_CLI_TEMP, SMTP_CLI_STAGE_DOT, true, 0, "", "transaction not completed");
+  cli_event ev = {SMTP_CLI_EV_RESULT, m, NULL};
+  g_array_append_val(cli->events, ev);
+  trace(cli, SMTP_TRACE_NOTE, "message %" G_GUINT64_FORMAT " done", m->cookie);
+}
+
+static void emit(smtp_cli *cli, smtp_cli_event_type t, const char *reason) {
+  cli_event ev = {t, NULL, reason};
+  g_array_append_val(cli->events, ev);
+}
+
+bool smtp_cli_next_event(smtp_cli *cli, smtp_cli_event *ev) {
+  g_clear_pointer(&cli->returned, msg_free);
+  if (cli->ev_head >= cli->events->len) {
+    g_array_set_size(cli->events, 0);
+    cli->ev_head = 0;
+    return false;
+  }
+  cli_event *e = &g_array_index(cli->events, cli_event, cli->ev_head++);
+  memset(ev, 0, sizeof *ev);
+  ev->type = e->type;
+  ev->reason = e->reason;
+  if (e->msg) {
+    cli_msg *m = e->msg;
+    cli->returned = m;
+    ev->cookie = m->cookie;
+    ev->rcpts = m->res;
+    ev->nrcpts = m->n;
+    for (size_t i = 0; i < m->n; i++) {
+      ev->n_ok += m->res[i].status == SMTP_CLI_OK;
+      ev->n_temp += m->res[i].status == SMTP_CLI_TEMP;
+      ev->n_perm += m->res[i].status == SMTP_CLI_PERM;
+    }
+  }
+  return true;
+}
+
+static smtp_cli_stage session_stage(const smtp_cli *cli) {
+  if (cli->tag_head < cli->tags->len) {
+    switch (g_array_index(cli->tags, tag, cli->tag_head).kind) {
+    case T_GREETING:
+      return SMTP_CLI_STAGE_CONNECT;
+    case T_EHLO:
+    case T_HELO:
+      return SMTP_CLI_STAGE_HELO;
+    case T_STARTTLS:
+      return SMTP_CLI_STAGE_STARTTLS;
+    case T_AUTH:
+      return SMTP_CLI_STAGE_AUTH;
+    case T_RCPT:
+      return SMTP_CLI_STAGE_RCPT;
+    case T_DATA:
+      return SMTP_CLI_STAGE_DATA;
+    case T_DOT:
+      return SMTP_CLI_STAGE_DOT;
+    default:
+      return SMTP_CLI_STAGE_MAIL;
+    }
+  }
+  switch (cli->state) {
+  case CLI_GREETING:
+    return SMTP_CLI_STAGE_CONNECT;
+  case CLI_EHLO:
+  case CLI_HELO:
+    return SMTP_CLI_STAGE_HELO;
+  case CLI_STARTTLS:
+  case CLI_TLS_WAIT:
+    return SMTP_CLI_STAGE_STARTTLS;
+  case CLI_AUTH:
+    return SMTP_CLI_STAGE_AUTH;
+  default:
+    return SMTP_CLI_STAGE_MAIL;
+  }
+}
+
+static void close_now(smtp_cli *cli, const char *reason) {
+  if (cli->state == CLI_CLOSED)
+    return;
+  g_array_set_size(cli->tags, 0);
+  cli->tag_head = 0;
+  enter(cli, CLI_CLOSED);
+  emit(cli, SMTP_CLI_EV_CLOSE, cli->close_reason ? cli->close_reason : reason);
+}
+
+/* Ends the session: every unfinished message gets STATUS (from CODE when
+ * it is a reply, TEMP when local), then QUIT (SEND_QUIT) or close. */
+static void abort_session(smtp_cli *cli, bool local, int code, const char *esc, const char *text,
+                          bool send_quit, const char *reason) {
+  smtp_cli_stage stage = session_stage(cli);
+  smtp_cli_status st = local ? SMTP_CLI_TEMP : class_status(code);
+  cli_msg *m;
+  while ((m = g_queue_pop_head(cli->msgs)) != NULL) {
+    fail_rest(m, st, stage, local, code, esc, text);
+    emit_result(cli, m);
+  }
+  g_array_set_size(cli->tags, 0);
+  cli->tag_head = 0;
+  cli->close_reason = reason;
+  if (send_quit && cli->state != CLI_QUIT) {
+    enter(cli, CLI_QUIT);
+    send_cmd(cli, T_QUIT, 0, "QUIT");
+  } else {
+    close_now(cli, reason);
+  }
+}
+
+/* ---- session steps ---- */
+
+static void start_txn(smtp_cli *cli, cli_msg *m);
+
+/* After HELO/EHLO, STARTTLS or AUTH, or a finished transaction. */
+static void next_step(smtp_cli *cli) {
+  cli_msg *m = g_queue_peek_head(cli->msgs);
+  if (m && cli->dirty) {
+    cli->dirty = false;
+    if (cli->state != CLI_RSET)
+      enter(cli, CLI_RSET);
+    send_cmd(cli, T_RSET, 0, "RSET");
+    return;
+  }
+  if (m) {
+    start_txn(cli, m);
+    return;
+  }
+  if (cli->cfg.quit_when_idle || cli->quit_requested) {
+    enter(cli, CLI_QUIT);
+    send_cmd(cli, T_QUIT, 0, "QUIT");
+    return;
+  }
+  if (cli->state != CLI_READY)
+    enter(cli, CLI_READY);
+}
+
+static void auth_or_go(smtp_cli *cli) {
+  if (cli->auth_user && !cli->authed) {
+    cli->auth_step = 0;
+    if ((cli->caps & SMTP_CLI_CAP_AUTH_PLAIN) && cli->cfg.auth_plain) {
+      /* RFC 4616 §2, RFC 4954 §4: PLAIN with an initial response */
+      GString *raw = g_string_new(NULL);
+      g_string_append_c(raw, 0);
+      g_string_append(raw, cli->auth_user);
+      g_string_append_c(raw, 0);
+      g_string_append(raw, cli->auth_pass);
+      char *b64 = g_base64_encode((const guchar *)raw->str, raw->len);
+      memset(raw->str, 0, raw->len);
+      g_string_free(raw, TRUE);
+      enter(cli, CLI_AUTH);
+      cli->auth_step = 2; /* a 334 now can only be answered with "*" */
+      send_cmd(cli, T_AUTH, 0, "AUTH PLAIN %s", b64);
+      g_free(b64);
+      return;
+    }
+    if ((cli->caps & SMTP_CLI_CAP_AUTH_LOGIN) && cli->cfg.auth_login) {
+      enter(cli, CLI_AUTH);
+      send_cmd(cli, T_AUTH, 0, "AUTH LOGIN");
+      return;
+    }
+    abort_session(cli, true, 0, "", "AUTH configured but no usable mechanism offered", true,
+                  "no auth");
+    return;
+  }
+  next_step(cli);
+}
+
+static void after_helo(smtp_cli *cli) {
+  if (!cli->tls && !cli->tls_refused && cli->cfg.tls != SMTP_CLI_TLS_NEVER &&
+      (cli->caps & SMTP_CLI_CAP_STARTTLS)) {
+    enter(cli, CLI_STARTTLS);
+    send_cmd(cli, T_STARTTLS, 0, "STARTTLS");
+    return;
+  }
+  if (!cli->tls && cli->cfg.tls == SMTP_CLI_TLS_REQUIRED) {
+    abort_session(cli, true, 0, "", "TLS required but not available", true, "no tls");
+    return;
+  }
+  auth_or_go(cli);
+}
+
+static void parse_caps(smtp_cli *cli, const char *text) {
+  cli->caps = 0;
+  cli->server_size = 0;
+  gchar **lines = g_strsplit(text, "\n", -1);
+  for (gchar **l = lines + (lines[0] ? 1 : 0); *l; l++) {
+    gchar **w = g_strsplit_set(*l, " =", -1);
+    const char *k = w[0];
+    if (g_ascii_strcasecmp(k, "PIPELINING") == 0)
+      cli->caps |= SMTP_CLI_CAP_PIPELINING;
+    else if (g_ascii_strcasecmp(k, "SIZE") == 0) {
+      cli->caps |= SMTP_CLI_CAP_SIZE;
+      if (w[1])
+        cli->server_size = g_ascii_strtoull(w[1], NULL, 10);
+    } else if (g_ascii_strcasecmp(k, "8BITMIME") == 0)
+      cli->caps |= SMTP_CLI_CAP_8BITMIME;
+    else if (g_ascii_strcasecmp(k, "ENHANCEDSTATUSCODES") == 0)
+      cli->caps |= SMTP_CLI_CAP_ENHANCEDSTATUSCODES;
+    else if (g_ascii_strcasecmp(k, "STARTTLS") == 0)
+      cli->caps |= SMTP_CLI_CAP_STARTTLS;
+    else if (g_ascii_strcasecmp(k, "DSN") == 0)
+      cli->caps |= SMTP_CLI_CAP_DSN;
+    else if (g_ascii_strcasecmp(k, "AUTH") == 0) {
+      for (gchar **m = w + 1; *m; m++) {
+        if (g_ascii_strcasecmp(*m, "PLAIN") == 0)
+          cli->caps |= SMTP_CLI_CAP_AUTH_PLAIN;
+        else if (g_ascii_strcasecmp(*m, "LOGIN") == 0)
+          cli->caps |= SMTP_CLI_CAP_AUTH_LOGIN;
+      }
+    }
+    g_strfreev(w);
+  }
+  g_strfreev(lines);
+}
+
+static bool pipelining(const smtp_cli *cli) {
+  return cli->cfg.use_pipelining && (cli->caps & SMTP_CLI_CAP_PIPELINING);
+}
+
+static bool has_8bit(const cli_msg *m) {
+  for (size_t i = 0; i < m->len; i++)
+    if (m->data[i] & 0x80)
+      return true;
+  return false;
+}
+
+static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
+  GString *p = g_string_new(NULL);
+  if (cli->caps & SMTP_CLI_CAP_DSN) {
+    unsigned nt = m->rcpts[i].notify;
+    if (nt) {
+      g_string_append(p, " NOTIFY=");
+      if (nt & SMTP_NOTIFY_NEVER)
+        g_string_append(p, "NEVER");
+      else
+        g_string_append_printf(p, "%s%s%s", nt & SMTP_NOTIFY_SUCCESS ? "SUCCESS," : "",
+                               nt & SMTP_NOTIFY_FAILURE ? "FAILURE," : "",
+                               nt & SMTP_NOTIFY_DELAY ? "DELAY," : "");
+      if (p->str[p->len - 1] == ',')
+        g_string_truncate(p, p->len - 1);
+    }
+    if (m->rcpts[i].orcpt)
+      g_string_append_printf(p, " ORCPT=%s", m->rcpts[i].orcpt);
+  }
+  send_cmd(cli, T_RCPT, i, "RCPT TO:<%s>%s", m->rcpts[i].to, p->str);
+  g_string_free(p, TRUE);
+}
+
+static void finish_txn(smtp_cli *cli) {
+  cli_msg *m = g_queue_pop_head(cli->msgs);
+  g_assert(m);
+  emit_result(cli, m);
+  next_step(cli);
+}
+
+static void start_txn(smtp_cli *cli, cli_msg *m) {
+  enter(cli, CLI_TXN);
+  m->mail_ok = false;
+  m->accepted = 0;
+  m->next_rcpt = 0;
+  uint64_t size = smtp_cli_body_size(m->data, m->len); /* RFC 1870 §6.1: refuse locally */
+  bool eight = has_8bit(m);
+  if (cli->server_size && size > cli->server_size) {
+    fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 552, "5.3.4",
+              "message size exceeds the server's fixed limit");
+    finish_txn(cli);
+    return;
+  }
+  if (eight && !(cli->caps & SMTP_CLI_CAP_8BITMIME)) { /* RFC 6152 §3 */
+    fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 554, "5.6.3",
+              "8-bit message and the server does not offer 8BITMIME");
+    finish_txn(cli);
+    return;
+  }
+  size_t live = 0;
+  for (size_t i = 0; i < m->n; i++)
+    live += !m->final[i]; /* recipients refused locally are not sent */
+  if (live == 0) {
+    finish_txn(cli);
+    return;
+  }
+  GString *p = g_string_new(NULL);
+  if (cli->caps & SMTP_CLI_CAP_SIZE)
+    g_string_append_printf(p, " SIZE=%" G_GUINT64_FORMAT, size);
+  if (eight)
+    g_string_append(p, " BODY=8BITMIME");
+  if (cli->caps & SMTP_CLI_CAP_DSN) {
+    if (m->mail.ret)
+      g_string_append_printf(p, " RET=%s", m->mail.ret == SMTP_RET_FULL ? "FULL" : "HDRS");
+    if (m->mail.envid)
+      g_string_append_printf(p, " ENVID=%s", m->mail.envid);
+  }
+  send_cmd(cli, T_MAIL, 0, "MAIL FROM:<%s>%s", m->mail.from, p->str);
+  g_string_free(p, TRUE);
+  if (pipelining(cli)) { /* RFC 2920 §3.1 */
+    for (size_t i = 0; i < m->n; i++)
+      if (!m->final[i])
+        send_rcpt(cli, m, i);
+    send_cmd(cli, T_DATA, 0, "DATA");
+    m->next_rcpt = m->n;
+  }
+}
+
+/* ---- replies ---- */
+
+/* The next lock-step command after a RCPT reply (or MAIL for the first). */
+static void lockstep_after_rcpt(smtp_cli *cli, cli_msg *m) {
+  while (m->next_rcpt < m->n && m->final[m->next_rcpt])
+    m->next_rcpt++;
+  if (m->next_rcpt < m->n) {
+    send_rcpt(cli, m, m->next_rcpt++);
+  } else if (m->accepted > 0) {
+    send_cmd(cli, T_DATA, 0, "DATA");
+  } else {
+    cli->dirty = true; /* MAIL was accepted: reset before the next one */
+    finish_txn(cli);
+  }
+}
+
+static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
+  cli_msg *m = g_queue_peek_head(cli->msgs);
+  g_assert(m);
+  bool ok = r->code >= 200 && r->code < 300;
+  /* RFC 5321 §4.3.2: only DATA may get 354, and DATA only 354 or a failure */
+  if ((t.kind == T_DATA) ? ok : (r->code >= 300 && r->code < 400)) {
+    abort_session(cli, true, 0, "", "protocol error: unexpected reply", false, "protocol error");
+    return;
+  }
+  switch (t.kind) {
+  case T_MAIL:
+    m->mail_ok = ok;
+    if (!ok)
+      fail_rest_reply(m, SMTP_CLI_STAGE_MAIL, r);
+    if (!pipelining(cli)) {
+      if (ok)
+        lockstep_after_rcpt(cli, m);
+      else
+        finish_txn(cli);
+    }
+    break;
+  case T_RCPT:
+    if (m->mail_ok) {
+      set_result(m, t.idx, class_status(r->code), SMTP_CLI_STAGE_RCPT, false, r->code, r->esc,
+                 r->text->str, !ok);
+      m->accepted += ok;
+    }
+    if (!pipelining(cli))
+      lockstep_after_rcpt(cli, m);
+    break;
+  case T_DATA:
+    if (r->code == 354) {
+      GString *body = g_string_new(NULL);
+      bool real = m->mail_ok && m->accepted > 0;
+      /* RFC 2920 §3.1: 354 with no recipient accepted: send an empty message */
+      smtp_cli_encode_body(body, real ? m->data : NULL, real ? m->len : 0);
+      m->empty_body = !real;
+      g_string_append_len(cli->out, body->str, (gssize)body->len);
+      cli->out_total += body->len;
+      cli->body_end = cli->out_total;
+      cli->body_progress = cli->now;
+      cli->body_done = cli->out_consumed >= cli->body_end ? cli->now : 0;
+      trace(cli, SMTP_TRACE_NOTE, "message data: %zu octets", body->len);
+      g_string_free(body, TRUE);
+      push_tag(cli, T_DOT, 0);
+      cli->head_since = cli->now;
+    } else {
+      if (m->mail_ok)
+        fail_rest_reply(m, SMTP_CLI_STAGE_DATA, r);
+      cli->dirty = m->mail_ok;
+      finish_txn(cli);
+    }
+    break;
+  case T_DOT:
+    if (!m->empty_body)
+      fail_rest_reply(m, SMTP_CLI_STAGE_DOT, r);
+    finish_txn(cli);
+    break;
+  default:
+    g_assert_not_reached();
+  }
+}
+
+static void on_reply(smtp_cli *cli, const smtp_reply *r) {
+  if (cli->tag_head >= cli->tags->len) { /* nothing asked */
+    if (r->code == 421)
+      abort_session(cli, false, r->code, r->esc, r->text->str, false, "421");
+    else
+      abort_session(cli, true, 0, "", "protocol error: unexpected reply", false, "protocol error");
+    return;
+  }
+  tag t = g_array_index(cli->tags, tag, cli->tag_head++);
+  if (cli->tag_head == cli->tags->len) {
+    g_array_set_size(cli->tags, 0);
+    cli->tag_head = 0;
+  }
+  cli->head_since = cli->now;
+  if (r->code == 421 && t.kind != T_QUIT) { /* RFC 5321 §3.8: the server is going away */
+    abort_session(cli, false, r->code, r->esc, r->text->str, false, "421");
+    return;
+  }
+  bool ok = r->code >= 200 && r->code < 300;
+  switch (t.kind) {
+  case T_GREETING:
+    if (!ok) { /* RFC 5321 §3.1: 554 — QUIT and go */
+      abort_session(cli, false, r->code, r->esc, r->text->str, true, "greeting refused");
+      return;
+    }
+    enter(cli, CLI_EHLO);
+    send_cmd(cli, T_EHLO, 0, "EHLO %s", cli->helo_name);
+    break;
+  case T_EHLO:
+    if (ok) {
+      parse_caps(cli, r->text->str);
+      after_helo(cli);
+    } else if (r->code >= 500) { /* RFC 5321 §4.1.1.1: fall back to HELO */
+      enter(cli, CLI_HELO);
+      send_cmd(cli, T_HELO, 0, "HELO %s", cli->helo_name);
+    } else {
+      abort_session(cli, false, r->code, r->esc, r->text->str, true, "helo refused");
+    }
+    break;
+  case T_HELO:
+    if (!ok) {
+      abort_session(cli, false, r->code, r->esc, r->text->str, true, "helo refused");
+      return;
+    }
+    cli->caps = 0;
+    cli->server_size = 0;
+    after_helo(cli);
+    break;
+  case T_STARTTLS:
+    if (r->code == 220) {
+      enter(cli, CLI_TLS_WAIT);
+      emit(cli, SMTP_CLI_EV_STARTTLS, NULL);
+    } else if (cli->cfg.tls == SMTP_CLI_TLS_REQUIRED) {
+      abort_session(cli, false, r->code >= 500 ? 450 : r->code, r->esc, r->text->str, true,
+                    "starttls refused");
+    } else {
+      cli->tls_refused = true;
+      auth_or_go(cli);
+    }
+    break;
+  case T_AUTH:
+    if (r->code == 334) {
+      const char *v = cli->auth_step == 0 ? cli->auth_user : cli->auth_pass;
+      if (cli->auth_step >= 2) { /* RFC 4954 §4: "*" cancels */
+        send_cmd(cli, T_AUTH, 0, "*");
+        break;
+      }
+      char *b64 = g_base64_encode((const guchar *)v, strlen(v));
+      cli->auth_step++;
+      send_cmd(cli, T_AUTH, 0, "%s", b64);
+      g_free(b64);
+    } else if (r->code == 235) {
+      cli->authed = true;
+      next_step(cli);
+    } else {
+      abort_session(cli, false, r->code, r->esc, r->text->str, true, "auth failed");
+    }
+    break;
+  case T_MAIL:
+  case T_RCPT:
+  case T_DATA:
+  case T_DOT:
+    on_txn_reply(cli, t, r);
+    break;
+  case T_RSET:
+    if (!ok)
+      abort_session(cli, false, r->code, r->esc, r->text->str, true, "rset refused");
+    else
+      next_step(cli);
+    break;
+  case T_QUIT:
+    close_now(cli, "quit");
+    break;
+  default:
+    g_assert_not_reached();
+  }
+}
+
+/* ---- input ---- */
+
+#define CLI_LINE_MAX 4096
+
+void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
+  g_assert(buf || len == 0);
+  cli->now = now;
+  const char *p = buf;
+  for (size_t i = 0; i < len; i++) {
+    if (cli->state == CLI_CLOSED || cli->state == CLI_TLS_WAIT) {
+      trace(cli, SMTP_TRACE_NOTE, "discarded %zu input bytes in %s", len - i,
+            state_names[cli->state]); /* RFC 3207 §4.2 */
+      g_string_truncate(cli->rline, 0);
+      return;
+    }
+    if (p[i] != '\n') {
+      if (cli->rline->len >= CLI_LINE_MAX) {
+        abort_session(cli, true, 0, "", "protocol error: reply line too long", false,
+                      "protocol error");
+        continue;
+      }
+      g_string_append_c(cli->rline, p[i]);
+      continue;
+    }
+    if (cli->rline->len && cli->rline->str[cli->rline->len - 1] == '\r')
+      g_string_truncate(cli->rline, cli->rline->len - 1);
+    trace(cli, SMTP_TRACE_RECV, "%s", cli->rline->str);
+    smtp_reply_status st = smtp_reply_feed_line(&cli->reply, cli->rline->str, cli->rline->len);
+    g_string_truncate(cli->rline, 0);
+    if (st == SMTP_REPLY_BAD) {
+      abort_session(cli, true, 0, "", "protocol error: bad reply line", false, "protocol error");
+    } else if (st == SMTP_REPLY_COMPLETE) {
+      on_reply(cli, &cli->reply);
+      smtp_reply_reset(&cli->reply);
+    }
+  }
+}
+
+/* ---- the owner's calls ---- */
+
+void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
+  g_assert(msg && msg->mail && msg->mail->from && (msg->rcpts || msg->nrcpts == 0));
+  cli->now = now;
+  cli_msg *m = g_new0(cli_msg, 1);
+  m->mail.from = g_strdup(msg->mail->from);
+  m->mail.ret = msg->mail->ret;
+  m->mail.envid = g_strdup(msg->mail->envid);
+  m->n = msg->nrcpts;
+  m->rcpts = g_new0(smtp_cmd_rcpt, m->n);
+  m->res = g_new0(smtp_cli_rcpt_result, m->n);
+  m->final = g_new0(bool, m->n);
+  for (size_t i = 0; i < m->n; i++) {
+    m->rcpts[i].to = g_strdup(msg->rcpts[i].to);
+    m->rcpts[i].notify = msg->rcpts[i].notify;
+    m->rcpts[i].orcpt = g_strdup(msg->rcpts[i].orcpt);
+    m->res[i].rcpt = m->rcpts[i].to;
+    m->res[i].esc = g_strdup("");
+    m->res[i].text = g_strdup("");
+  }
+  /* Addresses come from outside (scenarios, earlier hops): never let one
+   * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
+  for (size_t i = 0; i < m->n; i++) {
+    const char *to = m->rcpts[i].to, *oc = m->rcpts[i].orcpt;
+    bool ok = to && (smtp_cmd_mailbox_valid(to) || g_ascii_strcasecmp(to, "postmaster") == 0);
+    for (const char *q = oc; ok && q && *q; q++)
+      ok = *q > 32 && *q < 127;
+    if (!ok)
+      set_result(m, i, SMTP_CLI_PERM, SMTP_CLI_STAGE_RCPT, true, 553, "5.1.3",
+                 "bad recipient address syntax", true);
+  }
+  const char *envid = m->mail.envid;
+  if ((*m->mail.from && !smtp_cmd_mailbox_valid(m->mail.from)) ||
+      (envid && (strlen(envid) > 100 || !smtp_cmd_xtext_valid(envid))))
+    fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 553, "5.1.7",
+              "bad sender address or ENVID syntax");
+  m->data = g_memdup2(msg->data, msg->len);
+  m->len = msg->len;
+  m->cookie = msg->cookie;
+  if (cli->state == CLI_QUIT || cli->state == CLI_CLOSED) {
+    fail_rest(m, SMTP_CLI_TEMP, SMTP_CLI_STAGE_CONNECT, true, 0, "", "session closed");
+    emit_result(cli, m);
+    return;
+  }
+  g_queue_push_tail(cli->msgs, m);
+  if (cli->state == CLI_READY)
+    next_step(cli);
+}
+
+void smtp_cli_quit(smtp_cli *cli, int64_t now) {
+  cli->now = now;
+  cli->quit_requested = true;
+  if (cli->state == CLI_READY)
+    next_step(cli);
+}
+
+void smtp_cli_tls_started(smtp_cli *cli, int64_t now) {
+  g_assert(cli->state == CLI_TLS_WAIT);
+  cli->now = now;
+  cli->tls = true;
+  cli->caps = 0; /* RFC 3207 §4.2: forget what the server said before TLS */
+  cli->server_size = 0;
+  g_string_truncate(cli->rline, 0);
+  smtp_reply_reset(&cli->reply);
+  enter(cli, CLI_EHLO);
+  send_cmd(cli, T_EHLO, 0, "EHLO %s", cli->helo_name);
+}
+
+void smtp_cli_connection_lost(smtp_cli *cli, int64_t now) {
+  cli->now = now;
+  if (cli->state == CLI_CLOSED)
+    return;
+  if (cli->state == CLI_QUIT && g_queue_is_empty(cli->msgs)) {
+    close_now(cli, "quit");
+    return;
+  }
+  abort_session(cli, true, 0, "", "connection lost", false, "connection lost");
+}
+
+static int64_t tag_timeout(const smtp_cli *cli, tag_kind k) {
+  switch (k) {
+  case T_GREETING:
+    return cli->cfg.t_initial;
+  case T_MAIL:
+    return cli->cfg.t_mail;
+  case T_RCPT:
+    return cli->cfg.t_rcpt;
+  case T_DATA:
+    return cli->cfg.t_data_init;
+  default:
+    return cli->cfg.t_other;
+  }
+}
+
+static int64_t add_sat(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+
+int64_t smtp_cli_deadline(const smtp_cli *cli) {
+  if (cli->tag_head >= cli->tags->len || cli->state == CLI_CLOSED)
+    return SMTP_NO_DEADLINE;
+  tag_kind k = g_array_index(cli->tags, tag, cli->tag_head).kind;
+  if (k == T_DOT) {
+    if (cli->out_consumed < cli->body_end)
+      return add_sat(cli->body_progress, cli->cfg.t_data_block);
+    return add_sat(cli->body_done, cli->cfg.t_data_term);
+  }
+  return add_sat(cli->head_since, tag_timeout(cli, k));
+}
+
+void smtp_cli_tick(smtp_cli *cli, int64_t now) {
+  cli->now = now;
+  int64_t d = smtp_cli_deadline(cli);
+  if (d == SMTP_NO_DEADLINE || now < d)
+    return;
+  /* RFC 5321 §4.5.3.2: give up on the connection, retry later. */
+  abort_session(cli, true, 0, "", "timeout waiting for the server", false, "timeout");
+}
+
+unsigned smtp_cli_caps(const smtp_cli *cli) { return cli->caps; }
+uint64_t smtp_cli_server_size(const smtp_cli *cli) { return cli->server_size; }
+bool smtp_cli_tls_active(const smtp_cli *cli) { return cli->tls; }

@@ -1,0 +1,418 @@
+/* smtp_cmd.c — SMTP command-line syntax: verbs, paths, ESMTP parameters.
+ *
+ * Follows RFC 5321 §4.1.1 (commands), §4.1.2 (Path, Mailbox, Local-part,
+ * Domain, address literals), §4.5.3.1 (size limits), RFC 1870 §3 (SIZE),
+ * RFC 6152 §2 (BODY), RFC 3461 §4 (RET, ENVID, NOTIFY, ORCPT, xtext),
+ * RFC 4954 §4-5 (base64 responses, AUTH= on MAIL) and RFC 4616 §2 (PLAIN).
+ * Lenient where Postfix is by default: spaces after "FROM:"/"TO:" and a
+ * source route before the mailbox (ignored, §4.1.2 and Appendix C). Strict
+ * about characters: only printable ASCII (no SMTPUTF8).
+ */
+#include "smtp_cmd.h"
+
+#include <string.h>
+
+static const char *const verb_names[SMTP_VERB__COUNT] = {
+    [SMTP_VERB_UNKNOWN] = "?", [SMTP_VERB_HELO] = "HELO", [SMTP_VERB_EHLO] = "EHLO",
+    [SMTP_VERB_MAIL] = "MAIL", [SMTP_VERB_RCPT] = "RCPT", [SMTP_VERB_DATA] = "DATA",
+    [SMTP_VERB_RSET] = "RSET", [SMTP_VERB_NOOP] = "NOOP", [SMTP_VERB_QUIT] = "QUIT",
+    [SMTP_VERB_VRFY] = "VRFY", [SMTP_VERB_HELP] = "HELP", [SMTP_VERB_STARTTLS] = "STARTTLS",
+    [SMTP_VERB_AUTH] = "AUTH", [SMTP_VERB_EXPN] = "EXPN", [SMTP_VERB_ETRN] = "ETRN",
+    [SMTP_VERB_TURN] = "TURN", [SMTP_VERB_BDAT] = "BDAT",
+};
+
+const char *smtp_cmd_verb_name(smtp_verb v) {
+  g_assert((unsigned)v < SMTP_VERB__COUNT);
+  return verb_names[v];
+}
+
+void smtp_cmd_parse(const char *line, smtp_cmd *out) {
+  size_t n = strcspn(line, " ");
+  out->verb = SMTP_VERB_UNKNOWN;
+  for (int v = 1; v < SMTP_VERB__COUNT; v++) {
+    if (strlen(verb_names[v]) == n && g_ascii_strncasecmp(line, verb_names[v], n) == 0) {
+      out->verb = (smtp_verb)v;
+      break;
+    }
+  }
+  const char *a = line + n;
+  while (*a == ' ')
+    a++;
+  out->arg = a;
+}
+
+/* ---- mailbox syntax (RFC 5321 §4.1.2) ---- */
+
+static bool is_atext(char c) {
+  return g_ascii_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* Length of the Local-part at S (dot-string or quoted-string), 0 if none. */
+static size_t local_part_len(const char *s) {
+  size_t i = 0;
+  if (s[0] == '"') {
+    for (i = 1; s[i] && s[i] != '"'; i++) {
+      if (s[i] == '\\') {
+        if (s[i + 1] < 32 || s[i + 1] > 126)
+          return 0;
+        i++;
+      } else if (s[i] < 32 || s[i] > 126) {
+        return 0;
+      }
+    }
+    return s[i] == '"' ? i + 1 : 0;
+  }
+  for (;;) {
+    size_t a = i;
+    while (is_atext(s[i]))
+      i++;
+    if (i == a)
+      return 0;
+    if (s[i] != '.')
+      return i;
+    i++;
+  }
+}
+
+static bool domain_valid(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 255)
+    return false;
+  if (s[0] == '[') {
+    if (s[n - 1] != ']' || n < 3)
+      return false;
+    for (size_t i = 1; i + 1 < n; i++)
+      if (s[i] < 33 || s[i] > 126 || s[i] == '[' || s[i] == ']' || s[i] == '\\')
+        return false;
+    return true;
+  }
+  size_t lab = 0;
+  for (size_t i = 0; i <= n; i++) {
+    char c = s[i];
+    if (c == '.' || c == 0) {
+      if (lab == 0 || lab > 63 || s[i - 1] == '-')
+        return false;
+      lab = 0;
+    } else if (g_ascii_isalnum(c) || (c == '-' && lab > 0)) {
+      lab++;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool smtp_cmd_mailbox_valid(const char *s) {
+  size_t l = local_part_len(s);
+  if (l == 0 || l > 64 || s[l] != '@')
+    return false;
+  return strlen(s) <= 254 && domain_valid(s + l + 1);
+}
+
+bool smtp_cmd_xtext_valid(const char *s) {
+  /* RFC 3461 §4: xchar is "!".."~" except "+" and "="; "+" HEX HEX. */
+  for (; *s; s++) {
+    if (*s == '+') {
+      if (!g_ascii_isxdigit(s[1]) || !g_ascii_isxdigit(s[2]) || g_ascii_islower(s[1]) ||
+          g_ascii_islower(s[2]))
+        return false;
+      s += 2;
+    } else if (*s < 33 || *s > 126 || *s == '=') {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* ---- paths and parameters ---- */
+
+static const smtp_cmd_status ok = {0, NULL, NULL};
+
+/* Parses "<path>" at *P. On success *OUT is the mailbox (source route
+ * dropped; "" for "<>") and *P points after '>'. */
+static bool parse_path(const char **p, char **out) {
+  const char *s = *p;
+  if (*s != '<')
+    return false;
+  s++;
+  if (*s == '@') { /* A-d-l ":" — a source route, ignored (RFC 5321 §4.1.2, App. C) */
+    const char *colon = strchr(s, ':');
+    if (!colon)
+      return false;
+    for (const char *q = s; q < colon; q++)
+      if (*q == '>' || *q == ' ' || *q == '"')
+        return false;
+    s = colon + 1;
+  }
+  size_t l = *s == '>' ? 0 : local_part_len(s);
+  const char *end = s + l;
+  if (*end == '@')
+    end += strcspn(end, "> ");
+  if (*end != '>')
+    return false;
+  *out = g_strndup(s, (gsize)(end - s));
+  *p = end + 1;
+  return true;
+}
+
+/* Parses a decimal uint64 with no sign; false on overflow or junk. */
+static bool parse_u64(const char *s, uint64_t *v) {
+  if (!*s)
+    return false;
+  uint64_t x = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || x > (UINT64_MAX - 9) / 10)
+      return false;
+    x = x * 10 + (uint64_t)(*s - '0');
+  }
+  *v = x;
+  return true;
+}
+
+/* Calls FN for each "KEY[=VALUE]" of the space-separated list at P. */
+typedef smtp_cmd_status (*param_fn)(void *ud, const char *key, const char *val);
+
+static smtp_cmd_status each_param(const char *p, param_fn fn, void *ud) {
+  static const smtp_cmd_status syntax = {501, "5.5.4", "Syntax error in parameters"};
+  while (*p == ' ')
+    p++;
+  gchar **parts = g_strsplit(p, " ", -1);
+  smtp_cmd_status st = ok;
+  for (gchar **q = parts; *q && st.code == 0; q++) {
+    if (**q == 0)
+      continue;
+    char *eq = strchr(*q, '=');
+    if (eq)
+      *eq = 0;
+    const char *key = *q;
+    if (!*key) {
+      st = syntax;
+      break;
+    }
+    for (const char *k = key; *k; k++)
+      if (!g_ascii_isalnum(*k) && *k != '-')
+        st = syntax;
+    if (st.code == 0)
+      st = fn(ud, key, eq ? eq + 1 : NULL);
+  }
+  g_strfreev(parts);
+  return st;
+}
+
+static const smtp_cmd_status unknown_param = {555, "5.5.4", "Unsupported option"};
+static const smtp_cmd_status bad_value = {501, "5.5.4", "Bad parameter value"};
+static const smtp_cmd_status dup_param = {501, "5.5.4", "Duplicate parameter"};
+
+typedef struct {
+  smtp_cmd_mail *m;
+  unsigned allowed, seen;
+  uint64_t max_size;
+} mail_ctx;
+
+static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
+  mail_ctx *c = ud;
+  static const char *const keys[] = {"SIZE", "BODY", "RET", "ENVID", "AUTH"};
+  static const unsigned need[] = {SMTP_CMD_P_SIZE, SMTP_CMD_P_BODY, SMTP_CMD_P_DSN, SMTP_CMD_P_DSN,
+                                  SMTP_CMD_P_AUTH};
+  size_t k = 0;
+  while (k < G_N_ELEMENTS(keys) && g_ascii_strcasecmp(key, keys[k]) != 0)
+    k++;
+  if (k == G_N_ELEMENTS(keys) || !(c->allowed & need[k]))
+    return unknown_param;
+  if (c->seen & (1u << k))
+    return dup_param;
+  c->seen |= 1u << k;
+  if (!val || !*val)
+    return bad_value;
+  switch (k) {
+  case 0:
+    if (!parse_u64(val, &c->m->size))
+      return bad_value;
+    c->m->has_size = true;
+    if (c->max_size && c->m->size > c->max_size) /* RFC 1870 §6.1 */
+      return (smtp_cmd_status){552, "5.3.4", "Message size exceeds fixed limit"};
+    break;
+  case 1:
+    if (g_ascii_strcasecmp(val, "7BIT") == 0)
+      c->m->body = SMTP_BODY_7BIT;
+    else if (g_ascii_strcasecmp(val, "8BITMIME") == 0)
+      c->m->body = SMTP_BODY_8BITMIME;
+    else
+      return bad_value;
+    break;
+  case 2:
+    if (g_ascii_strcasecmp(val, "FULL") == 0)
+      c->m->ret = SMTP_RET_FULL;
+    else if (g_ascii_strcasecmp(val, "HDRS") == 0)
+      c->m->ret = SMTP_RET_HDRS;
+    else
+      return bad_value;
+    break;
+  case 3: /* RFC 3461 §4.4: at most 100 characters */
+    if (strlen(val) > 100 || !smtp_cmd_xtext_valid(val))
+      return bad_value;
+    c->m->envid = g_strdup(val);
+    break;
+  default: /* AUTH=: "<>" or an xtext mailbox (RFC 4954 §5) */
+    if (strcmp(val, "<>") != 0 && !smtp_cmd_xtext_valid(val))
+      return bad_value;
+    c->m->auth = g_strdup(val);
+    break;
+  }
+  return ok;
+}
+
+/* Skips "FROM:" / "TO:" (case-insensitive) and the spaces after it. */
+static bool skip_keyword(const char **p, const char *kw) {
+  size_t n = strlen(kw);
+  if (g_ascii_strncasecmp(*p, kw, n) != 0)
+    return false;
+  *p += n;
+  while (**p == ' ')
+    (*p)++;
+  return true;
+}
+
+void smtp_cmd_mail_clear(smtp_cmd_mail *m) {
+  g_free(m->from);
+  g_free(m->envid);
+  g_free(m->auth);
+  memset(m, 0, sizeof *m);
+}
+
+void smtp_cmd_rcpt_clear(smtp_cmd_rcpt *r) {
+  g_free(r->to);
+  g_free(r->orcpt);
+  memset(r, 0, sizeof *r);
+}
+
+smtp_cmd_status smtp_cmd_parse_mail(const char *arg, unsigned allowed, uint64_t max_size,
+                                    smtp_cmd_mail *out) {
+  memset(out, 0, sizeof *out);
+  const char *p = arg;
+  if (!skip_keyword(&p, "FROM:") || !parse_path(&p, &out->from) || (*p && *p != ' ')) {
+    smtp_cmd_mail_clear(out);
+    return (smtp_cmd_status){501, "5.5.4", "Syntax: MAIL FROM:<address>"};
+  }
+  if (*out->from && !smtp_cmd_mailbox_valid(out->from)) {
+    smtp_cmd_mail_clear(out);
+    return (smtp_cmd_status){501, "5.1.7", "Bad sender address syntax"};
+  }
+  mail_ctx c = {out, allowed, 0, max_size};
+  smtp_cmd_status st = each_param(p, mail_param, &c);
+  if (st.code)
+    smtp_cmd_mail_clear(out);
+  return st;
+}
+
+typedef struct {
+  smtp_cmd_rcpt *r;
+  unsigned allowed, seen;
+} rcpt_ctx;
+
+static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
+  rcpt_ctx *c = ud;
+  bool notify = g_ascii_strcasecmp(key, "NOTIFY") == 0;
+  if ((!notify && g_ascii_strcasecmp(key, "ORCPT") != 0) || !(c->allowed & SMTP_CMD_P_DSN))
+    return unknown_param;
+  unsigned bit = notify ? 1 : 2;
+  if (c->seen & bit)
+    return dup_param;
+  c->seen |= bit;
+  if (!val || !*val)
+    return bad_value;
+  if (!notify) { /* RFC 3461 §4.2: addr-type ";" xtext */
+    const char *semi = strchr(val, ';');
+    if (!semi || semi == val || !smtp_cmd_xtext_valid(semi + 1) || strlen(val) > 500)
+      return bad_value;
+    for (const char *q = val; q < semi; q++)
+      if (!g_ascii_isalnum(*q) && *q != '-')
+        return bad_value;
+    c->r->orcpt = g_strdup(val);
+    return ok;
+  }
+  /* RFC 3461 §4.1: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY */
+  gchar **items = g_strsplit(val, ",", -1);
+  unsigned bits = 0;
+  bool bad = false;
+  for (gchar **q = items; *q; q++) {
+    if (g_ascii_strcasecmp(*q, "NEVER") == 0)
+      bits |= SMTP_NOTIFY_NEVER;
+    else if (g_ascii_strcasecmp(*q, "SUCCESS") == 0)
+      bits |= SMTP_NOTIFY_SUCCESS;
+    else if (g_ascii_strcasecmp(*q, "FAILURE") == 0)
+      bits |= SMTP_NOTIFY_FAILURE;
+    else if (g_ascii_strcasecmp(*q, "DELAY") == 0)
+      bits |= SMTP_NOTIFY_DELAY;
+    else
+      bad = true;
+  }
+  g_strfreev(items);
+  if (bad || ((bits & SMTP_NOTIFY_NEVER) && bits != SMTP_NOTIFY_NEVER))
+    return bad_value;
+  c->r->notify = bits;
+  return ok;
+}
+
+smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_rcpt *out) {
+  memset(out, 0, sizeof *out);
+  const char *p = arg;
+  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to) || (*p && *p != ' ') || !*out->to) {
+    smtp_cmd_rcpt_clear(out);
+    return (smtp_cmd_status){501, "5.5.4", "Syntax: RCPT TO:<address>"};
+  }
+  if (g_ascii_strcasecmp(out->to, "postmaster") != 0 && !smtp_cmd_mailbox_valid(out->to)) {
+    smtp_cmd_rcpt_clear(out);
+    return (smtp_cmd_status){501, "5.1.3", "Bad recipient address syntax"};
+  }
+  rcpt_ctx c = {out, allowed, 0};
+  smtp_cmd_status st = each_param(p, rcpt_param, &c);
+  if (st.code)
+    smtp_cmd_rcpt_clear(out);
+  return st;
+}
+
+/* ---- AUTH data ---- */
+
+guchar *smtp_cmd_b64_decode(const char *s, gsize *len) {
+  size_t n = strlen(s);
+  if (n == 1 && s[0] == '=') { /* RFC 4954 §4: "=" is an empty initial response */
+    *len = 0;
+    return (guchar *)g_strdup("");
+  }
+  if (n == 0 || n % 4 != 0)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    bool pad_ok = c == '=' && (i == n - 1 || (i == n - 2 && s[n - 1] == '='));
+    if (!g_ascii_isalnum(c) && c != '+' && c != '/' && !pad_ok)
+      return NULL;
+  }
+  guchar *raw = g_base64_decode(s, len);
+  guchar *out = g_malloc(*len + 1);
+  memcpy(out, raw, *len);
+  out[*len] = 0;
+  g_free(raw);
+  return out;
+}
+
+bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **authcid,
+                          char **passwd) {
+  const guchar *nul1 = memchr(buf, 0, len);
+  if (!nul1)
+    return false;
+  const guchar *rest = nul1 + 1;
+  gsize rlen = len - (gsize)(rest - buf);
+  const guchar *nul2 = memchr(rest, 0, rlen);
+  if (!nul2)
+    return false;
+  const guchar *pw = nul2 + 1;
+  gsize pwlen = len - (gsize)(pw - buf);
+  gsize zlen = (gsize)(nul1 - buf), clen = (gsize)(nul2 - rest);
+  if (memchr(pw, 0, pwlen) || clen == 0 || pwlen == 0 || zlen > 255 || clen > 255 || pwlen > 255)
+    return false;
+  *authzid = g_strndup((const char *)buf, zlen);
+  *authcid = g_strndup((const char *)rest, clen);
+  *passwd = g_strndup((const char *)pw, pwlen);
+  return true;
+}

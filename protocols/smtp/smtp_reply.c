@@ -1,0 +1,131 @@
+/* smtp_reply.c — format and parse SMTP replies.
+ *
+ * RFC 5321 §4.2: a reply is a three-digit code, then SP on the last line or
+ * "-" on every earlier line, then text; §4.2.1 says every line of a
+ * multi-line reply carries the same code. RFC 2034 §4 puts the enhanced
+ * status code of RFC 3463 §2 ("class.subject.detail") at the head of each
+ * line's text. The parser is strict about the code and separator (a bad
+ * line is a protocol error) and lenient about everything after them.
+ */
+#include "smtp_reply.h"
+
+#include <string.h>
+
+static const char *const trace_kind_names[SMTP_TRACE__COUNT] = {
+    [SMTP_TRACE_STATE] = "state",
+    [SMTP_TRACE_RECV] = "recv",
+    [SMTP_TRACE_SEND] = "send",
+    [SMTP_TRACE_NOTE] = "note",
+};
+
+const char *smtp_trace_kind_name(smtp_trace_kind k) {
+  g_assert((unsigned)k < SMTP_TRACE__COUNT);
+  return trace_kind_names[k];
+}
+
+void smtp_reply_append(GString *out, int code, const char *esc, const char *text) {
+  g_assert(code >= 200 && code <= 599);
+  g_assert(text != NULL);
+  bool with_esc = esc && *esc;
+  const char *p = text;
+  for (;;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    g_assert(memchr(p, '\r', n) == NULL);
+    g_string_append_printf(out, "%03d%c", code, nl ? '-' : ' ');
+    if (with_esc) {
+      g_string_append(out, esc);
+      if (n > 0)
+        g_string_append_c(out, ' ');
+    }
+    g_string_append_len(out, p, (gssize)n);
+    g_string_append(out, "\r\n");
+    if (!nl)
+      break;
+    p = nl + 1;
+  }
+}
+
+void smtp_reply_init(smtp_reply *r) {
+  memset(r, 0, sizeof *r);
+  r->text = g_string_new(NULL);
+}
+
+void smtp_reply_clear(smtp_reply *r) {
+  if (r->text)
+    g_string_free(r->text, TRUE);
+  memset(r, 0, sizeof *r);
+}
+
+void smtp_reply_reset(smtp_reply *r) {
+  r->code = 0;
+  r->esc[0] = 0;
+  r->nlines = 0;
+  g_string_truncate(r->text, 0);
+}
+
+static size_t digits(const char *s, size_t n, size_t max) {
+  size_t i = 0;
+  while (i < n && i < max + 1 && s[i] >= '0' && s[i] <= '9')
+    i++;
+  return i;
+}
+
+bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len) {
+  /* RFC 3463 §2: class "." 1*3digit "." 1*3digit */
+  if (n < 5 || s[0] != klass || s[1] != '.')
+    return false;
+  size_t i = 2, d = digits(s + i, n - i, 3);
+  if (d < 1 || d > 3)
+    return false;
+  i += d;
+  if (i >= n || s[i] != '.')
+    return false;
+  i++;
+  d = digits(s + i, n - i, 3);
+  if (d < 1 || d > 3)
+    return false;
+  i += d;
+  if (i < n && s[i] != ' ')
+    return false;
+  *len = i;
+  return true;
+}
+
+smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t len) {
+  /* RFC 5321 §4.2: Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+   *                 Reply-code [ SP textstring ] CRLF */
+  if (len < 3 || digits(line, 3, 3) != 3 || line[0] < '2' || line[0] > '5')
+    return SMTP_REPLY_BAD;
+  int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+  bool last;
+  if (len == 3)
+    last = true;
+  else if (line[3] == ' ')
+    last = true;
+  else if (line[3] == '-')
+    last = false;
+  else
+    return SMTP_REPLY_BAD;
+  if (r->nlines > 0 && code != r->code)
+    return SMTP_REPLY_BAD;
+  if (r->nlines >= SMTP_REPLY_MAX_LINES)
+    return SMTP_REPLY_BAD;
+  const char *t = len > 4 ? line + 4 : line + len;
+  size_t tn = len > 4 ? len - 4 : 0;
+  size_t el = 0;
+  if (smtp_reply_esc_at(t, tn, line[0], &el)) {
+    if (r->nlines == 0)
+      memcpy(r->esc, t, el), r->esc[el] = 0;
+    t += el;
+    tn -= el;
+    if (tn > 0 && *t == ' ')
+      t++, tn--;
+  }
+  if (r->nlines > 0)
+    g_string_append_c(r->text, '\n');
+  g_string_append_len(r->text, t, (gssize)tn);
+  r->code = code;
+  r->nlines++;
+  return last ? SMTP_REPLY_COMPLETE : SMTP_REPLY_MORE;
+}

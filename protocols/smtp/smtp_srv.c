@@ -1,0 +1,722 @@
+/* smtp_srv.c — the SMTP server engine: input framing, DATA, output,
+ * events, decisions and timers. The verbs live in smtp_srv_verbs.c.
+ *
+ * Follows RFC 5321 (§2.3.8 lines end in CRLF only; §3.3 and §4.1.1.4 the
+ * DATA phase ended by CRLF "." CRLF; §4.5.2 dot transparency; §4.5.3.1
+ * limits; §4.5.3.2.7 the server timeout; §3.8 421 closes), RFC 2920 §3
+ * (pipelined commands answered in order; we never read past a command
+ * whose answer is pending), RFC 3207 §4.2 (discard everything received
+ * before TLS is up, then forget the session) and RFC 1870 §6.3 (a message
+ * over the size limit is read to its end and refused with 552).
+ *
+ * Framing is a byte-at-a-time machine whose state lives in the engine, so
+ * every split of the input gives the same result. Smuggling (bare CR/LF,
+ * NUL): see smtp_srv.h; the rule that makes every variant harmless is that
+ * the end-of-data test requires a real CRLF before and after the dot, and
+ * the bytes after a fake end stay inside the message being refused.
+ */
+#include "smtp_srv_int.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const char *const state_names[SRV__COUNT] = {
+    [SRV_CONNECT] = "CONNECT",
+    [SRV_HELO] = "HELO",
+    [SRV_HELO_WAIT] = "HELO_WAIT",
+    [SRV_READY] = "READY",
+    [SRV_AUTH_INPUT] = "AUTH_INPUT",
+    [SRV_AUTH_WAIT] = "AUTH_WAIT",
+    [SRV_MAIL_WAIT] = "MAIL_WAIT",
+    [SRV_MAIL] = "MAIL",
+    [SRV_RCPT_WAIT] = "RCPT_WAIT",
+    [SRV_RCPT] = "RCPT",
+    [SRV_DATA] = "DATA",
+    [SRV_DATA_WAIT] = "DATA_WAIT",
+    [SRV_TLS_WAIT] = "TLS_WAIT",
+    [SRV_CLOSED] = "CLOSED",
+};
+
+/* Legal transitions, as listed above the enum in smtp_srv_int.h. */
+static const unsigned legal[SRV__COUNT] = {
+    [SRV_CONNECT] = SRV_BIT(SRV_HELO) | SRV_BIT(SRV_CLOSED),
+    [SRV_HELO] = SRV_BIT(SRV_HELO_WAIT) | SRV_BIT(SRV_CLOSED),
+    [SRV_HELO_WAIT] = SRV_BIT(SRV_READY) | SRV_BIT(SRV_HELO) | SRV_BIT(SRV_CLOSED),
+    [SRV_READY] = SRV_BIT(SRV_HELO_WAIT) | SRV_BIT(SRV_MAIL_WAIT) | SRV_BIT(SRV_AUTH_INPUT) |
+                  SRV_BIT(SRV_AUTH_WAIT) | SRV_BIT(SRV_TLS_WAIT) | SRV_BIT(SRV_CLOSED),
+    [SRV_AUTH_INPUT] =
+        SRV_BIT(SRV_AUTH_INPUT) | SRV_BIT(SRV_AUTH_WAIT) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
+    [SRV_AUTH_WAIT] = SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
+    [SRV_MAIL_WAIT] = SRV_BIT(SRV_MAIL) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
+    [SRV_MAIL] =
+        SRV_BIT(SRV_RCPT_WAIT) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_HELO_WAIT) | SRV_BIT(SRV_CLOSED),
+    [SRV_RCPT_WAIT] = SRV_BIT(SRV_RCPT) | SRV_BIT(SRV_MAIL) | SRV_BIT(SRV_CLOSED),
+    [SRV_RCPT] = SRV_BIT(SRV_RCPT_WAIT) | SRV_BIT(SRV_DATA) | SRV_BIT(SRV_READY) |
+                 SRV_BIT(SRV_HELO_WAIT) | SRV_BIT(SRV_CLOSED),
+    [SRV_DATA] = SRV_BIT(SRV_DATA_WAIT) | SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
+    [SRV_DATA_WAIT] = SRV_BIT(SRV_READY) | SRV_BIT(SRV_CLOSED),
+    [SRV_TLS_WAIT] = SRV_BIT(SRV_HELO) | SRV_BIT(SRV_CLOSED),
+    [SRV_CLOSED] = 0,
+};
+
+static const char *const event_names[SMTP_SRV_EV__COUNT] = {
+    [SMTP_SRV_EV_DECIDE_CONNECT] = "DECIDE_CONNECT",
+    [SMTP_SRV_EV_DECIDE_HELO] = "DECIDE_HELO",
+    [SMTP_SRV_EV_DECIDE_MAIL] = "DECIDE_MAIL",
+    [SMTP_SRV_EV_DECIDE_RCPT] = "DECIDE_RCPT",
+    [SMTP_SRV_EV_DECIDE_AUTH] = "DECIDE_AUTH",
+    [SMTP_SRV_EV_DECIDE_MESSAGE] = "DECIDE_MESSAGE",
+    [SMTP_SRV_EV_STARTTLS] = "STARTTLS",
+    [SMTP_SRV_EV_CLOSE] = "CLOSE",
+};
+
+const char *smtp_srv_event_type_name(smtp_srv_event_type t) {
+  g_assert((unsigned)t < SMTP_SRV_EV__COUNT);
+  return event_names[t];
+}
+
+const char *smtp_srv__state_name(smtp_srv_state s) {
+  g_assert((unsigned)s < SRV__COUNT);
+  return state_names[s];
+}
+
+const char *smtp_srv_state_name(const smtp_srv *srv) { return smtp_srv__state_name(srv->state); }
+
+void smtp_srv__trace(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) {
+  if (!srv->env.trace)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  srv->env.trace(srv->env.ctx, srv->now, kind, s);
+  g_free(s);
+}
+
+void smtp_srv__enter(smtp_srv *srv, smtp_srv_state s) {
+  g_assert((unsigned)s < SRV__COUNT);
+  if (!(legal[srv->state] & SRV_BIT(s)))
+    g_error("smtp_srv__enter: illegal transition %s -> %s", state_names[srv->state],
+            state_names[s]);
+  switch (s) {
+  case SRV_CONNECT:
+  case SRV_HELO:
+  case SRV_HELO_WAIT:
+  case SRV_READY:
+  case SRV_AUTH_INPUT:
+  case SRV_AUTH_WAIT:
+  case SRV_MAIL_WAIT:
+  case SRV_MAIL:
+  case SRV_RCPT_WAIT:
+  case SRV_RCPT:
+  case SRV_DATA:
+  case SRV_DATA_WAIT:
+  case SRV_TLS_WAIT:
+  case SRV_CLOSED:
+    break;
+  default:
+    g_assert_not_reached();
+  }
+  smtp_srv__trace(srv, SMTP_TRACE_STATE, "%s -> %s", state_names[srv->state], state_names[s]);
+  srv->state = s;
+}
+
+void smtp_srv_config_init(smtp_srv_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->hostname = "localhost";
+  cfg->ext_pipelining = cfg->ext_size = cfg->ext_8bitmime = true;
+  cfg->ext_enhancedstatuscodes = cfg->ext_starttls = cfg->ext_auth = cfg->ext_dsn = true;
+  cfg->auth_plain = cfg->auth_login = true;
+  cfg->relay_reject_code = 554;
+  cfg->max_size = 10 * 1024 * 1024;
+  cfg->max_recipients = 100;
+  cfg->max_errors = 20;
+  cfg->bare_policy = SMTP_SRV_BARE_REJECT;
+  cfg->timeout = INT64_C(300) * 1000000000;
+}
+
+smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
+  g_assert(cfg && cfg->hostname);
+  g_assert(cfg->relay_reject_code == 550 || cfg->relay_reject_code == 554);
+  smtp_srv *srv = g_new0(smtp_srv, 1);
+  srv->cfg = *cfg;
+  srv->hostname = g_strdup(cfg->hostname);
+  srv->cfg.hostname = srv->hostname;
+  if (env)
+    srv->env = *env;
+  srv->state = SRV_CONNECT;
+  srv->in = g_byte_array_new();
+  srv->line = g_string_new(NULL);
+  srv->out = g_string_new(NULL);
+  srv->events = g_array_new(FALSE, TRUE, sizeof(smtp_srv_event));
+  srv->rcpts = g_array_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt));
+  srv->msg = g_byte_array_new();
+  srv->next_id = 1;
+  smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_CONNECT);
+  return srv;
+}
+
+void smtp_srv__reset_auth_input(smtp_srv *srv) {
+  g_clear_pointer(&srv->a_authzid, g_free);
+  g_clear_pointer(&srv->a_user, g_free);
+  if (srv->a_pass)
+    memset(srv->a_pass, 0, strlen(srv->a_pass));
+  g_clear_pointer(&srv->a_pass, g_free);
+  srv->auth_step = 0;
+}
+
+void smtp_srv__reset_txn(smtp_srv *srv) {
+  smtp_cmd_mail_clear(&srv->mail);
+  smtp_cmd_mail_clear(&srv->scratch_mail);
+  smtp_cmd_rcpt_clear(&srv->cand_rcpt);
+  for (guint i = 0; i < srv->rcpts->len; i++)
+    smtp_cmd_rcpt_clear(&g_array_index(srv->rcpts, smtp_cmd_rcpt, i));
+  g_array_set_size(srv->rcpts, 0);
+  g_byte_array_set_size(srv->msg, 0);
+  srv->msg_size = 0;
+}
+
+void smtp_srv_free(smtp_srv *srv) {
+  if (!srv)
+    return;
+  smtp_srv__reset_txn(srv);
+  smtp_srv__reset_auth_input(srv);
+  g_free(srv->hostname);
+  g_byte_array_free(srv->in, TRUE);
+  g_string_free(srv->line, TRUE);
+  g_string_free(srv->out, TRUE);
+  g_array_free(srv->events, TRUE);
+  g_array_free(srv->rcpts, TRUE);
+  g_byte_array_free(srv->msg, TRUE);
+  g_free(srv->helo);
+  g_free(srv->cand_helo);
+  g_free(srv->auth_user);
+  g_free(srv);
+}
+
+/* ---- output, events ---- */
+
+void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text) {
+  char derived[8];
+  if (!srv->cfg.ext_enhancedstatuscodes) {
+    esc = NULL;
+  } else if (!esc) {
+    g_snprintf(derived, sizeof derived, "%d.0.0", code / 100);
+    esc = derived;
+  }
+  size_t start = srv->out->len;
+  smtp_reply_append(srv->out, code, esc, text);
+  if (srv->env.trace) {
+    const char *p = srv->out->str + start;
+    while (*p) {
+      const char *e = strstr(p, "\r\n");
+      smtp_srv__trace(srv, SMTP_TRACE_SEND, "%.*s", (int)(e - p), p);
+      p = e + 2;
+    }
+  }
+  if (code >= 400 && code != 421)
+    srv->errors++;
+}
+
+void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  smtp_srv__reply(srv, code, esc, s);
+  g_free(s);
+}
+
+void smtp_srv__push_event(smtp_srv *srv, smtp_srv_event_type type) {
+  smtp_srv_event ev = {.type = type};
+  g_array_append_val(srv->events, ev);
+}
+
+/* Fills the borrowed pointers of a decision event from the engine state. */
+static void fill_event(smtp_srv *srv, smtp_srv_event *ev) {
+  switch (ev->type) {
+  case SMTP_SRV_EV_DECIDE_HELO:
+    ev->helo = srv->cand_helo;
+    ev->esmtp = srv->cand_esmtp;
+    break;
+  case SMTP_SRV_EV_DECIDE_AUTH:
+    ev->mech = srv->auth_login ? "LOGIN" : "PLAIN";
+    ev->authzid = srv->a_authzid;
+    ev->user = srv->a_user;
+    ev->pass = srv->a_pass;
+    break;
+  case SMTP_SRV_EV_DECIDE_MAIL:
+    ev->mail = &srv->scratch_mail;
+    break;
+  case SMTP_SRV_EV_DECIDE_RCPT:
+    ev->mail = &srv->mail;
+    ev->rcpt = &srv->cand_rcpt;
+    break;
+  case SMTP_SRV_EV_DECIDE_MESSAGE:
+    ev->mail = &srv->mail;
+    ev->rcpts = (const smtp_cmd_rcpt *)(void *)srv->rcpts->data;
+    ev->nrcpts = srv->rcpts->len;
+    ev->data = srv->msg->len ? srv->msg->data : (const uint8_t *)"";
+    ev->len = srv->msg->len;
+    break;
+  case SMTP_SRV_EV_CLOSE:
+    ev->reason = srv->close_reason;
+    break;
+  case SMTP_SRV_EV_DECIDE_CONNECT:
+  case SMTP_SRV_EV_STARTTLS:
+    break;
+  default:
+    g_assert_not_reached();
+  }
+}
+
+void smtp_srv__decide(smtp_srv *srv, smtp_srv_event_type type) {
+  g_assert(srv->pending_id == 0);
+  smtp_srv_event ev = {.type = type, .id = srv->next_id++};
+  srv->pending_id = ev.id;
+  srv->pending_type = type;
+  g_array_append_val(srv->events, ev);
+}
+
+bool smtp_srv_next_event(smtp_srv *srv, smtp_srv_event *ev) {
+  if (srv->ev_head >= srv->events->len) {
+    g_array_set_size(srv->events, 0);
+    srv->ev_head = 0;
+    return false;
+  }
+  *ev = g_array_index(srv->events, smtp_srv_event, srv->ev_head++);
+  fill_event(srv, ev);
+  return true;
+}
+
+const uint8_t *smtp_srv_output_peek(const smtp_srv *srv, size_t *len) {
+  *len = srv->out->len;
+  return (const uint8_t *)srv->out->str;
+}
+
+void smtp_srv_output_consume(smtp_srv *srv, size_t n) {
+  g_assert(n <= srv->out->len);
+  g_string_erase(srv->out, 0, (gssize)n);
+}
+
+void smtp_srv__close(smtp_srv *srv, const char *reason) {
+  if (srv->state == SRV_CLOSED)
+    return;
+  srv->close_reason = reason;
+  srv->pending_id = 0;
+  smtp_srv__enter(srv, SRV_CLOSED);
+  smtp_srv__push_event(srv, SMTP_SRV_EV_CLOSE);
+  size_t left = srv->in->len - srv->in_pos;
+  if (left)
+    smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes at close", left);
+  g_byte_array_set_size(srv->in, 0);
+  srv->in_pos = 0;
+}
+
+void smtp_srv__discard_input(smtp_srv *srv, const char *why) {
+  size_t left = srv->in->len - srv->in_pos;
+  if (left)
+    smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes %s", left, why);
+  g_byte_array_set_size(srv->in, 0);
+  srv->in_pos = 0;
+  g_string_truncate(srv->line, 0);
+  srv->cr = srv->line_bare_cr = srv->line_nul = srv->line_long = false;
+}
+
+/* ---- command lines ---- */
+
+static void line_reset(smtp_srv *srv) {
+  g_string_truncate(srv->line, 0);
+  srv->line_bare_cr = srv->line_nul = srv->line_long = false;
+}
+
+/* A complete line in command (or AUTH input) mode. */
+static void line_done(smtp_srv *srv, bool bare_lf) {
+  const char *s = srv->line->str;
+  bool auth = srv->state == SRV_AUTH_INPUT ||
+              (g_ascii_strncasecmp(s, "AUTH", 4) == 0 && (s[4] == ' ' || s[4] == 0));
+  if (srv->state == SRV_AUTH_INPUT)
+    smtp_srv__trace(srv, SMTP_TRACE_RECV, "****");
+  else if (auth && strchr(s + 5 - (s[4] == 0), ' '))
+    smtp_srv__trace(srv, SMTP_TRACE_RECV, "%.*s ****", (int)strcspn(s + 5, " ") + 5, s);
+  else
+    smtp_srv__trace(srv, SMTP_TRACE_RECV, "%.*s", (int)MIN(srv->line->len, 600), s);
+  bool too_long = srv->line_long || (!auth && srv->line->len > SRV_CMD_MAX);
+  /* RFC 5321 §2.3.8: lines end with CRLF; bare CR/LF are not allowed. */
+  if (too_long)
+    smtp_srv__reply(srv, 500, "5.5.2", "Error: line too long");
+  else if (bare_lf && srv->cfg.bare_policy == SMTP_SRV_BARE_REJECT)
+    smtp_srv__reply(srv, 500, "5.5.2", "Error: bare <LF> received");
+  else if (srv->line_bare_cr)
+    smtp_srv__reply(srv, 500, "5.5.2", "Error: bare <CR> received");
+  else if (srv->line_nul)
+    smtp_srv__reply(srv, 500, "5.5.2", "Error: NUL character received");
+  else if (srv->state == SRV_AUTH_INPUT)
+    smtp_srv__auth_input(srv, s);
+  else
+    smtp_srv__command(srv, s);
+  bool refused = too_long || (bare_lf && srv->cfg.bare_policy == SMTP_SRV_BARE_REJECT) ||
+                 srv->line_bare_cr || srv->line_nul;
+  line_reset(srv);
+  if (refused && srv->state == SRV_AUTH_INPUT) { /* RFC 4954 §4: the exchange is over */
+    smtp_srv__reset_auth_input(srv);
+    smtp_srv__enter(srv, SRV_READY);
+  }
+  if (srv->state != SRV_CLOSED && srv->errors >= srv->cfg.max_errors) {
+    smtp_srv__replyf(srv, 421, "4.7.0", "%s Error: too many errors", srv->hostname);
+    smtp_srv__close(srv, "too many errors");
+  }
+}
+
+static void line_byte(smtp_srv *srv, uint8_t b) {
+  if (srv->line->len < SRV_AUTH_MAX)
+    g_string_append_c(srv->line, (char)b);
+  else
+    srv->line_long = true;
+}
+
+/* ---- DATA (RFC 5321 §4.1.1.4, §4.5.2) ---- */
+
+void smtp_srv__begin_data(smtp_srv *srv) {
+  g_byte_array_set_size(srv->msg, 0);
+  srv->msg_size = 0;
+  srv->d_bol = srv->d_bol_strict = true;
+  srv->d_dot = srv->d_dot_strict = srv->d_cr = false;
+  srv->d_linelen = 0;
+  srv->d_bare = srv->d_nul = srv->d_long = srv->d_big = false;
+}
+
+static void msg_append(smtp_srv *srv, const void *p, size_t n) {
+  srv->msg_size += n;
+  if (srv->cfg.max_size && srv->msg_size > srv->cfg.max_size) {
+    if (!srv->d_big) /* RFC 1870 §6.3: read on to the end, keep nothing */
+      g_byte_array_set_size(srv->msg, 0);
+    srv->d_big = true;
+    return;
+  }
+  g_byte_array_append(srv->msg, p, (guint)n);
+}
+
+/* A line break inside the data (CRLF, or a normalised bare CR/LF). */
+static void data_eol(smtp_srv *srv, bool strict) {
+  if (srv->d_dot)
+    msg_append(srv, ".", 1); /* "." reached through a bare CR/LF: data */
+  msg_append(srv, "\r\n", 2);
+  srv->d_dot = false;
+  srv->d_bol = true;
+  srv->d_bol_strict = strict;
+  srv->d_linelen = 0;
+}
+
+/* An ordinary data octet (any octet other than a line break). */
+static void data_octet(smtp_srv *srv, uint8_t b) {
+  if (++srv->d_linelen > SRV_TEXT_MAX)
+    srv->d_long = true;
+  if (srv->d_bol) {
+    srv->d_bol = false;
+    if (b == '.') {
+      srv->d_dot = true;
+      srv->d_dot_strict = srv->d_bol_strict;
+      return;
+    }
+  } else if (srv->d_dot) {
+    srv->d_dot = false; /* RFC 5321 §4.5.2: drop the leading dot of ".x" */
+  }
+  msg_append(srv, &b, 1);
+}
+
+static void data_done(smtp_srv *srv) {
+  smtp_srv__trace(srv, SMTP_TRACE_NOTE, "end of data: %" G_GUINT64_FORMAT " octets", srv->msg_size);
+  const char *err = NULL;
+  int code = 0;
+  const char *esc = NULL;
+  if (srv->d_bare) {
+    code = 550, esc = "5.5.2";
+    err = "Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8)";
+  } else if (srv->d_nul) {
+    code = 550, esc = "5.6.0", err = "Error: NUL character in message data";
+  } else if (srv->d_big) {
+    code = 552, esc = "5.3.4", err = "Error: message size exceeds fixed limit";
+  } else if (srv->d_long) {
+    code = 550, esc = "5.6.0", err = "Error: message line longer than 1000 octets";
+  }
+  if (err) {
+    smtp_srv__reply(srv, code, esc, err);
+    smtp_srv__reset_txn(srv);
+    smtp_srv__enter(srv, SRV_READY);
+    return;
+  }
+  smtp_srv__enter(srv, SRV_DATA_WAIT);
+  smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_MESSAGE);
+}
+
+/* Consumes one data octet; returns true at the end of the data. */
+static bool data_byte(smtp_srv *srv, uint8_t b) {
+  bool norm = srv->cfg.bare_policy == SMTP_SRV_BARE_NORMALIZE;
+  if (srv->d_cr) {
+    srv->d_cr = false;
+    if (b == '\n') {
+      if (srv->d_dot && srv->d_dot_strict && srv->d_linelen == 1)
+        return true; /* CRLF "." CRLF: the only end of data */
+      data_eol(srv, true);
+      return false;
+    }
+    srv->d_bare |= !norm; /* bare CR, then B as usual */
+    if (norm)
+      data_eol(srv, false);
+    else
+      data_octet(srv, '\r');
+  }
+  if (b == '\r') {
+    srv->d_cr = true;
+  } else if (b == '\n') {
+    srv->d_bare |= !norm;
+    if (norm)
+      data_eol(srv, false);
+    else
+      data_octet(srv, '\n');
+  } else {
+    if (b == 0 && !norm)
+      srv->d_nul = true;
+    data_octet(srv, b);
+  }
+  return false;
+}
+
+/* ---- the input loop ---- */
+
+static bool blocked(const smtp_srv *srv) {
+  return srv->pending_id != 0 || srv->state == SRV_TLS_WAIT || srv->state == SRV_CLOSED;
+}
+
+static void process(smtp_srv *srv) {
+  while (!blocked(srv) && srv->in_pos < srv->in->len) {
+    uint8_t b = srv->in->data[srv->in_pos++];
+    if (srv->state == SRV_DATA) {
+      if (data_byte(srv, b))
+        data_done(srv);
+      continue;
+    }
+    if (srv->cr) {
+      srv->cr = false;
+      if (b == '\n') {
+        line_done(srv, false);
+        continue;
+      }
+      srv->line_bare_cr = true;
+    }
+    if (b == '\r')
+      srv->cr = true;
+    else if (b == '\n')
+      line_done(srv, true);
+    else if (b == 0)
+      srv->line_nul = true;
+    else
+      line_byte(srv, b);
+  }
+  if (srv->in_pos == srv->in->len) {
+    g_byte_array_set_size(srv->in, 0);
+    srv->in_pos = 0;
+  } else if (srv->in_pos > 4096) {
+    g_byte_array_remove_range(srv->in, 0, (guint)srv->in_pos);
+    srv->in_pos = 0;
+  }
+}
+
+void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
+  g_assert(buf || len == 0);
+  srv->now = now;
+  if (len == 0)
+    return;
+  if (srv->state == SRV_CLOSED || srv->state == SRV_TLS_WAIT) {
+    /* RFC 3207 §4.2: nothing sent before TLS is up may be acted on. */
+    smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes in %s", len,
+                    state_names[srv->state]);
+    return;
+  }
+  srv->last_activity = now;
+  g_byte_array_append(srv->in, buf, (guint)len);
+  process(srv);
+}
+
+bool smtp_srv_want_input(const smtp_srv *srv) {
+  return srv->state != SRV_CLOSED && srv->in->len - srv->in_pos < SRV_INPUT_HIGH;
+}
+
+/* ---- decisions ---- */
+
+static const char *default_text(smtp_srv_event_type t, int code) {
+  bool temp = code < 500;
+  switch (t) {
+  case SMTP_SRV_EV_DECIDE_CONNECT:
+    return temp ? "Service not available, closing transmission channel" : "No SMTP service here";
+  case SMTP_SRV_EV_DECIDE_AUTH:
+    return temp ? "Error: temporary authentication failure" : "Error: authentication failed";
+  default:
+    return temp ? "Error: temporarily rejected" : "Error: rejected";
+  }
+}
+
+bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer *a, int64_t now) {
+  g_assert(a);
+  g_assert(a->code == 0 || (a->code >= 400 && a->code <= 599));
+  if (id == 0 || id != srv->pending_id || srv->state == SRV_CLOSED)
+    return false;
+  srv->now = now;
+  srv->last_activity = now;
+  srv->pending_id = 0;
+  smtp_srv_event_type t = srv->pending_type;
+  bool ok = a->code == 0;
+  const char *text = a->text ? a->text : default_text(t, a->code);
+  smtp_srv_answer auth_a;
+  if (t == SMTP_SRV_EV_DECIDE_AUTH && !ok && !a->esc && a->code == 535) {
+    auth_a = *a; /* RFC 4954 §6: 535 5.7.8 Authentication credentials invalid */
+    auth_a.esc = "5.7.8";
+    a = &auth_a;
+  }
+  switch (t) {
+  case SMTP_SRV_EV_DECIDE_CONNECT:
+    if (ok) {
+      smtp_srv__replyf(srv, 220, "", "%s ESMTP", srv->hostname); /* RFC 5321 §4.3.1 */
+      smtp_srv__enter(srv, SRV_HELO);
+    } else {
+      smtp_srv__reply(srv, a->code, a->esc, text);
+      smtp_srv__close(srv, "connection refused");
+    }
+    break;
+  case SMTP_SRV_EV_DECIDE_HELO:
+    g_clear_pointer(&srv->helo, g_free);
+    if (ok) {
+      srv->helo = g_steal_pointer(&srv->cand_helo);
+      srv->esmtp = srv->cand_esmtp;
+      smtp_srv__helo_reply(srv);
+      smtp_srv__enter(srv, SRV_READY);
+    } else {
+      g_clear_pointer(&srv->cand_helo, g_free);
+      smtp_srv__reply(srv, a->code, a->esc, text);
+      smtp_srv__enter(srv, SRV_HELO);
+    }
+    break;
+  case SMTP_SRV_EV_DECIDE_MAIL:
+    if (ok) {
+      srv->mail = srv->scratch_mail;
+      memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail);
+      smtp_srv__reply(srv, 250, "2.1.0", "Ok");
+      smtp_srv__enter(srv, SRV_MAIL);
+    } else {
+      smtp_cmd_mail_clear(&srv->scratch_mail);
+      smtp_srv__reply(srv, a->code, a->esc, text);
+      smtp_srv__enter(srv, SRV_READY);
+    }
+    break;
+  case SMTP_SRV_EV_DECIDE_RCPT:
+    if (ok) {
+      g_array_append_val(srv->rcpts, srv->cand_rcpt);
+      memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt);
+      smtp_srv__reply(srv, 250, "2.1.5", "Ok");
+    } else {
+      smtp_cmd_rcpt_clear(&srv->cand_rcpt);
+      smtp_srv__reply(srv, a->code, a->esc, text);
+    }
+    smtp_srv__enter(srv, srv->rcpts->len ? SRV_RCPT : SRV_MAIL);
+    break;
+  case SMTP_SRV_EV_DECIDE_AUTH:
+    if (ok) {
+      srv->auth_user = g_strdup(srv->a_user);
+      smtp_srv__reply(srv, 235, "2.7.0", "Authentication successful"); /* RFC 4954 §6 */
+    } else {
+      smtp_srv__reply(srv, a->code, a->esc, text);
+    }
+    smtp_srv__reset_auth_input(srv);
+    smtp_srv__enter(srv, SRV_READY);
+    break;
+  case SMTP_SRV_EV_DECIDE_MESSAGE:
+    if (ok && a->queue_id)
+      smtp_srv__replyf(srv, 250, "2.0.0", "Ok: queued as %s", a->queue_id);
+    else if (ok)
+      smtp_srv__reply(srv, 250, "2.0.0", "Ok");
+    else
+      smtp_srv__reply(srv, a->code, a->esc, text);
+    smtp_srv__reset_txn(srv);
+    smtp_srv__enter(srv, SRV_READY);
+    break;
+  default:
+    g_assert_not_reached();
+  }
+  if (a->code == 421) /* RFC 5321 §3.8 */
+    smtp_srv__close(srv, "421 reply");
+  process(srv);
+  return true;
+}
+
+bool smtp_srv_accept(smtp_srv *srv, uint64_t id, int64_t now) {
+  return smtp_srv_answer_decision(srv, id, &(smtp_srv_answer){0, NULL, NULL, NULL}, now);
+}
+
+bool smtp_srv_accept_message(smtp_srv *srv, uint64_t id, const char *queue_id, int64_t now) {
+  return smtp_srv_answer_decision(srv, id, &(smtp_srv_answer){0, NULL, NULL, queue_id}, now);
+}
+
+bool smtp_srv_reject(smtp_srv *srv, uint64_t id, int code, const char *esc, const char *text,
+                     int64_t now) {
+  g_assert(code >= 400 && code <= 599);
+  return smtp_srv_answer_decision(srv, id, &(smtp_srv_answer){code, esc, text, NULL}, now);
+}
+
+bool smtp_srv_reject_relay(smtp_srv *srv, uint64_t id, int64_t now) {
+  if (id != srv->pending_id || srv->pending_type != SMTP_SRV_EV_DECIDE_RCPT)
+    return false;
+  char *text = g_strdup_printf("<%s>: Relay access denied", srv->cand_rcpt.to);
+  bool r = smtp_srv_reject(srv, id, srv->cfg.relay_reject_code, "5.7.1", text, now);
+  g_free(text);
+  return r;
+}
+
+void smtp_srv_tls_started(smtp_srv *srv, int64_t now) {
+  g_assert(srv->state == SRV_TLS_WAIT);
+  srv->now = now;
+  srv->last_activity = now;
+  srv->tls = true;
+  /* RFC 3207 §4.2: discard all knowledge obtained from the client. */
+  g_clear_pointer(&srv->helo, g_free);
+  g_clear_pointer(&srv->auth_user, g_free);
+  srv->esmtp = false;
+  smtp_srv__reset_txn(srv);
+  smtp_srv__reset_auth_input(srv);
+  smtp_srv__discard_input(srv, "received before TLS");
+  smtp_srv__enter(srv, SRV_HELO);
+}
+
+/* ---- timers ---- */
+
+int64_t smtp_srv_deadline(const smtp_srv *srv) {
+  switch (srv->state) {
+  case SRV_HELO:
+  case SRV_READY:
+  case SRV_AUTH_INPUT:
+  case SRV_MAIL:
+  case SRV_RCPT:
+  case SRV_DATA:
+    if (srv->pending_id)
+      return SMTP_NO_DEADLINE;
+    return srv->last_activity > INT64_MAX - srv->cfg.timeout
+               ? SMTP_NO_DEADLINE
+               : srv->last_activity + srv->cfg.timeout;
+  default:
+    return SMTP_NO_DEADLINE;
+  }
+}
+
+void smtp_srv_tick(smtp_srv *srv, int64_t now) {
+  srv->now = now;
+  int64_t d = smtp_srv_deadline(srv);
+  if (d == SMTP_NO_DEADLINE || now < d)
+    return;
+  smtp_srv__replyf(srv, 421, "4.4.2", "%s Error: timeout exceeded", srv->hostname);
+  smtp_srv__close(srv, "timeout");
+}
+
+const char *smtp_srv_helo(const smtp_srv *srv) { return srv->helo; }
+const char *smtp_srv_auth_user(const smtp_srv *srv) { return srv->auth_user; }
+bool smtp_srv_tls_active(const smtp_srv *srv) { return srv->tls; }
+bool smtp_srv_closed(const smtp_srv *srv) { return srv->state == SRV_CLOSED; }

@@ -1,0 +1,137 @@
+/* smtp_srv_int.h — internals shared by smtp_srv.c (engine core: input,
+ * DATA, output, events, decisions, timers) and smtp_srv_verbs.c (the verb
+ * table with its check and proceed functions). Not a public header. */
+#ifndef MAILSIM_SMTP_SRV_INT_H
+#define MAILSIM_SMTP_SRV_INT_H
+
+#include "smtp_srv.h"
+
+#include <glib.h>
+
+/* Server states. Legal transitions (checked by smtp_srv__enter):
+ *   CONNECT    -> HELO (greeting sent) | CLOSED (connection refused)
+ *   HELO       -> HELO_WAIT | CLOSED
+ *   HELO_WAIT  -> READY (accepted) | HELO (refused) | CLOSED
+ *   READY      -> HELO_WAIT | MAIL_WAIT | AUTH_INPUT | AUTH_WAIT | TLS_WAIT | CLOSED
+ *   AUTH_INPUT -> AUTH_INPUT (LOGIN: password next) | AUTH_WAIT | READY (abort, bad data)
+ *                 | CLOSED
+ *   AUTH_WAIT  -> READY | CLOSED
+ *   MAIL_WAIT  -> MAIL (accepted) | READY (refused) | CLOSED
+ *   MAIL       -> RCPT_WAIT | READY (RSET) | HELO_WAIT (EHLO resets) | CLOSED
+ *   RCPT_WAIT  -> RCPT (accepted) | MAIL (refused, none yet) | RCPT | CLOSED
+ *   RCPT       -> RCPT_WAIT | DATA | READY | HELO_WAIT | CLOSED
+ *   DATA       -> DATA_WAIT (end seen) | READY (refused at the end) | CLOSED
+ *   DATA_WAIT  -> READY | CLOSED
+ *   TLS_WAIT   -> HELO (TLS up: everything forgotten, RFC 3207 §4.2) | CLOSED
+ *   CLOSED     -> (none)
+ * In *_WAIT states a decision is pending and no input is processed. */
+typedef enum {
+  SRV_CONNECT,
+  SRV_HELO,
+  SRV_HELO_WAIT,
+  SRV_READY,
+  SRV_AUTH_INPUT,
+  SRV_AUTH_WAIT,
+  SRV_MAIL_WAIT,
+  SRV_MAIL,
+  SRV_RCPT_WAIT,
+  SRV_RCPT,
+  SRV_DATA,
+  SRV_DATA_WAIT,
+  SRV_TLS_WAIT,
+  SRV_CLOSED,
+  SRV__COUNT
+} smtp_srv_state;
+
+#define SRV_BIT(s) (1u << (s))
+
+/* Limits (RFC 5321 §4.5.3.1.4, §4.5.3.1.6; RFC 4954 §4). */
+#define SRV_CMD_MAX 510    /* command line octets without CRLF */
+#define SRV_AUTH_MAX 12288 /* AUTH line octets without CRLF */
+#define SRV_TEXT_MAX 998   /* text line octets without CRLF */
+#define SRV_INPUT_HIGH (64 * 1024)
+
+struct smtp_srv {
+  smtp_srv_config cfg;
+  char *hostname;
+  smtp_env env;
+  smtp_srv_state state;
+  int64_t now;
+  int64_t last_activity;
+
+  /* input */
+  GByteArray *in;
+  size_t in_pos;
+  GString *line;
+  bool cr; /* a CR was the last byte seen */
+  bool line_bare_cr, line_nul, line_long;
+
+  /* output and events */
+  GString *out;
+  GArray *events; /* smtp_srv_event */
+  size_t ev_head;
+
+  /* pending decision */
+  uint64_t next_id;
+  uint64_t pending_id;
+  smtp_srv_event_type pending_type;
+
+  /* session */
+  char *helo;
+  bool esmtp;
+  char *cand_helo;
+  bool cand_esmtp;
+  bool tls;
+  char *auth_user;
+  unsigned errors;
+  const char *close_reason;
+
+  /* AUTH in progress */
+  bool auth_login; /* LOGIN (else PLAIN) */
+  int auth_step;   /* LOGIN: 0 = username next, 1 = password next */
+  char *a_authzid, *a_user, *a_pass;
+
+  /* transaction */
+  smtp_cmd_mail mail; /* valid in MAIL, RCPT, DATA, DATA_WAIT */
+  smtp_cmd_mail scratch_mail;
+  smtp_cmd_rcpt cand_rcpt;
+  GArray *rcpts; /* smtp_cmd_rcpt, accepted */
+
+  /* DATA */
+  GByteArray *msg;
+  uint64_t msg_size;
+  bool d_bol, d_bol_strict, d_dot, d_dot_strict, d_cr;
+  size_t d_linelen;
+  bool d_bare, d_nul, d_long, d_big;
+};
+
+/* The only place that assigns srv->state (traces "OLD -> NEW"). */
+void smtp_srv__enter(smtp_srv *srv, smtp_srv_state s);
+/* Queues a reply. ESC: NULL derives "c.0.0" from the code, "" puts none;
+ * enhanced codes are dropped when the extension is off. 4xx/5xx count as
+ * errors. TEXT may hold '\n' for a multi-line reply. */
+void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text);
+void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+/* Asks the owner: queues a DECIDE_* event and waits in the current state. */
+void smtp_srv__decide(smtp_srv *srv, smtp_srv_event_type type);
+void smtp_srv__push_event(smtp_srv *srv, smtp_srv_event_type type);
+void smtp_srv__close(smtp_srv *srv, const char *reason);
+void smtp_srv__trace(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* Forgets the transaction (MAIL, RCPTs, data). */
+void smtp_srv__reset_txn(smtp_srv *srv);
+void smtp_srv__reset_auth_input(smtp_srv *srv);
+/* Drops buffered input (after STARTTLS), tracing how much. */
+void smtp_srv__discard_input(smtp_srv *srv, const char *why);
+/* Starts reading message data. */
+void smtp_srv__begin_data(smtp_srv *srv);
+
+/* smtp_srv_verbs.c: handles one complete command line (not AUTH input). */
+void smtp_srv__command(smtp_srv *srv, const char *line);
+/* smtp_srv_verbs.c: handles one line of AUTH input (state AUTH_INPUT). */
+void smtp_srv__auth_input(smtp_srv *srv, const char *line);
+/* smtp_srv_verbs.c: the EHLO/HELO reply text after an accepted HELO. */
+void smtp_srv__helo_reply(smtp_srv *srv);
+const char *smtp_srv__state_name(smtp_srv_state s);
+
+#endif

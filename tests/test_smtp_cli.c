@@ -1,0 +1,983 @@
+/* Tests for smtp_cli: conversations with scripted servers (golden
+ * transcripts, replies fed whole, byte by byte and cut at every point),
+ * per-recipient outcomes, fallbacks, STARTTLS, AUTH, timeouts, body
+ * encoding, and the client against the server engine in memory. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_cli.h"
+#include "smtp_harness.h"
+#include "smtp_srv.h"
+#include "testutil.h"
+
+#define MINUTE (INT64_C(60) * 1000000000)
+
+/* ---- a scripted server ---- */
+
+typedef enum { FEED_WHOLE, FEED_BYTES, FEED_AT } feed_mode;
+
+typedef struct {
+  smtp_cli *cli;
+  GString *log;
+  GString *cline;   /* partial client line */
+  GString *pending; /* server bytes not yet fed */
+  const char *const *replies;
+  size_t next;
+  bool in_data;
+  feed_mode mode;
+  size_t at, fed;
+  int64_t now;
+} sc;
+
+/* The next scripted reply ("" or NULL: stay silent), logged as "S:" lines. */
+static void server_reply(sc *s) {
+  const char *r = s->replies[s->next];
+  if (!r)
+    return;
+  s->next++;
+  if (!*r)
+    return;
+  gchar **lines = g_strsplit(r, "|", -1);
+  for (gchar **l = lines; *l; l++) {
+    g_string_append_printf(s->log, "S: %s\n", *l);
+    g_string_append_printf(s->pending, "%s\r\n", *l);
+  }
+  g_strfreev(lines);
+}
+
+static void client_line(sc *s, const char *line) {
+  g_string_append_printf(s->log, "C: %s\n", line);
+  if (s->in_data) {
+    if (strcmp(line, ".") == 0) {
+      s->in_data = false;
+      server_reply(s);
+    }
+    return;
+  }
+  const char *r = s->replies[s->next];
+  bool data = g_ascii_strcasecmp(line, "DATA") == 0 && r && g_str_has_prefix(r, "354");
+  server_reply(s);
+  s->in_data = data;
+}
+
+static void drain_client(sc *s) {
+  size_t n;
+  const uint8_t *p = smtp_cli_output_peek(s->cli, &n);
+  g_string_append_len(s->cline, (const char *)p, (gssize)n);
+  smtp_cli_output_consume(s->cli, n, s->now);
+  char *e;
+  while ((e = strstr(s->cline->str, "\r\n")) != NULL) {
+    *e = 0;
+    char *line = g_strdup(s->cline->str);
+    g_string_erase(s->cline, 0, e - s->cline->str + 2);
+    client_line(s, line);
+    g_free(line);
+  }
+}
+
+static void log_events(sc *s) {
+  smtp_cli_event ev;
+  while (smtp_cli_next_event(s->cli, &ev)) {
+    switch (ev.type) {
+    case SMTP_CLI_EV_RESULT:
+      g_string_append_printf(s->log, "E: RESULT %" G_GUINT64_FORMAT " ok=%u temp=%u perm=%u\n",
+                             ev.cookie, ev.n_ok, ev.n_temp, ev.n_perm);
+      for (size_t i = 0; i < ev.nrcpts; i++) {
+        const smtp_cli_rcpt_result *r = &ev.rcpts[i];
+        g_string_append_printf(s->log, "E:   <%s> %s at %s%s %d %s %s\n", r->rcpt,
+                               smtp_cli_status_name(r->status), smtp_cli_stage_name(r->stage),
+                               r->local ? " (local)" : "", r->code, r->esc, r->text);
+      }
+      break;
+    case SMTP_CLI_EV_STARTTLS:
+      g_string_append(s->log, "E: STARTTLS\nT: tls up\n");
+      s->now += 1000;
+      smtp_cli_tls_started(s->cli, s->now);
+      break;
+    case SMTP_CLI_EV_CLOSE:
+      g_string_append_printf(s->log, "E: CLOSE %s\n", ev.reason);
+      break;
+    default:
+      g_assert_not_reached();
+    }
+  }
+}
+
+/* Runs until nothing moves; returns the transcript. */
+static char *sc_run(sc *s) {
+  for (int guard = 0; guard < 100000; guard++) {
+    log_events(s);
+    drain_client(s);
+    if (s->pending->len == 0)
+      break;
+    size_t k = s->pending->len;
+    if (s->mode == FEED_BYTES)
+      k = 1;
+    else if (s->mode == FEED_AT && s->fed < s->at && s->fed + k > s->at)
+      k = s->at - s->fed;
+    char *chunk = g_strndup(s->pending->str, k);
+    g_string_erase(s->pending, 0, (gssize)k);
+    s->fed += k;
+    s->now += 1000;
+    smtp_cli_feed(s->cli, chunk, k, s->now);
+    g_free(chunk);
+  }
+  return g_string_free(g_steal_pointer(&s->log), FALSE);
+}
+
+typedef struct {
+  const char *name;
+  unsigned cfg;               /* CC_* bits */
+  unsigned msg;               /* which message set: MS_* */
+  const char *const *replies; /* NULL-terminated */
+  const char *want;
+} cconv;
+
+enum { CC_AUTH = 1, CC_TLS_REQ = 2, CC_NO_PIPE = 4, CC_TLS_NEVER = 8 };
+enum { MS_THREE, MS_TWO_MSGS, MS_BIG, MS_DSN, MS_8BIT };
+
+static const smtp_cmd_rcpt three[] = {
+    {"bob@b.test", 0, NULL}, {"later@b.test", 0, NULL}, {"gone@b.test", 0, NULL}};
+static const char body3[] = "Subject: hi\n\n.leading dot\r\nbare\rCR\nend";
+
+static void setup(sc *s, unsigned cfgbits, unsigned ms) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = "client.test";
+  if (cfgbits & CC_AUTH)
+    cfg.auth_user = "alice", cfg.auth_pass = "secret";
+  if (cfgbits & CC_TLS_REQ)
+    cfg.tls = SMTP_CLI_TLS_REQUIRED;
+  if (cfgbits & CC_TLS_NEVER)
+    cfg.tls = SMTP_CLI_TLS_NEVER;
+  if (cfgbits & CC_NO_PIPE)
+    cfg.use_pipelining = false;
+  s->cli = smtp_cli_new(&cfg, NULL, 0);
+  s->log = g_string_new(NULL);
+  s->cline = g_string_new(NULL);
+  s->pending = g_string_new(NULL);
+  server_reply(s); /* the greeting */
+  smtp_cmd_mail mail = {.from = "alice@a.test"};
+  smtp_cli_message m = {&mail, three, 3, (const uint8_t *)body3, strlen(body3), 1};
+  switch (ms) {
+  case MS_TWO_MSGS:
+    smtp_cli_send(s->cli, &m, 0);
+    m.cookie = 2, m.rcpts = three, m.nrcpts = 1, m.data = (const uint8_t *)"x", m.len = 1;
+    smtp_cli_send(s->cli, &m, 0);
+    return;
+  case MS_BIG:
+    m.data = (const uint8_t *)"0123456789abcdefghij", m.len = 20;
+    break;
+  case MS_DSN: {
+    static const smtp_cmd_rcpt dsn[] = {
+        {"bob@b.test", SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_DELAY, "rfc822;bob@b.test"},
+        {"carol@b.test", SMTP_NOTIFY_NEVER, NULL}};
+    mail.ret = SMTP_RET_HDRS, mail.envid = "QQ+2B1";
+    m.rcpts = dsn, m.nrcpts = 2, m.data = (const uint8_t *)"x\r\n", m.len = 3;
+    break;
+  }
+  case MS_8BIT:
+    m.nrcpts = 1,
+    m.data = (const uint8_t *)"Gr\xc3\xbc\xc3\x9f"
+                              "e\r\n",
+    m.len = 9;
+    break;
+  default:
+    break;
+  }
+  smtp_cli_send(s->cli, &m, 0);
+}
+
+#define EHLO_PIPE "250-mx.test|250-PIPELINING|250-SIZE 1000|250-8BITMIME|250 ENHANCEDSTATUSCODES"
+#define BODY3_LINES "C: Subject: hi\nC: \nC: ..leading dot\nC: bare\nC: CR\nC: end\nC: .\n"
+
+static const char *const r_pipe3[] = {"220 mx.test ESMTP",    EHLO_PIPE,
+                                      "250 2.1.0 Ok",         "250 2.1.5 Ok",
+                                      "450 4.2.0 greylisted", "550 5.1.1 user unknown",
+                                      "354 go ahead",         "250 2.0.0 Ok: queued as Q7",
+                                      "221 2.0.0 Bye",        NULL};
+static const char *const r_lock3[] = {"220 mx.test ESMTP",    "250-mx.test|250 8BITMIME",
+                                      "250 2.1.0 Ok",         "250 2.1.5 Ok",
+                                      "450 4.2.0 greylisted", "550 5.1.1 user unknown",
+                                      "354 go ahead",         "250 2.0.0 Ok: queued as Q7",
+                                      "221 2.0.0 Bye",        NULL};
+static const char *const r_helo[] = {"220 mx.test",
+                                     "500 5.5.2 what",
+                                     "250 mx.test",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "354 go",
+                                     "554 5.7.0 content rejected",
+                                     "221 Bye",
+                                     NULL};
+static const char *const r_allfail_pipe[] = {"220 mx.test ESMTP",
+                                             EHLO_PIPE,
+                                             "250 2.1.0 Ok",
+                                             "550 5.1.1 a",
+                                             "550 5.1.1 b",
+                                             "450 4.1.1 c",
+                                             "554 5.5.1 Error: no valid recipients",
+                                             "221 Bye",
+                                             NULL};
+static const char *const r_two_lock[] = {"220 mx.test ESMTP",
+                                         "250 mx.test",
+                                         "250 2.1.0 Ok",
+                                         "550 5.1.1 a",
+                                         "550 5.1.1 b",
+                                         "550 5.1.1 c",
+                                         "250 2.0.0 Ok",
+                                         "250 2.1.0 Ok",
+                                         "250 2.1.5 Ok",
+                                         "354 go",
+                                         "250 2.0.0 Ok: Q8",
+                                         "221 Bye",
+                                         NULL};
+static const char *const r_421[] = {
+    "220 mx.test ESMTP",       EHLO_PIPE, "250 2.1.0 Ok", "250 2.1.5 Ok",
+    "421 4.3.2 shutting down", NULL};
+static const char *const r_554_greet[] = {"554 5.7.1 no service for you", "221 Bye", NULL};
+static const char *const r_tls_auth[] = {
+    "220 mx.test ESMTP",
+    "250-mx.test|250-STARTTLS|250 PIPELINING",
+    "220 2.0.0 Ready",
+    "250-mx.test|250-PIPELINING|250-AUTH=LOGIN|250-AUTH PLAIN LOGIN|250 8BITMIME",
+    "235 2.7.0 Ok",
+    "250 Ok",
+    "250 Ok",
+    "250 Ok",
+    "250 Ok",
+    "354 go",
+    "250 Ok: queued",
+    "221 Bye",
+    NULL};
+static const char *const r_login[] = {"220 mx.test ESMTP",
+                                      "250-mx.test|250-AUTH LOGIN CRAM-MD5|250 8BITMIME",
+                                      "334 VXNlcm5hbWU6",
+                                      "334 UGFzc3dvcmQ6",
+                                      "535 5.7.8 bad credentials",
+                                      "221 Bye",
+                                      NULL};
+static const char *const r_no_tls[] = {"220 mx.test ESMTP", "250-mx.test|250 PIPELINING", "221 Bye",
+                                       NULL};
+static const char *const r_mail_refused[] = {"220 mx.test ESMTP",
+                                             EHLO_PIPE,
+                                             "553 5.7.1 sender refused",
+                                             "503 5.5.1 need MAIL",
+                                             "503 5.5.1 need MAIL",
+                                             "503 5.5.1 need MAIL",
+                                             "503 5.5.1 need MAIL",
+                                             "221 Bye",
+                                             NULL};
+static const char *const r_big[] = {"220 mx.test ESMTP", "250-mx.test|250 SIZE 10", "221 Bye",
+                                    NULL};
+static const char *const r_dsn[] = {"220 mx.test ESMTP",
+                                    "250-mx.test|250-DSN|250 PIPELINING",
+                                    "250 Ok",
+                                    "250 Ok",
+                                    "250 Ok",
+                                    "354 go",
+                                    "250 Ok",
+                                    "221 Bye",
+                                    NULL};
+static const char *const r_8bit[] = {"220 mx.test ESMTP",
+                                     "250-mx.test|250 8BITMIME",
+                                     "250 Ok",
+                                     "250 Ok",
+                                     "354 go",
+                                     "250 Ok",
+                                     "221 Bye",
+                                     NULL};
+static const char *const r_8bit_no[] = {"220 mx.test ESMTP", "250 mx.test", "221 Bye", NULL};
+static const char *const r_starttls_refused[] = {"220 mx.test ESMTP",
+                                                 "250-mx.test|250-STARTTLS|250 8BITMIME",
+                                                 "454 4.7.0 TLS not available",
+                                                 "250 Ok",
+                                                 "250 Ok",
+                                                 "354 go",
+                                                 "250 Ok",
+                                                 "221 Bye",
+                                                 NULL};
+
+#define RESULT3_GOOD                                                                               \
+  "E: RESULT 1 ok=1 temp=1 perm=1\n"                                                               \
+  "E:   <bob@b.test> OK at DOT 250 2.0.0 Ok: queued as Q7\n"                                       \
+  "E:   <later@b.test> TEMP at RCPT 450 4.2.0 greylisted\n"                                        \
+  "E:   <gone@b.test> PERM at RCPT 550 5.1.1 user unknown\n"
+
+static const cconv cconvs[] = {
+    {"pipelined, one 4xx and one 5xx recipient", 0, MS_THREE, r_pipe3,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
+     "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 250 2.1.0 Ok\n"
+     "C: RCPT TO:<bob@b.test>\nS: 250 2.1.5 Ok\n"
+     "C: RCPT TO:<later@b.test>\nS: 450 4.2.0 greylisted\n"
+     "C: RCPT TO:<gone@b.test>\nS: 550 5.1.1 user unknown\n"
+     "C: DATA\nS: 354 go ahead\n" BODY3_LINES "S: 250 2.0.0 Ok: queued as Q7\n" RESULT3_GOOD
+     "C: QUIT\nS: 221 2.0.0 Bye\nE: CLOSE quit\n"},
+    {"lock-step without PIPELINING", 0, MS_THREE, r_lock3,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250 8BITMIME\n"
+     "C: MAIL FROM:<alice@a.test>\nS: 250 2.1.0 Ok\n"
+     "C: RCPT TO:<bob@b.test>\nS: 250 2.1.5 Ok\n"
+     "C: RCPT TO:<later@b.test>\nS: 450 4.2.0 greylisted\n"
+     "C: RCPT TO:<gone@b.test>\nS: 550 5.1.1 user unknown\n"
+     "C: DATA\nS: 354 go ahead\n" BODY3_LINES "S: 250 2.0.0 Ok: queued as Q7\n" RESULT3_GOOD
+     "C: QUIT\nS: 221 2.0.0 Bye\nE: CLOSE quit\n"},
+    {"HELO fallback, 5xx after the final dot", 0, MS_THREE, r_helo,
+     "S: 220 mx.test\nC: EHLO client.test\nS: 500 5.5.2 what\nC: HELO client.test\n"
+     "S: 250 mx.test\nC: MAIL FROM:<alice@a.test>\nS: 250 Ok\nC: RCPT TO:<bob@b.test>\n"
+     "S: 250 Ok\nC: RCPT TO:<later@b.test>\nS: 250 Ok\nC: RCPT TO:<gone@b.test>\nS: 250 Ok\n"
+     "C: DATA\nS: 354 go\n" BODY3_LINES "S: 554 5.7.0 content rejected\n"
+     "E: RESULT 1 ok=0 temp=0 perm=3\n"
+     "E:   <bob@b.test> PERM at DOT 554 5.7.0 content rejected\n"
+     "E:   <later@b.test> PERM at DOT 554 5.7.0 content rejected\n"
+     "E:   <gone@b.test> PERM at DOT 554 5.7.0 content rejected\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"pipelined, every recipient refused, DATA refused", 0, MS_THREE, r_allfail_pipe,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
+     "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 250 2.1.0 Ok\n"
+     "C: RCPT TO:<bob@b.test>\nS: 550 5.1.1 a\nC: RCPT TO:<later@b.test>\nS: 550 5.1.1 b\n"
+     "C: RCPT TO:<gone@b.test>\nS: 450 4.1.1 c\n"
+     "C: DATA\nS: 554 5.5.1 Error: no valid recipients\n"
+     "E: RESULT 1 ok=0 temp=1 perm=2\nE:   <bob@b.test> PERM at RCPT 550 5.1.1 a\n"
+     "E:   <later@b.test> PERM at RCPT 550 5.1.1 b\nE:   <gone@b.test> TEMP at RCPT 450 4.1.1 c\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"lock-step: no recipient, RSET, then the next message", 0, MS_TWO_MSGS, r_two_lock,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250 mx.test\n"
+     "C: MAIL FROM:<alice@a.test>\nS: 250 2.1.0 Ok\nC: RCPT TO:<bob@b.test>\nS: 550 5.1.1 a\n"
+     "C: RCPT TO:<later@b.test>\nS: 550 5.1.1 b\nC: RCPT TO:<gone@b.test>\nS: 550 5.1.1 c\n"
+     "E: RESULT 1 ok=0 temp=0 perm=3\nE:   <bob@b.test> PERM at RCPT 550 5.1.1 a\n"
+     "E:   <later@b.test> PERM at RCPT 550 5.1.1 b\nE:   <gone@b.test> PERM at RCPT 550 5.1.1 c\n"
+     "C: RSET\nS: 250 2.0.0 Ok\nC: MAIL FROM:<alice@a.test>\nS: 250 2.1.0 Ok\n"
+     "C: RCPT TO:<bob@b.test>\nS: 250 2.1.5 Ok\nC: DATA\nS: 354 go\nC: x\nC: .\n"
+     "S: 250 2.0.0 Ok: Q8\nE: RESULT 2 ok=1 temp=0 perm=0\n"
+     "E:   <bob@b.test> OK at DOT 250 2.0.0 Ok: Q8\nC: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"421 in the middle", 0, MS_TWO_MSGS, r_421,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
+     "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 250 2.1.0 Ok\nC: RCPT TO:<bob@b.test>\n"
+     "S: 250 2.1.5 Ok\nC: RCPT TO:<later@b.test>\nS: 421 4.3.2 shutting down\n"
+     "C: RCPT TO:<gone@b.test>\nC: DATA\n"
+     "E: RESULT 1 ok=0 temp=3 perm=0\nE:   <bob@b.test> TEMP at RCPT 421 4.3.2 shutting down\n"
+     "E:   <later@b.test> TEMP at RCPT 421 4.3.2 shutting down\n"
+     "E:   <gone@b.test> TEMP at RCPT 421 4.3.2 shutting down\n"
+     "E: RESULT 2 ok=0 temp=1 perm=0\nE:   <bob@b.test> TEMP at RCPT 421 4.3.2 shutting down\n"
+     "E: CLOSE 421\n"},
+    {"554 greeting", 0, MS_THREE, r_554_greet,
+     "S: 554 5.7.1 no service for you\nE: RESULT 1 ok=0 temp=0 perm=3\n"
+     "E:   <bob@b.test> PERM at CONNECT 554 5.7.1 no service for you\n"
+     "E:   <later@b.test> PERM at CONNECT 554 5.7.1 no service for you\n"
+     "E:   <gone@b.test> PERM at CONNECT 554 5.7.1 no service for you\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE greeting refused\n"},
+    {"STARTTLS, EHLO again, AUTH PLAIN", CC_AUTH, MS_THREE, r_tls_auth,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-STARTTLS\n"
+     "S: 250 PIPELINING\nC: STARTTLS\nS: 220 2.0.0 Ready\nE: STARTTLS\nT: tls up\n"
+     "C: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\nS: 250-AUTH=LOGIN\n"
+     "S: 250-AUTH PLAIN LOGIN\nS: 250 8BITMIME\nC: AUTH PLAIN AGFsaWNlAHNlY3JldA==\n"
+     "S: 235 2.7.0 Ok\nC: MAIL FROM:<alice@a.test>\nS: 250 Ok\nC: RCPT TO:<bob@b.test>\n"
+     "S: 250 Ok\nC: RCPT TO:<later@b.test>\nS: 250 Ok\nC: RCPT TO:<gone@b.test>\nS: 250 Ok\n"
+     "C: DATA\nS: 354 go\n" BODY3_LINES "S: 250 Ok: queued\nE: RESULT 1 ok=3 temp=0 perm=0\n"
+     "E:   <bob@b.test> OK at DOT 250  Ok: queued\nE:   <later@b.test> OK at DOT 250  Ok: queued\n"
+     "E:   <gone@b.test> OK at DOT 250  Ok: queued\nC: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"AUTH LOGIN refused", CC_AUTH | CC_TLS_NEVER, MS_THREE, r_login,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-AUTH LOGIN CRAM-MD5\n"
+     "S: 250 8BITMIME\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: YWxpY2U=\nS: 334 UGFzc3dvcmQ6\n"
+     "C: c2VjcmV0\nS: 535 5.7.8 bad credentials\nE: RESULT 1 ok=0 temp=0 perm=3\n"
+     "E:   <bob@b.test> PERM at AUTH 535 5.7.8 bad credentials\n"
+     "E:   <later@b.test> PERM at AUTH 535 5.7.8 bad credentials\n"
+     "E:   <gone@b.test> PERM at AUTH 535 5.7.8 bad credentials\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE auth failed\n"},
+    {"TLS required, not offered", CC_TLS_REQ, MS_THREE, r_no_tls,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250 PIPELINING\n"
+     "E: RESULT 1 ok=0 temp=3 perm=0\n"
+     "E:   <bob@b.test> TEMP at HELO (local) 0  TLS required but not available\n"
+     "E:   <later@b.test> TEMP at HELO (local) 0  TLS required but not available\n"
+     "E:   <gone@b.test> TEMP at HELO (local) 0  TLS required but not available\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE no tls\n"},
+    {"STARTTLS refused, opportunistic goes on", 0, MS_8BIT, r_starttls_refused,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-STARTTLS\n"
+     "S: 250 8BITMIME\nC: STARTTLS\nS: 454 4.7.0 TLS not available\n"
+     "C: MAIL FROM:<alice@a.test> BODY=8BITMIME\nS: 250 Ok\nC: RCPT TO:<bob@b.test>\n"
+     "S: 250 Ok\nC: DATA\nS: 354 go\nC: Gr\xc3\xbc\xc3\x9f"
+     "e\nC: .\nS: 250 Ok\n"
+     "E: RESULT 1 ok=1 temp=0 perm=0\nE:   <bob@b.test> OK at DOT 250  Ok\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"MAIL refused while pipelining", 0, MS_THREE, r_mail_refused,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-PIPELINING\n"
+     "S: 250-SIZE 1000\nS: 250-8BITMIME\nS: 250 ENHANCEDSTATUSCODES\n"
+     "C: MAIL FROM:<alice@a.test> SIZE=44\nS: 553 5.7.1 sender refused\n"
+     "C: RCPT TO:<bob@b.test>\nS: 503 5.5.1 need MAIL\nC: RCPT TO:<later@b.test>\n"
+     "S: 503 5.5.1 need MAIL\nC: RCPT TO:<gone@b.test>\nS: 503 5.5.1 need MAIL\n"
+     "C: DATA\nS: 503 5.5.1 need MAIL\nE: RESULT 1 ok=0 temp=0 perm=3\n"
+     "E:   <bob@b.test> PERM at MAIL 553 5.7.1 sender refused\n"
+     "E:   <later@b.test> PERM at MAIL 553 5.7.1 sender refused\n"
+     "E:   <gone@b.test> PERM at MAIL 553 5.7.1 sender refused\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"SIZE exceeded: refused locally", 0, MS_BIG, r_big,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250 SIZE 10\n"
+     "E: RESULT 1 ok=0 temp=0 perm=3\n"
+     "E:   <bob@b.test> PERM at MAIL (local) 552 5.3.4 message size exceeds the server's fixed "
+     "limit\n"
+     "E:   <later@b.test> PERM at MAIL (local) 552 5.3.4 message size exceeds the server's fixed "
+     "limit\n"
+     "E:   <gone@b.test> PERM at MAIL (local) 552 5.3.4 message size exceeds the server's fixed "
+     "limit\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"DSN parameters when offered", 0, MS_DSN, r_dsn,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250-DSN\nS: 250 PIPELINING\n"
+     "C: MAIL FROM:<alice@a.test> RET=HDRS ENVID=QQ+2B1\nS: 250 Ok\n"
+     "C: RCPT TO:<bob@b.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;bob@b.test\nS: 250 Ok\n"
+     "C: RCPT TO:<carol@b.test> NOTIFY=NEVER\nS: 250 Ok\nC: DATA\nS: 354 go\nC: x\nC: .\n"
+     "S: 250 Ok\nE: RESULT 1 ok=2 temp=0 perm=0\nE:   <bob@b.test> OK at DOT 250  Ok\n"
+     "E:   <carol@b.test> OK at DOT 250  Ok\nC: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"8-bit body with 8BITMIME", CC_TLS_NEVER, MS_8BIT, r_8bit,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250-mx.test\nS: 250 8BITMIME\n"
+     "C: MAIL FROM:<alice@a.test> BODY=8BITMIME\nS: 250 Ok\nC: RCPT TO:<bob@b.test>\n"
+     "S: 250 Ok\nC: DATA\nS: 354 go\nC: Gr\xc3\xbc\xc3\x9f"
+     "e\nC: .\nS: 250 Ok\n"
+     "E: RESULT 1 ok=1 temp=0 perm=0\nE:   <bob@b.test> OK at DOT 250  Ok\n"
+     "C: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+    {"8-bit body without 8BITMIME: refused locally", 0, MS_8BIT, r_8bit_no,
+     "S: 220 mx.test ESMTP\nC: EHLO client.test\nS: 250 mx.test\n"
+     "E: RESULT 1 ok=0 temp=0 perm=1\n"
+     "E:   <bob@b.test> PERM at MAIL (local) 554 5.6.3 8-bit message and the server does not "
+     "offer 8BITMIME\nC: QUIT\nS: 221 Bye\nE: CLOSE quit\n"},
+};
+
+static char *run_cconv(const cconv *c, feed_mode mode, size_t at) {
+  sc s = {0};
+  s.replies = c->replies;
+  s.mode = mode;
+  s.at = at;
+  setup(&s, c->cfg, c->msg);
+  char *got = sc_run(&s);
+  smtp_cli_free(s.cli);
+  g_string_free(s.cline, TRUE);
+  g_string_free(s.pending, TRUE);
+  return got;
+}
+
+START_TEST(client_conversation) {
+  const cconv *c = &cconvs[_i];
+  char *whole = run_cconv(c, FEED_WHOLE, 0);
+  ck_assert_msg(strcmp(whole, c->want) == 0, "%s (whole):\ngot:\n%s\nwant:\n%s", c->name, whole,
+                c->want);
+  char *bytes = run_cconv(c, FEED_BYTES, 0);
+  ck_assert_msg(strcmp(bytes, c->want) == 0, "%s (bytes):\ngot:\n%s\nwant:\n%s", c->name, bytes,
+                c->want);
+  /* every cut of the server's byte stream */
+  size_t total = 0;
+  for (const char *p = c->want; (p = strstr(p, "S: ")) != NULL; p += 3)
+    total += strcspn(p + 3, "\n") + 2;
+  for (size_t at = 1; at < total; at++) {
+    char *got = run_cconv(c, FEED_AT, at);
+    ck_assert_msg(strcmp(got, c->want) == 0, "%s (cut at %zu):\ngot:\n%s", c->name, at, got);
+    g_free(got);
+  }
+  g_free(whole);
+  g_free(bytes);
+}
+END_TEST
+
+/* ---- timers (RFC 5321 §4.5.3.2) ---- */
+
+static smtp_cli *timer_client(void) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 100);
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, three, 1, (const uint8_t *)"hello\r\n", 7, 9};
+  smtp_cli_send(cli, &m, 100);
+  return cli;
+}
+
+static void consume_all(smtp_cli *cli, int64_t now) {
+  size_t n;
+  smtp_cli_output_peek(cli, &n);
+  smtp_cli_output_consume(cli, n, now);
+}
+
+static void feed_str(smtp_cli *cli, const char *s, int64_t now) {
+  smtp_cli_feed(cli, s, strlen(s), now);
+}
+
+START_TEST(greeting_timeout) {
+  smtp_cli *cli = timer_client();
+  ck_assert(smtp_cli_deadline(cli) == 100 + 5 * MINUTE);
+  smtp_cli_tick(cli, 100 + 5 * MINUTE - 1);
+  smtp_cli_event ev;
+  ck_assert(!smtp_cli_next_event(cli, &ev));
+  smtp_cli_tick(cli, 100 + 5 * MINUTE);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_int_eq(ev.type, SMTP_CLI_EV_RESULT);
+  ck_assert_uint_eq(ev.n_temp, 1);
+  ck_assert(ev.rcpts[0].local);
+  ck_assert_int_eq(ev.rcpts[0].stage, SMTP_CLI_STAGE_CONNECT);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_int_eq(ev.type, SMTP_CLI_EV_CLOSE);
+  ck_assert_str_eq(ev.reason, "timeout");
+  size_t n;
+  smtp_cli_output_peek(cli, &n);
+  ck_assert_uint_eq(n, 0); /* no QUIT after a timeout */
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(phase_timeouts) {
+  /* Each phase arms its own timer; the body's timers follow output progress. */
+  smtp_cli *cli = timer_client();
+  int64_t t = 1000;
+  feed_str(cli, "220 mx\r\n", t);
+  ck_assert(smtp_cli_deadline(cli) == t + 5 * MINUTE); /* EHLO: t_other */
+  feed_str(cli, "250 mx\r\n", t += 10);
+  ck_assert(smtp_cli_deadline(cli) == t + 5 * MINUTE); /* MAIL */
+  feed_str(cli, "250 ok\r\n", t += 10);
+  ck_assert(smtp_cli_deadline(cli) == t + 5 * MINUTE); /* RCPT */
+  feed_str(cli, "250 ok\r\n", t += 10);
+  ck_assert(smtp_cli_deadline(cli) == t + 2 * MINUTE); /* DATA initiation */
+  consume_all(cli, t);
+  feed_str(cli, "354 go\r\n", t += 10);
+  ck_assert(smtp_cli_deadline(cli) == t + 3 * MINUTE); /* data block, body not yet sent */
+  size_t n;
+  smtp_cli_output_peek(cli, &n);
+  smtp_cli_output_consume(cli, 3, t + 60);
+  ck_assert(smtp_cli_deadline(cli) == t + 60 + 3 * MINUTE); /* progress restarts the block timer */
+  smtp_cli_output_consume(cli, n - 3, t + 90);
+  ck_assert(smtp_cli_deadline(cli) == t + 90 + 10 * MINUTE); /* final dot */
+  smtp_cli_tick(cli, t + 90 + 10 * MINUTE);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.n_temp, 1);
+  ck_assert_int_eq(ev.rcpts[0].stage, SMTP_CLI_STAGE_DOT);
+  ck_assert_str_eq(ev.rcpts[0].text, "timeout waiting for the server");
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(connection_lost) {
+  smtp_cli *cli = timer_client();
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 PIPELINING\r\n", 10);
+  consume_all(cli, 10);
+  smtp_cli_connection_lost(cli, 20);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_int_eq(ev.type, SMTP_CLI_EV_RESULT);
+  ck_assert_str_eq(ev.rcpts[0].text, "connection lost");
+  ck_assert(ev.rcpts[0].status == SMTP_CLI_TEMP);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_str_eq(ev.reason, "connection lost");
+  /* A message sent after the end gets its result at once. */
+  smtp_cmd_mail mail = {.from = ""};
+  smtp_cli_message m = {&mail, three, 1, (const uint8_t *)"x", 1, 5};
+  smtp_cli_send(cli, &m, 30);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.cookie, 5);
+  ck_assert_uint_eq(ev.n_temp, 1);
+  ck_assert(smtp_cli_deadline(cli) == SMTP_NO_DEADLINE);
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(bad_replies) {
+  static const char *const bad[] = {"hello\r\n", "220-a\r\n250 b\r\n", "99 x\r\n", "2200 x\r\n",
+                                    "220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n250 ok\r\n"};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    smtp_cli *cli = timer_client();
+    feed_str(cli, bad[i], 10);
+    smtp_cli_event ev;
+    bool closed = false;
+    while (smtp_cli_next_event(cli, &ev))
+      closed |= ev.type == SMTP_CLI_EV_CLOSE && strcmp(ev.reason, "protocol error") == 0;
+    ck_assert_msg(closed, "%s: no protocol error", bad[i]);
+    smtp_cli_free(cli);
+  }
+}
+END_TEST
+
+/* ---- body encoding ---- */
+
+static const struct {
+  const char *in, *want;
+} bodies[] = {
+    {"", ".\r\n"},
+    {"a", "a\r\n.\r\n"},
+    {"a\r\n", "a\r\n.\r\n"},
+    {".", "..\r\n.\r\n"},
+    {".\r\n.\n..", "..\r\n..\r\n...\r\n.\r\n"},
+    {"a\nb\rc\r\n", "a\r\nb\r\nc\r\n.\r\n"},
+    {"x\r\r\n.\r", "x\r\n\r\n..\r\n.\r\n"},
+    {"a.b\n .c", "a.b\r\n .c\r\n.\r\n"},
+};
+
+START_TEST(encode_body) {
+  GString *out = g_string_new(NULL);
+  smtp_cli_encode_body(out, (const uint8_t *)bodies[_i].in, strlen(bodies[_i].in));
+  char *g = g_strescape(out->str, NULL), *w = g_strescape(bodies[_i].want, NULL);
+  ck_assert_msg(strcmp(out->str, bodies[_i].want) == 0, "got %s want %s", g, w);
+  /* SIZE = encoded length minus stuffing dots and the final ".\r\n" */
+  uint64_t stuffed = 0;
+  for (size_t i = 0; i < out->len; i++)
+    stuffed += out->str[i] == '.' && (i == 0 || out->str[i - 1] == '\n');
+  ck_assert_uint_eq(smtp_cli_body_size((const uint8_t *)bodies[_i].in, strlen(bodies[_i].in)),
+                    out->len - 3 - (stuffed - 1));
+  g_free(g);
+  g_free(w);
+  g_string_free(out, TRUE);
+}
+END_TEST
+
+/* ---- the client against the server engine, in memory ---- */
+
+typedef struct {
+  GString *log;
+  GString *c2s, *s2c;         /* partial lines for the transcript */
+  GString *c_bytes, *s_bytes; /* each direction's whole byte stream */
+  GString *stored;            /* the message as the server got it */
+  GString *results;
+  bool closed_c, closed_s;
+} wire;
+
+static void wire_log(GString *log, GString *partial, const char *who, const uint8_t *p, size_t n) {
+  g_string_append_len(partial, (const char *)p, (gssize)n);
+  char *e;
+  while ((e = strstr(partial->str, "\r\n")) != NULL) {
+    g_string_append_printf(log, "%s: %.*s\n", who, (int)(e - partial->str), partial->str);
+    g_string_erase(partial, 0, e - partial->str + 2);
+  }
+}
+
+static void run_wire(size_t chunk, wire *w) {
+  smtp_srv_config scfg;
+  harness_config(&scfg);
+  scfg.require_auth = scfg.require_tls_for_auth = true; /* a submission server */
+  smtp_srv *srv = smtp_srv_new(&scfg, NULL);
+  smtp_cli_config ccfg;
+  smtp_cli_config_init(&ccfg);
+  ccfg.helo_name = "laptop.test";
+  ccfg.tls = SMTP_CLI_TLS_REQUIRED;
+  ccfg.auth_user = "alice", ccfg.auth_pass = "secret";
+  smtp_cli *cli = smtp_cli_new(&ccfg, NULL, 0);
+  static const smtp_cmd_rcpt rc[] = {
+      {"bob@b.test", 0, NULL}, {"carol@c.test", 0, NULL}, {"unknown@b.test", 0, NULL}};
+  smtp_cmd_mail mail = {.from = "alice@a.test"};
+  const char *body = "Subject: three\n\n.hidden dot\nbye\n";
+  smtp_cli_message m = {&mail, rc, 3, (const uint8_t *)body, strlen(body), 42};
+  smtp_cli_send(cli, &m, 0);
+  int64_t now = 0;
+  bool srv_tls = false;
+  for (int guard = 0; guard < 200000; guard++) {
+    bool moved = false;
+    smtp_srv_event sev;
+    while (smtp_srv_next_event(srv, &sev)) {
+      moved = true;
+      switch (sev.type) {
+      case SMTP_SRV_EV_DECIDE_AUTH:
+        if (strcmp(sev.user, "alice") == 0 && strcmp(sev.pass, "secret") == 0)
+          smtp_srv_accept(srv, sev.id, now);
+        else
+          smtp_srv_reject(srv, sev.id, 535, NULL, NULL, now);
+        break;
+      case SMTP_SRV_EV_DECIDE_RCPT:
+        if (strstr(sev.rcpt->to, "unknown"))
+          smtp_srv_reject(srv, sev.id, 550, "5.1.1", "<unknown@b.test>: user unknown", now);
+        else
+          smtp_srv_accept(srv, sev.id, now);
+        break;
+      case SMTP_SRV_EV_DECIDE_MESSAGE:
+        g_string_append_len(w->stored, (const char *)sev.data, (gssize)sev.len);
+        g_string_append_printf(w->stored, "[%zu rcpts]", sev.nrcpts);
+        smtp_srv_accept_message(srv, sev.id, "4F2A", now);
+        break;
+      case SMTP_SRV_EV_STARTTLS:
+        srv_tls = true;
+        break;
+      case SMTP_SRV_EV_CLOSE:
+        w->closed_s = true;
+        break;
+      default:
+        smtp_srv_accept(srv, sev.id, now);
+        break;
+      }
+    }
+    size_t n;
+    const uint8_t *p = smtp_srv_output_peek(srv, &n);
+    size_t k = srv_tls ? n : MIN(n, chunk);
+    if (k) {
+      moved = true;
+      wire_log(w->log, w->s2c, "S", p, k);
+      g_string_append_len(w->s_bytes, (const char *)p, (gssize)k);
+      uint8_t *copy = g_memdup2(p, k);
+      smtp_srv_output_consume(srv, k);
+      smtp_cli_feed(cli, copy, k, ++now);
+      g_free(copy);
+    }
+    if (srv_tls) { /* the 220 is out: both sides now speak TLS */
+      srv_tls = false;
+      smtp_srv_tls_started(srv, now);
+      g_string_append(w->log, "T: tls up\n");
+    }
+    smtp_cli_event cev;
+    while (smtp_cli_next_event(cli, &cev)) {
+      moved = true;
+      if (cev.type == SMTP_CLI_EV_STARTTLS)
+        smtp_cli_tls_started(cli, now);
+      else if (cev.type == SMTP_CLI_EV_CLOSE)
+        w->closed_c = true;
+      else
+        for (size_t i = 0; i < cev.nrcpts; i++)
+          g_string_append_printf(w->results, "%s %s %s %d %s %s\n", cev.rcpts[i].rcpt,
+                                 smtp_cli_status_name(cev.rcpts[i].status),
+                                 smtp_cli_stage_name(cev.rcpts[i].stage), cev.rcpts[i].code,
+                                 cev.rcpts[i].esc, cev.rcpts[i].text);
+    }
+    p = smtp_cli_output_peek(cli, &n);
+    k = MIN(n, chunk);
+    if (k) {
+      moved = true;
+      wire_log(w->log, w->c2s, "C", p, k);
+      g_string_append_len(w->c_bytes, (const char *)p, (gssize)k);
+      uint8_t *copy = g_memdup2(p, k);
+      smtp_cli_output_consume(cli, k, now);
+      smtp_srv_feed(srv, copy, k, ++now);
+      g_free(copy);
+    }
+    if (!moved)
+      break;
+  }
+  smtp_cli_free(cli);
+  smtp_srv_free(srv);
+}
+
+static void wire_init(wire *w) {
+  w->log = g_string_new(NULL);
+  w->c2s = g_string_new(NULL);
+  w->s2c = g_string_new(NULL);
+  w->stored = g_string_new(NULL);
+  w->results = g_string_new(NULL);
+  w->c_bytes = g_string_new(NULL);
+  w->s_bytes = g_string_new(NULL);
+  w->closed_c = w->closed_s = false;
+}
+
+static void wire_clear(wire *w) {
+  g_string_free(w->log, TRUE);
+  g_string_free(w->c2s, TRUE);
+  g_string_free(w->s2c, TRUE);
+  g_string_free(w->stored, TRUE);
+  g_string_free(w->results, TRUE);
+  g_string_free(w->c_bytes, TRUE);
+  g_string_free(w->s_bytes, TRUE);
+}
+
+START_TEST(client_server_in_memory) {
+  wire whole, bytes, odd;
+  wire_init(&whole);
+  wire_init(&bytes);
+  wire_init(&odd);
+  run_wire(SIZE_MAX, &whole);
+  run_wire(1, &bytes);
+  run_wire(7, &odd);
+  ck_assert_str_eq(whole.results->str,
+                   "bob@b.test OK DOT 250 2.0.0 Ok: queued as 4F2A\n"
+                   "carol@c.test OK DOT 250 2.0.0 Ok: queued as 4F2A\n"
+                   "unknown@b.test PERM RCPT 550 5.1.1 <unknown@b.test>: user unknown\n");
+  ck_assert_str_eq(whole.stored->str, "Subject: three\r\n\r\n.hidden dot\r\nbye\r\n[2 rcpts]");
+  /* the SIZE announced is what the server stored (RFC 1870 §3) */
+  ck_assert_msg(strstr(whole.log->str, "C: MAIL FROM:<alice@a.test> SIZE=36\n"), "%s",
+                whole.log->str);
+  ck_assert(whole.closed_c && whole.closed_s);
+  ck_assert_msg(strstr(whole.log->str, "C: STARTTLS\nS: 220 2.0.0 Ready to start TLS\nT: tls up\n"
+                                       "C: EHLO laptop.test\n"),
+                "%s", whole.log->str);
+  ck_assert_msg(strstr(whole.log->str, "C: AUTH PLAIN AGFsaWNlAHNlY3JldA==\n"
+                                       "S: 235 2.7.0 Authentication successful\n"),
+                "%s", whole.log->str);
+  ck_assert_msg(strstr(whole.log->str, "C: ..hidden dot\n"), "%s", whole.log->str);
+  ck_assert_msg(g_str_has_suffix(whole.log->str, "C: QUIT\nS: 221 2.0.0 Bye\n"), "%s",
+                whole.log->str);
+  /* the chunking of the wire changes neither direction's bytes (only how
+   * pipelined lines interleave in the combined log) */
+  ck_assert_str_eq(bytes.c_bytes->str, whole.c_bytes->str);
+  ck_assert_str_eq(bytes.s_bytes->str, whole.s_bytes->str);
+  ck_assert_str_eq(odd.c_bytes->str, whole.c_bytes->str);
+  ck_assert_str_eq(odd.s_bytes->str, whole.s_bytes->str);
+  ck_assert_str_eq(bytes.results->str, whole.results->str);
+  ck_assert_str_eq(odd.stored->str, whole.stored->str);
+  wire_clear(&whole);
+  wire_clear(&bytes);
+  wire_clear(&odd);
+}
+END_TEST
+
+static char *out_cli(smtp_cli *cli, int64_t now) {
+  size_t n;
+  const uint8_t *p = smtp_cli_output_peek(cli, &n);
+  char *s = g_strndup((const char *)p, n);
+  smtp_cli_output_consume(cli, n, now);
+  return s;
+}
+
+START_TEST(idle_session) {
+  /* quit_when_idle off: the session waits for messages, then QUIT on request;
+   * a 421 while idle ends it. */
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.quit_when_idle = false;
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 PIPELINING\r\n", 1);
+  char *o = out_cli(cli, 1);
+  ck_assert_str_eq(o, "EHLO localhost\r\n");
+  g_free(o);
+  ck_assert_str_eq(smtp_cli_state_name(cli), "READY");
+  ck_assert(smtp_cli_deadline(cli) == SMTP_NO_DEADLINE);
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, three, 1, (const uint8_t *)"hi", 2, 3};
+  smtp_cli_send(cli, &m, 2);
+  o = out_cli(cli, 2);
+  ck_assert_str_eq(o, "MAIL FROM:<a@b.c>\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n");
+  g_free(o);
+  feed_str(cli, "250 ok\r\n250 ok\r\n354 go\r\n", 3);
+  o = out_cli(cli, 3);
+  ck_assert_str_eq(o, "hi\r\n.\r\n");
+  g_free(o);
+  feed_str(cli, "250 queued\r\n", 4);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.n_ok, 1);
+  ck_assert_str_eq(smtp_cli_state_name(cli), "READY");
+  smtp_cli_send(cli, &m, 5);
+  g_free(out_cli(cli, 5));
+  feed_str(cli, "421 4.4.2 bye\r\n", 6);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_int_eq(ev.type, SMTP_CLI_EV_RESULT);
+  ck_assert_uint_eq(ev.n_temp, 1);
+  ck_assert_int_eq(ev.rcpts[0].code, 421);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_str_eq(ev.reason, "421");
+  smtp_cli_free(cli);
+
+  cli = smtp_cli_new(&cfg, NULL, 0);
+  feed_str(cli, "220 mx\r\n250 mx\r\n", 1);
+  g_free(out_cli(cli, 1));
+  smtp_cli_quit(cli, 2);
+  o = out_cli(cli, 2);
+  ck_assert_str_eq(o, "QUIT\r\n");
+  g_free(o);
+  feed_str(cli, "221 bye\r\n", 3);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_str_eq(ev.reason, "quit");
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(auth_not_offered) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.auth_user = "alice", cfg.auth_pass = "secret";
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, three, 2, (const uint8_t *)"hi", 2, 3};
+  smtp_cli_send(cli, &m, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 AUTH CRAM-MD5\r\n", 1);
+  char *o = out_cli(cli, 1);
+  ck_assert_str_eq(o, "EHLO localhost\r\nQUIT\r\n"); /* never MAIL without AUTH */
+  g_free(o);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.n_temp, 2);
+  ck_assert_int_eq(ev.rcpts[1].stage, SMTP_CLI_STAGE_HELO);
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(tls_discards_early_input) {
+  /* RFC 3207 §4.2: bytes after the 220 and before TLS are not replies. */
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 STARTTLS\r\n", 1);
+  g_free(out_cli(cli, 1));
+  feed_str(cli, "220 go\r\n250 injected\r\n", 2);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_int_eq(ev.type, SMTP_CLI_EV_STARTTLS);
+  feed_str(cli, "250-injected\r\n", 3);
+  smtp_cli_tls_started(cli, 4);
+  ck_assert(smtp_cli_tls_active(cli));
+  ck_assert_uint_eq(smtp_cli_caps(cli), 0);
+  char *o = out_cli(cli, 4);
+  ck_assert_str_eq(o, "EHLO localhost\r\n");
+  g_free(o);
+  feed_str(cli, "250-mx\r\n250-SIZE 5000\r\n250 PIPELINING\r\n", 5);
+  ck_assert_uint_eq(smtp_cli_caps(cli), SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_PIPELINING);
+  ck_assert_uint_eq(smtp_cli_server_size(cli), 5000);
+  o = out_cli(cli, 5);
+  ck_assert_str_eq(o, "QUIT\r\n");
+  g_free(o);
+  smtp_cli_free(cli);
+}
+END_TEST
+
+START_TEST(bad_addresses_refused_locally) {
+  /* An address that could inject a command never reaches the wire. */
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  static const smtp_cmd_rcpt rc[] = {
+      {"x@y.z>\r\nRSET", 0, NULL}, {"ok@y.z", 0, NULL}, {"o2@y.z", 0, "rfc822;a\r\nQUIT"}};
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, rc, 3, (const uint8_t *)"hi", 2, 1};
+  smtp_cli_send(cli, &m, 0);
+  smtp_cmd_mail bad_from = {.from = "a@b.c> X"};
+  m.mail = &bad_from, m.cookie = 2;
+  smtp_cli_send(cli, &m, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250-DSN\r\n250 PIPELINING\r\n", 1);
+  char *o = out_cli(cli, 1);
+  ck_assert_str_eq(o, "EHLO localhost\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<ok@y.z>\r\nDATA\r\n");
+  g_free(o);
+  feed_str(cli, "250 ok\r\n250 ok\r\n354 go\r\n250 done\r\n", 2);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.cookie, 1);
+  ck_assert_uint_eq(ev.n_ok, 1);
+  ck_assert_uint_eq(ev.n_perm, 2);
+  ck_assert_int_eq(ev.rcpts[0].code, 553);
+  ck_assert(ev.rcpts[0].local);
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.cookie, 2);
+  ck_assert_uint_eq(ev.n_perm, 3);
+  ck_assert_str_eq(ev.rcpts[1].esc, "5.1.7");
+  o = out_cli(cli, 3);
+  ck_assert_str_eq(o, "hi\r\n.\r\nQUIT\r\n");
+  g_free(o);
+  smtp_cli_free(cli);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("smtp_cli");
+  TCase *tc = tcase_create("conversations");
+  tcase_add_loop_test(tc, client_conversation, 0, G_N_ELEMENTS(cconvs));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("timers and failures");
+  tcase_add_test(tc, greeting_timeout);
+  tcase_add_test(tc, phase_timeouts);
+  tcase_add_test(tc, connection_lost);
+  tcase_add_test(tc, bad_replies);
+  tcase_add_test(tc, idle_session);
+  tcase_add_test(tc, auth_not_offered);
+  tcase_add_test(tc, tls_discards_early_input);
+  tcase_add_test(tc, bad_addresses_refused_locally);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("body");
+  tcase_add_loop_test(tc, encode_body, 0, G_N_ELEMENTS(bodies));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("client and server");
+  tcase_add_test(tc, client_server_in_memory);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}

@@ -1,0 +1,261 @@
+/* Tests for smtp_cmd and smtp_reply: verbs, paths, ESMTP parameters, xtext,
+ * strict base64 and PLAIN, reply formatting and parsing. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_cmd.h"
+#include "smtp_reply.h"
+#include "testutil.h"
+
+static const struct {
+  const char *line;
+  smtp_verb verb;
+  const char *arg;
+} verbs[] = {
+    {"EHLO x", SMTP_VERB_EHLO, "x"},
+    {"ehlo  x y", SMTP_VERB_EHLO, "x y"},
+    {"MAIL FROM:<>", SMTP_VERB_MAIL, "FROM:<>"},
+    {"DATA", SMTP_VERB_DATA, ""},
+    {"DATAX", SMTP_VERB_UNKNOWN, ""},
+    {"", SMTP_VERB_UNKNOWN, ""},
+    {"StartTLS", SMTP_VERB_STARTTLS, ""},
+    {"QUIT now", SMTP_VERB_QUIT, "now"},
+    {"BDAT 5 LAST", SMTP_VERB_BDAT, "5 LAST"},
+};
+
+START_TEST(verb_parse) {
+  smtp_cmd c;
+  smtp_cmd_parse(verbs[_i].line, &c);
+  ck_assert_msg(c.verb == verbs[_i].verb, "%s: got %s want %s", verbs[_i].line,
+                smtp_cmd_verb_name(c.verb), smtp_cmd_verb_name(verbs[_i].verb));
+  if (c.verb != SMTP_VERB_UNKNOWN)
+    ck_assert_str_eq(c.arg, verbs[_i].arg);
+}
+END_TEST
+
+static const struct {
+  const char *addr;
+  bool ok;
+} mailboxes[] = {
+    {"a@b.c", true},
+    {"a.b@c", true},
+    {"\"a b\"@c.d", true},
+    {"\"a\\\"b\"@c.d", true},
+    {"a@[192.0.2.1]", true},
+    {"a@[IPv6:2001:db8::1]", true},
+    {"a..b@c", false},
+    {".a@c", false},
+    {"a.@c", false},
+    {"a@", false},
+    {"@c", false},
+    {"a@b..c", false},
+    {"a@-b", false},
+    {"a@b-", false},
+    {"a b@c", false},
+    {"a@b c", false},
+    {"\xc3\xa4@b.c", false},
+    {"a@b_c.d", false},
+    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.c", false}, /* 65 */
+    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.c", true},   /* 64 */
+};
+
+START_TEST(mailbox_syntax) {
+  ck_assert_msg(smtp_cmd_mailbox_valid(mailboxes[_i].addr) == mailboxes[_i].ok, "%s: got %d",
+                mailboxes[_i].addr, !mailboxes[_i].ok);
+}
+END_TEST
+
+static const struct {
+  const char *arg;
+  unsigned allowed;
+  int code;
+  const char *from;
+} mails[] = {
+    {"FROM:<a@b.c>", 0, 0, "a@b.c"},
+    {"from:<>", 0, 0, ""},
+    {"FROM: <a@b.c>", 0, 0, "a@b.c"},
+    {"FROM:<@x.y,@z.w:a@b.c>", 0, 0, "a@b.c"},
+    {"FROM:a@b.c", 0, 501, NULL},
+    {"FROM:<a@b.c", 0, 501, NULL},
+    {"FROM:<a@b.c>x", 0, 501, NULL},
+    {"TO:<a@b.c>", 0, 501, NULL},
+    {"FROM:<a@@b.c>", 0, 501, NULL},
+    {"FROM:<a@b.c> SIZE=10", 0, 555, NULL},
+    {"FROM:<a@b.c> SIZE=10", SMTP_CMD_P_SIZE, 0, "a@b.c"},
+    {"FROM:<a@b.c> SIZE=", SMTP_CMD_P_SIZE, 501, NULL},
+    {"FROM:<a@b.c> SIZE=99999999999999999999999", SMTP_CMD_P_SIZE, 501, NULL},
+    {"FROM:<a@b.c> SIZE=1001", SMTP_CMD_P_SIZE, 552, NULL},
+    {"FROM:<a@b.c> BODY=BINARYMIME", SMTP_CMD_P_BODY, 501, NULL},
+    {"FROM:<a@b.c> body=7bit", SMTP_CMD_P_BODY, 0, "a@b.c"},
+    {"FROM:<a@b.c> RET=FULL ENVID=x+41", SMTP_CMD_P_DSN, 0, "a@b.c"},
+    {"FROM:<a@b.c> ENVID=x+4", SMTP_CMD_P_DSN, 501, NULL},
+    {"FROM:<a@b.c> ENVID=x=y", SMTP_CMD_P_DSN, 501, NULL},
+    {"FROM:<a@b.c> RET=ALL", SMTP_CMD_P_DSN, 501, NULL},
+    {"FROM:<a@b.c> AUTH=<>", SMTP_CMD_P_AUTH, 0, "a@b.c"},
+    {"FROM:<a@b.c>  SIZE=1  ", SMTP_CMD_P_SIZE, 0, "a@b.c"},
+    {"FROM:<a@b.c> =1", SMTP_CMD_P_SIZE, 501, NULL},
+};
+
+START_TEST(mail_parse) {
+  smtp_cmd_mail m;
+  smtp_cmd_status st = smtp_cmd_parse_mail(mails[_i].arg, mails[_i].allowed, 1000, &m);
+  ck_assert_msg(st.code == mails[_i].code, "%s: got %d want %d", mails[_i].arg, st.code,
+                mails[_i].code);
+  if (st.code == 0)
+    ck_assert_str_eq(m.from, mails[_i].from);
+  else
+    ck_assert_ptr_null(m.from);
+  smtp_cmd_mail_clear(&m);
+}
+END_TEST
+
+static const struct {
+  const char *arg;
+  int code;
+  unsigned notify;
+  const char *orcpt;
+} rcpts[] = {
+    {"TO:<a@b.c>", 0, 0, NULL},
+    {"TO:<postmaster>", 0, 0, NULL},
+    {"TO:<>", 501, 0, NULL},
+    {"TO:<a@b.c> NOTIFY=NEVER", 0, SMTP_NOTIFY_NEVER, NULL},
+    {"TO:<a@b.c> NOTIFY=NEVER,DELAY", 501, 0, NULL},
+    {"TO:<a@b.c> NOTIFY=failure,delay", 0, SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY, NULL},
+    {"TO:<a@b.c> NOTIFY=SOMETIMES", 501, 0, NULL},
+    {"TO:<a@b.c> ORCPT=rfc822;a+40b.c", 0, 0, "rfc822;a+40b.c"},
+    {"TO:<a@b.c> ORCPT=;x", 501, 0, NULL},
+    {"TO:<a@b.c> ORCPT=rfc822", 501, 0, NULL},
+    {"TO:<a@b.c> FOO=BAR", 555, 0, NULL},
+};
+
+START_TEST(rcpt_parse) {
+  smtp_cmd_rcpt r;
+  smtp_cmd_status st = smtp_cmd_parse_rcpt(rcpts[_i].arg, SMTP_CMD_P_DSN, &r);
+  ck_assert_msg(st.code == rcpts[_i].code, "%s: got %d want %d", rcpts[_i].arg, st.code,
+                rcpts[_i].code);
+  if (st.code == 0) {
+    ck_assert_uint_eq(r.notify, rcpts[_i].notify);
+    if (rcpts[_i].orcpt)
+      ck_assert_str_eq(r.orcpt, rcpts[_i].orcpt);
+    else
+      ck_assert_ptr_null(r.orcpt);
+  }
+  smtp_cmd_rcpt_clear(&r);
+}
+END_TEST
+
+static const struct {
+  const char *b64;
+  const char *want; /* NULL: rejected */
+  size_t len;
+} b64s[] = {
+    {"YWxpY2U=", "alice", 5}, {"=", "", 0},      {"YWxp", "ali", 3}, {"YWxpY2U", NULL, 0},
+    {"YW xp", NULL, 0},       {"YW!p", NULL, 0}, {"Y=xp", NULL, 0},  {"", NULL, 0},
+    {"YQ==", "a", 1},         {"YQ=a", NULL, 0},
+};
+
+START_TEST(base64_strict) {
+  gsize len = 99;
+  guchar *got = smtp_cmd_b64_decode(b64s[_i].b64, &len);
+  if (!b64s[_i].want) {
+    ck_assert_msg(got == NULL, "%s: accepted", b64s[_i].b64);
+    return;
+  }
+  ck_assert_msg(got != NULL, "%s: rejected", b64s[_i].b64);
+  ck_assert_uint_eq(len, b64s[_i].len);
+  ck_assert_str_eq((char *)got, b64s[_i].want);
+  g_free(got);
+}
+END_TEST
+
+START_TEST(plain_split) {
+  char *z, *c, *p;
+  ck_assert(smtp_cmd_plain_split((const guchar *)"\0u\0pw", 5, &z, &c, &p));
+  ck_assert_str_eq(z, "");
+  ck_assert_str_eq(c, "u");
+  ck_assert_str_eq(p, "pw");
+  g_free(z), g_free(c), g_free(p);
+  ck_assert(!smtp_cmd_plain_split((const guchar *)"u\0pw", 4, &z, &c, &p));
+  ck_assert(!smtp_cmd_plain_split((const guchar *)"\0\0pw", 4, &z, &c, &p));
+  ck_assert(!smtp_cmd_plain_split((const guchar *)"\0u\0", 3, &z, &c, &p));
+  ck_assert(!smtp_cmd_plain_split((const guchar *)"\0u\0p\0w", 6, &z, &c, &p));
+}
+END_TEST
+
+/* ---- replies ---- */
+
+static const struct {
+  int code;
+  const char *esc, *text, *want;
+} fmts[] = {
+    {250, "2.1.0", "Ok", "250 2.1.0 Ok\r\n"},
+    {250, NULL, "a\nb\nc", "250-a\r\n250-b\r\n250 c\r\n"},
+    {334, "", "", "334 \r\n"},
+    {554, "5.7.1", "x\ny", "554-5.7.1 x\r\n554 5.7.1 y\r\n"},
+};
+
+START_TEST(reply_format) {
+  GString *s = g_string_new(NULL);
+  smtp_reply_append(s, fmts[_i].code, fmts[_i].esc, fmts[_i].text);
+  ck_assert_str_eq(s->str, fmts[_i].want);
+  g_string_free(s, TRUE);
+}
+END_TEST
+
+static const struct {
+  const char *lines; /* '|' separated */
+  smtp_reply_status last;
+  int code;
+  const char *esc, *text;
+} parses[] = {
+    {"250 ok", SMTP_REPLY_COMPLETE, 250, "", "ok"},
+    {"250", SMTP_REPLY_COMPLETE, 250, "", ""},
+    {"250-a|250-b|250 c", SMTP_REPLY_COMPLETE, 250, "", "a\nb\nc"},
+    {"550 5.1.1 no", SMTP_REPLY_COMPLETE, 550, "5.1.1", "no"},
+    {"550 4.1.1 class mismatch", SMTP_REPLY_COMPLETE, 550, "", "4.1.1 class mismatch"},
+    {"451-4.3.0 a|451 4.3.0 b", SMTP_REPLY_COMPLETE, 451, "4.3.0", "a\nb"},
+    {"250-a", SMTP_REPLY_MORE, 250, "", "a"},
+    {"250-a|251 b", SMTP_REPLY_BAD, 0, NULL, NULL},
+    {"25 x", SMTP_REPLY_BAD, 0, NULL, NULL},
+    {"250x", SMTP_REPLY_BAD, 0, NULL, NULL},
+    {"650 x", SMTP_REPLY_BAD, 0, NULL, NULL},
+    {"250 2.0.0x", SMTP_REPLY_COMPLETE, 250, "", "2.0.0x"},
+};
+
+START_TEST(reply_parse) {
+  smtp_reply r;
+  smtp_reply_init(&r);
+  gchar **lines = g_strsplit(parses[_i].lines, "|", -1);
+  smtp_reply_status st = SMTP_REPLY_MORE;
+  for (gchar **l = lines; *l && st == SMTP_REPLY_MORE; l++)
+    st = smtp_reply_feed_line(&r, *l, strlen(*l));
+  ck_assert_msg(st == parses[_i].last, "%s: got %d want %d", parses[_i].lines, st, parses[_i].last);
+  if (parses[_i].esc) {
+    ck_assert_int_eq(r.code, parses[_i].code);
+    ck_assert_str_eq(r.esc, parses[_i].esc);
+    ck_assert_str_eq(r.text->str, parses[_i].text);
+  }
+  g_strfreev(lines);
+  smtp_reply_clear(&r);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("smtp_cmd");
+  TCase *tc = tcase_create("commands");
+  tcase_add_loop_test(tc, verb_parse, 0, G_N_ELEMENTS(verbs));
+  tcase_add_loop_test(tc, mailbox_syntax, 0, G_N_ELEMENTS(mailboxes));
+  tcase_add_loop_test(tc, mail_parse, 0, G_N_ELEMENTS(mails));
+  tcase_add_loop_test(tc, rcpt_parse, 0, G_N_ELEMENTS(rcpts));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("auth data");
+  tcase_add_loop_test(tc, base64_strict, 0, G_N_ELEMENTS(b64s));
+  tcase_add_test(tc, plain_split);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("replies");
+  tcase_add_loop_test(tc, reply_format, 0, G_N_ELEMENTS(fmts));
+  tcase_add_loop_test(tc, reply_parse, 0, G_N_ELEMENTS(parses));
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
