@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"run", cli_cmd_run, "run SCENARIO [--seed N] [--trace FILE] [--detail LEVEL]"},
     {"check", cli_cmd_check, "check SCENARIO...      validate only"},
+    {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
 };
 
 static void usage(FILE *f) {

@@ -72,6 +72,18 @@ check(end.get("ev") == "end" and end.get("ok") is True, "end record last, ok")
 r = run("run", stream, "--trace", "-", "-q")
 check(r.returncode == 0 and r.stdout.splitlines()[0].startswith('{"format"'), "--trace - writes to stdout")
 
+r = run("diff", t1, t2)
+check(r.returncode == 0 and "identical" in r.stdout, "diff of two equal runs: identical, exit 0")
+t3 = os.path.join(tmp, "c.jsonl")
+run("run", stream, "--trace", t3, "--seed", "2", "-q")
+r = run("diff", t1, t3)
+check(r.returncode == 1 and "differ first at line" in r.stdout and "t=" in r.stdout,
+      "diff of two seeds: names the line and time, exit 1")
+with open(os.path.join(tmp, "cut.jsonl"), "w") as f:
+    f.write(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
+r = run("diff", t1, os.path.join(tmp, "cut.jsonl"))
+check(r.returncode == 2 and "cut.jsonl:2" in r.stderr, "diff of a truncated trace: file:line, exit 2")
+
 # The default trace path, relative to the working directory.
 r = run("run", stream, cwd=tmp)
 check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "out", "stream.jsonl")),

@@ -45,6 +45,10 @@ const char *trace_diff_status_name(trace_diff_status s);
  * line). */
 trace_diff_status trace_diff(trace_reader *a, trace_reader *b, trace_diff_result *out,
                              GError **err);
+/* The same, comparing the event records only (from line 2): for runs that
+ * differ in their header on purpose, e.g. another seed. */
+trace_diff_status trace_diff_events(trace_reader *a, trace_reader *b, trace_diff_result *out,
+                                    GError **err);
 /* Frees what OUT holds and zeroes it. */
 void trace_diff_result_clear(trace_diff_result *out);
 
