@@ -359,10 +359,12 @@ const mime_part *mime_msg_find(const mime_msg *m, const char *section) {
     guint64 n = 0;
     while (g_ascii_isdigit(*s) && n < 1000000)
       n = n * 10 + (guint64)(*s++ - '0');
-    if (*s == '.')
-      s++;
-    else if (*s)
+    if (*s == '.') {
+      if (!*++s)
+        return NULL; /* trailing dot */
+    } else if (*s) {
       return NULL;
+    }
     if (n == 0)
       return NULL;
     if (!msg_entity && mime_part_is_message(cur)) {
