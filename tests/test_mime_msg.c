@@ -325,6 +325,8 @@ static gboolean check_ranges(const mime_part *p, void *ud) {
 }
 
 static void insert_bytes(GByteArray *a, guint pos, const guint8 *d, guint n) {
+  if (n == 0)
+    return;
   guint old = a->len;
   g_byte_array_set_size(a, old + n);
   memmove(a->data + pos + n, a->data + pos, old - pos);
