@@ -257,6 +257,55 @@ START_TEST(error_table) {
 }
 END_TEST
 
+START_TEST(long_values) {
+  GString *w = g_string_new(NULL);
+  for (int i = 0; i < 1500; i++)
+    g_string_append_c(w, (char)('a' + i % 26));
+  mime_compose_config c;
+  memset(&c, 0, sizeof c);
+  c.from = "a@a.example";
+  c.to = "b@b.example";
+  c.epoch_unix = MIME_DATE_EPOCH_DEFAULT;
+  c.message_id = "x@a.example";
+  c.subject = w->str;
+  const char *extra[] = {"X-Mailer: mailsim", "X-Scenario: journey", NULL};
+  c.extra_fields = extra;
+  GBytes *b = mime_compose_build(&c, NULL, NULL);
+  ck_assert(b != NULL);
+  check_lines(b);
+  gsize n;
+  const char *d = g_bytes_get_data(b, &n);
+  mime_msg *m = mime_msg_parse(d, n, NULL);
+  mime_display *v = mime_display_new(m);
+  ck_assert_str_eq(mime_display_get(v, "Subject"), w->str);
+  ck_assert_str_eq(mime_hdr_get(mime_msg_root(m)->hdr, "X-Scenario"), "journey");
+  mime_display_free(v);
+  mime_msg_free(m);
+  g_bytes_unref(b);
+  /* An address too long to fold is refused. */
+  GString *to = g_string_new(NULL);
+  g_string_append_printf(to, "%s@b.example", w->str);
+  c.to = to->str;
+  GError *err = NULL;
+  ck_assert_ptr_null(mime_compose_build(&c, NULL, &err));
+  ck_assert_int_eq(err->code, MIME_COMPOSE_ERROR_ADDRESS);
+  g_clear_error(&err);
+  c.to = "b@b.example";
+  const char *bad_extra[] = {"X-Bad: a\r\nInjected: yes", NULL};
+  c.extra_fields = bad_extra;
+  ck_assert_ptr_null(mime_compose_build(&c, NULL, &err));
+  ck_assert_int_eq(err->code, MIME_COMPOSE_ERROR_ARG);
+  g_clear_error(&err);
+  c.extra_fields = NULL;
+  c.in_reply_to = "<a@b>\r\nBcc: x@y";
+  ck_assert_ptr_null(mime_compose_build(&c, NULL, &err));
+  ck_assert_int_eq(err->code, MIME_COMPOSE_ERROR_ARG);
+  g_clear_error(&err);
+  g_string_free(to, TRUE);
+  g_string_free(w, TRUE);
+}
+END_TEST
+
 START_TEST(fold_subject) {
   char *f = mime_compose_fold("a b c", 9);
   ck_assert_str_eq(f, "a b c");
@@ -429,6 +478,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, text_encoding_choice, 0, G_N_ELEMENTS(text_rows));
   tcase_add_loop_test(tc, error_table, 0, G_N_ELEMENTS(errs));
   tcase_add_test(tc, fold_subject);
+  tcase_add_test(tc, long_values);
   tcase_add_test(tc, composed_every_split);
   suite_add_tcase(s, tc);
   tc = tcase_create("trace");

@@ -261,6 +261,36 @@ START_TEST(envelope_literal) {
 }
 END_TEST
 
+START_TEST(header_fields) {
+  mime_msg *m = mime_msg_parse(msg_c, strlen(msg_c), NULL);
+  const char *names[] = {"subject", "FROM", "X-None"};
+  GBytes *b = mime_imap_header_fields(m, mime_msg_root(m), names, 3, FALSE);
+  const char *want = "From: \"Alice A.\" <alice@a.example>\r\n"
+                     "Subject: =?UTF-8?Q?Caf=C3=A9?=\r\n\r\n";
+  ck_assert_msg(g_bytes_get_size(b) == strlen(want) &&
+                    memcmp(g_bytes_get_data(b, NULL), want, strlen(want)) == 0,
+                "got [%.*s]", (int)g_bytes_get_size(b), (const char *)g_bytes_get_data(b, NULL));
+  g_bytes_unref(b);
+  const mime_part *inner = g_ptr_array_index(mime_msg_find(m, "2")->children, 0);
+  b = mime_imap_header_fields(m, inner, names, 1, TRUE);
+  want = "From: x@y.example\r\n\r\n";
+  ck_assert_msg(g_bytes_get_size(b) == strlen(want) &&
+                    memcmp(g_bytes_get_data(b, NULL), want, strlen(want)) == 0,
+                "got [%.*s]", (int)g_bytes_get_size(b), (const char *)g_bytes_get_data(b, NULL));
+  g_bytes_unref(b);
+  mime_msg_free(m);
+  /* A header with no empty line and no final CRLF. */
+  const char *bare = "A: 1\r\nB: 2";
+  m = mime_msg_parse(bare, strlen(bare), NULL);
+  const char *nb[] = {"b"};
+  b = mime_imap_header_fields(m, mime_msg_root(m), nb, 1, FALSE);
+  ck_assert_uint_eq(g_bytes_get_size(b), 8);
+  ck_assert(memcmp(g_bytes_get_data(b, NULL), "B: 2\r\n\r\n", 8) == 0);
+  g_bytes_unref(b);
+  mime_msg_free(m);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mime_imap");
   TCase *tc = tcase_create("structure");
@@ -272,6 +302,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("sections");
   tcase_add_loop_test(tc, section_table, 0, G_N_ELEMENTS(ranges));
+  tcase_add_test(tc, header_fields);
   suite_add_tcase(s, tc);
   return s;
 }

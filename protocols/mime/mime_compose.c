@@ -74,6 +74,8 @@ static gboolean check_list(const char *v, GPtrArray **out, GPtrArray *rcpts) {
       continue;
     if (!a->local || !*a->local || !a->domain || a->route)
       return FALSE;
+    if (strlen(a->local) + strlen(a->domain) > 900)
+      return FALSE; /* cannot be folded under 998 octets (RFC 5322 §2.1.1) */
     if (rcpts)
       g_ptr_array_add(rcpts, mime_addr_spec(a));
   }
@@ -290,9 +292,14 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
       goto out;
     }
   }
+  if (cfg->in_reply_to && (strpbrk(cfg->in_reply_to, "\r\n") || strlen(cfg->in_reply_to) > 900)) {
+    g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ARG, "bad In-Reply-To");
+    goto out;
+  }
   for (const char *const *x = cfg->extra_fields; x && *x; x++) {
     const char *colon = strchr(*x, ':');
-    if (!colon || colon == *x || strpbrk(*x, "\r\n") || !is_ascii(*x, strlen(*x))) {
+    if (!colon || colon == *x || strpbrk(*x, "\r\n") || !is_ascii(*x, strlen(*x)) ||
+        strlen(*x) > 998) {
       g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ARG, "bad extra field: %s", *x);
       goto out;
     }

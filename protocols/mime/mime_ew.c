@@ -233,7 +233,13 @@ char *mime_ew_encode(const char *text, mime_ew_ctx ctx) {
     if (c >= 0x7f || (c < 0x20 && c != '\t'))
       ascii = FALSE;
   }
-  if (ascii && !strstr(text, "=?")) {
+  /* A run longer than a line cannot be folded: encode it so it splits. */
+  gsize run = 0, longest = 0;
+  for (gsize i = 0; i < len; i++) {
+    run = (text[i] == ' ' || text[i] == '\t') ? 0 : run + 1;
+    longest = MAX(longest, run);
+  }
+  if (ascii && !strstr(text, "=?") && longest <= 76) {
     if (ctx == MIME_EW_TEXT)
       return g_strdup(text);
     GString *o = g_string_new(NULL);

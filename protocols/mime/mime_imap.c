@@ -301,3 +301,23 @@ gboolean mime_imap_section_range(const mime_msg *m, const char *section, gsize *
   *len = hdr ? e->hdr_len : e->body_len;
   return TRUE;
 }
+
+GBytes *mime_imap_header_fields(const mime_msg *m, const mime_part *entity,
+                                const char *const *names, gsize n_names, gboolean exclude) {
+  const guint8 *d = mime_msg_data(m, NULL);
+  GByteArray *out = g_byte_array_new();
+  for (guint i = 0; i < mime_hdr_count(entity->hdr); i++) {
+    const mime_hdr_field *f = mime_hdr_nth(entity->hdr, i);
+    gboolean listed = FALSE;
+    for (gsize k = 0; k < n_names && !listed; k++)
+      listed = g_ascii_strcasecmp(f->name, names[k]) == 0;
+    if (listed == exclude)
+      continue;
+    g_byte_array_append(out, d + f->offset, (guint)f->length);
+    /* The last field of a header without an empty line may lack its CRLF. */
+    if (f->length == 0 || d[f->offset + f->length - 1] != '\n')
+      g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+  }
+  g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+  return g_byte_array_free_to_bytes(out);
+}

@@ -36,4 +36,13 @@ char *mime_imap_bodystructure_part(const mime_part *p, gboolean extended);
  * mime_hdr on the part found by mime_msg_find). */
 gboolean mime_imap_section_range(const mime_msg *m, const char *section, gsize *off, gsize *len);
 
+/* BODY[<section>.HEADER.FIELDS (NAMES)] and, with EXCLUDE,
+ * HEADER.FIELDS.NOT: the fields of ENTITY (the root, or the message of a
+ * message/rfc822 part) whose names are (EXCLUDE: are not) among the
+ * N_NAMES NAMES, case-insensitive, with their exact octets in message
+ * order, then the empty line, which RFC 3501 §6.4.5 says every header part
+ * includes. New bytes. */
+GBytes *mime_imap_header_fields(const mime_msg *m, const mime_part *entity,
+                                const char *const *names, gsize n_names, gboolean exclude);
+
 #endif
