@@ -93,8 +93,9 @@ START_TEST(round_trip) {
   ck_assert_str_eq(mime_hdr_get(root->hdr, "Date"), "Thu, 01 Jan 2026 01:00:00 +0000");
   static const struct {
     const char *sec, *type;
-  } parts[] = {{"1", "multipart/alternative"}, {"1.1", "text/plain"},  {"1.2", "text/html"},
-               {"2", "application/pdf"},       {"3", "text/plain"},     {"4", "application/octet-stream"}};
+  } parts[] = {
+      {"1", "multipart/alternative"}, {"1.1", "text/plain"}, {"1.2", "text/html"},
+      {"2", "application/pdf"},       {"3", "text/plain"},   {"4", "application/octet-stream"}};
   ck_assert_str_eq(root->subtype, "mixed");
   for (gsize i = 0; i < G_N_ELEMENTS(parts); i++) {
     const mime_part *p = mime_msg_find(m, parts[i].sec);
@@ -123,7 +124,8 @@ START_TEST(round_trip) {
     GBytes *a = mime_part_decode(m, p, &fl);
     ck_assert_uint_eq(fl, 0);
     ck_assert_uint_eq(g_bytes_get_size(a), atts[i].len);
-    ck_assert(atts[i].len == 0 || memcmp(g_bytes_get_data(a, NULL), atts[i].data, atts[i].len) == 0);
+    ck_assert(atts[i].len == 0 ||
+              memcmp(g_bytes_get_data(a, NULL), atts[i].data, atts[i].len) == 0);
     g_bytes_unref(a);
   }
   /* What the reader sees. */
@@ -207,9 +209,10 @@ START_TEST(text_encoding_choice) {
     g_string_append(want, *p == '\n' ? "\r\n" : (char[]){*p, 0});
   if (want->len && !g_str_has_suffix(want->str, "\r\n"))
     g_string_append(want, "\r\n");
-  ck_assert_msg(g_bytes_get_size(t) == want->len &&
-                    (want->len == 0 || memcmp(g_bytes_get_data(t, NULL), want->str, want->len) == 0),
-                "row %d: text differs", _i);
+  ck_assert_msg(
+      g_bytes_get_size(t) == want->len &&
+          (want->len == 0 || memcmp(g_bytes_get_data(t, NULL), want->str, want->len) == 0),
+      "row %d: text differs", _i);
   g_string_free(want, TRUE);
   g_bytes_unref(t);
   mime_msg_free(m);
@@ -322,9 +325,17 @@ END_TEST
 /* ---- Received ---- */
 
 START_TEST(received_format) {
-  mime_received r = {"a.example", "mail.a.example", "192.0.2.1", "mx.b.example",
-                     "ESMTPS", "Q123", "bob@b.example", "TLS1.3 TLS_AES_128_GCM_SHA256",
-                     5 * S, MIME_DATE_EPOCH_DEFAULT, 60};
+  mime_received r = {"a.example",
+                     "mail.a.example",
+                     "192.0.2.1",
+                     "mx.b.example",
+                     "ESMTPS",
+                     "Q123",
+                     "bob@b.example",
+                     "TLS1.3 TLS_AES_128_GCM_SHA256",
+                     5 * S,
+                     MIME_DATE_EPOCH_DEFAULT,
+                     60};
   char *f = mime_trace_received(&r);
   ck_assert_str_eq(f, "Received: from a.example (mail.a.example [192.0.2.1])\r\n"
                       "\tby mx.b.example with ESMTPS (TLS1.3 TLS_AES_128_GCM_SHA256)\r\n"
@@ -332,8 +343,8 @@ START_TEST(received_format) {
                       "\tfor <bob@b.example>;\r\n"
                       "\tThu, 01 Jan 2026 01:00:05 +0100\r\n");
   g_free(f);
-  mime_received r2 = {"[192.0.2.9]", NULL, "192.0.2.9", "relay.example", NULL, NULL, NULL, NULL,
-                      0, MIME_DATE_EPOCH_DEFAULT, 0};
+  mime_received r2 = {"[192.0.2.9]", NULL, "192.0.2.9", "relay.example",         NULL, NULL,
+                      NULL,          NULL, 0,           MIME_DATE_EPOCH_DEFAULT, 0};
   f = mime_trace_received(&r2);
   ck_assert_str_eq(f, "Received: from [192.0.2.9] ([192.0.2.9])\r\n\tby relay.example;\r\n"
                       "\tThu, 01 Jan 2026 00:00:00 +0000\r\n");
@@ -396,10 +407,28 @@ START_TEST(received_path_display) {
   fill_blob();
   mime_compose_config c = base_config();
   GBytes *b = mime_compose_build(&c, NULL, NULL);
-  mime_received hop1 = {"laptop.a.example", NULL, "10.0.0.2", "submit.a.example", "ESMTPSA", "S1",
-                        NULL, NULL, 2 * S, MIME_DATE_EPOCH_DEFAULT, 0};
-  mime_received hop2 = {"relay.a.example", "relay.a.example", "192.0.2.1", "mx.b.example",
-                        "ESMTPS", "M2", "bob@b.example", NULL, 9 * S, MIME_DATE_EPOCH_DEFAULT, 0};
+  mime_received hop1 = {"laptop.a.example",
+                        NULL,
+                        "10.0.0.2",
+                        "submit.a.example",
+                        "ESMTPSA",
+                        "S1",
+                        NULL,
+                        NULL,
+                        2 * S,
+                        MIME_DATE_EPOCH_DEFAULT,
+                        0};
+  mime_received hop2 = {"relay.a.example",
+                        "relay.a.example",
+                        "192.0.2.1",
+                        "mx.b.example",
+                        "ESMTPS",
+                        "M2",
+                        "bob@b.example",
+                        NULL,
+                        9 * S,
+                        MIME_DATE_EPOCH_DEFAULT,
+                        0};
   char *f1 = mime_trace_received(&hop1), *f2 = mime_trace_received(&hop2);
   GBytes *b1 = mime_trace_prepend(b, f1);
   GBytes *b2 = mime_trace_prepend(b1, f2);
@@ -462,7 +491,8 @@ START_TEST(composed_every_split) {
     mime_msg_free(m);
   }
   char *bs = mime_imap_bodystructure(whole, TRUE);
-  ck_assert(g_str_has_prefix(bs, "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\""));
+  ck_assert(
+      g_str_has_prefix(bs, "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\""));
   g_free(bs);
   g_string_free(want, TRUE);
   mime_msg_free(whole);

@@ -53,10 +53,11 @@ static const struct {
   int64_t unix_s;
   int tz;
 } parse[] = {
-    {"Fri, 21 Nov 1997 09:55:06 -0600", TRUE, 880127706, -360},      /* A.1.1 */
-    {"Tue, 1 Jul 2003 10:52:37 +0200", TRUE, 1057049557, 120},        /* A.1.2 */
-    {"Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n   -0330 (Newfoundland Time)",
-     TRUE, -27723480, -210},                 /* A.5 */
+    {"Fri, 21 Nov 1997 09:55:06 -0600", TRUE, 880127706, -360}, /* A.1.1 */
+    {"Tue, 1 Jul 2003 10:52:37 +0200", TRUE, 1057049557, 120},  /* A.1.2 */
+    {"Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n   -0330 (Newfoundland "
+     "Time)",
+     TRUE, -27723480, -210},                                          /* A.5 */
     {"21 Nov 97 09:55:06 GMT", TRUE, 880106106, 0},                   /* A.6.2 */
     {"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)", TRUE, 837595405, -420}, /* RFC 3501 */
     {"1 Jan 2026 00:00 +0000", TRUE, 1767225600, 0},
@@ -145,8 +146,8 @@ static const struct {
 };
 
 START_TEST(qp_encode_table) {
-  char *got = mime_codec_qp_encode((const guint8 *)qp_enc[_i].in, strlen(qp_enc[_i].in),
-                                   qp_enc[_i].binary);
+  char *got =
+      mime_codec_qp_encode((const guint8 *)qp_enc[_i].in, strlen(qp_enc[_i].in), qp_enc[_i].binary);
   ck_assert_msg(strcmp(got, qp_enc[_i].want) == 0, "row %d: got [%s] want [%s]", _i, got,
                 qp_enc[_i].want);
   g_free(got);

@@ -9,8 +9,8 @@
 #include "mime_date.h"
 #include "mime_display.h"
 #include "mime_ew.h"
-#include "mime_trace.h"
 #include "mime_hdr.h"
+#include "mime_trace.h"
 #include "testutil.h"
 
 /* ---- header blocks ---- */
@@ -179,7 +179,7 @@ static const struct {
      "    =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=",
      "If you can read this you understand the example."},
     {"=?ISO-8859-8?b?7eXs+SDv4SDp7Oj08A==?=", "\xD7\x9D\xD7\x95\xD7\x9C\xD7\xA9 \xD7\x9F\xD7\x91 "
-                                               "\xD7\x99\xD7\x9C\xD7\x98\xD7\xA4\xD7\xA0"},
+                                              "\xD7\x99\xD7\x9C\xD7\x98\xD7\xA4\xD7\xA0"},
     /* RFC 2231 §5 language suffix */
     {"=?US-ASCII*EN?Q?Keith_Moore?=", "Keith Moore"},
     /* a UTF-8 character split across two B words */
@@ -228,7 +228,8 @@ END_TEST
  * and split only between characters. */
 START_TEST(ew_round_trip) {
   const char *texts[] = {
-      "Gr\xC3\xBC\xC3\x9F""e aus K\xC3\xB6ln \xE2\x80\x94 ein sehr langer Betreff, der "
+      "Gr\xC3\xBC\xC3\x9F"
+      "e aus K\xC3\xB6ln \xE2\x80\x94 ein sehr langer Betreff, der "
       "sicher mehrere kodierte W\xC3\xB6rter braucht und noch l\xC3\xA4nger wird",
       "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE4\xBB\xB6\xE5\x90\x8D\xE3\x81\xA7"
       "\xE3\x81\x99\xE3\x80\x82\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE4\xBB\xB6"
@@ -270,11 +271,13 @@ static guint64 next_rand(guint64 *s) {
 
 START_TEST(fuzz_values) {
   static const char *const pieces[] = {
-      "=?", "?=", "?Q?", "?B?", "UTF-8", "iso-8859-1", "\"", "\\", "(", ")", "<", ">", "@",
-      ",", ";", ":", ".", " ", "\t", "\r\n ", "=", "*0*=", "*1=", "'", "%", "%E2", "[", "]",
-      "a", "bob", "example", "_", "Thu", "01", "Jan", "2026", "+0100", "from", "by", "id",
-      "for", "\xc3", "\xa9", "\xff", "\x01", "name", "filename*", "text/plain", "=C3=A9",
-      "SGVsbG8=", "Group:"};
+      "=?",     "?=",       "?Q?",   "?B?",   "UTF-8", "iso-8859-1", "\"",        "\\",
+      "(",      ")",        "<",     ">",     "@",     ",",          ";",         ":",
+      ".",      " ",        "\t",    "\r\n ", "=",     "*0*=",       "*1=",       "'",
+      "%",      "%E2",      "[",     "]",     "a",     "bob",        "example",   "_",
+      "Thu",    "01",       "Jan",   "2026",  "+0100", "from",       "by",        "id",
+      "for",    "\xc3",     "\xa9",  "\xff",  "\x01",  "name",       "filename*", "text/plain",
+      "=C3=A9", "SGVsbG8=", "Group:"};
   guint64 seed = 12345;
   for (int it = 0; it < 20000; it++) {
     GString *v = g_string_new(NULL);

@@ -45,7 +45,8 @@ START_TEST(rfc3501_single) {
   char *env = mime_imap_envelope(mime_msg_root(m));
   ck_assert_msg(strcmp(env, rfc_envelope) == 0, "got %s\nwant %s", env, rfc_envelope);
   char *body = mime_imap_bodystructure(m, FALSE);
-  ck_assert_str_eq(body, "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)");
+  ck_assert_str_eq(body,
+                   "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)");
   char *bs = mime_imap_bodystructure(m, TRUE);
   ck_assert_str_eq(bs, "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92 "
                        "NIL NIL NIL NIL)");
@@ -193,7 +194,8 @@ static const struct {
     {"2", "From: x@y.example\r\nSubject: fwd\r\n\r\nhi"},
     {"2.1", "hi"},
     {"2.MIME", "Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n"},
-    {"1.MIME", "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"},
+    {"1.MIME",
+     "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"},
     {"1", "caf\xc3\xa9"},
     {"3", "iVBORw0K"},
     {"TEXT", NULL}, /* checked separately: the whole root body */

@@ -12,41 +12,40 @@
 #include "mime_msg.h"
 #include "testutil.h"
 
-static const char nested[] =
-    "From: a@b.test\r\n"
-    "To: c@d.test\r\n"
-    "Subject: nested\r\n"
-    "MIME-Version: 1.0\r\n"
-    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
-    "\r\n"
-    "preamble\r\n"
-    "--outer\r\n"
-    "Content-Type: multipart/alternative; boundary=inner\r\n"
-    "\r\n"
-    "--inner\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "plain body\r\n"
-    "--inner\r\n"
-    "Content-Type: text/html; charset=utf-8\r\n"
-    "Content-Transfer-Encoding: quoted-printable\r\n"
-    "\r\n"
-    "<p>caf=C3=A9</p>\r\n"
-    "--inner--\r\n"
-    "--outer\r\n"
-    "Content-Type: message/rfc822\r\n"
-    "\r\n"
-    "Subject: inner msg\r\n"
-    "\r\n"
-    "inner body\r\n"
-    "--outer \r\n"
-    "Content-Type: application/octet-stream\r\n"
-    "Content-Transfer-Encoding: base64\r\n"
-    "Content-Disposition: attachment; filename=\"x.bin\"\r\n"
-    "\r\n"
-    "AAEC\r\n"
-    "--outer--\r\n"
-    "epilogue\r\n";
+static const char nested[] = "From: a@b.test\r\n"
+                             "To: c@d.test\r\n"
+                             "Subject: nested\r\n"
+                             "MIME-Version: 1.0\r\n"
+                             "Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+                             "\r\n"
+                             "preamble\r\n"
+                             "--outer\r\n"
+                             "Content-Type: multipart/alternative; boundary=inner\r\n"
+                             "\r\n"
+                             "--inner\r\n"
+                             "Content-Type: text/plain\r\n"
+                             "\r\n"
+                             "plain body\r\n"
+                             "--inner\r\n"
+                             "Content-Type: text/html; charset=utf-8\r\n"
+                             "Content-Transfer-Encoding: quoted-printable\r\n"
+                             "\r\n"
+                             "<p>caf=C3=A9</p>\r\n"
+                             "--inner--\r\n"
+                             "--outer\r\n"
+                             "Content-Type: message/rfc822\r\n"
+                             "\r\n"
+                             "Subject: inner msg\r\n"
+                             "\r\n"
+                             "inner body\r\n"
+                             "--outer \r\n"
+                             "Content-Type: application/octet-stream\r\n"
+                             "Content-Transfer-Encoding: base64\r\n"
+                             "Content-Disposition: attachment; filename=\"x.bin\"\r\n"
+                             "\r\n"
+                             "AAEC\r\n"
+                             "--outer--\r\n"
+                             "epilogue\r\n";
 
 static gsize at(const char *m, const char *anchor) {
   const char *p = strstr(m, anchor);
@@ -63,7 +62,8 @@ static const struct {
 } tree[] = {
     {"1", "multipart/alternative", "Content-Type: multipart/alternative",
      "--inner\r\nContent-Type: text/plain", "\r\n--outer\r\nContent-Type: message", 10},
-    {"1.1", "text/plain", "Content-Type: text/plain", "plain body", "\r\n--inner\r\nContent-Type: text/html", 1},
+    {"1.1", "text/plain", "Content-Type: text/plain", "plain body",
+     "\r\n--inner\r\nContent-Type: text/html", 1},
     {"1.2", "text/html", "Content-Type: text/html", "<p>caf", "\r\n--inner--", 1},
     {"2", "message/rfc822", "Content-Type: message/rfc822", "Subject: inner msg",
      "\r\n--outer \r\n", 3},
@@ -229,11 +229,23 @@ static const struct {
     {"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\n\r\nz\r\n--b--", 0, "2",
      "text/plain", "z"},
     /* multipart/digest parts default to message/rfc822 (RFC 2046 §5.1.5) */
-    {"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: s\r\n\r\nb\r\n--d--\r\n",
+    {"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: "
+     "s\r\n\r\nb\r\n--d--\r\n",
      0, "1", "message/rfc822", "Subject: s\r\n\r\nb"},
     /* long line anywhere */
     {"A: b\r\n\r\n"
-     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n",
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxx\r\n",
      MIME_FLAG_LONG_LINE, "1", "text/plain", NULL},
     {"", 0, "1", "text/plain", ""},
 };
@@ -360,9 +372,10 @@ static void exercise(const char *data, gsize len) {
 }
 
 START_TEST(fuzz_mutations) {
-  static const char *const inserts[] = {"\r\n",  "\n",   "--outer", "--inner--", "=?UTF-8?B?", "\"",
-                                        "(",     ":",    ";",       "\\",        "=",          "\0",
-                                        "<",     "\r\n\r\n", "Content-Type: message/rfc822\r\n"};
+  static const char *const inserts[] = {
+      "\r\n", "\n", "--outer", "--inner--", "=?UTF-8?B?",
+      "\"",   "(",  ":",       ";",         "\\",
+      "=",    "\0", "<",       "\r\n\r\n",  "Content-Type: message/rfc822\r\n"};
   guint64 seed = UINT64_C(0x9E3779B97F4A7C15);
   const char *base = nested;
   gsize blen = strlen(nested);

@@ -58,12 +58,10 @@ static void write_sample(const char *dir, const sample *s) {
   GString *e = g_string_new(NULL);
   if (s->cfg.subject)
     g_string_append_printf(e, "subject\t%s\n", s->cfg.subject);
-  g_string_append_printf(e, "date\t%" G_GINT64_FORMAT "\n",
-                         s->cfg.epoch_unix + s->cfg.date_ns / S);
+  g_string_append_printf(e, "date\t%" G_GINT64_FORMAT "\n", s->cfg.epoch_unix + s->cfg.date_ns / S);
   g_string_append_printf(e, "msgid\t<%s>\n", s->cfg.message_id);
   for (int i = 0; i < 8 && s->addrs[i][0]; i++)
-    g_string_append_printf(e, "addr\t%s\t%s\t%s\n", s->addrs[i][0], s->addrs[i][1],
-                           s->addrs[i][2]);
+    g_string_append_printf(e, "addr\t%s\t%s\t%s\n", s->addrs[i][0], s->addrs[i][1], s->addrs[i][2]);
   g_string_append(e, "noheader\tBcc\n");
   const mime_compose_config *c = &s->cfg;
   char *h;
@@ -176,9 +174,9 @@ START_TEST(python_email_parses_ours) {
   char *out = NULL, *errs = NULL;
   int status = -1;
   GError *err = NULL;
-  ck_assert_msg(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status,
-                             &err),
-                "spawn: %s", err ? err->message : "?");
+  ck_assert_msg(
+      g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, &err),
+      "spawn: %s", err ? err->message : "?");
   printf("%s%s", out, errs);
   ck_assert_msg(g_spawn_check_wait_status(status, NULL), "python: %s%s", out, errs);
   ck_assert(strstr(out, "4 messages checked") != NULL);

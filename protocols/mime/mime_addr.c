@@ -76,7 +76,8 @@ static void tokens_free(GArray *t) {
 }
 
 static gboolean is_sp(const GArray *t, guint i, char c) {
-  return i < t->len && g_array_index(t, tok, i).type == T_SPECIAL && g_array_index(t, tok, i).c == c;
+  return i < t->len && g_array_index(t, tok, i).type == T_SPECIAL &&
+         g_array_index(t, tok, i).c == c;
 }
 
 static gboolean is_word(const GArray *t, guint i) {

@@ -70,9 +70,9 @@ char *mime_codec_qp_encode(const guint8 *data, gsize len, gboolean binary) {
       col = 0;
       continue;
     }
-    gboolean at_eol = i + 1 == len ||
-                      (!binary && (data[i + 1] == '\n' ||
-                                   (data[i + 1] == '\r' && i + 2 < len && data[i + 2] == '\n')));
+    gboolean at_eol =
+        i + 1 == len || (!binary && (data[i + 1] == '\n' ||
+                                     (data[i + 1] == '\r' && i + 2 < len && data[i + 2] == '\n')));
     gboolean enc;
     if (c == ' ' || c == '\t')
       enc = at_eol; /* rule 3: no trailing whitespace */

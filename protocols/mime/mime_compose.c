@@ -23,7 +23,7 @@ GQuark mime_compose_error_quark(void) {
 }
 
 static const char *const err_names[MIME_COMPOSE_ERROR_COUNT] = {"from", "address", "no-rcpt",
-                                                                 "date", "arg"};
+                                                                "date", "arg"};
 
 const char *mime_compose_error_name(mime_compose_error e) {
   return (unsigned)e < MIME_COMPOSE_ERROR_COUNT ? err_names[e] : "?";
@@ -233,8 +233,7 @@ static void attachment_entity(GString *hdr, GString *body, const mime_compose_at
  * to BODY. PARTS is an array of (hdr, body) GString pairs. */
 static void multipart_entity(GString *hdr, GString *body, const char *sub, const char *boundary,
                              GPtrArray *parts) {
-  g_string_append_printf(hdr, "Content-Type: multipart/%s;\r\n boundary=\"%s\"\r\n", sub,
-                         boundary);
+  g_string_append_printf(hdr, "Content-Type: multipart/%s;\r\n boundary=\"%s\"\r\n", sub, boundary);
   g_string_append(body, "This is a multi-part message in MIME format.\r\n");
   for (guint i = 0; i + 1 < parts->len; i += 2) {
     GString *ph = g_ptr_array_index(parts, i), *pb = g_ptr_array_index(parts, i + 1);

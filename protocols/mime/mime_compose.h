@@ -12,11 +12,11 @@
 #define MIME_COMPOSE_ERROR (mime_compose_error_quark())
 GQuark mime_compose_error_quark(void);
 typedef enum {
-  MIME_COMPOSE_ERROR_FROM,       /* From missing or not a mailbox list */
-  MIME_COMPOSE_ERROR_ADDRESS,    /* a To/Cc/Bcc address is malformed */
-  MIME_COMPOSE_ERROR_NO_RCPT,    /* no recipient at all */
-  MIME_COMPOSE_ERROR_DATE,       /* date out of range */
-  MIME_COMPOSE_ERROR_ARG,        /* another field is invalid (message id, header, type) */
+  MIME_COMPOSE_ERROR_FROM,    /* From missing or not a mailbox list */
+  MIME_COMPOSE_ERROR_ADDRESS, /* a To/Cc/Bcc address is malformed */
+  MIME_COMPOSE_ERROR_NO_RCPT, /* no recipient at all */
+  MIME_COMPOSE_ERROR_DATE,    /* date out of range */
+  MIME_COMPOSE_ERROR_ARG,     /* another field is invalid (message id, header, type) */
   MIME_COMPOSE_ERROR_COUNT
 } mime_compose_error;
 const char *mime_compose_error_name(mime_compose_error e);
@@ -29,21 +29,22 @@ typedef struct {
 } mime_compose_attachment;
 
 typedef struct {
-  const char *from;    /* address list text, e.g. "Alice <alice@a.example>" (UTF-8 names ok) */
-  const char *to;      /* address lists, may be NULL */
+  const char *from; /* address list text, e.g. "Alice <alice@a.example>" (UTF-8 names ok) */
+  const char *to;   /* address lists, may be NULL */
   const char *cc;
   const char *bcc;     /* recipients only: never written to the header (RFC 5322 §3.6.3 option) */
   const char *subject; /* UTF-8, RFC 2047 encoded when not ASCII; NULL = none */
   int64_t date_ns;     /* simulated time of the Date field */
   int64_t epoch_unix;  /* Unix seconds of simulated time 0 (MIME_DATE_EPOCH_DEFAULT) */
   int tz_min;          /* zone of the Date field, minutes east of UTC */
-  const char *message_id; /* "unique@host" (no angle brackets); the caller makes it unique */
+  const char *message_id;  /* "unique@host" (no angle brackets); the caller makes it unique */
   const char *in_reply_to; /* "<id@host>" or NULL */
-  const char *text;    /* plain text body, UTF-8, any line ends; NULL = none */
-  const char *html;    /* HTML alternative, or NULL */
+  const char *text;        /* plain text body, UTF-8, any line ends; NULL = none */
+  const char *html;        /* HTML alternative, or NULL */
   const mime_compose_attachment *attachments;
   gsize n_attachments;
-  const char *boundary_seed; /* boundaries derive from it (e.g. the message id); NULL = message_id */
+  const char
+      *boundary_seed; /* boundaries derive from it (e.g. the message id); NULL = message_id */
   /* Extra fields "Name: value" (ASCII, already valid), NULL-terminated, or NULL. */
   const char *const *extra_fields;
 } mime_compose_config;

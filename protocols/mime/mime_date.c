@@ -34,12 +34,11 @@ char *mime_date_format(int64_t sim_ns, int64_t epoch_unix, int tz_min) {
   if (!u)
     return NULL;
   int off = tz_min < 0 ? -tz_min : tz_min;
-  char *r = g_strdup_printf("%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d",
-                            days[g_date_time_get_day_of_week(u) - 1],
-                            g_date_time_get_day_of_month(u), months[g_date_time_get_month(u) - 1],
-                            g_date_time_get_year(u), g_date_time_get_hour(u),
-                            g_date_time_get_minute(u), g_date_time_get_second(u),
-                            tz_min < 0 ? '-' : '+', off / 60, off % 60);
+  char *r = g_strdup_printf(
+      "%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d", days[g_date_time_get_day_of_week(u) - 1],
+      g_date_time_get_day_of_month(u), months[g_date_time_get_month(u) - 1],
+      g_date_time_get_year(u), g_date_time_get_hour(u), g_date_time_get_minute(u),
+      g_date_time_get_second(u), tz_min < 0 ? '-' : '+', off / 60, off % 60);
   g_date_time_unref(u);
   return r;
 }
@@ -81,9 +80,9 @@ static const struct {
   const char *name;
   int min;
 } zones[] = {
-    {"UT", 0},         {"GMT", 0},        {"Z", 0},          {"EST", -5 * 60}, {"EDT", -4 * 60},
-    {"CST", -6 * 60},  {"CDT", -5 * 60},  {"MST", -7 * 60},  {"MDT", -6 * 60}, {"PST", -8 * 60},
-    {"PDT", -7 * 60},
+    {"UT", 0},        {"GMT", 0},       {"Z", 0},         {"EST", -5 * 60},
+    {"EDT", -4 * 60}, {"CST", -6 * 60}, {"CDT", -5 * 60}, {"MST", -7 * 60},
+    {"MDT", -6 * 60}, {"PST", -8 * 60}, {"PDT", -7 * 60},
 };
 
 gboolean mime_date_parse(const char *text, int64_t *unix_s, int *tz_min) {

@@ -221,7 +221,7 @@ static gboolean q_plain(unsigned char c) {
   return g_ascii_isalnum(c) || c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
 }
 
-#define EW_MAX 66 /* below the 75 of §2, leaving room for the field name */
+#define EW_MAX 66      /* below the 75 of §2, leaving room for the field name */
 #define EW_OVERHEAD 12 /* "=?UTF-8?Q?" + "?=" */
 
 char *mime_ew_encode(const char *text, mime_ew_ctx ctx) {

@@ -19,9 +19,9 @@ struct mime_hdr {
 };
 
 static const char *const flag_names[MIME_FLAG_COUNT_] = {
-    "bare-lf",      "long-line",   "bad-header", "no-body-separator", "no-close-delimiter",
-    "no-boundary",  "depth-limit", "part-limit", "field-limit",       "bad-encoding",
-    "nul",          "8bit-header", "bad-content-type",
+    "bare-lf",     "long-line",   "bad-header",       "no-body-separator", "no-close-delimiter",
+    "no-boundary", "depth-limit", "part-limit",       "field-limit",       "bad-encoding",
+    "nul",         "8bit-header", "bad-content-type",
 };
 
 const char *mime_flag_name(guint bit) {

@@ -10,19 +10,19 @@
 
 /* Defects found while parsing; bits of a guint. None is fatal. */
 enum {
-  MIME_FLAG_BARE_LF = 1u << 0,       /* a line ended with LF alone (RFC 5322 §2.3) */
-  MIME_FLAG_LONG_LINE = 1u << 1,     /* a line over 998 octets (RFC 5322 §2.1.1) */
-  MIME_FLAG_BAD_HEADER = 1u << 2,    /* a header line with no colon / bad name */
-  MIME_FLAG_NO_BODY_SEP = 1u << 3,   /* the header ended without an empty line */
-  MIME_FLAG_NO_CLOSE = 1u << 4,      /* multipart without its close delimiter (RFC 2046 §5.1.1) */
-  MIME_FLAG_NO_BOUNDARY = 1u << 5,   /* multipart without a usable boundary parameter */
-  MIME_FLAG_DEPTH_LIMIT = 1u << 6,   /* nesting cut at the depth limit */
-  MIME_FLAG_PART_LIMIT = 1u << 7,    /* part count cut at the part limit */
-  MIME_FLAG_FIELD_LIMIT = 1u << 8,   /* header fields cut at the field limit */
-  MIME_FLAG_BAD_ENCODING = 1u << 9,  /* invalid base64 / quoted-printable data */
-  MIME_FLAG_NUL = 1u << 10,          /* a NUL octet in a header */
-  MIME_FLAG_8BIT_HEADER = 1u << 11,  /* raw 8-bit octets in a header */
-  MIME_FLAG_BAD_CTYPE = 1u << 12,    /* unparseable Content-Type, default used */
+  MIME_FLAG_BARE_LF = 1u << 0,      /* a line ended with LF alone (RFC 5322 §2.3) */
+  MIME_FLAG_LONG_LINE = 1u << 1,    /* a line over 998 octets (RFC 5322 §2.1.1) */
+  MIME_FLAG_BAD_HEADER = 1u << 2,   /* a header line with no colon / bad name */
+  MIME_FLAG_NO_BODY_SEP = 1u << 3,  /* the header ended without an empty line */
+  MIME_FLAG_NO_CLOSE = 1u << 4,     /* multipart without its close delimiter (RFC 2046 §5.1.1) */
+  MIME_FLAG_NO_BOUNDARY = 1u << 5,  /* multipart without a usable boundary parameter */
+  MIME_FLAG_DEPTH_LIMIT = 1u << 6,  /* nesting cut at the depth limit */
+  MIME_FLAG_PART_LIMIT = 1u << 7,   /* part count cut at the part limit */
+  MIME_FLAG_FIELD_LIMIT = 1u << 8,  /* header fields cut at the field limit */
+  MIME_FLAG_BAD_ENCODING = 1u << 9, /* invalid base64 / quoted-printable data */
+  MIME_FLAG_NUL = 1u << 10,         /* a NUL octet in a header */
+  MIME_FLAG_8BIT_HEADER = 1u << 11, /* raw 8-bit octets in a header */
+  MIME_FLAG_BAD_CTYPE = 1u << 12,   /* unparseable Content-Type, default used */
   MIME_FLAG_COUNT_ = 13
 };
 /* Name of one flag bit ("bare-lf", ...), "?" for an unknown bit. */

@@ -21,8 +21,8 @@
 
 #include <string.h>
 
-static const char *const cte_names[MIME_CTE_COUNT] = {"7bit",   "8bit",  "binary",
-                                                      "quoted-printable", "base64", "other"};
+static const char *const cte_names[MIME_CTE_COUNT] = {
+    "7bit", "8bit", "binary", "quoted-printable", "base64", "other"};
 
 const char *mime_cte_name(mime_cte c) { return (unsigned)c < MIME_CTE_COUNT ? cte_names[c] : "?"; }
 
@@ -200,7 +200,8 @@ static gboolean split_multipart(mime_msg *m, mime_part *p, guint depth) {
     p->flags |= MIME_FLAG_NO_CLOSE;
     if (m->nparts < m->lim.max_parts) {
       char *sec = child_section(p->section, ++k);
-      mime_part *c = parse_entity(m, p, part_start, be - MIN(part_start, be), depth + 1, sec, FALSE);
+      mime_part *c =
+          parse_entity(m, p, part_start, be - MIN(part_start, be), depth + 1, sec, FALSE);
       g_free(sec);
       if (c)
         g_ptr_array_add(p->children, c);
@@ -282,7 +283,8 @@ static mime_part *parse_entity(mime_msg *m, mime_part *parent, gsize off, gsize 
     } else {
       /* A message entity (root or encapsulated) of type message/rfc822 is
        * itself part 1 of its message, so its inner message is ".1". */
-      char *sec = (p->encapsulated || !parent) ? child_section(p->section, 1) : g_strdup(p->section);
+      char *sec =
+          (p->encapsulated || !parent) ? child_section(p->section, 1) : g_strdup(p->section);
       mime_part *e = parse_entity(m, p, p->body_off, p->body_len, depth + 1, sec, TRUE);
       g_free(sec);
       g_ptr_array_add(p->children, e);

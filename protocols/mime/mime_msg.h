@@ -23,9 +23,9 @@ const char *mime_cte_name(mime_cte c);
 
 /* Defences against bombs; exceeding one sets a flag, never fails. */
 typedef struct {
-  guint max_depth;      /* nesting of multiparts and message/rfc822 (default 32) */
-  guint max_parts;      /* entities in the whole tree (default 1000) */
-  guint max_fields;     /* header fields kept per entity (default 1000) */
+  guint max_depth;  /* nesting of multiparts and message/rfc822 (default 32) */
+  guint max_parts;  /* entities in the whole tree (default 1000) */
+  guint max_fields; /* header fields kept per entity (default 1000) */
 } mime_limits;
 void mime_limits_default(mime_limits *l);
 
@@ -33,28 +33,28 @@ void mime_limits_default(mime_limits *l);
  * message/rfc822 part. Read-only for users; owned by its mime_msg. */
 typedef struct mime_part mime_part;
 struct mime_part {
-  const mime_part *parent;   /* NULL for the root */
-  GPtrArray *children;       /* of mime_part*: the body parts of a multipart, or the one
-                                encapsulated message of a message/rfc822 part */
+  const mime_part *parent; /* NULL for the root */
+  GPtrArray *children;     /* of mime_part*: the body parts of a multipart, or the one
+                              encapsulated message of a message/rfc822 part */
   /* IMAP part number (RFC 3501 §6.4.5): "" for the root message, "1.2" for a
    * body part. An encapsulated message carries its message/rfc822 part's
    * number, since BODY[n.HEADER] and BODY[n.TEXT] address it. */
   char *section;
-  gboolean encapsulated;     /* the message inside a message/rfc822 part */
-  mime_hdr *hdr;             /* header fields in order */
-  char *type, *subtype;      /* lower case; defaults per RFC 2045 §5.2 / RFC 2046 §5.1.5 */
-  GPtrArray *ct_params_raw;  /* Content-Type parameters as written (mime_param*) */
-  GPtrArray *ct_params;      /* same with RFC 2231 applied */
+  gboolean encapsulated;    /* the message inside a message/rfc822 part */
+  mime_hdr *hdr;            /* header fields in order */
+  char *type, *subtype;     /* lower case; defaults per RFC 2045 §5.2 / RFC 2046 §5.1.5 */
+  GPtrArray *ct_params_raw; /* Content-Type parameters as written (mime_param*) */
+  GPtrArray *ct_params;     /* same with RFC 2231 applied */
   mime_cte cte;
-  char *cte_raw;             /* Content-Transfer-Encoding as written, or NULL */
-  char *disposition;         /* lower-cased disposition type, or NULL */
+  char *cte_raw;                            /* Content-Transfer-Encoding as written, or NULL */
+  char *disposition;                        /* lower-cased disposition type, or NULL */
   GPtrArray *disp_params_raw, *disp_params; /* NULL without Content-Disposition */
-  char *filename;            /* UTF-8: disposition filename, else Content-Type name; or NULL */
-  gsize hdr_off, hdr_len;    /* header octets, including the empty line */
-  gsize body_off, body_len;  /* body octets (a part's body ends before the CRLF that
-                                precedes the next delimiter, RFC 2046 §5.1.1) */
-  gsize body_lines;          /* LF count in the body, +1 if its last line is unterminated */
-  guint flags;               /* MIME_FLAG_* found in this entity */
+  char *filename;           /* UTF-8: disposition filename, else Content-Type name; or NULL */
+  gsize hdr_off, hdr_len;   /* header octets, including the empty line */
+  gsize body_off, body_len; /* body octets (a part's body ends before the CRLF that
+                               precedes the next delimiter, RFC 2046 §5.1.1) */
+  gsize body_lines;         /* LF count in the body, +1 if its last line is unterminated */
+  guint flags;              /* MIME_FLAG_* found in this entity */
 };
 
 typedef struct mime_msg mime_msg;

@@ -113,8 +113,8 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
   gsize len = strlen(value);
   gsize semi = last_semicolon(value, len);
   gsize pos = 0;
-  char **slot = NULL;  /* the clause waiting for its value */
-  char **info = NULL;  /* where a comment goes */
+  char **slot = NULL; /* the clause waiting for its value */
+  char **info = NULL; /* where a comment goes */
   gboolean any = FALSE;
   GString *w = g_string_new(NULL);
   while (pos < semi) {
