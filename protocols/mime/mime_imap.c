@@ -293,7 +293,7 @@ gboolean mime_imap_section_range(const mime_msg *m, const char *section, gsize *
     return FALSE;
   const mime_part *e = part;
   if (has_num) {
-    if (!mime_part_is_message(part) || part == root)
+    if (!mime_part_is_message(part))
       return FALSE;
     e = g_ptr_array_index(part->children, 0);
   }
