@@ -47,6 +47,65 @@ typedef struct {
 
 static guint8 big[10000];
 
+#define N_RANDOM 40
+
+static guint64 next_rand(guint64 *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * UINT64_C(2685821657736338717);
+}
+
+/* Text from pieces that stress quoting, encoded words and folding; no
+ * encoded-word look-alikes when WORDS is FALSE (in a quoted display name
+ * both we and Python would decode them). */
+static char *random_text(guint64 *seed, gboolean words) {
+  static const char *const pieces[] = {"a",
+                                       "Bob",
+                                       " ",
+                                       "  ",
+                                       "\"",
+                                       "\\",
+                                       "=?",
+                                       "?=",
+                                       "=?UTF-8?Q?x?=",
+                                       "(",
+                                       ")",
+                                       "<",
+                                       ">",
+                                       ",",
+                                       ";",
+                                       ":",
+                                       "@",
+                                       ".",
+                                       "_",
+                                       "=",
+                                       "%",
+                                       "'",
+                                       "*",
+                                       "\xC3\xA9",
+                                       "\xE2\x82\xAC",
+                                       "\xF0\x9F\x98\x80",
+                                       "\xE6\x97\xA5",
+                                       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                                       "From ",
+                                       "--=_ms_"};
+  GString *s = g_string_new(NULL);
+  int n = 1 + (int)(next_rand(seed) % 12);
+  for (int k = 0; k < n; k++) {
+    const char *p = pieces[next_rand(seed) % G_N_ELEMENTS(pieces)];
+    if (!words && g_str_has_prefix(p, "=?UTF"))
+      p = "?";
+    g_string_append(s, p);
+  }
+  char *t = g_strstrip(g_string_free(s, FALSE));
+  if (!*t) {
+    g_free(t);
+    t = g_strdup("x");
+  }
+  return t;
+}
+
 static void write_sample(const char *dir, const sample *s) {
   GError *err = NULL;
   GBytes *b = mime_compose_build(&s->cfg, NULL, &err);
@@ -169,6 +228,45 @@ START_TEST(python_email_parses_ours) {
   ck_assert(dir != NULL);
   for (gsize i = 0; i < G_N_ELEMENTS(samples); i++)
     write_sample(dir, &samples[i]);
+  /* Random subjects, display names and file names (see random_text). */
+  guint64 seed = 77;
+  for (int i = 0; i < N_RANDOM; i++) {
+    char *subject = random_text(&seed, TRUE), *name = random_text(&seed, FALSE),
+         *fname = random_text(&seed, TRUE);
+    GString *from = g_string_new("\"");
+    for (const char *p = name; *p; p++) {
+      if (*p == '"' || *p == '\\')
+        g_string_append_c(from, '\\');
+      g_string_append_c(from, *p);
+    }
+    g_string_append(from, "\" <r@r.example>");
+    if (fname[0] == '<' && g_str_has_suffix(fname, ">")) {
+      /* Python's email.utils.unquote strips <...> from a file name. */
+      char *t = g_strconcat(fname, "x", NULL);
+      g_free(fname);
+      fname = t;
+    }
+    mime_compose_attachment a = {fname, "application/octet-stream", (const guint8 *)subject,
+                                 strlen(subject)};
+    sample r = {NULL,
+                {.from = from->str,
+                 .to = "t@t.example",
+                 .subject = subject,
+                 .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
+                 .message_id = "rnd@r.example",
+                 .text = name,
+                 .attachments = &a,
+                 .n_attachments = 1},
+                {{"From", name, "r@r.example"}, {"To", "", "t@t.example"}}};
+    char *nm = g_strdup_printf("random%02d", i);
+    r.name = nm;
+    write_sample(dir, &r);
+    g_free(nm);
+    g_string_free(from, TRUE);
+    g_free(subject);
+    g_free(name);
+    g_free(fname);
+  }
   char *script = testutil_src_path("tests/mime_pypeer.py");
   char *argv[] = {py, script, dir, NULL};
   char *out = NULL, *errs = NULL;
@@ -179,7 +277,9 @@ START_TEST(python_email_parses_ours) {
       "spawn: %s", err ? err->message : "?");
   printf("%s%s", out, errs);
   ck_assert_msg(g_spawn_check_wait_status(status, NULL), "python: %s%s", out, errs);
-  ck_assert(strstr(out, "4 messages checked") != NULL);
+  char *want = g_strdup_printf("%d messages checked", 4 + N_RANDOM);
+  ck_assert_msg(strstr(out, want) != NULL, "python output: %s", out);
+  g_free(want);
   /* Clean up. */
   GDir *gd = g_dir_open(dir, 0, NULL);
   const char *f;

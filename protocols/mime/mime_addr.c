@@ -275,33 +275,54 @@ static gsize last_col(const GString *s, gsize start) {
   return nl ? s->len - (gsize)(nl + 1 - s->str) : start + s->len;
 }
 
+/* Appends ITEM to OUT, folding (CRLF before a space) where a line would
+ * pass 78 octets. Only spaces that are not inside a quoted pair are used:
+ * in a quoted string the CRLF of a fold is invisible (RFC 5322 §3.2.4), so
+ * the value does not change. */
+static void append_folded(GString *out, const char *item, gsize first_col) {
+  gboolean esc = FALSE, quoted = FALSE;
+  for (const char *p = item; *p; p++) {
+    if (*p == ' ' && !esc && p != item) {
+      /* Length of the next word. */
+      gsize w = 1;
+      gboolean e2 = FALSE, q2 = quoted;
+      for (const char *r = p + 1; *r && *r != '\r'; r++, w++) {
+        if (*r == ' ' && !e2)
+          break;
+        e2 = !e2 && q2 && *r == '\\';
+        if (*r == '"' && !e2)
+          q2 = !q2;
+      }
+      if (last_col(out, first_col) + w > 78 && last_col(out, first_col) > 1)
+        g_string_append(out, "\r\n");
+    }
+    g_string_append_c(out, *p);
+    gboolean was_esc = esc;
+    esc = !esc && quoted && *p == '\\';
+    if (*p == '"' && !was_esc)
+      quoted = !quoted;
+  }
+}
+
 char *mime_addr_format(const GPtrArray *list, gsize first_col) {
   GString *out = g_string_new(NULL);
   gboolean need_comma = FALSE;
   for (guint i = 0; i < list->len; i++) {
     const mime_addr *a = g_ptr_array_index((GPtrArray *)list, i);
-    GString *item = g_string_new(NULL);
     if (a->kind == MIME_ADDR_GROUP_END) {
       g_string_append_c(out, ';');
       need_comma = TRUE;
-      g_string_free(item, TRUE);
       continue;
     }
-    if (a->name && *a->name) {
-      char *ph = mime_ew_encode(a->name, MIME_EW_PHRASE);
+    char *ph = (a->name && *a->name) ? mime_ew_encode(a->name, MIME_EW_PHRASE) : NULL;
+    char *spec = a->kind == MIME_ADDR_MAILBOX ? mime_addr_spec(a) : NULL;
+    GString *item = g_string_new(NULL);
+    if (ph)
       g_string_append(item, ph);
-      g_free(ph);
-    }
-    if (a->kind == MIME_ADDR_GROUP_START) {
+    else if (spec)
+      g_string_append(item, spec);
+    if (a->kind == MIME_ADDR_GROUP_START)
       g_string_append_c(item, ':');
-    } else {
-      char *spec = mime_addr_spec(a);
-      if (item->len)
-        g_string_append_printf(item, " <%s>", spec);
-      else
-        g_string_append(item, spec);
-      g_free(spec);
-    }
     if (need_comma)
       g_string_append_c(out, ',');
     const char *first_nl = strchr(item->str, '\n');
@@ -310,8 +331,17 @@ char *mime_addr_format(const GPtrArray *list, gsize first_col) {
       g_string_append(out, "\r\n ");
     else if (out->len)
       g_string_append_c(out, ' ');
-    g_string_append_len(out, item->str, (gssize)item->len);
+    append_folded(out, item->str, first_col);
+    if (ph && spec) {
+      /* RFC 5322 §3.4: CFWS may precede the angle-addr, so fold there. */
+      if (last_col(out, first_col) + 3 + strlen(spec) > 78)
+        g_string_append_printf(out, "\r\n <%s>", spec);
+      else
+        g_string_append_printf(out, " <%s>", spec);
+    }
     g_string_free(item, TRUE);
+    g_free(ph);
+    g_free(spec);
     need_comma = a->kind == MIME_ADDR_MAILBOX;
   }
   return g_string_free(out, FALSE);

@@ -103,7 +103,7 @@ static gboolean is_ascii(const char *s, gsize n) {
  * RFC 2231 §4 charset'' form split into §3 continuations. */
 static void add_param(GString *o, const char *name, const char *value) {
   gsize n = strlen(value);
-  gboolean simple = is_ascii(value, n) && n <= 60;
+  gboolean simple = is_ascii(value, n) && n <= 60 && !strstr(value, "=?");
   for (gsize i = 0; i < n && simple; i++)
     if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
       simple = FALSE;

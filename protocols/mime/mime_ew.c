@@ -236,10 +236,11 @@ char *mime_ew_encode(const char *text, mime_ew_ctx ctx) {
   /* A run longer than a line cannot be folded: encode it so it splits. */
   gsize run = 0, longest = 0;
   for (gsize i = 0; i < len; i++) {
-    run = (text[i] == ' ' || text[i] == '\t') ? 0 : run + 1;
+    gboolean esc = ctx == MIME_EW_PHRASE && (text[i] == '"' || text[i] == '\\');
+    run = (text[i] == ' ' || text[i] == '\t') ? 0 : run + (esc ? 2 : 1);
     longest = MAX(longest, run);
   }
-  if (ascii && !strstr(text, "=?") && longest <= 76) {
+  if (ascii && !strstr(text, "=?") && longest <= (ctx == MIME_EW_TEXT ? 76u : 60u)) {
     if (ctx == MIME_EW_TEXT)
       return g_strdup(text);
     GString *o = g_string_new(NULL);
@@ -264,15 +265,23 @@ char *mime_ew_encode(const char *text, mime_ew_ctx ctx) {
         cenc += (q_plain((unsigned char)*q) || *q == ' ') ? 1 : 3;
     gsize cand = use_b ? (word->len + clen + 2) / 3 * 4 : wlen + cenc;
     if (p == end || (cand + EW_OVERHEAD > EW_MAX && word->len)) {
+      /* Prefer ending a word just after a space (kept inside the word):
+       * decoders that wrongly keep the folding whitespace between encoded
+       * words in a phrase (Python's email, for one) then only double a
+       * space instead of splitting a word in two. */
+      gsize cut = word->len;
+      const char *sp = p == end ? NULL : strrchr(word->str, ' ');
+      if (sp && (gsize)(sp - word->str) + 1 < word->len)
+        cut = (gsize)(sp - word->str) + 1;
       if (out->len)
         g_string_append(out, "\r\n ");
       g_string_append(out, use_b ? "=?UTF-8?B?" : "=?UTF-8?Q?");
       if (use_b) {
-        char *b = g_base64_encode((const guchar *)word->str, word->len);
+        char *b = g_base64_encode((const guchar *)word->str, cut);
         g_string_append(out, b);
         g_free(b);
       } else {
-        for (gsize i = 0; i < word->len; i++) {
+        for (gsize i = 0; i < cut; i++) {
           unsigned char c = (unsigned char)word->str[i];
           if (c == ' ')
             g_string_append_c(out, '_');
@@ -283,8 +292,10 @@ char *mime_ew_encode(const char *text, mime_ew_ctx ctx) {
         }
       }
       g_string_append(out, "?=");
-      g_string_truncate(word, 0);
+      g_string_erase(word, 0, (gssize)cut);
       wlen = 0;
+      for (gsize i = 0; i < word->len; i++)
+        wlen += (q_plain((unsigned char)word->str[i]) || word->str[i] == ' ') ? 1 : 3;
       continue;
     }
     g_string_append_len(word, p, (gssize)clen);

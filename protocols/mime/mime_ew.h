@@ -23,7 +23,8 @@ char *mime_ew_decode_word(const char *s, gsize len);
 char *mime_ew_decode(const char *text);
 
 /* Encodes UTF-8 TEXT for a header. Printable ASCII without "=?" and
- * without a run of more than 76 non-blank characters is returned
+ * without a run of more than 76 (phrase: 60, quoting counted) non-blank
+ * characters is returned
  * unchanged (MIME_EW_TEXT) or as an atom sequence / quoted string
  * (MIME_EW_PHRASE). Otherwise the whole text becomes UTF-8 encoded words of
  * at most 75 octets (§2), Q or B whichever is shorter, split only between

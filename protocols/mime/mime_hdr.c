@@ -9,6 +9,7 @@
  * can hash the bytes as received. */
 #include "mime_hdr.h"
 
+#include "mime_ew.h"
 #include "mime_int.h"
 
 #include <stdlib.h>
@@ -388,9 +389,16 @@ static GPtrArray *merge_params(GPtrArray *raw) {
         value = rfc2231_value(segs);
     }
     if (!value) {
-      for (guint j = 0; j < n && !value; j++)
-        if (strcmp(sp[j].base, sp[i].base) == 0 && sp[j].index < 0 && !sp[j].encoded)
+      for (guint j = 0; j < n && !value; j++) {
+        if (strcmp(sp[j].base, sp[i].base) != 0 || sp[j].index >= 0 || sp[j].encoded)
+          continue;
+        /* RFC 2047 words in a parameter are not allowed (§5) but common
+         * (Outlook, old Thunderbird); readers decode them, so do we. */
+        if (strstr(sp[j].value, "=?"))
+          value = mime_ew_decode(sp[j].value);
+        else
           value = mime__utf8_sanitize(sp[j].value, strlen(sp[j].value));
+      }
     }
     if (value)
       param_add(out, sp[i].base, value);

@@ -84,7 +84,9 @@ typedef struct {
   /* Parameters as written (name lower-cased, value unquoted), in order. */
   GPtrArray *raw_params; /* of mime_param* */
   /* RFC 2231 applied: continuations joined, %XX decoded and converted to
-   * UTF-8, "name*" stored as "name". The first of duplicates wins. */
+   * UTF-8, "name*" stored as "name"; in plain values RFC 2047 words are
+   * decoded (not standard, but what readers do). The first of duplicates
+   * wins. Values are valid UTF-8. */
   GPtrArray *params; /* of mime_param* */
 } mime_ctype;
 

@@ -107,14 +107,6 @@ static void set_default_type(mime_part *p, gboolean digest) {
   }
 }
 
-static char *decode_filename(const char *v) {
-  if (!v)
-    return NULL;
-  if (strstr(v, "=?"))
-    return mime_ew_decode(v); /* RFC 2047 in a parameter: wrong but common */
-  return g_strdup(v);
-}
-
 static gsize count_lines(const guint8 *d, gsize n) {
   gsize lines = 0;
   for (gsize i = 0; i < n; i++)
@@ -258,7 +250,7 @@ static mime_part *parse_entity(mime_msg *m, mime_part *parent, gsize off, gsize 
     g_free(dc.subtype);
   }
   const char *fn = mime_params_get(p->disp_params, "filename");
-  p->filename = decode_filename(fn ? fn : mime_params_get(p->ct_params, "name"));
+  p->filename = g_strdup(fn ? fn : mime_params_get(p->ct_params, "name"));
 
   if (strcmp(p->type, "multipart") == 0) {
     if (depth >= m->lim.max_depth) {
