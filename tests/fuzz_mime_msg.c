@@ -8,6 +8,7 @@
 
 #include "mime_display.h"
 #include "mime_imap.h"
+#include "mime_imap_grammar.h"
 #include "mime_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,9 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mime_msg *m = mime_msg_parse(data, size, &lim);
   gsize len = size;
   mime_msg_walk(m, check, &len);
-  g_free(mime_imap_bodystructure(m, TRUE));
-  g_free(mime_imap_bodystructure(m, FALSE));
-  g_free(mime_imap_envelope(mime_msg_root(m)));
+  char *bs = mime_imap_bodystructure(m, TRUE), *b = mime_imap_bodystructure(m, FALSE);
+  char *env = mime_imap_envelope(mime_msg_root(m));
+  if (!ig_check_body(bs, TRUE) || !ig_check_body(b, FALSE) || !ig_check_envelope(env))
+    abort(); /* IMAP strings must stay well-formed whatever the input */
+  g_free(bs);
+  g_free(b);
+  g_free(env);
   static const char *const secs[] = {"1",      "2",        "1.1",    "1.2",  "2.1",
                                      "1.MIME", "2.HEADER", "2.TEXT", "TEXT", "HEADER"};
   for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {

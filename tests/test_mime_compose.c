@@ -10,6 +10,7 @@
 #include "mime_date.h"
 #include "mime_display.h"
 #include "mime_imap.h"
+#include "mime_imap_grammar.h"
 #include "mime_msg.h"
 #include "mime_trace.h"
 #include "testutil.h"
@@ -591,6 +592,11 @@ START_TEST(random_round_trip) {
     const char *d = g_bytes_get_data(b, &n);
     mime_msg *m = mime_msg_parse(d, n, NULL);
     ck_assert_msg(mime_msg_flags(m) == 0, "it %d: flags %x", it, mime_msg_flags(m));
+    char *bs = mime_imap_bodystructure(m, TRUE), *env = mime_imap_envelope(mime_msg_root(m));
+    ck_assert_msg(ig_check_body(bs, TRUE), "it %d: bad BODYSTRUCTURE %s", it, bs);
+    ck_assert_msg(ig_check_envelope(env), "it %d: bad ENVELOPE %s", it, env);
+    g_free(bs);
+    g_free(env);
     mime_display *v = mime_display_new(m);
     ck_assert_msg(strcmp(mime_display_get(v, "Subject"), subject) == 0, "it %d: got [%s] want [%s]",
                   it, mime_display_get(v, "Subject"), subject);

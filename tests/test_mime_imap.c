@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mime_imap.h"
+#include "mime_imap_grammar.h"
 #include "mime_msg.h"
 #include "testutil.h"
 
@@ -166,6 +167,7 @@ START_TEST(groups_and_message_parts) {
       "(NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
       "NIL NIL \"<m0@b.example>\" \"<m1@a.example>\")";
   ck_assert_msg(strcmp(env, want_env) == 0, "got %s\nwant %s", env, want_env);
+  ck_assert(ig_check_envelope(env));
   char *bs = mime_imap_bodystructure(m, TRUE);
   const char *want_bs =
       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"8BIT\" 5 1 NIL NIL NIL NIL)"
@@ -178,6 +180,7 @@ START_TEST(groups_and_message_parts) {
       "(\"ATTACHMENT\" (\"FILENAME\" \"a.png\")) NIL \"http://x.example/a.png\") "
       "\"MIXED\" (\"BOUNDARY\" \"b1\") NIL (\"en\" \"fr\") NIL)";
   ck_assert_msg(strcmp(bs, want_bs) == 0, "got %s\nwant %s", bs, want_bs);
+  ck_assert(ig_check_body(bs, TRUE));
   g_free(env);
   g_free(bs);
   mime_msg_free(m);
@@ -293,6 +296,29 @@ START_TEST(header_fields) {
 }
 END_TEST
 
+/* The grammar checker used by the fuzz loops must itself reject bad
+ * strings, or those loops would assert nothing. */
+static const struct {
+  const char *s;
+  gboolean ext, ok;
+} grammar[] = {
+    {"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)", FALSE, TRUE},
+    {"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3028)", FALSE, FALSE},
+    {"(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"BASE64\" 18 NIL NIL NIL NIL)", TRUE, FALSE},
+    {"((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1) \"MIXED\")", FALSE, TRUE},
+    {"((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1) \"MIXED\")", TRUE, FALSE},
+    {"(\"A\" \"B\" (\"x\") NIL NIL \"7BIT\" 1)", FALSE, FALSE},
+    {"(\"A\" \"B\" NIL NIL NIL {3}\r\nabc 1)", FALSE, TRUE},
+    {"(\"A\" \"B\" NIL NIL NIL \"a\nb\" 1)", FALSE, FALSE},
+};
+
+START_TEST(grammar_checker) {
+  ck_assert_msg(ig_check_body(grammar[_i].s, grammar[_i].ext) == grammar[_i].ok, "row %d", _i);
+  ck_assert(ig_check_envelope(rfc_envelope));
+  ck_assert(!ig_check_envelope("(NIL NIL NIL NIL NIL NIL NIL NIL NIL)"));
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mime_imap");
   TCase *tc = tcase_create("structure");
@@ -301,6 +327,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, groups_and_message_parts);
   tcase_add_test(tc, envelope_literal);
   tcase_add_loop_test(tc, nstring_table, 0, G_N_ELEMENTS(nstr));
+  tcase_add_loop_test(tc, grammar_checker, 0, G_N_ELEMENTS(grammar));
   suite_add_tcase(s, tc);
   tc = tcase_create("sections");
   tcase_add_loop_test(tc, section_table, 0, G_N_ELEMENTS(ranges));

@@ -221,6 +221,15 @@ static void append_body(GString *o, const mime_part *p, gboolean ext) {
     g_string_append_c(o, ' ');
     append_body(o, e, ext);
     g_string_append_printf(o, " %" G_GSIZE_FORMAT, p->body_lines);
+  } else if (strcmp(p->type, "message") == 0 &&
+             (strcmp(p->subtype, "rfc822") == 0 || strcmp(p->subtype, "global") == 0)) {
+    /* Not parsed inside (encoded, or past a limit), but the grammar of
+     * body-type-msg still needs an envelope and a body: give empty ones. */
+    g_string_append(o, " (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"PLAIN\" NIL NIL NIL "
+                       "\"7BIT\" 0 0");
+    if (ext)
+      g_string_append(o, " NIL NIL NIL NIL");
+    g_string_append_printf(o, ") %" G_GSIZE_FORMAT, p->body_lines);
   } else if (strcmp(p->type, "text") == 0) {
     g_string_append_printf(o, " %" G_GSIZE_FORMAT, p->body_lines);
   }
