@@ -430,6 +430,19 @@ START_TEST(fuzz_mutations) {
 }
 END_TEST
 
+START_TEST(names) {
+  ck_assert_str_eq(mime_cte_name(MIME_CTE_QP), "quoted-printable");
+  ck_assert_str_eq(mime_cte_name(MIME_CTE_COUNT), "?");
+  ck_assert_str_eq(mime_flag_name(MIME_FLAG_NO_CLOSE), "no-close-delimiter");
+  ck_assert_str_eq(mime_flag_name(3), "?");
+  char *all = mime_flags_describe((1u << MIME_FLAG_COUNT_) - 1);
+  gchar **v = g_strsplit(all, ",", -1);
+  ck_assert_uint_eq(g_strv_length(v), MIME_FLAG_COUNT_);
+  g_strfreev(v);
+  g_free(all);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mime_msg");
   TCase *tc = tcase_create("tree");
@@ -437,6 +450,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, decode_parts);
   tcase_add_test(tc, every_split);
   tcase_add_test(tc, lf_only);
+  tcase_add_test(tc, names);
   suite_add_tcase(s, tc);
   tc = tcase_create("defects");
   tcase_add_loop_test(tc, defect_table, 0, G_N_ELEMENTS(defects));

@@ -416,13 +416,13 @@ static gboolean walk(const mime_part *p, mime_part_fn fn, void *ud) {
 void mime_msg_walk(const mime_msg *m, mime_part_fn fn, void *ud) { walk(m->root, fn, ud); }
 
 struct mime_msg_parser {
-  GByteArray *buf;
+  GString *buf; /* gsize lengths: no 4 GiB wrap as with GByteArray */
   mime_limits lim;
 };
 
 mime_msg_parser *mime_msg_parser_new(const mime_limits *limits) {
   mime_msg_parser *p = g_new0(mime_msg_parser, 1);
-  p->buf = g_byte_array_new();
+  p->buf = g_string_new(NULL);
   if (limits)
     p->lim = *limits;
   else
@@ -433,13 +433,13 @@ mime_msg_parser *mime_msg_parser_new(const mime_limits *limits) {
 void mime_msg_parser_feed(mime_msg_parser *p, const void *data, gsize len) {
   g_assert(p && (data || len == 0));
   if (len)
-    g_byte_array_append(p->buf, data, (guint)len);
+    g_string_append_len(p->buf, data, (gssize)len);
 }
 
 gsize mime_msg_parser_size(const mime_msg_parser *p) { return p->buf->len; }
 
 mime_msg *mime_msg_parser_finish(mime_msg_parser *p) {
-  mime_msg *m = mime_msg_parse(p->buf->data, p->buf->len, &p->lim);
+  mime_msg *m = mime_msg_parse(p->buf->str, p->buf->len, &p->lim);
   mime_msg_parser_free(p);
   return m;
 }
@@ -447,6 +447,6 @@ mime_msg *mime_msg_parser_finish(mime_msg_parser *p) {
 void mime_msg_parser_free(mime_msg_parser *p) {
   if (!p)
     return;
-  g_byte_array_free(p->buf, TRUE);
+  g_string_free(p->buf, TRUE);
   g_free(p);
 }
