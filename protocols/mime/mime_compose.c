@@ -1,0 +1,391 @@
+/* mime_compose.c — the message builder.
+ *
+ * Header per RFC 5322 §3.6 (Date §3.3, originator §3.6.2, destination
+ * §3.6.3 with Bcc left out of the header, Message-ID §3.6.4), folded at
+ * 78 octets (§2.1.1, §2.2.3); non-ASCII subject and display names as
+ * RFC 2047 encoded words; MIME per RFC 2045 (MIME-Version, Content-Type,
+ * Content-Transfer-Encoding) and RFC 2046 §5.1 multiparts with boundaries
+ * derived from a caller seed (SHA-256, so equal input gives equal output
+ * and no randomness is drawn); attachments per RFC 2183 with RFC 2231
+ * filenames when not ASCII. Every line ends in CRLF. */
+#include "mime_compose.h"
+
+#include "mime_addr.h"
+#include "mime_codec.h"
+#include "mime_date.h"
+#include "mime_ew.h"
+#include "mime_int.h"
+
+#include <string.h>
+
+GQuark mime_compose_error_quark(void) {
+  return g_quark_from_static_string("mime-compose-error-quark");
+}
+
+static const char *const err_names[MIME_COMPOSE_ERROR_COUNT] = {"from", "address", "no-rcpt",
+                                                                "date", "arg"};
+
+const char *mime_compose_error_name(mime_compose_error e) {
+  return (unsigned)e < MIME_COMPOSE_ERROR_COUNT ? err_names[e] : "?";
+}
+
+char *mime_compose_boundary(const char *seed, guint level) {
+  GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(c, (const guchar *)(seed ? seed : ""), -1);
+  char lv[16];
+  g_snprintf(lv, sizeof lv, "\n%u", level);
+  g_checksum_update(c, (const guchar *)lv, -1);
+  char *r = g_strdup_printf("=_ms_%.32s", g_checksum_get_string(c));
+  g_checksum_free(c);
+  return r;
+}
+
+char *mime_compose_fold(const char *value, gsize first_col) {
+  GString *o = g_string_new(NULL);
+  gsize col = first_col;
+  gchar **words = g_strsplit(value, " ", -1);
+  for (gchar **w = words; *w; w++) {
+    gsize wl = strlen(*w);
+    if (w != words) {
+      if (col + 1 + wl > 78 && col > 1) {
+        g_string_append(o, "\r\n ");
+        col = 1;
+      } else {
+        g_string_append_c(o, ' ');
+        col++;
+      }
+    }
+    g_string_append(o, *w);
+    col += wl;
+  }
+  g_strfreev(words);
+  return g_string_free(o, FALSE);
+}
+
+/* Parses LIST; appends its mailboxes to RCPTS. FALSE when malformed. */
+static gboolean check_list(const char *v, GPtrArray **out, GPtrArray *rcpts) {
+  guint bad = 0;
+  *out = mime_addr_parse(v, &bad);
+  if (bad)
+    return FALSE;
+  for (guint i = 0; i < (*out)->len; i++) {
+    const mime_addr *a = g_ptr_array_index(*out, i);
+    if (a->kind != MIME_ADDR_MAILBOX)
+      continue;
+    if (!a->local || !*a->local || !a->domain || a->route)
+      return FALSE;
+    if (strlen(a->local) + strlen(a->domain) > 900)
+      return FALSE; /* cannot be folded under 998 octets (RFC 5322 §2.1.1) */
+    if (rcpts)
+      g_ptr_array_add(rcpts, mime_addr_spec(a));
+  }
+  return TRUE;
+}
+
+static void add_field(GString *h, const char *name, const char *folded) {
+  g_string_append_printf(h, "%s: %s\r\n", name, folded);
+}
+
+static void add_addr_field(GString *h, const char *name, GPtrArray *l) {
+  char *v = mime_addr_format(l, strlen(name) + 2);
+  add_field(h, name, v);
+  g_free(v);
+}
+
+static gboolean is_ascii(const char *s, gsize n) {
+  for (gsize i = 0; i < n; i++)
+    if ((unsigned char)s[i] >= 0x80)
+      return FALSE;
+  return TRUE;
+}
+
+/* Appends "; name=value" on its own folded line: quoted when ASCII, else
+ * RFC 2231 §4 charset'' form split into §3 continuations. */
+static void add_param(GString *o, const char *name, const char *value) {
+  gsize n = strlen(value);
+  gboolean simple = is_ascii(value, n) && n <= 60 && !strstr(value, "=?");
+  for (gsize i = 0; i < n && simple; i++)
+    if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+      simple = FALSE;
+  if (simple) {
+    g_string_append_printf(o, ";\r\n %s=", name);
+    g_string_append_c(o, '"');
+    for (gsize i = 0; i < n; i++) {
+      if (value[i] == '"' || value[i] == '\\')
+        g_string_append_c(o, '\\');
+      g_string_append_c(o, value[i]);
+    }
+    g_string_append_c(o, '"');
+    return;
+  }
+  /* attribute-char: token chars except '*', '\'' and '%'. */
+  GString *enc = g_string_new("utf-8''");
+  for (gsize i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)value[i];
+    if (mime__is_token_char(c) && c != '*' && c != '\'' && c != '%')
+      g_string_append_c(enc, (char)c);
+    else
+      g_string_append_printf(enc, "%%%02X", c);
+  }
+  if (enc->len <= 60) {
+    g_string_append_printf(o, ";\r\n %s*=%s", name, enc->str);
+  } else {
+    guint k = 0;
+    for (gsize i = 0; i < enc->len; k++) {
+      gsize take = MIN((gsize)60, enc->len - i);
+      /* Never split a %XX triplet. */
+      if (i + take < enc->len) {
+        if (take >= 1 && enc->str[i + take - 1] == '%')
+          take -= 1;
+        else if (take >= 2 && enc->str[i + take - 2] == '%')
+          take -= 2;
+      }
+      g_string_append_printf(o, ";\r\n %s*%u*=%.*s", name, k, (int)take, enc->str + i);
+      i += take;
+    }
+  }
+  g_string_free(enc, TRUE);
+}
+
+/* CRLF-normalised text ending in CRLF. */
+static GString *normalise_text(const char *t) {
+  GString *o = g_string_new(NULL);
+  for (const char *p = t; *p; p++) {
+    if (*p == '\r') {
+      if (p[1] == '\n')
+        p++;
+      g_string_append(o, "\r\n");
+    } else if (*p == '\n') {
+      g_string_append(o, "\r\n");
+    } else {
+      g_string_append_c(o, *p);
+    }
+  }
+  if (o->len && (o->len < 2 || strcmp(o->str + o->len - 2, "\r\n") != 0))
+    g_string_append(o, "\r\n");
+  return o;
+}
+
+/* Header fields and body of a text/SUBTYPE entity. */
+static void text_entity(GString *hdr, GString *body, const char *text, const char *subtype) {
+  char *valid = mime__utf8_sanitize(text, strlen(text));
+  GString *t = normalise_text(valid);
+  g_free(valid);
+  gboolean ascii = is_ascii(t->str, t->len);
+  gsize line = 0, maxline = 0;
+  for (gsize i = 0; i < t->len; i++) {
+    if (t->str[i] == '\n') {
+      line = 0;
+      continue;
+    }
+    if (t->str[i] != '\r')
+      line++;
+    maxline = MAX(maxline, line);
+  }
+  gboolean ctl = FALSE;
+  for (gsize i = 0; i < t->len; i++) {
+    unsigned char c = (unsigned char)t->str[i];
+    if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+      ctl = TRUE;
+  }
+  gboolean seven = ascii && !ctl && maxline <= 76 && !strstr(t->str, "=_ms_");
+  g_string_append_printf(hdr, "Content-Type: text/%s; charset=%s\r\n", subtype,
+                         ascii ? "us-ascii" : "utf-8");
+  g_string_append_printf(hdr, "Content-Transfer-Encoding: %s\r\n",
+                         seven ? "7bit" : "quoted-printable");
+  if (seven) {
+    g_string_append_len(body, t->str, (gssize)t->len);
+  } else {
+    char *qp = mime_codec_qp_encode((const guint8 *)t->str, t->len, FALSE);
+    g_string_append(body, qp);
+    g_free(qp);
+  }
+  g_string_free(t, TRUE);
+}
+
+static gboolean valid_ctype(const char *ct) {
+  const char *slash = strchr(ct, '/');
+  if (!slash || slash == ct || !slash[1])
+    return FALSE;
+  for (const char *p = ct; *p; p++)
+    if (p != slash && !mime__is_token_char((unsigned char)*p))
+      return FALSE;
+  return TRUE;
+}
+
+static void attachment_entity(GString *hdr, GString *body, const mime_compose_attachment *a) {
+  const char *ct = a->content_type ? a->content_type : "application/octet-stream";
+  char *low = g_ascii_strdown(ct, -1);
+  g_string_append_printf(hdr, "Content-Type: %s", low);
+  g_free(low);
+  if (a->filename)
+    add_param(hdr, "name", a->filename);
+  g_string_append(hdr, "\r\nContent-Disposition: attachment");
+  if (a->filename)
+    add_param(hdr, "filename", a->filename);
+  g_string_append(hdr, "\r\nContent-Transfer-Encoding: base64\r\n");
+  char *b = mime_codec_base64_encode(a->data, a->len);
+  g_string_append(body, b);
+  g_free(b);
+}
+
+/* Appends "Content-Type: multipart/SUB; boundary=..." to HDR and the parts
+ * to BODY. PARTS is an array of (hdr, body) GString pairs. */
+static void multipart_entity(GString *hdr, GString *body, const char *sub, const char *boundary,
+                             GPtrArray *parts) {
+  g_string_append_printf(hdr, "Content-Type: multipart/%s;\r\n boundary=\"%s\"\r\n", sub, boundary);
+  g_string_append(body, "This is a multi-part message in MIME format.\r\n");
+  for (guint i = 0; i + 1 < parts->len; i += 2) {
+    GString *ph = g_ptr_array_index(parts, i), *pb = g_ptr_array_index(parts, i + 1);
+    g_string_append_printf(body, "\r\n--%s\r\n", boundary);
+    g_string_append_len(body, ph->str, (gssize)ph->len);
+    g_string_append(body, "\r\n");
+    g_string_append_len(body, pb->str, (gssize)pb->len);
+  }
+  g_string_append_printf(body, "\r\n--%s--\r\n", boundary);
+}
+
+static void free_gstring(gpointer p) { g_string_free(p, TRUE); }
+
+GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GError **err) {
+  g_assert(cfg);
+  GPtrArray *from = NULL, *to = NULL, *cc = NULL, *bcc = NULL;
+  GString *h = NULL, *body = NULL;
+  GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
+  GBytes *result = NULL;
+  char *date = NULL;
+  if (!cfg->from || !check_list(cfg->from, &from, NULL) || mime_addr_count_mailboxes(from) == 0) {
+    g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_FROM, "From: not a mailbox list: %s",
+                cfg->from ? cfg->from : "(none)");
+    goto out;
+  }
+  const char *names[] = {"To", "Cc", "Bcc"};
+  const char *vals[] = {cfg->to, cfg->cc, cfg->bcc};
+  GPtrArray **lists[] = {&to, &cc, &bcc};
+  for (int i = 0; i < 3; i++) {
+    if (vals[i] && !check_list(vals[i], lists[i], found)) {
+      g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ADDRESS, "%s: malformed address: %s",
+                  names[i], vals[i]);
+      goto out;
+    }
+  }
+  if (found->len == 0) {
+    g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_NO_RCPT, "no recipient");
+    goto out;
+  }
+  date = mime_date_format(cfg->date_ns, cfg->epoch_unix, cfg->tz_min);
+  if (!date) {
+    g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_DATE, "date out of range");
+    goto out;
+  }
+  const char *mid = cfg->message_id;
+  if (!mid || !strchr(mid, '@') || strpbrk(mid, "<> \t\r\n\"()[]\\,;:") || strlen(mid) > 900) {
+    g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ARG, "bad message id: %s",
+                mid ? mid : "(none)");
+    goto out;
+  }
+  for (gsize i = 0; i < cfg->n_attachments; i++) {
+    const mime_compose_attachment *a = &cfg->attachments[i];
+    if ((a->content_type && !valid_ctype(a->content_type)) || (!a->data && a->len)) {
+      g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ARG, "attachment %zu: bad type", i);
+      goto out;
+    }
+  }
+  if (cfg->in_reply_to && (strpbrk(cfg->in_reply_to, "\r\n") || strlen(cfg->in_reply_to) > 900)) {
+    g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ARG, "bad In-Reply-To");
+    goto out;
+  }
+  for (const char *const *x = cfg->extra_fields; x && *x; x++) {
+    const char *colon = strchr(*x, ':');
+    if (!colon || colon == *x || strpbrk(*x, "\r\n") || !is_ascii(*x, strlen(*x)) ||
+        strlen(*x) > 998) {
+      g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ARG, "bad extra field: %s", *x);
+      goto out;
+    }
+  }
+
+  h = g_string_new(NULL);
+  add_field(h, "Date", date);
+  add_addr_field(h, "From", from);
+  if (to && to->len)
+    add_addr_field(h, "To", to);
+  if (cc && cc->len)
+    add_addr_field(h, "Cc", cc);
+  if (cfg->subject) {
+    char *valid = mime__utf8_sanitize(cfg->subject, strlen(cfg->subject));
+    g_strdelimit(valid, "\r\n\t", ' ');
+    char *enc = mime_ew_encode(valid, MIME_EW_TEXT);
+    char *folded = strcmp(enc, valid) == 0 ? mime_compose_fold(enc, 9) : g_strdup(enc);
+    add_field(h, "Subject", folded);
+    g_free(folded);
+    g_free(enc);
+    g_free(valid);
+  }
+  g_string_append_printf(h, "Message-ID: <%s>\r\n", mid);
+  if (cfg->in_reply_to)
+    add_field(h, "In-Reply-To", cfg->in_reply_to);
+  for (const char *const *x = cfg->extra_fields; x && *x; x++)
+    g_string_append_printf(h, "%s\r\n", *x);
+  g_string_append(h, "MIME-Version: 1.0\r\n");
+
+  const char *seed = cfg->boundary_seed ? cfg->boundary_seed : mid;
+  GString *mh = g_string_new(NULL), *mb = g_string_new(NULL);
+  if (cfg->text && cfg->html) {
+    GPtrArray *parts = g_ptr_array_new_with_free_func(free_gstring);
+    GString *th = g_string_new(NULL), *tb = g_string_new(NULL);
+    text_entity(th, tb, cfg->text, "plain");
+    GString *hh = g_string_new(NULL), *hb = g_string_new(NULL);
+    text_entity(hh, hb, cfg->html, "html");
+    g_ptr_array_add(parts, th);
+    g_ptr_array_add(parts, tb);
+    g_ptr_array_add(parts, hh);
+    g_ptr_array_add(parts, hb);
+    char *b = mime_compose_boundary(seed, 1);
+    multipart_entity(mh, mb, "alternative", b, parts);
+    g_free(b);
+    g_ptr_array_unref(parts);
+  } else {
+    text_entity(mh, mb, cfg->html ? cfg->html : (cfg->text ? cfg->text : ""),
+                cfg->html ? "html" : "plain");
+  }
+  if (cfg->n_attachments) {
+    GPtrArray *parts = g_ptr_array_new_with_free_func(free_gstring);
+    g_ptr_array_add(parts, mh);
+    g_ptr_array_add(parts, mb);
+    for (gsize i = 0; i < cfg->n_attachments; i++) {
+      GString *ah = g_string_new(NULL), *ab = g_string_new(NULL);
+      attachment_entity(ah, ab, &cfg->attachments[i]);
+      g_ptr_array_add(parts, ah);
+      g_ptr_array_add(parts, ab);
+    }
+    mh = g_string_new(NULL);
+    mb = g_string_new(NULL);
+    char *b = mime_compose_boundary(seed, 0);
+    multipart_entity(mh, mb, "mixed", b, parts);
+    g_free(b);
+    g_ptr_array_unref(parts);
+  }
+  g_string_append_len(h, mh->str, (gssize)mh->len);
+  g_string_append(h, "\r\n");
+  g_string_append_len(h, mb->str, (gssize)mb->len);
+  g_string_free(mh, TRUE);
+  g_string_free(mb, TRUE);
+  gsize n = h->len;
+  result = g_bytes_new_take(g_string_free(h, FALSE), n);
+  h = NULL;
+  if (rcpts)
+    for (guint i = 0; i < found->len; i++)
+      g_ptr_array_add(rcpts, g_strdup(g_ptr_array_index(found, i)));
+out:
+  g_free(date);
+  if (body)
+    g_string_free(body, TRUE);
+  if (h)
+    g_string_free(h, TRUE);
+  g_ptr_array_unref(found);
+  GPtrArray *all[] = {from, to, cc, bcc};
+  for (int i = 0; i < 4; i++)
+    if (all[i])
+      g_ptr_array_unref(all[i]);
+  return result;
+}

@@ -1,0 +1,135 @@
+/* mime_display.c — the view a person gets of a message.
+ *
+ * Fields are decoded per RFC 2047 (§6 display of encoded words) and
+ * RFC 5322 §3.4 address lists; Received fields (RFC 5321 §4.4) are listed
+ * in header order, which is the reverse of the path: the top one was added
+ * by the last host. Attachments follow RFC 2183 (disposition and file
+ * name), sizes after undoing the transfer encoding. */
+#include "mime_display.h"
+
+#include "mime_addr.h"
+#include "mime_ew.h"
+
+#include <string.h>
+
+char *mime_display_addresses(const char *value) {
+  GPtrArray *l = mime_addr_parse(value, NULL);
+  GString *o = g_string_new(NULL);
+  gboolean comma = FALSE;
+  for (guint i = 0; i < l->len; i++) {
+    const mime_addr *a = g_ptr_array_index(l, i);
+    if (a->kind == MIME_ADDR_GROUP_END) {
+      g_string_append_c(o, ';');
+      comma = TRUE;
+      continue;
+    }
+    if (comma)
+      g_string_append(o, ", ");
+    if (a->kind == MIME_ADDR_GROUP_START) {
+      g_string_append_printf(o, "%s:", a->name ? a->name : "");
+      comma = FALSE;
+      if (i + 1 < l->len &&
+          ((const mime_addr *)g_ptr_array_index(l, i + 1))->kind == MIME_ADDR_MAILBOX)
+        g_string_append_c(o, ' ');
+      continue;
+    }
+    char *spec = mime_addr_spec(a);
+    if (a->name && *a->name)
+      g_string_append_printf(o, "%s <%s>", a->name, spec);
+    else
+      g_string_append(o, spec);
+    g_free(spec);
+    comma = TRUE;
+  }
+  g_ptr_array_unref(l);
+  return g_string_free(o, FALSE);
+}
+
+static void field_free(gpointer p) {
+  mime_display_field *f = p;
+  g_free(f->name);
+  g_free(f->value);
+  g_free(f);
+}
+
+static void att_free(gpointer p) {
+  mime_display_attachment *a = p;
+  g_free(a->section);
+  g_free(a->filename);
+  g_free(a->type);
+  g_free(a);
+}
+
+static void rcv_free(gpointer p) {
+  mime_received_info_clear(p);
+  g_free(p);
+}
+
+static void collect(const mime_msg *m, const mime_part *p, GPtrArray *out) {
+  if (mime_part_is_multipart(p)) {
+    for (guint i = 0; i < p->children->len; i++)
+      collect(m, g_ptr_array_index(p->children, i), out);
+    return;
+  }
+  if (!p->parent)
+    return; /* the message itself is not an attachment */
+  if (g_strcmp0(p->disposition, "attachment") != 0 && !p->filename)
+    return;
+  mime_display_attachment *a = g_new0(mime_display_attachment, 1);
+  a->section = g_strdup(p->section);
+  a->filename = g_strdup(p->filename);
+  a->type = g_strdup_printf("%s/%s", p->type, p->subtype);
+  GBytes *b = mime_part_decode(m, p, NULL);
+  a->size = g_bytes_get_size(b);
+  g_bytes_unref(b);
+  g_ptr_array_add(out, a);
+}
+
+mime_display *mime_display_new(const mime_msg *m) {
+  mime_display *d = g_new0(mime_display, 1);
+  d->fields = g_ptr_array_new_with_free_func(field_free);
+  d->received = g_ptr_array_new_with_free_func(rcv_free);
+  d->attachments = g_ptr_array_new_with_free_func(att_free);
+  const mime_part *root = mime_msg_root(m);
+  static const char *const names[] = {"From", "To", "Cc", "Subject", "Date"};
+  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+    const char *v = mime_hdr_get(root->hdr, names[i]);
+    if (!v)
+      continue;
+    mime_display_field *f = g_new0(mime_display_field, 1);
+    f->name = g_strdup(names[i]);
+    if (i < 3)
+      f->value = mime_display_addresses(v);
+    else if (i == 3)
+      f->value = mime_ew_decode(v);
+    else
+      f->value = mime_ew_decode(v); /* sanitises to UTF-8 */
+    g_ptr_array_add(d->fields, f);
+  }
+  const mime_hdr_field *rf;
+  for (guint n = 0; (rf = mime_hdr_find(root->hdr, "Received", n)) != NULL; n++) {
+    mime_received_info *ri = g_new0(mime_received_info, 1);
+    mime_trace_received_parse(rf->value, ri);
+    g_ptr_array_add(d->received, ri);
+  }
+  collect(m, root, d->attachments);
+  return d;
+}
+
+void mime_display_free(mime_display *d) {
+  if (!d)
+    return;
+  g_ptr_array_unref(d->fields);
+  g_ptr_array_unref(d->received);
+  g_ptr_array_unref(d->attachments);
+  g_free(d);
+}
+
+const char *mime_display_get(const mime_display *d, const char *name) {
+  for (guint i = 0; i < d->fields->len; i++) {
+    const mime_display_field *f = g_ptr_array_index(d->fields, i);
+    if (g_ascii_strcasecmp(f->name, name) == 0)
+      return f->value;
+  }
+  return NULL;
+}

@@ -1,0 +1,42 @@
+/* mime_display.h — what a mail client shows of a message: the usual
+ * header fields decoded, the Received path, and the attachment list. */
+#ifndef MAILSIM_MIME_DISPLAY_H
+#define MAILSIM_MIME_DISPLAY_H
+
+#include "mime_msg.h"
+#include "mime_trace.h"
+
+#include <glib.h>
+
+typedef struct {
+  char *name;  /* "From", "To", "Cc", "Subject", "Date" */
+  char *value; /* UTF-8, RFC 2047 decoded, addresses as "Name <a@b>" */
+} mime_display_field;
+
+typedef struct {
+  char *section;  /* IMAP part number */
+  char *filename; /* UTF-8, or NULL when the part has none */
+  char *type;     /* "application/pdf" */
+  gsize size;     /* decoded octets */
+} mime_display_attachment;
+
+typedef struct {
+  GPtrArray *fields;      /* of mime_display_field*, in the order above, present ones only */
+  GPtrArray *received;    /* of mime_received_info*, top (last hop) to bottom (first) */
+  GPtrArray *attachments; /* of mime_display_attachment*, in document order */
+} mime_display;
+
+/* Builds the view of M. An attachment is a leaf part (not the message
+ * itself, not inside a forwarded message) whose disposition is
+ * "attachment" or that has a file name. Free with mime_display_free. */
+mime_display *mime_display_new(const mime_msg *m);
+void mime_display_free(mime_display *d);
+
+/* Value of displayed field NAME, or NULL (borrowed). */
+const char *mime_display_get(const mime_display *d, const char *name);
+
+/* An address list for people: decoded names, "Name <a@b>", groups as
+ * "Team: a@b, c@d;". New string. */
+char *mime_display_addresses(const char *value);
+
+#endif

@@ -1,0 +1,480 @@
+/* mime_hdr.c — header blocks and MIME parameters.
+ *
+ * Splits a header block into fields in order (RFC 5322 §2.2: name, colon,
+ * body; §2.2.3 unfolding; §2.1.1 998-octet lines, reported but not fatal;
+ * §2.3 CRLF, with bare LF tolerated and reported). Parses Content-Type
+ * (RFC 2045 §5.1) and Content-Disposition (RFC 2183 §2) values with their
+ * parameters, joining RFC 2231 §3 continuations and decoding §4 charsets.
+ * Each field keeps its exact octet range so DKIM (RFC 6376 §3.4.1 "simple")
+ * can hash the bytes as received. */
+#include "mime_hdr.h"
+
+#include "mime_ew.h"
+#include "mime_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct mime_hdr {
+  GPtrArray *fields; /* of mime_hdr_field* */
+};
+
+static const char *const flag_names[MIME_FLAG_COUNT_] = {
+    "bare-lf",     "long-line",   "bad-header",       "no-body-separator", "no-close-delimiter",
+    "no-boundary", "depth-limit", "part-limit",       "field-limit",       "bad-encoding",
+    "nul",         "8bit-header", "bad-content-type",
+};
+
+const char *mime_flag_name(guint bit) {
+  for (int i = 0; i < MIME_FLAG_COUNT_; i++)
+    if (bit == (1u << i))
+      return flag_names[i];
+  return "?";
+}
+
+char *mime_flags_describe(guint flags) {
+  GString *s = g_string_new(NULL);
+  for (int i = 0; i < MIME_FLAG_COUNT_; i++) {
+    if (flags & (1u << i)) {
+      if (s->len)
+        g_string_append_c(s, ',');
+      g_string_append(s, flag_names[i]);
+    }
+  }
+  return g_string_free(s, FALSE);
+}
+
+static void field_free(gpointer p) {
+  mime_hdr_field *f = p;
+  g_free(f->name);
+  g_free(f->raw_value);
+  g_free(f->value);
+  g_free(f);
+}
+
+mime_hdr *mime_hdr_new(void) {
+  mime_hdr *h = g_new0(mime_hdr, 1);
+  h->fields = g_ptr_array_new_with_free_func(field_free);
+  return h;
+}
+
+void mime_hdr_free(mime_hdr *h) {
+  if (!h)
+    return;
+  g_ptr_array_free(h->fields, TRUE);
+  g_free(h);
+}
+
+void mime_hdr_add(mime_hdr *h, const char *name, const char *value) {
+  g_assert(h && name && value);
+  mime_hdr_field *f = g_new0(mime_hdr_field, 1);
+  f->name = g_strdup(name);
+  f->raw_value = g_strdup(value);
+  f->value = mime_hdr_unfold(value, strlen(value));
+  g_ptr_array_add(h->fields, f);
+}
+
+guint mime_hdr_count(const mime_hdr *h) { return h ? h->fields->len : 0; }
+
+const mime_hdr_field *mime_hdr_nth(const mime_hdr *h, guint i) {
+  g_assert(h && i < h->fields->len);
+  return g_ptr_array_index(h->fields, i);
+}
+
+const mime_hdr_field *mime_hdr_find(const mime_hdr *h, const char *name, guint n) {
+  if (!h)
+    return NULL;
+  for (guint i = 0; i < h->fields->len; i++) {
+    const mime_hdr_field *f = g_ptr_array_index(h->fields, i);
+    if (g_ascii_strcasecmp(f->name, name) == 0) {
+      if (n == 0)
+        return f;
+      n--;
+    }
+  }
+  return NULL;
+}
+
+const char *mime_hdr_get(const mime_hdr *h, const char *name) {
+  const mime_hdr_field *f = mime_hdr_find(h, name, 0);
+  return f ? f->value : NULL;
+}
+
+char *mime_hdr_unfold(const char *raw, gsize len) {
+  GString *s = g_string_sized_new(len);
+  for (gsize i = 0; i < len; i++)
+    if (raw[i] != '\r' && raw[i] != '\n')
+      g_string_append_c(s, raw[i]);
+  gsize a = 0, b = s->len;
+  while (a < b && (s->str[a] == ' ' || s->str[a] == '\t'))
+    a++;
+  while (b > a && (s->str[b - 1] == ' ' || s->str[b - 1] == '\t'))
+    b--;
+  char *r = g_strndup(s->str + a, b - a);
+  g_string_free(s, TRUE);
+  return r;
+}
+
+/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126. */
+static gboolean valid_name(const char *s, gsize n) {
+  if (n == 0)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+      return FALSE;
+  return TRUE;
+}
+
+static void flush_field(mime_hdr *h, const char *buf, gsize base, gsize start, gsize colon,
+                        gsize vend, gsize next, guint max_fields, guint *flags) {
+  if (max_fields && h->fields->len >= max_fields) {
+    *flags |= MIME_FLAG_FIELD_LIMIT;
+    return;
+  }
+  gsize ne = colon;
+  while (ne > start && (buf[ne - 1] == ' ' || buf[ne - 1] == '\t'))
+    ne--; /* RFC 5322 §4.5.1 obs: WSP before the colon */
+  mime_hdr_field *f = g_new0(mime_hdr_field, 1);
+  f->name = g_strndup(buf + start, ne - start);
+  f->raw_value = g_strndup(buf + colon + 1, vend - colon - 1);
+  f->value = mime_hdr_unfold(buf + colon + 1, vend - colon - 1);
+  f->offset = base + start;
+  f->length = next - start;
+  g_ptr_array_add(h->fields, f);
+}
+
+mime_hdr *mime_hdr_parse(const char *buf, gsize len, gsize base, guint max_fields, gsize *hdr_len,
+                         guint *flags) {
+  mime_hdr *h = mime_hdr_new();
+  guint fl = 0;
+  gsize p = 0;
+  gboolean have = FALSE;
+  gsize fstart = 0, fcolon = 0, fvend = 0, fnext = 0;
+  gsize end = len;
+  while (p < len) {
+    const char *nl = memchr(buf + p, '\n', len - p);
+    gsize eol, next;
+    if (nl) {
+      gsize n = (gsize)(nl - buf);
+      next = n + 1;
+      eol = (n > p && buf[n - 1] == '\r') ? n - 1 : n;
+      if (eol == n)
+        fl |= MIME_FLAG_BARE_LF;
+    } else {
+      eol = next = len;
+    }
+    if (eol - p > MIME_LINE_MAX)
+      fl |= MIME_FLAG_LONG_LINE;
+    for (gsize i = p; i < eol; i++) {
+      unsigned char c = (unsigned char)buf[i];
+      if (c == 0)
+        fl |= MIME_FLAG_NUL;
+      else if (c >= 0x80)
+        fl |= MIME_FLAG_8BIT_HEADER;
+    }
+    if (eol == p) { /* the empty line ends the header (RFC 5322 §2.1) */
+      end = next;
+      goto done;
+    }
+    if (buf[p] == ' ' || buf[p] == '\t') {
+      if (have) {
+        fvend = eol;
+        fnext = next;
+      } else {
+        fl |= MIME_FLAG_BAD_HEADER; /* a continuation with nothing to continue */
+      }
+      p = next;
+      continue;
+    }
+    const char *colon = memchr(buf + p, ':', eol - p);
+    gsize ne = colon ? (gsize)(colon - buf) : p;
+    while (ne > p && (buf[ne - 1] == ' ' || buf[ne - 1] == '\t'))
+      ne--;
+    if (!colon || !valid_name(buf + p, ne - p)) {
+      /* Not a field: the body starts here (as most readers do). */
+      fl |= MIME_FLAG_NO_BODY_SEP | MIME_FLAG_BAD_HEADER;
+      end = p;
+      goto done;
+    }
+    if (have)
+      flush_field(h, buf, base, fstart, fcolon, fvend, fnext, max_fields, &fl);
+    have = TRUE;
+    fstart = p;
+    fcolon = (gsize)(colon - buf);
+    fvend = eol;
+    fnext = next;
+    p = next;
+  }
+  end = len;
+done:
+  if (have)
+    flush_field(h, buf, base, fstart, fcolon, fvend, fnext, max_fields, &fl);
+  if (hdr_len)
+    *hdr_len = end;
+  if (flags)
+    *flags |= fl;
+  return h;
+}
+
+/* ---- parameters ---- */
+
+static void param_free(gpointer p) {
+  mime_param *m = p;
+  g_free(m->name);
+  g_free(m->value);
+  g_free(m);
+}
+
+static void param_add(GPtrArray *a, const char *name, char *value_take) {
+  mime_param *m = g_new0(mime_param, 1);
+  m->name = g_ascii_strdown(name, -1);
+  m->value = value_take;
+  g_ptr_array_add(a, m);
+}
+
+const char *mime_params_get(const GPtrArray *params, const char *name) {
+  if (!params)
+    return NULL;
+  for (guint i = 0; i < params->len; i++) {
+    const mime_param *m = g_ptr_array_index((GPtrArray *)params, i);
+    if (g_ascii_strcasecmp(m->name, name) == 0)
+      return m->value;
+  }
+  return NULL;
+}
+
+void mime_ctype_clear(mime_ctype *ct) {
+  if (!ct)
+    return;
+  g_free(ct->type);
+  g_free(ct->subtype);
+  if (ct->raw_params)
+    g_ptr_array_free(ct->raw_params, TRUE);
+  if (ct->params)
+    g_ptr_array_free(ct->params, TRUE);
+  memset(ct, 0, sizeof *ct);
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static void pct_decode(GString *out, const char *s) {
+  for (; *s; s++) {
+    int h, l;
+    if (*s == '%' && (h = hexval(s[1])) >= 0 && (l = hexval(s[2])) >= 0) {
+      g_string_append_c(out, (char)(h * 16 + l));
+      s += 2;
+    } else {
+      g_string_append_c(out, *s);
+    }
+  }
+}
+
+/* A raw parameter name split per RFC 2231 §3-4: "base", "base*",
+ * "base*N" or "base*N*". */
+typedef struct {
+  char *base;
+  int index;        /* -1: not a continuation */
+  gboolean encoded; /* trailing '*' */
+  const char *value;
+} split_name;
+
+static split_name split_param(const mime_param *m) {
+  split_name s = {NULL, -1, FALSE, m->value};
+  const char *star = strchr(m->name, '*');
+  if (!star) {
+    s.base = g_strdup(m->name);
+    return s;
+  }
+  s.base = g_strndup(m->name, (gsize)(star - m->name));
+  const char *p = star + 1;
+  if (*p == 0) {
+    s.encoded = TRUE;
+    return s;
+  }
+  if (g_ascii_isdigit(*p)) {
+    long v = 0;
+    while (g_ascii_isdigit(*p) && v < 10000)
+      v = v * 10 + (*p++ - '0');
+    s.index = (int)v;
+    if (*p == '*') {
+      s.encoded = TRUE;
+      p++;
+    }
+    if (*p == 0)
+      return s;
+  }
+  /* Malformed: keep the whole name as a plain parameter. */
+  g_free(s.base);
+  s.base = g_strdup(m->name);
+  s.index = -1;
+  s.encoded = FALSE;
+  return s;
+}
+
+/* RFC 2231 §4: charset'language'%XX... in the first encoded segment. */
+static char *rfc2231_value(GPtrArray *segs) {
+  GString *bytes = g_string_new(NULL);
+  char *charset = NULL;
+  for (guint i = 0; i < segs->len; i++) {
+    split_name *s = g_ptr_array_index(segs, i);
+    const char *v = s->value;
+    if (i == 0 && s->encoded) {
+      const char *q1 = strchr(v, '\'');
+      const char *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
+      if (q2) {
+        charset = g_strndup(v, (gsize)(q1 - v));
+        v = q2 + 1;
+      }
+    }
+    if (s->encoded)
+      pct_decode(bytes, v);
+    else
+      g_string_append(bytes, v);
+  }
+  char *r = mime__to_utf8(charset, bytes->str, bytes->len);
+  if (!r)
+    r = mime__utf8_sanitize(bytes->str, bytes->len);
+  g_free(charset);
+  g_string_free(bytes, TRUE);
+  return r;
+}
+
+static gint cmp_index(gconstpointer a, gconstpointer b) {
+  const split_name *x = *(split_name *const *)a, *y = *(split_name *const *)b;
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+static GPtrArray *merge_params(GPtrArray *raw) {
+  GPtrArray *out = g_ptr_array_new_with_free_func(param_free);
+  guint n = raw->len;
+  split_name *sp = g_new0(split_name, n ? n : 1);
+  for (guint i = 0; i < n; i++)
+    sp[i] = split_param(g_ptr_array_index(raw, i));
+  for (guint i = 0; i < n; i++) {
+    if (mime_params_get(out, sp[i].base))
+      continue; /* done already (first wins) */
+    /* An RFC 2231 form of this name, if any, wins over a plain one. */
+    GPtrArray *segs = g_ptr_array_new();
+    const split_name *single = NULL;
+    for (guint j = 0; j < n; j++) {
+      if (strcmp(sp[j].base, sp[i].base) != 0)
+        continue;
+      if (sp[j].index >= 0)
+        g_ptr_array_add(segs, &sp[j]);
+      else if (sp[j].encoded && !single)
+        single = &sp[j];
+    }
+    char *value = NULL;
+    if (single) {
+      GPtrArray *one = g_ptr_array_new();
+      g_ptr_array_add(one, (gpointer)single);
+      value = rfc2231_value(one);
+      g_ptr_array_free(one, TRUE);
+    } else if (segs->len) {
+      g_ptr_array_sort(segs, cmp_index);
+      /* Stop at the first gap or duplicate index. */
+      guint k = 0;
+      while (k < segs->len && ((split_name *)g_ptr_array_index(segs, k))->index == (int)k)
+        k++;
+      g_ptr_array_set_size(segs, k);
+      if (k)
+        value = rfc2231_value(segs);
+    }
+    if (!value) {
+      for (guint j = 0; j < n && !value; j++) {
+        if (strcmp(sp[j].base, sp[i].base) != 0 || sp[j].index >= 0 || sp[j].encoded)
+          continue;
+        /* RFC 2047 words in a parameter are not allowed (§5) but common
+         * (Outlook, old Thunderbird); readers decode them, so do we. */
+        if (strstr(sp[j].value, "=?"))
+          value = mime_ew_decode(sp[j].value);
+        else
+          value = mime__utf8_sanitize(sp[j].value, strlen(sp[j].value));
+      }
+    }
+    if (value)
+      param_add(out, sp[i].base, value);
+    g_ptr_array_free(segs, TRUE);
+  }
+  for (guint i = 0; i < n; i++)
+    g_free(sp[i].base);
+  g_free(sp);
+  return out;
+}
+
+#define MIME_MAX_PARAMS 128
+
+gboolean mime_ctype_parse(const char *value, gboolean with_subtype, mime_ctype *out) {
+  memset(out, 0, sizeof *out);
+  out->raw_params = g_ptr_array_new_with_free_func(param_free);
+  const char *s = value ? value : "";
+  gsize len = strlen(s), pos = 0;
+  gboolean ok = TRUE;
+  GString *tok = g_string_new(NULL);
+  mime__skip_cfws(s, len, &pos, NULL);
+  if (mime__read_token(s, len, &pos, tok)) {
+    out->type = g_ascii_strdown(tok->str, -1);
+  } else {
+    ok = FALSE;
+  }
+  if (with_subtype && ok) {
+    mime__skip_cfws(s, len, &pos, NULL);
+    g_string_truncate(tok, 0);
+    if (pos < len && s[pos] == '/') {
+      pos++;
+      mime__skip_cfws(s, len, &pos, NULL);
+      if (mime__read_token(s, len, &pos, tok))
+        out->subtype = g_ascii_strdown(tok->str, -1);
+    }
+    if (!out->subtype)
+      ok = FALSE;
+  }
+  while (pos < len) {
+    mime__skip_cfws(s, len, &pos, NULL);
+    if (pos >= len)
+      break;
+    if (s[pos] != ';') {
+      /* Junk: skip to the next ';' (tolerated). */
+      const char *semi = strchr(s + pos, ';');
+      if (!semi)
+        break;
+      pos = (gsize)(semi - s);
+    }
+    pos++;
+    mime__skip_cfws(s, len, &pos, NULL);
+    g_string_truncate(tok, 0);
+    if (!mime__read_token(s, len, &pos, tok))
+      continue;
+    char *name = g_strdup(tok->str);
+    mime__skip_cfws(s, len, &pos, NULL);
+    if (pos >= len || s[pos] != '=') {
+      g_free(name);
+      continue;
+    }
+    pos++;
+    mime__skip_cfws(s, len, &pos, NULL);
+    g_string_truncate(tok, 0);
+    if (pos < len && s[pos] == '"') {
+      mime__read_qstring(s, len, &pos, tok, NULL);
+    } else {
+      /* Lenient: a token, plus the 8-bit and tspecial octets broken
+       * mailers leave unquoted, up to ';', WSP or a comment. */
+      while (pos < len && s[pos] != ';' && s[pos] != ' ' && s[pos] != '\t' && s[pos] != '(')
+        g_string_append_c(tok, s[pos++]);
+    }
+    if (out->raw_params->len < MIME_MAX_PARAMS)
+      param_add(out->raw_params, name, g_strdup(tok->str));
+    g_free(name);
+  }
+  g_string_free(tok, TRUE);
+  out->params = merge_params(out->raw_params);
+  return ok;
+}

@@ -1,0 +1,45 @@
+/* mime_int.h — internals shared by the files of the mime module (not API).
+ *
+ * The lexer follows RFC 5322 §3.2 (quoted-pair, FWS, comments, atoms,
+ * quoted strings) and RFC 2045 §5.1 (MIME tokens). Every reader takes a
+ * buffer, its length and a cursor; none reads past LEN, and every one makes
+ * progress or returns FALSE without moving the cursor. */
+#ifndef MAILSIM_MIME_INT_H
+#define MAILSIM_MIME_INT_H
+
+#include <glib.h>
+
+/* RFC 5322 §3.2.3 atext; bytes >= 0x80 are accepted too (RFC 6532). */
+gboolean mime__is_atext(unsigned char c);
+/* RFC 2045 §5.1: any CHAR but SPACE, CTLs and tspecials. */
+gboolean mime__is_token_char(unsigned char c);
+
+/* Skips whitespace, line ends and (nested) comments. When COMMENT is not
+ * NULL the text of each comment met is appended to it (quoted pairs
+ * resolved, separated by one space). Returns TRUE if anything was skipped. */
+gboolean mime__skip_cfws(const char *s, gsize len, gsize *pos, GString *comment);
+
+/* Appends a run of atext to OUT; FALSE (cursor unchanged) if none. */
+gboolean mime__read_atom(const char *s, gsize len, gsize *pos, GString *out);
+/* Appends a run of RFC 2045 token chars; FALSE if none. */
+gboolean mime__read_token(const char *s, gsize len, gsize *pos, GString *out);
+/* At '"': appends the content with quoted pairs resolved and folding
+ * removed. An unterminated string runs to the end (lenient); *CLOSED says
+ * whether the closing quote was seen. FALSE if not at '"'. */
+gboolean mime__read_qstring(const char *s, gsize len, gsize *pos, GString *out, gboolean *closed);
+/* At '[': appends the whole domain literal including brackets. */
+gboolean mime__read_dliteral(const char *s, gsize len, gsize *pos, GString *out);
+
+/* Converts LEN bytes in CHARSET to a new UTF-8 string, or NULL if the
+ * charset is unknown or the bytes are invalid in it. us-ascii is read as
+ * UTF-8's subset; bytes >= 0x80 in "us-ascii" fail. */
+char *mime__to_utf8(const char *charset, const char *bytes, gsize len);
+
+/* Returns a valid UTF-8 copy of LEN bytes: invalid sequences become U+FFFD. */
+char *mime__utf8_sanitize(const char *bytes, gsize len);
+
+/* Quotes S as an RFC 5322 quoted-string if it is not a valid dot-atom or
+ * (when PHRASE) a sequence of atoms; appends the result to OUT. */
+void mime__append_word(GString *out, const char *s, gboolean phrase);
+
+#endif

@@ -1,0 +1,176 @@
+/* mime_trace.c — Received fields.
+ *
+ * Writing follows RFC 5321 §4.4: Stamp = From-domain By-domain Opt-info
+ * [CFWS] ";" FWS date-time, with From-domain "from" Extended-Domain
+ * (domain followed by the TCP-info comment "(name [address])"), By-domain,
+ * then With (protocol names of RFC 3848), ID and For; the date is
+ * RFC 5322 §3.3. Reading is tolerant because Received fields in the wild
+ * vary: keywords are matched case-insensitively anywhere, a comment
+ * attaches to the clause before it, and the date is what follows the last
+ * ';' outside comments. */
+#include "mime_trace.h"
+
+#include "mime_date.h"
+#include "mime_int.h"
+
+#include <string.h>
+
+static gboolean clean(const char *s) { return !s || !strpbrk(s, "\r\n()"); }
+
+char *mime_trace_received(const mime_received *r) {
+  if (!r->helo || !*r->helo || !r->by || !*r->by)
+    return NULL;
+  const char *all[] = {r->helo, r->rdns, r->ip, r->by, r->with, r->id, r->for_addr, r->comment};
+  for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
+    if (!clean(all[i]) || (all[i] && strpbrk(all[i], " \t") && all[i] != r->comment))
+      return NULL;
+  char *date = mime_date_format(r->date_ns, r->epoch_unix, r->tz_min);
+  if (!date)
+    return NULL;
+  GString *o = g_string_new("Received: from ");
+  g_string_append(o, r->helo);
+  if (r->rdns || r->ip) {
+    g_string_append(o, " (");
+    if (r->rdns)
+      g_string_append(o, r->rdns);
+    if (r->rdns && r->ip)
+      g_string_append_c(o, ' ');
+    if (r->ip)
+      g_string_append_printf(o, "[%s]", r->ip);
+    g_string_append_c(o, ')');
+  }
+  g_string_append_printf(o, "\r\n\tby %s", r->by);
+  if (r->with)
+    g_string_append_printf(o, " with %s", r->with);
+  if (r->comment)
+    g_string_append_printf(o, " (%s)", r->comment);
+  if (r->id)
+    g_string_append_printf(o, "\r\n\tid %s", r->id);
+  if (r->for_addr)
+    g_string_append_printf(o, "\r\n\tfor <%s>", r->for_addr);
+  g_string_append_printf(o, ";\r\n\t%s\r\n", date);
+  g_free(date);
+  return g_string_free(o, FALSE);
+}
+
+GBytes *mime_trace_prepend(GBytes *msg, const char *field) {
+  g_assert(msg && field);
+  gsize n = 0, fl = strlen(field);
+  const guint8 *d = g_bytes_get_data(msg, &n);
+  guint8 *out = g_malloc(n + fl + 1);
+  memcpy(out, field, fl);
+  if (n)
+    memcpy(out + fl, d, n);
+  return g_bytes_new_take(out, n + fl);
+}
+
+void mime_received_info_clear(mime_received_info *ri) {
+  if (!ri)
+    return;
+  g_free(ri->from);
+  g_free(ri->from_info);
+  g_free(ri->by);
+  g_free(ri->by_info);
+  g_free(ri->via);
+  g_free(ri->with);
+  g_free(ri->id);
+  g_free(ri->for_addr);
+  g_free(ri->date);
+  memset(ri, 0, sizeof *ri);
+}
+
+/* Offset of the last ';' outside comments and quotes, or LEN. */
+static gsize last_semicolon(const char *s, gsize len) {
+  gsize last = len;
+  int depth = 0;
+  gboolean q = FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '\\' && i + 1 < len) {
+      i++;
+      continue;
+    }
+    if (q) {
+      q = c != '"';
+      continue;
+    }
+    if (c == '"' && depth == 0)
+      q = TRUE;
+    else if (c == '(')
+      depth++;
+    else if (c == ')' && depth > 0)
+      depth--;
+    else if (c == ';' && depth == 0)
+      last = i;
+  }
+  return last;
+}
+
+gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
+  memset(out, 0, sizeof *out);
+  if (!value)
+    return FALSE;
+  gsize len = strlen(value);
+  gsize semi = last_semicolon(value, len);
+  gsize pos = 0;
+  char **slot = NULL; /* the clause waiting for its value */
+  char **info = NULL; /* where a comment goes */
+  gboolean any = FALSE;
+  GString *w = g_string_new(NULL);
+  while (pos < semi) {
+    GString *comment = g_string_new(NULL);
+    gsize before = pos;
+    mime__skip_cfws(value, semi, &pos, comment);
+    if (comment->len && info && !*info)
+      *info = g_strdup(comment->str);
+    g_string_free(comment, TRUE);
+    if (pos >= semi)
+      break;
+    g_string_truncate(w, 0);
+    gsize a = pos;
+    while (pos < semi && !strchr(" \t\r\n(", value[pos])) {
+      if (value[pos] == '"') {
+        gboolean closed;
+        GString *tmp = g_string_new(NULL);
+        mime__read_qstring(value, semi, &pos, tmp, &closed);
+        g_string_append_c(w, '"');
+        g_string_append_len(w, tmp->str, (gssize)tmp->len);
+        g_string_append_c(w, '"');
+        g_string_free(tmp, TRUE);
+        continue;
+      }
+      g_string_append_c(w, value[pos++]);
+    }
+    if (pos == a && pos == before) {
+      pos++; /* defensive: always progress */
+      continue;
+    }
+    if (slot) {
+      const char *v = w->str;
+      gsize vl = w->len;
+      if (slot == &out->for_addr && vl >= 2 && v[0] == '<' && v[vl - 1] == '>') {
+        v++;
+        vl -= 2;
+      }
+      *slot = g_strndup(v, vl);
+      info = slot == &out->from ? &out->from_info : slot == &out->by ? &out->by_info : NULL;
+      slot = NULL;
+      any = TRUE;
+      continue;
+    }
+    static const char *const kw[] = {"from", "by", "via", "with", "id", "for"};
+    char **slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
+    info = NULL;
+    for (gsize k = 0; k < G_N_ELEMENTS(kw); k++)
+      if (g_ascii_strcasecmp(w->str, kw[k]) == 0 && !*slots[k])
+        slot = slots[k];
+  }
+  g_string_free(w, TRUE);
+  if (semi < len) {
+    char *d = g_strstrip(g_strdup(value + semi + 1));
+    out->date = d;
+    out->date_ok = mime_date_parse(d, &out->date_unix, &out->tz_min);
+    any = TRUE;
+  }
+  return any;
+}

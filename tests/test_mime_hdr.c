@@ -1,0 +1,336 @@
+/* Tests for mime_hdr (header blocks, parameters, RFC 2231) and mime_ew
+ * (RFC 2047 encoded words). */
+#include <check.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime_addr.h"
+#include "mime_date.h"
+#include "mime_display.h"
+#include "mime_ew.h"
+#include "mime_hdr.h"
+#include "mime_trace.h"
+#include "testutil.h"
+
+/* ---- header blocks ---- */
+
+START_TEST(block_fields) {
+  const char *m = "From: a@b.example\r\n"
+                  "Subject: hello\r\n  world\r\n"
+                  "X-Dup: 1\r\n"
+                  "x-dup :2\r\n"
+                  "\r\n"
+                  "body\r\n";
+  gsize hl = 0;
+  guint fl = 0;
+  mime_hdr *h = mime_hdr_parse(m, strlen(m), 100, 0, &hl, &fl);
+  ck_assert_uint_eq(mime_hdr_count(h), 4);
+  ck_assert_uint_eq(hl, (gsize)(strstr(m, "body") - m));
+  ck_assert_uint_eq(fl, 0);
+  const mime_hdr_field *f = mime_hdr_nth(h, 1);
+  ck_assert_str_eq(f->name, "Subject");
+  ck_assert_str_eq(f->raw_value, " hello\r\n  world");
+  ck_assert_str_eq(f->value, "hello  world");
+  ck_assert_uint_eq(f->offset, 100 + 19);
+  ck_assert_uint_eq(f->length, strlen("Subject: hello\r\n  world\r\n"));
+  ck_assert_str_eq(mime_hdr_find(h, "X-DUP", 1)->value, "2");
+  ck_assert_str_eq(mime_hdr_find(h, "x-dup", 1)->name, "x-dup");
+  ck_assert_ptr_null(mime_hdr_find(h, "x-dup", 2));
+  ck_assert_str_eq(mime_hdr_get(h, "from"), "a@b.example");
+  mime_hdr_free(h);
+}
+END_TEST
+
+static const struct {
+  const char *in;
+  guint want_flags;
+  guint want_fields;
+  gsize want_hdr_len; /* (gsize)-1: whole input */
+} blocks[] = {
+    {"A: 1\nB: 2\n\nbody", MIME_FLAG_BARE_LF, 2, 11},
+    {"A: 1\r\nB: 2", 0, 2, (gsize)-1},
+    {"A: 1\r\nnot a header line\r\nB: 2\r\n\r\n", MIME_FLAG_NO_BODY_SEP | MIME_FLAG_BAD_HEADER, 1,
+     6},
+    {" lead: x\r\nA: 1\r\n\r\n", MIME_FLAG_BAD_HEADER, 1, 18},
+    {"A: \x01\xff\r\n\r\n", MIME_FLAG_8BIT_HEADER, 1, 9},
+    {"\r\nbody", 0, 0, 2},
+    {"", 0, 0, 0},
+    {":x\r\n\r\n", MIME_FLAG_NO_BODY_SEP | MIME_FLAG_BAD_HEADER, 0, 0},
+};
+
+START_TEST(block_table) {
+  gsize hl = 0;
+  guint fl = 0;
+  const char *in = blocks[_i].in;
+  mime_hdr *h = mime_hdr_parse(in, strlen(in), 0, 0, &hl, &fl);
+  gsize want = blocks[_i].want_hdr_len == (gsize)-1 ? strlen(in) : blocks[_i].want_hdr_len;
+  ck_assert_msg(fl == blocks[_i].want_flags, "row %d flags: got %x want %x", _i, fl,
+                blocks[_i].want_flags);
+  ck_assert_msg(mime_hdr_count(h) == blocks[_i].want_fields, "row %d fields: got %u want %u", _i,
+                mime_hdr_count(h), blocks[_i].want_fields);
+  ck_assert_msg(hl == want, "row %d hdr_len: got %zu want %zu", _i, hl, want);
+  mime_hdr_free(h);
+}
+END_TEST
+
+START_TEST(block_long_line_and_limit) {
+  GString *s = g_string_new("Long: ");
+  for (int i = 0; i < 1200; i++)
+    g_string_append_c(s, 'x');
+  g_string_append(s, "\r\n");
+  for (int i = 0; i < 50; i++)
+    g_string_append_printf(s, "F%d: v\r\n", i);
+  g_string_append(s, "\r\n");
+  guint fl = 0;
+  gsize hl = 0;
+  mime_hdr *h = mime_hdr_parse(s->str, s->len, 0, 10, &hl, &fl);
+  ck_assert(fl & MIME_FLAG_LONG_LINE);
+  ck_assert(fl & MIME_FLAG_FIELD_LIMIT);
+  ck_assert_uint_eq(mime_hdr_count(h), 10);
+  ck_assert_uint_eq(hl, s->len);
+  ck_assert_uint_eq(strlen(mime_hdr_nth(h, 0)->value), 1200);
+  mime_hdr_free(h);
+  g_string_free(s, TRUE);
+  char *d = mime_flags_describe(MIME_FLAG_BARE_LF | MIME_FLAG_NO_CLOSE);
+  ck_assert_str_eq(d, "bare-lf,no-close-delimiter");
+  g_free(d);
+}
+END_TEST
+
+/* ---- Content-Type / Content-Disposition, RFC 2231 ---- */
+
+static const struct {
+  const char *in;
+  gboolean sub;
+  gboolean ok;
+  const char *type, *subtype;
+  const char *pname, *pvalue; /* one decoded parameter to check */
+  guint nraw;
+} ctypes[] = {
+    {"text/plain; charset=us-ascii (Plain text)", TRUE, TRUE, "text", "plain", "charset",
+     "us-ascii", 1},
+    {"TEXT/HTML ; CHARSET = \"UTF-8\"", TRUE, TRUE, "text", "html", "charset", "UTF-8", 1},
+    {"multipart/mixed; boundary=\"simple boundary\"", TRUE, TRUE, "multipart", "mixed", "boundary",
+     "simple boundary", 1},
+    /* RFC 2231 §3 continuations */
+    {"message/external-body; access-type=URL;\r\n URL*0=\"ftp://\";\r\n "
+     "URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"",
+     TRUE, TRUE, "message", "external-body", "url",
+     "ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar", 3},
+    /* RFC 2231 §4 charset and language */
+    {"application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A", TRUE, TRUE,
+     "application", "x-stuff", "title", "This is ***fun***", 1},
+    /* RFC 2231 §4.1 combined */
+    {"application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; "
+     "title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"",
+     TRUE, TRUE, "application", "x-stuff", "title", "This is even more ***fun*** isn't it!", 3},
+    {"attachment; filename*=utf-8''%E2%82%AC%20rates.pdf", FALSE, TRUE, "attachment", NULL,
+     "filename", "\xE2\x82\xAC rates.pdf", 1},
+    {"attachment; filename*=iso-8859-1''caf%E9.txt; filename=\"cafe.txt\"", FALSE, TRUE,
+     "attachment", NULL, "filename", "caf\xC3\xA9.txt", 2},
+    {"attachment; filename*1=\"b.txt\"; filename*0=\"a\"", FALSE, TRUE, "attachment", NULL,
+     "filename", "ab.txt", 2},
+    {"inline; filename=r\xC3\xA9sum\xC3\xA9.pdf", FALSE, TRUE, "inline", NULL, "filename",
+     "r\xC3\xA9sum\xC3\xA9.pdf", 1},
+    {"text", TRUE, FALSE, "text", NULL, NULL, NULL, 0},
+    {"", TRUE, FALSE, NULL, NULL, NULL, NULL, 0},
+    {"/plain; x=1", TRUE, FALSE, NULL, NULL, "x", "1", 1},
+    {"text/plain; ; junk; a=\"unterminated", TRUE, TRUE, "text", "plain", "a", "unterminated", 1},
+};
+
+START_TEST(ctype_table) {
+  mime_ctype ct;
+  gboolean ok = mime_ctype_parse(ctypes[_i].in, ctypes[_i].sub, &ct);
+  ck_assert_msg(ok == ctypes[_i].ok, "row %d: got ok=%d", _i, ok);
+  ck_assert_msg(g_strcmp0(ct.type, ctypes[_i].type) == 0, "row %d type: got %s want %s", _i,
+                ct.type, ctypes[_i].type);
+  ck_assert_msg(g_strcmp0(ct.subtype, ctypes[_i].subtype) == 0, "row %d subtype: got %s", _i,
+                ct.subtype);
+  if (ctypes[_i].pname) {
+    const char *v = mime_params_get(ct.params, ctypes[_i].pname);
+    ck_assert_msg(g_strcmp0(v, ctypes[_i].pvalue) == 0, "row %d %s: got [%s] want [%s]", _i,
+                  ctypes[_i].pname, v, ctypes[_i].pvalue);
+  }
+  ck_assert_msg(ct.raw_params->len == ctypes[_i].nraw, "row %d raw params: got %u want %u", _i,
+                ct.raw_params->len, ctypes[_i].nraw);
+  mime_ctype_clear(&ct);
+}
+END_TEST
+
+/* ---- RFC 2047 ---- */
+
+static const struct {
+  const char *in, *want;
+} ew_dec[] = {
+    /* RFC 2047 §8, the text inside the comments of its table */
+    {"=?ISO-8859-1?Q?a?=", "a"},
+    {"=?ISO-8859-1?Q?a?= b", "a b"},
+    {"=?ISO-8859-1?Q?a?= =?ISO-8859-1?Q?b?=", "ab"},
+    {"=?ISO-8859-1?Q?a?=  =?ISO-8859-1?Q?b?=", "ab"},
+    {"=?ISO-8859-1?Q?a?=\r\n    =?ISO-8859-1?Q?b?=", "ab"},
+    {"=?ISO-8859-1?Q?a_b?=", "a b"},
+    {"=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?=", "a b"},
+    /* §8 header examples */
+    {"=?US-ASCII?Q?Keith_Moore?=", "Keith Moore"},
+    {"=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?=", "Keld J\xC3\xB8rn Simonsen"},
+    {"=?ISO-8859-1?Q?Andr=E9?= Pirard", "Andr\xC3\xA9 Pirard"},
+    {"=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=\r\n"
+     "    =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=",
+     "If you can read this you understand the example."},
+    {"=?ISO-8859-8?b?7eXs+SDv4SDp7Oj08A==?=", "\xD7\x9D\xD7\x95\xD7\x9C\xD7\xA9 \xD7\x9F\xD7\x91 "
+                                              "\xD7\x99\xD7\x9C\xD7\x98\xD7\xA4\xD7\xA0"},
+    /* RFC 2231 §5 language suffix */
+    {"=?US-ASCII*EN?Q?Keith_Moore?=", "Keith Moore"},
+    /* a UTF-8 character split across two B words */
+    {"=?UTF-8?B?4oI=?= =?UTF-8?B?rA==?=", "\xE2\x82\xAC"},
+    /* not encoded words: kept */
+    {"a =?bogus?X?zz?= b", "a =?bogus?X?zz?= b"},
+    {"=?unknown-charset?Q?x?= y", "=?unknown-charset?Q?x?= y"},
+    {"plain text, no words", "plain text, no words"},
+    {"x=?UTF-8?Q?a?=", "x=?UTF-8?Q?a?="},
+    {"=?UTF-8?Q?bad=ZZ?=", "=?UTF-8?Q?bad=ZZ?="},
+    {"=?UTF-8?Q?a?= c =?UTF-8?Q?b?=", "a c b"},
+    {"raw \xff byte", "raw \xEF\xBF\xBD byte"},
+    {"", ""},
+};
+
+START_TEST(ew_decode_table) {
+  char *got = mime_ew_decode(ew_dec[_i].in);
+  ck_assert_msg(strcmp(got, ew_dec[_i].want) == 0, "row %d: got [%s] want [%s]", _i, got,
+                ew_dec[_i].want);
+  g_free(got);
+}
+END_TEST
+
+static const struct {
+  const char *in;
+  mime_ew_ctx ctx;
+  const char *want;
+} ew_enc[] = {
+    {"Hello world", MIME_EW_TEXT, "Hello world"},
+    {"Hello world", MIME_EW_PHRASE, "Hello world"},
+    {"Joe Q. Public", MIME_EW_PHRASE, "\"Joe Q. Public\""},
+    {"Caf\xC3\xA9 ouvert", MIME_EW_TEXT, "=?UTF-8?Q?Caf=C3=A9_ouvert?="},
+    {"\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC", MIME_EW_TEXT, "=?UTF-8?B?4oKs4oKs4oKs?="},
+    {"a=?b", MIME_EW_TEXT, "=?UTF-8?Q?a=3D=3Fb?="},
+};
+
+START_TEST(ew_encode_table) {
+  char *got = mime_ew_encode(ew_enc[_i].in, ew_enc[_i].ctx);
+  ck_assert_msg(strcmp(got, ew_enc[_i].want) == 0, "row %d: got [%s] want [%s]", _i, got,
+                ew_enc[_i].want);
+  g_free(got);
+}
+END_TEST
+
+/* Long and mixed texts survive encode → decode, words stay <= 75 octets
+ * and split only between characters. */
+START_TEST(ew_round_trip) {
+  const char *texts[] = {
+      "Gr\xC3\xBC\xC3\x9F"
+      "e aus K\xC3\xB6ln \xE2\x80\x94 ein sehr langer Betreff, der "
+      "sicher mehrere kodierte W\xC3\xB6rter braucht und noch l\xC3\xA4nger wird",
+      "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE4\xBB\xB6\xE5\x90\x8D\xE3\x81\xA7"
+      "\xE3\x81\x99\xE3\x80\x82\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE4\xBB\xB6"
+      "\xE5\x90\x8D\xE3\x81\xA7\xE3\x81\x99\xE3\x80\x82\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
+      "emoji \xF0\x9F\x98\x80 and _underscores_ and = signs ?",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(texts); i++) {
+    for (int c = 0; c < MIME_EW_COUNT; c++) {
+      char *enc = mime_ew_encode(texts[i], (mime_ew_ctx)c);
+      gchar **lines = g_strsplit(enc, "\r\n", -1);
+      for (gchar **l = lines; *l; l++) {
+        const char *w = **l == ' ' ? *l + 1 : *l;
+        ck_assert_msg(strlen(w) <= 75, "word too long: %s", w);
+        ck_assert(g_str_has_prefix(w, "=?UTF-8?") && g_str_has_suffix(w, "?="));
+        char *one = mime_ew_decode_word(w, strlen(w));
+        ck_assert_msg(one && g_utf8_validate(one, -1, NULL), "word does not decode alone: %s", w);
+        g_free(one);
+      }
+      g_strfreev(lines);
+      char *unf = mime_hdr_unfold(enc, strlen(enc));
+      char *dec = mime_ew_decode(unf);
+      ck_assert_msg(strcmp(dec, texts[i]) == 0, "got [%s] want [%s]", dec, texts[i]);
+      g_free(dec);
+      g_free(unf);
+      g_free(enc);
+    }
+  }
+}
+END_TEST
+
+/* Random header values from a biased alphabet through every value parser:
+ * nothing may crash, and results must be valid UTF-8 where promised. */
+static guint64 next_rand(guint64 *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * UINT64_C(2685821657736338717);
+}
+
+START_TEST(fuzz_values) {
+  static const char *const pieces[] = {
+      "=?",     "?=",       "?Q?",   "?B?",   "UTF-8", "iso-8859-1", "\"",        "\\",
+      "(",      ")",        "<",     ">",     "@",     ",",          ";",         ":",
+      ".",      " ",        "\t",    "\r\n ", "=",     "*0*=",       "*1=",       "'",
+      "%",      "%E2",      "[",     "]",     "a",     "bob",        "example",   "_",
+      "Thu",    "01",       "Jan",   "2026",  "+0100", "from",       "by",        "id",
+      "for",    "\xc3",     "\xa9",  "\xff",  "\x01",  "name",       "filename*", "text/plain",
+      "=C3=A9", "SGVsbG8=", "Group:"};
+  guint64 seed = 12345;
+  for (int it = 0; it < 20000; it++) {
+    GString *v = g_string_new(NULL);
+    int n = (int)(next_rand(&seed) % 24);
+    for (int k = 0; k < n; k++)
+      g_string_append(v, pieces[next_rand(&seed) % G_N_ELEMENTS(pieces)]);
+    GPtrArray *l = mime_addr_parse(v->str, NULL);
+    char *f = mime_addr_format(l, 4);
+    g_free(f);
+    g_ptr_array_unref(l);
+    char *d = mime_ew_decode(v->str);
+    ck_assert(g_utf8_validate(d, -1, NULL));
+    g_free(d);
+    char *e = mime_ew_encode(v->str, (mime_ew_ctx)(it % 2));
+    g_free(e);
+    char *w = mime_ew_decode_word(v->str, v->len);
+    ck_assert(!w || g_utf8_validate(w, -1, NULL));
+    g_free(w);
+    mime_date_parse(v->str, NULL, NULL);
+    mime_ctype ct;
+    mime_ctype_parse(v->str, it % 2 == 0, &ct);
+    for (guint i = 0; i < ct.params->len; i++)
+      ck_assert(g_utf8_validate(((mime_param *)g_ptr_array_index(ct.params, i))->value, -1, NULL));
+    mime_ctype_clear(&ct);
+    mime_received_info ri;
+    mime_trace_received_parse(v->str, &ri);
+    mime_received_info_clear(&ri);
+    char *da = mime_display_addresses(v->str);
+    g_free(da);
+    g_string_free(v, TRUE);
+  }
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("mime_hdr");
+  TCase *tc = tcase_create("block");
+  tcase_add_test(tc, block_fields);
+  tcase_add_loop_test(tc, block_table, 0, G_N_ELEMENTS(blocks));
+  tcase_add_test(tc, block_long_line_and_limit);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("params");
+  tcase_add_loop_test(tc, ctype_table, 0, G_N_ELEMENTS(ctypes));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("encoded_words");
+  tcase_add_loop_test(tc, ew_decode_table, 0, G_N_ELEMENTS(ew_dec));
+  tcase_add_loop_test(tc, ew_encode_table, 0, G_N_ELEMENTS(ew_enc));
+  tcase_add_test(tc, ew_round_trip);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("fuzz");
+  tcase_add_test(tc, fuzz_values);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return testutil_run(suite()); }
