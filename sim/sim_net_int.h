@@ -64,6 +64,7 @@ struct sim_pkt {
   uint8_t *data;
   uint32_t len, cap;
   uint32_t wire; /* octets on the wire: IP + transport header + payload */
+  sim_time sent; /* when the sender handed it to the network (UDP) */
   /* in flight */
   sim_node *dst_node;
   sim_link *link; /* NULL: loopback */

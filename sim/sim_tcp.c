@@ -244,6 +244,7 @@ static void conn_free(sim_tcp_conn *c) {
   g_free(c->sbuf);
   g_free(c->ring);
   g_array_free(c->ooo, TRUE);
+  g_array_free(c->wmarks, TRUE);
   g_byte_array_free(c->rpend, TRUE);
   g_byte_array_free(c->rspare, TRUE);
   g_free(c);
@@ -591,6 +592,7 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->rto = RTO_INIT; /* RFC 6298 §2.1 */
   c->rto_at = SIM_TIME_NEVER;
   c->ooo = g_array_new(FALSE, FALSE, sizeof(tcp_range));
+  c->wmarks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
   c->rpend = g_byte_array_new();
   c->rspare = g_byte_array_new();
   c->last_rx = sim_world_now(n->net->w);
@@ -677,6 +679,12 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
   }
   memcpy(c->sbuf + c->shead + c->slen, buf, len);
   c->slen += len;
+  sim_time now = sim_world_now(c->net->w);
+  if (c->wmarks->len == 0 || g_array_index(c->wmarks, tcp_wmark, c->wmarks->len - 1).t != now) {
+    tcp_wmark m = {c->written, now};
+    g_array_append_val(c->wmarks, m);
+  }
+  c->written += len;
   c->drained_armed = true;
   sim_tcp__output(c);
 }
@@ -766,4 +774,24 @@ void sim_tcp__crash(sim_node *n) {
   while (g_hash_table_iter_next(&it, &k, &v))
     g_free(v);
   g_hash_table_remove_all(n->tcp_listeners);
+}
+
+sim_time sim_tcp_peer_write_time(const sim_tcp_conn *c, uint64_t offset) {
+  sim_node *pn = sim_net_node_by_addr(c->net, &c->key.raddr);
+  if (!pn || !sim_node_is_up(pn))
+    return -1;
+  sim_tcp__key k = {c->key.raddr, c->key.laddr, c->key.rport, c->key.lport};
+  const sim_tcp_conn *p = g_hash_table_lookup(pn->tcp_conns, &k);
+  if (!p || p->id != c->peer_id || p->wmarks->len == 0 || offset >= p->written)
+    return -1;
+  /* The last mark at or before OFFSET (marks are in offset order). */
+  guint lo = 0, hi = p->wmarks->len;
+  while (hi - lo > 1) {
+    guint mid = lo + (hi - lo) / 2;
+    if (g_array_index(p->wmarks, tcp_wmark, mid).off <= offset)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return g_array_index(p->wmarks, tcp_wmark, lo).t;
 }

@@ -111,6 +111,11 @@ const sim_addr *sim_tcp_local_addr(const sim_tcp_conn *c);
 const sim_addr *sim_tcp_remote_addr(const sim_tcp_conn *c);
 uint16_t sim_tcp_local_port(const sim_tcp_conn *c);
 uint16_t sim_tcp_remote_port(const sim_tcp_conn *c);
+/* When the peer's application wrote byte OFFSET (counted from 0) of the
+ * stream this end receives: the time of the sim_tcp_send() call that
+ * queued it. -1 if unknown (the peer end is gone, or never wrote that far).
+ * The viewer draws a protocol line from this time to its arrival. */
+sim_time sim_tcp_peer_write_time(const sim_tcp_conn *c, uint64_t offset);
 /* Bytes queued but not yet acknowledged. */
 size_t sim_tcp_unacked(const sim_tcp_conn *c);
 /* Maximum segment size in use (path MTU at connect/accept - 40 or 60). */

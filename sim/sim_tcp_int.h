@@ -50,6 +50,12 @@ typedef struct {
   uint64_t start, end;
 } tcp_range;
 
+/* The application wrote the stream bytes from OFF on at time T. */
+typedef struct {
+  uint64_t off;
+  sim_time t;
+} tcp_wmark;
+
 struct sim_tcp_listener {
   sim_node *node;
   uint16_t port;
@@ -79,6 +85,9 @@ struct sim_tcp_conn {
   bool fin_queued; /* close() called; our FIN has sequence fin_seq */
   uint64_t fin_seq;
   bool drained_armed;
+  /* when the application wrote its bytes: tcp_wmark, by stream offset */
+  GArray *wmarks;
+  uint64_t written;
   /* receive side */
   uint64_t irs, rcv_nxt;
   bool has_rfin, fin_rcvd;

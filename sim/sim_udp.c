@@ -15,6 +15,7 @@ struct sim_udp_sock {
   uint16_t port;
   const sim_udp_callbacks *cb;
   void *user;
+  sim_time rx_sent; /* of the datagram recv() is being given */
 };
 
 sim_udp_sock *sim_udp_bind(sim_node *n, uint16_t port, const sim_udp_callbacks *cb, void *user) {
@@ -67,6 +68,7 @@ void sim_udp_send(sim_udp_sock *s, const sim_addr *to, uint16_t port, const void
   p->dport = port;
   sim_net__pkt_set_data(p, buf, len);
   p->wire = sim_net__hdr_size(to->family, SIM_PROTO_UDP) + (uint32_t)len;
+  p->sent = sim_world_now(n->net->w);
   sim_net__output(n, p);
 }
 
@@ -83,6 +85,7 @@ void sim_udp__input(sim_node *n, sim_pkt *p) {
     r->wire = sim_net__hdr_size(r->dst.family, SIM_PROTO_ICMP);
     sim_net__output(n, r);
   } else if (s->cb->recv) {
+    s->rx_sent = p->sent;
     s->cb->recv(s->user, s, &p->src, p->sport, p->data, p->len);
   }
   sim_net__pkt_free(net, p);
@@ -113,3 +116,5 @@ void sim_udp__crash(sim_node *n) {
     g_free(v);
   g_hash_table_remove_all(n->udp_socks);
 }
+
+sim_time sim_udp_sent_time(const sim_udp_sock *s) { return s->rx_sent; }

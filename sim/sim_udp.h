@@ -30,6 +30,8 @@ sim_udp_sock *sim_udp_bind(sim_node *n, uint16_t port, const sim_udp_callbacks *
 void sim_udp_close(sim_udp_sock *s);
 void sim_udp_send(sim_udp_sock *s, const sim_addr *to, uint16_t port, const void *buf, size_t len);
 uint16_t sim_udp_port(const sim_udp_sock *s);
+/* Inside recv(): when the datagram being delivered was sent. */
+sim_time sim_udp_sent_time(const sim_udp_sock *s);
 sim_node *sim_udp_node(const sim_udp_sock *s);
 
 #endif
