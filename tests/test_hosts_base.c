@@ -1,0 +1,246 @@
+/* Tests for the host framework: the disk, crash fan-out, and the
+ * authoritative DNS server host over the simulated UDP and TCP. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns_auth.h"
+#include "dns_resp.h"
+#include "dns_tcp.h"
+#include "host.h"
+#include "sim_tcp.h"
+#include "sim_udp.h"
+#include "testutil.h"
+
+/* --- disk ------------------------------------------------------------ */
+
+START_TEST(disk_capacity_and_order) {
+  disk *d = disk_new(10);
+  GBytes *six = g_bytes_new_static("123456", 6), *four = g_bytes_new_static("abcd", 4);
+  ck_assert_int_eq(disk_put(d, "q/b", six), DISK_OK);
+  ck_assert_int_eq(disk_put(d, "q/a", four), DISK_OK);
+  ck_assert_uint_eq(disk_used(d), 10);
+  ck_assert_int_eq(disk_put(d, "q/c", four), DISK_FULL); /* would exceed: nothing changes */
+  ck_assert_ptr_null(disk_get(d, "q/c"));
+  ck_assert_uint_eq(disk_used(d), 10);
+  ck_assert_int_eq(disk_put(d, "q/b", four), DISK_OK); /* replacing with less is fine */
+  ck_assert_uint_eq(disk_used(d), 8);
+  GPtrArray *keys = disk_list(d, "q/");
+  ck_assert_uint_eq(keys->len, 2);
+  ck_assert_str_eq(keys->pdata[0], "q/a");
+  ck_assert_str_eq(keys->pdata[1], "q/b");
+  g_ptr_array_unref(keys);
+  disk_set_full(d, true);
+  ck_assert_int_eq(disk_put(d, "x", four), DISK_FULL);
+  ck_assert(disk_remove(d, "q/a"));
+  ck_assert(!disk_remove(d, "q/a"));
+  disk_set_full(d, false);
+  ck_assert_int_eq(disk_put(d, "x", four), DISK_OK);
+  g_bytes_unref(six);
+  g_bytes_unref(four);
+  disk_free(d);
+}
+END_TEST
+
+/* --- a small world: client - server, with a zone ----------------------- */
+
+typedef struct {
+  sim_world *w;
+  trace_writer *tw;
+  host *client, *server;
+  dns_zone *zone;
+  dns_auth *auth;
+  sim_addr server_addr;
+} world;
+
+static void world_init(world *x) {
+  x->w = sim_world_new(7);
+  x->tw = trace_writer_new_memory();
+  sim_world_set_trace(x->w, x->tw, SIM_DETAIL_PROTOCOL);
+  x->client = host_new(x->w, "client", "resolver", false);
+  x->server = host_new(x->w, "ns1", "dns", false);
+  sim_addr a;
+  sim_addr_parse("10.0.0.1", &a);
+  sim_node_add_addr(host_node(x->client), &a);
+  sim_addr_parse("10.0.0.53", &x->server_addr);
+  sim_node_add_addr(host_node(x->server), &x->server_addr);
+  sim_link_params p = {.latency = 5 * SIM_MS, .bandwidth_bps = 10000000};
+  sim_net_add_link(sim_world_net(x->w), host_node(x->client), host_node(x->server), &p);
+  dns_name origin = dns_name_lit("example.org.");
+  x->zone = dns_zone_new(&origin);
+  const char *rrs[] = {
+      "example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 1 7200 900 1209600 300",
+      "example.org. 3600 IN NS ns1.example.org.",
+      "ns1.example.org. 3600 IN A 10.0.0.53",
+      "example.org. 300 IN MX 10 mx.example.org.",
+      "mx.example.org. 300 IN A 10.0.0.25",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rrs); i++)
+    ck_assert_int_eq(dns_zone_add_text(x->zone, rrs[i]), DNS_OK);
+  dns_zone_cfg cfg = {.edns_size = 1232};
+  x->auth = dns_auth_new(x->server, &x->zone, 1, &cfg);
+}
+
+static void world_clear(world *x) {
+  sim_world_free(x->w);
+  dns_auth_free(x->auth);
+  dns_zone_free(x->zone);
+  host_free(x->client);
+  host_free(x->server);
+  trace_writer_free(x->tw);
+}
+
+typedef struct {
+  world *x;
+  sim_udp_sock *sock;
+  int replies;
+  dns_msg last;
+} udp_client;
+
+static void uc_recv(void *user, sim_udp_sock *s, const sim_addr *from, uint16_t port,
+                    const uint8_t *buf, size_t len) {
+  (void)s, (void)from, (void)port;
+  udp_client *u = user;
+  dns_msg_clear(&u->last);
+  dns_msg_init(&u->last);
+  ck_assert_int_eq(dns_msg_decode(&u->last, buf, len), DNS_OK);
+  u->replies++;
+}
+static const sim_udp_callbacks uc_cb = {uc_recv, NULL};
+
+static void uc_query(void *a, void *b) {
+  udp_client *u = a;
+  (void)b;
+  dns_msg q;
+  dns_name n = dns_name_lit("example.org.");
+  dns_resp_make_query(&q, 4242, &n, 15 /* MX */, false, 1232);
+  uint8_t buf[512];
+  size_t len = 0;
+  dns_enc_result r;
+  ck_assert_int_eq(dns_msg_encode(&q, buf, sizeof buf, 0, &r), DNS_OK);
+  len = r.len;
+  sim_udp_send(u->sock, &u->x->server_addr, 53, buf, len);
+  dns_msg_clear(&q);
+}
+
+START_TEST(auth_udp_answers_and_traces) {
+  world x;
+  world_init(&x);
+  udp_client u = {.x = &x};
+  dns_msg_init(&u.last);
+  u.sock = sim_udp_bind(host_node(x.client), 0, &uc_cb, &u);
+  sim_world_at(x.w, SIM_S, uc_query, &u, NULL);
+  sim_world_run(x.w, 10 * SIM_S);
+  ck_assert_int_eq(u.replies, 1);
+  ck_assert(u.last.aa);
+  ck_assert_uint_eq(u.last.id, 4242);
+  ck_assert_uint_eq(dns_msg_count(&u.last, DNS_SEC_ANSWER), 1);
+  ck_assert_uint_eq(dns_msg_rr(&u.last, DNS_SEC_ANSWER, 0)->rd.mx.pref, 10);
+  ck_assert_uint_eq(dns_auth_answered(x.auth), 1);
+  const char *t = trace_writer_peek_memory(x.tw)->str;
+  ck_assert_msg(strstr(t, "\"ev\":\"dns.query\",\"conn\":0,\"from\":\"client\",\"to\":\"ns1\","
+                          "\"sent\":1000000000,\"proto\":\"udp\",\"qid\":4242,"
+                          "\"qname\":\"example.org.\",\"qtype\":\"MX\"") != NULL,
+                "trace: %s", t);
+  dns_msg_clear(&u.last);
+  world_clear(&x);
+}
+END_TEST
+
+START_TEST(auth_restarts_after_crash) {
+  world x;
+  world_init(&x);
+  udp_client u = {.x = &x};
+  dns_msg_init(&u.last);
+  u.sock = sim_udp_bind(host_node(x.client), 0, &uc_cb, &u);
+  sim_node_crash_at(host_node(x.server), SIM_S / 2);
+  sim_world_at(x.w, SIM_S, uc_query, &u, NULL); /* lost: the server is down */
+  sim_node_restart_at(host_node(x.server), 2 * SIM_S);
+  sim_world_at(x.w, 3 * SIM_S, uc_query, &u, NULL); /* answered again */
+  sim_world_run(x.w, 10 * SIM_S);
+  ck_assert_int_eq(u.replies, 1);
+  ck_assert_uint_eq(dns_auth_answered(x.auth), 1);
+  dns_msg_clear(&u.last);
+  world_clear(&x);
+}
+END_TEST
+
+typedef struct {
+  world *x;
+  sim_tcp_conn *conn;
+  dns_tcp *deframer;
+  int replies;
+} tcp_client;
+
+static void tc_connected(void *user, sim_tcp_conn *c) {
+  (void)user;
+  /* Two queries in one write: the server must answer both. */
+  GByteArray *out = g_byte_array_new();
+  for (uint16_t id = 1; id <= 2; id++) {
+    dns_msg q;
+    dns_name n = dns_name_lit(id == 1 ? "mx.example.org." : "nothere.example.org.");
+    dns_resp_make_query(&q, id, &n, 1 /* A */, false, 0);
+    uint8_t buf[512];
+    dns_enc_result r;
+    ck_assert_int_eq(dns_msg_encode(&q, buf, sizeof buf, 0, &r), DNS_OK);
+    dns_tcp_frame(buf, r.len, out);
+    dns_msg_clear(&q);
+  }
+  sim_tcp_send(c, out->data, out->len);
+  g_byte_array_unref(out);
+}
+static void tc_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
+  tcp_client *tc = user;
+  /* Byte by byte: the deframer must not care. */
+  for (size_t i = 0; i < len; i++)
+    dns_tcp_feed(tc->deframer, buf + i, 1);
+  GBytes *m;
+  while ((m = dns_tcp_next(tc->deframer)) != NULL) {
+    dns_msg r;
+    dns_msg_init(&r);
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(m, &n);
+    ck_assert_int_eq(dns_msg_decode(&r, p, n), DNS_OK);
+    ck_assert_uint_eq(r.rcode, r.id == 1 ? 0 : 3 /* NXDOMAIN */);
+    tc->replies++;
+    dns_msg_clear(&r);
+    g_bytes_unref(m);
+  }
+  if (tc->replies == 2)
+    sim_tcp_close(c);
+}
+static void tc_eof(void *u, sim_tcp_conn *c) { (void)u, (void)c; }
+static void tc_drained(void *u, sim_tcp_conn *c) { (void)u, (void)c; }
+static void tc_closed(void *u, sim_tcp_conn *c, sim_tcp_reason why) {
+  (void)u, (void)c;
+  ck_assert_int_eq(why, SIM_TCP_CLOSED_NORMAL);
+}
+static const sim_tcp_callbacks tc_cb = {tc_connected, tc_data, tc_eof, tc_drained, tc_closed};
+
+START_TEST(auth_tcp_several_queries) {
+  world x;
+  world_init(&x);
+  tcp_client tc = {.x = &x, .deframer = dns_tcp_new()};
+  tc.conn = sim_tcp_connect(host_node(x.client), &x.server_addr, 53, NULL, &tc_cb, &tc);
+  sim_world_run(x.w, 10 * SIM_S);
+  ck_assert_int_eq(tc.replies, 2);
+  ck_assert_uint_eq(dns_auth_answered(x.auth), 2);
+  const char *t = trace_writer_peek_memory(x.tw)->str;
+  ck_assert_ptr_nonnull(strstr(t, "\"qname\":\"nothere.example.org.\""));
+  ck_assert_ptr_nonnull(strstr(t, "\"proto\":\"tcp\""));
+  dns_tcp_free(tc.deframer);
+  world_clear(&x);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("hosts_base");
+  TCase *tc = tcase_create("disk");
+  tcase_add_test(tc, disk_capacity_and_order);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("dns_auth");
+  tcase_add_test(tc, auth_udp_answers_and_traces);
+  tcase_add_test(tc, auth_restarts_after_crash);
+  tcase_add_test(tc, auth_tcp_several_queries);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
