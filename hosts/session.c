@@ -1,0 +1,213 @@
+/* session.c — drives a sans-I/O engine over a simulated TCP connection. */
+#include "session.h"
+
+#include <string.h>
+
+struct session {
+  host *h;
+  sim_tcp_conn *conn; /* NULL once closed */
+  const session_engine *ops;
+  void *eng;
+  const session_owner *owner;
+  void *ou;
+  uint64_t conn_id;
+  char *peer;
+  bool closing;       /* close after the pending output */
+  uint64_t rx_off;    /* stream offset of the next byte fed to the engine */
+  uint64_t line_off;  /* where the line being fed began */
+  bool at_line_start;
+  sim_event_id timer;
+  sim_time timer_at;
+};
+
+static void arm_timer(session *s);
+
+static void name_peer(session *s) {
+  sim_world *w = host_world(s->h);
+  const sim_addr *ra = sim_tcp_remote_addr(s->conn);
+  sim_node *pn = sim_net_node_by_addr(sim_world_net(w), ra);
+  char buf[SIM_ADDR_BUFSZ];
+  s->peer = g_strdup(pn ? sim_node_name(pn) : sim_addr_format(ra, buf));
+  s->conn_id = sim_tcp_id(s->conn);
+}
+
+void session_flush(session *s) {
+  if (!s->conn)
+    return;
+  size_t n;
+  const uint8_t *p = s->ops->peek(s->eng, &n);
+  if (n) {
+    sim_tcp_send(s->conn, p, n);
+    s->ops->consume(s->eng, n, host_now(s->h));
+  }
+  if (s->closing) {
+    s->ops->peek(s->eng, &n);
+    if (n == 0) {
+      sim_tcp_close(s->conn);
+      s->closing = false;
+    }
+  }
+  arm_timer(s);
+}
+
+void session_kick(session *s) {
+  if (!s->conn)
+    return;
+  s->owner->pump(s->ou, s);
+  session_flush(s);
+}
+
+static void timer_fire(void *a, void *b) {
+  (void)b;
+  session *s = a;
+  s->timer = 0;
+  if (!s->conn)
+    return;
+  s->ops->tick(s->eng, host_now(s->h));
+  session_kick(s);
+}
+
+static void arm_timer(session *s) {
+  if (!s->ops->deadline || !s->conn)
+    return;
+  sim_time d = s->ops->deadline(s->eng);
+  if (d == s->timer_at && s->timer)
+    return;
+  if (s->timer)
+    sim_world_cancel(host_world(s->h), s->timer);
+  s->timer = 0;
+  s->timer_at = d;
+  if (d == INT64_MAX)
+    return;
+  sim_time now = host_now(s->h);
+  s->timer = sim_world_at(host_world(s->h), d > now ? d : now, timer_fire, s, NULL);
+}
+
+/* --- TCP callbacks ---------------------------------------------------- */
+
+static void on_connected(void *user, sim_tcp_conn *c) {
+  session *s = user;
+  (void)c;
+  if (s->owner->connected)
+    s->owner->connected(s->ou, s);
+  session_kick(s);
+}
+
+static void on_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
+  session *s = user;
+  (void)c;
+  sim_time now = host_now(s->h);
+  /* One line at a time, so the engine's line reports know their start. */
+  while (len && s->conn) {
+    const uint8_t *lf = memchr(buf, '\n', len);
+    size_t n = lf ? (size_t)(lf - buf) + 1 : len;
+    if (s->at_line_start)
+      s->line_off = s->rx_off;
+    s->ops->feed(s->eng, buf, n, now);
+    s->rx_off += n;
+    s->at_line_start = lf != NULL;
+    buf += n;
+    len -= n;
+  }
+  session_kick(s);
+}
+
+static void on_eof(void *user, sim_tcp_conn *c) {
+  session *s = user;
+  (void)c;
+  /* The peer will send no more: finish what we owe, then close. */
+  session_kick(s);
+  s->closing = true;
+  session_flush(s);
+}
+
+static void on_drained(void *user, sim_tcp_conn *c) {
+  (void)c;
+  session_flush(user);
+}
+
+static void on_closed(void *user, sim_tcp_conn *c, sim_tcp_reason why) {
+  session *s = user;
+  (void)c;
+  s->conn = NULL;
+  if (s->timer)
+    sim_world_cancel(host_world(s->h), s->timer);
+  s->timer = 0;
+  s->owner->closed(s->ou, s, why);
+}
+
+static const sim_tcp_callbacks tcp_cb = {on_connected, on_data, on_eof, on_drained, on_closed};
+
+const sim_tcp_callbacks *session_tcp_callbacks(void) { return &tcp_cb; }
+
+/* --- life cycle ------------------------------------------------------- */
+
+static session *session_new(host *h, const session_engine *ops, void *eng,
+                            const session_owner *owner, void *ou) {
+  session *s = g_new0(session, 1);
+  s->h = h;
+  s->ops = ops;
+  s->eng = eng;
+  s->owner = owner;
+  s->ou = ou;
+  s->at_line_start = true;
+  s->timer_at = INT64_MAX;
+  return s;
+}
+
+session *session_accept(host *h, sim_tcp_conn *c, const session_engine *ops, void *eng,
+                        const session_owner *owner, void *owner_user) {
+  session *s = session_new(h, ops, eng, owner, owner_user);
+  s->conn = c;
+  name_peer(s);
+  return s;
+}
+
+session *session_connect(host *h, const sim_addr *to, uint16_t port,
+                         const sim_tcp_options *opt, const session_engine *ops, void *eng,
+                         const session_owner *owner, void *owner_user) {
+  session *s = session_new(h, ops, eng, owner, owner_user);
+  s->conn = sim_tcp_connect(host_node(h), to, port, opt, &tcp_cb, s);
+  name_peer(s);
+  return s;
+}
+
+void session_free(session *s) {
+  if (!s)
+    return;
+  if (s->timer)
+    sim_world_cancel(host_world(s->h), s->timer);
+  g_free(s->peer);
+  g_free(s);
+}
+
+void session_close(session *s) {
+  if (!s->conn)
+    return;
+  s->closing = true;
+  session_flush(s);
+}
+
+void session_abort(session *s) {
+  if (s->conn)
+    sim_tcp_abort(s->conn);
+}
+
+host *session_host(const session *s) { return s->h; }
+sim_tcp_conn *session_conn(const session *s) { return s->conn; }
+uint64_t session_conn_id(const session *s) { return s->conn_id; }
+const char *session_peer_name(const session *s) { return s->peer; }
+bool session_is_open(const session *s) { return s->conn != NULL; }
+
+trace_writer *session_trace_line(session *s, const char *ev) {
+  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PROTOCOL);
+  if (!tw)
+    return NULL;
+  sim_time sent = s->conn ? sim_tcp_peer_write_time(s->conn, s->line_off) : -1;
+  trace_event_begin(tw, host_now(s->h), ev);
+  trace_key_uint(tw, "conn", s->conn_id);
+  trace_key_str(tw, "from", s->peer);
+  trace_key_str(tw, "to", host_name(s->h));
+  trace_key_int(tw, "sent", sent >= 0 ? sent : host_now(s->h));
+  return tw;
+}

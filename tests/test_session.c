@@ -1,0 +1,216 @@
+/* Tests for the session glue: the real SMTP engines over the simulated TCP,
+ * with their line records and send times. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_glue.h"
+#include "testutil.h"
+#include "trace_read.h"
+
+typedef struct {
+  host *h;
+  sim_tcp_listener *lis;
+  smtp_srv *srv;
+  smtp_glue_trace tr;
+  session *s;
+  int messages;
+  size_t last_len;
+  int closed;
+} server;
+
+typedef struct {
+  host *h;
+  smtp_cli *cli;
+  smtp_glue_trace tr;
+  session *s;
+  unsigned ok, temp, perm;
+  int results, closed;
+} client;
+
+static void srv_pump(void *owner, session *s) {
+  server *sv = owner;
+  smtp_srv_event ev;
+  sim_time now = host_now(sv->h);
+  while (smtp_srv_next_event(sv->srv, &ev)) {
+    switch (ev.type) {
+    case SMTP_SRV_EV_DECIDE_RCPT:
+      if (strcmp(ev.rcpt->to, "nobody@example.org") == 0)
+        smtp_srv_reject(sv->srv, ev.id, 550, "5.1.1", "No such user", now);
+      else
+        smtp_srv_accept(sv->srv, ev.id, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_MESSAGE:
+      sv->messages++;
+      sv->last_len = ev.len;
+      smtp_srv_accept_message(sv->srv, ev.id, "Q1", now);
+      break;
+    case SMTP_SRV_EV_CLOSE:
+      session_close(s);
+      break;
+    case SMTP_SRV_EV_STARTTLS:
+      ck_abort_msg("STARTTLS not offered here");
+      break;
+    default:
+      smtp_srv_accept(sv->srv, ev.id, now);
+      break;
+    }
+  }
+}
+
+static void srv_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s, (void)why;
+  server *sv = owner;
+  sv->closed++;
+}
+
+static const session_owner srv_owner = {srv_pump, srv_closed, NULL};
+
+static void srv_accept(void *lu, sim_tcp_conn *c, const sim_tcp_callbacks **cb, void **user) {
+  server *sv = lu;
+  smtp_srv_config cfg;
+  smtp_srv_config_init(&cfg);
+  cfg.hostname = "mx.example.org";
+  cfg.ext_starttls = false;
+  smtp_env env = smtp_glue_env(&sv->tr, true);
+  sv->srv = smtp_srv_new(&cfg, &env);
+  sv->s = session_accept(sv->h, c, &smtp_glue_srv_ops, sv->srv, &srv_owner, sv);
+  smtp_glue_attach(&sv->tr, sv->s);
+  *cb = session_tcp_callbacks();
+  *user = sv->s;
+  session_kick(sv->s); /* the greeting decision */
+}
+
+static void cli_pump(void *owner, session *s) {
+  client *cl = owner;
+  smtp_cli_event ev;
+  while (smtp_cli_next_event(cl->cli, &ev)) {
+    if (ev.type == SMTP_CLI_EV_RESULT) {
+      cl->results++;
+      cl->ok += ev.n_ok;
+      cl->temp += ev.n_temp;
+      cl->perm += ev.n_perm;
+    } else if (ev.type == SMTP_CLI_EV_CLOSE) {
+      session_close(s);
+    }
+  }
+}
+
+static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s;
+  client *cl = owner;
+  ck_assert_int_eq(why, SIM_TCP_CLOSED_NORMAL);
+  cl->closed++;
+}
+
+static const session_owner cli_owner = {cli_pump, cli_closed, NULL};
+
+static void cli_start(void *a, void *b) {
+  client *cl = a;
+  const sim_addr *to = b;
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = "relay.example.com";
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  smtp_env env = smtp_glue_env(&cl->tr, false);
+  cl->cli = smtp_cli_new(&cfg, &env, host_now(cl->h));
+  static smtp_cmd_mail mail = {.from = "alice@example.com"};
+  static smtp_cmd_rcpt rcpts[3] = {
+      {.to = "bob@example.org"}, {.to = "nobody@example.org"}, {.to = "carol@example.org"}};
+  static const char body[] = "Subject: hi\r\n\r\nHello Bob.\r\n.dot line\r\n";
+  smtp_cli_message m = {&mail, rcpts, 3, (const uint8_t *)body, sizeof body - 1, 1};
+  smtp_cli_send(cl->cli, &m, host_now(cl->h));
+  cl->s = session_connect(cl->h, to, 25, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
+  smtp_glue_attach(&cl->tr, cl->s);
+}
+
+static GString *run_world(uint64_t seed, server *sv, client *cl) {
+  sim_world *w = sim_world_new(seed);
+  trace_writer *tw = trace_writer_new_memory();
+  sim_world_set_trace(w, tw, SIM_DETAIL_PROTOCOL);
+  memset(sv, 0, sizeof *sv);
+  memset(cl, 0, sizeof *cl);
+  cl->h = host_new(w, "relay", "mta", false);
+  sv->h = host_new(w, "mx", "mta", false);
+  sim_addr ca, sa;
+  sim_addr_parse("192.0.2.1", &ca);
+  sim_addr_parse("198.51.100.25", &sa);
+  sim_node_add_addr(host_node(cl->h), &ca);
+  sim_node_add_addr(host_node(sv->h), &sa);
+  sim_link_params p = {.latency = 20 * SIM_MS, .jitter = SIM_MS, .bandwidth_bps = 1000000};
+  sim_net_add_link(sim_world_net(w), host_node(cl->h), host_node(sv->h), &p);
+  sv->lis = sim_tcp_listen(host_node(sv->h), 25, srv_accept, sv);
+  sim_world_at(w, SIM_S, cli_start, cl, &sa);
+  sim_world_run(w, 10 * SIM_MIN);
+  GString *out = g_string_new(trace_writer_peek_memory(tw)->str);
+  sim_world_free(w);
+  session_free(cl->s);
+  session_free(sv->s);
+  smtp_cli_free(cl->cli);
+  smtp_srv_free(sv->srv);
+  host_free(cl->h);
+  host_free(sv->h);
+  trace_writer_free(tw);
+  return out;
+}
+
+START_TEST(smtp_over_simulated_tcp) {
+  server sv;
+  client cl;
+  GString *t = run_world(3, &sv, &cl);
+  ck_assert_int_eq(sv.messages, 1);
+  ck_assert_int_eq(cl.results, 1);
+  ck_assert_uint_eq(cl.ok, 2);
+  ck_assert_uint_eq(cl.perm, 1);
+  ck_assert_int_eq(sv.closed, 1);
+  ck_assert_int_eq(cl.closed, 1);
+  ck_assert_msg(strstr(t->str, "\"ev\":\"smtp.cmd\"") && strstr(t->str, "MAIL FROM:<alice@example.com>"),
+                "%s", t->str);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"ev\":\"smtp.reply\""));
+  ck_assert_ptr_nonnull(strstr(t->str, "550 5.1.1 No such user"));
+
+  /* Every line record was sent before it arrived, by at least the latency,
+   * and comes from the other host. */
+  trace_writer *hw = trace_writer_new_memory();
+  trace_begin(hw);
+  trace_key_str(hw, "format", TRACE_FORMAT_NAME);
+  trace_key_int(hw, "version", TRACE_FORMAT_VERSION);
+  trace_end(hw);
+  GString *whole = g_string_new(trace_writer_peek_memory(hw)->str);
+  g_string_append(whole, t->str);
+  GError *err = NULL;
+  trace_reader *r = trace_reader_new_memory("t", whole->str, whole->len, &err);
+  ck_assert_msg(r != NULL, "%s", err ? err->message : "");
+  const cJSON *rec;
+  int lines = 0;
+  while (trace_reader_next(r, &rec, &err) == TRACE_READ_OK) {
+    const char *ev = trace_get_str(rec, "ev");
+    if (strcmp(ev, "smtp.cmd") != 0 && strcmp(ev, "smtp.reply") != 0)
+      continue;
+    int64_t at, sent;
+    ck_assert(trace_get_int(rec, "t", &at) && trace_get_int(rec, "sent", &sent));
+    ck_assert_msg(at - sent >= 20 * SIM_MS, "%s: sent %lld arrived %lld", ev, (long long)sent,
+                  (long long)at);
+    ck_assert_str_eq(trace_get_str(rec, "from"), strcmp(ev, "smtp.cmd") == 0 ? "relay" : "mx");
+    lines++;
+  }
+  ck_assert_int_gt(lines, 10);
+  trace_reader_free(r);
+  g_string_free(whole, TRUE);
+  trace_writer_free(hw);
+
+  server sv2;
+  client cl2;
+  GString *t2 = run_world(3, &sv2, &cl2);
+  ck_assert_msg(g_string_equal(t, t2), "same seed, different trace");
+  g_string_free(t2, TRUE);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("session");
+  TCase *tc = tcase_create("smtp");
+  tcase_add_test(tc, smtp_over_simulated_tcp);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
