@@ -1,5 +1,6 @@
 /* scn.c — the scenario loader: parse, check, resolve references. */
 #include "scn.h"
+#include "scn_mail_int.h"
 
 #include <string.h>
 
@@ -16,6 +17,7 @@ static void host_clear(void *p) {
   g_free(h->role);
   if (h->addrs)
     g_ptr_array_unref(h->addrs);
+  scn__mail_host_clear(h);
 }
 static void link_clear(void *p) {
   scn_link *l = p;
@@ -40,6 +42,7 @@ static scn_config *config_new(const char *file) {
   g_array_set_clear_func(c->traffic, traffic_clear);
   c->faults = g_array_new(FALSE, TRUE, sizeof(scn_fault));
   g_array_set_clear_func(c->faults, fault_clear);
+  scn__mail_init(c);
   return c;
 }
 
@@ -53,6 +56,7 @@ void scn_config_free(scn_config *c) {
   g_array_unref(c->links);
   g_array_unref(c->traffic);
   g_array_unref(c->faults);
+  scn__mail_free(c);
   g_free(c);
 }
 
@@ -73,7 +77,8 @@ static bool valid_name(const char *s) {
 }
 
 static void load_hosts(scn_json_ctx *x, scn_config *c, const cJSON *root) {
-  static const char *const keys[] = {"name", "role", "addrs", "pos", NULL};
+  static const char *const keys[] = {"name", "role", "addrs", "pos", "resolver",
+                                     "zones", "mta", "mailbox", NULL};
   const cJSON *arr;
   if (!scn_json_array(x, root, "$", "hosts", true, &arr))
     return;
@@ -121,6 +126,7 @@ static void load_hosts(scn_json_ctx *x, scn_config *c, const cJSON *root) {
       }
       if (!h.role)
         h.role = g_strdup("host");
+      scn__mail_host(x, &h, it, path);
     }
     g_array_append_val(c->hosts, h);
     g_free(path);
@@ -279,8 +285,9 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
     scn_config_free(c);
     return NULL;
   }
-  static const char *const keys[] = {"name", "description", "seed", "duration", "hosts",
-                                     "links", "traffic", "faults", NULL};
+  static const char *const keys[] = {"name",  "description", "seed",  "duration", "epoch",
+                                     "hosts", "links",       "zones", "users",    "messages",
+                                     "traffic", "faults",    NULL};
   c->seed = 1;
   c->duration = SIM_TIME_NEVER;
   if (!cJSON_IsObject(root)) {
@@ -294,6 +301,9 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
     load_links(&x, c, root);
     load_traffic(&x, c, root);
     load_faults(&x, c, root);
+    scn__mail_load(&x, c, root);
+    if (scn_json_ok(&x))
+      scn__mail_check(&x, c);
   }
   cJSON_Delete(root);
   if (!scn_json_ok(&x)) {

@@ -31,13 +31,71 @@
 #include "scn_json.h"
 #include "sim_net.h"
 
+/* What an MTA host runs (role "mta"). */
+typedef struct {
+  char *hostname;      /* greeting and Received name; default: the host name */
+  GPtrArray *domains;  /* char*: domains it is the final MX for */
+  bool submission;     /* port 587: AUTH (after STARTTLS) required */
+  bool mx;             /* port 25: takes mail for its domains (and relays for
+                          authenticated users) */
+  char *mailbox_host;  /* where its domains' mail is stored (a "mailbox" host) */
+  char *retry;         /* retry profile: "postfix" (default), "exim", "opensmtpd" */
+  char *smarthost;     /* NULL: MX routing */
+} scn_mta;
+
+/* What a mailbox host runs (role "mailbox"). */
+typedef struct {
+  GPtrArray *domains; /* char* */
+  bool imap, pop3;    /* ports 143 and 110 */
+  uint64_t quota;     /* bytes per user, 0 = none */
+} scn_mailbox;
+
 typedef struct {
   char *name;
-  char *role;       /* free text shown by the viewer; "router" forwards */
+  char *role;       /* "mua", "mta", "mailbox", "dns", "resolver", "router", or
+                       free text for generic hosts */
   GPtrArray *addrs; /* of char*, IPv4/IPv6 literals, validated */
   bool has_pos;
   int64_t x, y;
+  char *resolver;   /* host name of the recursive resolver it asks; NULL: none */
+  GPtrArray *zones; /* role "dns": origins of the zones it serves (char*) */
+  scn_mta mta;
+  scn_mailbox mailbox;
 } scn_host;
+
+/* A DNS zone: its origin and records in master-file form
+ * ("name TTL IN TYPE rdata", names relative to the origin with "@"). */
+typedef struct {
+  char *origin;
+  GPtrArray *records; /* char* */
+} scn_zone;
+
+typedef enum { SCN_FETCH_NONE, SCN_FETCH_IMAP, SCN_FETCH_POP3 } scn_fetch_proto;
+
+typedef struct {
+  char *address;   /* local@domain */
+  char *password;
+  char *client;    /* host name of the user's mail client (role "mua") */
+  char *submit;    /* MTA host the client submits to (port 587) */
+  char *mailbox;   /* mailbox host holding the user's mail; NULL: none here */
+  scn_fetch_proto fetch;
+  sim_time every;  /* how often the client fetches */
+  bool keep;       /* POP3: leave messages on the server */
+} scn_user;
+
+typedef struct {
+  char *name, *type;
+  uint64_t size;
+} scn_attachment;
+
+typedef struct {
+  char *id;            /* stable key in the trace ("m1") */
+  char *from;          /* a user's address */
+  GPtrArray *to, *cc, *bcc;
+  char *subject, *text, *html;
+  GArray *attachments; /* scn_attachment */
+  sim_time at;
+} scn_message;
 
 typedef struct {
   char *a, *b; /* host names */
@@ -75,6 +133,10 @@ typedef struct {
   GArray *links;   /* scn_link */
   GArray *traffic; /* scn_traffic */
   GArray *faults;  /* scn_fault */
+  GArray *zones;    /* scn_zone */
+  GArray *users;    /* scn_user */
+  GArray *messages; /* scn_message */
+  int64_t epoch_unix; /* wall-clock date of simulated time 0 (Date headers) */
 } scn_config;
 
 /* Loads and checks a scenario file. NULL and *err (SCN_ERROR) on failure. */
@@ -85,5 +147,7 @@ void scn_config_free(scn_config *c);
 
 /* Index of the host called NAME, or -1. */
 int scn_find_host(const scn_config *c, const char *name);
+/* The user with ADDRESS (case-insensitive), or NULL. */
+const scn_user *scn_find_user(const scn_config *c, const char *address);
 
 #endif

@@ -45,6 +45,26 @@ static const char *type_name(const cJSON *v) {
   return "an invalid value";
 }
 
+/* Levenshtein distance, capped: enough to suggest a misspelt key. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64)
+    return SIZE_MAX;
+  size_t prev[65], cur[65];
+  for (size_t j = 0; j <= lb; j++)
+    prev[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+      size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j] = MIN(sub, MIN(del, ins));
+    }
+    memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
+  }
+  return prev[lb];
+}
+
 bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
                          const char *const *allowed) {
   if (!scn_json_ok(c))
@@ -55,9 +75,21 @@ bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
       found |= strcmp(it->string, *a) == 0;
     if (!found) {
       GString *list = g_string_new(NULL);
-      for (const char *const *a = allowed; *a; a++)
+      const char *best = NULL;
+      size_t best_d = 3; /* suggest only close spellings */
+      for (const char *const *a = allowed; *a; a++) {
         g_string_append_printf(list, "%s%s", a == allowed ? "" : ", ", *a);
-      scn_json_fail(c, path, "unknown key \"%s\" (expected one of: %s)", it->string, list->str);
+        size_t d = edit_distance(it->string, *a);
+        if (d < best_d) {
+          best_d = d;
+          best = *a;
+        }
+      }
+      if (best)
+        scn_json_fail(c, path, "unknown key \"%s\" (did you mean \"%s\"? expected one of: %s)",
+                      it->string, best, list->str);
+      else
+        scn_json_fail(c, path, "unknown key \"%s\" (expected one of: %s)", it->string, list->str);
       g_string_free(list, TRUE);
       return false;
     }

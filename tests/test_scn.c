@@ -99,6 +99,13 @@ START_TEST(good_scenario) {
 }
 END_TEST
 
+
+#define MAILW(extra_hosts, rest)                                                                   \
+  "{\"name\":\"m\",\"hosts\":[{\"name\":\"res\",\"role\":\"resolver\"},"                       \
+  "{\"name\":\"mta1\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"domains\":[\"example.org\"]," \
+  "\"mailbox_host\":\"mbox\"}},{\"name\":\"mbox\",\"role\":\"mailbox\",\"mailbox\":{\"domains\":"  \
+  "[\"example.org\"]}},{\"name\":\"pc\",\"role\":\"mua\",\"resolver\":\"res\"}" extra_hosts "]" rest "}"
+
 /* Each bad scenario: the text and fragments the message must contain. */
 static const struct {
   const char *json;
@@ -108,7 +115,8 @@ static const struct {
     {"{\"name\":\"x\",\n\"hosts\":[}", "bad.json:2:", "not valid JSON"},
     {"[]", "$", "scenario object"},
     {"{\"hosts\":[]}", "$", "missing key \"name\""},
-    {"{\"name\":\"x\",\"hosts\":[],\"sede\":1}", "unknown key \"sede\"", "seed"},
+    {"{\"name\":\"x\",\"hosts\":[],\"sede\":1}", "unknown key \"sede\"", "did you mean \"seed\"?"},
+    {"{\"name\":\"x\",\"hosts\":[],\"zzzzzz\":1}", "unknown key \"zzzzzz\"", "expected one of"},
     {"{\"name\":\"x\",\"hosts\":[]}", "$.hosts", "at least one host"},
     {"{\"name\":\"x\",\"hosts\":{}}", "$.hosts", "expected an array"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a b\"}]}", "$.hosts[0]", "letters, digits"},
@@ -144,9 +152,62 @@ static const struct {
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"faults\":[{\"kind\":\"link_down\",\"link\":"
      "\"a-b\",\"at\":\"5s\"}]}",
      "$.faults[0]", "no link named"},
+    {MAILW("", ",\"users\":[{\"address\":\"bob\"}]"), "$.users[0]", "local@domain"},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"client\":\"mta1\"}]"), "$.users[0]",
+     "has role \"mta\", expected \"mua\""},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.com\",\"mailbox\":\"mbox\"}]"), "$.users[0]",
+     "does not hold domain \"example.com\""},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"fetch\":\"smoke-signals\"}]"),
+     "$.users[0]", "expected imap, pop3 or none"},
+    {MAILW("", ",\"messages\":[{\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]}]"),
+     "$.messages[0]", "no user \"x@example.org\""},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"client\":\"pc\",\"submit\":\"mta1\"}],"
+               "\"messages\":[{\"from\":\"b@example.org\"}]"),
+     "$.messages[0]", "at least one recipient"},
+    {MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}", ""), "$.hosts[4]",
+     "no zone with origin \"example.org.\""},
+    {MAILW("", ",\"zones\":[{\"origin\":\"example.org\",\"records\":[]}]"), "$.zones[0]",
+     "ending in \".\""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\"}", ""), "$.hosts[4]", "needs a \"resolver\""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"retry\":\"sendmail\"}}",
+           ""),
+     "$.hosts[4].mta", "unknown profile \"sendmail\""},
+    {MAILW("", ",\"epoch\":\"yesterday\""), "$.epoch", "ISO 8601"},
     {"{\"name\":\"x\",\"seed\":-1,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
     {"{\"name\":\"x\",\"seed\":1.5,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
 };
+
+
+START_TEST(good_mail_scenario) {
+  const char *json = MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}",
+                           ",\"epoch\":\"2026-05-04T10:00:00Z\","
+                           "\"zones\":[{\"origin\":\"example.org.\",\"records\":[\"@ 3600 IN MX 10 mta1.example.org.\"]}],"
+                           "\"users\":[{\"address\":\"Bob@Example.org\",\"client\":\"pc\",\"submit\":\"mta1\","
+                           "\"mailbox\":\"mbox\",\"fetch\":\"pop3\",\"every\":\"2m\",\"keep\":true}],"
+                           "\"messages\":[{\"from\":\"bob@example.org\",\"to\":[\"bob@example.org\"],"
+                           "\"attachments\":[{\"name\":\"a.pdf\",\"size\":\"2KiB\"}],\"at\":\"1m\"}]");
+  GError *err = NULL;
+  scn_config *c = scn_parse("mail.json", json, strlen(json), &err);
+  ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+  ck_assert_int_eq(c->epoch_unix, 1777888800);
+  const scn_host *mta = &g_array_index(c->hosts, scn_host, 1);
+  ck_assert(mta->mta.mx && !mta->mta.submission);
+  ck_assert_str_eq(mta->mta.mailbox_host, "mbox");
+  ck_assert_uint_eq(mta->mta.domains->len, 1);
+  const scn_host *mb = &g_array_index(c->hosts, scn_host, 2);
+  ck_assert(mb->mailbox.imap && mb->mailbox.pop3);
+  const scn_user *u = scn_find_user(c, "bob@example.org");
+  ck_assert_ptr_nonnull(u);
+  ck_assert_int_eq(u->fetch, SCN_FETCH_POP3);
+  ck_assert(u->every == 2 * SIM_MIN && u->keep);
+  const scn_message *m = &g_array_index(c->messages, scn_message, 0);
+  ck_assert_str_eq(m->id, "m1");
+  ck_assert_uint_eq(g_array_index(m->attachments, scn_attachment, 0).size, 2048);
+  ck_assert_str_eq(g_array_index(m->attachments, scn_attachment, 0).type, "application/octet-stream");
+  ck_assert(m->at == SIM_MIN);
+  scn_config_free(c);
+}
+END_TEST
 
 START_TEST(bad_scenarios) {
   GError *err = NULL;
@@ -203,6 +264,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("load");
   tcase_add_test(tc, good_scenario);
+  tcase_add_test(tc, good_mail_scenario);
   tcase_add_loop_test(tc, bad_scenarios, 0, G_N_ELEMENTS(bad));
   tcase_add_test(tc, missing_file);
   tcase_add_test(tc, every_truncation_is_an_error_not_a_crash);

@@ -1,0 +1,414 @@
+/* scn_mail.c — scenario keys for the mail world: DNS zones, the services a
+ * host runs, users and their clients, and the messages they send. */
+#include <string.h>
+
+#include "scn_mail_int.h"
+
+/* --- small helpers ---------------------------------------------------- */
+
+/* An array of strings at KEY into a new GPtrArray (empty if absent). */
+static GPtrArray *string_list(scn_json_ctx *x, const cJSON *obj, const char *path,
+                              const char *key, bool required) {
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  const cJSON *arr;
+  if (!scn_json_array(x, obj, path, key, required, &arr) || !arr)
+    return out;
+  int i = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, i++) {
+    if (!cJSON_IsString(it)) {
+      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
+      scn_json_fail(x, p, "expected a string");
+      g_free(p);
+      break;
+    }
+    g_ptr_array_add(out, g_strdup(it->valuestring));
+  }
+  return out;
+}
+
+/* A mail address: local@domain with a dotted domain, no spaces or brackets. */
+static bool valid_address(const char *a) {
+  const char *at = strchr(a, '@');
+  if (!at || at == a || strchr(at + 1, '@') || !strchr(at + 1, '.') || !at[1])
+    return false;
+  for (const char *p = a; *p; p++)
+    if ((unsigned char)*p <= ' ' || strchr("<>()[]\\,;:\"", *p))
+      return false;
+  return true;
+}
+
+static const char *domain_of(const char *address) { return strchr(address, '@') + 1; }
+
+static bool obj_at(scn_json_ctx *x, const cJSON *parent, const char *path, const char *key,
+                   const cJSON **out) {
+  *out = cJSON_GetObjectItemCaseSensitive(parent, key);
+  if (*out && !cJSON_IsObject(*out)) {
+    char *p = scn_json_key_path(path, key);
+    scn_json_fail(x, p, "expected an object");
+    g_free(p);
+    return false;
+  }
+  return scn_json_ok(x);
+}
+
+/* --- hosts ------------------------------------------------------------ */
+
+void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *path) {
+  static const char *const mta_keys[] = {"hostname", "domains", "submission", "mx",
+                                         "mailbox_host", "retry", "smarthost", NULL};
+  static const char *const mbox_keys[] = {"domains", "imap", "pop3", "quota", NULL};
+  scn_json_string(x, it, path, "resolver", false, &h->resolver);
+  h->zones = string_list(x, it, path, "zones", false);
+  h->mta.domains = NULL;
+  h->mailbox.domains = NULL;
+  const cJSON *m;
+  if (obj_at(x, it, path, "mta", &m) && m) {
+    char *p = scn_json_key_path(path, "mta");
+    h->mta.mx = true;
+    if (scn_json_known_keys(x, m, p, mta_keys) &&
+        scn_json_string(x, m, p, "hostname", false, &h->mta.hostname) &&
+        scn_json_bool(x, m, p, "submission", false, &h->mta.submission) &&
+        scn_json_bool(x, m, p, "mx", false, &h->mta.mx) &&
+        scn_json_string(x, m, p, "mailbox_host", false, &h->mta.mailbox_host) &&
+        scn_json_string(x, m, p, "retry", false, &h->mta.retry) &&
+        scn_json_string(x, m, p, "smarthost", false, &h->mta.smarthost)) {
+      h->mta.domains = string_list(x, m, p, "domains", false);
+      if (h->mta.retry && strcmp(h->mta.retry, "postfix") != 0 &&
+          strcmp(h->mta.retry, "exim") != 0 && strcmp(h->mta.retry, "opensmtpd") != 0)
+        scn_json_fail(x, p, "\"retry\": unknown profile \"%s\" (expected postfix, exim or opensmtpd)",
+                      h->mta.retry);
+    }
+    g_free(p);
+  }
+  if (obj_at(x, it, path, "mailbox", &m) && m) {
+    char *p = scn_json_key_path(path, "mailbox");
+    h->mailbox.imap = h->mailbox.pop3 = true;
+    if (scn_json_known_keys(x, m, p, mbox_keys) &&
+        scn_json_bool(x, m, p, "imap", false, &h->mailbox.imap) &&
+        scn_json_bool(x, m, p, "pop3", false, &h->mailbox.pop3) &&
+        scn_json_size(x, m, p, "quota", false, &h->mailbox.quota))
+      h->mailbox.domains = string_list(x, m, p, "domains", false);
+    g_free(p);
+  }
+  if (!h->mta.domains)
+    h->mta.domains = g_ptr_array_new_with_free_func(g_free);
+  if (!h->mailbox.domains)
+    h->mailbox.domains = g_ptr_array_new_with_free_func(g_free);
+}
+
+void scn__mail_host_clear(scn_host *h) {
+  g_free(h->resolver);
+  if (h->zones)
+    g_ptr_array_unref(h->zones);
+  g_free(h->mta.hostname);
+  if (h->mta.domains)
+    g_ptr_array_unref(h->mta.domains);
+  g_free(h->mta.mailbox_host);
+  g_free(h->mta.retry);
+  g_free(h->mta.smarthost);
+  if (h->mailbox.domains)
+    g_ptr_array_unref(h->mailbox.domains);
+}
+
+/* --- zones, users, messages -------------------------------------------- */
+
+static void zone_clear(void *p) {
+  scn_zone *z = p;
+  g_free(z->origin);
+  if (z->records)
+    g_ptr_array_unref(z->records);
+}
+
+static void user_clear(void *p) {
+  scn_user *u = p;
+  g_free(u->address);
+  g_free(u->password);
+  g_free(u->client);
+  g_free(u->submit);
+  g_free(u->mailbox);
+}
+
+static void attachment_clear(void *p) {
+  scn_attachment *a = p;
+  g_free(a->name);
+  g_free(a->type);
+}
+
+static void message_clear(void *p) {
+  scn_message *m = p;
+  g_free(m->id);
+  g_free(m->from);
+  if (m->to)
+    g_ptr_array_unref(m->to);
+  if (m->cc)
+    g_ptr_array_unref(m->cc);
+  if (m->bcc)
+    g_ptr_array_unref(m->bcc);
+  g_free(m->subject);
+  g_free(m->text);
+  g_free(m->html);
+  if (m->attachments)
+    g_array_unref(m->attachments);
+}
+
+void scn__mail_init(scn_config *c) {
+  c->zones = g_array_new(FALSE, TRUE, sizeof(scn_zone));
+  g_array_set_clear_func(c->zones, zone_clear);
+  c->users = g_array_new(FALSE, TRUE, sizeof(scn_user));
+  g_array_set_clear_func(c->users, user_clear);
+  c->messages = g_array_new(FALSE, TRUE, sizeof(scn_message));
+  g_array_set_clear_func(c->messages, message_clear);
+  c->epoch_unix = 1772355600; /* 2026-03-01T09:00:00Z */
+}
+
+void scn__mail_free(scn_config *c) {
+  g_array_unref(c->zones);
+  g_array_unref(c->users);
+  g_array_unref(c->messages);
+}
+
+static void load_epoch(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  char *text = NULL;
+  if (!scn_json_string(x, root, "$", "epoch", false, &text) || !text)
+    return;
+  GDateTime *dt = g_date_time_new_from_iso8601(text, NULL);
+  if (!dt)
+    scn_json_fail(x, "$.epoch", "expected an ISO 8601 date and time with a zone, like "
+                                "\"2026-03-01T09:00:00Z\"");
+  else
+    c->epoch_unix = g_date_time_to_unix(dt);
+  if (dt)
+    g_date_time_unref(dt);
+  g_free(text);
+}
+
+static void load_zones(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  static const char *const keys[] = {"origin", "records", NULL};
+  const cJSON *arr;
+  if (!scn_json_array(x, root, "$", "zones", false, &arr) || !arr)
+    return;
+  int i = 0;
+  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
+    char *path = scn_json_index_path("$.zones", i);
+    scn_zone z = {0};
+    if (!cJSON_IsObject(it))
+      scn_json_fail(x, path, "expected a zone object");
+    else if (scn_json_known_keys(x, it, path, keys) &&
+             scn_json_string(x, it, path, "origin", true, &z.origin)) {
+      z.records = string_list(x, it, path, "records", true);
+      if (!g_str_has_suffix(z.origin, "."))
+        scn_json_fail(x, path, "\"origin\": expected an absolute name ending in \".\", got \"%s\"",
+                      z.origin);
+    }
+    g_array_append_val(c->zones, z);
+    g_free(path);
+  }
+}
+
+static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  static const char *const keys[] = {"address", "password", "client", "submit", "mailbox",
+                                     "fetch", "every", "keep", NULL};
+  const cJSON *arr;
+  if (!scn_json_array(x, root, "$", "users", false, &arr) || !arr)
+    return;
+  int i = 0;
+  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
+    char *path = scn_json_index_path("$.users", i);
+    scn_user u = {.every = 5 * SIM_MIN};
+    char *fetch = NULL;
+    if (!cJSON_IsObject(it)) {
+      scn_json_fail(x, path, "expected a user object");
+    } else if (scn_json_known_keys(x, it, path, keys) &&
+               scn_json_string(x, it, path, "address", true, &u.address) &&
+               scn_json_string(x, it, path, "password", false, &u.password) &&
+               scn_json_string(x, it, path, "client", false, &u.client) &&
+               scn_json_string(x, it, path, "submit", false, &u.submit) &&
+               scn_json_string(x, it, path, "mailbox", false, &u.mailbox) &&
+               scn_json_string(x, it, path, "fetch", false, &fetch) &&
+               scn_json_duration(x, it, path, "every", false, &u.every) &&
+               scn_json_bool(x, it, path, "keep", false, &u.keep)) {
+      if (!valid_address(u.address))
+        scn_json_fail(x, path, "\"address\": expected local@domain, got \"%s\"", u.address);
+      else if (scn_find_user(c, u.address))
+        scn_json_fail(x, path, "\"address\": user \"%s\" is listed twice", u.address);
+      if (fetch && strcmp(fetch, "imap") == 0)
+        u.fetch = SCN_FETCH_IMAP;
+      else if (fetch && strcmp(fetch, "pop3") == 0)
+        u.fetch = SCN_FETCH_POP3;
+      else if (fetch && strcmp(fetch, "none") != 0)
+        scn_json_fail(x, path, "\"fetch\": expected imap, pop3 or none, got \"%s\"", fetch);
+      if (u.every <= 0)
+        scn_json_fail(x, path, "\"every\": must be more than 0s");
+      if (!u.password)
+        u.password = g_strdup("secret");
+    }
+    g_free(fetch);
+    g_array_append_val(c->users, u);
+    g_free(path);
+  }
+}
+
+static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *it, const char *path) {
+  static const char *const keys[] = {"name", "type", "size", NULL};
+  m->attachments = g_array_new(FALSE, TRUE, sizeof(scn_attachment));
+  g_array_set_clear_func(m->attachments, attachment_clear);
+  const cJSON *arr;
+  if (!scn_json_array(x, it, path, "attachments", false, &arr) || !arr)
+    return;
+  int i = 0;
+  for (const cJSON *a = arr->child; a && scn_json_ok(x); a = a->next, i++) {
+    char *p = g_strdup_printf("%s.attachments[%d]", path, i);
+    scn_attachment at = {0};
+    if (!cJSON_IsObject(a))
+      scn_json_fail(x, p, "expected an attachment object");
+    else if (scn_json_known_keys(x, a, p, keys) && scn_json_string(x, a, p, "name", true, &at.name) &&
+             scn_json_string(x, a, p, "type", false, &at.type) &&
+             scn_json_size(x, a, p, "size", true, &at.size)) {
+      if (!at.type)
+        at.type = g_strdup("application/octet-stream");
+      if (at.size > 64 * 1024 * 1024)
+        scn_json_fail(x, p, "\"size\": at most 64MiB");
+    }
+    g_array_append_val(m->attachments, at);
+    g_free(p);
+  }
+}
+
+static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  static const char *const keys[] = {"id", "from", "to", "cc", "bcc", "subject", "text",
+                                     "html", "attachments", "at", NULL};
+  const cJSON *arr;
+  if (!scn_json_array(x, root, "$", "messages", false, &arr) || !arr)
+    return;
+  int i = 0;
+  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
+    char *path = scn_json_index_path("$.messages", i);
+    scn_message m = {0};
+    if (!cJSON_IsObject(it)) {
+      scn_json_fail(x, path, "expected a message object");
+    } else if (scn_json_known_keys(x, it, path, keys) &&
+               scn_json_string(x, it, path, "from", true, &m.from) &&
+               scn_json_string(x, it, path, "id", false, &m.id) &&
+               scn_json_string(x, it, path, "subject", false, &m.subject) &&
+               scn_json_string(x, it, path, "text", false, &m.text) &&
+               scn_json_string(x, it, path, "html", false, &m.html) &&
+               scn_json_duration(x, it, path, "at", false, &m.at)) {
+      m.to = string_list(x, it, path, "to", false);
+      m.cc = string_list(x, it, path, "cc", false);
+      m.bcc = string_list(x, it, path, "bcc", false);
+      load_attachments(x, &m, it, path);
+      if (!m.id)
+        m.id = g_strdup_printf("m%d", i + 1);
+      if (!m.subject)
+        m.subject = g_strdup("");
+      if (!m.text && !m.html)
+        m.text = g_strdup("");
+      if (scn_json_ok(x) && m.to->len + m.cc->len + m.bcc->len == 0)
+        scn_json_fail(x, path, "expected at least one recipient in \"to\", \"cc\" or \"bcc\"");
+      GPtrArray *lists[] = {m.to, m.cc, m.bcc};
+      for (int k = 0; k < 3 && scn_json_ok(x); k++)
+        for (guint j = 0; j < lists[k]->len; j++)
+          if (!valid_address(lists[k]->pdata[j]))
+            scn_json_fail(x, path, "recipient \"%s\": expected local@domain",
+                          (char *)lists[k]->pdata[j]);
+      for (guint j = 0; j < c->messages->len && scn_json_ok(x); j++)
+        if (strcmp(g_array_index(c->messages, scn_message, j).id, m.id) == 0)
+          scn_json_fail(x, path, "\"id\": \"%s\" is used twice", m.id);
+    }
+    g_array_append_val(c->messages, m);
+    g_free(path);
+  }
+}
+
+void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  load_epoch(x, c, root);
+  load_zones(x, c, root);
+  load_users(x, c, root);
+  load_messages(x, c, root);
+}
+
+/* --- cross references --------------------------------------------------- */
+
+static const scn_host *host_named(const scn_config *c, const char *name) {
+  int i = scn_find_host(c, name);
+  return i < 0 ? NULL : &g_array_index(c->hosts, scn_host, i);
+}
+
+/* Fails unless NAME names a host whose role is ROLE. */
+static void want_role(scn_json_ctx *x, const scn_config *c, const char *path, const char *what,
+                      const char *name, const char *role) {
+  const scn_host *h = host_named(c, name);
+  if (!h)
+    scn_json_fail(x, path, "\"%s\": no host named \"%s\"", what, name);
+  else if (strcmp(h->role, role) != 0)
+    scn_json_fail(x, path, "\"%s\": host \"%s\" has role \"%s\", expected \"%s\"", what, name,
+                  h->role, role);
+}
+
+static bool zone_exists(const scn_config *c, const char *origin) {
+  for (guint i = 0; i < c->zones->len; i++)
+    if (g_ascii_strcasecmp(g_array_index(c->zones, scn_zone, i).origin, origin) == 0)
+      return true;
+  return false;
+}
+
+void scn__mail_check(scn_json_ctx *x, scn_config *c) {
+  for (guint i = 0; i < c->hosts->len && scn_json_ok(x); i++) {
+    const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    char *path = scn_json_index_path("$.hosts", i);
+    if (h->resolver)
+      want_role(x, c, path, "resolver", h->resolver, "resolver");
+    for (guint k = 0; k < h->zones->len && scn_json_ok(x); k++)
+      if (!zone_exists(c, h->zones->pdata[k]))
+        scn_json_fail(x, path, "\"zones\": no zone with origin \"%s\" in $.zones",
+                      (char *)h->zones->pdata[k]);
+    if (h->mta.mailbox_host && scn_json_ok(x))
+      want_role(x, c, path, "mta.mailbox_host", h->mta.mailbox_host, "mailbox");
+    if (h->mta.smarthost && scn_json_ok(x))
+      want_role(x, c, path, "mta.smarthost", h->mta.smarthost, "mta");
+    if (scn_json_ok(x) && (!strcmp(h->role, "mta") || !strcmp(h->role, "mua")) && !h->resolver)
+      scn_json_fail(x, path, "a host with role \"%s\" needs a \"resolver\"", h->role);
+    g_free(path);
+  }
+  for (guint i = 0; i < c->users->len && scn_json_ok(x); i++) {
+    const scn_user *u = &g_array_index(c->users, scn_user, i);
+    char *path = scn_json_index_path("$.users", i);
+    if (u->client)
+      want_role(x, c, path, "client", u->client, "mua");
+    if (u->submit && scn_json_ok(x))
+      want_role(x, c, path, "submit", u->submit, "mta");
+    if (u->mailbox && scn_json_ok(x)) {
+      want_role(x, c, path, "mailbox", u->mailbox, "mailbox");
+      const scn_host *mb = host_named(c, u->mailbox);
+      bool serves = false;
+      for (guint k = 0; mb && k < mb->mailbox.domains->len; k++)
+        serves |= g_ascii_strcasecmp(mb->mailbox.domains->pdata[k], domain_of(u->address)) == 0;
+      if (scn_json_ok(x) && !serves)
+        scn_json_fail(x, path, "\"mailbox\": host \"%s\" does not hold domain \"%s\" (add it to its "
+                      "mailbox.domains)", u->mailbox, domain_of(u->address));
+    }
+    if (u->fetch != SCN_FETCH_NONE && scn_json_ok(x) && (!u->client || !u->mailbox))
+      scn_json_fail(x, path, "\"fetch\" needs a \"client\" and a \"mailbox\"");
+    g_free(path);
+  }
+  for (guint i = 0; i < c->messages->len && scn_json_ok(x); i++) {
+    const scn_message *m = &g_array_index(c->messages, scn_message, i);
+    char *path = scn_json_index_path("$.messages", i);
+    const scn_user *u = scn_find_user(c, m->from);
+    if (!u)
+      scn_json_fail(x, path, "\"from\": no user \"%s\" in $.users", m->from);
+    else if (!u->client || !u->submit)
+      scn_json_fail(x, path, "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server",
+                    m->from);
+    g_free(path);
+  }
+}
+
+const scn_user *scn_find_user(const scn_config *c, const char *address) {
+  for (guint i = 0; i < c->users->len; i++) {
+    const scn_user *u = &g_array_index(c->users, scn_user, i);
+    if (u->address && g_ascii_strcasecmp(u->address, address) == 0)
+      return u;
+  }
+  return NULL;
+}
