@@ -10,9 +10,9 @@
  * bytes, whether they matched, and the duration from the source's connect).
  * Both name the connection.
  *
- * Lifetime: sources and sinks are freed after their world
- * (sim_world_free() drops connections and listeners without calling back);
- * the _free functions never touch the kernel.
+ * Lifetime: the _free functions never touch the kernel, so they may run
+ * before or after sim_world_free() (which drops connections and listeners
+ * without calling back).
  */
 #ifndef MAILSIM_BULK_H
 #define MAILSIM_BULK_H

@@ -16,7 +16,7 @@ typedef struct dns_auth dns_auth;
 
 /* Serves ZONES (borrowed; they must outlive the server) on host H. */
 dns_auth *dns_auth_new(host *h, dns_zone *const *zones, size_t nzones, const dns_zone_cfg *cfg);
-/* Frees the server (call after the world is freed, see host_free). */
+/* Frees the server (before the world; see host.h on teardown). */
 void dns_auth_free(dns_auth *a);
 /* Queries answered so far (UDP and TCP). */
 uint64_t dns_auth_answered(const dns_auth *a);

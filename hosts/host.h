@@ -7,6 +7,10 @@
  * in memory, keeping only what it stored on the host's disk. On restart each
  * service starts again from its disk (listens again, reloads its queue).
  * Services are told in registration order, so recovery is deterministic.
+ *
+ * Teardown: services are freed BEFORE the world. A service's _free may
+ * cancel its own events but must not close or abort connections (the world
+ * then frees them without calling anyone back). host_free comes last.
  */
 #ifndef MAILSIM_HOST_H
 #define MAILSIM_HOST_H
@@ -21,8 +25,8 @@ typedef struct host host;
 /* Creates the host and its node NAME (a router forwards packets). ROLE is
  * free text for people and the viewer ("mta", "mua", "dns", ...). */
 host *host_new(sim_world *w, const char *name, const char *role, bool router);
-/* Frees the host's own state (not the node: the world owns it). Call after
- * the world is freed, or before with no event of the host pending. */
+/* Frees the host's own state (not the node: the world owns it). Touches
+ * nothing of the world: call it before or after sim_world_free. */
 void host_free(host *h);
 
 sim_node *host_node(const host *h);

@@ -20,7 +20,8 @@
  * reset, timeout) or the host crashes; the owner's closed() is called once
  * (not on a crash: the host's crash hook covers that) and the owner then
  * frees the session with session_free(). Never free it inside a callback of
- * its own other than closed().
+ * its own other than closed(). At teardown, free sessions before the world
+ * (host.h).
  */
 #ifndef MAILSIM_SESSION_H
 #define MAILSIM_SESSION_H

@@ -142,9 +142,9 @@ static GString *run_world(uint64_t seed, server *sv, client *cl) {
   sim_world_at(w, SIM_S, cli_start, cl, &sa);
   sim_world_run(w, 10 * SIM_MIN);
   GString *out = g_string_new(trace_writer_peek_memory(tw)->str);
-  sim_world_free(w);
   session_free(cl->s);
   session_free(sv->s);
+  sim_world_free(w);
   smtp_cli_free(cl->cli);
   smtp_srv_free(sv->srv);
   host_free(cl->h);
