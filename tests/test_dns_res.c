@@ -10,6 +10,7 @@
  * spoofed replies, network errors, stub mode against a recursive engine,
  * determinism of the action stream, and a mutation fuzz loop. */
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dns_res.h"
@@ -66,6 +67,7 @@ static const char *const exorg_rrs[] = {
     "www.example.org. 600 IN CNAME mail.example.org.",
     "alias.example.org. 600 IN CNAME www.example.com.",
     "loop1.example.org. 600 IN CNAME loop.example.com.",
+    "dangling.example.org. 600 IN CNAME nothere.example.org.",
 };
 static const char *const excom_rrs[] = {
     "example.com. 3600 IN SOA ns1.example.com. admin.example.com. 1 7200 3600 1209600 60",
@@ -155,6 +157,7 @@ struct harness {
   const char *refuse[4]; /* addresses that answer with a network error */
   ssize_t tcp_split;     /* -1: TCP replies byte by byte; else in two parts */
   bool spoof;            /* precede each UDP reply by forged and broken ones */
+  bool poison;           /* 10.3.0.x add out-of-bailiwick data to answers */
   bool want_rd;          /* the RD bit queries must carry */
   /* Stub mode: queries to up_addr are answered by the engine of UP. */
   harness *up;
@@ -176,6 +179,7 @@ static bool listed(const char *const *set, const char *addr) {
 }
 
 static void ev_clear_cb(gpointer p) { dns_res_event_clear(p); }
+static void rr_clear_cb(gpointer p) { dns_rr_clear(p); }
 
 static harness *h_new(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *)) {
   static const dns_res_server roots[] = {{"a.root.", "10.0.0.1", 0}, {"b.root.", "10.0.0.2", 0}};
@@ -247,15 +251,61 @@ static void h_pump(harness *h);
 
 /* Mutates BUF in place from the fuzz state (a few byte flips, maybe a cut). */
 static void mutate(harness *h, GByteArray *buf) {
-  if (!h->fuzz || buf->len == 0)
-    return;
-  uint64_t n = splitmix(&h->fuzz) % 4;
+  if (!h->fuzz || buf->len == 0 || splitmix(&h->fuzz) % 2)
+    return; /* half the replies intact, so lookups get deep */
+  uint64_t n = 1 + splitmix(&h->fuzz) % 3;
   for (uint64_t i = 0; i < n; i++) {
     uint64_t x = splitmix(&h->fuzz);
     buf->data[x % buf->len] ^= (uint8_t)(1u << ((x >> 32) % 8));
   }
   if (splitmix(&h->fuzz) % 8 == 0)
     g_byte_array_set_size(buf, (guint)(splitmix(&h->fuzz) % (buf->len + 1)));
+}
+
+/* Re-encodes the response in OUT with extra records in each section, all
+ * outside the zones of the servers poisoned (org., example.org.): a
+ * resolver must believe none of them (RFC 2181 §5.4.1, bailiwick). */
+static void poison(GByteArray *out) {
+  dns_msg m;
+  ck_assert(dns_msg_decode(&m, out->data, out->len) == DNS_OK);
+  static const struct {
+    dns_section s;
+    const char *rr;
+  } evil[] = {
+      {DNS_SEC_ANSWER, "www.example.com. 86400 IN A 6.6.6.6"},
+      {DNS_SEC_AUTHORITY, "com. 86400 IN NS ns.evil.org."},
+      {DNS_SEC_ADDITIONAL, "ns1.example.com. 86400 IN A 6.6.6.7"},
+      {DNS_SEC_ADDITIONAL, "ns.evil.org. 86400 IN A 6.6.6.8"},
+      {DNS_SEC_ADDITIONAL, "ns.example.com. 86400 IN A 6.6.6.9"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(evil); i++) {
+    dns_rr rr;
+    ck_assert(dns_rr_from_text(&rr, evil[i].rr) == DNS_OK);
+    dns_msg_take_rr(&m, evil[i].s, &rr);
+    dns_rr_clear(&rr);
+  }
+  uint8_t buf[65535];
+  dns_enc_result res;
+  ck_assert(dns_msg_encode(&m, buf, sizeof buf, 0, &res) == DNS_OK);
+  g_byte_array_set_size(out, 0);
+  g_byte_array_append(out, buf, (guint)res.len);
+  dns_msg_clear(&m);
+}
+
+/* A copy of response OUT asking another question (same id). */
+static GByteArray *other_question(const GByteArray *out) {
+  dns_msg m;
+  GByteArray *b = g_byte_array_new();
+  if (dns_msg_decode(&m, out->data, out->len) == DNS_OK && m.question->len == 1) {
+    dns_question *q = &g_array_index(m.question, dns_question, 0);
+    q->type = q->type == DNS_T_TXT ? DNS_T_A : DNS_T_TXT;
+    uint8_t buf[65535];
+    dns_enc_result res;
+    ck_assert(dns_msg_encode(&m, buf, sizeof buf, 0, &res) == DNS_OK);
+    g_byte_array_append(b, buf, (guint)res.len);
+  }
+  dns_msg_clear(&m);
+  return b;
 }
 
 /* The answer of server ADDR to query PKT, or false if it has none. */
@@ -290,7 +340,11 @@ static bool answer(harness *h, const char *addr, const uint8_t *pkt, size_t len,
       continue;
     dns_zone *zs[2] = {zones[hosts[i].zones[0]], zones[hosts[i].zones[1]]};
     dns_zone_cfg zcfg = {1232};
-    return dns_zone_respond_wire(zs, (size_t)hosts[i].nzones, &zcfg, pkt, len, tcp, out, NULL);
+    bool have = dns_zone_respond_wire(zs, (size_t)hosts[i].nzones, &zcfg, pkt, len, tcp, out, NULL);
+    if (have && h->poison &&
+        (g_str_has_prefix(addr, "10.3.0.") || g_str_has_prefix(addr, "10.1.0.")))
+      poison(out);
+    return have;
   }
   return false;
 }
@@ -349,6 +403,9 @@ static void handle(harness *h, const dns_res_action *a) {
         dns_res_on_udp(h->r, a->id, "192.0.2.66", 53, out->data, out->len, h->now);
         dns_res_on_udp(h->r, a->id, a->server, 5353, out->data, out->len, h->now);
         dns_res_on_udp(h->r, a->id, a->server, 53, out->data, 7, h->now);
+        g_byte_array_free(forged, TRUE);
+        forged = other_question(out);
+        dns_res_on_udp(h->r, a->id, a->server, 53, forged->data, forged->len, h->now);
         g_byte_array_free(forged, TRUE);
       }
       dns_res_on_udp(h->r, a->id, a->server, 53, out->data, out->len, h->now);
@@ -697,12 +754,61 @@ START_TEST(cname_chains) {
   /* The CNAME was cached 6 ms before the A: 589.994 s remain. */
   assert_rrs(ev->cnames, "alias.example.org. 589 IN CNAME www.example.com.");
   assert_rrs(ev->rrs, "www.example.com. 290 IN A 10.4.0.80");
+  /* A chain to a name that does not exist: NXDOMAIN with the chain. */
+  ev = h_resolve(h, "dangling.example.org", DNS_T_MX);
+  SENDS(h, "udp 10.3.0.1 dangling.example.org. MX");
+  ck_assert_uint_eq(ev->rcode, DNS_RCODE_NXDOMAIN);
+  assert_rrs(ev->cnames, "dangling.example.org. 600 IN CNAME nothere.example.org.");
+  ev = h_resolve(h, "nothere.example.org", DNS_T_TXT);
+  NO_SENDS(h);
+  ck_assert_uint_eq(ev->rcode, DNS_RCODE_NXDOMAIN);
   /* A loop across zones ends in SERVFAIL. */
   ev = h_resolve(h, "loop1.example.org", DNS_T_A);
   SENDS(h, "udp 10.3.0.1 loop1.example.org. A", "udp 10.4.0.1 loop.example.com. A");
   ck_assert_uint_eq(ev->rcode, DNS_RCODE_SERVFAIL);
   ck_assert_str_eq(ev->reason, "cname_loop");
   ck_assert_uint_eq(ev->cnames->len, 2);
+  h_free(h);
+}
+END_TEST
+
+START_TEST(out_of_bailiwick_ignored) {
+  harness *h = h_new(DNS_RES_RECURSIVE, 15, NULL);
+  h->poison = true;
+  const dns_res_event *ev = h_resolve(h, "alias.example.org", DNS_T_A);
+  /* The forged www.example.com A in the answer is not believed: the
+   * resolver asks the com servers itself, and gets the true address. */
+  SENDS(h, "udp 10.0.0.1 alias.example.org. A", "udp 10.1.0.1 alias.example.org. A",
+        "udp 10.3.0.1 alias.example.org. A", "udp 10.0.0.1 www.example.com. A",
+        "udp 10.2.0.1 www.example.com. A", "udp 10.4.0.1 www.example.com. A");
+  assert_rrs(ev->rrs, "www.example.com. 300 IN A 10.4.0.80");
+  /* Glue for ns.example.com from the org servers is out of their zone. */
+  ev = h_resolve(h, "glueless.org", DNS_T_MX);
+  SENDS(h, "udp 10.1.0.1 glueless.org. MX", "udp 10.4.0.1 ns.example.com. A",
+        "udp 10.4.0.1 glueless.org. MX");
+  assert_rrs(ev->rrs, "glueless.org. 3600 IN MX 5 mx.glueless.org.");
+  dns_cache *c = dns_res_cache_peek(h->r);
+  static const struct {
+    const char *name;
+    uint16_t type;
+    const char *want;
+  } rows[] = {{"ns.evil.org", DNS_T_A, "miss"},
+              {"ns.example.com", DNS_T_A, "rrset"},  /* asked of example.com's server */
+              {"ns1.example.com", DNS_T_A, "rrset"}, /* the com glue, not 6.6.6.7 */
+              {"com", DNS_T_NS, "rrset"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    dns_name n = dns_name_lit(rows[i].name);
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(dns_rr));
+    g_array_set_clear_func(out, rr_clear_cb);
+    dns_cache_kind k = dns_cache_get(c, &n, rows[i].type, DNS_C_IN, h->now, out, NULL);
+    ck_assert_msg(strcmp(dns_cache_kind_name(k), rows[i].want) == 0, "%s: got %s want %s",
+                  rows[i].name, dns_cache_kind_name(k), rows[i].want);
+    char *txt = rrs_text(out);
+    ck_assert_msg(!strstr(txt, "6.6.6.") && !strstr(txt, "evil"), "%s: poisoned: %s", rows[i].name,
+                  txt);
+    g_free(txt);
+    g_array_free(out, TRUE);
+  }
   h_free(h);
 }
 END_TEST
@@ -727,9 +833,10 @@ START_TEST(spoofed_replies_ignored) {
   ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
   assert_rrs(ev->rrs, "example.org. 3600 IN MX 10 mail.example.org.");
   const dns_res_stats *st = dns_res_stats_peek(h->r);
-  ck_assert_uint_eq(st->mismatched, 3 * 3); /* wrong id, wrong address, wrong port */
+  /* Wrong id, address, port or question; cut short. */
+  ck_assert_uint_eq(st->mismatched, 4 * 3);
   ck_assert_uint_eq(st->malformed, 3);
-  ck_assert_uint_eq(count_trace(h, "ev dropped"), 12);
+  ck_assert_uint_eq(count_trace(h, "ev dropped"), 15);
   ck_assert_uint_eq(st->timeouts, 0);
   /* A reply for a closed action is late, not an answer. */
   dns_res_on_udp(h->r, 1, "10.0.0.1", 53, (const uint8_t *)"xx", 2, h->now);
@@ -876,7 +983,7 @@ START_TEST(fuzz_mutated_replies) {
   } qs[] = {{"example.org", DNS_T_MX},      {"big.example.org", DNS_T_TXT},
             {"alias.example.org", DNS_T_A}, {"glueless.org", DNS_T_MX},
             {"nope.example.org", DNS_T_A},  {"loop1.example.org", DNS_T_A}};
-  uint64_t servfail = 0, total = 0;
+  uint64_t servfail = 0, total = 0, dropped = 0, queries = 0;
   for (uint64_t round = 1; round <= 400; round++) {
     harness *h = h_new(DNS_RES_RECURSIVE, round, round % 2 ? shuffled : NULL);
     h->fuzz = round * 7919;
@@ -886,8 +993,14 @@ START_TEST(fuzz_mutated_replies) {
       servfail += ev->rcode == DNS_RCODE_SERVFAIL;
       total++;
     }
+    const dns_res_stats *st = dns_res_stats_peek(h->r);
+    dropped += st->mismatched + st->malformed;
+    queries += st->queries;
     h_free(h);
   }
+  printf("dns_res fuzz: %" G_GUINT64_FORMAT " lookups, %" G_GUINT64_FORMAT
+         " SERVFAIL, %" G_GUINT64_FORMAT " queries, %" G_GUINT64_FORMAT " replies dropped\n",
+         total, servfail, queries, dropped);
   ck_assert_uint_gt(servfail, 0); /* the mutations did bite */
   ck_assert_uint_lt(servfail, total);
 }
@@ -905,6 +1018,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, unreachable_moves_on_at_once);
   tcase_add_test(tc, cname_chains);
   tcase_add_test(tc, cname_limit);
+  tcase_add_test(tc, out_of_bailiwick_ignored);
   tcase_add_test(tc, spoofed_replies_ignored);
   tcase_add_test(tc, shuffle_still_resolves);
   suite_add_tcase(s, tc);
