@@ -670,6 +670,17 @@ START_TEST(first_ns_down) {
   ck_assert_int_eq(ev->elapsed, 3 * S + 6 * MS);
   ck_assert_uint_eq(dns_res_stats_peek(h->r)->timeouts, 2);
   ck_assert_uint_eq(count_trace(h, "ev timeout"), 2);
+  /* The dead server is remembered (RFC 2308 §7.2): asked last. */
+  ev = h_resolve(h, "mail.example.org", DNS_T_A);
+  SENDS(h, "udp 10.3.0.2 mail.example.org. A");
+  ck_assert_int_eq(ev->elapsed, 2 * MS);
+  /* ... for dead_ttl (60 s) only. */
+  h->now += 60 * S;
+  ev = h_resolve(h, "www.example.org", DNS_T_A);
+  SENDS(h, "udp 10.3.0.1 www.example.org. A", "udp 10.3.0.1 www.example.org. A",
+        "udp 10.3.0.2 www.example.org. A");
+  ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
+  ck_assert_uint_eq(dns_res_stats_peek(h->r)->dead_marked, 2);
   h_free(h);
 }
 END_TEST
@@ -712,6 +723,21 @@ START_TEST(all_down_servfail) {
     ck_assert_uint_eq(ev->rrs->len, 0);
     h_free(h);
   }
+}
+END_TEST
+
+static void no_dead(dns_res_config *cfg) { cfg->dead_ttl = 0; }
+
+START_TEST(dead_memory_off) {
+  harness *h = h_new(DNS_RES_RECURSIVE, 4, no_dead);
+  h->down[0] = "10.3.0.1";
+  h_resolve(h, "example.org", DNS_T_MX);
+  const dns_res_event *ev = h_resolve(h, "mail.example.org", DNS_T_A);
+  SENDS(h, "udp 10.3.0.1 mail.example.org. A", "udp 10.3.0.1 mail.example.org. A",
+        "udp 10.3.0.2 mail.example.org. A");
+  ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
+  ck_assert_uint_eq(dns_res_stats_peek(h->r)->dead_marked, 0);
+  h_free(h);
 }
 END_TEST
 
@@ -1015,6 +1041,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, tc_retries_over_tcp);
   tcase_add_test(tc, first_ns_down);
   tcase_add_test(tc, all_down_servfail);
+  tcase_add_test(tc, dead_memory_off);
   tcase_add_test(tc, unreachable_moves_on_at_once);
   tcase_add_test(tc, cname_chains);
   tcase_add_test(tc, cname_limit);

@@ -99,6 +99,7 @@ void dns_res_config_defaults(dns_res_config *cfg) {
   cfg->max_depth = 4;
   cfg->max_queries = 64;
   cfg->edns_size = 1232;
+  cfg->dead_ttl = 60 * NS_PER_S;
   cfg->cache = true;
   dns_cache_config_defaults(&cfg->cache_cfg);
 }
@@ -109,6 +110,7 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   g_assert(cfg->ntimeouts >= 1 && cfg->ntimeouts <= DNS_RES_TIMEOUTS_MAX);
   for (size_t i = 0; i < cfg->ntimeouts; i++)
     g_assert(cfg->timeouts[i] > 0);
+  g_assert(cfg->dead_ttl >= 0 && cfg->dead_ttl <= 300 * NS_PER_S); /* RFC 2308 §7.2 */
   g_assert(cfg->total_timeout > 0 && cfg->max_cname >= 0 && cfg->max_depth >= 0 &&
            cfg->max_queries >= 1);
   dns_res *r = g_new0(dns_res, 1);
@@ -129,6 +131,7 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
     r->cache = dns_cache_new(&cfg->cache_cfg);
   r->lookups = g_ptr_array_new();
   r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
+  r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
   g_queue_init(&r->evs);
   r->next_lookup = 1;
@@ -183,6 +186,7 @@ void dns_res_free(dns_res *r) {
   }
   g_ptr_array_free(r->lookups, TRUE);
   g_hash_table_destroy(r->actions);
+  g_hash_table_destroy(r->dead);
   dns_res_action *a;
   while ((a = g_queue_pop_head(&r->acts))) {
     dns_res_action_clear(a);
@@ -464,6 +468,18 @@ static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
   srvs_from_config(r, t);
 }
 
+/* The first NS entry without address not yet tried. */
+static bool srvs_find_glueless(const dns_res__task *t, guint *at) {
+  for (guint i = 0; i < t->srvs->len; i++) {
+    const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+    if (!s->done && !s->addr[0]) {
+      *at = i;
+      return true;
+    }
+  }
+  return false;
+}
+
 /* True if NAME is already being resolved by T or one of its parents. */
 static bool resolving(const dns_res__task *t, const dns_name *name) {
   for (; t; t = t->parent)
@@ -489,24 +505,64 @@ static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const
   return t;
 }
 
+static bool is_dead(const dns_res *r, const dns_res__srv *s, int64_t now) {
+  char key[DNS_RES_ADDR_MAX + 8];
+  snprintf(key, sizeof key, "%s#%u", s->addr, s->port);
+  const int64_t *until = g_hash_table_lookup(r->dead, key);
+  return until && *until > now;
+}
+
+/* RFC 2308 §7.2: remember a server that did not answer at all, for
+ * dead_ttl (at most five minutes), so other lookups ask it last. */
+static void mark_dead(dns_res *r, const dns_res__srv *s, int64_t now) {
+  if (r->cfg.dead_ttl <= 0)
+    return;
+  if (g_hash_table_size(r->dead) >= 1024) { /* drop what has expired */
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, r->dead);
+    while (g_hash_table_iter_next(&it, &k, &v))
+      if (*(int64_t *)v <= now)
+        g_hash_table_iter_remove(&it);
+  }
+  int64_t *until = g_new(int64_t, 1);
+  *until = now + r->cfg.dead_ttl;
+  g_hash_table_replace(r->dead, g_strdup_printf("%s#%u", s->addr, s->port), until);
+  r->st.dead_marked++;
+}
+
+/* The first server not yet asked that has an address, skipping servers
+ * held dead unless DEAD_TOO. */
+static bool pick_server(const dns_res *r, const dns_res__task *t, int64_t now, bool dead_too,
+                        guint *at) {
+  for (guint i = 0; i < t->srvs->len; i++) {
+    const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+    if (!s->done && s->addr[0] && (dead_too || !is_dead(r, s, now))) {
+      *at = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Asks the next server of T: live ones in order, then glueless NS names
+ * (resolved by a sub-lookup), then servers held dead as a last resort. */
 void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
   g_assert(t->action == 0 && !t->child);
   for (;;) {
-    for (guint i = 0; i < t->srvs->len; i++) {
-      dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
-      if (!s->done && s->addr[0]) {
-        t->cur = i;
-        t->tries = 0;
-        t->tr = DNS_RES_UDP;
-        dns_res__send(r, t, now);
-        return;
-      }
+    guint i;
+    bool found = pick_server(r, t, now, false, &i);
+    bool glueless = !found && srvs_find_glueless(t, &i);
+    if (!found && !glueless)
+      found = pick_server(r, t, now, true, &i);
+    if (found) {
+      t->cur = i;
+      t->tries = 0;
+      t->tr = DNS_RES_UDP;
+      dns_res__send(r, t, now);
+      return;
     }
-    guint i = 0;
-    while (i < t->srvs->len && (g_array_index(t->srvs, dns_res__srv, i).done ||
-                                g_array_index(t->srvs, dns_res__srv, i).addr[0]))
-      i++;
-    if (i == t->srvs->len)
+    if (!glueless)
       break;
     dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
     s->done = true;
@@ -736,6 +792,8 @@ void dns_res_on_net_error(dns_res *r, uint64_t id, dns_res_net_error why, int64_
   }
   r->st.net_errors++;
   dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now)->reason = dns_res_net_error_name(why);
+  if (why == DNS_RES_NET_UNREACHABLE || why == DNS_RES_NET_REFUSED)
+    mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
   dns_res__server_failed(r, t, now);
 }
 
@@ -763,10 +821,12 @@ static void on_timeout(dns_res *r, dns_res__task *t, int64_t now) {
   r->st.timeouts++;
   dns_res__event(r, DNS_RES_EV_TIMEOUT, t, now);
   dns_res__close_attempt(r, t);
-  if (t->tries < r->cfg.ntimeouts) /* RFC 1035 §7.2: retransmit, backing off */
+  if (t->tries < r->cfg.ntimeouts) { /* RFC 1035 §7.2: retransmit, backing off */
     dns_res__send(r, t, now);
-  else
-    dns_res__server_failed(r, t, now);
+    return;
+  }
+  mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
+  dns_res__server_failed(r, t, now);
 }
 
 void dns_res_tick(dns_res *r, int64_t now) {

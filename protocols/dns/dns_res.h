@@ -41,6 +41,8 @@
  * timeouts of cfg.timeouts in turn (the retransmission backoff), then the
  * next server; a TC answer is asked again over TCP from the same server;
  * errors, lame answers and network errors move to the next server at once.
+ * A server that never answered is held dead for dead_ttl: every lookup
+ * asks it only after the others (RFC 2308 §7.2).
  * A lookup that has not finished within total_timeout, has sent max_queries
  * queries, or has run out of servers completes with SERVFAIL. Stub mode:
  * the forwarders are the only servers, asked with RD=1; referrals and lame
@@ -103,6 +105,9 @@ typedef struct {
   int max_depth;         /* nesting of sub-lookups for glueless NS names */
   int max_queries;       /* queries one lookup (with sub-lookups) may send */
   uint16_t edns_size;    /* EDNS payload size advertised; 0: no EDNS */
+  int64_t dead_ttl;      /* a server that never answered (all its timeouts, or
+                          * unreachable/refused) is asked last for this long,
+                          * by every lookup; 0 disables; at most 5 min (RFC 2308 §7.2) */
   bool shuffle;          /* shuffle each NS set with env.rand (else zone order) */
   bool ipv6;             /* also use AAAA glue and addresses */
   bool cache;            /* keep a cache (recursive mode needs it for speed, not correctness) */
@@ -111,7 +116,8 @@ typedef struct {
 
 /* Defaults: recursive, no servers (set them), timeouts {1 s, 2 s},
  * total_timeout 10 s, max_cname 8, max_depth 4, max_queries 64, edns_size
- * 1232, no shuffle, IPv4 only, cache on with dns_cache_config_defaults. */
+ * 1232, dead_ttl 60 s, no shuffle, IPv4 only, cache on with
+ * dns_cache_config_defaults. */
 void dns_res_config_defaults(dns_res_config *cfg);
 
 /* The environment: the only source of randomness. RAND returns 64 random
@@ -260,7 +266,7 @@ void dns_res_make_response(const dns_msg *q, const dns_res_event *ev, uint16_t e
 typedef struct {
   uint64_t lookups, done, servfail, from_cache;
   uint64_t queries, tcp_queries, timeouts, net_errors;
-  uint64_t mismatched, malformed, late, lame;
+  uint64_t mismatched, malformed, late, lame, dead_marked;
   uint64_t cache_hits;
 } dns_res_stats;
 

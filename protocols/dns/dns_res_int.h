@@ -77,6 +77,7 @@ struct dns_res {
   dns_cache *cache;
   GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order */
   GHashTable *actions; /* &task->action -> task, lookup only */
+  GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   GQueue acts;         /* dns_res_action* */
   GQueue evs;          /* dns_res_event* */
   uint64_t next_lookup, next_action;
