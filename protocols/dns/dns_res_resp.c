@@ -55,12 +55,14 @@ static void cache_sets(dns_res *r, const GArray *a, dns_cache_rank rank, int64_t
 }
 
 /* Copies the records of section S of M that match OWNER (any owner when
- * NULL) and TYPE (any when DNS_T_ANY) into DST. */
+ * NULL) and TYPE (any when DNS_T_ANY) into DST; class IN only, the class
+ * every query asks for. */
 static void select_rrs(const dns_msg *m, dns_section s, const dns_name *owner, uint16_t type,
                        GArray *dst) {
   for (guint i = 0; i < dns_msg_count(m, s); i++) {
     const dns_rr *rr = dns_msg_rr(m, s, i);
-    if ((owner && !dns_name_equal(&rr->owner, owner)) || (type != DNS_T_ANY && rr->type != type))
+    if ((owner && !dns_name_equal(&rr->owner, owner)) || (type != DNS_T_ANY && rr->type != type) ||
+        rr->rclass != DNS_C_IN)
       continue;
     dns_rr c;
     dns_rr_copy(&c, rr);
@@ -174,7 +176,11 @@ void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size
   ev->rcode = m.rcode;
   ev->resp = kind;
   ev->aa = m.aa;
-  select_rrs(&m, DNS_SEC_ANSWER, NULL, DNS_T_ANY, ev->rrs);
+  for (guint i = 0; i < dns_msg_count(&m, DNS_SEC_ANSWER); i++) { /* as received */
+    dns_rr c;
+    dns_rr_copy(&c, dns_msg_rr(&m, DNS_SEC_ANSWER, i));
+    g_array_append_val(ev->rrs, c);
+  }
   switch (kind) {
   case DNS_RESP_TRUNCATED:
     if (tcp) {
