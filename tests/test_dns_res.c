@@ -155,6 +155,8 @@ struct harness {
   int64_t now;
   const char *down[4];   /* addresses that drop every query */
   const char *refuse[4]; /* addresses that answer with a network error */
+  const char *old[4];    /* addresses that answer EDNS queries with FORMERR */
+  int no_opt;            /* queries sent without EDNS */
   ssize_t tcp_split;     /* -1: TCP replies byte by byte; else in two parts */
   bool spoof;            /* precede each UDP reply by forged and broken ones */
   bool poison;           /* 10.3.0.x add out-of-bailiwick data to answers */
@@ -335,6 +337,27 @@ static bool answer(harness *h, const char *addr, const uint8_t *pkt, size_t len,
     dns_msg_clear(&r);
     return true;
   }
+  if (listed(h->old, addr)) { /* RFC 6891 §7: a server from before EDNS */
+    dns_msg q;
+    ck_assert(dns_msg_decode(&q, pkt, len) == DNS_OK);
+    if (q.edns.present) {
+      dns_msg r;
+      dns_msg_init(&r);
+      r.id = q.id;
+      r.qr = true;
+      r.rcode = DNS_RCODE_FORMERR;
+      const dns_question *qq = dns_msg_question(&q);
+      dns_msg_add_question(&r, &qq->name, qq->type, qq->rclass);
+      uint8_t buf[512];
+      dns_enc_result res;
+      ck_assert(dns_msg_encode(&r, buf, sizeof buf, 0, &res) == DNS_OK);
+      g_byte_array_append(out, buf, (guint)res.len);
+      dns_msg_clear(&r);
+      dns_msg_clear(&q);
+      return true;
+    }
+    dns_msg_clear(&q);
+  }
   for (size_t i = 0; i < G_N_ELEMENTS(hosts); i++) {
     if (strcmp(hosts[i].addr, addr) != 0)
       continue;
@@ -354,6 +377,7 @@ static void log_send(harness *h, const dns_res_action *a, const uint8_t *pkt, si
   ck_assert(dns_msg_decode(&q, pkt, len) == DNS_OK);
   ck_assert_msg(q.rd == h->want_rd, "got rd %d want %d", q.rd, h->want_rd);
   ck_assert_uint_eq(q.id, a->qid);
+  h->no_opt += !q.edns.present;
   const dns_question *qq = dns_msg_question(&q);
   char *n = dns_name_to_text(&qq->name);
   char tb[16];
@@ -726,6 +750,19 @@ START_TEST(all_down_servfail) {
 }
 END_TEST
 
+START_TEST(edns_fallback) {
+  harness *h = h_new(DNS_RES_RECURSIVE, 16, NULL);
+  h->old[0] = "10.1.0.1";
+  const dns_res_event *ev = h_resolve(h, "example.org", DNS_T_MX);
+  SENDS(h, "udp 10.0.0.1 example.org. MX", "udp 10.1.0.1 example.org. MX",
+        "udp 10.1.0.1 example.org. MX", "udp 10.3.0.1 example.org. MX");
+  ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
+  /* The second query to the old server went without OPT, only that one. */
+  ck_assert_int_eq(h->no_opt, 1);
+  h_free(h);
+}
+END_TEST
+
 static void no_dead(dns_res_config *cfg) { cfg->dead_ttl = 0; }
 
 START_TEST(dead_memory_off) {
@@ -1042,6 +1079,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, first_ns_down);
   tcase_add_test(tc, all_down_servfail);
   tcase_add_test(tc, dead_memory_off);
+  tcase_add_test(tc, edns_fallback);
   tcase_add_test(tc, unreachable_moves_on_at_once);
   tcase_add_test(tc, cname_chains);
   tcase_add_test(tc, cname_limit);

@@ -287,7 +287,7 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
   t->qid = (uint16_t)(r->env.rand(r->env.user) & 0xffff);
   t->sport = (uint16_t)(1024 + r->env.rand(r->env.user) % (65536 - 1024));
   bool stub = r->cfg.mode == DNS_RES_STUB;
-  dns_resp_make_query(&t->q, t->qid, &t->sname, t->qtype, stub, r->cfg.edns_size);
+  dns_resp_make_query(&t->q, t->qid, &t->sname, t->qtype, stub, t->no_edns ? 0 : r->cfg.edns_size);
   uint8_t buf[DNS_UDP_MIN];
   dns_enc_result res;
   dns_err e = dns_msg_encode(&t->q, buf, sizeof buf, 0, &res);
@@ -559,6 +559,7 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
       t->cur = i;
       t->tries = 0;
       t->tr = DNS_RES_UDP;
+      t->no_edns = false;
       dns_res__send(r, t, now);
       return;
     }

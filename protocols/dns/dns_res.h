@@ -40,7 +40,9 @@
  * chains are followed up to max_cname links. Each server is tried with the
  * timeouts of cfg.timeouts in turn (the retransmission backoff), then the
  * next server; a TC answer is asked again over TCP from the same server;
- * errors, lame answers and network errors move to the next server at once.
+ * errors, lame answers and network errors move to the next server at once,
+ * except FORMERR or NOTIMP without OPT to a query with EDNS, which is asked
+ * again of the same server without EDNS (RFC 6891 §7).
  * A server that never answered is held dead for dead_ttl: every lookup
  * asks it only after the others (RFC 2308 §7.2).
  * A lookup that has not finished within total_timeout, has sent max_queries
@@ -52,6 +54,8 @@
  * address and port asked, carries the query id and the same question; any
  * other reply is dropped, counted (stats.mismatched / stats.malformed) and
  * reported as a DNS_RES_EV_DROPPED event, and the attempt keeps waiting.
+ * Over TCP, where replies cannot be forged, a frame that does not decode
+ * or match ends the attempt instead (the server is skipped).
  *
  * Randomness: query ids, UDP source ports and (when cfg.shuffle) the order
  * of an NS set come from env.rand only, so the same draws give the same
@@ -167,7 +171,8 @@ typedef struct {
 bool dns_res_next_action(dns_res *r, dns_res_action *act);
 void dns_res_action_clear(dns_res_action *act);
 
-/* A datagram for UDP action ID from FROM:FROM_PORT. Ignored (stats.late) if
+/* A datagram for UDP action ID from FROM:FROM_PORT (FROM written as the
+ * action's server was, since addresses are compared as text). Ignored (stats.late) if
  * ID is not an open action; dropped if it does not match (see above). An
  * ID naming a TCP action is a bug. */
 void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_port,

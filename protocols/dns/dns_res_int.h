@@ -54,6 +54,7 @@ struct dns_res__task {
   guint cur;    /* index of the server asked */
   size_t tries; /* attempts to it over the current transport */
   dns_res_transport tr;
+  bool no_edns; /* this server answered EDNS with FORMERR/NOTIMP */
   /* The attempt in flight (action != 0). */
   uint64_t action;
   uint16_t qid, sport;

@@ -193,7 +193,16 @@ void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size
     }
     break;
   case DNS_RESP_ERROR:
-    dns_res__server_failed(r, t, now);
+    if ((m.rcode == DNS_RCODE_FORMERR || m.rcode == DNS_RCODE_NOTIMP) && t->q.edns.present &&
+        !m.edns.present) {
+      /* RFC 6891 §7: a server that does not know EDNS; ask it without. */
+      dns_res__close_attempt(r, t);
+      t->no_edns = true;
+      t->tries = 0;
+      dns_res__send(r, t, now);
+    } else {
+      dns_res__server_failed(r, t, now);
+    }
     break;
   case DNS_RESP_LAME:
     r->st.lame++;
