@@ -177,8 +177,14 @@ static void three_tries(dns_res_config *cfg) {
   cfg->ntimeouts = 3;
 }
 
+static void four_s(dns_res_config *cfg) {
+  three_tries(cfg);
+  cfg->timeouts[0] = cfg->timeouts[1] = cfg->timeouts[2] = 4 * S;
+}
+
 START_TEST(all_down_servfail) {
   static const struct {
+    const char *qname;
     const char *down[2];
     void (*tweak)(dns_res_config *);
     int64_t elapsed;
@@ -186,17 +192,21 @@ START_TEST(all_down_servfail) {
     guint sends;
   } rows[] = {
       /* Both example.org servers: 1 s + 2 s each, then no server is left. */
-      {{"10.3.0.1", "10.3.0.2"}, NULL, 6 * S + 4 * MS, "no_servers", 6},
+      {"example.org", {"10.3.0.1", "10.3.0.2"}, NULL, 6 * S + 4 * MS, "no_servers", 6},
       /* Both roots. */
-      {{"10.0.0.1", "10.0.0.2"}, NULL, 6 * S, "no_servers", 4},
+      {"example.org", {"10.0.0.1", "10.0.0.2"}, NULL, 6 * S, "no_servers", 4},
       /* Slower retries: the 10 s bound ends it. */
-      {{"10.3.0.1", "10.3.0.2"}, three_tries, 10 * S, "timeout", 7},
+      {"example.org", {"10.3.0.1", "10.3.0.2"}, three_tries, 10 * S, "timeout", 7},
+      /* The only server of the glueless NS: the sub-lookup fails, so does the lookup. */
+      {"glueless.org", {"10.4.0.1"}, NULL, 3 * S + 8 * MS, "no_servers", 6},
+      /* ... or the bound ends both while the sub-lookup waits. */
+      {"glueless.org", {"10.4.0.1"}, four_s, 10 * S, "timeout", 7},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     harness *h = h_new(DNS_RES_RECURSIVE, 5, rows[i].tweak);
     h->down[0] = rows[i].down[0];
     h->down[1] = rows[i].down[1];
-    const dns_res_event *ev = h_resolve(h, "example.org", DNS_T_MX);
+    const dns_res_event *ev = h_resolve(h, rows[i].qname, DNS_T_MX);
     ck_assert_msg(ev->rcode == DNS_RCODE_SERVFAIL, "row %zu: got rcode %u", i, ev->rcode);
     ck_assert_msg(ev->elapsed == rows[i].elapsed,
                   "row %zu: got elapsed %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, i,
