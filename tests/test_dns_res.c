@@ -508,6 +508,55 @@ START_TEST(many_lookups_in_flight) {
 }
 END_TEST
 
+static guint count_sends(const harness *h, const char *needle) {
+  guint k = 0;
+  for (guint i = 0; i < h->sends->len; i++)
+    k += strstr(g_ptr_array_index(h->sends, i), needle) != NULL;
+  return k;
+}
+
+START_TEST(identical_lookups_join) {
+  /* cancel: 0 none, 1 the first (the others take over), 2 the second. */
+  static const struct {
+    int cancel;
+    guint done;
+    guint mx_sends;
+  } rows[] = {{0, 4, 5}, {1, 3, 5}, {2, 3, 5}}; /* one walk: 2 timeouts, 3 answers */
+  for (size_t row = 0; row < G_N_ELEMENTS(rows); row++) {
+    harness *h = h_new(DNS_RES_RECURSIVE, 17, NULL);
+    h->down[0] = "10.0.0.1"; /* keep them in flight a while */
+    static const char *const names[] = {"example.org", "EXAMPLE.org", "example.org", "example.org"};
+    static const uint16_t types[] = {DNS_T_MX, DNS_T_MX, DNS_T_A, DNS_T_MX};
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++) {
+      dns_name n = dns_name_lit(names[i]);
+      ids[i] = dns_res_lookup(h->r, &n, types[i], h->now);
+    }
+    if (rows[row].cancel)
+      ck_assert(dns_res_cancel(h->r, ids[rows[row].cancel - 1], h->now));
+    h_pump(h);
+    ck_assert_msg(h->done->len == rows[row].done, "row %zu: got %u results want %u", row,
+                  h->done->len, rows[row].done);
+    ck_assert_msg(count_sends(h, "example.org. MX") == rows[row].mx_sends,
+                  "row %zu: got %u MX queries want %u", row, count_sends(h, "example.org. MX"),
+                  rows[row].mx_sends);
+    for (guint i = 0; i < h->done->len; i++) {
+      const dns_res_event *ev = &g_array_index(h->done, dns_res_event, i);
+      ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
+      ck_assert_uint_eq(ev->rrs->len, ev->qtype == DNS_T_MX ? 1 : 0); /* no A: NODATA */
+      ck_assert_msg(!(rows[row].cancel && ev->lookup == ids[rows[row].cancel - 1]),
+                    "row %zu: a cancelled lookup completed", row);
+      bool first_mx = ev->lookup == ids[0] || (rows[row].cancel == 1 && ev->lookup == ids[1]);
+      ck_assert_msg(ev->joined == (ev->qtype == DNS_T_MX && !first_mx),
+                    "row %zu lookup %" G_GUINT64_FORMAT ": got joined %d", row, ev->lookup,
+                    ev->joined);
+    }
+    ck_assert_uint_eq(dns_res_stats_peek(h->r)->joined, 2);
+    h_free(h);
+  }
+}
+END_TEST
+
 START_TEST(fuzz_mutated_replies) {
   /* Mutated replies (bit flips, cuts) must never crash the engine, and
    * every lookup must still end within the bound. */
@@ -567,6 +616,7 @@ static Suite *suite(void) {
   tcase_add_checked_fixture(tc, zones_setup, zones_teardown);
   tcase_add_test(tc, same_seed_same_actions);
   tcase_add_test(tc, many_lookups_in_flight);
+  tcase_add_test(tc, identical_lookups_join);
   tcase_add_test(tc, fuzz_mutated_replies);
   suite_add_tcase(s, tc);
   return s;

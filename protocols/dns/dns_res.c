@@ -182,6 +182,8 @@ void dns_res_free(dns_res *r) {
   for (guint i = 0; i < r->lookups->len; i++) {
     dns_res__lookup *lk = g_ptr_array_index(r->lookups, i);
     chain_free(r, lk->top);
+    if (lk->waiters)
+      g_ptr_array_free(lk->waiters, TRUE);
     g_free(lk);
   }
   g_ptr_array_free(r->lookups, TRUE);
@@ -651,12 +653,15 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
 
 static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
   g_ptr_array_remove(r->lookups, lk); /* keeps id order */
+  if (lk->waiters)
+    g_ptr_array_free(lk->waiters, TRUE);
   g_free(lk);
 }
 
 static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint16_t rcode,
                         const char *reason, int64_t now) {
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_DONE, NULL, now);
+  ev->joined = lk->primary != NULL;
   ev->lookup = lk->id;
   ev->qname = t->qname;
   ev->qtype = t->qtype;
@@ -687,6 +692,11 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
   if (!p) {
     dns_res__lookup *lk = t->lk;
     lookup_done(r, lk, t, rcode, reason, now);
+    for (guint i = 0; lk->waiters && i < lk->waiters->len; i++) {
+      dns_res__lookup *w = g_ptr_array_index(lk->waiters, i);
+      lookup_done(r, w, t, rcode, reason, now);
+      lookup_remove(r, w);
+    }
     task_free(t);
     lookup_remove(r, lk);
     return;
@@ -718,9 +728,21 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
   lk->id = r->next_lookup++;
   lk->start = now;
   lk->deadline = now + r->cfg.total_timeout;
-  lk->top = task_new(lk, NULL, qname, qtype);
   g_ptr_array_add(r->lookups, lk);
   r->st.lookups++;
+  for (guint i = 0; i + 1 < r->lookups->len; i++) {
+    dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
+    if (o->top && o->top->qtype == qtype && dns_name_equal(&o->top->qname, qname)) {
+      /* The same question in flight: share its answer, send nothing. */
+      lk->primary = o;
+      if (!o->waiters)
+        o->waiters = g_ptr_array_new();
+      g_ptr_array_add(o->waiters, lk);
+      r->st.joined++;
+      return lk->id;
+    }
+  }
+  lk->top = task_new(lk, NULL, qname, qtype);
   uint64_t id = lk->id;
   dns_res__step(r, lk->top, now);
   return id;
@@ -740,7 +762,26 @@ bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now) {
   dns_res__lookup *lk = lookup_find(r, id);
   if (!lk)
     return false;
-  chain_free(r, lk->top);
+  if (lk->primary) {
+    g_ptr_array_remove(lk->primary->waiters, lk);
+  } else if (lk->waiters && lk->waiters->len > 0) {
+    /* Others joined it: the first of them takes the work over. */
+    dns_res__lookup *w = g_ptr_array_steal_index(lk->waiters, 0);
+    w->primary = NULL;
+    w->top = lk->top;
+    w->deadline = lk->deadline;
+    w->queries = lk->queries;
+    w->sent = lk->sent;
+    for (guint i = 0; i < lk->waiters->len; i++)
+      ((dns_res__lookup *)g_ptr_array_index(lk->waiters, i))->primary = w;
+    w->waiters = lk->waiters;
+    lk->waiters = NULL;
+    for (dns_res__task *t = w->top; t; t = t->child)
+      t->lk = w;
+    lk->top = NULL;
+  } else {
+    chain_free(r, lk->top);
+  }
   lookup_remove(r, lk);
   return true;
 }
@@ -809,6 +850,8 @@ int64_t dns_res_deadline(const dns_res *r) {
   int64_t d = INT64_MAX;
   for (guint i = 0; i < r->lookups->len; i++) {
     const dns_res__lookup *lk = g_ptr_array_index(r->lookups, i);
+    if (!lk->top)
+      continue; /* joined: the lookup it joined has the timers */
     if (lk->deadline < d)
       d = lk->deadline;
     const dns_res__task *t = active_task(lk);
@@ -837,7 +880,7 @@ void dns_res_tick(dns_res *r, int64_t now) {
     g_array_append_val(ids, ((dns_res__lookup *)g_ptr_array_index(r->lookups, i))->id);
   for (guint i = 0; i < ids->len; i++) {
     dns_res__lookup *lk = lookup_find(r, g_array_index(ids, uint64_t, i));
-    if (!lk)
+    if (!lk || !lk->top)
       continue;
     if (now >= lk->deadline) { /* the bound on the whole lookup */
       dns_res__task *t = active_task(lk);

@@ -139,11 +139,14 @@ void dns_res_free(dns_res *r);
 
 /* Starts resolving QNAME/QTYPE (class IN) at NOW. Returns the lookup id
  * (1, 2, ... in order). The answer may already be known (a cache hit): then
- * the DONE event is queued before this returns and no action is. */
+ * the DONE event is queued before this returns and no action is. If a
+ * lookup for the same name and type is in flight, this one joins it: no
+ * query is sent, and it completes with the same result right after it. */
 uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64_t now);
 
-/* Abandons lookup ID: its actions are closed, no DONE event follows.
- * Returns false if ID is not pending. */
+/* Abandons lookup ID: no DONE event follows for it. Its actions are
+ * closed, unless other lookups joined it: then the first of those takes
+ * its work over. Returns false if ID is not pending. */
 bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now);
 
 typedef enum {
@@ -251,6 +254,7 @@ typedef struct {
   GArray *cnames;     /* of dns_rr; owned by the event; never NULL */
   GArray *authority;  /* of dns_rr; owned by the event; never NULL */
   bool from_cache;
+  bool joined; /* DONE: shared the result of an identical lookup in flight */
   int64_t elapsed;
 } dns_res_event;
 
@@ -272,7 +276,7 @@ typedef struct {
   uint64_t lookups, done, servfail, from_cache;
   uint64_t queries, tcp_queries, timeouts, net_errors;
   uint64_t mismatched, malformed, late, lame, dead_marked;
-  uint64_t cache_hits;
+  uint64_t cache_hits, joined;
 } dns_res_stats;
 
 /* Counters since creation (borrowed, valid until the next call). */

@@ -63,12 +63,17 @@ struct dns_res__task {
   dns_tcp *tcp;
 };
 
+/* A lookup the owner started. A lookup for the same (name, type) as one
+ * already in flight joins it (primary set, no task of its own) and gets
+ * the same result when it completes. */
 struct dns_res__lookup {
   uint64_t id;
   int64_t start, deadline;
   int queries;
   bool sent;
-  dns_res__task *top;
+  dns_res__task *top;       /* NULL for a joined lookup */
+  dns_res__lookup *primary; /* the lookup joined, or NULL */
+  GPtrArray *waiters;       /* dns_res__lookup* that joined this one, in id order */
 };
 
 struct dns_res {
