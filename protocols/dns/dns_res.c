@@ -611,12 +611,11 @@ bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, in
   return true;
 }
 
-static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, const GArray *rrs,
-                            int64_t now) {
+static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, bool positive,
+                            const GArray *rrs, int64_t now) {
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_CACHE_HIT, t, now);
   ev->rcode = rcode;
-  if (rrs)
-    dns_res__rrs_append(ev->rrs, rrs);
+  dns_res__rrs_append(positive ? ev->rrs : ev->authority, rrs);
   r->st.cache_hits++;
 }
 
@@ -627,7 +626,7 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
     dns_cache_kind k = dns_cache_get(r->cache, &t->sname, t->qtype, DNS_C_IN, now, a, NULL);
     if (k != DNS_CACHE_MISS) {
       uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
-      cache_hit_event(r, t, rcode, a, now);
+      cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, a, now);
       dns_res__rrs_append(k == DNS_CACHE_RRSET ? t->answer : t->authority, a);
       g_array_free(a, TRUE);
       dns_res__finish(r, t, rcode, NULL, now);
@@ -637,7 +636,7 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
         dns_cache_get(r->cache, &t->sname, DNS_T_CNAME, DNS_C_IN, now, a, NULL) ==
             DNS_CACHE_RRSET &&
         a->len >= 1) {
-      cache_hit_event(r, t, DNS_RCODE_NOERROR, a, now);
+      cache_hit_event(r, t, DNS_RCODE_NOERROR, true, a, now);
       bool go = dns_res__follow_cname(r, t, &g_array_index(a, dns_rr, 0), now);
       g_array_free(a, TRUE);
       if (!go)

@@ -225,14 +225,18 @@ const char *dns_res_ev_kind_name(dns_res_ev_kind k); /* "query", "response", ...
  *  DROPPED: reason ("mismatch", "malformed", "source");
  *  NET_ERROR: reason = dns_res_net_error_name;
  *  CACHE_HIT: qname/qtype of the step, rcode (NOERROR or NXDOMAIN), rrs =
- *    the cached RRset with remaining TTLs (empty for negative entries);
+ *    the cached RRset (a CNAME for a chain step) with remaining TTLs, or for
+ *    a negative entry authority = its SOA;
  *  DONE: qname/qtype of the lookup, rcode (NOERROR, NXDOMAIN or SERVFAIL),
  *    rrs = the final answer RRset(s) (owner = the last name of the CNAME
  *    chain; TTLs remaining when from the cache), cnames = the CNAME records
- *    followed, authority = the SOA of a negative answer (TTL = the
- *    negative TTL; absent if the zone gave none), from_cache (no query was sent), elapsed (ns since
- *    dns_res_lookup), reason (SERVFAIL: "timeout", "no_servers",
- *    "cname_limit", "cname_loop", "query_limit"; else NULL). */
+ *    followed, authority = the SOA of a negative answer (TTL = the negative
+ *    TTL; absent if the zone gave none), from_cache (no query was sent),
+ *    joined, elapsed (ns since dns_res_lookup), reason (SERVFAIL:
+ *    "timeout", "no_servers", "cname_limit", "cname_loop", "query_limit";
+ *    else NULL).
+ * Lookup ids in events of a sub-lookup (an NS address) are those of the
+ * lookup it serves. */
 typedef struct {
   dns_res_ev_kind kind;
   int64_t t;
@@ -272,6 +276,11 @@ void dns_res_event_clear(dns_res_event *ev);
 void dns_res_make_response(const dns_msg *q, const dns_res_event *ev, uint16_t edns_size,
                            dns_msg *r);
 
+/* Counters: lookups started / completed / SERVFAIL / answered without a
+ * query / joined to one in flight; queries sent (tcp_queries of them over
+ * TCP), attempts timed out, network errors reported; replies dropped as
+ * mismatched or malformed, for closed actions (late); servers skipped as
+ * lame or broken; servers held dead; cache hits (steps). */
 typedef struct {
   uint64_t lookups, done, servfail, from_cache;
   uint64_t queries, tcp_queries, timeouts, net_errors;
