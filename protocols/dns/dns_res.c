@@ -10,7 +10,10 @@
  * §5.3.3 step 2), bounded by max_depth. Retransmission follows RFC 1035
  * §7.2: each server is given cfg.timeouts in turn, then the next server,
  * the whole lookup bounded by total_timeout. Every retransmission draws a
- * fresh query id and source port (RFC 5452 §9.2, §10). */
+ * fresh query id and source port (RFC 5452 §9.2, §10). A server that never
+ * answered is held dead for a while and asked last (RFC 2308 §7.2).
+ * Identical questions in flight are resolved once (RFC 5452 §5 advises
+ * against parallel identical queries, which make spoofing easier). */
 #include "dns_res_int.h"
 
 #include <arpa/inet.h>
