@@ -31,6 +31,7 @@ static const char *const org_rrs[] = {
     "example.org. 86400 IN NS ns1.example.org.",
     "example.org. 86400 IN NS ns2.example.org.",
     "ns1.example.org. 86400 IN A 10.3.0.1",
+    "ns1.example.org. 86400 IN AAAA 2001:db8:3::1",
     "ns2.example.org. 86400 IN A 10.3.0.2",
     "glueless.org. 86400 IN NS ns.example.com.",
 };
@@ -79,10 +80,11 @@ typedef struct {
 } auth_host;
 
 static const auth_host hosts[] = {
-    {"10.0.0.1", {Z_ROOT}, 1},  {"10.0.0.2", {Z_ROOT}, 1},
-    {"10.1.0.1", {Z_ORG}, 1},   {"10.1.0.2", {Z_ORG}, 1},
-    {"10.2.0.1", {Z_COM}, 1},   {"10.3.0.1", {Z_EXORG}, 1},
-    {"10.3.0.2", {Z_EXORG}, 1}, {"10.4.0.1", {Z_EXCOM, Z_GLUELESS}, 2},
+    {"10.0.0.1", {Z_ROOT}, 1},       {"10.0.0.2", {Z_ROOT}, 1},
+    {"10.1.0.1", {Z_ORG}, 1},        {"10.1.0.2", {Z_ORG}, 1},
+    {"10.2.0.1", {Z_COM}, 1},        {"10.3.0.1", {Z_EXORG}, 1},
+    {"10.3.0.2", {Z_EXORG}, 1},      {"10.4.0.1", {Z_EXCOM, Z_GLUELESS}, 2},
+    {"2001:db8:3::1", {Z_EXORG}, 1},
 };
 
 static dns_zone *zones[Z_COUNT];

@@ -1,6 +1,7 @@
 /* dns_res_harness.h — the test network for the resolver engine: in-memory
  * authoritative servers built from dns_zone (root 10.0.0.1/.2, org
- * 10.1.0.1/.2, com 10.2.0.1, example.org 10.3.0.1/.2, example.com and
+ * 10.1.0.1/.2, com 10.2.0.1, example.org 10.3.0.1/.2 and 2001:db8:3::1
+ * (AAAA glue of ns1), example.com and
  * glueless.org 10.4.0.1) and a harness that runs a dns_res engine against
  * them: it pulls actions, answers each with dns_zone_respond_wire (or drops
  * it, refuses it, forges around it, mutates it, as configured), feeds the

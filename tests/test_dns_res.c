@@ -234,6 +234,26 @@ START_TEST(edns_fallback) {
 }
 END_TEST
 
+static void v6(dns_res_config *cfg) { cfg->ipv6 = true; }
+
+START_TEST(ipv6_glue) {
+  harness *h = h_new(DNS_RES_RECURSIVE, 18, v6);
+  h->down[0] = "10.3.0.1";
+  const dns_res_event *ev = h_resolve(h, "example.org", DNS_T_MX);
+  SENDS(h, "udp 10.0.0.1 example.org. MX", "udp 10.1.0.1 example.org. MX",
+        "udp 10.3.0.1 example.org. MX", "udp 10.3.0.1 example.org. MX",
+        "udp 2001:db8:3::1 example.org. MX");
+  ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
+  h_free(h);
+  /* Without cfg.ipv6 the AAAA glue is not used. */
+  h = h_new(DNS_RES_RECURSIVE, 18, NULL);
+  h->down[0] = "10.3.0.1";
+  h_resolve(h, "example.org", DNS_T_MX);
+  ck_assert_uint_eq(count_trace(h, "2001:db8"), 0);
+  h_free(h);
+}
+END_TEST
+
 static void no_dead(dns_res_config *cfg) { cfg->dead_ttl = 0; }
 
 START_TEST(dead_memory_off) {
@@ -600,6 +620,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, all_down_servfail);
   tcase_add_test(tc, dead_memory_off);
   tcase_add_test(tc, edns_fallback);
+  tcase_add_test(tc, ipv6_glue);
   tcase_add_test(tc, unreachable_moves_on_at_once);
   tcase_add_test(tc, cname_chains);
   tcase_add_test(tc, cname_limit);
