@@ -145,6 +145,12 @@ static bool listed(const char *const *set, const char *addr) {
 
 static void ev_clear_cb(gpointer p) { dns_res_event_clear(p); }
 
+static uint64_t h_rand(void *user) { return splitmix(&((harness *)user)->seed); }
+
+static void h_trace(void *user, const char *line) {
+  g_string_append_printf(((harness *)user)->trace, "st %s\n", line);
+}
+
 harness *h_new(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *)) {
   static const dns_res_server roots[] = {{"a.root.", "10.0.0.1", 0}, {"b.root.", "10.0.0.2", 0}};
   static const dns_res_server fwd[] = {{"resolver.", "10.53.0.1", 0}};
@@ -159,7 +165,7 @@ harness *h_new(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *)
   cfg.nservers = mode == DNS_RES_STUB ? 1 : 2;
   if (tweak)
     tweak(&cfg);
-  dns_res_env env = {splitmix, &h->seed};
+  dns_res_env env = {h_rand, h, h_trace};
   h->r = dns_res_new(&cfg, &env);
   h->now = 1000 * S;
   h->sends = g_ptr_array_new_with_free_func(g_free);

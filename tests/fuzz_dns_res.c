@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cfg.servers = roots;
   cfg.nservers = 2;
   uint64_t st = size;
-  dns_res_env env = {counter, &st};
+  dns_res_env env = {counter, &st, NULL};
   dns_res *r = dns_res_new(&cfg, &env);
   script s = {data, size};
   int64_t now = 0;

@@ -26,6 +26,10 @@ START_TEST(walk_then_cache_then_expiry) {
   ck_assert_int_eq(ev->elapsed, 6 * MS);
   assert_rrs(ev->rrs, "example.org. 3600 IN MX 10 mail.example.org.");
   ck_assert_uint_eq(ev->cnames->len, 0);
+  /* The task went start -> query (root) -> query (org) -> query -> done. */
+  ck_assert_uint_eq(count_trace(h, "st lookup 1 depth 0 example.org. MX: start -> query"), 1);
+  ck_assert_uint_eq(count_trace(h, "st lookup 1 depth 0 example.org. MX: query -> query"), 2);
+  ck_assert_uint_eq(count_trace(h, "st lookup 1 depth 0 example.org. MX: query -> done"), 1);
 
   /* 100 s later: from the cache, no packet, TTL counted down. */
   h->now += 100 * S;

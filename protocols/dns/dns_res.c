@@ -69,7 +69,7 @@ static const char *state_name(dns_res__state s) {
   return (unsigned)s < DNS_RES__STATE_COUNT ? n[s] : "unknown";
 }
 
-void dns_res__enter(dns_res__task *t, dns_res__state s) {
+void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s) {
   bool ok;
   switch (t->state) {
   case DNS_RES__START:
@@ -88,6 +88,15 @@ void dns_res__enter(dns_res__task *t, dns_res__state s) {
   }
   if (!ok)
     g_error("dns_res__enter: illegal transition %s -> %s", state_name(t->state), state_name(s));
+  if (r->env.trace) {
+    char *n = dns_name_to_text(&t->sname), tb[16];
+    char *line = g_strdup_printf("lookup %" G_GUINT64_FORMAT " depth %d %s %s: %s -> %s", t->lk->id,
+                                 t->depth, n, dns_type_to_text(t->qtype, tb), state_name(t->state),
+                                 state_name(s));
+    r->env.trace(r->env.user, line);
+    g_free(line);
+    g_free(n);
+  }
   t->state = s;
 }
 
@@ -323,7 +332,7 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
   lk->queries++;
   lk->sent = true;
   r->st.queries++;
-  dns_res__enter(t, DNS_RES__QUERY);
+  dns_res__enter(r, t, DNS_RES__QUERY);
   dns_res__event(r, DNS_RES_EV_QUERY, t, now);
 }
 
@@ -581,7 +590,7 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
     dns_res__task *c = task_new(t->lk, t, &ns, DNS_T_A);
     t->child = c;
     t->cur = i;
-    dns_res__enter(t, DNS_RES__WAIT_NS);
+    dns_res__enter(r, t, DNS_RES__WAIT_NS);
     dns_res__step(r, c, now);
     return;
   }
@@ -687,7 +696,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
                      int64_t now) {
   dns_res__close_attempt(r, t);
   g_assert(!t->child);
-  dns_res__enter(t, DNS_RES__DONE);
+  dns_res__enter(r, t, DNS_RES__DONE);
   t->rcode = rcode;
   t->reason = reason;
   dns_res__task *p = t->parent;

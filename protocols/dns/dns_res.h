@@ -125,10 +125,14 @@ typedef struct {
 void dns_res_config_defaults(dns_res_config *cfg);
 
 /* The environment: the only source of randomness. RAND returns 64 random
- * bits each call (the host passes the node's stream); USER is passed back. */
+ * bits each call (the host passes the node's stream); USER is passed back.
+ * TRACE (may be NULL) receives a line for every state transition of the
+ * engine's tasks ("lookup 3 depth 0 example.org. MX: start -> query"), for
+ * debugging; it must not call back into the engine. */
 typedef struct {
   uint64_t (*rand)(void *user);
   void *user;
+  void (*trace)(void *user, const char *line);
 } dns_res_env;
 
 /* A new engine. CFG and ENV are copied (the server strings too); a config

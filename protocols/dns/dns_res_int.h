@@ -91,7 +91,7 @@ struct dns_res {
 };
 
 /* dns_res.c */
-void dns_res__enter(dns_res__task *t, dns_res__state s);
+void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s);
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now);
 void dns_res__close_attempt(dns_res *r, dns_res__task *t);
 void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now);

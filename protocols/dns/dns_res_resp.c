@@ -146,7 +146,7 @@ static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp
   }
   /* The chain goes on outside what this server may tell: search again. */
   dns_res__close_attempt(r, t);
-  dns_res__enter(t, DNS_RES__START);
+  dns_res__enter(r, t, DNS_RES__START);
   dns_res__step(r, t, now);
 }
 
