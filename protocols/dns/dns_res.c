@@ -142,6 +142,7 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   if (cfg->cache)
     r->cache = dns_cache_new(&cfg->cache_cfg);
   r->lookups = g_ptr_array_new();
+  r->by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
@@ -199,6 +200,7 @@ void dns_res_free(dns_res *r) {
     g_free(lk);
   }
   g_ptr_array_free(r->lookups, TRUE);
+  g_hash_table_destroy(r->by_id);
   g_hash_table_destroy(r->actions);
   g_hash_table_destroy(r->dead);
   dns_res_action *a;
@@ -664,6 +666,7 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
 
 static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
   g_ptr_array_remove(r->lookups, lk); /* keeps id order */
+  g_hash_table_remove(r->by_id, &lk->id);
   if (lk->waiters)
     g_ptr_array_free(lk->waiters, TRUE);
   g_free(lk);
@@ -740,6 +743,7 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
   lk->start = now;
   lk->deadline = now + r->cfg.total_timeout;
   g_ptr_array_add(r->lookups, lk);
+  g_hash_table_insert(r->by_id, &lk->id, lk);
   r->st.lookups++;
   for (guint i = 0; i + 1 < r->lookups->len; i++) {
     dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
@@ -760,12 +764,7 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
 }
 
 static dns_res__lookup *lookup_find(dns_res *r, uint64_t id) {
-  for (guint i = 0; i < r->lookups->len; i++) {
-    dns_res__lookup *lk = g_ptr_array_index(r->lookups, i);
-    if (lk->id == id)
-      return lk;
-  }
-  return NULL;
+  return g_hash_table_lookup(r->by_id, &id);
 }
 
 bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now) {

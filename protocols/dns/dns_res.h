@@ -203,7 +203,8 @@ const char *dns_res_net_error_name(dns_res_net_error e);
  * Ignored if ID is not open. */
 void dns_res_on_net_error(dns_res *r, uint64_t id, dns_res_net_error why, int64_t now);
 
-/* The earliest time at which dns_res_tick must be called, or INT64_MAX. */
+/* The earliest time at which dns_res_tick must be called, or INT64_MAX.
+ * Costs O(pending lookups), like dns_res_tick. */
 int64_t dns_res_deadline(const dns_res *r);
 /* Handles every timeout due at NOW (retransmissions, lookup deadlines). */
 void dns_res_tick(dns_res *r, int64_t now);

@@ -82,6 +82,7 @@ struct dns_res {
   dns_res_env env;
   dns_cache *cache;
   GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order */
+  GHashTable *by_id;   /* &lookup->id -> lookup, lookup only */
   GHashTable *actions; /* &task->action -> task, lookup only */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   GQueue acts;         /* dns_res_action* */
