@@ -37,6 +37,7 @@ struct harness {
   harness *up;
   const char *up_addr;
   bool up_down;
+  bool up_no_soa; /* its negative answers come without SOA */
   /* Fuzz: mutate replies with this generator state when non-zero. */
   uint64_t fuzz;
   GPtrArray *sends; /* "udp 10.0.0.1 example.org. MX" */

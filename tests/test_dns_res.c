@@ -450,6 +450,15 @@ START_TEST(stub_against_recursive) {
   ev = h_resolve(h, "nope.example.org", DNS_T_A);
   NO_SENDS(h);
   ck_assert_uint_eq(ev->rcode, DNS_RCODE_NXDOMAIN);
+  /* NODATA without SOA from the forwarder: believed, not cached. */
+  h->up_no_soa = true;
+  for (int i = 0; i < 2; i++) {
+    ev = h_resolve(h, "mail.example.org", DNS_T_TXT);
+    SENDS(h, "udp 10.53.0.1 mail.example.org. TXT");
+    ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
+    ck_assert_uint_eq(ev->rrs->len + ev->authority->len, 0);
+  }
+  h->up_no_soa = false;
   /* The recursive server gone: SERVFAIL after the retries. */
   h->up_down = true;
   ev = h_resolve(h, "other.example.org", DNS_T_A);

@@ -205,6 +205,12 @@ void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size
     }
     break;
   case DNS_RESP_LAME:
+    if (stub(r) && m.rcode == DNS_RCODE_NOERROR && dns_msg_count(&m, DNS_SEC_ANSWER) == 0 &&
+        dns_msg_count(&m, DNS_SEC_AUTHORITY) == 0) {
+      /* A forwarder's NODATA without SOA: true, but not to be cached. */
+      take_answer(r, t, &m, DNS_RESP_NODATA, &info, now);
+      break;
+    }
     r->st.lame++;
     dns_res__server_failed(r, t, now);
     break;
