@@ -1,0 +1,260 @@
+/* dns_cache.c — the resolver's RRset cache. Keys are (lower-cased name,
+ * type, class); TTLs count down in simulated time (RFC 1035 §7.4); an
+ * RRset's TTL is the minimum of its records' (RFC 2181 §5.2); data is
+ * replaced only by data of equal or higher credibility (RFC 2181 §5.4.1);
+ * negative answers are kept per RFC 2308 §5 (NXDOMAIN for the name, under
+ * type 0, which no RRset may use; NODATA for the name and type) with the
+ * TTL the response's SOA gave, capped like positive ones.
+ *
+ * The hash table is for lookup only. Expiry and capacity eviction walk a
+ * GTree ordered by (expiry time, insertion sequence), so what is dropped
+ * never depends on hash order or addresses. */
+#include "dns_cache.h"
+
+#include <string.h>
+
+enum { NX_TYPE = 0 }; /* the key type of an NXDOMAIN entry */
+#define NS_PER_S INT64_C(1000000000)
+
+typedef struct {
+  dns_name name; /* lower-cased */
+  uint16_t type, rclass;
+} ckey;
+
+typedef struct {
+  ckey key;
+  dns_cache_kind kind;
+  dns_cache_rank rank;
+  int64_t expiry; /* dead when now >= expiry */
+  uint64_t seq;
+  GArray *rrs; /* of dns_rr: the RRset, or a negative entry's SOA (or NULL);
+                * TTL fields unused */
+} centry;
+
+struct dns_cache {
+  dns_cache_config cfg;
+  GHashTable *map; /* ckey* (inside the entry) -> centry*, lookup only */
+  GTree *order;    /* centry* -> centry*, by (expiry, seq) */
+  uint64_t seq;
+  uint64_t evictions;
+};
+
+const char *dns_cache_rank_name(dns_cache_rank r) {
+  static const char *const n[DNS_CACHE_RANK_COUNT] = {"glue", "referral", "answer", "auth_answer"};
+  return (unsigned)r < DNS_CACHE_RANK_COUNT ? n[r] : "unknown";
+}
+
+const char *dns_cache_kind_name(dns_cache_kind k) {
+  static const char *const n[DNS_CACHE_KIND_COUNT] = {"miss", "rrset", "nxdomain", "nodata"};
+  return (unsigned)k < DNS_CACHE_KIND_COUNT ? n[k] : "unknown";
+}
+
+void dns_cache_config_defaults(dns_cache_config *cfg) {
+  cfg->max_entries = 10000;
+  cfg->max_ttl = 7 * 86400;
+  cfg->max_neg_ttl = 3 * 3600; /* RFC 2308 §5: one to three hours */
+}
+
+static guint ckey_hash(gconstpointer p) {
+  const ckey *k = p;
+  return dns_name_hash(&k->name) * 31u + k->type * 7u + k->rclass;
+}
+
+static gboolean ckey_equal(gconstpointer a, gconstpointer b) {
+  const ckey *x = a, *y = b;
+  return x->type == y->type && x->rclass == y->rclass && x->name.len == y->name.len &&
+         memcmp(x->name.wire, y->name.wire, x->name.len) == 0;
+}
+
+static gint order_cmp(gconstpointer a, gconstpointer b) {
+  const centry *x = a, *y = b;
+  if (x->expiry != y->expiry)
+    return x->expiry < y->expiry ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void rr_clear_cb(gpointer p) { dns_rr_clear(p); }
+
+static void centry_free(gpointer p) {
+  centry *e = p;
+  if (e->rrs)
+    g_array_free(e->rrs, TRUE);
+  g_free(e);
+}
+
+dns_cache *dns_cache_new(const dns_cache_config *cfg) {
+  g_assert(cfg && cfg->max_entries > 0);
+  dns_cache *c = g_new0(dns_cache, 1);
+  c->cfg = *cfg;
+  c->map = g_hash_table_new_full(ckey_hash, ckey_equal, NULL, centry_free);
+  c->order = g_tree_new(order_cmp);
+  return c;
+}
+
+void dns_cache_free(dns_cache *c) {
+  if (!c)
+    return;
+  g_tree_destroy(c->order);
+  g_hash_table_destroy(c->map);
+  g_free(c);
+}
+
+static void key_make(ckey *k, const dns_name *name, uint16_t type, uint16_t rclass) {
+  memset(k, 0, sizeof *k);
+  dns_name_lower(name, &k->name);
+  k->type = type;
+  k->rclass = rclass;
+}
+
+static void entry_drop(dns_cache *c, centry *e) {
+  g_tree_remove(c->order, e);
+  g_hash_table_remove(c->map, &e->key); /* frees e */
+}
+
+size_t dns_cache_expire(dns_cache *c, int64_t now) {
+  size_t k = 0;
+  for (;;) {
+    GTreeNode *first = g_tree_node_first(c->order);
+    if (!first)
+      break;
+    centry *e = g_tree_node_key(first);
+    if (e->expiry > now)
+      break;
+    entry_drop(c, e);
+    k++;
+  }
+  return k;
+}
+
+/* The live entry for K, dropping it if expired. */
+static centry *entry_live(dns_cache *c, const ckey *k, int64_t now) {
+  centry *e = g_hash_table_lookup(c->map, k);
+  if (e && e->expiry <= now) {
+    entry_drop(c, e);
+    e = NULL;
+  }
+  return e;
+}
+
+static int64_t expiry_of(int64_t now, uint32_t ttl) {
+  if (now > INT64_MAX - (int64_t)ttl * NS_PER_S)
+    return INT64_MAX;
+  return now + (int64_t)ttl * NS_PER_S;
+}
+
+/* Replaces whatever K holds by a new entry; returns it for filling. */
+static centry *entry_store(dns_cache *c, const ckey *k, dns_cache_kind kind, dns_cache_rank rank,
+                           uint32_t ttl, int64_t now) {
+  centry *old = g_hash_table_lookup(c->map, k);
+  if (old)
+    entry_drop(c, old);
+  dns_cache_expire(c, now);
+  while (g_hash_table_size(c->map) >= c->cfg.max_entries) {
+    centry *victim = g_tree_node_key(g_tree_node_first(c->order));
+    entry_drop(c, victim);
+    c->evictions++;
+  }
+  centry *e = g_new0(centry, 1);
+  e->key = *k;
+  e->kind = kind;
+  e->rank = rank;
+  e->expiry = expiry_of(now, ttl);
+  e->seq = c->seq++;
+  g_hash_table_insert(c->map, &e->key, e);
+  g_tree_insert(c->order, e, e);
+  return e;
+}
+
+bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank rank, int64_t now) {
+  g_assert(n >= 1 && rrs[0].type != DNS_T_OPT);
+  uint32_t ttl = rrs[0].ttl;
+  for (size_t i = 1; i < n; i++) {
+    g_assert(rrs[i].type == rrs[0].type && rrs[i].rclass == rrs[0].rclass &&
+             dns_name_equal(&rrs[i].owner, &rrs[0].owner));
+    if (rrs[i].ttl < ttl)
+      ttl = rrs[i].ttl;
+  }
+  if (ttl > c->cfg.max_ttl)
+    ttl = c->cfg.max_ttl;
+  if (ttl == 0 || rrs[0].type == NX_TYPE)
+    return false;
+  ckey k;
+  key_make(&k, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
+  centry *old = entry_live(c, &k, now);
+  if (old && old->rank > rank)
+    return false;
+  ckey nx = k;
+  nx.type = NX_TYPE;
+  centry *deny = entry_live(c, &nx, now);
+  if (deny && deny->rank > rank)
+    return false;
+  if (deny)
+    entry_drop(c, deny); /* the name exists after all */
+  centry *e = entry_store(c, &k, DNS_CACHE_RRSET, rank, ttl, now);
+  e->rrs = g_array_sized_new(FALSE, FALSE, sizeof(dns_rr), (guint)n);
+  g_array_set_clear_func(e->rrs, rr_clear_cb);
+  for (size_t i = 0; i < n; i++) {
+    bool dup = false;
+    for (guint j = 0; j < e->rrs->len && !dup; j++)
+      dup = dns_rr_same_data(&g_array_index(e->rrs, dns_rr, j), &rrs[i]);
+    if (dup)
+      continue; /* RFC 2181 §5: an RRset has no duplicate records */
+    dns_rr cp;
+    dns_rr_copy(&cp, &rrs[i]);
+    g_array_append_val(e->rrs, cp);
+  }
+  return true;
+}
+
+bool dns_cache_put_negative(dns_cache *c, const dns_name *name, uint16_t type, uint16_t rclass,
+                            bool nxdomain, const dns_rr *soa, uint32_t ttl, dns_cache_rank rank,
+                            int64_t now) {
+  if (ttl > c->cfg.max_neg_ttl)
+    ttl = c->cfg.max_neg_ttl;
+  if (ttl == 0)
+    return false;
+  ckey k;
+  key_make(&k, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
+  centry *old = entry_live(c, &k, now);
+  if (old && old->rank > rank)
+    return false;
+  centry *e = entry_store(c, &k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now);
+  if (soa) {
+    e->rrs = g_array_sized_new(FALSE, FALSE, sizeof(dns_rr), 1);
+    g_array_set_clear_func(e->rrs, rr_clear_cb);
+    dns_rr cp;
+    dns_rr_copy(&cp, soa);
+    g_array_append_val(e->rrs, cp);
+  }
+  return true;
+}
+
+dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, uint16_t rclass,
+                             int64_t now, GArray *out, dns_cache_rank *rank) {
+  ckey k;
+  key_make(&k, name, type, rclass);
+  centry *e = type == NX_TYPE ? NULL : entry_live(c, &k, now);
+  if (!e) {
+    k.type = NX_TYPE;
+    e = entry_live(c, &k, now);
+  }
+  if (!e)
+    return DNS_CACHE_MISS;
+  if (rank)
+    *rank = e->rank;
+  if (e->rrs && out) {
+    int64_t left = (e->expiry - now) / NS_PER_S;
+    uint32_t ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+    for (guint i = 0; i < e->rrs->len; i++) {
+      dns_rr cp;
+      dns_rr_copy(&cp, &g_array_index(e->rrs, dns_rr, i));
+      cp.ttl = ttl;
+      g_array_append_val(out, cp);
+    }
+  }
+  return e->kind;
+}
+
+size_t dns_cache_count(const dns_cache *c) { return g_hash_table_size(c->map); }
+
+uint64_t dns_cache_evictions(const dns_cache *c) { return c->evictions; }

@@ -1,0 +1,112 @@
+/* dns_res_int.h — internals shared by the files of the dns_res module
+ * (dns_res.c: lookups, tasks, actions, timers; dns_res_resp.c: reading a
+ * response and caching what it teaches). Not for other modules. */
+#ifndef MAILSIM_DNS_RES_INT_H
+#define MAILSIM_DNS_RES_INT_H
+
+#include "dns_res.h"
+#include "dns_tcp.h"
+
+/* One server address to ask: an NS name and, once known, an address. */
+typedef struct {
+  dns_name name;
+  char addr[DNS_RES_ADDR_MAX]; /* "" while unknown */
+  uint16_t port;
+  bool done; /* asked (or its resolution tried) in this delegation */
+} dns_res__srv;
+
+/* Task states. Legal transitions (dns_res__enter asserts them):
+ *   START   -> QUERY (a server asked) | WAIT_NS (a glueless NS name is
+ *              being resolved) | DONE (from the cache, or no servers)
+ *   QUERY   -> QUERY (retransmission, next server, TCP) | START (a
+ *              referral or a CNAME restarts the search) | WAIT_NS | DONE
+ *   WAIT_NS -> QUERY | WAIT_NS | DONE
+ *   DONE    is final: the task is freed. */
+typedef enum {
+  DNS_RES__START,
+  DNS_RES__QUERY,
+  DNS_RES__WAIT_NS,
+  DNS_RES__DONE,
+  DNS_RES__STATE_COUNT
+} dns_res__state;
+
+typedef struct dns_res__lookup dns_res__lookup;
+typedef struct dns_res__task dns_res__task;
+
+/* Resolving one (name, type): the top task of a lookup, or a sub-lookup
+ * of a glueless NS name's address (parent set). Only the deepest task of a
+ * lookup is ever active. */
+struct dns_res__task {
+  dns_res__lookup *lk;
+  dns_res__task *parent, *child;
+  int depth;
+  dns_res__state state;
+  dns_name qname, sname; /* asked for; current name after CNAMEs */
+  uint16_t qtype;
+  GArray *cnames;    /* of dns_rr, the chain followed */
+  GArray *answer;    /* of dns_rr, the final RRsets */
+  GArray *authority; /* of dns_rr, the SOA of a negative answer */
+  uint16_t rcode;
+  const char *reason;
+  /* The delegation being asked. */
+  dns_name zone;
+  GArray *srvs; /* of dns_res__srv */
+  guint cur;    /* index of the server asked */
+  size_t tries; /* attempts to it over the current transport */
+  dns_res_transport tr;
+  bool no_edns; /* this server answered EDNS with FORMERR/NOTIMP */
+  /* The attempt in flight (action != 0). */
+  uint64_t action;
+  uint16_t qid, sport;
+  dns_msg q;
+  int64_t deadline;
+  dns_tcp *tcp;
+};
+
+/* A lookup the owner started. A lookup for the same (name, type) as one
+ * already in flight joins it (primary set, no task of its own) and gets
+ * the same result when it completes. */
+struct dns_res__lookup {
+  uint64_t id;
+  int64_t start, deadline;
+  int queries;
+  bool sent;
+  dns_res__task *top;       /* NULL for a joined lookup */
+  dns_res__lookup *primary; /* the lookup joined, or NULL */
+  GPtrArray *waiters;       /* dns_res__lookup* that joined this one, in id order */
+};
+
+struct dns_res {
+  dns_res_config cfg;
+  dns_res_server *servers; /* copies, with their strings */
+  dns_res_env env;
+  dns_cache *cache;
+  GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order */
+  GHashTable *by_id;   /* &lookup->id -> lookup, lookup only */
+  GHashTable *actions; /* &task->action -> task, lookup only */
+  GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
+  GQueue acts;         /* dns_res_action* */
+  GQueue evs;          /* dns_res_event* */
+  uint64_t next_lookup, next_action;
+  dns_res_stats st;
+};
+
+/* dns_res.c */
+void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s);
+dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now);
+void dns_res__close_attempt(dns_res *r, dns_res__task *t);
+void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now);
+void dns_res__step(dns_res *r, dns_res__task *t, int64_t now);
+void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now);
+void dns_res__send(dns_res *r, dns_res__task *t, int64_t now);
+void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *reason, int64_t now);
+void dns_res__set_delegation(dns_res *r, dns_res__task *t, const dns_name *zone, GArray *ns,
+                             const GArray *glue, int64_t now);
+bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, int64_t now);
+void dns_res__rrs_append(GArray *dst, const GArray *src);
+
+/* dns_res_resp.c */
+void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size_t len, bool tcp,
+                         int64_t now);
+
+#endif

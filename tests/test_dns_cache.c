@@ -1,0 +1,178 @@
+/* Tests for dns_cache: TTL countdown and expiry in simulated time,
+ * credibility ranks, negative entries (NXDOMAIN for the name, NODATA for
+ * the type, with their SOA), capacity eviction order, case folding. */
+#include <glib.h>
+
+#include "dns_cache.h"
+#include "testutil.h"
+
+#define S INT64_C(1000000000)
+
+static dns_rr rr_lit(const char *text) {
+  dns_rr rr;
+  ck_assert_msg(dns_rr_from_text(&rr, text) == DNS_OK, "%s", text);
+  return rr;
+}
+
+static void rr_clear_cb(gpointer p) { dns_rr_clear(p); }
+
+static GArray *rr_array(void) {
+  GArray *a = g_array_new(FALSE, FALSE, sizeof(dns_rr));
+  g_array_set_clear_func(a, rr_clear_cb);
+  return a;
+}
+
+static dns_cache *cache_new(size_t max) {
+  dns_cache_config cfg;
+  dns_cache_config_defaults(&cfg);
+  cfg.max_entries = max;
+  return dns_cache_new(&cfg);
+}
+
+START_TEST(ttl_counts_down) {
+  dns_cache *c = cache_new(100);
+  dns_rr rrs[2] = {rr_lit("Mail.Example.org. 300 IN A 192.0.2.1"),
+                   rr_lit("mail.example.org. 200 IN A 192.0.2.2")};
+  ck_assert(dns_cache_put(c, rrs, 2, DNS_CACHE_RANK_AUTH_ANSWER, 5 * S));
+  dns_name n = dns_name_lit("MAIL.example.ORG");
+  static const struct {
+    int64_t at;
+    dns_cache_kind want;
+    uint32_t ttl;
+  } rows[] = {
+      {5 * S, DNS_CACHE_RRSET, 200},   {5 * S + S / 2, DNS_CACHE_RRSET, 199},
+      {105 * S, DNS_CACHE_RRSET, 100}, {205 * S - 1, DNS_CACHE_RRSET, 0},
+      {205 * S, DNS_CACHE_MISS, 0},    {400 * S, DNS_CACHE_MISS, 0},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    GArray *out = rr_array();
+    dns_cache_kind k = dns_cache_get(c, &n, DNS_T_A, DNS_C_IN, rows[i].at, out, NULL);
+    ck_assert_msg(k == rows[i].want, "row %zu: got %s want %s", i, dns_cache_kind_name(k),
+                  dns_cache_kind_name(rows[i].want));
+    if (k == DNS_CACHE_RRSET) {
+      ck_assert_uint_eq(out->len, 2);
+      ck_assert_msg(g_array_index(out, dns_rr, 0).ttl == rows[i].ttl, "row %zu: got ttl %u want %u",
+                    i, g_array_index(out, dns_rr, 0).ttl, rows[i].ttl);
+    }
+    g_array_free(out, TRUE);
+  }
+  ck_assert_uint_eq(dns_cache_count(c), 0);
+  dns_rr_clear(&rrs[0]);
+  dns_rr_clear(&rrs[1]);
+  dns_cache_free(c);
+}
+END_TEST
+
+START_TEST(ranks) {
+  dns_cache *c = cache_new(100);
+  dns_rr auth = rr_lit("ns1.example.org. 3600 IN A 192.0.2.1");
+  dns_rr glue = rr_lit("ns1.example.org. 86400 IN A 198.51.100.66");
+  dns_rr zero = rr_lit("ns1.example.org. 0 IN A 198.51.100.67");
+  ck_assert(dns_cache_put(c, &auth, 1, DNS_CACHE_RANK_AUTH_ANSWER, 0));
+  ck_assert_msg(!dns_cache_put(c, &glue, 1, DNS_CACHE_RANK_GLUE, S), "glue replaced an answer");
+  ck_assert(!dns_cache_put(c, &zero, 1, DNS_CACHE_RANK_AUTH_ANSWER, S));
+  GArray *out = rr_array();
+  dns_cache_rank rank;
+  ck_assert(dns_cache_get(c, &auth.owner, DNS_T_A, DNS_C_IN, 2 * S, out, &rank) == DNS_CACHE_RRSET);
+  ck_assert_uint_eq(g_array_index(out, dns_rr, 0).rd.a[0], 192);
+  ck_assert_str_eq(dns_cache_rank_name(rank), "auth_answer");
+  g_array_set_size(out, 0);
+  /* Once the answer expires, glue may take its place. */
+  ck_assert(dns_cache_put(c, &glue, 1, DNS_CACHE_RANK_GLUE, 3600 * S));
+  ck_assert(dns_cache_get(c, &auth.owner, DNS_T_A, DNS_C_IN, 3600 * S, out, NULL) ==
+            DNS_CACHE_RRSET);
+  ck_assert_uint_eq(g_array_index(out, dns_rr, 0).rd.a[0], 198);
+  g_array_free(out, TRUE);
+  dns_rr_clear(&auth);
+  dns_rr_clear(&glue);
+  dns_rr_clear(&zero);
+  dns_cache_free(c);
+}
+END_TEST
+
+START_TEST(negative) {
+  dns_cache *c = cache_new(100);
+  dns_rr soa = rr_lit("example.org. 300 IN SOA ns1.example.org. h.example.org. 1 2 3 4 300");
+  dns_name nx = dns_name_lit("nope.example.org"), nd = dns_name_lit("mail.example.org");
+  ck_assert(dns_cache_put_negative(c, &nx, DNS_T_A, DNS_C_IN, true, &soa, 300,
+                                   DNS_CACHE_RANK_AUTH_ANSWER, 0));
+  ck_assert(dns_cache_put_negative(c, &nd, DNS_T_MX, DNS_C_IN, false, NULL, 60,
+                                   DNS_CACHE_RANK_AUTH_ANSWER, 0));
+  ck_assert(!dns_cache_put_negative(c, &nd, DNS_T_TXT, DNS_C_IN, false, NULL, 0,
+                                    DNS_CACHE_RANK_AUTH_ANSWER, 0));
+  static const struct {
+    const char *name;
+    uint16_t type;
+    int64_t at;
+    dns_cache_kind want;
+    guint soa;
+  } rows[] = {
+      {"nope.example.org", DNS_T_A, 10 * S, DNS_CACHE_NXDOMAIN, 1},
+      {"NOPE.example.org", DNS_T_MX, 10 * S, DNS_CACHE_NXDOMAIN, 1}, /* every type */
+      {"mail.example.org", DNS_T_MX, 59 * S, DNS_CACHE_NODATA, 0},
+      {"mail.example.org", DNS_T_A, 10 * S, DNS_CACHE_MISS, 0}, /* that type only */
+      {"mail.example.org", DNS_T_MX, 60 * S, DNS_CACHE_MISS, 0},
+      {"nope.example.org", DNS_T_A, 300 * S, DNS_CACHE_MISS, 0},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    dns_name n = dns_name_lit(rows[i].name);
+    GArray *out = rr_array();
+    dns_cache_kind k = dns_cache_get(c, &n, rows[i].type, DNS_C_IN, rows[i].at, out, NULL);
+    ck_assert_msg(k == rows[i].want, "row %zu: got %s want %s", i, dns_cache_kind_name(k),
+                  dns_cache_kind_name(rows[i].want));
+    ck_assert_msg(out->len == rows[i].soa, "row %zu: got %u SOA want %u", i, out->len, rows[i].soa);
+    if (out->len)
+      ck_assert_uint_eq(g_array_index(out, dns_rr, 0).ttl, 290);
+    g_array_free(out, TRUE);
+  }
+  /* Positive data for a denied name lifts the denial. */
+  ck_assert(dns_cache_put_negative(c, &nx, DNS_T_A, DNS_C_IN, true, NULL, 300,
+                                   DNS_CACHE_RANK_AUTH_ANSWER, 400 * S));
+  dns_rr a = rr_lit("nope.example.org. 60 IN TXT \"now here\"");
+  ck_assert(dns_cache_put(c, &a, 1, DNS_CACHE_RANK_AUTH_ANSWER, 401 * S));
+  ck_assert(dns_cache_get(c, &nx, DNS_T_A, DNS_C_IN, 402 * S, NULL, NULL) == DNS_CACHE_MISS);
+  dns_rr_clear(&a);
+  dns_rr_clear(&soa);
+  dns_cache_free(c);
+}
+END_TEST
+
+START_TEST(eviction_order) {
+  dns_cache *c = cache_new(3);
+  const char *recs[] = {"a.test. 500 IN A 192.0.2.1", "b.test. 100 IN A 192.0.2.2",
+                        "c.test. 100 IN A 192.0.2.3", "d.test. 900 IN A 192.0.2.4"};
+  for (size_t i = 0; i < G_N_ELEMENTS(recs); i++) {
+    dns_rr rr = rr_lit(recs[i]);
+    ck_assert(dns_cache_put(c, &rr, 1, DNS_CACHE_RANK_ANSWER, 0));
+    dns_rr_clear(&rr);
+  }
+  /* b and c expire first; b was stored first, so b goes. */
+  static const struct {
+    const char *name;
+    bool present;
+  } rows[] = {{"a.test", true}, {"b.test", false}, {"c.test", true}, {"d.test", true}};
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    dns_name n = dns_name_lit(rows[i].name);
+    bool got = dns_cache_get(c, &n, DNS_T_A, DNS_C_IN, 1, NULL, NULL) == DNS_CACHE_RRSET;
+    ck_assert_msg(got == rows[i].present, "%s: got %d want %d", rows[i].name, got, rows[i].present);
+  }
+  ck_assert_uint_eq(dns_cache_evictions(c), 1);
+  ck_assert_uint_eq(dns_cache_expire(c, 100 * S), 1); /* c */
+  ck_assert_uint_eq(dns_cache_count(c), 2);
+  dns_cache_free(c);
+  dns_cache_free(NULL);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("dns_cache");
+  TCase *tc = tcase_create("cache");
+  tcase_add_test(tc, ttl_counts_down);
+  tcase_add_test(tc, ranks);
+  tcase_add_test(tc, negative);
+  tcase_add_test(tc, eviction_order);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return testutil_run(suite()); }
