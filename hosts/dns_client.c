@@ -1,0 +1,150 @@
+/* dns_client.c — per-lookup callbacks over a stub dns_res engine. */
+#include "dns_client.h"
+
+#include "dns_driver.h"
+
+typedef struct {
+  dns_client *c;
+  uint64_t id; /* the engine's lookup id */
+  dns_client_fn fn;
+  void *user;
+  bool done;
+  dns_res_event ev; /* kept until delivered (a copy of the DONE event) */
+  sim_event_id deliver;
+} pending;
+
+struct dns_client {
+  host *h;
+  dns_driver *drv;
+  GPtrArray *pending; /* pending*, in lookup order */
+};
+
+static pending *find(dns_client *c, uint64_t id) {
+  for (guint i = 0; i < c->pending->len; i++) {
+    pending *p = c->pending->pdata[i];
+    if (p->id == id)
+      return p;
+  }
+  return NULL;
+}
+
+static void pending_free(pending *p) {
+  if (p->done)
+    dns_res_event_clear(&p->ev);
+  g_free(p);
+}
+
+static void deliver(void *a, void *b) {
+  (void)b;
+  pending *p = a;
+  dns_client *c = p->c;
+  p->deliver = 0;
+  dns_client_result r = {p->ev.rcode, p->ev.rrs, p->ev.from_cache, p->ev.reason};
+  g_ptr_array_remove_fast(c->pending, p); /* does not free: see the free func */
+  p->fn(p->user, &r);
+  pending_free(p);
+}
+
+static void copy_rrs(GArray **dst, const GArray *src) {
+  *dst = g_array_new(FALSE, FALSE, sizeof(dns_rr));
+  for (guint i = 0; i < src->len; i++) {
+    dns_rr rr;
+    dns_rr_copy(&rr, &g_array_index(src, dns_rr, i));
+    g_array_append_val(*dst, rr);
+  }
+  g_array_set_clear_func(*dst, (GDestroyNotify)dns_rr_clear);
+}
+
+static void on_done(void *user, const dns_res_event *ev) {
+  dns_client *c = user;
+  pending *p = find(c, ev->lookup);
+  if (!p)
+    return; /* cancelled */
+  p->done = true;
+  p->ev = *ev;
+  copy_rrs(&p->ev.rrs, ev->rrs);
+  copy_rrs(&p->ev.cnames, ev->cnames);
+  copy_rrs(&p->ev.authority, ev->authority);
+  /* Never call back inside dns_client_lookup: deliver from an event. */
+  p->deliver = sim_world_after(host_world(c->h), 0, deliver, p, NULL);
+}
+
+static void on_crash(void *user, bool crashed) {
+  dns_client *c = user;
+  if (!crashed)
+    return;
+  for (guint i = 0; i < c->pending->len; i++) {
+    pending *p = c->pending->pdata[i];
+    if (p->deliver)
+      sim_world_cancel(host_world(c->h), p->deliver);
+    pending_free(p);
+  }
+  g_ptr_array_set_size(c->pending, 0);
+}
+
+dns_client *dns_client_new(host *h, const sim_addr *resolver) {
+  dns_client *c = g_new0(dns_client, 1);
+  c->h = h;
+  c->pending = g_ptr_array_new();
+  char addr[SIM_ADDR_BUFSZ];
+  dns_res_server srv = {NULL, sim_addr_format(resolver, addr), 53};
+  dns_res_config cfg;
+  dns_res_config_defaults(&cfg);
+  cfg.mode = DNS_RES_STUB;
+  cfg.servers = &srv;
+  cfg.nservers = 1;
+  cfg.ipv6 = true;
+  /* A stub waits longer than its recursive resolver, which may itself be
+   * waiting on a dead name server: resolv.conf's defaults (timeout:5,
+   * attempts:2). */
+  cfg.timeouts[0] = cfg.timeouts[1] = 5 * SIM_S;
+  cfg.ntimeouts = 2;
+  cfg.total_timeout = 30 * SIM_S;
+  c->drv = dns_driver_new(h, &cfg, on_done, c);
+  host_on_crash(h, on_crash, c); /* after the driver's: it drops the engine first */
+  return c;
+}
+
+void dns_client_free(dns_client *c) {
+  if (!c)
+    return;
+  for (guint i = 0; i < c->pending->len; i++) {
+    pending *p = c->pending->pdata[i];
+    if (p->deliver)
+      sim_world_cancel(host_world(c->h), p->deliver);
+    pending_free(p);
+  }
+  g_ptr_array_unref(c->pending);
+  dns_driver_free(c->drv);
+  g_free(c);
+}
+
+uint64_t dns_client_lookup(dns_client *c, const char *qname, uint16_t qtype, dns_client_fn fn,
+                           void *user) {
+  dns_name n;
+  if (dns_name_from_text(&n, qname) != DNS_OK || !dns_driver_engine(c->drv))
+    return 0;
+  pending *p = g_new0(pending, 1);
+  p->c = c;
+  p->fn = fn;
+  p->user = user;
+  g_ptr_array_add(c->pending, p);
+  /* The id is known only when lookup returns, but DONE may come inside it
+   * (a cache hit): give the pending entry the next id the engine will use. */
+  p->id = dns_res_stats_peek(dns_driver_engine(c->drv))->lookups + 1;
+  uint64_t id = dns_driver_lookup(c->drv, &n, qtype);
+  g_assert(id == p->id);
+  return id;
+}
+
+void dns_client_cancel(dns_client *c, uint64_t id) {
+  pending *p = find(c, id);
+  if (!p)
+    return;
+  if (p->deliver)
+    sim_world_cancel(host_world(c->h), p->deliver);
+  else
+    dns_driver_cancel(c->drv, id);
+  g_ptr_array_remove_fast(c->pending, p);
+  pending_free(p);
+}

@@ -1,0 +1,332 @@
+/* dns_driver.c — dns_res actions over the simulated UDP and TCP. */
+#include "dns_driver.h"
+
+#include <string.h>
+
+#include "dns_tcp.h"
+#include "dns_trace.h"
+#include "sim_tcp.h"
+#include "sim_udp.h"
+
+typedef struct {
+  dns_driver *d;
+  uint64_t id;
+  dns_res_act_kind kind;
+  sim_addr server;
+  sim_udp_sock *udp;
+  sim_tcp_conn *tcp;
+  GBytes *query; /* TCP: sent once connected */
+  dns_tcp *deframer; /* TCP: for the trace only */
+  bool answered;
+} act;
+
+struct dns_driver {
+  host *h;
+  dns_res_config cfg;
+  dns_res_server *servers; /* owned copies of cfg.servers */
+  dns_res *res;            /* NULL while the host is down */
+  dns_driver_done_fn done;
+  void *user;
+  GHashTable *acts; /* action id -> act*, lookup only */
+  GPtrArray *closing; /* act*: TCP connections we closed, until they end */
+  sim_event_id timer;
+  sim_time timer_at;
+  bool pumping;
+};
+
+static void pump(dns_driver *d);
+
+static uint64_t draw(void *user) { return sim_rng_u64(host_rng(user)); }
+
+static void act_free(act *a) {
+  if (a->query)
+    g_bytes_unref(a->query);
+  dns_tcp_free(a->deframer);
+  g_free(a);
+}
+
+static act *act_of(dns_driver *d, uint64_t id) {
+  return g_hash_table_lookup(d->acts, &id);
+}
+
+/* --- UDP ------------------------------------------------------------- */
+
+static void udp_recv(void *user, sim_udp_sock *s, const sim_addr *from, uint16_t port,
+                     const uint8_t *buf, size_t len) {
+  act *a = user;
+  dns_driver *d = a->d;
+  dns_trace_packet(host_world(d->h), "dns.response", 0, from, host_node(d->h),
+                   sim_udp_sent_time(s), false, buf, len);
+  char text[SIM_ADDR_BUFSZ];
+  dns_res_on_udp(d->res, a->id, sim_addr_format(from, text), port, buf, len, host_now(d->h));
+  pump(d);
+}
+
+static void udp_unreachable(void *user, sim_udp_sock *s, const sim_addr *to, uint16_t port) {
+  (void)s, (void)to, (void)port;
+  act *a = user;
+  dns_res_on_net_error(a->d->res, a->id, DNS_RES_NET_UNREACHABLE, host_now(a->d->h));
+  pump(a->d);
+}
+
+static const sim_udp_callbacks udp_cb = {udp_recv, udp_unreachable};
+
+/* --- TCP ------------------------------------------------------------- */
+
+static void tcp_connected(void *user, sim_tcp_conn *c) {
+  act *a = user;
+  gsize n;
+  const uint8_t *p = g_bytes_get_data(a->query, &n);
+  sim_tcp_send(c, p, n);
+}
+
+static void tcp_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
+  act *a = user;
+  dns_driver *d = a->d;
+  dns_tcp_feed(a->deframer, buf, len);
+  GBytes *m;
+  while ((m = dns_tcp_next(a->deframer)) != NULL) {
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(m, &n);
+    dns_trace_packet(host_world(d->h), "dns.response", sim_tcp_id(c), sim_tcp_remote_addr(c),
+                     host_node(d->h), sim_tcp_peer_write_time(c, 0), true, p, n);
+    a->answered = true;
+    g_bytes_unref(m);
+  }
+  dns_res_on_tcp_bytes(d->res, a->id, buf, len, host_now(d->h));
+  pump(d);
+}
+
+static void tcp_eof(void *user, sim_tcp_conn *c) {
+  (void)user;
+  sim_tcp_close(c);
+}
+
+static void tcp_drained(void *user, sim_tcp_conn *c) { (void)user, (void)c; }
+
+static void tcp_closed(void *user, sim_tcp_conn *c, sim_tcp_reason why) {
+  (void)c;
+  act *a = user;
+  dns_driver *d = a->d;
+  a->tcp = NULL;
+  if (a->kind == DNS_RES_ACT_CLOSE) { /* we closed it: the action is over */
+    g_ptr_array_remove(d->closing, a); /* frees it */
+    return;
+  }
+  dns_res_net_error e = why == SIM_TCP_CLOSED_REFUSED ? DNS_RES_NET_REFUSED
+                        : why == SIM_TCP_CLOSED_RESET ? DNS_RES_NET_RESET
+                        : why == SIM_TCP_CLOSED_TIMEOUT ? DNS_RES_NET_UNREACHABLE
+                                                        : DNS_RES_NET_CLOSED;
+  dns_res_on_net_error(d->res, a->id, e, host_now(d->h));
+  pump(d);
+}
+
+static const sim_tcp_callbacks tcp_cb = {tcp_connected, tcp_data, tcp_eof, tcp_drained,
+                                         tcp_closed};
+
+/* --- actions, events, timer -------------------------------------------- */
+
+static void start_action(dns_driver *d, dns_res_action *x) {
+  act *a = g_new0(act, 1);
+  a->d = d;
+  a->id = x->id;
+  a->kind = x->kind;
+  if (!sim_addr_parse(x->server, &a->server)) {
+    /* Not an address we can reach: tell the engine at once. */
+    g_hash_table_insert(d->acts, &a->id, a);
+    dns_res_on_net_error(d->res, a->id, DNS_RES_NET_UNREACHABLE, host_now(d->h));
+    return;
+  }
+  g_hash_table_insert(d->acts, &a->id, a);
+  gsize n;
+  const uint8_t *p = g_bytes_get_data(x->data, &n);
+  if (x->kind == DNS_RES_ACT_UDP) {
+    a->udp = sim_udp_bind(host_node(d->h), x->sport, &udp_cb, a);
+    if (!a->udp)
+      a->udp = sim_udp_bind(host_node(d->h), 0, &udp_cb, a);
+    sim_udp_send(a->udp, &a->server, x->port, p, n);
+  } else {
+    a->query = g_bytes_ref(x->data);
+    a->deframer = dns_tcp_new();
+    a->tcp = sim_tcp_connect(host_node(d->h), &a->server, x->port, NULL, &tcp_cb, a);
+  }
+}
+
+static void close_action(dns_driver *d, uint64_t id) {
+  act *a = act_of(d, id);
+  if (!a)
+    return;
+  g_hash_table_remove(d->acts, &id);
+  if (a->udp)
+    sim_udp_close(a->udp);
+  if (a->tcp) {
+    /* Closed politely; the act lives until the connection says closed. */
+    a->kind = DNS_RES_ACT_CLOSE;
+    g_ptr_array_add(d->closing, a);
+    sim_tcp_close(a->tcp);
+    return;
+  }
+  act_free(a);
+}
+
+static void trace_event(dns_driver *d, const dns_res_event *ev) {
+  trace_writer *tw = host_trace(d->h, SIM_DETAIL_PROTOCOL);
+  if (!tw)
+    return;
+  char tb[16], rb[16];
+  char *qname = dns_name_to_text(&ev->qname);
+  if (ev->kind == DNS_RES_EV_CACHE_HIT) {
+    trace_event_begin(tw, host_now(d->h), "dns.cache_hit");
+    trace_key_str(tw, "node", host_name(d->h));
+    trace_key_str(tw, "qname", qname);
+    trace_key_str(tw, "qtype", dns_type_to_text(ev->qtype, tb));
+    trace_key_str(tw, "rcode", dns_rcode_to_text(ev->rcode, rb));
+    trace_end(tw);
+  } else if (ev->kind == DNS_RES_EV_TIMEOUT) {
+    trace_event_begin(tw, host_now(d->h), "dns.timeout");
+    trace_key_str(tw, "node", host_name(d->h));
+    trace_key_str(tw, "server", ev->server);
+    trace_key_uint(tw, "qid", ev->qid);
+    trace_key_str(tw, "qname", qname);
+    trace_key_str(tw, "qtype", dns_type_to_text(ev->qtype, tb));
+    trace_end(tw);
+  }
+  g_free(qname);
+}
+
+static void timer_fire(void *a, void *b) {
+  (void)b;
+  dns_driver *d = a;
+  d->timer = 0;
+  d->timer_at = INT64_MAX;
+  if (!d->res)
+    return;
+  dns_res_tick(d->res, host_now(d->h));
+  pump(d);
+}
+
+static void arm(dns_driver *d) {
+  sim_time at = d->res ? dns_res_deadline(d->res) : INT64_MAX;
+  if (at == d->timer_at)
+    return;
+  if (d->timer)
+    sim_world_cancel(host_world(d->h), d->timer);
+  d->timer = 0;
+  d->timer_at = at;
+  if (at != INT64_MAX) {
+    sim_time now = host_now(d->h);
+    d->timer = sim_world_at(host_world(d->h), at > now ? at : now, timer_fire, d, NULL);
+  }
+}
+
+static void pump(dns_driver *d) {
+  if (d->pumping || !d->res)
+    return; /* the outer pump picks up what this call queued */
+  d->pumping = true;
+  for (bool more = true; more && d->res;) {
+    more = false;
+    dns_res_action x;
+    while (d->res && dns_res_next_action(d->res, &x)) {
+      more = true;
+      if (x.kind == DNS_RES_ACT_CLOSE)
+        close_action(d, x.id);
+      else
+        start_action(d, &x);
+      dns_res_action_clear(&x);
+    }
+    dns_res_event ev;
+    while (d->res && dns_res_next_event(d->res, &ev)) {
+      more = true;
+      if (ev.kind == DNS_RES_EV_DONE)
+        d->done(d->user, &ev);
+      else
+        trace_event(d, &ev);
+      dns_res_event_clear(&ev);
+    }
+  }
+  d->pumping = false;
+  arm(d);
+}
+
+/* --- life cycle --------------------------------------------------------- */
+
+static void engine_start(dns_driver *d) {
+  dns_res_env env = {draw, d->h, NULL};
+  d->res = dns_res_new(&d->cfg, &env);
+}
+
+static void drop_acts(dns_driver *d) {
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, d->acts);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    act_free(v); /* order does not matter: nothing is traced or scheduled */
+  g_hash_table_remove_all(d->acts);
+  g_ptr_array_set_size(d->closing, 0);
+}
+
+static void on_crash(void *user, bool crashed) {
+  dns_driver *d = user;
+  if (crashed) {
+    drop_acts(d); /* the kernel freed their sockets */
+    dns_res_free(d->res);
+    d->res = NULL;
+    arm(d);
+  } else {
+    engine_start(d);
+  }
+}
+
+dns_driver *dns_driver_new(host *h, const dns_res_config *cfg, dns_driver_done_fn done,
+                           void *user) {
+  dns_driver *d = g_new0(dns_driver, 1);
+  d->h = h;
+  d->cfg = *cfg;
+  d->servers = g_new0(dns_res_server, cfg->nservers);
+  for (size_t i = 0; i < cfg->nservers; i++) {
+    d->servers[i].name = g_strdup(cfg->servers[i].name);
+    d->servers[i].addr = g_strdup(cfg->servers[i].addr);
+    d->servers[i].port = cfg->servers[i].port;
+  }
+  d->cfg.servers = d->servers;
+  d->done = done;
+  d->user = user;
+  d->acts = g_hash_table_new(g_int64_hash, g_int64_equal);
+  d->closing = g_ptr_array_new_with_free_func((GDestroyNotify)act_free);
+  d->timer_at = INT64_MAX;
+  engine_start(d);
+  host_on_crash(h, on_crash, d);
+  return d;
+}
+
+void dns_driver_free(dns_driver *d) {
+  if (!d)
+    return;
+  drop_acts(d);
+  g_hash_table_unref(d->acts);
+  g_ptr_array_unref(d->closing);
+  if (d->timer)
+    sim_world_cancel(host_world(d->h), d->timer);
+  dns_res_free(d->res);
+  for (size_t i = 0; i < d->cfg.nservers; i++) {
+    g_free((char *)d->servers[i].name);
+    g_free((char *)d->servers[i].addr);
+  }
+  g_free(d->servers);
+  g_free(d);
+}
+
+uint64_t dns_driver_lookup(dns_driver *d, const dns_name *qname, uint16_t qtype) {
+  if (!d->res)
+    return 0;
+  uint64_t id = dns_res_lookup(d->res, qname, qtype, host_now(d->h));
+  pump(d);
+  return id;
+}
+
+void dns_driver_cancel(dns_driver *d, uint64_t id) {
+  if (d->res && dns_res_cancel(d->res, id, host_now(d->h)))
+    pump(d);
+}
+
+dns_res *dns_driver_engine(dns_driver *d) { return d->res; }

@@ -1,0 +1,224 @@
+/* dns_resolver.c — a recursive DNS server over the simulated network. */
+#include "dns_resolver.h"
+
+#include "dns_driver.h"
+#include "dns_tcp.h"
+#include "dns_trace.h"
+#include "sim_tcp.h"
+#include "sim_udp.h"
+
+#define DNS_PORT 53
+#define EDNS_SIZE 1232
+
+typedef struct tcp_client tcp_client;
+
+/* A client query waiting for its lookup. */
+typedef struct {
+  uint64_t lookup;
+  dns_msg q;
+  /* where the answer goes: UDP (from, port) or a TCP client */
+  sim_addr from;
+  uint16_t port;
+  tcp_client *tcp;
+} waiting;
+
+struct tcp_client {
+  dns_resolver *r;
+  sim_tcp_conn *conn; /* NULL once closed */
+  dns_tcp *deframer;
+  uint64_t rx_off;
+  int waiting; /* queries not yet answered */
+};
+
+struct dns_resolver {
+  host *h;
+  dns_driver *drv;
+  sim_udp_sock *udp;
+  sim_tcp_listener *lis;
+  GPtrArray *waiting; /* waiting*, in arrival order */
+  GPtrArray *clients; /* tcp_client* */
+  uint64_t answered;
+};
+
+static void waiting_free(waiting *w) {
+  dns_msg_clear(&w->q);
+  g_free(w);
+}
+
+static void client_free(tcp_client *tc) {
+  dns_tcp_free(tc->deframer);
+  g_free(tc);
+}
+
+static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
+  dns_msg resp;
+  dns_res_make_response(&w->q, ev, EDNS_SIZE, &resp);
+  bool tcp = w->tcp != NULL;
+  size_t limit = tcp ? 65535 : dns_msg_udp_limit(&w->q, EDNS_SIZE);
+  uint8_t *buf = g_malloc(limit);
+  dns_enc_result er;
+  if (dns_msg_encode(&resp, buf, limit, DNS_ENC_TRUNCATE, &er) == DNS_OK) {
+    r->answered++;
+    if (!tcp) {
+      if (r->udp)
+        sim_udp_send(r->udp, &w->from, w->port, buf, er.len);
+    } else if (w->tcp->conn) {
+      GByteArray *f = g_byte_array_new();
+      dns_tcp_frame(buf, er.len, f);
+      sim_tcp_send(w->tcp->conn, f->data, f->len);
+      g_byte_array_unref(f);
+    }
+  }
+  g_free(buf);
+  dns_msg_clear(&resp);
+  if (tcp)
+    w->tcp->waiting--;
+}
+
+static void on_done(void *user, const dns_res_event *ev) {
+  dns_resolver *r = user;
+  for (guint i = 0; i < r->waiting->len; i++) {
+    waiting *w = r->waiting->pdata[i];
+    if (w->lookup == ev->lookup) {
+      reply(r, w, ev);
+      g_ptr_array_remove_index(r->waiting, i); /* frees w */
+      return;
+    }
+  }
+}
+
+/* A query arrived (UDP or TCP): start its lookup. */
+static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const sim_addr *from,
+                       uint16_t port, tcp_client *tc) {
+  waiting *w = g_new0(waiting, 1);
+  dns_msg_init(&w->q);
+  if (dns_msg_decode(&w->q, pkt, len) != DNS_OK || w->q.qr || !dns_msg_question(&w->q)) {
+    waiting_free(w); /* not a query we can answer; a real server would FORMERR */
+    return;
+  }
+  w->from = *from;
+  w->port = port;
+  w->tcp = tc;
+  if (tc)
+    tc->waiting++;
+  /* Register before looking up: a cache hit completes inside the call. */
+  w->lookup = dns_res_stats_peek(dns_driver_engine(r->drv))->lookups + 1;
+  g_ptr_array_add(r->waiting, w);
+  const dns_question *q = dns_msg_question(&w->q);
+  dns_driver_lookup(r->drv, &q->name, q->type);
+}
+
+static void udp_recv(void *user, sim_udp_sock *s, const sim_addr *from, uint16_t port,
+                     const uint8_t *buf, size_t len) {
+  dns_resolver *r = user;
+  dns_trace_packet(host_world(r->h), "dns.query", 0, from, host_node(r->h), sim_udp_sent_time(s),
+                   false, buf, len);
+  take_query(r, buf, len, from, port, NULL);
+}
+
+static const sim_udp_callbacks udp_cb = {udp_recv, NULL};
+
+static void tcp_connected(void *u, sim_tcp_conn *c) { (void)u, (void)c; }
+
+static void tcp_data(void *u, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
+  tcp_client *tc = u;
+  dns_tcp_feed(tc->deframer, buf, len);
+  GBytes *m;
+  while ((m = dns_tcp_next(tc->deframer)) != NULL) {
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(m, &n);
+    dns_trace_packet(host_world(tc->r->h), "dns.query", sim_tcp_id(c), sim_tcp_remote_addr(c),
+                     host_node(tc->r->h), sim_tcp_peer_write_time(c, tc->rx_off), true, p, n);
+    tc->rx_off += 2 + n;
+    take_query(tc->r, p, n, sim_tcp_remote_addr(c), sim_tcp_remote_port(c), tc);
+    g_bytes_unref(m);
+  }
+}
+
+static void tcp_eof(void *u, sim_tcp_conn *c) {
+  (void)u;
+  sim_tcp_close(c);
+}
+
+static void tcp_drained(void *u, sim_tcp_conn *c) { (void)u, (void)c; }
+
+static void tcp_closed(void *u, sim_tcp_conn *c, sim_tcp_reason why) {
+  (void)c, (void)why;
+  tcp_client *tc = u;
+  dns_resolver *r = tc->r;
+  tc->conn = NULL;
+  /* Answers still owed go nowhere: forget them. */
+  for (guint i = r->waiting->len; i-- > 0;) {
+    waiting *w = r->waiting->pdata[i];
+    if (w->tcp == tc) {
+      dns_driver_cancel(r->drv, w->lookup);
+      g_ptr_array_remove_index(r->waiting, i);
+    }
+  }
+  g_ptr_array_remove(r->clients, tc);
+}
+
+static const sim_tcp_callbacks tcp_cb = {tcp_connected, tcp_data, tcp_eof, tcp_drained,
+                                         tcp_closed};
+
+static void tcp_accept(void *lu, sim_tcp_conn *c, const sim_tcp_callbacks **cb, void **user) {
+  dns_resolver *r = lu;
+  tcp_client *tc = g_new0(tcp_client, 1);
+  tc->r = r;
+  tc->conn = c;
+  tc->deframer = dns_tcp_new();
+  g_ptr_array_add(r->clients, tc);
+  *cb = &tcp_cb;
+  *user = tc;
+}
+
+static void start(dns_resolver *r) {
+  r->udp = sim_udp_bind(host_node(r->h), DNS_PORT, &udp_cb, r);
+  r->lis = sim_tcp_listen(host_node(r->h), DNS_PORT, tcp_accept, r);
+  g_assert(r->udp && r->lis);
+}
+
+static void on_crash(void *user, bool crashed) {
+  dns_resolver *r = user;
+  if (crashed) {
+    r->udp = NULL;
+    r->lis = NULL;
+    g_ptr_array_set_size(r->waiting, 0);
+    g_ptr_array_set_size(r->clients, 0);
+  } else {
+    start(r);
+  }
+}
+
+dns_resolver *dns_resolver_new(host *h, const dns_res_server *hints, size_t nhints) {
+  dns_resolver *r = g_new0(dns_resolver, 1);
+  r->h = h;
+  r->waiting = g_ptr_array_new_with_free_func((GDestroyNotify)waiting_free);
+  r->clients = g_ptr_array_new_with_free_func((GDestroyNotify)client_free);
+  dns_res_config cfg;
+  dns_res_config_defaults(&cfg);
+  cfg.mode = DNS_RES_RECURSIVE;
+  cfg.servers = hints;
+  cfg.nservers = nhints;
+  cfg.shuffle = true;
+  r->drv = dns_driver_new(h, &cfg, on_done, r);
+  start(r);
+  host_on_crash(h, on_crash, r);
+  return r;
+}
+
+void dns_resolver_free(dns_resolver *r) {
+  if (!r)
+    return;
+  dns_driver_free(r->drv);
+  g_ptr_array_unref(r->waiting);
+  g_ptr_array_unref(r->clients);
+  g_free(r);
+}
+
+uint64_t dns_resolver_answered(const dns_resolver *r) { return r->answered; }
+
+const dns_res_stats *dns_resolver_stats(const dns_resolver *r) {
+  dns_res *e = dns_driver_engine(r->drv);
+  return e ? dns_res_stats_peek(e) : NULL;
+}
