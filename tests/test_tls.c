@@ -455,7 +455,70 @@ START_TEST(connections_independent) {
 }
 END_TEST
 
+/* Two worlds on two threads at once give what they give alone: no state is
+ * shared between library contexts, not even across threads. */
+typedef struct {
+  uint8_t seed;
+  GByteArray *t;
+} thread_job;
+
+static gpointer thread_run(gpointer p) {
+  thread_job *j = p;
+  for (int i = 0; i < 3; i++) {
+    GByteArray *t = conversation(j->seed, 0, NULL);
+    if (j->t == NULL)
+      j->t = t;
+    else if (!same_bytes(j->t, t))
+      g_error("thread %d: run %d differs", j->seed, i);
+    else
+      g_byte_array_unref(t);
+  }
+  return NULL;
+}
+
+START_TEST(worlds_on_threads) {
+  GByteArray *alone1 = conversation(1, 0, NULL), *alone2 = conversation(2, 0, NULL);
+  thread_job j1 = {1, NULL}, j2 = {2, NULL};
+  GThread *t1 = g_thread_new("w1", thread_run, &j1), *t2 = g_thread_new("w2", thread_run, &j2);
+  g_thread_join(t1);
+  g_thread_join(t2);
+  ck_assert_msg(same_bytes(alone1, j1.t), "world 1 on a thread differs");
+  ck_assert_msg(same_bytes(alone2, j2.t), "world 2 on a thread differs");
+  g_byte_array_unref(alone1);
+  g_byte_array_unref(alone2);
+  g_byte_array_unref(j1.t);
+  g_byte_array_unref(j2.t);
+}
+END_TEST
+
 /* ---- failures ---- */
+
+/* A flipped bit in an application record: the reader fails (RFC 8446 §5.2,
+ * bad_record_mac), the writer is told by the alert. */
+START_TEST(corrupt_record) {
+  session s;
+  session_start(&s, 1, SERVER_NAME, NULL, NULL, NULL);
+  fixture_pump(s.cli, s.srv, 0, 0, NULL);
+  session_events(&s);
+  tls_conn_write_plain(s.cli, "secret", 6, 0);
+  size_t len;
+  const uint8_t *p = tls_conn_cipher_peek(s.cli, &len);
+  ck_assert_uint_gt(len, 10);
+  uint8_t *copy = g_memdup2(p, len);
+  copy[len - 3] ^= 0x40;
+  tls_conn_cipher_consume(s.cli, len);
+  tls_conn_feed_cipher(s.srv, copy, len, 0);
+  g_free(copy);
+  fixture_pump(s.cli, s.srv, 0, 0, NULL);
+  session_events(&s);
+  ck_assert_str_eq(s.sev, "FAILED decryption failed or bad record mac");
+  ck_assert_str_eq(s.cev, "FAILED sslv3 alert bad record mac");
+  char *plain = fixture_plain(s.srv);
+  ck_assert_str_eq(plain, "");
+  g_free(plain);
+  session_end(&s);
+}
+END_TEST
 
 typedef enum { CFG_DEFAULT, CFG_NO_VERIFY, CFG_OTHER_CA, CFG_C12_S13, CFG_BOTH12 } cfg_kind;
 
@@ -666,10 +729,12 @@ static Suite *tls_suite(void) {
   tcase_add_test(tc, every_split_point);
   tcase_add_test(tc, worlds_interleaved);
   tcase_add_test(tc, connections_independent);
+  tcase_add_test(tc, worlds_on_threads);
   suite_add_tcase(s, tc);
   tc = tcase_create("failures");
   tcase_add_loop_test(tc, failure_reasons, 0, G_N_ELEMENTS(failures));
   tcase_add_loop_test(tc, garbage_input, 0, G_N_ELEMENTS(garbage));
+  tcase_add_test(tc, corrupt_record);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -146,7 +146,8 @@ tls_conn *tls_conn_new(tls_conn_ctx *ctx, const char *server_name,
                        const uint8_t seed[TLS_RAND_SEED_LEN], const tls_conn_env *env, int64_t now);
 void tls_conn_free(tls_conn *c);
 
-/* Ciphertext from the peer, any split. Bytes fed after FAILED are dropped. */
+/* Ciphertext from the peer, any split. Bytes fed after FAILED or CLOSED are
+ * dropped. */
 void tls_conn_feed_cipher(tls_conn *c, const void *buf, size_t len, int64_t now);
 
 /* Ciphertext for the peer: *LEN bytes at the returned pointer (borrowed
