@@ -135,64 +135,78 @@ static void print_reply(tls_conn *c, GString *acc) {
   fflush(stdout);
 }
 
+static int serve(tls_rand *r, const uint8_t *seed) {
+  tls_conn_config cfg;
+  tls_conn_config_init(&cfg, TLS_CONN_SERVER);
+  cfg.cred = cred;
+  cfg.verify = false;
+  int ls = socket(AF_INET, SOCK_STREAM, 0), fd = -1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 || listen(ls, 1) != 0 ||
+      getsockname(ls, (struct sockaddr *)&a, &alen) != 0)
+    return 1;
+  printf("PORT %d\n", ntohs(a.sin_port));
+  fflush(stdout);
+  struct pollfd p = {ls, POLLIN, 0};
+  if (poll(&p, 1, 20000) > 0)
+    fd = accept(ls, NULL, NULL);
+  close(ls);
+  if (fd < 0)
+    return 1;
+  tls_conn_ctx *ctx = tls_conn_ctx_new(r, &cfg, NULL);
+  tls_conn *c = tls_conn_new(ctx, NULL, seed, NULL, 0);
+  pump(c, fd, echo_line);
+  tls_conn_free(c);
+  tls_conn_ctx_free(ctx);
+  close(fd);
+  return 0;
+}
+
+static int connect_to(tls_rand *r, const uint8_t *seed, int port, const char *name) {
+  tls_conn_config cfg;
+  tls_conn_config_init(&cfg, TLS_CONN_CLIENT);
+  cfg.trust = ca;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (fd < 0)
+    return 1;
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    return 1;
+  }
+  tls_conn_ctx *ctx = tls_conn_ctx_new(r, &cfg, NULL);
+  tls_conn *c = tls_conn_new(ctx, name, seed, NULL, 0);
+  static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+  tls_conn_write_plain(c, req, strlen(req), 0);
+  pump(c, fd, print_reply);
+  tls_conn_free(c);
+  tls_conn_ctx_free(ctx);
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2)
     return 2;
   uint8_t seed[TLS_RAND_SEED_LEN] = {7};
   tls_rand *r = tls_rand_new(seed);
   make_creds(r);
+  int rc = 2;
   if (strcmp(argv[1], "gen") == 0 && argc == 3) {
     write_file(argv[2], "ca.pem", tls_ca_cert_pem(ca));
     write_file(argv[2], "cert.pem", tls_cred_cert_pem(cred));
     write_file(argv[2], "key.pem", tls_cred_key_pem(cred));
-    return 0;
-  }
-  tls_conn_config cfg;
-  int fd;
-  tls_conn *c;
-  if (strcmp(argv[1], "serve") == 0) {
-    tls_conn_config_init(&cfg, TLS_CONN_SERVER);
-    cfg.cred = cred;
-    cfg.verify = false;
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 || listen(ls, 1) != 0 ||
-        getsockname(ls, (struct sockaddr *)&a, &alen) != 0)
-      return 1;
-    printf("PORT %d\n", ntohs(a.sin_port));
-    fflush(stdout);
-    struct pollfd p = {ls, POLLIN, 0};
-    if (poll(&p, 1, 20000) <= 0 || (fd = accept(ls, NULL, NULL)) < 0)
-      return 1;
-    close(ls);
-    tls_conn_ctx *ctx = tls_conn_ctx_new(r, &cfg, NULL);
-    c = tls_conn_new(ctx, NULL, seed, NULL, 0);
-    pump(c, fd, echo_line);
-    tls_conn_free(c);
-    tls_conn_ctx_free(ctx);
+    rc = 0;
+  } else if (strcmp(argv[1], "serve") == 0) {
+    rc = serve(r, seed);
   } else if (strcmp(argv[1], "connect") == 0 && argc == 4) {
-    tls_conn_config_init(&cfg, TLS_CONN_CLIENT);
-    cfg.trust = ca;
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)atoi(argv[2])),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
-      return 1;
-    tls_conn_ctx *ctx = tls_conn_ctx_new(r, &cfg, NULL);
-    c = tls_conn_new(ctx, argv[3], seed, NULL, 0);
-    static const char req[] = "GET / HTTP/1.0\r\n\r\n";
-    tls_conn_write_plain(c, req, strlen(req), 0);
-    pump(c, fd, print_reply);
-    tls_conn_free(c);
-    tls_conn_ctx_free(ctx);
-  } else {
-    return 2;
+    rc = connect_to(r, seed, atoi(argv[2]), argv[3]);
   }
-  close(fd);
   tls_cred_free(cred);
   tls_ca_free(ca);
   tls_rand_free(r);
-  return 0;
+  return rc;
 }
