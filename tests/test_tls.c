@@ -2,6 +2,7 @@
  * credentials and the adapter (handshakes, determinism across runs, worlds
  * and splits, failures with their reasons, application data, close). */
 #include <check.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -333,6 +334,22 @@ START_TEST(same_seed_same_transcript) {
   g_free(p1);
   g_free(p2);
   g_free(p3);
+}
+END_TEST
+
+/* The digest of one conversation is fixed: the same bytes on every build
+ * (gcc or clang, any optimisation, sanitizers). It is a function of the
+ * seeds and of OpenSSL's TLS code: an OpenSSL update that changes its
+ * ClientHello changes it, and then every trace with TLS changes too. */
+#define CONVERSATION_SHA256 "3b7832c1d9fb0bff7bb51d8239a99b41101d75913a5033ab1cf6c995d888807e"
+
+START_TEST(golden_digest) {
+  GByteArray *t = conversation(1, 0, NULL);
+  char *got = g_compute_checksum_for_data(G_CHECKSUM_SHA256, t->data, t->len);
+  ck_assert_msg(strcmp(got, CONVERSATION_SHA256) == 0, "got %s want %s (OpenSSL %s)", got,
+                CONVERSATION_SHA256, OpenSSL_version(OPENSSL_VERSION));
+  g_free(got);
+  g_byte_array_unref(t);
 }
 END_TEST
 
@@ -725,6 +742,7 @@ static Suite *tls_suite(void) {
   tc = tcase_create("determinism");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, same_seed_same_transcript);
+  tcase_add_test(tc, golden_digest);
   tcase_add_test(tc, splits_same_transcript);
   tcase_add_test(tc, every_split_point);
   tcase_add_test(tc, worlds_interleaved);
