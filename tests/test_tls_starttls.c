@@ -25,6 +25,7 @@ typedef struct {
   GByteArray *q_c2s, *q_s2c; /* in flight */
   GString *log;
   char *message; /* the message the server accepted */
+  tls_ca *other; /* a CA the client trusts instead of the world's, or NULL */
   bool cli_closed, srv_closed;
   int64_t now;
 } run;
@@ -38,6 +39,12 @@ static void tls_events(run *r, tls_conn *c, const char *side) {
     else
       g_string_append_printf(r->log, "%s tls.%s %s\n", side, tls_conn_event_type_name(ev.type),
                              ev.reason ? ev.reason : "");
+    if (ev.type == TLS_CONN_EV_FAILED) { /* the owner drops the connection */
+      if (c == r->ctls)
+        smtp_cli_connection_lost(r->cli, r->now);
+      else
+        r->srv_closed = true;
+    }
   }
 }
 
@@ -174,10 +181,18 @@ static bool deliver(run *r, size_t chunk) {
   return moved;
 }
 
-static void run_session(run *r, uint8_t seed, size_t chunk) {
+static void run_session(run *r, uint8_t seed, size_t chunk, bool wrong_ca) {
   memset(r, 0, sizeof *r);
   r->seed = seed;
-  fixture_world_init(&r->w, seed, NULL, NULL, NULL);
+  tls_conn_config ccfg_tls;
+  tls_conn_config_init(&ccfg_tls, TLS_CONN_CLIENT);
+  if (wrong_ca) {
+    uint8_t k[TLS_RAND_SEED_LEN];
+    fixture_seed(k, 99);
+    r->other = tls_ca_new(NULL, k, NULL, NULL);
+    ccfg_tls.trust = r->other;
+  }
+  fixture_world_init(&r->w, seed, wrong_ca ? &ccfg_tls : NULL, NULL, NULL);
   r->c2s = g_byte_array_new();
   r->s2c = g_byte_array_new();
   r->q_c2s = g_byte_array_new();
@@ -225,6 +240,7 @@ static void run_clear(run *r) {
   g_string_free(r->log, TRUE);
   g_free(r->message);
   fixture_world_clear(&r->w);
+  tls_ca_free(r->other);
 }
 
 static bool contains(const GByteArray *b, const char *s) {
@@ -237,7 +253,7 @@ static bool contains(const GByteArray *b, const char *s) {
 
 START_TEST(starttls_auth_message) {
   run r;
-  run_session(&r, 1, 0);
+  run_session(&r, 1, 0, false);
   ck_assert_str_eq(r.log->str, "S DECIDE_CONNECT\n"
                                "S DECIDE_HELO\n"
                                "S STARTTLS\n"
@@ -278,8 +294,8 @@ static const size_t chunks[] = {0, 1, 3, 64};
 /* Same seed, any cut of the wire: the same bytes both ways. */
 START_TEST(starttls_deterministic) {
   run a, b;
-  run_session(&a, 1, 0);
-  run_session(&b, 1, chunks[_i]);
+  run_session(&a, 1, 0, false);
+  run_session(&b, 1, chunks[_i], false);
   ck_assert_msg(a.c2s->len == b.c2s->len && memcmp(a.c2s->data, b.c2s->data, a.c2s->len) == 0,
                 "chunk %zu: client bytes differ (%u vs %u)", chunks[_i], a.c2s->len, b.c2s->len);
   ck_assert_msg(a.s2c->len == b.s2c->len && memcmp(a.s2c->data, b.s2c->data, a.s2c->len) == 0,
@@ -292,14 +308,35 @@ END_TEST
 
 START_TEST(starttls_seed_matters) {
   run a, b;
-  run_session(&a, 1, 0);
-  run_session(&b, 2, 0);
+  run_session(&a, 1, 0, false);
+  run_session(&b, 2, 0, false);
   ck_assert_str_eq(a.message, b.message);
   ck_assert_str_eq(a.log->str, b.log->str);
   ck_assert_uint_eq(a.c2s->len, b.c2s->len); /* constant lengths (Ed25519, X25519) */
   ck_assert_msg(memcmp(a.c2s->data, b.c2s->data, a.c2s->len) != 0, "seed changed nothing");
   run_clear(&a);
   run_clear(&b);
+}
+END_TEST
+
+/* The client does not trust the server's CA: tls.failed on both sides with
+ * the reason, the message is not sent (TEMP: retry later), nothing after
+ * STARTTLS went out in clear. */
+START_TEST(starttls_untrusted) {
+  run r;
+  run_session(&r, 1, 0, true);
+  ck_assert_str_eq(
+      r.log->str, "S DECIDE_CONNECT\n"
+                  "S DECIDE_HELO\n"
+                  "S STARTTLS\n"
+                  "C STARTTLS\n"
+                  "C tls.FAILED certificate verify failed: unable to get local issuer certificate\n"
+                  "C RESULT ok=0 temp=1 perm=0\n"
+                  "C CLOSE connection lost\n"
+                  "S tls.FAILED tlsv1 alert unknown ca\n");
+  ck_assert_ptr_null(r.message);
+  ck_assert(!contains(r.c2s, "AUTH") && !contains(r.c2s, "MAIL"));
+  run_clear(&r);
 }
 END_TEST
 
@@ -310,6 +347,7 @@ static Suite *starttls_suite(void) {
   tcase_add_test(tc, starttls_auth_message);
   tcase_add_loop_test(tc, starttls_deterministic, 0, G_N_ELEMENTS(chunks));
   tcase_add_test(tc, starttls_seed_matters);
+  tcase_add_test(tc, starttls_untrusted);
   suite_add_tcase(s, tc);
   return s;
 }
