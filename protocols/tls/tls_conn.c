@@ -197,8 +197,9 @@ static void q_init(bytes_q *q) {
 }
 
 static const uint8_t *q_peek(const bytes_q *q, size_t *len) {
+  static const uint8_t empty[1];
   *len = q->b->len - q->off;
-  return q->b->data + q->off;
+  return q->b->data != NULL ? q->b->data + q->off : empty; /* never NULL + 0 */
 }
 
 static void q_consume(bytes_q *q, size_t n) {

@@ -150,7 +150,7 @@ void tls_conn_free(tls_conn *c);
  * dropped. */
 void tls_conn_feed_cipher(tls_conn *c, const void *buf, size_t len, int64_t now);
 
-/* Ciphertext for the peer: *LEN bytes at the returned pointer (borrowed
+/* Ciphertext for the peer: *LEN bytes at the returned pointer (never NULL; borrowed
  * until the next call into C); consume drops the first N (N <= *LEN). */
 const uint8_t *tls_conn_cipher_peek(const tls_conn *c, size_t *len);
 void tls_conn_cipher_consume(tls_conn *c, size_t n);
