@@ -5,8 +5,8 @@
  * Two levels, as in OpenSSL:
  *   tls_conn_ctx  what a host serves or trusts (role, credentials, trusted
  *                 CA, verification, versions): an SSL_CTX in the host's
- *                 tls_rand context. Costly (~0.25 ms); make one per host and
- *                 role and keep it.
+ *                 tls_rand context. Costly (0.3-4 ms, tls_rand.h); make one
+ *                 per host and role and keep it.
  *   tls_conn      one TLS session over one byte stream (~ an SSL object).
  *
  * Shape (STYLE.md "Engines"): ciphertext from the peer goes in with
