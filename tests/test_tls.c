@@ -630,6 +630,47 @@ START_TEST(failure_reasons) {
 }
 END_TEST
 
+/* A server with verify on asks for a client certificate and requires it. */
+START_TEST(client_certificates) {
+  session s;
+  session_start(&s, 1, SERVER_NAME, NULL, NULL, NULL);
+  tls_conn_config sc, cc;
+  tls_conn_config_init(&sc, TLS_CONN_SERVER);
+  sc.cred = s.w.cred;
+  sc.trust = s.w.ca;
+  tls_conn_ctx *sctx = tls_conn_ctx_new(s.w.rand_s, &sc, NULL);
+  tls_conn_config_init(&cc, TLS_CONN_CLIENT);
+  cc.trust = s.w.ca;
+  cc.cred = s.w.cred; /* any leaf of the CA will do (serverAuth+clientAuth) */
+  tls_conn_ctx *with = tls_conn_ctx_new(s.w.rand_c, &cc, NULL);
+  uint8_t k[32];
+  fixture_seed(k, 1);
+  for (int i = 0; i < 2; i++) {
+    tls_conn *c = tls_conn_new(i == 0 ? with : s.w.cctx, SERVER_NAME, k, NULL, 0);
+    tls_conn *sv = tls_conn_new(sctx, NULL, k, NULL, 0);
+    fixture_pump(c, sv, 0, 0, NULL);
+    char *se = fixture_events(sv), *ce = fixture_events(c);
+    if (i == 0) {
+      ck_assert_str_eq(se, "ESTABLISHED TLSv1.3 TLS_AES_256_GCM_SHA384 x25519 verified=1 "
+                           "cn=mx.example sni=mx.example");
+      ck_assert(g_str_has_prefix(ce, "ESTABLISHED TLSv1.3"));
+    } else {
+      ck_assert_str_eq(se, "FAILED peer did not return a certificate");
+      /* TLS 1.3: the client finished first, then hears the alert */
+      ck_assert_str_eq(ce, "ESTABLISHED TLSv1.3 TLS_AES_256_GCM_SHA384 x25519 verified=1 "
+                           "cn=mx.example sni=mx.example|FAILED tlsv13 alert certificate required");
+    }
+    g_free(se);
+    g_free(ce);
+    tls_conn_free(c);
+    tls_conn_free(sv);
+  }
+  tls_conn_ctx_free(sctx);
+  tls_conn_ctx_free(with);
+  session_end(&s);
+}
+END_TEST
+
 /* Bytes that are not TLS: the server fails with a reason, never crashes. */
 static const struct {
   const char *bytes;
@@ -753,6 +794,7 @@ static Suite *tls_suite(void) {
   tcase_add_loop_test(tc, failure_reasons, 0, G_N_ELEMENTS(failures));
   tcase_add_loop_test(tc, garbage_input, 0, G_N_ELEMENTS(garbage));
   tcase_add_test(tc, corrupt_record);
+  tcase_add_test(tc, client_certificates);
   suite_add_tcase(s, tc);
   return s;
 }

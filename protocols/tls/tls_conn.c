@@ -498,6 +498,7 @@ size_t tls_conn_read_plain(tls_conn *c, void *buf, size_t cap) {
 }
 
 bool tls_conn_write_plain(tls_conn *c, const void *buf, size_t len, int64_t now) {
+  g_assert(len <= G_MAXUINT && (buf != NULL || len == 0));
   switch (c->state) {
   case TLS_CONN_HANDSHAKE:
     g_byte_array_append(c->pending, buf, (guint)len);
