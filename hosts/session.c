@@ -18,6 +18,9 @@ struct session {
   bool at_line_start;
   sim_event_id timer;
   sim_time timer_at;
+  tls_conn *tls;      /* NULL: plaintext */
+  bool tls_up;
+  uint64_t tcp_rx;    /* TCP stream bytes received */
 };
 
 static void arm_timer(session *s);
@@ -31,18 +34,37 @@ static void name_peer(session *s) {
   s->conn_id = sim_tcp_id(s->conn);
 }
 
+/* Sends the TLS layer's pending ciphertext. */
+static void flush_cipher(session *s) {
+  size_t n;
+  const uint8_t *p = tls_conn_cipher_peek(s->tls, &n);
+  if (n) {
+    sim_tcp_send(s->conn, p, n);
+    tls_conn_cipher_consume(s->tls, n);
+  }
+}
+
 void session_flush(session *s) {
   if (!s->conn)
     return;
   size_t n;
   const uint8_t *p = s->ops->peek(s->eng, &n);
   if (n) {
-    sim_tcp_send(s->conn, p, n);
+    if (s->tls)
+      tls_conn_write_plain(s->tls, p, n, host_now(s->h));
+    else
+      sim_tcp_send(s->conn, p, n);
     s->ops->consume(s->eng, n, host_now(s->h));
   }
+  if (s->tls)
+    flush_cipher(s);
   if (s->closing) {
     s->ops->peek(s->eng, &n);
     if (n == 0) {
+      if (s->tls && s->tls_up) {
+        tls_conn_close(s->tls, host_now(s->h));
+        flush_cipher(s);
+      }
       sim_tcp_close(s->conn);
       s->closing = false;
     }
@@ -93,21 +115,78 @@ static void on_connected(void *user, sim_tcp_conn *c) {
   session_kick(s);
 }
 
-static void on_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
-  session *s = user;
-  (void)c;
+/* Feeds plaintext to the engine one line at a time, so the engine's line
+ * reports know where their line began. */
+static void feed_lines(session *s, const uint8_t *buf, size_t len) {
   sim_time now = host_now(s->h);
-  /* One line at a time, so the engine's line reports know their start. */
   while (len && s->conn) {
     const uint8_t *lf = memchr(buf, '\n', len);
     size_t n = lf ? (size_t)(lf - buf) + 1 : len;
-    if (s->at_line_start)
+    if (s->at_line_start && !s->tls)
       s->line_off = s->rx_off;
     s->ops->feed(s->eng, buf, n, now);
     s->rx_off += n;
     s->at_line_start = lf != NULL;
     buf += n;
     len -= n;
+  }
+}
+
+static void trace_tls(session *s, const tls_conn_event *ev) {
+  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PROTOCOL);
+  if (!tw || ev->type == TLS_CONN_EV_CLOSED)
+    return;
+  bool ok = ev->type == TLS_CONN_EV_ESTABLISHED;
+  trace_event_begin(tw, host_now(s->h), ok ? "tls.established" : "tls.failed");
+  trace_key_uint(tw, "conn", s->conn_id);
+  trace_key_str(tw, "node", host_name(s->h));
+  trace_key_str(tw, "peer", s->peer);
+  if (ok) {
+    trace_key_str(tw, "version", ev->version);
+    trace_key_str(tw, "cipher", ev->cipher);
+    trace_key_bool(tw, "verified", ev->peer_verified);
+  } else {
+    trace_key_str(tw, "reason", ev->reason ? ev->reason : "");
+  }
+  trace_end(tw);
+}
+
+/* Ciphertext in: TLS events, then the plaintext it yields to the engine. */
+static void tls_input(session *s, const uint8_t *buf, size_t len) {
+  sim_time now = host_now(s->h);
+  tls_conn_feed_cipher(s->tls, buf, len, now);
+  tls_conn_event ev;
+  while (s->tls && tls_conn_next_event(s->tls, &ev)) {
+    trace_tls(s, &ev);
+    if (ev.type == TLS_CONN_EV_ESTABLISHED)
+      s->tls_up = true;
+    if (s->owner->tls_event)
+      s->owner->tls_event(s->ou, s, &ev);
+  }
+  if (!s->tls || !s->conn)
+    return;
+  flush_cipher(s);
+  size_t n;
+  const uint8_t *p = tls_conn_plain_peek(s->tls, &n);
+  if (n) {
+    /* Lines inside TLS records: date them by the ciphertext's last byte. */
+    s->at_line_start = true;
+    uint8_t *copy = g_memdup2(p, n);
+    tls_conn_plain_consume(s->tls, n);
+    feed_lines(s, copy, n);
+    g_free(copy);
+  }
+}
+
+static void on_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
+  session *s = user;
+  (void)c;
+  s->tcp_rx += len;
+  if (s->tls) {
+    s->line_off = s->tcp_rx - 1; /* see session_start_tls */
+    tls_input(s, buf, len);
+  } else {
+    feed_lines(s, buf, len);
   }
   session_kick(s);
 }
@@ -172,9 +251,20 @@ session *session_connect(host *h, const sim_addr *to, uint16_t port,
   return s;
 }
 
+void session_start_tls(session *s, tls_conn *t) {
+  g_assert(!s->tls);
+  s->tls = t;
+  s->tls_up = false;
+  if (s->conn)
+    flush_cipher(s); /* a client's ClientHello */
+}
+
+bool session_tls_active(const session *s) { return s->tls_up; }
+
 void session_free(session *s) {
   if (!s)
     return;
+  tls_conn_free(s->tls);
   if (s->timer)
     sim_world_cancel(host_world(s->h), s->timer);
   g_free(s->peer);

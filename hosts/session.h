@@ -31,6 +31,7 @@
 
 #include "host.h"
 #include "sim_tcp.h"
+#include "tls_conn.h"
 
 /* The engine, as the session drives it. Any of deadline/tick may be NULL. */
 typedef struct {
@@ -50,6 +51,10 @@ typedef struct {
   void (*closed)(void *owner, session *s, sim_tcp_reason why);
   /* Optional: the connection is established (client side). */
   void (*connected)(void *owner, session *s);
+  /* Optional (needed with TLS): the TLS handshake finished (ESTABLISHED) or
+   * failed (FAILED), or the peer sent close_notify (CLOSED). On
+   * ESTABLISHED the owner tells its engine (e.g. smtp_srv_tls_started). */
+  void (*tls_event)(void *owner, session *s, const tls_conn_event *ev);
 } session_owner;
 
 /* Server side: wraps an accepted connection (call from the accept
@@ -68,6 +73,15 @@ void session_free(session *s);
 void session_flush(session *s);
 /* Runs pump() then flush(): after answering a decision from outside. */
 void session_kick(session *s);
+/* Wraps the stream in TLS from now on (STARTTLS): the session owns T.
+ * Call after the engine's plaintext up to the switch was flushed. Traces
+ * tls.established {"conn","node","peer","version","cipher","verified"} or
+ * tls.failed {"conn","node","peer","reason"} when the handshake ends. While
+ * TLS is on, a received line's "sent" is when the peer wrote the last
+ * ciphertext that carried it (records do not map back to lines exactly). */
+void session_start_tls(session *s, tls_conn *t);
+bool session_tls_active(const session *s);
+
 /* Half-closes after the pending output (the engine said goodbye). */
 void session_close(session *s);
 /* Drops the connection at once (RST). */

@@ -4,11 +4,15 @@
 #include <string.h>
 
 #include "smtp_glue.h"
+#include "tls_host.h"
 #include "testutil.h"
 #include "trace_read.h"
 
+static bool submission; /* the current world: 587 with STARTTLS and AUTH */
+
 typedef struct {
   host *h;
+  tls_host *tls;
   sim_tcp_listener *lis;
   smtp_srv *srv;
   smtp_glue_trace tr;
@@ -20,6 +24,7 @@ typedef struct {
 
 typedef struct {
   host *h;
+  tls_host *tls;
   smtp_cli *cli;
   smtp_glue_trace tr;
   session *s;
@@ -48,7 +53,15 @@ static void srv_pump(void *owner, session *s) {
       session_close(s);
       break;
     case SMTP_SRV_EV_STARTTLS:
-      ck_abort_msg("STARTTLS not offered here");
+      ck_assert(submission);
+      session_flush(s); /* the 220 goes out in clear */
+      session_start_tls(s, tls_host_conn(sv->tls, TLS_CONN_SERVER, NULL));
+      break;
+    case SMTP_SRV_EV_DECIDE_AUTH:
+      if (strcmp(ev.user, "alice") == 0 && strcmp(ev.pass, "wonderland") == 0)
+        smtp_srv_accept(sv->srv, ev.id, now);
+      else
+        smtp_srv_reject(sv->srv, ev.id, 535, "5.7.8", NULL, now);
       break;
     default:
       smtp_srv_accept(sv->srv, ev.id, now);
@@ -63,14 +76,27 @@ static void srv_closed(void *owner, session *s, sim_tcp_reason why) {
   sv->closed++;
 }
 
-static const session_owner srv_owner = {srv_pump, srv_closed, NULL};
+static int tls_up;
+
+static void srv_tls(void *owner, session *s, const tls_conn_event *ev) {
+  (void)s;
+  server *sv = owner;
+  if (ev->type == TLS_CONN_EV_CLOSED)
+    return;
+  ck_assert_int_eq(ev->type, TLS_CONN_EV_ESTABLISHED);
+  tls_up++;
+  smtp_srv_tls_started(sv->srv, host_now(sv->h));
+}
+
+static const session_owner srv_owner = {.pump = srv_pump, .closed = srv_closed, .tls_event = srv_tls};
 
 static void srv_accept(void *lu, sim_tcp_conn *c, const sim_tcp_callbacks **cb, void **user) {
   server *sv = lu;
   smtp_srv_config cfg;
   smtp_srv_config_init(&cfg);
   cfg.hostname = "mx.example.org";
-  cfg.ext_starttls = false;
+  cfg.ext_starttls = submission;
+  cfg.require_auth = cfg.require_tls_for_auth = submission;
   smtp_env env = smtp_glue_env(&sv->tr, true);
   sv->srv = smtp_srv_new(&cfg, &env);
   sv->s = session_accept(sv->h, c, &smtp_glue_srv_ops, sv->srv, &srv_owner, sv);
@@ -91,6 +117,8 @@ static void cli_pump(void *owner, session *s) {
       cl->perm += ev.n_perm;
     } else if (ev.type == SMTP_CLI_EV_CLOSE) {
       session_close(s);
+    } else if (ev.type == SMTP_CLI_EV_STARTTLS) {
+      session_start_tls(s, tls_host_conn(cl->tls, TLS_CONN_CLIENT, "mx.example.org"));
     }
   }
 }
@@ -102,7 +130,18 @@ static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
   cl->closed++;
 }
 
-static const session_owner cli_owner = {cli_pump, cli_closed, NULL};
+static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
+  (void)s;
+  client *cl = owner;
+  if (ev->type == TLS_CONN_EV_CLOSED)
+    return; /* the server's close_notify at the end */
+  ck_assert_msg(ev->type == TLS_CONN_EV_ESTABLISHED, "%s", ev->reason ? ev->reason : "");
+  ck_assert(ev->peer_verified);
+  tls_up++;
+  smtp_cli_tls_started(cl->cli, host_now(cl->h));
+}
+
+static const session_owner cli_owner = {.pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
 
 static void cli_start(void *a, void *b) {
   client *cl = a;
@@ -110,7 +149,11 @@ static void cli_start(void *a, void *b) {
   smtp_cli_config cfg;
   smtp_cli_config_init(&cfg);
   cfg.helo_name = "relay.example.com";
-  cfg.tls = SMTP_CLI_TLS_NEVER;
+  cfg.tls = submission ? SMTP_CLI_TLS_REQUIRED : SMTP_CLI_TLS_NEVER;
+  if (submission) {
+    cfg.auth_user = "alice";
+    cfg.auth_pass = "wonderland";
+  }
   smtp_env env = smtp_glue_env(&cl->tr, false);
   cl->cli = smtp_cli_new(&cfg, &env, host_now(cl->h));
   static smtp_cmd_mail mail = {.from = "alice@example.com"};
@@ -138,6 +181,11 @@ static GString *run_world(uint64_t seed, server *sv, client *cl) {
   sim_node_add_addr(host_node(sv->h), &sa);
   sim_link_params p = {.latency = 20 * SIM_MS, .jitter = SIM_MS, .bandwidth_bps = 1000000};
   sim_net_add_link(sim_world_net(w), host_node(cl->h), host_node(sv->h), &p);
+  tls_world *tlw = tls_world_new(w);
+  const char *names[] = {"mx.example.org"};
+  sv->tls = tls_host_new(tlw, sv->h, names, 1);
+  const char *cnames[] = {"relay.example.com"};
+  cl->tls = tls_host_new(tlw, cl->h, cnames, 1);
   sv->lis = sim_tcp_listen(host_node(sv->h), 25, srv_accept, sv);
   sim_world_at(w, SIM_S, cli_start, cl, &sa);
   sim_world_run(w, 10 * SIM_MIN);
@@ -145,6 +193,9 @@ static GString *run_world(uint64_t seed, server *sv, client *cl) {
   session_free(cl->s);
   session_free(sv->s);
   sim_world_free(w);
+  tls_host_free(sv->tls);
+  tls_host_free(cl->tls);
+  tls_world_free(tlw);
   smtp_cli_free(cl->cli);
   smtp_srv_free(sv->srv);
   host_free(cl->h);
@@ -207,10 +258,35 @@ START_TEST(smtp_over_simulated_tcp) {
 }
 END_TEST
 
+START_TEST(submission_with_starttls_and_auth) {
+  server sv;
+  client cl;
+  submission = true;
+  tls_up = 0;
+  GString *t = run_world(5, &sv, &cl);
+  ck_assert_int_eq(tls_up, 2); /* both ends */
+  ck_assert_int_eq(sv.messages, 1);
+  ck_assert_uint_eq(cl.ok, 2);
+  ck_assert_uint_eq(cl.perm, 1);
+  ck_assert_msg(strstr(t->str, "\"ev\":\"tls.established\"") != NULL, "%s", t->str);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"line\":\"STARTTLS\""));
+  ck_assert_ptr_nonnull(strstr(t->str, "AUTH PLAIN"));
+  ck_assert_ptr_null(strstr(t->str, "wonderland")); /* the password never reaches the trace */
+  server sv2;
+  client cl2;
+  GString *t2 = run_world(5, &sv2, &cl2);
+  ck_assert_msg(g_string_equal(t, t2), "TLS run not reproducible");
+  submission = false;
+  g_string_free(t, TRUE);
+  g_string_free(t2, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("session");
   TCase *tc = tcase_create("smtp");
   tcase_add_test(tc, smtp_over_simulated_tcp);
+  tcase_add_test(tc, submission_with_starttls_and_auth);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

@@ -1,0 +1,32 @@
+/* tls_host.h — TLS identities of a simulated world: one CA, and per host
+ * its credentials and OpenSSL contexts, all derived from the world's seed.
+ *
+ * tls_world makes the world's CA (stream "tls:ca"): every simulated host
+ * trusts it, and live mode can export it so real clients verify STARTTLS.
+ * tls_host gives a host a certificate for its names, a server and a client
+ * context, and a fresh seed for each connection drawn from its own stream
+ * ("tls:NAME"), so TLS bytes are reproducible and independent per host.
+ */
+#ifndef MAILSIM_TLS_HOST_H
+#define MAILSIM_TLS_HOST_H
+
+#include "host.h"
+#include "tls_conn.h"
+
+typedef struct tls_world tls_world;
+typedef struct tls_host tls_host;
+
+tls_world *tls_world_new(sim_world *w);
+void tls_world_free(tls_world *tw);
+const tls_ca *tls_world_ca(const tls_world *tw);
+
+/* Credentials for host H under NAMES (DNS names or IP literals; at least
+ * one). Aborts if OpenSSL refuses them (names come from a checked
+ * scenario). */
+tls_host *tls_host_new(tls_world *tw, host *h, const char *const *names, size_t n);
+void tls_host_free(tls_host *th);
+/* A new connection endpoint. Client: verifies the peer against the world's
+ * CA and SERVER_NAME. */
+tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_name);
+
+#endif
