@@ -28,6 +28,7 @@ static void traffic_clear(void *p) {
   scn_traffic *t = p;
   g_free(t->from);
   g_free(t->to);
+  g_free(t->name);
 }
 static void fault_clear(void *p) { g_free(((scn_fault *)p)->target); }
 
@@ -173,8 +174,50 @@ static void load_links(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   }
 }
 
+static void load_stream(scn_json_ctx *x, scn_config *c, const cJSON *it, const char *path,
+                        scn_traffic *t) {
+  int64_t port = 0;
+  if (scn_json_string(x, it, path, "to", true, &t->to) &&
+      scn_json_int(x, it, path, "port", true, 1, 65535, &port) &&
+      scn_json_size(x, it, path, "bytes", true, &t->bytes)) {
+    t->kind = SCN_TRAFFIC_STREAM;
+    t->port = (uint16_t)port;
+    int to = scn_find_host(c, t->to);
+    if (to < 0)
+      scn_json_fail(x, path, "\"to\": no host named \"%s\"", t->to);
+    else if (g_array_index(c->hosts, scn_host, to).addrs->len == 0)
+      scn_json_fail(x, path, "\"to\": host \"%s\" has no address", t->to);
+  }
+}
+
+/* DNS types a lookup may ask for, by mnemonic. */
+static const struct {
+  const char *name;
+  uint16_t type;
+} qtypes[] = {{"A", 1}, {"NS", 2}, {"CNAME", 5}, {"SOA", 6}, {"PTR", 12},
+              {"MX", 15}, {"TXT", 16}, {"AAAA", 28}, {"SRV", 33}};
+
+static void load_lookup(scn_json_ctx *x, const cJSON *it, const char *path, scn_traffic *t) {
+  char *type = NULL;
+  if (scn_json_string(x, it, path, "name", true, &t->name) &&
+      scn_json_string(x, it, path, "type", true, &type)) {
+    t->kind = SCN_TRAFFIC_LOOKUP;
+    bool found = false;
+    for (size_t i = 0; i < G_N_ELEMENTS(qtypes); i++)
+      if (g_ascii_strcasecmp(type, qtypes[i].name) == 0) {
+        t->qtype = qtypes[i].type;
+        found = true;
+      }
+    if (!found)
+      scn_json_fail(x, path, "\"type\": unknown record type \"%s\" (expected A, AAAA, MX, TXT, "
+                    "NS, CNAME, SOA, PTR or SRV)", type);
+  }
+  g_free(type);
+}
+
 static void load_traffic(scn_json_ctx *x, scn_config *c, const cJSON *root) {
-  static const char *const keys[] = {"kind", "from", "to", "port", "bytes", "at", NULL};
+  static const char *const keys[] = {"kind", "from", "to", "port", "bytes", "name", "type", "at",
+                                     NULL};
   const cJSON *arr;
   if (!scn_json_array(x, root, "$", "traffic", false, &arr) || !arr)
     return;
@@ -183,28 +226,24 @@ static void load_traffic(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     char *path = scn_json_index_path("$.traffic", i);
     scn_traffic t = {0};
     char *kind = NULL;
-    int64_t port = 0;
     if (!cJSON_IsObject(it)) {
       scn_json_fail(x, path, "expected a traffic object");
     } else if (scn_json_known_keys(x, it, path, keys) &&
-               scn_json_string(x, it, path, "kind", true, &kind)) {
-      if (strcmp(kind, "stream") != 0) {
-        scn_json_fail(x, path, "\"kind\": unknown traffic kind \"%s\" (expected: stream)", kind);
-      } else if (scn_json_string(x, it, path, "from", true, &t.from) &&
-                 scn_json_string(x, it, path, "to", true, &t.to) &&
-                 scn_json_int(x, it, path, "port", true, 1, 65535, &port) &&
-                 scn_json_size(x, it, path, "bytes", true, &t.bytes) &&
-                 scn_json_duration(x, it, path, "at", false, &t.at)) {
-        t.kind = SCN_TRAFFIC_STREAM;
-        t.port = (uint16_t)port;
-        int to = scn_find_host(c, t.to);
-        if (scn_find_host(c, t.from) < 0)
-          scn_json_fail(x, path, "\"from\": no host named \"%s\"", t.from);
-        else if (to < 0)
-          scn_json_fail(x, path, "\"to\": no host named \"%s\"", t.to);
-        else if (g_array_index(c->hosts, scn_host, to).addrs->len == 0)
-          scn_json_fail(x, path, "\"to\": host \"%s\" has no address", t.to);
-      }
+               scn_json_string(x, it, path, "kind", true, &kind) &&
+               scn_json_string(x, it, path, "from", true, &t.from) &&
+               scn_json_duration(x, it, path, "at", false, &t.at)) {
+      if (scn_find_host(c, t.from) < 0)
+        scn_json_fail(x, path, "\"from\": no host named \"%s\"", t.from);
+      else if (strcmp(kind, "stream") == 0)
+        load_stream(x, c, it, path, &t);
+      else if (strcmp(kind, "lookup") == 0 &&
+               !g_array_index(c->hosts, scn_host, scn_find_host(c, t.from)).resolver)
+        scn_json_fail(x, path, "\"from\": host \"%s\" has no \"resolver\" to ask", t.from);
+      else if (strcmp(kind, "lookup") == 0)
+        load_lookup(x, it, path, &t);
+      else
+        scn_json_fail(x, path, "\"kind\": unknown traffic kind \"%s\" (expected: stream, lookup)",
+                      kind);
     }
     g_free(kind);
     g_array_append_val(c->traffic, t);

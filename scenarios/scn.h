@@ -12,7 +12,9 @@
  *                 "bandwidth": "10Mbit", "queue": "256KiB", "loss": "0.1%",
  *                 "mtu": 1500, "up": true}, ... ],
  *     "traffic": [ {"kind": "stream", "from": "alice", "to": "server",
- *                   "port": 9000, "bytes": "1MiB", "at": "1s"}, ... ],
+ *                   "port": 9000, "bytes": "1MiB", "at": "1s"},
+ *                  {"kind": "lookup", "from": "alice", "name": "example.org.",
+ *                   "type": "MX", "at": "2s"}, ... ],
  *     "faults": [ {"kind": "link_down", "link": "alice-r1", "at": "2s", "until": "5s"},
  *                 {"kind": "crash", "host": "server", "at": "3s", "until": "4s"} ]
  *   }
@@ -103,13 +105,17 @@ typedef struct {
   bool up;
 } scn_link;
 
-typedef enum { SCN_TRAFFIC_STREAM, SCN_TRAFFIC_COUNT } scn_traffic_kind;
+typedef enum { SCN_TRAFFIC_STREAM, SCN_TRAFFIC_LOOKUP, SCN_TRAFFIC_COUNT } scn_traffic_kind;
 
+/* A stream: FROM sends BYTES to TO:PORT. A lookup: FROM asks its resolver
+ * for NAME/QTYPE. */
 typedef struct {
   scn_traffic_kind kind;
   char *from, *to;
   uint16_t port;
   uint64_t bytes;
+  char *name;
+  uint16_t qtype;
   sim_time at;
 } scn_traffic;
 

@@ -2,6 +2,7 @@
  * host runs, users and their clients, and the messages they send. */
 #include <string.h>
 
+#include "scn_dns.h"
 #include "scn_mail_int.h"
 
 /* --- small helpers ---------------------------------------------------- */
@@ -199,6 +200,16 @@ static void load_zones(scn_json_ctx *x, scn_config *c, const cJSON *root) {
       if (!g_str_has_suffix(z.origin, "."))
         scn_json_fail(x, path, "\"origin\": expected an absolute name ending in \".\", got \"%s\"",
                       z.origin);
+      guint bad;
+      dns_err e;
+      dns_zone *built = scn_json_ok(x) ? scn_dns_zone_build(&z, &bad, &e) : NULL;
+      if (scn_json_ok(x) && !built && bad == G_MAXUINT)
+        scn_json_fail(x, path, "\"origin\": \"%s\" is not a valid domain name", z.origin);
+      else if (scn_json_ok(x) && !built)
+        scn_json_fail(x, path, "records[%u]: %s in \"%s\" (expected \"name TTL IN TYPE data\" with "
+                      "absolute names, \"@\" for the origin, and every record inside the zone)",
+                      bad, dns_err_name(e), (char *)z.records->pdata[bad]);
+      dns_zone_free(built);
     }
     g_array_append_val(c->zones, z);
     g_free(path);
@@ -366,6 +377,16 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
       want_role(x, c, path, "mta.mailbox_host", h->mta.mailbox_host, "mailbox");
     if (h->mta.smarthost && scn_json_ok(x))
       want_role(x, c, path, "mta.smarthost", h->mta.smarthost, "mta");
+    if (scn_json_ok(x) && !strcmp(h->role, "resolver")) {
+      bool root = false;
+      for (guint k = 0; k < c->hosts->len; k++) {
+        const scn_host *o = &g_array_index(c->hosts, scn_host, k);
+        for (guint z = 0; z < o->zones->len; z++)
+          root |= strcmp(o->zones->pdata[z], ".") == 0;
+      }
+      if (!root)
+        scn_json_fail(x, path, "a \"resolver\" needs a host serving the root zone \".\" (its hints)");
+    }
     if (scn_json_ok(x) && (!strcmp(h->role, "mta") || !strcmp(h->role, "mua")) && !h->resolver)
       scn_json_fail(x, path, "a host with role \"%s\" needs a \"resolver\"", h->role);
     g_free(path);

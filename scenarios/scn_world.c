@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "bulk.h"
+#include "scn_dns.h"
 #include "sim_net.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -19,12 +20,26 @@ typedef struct {
   bulk_sink *sink;
 } sink_entry;
 
+/* A DNS lookup of the scenario's traffic and its outcome. */
+typedef struct {
+  scn_world *sw;
+  const scn_traffic *cfg;
+  int from;
+  bool done;
+  uint16_t rcode;
+  guint answers;
+  sim_time asked, answered;
+} lookup;
+
 struct scn_world {
   const scn_config *cfg;
   sim_world *w;
   trace_writer *tw;
+  GPtrArray *hosts;   /* host*, by scenario index */
+  scn_dns *dns;
   GArray *streams;    /* stream */
   GPtrArray *sinks;   /* sink_entry*, in creation order */
+  GPtrArray *lookups; /* lookup* */
   sim_time ended_at;
   uint64_t events;
 };
@@ -42,19 +57,11 @@ static sim_link *link_named(sim_net *net, const char *name) {
   return NULL;
 }
 
-/* Crash hook of every node: tells the applications on it. */
-static void node_changed(void *user, sim_node *n, bool crashed) {
-  scn_world *sw = user;
-  for (guint i = 0; i < sw->sinks->len; i++) {
-    sink_entry *e = sw->sinks->pdata[i];
-    if (bulk_sink_node(e->sink) == n)
-      bulk_sink_node_changed(e->sink, crashed);
-  }
-  for (guint i = 0; i < sw->streams->len; i++) {
-    stream *s = &g_array_index(sw->streams, stream, i);
-    if (bulk_source_node(s->src) == n)
-      bulk_source_node_changed(s->src, crashed);
-  }
+static void sink_crash(void *user, bool crashed) { bulk_sink_node_changed(user, crashed); }
+static void source_crash(void *user, bool crashed) { bulk_source_node_changed(user, crashed); }
+
+static host *host_of(scn_world *sw, const char *name) {
+  return sw->hosts->pdata[scn_find_host(sw->cfg, name)];
 }
 
 static bulk_sink *sink_for(scn_world *sw, sim_node *n, uint16_t port) {
@@ -70,6 +77,7 @@ static bulk_sink *sink_for(scn_world *sw, sim_node *n, uint16_t port) {
   e->key = key;
   e->sink = bulk_sink_new(n, port);
   g_ptr_array_add(sw->sinks, e);
+  host_on_crash(host_of(sw, sim_node_name(n)), sink_crash, e->sink);
   return e->sink;
 }
 
@@ -80,6 +88,41 @@ static void sink_entry_free(void *p) {
   g_free(e);
 }
 
+static void lookup_done(void *user, const dns_client_result *r) {
+  lookup *l = user;
+  scn_world *sw = l->sw;
+  l->done = true;
+  l->rcode = r->rcode;
+  l->answers = r->rrs->len;
+  l->answered = sim_world_now(sw->w);
+  trace_writer *tw = sim_world_trace(sw->w, SIM_DETAIL_MESSAGES);
+  trace_event_begin(tw, l->answered, "app.lookup.done");
+  trace_key_str(tw, "node", l->cfg->from);
+  trace_key_str(tw, "qname", l->cfg->name);
+  char tb[16], rb[16];
+  trace_key_str(tw, "qtype", dns_type_to_text(l->cfg->qtype, tb));
+  trace_key_str(tw, "rcode", dns_rcode_to_text(r->rcode, rb));
+  trace_arr_begin(tw, "answers");
+  GString *txt = g_string_new(NULL);
+  for (guint i = 0; i < r->rrs->len; i++) {
+    g_string_truncate(txt, 0);
+    dns_rr_append_text(&g_array_index(r->rrs, dns_rr, i), txt);
+    trace_key_str(tw, NULL, txt->str);
+  }
+  g_string_free(txt, TRUE);
+  trace_arr_end(tw);
+  trace_key_int(tw, "took", l->answered - l->asked);
+  trace_end(tw);
+}
+
+static void lookup_start(void *a, void *b) {
+  (void)b;
+  lookup *l = a;
+  l->asked = sim_world_now(l->sw->w);
+  dns_client_lookup(scn_dns_client(l->sw->dns, l->from), l->cfg->name, l->cfg->qtype, lookup_done,
+                    l);
+}
+
 scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
                            sim_detail detail) {
   scn_world *sw = g_new0(scn_world, 1);
@@ -87,18 +130,21 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
   sw->tw = tw;
   sw->w = sim_world_new(seed);
   sim_world_set_trace(sw->w, tw, detail);
+  sw->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)host_free);
   sw->streams = g_array_new(FALSE, TRUE, sizeof(stream));
   sw->sinks = g_ptr_array_new_with_free_func(sink_entry_free);
+  sw->lookups = g_ptr_array_new_with_free_func(g_free);
   sim_net *net = sim_world_net(sw->w);
 
   for (guint i = 0; i < c->hosts->len; i++) {
     const scn_host *h = &g_array_index(c->hosts, scn_host, i);
-    sim_node *n = sim_net_add_node(net, h->name, g_str_equal(h->role, "router"));
+    host *ho = host_new(sw->w, h->name, h->role, g_str_equal(h->role, "router"));
+    g_ptr_array_add(sw->hosts, ho);
     for (guint k = 0; k < h->addrs->len; k++) {
       sim_addr a;
       bool ok = sim_addr_parse(h->addrs->pdata[k], &a);
       g_assert(ok); /* validated by the loader */
-      sim_node_add_addr(n, &a);
+      sim_node_add_addr(host_node(ho), &a);
     }
   }
   for (guint i = 0; i < c->links->len; i++) {
@@ -108,8 +154,18 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
     if (!l->up)
       sim_net_link_set_up(net, sl, false);
   }
+  sw->dns = scn_dns_new(c, (host *const *)sw->hosts->pdata);
   for (guint i = 0; i < c->traffic->len; i++) {
     const scn_traffic *t = &g_array_index(c->traffic, scn_traffic, i);
+    if (t->kind == SCN_TRAFFIC_LOOKUP) {
+      lookup *l = g_new0(lookup, 1);
+      l->sw = sw;
+      l->cfg = t;
+      l->from = scn_find_host(c, t->from);
+      g_ptr_array_add(sw->lookups, l);
+      sim_world_at(sw->w, t->at, lookup_start, l, NULL);
+      continue;
+    }
     sim_node *from = sim_net_find_node(net, t->from);
     sim_node *to = sim_net_find_node(net, t->to);
     const sim_addr *dst = sim_node_addr(to, 4);
@@ -117,6 +173,7 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
       dst = sim_node_addr(to, 6);
     stream s = {t, NULL, sink_for(sw, to, t->port)};
     s.src = bulk_source_new(from, dst, t->port, t->bytes, t->at);
+    host_on_crash(host_of(sw, t->from), source_crash, s.src);
     g_array_append_val(sw->streams, s);
   }
   for (guint i = 0; i < c->faults->len; i++) {
@@ -133,21 +190,22 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
         sim_node_restart_at(n, f->until);
     }
   }
-  for (size_t i = 0; i < sim_net_node_count(net); i++)
-    sim_node_set_hook(sim_net_node_at(net, i), node_changed, sw);
   return sw;
 }
 
 void scn_world_free(scn_world *sw) {
   if (!sw)
     return;
-  /* The world first: it drops connections without callbacks, so the
-   * applications can then go without being called back. */
-  sim_world_free(sw->w);
+  /* Services first (they may cancel their events), then the world (it
+   * drops connections without callbacks), then the hosts (host.h). */
+  scn_dns_free(sw->dns);
   for (guint i = 0; i < sw->streams->len; i++)
     bulk_source_free(g_array_index(sw->streams, stream, i).src);
   g_array_unref(sw->streams);
   g_ptr_array_unref(sw->sinks);
+  g_ptr_array_unref(sw->lookups);
+  sim_world_free(sw->w);
+  g_ptr_array_unref(sw->hosts);
   g_free(sw);
 }
 
@@ -194,6 +252,21 @@ bool scn_world_run(scn_world *sw) {
     trace_obj_end(tw);
   }
   trace_arr_end(tw);
+  trace_arr_begin(tw, "lookups");
+  for (guint i = 0; i < sw->lookups->len; i++) {
+    const lookup *l = sw->lookups->pdata[i];
+    char tb[16], rb[16];
+    trace_obj_begin(tw, NULL);
+    trace_key_str(tw, "from", l->cfg->from);
+    trace_key_str(tw, "qname", l->cfg->name);
+    trace_key_str(tw, "qtype", dns_type_to_text(l->cfg->qtype, tb));
+    trace_key_bool(tw, "done", l->done);
+    if (l->done)
+      trace_key_str(tw, "rcode", dns_rcode_to_text(l->rcode, rb));
+    trace_obj_end(tw);
+    all_ok &= l->done;
+  }
+  trace_arr_end(tw);
   trace_key_bool(tw, "ok", all_ok);
   trace_end(tw);
   return all_ok;
@@ -204,7 +277,7 @@ void scn_world_summary(const scn_world *sw, GString *out) {
   g_string_append_printf(out, "scenario  %s (seed %" PRIu64 ")\n", sw->cfg->name,
                          sim_world_seed(sw->w));
   g_string_append_printf(out, "simulated %s, %" PRIu64 " events\n",
-                         sim_time_format(sw->ended_at, b1), sw->events);
+                         sim_time_format_short(sw->ended_at, b1), sw->events);
   for (guint i = 0; i < sw->streams->len; i++) {
     const stream *s = &g_array_index(sw->streams, stream, i);
     const bulk_stats *got = bulk_sink_find(s->sink, s->src);
@@ -214,7 +287,7 @@ void scn_world_summary(const scn_world *sw, GString *out) {
     } else {
       sim_time took = got->last_byte - bulk_source_stats(s->src)->started;
       g_string_append_printf(out, "%" PRIu64 " of %" PRIu64 " bytes in %s", got->bytes,
-                             s->cfg->bytes, sim_time_format(took, b2));
+                             s->cfg->bytes, sim_time_format_short(took, b2));
       if (took > 0) {
         /* kbit/s, integer arithmetic */
         uint64_t kbps = (uint64_t)(((u128)got->bytes * 8 * 1000000) / (uint64_t)took);
@@ -226,5 +299,17 @@ void scn_world_summary(const scn_world *sw, GString *out) {
     if (src->ended && src->reason != SIM_TCP_CLOSED_NORMAL)
       g_string_append_printf(out, " [sender: %s]", sim_tcp_reason_name(src->reason));
     g_string_append_c(out, '\n');
+  }
+  for (guint i = 0; i < sw->lookups->len; i++) {
+    const lookup *l = sw->lookups->pdata[i];
+    char tb[16], rb[16];
+    g_string_append_printf(out, "lookup    %s: %s %s  ", l->cfg->from, l->cfg->name,
+                           dns_type_to_text(l->cfg->qtype, tb));
+    if (l->done)
+      g_string_append_printf(out, "%s, %u answer%s in %s\n", dns_rcode_to_text(l->rcode, rb),
+                             l->answers, l->answers == 1 ? "" : "s",
+                             sim_time_format_short(l->answered - l->asked, b2));
+    else
+      g_string_append(out, "no answer\n");
   }
 }

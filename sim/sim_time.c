@@ -147,3 +147,46 @@ char *sim_time_format(sim_time t, char buf[SIM_TIME_BUFSZ]) {
   buf[SIM_TIME_BUFSZ - 1] = '\0';
   return buf;
 }
+
+char *sim_time_format_short(sim_time t, char buf[SIM_TIME_BUFSZ]) {
+  static const struct {
+    const char *name;
+    sim_time ns;
+  } order[] = {{"d", SIM_DAY}, {"h", SIM_HOUR}, {"min", SIM_MIN}, {"s", SIM_S},
+               {"ms", SIM_MS}, {"us", SIM_US},  {"ns", SIM_NS}};
+  if (t == 0) {
+    g_strlcpy(buf, "0s", SIM_TIME_BUFSZ);
+    return buf;
+  }
+  uint64_t mag = t < 0 ? (uint64_t)(-(t + 1)) + 1 : (uint64_t)t;
+  size_t i = 0;
+  while ((uint64_t)order[i].ns > mag)
+    i++;
+  uint64_t unit, whole, frac;
+  for (;;) {
+    unit = (uint64_t)order[i].ns;
+    /* Integer part and three decimals, rounded half up. */
+    whole = mag / unit;
+    frac = unit >= 1000 ? ((mag % unit) * 1000 + unit / 2) / unit : 0;
+    if (frac == 1000) {
+      whole++;
+      frac = 0;
+    }
+    /* Rounding up may reach the next unit (999.9996ms -> 1s). */
+    if (i > 0 && whole >= (uint64_t)order[i - 1].ns / unit)
+      i--;
+    else
+      break;
+  }
+  if (whole >= 100)
+    frac = 0; /* 4 significant digits are enough */
+  char digits[8] = "";
+  if (frac) {
+    g_snprintf(digits, sizeof digits, ".%03" G_GUINT64_FORMAT, frac);
+    for (size_t k = strlen(digits); k > 1 && digits[k - 1] == '0'; k--)
+      digits[k - 1] = '\0';
+  }
+  g_snprintf(buf, SIM_TIME_BUFSZ, "%s%" G_GUINT64_FORMAT "%s%s", t < 0 ? "-" : "", whole, digits,
+             order[i].name);
+  return buf;
+}

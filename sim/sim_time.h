@@ -39,6 +39,11 @@ bool sim_time_parse(const char *text, sim_time *out, GError **err);
  * leading '-'). Returns BUF. */
 char *sim_time_format(sim_time t, char buf[SIM_TIME_BUFSZ]);
 
+/* Writes T for people, rounded to 4 significant digits in one unit
+ * ("191ms", "1.461s", "2.5h", "0s"). Not exact: for summaries only; traces
+ * carry integer ns. Returns BUF. */
+char *sim_time_format_short(sim_time t, char buf[SIM_TIME_BUFSZ]);
+
 /* Saturating add: never wraps past SIM_TIME_NEVER. */
 static inline sim_time sim_time_add(sim_time a, sim_time b) {
   if (b > 0 && a > SIM_TIME_NEVER - b)

@@ -100,11 +100,15 @@ START_TEST(good_scenario) {
 END_TEST
 
 
-#define MAILW(extra_hosts, rest)                                                                   \
+#define MAILW3(extra_hosts, extra_zones, rest)                                                     \
   "{\"name\":\"m\",\"hosts\":[{\"name\":\"res\",\"role\":\"resolver\"},"                       \
   "{\"name\":\"mta1\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"domains\":[\"example.org\"]," \
   "\"mailbox_host\":\"mbox\"}},{\"name\":\"mbox\",\"role\":\"mailbox\",\"mailbox\":{\"domains\":"  \
-  "[\"example.org\"]}},{\"name\":\"pc\",\"role\":\"mua\",\"resolver\":\"res\"}" extra_hosts "]" rest "}"
+  "[\"example.org\"]}},{\"name\":\"pc\",\"role\":\"mua\",\"resolver\":\"res\"},"                 \
+  "{\"name\":\"root\",\"role\":\"dns\",\"zones\":[\".\"]}" extra_hosts "],"                       \
+  "\"zones\":[{\"origin\":\".\",\"records\":[\". 86400 IN SOA a. b. 1 2 3 4 5\","                  \
+  "\". 86400 IN NS a.root.\"]}" extra_zones "]" rest "}"
+#define MAILW(extra_hosts, rest) MAILW3(extra_hosts, "", rest)
 
 /* Each bad scenario: the text and fragments the message must contain. */
 static const struct {
@@ -138,7 +142,7 @@ static const struct {
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"links\":[{\"a\":\"a\","
      "\"b\":\"b\",\"latency\":\"1ms\",\"loss\":\"150%\"}]}",
      "$.links[0].loss", "more than 100%"},
-    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"traffic\":[{\"kind\":\"flood\"}]}",
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"traffic\":[{\"kind\":\"flood\",\"from\":\"a\"}]}",
      "$.traffic[0]", "unknown traffic kind"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"traffic\":[{\"kind\":"
      "\"stream\",\"from\":\"a\",\"to\":\"b\",\"port\":1,\"bytes\":1}]}",
@@ -164,24 +168,36 @@ static const struct {
     {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"client\":\"pc\",\"submit\":\"mta1\"}],"
                "\"messages\":[{\"from\":\"b@example.org\"}]"),
      "$.messages[0]", "at least one recipient"},
-    {MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}", ""), "$.hosts[4]",
+    {MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}", ""), "$.hosts[5]",
      "no zone with origin \"example.org.\""},
-    {MAILW("", ",\"zones\":[{\"origin\":\"example.org\",\"records\":[]}]"), "$.zones[0]",
+    {MAILW3("", ",{\"origin\":\"example.org\",\"records\":[]}", ""), "$.zones[1]",
      "ending in \".\""},
-    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\"}", ""), "$.hosts[4]", "needs a \"resolver\""},
+    {MAILW3("", ",{\"origin\":\"example.org.\",\"records\":[\"@ 300 IN MX ten mx.example.org.\"]}", ""),
+     "$.zones[1]", "records[0]"},
+    {MAILW3("", ",{\"origin\":\"example.org.\",\"records\":[\"www.example.com. 300 IN A 1.2.3.4\"]}", ""),
+     "$.zones[1]", "inside the zone"},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\"}", ""), "$.hosts[5]", "needs a \"resolver\""},
     {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"retry\":\"sendmail\"}}",
            ""),
-     "$.hosts[4].mta", "unknown profile \"sendmail\""},
+     "$.hosts[5].mta", "unknown profile \"sendmail\""},
     {MAILW("", ",\"epoch\":\"yesterday\""), "$.epoch", "ISO 8601"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"r\",\"role\":\"resolver\"}]}", "$.hosts[0]",
+     "serving the root zone"},
+    {MAILW("", ",\"traffic\":[{\"kind\":\"lookup\",\"from\":\"pc\",\"name\":\"x.org.\","
+               "\"type\":\"HINFO\"}]"),
+     "$.traffic[0]", "unknown record type \"HINFO\""},
+    {MAILW("", ",\"traffic\":[{\"kind\":\"lookup\",\"from\":\"mbox\",\"name\":\"x.org.\","
+               "\"type\":\"MX\"}]"),
+     "$.traffic[0]", "has no \"resolver\""},
     {"{\"name\":\"x\",\"seed\":-1,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
     {"{\"name\":\"x\",\"seed\":1.5,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
 };
 
 
 START_TEST(good_mail_scenario) {
-  const char *json = MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}",
+  const char *json = MAILW3(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}",
+                           ",{\"origin\":\"example.org.\",\"records\":[\"@ 3600 IN MX 10 mta1.example.org.\"]}",
                            ",\"epoch\":\"2026-05-04T10:00:00Z\","
-                           "\"zones\":[{\"origin\":\"example.org.\",\"records\":[\"@ 3600 IN MX 10 mta1.example.org.\"]}],"
                            "\"users\":[{\"address\":\"Bob@Example.org\",\"client\":\"pc\",\"submit\":\"mta1\","
                            "\"mailbox\":\"mbox\",\"fetch\":\"pop3\",\"every\":\"2m\",\"keep\":true}],"
                            "\"messages\":[{\"from\":\"bob@example.org\",\"to\":[\"bob@example.org\"],"
@@ -243,7 +259,7 @@ START_TEST(every_truncation_is_an_error_not_a_crash) {
 END_TEST
 
 START_TEST(bundled_scenarios_load) {
-  const char *files[] = {"scenarios/stream.json"};
+  const char *files[] = {"scenarios/stream.json", "scenarios/dns.json"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     char *p = testutil_src_path(files[i]);
     GError *err = NULL;

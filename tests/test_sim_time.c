@@ -95,6 +95,19 @@ START_TEST(format_parse_round_trip) {
 }
 END_TEST
 
+START_TEST(format_short) {
+  char buf[SIM_TIME_BUFSZ];
+  ck_assert_str_eq(sim_time_format_short(0, buf), "0s");
+  ck_assert_str_eq(sim_time_format_short(191025920, buf), "191ms");
+  ck_assert_str_eq(sim_time_format_short(1461741388, buf), "1.462s");
+  ck_assert_str_eq(sim_time_format_short(1500 * SIM_MS, buf), "1.5s");
+  ck_assert_str_eq(sim_time_format_short(150 * SIM_MIN, buf), "2.5h");
+  ck_assert_str_eq(sim_time_format_short(999999999, buf), "1s");
+  ck_assert_str_eq(sim_time_format_short(-2 * SIM_MS, buf), "-2ms");
+  ck_assert_str_eq(sim_time_format_short(7, buf), "7ns");
+}
+END_TEST
+
 START_TEST(saturating_add) {
   ck_assert(sim_time_add(SIM_TIME_NEVER - 5, 10) == SIM_TIME_NEVER);
   ck_assert(sim_time_add(5, 10) == 15);
@@ -111,6 +124,7 @@ int main(void) {
   tcase_add_loop_test(tc, format_values, 0, G_N_ELEMENTS(fmt));
   tcase_add_test(tc, format_parse_round_trip);
   tcase_add_test(tc, saturating_add);
+  tcase_add_test(tc, format_short);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

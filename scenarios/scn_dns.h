@@ -1,0 +1,29 @@
+/* scn_dns.h — the DNS of a scenario world: its zones, the authoritative
+ * servers (role "dns"), the recursive resolvers (role "resolver", with the
+ * servers of the root zone as hints) and a stub resolver on every host that
+ * names a "resolver".
+ */
+#ifndef MAILSIM_SCN_DNS_H
+#define MAILSIM_SCN_DNS_H
+
+#include "dns_client.h"
+#include "dns_zone.h"
+#include "host.h"
+#include "scn.h"
+
+/* Builds the zone Z. On a bad record returns NULL with *BAD the index of
+ * the record and *ERR the decoder's verdict. Owner-name shorthand: "@" is
+ * the origin. */
+dns_zone *scn_dns_zone_build(const scn_zone *z, guint *bad, dns_err *err);
+
+typedef struct scn_dns scn_dns;
+
+/* HOSTS[i] is the host of C's i-th host. The config must have loaded (its
+ * zones are valid). */
+scn_dns *scn_dns_new(const scn_config *c, host *const *hosts);
+/* Frees servers and clients (before the world; see host.h). */
+void scn_dns_free(scn_dns *d);
+/* The stub resolver of host I, or NULL if it names no resolver. */
+dns_client *scn_dns_client(scn_dns *d, int i);
+
+#endif
