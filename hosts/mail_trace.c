@@ -1,0 +1,156 @@
+/* mail_trace.c — msg.* records (see mail_trace.h). */
+#include "mail_trace.h"
+
+static trace_writer *begin(host *h, const char *ev) {
+  trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
+  trace_event_begin(tw, host_now(h), ev);
+  return tw;
+}
+
+static void rcpts_key(trace_writer *tw, mail_rcpts r) {
+  trace_arr_begin(tw, "rcpts");
+  for (size_t i = 0; i < r.n; i++)
+    trace_key_str(tw, NULL, r.v[i]);
+  trace_arr_end(tw);
+}
+
+void mail_trace_compose(host *h, const char *msg, const char *from, mail_rcpts rcpts,
+                        const char *subject, uint64_t size) {
+  trace_writer *tw = begin(h, "msg.compose");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "from", from);
+  rcpts_key(tw, rcpts);
+  trace_key_str(tw, "subject", subject);
+  trace_key_uint(tw, "size", size);
+  trace_end(tw);
+}
+
+static void transfer(host *h, const char *ev, const char *client, const char *msg,
+                     uint64_t conn, const char *queue_id, mail_rcpts rcpts, bool tls) {
+  trace_writer *tw = begin(h, ev);
+  trace_key_str(tw, "from", client);
+  trace_key_str(tw, "to", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_key_uint(tw, "conn", conn);
+  trace_key_str(tw, "queue_id", queue_id);
+  rcpts_key(tw, rcpts);
+  trace_key_bool(tw, "tls", tls);
+}
+
+void mail_trace_submit(host *h, const char *client, const char *msg, uint64_t conn,
+                       const char *queue_id, mail_rcpts rcpts, bool tls, const char *auth) {
+  trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
+  if (!tw)
+    return;
+  transfer(h, "msg.submit", client, msg, conn, queue_id, rcpts, tls);
+  trace_key_str(tw, "auth", auth ? auth : "");
+  trace_end(tw);
+}
+
+void mail_trace_relay(host *h, const char *client, const char *msg, uint64_t conn,
+                      const char *queue_id, mail_rcpts rcpts, bool tls, unsigned hop) {
+  trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
+  if (!tw)
+    return;
+  transfer(h, "msg.relay", client, msg, conn, queue_id, rcpts, tls);
+  trace_key_uint(tw, "hop", hop);
+  trace_end(tw);
+}
+
+void mail_trace_queue(host *h, const char *msg, const char *queue_id, mail_rcpts rcpts) {
+  trace_writer *tw = begin(h, "msg.queue");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "queue_id", queue_id);
+  rcpts_key(tw, rcpts);
+  trace_end(tw);
+}
+
+void mail_trace_defer(host *h, const char *msg, const char *queue_id, const char *rcpt,
+                      const char *reason, sim_time next_try) {
+  trace_writer *tw = begin(h, "msg.defer");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "queue_id", queue_id);
+  trace_key_str(tw, "rcpt", rcpt);
+  trace_key_str(tw, "reason", reason);
+  trace_key_int(tw, "next_try", next_try);
+  trace_end(tw);
+}
+
+void mail_trace_bounce(host *h, const char *msg, const char *queue_id, const char *rcpt,
+                       const char *reason, const char *dsn) {
+  trace_writer *tw = begin(h, "msg.bounce");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "queue_id", queue_id);
+  trace_key_str(tw, "rcpt", rcpt);
+  trace_key_str(tw, "reason", reason);
+  trace_key_str(tw, "dsn", dsn ? dsn : "");
+  trace_end(tw);
+}
+
+void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *mailbox,
+                        const char *folder, uint32_t uid) {
+  trace_writer *tw = begin(h, "msg.deliver");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "rcpt", rcpt);
+  trace_key_str(tw, "mailbox", mailbox);
+  trace_key_str(tw, "folder", folder);
+  trace_key_uint(tw, "uid", uid);
+  trace_end(tw);
+}
+
+void mail_trace_fetch(host *h, const char *server, const char *msg, const char *proto,
+                      const char *mailbox) {
+  trace_writer *tw = begin(h, "msg.fetch");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "from", server);
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "proto", proto);
+  trace_key_str(tw, "mailbox", mailbox);
+  trace_end(tw);
+}
+
+void mail_trace_expire(host *h, const char *msg, const char *queue_id) {
+  trace_writer *tw = begin(h, "msg.expire");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "queue_id", queue_id);
+  trace_end(tw);
+}
+
+void mail_trace_display(host *h, const char *msg, const mime_display *d) {
+  trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
+  if (!tw)
+    return;
+  trace_event_begin(tw, host_now(h), "msg.display");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "msg", msg);
+  trace_obj_begin(tw, "fields");
+  for (guint i = 0; i < d->fields->len; i++) {
+    const mime_display_field *f = d->fields->pdata[i];
+    trace_key_str(tw, f->name, f->value);
+  }
+  trace_obj_end(tw);
+  trace_arr_begin(tw, "received");
+  for (guint i = 0; i < d->received->len; i++) {
+    const mime_received_info *r = d->received->pdata[i];
+    trace_key_printf(tw, NULL, "by %s from %s with %s", r->by ? r->by : "?",
+                     r->from ? r->from : "?", r->with ? r->with : "?");
+  }
+  trace_arr_end(tw);
+  trace_arr_begin(tw, "attachments");
+  for (guint i = 0; i < d->attachments->len; i++) {
+    const mime_display_attachment *a = d->attachments->pdata[i];
+    trace_obj_begin(tw, NULL);
+    trace_key_str(tw, "name", a->filename ? a->filename : "");
+    trace_key_str(tw, "type", a->type);
+    trace_key_uint(tw, "size", a->size);
+    trace_obj_end(tw);
+  }
+  trace_arr_end(tw);
+  trace_end(tw);
+}
