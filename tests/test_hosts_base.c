@@ -7,6 +7,8 @@
 #include "dns_resp.h"
 #include "dns_tcp.h"
 #include "host.h"
+#include "mail_trace.h"
+#include "userdir.h"
 #include "sim_tcp.h"
 #include "sim_udp.h"
 #include "testutil.h"
@@ -38,6 +40,48 @@ START_TEST(disk_capacity_and_order) {
   g_bytes_unref(six);
   g_bytes_unref(four);
   disk_free(d);
+}
+END_TEST
+
+/* --- user directory and msg.* records ---------------------------------- */
+
+START_TEST(userdir_lookups) {
+  userdir *d = userdir_new();
+  ck_assert(userdir_add(d, "Bob@Example.org", "pw", "mail.example.org"));
+  ck_assert(!userdir_add(d, "Bob@EXAMPLE.ORG", "x", NULL)); /* same address */
+  ck_assert(userdir_add(d, "bob@example.org", "other", NULL)); /* local parts are exact */
+  ck_assert(userdir_check(d, "Bob@example.ORG", "pw"));
+  ck_assert(!userdir_check(d, "Bob@example.org", "PW"));
+  ck_assert(!userdir_check(d, "nobody@example.org", "pw"));
+  ck_assert(!userdir_check(d, "Bob@example.org", NULL));
+  const userdir_user *u = userdir_find(d, "Bob@example.org");
+  ck_assert_str_eq(u->mailbox, "mail.example.org");
+  GPtrArray *on = userdir_on_host(d, "mail.example.org");
+  ck_assert_uint_eq(on->len, 1);
+  g_ptr_array_unref(on);
+  userdir_free(d);
+}
+END_TEST
+
+START_TEST(msg_records) {
+  sim_world *w = sim_world_new(1);
+  trace_writer *tw = trace_writer_new_memory();
+  sim_world_set_trace(w, tw, SIM_DETAIL_MESSAGES);
+  host *h = host_new(w, "mx", "mta", false);
+  const char *r[] = {"bob@example.org", "carol@example.org"};
+  mail_trace_relay(h, "relay", "m1.abc@example.com", 7, "Q1", (mail_rcpts){r, 2}, true, 2);
+  mail_trace_defer(h, "m1.abc@example.com", "Q1", "bob@example.org", "450 4.2.0 greylisted",
+                   300 * SIM_S);
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str,
+                   "{\"t\":0,\"id\":1,\"ev\":\"msg.relay\",\"from\":\"relay\",\"to\":\"mx\","
+                   "\"msg\":\"m1.abc@example.com\",\"conn\":7,\"queue_id\":\"Q1\",\"rcpts\":"
+                   "[\"bob@example.org\",\"carol@example.org\"],\"tls\":true,\"hop\":2}\n"
+                   "{\"t\":0,\"id\":2,\"ev\":\"msg.defer\",\"node\":\"mx\",\"msg\":"
+                   "\"m1.abc@example.com\",\"queue_id\":\"Q1\",\"rcpt\":\"bob@example.org\","
+                   "\"reason\":\"450 4.2.0 greylisted\",\"next_try\":300000000000}\n");
+  sim_world_free(w);
+  host_free(h);
+  trace_writer_free(tw);
 }
 END_TEST
 
@@ -236,6 +280,10 @@ int main(void) {
   Suite *s = suite_create("hosts_base");
   TCase *tc = tcase_create("disk");
   tcase_add_test(tc, disk_capacity_and_order);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("mail");
+  tcase_add_test(tc, userdir_lookups);
+  tcase_add_test(tc, msg_records);
   suite_add_tcase(s, tc);
   tc = tcase_create("dns_auth");
   tcase_add_test(tc, auth_udp_answers_and_traces);
