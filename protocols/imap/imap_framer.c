@@ -51,6 +51,10 @@ void imap_framer_feed(imap_framer *f, const void *data, size_t len) {
   g_byte_array_append(f->in, data, (guint)len);
 }
 
+void imap_framer_set_max_literal(imap_framer *f, size_t max_literal) {
+  f->max_literal = max_literal;
+}
+
 void imap_framer_set_raw(imap_framer *f, bool raw) { f->raw = raw; }
 
 void imap_framer_discard(imap_framer *f) {

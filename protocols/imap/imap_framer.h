@@ -44,6 +44,9 @@ void imap_framer_free(imap_framer *f);
 void imap_framer_feed(imap_framer *f, const void *data, size_t len);
 /* Advances; returns what happened. Call until NEED_MORE. */
 imap_frame imap_framer_next(imap_framer *f);
+/* Changes the literal limit for literals not yet announced (e.g. larger
+ * once the client has logged in). */
+void imap_framer_set_max_literal(imap_framer *f, size_t max_literal);
 /* Raw mode: lines only, no literal recognition (IDLE's DONE, SASL
  * continuation lines). */
 void imap_framer_set_raw(imap_framer *f, bool raw);
