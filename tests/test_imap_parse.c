@@ -46,6 +46,8 @@ static const frow frows[] = {
     {"long_line_with_sync_literal",
      "t3 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx {5}\r\nb NOOP\r\n", 0,
      "E[t3|line too long]C[b NOOP]"},
+    {"line_at_limit_then_cr_with_literal", "t4 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx {5+}\r\nabcde\r\nb NOOP\r\n", 0,
+     "E[t4|line too long]C[b NOOP]"},
     {"nul_in_literal", "a X {3+}\r\na\0b\r\n", 15, "C[a X {3+}\r\na\0b]"},
     {"not_a_literal", "a X {x}\r\na X {}\r\na X 3}\r\n", 0, "C[a X {x}]C[a X {}]C[a X 3}]"},
 };

@@ -77,14 +77,28 @@ static char *tag_of(const uint8_t *p, size_t n) {
   return g_strndup((const char *)p, i);
 }
 
-static void start_skipping(imap_framer *f, const char *why) {
+/* Enters error mode. The tag is read from the command so far followed by
+ * MORE (bytes not yet appended); the last 32 bytes of the current line are
+ * kept, so a literal announcement at its end is still seen whatever the
+ * split. */
+static void start_skipping(imap_framer *f, const char *why, const uint8_t *more, size_t nmore) {
   if (!f->skipping) {
+    GByteArray *t = g_byte_array_new();
+    g_byte_array_append(t, f->cmd->data ? f->cmd->data : (const guint8 *)"",
+                        MIN(f->cmd->len, 80));
+    if (t->len < 80 && nmore)
+      g_byte_array_append(t, more, (guint)MIN(nmore, 80 - t->len));
     g_free(f->err_tag);
-    f->err_tag = tag_of(f->cmd->data, f->cmd->len);
+    f->err_tag = tag_of(t->data, t->len);
+    g_byte_array_unref(t);
     f->err = why;
   }
   f->skipping = true;
-  g_byte_array_set_size(f->cmd, 0);
+  size_t line = f->cmd->len - f->seg_start;
+  size_t keep = MIN(line, 32);
+  if (keep)
+    memmove(f->cmd->data, f->cmd->data + f->cmd->len - keep, keep);
+  g_byte_array_set_size(f->cmd, (guint)keep);
   f->seg_start = 0;
 }
 
@@ -134,11 +148,10 @@ static void skip_append(imap_framer *f, const uint8_t *p, size_t n) {
 }
 
 static void append(imap_framer *f, const uint8_t *p, size_t n) {
-  if (!f->skipping && f->cmd->len - f->seg_start + n > f->max_line) {
-    if (f->cmd->len < 80) /* so the tag can be read */
-      g_byte_array_append(f->cmd, p, (guint)MIN(n, 80 - f->cmd->len));
-    start_skipping(f, "line too long");
-  }
+  if (!n)
+    return;
+  if (!f->skipping && f->cmd->len - f->seg_start + n > f->max_line)
+    start_skipping(f, "line too long", p, n);
   if (f->skipping)
     skip_append(f, p, n);
   else
@@ -163,6 +176,8 @@ imap_frame imap_framer_next(imap_framer *f) {
         f->seg_start = f->cmd->len;
       continue;
     }
+    if (off >= f->in->len)
+      break;
     const guint8 *nl = memchr(f->in->data + off, '\n', f->in->len - off);
     if (!nl) {
       append(f, f->in->data + off, f->in->len - off);
@@ -176,11 +191,11 @@ imap_frame imap_framer_next(imap_framer *f) {
       g_byte_array_set_size(f->cmd, f->cmd->len - 1);
     uint64_t n;
     bool sync;
-    const uint8_t *line = f->cmd->data + f->seg_start;
     size_t linelen = f->cmd->len - f->seg_start;
+    const uint8_t *line = linelen ? f->cmd->data + f->seg_start : (const uint8_t *)"";
     if (!f->raw && literal_at_end(line, linelen, &n, &sync)) {
       if (!f->skipping && n > f->max_literal)
-        start_skipping(f, "literal too large");
+        start_skipping(f, "literal too large", NULL, 0);
       if (f->skipping) {
         g_byte_array_set_size(f->cmd, 0);
         if (sync) { /* the client waits: answer now, it abandons the command */
@@ -210,7 +225,7 @@ imap_frame imap_framer_next(imap_framer *f) {
     g_byte_array_set_size(f->cmd, 0);
     f->seg_start = 0;
     r.kind = IMAP_FRAME_COMMAND;
-    r.data = f->done->data;
+    r.data = f->done->len ? f->done->data : (const uint8_t *)"";
     r.len = f->done->len;
     break;
   }

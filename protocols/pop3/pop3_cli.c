@@ -419,7 +419,7 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
   c->deadline = now + c->cfg.reply_timeout;
   g_byte_array_append(c->in, data, (guint)len);
   size_t off = 0;
-  while (c->state != POP3_CLI_DONE && c->state != POP3_CLI_TLS_WAIT) {
+  while (c->state != POP3_CLI_DONE && c->state != POP3_CLI_TLS_WAIT && off < c->in->len) {
     guint8 *nl = memchr(c->in->data + off, '\n', c->in->len - off);
     if (!nl) {
       uint64_t limit = c->multiline ? c->cfg.max_message + 2 : c->cfg.max_line;

@@ -623,7 +623,7 @@ static bool ready(const pop3_srv *s) {
 }
 
 static void process(pop3_srv *s) {
-  while (ready(s)) {
+  while (ready(s) && s->in->len) {
     guint8 *nl = memchr(s->in->data, '\n', s->in->len);
     if (!nl) {
       if (s->in->len >= s->cfg.max_line) { /* RFC 2449 §4: bounded command length */
