@@ -29,9 +29,9 @@ typedef struct {
   bool subscribed;
   uint32_t uidvalidity, uidnext;
   uint64_t modseq, log_floor, bytes;
-  GArray *msgs;      /* of msg, by uid */
-  GPtrArray *kws;    /* keyword names */
-  GArray *log;       /* of mailstore_change */
+  GArray *msgs;   /* of msg, by uid */
+  GPtrArray *kws; /* keyword names */
+  GArray *log;    /* of mailstore_change */
 } folder;
 
 typedef struct {
@@ -47,8 +47,8 @@ struct mailstore {
 };
 
 static const char *const err_names[MAILSTORE_ERR_COUNT] = {
-    "ok",     "no-user",   "no-folder", "exists",  "invalid", "no-message",
-    "over-quota", "locked", "resync", "corrupt", "too-many-keywords"};
+    "ok",         "no-user", "no-folder", "exists",  "invalid",          "no-message",
+    "over-quota", "locked",  "resync",    "corrupt", "too-many-keywords"};
 
 const char *mailstore_err_name(mailstore_err e) {
   g_assert((unsigned)e < MAILSTORE_ERR_COUNT);
@@ -565,10 +565,20 @@ mailstore_err mailstore_flags_set(mailstore *s, const char *user, const char *na
   uint32_t nf = m->flags;
   uint64_t nk = m->kw;
   switch (mode) {
-  case '+': nf |= flags; nk |= keywords; break;
-  case '-': nf &= ~flags; nk &= ~keywords; break;
-  case '=': nf = flags; nk = keywords; break;
-  default: g_error("mailstore_flags_set: bad mode %d", mode);
+  case '+':
+    nf |= flags;
+    nk |= keywords;
+    break;
+  case '-':
+    nf &= ~flags;
+    nk &= ~keywords;
+    break;
+  case '=':
+    nf = flags;
+    nk = keywords;
+    break;
+  default:
+    g_error("mailstore_flags_set: bad mode %d", mode);
   }
   if (nf == m->flags && nk == m->kw)
     return MAILSTORE_OK;
@@ -858,8 +868,7 @@ static bool load_folder(reader *r, account *a, GPtrArray *blobs, uint32_t next_u
     m.modseq = get_u64(r);
     uint32_t bi = get_u32(r);
     /* UIDs strictly increasing and below UIDNEXT (RFC 3501 §2.3.1.1). */
-    if (r->bad || m.uid <= last || m.uid >= f->uidnext || bi >= blobs->len ||
-        m.modseq > f->modseq)
+    if (r->bad || m.uid <= last || m.uid >= f->uidnext || bi >= blobs->len || m.modseq > f->modseq)
       return false;
     last = m.uid;
     m.data = g_bytes_ref(g_ptr_array_index(blobs, bi));

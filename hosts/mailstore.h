@@ -99,8 +99,8 @@ const char *mailstore_use_name(mailstore_use u);
  * store changes it); g_bytes_ref() it to keep it. */
 typedef struct {
   uint32_t uid;
-  uint32_t flags;    /* MAILSTORE_F_* */
-  uint64_t keywords; /* bit i = mailstore_keyword_name(i) of the folder */
+  uint32_t flags;        /* MAILSTORE_F_* */
+  uint64_t keywords;     /* bit i = mailstore_keyword_name(i) of the folder */
   int64_t internal_date; /* simulated ns */
   uint64_t modseq;       /* modseq of the last change to this message */
   GBytes *data;
@@ -116,7 +116,11 @@ typedef struct {
   bool subscribed;
 } mailstore_status;
 
-typedef enum { MAILSTORE_CH_APPEND, MAILSTORE_CH_EXPUNGE, MAILSTORE_CH_FLAGS } mailstore_change_kind;
+typedef enum {
+  MAILSTORE_CH_APPEND,
+  MAILSTORE_CH_EXPUNGE,
+  MAILSTORE_CH_FLAGS
+} mailstore_change_kind;
 typedef struct {
   uint64_t modseq;
   mailstore_change_kind kind;
@@ -207,8 +211,7 @@ mailstore_err mailstore_flags_set(mailstore *s, const char *user, const char *na
 mailstore_err mailstore_copy(mailstore *s, const char *user, const char *from, uint32_t uid,
                              const char *to, uint32_t *new_uid);
 /* Removes UID (RFC 3501 §6.4.3 for one message). */
-mailstore_err mailstore_expunge_uid(mailstore *s, const char *user, const char *name,
-                                    uint32_t uid);
+mailstore_err mailstore_expunge_uid(mailstore *s, const char *user, const char *name, uint32_t uid);
 
 /* ---- change notification ---- */
 

@@ -24,14 +24,22 @@ mailstore_imap *mailstore_imap_open(mailstore *s, const char *user) {
 
 static imap_store_err map(mailstore_err e) {
   switch (e) {
-  case MAILSTORE_OK: return IMAP_ST_OK;
-  case MAILSTORE_ERR_NOFOLDER: return IMAP_ST_NONEXISTENT;
-  case MAILSTORE_ERR_EXISTS: return IMAP_ST_EXISTS;
-  case MAILSTORE_ERR_INVALID: return IMAP_ST_INVALID;
-  case MAILSTORE_ERR_NOMSG: return IMAP_ST_NOMSG;
-  case MAILSTORE_ERR_OVERQUOTA: return IMAP_ST_OVERQUOTA;
-  case MAILSTORE_ERR_RESYNC: return IMAP_ST_RESYNC;
-  default: return IMAP_ST_FAIL;
+  case MAILSTORE_OK:
+    return IMAP_ST_OK;
+  case MAILSTORE_ERR_NOFOLDER:
+    return IMAP_ST_NONEXISTENT;
+  case MAILSTORE_ERR_EXISTS:
+    return IMAP_ST_EXISTS;
+  case MAILSTORE_ERR_INVALID:
+    return IMAP_ST_INVALID;
+  case MAILSTORE_ERR_NOMSG:
+    return IMAP_ST_NOMSG;
+  case MAILSTORE_ERR_OVERQUOTA:
+    return IMAP_ST_OVERQUOTA;
+  case MAILSTORE_ERR_RESYNC:
+    return IMAP_ST_RESYNC;
+  default:
+    return IMAP_ST_FAIL;
   }
 }
 
@@ -130,5 +138,5 @@ static void o_release(void *ud) {
 }
 
 const imap_store_ops mailstore_imap_ops = {
-    o_folders, o_status, o_create, o_remove, o_rename, o_subscribe, o_uids,    o_msg,
-    o_kwname,  o_kwindex, o_flags, o_append, o_copy,   o_expunge,   o_changes, o_release};
+    o_folders, o_status,  o_create, o_remove, o_rename, o_subscribe, o_uids,    o_msg,
+    o_kwname,  o_kwindex, o_flags,  o_append, o_copy,   o_expunge,   o_changes, o_release};

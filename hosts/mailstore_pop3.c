@@ -29,8 +29,8 @@ mailstore_pop3 *mailstore_pop3_open(mailstore *s, const char *user, uint64_t own
   mailstore_status_get(s, user, "INBOX", &st);
   d->uidls = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < d->uids->len; i++)
-    g_ptr_array_add(d->uidls, g_strdup_printf("%08x%08x", st.uidvalidity,
-                                              g_array_index(d->uids, uint32_t, i)));
+    g_ptr_array_add(
+        d->uidls, g_strdup_printf("%08x%08x", st.uidvalidity, g_array_index(d->uids, uint32_t, i)));
   if (err)
     *err = MAILSTORE_OK;
   return d;
@@ -62,8 +62,8 @@ static bool d_commit(void *ud, const size_t *del, size_t n) {
   mailstore_pop3 *d = ud;
   bool ok = true;
   for (size_t k = 0; k < n; k++) {
-    mailstore_err e = mailstore_expunge_uid(d->store, d->user, "INBOX",
-                                            g_array_index(d->uids, uint32_t, del[k]));
+    mailstore_err e =
+        mailstore_expunge_uid(d->store, d->user, "INBOX", g_array_index(d->uids, uint32_t, del[k]));
     if (e && e != MAILSTORE_ERR_NOMSG) /* already gone is fine */
       ok = false;
   }

@@ -77,8 +77,8 @@ static void run(conv *x) {
     imap_srv_event se;
     while (imap_srv_next_event(x->srv, &se)) {
       if (se.kind == IMAP_SRV_EV_AUTH) {
-        mailstore_imap *h = strcmp(se.pass, "secret") == 0 ? mailstore_imap_open(x->st, se.user)
-                                                           : NULL;
+        mailstore_imap *h =
+            strcmp(se.pass, "secret") == 0 ? mailstore_imap_open(x->st, se.user) : NULL;
         imap_srv_auth_answer(x->srv, se.id, h ? IMAP_AUTH_OK : IMAP_AUTH_FAIL,
                              h ? &mailstore_imap_ops : NULL, h);
       } else if (se.kind == IMAP_SRV_EV_STARTTLS) {
@@ -109,8 +109,8 @@ static void run(conv *x) {
       g_string_append(x->log, imap_cli_event_name(ev.kind));
       if (ev.kind == IMAP_CLI_EV_MESSAGE) {
         g_string_append_printf(x->log, "(%u/%u %s)", ev.uidvalidity, ev.uid, ev.text);
-        g_ptr_array_add(x->bodies, g_strndup(g_bytes_get_data(ev.data, NULL),
-                                             g_bytes_get_size(ev.data)));
+        g_ptr_array_add(x->bodies,
+                        g_strndup(g_bytes_get_data(ev.data, NULL), g_bytes_get_size(ev.data)));
       }
       if (ev.kind == IMAP_CLI_EV_SYNCED)
         g_string_append_printf(x->log, "(%zu)", ev.count);

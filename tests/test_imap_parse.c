@@ -14,7 +14,7 @@
 typedef struct {
   const char *name;
   const char *in;
-  size_t inlen; /* 0 = strlen */
+  size_t inlen;     /* 0 = strlen */
   const char *want; /* frames: "C[text]" "+" "E[tag|error]" */
 } frow;
 
@@ -22,7 +22,9 @@ static const frow frows[] = {
     {"simple", "a1 NOOP\r\na2 LOGOUT\r\n", 0, "C[a1 NOOP]C[a2 LOGOUT]"},
     {"bare_lf", "a1 NOOP\na2 X\n", 0, "C[a1 NOOP]C[a2 X]"},
     {"sync_literal", "a LOGIN {3}\r\nbob {6}\r\nsecret\r\n", 0,
-     "+" "+" "C[a LOGIN {3}\r\nbob {6}\r\nsecret]"},
+     "+"
+     "+"
+     "C[a LOGIN {3}\r\nbob {6}\r\nsecret]"},
     {"literal_plus", "a LOGIN {3+}\r\nbob {6+}\r\nsecret\r\nb NOOP\r\n", 0,
      "C[a LOGIN {3+}\r\nbob {6+}\r\nsecret]C[b NOOP]"},
     {"zero_literals", "a LOGIN {0}\r\n {0+}\r\n\r\n", 0, "+C[a LOGIN {0}\r\n {0+}\r\n]"},
@@ -34,8 +36,7 @@ static const frow frows[] = {
     {"plus_literal_too_big_skipped",
      "a APPEND x {60+}\r\n012345678901234567890123456789012345678901234567890123456789 more\r\n"
      "b NOOP\r\n",
-     0,
-     "E[a|literal too large]C[b NOOP]"},
+     0, "E[a|literal too large]C[b NOOP]"},
     {"line_too_long",
      "t1 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nb NOOP\r\n", 0,
      "E[t1|line too long]C[b NOOP]"},
@@ -46,7 +47,8 @@ static const frow frows[] = {
     {"long_line_with_sync_literal",
      "t3 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx {5}\r\nb NOOP\r\n", 0,
      "E[t3|line too long]C[b NOOP]"},
-    {"line_at_limit_then_cr_with_literal", "t4 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx {5+}\r\nabcde\r\nb NOOP\r\n", 0,
+    {"line_at_limit_then_cr_with_literal",
+     "t4 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx {5+}\r\nabcde\r\nb NOOP\r\n", 0,
      "E[t4|line too long]C[b NOOP]"},
     {"nul_in_literal", "a X {3+}\r\na\0b\r\n", 15, "C[a X {3+}\r\na\0b]"},
     {"not_a_literal", "a X {x}\r\na X {}\r\na X 3}\r\n", 0, "C[a X {x}]C[a X {}]C[a X 3}]"},
@@ -245,7 +247,8 @@ static const prow prows[] = {
     {"a RENAME old new", "a RENAME a1='old' a2='new'"},
     {"a LIST \"\" *", "a LIST a1='' a2='*'"},
     {"a LSUB \"\" %/x]", "a LSUB a1='' a2='%/x]'"},
-    {"a STATUS INBOX (MESSAGES uidnext UNSEEN)", "a STATUS a1='INBOX' list=[MESSAGES|UIDNEXT|UNSEEN]"},
+    {"a STATUS INBOX (MESSAGES uidnext UNSEEN)",
+     "a STATUS a1='INBOX' list=[MESSAGES|UIDNEXT|UNSEEN]"},
     {"a APPEND Drafts (\\Draft $k) \" 1-Feb-1994 21:52:25 -0800\" {5}\r\nhello",
      "a APPEND a1='Drafts' list=[\\Draft|$k] date=760168345 msg=5'hello'"},
     {"a APPEND INBOX {0}\r\n", "a APPEND a1='INBOX' msg=0''"},
@@ -364,8 +367,8 @@ START_TEST(set_contains) {
   static const struct {
     uint32_t n, max;
     bool want;
-  } rows[] = {{1, 20, false}, {2, 20, true}, {4, 20, true}, {5, 20, false}, {6, 20, true},
-              {8, 20, false}, {9, 20, true}, {20, 20, true}, {9, 5, true}, {21, 20, false}};
+  } rows[] = {{1, 20, false}, {2, 20, true}, {4, 20, true},  {5, 20, false}, {6, 20, true},
+              {8, 20, false}, {9, 20, true}, {20, 20, true}, {9, 5, true},   {21, 20, false}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
     ck_assert_msg(imap_set_contains(s, rows[i].n, rows[i].max) == rows[i].want,
                   "n=%u max=%u: got %d want %d", rows[i].n, rows[i].max, !rows[i].want,
@@ -398,8 +401,8 @@ START_TEST(mutf7_roundtrip) {
     g_free(e);
     g_free(d);
   }
-  static const char *bad[] = {"&", "&Jjo", "&AGE-", "&APw-&APw-", "a\xc3\xbc", "&A-", "&2D0-",
-                              "&APx-"};
+  static const char *bad[] = {"&",         "&Jjo", "&AGE-", "&APw-&APw-",
+                              "a\xc3\xbc", "&A-",  "&2D0-", "&APx-"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
     ck_assert_msg(!imap_mutf7_valid(bad[i]), "'%s' accepted", bad[i]);
   ck_assert_ptr_null(imap_mutf7_encode("\xff"));

@@ -16,7 +16,8 @@
   "Date: Mon, 2 Feb 2026 10:00:00 +0000\r\n\r\nHi Bob,\r\n.lunch?\r\n"
 #define M2 "From: carol@example.com\r\nSubject: report\r\n\r\nquarterly numbers\r\n"
 #define M3                                                                                         \
-  "Subject: multi\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\npart\r\n--x--\r\n"
+  "Subject: multi\r\nContent-Type: multipart/mixed; "                                              \
+  "boundary=x\r\n\r\n--x\r\n\r\npart\r\n--x--\r\n"
 #define DAY ((int64_t)86400 * 1000000000)
 
 static mailstore *store_new(void) {
@@ -49,8 +50,8 @@ static void pump(sess *x) {
       g_string_append_printf(x->evlog, "(%s,%u)", ev.mailbox, ev.uid);
     g_string_append_c(x->evlog, ';');
     if (ev.kind == IMAP_SRV_EV_AUTH) {
-      mailstore_imap *h = strcmp(ev.pass, "secret") == 0 ? mailstore_imap_open(x->st, ev.user)
-                                                         : NULL;
+      mailstore_imap *h =
+          strcmp(ev.pass, "secret") == 0 ? mailstore_imap_open(x->st, ev.user) : NULL;
       if (h)
         imap_srv_auth_answer(x->srv, ev.id, IMAP_AUTH_OK, &mailstore_imap_ops, h);
       else
@@ -178,7 +179,8 @@ START_TEST(two_sessions_expunge_and_exists) {
   say(&b, LOGIN SELECT);
   /* A deletes message 2 and expunges. */
   say(&a, "a1 STORE 2 +FLAGS.SILENT (\\Deleted)\r\na2 EXPUNGE\r\n");
-  ck_assert_str_eq(a.out->str, "a1 OK STORE completed\r\n* 2 EXPUNGE\r\na2 OK EXPUNGE completed\r\n");
+  ck_assert_str_eq(a.out->str,
+                   "a1 OK STORE completed\r\n* 2 EXPUNGE\r\na2 OK EXPUNGE completed\r\n");
   ck_assert_uint_eq(inbox_count(st), 2);
   /* B: no EXPUNGE during FETCH (RFC 3501 §7.4.1), but the flag change and
    * expunge arrive at NOOP. */

@@ -54,9 +54,9 @@ START_TEST(uids_increase_and_flags) {
   ck_assert_uint_eq(st.uidnext, 4);
   ck_assert_uint_eq(st.unseen, 2);
   ck_assert_uint_eq(st.size, 4);
-  ck_assert_int_eq(mailstore_flags_set(s, "bob", "INBOX", u1, '+',
-                                       MAILSTORE_F_SEEN | MAILSTORE_F_FLAGGED, 0),
-                   MAILSTORE_OK);
+  ck_assert_int_eq(
+      mailstore_flags_set(s, "bob", "INBOX", u1, '+', MAILSTORE_F_SEEN | MAILSTORE_F_FLAGGED, 0),
+      MAILSTORE_OK);
   ck_assert_int_eq(mailstore_flags_set(s, "bob", "INBOX", u1, '-', MAILSTORE_F_FLAGGED, 0),
                    MAILSTORE_OK);
   int kw = mailstore_keyword_index(s, "bob", "INBOX", "$Forwarded", true);
@@ -172,8 +172,7 @@ START_TEST(change_log_and_resync) {
   mailstore_expunge_uid(s, "bob", "INBOX", u2);
   GArray *ch = g_array_new(FALSE, FALSE, sizeof(mailstore_change));
   ck_assert_int_eq(mailstore_changes(s, "bob", "INBOX", since, ch), MAILSTORE_OK);
-  mailstore_change_kind want[] = {MAILSTORE_CH_APPEND, MAILSTORE_CH_FLAGS,
-                                  MAILSTORE_CH_EXPUNGE};
+  mailstore_change_kind want[] = {MAILSTORE_CH_APPEND, MAILSTORE_CH_FLAGS, MAILSTORE_CH_EXPUNGE};
   uint32_t wuid[] = {u2, u1, u2};
   ck_assert_uint_eq(ch->len, 3);
   for (guint i = 0; i < ch->len; i++) {
@@ -221,7 +220,7 @@ START_TEST(save_restore_keeps_uids_increasing) {
   GBytes *img = mailstore_save(s);
   GBytes *img2 = mailstore_save(s);
   ck_assert(g_bytes_equal(img, img2)); /* deterministic */
-  mailstore_free(s); /* crash: memory gone */
+  mailstore_free(s);                   /* crash: memory gone */
   mailstore_err e;
   mailstore *r = mailstore_load(img, &e);
   ck_assert_int_eq(e, MAILSTORE_OK);

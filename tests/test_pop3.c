@@ -106,8 +106,7 @@ typedef struct {
 } row;
 
 static const row rows[] = {
-    {"stat_list_uidl",
-     LOGIN "STAT\r\nLIST\r\nLIST 2\r\nUIDL\r\nUIDL 1\r\nNOOP\r\nQUIT\r\n",
+    {"stat_list_uidl", LOGIN "STAT\r\nLIST\r\nLIST 2\r\nUIDL\r\nUIDL 1\r\nNOOP\r\nQUIT\r\n",
      GREET LOGGED "+OK 2 71\r\n+OK listing follows\r\n1 34\r\n2 37\r\n.\r\n+OK 2 37\r\n"
                   "+OK listing follows\r\n1 0000000100000001\r\n2 0000000100000002\r\n.\r\n"
                   "+OK 1 0000000100000001\r\n+OK\r\n" BYE0,
@@ -123,9 +122,10 @@ static const row rows[] = {
                   "-ERR usage: TOP msg n\r\n-ERR no such message\r\n" BYE0,
      2},
     {"dele_rset", LOGIN "DELE 1\r\nDELE 1\r\nRETR 1\r\nSTAT\r\nLIST\r\nRSET\r\nSTAT\r\nQUIT\r\n",
-     GREET LOGGED "+OK message 1 deleted\r\n-ERR message 1 already deleted\r\n"
-                  "-ERR message 1 already deleted\r\n+OK 1 37\r\n+OK listing follows\r\n2 37\r\n.\r\n"
-                  "+OK\r\n+OK 2 71\r\n" BYE0,
+     GREET LOGGED
+     "+OK message 1 deleted\r\n-ERR message 1 already deleted\r\n"
+     "-ERR message 1 already deleted\r\n+OK 1 37\r\n+OK listing follows\r\n2 37\r\n.\r\n"
+     "+OK\r\n+OK 2 71\r\n" BYE0,
      2},
     {"dele_quit_updates", LOGIN "DELE 2\r\nQUIT\r\n",
      GREET LOGGED "+OK message 2 deleted\r\n"
@@ -164,8 +164,8 @@ static const row rows[] = {
            "+OK capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
            "PIPELINING\r\nUSER\r\nSASL PLAIN\r\nIMPLEMENTATION mailsim\r\n.\r\n" BYE0,
      2},
-    {"bare_lf_and_stls_unavailable", "USER bob\nPASS secret\nSTAT\n",
-     GREET LOGGED "+OK 2 71\r\n", 2},
+    {"bare_lf_and_stls_unavailable", "USER bob\nPASS secret\nSTAT\n", GREET LOGGED "+OK 2 71\r\n",
+     2},
     {"stls_refused_without_tls", "STLS\r\nQUIT\r\n",
      GREET "-ERR STLS not available\r\n+OK mail.example POP3 server signing off\r\n", 2},
 };
@@ -183,8 +183,8 @@ static void run_row(const row *r, const size_t *cuts, size_t ncuts, const char *
   }
   ck_assert_msg(strcmp(x.out->str, r->want) == 0, "%s (%s):\ngot:\n%s\nwant:\n%s", r->name, how,
                 x.out->str, r->want);
-  ck_assert_msg(inbox_count(st) == r->left, "%s (%s): got %zu messages left want %zu", r->name,
-                how, inbox_count(st), r->left);
+  ck_assert_msg(inbox_count(st) == r->left, "%s (%s): got %zu messages left want %zu", r->name, how,
+                inbox_count(st), r->left);
   sess_clear(&x);
   mailstore_free(st);
 }
@@ -399,8 +399,8 @@ static void converse(mailstore *st, const pop3_cli_config *ccfg, const pop3_srv_
       g_string_append_printf(rec->log, "%s", pop3_cli_event_name(ev.kind));
       if (ev.kind == POP3_CLI_EV_MESSAGE) {
         g_string_append_printf(rec->log, "(%zu,%s)", ev.index, ev.uidl);
-        g_ptr_array_add(rec->fetched, g_strndup(g_bytes_get_data(ev.data, NULL),
-                                                g_bytes_get_size(ev.data)));
+        g_ptr_array_add(rec->fetched,
+                        g_strndup(g_bytes_get_data(ev.data, NULL), g_bytes_get_size(ev.data)));
       }
       if (ev.kind == POP3_CLI_EV_DONE)
         g_string_append_printf(rec->log, "(%zu,%zu,%d)", ev.count, ev.deleted, ev.ok);

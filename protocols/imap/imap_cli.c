@@ -35,7 +35,7 @@ struct imap_cli {
   bool cap_starttls, cap_logindisabled, cap_sasl_ir, cap_plain, cap_move, cap_idle, caps_known;
   bool tls_active, idle_confirmed, stop;
   uint32_t uidvalidity, last_uid, exists;
-  GArray *found;   /* uint32_t UIDs from SEARCH */
+  GArray *found; /* uint32_t UIDs from SEARCH */
   size_t round, total;
   int64_t deadline;
 };

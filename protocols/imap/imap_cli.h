@@ -25,16 +25,16 @@
 
 typedef struct {
   const char *user, *pass;
-  const char *mailbox;     /* default "INBOX" */
-  bool use_starttls;       /* STARTTLS when offered */
-  bool require_tls;        /* give up when it is not */
-  bool mark_seen;          /* UID STORE +FLAGS.SILENT (\Seen) after fetching */
-  const char *move_to;     /* UID MOVE fetched messages there (NULL: keep) */
-  bool idle;               /* IDLE after syncing (RFC 2177) instead of LOGOUT */
-  uint32_t uidvalidity;    /* what the owner knows (0: nothing) */
-  uint32_t last_uid;       /* highest UID the owner already has */
-  size_t max_message;      /* 0 = 64 MiB */
-  int64_t reply_timeout;   /* ns; 0 = 5 minutes (not applied while IDLE) */
+  const char *mailbox;   /* default "INBOX" */
+  bool use_starttls;     /* STARTTLS when offered */
+  bool require_tls;      /* give up when it is not */
+  bool mark_seen;        /* UID STORE +FLAGS.SILENT (\Seen) after fetching */
+  const char *move_to;   /* UID MOVE fetched messages there (NULL: keep) */
+  bool idle;             /* IDLE after syncing (RFC 2177) instead of LOGOUT */
+  uint32_t uidvalidity;  /* what the owner knows (0: nothing) */
+  uint32_t last_uid;     /* highest UID the owner already has */
+  size_t max_message;    /* 0 = 64 MiB */
+  int64_t reply_timeout; /* ns; 0 = 5 minutes (not applied while IDLE) */
 } imap_cli_config;
 
 /* States; each waits for the tagged reply of the command it names.

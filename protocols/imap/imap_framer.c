@@ -15,12 +15,12 @@
 
 struct imap_framer {
   size_t max_line, max_literal;
-  GByteArray *in;     /* unconsumed input */
-  GByteArray *cmd;    /* the command being assembled */
-  GByteArray *done;   /* the last command returned (kept valid) */
-  size_t seg_start;   /* start of the current line in cmd */
-  uint64_t lit_left;  /* literal bytes still to read */
-  bool skipping;      /* the current command is already in error */
+  GByteArray *in;    /* unconsumed input */
+  GByteArray *cmd;   /* the command being assembled */
+  GByteArray *done;  /* the last command returned (kept valid) */
+  size_t seg_start;  /* start of the current line in cmd */
+  uint64_t lit_left; /* literal bytes still to read */
+  bool skipping;     /* the current command is already in error */
   bool raw;
   char *err_tag;
   const char *err;
@@ -84,8 +84,7 @@ static char *tag_of(const uint8_t *p, size_t n) {
 static void start_skipping(imap_framer *f, const char *why, const uint8_t *more, size_t nmore) {
   if (!f->skipping) {
     GByteArray *t = g_byte_array_new();
-    g_byte_array_append(t, f->cmd->data ? f->cmd->data : (const guint8 *)"",
-                        MIN(f->cmd->len, 80));
+    g_byte_array_append(t, f->cmd->data ? f->cmd->data : (const guint8 *)"", MIN(f->cmd->len, 80));
     if (t->len < 80 && nmore)
       g_byte_array_append(t, more, (guint)MIN(nmore, 80 - t->len));
     g_free(f->err_tag);

@@ -17,11 +17,10 @@
 #define MAX_DEPTH 32
 
 static const char *const verb_names[IMAP_VERB_COUNT] = {
-    "CAPABILITY", "NOOP",      "LOGOUT",      "STARTTLS", "AUTHENTICATE", "LOGIN",
-    "SELECT",     "EXAMINE",   "CREATE",      "DELETE",   "RENAME",       "SUBSCRIBE",
-    "UNSUBSCRIBE", "LIST",     "LSUB",        "STATUS",   "APPEND",       "CHECK",
-    "CLOSE",      "UNSELECT",  "EXPUNGE",     "SEARCH",   "FETCH",        "STORE",
-    "COPY",       "MOVE",      "IDLE",        "NAMESPACE", "ID",          "ENABLE"};
+    "CAPABILITY", "NOOP",   "LOGOUT", "STARTTLS",  "AUTHENTICATE", "LOGIN",  "SELECT", "EXAMINE",
+    "CREATE",     "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",  "LIST",   "LSUB",   "STATUS",
+    "APPEND",     "CHECK",  "CLOSE",  "UNSELECT",  "EXPUNGE",      "SEARCH", "FETCH",  "STORE",
+    "COPY",       "MOVE",   "IDLE",   "NAMESPACE", "ID",           "ENABLE"};
 
 const char *imap_verb_name(imap_verb v) {
   g_assert((unsigned)v < IMAP_VERB_COUNT);
@@ -29,12 +28,12 @@ const char *imap_verb_name(imap_verb v) {
 }
 
 static const char *const sk_names[IMAP_SK_COUNT] = {
-    "ALL",        "ANSWERED", "BCC",       "BEFORE",    "BODY",       "CC",        "DELETED",
-    "DRAFT",      "FLAGGED",  "FROM",      "HEADER",    "KEYWORD",    "LARGER",    "NEW",
-    "NOT",        "OLD",      "ON",        "OR",        "RECENT",     "SEEN",      "SENTBEFORE",
-    "SENTON",     "SENTSINCE", "SINCE",    "SMALLER",   "SUBJECT",    "TEXT",      "TO",
-    "UID",        "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED",  "UNKEYWORD", "UNSEEN",
-    "SEQSET",     "AND"};
+    "ALL",    "ANSWERED",   "BCC",       "BEFORE",  "BODY",      "CC",        "DELETED",
+    "DRAFT",  "FLAGGED",    "FROM",      "HEADER",  "KEYWORD",   "LARGER",    "NEW",
+    "NOT",    "OLD",        "ON",        "OR",      "RECENT",    "SEEN",      "SENTBEFORE",
+    "SENTON", "SENTSINCE",  "SINCE",     "SMALLER", "SUBJECT",   "TEXT",      "TO",
+    "UID",    "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNKEYWORD", "UNSEEN",
+    "SEQSET", "AND"};
 
 const char *imap_search_kind_name(imap_search_kind k) {
   g_assert((unsigned)k < IMAP_SK_COUNT);
@@ -64,8 +63,8 @@ static bool sp(cur *c) { return eat(c, ' ') || fail(c, "expected a space"); }
 
 /* RFC 3501 §9: ATOM-CHAR is any CHAR except atom-specials. */
 static bool atom_char(int ch) {
-  return ch > 0x20 && ch < 0x7f && ch != '(' && ch != ')' && ch != '{' && ch != '%' &&
-         ch != '*' && ch != '"' && ch != '\\' && ch != ']';
+  return ch > 0x20 && ch < 0x7f && ch != '(' && ch != ')' && ch != '{' && ch != '%' && ch != '*' &&
+         ch != '"' && ch != '\\' && ch != ']';
 }
 
 static char *atom_ex(cur *c, const char *extra) {
@@ -431,21 +430,32 @@ static imap_search_key *search_key(cur *c, int depth) {
   }
   k = sk_new((imap_search_kind)kind);
   switch (k->kind) {
-  case IMAP_SK_BCC: case IMAP_SK_BODY: case IMAP_SK_CC: case IMAP_SK_FROM:
-  case IMAP_SK_SUBJECT: case IMAP_SK_TEXT: case IMAP_SK_TO:
+  case IMAP_SK_BCC:
+  case IMAP_SK_BODY:
+  case IMAP_SK_CC:
+  case IMAP_SK_FROM:
+  case IMAP_SK_SUBJECT:
+  case IMAP_SK_TEXT:
+  case IMAP_SK_TO:
     if (!sp(c) || !(k->str = astring(c)))
       goto bad;
     break;
-  case IMAP_SK_KEYWORD: case IMAP_SK_UNKEYWORD:
+  case IMAP_SK_KEYWORD:
+  case IMAP_SK_UNKEYWORD:
     if (!sp(c) || !(k->str = atom_ex(c, NULL)))
       goto bad;
     break;
-  case IMAP_SK_BEFORE: case IMAP_SK_ON: case IMAP_SK_SINCE:
-  case IMAP_SK_SENTBEFORE: case IMAP_SK_SENTON: case IMAP_SK_SENTSINCE:
+  case IMAP_SK_BEFORE:
+  case IMAP_SK_ON:
+  case IMAP_SK_SINCE:
+  case IMAP_SK_SENTBEFORE:
+  case IMAP_SK_SENTON:
+  case IMAP_SK_SENTSINCE:
     if (!sp(c) || !date_arg(c, &k->day))
       goto bad;
     break;
-  case IMAP_SK_LARGER: case IMAP_SK_SMALLER:
+  case IMAP_SK_LARGER:
+  case IMAP_SK_SMALLER:
     if (!sp(c) || !number(c, &k->num))
       goto bad;
     break;
@@ -692,9 +702,15 @@ static GPtrArray *strlist(void) { return g_ptr_array_new_with_free_func(g_free);
 
 static bool parse_args(cur *c, imap_cmd *cmd) {
   switch (cmd->verb) {
-  case IMAP_VERB_CAPABILITY: case IMAP_VERB_NOOP: case IMAP_VERB_LOGOUT:
-  case IMAP_VERB_STARTTLS: case IMAP_VERB_CHECK: case IMAP_VERB_CLOSE:
-  case IMAP_VERB_UNSELECT: case IMAP_VERB_IDLE: case IMAP_VERB_NAMESPACE:
+  case IMAP_VERB_CAPABILITY:
+  case IMAP_VERB_NOOP:
+  case IMAP_VERB_LOGOUT:
+  case IMAP_VERB_STARTTLS:
+  case IMAP_VERB_CHECK:
+  case IMAP_VERB_CLOSE:
+  case IMAP_VERB_UNSELECT:
+  case IMAP_VERB_IDLE:
+  case IMAP_VERB_NAMESPACE:
     return true;
   case IMAP_VERB_EXPUNGE:
     if (!cmd->uid)
@@ -709,12 +725,17 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
     return true;
   case IMAP_VERB_LOGIN:
     return sp(c) && (cmd->arg1 = astring(c)) && sp(c) && (cmd->arg2 = astring(c));
-  case IMAP_VERB_SELECT: case IMAP_VERB_EXAMINE: case IMAP_VERB_CREATE:
-  case IMAP_VERB_DELETE: case IMAP_VERB_SUBSCRIBE: case IMAP_VERB_UNSUBSCRIBE:
+  case IMAP_VERB_SELECT:
+  case IMAP_VERB_EXAMINE:
+  case IMAP_VERB_CREATE:
+  case IMAP_VERB_DELETE:
+  case IMAP_VERB_SUBSCRIBE:
+  case IMAP_VERB_UNSUBSCRIBE:
     return sp(c) && (cmd->arg1 = mailbox(c));
   case IMAP_VERB_RENAME:
     return sp(c) && (cmd->arg1 = mailbox(c)) && sp(c) && (cmd->arg2 = mailbox(c));
-  case IMAP_VERB_LIST: case IMAP_VERB_LSUB:
+  case IMAP_VERB_LIST:
+  case IMAP_VERB_LSUB:
     return sp(c) && (cmd->arg1 = mailbox(c)) && sp(c) && (cmd->arg2 = list_mailbox(c));
   case IMAP_VERB_STATUS:
     if (!sp(c) || !(cmd->arg1 = mailbox(c)) || !eat(c, ' ') || !eat(c, '('))
@@ -787,7 +808,8 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
     } while (eat(c, ' '));
     return true;
   }
-  case IMAP_VERB_COPY: case IMAP_VERB_MOVE:
+  case IMAP_VERB_COPY:
+  case IMAP_VERB_MOVE:
     cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
     return sp(c) && seqset(c, cmd->set) && sp(c) && (cmd->arg1 = mailbox(c));
   case IMAP_VERB_ID:
@@ -864,8 +886,7 @@ imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const 
       v = i;
   g_free(verb);
   if (v < 0) {
-    c.err = cmd->uid ? "UID needs FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE"
-                     : "unknown command";
+    c.err = cmd->uid ? "UID needs FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE" : "unknown command";
     goto bad;
   }
   cmd->verb = (imap_verb)v;

@@ -103,16 +103,16 @@ const char *imap_search_kind_name(imap_search_kind k);
 
 typedef struct imap_search_key {
   imap_search_kind kind;
-  char *str;    /* string argument; HEADER: field name */
-  char *str2;   /* HEADER: value */
-  uint64_t num; /* LARGER, SMALLER */
-  int64_t day;  /* dates: days since 1970-01-01 */
-  GArray *set;  /* UID, SEQSET: imap_range */
+  char *str;       /* string argument; HEADER: field name */
+  char *str2;      /* HEADER: value */
+  uint64_t num;    /* LARGER, SMALLER */
+  int64_t day;     /* dates: days since 1970-01-01 */
+  GArray *set;     /* UID, SEQSET: imap_range */
   GPtrArray *kids; /* NOT (1), OR (2), AND (n): imap_search_key* */
 } imap_search_key;
 
 typedef enum {
-  IMAP_SEC_ALL,         /* BODY[] or BODY[1.2] */
+  IMAP_SEC_ALL, /* BODY[] or BODY[1.2] */
   IMAP_SEC_HEADER,
   IMAP_SEC_HEADER_FIELDS,
   IMAP_SEC_HEADER_FIELDS_NOT,
@@ -129,10 +129,10 @@ typedef enum {
   IMAP_FA_RFC822_HEADER,
   IMAP_FA_RFC822_SIZE,
   IMAP_FA_RFC822_TEXT,
-  IMAP_FA_BODY,          /* BODY without section: non-extensible structure */
+  IMAP_FA_BODY, /* BODY without section: non-extensible structure */
   IMAP_FA_BODYSTRUCTURE,
   IMAP_FA_UID,
-  IMAP_FA_SECTION,       /* BODY[...] / BODY.PEEK[...] */
+  IMAP_FA_SECTION, /* BODY[...] / BODY.PEEK[...] */
   IMAP_FA_COUNT
 } imap_fetch_kind;
 
@@ -144,7 +144,7 @@ typedef struct {
   GPtrArray *fields; /* HEADER.FIELDS[.NOT]: upper-cased names */
   bool partial;
   uint32_t origin, count;
-  char *spec;        /* the section text as echoed in the response, e.g. "1.HEADER" */
+  char *spec; /* the section text as echoed in the response, e.g. "1.HEADER" */
 } imap_fetch_att;
 
 typedef struct {
@@ -160,10 +160,10 @@ typedef struct {
   bool has_list;     /* APPEND: a flag list was given; ID: not NIL */
   char store_mode;   /* '+', '-', '=' */
   bool silent;
-  GArray *fetch;     /* imap_fetch_att */
+  GArray *fetch; /* imap_fetch_att */
   imap_search_key *search;
   char *charset;
-  GBytes *message;   /* APPEND */
+  GBytes *message; /* APPEND */
   bool has_date;
   int64_t date_unix; /* APPEND date-time, seconds since 1970 UTC */
 } imap_cmd;

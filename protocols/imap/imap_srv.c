@@ -23,7 +23,7 @@ const char *imap_srv_state_name(imap_srv_state st) {
   g_assert((unsigned)st < IMAP_SRV_STATE_COUNT);
   return state_names[st];
 }
-static const char *const event_names[IMAP_SRV_EV_COUNT] = {"command", "reply", "auth",
+static const char *const event_names[IMAP_SRV_EV_COUNT] = {"command",  "reply", "auth",
                                                            "starttls", "fetch", "close"};
 const char *imap_srv_event_name(imap_srv_event_kind k) {
   g_assert((unsigned)k < IMAP_SRV_EV_COUNT);
@@ -31,9 +31,14 @@ const char *imap_srv_event_name(imap_srv_event_kind k) {
 }
 
 static const char *const st_err_text[IMAP_ST_COUNT] = {
-    "OK", "[NONEXISTENT] No such mailbox", "[ALREADYEXISTS] Mailbox already exists",
-    "[CANNOT] Operation not permitted on this name", "[EXPUNGEISSUED] Message was expunged",
-    "[OVERQUOTA] Quota exceeded", "[SERVERBUG] Change log lost", "[SERVERBUG] Store failure"};
+    "OK",
+    "[NONEXISTENT] No such mailbox",
+    "[ALREADYEXISTS] Mailbox already exists",
+    "[CANNOT] Operation not permitted on this name",
+    "[EXPUNGEISSUED] Message was expunged",
+    "[OVERQUOTA] Quota exceeded",
+    "[SERVERBUG] Change log lost",
+    "[SERVERBUG] Store failure"};
 const char *imap_srv__err_text(imap_store_err e) {
   g_assert((unsigned)e < IMAP_ST_COUNT);
   return st_err_text[e];
@@ -54,8 +59,14 @@ static imap_srv__qev *push(imap_srv *s, imap_srv_event_kind k, const char *text)
 
 void imap_srv__enter(imap_srv *s, imap_srv_state to) {
   switch (to) {
-  case IMAP_SRV_NOT_AUTH: case IMAP_SRV_SASL: case IMAP_SRV_AUTH_WAIT: case IMAP_SRV_TLS_WAIT:
-  case IMAP_SRV_AUTHENTICATED: case IMAP_SRV_SELECTED: case IMAP_SRV_IDLE: case IMAP_SRV_LOGOUT:
+  case IMAP_SRV_NOT_AUTH:
+  case IMAP_SRV_SASL:
+  case IMAP_SRV_AUTH_WAIT:
+  case IMAP_SRV_TLS_WAIT:
+  case IMAP_SRV_AUTHENTICATED:
+  case IMAP_SRV_SELECTED:
+  case IMAP_SRV_IDLE:
+  case IMAP_SRV_LOGOUT:
     break;
   default:
     g_error("imap_srv__enter: bad state %d", to);
@@ -401,8 +412,7 @@ void imap_srv__expunged(imap_srv *s, uint32_t uid) {
 }
 
 void imap_srv__flags(imap_srv *s, GString *g, uint32_t flags, uint64_t kw) {
-  static const char *const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted",
-                                      "\\Draft"};
+  static const char *const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"};
   g_string_append_c(g, '(');
   bool first = true;
   for (unsigned i = 0; i < G_N_ELEMENTS(names); i++)
@@ -423,8 +433,7 @@ void imap_srv__flags(imap_srv *s, GString *g, uint32_t flags, uint64_t kw) {
 
 bool imap_srv__parse_flags(imap_srv *s, const char *mbox, const GPtrArray *list, bool create,
                            uint32_t *flags, uint64_t *kw) {
-  static const char *const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted",
-                                      "\\Draft"};
+  static const char *const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"};
   *flags = 0;
   *kw = 0;
   for (guint i = 0; list && i < list->len; i++) {
@@ -495,8 +504,8 @@ static void ask_auth(imap_srv *s, const char *user, const char *pass) {
   imap_srv__enter(s, IMAP_SRV_AUTH_WAIT);
 }
 
-void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res,
-                          const imap_store_ops *ops, void *ud) {
+void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res, const imap_store_ops *ops,
+                          void *ud) {
   if (s->state != IMAP_SRV_AUTH_WAIT || id != s->pending_id)
     g_error("imap_srv_auth_answer: no pending decision %" G_GUINT64_FORMAT, id);
   s->pending_id = 0;
@@ -557,9 +566,9 @@ static void sasl_plain(imap_srv *s, const char *tag, const char *b64) {
     return;
   }
   size_t bl = strlen(b64);
-  bool okb64 = bl % 4 == 0 &&
-               strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
-                   bl;
+  bool okb64 =
+      bl % 4 == 0 &&
+      strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == bl;
   gsize n = 0;
   guchar *raw = okb64 && bl ? g_base64_decode(b64, &n) : NULL;
   const char *p1 = raw ? memchr(raw, 0, n) : NULL;

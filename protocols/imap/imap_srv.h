@@ -44,21 +44,21 @@ typedef struct {
   char *(*bodystructure)(void *ud, GBytes *msg, bool extensible);
   /* Byte range of section PART (NPART numbers, NPART >= 1) of KIND
    * (IMAP_SEC_ALL, _HEADER, _TEXT or _MIME) inside MSG. */
-  bool (*section)(void *ud, GBytes *msg, const uint32_t *part, size_t npart,
-                  imap_section_kind kind, size_t *off, size_t *len);
+  bool (*section)(void *ud, GBytes *msg, const uint32_t *part, size_t npart, imap_section_kind kind,
+                  size_t *off, size_t *len);
   void *ud;
 } imap_mime_provider;
 
 typedef struct {
-  const char *hostname;     /* greeting text; default "localhost" */
-  size_t max_line;          /* per command line; 0 = 8192 */
-  size_t max_literal;       /* per literal once logged in; 0 = 32 MiB */
-  int64_t idle_timeout;     /* ns; 0 = 30 minutes (RFC 3501 §5.4) */
-  int64_t poll_interval;    /* ns between store polls during IDLE; 0 = 1 s */
-  int64_t epoch_unix;       /* Unix seconds of simulated time 0; 0 = 2025-01-01 */
-  bool tls_available;       /* STARTTLS */
-  bool tls_active;          /* implicit TLS (993) */
-  bool tls_required;        /* LOGINDISABLED and no AUTH before TLS */
+  const char *hostname;           /* greeting text; default "localhost" */
+  size_t max_line;                /* per command line; 0 = 8192 */
+  size_t max_literal;             /* per literal once logged in; 0 = 32 MiB */
+  int64_t idle_timeout;           /* ns; 0 = 30 minutes (RFC 3501 §5.4) */
+  int64_t poll_interval;          /* ns between store polls during IDLE; 0 = 1 s */
+  int64_t epoch_unix;             /* Unix seconds of simulated time 0; 0 = 2025-01-01 */
+  bool tls_available;             /* STARTTLS */
+  bool tls_active;                /* implicit TLS (993) */
+  bool tls_required;              /* LOGINDISABLED and no AUTH before TLS */
   const imap_mime_provider *mime; /* copied; may be NULL */
 } imap_srv_config;
 
@@ -122,8 +122,8 @@ const uint8_t *imap_srv_output_peek(const imap_srv *s, size_t *len);
 void imap_srv_output_consume(imap_srv *s, size_t n);
 bool imap_srv_next_event(imap_srv *s, imap_srv_event *ev);
 
-void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res,
-                          const imap_store_ops *ops, void *ud);
+void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res, const imap_store_ops *ops,
+                          void *ud);
 /* TLS up (OK) or failed (closes). Input buffered meanwhile is discarded. */
 void imap_srv_tls_done(imap_srv *s, bool ok);
 

@@ -33,11 +33,11 @@ struct imap_srv {
   char *mbox;
   bool readonly;
   uint32_t uidvalidity;
-  GArray *view;          /* uint32_t UIDs: message sequence number i+1 */
+  GArray *view; /* uint32_t UIDs: message sequence number i+1 */
   uint64_t modseq_seen;
-  GArray *pend_new;      /* uint32_t UIDs appended, not yet announced */
-  GArray *pend_expunge;  /* uint32_t UIDs gone, not yet announced */
-  GArray *pend_flags;    /* uint32_t UIDs whose flags changed */
+  GArray *pend_new;     /* uint32_t UIDs appended, not yet announced */
+  GArray *pend_expunge; /* uint32_t UIDs gone, not yet announced */
+  GArray *pend_flags;   /* uint32_t UIDs whose flags changed */
 };
 
 /* Output helpers (imap_srv.c). */

@@ -14,8 +14,8 @@
 #include "imap_srv_int.h"
 
 static void no_store(imap_srv *s, imap_cmd *c, imap_store_err e) {
-  if (e == IMAP_ST_NONEXISTENT && (c->verb == IMAP_VERB_APPEND || c->verb == IMAP_VERB_COPY ||
-                                   c->verb == IMAP_VERB_MOVE))
+  if (e == IMAP_ST_NONEXISTENT &&
+      (c->verb == IMAP_VERB_APPEND || c->verb == IMAP_VERB_COPY || c->verb == IMAP_VERB_MOVE))
     imap_srv__tagged(s, c->tag, "NO", "[TRYCREATE] No such mailbox");
   else
     imap_srv__tagged(s, c->tag, "NO", "%s", imap_srv__err_text(e));

@@ -105,7 +105,9 @@ static void civil(int64_t z, int *y, unsigned *m, unsigned *d) {
   *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+static int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
 
 static int64_t unix_of(const imap_srv *s, int64_t ns) {
   return s->cfg.epoch_unix + floor_div(ns, 1000000000);
@@ -143,8 +145,7 @@ static bool is_multipart(const uint8_t *p, size_t hlen) {
 /* ---- FETCH ---- */
 
 static bool needs_mime(const imap_fetch_att *a) {
-  return a->kind == IMAP_FA_ENVELOPE || a->kind == IMAP_FA_BODY ||
-         a->kind == IMAP_FA_BODYSTRUCTURE;
+  return a->kind == IMAP_FA_ENVELOPE || a->kind == IMAP_FA_BODY || a->kind == IMAP_FA_BODYSTRUCTURE;
 }
 
 /* Appends the value of section A of MSG; false if it cannot be served. */
@@ -155,13 +156,12 @@ static bool section_value(imap_srv *s, GString *g, const imap_fetch_att *a, GByt
   GString *built = NULL;
   if (a->part && a->part->len) {
     size_t hl = header_len(p, n);
-    imap_section_kind want = a->sec == IMAP_SEC_HEADER_FIELDS ||
-                                     a->sec == IMAP_SEC_HEADER_FIELDS_NOT
-                                 ? IMAP_SEC_HEADER
-                                 : a->sec;
+    imap_section_kind want =
+        a->sec == IMAP_SEC_HEADER_FIELDS || a->sec == IMAP_SEC_HEADER_FIELDS_NOT ? IMAP_SEC_HEADER
+                                                                                 : a->sec;
     if (s->has_mime) {
-      if (!s->mime.section(s->mime.ud, msg, (const uint32_t *)(void *)a->part->data,
-                           a->part->len, want, &off, &len) ||
+      if (!s->mime.section(s->mime.ud, msg, (const uint32_t *)(void *)a->part->data, a->part->len,
+                           want, &off, &len) ||
           off > n || len > n - off)
         return false;
     } else if (a->part->len == 1 && g_array_index(a->part, uint32_t, 0) == 1 &&
@@ -178,15 +178,22 @@ static bool section_value(imap_srv *s, GString *g, const imap_fetch_att *a, GByt
   } else {
     size_t hl = header_len(p, n);
     switch (a->sec) {
-    case IMAP_SEC_ALL: break;
-    case IMAP_SEC_HEADER: len = hl; break;
-    case IMAP_SEC_TEXT: off = hl; len = n - hl; break;
+    case IMAP_SEC_ALL:
+      break;
+    case IMAP_SEC_HEADER:
+      len = hl;
+      break;
+    case IMAP_SEC_TEXT:
+      off = hl;
+      len = n - hl;
+      break;
     case IMAP_SEC_HEADER_FIELDS:
     case IMAP_SEC_HEADER_FIELDS_NOT:
       built = g_string_new(NULL);
       header_fields(built, p, hl, a->fields, a->sec == IMAP_SEC_HEADER_FIELDS_NOT);
       break;
-    default: return false;
+    default:
+      return false;
     }
   }
   const uint8_t *d = built ? (const uint8_t *)built->str : p + off;
@@ -265,7 +272,9 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       imap_fetch_att *a = &g_array_index(c->fetch, imap_fetch_att, j);
       SEP();
       switch (a->kind) {
-      case IMAP_FA_UID: g_string_append_printf(g, "UID %u", uid); break;
+      case IMAP_FA_UID:
+        g_string_append_printf(g, "UID %u", uid);
+        break;
       case IMAP_FA_FLAGS:
         g_string_append(g, "FLAGS ");
         imap_srv__flags(s, g, m.flags, m.keywords);
@@ -274,7 +283,9 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
         g_string_append(g, "INTERNALDATE ");
         internaldate(s, g, m.internal_date);
         break;
-      case IMAP_FA_RFC822_SIZE: g_string_append_printf(g, "RFC822.SIZE %zu", n); break;
+      case IMAP_FA_RFC822_SIZE:
+        g_string_append_printf(g, "RFC822.SIZE %zu", n);
+        break;
       case IMAP_FA_RFC822:
         g_string_append(g, "RFC822 ");
         literal(g, p, n);
@@ -603,49 +614,81 @@ static bool eval(sctx *x, const imap_search_key *k) {
   uint32_t f = x->m.flags;
   int64_t iday = floor_div(unix_of(s, x->m.internal_date), 86400), sday;
   switch (k->kind) {
-  case IMAP_SK_ALL: return true;
-  case IMAP_SK_ANSWERED: return f & IMAP_F_ANSWERED;
-  case IMAP_SK_DELETED: return f & IMAP_F_DELETED;
-  case IMAP_SK_DRAFT: return f & IMAP_F_DRAFT;
-  case IMAP_SK_FLAGGED: return f & IMAP_F_FLAGGED;
-  case IMAP_SK_SEEN: return f & IMAP_F_SEEN;
-  case IMAP_SK_UNANSWERED: return !(f & IMAP_F_ANSWERED);
-  case IMAP_SK_UNDELETED: return !(f & IMAP_F_DELETED);
-  case IMAP_SK_UNDRAFT: return !(f & IMAP_F_DRAFT);
-  case IMAP_SK_UNFLAGGED: return !(f & IMAP_F_FLAGGED);
-  case IMAP_SK_UNSEEN: return !(f & IMAP_F_SEEN);
-  case IMAP_SK_NEW: case IMAP_SK_RECENT: return false; /* no \Recent kept */
-  case IMAP_SK_OLD: return true;
+  case IMAP_SK_ALL:
+    return true;
+  case IMAP_SK_ANSWERED:
+    return f & IMAP_F_ANSWERED;
+  case IMAP_SK_DELETED:
+    return f & IMAP_F_DELETED;
+  case IMAP_SK_DRAFT:
+    return f & IMAP_F_DRAFT;
+  case IMAP_SK_FLAGGED:
+    return f & IMAP_F_FLAGGED;
+  case IMAP_SK_SEEN:
+    return f & IMAP_F_SEEN;
+  case IMAP_SK_UNANSWERED:
+    return !(f & IMAP_F_ANSWERED);
+  case IMAP_SK_UNDELETED:
+    return !(f & IMAP_F_DELETED);
+  case IMAP_SK_UNDRAFT:
+    return !(f & IMAP_F_DRAFT);
+  case IMAP_SK_UNFLAGGED:
+    return !(f & IMAP_F_FLAGGED);
+  case IMAP_SK_UNSEEN:
+    return !(f & IMAP_F_SEEN);
+  case IMAP_SK_NEW:
+  case IMAP_SK_RECENT:
+    return false; /* no \Recent kept */
+  case IMAP_SK_OLD:
+    return true;
   case IMAP_SK_KEYWORD:
   case IMAP_SK_UNKEYWORD: {
     int i = s->ops->keyword_index(s->st, s->mbox, k->str, false);
     bool has = i >= 0 && (x->m.keywords & (UINT64_C(1) << i));
     return k->kind == IMAP_SK_KEYWORD ? has : !has;
   }
-  case IMAP_SK_LARGER: return x->n > k->num;
-  case IMAP_SK_SMALLER: return x->n < k->num;
-  case IMAP_SK_BEFORE: return iday < k->day;
-  case IMAP_SK_ON: return iday == k->day;
-  case IMAP_SK_SINCE: return iday >= k->day;
-  case IMAP_SK_SENTBEFORE: return sent_day(x, &sday) && sday < k->day;
-  case IMAP_SK_SENTON: return sent_day(x, &sday) && sday == k->day;
-  case IMAP_SK_SENTSINCE: return sent_day(x, &sday) && sday >= k->day;
-  case IMAP_SK_FROM: return header_has(x, "FROM", k->str);
-  case IMAP_SK_TO: return header_has(x, "TO", k->str);
-  case IMAP_SK_CC: return header_has(x, "CC", k->str);
-  case IMAP_SK_BCC: return header_has(x, "BCC", k->str);
-  case IMAP_SK_SUBJECT: return header_has(x, "SUBJECT", k->str);
+  case IMAP_SK_LARGER:
+    return x->n > k->num;
+  case IMAP_SK_SMALLER:
+    return x->n < k->num;
+  case IMAP_SK_BEFORE:
+    return iday < k->day;
+  case IMAP_SK_ON:
+    return iday == k->day;
+  case IMAP_SK_SINCE:
+    return iday >= k->day;
+  case IMAP_SK_SENTBEFORE:
+    return sent_day(x, &sday) && sday < k->day;
+  case IMAP_SK_SENTON:
+    return sent_day(x, &sday) && sday == k->day;
+  case IMAP_SK_SENTSINCE:
+    return sent_day(x, &sday) && sday >= k->day;
+  case IMAP_SK_FROM:
+    return header_has(x, "FROM", k->str);
+  case IMAP_SK_TO:
+    return header_has(x, "TO", k->str);
+  case IMAP_SK_CC:
+    return header_has(x, "CC", k->str);
+  case IMAP_SK_BCC:
+    return header_has(x, "BCC", k->str);
+  case IMAP_SK_SUBJECT:
+    return header_has(x, "SUBJECT", k->str);
   case IMAP_SK_HEADER: {
     char *u = g_ascii_strup(k->str, -1);
     bool r = header_has(x, u, k->str2);
     g_free(u);
     return r;
   }
-  case IMAP_SK_BODY: return contains_ci(x->p + x->hl, x->n - x->hl, k->str);
-  case IMAP_SK_TEXT: return contains_ci(x->p, x->n, k->str);
-  case IMAP_SK_UID: return imap_set_contains(k->set, x->uid, x->maxuid);
-  case IMAP_SK_SEQSET: return imap_set_contains(k->set, x->seq, x->nmsg);
-  case IMAP_SK_NOT: return !eval(x, g_ptr_array_index(k->kids, 0));
+  case IMAP_SK_BODY:
+    return contains_ci(x->p + x->hl, x->n - x->hl, k->str);
+  case IMAP_SK_TEXT:
+    return contains_ci(x->p, x->n, k->str);
+  case IMAP_SK_UID:
+    return imap_set_contains(k->set, x->uid, x->maxuid);
+  case IMAP_SK_SEQSET:
+    return imap_set_contains(k->set, x->seq, x->nmsg);
+  case IMAP_SK_NOT:
+    return !eval(x, g_ptr_array_index(k->kids, 0));
   case IMAP_SK_OR:
     return eval(x, g_ptr_array_index(k->kids, 0)) || eval(x, g_ptr_array_index(k->kids, 1));
   case IMAP_SK_AND:

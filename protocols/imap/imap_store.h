@@ -32,14 +32,14 @@ typedef enum {
   IMAP_ST_INVALID,     /* bad name / operation not permitted */
   IMAP_ST_NOMSG,       /* message gone */
   IMAP_ST_OVERQUOTA,
-  IMAP_ST_RESYNC,      /* changes(): log no longer reaches SINCE */
-  IMAP_ST_FAIL,        /* anything else */
+  IMAP_ST_RESYNC, /* changes(): log no longer reaches SINCE */
+  IMAP_ST_FAIL,   /* anything else */
   IMAP_ST_COUNT
 } imap_store_err;
 
 typedef struct {
   uint32_t uid, flags;
-  uint64_t keywords; /* bit i = keyword_name(folder, i) */
+  uint64_t keywords;     /* bit i = keyword_name(folder, i) */
   int64_t internal_date; /* simulated ns */
   GBytes *data;          /* borrowed; ref to keep */
 } imap_store_msg;

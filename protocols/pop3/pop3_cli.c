@@ -28,12 +28,12 @@ struct pop3_cli {
   pop3_env env;
   pop3_cli_state state;
   GByteArray *in, *out;
-  bool multiline;     /* reading the body of a multi-line reply */
-  bool skipping;      /* over max_message: discard the body */
+  bool multiline; /* reading the body of a multi-line reply */
+  bool skipping;  /* over max_message: discard the body */
   GByteArray *body;
   bool stls_offered, tls_active;
-  GHashTable *seen;   /* uidl set; lookup only */
-  GArray *todo;       /* of todo, in message-number order */
+  GHashTable *seen; /* uidl set; lookup only */
+  GArray *todo;     /* of todo, in message-number order */
   guint cur;
   size_t fetched, deleted;
   GArray *events;
@@ -50,8 +50,8 @@ const char *pop3_cli_state_name(pop3_cli_state s) {
   g_assert((unsigned)s < POP3_CLI_STATE_COUNT);
   return state_names[s];
 }
-static const char *const event_names[POP3_CLI_EV_COUNT] = {
-    "command", "reply", "stls", "message", "error", "done", "close"};
+static const char *const event_names[POP3_CLI_EV_COUNT] = {"command", "reply", "stls", "message",
+                                                           "error",   "done",  "close"};
 const char *pop3_cli_event_name(pop3_cli_event_kind k) {
   g_assert((unsigned)k < POP3_CLI_EV_COUNT);
   return event_names[k];
@@ -64,9 +64,18 @@ static void trace(pop3_cli *c, const char *ev, const char *d) {
 
 static void pop3_cli_enter(pop3_cli *c, pop3_cli_state to) {
   switch (to) {
-  case POP3_CLI_GREETING: case POP3_CLI_CAPA: case POP3_CLI_STLS: case POP3_CLI_TLS_WAIT:
-  case POP3_CLI_USER: case POP3_CLI_PASS: case POP3_CLI_AUTH: case POP3_CLI_STAT:
-  case POP3_CLI_UIDL: case POP3_CLI_RETR: case POP3_CLI_DELE: case POP3_CLI_QUIT:
+  case POP3_CLI_GREETING:
+  case POP3_CLI_CAPA:
+  case POP3_CLI_STLS:
+  case POP3_CLI_TLS_WAIT:
+  case POP3_CLI_USER:
+  case POP3_CLI_PASS:
+  case POP3_CLI_AUTH:
+  case POP3_CLI_STAT:
+  case POP3_CLI_UIDL:
+  case POP3_CLI_RETR:
+  case POP3_CLI_DELE:
+  case POP3_CLI_QUIT:
   case POP3_CLI_DONE:
     break;
   default:
@@ -174,9 +183,7 @@ void pop3_cli_free(pop3_cli *c) {
   g_free(c);
 }
 
-void pop3_cli_add_seen(pop3_cli *c, const char *uidl) {
-  g_hash_table_add(c->seen, g_strdup(uidl));
-}
+void pop3_cli_add_seen(pop3_cli *c, const char *uidl) { g_hash_table_add(c->seen, g_strdup(uidl)); }
 
 bool pop3_cli_next_event(pop3_cli *c, pop3_cli_event *ev) {
   qe_clear(&c->last);

@@ -23,12 +23,12 @@
 
 typedef struct {
   const char *user, *pass;
-  bool use_stls;      /* STLS when the server offers it */
-  bool require_tls;   /* give up (QUIT) when STLS is not offered */
-  bool auth_plain;    /* AUTH PLAIN instead of USER/PASS */
-  bool delete_after;  /* DELE each fetched message (else leave on server) */
-  size_t max_line;    /* reply line limit; 0 = 4096 */
-  uint64_t max_message; /* bytes; 0 = 64 MiB; larger messages are skipped */
+  bool use_stls;         /* STLS when the server offers it */
+  bool require_tls;      /* give up (QUIT) when STLS is not offered */
+  bool auth_plain;       /* AUTH PLAIN instead of USER/PASS */
+  bool delete_after;     /* DELE each fetched message (else leave on server) */
+  size_t max_line;       /* reply line limit; 0 = 4096 */
+  uint64_t max_message;  /* bytes; 0 = 64 MiB; larger messages are skipped */
   int64_t reply_timeout; /* ns; 0 = 5 minutes */
 } pop3_cli_config;
 

@@ -22,14 +22,14 @@ struct pop3_srv {
   char *hostname;
   pop3_env env;
   pop3_srv_state state;
-  GByteArray *in;     /* unprocessed input */
-  bool discarding;    /* inside an over-long line */
+  GByteArray *in;  /* unprocessed input */
+  bool discarding; /* inside an over-long line */
   GByteArray *out;
-  GArray *events;     /* of queued_event, FIFO */
+  GArray *events; /* of queued_event, FIFO */
   guint ev_head;
-  queued_event cur;   /* last returned; freed on next call */
+  queued_event cur; /* last returned; freed on next call */
   uint64_t next_id, pending_id;
-  char *user;         /* from USER */
+  char *user; /* from USER */
   char *auth_user, *auth_pass;
   int64_t last_activity;
   /* maildrop */
@@ -46,7 +46,7 @@ const char *pop3_srv_state_name(pop3_srv_state st) {
   g_assert((unsigned)st < POP3_SRV_STATE_COUNT);
   return state_names[st];
 }
-static const char *const event_names[POP3_SRV_EV_COUNT] = {"command", "reply", "auth", "stls",
+static const char *const event_names[POP3_SRV_EV_COUNT] = {"command", "reply",  "auth", "stls",
                                                            "retr",    "update", "close"};
 const char *pop3_srv_event_name(pop3_srv_event_kind k) {
   g_assert((unsigned)k < POP3_SRV_EV_COUNT);
@@ -232,8 +232,8 @@ static void ask_auth(pop3_srv *s, const char *user, const char *pass) {
   pop3_srv_enter(s, POP3_SRV_AUTH_WAIT);
 }
 
-void pop3_srv_auth_answer(pop3_srv *s, uint64_t id, pop3_auth_result res,
-                          const pop3_drop_ops *ops, void *ud) {
+void pop3_srv_auth_answer(pop3_srv *s, uint64_t id, pop3_auth_result res, const pop3_drop_ops *ops,
+                          void *ud) {
   if (s->state != POP3_SRV_AUTH_WAIT || id != s->pending_id)
     g_error("pop3_srv_auth_answer: no pending decision %" G_GUINT64_FORMAT, id);
   s->pending_id = 0;
@@ -297,8 +297,10 @@ static void sasl_plain(pop3_srv *s, const char *b64) {
   }
   gsize n = 0;
   guchar *raw = NULL;
-  bool okb64 = *b64 && strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
-                           strlen(b64) && strlen(b64) % 4 == 0;
+  bool okb64 = *b64 &&
+               strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+                   strlen(b64) &&
+               strlen(b64) % 4 == 0;
   if (okb64 || strcmp(b64, "=") == 0)
     raw = g_base64_decode(b64, &n);
   const char *p1 = raw ? memchr(raw, 0, n) : NULL;
@@ -578,11 +580,20 @@ static const struct {
   unsigned states;
   verb_fn fn;
 } verbs[] = {
-    {"CAPA", IN_AUTH | IN_TRANS, v_capa}, {"USER", IN_AUTH, v_user},  {"PASS", IN_AUTH, v_pass},
-    {"AUTH", IN_AUTH, v_auth},            {"STLS", IN_AUTH, v_stls},  {"QUIT", IN_AUTH | IN_TRANS, v_quit},
-    {"NOOP", IN_TRANS, v_noop},           {"STAT", IN_TRANS, v_stat}, {"LIST", IN_TRANS, v_list},
-    {"UIDL", IN_TRANS, v_uidl},           {"RETR", IN_TRANS, v_retr}, {"TOP", IN_TRANS, v_top},
-    {"DELE", IN_TRANS, v_dele},           {"RSET", IN_TRANS, v_rset},
+    {"CAPA", IN_AUTH | IN_TRANS, v_capa},
+    {"USER", IN_AUTH, v_user},
+    {"PASS", IN_AUTH, v_pass},
+    {"AUTH", IN_AUTH, v_auth},
+    {"STLS", IN_AUTH, v_stls},
+    {"QUIT", IN_AUTH | IN_TRANS, v_quit},
+    {"NOOP", IN_TRANS, v_noop},
+    {"STAT", IN_TRANS, v_stat},
+    {"LIST", IN_TRANS, v_list},
+    {"UIDL", IN_TRANS, v_uidl},
+    {"RETR", IN_TRANS, v_retr},
+    {"TOP", IN_TRANS, v_top},
+    {"DELE", IN_TRANS, v_dele},
+    {"RSET", IN_TRANS, v_rset},
 };
 
 static void command(pop3_srv *s, char *line) {

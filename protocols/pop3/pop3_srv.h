@@ -58,12 +58,12 @@ typedef struct {
 } pop3_drop_ops;
 
 typedef struct {
-  const char *hostname;        /* in the greeting; default "localhost" */
-  size_t max_line;             /* command line limit incl. CRLF; 0 = 512 */
-  int64_t idle_timeout;        /* ns; 0 = 10 minutes (RFC 1939 §3 minimum) */
-  bool tls_available;          /* advertise and accept STLS */
-  bool tls_active;             /* the session already runs over TLS (995) */
-  bool tls_required;           /* refuse USER/PASS/AUTH until TLS is active */
+  const char *hostname; /* in the greeting; default "localhost" */
+  size_t max_line;      /* command line limit incl. CRLF; 0 = 512 */
+  int64_t idle_timeout; /* ns; 0 = 10 minutes (RFC 1939 §3 minimum) */
+  bool tls_available;   /* advertise and accept STLS */
+  bool tls_active;      /* the session already runs over TLS (995) */
+  bool tls_required;    /* refuse USER/PASS/AUTH until TLS is active */
 } pop3_srv_config;
 
 /* States. Legal transitions:
@@ -139,8 +139,8 @@ bool pop3_srv_next_event(pop3_srv *s, pop3_srv_event *ev);
 
 /* Answers the AUTH decision ID. With POP3_AUTH_OK, OPS and UD describe the
  * maildrop (borrowed until ops->release). An unknown or stale id is a bug. */
-void pop3_srv_auth_answer(pop3_srv *s, uint64_t id, pop3_auth_result res,
-                          const pop3_drop_ops *ops, void *ud);
+void pop3_srv_auth_answer(pop3_srv *s, uint64_t id, pop3_auth_result res, const pop3_drop_ops *ops,
+                          void *ud);
 /* TLS is up (OK) or failed (!OK: the session closes). Input buffered before
  * the handshake is discarded (RFC 2595 §3.1 / CVE-2011-0411). */
 void pop3_srv_tls_done(pop3_srv *s, bool ok);
