@@ -209,6 +209,67 @@ START_TEST(two_sessions_expunge_and_exists) {
 }
 END_TEST
 
+static void trace_cb(void *ud, const char *ev, const char *detail) {
+  g_string_append_printf(ud, "%s:%s|", ev, detail);
+}
+
+START_TEST(trace_and_events_mask_secrets) {
+  mailstore *st = store_new();
+  GString *tr = g_string_new(NULL);
+  imap_env env = {trace_cb, tr};
+  imap_srv_config cfg = {.hostname = "imap.example"};
+  imap_srv *s = imap_srv_new(&cfg, &env, 0);
+  const char *in = "l LOGIN bob secret\r\na AUTHENTICATE PLAIN AGJvYgBzZWNyZXQ=\r\n";
+  imap_srv_feed(s, in, strlen(in), 1);
+  GString *evs = g_string_new(NULL);
+  imap_srv_event ev;
+  while (imap_srv_next_event(s, &ev)) {
+    g_string_append_printf(evs, "%s:%s|", imap_srv_event_name(ev.kind), ev.text ? ev.text : "");
+    if (ev.kind == IMAP_SRV_EV_AUTH)
+      imap_srv_auth_answer(s, ev.id, IMAP_AUTH_FAIL, NULL, NULL);
+  }
+  ck_assert_msg(strstr(tr->str, "secret") == NULL && strstr(evs->str, "secret") == NULL &&
+                    strstr(tr->str, "AGJvYgBzZWNyZXQ") == NULL &&
+                    strstr(evs->str, "AGJvYgBzZWNyZXQ") == NULL,
+                "secret leaked: %s / %s", tr->str, evs->str);
+  /* the pipelined AUTHENTICATE runs as soon as the LOGIN is answered */
+  ck_assert_str_eq(evs->str, "command:l LOGIN bob ****|auth:|"
+                             "reply:l NO [AUTHENTICATIONFAILED] Authentication failed|"
+                             "command:a AUTHENTICATE PLAIN ****|auth:|"
+                             "reply:a NO [AUTHENTICATIONFAILED] Authentication failed|");
+  ck_assert(strstr(tr->str, "state:NOT_AUTH -> AUTH_WAIT|") != NULL);
+  in = "b LOGIN bob secret\r\n";
+  imap_srv_feed(s, in, strlen(in), 2);
+  imap_srv_free(s); /* with a decision pending: nothing leaks */
+  g_string_free(tr, TRUE);
+  g_string_free(evs, TRUE);
+  mailstore_free(st);
+}
+END_TEST
+
+START_TEST(far_behind_session_resyncs) {
+  mailstore *st = store_new();
+  sess b;
+  sess_init(&b, st, NULL);
+  say(&b, LOGIN SELECT);
+  /* more changes than the store's log keeps */
+  for (int i = 0; i < MAILSTORE_LOG_MAX + 100; i++)
+    mailstore_flags_set(st, "bob", "INBOX", 1, i % 2 ? '-' : '+', MAILSTORE_F_FLAGGED, 0);
+  mailstore_expunge_uid(st, "bob", "INBOX", 2);
+  GBytes *m = g_bytes_new_static("Subject: new\r\n\r\nx\r\n", 19);
+  mailstore_deliver(st, "bob", NULL, m, 0, NULL);
+  g_bytes_unref(m);
+  say(&b, "n NOOP\r\n");
+  ck_assert_str_eq(b.out->str, "* 2 EXPUNGE\r\n* 3 EXISTS\r\n* 1 FETCH (UID 1 FLAGS ())\r\n"
+                               "* 2 FETCH (UID 3 FLAGS ())\r\nn OK NOOP completed\r\n");
+  say(&b, "f FETCH 1:* (UID)\r\n");
+  ck_assert_str_eq(b.out->str, "* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 3)\r\n* 3 FETCH (UID 4)\r\n"
+                               "f OK FETCH completed\r\n");
+  sess_clear(&b);
+  mailstore_free(st);
+}
+END_TEST
+
 START_TEST(idle_reports_at_once) {
   mailstore *st = store_new();
   sess a, b;
@@ -302,6 +363,8 @@ static Suite *suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("sessions");
   tcase_add_test(tc, two_sessions_expunge_and_exists);
+  tcase_add_test(tc, trace_and_events_mask_secrets);
+  tcase_add_test(tc, far_behind_session_resyncs);
   tcase_add_test(tc, idle_reports_at_once);
   tcase_add_test(tc, starttls_and_logindisabled);
   tcase_add_test(tc, limits_and_autologout);

@@ -340,6 +340,43 @@ START_TEST(uidl_stable_across_sessions) {
 }
 END_TEST
 
+static void trace_cb(void *ud, const char *ev, const char *detail) {
+  g_string_append_printf(ud, "%s:%s|", ev, detail);
+}
+
+START_TEST(trace_masks_secrets) {
+  GString *tr = g_string_new(NULL);
+  pop3_env env = {trace_cb, tr};
+  pop3_srv_config cfg = {.hostname = "h"};
+  pop3_srv *s = pop3_srv_new(&cfg, &env, 0);
+  const char *in = "USER bob\r\nPASS secret\r\n";
+  pop3_srv_feed(s, in, strlen(in), 1);
+  GString *evs = g_string_new(NULL);
+  pop3_srv_event ev;
+  while (pop3_srv_next_event(s, &ev)) {
+    g_string_append_printf(evs, "%s:%s|", pop3_srv_event_name(ev.kind), ev.text ? ev.text : "");
+    if (ev.kind == POP3_SRV_EV_AUTH)
+      pop3_srv_auth_answer(s, ev.id, POP3_AUTH_FAIL, NULL, NULL);
+  }
+  in = "AUTH PLAIN AGJvYgBzZWNyZXQ=\r\nAUTH PLAIN\r\nAGJvYgBzZWNyZXQ=\r\n";
+  pop3_srv_feed(s, in, strlen(in), 2);
+  while (pop3_srv_next_event(s, &ev)) {
+    g_string_append_printf(evs, "%s:%s|", pop3_srv_event_name(ev.kind), ev.text ? ev.text : "");
+    if (ev.kind == POP3_SRV_EV_AUTH)
+      pop3_srv_auth_answer(s, ev.id, POP3_AUTH_FAIL, NULL, NULL);
+  }
+  ck_assert_msg(!strstr(tr->str, "secret") && !strstr(evs->str, "secret") &&
+                    !strstr(tr->str, "AGJvYgBz") && !strstr(evs->str, "AGJvYgBz"),
+                "secret leaked: %s / %s", tr->str, evs->str);
+  ck_assert(strstr(evs->str, "command:PASS ****|auth:|") != NULL);
+  ck_assert(strstr(evs->str, "command:AUTH PLAIN ****|") != NULL);
+  ck_assert(strstr(tr->str, "state:AUTHORIZATION -> AUTH_WAIT|") != NULL);
+  pop3_srv_free(s);
+  g_string_free(tr, TRUE);
+  g_string_free(evs, TRUE);
+}
+END_TEST
+
 START_TEST(autologout_no_update) {
   mailstore *st = store_new();
   pop3_srv_config cfg = {.hostname = "mail.example", .idle_timeout = 1000};
@@ -502,6 +539,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, in_use_lock);
   tcase_add_test(tc, uidl_stable_across_sessions);
   tcase_add_test(tc, autologout_no_update);
+  tcase_add_test(tc, trace_masks_secrets);
   suite_add_tcase(s, tc);
   tc = tcase_create("client");
   tcase_add_test(tc, client_leave_then_delete_modes);

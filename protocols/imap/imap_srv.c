@@ -740,11 +740,15 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
     g_free(tag);
     return;
   }
-  char *shown = c->verb == IMAP_VERB_LOGIN
-                    ? g_strdup_printf("%s LOGIN %s ****", c->tag, c->arg1)
-                    : g_strdup_printf("%s %s%s%s%s", c->tag, c->uid ? "UID " : "",
-                                      imap_verb_name(c->verb), c->arg1 ? " " : "",
-                                      c->verb == IMAP_VERB_AUTHENTICATE || !c->arg1 ? "" : c->arg1);
+  /* What the trace shows: never a password or SASL response. */
+  char *shown;
+  if (c->verb == IMAP_VERB_LOGIN)
+    shown = g_strdup_printf("%s LOGIN %s ****", c->tag, c->arg1);
+  else if (c->verb == IMAP_VERB_AUTHENTICATE)
+    shown = g_strdup_printf("%s AUTHENTICATE %s%s", c->tag, c->arg1, c->arg2 ? " ****" : "");
+  else
+    shown = g_strdup_printf("%s %s%s%s%s", c->tag, c->uid ? "UID " : "", imap_verb_name(c->verb),
+                            c->arg1 ? " " : "", c->arg1 ? c->arg1 : "");
   trace(s, "cmd", shown);
   push(s, IMAP_SRV_EV_COMMAND, shown);
   g_free(shown);

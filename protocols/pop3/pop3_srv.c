@@ -607,10 +607,11 @@ static void command(pop3_srv *s, char *line) {
   if (sp)
     *sp = 0;
   const char *arg = sp ? sp + 1 : NULL;
-  bool secret = g_ascii_strcasecmp(line, "PASS") == 0 ||
-                (g_ascii_strcasecmp(line, "AUTH") == 0 && arg && strchr(arg, ' '));
-  char *shown = secret ? g_strdup_printf("%s ****", line)
-                       : g_strdup_printf("%s%s%s", line, arg ? " " : "", arg ? arg : "");
+  /* What the trace shows: never a password or SASL response. */
+  const char *ir = g_ascii_strcasecmp(line, "AUTH") == 0 && arg ? strchr(arg, ' ') : NULL;
+  char *shown = g_ascii_strcasecmp(line, "PASS") == 0 ? g_strdup_printf("%s ****", line)
+                : ir ? g_strdup_printf("%s %.*s ****", line, (int)(ir - arg), arg)
+                     : g_strdup_printf("%s%s%s", line, arg ? " " : "", arg ? arg : "");
   trace(s, "cmd", shown);
   push_event(s, POP3_SRV_EV_COMMAND, shown);
   g_free(shown);
