@@ -470,5 +470,6 @@ void pop3_cli_tls_done(pop3_cli *c, bool ok) {
     return;
   }
   c->tls_active = true;
-  login(c);
+  c->stls_offered = false;
+  send_cmd(c, POP3_CLI_CAPA, "CAPA", NULL); /* RFC 2595 §4: capabilities may change */
 }

@@ -34,7 +34,7 @@ typedef struct {
 
 /* States. Legal transitions (each waits for the reply to the command
  * named):
- *   GREETING -> CAPA -> STLS -> TLS_WAIT -> (USER -> PASS | AUTH) -> STAT
+ *   GREETING -> CAPA -> STLS -> TLS_WAIT -> CAPA -> (USER -> PASS | AUTH) -> STAT
  *   CAPA -> USER | AUTH (no STLS wanted/offered)
  *   STAT -> UIDL -> RETR <-> DELE -> ... -> QUIT -> DONE
  *   any -> QUIT (error after login) ; any -> DONE (error before, reset) */
