@@ -257,7 +257,7 @@ static void next_message(pop3_cli *c) {
 static void multiline_done(pop3_cli *c) {
   switch (c->state) {
   case POP3_CLI_CAPA: {
-    char *text = g_strndup((const char *)c->body->data, c->body->len);
+    char *text = c->body->len ? g_strndup((const char *)c->body->data, c->body->len) : g_strdup("");
     char **lines = g_strsplit(text, "\r\n", -1);
     for (char **l = lines; *l; l++)
       if (g_ascii_strcasecmp(*l, "STLS") == 0)
@@ -273,7 +273,7 @@ static void multiline_done(pop3_cli *c) {
     break;
   }
   case POP3_CLI_UIDL: {
-    char *text = g_strndup((const char *)c->body->data, c->body->len);
+    char *text = c->body->len ? g_strndup((const char *)c->body->data, c->body->len) : g_strdup("");
     char **lines = g_strsplit(text, "\r\n", -1);
     for (char **l = lines; *l; l++) {
       char num[24], id[80];
