@@ -13,6 +13,7 @@
  */
 #include "mailstore.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -629,6 +630,45 @@ mailstore_err mailstore_expunge_uid(mailstore *s, const char *user, const char *
   g_bytes_unref(m->data);
   g_array_remove_index(f->msgs, idx);
   folder_log(f, MAILSTORE_CH_EXPUNGE, uid);
+  return MAILSTORE_OK;
+}
+
+static int u32_cmp(gconstpointer a, gconstpointer b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+mailstore_err mailstore_expunge_uids(mailstore *s, const char *user, const char *name,
+                                     const uint32_t *uids, size_t n, size_t *removed) {
+  folder *f;
+  mailstore_err e = find(s, user, name, NULL, &f);
+  if (removed)
+    *removed = 0;
+  if (e)
+    return e;
+  uint32_t *sorted = g_memdup2(uids, n * sizeof *uids);
+  if (n)
+    qsort(sorted, n, sizeof *sorted, u32_cmp);
+  size_t k = 0, out = 0, count = 0;
+  for (guint i = 0; i < f->msgs->len; i++) {
+    msg *m = &g_array_index(f->msgs, msg, i);
+    while (k < n && sorted[k] < m->uid)
+      k++;
+    if (k < n && sorted[k] == m->uid) {
+      f->bytes -= g_bytes_get_size(m->data);
+      g_bytes_unref(m->data);
+      folder_log(f, MAILSTORE_CH_EXPUNGE, m->uid);
+      count++;
+      continue;
+    }
+    if (out != i)
+      g_array_index(f->msgs, msg, out) = *m;
+    out++;
+  }
+  g_array_set_size(f->msgs, (guint)out);
+  g_free(sorted);
+  if (removed)
+    *removed = count;
   return MAILSTORE_OK;
 }
 

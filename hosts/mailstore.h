@@ -213,6 +213,12 @@ mailstore_err mailstore_copy(mailstore *s, const char *user, const char *from, u
 /* Removes UID (RFC 3501 §6.4.3 for one message). */
 mailstore_err mailstore_expunge_uid(mailstore *s, const char *user, const char *name, uint32_t uid);
 
+/* Removes the messages of UIDS (any order, duplicates and missing UIDs
+ * ignored) in one pass; logs one MAILSTORE_CH_EXPUNGE per removed message,
+ * in increasing UID order. *REMOVED (may be NULL) gets the count. */
+mailstore_err mailstore_expunge_uids(mailstore *s, const char *user, const char *name,
+                                     const uint32_t *uids, size_t n, size_t *removed);
+
 /* ---- change notification ---- */
 
 /* Appends to OUT (GArray of mailstore_change, not cleared) every change with

@@ -110,8 +110,8 @@ static imap_store_err o_copy(void *ud, const char *from, uint32_t uid, const cha
                              uint32_t *nu) {
   return map(mailstore_copy(H->s, H->user, from, uid, to, nu));
 }
-static imap_store_err o_expunge(void *ud, const char *name, uint32_t uid) {
-  return map(mailstore_expunge_uid(H->s, H->user, name, uid));
+static imap_store_err o_expunge(void *ud, const char *name, const uint32_t *uids, size_t n) {
+  return map(mailstore_expunge_uids(H->s, H->user, name, uids, n, NULL));
 }
 
 G_STATIC_ASSERT(sizeof(imap_store_change) == sizeof(mailstore_change));

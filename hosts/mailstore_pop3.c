@@ -60,14 +60,13 @@ static GBytes *d_get(void *ud, size_t i) {
 
 static bool d_commit(void *ud, const size_t *del, size_t n) {
   mailstore_pop3 *d = ud;
-  bool ok = true;
-  for (size_t k = 0; k < n; k++) {
-    mailstore_err e =
-        mailstore_expunge_uid(d->store, d->user, "INBOX", g_array_index(d->uids, uint32_t, del[k]));
-    if (e && e != MAILSTORE_ERR_NOMSG) /* already gone is fine */
-      ok = false;
-  }
-  return ok;
+  uint32_t *uids = g_new(uint32_t, n + 1);
+  for (size_t k = 0; k < n; k++)
+    uids[k] = g_array_index(d->uids, uint32_t, del[k]);
+  /* messages already gone (expunged over IMAP meanwhile) count as removed */
+  mailstore_err e = mailstore_expunge_uids(d->store, d->user, "INBOX", uids, n, NULL);
+  g_free(uids);
+  return e == MAILSTORE_OK;
 }
 
 static void d_release(void *ud) {

@@ -189,6 +189,45 @@ START_TEST(change_log_and_resync) {
 }
 END_TEST
 
+START_TEST(batch_expunge) {
+  mailstore *s = mailstore_new(1);
+  mailstore_user_add(s, "bob", 0, 0);
+  for (int i = 0; i < 6; i++)
+    add(s, "INBOX", "0123456789", NULL);
+  mailstore_status st;
+  mailstore_status_get(s, "bob", "INBOX", &st);
+  uint64_t since = st.highest_modseq;
+  const uint32_t del[] = {5, 2, 9, 2, 6}; /* unsorted, a duplicate, a missing one */
+  size_t removed;
+  ck_assert_int_eq(mailstore_expunge_uids(s, "bob", "INBOX", del, 5, &removed), MAILSTORE_OK);
+  ck_assert_uint_eq(removed, 3);
+  GArray *u = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  mailstore_uids(s, "bob", "INBOX", u);
+  uint32_t want[] = {1, 3, 4};
+  ck_assert_uint_eq(u->len, 3);
+  for (guint i = 0; i < u->len; i++)
+    ck_assert_msg(g_array_index(u, uint32_t, i) == want[i], "uid %u: got %u want %u", i,
+                  g_array_index(u, uint32_t, i), want[i]);
+  mailstore_status_get(s, "bob", "INBOX", &st);
+  ck_assert_uint_eq(st.size, 30);
+  GArray *ch = g_array_new(FALSE, FALSE, sizeof(mailstore_change));
+  mailstore_changes(s, "bob", "INBOX", since, ch);
+  ck_assert_uint_eq(ch->len, 3);
+  const uint32_t wlog[] = {2, 5, 6};
+  for (guint i = 0; i < ch->len; i++) {
+    mailstore_change *c = &g_array_index(ch, mailstore_change, i);
+    ck_assert_int_eq(c->kind, MAILSTORE_CH_EXPUNGE);
+    ck_assert_uint_eq(c->uid, wlog[i]);
+  }
+  ck_assert_int_eq(mailstore_expunge_uids(s, "bob", "Nope", del, 5, NULL), MAILSTORE_ERR_NOFOLDER);
+  ck_assert_int_eq(mailstore_expunge_uids(s, "bob", "INBOX", NULL, 0, &removed), MAILSTORE_OK);
+  ck_assert_uint_eq(removed, 0);
+  g_array_free(u, TRUE);
+  g_array_free(ch, TRUE);
+  mailstore_free(s);
+}
+END_TEST
+
 START_TEST(locks) {
   mailstore *s = mailstore_new(1);
   mailstore_user_add(s, "bob", 0, 0);
@@ -283,6 +322,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, uids_increase_and_flags);
   tcase_add_test(tc, copy_shares_bytes);
   tcase_add_test(tc, quota_refuses_without_loss);
+  tcase_add_test(tc, batch_expunge);
   suite_add_tcase(s, tc);
   tc = tcase_create("sessions");
   tcase_add_test(tc, change_log_and_resync);

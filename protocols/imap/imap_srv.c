@@ -301,18 +301,27 @@ void imap_srv__deselect(imap_srv *s) {
   s->modseq_seen = 0;
 }
 
-static bool uid_in(const GArray *a, uint32_t uid) {
-  for (guint i = 0; i < a->len; i++)
-    if (g_array_index(a, uint32_t, i) == uid)
-      return true;
-  return false;
+static int u32_cmp(gconstpointer a, gconstpointer b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
 }
 
-static guint view_index(const imap_srv *s, uint32_t uid, bool *found) {
-  guint lo = 0, hi = s->view->len;
+/* Sorts A and drops duplicates. */
+static void sort_unique(GArray *a) {
+  g_array_sort(a, u32_cmp);
+  guint out = 0;
+  for (guint i = 0; i < a->len; i++)
+    if (!out || g_array_index(a, uint32_t, i) != g_array_index(a, uint32_t, out - 1))
+      g_array_index(a, uint32_t, out++) = g_array_index(a, uint32_t, i);
+  g_array_set_size(a, out);
+}
+
+/* Index of UID in the sorted array A, or of where it would go. */
+static guint sorted_index(const GArray *a, uint32_t uid, bool *found) {
+  guint lo = 0, hi = a->len;
   while (lo < hi) {
     guint mid = lo + (hi - lo) / 2;
-    uint32_t u = g_array_index(s->view, uint32_t, mid);
+    uint32_t u = g_array_index(a, uint32_t, mid);
     if (u == uid) {
       *found = true;
       return mid;
@@ -333,24 +342,26 @@ static uint32_t known_max(const imap_srv *s) {
   return m;
 }
 
+/* The log no longer reaches our modseq: diff the view against the store
+ * (both sorted), mark every surviving message's flags for a refresh. */
 static void resync(imap_srv *s) {
   GArray *now = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   if (s->ops->uids(s->st, s->mbox, now) != IMAP_ST_OK) {
     g_array_free(now, TRUE);
     return;
   }
+  guint j = 0;
   for (guint i = 0; i < s->view->len; i++) {
     uint32_t u = g_array_index(s->view, uint32_t, i);
-    bool gone = true;
-    for (guint j = 0; j < now->len && gone; j++)
-      gone = g_array_index(now, uint32_t, j) != u;
-    if (gone && !uid_in(s->pend_expunge, u))
-      g_array_append_val(s->pend_expunge, u);
-    else if (!gone && !uid_in(s->pend_flags, u))
+    while (j < now->len && g_array_index(now, uint32_t, j) < u)
+      j++;
+    if (j < now->len && g_array_index(now, uint32_t, j) == u)
       g_array_append_val(s->pend_flags, u);
+    else
+      g_array_append_val(s->pend_expunge, u);
   }
   uint32_t max = known_max(s);
-  for (guint j = 0; j < now->len; j++) {
+  for (j = 0; j < now->len; j++) {
     uint32_t u = g_array_index(now, uint32_t, j);
     if (u > max)
       g_array_append_val(s->pend_new, u);
@@ -369,27 +380,27 @@ void imap_srv__absorb(imap_srv *s, bool own) {
   if (e == IMAP_ST_RESYNC) {
     resync(s);
   } else if (e == IMAP_ST_OK) {
+    /* Duplicates in the pending sets are dropped at flush time. */
     for (guint i = 0; i < ch->len; i++) {
       imap_store_change *c = &g_array_index(ch, imap_store_change, i);
       s->modseq_seen = MAX(s->modseq_seen, c->modseq);
-      bool in_view;
-      view_index(s, c->uid, &in_view);
+      bool in_view, in_new;
+      sorted_index(s->view, c->uid, &in_view);
       switch (c->kind) {
       case IMAP_CH_APPEND:
         if (c->uid > known_max(s))
           g_array_append_val(s->pend_new, c->uid);
         break;
-      case IMAP_CH_EXPUNGE:
-        if (in_view && !uid_in(s->pend_expunge, c->uid))
+      case IMAP_CH_EXPUNGE: {
+        if (in_view)
           g_array_append_val(s->pend_expunge, c->uid);
-        for (guint j = 0; j < s->pend_new->len; j++)
-          if (g_array_index(s->pend_new, uint32_t, j) == c->uid) {
-            g_array_remove_index(s->pend_new, j);
-            break;
-          }
+        guint k = sorted_index(s->pend_new, c->uid, &in_new);
+        if (in_new)
+          g_array_remove_index(s->pend_new, k);
         break;
+      }
       case IMAP_CH_FLAGS:
-        if (!own && in_view && !uid_in(s->pend_flags, c->uid))
+        if (!own && in_view)
           g_array_append_val(s->pend_flags, c->uid);
         break;
       default:
@@ -402,13 +413,23 @@ void imap_srv__absorb(imap_srv *s, bool own) {
   g_array_free(ch, TRUE);
 }
 
-void imap_srv__expunged(imap_srv *s, uint32_t uid) {
-  bool found;
-  guint i = view_index(s, uid, &found);
-  if (!found)
-    return;
-  g_array_remove_index(s->view, i);
-  imap_srv__untagged(s, "%u EXPUNGE", i + 1);
+void imap_srv__expunge_view(imap_srv *s, GArray *uids, bool silent) {
+  sort_unique(uids);
+  guint out = 0, k = 0, removed = 0;
+  for (guint i = 0; i < s->view->len; i++) {
+    uint32_t u = g_array_index(s->view, uint32_t, i);
+    while (k < uids->len && g_array_index(uids, uint32_t, k) < u)
+      k++;
+    if (k < uids->len && g_array_index(uids, uint32_t, k) == u) {
+      /* RFC 3501 §7.4.1: each number is valid after the previous EXPUNGE */
+      if (!silent)
+        imap_srv__untagged(s, "%u EXPUNGE", i + 1 - removed);
+      removed++;
+      continue;
+    }
+    g_array_index(s->view, uint32_t, out++) = u;
+  }
+  g_array_set_size(s->view, out);
 }
 
 void imap_srv__flags(imap_srv *s, GString *g, uint32_t flags, uint64_t kw) {
@@ -460,10 +481,11 @@ void imap_srv__flush(imap_srv *s, bool allow_expunge) {
   if (!s->mbox)
     return;
   if (allow_expunge) {
-    for (guint i = 0; i < s->pend_expunge->len; i++)
-      imap_srv__expunged(s, g_array_index(s->pend_expunge, uint32_t, i));
+    imap_srv__expunge_view(s, s->pend_expunge, false);
     g_array_set_size(s->pend_expunge, 0);
   }
+  sort_unique(s->pend_expunge);
+  sort_unique(s->pend_flags);
   if (s->pend_new->len) {
     g_array_append_vals(s->view, s->pend_new->data, s->pend_new->len);
     g_array_set_size(s->pend_new, 0);
@@ -472,10 +494,11 @@ void imap_srv__flush(imap_srv *s, bool allow_expunge) {
   for (guint i = 0; i < s->pend_flags->len; i++) {
     uint32_t uid = g_array_index(s->pend_flags, uint32_t, i);
     bool found;
-    guint idx = view_index(s, uid, &found);
+    bool gone;
+    guint idx = sorted_index(s->view, uid, &found);
+    sorted_index(s->pend_expunge, uid, &gone);
     imap_store_msg m;
-    if (!found || uid_in(s->pend_expunge, uid) ||
-        s->ops->msg(s->st, s->mbox, uid, &m) != IMAP_ST_OK)
+    if (!found || gone || s->ops->msg(s->st, s->mbox, uid, &m) != IMAP_ST_OK)
       continue;
     GString *g = g_string_new(NULL);
     imap_srv__flags(s, g, m.flags, m.keywords);

@@ -58,8 +58,9 @@ void imap_srv__deselect(imap_srv *s);
 void imap_srv__absorb(imap_srv *s, bool own);
 /* Writes pending EXISTS / FETCH, and EXPUNGE when ALLOW_EXPUNGE. */
 void imap_srv__flush(imap_srv *s, bool allow_expunge);
-/* Removes UID from the view and writes "* n EXPUNGE". */
-void imap_srv__expunged(imap_srv *s, uint32_t uid);
+/* Removes the UIDS (sorted and deduplicated in place) from the view in one
+ * pass, writing "* n EXPUNGE" for each unless SILENT. */
+void imap_srv__expunge_view(imap_srv *s, GArray *uids, bool silent);
 /* Flags as "(\Seen kw ...)" into G. */
 void imap_srv__flags(imap_srv *s, GString *g, uint32_t flags, uint64_t keywords);
 /* Converts a flag list to system bits and keyword bits (creating keywords

@@ -447,8 +447,7 @@ void imap_srv__copy(imap_srv *s, imap_cmd *c) {
     g_array_append_val(dst, nu);
   }
   if (fail) { /* RFC 3501 §6.4.7: all or nothing */
-    for (guint k = 0; k < dst->len; k++)
-      s->ops->expunge(s->st, c->arg1, g_array_index(dst, uint32_t, k));
+    s->ops->expunge(s->st, c->arg1, (const uint32_t *)(void *)dst->data, dst->len);
     imap_srv__tagged(s, c->tag, "NO", "%s", imap_srv__err_text(fail));
   } else {
     GString *code = g_string_new(NULL);
@@ -463,11 +462,9 @@ void imap_srv__copy(imap_srv *s, imap_cmd *c) {
       /* RFC 6851 §4.3: COPYUID in an untagged OK, then the EXPUNGEs. */
       if (src->len)
         imap_srv__untagged(s, "OK %sMoved", code->str);
-      for (guint k = 0; k < src->len; k++) {
-        uint32_t uid = g_array_index(src, uint32_t, k);
-        if (s->ops->expunge(s->st, s->mbox, uid) == IMAP_ST_OK)
-          imap_srv__expunged(s, uid);
-      }
+      if (s->ops->expunge(s->st, s->mbox, (const uint32_t *)(void *)src->data, src->len) ==
+          IMAP_ST_OK)
+        imap_srv__expunge_view(s, src, false);
       imap_srv__tagged(s, c->tag, "OK", "%sMOVE completed", c->uid ? "UID " : "");
     } else {
       imap_srv__tagged(s, c->tag, "OK", "%s%sCOPY completed", code->str, c->uid ? "UID " : "");
@@ -492,20 +489,8 @@ void imap_srv__do_expunge(imap_srv *s, const GArray *uid_set, bool silent) {
     if (s->ops->msg(s->st, s->mbox, uid, &m) == IMAP_ST_OK && (m.flags & IMAP_F_DELETED))
       g_array_append_val(del, uid);
   }
-  for (guint k = 0; k < del->len; k++) {
-    uint32_t uid = g_array_index(del, uint32_t, k);
-    if (s->ops->expunge(s->st, s->mbox, uid) != IMAP_ST_OK)
-      continue;
-    if (!silent) {
-      imap_srv__expunged(s, uid);
-    } else {
-      for (guint i = 0; i < s->view->len; i++)
-        if (g_array_index(s->view, uint32_t, i) == uid) {
-          g_array_remove_index(s->view, i);
-          break;
-        }
-    }
-  }
+  if (s->ops->expunge(s->st, s->mbox, (const uint32_t *)(void *)del->data, del->len) == IMAP_ST_OK)
+    imap_srv__expunge_view(s, del, silent);
   g_array_free(del, TRUE);
 }
 

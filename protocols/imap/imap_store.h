@@ -80,7 +80,9 @@ typedef struct {
                            uint64_t keywords, int64_t date, uint32_t *uid_out);
   imap_store_err (*copy)(void *ud, const char *from, uint32_t uid, const char *to,
                          uint32_t *uid_out);
-  imap_store_err (*expunge)(void *ud, const char *name, uint32_t uid);
+  /* Removes the messages of UIDS (N, increasing) in one pass; missing
+   * ones are ignored. */
+  imap_store_err (*expunge)(void *ud, const char *name, const uint32_t *uids, size_t n);
   /* Appends to OUT (GArray of imap_store_change) every change after SINCE. */
   imap_store_err (*changes)(void *ud, const char *name, uint64_t since, GArray *out);
   /* End of the session. Called exactly once. */
