@@ -355,6 +355,31 @@ START_TEST(limits_and_autologout) {
 }
 END_TEST
 
+START_TEST(append_over_quota_and_hangup_mid_literal) {
+  mailstore *st = store_new();
+  uint64_t bytes;
+  mailstore_usage(st, "bob", &bytes, NULL);
+  mailstore_quota_set(st, "bob", bytes + 10, 0);
+  sess x;
+  sess_init(&x, st, NULL);
+  say(&x, LOGIN "a APPEND INBOX {11+}\r\n0123456789X\r\nb APPEND INBOX {10+}\r\n0123456789\r\n");
+  ck_assert_str_eq(x.out->str, LOGGED "a NO [OVERQUOTA] Quota exceeded\r\n"
+                                      "b OK [APPENDUID 1 4] APPEND completed\r\n");
+  /* the connection drops in the middle of a literal: nothing is stored */
+  mailstore_quota_set(st, "bob", 0, 0);
+  say(&x, "c APPEND INBOX {20}\r\n");
+  ck_assert_str_eq(x.out->str, "+ Ready for literal data\r\n");
+  say(&x, "half of it");
+  imap_srv_hangup(x.srv);
+  ck_assert_int_eq(imap_srv_state_get(x.srv), IMAP_SRV_LOGOUT);
+  mailstore_status s;
+  mailstore_status_get(st, "bob", "INBOX", &s);
+  ck_assert_uint_eq(s.messages, 4);
+  sess_clear(&x);
+  mailstore_free(st);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("imap_srv");
   TCase *tc = tcase_create("transcripts");
@@ -368,6 +393,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, idle_reports_at_once);
   tcase_add_test(tc, starttls_and_logindisabled);
   tcase_add_test(tc, limits_and_autologout);
+  tcase_add_test(tc, append_over_quota_and_hangup_mid_literal);
   suite_add_tcase(s, tc);
   return s;
 }
