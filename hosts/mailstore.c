@@ -7,7 +7,7 @@
  * copies. The change log is a bounded GArray per folder; log_floor records
  * the newest modseq that was trimmed away.
  *
- * Image format (mailstore_save): "MSTORE1\n", then little-endian integers
+ * Image format (mailstore_save): "MSTORE2\n", then little-endian integers
  * and length-prefixed strings; message bodies are written once in a blob
  * table and referenced by index, so COPY sharing survives a reload.
  */
@@ -29,6 +29,7 @@ typedef struct {
   mailstore_use use;
   bool subscribed;
   uint32_t uidvalidity, uidnext;
+  uint32_t recent_from; /* UIDs >= this are unclaimed \Recent */
   uint64_t modseq, log_floor, bytes;
   GArray *msgs;   /* of msg, by uid */
   GPtrArray *kws; /* keyword names */
@@ -118,6 +119,7 @@ static folder *folder_alloc(const char *name, mailstore_use use, uint32_t uidval
   f->use = use;
   f->uidvalidity = uidvalidity;
   f->uidnext = 1;
+  f->recent_from = 1;
   f->msgs = g_array_new(FALSE, FALSE, sizeof(msg));
   f->kws = g_ptr_array_new_with_free_func(g_free);
   f->log = g_array_new(FALSE, FALSE, sizeof(mailstore_change));
@@ -424,9 +426,14 @@ mailstore_err mailstore_status_get(const mailstore *s, const char *user, const c
     return e;
   memset(out, 0, sizeof *out);
   out->messages = f->msgs->len;
-  for (guint i = 0; i < f->msgs->len; i++)
-    if (!(g_array_index(f->msgs, msg, i).flags & MAILSTORE_F_SEEN))
+  for (guint i = 0; i < f->msgs->len; i++) {
+    const msg *m = &g_array_index(f->msgs, msg, i);
+    if (!(m->flags & MAILSTORE_F_SEEN))
       out->unseen++;
+    if (m->uid >= f->recent_from)
+      out->recent++;
+  }
+  out->recent_from = f->recent_from;
   out->uidnext = f->uidnext;
   out->uidvalidity = f->uidvalidity;
   out->highest_modseq = f->modseq;
@@ -633,6 +640,18 @@ mailstore_err mailstore_expunge_uid(mailstore *s, const char *user, const char *
   return MAILSTORE_OK;
 }
 
+mailstore_err mailstore_recent_claim(mailstore *s, const char *user, const char *name,
+                                     uint32_t *from, uint32_t *to) {
+  folder *f;
+  mailstore_err e = find(s, user, name, NULL, &f);
+  if (e)
+    return e;
+  *from = f->recent_from;
+  *to = f->uidnext;
+  f->recent_from = f->uidnext;
+  return MAILSTORE_OK;
+}
+
 static int u32_cmp(gconstpointer a, gconstpointer b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return x < y ? -1 : x > y;
@@ -750,6 +769,7 @@ static gboolean save_folder(gpointer k, gpointer v, gpointer ud) {
   put_u32(o, f->subscribed);
   put_u32(o, f->uidvalidity);
   put_u32(o, f->uidnext);
+  put_u32(o, f->recent_from);
   put_u64(o, f->modseq);
   put_u64(o, f->log_floor);
   put_u32(o, f->kws->len);
@@ -793,7 +813,7 @@ static gboolean save_account(gpointer k, gpointer v, gpointer ud) {
   return FALSE;
 }
 
-#define IMAGE_MAGIC "MSTORE1\n"
+#define IMAGE_MAGIC "MSTORE2\n"
 
 GBytes *mailstore_save(const mailstore *s) {
   saver sv = {g_byte_array_new(), g_hash_table_new(g_direct_hash, g_direct_equal),
@@ -874,6 +894,9 @@ static bool load_folder(reader *r, account *a, GPtrArray *blobs, uint32_t next_u
   f->use = use;
   f->subscribed = sub != 0;
   f->uidnext = get_u32(r);
+  f->recent_from = get_u32(r);
+  if (f->recent_from == 0 || f->recent_from > f->uidnext || f->uidnext == 0)
+    return false;
   f->modseq = get_u64(r);
   f->log_floor = get_u64(r);
   uint32_t nkw = get_u32(r);

@@ -25,6 +25,10 @@
  * its modseq, mailstore_changes() answers MAILSTORE_ERR_RESYNC and the
  * session diffs its UID list against mailstore_uids().
  *
+ * \Recent (RFC 3501 §2.3.2): each folder remembers the lowest UID no
+ * session has claimed yet; mailstore_recent_claim() hands the unclaimed
+ * range to the first session that learns of it (kept in the image).
+ *
  * Quota: per account (all folders), in bytes and/or messages (0 = none).
  * A delivery or append that would exceed it fails with
  * MAILSTORE_ERR_OVERQUOTA and changes nothing (SMTP turns it into
@@ -110,6 +114,7 @@ typedef struct {
 typedef struct {
   uint32_t messages, recent, unseen;
   uint32_t uidnext, uidvalidity;
+  uint32_t recent_from; /* lowest UID no session has claimed as \Recent */
   uint64_t highest_modseq;
   uint64_t size; /* bytes in the folder */
   mailstore_use use;
@@ -218,6 +223,12 @@ mailstore_err mailstore_expunge_uid(mailstore *s, const char *user, const char *
  * in increasing UID order. *REMOVED (may be NULL) gets the count. */
 mailstore_err mailstore_expunge_uids(mailstore *s, const char *user, const char *name,
                                      const uint32_t *uids, size_t n, size_t *removed);
+
+/* RFC 3501 §2.3.2 \Recent: the first session to learn of a message owns
+ * its \Recent flag. Claims [*FROM, *TO) — every UID not yet claimed — for
+ * the caller and advances the folder's mark to UIDNEXT. */
+mailstore_err mailstore_recent_claim(mailstore *s, const char *user, const char *name,
+                                     uint32_t *from, uint32_t *to);
 
 /* ---- change notification ---- */
 

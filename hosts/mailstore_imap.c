@@ -57,6 +57,8 @@ static imap_store_err o_status(void *ud, const char *name, imap_store_status *ou
   out->uidnext = st.uidnext;
   out->uidvalidity = st.uidvalidity;
   out->highest_modseq = st.highest_modseq;
+  out->recent = st.recent;
+  out->recent_from = st.recent_from;
   out->special_use = mailstore_use_name(st.use);
   out->subscribed = st.subscribed;
   return IMAP_ST_OK;
@@ -114,6 +116,10 @@ static imap_store_err o_expunge(void *ud, const char *name, const uint32_t *uids
   return map(mailstore_expunge_uids(H->s, H->user, name, uids, n, NULL));
 }
 
+static imap_store_err o_claim(void *ud, const char *name, uint32_t *from, uint32_t *to) {
+  return map(mailstore_recent_claim(H->s, H->user, name, from, to));
+}
+
 G_STATIC_ASSERT(sizeof(imap_store_change) == sizeof(mailstore_change));
 
 static imap_store_err o_changes(void *ud, const char *name, uint64_t since, GArray *out) {
@@ -138,5 +144,5 @@ static void o_release(void *ud) {
 }
 
 const imap_store_ops mailstore_imap_ops = {
-    o_folders, o_status,  o_create, o_remove, o_rename, o_subscribe, o_uids,    o_msg,
-    o_kwname,  o_kwindex, o_flags,  o_append, o_copy,   o_expunge,   o_changes, o_release};
+    o_folders, o_status, o_create, o_remove, o_rename,  o_subscribe, o_uids,    o_msg,    o_kwname,
+    o_kwindex, o_flags,  o_append, o_copy,   o_expunge, o_claim,     o_changes, o_release};

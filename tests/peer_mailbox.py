@@ -37,7 +37,7 @@ def imap_tests(port):
     typ, data = m.fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     check("header fields", data[0][1], b"Subject: report\r\n\r\n")
     typ, data = m.store("1", "+FLAGS", "(\\Seen)")
-    check("store", data, [b"1 (FLAGS (\\Seen))"])
+    check("store", data, [b"1 (FLAGS (\\Seen \\Recent))"])
     typ, data = m.uid("SEARCH", "UNSEEN")
     check("uid search unseen", data, [b"2"])
     typ, data = m.append("Drafts", "(\\Draft)", imaplib.Time2Internaldate(time.gmtime(1.7e9)),

@@ -152,9 +152,11 @@ START_TEST(fetch_new_mark_seen_then_incremental) {
     conv x;
     conv_init(&x, st, NULL, &cc, chunks[ci]);
     run(&x);
-    ck_assert_msg(strcmp(x.log->str, "message(1/1 ());message(1/2 ());message(1/3 ());synced(3);"
-                                     "done(3,1);close;") == 0,
-                  "chunk %zu: got %s", chunks[ci], x.log->str);
+    ck_assert_msg(
+        strcmp(x.log->str,
+               "message(1/1 (\\Recent));message(1/2 (\\Recent));message(1/3 (\\Recent));synced(3);"
+               "done(3,1);close;") == 0,
+        "chunk %zu: got %s", chunks[ci], x.log->str);
     for (int i = 0; i < 3; i++)
       ck_assert_str_eq(g_ptr_array_index(x.bodies, i), msgs[i]);
     mailstore_status s;
@@ -168,7 +170,7 @@ START_TEST(fetch_new_mark_seen_then_incremental) {
     cc.last_uid = 3;
     conv_init(&x, st, NULL, &cc, chunks[ci]);
     run(&x);
-    ck_assert_msg(strcmp(x.log->str, "message(1/4 ());synced(1);done(1,1);close;") == 0,
+    ck_assert_msg(strcmp(x.log->str, "message(1/4 (\\Recent));synced(1);done(1,1);close;") == 0,
                   "chunk %zu: got %s", chunks[ci], x.log->str);
     conv_clear(&x);
     /* nothing new */
@@ -195,8 +197,8 @@ START_TEST(move_to_archive) {
   conv x;
   conv_init(&x, st, NULL, &cc, 5);
   run(&x);
-  ck_assert_str_eq(x.log->str,
-                   "message(1/1 ());message(1/2 ());message(1/3 ());synced(3);done(3,1);close;");
+  ck_assert_str_eq(x.log->str, "message(1/1 (\\Recent));message(1/2 (\\Recent));message(1/3 "
+                               "(\\Recent));synced(3);done(3,1);close;");
   mailstore_status a, i;
   mailstore_status_get(st, "bob", "INBOX", &i);
   mailstore_status_get(st, "bob", "Archive", &a);
@@ -215,7 +217,8 @@ START_TEST(starttls_required) {
     conv x;
     conv_init(&x, st, &sc, &cc, chunks[ci]);
     run(&x);
-    ck_assert_str_eq(x.log->str, "starttls;message(1/1 ());message(1/2 ());message(1/3 ());"
+    ck_assert_str_eq(x.log->str, "starttls;message(1/1 (\\Recent));message(1/2 (\\Recent));"
+                                 "message(1/3 (\\Recent));"
                                  "synced(3);done(3,1);close;");
     conv_clear(&x);
     /* a client that does not want TLS cannot log in (LOGINDISABLED) */
@@ -242,14 +245,16 @@ START_TEST(idle_then_new_mail_then_stop) {
     conv x;
     conv_init(&x, st, NULL, &cc, chunks[ci]);
     run(&x);
-    ck_assert_str_eq(x.log->str, "message(1/1 ());message(1/2 ());message(1/3 ());synced(3);");
+    ck_assert_str_eq(
+        x.log->str,
+        "message(1/1 (\\Recent));message(1/2 (\\Recent));message(1/3 (\\Recent));synced(3);");
     ck_assert_int_eq(imap_cli_state_get(x.cli), IMAP_CLI_IDLE);
     ck_assert_int_eq(imap_cli_deadline(x.cli), INT64_MAX);
     g_string_truncate(x.log, 0);
     deliver(st, "Subject: live\r\n\r\nnews\r\n");
     imap_srv_poll(x.srv); /* the host learns of the delivery */
     run(&x);
-    ck_assert_str_eq(x.log->str, "message(1/4 ());synced(1);");
+    ck_assert_str_eq(x.log->str, "message(1/4 (\\Recent));synced(1);");
     g_string_truncate(x.log, 0);
     imap_cli_stop(x.cli);
     run(&x);

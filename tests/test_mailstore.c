@@ -228,6 +228,37 @@ START_TEST(batch_expunge) {
 }
 END_TEST
 
+START_TEST(recent_claims) {
+  mailstore *s = mailstore_new(1);
+  mailstore_user_add(s, "bob", 0, 0);
+  add(s, "INBOX", "a", NULL);
+  add(s, "INBOX", "b", NULL);
+  mailstore_status st;
+  mailstore_status_get(s, "bob", "INBOX", &st);
+  ck_assert_uint_eq(st.recent, 2);
+  uint32_t from, to;
+  ck_assert_int_eq(mailstore_recent_claim(s, "bob", "INBOX", &from, &to), MAILSTORE_OK);
+  ck_assert_uint_eq(from, 1);
+  ck_assert_uint_eq(to, 3);
+  mailstore_status_get(s, "bob", "INBOX", &st);
+  ck_assert_uint_eq(st.recent, 0);
+  add(s, "INBOX", "c", NULL);
+  GBytes *img = mailstore_save(s);
+  mailstore_free(s);
+  s = mailstore_load(img, NULL);
+  g_bytes_unref(img);
+  mailstore_status_get(s, "bob", "INBOX", &st);
+  ck_assert_uint_eq(st.recent, 1);
+  ck_assert_uint_eq(st.recent_from, 3);
+  mailstore_recent_claim(s, "bob", "INBOX", &from, &to);
+  ck_assert_uint_eq(from, 3);
+  ck_assert_uint_eq(to, 4);
+  mailstore_recent_claim(s, "bob", "INBOX", &from, &to);
+  ck_assert_uint_eq(from, to); /* nothing left to claim */
+  mailstore_free(s);
+}
+END_TEST
+
 START_TEST(locks) {
   mailstore *s = mailstore_new(1);
   mailstore_user_add(s, "bob", 0, 0);
@@ -327,6 +358,7 @@ static Suite *suite(void) {
   tc = tcase_create("sessions");
   tcase_add_test(tc, change_log_and_resync);
   tcase_add_test(tc, locks);
+  tcase_add_test(tc, recent_claims);
   suite_add_tcase(s, tc);
   tc = tcase_create("persistence");
   tcase_add_test(tc, save_restore_keeps_uids_increasing);

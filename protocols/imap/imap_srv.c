@@ -198,6 +198,7 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->pend_new = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_flags = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->next_id = 1;
   s->now = s->last_activity = s->last_poll = now;
   s->state = IMAP_SRV_NOT_AUTH;
@@ -229,6 +230,7 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->pend_new, TRUE);
   g_array_free(s->pend_expunge, TRUE);
   g_array_free(s->pend_flags, TRUE);
+  g_array_free(s->recent, TRUE);
   g_free(s->pending_tag);
   g_free(s->hostname);
   g_free(s);
@@ -298,6 +300,7 @@ void imap_srv__deselect(imap_srv *s) {
   g_array_set_size(s->pend_new, 0);
   g_array_set_size(s->pend_expunge, 0);
   g_array_set_size(s->pend_flags, 0);
+  g_array_set_size(s->recent, 0);
   s->modseq_seen = 0;
 }
 
@@ -430,9 +433,43 @@ void imap_srv__expunge_view(imap_srv *s, GArray *uids, bool silent) {
     g_array_index(s->view, uint32_t, out++) = u;
   }
   g_array_set_size(s->view, out);
+  /* expunged messages are no longer \Recent here */
+  out = k = 0;
+  for (guint i = 0; i < s->recent->len; i++) {
+    uint32_t u = g_array_index(s->recent, uint32_t, i);
+    while (k < uids->len && g_array_index(uids, uint32_t, k) < u)
+      k++;
+    if (k < uids->len && g_array_index(uids, uint32_t, k) == u)
+      continue;
+    g_array_index(s->recent, uint32_t, out++) = u;
+  }
+  g_array_set_size(s->recent, out);
 }
 
-void imap_srv__flags(imap_srv *s, GString *g, uint32_t flags, uint64_t kw) {
+bool imap_srv__is_recent(const imap_srv *s, uint32_t uid) {
+  bool found;
+  sorted_index(s->recent, uid, &found);
+  return found;
+}
+
+void imap_srv__take_recent(imap_srv *s, const uint32_t *uids, size_t n) {
+  uint32_t from = 0, to = 0;
+  imap_store_status st;
+  if (!n)
+    return;
+  if (!s->readonly) {
+    if (s->ops->claim_recent(s->st, s->mbox, &from, &to) != IMAP_ST_OK)
+      return;
+  } else if (s->ops->status(s->st, s->mbox, &st) == IMAP_ST_OK) {
+    from = st.recent_from; /* EXAMINE sees without claiming */
+    to = UINT32_MAX;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (uids[i] >= from && uids[i] < to)
+      g_array_append_val(s->recent, uids[i]);
+}
+
+void imap_srv__flags(imap_srv *s, GString *g, uint32_t uid, uint32_t flags, uint64_t kw) {
   static const char *const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"};
   g_string_append_c(g, '(');
   bool first = true;
@@ -441,6 +478,10 @@ void imap_srv__flags(imap_srv *s, GString *g, uint32_t flags, uint64_t kw) {
       g_string_append_printf(g, "%s%s", first ? "" : " ", names[i]);
       first = false;
     }
+  if (imap_srv__is_recent(s, uid)) {
+    g_string_append_printf(g, "%s\\Recent", first ? "" : " ");
+    first = false;
+  }
   for (unsigned i = 0; i < 64 && kw; i++)
     if (kw & (UINT64_C(1) << i)) {
       const char *n = s->ops->keyword_name(s->st, s->mbox, i);
@@ -488,8 +529,10 @@ void imap_srv__flush(imap_srv *s, bool allow_expunge) {
   sort_unique(s->pend_flags);
   if (s->pend_new->len) {
     g_array_append_vals(s->view, s->pend_new->data, s->pend_new->len);
+    imap_srv__take_recent(s, (const uint32_t *)(void *)s->pend_new->data, s->pend_new->len);
     g_array_set_size(s->pend_new, 0);
     imap_srv__untagged(s, "%u EXISTS", s->view->len);
+    imap_srv__untagged(s, "%u RECENT", s->recent->len);
   }
   for (guint i = 0; i < s->pend_flags->len; i++) {
     uint32_t uid = g_array_index(s->pend_flags, uint32_t, i);
@@ -501,7 +544,7 @@ void imap_srv__flush(imap_srv *s, bool allow_expunge) {
     if (!found || gone || s->ops->msg(s->st, s->mbox, uid, &m) != IMAP_ST_OK)
       continue;
     GString *g = g_string_new(NULL);
-    imap_srv__flags(s, g, m.flags, m.keywords);
+    imap_srv__flags(s, g, uid, m.flags, m.keywords);
     imap_srv__untagged(s, "%u FETCH (UID %u FLAGS %s)", idx + 1, uid, g->str);
     g_string_free(g, TRUE);
   }

@@ -38,6 +38,7 @@ struct imap_srv {
   GArray *pend_new;     /* uint32_t UIDs appended, not yet announced */
   GArray *pend_expunge; /* uint32_t UIDs gone, not yet announced */
   GArray *pend_flags;   /* uint32_t UIDs whose flags changed */
+  GArray *recent;       /* uint32_t UIDs (sorted) that are \Recent in this session */
 };
 
 /* Output helpers (imap_srv.c). */
@@ -61,8 +62,14 @@ void imap_srv__flush(imap_srv *s, bool allow_expunge);
 /* Removes the UIDS (sorted and deduplicated in place) from the view in one
  * pass, writing "* n EXPUNGE" for each unless SILENT. */
 void imap_srv__expunge_view(imap_srv *s, GArray *uids, bool silent);
-/* Flags as "(\Seen kw ...)" into G. */
-void imap_srv__flags(imap_srv *s, GString *g, uint32_t flags, uint64_t keywords);
+/* Flags of message UID as "(\Seen \Recent kw ...)" into G. */
+void imap_srv__flags(imap_srv *s, GString *g, uint32_t uid, uint32_t flags, uint64_t keywords);
+/* Whether UID is \Recent in this session (RFC 3501 §2.3.2). */
+bool imap_srv__is_recent(const imap_srv *s, uint32_t uid);
+/* UIDS (N, increasing, all above the session's known ones) were added to
+ * the view: the session claims their \Recent flag when read-write, or
+ * sees the unclaimed ones as recent when read-only. */
+void imap_srv__take_recent(imap_srv *s, const uint32_t *uids, size_t n);
 /* Converts a flag list to system bits and keyword bits (creating keywords
  * when CREATE). False on an invalid system flag. */
 bool imap_srv__parse_flags(imap_srv *s, const char *mbox, const GPtrArray *list, bool create,

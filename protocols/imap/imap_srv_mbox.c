@@ -55,7 +55,8 @@ void imap_srv__select(imap_srv *s, imap_cmd *c) {
                        kw->str);
   g_string_free(kw, TRUE);
   imap_srv__untagged(s, "%u EXISTS", s->view->len);
-  imap_srv__untagged(s, "0 RECENT");
+  imap_srv__take_recent(s, (const uint32_t *)(void *)s->view->data, s->view->len);
+  imap_srv__untagged(s, "%u RECENT", s->recent->len);
   for (guint i = 0; i < s->view->len; i++) {
     imap_store_msg m;
     if (s->ops->msg(s->st, s->mbox, g_array_index(s->view, uint32_t, i), &m) == IMAP_ST_OK &&
@@ -236,7 +237,7 @@ void imap_srv__status(imap_srv *s, imap_cmd *c) {
   for (guint i = 0; i < c->list->len; i++) {
     const char *it = g_ptr_array_index(c->list, i);
     uint32_t v = !strcmp(it, "MESSAGES")      ? st.messages
-                 : !strcmp(it, "RECENT")      ? 0
+                 : !strcmp(it, "RECENT")      ? st.recent
                  : !strcmp(it, "UIDNEXT")     ? st.uidnext
                  : !strcmp(it, "UIDVALIDITY") ? st.uidvalidity
                                               : st.unseen;

@@ -277,7 +277,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
         break;
       case IMAP_FA_FLAGS:
         g_string_append(g, "FLAGS ");
-        imap_srv__flags(s, g, m.flags, m.keywords);
+        imap_srv__flags(s, g, uid, m.flags, m.keywords);
         break;
       case IMAP_FA_INTERNALDATE:
         g_string_append(g, "INTERNALDATE ");
@@ -329,7 +329,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
     if (flags_changed && !has_flags) {
       SEP();
       g_string_append(g, "FLAGS ");
-      imap_srv__flags(s, g, m.flags, m.keywords);
+      imap_srv__flags(s, g, uid, m.flags, m.keywords);
     }
 #undef SEP
     g_string_append(g, ")\r\n");
@@ -381,7 +381,7 @@ void imap_srv__store(imap_srv *s, imap_cmd *c) {
     if (c->silent)
       continue;
     GString *g = g_string_new(NULL);
-    imap_srv__flags(s, g, m.flags, m.keywords);
+    imap_srv__flags(s, g, uid, m.flags, m.keywords);
     if (c->uid)
       imap_srv__untagged(s, "%u FETCH (UID %u FLAGS %s)", i + 1, uid, g->str);
     else
@@ -622,10 +622,11 @@ static bool eval(sctx *x, const imap_search_key *k) {
   case IMAP_SK_UNSEEN:
     return !(f & IMAP_F_SEEN);
   case IMAP_SK_NEW:
+    return imap_srv__is_recent(s, x->uid) && !(f & IMAP_F_SEEN);
   case IMAP_SK_RECENT:
-    return false; /* no \Recent kept */
+    return imap_srv__is_recent(s, x->uid);
   case IMAP_SK_OLD:
-    return true;
+    return !imap_srv__is_recent(s, x->uid);
   case IMAP_SK_KEYWORD:
   case IMAP_SK_UNKEYWORD: {
     int i = s->ops->keyword_index(s->st, s->mbox, k->str, false);

@@ -46,6 +46,8 @@ typedef struct {
 
 typedef struct {
   uint32_t messages, unseen, uidnext, uidvalidity;
+  uint32_t recent;      /* messages no session has claimed as \Recent */
+  uint32_t recent_from; /* lowest unclaimed UID */
   uint64_t highest_modseq;
   const char *special_use; /* "\\Sent", ... or "" (static) */
   bool subscribed;
@@ -83,6 +85,9 @@ typedef struct {
   /* Removes the messages of UIDS (N, increasing) in one pass; missing
    * ones are ignored. */
   imap_store_err (*expunge)(void *ud, const char *name, const uint32_t *uids, size_t n);
+  /* RFC 3501 §2.3.2: claims \Recent for every UID in [*FROM, *TO) that no
+   * session has claimed yet (the first session to learn of a message). */
+  imap_store_err (*claim_recent)(void *ud, const char *name, uint32_t *from, uint32_t *to);
   /* Appends to OUT (GArray of imap_store_change) every change after SINCE. */
   imap_store_err (*changes)(void *ud, const char *name, uint64_t since, GArray *out);
   /* End of the session. Called exactly once. */
