@@ -68,8 +68,25 @@ static qev *push(imap_cli *c, imap_cli_event_kind k, const char *text) {
 }
 
 static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
-  if ((unsigned)to >= IMAP_CLI_STATE_COUNT)
+  switch (to) {
+  case IMAP_CLI_GREETING:
+  case IMAP_CLI_CAPABILITY:
+  case IMAP_CLI_STARTTLS:
+  case IMAP_CLI_TLS_WAIT:
+  case IMAP_CLI_LOGIN:
+  case IMAP_CLI_SELECT:
+  case IMAP_CLI_SEARCH:
+  case IMAP_CLI_FETCH:
+  case IMAP_CLI_STORE:
+  case IMAP_CLI_MOVE:
+  case IMAP_CLI_IDLE:
+  case IMAP_CLI_DONE_SENT:
+  case IMAP_CLI_LOGOUT:
+  case IMAP_CLI_DONE:
+    break;
+  default:
     g_error("imap_cli_enter: bad state %d", to);
+  }
   char *d = g_strdup_printf("%s -> %s", state_names[c->state], state_names[to]);
   trace(c, "state", d);
   g_free(d);

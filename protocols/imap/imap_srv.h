@@ -12,6 +12,11 @@
  * autologout timer and for polling the store while a client IDLEs;
  * imap_srv_poll() to look for other sessions' changes at once.
  *
+ * \Recent (RFC 3501 §2.3.2) is owned by the first session that learns of a
+ * message (SELECT, or new mail absorbed later) through
+ * imap_store_ops.claim_recent; EXAMINE shows unclaimed messages as recent
+ * without claiming them.
+ *
  * MIME-dependent FETCH items (ENVELOPE, BODY, BODYSTRUCTURE and BODY[n.m]
  * part sections) come from an optional imap_mime_provider; without one
  * they answer "NO [CANNOT] ... needs the MIME provider". BODY[1] of a
