@@ -1,0 +1,680 @@
+/* imap_cli.c — IMAP4rev1 client engine (see imap_cli.h).
+ *
+ * Responses are framed with imap_framer (server literals have the same
+ * "{n}\r\n" form as client literals, RFC 3501 §4.3) and read by a small
+ * response reader: tagged status (§7.1), untagged CAPABILITY (§7.2.1),
+ * SEARCH (§7.2.5), EXISTS (§7.3.1), FETCH (§7.4.2: UID, FLAGS, BODY[]),
+ * response codes UIDVALIDITY and CAPABILITY, continuation "+" (§7.5) for
+ * IDLE (RFC 2177). Login uses AUTHENTICATE PLAIN with SASL-IR (RFC 4959)
+ * when offered, else LOGIN, and never before TLS when TLS is wanted
+ * (RFC 3501 §6.2.1 LOGINDISABLED). One command is outstanding at a time.
+ */
+#include "imap_cli.h"
+
+#include <string.h>
+
+#include "imap_framer.h"
+
+typedef struct {
+  imap_cli_event ev;
+  char *text;
+} qev;
+
+struct imap_cli {
+  imap_cli_config cfg;
+  char *user, *pass, *mailbox, *move_to;
+  imap_env env;
+  imap_cli_state state;
+  imap_framer *fr;
+  GByteArray *out;
+  GArray *events;
+  guint ev_head;
+  qev cur;
+  unsigned tagno;
+  char tag[16];
+  bool cap_starttls, cap_logindisabled, cap_sasl_ir, cap_plain, cap_move, cap_idle, caps_known;
+  bool tls_active, idle_confirmed, stop;
+  uint32_t uidvalidity, last_uid, exists;
+  GArray *found; /* uint32_t UIDs from SEARCH */
+  size_t round, total;
+  int64_t deadline;
+};
+
+static const char *const state_names[IMAP_CLI_STATE_COUNT] = {
+    "GREETING", "CAPABILITY", "STARTTLS", "TLS_WAIT", "LOGIN",     "SELECT", "SEARCH",
+    "FETCH",    "STORE",      "MOVE",     "IDLE",     "DONE_SENT", "LOGOUT", "DONE"};
+const char *imap_cli_state_name(imap_cli_state s) {
+  g_assert((unsigned)s < IMAP_CLI_STATE_COUNT);
+  return state_names[s];
+}
+static const char *const event_names[IMAP_CLI_EV_COUNT] = {
+    "command", "reply", "starttls", "message", "synced", "error", "done", "close"};
+const char *imap_cli_event_name(imap_cli_event_kind k) {
+  g_assert((unsigned)k < IMAP_CLI_EV_COUNT);
+  return event_names[k];
+}
+
+static void trace(imap_cli *c, const char *e, const char *d) {
+  if (c->env.trace)
+    c->env.trace(c->env.ud, e, d);
+}
+
+static qev *push(imap_cli *c, imap_cli_event_kind k, const char *text) {
+  qev q = {0};
+  q.ev.kind = k;
+  q.text = g_strdup(text);
+  g_array_append_val(c->events, q);
+  return &g_array_index(c->events, qev, c->events->len - 1);
+}
+
+static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
+  switch (to) {
+  case IMAP_CLI_GREETING:
+  case IMAP_CLI_CAPABILITY:
+  case IMAP_CLI_STARTTLS:
+  case IMAP_CLI_TLS_WAIT:
+  case IMAP_CLI_LOGIN:
+  case IMAP_CLI_SELECT:
+  case IMAP_CLI_SEARCH:
+  case IMAP_CLI_FETCH:
+  case IMAP_CLI_STORE:
+  case IMAP_CLI_MOVE:
+  case IMAP_CLI_IDLE:
+  case IMAP_CLI_DONE_SENT:
+  case IMAP_CLI_LOGOUT:
+  case IMAP_CLI_DONE:
+    break;
+  default:
+    g_error("imap_cli_enter: bad state %d", to);
+  }
+  char *d = g_strdup_printf("%s -> %s", state_names[c->state], state_names[to]);
+  trace(c, "state", d);
+  g_free(d);
+  c->state = to;
+}
+
+G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *cmd = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_snprintf(c->tag, sizeof c->tag, "C%03u", ++c->tagno);
+  char *line = g_strdup_printf("%s %s\r\n", c->tag, cmd);
+  g_byte_array_append(c->out, (const guint8 *)line, (guint)strlen(line));
+  bool secret = g_str_has_prefix(cmd, "LOGIN") || g_str_has_prefix(cmd, "AUTHENTICATE");
+  char *shown = secret ? g_strdup_printf("%s %.12s ****", c->tag, cmd)
+                       : g_strdup_printf("%s %s", c->tag, cmd);
+  trace(c, "cmd", shown);
+  push(c, IMAP_CLI_EV_COMMAND, shown);
+  g_free(shown);
+  g_free(line);
+  g_free(cmd);
+  imap_cli_enter(c, next);
+}
+
+/* RFC 2177: "DONE" ends IDLE; it is a bare line, not a tagged command. */
+static void send_done(imap_cli *c) {
+  g_byte_array_append(c->out, (const guint8 *)"DONE\r\n", 6);
+  trace(c, "cmd", "DONE");
+  push(c, IMAP_CLI_EV_COMMAND, "DONE");
+  imap_cli_enter(c, IMAP_CLI_DONE_SENT);
+}
+
+static void finish(imap_cli *c, bool ok) {
+  if (c->state == IMAP_CLI_DONE)
+    return;
+  imap_cli_enter(c, IMAP_CLI_DONE);
+  qev *q = push(c, IMAP_CLI_EV_DONE, NULL);
+  q->ev.count = c->total;
+  q->ev.ok = ok;
+  push(c, IMAP_CLI_EV_CLOSE, NULL);
+}
+
+static void fail(imap_cli *c, const char *why, bool logout) {
+  trace(c, "error", why);
+  push(c, IMAP_CLI_EV_ERROR, why);
+  if (logout)
+    send_cmd(c, IMAP_CLI_LOGOUT, "LOGOUT");
+  else
+    finish(c, false);
+}
+
+imap_cli *imap_cli_new(const imap_cli_config *cfg, const imap_env *env, int64_t now) {
+  g_assert(cfg && cfg->user && cfg->pass);
+  imap_cli *c = g_new0(imap_cli, 1);
+  c->cfg = *cfg;
+  c->user = g_strdup(cfg->user);
+  c->pass = g_strdup(cfg->pass);
+  c->mailbox = g_strdup(cfg->mailbox ? cfg->mailbox : "INBOX");
+  c->move_to = g_strdup(cfg->move_to);
+  if (!c->cfg.max_message)
+    c->cfg.max_message = 64u << 20;
+  if (c->cfg.reply_timeout <= 0)
+    c->cfg.reply_timeout = (int64_t)300 * 1000000000;
+  if (env)
+    c->env = *env;
+  c->fr = imap_framer_new(65536, c->cfg.max_message);
+  c->out = g_byte_array_new();
+  c->events = g_array_new(FALSE, TRUE, sizeof(qev));
+  c->found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  c->uidvalidity = cfg->uidvalidity;
+  c->last_uid = cfg->last_uid;
+  c->state = IMAP_CLI_GREETING;
+  c->deadline = now + c->cfg.reply_timeout;
+  return c;
+}
+
+static void qev_clear(qev *q) {
+  g_free(q->text);
+  if (q->ev.data)
+    g_bytes_unref(q->ev.data);
+  memset(q, 0, sizeof *q);
+}
+
+void imap_cli_free(imap_cli *c) {
+  if (!c)
+    return;
+  for (guint i = c->ev_head; i < c->events->len; i++)
+    qev_clear(&g_array_index(c->events, qev, i));
+  qev_clear(&c->cur);
+  g_array_free(c->events, TRUE);
+  g_array_free(c->found, TRUE);
+  imap_framer_free(c->fr);
+  g_byte_array_unref(c->out);
+  g_free(c->user);
+  g_free(c->pass);
+  g_free(c->mailbox);
+  g_free(c->move_to);
+  g_free(c);
+}
+
+bool imap_cli_next_event(imap_cli *c, imap_cli_event *ev) {
+  qev_clear(&c->cur);
+  if (c->ev_head >= c->events->len) {
+    g_array_set_size(c->events, 0);
+    c->ev_head = 0;
+    return false;
+  }
+  c->cur = g_array_index(c->events, qev, c->ev_head++);
+  *ev = c->cur.ev;
+  ev->text = c->cur.text;
+  return true;
+}
+
+const uint8_t *imap_cli_output_peek(const imap_cli *c, size_t *len) {
+  *len = c->out->len;
+  return c->out->data;
+}
+void imap_cli_output_consume(imap_cli *c, size_t n) {
+  g_assert(n <= c->out->len);
+  g_byte_array_remove_range(c->out, 0, (guint)n);
+}
+imap_cli_state imap_cli_state_get(const imap_cli *c) { return c->state; }
+
+int64_t imap_cli_deadline(const imap_cli *c) {
+  if (c->state == IMAP_CLI_DONE || c->state == IMAP_CLI_TLS_WAIT ||
+      (c->state == IMAP_CLI_IDLE && c->idle_confirmed))
+    return INT64_MAX;
+  return c->deadline;
+}
+
+void imap_cli_tick(imap_cli *c, int64_t now) {
+  if (now >= imap_cli_deadline(c)) {
+    push(c, IMAP_CLI_EV_ERROR, "timeout waiting for the server");
+    finish(c, false);
+  }
+}
+
+void imap_cli_hangup(imap_cli *c) {
+  if (c->state == IMAP_CLI_DONE)
+    return;
+  push(c, IMAP_CLI_EV_ERROR, "connection closed by the server");
+  finish(c, c->state == IMAP_CLI_LOGOUT);
+}
+
+/* ---- response reading ---- */
+
+typedef struct {
+  const uint8_t *p;
+  size_t n, i;
+} rcur;
+
+static int rpk(const rcur *r) { return r->i < r->n ? r->p[r->i] : -1; }
+
+/* A string value (quoted, literal, NIL or atom) into *OUT (NULL for NIL);
+ * false at a syntax error. */
+static bool rd_string(rcur *r, GString **out) {
+  *out = NULL;
+  int ch = rpk(r);
+  if (ch == '"') {
+    GString *g = g_string_new(NULL);
+    r->i++;
+    while (r->i < r->n && r->p[r->i] != '"') {
+      if (r->p[r->i] == '\\' && r->i + 1 < r->n)
+        r->i++;
+      g_string_append_c(g, (char)r->p[r->i++]);
+    }
+    if (rpk(r) != '"') {
+      g_string_free(g, TRUE);
+      return false;
+    }
+    r->i++;
+    *out = g;
+    return true;
+  }
+  if (ch == '{') {
+    size_t v = 0;
+    r->i++;
+    while (r->i < r->n && g_ascii_isdigit(r->p[r->i]) && v < ((size_t)1 << 40))
+      v = v * 10 + (size_t)(r->p[r->i++] - '0');
+    if (rpk(r) == '+')
+      r->i++;
+    if (r->i + 3 > r->n || r->p[r->i] != '}' || r->p[r->i + 1] != '\r' || r->p[r->i + 2] != '\n')
+      return false;
+    r->i += 3;
+    if (v > r->n - r->i)
+      return false;
+    *out = g_string_new_len((const char *)r->p + r->i, (gssize)v);
+    r->i += v;
+    return true;
+  }
+  size_t s = r->i;
+  while (r->i < r->n && r->p[r->i] != ' ' && r->p[r->i] != ')' && r->p[r->i] != '(')
+    r->i++;
+  if (r->i == s)
+    return false;
+  if (r->i - s == 3 && g_ascii_strncasecmp((const char *)r->p + s, "NIL", 3) == 0)
+    return true;
+  *out = g_string_new_len((const char *)r->p + s, (gssize)(r->i - s));
+  return true;
+}
+
+/* Skips one value of any shape (list, string, literal, atom). */
+static bool rd_skip(rcur *r, int depth) {
+  if (depth > 64)
+    return false;
+  if (rpk(r) == '(') {
+    r->i++;
+    while (rpk(r) != ')') {
+      if (rpk(r) < 0 || (rpk(r) == ' ' && (r->i++, false)))
+        return false;
+      if (rpk(r) == ' ')
+        continue;
+      if (!rd_skip(r, depth + 1))
+        return false;
+    }
+    r->i++;
+    return true;
+  }
+  GString *g;
+  if (!rd_string(r, &g))
+    return false;
+  if (g)
+    g_string_free(g, TRUE);
+  return true;
+}
+
+/* "* n FETCH (...)": UID, FLAGS, BODY[]. */
+static void on_fetch(imap_cli *c, rcur *r) {
+  if (rpk(r) != '(')
+    return;
+  r->i++;
+  uint32_t uid = 0;
+  char *flags = NULL;
+  GString *body = NULL;
+  bool ok = true;
+  while (ok && rpk(r) != ')' && rpk(r) >= 0) {
+    if (rpk(r) == ' ') {
+      r->i++;
+      continue;
+    }
+    size_t s = r->i;
+    int depth = 0;
+    while (r->i < r->n && (depth || (r->p[r->i] != ' ' && r->p[r->i] != ')'))) {
+      if (r->p[r->i] == '[')
+        depth++;
+      else if (r->p[r->i] == ']' && depth)
+        depth--;
+      r->i++;
+    }
+    char *name = g_ascii_strup((const char *)r->p + s, (gssize)(r->i - s));
+    if (rpk(r) != ' ') {
+      g_free(name);
+      ok = false;
+      break;
+    }
+    r->i++;
+    if (strcmp(name, "UID") == 0) {
+      uid = (uint32_t)g_ascii_strtoull((const char *)r->p + r->i, NULL, 10);
+      ok = rd_skip(r, 0);
+    } else if (strcmp(name, "FLAGS") == 0) {
+      size_t fs = r->i;
+      ok = rd_skip(r, 0);
+      if (ok) {
+        g_free(flags);
+        flags = g_strndup((const char *)r->p + fs, r->i - fs);
+      }
+    } else if (strcmp(name, "BODY[]") == 0 || strcmp(name, "RFC822") == 0) {
+      if (body)
+        g_string_free(body, TRUE);
+      ok = rd_string(r, &body);
+    } else {
+      ok = rd_skip(r, 0);
+    }
+    g_free(name);
+  }
+  if (ok && uid && body && c->state == IMAP_CLI_FETCH) {
+    qev *q = push(c, IMAP_CLI_EV_MESSAGE, flags ? flags : "()");
+    q->ev.uid = uid;
+    q->ev.uidvalidity = c->uidvalidity;
+    q->ev.data = g_bytes_new(body->str, body->len);
+    c->round++;
+    c->total++;
+    if (uid > c->last_uid)
+      c->last_uid = uid;
+  }
+  g_free(flags);
+  if (body)
+    g_string_free(body, TRUE);
+}
+
+static void on_caps(imap_cli *c, const char *list) {
+  c->caps_known = true;
+  c->cap_starttls = c->cap_logindisabled = c->cap_sasl_ir = c->cap_plain = false;
+  c->cap_move = c->cap_idle = false;
+  char **w = g_strsplit(list, " ", -1);
+  for (char **p = w; *p; p++) {
+    c->cap_starttls |= g_ascii_strcasecmp(*p, "STARTTLS") == 0;
+    c->cap_logindisabled |= g_ascii_strcasecmp(*p, "LOGINDISABLED") == 0;
+    c->cap_sasl_ir |= g_ascii_strcasecmp(*p, "SASL-IR") == 0;
+    c->cap_plain |= g_ascii_strcasecmp(*p, "AUTH=PLAIN") == 0;
+    c->cap_move |= g_ascii_strcasecmp(*p, "MOVE") == 0;
+    c->cap_idle |= g_ascii_strcasecmp(*p, "IDLE") == 0;
+  }
+  g_strfreev(w);
+}
+
+static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
+  char *line = g_strndup((const char *)p, MIN(n, 4096));
+  const char *code = strstr(line, "[CAPABILITY ");
+  if (code) {
+    char *end = strchr(code, ']');
+    char *list = g_strndup(code + 12, end ? (gsize)(end - code - 12) : strlen(code + 12));
+    on_caps(c, list);
+    g_free(list);
+  } else if (g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
+    on_caps(c, line + 11);
+  }
+  if ((code = strstr(line, "[UIDVALIDITY "))) {
+    uint32_t v = (uint32_t)g_ascii_strtoull(code + 13, NULL, 10);
+    if (c->uidvalidity != v)
+      c->last_uid = 0; /* RFC 3501 §2.3.1.1: UIDs of another validity mean nothing */
+    c->uidvalidity = v;
+  }
+  if (g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
+    char **w = g_strsplit(line + 6, " ", -1);
+    for (char **q = w; *q; q++) {
+      if (!**q)
+        continue;
+      uint32_t u = (uint32_t)g_ascii_strtoull(*q, NULL, 10);
+      if (u > c->last_uid)
+        g_array_append_val(c->found, u);
+    }
+    g_strfreev(w);
+  }
+  char *sp = strchr(line, ' ');
+  if (sp && g_ascii_isdigit(line[0])) {
+    uint32_t num = (uint32_t)g_ascii_strtoull(line, NULL, 10);
+    if (g_ascii_strncasecmp(sp + 1, "EXISTS", 6) == 0) {
+      bool more = num > c->exists;
+      c->exists = num;
+      if (more && c->state == IMAP_CLI_IDLE && c->idle_confirmed) /* RFC 2177 */
+        send_done(c);
+    } else if (g_ascii_strncasecmp(sp + 1, "EXPUNGE", 7) == 0 && c->exists) {
+      c->exists--;
+    } else if (g_ascii_strncasecmp(sp + 1, "FETCH ", 6) == 0) {
+      rcur r = {p, n, (size_t)(sp + 7 - line)};
+      on_fetch(c, &r);
+    }
+  }
+  g_free(line);
+}
+
+/* ---- the session ---- */
+
+/* A quoted string (RFC 3501 §4.3); names and passwords here are short. */
+static void quote(GString *g, const char *str) {
+  g_string_append_c(g, '"');
+  for (const char *p = str; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_c(g, '\\');
+    g_string_append_c(g, *p);
+  }
+  g_string_append_c(g, '"');
+}
+
+static void login(imap_cli *c) {
+  if (c->cap_plain && c->cap_sasl_ir) {
+    GString *raw = g_string_new(NULL);
+    g_string_append_c(raw, 0);
+    g_string_append(raw, c->user);
+    g_string_append_c(raw, 0);
+    g_string_append(raw, c->pass);
+    char *b64 = g_base64_encode((const guchar *)raw->str, raw->len);
+    send_cmd(c, IMAP_CLI_LOGIN, "AUTHENTICATE PLAIN %s", b64);
+    g_free(b64);
+    g_string_free(raw, TRUE);
+  } else if (!c->cap_logindisabled) {
+    GString *u = g_string_new(NULL), *p = g_string_new(NULL);
+    quote(u, c->user);
+    quote(p, c->pass);
+    send_cmd(c, IMAP_CLI_LOGIN, "LOGIN %s %s", u->str, p->str);
+    g_string_free(u, TRUE);
+    g_string_free(p, TRUE);
+  } else {
+    fail(c, "server offers no usable login", false);
+  }
+}
+
+static void after_caps(imap_cli *c) {
+  if (c->cfg.use_starttls && !c->tls_active && c->cap_starttls)
+    send_cmd(c, IMAP_CLI_STARTTLS, "STARTTLS");
+  else if (c->cfg.require_tls && !c->tls_active)
+    fail(c, "server does not offer STARTTLS", false);
+  else
+    login(c);
+}
+
+static void uid_set(GString *g, const GArray *u) {
+  for (guint i = 0; i < u->len;) {
+    uint32_t a = g_array_index(u, uint32_t, i), b = a;
+    guint j = i + 1;
+    while (j < u->len && g_array_index(u, uint32_t, j) == b + 1)
+      b = g_array_index(u, uint32_t, j++);
+    g_string_append_printf(g, "%s%u", i ? "," : "", a);
+    if (b != a)
+      g_string_append_printf(g, ":%u", b);
+    i = j;
+  }
+}
+
+static void search(imap_cli *c) {
+  g_array_set_size(c->found, 0);
+  c->round = 0;
+  send_cmd(c, IMAP_CLI_SEARCH, "UID SEARCH UID %u:*", c->last_uid + 1);
+}
+
+static void round_done(imap_cli *c) {
+  qev *q = push(c, IMAP_CLI_EV_SYNCED, NULL);
+  q->ev.count = c->round;
+  if (c->cfg.idle && c->cap_idle && !c->stop) {
+    c->idle_confirmed = false;
+    send_cmd(c, IMAP_CLI_IDLE, "IDLE");
+  } else {
+    send_cmd(c, IMAP_CLI_LOGOUT, "LOGOUT");
+  }
+}
+
+/* After FETCH: STORE, then MOVE, each only when wanted. */
+static void next_step(imap_cli *c, imap_cli_state done) {
+  GString *set = g_string_new(NULL);
+  uid_set(set, c->found);
+  if (done < IMAP_CLI_STORE && c->cfg.mark_seen && c->found->len)
+    send_cmd(c, IMAP_CLI_STORE, "UID STORE %s +FLAGS.SILENT (\\Seen)", set->str);
+  else if (done < IMAP_CLI_MOVE && c->move_to && c->found->len) {
+    GString *m = g_string_new(NULL);
+    quote(m, c->move_to);
+    if (c->cap_move)
+      send_cmd(c, IMAP_CLI_MOVE, "UID MOVE %s %s", set->str, m->str);
+    else
+      fail(c, "server lacks MOVE", true);
+    g_string_free(m, TRUE);
+  } else
+    round_done(c);
+  g_string_free(set, TRUE);
+}
+
+static void tagged(imap_cli *c, const char *line) {
+  const char *st = strchr(line, ' ');
+  bool ok = st && g_ascii_strncasecmp(st + 1, "OK", 2) == 0;
+  trace(c, "reply", line);
+  push(c, IMAP_CLI_EV_REPLY, line);
+  switch (c->state) {
+  case IMAP_CLI_CAPABILITY:
+    if (ok)
+      after_caps(c);
+    else
+      fail(c, line, false);
+    break;
+  case IMAP_CLI_STARTTLS:
+    if (ok) {
+      imap_cli_enter(c, IMAP_CLI_TLS_WAIT);
+      push(c, IMAP_CLI_EV_STARTTLS, NULL);
+    } else if (c->cfg.require_tls) {
+      fail(c, "STARTTLS refused", false);
+    } else {
+      login(c);
+    }
+    break;
+  case IMAP_CLI_LOGIN:
+    if (!ok) {
+      fail(c, line, false);
+    } else {
+      GString *m = g_string_new(NULL);
+      quote(m, c->mailbox);
+      send_cmd(c, IMAP_CLI_SELECT, "SELECT %s", m->str);
+      g_string_free(m, TRUE);
+    }
+    break;
+  case IMAP_CLI_SELECT:
+    if (ok)
+      search(c);
+    else
+      fail(c, line, true);
+    break;
+  case IMAP_CLI_SEARCH:
+    if (!ok) {
+      fail(c, line, true);
+    } else if (!c->found->len) {
+      round_done(c);
+    } else {
+      GString *set = g_string_new(NULL);
+      uid_set(set, c->found);
+      send_cmd(c, IMAP_CLI_FETCH, "UID FETCH %s (UID FLAGS BODY.PEEK[])", set->str);
+      g_string_free(set, TRUE);
+    }
+    break;
+  case IMAP_CLI_FETCH:
+  case IMAP_CLI_STORE:
+  case IMAP_CLI_MOVE:
+    if (ok)
+      next_step(c, c->state);
+    else
+      fail(c, line, true);
+    break;
+  case IMAP_CLI_IDLE:
+  case IMAP_CLI_DONE_SENT:
+    if (c->stop || !ok)
+      send_cmd(c, IMAP_CLI_LOGOUT, "LOGOUT");
+    else
+      search(c);
+    break;
+  case IMAP_CLI_LOGOUT:
+    finish(c, true);
+    break;
+  default:
+    break; /* unexpected: ignore */
+  }
+}
+
+static void response(imap_cli *c, const uint8_t *p, size_t n) {
+  if (n >= 1 && p[0] == '+') { /* continuation: only IDLE uses it here */
+    if (c->state == IMAP_CLI_IDLE) {
+      c->idle_confirmed = true;
+      if (c->stop)
+        send_done(c);
+    }
+    return;
+  }
+  if (n >= 2 && p[0] == '*' && p[1] == ' ') {
+    if (c->state == IMAP_CLI_GREETING) {
+      bool ok = n >= 4 && g_ascii_strncasecmp((const char *)p + 2, "OK", 2) == 0;
+      untagged(c, p + 2, n - 2);
+      if (!ok)
+        fail(c, "server refused the connection", false);
+      else if (c->caps_known)
+        after_caps(c);
+      else
+        send_cmd(c, IMAP_CLI_CAPABILITY, "CAPABILITY");
+      return;
+    }
+    untagged(c, p + 2, n - 2);
+    return;
+  }
+  size_t tl = strlen(c->tag);
+  if (n > tl && memcmp(p, c->tag, tl) == 0 && p[tl] == ' ') {
+    char *line = g_strndup((const char *)p, MIN(n, 1024));
+    tagged(c, line);
+    g_free(line);
+  }
+}
+
+void imap_cli_feed(imap_cli *c, const void *data, size_t len, int64_t now) {
+  if (c->state == IMAP_CLI_DONE || c->state == IMAP_CLI_TLS_WAIT)
+    return;
+  c->deadline = now + c->cfg.reply_timeout;
+  imap_framer_feed(c->fr, data, len);
+  while (c->state != IMAP_CLI_DONE && c->state != IMAP_CLI_TLS_WAIT) {
+    imap_frame f = imap_framer_next(c->fr);
+    if (f.kind == IMAP_FRAME_NEED_MORE)
+      break;
+    if (f.kind == IMAP_FRAME_CONTINUE)
+      continue; /* server literals need no continuation */
+    if (f.kind == IMAP_FRAME_ERROR) {
+      fail(c, "oversized response from the server", c->state > IMAP_CLI_LOGIN);
+      continue;
+    }
+    response(c, f.data, f.len);
+  }
+  if (c->state == IMAP_CLI_TLS_WAIT)
+    imap_framer_discard(c->fr);
+}
+
+void imap_cli_tls_done(imap_cli *c, bool ok) {
+  if (c->state != IMAP_CLI_TLS_WAIT)
+    g_error("imap_cli_tls_done: not waiting for TLS");
+  if (!ok) {
+    push(c, IMAP_CLI_EV_ERROR, "TLS handshake failed");
+    finish(c, false);
+    return;
+  }
+  c->tls_active = true;
+  c->caps_known = false;
+  send_cmd(c, IMAP_CLI_CAPABILITY, "CAPABILITY"); /* RFC 3501 §6.2.1: caps may change */
+}
+
+void imap_cli_stop(imap_cli *c) {
+  c->stop = true;
+  if (c->state == IMAP_CLI_IDLE && c->idle_confirmed)
+    send_done(c);
+}

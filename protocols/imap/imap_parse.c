@@ -1,0 +1,911 @@
+/* imap_parse.c — IMAP4rev1 command grammar (see imap_parse.h).
+ *
+ * A recursive-descent reader of RFC 3501 §9 over one framed command:
+ * tag, command name, and the arguments of each command (astring, quoted
+ * strings with \" and \\ escapes, literals, sequence sets, flag lists,
+ * search keys §6.4.4, fetch attributes and sections §6.4.5, store flags
+ * §6.4.6, date and date-time). Extensions: UID MOVE (RFC 6851), UID
+ * EXPUNGE (RFC 4315), ID (RFC 2971), ENABLE (RFC 5161), IDLE (RFC 2177),
+ * NAMESPACE (RFC 2342), UNSELECT (RFC 3691). Search keys nest at most
+ * MAX_DEPTH deep so hostile input cannot exhaust the stack; everything
+ * allocated is bounded by the size of the framed command.
+ */
+#include "imap_parse.h"
+
+#include <string.h>
+
+#define MAX_DEPTH 32
+
+static const char *const verb_names[IMAP_VERB_COUNT] = {
+    "CAPABILITY", "NOOP",   "LOGOUT", "STARTTLS",  "AUTHENTICATE", "LOGIN",  "SELECT", "EXAMINE",
+    "CREATE",     "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",  "LIST",   "LSUB",   "STATUS",
+    "APPEND",     "CHECK",  "CLOSE",  "UNSELECT",  "EXPUNGE",      "SEARCH", "FETCH",  "STORE",
+    "COPY",       "MOVE",   "IDLE",   "NAMESPACE", "ID",           "ENABLE"};
+
+const char *imap_verb_name(imap_verb v) {
+  g_assert((unsigned)v < IMAP_VERB_COUNT);
+  return verb_names[v];
+}
+
+static const char *const sk_names[IMAP_SK_COUNT] = {
+    "ALL",    "ANSWERED",   "BCC",       "BEFORE",  "BODY",      "CC",        "DELETED",
+    "DRAFT",  "FLAGGED",    "FROM",      "HEADER",  "KEYWORD",   "LARGER",    "NEW",
+    "NOT",    "OLD",        "ON",        "OR",      "RECENT",    "SEEN",      "SENTBEFORE",
+    "SENTON", "SENTSINCE",  "SINCE",     "SMALLER", "SUBJECT",   "TEXT",      "TO",
+    "UID",    "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNKEYWORD", "UNSEEN",
+    "SEQSET", "AND"};
+
+const char *imap_search_kind_name(imap_search_kind k) {
+  g_assert((unsigned)k < IMAP_SK_COUNT);
+  return sk_names[k];
+}
+
+typedef struct {
+  const uint8_t *p;
+  size_t n, i;
+  const char *err;
+} cur;
+
+static int pk(const cur *c) { return c->i < c->n ? c->p[c->i] : -1; }
+static bool fail(cur *c, const char *e) {
+  if (!c->err)
+    c->err = e;
+  return false;
+}
+static bool eat(cur *c, int ch) {
+  if (pk(c) == ch) {
+    c->i++;
+    return true;
+  }
+  return false;
+}
+static bool sp(cur *c) { return eat(c, ' ') || fail(c, "expected a space"); }
+
+/* RFC 3501 §9: ATOM-CHAR is any CHAR except atom-specials. */
+static bool atom_char(int ch) {
+  return ch > 0x20 && ch < 0x7f && ch != '(' && ch != ')' && ch != '{' && ch != '%' && ch != '*' &&
+         ch != '"' && ch != '\\' && ch != ']';
+}
+
+static char *atom_ex(cur *c, const char *extra) {
+  size_t s = c->i;
+  while (c->i < c->n && (atom_char(c->p[c->i]) || (extra && strchr(extra, c->p[c->i]))))
+    c->i++;
+  if (c->i == s) {
+    fail(c, "expected an atom");
+    return NULL;
+  }
+  return g_strndup((const char *)c->p + s, c->i - s);
+}
+
+static char *quoted(cur *c) {
+  if (!eat(c, '"')) {
+    fail(c, "expected a quoted string");
+    return NULL;
+  }
+  GString *g = g_string_new(NULL);
+  for (;;) {
+    int ch = pk(c);
+    if (ch < 0 || ch == '\r' || ch == '\n' || ch == 0) {
+      g_string_free(g, TRUE);
+      fail(c, "unterminated quoted string");
+      return NULL;
+    }
+    c->i++;
+    if (ch == '"')
+      break;
+    if (ch == '\\') {
+      int e = pk(c);
+      if (e != '"' && e != '\\') {
+        g_string_free(g, TRUE);
+        fail(c, "bad escape in quoted string");
+        return NULL;
+      }
+      c->i++;
+      ch = e;
+    }
+    g_string_append_c(g, (char)ch);
+  }
+  return g_string_free(g, FALSE);
+}
+
+/* literal = "{" number ["+"] "}" CRLF *CHAR8; the framer guarantees the
+ * bytes are there, but check anyway. */
+static bool literal_raw(cur *c, const uint8_t **data, size_t *len) {
+  if (!eat(c, '{'))
+    return fail(c, "expected a literal");
+  uint64_t v = 0;
+  size_t s = c->i;
+  while (c->i < c->n && g_ascii_isdigit(c->p[c->i]) && c->i - s < 19)
+    v = v * 10 + (uint64_t)(c->p[c->i++] - '0');
+  if (c->i == s)
+    return fail(c, "bad literal length");
+  eat(c, '+');
+  if (!eat(c, '}') || !eat(c, '\r') || !eat(c, '\n') || v > c->n - c->i)
+    return fail(c, "bad literal");
+  *data = c->p + c->i;
+  *len = (size_t)v;
+  c->i += (size_t)v;
+  return true;
+}
+
+static char *literal_str(cur *c) {
+  const uint8_t *d;
+  size_t n;
+  if (!literal_raw(c, &d, &n))
+    return NULL;
+  if (memchr(d, 0, n)) {
+    fail(c, "NUL in literal string");
+    return NULL;
+  }
+  return g_strndup((const char *)d, n);
+}
+
+static char *string(cur *c) {
+  if (pk(c) == '"')
+    return quoted(c);
+  if (pk(c) == '{')
+    return literal_str(c);
+  fail(c, "expected a string");
+  return NULL;
+}
+
+static char *astring(cur *c) {
+  if (pk(c) == '"' || pk(c) == '{')
+    return string(c);
+  return atom_ex(c, "]");
+}
+
+static bool is_nil(cur *c) {
+  if (c->n - c->i >= 3 && g_ascii_strncasecmp((const char *)c->p + c->i, "NIL", 3) == 0 &&
+      !atom_char(c->i + 3 < c->n ? c->p[c->i + 3] : ' ')) {
+    c->i += 3;
+    return true;
+  }
+  return false;
+}
+
+/* RFC 3501 §5.1: INBOX is case-insensitive. */
+static char *mailbox(cur *c) {
+  char *m = astring(c);
+  if (m && g_ascii_strcasecmp(m, "INBOX") == 0) {
+    g_free(m);
+    m = g_strdup("INBOX");
+  }
+  return m;
+}
+
+static char *list_mailbox(cur *c) {
+  if (pk(c) == '"' || pk(c) == '{')
+    return string(c);
+  return atom_ex(c, "%*]");
+}
+
+static bool number(cur *c, uint64_t *v) {
+  size_t s = c->i;
+  uint64_t x = 0;
+  while (c->i < c->n && g_ascii_isdigit(c->p[c->i])) {
+    x = x * 10 + (uint64_t)(c->p[c->i++] - '0');
+    if (x > UINT32_MAX)
+      return fail(c, "number too large");
+  }
+  if (c->i == s)
+    return fail(c, "expected a number");
+  *v = x;
+  return true;
+}
+
+static bool seq_number(cur *c, uint32_t *v) {
+  if (eat(c, '*')) {
+    *v = IMAP_STAR;
+    return true;
+  }
+  uint64_t x;
+  if (!number(c, &x))
+    return false;
+  if (x == 0)
+    return fail(c, "sequence numbers start at 1");
+  *v = (uint32_t)x;
+  return true;
+}
+
+static bool seqset(cur *c, GArray *out) {
+  do {
+    imap_range r;
+    if (!seq_number(c, &r.lo))
+      return false;
+    r.hi = r.lo;
+    if (eat(c, ':') && !seq_number(c, &r.hi))
+      return false;
+    g_array_append_val(out, r);
+  } while (eat(c, ','));
+  return true;
+}
+
+bool imap_set_contains(const GArray *ranges, uint32_t n, uint32_t max) {
+  for (guint i = 0; i < ranges->len; i++) {
+    imap_range r = g_array_index(ranges, imap_range, i);
+    uint32_t lo = r.lo == IMAP_STAR ? max : r.lo, hi = r.hi == IMAP_STAR ? max : r.hi;
+    if (lo > hi) {
+      uint32_t t = lo;
+      lo = hi;
+      hi = t;
+    }
+    if (n >= lo && n <= hi)
+      return true;
+  }
+  return false;
+}
+
+/* flag = "\Answered" / ... / flag-keyword / flag-extension */
+static char *flag(cur *c) {
+  if (eat(c, '\\')) {
+    char *a = atom_ex(c, NULL);
+    if (!a)
+      return NULL;
+    char *f = g_strconcat("\\", a, NULL);
+    g_free(a);
+    return f;
+  }
+  return atom_ex(c, NULL);
+}
+
+static bool flag_list(cur *c, GPtrArray *out) {
+  if (!eat(c, '('))
+    return fail(c, "expected a flag list");
+  if (eat(c, ')'))
+    return true;
+  do {
+    char *f = flag(c);
+    if (!f)
+      return false;
+    g_ptr_array_add(out, f);
+  } while (eat(c, ' '));
+  return eat(c, ')') || fail(c, "expected ')' after flags");
+}
+
+/* ---- dates ---- */
+
+static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool valid_day(unsigned y, unsigned m, unsigned d) {
+  static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+    return false;
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return !(m == 2 && d == 29 && !leap);
+}
+
+/* "d-Mon-yyyy" or "dd-Mon-yyyy" (RFC 3501 §9 date-text). */
+static bool date_text(const char *s, size_t n, int64_t *day) {
+  size_t i = 0;
+  unsigned d = 0, y = 0, m = 0;
+  while (i < n && i < 2 && g_ascii_isdigit(s[i]))
+    d = d * 10 + (unsigned)(s[i++] - '0');
+  if (i == 0 || i >= n || s[i++] != '-' || n - i < 8)
+    return false;
+  for (unsigned k = 0; k < 12; k++)
+    if (g_ascii_strncasecmp(s + i, months[k], 3) == 0)
+      m = k + 1;
+  i += 3;
+  if (!m || s[i++] != '-' || n - i != 4)
+    return false;
+  for (; i < n; i++) {
+    if (!g_ascii_isdigit(s[i]))
+      return false;
+    y = y * 10 + (unsigned)(s[i] - '0');
+  }
+  if (!valid_day(y, m, d))
+    return false;
+  *day = days_from_civil(y, m, d);
+  return true;
+}
+
+bool imap_parse_date(const char *s, int64_t *day) { return date_text(s, strlen(s), day); }
+
+static bool date_arg(cur *c, int64_t *day) {
+  char *s = pk(c) == '"' ? quoted(c) : atom_ex(c, NULL);
+  if (!s)
+    return false;
+  bool ok = date_text(s, strlen(s), day);
+  g_free(s);
+  return ok || fail(c, "bad date (want d-Mon-yyyy)");
+}
+
+/* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP
+ * zone DQUOTE (RFC 3501 §9), e.g. " 1-Feb-1994 21:52:25 -0800". */
+static bool date_time(cur *c, int64_t *unix_s) {
+  char *s = quoted(c);
+  if (!s)
+    return false;
+  size_t n = strlen(s);
+  bool ok = false;
+  if (n == 26 && s[11] == ' ' && s[14] == ':' && s[17] == ':' && s[20] == ' ' &&
+      (s[21] == '+' || s[21] == '-')) {
+    char day[12];
+    memcpy(day, s[0] == ' ' ? s + 1 : s, s[0] == ' ' ? 10 : 11);
+    day[s[0] == ' ' ? 10 : 11] = 0;
+    int64_t dd;
+    int v[7];
+    const int pos[7] = {12, 13, 15, 16, 18, 19, 22};
+    bool digits = true;
+    for (int k = 0; k < 7; k++) {
+      char ch = s[pos[k]];
+      digits &= g_ascii_isdigit(ch) != 0;
+      v[k] = ch - '0';
+    }
+    bool zd = g_ascii_isdigit(s[23]) && g_ascii_isdigit(s[24]) && g_ascii_isdigit(s[25]);
+    if (digits && zd && date_text(day, strlen(day), &dd)) {
+      int hh = v[0] * 10 + v[1], mi = v[2] * 10 + v[3], ss = v[4] * 10 + v[5];
+      int zh = v[6] * 10 + (s[23] - '0'), zm = (s[24] - '0') * 10 + (s[25] - '0');
+      if (hh < 24 && mi < 60 && ss < 61 && zm < 60) {
+        int64_t off = (int64_t)(zh * 3600 + zm * 60) * (s[21] == '-' ? -1 : 1);
+        *unix_s = dd * 86400 + hh * 3600 + mi * 60 + ss - off;
+        ok = true;
+      }
+    }
+  }
+  g_free(s);
+  return ok || fail(c, "bad date-time");
+}
+
+/* ---- search keys (RFC 3501 §6.4.4) ---- */
+
+void imap_search_key_free(imap_search_key *k) {
+  if (!k)
+    return;
+  g_free(k->str);
+  g_free(k->str2);
+  if (k->set)
+    g_array_free(k->set, TRUE);
+  if (k->kids)
+    g_ptr_array_unref(k->kids);
+  g_free(k);
+}
+
+static imap_search_key *sk_new(imap_search_kind kind) {
+  imap_search_key *k = g_new0(imap_search_key, 1);
+  k->kind = kind;
+  if (kind == IMAP_SK_NOT || kind == IMAP_SK_OR || kind == IMAP_SK_AND)
+    k->kids = g_ptr_array_new_with_free_func((GDestroyNotify)imap_search_key_free);
+  if (kind == IMAP_SK_UID || kind == IMAP_SK_SEQSET)
+    k->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+  return k;
+}
+
+static imap_search_key *search_key(cur *c, int depth);
+
+static bool search_list(cur *c, imap_search_key *and, int depth) {
+  do {
+    imap_search_key *k = search_key(c, depth + 1);
+    if (!k)
+      return false;
+    g_ptr_array_add(and->kids, k);
+  } while (eat(c, ' '));
+  return true;
+}
+
+static imap_search_key *search_key(cur *c, int depth) {
+  if (depth > MAX_DEPTH) {
+    fail(c, "search keys nested too deeply");
+    return NULL;
+  }
+  imap_search_key *k = NULL;
+  if (eat(c, '(')) {
+    k = sk_new(IMAP_SK_AND);
+    if (!search_list(c, k, depth) || !eat(c, ')')) {
+      fail(c, "expected ')' in search");
+      goto bad;
+    }
+    return k;
+  }
+  if (pk(c) == '*' || (pk(c) >= '0' && pk(c) <= '9')) {
+    k = sk_new(IMAP_SK_SEQSET);
+    if (!seqset(c, k->set))
+      goto bad;
+    return k;
+  }
+  char *name = atom_ex(c, NULL);
+  if (!name)
+    return NULL;
+  int kind = -1;
+  for (int i = 0; i < IMAP_SK_SEQSET; i++)
+    if (g_ascii_strcasecmp(name, sk_names[i]) == 0)
+      kind = i;
+  g_free(name);
+  if (kind < 0) {
+    fail(c, "unknown search key");
+    return NULL;
+  }
+  k = sk_new((imap_search_kind)kind);
+  switch (k->kind) {
+  case IMAP_SK_BCC:
+  case IMAP_SK_BODY:
+  case IMAP_SK_CC:
+  case IMAP_SK_FROM:
+  case IMAP_SK_SUBJECT:
+  case IMAP_SK_TEXT:
+  case IMAP_SK_TO:
+    if (!sp(c) || !(k->str = astring(c)))
+      goto bad;
+    break;
+  case IMAP_SK_KEYWORD:
+  case IMAP_SK_UNKEYWORD:
+    if (!sp(c) || !(k->str = atom_ex(c, NULL)))
+      goto bad;
+    break;
+  case IMAP_SK_BEFORE:
+  case IMAP_SK_ON:
+  case IMAP_SK_SINCE:
+  case IMAP_SK_SENTBEFORE:
+  case IMAP_SK_SENTON:
+  case IMAP_SK_SENTSINCE:
+    if (!sp(c) || !date_arg(c, &k->day))
+      goto bad;
+    break;
+  case IMAP_SK_LARGER:
+  case IMAP_SK_SMALLER:
+    if (!sp(c) || !number(c, &k->num))
+      goto bad;
+    break;
+  case IMAP_SK_HEADER:
+    if (!sp(c) || !(k->str = astring(c)) || !sp(c) || !(k->str2 = astring(c)))
+      goto bad;
+    break;
+  case IMAP_SK_NOT: {
+    imap_search_key *a;
+    if (!sp(c) || !(a = search_key(c, depth + 1)))
+      goto bad;
+    g_ptr_array_add(k->kids, a);
+    break;
+  }
+  case IMAP_SK_OR:
+    for (int i = 0; i < 2; i++) {
+      imap_search_key *a;
+      if (!sp(c) || !(a = search_key(c, depth + 1)))
+        goto bad;
+      g_ptr_array_add(k->kids, a);
+    }
+    break;
+  case IMAP_SK_UID:
+    if (!sp(c) || !seqset(c, k->set))
+      goto bad;
+    break;
+  default:
+    break; /* no argument */
+  }
+  return k;
+bad:
+  imap_search_key_free(k);
+  return NULL;
+}
+
+/* ---- fetch attributes (RFC 3501 §6.4.5) ---- */
+
+static void fa_clear(imap_fetch_att *a) {
+  if (a->part)
+    g_array_free(a->part, TRUE);
+  if (a->fields)
+    g_ptr_array_unref(a->fields);
+  g_free(a->spec);
+}
+
+static char *upper_word(cur *c) {
+  size_t s = c->i;
+  while (c->i < c->n && (g_ascii_isalnum(c->p[c->i]) || c->p[c->i] == '.'))
+    c->i++;
+  if (c->i == s) {
+    fail(c, "expected a fetch attribute");
+    return NULL;
+  }
+  return g_ascii_strup((const char *)c->p + s, (gssize)(c->i - s));
+}
+
+static bool section(cur *c, imap_fetch_att *a) {
+  a->part = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  GString *spec = g_string_new(NULL);
+  bool ok = false;
+  while (pk(c) >= '0' && pk(c) <= '9') {
+    uint64_t v;
+    if (!number(c, &v) || v == 0)
+      goto out;
+    uint32_t p = (uint32_t)v;
+    g_array_append_val(a->part, p);
+    g_string_append_printf(spec, "%s%u", spec->len ? "." : "", p);
+    if (!eat(c, '.'))
+      break;
+    if (!(pk(c) >= '0' && pk(c) <= '9'))
+      break; /* section-text follows */
+  }
+  if (pk(c) != ']') {
+    char *w = upper_word(c);
+    if (!w)
+      goto out;
+    static const struct {
+      const char *name;
+      imap_section_kind kind;
+    } texts[] = {{"HEADER", IMAP_SEC_HEADER},
+                 {"HEADER.FIELDS", IMAP_SEC_HEADER_FIELDS},
+                 {"HEADER.FIELDS.NOT", IMAP_SEC_HEADER_FIELDS_NOT},
+                 {"TEXT", IMAP_SEC_TEXT},
+                 {"MIME", IMAP_SEC_MIME}};
+    int found = -1;
+    for (unsigned i = 0; i < G_N_ELEMENTS(texts); i++)
+      if (strcmp(w, texts[i].name) == 0)
+        found = (int)i;
+    if (found < 0 || (texts[found].kind == IMAP_SEC_MIME && a->part->len == 0)) {
+      g_free(w);
+      fail(c, "bad section");
+      goto out;
+    }
+    a->sec = texts[found].kind;
+    g_string_append_printf(spec, "%s%s", spec->len ? "." : "", w);
+    g_free(w);
+    if (a->sec == IMAP_SEC_HEADER_FIELDS || a->sec == IMAP_SEC_HEADER_FIELDS_NOT) {
+      a->fields = g_ptr_array_new_with_free_func(g_free);
+      if (!eat(c, ' ') || !eat(c, '(')) {
+        fail(c, "expected a header list");
+        goto out;
+      }
+      g_string_append(spec, " (");
+      do {
+        char *f = astring(c);
+        if (!f)
+          goto out;
+        char *u = g_ascii_strup(f, -1);
+        g_free(f);
+        g_string_append_printf(spec, "%s%s", a->fields->len ? " " : "", u);
+        g_ptr_array_add(a->fields, u);
+      } while (eat(c, ' '));
+      if (!eat(c, ')')) {
+        fail(c, "expected ')' after header list");
+        goto out;
+      }
+      g_string_append_c(spec, ')');
+    }
+  } else {
+    a->sec = IMAP_SEC_ALL;
+  }
+  if (!eat(c, ']')) {
+    fail(c, "expected ']' after section");
+    goto out;
+  }
+  if (eat(c, '<')) {
+    uint64_t o, n;
+    if (!number(c, &o) || !eat(c, '.') || !number(c, &n) || n == 0 || !eat(c, '>')) {
+      fail(c, "bad partial <origin.size>");
+      goto out;
+    }
+    a->partial = true;
+    a->origin = (uint32_t)o;
+    a->count = (uint32_t)n;
+  }
+  ok = true;
+out:
+  a->spec = g_string_free(spec, FALSE);
+  return ok;
+}
+
+static bool fetch_att(cur *c, GArray *out) {
+  char *w = upper_word(c);
+  if (!w)
+    return false;
+  imap_fetch_att a = {0};
+  static const struct {
+    const char *name;
+    imap_fetch_kind kind;
+  } simple[] = {{"ENVELOPE", IMAP_FA_ENVELOPE},
+                {"FLAGS", IMAP_FA_FLAGS},
+                {"INTERNALDATE", IMAP_FA_INTERNALDATE},
+                {"RFC822", IMAP_FA_RFC822},
+                {"RFC822.HEADER", IMAP_FA_RFC822_HEADER},
+                {"RFC822.SIZE", IMAP_FA_RFC822_SIZE},
+                {"RFC822.TEXT", IMAP_FA_RFC822_TEXT},
+                {"BODY", IMAP_FA_BODY},
+                {"BODYSTRUCTURE", IMAP_FA_BODYSTRUCTURE},
+                {"UID", IMAP_FA_UID},
+                {"BODY.PEEK", IMAP_FA_SECTION}};
+  int found = -1;
+  for (unsigned i = 0; i < G_N_ELEMENTS(simple); i++)
+    if (strcmp(w, simple[i].name) == 0)
+      found = (int)i;
+  bool peek = strcmp(w, "BODY.PEEK") == 0;
+  g_free(w);
+  if (found < 0)
+    return fail(c, "unknown fetch attribute");
+  a.kind = simple[found].kind;
+  if ((a.kind == IMAP_FA_BODY || peek) && eat(c, '[')) {
+    a.kind = IMAP_FA_SECTION;
+    a.peek = peek;
+    if (!section(c, &a)) {
+      fa_clear(&a);
+      return false;
+    }
+  } else if (peek) {
+    return fail(c, "BODY.PEEK needs a section");
+  }
+  g_array_append_val(out, a);
+  return true;
+}
+
+static void add_fa(GArray *out, imap_fetch_kind k) {
+  imap_fetch_att a = {0};
+  a.kind = k;
+  g_array_append_val(out, a);
+}
+
+static bool fetch_args(cur *c, imap_cmd *cmd) {
+  cmd->fetch = g_array_new(FALSE, FALSE, sizeof(imap_fetch_att));
+  if (eat(c, '(')) {
+    do {
+      if (!fetch_att(c, cmd->fetch))
+        return false;
+    } while (eat(c, ' '));
+    return eat(c, ')') || fail(c, "expected ')' after fetch attributes");
+  }
+  /* RFC 3501 §6.4.5 macros */
+  size_t save = c->i;
+  char *w = upper_word(c);
+  if (w && (!strcmp(w, "ALL") || !strcmp(w, "FAST") || !strcmp(w, "FULL"))) {
+    add_fa(cmd->fetch, IMAP_FA_FLAGS);
+    add_fa(cmd->fetch, IMAP_FA_INTERNALDATE);
+    add_fa(cmd->fetch, IMAP_FA_RFC822_SIZE);
+    if (strcmp(w, "FAST") != 0)
+      add_fa(cmd->fetch, IMAP_FA_ENVELOPE);
+    if (strcmp(w, "FULL") == 0)
+      add_fa(cmd->fetch, IMAP_FA_BODY);
+    g_free(w);
+    return true;
+  }
+  g_free(w);
+  c->i = save;
+  c->err = NULL;
+  return fetch_att(c, cmd->fetch);
+}
+
+/* ---- commands ---- */
+
+void imap_cmd_free(imap_cmd *cmd) {
+  if (!cmd)
+    return;
+  g_free(cmd->tag);
+  g_free(cmd->arg1);
+  g_free(cmd->arg2);
+  if (cmd->set)
+    g_array_free(cmd->set, TRUE);
+  if (cmd->list)
+    g_ptr_array_unref(cmd->list);
+  if (cmd->fetch) {
+    for (guint i = 0; i < cmd->fetch->len; i++)
+      fa_clear(&g_array_index(cmd->fetch, imap_fetch_att, i));
+    g_array_free(cmd->fetch, TRUE);
+  }
+  imap_search_key_free(cmd->search);
+  g_free(cmd->charset);
+  if (cmd->message)
+    g_bytes_unref(cmd->message);
+  g_free(cmd);
+}
+
+static GPtrArray *strlist(void) { return g_ptr_array_new_with_free_func(g_free); }
+
+static bool parse_args(cur *c, imap_cmd *cmd) {
+  switch (cmd->verb) {
+  case IMAP_VERB_CAPABILITY:
+  case IMAP_VERB_NOOP:
+  case IMAP_VERB_LOGOUT:
+  case IMAP_VERB_STARTTLS:
+  case IMAP_VERB_CHECK:
+  case IMAP_VERB_CLOSE:
+  case IMAP_VERB_UNSELECT:
+  case IMAP_VERB_IDLE:
+  case IMAP_VERB_NAMESPACE:
+    return true;
+  case IMAP_VERB_EXPUNGE:
+    if (!cmd->uid)
+      return true;
+    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    return sp(c) && seqset(c, cmd->set);
+  case IMAP_VERB_AUTHENTICATE:
+    if (!sp(c) || !(cmd->arg1 = atom_ex(c, NULL)))
+      return false;
+    if (eat(c, ' ')) /* RFC 4959 SASL-IR: base64 or "=" */
+      return (cmd->arg2 = atom_ex(c, "=")) != NULL;
+    return true;
+  case IMAP_VERB_LOGIN:
+    return sp(c) && (cmd->arg1 = astring(c)) && sp(c) && (cmd->arg2 = astring(c));
+  case IMAP_VERB_SELECT:
+  case IMAP_VERB_EXAMINE:
+  case IMAP_VERB_CREATE:
+  case IMAP_VERB_DELETE:
+  case IMAP_VERB_SUBSCRIBE:
+  case IMAP_VERB_UNSUBSCRIBE:
+    return sp(c) && (cmd->arg1 = mailbox(c));
+  case IMAP_VERB_RENAME:
+    return sp(c) && (cmd->arg1 = mailbox(c)) && sp(c) && (cmd->arg2 = mailbox(c));
+  case IMAP_VERB_LIST:
+  case IMAP_VERB_LSUB:
+    return sp(c) && (cmd->arg1 = mailbox(c)) && sp(c) && (cmd->arg2 = list_mailbox(c));
+  case IMAP_VERB_STATUS:
+    if (!sp(c) || !(cmd->arg1 = mailbox(c)) || !eat(c, ' ') || !eat(c, '('))
+      return fail(c, "STATUS needs a mailbox and an item list");
+    cmd->list = strlist();
+    do {
+      char *a = atom_ex(c, NULL);
+      if (!a)
+        return false;
+      g_ptr_array_add(cmd->list, g_ascii_strup(a, -1));
+      g_free(a);
+    } while (eat(c, ' '));
+    return eat(c, ')') || fail(c, "expected ')' after status items");
+  case IMAP_VERB_APPEND: {
+    if (!sp(c) || !(cmd->arg1 = mailbox(c)) || !sp(c))
+      return false;
+    cmd->list = strlist();
+    if (pk(c) == '(') {
+      cmd->has_list = true;
+      if (!flag_list(c, cmd->list) || !sp(c))
+        return false;
+    }
+    if (pk(c) == '"') {
+      cmd->has_date = true;
+      if (!date_time(c, &cmd->date_unix) || !sp(c))
+        return false;
+    }
+    const uint8_t *d;
+    size_t n;
+    if (!literal_raw(c, &d, &n))
+      return false;
+    cmd->message = g_bytes_new(d, n);
+    return true;
+  }
+  case IMAP_VERB_SEARCH:
+    if (!sp(c))
+      return false;
+    if (c->n - c->i > 8 && g_ascii_strncasecmp((const char *)c->p + c->i, "CHARSET ", 8) == 0) {
+      c->i += 8;
+      if (!(cmd->charset = astring(c)) || !sp(c))
+        return false;
+    }
+    cmd->search = sk_new(IMAP_SK_AND);
+    return search_list(c, cmd->search, 0);
+  case IMAP_VERB_FETCH:
+    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    return sp(c) && seqset(c, cmd->set) && sp(c) && fetch_args(c, cmd);
+  case IMAP_VERB_STORE: {
+    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    if (!sp(c) || !seqset(c, cmd->set) || !sp(c))
+      return false;
+    cmd->store_mode = eat(c, '+') ? '+' : eat(c, '-') ? '-' : '=';
+    char *w = upper_word(c);
+    if (!w)
+      return false;
+    bool okw = strcmp(w, "FLAGS") == 0 || strcmp(w, "FLAGS.SILENT") == 0;
+    cmd->silent = strcmp(w, "FLAGS.SILENT") == 0;
+    g_free(w);
+    if (!okw || !sp(c))
+      return fail(c, "expected FLAGS or FLAGS.SILENT");
+    cmd->list = strlist();
+    cmd->has_list = true;
+    if (pk(c) == '(')
+      return flag_list(c, cmd->list);
+    do {
+      char *f = flag(c);
+      if (!f)
+        return false;
+      g_ptr_array_add(cmd->list, f);
+    } while (eat(c, ' '));
+    return true;
+  }
+  case IMAP_VERB_COPY:
+  case IMAP_VERB_MOVE:
+    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    return sp(c) && seqset(c, cmd->set) && sp(c) && (cmd->arg1 = mailbox(c));
+  case IMAP_VERB_ID:
+    if (!sp(c))
+      return false;
+    cmd->list = strlist();
+    if (is_nil(c))
+      return true;
+    if (!eat(c, '('))
+      return fail(c, "ID needs a list or NIL");
+    cmd->has_list = true;
+    if (eat(c, ')'))
+      return true;
+    do {
+      char *f = string(c);
+      if (!f)
+        return false;
+      g_ptr_array_add(cmd->list, f);
+      if (!sp(c))
+        return false;
+      if (is_nil(c)) {
+        g_ptr_array_add(cmd->list, NULL);
+      } else {
+        char *v = string(c);
+        if (!v)
+          return false;
+        g_ptr_array_add(cmd->list, v);
+      }
+    } while (eat(c, ' '));
+    return eat(c, ')') || fail(c, "expected ')' after ID list");
+  case IMAP_VERB_ENABLE:
+    cmd->list = strlist();
+    if (pk(c) != ' ')
+      return fail(c, "ENABLE needs capability names");
+    while (eat(c, ' ')) {
+      char *a = atom_ex(c, NULL);
+      if (!a)
+        return false;
+      g_ptr_array_add(cmd->list, a);
+    }
+    return true;
+  default:
+    g_error("imap_cmd_parse: verb %d has no grammar", cmd->verb);
+  }
+}
+
+imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const char **err) {
+  cur c = {data, len, 0, NULL};
+  *tag_out = NULL;
+  *err = NULL;
+  size_t s = 0;
+  while (s < len && atom_char(data[s]) && data[s] != '+')
+    s++;
+  if (s == 0 || s > 64 || s >= len || data[s] != ' ') {
+    *err = s == 0 ? "missing tag" : "missing command";
+    if (s > 0 && s <= 64 && (s == len || data[s] == ' '))
+      *tag_out = g_strndup((const char *)data, s);
+    return NULL;
+  }
+  imap_cmd *cmd = g_new0(imap_cmd, 1);
+  cmd->tag = g_strndup((const char *)data, s);
+  c.i = s + 1;
+  char *verb = atom_ex(&c, NULL);
+  if (verb && g_ascii_strcasecmp(verb, "UID") == 0) {
+    g_free(verb);
+    verb = NULL;
+    cmd->uid = true;
+    if (sp(&c))
+      verb = atom_ex(&c, NULL);
+  }
+  int v = -1;
+  for (int i = 0; verb && i < IMAP_VERB_COUNT; i++)
+    if (g_ascii_strcasecmp(verb, verb_names[i]) == 0)
+      v = i;
+  g_free(verb);
+  if (v < 0) {
+    c.err = cmd->uid ? "UID needs FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE" : "unknown command";
+    goto bad;
+  }
+  cmd->verb = (imap_verb)v;
+  if (cmd->uid && v != IMAP_VERB_FETCH && v != IMAP_VERB_STORE && v != IMAP_VERB_COPY &&
+      v != IMAP_VERB_MOVE && v != IMAP_VERB_SEARCH && v != IMAP_VERB_EXPUNGE) {
+    c.err = "UID needs FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE";
+    goto bad;
+  }
+  if (!parse_args(&c, cmd))
+    goto bad;
+  if (c.i != c.n) {
+    c.err = "unexpected characters after the command";
+    goto bad;
+  }
+  return cmd;
+bad:
+  *err = c.err ? c.err : "syntax error";
+  *tag_out = cmd->tag;
+  cmd->tag = NULL;
+  imap_cmd_free(cmd);
+  return NULL;
+}

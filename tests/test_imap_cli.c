@@ -1,0 +1,311 @@
+/* Tests for imap_cli against imap_srv and the mailstore, in memory: new
+ * mail by UID, \Seen marking, MOVE, UIDVALIDITY change, STARTTLS, IDLE,
+ * failures; every conversation also run with the bytes moved in chunks of
+ * 1, 2, 3, 7 and unlimited, with identical events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_cli.h"
+#include "imap_srv.h"
+#include "mailstore.h"
+#include "mailstore_imap.h"
+#include "testutil.h"
+
+static const char *const msgs[] = {
+    "Subject: one\r\n\r\nfirst\r\n",
+    "Subject: two\r\n\r\n.dot\r\n",
+    "Subject: three\r\nContent-Type: text/plain\r\n\r\nthird {5}\r\n",
+};
+
+static mailstore *store_new(void) {
+  mailstore *st = mailstore_new(1);
+  mailstore_user_add(st, "bob", 0, 0);
+  mailstore_folder_create(st, "bob", "Archive", MAILSTORE_USE_NONE);
+  for (int i = 0; i < 3; i++) {
+    GBytes *b = g_bytes_new_static(msgs[i], strlen(msgs[i]));
+    mailstore_deliver(st, "bob", NULL, b, 0, NULL);
+    g_bytes_unref(b);
+  }
+  return st;
+}
+
+static void deliver(mailstore *st, const char *text) {
+  GBytes *b = g_bytes_new_static(text, strlen(text));
+  mailstore_deliver(st, "bob", NULL, b, 0, NULL);
+  g_bytes_unref(b);
+}
+
+typedef struct {
+  mailstore *st;
+  imap_srv *srv;
+  imap_cli *cli;
+  GString *log;
+  GPtrArray *bodies;
+  size_t chunk;
+  GString *s2c, *c2s;
+  bool closed;
+  int64_t now;
+} conv;
+
+static void conv_init(conv *x, mailstore *st, const imap_srv_config *sc, const imap_cli_config *cc,
+                      size_t chunk) {
+  memset(x, 0, sizeof *x);
+  imap_srv_config dflt = {.hostname = "imap.example"};
+  x->st = st;
+  x->srv = imap_srv_new(sc ? sc : &dflt, NULL, 0);
+  x->cli = imap_cli_new(cc, NULL, 0);
+  x->log = g_string_new(NULL);
+  x->bodies = g_ptr_array_new_with_free_func(g_free);
+  x->chunk = chunk;
+  x->s2c = g_string_new(NULL);
+  x->c2s = g_string_new(NULL);
+}
+
+static void conv_clear(conv *x) {
+  imap_srv_free(x->srv);
+  imap_cli_free(x->cli);
+  g_string_free(x->log, TRUE);
+  g_ptr_array_unref(x->bodies);
+  g_string_free(x->s2c, TRUE);
+  g_string_free(x->c2s, TRUE);
+}
+
+/* Runs until nothing moves. */
+static void run(conv *x) {
+  for (int guard = 0; guard < 1000000; guard++) {
+    bool moved = false;
+    imap_srv_event se;
+    while (imap_srv_next_event(x->srv, &se)) {
+      if (se.kind == IMAP_SRV_EV_AUTH) {
+        mailstore_imap *h =
+            strcmp(se.pass, "secret") == 0 ? mailstore_imap_open(x->st, se.user) : NULL;
+        imap_srv_auth_answer(x->srv, se.id, h ? IMAP_AUTH_OK : IMAP_AUTH_FAIL,
+                             h ? &mailstore_imap_ops : NULL, h);
+      } else if (se.kind == IMAP_SRV_EV_STARTTLS) {
+        size_t n;
+        const uint8_t *p = imap_srv_output_peek(x->srv, &n);
+        g_string_append_len(x->s2c, (const char *)p, (gssize)n);
+        imap_srv_output_consume(x->srv, n);
+        imap_srv_tls_done(x->srv, true);
+      }
+    }
+    size_t n;
+    const uint8_t *p = imap_srv_output_peek(x->srv, &n);
+    if (n) {
+      g_string_append_len(x->s2c, (const char *)p, (gssize)n);
+      imap_srv_output_consume(x->srv, n);
+    }
+    size_t take = MIN(x->chunk, x->s2c->len);
+    if (take) {
+      imap_cli_feed(x->cli, x->s2c->str, take, x->now);
+      g_string_erase(x->s2c, 0, (gssize)take);
+      moved = true;
+    }
+    imap_cli_event ev;
+    bool tls = false;
+    while (imap_cli_next_event(x->cli, &ev)) {
+      if (ev.kind == IMAP_CLI_EV_COMMAND || ev.kind == IMAP_CLI_EV_REPLY)
+        continue;
+      g_string_append(x->log, imap_cli_event_name(ev.kind));
+      if (ev.kind == IMAP_CLI_EV_MESSAGE) {
+        g_string_append_printf(x->log, "(%u/%u %s)", ev.uidvalidity, ev.uid, ev.text);
+        g_ptr_array_add(x->bodies,
+                        g_strndup(g_bytes_get_data(ev.data, NULL), g_bytes_get_size(ev.data)));
+      }
+      if (ev.kind == IMAP_CLI_EV_SYNCED)
+        g_string_append_printf(x->log, "(%zu)", ev.count);
+      if (ev.kind == IMAP_CLI_EV_DONE)
+        g_string_append_printf(x->log, "(%zu,%d)", ev.count, ev.ok);
+      if (ev.kind == IMAP_CLI_EV_ERROR)
+        g_string_append_printf(x->log, "(%s)", ev.text);
+      if (ev.kind == IMAP_CLI_EV_STARTTLS)
+        tls = true;
+      if (ev.kind == IMAP_CLI_EV_CLOSE)
+        x->closed = true;
+      g_string_append_c(x->log, ';');
+    }
+    p = imap_cli_output_peek(x->cli, &n);
+    if (n) {
+      g_string_append_len(x->c2s, (const char *)p, (gssize)n);
+      imap_cli_output_consume(x->cli, n);
+    }
+    take = MIN(x->chunk, x->c2s->len);
+    if (take) {
+      imap_srv_feed(x->srv, x->c2s->str, take, x->now);
+      g_string_erase(x->c2s, 0, (gssize)take);
+      moved = true;
+    }
+    if (tls)
+      imap_cli_tls_done(x->cli, true);
+    if (!moved && !tls && x->s2c->len == 0 && x->c2s->len == 0)
+      return;
+  }
+  ck_abort_msg("conversation did not settle");
+}
+
+static const size_t chunks[] = {1, 2, 3, 7, 1u << 30};
+
+START_TEST(fetch_new_mark_seen_then_incremental) {
+  for (size_t ci = 0; ci < G_N_ELEMENTS(chunks); ci++) {
+    mailstore *st = store_new();
+    imap_cli_config cc = {.user = "bob", .pass = "secret", .mark_seen = true};
+    conv x;
+    conv_init(&x, st, NULL, &cc, chunks[ci]);
+    run(&x);
+    ck_assert_msg(
+        strcmp(x.log->str,
+               "message(1/1 (\\Recent));message(1/2 (\\Recent));message(1/3 (\\Recent));synced(3);"
+               "done(3,1);close;") == 0,
+        "chunk %zu: got %s", chunks[ci], x.log->str);
+    for (int i = 0; i < 3; i++)
+      ck_assert_str_eq(g_ptr_array_index(x.bodies, i), msgs[i]);
+    mailstore_status s;
+    mailstore_status_get(st, "bob", "INBOX", &s);
+    ck_assert_uint_eq(s.unseen, 0);
+    ck_assert_uint_eq(s.messages, 3);
+    conv_clear(&x);
+    /* next session knows UIDVALIDITY 1 and UID 3: only the new one */
+    deliver(st, "Subject: four\r\n\r\n4\r\n");
+    cc.uidvalidity = 1;
+    cc.last_uid = 3;
+    conv_init(&x, st, NULL, &cc, chunks[ci]);
+    run(&x);
+    ck_assert_msg(strcmp(x.log->str, "message(1/4 (\\Recent));synced(1);done(1,1);close;") == 0,
+                  "chunk %zu: got %s", chunks[ci], x.log->str);
+    conv_clear(&x);
+    /* nothing new */
+    cc.last_uid = 4;
+    conv_init(&x, st, NULL, &cc, chunks[ci]);
+    run(&x);
+    ck_assert_str_eq(x.log->str, "synced(0);done(0,1);close;");
+    conv_clear(&x);
+    /* UIDVALIDITY changed: everything again (already \Seen now) */
+    cc.uidvalidity = 77;
+    conv_init(&x, st, NULL, &cc, chunks[ci]);
+    run(&x);
+    ck_assert_str_eq(x.log->str, "message(1/1 (\\Seen));message(1/2 (\\Seen));message(1/3 "
+                                 "(\\Seen));message(1/4 (\\Seen));synced(4);done(4,1);close;");
+    conv_clear(&x);
+    mailstore_free(st);
+  }
+}
+END_TEST
+
+START_TEST(move_to_archive) {
+  mailstore *st = store_new();
+  imap_cli_config cc = {.user = "bob", .pass = "secret", .move_to = "Archive"};
+  conv x;
+  conv_init(&x, st, NULL, &cc, 5);
+  run(&x);
+  ck_assert_str_eq(x.log->str, "message(1/1 (\\Recent));message(1/2 (\\Recent));message(1/3 "
+                               "(\\Recent));synced(3);done(3,1);close;");
+  mailstore_status a, i;
+  mailstore_status_get(st, "bob", "INBOX", &i);
+  mailstore_status_get(st, "bob", "Archive", &a);
+  ck_assert_uint_eq(i.messages, 0);
+  ck_assert_uint_eq(a.messages, 3);
+  conv_clear(&x);
+  mailstore_free(st);
+}
+END_TEST
+
+START_TEST(starttls_required) {
+  for (size_t ci = 0; ci < G_N_ELEMENTS(chunks); ci++) {
+    mailstore *st = store_new();
+    imap_srv_config sc = {.hostname = "imap.example", .tls_available = true, .tls_required = true};
+    imap_cli_config cc = {.user = "bob", .pass = "secret", .use_starttls = true};
+    conv x;
+    conv_init(&x, st, &sc, &cc, chunks[ci]);
+    run(&x);
+    ck_assert_str_eq(x.log->str, "starttls;message(1/1 (\\Recent));message(1/2 (\\Recent));"
+                                 "message(1/3 (\\Recent));"
+                                 "synced(3);done(3,1);close;");
+    conv_clear(&x);
+    /* a client that does not want TLS cannot log in (LOGINDISABLED) */
+    imap_cli_config plain = {.user = "bob", .pass = "secret"};
+    conv_init(&x, st, &sc, &plain, chunks[ci]);
+    run(&x);
+    ck_assert_str_eq(x.log->str, "error(server offers no usable login);done(0,0);close;");
+    conv_clear(&x);
+    /* a client that requires TLS from a server without it gives up */
+    imap_cli_config req = {.user = "bob", .pass = "secret", .require_tls = true};
+    conv_init(&x, st, NULL, &req, chunks[ci]);
+    run(&x);
+    ck_assert_str_eq(x.log->str, "error(server does not offer STARTTLS);done(0,0);close;");
+    conv_clear(&x);
+    mailstore_free(st);
+  }
+}
+END_TEST
+
+START_TEST(idle_then_new_mail_then_stop) {
+  for (size_t ci = 0; ci < G_N_ELEMENTS(chunks); ci++) {
+    mailstore *st = store_new();
+    imap_cli_config cc = {.user = "bob", .pass = "secret", .idle = true, .mark_seen = true};
+    conv x;
+    conv_init(&x, st, NULL, &cc, chunks[ci]);
+    run(&x);
+    ck_assert_str_eq(
+        x.log->str,
+        "message(1/1 (\\Recent));message(1/2 (\\Recent));message(1/3 (\\Recent));synced(3);");
+    ck_assert_int_eq(imap_cli_state_get(x.cli), IMAP_CLI_IDLE);
+    ck_assert_int_eq(imap_cli_deadline(x.cli), INT64_MAX);
+    g_string_truncate(x.log, 0);
+    deliver(st, "Subject: live\r\n\r\nnews\r\n");
+    imap_srv_poll(x.srv); /* the host learns of the delivery */
+    run(&x);
+    ck_assert_str_eq(x.log->str, "message(1/4 (\\Recent));synced(1);");
+    g_string_truncate(x.log, 0);
+    imap_cli_stop(x.cli);
+    run(&x);
+    ck_assert_str_eq(x.log->str, "done(4,1);close;");
+    conv_clear(&x);
+    mailstore_free(st);
+  }
+}
+END_TEST
+
+START_TEST(bad_password_and_hangup) {
+  mailstore *st = store_new();
+  imap_cli_config cc = {.user = "bob", .pass = "nope"};
+  conv x;
+  conv_init(&x, st, NULL, &cc, 3);
+  run(&x);
+  ck_assert_str_eq(x.log->str, "error(C001 NO [AUTHENTICATIONFAILED] Authentication failed);"
+                               "done(0,0);close;");
+  conv_clear(&x);
+  imap_cli_config ok = {.user = "bob", .pass = "secret"};
+  imap_cli *c = imap_cli_new(&ok, NULL, 0);
+  imap_cli_feed(c, "* OK ready\r\n", 12, 1);
+  imap_cli_hangup(c);
+  imap_cli_event ev;
+  GString *log = g_string_new(NULL);
+  while (imap_cli_next_event(c, &ev))
+    g_string_append_printf(log, "%s;", imap_cli_event_name(ev.kind));
+  ck_assert_str_eq(log->str, "command;error;done;close;");
+  ck_assert_int_eq(imap_cli_state_get(c), IMAP_CLI_DONE);
+  g_string_free(log, TRUE);
+  imap_cli_free(c);
+  /* reply timeout */
+  c = imap_cli_new(&ok, NULL, 0);
+  ck_assert_int_eq(imap_cli_deadline(c), (int64_t)300 * 1000000000);
+  imap_cli_tick(c, (int64_t)300 * 1000000000);
+  ck_assert_int_eq(imap_cli_state_get(c), IMAP_CLI_DONE);
+  imap_cli_free(c);
+  mailstore_free(st);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("imap_cli");
+  TCase *tc = tcase_create("conversations");
+  tcase_add_test(tc, fetch_new_mark_seen_then_incremental);
+  tcase_add_test(tc, move_to_archive);
+  tcase_add_test(tc, starttls_required);
+  tcase_add_test(tc, idle_then_new_mail_then_stop);
+  tcase_add_test(tc, bad_password_and_hangup);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return testutil_run(suite()); }
