@@ -16,6 +16,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_check(int argc, char **argv);
 int cli_cmd_diff(int argc, char **argv);
+int cli_cmd_explain(int argc, char **argv);
 
 /* Parses ARGV with ENTRIES; on error prints "mailsim NAME: message" and the
  * usage hint, returning false. SUMMARY is the --help description. */

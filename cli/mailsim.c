@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"run", cli_cmd_run, "run SCENARIO [--seed N] [--trace FILE] [--detail LEVEL]"},
     {"check", cli_cmd_check, "check SCENARIO...      validate only"},
+    {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
 };
 

@@ -84,6 +84,13 @@ with open(os.path.join(tmp, "cut.jsonl"), "w") as f:
 r = run("diff", t1, os.path.join(tmp, "cut.jsonl"))
 check(r.returncode == 2 and "cut.jsonl:2" in r.stderr, "diff of a truncated trace: file:line, exit 2")
 
+r = run("explain", t1)
+check(r.returncode == 0 and "no message" in r.stdout, "explain on a trace without mail says so")
+r = run("explain", t1, "--message", "m9")
+check(r.returncode == 1 and "no message \"m9\"" in r.stderr, "explain of an unknown message, exit 1")
+r = run("explain", os.path.join(tmp, "cut.jsonl"))
+check(r.returncode == 2 and "cut.jsonl:2" in r.stderr, "explain of a truncated trace, exit 2")
+
 # The default trace path, relative to the working directory.
 r = run("run", stream, cwd=tmp)
 check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "out", "stream.jsonl")),
