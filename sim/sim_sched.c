@@ -35,7 +35,8 @@ typedef struct {
 } slot;
 
 struct sim_sched {
-  entry *heap;
+  entry *heap; /* = mem + GROUP_SHIFT, see heap_grow() */
+  entry *mem;
   size_t n, cap;
   bool hole; /* heap[0] is vacant (its event is running) */
   slot *slots;
@@ -59,7 +60,7 @@ sim_sched *sim_sched_new(void) {
 void sim_sched_free(sim_sched *s) {
   if (!s)
     return;
-  g_free(s->heap);
+  g_aligned_free(s->mem);
   g_free(s->slots);
   g_free(s);
 }
@@ -103,6 +104,28 @@ static void sift_up(entry *h, size_t i, entry e) {
   h[i] = e;
 }
 
+/* The children of i are h[4i+1..4i+4]. With 16-byte entries, a sibling
+ * group fills one 64-byte cache line if h[1] starts a line: the array is
+ * allocated 64-aligned and the root is placed GROUP_SHIFT entries in. At
+ * large P each level of a sift is then one cache miss, not up to two. */
+#define GROUP_SHIFT 3
+
+static void heap_grow(sim_sched *s) {
+  size_t cap = s->cap ? s->cap * 2 : 1024;
+  entry *mem = g_aligned_alloc(cap + GROUP_SHIFT, sizeof(entry), 64);
+  if (s->n)
+    memcpy(mem + GROUP_SHIFT, s->heap, s->n * sizeof(entry));
+  g_aligned_free(s->mem);
+  s->mem = mem;
+  s->heap = mem + GROUP_SHIFT;
+  s->cap = cap;
+}
+
+/* Above this many entries (1 MiB: L2 here) the heap no longer stays in
+ * cache, and fill_hole prefetches the four grandchild groups (four lines)
+ * while it compares the children: +10 % at P=100k, but -7 % at P=1k. */
+#define PREFETCH_MIN (1u << 16)
+
 /* Fills the hole at I with E, bottom-up: the hole first moves down to a leaf
  * along the smallest children (3 compares a level, none with E), then E
  * sifts up from there. E is usually a late event (a new one, or the last
@@ -111,7 +134,15 @@ static void sift_up(entry *h, size_t i, entry e) {
 static void fill_hole(sim_sched *s, size_t i, entry e) {
   entry *h = s->heap;
   size_t n = s->n, c;
+  bool far = n >= PREFETCH_MIN;
   while ((c = ARITY * i + 1) + ARITY <= n) {
+    size_t gc = ARITY * c + 1;
+    if (far && gc < n) {
+      __builtin_prefetch(&h[gc]);
+      __builtin_prefetch(&h[gc + 4]);
+      __builtin_prefetch(&h[gc + 8]);
+      __builtin_prefetch(&h[gc + 12]);
+    }
     size_t best = min_child4(h, c);
     h[i] = h[best];
     i = best;
@@ -195,10 +226,8 @@ sim_event_id sim_sched_at(sim_sched *s, sim_time t, sim_event_fn fn, void *a, vo
     s->hole = false;
     fill_hole(s, 0, e);
   } else {
-    if (s->n == s->cap) {
-      s->cap = s->cap ? s->cap * 2 : 1024;
-      s->heap = g_renew(entry, s->heap, s->cap);
-    }
+    if (s->n == s->cap)
+      heap_grow(s);
     sift_up(s->heap, s->n++, e);
   }
   s->live++;
