@@ -8,6 +8,11 @@
 # each, and prints medians and ratios. Finally counts instructions per event
 # with callgrind (repeatable on a noisy machine).
 #
+# Columns: M ev/s = median of the program's own loop rate (wall clock, as the
+# peers print it), min..max over the runs, ratios of those medians; cpu M
+# ev/s = N / (user + sys CPU s) of the whole process (setup included), which
+# other jobs on the machine disturb much less than the wall clock.
+#
 #   RUNS=5          timed runs per row
 #   N=10000000      events per run;  PS="1000 100000"  values of P
 #   NS3_ALL=1       also ns-3 Map (default), Heap and Calendar schedulers
@@ -69,17 +74,19 @@ def once(argv):
     # /usr/bin/time for wall and peak RSS: a child forked from Python would
     # report Python's own RSS (Linux keeps the max RSS across exec).
     tf = os.path.join(TMP, "time.out")
-    r = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf] + argv, capture_output=True, text=True)
+    r = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf] + argv, capture_output=True, text=True)
     if r.returncode != 0 or "events_per_s=" not in r.stdout:
         raise RuntimeError("%s failed (rc %d): %s" % (" ".join(argv), r.returncode, (r.stderr or r.stdout)[-300:]))
     kv = dict(re.findall(r"(\w+)=(\S+)", r.stdout.splitlines()[-1]))
-    wall, rss_kib = open(tf).read().split()[-2:]
-    return float(kv["events_per_s"]), float(wall), int(rss_kib) / 1024
+    wall, rss_kib, user, sys_ = open(tf).read().split()[-4:]
+    cpu = max(float(user) + float(sys_), 0.01)
+    return float(kv["events_per_s"]), float(wall), int(rss_kib) / 1024, int(kv["N"]) / cpu
 
-fmt = "| %-26s | %7s | %9s | %13s | %11s | %8s | %8s | %8s |"
-print(fmt % ("implementation", "P", "M ev/s", "min..max", "proc wall s", "peak MiB", "vs ns-3", "vs c-bin"))
+fmt = "| %-26s | %7s | %9s | %13s | %8s | %8s | %9s | %11s | %8s |"
+print(fmt % ("implementation", "P", "M ev/s", "min..max", "vs ns-3", "vs c-bin", "vs c-4ary",
+             "cpu M ev/s", "peak MiB"))
 print("|" + "|".join(["-" * 28] + ["-" * (w + 1) + ":" for w in (7, 9)] + ["-" * 15] +
-                     ["-" * (w + 1) + ":" for w in (11, 8, 8, 8)]) + "|")
+                     ["-" * (w + 1) + ":" for w in (8, 8, 9, 11, 8)]) + "|")
 for P in E["PS"].split():
     res = {name: [] for name, _ in rows}
     for name, argv in rows:
@@ -93,10 +100,11 @@ for P in E["PS"].split():
         ev = [r[0] for r in rs]
         print(fmt % (name, format(int(P), ","), "%.2f" % (med[name] / 1e6),
                      "%.2f..%.2f" % (min(ev) / 1e6, max(ev) / 1e6),
-                     "%.2f" % statistics.median(r[1] for r in rs),
-                     "%.1f" % statistics.median(r[2] for r in rs),
                      "%.2fx" % (med[name] / ns3) if ns3 else "-",
-                     "%.2fx" % (med[name] / med["c-binary-heap"])))
+                     "%.2fx" % (med[name] / med["c-binary-heap"]),
+                     "%.2fx" % (med[name] / med["c-4ary-heap"]),
+                     "%.2f" % (statistics.median(r[3] for r in rs) / 1e6),
+                     "%.1f" % statistics.median(r[2] for r in rs)))
     sys.stdout.flush()
 PY
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
