@@ -370,7 +370,7 @@ static void q_push(sim_sched *s, entry e) {
 
 /* The earliest queued time (maybe of a cancelled entry); false if empty.
  * *K: where the front is, for q_take. */
-static bool q_front(sim_sched *s, sim_time *t, unsigned *k) {
+static inline bool q_front(sim_sched *s, sim_time *t, unsigned *k) {
   if (s->radix)
     return radix_front(s, t, k);
   fix_hole(s);
@@ -390,7 +390,7 @@ static const entry *q_first(const sim_sched *s, sim_time t, unsigned k) {
 
 /* Removes the front found by q_front (its time: T). The caller sets now to
  * T (or the front is cancelled and T <= until) before anything schedules. */
-static entry q_take(sim_sched *s, unsigned k, sim_time t) {
+static inline entry q_take(sim_sched *s, unsigned k, sim_time t) {
   if (!s->radix) {
     s->hole = true;
     return s->heap[0];
@@ -509,7 +509,7 @@ sim_time sim_sched_next_time(sim_sched *s) {
 
 /* Takes the front found by q_front off the queue and runs it, unless it
  * was cancelled. Returns whether it ran. */
-static bool take_and_run(sim_sched *s, unsigned k, sim_time t) {
+static inline bool take_and_run(sim_sched *s, unsigned k, sim_time t) {
   entry top = q_take(s, k, t);
   uint32_t i = slot_of(&top);
   slot *sl = &s->slots[i];
