@@ -61,6 +61,7 @@ typedef struct {
 typedef struct {
   entry *e;
   size_t head, len, cap; /* head: bucket 0 only, which is a FIFO */
+  sim_time min;          /* buckets >= 1: smallest t; SIM_TIME_NEVER if empty */
 } bucket;
 
 typedef struct {
@@ -100,6 +101,8 @@ sim_sched *sim_sched_new(void) {
   s->seq_limit = SEQ_LIMIT;
   s->radix_on = RADIX_ON;
   s->radix_off = RADIX_OFF;
+  for (int k = 0; k < NBUCKETS; k++)
+    s->bk[k].min = SIM_TIME_NEVER;
   return s;
 }
 
@@ -234,6 +237,7 @@ static inline void bucket_push(bucket *b, entry e) {
     b->e = g_renew(entry, b->e, b->cap);
   }
   b->e[b->len++] = e;
+  b->min = e.t < b->min ? e.t : b->min;
 }
 
 static inline void radix_push(sim_sched *s, entry e) {
@@ -244,7 +248,9 @@ static inline void radix_push(sim_sched *s, entry e) {
 }
 
 /* The earliest time, without settling: bucket 0's, or the smallest in the
- * lowest non-empty bucket (then *K is that bucket, else 0). False if empty. */
+ * lowest non-empty bucket (then *K is that bucket, else 0). False if empty.
+ * Each bucket keeps its smallest time up to date as entries come in, which
+ * saves a scan of the bucket before each settle. */
 static bool radix_front(const sim_sched *s, sim_time *t, unsigned *k) {
   const bucket *b0 = &s->bk[0];
   *k = 0;
@@ -255,11 +261,7 @@ static bool radix_front(const sim_sched *s, sim_time *t, unsigned *k) {
   if (!s->nonempty)
     return false;
   *k = (unsigned)__builtin_ctzll(s->nonempty) + 1;
-  const bucket *b = &s->bk[*k];
-  sim_time m = b->e[0].t;
-  for (size_t i = 1; i < b->len; i++)
-    m = b->e[i].t < m ? b->e[i].t : m;
-  *t = m;
+  *t = s->bk[*k].min;
   return true;
 }
 
@@ -286,6 +288,7 @@ static void radix_settle(sim_sched *s, unsigned k, sim_time t) {
   s->nonempty &= ~(UINT64_C(1) << (k - 1));
   size_t n = b->len;
   b->len = 0;
+  b->min = SIM_TIME_NEVER;
   for (size_t i = 0; i < n; i++) {
     unsigned j = bucket_of(t, b->e[i].t);
     bucket_push(&s->bk[j], b->e[i]);
@@ -308,11 +311,14 @@ static void slot_release(sim_sched *s, uint32_t i);
 static void radix_drop_cancelled(sim_sched *s, unsigned k) {
   bucket *b = &s->bk[k];
   size_t w = 0;
+  b->min = SIM_TIME_NEVER;
   for (size_t i = 0; i < b->len; i++) {
-    if (s->slots[slot_of(&b->e[i])].fn)
+    if (s->slots[slot_of(&b->e[i])].fn) {
       b->e[w++] = b->e[i];
-    else
+      b->min = b->e[i].t < b->min ? b->e[i].t : b->min;
+    } else {
       slot_release(s, slot_of(&b->e[i]));
+    }
   }
   s->count -= b->len - w;
   b->len = w;
@@ -328,6 +334,7 @@ static size_t radix_drain_sorted(sim_sched *s, entry *out) {
     memcpy(out + n, b->e + b->head, (b->len - b->head) * sizeof(entry));
     n += b->len - b->head;
     b->head = b->len = 0;
+    b->min = SIM_TIME_NEVER;
   }
   g_assert(n == s->count);
   s->nonempty = 0;
