@@ -307,7 +307,7 @@ static entry radix_pop0(sim_sched *s) {
 
 static void slot_release(sim_sched *s, uint32_t i);
 
-/* Drops the cancelled entries of bucket K >= 1 (order there is free). */
+/* Drops the cancelled entries of bucket K >= 1, keeping the others in order. */
 static void radix_drop_cancelled(sim_sched *s, unsigned k) {
   bucket *b = &s->bk[k];
   size_t w = 0;
