@@ -464,8 +464,8 @@ static void slot_release(sim_sched *s, uint32_t i) {
 
 sim_event_id sim_sched_at(sim_sched *s, sim_time t, sim_event_fn fn, void *a, void *b) {
   if (t < s->now)
-    g_error("sim_sched_at: time %" G_GINT64_FORMAT " is before now %" G_GINT64_FORMAT,
-            (gint64)t, (gint64)s->now);
+    g_error("sim_sched_at: time %" G_GINT64_FORMAT " is before now %" G_GINT64_FORMAT, (gint64)t,
+            (gint64)s->now);
   g_assert(fn != NULL);
   if (s->next_seq >= s->seq_limit)
     renumber(s);

@@ -143,8 +143,9 @@ START_TEST(looking_at_the_front_settles_nothing) {
   intptr_t want[] = {3, 4, 2};
   ck_assert_uint_eq(r.log->len, G_N_ELEMENTS(want));
   for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
-    ck_assert_msg(g_array_index(r.log, intptr_t, i) == want[i], "%s: position %zu: got %ld want %ld",
-                  mode_names[_i], i, (long)g_array_index(r.log, intptr_t, i), (long)want[i]);
+    ck_assert_msg(g_array_index(r.log, intptr_t, i) == want[i],
+                  "%s: position %zu: got %ld want %ld", mode_names[_i], i,
+                  (long)g_array_index(r.log, intptr_t, i), (long)want[i]);
   rec_free(&r);
 }
 END_TEST
@@ -228,7 +229,7 @@ typedef struct {
 
 typedef struct {
   sim_sched *s;
-  GArray *evs;     /* model_ev, index = insertion order */
+  GArray *evs; /* model_ev, index = insertion order */
   uint64_t lcg;
   sim_time last_t; /* of the last event run */
   intptr_t last_i;
@@ -248,8 +249,7 @@ static void model_add(model *m, sim_time delay) {
   intptr_t i = (intptr_t)m->evs->len;
   model_ev e = {sim_sched_now(m->s) + delay, 0, false, false};
   g_array_append_val(m->evs, e);
-  g_array_index(m->evs, model_ev, i).id =
-      sim_sched_after(m->s, delay, model_fire, m, (void *)i);
+  g_array_index(m->evs, model_ev, i).id = sim_sched_after(m->s, delay, model_fire, m, (void *)i);
 }
 
 /* Delays with many ties: 0, a few ns, or up to ~1 ms. */
@@ -283,8 +283,8 @@ static void model_fire(void *a, void *b) {
   intptr_t i = (intptr_t)b;
   model_ev *e = &g_array_index(m->evs, model_ev, i);
   sim_time now = sim_sched_now(m->s);
-  if (!m->err[0] && (e->ran || e->cancelled || e->t != now ||
-                     now < m->last_t || (now == m->last_t && i < m->last_i)))
+  if (!m->err[0] && (e->ran || e->cancelled || e->t != now || now < m->last_t ||
+                     (now == m->last_t && i < m->last_i)))
     g_snprintf(m->err, sizeof m->err,
                "event %ld (t %" G_GINT64_FORMAT ", ran %d, cancelled %d) at %" G_GINT64_FORMAT
                " after event %ld at %" G_GINT64_FORMAT,
@@ -312,8 +312,10 @@ static sim_time model_next(const model *m) {
 }
 
 START_TEST(random_workload_matches_model) {
-  model m = {.s = sched_new(_i), .evs = g_array_new(FALSE, FALSE, sizeof(model_ev)),
-             .lcg = 12345 + (uint64_t)_i, .last_i = -1};
+  model m = {.s = sched_new(_i),
+             .evs = g_array_new(FALSE, FALSE, sizeof(model_ev)),
+             .lcg = 12345 + (uint64_t)_i,
+             .last_i = -1};
   for (int k = 0; k < 3000; k++)
     model_add(&m, model_delay(&m));
   int segments = 0;
@@ -367,7 +369,8 @@ START_TEST(default_limits_switch_both_ways) {
   for (guint k = 1; k < r.log->len; k++) {
     intptr_t x = g_array_index(r.log, intptr_t, k - 1), y = g_array_index(r.log, intptr_t, k);
     sim_time tx = (x * 7919) % 5000, ty = (y * 7919) % 5000;
-    ck_assert_msg(tx < ty || (tx == ty && x < y), "position %u: %ld after %ld", k, (long)y, (long)x);
+    ck_assert_msg(tx < ty || (tx == ty && x < y), "position %u: %ld after %ld", k, (long)y,
+                  (long)x);
   }
   rec_free(&r);
 }
