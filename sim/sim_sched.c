@@ -1,13 +1,39 @@
-/* sim_sched.c — 4-ary heap of (time, seq|slot) keys over a callback slab.
+/* sim_sched.c — the event queue: a 4-ary heap while small, a radix heap when
+ * large, both over a slab of callbacks.
  *
- * Heap entry: {t, key} with key = seq << SLOT_BITS | slot. Sequences are
- * unique, so comparing (t, key) compares (t, seq): the slot bits never
- * decide. When the sequence counter reaches its limit (2^38 ≈ 2.7e11
- * events), pending entries are sorted and renumbered 0..n-1 — their relative
- * order is kept, and a sorted array is a valid heap — so the order contract
- * holds for any run length.
+ * Entries are 16 bytes, {t, key} with key = seq << SLOT_BITS | slot; the
+ * callback lives in the slab. Sequences are unique, so comparing (t, key)
+ * compares (t, seq): the documented order, FIFO at equal times.
  *
- * Event id: (generation << 32 | slot) + 1 ... the slot's generation grows on
+ * Why two structures (measured with bench/kernel_hold, see bench/README.md):
+ * the 4-ary heap is the fastest while it stays in cache (P = 1k), but every
+ * pop walks log4(P) levels of scattered cache lines. A radix heap
+ * (Ahuja, Mehlhorn, Orlin, Tarjan 1990; legal because simulated time never
+ * goes backwards) only scans and appends, so its speed barely falls with P,
+ * but it is ~15 % slower at P = 1k. The queue starts as a heap, moves to the
+ * radix heap at RADIX_ON entries and back below RADIX_OFF; the gap makes
+ * each O(n) move rare.
+ *
+ * 4-ary heap: a pop leaves the root as a hole until the callback either
+ * schedules (the new entry fills the hole: one sift instead of two, the
+ * fused pop/push) or returns (the last leaf fills it).
+ *
+ * Radix heap: with `last` the time of the last settled front, an entry of
+ * time t lives in bucket msb(t ^ last) + 1, or bucket 0 when t == last.
+ * Settling the lowest non-empty bucket (last := its smallest time) moves
+ * each of its entries to a strictly lower bucket. Invariant: last <= every
+ * queued time, and last <= now whenever a caller may schedule; so a front is
+ * settled only when it is about to run (or be dropped as cancelled) at a
+ * time <= until, never by a mere look (next_time, the until check), and an
+ * empty radix heap restarts at last = now. FIFO ties: equal times stay in
+ * seq order inside a bucket (see radix_settle), and bucket 0, the entries
+ * equal to last, is popped from its head.
+ *
+ * When the sequence counter reaches its limit (2^38 ≈ 2.7e11 events), the
+ * queued entries are sorted and renumbered 0..n-1, keeping their relative
+ * order, so the order contract holds for any run length.
+ *
+ * Event id: (generation << 32 | slot) + 1; the slot's generation grows on
  * every reuse, so a stale id does not cancel a newer event.
  */
 #include "sim_sched_int.h"
@@ -21,11 +47,22 @@
 #define MAX_SLOTS (UINT64_C(1) << SLOT_BITS)
 #define SEQ_LIMIT (UINT64_C(1) << (64 - SLOT_BITS))
 #define ARITY 4
+#define NBUCKETS 65 /* 0: t == last; k: msb(t ^ last) == k - 1 */
+/* Heap -> radix heap at this many queued entries (cancelled included), and
+ * back below RADIX_OFF. Here the two cross near 6k pending events. */
+#define RADIX_ON 8192
+#define RADIX_OFF 2048
 
 typedef struct {
   sim_time t;
   uint64_t key;
 } entry;
+
+typedef struct {
+  entry *e;
+  size_t head, len, cap; /* head: bucket 0 only, which is a FIFO */
+  sim_time min;          /* buckets >= 1: smallest t; SIM_TIME_NEVER if empty */
+} bucket;
 
 typedef struct {
   sim_event_fn fn; /* NULL: cancelled or free */
@@ -35,9 +72,18 @@ typedef struct {
 } slot;
 
 struct sim_sched {
+  bool radix; /* which structure holds the entries */
+  /* 4-ary heap */
   entry *heap;
   size_t n, cap;
   bool hole; /* heap[0] is vacant (its event is running) */
+  /* radix heap */
+  bucket bk[NBUCKETS];
+  uint64_t nonempty; /* bit k-1 set: bucket k >= 1 has entries */
+  size_t count;      /* entries in buckets */
+  sim_time last;
+  size_t radix_on, radix_off;
+  /* callbacks */
   slot *slots;
   uint32_t nslots, slots_cap;
   uint32_t free_head; /* UINT32_MAX: none */
@@ -49,14 +95,14 @@ struct sim_sched {
   bool running;
 };
 
-static inline bool less(const entry *x, const entry *y) {
-  return x->t < y->t || (x->t == y->t && x->key < y->key);
-}
-
 sim_sched *sim_sched_new(void) {
   sim_sched *s = g_new0(sim_sched, 1);
   s->free_head = UINT32_MAX;
   s->seq_limit = SEQ_LIMIT;
+  s->radix_on = RADIX_ON;
+  s->radix_off = RADIX_OFF;
+  for (int k = 0; k < NBUCKETS; k++)
+    s->bk[k].min = SIM_TIME_NEVER;
   return s;
 }
 
@@ -64,6 +110,8 @@ void sim_sched_free(sim_sched *s) {
   if (!s)
     return;
   g_free(s->heap);
+  for (int k = 0; k < NBUCKETS; k++)
+    g_free(s->bk[k].e);
   g_free(s->slots);
   g_free(s);
 }
@@ -73,35 +121,48 @@ void sim_sched__set_seq_limit(sim_sched *s, uint64_t limit) {
   s->seq_limit = limit;
 }
 
+void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off) {
+  g_assert(off < on);
+  s->radix_on = on;
+  s->radix_off = off;
+}
+
+bool sim_sched__is_radix(const sim_sched *s) { return s->radix; }
+
 sim_time sim_sched_now(const sim_sched *s) { return s->now; }
 size_t sim_sched_pending(const sim_sched *s) { return s->live; }
 uint64_t sim_sched_executed(const sim_sched *s) { return s->executed; }
 void sim_sched_stop(sim_sched *s) { s->stop = true; }
 
-/* --- heap ----------------------------------------------------------- */
+/* --- order ---------------------------------------------------------- */
 
-static void sift_down(sim_sched *s, size_t i, entry e) {
-  entry *h = s->heap;
-  size_t n = s->n;
-  for (;;) {
-    size_t c = ARITY * i + 1;
-    if (c >= n)
-      break;
-    size_t best = c;
-    size_t end = c + ARITY < n ? c + ARITY : n;
-    for (size_t k = c + 1; k < end; k++)
-      if (less(&h[k], &h[best]))
-        best = k;
-    if (!less(&h[best], &e))
-      break;
-    h[i] = h[best];
-    i = best;
-  }
-  h[i] = e;
+/* (t, key) read as one unsigned 128-bit number (t >= now >= 0, so the
+ * unsigned view of t keeps its order). gcc and clang compile this to
+ * cmp/sbb, and the heap's child selection to conditional moves: no branch
+ * to mispredict in the hot compare (the branchy (t, key) compare was ~25 %
+ * slower). */
+__extension__ typedef unsigned __int128 u128;
+
+static inline u128 order(const entry *e) { return (u128)(uint64_t)e->t << 64 | e->key; }
+static inline bool less(const entry *x, const entry *y) { return order(x) < order(y); }
+
+static int cmp_entry(const void *x, const void *y) {
+  const entry *a = x, *b = y;
+  return less(a, b) ? -1 : less(b, a) ? 1 : 0;
 }
 
-static void sift_up(sim_sched *s, size_t i, entry e) {
-  entry *h = s->heap;
+static inline uint32_t slot_of(const entry *e) { return (uint32_t)(e->key & SLOT_MASK); }
+
+/* --- 4-ary heap ----------------------------------------------------- */
+
+/* Index of the smallest of the full sibling group h[c..c+3], as a tournament. */
+static inline size_t min_child4(const entry *h, size_t c) {
+  size_t a = c + less(&h[c + 1], &h[c]);
+  size_t b = c + 2 + less(&h[c + 3], &h[c + 2]);
+  return less(&h[b], &h[a]) ? b : a;
+}
+
+static void sift_up(entry *h, size_t i, entry e) {
   while (i > 0) {
     size_t p = (i - 1) / ARITY;
     if (!less(&e, &h[p]))
@@ -112,6 +173,29 @@ static void sift_up(sim_sched *s, size_t i, entry e) {
   h[i] = e;
 }
 
+/* Fills the hole at I with E, bottom-up: the hole first moves down to a leaf
+ * along the smallest children (3 compares a level, none with E), then E
+ * sifts up from there. E is usually a late event (a new one, or the last
+ * leaf), so it rarely climbs more than a level: fewer compares than a
+ * top-down sift. */
+static void fill_hole(sim_sched *s, size_t i, entry e) {
+  entry *h = s->heap;
+  size_t n = s->n, c;
+  while ((c = ARITY * i + 1) + ARITY <= n) {
+    size_t best = min_child4(h, c);
+    h[i] = h[best];
+    i = best;
+  }
+  if (c < n) { /* the last, partial group */
+    size_t best = c;
+    for (size_t k = c + 1; k < n; k++)
+      best = less(&h[k], &h[best]) ? k : best;
+    h[i] = h[best];
+    i = best;
+  }
+  sift_up(h, i, e);
+}
+
 /* Fills a vacant root with the last entry. */
 static void fix_hole(sim_sched *s) {
   if (!s->hole)
@@ -119,20 +203,235 @@ static void fix_hole(sim_sched *s) {
   s->hole = false;
   entry last = s->heap[--s->n];
   if (s->n > 0)
-    sift_down(s, 0, last);
+    fill_hole(s, 0, last);
 }
 
-static int cmp_entry(const void *x, const void *y) {
-  const entry *a = x, *b = y;
-  return less(a, b) ? -1 : less(b, a) ? 1 : 0;
+static void heap_reserve(sim_sched *s, size_t n) {
+  if (n <= s->cap)
+    return;
+  while (s->cap < n)
+    s->cap = s->cap ? s->cap * 2 : 1024;
+  s->heap = g_renew(entry, s->heap, s->cap);
+}
+
+static void heap_push(sim_sched *s, entry e) {
+  if (s->hole) {
+    s->hole = false; /* fused pop/push: drop the new entry into the root */
+    fill_hole(s, 0, e);
+    return;
+  }
+  heap_reserve(s, s->n + 1);
+  sift_up(s->heap, s->n++, e);
+}
+
+/* --- radix heap ----------------------------------------------------- */
+
+static inline unsigned bucket_of(sim_time last, sim_time t) {
+  uint64_t x = (uint64_t)t ^ (uint64_t)last;
+  return x ? 64 - (unsigned)__builtin_clzll(x) : 0;
+}
+
+static inline void bucket_push(bucket *b, entry e) {
+  if (b->len == b->cap) {
+    b->cap = b->cap ? 2 * b->cap : 16;
+    b->e = g_renew(entry, b->e, b->cap);
+  }
+  b->e[b->len++] = e;
+  b->min = e.t < b->min ? e.t : b->min;
+}
+
+static inline void radix_push(sim_sched *s, entry e) {
+  unsigned k = bucket_of(s->last, e.t);
+  bucket_push(&s->bk[k], e);
+  s->nonempty |= (UINT64_C(1) << k) >> 1; /* no bit for bucket 0 */
+  s->count++;
+}
+
+/* The earliest time, without settling: bucket 0's, or the smallest in the
+ * lowest non-empty bucket (then *K is that bucket, else 0). False if empty.
+ * Each bucket keeps its smallest time up to date as entries come in, which
+ * saves a scan of the bucket before each settle. */
+static bool radix_front(const sim_sched *s, sim_time *t, unsigned *k) {
+  const bucket *b0 = &s->bk[0];
+  *k = 0;
+  if (b0->head < b0->len) {
+    *t = b0->e[b0->head].t;
+    return true;
+  }
+  if (!s->nonempty)
+    return false;
+  *k = (unsigned)__builtin_ctzll(s->nonempty) + 1;
+  *t = s->bk[*k].min;
+  return true;
+}
+
+/* The first entry of bucket K >= 1, whose earliest time is T. */
+static const entry *radix_first(const sim_sched *s, unsigned k, sim_time t) {
+  const bucket *b = &s->bk[k];
+  const entry *m = NULL;
+  for (size_t i = 0; i < b->len; i++)
+    if (b->e[i].t == t && (!m || b->e[i].key < m->key))
+      m = &b->e[i];
+  return m;
+}
+
+/* last := T, the smallest time in bucket K; K's entries move down, those
+ * equal to T into the (empty) bucket 0. No sort is needed: entries of one
+ * time always share a bucket (its index depends on t and last only), enter
+ * it in seq order (an insert has the newest seq; a settle moves them all
+ * together, in order, into a bucket holding none of that time), so every
+ * bucket keeps equal times in seq order. */
+static void radix_settle(sim_sched *s, unsigned k, sim_time t) {
+  bucket *b = &s->bk[k];
+  g_assert(s->bk[0].len == 0 && t >= s->last);
+  s->last = t;
+  s->nonempty &= ~(UINT64_C(1) << (k - 1));
+  size_t n = b->len;
+  b->len = 0;
+  b->min = SIM_TIME_NEVER;
+  for (size_t i = 0; i < n; i++) {
+    unsigned j = bucket_of(t, b->e[i].t);
+    bucket_push(&s->bk[j], b->e[i]);
+    s->nonempty |= (UINT64_C(1) << j) >> 1;
+  }
+}
+
+static entry radix_pop0(sim_sched *s) {
+  bucket *b0 = &s->bk[0];
+  entry e = b0->e[b0->head++];
+  if (b0->head == b0->len)
+    b0->head = b0->len = 0;
+  s->count--;
+  return e;
+}
+
+static void slot_release(sim_sched *s, uint32_t i);
+
+/* Drops the cancelled entries of bucket K >= 1, keeping the others in order. */
+static void radix_drop_cancelled(sim_sched *s, unsigned k) {
+  bucket *b = &s->bk[k];
+  size_t w = 0;
+  b->min = SIM_TIME_NEVER;
+  for (size_t i = 0; i < b->len; i++) {
+    if (s->slots[slot_of(&b->e[i])].fn) {
+      b->e[w++] = b->e[i];
+      b->min = b->e[i].t < b->min ? b->e[i].t : b->min;
+    } else {
+      slot_release(s, slot_of(&b->e[i]));
+    }
+  }
+  s->count -= b->len - w;
+  b->len = w;
+  if (w == 0)
+    s->nonempty &= ~(UINT64_C(1) << (k - 1));
+}
+
+/* Moves every radix entry, in (t, key) order, into OUT (room for count). */
+static size_t radix_drain_sorted(sim_sched *s, entry *out) {
+  size_t n = 0;
+  for (int k = 0; k < NBUCKETS; k++) {
+    bucket *b = &s->bk[k];
+    memcpy(out + n, b->e + b->head, (b->len - b->head) * sizeof(entry));
+    n += b->len - b->head;
+    b->head = b->len = 0;
+    b->min = SIM_TIME_NEVER;
+  }
+  g_assert(n == s->count);
+  s->nonempty = 0;
+  s->count = 0;
+  qsort(out, n, sizeof *out, cmp_entry);
+  return n;
+}
+
+/* --- the queue: one of the two ---------------------------------------- */
+
+static void to_radix(sim_sched *s) {
+  g_assert(!s->hole);
+  s->radix = true;
+  s->last = s->now; /* <= every queued time */
+  /* In key order, so that equal times enter their bucket in seq order. */
+  qsort(s->heap, s->n, sizeof *s->heap, cmp_entry);
+  for (size_t i = 0; i < s->n; i++)
+    radix_push(s, s->heap[i]);
+  s->n = 0;
+}
+
+static void to_heap(sim_sched *s) {
+  heap_reserve(s, s->count);
+  s->n = radix_drain_sorted(s, s->heap); /* a sorted array is a heap */
+  s->radix = false;
+}
+
+static void q_push(sim_sched *s, entry e) {
+  if (s->radix) {
+    if (s->count == 0)
+      s->last = s->now;
+    g_assert(e.t >= s->last);
+    radix_push(s, e);
+    return;
+  }
+  heap_push(s, e);
+  if (s->n >= s->radix_on)
+    to_radix(s);
+}
+
+/* The earliest queued time (maybe of a cancelled entry); false if empty.
+ * *K: where the front is, for q_take. */
+static inline bool q_front(sim_sched *s, sim_time *t, unsigned *k) {
+  if (s->radix)
+    return radix_front(s, t, k);
+  fix_hole(s);
+  *k = 0;
+  if (!s->n)
+    return false;
+  *t = s->heap[0].t;
+  return true;
+}
+
+/* The front entry itself, after q_front returned T and K. */
+static const entry *q_first(const sim_sched *s, sim_time t, unsigned k) {
+  if (!s->radix)
+    return &s->heap[0];
+  return k ? radix_first(s, k, t) : &s->bk[0].e[s->bk[0].head];
+}
+
+/* Removes the front found by q_front (its time: T). The caller sets now to
+ * T (or the front is cancelled and T <= until) before anything schedules. */
+static inline entry q_take(sim_sched *s, unsigned k, sim_time t) {
+  if (!s->radix) {
+    s->hole = true;
+    return s->heap[0];
+  }
+  if (k)
+    radix_settle(s, k, t);
+  entry e = radix_pop0(s);
+  if (s->count < s->radix_off)
+    to_heap(s);
+  return e;
 }
 
 static void renumber(sim_sched *s) {
-  fix_hole(s);
-  qsort(s->heap, s->n, sizeof *s->heap, cmp_entry);
-  for (size_t i = 0; i < s->n; i++)
-    s->heap[i].key = ((uint64_t)i << SLOT_BITS) | (s->heap[i].key & SLOT_MASK);
-  s->next_seq = s->n;
+  entry *e;
+  size_t n;
+  entry *tmp = NULL;
+  if (s->radix) {
+    n = s->count;
+    e = tmp = g_new(entry, n ? n : 1);
+    radix_drain_sorted(s, e);
+  } else {
+    fix_hole(s);
+    n = s->n;
+    e = s->heap;
+    qsort(e, n, sizeof *e, cmp_entry); /* a sorted array is a heap */
+  }
+  for (size_t i = 0; i < n; i++)
+    e[i].key = ((uint64_t)i << SLOT_BITS) | (e[i].key & SLOT_MASK);
+  if (tmp) {
+    for (size_t i = 0; i < n; i++) /* t >= last; bucket 0 fills in key order */
+      radix_push(s, e[i]);
+    g_free(tmp);
+  }
+  s->next_seq = n;
 }
 
 /* --- slots ---------------------------------------------------------- */
@@ -165,8 +464,8 @@ static void slot_release(sim_sched *s, uint32_t i) {
 
 sim_event_id sim_sched_at(sim_sched *s, sim_time t, sim_event_fn fn, void *a, void *b) {
   if (t < s->now)
-    g_error("sim_sched_at: time %" G_GINT64_FORMAT " is before now %" G_GINT64_FORMAT,
-            (gint64)t, (gint64)s->now);
+    g_error("sim_sched_at: time %" G_GINT64_FORMAT " is before now %" G_GINT64_FORMAT, (gint64)t,
+            (gint64)s->now);
   g_assert(fn != NULL);
   if (s->next_seq >= s->seq_limit)
     renumber(s);
@@ -175,18 +474,7 @@ sim_event_id sim_sched_at(sim_sched *s, sim_time t, sim_event_fn fn, void *a, vo
   sl->fn = fn;
   sl->a = a;
   sl->b = b;
-  entry e = {t, (s->next_seq++ << SLOT_BITS) | i};
-  if (s->hole) {
-    /* Fused pop/push: drop the new entry into the vacant root. */
-    s->hole = false;
-    sift_down(s, 0, e);
-  } else {
-    if (s->n == s->cap) {
-      s->cap = s->cap ? s->cap * 2 : 1024;
-      s->heap = g_renew(entry, s->heap, s->cap);
-    }
-    sift_up(s, s->n++, e);
-  }
+  q_push(s, (entry){t, (s->next_seq++ << SLOT_BITS) | i});
   s->live++;
   return (((sim_event_id)sl->gen << 32) | i) + 1;
 }
@@ -204,54 +492,56 @@ bool sim_sched_cancel(sim_sched *s, sim_event_id id) {
   uint32_t gen = (uint32_t)(id >> 32);
   if (i >= s->nslots || s->slots[i].gen != gen || s->slots[i].fn == NULL)
     return false;
-  s->slots[i].fn = NULL; /* entry stays in the heap; skipped when popped */
+  s->slots[i].fn = NULL; /* entry stays queued; dropped when it is the front */
   s->live--;
   return true;
 }
 
-/* Drops cancelled entries from the front. */
-static void skip_cancelled(sim_sched *s) {
-  fix_hole(s);
-  while (s->n > 0) {
-    uint32_t i = (uint32_t)(s->heap[0].key & SLOT_MASK);
-    if (s->slots[i].fn)
-      return;
-    slot_release(s, i);
-    s->hole = true;
-    fix_hole(s);
+sim_time sim_sched_next_time(sim_sched *s) {
+  for (;;) {
+    unsigned k;
+    sim_time t;
+    if (!q_front(s, &t, &k))
+      return SIM_TIME_NEVER;
+    if (s->slots[slot_of(q_first(s, t, k))].fn)
+      return t;
+    if (k == 0) { /* taking from the heap or bucket 0 settles nothing */
+      entry e = q_take(s, 0, t);
+      slot_release(s, slot_of(&e));
+    } else {
+      radix_drop_cancelled(s, k); /* settling could pass now */
+    }
   }
 }
 
-sim_time sim_sched_next_time(sim_sched *s) {
-  skip_cancelled(s);
-  return s->n ? s->heap[0].t : SIM_TIME_NEVER;
-}
-
-/* Runs the front event; the caller made sure it exists and is live. */
-static void run_front(sim_sched *s) {
-  entry top = s->heap[0];
-  uint32_t i = (uint32_t)(top.key & SLOT_MASK);
+/* Takes the front found by q_front off the queue and runs it, unless it
+ * was cancelled. Returns whether it ran. */
+static inline bool take_and_run(sim_sched *s, unsigned k, sim_time t) {
+  entry top = q_take(s, k, t);
+  uint32_t i = slot_of(&top);
   slot *sl = &s->slots[i];
   sim_event_fn fn = sl->fn;
   void *a = sl->a, *b = sl->b;
   slot_release(s, i);
+  if (!fn)
+    return false;
   s->live--;
-  s->hole = true;
   s->now = top.t;
   s->executed++;
   fn(a, b);
-  fix_hole(s);
+  return true;
 }
 
 bool sim_sched_step(sim_sched *s) {
   g_assert(!s->running);
-  skip_cancelled(s);
-  if (s->n == 0)
-    return false;
   s->running = true;
-  run_front(s);
+  bool ran = false;
+  unsigned k;
+  sim_time t;
+  while (!ran && q_front(s, &t, &k))
+    ran = take_and_run(s, k, t);
   s->running = false;
-  return true;
+  return ran;
 }
 
 sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
@@ -265,17 +555,18 @@ sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
       res = SIM_RUN_STOPPED;
       break;
     }
-    skip_cancelled(s);
-    if (s->n == 0) {
+    unsigned k;
+    sim_time t;
+    if (!q_front(s, &t, &k)) {
       res = SIM_RUN_IDLE; /* the clock stays at the last event */
       break;
     }
-    if (s->heap[0].t > until) {
+    if (t > until) {
       res = SIM_RUN_UNTIL;
       s->now = until;
       break;
     }
-    run_front(s);
+    take_and_run(s, k, t);
   }
   s->stop = false;
   s->running = false;

@@ -6,11 +6,12 @@
  * and aborts. Cancelling is lazy: the entry stays in the queue, its callback
  * is forgotten, and it is skipped when it reaches the front.
  *
- * Structure (chosen by measurement, see bench/kernel_hold.c): a 4-ary heap
- * of 16-byte entries (time, sequence<<26 | slot) with callbacks in a slab,
- * and a fused pop/push — the popped root stays a hole until the callback
- * either schedules (the new event drops into the hole: one sift instead of
- * two) or returns.
+ * Structure (chosen by measurement, see bench/README.md): 16-byte entries
+ * (time, sequence<<26 | slot) with callbacks in a slab, kept in a 4-ary
+ * heap while fewer than ~8k are queued and in a radix heap above (simulated
+ * time is monotone); the heap fuses pop and push — the popped root stays a
+ * hole until the callback either schedules (the new event drops into the
+ * hole: one sift instead of two) or returns.
  *
  * Callbacks may schedule, cancel and stop; they must not call run/step.
  */

@@ -7,5 +7,11 @@
 /* Lowers the sequence limit at which pending events are renumbered
  * (normally 2^38), so tests can exercise renumbering. */
 void sim_sched__set_seq_limit(sim_sched *s, uint64_t limit);
+/* Sets the queue sizes (entries, cancelled included) at which the queue
+ * moves from the 4-ary heap to the radix heap (ON) and back (below OFF);
+ * OFF < ON. ON = 1, OFF = 0 keeps it a radix heap once anything is queued. */
+void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off);
+/* Whether the entries are in the radix heap now. */
+bool sim_sched__is_radix(const sim_sched *s);
 
 #endif

@@ -1,4 +1,9 @@
-/* Tests for sim_sched: order contract, cancel, run-until, renumbering. */
+/* Tests for sim_sched: order contract, cancel, run-until, renumbering.
+ *
+ * The queue is a 4-ary heap while small and a radix heap when large; every
+ * test of order and control runs in three modes (loop index _i): the
+ * default limits, radix heap only, and limits so low that the queue keeps
+ * moving between the two. */
 #include <stdlib.h>
 
 #include "sim_sched_int.h"
@@ -15,8 +20,20 @@ static void log_tag(void *a, void *b) {
   g_array_append_val(r->log, tag);
 }
 
-static rec rec_new(void) {
-  rec r = {sim_sched_new(), g_array_new(FALSE, FALSE, sizeof(intptr_t))};
+enum { MODE_DEFAULT, MODE_RADIX, MODE_SWITCHING, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = {"default", "radix only", "switching"};
+
+static sim_sched *sched_new(int mode) {
+  sim_sched *s = sim_sched_new();
+  if (mode == MODE_RADIX)
+    sim_sched__set_radix_limits(s, 1, 0);
+  else if (mode == MODE_SWITCHING)
+    sim_sched__set_radix_limits(s, 8, 3);
+  return s;
+}
+
+static rec rec_new_mode(int mode) {
+  rec r = {sched_new(mode), g_array_new(FALSE, FALSE, sizeof(intptr_t))};
   return r;
 }
 static void rec_free(rec *r) {
@@ -25,22 +42,22 @@ static void rec_free(rec *r) {
 }
 
 START_TEST(equal_times_fifo_100k) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   for (intptr_t i = 0; i < 100000; i++)
     sim_sched_at(r.s, 5 * SIM_S, log_tag, &r, (void *)i);
   ck_assert_uint_eq(sim_sched_pending(r.s), 100000);
   ck_assert_int_eq(sim_sched_run(r.s, SIM_TIME_NEVER), SIM_RUN_IDLE);
   ck_assert_uint_eq(r.log->len, 100000);
   for (intptr_t i = 0; i < 100000; i++)
-    ck_assert_msg(g_array_index(r.log, intptr_t, i) == i, "position %ld: got %ld", (long)i,
-                  (long)g_array_index(r.log, intptr_t, i));
+    ck_assert_msg(g_array_index(r.log, intptr_t, i) == i, "%s: position %ld: got %ld want %ld",
+                  mode_names[_i], (long)i, (long)g_array_index(r.log, intptr_t, i), (long)i);
   ck_assert_int_eq(sim_sched_now(r.s), 5 * SIM_S);
   rec_free(&r);
 }
 END_TEST
 
 START_TEST(time_order_then_fifo) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   /* tag = 10*time + insertion rank among equal times */
   sim_time times[] = {3, 1, 2, 1, 3, 0, 2, 1};
   int rank[4] = {0};
@@ -58,7 +75,7 @@ START_TEST(time_order_then_fifo) {
 END_TEST
 
 START_TEST(cancel_skips_event) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   sim_event_id a = sim_sched_at(r.s, 10, log_tag, &r, (void *)1);
   sim_event_id b = sim_sched_at(r.s, 10, log_tag, &r, (void *)2);
   sim_sched_at(r.s, 20, log_tag, &r, (void *)3);
@@ -76,7 +93,7 @@ START_TEST(cancel_skips_event) {
 END_TEST
 
 START_TEST(stale_id_does_not_cancel_reused_slot) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   sim_event_id a = sim_sched_at(r.s, 1, log_tag, &r, (void *)1);
   sim_sched_run(r.s, SIM_TIME_NEVER);
   sim_event_id b = sim_sched_at(r.s, 2, log_tag, &r, (void *)2); /* reuses a's slot */
@@ -89,7 +106,7 @@ START_TEST(stale_id_does_not_cancel_reused_slot) {
 END_TEST
 
 START_TEST(run_until_semantics) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   sim_sched_at(r.s, 10, log_tag, &r, (void *)1);
   sim_sched_at(r.s, 20, log_tag, &r, (void *)2);
   sim_sched_at(r.s, 30, log_tag, &r, (void *)3);
@@ -108,6 +125,31 @@ START_TEST(run_until_semantics) {
 }
 END_TEST
 
+START_TEST(looking_at_the_front_settles_nothing) {
+  /* After run(until) and next_time(), an event may still be scheduled
+   * between now and the front that was looked at (a radix heap must not
+   * have moved its base past now). */
+  rec r = rec_new_mode(_i);
+  sim_event_id a = sim_sched_at(r.s, 100, log_tag, &r, (void *)1);
+  sim_sched_at(r.s, 200, log_tag, &r, (void *)2);
+  ck_assert_int_eq(sim_sched_run(r.s, 50), SIM_RUN_UNTIL);
+  ck_assert(sim_sched_cancel(r.s, a));
+  ck_assert_int_eq(sim_sched_next_time(r.s), 200);
+  sim_sched_at(r.s, 60, log_tag, &r, (void *)3);
+  ck_assert_int_eq(sim_sched_next_time(r.s), 60);
+  ck_assert_int_eq(sim_sched_run(r.s, 150), SIM_RUN_UNTIL);
+  sim_sched_at(r.s, 160, log_tag, &r, (void *)4);
+  sim_sched_run(r.s, SIM_TIME_NEVER);
+  intptr_t want[] = {3, 4, 2};
+  ck_assert_uint_eq(r.log->len, G_N_ELEMENTS(want));
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
+    ck_assert_msg(g_array_index(r.log, intptr_t, i) == want[i],
+                  "%s: position %zu: got %ld want %ld", mode_names[_i], i,
+                  (long)g_array_index(r.log, intptr_t, i), (long)want[i]);
+  rec_free(&r);
+}
+END_TEST
+
 static void stopper(void *a, void *b) {
   (void)b;
   rec *r = a;
@@ -117,7 +159,7 @@ static void stopper(void *a, void *b) {
 }
 
 START_TEST(stop_returns_after_callback) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   sim_sched_at(r.s, 1, stopper, &r, NULL);
   sim_sched_at(r.s, 1, log_tag, &r, (void *)1);
   ck_assert_int_eq(sim_sched_run(r.s, SIM_TIME_NEVER), SIM_RUN_STOPPED);
@@ -148,7 +190,7 @@ static void hold_fire(void *a, void *b) {
 
 START_TEST(hold_model_keeps_order) {
   /* Fused pop/push path: every callback schedules one event. */
-  hold h = {sim_sched_new(), 50000, 0, true};
+  hold h = {sched_new(_i), 50000, 0, true};
   for (int i = 0; i < 1000; i++)
     sim_sched_at(h.s, i % 97, hold_fire, &h, NULL);
   sim_sched_run(h.s, SIM_TIME_NEVER);
@@ -159,7 +201,7 @@ START_TEST(hold_model_keeps_order) {
 END_TEST
 
 START_TEST(renumbering_keeps_order) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   sim_sched__set_seq_limit(r.s, 64);
   /* 1000 events at 3 times, interleaved: order must still be (t, insertion). */
   for (intptr_t i = 0; i < 1000; i++)
@@ -177,6 +219,163 @@ START_TEST(renumbering_keeps_order) {
 }
 END_TEST
 
+/* --- model test: a random workload checked against plain bookkeeping --- */
+
+typedef struct {
+  sim_time t;
+  sim_event_id id;
+  bool cancelled, ran;
+} model_ev;
+
+typedef struct {
+  sim_sched *s;
+  GArray *evs; /* model_ev, index = insertion order */
+  uint64_t lcg;
+  sim_time last_t; /* of the last event run */
+  intptr_t last_i;
+  int runs;
+  bool saw_radix, saw_heap;
+  char err[160];
+} model;
+
+static uint32_t model_rand(model *m, uint32_t n) {
+  m->lcg = m->lcg * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+  return (uint32_t)(m->lcg >> 33) % n;
+}
+
+static void model_fire(void *a, void *b);
+
+static void model_add(model *m, sim_time delay) {
+  intptr_t i = (intptr_t)m->evs->len;
+  model_ev e = {sim_sched_now(m->s) + delay, 0, false, false};
+  g_array_append_val(m->evs, e);
+  g_array_index(m->evs, model_ev, i).id = sim_sched_after(m->s, delay, model_fire, m, (void *)i);
+}
+
+/* Delays with many ties: 0, a few ns, or up to ~1 ms. */
+static sim_time model_delay(model *m) {
+  switch (model_rand(m, 4)) {
+  case 0:
+    return 0;
+  case 1:
+    return model_rand(m, 4);
+  case 2:
+    return model_rand(m, 1000);
+  default:
+    return model_rand(m, 1000000);
+  }
+}
+
+static void model_cancel_some(model *m) {
+  if (m->evs->len == 0)
+    return;
+  model_ev *e = &g_array_index(m->evs, model_ev, model_rand(m, m->evs->len));
+  bool want = !e->cancelled && !e->ran;
+  bool got = sim_sched_cancel(m->s, e->id);
+  if (got != want && !m->err[0])
+    g_snprintf(m->err, sizeof m->err, "cancel: got %d want %d", got, want);
+  if (got)
+    e->cancelled = true;
+}
+
+static void model_fire(void *a, void *b) {
+  model *m = a;
+  intptr_t i = (intptr_t)b;
+  model_ev *e = &g_array_index(m->evs, model_ev, i);
+  sim_time now = sim_sched_now(m->s);
+  if (!m->err[0] && (e->ran || e->cancelled || e->t != now || now < m->last_t ||
+                     (now == m->last_t && i < m->last_i)))
+    g_snprintf(m->err, sizeof m->err,
+               "event %ld (t %" G_GINT64_FORMAT ", ran %d, cancelled %d) at %" G_GINT64_FORMAT
+               " after event %ld at %" G_GINT64_FORMAT,
+               (long)i, (gint64)e->t, e->ran, e->cancelled, (gint64)now, (long)m->last_i,
+               (gint64)m->last_t);
+  e->ran = true;
+  m->last_t = now;
+  m->last_i = i;
+  m->runs++;
+  *(sim_sched__is_radix(m->s) ? &m->saw_radix : &m->saw_heap) = true;
+  for (uint32_t k = model_rand(m, 3); k > 0 && m->evs->len < 60000; k--)
+    model_add(m, model_delay(m));
+  if (model_rand(m, 4) == 0)
+    model_cancel_some(m);
+}
+
+static sim_time model_next(const model *m) {
+  sim_time best = SIM_TIME_NEVER;
+  for (guint i = 0; i < m->evs->len; i++) {
+    const model_ev *e = &g_array_index(m->evs, model_ev, i);
+    if (!e->ran && !e->cancelled && e->t < best)
+      best = e->t;
+  }
+  return best;
+}
+
+START_TEST(random_workload_matches_model) {
+  model m = {.s = sched_new(_i),
+             .evs = g_array_new(FALSE, FALSE, sizeof(model_ev)),
+             .lcg = 12345 + (uint64_t)_i,
+             .last_i = -1};
+  for (int k = 0; k < 3000; k++)
+    model_add(&m, model_delay(&m));
+  int segments = 0;
+  while (sim_sched_pending(m.s) > 0) {
+    /* Between runs: more events (some at now: ties with the queue head),
+     * cancels, and a look at the front that must not disturb anything. */
+    for (uint32_t k = model_rand(&m, 20); k > 0; k--)
+      model_add(&m, model_delay(&m));
+    model_cancel_some(&m);
+    sim_time next = sim_sched_next_time(m.s), want = model_next(&m);
+    ck_assert_msg(next == want, "%s: next_time got %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT,
+                  mode_names[_i], (gint64)next, (gint64)want);
+    sim_time until = sim_sched_now(m.s) + model_rand(&m, 200000);
+    sim_run_result r = sim_sched_run(m.s, until);
+    ck_assert_msg(!m.err[0], "%s: %s", mode_names[_i], m.err);
+    ck_assert_int_eq(sim_sched_now(m.s), until);
+    ck_assert_int_ne(r, SIM_RUN_STOPPED);
+    segments++;
+  }
+  int want_runs = 0;
+  for (guint i = 0; i < m.evs->len; i++) {
+    const model_ev *e = &g_array_index(m.evs, model_ev, i);
+    ck_assert_msg(e->ran != e->cancelled, "%s: event %u ran %d cancelled %d", mode_names[_i], i,
+                  e->ran, e->cancelled);
+    want_runs += e->ran;
+  }
+  ck_assert_int_eq(m.runs, want_runs);
+  ck_assert_uint_eq(sim_sched_executed(m.s), (uint64_t)want_runs);
+  ck_assert_int_gt(segments, 10);
+  if (_i == MODE_SWITCHING)
+    ck_assert_msg(m.saw_radix && m.saw_heap, "switching: radix %d heap %d", m.saw_radix,
+                  m.saw_heap);
+  if (_i == MODE_RADIX)
+    ck_assert(m.saw_radix && !m.saw_heap);
+  sim_sched_free(m.s);
+  g_array_free(m.evs, TRUE);
+}
+END_TEST
+
+START_TEST(default_limits_switch_both_ways) {
+  rec r = rec_new_mode(MODE_DEFAULT);
+  ck_assert(!sim_sched__is_radix(r.s));
+  for (intptr_t i = 0; i < 20000; i++)
+    sim_sched_at(r.s, (i * 7919) % 5000, log_tag, &r, (void *)i);
+  ck_assert(sim_sched__is_radix(r.s));
+  ck_assert_int_eq(sim_sched_run(r.s, 4900), SIM_RUN_UNTIL);
+  ck_assert(!sim_sched__is_radix(r.s)); /* about 80 left */
+  sim_sched_run(r.s, SIM_TIME_NEVER);
+  ck_assert_uint_eq(r.log->len, 20000);
+  /* time order, then insertion order */
+  for (guint k = 1; k < r.log->len; k++) {
+    intptr_t x = g_array_index(r.log, intptr_t, k - 1), y = g_array_index(r.log, intptr_t, k);
+    sim_time tx = (x * 7919) % 5000, ty = (y * 7919) % 5000;
+    ck_assert_msg(tx < ty || (tx == ty && x < y), "position %u: %ld after %ld", k, (long)y,
+                  (long)x);
+  }
+  rec_free(&r);
+}
+END_TEST
+
 static void past(void *a, void *b) {
   (void)b;
   rec *r = a;
@@ -184,7 +383,7 @@ static void past(void *a, void *b) {
 }
 
 START_TEST(scheduling_in_the_past_aborts) {
-  rec r = rec_new();
+  rec r = rec_new_mode(_i);
   sim_sched_at(r.s, 10, past, &r, NULL);
   sim_sched_run(r.s, SIM_TIME_NEVER); /* must abort */
   rec_free(&r);
@@ -194,17 +393,20 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("sim_sched");
   TCase *tc = tcase_create("order");
-  tcase_add_test(tc, equal_times_fifo_100k);
-  tcase_add_test(tc, time_order_then_fifo);
-  tcase_add_test(tc, hold_model_keeps_order);
-  tcase_add_test(tc, renumbering_keeps_order);
+  tcase_add_loop_test(tc, equal_times_fifo_100k, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, time_order_then_fifo, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, hold_model_keeps_order, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, renumbering_keeps_order, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, random_workload_matches_model, 0, MODE_COUNT);
+  tcase_add_test(tc, default_limits_switch_both_ways);
   suite_add_tcase(s, tc);
   tc = tcase_create("control");
-  tcase_add_test(tc, cancel_skips_event);
-  tcase_add_test(tc, stale_id_does_not_cancel_reused_slot);
-  tcase_add_test(tc, run_until_semantics);
-  tcase_add_test(tc, stop_returns_after_callback);
-  tcase_add_test_raise_signal(tc, scheduling_in_the_past_aborts, SIGTRAP);
+  tcase_add_loop_test(tc, cancel_skips_event, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, stale_id_does_not_cancel_reused_slot, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, run_until_semantics, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, looking_at_the_front_settles_nothing, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, stop_returns_after_callback, 0, MODE_COUNT);
+  tcase_add_loop_test_raise_signal(tc, scheduling_in_the_past_aborts, SIGTRAP, 0, MODE_COUNT);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
