@@ -11,6 +11,8 @@
 #include <malloc.h>
 #endif
 
+#include "mime_date.h"
+#include "mta_dsn.h"
 #include "mta_queue.h"
 #include "testutil.h"
 
@@ -20,7 +22,7 @@ static uint32_t add(mta_queue *q, const char *from, int64_t at, const char *r1, 
                     const char *r3) {
   const char *rc[3] = {r1, r2, r3};
   size_t n = r3 ? 3 : r2 ? 2 : 1;
-  GBytes *body = g_bytes_new_static("Subject: x\r\n\r\nhi\r\n", 19);
+  GBytes *body = g_bytes_new_static("Subject: x\r\n\r\nhi\r\n", 18);
   mta_queue_add_args a = {.sender = from, .rcpts = rc, .nrcpts = n, .body = body, .arrival = at};
   uint32_t qid = mta_queue_add(q, &a);
   g_bytes_unref(body);
@@ -240,6 +242,160 @@ START_TEST(destinations) {
 }
 END_TEST
 
+/* ---- one real SMTP transaction (smtp_cli against scripted replies) ---- */
+
+static const char *const tx_replies[] = {
+    "220 mx.b.example ESMTP\r\n",
+    "250-mx.b.example\r\n250 ENHANCEDSTATUSCODES\r\n",
+    "250 2.1.0 Ok\r\n",
+    "250 2.1.5 Ok\r\n",
+    "450 4.2.1 <carol@b.example>: Recipient address rejected: try again later\r\n",
+    "550 5.1.1 <dave@b.example>: Recipient address rejected: User unknown\r\n",
+    "354 End data with <CR><LF>.<CR><LF>\r\n",
+    "250 2.0.0 Ok: queued as 7F3\r\n",
+    "221 2.0.0 Bye\r\n",
+};
+
+static void feed(smtp_cli *cli, const char *r, bool bytewise, int64_t now) {
+  size_t n = strlen(r);
+  if (!bytewise)
+    smtp_cli_feed(cli, r, n, now);
+  else
+    for (size_t i = 0; i < n; i++)
+      smtp_cli_feed(cli, r + i, 1, now);
+}
+
+/* Runs the transaction for QID's three recipients; applies RESULT to Q. */
+static void smtp_transaction(mta_queue *q, uint32_t qid, bool bytewise, int64_t now) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  cfg.helo_name = "mail.a.example";
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, now);
+  const mta_msg *m = mta_queue_get(q, qid);
+  smtp_cmd_mail mail = {.from = m->sender};
+  smtp_cmd_rcpt rc[3];
+  for (uint32_t i = 0; i < 3; i++)
+    rc[i] = (smtp_cmd_rcpt){.to = m->rcpts[i].addr};
+  gsize blen;
+  const uint8_t *body = g_bytes_get_data(m->body, &blen);
+  smtp_cli_message sm = {&mail, rc, 3, body, blen, qid};
+  smtp_cli_send(cli, &sm, now);
+  for (uint32_t i = 0; i < 3; i++)
+    mta_queue_take(q, qid, i);
+  GString *in = g_string_new(NULL);
+  size_t ri = 0;
+  bool data = false, closed = false, got_result = false;
+  feed(cli, tx_replies[ri++], bytewise, now);
+  for (int round = 0; round < 50 && !closed; round++) {
+    size_t n;
+    const uint8_t *out = smtp_cli_output_peek(cli, &n);
+    g_string_append_len(in, (const char *)out, (gssize)n);
+    smtp_cli_output_consume(cli, n, now);
+    for (;;) {
+      const char *end = data ? strstr(in->str, "\r\n.\r\n") : strstr(in->str, "\r\n");
+      if (!end)
+        break;
+      size_t used = (size_t)(end - in->str) + (data ? 5 : 2);
+      bool is_data = !data && g_str_has_prefix(in->str, "DATA");
+      g_string_erase(in, 0, (gssize)used);
+      ck_assert_uint_lt(ri, G_N_ELEMENTS(tx_replies));
+      data = is_data;
+      feed(cli, tx_replies[ri++], bytewise, now);
+    }
+    smtp_cli_event ev;
+    while (smtp_cli_next_event(cli, &ev)) {
+      if (ev.type == SMTP_CLI_EV_RESULT) {
+        ck_assert_uint_eq(ev.cookie, qid);
+        ck_assert_uint_eq(ev.nrcpts, 3);
+        for (size_t i = 0; i < ev.nrcpts; i++) {
+          mta_queue_result_args a;
+          mta_queue_result_from_smtp(&ev.rcpts[i], "mx.b.example", &a);
+          mta_queue_result(q, qid, (uint32_t)i, &a, now);
+        }
+        got_result = true;
+      } else if (ev.type == SMTP_CLI_EV_CLOSE) {
+        closed = true;
+      }
+    }
+  }
+  ck_assert_msg(got_result && closed, "result %d closed %d replies %zu state %s in [%s]",
+                got_result, closed, ri, smtp_cli_state_name(cli), in->str);
+  ck_assert_uint_eq(ri, G_N_ELEMENTS(tx_replies));
+  g_string_free(in, TRUE);
+  smtp_cli_free(cli);
+}
+
+/* Delivered, deferred and bounced from one transaction; the bounce becomes
+ * a DSN built from the queue's record; the same whether the replies come
+ * whole or byte by byte. */
+START_TEST(smtp_mixed_transaction) {
+  GBytes *enc[2];
+  for (int bytewise = 0; bytewise < 2; bytewise++) {
+    mta_retry_profile p;
+    mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+    mta_queue *q = mta_queue_new();
+    uint32_t qid =
+        add(q, "alice@a.example", 0, "bob@b.example", "carol@b.example", "dave@b.example");
+    ck_assert(mta_queue_begin_attempt(q, qid, &p, 1 * S));
+    smtp_transaction(q, qid, bytewise, 1 * S);
+    mta_queue_outcome o;
+    mta_queue_end_attempt(q, qid, &p, 1 * S, &o);
+    ck_assert_uint_eq(o.delivered, 1);
+    ck_assert_uint_eq(o.deferred, 1);
+    ck_assert_uint_eq(o.bounced, 1);
+    ck_assert(o.needs_dsn);
+    const mta_msg *m = mta_queue_get(q, qid);
+    ck_assert_uint_eq(m->rcpts[1].code, 450);
+    ck_assert_str_eq(m->rcpts[1].esc, "4.2.1");
+    ck_assert_str_eq(m->rcpts[2].esc, "5.1.1");
+    ck_assert_str_eq(m->rcpts[2].remote_mta, "mx.b.example");
+    ck_assert_str_eq(m->rcpts[0].text, "Ok: queued as 7F3");
+
+    /* The DSN from the queue's view of the bounced recipients. */
+    mta_dsn_rcpt dr[3];
+    size_t nd = 0;
+    for (uint32_t i = 0; i < m->nrcpts; i++) {
+      const mta_rcpt *r = &m->rcpts[i];
+      if (r->state != MTA_RCPT_BOUNCED)
+        continue;
+      dr[nd++] = (mta_dsn_rcpt){r->addr, NULL,    MTA_DSN_FAILED, r->esc, r->remote_mta,
+                                r->code, r->text, r->last_try,    -1};
+    }
+    gsize blen;
+    const uint8_t *body = g_bytes_get_data(m->body, &blen);
+    mta_dsn_config dc = {.reporting_mta = "mail.a.example",
+                         .from = "MAILER-DAEMON@a.example",
+                         .to = m->sender,
+                         .message_id = "dsn1@mail.a.example",
+                         .date = 1 * S,
+                         .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
+                         .arrival = m->arrival,
+                         .rcpts = dr,
+                         .nrcpts = nd,
+                         .original = body,
+                         .original_len = blen};
+    char *err = NULL;
+    GBytes *dsn = mta_dsn_build(&dc, &err);
+    ck_assert_msg(dsn != NULL, "%s", err);
+    ck_assert(
+        strstr(g_bytes_get_data(dsn, NULL), "Diagnostic-Code: smtp; 550 5.1.1 <dave@b.example>"));
+    const char *to[] = {m->sender};
+    mta_queue_add_args da = {
+        .sender = "", .rcpts = to, .nrcpts = 1, .body = dsn, .arrival = 1 * S, .dsn_of = qid};
+    uint32_t dq = mta_queue_add(q, &da);
+    mta_queue_dsn_queued(q, qid, dq);
+    g_bytes_unref(dsn);
+    ck_assert_uint_eq(mta_queue_check(q, NULL, 0, NULL), 0);
+    enc[bytewise] = mta_queue_encode(q);
+    mta_queue_free(q);
+  }
+  ck_assert(g_bytes_equal(enc[0], enc[1]));
+  g_bytes_unref(enc[0]);
+  g_bytes_unref(enc[1]);
+}
+END_TEST
+
 static mta_queue *sample_queue(void) {
   mta_retry_profile p;
   mta_retry_profile_init(&p, MTA_RETRY_EXIM);
@@ -456,6 +612,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, mixed_outcomes);
   tcase_add_test(tc, expiry);
   tcase_add_test(tc, destinations);
+  tcase_add_test(tc, smtp_mixed_transaction);
   suite_add_tcase(s, tc);
   TCase *enc = tcase_create("encoding");
   tcase_add_test(enc, encode_round_trip);

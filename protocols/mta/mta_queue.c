@@ -440,6 +440,16 @@ void mta_queue_result(mta_queue *q, uint32_t qid, uint32_t i, const mta_queue_re
   }
 }
 
+void mta_queue_result_from_smtp(const smtp_cli_rcpt_result *r, const char *remote_mta,
+                                mta_queue_result_args *out) {
+  static const mta_rcpt_state map[] = {[SMTP_CLI_OK] = MTA_RCPT_DELIVERED,
+                                       [SMTP_CLI_TEMP] = MTA_RCPT_DEFERRED,
+                                       [SMTP_CLI_PERM] = MTA_RCPT_BOUNCED};
+  g_assert((unsigned)r->status < G_N_ELEMENTS(map));
+  *out = (mta_queue_result_args){map[r->status], r->code, r->esc, r->text,
+                                 r->local ? NULL : remote_mta};
+}
+
 void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *p, int64_t now,
                            mta_queue_outcome *out) {
   mta_msg *m = msg_get(q, qid, "mta_queue_end_attempt");

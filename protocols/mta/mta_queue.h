@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "mta_retry.h"
+#include "smtp_cli.h"
 
 typedef struct mta_queue mta_queue;
 
@@ -138,6 +139,12 @@ typedef struct {
 } mta_queue_result_args;
 void mta_queue_result(mta_queue *q, uint32_t qid, uint32_t i, const mta_queue_result_args *r,
                       int64_t now);
+
+/* The queue's reading of one smtp_cli RESULT recipient: OK → DELIVERED,
+ * TEMP → DEFERRED, PERM → BOUNCED; code, esc and text borrowed from R,
+ * REMOTE_MTA (the host that answered, may be NULL) as given. */
+void mta_queue_result_from_smtp(const smtp_cli_rcpt_result *r, const char *remote_mta,
+                                mta_queue_result_args *out);
 
 /* What an attempt came to. */
 typedef struct {
