@@ -246,6 +246,8 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   bool null_sender = !a->sender || !*a->sender;
   if (a->dsn_of && !null_sender)
     g_error("mta_queue_add: a DSN must have a null sender");
+  if (q->next_qid == UINT32_MAX)
+    g_error("mta_queue_add: queue ids exhausted");
   mta_msg *m = g_new0(mta_msg, 1);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
@@ -850,8 +852,8 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
   m->sender = get_str(r, &absent);
   uint32_t n = (uint32_t)get_uint(r, 4);
   /* Each recipient takes at least 42 octets: bound N before allocating. */
-  if (r->bad || absent || m->qid == 0 || n == 0 || n > r->left / 42 || (flags & ~7u) ||
-      (m->dsn_of && *m->sender)) {
+  if (r->bad || absent || m->qid == 0 || m->qid == UINT32_MAX || n == 0 || n > r->left / 42 ||
+      (flags & ~7u) || (m->dsn_of && *m->sender)) {
     *err = g_strdup("message record: bad header");
     m->nrcpts = 0;
     msg_free(m);
