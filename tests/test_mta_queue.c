@@ -195,6 +195,21 @@ START_TEST(expiry) {
   GArray *ready = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
   ck_assert_uint_eq(mta_queue_dest_ready(q, "e.example", 5 * MTA_DAY, true, ready), 0);
   g_array_free(ready, TRUE);
+  /* One delay warning at 4 h (smtpd.conf "bounce warn-interval"). */
+  ck_assert(!mta_queue_warning_due(q, c, &p, 4 * MTA_HOUR - 1));
+  ck_assert(mta_queue_warning_due(q, c, &p, 4 * MTA_HOUR));
+  mta_queue_warning_sent(q, c);
+  ck_assert(!mta_queue_warning_due(q, c, &p, 3 * MTA_DAY));
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q, c, rec);
+  mta_queue *q2 = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode(q2, rec->data, rec->len, &err), c);
+  ck_assert_uint_eq(mta_queue_get(q2, c)->warnings, 1);
+  ck_assert_int_eq(mta_queue_get(q2, c)->due, 4 * MTA_DAY);
+  ck_assert(mta_queue_get(q2, c)->expire_pending);
+  mta_queue_free(q2);
+  g_byte_array_free(rec, TRUE);
   ck_assert(!mta_queue_begin_attempt(q, c, &p, 4 * MTA_DAY));
   ck_assert(mta_queue_needs_dsn(q, c));
   ck_assert_uint_eq(mta_queue_get(q, c)->rcpts[0].state, MTA_RCPT_BOUNCED);

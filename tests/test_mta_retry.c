@@ -214,6 +214,34 @@ START_TEST(names) {
 }
 END_TEST
 
+/* Delay warnings: postfix off by default (one when configured), exim every
+ * 24 h, opensmtpd once at 4 h. */
+START_TEST(warnings) {
+  static const struct {
+    mta_retry_kind kind;
+    unsigned warned;
+    int64_t want; /* seconds after arrival, -1 = none */
+  } wrows[] = {
+      {MTA_RETRY_POSTFIX, 0, -1},      {MTA_RETRY_EXIM, 0, 86400},
+      {MTA_RETRY_EXIM, 1, 2 * 86400},  {MTA_RETRY_EXIM, 3, 4 * 86400},
+      {MTA_RETRY_OPENSMTPD, 0, 14400}, {MTA_RETRY_OPENSMTPD, 1, -1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(wrows); i++) {
+    mta_retry_profile p;
+    mta_retry_profile_init(&p, wrows[i].kind);
+    int64_t got = mta_retry_warning_at(&p, 100 * S, wrows[i].warned);
+    int64_t want = wrows[i].want < 0 ? INT64_MAX : 100 * S + wrows[i].want * S;
+    ck_assert_msg(got == want, "row %zu: got %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, i, got,
+                  want);
+  }
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  p.delay_warning = 4 * MTA_HOUR; /* delay_warning_time = 4h */
+  ck_assert_int_eq(mta_retry_warning_at(&p, 0, 0), 4 * MTA_HOUR);
+  ck_assert_int_eq(mta_retry_warning_at(&p, 0, 1), INT64_MAX);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_retry");
   TCase *tc = tcase_create("schedules");
@@ -221,6 +249,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, arrival_offset);
   tcase_add_test(tc, lifetimes);
   tcase_add_test(tc, names);
+  tcase_add_test(tc, warnings);
   suite_add_tcase(s, tc);
   return s;
 }

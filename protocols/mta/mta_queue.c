@@ -514,6 +514,23 @@ void mta_queue_dsn_queued(mta_queue *q, uint32_t qid, uint32_t dsn_qid) {
   maybe_retire(q, m);
 }
 
+bool mta_queue_warning_due(const mta_queue *q, uint32_t qid, const mta_retry_profile *p,
+                           int64_t now) {
+  const mta_msg *m = msg_get(q, qid, "mta_queue_warning_due");
+  if (!*m->sender || now < mta_retry_warning_at(p, m->arrival, m->warnings))
+    return false;
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    if (m->rcpts[i].state == MTA_RCPT_DEFERRED)
+      return true;
+  return false;
+}
+
+void mta_queue_warning_sent(mta_queue *q, uint32_t qid) {
+  mta_msg *m = msg_get(q, qid, "mta_queue_warning_sent");
+  if (m->warnings < UINT8_MAX)
+    m->warnings++;
+}
+
 /* ---- destinations ---- */
 
 static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
@@ -800,6 +817,7 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   put_u32(o, m->dsn_of);
   put_u32(o, m->dsn_qid);
   put_u8(o, (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0)));
+  put_u8(o, m->warnings);
   put_u64(o, (uint64_t)m->retry.last_try);
   put_u64(o, (uint64_t)m->retry.next_try);
   put_str(o, m->sender);
@@ -846,6 +864,7 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
   m->dsn_qid = (uint32_t)get_uint(r, 4);
   uint8_t flags = (uint8_t)get_uint(r, 1);
   m->expire_pending = (flags & 2) != 0;
+  m->warnings = (uint8_t)get_uint(r, 1);
   m->retry.last_try = get_i64(r);
   m->retry.next_try = get_i64(r);
   bool absent;

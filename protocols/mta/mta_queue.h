@@ -82,6 +82,7 @@ typedef struct {
   uint32_t nrcpts;
   mta_rcpt *rcpts;
   mta_retry_state retry;
+  uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
   bool in_attempt;     /* between begin_attempt and end_attempt */
   bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
   int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
@@ -169,6 +170,14 @@ bool mta_queue_needs_dsn(const mta_queue *q, uint32_t qid);
 /* Records that DSN_QID reports every bounced recipient of QID; the message
  * leaves the queue if nothing else is left. */
 void mta_queue_dsn_queued(mta_queue *q, uint32_t qid, uint32_t dsn_qid);
+
+/* Is a delay warning (a DSN with Action: delayed for the deferred
+ * recipients) due for QID at NOW under P (mta_retry_warning_at)? Never for
+ * a null sender or without deferred recipients. When true, the caller
+ * sends it and calls mta_queue_warning_sent. */
+bool mta_queue_warning_due(const mta_queue *q, uint32_t qid, const mta_retry_profile *p,
+                           int64_t now);
+void mta_queue_warning_sent(mta_queue *q, uint32_t qid);
 
 /* One recipient of one message. */
 typedef struct {

@@ -56,6 +56,8 @@ void mta_retry_profile_init(mta_retry_profile *p, mta_retry_kind kind) {
     p->lifetime = 4 * MTA_DAY;
     p->bounce_lifetime = 4 * MTA_DAY;
     p->queue_run = 0;
+    p->delay_warning = 24 * MTA_HOUR; /* spec ch. 14, delay_warning */
+    p->delay_warning_repeat = true;
     break;
   case MTA_RETRY_OPENSMTPD:
     p->backoff_base = 400 * MTA_SEC;  /* scheduler_ramqueue.c BACKOFF_TRANSFER */
@@ -79,6 +81,12 @@ int64_t mta_retry_queue_run_at(const mta_retry_profile *p, int64_t t) {
     return t;
   int64_t k = floor_div(t - p->queue_run_phase + p->queue_run - 1, p->queue_run);
   return p->queue_run_phase + k * p->queue_run;
+}
+
+int64_t mta_retry_warning_at(const mta_retry_profile *p, int64_t arrival, unsigned warned) {
+  if (p->delay_warning <= 0 || (warned > 0 && !p->delay_warning_repeat))
+    return INT64_MAX;
+  return arrival + ((int64_t)warned + 1) * p->delay_warning;
 }
 
 static int64_t lifetime_of(const mta_retry_profile *p, bool null_sender) {

@@ -29,6 +29,8 @@
  *     next = T + (lastgap < i ? i : lastgap·m) (integer seconds, m in
  *     thousandths, as retry.c computes it);
  *   - the gap is capped by retry_interval_max (24 h);
+ *   - delay_warning 24h (repeated every 24 h: the last item of the time
+ *     list repeats);
  *   - past the last cutoff the address times out at that attempt: bounce.
  *   Retry times are earliest times: with queue_run > 0 (Debian's
  *   QUEUEINTERVAL is 30m) the attempt happens at the first queue run at or
@@ -84,7 +86,8 @@ typedef struct {
   int64_t scan_slack;      /* postfix: a file stamped up to this far ahead is taken (1 s) */
   int64_t lifetime;        /* postfix maximal_queue_lifetime, opensmtpd ttl; exim: last cutoff */
   int64_t bounce_lifetime; /* the same for a null-sender message (postfix bounce_queue_lifetime) */
-  int64_t delay_warning;   /* postfix delay_warning_time, opensmtpd warn-interval; 0 = off */
+  int64_t delay_warning;   /* first "still delayed" DSN after this age; 0 = off */
+  bool delay_warning_repeat; /* exim: then again every delay_warning */
   /* postfix */
   int64_t min_backoff, max_backoff;
   /* exim */
@@ -126,6 +129,14 @@ mta_retry_verdict mta_retry_after_failure(const mta_retry_profile *p, mta_retry_
  * True only for profiles that expire on a timer (opensmtpd); postfix and
  * exim decide after an attempt. */
 bool mta_retry_expired(const mta_retry_profile *p, int64_t arrival, bool null_sender, int64_t now);
+
+/* When the delay warning number WARNED + 1 (RFC 3464 Action: delayed) of a
+ * message that arrived at ARRIVAL falls due, or INT64_MAX for none:
+ * postfix delay_warning_time (0 = off by default, one warning), exim
+ * delay_warning (24h, repeated), opensmtpd "bounce warn-interval" (4h,
+ * one). Postfix checks it after an attempt, the others on a timer; the
+ * caller decides when to look. */
+int64_t mta_retry_warning_at(const mta_retry_profile *p, int64_t arrival, unsigned warned);
 
 /* The first queue-runner time at or after T (T itself when queue_run is 0). */
 int64_t mta_retry_queue_run_at(const mta_retry_profile *p, int64_t t);
