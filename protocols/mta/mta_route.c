@@ -3,7 +3,7 @@
  * RFC 5321 §5.1: MX records in preference order, equal preferences in
  * random order; no MX → the domain itself is the one host (implicit MX,
  * its A/AAAA); if this host is in the list, drop it and every entry of
- * lower or equal preference (as Postfix smtp_addr.c does), and if nothing
+ * lower or equal preference (Postfix smtp_addr.c smtp_truncate_self), and if nothing
  * is left the mail loops back to us (5.4.6, RFC 3463 "routing loop
  * detected"). RFC 7505: a single MX "0 ." means the domain takes no mail:
  * bounce 556 5.1.10 without connecting. Address lookups failing
