@@ -5,6 +5,7 @@
 #include <check.h>
 #include <glib.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mta_retry.h"
 #include "testutil.h"
@@ -242,6 +243,69 @@ START_TEST(warnings) {
 }
 END_TEST
 
+/* Exim rule text: the default string gives the default rules; a custom
+ * rule changes the schedule; malformed text is refused, P unchanged. */
+START_TEST(exim_rules) {
+  mta_retry_profile def, p;
+  mta_retry_profile_init(&def, MTA_RETRY_EXIM);
+  mta_retry_profile_init(&p, MTA_RETRY_EXIM);
+  char *err = NULL;
+  ck_assert(mta_retry_exim_rules_parse(&p, " F,2h,15m; G,16h,1h,1.5; F,4d,6h ", &err));
+  ck_assert_uint_eq(p.nrules, def.nrules);
+  for (unsigned i = 0; i < def.nrules; i++) {
+    ck_assert_int_eq(p.rules[i].algo, def.rules[i].algo);
+    ck_assert_int_eq(p.rules[i].cutoff, def.rules[i].cutoff);
+    ck_assert_int_eq(p.rules[i].interval, def.rules[i].interval);
+    ck_assert_uint_eq(p.rules[i].mult_milli, def.rules[i].mult_milli);
+  }
+  ck_assert_int_eq(p.lifetime, def.lifetime);
+  ck_assert(mta_retry_exim_rules_parse(&p, "F,1h30m,10m;G,1d,20m,2;F,1w,1d", &err));
+  ck_assert_uint_eq(p.nrules, 3);
+  ck_assert_int_eq(p.rules[0].cutoff, 90 * MTA_MIN);
+  ck_assert_uint_eq(p.rules[1].mult_milli, 2000);
+  ck_assert_int_eq(p.lifetime, 7 * MTA_DAY);
+  int64_t t[200], bounce;
+  size_t n = mta_retry_schedule(&p, 0, false, t, 200, &bounce);
+  /* 0, every 10 min to 90 min (10 attempts), then 90+10=100 → G: 20 min,
+   * 40, 80, 160, ... */
+  ck_assert_int_eq(t[9], 90 * MTA_MIN);
+  ck_assert_int_eq(t[10], 100 * MTA_MIN);
+  ck_assert_int_eq(t[11], 120 * MTA_MIN);
+  ck_assert_int_eq(t[12], 160 * MTA_MIN);
+  ck_assert_int_eq(t[13], 240 * MTA_MIN);
+  ck_assert_int_gt(bounce, 7 * MTA_DAY);
+  ck_assert_int_eq(t[n - 1], bounce);
+  static const char *const bad[] = {
+      "",
+      ";",
+      "F,2h",
+      "F,2h,15m,3",
+      "X,2h,15m",
+      "G,16h,1h",
+      "G,16h,1h,0",
+      "G,16h,1h,x",
+      "F,2h,15",
+      "F,2h,0m",
+      "F,2h,15m; F,1h,5m",
+      "F,h,15m",
+      "F,2h,15m;;F,4d,6h",
+      "F,1h,1m;F,2h,1m;F,3h,1m;F,4h,1m;F,5h,1m;F,6h,1m;F,7h,1m;F,8h,1m;F,9h,1m",
+      "F,99999999999d,1m",
+  };
+  mta_retry_profile before = p;
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    ck_assert_msg(!mta_retry_exim_rules_parse(&p, bad[i], &err), "accepted [%s]", bad[i]);
+    ck_assert_ptr_nonnull(err);
+    g_free(err);
+    ck_assert(memcmp(&before, &p, sizeof p) == 0);
+  }
+  ck_assert(!mta_retry_exim_rules_parse(&p, "X,1h,1m", &err));
+  ck_assert_str_eq(err, "retry item 1: expected F,cutoff,interval or G,cutoff,interval,multiplier, "
+                        "got \"X,1h,1m\"");
+  g_free(err);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_retry");
   TCase *tc = tcase_create("schedules");
@@ -250,6 +314,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, lifetimes);
   tcase_add_test(tc, names);
   tcase_add_test(tc, warnings);
+  tcase_add_test(tc, exim_rules);
   suite_add_tcase(s, tc);
   return s;
 }

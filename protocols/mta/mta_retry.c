@@ -71,6 +71,124 @@ void mta_retry_profile_init(mta_retry_profile *p, mta_retry_kind kind) {
   }
 }
 
+/* An Exim time: digits with a unit, repeated ("1h30m"); ns in *OUT. */
+static bool exim_time(const char *s, int64_t *out) {
+  int64_t total = 0;
+  if (!*s)
+    return false;
+  while (*s) {
+    int64_t n = 0;
+    if (!g_ascii_isdigit(*s))
+      return false;
+    while (g_ascii_isdigit(*s)) {
+      n = n * 10 + (*s++ - '0');
+      if (n > 100000000)
+        return false;
+    }
+    int64_t unit;
+    switch (*s++) {
+    case 'w':
+      unit = 7 * MTA_DAY;
+      break;
+    case 'd':
+      unit = MTA_DAY;
+      break;
+    case 'h':
+      unit = MTA_HOUR;
+      break;
+    case 'm':
+      unit = MTA_MIN;
+      break;
+    case 's':
+      unit = MTA_SEC;
+      break;
+    default:
+      return false;
+    }
+    total += n * unit;
+    if (total > 3650 * MTA_DAY)
+      return false;
+  }
+  *out = total;
+  return true;
+}
+
+/* A multiplier "1.5" as thousandths. */
+static bool exim_mult(const char *s, uint32_t *out) {
+  uint32_t whole = 0, frac = 0, scale = 1000;
+  if (!g_ascii_isdigit(*s))
+    return false;
+  while (g_ascii_isdigit(*s)) {
+    whole = whole * 10 + (uint32_t)(*s++ - '0');
+    if (whole > 1000)
+      return false;
+  }
+  if (*s == '.') {
+    s++;
+    if (!g_ascii_isdigit(*s))
+      return false;
+    while (g_ascii_isdigit(*s)) {
+      if (scale > 1) {
+        scale /= 10;
+        frac += (uint32_t)(*s - '0') * scale;
+      }
+      s++;
+    }
+  }
+  *out = whole * 1000 + frac;
+  return *s == 0 && *out > 0;
+}
+
+bool mta_retry_exim_rules_parse(mta_retry_profile *p, const char *text, char **err) {
+  mta_retry_rule rules[MTA_RETRY_MAX_RULES];
+  unsigned n = 0;
+  *err = NULL;
+  gchar **items = g_strsplit(text ? text : "", ";", -1);
+  bool ok = true;
+  for (gchar **it = items; ok && *it; it++) {
+    gchar **f = g_strsplit(g_strstrip(*it), ",", -1);
+    guint nf = g_strv_length(f);
+    for (guint i = 0; i < nf; i++)
+      g_strstrip(f[i]);
+    mta_retry_rule r = {0, 0, 0, 0};
+    if (n == MTA_RETRY_MAX_RULES) {
+      *err = g_strdup_printf("more than %d retry items", MTA_RETRY_MAX_RULES);
+      ok = false;
+    } else if (nf == 3 && strcmp(f[0], "F") == 0) {
+      r.algo = 'F';
+      ok = exim_time(f[1], &r.cutoff) && exim_time(f[2], &r.interval) && r.interval > 0;
+    } else if (nf == 4 && strcmp(f[0], "G") == 0) {
+      r.algo = 'G';
+      ok = exim_time(f[1], &r.cutoff) && exim_time(f[2], &r.interval) && r.interval > 0 &&
+           exim_mult(f[3], &r.mult_milli);
+    } else {
+      ok = false;
+    }
+    if (ok && n > 0 && r.cutoff <= rules[n - 1].cutoff) {
+      *err = g_strdup_printf("retry item %u: cutoff not after the previous one", n + 1);
+      ok = false;
+    } else if (!ok && !*err) {
+      *err = g_strdup_printf("retry item %u: expected F,cutoff,interval or "
+                             "G,cutoff,interval,multiplier, got \"%s\"",
+                             n + 1, *it);
+    }
+    if (ok)
+      rules[n++] = r;
+    g_strfreev(f);
+  }
+  g_strfreev(items);
+  if (ok && n == 0) {
+    *err = g_strdup("no retry items");
+    ok = false;
+  }
+  if (!ok)
+    return false;
+  memcpy(p->rules, rules, n * sizeof rules[0]);
+  p->nrules = n;
+  p->lifetime = p->bounce_lifetime = rules[n - 1].cutoff;
+  return true;
+}
+
 static int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;

@@ -101,6 +101,14 @@ typedef struct {
 /* The documented defaults of KIND (see the top of this file). */
 void mta_retry_profile_init(mta_retry_profile *p, mta_retry_kind kind);
 
+/* Parses an Exim retry rule list ("F,2h,15m; G,16h,1h,1.5; F,4d,6h",
+ * spec ch. 32: items separated by ';', F,cutoff,interval or
+ * G,cutoff,interval,multiplier; times are digits with w/d/h/m/s units,
+ * combinable as in "1h30m"; cutoffs strictly increasing) into P's rules
+ * and lifetime (the last cutoff). Returns false with *ERR set (a new
+ * string) and P unchanged on any error; at most MTA_RETRY_MAX_RULES items. */
+bool mta_retry_exim_rules_parse(mta_retry_profile *p, const char *text, char **err);
+
 /* Per-message retry memory (Exim's G rule needs the previous gap). Zero it
  * when the message is queued; the functions below keep it. 16 bytes. */
 typedef struct {
