@@ -136,6 +136,55 @@ START_TEST(structure) {
 }
 END_TEST
 
+/* The mime push parser sees the same tree whether the DSN comes whole, a
+ * byte at a time, or cut at every point. */
+static char *tree(const mime_msg *m) {
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < mime_msg_part_count(m) + 1; i++) {
+    char sec[16];
+    g_snprintf(sec, sizeof sec, "%u", i);
+    const mime_part *p = i == 0 ? mime_msg_root(m) : mime_msg_find(m, sec);
+    if (p)
+      g_string_append_printf(s, "[%s %s/%s %zu+%zu]", p->section, p->type, p->subtype, p->body_off,
+                             p->body_len);
+  }
+  return g_string_free(s, FALSE);
+}
+
+START_TEST(split_feeds) {
+  mta_dsn_config c;
+  sample_config(&c);
+  char *err = NULL;
+  GBytes *dsn = mta_dsn_build(&c, &err);
+  gsize len;
+  const char *d = g_bytes_get_data(dsn, &len);
+  mime_msg *whole = mime_msg_parse(d, len, NULL);
+  char *want = tree(whole);
+  ck_assert(strstr(want, "message/delivery-status"));
+  mime_msg_parser *bp = mime_msg_parser_new(NULL);
+  for (gsize i = 0; i < len; i++)
+    mime_msg_parser_feed(bp, d + i, 1);
+  mime_msg *bm = mime_msg_parser_finish(bp);
+  char *got = tree(bm);
+  ck_assert_str_eq(got, want);
+  g_free(got);
+  mime_msg_free(bm);
+  for (gsize at = 1; at < len; at++) {
+    mime_msg_parser *sp = mime_msg_parser_new(NULL);
+    mime_msg_parser_feed(sp, d, at);
+    mime_msg_parser_feed(sp, d + at, len - at);
+    mime_msg *sm = mime_msg_parser_finish(sp);
+    got = tree(sm);
+    ck_assert_msg(strcmp(got, want) == 0, "cut at %zu: %s", at, got);
+    g_free(got);
+    mime_msg_free(sm);
+  }
+  g_free(want);
+  mime_msg_free(whole);
+  g_bytes_unref(dsn);
+}
+END_TEST
+
 /* RET=FULL returns the whole message as message/rfc822; all-delayed
  * reports are warnings. */
 START_TEST(full_and_delayed) {
@@ -231,6 +280,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("dsn");
   tcase_add_test(tc, structure);
   tcase_add_test(tc, full_and_delayed);
+  tcase_add_test(tc, split_feeds);
   tcase_add_loop_test(tc, refused, 0, G_N_ELEMENTS(bad));
   suite_add_tcase(s, tc);
   return s;
