@@ -14,6 +14,7 @@
 #include "mime_date.h"
 #include "mta_dsn.h"
 #include "mta_queue.h"
+#include "mta_route.h"
 #include "testutil.h"
 
 #define S MTA_SEC
@@ -411,6 +412,105 @@ START_TEST(smtp_mixed_transaction) {
 }
 END_TEST
 
+/* The retry-bounce journey with every module: a destination whose only MX
+ * refuses connections; the message is retried on the postfix schedule,
+ * expires after 5 days, a DSN (null sender) goes back to the local sender
+ * and is delivered; nothing is lost. */
+START_TEST(retry_bounce_journey) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  static const mta_route_local locals[] = {{"a.example", "mbox.a.example", 0}};
+  mta_route_config rc;
+  mta_route_config_init(&rc);
+  rc.locals = locals;
+  rc.nlocals = 1;
+  mta_route *rt = mta_route_new(&rc);
+  static const char *const mx_addr[] = {"192.0.2.25"};
+  static const mta_route_mx mx[] = {{10, "mx.dead.example", MTA_DNS_OK, mx_addr, 1}};
+  mta_queue *q = mta_queue_new();
+  uint32_t qid = add(q, "alice@a.example", 0, "bob@dead.example", NULL, NULL);
+  unsigned attempts = 0;
+  uint32_t dsn = 0;
+  for (int64_t now = mta_queue_next_due(q); now != INT64_MAX; now = mta_queue_next_due(q)) {
+    GArray *due = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    mta_queue_due(q, now, due);
+    for (guint k = 0; k < due->len; k++) {
+      uint32_t id = g_array_index(due, uint32_t, k);
+      ck_assert(mta_queue_begin_attempt(q, id, &p, now));
+      const mta_msg *m = mta_queue_get(q, id);
+      mta_route_plan plan;
+      mta_route_plan_for(rt, strchr(m->rcpts[0].addr, '@') + 1, &plan);
+      mta_route_answer ans = {.mx_status = MTA_DNS_OK, .mx = mx, .nmx = 1};
+      mta_route_decision d;
+      mta_route_decide(rt, &plan, &ans, NULL, NULL, &d);
+      mta_queue_take(q, id, 0);
+      mta_queue_result_args r;
+      if (plan.kind == MTA_ROUTE_LOCAL) { /* the DSN comes home */
+        ck_assert_uint_eq(id, dsn);
+        r = (mta_queue_result_args){MTA_RCPT_DELIVERED, 250, "2.0.0", "stored", plan.host};
+      } else {
+        attempts++;
+        ck_assert_ptr_nonnull(mta_route_next(&d));
+        mta_route_failed(&d, 0, NULL, "Connection refused");
+        ck_assert_ptr_null(mta_route_next(&d));
+        r = (mta_queue_result_args){MTA_RCPT_DEFERRED, d.code, d.esc, d.text, NULL};
+      }
+      mta_queue_result(q, id, 0, &r, now);
+      mta_route_decision_clear(&d);
+      mta_route_plan_clear(&plan);
+      mta_queue_outcome o;
+      mta_queue_end_attempt(q, id, &p, now, &o);
+      if (o.needs_dsn) {
+        ck_assert_int_eq(o.verdict, MTA_RETRY_BOUNCE);
+        m = mta_queue_get(q, id);
+        mta_dsn_rcpt dr = {
+            m->rcpts[0].addr,     NULL, MTA_DSN_FAILED, m->rcpts[0].esc, NULL, 0, m->rcpts[0].text,
+            m->rcpts[0].last_try, -1};
+        mta_dsn_config dc = {.reporting_mta = "mail.a.example",
+                             .from = "MAILER-DAEMON@a.example",
+                             .to = m->sender,
+                             .message_id = "dsn@mail.a.example",
+                             .date = now,
+                             .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
+                             .arrival = m->arrival,
+                             .rcpts = &dr,
+                             .nrcpts = 1,
+                             .original = g_bytes_get_data(m->body, NULL),
+                             .original_len = g_bytes_get_size(m->body)};
+        char *err = NULL;
+        GBytes *body = mta_dsn_build(&dc, &err);
+        ck_assert_msg(body != NULL, "%s", err);
+        const char *text = g_bytes_get_data(body, NULL);
+        ck_assert(strstr(text, "<bob@dead.example>: failed; 4.4.1: mx.dead.example[192.0.2.25]:"));
+        ck_assert(strstr(text, "Action: failed\r\nStatus: 4.4.1\r\n"));
+        const char *to[] = {m->sender};
+        mta_queue_add_args da = {
+            .sender = "", .rcpts = to, .nrcpts = 1, .body = body, .arrival = now, .dsn_of = id};
+        dsn = mta_queue_add(q, &da);
+        mta_queue_dsn_queued(q, id, dsn);
+        g_bytes_unref(body);
+      }
+    }
+    g_array_free(due, TRUE);
+  }
+  ck_assert_uint_eq(attempts, 108); /* the postfix table of test_mta_retry */
+  ck_assert_uint_eq(dsn, 2);
+  mta_queue_stats st;
+  mta_queue_get_stats(q, &st);
+  ck_assert_uint_eq(st.queued, 0);
+  ck_assert_uint_eq(st.rcpt_bounced, 1);
+  ck_assert_uint_eq(st.rcpt_delivered, 1);
+  ck_assert_uint_eq(st.rcpt_deferred, 108); /* the last deferral, then the expiry */
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  uint32_t accepted[] = {qid};
+  ck_assert_uint_eq(mta_queue_check(q, accepted, 1, v), 0);
+  ck_assert_uint_eq(mta_queue_check(q, NULL, 0, v), 0);
+  g_ptr_array_free(v, TRUE);
+  mta_queue_free(q);
+  mta_route_free(rt);
+}
+END_TEST
+
 static mta_queue *sample_queue(void) {
   mta_retry_profile p;
   mta_retry_profile_init(&p, MTA_RETRY_EXIM);
@@ -628,6 +728,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, expiry);
   tcase_add_test(tc, destinations);
   tcase_add_test(tc, smtp_mixed_transaction);
+  tcase_add_test(tc, retry_bounce_journey);
   suite_add_tcase(s, tc);
   TCase *enc = tcase_create("encoding");
   tcase_add_test(enc, encode_round_trip);
