@@ -1,0 +1,699 @@
+/* mta_queue.c — the queue model of an MTA: per-recipient delivery state
+ * (RFC 5321 §4.5.4.1: the sender keeps the message and retries deferred
+ * recipients; §6.1: once it has said 250 it must deliver or report),
+ * DSN accounting (RFC 3464; never a DSN about a null-sender message,
+ * RFC 5321 §4.5.5), a binary heap for due times with the queue id breaking
+ * ties, and a length-checked little-endian encoding for the disk.
+ *
+ * Layout per message: the mta_msg, one array of mta_rcpt, the strings, one
+ * hash entry (qid lookup only, never iterated for output), one heap slot
+ * and one tree node per (destination, message). mta_queue_memory() adds
+ * these up; tests/test_mta_queue.c measures the real figure.
+ */
+#include "mta_queue.h"
+#include "mta_queue_int.h"
+
+#include <string.h>
+
+static const char *const rcpt_state_names[MTA_RCPT__COUNT] = {"pending", "deferred", "delivered",
+                                                              "bounced"};
+
+const char *mta_rcpt_state_name(mta_rcpt_state s) {
+  g_assert((unsigned)s < MTA_RCPT__COUNT);
+  return rcpt_state_names[s];
+}
+
+/* ---- helpers ---- */
+
+static gint qid_cmp(gconstpointer a, gconstpointer b, gpointer ud) {
+  (void)ud;
+  uint32_t x = GPOINTER_TO_UINT(a), y = GPOINTER_TO_UINT(b);
+  return x < y ? -1 : x > y;
+}
+
+static dest_ent *dest_get(mta_queue *q, const char *name) {
+  char *low = g_ascii_strdown(name, -1);
+  dest_ent *d = g_hash_table_lookup(q->dest_index, low);
+  if (d) {
+    g_free(low);
+  } else {
+    d = g_new0(dest_ent, 1);
+    d->name = low;
+    d->msgs = g_tree_new_full(qid_cmp, NULL, NULL, NULL);
+    g_hash_table_insert(q->dest_index, d->name, d);
+    g_ptr_array_add(q->dests, d);
+  }
+  return d;
+}
+
+static void dest_adjust(mta_queue *q, const char *name, uint32_t qid, int delta) {
+  dest_ent *d = g_hash_table_lookup(q->dest_index, name);
+  g_assert(d);
+  gpointer key = GUINT_TO_POINTER(qid);
+  int n = GPOINTER_TO_INT(g_tree_lookup(d->msgs, key)) + delta;
+  g_assert(n >= 0);
+  if (n == 0)
+    g_tree_remove(d->msgs, key);
+  else
+    g_tree_insert(d->msgs, key, GINT_TO_POINTER(n));
+}
+
+static bool heap_less(const heap_ent *a, const heap_ent *b) {
+  return a->due < b->due || (a->due == b->due && a->m->qid < b->m->qid);
+}
+
+static void heap_set(mta_queue *q, guint i, heap_ent e) {
+  g_array_index(q->heap, heap_ent, i) = e;
+  e.m->heap_idx = (int32_t)i;
+}
+
+static void heap_fix(mta_queue *q, guint i) {
+  heap_ent e = g_array_index(q->heap, heap_ent, i);
+  while (i > 0) {
+    guint parent = (i - 1) / 2;
+    heap_ent p = g_array_index(q->heap, heap_ent, parent);
+    if (!heap_less(&e, &p))
+      break;
+    heap_set(q, i, p);
+    i = parent;
+  }
+  for (;;) {
+    guint c = 2 * i + 1;
+    if (c >= q->heap->len)
+      break;
+    if (c + 1 < q->heap->len &&
+        heap_less(&g_array_index(q->heap, heap_ent, c + 1), &g_array_index(q->heap, heap_ent, c)))
+      c++;
+    if (!heap_less(&g_array_index(q->heap, heap_ent, c), &e))
+      break;
+    heap_set(q, i, g_array_index(q->heap, heap_ent, c));
+    i = c;
+  }
+  heap_set(q, i, e);
+}
+
+static void heap_remove(mta_queue *q, mta_msg *m) {
+  if (m->heap_idx < 0)
+    return;
+  guint i = (guint)m->heap_idx, last = q->heap->len - 1;
+  m->heap_idx = -1;
+  if (i != last) {
+    g_array_index(q->heap, heap_ent, i) = g_array_index(q->heap, heap_ent, last);
+    g_array_set_size(q->heap, last);
+    heap_fix(q, i);
+  } else {
+    g_array_set_size(q->heap, last);
+  }
+}
+
+/* Sets M's due time and its place in the heap (INT64_MAX: out of it). */
+static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
+  m->due = due;
+  if (due == INT64_MAX) {
+    heap_remove(q, m);
+    return;
+  }
+  if (m->heap_idx < 0) {
+    heap_ent e = {due, m};
+    g_array_append_val(q->heap, e);
+    m->heap_idx = (int32_t)(q->heap->len - 1);
+  } else {
+    g_array_index(q->heap, heap_ent, m->heap_idx).due = due;
+  }
+  heap_fix(q, (guint)m->heap_idx);
+}
+
+static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
+
+static size_t msg_str_bytes(const mta_msg *m) {
+  size_t n = str_cost(m->sender);
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    n += str_cost(m->rcpts[i].addr) + str_cost(m->rcpts[i].text) + str_cost(m->rcpts[i].remote_mta);
+  return n;
+}
+
+static bool rcpt_final(const mta_rcpt *r) {
+  return r->state == MTA_RCPT_DELIVERED || r->state == MTA_RCPT_BOUNCED;
+}
+
+mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
+  mta_msg *m = g_hash_table_lookup(q->msgs, GUINT_TO_POINTER(qid));
+  if (!m)
+    g_error("%s: queue id %u is not queued", fn, qid);
+  return m;
+}
+
+void mta_queue__msg_free(mta_msg *m) {
+  if (!m)
+    return;
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    g_free(m->rcpts[i].addr);
+    g_free(m->rcpts[i].text);
+    g_free(m->rcpts[i].remote_mta);
+  }
+  g_free(m->rcpts);
+  g_free(m->sender);
+  if (m->body)
+    g_bytes_unref(m->body);
+  g_free(m);
+}
+
+/* ---- life cycle ---- */
+
+mta_queue *mta_queue_new(void) {
+  mta_queue *q = g_new0(mta_queue, 1);
+  q->next_qid = 1;
+  q->msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                  (GDestroyNotify)mta_queue__msg_free);
+  q->heap = g_array_new(FALSE, FALSE, sizeof(heap_ent));
+  q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
+  q->dests = g_ptr_array_new();
+  q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
+  return q;
+}
+
+void mta_queue_free(mta_queue *q) {
+  if (!q)
+    return;
+  g_hash_table_destroy(q->msgs);
+  g_array_free(q->heap, TRUE);
+  for (guint i = 0; i < q->dests->len; i++) {
+    dest_ent *d = q->dests->pdata[i];
+    g_tree_destroy(d->msgs);
+    g_free(d->name);
+    g_free(d);
+  }
+  g_hash_table_destroy(q->dest_index);
+  g_ptr_array_free(q->dests, TRUE);
+  g_array_free(q->ledger, TRUE);
+  g_free(q);
+}
+
+/* Registers M (fully built, qid set) in the indexes and the statistics. */
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m) {
+  g_hash_table_insert(q->msgs, GUINT_TO_POINTER(m->qid), m);
+  m->heap_idx = -1;
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    mta_rcpt *r = &m->rcpts[i];
+    dest_ent *d = dest_get(q, r->dest);
+    r->dest = d->name;
+    if (!rcpt_final(r)) {
+      dest_adjust(q, r->dest, m->qid, +1);
+      q->st.queued_rcpts++;
+    }
+  }
+  q->str_bytes += msg_str_bytes(m);
+  q->st.queued++;
+  q->st.queued_bytes += m->size;
+  if (q->st.queued > q->st.peak_queued)
+    q->st.peak_queued = q->st.queued;
+  if (m->qid >= q->next_qid)
+    q->next_qid = m->qid + 1;
+  set_due(q, m, m->due);
+}
+
+uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
+  g_assert(q && a && a->nrcpts > 0 && a->rcpts);
+  bool null_sender = !a->sender || !*a->sender;
+  if (a->dsn_of && !null_sender)
+    g_error("mta_queue_add: a DSN must have a null sender");
+  if (q->next_qid == UINT32_MAX)
+    g_error("mta_queue_add: queue ids exhausted");
+  mta_msg *m = g_new0(mta_msg, 1);
+  m->qid = q->next_qid;
+  m->arrival = a->arrival;
+  m->due = a->arrival;
+  m->body = a->body ? g_bytes_ref(a->body) : NULL;
+  m->body_id = a->body_id;
+  m->size = a->size ? a->size : (a->body ? g_bytes_get_size(a->body) : 0);
+  m->sender = g_strdup(null_sender ? "" : a->sender);
+  m->dsn_of = a->dsn_of;
+  m->nrcpts = (uint32_t)a->nrcpts;
+  m->rcpts = g_new0(mta_rcpt, a->nrcpts);
+  for (size_t i = 0; i < a->nrcpts; i++) {
+    mta_rcpt *r = &m->rcpts[i];
+    g_assert(a->rcpts[i]);
+    r->addr = g_strdup(a->rcpts[i]);
+    const char *dest = a->dests && a->dests[i] ? a->dests[i] : strrchr(r->addr, '@');
+    dest = dest ? (dest == strrchr(r->addr, '@') ? dest + 1 : dest) : "";
+    r->dest = dest; /* interned by msg_insert */
+    r->last_try = -1;
+  }
+  q->st.accepted++;
+  if (a->dsn_of)
+    q->st.dsns++;
+  mta_queue__msg_insert(q, m);
+  return m->qid;
+}
+
+const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid) {
+  return g_hash_table_lookup(q->msgs, GUINT_TO_POINTER(qid));
+}
+
+int64_t mta_queue_next_due(const mta_queue *q) {
+  return q->heap->len ? g_array_index(q->heap, heap_ent, 0).due : INT64_MAX;
+}
+
+static gint due_cmp(gconstpointer a, gconstpointer b) {
+  const heap_ent *x = a, *y = b;
+  return heap_less(x, y) ? -1 : heap_less(y, x) ? 1 : 0;
+}
+
+size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
+  /* Walk the heap from the root, only into subtrees that hold due entries. */
+  GArray *found = g_array_new(FALSE, FALSE, sizeof(heap_ent));
+  GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint));
+  guint root = 0;
+  if (q->heap->len)
+    g_array_append_val(stack, root);
+  while (stack->len) {
+    guint i = g_array_index(stack, guint, stack->len - 1);
+    g_array_set_size(stack, stack->len - 1);
+    heap_ent e = g_array_index(q->heap, heap_ent, i);
+    if (e.due > now)
+      continue;
+    g_array_append_val(found, e);
+    for (guint c = 2 * i + 1; c <= 2 * i + 2 && c < q->heap->len; c++)
+      g_array_append_val(stack, c);
+  }
+  g_array_sort(found, due_cmp);
+  for (guint i = 0; i < found->len; i++)
+    g_array_append_val(qids, g_array_index(found, heap_ent, i).m->qid);
+  size_t n = found->len;
+  g_array_free(found, TRUE);
+  g_array_free(stack, TRUE);
+  return n;
+}
+
+/* ---- attempts ---- */
+
+static void rcpt_finish(mta_queue *q, mta_msg *m, mta_rcpt *r, mta_rcpt_state state) {
+  g_assert(!rcpt_final(r));
+  r->state = (uint8_t)state;
+  dest_adjust(q, r->dest, m->qid, -1);
+  q->st.queued_rcpts--;
+  if (state == MTA_RCPT_DELIVERED)
+    q->st.rcpt_delivered++;
+  else
+    q->st.rcpt_bounced++;
+}
+
+static void rcpt_set_text(mta_queue *q, mta_rcpt *r, char **field, const char *v) {
+  (void)r;
+  q->str_bytes -= str_cost(*field);
+  g_free(*field);
+  *field = g_strdup(v);
+  q->str_bytes += str_cost(*field);
+}
+
+static bool msg_needs_dsn(const mta_msg *m) {
+  if (!*m->sender)
+    return false;
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    if (m->rcpts[i].state == MTA_RCPT_BOUNCED && !(m->rcpts[i].flags & MTA_RCPT_F_REPORTED))
+      return true;
+  return false;
+}
+
+/* Moves M to the ledger if it is finished; returns whether it left. */
+static bool maybe_retire(mta_queue *q, mta_msg *m) {
+  if (m->in_attempt)
+    return false;
+  ledger_ent e = {m->qid, 0, 0, m->dsn_qid, m->dsn_of, *m->sender ? 0 : LEDGER_F_NULL_SENDER};
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    const mta_rcpt *r = &m->rcpts[i];
+    if (!rcpt_final(r))
+      return false;
+    if (r->state == MTA_RCPT_DELIVERED)
+      e.delivered++;
+    else
+      e.bounced++;
+  }
+  if (msg_needs_dsn(m))
+    return false;
+  if (e.bounced && !*m->sender)
+    q->st.dsn_suppressed += e.bounced;
+  g_array_append_val(q->ledger, e);
+  heap_remove(q, m);
+  q->str_bytes -= msg_str_bytes(m);
+  q->st.queued--;
+  q->st.queued_bytes -= m->size;
+  q->st.done++;
+  g_hash_table_remove(q->msgs, GUINT_TO_POINTER(m->qid));
+  return true;
+}
+
+static void bounce_unfinished(mta_queue *q, mta_msg *m, const char *why, int64_t now) {
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    mta_rcpt *r = &m->rcpts[i];
+    if (rcpt_final(r))
+      continue;
+    r->flags &= (uint8_t)~MTA_RCPT_F_INFLIGHT;
+    /* Keep the last deferral's reason and status (Postfix reports an
+     * expired recipient with it); RFC 3463 X.4.7 "delivery time expired"
+     * when there was none. */
+    if (!r->text)
+      rcpt_set_text(q, r, &r->text, why);
+    if (!*r->esc)
+      g_strlcpy(r->esc, "4.4.7", sizeof r->esc);
+    r->last_try = now;
+    rcpt_finish(q, m, r, MTA_RCPT_BOUNCED);
+  }
+}
+
+bool mta_queue_begin_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *p, int64_t now) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_begin_attempt");
+  g_assert(!m->in_attempt);
+  if (p && (m->expire_pending || mta_retry_expired(p, m->arrival, !*m->sender, now))) {
+    bounce_unfinished(q, m, "retry timeout exceeded", now);
+    m->expire_pending = false;
+    set_due(q, m, INT64_MAX);
+    maybe_retire(q, m);
+    return false;
+  }
+  m->in_attempt = true;
+  m->attempts++;
+  q->st.attempts++;
+  set_due(q, m, INT64_MAX);
+  return true;
+}
+
+void mta_queue_take(mta_queue *q, uint32_t qid, uint32_t i) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_take");
+  g_assert(m->in_attempt && i < m->nrcpts);
+  g_assert(!rcpt_final(&m->rcpts[i]) && !(m->rcpts[i].flags & MTA_RCPT_F_INFLIGHT));
+  m->rcpts[i].flags |= MTA_RCPT_F_INFLIGHT;
+}
+
+void mta_queue_result(mta_queue *q, uint32_t qid, uint32_t i, const mta_queue_result_args *a,
+                      int64_t now) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_result");
+  g_assert(i < m->nrcpts && a);
+  mta_rcpt *r = &m->rcpts[i];
+  g_assert(!rcpt_final(r));
+  r->flags &= (uint8_t)~MTA_RCPT_F_INFLIGHT;
+  r->code = (uint16_t)(a->code > 0 && a->code < 1000 ? a->code : 0);
+  g_strlcpy(r->esc, a->esc ? a->esc : "", sizeof r->esc);
+  rcpt_set_text(q, r, &r->text, a->text);
+  rcpt_set_text(q, r, &r->remote_mta, a->remote_mta);
+  r->last_try = now;
+  if (r->attempts < UINT16_MAX)
+    r->attempts++;
+  switch (a->state) {
+  case MTA_RCPT_DELIVERED:
+  case MTA_RCPT_BOUNCED:
+    rcpt_finish(q, m, r, a->state);
+    break;
+  case MTA_RCPT_DEFERRED:
+    r->state = MTA_RCPT_DEFERRED;
+    q->st.rcpt_deferred++;
+    break;
+  default:
+    g_error("mta_queue_result: %s is not an outcome", mta_rcpt_state_name(a->state));
+  }
+}
+
+void mta_queue_result_from_smtp(const smtp_cli_rcpt_result *r, const char *remote_mta,
+                                mta_queue_result_args *out) {
+  static const mta_rcpt_state map[] = {[SMTP_CLI_OK] = MTA_RCPT_DELIVERED,
+                                       [SMTP_CLI_TEMP] = MTA_RCPT_DEFERRED,
+                                       [SMTP_CLI_PERM] = MTA_RCPT_BOUNCED};
+  g_assert((unsigned)r->status < G_N_ELEMENTS(map));
+  *out = (mta_queue_result_args){map[r->status], r->code, r->esc, r->text,
+                                 r->local ? NULL : remote_mta};
+}
+
+void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *p, int64_t now,
+                           mta_queue_outcome *out) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_end_attempt");
+  g_assert(m->in_attempt && p && out);
+  m->in_attempt = false;
+  memset(out, 0, sizeof *out);
+  out->next = INT64_MAX;
+  unsigned deferred = 0;
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    mta_rcpt *r = &m->rcpts[i];
+    if (r->flags & MTA_RCPT_F_INFLIGHT)
+      g_error("mta_queue_end_attempt: recipient %u of %u still in flight", i, qid);
+    if (!rcpt_final(r))
+      deferred++;
+  }
+  if (deferred) {
+    out->verdict = mta_retry_after_failure(p, &m->retry, m->arrival, m->attempts, !*m->sender, now,
+                                           &out->next);
+    if (out->verdict == MTA_RETRY_BOUNCE) {
+      bounce_unfinished(q, m, "retry timeout exceeded", now);
+      out->next = INT64_MAX;
+    } else {
+      m->expire_pending = out->verdict == MTA_RETRY_EXPIRE;
+      for (uint32_t i = 0; i < m->nrcpts; i++)
+        if (!rcpt_final(&m->rcpts[i])) {
+          m->rcpts[i].state = MTA_RCPT_DEFERRED;
+          m->rcpts[i].next_try = out->next;
+        }
+      set_due(q, m, out->next);
+    }
+  }
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    switch (m->rcpts[i].state) {
+    case MTA_RCPT_DELIVERED:
+      out->delivered++;
+      break;
+    case MTA_RCPT_BOUNCED:
+      out->bounced++;
+      break;
+    default:
+      out->deferred++;
+    }
+  }
+  out->needs_dsn = msg_needs_dsn(m);
+  out->done = maybe_retire(q, m);
+}
+
+bool mta_queue_needs_dsn(const mta_queue *q, uint32_t qid) {
+  const mta_msg *m = mta_queue_get(q, qid);
+  return m && msg_needs_dsn(m);
+}
+
+void mta_queue_dsn_queued(mta_queue *q, uint32_t qid, uint32_t dsn_qid) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_dsn_queued");
+  g_assert(msg_needs_dsn(m) && dsn_qid != 0);
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    if (m->rcpts[i].state == MTA_RCPT_BOUNCED)
+      m->rcpts[i].flags |= MTA_RCPT_F_REPORTED;
+  m->dsn_qid = dsn_qid;
+  maybe_retire(q, m);
+}
+
+bool mta_queue_warning_due(const mta_queue *q, uint32_t qid, const mta_retry_profile *p,
+                           int64_t now) {
+  const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_warning_due");
+  if (!*m->sender || now < mta_retry_warning_at(p, m->arrival, m->warnings))
+    return false;
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    if (m->rcpts[i].state == MTA_RCPT_DEFERRED)
+      return true;
+  return false;
+}
+
+void mta_queue_warning_sent(mta_queue *q, uint32_t qid) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_warning_sent");
+  if (m->warnings < UINT8_MAX)
+    m->warnings++;
+}
+
+/* ---- destinations ---- */
+
+static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
+  GPtrArray *tmp = g_ptr_array_new();
+  for (guint i = 0; i < q->dests->len; i++) {
+    dest_ent *d = q->dests->pdata[i];
+    if (g_tree_nnodes(d->msgs) > 0)
+      g_ptr_array_add(tmp, d->name);
+  }
+  g_ptr_array_sort(tmp, str_ptr_cmp);
+  for (guint i = 0; i < tmp->len; i++)
+    g_ptr_array_add(names, tmp->pdata[i]);
+  size_t n = tmp->len;
+  g_ptr_array_free(tmp, TRUE);
+  return n;
+}
+
+typedef struct {
+  const mta_queue *q;
+  const char *dest;
+  int64_t now;
+  bool any_time;
+  GArray *found; /* heap_ent */
+} ready_ctx;
+
+static gboolean ready_visit(gpointer key, gpointer value, gpointer ud) {
+  (void)value;
+  ready_ctx *c = ud;
+  mta_msg *m = g_hash_table_lookup(c->q->msgs, key);
+  g_assert(m);
+  int64_t due = m->in_attempt ? c->now : m->due;
+  if (c->any_time || due <= c->now) {
+    heap_ent e = {due, m};
+    g_array_append_val(c->found, e);
+  }
+  return FALSE;
+}
+
+size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, bool any_time,
+                            GArray *out) {
+  char *low = g_ascii_strdown(dest, -1);
+  dest_ent *d = g_hash_table_lookup(q->dest_index, low);
+  g_free(low);
+  if (!d)
+    return 0;
+  ready_ctx c = {q, d->name, now, any_time, g_array_new(FALSE, FALSE, sizeof(heap_ent))};
+  g_tree_foreach(d->msgs, ready_visit, &c);
+  g_array_sort(c.found, due_cmp);
+  size_t n = 0;
+  for (guint k = 0; k < c.found->len; k++) {
+    const mta_msg *m = g_array_index(c.found, heap_ent, k).m;
+    for (uint32_t i = 0; i < m->nrcpts; i++) {
+      const mta_rcpt *r = &m->rcpts[i];
+      if (r->dest == d->name && !rcpt_final(r) && !(r->flags & MTA_RCPT_F_INFLIGHT) &&
+          !m->expire_pending) {
+        mta_queue_ref ref = {m->qid, i};
+        g_array_append_val(out, ref);
+        n++;
+      }
+    }
+  }
+  g_array_free(c.found, TRUE);
+  return n;
+}
+
+void mta_queue_get_stats(const mta_queue *q, mta_queue_stats *st) { *st = q->st; }
+
+size_t mta_queue_memory(const mta_queue *q) {
+  /* malloc keeps about 16 bytes of bookkeeping per block; a GHashTable
+   * entry is a hash, a key and a value slot; a GTree node is five words. */
+  const size_t blk = 16;
+  size_t n = sizeof *q + q->heap->len * sizeof(heap_ent) + q->ledger->len * sizeof(ledger_ent);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, q->msgs); /* a sum: order does not matter */
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    const mta_msg *m = v;
+    n += sizeof *m + blk + m->nrcpts * sizeof(mta_rcpt) + blk;
+    n += sizeof(guint) + 2 * sizeof(gpointer);
+    n += (m->sender ? blk : 0);
+    for (uint32_t i = 0; i < m->nrcpts; i++)
+      n += blk * (1 + (m->rcpts[i].text != NULL) + (m->rcpts[i].remote_mta != NULL));
+  }
+  n += q->str_bytes;
+  for (guint i = 0; i < q->dests->len; i++) {
+    const dest_ent *d = q->dests->pdata[i];
+    n += sizeof *d + blk + strlen(d->name) + 1 +
+         (size_t)g_tree_nnodes(d->msgs) * (5 * sizeof(gpointer) + blk);
+  }
+  return n;
+}
+
+/* ---- invariant ---- */
+
+gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static gint ledger_cmp(gconstpointer a, gconstpointer b) {
+  const ledger_ent *x = a, *y = b;
+  return x->qid < y->qid ? -1 : x->qid > y->qid;
+}
+
+static void violation(GPtrArray *v, size_t *count, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void violation(GPtrArray *v, size_t *count, const char *fmt, ...) {
+  (*count)++;
+  if (!v)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  g_ptr_array_add(v, g_strdup_vprintf(fmt, ap));
+  va_end(ap);
+}
+
+/* Checks one qid known to the queue or its ledger; false when unknown. */
+static bool check_one(const mta_queue *q, GArray *led, uint32_t qid, GPtrArray *violations,
+                      size_t *count) {
+  const mta_msg *m = mta_queue_get(q, qid);
+  if (m) {
+    if (!m->in_attempt && m->due == INT64_MAX && !msg_needs_dsn(m))
+      violation(violations, count, "message %u: queued but neither due nor waiting for a DSN", qid);
+    return true;
+  }
+  ledger_ent key = {.qid = qid};
+  guint idx;
+  if (!g_array_binary_search(led, &key, ledger_cmp, &idx))
+    return false;
+  const ledger_ent *e = &g_array_index(led, ledger_ent, idx);
+  if (e->bounced && !(e->flags & LEDGER_F_NULL_SENDER) && e->dsn_qid == 0)
+    violation(violations, count, "message %u: %u recipient(s) bounced without a DSN", qid,
+              e->bounced);
+  if (e->dsn_qid && (e->flags & LEDGER_F_NULL_SENDER))
+    violation(violations, count, "message %u: a DSN about a null-sender message", qid);
+  return true;
+}
+
+size_t mta_queue_check(const mta_queue *q, const uint32_t *accepted, size_t n,
+                       GPtrArray *violations) {
+  size_t count = 0;
+  GArray *led = g_array_sized_new(FALSE, FALSE, sizeof(ledger_ent), q->ledger->len);
+  g_array_append_vals(led, q->ledger->data, q->ledger->len);
+  g_array_sort(led, ledger_cmp);
+  if (accepted) {
+    for (size_t k = 0; k < n; k++)
+      if (!check_one(q, led, accepted[k], violations, &count))
+        violation(violations, &count, "message %u: accepted, then lost", accepted[k]);
+  } else {
+    /* Every id below the counter was issued: walk the known ones in order
+     * and report each gap once, as a range. */
+    GArray *known = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, q->msgs);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+      uint32_t id = GPOINTER_TO_UINT(k);
+      g_array_append_val(known, id);
+    }
+    for (guint i = 0; i < led->len; i++)
+      g_array_append_val(known, g_array_index(led, ledger_ent, i).qid);
+    g_array_sort(known, mta_queue__u32_cmp);
+    uint32_t expect = 1;
+    for (guint i = 0; i < known->len; i++) {
+      uint32_t id = g_array_index(known, uint32_t, i);
+      if (id < expect) /* a duplicate */
+        continue;
+      if (id > expect)
+        violation(violations, &count,
+                  id - 1 == expect ? "message %u: accepted, then lost"
+                                   : "messages %u-%u: accepted, then lost",
+                  expect, id - 1);
+      check_one(q, led, id, violations, &count);
+      expect = id + 1;
+    }
+    if (q->next_qid > expect)
+      violation(violations, &count,
+                q->next_qid - 1 == expect ? "message %u: accepted, then lost"
+                                          : "messages %u-%u: accepted, then lost",
+                expect, q->next_qid - 1);
+    g_array_free(known, TRUE);
+  }
+  /* A DSN about a DSN anywhere in the queue or the ledger. */
+  for (guint i = 0; i < led->len; i++) {
+    const ledger_ent *e = &g_array_index(led, ledger_ent, i);
+    if (e->dsn_of && e->dsn_qid)
+      violation(violations, &count, "message %u: a DSN (about %u) was bounced to its sender",
+                e->qid, e->dsn_of);
+  }
+  g_array_free(led, TRUE);
+  return count;
+}

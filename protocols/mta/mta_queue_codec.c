@@ -1,0 +1,317 @@
+/* mta_queue_codec.c — the queue on the host's (simulated) disk: one
+ * length-checked little-endian record per message, and a whole-queue blob
+ * (counter, statistics, ledger, records in id order). Decoding treats the
+ * bytes as outside input: any truncation or corruption is an error, never
+ * a crash (tests/test_mta_queue.c, tests/fuzz/fuzz_mta_queue.c).
+ */
+#include <string.h>
+
+#include "mta_queue.h"
+#include "mta_queue_int.h"
+
+/* ---- encoding ---- */
+
+#define MSG_MAGIC "MQM1"
+#define QUEUE_MAGIC "MQQ1"
+#define NO_STR UINT32_MAX
+
+static void put_u8(GByteArray *o, uint8_t v) { g_byte_array_append(o, &v, 1); }
+static void put_u16(GByteArray *o, uint16_t v) {
+  uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+  g_byte_array_append(o, b, 2);
+}
+static void put_u32(GByteArray *o, uint32_t v) {
+  uint8_t b[4];
+  for (int i = 0; i < 4; i++)
+    b[i] = (uint8_t)(v >> (8 * i));
+  g_byte_array_append(o, b, 4);
+}
+static void put_u64(GByteArray *o, uint64_t v) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++)
+    b[i] = (uint8_t)(v >> (8 * i));
+  g_byte_array_append(o, b, 8);
+}
+static void put_str(GByteArray *o, const char *s) {
+  if (!s) {
+    put_u32(o, NO_STR);
+    return;
+  }
+  size_t n = strlen(s);
+  put_u32(o, (uint32_t)n);
+  g_byte_array_append(o, (const guint8 *)s, (guint)n);
+}
+
+typedef struct {
+  const uint8_t *p;
+  size_t left;
+  bool bad;
+} rd;
+
+static bool take(rd *r, size_t n, const uint8_t **out) {
+  if (r->bad || r->left < n) {
+    r->bad = true;
+    return false;
+  }
+  *out = r->p;
+  r->p += n;
+  r->left -= n;
+  return true;
+}
+static uint64_t get_uint(rd *r, int bytes) {
+  const uint8_t *b;
+  if (!take(r, (size_t)bytes, &b))
+    return 0;
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; i--)
+    v = (v << 8) | b[i];
+  return v;
+}
+static int64_t get_i64(rd *r) { return (int64_t)get_uint(r, 8); }
+/* A string: NULL for the absent marker; sets bad on truncation or NUL. */
+static char *get_str(rd *r, bool *absent) {
+  uint32_t n = (uint32_t)get_uint(r, 4);
+  *absent = false;
+  if (r->bad)
+    return NULL;
+  if (n == NO_STR) {
+    *absent = true;
+    return NULL;
+  }
+  const uint8_t *b;
+  if (!take(r, n, &b) || memchr(b, 0, n)) {
+    r->bad = true;
+    return NULL;
+  }
+  return g_strndup((const char *)b, n);
+}
+
+void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
+  const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_encode");
+  g_byte_array_append(o, (const guint8 *)MSG_MAGIC, 4);
+  put_u32(o, m->qid);
+  put_u32(o, m->attempts);
+  put_u64(o, (uint64_t)m->arrival);
+  /* A message caught in an attempt is due again at once after a crash. */
+  put_u64(o, (uint64_t)(m->in_attempt ? m->arrival : m->due));
+  put_u64(o, m->size);
+  put_u64(o, m->body_id);
+  put_u32(o, m->dsn_of);
+  put_u32(o, m->dsn_qid);
+  put_u8(o, (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0)));
+  put_u8(o, m->warnings);
+  put_u64(o, (uint64_t)m->retry.last_try);
+  put_u64(o, (uint64_t)m->retry.next_try);
+  put_str(o, m->sender);
+  put_u32(o, m->nrcpts);
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    const mta_rcpt *r = &m->rcpts[i];
+    put_str(o, r->addr);
+    put_str(o, r->dest);
+    put_str(o, r->text);
+    put_str(o, r->remote_mta);
+    put_u64(o, (uint64_t)r->next_try);
+    put_u64(o, (uint64_t)r->last_try);
+    put_u16(o, r->code);
+    put_u8(o, r->state);
+    put_u8(o, (uint8_t)(r->flags & MTA_RCPT_F_REPORTED));
+    put_str(o, r->esc);
+    put_u16(o, r->attempts);
+  }
+  if (m->body) {
+    gsize n;
+    const guint8 *b = g_bytes_get_data(m->body, &n);
+    put_u64(o, n);
+    g_byte_array_append(o, b, (guint)n);
+  }
+}
+
+/* Reads one record; the recipients' destination names are returned in
+ * DESTS (owned) until mta_queue__msg_insert interns them. */
+static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
+  const uint8_t *magic;
+  if (!take(r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0) {
+    *err = g_strdup("message record: bad magic");
+    return NULL;
+  }
+  mta_msg *m = g_new0(mta_msg, 1);
+  m->heap_idx = -1;
+  m->qid = (uint32_t)get_uint(r, 4);
+  m->attempts = (uint32_t)get_uint(r, 4);
+  m->arrival = get_i64(r);
+  m->due = get_i64(r);
+  m->size = get_uint(r, 8);
+  m->body_id = get_uint(r, 8);
+  m->dsn_of = (uint32_t)get_uint(r, 4);
+  m->dsn_qid = (uint32_t)get_uint(r, 4);
+  uint8_t flags = (uint8_t)get_uint(r, 1);
+  m->expire_pending = (flags & 2) != 0;
+  m->warnings = (uint8_t)get_uint(r, 1);
+  m->retry.last_try = get_i64(r);
+  m->retry.next_try = get_i64(r);
+  bool absent;
+  m->sender = get_str(r, &absent);
+  uint32_t n = (uint32_t)get_uint(r, 4);
+  /* Each recipient takes at least 42 octets: bound N before allocating. */
+  if (r->bad || absent || m->qid == 0 || m->qid == UINT32_MAX || n == 0 || n > r->left / 42 ||
+      (flags & ~7u) || (m->dsn_of && *m->sender)) {
+    *err = g_strdup("message record: bad header");
+    m->nrcpts = 0;
+    mta_queue__msg_free(m);
+    return NULL;
+  }
+  m->rcpts = g_new0(mta_rcpt, n);
+  m->nrcpts = n;
+  const char *why = NULL;
+  for (uint32_t i = 0; i < n && !r->bad && !why; i++) {
+    mta_rcpt *rc = &m->rcpts[i];
+    bool a1, a2, a3, a4, a5;
+    rc->addr = get_str(r, &a1);
+    char *dest = get_str(r, &a2);
+    rc->text = get_str(r, &a3);
+    rc->remote_mta = get_str(r, &a4);
+    rc->next_try = get_i64(r);
+    rc->last_try = get_i64(r);
+    rc->code = (uint16_t)get_uint(r, 2);
+    rc->state = (uint8_t)get_uint(r, 1);
+    rc->flags = (uint8_t)get_uint(r, 1);
+    char *esc = get_str(r, &a5);
+    rc->attempts = (uint16_t)get_uint(r, 2);
+    if (!r->bad && (a1 || a2 || a5 || rc->state >= MTA_RCPT__COUNT ||
+                    (rc->flags & ~MTA_RCPT_F_REPORTED) || strlen(esc) >= sizeof rc->esc))
+      why = "message record: bad recipient";
+    else if (esc)
+      g_strlcpy(rc->esc, esc, sizeof rc->esc);
+    g_free(esc);
+    g_ptr_array_add(dests, dest ? dest : g_strdup(""));
+    rc->dest = g_ptr_array_index(dests, dests->len - 1);
+  }
+  if (!r->bad && !why && (flags & 1)) {
+    uint64_t blen = get_uint(r, 8);
+    const uint8_t *b;
+    if (blen > r->left || !take(r, (size_t)blen, &b))
+      why = "message record: truncated body";
+    else
+      m->body = g_bytes_new(b, (gsize)blen);
+  }
+  if (r->bad || why) {
+    *err = g_strdup(why ? why : "message record: truncated");
+    mta_queue__msg_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, char **err) {
+  rd r = {data, len, false};
+  GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
+  mta_msg *m = msg_read(&r, dests, err);
+  uint32_t qid = 0;
+  if (m && r.left) {
+    *err = g_strdup("message record: trailing octets");
+    mta_queue__msg_free(m);
+  } else if (m && mta_queue_get(q, m->qid)) {
+    *err = g_strdup_printf("message record: queue id %u is already queued", m->qid);
+    mta_queue__msg_free(m);
+  } else if (m) {
+    mta_queue__msg_insert(q, m);
+    qid = m->qid;
+  }
+  g_ptr_array_free(dests, TRUE);
+  return qid;
+}
+
+GBytes *mta_queue_encode(const mta_queue *q) {
+  GByteArray *o = g_byte_array_new();
+  g_byte_array_append(o, (const guint8 *)QUEUE_MAGIC, 4);
+  put_u32(o, q->next_qid);
+  const uint64_t *sv = (const uint64_t *)&q->st;
+  for (size_t i = 0; i < sizeof q->st / sizeof(uint64_t); i++)
+    put_u64(o, sv[i]);
+  put_u32(o, q->ledger->len);
+  for (guint i = 0; i < q->ledger->len; i++) {
+    const ledger_ent *e = &g_array_index(q->ledger, ledger_ent, i);
+    put_u32(o, e->qid);
+    put_u32(o, e->delivered);
+    put_u32(o, e->bounced);
+    put_u32(o, e->dsn_qid);
+    put_u32(o, e->dsn_of);
+    put_u32(o, e->flags);
+  }
+  GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, q->msgs);
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    uint32_t id = GPOINTER_TO_UINT(k);
+    g_array_append_val(qids, id);
+  }
+  g_array_sort(qids, mta_queue__u32_cmp); /* hash order never reaches the output */
+  put_u32(o, qids->len);
+  GByteArray *rec = g_byte_array_new();
+  for (guint i = 0; i < qids->len; i++) {
+    g_byte_array_set_size(rec, 0);
+    mta_queue_msg_encode(q, g_array_index(qids, uint32_t, i), rec);
+    put_u32(o, rec->len);
+    g_byte_array_append(o, rec->data, rec->len);
+  }
+  g_byte_array_free(rec, TRUE);
+  g_array_free(qids, TRUE);
+  return g_byte_array_free_to_bytes(o);
+}
+
+mta_queue *mta_queue_decode(const uint8_t *data, size_t len, char **err) {
+  rd r = {data, len, false};
+  const uint8_t *magic;
+  if (!take(&r, 4, &magic) || memcmp(magic, QUEUE_MAGIC, 4) != 0) {
+    *err = g_strdup("queue: bad magic");
+    return NULL;
+  }
+  mta_queue *q = mta_queue_new();
+  uint32_t next_qid = (uint32_t)get_uint(&r, 4);
+  mta_queue_stats st;
+  uint64_t *sv = (uint64_t *)&st;
+  for (size_t i = 0; i < sizeof st / sizeof(uint64_t); i++)
+    sv[i] = get_uint(&r, 8);
+  uint32_t nled = (uint32_t)get_uint(&r, 4);
+  if (r.bad || nled > r.left / 24 || next_qid == 0) {
+    *err = g_strdup("queue: bad header");
+    mta_queue_free(q);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < nled; i++) {
+    ledger_ent e;
+    e.qid = (uint32_t)get_uint(&r, 4);
+    e.delivered = (uint32_t)get_uint(&r, 4);
+    e.bounced = (uint32_t)get_uint(&r, 4);
+    e.dsn_qid = (uint32_t)get_uint(&r, 4);
+    e.dsn_of = (uint32_t)get_uint(&r, 4);
+    e.flags = (uint32_t)get_uint(&r, 4);
+    g_array_append_val(q->ledger, e);
+  }
+  uint32_t nmsg = (uint32_t)get_uint(&r, 4);
+  for (uint32_t i = 0; i < nmsg && !r.bad; i++) {
+    uint32_t rl = (uint32_t)get_uint(&r, 4);
+    const uint8_t *b;
+    if (!take(&r, rl, &b))
+      break;
+    if (!mta_queue_msg_decode(q, b, rl, err)) {
+      mta_queue_free(q);
+      return NULL;
+    }
+  }
+  if (r.bad || r.left) {
+    *err = g_strdup(r.bad ? "queue: truncated" : "queue: trailing octets");
+    mta_queue_free(q);
+    return NULL;
+  }
+  /* Statistics as saved, except what the restored messages define. */
+  mta_queue_stats now = q->st;
+  q->st = st;
+  q->st.queued = now.queued;
+  q->st.queued_rcpts = now.queued_rcpts;
+  q->st.queued_bytes = now.queued_bytes;
+  if (next_qid > q->next_qid)
+    q->next_qid = next_qid;
+  return q;
+}

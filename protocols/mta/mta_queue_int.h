@@ -1,0 +1,46 @@
+/* mta_queue_int.h — what mta_queue.c and mta_queue_codec.c share. */
+#ifndef MAILSIM_MTA_QUEUE_INT_H
+#define MAILSIM_MTA_QUEUE_INT_H
+
+#include "mta_queue.h"
+
+typedef struct {
+  int64_t due;
+  mta_msg *m;
+} heap_ent;
+
+typedef struct {
+  uint32_t qid;
+  uint32_t delivered, bounced;
+  uint32_t dsn_qid; /* 0: none (null sender, or nothing bounced) */
+  uint32_t dsn_of;  /* the message was itself a DSN about this qid */
+  uint32_t flags;   /* LEDGER_F_* */
+} ledger_ent;
+
+enum { LEDGER_F_NULL_SENDER = 1u << 0 };
+
+typedef struct {
+  char *name;
+  GTree *msgs; /* qid → unfinished recipients for this destination */
+} dest_ent;
+
+struct mta_queue {
+  uint32_t next_qid;
+  GHashTable *msgs;       /* qid → mta_msg* (lookup only) */
+  GArray *heap;           /* heap_ent, min by (due, qid) */
+  GHashTable *dest_index; /* name → dest_ent* (lookup only) */
+  GPtrArray *dests;       /* dest_ent*, creation order */
+  GArray *ledger;         /* ledger_ent */
+  mta_queue_stats st;
+  size_t str_bytes; /* bytes of message strings held */
+};
+
+/* The message QID (aborts naming FN when it is not queued). */
+mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
+/* Registers a fully built message (qid set, dest strings borrowed until
+ * interned here) in the indexes and the statistics; due order included. */
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m);
+void mta_queue__msg_free(mta_msg *m);
+gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);
+
+#endif
