@@ -703,7 +703,7 @@ spf_check *spf_check_new(const spf_request *req, const auth_env *env) {
   c->helo = g_strdup(req->helo);
   c->mailfrom = g_strdup(req->mailfrom ? req->mailfrom : "");
   c->receiver = g_strdup(req->receiver ? req->receiver : "unknown");
-  c->default_exp = g_strdup(req->default_exp ? req->default_exp : "DEFAULT");
+  c->default_exp = g_strdup(req->default_exp ? req->default_exp : "SPF fail - not authorized");
   c->identity = req->identity;
   c->now_unix = req->now_unix;
   c->max_lookups = req->max_lookups ? req->max_lookups : 10;
