@@ -42,7 +42,7 @@ static void run_check(auth_fakedns *dns, const spf_request *req, run_out *o) {
   memset(o, 0, sizeof *o);
   o->queries = g_string_new(NULL);
   o->trace = g_string_new(NULL);
-  auth_env env = {trace_cb, o->trace};
+  auth_env env = {.trace = trace_cb, .ud = o->trace};
   spf_check *c = spf_check_new(req, &env);
   ck_assert_msg(c != NULL, "bad ip %s", req->ip);
   spf_event ev;

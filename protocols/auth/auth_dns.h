@@ -42,9 +42,16 @@ typedef struct {
  * engine. */
 typedef void (*auth_trace_fn)(void *ud, const char *line);
 
+/* Randomness for an engine: a uniformly distributed 32-bit value from the
+ * caller's named stream (the simulator's rng). Engines document when they
+ * draw, so the number of draws is deterministic. */
+typedef uint32_t (*auth_rand_fn)(void *ud);
+
 typedef struct {
   auth_trace_fn trace; /* may be NULL */
-  void *ud;
+  void *ud;            /* for trace */
+  auth_rand_fn rand;   /* may be NULL where an engine draws nothing (SPF, DKIM) */
+  void *rand_ud;
 } auth_env;
 
 /* Builds a DNS name from a domain in text form, without escapes: labels are
