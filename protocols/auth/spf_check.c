@@ -842,6 +842,10 @@ const char *spf_check_problem(const spf_check *c) {
   return c->problem;
 }
 const char *spf_check_domain(const spf_check *c) { return c->domain; }
+spf_identity spf_check_identity(const spf_check *c) { return c->identity; }
+const char *spf_check_mailfrom(const spf_check *c) { return c->mailfrom; }
+const char *spf_check_helo(const spf_check *c) { return c->helo; }
+const char *spf_check_sender(const spf_check *c) { return c->sender; }
 unsigned spf_check_lookups(const spf_check *c) {
   assert_done(c, __func__);
   return c->lookups;

@@ -103,6 +103,12 @@ const char *spf_check_mechanism(const spf_check *c);
 const char *spf_check_problem(const spf_check *c);
 /* The domain checked (§4.1 <domain>) and the DNS-querying terms counted. */
 const char *spf_check_domain(const spf_check *c);
+/* The request as given: identity, MAIL FROM ("" for the null path), HELO;
+ * and <sender> (§4.3: "postmaster@HELO" for the null path). Borrowed. */
+spf_identity spf_check_identity(const spf_check *c);
+const char *spf_check_mailfrom(const spf_check *c);
+const char *spf_check_helo(const spf_check *c);
+const char *spf_check_sender(const spf_check *c);
 unsigned spf_check_lookups(const spf_check *c);
 
 /* After done: a Received-SPF header field (RFC 7208 §9.1), "Received-SPF: "
