@@ -23,7 +23,8 @@ static dns_zone *load_zone(const char *path) {
   dns_name root;
   dns_name_set_root(&root);
   dns_zone *z = dns_zone_new(&root);
-  dns_err e = dns_zone_add_text(z, ". 300 IN SOA ns.invalid. hostmaster.invalid. 1 3600 600 86400 300");
+  dns_err e =
+      dns_zone_add_text(z, ". 300 IN SOA ns.invalid. hostmaster.invalid. 1 3600 600 86400 300");
   g_assert(e == DNS_OK);
   gchar **lines = g_strsplit(text, "\n", -1);
   g_free(text);
@@ -34,8 +35,8 @@ static dns_zone *load_zone(const char *path) {
       continue;
     e = dns_zone_add_text(z, l);
     if (e != DNS_OK) {
-      fprintf(stderr, "mailsim spf: %s:%zu: %s: expected \"name TTL IN TYPE rdata\"\n", path,
-              i + 1, dns_err_name(e));
+      fprintf(stderr, "mailsim spf: %s:%zu: %s: expected \"name TTL IN TYPE rdata\"\n", path, i + 1,
+              dns_err_name(e));
       ok = false;
     }
   }
@@ -106,11 +107,8 @@ int cli_cmd_spf(int argc, char **argv) {
   z = load_zone(zone);
   if (!z)
     goto out;
-  spf_request req = {.ip = ip,
-                     .helo = helo,
-                     .mailfrom = from ? from : "",
-                     .identity = id,
-                     .receiver = receiver};
+  spf_request req = {
+      .ip = ip, .helo = helo, .mailfrom = from ? from : "", .identity = id, .receiver = receiver};
   c = spf_check_new(&req, NULL);
   if (!c) {
     fprintf(stderr, "mailsim spf: --ip: '%s' is not an IPv4 or IPv6 address\n", ip);

@@ -12,7 +12,7 @@
 #include "dkim_sign.h"
 #include "testutil.h"
 
-static const uint8_t seed[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t seed[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 static void answer_from(auth_fakedns *d, const auth_dns_query *q, auth_dns_status *st,
@@ -22,8 +22,8 @@ static void answer_from(auth_fakedns *d, const auth_dns_query *q, auth_dns_statu
 
 /* Runs SPF, DKIM and DMARC for MSG from IP and returns our field. */
 static char *pipeline(auth_fakedns *d, const char *ip, const char *mailfrom, const char *msg) {
-  spf_request sr = {.ip = ip, .helo = "out.example.com", .mailfrom = mailfrom,
-                    .receiver = "mx.example.net"};
+  spf_request sr = {
+      .ip = ip, .helo = "out.example.com", .mailfrom = mailfrom, .receiver = "mx.example.net"};
   spf_check *s = spf_check_new(&sr, NULL);
   spf_event se;
   while (spf_check_next(s, &se) && se.kind == SPF_EV_DNS_QUERY) {
@@ -93,8 +93,10 @@ START_TEST(test_build_from_engines) {
   auth_fakedns_add_text(d, line);
   auth_fakedns_add_text(d, "example.com. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"");
   auth_fakedns_add_text(d, "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject\"");
-  dkim_sign_cfg cfg = {.domain = "example.com", .selector = "sel",
-                       .header_canon = DKIM_CANON_RELAXED, .body_canon = DKIM_CANON_RELAXED,
+  dkim_sign_cfg cfg = {.domain = "example.com",
+                       .selector = "sel",
+                       .header_canon = DKIM_CANON_RELAXED,
+                       .body_canon = DKIM_CANON_RELAXED,
                        .now_unix = 1700000000};
   char *sig = dkim_sign(&cfg, k, body_msg, strlen(body_msg));
   char *signed_msg = g_strconcat(sig, body_msg, NULL);

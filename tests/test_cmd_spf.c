@@ -17,8 +17,8 @@ static const char zone_text[] =
     "spf.example.org. 300 IN TXT \"v=spf1 ip4:198.51.100.0/24 ~all\"\n";
 
 static int run(const char *zone, const char *ip, const char *from) {
-  char *argv[] = {"spf", "--zone", (char *)zone, "--ip", (char *)ip, "--helo", "h.example.org",
-                  "--from", (char *)from, "-v", NULL};
+  char *argv[] = {"spf",           "--zone", (char *)zone, "--ip", (char *)ip, "--helo",
+                  "h.example.org", "--from", (char *)from, "-v",   NULL};
   char **copy = g_memdup2(argv, sizeof argv); /* GOption reorders it */
   int r = cli_cmd_spf(10, copy);
   g_free(copy);
@@ -33,10 +33,10 @@ START_TEST(test_cmd_spf) {
     const char *ip, *from;
     int want;
   } rows[] = {
-      {"192.0.2.10", "a@example.com", 0},    /* mx */
-      {"198.51.100.9", "a@example.com", 0},  /* include through a CNAME */
-      {"203.0.113.5", "a@example.com", 1},   /* -all */
-      {"203.0.113.5", "a@nowhere.test", 1},  /* none */
+      {"192.0.2.10", "a@example.com", 0},   /* mx */
+      {"198.51.100.9", "a@example.com", 0}, /* include through a CNAME */
+      {"203.0.113.5", "a@example.com", 1},  /* -all */
+      {"203.0.113.5", "a@nowhere.test", 1}, /* none */
       {"not-an-ip", "a@example.com", 2},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {

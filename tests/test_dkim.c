@@ -24,33 +24,32 @@
 
 /* ---- RFC 8463 Appendix A ---- */
 
-static const char rfc8463_msg[] =
-    "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
-    " d=football.example.com; i=@football.example.com;\r\n"
-    " q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
-    " subject : date : message-id : from : subject : date;\r\n"
-    " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-    " b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
-    " Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
-    "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
-    " d=football.example.com; i=@football.example.com;\r\n"
-    " q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n"
-    " date : message-id : from : subject : date;\r\n"
-    " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-    " b=F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3\r\n"
-    " DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2Jz\r\n"
-    " dA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=\r\n"
-    "From: Joe SixPack <joe@football.example.com>\r\n"
-    "To: Suzie Q <suzie@shopping.example.net>\r\n"
-    "Subject: Is dinner ready?\r\n"
-    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
-    "Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
-    "\r\n"
-    "Hi.\r\n"
-    "\r\n"
-    "We lost the game.  Are you hungry yet?\r\n"
-    "\r\n"
-    "Joe.\r\n";
+static const char rfc8463_msg[] = "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
+                                  " d=football.example.com; i=@football.example.com;\r\n"
+                                  " q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
+                                  " subject : date : message-id : from : subject : date;\r\n"
+                                  " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+                                  " b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
+                                  " Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
+                                  "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+                                  " d=football.example.com; i=@football.example.com;\r\n"
+                                  " q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n"
+                                  " date : message-id : from : subject : date;\r\n"
+                                  " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+                                  " b=F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3\r\n"
+                                  " DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2Jz\r\n"
+                                  " dA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=\r\n"
+                                  "From: Joe SixPack <joe@football.example.com>\r\n"
+                                  "To: Suzie Q <suzie@shopping.example.net>\r\n"
+                                  "Subject: Is dinner ready?\r\n"
+                                  "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+                                  "Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
+                                  "\r\n"
+                                  "Hi.\r\n"
+                                  "\r\n"
+                                  "We lost the game.  Are you hungry yet?\r\n"
+                                  "\r\n"
+                                  "Joe.\r\n";
 
 static const char rfc8463_ed_rec[] =
     "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
@@ -177,8 +176,8 @@ START_TEST(test_rfc8463_tampered_and_refused) {
       {"t=1528637909; h=from : to :", "t=1528637909; x=1528637910; h=from : to :",
        "fail:signature expired,pass"},
       {"i=@football.example.com", "i=@example.net", "neutral:i= is not within d=,pass"},
-      {"h=from : to :\r\n subject : date : message-id : from : subject : date;",
-       "h=to : subject;", "neutral:From is not signed,pass"},
+      {"h=from : to :\r\n subject : date : message-id : from : subject : date;", "h=to : subject;",
+       "neutral:From is not signed,pass"},
       {"s=brisbane;", "s=brisbane; s=brisbane;", "neutral:signature syntax error,pass"},
       {"v=1; a=ed25519", "v=2; a=ed25519", "neutral:incompatible version,pass"},
       {"s=brisbane;", "s=nokey;", "permerror:no key for signature,pass"},
@@ -220,15 +219,9 @@ START_TEST(test_tag_list) {
     bool ok;
     const char *a;
   } rows[] = {
-      {"a=1; b=2", true, "1"},
-      {"a=1;b=2;", true, "1"},
-      {" a = x y ; b=2", true, "x y"},
-      {"a=1; a=2", false, NULL},
-      {"a=1;; b=2", false, NULL},
-      {"=1", false, NULL},
-      {"1a=1", false, NULL},
-      {"a", false, NULL},
-      {"a=\r\n\t1", true, "1"},
+      {"a=1; b=2", true, "1"},   {"a=1;b=2;", true, "1"},    {" a = x y ; b=2", true, "x y"},
+      {"a=1; a=2", false, NULL}, {"a=1;; b=2", false, NULL}, {"=1", false, NULL},
+      {"1a=1", false, NULL},     {"a", false, NULL},         {"a=\r\n\t1", true, "1"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     dkim_tag_list tl;
@@ -301,8 +294,8 @@ START_TEST(test_canon_tables) {
       size_t split = sp == len + 1 ? (size_t)-1 : sp;
       char *s = body_canon(DKIM_CANON_SIMPLE, brows[i].in, split, -1);
       char *r = body_canon(DKIM_CANON_RELAXED, brows[i].in, split, -1);
-      ck_assert_msg(strcmp(s, brows[i].simple) == 0, "simple row %zu split %zu: got \"%s\"", i,
-                    sp, s);
+      ck_assert_msg(strcmp(s, brows[i].simple) == 0, "simple row %zu split %zu: got \"%s\"", i, sp,
+                    s);
       ck_assert_msg(strcmp(r, brows[i].relaxed) == 0, "relaxed row %zu split %zu: got \"%s\"", i,
                     sp, r);
       g_free(s);
@@ -329,25 +322,24 @@ END_TEST
 
 /* ---- our signatures ---- */
 
-static const char sample_msg[] =
-    "From: Alice <alice@example.com>\r\n"
-    "To: Bob <bob@example.net>\r\n"
-    "Subject:  Lunch   tomorrow?\r\n"
-    "Date: Thu, 26 Nov 2026 07:00:00 +0000\r\n"
-    "Message-ID: <m1@example.com>\r\n"
-    "MIME-Version: 1.0\r\n"
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Hi Bob,  \r\n"
-    "\r\n"
-    "are you free\t tomorrow?\r\n"
-    "\r\n"
-    "\r\n";
+static const char sample_msg[] = "From: Alice <alice@example.com>\r\n"
+                                 "To: Bob <bob@example.net>\r\n"
+                                 "Subject:  Lunch   tomorrow?\r\n"
+                                 "Date: Thu, 26 Nov 2026 07:00:00 +0000\r\n"
+                                 "Message-ID: <m1@example.com>\r\n"
+                                 "MIME-Version: 1.0\r\n"
+                                 "Content-Type: text/plain; charset=us-ascii\r\n"
+                                 "\r\n"
+                                 "Hi Bob,  \r\n"
+                                 "\r\n"
+                                 "are you free\t tomorrow?\r\n"
+                                 "\r\n"
+                                 "\r\n";
 
 /* RFC 8032 §7.1 test 1 seed: a fixed Ed25519 key. */
-static const uint8_t ed_seed[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
-                                    0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
-                                    0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
+static const uint8_t ed_seed[32] = {
+    0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
 
 static dkim_key *rsa_key(unsigned bits) {
   EVP_PKEY *p = EVP_RSA_gen(bits);
@@ -396,8 +388,8 @@ START_TEST(test_sign_verify_roundtrip) {
         char *m1 = sign_with(ed, "ed", hc, bc, ov, sample_msg);
         char *m2 = sign_with(rsa, "rsa", hc, bc, ov, m1);
         char *got = verify_msg(d, m2);
-        ck_assert_msg(strcmp(got, "pass,pass") == 0, "c=%d/%d oversign %d: got %s\n%s", hc, bc,
-                      ov, got, m2);
+        ck_assert_msg(strcmp(got, "pass,pass") == 0, "c=%d/%d oversign %d: got %s\n%s", hc, bc, ov,
+                      got, m2);
         g_free(got);
         /* one body octet changed */
         char *t = replace1(m2, "are you free", "are you frea");
@@ -488,8 +480,8 @@ START_TEST(test_dkimpy_verifies_ours) {
   dkim_key *ed = dkim_key_from_raw(DKIM_KEY_ED25519, ed_seed, sizeof ed_seed);
   dkim_key *rsa = rsa_key(2048);
   char *t1 = dkim_key_dns_txt(ed), *t2 = dkim_key_dns_txt(rsa);
-  char *keys = g_strdup_printf("ed._domainkey.example.com\t%s\nrsa._domainkey.example.com\t%s\n",
-                               t1, t2);
+  char *keys =
+      g_strdup_printf("ed._domainkey.example.com\t%s\nrsa._domainkey.example.com\t%s\n", t1, t2);
   char *kf = write_tmp("keys", keys);
   for (int hc = 0; hc < 2; hc++) {
     for (int bc = 0; bc < 2; bc++) {
@@ -545,10 +537,10 @@ START_TEST(test_we_verify_dkimpy) {
   for (int hc = 0; hc < 2; hc++) {
     for (int bc = 0; bc < 2; bc++) {
       for (int alg = 0; alg < 2; alg++) {
-        char *sigf = peer((char *[]){"sign", mf, alg ? edf : rsaf,
-                                     alg ? "ed25519-sha256" : "rsa-sha256", alg ? "ed" : "rsa",
-                                     "example.com", (char *)canons[hc], (char *)canons[bc],
-                                     "from:to:subject:date:message-id:from", NULL});
+        char *sigf =
+            peer((char *[]){"sign", mf, alg ? edf : rsaf, alg ? "ed25519-sha256" : "rsa-sha256",
+                            alg ? "ed" : "rsa", "example.com", (char *)canons[hc],
+                            (char *)canons[bc], "from:to:subject:date:message-id:from", NULL});
         char *m = g_strconcat(sigf, sample_msg, NULL);
         char *got = verify_msg(d, m);
         ck_assert_msg(strcmp(got, "pass") == 0, "dkimpy %s c=%s/%s: got %s\n%s",

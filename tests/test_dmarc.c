@@ -49,12 +49,12 @@ START_TEST(test_record_parse) {
        DMARC_POLICY_NONE, 20, true, true, 0},
       {"v=DMARC1; p=none; rua=mailto:a@example.com,mailto:b@example.net!10m", true,
        DMARC_POLICY_NONE, DMARC_POLICY_NONE, 100, false, false, 2},
-      {"v=DMARC1; rua=mailto:a@example.com", true, DMARC_POLICY_NONE, DMARC_POLICY_NONE, 100,
-       false, false, 1}, /* §6.6.3: no p= but a valid rua= */
+      {"v=DMARC1; rua=mailto:a@example.com", true, DMARC_POLICY_NONE, DMARC_POLICY_NONE, 100, false,
+       false, 1}, /* §6.6.3: no p= but a valid rua= */
       {"v=DMARC1; p=bogus; rua=mailto:a@example.com", true, DMARC_POLICY_NONE, DMARC_POLICY_NONE,
        100, false, false, 1},
-      {"v=DMARC1; p=reject; pct=150; adkim=x", true, DMARC_POLICY_REJECT, DMARC_POLICY_REJECT,
-       100, false, false, 0},
+      {"v=DMARC1; p=reject; pct=150; adkim=x", true, DMARC_POLICY_REJECT, DMARC_POLICY_REJECT, 100,
+       false, false, 0},
       {"V=DMARC1; P=Reject", false, 0, 0, 0, false, false, 0},
       {"v=DMARC1", false, 0, 0, 0, false, false, 0},
       {"v=DMARC1; p=bogus", false, 0, 0, 0, false, false, 0},
@@ -86,7 +86,8 @@ END_TEST
 static auth_fakedns *zone(void) {
   auth_fakedns *d = auth_fakedns_new();
   static const char *const recs[] = {
-      "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@example.com\"",
+      "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject; sp=quarantine; "
+      "rua=mailto:d@example.com\"",
       "_dmarc.strict.com. 300 IN TXT \"v=DMARC1; p=reject; adkim=s; aspf=s\"",
       "_dmarc.relaxed.com. 300 IN TXT \"v=DMARC1; p=quarantine\"",
       "_dmarc.monitor.org. 300 IN TXT \"v=DMARC1; p=none\"",
@@ -161,8 +162,8 @@ static void run_row(auth_fakedns *d, const row *w) {
   }
   ck_assert_int_eq(dmarc_check_state(c), DMARC_ST_DONE);
   ck_assert_msg(dmarc_check_result(c) == w->result && dmarc_check_policy(c) == w->policy &&
-                    dmarc_check_disposition(c) == w->disposition && strcmp(q->str, w->queries) == 0 &&
-                    fr.draws == w->draws,
+                    dmarc_check_disposition(c) == w->disposition &&
+                    strcmp(q->str, w->queries) == 0 && fr.draws == w->draws,
                 "From %s: got %s p=%s dis=%s queries \"%s\" draws %u; want %s p=%s dis=%s queries "
                 "\"%s\" draws %u (%s)",
                 w->from, dmarc_result_name(dmarc_check_result(c)),
@@ -187,8 +188,8 @@ START_TEST(test_alignment) {
       {"example.com", SPF_PASS, "bounce.example.com", NULL, 0, 0, DMARC_PASS, R, N,
        "_dmarc.example.com. ", 0},
       /* strict: the same identifiers do not align */
-      {"strict.com", SPF_PASS, "bounce.strict.com", "mail.strict.com", DKIM_PASS, 0, DMARC_FAIL,
-       R, R, "_dmarc.strict.com. ", 0},
+      {"strict.com", SPF_PASS, "bounce.strict.com", "mail.strict.com", DKIM_PASS, 0, DMARC_FAIL, R,
+       R, "_dmarc.strict.com. ", 0},
       {"strict.com", SPF_NONE, NULL, "strict.com", DKIM_PASS, 0, DMARC_PASS, R, N,
        "_dmarc.strict.com. ", 0},
       {"strict.com", SPF_PASS, "STRICT.com", NULL, 0, 0, DMARC_PASS, R, N, "_dmarc.strict.com. ",

@@ -371,9 +371,9 @@ static void yaml_read_suite(const char *path, scenario_fn fn, void *ud) {
       char *key = g_strndup(s, (gsize)(colon - s));
       GPtrArray *vals = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
       yaml_value(colon + 1, vals);
-      char **slot = strcmp(key, "helo") == 0       ? &cur->helo
-                    : strcmp(key, "host") == 0     ? &cur->host
-                    : strcmp(key, "mailfrom") == 0 ? &cur->mailfrom
+      char **slot = strcmp(key, "helo") == 0          ? &cur->helo
+                    : strcmp(key, "host") == 0        ? &cur->host
+                    : strcmp(key, "mailfrom") == 0    ? &cur->mailfrom
                     : strcmp(key, "explanation") == 0 ? &cur->explanation
                                                       : NULL;
       if (slot)
@@ -526,8 +526,8 @@ START_TEST(test_macro_table) {
     g_free(got);
   }
   /* Invalid macro strings and exp-only letters outside exp. */
-  static const char *const bad[] = {"%{c}", "%{r}", "%{t}", "%(ir)", "foo%", "%{a}", "%{d0}",
-                                    "%{ir", "%x", "a b"};
+  static const char *const bad[] = {"%{c}", "%{r}",  "%{t}", "%(ir)", "foo%",
+                                    "%{a}", "%{d0}", "%{ir", "%x",    "a b"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     char *got = spf_macro_expand(bad[i], &m, false);
     ck_assert_msg(got == NULL, "%s: got %s want invalid", bad[i], got);
@@ -648,12 +648,14 @@ START_TEST(test_engine_results) {
   };
   auth_fakedns *d = example_dns();
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
-    spf_request req = {.ip = rows[i].ip, .helo = "helo.example.org", .mailfrom = rows[i].from,
+    spf_request req = {.ip = rows[i].ip,
+                       .helo = "helo.example.org",
+                       .mailfrom = rows[i].from,
                        .receiver = "mx.example.net"};
     run_out o;
     run_check(d, &req, &o);
-    ck_assert_msg(o.result == rows[i].want, "%s from %s: got %s want %s", rows[i].from,
-                  rows[i].ip, spf_result_name(o.result), spf_result_name(rows[i].want));
+    ck_assert_msg(o.result == rows[i].want, "%s from %s: got %s want %s", rows[i].from, rows[i].ip,
+                  spf_result_name(o.result), spf_result_name(rows[i].want));
     run_clear(&o);
   }
   auth_fakedns_free(d);
@@ -676,12 +678,11 @@ START_TEST(test_engine_explanation_header_trace) {
                    "envelope-from=\"eve@exp.example.com\"; helo=mail.example.org; "
                    "receiver=mx.example.net; identity=mailfrom; mechanism=-all;");
   ck_assert_str_eq(o.queries->str, "TXT exp.example.com.;TXT why.example.com.;");
-  ck_assert_str_eq(o.trace->str,
-                   "spf: evaluate -> wait-dns (query 1 exp.example.com. TXT)\n"
-                   "spf: wait-dns -> evaluate\n"
-                   "spf: evaluate -> wait-dns (query 2 why.example.com. TXT)\n"
-                   "spf: wait-dns -> evaluate\n"
-                   "spf: evaluate -> done (fail)\n");
+  ck_assert_str_eq(o.trace->str, "spf: evaluate -> wait-dns (query 1 exp.example.com. TXT)\n"
+                                 "spf: wait-dns -> evaluate\n"
+                                 "spf: evaluate -> wait-dns (query 2 why.example.com. TXT)\n"
+                                 "spf: wait-dns -> evaluate\n"
+                                 "spf: evaluate -> done (fail)\n");
   run_clear(&o);
 
   /* HELO identity, with a quoted envelope-from in the header. */
@@ -692,9 +693,10 @@ START_TEST(test_engine_explanation_header_trace) {
                    .receiver = "mx.example.net"};
   run_check(d, &h, &o);
   ck_assert_int_eq(o.result, SPF_PASS);
-  ck_assert_msg(strstr(o.header, "envelope-from=\"odd name@example.com\"; helo=helo.example.org;") &&
-                    strstr(o.header, "identity=helo; mechanism=a;"),
-                "got %s", o.header);
+  ck_assert_msg(
+      strstr(o.header, "envelope-from=\"odd name@example.com\"; helo=helo.example.org;") &&
+          strstr(o.header, "identity=helo; mechanism=a;"),
+      "got %s", o.header);
   run_clear(&o);
 
   /* Determinism: the same check asks the same questions in the same order. */

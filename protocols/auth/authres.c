@@ -59,8 +59,7 @@ static bool is_dot_atom(const char *s, size_t n) {
     return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    if (c == '.' ? s[i + 1] == '.'
-                 : !(g_ascii_isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c)))
+    if (c == '.' ? s[i + 1] == '.' : !(g_ascii_isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c)))
       return false;
   }
   return true;
@@ -83,8 +82,8 @@ static void append_pvalue(GString *o, const char *v) {
   for (const char *p = v; *p && token; p++)
     token = is_token_char(*p);
   const char *at = strrchr(v, '@');
-  bool addr = at && is_dot_atom(at + 1, strlen(at + 1)) &&
-              (at == v || is_dot_atom(v, (size_t)(at - v)));
+  bool addr =
+      at && is_dot_atom(at + 1, strlen(at + 1)) && (at == v || is_dot_atom(v, (size_t)(at - v)));
   if (token || addr)
     g_string_append(o, v);
   else

@@ -94,9 +94,7 @@ dkim_body *dkim_body_new(dkim_canon c, int64_t limit, dkim_canon_out_fn out, voi
   return b;
 }
 
-void dkim_body_free(dkim_body *b) {
-  g_free(b);
-}
+void dkim_body_free(dkim_body *b) { g_free(b); }
 
 /* One octet of line content (not part of a CRLF). */
 static void content(dkim_body *b, char ch) {

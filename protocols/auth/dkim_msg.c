@@ -88,9 +88,7 @@ void dkim__header_data(const dkim__msg *m, dkim_canon c, char *const *names, siz
   g_free(lens);
 }
 
-static void hash_out(void *ud, const void *data, size_t len) {
-  EVP_DigestUpdate(ud, data, len);
-}
+static void hash_out(void *ud, const void *data, size_t len) { EVP_DigestUpdate(ud, data, len); }
 
 void dkim__body_hash(const dkim__msg *m, dkim_canon c, int64_t limit, uint8_t out[32],
                      int64_t *total) {

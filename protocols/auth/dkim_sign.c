@@ -11,9 +11,9 @@
 #include "dkim_int.h"
 
 static const char *const default_headers[] = {
-    "from",        "to",         "cc",           "subject",      "date",
-    "message-id",  "reply-to",   "in-reply-to",  "references",   "mime-version",
-    "content-type", "content-transfer-encoding",
+    "from",       "to",           "cc",           "subject",
+    "date",       "message-id",   "reply-to",     "in-reply-to",
+    "references", "mime-version", "content-type", "content-transfer-encoding",
 };
 
 const char *const *dkim_sign_default_headers(size_t *n) {

@@ -40,11 +40,11 @@ typedef struct {
   /* parsed signature */
   dkim_key_type ktype;
   dkim_canon hc, bc;
-  char **h;            /* names, lower-cased */
+  char **h; /* names, lower-cased */
   size_t nh;
-  int64_t l;           /* -1 none */
+  int64_t l; /* -1 none */
   GByteArray *b, *bh;
-  guint field;         /* index of the field in the message */
+  guint field; /* index of the field in the message */
   /* DNS */
   bool asked;
   uint32_t qid;

@@ -57,7 +57,8 @@ static void dmarc_enter(dmarc_check *c, dmarc_state s) {
     g_assert_not_reached();
   }
   if (c->env.trace) {
-    char *line = g_strdup_printf("dmarc: %s -> %s", dmarc_state_name(c->state), dmarc_state_name(s));
+    char *line =
+        g_strdup_printf("dmarc: %s -> %s", dmarc_state_name(c->state), dmarc_state_name(s));
     c->env.trace(c->env.ud, line);
     g_free(line);
   }
@@ -144,7 +145,8 @@ static void decide(dmarc_check *c) {
     if (c->env.rand)
       sampled = (int)(c->env.rand(c->env.rand_ud) % 100) < r->pct;
     if (!sampled)
-      c->disposition = c->policy == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE : DMARC_POLICY_NONE;
+      c->disposition =
+          c->policy == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE : DMARC_POLICY_NONE;
   }
   finish(c, DMARC_FAIL, "no aligned SPF or DKIM pass");
 }

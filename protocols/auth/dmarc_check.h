@@ -47,16 +47,21 @@ typedef struct {
 } dmarc_dkim;
 
 typedef struct {
-  const char *from_domain;    /* RFC5322.From domain (required) */
-  spf_result spf;             /* SPF result ... */
-  const char *spf_domain;     /* ... for this domain (MAIL FROM domain, or HELO); may be NULL */
-  const dmarc_dkim *dkim;     /* DKIM signatures, any order */
+  const char *from_domain; /* RFC5322.From domain (required) */
+  spf_result spf;          /* SPF result ... */
+  const char *spf_domain;  /* ... for this domain (MAIL FROM domain, or HELO); may be NULL */
+  const dmarc_dkim *dkim;  /* DKIM signatures, any order */
   size_t ndkim;
   const char *const *public_suffixes; /* e.g. {"com", "net", "co.uk"} */
   size_t nsuffixes;
 } dmarc_request;
 
-typedef enum { DMARC_ST_EVALUATE = 0, DMARC_ST_WAIT_DNS, DMARC_ST_DONE, DMARC_ST_COUNT } dmarc_state;
+typedef enum {
+  DMARC_ST_EVALUATE = 0,
+  DMARC_ST_WAIT_DNS,
+  DMARC_ST_DONE,
+  DMARC_ST_COUNT
+} dmarc_state;
 const char *dmarc_state_name(dmarc_state s);
 
 typedef enum { DMARC_EV_DNS_QUERY = 0, DMARC_EV_DONE } dmarc_event_kind;

@@ -19,16 +19,16 @@ const char *dmarc_policy_name(dmarc_policy p);
 
 typedef struct {
   dmarc_policy p;
-  dmarc_policy sp;   /* = p when the record has no sp= */
+  dmarc_policy sp; /* = p when the record has no sp= */
   bool has_sp;
   int pct;           /* 0..100, default 100 */
   bool adkim_strict; /* adkim=s */
   bool aspf_strict;  /* aspf=s */
   GPtrArray *rua;    /* of char*, the URIs as written (never sent) */
   GPtrArray *ruf;
-  char *fo;          /* default "0" */
-  char *rf;          /* default "afrf" */
-  unsigned ri;       /* default 86400 */
+  char *fo;    /* default "0" */
+  char *rf;    /* default "afrf" */
+  unsigned ri; /* default 86400 */
 } dmarc_record;
 
 /* True if TEXT starts like a DMARC record ("v=DMARC1" then ";" or end,

@@ -89,7 +89,7 @@ struct spf_check {
 typedef struct {
   spf_check *c;
   unsigned lookups, voids;
-  char *mechanism;   /* top-level matched term */
+  char *mechanism; /* top-level matched term */
   const char *problem;
   char *explanation; /* from exp= */
   char *ptr_name;    /* %{p}, once computed */
@@ -160,8 +160,7 @@ static uint16_t addr_type(const spf_check *c) { return c->v6 ? DNS_T_AAAA : DNS_
 static void reverse_name(const spf_check *c, dns_name *out) {
   GString *s = g_string_new(NULL);
   if (!c->v6) {
-    g_string_printf(s, "%u.%u.%u.%u.in-addr.arpa", c->addr[3], c->addr[2], c->addr[1],
-                    c->addr[0]);
+    g_string_printf(s, "%u.%u.%u.%u.in-addr.arpa", c->addr[3], c->addr[2], c->addr[1], c->addr[0]);
   } else {
     for (int i = 15; i >= 0; i--)
       g_string_append_printf(s, "%x.%x.", c->addr[i] & 0xf, c->addr[i] >> 4);
@@ -768,8 +767,8 @@ static bool initial_domain_ok(const char *d) {
 static void evaluate(spf_check *c, spf_event *ev) {
   spf_eval e = {.c = c};
   c->has_pending = false;
-  spf_result r = initial_domain_ok(c->domain) ? check_host(&e, c->domain, true, &e.mechanism)
-                                              : SPF_NONE;
+  spf_result r =
+      initial_domain_ok(c->domain) ? check_host(&e, c->domain, true, &e.mechanism) : SPF_NONE;
   if (r == SPF__NEED) {
     g_assert(c->has_pending);
     g_free(e.mechanism);
@@ -900,8 +899,8 @@ char *spf_check_received_spf(const spf_check *c) {
     g_string_printf(cm, "domain of %s does not designate %s as permitted sender", who, c->ip_text);
     break;
   case SPF_SOFTFAIL:
-    g_string_printf(cm, "domain of transitioning %s does not designate %s as permitted sender",
-                    who, c->ip_text);
+    g_string_printf(cm, "domain of transitioning %s does not designate %s as permitted sender", who,
+                    c->ip_text);
     break;
   case SPF_NEUTRAL:
     g_string_printf(cm, "%s is neither permitted nor denied by domain of %s", c->ip_text, who);

@@ -16,8 +16,7 @@ static bool is_delim(char c) { return c != '\0' && strchr(".-+,/_=", c) != NULL;
 
 /* Parses one "%{...}" at S (S[0]=='%', S[1]=='{'): returns its length or 0. */
 static size_t parse_expand(const char *s, size_t len, bool exp, char *letter, unsigned *digits,
-                           bool *digits_set, bool *reverse, const char **delims,
-                           size_t *ndelims) {
+                           bool *digits_set, bool *reverse, const char **delims, size_t *ndelims) {
   size_t i = 2;
   if (i >= len || !is_letter(s[i], exp))
     return 0;

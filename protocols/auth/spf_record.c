@@ -12,9 +12,8 @@
 #include "spf_macro.h"
 
 static const char *const kind_names[SPF_TERM_KIND_COUNT] = {
-    "all", "include", "a",        "mx",  "ptr",
-    "ip4", "ip6",     "exists",   "redirect", "exp",
-    "unknown-modifier",
+    "all", "include",          "a", "mx", "ptr", "ip4", "ip6", "exists", "redirect",
+    "exp", "unknown-modifier",
 };
 
 const char *spf_term_kind_name(spf_term_kind k) {
@@ -130,7 +129,8 @@ static const char *parse_mechanism(const char *name, size_t nlen, const char *ar
                                    spf_term *t) {
   t->kind = SPF_TERM_KIND_COUNT;
   for (size_t i = 0; i < G_N_ELEMENTS(mech_table); i++)
-    if (strlen(mech_table[i].name) == nlen && g_ascii_strncasecmp(name, mech_table[i].name, nlen) == 0)
+    if (strlen(mech_table[i].name) == nlen &&
+        g_ascii_strncasecmp(name, mech_table[i].name, nlen) == 0)
       t->kind = mech_table[i].kind;
   switch (t->kind) {
   case SPF_TERM_ALL:
