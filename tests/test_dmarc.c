@@ -8,6 +8,7 @@
 
 #include "auth_fakedns.h"
 #include "dmarc_check.h"
+#include "dmarc_from.h"
 #include "testutil.h"
 
 static const char *const psl[] = {"com", "net", "org", "co.uk", "example"};
@@ -262,11 +263,38 @@ START_TEST(test_pct_sampling) {
 }
 END_TEST
 
+START_TEST(test_from_domain) {
+  static const struct {
+    const char *msg;
+    dmarc_from_status want;
+    const char *domain;
+  } rows[] = {
+      {"From: Alice <alice@Example.COM>\r\nTo: b@x.net\r\n\r\nbody\r\n", DMARC_FROM_OK,
+       "example.com"},
+      {"From: \"Doe, J\" <j@example.com>, k@EXAMPLE.com\r\n\r\n", DMARC_FROM_OK, "example.com"},
+      {"From: a@example.com,\r\n b@evil.example\r\n\r\n", DMARC_FROM_MULTIPLE, NULL},
+      {"From: a@example.com\r\nFrom: a@example.com\r\n\r\n", DMARC_FROM_MULTIPLE, NULL},
+      {"To: b@example.net\r\n\r\n", DMARC_FROM_MISSING, NULL},
+      {"From: undisclosed-recipients:;\r\n\r\n", DMARC_FROM_NO_DOMAIN, NULL},
+      {"From: just-a-name\r\n\r\n", DMARC_FROM_NO_DOMAIN, NULL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    char *d = NULL;
+    dmarc_from_status st = dmarc_from_domain(rows[i].msg, strlen(rows[i].msg), &d);
+    ck_assert_msg(st == rows[i].want && g_strcmp0(d, rows[i].domain) == 0,
+                  "row %zu: got %s %s want %s %s", i, dmarc_from_status_name(st), d ? d : "-",
+                  dmarc_from_status_name(rows[i].want), rows[i].domain ? rows[i].domain : "-");
+    g_free(d);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("dmarc");
   TCase *t = tcase_create("record");
   tcase_add_test(t, test_org_domain);
   tcase_add_test(t, test_record_parse);
+  tcase_add_test(t, test_from_domain);
   suite_add_tcase(s, t);
   t = tcase_create("check");
   tcase_add_test(t, test_alignment);
