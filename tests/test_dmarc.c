@@ -87,8 +87,8 @@ END_TEST
 static auth_fakedns *zone(void) {
   auth_fakedns *d = auth_fakedns_new();
   static const char *const recs[] = {
-      "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject; sp=quarantine; "
-      "rua=mailto:d@example.com\"",
+      ("_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject; sp=quarantine; "
+       "rua=mailto:d@example.com\""),
       "_dmarc.strict.com. 300 IN TXT \"v=DMARC1; p=reject; adkim=s; aspf=s\"",
       "_dmarc.relaxed.com. 300 IN TXT \"v=DMARC1; p=quarantine\"",
       "_dmarc.monitor.org. 300 IN TXT \"v=DMARC1; p=none\"",
