@@ -2,8 +2,9 @@
 """dkimpy as an independent DKIM peer for tests/test_dkim.c.
 
   dkim_pypeer.py verify MSG KEYS      prints one result per signature, top first
-  dkim_pypeer.py sign MSG KEY ALG SELECTOR DOMAIN HCANON BCANON HEADERS
-                                      prints the DKIM-Signature field
+  dkim_pypeer.py sign MSG KEY ALG SELECTOR DOMAIN HCANON BCANON HEADERS [l]
+                                      prints the DKIM-Signature field (with l=
+                                      when the last argument is "l")
 
 KEYS: lines "name<TAB>record text" answering TXT lookups; KEY: a PEM RSA
 private key or a base64 Ed25519 seed; HEADERS: colon-separated names.
@@ -47,7 +48,8 @@ def main():
         sig = dkim.sign(msg, sel.encode(), dom.encode(), keydata,
                         canonicalize=(hc.encode(), bc.encode()),
                         signature_algorithm=alg.encode(),
-                        include_headers=[h.encode() for h in hdrs.split(":")])
+                        include_headers=[h.encode() for h in hdrs.split(":")],
+                        length=len(sys.argv) > 10 and sys.argv[10] == "l")
         sys.stdout.buffer.write(sig)
     else:
         sys.exit(2)

@@ -236,6 +236,8 @@ END_TEST
 
 static void gs_out(void *ud, const void *d, size_t n) { g_string_append_len(ud, d, (gssize)n); }
 
+static void gs_trace(void *ud, const char *line) { g_string_append_printf(ud, "%s\n", line); }
+
 static char *body_canon(dkim_canon c, const char *in, size_t split, int64_t limit) {
   GString *o = g_string_new(NULL);
   dkim_body *b = dkim_body_new(c, limit, gs_out, o);
@@ -448,6 +450,69 @@ START_TEST(test_sign_verify_roundtrip) {
 }
 END_TEST
 
+/* Keys as PEM (PKCS#8 Ed25519, traditional RSA) and raw DER sign the same
+ * way; the engine's states go through the trace hook. */
+START_TEST(test_keys_and_trace) {
+  dkim_key *raw = dkim_key_from_raw(DKIM_KEY_ED25519, ed_seed, sizeof ed_seed);
+  static const char ed_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+                               "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+                               "-----END PRIVATE KEY-----\n";
+  dkim_key *pem = dkim_key_from_pem(ed_pem, strlen(ed_pem));
+  ck_assert(pem != NULL);
+  ck_assert_int_eq(dkim_key_get_type(pem), DKIM_KEY_ED25519);
+  char *a = sign_with(raw, "ed", DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, false, sample_msg);
+  char *b = sign_with(pem, "ed", DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, false, sample_msg);
+  ck_assert_str_eq(a, b);
+  g_free(a);
+  g_free(b);
+  dkim_key *rsa = rsa_key(1024);
+  unsigned char *der = NULL;
+  int n = i2d_PrivateKey(dkim_key_peek(rsa), &der);
+  ck_assert_int_gt(n, 0);
+  dkim_key *rsa_raw = dkim_key_from_raw(DKIM_KEY_RSA, der, (size_t)n);
+  OPENSSL_free(der);
+  ck_assert(rsa_raw != NULL);
+  a = sign_with(rsa, "r", DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE, false, sample_msg);
+  b = sign_with(rsa_raw, "r", DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE, false, sample_msg);
+  ck_assert_str_eq(a, b);
+  g_free(a);
+  g_free(b);
+  ck_assert(dkim_key_from_pem("junk", 4) == NULL);
+  ck_assert(dkim_key_from_raw(DKIM_KEY_ED25519, ed_seed, 31) == NULL);
+  ck_assert(dkim_key_from_raw(DKIM_KEY_RSA, ed_seed, 32) == NULL);
+  ck_assert(dkim_key_from_public(DKIM_KEY_RSA, ed_seed, 32) == NULL);
+
+  GString *tr = g_string_new(NULL);
+  auth_env env = {.trace = gs_trace, .ud = tr};
+  dkim_verify *v = dkim_verify_new(NULL, &env);
+  dkim_verify_feed(v, rfc8463_msg, strlen(rfc8463_msg));
+  dkim_verify_end(v, NOW);
+  dkim_event ev;
+  uint32_t ids[2];
+  int k = 0;
+  while (dkim_verify_next(v, &ev))
+    ids[k++] = ev.query.id;
+  ck_assert_int_eq(k, 2);
+  dkim_verify_answer(v, ids[1], AUTH_DNS_SERVFAIL, NULL, 0);
+  dkim_verify_answer(v, ids[0], AUTH_DNS_NXDOMAIN, NULL, 0);
+  ck_assert(dkim_verify_next(v, &ev) && ev.kind == DKIM_EV_DONE);
+  ck_assert(!dkim_verify_next(v, &ev));
+  ck_assert_str_eq(dkim_result_name(dkim_verify_get(v, 0)->result), "permerror");
+  ck_assert_str_eq(dkim_result_name(dkim_verify_get(v, 1)->result), "temperror");
+  ck_assert_str_eq(dkim_result_name(dkim_verify_summary(v)), "permerror");
+  ck_assert_str_eq(tr->str, "dkim: receiving -> active\n"
+                            "dkim: active -> wait-dns\n"
+                            "dkim: wait-dns -> active\n"
+                            "dkim: active -> done\n");
+  dkim_verify_free(v);
+  g_string_free(tr, TRUE);
+  dkim_key_free(rsa_raw);
+  dkim_key_free(rsa);
+  dkim_key_free(raw);
+  dkim_key_free(pem);
+}
+END_TEST
+
 /* ---- dkimpy cross-checks (--dkimpy) ---- */
 
 static char *tmpdir;
@@ -569,6 +634,56 @@ START_TEST(test_we_verify_dkimpy) {
 }
 END_TEST
 
+START_TEST(test_dkimpy_rfc8463_and_length) {
+  /* dkimpy agrees that the RFC 8463 example verifies. */
+  char *keys = g_strdup_printf("brisbane._domainkey.football.example.com\t%s\n"
+                               "test._domainkey.football.example.com\t%s\n",
+                               rfc8463_ed_rec, rfc8463_rsa_rec);
+  char *kf = write_tmp("keys", keys);
+  char *mf = write_tmp("msg", rfc8463_msg);
+  char *out = peer((char *[]){"verify", mf, kf, NULL});
+  ck_assert_str_eq(out, "pass\npass\n");
+  g_free(out);
+  /* l= (which we never generate) is honoured when verifying: text added
+   * after the signed length does not break dkimpy's signature. */
+  dkim_key *ed = dkim_key_from_raw(DKIM_KEY_ED25519, ed_seed, sizeof ed_seed);
+  char *seed64 = g_base64_encode(ed_seed, 32);
+  char *edf = write_tmp("ed.key", seed64);
+  g_free(mf);
+  mf = write_tmp("msg", sample_msg);
+  char *sigf = peer((char *[]){"sign", mf, edf, "ed25519-sha256", "ed", "example.com", "relaxed",
+                               "simple", "from:subject", "l", NULL});
+  ck_assert_msg(strstr(sigf, "l=") != NULL, "no l= in %s", sigf);
+  auth_fakedns *d = auth_fakedns_new();
+  char *t1 = dkim_key_dns_txt(ed);
+  publish(d, "ed._domainkey.example.com", t1);
+  char *m = g_strconcat(sigf, sample_msg, NULL);
+  char *got = verify_msg(d, m);
+  ck_assert_str_eq(got, "pass");
+  g_free(got);
+  char *longer = g_strconcat(m, "P.S. appended later\r\n", NULL);
+  got = verify_msg(d, longer);
+  ck_assert_str_eq(got, "pass");
+  g_free(got);
+  char *t = replace1(m, "are you free", "are you frea");
+  got = verify_msg(d, t);
+  ck_assert_str_eq(got, "fail:body hash did not verify");
+  g_free(got);
+  g_free(t);
+  g_free(longer);
+  g_free(m);
+  g_free(t1);
+  auth_fakedns_free(d);
+  g_free(sigf);
+  g_free(edf);
+  g_free(seed64);
+  dkim_key_free(ed);
+  g_free(mf);
+  g_free(kf);
+  g_free(keys);
+}
+END_TEST
+
 static int run_dkimpy(void) {
   int status = 0;
   char *argv[] = {"/usr/bin/python3", "-c", "import dkim, nacl", NULL};
@@ -583,6 +698,7 @@ static int run_dkimpy(void) {
   TCase *t = tcase_create("dkimpy");
   tcase_add_test(t, test_dkimpy_verifies_ours);
   tcase_add_test(t, test_we_verify_dkimpy);
+  tcase_add_test(t, test_dkimpy_rfc8463_and_length);
   suite_add_tcase(s, t);
   int r = testutil_run(s);
   const char *names[] = {"keys", "msg", "rsa.pem", "ed.key"};
@@ -610,6 +726,7 @@ int main(int argc, char **argv) {
   suite_add_tcase(s, t);
   t = tcase_create("sign");
   tcase_add_test(t, test_sign_verify_roundtrip);
+  tcase_add_test(t, test_keys_and_trace);
   suite_add_tcase(s, t);
   return testutil_run(s);
 }
