@@ -289,6 +289,53 @@ START_TEST(test_from_domain) {
 }
 END_TEST
 
+static void trace_cb(void *ud, const char *line) { g_string_append_printf(ud, "%s\n", line); }
+
+/* The engine's states through the trace hook, and a late answer. */
+START_TEST(test_states) {
+  static const char *const p[] = {"com"};
+  dmarc_request req = {.from_domain = "news.example.com",
+                       .spf = SPF_PASS,
+                       .spf_domain = "example.com",
+                       .public_suffixes = p,
+                       .nsuffixes = 1};
+  GString *tr = g_string_new(NULL);
+  auth_env env = {.trace = trace_cb, .ud = tr};
+  dmarc_check *c = dmarc_check_new(&req, &env);
+  dmarc_event ev;
+  ck_assert(dmarc_check_next(c, &ev) && ev.kind == DMARC_EV_DNS_QUERY);
+  uint32_t first = ev.query.id;
+  ck_assert(!dmarc_check_next(c, &ev)); /* waiting: nothing to do */
+  ck_assert_int_eq(dmarc_check_state(c), DMARC_ST_WAIT_DNS);
+  dmarc_check_answer(c, first, AUTH_DNS_NXDOMAIN, NULL, 0);
+  ck_assert(dmarc_check_next(c, &ev) && ev.kind == DMARC_EV_DNS_QUERY);
+  char *n = dns_name_to_text(&ev.query.name);
+  ck_assert_str_eq(n, "_dmarc.example.com.");
+  g_free(n);
+  dns_name owner = ev.query.name;
+  dns_rr rr;
+  dns_rr_init(&rr, &owner, DNS_T_TXT, 300);
+  const char *rec = "v=DMARC1; p=reject; sp=none; aspf=s";
+  dns_rr_txt_add(&rr, (const uint8_t *)rec, strlen(rec));
+  dmarc_check_answer(c, ev.query.id, AUTH_DNS_OK, &rr, 1);
+  dns_rr_clear(&rr);
+  ck_assert(dmarc_check_next(c, &ev) && ev.kind == DMARC_EV_DONE);
+  ck_assert(!dmarc_check_next(c, &ev));
+  /* aspf=s: example.com is not news.example.com; sp=none for the subdomain */
+  ck_assert_str_eq(dmarc_result_name(dmarc_check_result(c)), "fail");
+  ck_assert_str_eq(dmarc_policy_name(dmarc_check_policy(c)), "none");
+  ck_assert_str_eq(dmarc_check_record_domain(c), "example.com");
+  ck_assert_str_eq(dmarc_check_org_domain(c), "example.com");
+  ck_assert_str_eq(tr->str, "dmarc: evaluate -> wait-dns\n"
+                            "dmarc: wait-dns -> evaluate\n"
+                            "dmarc: evaluate -> wait-dns\n"
+                            "dmarc: wait-dns -> evaluate\n"
+                            "dmarc: evaluate -> done\n");
+  g_string_free(tr, TRUE);
+  dmarc_check_free(c);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("dmarc");
   TCase *t = tcase_create("record");
@@ -300,6 +347,7 @@ int main(void) {
   tcase_add_test(t, test_alignment);
   tcase_add_test(t, test_discovery_and_policy);
   tcase_add_test(t, test_pct_sampling);
+  tcase_add_test(t, test_states);
   suite_add_tcase(s, t);
   return testutil_run(s);
 }

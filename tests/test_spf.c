@@ -747,6 +747,71 @@ START_TEST(test_engine_interleaved) {
 }
 END_TEST
 
+/* Received-SPF (§9.1) for every result, the limits of §4.6.4 as counted. */
+START_TEST(test_received_spf_and_limits) {
+  auth_fakedns *d = example_dns();
+  auth_fakedns_add_text(d, "loop.example.com. 300 IN TXT \"v=spf1 include:loop.example.com\"");
+  auth_fakedns_add_text(d, "voids.example.com. 300 IN TXT \"v=spf1 a:n1.example.com "
+                           "a:n2.example.com a:n3.example.com ?all\"");
+  auth_fakedns_add_text(d, "ten.example.com. 300 IN TXT \"v=spf1 a a a a a a a a a a -all\"");
+  auth_fakedns_add_text(d, "ten.example.com. 300 IN A 192.0.2.1");
+  auth_fakedns_add_text(d, "eleven.example.com. 300 IN TXT \"v=spf1 a a a a a a a a a a a -all\"");
+  auth_fakedns_add_text(d, "eleven.example.com. 300 IN A 192.0.2.1");
+  static const struct {
+    const char *from, *prefix, *tail;
+    unsigned lookups;
+  } rows[] = {
+      {"a@soft.example.com",
+       "Received-SPF: softfail (mx.example.net: domain of transitioning a@soft.example.com does "
+       "not designate 203.0.113.1 as permitted sender)",
+       "identity=mailfrom; mechanism=~all;", 0},
+      {"a@neutral.example.com",
+       "Received-SPF: neutral (mx.example.net: 203.0.113.1 is neither permitted nor denied by "
+       "domain of a@neutral.example.com)",
+       "mechanism=?all;", 0},
+      {"a@nothing.example.com",
+       "Received-SPF: none (mx.example.net: domain of a@nothing.example.com does not designate "
+       "permitted sender hosts)",
+       "identity=mailfrom;", 0},
+      {"a@slow.example.com",
+       "Received-SPF: temperror (mx.example.net: error in processing during lookup of "
+       "a@slow.example.com: DNS error looking up the SPF record)",
+       "problem=\"DNS error looking up the SPF record\";", 0},
+      {"a@bad.example.com",
+       "Received-SPF: permerror (mx.example.net: permanent error in processing during lookup of "
+       "a@bad.example.com: bad network)",
+       "problem=\"bad network\";", 0},
+      {"a@loop.example.com", "Received-SPF: permerror", "problem=\"too many DNS lookups\";", 11},
+      {"a@voids.example.com", "Received-SPF: permerror", "problem=\"too many void DNS lookups\";",
+       3},
+      {"a@ten.example.com", "Received-SPF: fail", "mechanism=-all;", 10},
+      {"a@eleven.example.com", "Received-SPF: permerror", "problem=\"too many DNS lookups\";", 11},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    spf_request req = {.ip = "203.0.113.1",
+                       .helo = "h.example.org",
+                       .mailfrom = rows[i].from,
+                       .receiver = "mx.example.net"};
+    spf_check *c = spf_check_new(&req, NULL);
+    spf_event ev;
+    while (spf_check_next(c, &ev) && ev.kind == SPF_EV_DNS_QUERY) {
+      GArray *rrs = g_array_new(FALSE, TRUE, sizeof(dns_rr));
+      auth_dns_status st = auth_fakedns_lookup(d, &ev.query.name, ev.query.type, rrs);
+      spf_check_answer(c, ev.query.id, st, (const dns_rr *)(void *)rrs->data, rrs->len);
+      auth_fakedns_rrs_free(rrs);
+    }
+    char *h = spf_check_received_spf(c);
+    ck_assert_msg(g_str_has_prefix(h, rows[i].prefix) && g_str_has_suffix(h, rows[i].tail),
+                  "%s: got %s want %s ... %s", rows[i].from, h, rows[i].prefix, rows[i].tail);
+    ck_assert_msg(spf_check_lookups(c) == rows[i].lookups, "%s: got %u lookups want %u",
+                  rows[i].from, spf_check_lookups(c), rows[i].lookups);
+    g_free(h);
+    spf_check_free(c);
+  }
+  auth_fakedns_free(d);
+}
+END_TEST
+
 static Suite *unit_suite(void) {
   Suite *s = suite_create("spf");
   TCase *t = tcase_create("macro");
@@ -759,6 +824,7 @@ static Suite *unit_suite(void) {
   tcase_add_test(t, test_engine_results);
   tcase_add_test(t, test_engine_explanation_header_trace);
   tcase_add_test(t, test_engine_interleaved);
+  tcase_add_test(t, test_received_spf_and_limits);
   suite_add_tcase(s, t);
   return s;
 }
