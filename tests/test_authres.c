@@ -258,11 +258,45 @@ START_TEST(test_strip_forged) {
 }
 END_TEST
 
+/* Every enum of the auth module has a name table with distinct names. */
+START_TEST(test_name_tables) {
+  GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+#define NAMES(fn, count)                                                                           \
+  do {                                                                                             \
+    g_hash_table_remove_all(seen);                                                                 \
+    for (unsigned i = 0; i < (unsigned)(count); i++) {                                             \
+      const char *n = fn(i);                                                                       \
+      ck_assert_msg(n &&*n && !g_hash_table_contains(seen, n), #fn "(%u): got %s", i, n);          \
+      g_hash_table_add(seen, (gpointer)n);                                                         \
+    }                                                                                              \
+  } while (0)
+  NAMES(auth_dns_status_name, AUTH_DNS_STATUS_COUNT);
+  NAMES(spf_result_name, SPF_RESULT_COUNT);
+  NAMES(spf_identity_name, SPF_ID_COUNT);
+  NAMES(spf_state_name, SPF_ST_COUNT);
+  NAMES(spf_event_kind_name, SPF_EV_COUNT);
+  NAMES(dkim_result_name, DKIM_RESULT_COUNT);
+  NAMES(dkim_verify_state_name, DKIM_ST_COUNT);
+  NAMES(dkim_event_kind_name, DKIM_EV_COUNT);
+  NAMES(dmarc_result_name, DMARC_RESULT_COUNT);
+  NAMES(dmarc_policy_name, DMARC_POLICY_COUNT);
+  NAMES(dmarc_state_name, DMARC_ST_COUNT);
+  NAMES(dmarc_event_kind_name, DMARC_EV_COUNT);
+#undef NAMES
+  ck_assert_str_eq(spf_result_name(SPF_SOFTFAIL), "softfail");
+  spf_result r;
+  ck_assert(spf_result_from_name("PermError", &r) && r == SPF_PERMERROR);
+  ck_assert(!spf_result_from_name("unknown", &r));
+  g_hash_table_destroy(seen);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("authres");
   TCase *t = tcase_create("build");
   tcase_add_test(t, test_build_from_engines);
   tcase_add_test(t, test_build_quoting);
+  tcase_add_test(t, test_name_tables);
   suite_add_tcase(s, t);
   t = tcase_create("strip");
   tcase_add_test(t, test_authserv_id);

@@ -34,6 +34,11 @@ const char *dkim_verify_state_name(dkim_verify_state s) {
   return state_names[s];
 }
 
+const char *dkim_event_kind_name(dkim_event_kind k) {
+  g_assert((unsigned)k < DKIM_EV_COUNT);
+  return k == DKIM_EV_DNS_QUERY ? "dns-query" : "done";
+}
+
 typedef struct {
   dkim_sig_result pub;
   bool decided;

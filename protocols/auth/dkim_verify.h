@@ -65,7 +65,8 @@ typedef enum {
 } dkim_verify_state;
 const char *dkim_verify_state_name(dkim_verify_state s);
 
-typedef enum { DKIM_EV_DNS_QUERY = 0, DKIM_EV_DONE } dkim_event_kind;
+typedef enum { DKIM_EV_DNS_QUERY = 0, DKIM_EV_DONE, DKIM_EV_COUNT } dkim_event_kind;
+const char *dkim_event_kind_name(dkim_event_kind k); /* "dns-query", "done" */
 
 typedef struct {
   dkim_event_kind kind;

@@ -25,6 +25,11 @@ const char *dmarc_state_name(dmarc_state s) {
   return state_names[s];
 }
 
+const char *dmarc_event_kind_name(dmarc_event_kind k) {
+  g_assert((unsigned)k < DMARC_EV_COUNT);
+  return k == DMARC_EV_DNS_QUERY ? "dns-query" : "done";
+}
+
 typedef enum { STEP_FROM = 0, STEP_ORG, STEP_DECIDE } step;
 
 struct dmarc_check {

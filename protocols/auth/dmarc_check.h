@@ -64,7 +64,8 @@ typedef enum {
 } dmarc_state;
 const char *dmarc_state_name(dmarc_state s);
 
-typedef enum { DMARC_EV_DNS_QUERY = 0, DMARC_EV_DONE } dmarc_event_kind;
+typedef enum { DMARC_EV_DNS_QUERY = 0, DMARC_EV_DONE, DMARC_EV_COUNT } dmarc_event_kind;
+const char *dmarc_event_kind_name(dmarc_event_kind k); /* "dns-query", "done" */
 
 typedef struct {
   dmarc_event_kind kind;

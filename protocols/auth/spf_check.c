@@ -60,6 +60,11 @@ const char *spf_state_name(spf_state s) {
   return state_names[s];
 }
 
+const char *spf_event_kind_name(spf_event_kind k) {
+  g_assert((unsigned)k < SPF_EV_COUNT);
+  return k == SPF_EV_DNS_QUERY ? "dns-query" : "done";
+}
+
 struct spf_check {
   spf_state state;
   auth_env env;

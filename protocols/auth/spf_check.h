@@ -67,7 +67,8 @@ typedef struct {
 typedef enum { SPF_ST_EVALUATE = 0, SPF_ST_WAIT_DNS, SPF_ST_DONE, SPF_ST_COUNT } spf_state;
 const char *spf_state_name(spf_state s); /* "evaluate", "wait-dns", "done" */
 
-typedef enum { SPF_EV_DNS_QUERY = 0, SPF_EV_DONE } spf_event_kind;
+typedef enum { SPF_EV_DNS_QUERY = 0, SPF_EV_DONE, SPF_EV_COUNT } spf_event_kind;
+const char *spf_event_kind_name(spf_event_kind k); /* "dns-query", "done" */
 
 typedef struct {
   spf_event_kind kind;
