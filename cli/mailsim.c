@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_spf.h"
 
 static const struct {
   const char *name;
@@ -13,6 +14,7 @@ static const struct {
     {"check", cli_cmd_check, "check SCENARIO...      validate only"},
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
+    {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
 };
 
 static void usage(FILE *f) {
