@@ -17,7 +17,7 @@ static const struct {
     {"r1", "10.0.0.1", NULL},
 };
 
-void viz_fixture_header(trace_writer *tw) {
+void viz_fixture_header(trace_writer *tw, unsigned flags) {
   trace_begin(tw);
   trace_key_str(tw, "format", TRACE_FORMAT_NAME);
   trace_key_int(tw, "version", TRACE_FORMAT_VERSION);
@@ -50,11 +50,24 @@ void viz_fixture_header(trace_writer *tw) {
     trace_obj_end(tw);
   }
   trace_arr_end(tw);
-  trace_obj_begin(tw, "roles");
-  for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
-    if (nodes[i].role)
-      trace_key_str(tw, nodes[i].name, nodes[i].role);
-  trace_obj_end(tw);
+  if (flags & FIX_ROLES) {
+    trace_obj_begin(tw, "roles");
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
+      if (nodes[i].role)
+        trace_key_str(tw, nodes[i].name, nodes[i].role);
+    trace_obj_end(tw);
+  }
+  if (flags & FIX_POS) {
+    /* a circle-ish hand layout: node i at (100 * i, 50 * (i % 3)) */
+    trace_obj_begin(tw, "pos");
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+      trace_arr_begin(tw, nodes[i].name);
+      trace_key_int(tw, NULL, (int64_t)(100 * i));
+      trace_key_int(tw, NULL, (int64_t)(50 * (i % 3)));
+      trace_arr_end(tw);
+    }
+    trace_obj_end(tw);
+  }
   trace_end(tw);
 }
 
@@ -338,8 +351,12 @@ void viz_fixture_journey(trace_writer *tw, const char *key, int64_t t0, uint64_t
 }
 
 char *viz_fixture_trace(size_t *len) {
+  return viz_fixture_trace_flags(FIX_ROLES, len);
+}
+
+char *viz_fixture_trace_flags(unsigned flags, size_t *len) {
   trace_writer *tw = trace_writer_new_memory();
-  viz_fixture_header(tw);
+  viz_fixture_header(tw, flags);
   viz_fixture_journey(tw, "m1", FIX_S, 0);
   trace_event_begin(tw, 500 * FIX_S, "end");
   trace_end(tw);

@@ -20,11 +20,17 @@
 /* Time one journey spans (its events lie in [t0, t0 + FIX_JOURNEY_SPAN)). */
 #define FIX_JOURNEY_SPAN (500 * FIX_S)
 
-void viz_fixture_header(trace_writer *tw);
+enum {
+  FIX_ROLES = 1, /* a "roles" object in the header */
+  FIX_POS = 2,   /* a "pos" object in the header */
+};
+void viz_fixture_header(trace_writer *tw, unsigned flags);
 /* One journey of message KEY starting at T0; connection ids from
  * CONN_BASE + 1 upward (uses 8). */
 void viz_fixture_journey(trace_writer *tw, const char *key, int64_t t0, uint64_t conn_base);
-/* Header + one journey of "m1" at 1 s + "end": the tests' trace. */
+/* Header (FLAGS) + one journey of "m1" at 1 s + "end": the tests' trace. */
+char *viz_fixture_trace_flags(unsigned flags, size_t *len);
+/* The same with FIX_ROLES. */
 char *viz_fixture_trace(size_t *len);
 
 #endif
