@@ -29,7 +29,7 @@ static const viz_role want_roles[] = {VIZ_ROLE_CLIENT, VIZ_ROLE_SUBMISSION, VIZ_
 /* _i = 0: roles from the header; _i = 1: inferred from the trace. */
 START_TEST(journey_order) {
   viz_model *m = load(_i == 0 ? FIX_ROLES : 0);
-  viz_layout *l = viz_layout_new(m, 1000, 500, 40);
+  viz_layout *l = viz_layout_new(m, 1000, 500, 40, 40);
   int prev_x = -1;
   for (size_t k = 0; k < G_N_ELEMENTS(journey); k++) {
     uint32_t n = viz_model_node_find(m, journey[k]);
@@ -64,7 +64,7 @@ static bool overlap(const viz_layout_box *a, const viz_layout_box *b) {
 
 START_TEST(domain_groups) {
   viz_model *m = load(FIX_ROLES);
-  viz_layout *l = viz_layout_new(m, 1280, 500, 50);
+  viz_layout *l = viz_layout_new(m, 1280, 500, 50, 50);
   ck_assert_uint_eq(viz_layout_group_count(l), 3); /* alice.example, example, bob.example */
   ck_assert_str_eq(viz_layout_group(l, 0)->domain, "alice.example");
   for (size_t i = 0; i < viz_layout_group_count(l); i++)
@@ -89,7 +89,7 @@ END_TEST
 
 START_TEST(header_positions) {
   viz_model *m = load(FIX_ROLES | FIX_POS);
-  viz_layout *l = viz_layout_new(m, 740, 400, 20);
+  viz_layout *l = viz_layout_new(m, 740, 400, 20, 20);
   /* node i at (100 i, 50 (i % 3)): x spans 0..700 -> 20..720 */
   for (uint32_t i = 0; i < viz_model_node_count(m); i++) {
     viz_point p = viz_layout_pos(l, i);
@@ -103,7 +103,7 @@ END_TEST
 
 START_TEST(deterministic) {
   viz_model *m = load(0), *m2 = load(0);
-  viz_layout *a = viz_layout_new(m, 1280, 600, 40), *b = viz_layout_new(m2, 1280, 600, 40);
+  viz_layout *a = viz_layout_new(m, 1280, 600, 40, 40), *b = viz_layout_new(m2, 1280, 600, 40, 40);
   for (uint32_t i = 0; i < viz_model_node_count(m); i++) {
     ck_assert_int_eq(viz_layout_pos(a, i).x, viz_layout_pos(b, i).x);
     ck_assert_int_eq(viz_layout_pos(a, i).y, viz_layout_pos(b, i).y);

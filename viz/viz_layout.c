@@ -211,7 +211,7 @@ static void place_routers(viz_layout *l) {
   }
 }
 
-static void to_pixels(viz_layout *l, int w, int h, int margin) {
+static void to_pixels(viz_layout *l, int w, int h, int margin, int my) {
   const viz_model *m = l->m;
   int cmin = MAX_COL2, cmax = 0, rmax = 0;
   for (uint32_t i = 0; i < l->n; i++) {
@@ -219,10 +219,10 @@ static void to_pixels(viz_layout *l, int w, int h, int margin) {
     cmax = MAX(cmax, l->col2[i]);
     rmax = MAX(rmax, l->row2[i]);
   }
-  int iw = MAX(w - 2 * margin, 1), ih = MAX(h - 2 * margin, 1);
+  int iw = MAX(w - 2 * margin, 1), ih = MAX(h - 2 * my, 1);
   int cspan = MAX(cmax - cmin, 1);
   int rstep = rmax > 0 ? MIN(ih / rmax, 70) : 0; /* pixels per half row */
-  int ytop = margin + (ih - rstep * rmax) / 2;
+  int ytop = my + (ih - rstep * rmax) / 2;
   l->col_step = 2 * iw / cspan;
   for (uint32_t i = 0; i < l->n; i++) {
     l->pos[i].x = cmax == cmin ? margin + iw / 2 : margin + (l->col2[i] - cmin) * iw / cspan;
@@ -248,7 +248,7 @@ static void to_pixels(viz_layout *l, int w, int h, int margin) {
     if (!nd->has_pos)
       continue;
     l->pos[i].x = margin + (int)((nd->pos_x - x0) * num / den);
-    l->pos[i].y = margin + (int)((nd->pos_y - y0) * num / den);
+    l->pos[i].y = my + (int)((nd->pos_y - y0) * num / den);
   }
 }
 
@@ -288,7 +288,7 @@ static void make_groups(viz_layout *l) {
   }
 }
 
-viz_layout *viz_layout_new(const viz_model *m, int w, int h, int margin) {
+viz_layout *viz_layout_new(const viz_model *m, int w, int h, int margin, int my) {
   viz_layout *l = g_new0(viz_layout, 1);
   l->m = m;
   l->n = (uint32_t)viz_model_node_count(m);
@@ -306,7 +306,7 @@ viz_layout *viz_layout_new(const viz_model *m, int w, int h, int margin) {
   columns_by_distance(l);
   rows_by_domain(l);
   place_routers(l);
-  to_pixels(l, w, h, margin);
+  to_pixels(l, w, h, margin, my);
   for (uint32_t i = 0; i < l->n; i++)
     l->order[i] = i;
   g_qsort_with_data(l->order, (gint)l->n, sizeof(uint32_t), order_cmp, l);

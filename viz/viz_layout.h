@@ -27,9 +27,10 @@ typedef struct {
   int x0, y0, x1, y1;   /* box around the domain's hosts (pixels, inclusive) */
 } viz_layout_box;
 
-/* Lays out M's nodes in a W x H pixel area (node centres keep MARGIN
- * pixels from the edges). The layout borrows M. */
-viz_layout *viz_layout_new(const viz_model *m, int w, int h, int margin);
+/* Lays out M's nodes in a W x H pixel area (node centres keep MX pixels
+ * from the left and right edges, MY from the top and bottom). The layout
+ * borrows M. */
+viz_layout *viz_layout_new(const viz_model *m, int w, int h, int mx, int my);
 void viz_layout_free(viz_layout *l);
 
 viz_point viz_layout_pos(const viz_layout *l, uint32_t node);
