@@ -1,17 +1,57 @@
 /* viz_draw.c — drawing primitives (see viz_draw.h). Circles use a fixed
- * table of 32 directions computed once per call from libm; shapes are
- * triangle lists handed to SDL_RenderGeometry with blending on. */
+ * table of 32 unit directions; shapes are triangle lists handed to
+ * SDL_RenderGeometry. Blending is switched on only for translucent colours:
+ * the software renderer fills a blended triangle through a temporary
+ * surface, an opaque one directly (several times faster). Hairlines go
+ * through SDL_RenderDrawLineF. */
 #include "viz_draw.h"
 
 #include <math.h>
 
 #define SEGS 32
-#define VIZ_PI 3.14159265358979323846
+static const float unit[SEGS][2] = {
+    {1.000000000f, 0.000000000f},
+    {0.980785280f, 0.195090322f},
+    {0.923879533f, 0.382683432f},
+    {0.831469612f, 0.555570233f},
+    {0.707106781f, 0.707106781f},
+    {0.555570233f, 0.831469612f},
+    {0.382683432f, 0.923879533f},
+    {0.195090322f, 0.980785280f},
+    {0.000000000f, 1.000000000f},
+    {-0.195090322f, 0.980785280f},
+    {-0.382683432f, 0.923879533f},
+    {-0.555570233f, 0.831469612f},
+    {-0.707106781f, 0.707106781f},
+    {-0.831469612f, 0.555570233f},
+    {-0.923879533f, 0.382683432f},
+    {-0.980785280f, 0.195090322f},
+    {-1.000000000f, 0.000000000f},
+    {-0.980785280f, -0.195090322f},
+    {-0.923879533f, -0.382683432f},
+    {-0.831469612f, -0.555570233f},
+    {-0.707106781f, -0.707106781f},
+    {-0.555570233f, -0.831469612f},
+    {-0.382683432f, -0.923879533f},
+    {-0.195090322f, -0.980785280f},
+    {-0.000000000f, -1.000000000f},
+    {0.195090322f, -0.980785280f},
+    {0.382683432f, -0.923879533f},
+    {0.555570233f, -0.831469612f},
+    {0.707106781f, -0.707106781f},
+    {0.831469612f, -0.555570233f},
+    {0.923879533f, -0.382683432f},
+    {0.980785280f, -0.195090322f}
+};
 
 SDL_Color viz_tint(SDL_Color c, int k) {
   SDL_Color o = {(Uint8)(c.r + (255 - c.r) * k / 255), (Uint8)(c.g + (255 - c.g) * k / 255),
                  (Uint8)(c.b + (255 - c.b) * k / 255), c.a};
   return o;
+}
+
+static void blend(SDL_Renderer *r, SDL_Color c) {
+  SDL_SetRenderDrawBlendMode(r, c.a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
 }
 
 static SDL_Vertex vx(float x, float y, SDL_Color c) {
@@ -22,7 +62,7 @@ static SDL_Vertex vx(float x, float y, SDL_Color c) {
 void viz_draw_triangle(SDL_Renderer *r, float x0, float y0, float x1, float y1, float x2,
                        float y2, SDL_Color c) {
   SDL_Vertex v[3] = {vx(x0, y0, c), vx(x1, y1, c), vx(x2, y2, c)};
-  SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+  blend(r, c);
   SDL_RenderGeometry(r, NULL, v, 3, NULL, 0);
 }
 
@@ -32,11 +72,17 @@ void viz_draw_line(SDL_Renderer *r, float x0, float y0, float x1, float y1, floa
   float len = sqrtf(dx * dx + dy * dy);
   if (len < 0.01f)
     return;
+  if (width <= 1.01f) {
+    blend(r, c);
+    SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
+    SDL_RenderDrawLineF(r, x0, y0, x1, y1);
+    return;
+  }
   float nx = -dy / len * width / 2, ny = dx / len * width / 2;
   SDL_Vertex v[4] = {vx(x0 + nx, y0 + ny, c), vx(x1 + nx, y1 + ny, c), vx(x1 - nx, y1 - ny, c),
                      vx(x0 - nx, y0 - ny, c)};
   int ix[6] = {0, 1, 2, 0, 2, 3};
-  SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+  blend(r, c);
   SDL_RenderGeometry(r, NULL, v, 4, ix, 6);
 }
 
@@ -53,27 +99,26 @@ void viz_draw_dashed(SDL_Renderer *r, float x0, float y0, float x1, float y1, fl
   }
 }
 
+/* Filled circles as horizontal spans in one FillRects call: far cheaper
+ * for the software renderer than a fan of triangles. */
 void viz_draw_circle(SDL_Renderer *r, float cx, float cy, float radius, SDL_Color c) {
-  SDL_Vertex v[SEGS + 1];
-  int ix[SEGS * 3];
-  v[0] = vx(cx, cy, c);
-  for (int i = 0; i < SEGS; i++) {
-    double a = 2.0 * VIZ_PI * i / SEGS;
-    v[i + 1] = vx(cx + radius * (float)cos(a), cy + radius * (float)sin(a), c);
-    ix[3 * i] = 0;
-    ix[3 * i + 1] = i + 1;
-    ix[3 * i + 2] = (i + 1) % SEGS + 1;
+  SDL_FRect spans[130];
+  int n = 0;
+  float rr = radius * radius;
+  for (float dy = -radius + 0.5f; dy < radius && n < 130; dy += 1.0f) {
+    float half = sqrtf(rr - dy * dy);
+    spans[n++] = (SDL_FRect){cx - half, cy + dy - 0.5f, 2 * half, 1.0f};
   }
-  SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
-  SDL_RenderGeometry(r, NULL, v, SEGS + 1, ix, SEGS * 3);
+  blend(r, c);
+  SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
+  SDL_RenderFillRectsF(r, spans, n);
 }
 
 void viz_draw_ring(SDL_Renderer *r, float cx, float cy, float radius, float width, SDL_Color c) {
   SDL_Vertex v[2 * SEGS];
   int ix[SEGS * 6];
   for (int i = 0; i < SEGS; i++) {
-    double a = 2.0 * VIZ_PI * i / SEGS;
-    float ca = (float)cos(a), sa = (float)sin(a);
+    float ca = unit[i][0], sa = unit[i][1];
     v[2 * i] = vx(cx + (radius + width / 2) * ca, cy + (radius + width / 2) * sa, c);
     v[2 * i + 1] = vx(cx + (radius - width / 2) * ca, cy + (radius - width / 2) * sa, c);
     int j = (i + 1) % SEGS;
@@ -81,7 +126,7 @@ void viz_draw_ring(SDL_Renderer *r, float cx, float cy, float radius, float widt
     for (int k = 0; k < 6; k++)
       ix[6 * i + k] = q[k];
   }
-  SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+  blend(r, c);
   SDL_RenderGeometry(r, NULL, v, 2 * SEGS, ix, SEGS * 6);
 }
 
@@ -100,14 +145,14 @@ void viz_draw_frame(SDL_Renderer *r, int x, int y, int w, int h, int width, SDL_
 }
 
 /* Quarter-circle fan at corner (cx, cy) from angle a0. */
-static void corner(SDL_Renderer *r, float cx, float cy, float rad, double a0, SDL_Color c) {
+static void corner(SDL_Renderer *r, float cx, float cy, float rad, int a0, SDL_Color c) {
   const int n = 8;
   SDL_Vertex v[10];
   int ix[24];
   v[0] = vx(cx, cy, c);
   for (int i = 0; i <= n; i++) {
-    double a = a0 + VIZ_PI / 2 * i / n;
-    v[i + 1] = vx(cx + rad * (float)cos(a), cy + rad * (float)sin(a), c);
+    const float *u = unit[(a0 + i) % SEGS];
+    v[i + 1] = vx(cx + rad * u[0], cy + rad * u[1], c);
   }
   for (int i = 0; i < n; i++) {
     ix[3 * i] = 0;
@@ -125,11 +170,11 @@ static void round_fill(SDL_Renderer *r, int x, int y, int w, int h, int rad, SDL
   viz_draw_rect(r, x + rad, y, w - 2 * rad, h, c);
   viz_draw_rect(r, x, y + rad, rad, h - 2 * rad, c);
   viz_draw_rect(r, x + w - rad, y + rad, rad, h - 2 * rad, c);
-  SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
-  corner(r, (float)(x + rad), (float)(y + rad), (float)rad, VIZ_PI, c);
-  corner(r, (float)(x + w - rad), (float)(y + rad), (float)rad, 1.5 * VIZ_PI, c);
+  blend(r, c);
+  corner(r, (float)(x + rad), (float)(y + rad), (float)rad, 16, c);
+  corner(r, (float)(x + w - rad), (float)(y + rad), (float)rad, 24, c);
   corner(r, (float)(x + w - rad), (float)(y + h - rad), (float)rad, 0, c);
-  corner(r, (float)(x + rad), (float)(y + h - rad), (float)rad, 0.5 * VIZ_PI, c);
+  corner(r, (float)(x + rad), (float)(y + h - rad), (float)rad, 8, c);
 }
 
 void viz_draw_round_box(SDL_Renderer *r, int x, int y, int w, int h, int radius, SDL_Color fill,

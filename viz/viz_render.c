@@ -424,6 +424,7 @@ void viz_render_free(viz_render *v) {
     return;
   viz_text_free(v->text);
   viz_layout_free(v->layout);
+  g_free(v->lane_order);
   g_array_free(v->hits, TRUE);
   g_array_free(v->idx, TRUE);
   g_array_free(v->flight, TRUE);

@@ -22,6 +22,8 @@ struct viz_render {
   GArray *hits;   /* viz__hit, in drawing order */
   GArray *idx;    /* scratch: uint32 */
   GArray *flight; /* scratch: viz_flight */
+  uint32_t *lane_order; /* sequence lifelines, left to right (computed once) */
+  uint32_t lanes;
   SDL_Rect tl_rect; /* the timeline's scale in the last frame (w = 0: none) */
   int64_t tl_t0, tl_t1;
 };

@@ -345,8 +345,9 @@ static void draw_drop(seq *q, const viz_drop *d) {
 }
 
 /* Lifelines: hosts that send or receive a line or have a step, in layout
- * order (left to right); routers only if a line names them. */
-static int compute_lanes(viz_render *v, int *lane_x, int x0, int w) {
+ * order (left to right); routers only if a line names them. Which hosts
+ * and their order depend on the model only: computed on the first frame. */
+static void lane_order(viz_render *v) {
   const viz_model *m = v->m;
   uint32_t n = (uint32_t)viz_model_node_count(m);
   bool *used = g_new0(bool, n ? n : 1);
@@ -357,10 +358,11 @@ static int compute_lanes(viz_render *v, int *lane_x, int x0, int w) {
     if (a->to != VIZ_NONE)
       used[a->to] = true;
   }
-  for (uint32_t i = 0; i < viz_model_mark_count(m); i++)
-    if (viz_model_mark(m, i)->node != VIZ_NONE && viz_model_mark(m, i)->kind != VIZ_MARK_LINK_DOWN &&
-        viz_model_mark(m, i)->kind != VIZ_MARK_LINK_UP)
-      used[viz_model_mark(m, i)->node] = true;
+  for (uint32_t i = 0; i < viz_model_mark_count(m); i++) {
+    const viz_mark *mk = viz_model_mark(m, i);
+    if (mk->node != VIZ_NONE && mk->kind != VIZ_MARK_LINK_DOWN && mk->kind != VIZ_MARK_LINK_UP)
+      used[mk->node] = true;
+  }
   for (uint32_t i = 0; i < viz_model_hop_count(m); i++) {
     const viz_hop *h = viz_model_hop(m, i);
     if (h->from != VIZ_NONE)
@@ -368,17 +370,24 @@ static int compute_lanes(viz_render *v, int *lane_x, int x0, int w) {
     if (h->to != VIZ_NONE)
       used[h->to] = true;
   }
-  const viz_layout *l = viz__layout(v, v->lay_w ? v->lay_w : 1000, v->lay_h ? v->lay_h : 400);
-  int lanes = 0;
+  viz_layout *l = viz_layout_new(m, 1000, 400, 40, 40);
+  v->lane_order = g_new(uint32_t, n ? n : 1);
+  v->lanes = 0;
   for (uint32_t k = 0; k < n; k++)
-    lanes += used[viz_layout_order(l, k)];
-  int lane_w = lanes ? w / lanes : w;
-  int j = 0;
-  for (uint32_t k = 0; k < n; k++) {
-    uint32_t i = viz_layout_order(l, k);
-    lane_x[i] = used[i] ? x0 + lane_w * j++ + lane_w / 2 : -1;
-  }
+    if (used[viz_layout_order(l, k)])
+      v->lane_order[v->lanes++] = viz_layout_order(l, k);
+  viz_layout_free(l);
   g_free(used);
+}
+
+static int compute_lanes(viz_render *v, int *lane_x, int x0, int w) {
+  if (!v->lane_order)
+    lane_order(v);
+  for (uint32_t i = 0; i < viz_model_node_count(v->m); i++)
+    lane_x[i] = -1;
+  int lane_w = v->lanes ? w / (int)v->lanes : w;
+  for (uint32_t j = 0; j < v->lanes; j++)
+    lane_x[v->lane_order[j]] = x0 + lane_w * (int)j + lane_w / 2;
   return lane_w;
 }
 

@@ -68,13 +68,19 @@ void viz__timeline_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
     viz_text_draw(v->text, VIZ_FONT_SMALL, x, base + 4, viz_rgb(VIZ_C_MUTED), VIZ_ALIGN_CENTER, 0,
                   tb, -1);
   }
-  /* markers */
+  /* markers: one per kind and pixel column (a long run has many per pixel) */
+  uint16_t *seen = g_new0(uint16_t, (size_t)sc.w + 1);
+  G_STATIC_ASSERT(VIZ_MARK_COUNT <= 16);
   for (uint32_t i = 0; i < viz_model_mark_count(m); i++) {
     const viz_mark *mk = viz_model_mark(m, i);
     viz_mark_kind k = (viz_mark_kind)mk->kind;
     if (k == VIZ_MARK_RELAY || k == VIZ_MARK_SUBMIT || k == VIZ_MARK_COMPOSE)
       continue; /* the steps shown are the outcomes; hops are in the other views */
     int x = x_of(mk->t, t0, t1, sc);
+    uint16_t bit = (uint16_t)(1u << k);
+    if (seen[x - sc.x] & bit)
+      continue;
+    seen[x - sc.x] |= bit;
     SDL_Color c = viz__mark_color(k);
     if (is_fault(k)) {
       viz_draw_triangle(v->r, (float)x, (float)lane_f + 12, (float)x - 6, (float)lane_f,
@@ -84,6 +90,7 @@ void viz__timeline_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
       viz_draw_circle(v->r, (float)x + 0.5f, (float)lane_m, 4, c);
     }
   }
+  g_free(seen);
   /* legend, right-aligned above the scale */
   static const viz_mark_kind legend[] = {VIZ_MARK_DEFER, VIZ_MARK_GREYLIST, VIZ_MARK_DELIVER,
                                          VIZ_MARK_BOUNCE, VIZ_MARK_FETCH, VIZ_MARK_LINK_DOWN};
