@@ -306,6 +306,39 @@ static void draw_header(viz_render *v, const viz_view_state *s, int w) {
                   rx - (w / 2 + 170), s->status, -1);
 }
 
+/* Draws TEXT from X within W pixels, wrapped at spaces (or anywhere if a
+ * word is too long), at most MAXL lines. Returns the lines used. */
+static int wrapped(viz_render *v, viz_font f, int x, int y, int w, int lh, int maxl, SDL_Color c,
+                   const char *text) {
+  const char *p = text;
+  int lines = 0;
+  while (*p && lines < maxl) {
+    size_t len = strlen(p);
+    if (lines == maxl - 1 || viz_text_width(v->text, f, p, (gssize)len) <= w) {
+      viz_text_draw(v->text, f, x, y + lines * lh, c, VIZ_ALIGN_LEFT, w, p, -1);
+      return lines + 1;
+    }
+    /* longest prefix ending at a space that fits */
+    size_t cut = 0;
+    for (size_t i = 1; i < len; i++)
+      if (p[i] == ' ' && viz_text_width(v->text, f, p, (gssize)i) <= w)
+        cut = i;
+    if (!cut) {
+      cut = 1;
+      while (cut < len && viz_text_width(v->text, f, p, (gssize)(cut + 1)) <= w)
+        cut++;
+      while (cut < len && ((unsigned char)p[cut] & 0xC0) == 0x80)
+        cut++;
+    }
+    viz_text_draw(v->text, f, x, y + lines * lh, c, VIZ_ALIGN_LEFT, 0, p, (gssize)cut);
+    p += cut;
+    while (*p == ' ')
+      p++;
+    lines++;
+  }
+  return lines;
+}
+
 static void draw_inspector(viz_render *v, const viz_view_state *s, SDL_Rect a) {
   const viz_model *m = v->m;
   viz_inspect *in = NULL;
@@ -346,12 +379,11 @@ static void draw_inspector(viz_render *v, const viz_view_state *s, SDL_Rect a) {
       y += 21;
       break;
     case VIZ_INSP_FIELD: {
-      int kw = viz_text_draw(v->text, VIZ_FONT_BOLD, x, y, viz_rgb(0x546E7A), VIZ_ALIGN_LEFT, 130,
+      int kw = viz_text_draw(v->text, VIZ_FONT_BOLD, x, y, viz_rgb(0x546E7A), VIZ_ALIGN_LEFT, 170,
                              l->key, -1);
       int vx = x + MAX(kw + 8, 96);
-      viz_text_draw(v->text, VIZ_FONT_NORMAL, vx, y, viz_rgb(VIZ_C_TEXT), VIZ_ALIGN_LEFT,
-                    wmax - (vx - x), l->text, -1);
-      y += 18;
+      y += 18 * wrapped(v, VIZ_FONT_NORMAL, vx, y, wmax - (vx - x), 18, 4, viz_rgb(VIZ_C_TEXT),
+                        l->text);
       break;
     }
     case VIZ_INSP_ITEM:
@@ -360,9 +392,8 @@ static void draw_inspector(viz_render *v, const viz_view_state *s, SDL_Rect a) {
       if (*l->key)
         ix += viz_text_draw(v->text, VIZ_FONT_SMALL, x, y + 1, viz_rgb(VIZ_C_MUTED),
                             VIZ_ALIGN_LEFT, 0, l->key, -1) + 6;
-      viz_text_draw(v->text, VIZ_FONT_SMALL, ix, y + 1, viz_rgb(VIZ_C_TEXT), VIZ_ALIGN_LEFT,
-                    wmax - (ix - x), l->text, -1);
-      y += 16;
+      y += 15 * wrapped(v, VIZ_FONT_SMALL, ix, y + 1, wmax - (ix - x), 15, 3,
+                        viz_rgb(VIZ_C_TEXT), l->text) + 2;
       break;
     }
     }

@@ -176,8 +176,12 @@ static void draw_lanes(seq *q) {
                        sel ? viz_rgb(VIZ_C_SELECT) : viz_tint(c, 190), c);
     viz_text_draw(v->text, VIZ_FONT_BOLD, x, q->body.y - HEAD_H + 3, viz_rgb(VIZ_C_TEXT),
                   VIZ_ALIGN_CENTER, bw - 8, viz__role_caption(role), -1);
+    const char *name = viz_model_node(m, i)->name, *dot = strchr(name, '.');
+    gssize nl = -1;
+    if (dot && viz_text_width(v->text, VIZ_FONT_SMALL, name, -1) > bw - 8)
+      nl = dot - name; /* too narrow for the whole name: its first label */
     viz_text_draw(v->text, VIZ_FONT_SMALL, x, q->body.y - HEAD_H + 17, viz_rgb(VIZ_C_TEXT),
-                  VIZ_ALIGN_CENTER, bw - 8, viz_model_node(m, i)->name, -1);
+                  VIZ_ALIGN_CENTER, bw - 8, name, nl);
     viz__hit_add(v, x - bw / 2, q->body.y - HEAD_H + 2, bw, HEAD_H - 10, VIZ_SEL_NODE, i);
   }
 }
@@ -298,6 +302,50 @@ static void draw_arrow(seq *q, uint32_t ai) {
                 (gssize)len);
   if (a->conn != VIZ_NONE)
     viz__hit_add(v, mx - w / 2, my - h - 1, w, h + 2, VIZ_SEL_CONN, a->conn);
+}
+
+/* Linear axis, zoomed out: a connection whose lines would be closer than
+ * FOLD_PX apart is drawn as one bar between its two hosts. Returns true if
+ * CONN is folded (drawing it on first sight). FOLDED: 0 unseen, 1 drawn as
+ * arrows, 2 folded. */
+#define FOLD_PX 9
+static bool fold_conn(seq *q, uint32_t conn, uint8_t *folded) {
+  if (folded[conn])
+    return folded[conn] == 2;
+  viz_render *v = q->v;
+  const viz_model *m = v->m;
+  const viz_conn *c = viz_model_conn(m, conn);
+  folded[conn] = 1;
+  if (c->arrow_count < 3 || c->client == VIZ_NONE || c->server == VIZ_NONE ||
+      q->lane_x[c->client] < 0 || q->lane_x[c->server] < 0)
+    return false;
+  const viz_arrow *first = viz_model_arrow(m, viz_model_conn_arrow(m, conn, 0));
+  const viz_arrow *last = viz_model_arrow(m, viz_model_conn_arrow(m, conn, c->arrow_count - 1));
+  int64_t t0 = c->t_open >= 0 ? MIN(c->t_open, first->sent) : first->sent;
+  int64_t t1 = MAX(c->t_close, last->recv);
+  int y0 = y_of(q, t0), y1 = y_of(q, t1);
+  if (y1 - y0 >= (int)c->arrow_count * FOLD_PX)
+    return false;
+  folded[conn] = 2;
+  int xa = MIN(q->lane_x[c->client], q->lane_x[c->server]);
+  int xb = MAX(q->lane_x[c->client], q->lane_x[c->server]);
+  int h = MAX(y1 - y0, 16);
+  bool sel = q->s->sel.kind == VIZ_SEL_CONN && q->s->sel.index == conn;
+  SDL_Color pc = viz__proto_color(c->proto);
+  viz_draw_round_box(v->r, xa, y0, xb - xa, h, 6, sel ? viz_rgb(VIZ_C_SELECT) : viz_tint(pc, 200),
+                     pc);
+  char *txt = g_strdup_printf("%s \xc2\xb7 %u lines%s%s", c->proto ? viz_proto_name(c->proto) : "TCP",
+                              c->arrow_count, c->t_tls >= 0 ? " \xc2\xb7 TLS" : "",
+                              c->tls_failed ? " \xc2\xb7 TLS failed" : "");
+  SDL_Rect lr = {xa, y0 + h / 2 - 7, xb - xa, 14};
+  if (!collides(q, &lr)) {
+    viz_text_draw(v->text, VIZ_FONT_SMALL, (xa + xb) / 2, y0 + h / 2 - 7, viz_rgb(VIZ_C_TEXT),
+                  VIZ_ALIGN_CENTER, xb - xa - 8, txt, -1);
+    g_array_append_val(q->taken, lr);
+  }
+  g_free(txt);
+  viz__hit_add(v, xa, y0, xb - xa, h, VIZ_SEL_CONN, conn);
+  return true;
 }
 
 static void draw_mark(seq *q, const viz_mark *mk) {
@@ -430,8 +478,15 @@ void viz__sequence_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   draw_axis(&q);
   int cy = y_of(&q, s->t);
   viz_draw_rect(v->r, area.x + GUTTER - 4, cy, area.w - GUTTER, 2, viz_rgba(VIZ_C_SELECT, 230));
-  for (guint i = 0; i < v->idx->len; i++)
-    draw_arrow(&q, g_array_index(v->idx, uint32_t, i));
+  uint8_t *folded = s->seq_linear ? g_new0(uint8_t, viz_model_conn_count(m) + 1) : NULL;
+  for (guint i = 0; i < v->idx->len; i++) {
+    uint32_t ai = g_array_index(v->idx, uint32_t, i);
+    uint32_t conn = viz_model_arrow(m, ai)->conn;
+    if (folded && conn != VIZ_NONE && fold_conn(&q, conn, folded))
+      continue;
+    draw_arrow(&q, ai);
+  }
+  g_free(folded);
   for (uint32_t i = r.d0; i < r.d1; i++)
     draw_drop(&q, viz_model_drop(m, i));
   for (uint32_t i = r.m0; i < r.m1; i++)

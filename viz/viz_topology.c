@@ -114,8 +114,12 @@ static void draw_nodes(viz_render *v, const viz_view_state *s, const viz_layout 
     if (!router)
       viz_text_draw(v->text, VIZ_FONT_BOLD, p.x, p.y - (role == VIZ_ROLE_DNS ? 8 : 10),
                     viz_rgb(0xFFFFFF), VIZ_ALIGN_CENTER, 2 * hw - 6, viz__role_caption(role), -1);
-    viz_text_draw(v->text, router ? VIZ_FONT_SMALL : VIZ_FONT_NORMAL, p.x, p.y + hh + 3,
-                  viz_rgb(VIZ_C_TEXT), VIZ_ALIGN_CENTER, label_w, n->name, -1);
+    /* inside its domain's box a host is named by its first label: the box
+     * already says the rest ("mx" in "bob.example") */
+    bool boxed = *n->domain && !router;
+    gssize name_len = boxed ? (gssize)(strchr(n->name, '.') - n->name) : -1;
+    viz_text_draw(v->text, router ? VIZ_FONT_SMALL : boxed ? VIZ_FONT_BOLD : VIZ_FONT_NORMAL, p.x,
+                  p.y + hh + 3, viz_rgb(VIZ_C_TEXT), VIZ_ALIGN_CENTER, label_w, n->name, name_len);
     if (!up) {
       viz_draw_cross(v->r, (float)p.x, (float)p.y, 12, 4, viz_rgb(VIZ_C_ERROR));
       viz_text_draw(v->text, VIZ_FONT_BOLD, p.x, p.y - hh - 18, viz_rgb(VIZ_C_ERROR),
