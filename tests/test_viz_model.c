@@ -490,6 +490,69 @@ START_TEST(tolerant_mapping) {
 }
 END_TEST
 
+/* Every query and inspector on a model, to shake out asserts. */
+static void exercise(const viz_model *m) {
+  GArray *f = g_array_new(FALSE, FALSE, sizeof(viz_flight));
+  GArray *ix = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  int64_t t0 = viz_model_t_first(m), t1 = viz_model_t_last(m);
+  for (int k = 0; k <= 2; k++) {
+    int64_t t = t0 + (t1 - t0) / 2 * k;
+    viz_model_in_flight(m, t, true, f);
+    viz_model_arrows_in(m, t, t + FIX_S, ix);
+    viz_model_conns_open(m, t, ix);
+    for (uint32_t n = 0; n < viz_model_node_count(m); n++) {
+      uint32_t q, d;
+      viz_model_node_queue(m, n, t, &q, &d);
+      viz_model_node_up(m, n, t);
+      viz_inspect_free(viz_model_inspect_node(m, n, t));
+    }
+    for (uint32_t l = 0; l < viz_model_link_count(m); l++) {
+      viz_model_link_up(m, l, t);
+      viz_inspect_free(viz_model_inspect_link(m, l, t));
+    }
+  }
+  for (uint32_t g = 0; g < viz_model_msg_count(m); g++)
+    viz_inspect_free(viz_model_inspect_msg(m, g));
+  for (uint32_t c = 0; c < viz_model_conn_count(m); c++)
+    viz_inspect_free(viz_model_inspect_conn(m, c));
+  g_array_free(f, TRUE);
+  g_array_free(ix, TRUE);
+}
+
+/* One byte changed at a time (every 7th position, five values): the
+ * load fails with a message or succeeds, and every query on what loads
+ * works — keys with wrong types, unknown names, times out of order. */
+START_TEST(mutated_bytes) {
+  size_t len;
+  char *text = viz_fixture_trace(&len);
+  static const char values[] = {'"', '0', '9', '}', 'x'};
+  int loaded = 0, rejected = 0;
+  for (size_t i = 0; i < len; i += 7) {
+    for (size_t v = 0; v < sizeof values; v++) {
+      if (text[i] == values[v])
+        continue;
+      char *copy = g_memdup2(text, len);
+      copy[i] = values[v];
+      GError *err = NULL;
+      viz_model *m = viz_model_load_memory("mut.jsonl", copy, len, &err);
+      if (m) {
+        exercise(m);
+        loaded++;
+      } else {
+        ck_assert_msg(err && strstr(err->message, "mut.jsonl"), "byte %zu: no error", i);
+        g_error_free(err);
+        rejected++;
+      }
+      viz_model_free(m);
+      g_free(copy);
+    }
+  }
+  ck_assert_int_gt(loaded, 100);
+  ck_assert_int_gt(rejected, 500);
+  g_free(text);
+}
+END_TEST
+
 START_TEST(memory_bound) {
   size_t len;
   char *text = viz_fixture_trace(&len);
@@ -534,6 +597,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, corrupt_rows, 0, G_N_ELEMENTS(corrupt));
   tcase_add_test(tc, tolerant_mapping);
   tcase_add_test(tc, memory_bound);
+  tcase_add_test(tc, mutated_bytes);
   suite_add_tcase(s, tc);
   return s;
 }
