@@ -28,6 +28,7 @@
 static const char render_usage[] =
     "usage: mailsim render TRACE --out FILE.png [--at TIME] [--view topology|sequence|timeline|all]\n"
     "                      [--size WxH] [--select node:NAME|msg:KEY|conn:N|link:N] [--linear]\n"
+    "                      [--proto smtp,dns,imap,pop3]\n"
     "       mailsim render TRACE --frames DIR [--fps N] [--from TIME] [--to TIME] [--step DURATION]\n"
     "       mailsim render TRACE --moments\n"
     "TIME: a duration (\"1m30s\", \"250ms\") or a moment: start, end, first-submission, mx-lookup,\n"
@@ -39,7 +40,7 @@ static const char *const moment_names[] = {"start",     "first-submission", "mx-
                                            "end"};
 
 typedef struct {
-  const char *trace, *out, *at, *view, *size, *select, *frames, *from, *to, *step, *fps;
+  const char *trace, *out, *at, *view, *size, *select, *frames, *from, *to, *step, *fps, *proto;
   bool linear, moments, help;
 } render_opts;
 
@@ -69,6 +70,7 @@ static int parse_opts(int argc, char **argv, render_opts *o) {
       {"--to", G_STRUCT_OFFSET(render_opts, to)},
       {"--step", G_STRUCT_OFFSET(render_opts, step)},
       {"--fps", G_STRUCT_OFFSET(render_opts, fps)},
+      {"--proto", G_STRUCT_OFFSET(render_opts, proto)},
   };
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -258,6 +260,24 @@ int cli_cmd_render(int argc, char **argv) {
     return usage_error("--select '%s': expected node:NAME, msg:KEY, conn:N or link:N naming "
                        "something in the trace",
                        o.select);
+  }
+  if (o.proto) {
+    char **names = g_strsplit(o.proto, ",", -1);
+    for (int i = 0; names[i] && rc == 0; i++) {
+      viz_proto p = VIZ_PROTO_NONE;
+      for (int k = 1; k < VIZ_PROTO_COUNT; k++)
+        if (g_ascii_strcasecmp(names[i], viz_proto_name((viz_proto)k)) == 0)
+          p = (viz_proto)k;
+      if (p == VIZ_PROTO_NONE)
+        rc = usage_error("--proto '%s': expected smtp, dns, imap or pop3 (comma-separated)",
+                         names[i]);
+      st.proto_mask |= 1u << p;
+    }
+    g_strfreev(names);
+    if (rc) {
+      viz_model_free(m);
+      return rc;
+    }
   }
   if (o.frames) {
     rc = render_frames(m, &st, w, h, &o);

@@ -163,6 +163,7 @@ void viz_view_state_init(viz_view_state *s, const viz_model *m) {
   s->show_lines = true;
   s->sel.kind = VIZ_SEL_NONE;
   s->sel.index = VIZ_NONE;
+  s->focus_msg = VIZ_NONE;
   s->speed_milli = 1000;
 }
 
@@ -409,6 +410,8 @@ static void draw_help(viz_render *v, int w, int h) {
       {"\xe2\x86\x91 \xe2\x86\x93", "speed up / slow down (0.1\xc3\x97 to 1,000,000\xc3\x97)"},
       {"+ / \xe2\x88\x92", "zoom the sequence chart (wheel too)"},
       {"L", "sequence chart: linear / compressed time"},
+      {"P", "protocols shown: all, SMTP, DNS, IMAP, POP3"},
+      {"F", "only the selected message / all messages"},
       {"Tab", "select the next message"},
       {"/", "search a message by Message-ID or address"},
       {"Home / End", "start / end of the run"},

@@ -48,6 +48,8 @@ typedef struct {
   int64_t seq_span;   /* linear axis: the span shown (ns) */
   int seq_row;        /* compressed axis: pixels per row (12..40) */
   bool show_lines;    /* topology: a dot for every protocol line in flight */
+  unsigned proto_mask; /* protocols shown (bits 1 << viz_proto); 0 = all */
+  uint32_t focus_msg; /* only this message's envelopes and steps; VIZ_NONE = all */
   viz_selection sel;  /* highlighted, and shown in the inspector */
   int inspector_scroll; /* first inspector line shown */
   bool help;          /* the help overlay */

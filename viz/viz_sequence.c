@@ -259,6 +259,8 @@ static void draw_arrow(seq *q, uint32_t ai) {
   const viz_arrow *a = viz_model_arrow(m, ai);
   if (a->from == VIZ_NONE || a->to == VIZ_NONE || a->from == a->to)
     return;
+  if (q->s->proto_mask && !(q->s->proto_mask & (1u << a->proto)))
+    return;
   int x0 = q->lane_x[a->from], x1 = q->lane_x[a->to];
   if (x0 < 0 || x1 < 0)
     return;
@@ -352,6 +354,8 @@ static void draw_mark(seq *q, const viz_mark *mk) {
   viz_render *v = q->v;
   const viz_model *m = v->m;
   if (mk->node == VIZ_NONE || q->lane_x[mk->node] < 0)
+    return;
+  if (q->s->focus_msg != VIZ_NONE && mk->msg != q->s->focus_msg)
     return;
   int x = q->lane_x[mk->node], y = y_of(q, mk->t);
   if (y < q->body.y || y > q->body.y + q->body.h)

@@ -167,6 +167,27 @@ static void key(viz_window *w, const SDL_KeyboardEvent *k) {
   case SDLK_l:
     w->s.seq_linear = !w->s.seq_linear;
     break;
+  case SDLK_p: {
+    /* all -> SMTP -> DNS -> IMAP -> POP3 -> all */
+    static const viz_proto cycle[] = {VIZ_PROTO_NONE, VIZ_PROTO_SMTP, VIZ_PROTO_DNS,
+                                      VIZ_PROTO_IMAP, VIZ_PROTO_POP3};
+    size_t i = 0;
+    while (i < G_N_ELEMENTS(cycle) && w->s.proto_mask != (cycle[i] ? 1u << cycle[i] : 0u))
+      i++;
+    viz_proto next = cycle[(i + 1) % G_N_ELEMENTS(cycle)];
+    w->s.proto_mask = next ? 1u << next : 0;
+    set_status(w, "protocols: %s", next ? viz_proto_name(next) : "all");
+    break;
+  }
+  case SDLK_f:
+    if (w->s.focus_msg != VIZ_NONE) {
+      w->s.focus_msg = VIZ_NONE;
+      set_status(w, "all messages");
+    } else if (w->s.sel.kind == VIZ_SEL_MSG) {
+      w->s.focus_msg = w->s.sel.index;
+      set_status(w, "only message %s", viz_model_msg(m, w->s.focus_msg)->key);
+    }
+    break;
   case SDLK_TAB: {
     uint32_t n = (uint32_t)viz_model_msg_count(m);
     if (!n)
