@@ -659,6 +659,12 @@ int64_t viz_model_prev_hop_time(const viz_model *m, int64_t t) {
   uint32_t i = bisect(m->hops, G_STRUCT_OFFSET(viz_hop, t1), t, false);
   return i > 0 ? g_array_index(m->hops, viz_hop, i - 1).t1 : t;
 }
+uint32_t viz_model_mark_at(const viz_model *m, int64_t t) {
+  return bisect(m->marks, G_STRUCT_OFFSET(viz_mark, t), t, false);
+}
+uint32_t viz_model_drop_at(const viz_model *m, int64_t t) {
+  return bisect(m->drops, G_STRUCT_OFFSET(viz_drop, t), t, false);
+}
 uint32_t viz_model_arrow_at(const viz_model *m, int64_t t) {
   return bisect(m->arrows, G_STRUCT_OFFSET(viz_arrow, recv), t, false);
 }

@@ -284,6 +284,9 @@ void viz_model_in_flight(const viz_model *m, int64_t t, bool with_lines, GArray 
 /* Appends to OUT (GArray of uint32 arrow indices, ascending) every arrow
  * with sent <= T1 and recv >= T0. */
 void viz_model_arrows_in(const viz_model *m, int64_t t0, int64_t t1, GArray *out);
+/* First mark / drop with t >= T (count if none). */
+uint32_t viz_model_mark_at(const viz_model *m, int64_t t);
+uint32_t viz_model_drop_at(const viz_model *m, int64_t t);
 /* First arrow with recv >= T (arrow_count if none); arrows are sorted by
  * recv. */
 uint32_t viz_model_arrow_at(const viz_model *m, int64_t t);

@@ -214,6 +214,27 @@ bool viz_moment(const viz_model *m, const char *name, int64_t *t) {
     }
     return false;
   }
+  if (strcmp(name, "greylisting") == 0) {
+    /* the refusal on its way back: the first error reply from the
+     * greylisting node at or after the verdict, mid-flight */
+    for (uint32_t i = 0; i < viz_model_mark_count(m); i++) {
+      const viz_mark *mk = viz_model_mark(m, i);
+      if (mk->kind != VIZ_MARK_GREYLIST)
+        continue;
+      *t = mk->t;
+      for (uint32_t a = viz_model_arrow_at(m, mk->t); a < viz_model_arrow_count(m); a++) {
+        const viz_arrow *ar = viz_model_arrow(m, a);
+        if (ar->sent > mk->t + INT64_C(60000000000))
+          break;
+        if (ar->error && ar->from == mk->node && ar->sent >= mk->t) {
+          *t = ar->sent + (ar->recv - ar->sent) * 4 / 10;
+          break;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
   if (strcmp(name, "delivery") == 0) {
     /* the envelope on its way into the mailbox: the last hop to the
      * delivering node before the first delivery */
@@ -234,9 +255,7 @@ bool viz_moment(const viz_model *m, const char *name, int64_t *t) {
   static const struct {
     const char *name;
     viz_mark_kind kind;
-  } marks[] = {{"greylisting", VIZ_MARK_GREYLIST},
-               {"delivery", VIZ_MARK_DELIVER},
-               {"bounce", VIZ_MARK_BOUNCE},
+  } marks[] = {{"bounce", VIZ_MARK_BOUNCE},
                {"fault", VIZ_MARK_LINK_DOWN}};
   for (size_t k = 0; k < G_N_ELEMENTS(marks); k++) {
     if (strcmp(name, marks[k].name) != 0)

@@ -82,30 +82,6 @@ static int gap_px(int row, int64_t dt) {
   return row + 22; /* room for the break mark */
 }
 
-static uint32_t mark_at(const viz_model *m, int64_t t) {
-  uint32_t lo = 0, hi = (uint32_t)viz_model_mark_count(m);
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (viz_model_mark(m, mid)->t < t)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-static uint32_t drop_at(const viz_model *m, int64_t t) {
-  uint32_t lo = 0, hi = (uint32_t)viz_model_drop_count(m);
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (viz_model_drop(m, mid)->t < t)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
 /* Ranges of arrows, marks and drops the chart considers. */
 typedef struct {
   uint32_t a0, a1, m0, m1, d0, d1;
@@ -119,7 +95,7 @@ static seq_range compressed_axis(seq *q) {
   seq_range r;
   uint32_t na = (uint32_t)viz_model_arrow_count(m), nm = (uint32_t)viz_model_mark_count(m);
   uint32_t nd = (uint32_t)viz_model_drop_count(m);
-  uint32_t a = viz_model_arrow_at(m, t), mk = mark_at(m, t), d = drop_at(m, t);
+  uint32_t a = viz_model_arrow_at(m, t), mk = viz_model_mark_at(m, t), d = viz_model_drop_at(m, t);
   r.a0 = a > want ? a - want : 0;
   r.a1 = MIN(na, a + want);
   r.m0 = mk > want ? mk - want : 0;
@@ -443,9 +419,30 @@ static int compute_lanes(viz_render *v, int *lane_x, int x0, int w) {
   return lane_w;
 }
 
+/* Arrow colours, right-aligned in the panel's title row. */
+static void draw_legend(viz_render *v, SDL_Rect area) {
+  static const struct {
+    const char *name;
+    unsigned rgb;
+  } items[] = {{"SMTP", 0x1565C0}, {"IMAP", 0x2E7D32}, {"POP3", 0x00838F},
+               {"DNS", 0x8E24AA},  {"message content", 0xEF6C00}, {"error reply", VIZ_C_ERROR}};
+  int x = area.x + area.w - 12;
+  for (size_t i = G_N_ELEMENTS(items); i-- > 0;) {
+    x -= viz_text_width(v->text, VIZ_FONT_SMALL, items[i].name, -1);
+    viz_text_draw(v->text, VIZ_FONT_SMALL, x, area.y + 5, viz_rgb(VIZ_C_MUTED), VIZ_ALIGN_LEFT, 0,
+                  items[i].name, -1);
+    viz_draw_line(v->r, (float)x - 24, (float)area.y + 12, (float)x - 6, (float)area.y + 12, 2,
+                  viz_rgb(items[i].rgb));
+    viz_draw_arrowhead(v->r, (float)x - 24, (float)area.y + 12, (float)x - 5, (float)area.y + 12,
+                       6, viz_rgb(items[i].rgb));
+    x -= 40;
+  }
+}
+
 void viz__sequence_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   const viz_model *m = v->m;
   viz__panel(v, area, s->seq_linear ? "Sequence (linear time)" : "Sequence (idle gaps compressed)");
+  draw_legend(v, area);
   seq q = {.v = v, .s = s};
   q.body = (SDL_Rect){area.x, area.y + 22 + HEAD_H, area.w, area.h - 22 - HEAD_H - 4};
   q.lane_x = g_new(int, MAX(viz_model_node_count(m), 1));
@@ -461,10 +458,10 @@ void viz__sequence_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
     r.a0 = viz_model_arrow_at(m, q.t_top);
     r.a1 = viz_model_arrow_at(m, q.t_top + q.span + 1);
     (void)na;
-    r.m0 = mark_at(m, q.t_top);
-    r.m1 = mark_at(m, q.t_top + q.span + 1);
-    r.d0 = drop_at(m, q.t_top);
-    r.d1 = drop_at(m, q.t_top + q.span + 1);
+    r.m0 = viz_model_mark_at(m, q.t_top);
+    r.m1 = viz_model_mark_at(m, q.t_top + q.span + 1);
+    r.d0 = viz_model_drop_at(m, q.t_top);
+    r.d1 = viz_model_drop_at(m, q.t_top + q.span + 1);
     /* arrows that start in the window and end after it */
     g_array_set_size(v->idx, 0);
     viz_model_arrows_in(m, q.t_top, q.t_top + q.span, v->idx);

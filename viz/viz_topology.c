@@ -219,10 +219,7 @@ static void draw_flight(viz_render *v, const viz_view_state *s, const viz_layout
 /* The last few steps before the cursor, in words. */
 static void draw_caption(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   const viz_model *m = v->m;
-  uint32_t n = (uint32_t)viz_model_mark_count(m), hi = 0, lo = n;
-  while (hi < n && viz_model_mark(m, hi)->t <= s->t)
-    hi++; /* marks are few; a linear scan is fine */
-  lo = hi > 3 ? hi - 3 : 0;
+  uint32_t hi = viz_model_mark_at(m, s->t + 1), lo = hi > 3 ? hi - 3 : 0;
   int y = area.y + area.h - 18 * (int)(hi - lo) - 6;
   for (uint32_t i = lo; i < hi; i++, y += 18) {
     const viz_mark *mk = viz_model_mark(m, i);
