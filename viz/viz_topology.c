@@ -177,6 +177,10 @@ static void draw_flight(viz_render *v, const viz_view_state *s, const viz_layout
   const viz_model *m = v->m;
   g_array_set_size(v->flight, 0);
   viz_model_in_flight(m, s->t, s->show_lines, v->flight);
+  /* with a few lines in flight, each dot is labelled with its line */
+  int lines = 0;
+  for (guint i = 0; i < v->flight->len; i++)
+    lines += g_array_index(v->flight, viz_flight, i).kind != VIZ_FLIGHT_ENVELOPE;
   /* lines and DNS first, envelopes on top */
   for (int pass = 0; pass < 2; pass++) {
     for (guint i = 0; i < v->flight->len; i++) {
@@ -193,11 +197,19 @@ static void draw_flight(viz_render *v, const viz_view_state *s, const viz_layout
       SDL_FPoint p = lerp(a, b, f->frac_ppm);
       if (!env && (inside_host(l, f->seg_from, a, p) || inside_host(l, f->seg_to, b, p)))
         continue; /* a dot hidden by its host's shape would look like a glitch */
-      if (f->kind == VIZ_FLIGHT_LINE) {
-        viz_draw_circle(v->r, p.x, p.y, 3.5f, viz__arrow_color(viz_model_arrow(m, f->index)));
-      } else if (f->kind == VIZ_FLIGHT_DNS) {
-        viz_draw_circle(v->r, p.x, p.y, 7, viz_rgb(0xFFFFFF));
-        viz_draw_circle(v->r, p.x, p.y, 5.5f, viz__proto_color(VIZ_PROTO_DNS));
+      if (!env) {
+        SDL_Color c = viz__arrow_color(viz_model_arrow(m, f->index));
+        bool dns = f->kind == VIZ_FLIGHT_DNS;
+        viz_draw_circle(v->r, p.x, p.y, dns ? 7.0f : 5.5f, viz_rgb(0xFFFFFF));
+        viz_draw_circle(v->r, p.x, p.y, dns ? 5.5f : 4.0f, c);
+        if (lines <= 4) {
+          size_t len;
+          const char *label = viz_model_arrow_label(m, f->index, &len);
+          int w = MIN(viz_text_width(v->text, VIZ_FONT_SMALL, label, (gssize)len), 200);
+          viz_draw_rect(v->r, (int)p.x + 8, (int)p.y - 7, w + 4, 14, viz_rgba(0xFFFFFF, 220));
+          viz_text_draw(v->text, VIZ_FONT_SMALL, (int)p.x + 10, (int)p.y - 7, c, VIZ_ALIGN_LEFT,
+                        200, label, (gssize)len);
+        }
       } else {
         const viz_hop *h = viz_model_hop(m, f->index);
         bool sel = s->sel.kind == VIZ_SEL_MSG && s->sel.index == h->msg;
