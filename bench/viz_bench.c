@@ -71,7 +71,8 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--keep") == 0)
       keep = true;
     else {
-      fprintf(stderr, "usage: viz_bench [--events N] [--fps-events N] [--frames N] [--dir DIR] [--keep]\n");
+      fprintf(stderr,
+              "usage: viz_bench [--events N] [--fps-events N] [--frames N] [--dir DIR] [--keep]\n");
       return 2;
     }
   }
@@ -124,7 +125,8 @@ int main(int argc, char **argv) {
     const char *name;
     bool linear;
     int64_t span;
-  } modes[] = {{"compressed axis", false, 0}, {"linear axis, 2 s", true, 2 * FIX_S},
+  } modes[] = {{"compressed axis", false, 0},
+               {"linear axis, 2 s", true, 2 * FIX_S},
                {"linear axis, 10 min (zoomed out)", true, 600 * FIX_S}};
   int64_t t_first = viz_model_t_first(m), t_last = viz_model_t_last(m);
   for (size_t k = 0; k < G_N_ELEMENTS(modes); k++) {

@@ -12,8 +12,8 @@
  * what golden pictures use. Pictures are byte-reproducible.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <glib/gstdio.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +26,20 @@
 #include "viz_render.h"
 
 static const char render_usage[] =
-    "usage: mailsim render TRACE --out FILE.png [--at TIME] [--view topology|sequence|timeline|all]\n"
+    "usage: mailsim render TRACE --out FILE.png [--at TIME] [--view "
+    "topology|sequence|timeline|all]\n"
     "                      [--size WxH] [--select node:NAME|msg:KEY|conn:N|link:N] [--linear]\n"
     "                      [--proto smtp,dns,imap,pop3]\n"
-    "       mailsim render TRACE --frames DIR [--fps N] [--from TIME] [--to TIME] [--step DURATION]\n"
+    "       mailsim render TRACE --frames DIR [--fps N] [--from TIME] [--to TIME] [--step "
+    "DURATION]\n"
     "       mailsim render TRACE --moments\n"
-    "TIME: a duration (\"1m30s\", \"250ms\") or a moment: start, end, first-submission, mx-lookup,\n"
+    "TIME: a duration (\"1m30s\", \"250ms\") or a moment: start, end, first-submission, "
+    "mx-lookup,\n"
     "      greylisting, delivery, imap-fetch, pop3-fetch, bounce, fault.\n";
 
-static const char *const moment_names[] = {"start",     "first-submission", "mx-lookup",
-                                           "greylisting", "delivery",       "imap-fetch",
-                                           "pop3-fetch", "bounce",          "fault",
-                                           "end"};
+static const char *const moment_names[] = {
+    "start",      "first-submission", "mx-lookup", "greylisting", "delivery",
+    "imap-fetch", "pop3-fetch",       "bounce",    "fault",       "end"};
 
 typedef struct {
   const char *trace, *out, *at, *view, *size, *select, *frames, *from, *to, *step, *fps, *proto;
@@ -234,8 +236,7 @@ int cli_cmd_render(int argc, char **argv) {
     return usage_error("%s", "expected --out FILE.png or --frames DIR");
   int w = 1280, h = 800;
   if (o.size && !parse_size(o.size, &w, &h))
-    return usage_error("--size '%s': expected WxH, 320x240 to 16384x16384 (e.g. 1280x800)",
-                       o.size);
+    return usage_error("--size '%s': expected WxH, 320x240 to 16384x16384 (e.g. 1280x800)", o.size);
   GError *err = NULL;
   viz_model *m = viz_model_load(o.trace, &err);
   if (!m) {

@@ -16,9 +16,8 @@
 #include "viz_model.h"
 #include "viz_window.h"
 
-static const char view_usage[] =
-    "usage: mailsim view TRACE [--at TIME] [--size WxH] [--play]\n"
-    "Keys: H help, Space play/pause, arrows step and speed, Q quit.\n";
+static const char view_usage[] = "usage: mailsim view TRACE [--at TIME] [--size WxH] [--play]\n"
+                                 "Keys: H help, Space play/pause, arrows step and speed, Q quit.\n";
 
 int cli_cmd_view(int argc, char **argv) {
   const char *trace = NULL, *at = NULL, *size = NULL;
@@ -32,7 +31,8 @@ int cli_cmd_view(int argc, char **argv) {
     } else if (strcmp(a, "--play") == 0) {
       play = true;
     } else if ((strcmp(a, "--at") == 0 || strcmp(a, "--size") == 0 ||
-                strcmp(a, "--max-frames") == 0) && i + 1 < argc) {
+                strcmp(a, "--max-frames") == 0) &&
+               i + 1 < argc) {
       const char *val = argv[++i];
       if (a[2] == 'a')
         at = val;
@@ -77,8 +77,7 @@ int cli_cmd_view(int argc, char **argv) {
   }
   int rc = viz_window_run(m, &o, &err);
   if (rc) {
-    fprintf(stderr, "mailsim view: %s (use 'mailsim render' without a display)\n",
-            err->message);
+    fprintf(stderr, "mailsim view: %s (use 'mailsim render' without a display)\n", err->message);
     g_error_free(err);
   }
   viz_model_free(m);

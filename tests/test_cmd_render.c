@@ -50,7 +50,7 @@ static const struct {
   int want;
 } rows[] = {
     {"", 2},
-    {"%s/journey.jsonl", 2},                                   /* no --out */
+    {"%s/journey.jsonl", 2}, /* no --out */
     {"%s/journey.jsonl --out %s/a.png --size 10x10", 2},
     {"%s/journey.jsonl --out %s/a.png --view 3d", 2},
     {"%s/journey.jsonl --out %s/a.png --at lunchtime", 2},
@@ -81,10 +81,10 @@ START_TEST(exit_statuses) {
 END_TEST
 
 START_TEST(same_bytes_and_frames) {
-  char *a = g_strdup_printf("%s/journey.jsonl --out %s/1.png --at mx-lookup --size 800x600", dir,
-                            dir);
-  char *b = g_strdup_printf("%s/journey.jsonl --out=%s/2.png --at=mx-lookup --size=800x600", dir,
-                            dir);
+  char *a =
+      g_strdup_printf("%s/journey.jsonl --out %s/1.png --at mx-lookup --size 800x600", dir, dir);
+  char *b =
+      g_strdup_printf("%s/journey.jsonl --out=%s/2.png --at=mx-lookup --size=800x600", dir, dir);
   ck_assert_int_eq(run(a), 0);
   ck_assert_int_eq(run(b), 0);
   char *p1 = g_build_filename(dir, "1.png", NULL), *p2 = g_build_filename(dir, "2.png", NULL);
@@ -93,8 +93,8 @@ START_TEST(same_bytes_and_frames) {
   ck_assert(g_file_get_contents(p1, &d1, &n1, NULL));
   ck_assert(g_file_get_contents(p2, &d2, &n2, NULL));
   ck_assert(n1 == n2 && memcmp(d1, d2, n1) == 0);
-  char *f = g_strdup_printf("%s/journey.jsonl --frames %s/frames --from 1s --to 1s100ms --step 10ms",
-                            dir, dir);
+  char *f = g_strdup_printf(
+      "%s/journey.jsonl --frames %s/frames --from 1s --to 1s100ms --step 10ms", dir, dir);
   ck_assert_int_eq(run(f), 0);
   char *last = g_build_filename(dir, "frames", "frame-000011.png", NULL);
   char *none = g_build_filename(dir, "frames", "frame-000012.png", NULL);
@@ -115,6 +115,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

@@ -38,11 +38,11 @@ static const struct {
   const char *text;
   int code;
 } bad[] = {
-    {"", TRACE_TIME_ERROR_SYNTAX},        {"5", TRACE_TIME_ERROR_UNIT},
-    {"5x", TRACE_TIME_ERROR_UNIT},        {"-5s", TRACE_TIME_ERROR_RANGE},
-    {"1.s", TRACE_TIME_ERROR_SYNTAX},     {"s", TRACE_TIME_ERROR_SYNTAX},
-    {"0.5ns", TRACE_TIME_ERROR_RANGE},    {"9223372036854775808ns", TRACE_TIME_ERROR_RANGE},
-    {"300000d", TRACE_TIME_ERROR_RANGE},  {"5 s", TRACE_TIME_ERROR_UNIT},
+    {"", TRACE_TIME_ERROR_SYNTAX},       {"5", TRACE_TIME_ERROR_UNIT},
+    {"5x", TRACE_TIME_ERROR_UNIT},       {"-5s", TRACE_TIME_ERROR_RANGE},
+    {"1.s", TRACE_TIME_ERROR_SYNTAX},    {"s", TRACE_TIME_ERROR_SYNTAX},
+    {"0.5ns", TRACE_TIME_ERROR_RANGE},   {"9223372036854775808ns", TRACE_TIME_ERROR_RANGE},
+    {"300000d", TRACE_TIME_ERROR_RANGE}, {"5 s", TRACE_TIME_ERROR_UNIT},
     {"5sec", TRACE_TIME_ERROR_UNIT},
 };
 
@@ -51,8 +51,8 @@ START_TEST(parse_bad) {
   GError *err = NULL;
   ck_assert_msg(!trace_time_parse(bad[_i].text, &got, &err), "%s: accepted", bad[_i].text);
   ck_assert_ptr_nonnull(err);
-  ck_assert_msg(err->code == bad[_i].code, "%s: got code %d want %d (%s)", bad[_i].text,
-                err->code, bad[_i].code, err->message);
+  ck_assert_msg(err->code == bad[_i].code, "%s: got code %d want %d (%s)", bad[_i].text, err->code,
+                bad[_i].code, err->message);
   ck_assert_msg(strstr(err->message, "duration") != NULL, "message: %s", err->message);
   ck_assert_int_eq(got, 42);
   g_error_free(err);
@@ -108,6 +108,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

@@ -127,6 +127,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

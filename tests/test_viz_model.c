@@ -295,9 +295,9 @@ static const struct {
   bool phone_link_up;
   uint32_t relay_queued, relay_deferred;
 } states[] = {
-    {T0 + 50 * FIX_S, true, 1, 1},     {T0 + 100 * FIX_S, false, 1, 1},
-    {T0 + 259 * FIX_S, false, 1, 1},   {T0 + 260 * FIX_S, true, 1, 1},
-    {T0 + 350 * FIX_S, true, 0, 0},    {0, true, 0, 0},
+    {T0 + 50 * FIX_S, true, 1, 1},   {T0 + 100 * FIX_S, false, 1, 1},
+    {T0 + 259 * FIX_S, false, 1, 1}, {T0 + 260 * FIX_S, true, 1, 1},
+    {T0 + 350 * FIX_S, true, 0, 0},  {0, true, 0, 0},
 };
 
 START_TEST(states_over_time) {
@@ -316,10 +316,10 @@ END_TEST
 
 START_TEST(marks_and_steps) {
   viz_model *m = load_fixture();
-  static const viz_mark_kind want[] = {VIZ_MARK_COMPOSE,   VIZ_MARK_SUBMIT,  VIZ_MARK_RELAY,
-                                       VIZ_MARK_GREYLIST,  VIZ_MARK_DEFER,   VIZ_MARK_LINK_DOWN,
-                                       VIZ_MARK_LINK_UP,   VIZ_MARK_RELAY,   VIZ_MARK_RELAY,
-                                       VIZ_MARK_DELIVER,   VIZ_MARK_FETCH};
+  static const viz_mark_kind want[] = {VIZ_MARK_COMPOSE,  VIZ_MARK_SUBMIT, VIZ_MARK_RELAY,
+                                       VIZ_MARK_GREYLIST, VIZ_MARK_DEFER,  VIZ_MARK_LINK_DOWN,
+                                       VIZ_MARK_LINK_UP,  VIZ_MARK_RELAY,  VIZ_MARK_RELAY,
+                                       VIZ_MARK_DELIVER,  VIZ_MARK_FETCH};
   ck_assert_uint_eq(viz_model_mark_count(m), G_N_ELEMENTS(want));
   for (uint32_t i = 0; i < G_N_ELEMENTS(want); i++)
     ck_assert_msg(viz_model_mark(m, i)->kind == want[i], "mark %u: got %s want %s", i,
@@ -446,9 +446,10 @@ START_TEST(corrupt_rows) {
   const char *hdr = "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"s\",\"seed\":1,"
                     "\"detail\":\"protocol\",\"nodes\":[{\"name\":\"a\",\"index\":0,\"router\":"
                     "false,\"addrs\":[]}],\"links\":[]}\n";
-  const char *bad_hdr = "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"s\",\"seed\":1,"
-                        "\"detail\":\"protocol\",\"nodes\":[],\"links\":[{\"a\":\"x\",\"b\":\"y\"}]}"
-                        "\n";
+  const char *bad_hdr =
+      "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"s\",\"seed\":1,"
+      "\"detail\":\"protocol\",\"nodes\":[],\"links\":[{\"a\":\"x\",\"b\":\"y\"}]}"
+      "\n";
   char *text = corrupt[_i].text ? g_strconcat(hdr, corrupt[_i].text, NULL) : g_strdup(bad_hdr);
   GError *err = NULL;
   viz_model *m = viz_model_load_memory("bad.jsonl", text, strlen(text), &err);
@@ -602,6 +603,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

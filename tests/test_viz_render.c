@@ -94,8 +94,7 @@ START_TEST(pixels_show_state) {
           red[k]++;
     }
   }
-  ck_assert_msg(red[0] > 200 && red[1] < red[0] / 4, "red pixels: down %d, up %d", red[0],
-                red[1]);
+  ck_assert_msg(red[0] > 200 && red[1] < red[0] / 4, "red pixels: down %d, up %d", red[0], red[1]);
   SDL_FreeSurface(down);
   SDL_FreeSurface(up);
   viz_model_free(m);
@@ -108,7 +107,7 @@ START_TEST(moments_and_args) {
     const char *arg;
     int64_t want;
   } rows[] = {
-      {"start", FIX_S},     {"end", 500 * FIX_S}, {"1m30s", 90 * FIX_S},
+      {"start", FIX_S},        {"end", 500 * FIX_S},   {"1m30s", 90 * FIX_S},
       {"250ms", 250 * FIX_MS}, {"fault", 101 * FIX_S},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
@@ -195,6 +194,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

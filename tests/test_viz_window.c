@@ -109,8 +109,8 @@ START_TEST(play_keys_quit) {
   viz_model *m = viz_model_load_memory("journey.jsonl", text, len, NULL);
   ck_assert_ptr_nonnull(m);
   script sc = {.m = m};
-  viz_window_opts o = {.w = 1280, .h = 800, .t = -1, .max_frames = 200, .on_frame = on_frame,
-                       .user = &sc};
+  viz_window_opts o = {
+      .w = 1280, .h = 800, .t = -1, .max_frames = 200, .on_frame = on_frame, .user = &sc};
   GError *err = NULL;
   int rc = viz_window_run(m, &o, &err);
   ck_assert_msg(rc == 0, "window: %s", err ? err->message : "");

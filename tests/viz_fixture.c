@@ -7,14 +7,10 @@
 static const struct {
   const char *name, *addr, *role;
 } nodes[] = {
-    {"laptop.alice.example", "10.0.1.1", "mua"},
-    {"msa.alice.example", "10.0.2.1", "msa"},
-    {"relay.alice.example", "10.0.2.2", "relay"},
-    {"ns.example", "10.0.9.1", "resolver"},
-    {"mx.bob.example", "10.0.3.1", "mx"},
-    {"imap.bob.example", "10.0.3.2", "imap"},
-    {"phone.bob.example", "10.0.4.1", "mua"},
-    {"r1", "10.0.0.1", NULL},
+    {"laptop.alice.example", "10.0.1.1", "mua"},  {"msa.alice.example", "10.0.2.1", "msa"},
+    {"relay.alice.example", "10.0.2.2", "relay"}, {"ns.example", "10.0.9.1", "resolver"},
+    {"mx.bob.example", "10.0.3.1", "mx"},         {"imap.bob.example", "10.0.3.2", "imap"},
+    {"phone.bob.example", "10.0.4.1", "mua"},     {"r1", "10.0.0.1", NULL},
 };
 
 void viz_fixture_header(trace_writer *tw, unsigned flags) {
@@ -350,9 +346,7 @@ void viz_fixture_journey(trace_writer *tw, const char *key, int64_t t0, uint64_t
   tcp(&j, f + 33, "tcp.close", N_IMAP, sc, N_PHONE, cc);
 }
 
-char *viz_fixture_trace(size_t *len) {
-  return viz_fixture_trace_flags(FIX_ROLES, len);
-}
+char *viz_fixture_trace(size_t *len) { return viz_fixture_trace_flags(FIX_ROLES, len); }
 
 char *viz_fixture_trace_flags(unsigned flags, size_t *len) {
   trace_writer *tw = trace_writer_new_memory();

@@ -109,9 +109,7 @@ bool trace_time_parse(const char *text, int64_t *out, GError **err) {
 }
 
 /* |T| as uint64 without overflow at INT64_MIN. */
-static uint64_t magnitude(int64_t t) {
-  return t < 0 ? (uint64_t)(-(t + 1)) + 1 : (uint64_t)t;
-}
+static uint64_t magnitude(int64_t t) { return t < 0 ? (uint64_t)(-(t + 1)) + 1 : (uint64_t)t; }
 
 char *trace_time_format(int64_t t, char buf[TRACE_TIME_BUFSZ]) {
   uint64_t rest = magnitude(t);
@@ -151,8 +149,8 @@ char *trace_time_format_clock(int64_t t, char buf[TRACE_TIME_BUFSZ]) {
                sign, h, m, s, ms);
   else
     g_snprintf(buf, TRACE_TIME_BUFSZ,
-               "%s%" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT ".%03" G_GUINT64_FORMAT, sign, m,
-               s, ms);
+               "%s%" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT ".%03" G_GUINT64_FORMAT, sign, m, s,
+               ms);
   return buf;
 }
 

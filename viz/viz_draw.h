@@ -32,8 +32,8 @@ void viz_draw_frame(SDL_Renderer *r, int x, int y, int w, int h, int width, SDL_
 /* Rounded box: FILL inside, BORDER (alpha 0 = none) one pixel wide. */
 void viz_draw_round_box(SDL_Renderer *r, int x, int y, int w, int h, int radius, SDL_Color fill,
                         SDL_Color border);
-void viz_draw_triangle(SDL_Renderer *r, float x0, float y0, float x1, float y1, float x2,
-                       float y2, SDL_Color c);
+void viz_draw_triangle(SDL_Renderer *r, float x0, float y0, float x1, float y1, float x2, float y2,
+                       SDL_Color c);
 /* A filled arrow head with its tip at (x1, y1), pointing away from (x0, y0). */
 void viz_draw_arrowhead(SDL_Renderer *r, float x0, float y0, float x1, float y1, float size,
                         SDL_Color c);

@@ -205,8 +205,8 @@ viz_inspect *viz_model_inspect_msg(const viz_model *m, uint32_t msg) {
   }
   if (g->ev_count)
     add(in, VIZ_INSP_HEADING, NULL, "Events");
-  static const char *const skip[] = {"t", "id", "ev", "msg", "node", "cause", "headers",
-                                     "received", "attachments", NULL};
+  static const char *const skip[] = {"t",     "id",      "ev",       "msg",         "node",
+                                     "cause", "headers", "received", "attachments", NULL};
   for (uint32_t k = 0; k < g->ev_count; k++) {
     uint32_t ei = viz_model_msg_event(m, msg, k);
     const viz_event *e = viz_model_event(m, ei);
@@ -235,7 +235,9 @@ viz_inspect *viz_model_inspect_conn(const viz_model *m, uint32_t conn) {
   struct {
     const char *name;
     int64_t t;
-  } times[] = {{"Opened", c->t_open}, {"Established", c->t_est}, {"TLS up", c->t_tls},
+  } times[] = {{"Opened", c->t_open},
+               {"Established", c->t_est},
+               {"TLS up", c->t_tls},
                {"Closed", c->t_close}};
   for (size_t i = 0; i < G_N_ELEMENTS(times); i++) {
     char *t = fmt_clock(times[i].t);

@@ -23,8 +23,8 @@ typedef struct {
 } viz_point;
 
 typedef struct {
-  const char *domain;   /* borrowed from the model */
-  int x0, y0, x1, y1;   /* box around the domain's hosts (pixels, inclusive) */
+  const char *domain; /* borrowed from the model */
+  int x0, y0, x1, y1; /* box around the domain's hosts (pixels, inclusive) */
 } viz_layout_box;
 
 /* Lays out M's nodes in a W x H pixel area (node centres keep MX pixels

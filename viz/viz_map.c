@@ -58,8 +58,8 @@ static const char *get_joined(viz_model *m, const cJSON *rec, const char *key) {
 }
 
 static void mark(viz_model *m, viz_mark_kind k, const viz_event *ev, uint32_t ix, uint32_t link) {
-  viz_mark mk = {.t = ev->t, .node = ev->node, .msg = ev->msg, .event = ix, .link = link,
-                 .kind = (uint8_t)k};
+  viz_mark mk = {
+      .t = ev->t, .node = ev->node, .msg = ev->msg, .event = ix, .link = link, .kind = (uint8_t)k};
   g_array_append_val(m->marks, mk);
 }
 
@@ -432,9 +432,15 @@ static void map_dns_query(viz_model *m, const cJSON *rec, viz_event *ev, uint32_
   uint32_t ai = arrow_add(m, rec, ev, ix, VIZ_ARROW_DNS_QUERY, label, strlen(label));
   g_free(label);
   const viz_arrow *a = &g_array_index(m->arrows, viz_arrow, ai);
-  viz_dns d = {.client = a->from, .server = a->to, .qname = qname, .qtype = qtype,
-               .rcode = viz__intern(m, ""), .t_sent = a->sent, .t_resp = -1,
-               .query_arrow = ai, .resp_arrow = VIZ_NONE};
+  viz_dns d = {.client = a->from,
+               .server = a->to,
+               .qname = qname,
+               .qtype = qtype,
+               .rcode = viz__intern(m, ""),
+               .t_sent = a->sent,
+               .t_resp = -1,
+               .query_arrow = ai,
+               .resp_arrow = VIZ_NONE};
   g_hash_table_replace(m->b->dns_pending, dns_key(a->from, a->to, rec),
                        GUINT_TO_POINTER(m->dns->len + 1));
   g_array_append_val(m->dns, d);
@@ -443,8 +449,8 @@ static void map_dns_query(viz_model *m, const cJSON *rec, viz_event *ev, uint32_
 static void map_dns_response(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
   const char *rcode = get_text(m, rec, "rcode");
   const char *answers = get_joined(m, rec, "answers");
-  char *label = g_strdup_printf("%s%s%s", *rcode ? rcode : "response", *answers ? ": " : "",
-                                answers);
+  char *label =
+      g_strdup_printf("%s%s%s", *rcode ? rcode : "response", *answers ? ": " : "", answers);
   uint32_t ai = arrow_add(m, rec, ev, ix, VIZ_ARROW_DNS_RESPONSE, label, strlen(label));
   g_free(label);
   viz_arrow *a = &g_array_index(m->arrows, viz_arrow, ai);
@@ -505,9 +511,7 @@ static viz_msg *msg_of(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t i
   return msg_at(m, ev->msg);
 }
 
-static uint64_t qkey(uint32_t node, uint32_t msg) {
-  return (uint64_t)node << 32 | msg;
-}
+static uint64_t qkey(uint32_t node, uint32_t msg) { return (uint64_t)node << 32 | msg; }
 
 /* Queue badges: a message is queued at a node from msg.queue (or its first
  * msg.defer) until it leaves (relay from the node, deliver, bounce, expire). */
@@ -533,8 +537,15 @@ static void queue_set(viz_model *m, int64_t t, uint32_t node, uint32_t msg, unsi
 
 static void hop_add(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix, viz_hop_kind k,
                     uint32_t from, uint32_t to) {
-  viz_hop h = {.t0 = -1, .t1 = ev->t, .from = from, .to = to, .msg = ev->msg,
-               .conn = VIZ_NONE, .event = ix, .path = VIZ_NONE, .kind = (uint8_t)k};
+  viz_hop h = {.t0 = -1,
+               .t1 = ev->t,
+               .from = from,
+               .to = to,
+               .msg = ev->msg,
+               .conn = VIZ_NONE,
+               .event = ix,
+               .path = VIZ_NONE,
+               .kind = (uint8_t)k};
   uint64_t id = get_u64(rec, "conn", 0);
   if (id) {
     h.conn = viz__conn_ref(m, id);
@@ -625,11 +636,16 @@ static const struct {
   viz__map_fn fn;
 } table[] = {
     {"smtp.data", map_data},
-    {"smtp.cmd", map_line},        {"smtp.reply", map_line},
-    {"imap.cmd", map_line},        {"imap.reply", map_line},
-    {"pop3.cmd", map_line},        {"pop3.reply", map_line},
-    {"dns.query", map_dns_query},  {"dns.response", map_dns_response},
-    {"dns.timeout", map_dns_timeout}, {"dns.cache_hit", map_node_only},
+    {"smtp.cmd", map_line},
+    {"smtp.reply", map_line},
+    {"imap.cmd", map_line},
+    {"imap.reply", map_line},
+    {"pop3.cmd", map_line},
+    {"pop3.reply", map_line},
+    {"dns.query", map_dns_query},
+    {"dns.response", map_dns_response},
+    {"dns.timeout", map_dns_timeout},
+    {"dns.cache_hit", map_node_only},
     {"tls.", map_tls},
     {"tcp.", map_tcp},
     {"net.drop", map_drop},

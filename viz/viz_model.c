@@ -24,7 +24,7 @@ static const char *const role_names[VIZ_ROLE_COUNT] = {
 static const char *const proto_names[VIZ_PROTO_COUNT] = {"", "SMTP", "IMAP", "POP3", "DNS"};
 static const char *const hop_names[VIZ_HOP_COUNT] = {"submit", "relay", "fetch"};
 static const char *const mark_names[VIZ_MARK_COUNT] = {
-    "compose", "submit",    "relay",   "defer", "deliver", "bounce", "fetch",
+    "compose",  "submit",    "relay",   "defer", "deliver", "bounce", "fetch",
     "greylist", "link down", "link up", "crash", "restart", "fault"};
 
 const char *viz_role_name(viz_role r) {
@@ -49,18 +49,18 @@ viz_role viz_role_parse(const char *word) {
     const char *word;
     viz_role role;
   } words[] = {
-      {"client", VIZ_ROLE_CLIENT},       {"mua", VIZ_ROLE_CLIENT},
-      {"sender", VIZ_ROLE_CLIENT},       {"submission", VIZ_ROLE_SUBMISSION},
-      {"msa", VIZ_ROLE_SUBMISSION},      {"relay", VIZ_ROLE_RELAY},
-      {"mta", VIZ_ROLE_RELAY},           {"outbound", VIZ_ROLE_RELAY},
-      {"smarthost", VIZ_ROLE_RELAY},     {"mx", VIZ_ROLE_MX},
-      {"inbound", VIZ_ROLE_MX},          {"mailbox", VIZ_ROLE_MAILBOX},
-      {"imap", VIZ_ROLE_MAILBOX},        {"pop3", VIZ_ROLE_MAILBOX},
-      {"store", VIZ_ROLE_MAILBOX},       {"mda", VIZ_ROLE_MAILBOX},
-      {"reader", VIZ_ROLE_READER},       {"dns", VIZ_ROLE_DNS},
-      {"resolver", VIZ_ROLE_DNS},        {"nameserver", VIZ_ROLE_DNS},
-      {"ns", VIZ_ROLE_DNS},              {"root", VIZ_ROLE_DNS},
-      {"tld", VIZ_ROLE_DNS},             {"authoritative", VIZ_ROLE_DNS},
+      {"client", VIZ_ROLE_CLIENT},   {"mua", VIZ_ROLE_CLIENT},
+      {"sender", VIZ_ROLE_CLIENT},   {"submission", VIZ_ROLE_SUBMISSION},
+      {"msa", VIZ_ROLE_SUBMISSION},  {"relay", VIZ_ROLE_RELAY},
+      {"mta", VIZ_ROLE_RELAY},       {"outbound", VIZ_ROLE_RELAY},
+      {"smarthost", VIZ_ROLE_RELAY}, {"mx", VIZ_ROLE_MX},
+      {"inbound", VIZ_ROLE_MX},      {"mailbox", VIZ_ROLE_MAILBOX},
+      {"imap", VIZ_ROLE_MAILBOX},    {"pop3", VIZ_ROLE_MAILBOX},
+      {"store", VIZ_ROLE_MAILBOX},   {"mda", VIZ_ROLE_MAILBOX},
+      {"reader", VIZ_ROLE_READER},   {"dns", VIZ_ROLE_DNS},
+      {"resolver", VIZ_ROLE_DNS},    {"nameserver", VIZ_ROLE_DNS},
+      {"ns", VIZ_ROLE_DNS},          {"root", VIZ_ROLE_DNS},
+      {"tld", VIZ_ROLE_DNS},         {"authoritative", VIZ_ROLE_DNS},
       {"router", VIZ_ROLE_ROUTER},
   };
   for (size_t i = 0; word && i < G_N_ELEMENTS(words); i++)
@@ -99,8 +99,14 @@ uint32_t viz__conn_ref(viz_model *m, uint64_t id) {
   uint32_t c = conn_lookup(m, id);
   if (c != VIZ_NONE)
     return c;
-  viz_conn n = {.id = id, .client = VIZ_NONE, .server = VIZ_NONE, .t_open = -1, .t_est = -1,
-                .t_tls = -1, .t_close = -1, .close_kind = viz__intern(m, "")};
+  viz_conn n = {.id = id,
+                .client = VIZ_NONE,
+                .server = VIZ_NONE,
+                .t_open = -1,
+                .t_est = -1,
+                .t_tls = -1,
+                .t_close = -1,
+                .close_kind = viz__intern(m, "")};
   c = m->conns->len;
   g_array_append_val(m->conns, n);
   uint32_t none = VIZ_NONE;
@@ -128,8 +134,14 @@ uint32_t viz__msg_ref(viz_model *m, const char *key) {
   if (v)
     return GPOINTER_TO_UINT(v) - 1;
   const char *empty = viz__intern(m, "");
-  viz_msg g = {.key = viz__intern(m, key), .message_id = empty, .from = empty, .rcpts = empty,
-               .subject = empty, .origin = VIZ_NONE, .t_compose = -1, .t_done = -1,
+  viz_msg g = {.key = viz__intern(m, key),
+               .message_id = empty,
+               .from = empty,
+               .rcpts = empty,
+               .subject = empty,
+               .origin = VIZ_NONE,
+               .t_compose = -1,
+               .t_done = -1,
                .display_event = VIZ_NONE};
   uint32_t i = m->msgs->len;
   g_array_append_val(m->msgs, g);
@@ -254,7 +266,8 @@ uint32_t viz__path(viz_model *m, uint32_t from, uint32_t to) {
 }
 
 void viz__queue_push(viz_model *m, int64_t t, uint32_t node) {
-  viz__queue_change c = {.t = t, .node = node,
+  viz__queue_change c = {.t = t,
+                         .node = node,
                          .queued = g_array_index(m->b->node_queued, uint32_t, node),
                          .deferred = g_array_index(m->b->node_deferred, uint32_t, node)};
   g_array_append_val(m->queue_changes, c);
@@ -330,12 +343,12 @@ void viz_model_free(viz_model *m) {
   if (!m)
     return;
   build_free(m->b);
-  GArray *arrays[] = {m->nodes,        m->links,        m->events,        m->arrows,
-                      m->drops,        m->conns,        m->conn_arrows,   m->msgs,
-                      m->hops,         m->msg_hops,     m->msg_events,    m->dns,
-                      m->marks,        m->link_changes, m->link_first,    m->node_changes,
-                      m->node_first,   m->queue_changes, m->queue_first,  m->paths,
-                      m->path_nodes,   m->path_links};
+  GArray *arrays[] = {m->nodes,      m->links,         m->events,      m->arrows,
+                      m->drops,      m->conns,         m->conn_arrows, m->msgs,
+                      m->hops,       m->msg_hops,      m->msg_events,  m->dns,
+                      m->marks,      m->link_changes,  m->link_first,  m->node_changes,
+                      m->node_first, m->queue_changes, m->queue_first, m->paths,
+                      m->path_nodes, m->path_links};
   for (size_t i = 0; i < G_N_ELEMENTS(arrays); i++)
     g_array_free(arrays[i], TRUE);
   g_ptr_array_free(m->kinds, TRUE);
@@ -390,12 +403,8 @@ static void group_changes(GArray *changes, size_t elt, uint32_t ngroups, GArray 
   g_array_free(order, TRUE);
 }
 
-static uint32_t state_group(const void *p) {
-  return ((const viz__state_change *)p)->what;
-}
-static uint32_t queue_group(const void *p) {
-  return ((const viz__queue_change *)p)->node;
-}
+static uint32_t state_group(const void *p) { return ((const viz__state_change *)p)->what; }
+static uint32_t queue_group(const void *p) { return ((const viz__queue_change *)p)->node; }
 
 static gint hop_cmp(gconstpointer a, gconstpointer b) {
   const viz_hop *x = a, *y = b;
@@ -484,8 +493,13 @@ static viz_model *load(trace_reader *r, const char *name, size_t size_hint, GErr
   while ((st = trace_reader_next(r, &rec, err)) == TRACE_READ_OK) {
     size_t len;
     const char *raw = trace_reader_raw(r, &len);
-    viz_event ev = {.kind = 0, .node = VIZ_NONE, .peer = VIZ_NONE, .conn = VIZ_NONE,
-                    .msg = VIZ_NONE, .raw_off = m->raw->len, .raw_len = (uint32_t)len};
+    viz_event ev = {.kind = 0,
+                    .node = VIZ_NONE,
+                    .peer = VIZ_NONE,
+                    .conn = VIZ_NONE,
+                    .msg = VIZ_NONE,
+                    .raw_off = m->raw->len,
+                    .raw_len = (uint32_t)len};
     g_string_append_len(m->raw, raw, (gssize)len);
     trace_get_int(rec, "t", &ev.t); /* checked by the reader */
     viz__map_fn fn = kind_intern(m, trace_get_str(rec, "ev"), &ev.kind);
@@ -531,12 +545,12 @@ int64_t viz_model_t_last(const viz_model *m) { return m->t_last; }
 uint64_t viz_model_unknown_refs(const viz_model *m) { return m->unknown_refs; }
 
 size_t viz_model_memory(const viz_model *m) {
-  const GArray *arrays[] = {m->nodes,        m->links,         m->events,       m->arrows,
-                            m->drops,        m->conns,         m->conn_arrows,  m->msgs,
-                            m->hops,         m->msg_hops,      m->msg_events,   m->dns,
-                            m->marks,        m->link_changes,  m->link_first,   m->node_changes,
-                            m->node_first,   m->queue_changes, m->queue_first,  m->paths,
-                            m->path_nodes,   m->path_links};
+  const GArray *arrays[] = {m->nodes,      m->links,         m->events,      m->arrows,
+                            m->drops,      m->conns,         m->conn_arrows, m->msgs,
+                            m->hops,       m->msg_hops,      m->msg_events,  m->dns,
+                            m->marks,      m->link_changes,  m->link_first,  m->node_changes,
+                            m->node_first, m->queue_changes, m->queue_first, m->paths,
+                            m->path_nodes, m->path_links};
   size_t total = sizeof *m + m->raw->allocated_len + m->labels->allocated_len;
   for (size_t i = 0; i < G_N_ELEMENTS(arrays); i++)
     total += arrays[i]->len * g_array_get_element_size((GArray *)arrays[i]);
@@ -544,13 +558,17 @@ size_t viz_model_memory(const viz_model *m) {
 }
 
 size_t viz_model_node_count(const viz_model *m) { return m->nodes->len; }
-const viz_node *viz_model_node(const viz_model *m, uint32_t i) { return ROW(m->nodes, viz_node, i); }
+const viz_node *viz_model_node(const viz_model *m, uint32_t i) {
+  return ROW(m->nodes, viz_node, i);
+}
 uint32_t viz_model_node_find(const viz_model *m, const char *name) {
   gpointer v = g_hash_table_lookup(m->node_by_name, name);
   return v ? GPOINTER_TO_UINT(v) - 1 : VIZ_NONE;
 }
 size_t viz_model_link_count(const viz_model *m) { return m->links->len; }
-const viz_link *viz_model_link(const viz_model *m, uint32_t i) { return ROW(m->links, viz_link, i); }
+const viz_link *viz_model_link(const viz_model *m, uint32_t i) {
+  return ROW(m->links, viz_link, i);
+}
 size_t viz_model_event_count(const viz_model *m) { return m->events->len; }
 const viz_event *viz_model_event(const viz_model *m, uint32_t i) {
   return ROW(m->events, viz_event, i);
@@ -574,9 +592,13 @@ const char *viz_model_arrow_label(const viz_model *m, uint32_t i, size_t *len) {
   return m->labels->str + a->label_off;
 }
 size_t viz_model_drop_count(const viz_model *m) { return m->drops->len; }
-const viz_drop *viz_model_drop(const viz_model *m, uint32_t i) { return ROW(m->drops, viz_drop, i); }
+const viz_drop *viz_model_drop(const viz_model *m, uint32_t i) {
+  return ROW(m->drops, viz_drop, i);
+}
 size_t viz_model_conn_count(const viz_model *m) { return m->conns->len; }
-const viz_conn *viz_model_conn(const viz_model *m, uint32_t i) { return ROW(m->conns, viz_conn, i); }
+const viz_conn *viz_model_conn(const viz_model *m, uint32_t i) {
+  return ROW(m->conns, viz_conn, i);
+}
 uint32_t viz_model_conn_arrow(const viz_model *m, uint32_t conn, uint32_t k) {
   const viz_conn *c = viz_model_conn(m, conn);
   g_assert(k < c->arrow_count);
@@ -603,7 +625,9 @@ const viz_hop *viz_model_hop(const viz_model *m, uint32_t i) { return ROW(m->hop
 size_t viz_model_dns_count(const viz_model *m) { return m->dns->len; }
 const viz_dns *viz_model_dns(const viz_model *m, uint32_t i) { return ROW(m->dns, viz_dns, i); }
 size_t viz_model_mark_count(const viz_model *m) { return m->marks->len; }
-const viz_mark *viz_model_mark(const viz_model *m, uint32_t i) { return ROW(m->marks, viz_mark, i); }
+const viz_mark *viz_model_mark(const viz_model *m, uint32_t i) {
+  return ROW(m->marks, viz_mark, i);
+}
 
 uint32_t viz_model_path_len(const viz_model *m, uint32_t path) {
   return ROW(m->paths, viz__route, path)->len;

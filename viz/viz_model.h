@@ -49,8 +49,14 @@ const char *viz_role_name(viz_role r);
 /* Maps a header role word ("mua", "msa", "mx", "imap", ...) to a role. */
 viz_role viz_role_parse(const char *word);
 
-typedef enum { VIZ_PROTO_NONE, VIZ_PROTO_SMTP, VIZ_PROTO_IMAP, VIZ_PROTO_POP3, VIZ_PROTO_DNS,
-               VIZ_PROTO_COUNT } viz_proto;
+typedef enum {
+  VIZ_PROTO_NONE,
+  VIZ_PROTO_SMTP,
+  VIZ_PROTO_IMAP,
+  VIZ_PROTO_POP3,
+  VIZ_PROTO_DNS,
+  VIZ_PROTO_COUNT
+} viz_proto;
 const char *viz_proto_name(viz_proto p);
 
 typedef struct {
@@ -83,9 +89,9 @@ typedef struct {
 } viz_event;
 
 typedef enum {
-  VIZ_ARROW_CMD,      /* smtp/imap/pop3 command line */
-  VIZ_ARROW_REPLY,    /* reply (all lines of a multi-line reply) */
-  VIZ_ARROW_DATA,     /* the message content of DATA */
+  VIZ_ARROW_CMD,   /* smtp/imap/pop3 command line */
+  VIZ_ARROW_REPLY, /* reply (all lines of a multi-line reply) */
+  VIZ_ARROW_DATA,  /* the message content of DATA */
   VIZ_ARROW_DNS_QUERY,
   VIZ_ARROW_DNS_RESPONSE,
   VIZ_ARROW_COUNT
@@ -95,14 +101,14 @@ typedef enum {
 typedef struct {
   int64_t sent, recv;
   uint32_t from, to;
-  uint32_t conn;  /* VIZ_NONE for UDP */
-  uint32_t event; /* the record */
-  uint32_t path;  /* viz_model_path() from -> to */
+  uint32_t conn;                 /* VIZ_NONE for UDP */
+  uint32_t event;                /* the record */
+  uint32_t path;                 /* viz_model_path() from -> to */
   uint32_t label_off, label_len; /* viz_model_arrow_label() */
-  uint16_t code;  /* SMTP reply code; 0 if none */
-  uint8_t kind;   /* viz_arrow_kind */
-  uint8_t proto;  /* viz_proto */
-  bool error;     /* a 4xx/5xx, NO/BAD, -ERR or a DNS rcode other than NOERROR */
+  uint16_t code;                 /* SMTP reply code; 0 if none */
+  uint8_t kind;                  /* viz_arrow_kind */
+  uint8_t proto;                 /* viz_proto */
+  bool error;                    /* a 4xx/5xx, NO/BAD, -ERR or a DNS rcode other than NOERROR */
 } viz_arrow;
 
 /* A lost packet (net.drop): a cross at (node, t). */
@@ -117,7 +123,7 @@ typedef struct {
   viz_proto proto;
   int64_t t_open, t_est, t_tls, t_close; /* -1 if it did not happen */
   bool tls_failed;
-  const char *close_kind; /* "tcp.close", "tcp.reset", ... or "" */
+  const char *close_kind;            /* "tcp.close", "tcp.reset", ... or "" */
   uint32_t arrow_first, arrow_count; /* viz_model_conn_arrow() */
 } viz_conn;
 
@@ -139,9 +145,9 @@ typedef struct {
   const char *key;        /* the scenario's message key ("m1") */
   const char *message_id; /* "" until composed */
   const char *from, *rcpts, *subject;
-  uint32_t origin;      /* composing node */
-  int64_t t_compose;    /* -1 if not seen */
-  int64_t t_done;       /* last deliver/bounce, -1 if none */
+  uint32_t origin;   /* composing node */
+  int64_t t_compose; /* -1 if not seen */
+  int64_t t_done;    /* last deliver/bounce, -1 if none */
   uint32_t delivered, bounced, deferred;
   uint32_t hop_first, hop_count; /* viz_model_msg_hop() */
   uint32_t ev_first, ev_count;   /* viz_model_msg_event() */

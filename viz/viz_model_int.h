@@ -41,29 +41,29 @@ struct viz_model {
   GString *raw;    /* every event record's text, back to back */
   GString *labels; /* arrow labels, back to back */
 
-  GArray *nodes;   /* viz_node */
-  GArray *links;   /* viz_link */
-  GPtrArray *kinds; /* interned kind names (borrowed from strings) */
-  GArray *events;  /* viz_event, file order (= time order) */
-  GArray *arrows;  /* viz_arrow, sorted by recv (file order) */
-  GArray *drops;   /* viz_drop */
-  GArray *conns;   /* viz_conn, in order of first sight */
-  GArray *conn_arrows; /* uint32, grouped by conn */
-  GArray *msgs;    /* viz_msg */
-  GArray *hops;    /* viz_hop, sorted by t1 after finishing */
-  GArray *msg_hops;   /* uint32 hop indices, grouped by msg */
-  GArray *msg_events; /* uint32 event indices, grouped by msg */
-  GArray *dns;     /* viz_dns */
-  GArray *marks;   /* viz_mark, time order */
+  GArray *nodes;        /* viz_node */
+  GArray *links;        /* viz_link */
+  GPtrArray *kinds;     /* interned kind names (borrowed from strings) */
+  GArray *events;       /* viz_event, file order (= time order) */
+  GArray *arrows;       /* viz_arrow, sorted by recv (file order) */
+  GArray *drops;        /* viz_drop */
+  GArray *conns;        /* viz_conn, in order of first sight */
+  GArray *conn_arrows;  /* uint32, grouped by conn */
+  GArray *msgs;         /* viz_msg */
+  GArray *hops;         /* viz_hop, sorted by t1 after finishing */
+  GArray *msg_hops;     /* uint32 hop indices, grouped by msg */
+  GArray *msg_events;   /* uint32 event indices, grouped by msg */
+  GArray *dns;          /* viz_dns */
+  GArray *marks;        /* viz_mark, time order */
   GArray *link_changes; /* viz__state_change, grouped by link, time order within */
   GArray *link_first;   /* uint32 per link + 1: ranges into link_changes */
   GArray *node_changes; /* the same for nodes */
   GArray *node_first;
   GArray *queue_changes; /* viz__queue_change, grouped by node */
   GArray *queue_first;
-  GArray *paths;      /* viz__route */
-  GArray *path_nodes; /* uint32 */
-  GArray *path_links; /* uint32 */
+  GArray *paths;                        /* viz__route */
+  GArray *path_nodes;                   /* uint32 */
+  GArray *path_links;                   /* uint32 */
   int64_t max_arrow_span, max_hop_span; /* for window queries */
 
   /* lookups (never iterated) */
@@ -77,15 +77,15 @@ struct viz_model {
 
 /* Loading state. */
 typedef struct viz__build {
-  GHashTable *conn_by_id;  /* connection id -> conn index + 1 */
-  GHashTable *dns_pending; /* "client/server/qid/qname" -> dns index + 1 */
-  GHashTable *queue_state; /* (node << 32 | msg) -> bits */
-  GHashTable *path_by_pair; /* (from << 32 | to) -> path index + 1 */
-  GHashTable *node_by_addr; /* address text -> node index + 1 */
-  GArray *kind_handler;     /* per kind: its viz__map_fn (or NULL) */
-  GArray *conn_last_data;  /* per conn: last DATA arrow not yet used by a hop */
+  GHashTable *conn_by_id;              /* connection id -> conn index + 1 */
+  GHashTable *dns_pending;             /* "client/server/qid/qname" -> dns index + 1 */
+  GHashTable *queue_state;             /* (node << 32 | msg) -> bits */
+  GHashTable *path_by_pair;            /* (from << 32 | to) -> path index + 1 */
+  GHashTable *node_by_addr;            /* address text -> node index + 1 */
+  GArray *kind_handler;                /* per kind: its viz__map_fn (or NULL) */
+  GArray *conn_last_data;              /* per conn: last DATA arrow not yet used by a hop */
   GArray *node_queued, *node_deferred; /* per node counters */
-  GArray *conn_pairs, *msg_pairs; /* viz__pair */
+  GArray *conn_pairs, *msg_pairs;      /* viz__pair */
 } viz__build;
 
 /* --- viz_map.c: the meaning of records -------------------------------------- */

@@ -38,9 +38,8 @@ SDL_Color viz__role_color(viz_role r) {
 }
 
 const char *viz__role_caption(viz_role r) {
-  static const char *const c[VIZ_ROLE_COUNT] = {"host",    "Client", "Submission", "Relay",
-                                                "MX",      "Mailbox", "Reader",    "DNS",
-                                                "router"};
+  static const char *const c[VIZ_ROLE_COUNT] = {"host",    "Client", "Submission", "Relay", "MX",
+                                                "Mailbox", "Reader", "DNS",        "router"};
   g_assert((unsigned)r < VIZ_ROLE_COUNT);
   return c[r];
 }
@@ -66,11 +65,11 @@ SDL_Color viz__msg_color(uint32_t msg) {
 
 SDL_Color viz__mark_color(viz_mark_kind k) {
   static const unsigned c[VIZ_MARK_COUNT] = {
-      0x1E88E5, /* compose */ 0x00897B, /* submit */ 0xF57C00, /* relay */
-      0xEF6C00, /* defer */   0x2E7D32, /* deliver */ 0xC62828, /* bounce */
-      0x0097A7, /* fetch */   0xF9A825, /* greylist */ 0xD32F2F, /* link down */
-      0x66BB6A, /* link up */ 0xB71C1C, /* crash */   0x43A047, /* restart */
-      0x8D6E63, /* fault */
+      0x1E88E5, /* compose */ 0x00897B, /* submit */ 0xF57C00,   /* relay */
+      0xEF6C00, /* defer */ 0x2E7D32,   /* deliver */ 0xC62828,  /* bounce */
+      0x0097A7, /* fetch */ 0xF9A825,   /* greylist */ 0xD32F2F, /* link down */
+      0x66BB6A, /* link up */ 0xB71C1C, /* crash */ 0x43A047,    /* restart */
+      0x8D6E63,                                                  /* fault */
   };
   g_assert((unsigned)k < VIZ_MARK_COUNT);
   return viz_rgb(c[k]);
@@ -169,9 +168,7 @@ void viz_view_state_init(viz_view_state *s, const viz_model *m) {
 
 /* --- moments ----------------------------------------------------------------------- */
 
-static int64_t hop_mid(const viz_hop *h) {
-  return h->t0 + (h->t1 - h->t0) / 2;
-}
+static int64_t hop_mid(const viz_hop *h) { return h->t0 + (h->t1 - h->t0) / 2; }
 
 bool viz_moment(const viz_model *m, const char *name, int64_t *t) {
   if (strcmp(name, "start") == 0) {
@@ -255,15 +252,15 @@ bool viz_moment(const viz_model *m, const char *name, int64_t *t) {
   static const struct {
     const char *name;
     viz_mark_kind kind;
-  } marks[] = {{"bounce", VIZ_MARK_BOUNCE},
-               {"fault", VIZ_MARK_LINK_DOWN}};
+  } marks[] = {{"bounce", VIZ_MARK_BOUNCE}, {"fault", VIZ_MARK_LINK_DOWN}};
   for (size_t k = 0; k < G_N_ELEMENTS(marks); k++) {
     if (strcmp(name, marks[k].name) != 0)
       continue;
     for (uint32_t i = 0; i < viz_model_mark_count(m); i++) {
       const viz_mark *mk = viz_model_mark(m, i);
-      if (mk->kind == marks[k].kind || (marks[k].kind == VIZ_MARK_LINK_DOWN &&
-                                        (mk->kind == VIZ_MARK_CRASH || mk->kind == VIZ_MARK_FAULT))) {
+      if (mk->kind == marks[k].kind ||
+          (marks[k].kind == VIZ_MARK_LINK_DOWN &&
+           (mk->kind == VIZ_MARK_CRASH || mk->kind == VIZ_MARK_FAULT))) {
         *t = mk->t;
         return true;
       }
@@ -311,16 +308,18 @@ static void draw_header(viz_render *v, const viz_view_state *s, int w) {
   char sp[64];
   int64_t sm = s->speed_milli;
   if (sm >= 1000)
-    g_snprintf(sp, sizeof sp, "%s %" G_GINT64_FORMAT "\xc3\x97", s->playing ? "\xe2\x96\xb6" : "\xe2\x9d\x9a\xe2\x9d\x9a",
-               sm / 1000);
+    g_snprintf(sp, sizeof sp, "%s %" G_GINT64_FORMAT "\xc3\x97",
+               s->playing ? "\xe2\x96\xb6" : "\xe2\x9d\x9a\xe2\x9d\x9a", sm / 1000);
   else
     g_snprintf(sp, sizeof sp, "%s 0.%03" G_GINT64_FORMAT "\xc3\x97",
                s->playing ? "\xe2\x96\xb6" : "\xe2\x9d\x9a\xe2\x9d\x9a", sm);
   int rx = w - 14;
   rx -= viz_text_draw(v->text, VIZ_FONT_NORMAL, rx, 12, viz_rgb(0x90A4AE), VIZ_ALIGN_RIGHT, 0,
-                      "H: help", -1) + 18;
-  rx -= viz_text_draw(v->text, VIZ_FONT_BOLD, rx, 12, viz_rgb(0xFFFFFF), VIZ_ALIGN_RIGHT, 0, sp,
-                      -1) + 18;
+                      "H: help", -1) +
+        18;
+  rx -=
+      viz_text_draw(v->text, VIZ_FONT_BOLD, rx, 12, viz_rgb(0xFFFFFF), VIZ_ALIGN_RIGHT, 0, sp, -1) +
+      18;
   if (s->status)
     viz_text_draw(v->text, VIZ_FONT_NORMAL, rx, 12, viz_rgb(0xFFE082), VIZ_ALIGN_RIGHT,
                   rx - (w / 2 + 170), s->status, -1);
@@ -402,18 +401,20 @@ static void draw_inspector(viz_render *v, const viz_view_state *s, SDL_Rect a) {
       int kw = viz_text_draw(v->text, VIZ_FONT_BOLD, x, y, viz_rgb(0x546E7A), VIZ_ALIGN_LEFT, 170,
                              l->key, -1);
       int vx = x + MAX(kw + 8, 96);
-      y += 18 * wrapped(v, VIZ_FONT_NORMAL, vx, y, wmax - (vx - x), 18, 4, viz_rgb(VIZ_C_TEXT),
-                        l->text);
+      y += 18 *
+           wrapped(v, VIZ_FONT_NORMAL, vx, y, wmax - (vx - x), 18, 4, viz_rgb(VIZ_C_TEXT), l->text);
       break;
     }
     case VIZ_INSP_ITEM:
     default: {
       int ix = x;
       if (*l->key)
-        ix += viz_text_draw(v->text, VIZ_FONT_SMALL, x, y + 1, viz_rgb(VIZ_C_MUTED),
-                            VIZ_ALIGN_LEFT, 0, l->key, -1) + 6;
-      y += 15 * wrapped(v, VIZ_FONT_SMALL, ix, y + 1, wmax - (ix - x), 15, 3,
-                        viz_rgb(VIZ_C_TEXT), l->text) + 2;
+        ix += viz_text_draw(v->text, VIZ_FONT_SMALL, x, y + 1, viz_rgb(VIZ_C_MUTED), VIZ_ALIGN_LEFT,
+                            0, l->key, -1) +
+              6;
+      y += 15 * wrapped(v, VIZ_FONT_SMALL, ix, y + 1, wmax - (ix - x), 15, 3, viz_rgb(VIZ_C_TEXT),
+                        l->text) +
+           2;
       break;
     }
     }
@@ -561,8 +562,7 @@ bool viz_render_png(const viz_model *m, const viz_view_state *s, int w, int h, c
     return false;
   bool ok = IMG_SavePNG(surf, path) == 0;
   if (!ok)
-    g_set_error(err, viz_render_error_quark(), 4, "%s: cannot write PNG: %s", path,
-                IMG_GetError());
+    g_set_error(err, viz_render_error_quark(), 4, "%s: cannot write PNG: %s", path, IMG_GetError());
   SDL_FreeSurface(surf);
   return ok;
 }

@@ -42,17 +42,17 @@ bool viz_selection_parse(const viz_model *m, const char *text, viz_selection *ou
 GQuark viz_render_error_quark(void);
 
 typedef struct {
-  int64_t t;          /* the time cursor */
-  unsigned views;     /* viz_view bits */
-  bool seq_linear;    /* sequence chart: linear time axis (default: compressed idle gaps) */
-  int64_t seq_span;   /* linear axis: the span shown (ns) */
-  int seq_row;        /* compressed axis: pixels per row (12..40) */
-  bool show_lines;    /* topology: a dot for every protocol line in flight */
-  unsigned proto_mask; /* protocols shown (bits 1 << viz_proto); 0 = all */
-  uint32_t focus_msg; /* only this message's envelopes and steps; VIZ_NONE = all */
-  viz_selection sel;  /* highlighted, and shown in the inspector */
+  int64_t t;            /* the time cursor */
+  unsigned views;       /* viz_view bits */
+  bool seq_linear;      /* sequence chart: linear time axis (default: compressed idle gaps) */
+  int64_t seq_span;     /* linear axis: the span shown (ns) */
+  int seq_row;          /* compressed axis: pixels per row (12..40) */
+  bool show_lines;      /* topology: a dot for every protocol line in flight */
+  unsigned proto_mask;  /* protocols shown (bits 1 << viz_proto); 0 = all */
+  uint32_t focus_msg;   /* only this message's envelopes and steps; VIZ_NONE = all */
+  viz_selection sel;    /* highlighted, and shown in the inspector */
   int inspector_scroll; /* first inspector line shown */
-  bool help;          /* the help overlay */
+  bool help;            /* the help overlay */
   bool playing;
   int64_t speed_milli; /* playback speed x 1000 (header only) */
   const char *status;  /* a line for the header (borrowed), or NULL */

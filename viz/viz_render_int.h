@@ -19,9 +19,9 @@ struct viz_render {
   viz_text *text;
   viz_layout *layout; /* for the topology area of size lay_w x lay_h */
   int lay_w, lay_h;
-  GArray *hits;   /* viz__hit, in drawing order */
-  GArray *idx;    /* scratch: uint32 */
-  GArray *flight; /* scratch: viz_flight */
+  GArray *hits;         /* viz__hit, in drawing order */
+  GArray *idx;          /* scratch: uint32 */
+  GArray *flight;       /* scratch: viz_flight */
   uint32_t *lane_order; /* sequence lifelines, left to right (computed once) */
   uint32_t lanes;
   SDL_Rect tl_rect; /* the timeline's scale in the last frame (w = 0: none) */

@@ -312,9 +312,9 @@ static bool fold_conn(seq *q, uint32_t conn, uint8_t *folded) {
   SDL_Color pc = viz__proto_color(c->proto);
   viz_draw_round_box(v->r, xa, y0, xb - xa, h, 6, sel ? viz_rgb(VIZ_C_SELECT) : viz_tint(pc, 200),
                      pc);
-  char *txt = g_strdup_printf("%s \xc2\xb7 %u lines%s%s", c->proto ? viz_proto_name(c->proto) : "TCP",
-                              c->arrow_count, c->t_tls >= 0 ? " \xc2\xb7 TLS" : "",
-                              c->tls_failed ? " \xc2\xb7 TLS failed" : "");
+  char *txt = g_strdup_printf(
+      "%s \xc2\xb7 %u lines%s%s", c->proto ? viz_proto_name(c->proto) : "TCP", c->arrow_count,
+      c->t_tls >= 0 ? " \xc2\xb7 TLS" : "", c->tls_failed ? " \xc2\xb7 TLS failed" : "");
   SDL_Rect lr = {xa, y0 + h / 2 - 7, xb - xa, 14};
   if (!collides(q, &lr)) {
     viz_text_draw(v->text, VIZ_FONT_SMALL, (xa + xb) / 2, y0 + h / 2 - 7, viz_rgb(VIZ_C_TEXT),
@@ -345,7 +345,8 @@ static void draw_mark(seq *q, const viz_mark *mk) {
   int w = viz_text_width(v->text, VIZ_FONT_SMALL, txt, -1) + 12;
   viz_draw_circle(v->r, (float)x, (float)y, 5, c);
   /* the tag goes right of the lifeline, else left, else a little lower */
-  const SDL_Point tries[] = {{x + 8, y - 8}, {x - 8 - w, y - 8}, {x + 8, y + 2}, {x - 8 - w, y + 2}};
+  const SDL_Point tries[] = {
+      {x + 8, y - 8}, {x - 8 - w, y - 8}, {x + 8, y + 2}, {x - 8 - w, y + 2}};
   for (size_t i = 0; i < G_N_ELEMENTS(tries); i++) {
     SDL_Rect r = {tries[i].x, tries[i].y, w, 16};
     if (collides(q, &r))
@@ -424,8 +425,12 @@ static void draw_legend(viz_render *v, SDL_Rect area) {
   static const struct {
     const char *name;
     unsigned rgb;
-  } items[] = {{"SMTP", 0x1565C0}, {"IMAP", 0x2E7D32}, {"POP3", 0x00838F},
-               {"DNS", 0x8E24AA},  {"message content", 0xEF6C00}, {"error reply", VIZ_C_ERROR}};
+  } items[] = {{"SMTP", 0x1565C0},
+               {"IMAP", 0x2E7D32},
+               {"POP3", 0x00838F},
+               {"DNS", 0x8E24AA},
+               {"message content", 0xEF6C00},
+               {"error reply", VIZ_C_ERROR}};
   int x = area.x + area.w - 12;
   for (size_t i = G_N_ELEMENTS(items); i-- > 0;) {
     x -= viz_text_width(v->text, VIZ_FONT_SMALL, items[i].name, -1);
@@ -433,8 +438,8 @@ static void draw_legend(viz_render *v, SDL_Rect area) {
                   items[i].name, -1);
     viz_draw_line(v->r, (float)x - 24, (float)area.y + 12, (float)x - 6, (float)area.y + 12, 2,
                   viz_rgb(items[i].rgb));
-    viz_draw_arrowhead(v->r, (float)x - 24, (float)area.y + 12, (float)x - 5, (float)area.y + 12,
-                       6, viz_rgb(items[i].rgb));
+    viz_draw_arrowhead(v->r, (float)x - 24, (float)area.y + 12, (float)x - 5, (float)area.y + 12, 6,
+                       viz_rgb(items[i].rgb));
     x -= 40;
   }
 }

@@ -80,9 +80,7 @@ void viz_text_free(viz_text *t) {
   g_free(t);
 }
 
-int viz_text_height(viz_text *t, viz_font f) {
-  return TTF_FontHeight(t->font[f]);
-}
+int viz_text_height(viz_text *t, viz_font f) { return TTF_FontHeight(t->font[f]); }
 
 int viz_text_width(viz_text *t, viz_font f, const char *s, gssize n) {
   char *z = n < 0 ? g_strdup(s) : g_strndup(s, (gsize)n);

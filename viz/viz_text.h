@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 typedef enum {
-  VIZ_FONT_SMALL, /* 11 px: labels on arrows, axes */
+  VIZ_FONT_SMALL,  /* 11 px: labels on arrows, axes */
   VIZ_FONT_NORMAL, /* 13 px: names */
   VIZ_FONT_BOLD,   /* 13 px bold: headings */
   VIZ_FONT_TITLE,  /* 16 px bold: header bar */

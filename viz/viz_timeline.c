@@ -47,10 +47,10 @@ void viz__timeline_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   }
   /* ticks */
   static const int64_t steps[] = {
-      1000000,      2000000,      5000000,       10000000,      20000000,      50000000,
-      100000000,    200000000,    500000000,     1000000000,    2000000000,    5000000000,
-      10000000000,  15000000000,  30000000000,   60000000000,   120000000000,  300000000000,
-      600000000000, 900000000000, 1800000000000, 3600000000000, 7200000000000, 21600000000000,
+      1000000,        2000000,       5000000,       10000000,      20000000,      50000000,
+      100000000,      200000000,     500000000,     1000000000,    2000000000,    5000000000,
+      10000000000,    15000000000,   30000000000,   60000000000,   120000000000,  300000000000,
+      600000000000,   900000000000,  1800000000000, 3600000000000, 7200000000000, 21600000000000,
       43200000000000, 86400000000000};
   int64_t step = steps[G_N_ELEMENTS(steps) - 1];
   for (size_t i = 0; i < G_N_ELEMENTS(steps); i++)
@@ -92,8 +92,8 @@ void viz__timeline_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   }
   g_free(seen);
   /* legend, right-aligned above the scale */
-  static const viz_mark_kind legend[] = {VIZ_MARK_DEFER, VIZ_MARK_GREYLIST, VIZ_MARK_DELIVER,
-                                         VIZ_MARK_BOUNCE, VIZ_MARK_FETCH, VIZ_MARK_LINK_DOWN};
+  static const viz_mark_kind legend[] = {VIZ_MARK_DEFER,  VIZ_MARK_GREYLIST, VIZ_MARK_DELIVER,
+                                         VIZ_MARK_BOUNCE, VIZ_MARK_FETCH,    VIZ_MARK_LINK_DOWN};
   int lx = area.x + area.w - RIGHT;
   for (size_t i = G_N_ELEMENTS(legend); i-- > 0;) {
     const char *name = viz_mark_kind_name(legend[i]);

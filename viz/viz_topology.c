@@ -118,8 +118,12 @@ static void draw_nodes(viz_render *v, const viz_view_state *s, const viz_layout 
      * already says the rest ("mx" in "bob.example") */
     bool boxed = *n->domain && !router;
     gssize name_len = boxed ? (gssize)(strchr(n->name, '.') - n->name) : -1;
-    viz_text_draw(v->text, router ? VIZ_FONT_SMALL : boxed ? VIZ_FONT_BOLD : VIZ_FONT_NORMAL, p.x,
-                  p.y + hh + 3, viz_rgb(VIZ_C_TEXT), VIZ_ALIGN_CENTER, label_w, n->name, name_len);
+    viz_text_draw(v->text,
+                  router  ? VIZ_FONT_SMALL
+                  : boxed ? VIZ_FONT_BOLD
+                          : VIZ_FONT_NORMAL,
+                  p.x, p.y + hh + 3, viz_rgb(VIZ_C_TEXT), VIZ_ALIGN_CENTER, label_w, n->name,
+                  name_len);
     if (!up) {
       viz_draw_cross(v->r, (float)p.x, (float)p.y, 12, 4, viz_rgb(VIZ_C_ERROR));
       viz_text_draw(v->text, VIZ_FONT_BOLD, p.x, p.y - hh - 18, viz_rgb(VIZ_C_ERROR),
@@ -190,8 +194,7 @@ static void draw_flight(viz_render *v, const viz_view_state *s, const viz_layout
         continue;
       if (env && s->focus_msg != VIZ_NONE && viz_model_hop(m, f->index)->msg != s->focus_msg)
         continue;
-      if (!env && s->proto_mask &&
-          !(s->proto_mask & (1u << viz_model_arrow(m, f->index)->proto)))
+      if (!env && s->proto_mask && !(s->proto_mask & (1u << viz_model_arrow(m, f->index)->proto)))
         continue;
       SDL_Point a = at(l, in, f->seg_from), b = at(l, in, f->seg_to);
       SDL_FPoint p = lerp(a, b, f->frac_ppm);
@@ -219,8 +222,8 @@ static void draw_flight(viz_render *v, const viz_view_state *s, const viz_layout
                           h->msg == VIZ_NONE ? viz_rgb(0x546E7A) : viz__msg_color(h->msg));
         if (h->msg != VIZ_NONE) {
           const char *key = viz_model_msg(m, h->msg)->key;
-          viz_text_draw(v->text, VIZ_FONT_SMALL, (int)p.x + 13, (int)p.y - 17, viz__msg_color(h->msg),
-                        VIZ_ALIGN_LEFT, 0, key, -1);
+          viz_text_draw(v->text, VIZ_FONT_SMALL, (int)p.x + 13, (int)p.y - 17,
+                        viz__msg_color(h->msg), VIZ_ALIGN_LEFT, 0, key, -1);
           viz__hit_add(v, (int)p.x - 11, (int)p.y - 8, 22, 16, VIZ_SEL_MSG, h->msg);
         }
       }
@@ -241,12 +244,13 @@ static void draw_caption(viz_render *v, const viz_view_state *s, SDL_Rect area) 
     viz_draw_circle(v->r, (float)area.x + 16, (float)y + 8, 4.5f, c);
     int x = area.x + 26;
     x += viz_text_draw(v->text, VIZ_FONT_SMALL, x, y + 1, viz_rgb(VIZ_C_MUTED), VIZ_ALIGN_LEFT, 0,
-                       tb, -1) + 8;
-    char *what = g_strdup_printf(
-        "%s%s%s%s%s", viz_mark_kind_name((viz_mark_kind)mk->kind),
-        mk->msg != VIZ_NONE ? " " : "", mk->msg != VIZ_NONE ? viz_model_msg(m, mk->msg)->key : "",
-        mk->node != VIZ_NONE ? " at " : "",
-        mk->node != VIZ_NONE ? viz_model_node(m, mk->node)->name : "");
+                       tb, -1) +
+         8;
+    char *what = g_strdup_printf("%s%s%s%s%s", viz_mark_kind_name((viz_mark_kind)mk->kind),
+                                 mk->msg != VIZ_NONE ? " " : "",
+                                 mk->msg != VIZ_NONE ? viz_model_msg(m, mk->msg)->key : "",
+                                 mk->node != VIZ_NONE ? " at " : "",
+                                 mk->node != VIZ_NONE ? viz_model_node(m, mk->node)->name : "");
     viz_text_draw(v->text, i + 1 == hi ? VIZ_FONT_BOLD : VIZ_FONT_NORMAL, x, y, viz_rgb(VIZ_C_TEXT),
                   VIZ_ALIGN_LEFT, area.w - (x - area.x) - 10, what, -1);
     g_free(what);

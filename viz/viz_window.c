@@ -16,8 +16,8 @@
 #include "trace_time.h"
 #include "viz_text.h"
 
-#define MIN_SPEED 100          /* 0.1x, in thousandths */
-#define MAX_SPEED 1000000000   /* 1,000,000x */
+#define MIN_SPEED 100        /* 0.1x, in thousandths */
+#define MAX_SPEED 1000000000 /* 1,000,000x */
 
 struct viz_window {
   const viz_model *m;
@@ -35,9 +35,7 @@ struct viz_window {
   int64_t drag_t;
 };
 
-const viz_view_state *viz_window_state(const viz_window *w) {
-  return &w->s;
-}
+const viz_view_state *viz_window_state(const viz_window *w) { return &w->s; }
 
 /* 0.1, 0.2, 0.5, 1, 2, 5 ... 1,000,000 (x 1000). */
 static int64_t speed_step(int64_t milli, int dir) {
@@ -169,8 +167,8 @@ static void key(viz_window *w, const SDL_KeyboardEvent *k) {
     break;
   case SDLK_p: {
     /* all -> SMTP -> DNS -> IMAP -> POP3 -> all */
-    static const viz_proto cycle[] = {VIZ_PROTO_NONE, VIZ_PROTO_SMTP, VIZ_PROTO_DNS,
-                                      VIZ_PROTO_IMAP, VIZ_PROTO_POP3};
+    static const viz_proto cycle[] = {VIZ_PROTO_NONE, VIZ_PROTO_SMTP, VIZ_PROTO_DNS, VIZ_PROTO_IMAP,
+                                      VIZ_PROTO_POP3};
     size_t i = 0;
     while (i < G_N_ELEMENTS(cycle) && w->s.proto_mask != (cycle[i] ? 1u << cycle[i] : 0u))
       i++;
