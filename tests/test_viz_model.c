@@ -394,6 +394,13 @@ START_TEST(inspect_conn_node_link) {
   in = viz_model_inspect_node(m, node(m, "relay.alice.example"), T0 + 100 * FIX_S);
   ck_assert(viz_inspect_contains(in, "1 message (1 deferred)"));
   viz_inspect_free(in);
+  uint32_t q = viz_model_dns(m, 0)->query_arrow;
+  in = viz_model_inspect_event(m, viz_model_arrow(m, q)->event);
+  ck_assert_str_eq(viz_inspect_line(in, 0)->text, "dns.query");
+  ck_assert(viz_inspect_contains(in, "qname"));
+  ck_assert(viz_inspect_contains(in, "bob.example"));
+  ck_assert(viz_inspect_contains(in, "relay.alice.example"));
+  viz_inspect_free(in);
   in = viz_model_inspect_link(m, 6, T0 + 150 * FIX_S);
   ck_assert(viz_inspect_contains(in, "down at"));
   ck_assert(viz_inspect_contains(in, "link down"));

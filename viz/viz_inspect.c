@@ -111,6 +111,23 @@ static void value_text(GString *out, const cJSON *v) {
   }
 }
 
+/* Keys holding a time (ns since the start): shown as a clock. */
+static bool time_key(const char *k) {
+  return strcmp(k, "t") == 0 || strcmp(k, "sent") == 0 || strcmp(k, "next_try") == 0;
+}
+
+/* VALUE as text; a time key's integer as a clock ("5:01.380"). */
+static void key_value_text(GString *out, const char *key, const cJSON *v) {
+  /* the record was parsed by cJSON alone: doubles, exact to 2^53 ns (104 days) */
+  if (time_key(key) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+      v->valuedouble <= 9007199254740992.0) {
+    char buf[TRACE_TIME_BUFSZ];
+    g_string_append(out, trace_time_format_clock((int64_t)v->valuedouble, buf));
+    return;
+  }
+  value_text(out, v);
+}
+
 static bool skip_key(const char *k, const char *const *skip) {
   for (; *skip; skip++)
     if (strcmp(k, *skip) == 0)
@@ -128,7 +145,7 @@ static char *details(const cJSON *rec, const char *const *skip) {
     if (s->len)
       g_string_append(s, ", ");
     g_string_append_printf(s, "%s=", it->string);
-    value_text(s, it);
+    key_value_text(s, it->string, it);
   }
   return g_string_free(s, FALSE);
 }
@@ -145,6 +162,16 @@ static void display_sections(viz_inspect *in, const cJSON *rec) {
       if (cJSON_IsString(name) && cJSON_IsString(val))
         add(in, VIZ_INSP_FIELD, name->valuestring, val->valuestring);
     }
+  }
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(rec, "body");
+  if (cJSON_IsString(body) && *body->valuestring) {
+    add(in, VIZ_INSP_HEADING, NULL, "Body");
+    char **lines = g_strsplit(body->valuestring, "\n", 31);
+    for (int i = 0; lines[i] && i < 30; i++) {
+      g_strchomp(lines[i]);
+      add(in, VIZ_INSP_ITEM, NULL, *lines[i] ? lines[i] : " ");
+    }
+    g_strfreev(lines);
   }
   static const struct {
     const char *key, *title;
@@ -220,6 +247,29 @@ viz_inspect *viz_model_inspect_msg(const viz_model *m, uint32_t msg) {
     g_free(d);
     cJSON_Delete(rec);
   }
+  return in;
+}
+
+/* --- one record ---------------------------------------------------------------------------- */
+
+viz_inspect *viz_model_inspect_event(const viz_model *m, uint32_t event) {
+  const viz_event *e = viz_model_event(m, event);
+  viz_inspect *in = insp_new();
+  add(in, VIZ_INSP_TITLE, NULL, viz_model_kind_name(m, e->kind));
+  char *t = fmt_clock(e->t);
+  add(in, VIZ_INSP_FIELD, "Time", t);
+  g_free(t);
+  cJSON *rec = parse_event(m, event);
+  const cJSON *it;
+  cJSON_ArrayForEach(it, rec) {
+    if (!it->string || strcmp(it->string, "t") == 0 || strcmp(it->string, "ev") == 0)
+      continue;
+    GString *v = g_string_new(NULL);
+    key_value_text(v, it->string, it);
+    add(in, VIZ_INSP_FIELD, it->string, v->str);
+    g_string_free(v, TRUE);
+  }
+  cJSON_Delete(rec);
   return in;
 }
 

@@ -17,6 +17,8 @@
 #include "trace_read.h"
 #include "viz_model_int.h"
 
+G_STATIC_ASSERT(sizeof(viz_event) == 40);
+
 /* --- names -------------------------------------------------------------------- */
 
 static const char *const role_names[VIZ_ROLE_COUNT] = {

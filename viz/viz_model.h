@@ -84,9 +84,9 @@ typedef struct {
   uint32_t kind;       /* index for viz_model_kind_name() */
   uint32_t node, peer; /* the record's node(s), VIZ_NONE if none */
   uint32_t conn, msg;  /* connection and message indices, VIZ_NONE if none */
-  uint64_t raw_off;    /* the record's text: viz_model_event_raw() */
-  uint32_t raw_len;
-} viz_event;
+  uint32_t raw_len;    /* the record's text: viz_model_event_raw() */
+  uint64_t raw_off;
+} viz_event; /* 40 bytes */
 
 typedef enum {
   VIZ_ARROW_CMD,   /* smtp/imap/pop3 command line */
@@ -322,6 +322,8 @@ viz_inspect *viz_model_inspect_msg(const viz_model *m, uint32_t msg);
 viz_inspect *viz_model_inspect_conn(const viz_model *m, uint32_t conn);
 viz_inspect *viz_model_inspect_node(const viz_model *m, uint32_t node, int64_t t);
 viz_inspect *viz_model_inspect_link(const viz_model *m, uint32_t link, int64_t t);
+/* One record: its time, kind and every key (bytes shown as text). */
+viz_inspect *viz_model_inspect_event(const viz_model *m, uint32_t event);
 size_t viz_inspect_count(const viz_inspect *in);
 const viz_insp_line *viz_inspect_line(const viz_inspect *in, size_t i);
 /* True if some line's text (or key) contains NEEDLE: for tests and search. */

@@ -141,11 +141,14 @@ bool viz_selection_parse(const viz_model *m, const char *text, viz_selection *ou
   } else if (n == 3 && strncmp(text, "msg", 3) == 0) {
     out->kind = VIZ_SEL_MSG;
     out->index = viz_model_msg_find(m, arg);
-  } else if (n == 4 && (strncmp(text, "conn", 4) == 0 || strncmp(text, "link", 4) == 0)) {
-    bool conn = text[0] == 'c';
+  } else if ((n == 4 && (strncmp(text, "conn", 4) == 0 || strncmp(text, "link", 4) == 0)) ||
+             (n == 5 && strncmp(text, "event", 5) == 0)) {
+    bool conn = text[0] == 'c', event = text[0] == 'e';
     unsigned long k = strtoul(arg, &end, 10);
-    size_t count = conn ? viz_model_conn_count(m) : viz_model_link_count(m);
-    out->kind = conn ? VIZ_SEL_CONN : VIZ_SEL_LINK;
+    size_t count = event  ? viz_model_event_count(m)
+                   : conn ? viz_model_conn_count(m)
+                          : viz_model_link_count(m);
+    out->kind = event ? VIZ_SEL_EVENT : conn ? VIZ_SEL_CONN : VIZ_SEL_LINK;
     out->index = (*arg && end && !*end && k < count) ? (uint32_t)k : VIZ_NONE;
   } else {
     return false;
@@ -373,6 +376,9 @@ static void draw_inspector(viz_render *v, const viz_view_state *s, SDL_Rect a) {
     break;
   case VIZ_SEL_CONN:
     in = viz_model_inspect_conn(m, s->sel.index);
+    break;
+  case VIZ_SEL_EVENT:
+    in = viz_model_inspect_event(m, s->sel.index);
     break;
   case VIZ_SEL_NONE:
   default:

@@ -29,13 +29,20 @@ typedef enum {
 /* "topology", "sequence", "timeline" or "all" -> bits; false if unknown. */
 bool viz_view_parse(const char *name, unsigned *views);
 
-typedef enum { VIZ_SEL_NONE, VIZ_SEL_NODE, VIZ_SEL_LINK, VIZ_SEL_MSG, VIZ_SEL_CONN } viz_sel_kind;
+typedef enum {
+  VIZ_SEL_NONE,
+  VIZ_SEL_NODE,
+  VIZ_SEL_LINK,
+  VIZ_SEL_MSG,
+  VIZ_SEL_CONN,
+  VIZ_SEL_EVENT /* one record (a DNS line, a step without a message) */
+} viz_sel_kind;
 typedef struct {
   viz_sel_kind kind;
   uint32_t index;
 } viz_selection;
-/* "node:NAME", "msg:KEY", "conn:N" (connection index), "link:N"; false if
- * it names nothing in M. */
+/* "node:NAME", "msg:KEY", "conn:N" (connection index), "link:N",
+ * "event:N" (event index); false if it names nothing in M. */
 bool viz_selection_parse(const viz_model *m, const char *text, viz_selection *out);
 
 /* Errors of the renderer: a bad size or time argument, SDL failures. */

@@ -172,8 +172,10 @@ static void time_label(seq *q, int y, int64_t t, bool cursor) {
     viz_text_draw(q->v->text, VIZ_FONT_BOLD, q->body.x + GUTTER - 9, y - 8, viz_rgb(VIZ_C_TEXT),
                   VIZ_ALIGN_RIGHT, 0, tb, -1);
   } else {
-    viz_text_draw(q->v->text, VIZ_FONT_SMALL, q->body.x + GUTTER - 9, y - 7, viz_rgb(VIZ_C_MUTED),
-                  VIZ_ALIGN_RIGHT, 0, tb, -1);
+    int w = viz_text_draw(q->v->text, VIZ_FONT_SMALL, q->body.x + GUTTER - 9, y - 7,
+                          viz_rgb(VIZ_C_MUTED), VIZ_ALIGN_RIGHT, 0, tb, -1);
+    SDL_Rect r = {q->body.x + GUTTER - 9 - w, y - 7, w, 14};
+    g_array_append_val(q->taken, r); /* marks' tags keep off the axis labels */
   }
 }
 
@@ -280,6 +282,8 @@ static void draw_arrow(seq *q, uint32_t ai) {
                 (gssize)len);
   if (a->conn != VIZ_NONE)
     viz__hit_add(v, mx - w / 2, my - h - 1, w, h + 2, VIZ_SEL_CONN, a->conn);
+  else
+    viz__hit_add(v, mx - w / 2, my - h - 1, w, h + 2, VIZ_SEL_EVENT, a->event);
 }
 
 /* Linear axis, zoomed out: a connection whose lines would be closer than
@@ -357,6 +361,8 @@ static void draw_mark(seq *q, const viz_mark *mk) {
                   txt, -1);
     if (mk->msg != VIZ_NONE)
       viz__hit_add(v, r.x, r.y, w, 16, VIZ_SEL_MSG, mk->msg);
+    else
+      viz__hit_add(v, r.x, r.y, w, 16, VIZ_SEL_EVENT, mk->event);
     break;
   }
   g_free(txt);
