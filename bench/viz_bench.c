@@ -48,6 +48,15 @@ static char *write_trace(const char *dir, uint64_t events, uint64_t *written, of
   return path;
 }
 
+/* CPU seconds of this process so far (user + system): steadier than wall
+ * time on a shared machine. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
+}
+
 static long max_rss_kib(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -82,9 +91,11 @@ int main(int argc, char **argv) {
   char *path = write_trace(dir, events, &n, &size);
   long rss0 = max_rss_kib();
   gint64 t0 = g_get_monotonic_time();
+  double c0 = cpu_s();
   GError *err = NULL;
   viz_model *m = viz_model_load(path, &err);
   gint64 t1 = g_get_monotonic_time();
+  double c1 = cpu_s();
   if (!m) {
     fprintf(stderr, "viz_bench: %s\n", err->message);
     return 1;
@@ -93,10 +104,13 @@ int main(int argc, char **argv) {
   trace_reader *r = trace_reader_open(path, NULL);
   const cJSON *rec;
   gint64 t2 = g_get_monotonic_time();
+  double c2 = cpu_s();
   while (trace_reader_next(r, &rec, NULL) == TRACE_READ_OK) {
   }
   gint64 t3 = g_get_monotonic_time();
+  double c3 = cpu_s();
   trace_reader_free(r);
+  printf("load: CPU %.3f s (reader alone %.3f s)\n", c1 - c0, c3 - c2);
   printf("load: %" G_GUINT64_FORMAT " events, %.1f MB on disk: %.3f s (reader alone %.3f s), "
          "model %.1f MB = %.2fx the file, max RSS growth %.1f MB (%.2fx)\n",
          n, size / 1e6, (t1 - t0) / 1e6, (t3 - t2) / 1e6, viz_model_memory(m) / 1e6,
@@ -134,6 +148,7 @@ int main(int argc, char **argv) {
     s.seq_span = modes[k].span;
     /* cursor: inside journeys, at the busy first second of each, spread over the run */
     gint64 a = g_get_monotonic_time();
+    double ca = cpu_s();
     for (int f = 0; f < frames; f++) {
       int64_t j = (int64_t)f * ((t_last - t_first) / FIX_JOURNEY_SPAN) / frames;
       s.t = t_first + j * FIX_JOURNEY_SPAN + (f % 40) * 10 * FIX_MS;
@@ -141,8 +156,10 @@ int main(int argc, char **argv) {
       SDL_RenderPresent(rd);
     }
     gint64 b = g_get_monotonic_time();
-    printf("fps: %" G_GUINT64_FORMAT " events, 1280x800, %s: %d frames in %.3f s = %.1f frames/s\n",
-           n, modes[k].name, frames, (b - a) / 1e6, frames / ((b - a) / 1e6));
+    double cb = cpu_s();
+    printf("fps: %" G_GUINT64_FORMAT " events, 1280x800, %s: %d frames in %.3f s = %.1f frames/s "
+           "(%.1f frames per CPU second)\n",
+           n, modes[k].name, frames, (b - a) / 1e6, frames / ((b - a) / 1e6), frames / (cb - ca));
   }
   viz_render_free(v);
   SDL_DestroyRenderer(rd);
