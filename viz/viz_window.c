@@ -1,7 +1,8 @@
 /* viz_window.c — the interactive viewer (see viz_window.h).
  *
  * One loop: read events, advance the cursor if playing, draw a frame,
- * present. Keys: Space play/pause; arrows step by event (Shift: by hop) and
+ * present; while playing, idle stretches longer than two seconds of
+ * watching are skipped (and said so in the header). Keys: Space play/pause; arrows step by event (Shift: by hop) and
  * change the speed; + and - zoom the sequence chart; L its time axis; Tab
  * selects the next message; / searches; Home/End; PageUp/PageDown scroll
  * the inspector; Esc clears; H help; Q quits. Mouse: click selects (on the
@@ -378,6 +379,16 @@ int viz_window_run(const viz_model *m, const viz_window_opts *o, GError **err) {
     if (w.s.playing) {
       int64_t dt = (int64_t)(now - last) * w.s.speed_milli * 1000; /* ms x (speed/1000) x 1e6 */
       w.s.t += MAX(dt, 0);
+      /* an idle stretch longer than 2 s of watching is skipped, up to
+       * half a second (of watching) before the next event */
+      int64_t next = viz_model_next_event_time(m, w.s.t);
+      int64_t per_s = w.s.speed_milli * 1000000; /* trace ns per wall second */
+      if (next > w.s.t && next - w.s.t > 2 * per_s) {
+        char buf[TRACE_TIME_BUFSZ];
+        set_status(&w, "skipped %s of idle time",
+                   trace_time_format_short(next - per_s / 2 - w.s.t, buf));
+        w.s.t = next - per_s / 2;
+      }
       if (w.s.t >= viz_model_t_last(m)) {
         w.s.t = viz_model_t_last(m);
         w.s.playing = false;
