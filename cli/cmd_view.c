@@ -1,6 +1,6 @@
 /* cmd_view.c — `mailsim view TRACE`: the interactive window.
  *
- *   mailsim view TRACE [--at TIME] [--size WxH] [--play] [--max-frames N]
+ *   mailsim view TRACE [--at TIME] [--size WxH] [--play] [--max-frames N] [--screenshot PNG]
  *
  * A trace that cannot be read is reported on stderr and, when there is a
  * display, in a window too; the exit status is then 2. Without a display
@@ -20,7 +20,7 @@ static const char view_usage[] = "usage: mailsim view TRACE [--at TIME] [--size 
                                  "Keys: H help, Space play/pause, arrows step and speed, Q quit.\n";
 
 int cli_cmd_view(int argc, char **argv) {
-  const char *trace = NULL, *at = NULL, *size = NULL;
+  const char *trace = NULL, *at = NULL, *size = NULL, *shot = NULL;
   int max_frames = 0;
   bool play = false;
   for (int i = 1; i < argc; i++) {
@@ -31,13 +31,15 @@ int cli_cmd_view(int argc, char **argv) {
     } else if (strcmp(a, "--play") == 0) {
       play = true;
     } else if ((strcmp(a, "--at") == 0 || strcmp(a, "--size") == 0 ||
-                strcmp(a, "--max-frames") == 0) &&
+                strcmp(a, "--max-frames") == 0 || strcmp(a, "--screenshot") == 0) &&
                i + 1 < argc) {
       const char *val = argv[++i];
       if (a[2] == 'a')
         at = val;
-      else if (a[2] == 's')
+      else if (strcmp(a, "--size") == 0)
         size = val;
+      else if (a[3] == 'c')
+        shot = val;
       else
         max_frames = atoi(val);
     } else if (a[0] == '-') {
@@ -54,7 +56,7 @@ int cli_cmd_view(int argc, char **argv) {
     fprintf(stderr, "mailsim view: expected a TRACE file\n%s", view_usage);
     return 2;
   }
-  viz_window_opts o = {.t = -1, .play = play, .max_frames = max_frames};
+  viz_window_opts o = {.t = -1, .play = play, .max_frames = max_frames, .screenshot = shot};
   if (size && sscanf(size, "%dx%d", &o.w, &o.h) != 2) {
     fprintf(stderr, "mailsim view: --size '%s': expected WxH (e.g. 1280x800)\n", size);
     return 2;

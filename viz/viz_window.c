@@ -2,8 +2,8 @@
  *
  * One loop: read events, advance the cursor if playing, draw a frame,
  * present; while playing, idle stretches longer than two seconds of
- * watching are skipped (and said so in the header). Keys: Space play/pause; arrows step by event (Shift: by hop) and
- * change the speed; + and - zoom the sequence chart; L its time axis; Tab
+ * watching are skipped (and said so in the header). Keys: Space play/pause; arrows step by event
+ * (Shift: by hop) and change the speed; + and - zoom the sequence chart; L its time axis; Tab
  * selects the next message; / searches; Home/End; PageUp/PageDown scroll
  * the inspector; Esc clears; H help; Q quits. Mouse: click selects (on the
  * timeline: jumps), drag scrubs (timeline) or pans (elsewhere), the wheel
@@ -11,6 +11,8 @@
  */
 #include "viz_window.h"
 
+#include <SDL_image.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,6 +351,17 @@ static void close_window(viz_window *w) {
   SDL_Quit();
 }
 
+/* What the window shows, read back from its renderer (before present). */
+static void save_screenshot(viz_window *w, const char *path) {
+  SDL_Surface *sf = SDL_CreateRGBSurfaceWithFormat(0, w->w, w->h, 32, SDL_PIXELFORMAT_RGB888);
+  if (sf && SDL_RenderReadPixels(w->r, NULL, SDL_PIXELFORMAT_RGB888, sf->pixels, sf->pitch) == 0 &&
+      IMG_SavePNG(sf, path) == 0)
+    set_status(w, "screenshot %s", path);
+  else
+    fprintf(stderr, "mailsim view: screenshot %s: %s\n", path, SDL_GetError());
+  SDL_FreeSurface(sf);
+}
+
 int viz_window_run(const viz_model *m, const viz_window_opts *o, GError **err) {
   viz_window w = {.m = m, .w = o->w > 0 ? o->w : 1280, .h = o->h > 0 ? o->h : 800};
   viz_view_state_init(&w.s, m);
@@ -367,7 +380,6 @@ int viz_window_run(const viz_model *m, const viz_window_opts *o, GError **err) {
     return 1;
   }
   SDL_StopTextInput();
-  set_status(&w, "H for help");
   Uint64 last = SDL_GetTicks64();
   for (int frame = 0; !w.quit && (o->max_frames <= 0 || frame < o->max_frames); frame++) {
     if (o->on_frame)
@@ -396,6 +408,9 @@ int viz_window_run(const viz_model *m, const viz_window_opts *o, GError **err) {
     }
     last = now;
     viz_render_frame(w.v, &w.s, w.w, w.h);
+    bool last_frame = w.quit || (o->max_frames > 0 && frame + 1 == o->max_frames);
+    if (o->screenshot && last_frame)
+      save_screenshot(&w, o->screenshot);
     SDL_RenderPresent(w.r);
     if (o->max_frames > 0)
       SDL_Delay(1);

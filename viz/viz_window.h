@@ -17,10 +17,11 @@
 typedef struct viz_window viz_window;
 
 typedef struct {
-  int w, h;       /* window size; 0 = 1280 x 800 */
-  int64_t t;      /* initial cursor; -1 = the first event */
-  bool play;      /* start playing */
-  int max_frames; /* stop after this many frames (tests); 0 = until quit */
+  int w, h;               /* window size; 0 = 1280 x 800 */
+  int64_t t;              /* initial cursor; -1 = the first event */
+  bool play;              /* start playing */
+  int max_frames;         /* stop after this many frames (tests); 0 = until quit */
+  const char *screenshot; /* if set, the last frame is saved there as PNG */
   /* Called before each frame's events are read (tests push SDL events
    * here); FRAME counts from 0. */
   void (*on_frame)(void *user, viz_window *win, int frame);
