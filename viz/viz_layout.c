@@ -281,8 +281,8 @@ static void make_groups(viz_layout *l) {
         continue;
       g.x0 = MIN(g.x0, l->pos[j].x - padx);
       g.x1 = MAX(g.x1, l->pos[j].x + padx);
-      g.y0 = MIN(g.y0, l->pos[j].y - 40);
-      g.y1 = MAX(g.y1, l->pos[j].y + 44);
+      g.y0 = MIN(g.y0, l->pos[j].y - 40); /* room for the domain name and a badge */
+      g.y1 = MAX(g.y1, l->pos[j].y + 38); /* and for its name below */
     }
     g_array_append_val(l->groups, g);
   }

@@ -96,7 +96,7 @@ viz_selection viz_render_hit(const viz_render *v, int x, int y) {
 const viz_layout *viz__layout(viz_render *v, int w, int h) {
   if (!v->layout || v->lay_w != w || v->lay_h != h) {
     viz_layout_free(v->layout);
-    v->layout = viz_layout_new(v->m, w, h, 80, 52);
+    v->layout = viz_layout_new(v->m, w, h, 80, 46);
     v->lay_w = w;
     v->lay_h = h;
   }

@@ -231,36 +231,36 @@ static void draw_flight(viz_render *v, const viz_view_state *s, const viz_layout
   }
 }
 
-/* The last few steps before the cursor, in words. */
+/* The last two steps before the cursor, in words, in the title row. */
 static void draw_caption(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   const viz_model *m = v->m;
-  uint32_t hi = viz_model_mark_at(m, s->t + 1), lo = hi > 3 ? hi - 3 : 0;
-  int y = area.y + area.h - 18 * (int)(hi - lo) - 6;
-  for (uint32_t i = lo; i < hi; i++, y += 18) {
+  uint32_t hi = viz_model_mark_at(m, s->t + 1), lo = hi > 2 ? hi - 2 : 0;
+  int x = area.x + 90, right = area.x + area.w - 10;
+  for (uint32_t i = lo; i < hi && x < right - 60; i++) {
     const viz_mark *mk = viz_model_mark(m, i);
     char tb[TRACE_TIME_BUFSZ];
     trace_time_format_clock(mk->t, tb);
     SDL_Color c = viz__mark_color((viz_mark_kind)mk->kind);
-    viz_draw_circle(v->r, (float)area.x + 16, (float)y + 8, 4.5f, c);
-    int x = area.x + 26;
-    x += viz_text_draw(v->text, VIZ_FONT_SMALL, x, y + 1, viz_rgb(VIZ_C_MUTED), VIZ_ALIGN_LEFT, 0,
-                       tb, -1) +
-         8;
+    viz_draw_circle(v->r, (float)x + 5, (float)area.y + 12, 4.5f, c);
+    x += 14;
+    x += viz_text_draw(v->text, VIZ_FONT_SMALL, x, area.y + 6, viz_rgb(VIZ_C_MUTED), VIZ_ALIGN_LEFT,
+                       0, tb, -1) +
+         6;
     char *what = g_strdup_printf("%s%s%s%s%s", viz_mark_kind_name((viz_mark_kind)mk->kind),
                                  mk->msg != VIZ_NONE ? " " : "",
                                  mk->msg != VIZ_NONE ? viz_model_msg(m, mk->msg)->key : "",
                                  mk->node != VIZ_NONE ? " at " : "",
                                  mk->node != VIZ_NONE ? viz_model_node(m, mk->node)->name : "");
-    viz_text_draw(v->text, i + 1 == hi ? VIZ_FONT_BOLD : VIZ_FONT_NORMAL, x, y, viz_rgb(VIZ_C_TEXT),
-                  VIZ_ALIGN_LEFT, area.w - (x - area.x) - 10, what, -1);
+    x += viz_text_draw(v->text, i + 1 == hi ? VIZ_FONT_BOLD : VIZ_FONT_NORMAL, x, area.y + 4,
+                       viz_rgb(VIZ_C_TEXT), VIZ_ALIGN_LEFT, right - x, what, -1) +
+         22;
     g_free(what);
   }
 }
 
 void viz__topology_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   viz__panel(v, area, "Network");
-  /* the caption (last steps) gets the bottom 3 lines */
-  SDL_Rect in = {area.x, area.y + 22, area.w, area.h - 22 - 58};
+  SDL_Rect in = {area.x, area.y + 22, area.w, area.h - 22 - 4};
   const viz_layout *l = viz__layout(v, in.w, in.h);
   SDL_RenderSetClipRect(v->r, &area);
   draw_groups(v, l, in);
