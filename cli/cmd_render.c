@@ -2,7 +2,7 @@
  * display. One PNG at a time cursor, or a numbered series of frames.
  *
  *   mailsim render TRACE --out FILE.png [--at TIME] [--view topology|sequence|timeline|all]
- *                  [--size WxH] [--select node:NAME|msg:KEY|conn:N|link:N] [--linear]
+ *                  [--size WxH] [--select node:NAME|msg:KEY|conn:N|link:N|event:N] [--linear]
  *   mailsim render TRACE --frames DIR [--fps N] [--from TIME] [--to TIME] [--step DURATION] ...
  *   mailsim render TRACE --moments          list the named moments and their times
  *
@@ -28,8 +28,8 @@
 static const char render_usage[] =
     "usage: mailsim render TRACE --out FILE.png [--at TIME] [--view "
     "topology|sequence|timeline|all]\n"
-    "                      [--size WxH] [--select node:NAME|msg:KEY|conn:N|link:N] [--linear]\n"
-    "                      [--proto smtp,dns,imap,pop3]\n"
+    "                      [--size WxH] [--select node:NAME|msg:KEY|conn:N|link:N|event:N]\n"
+    "                      [--linear] [--proto smtp,dns,imap,pop3]\n"
     "       mailsim render TRACE --frames DIR [--fps N] [--from TIME] [--to TIME] [--step "
     "DURATION]\n"
     "       mailsim render TRACE --moments\n"
@@ -258,9 +258,10 @@ int cli_cmd_render(int argc, char **argv) {
   }
   if (o.select && !viz_selection_parse(m, o.select, &st.sel)) {
     viz_model_free(m);
-    return usage_error("--select '%s': expected node:NAME, msg:KEY, conn:N or link:N naming "
-                       "something in the trace",
-                       o.select);
+    return usage_error(
+        "--select '%s': expected node:NAME, msg:KEY, conn:N, link:N or event:N naming "
+        "something in the trace",
+        o.select);
   }
   if (o.proto) {
     char **names = g_strsplit(o.proto, ",", -1);
