@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cmd_spf.h"
+#include "cmd_viz.h"
 
 static const struct {
   const char *name;
@@ -12,6 +13,8 @@ static const struct {
 } commands[] = {
     {"run", cli_cmd_run, "run SCENARIO [--seed N] [--trace FILE] [--detail LEVEL]"},
     {"check", cli_cmd_check, "check SCENARIO...      validate only"},
+    {"render", cli_cmd_render, "render TRACE --out PNG [--at TIME] [--view NAME]  pictures, no display"},
+    {"view", cli_cmd_view, "view TRACE             the interactive viewer"},
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
     {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
