@@ -235,7 +235,7 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
   g_snprintf(qid, sizeof qid, "MB%08" G_GINT64_MODIFIER "X", ++mb->queue_seq);
   /* Recipients, each account once, in the order given. */
   GPtrArray *accts = g_ptr_array_new();
-  GPtrArray *rcpts = g_ptr_array_new();
+  GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free); /* outlive the answer */
   for (size_t i = 0; i < ev->nrcpts; i++) {
     const char *a = account(mb, ev->rcpts[i].to);
     bool dup = false;
@@ -243,14 +243,13 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
       dup = dup || strcmp(accts->pdata[j], a) == 0;
     if (a && !dup) {
       g_ptr_array_add(accts, (gpointer)a);
-      g_ptr_array_add(rcpts, ev->rcpts[i].to);
+      g_ptr_array_add(rcpts, g_strdup(ev->rcpts[i].to));
     }
   }
   char *field = received(c, qid, rcpts->len == 1 ? rcpts->pdata[0] : NULL, now);
   GBytes *orig = g_bytes_new(ev->data, ev->len);
   GBytes *data = field ? mime_trace_prepend(orig, field) : g_bytes_ref(orig);
   g_bytes_unref(orig);
-  g_free(field);
   bool ok = accts->len > 0;
   for (guint i = 0; ok && i < accts->len; i++)
     ok = fits(mb, accts->pdata[i], g_bytes_get_size(data));
@@ -268,14 +267,16 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     gsize n;
     const uint8_t *p = g_bytes_get_data(data, &n);
     char *key = msgkey_of(p, n);
+    unsigned hops = msgkey_hops(p, n) - (field != NULL);
     mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
     mail_trace_relay(mb->h, session_peer_name(c->s), key, session_conn_id(c->s), qid, mr,
-                     smtp_srv_tls_active(c->e.smtp), msgkey_hops(ev->data, ev->len));
+                     smtp_srv_tls_active(c->e.smtp), hops);
     for (guint i = 0; i < accts->len; i++)
       mail_trace_deliver(mb->h, key, rcpts->pdata[i], accts->pdata[i], "INBOX", uids[i]);
     g_free(key);
     g_free(uids);
   }
+  g_free(field);
   g_bytes_unref(data);
   g_ptr_array_unref(accts);
   g_ptr_array_unref(rcpts);
