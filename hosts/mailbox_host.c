@@ -330,9 +330,12 @@ static void conn_closed(void *owner, session *s, sim_tcp_reason why) {
   g_ptr_array_remove(c->mb->conns, c); /* frees it */
 }
 
-static const session_owner imap_owner = {.pump = imap_pump, .closed = conn_closed, .tls_event = imap_tls};
-static const session_owner pop3_owner = {.pump = pop3_pump, .closed = conn_closed, .tls_event = pop3_tls};
-static const session_owner smtp_owner = {.pump = smtp_pump, .closed = conn_closed, .tls_event = smtp_tls};
+static const session_owner imap_owner = {
+    .pump = imap_pump, .closed = conn_closed, .tls_event = imap_tls};
+static const session_owner pop3_owner = {
+    .pump = pop3_pump, .closed = conn_closed, .tls_event = pop3_tls};
+static const session_owner smtp_owner = {
+    .pump = smtp_pump, .closed = conn_closed, .tls_event = smtp_tls};
 
 static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
                         const sim_tcp_callbacks **cb, void **user) {

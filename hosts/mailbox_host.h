@@ -40,13 +40,13 @@
 #include "userdir.h"
 
 typedef struct {
-  const char *hostname;  /* greetings and the Received "by"; NULL: the host name */
-  bool imap, pop3;       /* serve port 143 / 110 */
-  bool smtp;             /* the delivery listener on port 25 */
-  bool require_tls;      /* no authentication before STARTTLS/STLS (needs a tls_host) */
-  uint64_t quota_bytes;  /* per user, all folders; 0 = none */
-  uint64_t quota_msgs;   /* per user; 0 = none */
-  int64_t epoch_unix;    /* Unix seconds of simulated time 0 (Received dates, IMAP dates) */
+  const char *hostname; /* greetings and the Received "by"; NULL: the host name */
+  bool imap, pop3;      /* serve port 143 / 110 */
+  bool smtp;            /* the delivery listener on port 25 */
+  bool require_tls;     /* no authentication before STARTTLS/STLS (needs a tls_host) */
+  uint64_t quota_bytes; /* per user, all folders; 0 = none */
+  uint64_t quota_msgs;  /* per user; 0 = none */
+  int64_t epoch_unix;   /* Unix seconds of simulated time 0 (Received dates, IMAP dates) */
   uint32_t first_uidvalidity;
 } mailbox_host_config;
 

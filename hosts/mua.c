@@ -131,8 +131,8 @@ static void resolve_done(void *user, const dns_client_result *r) {
       return;
     }
   }
-  char *why = g_strdup_printf("DNS lookup failed (rcode %u%s%s)", r->rcode,
-                              r->reason ? ": " : "", r->reason ? r->reason : "");
+  char *why = g_strdup_printf("DNS lookup failed (rcode %u%s%s)", r->rcode, r->reason ? ": " : "",
+                              r->reason ? r->reason : "");
   fn(u, NULL, why);
   g_free(why);
 }
@@ -378,7 +378,8 @@ static void sub_tls(void *owner, session *s, const tls_conn_event *ev) {
     session_abort(s); /* the recipients stay pending: TEMP */
 }
 
-static const session_owner sub_owner = {.pump = sub_pump, .closed = sub_closed, .tls_event = sub_tls};
+static const session_owner sub_owner = {
+    .pump = sub_pump, .closed = sub_closed, .tls_event = sub_tls};
 
 static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   outmsg *o = user;
@@ -412,16 +413,16 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   smtp_cli_send(o->cli, &msg, now);
   g_free(rc);
   o->why = SIM_TCP_CLOSED_NORMAL;
-  o->s = session_connect(m->h, a, m->cfg.submit_port, NULL, &smtp_glue_cli_ops, o->cli, &sub_owner,
-                         o);
+  o->s =
+      session_connect(m->h, a, m->cfg.submit_port, NULL, &smtp_glue_cli_ops, o->cli, &sub_owner, o);
   smtp_glue_attach(&o->tr, o->s);
 }
 
 static void attempt(outmsg *o) {
   o->due = false;
   o->tries++;
-  o->rq = resolve(o->m, o->acct->server, o->acct->has_addr ? &o->acct->addr : NULL, sub_resolved,
-                  o);
+  o->rq =
+      resolve(o->m, o->acct->server, o->acct->has_addr ? &o->acct->addr : NULL, sub_resolved, o);
 }
 
 static void compose_fire(void *a, void *b) {
@@ -582,8 +583,10 @@ static void fetch_tls(void *owner, session *s, const tls_conn_event *ev) {
     pop3_cli_tls_done(f->pc, ok);
 }
 
-static const session_owner imap_owner = {.pump = imap_pump, .closed = fetch_closed, .tls_event = fetch_tls};
-static const session_owner pop3_owner = {.pump = pop3_pump, .closed = fetch_closed, .tls_event = fetch_tls};
+static const session_owner imap_owner = {
+    .pump = imap_pump, .closed = fetch_closed, .tls_event = fetch_tls};
+static const session_owner pop3_owner = {
+    .pump = pop3_pump, .closed = fetch_closed, .tls_event = fetch_tls};
 
 static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
   (void)why; /* the next round tries again */

@@ -55,7 +55,7 @@ typedef struct {
 void mua_config_init(mua_config *cfg);
 
 typedef struct {
-  const char *address;       /* "alice@example.com" (login and From) */
+  const char *address; /* "alice@example.com" (login and From) */
   const char *password;
   const char *display_name;  /* NULL: none */
   const char *submit_server; /* host name: the A lookup and the TLS name */
@@ -85,9 +85,9 @@ typedef struct {
   const char *server;      /* host name: the A lookup and the TLS name */
   const char *server_addr; /* address literal; NULL: look SERVER up */
   const char *user, *password;
-  sim_time first;          /* first round at this time */
-  sim_time interval;       /* then every INTERVAL (> 0) */
-  bool keep;               /* POP3: leave messages on the server */
+  sim_time first;    /* first round at this time */
+  sim_time interval; /* then every INTERVAL (> 0) */
+  bool keep;         /* POP3: leave messages on the server */
 } mua_fetch;
 
 typedef struct mua mua;
@@ -112,12 +112,12 @@ void mua_fetch_every(mua *m, const mua_fetch *f);
 
 /* Counters for tests and summaries. */
 typedef struct {
-  uint64_t composed;  /* messages composed */
-  uint64_t accepted;  /* recipients accepted by the submission server */
-  uint64_t deferred;  /* recipient deferrals (each retry) */
-  uint64_t failed;    /* recipients given up */
-  uint64_t fetched;   /* messages fetched (all accounts) */
-  uint64_t rounds;    /* fetch sessions that ended well */
+  uint64_t composed; /* messages composed */
+  uint64_t accepted; /* recipients accepted by the submission server */
+  uint64_t deferred; /* recipient deferrals (each retry) */
+  uint64_t failed;   /* recipients given up */
+  uint64_t fetched;  /* messages fetched (all accounts) */
+  uint64_t rounds;   /* fetch sessions that ended well */
 } mua_stats;
 void mua_get_stats(const mua *m, mua_stats *out);
 

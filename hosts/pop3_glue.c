@@ -4,7 +4,9 @@
 
 #include <string.h>
 
-static void srv_feed(void *e, const uint8_t *b, size_t n, sim_time now) { pop3_srv_feed(e, b, n, now); }
+static void srv_feed(void *e, const uint8_t *b, size_t n, sim_time now) {
+  pop3_srv_feed(e, b, n, now);
+}
 static const uint8_t *srv_peek(void *e, size_t *n) { return pop3_srv_output_peek(e, n); }
 static void srv_consume(void *e, size_t n, sim_time now) {
   (void)now;
@@ -15,7 +17,9 @@ static void srv_tick(void *e, sim_time now) { pop3_srv_tick(e, now); }
 
 const session_engine pop3_glue_srv_ops = {srv_feed, srv_peek, srv_consume, srv_deadline, srv_tick};
 
-static void cli_feed(void *e, const uint8_t *b, size_t n, sim_time now) { pop3_cli_feed(e, b, n, now); }
+static void cli_feed(void *e, const uint8_t *b, size_t n, sim_time now) {
+  pop3_cli_feed(e, b, n, now);
+}
 static const uint8_t *cli_peek(void *e, size_t *n) { return pop3_cli_output_peek(e, n); }
 static void cli_consume(void *e, size_t n, sim_time now) {
   (void)now;

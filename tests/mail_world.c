@@ -101,7 +101,8 @@ static void snd_start(void *a, void *b) {
   }
   smtp_cli_message m = {&mail, rc, n, (const uint8_t *)snd->data, strlen(snd->data), 1};
   smtp_cli_send(snd->cli, &m, host_now(snd->h));
-  snd->s = session_connect(snd->h, &snd->to, 25, NULL, &smtp_glue_cli_ops, snd->cli, &snd_owner, snd);
+  snd->s =
+      session_connect(snd->h, &snd->to, 25, NULL, &smtp_glue_cli_ops, snd->cli, &snd_owner, snd);
   smtp_glue_attach(&snd->tr, snd->s);
 }
 

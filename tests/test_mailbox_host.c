@@ -14,13 +14,14 @@
 typedef struct {
   uint64_t seed;
   uint64_t quota_bytes, quota_msgs;
-  bool twice;     /* a second delivery to bob at 5 s */
-  bool fetch;     /* the MUA fetches bob's mail */
+  bool twice; /* a second delivery to bob at 5 s */
+  bool fetch; /* the MUA fetches bob's mail */
   mua_proto proto;
   bool keep;
-  bool mua_tls;   /* the client has TLS (else it cannot log in) */
-  bool crash;     /* the mailbox host is down from 10 s to 20 s */
+  bool mua_tls; /* the client has TLS (else it cannot log in) */
+  bool crash;   /* the mailbox host is down from 10 s to 20 s */
   const char *const *rcpts;
+  const char *password; /* NULL: bob's */
 } params;
 
 typedef struct {
@@ -84,8 +85,8 @@ static void run(const params *p, result *r) {
   mua *u = mua_new(lap, &uc, p->mua_tls ? lt : NULL, NULL);
   char *msg = message();
   mw_sender s1, s2;
-  mw_send_at(&x, &s1, mx, "10.0.0.143", SIM_S, "alice@example.com",
-             p->rcpts ? p->rcpts : bob_only, msg);
+  mw_send_at(&x, &s1, mx, "10.0.0.143", SIM_S, "alice@example.com", p->rcpts ? p->rcpts : bob_only,
+             msg);
   if (p->twice)
     mw_send_at(&x, &s2, mx, "10.0.0.143", 5 * SIM_S, "alice@example.com", bob_only, msg);
   if (p->crash) {
@@ -97,7 +98,7 @@ static void run(const params *p, result *r) {
                    .server = "mail.example.org",
                    .server_addr = "10.0.0.143",
                    .user = "bob@example.org",
-                   .password = "bob-secret-pw",
+                   .password = p->password ? p->password : "bob-secret-pw",
                    .first = 30 * SIM_S,
                    .interval = 10 * SIM_MIN,
                    .keep = p->keep};
@@ -105,8 +106,11 @@ static void run(const params *p, result *r) {
   }
   sim_world_run(x.w, 25 * SIM_MIN);
   r->trace = g_string_new(mw_trace(&x));
-  if (g_getenv("MW_DUMP"))
-    g_file_set_contents(g_strdup_printf("%s.%d.%d", g_getenv("MW_DUMP"), (int)p->seed, (int)p->proto), r->trace->str, -1, NULL);
+  if (g_getenv("MW_DUMP")) {
+    char *fn = g_strdup_printf("%s.%d.%d", g_getenv("MW_DUMP"), (int)p->seed, (int)p->proto);
+    g_file_set_contents(fn, r->trace->str, -1, NULL);
+    g_free(fn);
+  }
   r->ok[0] = s1.ok, r->temp[0] = s1.temp, r->perm[0] = s1.perm;
   memcpy(r->codes[0], s1.codes, sizeof s1.codes);
   if (p->twice) {
@@ -150,9 +154,10 @@ START_TEST(delivery_accepts_users_and_refuses_others) {
   const char *t = r.trace->str;
   ck_assert_msg(strstr(t, "550 5.1.1"), "%s", t);
   ck_assert_int_eq(mw_count(t, "\"ev\":\"msg.deliver\""), 2);
-  ck_assert_ptr_nonnull(strstr(t, "\"ev\":\"msg.deliver\",\"node\":\"mbox\",\"msg\":\"m1.test@example.com\","
-                                  "\"rcpt\":\"bob@example.org\",\"mailbox\":\"bob@example.org\","
-                                  "\"folder\":\"INBOX\",\"uid\":1"));
+  ck_assert_ptr_nonnull(
+      strstr(t, "\"ev\":\"msg.deliver\",\"node\":\"mbox\",\"msg\":\"m1.test@example.com\","
+                "\"rcpt\":\"bob@example.org\",\"mailbox\":\"bob@example.org\","
+                "\"folder\":\"INBOX\",\"uid\":1"));
   ck_assert_ptr_nonnull(strstr(t, "\"ev\":\"msg.relay\",\"from\":\"mx\",\"to\":\"mbox\","
                                   "\"msg\":\"m1.test@example.com\""));
   /* Both recipients, so no "for" clause; the hop is ours. */
@@ -198,9 +203,10 @@ static void check_display(const char *t, const char *proto) {
   ck_assert_int_eq(mw_count(t, "\"ev\":\"msg.fetch\""), 1);
   ck_assert_int_eq(mw_count(t, "\"ev\":\"msg.display\""), 1);
   ck_assert_ptr_nonnull(strstr(t, "\"Subject\":\"Quarterly report\""));
+  ck_assert_ptr_nonnull(strstr(
+      t, "\"attachments\":[{\"name\":\"report.pdf\",\"type\":\"application/pdf\",\"size\":3000}]"));
   ck_assert_ptr_nonnull(
-      strstr(t, "\"attachments\":[{\"name\":\"report.pdf\",\"type\":\"application/pdf\",\"size\":3000}]"));
-  ck_assert_ptr_nonnull(strstr(t, "\"received\":[\"by mail.example.org from mx.example.org with ESMTP\"]"));
+      strstr(t, "\"received\":[\"by mail.example.org from mx.example.org with ESMTP\"]"));
   ck_assert_ptr_null(strstr(t, "bob-secret-pw"));
 }
 
@@ -275,9 +281,24 @@ START_TEST(no_login_before_tls) {
     ck_assert_ptr_null(strstr(r.trace->str, "AUTHENTICATE PLAIN"));
     ck_assert_int_eq(mw_count(r.trace->str, "\"ev\":\"tcp.connect\",\"node\":\"laptop\""), 3);
     if (i == 1)
-      ck_assert_msg(strstr(r.trace->str, "\"ev\":\"pop3.reply\"") &&
-                        strstr(r.trace->str, "-ERR"),
+      ck_assert_msg(strstr(r.trace->str, "\"ev\":\"pop3.reply\"") && strstr(r.trace->str, "-ERR"),
                     "no refusal");
+    result_clear(&r);
+  }
+}
+END_TEST
+
+START_TEST(wrong_password_is_refused) {
+  mua_proto protos[] = {MUA_IMAP, MUA_POP3};
+  const char *want[] = {"NO [AUTHENTICATIONFAILED]", "-ERR [AUTH]"};
+  for (int i = 0; i < 2; i++) {
+    params p = {.seed = 8, .fetch = true, .proto = protos[i], .mua_tls = true, .password = "guess"};
+    result r;
+    run(&p, &r);
+    ck_assert_uint_eq(r.st.fetched, 0);
+    ck_assert_uint_eq(r.inbox, 1);
+    ck_assert_msg(strstr(r.trace->str, want[i]), "no %s", want[i]);
+    ck_assert_ptr_null(strstr(r.trace->str, "guess"));
     result_clear(&r);
   }
 }
@@ -347,6 +368,7 @@ int main(void) {
   tcase_add_test(f, pop3_fetch_delete_and_keep);
   tcase_add_test(f, crash_between_delivery_and_fetch_keeps_the_message);
   tcase_add_test(f, no_login_before_tls);
+  tcase_add_test(f, wrong_password_is_refused);
   tcase_add_test(f, same_seed_same_trace);
   suite_add_tcase(s, f);
   TCase *m = tcase_create("mime");

@@ -4,6 +4,8 @@
  * when the tries run out, a crash while waiting, and reproducibility. */
 #include <string.h>
 
+#include "dns_auth.h"
+#include "dns_client.h"
 #include "mail_world.h"
 #include "mime_display.h"
 #include "mua.h"
@@ -22,11 +24,11 @@ typedef struct {
 struct srv {
   host *h;
   tls_host *tls;
-  int temp_messages;    /* refuse this many messages with 451 4.7.1 first */
-  bool always_temp;     /* refuse every message with 451 */
-  GPtrArray *conns;     /* srv_conn* */
-  GPtrArray *messages;  /* GBytes* accepted */
-  GPtrArray *rcpts;     /* char*: recipients of accepted messages */
+  int temp_messages;   /* refuse this many messages with 451 4.7.1 first */
+  bool always_temp;    /* refuse every message with 451 */
+  GPtrArray *conns;    /* srv_conn* */
+  GPtrArray *messages; /* GBytes* accepted */
+  GPtrArray *rcpts;    /* char*: recipients of accepted messages */
   int connections;
 };
 
@@ -93,7 +95,8 @@ static void srv_tls(void *owner, session *s, const tls_conn_event *ev) {
     smtp_srv_tls_started(c->e, host_now(c->sv->h));
 }
 
-static const session_owner srv_owner = {.pump = srv_pump, .closed = srv_closed, .tls_event = srv_tls};
+static const session_owner srv_owner = {
+    .pump = srv_pump, .closed = srv_closed, .tls_event = srv_tls};
 
 static void srv_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
   srv *sv = lu;
@@ -121,8 +124,9 @@ typedef struct {
   int temp_messages;
   bool always_temp;
   bool no_listener;
-  bool by_name;       /* submit_addr NULL and no resolver */
-  bool crash_client;  /* laptop down 30 s .. 5 min */
+  bool by_name;      /* submit_addr NULL: looked up (or no resolver) */
+  bool dns;          /* a name server answering for example.com */
+  bool crash_client; /* laptop down 30 s .. 5 min */
   const char *const *to;
 } params;
 
@@ -155,10 +159,30 @@ static void run(const params *p, result *r) {
   sv.conns = g_ptr_array_new_with_free_func((GDestroyNotify)srv_conn_free);
   sv.messages = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
   sv.rcpts = g_ptr_array_new_with_free_func(g_free);
-  sim_tcp_listener *lis = p->no_listener ? NULL : sim_tcp_listen(host_node(sv.h), 587, srv_accept, &sv);
+  sim_tcp_listener *lis =
+      p->no_listener ? NULL : sim_tcp_listen(host_node(sv.h), 587, srv_accept, &sv);
+  dns_zone *zone = NULL;
+  dns_auth *auth = NULL;
+  dns_client *dc = NULL;
+  if (p->dns) {
+    host *ns = mw_add(&x, "ns", "10.0.0.53", NULL, NULL);
+    dns_name o = dns_name_lit("example.com.");
+    zone = dns_zone_new(&o);
+    static const char *const rrs[] = {
+        "example.com. 3600 IN SOA ns.example.com. hostmaster.example.com. 1 7200 900 1209600 60",
+        "example.com. 3600 IN NS ns.example.com.", "ns.example.com. 3600 IN A 10.0.0.53",
+        "smtp.example.com. 300 IN A 10.0.0.87"};
+    for (size_t i = 0; i < G_N_ELEMENTS(rrs); i++)
+      ck_assert_int_eq(dns_zone_add_text(zone, rrs[i]), DNS_OK);
+    dns_zone_cfg zc = {.edns_size = 0};
+    auth = dns_auth_new(ns, &zone, 1, &zc);
+    sim_addr na;
+    sim_addr_parse("10.0.0.53", &na);
+    dc = dns_client_new(lap, &na);
+  }
   mua_config uc;
   mua_config_init(&uc);
-  mua *u = mua_new(lap, &uc, lt, NULL);
+  mua *u = mua_new(lap, &uc, lt, dc);
   mua_account acct = {.address = "alice@example.com",
                       .password = "alice-secret-pw",
                       .display_name = "Alice Liddell",
@@ -198,11 +222,15 @@ static void run(const params *p, result *r) {
   r->connections = sv.connections;
   mua_get_stats(u, &r->st);
   mua_free(u);
+  dns_client_free(dc);
+  dns_auth_free(auth);
   g_ptr_array_unref(sv.conns);
   g_ptr_array_unref(sv.messages);
   g_ptr_array_unref(sv.rcpts);
   (void)lis; /* freed with the world */
   mw_free(&x);
+  if (zone)
+    dns_zone_free(zone);
 }
 
 static void result_clear(result *r) {
@@ -245,7 +273,8 @@ START_TEST(compose_and_submit_retrying_after_4xx) {
   /* msg.compose names the message by its Message-ID */
   char *msg = first_str(t, "msg.compose", "msg");
   ck_assert_ptr_nonnull(msg);
-  ck_assert_msg(g_str_has_prefix(msg, "m1.") && g_str_has_suffix(msg, "@example.com"), "got %s", msg);
+  ck_assert_msg(g_str_has_prefix(msg, "m1.") && g_str_has_suffix(msg, "@example.com"), "got %s",
+                msg);
   ck_assert_int_eq((int)strlen(msg), (int)strlen("m1.@example.com") + 16);
   char *want = g_strdup_printf("\"ev\":\"msg.compose\",\"node\":\"laptop\",\"msg\":\"%s\","
                                "\"from\":\"alice@example.com\",\"rcpts\":[\"bob@example.org\","
@@ -291,7 +320,8 @@ END_TEST
 /* next_try values of the msg.defer records, in order. */
 static GArray *next_tries(const char *t) {
   GArray *a = g_array_new(FALSE, FALSE, sizeof(int64_t));
-  for (const char *p = strstr(t, "\"ev\":\"msg.defer\""); p; p = strstr(p + 1, "\"ev\":\"msg.defer\"")) {
+  for (const char *p = strstr(t, "\"ev\":\"msg.defer\""); p;
+       p = strstr(p + 1, "\"ev\":\"msg.defer\"")) {
     const char *q = strstr(p, "\"next_try\":");
     int64_t v = g_ascii_strtoll(q + strlen("\"next_try\":"), NULL, 10);
     g_array_append_val(a, v);
@@ -309,7 +339,8 @@ START_TEST(retries_back_off_then_give_up) {
   ck_assert_uint_eq(r.st.failed, 3);
   ck_assert_uint_eq(r.st.deferred, 12);
   ck_assert_int_eq(mw_count(t, "\"ev\":\"msg.fail\""), 3);
-  ck_assert_ptr_nonnull(strstr(t, "\"reason\":\"gave up after 5 tries: 451 4.7.1 Try again later\""));
+  ck_assert_ptr_nonnull(
+      strstr(t, "\"reason\":\"gave up after 5 tries: 451 4.7.1 Try again later\""));
   /* Deferral k waits 2^(k-1) minutes after the end of attempt k. */
   GArray *nt = next_tries(t);
   ck_assert_uint_eq(nt->len, 12);
@@ -335,9 +366,9 @@ START_TEST(permanent_refusal_is_given_up_at_once) {
   ck_assert_uint_eq(r.st.failed, 1);
   ck_assert_uint_eq(r.st.deferred, 0);
   ck_assert_ptr_nonnull(strstr(r.trace->str, "\"ev\":\"msg.fail\",\"node\":\"laptop\","
-                                              "\"to\":\"smtp.example.com\""));
-  ck_assert_ptr_nonnull(
-      strstr(r.trace->str, "\"rcpt\":\"nobody@example.org\",\"reason\":\"550 5.1.1 No such user\""));
+                                             "\"to\":\"smtp.example.com\""));
+  ck_assert_ptr_nonnull(strstr(
+      r.trace->str, "\"rcpt\":\"nobody@example.org\",\"reason\":\"550 5.1.1 No such user\""));
   result_clear(&r);
 }
 END_TEST
@@ -357,6 +388,20 @@ START_TEST(unreachable_server) {
   run(&q, &r);
   ck_assert_uint_eq(r.st.failed, 3);
   ck_assert_ptr_nonnull(strstr(r.trace->str, "gave up after 5 tries: no resolver configured"));
+  result_clear(&r);
+}
+END_TEST
+
+START_TEST(submission_server_found_by_name) {
+  params p = {.seed = 8, .by_name = true, .dns = true, .to = bob_only};
+  result r;
+  run(&p, &r);
+  ck_assert_uint_eq(r.st.accepted, 3);
+  ck_assert_uint_eq(r.messages->len, 1);
+  ck_assert_msg(strstr(r.trace->str, "\"ev\":\"dns.query\"") &&
+                    strstr(r.trace->str, "\"qname\":\"smtp.example.com.\""),
+                "no lookup");
+  ck_assert_ptr_nonnull(strstr(r.trace->str, "smtp.example.com. 300 IN A 10.0.0.87"));
   result_clear(&r);
 }
 END_TEST
@@ -386,7 +431,8 @@ START_TEST(same_seed_same_trace) {
   params q = p;
   q.seed = 7;
   run(&q, &c);
-  char *ma = first_str(a.trace->str, "msg.compose", "msg"), *mc = first_str(c.trace->str, "msg.compose", "msg");
+  char *ma = first_str(a.trace->str, "msg.compose", "msg"),
+       *mc = first_str(c.trace->str, "msg.compose", "msg");
   ck_assert_str_ne(ma, mc); /* the Message-ID draws from the seed */
   g_free(ma);
   g_free(mc);
@@ -403,6 +449,7 @@ int main(void) {
   tcase_add_test(tc, retries_back_off_then_give_up);
   tcase_add_test(tc, permanent_refusal_is_given_up_at_once);
   tcase_add_test(tc, unreachable_server);
+  tcase_add_test(tc, submission_server_found_by_name);
   tcase_add_test(tc, client_crash_while_waiting_to_retry);
   tcase_add_test(tc, same_seed_same_trace);
   suite_add_tcase(s, tc);
