@@ -217,7 +217,7 @@ static char *received(mb_conn *c, const char *qid, const char *for_addr, sim_tim
   const char *helo = smtp_srv_helo(c->e.smtp);
   mime_received r = {
       .helo = helo && *helo ? helo : session_peer_name(c->s),
-      .rdns = session_peer_name(c->s),
+      .rdns = NULL, /* no verified reverse DNS in the simulation */
       .ip = ra ? ip : NULL,
       .by = mb->hostname,
       .with = smtp_srv_tls_active(c->e.smtp) ? "ESMTPS" : "ESMTP",

@@ -23,7 +23,8 @@ host *mw_add(mail_world *x, const char *name, const char *addr, const char *tls_
   sim_addr a;
   ck_assert(sim_addr_parse(addr, &a));
   sim_node_add_addr(host_node(h), &a);
-  sim_link_params p = {.latency = 20 * SIM_MS, .jitter = SIM_MS, .bandwidth_bps = 10000000};
+  sim_link_params p = {
+      .latency = 20 * SIM_MS, .jitter = SIM_MS, .bandwidth_bps = 10000000, .mtu = x->mtu};
   sim_net_add_link(sim_world_net(x->w), host_node(h), host_node(x->router), &p);
   x->h[x->n] = h;
   if (tls_name) {

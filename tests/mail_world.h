@@ -18,6 +18,7 @@ typedef struct {
   host *h[MW_MAX];
   tls_host *th[MW_MAX];
   int n;
+  uint32_t mtu; /* of the links mw_add makes; 0 = 1500 */
 } mail_world;
 
 /* A world with SEED tracing at DETAIL into memory. */

@@ -22,6 +22,7 @@ typedef struct {
   bool crash;   /* the mailbox host is down from 10 s to 20 s */
   const char *const *rcpts;
   const char *password; /* NULL: bob's */
+  uint32_t mtu;         /* 0: 1500 */
 } params;
 
 typedef struct {
@@ -66,6 +67,7 @@ static void run(const params *p, result *r) {
   memset(r, 0, sizeof *r);
   mail_world x;
   mw_init(&x, p->seed, SIM_DETAIL_PROTOCOL);
+  x.mtu = p->mtu;
   host *mx = mw_add(&x, "mx", "10.0.0.25", NULL, NULL);
   tls_host *mbt, *lt;
   host *mb = mw_add(&x, "mbox", "10.0.0.143", "mail.example.org", &mbt);
@@ -304,6 +306,35 @@ START_TEST(wrong_password_is_refused) {
 }
 END_TEST
 
+/* The msg.display record without its time and id. */
+static char *display_of(const char *t) {
+  const char *p = strstr(t, "\"ev\":\"msg.display\"");
+  ck_assert_ptr_nonnull(p);
+  return g_strndup(p, (gsize)(strchr(p, '\n') - p));
+}
+
+START_TEST(small_segments_same_view) {
+  /* A 100-octet MTU splits every line and the message across segments
+   * (and TLS records): the user sees the same thing. */
+  mua_proto protos[] = {MUA_IMAP, MUA_POP3};
+  for (int i = 0; i < 2; i++) {
+    params p = {.seed = 9, .fetch = true, .proto = protos[i], .mua_tls = true};
+    result a, b;
+    run(&p, &a);
+    p.mtu = 100;
+    run(&p, &b);
+    check_display(b.trace->str, i ? "pop3" : "imap");
+    char *da = display_of(a.trace->str), *db = display_of(b.trace->str);
+    ck_assert_str_eq(da, db);
+    ck_assert_int_gt(mw_count(b.trace->str, "\"ev\":\"tcp."), 0);
+    g_free(da);
+    g_free(db);
+    result_clear(&a);
+    result_clear(&b);
+  }
+}
+END_TEST
+
 START_TEST(same_seed_same_trace) {
   params p = {.seed = 7, .fetch = true, .proto = MUA_IMAP, .mua_tls = true, .twice = true};
   result a, b;
@@ -369,6 +400,7 @@ int main(void) {
   tcase_add_test(f, crash_between_delivery_and_fetch_keeps_the_message);
   tcase_add_test(f, no_login_before_tls);
   tcase_add_test(f, wrong_password_is_refused);
+  tcase_add_test(f, small_segments_same_view);
   tcase_add_test(f, same_seed_same_trace);
   suite_add_tcase(s, f);
   TCase *m = tcase_create("mime");
