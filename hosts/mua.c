@@ -80,7 +80,8 @@ typedef struct {
   } tr;
   /* the client's memory (its disk) */
   uint32_t uidvalidity, last_uid;
-  GPtrArray *seen; /* POP3 UIDLs downloaded */
+  GPtrArray *seen; /* POP3 UIDLs downloaded and kept, or deleted */
+  GPtrArray *got;  /* POP3 UIDLs downloaded in the session running */
 } fetcher;
 
 struct mua {
@@ -502,6 +503,10 @@ static void fetch_end(fetcher *f) {
   f->ic = NULL;
   pop3_cli_free(f->pc);
   f->pc = NULL;
+  if (f->keep) /* kept messages were seen, whatever became of the session */
+    for (guint i = 0; i < f->got->len; i++)
+      g_ptr_array_add(f->seen, g_strdup(f->got->pdata[i]));
+  g_ptr_array_set_size(f->got, 0);
 }
 
 static void imap_pump(void *owner, session *s) {
@@ -542,12 +547,19 @@ static void pop3_pump(void *owner, session *s) {
       session_start_tls(s, tls_host_conn(f->m->tls, TLS_CONN_CLIENT, f->server));
       break;
     case POP3_CLI_EV_MESSAGE:
-      g_ptr_array_add(f->seen, g_strdup(ev.uidl));
+      g_ptr_array_add(f->got, g_strdup(ev.uidl));
       shown(f, s, ev.data, "pop3");
       break;
     case POP3_CLI_EV_DONE:
+      /* In delete mode a message is done with only once QUIT removed it
+       * (RFC 1939 §6); after a broken session it is downloaded again (shown
+       * twice rather than left on the server for ever). */
       if (ev.ok)
         f->m->st.rounds++;
+      if (ev.ok || f->keep)
+        for (guint i = 0; i < f->got->len; i++)
+          g_ptr_array_add(f->seen, g_strdup(f->got->pdata[i]));
+      g_ptr_array_set_size(f->got, 0);
       break;
     case POP3_CLI_EV_CLOSE:
       session_close(s);
@@ -648,6 +660,7 @@ static void fetcher_free(fetcher *f) {
   g_free(f->user);
   g_free(f->password);
   g_ptr_array_unref(f->seen);
+  g_ptr_array_unref(f->got);
   g_free(f);
 }
 
@@ -792,6 +805,7 @@ void mua_fetch_every(mua *m, const mua_fetch *fc) {
   f->interval = fc->interval;
   f->keep = fc->keep;
   f->seen = g_ptr_array_new_with_free_func(g_free);
+  f->got = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(m->fetchers, f);
   sim_time now = host_now(m->h);
   f->timer = sim_world_at(host_world(m->h), fc->first > now ? fc->first : now, fetch_fire, f, NULL);

@@ -23,6 +23,7 @@ typedef struct {
   const char *const *rcpts;
   const char *password; /* NULL: bob's */
   uint32_t mtu;         /* 0: 1500 */
+  sim_time crash_at;    /* with crash: when (0: 10 s; back 10 s later) */
 } params;
 
 typedef struct {
@@ -92,8 +93,9 @@ static void run(const params *p, result *r) {
   if (p->twice)
     mw_send_at(&x, &s2, mx, "10.0.0.143", 5 * SIM_S, "alice@example.com", bob_only, msg);
   if (p->crash) {
-    sim_node_crash_at(host_node(mb), 10 * SIM_S);
-    sim_node_restart_at(host_node(mb), 20 * SIM_S);
+    sim_time at = p->crash_at ? p->crash_at : 10 * SIM_S;
+    sim_node_crash_at(host_node(mb), at);
+    sim_node_restart_at(host_node(mb), at + 10 * SIM_S);
   }
   if (p->fetch) {
     mua_fetch f = {.proto = p->proto,
@@ -268,6 +270,31 @@ START_TEST(crash_between_delivery_and_fetch_keeps_the_message) {
 }
 END_TEST
 
+START_TEST(crash_between_retr_and_quit_loses_nothing) {
+  /* The server goes down after sending RETR 1 and before DELE 1 arrives:
+   * no UPDATE, the message stays; the next round downloads it again and
+   * deletes it. */
+  params p = {.seed = 4,
+              .fetch = true,
+              .proto = MUA_POP3,
+              .mua_tls = true,
+              .crash = true,
+              .crash_at = 30850 * SIM_MS};
+  result r;
+  run(&p, &r);
+  const char *t = r.trace->str;
+  const char *crash = strstr(t, "\"ev\":\"fault.crash\"");
+  ck_assert_ptr_nonnull(crash);
+  ck_assert_msg(strstr(t, "\"line\":\"RETR 1\"") < crash, "RETR after the crash");
+  ck_assert_int_eq(mw_count(t, "\"ev\":\"msg.fetch\""), 2);
+  ck_assert_int_eq(mw_count(t, "\"line\":\"DELE 1\""), 1);
+  ck_assert_ptr_nonnull(strstr(crash, "\"line\":\"DELE 1\""));
+  ck_assert_uint_eq(r.inbox, 0);
+  ck_assert_uint_eq(r.st.fetched, 2);
+  result_clear(&r);
+}
+END_TEST
+
 START_TEST(no_login_before_tls) {
   mua_proto protos[] = {MUA_IMAP, MUA_POP3};
   for (int i = 0; i < 2; i++) {
@@ -398,6 +425,7 @@ int main(void) {
   tcase_add_test(f, imap_fetch_with_starttls);
   tcase_add_test(f, pop3_fetch_delete_and_keep);
   tcase_add_test(f, crash_between_delivery_and_fetch_keeps_the_message);
+  tcase_add_test(f, crash_between_retr_and_quit_loses_nothing);
   tcase_add_test(f, no_login_before_tls);
   tcase_add_test(f, wrong_password_is_refused);
   tcase_add_test(f, small_segments_same_view);
