@@ -406,6 +406,22 @@ START_TEST(submission_server_found_by_name) {
 }
 END_TEST
 
+START_TEST(unbuildable_message_is_given_up) {
+  static const char *const to[] = {"not an address", NULL};
+  params p = {.seed = 9, .to = to};
+  result r;
+  run(&p, &r);
+  ck_assert_int_eq(r.connections, 0);
+  ck_assert_uint_eq(r.st.composed, 1);
+  ck_assert_uint_eq(r.st.failed, 3);
+  ck_assert_ptr_nonnull(
+      strstr(r.trace->str, "\"rcpts\":[],\"subject\":\"Lunch on Friday?\",\"size\":0"));
+  ck_assert_ptr_nonnull(strstr(r.trace->str, "\"rcpt\":\"not an address\""));
+  ck_assert_ptr_null(strstr(r.trace->str, "tcp.connect"));
+  result_clear(&r);
+}
+END_TEST
+
 START_TEST(client_crash_while_waiting_to_retry) {
   /* 451 at 2 s; the retry would be at ~1 min but the laptop is down from
    * 30 s to 5 min: it tries again when it is back. */
@@ -450,6 +466,7 @@ int main(void) {
   tcase_add_test(tc, permanent_refusal_is_given_up_at_once);
   tcase_add_test(tc, unreachable_server);
   tcase_add_test(tc, submission_server_found_by_name);
+  tcase_add_test(tc, unbuildable_message_is_given_up);
   tcase_add_test(tc, client_crash_while_waiting_to_retry);
   tcase_add_test(tc, same_seed_same_trace);
   suite_add_tcase(s, tc);
