@@ -122,6 +122,17 @@ void mail_trace_expire(host *h, const char *msg, const char *queue_id) {
   trace_end(tw);
 }
 
+void mail_trace_fail(host *h, const char *server, const char *msg, const char *rcpt,
+                     const char *reason) {
+  trace_writer *tw = begin(h, "msg.fail");
+  trace_key_str(tw, "node", host_name(h));
+  trace_key_str(tw, "to", server);
+  trace_key_str(tw, "msg", msg);
+  trace_key_str(tw, "rcpt", rcpt);
+  trace_key_str(tw, "reason", reason);
+  trace_end(tw);
+}
+
 void mail_trace_display(host *h, const char *msg, const mime_display *d) {
   trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
   if (!tw)

@@ -19,6 +19,8 @@
  *                "received":["by X from Y with W"..],
  *                "attachments":[{"name","type","size"}..]}
  *   msg.expire  {"node","msg","queue_id"}                  left the queue
+ *   msg.fail    {"node","to","msg","rcpt","reason"}    a sending client gave up on
+ *               a recipient (5xx from its server, or out of retries)
  * "hop" counts Received fields (the hops the message made before). "tls"
  * and "auth" tell how the transfer was protected (auth: the user, or "").
  */
@@ -53,6 +55,8 @@ void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *
 void mail_trace_fetch(host *h, const char *server, const char *msg, const char *proto,
                       const char *mailbox);
 void mail_trace_expire(host *h, const char *msg, const char *queue_id);
+void mail_trace_fail(host *h, const char *server, const char *msg, const char *rcpt,
+                     const char *reason);
 /* What the reader sees of message MSG, from its parsed view D: each
  * displayed field as a key ("from", "to", "cc", "subject", "date"), the
  * Received path as "by <- from" strings, top (last hop) first, and the

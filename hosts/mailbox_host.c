@@ -1,0 +1,453 @@
+/* mailbox_host.c — the mailbox host service: a mailstore, IMAP4rev1
+ * (RFC 3501) and POP3 (RFC 1939) servers for the users' clients, and local
+ * delivery over SMTP (RFC 5321) with quota checks (RFC 3463 4.2.2) and a
+ * Received field per delivery (RFC 5321 §4.4).
+ *
+ * Every connection is one mb_conn: a session (session.h) around one
+ * engine. Decisions the engines ask for (logins, recipients, messages) are
+ * answered at once from the user directory and the store. A crash frees
+ * every mb_conn (the kernel already dropped the connections) and keeps the
+ * store; a restart listens again and clears the POP3 locks.
+ */
+#include "mailbox_host.h"
+
+#include <string.h>
+
+#include "imap_glue.h"
+#include "mail_trace.h"
+#include "mailstore_imap.h"
+#include "mailstore_pop3.h"
+#include "mime_date.h"
+#include "mime_trace.h"
+#include "msgkey.h"
+#include "pop3_glue.h"
+#include "smtp_glue.h"
+
+#define IMAP_PORT 143
+#define POP3_PORT 110
+#define SMTP_PORT 25
+
+typedef enum { MB_IMAP, MB_POP3, MB_SMTP } mb_kind;
+
+typedef struct {
+  mailbox_host *mb;
+  mb_kind kind;
+  session *s;
+  union {
+    imap_srv *imap;
+    pop3_srv *pop3;
+    smtp_srv *smtp;
+  } e;
+  union {
+    imap_glue_trace imap;
+    pop3_glue_trace pop3;
+    smtp_glue_trace smtp;
+  } tr;
+} mb_conn;
+
+struct mailbox_host {
+  host *h;
+  mailbox_host_config cfg;
+  char *hostname;
+  const userdir *users;
+  tls_host *tls;
+  mailstore *store;
+  sim_tcp_listener *lis[3];
+  GPtrArray *conns; /* mb_conn*, in accept order */
+  uint64_t queue_seq;
+  uint64_t delivered;
+};
+
+void mailbox_host_config_init(mailbox_host_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->imap = cfg->pop3 = cfg->smtp = true;
+  cfg->require_tls = true;
+  cfg->epoch_unix = MIME_DATE_EPOCH_DEFAULT;
+  cfg->first_uidvalidity = 1;
+}
+
+static void conn_free(mb_conn *c) {
+  switch (c->kind) {
+  case MB_IMAP:
+    imap_srv_free(c->e.imap);
+    break;
+  case MB_POP3:
+    pop3_srv_free(c->e.pop3);
+    break;
+  case MB_SMTP:
+    smtp_srv_free(c->e.smtp);
+    break;
+  }
+  session_free(c->s);
+  g_free(c);
+}
+
+/* The store account of a login or recipient: the directory's spelling of
+ * the address when the user keeps mail here, else NULL. */
+static const char *account(mailbox_host *mb, const char *addr) {
+  const userdir_user *u = userdir_find(mb->users, addr);
+  if (!u || !u->mailbox || strcmp(u->mailbox, host_name(mb->h)) != 0 ||
+      !mailstore_user_exists(mb->store, u->address))
+    return NULL;
+  return u->address;
+}
+
+static bool tls_on(const mailbox_host *mb) { return mb->tls != NULL; }
+
+static void start_tls_server(mb_conn *c) {
+  session_flush(c->s); /* the go-ahead goes out in clear */
+  session_start_tls(c->s, tls_host_conn(c->mb->tls, TLS_CONN_SERVER, NULL));
+}
+
+/* ---- IMAP ---- */
+
+static void imap_pump(void *owner, session *s) {
+  mb_conn *c = owner;
+  mailbox_host *mb = c->mb;
+  imap_srv_event ev;
+  while (imap_srv_next_event(c->e.imap, &ev)) {
+    switch (ev.kind) {
+    case IMAP_SRV_EV_AUTH: {
+      const char *acct = account(mb, ev.user);
+      mailstore_imap *st = acct && userdir_check(mb->users, acct, ev.pass)
+                               ? mailstore_imap_open(mb->store, acct)
+                               : NULL;
+      imap_srv_auth_answer(c->e.imap, ev.id, st ? IMAP_AUTH_OK : IMAP_AUTH_FAIL,
+                           st ? &mailstore_imap_ops : NULL, st);
+      break;
+    }
+    case IMAP_SRV_EV_STARTTLS:
+      start_tls_server(c);
+      break;
+    case IMAP_SRV_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+static void imap_tls(void *owner, session *s, const tls_conn_event *ev) {
+  (void)s;
+  mb_conn *c = owner;
+  if (ev->type != TLS_CONN_EV_CLOSED)
+    imap_srv_tls_done(c->e.imap, ev->type == TLS_CONN_EV_ESTABLISHED);
+}
+
+/* ---- POP3 ---- */
+
+static void pop3_pump(void *owner, session *s) {
+  mb_conn *c = owner;
+  mailbox_host *mb = c->mb;
+  pop3_srv_event ev;
+  while (pop3_srv_next_event(c->e.pop3, &ev)) {
+    switch (ev.kind) {
+    case POP3_SRV_EV_AUTH: {
+      const char *acct = account(mb, ev.user);
+      if (!acct || !userdir_check(mb->users, acct, ev.pass)) {
+        pop3_srv_auth_answer(c->e.pop3, ev.id, POP3_AUTH_FAIL, NULL, NULL);
+        break;
+      }
+      mailstore_err err = MAILSTORE_OK;
+      mailstore_pop3 *d = mailstore_pop3_open(mb->store, acct, session_conn_id(s), &err);
+      if (d)
+        pop3_srv_auth_answer(c->e.pop3, ev.id, POP3_AUTH_OK, &mailstore_pop3_ops, d);
+      else
+        pop3_srv_auth_answer(c->e.pop3, ev.id,
+                             err == MAILSTORE_ERR_LOCKED ? POP3_AUTH_IN_USE : POP3_AUTH_FAIL, NULL,
+                             NULL);
+      break;
+    }
+    case POP3_SRV_EV_STLS:
+      start_tls_server(c);
+      break;
+    case POP3_SRV_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+static void pop3_tls(void *owner, session *s, const tls_conn_event *ev) {
+  (void)s;
+  mb_conn *c = owner;
+  if (ev->type != TLS_CONN_EV_CLOSED)
+    pop3_srv_tls_done(c->e.pop3, ev->type == TLS_CONN_EV_ESTABLISHED);
+}
+
+/* ---- SMTP delivery ---- */
+
+/* 452 4.2.2 when ACCT cannot take EXTRA more bytes and one more message. */
+static bool fits(mailbox_host *mb, const char *acct, uint64_t extra) {
+  uint64_t bytes = 0, msgs = 0;
+  if (mailstore_usage(mb->store, acct, &bytes, &msgs) != MAILSTORE_OK)
+    return false;
+  if (mb->cfg.quota_bytes && bytes + extra > mb->cfg.quota_bytes)
+    return false;
+  if (mb->cfg.quota_msgs && msgs + 1 > mb->cfg.quota_msgs)
+    return false;
+  return true;
+}
+
+static void decide_rcpt(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
+  mailbox_host *mb = c->mb;
+  const char *acct = account(mb, ev->rcpt->to);
+  if (!acct) {
+    smtp_srv_reject(c->e.smtp, ev->id, 550, "5.1.1", "Recipient address rejected: User unknown",
+                    now);
+    return;
+  }
+  if (!fits(mb, acct, ev->mail->has_size ? ev->mail->size : 0)) {
+    smtp_srv_reject(c->e.smtp, ev->id, 452, "4.2.2", "Mailbox full", now);
+    return;
+  }
+  smtp_srv_accept(c->e.smtp, ev->id, now);
+}
+
+/* The Received field of this hop (RFC 5321 §4.4), or NULL. */
+static char *received(mb_conn *c, const char *qid, const char *for_addr, sim_time now) {
+  mailbox_host *mb = c->mb;
+  char buf[SIM_ADDR_BUFSZ], ip[SIM_ADDR_BUFSZ + 8];
+  const sim_addr *ra = session_conn(c->s) ? sim_tcp_remote_addr(session_conn(c->s)) : NULL;
+  if (ra)
+    g_snprintf(ip, sizeof ip, "%s%s", ra->family == 6 ? "IPv6:" : "", sim_addr_format(ra, buf));
+  const char *helo = smtp_srv_helo(c->e.smtp);
+  mime_received r = {
+      .helo = helo && *helo ? helo : session_peer_name(c->s),
+      .rdns = NULL, /* no verified reverse DNS in the simulation */
+      .ip = ra ? ip : NULL,
+      .by = mb->hostname,
+      .with = smtp_srv_tls_active(c->e.smtp) ? "ESMTPS" : "ESMTP",
+      .id = qid,
+      .for_addr = for_addr,
+      .date_ns = now,
+      .epoch_unix = mb->cfg.epoch_unix,
+  };
+  return mime_trace_received(&r);
+}
+
+static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
+  mailbox_host *mb = c->mb;
+  char qid[32];
+  g_snprintf(qid, sizeof qid, "MB%08" G_GINT64_MODIFIER "X", ++mb->queue_seq);
+  /* Recipients, each account once, in the order given. */
+  GPtrArray *accts = g_ptr_array_new();
+  GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free); /* outlive the answer */
+  for (size_t i = 0; i < ev->nrcpts; i++) {
+    const char *a = account(mb, ev->rcpts[i].to);
+    bool dup = false;
+    for (guint j = 0; a && j < accts->len; j++)
+      dup = dup || strcmp(accts->pdata[j], a) == 0;
+    if (a && !dup) {
+      g_ptr_array_add(accts, (gpointer)a);
+      g_ptr_array_add(rcpts, g_strdup(ev->rcpts[i].to));
+    }
+  }
+  char *field = received(c, qid, rcpts->len == 1 ? rcpts->pdata[0] : NULL, now);
+  GBytes *orig = g_bytes_new(ev->data, ev->len);
+  GBytes *data = field ? mime_trace_prepend(orig, field) : g_bytes_ref(orig);
+  g_bytes_unref(orig);
+  bool ok = accts->len > 0;
+  for (guint i = 0; ok && i < accts->len; i++)
+    ok = fits(mb, accts->pdata[i], g_bytes_get_size(data));
+  if (!ok) {
+    /* Nothing is stored: the sender keeps the message and retries. */
+    smtp_srv_reject(c->e.smtp, ev->id, 452, "4.2.2", "Mailbox full", now);
+  } else {
+    uint32_t *uids = g_new0(uint32_t, accts->len);
+    for (guint i = 0; i < accts->len; i++) {
+      mailstore_err e = mailstore_deliver(mb->store, accts->pdata[i], NULL, data, now, &uids[i]);
+      g_assert(e == MAILSTORE_OK); /* checked by fits() just above */
+    }
+    mb->delivered += accts->len;
+    smtp_srv_accept_message(c->e.smtp, ev->id, qid, now);
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(data, &n);
+    char *key = msgkey_of(p, n);
+    unsigned hops = msgkey_hops(p, n) - (field != NULL);
+    mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
+    mail_trace_relay(mb->h, session_peer_name(c->s), key, session_conn_id(c->s), qid, mr,
+                     smtp_srv_tls_active(c->e.smtp), hops);
+    for (guint i = 0; i < accts->len; i++)
+      mail_trace_deliver(mb->h, key, rcpts->pdata[i], accts->pdata[i], "INBOX", uids[i]);
+    g_free(key);
+    g_free(uids);
+  }
+  g_free(field);
+  g_bytes_unref(data);
+  g_ptr_array_unref(accts);
+  g_ptr_array_unref(rcpts);
+}
+
+static void smtp_pump(void *owner, session *s) {
+  mb_conn *c = owner;
+  smtp_srv_event ev;
+  sim_time now = host_now(c->mb->h);
+  while (smtp_srv_next_event(c->e.smtp, &ev)) {
+    switch (ev.type) {
+    case SMTP_SRV_EV_DECIDE_RCPT:
+      decide_rcpt(c, &ev, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_MESSAGE:
+      decide_message(c, &ev, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_AUTH: /* not offered */
+      smtp_srv_reject(c->e.smtp, ev.id, 503, "5.5.1", "AUTH not available", now);
+      break;
+    case SMTP_SRV_EV_STARTTLS:
+      start_tls_server(c);
+      break;
+    case SMTP_SRV_EV_CLOSE:
+      session_close(s);
+      break;
+    default: /* CONNECT, HELO, MAIL */
+      smtp_srv_accept(c->e.smtp, ev.id, now);
+      break;
+    }
+  }
+}
+
+static void smtp_tls(void *owner, session *s, const tls_conn_event *ev) {
+  mb_conn *c = owner;
+  if (ev->type == TLS_CONN_EV_ESTABLISHED)
+    smtp_srv_tls_started(c->e.smtp, host_now(c->mb->h));
+  else if (ev->type == TLS_CONN_EV_FAILED)
+    session_abort(s);
+}
+
+/* ---- connections ---- */
+
+static void conn_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s, (void)why;
+  mb_conn *c = owner;
+  if (c->kind == MB_IMAP)
+    imap_srv_hangup(c->e.imap);
+  else if (c->kind == MB_POP3)
+    pop3_srv_hangup(c->e.pop3);
+  g_ptr_array_remove(c->mb->conns, c); /* frees it */
+}
+
+static const session_owner imap_owner = {
+    .pump = imap_pump, .closed = conn_closed, .tls_event = imap_tls};
+static const session_owner pop3_owner = {
+    .pump = pop3_pump, .closed = conn_closed, .tls_event = pop3_tls};
+static const session_owner smtp_owner = {
+    .pump = smtp_pump, .closed = conn_closed, .tls_event = smtp_tls};
+
+static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
+                        const sim_tcp_callbacks **cb, void **user) {
+  mb_conn *c = g_new0(mb_conn, 1);
+  c->mb = mb;
+  c->kind = kind;
+  sim_time now = host_now(mb->h);
+  bool tls = tls_on(mb), req = tls && mb->cfg.require_tls;
+  switch (kind) {
+  case MB_IMAP: {
+    imap_srv_config cfg = {.hostname = mb->hostname,
+                           .epoch_unix = mb->cfg.epoch_unix,
+                           .tls_available = tls,
+                           .tls_required = req,
+                           .mime = &imap_glue_mime};
+    imap_env env = imap_glue_env(&c->tr.imap, true);
+    c->e.imap = imap_srv_new(&cfg, &env, now);
+    c->s = session_accept(mb->h, tc, &imap_glue_srv_ops, c->e.imap, &imap_owner, c);
+    imap_glue_attach(&c->tr.imap, c->s);
+    break;
+  }
+  case MB_POP3: {
+    pop3_srv_config cfg = {.hostname = mb->hostname, .tls_available = tls, .tls_required = req};
+    pop3_env env = pop3_glue_env(&c->tr.pop3, true);
+    c->e.pop3 = pop3_srv_new(&cfg, &env, now);
+    c->s = session_accept(mb->h, tc, &pop3_glue_srv_ops, c->e.pop3, &pop3_owner, c);
+    pop3_glue_attach(&c->tr.pop3, c->s);
+    break;
+  }
+  case MB_SMTP: {
+    smtp_srv_config cfg;
+    smtp_srv_config_init(&cfg);
+    cfg.hostname = mb->hostname;
+    cfg.ext_starttls = tls;
+    cfg.ext_auth = false;
+    smtp_env env = smtp_glue_env(&c->tr.smtp, true);
+    c->e.smtp = smtp_srv_new(&cfg, &env);
+    c->s = session_accept(mb->h, tc, &smtp_glue_srv_ops, c->e.smtp, &smtp_owner, c);
+    smtp_glue_attach(&c->tr.smtp, c->s);
+    break;
+  }
+  }
+  g_ptr_array_add(mb->conns, c);
+  *cb = session_tcp_callbacks();
+  *user = c->s;
+  session_kick(c->s); /* greeting */
+}
+
+static void imap_accept(void *u, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
+  accept_conn(u, MB_IMAP, tc, cb, user);
+}
+static void pop3_accept(void *u, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
+  accept_conn(u, MB_POP3, tc, cb, user);
+}
+static void smtp_accept(void *u, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
+  accept_conn(u, MB_SMTP, tc, cb, user);
+}
+
+static void start(mailbox_host *mb) {
+  sim_node *n = host_node(mb->h);
+  if (mb->cfg.imap)
+    mb->lis[0] = sim_tcp_listen(n, IMAP_PORT, imap_accept, mb);
+  if (mb->cfg.pop3)
+    mb->lis[1] = sim_tcp_listen(n, POP3_PORT, pop3_accept, mb);
+  if (mb->cfg.smtp)
+    mb->lis[2] = sim_tcp_listen(n, SMTP_PORT, smtp_accept, mb);
+}
+
+static void on_crash(void *user, bool crashed) {
+  mailbox_host *mb = user;
+  if (crashed) {
+    /* The kernel freed listeners and connections; drop the sessions (their
+     * engines release the store handles). The store is disk: it stays. */
+    memset(mb->lis, 0, sizeof mb->lis);
+    g_ptr_array_set_size(mb->conns, 0);
+  } else {
+    mailstore_locks_reset(mb->store);
+    start(mb);
+  }
+}
+
+mailbox_host *mailbox_host_new(host *h, const mailbox_host_config *cfg, const userdir *users,
+                               tls_host *tls) {
+  mailbox_host *mb = g_new0(mailbox_host, 1);
+  mb->h = h;
+  mb->cfg = *cfg;
+  mb->hostname = g_strdup(cfg->hostname ? cfg->hostname : host_name(h));
+  mb->cfg.hostname = mb->hostname;
+  mb->users = users;
+  mb->tls = tls;
+  mb->store = mailstore_new(cfg->first_uidvalidity ? cfg->first_uidvalidity : 1);
+  GPtrArray *mine = userdir_on_host(users, host_name(h));
+  for (guint i = 0; i < mine->len; i++) {
+    const userdir_user *u = mine->pdata[i];
+    mailstore_err e = mailstore_user_add(mb->store, u->address, cfg->quota_bytes, cfg->quota_msgs);
+    g_assert(e == MAILSTORE_OK || e == MAILSTORE_ERR_EXISTS);
+  }
+  g_ptr_array_unref(mine);
+  mb->conns = g_ptr_array_new_with_free_func((GDestroyNotify)conn_free);
+  start(mb);
+  host_on_crash(h, on_crash, mb);
+  return mb;
+}
+
+void mailbox_host_free(mailbox_host *m) {
+  if (!m)
+    return;
+  g_ptr_array_unref(m->conns); /* engines release their store handles */
+  mailstore_free(m->store);
+  g_free(m->hostname);
+  g_free(m);
+}
+
+mailstore *mailbox_host_store(mailbox_host *m) { return m->store; }
+uint64_t mailbox_host_delivered(const mailbox_host *m) { return m->delivered; }

@@ -1,0 +1,19 @@
+/* msgkey.h — the key that names a message in the trace: its Message-ID
+ * without the angle brackets (mail_trace.h), read from the message bytes.
+ */
+#ifndef MAILSIM_MSGKEY_H
+#define MAILSIM_MSGKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The Message-ID of the message DATA (LEN octets) without <> and outer
+ * blanks, as a new string; "" when the header has none. Never fails on bad
+ * input. */
+char *msgkey_of(const uint8_t *data, size_t len);
+
+/* The number of Received fields in the header of DATA (the hops the
+ * message made, mail_trace.h "hop"). */
+unsigned msgkey_hops(const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,814 @@
+/* mua.c — the user's mail program: composition (RFC 5322, MIME RFC 2045-
+ * 2049 through mime_compose), submission (RFC 6409 on port 587 with
+ * STARTTLS, RFC 3207, and AUTH, RFC 4954) with a client's retry on 4xx,
+ * and retrieval over IMAP4rev1 (RFC 3501) or POP3 (RFC 1939), each new
+ * message shown to the user (msg.fetch, msg.display).
+ *
+ * Outgoing messages (outmsg) live from mua_send to mua_free: compose at
+ * their time, then attempts until every recipient is accepted or given
+ * up. One attempt = (lookup) -> connect -> one smtp_cli session; what to do
+ * next is decided when the connection is over (closed()), from the
+ * per-recipient results the engine reported.
+ */
+#include "mua.h"
+
+#include <string.h>
+
+#include "imap_glue.h"
+#include "mail_trace.h"
+#include "mime_compose.h"
+#include "mime_date.h"
+#include "mime_display.h"
+#include "msgkey.h"
+#include "pop3_glue.h"
+#include "smtp_glue.h"
+
+typedef struct resolve_req resolve_req;
+
+typedef struct {
+  char *address, *password, *display, *server;
+  sim_addr addr;
+  bool has_addr;
+} account;
+
+typedef struct {
+  char *rcpt;
+  char *reason; /* the last failure, or NULL */
+} pending_rcpt;
+
+typedef struct {
+  char *name, *type;
+  uint64_t size;
+} attach;
+
+typedef struct {
+  mua *m;
+  account *acct;
+  char *key, *subject, *text, *html;
+  GPtrArray *to, *cc, *bcc; /* char* */
+  GArray *atts;             /* attach */
+  /* after composition */
+  bool composed, finished, due;
+  char *msgid; /* the trace key: Message-ID without <> */
+  GBytes *data;
+  GArray *pending; /* pending_rcpt */
+  unsigned tries;
+  sim_event_id timer;
+  resolve_req *rq;
+  sim_tcp_reason why; /* how the last connection ended */
+  session *s;
+  smtp_cli *cli;
+  smtp_glue_trace tr;
+} outmsg;
+
+typedef struct {
+  mua *m;
+  mua_proto proto;
+  char *server, *user, *password;
+  sim_addr addr;
+  bool has_addr;
+  sim_time interval;
+  bool keep;
+  sim_event_id timer;
+  resolve_req *rq;
+  session *s;
+  imap_cli *ic;
+  pop3_cli *pc;
+  union {
+    imap_glue_trace imap;
+    pop3_glue_trace pop3;
+  } tr;
+  /* the client's memory (its disk) */
+  uint32_t uidvalidity, last_uid;
+  GPtrArray *seen; /* POP3 UIDLs downloaded and kept, or deleted */
+  GPtrArray *got;  /* POP3 UIDLs downloaded in the session running */
+} fetcher;
+
+struct mua {
+  host *h;
+  mua_config cfg;
+  char *helo;
+  tls_host *tls;
+  dns_client *dns;
+  GPtrArray *accounts; /* account* */
+  GPtrArray *out;      /* outmsg* */
+  GPtrArray *fetchers; /* fetcher* */
+  mua_stats st;
+};
+
+void mua_config_init(mua_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->epoch_unix = MIME_DATE_EPOCH_DEFAULT;
+  cfg->submit_port = 587;
+  cfg->retry_base = SIM_MIN;
+  cfg->max_tries = 5;
+}
+
+static bool host_up(const mua *m) { return sim_node_is_up(host_node(m->h)); }
+
+/* ---- server lookup ---------------------------------------------------- */
+
+typedef void (*resolved_fn)(void *user, const sim_addr *a, const char *why);
+
+/* A lookup in progress; its owner holds it until FN runs or it cancels. */
+struct resolve_req {
+  mua *m;
+  uint64_t id;
+  resolved_fn fn;
+  void *user;
+};
+
+static void resolve_done(void *user, const dns_client_result *r) {
+  resolve_req *rq = user;
+  resolved_fn fn = rq->fn;
+  void *u = rq->user;
+  g_free(rq);
+  for (guint i = 0; r->rcode == 0 && r->rrs && i < r->rrs->len; i++) {
+    const dns_rr *rr = &g_array_index(r->rrs, dns_rr, i);
+    if (rr->type == DNS_T_A) {
+      sim_addr a = {.family = 4};
+      memcpy(a.b, rr->rd.a, 4);
+      fn(u, &a, NULL);
+      return;
+    }
+  }
+  char *why = g_strdup_printf("DNS lookup failed (rcode %u%s%s)", r->rcode, r->reason ? ": " : "",
+                              r->reason ? r->reason : "");
+  fn(u, NULL, why);
+  g_free(why);
+}
+
+/* Looks NAME up (A) unless an address is KNOWN. FN runs once: at once
+ * (then NULL is returned) or later (the request is returned; the owner
+ * forgets it when FN runs, or drops it with resolve_cancel). */
+static resolve_req *resolve(mua *m, const char *name, const sim_addr *known, resolved_fn fn,
+                            void *user) {
+  if (known) {
+    fn(user, known, NULL);
+    return NULL;
+  }
+  if (!m->dns) {
+    fn(user, NULL, "no resolver configured");
+    return NULL;
+  }
+  resolve_req *rq = g_new0(resolve_req, 1);
+  rq->m = m;
+  rq->fn = fn;
+  rq->user = user;
+  rq->id = dns_client_lookup(m->dns, name, DNS_T_A, resolve_done, rq);
+  return rq;
+}
+
+/* FN will not run. LIVE: the resolver still exists (not at teardown). */
+static void resolve_cancel(resolve_req *rq, bool live) {
+  if (!rq)
+    return;
+  if (live)
+    dns_client_cancel(rq->m->dns, rq->id);
+  g_free(rq);
+}
+
+/* ---- composition ------------------------------------------------------ */
+
+static char *join(const GPtrArray *a) {
+  if (!a->len)
+    return NULL;
+  GString *g = g_string_new(NULL);
+  for (guint i = 0; i < a->len; i++)
+    g_string_append_printf(g, "%s%s", i ? ", " : "", (const char *)a->pdata[i]);
+  return g_string_free(g, FALSE);
+}
+
+static void add_pending(outmsg *o, const char *rcpt) {
+  pending_rcpt p = {g_strdup(rcpt), NULL};
+  g_array_append_val(o->pending, p);
+}
+
+static void give_up(outmsg *o, guint i, const char *reason) {
+  pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
+  mail_trace_fail(o->m->h, o->acct->server, o->msgid, p->rcpt, reason);
+  o->m->st.failed++;
+  g_free(p->rcpt);
+  g_free(p->reason);
+  g_array_remove_index(o->pending, i);
+}
+
+static void attempt(outmsg *o);
+
+static void compose(outmsg *o) {
+  mua *m = o->m;
+  sim_time now = host_now(m->h);
+  /* A stream of its own per message: stable whatever else the host draws. */
+  char *sname = g_strdup_printf("mua:%s:%s", host_name(m->h), o->key);
+  sim_rng rng;
+  sim_world_stream(host_world(m->h), sname, &rng);
+  g_free(sname);
+  const char *at = strrchr(o->acct->address, '@');
+  o->msgid = g_strdup_printf("%s.%016" G_GINT64_MODIFIER "x@%s", o->key, sim_rng_u64(&rng),
+                             at ? at + 1 : host_name(m->h));
+  mime_compose_attachment *ca = g_new0(mime_compose_attachment, o->atts->len + 1);
+  GPtrArray *bufs = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < o->atts->len; i++) {
+    const attach *a = &g_array_index(o->atts, attach, i);
+    guint8 *b = g_malloc(a->size ? a->size : 1);
+    for (uint64_t j = 0; j < a->size; j += 8) {
+      uint64_t r = sim_rng_u64(&rng);
+      memcpy(b + j, &r, MIN(8, a->size - j));
+    }
+    g_ptr_array_add(bufs, b);
+    ca[i] = (mime_compose_attachment){a->name, a->type, b, a->size};
+  }
+  char *from = o->acct->display ? g_strdup_printf("%s <%s>", o->acct->display, o->acct->address)
+                                : g_strdup(o->acct->address);
+  char *to = join(o->to), *cc = join(o->cc), *bcc = join(o->bcc);
+  mime_compose_config cfg = {
+      .from = from,
+      .to = to,
+      .cc = cc,
+      .bcc = bcc,
+      .subject = o->subject,
+      .date_ns = now,
+      .epoch_unix = m->cfg.epoch_unix,
+      .tz_min = m->cfg.tz_min,
+      .message_id = o->msgid,
+      .text = o->text,
+      .html = o->html,
+      .attachments = ca,
+      .n_attachments = o->atts->len,
+  };
+  GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
+  GError *err = NULL;
+  o->data = mime_compose_build(&cfg, rcpts, &err);
+  o->composed = true;
+  m->st.composed++;
+  if (!o->data) {
+    /* The user's message cannot be built: nothing goes out. */
+    GPtrArray *all[] = {o->to, o->cc, o->bcc};
+    for (int k = 0; k < 3; k++)
+      for (guint i = 0; i < all[k]->len; i++)
+        add_pending(o, all[k]->pdata[i]);
+    mail_rcpts mr = {NULL, 0};
+    mail_trace_compose(m->h, o->msgid, o->acct->address, mr, o->subject ? o->subject : "", 0);
+    while (o->pending->len)
+      give_up(o, 0, err->message);
+    o->finished = true;
+    g_error_free(err);
+  } else {
+    for (guint i = 0; i < rcpts->len; i++)
+      add_pending(o, rcpts->pdata[i]);
+    mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
+    mail_trace_compose(m->h, o->msgid, o->acct->address, mr, o->subject ? o->subject : "",
+                       g_bytes_get_size(o->data));
+  }
+  g_ptr_array_unref(rcpts);
+  g_free(from);
+  g_free(to);
+  g_free(cc);
+  g_free(bcc);
+  g_free(ca);
+  g_ptr_array_unref(bufs);
+  if (!o->finished)
+    attempt(o);
+}
+
+/* ---- submission ------------------------------------------------------- */
+
+static void retry_fire(void *a, void *b) {
+  (void)b;
+  outmsg *o = a;
+  o->timer = 0;
+  if (!host_up(o->m))
+    o->due = true; /* on restart */
+  else
+    attempt(o);
+}
+
+/* The attempt is over: retry the recipients left, or give them up. */
+static void attempt_over(outmsg *o) {
+  mua *m = o->m;
+  if (!o->pending->len) {
+    o->finished = true;
+    return;
+  }
+  sim_time now = host_now(m->h);
+  if (o->tries >= m->cfg.max_tries) {
+    while (o->pending->len) {
+      pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, 0);
+      char *why = g_strdup_printf("gave up after %u tries: %s", o->tries,
+                                  p->reason ? p->reason : "no reason");
+      give_up(o, 0, why);
+      g_free(why);
+    }
+    o->finished = true;
+    return;
+  }
+  unsigned shift = MIN(o->tries - 1, 30u);
+  sim_time next = now + m->cfg.retry_base * ((sim_time)1 << shift);
+  for (guint i = 0; i < o->pending->len; i++) {
+    pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
+    mail_trace_defer(m->h, o->msgid, "", p->rcpt, p->reason ? p->reason : "", next);
+    m->st.deferred++;
+  }
+  o->timer = sim_world_at(host_world(m->h), next, retry_fire, o, NULL);
+}
+
+static void sub_pump(void *owner, session *s) {
+  outmsg *o = owner;
+  smtp_cli_event ev;
+  while (smtp_cli_next_event(o->cli, &ev)) {
+    switch (ev.type) {
+    case SMTP_CLI_EV_RESULT:
+      for (size_t i = 0; i < ev.nrcpts; i++) {
+        const smtp_cli_rcpt_result *r = &ev.rcpts[i];
+        guint k = 0;
+        while (k < o->pending->len &&
+               strcmp(g_array_index(o->pending, pending_rcpt, k).rcpt, r->rcpt) != 0)
+          k++;
+        if (k == o->pending->len)
+          continue;
+        pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, k);
+        char *why = r->code && !r->local
+                        ? g_strdup_printf("%d%s%s %s", r->code, *r->esc ? " " : "", r->esc, r->text)
+                    : r->local && o->why != SIM_TCP_CLOSED_NORMAL
+                        ? g_strdup_printf("%s (%s)", r->text, sim_tcp_reason_name(o->why))
+                        : g_strdup(r->text);
+        if (r->status == SMTP_CLI_OK) {
+          o->m->st.accepted++;
+          g_free(p->rcpt);
+          g_free(p->reason);
+          g_array_remove_index(o->pending, k);
+        } else if (r->status == SMTP_CLI_PERM) {
+          give_up(o, k, why);
+        } else {
+          g_free(p->reason);
+          p->reason = g_strdup(why);
+        }
+        g_free(why);
+      }
+      break;
+    case SMTP_CLI_EV_STARTTLS:
+      session_start_tls(s, tls_host_conn(o->m->tls, TLS_CONN_CLIENT, o->acct->server));
+      break;
+    case SMTP_CLI_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+static void sub_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s;
+  outmsg *o = owner;
+  o->why = why;
+  smtp_cli_connection_lost(o->cli, host_now(o->m->h)); /* unfinished: TEMP */
+  sub_pump(o, s);
+  session_free(o->s);
+  o->s = NULL;
+  smtp_cli_free(o->cli);
+  o->cli = NULL;
+  attempt_over(o);
+}
+
+static void sub_tls(void *owner, session *s, const tls_conn_event *ev) {
+  outmsg *o = owner;
+  if (ev->type == TLS_CONN_EV_ESTABLISHED)
+    smtp_cli_tls_started(o->cli, host_now(o->m->h));
+  else if (ev->type == TLS_CONN_EV_FAILED)
+    session_abort(s); /* the recipients stay pending: TEMP */
+}
+
+static const session_owner sub_owner = {
+    .pump = sub_pump, .closed = sub_closed, .tls_event = sub_tls};
+
+static void sub_resolved(void *user, const sim_addr *a, const char *why) {
+  outmsg *o = user;
+  mua *m = o->m;
+  o->rq = NULL;
+  if (!a) {
+    for (guint i = 0; i < o->pending->len; i++) {
+      pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
+      g_free(p->reason);
+      p->reason = g_strdup(why);
+    }
+    attempt_over(o);
+    return;
+  }
+  sim_time now = host_now(m->h);
+  smtp_cli_config cc;
+  smtp_cli_config_init(&cc);
+  cc.helo_name = m->helo;
+  cc.tls = m->tls ? SMTP_CLI_TLS_REQUIRED : SMTP_CLI_TLS_NEVER;
+  cc.auth_user = o->acct->address;
+  cc.auth_pass = o->acct->password;
+  smtp_env env = smtp_glue_env(&o->tr, false);
+  o->cli = smtp_cli_new(&cc, &env, now);
+  smtp_cmd_mail mail = {.from = o->acct->address};
+  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, o->pending->len);
+  for (guint i = 0; i < o->pending->len; i++)
+    rc[i].to = g_array_index(o->pending, pending_rcpt, i).rcpt;
+  gsize n;
+  const uint8_t *d = g_bytes_get_data(o->data, &n);
+  smtp_cli_message msg = {&mail, rc, o->pending->len, d, n, 0};
+  smtp_cli_send(o->cli, &msg, now);
+  g_free(rc);
+  o->why = SIM_TCP_CLOSED_NORMAL;
+  o->s =
+      session_connect(m->h, a, m->cfg.submit_port, NULL, &smtp_glue_cli_ops, o->cli, &sub_owner, o);
+  smtp_glue_attach(&o->tr, o->s);
+}
+
+static void attempt(outmsg *o) {
+  o->due = false;
+  o->tries++;
+  o->rq =
+      resolve(o->m, o->acct->server, o->acct->has_addr ? &o->acct->addr : NULL, sub_resolved, o);
+}
+
+static void compose_fire(void *a, void *b) {
+  (void)b;
+  outmsg *o = a;
+  o->timer = 0;
+  if (!host_up(o->m))
+    o->due = true; /* composed when the machine is back */
+  else
+    compose(o);
+}
+
+/* Drops what the attempt in progress holds in memory (crash, teardown). */
+static void outmsg_stop(outmsg *o, bool live) {
+  if (o->timer && live)
+    sim_world_cancel(host_world(o->m->h), o->timer);
+  o->timer = 0;
+  resolve_cancel(o->rq, live);
+  o->rq = NULL;
+  session_free(o->s);
+  o->s = NULL;
+  smtp_cli_free(o->cli);
+  o->cli = NULL;
+}
+
+static void outmsg_free(outmsg *o) {
+  outmsg_stop(o, true);
+  g_free(o->key);
+  g_free(o->subject);
+  g_free(o->text);
+  g_free(o->html);
+  g_ptr_array_unref(o->to);
+  g_ptr_array_unref(o->cc);
+  g_ptr_array_unref(o->bcc);
+  for (guint i = 0; i < o->atts->len; i++) {
+    attach *at = &g_array_index(o->atts, attach, i);
+    g_free(at->name);
+    g_free(at->type);
+  }
+  g_array_unref(o->atts);
+  g_free(o->msgid);
+  if (o->data)
+    g_bytes_unref(o->data);
+  for (guint i = 0; i < o->pending->len; i++) {
+    pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
+    g_free(p->rcpt);
+    g_free(p->reason);
+  }
+  g_array_unref(o->pending);
+  g_free(o);
+}
+
+/* ---- retrieval -------------------------------------------------------- */
+
+/* The user sees a new message: msg.fetch and msg.display. */
+static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
+  mua *m = f->m;
+  gsize n;
+  const uint8_t *p = g_bytes_get_data(data, &n);
+  char *key = msgkey_of(p, n);
+  m->st.fetched++;
+  mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
+  if (host_trace(m->h, SIM_DETAIL_MESSAGES)) {
+    mime_msg *mm = mime_msg_parse(p, n, NULL);
+    mime_display *d = mime_display_new(mm);
+    mail_trace_display(m->h, key, d);
+    mime_display_free(d);
+    mime_msg_free(mm);
+  }
+  g_free(key);
+}
+
+static void fetch_end(fetcher *f) {
+  session_free(f->s);
+  f->s = NULL;
+  imap_cli_free(f->ic);
+  f->ic = NULL;
+  pop3_cli_free(f->pc);
+  f->pc = NULL;
+  if (f->keep) /* kept messages were seen, whatever became of the session */
+    for (guint i = 0; i < f->got->len; i++)
+      g_ptr_array_add(f->seen, g_strdup(f->got->pdata[i]));
+  g_ptr_array_set_size(f->got, 0);
+}
+
+static void imap_pump(void *owner, session *s) {
+  fetcher *f = owner;
+  imap_cli_event ev;
+  while (imap_cli_next_event(f->ic, &ev)) {
+    switch (ev.kind) {
+    case IMAP_CLI_EV_STARTTLS:
+      session_start_tls(s, tls_host_conn(f->m->tls, TLS_CONN_CLIENT, f->server));
+      break;
+    case IMAP_CLI_EV_MESSAGE:
+      if (ev.uidvalidity != f->uidvalidity) {
+        f->uidvalidity = ev.uidvalidity;
+        f->last_uid = 0;
+      }
+      f->last_uid = MAX(f->last_uid, ev.uid);
+      shown(f, s, ev.data, "imap");
+      break;
+    case IMAP_CLI_EV_DONE:
+      if (ev.ok)
+        f->m->st.rounds++;
+      break;
+    case IMAP_CLI_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+static void pop3_pump(void *owner, session *s) {
+  fetcher *f = owner;
+  pop3_cli_event ev;
+  while (pop3_cli_next_event(f->pc, &ev)) {
+    switch (ev.kind) {
+    case POP3_CLI_EV_STLS:
+      session_start_tls(s, tls_host_conn(f->m->tls, TLS_CONN_CLIENT, f->server));
+      break;
+    case POP3_CLI_EV_MESSAGE:
+      g_ptr_array_add(f->got, g_strdup(ev.uidl));
+      shown(f, s, ev.data, "pop3");
+      break;
+    case POP3_CLI_EV_DONE:
+      /* In delete mode a message is done with only once QUIT removed it
+       * (RFC 1939 §6); after a broken session it is downloaded again (shown
+       * twice rather than left on the server for ever). */
+      if (ev.ok)
+        f->m->st.rounds++;
+      if (ev.ok || f->keep)
+        for (guint i = 0; i < f->got->len; i++)
+          g_ptr_array_add(f->seen, g_strdup(f->got->pdata[i]));
+      g_ptr_array_set_size(f->got, 0);
+      break;
+    case POP3_CLI_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+static void fetch_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)why;
+  fetcher *f = owner;
+  if (f->ic) {
+    imap_cli_hangup(f->ic);
+    imap_pump(f, s);
+  } else {
+    pop3_cli_hangup(f->pc);
+    pop3_pump(f, s);
+  }
+  fetch_end(f);
+}
+
+static void fetch_tls(void *owner, session *s, const tls_conn_event *ev) {
+  (void)s;
+  fetcher *f = owner;
+  if (ev->type == TLS_CONN_EV_CLOSED)
+    return;
+  bool ok = ev->type == TLS_CONN_EV_ESTABLISHED;
+  if (f->ic)
+    imap_cli_tls_done(f->ic, ok);
+  else
+    pop3_cli_tls_done(f->pc, ok);
+}
+
+static const session_owner imap_owner = {
+    .pump = imap_pump, .closed = fetch_closed, .tls_event = fetch_tls};
+static const session_owner pop3_owner = {
+    .pump = pop3_pump, .closed = fetch_closed, .tls_event = fetch_tls};
+
+static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
+  (void)why; /* the next round tries again */
+  fetcher *f = user;
+  mua *m = f->m;
+  f->rq = NULL;
+  if (!a)
+    return;
+  sim_time now = host_now(m->h);
+  bool tls = m->tls != NULL;
+  if (f->proto == MUA_IMAP) {
+    imap_cli_config c = {.user = f->user,
+                         .pass = f->password,
+                         .use_starttls = tls,
+                         .require_tls = tls,
+                         .mark_seen = true,
+                         .uidvalidity = f->uidvalidity,
+                         .last_uid = f->last_uid};
+    imap_env env = imap_glue_env(&f->tr.imap, false);
+    f->ic = imap_cli_new(&c, &env, now);
+    f->s = session_connect(m->h, a, 143, NULL, &imap_glue_cli_ops, f->ic, &imap_owner, f);
+    imap_glue_attach(&f->tr.imap, f->s);
+  } else {
+    pop3_cli_config c = {.user = f->user,
+                         .pass = f->password,
+                         .use_stls = tls,
+                         .require_tls = tls,
+                         .auth_plain = true,
+                         .delete_after = !f->keep};
+    pop3_env env = pop3_glue_env(&f->tr.pop3, false);
+    f->pc = pop3_cli_new(&c, &env, now);
+    for (guint i = 0; i < f->seen->len; i++)
+      pop3_cli_add_seen(f->pc, f->seen->pdata[i]);
+    f->s = session_connect(m->h, a, 110, NULL, &pop3_glue_cli_ops, f->pc, &pop3_owner, f);
+    pop3_glue_attach(&f->tr.pop3, f->s);
+  }
+}
+
+static void fetch_fire(void *a, void *b) {
+  (void)b;
+  fetcher *f = a;
+  f->timer = sim_world_after(host_world(f->m->h), f->interval, fetch_fire, f, NULL);
+  if (!host_up(f->m) || f->s || f->rq)
+    return; /* down, or the last round still runs */
+  f->rq = resolve(f->m, f->server, f->has_addr ? &f->addr : NULL, fetch_resolved, f);
+}
+
+static void fetcher_stop(fetcher *f, bool live) {
+  resolve_cancel(f->rq, live);
+  f->rq = NULL;
+  fetch_end(f);
+}
+
+static void fetcher_free(fetcher *f) {
+  fetcher_stop(f, true);
+  if (f->timer)
+    sim_world_cancel(host_world(f->m->h), f->timer);
+  g_free(f->server);
+  g_free(f->user);
+  g_free(f->password);
+  g_ptr_array_unref(f->seen);
+  g_ptr_array_unref(f->got);
+  g_free(f);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static void on_crash(void *user, bool crashed) {
+  mua *m = user;
+  if (crashed) {
+    /* Memory is lost: sessions, lookups, retry timers. The outbox and what
+     * was fetched are on disk. */
+    for (guint i = 0; i < m->out->len; i++) {
+      outmsg *o = m->out->pdata[i];
+      if (o->composed && !o->finished) {
+        outmsg_stop(o, true);
+        o->due = true;
+      }
+    }
+    for (guint i = 0; i < m->fetchers->len; i++)
+      fetcher_stop(m->fetchers->pdata[i], true);
+    return;
+  }
+  for (guint i = 0; i < m->out->len; i++) {
+    outmsg *o = m->out->pdata[i];
+    if (!o->due)
+      continue;
+    if (o->composed)
+      attempt(o);
+    else
+      compose(o);
+  }
+}
+
+static void account_free(account *a) {
+  g_free(a->address);
+  g_free(a->password);
+  g_free(a->display);
+  g_free(a->server);
+  g_free(a);
+}
+
+mua *mua_new(host *h, const mua_config *cfg, tls_host *tls, dns_client *dns) {
+  mua *m = g_new0(mua, 1);
+  m->h = h;
+  m->cfg = *cfg;
+  if (!m->cfg.submit_port)
+    m->cfg.submit_port = 587;
+  if (m->cfg.retry_base <= 0)
+    m->cfg.retry_base = SIM_MIN;
+  if (!m->cfg.max_tries)
+    m->cfg.max_tries = 1;
+  m->helo = g_strdup(cfg->helo ? cfg->helo : host_name(h));
+  m->cfg.helo = m->helo;
+  m->tls = tls;
+  m->dns = dns;
+  m->accounts = g_ptr_array_new_with_free_func((GDestroyNotify)account_free);
+  m->out = g_ptr_array_new_with_free_func((GDestroyNotify)outmsg_free);
+  m->fetchers = g_ptr_array_new_with_free_func((GDestroyNotify)fetcher_free);
+  host_on_crash(h, on_crash, m);
+  return m;
+}
+
+void mua_free(mua *m) {
+  if (!m)
+    return;
+  g_ptr_array_unref(m->out);
+  g_ptr_array_unref(m->fetchers);
+  g_ptr_array_unref(m->accounts);
+  g_free(m->helo);
+  g_free(m);
+}
+
+static account *find_account(mua *m, const char *address) {
+  for (guint i = 0; i < m->accounts->len; i++) {
+    account *a = m->accounts->pdata[i];
+    if (g_ascii_strcasecmp(a->address, address) == 0)
+      return a;
+  }
+  return NULL;
+}
+
+bool mua_add_account(mua *m, const mua_account *a) {
+  g_assert(a->address && a->password && a->submit_server);
+  if (find_account(m, a->address))
+    return false;
+  account *ac = g_new0(account, 1);
+  ac->address = g_strdup(a->address);
+  ac->password = g_strdup(a->password);
+  ac->display = g_strdup(a->display_name);
+  ac->server = g_strdup(a->submit_server);
+  if (a->submit_addr) {
+    ac->has_addr = sim_addr_parse(a->submit_addr, &ac->addr);
+    g_assert(ac->has_addr); /* the scenario loader checks address literals */
+  }
+  g_ptr_array_add(m->accounts, ac);
+  return true;
+}
+
+static GPtrArray *strv(const char *const *v, size_t n) {
+  GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+  for (size_t i = 0; i < n; i++)
+    g_ptr_array_add(a, g_strdup(v[i]));
+  return a;
+}
+
+void mua_send(mua *m, const mua_message *msg, sim_time at) {
+  g_assert(msg->key && msg->from);
+  outmsg *o = g_new0(outmsg, 1);
+  o->m = m;
+  o->acct = find_account(m, msg->from);
+  g_assert(o->acct);
+  o->key = g_strdup(msg->key);
+  o->subject = g_strdup(msg->subject);
+  o->text = g_strdup(msg->text);
+  o->html = g_strdup(msg->html);
+  o->to = strv(msg->to, msg->nto);
+  o->cc = strv(msg->cc, msg->ncc);
+  o->bcc = strv(msg->bcc, msg->nbcc);
+  o->atts = g_array_new(FALSE, TRUE, sizeof(attach));
+  for (size_t i = 0; i < msg->nattachments; i++) {
+    attach a = {g_strdup(msg->attachments[i].name), g_strdup(msg->attachments[i].type),
+                msg->attachments[i].size};
+    g_array_append_val(o->atts, a);
+  }
+  o->pending = g_array_new(FALSE, TRUE, sizeof(pending_rcpt));
+  g_ptr_array_add(m->out, o);
+  sim_time now = host_now(m->h);
+  o->timer = sim_world_at(host_world(m->h), at > now ? at : now, compose_fire, o, NULL);
+}
+
+void mua_fetch_every(mua *m, const mua_fetch *fc) {
+  g_assert(fc->server && fc->user && fc->password && fc->interval > 0);
+  fetcher *f = g_new0(fetcher, 1);
+  f->m = m;
+  f->proto = fc->proto;
+  f->server = g_strdup(fc->server);
+  f->user = g_strdup(fc->user);
+  f->password = g_strdup(fc->password);
+  if (fc->server_addr) {
+    f->has_addr = sim_addr_parse(fc->server_addr, &f->addr);
+    g_assert(f->has_addr);
+  }
+  f->interval = fc->interval;
+  f->keep = fc->keep;
+  f->seen = g_ptr_array_new_with_free_func(g_free);
+  f->got = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(m->fetchers, f);
+  sim_time now = host_now(m->h);
+  f->timer = sim_world_at(host_world(m->h), fc->first > now ? fc->first : now, fetch_fire, f, NULL);
+}
+
+void mua_get_stats(const mua *m, mua_stats *out) { *out = m->st; }
