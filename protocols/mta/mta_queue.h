@@ -1,0 +1,246 @@
+/* mta_queue.h — an MTA's mail queue as data: messages with per-recipient
+ * state, due-time order, grouping by next-hop destination, statistics, a
+ * byte encoding for the host's (simulated) disk, and the accounting that
+ * proves nothing accepted was lost.
+ *
+ * The life of a message (the host drives it; nothing here reads a clock):
+ *   qid = mta_queue_add(q, &add);            store the record, then send 250
+ *   at mta_queue_next_due(): mta_queue_due(q, now, qids)
+ *   for each qid: mta_queue_begin_attempt()  (false: it expired → bounced)
+ *     for each recipient tried: mta_queue_take(), later mta_queue_result()
+ *   mta_queue_end_attempt()                  → retry time from mta_retry, or bounce
+ *   if mta_queue_needs_dsn(): build a DSN (mta_dsn) from the bounced
+ *     recipients, queue it with a null sender and dsn_of = qid, then
+ *     mta_queue_dsn_queued(q, qid, dsn_qid)
+ * A message whose recipients are all delivered or bounced, and whose
+ * bounces are reported (or whose sender is null: never a bounce of a
+ * bounce, RFC 5321 §4.5.5, RFC 3464 §2), leaves the queue for a small
+ * ledger entry that mta_queue_check() reads.
+ *
+ * Recipient states (the legal transitions):
+ *   PENDING  → DELIVERED | DEFERRED | BOUNCED
+ *   DEFERRED → DELIVERED | DEFERRED | BOUNCED
+ *   DELIVERED, BOUNCED are final.
+ *
+ * Order: messages due at the same time come in queue-id order; queue ids
+ * are a per-queue counter from 1. Destination lists are sorted by name.
+ */
+#ifndef MAILSIM_MTA_QUEUE_H
+#define MAILSIM_MTA_QUEUE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mta_retry.h"
+#include "smtp_cli.h"
+
+typedef struct mta_queue mta_queue;
+
+typedef enum {
+  MTA_RCPT_PENDING,
+  MTA_RCPT_DEFERRED,
+  MTA_RCPT_DELIVERED,
+  MTA_RCPT_BOUNCED,
+  MTA_RCPT__COUNT
+} mta_rcpt_state;
+const char *mta_rcpt_state_name(mta_rcpt_state s);
+
+/* One recipient (read-only for users; strings owned by the queue). */
+typedef struct {
+  char *addr;        /* "bob@b.example" */
+  const char *dest;  /* next-hop grouping key (interned, lower case) */
+  char *text;        /* last diagnostic (reply text or local reason), or NULL */
+  char *remote_mta;  /* host that gave it, or NULL */
+  int64_t next_try;  /* DEFERRED: when the message is due again */
+  int64_t last_try;  /* time of the last result, or -1 */
+  uint16_t code;     /* last reply code, 0 none */
+  uint8_t state;     /* mta_rcpt_state */
+  uint8_t flags;     /* MTA_RCPT_F_* */
+  char esc[10];      /* enhanced status "4.7.1", "" none */
+  uint16_t attempts; /* results recorded for this recipient */
+} mta_rcpt;
+
+enum {
+  MTA_RCPT_F_INFLIGHT = 1u << 0, /* taken, result not yet known */
+  MTA_RCPT_F_REPORTED = 1u << 1, /* BOUNCED and covered by a queued DSN */
+};
+
+/* One queued message (read-only for users). */
+typedef struct {
+  uint32_t qid;
+  uint32_t attempts; /* delivery attempts begun */
+  int64_t arrival;   /* when it was accepted */
+  int64_t due;       /* next attempt (INT64_MAX: none scheduled) */
+  uint64_t size;     /* octets of the body */
+  uint64_t body_id;  /* the host's reference to the body, opaque */
+  GBytes *body;      /* or the body itself (may be NULL) */
+  char *sender;      /* reverse path, "" = null sender */
+  uint32_t dsn_of;   /* this is a DSN about message dsn_of (0: not a DSN) */
+  uint32_t dsn_qid;  /* the last DSN queued about this message (0: none) */
+  uint32_t nrcpts;
+  mta_rcpt *rcpts;
+  mta_retry_state retry;
+  uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
+  bool in_attempt;     /* between begin_attempt and end_attempt */
+  bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
+  int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
+} mta_msg;
+
+/* A new, empty queue whose ids start at 1. */
+mta_queue *mta_queue_new(void);
+void mta_queue_free(mta_queue *q);
+
+/* What is accepted. Strings and arrays are copied; BODY (may be NULL) is
+ * referenced. DESTS may be NULL (then each recipient's domain, lower-cased,
+ * is its destination) or give one next-hop name per recipient. */
+typedef struct {
+  const char *sender; /* "" or NULL = null sender */
+  const char *const *rcpts;
+  const char *const *dests;
+  size_t nrcpts;
+  GBytes *body;
+  uint64_t body_id;
+  uint64_t size; /* 0 with a body: its length */
+  int64_t arrival;
+  uint32_t dsn_of; /* a DSN about this qid: needs a null sender (asserted) */
+} mta_queue_add_args;
+
+/* Queues a message, due at once. Returns its queue id. At least one
+ * recipient (asserted). */
+uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a);
+
+/* The message QID, or NULL when it is not (or no longer) queued. */
+const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid);
+
+/* Earliest due time of any message, INT64_MAX when none. */
+int64_t mta_queue_next_due(const mta_queue *q);
+/* Appends to QIDS (GArray of uint32_t) every message due at NOW, in
+ * (due, qid) order, without changing anything. Returns how many. */
+size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids);
+
+/* Starts an attempt on QID at NOW: attempts + 1, out of the due order.
+ * Returns false when the profile says the message has expired (opensmtpd
+ * ttl): every unfinished recipient is then BOUNCED ("retry timeout
+ * exceeded") and no attempt is counted. Asserts QID is queued and not in an
+ * attempt already. */
+bool mta_queue_begin_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *p, int64_t now);
+/* Marks recipient I of QID as handed to a session (in an attempt). */
+void mta_queue_take(mta_queue *q, uint32_t qid, uint32_t i);
+
+/* A recipient's outcome. STATE is DELIVERED, DEFERRED or BOUNCED. ESC,
+ * TEXT and REMOTE may be NULL. Asserts the recipient is unfinished. */
+typedef struct {
+  mta_rcpt_state state;
+  int code;
+  const char *esc;
+  const char *text;
+  const char *remote_mta;
+} mta_queue_result_args;
+void mta_queue_result(mta_queue *q, uint32_t qid, uint32_t i, const mta_queue_result_args *r,
+                      int64_t now);
+
+/* The queue's reading of one smtp_cli RESULT recipient: OK → DELIVERED,
+ * TEMP → DEFERRED, PERM → BOUNCED; code, esc and text borrowed from R,
+ * REMOTE_MTA (the host that answered, may be NULL) as given. */
+void mta_queue_result_from_smtp(const smtp_cli_rcpt_result *r, const char *remote_mta,
+                                mta_queue_result_args *out);
+
+/* What an attempt came to. */
+typedef struct {
+  unsigned delivered, deferred, bounced; /* recipients in each state now */
+  mta_retry_verdict verdict;             /* when some were deferred */
+  int64_t next;                          /* next attempt / expiry (INT64_MAX: none) */
+  bool needs_dsn;                        /* bounced recipients await a DSN */
+  bool done;                             /* the message left the queue */
+} mta_queue_outcome;
+
+/* Ends the attempt on QID at NOW: recipients still PENDING and not in
+ * flight count as DEFERRED; if any are deferred, P decides the next try
+ * (mta_retry_after_failure) or that the message bounces (each deferred
+ * recipient becomes BOUNCED, its last reason kept). Asserts no recipient is
+ * still in flight. The message leaves the queue when done (see top). */
+void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *p, int64_t now,
+                           mta_queue_outcome *out);
+
+/* True when QID has bounced recipients not yet covered by a DSN and a
+ * non-null sender. */
+bool mta_queue_needs_dsn(const mta_queue *q, uint32_t qid);
+/* Records that DSN_QID reports every bounced recipient of QID; the message
+ * leaves the queue if nothing else is left. */
+void mta_queue_dsn_queued(mta_queue *q, uint32_t qid, uint32_t dsn_qid);
+
+/* Is a delay warning (a DSN with Action: delayed for the deferred
+ * recipients) due for QID at NOW under P (mta_retry_warning_at)? Never for
+ * a null sender or without deferred recipients. When true, the caller
+ * sends it and calls mta_queue_warning_sent. */
+bool mta_queue_warning_due(const mta_queue *q, uint32_t qid, const mta_retry_profile *p,
+                           int64_t now);
+void mta_queue_warning_sent(mta_queue *q, uint32_t qid);
+
+/* One recipient of one message. */
+typedef struct {
+  uint32_t qid;
+  uint32_t rcpt;
+} mta_queue_ref;
+
+/* Destinations with unfinished recipients, sorted, appended to NAMES (as
+ * borrowed strings). Returns how many. */
+size_t mta_queue_dests(const mta_queue *q, GPtrArray *names);
+/* Appends to OUT (GArray of mta_queue_ref) the unfinished, not-in-flight
+ * recipients for DEST of messages due at NOW (all of them when ANY_TIME),
+ * in (due, qid, recipient) order: what may ride a session to DEST. */
+size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, bool any_time,
+                            GArray *out);
+
+typedef struct {
+  uint64_t accepted;       /* messages added (DSNs included) */
+  uint64_t dsns;           /* of which DSNs */
+  uint64_t attempts;       /* attempts begun */
+  uint64_t rcpt_delivered; /* recipient results */
+  uint64_t rcpt_deferred;
+  uint64_t rcpt_bounced;
+  uint64_t dsn_suppressed; /* bounced recipients of null-sender messages */
+  uint64_t done;           /* messages that left the queue */
+  uint64_t queued;         /* messages queued now */
+  uint64_t queued_rcpts;   /* unfinished recipients now */
+  uint64_t queued_bytes;   /* sizes of queued messages */
+  uint64_t peak_queued;
+} mta_queue_stats;
+void mta_queue_get_stats(const mta_queue *q, mta_queue_stats *st);
+
+/* Bytes of memory the queue holds beyond the bodies (its structures,
+ * strings and indexes, estimated from their sizes). */
+size_t mta_queue_memory(const mta_queue *q);
+
+/* ---- the disk encoding ---- */
+
+/* Appends message QID's record (envelope, states, retry memory, and the
+ * body when the message holds one) to OUT. */
+void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *out);
+/* Adds a message decoded from a record (after a crash: an empty queue and
+ * one call per stored record). Returns its qid, or 0 with *ERR set (a new
+ * string) when the record is malformed or its qid is already queued. The
+ * id counter moves past every restored id. In-flight marks are dropped:
+ * those recipients will be tried again. */
+uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, char **err);
+/* The whole queue (counter, ledger, statistics, every message) as one blob. */
+GBytes *mta_queue_encode(const mta_queue *q);
+/* A queue from a blob, or NULL with *ERR set (a new string). Never aborts
+ * on bad input. */
+mta_queue *mta_queue_decode(const uint8_t *data, size_t len, char **err);
+
+/* ---- the invariant ---- */
+
+/* Checks that each of the N qids in ACCEPTED (all qids ever issued when
+ * ACCEPTED is NULL) is still queued, or left with every recipient
+ * delivered or bounced and every bounce reported by a DSN (or suppressed
+ * for a null sender); that queued messages are either due, in an attempt,
+ * or waiting for their DSN; and that no DSN was queued about a DSN.
+ * Appends one new string per violation to VIOLATIONS (may be NULL) and
+ * returns the count. */
+size_t mta_queue_check(const mta_queue *q, const uint32_t *accepted, size_t n,
+                       GPtrArray *violations);
+
+#endif

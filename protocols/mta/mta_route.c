@@ -1,0 +1,462 @@
+/* mta_route.c — routing decisions of an MTA.
+ *
+ * RFC 5321 §5.1: MX records in preference order, equal preferences in
+ * random order; no MX → the domain itself is the one host (implicit MX,
+ * its A/AAAA); if this host is in the list, drop it and every entry of
+ * lower or equal preference (Postfix smtp_addr.c smtp_truncate_self), and if nothing
+ * is left the mail loops back to us (5.4.6, RFC 3463 "routing loop
+ * detected"). RFC 7505: a single MX "0 ." means the domain takes no mail:
+ * bounce 556 5.1.10 without connecting. Address lookups failing
+ * temporarily defer (4.4.3); names that do not exist bounce (5.1.2 for the
+ * domain, 5.4.4 when no host has an address). A connection failure or a
+ * 4xx/5xx greeting moves to the next candidate (RFC 5321 §5.1 "try the
+ * next"; Postfix smtp_skip_5xx_greeting). Session limits and reuse follow
+ * Postfix's default_destination_concurrency_limit and connection cache.
+ */
+#include "mta_route.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const plan_names[MTA_ROUTE_PLAN__COUNT] = {"local", "lookup-mx", "lookup-host"};
+static const char *const dns_names[MTA_DNS__COUNT] = {"ok", "nodata", "nxdomain", "tempfail"};
+static const char *const decision_names[MTA_ROUTE_DECISION__COUNT] = {"try", "bounce", "defer"};
+
+const char *mta_route_plan_kind_name(mta_route_plan_kind k) {
+  g_assert((unsigned)k < MTA_ROUTE_PLAN__COUNT);
+  return plan_names[k];
+}
+const char *mta_dns_status_name(mta_dns_status s) {
+  g_assert((unsigned)s < MTA_DNS__COUNT);
+  return dns_names[s];
+}
+const char *mta_route_decision_kind_name(mta_route_decision_kind k) {
+  g_assert((unsigned)k < MTA_ROUTE_DECISION__COUNT);
+  return decision_names[k];
+}
+
+typedef struct {
+  uint64_t sid;
+  char *nexthop;
+  int64_t opened;
+  bool idle;
+} session;
+
+struct mta_route {
+  GPtrArray *self_names, *self_addrs; /* lower-cased, no trailing dot */
+  GPtrArray *local_dom, *local_host;
+  GArray *local_port;                      /* uint16_t */
+  GPtrArray *ovr_dom, *ovr_hop, *ovr_name; /* name: the hop without brackets */
+  GArray *ovr_port;
+  unsigned max_candidates, dest_concurrency;
+  int64_t reuse_time_limit;
+  GArray *sessions; /* session, in opening order */
+};
+
+void mta_route_config_init(mta_route_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->max_candidates = 5;
+  cfg->dest_concurrency = 20;
+  cfg->reuse_time_limit = INT64_C(300000000000);
+}
+
+/* Lower case, without one trailing dot. */
+static char *norm_name(const char *s) {
+  char *n = g_ascii_strdown(s ? s : "", -1);
+  size_t len = strlen(n);
+  if (len > 0 && n[len - 1] == '.')
+    n[len - 1] = 0;
+  return n;
+}
+
+static bool in_list(GPtrArray *list, const char *name) {
+  char *n = norm_name(name);
+  bool found = false;
+  for (guint i = 0; i < list->len && !found; i++)
+    found = strcmp(list->pdata[i], n) == 0;
+  g_free(n);
+  return found;
+}
+
+mta_route *mta_route_new(const mta_route_config *cfg) {
+  mta_route *r = g_new0(mta_route, 1);
+  r->self_names = g_ptr_array_new_with_free_func(g_free);
+  r->self_addrs = g_ptr_array_new_with_free_func(g_free);
+  r->local_dom = g_ptr_array_new_with_free_func(g_free);
+  r->local_host = g_ptr_array_new_with_free_func(g_free);
+  r->local_port = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+  r->ovr_dom = g_ptr_array_new_with_free_func(g_free);
+  r->ovr_hop = g_ptr_array_new_with_free_func(g_free);
+  r->ovr_name = g_ptr_array_new_with_free_func(g_free);
+  r->ovr_port = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+  r->sessions = g_array_new(FALSE, FALSE, sizeof(session));
+  for (size_t i = 0; i < cfg->nself_names; i++)
+    g_ptr_array_add(r->self_names, norm_name(cfg->self_names[i]));
+  for (size_t i = 0; i < cfg->nself_addrs; i++)
+    g_ptr_array_add(r->self_addrs, norm_name(cfg->self_addrs[i]));
+  for (size_t i = 0; i < cfg->nlocals; i++) {
+    g_ptr_array_add(r->local_dom, norm_name(cfg->locals[i].domain));
+    g_ptr_array_add(r->local_host, g_strdup(cfg->locals[i].mailbox_host));
+    uint16_t port = cfg->locals[i].port ? cfg->locals[i].port : 24;
+    g_array_append_val(r->local_port, port);
+  }
+  for (size_t i = 0; i < cfg->noverrides; i++) {
+    g_ptr_array_add(r->ovr_dom, norm_name(cfg->overrides[i].domain));
+    char *hop = g_ascii_strdown(cfg->overrides[i].nexthop, -1);
+    size_t n = strlen(hop);
+    g_ptr_array_add(r->ovr_hop, hop);
+    if (n >= 2 && hop[0] == '[' && hop[n - 1] == ']')
+      g_ptr_array_add(r->ovr_name, g_strndup(hop + 1, n - 2));
+    else
+      g_ptr_array_add(r->ovr_name, g_strdup(hop));
+    uint16_t port = cfg->overrides[i].port ? cfg->overrides[i].port : 25;
+    g_array_append_val(r->ovr_port, port);
+  }
+  r->max_candidates = cfg->max_candidates;
+  r->dest_concurrency = cfg->dest_concurrency;
+  r->reuse_time_limit = cfg->reuse_time_limit;
+  return r;
+}
+
+void mta_route_free(mta_route *r) {
+  if (!r)
+    return;
+  g_ptr_array_free(r->self_names, TRUE);
+  g_ptr_array_free(r->self_addrs, TRUE);
+  g_ptr_array_free(r->local_dom, TRUE);
+  g_ptr_array_free(r->local_host, TRUE);
+  g_array_free(r->local_port, TRUE);
+  g_ptr_array_free(r->ovr_dom, TRUE);
+  g_ptr_array_free(r->ovr_hop, TRUE);
+  g_ptr_array_free(r->ovr_name, TRUE);
+  g_array_free(r->ovr_port, TRUE);
+  for (guint i = 0; i < r->sessions->len; i++)
+    g_free(g_array_index(r->sessions, session, i).nexthop);
+  g_array_free(r->sessions, TRUE);
+  g_free(r);
+}
+
+/* ---- plans ---- */
+
+void mta_route_plan_for(const mta_route *r, const char *domain, mta_route_plan *p) {
+  memset(p, 0, sizeof *p);
+  char *dom = norm_name(domain);
+  for (guint i = 0; i < r->local_dom->len; i++)
+    if (strcmp(r->local_dom->pdata[i], dom) == 0) {
+      p->kind = MTA_ROUTE_LOCAL;
+      p->host = r->local_host->pdata[i];
+      p->lookup = p->host;
+      p->port = g_array_index(r->local_port, uint16_t, i);
+      p->nexthop = g_strdup_printf("local:%s", p->host);
+      g_free(dom);
+      return;
+    }
+  int hit = -1;
+  for (guint i = 0; i < r->ovr_dom->len; i++) {
+    if (strcmp(r->ovr_dom->pdata[i], dom) == 0) {
+      hit = (int)i;
+      break;
+    }
+    if (hit < 0 && strcmp(r->ovr_dom->pdata[i], "*") == 0)
+      hit = (int)i; /* keep looking for an exact entry */
+  }
+  if (hit >= 0) {
+    const char *hop = r->ovr_hop->pdata[hit];
+    p->port = g_array_index(r->ovr_port, uint16_t, hit);
+    p->nexthop = g_strdup(hop);
+    p->lookup = r->ovr_name->pdata[hit];
+    p->kind = hop[0] == '[' ? MTA_ROUTE_LOOKUP_HOST : MTA_ROUTE_LOOKUP_MX;
+    g_free(dom);
+    return;
+  }
+  p->kind = MTA_ROUTE_LOOKUP_MX;
+  p->nexthop = dom;
+  p->lookup = p->nexthop;
+  p->port = 25;
+}
+
+void mta_route_plan_clear(mta_route_plan *p) {
+  g_free(p->nexthop);
+  memset(p, 0, sizeof *p);
+}
+
+/* ---- decisions ---- */
+
+static void set_reason(mta_route_decision *d, mta_route_decision_kind kind, int code,
+                       const char *esc, const char *text) {
+  d->kind = kind;
+  d->code = code;
+  g_free(d->esc);
+  g_free(d->text);
+  d->esc = g_strdup(esc);
+  d->text = g_strdup(text);
+}
+
+/* A uniform index in [0, n) by rejection (no modulo bias). */
+static uint64_t rand_below(mta_rand_fn rand, void *user, uint64_t n) {
+  uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  for (;;) {
+    uint64_t v = rand(user);
+    if (v < limit)
+      return v % n;
+  }
+}
+
+static bool is_self(const mta_route *r, const mta_route_mx *mx) {
+  if (in_list(r->self_names, mx->name))
+    return true;
+  for (size_t i = 0; mx->addr_status == MTA_DNS_OK && i < mx->naddrs; i++)
+    if (in_list(r->self_addrs, mx->addrs[i]))
+      return true;
+  return false;
+}
+
+static gint mx_pref_cmp(gconstpointer a, gconstpointer b) {
+  const mta_route_mx *x = *(const mta_route_mx *const *)a, *y = *(const mta_route_mx *const *)b;
+  if (x->pref != y->pref)
+    return x->pref < y->pref ? -1 : 1;
+  return x < y ? -1 : x > y; /* the answer's order: both point into one array */
+}
+
+static void add_candidates(mta_route_decision *d, const char *host, uint16_t pref, uint16_t port,
+                           const char *const *addrs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    mta_route_candidate c = {g_strdup(host), g_strdup(addrs[i]), pref, port};
+    g_array_append_val(d->candidates, c);
+  }
+}
+
+static void finish_candidates(const mta_route *r, mta_route_decision *d, bool temp,
+                              const char *name) {
+  if (r->max_candidates && d->candidates->len > r->max_candidates) {
+    for (guint i = r->max_candidates; i < d->candidates->len; i++) {
+      g_free(g_array_index(d->candidates, mta_route_candidate, i).host);
+      g_free(g_array_index(d->candidates, mta_route_candidate, i).addr);
+    }
+    g_array_set_size(d->candidates, r->max_candidates);
+  }
+  if (d->candidates->len > 0) {
+    d->kind = MTA_ROUTE_TRY;
+    /* Until a candidate fails, exhaustion means "no answer from host". */
+    set_reason(d, MTA_ROUTE_TRY, 451, "4.4.1", "no answer from any host");
+    return;
+  }
+  char *text = g_strdup_printf(temp ? "Host or domain name lookup failed for %s (temporary)"
+                                    : "Host or domain name not found: no address for %s",
+                               name);
+  set_reason(d, temp ? MTA_ROUTE_DEFER : MTA_ROUTE_BOUNCE, temp ? 451 : 554,
+             temp ? "4.4.3" : "5.4.4", text);
+  g_free(text);
+}
+
+void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_route_answer *a,
+                      mta_rand_fn rand, void *user, mta_route_decision *d) {
+  memset(d, 0, sizeof *d);
+  d->candidates = g_array_new(FALSE, FALSE, sizeof(mta_route_candidate));
+  const char *name = plan->lookup;
+  if (plan->kind == MTA_ROUTE_LOCAL) {
+    const char *addr[] = {plan->host};
+    add_candidates(d, plan->host, 0, plan->port, addr, 1);
+    finish_candidates(r, d, false, name);
+    return;
+  }
+  char *host = g_strdup(name);
+  bool implicit = plan->kind == MTA_ROUTE_LOOKUP_HOST || a->mx_status == MTA_DNS_NODATA ||
+                  (a->mx_status == MTA_DNS_OK && a->nmx == 0);
+  if (!implicit && a->mx_status == MTA_DNS_TEMPFAIL) {
+    char *t = g_strdup_printf("MX lookup for %s failed (temporary)", host);
+    set_reason(d, MTA_ROUTE_DEFER, 451, "4.4.3", t);
+    g_free(t);
+  } else if (!implicit && a->mx_status == MTA_DNS_NXDOMAIN) {
+    char *t = g_strdup_printf("Host or domain name not found: %s does not exist", host);
+    set_reason(d, MTA_ROUTE_BOUNCE, 550, "5.1.2", t);
+    g_free(t);
+  } else if (implicit) {
+    /* RFC 5321 §5.1: the domain is its own MX, preference 0. A [host]
+     * override is never "implicit", but it is one host the same way. */
+    d->implicit_mx = plan->kind == MTA_ROUTE_LOOKUP_MX;
+    mta_route_mx self_mx = {0, host, a->host_status, a->host_addrs, a->nhost_addrs};
+    if (is_self(r, &self_mx)) {
+      char *t = g_strdup_printf("mail for %s loops back to myself", host);
+      set_reason(d, MTA_ROUTE_BOUNCE, 554, "5.4.6", t);
+      g_free(t);
+      d->self_dropped = true;
+    } else {
+      if (a->host_status == MTA_DNS_OK)
+        add_candidates(d, host, 0, plan->port, a->host_addrs, a->nhost_addrs);
+      finish_candidates(r, d, a->host_status == MTA_DNS_TEMPFAIL, host);
+    }
+  } else if (a->nmx == 1 && a->mx[0].pref == 0 &&
+             (strcmp(a->mx[0].name, ".") == 0 || a->mx[0].name[0] == 0)) {
+    /* RFC 7505 §3-4: null MX. */
+    char *t = g_strdup_printf("Domain %s does not accept mail (nullMX)", host);
+    set_reason(d, MTA_ROUTE_BOUNCE, 556, "5.1.10", t);
+    g_free(t);
+  } else {
+    GPtrArray *mx = g_ptr_array_new();
+    for (size_t i = 0; i < a->nmx; i++)
+      if (strcmp(a->mx[i].name, ".") != 0 && a->mx[i].name[0] != 0) /* a stray null MX */
+        g_ptr_array_add(mx, (gpointer)&a->mx[i]);
+    g_ptr_array_sort(mx, mx_pref_cmp);
+    /* Drop this host and everything not preferred to it. */
+    for (guint i = 0; i < mx->len; i++) {
+      const mta_route_mx *m = mx->pdata[i];
+      if (is_self(r, m)) {
+        d->self_dropped = true;
+        guint cut = i;
+        while (cut > 0 && ((const mta_route_mx *)mx->pdata[cut - 1])->pref == m->pref)
+          cut--;
+        g_ptr_array_set_size(mx, cut);
+        break;
+      }
+    }
+    if (d->self_dropped && mx->len == 0) {
+      char *t = g_strdup_printf("mail for %s loops back to myself", host);
+      set_reason(d, MTA_ROUTE_BOUNCE, 554, "5.4.6", t);
+      g_free(t);
+    } else {
+      /* Shuffle each run of equal preference (Fisher-Yates). */
+      for (guint s = 0; rand && s < mx->len;) {
+        guint e = s + 1;
+        while (e < mx->len && ((const mta_route_mx *)mx->pdata[e])->pref ==
+                                  ((const mta_route_mx *)mx->pdata[s])->pref)
+          e++;
+        for (guint i = e - 1; i > s; i--) {
+          guint j = s + (guint)rand_below(rand, user, i - s + 1);
+          gpointer t = mx->pdata[i];
+          mx->pdata[i] = mx->pdata[j];
+          mx->pdata[j] = t;
+        }
+        s = e;
+      }
+      bool temp = false;
+      for (guint i = 0; i < mx->len; i++) {
+        const mta_route_mx *m = mx->pdata[i];
+        if (m->addr_status == MTA_DNS_OK)
+          add_candidates(d, m->name, m->pref, plan->port, m->addrs, m->naddrs);
+        else if (m->addr_status == MTA_DNS_TEMPFAIL)
+          temp = true;
+      }
+      finish_candidates(r, d, temp, host);
+    }
+    g_ptr_array_free(mx, TRUE);
+  }
+  g_free(host);
+}
+
+void mta_route_decision_clear(mta_route_decision *d) {
+  if (d->candidates) {
+    for (guint i = 0; i < d->candidates->len; i++) {
+      g_free(g_array_index(d->candidates, mta_route_candidate, i).host);
+      g_free(g_array_index(d->candidates, mta_route_candidate, i).addr);
+    }
+    g_array_free(d->candidates, TRUE);
+  }
+  g_free(d->esc);
+  g_free(d->text);
+  memset(d, 0, sizeof *d);
+}
+
+const mta_route_candidate *mta_route_next(mta_route_decision *d) {
+  if (d->kind != MTA_ROUTE_TRY)
+    return NULL;
+  if (d->next >= d->candidates->len) {
+    d->kind = MTA_ROUTE_DEFER; /* every candidate failed: the last reason stands */
+    return NULL;
+  }
+  return &g_array_index(d->candidates, mta_route_candidate, d->next++);
+}
+
+void mta_route_failed(mta_route_decision *d, int code, const char *esc, const char *text) {
+  g_assert(d->kind == MTA_ROUTE_TRY && d->next > 0);
+  const mta_route_candidate *c = &g_array_index(d->candidates, mta_route_candidate, d->next - 1);
+  /* Whatever the greeting said, the recipient is deferred, not bounced:
+   * another host may take it later (Postfix smtp_skip_5xx_greeting). */
+  char *t = g_strdup_printf("%s[%s]: %s", c->host, c->addr, text ? text : "connection failed");
+  g_free(d->esc);
+  g_free(d->text);
+  d->code = code >= 400 && code < 500 ? code : 451;
+  d->esc = g_strdup(esc && esc[0] == '4' ? esc : "4.4.1");
+  d->text = t;
+}
+
+/* ---- sessions ---- */
+
+static session *find_session(const mta_route *r, uint64_t sid, guint *idx) {
+  for (guint i = 0; i < r->sessions->len; i++) {
+    session *s = &g_array_index(r->sessions, session, i);
+    if (s->sid == sid) {
+      if (idx)
+        *idx = i;
+      return s;
+    }
+  }
+  return NULL;
+}
+
+unsigned mta_route_open_count(const mta_route *r, const char *nexthop) {
+  unsigned n = 0;
+  for (guint i = 0; i < r->sessions->len; i++)
+    n += g_ascii_strcasecmp(g_array_index(r->sessions, session, i).nexthop, nexthop) == 0;
+  return n;
+}
+
+bool mta_route_may_open(const mta_route *r, const char *nexthop) {
+  return r->dest_concurrency == 0 || mta_route_open_count(r, nexthop) < r->dest_concurrency;
+}
+
+void mta_route_opened(mta_route *r, const char *nexthop, uint64_t sid, int64_t now) {
+  g_assert(sid > 0 && !find_session(r, sid, NULL));
+  session s = {sid, g_ascii_strdown(nexthop, -1), now, false};
+  g_array_append_val(r->sessions, s);
+}
+
+void mta_route_set_idle(mta_route *r, uint64_t sid, bool idle) {
+  session *s = find_session(r, sid, NULL);
+  g_assert(s);
+  s->idle = idle;
+}
+
+void mta_route_closed(mta_route *r, uint64_t sid) {
+  guint i;
+  session *s = find_session(r, sid, &i);
+  g_assert(s);
+  g_free(s->nexthop);
+  g_array_remove_index(r->sessions, i);
+}
+
+static bool reusable(const mta_route *r, const session *s, int64_t now) {
+  return r->reuse_time_limit <= 0 || now - s->opened < r->reuse_time_limit;
+}
+
+uint64_t mta_route_reuse(mta_route *r, const char *nexthop, int64_t now) {
+  session *best = NULL;
+  for (guint i = 0; i < r->sessions->len; i++) {
+    session *s = &g_array_index(r->sessions, session, i);
+    if (s->idle && reusable(r, s, now) && g_ascii_strcasecmp(s->nexthop, nexthop) == 0 &&
+        (!best || s->sid < best->sid))
+      best = s;
+  }
+  if (!best)
+    return 0;
+  best->idle = false;
+  return best->sid;
+}
+
+static gint u64_cmp(gconstpointer a, gconstpointer b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+size_t mta_route_expired_idle(const mta_route *r, int64_t now, GArray *sids) {
+  guint start = sids->len;
+  for (guint i = 0; i < r->sessions->len; i++) {
+    const session *s = &g_array_index(r->sessions, session, i);
+    if (s->idle && !reusable(r, s, now))
+      g_array_append_val(sids, s->sid);
+  }
+  size_t n = sids->len - start;
+  if (n > 1)
+    qsort(&g_array_index(sids, uint64_t, start), n, sizeof(uint64_t), u64_cmp);
+  return n;
+}

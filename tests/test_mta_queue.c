@@ -1,0 +1,640 @@
+/* Tests for mta_queue: due order, per-recipient outcomes of one
+ * transaction, DSN accounting (never a bounce of a bounce), destinations,
+ * the disk encoding (round trip, every truncation, corrupted bytes), the
+ * invariant checker, and memory per queued message. */
+#include <check.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "mime_date.h"
+#include "mta_dsn.h"
+#include "mta_queue.h"
+#include "testutil.h"
+
+#define S MTA_SEC
+
+static uint32_t add(mta_queue *q, const char *from, int64_t at, const char *r1, const char *r2,
+                    const char *r3) {
+  const char *rc[3] = {r1, r2, r3};
+  size_t n = r3 ? 3 : r2 ? 2 : 1;
+  GBytes *body = g_bytes_new_static("Subject: x\r\n\r\nhi\r\n", 18);
+  mta_queue_add_args a = {.sender = from, .rcpts = rc, .nrcpts = n, .body = body, .arrival = at};
+  uint32_t qid = mta_queue_add(q, &a);
+  g_bytes_unref(body);
+  return qid;
+}
+
+static void result(mta_queue *q, uint32_t qid, uint32_t i, mta_rcpt_state st, int code,
+                   const char *esc, const char *text, int64_t now) {
+  mta_queue_take(q, qid, i);
+  mta_queue_result_args r = {st, code, esc, text, "mx.b.example"};
+  mta_queue_result(q, qid, i, &r, now);
+}
+
+START_TEST(due_order) {
+  mta_queue *q = mta_queue_new();
+  ck_assert_int_eq(mta_queue_next_due(q), INT64_MAX);
+  uint32_t a = add(q, "a@x", 50 * S, "r@b.example", NULL, NULL);
+  uint32_t b = add(q, "a@x", 10 * S, "r@c.example", NULL, NULL);
+  uint32_t c = add(q, "a@x", 10 * S, "r@d.example", NULL, NULL);
+  uint32_t d = add(q, "a@x", 30 * S, "r@d.example", NULL, NULL);
+  ck_assert_uint_eq(a, 1);
+  ck_assert_uint_eq(d, 4);
+  ck_assert_int_eq(mta_queue_next_due(q), 10 * S);
+  static const struct {
+    int64_t now;
+    uint32_t want[4];
+    size_t n;
+  } rows[] = {
+      {9 * S, {0}, 0}, {10 * S, {2, 3}, 2}, {30 * S, {2, 3, 4}, 3}, {99 * S, {2, 3, 4, 1}, 4}};
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    GArray *got = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    ck_assert_uint_eq(mta_queue_due(q, rows[i].now, got), rows[i].n);
+    for (size_t k = 0; k < rows[i].n; k++)
+      ck_assert_msg(g_array_index(got, uint32_t, k) == rows[i].want[k],
+                    "row %zu pos %zu: got %u want %u", i, k, g_array_index(got, uint32_t, k),
+                    rows[i].want[k]);
+    g_array_free(got, TRUE);
+  }
+  (void)b;
+  (void)c;
+  mta_queue_free(q);
+}
+END_TEST
+
+/* One transaction, three recipients: delivered, deferred (4xx), bounced
+ * (5xx). The DSN covers the bounce; the deferred one is retried on the
+ * postfix schedule and delivered later; nothing is lost. */
+START_TEST(mixed_outcomes) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  mta_queue *q = mta_queue_new();
+  uint32_t qid = add(q, "alice@a.example", 0, "bob@b.example", "carol@b.example", "dave@b.example");
+  ck_assert(mta_queue_begin_attempt(q, qid, &p, 0));
+  result(q, qid, 0, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 2 * S);
+  result(q, qid, 1, MTA_RCPT_DEFERRED, 450, "4.2.1", "try later", 2 * S);
+  result(q, qid, 2, MTA_RCPT_BOUNCED, 550, "5.1.1", "no such user", 2 * S);
+  mta_queue_outcome o;
+  mta_queue_end_attempt(q, qid, &p, 2 * S, &o);
+  ck_assert_uint_eq(o.delivered, 1);
+  ck_assert_uint_eq(o.deferred, 1);
+  ck_assert_uint_eq(o.bounced, 1);
+  ck_assert_int_eq(o.verdict, MTA_RETRY_DEFER);
+  /* Stamped 302 s: more than 1 s after the 300 s scan, so the 600 s one. */
+  ck_assert_int_eq(o.next, 600 * S);
+  ck_assert(o.needs_dsn && !o.done);
+  const mta_msg *m = mta_queue_get(q, qid);
+  ck_assert_str_eq(mta_rcpt_state_name(m->rcpts[1].state), "deferred");
+  ck_assert_int_eq(m->rcpts[1].next_try, 600 * S);
+  ck_assert_str_eq(m->rcpts[1].text, "try later");
+  ck_assert_str_eq(m->rcpts[2].esc, "5.1.1");
+  ck_assert_uint_eq(m->rcpts[2].code, 550);
+
+  /* The DSN: null sender, about qid. */
+  const char *to[] = {"alice@a.example"};
+  mta_queue_add_args da = {.sender = "",
+                           .rcpts = to,
+                           .nrcpts = 1,
+                           .body_id = 77,
+                           .size = 900,
+                           .arrival = 2 * S,
+                           .dsn_of = qid};
+  uint32_t dsn = mta_queue_add(q, &da);
+  mta_queue_dsn_queued(q, qid, dsn);
+  ck_assert(!mta_queue_needs_dsn(q, qid));
+  ck_assert_ptr_nonnull(mta_queue_get(q, qid)); /* bob's deferral keeps it */
+
+  GArray *due = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  ck_assert_uint_eq(mta_queue_due(q, 599 * S, due), 1); /* only the DSN */
+  ck_assert_uint_eq(g_array_index(due, uint32_t, 0), dsn);
+  g_array_set_size(due, 0);
+  ck_assert_uint_eq(mta_queue_due(q, 600 * S, due), 2);
+  g_array_free(due, TRUE);
+
+  ck_assert(mta_queue_begin_attempt(q, qid, &p, 600 * S));
+  result(q, qid, 1, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 601 * S);
+  mta_queue_end_attempt(q, qid, &p, 601 * S, &o);
+  ck_assert(o.done && !o.needs_dsn);
+  ck_assert_ptr_null(mta_queue_get(q, qid));
+
+  /* The DSN itself bounces: no DSN about a DSN. */
+  ck_assert(mta_queue_begin_attempt(q, dsn, &p, 300 * S));
+  result(q, dsn, 0, MTA_RCPT_BOUNCED, 550, "5.1.1", "gone", 301 * S);
+  mta_queue_end_attempt(q, dsn, &p, 301 * S, &o);
+  ck_assert(o.done && !o.needs_dsn);
+
+  mta_queue_stats st;
+  mta_queue_get_stats(q, &st);
+  ck_assert_uint_eq(st.accepted, 2);
+  ck_assert_uint_eq(st.dsns, 1);
+  ck_assert_uint_eq(st.rcpt_delivered, 2);
+  ck_assert_uint_eq(st.rcpt_deferred, 1);
+  ck_assert_uint_eq(st.rcpt_bounced, 2);
+  ck_assert_uint_eq(st.dsn_suppressed, 1);
+  ck_assert_uint_eq(st.queued, 0);
+  ck_assert_uint_eq(st.done, 2);
+  ck_assert_uint_eq(st.attempts, 3);
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  size_t nv = mta_queue_check(q, NULL, 0, v);
+  ck_assert_msg(nv == 0, "got %zu violations: %s", nv, nv ? (char *)v->pdata[0] : "");
+  uint32_t acc[] = {1, 2, 3};
+  ck_assert_uint_eq(mta_queue_check(q, acc, 3, v), 1);
+  ck_assert_str_eq(v->pdata[0], "message 3: accepted, then lost");
+  g_ptr_array_free(v, TRUE);
+  mta_queue_free(q);
+}
+END_TEST
+
+/* Retries until the lifetime: the deferred recipient bounces with its last
+ * reason; a null-sender message bounces without a DSN. */
+START_TEST(expiry) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  mta_queue *q = mta_queue_new();
+  uint32_t a = add(q, "alice@a.example", 0, "bob@b.example", NULL, NULL);
+  uint32_t b = add(q, "", 0, "carol@c.example", NULL, NULL);
+  int64_t times[200], bounce;
+  size_t n = mta_retry_schedule(&p, 0, false, times, 200, &bounce);
+  mta_queue_outcome o = {0};
+  for (size_t i = 0; i < n; i++) {
+    GArray *due = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    ck_assert_uint_eq(mta_queue_due(q, times[i], due), 2);
+    ck_assert_int_eq(mta_queue_next_due(q), times[i]);
+    for (guint k = 0; k < due->len; k++) {
+      uint32_t id = g_array_index(due, uint32_t, k);
+      ck_assert(mta_queue_begin_attempt(q, id, &p, times[i]));
+      result(q, id, 0, MTA_RCPT_DEFERRED, 421, "4.4.2", "connection dropped", times[i]);
+      mta_queue_end_attempt(q, id, &p, times[i], &o);
+    }
+    g_array_free(due, TRUE);
+  }
+  ck_assert_int_eq(o.verdict, MTA_RETRY_BOUNCE);
+  ck_assert(mta_queue_needs_dsn(q, a));
+  const mta_msg *m = mta_queue_get(q, a);
+  ck_assert_uint_eq(m->attempts, n);
+  ck_assert_str_eq(m->rcpts[0].text, "connection dropped");
+  ck_assert_str_eq(m->rcpts[0].esc, "4.4.2");
+  ck_assert_ptr_null(mta_queue_get(q, b)); /* null sender: gone, no DSN */
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  ck_assert_uint_eq(mta_queue_check(q, NULL, 0, v), 0);
+  g_ptr_array_free(v, TRUE);
+
+  /* opensmtpd: the ttl passes with no attempt. */
+  mta_retry_profile_init(&p, MTA_RETRY_OPENSMTPD);
+  uint32_t c = add(q, "alice@a.example", 0, "eve@e.example", NULL, NULL);
+  ck_assert(mta_queue_begin_attempt(q, c, &p, 336400 * S));
+  result(q, c, 0, MTA_RCPT_DEFERRED, 451, "4.3.0", "later", 336400 * S);
+  mta_queue_end_attempt(q, c, &p, 336400 * S, &o);
+  ck_assert_int_eq(o.verdict, MTA_RETRY_EXPIRE);
+  ck_assert_int_eq(mta_queue_next_due(q), 4 * MTA_DAY);
+  GArray *ready = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  ck_assert_uint_eq(mta_queue_dest_ready(q, "e.example", 5 * MTA_DAY, true, ready), 0);
+  g_array_free(ready, TRUE);
+  /* One delay warning at 4 h (smtpd.conf "bounce warn-interval"). */
+  ck_assert(!mta_queue_warning_due(q, c, &p, 4 * MTA_HOUR - 1));
+  ck_assert(mta_queue_warning_due(q, c, &p, 4 * MTA_HOUR));
+  mta_queue_warning_sent(q, c);
+  ck_assert(!mta_queue_warning_due(q, c, &p, 3 * MTA_DAY));
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q, c, rec);
+  mta_queue *q2 = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode(q2, rec->data, rec->len, &err), c);
+  ck_assert_uint_eq(mta_queue_get(q2, c)->warnings, 1);
+  ck_assert_int_eq(mta_queue_get(q2, c)->due, 4 * MTA_DAY);
+  ck_assert(mta_queue_get(q2, c)->expire_pending);
+  mta_queue_free(q2);
+  g_byte_array_free(rec, TRUE);
+  ck_assert(!mta_queue_begin_attempt(q, c, &p, 4 * MTA_DAY));
+  ck_assert(mta_queue_needs_dsn(q, c));
+  ck_assert_uint_eq(mta_queue_get(q, c)->rcpts[0].state, MTA_RCPT_BOUNCED);
+  mta_queue_free(q);
+}
+END_TEST
+
+START_TEST(destinations) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  mta_queue *q = mta_queue_new();
+  add(q, "a@x", 20 * S, "u1@B.example", "u2@c.example", NULL);
+  add(q, "a@x", 10 * S, "u3@b.example", NULL, NULL);
+  const char *rc[] = {"u4@d.example", "u5@b.example"};
+  const char *ds[] = {"[smarthost.example]", NULL};
+  mta_queue_add_args a = {
+      .sender = "a@x", .rcpts = rc, .dests = ds, .nrcpts = 2, .arrival = 30 * S};
+  mta_queue_add(q, &a);
+  GPtrArray *names = g_ptr_array_new();
+  ck_assert_uint_eq(mta_queue_dests(q, names), 3);
+  ck_assert_str_eq(names->pdata[0], "[smarthost.example]");
+  ck_assert_str_eq(names->pdata[1], "b.example");
+  ck_assert_str_eq(names->pdata[2], "c.example");
+  g_ptr_array_free(names, TRUE);
+
+  GArray *r = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  ck_assert_uint_eq(mta_queue_dest_ready(q, "b.example", 25 * S, false, r), 2);
+  mta_queue_ref want[] = {{2, 0}, {1, 0}, {3, 1}};
+  for (guint i = 0; i < 2; i++)
+    ck_assert(memcmp(&g_array_index(r, mta_queue_ref, i), &want[i], sizeof want[i]) == 0);
+  g_array_set_size(r, 0);
+  ck_assert_uint_eq(mta_queue_dest_ready(q, "B.EXAMPLE", 0, true, r), 3);
+  for (guint i = 0; i < 3; i++)
+    ck_assert(memcmp(&g_array_index(r, mta_queue_ref, i), &want[i], sizeof want[i]) == 0);
+  /* In flight: not offered twice. */
+  ck_assert(mta_queue_begin_attempt(q, 2, &p, 25 * S));
+  mta_queue_take(q, 2, 0);
+  g_array_set_size(r, 0);
+  ck_assert_uint_eq(mta_queue_dest_ready(q, "b.example", 25 * S, false, r), 1);
+  ck_assert_uint_eq(g_array_index(r, mta_queue_ref, 0).qid, 1);
+  g_array_set_size(r, 0);
+  ck_assert_uint_eq(mta_queue_dest_ready(q, "nowhere.example", 25 * S, true, r), 0);
+  g_array_free(r, TRUE);
+  mta_queue_free(q);
+}
+END_TEST
+
+/* ---- one real SMTP transaction (smtp_cli against scripted replies) ---- */
+
+static const char *const tx_replies[] = {
+    "220 mx.b.example ESMTP\r\n",
+    "250-mx.b.example\r\n250 ENHANCEDSTATUSCODES\r\n",
+    "250 2.1.0 Ok\r\n",
+    "250 2.1.5 Ok\r\n",
+    "450 4.2.1 <carol@b.example>: Recipient address rejected: try again later\r\n",
+    "550 5.1.1 <dave@b.example>: Recipient address rejected: User unknown\r\n",
+    "354 End data with <CR><LF>.<CR><LF>\r\n",
+    "250 2.0.0 Ok: queued as 7F3\r\n",
+    "221 2.0.0 Bye\r\n",
+};
+
+static void feed(smtp_cli *cli, const char *r, bool bytewise, int64_t now) {
+  size_t n = strlen(r);
+  if (!bytewise)
+    smtp_cli_feed(cli, r, n, now);
+  else
+    for (size_t i = 0; i < n; i++)
+      smtp_cli_feed(cli, r + i, 1, now);
+}
+
+/* Runs the transaction for QID's three recipients; applies RESULT to Q. */
+static void smtp_transaction(mta_queue *q, uint32_t qid, bool bytewise, int64_t now) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  cfg.helo_name = "mail.a.example";
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, now);
+  const mta_msg *m = mta_queue_get(q, qid);
+  smtp_cmd_mail mail = {.from = m->sender};
+  smtp_cmd_rcpt rc[3];
+  for (uint32_t i = 0; i < 3; i++)
+    rc[i] = (smtp_cmd_rcpt){.to = m->rcpts[i].addr};
+  gsize blen;
+  const uint8_t *body = g_bytes_get_data(m->body, &blen);
+  smtp_cli_message sm = {&mail, rc, 3, body, blen, qid};
+  smtp_cli_send(cli, &sm, now);
+  for (uint32_t i = 0; i < 3; i++)
+    mta_queue_take(q, qid, i);
+  GString *in = g_string_new(NULL);
+  size_t ri = 0;
+  bool data = false, closed = false, got_result = false;
+  feed(cli, tx_replies[ri++], bytewise, now);
+  for (int round = 0; round < 50 && !closed; round++) {
+    size_t n;
+    const uint8_t *out = smtp_cli_output_peek(cli, &n);
+    g_string_append_len(in, (const char *)out, (gssize)n);
+    smtp_cli_output_consume(cli, n, now);
+    for (;;) {
+      const char *end = data ? strstr(in->str, "\r\n.\r\n") : strstr(in->str, "\r\n");
+      if (!end)
+        break;
+      size_t used = (size_t)(end - in->str) + (data ? 5 : 2);
+      bool is_data = !data && g_str_has_prefix(in->str, "DATA");
+      g_string_erase(in, 0, (gssize)used);
+      ck_assert_uint_lt(ri, G_N_ELEMENTS(tx_replies));
+      data = is_data;
+      feed(cli, tx_replies[ri++], bytewise, now);
+    }
+    smtp_cli_event ev;
+    while (smtp_cli_next_event(cli, &ev)) {
+      if (ev.type == SMTP_CLI_EV_RESULT) {
+        ck_assert_uint_eq(ev.cookie, qid);
+        ck_assert_uint_eq(ev.nrcpts, 3);
+        for (size_t i = 0; i < ev.nrcpts; i++) {
+          mta_queue_result_args a;
+          mta_queue_result_from_smtp(&ev.rcpts[i], "mx.b.example", &a);
+          mta_queue_result(q, qid, (uint32_t)i, &a, now);
+        }
+        got_result = true;
+      } else if (ev.type == SMTP_CLI_EV_CLOSE) {
+        closed = true;
+      }
+    }
+  }
+  ck_assert_msg(got_result && closed, "result %d closed %d replies %zu state %s in [%s]",
+                got_result, closed, ri, smtp_cli_state_name(cli), in->str);
+  ck_assert_uint_eq(ri, G_N_ELEMENTS(tx_replies));
+  g_string_free(in, TRUE);
+  smtp_cli_free(cli);
+}
+
+/* Delivered, deferred and bounced from one transaction; the bounce becomes
+ * a DSN built from the queue's record; the same whether the replies come
+ * whole or byte by byte. */
+START_TEST(smtp_mixed_transaction) {
+  GBytes *enc[2];
+  for (int bytewise = 0; bytewise < 2; bytewise++) {
+    mta_retry_profile p;
+    mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+    mta_queue *q = mta_queue_new();
+    uint32_t qid =
+        add(q, "alice@a.example", 0, "bob@b.example", "carol@b.example", "dave@b.example");
+    ck_assert(mta_queue_begin_attempt(q, qid, &p, 1 * S));
+    smtp_transaction(q, qid, bytewise, 1 * S);
+    mta_queue_outcome o;
+    mta_queue_end_attempt(q, qid, &p, 1 * S, &o);
+    ck_assert_uint_eq(o.delivered, 1);
+    ck_assert_uint_eq(o.deferred, 1);
+    ck_assert_uint_eq(o.bounced, 1);
+    ck_assert(o.needs_dsn);
+    const mta_msg *m = mta_queue_get(q, qid);
+    ck_assert_uint_eq(m->rcpts[1].code, 450);
+    ck_assert_str_eq(m->rcpts[1].esc, "4.2.1");
+    ck_assert_str_eq(m->rcpts[2].esc, "5.1.1");
+    ck_assert_str_eq(m->rcpts[2].remote_mta, "mx.b.example");
+    ck_assert_str_eq(m->rcpts[0].text, "Ok: queued as 7F3");
+
+    /* The DSN from the queue's view of the bounced recipients. */
+    mta_dsn_rcpt dr[3];
+    size_t nd = 0;
+    for (uint32_t i = 0; i < m->nrcpts; i++) {
+      const mta_rcpt *r = &m->rcpts[i];
+      if (r->state != MTA_RCPT_BOUNCED)
+        continue;
+      dr[nd++] = (mta_dsn_rcpt){r->addr, NULL,    MTA_DSN_FAILED, r->esc, r->remote_mta,
+                                r->code, r->text, r->last_try,    -1};
+    }
+    gsize blen;
+    const uint8_t *body = g_bytes_get_data(m->body, &blen);
+    mta_dsn_config dc = {.reporting_mta = "mail.a.example",
+                         .from = "MAILER-DAEMON@a.example",
+                         .to = m->sender,
+                         .message_id = "dsn1@mail.a.example",
+                         .date = 1 * S,
+                         .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
+                         .arrival = m->arrival,
+                         .rcpts = dr,
+                         .nrcpts = nd,
+                         .original = body,
+                         .original_len = blen};
+    char *err = NULL;
+    GBytes *dsn = mta_dsn_build(&dc, &err);
+    ck_assert_msg(dsn != NULL, "%s", err);
+    ck_assert(
+        strstr(g_bytes_get_data(dsn, NULL), "Diagnostic-Code: smtp; 550 5.1.1 <dave@b.example>"));
+    const char *to[] = {m->sender};
+    mta_queue_add_args da = {
+        .sender = "", .rcpts = to, .nrcpts = 1, .body = dsn, .arrival = 1 * S, .dsn_of = qid};
+    uint32_t dq = mta_queue_add(q, &da);
+    mta_queue_dsn_queued(q, qid, dq);
+    g_bytes_unref(dsn);
+    ck_assert_uint_eq(mta_queue_check(q, NULL, 0, NULL), 0);
+    enc[bytewise] = mta_queue_encode(q);
+    mta_queue_free(q);
+  }
+  ck_assert(g_bytes_equal(enc[0], enc[1]));
+  g_bytes_unref(enc[0]);
+  g_bytes_unref(enc[1]);
+}
+END_TEST
+
+static mta_queue *sample_queue(void) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_EXIM);
+  mta_queue *q = mta_queue_new();
+  uint32_t a = add(q, "alice@a.example", 0, "bob@b.example", "carol@c.example", NULL);
+  add(q, "", 5 * S, "dan@d.example", NULL, NULL);
+  uint32_t c = add(q, "x@a.example", 7 * S, "e@e.example", "f@f.example", "g@e.example");
+  mta_queue_outcome o;
+  ck_assert(mta_queue_begin_attempt(q, a, &p, 1 * S));
+  result(q, a, 0, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 2 * S);
+  result(q, a, 1, MTA_RCPT_DEFERRED, 451, "4.7.1", "greylisted", 2 * S);
+  mta_queue_end_attempt(q, a, &p, 2 * S, &o);
+  ck_assert(mta_queue_begin_attempt(q, c, &p, 8 * S));
+  result(q, c, 1, MTA_RCPT_BOUNCED, 550, "5.7.1", "refused", 9 * S);
+  mta_queue_end_attempt(q, c, &p, 9 * S, &o);
+  ck_assert(mta_queue_begin_attempt(q, c, &p, 1000 * S)); /* caught in an attempt */
+  mta_queue_take(q, c, 0);
+  return q;
+}
+
+START_TEST(encode_round_trip) {
+  mta_queue *q = sample_queue();
+  GBytes *blob = mta_queue_encode(q);
+  gsize len;
+  const uint8_t *d = g_bytes_get_data(blob, &len);
+  char *err = NULL;
+  mta_queue *r = mta_queue_decode(d, len, &err);
+  ck_assert_msg(r != NULL, "decode: %s", err);
+  /* Equal except that the message caught in an attempt is due at once. */
+  const mta_msg *m1 = mta_queue_get(q, 1), *m2 = mta_queue_get(r, 1);
+  ck_assert_int_eq(m1->due, m2->due);
+  ck_assert_int_eq(m1->retry.next_try, m2->retry.next_try);
+  ck_assert_str_eq(m2->rcpts[1].text, "greylisted");
+  ck_assert_str_eq(m2->rcpts[1].remote_mta, "mx.b.example");
+  ck_assert_str_eq(m2->rcpts[1].esc, "4.7.1");
+  ck_assert_uint_eq(m2->rcpts[0].state, MTA_RCPT_DELIVERED);
+  ck_assert(g_bytes_equal(m1->body, m2->body));
+  const mta_msg *c2 = mta_queue_get(r, 3);
+  ck_assert(!c2->in_attempt && !(c2->rcpts[0].flags & MTA_RCPT_F_INFLIGHT));
+  ck_assert_int_eq(c2->due, 7 * S);
+  ck_assert(mta_queue_needs_dsn(r, 3));
+  GArray *due = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  mta_queue_due(r, 2000 * S, due);
+  ck_assert_uint_eq(due->len, 3);
+  ck_assert_uint_eq(g_array_index(due, uint32_t, 0), 2);
+  ck_assert_uint_eq(g_array_index(due, uint32_t, 1), 3);
+  ck_assert_uint_eq(g_array_index(due, uint32_t, 2), 1);
+  g_array_free(due, TRUE);
+  mta_queue_stats s1, s2;
+  mta_queue_get_stats(q, &s1);
+  mta_queue_get_stats(r, &s2);
+  ck_assert(memcmp(&s1, &s2, sizeof s1) == 0);
+  /* Ids continue after a restart. */
+  ck_assert_uint_eq(add(r, "a@x", 0, "z@z.example", NULL, NULL), 4);
+
+  /* Encoding the restored queue again is stable. */
+  mta_queue *r1 = mta_queue_decode(d, len, &err);
+  GBytes *b2 = mta_queue_encode(r1);
+  mta_queue *r2 = mta_queue_decode(g_bytes_get_data(b2, NULL), g_bytes_get_size(b2), &err);
+  GBytes *b3 = mta_queue_encode(r2);
+  ck_assert(g_bytes_equal(b2, b3));
+
+  /* Per-message records into an empty queue (the crash path). */
+  mta_queue *e = mta_queue_new();
+  for (uint32_t id = 1; id <= 3; id++) {
+    GByteArray *rec = g_byte_array_new();
+    mta_queue_msg_encode(q, id, rec);
+    ck_assert_uint_eq(mta_queue_msg_decode(e, rec->data, rec->len, &err), id);
+    ck_assert_uint_eq(mta_queue_msg_decode(e, rec->data, rec->len, &err), 0);
+    ck_assert(strstr(err, "already queued"));
+    g_free(err);
+    err = NULL;
+    g_byte_array_free(rec, TRUE);
+  }
+  ck_assert_uint_eq(add(e, "a@x", 0, "z@z.example", NULL, NULL), 4);
+
+  mta_queue_free(e);
+  mta_queue_free(r1);
+  mta_queue_free(r2);
+  g_bytes_unref(b2);
+  g_bytes_unref(b3);
+  mta_queue_free(r);
+  g_bytes_unref(blob);
+  mta_queue_free(q);
+}
+END_TEST
+
+/* Every truncation and every single-byte corruption: an error or a queue,
+ * never a crash (the disk is outside input). */
+START_TEST(encode_damage) {
+  mta_queue *q = sample_queue();
+  GBytes *blob = mta_queue_encode(q);
+  gsize len;
+  const uint8_t *d = g_bytes_get_data(blob, &len);
+  for (gsize cut = 0; cut < len; cut++) {
+    char *err = NULL;
+    mta_queue *r = mta_queue_decode(d, cut, &err);
+    ck_assert_msg(r == NULL && err != NULL, "cut %zu accepted", cut);
+    g_free(err);
+  }
+  uint8_t *copy = g_memdup2(d, len);
+  size_t accepted = 0;
+  for (gsize i = 0; i < len; i++) {
+    for (int flip = 0; flip < 3; flip++) {
+      uint8_t save = copy[i];
+      copy[i] = flip == 0 ? 0xff : flip == 1 ? 0x00 : (uint8_t)(save ^ 0x80);
+      char *err = NULL;
+      mta_queue *r = mta_queue_decode(copy, len, &err);
+      if (r) {
+        accepted++;
+        mta_queue_check(r, NULL, 0, NULL);
+        GBytes *again = mta_queue_encode(r);
+        g_bytes_unref(again);
+      }
+      mta_queue_free(r);
+      g_free(err);
+      copy[i] = save;
+    }
+  }
+  ck_assert_uint_gt(accepted, 0); /* e.g. a changed time is still a queue */
+  g_free(copy);
+
+  /* A ledger entry that bounced without a DSN is reported: find the
+   * sample's finished message by building one. */
+  mta_queue *q2 = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  uint32_t id = add(q2, "s@a.example", 0, "r@b.example", NULL, NULL);
+  mta_queue_outcome o;
+  mta_queue_begin_attempt(q2, id, &p, 0);
+  result(q2, id, 0, MTA_RCPT_BOUNCED, 550, "5.1.1", "no", 1);
+  mta_queue_end_attempt(q2, id, &p, 1, &o);
+  const char *to[] = {"s@a.example"};
+  mta_queue_add_args da = {.sender = "", .rcpts = to, .nrcpts = 1, .arrival = 1, .dsn_of = id};
+  mta_queue_dsn_queued(q2, id, mta_queue_add(q2, &da));
+  GBytes *b = mta_queue_encode(q2);
+  uint8_t *bad = g_memdup2(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+  /* magic 4, counter 4, 12 statistics × 8, ledger count 4; dsn_qid at +12. */
+  size_t off = 4 + 4 + 12 * 8 + 4 + 12;
+  ck_assert_uint_eq(bad[off], 2);
+  bad[off] = 0;
+  char *err = NULL;
+  mta_queue *r = mta_queue_decode(bad, g_bytes_get_size(b), &err);
+  ck_assert_ptr_nonnull(r);
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  ck_assert_uint_eq(mta_queue_check(r, NULL, 0, v), 1);
+  ck_assert_str_eq(v->pdata[0], "message 1: 1 recipient(s) bounced without a DSN");
+  g_ptr_array_free(v, TRUE);
+  mta_queue_free(r);
+  g_free(bad);
+  g_bytes_unref(b);
+  mta_queue_free(q2);
+  g_bytes_unref(blob);
+  mta_queue_free(q);
+}
+END_TEST
+
+/* Memory per queued message beyond its body: the queue's own estimate and
+ * (with glibc, outside sanitizers) the allocator's figure, both < 1 KiB for
+ * a typical message (one or two recipients, a deferral reason). */
+START_TEST(memory_per_message) {
+  enum { N = 20000 };
+#ifdef __GLIBC__
+  struct mallinfo2 before = mallinfo2();
+#endif
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  for (unsigned i = 0; i < N; i++) {
+    char from[64], r1[64], r2[64];
+    snprintf(from, sizeof from, "user%u@sender%u.example", i % 1000, i % 100);
+    snprintf(r1, sizeof r1, "user%u@domain%u.example", (i * 7) % 1000, i % 100);
+    snprintf(r2, sizeof r2, "user%u@domain%u.example", (i * 13) % 1000, (i + 1) % 100);
+    const char *rc[] = {r1, r2};
+    mta_queue_add_args a = {.sender = from,
+                            .rcpts = rc,
+                            .nrcpts = 1 + i % 2,
+                            .body_id = i,
+                            .size = 4000,
+                            .arrival = i * S};
+    uint32_t qid = mta_queue_add(q, &a);
+    if (i % 2) { /* half were tried once and deferred */
+      mta_queue_begin_attempt(q, qid, &p, i * S);
+      mta_queue_take(q, qid, 0);
+      mta_queue_result_args r = {MTA_RCPT_DEFERRED, 451, "4.7.1",
+                                 "Greylisted, see https://postgrey.example/help",
+                                 "mx1.domain.example"};
+      mta_queue_result(q, qid, 0, &r, i * S);
+      mta_queue_outcome o;
+      mta_queue_end_attempt(q, qid, &p, i * S, &o);
+    }
+  }
+  size_t est = mta_queue_memory(q) / N;
+#ifdef __GLIBC__
+  struct mallinfo2 after = mallinfo2();
+  size_t real = after.uordblks > before.uordblks ? (after.uordblks - before.uordblks) / N : 0;
+#else
+  size_t real = 0;
+#endif
+  fprintf(stderr, "mta_queue memory per message: estimate %zu B, allocator %zu B (1.5 rcpts avg)\n",
+          est, real);
+  ck_assert_uint_lt(est, 1024);
+  ck_assert_uint_gt(est, 100);
+  if (real > 0) /* 0 under sanitizers, which replace malloc */
+    ck_assert_uint_lt(real, 1024);
+  mta_queue_free(q);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("mta_queue");
+  TCase *tc = tcase_create("queue");
+  tcase_add_test(tc, due_order);
+  tcase_add_test(tc, mixed_outcomes);
+  tcase_add_test(tc, expiry);
+  tcase_add_test(tc, destinations);
+  tcase_add_test(tc, smtp_mixed_transaction);
+  suite_add_tcase(s, tc);
+  TCase *enc = tcase_create("encoding");
+  tcase_add_test(enc, encode_round_trip);
+  tcase_add_test(enc, encode_damage);
+  tcase_add_test(enc, memory_per_message);
+  suite_add_tcase(s, enc);
+  return s;
+}
+
+int main(void) { return testutil_run(suite()); }
