@@ -246,6 +246,26 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   return m->qid;
 }
 
+void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
+  mta_msg *m = msg_get(q, qid, "mta_queue_withdraw");
+  g_assert(!m->in_attempt && m->attempts == 0);
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    if (!rcpt_final(&m->rcpts[i])) {
+      dest_adjust(q, m->rcpts[i].dest, m->qid, -1);
+      q->st.queued_rcpts--;
+    }
+  ledger_ent e = {m->qid, 0, 0, 0, m->dsn_of, LEDGER_F_WITHDRAWN};
+  g_array_append_val(q->ledger, e);
+  heap_remove(q, m);
+  q->str_bytes -= msg_str_bytes(m);
+  q->st.queued--;
+  q->st.queued_bytes -= m->size;
+  q->st.accepted--;
+  if (m->dsn_of)
+    q->st.dsns--;
+  g_hash_table_remove(q->msgs, GUINT_TO_POINTER(qid));
+}
+
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid) {
   return g_hash_table_lookup(q->msgs, GUINT_TO_POINTER(qid));
 }
@@ -635,6 +655,8 @@ static bool check_one(const mta_queue *q, GArray *led, uint32_t qid, GPtrArray *
   if (!g_array_binary_search(led, &key, ledger_cmp, &idx))
     return false;
   const ledger_ent *e = &g_array_index(led, ledger_ent, idx);
+  if (e->flags & LEDGER_F_WITHDRAWN)
+    return true;
   if (e->bounced && !(e->flags & LEDGER_F_NULL_SENDER) && e->dsn_qid == 0)
     violation(violations, count, "message %u: %u recipient(s) bounced without a DSN", qid,
               e->bounced);

@@ -111,6 +111,12 @@ typedef struct {
  * recipient (asserted). */
 uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a);
 
+/* Takes back message QID, added but never acknowledged: its record could
+ * not be stored, so the client got a 4xx and no 250. Asserts no attempt
+ * was begun. The id is never issued again and mta_queue_check does not
+ * count it as lost. */
+void mta_queue_withdraw(mta_queue *q, uint32_t qid);
+
 /* The message QID, or NULL when it is not (or no longer) queued. */
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid);
 

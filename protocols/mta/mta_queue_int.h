@@ -17,7 +17,7 @@ typedef struct {
   uint32_t flags;   /* LEDGER_F_* */
 } ledger_ent;
 
-enum { LEDGER_F_NULL_SENDER = 1u << 0 };
+enum { LEDGER_F_NULL_SENDER = 1u << 0, LEDGER_F_WITHDRAWN = 1u << 1 };
 
 typedef struct {
   char *name;

@@ -1,0 +1,706 @@
+/* mta.c — the MTA host's queue on disk, its life across crashes, DSNs and
+ * the account behind the end-of-run invariant (see mta.h).
+ *
+ * Disk layout (host disk, survives crashes):
+ *   mta/seq             the next message number (8 octets, little-endian)
+ *   mta/body/<seq>      the message as stored (Received prepended)
+ *   mta/q/<seq>         the queue record (mta_queue_msg_encode)
+ * A message is acknowledged only after both are written (RFC 5321 §6.1:
+ * "the receiver-SMTP MUST NOT lose the message" once it said 250). The
+ * record is rewritten after every transaction that changed a recipient and
+ * removed with the body when the message leaves the queue.
+ *
+ * DSNs (RFC 3464, RFC 5321 §4.5.5): a failure report goes back to the
+ * reverse path with a null reverse path; never about a null-sender message
+ * (mta_queue enforces it). Delay warnings use the profile's
+ * delay_warning (postfix: off).
+ */
+#include "mta_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "mail_trace.h"
+#include "mime_date.h"
+#include "mime_hdr.h"
+
+void mta_host_config_init(mta_host_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->hostname = "localhost";
+  cfg->submission = true;
+  cfg->mx = true;
+  cfg->mailbox_port = 25;
+  cfg->retry_profile = "postfix";
+  mta_policy_config_init(&cfg->policy);
+  cfg->dest_concurrency = 20;
+  cfg->rcpt_limit = 50;
+  cfg->verify_local_rcpt = true;
+  cfg->epoch_unix = INT64_C(1767225600); /* 2026-01-01T00:00:00Z */
+}
+
+const char *mta_filter_stage_name(mta_filter_stage s) {
+  static const char *const names[MTA_FILTER__COUNT] = {"rcpt", "data"};
+  g_assert((unsigned)s < MTA_FILTER__COUNT);
+  return names[s];
+}
+
+const char *mta_host_name(const mta_host *m) { return m->hostname; }
+
+/* ---- disk ---- */
+
+void mta__key(char *buf, size_t n, const char *kind, uint64_t seq) {
+  g_snprintf(buf, n, "mta/%s/%016" PRIx64, kind, seq);
+}
+
+GBytes *mta__body(mta_host *m, uint64_t seq) {
+  char key[64];
+  mta__key(key, sizeof key, "body", seq);
+  return disk_get(host_disk(m->h), key);
+}
+
+static void put_seq(mta_host *m) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++)
+    b[i] = (uint8_t)(m->seq >> (8 * i));
+  GBytes *v = g_bytes_new(b, 8);
+  /* Same size as before: a full disk never refuses it. */
+  disk_put(host_disk(m->h), "mta/seq", v);
+  g_bytes_unref(v);
+}
+
+uint64_t mta__next_seq(mta_host *m) {
+  uint64_t s = m->seq++;
+  put_seq(m);
+  return s;
+}
+
+char *mta__make_msgid(mta_host *m, uint64_t seq) {
+  int64_t secs = m->epoch + host_now(m->h) / SIM_S;
+  return g_strdup_printf("%" PRId64 ".%" PRIX64 "@%s", secs, seq, m->hostname);
+}
+
+static mta__acc *acc_at(mta_host *m, uint64_t seq) {
+  g_assert(seq > 0);
+  if (m->acc->len < seq)
+    g_array_set_size(m->acc, (guint)seq);
+  return &g_array_index(m->acc, mta__acc, seq - 1);
+}
+
+mta__msg *mta__msg_get(mta_host *m, uint32_t qid) {
+  mta__msg *mm = g_hash_table_lookup(m->msgs, GUINT_TO_POINTER(qid));
+  g_assert(mm);
+  return mm;
+}
+
+static mta__msg *msg_new(mta_host *m, uint32_t qid, uint64_t seq, const char *msgid) {
+  mta__msg *mm = g_new0(mta__msg, 1);
+  mm->qid = qid;
+  mm->seq = seq;
+  mm->msgid = g_strdup(msgid);
+  g_snprintf(mm->queue_id, sizeof mm->queue_id, "%06" PRIX64, seq);
+  g_hash_table_insert(m->msgs, GUINT_TO_POINTER(qid), mm);
+  return mm;
+}
+
+static void msg_free(gpointer p) {
+  mta__msg *mm = p;
+  g_free(mm->msgid);
+  g_free(mm);
+}
+
+static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
+  char key[64];
+  mta__key(key, sizeof key, "q", seq);
+  g_byte_array_set_size(m->rec, 0);
+  mta_queue_msg_encode(m->q, qid, m->rec);
+  GBytes *v = g_bytes_new(m->rec->data, m->rec->len);
+  disk_status st = disk_put(host_disk(m->h), key, v);
+  g_bytes_unref(v);
+  return st == DISK_OK;
+}
+
+void mta__rewrite(mta_host *m, uint32_t qid) {
+  mta__msg *mm = mta__msg_get(m, qid);
+  /* A record that cannot grow on a full disk stays as it was: after a
+   * crash its recipients are tried again (a duplicate, never a loss). */
+  write_record(m, qid, mm->seq);
+}
+
+static char *domain_of(const char *addr) {
+  const char *at = strrchr(addr, '@');
+  return g_strdup(at ? at + 1 : addr);
+}
+
+uint32_t mta__store(mta_host *m, const mta__store_args *a) {
+  disk *d = host_disk(m->h);
+  char bkey[64];
+  mta__key(bkey, sizeof bkey, "body", a->seq);
+  if (disk_put(d, bkey, a->body) != DISK_OK)
+    return 0;
+  GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
+  for (size_t i = 0; i < a->nrcpts; i++) {
+    char *dom = domain_of(a->rcpts[i]);
+    mta_route_plan plan;
+    mta_route_plan_for(m->route, dom, &plan);
+    g_ptr_array_add(dests, plan.nexthop);
+    plan.nexthop = NULL;
+    mta_route_plan_clear(&plan);
+    g_free(dom);
+  }
+  mta_queue_add_args qa = {.sender = a->sender,
+                           .rcpts = a->rcpts,
+                           .dests = (const char *const *)dests->pdata,
+                           .nrcpts = a->nrcpts,
+                           .body_id = a->seq,
+                           .size = g_bytes_get_size(a->body),
+                           .arrival = host_now(m->h),
+                           .dsn_of = a->dsn_of};
+  uint32_t qid = mta_queue_add(m->q, &qa);
+  g_ptr_array_free(dests, TRUE);
+  if (!write_record(m, qid, a->seq)) {
+    mta_queue_withdraw(m->q, qid);
+    disk_remove(d, bkey);
+    return 0;
+  }
+  msg_new(m, qid, a->seq, a->msgid);
+  mta__acc *ac = acc_at(m, a->seq);
+  ac->qid = qid;
+  ac->state = MTA__ACC_QUEUED;
+  ac->null_sender = !a->sender || !*a->sender;
+  ac->is_dsn = a->dsn_of != 0;
+  mta__kick_runner(m, host_now(m->h));
+  return qid;
+}
+
+/* ---- departures ---- */
+
+typedef struct {
+  unsigned delivered, bounced;
+} tally;
+
+static tally count_states(const mta_msg *qm) {
+  tally t = {0, 0};
+  for (uint32_t i = 0; i < qm->nrcpts; i++) {
+    t.delivered += qm->rcpts[i].state == MTA_RCPT_DELIVERED;
+    t.bounced += qm->rcpts[i].state == MTA_RCPT_BOUNCED;
+  }
+  return t;
+}
+
+/* QID left the queue: trace, forget, remove its files, account. */
+static void departed(mta_host *m, uint32_t qid, tally t) {
+  mta__msg *mm = mta__msg_get(m, qid);
+  mail_trace_expire(m->h, mm->msgid, mm->queue_id);
+  char key[64];
+  mta__key(key, sizeof key, "q", mm->seq);
+  disk_remove(host_disk(m->h), key);
+  mta__key(key, sizeof key, "body", mm->seq);
+  disk_remove(host_disk(m->h), key);
+  mta__acc *ac = acc_at(m, mm->seq);
+  ac->state = MTA__ACC_DONE;
+  ac->qid = 0;
+  ac->delivered = t.delivered;
+  ac->bounced = t.bounced;
+  m->st.left++;
+  g_hash_table_remove(m->msgs, GUINT_TO_POINTER(qid));
+}
+
+static char *reason_of(const mta_rcpt *r) {
+  if (r->code && r->esc[0])
+    return g_strdup_printf("%u %s %s", r->code, r->esc, r->text ? r->text : "");
+  if (r->code)
+    return g_strdup_printf("%u %s", r->code, r->text ? r->text : "");
+  return g_strdup(r->text ? r->text : "");
+}
+
+/* A DSN about QID: the bounced, unreported recipients (or, DELAYED, the
+ * deferred ones). Returns false when it could not be stored. */
+static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
+  const mta_msg *qm = mta_queue_get(m->q, qid);
+  mta__msg *mm = mta__msg_get(m, qid);
+  GArray *rs = g_array_new(FALSE, TRUE, sizeof(mta_dsn_rcpt));
+  GPtrArray *which = g_ptr_array_new();
+  int64_t until = qm->arrival + m->retry.lifetime;
+  for (uint32_t i = 0; i < qm->nrcpts; i++) {
+    const mta_rcpt *r = &qm->rcpts[i];
+    bool pick = delayed ? r->state == MTA_RCPT_DEFERRED
+                        : r->state == MTA_RCPT_BOUNCED && !(r->flags & MTA_RCPT_F_REPORTED);
+    if (!pick)
+      continue;
+    mta_dsn_rcpt d = {0};
+    d.rcpt = r->addr;
+    d.action = delayed ? MTA_DSN_DELAYED : MTA_DSN_FAILED;
+    d.status = r->esc[0] && (r->esc[0] == '4' || r->esc[0] == '5')
+                   ? r->esc
+                   : (r->code >= 500 || !delayed ? "5.0.0" : "4.0.0");
+    d.remote_mta = r->remote_mta;
+    d.code = r->code >= 200 && r->code < 600 ? r->code : 0;
+    d.text = r->text ? r->text : "delivery failed";
+    d.last_attempt = r->last_try;
+    d.retry_until = delayed ? until : -1;
+    g_array_append_val(rs, d);
+    g_ptr_array_add(which, (gpointer)r);
+  }
+  if (rs->len == 0) {
+    g_array_free(rs, TRUE);
+    g_ptr_array_free(which, TRUE);
+    return true;
+  }
+  uint64_t seq = m->seq; /* taken only if stored */
+  char *msgid = mta__make_msgid(m, seq);
+  char *from = g_strdup_printf("MAILER-DAEMON@%s", m->hostname);
+  GBytes *orig = mta__body(m, mm->seq);
+  gsize olen = 0;
+  const uint8_t *odata = orig ? g_bytes_get_data(orig, &olen) : NULL;
+  mta_dsn_config c = {.reporting_mta = m->hostname,
+                      .from = from,
+                      .from_name = "Mail Delivery System",
+                      .to = qm->sender,
+                      .message_id = msgid,
+                      .date = host_now(m->h),
+                      .epoch_unix = m->epoch,
+                      .queue_id = mm->queue_id,
+                      .arrival = qm->arrival,
+                      .rcpts = (const mta_dsn_rcpt *)rs->data,
+                      .nrcpts = rs->len,
+                      .original = odata,
+                      .original_len = olen};
+  char *err = NULL;
+  GBytes *dsn = mta_dsn_build(&c, &err);
+  if (!dsn) { /* an original header the report cannot quote: leave it out */
+    g_free(err);
+    err = NULL;
+    c.original = NULL;
+    c.original_len = 0;
+    dsn = mta_dsn_build(&c, &err);
+  }
+  bool ok = false;
+  if (dsn) {
+    mta__next_seq(m);
+    const char *to[] = {qm->sender};
+    mta__store_args sa = {"", to, 1, dsn, seq, msgid, qid};
+    uint32_t dq = mta__store(m, &sa);
+    ok = dq != 0;
+    if (ok) {
+      m->st.dsns++;
+      mail_trace_queue(m->h, msgid, mta__msg_get(m, dq)->queue_id, (mail_rcpts){to, 1});
+      if (delayed) {
+        mta_queue_warning_sent(m->q, qid);
+      } else {
+        for (guint i = 0; i < which->len; i++) {
+          const mta_rcpt *r = which->pdata[i];
+          char *why = reason_of(r);
+          mail_trace_bounce(m->h, mm->msgid, mm->queue_id, r->addr, why, msgid);
+          g_free(why);
+        }
+        acc_at(m, mm->seq)->dsn_seq = seq;
+        tally t = count_states(qm);
+        mta_queue_dsn_queued(m->q, qid, dq);
+        if (!mta_queue_get(m->q, qid))
+          departed(m, qid, t);
+        else
+          mta__rewrite(m, qid);
+      }
+    }
+    g_bytes_unref(dsn);
+  } else {
+    g_free(err); /* cannot happen with a checked config; the message waits */
+  }
+  g_free(from);
+  g_free(msgid);
+  g_array_free(rs, TRUE);
+  g_ptr_array_free(which, TRUE);
+  return ok;
+}
+
+static void dsn_or_wait(mta_host *m, uint32_t qid) {
+  if (mta_queue_needs_dsn(m->q, qid) && !make_dsn(m, qid, false))
+    g_array_append_val(m->dsn_retry, qid);
+}
+
+void mta__dsn_retry(mta_host *m) {
+  if (!m->dsn_retry->len)
+    return;
+  GArray *again = m->dsn_retry;
+  m->dsn_retry = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for (guint i = 0; i < again->len; i++) {
+    uint32_t qid = g_array_index(again, uint32_t, i);
+    const mta_msg *qm = mta_queue_get(m->q, qid);
+    if (qm && !qm->in_attempt)
+      dsn_or_wait(m, qid);
+  }
+  g_array_free(again, TRUE);
+}
+
+/* A null-sender message's recipients that the profile is about to give
+ * up on: their bounces are traced, never reported (RFC 3464 §2). */
+static GPtrArray *null_sender_pending(const mta_msg *qm) {
+  if (*qm->sender)
+    return NULL;
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  for (uint32_t i = 0; i < qm->nrcpts; i++) {
+    const mta_rcpt *r = &qm->rcpts[i];
+    if (r->state != MTA_RCPT_DELIVERED && r->state != MTA_RCPT_BOUNCED) {
+      g_ptr_array_add(v, g_strdup(r->addr));
+      g_ptr_array_add(v, reason_of(r));
+    }
+  }
+  return v;
+}
+
+static void trace_null_bounces(mta_host *m, const char *msgid, const char *queue_id, GPtrArray *v) {
+  for (guint i = 0; v && i + 1 < v->len; i += 2)
+    mail_trace_bounce(m->h, msgid, queue_id, v->pdata[i], v->pdata[i + 1], "");
+}
+
+void mta__finish_attempt(mta_host *m, uint32_t qid) {
+  mta__msg *mm = mta__msg_get(m, qid);
+  const mta_msg *qm = mta_queue_get(m->q, qid);
+  sim_time now = host_now(m->h);
+  mm->in_attempt = false;
+  GPtrArray *nullv = null_sender_pending(qm);
+  mta_queue_outcome out;
+  mta_queue_end_attempt(m->q, qid, &m->retry, now, &out);
+  bool gave_up = nullv && nullv->len && out.verdict == MTA_RETRY_BOUNCE;
+  if (gave_up)
+    trace_null_bounces(m, mm->msgid, mm->queue_id, nullv);
+  if (nullv)
+    g_ptr_array_free(nullv, TRUE);
+  if (out.done) {
+    tally t = {out.delivered, out.bounced};
+    departed(m, qid, t);
+    return;
+  }
+  qm = mta_queue_get(m->q, qid);
+  if (out.deferred && out.verdict != MTA_RETRY_BOUNCE) {
+    for (uint32_t i = 0; i < qm->nrcpts; i++) {
+      const mta_rcpt *r = &qm->rcpts[i];
+      if (r->state != MTA_RCPT_DEFERRED)
+        continue;
+      char *why = reason_of(r);
+      mail_trace_defer(m->h, mm->msgid, mm->queue_id, r->addr, why, out.next);
+      g_free(why);
+    }
+  }
+  if (out.needs_dsn) {
+    dsn_or_wait(m, qid);
+    if (!mta_queue_get(m->q, qid))
+      return;
+  }
+  if (mta_queue_warning_due(m->q, qid, &m->retry, now))
+    make_dsn(m, qid, true);
+  mta__rewrite(m, qid);
+  mta__kick_runner(m, mta_queue_next_due(m->q));
+}
+
+bool mta__begin(mta_host *m, uint32_t qid) {
+  sim_time now = host_now(m->h);
+  const mta_msg *qm = mta_queue_get(m->q, qid);
+  bool expiring =
+      qm->expire_pending || mta_retry_expired(&m->retry, qm->arrival, !*qm->sender, now);
+  if (!expiring)
+    return mta_queue_begin_attempt(m->q, qid, &m->retry, now);
+  mta__msg *mm = mta__msg_get(m, qid);
+  GPtrArray *nullv = null_sender_pending(qm);
+  tally t = count_states(qm);
+  unsigned n = qm->nrcpts;
+  bool began = mta_queue_begin_attempt(m->q, qid, &m->retry, now);
+  g_assert(!began);
+  trace_null_bounces(m, mm->msgid, mm->queue_id, nullv);
+  if (nullv)
+    g_ptr_array_free(nullv, TRUE);
+  if (!mta_queue_get(m->q, qid)) {
+    t.bounced = n - t.delivered;
+    departed(m, qid, t);
+    return false;
+  }
+  mta__rewrite(m, qid);
+  dsn_or_wait(m, qid);
+  return false;
+}
+
+/* ---- the queue runner ---- */
+
+static void run_fire(void *a, void *b) {
+  (void)b;
+  mta_host *m = a;
+  m->run_timer = 0;
+  m->run_at = INT64_MAX;
+  mta__run_queue(m);
+  mta__kick_runner(m, mta_queue_next_due(m->q));
+}
+
+void mta__kick_runner(mta_host *m, sim_time at) {
+  if (!m->up || at == INT64_MAX)
+    return;
+  sim_time now = host_now(m->h);
+  if (at < now)
+    at = now;
+  if (m->run_timer && m->run_at <= at)
+    return;
+  if (m->run_timer)
+    sim_world_cancel(host_world(m->h), m->run_timer);
+  m->run_at = at;
+  m->run_timer = sim_world_at(host_world(m->h), at, run_fire, m, NULL);
+}
+
+/* ---- life cycle ---- */
+
+static char *parse_msgid(GBytes *body) {
+  if (!body)
+    return NULL;
+  gsize len, hl;
+  const char *p = g_bytes_get_data(body, &len);
+  guint flags = 0;
+  mime_hdr *hd = mime_hdr_parse(p, len, 0, 0, &hl, &flags);
+  const char *v = mime_hdr_get(hd, "Message-ID");
+  char *id = NULL;
+  if (v) {
+    char *s = g_strstrip(g_strdup(v));
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+      s[n - 1] = 0;
+      memmove(s, s + 1, n - 1);
+    }
+    if (*s)
+      id = s;
+    else
+      g_free(s);
+  }
+  mime_hdr_free(hd);
+  return id;
+}
+
+char *mta__parse_msgid(GBytes *body) { return parse_msgid(body); }
+
+static void load(mta_host *m) {
+  disk *d = host_disk(m->h);
+  GBytes *sv = disk_get(d, "mta/seq");
+  if (sv && g_bytes_get_size(sv) == 8) {
+    const uint8_t *b = g_bytes_get_data(sv, NULL);
+    m->seq = 0;
+    for (int i = 7; i >= 0; i--)
+      m->seq = (m->seq << 8) | b[i];
+  }
+  GPtrArray *keys = disk_list(d, "mta/q/");
+  for (guint i = 0; i < keys->len; i++) {
+    GBytes *rec = disk_get(d, keys->pdata[i]);
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(rec, &n);
+    char *err = NULL;
+    uint32_t qid = mta_queue_msg_decode(m->q, p, n, &err);
+    if (!qid) {
+      g_free(err); /* records are ours; a bad one is kept for a person to see */
+      continue;
+    }
+    const mta_msg *qm = mta_queue_get(m->q, qid);
+    uint64_t seq = qm->body_id;
+    char *id = parse_msgid(mta__body(m, seq));
+    char *gen = id ? NULL : mta__make_msgid(m, seq);
+    msg_new(m, qid, seq, id ? id : gen);
+    g_free(id);
+    g_free(gen);
+    acc_at(m, seq)->qid = qid;
+    if (seq >= m->seq)
+      m->seq = seq + 1;
+    if (mta_queue_needs_dsn(m->q, qid))
+      g_array_append_val(m->dsn_retry, qid);
+  }
+  g_ptr_array_unref(keys);
+}
+
+static void start(mta_host *m) {
+  m->up = true;
+  m->q = mta_queue_new();
+  m->policy = mta_policy_new(&m->policy_cfg);
+  m->msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, msg_free);
+  m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
+  m->dests = g_ptr_array_new();
+  m->agents = g_ptr_array_new();
+  m->conns = g_ptr_array_new();
+  m->dsn_retry = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  m->run_at = INT64_MAX;
+  load(m);
+  put_seq(m);
+  mta__smtpd_start(m);
+  mta__kick_runner(m, host_now(m->h));
+}
+
+/* Drops everything the machine held in memory (its disk stays). */
+static void stop(mta_host *m) {
+  if (!m->up)
+    return;
+  m->up = false;
+  mta__smtpd_drop(m);
+  mta__deliver_drop(m);
+  if (m->run_timer)
+    sim_world_cancel(host_world(m->h), m->run_timer);
+  m->run_timer = 0;
+  g_hash_table_destroy(m->dest_idx);
+  g_ptr_array_free(m->dests, TRUE);
+  g_ptr_array_free(m->agents, TRUE);
+  g_ptr_array_free(m->conns, TRUE);
+  g_hash_table_destroy(m->msgs);
+  g_array_free(m->dsn_retry, TRUE);
+  mta_queue_free(m->q);
+  mta_policy_free(m->policy);
+  m->q = NULL;
+  m->policy = NULL;
+  m->msgs = NULL;
+}
+
+static void on_crash(void *user, bool crashed) {
+  mta_host *m = user;
+  if (crashed) {
+    /* The kernel already dropped the sockets and listeners. */
+    m->lis25 = m->lis587 = NULL;
+    stop(m);
+  } else {
+    m->st.restarts++;
+    start(m);
+  }
+}
+
+mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_host *tls,
+                       dns_client *dns) {
+  mta_host *m = g_new0(mta_host, 1);
+  m->h = h;
+  m->hostname = g_strdup(cfg->hostname ? cfg->hostname : host_name(h));
+  m->locals = g_ptr_array_new_with_free_func(g_free);
+  for (size_t i = 0; i < cfg->nlocal_domains; i++)
+    g_ptr_array_add(m->locals, g_ascii_strdown(cfg->local_domains[i], -1));
+  m->submission = cfg->submission;
+  m->mx = cfg->mx;
+  m->verify_local = cfg->verify_local_rcpt;
+  m->ipv6 = cfg->ipv6;
+  m->mailbox_host = g_strdup(cfg->mailbox_host);
+  m->mailbox_port = cfg->mailbox_port ? cfg->mailbox_port : 25;
+  mta_retry_kind kind = MTA_RETRY_POSTFIX;
+  if (cfg->retry_profile && !mta_retry_kind_parse(cfg->retry_profile, &kind))
+    g_error("mta_host_new: unknown retry profile %s", cfg->retry_profile);
+  mta_retry_profile_init(&m->retry, kind);
+  m->rcpt_limit = cfg->rcpt_limit ? cfg->rcpt_limit : 50;
+  m->epoch = cfg->epoch_unix;
+  m->users = users;
+  m->tls = tls;
+  m->dns = dns;
+  m->policy_cfg = cfg->policy;
+  m->acc = g_array_new(FALSE, TRUE, sizeof(mta__acc));
+  m->rec = g_byte_array_new();
+  m->seq = 1;
+
+  /* Routes: local domains, the smarthost, and this host's own names and
+   * addresses (MX-to-self). */
+  mta_route_config rc;
+  mta_route_config_init(&rc);
+  GArray *locals = g_array_new(FALSE, FALSE, sizeof(mta_route_local));
+  for (guint i = 0; m->mailbox_host && i < m->locals->len; i++) {
+    mta_route_local l = {m->locals->pdata[i], m->mailbox_host, m->mailbox_port};
+    g_array_append_val(locals, l);
+  }
+  rc.locals = (const mta_route_local *)locals->data;
+  rc.nlocals = locals->len;
+  mta_route_override ovr = {"*", cfg->smarthost, cfg->smarthost_port};
+  if (cfg->smarthost) {
+    rc.overrides = &ovr;
+    rc.noverrides = 1;
+  }
+  const char *names[] = {m->hostname};
+  rc.self_names = names;
+  rc.nself_names = 1;
+  GPtrArray *addrs = g_ptr_array_new_with_free_func(g_free);
+  sim_node *n = host_node(h);
+  for (size_t i = 0; i < sim_node_addr_count(n); i++) {
+    char buf[SIM_ADDR_BUFSZ];
+    g_ptr_array_add(addrs, g_strdup(sim_addr_format(sim_node_addr_at(n, i), buf)));
+  }
+  rc.self_addrs = (const char *const *)addrs->pdata;
+  rc.nself_addrs = addrs->len;
+  rc.dest_concurrency = cfg->dest_concurrency ? cfg->dest_concurrency : 20;
+  m->route = mta_route_new(&rc);
+  g_array_free(locals, TRUE);
+  g_ptr_array_free(addrs, TRUE);
+
+  host_on_crash(h, on_crash, m);
+  if (sim_node_is_up(n))
+    start(m);
+  return m;
+}
+
+void mta_host_free(mta_host *m) {
+  if (!m)
+    return;
+  stop(m); /* cancels our events; the world frees the connections */
+  mta_route_free(m->route);
+  g_ptr_array_free(m->locals, TRUE);
+  g_free(m->mailbox_host);
+  g_free(m->hostname);
+  g_array_free(m->acc, TRUE);
+  g_byte_array_free(m->rec, TRUE);
+  g_free(m);
+}
+
+/* ---- observation ---- */
+
+void mta_host_get_stats(const mta_host *m, mta_host_stats *st) {
+  *st = m->st;
+  if (m->up) {
+    st->queued = g_hash_table_size(m->msgs);
+  } else {
+    GPtrArray *keys = disk_list(host_disk(m->h), "mta/q/");
+    st->queued = keys->len;
+    g_ptr_array_unref(keys);
+  }
+}
+
+static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) {
+  (*count)++;
+  if (!v)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  g_ptr_array_add(v, g_strdup_vprintf(fmt, ap));
+  va_end(ap);
+}
+
+size_t mta_host_check(const mta_host *m, GPtrArray *violations) {
+  size_t count = 0;
+  const char *hn = host_name(m->h);
+  GArray *live = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for (guint i = 0; i < m->acc->len; i++) {
+    const mta__acc *a = &g_array_index(m->acc, mta__acc, i);
+    uint64_t seq = (uint64_t)i + 1;
+    if (a->state == MTA__ACC_QUEUED) {
+      bool there;
+      if (m->up) {
+        there = a->qid && mta_queue_get(m->q, a->qid) &&
+                mta_queue_get(m->q, a->qid)->body_id == seq;
+        if (there)
+          g_array_append_val(live, a->qid);
+      } else {
+        char key[64];
+        mta__key(key, sizeof key, "q", seq);
+        there = disk_get(host_disk(m->h), key) != NULL;
+      }
+      if (!there)
+        viol(violations, &count, "%s: message %06" PRIX64 ": accepted, then lost", hn, seq);
+    } else if (a->state == MTA__ACC_DONE) {
+      if (a->bounced && !a->null_sender && !a->dsn_seq)
+        viol(violations, &count, "%s: message %06" PRIX64 ": %u recipient(s) bounced without a DSN",
+             hn, seq, a->bounced);
+      if (a->dsn_seq && a->null_sender)
+        viol(violations, &count, "%s: message %06" PRIX64 ": a DSN about a null-sender message", hn,
+             seq);
+    }
+  }
+  if (m->up && live->len) {
+    GPtrArray *qv = g_ptr_array_new_with_free_func(g_free);
+    count += mta_queue_check(m->q, (const uint32_t *)live->data, live->len, qv);
+    for (guint i = 0; violations && i < qv->len; i++)
+      g_ptr_array_add(violations, g_strdup_printf("%s: %s", hn, (const char *)qv->pdata[i]));
+    g_ptr_array_free(qv, TRUE);
+  }
+  g_array_free(live, TRUE);
+  return count;
+}

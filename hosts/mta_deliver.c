@@ -1,0 +1,756 @@
+/* mta_deliver.c — the MTA's delivery side: queue runs, next hops, DNS
+ * resolution, delivery agents (one SMTP client session walking the
+ * candidate hosts of its next hop), results into the queue.
+ *
+ * Model (Postfix qmgr + smtp, simplified):
+ *   - a queue run takes every due message (mta_queue_due), begins its
+ *     attempt and puts each unfinished recipient on the waiting list of
+ *     its next hop (grouped at store time by mta_route);
+ *   - a next hop resolves once per busy period: MX (RFC 5321 §5.1), then
+ *     A (and AAAA) of each exchange, or of the domain itself (implicit MX);
+ *     mta_route_decide gives the candidate order, or a bounce (null MX
+ *     RFC 7505, MX-to-self 5.4.6, NXDOMAIN) or a deferral (SERVFAIL);
+ *   - up to dest_concurrency agents per next hop; an agent sends one
+ *     transaction per message (at most rcpt_limit recipients, Postfix
+ *     smtp_destination_recipient_limit 50), then takes the next waiting
+ *     message over the same connection (reuse), then QUIT;
+ *   - a failure before MAIL (connect refused or timed out, 4xx/5xx
+ *     greeting or EHLO) moves the agent to the next candidate with the same
+ *     messages (Postfix smtp_skip_5xx_greeting); when none is left its
+ *     recipients and everything waiting for that hop are deferred with
+ *     the last reason (Postfix marks the destination dead);
+ *   - STARTTLS when offered (RFC 3207; Postfix smtp_tls_security_level
+ *     may): a failed handshake is retried once with the same host in clear;
+ *   - results: mta_queue_result per recipient; when a message has every
+ *     result its attempt ends (mta__finish_attempt).
+ */
+#include <string.h>
+
+#include "mail_trace.h"
+#include "mta_int.h"
+
+enum { D_IDLE, D_RESOLVING, D_READY };
+
+typedef struct {
+  char *name;
+  uint16_t pref;
+  GPtrArray *addrs; /* char* */
+  unsigned pending;
+  bool temp, nx, nodata;
+} target;
+
+typedef struct {
+  mta__dest *d;
+  target *t;    /* NULL: the MX lookup */
+  uint64_t id;  /* dns_client id */
+} lookup;
+
+struct mta__dest {
+  mta_host *m;
+  char *name;
+  mta_route_plan plan;
+  int state;
+  bool touched;
+  GArray *waiting; /* mta_queue_ref */
+  guint head;
+  unsigned agents;
+  /* resolution */
+  mta_dns_status mx_status;
+  GPtrArray *mx;  /* target* */
+  target *host;   /* implicit MX / [host]: the name's own addresses */
+  GPtrArray *lookups; /* lookup*, pending */
+  mta_route_decision dec;
+};
+
+typedef struct {
+  uint64_t cookie;
+  uint32_t qid;
+  GArray *idx; /* uint32_t recipient indexes */
+} txn;
+
+typedef struct {
+  mta_host *m;
+  mta__dest *d;
+  uint64_t sid;
+  mta_route_decision dec;
+  const mta_route_candidate *cand;
+  smtp_cli *cli;
+  session *s;
+  smtp_glue_trace tr;
+  GPtrArray *txns;  /* txn*, sent on the current connection */
+  GPtrArray *retry; /* txn*, for the next connection */
+  uint64_t next_cookie;
+  bool connected, early_failed, tls_failed, plain;
+  int fail_code;
+  char *fail_esc, *fail_text;
+} agent;
+
+static void dispatch(mta__dest *d);
+static void agent_connect(agent *a);
+
+/* ---- helpers ---- */
+
+static size_t waiting_len(const mta__dest *d) { return d->waiting->len - d->head; }
+
+static void txn_free(txn *t) {
+  g_array_free(t->idx, TRUE);
+  g_free(t);
+}
+
+static void target_free(target *t) {
+  if (!t)
+    return;
+  g_free(t->name);
+  g_ptr_array_free(t->addrs, TRUE);
+  g_free(t);
+}
+
+static target *target_new(const char *name, uint16_t pref) {
+  target *t = g_new0(target, 1);
+  t->name = g_strdup(name);
+  t->pref = pref;
+  t->addrs = g_ptr_array_new_with_free_func(g_free);
+  return t;
+}
+
+static mta_dns_status target_status(const target *t) {
+  if (t->addrs->len)
+    return MTA_DNS_OK;
+  if (t->temp)
+    return MTA_DNS_TEMPFAIL;
+  return t->nx ? MTA_DNS_NXDOMAIN : MTA_DNS_NODATA;
+}
+
+static void dest_clear_resolution(mta__dest *d) {
+  for (guint i = 0; i < d->lookups->len; i++) {
+    lookup *l = d->lookups->pdata[i];
+    if (d->m->dns)
+      dns_client_cancel(d->m->dns, l->id);
+    g_free(l);
+  }
+  g_ptr_array_set_size(d->lookups, 0);
+  g_ptr_array_set_size(d->mx, 0);
+  target_free(d->host);
+  d->host = NULL;
+  mta_route_decision_clear(&d->dec);
+}
+
+static void dest_free(mta__dest *d) {
+  dest_clear_resolution(d);
+  g_ptr_array_free(d->lookups, TRUE);
+  g_ptr_array_free(d->mx, TRUE);
+  g_array_free(d->waiting, TRUE);
+  mta_route_plan_clear(&d->plan);
+  g_free(d->name);
+  g_free(d);
+}
+
+static mta__dest *dest_get(mta_host *m, const char *name, const char *rcpt) {
+  mta__dest *d = g_hash_table_lookup(m->dest_idx, name);
+  if (d)
+    return d;
+  d = g_new0(mta__dest, 1);
+  d->m = m;
+  d->name = g_strdup(name);
+  const char *at = strrchr(rcpt, '@');
+  mta_route_plan_for(m->route, at ? at + 1 : rcpt, &d->plan);
+  d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  d->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
+  d->lookups = g_ptr_array_new();
+  g_hash_table_insert(m->dest_idx, d->name, d);
+  g_ptr_array_add(m->dests, d);
+  return d;
+}
+
+/* One recipient's outcome; true when its message has every result. */
+static bool apply(mta_host *m, uint32_t qid, uint32_t i, const mta_queue_result_args *ra) {
+  sim_time now = host_now(m->h);
+  mta_queue_result(m->q, qid, i, ra, now);
+  if (ra->state == MTA_RCPT_DELIVERED)
+    m->st.rcpt_delivered++;
+  else if (ra->state == MTA_RCPT_DEFERRED)
+    m->st.rcpt_deferred++;
+  else
+    m->st.rcpt_bounced++;
+  mta__msg *mm = mta__msg_get(m, qid);
+  if (ra->state == MTA_RCPT_BOUNCED) {
+    const mta_msg *qm = mta_queue_get(m->q, qid);
+    if (!*qm->sender) { /* never reported: trace it now */
+      char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
+                                             ra->text ? ra->text : "")
+                           : g_strdup(ra->text ? ra->text : "");
+      mail_trace_bounce(m->h, mm->msgid, mm->queue_id, qm->rcpts[i].addr, why, "");
+      g_free(why);
+    }
+  }
+  g_assert(mm->outstanding > 0);
+  return --mm->outstanding == 0;
+}
+
+/* Every waiting recipient of D gets STATE with the reason. */
+static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const char *esc,
+                         const char *text) {
+  mta_host *m = d->m;
+  GArray *refs = d->waiting;
+  guint head = d->head;
+  d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  d->head = 0;
+  mta_queue_result_args ra = {state, code, esc, text, NULL};
+  GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for (guint k = head; k < refs->len; k++) {
+    mta_queue_ref r = g_array_index(refs, mta_queue_ref, k);
+    if (apply(m, r.qid, r.rcpt, &ra))
+      g_array_append_val(done, r.qid);
+  }
+  for (guint k = 0; k < done->len; k++)
+    mta__finish_attempt(m, g_array_index(done, uint32_t, k));
+  g_array_free(done, TRUE);
+  g_array_free(refs, TRUE);
+}
+
+/* ---- resolution ---- */
+
+static void resolved(mta__dest *d);
+
+static mta_dns_status rcode_status(const dns_client_result *r, uint16_t qtype, guint *n) {
+  *n = 0;
+  for (guint i = 0; i < r->rrs->len; i++)
+    *n += g_array_index(r->rrs, dns_rr, i).type == qtype;
+  if (r->rcode == 0)
+    return *n ? MTA_DNS_OK : MTA_DNS_NODATA;
+  return r->rcode == 3 ? MTA_DNS_NXDOMAIN : MTA_DNS_TEMPFAIL;
+}
+
+static void got_addr(void *user, const dns_client_result *r);
+static void got_mx(void *user, const dns_client_result *r);
+
+/* Starts a lookup; false when the stub could not (its host is down). */
+static bool ask(mta__dest *d, target *t, const char *name, uint16_t qtype) {
+  mta_host *m = d->m;
+  if (!m->dns)
+    return false;
+  lookup *l = g_new0(lookup, 1);
+  l->d = d;
+  l->t = t;
+  l->id = dns_client_lookup(m->dns, name, qtype, t ? got_addr : got_mx, l);
+  if (!l->id) {
+    g_free(l);
+    return false;
+  }
+  g_ptr_array_add(d->lookups, l);
+  if (t)
+    t->pending++;
+  return true;
+}
+
+static void ask_addrs(mta__dest *d, target *t) {
+  sim_addr lit;
+  if (sim_addr_parse(t->name, &lit)) { /* an address literal: nothing to look up */
+    g_ptr_array_add(t->addrs, g_strdup(t->name));
+    return;
+  }
+  if (!ask(d, t, t->name, DNS_T_A))
+    t->temp = true;
+  if (d->m->ipv6 && !ask(d, t, t->name, DNS_T_AAAA))
+    t->temp = true;
+}
+
+static void lookup_done(lookup *l) {
+  g_ptr_array_remove(l->d->lookups, l);
+  g_free(l);
+}
+
+static void got_addr(void *user, const dns_client_result *r) {
+  lookup *l = user;
+  mta__dest *d = l->d;
+  target *t = l->t;
+  lookup_done(l);
+  t->pending--;
+  guint n;
+  mta_dns_status st = rcode_status(r, DNS_T_A, &n);
+  for (guint i = 0; i < r->rrs->len; i++) {
+    const dns_rr *rr = &g_array_index(r->rrs, dns_rr, i);
+    sim_addr a = {0};
+    if (rr->type == DNS_T_A) {
+      a.family = 4;
+      memcpy(a.b, rr->rd.a, 4);
+    } else if (rr->type == DNS_T_AAAA) {
+      a.family = 6;
+      memcpy(a.b, rr->rd.aaaa, 16);
+    } else {
+      continue;
+    }
+    char buf[SIM_ADDR_BUFSZ];
+    g_ptr_array_add(t->addrs, g_strdup(sim_addr_format(&a, buf)));
+  }
+  if (st == MTA_DNS_TEMPFAIL)
+    t->temp = true;
+  else if (st == MTA_DNS_NXDOMAIN)
+    t->nx = true;
+  if (d->lookups->len == 0)
+    resolved(d);
+}
+
+static char *name_text(const dns_name *n) {
+  char *s = dns_name_to_text(n);
+  size_t len = strlen(s);
+  if (len > 1 && s[len - 1] == '.')
+    s[len - 1] = 0;
+  return s;
+}
+
+static void got_mx(void *user, const dns_client_result *r) {
+  lookup *l = user;
+  mta__dest *d = l->d;
+  lookup_done(l);
+  guint n;
+  d->mx_status = rcode_status(r, DNS_T_MX, &n);
+  if (d->mx_status == MTA_DNS_OK) {
+    for (guint i = 0; i < r->rrs->len; i++) {
+      const dns_rr *rr = &g_array_index(r->rrs, dns_rr, i);
+      if (rr->type != DNS_T_MX)
+        continue;
+      char *name = name_text(&rr->rd.mx.exchange);
+      target *t = target_new(name, rr->rd.mx.pref);
+      g_free(name);
+      g_ptr_array_add(d->mx, t);
+    }
+    bool null_mx = d->mx->len == 1 && strcmp(((target *)d->mx->pdata[0])->name, ".") == 0;
+    for (guint i = 0; !null_mx && i < d->mx->len; i++) {
+      target *t = d->mx->pdata[i];
+      if (strcmp(t->name, ".") != 0)
+        ask_addrs(d, t);
+    }
+  } else if (d->mx_status == MTA_DNS_NODATA) {
+    d->host = target_new(d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
+    ask_addrs(d, d->host);
+  }
+  if (d->lookups->len == 0)
+    resolved(d);
+}
+
+static void resolve(mta__dest *d) {
+  d->state = D_RESOLVING;
+  d->mx_status = MTA_DNS_NODATA;
+  if (d->plan.kind == MTA_ROUTE_LOCAL) {
+    resolved(d);
+    return;
+  }
+  if (d->plan.kind == MTA_ROUTE_LOOKUP_HOST) {
+    d->host = target_new(d->plan.lookup, 0);
+    ask_addrs(d, d->host);
+  } else {
+    sim_addr lit;
+    if (sim_addr_parse(d->plan.lookup, &lit)) {
+      d->host = target_new(d->plan.lookup, 0);
+      ask_addrs(d, d->host);
+    } else if (!ask(d, NULL, d->plan.lookup, DNS_T_MX)) {
+      d->mx_status = MTA_DNS_TEMPFAIL;
+    }
+  }
+  if (d->lookups->len == 0)
+    resolved(d);
+}
+
+static uint64_t node_rand(void *user) { return sim_rng_u64(user); }
+
+static void resolved(mta__dest *d) {
+  mta_host *m = d->m;
+  GArray *mx = g_array_new(FALSE, TRUE, sizeof(mta_route_mx));
+  for (guint i = 0; i < d->mx->len; i++) {
+    target *t = d->mx->pdata[i];
+    mta_route_mx e = {t->pref, t->name, target_status(t), (const char *const *)t->addrs->pdata,
+                      t->addrs->len};
+    g_array_append_val(mx, e);
+  }
+  mta_route_answer a = {.mx_status = d->mx_status,
+                        .mx = (const mta_route_mx *)mx->data,
+                        .nmx = mx->len,
+                        .host_status = d->host ? target_status(d->host) : MTA_DNS_NODATA,
+                        .host_addrs = d->host ? (const char *const *)d->host->addrs->pdata : NULL,
+                        .nhost_addrs = d->host ? d->host->addrs->len : 0};
+  mta_route_decision_clear(&d->dec);
+  mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), &d->dec);
+  g_array_free(mx, TRUE);
+  if (d->dec.kind == MTA_ROUTE_TRY) {
+    d->state = D_READY;
+    dispatch(d);
+    return;
+  }
+  d->state = D_IDLE;
+  char *esc = g_strdup(d->dec.esc), *text = g_strdup(d->dec.text);
+  int code = d->dec.code;
+  mta_rcpt_state st = d->dec.kind == MTA_ROUTE_BOUNCE ? MTA_RCPT_BOUNCED : MTA_RCPT_DEFERRED;
+  dest_clear_resolution(d);
+  fail_waiting(d, st, code, esc, text);
+  g_free(esc);
+  g_free(text);
+}
+
+/* ---- agents ---- */
+
+static void dec_copy(mta_route_decision *dst, const mta_route_decision *src) {
+  memset(dst, 0, sizeof *dst);
+  dst->kind = src->kind;
+  dst->code = src->code;
+  dst->esc = g_strdup(src->esc);
+  dst->text = g_strdup(src->text);
+  dst->candidates = g_array_new(FALSE, FALSE, sizeof(mta_route_candidate));
+  for (guint i = 0; i < src->candidates->len; i++) {
+    const mta_route_candidate *c = &g_array_index(src->candidates, mta_route_candidate, i);
+    mta_route_candidate k = {g_strdup(c->host), g_strdup(c->addr), c->pref, c->port};
+    g_array_append_val(dst->candidates, k);
+  }
+  dst->implicit_mx = src->implicit_mx;
+  dst->self_dropped = src->self_dropped;
+}
+
+/* The next message waiting for D (its recipients for D, up to the limit). */
+static txn *pick(mta__dest *d) {
+  mta_host *m = d->m;
+  if (!waiting_len(d))
+    return NULL;
+  txn *t = g_new0(txn, 1);
+  t->qid = g_array_index(d->waiting, mta_queue_ref, d->head).qid;
+  t->idx = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  while (d->head < d->waiting->len && t->idx->len < m->rcpt_limit) {
+    mta_queue_ref r = g_array_index(d->waiting, mta_queue_ref, d->head);
+    if (r.qid != t->qid)
+      break;
+    mta_queue_take(m->q, r.qid, r.rcpt);
+    g_array_append_val(t->idx, r.rcpt);
+    d->head++;
+  }
+  if (d->head == d->waiting->len) {
+    g_array_set_size(d->waiting, 0);
+    d->head = 0;
+  }
+  return t;
+}
+
+static void send_txn(agent *a, txn *t) {
+  mta_host *m = a->m;
+  const mta_msg *qm = mta_queue_get(m->q, t->qid);
+  mta__msg *mm = mta__msg_get(m, t->qid);
+  GBytes *body = mta__body(m, mm->seq);
+  g_assert(qm && body); /* the record and body are written together */
+  smtp_cmd_mail mail = {.from = qm->sender};
+  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->idx->len);
+  for (guint i = 0; i < t->idx->len; i++)
+    rc[i].to = qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
+  gsize len;
+  const uint8_t *data = g_bytes_get_data(body, &len);
+  t->cookie = ++a->next_cookie;
+  g_ptr_array_add(a->txns, t);
+  smtp_cli_message msg = {&mail, rc, t->idx->len, data, len, t->cookie};
+  smtp_cli_send(a->cli, &msg, host_now(m->h));
+  g_free(rc);
+}
+
+static bool early_stage(smtp_cli_stage s) {
+  return s == SMTP_CLI_STAGE_CONNECT || s == SMTP_CLI_STAGE_HELO || s == SMTP_CLI_STAGE_STARTTLS ||
+         s == SMTP_CLI_STAGE_AUTH;
+}
+
+static void on_result(agent *a, const smtp_cli_event *ev) {
+  mta_host *m = a->m;
+  txn *t = NULL;
+  for (guint i = 0; i < a->txns->len && !t; i++)
+    if (((txn *)a->txns->pdata[i])->cookie == ev->cookie)
+      t = a->txns->pdata[i];
+  g_assert(t && ev->nrcpts == t->idx->len);
+  g_ptr_array_remove(a->txns, t);
+  bool early = ev->n_ok == 0;
+  for (size_t i = 0; i < ev->nrcpts && early; i++)
+    early = early_stage(ev->rcpts[i].stage);
+  if (early && ev->nrcpts) {
+    /* The host failed before MAIL: these messages go to the next one. */
+    if (!a->early_failed) {
+      a->early_failed = true;
+      a->fail_code = ev->rcpts[0].code;
+      g_free(a->fail_esc);
+      g_free(a->fail_text);
+      a->fail_esc = g_strdup(ev->rcpts[0].esc);
+      a->fail_text = ev->rcpts[0].local ? NULL : g_strdup(ev->rcpts[0].text);
+    }
+    g_ptr_array_add(a->retry, t);
+    return;
+  }
+  bool done = false;
+  for (size_t i = 0; i < ev->nrcpts; i++) {
+    mta_queue_result_args ra;
+    mta_queue_result_from_smtp(&ev->rcpts[i], a->cand->host, &ra);
+    done = apply(m, t->qid, g_array_index(t->idx, uint32_t, i), &ra);
+  }
+  if (done)
+    mta__finish_attempt(m, t->qid);
+  else
+    mta__rewrite(m, t->qid);
+  txn_free(t);
+  /* Connection reuse: the next message waiting for this hop. */
+  if (!a->early_failed && a->s && session_is_open(a->s) && a->txns->len == 0) {
+    txn *next = pick(a->d);
+    if (next)
+      send_txn(a, next);
+    else
+      smtp_cli_quit(a->cli, host_now(m->h));
+  }
+}
+
+static void cli_pump(void *owner, session *s) {
+  agent *a = owner;
+  smtp_cli_event ev;
+  while (a->cli && smtp_cli_next_event(a->cli, &ev)) {
+    switch (ev.type) {
+    case SMTP_CLI_EV_RESULT:
+      on_result(a, &ev);
+      break;
+    case SMTP_CLI_EV_STARTTLS:
+      session_start_tls(s, tls_host_conn(a->m->tls, TLS_CONN_CLIENT, a->cand->host));
+      break;
+    case SMTP_CLI_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      g_assert_not_reached();
+    }
+  }
+}
+
+static void agent_end(agent *a) {
+  mta_host *m = a->m;
+  mta__dest *d = a->d;
+  g_assert(a->txns->len == 0 && a->retry->len == 0);
+  mta_route_closed(m->route, a->sid);
+  d->agents--;
+  g_ptr_array_remove(m->agents, a);
+  mta_route_decision_clear(&a->dec);
+  g_ptr_array_free(a->txns, TRUE);
+  g_ptr_array_free(a->retry, TRUE);
+  g_free(a->fail_esc);
+  g_free(a->fail_text);
+  g_free(a);
+  dispatch(d);
+}
+
+/* Every candidate failed: this agent's messages and everything waiting
+ * for the hop are deferred with the last reason. */
+static void agent_exhausted(agent *a) {
+  mta_host *m = a->m;
+  GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  mta_queue_result_args ra = {MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text, NULL};
+  for (guint k = 0; k < a->retry->len; k++) {
+    txn *t = a->retry->pdata[k];
+    for (guint i = 0; i < t->idx->len; i++)
+      if (apply(m, t->qid, g_array_index(t->idx, uint32_t, i), &ra))
+        g_array_append_val(done, t->qid);
+    txn_free(t);
+  }
+  g_ptr_array_set_size(a->retry, 0);
+  for (guint k = 0; k < done->len; k++)
+    mta__finish_attempt(m, g_array_index(done, uint32_t, k));
+  g_array_free(done, TRUE);
+  fail_waiting(a->d, MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text);
+  agent_end(a);
+}
+
+static const char *reason_text(sim_tcp_reason why) {
+  switch (why) {
+  case SIM_TCP_CLOSED_REFUSED:
+    return "Connection refused";
+  case SIM_TCP_CLOSED_TIMEOUT:
+    return "Connection timed out";
+  case SIM_TCP_CLOSED_RESET:
+    return "Connection reset by peer";
+  default:
+    return "lost connection";
+  }
+}
+
+static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
+  agent *a = owner;
+  mta_host *m = a->m;
+  sim_time now = host_now(m->h);
+  smtp_cli_connection_lost(a->cli, now);
+  cli_pump(a, s);
+  session_free(a->s);
+  a->s = NULL;
+  smtp_cli_free(a->cli);
+  a->cli = NULL;
+  if (!a->retry->len) {
+    agent_end(a);
+    return;
+  }
+  if (a->tls_failed && !a->plain) {
+    a->plain = true; /* the same host once more, in clear */
+    a->dec.next--;
+  } else {
+    const char *text = a->fail_text ? a->fail_text : reason_text(why);
+    mta_route_failed(&a->dec, a->fail_code, a->fail_esc, text);
+    a->plain = false;
+  }
+  agent_connect(a);
+}
+
+static void cli_connected(void *owner, session *s) {
+  (void)s;
+  agent *a = owner;
+  a->connected = true;
+}
+
+static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
+  agent *a = owner;
+  if (ev->type == TLS_CONN_EV_ESTABLISHED) {
+    smtp_cli_tls_started(a->cli, host_now(a->m->h));
+  } else if (ev->type == TLS_CONN_EV_FAILED) {
+    a->tls_failed = true;
+    session_abort(s);
+  }
+}
+
+static const session_owner cli_owner = {.pump = cli_pump,
+                                        .closed = cli_closed,
+                                        .connected = cli_connected,
+                                        .tls_event = cli_tls};
+
+static bool cand_addr(mta_host *m, const char *text, sim_addr *out) {
+  if (sim_addr_parse(text, out))
+    return true;
+  sim_node *n = sim_net_find_node(sim_world_net(host_world(m->h)), text);
+  const sim_addr *a = n ? sim_node_addr(n, 4) : NULL;
+  if (!a && n)
+    a = sim_node_addr(n, 6);
+  if (!a)
+    return false;
+  *out = *a;
+  return true;
+}
+
+static void agent_connect(agent *a) {
+  mta_host *m = a->m;
+  sim_addr sa;
+  for (;;) {
+    a->cand = mta_route_next(&a->dec);
+    if (!a->cand) {
+      agent_exhausted(a);
+      return;
+    }
+    if (cand_addr(m, a->cand->addr, &sa))
+      break;
+    mta_route_failed(&a->dec, 0, NULL, "no address");
+  }
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = m->hostname;
+  cfg.tls = m->tls && !a->plain ? SMTP_CLI_TLS_OPPORTUNISTIC : SMTP_CLI_TLS_NEVER;
+  cfg.quit_when_idle = false;
+  smtp_env env = smtp_glue_env(&a->tr, false);
+  a->cli = smtp_cli_new(&cfg, &env, host_now(m->h));
+  a->connected = a->early_failed = a->tls_failed = false;
+  a->fail_code = 0;
+  g_free(a->fail_text);
+  a->fail_text = NULL;
+  GPtrArray *again = a->retry;
+  a->retry = g_ptr_array_new();
+  for (guint i = 0; i < again->len; i++)
+    send_txn(a, again->pdata[i]);
+  g_ptr_array_free(again, TRUE);
+  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner,
+                         a);
+  smtp_glue_attach(&a->tr, a->s);
+  m->st.sessions_out++;
+}
+
+static void agent_new(mta__dest *d) {
+  mta_host *m = d->m;
+  agent *a = g_new0(agent, 1);
+  a->m = m;
+  a->d = d;
+  a->sid = ++m->next_sid;
+  dec_copy(&a->dec, &d->dec);
+  a->txns = g_ptr_array_new();
+  a->retry = g_ptr_array_new();
+  mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
+  d->agents++;
+  g_ptr_array_add(m->agents, a);
+  g_ptr_array_add(a->retry, pick(d));
+  agent_connect(a);
+}
+
+static void dispatch(mta__dest *d) {
+  while (d->state == D_READY && waiting_len(d) && mta_route_may_open(d->m->route, d->name))
+    agent_new(d);
+  if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
+    d->state = D_IDLE; /* resolve again next time (the stub caches) */
+    dest_clear_resolution(d);
+  }
+}
+
+/* ---- queue runs ---- */
+
+void mta__run_queue(mta_host *m) {
+  if (!m->up)
+    return;
+  sim_time now = host_now(m->h);
+  mta__dsn_retry(m);
+  GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  mta_queue_due(m->q, now, qids);
+  GPtrArray *touched = g_ptr_array_new();
+  for (guint k = 0; k < qids->len; k++) {
+    uint32_t qid = g_array_index(qids, uint32_t, k);
+    if (!mta__begin(m, qid))
+      continue;
+    mta__msg *mm = mta__msg_get(m, qid);
+    const mta_msg *qm = mta_queue_get(m->q, qid);
+    mm->in_attempt = true;
+    mm->outstanding = 0;
+    for (uint32_t i = 0; i < qm->nrcpts; i++) {
+      const mta_rcpt *r = &qm->rcpts[i];
+      if (r->state == MTA_RCPT_DELIVERED || r->state == MTA_RCPT_BOUNCED ||
+          (r->flags & MTA_RCPT_F_INFLIGHT))
+        continue;
+      mta__dest *d = dest_get(m, r->dest, r->addr);
+      mta_queue_ref ref = {qid, i};
+      g_array_append_val(d->waiting, ref);
+      mm->outstanding++;
+      if (!d->touched) {
+        d->touched = true;
+        g_ptr_array_add(touched, d);
+      }
+    }
+    if (mm->outstanding == 0)
+      mta__finish_attempt(m, qid);
+  }
+  for (guint k = 0; k < touched->len; k++) {
+    mta__dest *d = touched->pdata[k];
+    d->touched = false;
+    if (d->state == D_IDLE)
+      resolve(d);
+    else if (d->state == D_READY)
+      dispatch(d);
+  }
+  g_ptr_array_free(touched, TRUE);
+  g_array_free(qids, TRUE);
+}
+
+void mta__deliver_drop(mta_host *m) {
+  for (guint i = 0; i < m->agents->len; i++) {
+    agent *a = m->agents->pdata[i];
+    session_free(a->s);
+    smtp_cli_free(a->cli);
+    mta_route_closed(m->route, a->sid);
+    mta_route_decision_clear(&a->dec);
+    g_ptr_array_set_free_func(a->txns, (GDestroyNotify)txn_free);
+    g_ptr_array_set_free_func(a->retry, (GDestroyNotify)txn_free);
+    g_ptr_array_free(a->txns, TRUE);
+    g_ptr_array_free(a->retry, TRUE);
+    g_free(a->fail_esc);
+    g_free(a->fail_text);
+    g_free(a);
+  }
+  g_ptr_array_set_size(m->agents, 0);
+  for (guint i = 0; i < m->dests->len; i++)
+    dest_free(m->dests->pdata[i]);
+  g_ptr_array_set_size(m->dests, 0);
+  g_hash_table_remove_all(m->dest_idx);
+}

@@ -1,0 +1,111 @@
+/* mta_int.h — internals shared by mta.c (queue, disk, DSNs, account),
+ * mta_smtpd.c (server side) and mta_deliver.c (delivery side). */
+#ifndef MAILSIM_MTA_INT_H
+#define MAILSIM_MTA_INT_H
+
+#include "mta.h"
+#include "mta_dsn.h"
+#include "mta_queue.h"
+#include "mta_retry.h"
+#include "mta_route.h"
+#include "smtp_glue.h"
+
+/* Per queued message, what the host keeps beside the queue. */
+typedef struct {
+  uint32_t qid;
+  uint64_t seq;      /* the host's message number (= body_id): disk keys, queue id */
+  char *msgid;       /* Message-ID without <> */
+  char queue_id[20]; /* seq in hex, as traced and in "queued as" */
+  unsigned outstanding; /* recipients of the current attempt without a result */
+  bool in_attempt;
+} mta__msg;
+
+/* The account kept by the simulator (survives crashes): one per seq. */
+enum { MTA__ACC_NONE, MTA__ACC_QUEUED, MTA__ACC_DONE };
+typedef struct {
+  uint32_t qid; /* in the current incarnation; 0 unknown */
+  uint8_t state;
+  uint8_t null_sender, is_dsn;
+  uint32_t delivered, bounced;
+  uint64_t dsn_seq; /* the failure DSN reporting its bounces, 0 none */
+} mta__acc;
+
+typedef struct mta__dest mta__dest;
+
+struct mta_host {
+  host *h;
+  char *hostname;
+  GPtrArray *locals; /* char* */
+  bool submission, mx, verify_local, ipv6;
+  char *mailbox_host;
+  uint16_t mailbox_port;
+  mta_retry_profile retry;
+  unsigned rcpt_limit;
+  int64_t epoch;
+  userdir *users;
+  tls_host *tls;
+  dns_client *dns;
+  mta_route *route;
+  mta_policy_config policy_cfg;
+  mta_filter_fn filter;
+  void *filter_user;
+
+  /* machine state: dropped on a crash */
+  bool up;
+  mta_queue *q;
+  mta_policy *policy;
+  sim_tcp_listener *lis25, *lis587;
+  GPtrArray *conns;      /* mta__conn*, server side */
+  GHashTable *msgs;      /* qid -> mta__msg* (lookup only) */
+  GHashTable *dest_idx;  /* nexthop -> mta__dest* (lookup only) */
+  GPtrArray *dests;      /* mta__dest*, creation order */
+  GPtrArray *agents;     /* delivery agents, creation order */
+  GArray *dsn_retry;     /* qids whose DSN could not be stored yet */
+  GByteArray *rec;       /* record encoding buffer */
+  sim_event_id run_timer;
+  sim_time run_at;
+  uint64_t seq;          /* next message number (also on disk) */
+  uint64_t next_ticket, next_sid;
+
+  /* the simulator's account: survives crashes */
+  GArray *acc; /* mta__acc, index seq - 1 */
+  mta_host_stats st;
+};
+
+/* mta.c */
+void mta__key(char *buf, size_t n, const char *kind, uint64_t seq);
+GBytes *mta__body(mta_host *m, uint64_t seq); /* borrowed, or NULL */
+/* Stores a new message (body already final) and queues it; returns its
+ * qid, or 0 when the disk is full (nothing kept). */
+typedef struct {
+  const char *sender;
+  const char *const *rcpts;
+  size_t nrcpts;
+  GBytes *body;
+  uint64_t seq;
+  const char *msgid;
+  uint32_t dsn_of;
+} mta__store_args;
+uint32_t mta__store(mta_host *m, const mta__store_args *a);
+uint64_t mta__next_seq(mta_host *m);
+char *mta__make_msgid(mta_host *m, uint64_t seq);
+mta__msg *mta__msg_get(mta_host *m, uint32_t qid);
+void mta__rewrite(mta_host *m, uint32_t qid);
+/* The attempt of QID has every result: end it, trace, DSN, disk. */
+void mta__finish_attempt(mta_host *m, uint32_t qid);
+/* Begins an attempt on QID; false when it expired instead (then its
+ * bounces are reported and it may have left). */
+bool mta__begin(mta_host *m, uint32_t qid);
+char *mta__parse_msgid(GBytes *body); /* Message-ID without <>, or NULL */
+void mta__kick_runner(mta_host *m, sim_time at);
+void mta__dsn_retry(mta_host *m);
+
+/* mta_smtpd.c */
+void mta__smtpd_start(mta_host *m);
+void mta__smtpd_drop(mta_host *m); /* crash / free: forget connections */
+
+/* mta_deliver.c */
+void mta__run_queue(mta_host *m);
+void mta__deliver_drop(mta_host *m);
+
+#endif

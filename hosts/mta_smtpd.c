@@ -1,0 +1,343 @@
+/* mta_smtpd.c — the MTA's server side: one smtp_srv engine per connection
+ * on ports 25 and 587, and the decisions the engine asks for.
+ *
+ * Rules and their sources:
+ *   CONNECT  session limit, 421 4.7.0 (mta_policy; RFC 5321 §3.8)
+ *   MAIL     per-client rate, 450 4.7.1 (mta_policy; Postfix anvil)
+ *   AUTH     the user directory; 535 5.7.8 (RFC 4954 §6). On 587 MAIL
+ *            needs AUTH (RFC 6409 §4.3) and AUTH needs STARTTLS (RFC 3207,
+ *            RFC 4954 §4) — both enforced by the engine's config.
+ *   RCPT     local domain: the user must exist (550 5.1.1, Postfix
+ *            local_recipient_maps); other domains only when authenticated
+ *            (no open relay, RFC 5321 §3.6.1: 554 5.7.1); then, on port 25
+ *            for unauthenticated clients, the filter (greylisting, DNSBL).
+ *   DATA     hop count, 554 5.4.0 (RFC 5321 §6.3); the filter (SPF, DKIM,
+ *            DMARC, spam); Message-ID added when missing (RFC 5322 §3.6.4
+ *            SHOULD, as Postfix cleanup does); Received prepended (RFC 5321
+ *            §4.4, with-clause RFC 3848); stored on disk, then 250.
+ */
+#include <string.h>
+
+#include "mail_trace.h"
+#include "mta_int.h"
+
+typedef struct {
+  mta_host *m;
+  uint16_t port;
+  smtp_srv *srv;
+  session *s;
+  smtp_glue_trace tr;
+  char *client;   /* the client's address */
+  char *tls_info; /* "TLSv1.3 TLS_AES_128_GCM_SHA256" once TLS is up */
+  bool counted;   /* holds a policy session */
+  bool esmtp;
+  bool in_pump;
+  /* a decision waiting for the filter */
+  uint64_t ticket;
+  uint64_t decision;
+  mta_filter_stage stage;
+  smtp_srv_event pending;
+} conn;
+
+static void conn_free(conn *c) {
+  session_free(c->s);
+  smtp_srv_free(c->srv);
+  g_free(c->client);
+  g_free(c->tls_info);
+  g_free(c);
+}
+
+static bool is_local(const mta_host *m, const char *addr) {
+  const char *at = strrchr(addr, '@');
+  const char *dom = at ? at + 1 : addr;
+  for (guint i = 0; i < m->locals->len; i++)
+    if (g_ascii_strcasecmp(m->locals->pdata[i], dom) == 0)
+      return true;
+  return false;
+}
+
+static bool filtered(const conn *c) {
+  return c->m->filter && c->port == 25 && !smtp_srv_auth_user(c->srv);
+}
+
+static void ask_filter(conn *c, const smtp_srv_event *ev, mta_filter_stage stage) {
+  mta_host *m = c->m;
+  c->ticket = ++m->next_ticket;
+  c->decision = ev->id;
+  c->stage = stage;
+  c->pending = *ev; /* its pointers stay valid until the decision is answered */
+  GPtrArray *rcpts = g_ptr_array_new();
+  for (size_t i = 0; i < ev->nrcpts; i++)
+    g_ptr_array_add(rcpts, ev->rcpts[i].to);
+  mta_filter_query q = {.stage = stage,
+                        .conn = session_conn_id(c->s),
+                        .client = c->client,
+                        .helo = smtp_srv_helo(c->srv) ? smtp_srv_helo(c->srv) : "",
+                        .sender = ev->mail ? ev->mail->from : "",
+                        .rcpt = ev->rcpt ? ev->rcpt->to : NULL,
+                        .rcpts = (const char *const *)rcpts->pdata,
+                        .nrcpts = rcpts->len,
+                        .data = ev->data,
+                        .len = ev->len,
+                        .tls = smtp_srv_tls_active(c->srv)};
+  m->filter(m->filter_user, m, c->ticket, &q);
+  g_ptr_array_free(rcpts, TRUE);
+}
+
+static char *received_field(conn *c, const smtp_srv_event *ev, const char *queue_id,
+                            const char *helo) {
+  mta_host *m = c->m;
+  mime_received r = {.helo = helo,
+                     .ip = c->client,
+                     .by = m->hostname,
+                     .id = queue_id,
+                     .for_addr = ev->nrcpts == 1 ? ev->rcpts[0].to : NULL,
+                     .comment = c->tls_info,
+                     .date_ns = host_now(m->h),
+                     .epoch_unix = m->epoch};
+  return mta_policy_received(&r, false, c->esmtp, smtp_srv_tls_active(c->srv),
+                             smtp_srv_auth_user(c->srv) != NULL);
+}
+
+/* End of DATA, after the checks: store, then 250 (or 452 4.3.1). */
+static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend) {
+  mta_host *m = c->m;
+  sim_time now = host_now(m->h);
+  uint64_t seq = mta__next_seq(m);
+  char queue_id[20];
+  g_snprintf(queue_id, sizeof queue_id, "%06" G_GINT64_MODIFIER "X", seq);
+  GBytes *orig = g_bytes_new_static(ev->data, ev->len);
+  char *msgid = mta__parse_msgid(orig);
+  g_bytes_unref(orig);
+  bool added_id = msgid == NULL;
+  if (added_id)
+    msgid = mta__make_msgid(m, seq);
+  const char *helo = smtp_srv_helo(c->srv);
+  char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown");
+  if (!field) /* a HELO name a Received field cannot carry */
+    field = received_field(c, ev, queue_id, "unknown");
+  GByteArray *b = g_byte_array_sized_new((guint)(ev->len + 512));
+  if (field)
+    g_byte_array_append(b, (const guint8 *)field, (guint)strlen(field));
+  if (prepend)
+    g_byte_array_append(b, (const guint8 *)prepend, (guint)strlen(prepend));
+  if (added_id) {
+    char *h = g_strdup_printf("Message-ID: <%s>\r\n", msgid);
+    g_byte_array_append(b, (const guint8 *)h, (guint)strlen(h));
+    g_free(h);
+  }
+  g_byte_array_append(b, ev->data, (guint)ev->len);
+  GBytes *body = g_byte_array_free_to_bytes(b);
+  g_free(field);
+
+  GPtrArray *rcpts = g_ptr_array_new();
+  for (size_t i = 0; i < ev->nrcpts; i++)
+    g_ptr_array_add(rcpts, ev->rcpts[i].to);
+  mta__store_args sa = {ev->mail->from, (const char *const *)rcpts->pdata, rcpts->len, body, seq,
+                        msgid, 0};
+  uint32_t qid = mta__store(m, &sa);
+  if (!qid) {
+    m->st.disk_full++;
+    smtp_srv_reject(c->srv, ev->id, 452, "4.3.1", "Insufficient system storage", now);
+  } else {
+    mail_rcpts r = {(const char *const *)rcpts->pdata, rcpts->len};
+    bool tls = smtp_srv_tls_active(c->srv);
+    const char *auth = smtp_srv_auth_user(c->srv);
+    m->st.messages_in++;
+    if (c->port == 587) {
+      m->st.submitted++;
+      mail_trace_submit(m->h, session_peer_name(c->s), msgid, session_conn_id(c->s), queue_id, r,
+                        tls, auth);
+    } else {
+      m->st.relayed++;
+      mail_trace_relay(m->h, session_peer_name(c->s), msgid, session_conn_id(c->s), queue_id, r,
+                       tls, mta_policy_count_received(ev->data, ev->len));
+    }
+    mail_trace_queue(m->h, msgid, queue_id, r);
+    /* Last: EV's strings are the engine's until the decision is answered. */
+    smtp_srv_accept_message(c->srv, ev->id, queue_id, now);
+  }
+  g_ptr_array_free(rcpts, TRUE);
+  g_bytes_unref(body);
+  g_free(msgid);
+}
+
+static void decide_rcpt(conn *c, const smtp_srv_event *ev, sim_time now) {
+  mta_host *m = c->m;
+  const char *to = ev->rcpt->to;
+  if (is_local(m, to)) {
+    if (m->verify_local && m->users && !userdir_find(m->users, to)) {
+      char *t = g_strdup_printf("<%s>: Recipient address rejected: User unknown", to);
+      smtp_srv_reject(c->srv, ev->id, 550, "5.1.1", t, now);
+      g_free(t);
+      return;
+    }
+  } else if (!smtp_srv_auth_user(c->srv)) {
+    smtp_srv_reject_relay(c->srv, ev->id, now); /* no open relay */
+    return;
+  }
+  /* ---- FILTER HOOK (issue 7): greylisting, DNSBL at RCPT ---- */
+  if (filtered(c)) {
+    ask_filter(c, ev, MTA_FILTER_RCPT);
+    return;
+  }
+  smtp_srv_accept(c->srv, ev->id, now);
+}
+
+static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
+  mta_policy_verdict v;
+  if (!mta_policy_hops(c->m->policy, ev->data, ev->len, &v)) {
+    smtp_srv_reject(c->srv, ev->id, v.code, v.esc, v.text, now);
+    return;
+  }
+  /* ---- FILTER HOOK (issue 7): SPF, DKIM, DMARC, spam at DATA ---- */
+  if (filtered(c)) {
+    ask_filter(c, ev, MTA_FILTER_DATA);
+    return;
+  }
+  store_message(c, ev, NULL);
+}
+
+static void srv_pump(void *owner, session *s) {
+  conn *c = owner;
+  mta_host *m = c->m;
+  sim_time now = host_now(m->h);
+  smtp_srv_event ev;
+  mta_policy_verdict v;
+  c->in_pump = true;
+  while (smtp_srv_next_event(c->srv, &ev)) {
+    switch (ev.type) {
+    case SMTP_SRV_EV_DECIDE_CONNECT:
+      if (!mta_policy_session_begin(m->policy, &v)) {
+        m->st.rejected_connect++;
+        smtp_srv_reject(c->srv, ev.id, v.code, v.esc, v.text, now);
+      } else {
+        c->counted = true;
+        smtp_srv_accept(c->srv, ev.id, now);
+      }
+      break;
+    case SMTP_SRV_EV_DECIDE_HELO:
+      c->esmtp = ev.esmtp;
+      smtp_srv_accept(c->srv, ev.id, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_AUTH:
+      if (m->users && userdir_check(m->users, ev.user, ev.pass))
+        smtp_srv_accept(c->srv, ev.id, now);
+      else
+        smtp_srv_reject(c->srv, ev.id, 535, "5.7.8", NULL, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_MAIL:
+      if (!mta_policy_rate(m->policy, c->client, now, &v))
+        smtp_srv_reject(c->srv, ev.id, v.code, v.esc, v.text, now);
+      else
+        smtp_srv_accept(c->srv, ev.id, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_RCPT:
+      decide_rcpt(c, &ev, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_MESSAGE:
+      decide_message(c, &ev, now);
+      break;
+    case SMTP_SRV_EV_STARTTLS:
+      session_flush(s); /* the 220 goes out in clear */
+      session_start_tls(s, tls_host_conn(m->tls, TLS_CONN_SERVER, NULL));
+      break;
+    case SMTP_SRV_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      g_assert_not_reached();
+    }
+  }
+  c->in_pump = false;
+}
+
+static void srv_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s, (void)why;
+  conn *c = owner;
+  mta_host *m = c->m;
+  if (c->counted)
+    mta_policy_session_end(m->policy);
+  g_ptr_array_remove(m->conns, c);
+  conn_free(c);
+}
+
+static void srv_tls(void *owner, session *s, const tls_conn_event *ev) {
+  conn *c = owner;
+  if (ev->type == TLS_CONN_EV_ESTABLISHED) {
+    g_free(c->tls_info);
+    c->tls_info = g_strdup_printf("%s %s", ev->version, ev->cipher);
+    smtp_srv_tls_started(c->srv, host_now(c->m->h));
+  } else if (ev->type == TLS_CONN_EV_FAILED) {
+    session_abort(s);
+  }
+}
+
+static const session_owner srv_owner = {.pump = srv_pump, .closed = srv_closed,
+                                        .tls_event = srv_tls};
+
+static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
+  mta_host *m = lu;
+  conn *c = g_new0(conn, 1);
+  c->m = m;
+  c->port = sim_tcp_local_port(tc);
+  char buf[SIM_ADDR_BUFSZ];
+  c->client = g_strdup(sim_addr_format(sim_tcp_remote_addr(tc), buf));
+  smtp_srv_config cfg;
+  smtp_srv_config_init(&cfg);
+  cfg.hostname = m->hostname;
+  cfg.ext_starttls = m->tls != NULL;
+  cfg.ext_auth = m->users != NULL;
+  cfg.require_auth = c->port == 587;
+  cfg.require_tls_for_auth = m->tls != NULL;
+  smtp_env env = smtp_glue_env(&c->tr, true);
+  c->srv = smtp_srv_new(&cfg, &env);
+  c->s = session_accept(m->h, tc, &smtp_glue_srv_ops, c->srv, &srv_owner, c);
+  smtp_glue_attach(&c->tr, c->s);
+  g_ptr_array_add(m->conns, c);
+  m->st.sessions_in++;
+  *cb = session_tcp_callbacks();
+  *user = c->s;
+  session_kick(c->s); /* the greeting decision */
+}
+
+void mta__smtpd_start(mta_host *m) {
+  if (m->mx)
+    m->lis25 = sim_tcp_listen(host_node(m->h), 25, on_accept, m);
+  if (m->submission)
+    m->lis587 = sim_tcp_listen(host_node(m->h), 587, on_accept, m);
+}
+
+void mta__smtpd_drop(mta_host *m) {
+  for (guint i = 0; i < m->conns->len; i++)
+    conn_free(m->conns->pdata[i]);
+  g_ptr_array_set_size(m->conns, 0);
+}
+
+void mta_host_set_filter(mta_host *m, mta_filter_fn fn, void *user) {
+  m->filter = fn;
+  m->filter_user = user;
+}
+
+bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
+                            const char *text, const char *prepend) {
+  if (!m->up || ticket == 0)
+    return false;
+  conn *c = NULL;
+  for (guint i = 0; i < m->conns->len && !c; i++)
+    if (((conn *)m->conns->pdata[i])->ticket == ticket)
+      c = m->conns->pdata[i];
+  if (!c)
+    return false;
+  c->ticket = 0;
+  sim_time now = host_now(m->h);
+  if (code)
+    smtp_srv_reject(c->srv, c->decision, code, esc, text, now);
+  else if (c->stage == MTA_FILTER_RCPT)
+    smtp_srv_accept(c->srv, c->decision, now);
+  else
+    store_message(c, &c->pending, prepend);
+  if (!c->in_pump)
+    session_kick(c->s);
+  return true;
+}

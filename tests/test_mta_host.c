@@ -1,0 +1,689 @@
+/* Tests for the MTA host: worlds with DNS (root server, resolver), two
+ * MTAs, test SMTP sinks standing in for mailbox hosts and remote MXs, and a
+ * test submission client. Covers submission (STARTTLS + AUTH), relaying by
+ * MX lookup, deferral on the postfix schedule, bounce after the lifetime,
+ * null MX, MX to self, crash and restart, disk full, mixed per-recipient
+ * outcomes and reproducibility. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns_auth.h"
+#include "dns_client.h"
+#include "dns_resolver.h"
+#include "mta.h"
+#include "smtp_glue.h"
+#include "testutil.h"
+
+/* ---- a test SMTP sink (mailbox host / remote MX) ---- */
+
+typedef struct {
+  host *h;
+  sim_tcp_listener *lis;
+  sim_time temp_until; /* 450 4.7.1 to every RCPT before this */
+  GPtrArray *conns;    /* sconn* */
+  int messages;
+  GPtrArray *rcpts;   /* every accepted recipient (char*) */
+  GPtrArray *bodies;  /* GString* */
+  GPtrArray *senders; /* char* */
+  sim_time last_at;
+} sink;
+
+typedef struct {
+  sink *k;
+  smtp_srv *srv;
+  session *s;
+  smtp_glue_trace tr;
+} sconn;
+
+static void sconn_free(sconn *c) {
+  session_free(c->s);
+  smtp_srv_free(c->srv);
+  g_free(c);
+}
+
+static void sink_pump(void *owner, session *s) {
+  sconn *c = owner;
+  sink *k = c->k;
+  sim_time now = host_now(k->h);
+  smtp_srv_event ev;
+  while (smtp_srv_next_event(c->srv, &ev)) {
+    switch (ev.type) {
+    case SMTP_SRV_EV_DECIDE_RCPT:
+      if (now < k->temp_until)
+        smtp_srv_reject(c->srv, ev.id, 450, "4.7.1", "Try again later", now);
+      else if (g_str_has_prefix(ev.rcpt->to, "perm"))
+        smtp_srv_reject(c->srv, ev.id, 550, "5.1.1", "No such user", now);
+      else if (g_str_has_prefix(ev.rcpt->to, "temp"))
+        smtp_srv_reject(c->srv, ev.id, 452, "4.2.2", "Mailbox full", now);
+      else
+        smtp_srv_accept(c->srv, ev.id, now);
+      break;
+    case SMTP_SRV_EV_DECIDE_MESSAGE:
+      k->messages++;
+      k->last_at = now;
+      for (size_t i = 0; i < ev.nrcpts; i++)
+        g_ptr_array_add(k->rcpts, g_strdup(ev.rcpts[i].to));
+      g_ptr_array_add(k->bodies, g_string_new_len((const char *)ev.data, (gssize)ev.len));
+      g_ptr_array_add(k->senders, g_strdup(ev.mail->from));
+      smtp_srv_accept_message(c->srv, ev.id, "S1", now);
+      break;
+    case SMTP_SRV_EV_CLOSE:
+      session_close(s);
+      break;
+    default:
+      smtp_srv_accept(c->srv, ev.id, now);
+    }
+  }
+}
+
+static void sink_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s, (void)why;
+  sconn *c = owner;
+  g_ptr_array_remove(c->k->conns, c);
+  sconn_free(c);
+}
+
+static const session_owner sink_owner = {.pump = sink_pump, .closed = sink_closed};
+
+static void sink_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
+  sink *k = lu;
+  sconn *c = g_new0(sconn, 1);
+  c->k = k;
+  smtp_srv_config cfg;
+  smtp_srv_config_init(&cfg);
+  cfg.hostname = host_name(k->h);
+  cfg.ext_starttls = false;
+  cfg.ext_auth = false;
+  smtp_env env = smtp_glue_env(&c->tr, true);
+  c->srv = smtp_srv_new(&cfg, &env);
+  c->s = session_accept(k->h, tc, &smtp_glue_srv_ops, c->srv, &sink_owner, c);
+  smtp_glue_attach(&c->tr, c->s);
+  g_ptr_array_add(k->conns, c);
+  *cb = session_tcp_callbacks();
+  *user = c->s;
+  session_kick(c->s);
+}
+
+/* ---- a test submission client ---- */
+
+typedef struct {
+  host *h;
+  tls_host *tls;
+  const char *to_addr;
+  uint16_t port;
+  bool tls_on, auth;
+  const char *user, *pass;
+  const char *from;
+  const char *rcpts[4];
+  size_t nrcpts;
+  const char *body;
+  /* results */
+  smtp_cli *cli;
+  session *s;
+  smtp_glue_trace tr;
+  int results;
+  unsigned ok, temp, perm;
+  int last_code;
+  char last_esc[16];
+} client;
+
+static void cli_pump(void *owner, session *s) {
+  client *cl = owner;
+  smtp_cli_event ev;
+  while (cl->cli && smtp_cli_next_event(cl->cli, &ev)) {
+    if (ev.type == SMTP_CLI_EV_RESULT) {
+      cl->results++;
+      cl->ok += ev.n_ok;
+      cl->temp += ev.n_temp;
+      cl->perm += ev.n_perm;
+      for (size_t i = 0; i < ev.nrcpts; i++)
+        if (ev.rcpts[i].status != SMTP_CLI_OK) {
+          cl->last_code = ev.rcpts[i].code;
+          g_strlcpy(cl->last_esc, ev.rcpts[i].esc, sizeof cl->last_esc);
+        }
+    } else if (ev.type == SMTP_CLI_EV_CLOSE) {
+      session_close(s);
+    } else if (ev.type == SMTP_CLI_EV_STARTTLS) {
+      session_start_tls(s, tls_host_conn(cl->tls, TLS_CONN_CLIENT, "mail.a.example"));
+    }
+  }
+}
+
+static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)why;
+  client *cl = owner;
+  smtp_cli_connection_lost(cl->cli, host_now(cl->h));
+  cli_pump(cl, s);
+  session_free(cl->s);
+  cl->s = NULL;
+  smtp_cli_free(cl->cli);
+  cl->cli = NULL;
+}
+
+static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
+  (void)s;
+  client *cl = owner;
+  if (ev->type == TLS_CONN_EV_ESTABLISHED)
+    smtp_cli_tls_started(cl->cli, host_now(cl->h));
+}
+
+static const session_owner cli_owner = {.pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
+
+static void cli_start(void *a, void *b) {
+  (void)b;
+  client *cl = a;
+  g_assert(!cl->cli);
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = "laptop.a.example";
+  cfg.tls = cl->tls_on ? SMTP_CLI_TLS_REQUIRED : SMTP_CLI_TLS_NEVER;
+  if (cl->auth) {
+    cfg.auth_user = cl->user;
+    cfg.auth_pass = cl->pass;
+  }
+  smtp_env env = smtp_glue_env(&cl->tr, false);
+  cl->cli = smtp_cli_new(&cfg, &env, host_now(cl->h));
+  smtp_cmd_mail mail = {.from = (char *)cl->from};
+  smtp_cmd_rcpt rc[4] = {{0}};
+  for (size_t i = 0; i < cl->nrcpts; i++)
+    rc[i].to = (char *)cl->rcpts[i];
+  smtp_cli_message m = {&mail, rc, cl->nrcpts, (const uint8_t *)cl->body, strlen(cl->body), 1};
+  smtp_cli_send(cl->cli, &m, host_now(cl->h));
+  sim_addr to;
+  sim_addr_parse(cl->to_addr, &to);
+  cl->s = session_connect(cl->h, &to, cl->port, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
+  smtp_glue_attach(&cl->tr, cl->s);
+}
+
+/* ---- the world ---- */
+
+enum { H_ROUTER, H_NS, H_RES, H_MTA_A, H_MTA_B, H_SINK_A, H_SINK_B, H_SINK_C, H_CLIENT, H__N };
+static const char *const hnames[H__N] = {"internet", "ns",     "resolver", "mta-a", "mta-b",
+                                         "sink-a",   "sink-b", "sink-c",   "client"};
+static const char *const haddrs[H__N] = {"10.0.0.1",   "198.41.0.4",  "192.0.2.53",
+                                         "192.0.2.10", "192.0.2.20",  "192.0.2.31",
+                                         "192.0.2.30", "192.0.2.40",  "192.0.2.100"};
+
+typedef struct {
+  sim_world *w;
+  trace_writer *tw;
+  host *h[H__N];
+  dns_zone *zone;
+  dns_auth *auth;
+  dns_resolver *res;
+  dns_client *dns_a, *dns_b;
+  tls_world *tlw;
+  tls_host *tls_a, *tls_b, *tls_client;
+  userdir *users;
+  mta_host *a, *b;
+  sink sa, sb, sc;
+  client cl;
+} world;
+
+static void sink_init(sink *k, host *h) {
+  memset(k, 0, sizeof *k);
+  k->h = h;
+  k->conns = g_ptr_array_new();
+  k->rcpts = g_ptr_array_new_with_free_func(g_free);
+  k->senders = g_ptr_array_new_with_free_func(g_free);
+  k->bodies = g_ptr_array_new();
+  k->lis = sim_tcp_listen(host_node(h), 25, sink_accept, k);
+}
+
+static void sink_clear(sink *k) {
+  for (guint i = 0; i < k->conns->len; i++)
+    sconn_free(k->conns->pdata[i]);
+  g_ptr_array_free(k->conns, TRUE);
+  g_ptr_array_free(k->rcpts, TRUE);
+  g_ptr_array_free(k->senders, TRUE);
+  for (guint i = 0; i < k->bodies->len; i++)
+    g_string_free(k->bodies->pdata[i], TRUE);
+  g_ptr_array_free(k->bodies, TRUE);
+}
+
+static void world_init(world *x, uint64_t seed, const char *profile) {
+  memset(x, 0, sizeof *x);
+  x->w = sim_world_new(seed);
+  x->tw = trace_writer_new_memory();
+  sim_world_set_trace(x->w, x->tw, SIM_DETAIL_PROTOCOL);
+  for (int i = 0; i < H__N; i++) {
+    x->h[i] = host_new(x->w, hnames[i], i == H_ROUTER ? "router" : "mta", i == H_ROUTER);
+    sim_addr a;
+    ck_assert(sim_addr_parse(haddrs[i], &a));
+    sim_node_add_addr(host_node(x->h[i]), &a);
+  }
+  sim_link_params p = {.latency = 5 * SIM_MS, .bandwidth_bps = 100000000};
+  for (int i = 1; i < H__N; i++)
+    sim_net_add_link(sim_world_net(x->w), host_node(x->h[i]), host_node(x->h[H_ROUTER]), &p);
+  static const char *const rrs[] = {
+      ". 86400 IN SOA ns. hostmaster. 1 1800 900 604800 60",
+      ". 86400 IN NS ns.",
+      "ns. 86400 IN A 198.41.0.4",
+      "a.example. 300 IN MX 10 mail.a.example.",
+      "mail.a.example. 300 IN A 192.0.2.10",
+      "b.example. 300 IN MX 10 mx.b.example.",
+      "mx.b.example. 300 IN A 192.0.2.20",
+      "c.example. 300 IN MX 10 mx.c.example.",
+      "mx.c.example. 300 IN A 192.0.2.40",
+      "null.example. 300 IN MX 0 .",
+      "loop.example. 300 IN MX 10 mail.a.example.",
+  };
+  dns_name o = dns_name_lit(".");
+  x->zone = dns_zone_new(&o);
+  for (size_t i = 0; i < G_N_ELEMENTS(rrs); i++)
+    ck_assert_msg(dns_zone_add_text(x->zone, rrs[i]) == DNS_OK, "%s", rrs[i]);
+  dns_zone_cfg zc = {.edns_size = 0};
+  x->auth = dns_auth_new(x->h[H_NS], &x->zone, 1, &zc);
+  dns_res_server hint = {"ns.", "198.41.0.4", 53};
+  x->res = dns_resolver_new(x->h[H_RES], &hint, 1);
+  sim_addr ra;
+  sim_addr_parse(haddrs[H_RES], &ra);
+  x->dns_a = dns_client_new(x->h[H_MTA_A], &ra);
+  x->dns_b = dns_client_new(x->h[H_MTA_B], &ra);
+  x->tlw = tls_world_new(x->w);
+  const char *na[] = {"mail.a.example"}, *nb[] = {"mx.b.example"}, *nc[] = {"laptop.a.example"};
+  x->tls_a = tls_host_new(x->tlw, x->h[H_MTA_A], na, 1);
+  x->tls_b = tls_host_new(x->tlw, x->h[H_MTA_B], nb, 1);
+  x->tls_client = tls_host_new(x->tlw, x->h[H_CLIENT], nc, 1);
+  x->users = userdir_new();
+  userdir_add(x->users, "alice@a.example", "wonderland", "sink-a");
+  userdir_add(x->users, "bob@b.example", "builder", "sink-b");
+  userdir_add(x->users, "carol@b.example", "singer", "sink-b");
+
+  mta_host_config cfg;
+  mta_host_config_init(&cfg);
+  const char *la[] = {"a.example"};
+  cfg.hostname = "mail.a.example";
+  cfg.local_domains = la;
+  cfg.nlocal_domains = 1;
+  cfg.mailbox_host = "sink-a";
+  cfg.retry_profile = profile;
+  x->a = mta_host_new(x->h[H_MTA_A], &cfg, x->users, x->tls_a, x->dns_a);
+  const char *lb[] = {"b.example"};
+  cfg.hostname = "mx.b.example";
+  cfg.local_domains = lb;
+  cfg.mailbox_host = "192.0.2.30";
+  cfg.submission = false;
+  x->b = mta_host_new(x->h[H_MTA_B], &cfg, x->users, x->tls_b, x->dns_b);
+  sink_init(&x->sa, x->h[H_SINK_A]);
+  sink_init(&x->sb, x->h[H_SINK_B]);
+  sink_init(&x->sc, x->h[H_SINK_C]);
+
+  client *cl = &x->cl;
+  cl->h = x->h[H_CLIENT];
+  cl->tls = x->tls_client;
+  cl->to_addr = haddrs[H_MTA_A];
+  cl->port = 587;
+  cl->tls_on = cl->auth = true;
+  cl->user = "alice@a.example";
+  cl->pass = "wonderland";
+  cl->from = "alice@a.example";
+  cl->body = "From: Alice <alice@a.example>\r\nTo: bob@b.example\r\nSubject: hi\r\n"
+             "Message-ID: <m1.test@a.example>\r\n\r\nHello.\r\n";
+}
+
+static GString *world_clear(world *x) {
+  GString *t = g_string_new(trace_writer_peek_memory(x->tw)->str);
+  /* Services before the world (host.h). */
+  mta_host_free(x->a);
+  mta_host_free(x->b);
+  sink_clear(&x->sa);
+  sink_clear(&x->sb);
+  sink_clear(&x->sc);
+  if (x->cl.s)
+    session_free(x->cl.s);
+  smtp_cli_free(x->cl.cli);
+  dns_client_free(x->dns_a);
+  dns_client_free(x->dns_b);
+  dns_resolver_free(x->res);
+  dns_auth_free(x->auth);
+  sim_world_free(x->w);
+  tls_host_free(x->tls_a);
+  tls_host_free(x->tls_b);
+  tls_host_free(x->tls_client);
+  tls_world_free(x->tlw);
+  dns_zone_free(x->zone);
+  userdir_free(x->users);
+  for (int i = 0; i < H__N; i++)
+    host_free(x->h[i]);
+  trace_writer_free(x->tw);
+  return t;
+}
+
+/* Runs X until T; with MTA_TEST_DUMP set, writes the trace so far there
+ * (for a person reading a failure). */
+static void run(world *x, sim_time t) {
+  sim_world_run(x->w, t);
+  const char *dump = g_getenv("MTA_TEST_DUMP");
+  if (dump)
+    g_file_set_contents(dump, trace_writer_peek_memory(x->tw)->str, -1, NULL);
+}
+
+static size_t count(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p++)
+    n++;
+  return n;
+}
+
+static void assert_clean(world *x) {
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  size_t na = mta_host_check(x->a, v);
+  size_t nb = mta_host_check(x->b, v);
+  ck_assert_msg(na + nb == 0, "violations: %s", v->len ? (char *)v->pdata[0] : "");
+  g_ptr_array_free(v, TRUE);
+}
+
+static void submit_at(world *x, sim_time t) { sim_world_at(x->w, t, cli_start, &x->cl, NULL); }
+
+/* ---- tests ---- */
+
+static GString *journey(uint64_t seed, world *x) {
+  world_init(x, seed, NULL);
+  x->cl.rcpts[0] = "bob@b.example";
+  x->cl.rcpts[1] = "carol@b.example";
+  x->cl.nrcpts = 2;
+  submit_at(x, SIM_S);
+  run(x, 10 * SIM_MIN);
+  ck_assert_uint_eq(x->cl.ok, 2);
+  ck_assert_int_eq(x->sb.messages, 1);
+  ck_assert_uint_eq(x->sb.rcpts->len, 2);
+  const char *body = ((GString *)x->sb.bodies->pdata[0])->str;
+  /* Two hops: mta-b's Received above mta-a's. */
+  const char *rb = strstr(body, "by mx.b.example with ESMTPS");
+  const char *ra = strstr(body, "by mail.a.example with ESMTPSA");
+  ck_assert_msg(rb && ra && rb < ra, "%s", body);
+  ck_assert_ptr_nonnull(strstr(body, "Message-ID: <m1.test@a.example>"));
+  mta_host_stats st;
+  mta_host_get_stats(x->a, &st);
+  ck_assert_uint_eq(st.submitted, 1);
+  ck_assert_uint_eq(st.rcpt_delivered, 2);
+  ck_assert_uint_eq(st.queued, 0);
+  mta_host_get_stats(x->b, &st);
+  ck_assert_uint_eq(st.relayed, 1);
+  ck_assert_uint_eq(st.left, 1);
+  assert_clean(x);
+  return world_clear(x);
+}
+
+START_TEST(submission_relay_by_mx_and_local_delivery) {
+  world x;
+  GString *t = journey(7, &x);
+  const char *s = t->str;
+  ck_assert_msg(strstr(s, "\"ev\":\"msg.submit\",\"from\":\"client\",\"to\":\"mta-a\",\"msg\":\"m1.test@a.example\""),
+                "%s", s);
+  ck_assert_ptr_nonnull(strstr(s, "\"ev\":\"msg.relay\",\"from\":\"mta-a\",\"to\":\"mta-b\""));
+  ck_assert_uint_eq(count(s, "\"ev\":\"msg.queue\""), 2);
+  ck_assert_uint_eq(count(s, "\"ev\":\"msg.expire\""), 2);
+  ck_assert_ptr_nonnull(strstr(s, "\"ev\":\"tls.established\""));
+  ck_assert_msg(strstr(s, "MX") != NULL || strstr(s, "dns.query") != NULL, "no DNS");
+  ck_assert_ptr_null(strstr(s, "wonderland"));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(same_seed_same_trace) {
+  world x, y;
+  GString *t1 = journey(11, &x);
+  GString *t2 = journey(11, &y);
+  ck_assert_msg(g_string_equal(t1, t2), "same seed, different traces");
+  g_string_free(t1, TRUE);
+  g_string_free(t2, TRUE);
+}
+END_TEST
+
+START_TEST(auth_before_tls_and_open_relay_refused) {
+  world x;
+  world_init(&x, 3, NULL);
+  /* AUTH without STARTTLS on 587: not offered; MAIL refused 530. */
+  x.cl.tls_on = false;
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 30 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 0);
+  ck_assert_uint_eq(x.cl.ok + x.cl.temp + x.cl.perm, 1);
+  /* Port 25 without AUTH: relaying to b.example refused 554 5.7.1. */
+  x.cl.port = 25;
+  x.cl.auth = false;
+  x.cl.last_code = 0;
+  submit_at(&x, 40 * SIM_S);
+  run(&x, 80 * SIM_S);
+  ck_assert_int_eq(x.cl.last_code, 554);
+  ck_assert_str_eq(x.cl.last_esc, "5.7.1");
+  /* Wrong password over TLS: 535. */
+  x.cl.port = 587;
+  x.cl.tls_on = x.cl.auth = true;
+  x.cl.pass = "guess";
+  submit_at(&x, 100 * SIM_S);
+  run(&x, 140 * SIM_S);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.messages_in, 0);
+  ck_assert_uint_eq(x.cl.ok, 0);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "Relay access denied"));
+  ck_assert_ptr_nonnull(strstr(t->str, "535 5.7.8"));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(deferred_on_postfix_schedule_then_delivered) {
+  world x;
+  world_init(&x, 5, NULL);
+  x.sc.temp_until = 1000 * SIM_S;
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 2 * SIM_HOUR);
+  ck_assert_int_eq(x.sc.messages, 1);
+  ck_assert_int_ge(x.sc.last_at, 1200 * SIM_S);
+  ck_assert_int_lt(x.sc.last_at, 1201 * SIM_S);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  /* Attempts at arrival (1.2 s), 600 s, 1200 s (postfix: the queue file
+   * is stamped now + age clamped to [300 s, 4000 s]; the 300 s queue run
+   * takes it when the stamp is at most 1 s ahead: 301.3 s → 600 s). */
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.defer\""), 2);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"next_try\":600000000000}"));
+  ck_assert_ptr_nonnull(strstr(t->str, "\"next_try\":1200000000000}"));
+  ck_assert_ptr_nonnull(strstr(t->str, "450 4.7.1 Try again later"));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(always_4xx_bounces_after_lifetime_with_dsn) {
+  world x;
+  world_init(&x, 9, NULL);
+  x.sc.temp_until = INT64_MAX;
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 5 * SIM_DAY + 2 * SIM_HOUR);
+  ck_assert_int_eq(x.sc.messages, 0);
+  ck_assert_int_eq(x.sa.messages, 1); /* the DSN, in alice's mailbox host */
+  ck_assert_int_ge(x.sa.last_at, 5 * SIM_DAY);
+  ck_assert_str_eq(x.sa.senders->pdata[0], "");
+  ck_assert_str_eq(x.sa.rcpts->pdata[0], "alice@a.example");
+  const char *dsn = ((GString *)x.sa.bodies->pdata[0])->str;
+  ck_assert_ptr_nonnull(strstr(dsn, "multipart/report"));
+  ck_assert_ptr_nonnull(strstr(dsn, "Final-Recipient: rfc822; dave@c.example"));
+  ck_assert_ptr_nonnull(strstr(dsn, "Action: failed"));
+  ck_assert_ptr_nonnull(strstr(dsn, "Status: 4.7.1"));
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.dsns, 1);
+  ck_assert_uint_eq(st.queued, 0);
+  ck_assert_uint_eq(st.left, 2);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.bounce\""), 1);
+  /* Postfix's table for an arrival at 0 has 108 attempts; arriving at
+   * 1.2 s the first retry falls to the 600 s queue run (see above): 107
+   * attempts, the last one at 433200 s bounces. */
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.defer\""), 106);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"next_try\":433200000000000}"));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static void bounce_case(const char *rcpt, const char *status) {
+  world x;
+  world_init(&x, 13, NULL);
+  x.cl.rcpts[0] = rcpt;
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sa.messages, 1);
+  const char *dsn = ((GString *)x.sa.bodies->pdata[0])->str;
+  char *want = g_strdup_printf("Status: %s", status);
+  ck_assert_msg(strstr(dsn, want) != NULL, "%s", dsn);
+  g_free(want);
+  ck_assert_int_lt(x.sa.last_at, 10 * SIM_S);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  /* No connection to any exchange of that domain was made. */
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.bounce\""), 1);
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.relay\""), 0);
+  /* the submission and the DSN's delivery: nothing towards the domain */
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"tcp.connect\""), 2);
+  g_string_free(t, TRUE);
+}
+
+START_TEST(null_mx_bounces_at_once) { bounce_case("x@null.example", "5.1.10"); }
+END_TEST
+
+START_TEST(mx_to_self_bounces) { bounce_case("x@loop.example", "5.4.6"); }
+END_TEST
+
+START_TEST(crash_after_250_delivered_after_restart) {
+  world x;
+  world_init(&x, 17, NULL);
+  x.sc.temp_until = 250 * SIM_S; /* keeps it queued across the crash */
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  sim_node_crash_at(host_node(x.h[H_MTA_A]), 100 * SIM_S);
+  sim_node_restart_at(host_node(x.h[H_MTA_A]), 200 * SIM_S);
+  run(&x, 150 * SIM_S);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.queued, 1); /* on disk while down */
+  assert_clean(&x);
+  run(&x, 1 * SIM_HOUR);
+  ck_assert_int_eq(x.sc.messages, 1);
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.restarts, 1);
+  ck_assert_uint_eq(st.queued, 0);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+START_TEST(crash_mid_delivery_never_loses) {
+  /* Crash at many instants of the first delivery: the message is always
+   * delivered in the end (possibly twice), and never lost. */
+  for (int ms = 0; ms < 400; ms += 9) {
+    world x;
+    world_init(&x, 19, NULL);
+    x.cl.rcpts[0] = "dave@c.example";
+    x.cl.nrcpts = 1;
+    submit_at(&x, SIM_S);
+    sim_node_crash_at(host_node(x.h[H_MTA_A]), SIM_S + 60 * SIM_MS + ms * SIM_MS);
+    sim_node_restart_at(host_node(x.h[H_MTA_A]), 30 * SIM_S);
+    run(&x, 2 * SIM_HOUR);
+    mta_host_stats st;
+    mta_host_get_stats(x.a, &st);
+    if (x.cl.ok == 1) {
+      ck_assert_msg(x.sc.messages >= 1, "crash at +%d ms: accepted, never delivered", ms);
+      ck_assert_uint_eq(st.queued, 0);
+    } /* else not acknowledged: delivered or not, the client still owns it */
+    assert_clean(&x);
+    g_string_free(world_clear(&x), TRUE);
+  }
+}
+END_TEST
+
+START_TEST(disk_full_452_nothing_lost) {
+  world x;
+  world_init(&x, 23, NULL);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  disk_set_full(host_disk(x.h[H_MTA_A]), true);
+  submit_at(&x, SIM_S);
+  run(&x, 30 * SIM_S);
+  ck_assert_uint_eq(x.cl.temp, 1);
+  ck_assert_int_eq(x.cl.last_code, 452);
+  ck_assert_str_eq(x.cl.last_esc, "4.3.1");
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.disk_full, 1);
+  ck_assert_uint_eq(st.messages_in, 0);
+  disk_set_full(host_disk(x.h[H_MTA_A]), false);
+  submit_at(&x, 40 * SIM_S);
+  run(&x, 10 * SIM_MIN);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  ck_assert_int_eq(x.sc.messages, 1);
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.messages_in, 1);
+  ck_assert_uint_eq(st.queued, 0);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+START_TEST(mixed_outcomes_in_one_transaction) {
+  world x;
+  world_init(&x, 29, NULL);
+  x.cl.rcpts[0] = "ok1@c.example";
+  x.cl.rcpts[1] = "temp1@c.example";
+  x.cl.rcpts[2] = "perm1@c.example";
+  x.cl.rcpts[3] = "ok2@c.example";
+  x.cl.nrcpts = 4;
+  submit_at(&x, SIM_S);
+  run(&x, 100 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 1); /* one transaction, two accepted */
+  ck_assert_uint_eq(x.sc.rcpts->len, 2);
+  ck_assert_int_eq(x.sa.messages, 1); /* the DSN for perm1 */
+  const char *dsn = ((GString *)x.sa.bodies->pdata[0])->str;
+  ck_assert_ptr_nonnull(strstr(dsn, "Final-Recipient: rfc822; perm1@c.example"));
+  ck_assert_ptr_null(strstr(dsn, "Final-Recipient: rfc822; temp1@c.example"));
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.rcpt_delivered, 3); /* ok1, ok2, and the DSN */
+  ck_assert_uint_eq(st.rcpt_bounced, 1);
+  ck_assert_uint_eq(st.rcpt_deferred, 1);
+  ck_assert_uint_eq(st.queued, 1); /* temp1 waits */
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.defer\""), 1);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"rcpt\":\"temp1@c.example\",\"reason\":\"452 4.2.2"));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("mta_host");
+  TCase *tc = tcase_create("mta");
+  tcase_set_timeout(tc, 300);
+  /* MTA_TEST_ONLY=name runs one test (with MTA_TEST_DUMP, to read its trace). */
+  const char *only = g_getenv("MTA_TEST_ONLY");
+#define ADD(t)                                                                                     \
+  if (!only || strcmp(only, #t) == 0)                                                              \
+  tcase_add_test(tc, t)
+  ADD(submission_relay_by_mx_and_local_delivery);
+  ADD(same_seed_same_trace);
+  ADD(auth_before_tls_and_open_relay_refused);
+  ADD(deferred_on_postfix_schedule_then_delivered);
+  ADD(always_4xx_bounces_after_lifetime_with_dsn);
+  ADD(null_mx_bounces_at_once);
+  ADD(mx_to_self_bounces);
+  ADD(crash_after_250_delivered_after_restart);
+  ADD(crash_mid_delivery_never_loses);
+  ADD(disk_full_452_nothing_lost);
+  ADD(mixed_outcomes_in_one_transaction);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
