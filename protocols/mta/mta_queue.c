@@ -247,7 +247,7 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
 }
 
 void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
-  mta_msg *m = msg_get(q, qid, "mta_queue_withdraw");
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_withdraw");
   g_assert(!m->in_attempt && m->attempts == 0);
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (!rcpt_final(&m->rcpts[i])) {
