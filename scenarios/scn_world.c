@@ -5,6 +5,7 @@
 
 #include "bulk.h"
 #include "scn_dns.h"
+#include "scn_mailworld.h"
 #include "sim_net.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -37,6 +38,7 @@ struct scn_world {
   trace_writer *tw;
   GPtrArray *hosts;   /* host*, by scenario index */
   scn_dns *dns;
+  scn_mailworld *mail;
   GArray *streams;    /* stream */
   GPtrArray *sinks;   /* sink_entry*, in creation order */
   GPtrArray *lookups; /* lookup* */
@@ -155,6 +157,7 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
       sim_net_link_set_up(net, sl, false);
   }
   sw->dns = scn_dns_new(c, (host *const *)sw->hosts->pdata);
+  sw->mail = scn_mailworld_new(c, (host *const *)sw->hosts->pdata, sw->dns);
   for (guint i = 0; i < c->traffic->len; i++) {
     const scn_traffic *t = &g_array_index(c->traffic, scn_traffic, i);
     if (t->kind == SCN_TRAFFIC_LOOKUP) {
@@ -198,6 +201,7 @@ void scn_world_free(scn_world *sw) {
     return;
   /* Services first (they may cancel their events), then the world (it
    * drops connections without callbacks), then the hosts (host.h). */
+  scn_mailworld_free(sw->mail);
   scn_dns_free(sw->dns);
   for (guint i = 0; i < sw->streams->len; i++)
     bulk_source_free(g_array_index(sw->streams, stream, i).src);
@@ -267,6 +271,25 @@ bool scn_world_run(scn_world *sw) {
     all_ok &= l->done;
   }
   trace_arr_end(tw);
+  if (scn_mailworld_any(sw->mail)) {
+    scn_mail_totals mt;
+    GPtrArray *viol = g_ptr_array_new_with_free_func(g_free);
+    scn_mailworld_totals(sw->mail, &mt, viol);
+    trace_obj_begin(tw, "mail");
+    trace_key_uint(tw, "composed", mt.composed);
+    trace_key_uint(tw, "accepted", mt.accepted);
+    trace_key_uint(tw, "delivered", mt.delivered);
+    trace_key_uint(tw, "fetched", mt.fetched);
+    trace_key_uint(tw, "failed", mt.failed);
+    trace_key_uint(tw, "queued", mt.queued);
+    trace_obj_end(tw);
+    trace_arr_begin(tw, "violations");
+    for (guint i = 0; i < viol->len; i++)
+      trace_key_str(tw, NULL, viol->pdata[i]);
+    trace_arr_end(tw);
+    all_ok &= mt.violations == 0 && mt.failed == 0;
+    g_ptr_array_unref(viol);
+  }
   trace_key_bool(tw, "ok", all_ok);
   trace_end(tw);
   return all_ok;
@@ -299,6 +322,19 @@ void scn_world_summary(const scn_world *sw, GString *out) {
     if (src->ended && src->reason != SIM_TCP_CLOSED_NORMAL)
       g_string_append_printf(out, " [sender: %s]", sim_tcp_reason_name(src->reason));
     g_string_append_c(out, '\n');
+  }
+  if (scn_mailworld_any(sw->mail)) {
+    scn_mail_totals mt;
+    scn_mailworld_totals(sw->mail, &mt, NULL);
+    g_string_append_printf(out,
+                           "mail      %" PRIu64 " composed, %" PRIu64 " recipients accepted at "
+                           "submission, %" PRIu64 " stored in mailboxes, %" PRIu64
+                           " fetched, %" PRIu64 " failed, %" PRIu64 " still queued\n",
+                           mt.composed, mt.accepted, mt.delivered, mt.fetched, mt.failed,
+                           mt.queued);
+    g_string_append_printf(out, "invariant %s\n",
+                           mt.violations ? "VIOLATED (see the end record)"
+                                         : "nothing accepted was lost");
   }
   for (guint i = 0; i < sw->lookups->len; i++) {
     const lookup *l = sw->lookups->pdata[i];

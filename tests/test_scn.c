@@ -259,7 +259,7 @@ START_TEST(every_truncation_is_an_error_not_a_crash) {
 END_TEST
 
 START_TEST(bundled_scenarios_load) {
-  const char *files[] = {"scenarios/stream.json", "scenarios/dns.json"};
+  const char *files[] = {"scenarios/stream.json", "scenarios/dns.json", "scenarios/journey.json"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     char *p = testutil_src_path(files[i]);
     GError *err = NULL;

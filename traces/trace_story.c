@@ -6,6 +6,7 @@
 
 typedef struct {
   GPtrArray *stories;   /* trace_story* */
+  GHashTable *names;    /* trace_story* -> GPtrArray* of names learned from its lookups */
   GHashTable *by_msg;   /* msg -> trace_story*, lookup only */
   GHashTable *canon;    /* conn id (client end) -> server end id, uint64 keys */
   GHashTable *lines;    /* canonical conn id -> GPtrArray* of char* */
@@ -114,16 +115,42 @@ static void take_lines(builder *b, uint64_t conn, trace_step *step) {
   g_ptr_array_set_size(l, 0);
 }
 
-static bool domain_matches(const char *qname, const trace_story *s) {
-  size_t n = strlen(qname);
-  if (n && qname[n - 1] == '.')
-    n--;
+static bool same_name(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  na -= na && a[na - 1] == '.';
+  nb -= nb && b[nb - 1] == '.';
+  return na == nb && g_ascii_strncasecmp(a, b, na) == 0;
+}
+
+/* Is QNAME a recipient domain of S, or a name its earlier lookups gave
+ * (an exchange of an MX answer)? */
+static bool domain_matches(builder *b, const char *qname, const trace_story *s) {
   for (guint i = 0; i < s->rcpts->len; i++) {
     const char *at = strrchr(s->rcpts->pdata[i], '@');
-    if (at && strlen(at + 1) == n && g_ascii_strncasecmp(at + 1, qname, n) == 0)
+    if (at && same_name(at + 1, qname))
       return true;
   }
+  GPtrArray *learned = g_hash_table_lookup(b->names, s);
+  for (guint i = 0; learned && i < learned->len; i++)
+    if (same_name(learned->pdata[i], qname))
+      return true;
   return false;
+}
+
+/* Remembers the last word of each answer (an MX exchange, a CNAME target). */
+static void learn(builder *b, const trace_story *s, const cJSON *answers) {
+  GPtrArray *learned = g_hash_table_lookup(b->names, s);
+  if (!learned) {
+    learned = g_ptr_array_new_with_free_func(g_free);
+    g_hash_table_insert(b->names, (gpointer)s, learned);
+  }
+  for (const cJSON *it = answers ? answers->child : NULL; it; it = it->next) {
+    if (!cJSON_IsString(it))
+      continue;
+    const char *sp = strrchr(it->valuestring, ' ');
+    if (sp && sp[1])
+      g_ptr_array_add(learned, g_strdup(sp + 1));
+  }
 }
 
 static void on_line(builder *b, const cJSON *rec) {
@@ -154,8 +181,9 @@ static void on_dns(builder *b, const cJSON *rec, int64_t t) {
   char *answers = join_list(cJSON_GetObjectItemCaseSensitive(rec, "answers"));
   for (guint i = 0; i < a->len; i++) {
     trace_story *s = a->pdata[i];
-    if (!domain_matches(qname, s))
+    if (!domain_matches(b, qname, s))
       continue;
+    learn(b, s, cJSON_GetObjectItemCaseSensitive(rec, "answers"));
     add_step(s, t, g_strdup_printf("%s looked up %s %s: %s%s%s", node, qname, str(rec, "qtype"),
                                    str(rec, "rcode"), *answers ? " — " : "", answers));
   }
@@ -267,6 +295,8 @@ GPtrArray *trace_story_read(trace_reader *r, GError **err) {
                                      (GDestroyNotify)g_ptr_array_unref),
       .held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                     (GDestroyNotify)g_ptr_array_unref),
+      .names = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     (GDestroyNotify)g_ptr_array_unref),
   };
   const cJSON *rec;
   trace_read_status st;
@@ -292,6 +322,7 @@ GPtrArray *trace_story_read(trace_reader *r, GError **err) {
   g_hash_table_unref(b.canon);
   g_hash_table_unref(b.lines);
   g_hash_table_unref(b.held);
+  g_hash_table_unref(b.names);
   if (st == TRACE_READ_FAIL) {
     g_ptr_array_unref(b.stories);
     return NULL;
