@@ -222,10 +222,28 @@ static bool stream_ok(const stream *s) {
 
 static void write_header_extra(void *user, trace_writer *tw) {
   const scn_config *c = user;
-  trace_arr_begin(tw, "roles");
-  for (guint i = 0; i < c->hosts->len; i++)
-    trace_key_str(tw, NULL, g_array_index(c->hosts, scn_host, i).role);
-  trace_arr_end(tw);
+  trace_obj_begin(tw, "roles");
+  for (guint i = 0; i < c->hosts->len; i++) {
+    const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    /* The viewer's finer roles for MTAs: where the host sits in the trip. */
+    const char *role = h->role;
+    if (g_str_equal(role, "mta"))
+      role = h->mta.submission ? "submission" : h->mta.mailbox_host ? "mx" : "relay";
+    trace_key_str(tw, h->name, role);
+  }
+  trace_obj_end(tw);
+  /* Positions given by the scenario, for the viewer. */
+  trace_obj_begin(tw, "pos");
+  for (guint i = 0; i < c->hosts->len; i++) {
+    const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    if (!h->has_pos)
+      continue;
+    trace_arr_begin(tw, h->name);
+    trace_key_int(tw, NULL, h->x);
+    trace_key_int(tw, NULL, h->y);
+    trace_arr_end(tw);
+  }
+  trace_obj_end(tw);
 }
 
 bool scn_world_run(scn_world *sw) {
