@@ -38,13 +38,8 @@ const session_engine imap_glue_cli_ops = {cli_feed, cli_peek, cli_consume, cli_d
  * by the host that received it. */
 static void on_trace(void *ctx, const char *event, const char *detail) {
   imap_glue_trace *t = ctx;
-  if (!t->s || strcmp(event, t->want) != 0)
-    return;
-  trace_writer *tw = session_trace_line(t->s, t->ev);
-  if (!tw)
-    return;
-  trace_key_bytes(tw, "line", detail, strlen(detail));
-  trace_end(tw);
+  if (t->s && strcmp(event, t->want) == 0)
+    session_trace_text(t->s, t->ev, detail);
 }
 
 imap_env imap_glue_env(imap_glue_trace *t, bool server) {

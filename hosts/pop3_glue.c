@@ -34,13 +34,8 @@ const session_engine pop3_glue_cli_ops = {cli_feed, cli_peek, cli_consume, cli_d
  * client); the server's "+ " SASL prompt is a sent line and is skipped. */
 static void on_trace(void *ctx, const char *event, const char *detail) {
   pop3_glue_trace *t = ctx;
-  if (!t->s || strcmp(event, t->want) != 0)
-    return;
-  trace_writer *tw = session_trace_line(t->s, t->ev);
-  if (!tw)
-    return;
-  trace_key_bytes(tw, "line", detail, strlen(detail));
-  trace_end(tw);
+  if (t->s && strcmp(event, t->want) == 0)
+    session_trace_text(t->s, t->ev, detail);
 }
 
 pop3_env pop3_glue_env(pop3_glue_trace *t, bool server) {

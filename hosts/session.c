@@ -301,3 +301,11 @@ trace_writer *session_trace_line(session *s, const char *ev) {
   trace_key_int(tw, "sent", sent >= 0 ? sent : host_now(s->h));
   return tw;
 }
+
+void session_trace_text(session *s, const char *ev, const char *line) {
+  trace_writer *tw = session_trace_line(s, ev);
+  if (!tw)
+    return;
+  trace_key_bytes(tw, "line", line, strlen(line));
+  trace_end(tw);
+}

@@ -99,5 +99,8 @@ bool session_is_open(const session *s);
  * adds its keys and calls trace_end(). Returns the writer, or NULL when the
  * trace is off at protocol detail (then write nothing). */
 trace_writer *session_trace_line(session *s, const char *ev);
+/* The whole record of a received text line: session_trace_line with
+ * "line" (LINE as a bytes string, without its CRLF). */
+void session_trace_text(session *s, const char *ev, const char *line);
 
 #endif

@@ -25,13 +25,8 @@ const session_engine smtp_glue_cli_ops = {cli_feed, cli_peek, cli_consume, cli_d
 static void on_trace(void *ctx, int64_t now, smtp_trace_kind kind, const char *text) {
   (void)now;
   smtp_glue_trace *t = ctx;
-  if (kind != SMTP_TRACE_RECV || !t->s)
-    return;
-  trace_writer *tw = session_trace_line(t->s, t->ev);
-  if (!tw)
-    return;
-  trace_key_bytes(tw, "line", text, strlen(text));
-  trace_end(tw);
+  if (kind == SMTP_TRACE_RECV && t->s)
+    session_trace_text(t->s, t->ev, text);
 }
 
 smtp_env smtp_glue_env(smtp_glue_trace *t, bool server) {
