@@ -309,3 +309,14 @@ void session_trace_text(session *s, const char *ev, const char *line) {
   trace_key_bytes(tw, "line", line, strlen(line));
   trace_end(tw);
 }
+
+void session_trace_state(session *s, const char *ev, const char *transition) {
+  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PROTOCOL);
+  if (!tw)
+    return;
+  trace_event_begin(tw, host_now(s->h), ev);
+  trace_key_uint(tw, "conn", s->conn_id);
+  trace_key_str(tw, "node", host_name(s->h));
+  trace_key_str(tw, "transition", transition);
+  trace_end(tw);
+}

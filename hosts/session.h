@@ -99,6 +99,9 @@ bool session_is_open(const session *s);
  * adds its keys and calls trace_end(). Returns the writer, or NULL when the
  * trace is off at protocol detail (then write nothing). */
 trace_writer *session_trace_line(session *s, const char *ev);
+/* A state transition of the session's engine: EV (e.g. "smtp.state")
+ * {"conn","node","transition":"OLD -> NEW"} at protocol detail. */
+void session_trace_state(session *s, const char *ev, const char *transition);
 /* The whole record of a received text line: session_trace_line with
  * "line" (LINE as a bytes string, without its CRLF). */
 void session_trace_text(session *s, const char *ev, const char *line);

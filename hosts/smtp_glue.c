@@ -25,8 +25,12 @@ const session_engine smtp_glue_cli_ops = {cli_feed, cli_peek, cli_consume, cli_d
 static void on_trace(void *ctx, int64_t now, smtp_trace_kind kind, const char *text) {
   (void)now;
   smtp_glue_trace *t = ctx;
-  if (kind == SMTP_TRACE_RECV && t->s)
+  if (!t->s)
+    return;
+  if (kind == SMTP_TRACE_RECV)
     session_trace_text(t->s, t->ev, text);
+  else if (kind == SMTP_TRACE_STATE)
+    session_trace_state(t->s, "smtp.state", text);
 }
 
 smtp_env smtp_glue_env(smtp_glue_trace *t, bool server) {
