@@ -630,6 +630,8 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
 void mta_host_free(mta_host *m) {
   if (!m)
     return;
+  sim_tcp_unlisten(m->lis25);
+  sim_tcp_unlisten(m->lis587);
   stop(m); /* cancels our events; the world frees the connections */
   mta_route_free(m->route);
   g_ptr_array_free(m->locals, TRUE);

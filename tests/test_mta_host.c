@@ -27,6 +27,7 @@ typedef struct {
   GPtrArray *bodies;  /* GString* */
   GPtrArray *senders; /* char* */
   sim_time last_at;
+  guint max_conns; /* most connections open at once */
 } sink;
 
 typedef struct {
@@ -100,6 +101,8 @@ static void sink_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb
   c->s = session_accept(k->h, tc, &smtp_glue_srv_ops, c->srv, &sink_owner, c);
   smtp_glue_attach(&c->tr, c->s);
   g_ptr_array_add(k->conns, c);
+  if (k->conns->len > k->max_conns)
+    k->max_conns = k->conns->len;
   *cb = session_tcp_callbacks();
   *user = c->s;
   session_kick(c->s);
@@ -118,6 +121,7 @@ typedef struct {
   const char *rcpts[4];
   size_t nrcpts;
   const char *body;
+  int copies; /* messages per session (0 = 1) */
   /* results */
   smtp_cli *cli;
   session *s;
@@ -188,8 +192,11 @@ static void cli_start(void *a, void *b) {
   smtp_cmd_rcpt rc[4] = {{0}};
   for (size_t i = 0; i < cl->nrcpts; i++)
     rc[i].to = (char *)cl->rcpts[i];
-  smtp_cli_message m = {&mail, rc, cl->nrcpts, (const uint8_t *)cl->body, strlen(cl->body), 1};
-  smtp_cli_send(cl->cli, &m, host_now(cl->h));
+  for (int i = 0; i < (cl->copies ? cl->copies : 1); i++) {
+    smtp_cli_message m = {&mail, rc, cl->nrcpts, (const uint8_t *)cl->body, strlen(cl->body),
+                          (uint64_t)i + 1};
+    smtp_cli_send(cl->cli, &m, host_now(cl->h));
+  }
   sim_addr to;
   sim_addr_parse(cl->to_addr, &to);
   cl->s = session_connect(cl->h, &to, cl->port, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
@@ -242,7 +249,7 @@ static void sink_clear(sink *k) {
   g_ptr_array_free(k->bodies, TRUE);
 }
 
-static void world_init(world *x, uint64_t seed, const char *profile) {
+static void world_init_conc(world *x, uint64_t seed, const char *profile, unsigned conc) {
   memset(x, 0, sizeof *x);
   x->w = sim_world_new(seed);
   x->tw = trace_writer_new_memory();
@@ -299,6 +306,7 @@ static void world_init(world *x, uint64_t seed, const char *profile) {
   cfg.nlocal_domains = 1;
   cfg.mailbox_host = "sink-a";
   cfg.retry_profile = profile;
+  cfg.dest_concurrency = conc;
   x->a = mta_host_new(x->h[H_MTA_A], &cfg, x->users, x->tls_a, x->dns_a);
   const char *lb[] = {"b.example"};
   cfg.hostname = "mx.b.example";
@@ -321,6 +329,10 @@ static void world_init(world *x, uint64_t seed, const char *profile) {
   cl->from = "alice@a.example";
   cl->body = "From: Alice <alice@a.example>\r\nTo: bob@b.example\r\nSubject: hi\r\n"
              "Message-ID: <m1.test@a.example>\r\n\r\nHello.\r\n";
+}
+
+static void world_init(world *x, uint64_t seed, const char *profile) {
+  world_init_conc(x, seed, profile, 0);
 }
 
 static GString *world_clear(world *x) {
@@ -585,6 +597,7 @@ END_TEST
 START_TEST(crash_mid_delivery_never_loses) {
   /* Crash at many instants of the first delivery: the message is always
    * delivered in the end (possibly twice), and never lost. */
+  int unacked = 0, redelivered = 0, before = 0;
   for (int ms = 0; ms < 400; ms += 9) {
     world x;
     world_init(&x, 19, NULL);
@@ -599,10 +612,20 @@ START_TEST(crash_mid_delivery_never_loses) {
     if (x.cl.ok == 1) {
       ck_assert_msg(x.sc.messages >= 1, "crash at +%d ms: accepted, never delivered", ms);
       ck_assert_uint_eq(st.queued, 0);
-    } /* else not acknowledged: delivered or not, the client still owns it */
+      if (x.sc.last_at >= 30 * SIM_S)
+        redelivered++; /* the crash came between the 250 and the delivery's end */
+      else
+        before++;
+    } else {
+      unacked++; /* not acknowledged: delivered or not, the client still owns it */
+    }
     assert_clean(&x);
     g_string_free(world_clear(&x), TRUE);
   }
+  /* The instants cover all three cases. */
+  ck_assert_int_gt(unacked, 0);
+  ck_assert_int_gt(redelivered, 0);
+  ck_assert_int_gt(before, 0);
 }
 END_TEST
 
@@ -664,6 +687,159 @@ START_TEST(mixed_outcomes_in_one_transaction) {
 }
 END_TEST
 
+/* A filter standing in for issue 7's: greylisting at RCPT (answered a
+ * second later: the first try of a client is refused for 60 s) and a
+ * header at DATA (answered at once, inside the call). */
+typedef struct {
+  world *x;
+  sim_time first;
+  int rcpt_calls, data_calls;
+} greylist;
+
+typedef struct {
+  mta_host *m;
+  uint64_t ticket;
+  bool pass;
+} later;
+
+static void answer_later(void *a, void *b) {
+  (void)b;
+  later *l = a;
+  ck_assert(mta_host_filter_answer(l->m, l->ticket, l->pass ? 0 : 450, "4.7.1",
+                                   "Greylisted, try again later", NULL));
+  g_free(l);
+}
+
+static void filter(void *user, mta_host *m, uint64_t ticket, const mta_filter_query *q) {
+  greylist *g = user;
+  sim_time now = host_now(g->x->h[H_MTA_B]);
+  if (q->stage == MTA_FILTER_RCPT) {
+    g->rcpt_calls++;
+    ck_assert_str_eq(q->client, "192.0.2.10");
+    if (g->first < 0)
+      g->first = now;
+    later *l = g_new0(later, 1);
+    *l = (later){m, ticket, now - g->first >= 60 * SIM_S};
+    sim_world_after(g->x->w, SIM_S, answer_later, l, NULL);
+  } else {
+    g->data_calls++;
+    ck_assert_uint_eq(q->nrcpts, 1);
+    ck_assert(q->len > 0);
+    ck_assert(mta_host_filter_answer(m, ticket, 0, NULL, NULL, "X-Filter: checked\r\n"));
+    ck_assert(!mta_host_filter_answer(m, ticket, 0, NULL, NULL, NULL)); /* once */
+  }
+}
+
+START_TEST(filter_hook_greylists_and_adds_a_header) {
+  world x;
+  world_init(&x, 31, NULL);
+  greylist g = {&x, -1, 0, 0};
+  mta_host_set_filter(x.b, filter, &g);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 20 * SIM_MIN);
+  ck_assert_int_eq(x.sb.messages, 1);
+  ck_assert_int_eq(g.rcpt_calls, 2);
+  ck_assert_int_eq(g.data_calls, 1);
+  const char *body = ((GString *)x.sb.bodies->pdata[0])->str;
+  const char *rb = strstr(body, "Received: from mail.a.example");
+  const char *xf = strstr(body, "X-Filter: checked\r\n");
+  ck_assert_msg(rb && xf && rb < xf, "%s", body);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"reason\":\"450 4.7.1 Greylisted, try again later\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(concurrency_limit_and_connection_reuse) {
+  world x;
+  world_init_conc(&x, 37, NULL, 2); /* two sessions per next hop */
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  x.cl.copies = 8;
+  x.sc.temp_until = 100 * SIM_S; /* all eight wait for the same queue run */
+  submit_at(&x, SIM_S);
+  run(&x, 20 * SIM_MIN);
+  ck_assert_uint_eq(x.cl.ok, 8);
+  ck_assert_int_eq(x.sc.messages, 8);
+  ck_assert_uint_le(x.sc.max_conns, 2);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  /* The retry run at 600 s: two connections carry the eight messages. */
+  const char *retry = strstr(t->str, "{\"t\":600");
+  ck_assert_ptr_nonnull(retry);
+  ck_assert_uint_eq(count(retry, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\""), 2);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(hop_limit_554) {
+  world x;
+  world_init(&x, 41, NULL);
+  GString *b = g_string_new("");
+  for (int i = 0; i < 51; i++)
+    g_string_append_printf(b, "Received: from h%d by h%d; Thu, 1 Jan 2026 00:00:00 +0000\r\n", i,
+                           i + 1);
+  g_string_append(b, "Subject: loop\r\n\r\nround and round\r\n");
+  x.cl.body = b->str;
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.cl.last_code, 554);
+  ck_assert_str_eq(x.cl.last_esc, "5.4.0");
+  ck_assert_int_eq(x.sb.messages, 0);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+  g_string_free(b, TRUE);
+}
+END_TEST
+
+START_TEST(never_a_bounce_of_a_bounce) {
+  world x;
+  world_init(&x, 43, NULL);
+  x.cl.from = "alice@null.example"; /* the DSN itself cannot be delivered */
+  x.cl.rcpts[0] = "x@null.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 10 * SIM_MIN);
+  ck_assert_int_eq(x.sa.messages, 0);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.dsns, 1);
+  ck_assert_uint_eq(st.rcpt_bounced, 2);
+  ck_assert_uint_eq(st.queued, 0);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.bounce\""), 2);
+  ck_assert_uint_eq(count(t->str, "\"dsn\":\"\"}"), 1); /* the DSN's bounce: no report */
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(opensmtpd_warns_then_expires) {
+  world x;
+  world_init(&x, 47, "opensmtpd");
+  x.sc.temp_until = INT64_MAX;
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 4 * SIM_DAY + SIM_HOUR);
+  ck_assert_int_eq(x.sa.messages, 2);
+  const char *warn = ((GString *)x.sa.bodies->pdata[0])->str;
+  const char *fail = ((GString *)x.sa.bodies->pdata[1])->str;
+  ck_assert_ptr_nonnull(strstr(warn, "Action: delayed"));
+  ck_assert_ptr_nonnull(strstr(fail, "Action: failed"));
+  /* ttl 4 d: the bounce comes at the expiry, without a last attempt. */
+  ck_assert_int_ge(x.sa.last_at, 4 * SIM_DAY + SIM_S);
+  ck_assert_int_lt(x.sa.last_at, 4 * SIM_DAY + 3 * SIM_S);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -684,6 +860,11 @@ int main(void) {
   ADD(crash_mid_delivery_never_loses);
   ADD(disk_full_452_nothing_lost);
   ADD(mixed_outcomes_in_one_transaction);
+  ADD(filter_hook_greylists_and_adds_a_header);
+  ADD(concurrency_limit_and_connection_reuse);
+  ADD(hop_limit_554);
+  ADD(never_a_bounce_of_a_bounce);
+  ADD(opensmtpd_warns_then_expires);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
