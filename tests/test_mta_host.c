@@ -226,7 +226,26 @@ typedef struct {
   mta_host *a, *b;
   sink sa, sb, sc;
   client cl;
+  smtp_cli *cl2; /* an idle second client (session limit) */
+  session *cl2s;
 } world;
+
+static void idle_pump(void *owner, session *s) {
+  world *x = owner;
+  smtp_cli_event ev;
+  while (x->cl2 && smtp_cli_next_event(x->cl2, &ev))
+    if (ev.type == SMTP_CLI_EV_CLOSE)
+      session_close(s);
+}
+
+static void idle_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s, (void)why;
+  world *x = owner;
+  session_free(x->cl2s);
+  x->cl2s = NULL;
+}
+
+static const session_owner idle_owner = {.pump = idle_pump, .closed = idle_closed};
 
 static void sink_init(sink *k, host *h) {
   memset(k, 0, sizeof *k);
@@ -249,7 +268,10 @@ static void sink_clear(sink *k) {
   g_ptr_array_free(k->bodies, TRUE);
 }
 
-static void world_init_conc(world *x, uint64_t seed, const char *profile, unsigned conc) {
+typedef void (*tweak_fn)(mta_host_config *cfg);
+
+/* A world; TWEAK (may be NULL) adjusts mta-a's config. */
+static void world_init_cfg(world *x, uint64_t seed, const char *profile, tweak_fn tweak) {
   memset(x, 0, sizeof *x);
   x->w = sim_world_new(seed);
   x->tw = trace_writer_new_memory();
@@ -275,6 +297,9 @@ static void world_init_conc(world *x, uint64_t seed, const char *profile, unsign
       "mx.c.example. 300 IN A 192.0.2.40",
       "null.example. 300 IN MX 0 .",
       "loop.example. 300 IN MX 10 mail.a.example.",
+      "f.example. 300 IN MX 10 mx1.f.example.", /* nothing listens there */
+      "f.example. 300 IN MX 20 mx.c.example.",
+      "mx1.f.example. 300 IN A 192.0.2.53",
   };
   dns_name o = dns_name_lit(".");
   x->zone = dns_zone_new(&o);
@@ -306,11 +331,14 @@ static void world_init_conc(world *x, uint64_t seed, const char *profile, unsign
   cfg.nlocal_domains = 1;
   cfg.mailbox_host = "sink-a";
   cfg.retry_profile = profile;
-  cfg.dest_concurrency = conc;
+  if (tweak)
+    tweak(&cfg);
   x->a = mta_host_new(x->h[H_MTA_A], &cfg, x->users, x->tls_a, x->dns_a);
   const char *lb[] = {"b.example"};
+  mta_host_config_init(&cfg);
   cfg.hostname = "mx.b.example";
   cfg.local_domains = lb;
+  cfg.nlocal_domains = 1;
   cfg.mailbox_host = "192.0.2.30";
   cfg.submission = false;
   x->b = mta_host_new(x->h[H_MTA_B], &cfg, x->users, x->tls_b, x->dns_b);
@@ -332,7 +360,7 @@ static void world_init_conc(world *x, uint64_t seed, const char *profile, unsign
 }
 
 static void world_init(world *x, uint64_t seed, const char *profile) {
-  world_init_conc(x, seed, profile, 0);
+  world_init_cfg(x, seed, profile, NULL);
 }
 
 static GString *world_clear(world *x) {
@@ -345,6 +373,8 @@ static GString *world_clear(world *x) {
   sink_clear(&x->sc);
   if (x->cl.s)
     session_free(x->cl.s);
+  session_free(x->cl2s);
+  smtp_cli_free(x->cl2);
   smtp_cli_free(x->cl.cli);
   dns_client_free(x->dns_a);
   dns_client_free(x->dns_b);
@@ -753,9 +783,11 @@ START_TEST(filter_hook_greylists_and_adds_a_header) {
 }
 END_TEST
 
+static void two_sessions(mta_host_config *cfg) { cfg->dest_concurrency = 2; }
+
 START_TEST(concurrency_limit_and_connection_reuse) {
   world x;
-  world_init_conc(&x, 37, NULL, 2); /* two sessions per next hop */
+  world_init_cfg(&x, 37, NULL, two_sessions);
   x.cl.rcpts[0] = "dave@c.example";
   x.cl.nrcpts = 1;
   x.cl.copies = 8;
@@ -840,6 +872,87 @@ START_TEST(opensmtpd_warns_then_expires) {
 }
 END_TEST
 
+START_TEST(mx_failover_to_the_next_preference) {
+  world x;
+  world_init(&x, 53, NULL);
+  x.cl.rcpts[0] = "dave@f.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 1);
+  ck_assert_int_lt(x.sc.last_at, 5 * SIM_S);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  const char *refused = strstr(t->str, "\"ev\":\"tcp.refused\"");
+  const char *second = strstr(t->str, "\"dst\":\"192.0.2.40:25\"");
+  ck_assert_msg(refused && second && refused < second, "%s", t->str);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static void one_message_a_minute(mta_host_config *cfg) {
+  cfg->policy.rate_limit = 1;
+  cfg->policy.rate_window = 60 * SIM_S;
+}
+
+START_TEST(rate_limit_450) {
+  world x;
+  world_init_cfg(&x, 59, NULL, one_message_a_minute);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  x.cl.copies = 2;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  ck_assert_uint_eq(x.cl.temp, 1);
+  ck_assert_int_eq(x.cl.last_code, 450);
+  ck_assert_str_eq(x.cl.last_esc, "4.7.1");
+  ck_assert_int_eq(x.sc.messages, 1);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+static void one_session(mta_host_config *cfg) { cfg->policy.max_sessions = 1; }
+
+static void second_client(void *a, void *b) {
+  (void)b;
+  world *x = a;
+  /* a raw connection that just waits: holds the only session */
+  sim_addr to;
+  sim_addr_parse(haddrs[H_MTA_A], &to);
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  cfg.quit_when_idle = false;
+  static smtp_glue_trace tr;
+  smtp_env env = smtp_glue_env(&tr, false);
+  x->cl2 = smtp_cli_new(&cfg, &env, host_now(x->h[H_CLIENT]));
+  x->cl2s = session_connect(x->h[H_CLIENT], &to, 25, NULL, &smtp_glue_cli_ops, x->cl2,
+                            &idle_owner, x);
+  smtp_glue_attach(&tr, x->cl2s);
+}
+
+START_TEST(session_limit_421) {
+  world x;
+  world_init_cfg(&x, 61, NULL, one_session);
+  sim_world_at(x.w, SIM_S / 2, second_client, &x, NULL);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 30 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 0);
+  ck_assert_int_eq(x.cl.last_code, 421);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.rejected_connect, 1);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "421 4.7.0"));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -865,6 +978,9 @@ int main(void) {
   ADD(hop_limit_554);
   ADD(never_a_bounce_of_a_bounce);
   ADD(opensmtpd_warns_then_expires);
+  ADD(mx_failover_to_the_next_preference);
+  ADD(rate_limit_450);
+  ADD(session_limit_421);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
