@@ -229,6 +229,11 @@ int main(int argc, char **argv) {
          n, use_tls ? "on" : "off", ok, k.messages, viol);
   printf("wall %.2f s, %.0f messages/s, trace %zu bytes, peak RSS %ld KiB\n", secs,
          (double)k.messages / secs, trace_writer_peek_memory(tw)->len, ru.ru_maxrss);
+  mta_host_stats sa, sb;
+  mta_host_get_stats(a, &sa);
+  mta_host_get_stats(b, &sb);
+  printf("delivery sessions: mta-a %" G_GUINT64_FORMAT ", mta-b %" G_GUINT64_FORMAT "\n",
+         sa.sessions_out, sb.sessions_out);
   g_ptr_array_free(v, TRUE);
   mta_host_free(a);
   mta_host_free(b);

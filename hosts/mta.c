@@ -34,6 +34,7 @@ void mta_host_config_init(mta_host_config *cfg) {
   mta_policy_config_init(&cfg->policy);
   cfg->dest_concurrency = 20;
   cfg->rcpt_limit = 50;
+  cfg->conn_cache_time = 2 * SIM_S;
   cfg->verify_local_rcpt = true;
   cfg->epoch_unix = INT64_C(1767225600); /* 2026-01-01T00:00:00Z */
 }
@@ -580,6 +581,7 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
     g_error("mta_host_new: unknown retry profile %s", cfg->retry_profile);
   mta_retry_profile_init(&m->retry, kind);
   m->rcpt_limit = cfg->rcpt_limit ? cfg->rcpt_limit : 50;
+  m->conn_cache_time = cfg->conn_cache_time;
   m->epoch = cfg->epoch_unix;
   m->users = users;
   m->tls = tls;

@@ -72,13 +72,16 @@ typedef struct {
   mta_policy_config policy;  /* sessions, rate, hops (mta_policy_config_init defaults) */
   unsigned dest_concurrency; /* sessions per next hop; 0 = 20 */
   unsigned rcpt_limit;       /* recipients per transaction; 0 = 50 */
+  int64_t conn_cache_time;   /* an idle delivery session waits this long for more mail
+                                (Postfix smtp_connection_cache_time_limit 2 s); 0 = QUIT */
   bool verify_local_rcpt;    /* at the MX, refuse local users unknown to the directory */
   bool ipv6;                 /* also look up AAAA of the exchanges */
   int64_t epoch_unix;        /* Unix seconds of simulated time 0 (Date, Received) */
 } mta_host_config;
 
 /* Defaults: submission and MX on, mailbox port 25, postfix, no smarthost,
- * mta_policy defaults, 20 sessions per hop, 50 recipients, verification
+ * mta_policy defaults, 20 sessions per hop, 50 recipients, 2 s connection
+ * cache, verification
  * on, IPv4 only, epoch 2026-01-01. */
 void mta_host_config_init(mta_host_config *cfg);
 

@@ -13,7 +13,8 @@
  *   - up to dest_concurrency agents per next hop; an agent sends one
  *     transaction per message (at most rcpt_limit recipients, Postfix
  *     smtp_destination_recipient_limit 50), then takes the next waiting
- *     message over the same connection (reuse), then QUIT;
+ *     message over the same connection (reuse); with nothing waiting the
+ *     session stays open conn_cache_time for mail to come, then QUIT;
  *   - a failure before MAIL (connect refused or timed out, 4xx/5xx
  *     greeting or EHLO) moves the agent to the next candidate with the same
  *     messages (Postfix smtp_skip_5xx_greeting); when none is left its
@@ -81,12 +82,15 @@ typedef struct {
   GPtrArray *retry; /* txn*, for the next connection */
   uint64_t next_cookie;
   bool connected, early_failed, tls_failed, plain;
+  bool idle;              /* in the connection cache, waiting for work */
+  sim_event_id idle_timer;
   int fail_code;
   char *fail_esc, *fail_text;
 } agent;
 
 static void dispatch(mta__dest *d);
 static void agent_connect(agent *a);
+static void agent_idle(agent *a);
 
 /* ---- helpers ---- */
 
@@ -452,6 +456,36 @@ static bool early_stage(smtp_cli_stage s) {
          s == SMTP_CLI_STAGE_AUTH;
 }
 
+static void idle_expired(void *p, void *b) {
+  (void)b;
+  agent *a = p;
+  a->idle_timer = 0;
+  if (!a->idle)
+    return;
+  a->idle = false;
+  mta_route_set_idle(a->m->route, a->sid, false); /* closing: not for reuse */
+  smtp_cli_quit(a->cli, host_now(a->m->h));
+  session_kick(a->s);
+}
+
+static void agent_idle(agent *a) {
+  mta_host *m = a->m;
+  a->idle = true;
+  mta_route_set_idle(m->route, a->sid, true);
+  a->idle_timer = sim_world_after(host_world(m->h), m->conn_cache_time, idle_expired, a, NULL);
+}
+
+/* A cached session takes the next message for its hop. */
+static void agent_wake(agent *a) {
+  mta_host *m = a->m;
+  if (a->idle_timer)
+    sim_world_cancel(host_world(m->h), a->idle_timer);
+  a->idle_timer = 0;
+  a->idle = false;
+  send_txn(a, pick(a->d));
+  session_kick(a->s);
+}
+
 static void on_result(agent *a, const smtp_cli_event *ev) {
   mta_host *m = a->m;
   txn *t = NULL;
@@ -487,11 +521,15 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
   else
     mta__rewrite(m, t->qid);
   txn_free(t);
-  /* Connection reuse: the next message waiting for this hop. */
+  /* Connection reuse: the next message waiting for this hop; none: keep
+   * the session a moment for mail still to come (Postfix on-demand
+   * connection cache, smtp_connection_cache_time_limit 2 s). */
   if (!a->early_failed && a->s && session_is_open(a->s) && a->txns->len == 0) {
     txn *next = pick(a->d);
     if (next)
       send_txn(a, next);
+    else if (m->conn_cache_time > 0)
+      agent_idle(a);
     else
       smtp_cli_quit(a->cli, host_now(m->h));
   }
@@ -521,6 +559,8 @@ static void agent_end(agent *a) {
   mta_host *m = a->m;
   mta__dest *d = a->d;
   g_assert(a->txns->len == 0 && a->retry->len == 0);
+  if (a->idle_timer)
+    sim_world_cancel(host_world(m->h), a->idle_timer);
   mta_route_closed(m->route, a->sid);
   d->agents--;
   g_ptr_array_remove(m->agents, a);
@@ -677,9 +717,24 @@ static void agent_new(mta__dest *d) {
   agent_connect(a);
 }
 
+static agent *agent_by_sid(mta_host *m, uint64_t sid) {
+  for (guint i = 0; i < m->agents->len; i++)
+    if (((agent *)m->agents->pdata[i])->sid == sid)
+      return m->agents->pdata[i];
+  g_assert_not_reached();
+}
+
 static void dispatch(mta__dest *d) {
-  while (d->state == D_READY && waiting_len(d) && mta_route_may_open(d->m->route, d->name))
-    agent_new(d);
+  mta_host *m = d->m;
+  while (d->state == D_READY && waiting_len(d)) {
+    uint64_t sid = mta_route_reuse(m->route, d->name, host_now(m->h));
+    if (sid)
+      agent_wake(agent_by_sid(m, sid));
+    else if (mta_route_may_open(m->route, d->name))
+      agent_new(d);
+    else
+      break;
+  }
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
     d->state = D_IDLE; /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
@@ -736,6 +791,8 @@ void mta__run_queue(mta_host *m) {
 void mta__deliver_drop(mta_host *m) {
   for (guint i = 0; i < m->agents->len; i++) {
     agent *a = m->agents->pdata[i];
+    if (a->idle_timer)
+      sim_world_cancel(host_world(m->h), a->idle_timer);
     session_free(a->s);
     smtp_cli_free(a->cli);
     mta_route_closed(m->route, a->sid);

@@ -41,6 +41,7 @@ struct mta_host {
   uint16_t mailbox_port;
   mta_retry_profile retry;
   unsigned rcpt_limit;
+  int64_t conn_cache_time;
   int64_t epoch;
   userdir *users;
   tls_host *tls;

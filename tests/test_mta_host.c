@@ -953,6 +953,34 @@ START_TEST(session_limit_421) {
 }
 END_TEST
 
+static void no_cache(mta_host_config *cfg) { cfg->conn_cache_time = 0; }
+
+/* Two messages for one next hop, submitted 1.5 s apart: the second rides
+ * the cached session of the first (2 s), unless the cache is off. */
+static size_t sessions_to_c(tweak_fn tweak) {
+  world x;
+  world_init_cfg(&x, 67, NULL, tweak);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 2 * SIM_S + SIM_S / 2);
+  submit_at(&x, 2 * SIM_S + SIM_S / 2);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 2);
+  ck_assert_uint_eq(x.cl.ok, 2);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  size_t n = count(t->str, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\"");
+  g_string_free(t, TRUE);
+  return n;
+}
+
+START_TEST(connection_cache) {
+  ck_assert_uint_eq(sessions_to_c(NULL), 1);
+  ck_assert_uint_eq(sessions_to_c(no_cache), 2);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -981,6 +1009,7 @@ int main(void) {
   ADD(mx_failover_to_the_next_preference);
   ADD(rate_limit_450);
   ADD(session_limit_421);
+  ADD(connection_cache);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
