@@ -657,6 +657,21 @@ void mta_host_get_stats(const mta_host *m, mta_host_stats *st) {
   }
 }
 
+size_t mta_host_memory(const mta_host *m) {
+  if (!m->up)
+    return 0;
+  const size_t blk = 16; /* malloc's bookkeeping per block */
+  size_t n = mta_queue_memory(m->q) + m->acc->len * sizeof(mta__acc);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, m->msgs); /* a sum: order does not matter */
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    const mta__msg *mm = v;
+    n += sizeof *mm + blk + strlen(mm->msgid) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
+  }
+  return n;
+}
+
 static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) {
   (*count)++;

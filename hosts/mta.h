@@ -142,6 +142,11 @@ typedef struct {
 } mta_host_stats;
 void mta_host_get_stats(const mta_host *m, mta_host_stats *st);
 
+/* Bytes of memory the MTA holds for its queue beyond the disk (the queue's
+ * structures, the per-message host data and the account), estimated from
+ * their sizes; 0 while down. */
+size_t mta_host_memory(const mta_host *m);
+
 /* The invariant: every message this host answered 250 for (and every DSN
  * it queued) is delivered, bounced with a DSN (or a null sender), or still
  * queued (in memory, or on disk while the host is down); no DSN about a
