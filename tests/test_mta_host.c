@@ -981,6 +981,77 @@ START_TEST(connection_cache) {
 }
 END_TEST
 
+/* A raw client: writes a script, keeps what the server answers. */
+typedef struct {
+  const char *script;
+  GString *got;
+} raw;
+
+static void raw_connected(void *u, sim_tcp_conn *c) {
+  raw *r = u;
+  sim_tcp_send(c, r->script, strlen(r->script));
+}
+static void raw_data(void *u, sim_tcp_conn *c, const uint8_t *b, size_t n) {
+  (void)c;
+  raw *r = u;
+  g_string_append_len(r->got, (const char *)b, (gssize)n);
+}
+static void raw_eof(void *u, sim_tcp_conn *c) {
+  (void)u;
+  sim_tcp_close(c);
+}
+static void raw_drained(void *u, sim_tcp_conn *c) { (void)u, (void)c; }
+static void raw_closed(void *u, sim_tcp_conn *c, sim_tcp_reason why) { (void)u, (void)c, (void)why; }
+static const sim_tcp_callbacks raw_cb = {raw_connected, raw_data, raw_eof, raw_drained, raw_closed};
+
+static void raw_start(void *a, void *b) {
+  world *x = a;
+  raw *r = b;
+  sim_addr to;
+  sim_addr_parse(haddrs[H_MTA_A], &to);
+  sim_tcp_connect(host_node(x->h[H_CLIENT]), &to, 587, NULL, &raw_cb, r);
+}
+
+START_TEST(auth_before_starttls_538) {
+  world x;
+  world_init(&x, 71, NULL);
+  /* RFC 4954 §4, RFC 3207: no AUTH in clear on the submission port. */
+  raw r = {"EHLO laptop\r\nAUTH PLAIN AGFsaWNlQGEuZXhhbXBsZQB3b25kZXJsYW5k\r\n"
+           "MAIL FROM:<alice@a.example>\r\nQUIT\r\n",
+           g_string_new("")};
+  sim_world_at(x.w, SIM_S, raw_start, &x, &r);
+  run(&x, 30 * SIM_S);
+  ck_assert_msg(strstr(r.got->str, "\r\n538 5.7.11") != NULL, "%s", r.got->str);
+  ck_assert_msg(strstr(r.got->str, "\r\n530 5.7.0") != NULL, "%s", r.got->str);
+  ck_assert_ptr_null(strstr(r.got->str, "250-AUTH"));
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.messages_in, 0);
+  g_string_free(r.got, TRUE);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+START_TEST(unknown_user_at_the_mx_bounces) {
+  world x;
+  world_init(&x, 73, NULL);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.rcpts[1] = "nobody@b.example";
+  x.cl.nrcpts = 2;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sb.messages, 1);
+  ck_assert_uint_eq(x.sb.rcpts->len, 1);
+  ck_assert_int_eq(x.sa.messages, 1);
+  const char *dsn = ((GString *)x.sa.bodies->pdata[0])->str;
+  ck_assert_ptr_nonnull(strstr(dsn, "Final-Recipient: rfc822; nobody@b.example"));
+  ck_assert_ptr_nonnull(strstr(dsn, "Status: 5.1.1"));
+  ck_assert_ptr_nonnull(strstr(dsn, "Remote-MTA: dns; mx.b.example"));
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -1010,6 +1081,8 @@ int main(void) {
   ADD(rate_limit_450);
   ADD(session_limit_421);
   ADD(connection_cache);
+  ADD(auth_before_starttls_538);
+  ADD(unknown_user_at_the_mx_bounces);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
