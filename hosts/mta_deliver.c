@@ -14,7 +14,8 @@
  *     transaction per message (at most rcpt_limit recipients, Postfix
  *     smtp_destination_recipient_limit 50), then takes the next waiting
  *     message over the same connection (reuse); with nothing waiting the
- *     session stays open conn_cache_time for mail to come, then QUIT;
+ *     session stays open conn_cache_time for mail to come (for its next
+ *     hop, or another whose first address it is connected to), then QUIT;
  *   - a failure before MAIL (connect refused or timed out, 4xx/5xx
  *     greeting or EHLO) moves the agent to the next candidate with the same
  *     messages (Postfix smtp_skip_5xx_greeting); when none is left its
@@ -724,16 +725,52 @@ static agent *agent_by_sid(mta_host *m, uint64_t sid) {
   g_assert_not_reached();
 }
 
+/* An idle cached session, kept for another next hop, to D's first
+ * candidate address (Postfix looks its connection cache up by next hop,
+ * then by each server address before connecting). */
+static agent *cached_by_addr(mta_host *m, mta__dest *d) {
+  if (!d->dec.candidates || !d->dec.candidates->len)
+    return NULL;
+  const mta_route_candidate *c0 = &g_array_index(d->dec.candidates, mta_route_candidate, 0);
+  for (guint i = 0; i < m->agents->len; i++) {
+    agent *a = m->agents->pdata[i];
+    if (a->idle && a->d != d && a->cand && a->cand->port == c0->port &&
+        strcmp(a->cand->addr, c0->addr) == 0)
+      return a;
+  }
+  return NULL;
+}
+
+/* Hands idle agent A over to next hop D, then wakes it. */
+static void agent_move(agent *a, mta__dest *d) {
+  mta_host *m = a->m;
+  mta__dest *old = a->d;
+  mta_route_closed(m->route, a->sid);
+  old->agents--;
+  a->sid = ++m->next_sid;
+  mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
+  d->agents++;
+  a->d = d;
+  mta_route_decision_clear(&a->dec);
+  dec_copy(&a->dec, &d->dec);
+  a->cand = mta_route_next(&a->dec); /* the address it is connected to */
+  agent_wake(a);
+  dispatch(old); /* it may have nothing left */
+}
+
 static void dispatch(mta__dest *d) {
   mta_host *m = d->m;
   while (d->state == D_READY && waiting_len(d)) {
     uint64_t sid = mta_route_reuse(m->route, d->name, host_now(m->h));
+    agent *cached;
     if (sid)
       agent_wake(agent_by_sid(m, sid));
-    else if (mta_route_may_open(m->route, d->name))
-      agent_new(d);
-    else
+    else if (!mta_route_may_open(m->route, d->name))
       break;
+    else if ((cached = cached_by_addr(m, d)) != NULL)
+      agent_move(cached, d);
+    else
+      agent_new(d);
   }
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
     d->state = D_IDLE; /* resolve again next time (the stub caches) */

@@ -300,6 +300,7 @@ static void world_init_cfg(world *x, uint64_t seed, const char *profile, tweak_f
       "f.example. 300 IN MX 10 mx1.f.example.", /* nothing listens there */
       "f.example. 300 IN MX 20 mx.c.example.",
       "mx1.f.example. 300 IN A 192.0.2.53",
+      "c2.example. 300 IN MX 10 mx.c.example.", /* another domain, same MX */
   };
   dns_name o = dns_name_lit(".");
   x->zone = dns_zone_new(&o);
@@ -957,13 +958,14 @@ static void no_cache(mta_host_config *cfg) { cfg->conn_cache_time = 0; }
 
 /* Two messages for one next hop, submitted 1.5 s apart: the second rides
  * the cached session of the first (2 s), unless the cache is off. */
-static size_t sessions_to_c(tweak_fn tweak) {
+static size_t sessions_to_c(tweak_fn tweak, const char *second) {
   world x;
   world_init_cfg(&x, 67, NULL, tweak);
   x.cl.rcpts[0] = "dave@c.example";
   x.cl.nrcpts = 1;
   submit_at(&x, SIM_S);
   run(&x, 2 * SIM_S + SIM_S / 2);
+  x.cl.rcpts[0] = second;
   submit_at(&x, 2 * SIM_S + SIM_S / 2);
   run(&x, 60 * SIM_S);
   ck_assert_int_eq(x.sc.messages, 2);
@@ -976,8 +978,10 @@ static size_t sessions_to_c(tweak_fn tweak) {
 }
 
 START_TEST(connection_cache) {
-  ck_assert_uint_eq(sessions_to_c(NULL), 1);
-  ck_assert_uint_eq(sessions_to_c(no_cache), 2);
+  ck_assert_uint_eq(sessions_to_c(NULL, "erin@c.example"), 1);
+  ck_assert_uint_eq(sessions_to_c(no_cache, "erin@c.example"), 2);
+  /* another next hop whose MX is the cached session's address */
+  ck_assert_uint_eq(sessions_to_c(NULL, "erin@c2.example"), 1);
 }
 END_TEST
 
