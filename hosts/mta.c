@@ -314,9 +314,14 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   return ok;
 }
 
+/* A DSN that could not be stored (full disk) is tried again this often. */
+#define DSN_RETRY (60 * SIM_S)
+
 static void dsn_or_wait(mta_host *m, uint32_t qid) {
-  if (mta_queue_needs_dsn(m->q, qid) && !make_dsn(m, qid, false))
+  if (mta_queue_needs_dsn(m->q, qid) && !make_dsn(m, qid, false)) {
     g_array_append_val(m->dsn_retry, qid);
+    mta__kick_runner(m, host_now(m->h) + DSN_RETRY);
+  }
 }
 
 void mta__dsn_retry(mta_host *m) {
@@ -429,6 +434,8 @@ static void run_fire(void *a, void *b) {
   m->run_at = INT64_MAX;
   mta__run_queue(m);
   mta__kick_runner(m, mta_queue_next_due(m->q));
+  if (m->up && m->dsn_retry->len)
+    mta__kick_runner(m, host_now(m->h) + DSN_RETRY);
 }
 
 void mta__kick_runner(mta_host *m, sim_time at) {

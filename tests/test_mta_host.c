@@ -1056,6 +1056,33 @@ START_TEST(unknown_user_at_the_mx_bounces) {
 }
 END_TEST
 
+static void fill_disk(void *a, void *b) { disk_set_full(a, b != NULL); }
+
+START_TEST(dsn_waits_for_disk_space) {
+  world x;
+  world_init(&x, 79, NULL);
+  disk *d = host_disk(x.h[H_MTA_A]);
+  x.cl.rcpts[0] = "perm1@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  /* full after the 250 (1.17 s), before the 550 comes back (1.33 s) */
+  sim_world_at(x.w, 1200 * SIM_MS, fill_disk, d, d);
+  sim_world_at(x.w, 100 * SIM_S, fill_disk, d, NULL);
+  run(&x, 90 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  ck_assert_int_eq(x.sa.messages, 0);
+  assert_clean(&x); /* waiting for its DSN is a legal state */
+  run(&x, 10 * SIM_MIN);
+  ck_assert_int_eq(x.sa.messages, 1);
+  ck_assert_int_ge(x.sa.last_at, 100 * SIM_S);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.queued, 0);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -1087,6 +1114,7 @@ int main(void) {
   ADD(connection_cache);
   ADD(auth_before_starttls_538);
   ADD(unknown_user_at_the_mx_bounces);
+  ADD(dsn_waits_for_disk_space);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
