@@ -626,6 +626,7 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   rc.self_addrs = (const char *const *)addrs->pdata;
   rc.nself_addrs = addrs->len;
   rc.dest_concurrency = cfg->dest_concurrency ? cfg->dest_concurrency : 20;
+  m->reuse_time_limit = rc.reuse_time_limit;
   m->route = mta_route_new(&rc);
   g_array_free(locals, TRUE);
   g_ptr_array_free(addrs, TRUE);

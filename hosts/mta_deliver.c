@@ -13,7 +13,8 @@
  *   - up to dest_concurrency agents per next hop; an agent sends one
  *     transaction per message (at most rcpt_limit recipients, Postfix
  *     smtp_destination_recipient_limit 50), then takes the next waiting
- *     message over the same connection (reuse); with nothing waiting the
+ *     message over the same connection (reuse, for at most 300 s after it
+ *     opened: Postfix smtp_connection_reuse_time_limit); with nothing waiting the
  *     session stays open conn_cache_time for mail to come (for its next
  *     hop, or another whose first address it is connected to), then QUIT;
  *   - a failure before MAIL (connect refused or timed out, 4xx/5xx
@@ -84,6 +85,7 @@ typedef struct {
   uint64_t next_cookie;
   bool connected, early_failed, tls_failed, plain;
   bool idle;              /* in the connection cache, waiting for work */
+  sim_time opened;        /* when the current connection was opened */
   sim_event_id idle_timer;
   int fail_code;
   char *fail_esc, *fail_text;
@@ -525,11 +527,12 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
   /* Connection reuse: the next message waiting for this hop; none: keep
    * the session a moment for mail still to come (Postfix on-demand
    * connection cache, smtp_connection_cache_time_limit 2 s). */
+  bool fresh = host_now(m->h) - a->opened < m->reuse_time_limit;
   if (!a->early_failed && a->s && session_is_open(a->s) && a->txns->len == 0) {
-    txn *next = pick(a->d);
+    txn *next = fresh ? pick(a->d) : NULL;
     if (next)
       send_txn(a, next);
-    else if (m->conn_cache_time > 0)
+    else if (m->conn_cache_time > 0 && fresh)
       agent_idle(a);
     else
       smtp_cli_quit(a->cli, host_now(m->h));
@@ -696,6 +699,7 @@ static void agent_connect(agent *a) {
   for (guint i = 0; i < again->len; i++)
     send_txn(a, again->pdata[i]);
   g_ptr_array_free(again, TRUE);
+  a->opened = host_now(m->h);
   a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner,
                          a);
   smtp_glue_attach(&a->tr, a->s);
@@ -735,6 +739,7 @@ static agent *cached_by_addr(mta_host *m, mta__dest *d) {
   for (guint i = 0; i < m->agents->len; i++) {
     agent *a = m->agents->pdata[i];
     if (a->idle && a->d != d && a->cand && a->cand->port == c0->port &&
+        host_now(m->h) - a->opened < m->reuse_time_limit &&
         strcmp(a->cand->addr, c0->addr) == 0)
       return a;
   }

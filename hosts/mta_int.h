@@ -42,6 +42,7 @@ struct mta_host {
   mta_retry_profile retry;
   unsigned rcpt_limit;
   int64_t conn_cache_time;
+  int64_t reuse_time_limit;
   int64_t epoch;
   userdir *users;
   tls_host *tls;
