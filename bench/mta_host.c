@@ -5,10 +5,10 @@
  * peak RSS. "hold": mta-b is not running, every message stays queued on
  * mta-a; prints the heap per queued message beyond the disk's bytes
  * (bodies and records). usage: mta_host_bench [N] [tls|hold]             */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <malloc.h>
 #include <sys/resource.h>
 
 #include "dns_auth.h"
@@ -115,7 +115,8 @@ static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
     smtp_cli_tls_started(cl->cli, host_now(cl->h));
 }
 
-static const session_owner cli_owner = {.pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
+static const session_owner cli_owner = {
+    .pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
 
 static void cli_start(void *a, void *b) {
   (void)b;
@@ -218,8 +219,12 @@ int main(int argc, char **argv) {
   client *cls = g_new0(client, (size_t)nsess);
   uint64_t ok = 0;
   for (int i = 0; i < nsess; i++) {
-    cls[i] = (client){.h = h[6], .tls = tc, .use_tls = use_tls, .first = i * per_session,
-                      .n = MIN(per_session, n - i * per_session), .ok = &ok};
+    cls[i] = (client){.h = h[6],
+                      .tls = tc,
+                      .use_tls = use_tls,
+                      .first = i * per_session,
+                      .n = MIN(per_session, n - i * per_session),
+                      .ok = &ok};
     sim_world_at(w, SIM_S + (sim_time)i * (SIM_HOUR / nsess), cli_start, &cls[i], NULL);
   }
   gint64 t0 = g_get_monotonic_time();

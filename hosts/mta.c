@@ -701,8 +701,8 @@ size_t mta_host_check(const mta_host *m, GPtrArray *violations) {
     if (a->state == MTA__ACC_QUEUED) {
       bool there;
       if (m->up) {
-        there = a->qid && mta_queue_get(m->q, a->qid) &&
-                mta_queue_get(m->q, a->qid)->body_id == seq;
+        there =
+            a->qid && mta_queue_get(m->q, a->qid) && mta_queue_get(m->q, a->qid)->body_id == seq;
         if (there)
           g_array_append_val(live, a->qid);
       } else {

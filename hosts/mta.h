@@ -105,8 +105,8 @@ typedef struct {
   uint64_t conn;      /* connection id */
   const char *client; /* the client's address */
   const char *helo;
-  const char *sender; /* "" for the null path */
-  const char *rcpt;   /* RCPT: the recipient asked about */
+  const char *sender;       /* "" for the null path */
+  const char *rcpt;         /* RCPT: the recipient asked about */
   const char *const *rcpts; /* DATA: the accepted recipients */
   size_t nrcpts;
   const uint8_t *data; /* DATA: the message as received (before Received) */
@@ -132,12 +132,12 @@ typedef struct {
   uint64_t rejected_connect; /* 421 at the session limit */
   uint64_t messages_in;      /* answered 250 (submitted + relayed) */
   uint64_t submitted, relayed;
-  uint64_t disk_full;        /* 452 4.3.1 answers */
-  uint64_t sessions_out;     /* delivery connections opened */
+  uint64_t disk_full;                                   /* 452 4.3.1 answers */
+  uint64_t sessions_out;                                /* delivery connections opened */
   uint64_t rcpt_delivered, rcpt_deferred, rcpt_bounced; /* recipient results */
-  uint64_t dsns;             /* DSNs queued (failures and delay warnings) */
-  uint64_t left;             /* messages that left the queue */
-  uint64_t queued;           /* messages queued now (on disk while down) */
+  uint64_t dsns;   /* DSNs queued (failures and delay warnings) */
+  uint64_t left;   /* messages that left the queue */
+  uint64_t queued; /* messages queued now (on disk while down) */
   uint64_t restarts;
 } mta_host_stats;
 void mta_host_get_stats(const mta_host *m, mta_host_stats *st);

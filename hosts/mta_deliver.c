@@ -44,8 +44,8 @@ typedef struct {
 
 typedef struct {
   mta__dest *d;
-  target *t;    /* NULL: the MX lookup */
-  uint64_t id;  /* dns_client id */
+  target *t;   /* NULL: the MX lookup */
+  uint64_t id; /* dns_client id */
 } lookup;
 
 struct mta__dest {
@@ -59,8 +59,8 @@ struct mta__dest {
   unsigned agents;
   /* resolution */
   mta_dns_status mx_status;
-  GPtrArray *mx;  /* target* */
-  target *host;   /* implicit MX / [host]: the name's own addresses */
+  GPtrArray *mx;      /* target* */
+  target *host;       /* implicit MX / [host]: the name's own addresses */
   GPtrArray *lookups; /* lookup*, pending */
   mta_route_decision dec;
 };
@@ -84,8 +84,8 @@ typedef struct {
   GPtrArray *retry; /* txn*, for the next connection */
   uint64_t next_cookie;
   bool connected, early_failed, tls_failed, plain;
-  bool idle;              /* in the connection cache, waiting for work */
-  sim_time opened;        /* when the current connection was opened */
+  bool idle;       /* in the connection cache, waiting for work */
+  sim_time opened; /* when the current connection was opened */
   sim_event_id idle_timer;
   int fail_code;
   char *fail_esc, *fail_text;
@@ -652,10 +652,8 @@ static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
   }
 }
 
-static const session_owner cli_owner = {.pump = cli_pump,
-                                        .closed = cli_closed,
-                                        .connected = cli_connected,
-                                        .tls_event = cli_tls};
+static const session_owner cli_owner = {
+    .pump = cli_pump, .closed = cli_closed, .connected = cli_connected, .tls_event = cli_tls};
 
 static bool cand_addr(mta_host *m, const char *text, sim_addr *out) {
   if (sim_addr_parse(text, out))
@@ -700,8 +698,7 @@ static void agent_connect(agent *a) {
     send_txn(a, again->pdata[i]);
   g_ptr_array_free(again, TRUE);
   a->opened = host_now(m->h);
-  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner,
-                         a);
+  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner, a);
   smtp_glue_attach(&a->tr, a->s);
   m->st.sessions_out++;
 }
@@ -739,8 +736,7 @@ static agent *cached_by_addr(mta_host *m, mta__dest *d) {
   for (guint i = 0; i < m->agents->len; i++) {
     agent *a = m->agents->pdata[i];
     if (a->idle && a->d != d && a->cand && a->cand->port == c0->port &&
-        host_now(m->h) - a->opened < m->reuse_time_limit &&
-        strcmp(a->cand->addr, c0->addr) == 0)
+        host_now(m->h) - a->opened < m->reuse_time_limit && strcmp(a->cand->addr, c0->addr) == 0)
       return a;
   }
   return NULL;

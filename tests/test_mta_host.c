@@ -172,7 +172,8 @@ static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
     smtp_cli_tls_started(cl->cli, host_now(cl->h));
 }
 
-static const session_owner cli_owner = {.pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
+static const session_owner cli_owner = {
+    .pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
 
 static void cli_start(void *a, void *b) {
   (void)b;
@@ -193,8 +194,8 @@ static void cli_start(void *a, void *b) {
   for (size_t i = 0; i < cl->nrcpts; i++)
     rc[i].to = (char *)cl->rcpts[i];
   for (int i = 0; i < (cl->copies ? cl->copies : 1); i++) {
-    smtp_cli_message m = {&mail, rc, cl->nrcpts, (const uint8_t *)cl->body, strlen(cl->body),
-                          (uint64_t)i + 1};
+    smtp_cli_message m = {
+        &mail, rc, cl->nrcpts, (const uint8_t *)cl->body, strlen(cl->body), (uint64_t)i + 1};
     smtp_cli_send(cl->cli, &m, host_now(cl->h));
   }
   sim_addr to;
@@ -208,9 +209,9 @@ static void cli_start(void *a, void *b) {
 enum { H_ROUTER, H_NS, H_RES, H_MTA_A, H_MTA_B, H_SINK_A, H_SINK_B, H_SINK_C, H_CLIENT, H__N };
 static const char *const hnames[H__N] = {"internet", "ns",     "resolver", "mta-a", "mta-b",
                                          "sink-a",   "sink-b", "sink-c",   "client"};
-static const char *const haddrs[H__N] = {"10.0.0.1",   "198.41.0.4",  "192.0.2.53",
-                                         "192.0.2.10", "192.0.2.20",  "192.0.2.31",
-                                         "192.0.2.30", "192.0.2.40",  "192.0.2.100"};
+static const char *const haddrs[H__N] = {"10.0.0.1",   "198.41.0.4", "192.0.2.53",
+                                         "192.0.2.10", "192.0.2.20", "192.0.2.31",
+                                         "192.0.2.30", "192.0.2.40", "192.0.2.100"};
 
 typedef struct {
   sim_world *w;
@@ -454,7 +455,8 @@ START_TEST(submission_relay_by_mx_and_local_delivery) {
   world x;
   GString *t = journey(7, &x);
   const char *s = t->str;
-  ck_assert_msg(strstr(s, "\"ev\":\"msg.submit\",\"from\":\"client\",\"to\":\"mta-a\",\"msg\":\"m1.test@a.example\""),
+  ck_assert_msg(strstr(s, "\"ev\":\"msg.submit\",\"from\":\"client\",\"to\":\"mta-a\",\"msg\":\"m1."
+                          "test@a.example\""),
                 "%s", s);
   ck_assert_ptr_nonnull(strstr(s, "\"ev\":\"msg.relay\",\"from\":\"mta-a\",\"to\":\"mta-b\""));
   ck_assert_uint_eq(count(s, "\"ev\":\"msg.queue\""), 2);
@@ -929,8 +931,8 @@ static void second_client(void *a, void *b) {
   static smtp_glue_trace tr;
   smtp_env env = smtp_glue_env(&tr, false);
   x->cl2 = smtp_cli_new(&cfg, &env, host_now(x->h[H_CLIENT]));
-  x->cl2s = session_connect(x->h[H_CLIENT], &to, 25, NULL, &smtp_glue_cli_ops, x->cl2,
-                            &idle_owner, x);
+  x->cl2s =
+      session_connect(x->h[H_CLIENT], &to, 25, NULL, &smtp_glue_cli_ops, x->cl2, &idle_owner, x);
   smtp_glue_attach(&tr, x->cl2s);
 }
 
@@ -1005,7 +1007,9 @@ static void raw_eof(void *u, sim_tcp_conn *c) {
   sim_tcp_close(c);
 }
 static void raw_drained(void *u, sim_tcp_conn *c) { (void)u, (void)c; }
-static void raw_closed(void *u, sim_tcp_conn *c, sim_tcp_reason why) { (void)u, (void)c, (void)why; }
+static void raw_closed(void *u, sim_tcp_conn *c, sim_tcp_reason why) {
+  (void)u, (void)c, (void)why;
+}
 static const sim_tcp_callbacks raw_cb = {raw_connected, raw_data, raw_eof, raw_drained, raw_closed};
 
 static void raw_start(void *a, void *b) {
