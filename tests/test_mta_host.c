@@ -302,6 +302,8 @@ static void world_init_cfg(world *x, uint64_t seed, const char *profile, tweak_f
       "f.example. 300 IN MX 20 mx.c.example.",
       "mx1.f.example. 300 IN A 192.0.2.53",
       "c2.example. 300 IN MX 10 mx.c.example.", /* another domain, same MX */
+      "b3.example. 300 IN MX 10 alias.b.example.", /* not a name on mta-b's certificate */
+      "alias.b.example. 300 IN A 192.0.2.20",
   };
   dns_name o = dns_name_lit(".");
   x->zone = dns_zone_new(&o);
@@ -324,6 +326,7 @@ static void world_init_cfg(world *x, uint64_t seed, const char *profile, tweak_f
   userdir_add(x->users, "alice@a.example", "wonderland", "sink-a");
   userdir_add(x->users, "bob@b.example", "builder", "sink-b");
   userdir_add(x->users, "carol@b.example", "singer", "sink-b");
+  userdir_add(x->users, "bob@b3.example", "builder", "sink-b");
 
   mta_host_config cfg;
   mta_host_config_init(&cfg);
@@ -336,11 +339,11 @@ static void world_init_cfg(world *x, uint64_t seed, const char *profile, tweak_f
   if (tweak)
     tweak(&cfg);
   x->a = mta_host_new(x->h[H_MTA_A], &cfg, x->users, x->tls_a, x->dns_a);
-  const char *lb[] = {"b.example"};
+  const char *lb[] = {"b.example", "b3.example"};
   mta_host_config_init(&cfg);
   cfg.hostname = "mx.b.example";
   cfg.local_domains = lb;
-  cfg.nlocal_domains = 1;
+  cfg.nlocal_domains = 2;
   cfg.mailbox_host = "192.0.2.30";
   cfg.submission = false;
   x->b = mta_host_new(x->h[H_MTA_B], &cfg, x->users, x->tls_b, x->dns_b);
@@ -1087,6 +1090,26 @@ START_TEST(dsn_waits_for_disk_space) {
 }
 END_TEST
 
+START_TEST(tls_failure_falls_back_to_clear) {
+  /* The MX name is not on the server's certificate: the handshake fails
+   * verification; the same host is tried again without TLS. */
+  world x;
+  world_init(&x, 83, NULL);
+  x.cl.rcpts[0] = "bob@b3.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sb.messages, 1);
+  const char *body = ((GString *)x.sb.bodies->pdata[0])->str;
+  ck_assert_msg(strstr(body, "by mx.b.example with ESMTP\r\n") != NULL, "%s", body);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"ev\":\"tls.failed\""));
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\""), 2);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -1119,6 +1142,7 @@ int main(void) {
   ADD(auth_before_starttls_538);
   ADD(unknown_user_at_the_mx_bounces);
   ADD(dsn_waits_for_disk_space);
+  ADD(tls_failure_falls_back_to_clear);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
