@@ -32,7 +32,11 @@
 #include "mail_trace.h"
 #include "mta_int.h"
 
-enum { D_IDLE, D_RESOLVING, D_READY };
+/* A next hop's states. Legal transitions (dest_enter):
+ *   IDLE      -> RESOLVING (work arrived)
+ *   RESOLVING -> READY (candidates) | IDLE (bounced or deferred at once)
+ *   READY     -> IDLE (no work and no session left) */
+typedef enum { D_IDLE, D_RESOLVING, D_READY, D__COUNT } dest_state;
 
 typedef struct {
   char *name;
@@ -52,7 +56,7 @@ struct mta__dest {
   mta_host *m;
   char *name;
   mta_route_plan plan;
-  int state;
+  dest_state state;
   bool touched;
   GArray *waiting; /* mta_queue_ref */
   guint head;
@@ -93,6 +97,19 @@ typedef struct {
 
 static void dispatch(mta__dest *d);
 static void agent_connect(agent *a);
+
+static void dest_enter(mta__dest *d, dest_state to) {
+  static const unsigned legal[D__COUNT] = {
+      [D_IDLE] = 1u << D_RESOLVING,
+      [D_RESOLVING] = 1u << D_READY | 1u << D_IDLE,
+      [D_READY] = 1u << D_IDLE,
+  };
+  static const char *const names[D__COUNT] = {"IDLE", "RESOLVING", "READY"};
+  g_assert((unsigned)to < D__COUNT);
+  if (!(legal[d->state] & (1u << to)))
+    g_error("mta dest_enter: %s: illegal transition %s -> %s", d->name, names[d->state], names[to]);
+  d->state = to;
+}
 static void agent_idle(agent *a);
 
 /* ---- helpers ---- */
@@ -337,7 +354,7 @@ static void got_mx(void *user, const dns_client_result *r) {
 }
 
 static void resolve(mta__dest *d) {
-  d->state = D_RESOLVING;
+  dest_enter(d, D_RESOLVING);
   d->mx_status = MTA_DNS_NODATA;
   if (d->plan.kind == MTA_ROUTE_LOCAL) {
     resolved(d);
@@ -380,11 +397,11 @@ static void resolved(mta__dest *d) {
   mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), &d->dec);
   g_array_free(mx, TRUE);
   if (d->dec.kind == MTA_ROUTE_TRY) {
-    d->state = D_READY;
+    dest_enter(d, D_READY);
     dispatch(d);
     return;
   }
-  d->state = D_IDLE;
+  dest_enter(d, D_IDLE);
   char *esc = g_strdup(d->dec.esc), *text = g_strdup(d->dec.text);
   int code = d->dec.code;
   mta_rcpt_state st = d->dec.kind == MTA_ROUTE_BOUNCE ? MTA_RCPT_BOUNCED : MTA_RCPT_DEFERRED;
@@ -774,7 +791,7 @@ static void dispatch(mta__dest *d) {
       agent_new(d);
   }
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
-    d->state = D_IDLE; /* resolve again next time (the stub caches) */
+    dest_enter(d, D_IDLE); /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
   }
 }
