@@ -1110,6 +1110,24 @@ START_TEST(tls_failure_falls_back_to_clear) {
 }
 END_TEST
 
+static void via_smarthost(mta_host_config *cfg) { cfg->smarthost = "[192.0.2.40]"; }
+
+START_TEST(smarthost_takes_every_foreign_domain) {
+  world x;
+  world_init_cfg(&x, 89, NULL, via_smarthost);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 1); /* the smarthost, not b.example's MX */
+  ck_assert_int_eq(x.sb.messages, 0);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_uint_eq(count(t->str, "\"qtype\":\"MX\""), 0); /* no MX lookup */
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -1143,6 +1161,7 @@ int main(void) {
   ADD(unknown_user_at_the_mx_bounces);
   ADD(dsn_waits_for_disk_space);
   ADD(tls_failure_falls_back_to_clear);
+  ADD(smarthost_takes_every_foreign_domain);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
