@@ -34,6 +34,7 @@ void mta_host_config_init(mta_host_config *cfg) {
   mta_policy_config_init(&cfg->policy);
   cfg->dest_concurrency = 20;
   cfg->rcpt_limit = 50;
+  cfg->conn_cache_time = 2 * SIM_S;
   cfg->verify_local_rcpt = true;
   cfg->epoch_unix = INT64_C(1767225600); /* 2026-01-01T00:00:00Z */
 }
@@ -313,9 +314,14 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   return ok;
 }
 
+/* A DSN that could not be stored (full disk) is tried again this often. */
+#define DSN_RETRY (60 * SIM_S)
+
 static void dsn_or_wait(mta_host *m, uint32_t qid) {
-  if (mta_queue_needs_dsn(m->q, qid) && !make_dsn(m, qid, false))
+  if (mta_queue_needs_dsn(m->q, qid) && !make_dsn(m, qid, false)) {
     g_array_append_val(m->dsn_retry, qid);
+    mta__kick_runner(m, host_now(m->h) + DSN_RETRY);
+  }
 }
 
 void mta__dsn_retry(mta_host *m) {
@@ -428,6 +434,8 @@ static void run_fire(void *a, void *b) {
   m->run_at = INT64_MAX;
   mta__run_queue(m);
   mta__kick_runner(m, mta_queue_next_due(m->q));
+  if (m->up && m->dsn_retry->len)
+    mta__kick_runner(m, host_now(m->h) + DSN_RETRY);
 }
 
 void mta__kick_runner(mta_host *m, sim_time at) {
@@ -580,6 +588,7 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
     g_error("mta_host_new: unknown retry profile %s", cfg->retry_profile);
   mta_retry_profile_init(&m->retry, kind);
   m->rcpt_limit = cfg->rcpt_limit ? cfg->rcpt_limit : 50;
+  m->conn_cache_time = cfg->conn_cache_time;
   m->epoch = cfg->epoch_unix;
   m->users = users;
   m->tls = tls;
@@ -617,6 +626,7 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   rc.self_addrs = (const char *const *)addrs->pdata;
   rc.nself_addrs = addrs->len;
   rc.dest_concurrency = cfg->dest_concurrency ? cfg->dest_concurrency : 20;
+  m->reuse_time_limit = rc.reuse_time_limit;
   m->route = mta_route_new(&rc);
   g_array_free(locals, TRUE);
   g_ptr_array_free(addrs, TRUE);
@@ -630,6 +640,8 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
 void mta_host_free(mta_host *m) {
   if (!m)
     return;
+  sim_tcp_unlisten(m->lis25);
+  sim_tcp_unlisten(m->lis587);
   stop(m); /* cancels our events; the world frees the connections */
   mta_route_free(m->route);
   g_ptr_array_free(m->locals, TRUE);
@@ -653,6 +665,21 @@ void mta_host_get_stats(const mta_host *m, mta_host_stats *st) {
   }
 }
 
+size_t mta_host_memory(const mta_host *m) {
+  if (!m->up)
+    return 0;
+  const size_t blk = 16; /* malloc's bookkeeping per block */
+  size_t n = mta_queue_memory(m->q) + m->acc->len * sizeof(mta__acc);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, m->msgs); /* a sum: order does not matter */
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    const mta__msg *mm = v;
+    n += sizeof *mm + blk + strlen(mm->msgid) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
+  }
+  return n;
+}
+
 static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) {
   (*count)++;
@@ -674,8 +701,8 @@ size_t mta_host_check(const mta_host *m, GPtrArray *violations) {
     if (a->state == MTA__ACC_QUEUED) {
       bool there;
       if (m->up) {
-        there = a->qid && mta_queue_get(m->q, a->qid) &&
-                mta_queue_get(m->q, a->qid)->body_id == seq;
+        there =
+            a->qid && mta_queue_get(m->q, a->qid) && mta_queue_get(m->q, a->qid)->body_id == seq;
         if (there)
           g_array_append_val(live, a->qid);
       } else {

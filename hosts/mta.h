@@ -72,13 +72,16 @@ typedef struct {
   mta_policy_config policy;  /* sessions, rate, hops (mta_policy_config_init defaults) */
   unsigned dest_concurrency; /* sessions per next hop; 0 = 20 */
   unsigned rcpt_limit;       /* recipients per transaction; 0 = 50 */
+  int64_t conn_cache_time;   /* an idle delivery session waits this long for more mail
+                                (Postfix smtp_connection_cache_time_limit 2 s); 0 = QUIT */
   bool verify_local_rcpt;    /* at the MX, refuse local users unknown to the directory */
   bool ipv6;                 /* also look up AAAA of the exchanges */
   int64_t epoch_unix;        /* Unix seconds of simulated time 0 (Date, Received) */
 } mta_host_config;
 
 /* Defaults: submission and MX on, mailbox port 25, postfix, no smarthost,
- * mta_policy defaults, 20 sessions per hop, 50 recipients, verification
+ * mta_policy defaults, 20 sessions per hop, 50 recipients, 2 s connection
+ * cache, verification
  * on, IPv4 only, epoch 2026-01-01. */
 void mta_host_config_init(mta_host_config *cfg);
 
@@ -102,8 +105,8 @@ typedef struct {
   uint64_t conn;      /* connection id */
   const char *client; /* the client's address */
   const char *helo;
-  const char *sender; /* "" for the null path */
-  const char *rcpt;   /* RCPT: the recipient asked about */
+  const char *sender;       /* "" for the null path */
+  const char *rcpt;         /* RCPT: the recipient asked about */
   const char *const *rcpts; /* DATA: the accepted recipients */
   size_t nrcpts;
   const uint8_t *data; /* DATA: the message as received (before Received) */
@@ -129,15 +132,20 @@ typedef struct {
   uint64_t rejected_connect; /* 421 at the session limit */
   uint64_t messages_in;      /* answered 250 (submitted + relayed) */
   uint64_t submitted, relayed;
-  uint64_t disk_full;        /* 452 4.3.1 answers */
-  uint64_t sessions_out;     /* delivery connections opened */
+  uint64_t disk_full;                                   /* 452 4.3.1 answers */
+  uint64_t sessions_out;                                /* delivery connections opened */
   uint64_t rcpt_delivered, rcpt_deferred, rcpt_bounced; /* recipient results */
-  uint64_t dsns;             /* DSNs queued (failures and delay warnings) */
-  uint64_t left;             /* messages that left the queue */
-  uint64_t queued;           /* messages queued now (on disk while down) */
+  uint64_t dsns;   /* DSNs queued (failures and delay warnings) */
+  uint64_t left;   /* messages that left the queue */
+  uint64_t queued; /* messages queued now (on disk while down) */
   uint64_t restarts;
 } mta_host_stats;
 void mta_host_get_stats(const mta_host *m, mta_host_stats *st);
+
+/* Bytes of memory the MTA holds for its queue beyond the disk (the queue's
+ * structures, the per-message host data and the account), estimated from
+ * their sizes; 0 while down. */
+size_t mta_host_memory(const mta_host *m);
 
 /* The invariant: every message this host answered 250 for (and every DSN
  * it queued) is delivered, bounced with a DSN (or a null sender), or still

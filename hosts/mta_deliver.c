@@ -13,7 +13,10 @@
  *   - up to dest_concurrency agents per next hop; an agent sends one
  *     transaction per message (at most rcpt_limit recipients, Postfix
  *     smtp_destination_recipient_limit 50), then takes the next waiting
- *     message over the same connection (reuse), then QUIT;
+ *     message over the same connection (reuse, for at most 300 s after it
+ *     opened: Postfix smtp_connection_reuse_time_limit); with nothing waiting the
+ *     session stays open conn_cache_time for mail to come (for its next
+ *     hop, or another whose first address it is connected to), then QUIT;
  *   - a failure before MAIL (connect refused or timed out, 4xx/5xx
  *     greeting or EHLO) moves the agent to the next candidate with the same
  *     messages (Postfix smtp_skip_5xx_greeting); when none is left its
@@ -29,7 +32,11 @@
 #include "mail_trace.h"
 #include "mta_int.h"
 
-enum { D_IDLE, D_RESOLVING, D_READY };
+/* A next hop's states. Legal transitions (dest_enter):
+ *   IDLE      -> RESOLVING (work arrived)
+ *   RESOLVING -> READY (candidates) | IDLE (bounced or deferred at once)
+ *   READY     -> IDLE (no work and no session left) */
+typedef enum { D_IDLE, D_RESOLVING, D_READY, D__COUNT } dest_state;
 
 typedef struct {
   char *name;
@@ -41,23 +48,23 @@ typedef struct {
 
 typedef struct {
   mta__dest *d;
-  target *t;    /* NULL: the MX lookup */
-  uint64_t id;  /* dns_client id */
+  target *t;   /* NULL: the MX lookup */
+  uint64_t id; /* dns_client id */
 } lookup;
 
 struct mta__dest {
   mta_host *m;
   char *name;
   mta_route_plan plan;
-  int state;
+  dest_state state;
   bool touched;
   GArray *waiting; /* mta_queue_ref */
   guint head;
   unsigned agents;
   /* resolution */
   mta_dns_status mx_status;
-  GPtrArray *mx;  /* target* */
-  target *host;   /* implicit MX / [host]: the name's own addresses */
+  GPtrArray *mx;      /* target* */
+  target *host;       /* implicit MX / [host]: the name's own addresses */
   GPtrArray *lookups; /* lookup*, pending */
   mta_route_decision dec;
 };
@@ -81,12 +88,29 @@ typedef struct {
   GPtrArray *retry; /* txn*, for the next connection */
   uint64_t next_cookie;
   bool connected, early_failed, tls_failed, plain;
+  bool idle;       /* in the connection cache, waiting for work */
+  sim_time opened; /* when the current connection was opened */
+  sim_event_id idle_timer;
   int fail_code;
   char *fail_esc, *fail_text;
 } agent;
 
 static void dispatch(mta__dest *d);
 static void agent_connect(agent *a);
+
+static void dest_enter(mta__dest *d, dest_state to) {
+  static const unsigned legal[D__COUNT] = {
+      [D_IDLE] = 1u << D_RESOLVING,
+      [D_RESOLVING] = 1u << D_READY | 1u << D_IDLE,
+      [D_READY] = 1u << D_IDLE,
+  };
+  static const char *const names[D__COUNT] = {"IDLE", "RESOLVING", "READY"};
+  g_assert((unsigned)to < D__COUNT);
+  if (!(legal[d->state] & (1u << to)))
+    g_error("mta dest_enter: %s: illegal transition %s -> %s", d->name, names[d->state], names[to]);
+  d->state = to;
+}
+static void agent_idle(agent *a);
 
 /* ---- helpers ---- */
 
@@ -330,7 +354,7 @@ static void got_mx(void *user, const dns_client_result *r) {
 }
 
 static void resolve(mta__dest *d) {
-  d->state = D_RESOLVING;
+  dest_enter(d, D_RESOLVING);
   d->mx_status = MTA_DNS_NODATA;
   if (d->plan.kind == MTA_ROUTE_LOCAL) {
     resolved(d);
@@ -373,11 +397,11 @@ static void resolved(mta__dest *d) {
   mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), &d->dec);
   g_array_free(mx, TRUE);
   if (d->dec.kind == MTA_ROUTE_TRY) {
-    d->state = D_READY;
+    dest_enter(d, D_READY);
     dispatch(d);
     return;
   }
-  d->state = D_IDLE;
+  dest_enter(d, D_IDLE);
   char *esc = g_strdup(d->dec.esc), *text = g_strdup(d->dec.text);
   int code = d->dec.code;
   mta_rcpt_state st = d->dec.kind == MTA_ROUTE_BOUNCE ? MTA_RCPT_BOUNCED : MTA_RCPT_DEFERRED;
@@ -452,6 +476,36 @@ static bool early_stage(smtp_cli_stage s) {
          s == SMTP_CLI_STAGE_AUTH;
 }
 
+static void idle_expired(void *p, void *b) {
+  (void)b;
+  agent *a = p;
+  a->idle_timer = 0;
+  if (!a->idle)
+    return;
+  a->idle = false;
+  mta_route_set_idle(a->m->route, a->sid, false); /* closing: not for reuse */
+  smtp_cli_quit(a->cli, host_now(a->m->h));
+  session_kick(a->s);
+}
+
+static void agent_idle(agent *a) {
+  mta_host *m = a->m;
+  a->idle = true;
+  mta_route_set_idle(m->route, a->sid, true);
+  a->idle_timer = sim_world_after(host_world(m->h), m->conn_cache_time, idle_expired, a, NULL);
+}
+
+/* A cached session takes the next message for its hop. */
+static void agent_wake(agent *a) {
+  mta_host *m = a->m;
+  if (a->idle_timer)
+    sim_world_cancel(host_world(m->h), a->idle_timer);
+  a->idle_timer = 0;
+  a->idle = false;
+  send_txn(a, pick(a->d));
+  session_kick(a->s);
+}
+
 static void on_result(agent *a, const smtp_cli_event *ev) {
   mta_host *m = a->m;
   txn *t = NULL;
@@ -487,11 +541,16 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
   else
     mta__rewrite(m, t->qid);
   txn_free(t);
-  /* Connection reuse: the next message waiting for this hop. */
+  /* Connection reuse: the next message waiting for this hop; none: keep
+   * the session a moment for mail still to come (Postfix on-demand
+   * connection cache, smtp_connection_cache_time_limit 2 s). */
+  bool fresh = host_now(m->h) - a->opened < m->reuse_time_limit;
   if (!a->early_failed && a->s && session_is_open(a->s) && a->txns->len == 0) {
-    txn *next = pick(a->d);
+    txn *next = fresh ? pick(a->d) : NULL;
     if (next)
       send_txn(a, next);
+    else if (m->conn_cache_time > 0 && fresh)
+      agent_idle(a);
     else
       smtp_cli_quit(a->cli, host_now(m->h));
   }
@@ -521,6 +580,8 @@ static void agent_end(agent *a) {
   mta_host *m = a->m;
   mta__dest *d = a->d;
   g_assert(a->txns->len == 0 && a->retry->len == 0);
+  if (a->idle_timer)
+    sim_world_cancel(host_world(m->h), a->idle_timer);
   mta_route_closed(m->route, a->sid);
   d->agents--;
   g_ptr_array_remove(m->agents, a);
@@ -608,10 +669,8 @@ static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
   }
 }
 
-static const session_owner cli_owner = {.pump = cli_pump,
-                                        .closed = cli_closed,
-                                        .connected = cli_connected,
-                                        .tls_event = cli_tls};
+static const session_owner cli_owner = {
+    .pump = cli_pump, .closed = cli_closed, .connected = cli_connected, .tls_event = cli_tls};
 
 static bool cand_addr(mta_host *m, const char *text, sim_addr *out) {
   if (sim_addr_parse(text, out))
@@ -655,8 +714,8 @@ static void agent_connect(agent *a) {
   for (guint i = 0; i < again->len; i++)
     send_txn(a, again->pdata[i]);
   g_ptr_array_free(again, TRUE);
-  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner,
-                         a);
+  a->opened = host_now(m->h);
+  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner, a);
   smtp_glue_attach(&a->tr, a->s);
   m->st.sessions_out++;
 }
@@ -677,11 +736,62 @@ static void agent_new(mta__dest *d) {
   agent_connect(a);
 }
 
+static agent *agent_by_sid(mta_host *m, uint64_t sid) {
+  for (guint i = 0; i < m->agents->len; i++)
+    if (((agent *)m->agents->pdata[i])->sid == sid)
+      return m->agents->pdata[i];
+  g_assert_not_reached();
+}
+
+/* An idle cached session, kept for another next hop, to D's first
+ * candidate address (Postfix looks its connection cache up by next hop,
+ * then by each server address before connecting). */
+static agent *cached_by_addr(mta_host *m, mta__dest *d) {
+  if (!d->dec.candidates || !d->dec.candidates->len)
+    return NULL;
+  const mta_route_candidate *c0 = &g_array_index(d->dec.candidates, mta_route_candidate, 0);
+  for (guint i = 0; i < m->agents->len; i++) {
+    agent *a = m->agents->pdata[i];
+    if (a->idle && a->d != d && a->cand && a->cand->port == c0->port &&
+        host_now(m->h) - a->opened < m->reuse_time_limit && strcmp(a->cand->addr, c0->addr) == 0)
+      return a;
+  }
+  return NULL;
+}
+
+/* Hands idle agent A over to next hop D, then wakes it. */
+static void agent_move(agent *a, mta__dest *d) {
+  mta_host *m = a->m;
+  mta__dest *old = a->d;
+  mta_route_closed(m->route, a->sid);
+  old->agents--;
+  a->sid = ++m->next_sid;
+  mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
+  d->agents++;
+  a->d = d;
+  mta_route_decision_clear(&a->dec);
+  dec_copy(&a->dec, &d->dec);
+  a->cand = mta_route_next(&a->dec); /* the address it is connected to */
+  agent_wake(a);
+  dispatch(old); /* it may have nothing left */
+}
+
 static void dispatch(mta__dest *d) {
-  while (d->state == D_READY && waiting_len(d) && mta_route_may_open(d->m->route, d->name))
-    agent_new(d);
+  mta_host *m = d->m;
+  while (d->state == D_READY && waiting_len(d)) {
+    uint64_t sid = mta_route_reuse(m->route, d->name, host_now(m->h));
+    agent *cached;
+    if (sid)
+      agent_wake(agent_by_sid(m, sid));
+    else if (!mta_route_may_open(m->route, d->name))
+      break;
+    else if ((cached = cached_by_addr(m, d)) != NULL)
+      agent_move(cached, d);
+    else
+      agent_new(d);
+  }
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
-    d->state = D_IDLE; /* resolve again next time (the stub caches) */
+    dest_enter(d, D_IDLE); /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
   }
 }
@@ -736,6 +846,8 @@ void mta__run_queue(mta_host *m) {
 void mta__deliver_drop(mta_host *m) {
   for (guint i = 0; i < m->agents->len; i++) {
     agent *a = m->agents->pdata[i];
+    if (a->idle_timer)
+      sim_world_cancel(host_world(m->h), a->idle_timer);
     session_free(a->s);
     smtp_cli_free(a->cli);
     mta_route_closed(m->route, a->sid);

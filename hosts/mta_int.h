@@ -13,9 +13,9 @@
 /* Per queued message, what the host keeps beside the queue. */
 typedef struct {
   uint32_t qid;
-  uint64_t seq;      /* the host's message number (= body_id): disk keys, queue id */
-  char *msgid;       /* Message-ID without <> */
-  char queue_id[20]; /* seq in hex, as traced and in "queued as" */
+  uint64_t seq;         /* the host's message number (= body_id): disk keys, queue id */
+  char *msgid;          /* Message-ID without <> */
+  char queue_id[20];    /* seq in hex, as traced and in "queued as" */
   unsigned outstanding; /* recipients of the current attempt without a result */
   bool in_attempt;
 } mta__msg;
@@ -41,6 +41,8 @@ struct mta_host {
   uint16_t mailbox_port;
   mta_retry_profile retry;
   unsigned rcpt_limit;
+  int64_t conn_cache_time;
+  int64_t reuse_time_limit;
   int64_t epoch;
   userdir *users;
   tls_host *tls;
@@ -55,16 +57,16 @@ struct mta_host {
   mta_queue *q;
   mta_policy *policy;
   sim_tcp_listener *lis25, *lis587;
-  GPtrArray *conns;      /* mta__conn*, server side */
-  GHashTable *msgs;      /* qid -> mta__msg* (lookup only) */
-  GHashTable *dest_idx;  /* nexthop -> mta__dest* (lookup only) */
-  GPtrArray *dests;      /* mta__dest*, creation order */
-  GPtrArray *agents;     /* delivery agents, creation order */
-  GArray *dsn_retry;     /* qids whose DSN could not be stored yet */
-  GByteArray *rec;       /* record encoding buffer */
+  GPtrArray *conns;     /* mta__conn*, server side */
+  GHashTable *msgs;     /* qid -> mta__msg* (lookup only) */
+  GHashTable *dest_idx; /* nexthop -> mta__dest* (lookup only) */
+  GPtrArray *dests;     /* mta__dest*, creation order */
+  GPtrArray *agents;    /* delivery agents, creation order */
+  GArray *dsn_retry;    /* qids whose DSN could not be stored yet */
+  GByteArray *rec;      /* record encoding buffer */
   sim_event_id run_timer;
   sim_time run_at;
-  uint64_t seq;          /* next message number (also on disk) */
+  uint64_t seq; /* next message number (also on disk) */
   uint64_t next_ticket, next_sid;
 
   /* the simulator's account: survives crashes */

@@ -133,8 +133,8 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   GPtrArray *rcpts = g_ptr_array_new();
   for (size_t i = 0; i < ev->nrcpts; i++)
     g_ptr_array_add(rcpts, ev->rcpts[i].to);
-  mta__store_args sa = {ev->mail->from, (const char *const *)rcpts->pdata, rcpts->len, body, seq,
-                        msgid, 0};
+  mta__store_args sa = {
+      ev->mail->from, (const char *const *)rcpts->pdata, rcpts->len, body, seq, msgid, 0};
   uint32_t qid = mta__store(m, &sa);
   if (!qid) {
     m->st.disk_full++;
@@ -273,8 +273,8 @@ static void srv_tls(void *owner, session *s, const tls_conn_event *ev) {
   }
 }
 
-static const session_owner srv_owner = {.pump = srv_pump, .closed = srv_closed,
-                                        .tls_event = srv_tls};
+static const session_owner srv_owner = {
+    .pump = srv_pump, .closed = srv_closed, .tls_event = srv_tls};
 
 static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
   mta_host *m = lu;

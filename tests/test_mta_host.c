@@ -27,6 +27,7 @@ typedef struct {
   GPtrArray *bodies;  /* GString* */
   GPtrArray *senders; /* char* */
   sim_time last_at;
+  guint max_conns; /* most connections open at once */
 } sink;
 
 typedef struct {
@@ -100,6 +101,8 @@ static void sink_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb
   c->s = session_accept(k->h, tc, &smtp_glue_srv_ops, c->srv, &sink_owner, c);
   smtp_glue_attach(&c->tr, c->s);
   g_ptr_array_add(k->conns, c);
+  if (k->conns->len > k->max_conns)
+    k->max_conns = k->conns->len;
   *cb = session_tcp_callbacks();
   *user = c->s;
   session_kick(c->s);
@@ -118,6 +121,7 @@ typedef struct {
   const char *rcpts[4];
   size_t nrcpts;
   const char *body;
+  int copies; /* messages per session (0 = 1) */
   /* results */
   smtp_cli *cli;
   session *s;
@@ -168,7 +172,8 @@ static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
     smtp_cli_tls_started(cl->cli, host_now(cl->h));
 }
 
-static const session_owner cli_owner = {.pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
+static const session_owner cli_owner = {
+    .pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
 
 static void cli_start(void *a, void *b) {
   (void)b;
@@ -188,8 +193,11 @@ static void cli_start(void *a, void *b) {
   smtp_cmd_rcpt rc[4] = {{0}};
   for (size_t i = 0; i < cl->nrcpts; i++)
     rc[i].to = (char *)cl->rcpts[i];
-  smtp_cli_message m = {&mail, rc, cl->nrcpts, (const uint8_t *)cl->body, strlen(cl->body), 1};
-  smtp_cli_send(cl->cli, &m, host_now(cl->h));
+  for (int i = 0; i < (cl->copies ? cl->copies : 1); i++) {
+    smtp_cli_message m = {
+        &mail, rc, cl->nrcpts, (const uint8_t *)cl->body, strlen(cl->body), (uint64_t)i + 1};
+    smtp_cli_send(cl->cli, &m, host_now(cl->h));
+  }
   sim_addr to;
   sim_addr_parse(cl->to_addr, &to);
   cl->s = session_connect(cl->h, &to, cl->port, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
@@ -201,9 +209,9 @@ static void cli_start(void *a, void *b) {
 enum { H_ROUTER, H_NS, H_RES, H_MTA_A, H_MTA_B, H_SINK_A, H_SINK_B, H_SINK_C, H_CLIENT, H__N };
 static const char *const hnames[H__N] = {"internet", "ns",     "resolver", "mta-a", "mta-b",
                                          "sink-a",   "sink-b", "sink-c",   "client"};
-static const char *const haddrs[H__N] = {"10.0.0.1",   "198.41.0.4",  "192.0.2.53",
-                                         "192.0.2.10", "192.0.2.20",  "192.0.2.31",
-                                         "192.0.2.30", "192.0.2.40",  "192.0.2.100"};
+static const char *const haddrs[H__N] = {"10.0.0.1",   "198.41.0.4", "192.0.2.53",
+                                         "192.0.2.10", "192.0.2.20", "192.0.2.31",
+                                         "192.0.2.30", "192.0.2.40", "192.0.2.100"};
 
 typedef struct {
   sim_world *w;
@@ -219,7 +227,26 @@ typedef struct {
   mta_host *a, *b;
   sink sa, sb, sc;
   client cl;
+  smtp_cli *cl2; /* an idle second client (session limit) */
+  session *cl2s;
 } world;
+
+static void idle_pump(void *owner, session *s) {
+  world *x = owner;
+  smtp_cli_event ev;
+  while (x->cl2 && smtp_cli_next_event(x->cl2, &ev))
+    if (ev.type == SMTP_CLI_EV_CLOSE)
+      session_close(s);
+}
+
+static void idle_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s, (void)why;
+  world *x = owner;
+  session_free(x->cl2s);
+  x->cl2s = NULL;
+}
+
+static const session_owner idle_owner = {.pump = idle_pump, .closed = idle_closed};
 
 static void sink_init(sink *k, host *h) {
   memset(k, 0, sizeof *k);
@@ -242,7 +269,10 @@ static void sink_clear(sink *k) {
   g_ptr_array_free(k->bodies, TRUE);
 }
 
-static void world_init(world *x, uint64_t seed, const char *profile) {
+typedef void (*tweak_fn)(mta_host_config *cfg);
+
+/* A world; TWEAK (may be NULL) adjusts mta-a's config. */
+static void world_init_cfg(world *x, uint64_t seed, const char *profile, tweak_fn tweak) {
   memset(x, 0, sizeof *x);
   x->w = sim_world_new(seed);
   x->tw = trace_writer_new_memory();
@@ -268,6 +298,12 @@ static void world_init(world *x, uint64_t seed, const char *profile) {
       "mx.c.example. 300 IN A 192.0.2.40",
       "null.example. 300 IN MX 0 .",
       "loop.example. 300 IN MX 10 mail.a.example.",
+      "f.example. 300 IN MX 10 mx1.f.example.", /* nothing listens there */
+      "f.example. 300 IN MX 20 mx.c.example.",
+      "mx1.f.example. 300 IN A 192.0.2.53",
+      "c2.example. 300 IN MX 10 mx.c.example.", /* another domain, same MX */
+      "b3.example. 300 IN MX 10 alias.b.example.", /* not a name on mta-b's certificate */
+      "alias.b.example. 300 IN A 192.0.2.20",
   };
   dns_name o = dns_name_lit(".");
   x->zone = dns_zone_new(&o);
@@ -290,6 +326,7 @@ static void world_init(world *x, uint64_t seed, const char *profile) {
   userdir_add(x->users, "alice@a.example", "wonderland", "sink-a");
   userdir_add(x->users, "bob@b.example", "builder", "sink-b");
   userdir_add(x->users, "carol@b.example", "singer", "sink-b");
+  userdir_add(x->users, "bob@b3.example", "builder", "sink-b");
 
   mta_host_config cfg;
   mta_host_config_init(&cfg);
@@ -299,10 +336,14 @@ static void world_init(world *x, uint64_t seed, const char *profile) {
   cfg.nlocal_domains = 1;
   cfg.mailbox_host = "sink-a";
   cfg.retry_profile = profile;
+  if (tweak)
+    tweak(&cfg);
   x->a = mta_host_new(x->h[H_MTA_A], &cfg, x->users, x->tls_a, x->dns_a);
-  const char *lb[] = {"b.example"};
+  const char *lb[] = {"b.example", "b3.example"};
+  mta_host_config_init(&cfg);
   cfg.hostname = "mx.b.example";
   cfg.local_domains = lb;
+  cfg.nlocal_domains = 2;
   cfg.mailbox_host = "192.0.2.30";
   cfg.submission = false;
   x->b = mta_host_new(x->h[H_MTA_B], &cfg, x->users, x->tls_b, x->dns_b);
@@ -323,6 +364,10 @@ static void world_init(world *x, uint64_t seed, const char *profile) {
              "Message-ID: <m1.test@a.example>\r\n\r\nHello.\r\n";
 }
 
+static void world_init(world *x, uint64_t seed, const char *profile) {
+  world_init_cfg(x, seed, profile, NULL);
+}
+
 static GString *world_clear(world *x) {
   GString *t = g_string_new(trace_writer_peek_memory(x->tw)->str);
   /* Services before the world (host.h). */
@@ -333,6 +378,8 @@ static GString *world_clear(world *x) {
   sink_clear(&x->sc);
   if (x->cl.s)
     session_free(x->cl.s);
+  session_free(x->cl2s);
+  smtp_cli_free(x->cl2);
   smtp_cli_free(x->cl.cli);
   dns_client_free(x->dns_a);
   dns_client_free(x->dns_b);
@@ -411,7 +458,8 @@ START_TEST(submission_relay_by_mx_and_local_delivery) {
   world x;
   GString *t = journey(7, &x);
   const char *s = t->str;
-  ck_assert_msg(strstr(s, "\"ev\":\"msg.submit\",\"from\":\"client\",\"to\":\"mta-a\",\"msg\":\"m1.test@a.example\""),
+  ck_assert_msg(strstr(s, "\"ev\":\"msg.submit\",\"from\":\"client\",\"to\":\"mta-a\",\"msg\":\"m1."
+                          "test@a.example\""),
                 "%s", s);
   ck_assert_ptr_nonnull(strstr(s, "\"ev\":\"msg.relay\",\"from\":\"mta-a\",\"to\":\"mta-b\""));
   ck_assert_uint_eq(count(s, "\"ev\":\"msg.queue\""), 2);
@@ -585,6 +633,7 @@ END_TEST
 START_TEST(crash_mid_delivery_never_loses) {
   /* Crash at many instants of the first delivery: the message is always
    * delivered in the end (possibly twice), and never lost. */
+  int unacked = 0, redelivered = 0, before = 0;
   for (int ms = 0; ms < 400; ms += 9) {
     world x;
     world_init(&x, 19, NULL);
@@ -599,10 +648,20 @@ START_TEST(crash_mid_delivery_never_loses) {
     if (x.cl.ok == 1) {
       ck_assert_msg(x.sc.messages >= 1, "crash at +%d ms: accepted, never delivered", ms);
       ck_assert_uint_eq(st.queued, 0);
-    } /* else not acknowledged: delivered or not, the client still owns it */
+      if (x.sc.last_at >= 30 * SIM_S)
+        redelivered++; /* the crash came between the 250 and the delivery's end */
+      else
+        before++;
+    } else {
+      unacked++; /* not acknowledged: delivered or not, the client still owns it */
+    }
     assert_clean(&x);
     g_string_free(world_clear(&x), TRUE);
   }
+  /* The instants cover all three cases. */
+  ck_assert_int_gt(unacked, 0);
+  ck_assert_int_gt(redelivered, 0);
+  ck_assert_int_gt(before, 0);
 }
 END_TEST
 
@@ -664,6 +723,411 @@ START_TEST(mixed_outcomes_in_one_transaction) {
 }
 END_TEST
 
+/* A filter standing in for issue 7's: greylisting at RCPT (answered a
+ * second later: the first try of a client is refused for 60 s) and a
+ * header at DATA (answered at once, inside the call). */
+typedef struct {
+  world *x;
+  sim_time first;
+  int rcpt_calls, data_calls;
+} greylist;
+
+typedef struct {
+  mta_host *m;
+  uint64_t ticket;
+  bool pass;
+} later;
+
+static void answer_later(void *a, void *b) {
+  (void)b;
+  later *l = a;
+  ck_assert(mta_host_filter_answer(l->m, l->ticket, l->pass ? 0 : 450, "4.7.1",
+                                   "Greylisted, try again later", NULL));
+  g_free(l);
+}
+
+static void filter(void *user, mta_host *m, uint64_t ticket, const mta_filter_query *q) {
+  greylist *g = user;
+  sim_time now = host_now(g->x->h[H_MTA_B]);
+  if (q->stage == MTA_FILTER_RCPT) {
+    g->rcpt_calls++;
+    ck_assert_str_eq(q->client, "192.0.2.10");
+    if (g->first < 0)
+      g->first = now;
+    later *l = g_new0(later, 1);
+    *l = (later){m, ticket, now - g->first >= 60 * SIM_S};
+    sim_world_after(g->x->w, SIM_S, answer_later, l, NULL);
+  } else {
+    g->data_calls++;
+    ck_assert_uint_eq(q->nrcpts, 1);
+    ck_assert(q->len > 0);
+    ck_assert(mta_host_filter_answer(m, ticket, 0, NULL, NULL, "X-Filter: checked\r\n"));
+    ck_assert(!mta_host_filter_answer(m, ticket, 0, NULL, NULL, NULL)); /* once */
+  }
+}
+
+START_TEST(filter_hook_greylists_and_adds_a_header) {
+  world x;
+  world_init(&x, 31, NULL);
+  greylist g = {&x, -1, 0, 0};
+  mta_host_set_filter(x.b, filter, &g);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 20 * SIM_MIN);
+  ck_assert_int_eq(x.sb.messages, 1);
+  ck_assert_int_eq(g.rcpt_calls, 2);
+  ck_assert_int_eq(g.data_calls, 1);
+  const char *body = ((GString *)x.sb.bodies->pdata[0])->str;
+  const char *rb = strstr(body, "Received: from mail.a.example");
+  const char *xf = strstr(body, "X-Filter: checked\r\n");
+  ck_assert_msg(rb && xf && rb < xf, "%s", body);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"reason\":\"450 4.7.1 Greylisted, try again later\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static void two_sessions(mta_host_config *cfg) { cfg->dest_concurrency = 2; }
+
+START_TEST(concurrency_limit_and_connection_reuse) {
+  world x;
+  world_init_cfg(&x, 37, NULL, two_sessions);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  x.cl.copies = 8;
+  x.sc.temp_until = 100 * SIM_S; /* all eight wait for the same queue run */
+  submit_at(&x, SIM_S);
+  run(&x, 20 * SIM_MIN);
+  ck_assert_uint_eq(x.cl.ok, 8);
+  ck_assert_int_eq(x.sc.messages, 8);
+  ck_assert_uint_le(x.sc.max_conns, 2);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  /* The retry run at 600 s: two connections carry the eight messages. */
+  const char *retry = strstr(t->str, "{\"t\":600");
+  ck_assert_ptr_nonnull(retry);
+  ck_assert_uint_eq(count(retry, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\""), 2);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(hop_limit_554) {
+  world x;
+  world_init(&x, 41, NULL);
+  GString *b = g_string_new("");
+  for (int i = 0; i < 51; i++)
+    g_string_append_printf(b, "Received: from h%d by h%d; Thu, 1 Jan 2026 00:00:00 +0000\r\n", i,
+                           i + 1);
+  g_string_append(b, "Subject: loop\r\n\r\nround and round\r\n");
+  x.cl.body = b->str;
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.cl.last_code, 554);
+  ck_assert_str_eq(x.cl.last_esc, "5.4.0");
+  ck_assert_int_eq(x.sb.messages, 0);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+  g_string_free(b, TRUE);
+}
+END_TEST
+
+START_TEST(never_a_bounce_of_a_bounce) {
+  world x;
+  world_init(&x, 43, NULL);
+  x.cl.from = "alice@null.example"; /* the DSN itself cannot be delivered */
+  x.cl.rcpts[0] = "x@null.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 10 * SIM_MIN);
+  ck_assert_int_eq(x.sa.messages, 0);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.dsns, 1);
+  ck_assert_uint_eq(st.rcpt_bounced, 2);
+  ck_assert_uint_eq(st.queued, 0);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"msg.bounce\""), 2);
+  ck_assert_uint_eq(count(t->str, "\"dsn\":\"\"}"), 1); /* the DSN's bounce: no report */
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+START_TEST(opensmtpd_warns_then_expires) {
+  world x;
+  world_init(&x, 47, "opensmtpd");
+  x.sc.temp_until = INT64_MAX;
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 4 * SIM_DAY + SIM_HOUR);
+  ck_assert_int_eq(x.sa.messages, 2);
+  const char *warn = ((GString *)x.sa.bodies->pdata[0])->str;
+  const char *fail = ((GString *)x.sa.bodies->pdata[1])->str;
+  ck_assert_ptr_nonnull(strstr(warn, "Action: delayed"));
+  ck_assert_ptr_nonnull(strstr(fail, "Action: failed"));
+  /* ttl 4 d: the bounce comes at the expiry, without a last attempt. */
+  ck_assert_int_ge(x.sa.last_at, 4 * SIM_DAY + SIM_S);
+  ck_assert_int_lt(x.sa.last_at, 4 * SIM_DAY + 3 * SIM_S);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+START_TEST(mx_failover_to_the_next_preference) {
+  world x;
+  world_init(&x, 53, NULL);
+  x.cl.rcpts[0] = "dave@f.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 1);
+  ck_assert_int_lt(x.sc.last_at, 5 * SIM_S);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  const char *refused = strstr(t->str, "\"ev\":\"tcp.refused\"");
+  const char *second = strstr(t->str, "\"dst\":\"192.0.2.40:25\"");
+  ck_assert_msg(refused && second && refused < second, "%s", t->str);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static void one_message_a_minute(mta_host_config *cfg) {
+  cfg->policy.rate_limit = 1;
+  cfg->policy.rate_window = 60 * SIM_S;
+}
+
+START_TEST(rate_limit_450) {
+  world x;
+  world_init_cfg(&x, 59, NULL, one_message_a_minute);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  x.cl.copies = 2;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  ck_assert_uint_eq(x.cl.temp, 1);
+  ck_assert_int_eq(x.cl.last_code, 450);
+  ck_assert_str_eq(x.cl.last_esc, "4.7.1");
+  ck_assert_int_eq(x.sc.messages, 1);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+static void one_session(mta_host_config *cfg) { cfg->policy.max_sessions = 1; }
+
+static void second_client(void *a, void *b) {
+  (void)b;
+  world *x = a;
+  /* a raw connection that just waits: holds the only session */
+  sim_addr to;
+  sim_addr_parse(haddrs[H_MTA_A], &to);
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  cfg.quit_when_idle = false;
+  static smtp_glue_trace tr;
+  smtp_env env = smtp_glue_env(&tr, false);
+  x->cl2 = smtp_cli_new(&cfg, &env, host_now(x->h[H_CLIENT]));
+  x->cl2s =
+      session_connect(x->h[H_CLIENT], &to, 25, NULL, &smtp_glue_cli_ops, x->cl2, &idle_owner, x);
+  smtp_glue_attach(&tr, x->cl2s);
+}
+
+START_TEST(session_limit_421) {
+  world x;
+  world_init_cfg(&x, 61, NULL, one_session);
+  sim_world_at(x.w, SIM_S / 2, second_client, &x, NULL);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 30 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 0);
+  ck_assert_int_eq(x.cl.last_code, 421);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.rejected_connect, 1);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "421 4.7.0"));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static void no_cache(mta_host_config *cfg) { cfg->conn_cache_time = 0; }
+
+/* Two messages for one next hop, submitted 1.5 s apart: the second rides
+ * the cached session of the first (2 s), unless the cache is off. */
+static size_t sessions_to_c(tweak_fn tweak, const char *second) {
+  world x;
+  world_init_cfg(&x, 67, NULL, tweak);
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 2 * SIM_S + SIM_S / 2);
+  x.cl.rcpts[0] = second;
+  submit_at(&x, 2 * SIM_S + SIM_S / 2);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 2);
+  ck_assert_uint_eq(x.cl.ok, 2);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  size_t n = count(t->str, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\"");
+  g_string_free(t, TRUE);
+  return n;
+}
+
+START_TEST(connection_cache) {
+  ck_assert_uint_eq(sessions_to_c(NULL, "erin@c.example"), 1);
+  ck_assert_uint_eq(sessions_to_c(no_cache, "erin@c.example"), 2);
+  /* another next hop whose MX is the cached session's address */
+  ck_assert_uint_eq(sessions_to_c(NULL, "erin@c2.example"), 1);
+}
+END_TEST
+
+/* A raw client: writes a script, keeps what the server answers. */
+typedef struct {
+  const char *script;
+  GString *got;
+} raw;
+
+static void raw_connected(void *u, sim_tcp_conn *c) {
+  raw *r = u;
+  sim_tcp_send(c, r->script, strlen(r->script));
+}
+static void raw_data(void *u, sim_tcp_conn *c, const uint8_t *b, size_t n) {
+  (void)c;
+  raw *r = u;
+  g_string_append_len(r->got, (const char *)b, (gssize)n);
+}
+static void raw_eof(void *u, sim_tcp_conn *c) {
+  (void)u;
+  sim_tcp_close(c);
+}
+static void raw_drained(void *u, sim_tcp_conn *c) { (void)u, (void)c; }
+static void raw_closed(void *u, sim_tcp_conn *c, sim_tcp_reason why) {
+  (void)u, (void)c, (void)why;
+}
+static const sim_tcp_callbacks raw_cb = {raw_connected, raw_data, raw_eof, raw_drained, raw_closed};
+
+static void raw_start(void *a, void *b) {
+  world *x = a;
+  raw *r = b;
+  sim_addr to;
+  sim_addr_parse(haddrs[H_MTA_A], &to);
+  sim_tcp_connect(host_node(x->h[H_CLIENT]), &to, 587, NULL, &raw_cb, r);
+}
+
+START_TEST(auth_before_starttls_538) {
+  world x;
+  world_init(&x, 71, NULL);
+  /* RFC 4954 §4, RFC 3207: no AUTH in clear on the submission port. */
+  raw r = {"EHLO laptop\r\nAUTH PLAIN AGFsaWNlQGEuZXhhbXBsZQB3b25kZXJsYW5k\r\n"
+           "MAIL FROM:<alice@a.example>\r\nQUIT\r\n",
+           g_string_new("")};
+  sim_world_at(x.w, SIM_S, raw_start, &x, &r);
+  run(&x, 30 * SIM_S);
+  ck_assert_msg(strstr(r.got->str, "\r\n538 5.7.11") != NULL, "%s", r.got->str);
+  ck_assert_msg(strstr(r.got->str, "\r\n530 5.7.0") != NULL, "%s", r.got->str);
+  ck_assert_ptr_null(strstr(r.got->str, "250-AUTH"));
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.messages_in, 0);
+  g_string_free(r.got, TRUE);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+START_TEST(unknown_user_at_the_mx_bounces) {
+  world x;
+  world_init(&x, 73, NULL);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.rcpts[1] = "nobody@b.example";
+  x.cl.nrcpts = 2;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sb.messages, 1);
+  ck_assert_uint_eq(x.sb.rcpts->len, 1);
+  ck_assert_int_eq(x.sa.messages, 1);
+  const char *dsn = ((GString *)x.sa.bodies->pdata[0])->str;
+  ck_assert_ptr_nonnull(strstr(dsn, "Final-Recipient: rfc822; nobody@b.example"));
+  ck_assert_ptr_nonnull(strstr(dsn, "Status: 5.1.1"));
+  ck_assert_ptr_nonnull(strstr(dsn, "Remote-MTA: dns; mx.b.example"));
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+static void fill_disk(void *a, void *b) { disk_set_full(a, b != NULL); }
+
+START_TEST(dsn_waits_for_disk_space) {
+  world x;
+  world_init(&x, 79, NULL);
+  disk *d = host_disk(x.h[H_MTA_A]);
+  x.cl.rcpts[0] = "perm1@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  /* full after the 250 (1.17 s), before the 550 comes back (1.33 s) */
+  sim_world_at(x.w, 1200 * SIM_MS, fill_disk, d, d);
+  sim_world_at(x.w, 100 * SIM_S, fill_disk, d, NULL);
+  run(&x, 90 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  ck_assert_int_eq(x.sa.messages, 0);
+  assert_clean(&x); /* waiting for its DSN is a legal state */
+  run(&x, 10 * SIM_MIN);
+  ck_assert_int_eq(x.sa.messages, 1);
+  ck_assert_int_ge(x.sa.last_at, 100 * SIM_S);
+  mta_host_stats st;
+  mta_host_get_stats(x.a, &st);
+  ck_assert_uint_eq(st.queued, 0);
+  assert_clean(&x);
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+START_TEST(tls_failure_falls_back_to_clear) {
+  /* The MX name is not on the server's certificate: the handshake fails
+   * verification; the same host is tried again without TLS. */
+  world x;
+  world_init(&x, 83, NULL);
+  x.cl.rcpts[0] = "bob@b3.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sb.messages, 1);
+  const char *body = ((GString *)x.sb.bodies->pdata[0])->str;
+  ck_assert_msg(strstr(body, "by mx.b.example with ESMTP\r\n") != NULL, "%s", body);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"ev\":\"tls.failed\""));
+  ck_assert_uint_eq(count(t->str, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\""), 2);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static void via_smarthost(mta_host_config *cfg) { cfg->smarthost = "[192.0.2.40]"; }
+
+START_TEST(smarthost_takes_every_foreign_domain) {
+  world x;
+  world_init_cfg(&x, 89, NULL, via_smarthost);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 1); /* the smarthost, not b.example's MX */
+  ck_assert_int_eq(x.sb.messages, 0);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_uint_eq(count(t->str, "\"qtype\":\"MX\""), 0); /* no MX lookup */
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mta_host");
   TCase *tc = tcase_create("mta");
@@ -684,6 +1148,20 @@ int main(void) {
   ADD(crash_mid_delivery_never_loses);
   ADD(disk_full_452_nothing_lost);
   ADD(mixed_outcomes_in_one_transaction);
+  ADD(filter_hook_greylists_and_adds_a_header);
+  ADD(concurrency_limit_and_connection_reuse);
+  ADD(hop_limit_554);
+  ADD(never_a_bounce_of_a_bounce);
+  ADD(opensmtpd_warns_then_expires);
+  ADD(mx_failover_to_the_next_preference);
+  ADD(rate_limit_450);
+  ADD(session_limit_421);
+  ADD(connection_cache);
+  ADD(auth_before_starttls_538);
+  ADD(unknown_user_at_the_mx_bounces);
+  ADD(dsn_waits_for_disk_space);
+  ADD(tls_failure_falls_back_to_clear);
+  ADD(smarthost_takes_every_foreign_domain);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

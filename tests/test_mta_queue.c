@@ -531,6 +531,35 @@ static mta_queue *sample_queue(void) {
   return q;
 }
 
+START_TEST(withdraw) {
+  /* A message whose record could not be stored is taken back: out of
+   * every index and statistic, never issued again, not "lost". */
+  mta_queue *q = mta_queue_new();
+  uint32_t a = add(q, "alice@a.example", 0, "bob@b.example", NULL, NULL);
+  uint32_t b = add(q, "alice@a.example", 0, "bob@b.example", "carol@c.example", NULL);
+  mta_queue_withdraw(q, b);
+  ck_assert_ptr_null(mta_queue_get(q, b));
+  mta_queue_stats st;
+  mta_queue_get_stats(q, &st);
+  ck_assert_uint_eq(st.accepted, 1);
+  ck_assert_uint_eq(st.queued, 1);
+  ck_assert_uint_eq(st.queued_rcpts, 1);
+  GPtrArray *names = g_ptr_array_new();
+  ck_assert_uint_eq(mta_queue_dests(q, names), 1); /* c.example went with it */
+  g_ptr_array_free(names, TRUE);
+  GArray *due = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  ck_assert_uint_eq(mta_queue_due(q, 0, due), 1);
+  ck_assert_uint_eq(g_array_index(due, uint32_t, 0), a);
+  g_array_free(due, TRUE);
+  uint32_t c = add(q, "alice@a.example", 0, "dave@d.example", NULL, NULL);
+  ck_assert_uint_gt(c, b);
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  ck_assert_uint_eq(mta_queue_check(q, NULL, 0, v), 0);
+  g_ptr_array_free(v, TRUE);
+  mta_queue_free(q);
+}
+END_TEST
+
 START_TEST(encode_round_trip) {
   mta_queue *q = sample_queue();
   GBytes *blob = mta_queue_encode(q);
@@ -729,6 +758,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, destinations);
   tcase_add_test(tc, smtp_mixed_transaction);
   tcase_add_test(tc, retry_bounce_journey);
+  tcase_add_test(tc, withdraw);
   suite_add_tcase(s, tc);
   TCase *enc = tcase_create("encoding");
   tcase_add_test(enc, encode_round_trip);

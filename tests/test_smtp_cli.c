@@ -874,6 +874,37 @@ START_TEST(idle_session) {
 }
 END_TEST
 
+START_TEST(idle_after_failed_message_resets) {
+  /* Idle after a transaction whose recipients were all refused: the next
+   * message begins with RSET (RFC 5321 §4.1.1.5), READY -> RSET -> TXN. */
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.quit_when_idle = false;
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+  feed_str(cli, "220 mx\r\n250-mx\r\n250 PIPELINING\r\n", 1);
+  g_free(out_cli(cli, 1));
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  smtp_cli_message m = {&mail, three, 1, (const uint8_t *)"hi", 2, 3};
+  smtp_cli_send(cli, &m, 2);
+  g_free(out_cli(cli, 2));
+  feed_str(cli, "250 ok\r\n450 4.7.1 later\r\n554 5.5.1 no valid recipients\r\n", 3);
+  smtp_cli_event ev;
+  ck_assert(smtp_cli_next_event(cli, &ev));
+  ck_assert_uint_eq(ev.n_temp, 1);
+  ck_assert_str_eq(smtp_cli_state_name(cli), "READY");
+  smtp_cli_send(cli, &m, 4);
+  char *o = out_cli(cli, 4);
+  ck_assert_str_eq(o, "RSET\r\n");
+  g_free(o);
+  feed_str(cli, "250 ok\r\n", 5);
+  o = out_cli(cli, 5);
+  ck_assert_str_eq(o, "MAIL FROM:<a@b.c>\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n");
+  g_free(o);
+  smtp_cli_free(cli);
+}
+END_TEST
+
 START_TEST(auth_not_offered) {
   smtp_cli_config cfg;
   smtp_cli_config_init(&cfg);
@@ -969,6 +1000,7 @@ int main(void) {
   tcase_add_test(tc, connection_lost);
   tcase_add_test(tc, bad_replies);
   tcase_add_test(tc, idle_session);
+  tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);
   tcase_add_test(tc, bad_addresses_refused_locally);

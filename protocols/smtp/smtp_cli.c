@@ -27,7 +27,7 @@
  *   STARTTLS -> TLS_WAIT (220) | AUTH | READY | TXN (refused, opportunistic) | QUIT | CLOSED
  *   TLS_WAIT -> EHLO (TLS up) | CLOSED
  *   AUTH     -> READY | TXN | QUIT | CLOSED
- *   READY    -> TXN | QUIT | CLOSED
+ *   READY    -> TXN | RSET (a message sent after a failed one) | QUIT | CLOSED
  *   TXN      -> TXN (next message) | RSET | READY | QUIT | CLOSED
  *   RSET     -> TXN | READY | QUIT | CLOSED
  *   QUIT     -> CLOSED
@@ -64,7 +64,7 @@ static const unsigned legal[CLI__COUNT] = {
     [CLI_STARTTLS] = B(CLI_TLS_WAIT) | AFTER_HELO,
     [CLI_TLS_WAIT] = B(CLI_EHLO) | B(CLI_CLOSED),
     [CLI_AUTH] = AFTER_HELO & ~B(CLI_AUTH),
-    [CLI_READY] = B(CLI_TXN) | B(CLI_QUIT) | B(CLI_CLOSED),
+    [CLI_READY] = B(CLI_TXN) | B(CLI_RSET) | B(CLI_QUIT) | B(CLI_CLOSED),
     [CLI_TXN] = B(CLI_TXN) | B(CLI_RSET) | B(CLI_READY) | B(CLI_QUIT) | B(CLI_CLOSED),
     [CLI_RSET] = B(CLI_TXN) | B(CLI_READY) | B(CLI_QUIT) | B(CLI_CLOSED),
     [CLI_QUIT] = B(CLI_CLOSED),
