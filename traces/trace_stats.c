@@ -663,8 +663,8 @@ void trace_stats_write_text(const trace_stats *s, GString *o) {
                          s->delivered, s->bounced, s->failed, pending);
   g_string_append(o, "  bounce rate ");
   pct(o, s->bounced, s->recipients);
-  g_string_append_printf(o, " %% (%" PRIu64 " of %" PRIu64 " recipients)\n\n", s->bounced,
-                         s->recipients);
+  g_string_append_printf(o, "%s (%" PRIu64 " of %" PRIu64 " recipients)\n\n",
+                         s->recipients ? " %" : "", s->bounced, s->recipients);
 
   g_string_append_printf(o, "Delivery delay (origin -> msg.deliver), %" PRIu64 " samples\n",
                          s->delay.n);
@@ -756,8 +756,8 @@ void trace_stats_write_text(const trace_stats *s, GString *o) {
              to = d ? d->timeouts : s->dns_timeouts;
     GString *r = g_string_new(NULL);
     pct(r, h, h + q);
-    g_string_append_printf(o, "  %-32s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7s %%\n",
-                           d ? d->node : "(all)", h, q, to, r->str);
+    g_string_append_printf(o, "  %-32s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7s%s\n",
+                           d ? d->node : "(all)", h, q, to, r->str, h + q ? " %" : "");
     g_string_free(r, TRUE);
   }
 }

@@ -221,7 +221,11 @@ static void plot_cdf(ctx *c, frame f, const trace_stats *s) {
     g_string_append_printf(l, "p%u = ", ps[i]);
     trace_stats_seconds(l, pv);
     g_string_append(l, " s");
-    text(c, c->tick, l->str, px + 4, f.y + 4 + (int)i * 18, 0, 0, palette[1]);
+    int tw = 0;
+    TTF_SizeUTF8(c->tick, l->str, &tw, NULL);
+    bool left = px + 4 + tw > f.x + f.w; /* keep the label inside the plot */
+    text(c, c->tick, l->str, left ? px - 4 : px + 4, f.y + 4 + (int)i * 18, left ? 2 : 0, 0,
+         palette[1]);
     g_string_free(l, TRUE);
   }
 }
