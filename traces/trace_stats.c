@@ -20,7 +20,7 @@ typedef struct {
 enum { RC_KNOWN = 1, RC_DELIVERED = 2, RC_BOUNCED = 4, RC_FAILED = 8 };
 
 typedef struct {
-  char *node, *mailbox;
+  const char *node, *mailbox; /* interned */
   int64_t t;
 } arrival;
 
@@ -38,12 +38,6 @@ typedef struct {
   GHashTable *dsns;  /* DSN ids, lookup only */
 } builder;
 
-static void arrival_free(arrival *a) {
-  g_free(a->node);
-  g_free(a->mailbox);
-  g_free(a);
-}
-
 static void mstate_free(mstate *m) {
   g_hash_table_unref(m->rcpts);
   g_hash_table_unref(m->arrive);
@@ -51,42 +45,19 @@ static void mstate_free(mstate *m) {
   g_free(m);
 }
 
-static void msg_free(trace_stats_msg *m) {
-  g_free(m->msg);
-  g_free(m);
-}
-
-static void delivery_free(trace_stats_delivery *d) {
-  g_free(d->msg);
-  g_free(d->rcpt);
-  g_free(d->node);
-  g_free(d);
-}
-
 static void hop_free(trace_stats_hop *h) {
-  g_free(h->kind);
-  g_free(h->from);
-  g_free(h->to);
   g_array_unref(h->delays);
   g_free(h);
 }
 
 static void queue_free(trace_stats_queue *q) {
-  g_free(q->node);
   g_array_unref(q->curve);
   g_free(q);
 }
 
-static void grey_free(trace_stats_grey *g) {
-  g_free(g->msg);
-  g_free(g->rcpt);
-  g_free(g->node);
-  g_free(g);
-}
-
-static void dns_free(trace_stats_dns *d) {
-  g_free(d->node);
-  g_free(d);
+/* The interned copy of S. */
+static const char *intern(builder *b, const char *s) {
+  return g_string_chunk_insert_const(b->s->names, s);
 }
 
 void trace_stats_free(trace_stats *s) {
@@ -102,6 +73,7 @@ void trace_stats_free(trace_stats *s) {
   g_ptr_array_unref(s->grey);
   g_array_unref(s->grey_policy);
   g_ptr_array_unref(s->dns);
+  g_string_chunk_free(s->names);
   g_free(s);
 }
 
@@ -200,16 +172,16 @@ static mstate *mstate_of(builder *b, const char *msg) {
     return m;
   m = g_new0(mstate, 1);
   m->m = g_new0(trace_stats_msg, 1);
-  m->m->msg = g_strdup(msg);
+  m->m->msg = intern(b, msg);
   m->m->origin = -1;
   m->m->origin_kind = "";
-  m->rcpts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  m->arrive = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)arrival_free);
-  m->stored = g_ptr_array_new_with_free_func((GDestroyNotify)arrival_free);
+  m->rcpts = g_hash_table_new(g_str_hash, g_str_equal); /* interned keys */
+  m->arrive = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+  m->stored = g_ptr_array_new_with_free_func(g_free);
   m->compose = m->submit = m->queue = -1;
   g_ptr_array_add(b->s->msgs, m->m);
   g_ptr_array_add(b->mstates, m);
-  g_hash_table_insert(b->msgs, m->m->msg, m);
+  g_hash_table_insert(b->msgs, (gpointer)m->m->msg, m);
   return m;
 }
 
@@ -235,7 +207,7 @@ static void rcpt_flag(builder *b, mstate *m, const char *rcpt, unsigned flag) {
     m->m->failed++;
     b->s->failed++;
   }
-  g_hash_table_replace(m->rcpts, g_strdup(rcpt), GUINT_TO_POINTER(now));
+  g_hash_table_replace(m->rcpts, (gpointer)intern(b, rcpt), GUINT_TO_POINTER(now));
 }
 
 static void rcpt_list(builder *b, mstate *m, const cJSON *rec) {
@@ -258,16 +230,11 @@ static void set_origin(mstate *m) {
   }
 }
 
-static void arrive(mstate *m, const char *node, int64_t t) {
+static void arrive(builder *b, mstate *m, const char *node, int64_t t) {
   arrival *a = g_new0(arrival, 1);
-  a->node = g_strdup(node);
+  a->node = intern(b, node);
   a->t = t;
-  g_hash_table_replace(m->arrive, g_strdup(node), a);
-}
-
-static void sample_free(trace_stats_hop_sample *h) {
-  g_free(h->msg);
-  g_free(h);
+  g_hash_table_replace(m->arrive, (gpointer)a->node, a);
 }
 
 static void hop(builder *b, const char *msg, int64_t t, const char *kind, const char *from,
@@ -276,9 +243,9 @@ static void hop(builder *b, const char *msg, int64_t t, const char *kind, const 
   trace_stats_hop *h = g_hash_table_lookup(b->hops, key);
   if (!h) {
     h = g_new0(trace_stats_hop, 1);
-    h->kind = g_strdup(kind);
-    h->from = g_strdup(from);
-    h->to = g_strdup(to);
+    h->kind = intern(b, kind);
+    h->from = intern(b, from);
+    h->to = intern(b, to);
     h->delays = g_array_new(FALSE, FALSE, sizeof(int64_t));
     g_ptr_array_add(b->s->hops, h);
     g_hash_table_insert(b->hops, key, h);
@@ -288,7 +255,7 @@ static void hop(builder *b, const char *msg, int64_t t, const char *kind, const 
   g_array_append_val(h->delays, delay);
   trace_stats_hop_sample *sm = g_new0(trace_stats_hop_sample, 1);
   sm->hop = h;
-  sm->msg = g_strdup(msg);
+  sm->msg = intern(b, msg);
   sm->t = t;
   sm->delay = delay;
   g_ptr_array_add(b->s->hop_samples, sm);
@@ -328,10 +295,10 @@ static trace_stats_queue *queue_of(builder *b, const char *node) {
   if (q)
     return q;
   q = g_new0(trace_stats_queue, 1);
-  q->node = g_strdup(node);
+  q->node = intern(b, node);
   q->curve = g_array_new(FALSE, FALSE, sizeof(trace_stats_point));
   g_ptr_array_add(b->s->queues, q);
-  g_hash_table_insert(b->queues, q->node, q);
+  g_hash_table_insert(b->queues, (gpointer)q->node, q);
   return q;
 }
 
@@ -352,9 +319,9 @@ static trace_stats_dns *dns_of(builder *b, const char *node) {
   if (d)
     return d;
   d = g_new0(trace_stats_dns, 1);
-  d->node = g_strdup(node);
+  d->node = intern(b, node);
   g_ptr_array_add(b->s->dns, d);
-  g_hash_table_insert(b->dns, d->node, d);
+  g_hash_table_insert(b->dns, (gpointer)d->node, d);
   return d;
 }
 
@@ -370,7 +337,7 @@ static bool on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t, GErr
     rcpt_list(b, m, rec);
     if (m->compose < 0)
       m->compose = t;
-    arrive(m, node, t);
+    arrive(b, m, node, t);
   } else if (strcmp(what, "submit") == 0 || strcmp(what, "relay") == 0) {
     if (!need_str(b, rec, ev, "from", &from, err) || !need_str(b, rec, ev, "to", &to, err))
       return false;
@@ -381,7 +348,7 @@ static bool on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t, GErr
     if (a)
       hop(b, msg, t, what, from, to, t - a->t);
     grey_close(b, msg, from, rec, t);
-    arrive(m, to, t);
+    arrive(b, m, to, t);
   } else if (strcmp(what, "queue") == 0) {
     if (!need_str(b, rec, ev, "node", &node, err))
       return false;
@@ -390,7 +357,7 @@ static bool on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t, GErr
     if (m->queue < 0)
       m->queue = t;
     if (!g_hash_table_contains(m->arrive, node))
-      arrive(m, node, t);
+      arrive(b, m, node, t);
     trace_stats_queue *q = queue_of(b, node);
     char *k = g_strdup_printf("%s\n%s", node, qid ? qid : "");
     if (!g_hash_table_contains(b->open_q, k)) {
@@ -422,9 +389,9 @@ static bool on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t, GErr
       char *k = grey_key(msg, rcpt, node);
       if (!g_hash_table_contains(b->grey, k)) {
         trace_stats_grey *g = g_new0(trace_stats_grey, 1);
-        g->msg = g_strdup(msg);
-        g->rcpt = g_strdup(rcpt);
-        g->node = g_strdup(node);
+        g->msg = intern(b, msg);
+        g->rcpt = intern(b, rcpt);
+        g->node = intern(b, node);
         g->t = t;
         g->delay = -1;
         g_ptr_array_add(b->s->grey, g);
@@ -451,9 +418,9 @@ static bool on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t, GErr
     rcpt_flag(b, m, rcpt, RC_DELIVERED);
     if (m->m->origin >= 0) {
       trace_stats_delivery *d = g_new0(trace_stats_delivery, 1);
-      d->msg = g_strdup(msg);
-      d->rcpt = g_strdup(rcpt);
-      d->node = g_strdup(node);
+      d->msg = intern(b, msg);
+      d->rcpt = intern(b, rcpt);
+      d->node = intern(b, node);
       d->t = t;
       d->delay = t - m->m->origin;
       g_ptr_array_add(b->s->deliveries, d);
@@ -463,9 +430,9 @@ static bool on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t, GErr
     if (a)
       hop(b, msg, t, "deliver", node, node, t - a->t);
     arrival *st = g_new0(arrival, 1);
-    st->node = g_strdup(node);
+    st->node = intern(b, node);
     const char *mb = trace_get_str(rec, "mailbox");
-    st->mailbox = g_strdup(mb ? mb : "");
+    st->mailbox = intern(b, mb ? mb : "");
     st->t = t;
     g_ptr_array_add(m->stored, st);
   } else if (strcmp(what, "fetch") == 0) {
@@ -485,7 +452,7 @@ static bool on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t, GErr
       best = any;
     if (best)
       hop(b, msg, t, "fetch", from, node, t - best->t);
-    arrive(m, node, t);
+    arrive(b, m, node, t);
   }
   set_origin(m);
   return true;
@@ -502,16 +469,17 @@ static void on_policy_greylist(builder *b, const cJSON *rec) {
 
 trace_stats *trace_stats_read(trace_reader *r, const char *name, GError **err) {
   trace_stats *s = g_new0(trace_stats, 1);
-  s->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)msg_free);
-  s->deliveries = g_ptr_array_new_with_free_func((GDestroyNotify)delivery_free);
+  s->names = g_string_chunk_new(4096);
+  s->msgs = g_ptr_array_new_with_free_func(g_free);
+  s->deliveries = g_ptr_array_new_with_free_func(g_free);
   s->delays = g_array_new(FALSE, FALSE, sizeof(int64_t));
   s->hops = g_ptr_array_new_with_free_func((GDestroyNotify)hop_free);
-  s->hop_samples = g_ptr_array_new_with_free_func((GDestroyNotify)sample_free);
+  s->hop_samples = g_ptr_array_new_with_free_func(g_free);
   s->retry_hist = g_array_new(FALSE, TRUE, sizeof(uint64_t));
   s->queues = g_ptr_array_new_with_free_func((GDestroyNotify)queue_free);
-  s->grey = g_ptr_array_new_with_free_func((GDestroyNotify)grey_free);
+  s->grey = g_ptr_array_new_with_free_func(g_free);
   s->grey_policy = g_array_new(FALSE, FALSE, sizeof(int64_t));
-  s->dns = g_ptr_array_new_with_free_func((GDestroyNotify)dns_free);
+  s->dns = g_ptr_array_new_with_free_func(g_free);
   builder b = {
       .s = s,
       .name = name,

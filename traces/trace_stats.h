@@ -56,14 +56,14 @@ typedef struct {
 } trace_stats_summary;
 
 typedef struct {
-  char *msg, *rcpt, *node; /* node: where it was stored */
+  const char *msg, *rcpt, *node; /* node: where it was stored */
   int64_t t, delay;        /* ns */
 } trace_stats_delivery;
 
 /* One hop group: a kind of transfer between two nodes. */
 typedef struct {
-  char *kind;       /* "submit", "relay", "deliver", "fetch" */
-  char *from, *to;  /* deliver: both the storing node */
+  const char *kind;      /* "submit", "relay", "deliver", "fetch" */
+  const char *from, *to; /* deliver: both the storing node */
   GArray *delays;   /* int64_t, in trace order */
   trace_stats_summary sum;
 } trace_stats_hop;
@@ -71,12 +71,12 @@ typedef struct {
 /* One hop sample. */
 typedef struct {
   const trace_stats_hop *hop; /* its group (borrowed from trace_stats.hops) */
-  char *msg;
+  const char *msg;
   int64_t t, delay;           /* t: the transfer record's time */
 } trace_stats_hop_sample;
 
 typedef struct {
-  char *msg;
+  const char *msg;
   int64_t origin;   /* ns; -1 when unknown */
   const char *origin_kind; /* "submit", "compose", "queue" or "" (static) */
   uint32_t rcpts, delivered, bounced, failed;
@@ -89,7 +89,7 @@ typedef struct {
 } trace_stats_point;
 
 typedef struct {
-  char *node;
+  const char *node;
   GArray *curve;      /* trace_stats_point, one per time the length changed */
   int64_t peak, last; /* largest length in curve, and the final one */
   int64_t mean_milli; /* time-weighted mean length x 1000 over [0, end] */
@@ -97,17 +97,20 @@ typedef struct {
 } trace_stats_queue;
 
 typedef struct {
-  char *msg, *rcpt, *node; /* node: the one that was deferred */
+  const char *msg, *rcpt, *node; /* node: the one that was deferred */
   int64_t t;               /* first greylisted defer */
   int64_t delay;           /* ns added; -1 unresolved */
 } trace_stats_grey;
 
 typedef struct {
-  char *node;
+  const char *node;
   uint64_t hits, queries, timeouts;
 } trace_stats_dns;
 
+/* Every string in the structures below is interned in NAMES (one copy of
+ * each node, message and recipient name), owned by the trace_stats. */
 typedef struct {
+  GStringChunk *names;
   int64_t end;                   /* t of the last record (0 if none) */
   uint64_t records;              /* event records read */
   uint64_t messages, recipients; /* see above */
