@@ -68,7 +68,8 @@ static void queue(trace_writer *tw, int64_t t, const char *node, const char *msg
   trace_end(tw);
 }
 
-static void expire(trace_writer *tw, int64_t t, const char *node, const char *msg, const char *qid) {
+static void expire(trace_writer *tw, int64_t t, const char *node, const char *msg,
+                   const char *qid) {
   trace_event_begin(tw, t, "msg.expire");
   trace_key_str(tw, "node", node);
   trace_key_str(tw, "msg", msg);
@@ -153,8 +154,8 @@ static void line(trace_writer *tw, int64_t t, const char *ev, int conn, const ch
 
 /* An SMTP dialogue: client end CC, server end SC; LINES alternate
  * command / reply, NULL-terminated; one line per millisecond from T. */
-static int64_t dialogue(trace_writer *tw, int64_t t, const char *client, const char *server,
-                        int cc, int sc, const char *const *lines) {
+static int64_t dialogue(trace_writer *tw, int64_t t, const char *client, const char *server, int cc,
+                        int sc, const char *const *lines) {
   for (int i = 0; lines[i]; i++, t += 1000000) {
     if (i % 2 == 0)
       line(tw, t, "smtp.cmd", sc, client, server, lines[i]);
@@ -190,11 +191,12 @@ char *stats_fixture_journey(void) {
   trace_key_int(tw, "size", 1234);
   trace_end(tw);
   accept_(tw, 60 * S + 500, "smtp", 2, 1);
-  static const char *const sub[] = {"220 smtp ESMTP", "EHLO laptop", "250 smtp",
-                                    "MAIL FROM:<alice@example.com>", "250 2.1.0 Ok",
-                                    "RCPT TO:<bob@example.org>", "250 2.1.5 Ok",
-                                    "RCPT TO:<carol@example.org>", "250 2.1.5 Ok", "DATA",
-                                    "354 go ahead", NULL};
+  static const char *const sub[] = {"220 smtp ESMTP", "EHLO laptop",
+                                    "250 smtp",       "MAIL FROM:<alice@example.com>",
+                                    "250 2.1.0 Ok",   "RCPT TO:<bob@example.org>",
+                                    "250 2.1.5 Ok",   "RCPT TO:<carol@example.org>",
+                                    "250 2.1.5 Ok",   "DATA",
+                                    "354 go ahead",   NULL};
   /* dialogue() alternates client, server: start with the greeting as a
    * "reply" by shifting one slot. */
   line(tw, 60 * S + 1000, "smtp.reply", 1, "smtp", "laptop", sub[0]);
@@ -209,9 +211,15 @@ char *stats_fixture_journey(void) {
   expire(tw, 62 * S, "smtp", m1, "Q1");
   /* The greylisted attempt relay -> mx: client end 3, server end 4. */
   accept_(tw, 62 * S + 500, "mx", 4, 3);
-  static const char *const grey[] = {"EHLO relay", "250 mx", "MAIL FROM:<alice@example.com>",
-                                     "250 2.1.0 Ok", "RCPT TO:<bob@example.org>",
-                                     "450 4.2.0 Greylisted, try later", "QUIT", "221 Bye", NULL};
+  static const char *const grey[] = {"EHLO relay",
+                                     "250 mx",
+                                     "MAIL FROM:<alice@example.com>",
+                                     "250 2.1.0 Ok",
+                                     "RCPT TO:<bob@example.org>",
+                                     "450 4.2.0 Greylisted, try later",
+                                     "QUIT",
+                                     "221 Bye",
+                                     NULL};
   dialogue(tw, 62 * S + 1000000, "relay", "mx", 3, 4, grey);
   defer(tw, 63 * S, "relay", m1, "R1", B, "450 4.2.0 Greylisted, try later", 363 * S);
   defer(tw, 63 * S, "relay", m1, "R1", C, "450 4.2.0 Greylisted, try later", 363 * S);
@@ -237,10 +245,17 @@ char *stats_fixture_journey(void) {
   expire(tw, 302 * S, "smtp", "dsn1@smtp", "Q3");
 
   accept_(tw, 362 * S, "mx", 6, 5);
-  static const char *const pass[] = {"EHLO relay", "250 mx", "MAIL FROM:<alice@example.com>",
-                                     "250 2.1.0 Ok", "RCPT TO:<bob@example.org>", "250 2.1.5 Ok",
-                                     "RCPT TO:<carol@example.org>", "250 2.1.5 Ok", "DATA",
-                                     "354 go ahead", NULL};
+  static const char *const pass[] = {"EHLO relay",
+                                     "250 mx",
+                                     "MAIL FROM:<alice@example.com>",
+                                     "250 2.1.0 Ok",
+                                     "RCPT TO:<bob@example.org>",
+                                     "250 2.1.5 Ok",
+                                     "RCPT TO:<carol@example.org>",
+                                     "250 2.1.5 Ok",
+                                     "DATA",
+                                     "354 go ahead",
+                                     NULL};
   dialogue(tw, 362 * S + 1000000, "relay", "mx", 5, 6, pass);
   trace_event_begin(tw, 363 * S - 1000, "policy.greylist");
   trace_key_str(tw, "node", "mx");

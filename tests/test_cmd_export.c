@@ -41,10 +41,10 @@ START_TEST(exit_statuses) {
       {{"@", "--mermaid", "--connection", "99"}, 1},
       {{"@", "--mermaid", "--connection", "x1"}, 2},
       {{"@", "--mermaid", "--connection", "0"}, 2},
-      {{"@", NULL, NULL, NULL}, 2},                      /* no format */
+      {{"@", NULL, NULL, NULL}, 2}, /* no format */
       {{"/nonexistent.jsonl", "--mermaid", NULL, NULL}, 2},
       {{"@", "--mermaid", "--bogus", NULL}, 2},
-      {{"--mermaid", NULL, NULL, NULL}, 2},              /* no TRACE */
+      {{"--mermaid", NULL, NULL, NULL}, 2}, /* no TRACE */
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     const char *a[4];

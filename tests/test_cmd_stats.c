@@ -49,8 +49,9 @@ START_TEST(exit_statuses) {
     const char *opt, *opt2;
     int want;
   } rows[] = {
-      {0, NULL, NULL, 0}, {0, "--csv", NULL, 0}, {1, NULL, NULL, 2}, {2, NULL, NULL, 2},
-      {3, NULL, NULL, 2}, {0, "--plot", "/nonexistent-dir/x.png", 2}, {0, "--bogus", NULL, 2},
+      {0, NULL, NULL, 0},      {0, "--csv", NULL, 0}, {1, NULL, NULL, 2},
+      {2, NULL, NULL, 2},      {3, NULL, NULL, 2},    {0, "--plot", "/nonexistent-dir/x.png", 2},
+      {0, "--bogus", NULL, 2},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     const char *file = rows[i].which == 0   ? good
@@ -144,12 +145,12 @@ START_TEST(round_ticks) {
     int64_t step;
     int dec;
   } rows[] = {
-      {100, 1, 5, 20, 0},          /* percent axis */
-      {3, 1, 5, 1, 0},             /* counts never get fractional steps */
+      {100, 1, 5, 20, 0}, /* percent axis */
+      {3, 1, 5, 1, 0},    /* counts never get fractional steps */
       {303000000000, 1000000000, 8, 50000000000, 0},
       {1500000000, 1000000000, 8, 200000000, 1},
       {900000000, 1000000, 8, 200000000, 0}, /* 900 ms: 200 ms steps */
-      {7, 1000000, 8, 1000, 3},    /* 7 ns in ms: 0.001 ms steps */
+      {7, 1000000, 8, 1000, 3},              /* 7 ns in ms: 0.001 ms steps */
       {1, 1, 5, 1, 0},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
@@ -157,7 +158,8 @@ START_TEST(round_ticks) {
     int64_t got = viz_plot_step(rows[i].max, rows[i].unit, rows[i].maxticks, &dec);
     ck_assert_msg(got == rows[i].step && dec == rows[i].dec,
                   "row %zu: got step %" G_GINT64_FORMAT " (%d decimals) want %" G_GINT64_FORMAT
-                  " (%d)", i, got, dec, rows[i].step, rows[i].dec);
+                  " (%d)",
+                  i, got, dec, rows[i].step, rows[i].dec);
   }
 }
 END_TEST

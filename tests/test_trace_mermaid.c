@@ -72,8 +72,8 @@ static size_t count_prefix(GPtrArray *a, const char *prefix) {
 START_TEST(message_journey) {
   char *d = journey_diagram(MODE_MSG, "m1", 0);
   parsed p = parse(d);
-  static const char *const parts[] = {"P1 as laptop", "P2 as smtp",      "P3 as relay",
-                                      "P4 as mx",     "P5 as mail",      "P6 as bob-phone",
+  static const char *const parts[] = {"P1 as laptop",  "P2 as smtp", "P3 as relay",
+                                      "P4 as mx",      "P5 as mail", "P6 as bob-phone",
                                       "P7 as carol-pc"};
   ck_assert_uint_eq(p.parts->len, G_N_ELEMENTS(parts));
   for (guint i = 0; i < G_N_ELEMENTS(parts); i++)
@@ -98,8 +98,8 @@ START_TEST(message_journey) {
     const char *a = p.arrows->pdata[i];
     if (!strstr(a, "-)"))
       continue;
-    ck_assert_msg(h < G_N_ELEMENTS(hops) && strcmp(a, hops[h]) == 0, "hop %u: got %s want %s", h,
-                  a, h < G_N_ELEMENTS(hops) ? hops[h] : "(none)");
+    ck_assert_msg(h < G_N_ELEMENTS(hops) && strcmp(a, hops[h]) == 0, "hop %u: got %s want %s", h, a,
+                  h < G_N_ELEMENTS(hops) ? hops[h] : "(none)");
     h++;
   }
   ck_assert_uint_eq(h, G_N_ELEMENTS(hops));
@@ -121,7 +121,8 @@ START_TEST(message_journey) {
 END_TEST
 
 START_TEST(choosing_the_message) {
-  char *a = journey_diagram(MODE_MSG, NULL, 0), *b = journey_diagram(MODE_MSG, "m1.x@example.com", 0);
+  char *a = journey_diagram(MODE_MSG, NULL, 0),
+       *b = journey_diagram(MODE_MSG, "m1.x@example.com", 0);
   ck_assert_str_eq(a, b); /* the first message by default; exact ID */
   g_free(a);
   g_free(b);
@@ -153,10 +154,14 @@ START_TEST(connection_dialogue) {
   ck_assert_uint_eq(p.parts->len, 2);
   ck_assert_str_eq(p.parts->pdata[0], "P1 as relay");
   ck_assert_str_eq(p.parts->pdata[1], "P2 as mx");
-  static const char *const want[] = {
-      "P1->>P2: EHLO relay",  "P2-->>P1: 250 mx", "P1->>P2: MAIL FROM:#60;alice@example.com#62;",
-      "P2-->>P1: 250 2.1.0 Ok", "P1->>P2: RCPT TO:#60;bob@example.org#62;",
-      "P2-->>P1: 450 4.2.0 Greylisted, try later", "P1->>P2: QUIT", "P2-->>P1: 221 Bye"};
+  static const char *const want[] = {"P1->>P2: EHLO relay",
+                                     "P2-->>P1: 250 mx",
+                                     "P1->>P2: MAIL FROM:#60;alice@example.com#62;",
+                                     "P2-->>P1: 250 2.1.0 Ok",
+                                     "P1->>P2: RCPT TO:#60;bob@example.org#62;",
+                                     "P2-->>P1: 450 4.2.0 Greylisted, try later",
+                                     "P1->>P2: QUIT",
+                                     "P2-->>P1: 221 Bye"};
   ck_assert_uint_eq(p.arrows->len, G_N_ELEMENTS(want));
   for (guint i = 0; i < G_N_ELEMENTS(want); i++)
     ck_assert_msg(strcmp(p.arrows->pdata[i], want[i]) == 0, "arrow %u: got %s want %s", i,

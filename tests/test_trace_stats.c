@@ -39,13 +39,14 @@ START_TEST(percentiles_nearest_rank) {
     unsigned p;
     int64_t want;
   } rows[] = {
-      {10, 0, 10}, {10, 10, 10}, {10, 11, 20}, {10, 50, 50}, {10, 51, 60},
-      {10, 95, 100}, {10, 100, 100}, {1, 50, 10}, {3, 50, 20}, {3, 95, 30}, {2, 50, 10},
+      {10, 0, 10},    {10, 10, 10}, {10, 11, 20}, {10, 50, 50}, {10, 51, 60}, {10, 95, 100},
+      {10, 100, 100}, {1, 50, 10},  {3, 50, 20},  {3, 95, 30},  {2, 50, 10},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     int64_t got = trace_stats_percentile(ten, rows[i].n, rows[i].p);
-    ck_assert_msg(got == rows[i].want, "row %zu: p%u of %zu: got %" G_GINT64_FORMAT " want %"
-                  G_GINT64_FORMAT, i, rows[i].p, rows[i].n, got, rows[i].want);
+    ck_assert_msg(got == rows[i].want,
+                  "row %zu: p%u of %zu: got %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, i,
+                  rows[i].p, rows[i].n, got, rows[i].want);
   }
 }
 END_TEST
@@ -74,8 +75,10 @@ START_TEST(fixed_decimals) {
     unsigned dec;
     const char *want;
   } rows[] = {
-      {1, 3, 2, "0.33"},   {2, 3, 2, "0.67"},     {1, 8, 2, "0.13"}, {5, 1000, 2, "0.01"},
-      {999, 1000, 2, "1.00"}, {0, 5, 3, "0.000"}, {7, 0, 2, "-"},    {25, 1, 0, "25"},
+      {1, 3, 2, "0.33"},       {2, 3, 2, "0.67"},
+      {1, 8, 2, "0.13"},       {5, 1000, 2, "0.01"},
+      {999, 1000, 2, "1.00"},  {0, 5, 3, "0.000"},
+      {7, 0, 2, "-"},          {25, 1, 0, "25"},
       {2500, 100, 2, "25.00"}, {UINT64_MAX, 1, 1, "18446744073709551615.0"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
@@ -88,7 +91,10 @@ START_TEST(fixed_decimals) {
   static const struct {
     int64_t ns;
     const char *want;
-  } secs[] = {{1500000, "0.002"}, {-1500000, "-0.002"}, {202333333333, "202.333"}, {0, "0.000"},
+  } secs[] = {{1500000, "0.002"},
+              {-1500000, "-0.002"},
+              {202333333333, "202.333"},
+              {0, "0.000"},
               {303 * S, "303.000"}};
   for (size_t i = 0; i < G_N_ELEMENTS(secs); i++) {
     GString *o = g_string_new(NULL);
@@ -132,8 +138,9 @@ START_TEST(delivery_delays_and_cdf) {
   static const int64_t want[] = {1 * S, 303 * S, 303 * S};
   ck_assert_uint_eq(s->delays->len, G_N_ELEMENTS(want));
   for (guint i = 0; i < G_N_ELEMENTS(want); i++)
-    ck_assert_msg(g_array_index(s->delays, int64_t, i) == want[i], "cdf[%u]: got %" G_GINT64_FORMAT
-                  " want %" G_GINT64_FORMAT, i, g_array_index(s->delays, int64_t, i), want[i]);
+    ck_assert_msg(g_array_index(s->delays, int64_t, i) == want[i],
+                  "cdf[%u]: got %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, i,
+                  g_array_index(s->delays, int64_t, i), want[i]);
   ck_assert_int_eq(s->delay.min, 1 * S);
   ck_assert_int_eq(s->delay.p50, 303 * S);
   ck_assert_int_eq(s->delay.p95, 303 * S);
@@ -156,9 +163,9 @@ START_TEST(hops_in_order) {
     uint64_t n;
     int64_t max;
   } want[] = {
-      {"submit", "laptop", "smtp", 1, 1 * S},   {"relay", "smtp", "relay", 1, 1 * S},
-      {"relay", "smtp", "mail", 1, 1 * S},      {"deliver", "mail", "mail", 3, 0},
-      {"relay", "relay", "mx", 1, 301 * S},     {"relay", "mx", "mail", 1, 1 * S},
+      {"submit", "laptop", "smtp", 1, 1 * S},     {"relay", "smtp", "relay", 1, 1 * S},
+      {"relay", "smtp", "mail", 1, 1 * S},        {"deliver", "mail", "mail", 3, 0},
+      {"relay", "relay", "mx", 1, 301 * S},       {"relay", "mx", "mail", 1, 1 * S},
       {"fetch", "mail", "bob-phone", 1, 236 * S}, {"fetch", "mail", "carol-pc", 1, 536 * S},
   };
   ck_assert_uint_eq(s->hops->len, G_N_ELEMENTS(want));
@@ -200,9 +207,9 @@ START_TEST(queue_curves) {
   for (guint i = 0; i < G_N_ELEMENTS(smtp); i++) {
     const trace_stats_point *p = &g_array_index(q->curve, trace_stats_point, i);
     ck_assert_msg(p->t == smtp[i].t && p->len == smtp[i].len,
-                  "smtp[%u]: got (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") want (%"
-                  G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")", i, p->t, p->len, smtp[i].t,
-                  smtp[i].len);
+                  "smtp[%u]: got (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                  ") want (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")",
+                  i, p->t, p->len, smtp[i].t, smtp[i].len);
   }
   ck_assert_int_eq(q->peak, 1);
   ck_assert_int_eq(q->last, 0);
@@ -301,7 +308,8 @@ START_TEST(csv_quotes_fields) {
       "{\"format\":\"mailsim-trace\",\"version\":1}\n"
       "{\"t\":1,\"id\":1,\"ev\":\"msg.submit\",\"from\":\"a\",\"to\":\"b\",\"msg\":\"x,\\\"y\\\"\","
       "\"rcpts\":[\"r\"]}\n"
-      "{\"t\":5,\"id\":2,\"ev\":\"msg.deliver\",\"node\":\"b\",\"msg\":\"x,\\\"y\\\"\",\"rcpt\":\"r\"}\n";
+      "{\"t\":5,\"id\":2,\"ev\":\"msg.deliver\",\"node\":\"b\",\"msg\":\"x,\\\"y\\\"\",\"rcpt\":"
+      "\"r\"}\n";
   GError *err = NULL;
   trace_stats *s = stats_of(t, "q", &err);
   ck_assert_msg(s != NULL, "%s", err ? err->message : "");
@@ -325,8 +333,8 @@ START_TEST(any_split_same_output) {
   GString *want = NULL;
   for (size_t chunk = 0; chunk <= 7; chunk++) {
     GError *err = NULL;
-    trace_reader *r = chunk ? trace_read__open_chunked(path, chunk, &err)
-                            : trace_reader_open(path, &err);
+    trace_reader *r =
+        chunk ? trace_read__open_chunked(path, chunk, &err) : trace_reader_open(path, &err);
     ck_assert_msg(r != NULL, "%s", err ? err->message : "");
     trace_stats *s = trace_stats_read(r, path, &err);
     ck_assert_msg(s != NULL, "%s", err ? err->message : "");
@@ -368,7 +376,8 @@ START_TEST(bad_traces_name_file_and_line) {
       {"{\"format\":\"mailsim-trace\",\"version\":1}\n{\"t\":1,\"id\":1,\"ev\":\"dns.query\"}\n",
        "bad:2: dns.query record lacks the text key \"from\""},
       {"{\"format\":\"mailsim-trace\",\"version\":1}\n{\"t\":5,\"id\":1,\"ev\":\"a.b\"}\n"
-       "{\"t\":4,\"id\":2,\"ev\":\"a.b\"}\n", "bad:3"},
+       "{\"t\":4,\"id\":2,\"ev\":\"a.b\"}\n",
+       "bad:3"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     GError *err = NULL;

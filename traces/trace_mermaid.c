@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-G_DEFINE_QUARK(trace-mermaid-error-quark, trace_mermaid_error)
+G_DEFINE_QUARK(trace - mermaid - error - quark, trace_mermaid_error)
 
 typedef enum { IT_CMD, IT_REPLY, IT_HOP, IT_NOTE } it_kind;
 
@@ -18,12 +18,12 @@ typedef struct {
   it_kind kind;
   char *from, *to; /* IT_NOTE: over FROM (and TO when not NULL) */
   char *text;
-  bool bytes;      /* TEXT is an octet string (length LEN) */
+  bool bytes; /* TEXT is an octet string (length LEN) */
   size_t len;
-  uint64_t conn;   /* raw connection end, 0 = none */
-  bool mail;       /* an SMTP "MAIL FROM" command */
-  char *rcpt;      /* the address of an SMTP "RCPT TO" command */
-  bool keep;       /* drawn */
+  uint64_t conn; /* raw connection end, 0 = none */
+  bool mail;     /* an SMTP "MAIL FROM" command */
+  char *rcpt;    /* the address of an SMTP "RCPT TO" command */
+  bool keep;     /* drawn */
 } item;
 
 /* A message that may be drawn. */
@@ -58,13 +58,13 @@ typedef struct {
   const char *id; /* message mode: the ID asked for (NULL = first) */
   uint64_t conn;  /* connection mode */
   uint64_t seq;
-  GPtrArray *all;      /* item*, owned, in file order */
-  GPtrArray *lines;    /* item* protocol lines (borrowed) */
+  GPtrArray *all;        /* item*, owned, in file order */
+  GPtrArray *lines;      /* item* protocol lines (borrowed) */
   GPtrArray *conn_notes; /* item* notes about connections (borrowed) */
-  GArray *transfers;   /* transfer */
-  GHashTable *peer;    /* raw end -> the other end (both directions), uint64 boxes */
-  GPtrArray *cands;    /* cand* in order of first appearance */
-  GHashTable *by_msg;  /* msg -> cand*, lookup only */
+  GArray *transfers;     /* transfer */
+  GHashTable *peer;      /* raw end -> the other end (both directions), uint64 boxes */
+  GPtrArray *cands;      /* cand* in order of first appearance */
+  GHashTable *by_msg;    /* msg -> cand*, lookup only */
 } builder;
 
 static void item_free(item *it) {
@@ -241,14 +241,13 @@ static void on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t) {
   bool xfer = strcmp(w, "submit") == 0 || strcmp(w, "relay") == 0;
   cand *c = b->conn ? NULL : cand_of(b, msg);
   if (xfer) {
-    transfer tr = {c ? c->msg : NULL, c ? NULL : g_strdup(msg), (uint64_t)num(rec, "conn"),
-                   b->seq};
+    transfer tr = {c ? c->msg : NULL, c ? NULL : g_strdup(msg), (uint64_t)num(rec, "conn"), b->seq};
     g_array_append_val(b->transfers, tr);
     if (b->conn) { /* connection mode: a note on the connection */
       char *rc = rcpt_list(rec);
-      item *it = add(b, t, IT_NOTE, str(rec, "from"), str(rec, "to"),
-                     g_strdup_printf("%s %s for %s, queued as %s", ev, msg, rc,
-                                     str(rec, "queue_id")));
+      item *it =
+          add(b, t, IT_NOTE, str(rec, "from"), str(rec, "to"),
+              g_strdup_printf("%s %s for %s, queued as %s", ev, msg, rc, str(rec, "queue_id")));
       it->conn = tr.conn;
       g_ptr_array_add(b->conn_notes, it);
       g_free(rc);
@@ -303,12 +302,12 @@ static void on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t) {
     const cJSON *subj = cJSON_GetObjectItemCaseSensitive(fl, "Subject");
     if (!subj)
       subj = cJSON_GetObjectItemCaseSensitive(fl, "subject");
-    it = add(b, t, IT_NOTE, str(rec, "node"), NULL,
-             g_strdup_printf("displayed \"%s\", %d Received fields, %d attachments",
-                             cJSON_IsString(subj) ? subj->valuestring : "",
-                             cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "received")),
-                             cJSON_GetArraySize(
-                                 cJSON_GetObjectItemCaseSensitive(rec, "attachments"))));
+    it = add(
+        b, t, IT_NOTE, str(rec, "node"), NULL,
+        g_strdup_printf("displayed \"%s\", %d Received fields, %d attachments",
+                        cJSON_IsString(subj) ? subj->valuestring : "",
+                        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "received")),
+                        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "attachments"))));
   }
   if (it)
     g_ptr_array_add(c->items, it);
@@ -363,7 +362,7 @@ static bool read_all(builder *b, GError **err) {
 /* ---- attribution ---- */
 
 typedef struct {
-  uint64_t id;     /* canonical */
+  uint64_t id;      /* canonical */
   GPtrArray *lines; /* item*, file order */
 } conn_lines;
 
@@ -414,8 +413,8 @@ static void keep_range(const conn_lines *c, guint a, guint e) {
 /* Does transaction [A, E) of C belong to the chosen message? */
 static bool owns(const builder *b, const cand *m, const conn_lines *c, guint a, guint e) {
   const item *first = c->lines->pdata[a];
-  uint64_t lo = first->seq, hi = e < c->lines->len ? ((const item *)c->lines->pdata[e])->seq
-                                                   : UINT64_MAX;
+  uint64_t lo = first->seq,
+           hi = e < c->lines->len ? ((const item *)c->lines->pdata[e])->seq : UINT64_MAX;
   bool other = false;
   for (guint i = 0; i < b->transfers->len; i++) {
     const transfer *tr = &g_array_index(b->transfers, transfer, i);
@@ -500,7 +499,10 @@ static void write_diagram(builder *b, const char *what, GString *out) {
       g_string_append_printf(body, "    Note over %s%s%s: ", f, t ? "," : "", t ? t : "");
     else
       g_string_append_printf(body, "    %s%s%s: ", f,
-                             it->kind == IT_CMD ? "->>" : it->kind == IT_REPLY ? "-->>" : "-)", t);
+                             it->kind == IT_CMD     ? "->>"
+                             : it->kind == IT_REPLY ? "-->>"
+                                                    : "-)",
+                             t);
     if (it->len == 0)
       g_string_append(body, "(empty line)");
     trace_mermaid_escape(body, it->text, it->len, it->bytes);
@@ -601,9 +603,10 @@ bool trace_mermaid_connection(trace_reader *r, const char *name, uint64_t conn, 
       ok = false;
     } else {
       const uint64_t *p = g_hash_table_lookup(b.peer, &conn);
-      char *what = p ? g_strdup_printf("connection %" PRIu64 " (ends %" PRIu64 " and %" PRIu64
-                                       ") from %s", conn, MIN(conn, *p), MAX(conn, *p), name)
-                     : g_strdup_printf("connection %" PRIu64 " from %s", conn, name);
+      char *what =
+          p ? g_strdup_printf("connection %" PRIu64 " (ends %" PRIu64 " and %" PRIu64 ") from %s",
+                              conn, MIN(conn, *p), MAX(conn, *p), name)
+            : g_strdup_printf("connection %" PRIu64 " from %s", conn, name);
       write_diagram(&b, what, out);
       g_free(what);
     }

@@ -11,9 +11,9 @@
 /* Per message, while reading. */
 typedef struct {
   trace_stats_msg *m;
-  GHashTable *rcpts;   /* rcpt -> GUINT flags (RC_*), lookup only */
-  GHashTable *arrive;  /* node -> arrival* (latest arrival there) */
-  GPtrArray *stored;   /* arrival* of msg.deliver, in order (node, mailbox) */
+  GHashTable *rcpts;              /* rcpt -> GUINT flags (RC_*), lookup only */
+  GHashTable *arrive;             /* node -> arrival* (latest arrival there) */
+  GPtrArray *stored;              /* arrival* of msg.deliver, in order (node, mailbox) */
   int64_t compose, submit, queue; /* -1 = none */
 } mstate;
 
@@ -28,14 +28,14 @@ typedef struct {
   trace_stats *s;
   const char *name;
   trace_reader *r;
-  GHashTable *msgs;  /* msg -> mstate*, lookup only */
+  GHashTable *msgs; /* msg -> mstate*, lookup only */
   GPtrArray *mstates;
-  GHashTable *hops;  /* "kind\nfrom\nto" -> trace_stats_hop* */
+  GHashTable *hops;   /* "kind\nfrom\nto" -> trace_stats_hop* */
   GHashTable *queues; /* node -> trace_stats_queue* */
   GHashTable *open_q; /* "node\nqueue_id" -> present */
-  GHashTable *grey;  /* "msg\nrcpt\nnode" -> trace_stats_grey* while open */
-  GHashTable *dns;   /* node -> trace_stats_dns* */
-  GHashTable *dsns;  /* DSN ids, lookup only */
+  GHashTable *grey;   /* "msg\nrcpt\nnode" -> trace_stats_grey* while open */
+  GHashTable *dns;    /* node -> trace_stats_dns* */
+  GHashTable *dsns;   /* DSN ids, lookup only */
 } builder;
 
 static void mstate_free(mstate *m) {
@@ -303,8 +303,8 @@ static trace_stats_queue *queue_of(builder *b, const char *node) {
 }
 
 static void queue_step(trace_stats_queue *q, int64_t t, int64_t d) {
-  int64_t len = (q->curve->len ? g_array_index(q->curve, trace_stats_point, q->curve->len - 1).len
-                               : 0) + d;
+  int64_t len =
+      (q->curve->len ? g_array_index(q->curve, trace_stats_point, q->curve->len - 1).len : 0) + d;
   if (q->curve->len && g_array_index(q->curve, trace_stats_point, q->curve->len - 1).t == t) {
     g_array_index(q->curve, trace_stats_point, q->curve->len - 1).len = len;
   } else {
@@ -586,13 +586,9 @@ trace_stats *trace_stats_read(trace_reader *r, const char *name, GError **err) {
 
 /* ---- output ---- */
 
-static void pct(GString *o, uint64_t num, uint64_t den) {
-  trace_stats_fixed(o, num * 100, den, 2);
-}
+static void pct(GString *o, uint64_t num, uint64_t den) { trace_stats_fixed(o, num * 100, den, 2); }
 
-static void sec(GString *o, int64_t ns) {
-  trace_stats_seconds(o, ns);
-}
+static void sec(GString *o, int64_t ns) { trace_stats_seconds(o, ns); }
 
 static void summary_line(GString *o, const trace_stats_summary *m) {
   g_string_append(o, "min ");
@@ -624,10 +620,12 @@ void trace_stats_write_text(const trace_stats *s, GString *o) {
   uint64_t pending = s->recipients - s->delivered - s->bounced - s->failed;
   if (s->delivered + s->bounced + s->failed > s->recipients)
     pending = 0; /* a recipient both delivered and bounced (e.g. on two hops) */
-  g_string_append_printf(o, "Messages: %" PRIu64 " (%" PRIu64 " of them DSNs), recipients: %" PRIu64
-                            "\n", s->messages, s->dsns, s->recipients);
-  g_string_append_printf(o, "  delivered %" PRIu64 ", bounced %" PRIu64 ", failed at the client %"
-                            PRIu64 ", not finished %" PRIu64 "\n",
+  g_string_append_printf(
+      o, "Messages: %" PRIu64 " (%" PRIu64 " of them DSNs), recipients: %" PRIu64 "\n", s->messages,
+      s->dsns, s->recipients);
+  g_string_append_printf(o,
+                         "  delivered %" PRIu64 ", bounced %" PRIu64
+                         ", failed at the client %" PRIu64 ", not finished %" PRIu64 "\n",
                          s->delivered, s->bounced, s->failed, pending);
   g_string_append(o, "  bounce rate ");
   pct(o, s->bounced, s->recipients);
@@ -799,13 +797,20 @@ void trace_stats_write_csv(const trace_stats *s, GString *o) {
     const char *key;
     int64_t v;
   } counts[] = {
-      {"records", (int64_t)s->records},       {"end_ns", s->end},
-      {"messages", (int64_t)s->messages},     {"dsns", (int64_t)s->dsns},
-      {"recipients", (int64_t)s->recipients}, {"delivered", (int64_t)s->delivered},
-      {"bounced", (int64_t)s->bounced},       {"failed", (int64_t)s->failed},
-      {"pending", (int64_t)pending},          {"deferrals", (int64_t)s->deferrals},
-      {"grey_defers", (int64_t)s->grey_defers}, {"grey_waits", (int64_t)s->grey->len},
-      {"dns_hits", (int64_t)s->dns_hits},     {"dns_queries", (int64_t)s->dns_queries},
+      {"records", (int64_t)s->records},
+      {"end_ns", s->end},
+      {"messages", (int64_t)s->messages},
+      {"dsns", (int64_t)s->dsns},
+      {"recipients", (int64_t)s->recipients},
+      {"delivered", (int64_t)s->delivered},
+      {"bounced", (int64_t)s->bounced},
+      {"failed", (int64_t)s->failed},
+      {"pending", (int64_t)pending},
+      {"deferrals", (int64_t)s->deferrals},
+      {"grey_defers", (int64_t)s->grey_defers},
+      {"grey_waits", (int64_t)s->grey->len},
+      {"dns_hits", (int64_t)s->dns_hits},
+      {"dns_queries", (int64_t)s->dns_queries},
       {"dns_timeouts", (int64_t)s->dns_timeouts},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
@@ -820,8 +825,13 @@ void trace_stats_write_csv(const trace_stats *s, GString *o) {
 
   for (guint i = 0; i < s->deliveries->len; i++) {
     const trace_stats_delivery *d = s->deliveries->pdata[i];
-    csv_int(o, &(csv_row){.section = "delivery", .node = d->node, .msg = d->msg, .rcpt = d->rcpt,
-                          .has_t = true, .t = d->t},
+    csv_int(o,
+            &(csv_row){.section = "delivery",
+                       .node = d->node,
+                       .msg = d->msg,
+                       .rcpt = d->rcpt,
+                       .has_t = true,
+                       .t = d->t},
             d->delay);
   }
   for (guint i = 0; i < s->delays->len; i++) {
@@ -832,8 +842,14 @@ void trace_stats_write_csv(const trace_stats *s, GString *o) {
   }
   for (guint i = 0; i < s->hop_samples->len; i++) {
     const trace_stats_hop_sample *h = s->hop_samples->pdata[i];
-    csv_int(o, &(csv_row){.section = "hop", .key = h->hop->kind, .node = h->hop->from,
-                          .peer = h->hop->to, .msg = h->msg, .has_t = true, .t = h->t},
+    csv_int(o,
+            &(csv_row){.section = "hop",
+                       .key = h->hop->kind,
+                       .node = h->hop->from,
+                       .peer = h->hop->to,
+                       .msg = h->msg,
+                       .has_t = true,
+                       .t = h->t},
             h->delay);
   }
   for (guint i = 0; i < s->hops->len; i++) {
@@ -844,8 +860,12 @@ void trace_stats_write_csv(const trace_stats *s, GString *o) {
   }
   for (guint i = 0; i < s->msgs->len; i++) {
     const trace_stats_msg *m = s->msgs->pdata[i];
-    csv_int(o, &(csv_row){.section = "retries", .key = m->origin_kind, .msg = m->msg,
-                          .has_t = m->origin >= 0, .t = m->origin},
+    csv_int(o,
+            &(csv_row){.section = "retries",
+                       .key = m->origin_kind,
+                       .msg = m->msg,
+                       .has_t = m->origin >= 0,
+                       .t = m->origin},
             m->retries);
   }
   for (guint k = 0; k < s->retry_hist->len; k++) {
@@ -871,8 +891,13 @@ void trace_stats_write_csv(const trace_stats *s, GString *o) {
   }
   for (guint i = 0; i < s->grey->len; i++) {
     const trace_stats_grey *g = s->grey->pdata[i];
-    csv_int(o, &(csv_row){.section = "greylist", .node = g->node, .msg = g->msg, .rcpt = g->rcpt,
-                          .has_t = true, .t = g->t},
+    csv_int(o,
+            &(csv_row){.section = "greylist",
+                       .node = g->node,
+                       .msg = g->msg,
+                       .rcpt = g->rcpt,
+                       .has_t = true,
+                       .t = g->t},
             g->delay);
   }
   for (guint i = 0; i < s->grey_policy->len; i++)
@@ -880,7 +905,8 @@ void trace_stats_write_csv(const trace_stats *s, GString *o) {
   for (guint i = 0; i < s->dns->len; i++) {
     const trace_stats_dns *d = s->dns->pdata[i];
     csv_int(o, &(csv_row){.section = "dns", .key = "hits", .node = d->node}, (int64_t)d->hits);
-    csv_int(o, &(csv_row){.section = "dns", .key = "queries", .node = d->node}, (int64_t)d->queries);
+    csv_int(o, &(csv_row){.section = "dns", .key = "queries", .node = d->node},
+            (int64_t)d->queries);
     csv_int(o, &(csv_row){.section = "dns", .key = "timeouts", .node = d->node},
             (int64_t)d->timeouts);
     csv_ratio(o, &(csv_row){.section = "dns", .key = "hit_rate_pct", .node = d->node}, d->hits,

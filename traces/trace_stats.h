@@ -57,14 +57,14 @@ typedef struct {
 
 typedef struct {
   const char *msg, *rcpt, *node; /* node: where it was stored */
-  int64_t t, delay;        /* ns */
+  int64_t t, delay;              /* ns */
 } trace_stats_delivery;
 
 /* One hop group: a kind of transfer between two nodes. */
 typedef struct {
   const char *kind;      /* "submit", "relay", "deliver", "fetch" */
   const char *from, *to; /* deliver: both the storing node */
-  GArray *delays;   /* int64_t, in trace order */
+  GArray *delays;        /* int64_t, in trace order */
   trace_stats_summary sum;
 } trace_stats_hop;
 
@@ -72,12 +72,12 @@ typedef struct {
 typedef struct {
   const trace_stats_hop *hop; /* its group (borrowed from trace_stats.hops) */
   const char *msg;
-  int64_t t, delay;           /* t: the transfer record's time */
+  int64_t t, delay; /* t: the transfer record's time */
 } trace_stats_hop_sample;
 
 typedef struct {
   const char *msg;
-  int64_t origin;   /* ns; -1 when unknown */
+  int64_t origin;          /* ns; -1 when unknown */
   const char *origin_kind; /* "submit", "compose", "queue" or "" (static) */
   uint32_t rcpts, delivered, bounced, failed;
   uint32_t retries; /* msg.defer records */
@@ -98,8 +98,8 @@ typedef struct {
 
 typedef struct {
   const char *msg, *rcpt, *node; /* node: the one that was deferred */
-  int64_t t;               /* first greylisted defer */
-  int64_t delay;           /* ns added; -1 unresolved */
+  int64_t t;                     /* first greylisted defer */
+  int64_t delay;                 /* ns added; -1 unresolved */
 } trace_stats_grey;
 
 typedef struct {
@@ -111,25 +111,25 @@ typedef struct {
  * each node, message and recipient name), owned by the trace_stats. */
 typedef struct {
   GStringChunk *names;
-  int64_t end;                   /* t of the last record (0 if none) */
-  uint64_t records;              /* event records read */
-  uint64_t messages, recipients; /* see above */
+  int64_t end;                         /* t of the last record (0 if none) */
+  uint64_t records;                    /* event records read */
+  uint64_t messages, recipients;       /* see above */
   uint64_t delivered, bounced, failed; /* distinct (msg, rcpt) pairs */
-  uint64_t deferrals, dsns;      /* msg.defer records; DSN ids named by msg.bounce */
-  GPtrArray *msgs;               /* trace_stats_msg*, in order of first appearance */
-  GPtrArray *deliveries;         /* trace_stats_delivery*, in trace order */
-  GArray *delays;                /* int64_t: the delivery delays, sorted (the CDF) */
+  uint64_t deferrals, dsns;            /* msg.defer records; DSN ids named by msg.bounce */
+  GPtrArray *msgs;                     /* trace_stats_msg*, in order of first appearance */
+  GPtrArray *deliveries;               /* trace_stats_delivery*, in trace order */
+  GArray *delays;                      /* int64_t: the delivery delays, sorted (the CDF) */
   trace_stats_summary delay;
-  GPtrArray *hops;               /* trace_stats_hop* */
-  GPtrArray *hop_samples;        /* trace_stats_hop_sample*, in trace order */
-  GArray *retry_hist;            /* uint64_t: [k] = messages with k retries */
-  GPtrArray *queues;             /* trace_stats_queue*, in order of first msg.queue */
-  GPtrArray *grey;               /* trace_stats_grey*, in order of first defer */
-  uint64_t grey_defers;          /* greylisted msg.defer records */
-  trace_stats_summary grey_sum;  /* of the resolved greylist delays */
-  GArray *grey_policy;           /* int64_t: "waited" of pass-delayed policy.greylist */
+  GPtrArray *hops;              /* trace_stats_hop* */
+  GPtrArray *hop_samples;       /* trace_stats_hop_sample*, in trace order */
+  GArray *retry_hist;           /* uint64_t: [k] = messages with k retries */
+  GPtrArray *queues;            /* trace_stats_queue*, in order of first msg.queue */
+  GPtrArray *grey;              /* trace_stats_grey*, in order of first defer */
+  uint64_t grey_defers;         /* greylisted msg.defer records */
+  trace_stats_summary grey_sum; /* of the resolved greylist delays */
+  GArray *grey_policy;          /* int64_t: "waited" of pass-delayed policy.greylist */
   trace_stats_summary grey_policy_sum;
-  GPtrArray *dns;                /* trace_stats_dns*, in order of first appearance */
+  GPtrArray *dns;                               /* trace_stats_dns*, in order of first appearance */
   uint64_t dns_hits, dns_queries, dns_timeouts; /* totals */
 } trace_stats;
 

@@ -16,7 +16,7 @@ typedef struct {
 } ctx;
 
 typedef struct {
-  int x, y, w, h; /* the plotting area, in pixels */
+  int x, y, w, h;     /* the plotting area, in pixels */
   int64_t xmax, ymax; /* values at the right and top edges (> 0); minimum is 0 */
 } frame;
 
@@ -86,9 +86,7 @@ static int px_y(const frame *f, int64_t v) {
   return f->y + f->h - (int)muldiv(v, f->h, f->ymax);
 }
 
-static void color(ctx *c, SDL_Color k) {
-  SDL_SetRenderDrawColor(c->r, k.r, k.g, k.b, k.a);
-}
+static void color(ctx *c, SDL_Color k) { SDL_SetRenderDrawColor(c->r, k.r, k.g, k.b, k.a); }
 
 static void fill(ctx *c, int x, int y, int w, int h, SDL_Color k) {
   color(c, k);
@@ -307,8 +305,9 @@ static void plot_queues(ctx *c, frame f, const trace_stats *s) {
 
 static char *subtitle(const trace_stats *s) {
   GString *o = g_string_new(NULL);
-  g_string_append_printf(o, "%" PRIu64 " messages, %" PRIu64 " recipients: %" PRIu64
-                            " delivered, %" PRIu64 " bounced (",
+  g_string_append_printf(o,
+                         "%" PRIu64 " messages, %" PRIu64 " recipients: %" PRIu64
+                         " delivered, %" PRIu64 " bounced (",
                          s->messages, s->recipients, s->delivered, s->bounced);
   trace_stats_fixed(o, s->bounced * 100, s->recipients, 2);
   g_string_append(o, " %)");
@@ -338,8 +337,8 @@ bool viz_plot_stats(const trace_stats *s, const char *title, const char *png_pat
   c.label = TTF_OpenFont(VIZ_PLOT_FONT, 15);
   c.tick = TTF_OpenFont(VIZ_PLOT_FONT, 13);
   if (!c.title || !c.label || !c.tick) {
-    g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "cannot load the font %s: %s",
-                VIZ_PLOT_FONT, TTF_GetError());
+    g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "cannot load the font %s: %s", VIZ_PLOT_FONT,
+                TTF_GetError());
     goto out;
   }
   surf = SDL_CreateRGBSurfaceWithFormat(0, VIZ_PLOT_WIDTH, VIZ_PLOT_HEIGHT, 32,
