@@ -257,23 +257,55 @@ static void plot_retries(ctx *c, frame f, const trace_stats *s) {
   }
 }
 
-static void plot_queues(ctx *c, frame f, const trace_stats *s) {
-  panel_title(c, &f, "Queue length over time per MTA (msg.queue +1, msg.expire -1)");
-  int64_t peak = 0;
+/* The MTAs drawn: at most one per palette colour, the largest peaks
+ * (ties: first appearance), kept in order of first appearance. */
+static GPtrArray *drawn_queues(const trace_stats *s) {
+  GPtrArray *v = g_ptr_array_new();
+  GArray *taken = g_array_new(FALSE, TRUE, sizeof(gboolean));
+  g_array_set_size(taken, s->queues->len);
+  for (size_t k = 0; k < G_N_ELEMENTS(palette) && k < s->queues->len; k++) {
+    guint best = s->queues->len;
+    for (guint i = 0; i < s->queues->len; i++) {
+      if (g_array_index(taken, gboolean, i))
+        continue;
+      if (best == s->queues->len || ((const trace_stats_queue *)s->queues->pdata[i])->peak >
+                                        ((const trace_stats_queue *)s->queues->pdata[best])->peak)
+        best = i;
+    }
+    g_array_index(taken, gboolean, best) = TRUE;
+  }
   for (guint i = 0; i < s->queues->len; i++)
-    peak = MAX(peak, ((const trace_stats_queue *)s->queues->pdata[i])->peak);
+    if (g_array_index(taken, gboolean, i))
+      g_ptr_array_add(v, s->queues->pdata[i]);
+  g_array_unref(taken);
+  return v;
+}
+
+static void plot_queues(ctx *c, frame f, const trace_stats *s) {
+  GPtrArray *qs = drawn_queues(s);
+  char *title =
+      qs->len < s->queues->len
+          ? g_strdup_printf("Queue length over time: the %u MTAs of %u with the highest peaks",
+                            qs->len, s->queues->len)
+          : g_strdup("Queue length over time per MTA (msg.queue +1, msg.expire -1)");
+  panel_title(c, &f, title);
+  g_free(title);
+  int64_t peak = 0;
+  for (guint i = 0; i < qs->len; i++)
+    peak = MAX(peak, ((const trace_stats_queue *)qs->pdata[i])->peak);
   int64_t end = s->end > 0 ? s->end : 1;
   time_unit u = pick_unit(end);
   char *xl = g_strdup_printf("simulated time (%s)", u.name);
   axes(c, &f, end, u.ns, peak > 0 ? peak : 1, 1, xl, "messages queued", false);
   g_free(xl);
-  if (!s->queues->len) {
+  if (!qs->len) {
     no_data(c, &f, "no msg.queue records");
+    g_ptr_array_unref(qs);
     return;
   }
-  for (guint i = 0; i < s->queues->len; i++) {
-    const trace_stats_queue *q = s->queues->pdata[i];
-    SDL_Color k = palette[i % G_N_ELEMENTS(palette)];
+  for (guint i = 0; i < qs->len; i++) {
+    const trace_stats_queue *q = qs->pdata[i];
+    SDL_Color k = palette[i];
     int x = px_x(&f, 0), y = px_y(&f, 0);
     for (guint j = 0; j < q->curve->len; j++) {
       const trace_stats_point *p = &g_array_index(q->curve, trace_stats_point, j);
@@ -287,20 +319,21 @@ static void plot_queues(ctx *c, frame f, const trace_stats *s) {
   }
   /* Legend, top right inside the plot. */
   int lw = 0, lh = 22;
-  for (guint i = 0; i < s->queues->len; i++) {
+  for (guint i = 0; i < qs->len; i++) {
     int w = 0;
-    TTF_SizeUTF8(c->tick, ((const trace_stats_queue *)s->queues->pdata[i])->node, &w, NULL);
+    TTF_SizeUTF8(c->tick, ((const trace_stats_queue *)qs->pdata[i])->node, &w, NULL);
     lw = MAX(lw, w);
   }
-  int bx = f.x + f.w - lw - 60, by = f.y + 10, bh = lh * (int)s->queues->len + 12;
+  int bx = f.x + f.w - lw - 60, by = f.y + 10, bh = lh * (int)qs->len + 12;
   fill(c, bx, by, lw + 50, bh, axis);
   fill(c, bx + 1, by + 1, lw + 48, bh - 2, paper);
-  for (guint i = 0; i < s->queues->len; i++) {
-    const trace_stats_queue *q = s->queues->pdata[i];
+  for (guint i = 0; i < qs->len; i++) {
+    const trace_stats_queue *q = qs->pdata[i];
     int yy = by + 6 + lh * (int)i + lh / 2;
-    fill(c, bx + 8, yy - 2, 24, 4, palette[i % G_N_ELEMENTS(palette)]);
+    fill(c, bx + 8, yy - 2, 24, 4, palette[i]);
     text(c, c->tick, q->node, bx + 40, yy, 0, 1, ink);
   }
+  g_ptr_array_unref(qs);
 }
 
 static char *subtitle(const trace_stats *s) {

@@ -1,5 +1,6 @@
 /* viz_plot.h — the figure of `mailsim stats --plot`: delivery delay CDF,
- * queue length over time per MTA (one coloured line each, with a legend)
+ * queue length over time per MTA (one coloured line each, with a legend;
+ * with more MTAs than colours, the 9 with the highest peaks are drawn)
  * and the retries histogram, with axes, round-valued ticks, labels and a
  * title.
  *
