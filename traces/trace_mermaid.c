@@ -302,12 +302,12 @@ static void on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t) {
     const cJSON *subj = cJSON_GetObjectItemCaseSensitive(fl, "Subject");
     if (!subj)
       subj = cJSON_GetObjectItemCaseSensitive(fl, "subject");
-    it = add(
-        b, t, IT_NOTE, str(rec, "node"), NULL,
-        g_strdup_printf("displayed \"%s\", %d Received fields, %d attachments",
-                        cJSON_IsString(subj) ? subj->valuestring : "",
-                        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "received")),
-                        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "attachments"))));
+    int nr = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "received"));
+    int na = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "attachments"));
+    it = add(b, t, IT_NOTE, str(rec, "node"), NULL,
+             g_strdup_printf("displayed \"%s\", %d Received field%s, %d attachment%s",
+                             cJSON_IsString(subj) ? subj->valuestring : "", nr, nr == 1 ? "" : "s",
+                             na, na == 1 ? "" : "s"));
   }
   if (it)
     g_ptr_array_add(c->items, it);
