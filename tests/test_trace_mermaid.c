@@ -215,6 +215,58 @@ START_TEST(escaping) {
 }
 END_TEST
 
+/* One connection carrying two messages: each gets its own transaction; the
+ * greeting and EHLO go with the first, QUIT with the last. */
+START_TEST(reused_connection) {
+  GString *t = g_string_new("{\"format\":\"mailsim-trace\",\"version\":1}\n");
+  int id = 0;
+  g_string_append_printf(t,
+                         "{\"t\":1,\"id\":%d,\"ev\":\"tcp.accept\",\"node\":\"mx\",\"conn\":"
+                         "8,\"src\":\"a\",\"dst\":\"b\",\"peer\":7}\n",
+                         ++id);
+  static const char *const lines[] = {
+      "r220 mx",        "cEHLO relay",      "r250 mx", "cMAIL FROM:<a@x>", "r250 ok",
+      "cRCPT TO:<b@y>", "r250 ok",          "cDATA",   "r354 go",          "Xm1",
+      "r250 queued 1",  "cMAIL FROM:<c@x>", "r250 ok", "cRCPT TO:<d@y>",   "r250 ok",
+      "cDATA",          "r354 go",          "Xm2",     "r250 queued 2",    "cQUIT",
+      "r221 bye"};
+  for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
+    const char *l = lines[i];
+    if (l[0] == 'X')
+      g_string_append_printf(t,
+                             "{\"t\":%zu,\"id\":%d,\"ev\":\"msg.relay\",\"from\":\"relay\","
+                             "\"to\":\"mx\",\"msg\":\"%s\",\"conn\":8,\"queue_id\":\"Q\","
+                             "\"rcpts\":[],\"tls\":false,\"hop\":1}\n",
+                             i + 2, ++id, l + 1);
+    else
+      g_string_append_printf(t,
+                             "{\"t\":%zu,\"id\":%d,\"ev\":\"smtp.%s\",\"conn\":%d,\"from\":"
+                             "\"%s\",\"to\":\"%s\",\"sent\":0,\"line\":\"%s\"}\n",
+                             i + 2, ++id, l[0] == 'c' ? "cmd" : "reply", l[0] == 'c' ? 8 : 7,
+                             l[0] == 'c' ? "relay" : "mx", l[0] == 'c' ? "mx" : "relay", l + 1);
+  }
+  GError *err = NULL;
+  char *d1 = diagram(t->str, MODE_MSG, "m1", 0, &err);
+  ck_assert_msg(d1 != NULL, "%s", err ? err->message : "");
+  char *d2 = diagram(t->str, MODE_MSG, "m2", 0, &err);
+  ck_assert_msg(d2 != NULL, "%s", err ? err->message : "");
+  parsed p1 = parse(d1), p2 = parse(d2);
+  ck_assert_uint_eq(p1.arrows->len, 10 + 1); /* greeting .. 250 queued 1, and the hop */
+  ck_assert_uint_eq(p2.arrows->len, 9 + 1);  /* MAIL FROM:<c@x> .. 221, and the hop */
+  ck_assert_str_eq(p1.arrows->pdata[0], "P1-->>P2: 220 mx"); /* mx first: it spoke first */
+  ck_assert_str_eq(p1.arrows->pdata[10], "P1-->>P2: 250 queued 1");
+  ck_assert_str_eq(p2.arrows->pdata[0], "P1->>P2: MAIL FROM:#60;c@x#62;");
+  ck_assert_str_eq(p2.arrows->pdata[9], "P2-->>P1: 221 bye");
+  ck_assert_ptr_null(strstr(d1, "d@y"));
+  ck_assert_ptr_null(strstr(d2, "b@y"));
+  parsed_clear(&p1);
+  parsed_clear(&p2);
+  g_free(d1);
+  g_free(d2);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 /* The same diagram however the file arrives. */
 START_TEST(any_split_same_output) {
   char *t = stats_fixture_journey();
@@ -259,6 +311,7 @@ int main(void) {
   tcase_add_test(tc, message_journey);
   tcase_add_test(tc, choosing_the_message);
   tcase_add_test(tc, connection_dialogue);
+  tcase_add_test(tc, reused_connection);
   tcase_add_test(tc, any_split_same_output);
   suite_add_tcase(s, tc);
   tc = tcase_create("input");
