@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_export.h"
 #include "cmd_spf.h"
+#include "cmd_stats.h"
 #include "cmd_viz.h"
 
 static const struct {
@@ -16,6 +18,8 @@ static const struct {
     {"render", cli_cmd_render, "render TRACE --out PNG [--at TIME] [--view NAME]  pictures, no display"},
     {"view", cli_cmd_view, "view TRACE             the interactive viewer"},
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
+    {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},
+    {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
     {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
 };
