@@ -607,7 +607,20 @@ static void tagged(imap_cli *c, const char *line) {
   }
 }
 
+/* Traces the first line of an untagged or continuation response (tagged
+ * ones are traced where they are handled). */
+static void trace_first_line(imap_cli *c, const uint8_t *p, size_t n) {
+  size_t k = 0;
+  while (k < n && k < 998 && p[k] != '\r' && p[k] != '\n')
+    k++;
+  char *line = g_strndup((const char *)p, k);
+  trace(c, "reply", line);
+  g_free(line);
+}
+
 static void response(imap_cli *c, const uint8_t *p, size_t n) {
+  if (n >= 1 && (p[0] == '+' || p[0] == '*'))
+    trace_first_line(c, p, n);
   if (n >= 1 && p[0] == '+') { /* continuation: only IDLE uses it here */
     if (c->state == IMAP_CLI_IDLE) {
       c->idle_confirmed = true;

@@ -812,9 +812,12 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
     shown = g_strdup_printf("%s LOGIN %s ****", c->tag, c->arg1);
   else if (c->verb == IMAP_VERB_AUTHENTICATE)
     shown = g_strdup_printf("%s AUTHENTICATE %s%s", c->tag, c->arg1, c->arg2 ? " ****" : "");
-  else
-    shown = g_strdup_printf("%s %s%s%s%s", c->tag, c->uid ? "UID " : "", imap_verb_name(c->verb),
-                            c->arg1 ? " " : "", c->arg1 ? c->arg1 : "");
+  else { /* the command's first line as sent (a literal's data follows it) */
+    size_t n = 0;
+    while (n < len && n < 998 && data[n] != '\r' && data[n] != '\n')
+      n++;
+    shown = g_strndup((const char *)data, n);
+  }
   trace(s, "cmd", shown);
   push(s, IMAP_SRV_EV_COMMAND, shown);
   g_free(shown);
