@@ -22,8 +22,7 @@ static const struct {
     {"not-an-ip", "bl.example", NULL},
     {"1.2.3", "bl.example", NULL},
     {"192.0.2.1",
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
-     NULL},
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", NULL},
 };
 
 START_TEST(query_names) {
@@ -44,7 +43,10 @@ static const struct {
   const char *want_matched;
 } classes[] = {
     {DNSBL_RCODE_ANSWER, {"127.0.0.2"}, NULL, DNSBL_ANSWER_LISTED, "127.0.0.2"},
-    {DNSBL_RCODE_ANSWER, {"127.0.0.4", "127.0.0.10"}, NULL, DNSBL_ANSWER_LISTED,
+    {DNSBL_RCODE_ANSWER,
+     {"127.0.0.4", "127.0.0.10"},
+     NULL,
+     DNSBL_ANSWER_LISTED,
      "127.0.0.4,127.0.0.10"},
     {DNSBL_RCODE_ANSWER, {"127.0.0.4"}, only2, DNSBL_ANSWER_NOT_LISTED, NULL},
     {DNSBL_RCODE_ANSWER, {"127.0.0.4", "127.0.0.2"}, only2, DNSBL_ANSWER_LISTED, "127.0.0.2"},
@@ -109,7 +111,8 @@ static dnsbl_check *run(const dnsbl_zone *z, guint n, const char *ip, gboolean r
     ck_assert_uint_gt(pending->len, 0);
     *queries += pending->len;
     for (guint k = 0; k < pending->len; k++) {
-      const dnsbl_query *p = &g_array_index(pending, dnsbl_query, reverse ? pending->len - 1 - k : k);
+      const dnsbl_query *p =
+          &g_array_index(pending, dnsbl_query, reverse ? pending->len - 1 - k : k);
       const char *rec = NULL;
       dnsbl_rcode rc = serve(p, &rec);
       ck_assert(dnsbl_check_answer(c, p->id, rc, rec ? &rec : NULL, rec ? 1 : 0));
@@ -265,6 +268,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

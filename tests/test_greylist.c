@@ -79,11 +79,11 @@ static greylist_result chk(greylist *g, const char *ip, const char *from, const 
   return r;
 }
 
-#define EXPECT(g, ip, from, to, now, want)                                                     \
-  do {                                                                                         \
-    greylist_result r_ = chk(g, ip, from, to, now, NULL);                                      \
-    ck_assert_msg(r_ == (want), "at %" G_GINT64_FORMAT " ns: got %s want %s", (int64_t)(now), \
-                  greylist_result_name(r_), greylist_result_name(want));                      \
+#define EXPECT(g, ip, from, to, now, want)                                                         \
+  do {                                                                                             \
+    greylist_result r_ = chk(g, ip, from, to, now, NULL);                                          \
+    ck_assert_msg(r_ == (want), "at %" G_GINT64_FORMAT " ns: got %s want %s", (int64_t)(now),      \
+                  greylist_result_name(r_), greylist_result_name(want));                           \
   } while (0)
 
 START_TEST(boundary_299_300) {
@@ -142,8 +142,7 @@ START_TEST(retry_window) {
   /* First retry after more than 2 days: the first attempt is forgotten. */
   EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 0, GREYLIST_DEFER_NEW);
   EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 2 * DAY + 1, GREYLIST_DEFER_NEW);
-  EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 2 * DAY + 1 + 299 * S,
-         GREYLIST_DEFER_EARLY);
+  EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 2 * DAY + 1 + 299 * S, GREYLIST_DEFER_EARLY);
   EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 2 * DAY + 1 + 300 * S,
          GREYLIST_PASS_DELAYED);
   /* Exactly 2 days is still inside the window. */
@@ -163,11 +162,9 @@ START_TEST(max_age) {
   EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 300 * S, GREYLIST_PASS_DELAYED);
   /* last seen at 300 s: 35 days later it is still known, a moment after not. */
   EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 300 * S + 35 * DAY, GREYLIST_PASS_KNOWN);
-  EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 300 * S + 70 * DAY + 1,
-         GREYLIST_DEFER_NEW);
+  EXPECT(g, "192.0.2.1", "a@x.example", "b@y.example", 300 * S + 70 * DAY + 1, GREYLIST_DEFER_NEW);
   /* expire() drops what lookups would ignore. */
-  EXPECT(g, "192.0.2.9", "z@x.example", "b@y.example", 300 * S + 70 * DAY + 1,
-         GREYLIST_DEFER_NEW);
+  EXPECT(g, "192.0.2.9", "z@x.example", "b@y.example", 300 * S + 70 * DAY + 1, GREYLIST_DEFER_NEW);
   ck_assert_uint_eq(greylist_triplet_count(g), 2);
   ck_assert_uint_eq(greylist_expire(g, 300 * S + 72 * DAY + 2), 2);
   ck_assert_uint_eq(greylist_triplet_count(g), 0);
@@ -257,12 +254,10 @@ END_TEST
 START_TEST(sender_normalised_in_key) {
   greylist *g = greylist_new(NULL);
   EXPECT(g, "192.0.2.1", "bounce-123@lists.example", "b@y.example", 0, GREYLIST_DEFER_NEW);
-  EXPECT(g, "192.0.2.1", "Bounce-456@Lists.Example", "B@Y.example", 300 * S,
-         GREYLIST_PASS_DELAYED);
+  EXPECT(g, "192.0.2.1", "Bounce-456@Lists.Example", "B@Y.example", 300 * S, GREYLIST_PASS_DELAYED);
   EXPECT(g, "192.0.2.1", "list+b=y.example@lists.example", "b@y.example", 400 * S,
          GREYLIST_DEFER_NEW);
-  EXPECT(g, "192.0.2.1", "list+other@lists.example", "b@y.example", 700 * S,
-         GREYLIST_PASS_DELAYED);
+  EXPECT(g, "192.0.2.1", "list+other@lists.example", "b@y.example", 700 * S, GREYLIST_PASS_DELAYED);
   /* The recipient keeps its extension (Postgrey only changes senders). */
   EXPECT(g, "192.0.2.1", "x@lists.example", "b+1@y.example", 0, GREYLIST_DEFER_NEW);
   EXPECT(g, "192.0.2.1", "x@lists.example", "b+2@y.example", 300 * S, GREYLIST_DEFER_NEW);
@@ -318,8 +313,7 @@ START_TEST(save_load_roundtrip) {
     char from[40];
     g_snprintf(from, sizeof from, "user %c@x.example", 'a' + i); /* space: escaped */
     chk(g, i % 2 ? "2001:db8::1" : "192.0.2.1", from, "b@y.example", i * 3600 * S, NULL);
-    chk(g, i % 2 ? "2001:db8::1" : "192.0.2.1", from, "b@y.example", i * 3600 * S + 300 * S,
-        NULL);
+    chk(g, i % 2 ? "2001:db8::1" : "192.0.2.1", from, "b@y.example", i * 3600 * S + 300 * S, NULL);
   }
   chk(g, "192.0.2.1", "late@x.example", "b@y.example", 30 * 3600 * S, NULL);
   char *text = greylist_save(g);
@@ -373,8 +367,8 @@ START_TEST(load_errors) {
   char *before = greylist_save(g);
   char *err = NULL;
   ck_assert(!greylist_load(g, bad_loads[_i].text, strlen(bad_loads[_i].text), &err));
-  ck_assert_msg(g_strcmp0(err, bad_loads[_i].want_err) == 0, "row %d: got [%s] want [%s]", _i,
-                err, bad_loads[_i].want_err);
+  ck_assert_msg(g_strcmp0(err, bad_loads[_i].want_err) == 0, "row %d: got [%s] want [%s]", _i, err,
+                bad_loads[_i].want_err);
   char *after = greylist_save(g);
   ck_assert_str_eq(after, before);
   g_free(err);
@@ -434,6 +428,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

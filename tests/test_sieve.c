@@ -11,39 +11,35 @@
 #include "sieve.h"
 #include "testutil.h"
 
-static const char *const msg_list =
-    "Sender: owner-ietf-mta-filters@imc.org\r\n"
-    "From: Wile E. Coyote <coyote@desert.example>\r\n"
-    "To: me@example.com, Road Runner <rr@acme.example>\r\n"
-    "Cc: team: a@x.example, b@y.example;\r\n"
-    "Subject: =?UTF-8?Q?Make_money_fast_=E2=82=AC?=\r\n"
-    "Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
-    "X-Spam: Yes\r\n"
-    "\r\n"
-    "Body text.\r\n";
+static const char *const msg_list = "Sender: owner-ietf-mta-filters@imc.org\r\n"
+                                    "From: Wile E. Coyote <coyote@desert.example>\r\n"
+                                    "To: me@example.com, Road Runner <rr@acme.example>\r\n"
+                                    "Cc: team: a@x.example, b@y.example;\r\n"
+                                    "Subject: =?UTF-8?Q?Make_money_fast_=E2=82=AC?=\r\n"
+                                    "Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+                                    "X-Spam: Yes\r\n"
+                                    "\r\n"
+                                    "Body text.\r\n";
 
-static const char *const msg_company =
-    "From: boss@example.com\r\n"
-    "To: me@example.com\r\n"
-    "Subject: University diplomas\r\n"
-    "\r\n"
-    "Hi.\r\n";
+static const char *const msg_company = "From: boss@example.com\r\n"
+                                       "To: me@example.com\r\n"
+                                       "Subject: University diplomas\r\n"
+                                       "\r\n"
+                                       "Hi.\r\n";
 
-static const char *const msg_spam =
-    "From: someone@elsewhere.example\r\n"
-    "To: other@example.org\r\n"
-    "Subject: quick make money fast\r\n"
-    "\r\n"
-    "Hi.\r\n";
+static const char *const msg_spam = "From: someone@elsewhere.example\r\n"
+                                    "To: other@example.org\r\n"
+                                    "Subject: quick make money fast\r\n"
+                                    "\r\n"
+                                    "Hi.\r\n";
 
-static const char *const msg_personal =
-    "From: friend@elsewhere.example\r\n"
-    "To: pal@elsewhere.example\r\n"
-    "Cc: Me <me@example.com>\r\n"
-    "Subject: dinner\r\n"
-    "List-Id: <news.example.org>\r\n"
-    "\r\n"
-    "Hi.\r\n";
+static const char *const msg_personal = "From: friend@elsewhere.example\r\n"
+                                        "To: pal@elsewhere.example\r\n"
+                                        "Cc: Me <me@example.com>\r\n"
+                                        "Subject: dinner\r\n"
+                                        "List-Id: <news.example.org>\r\n"
+                                        "\r\n"
+                                        "Hi.\r\n";
 
 /* RFC 5228 §9.1 (Example 1). */
 static const char *const rfc_example1 =
@@ -88,15 +84,14 @@ static const char *const rfc_example1 =
     "        }\r\n";
 
 /* RFC 5228 §3.1's if / elsif / else example. */
-static const char *const rfc_if =
-    "require \"fileinto\";\n"
-    "if header :contains \"from\" \"coyote\" {\n"
-    "   discard;\n"
-    "} elsif header :contains [\"subject\"] [\"$$$\"] {\n"
-    "   discard;\n"
-    "} else {\n"
-    "   fileinto \"INBOX\";\n"
-    "}\n";
+static const char *const rfc_if = "require \"fileinto\";\n"
+                                  "if header :contains \"from\" \"coyote\" {\n"
+                                  "   discard;\n"
+                                  "} elsif header :contains [\"subject\"] [\"$$$\"] {\n"
+                                  "   discard;\n"
+                                  "} else {\n"
+                                  "   fileinto \"INBOX\";\n"
+                                  "}\n";
 
 static const char *const newsletter =
     "require [\"fileinto\", \"envelope\"];\n"
@@ -129,26 +124,27 @@ static const struct {
     {"not", "if not false { discard; }", NULL, "", "", "discard"},
     {"allof false", "if allof (true, false) { discard; }", NULL, "", "", "implicit keep"},
     {"anyof true", "if anyof (false, true) { discard; }", NULL, "", "", "discard"},
-    {"header :is trims and decodes", "if header :is \"subject\" \"Make money fast \xe2\x82\xac\" { discard; }",
-     NULL, "", "", "discard"},
+    {"header :is trims and decodes",
+     "if header :is \"subject\" \"Make money fast \xe2\x82\xac\" { discard; }", NULL, "", "",
+     "discard"},
     {"header :is case-folded", "if header :is \"X-SPAM\" \"YES\" { discard; }", NULL, "", "",
      "discard"},
     {"header i;octet", "if header :comparator \"i;octet\" :is \"X-Spam\" \"YES\" { discard; }",
      NULL, "", "", "implicit keep"},
     {"header absent", "if header :contains \"X-None\" \"\" { discard; }", NULL, "", "",
      "implicit keep"},
-    {"header :contains empty key", "if header :contains \"X-Spam\" \"\" { discard; }", NULL, "",
-     "", "discard"},
-    {"header :matches ?", "if header :matches \"Subject\" \"Make money fast ?\" { discard; }",
-     NULL, "", "", "discard"},
+    {"header :contains empty key", "if header :contains \"X-Spam\" \"\" { discard; }", NULL, "", "",
+     "discard"},
+    {"header :matches ?", "if header :matches \"Subject\" \"Make money fast ?\" { discard; }", NULL,
+     "", "", "discard"},
     {"address :all", "if address :is :all \"from\" \"coyote@desert.example\" { discard; }", NULL,
      "", "", "discard"},
-    {"address default :all", "if address \"from\" \"COYOTE@desert.example\" { discard; }", NULL,
-     "", "", "discard"},
+    {"address default :all", "if address \"from\" \"COYOTE@desert.example\" { discard; }", NULL, "",
+     "", "discard"},
     {"address :localpart", "if address :localpart :is \"to\" \"rr\" { discard; }", NULL, "", "",
      "discard"},
-    {"address :domain", "if address :domain :is \"to\" \"acme.example\" { discard; }", NULL, "",
-     "", "discard"},
+    {"address :domain", "if address :domain :is \"to\" \"acme.example\" { discard; }", NULL, "", "",
+     "discard"},
     {"address in group", "if address :is \"cc\" \"b@y.example\" { discard; }", NULL, "", "",
      "discard"},
     {"address not the group name", "if address :contains \"cc\" \"team\" { discard; }", NULL, "",
@@ -157,10 +153,12 @@ static const struct {
      "", "", "implicit keep"},
     {"envelope to", "require \"envelope\"; if envelope :localpart :is \"to\" \"me\" { discard; }",
      NULL, "a@b", "me@example.com", "discard"},
-    {"envelope null from", "require \"envelope\"; if envelope :domain :is \"from\" \"\" { discard; }",
-     NULL, "", "me@example.com", "discard"},
-    {"envelope unknown from", "require \"envelope\"; if envelope :matches \"from\" \"*\" { discard; }",
-     NULL, NULL, "me@example.com", "implicit keep"},
+    {"envelope null from",
+     "require \"envelope\"; if envelope :domain :is \"from\" \"\" { discard; }", NULL, "",
+     "me@example.com", "discard"},
+    {"envelope unknown from",
+     "require \"envelope\"; if envelope :matches \"from\" \"*\" { discard; }", NULL, NULL,
+     "me@example.com", "implicit keep"},
     {"exists all", "if exists [\"From\", \"Date\"] { discard; }", NULL, "", "", "discard"},
     {"exists missing", "if exists [\"From\", \"Reply-To\"] { discard; }", NULL, "", "",
      "implicit keep"},
@@ -198,7 +196,7 @@ static const char *script_of(int i) {
 static const char *msg_of(int i) {
   if (runs[i].msg)
     return runs[i].msg;
-  static const char *const m[] = {msg_list, msg_company, msg_spam, msg_personal, msg_list,
+  static const char *const m[] = {msg_list,     msg_company,  msg_spam,    msg_personal, msg_list,
                                   msg_personal, msg_personal, msg_company, msg_company};
   return i < (int)G_N_ELEMENTS(m) ? m[i] : msg_list;
 }
@@ -240,8 +238,10 @@ static const struct {
     {"keep;\n\nfoo;", "line 3: unknown command \"foo\""},
     {"if bar { keep; }", "line 1: unknown test \"bar\""},
     {"if header :regex \"a\" \"b\" { keep; }", "line 1: unknown tag \":regex\" for header"},
-    {"if header :is :contains \"a\" \"b\" {}", "line 1: the same kind of tag given twice for header"},
-    {"if header \"a\" \"b\" :is {}", "line 1: tag \":is\" after the positional arguments of header"},
+    {"if header :is :contains \"a\" \"b\" {}",
+     "line 1: the same kind of tag given twice for header"},
+    {"if header \"a\" \"b\" :is {}",
+     "line 1: tag \":is\" after the positional arguments of header"},
     {"if header :comparator \"i;ascii-numeric\" \"a\" \"b\" {}",
      "line 1: unsupported comparator \"i;ascii-numeric\""},
     {"if header :comparator :is \"a\" \"b\" {}",
@@ -274,7 +274,7 @@ static const struct {
     {"keep;\n\"unterminated", "line 2: unterminated string"},
     {"keep;\n/* open\n\ncomment", "line 2: unterminated comment"},
     {"if header :is \"a\" text:\nfoo\n", "line 1: unterminated multi-line string (a line with a "
-                                        "single \".\" ends it)"},
+                                         "single \".\" ends it)"},
     {"if header :is \"a\" text: junk\nfoo\n.\n{}",
      "line 1: expected the end of the line after \"text:\""},
     {"keep;\n: foo", "line 2: expected a tag name after \":\""},
@@ -304,17 +304,16 @@ END_TEST
 
 START_TEST(strings_and_numbers) {
   /* Multi-line strings with dot-stuffing, escapes, comments, quantifiers. */
-  const char *script =
-      "require \"fileinto\"; # comment\n"
-      "if header :is \"X-Multi\" text: # comment after text:\n"
-      "..dotted\n"
-      "line two\n"
-      ".\n"
-      "{ fileinto \"multi\"; }\n"
-      "if header :is \"X-Esc\" \"a\\\"b\\\\c\\d\" { fileinto \"esc\"; }\n"
-      "if header :matches \"X-Star\" \"lit\\\\*\" { fileinto \"star\"; }\n"
-      "if size :under 2k { fileinto \"small\"; }\n"
-      "IF HEADER :IS \"x-esc\" \"A\\\"B\\\\CD\" { FILEINTO \"Upper\"; }\n";
+  const char *script = "require \"fileinto\"; # comment\n"
+                       "if header :is \"X-Multi\" text: # comment after text:\n"
+                       "..dotted\n"
+                       "line two\n"
+                       ".\n"
+                       "{ fileinto \"multi\"; }\n"
+                       "if header :is \"X-Esc\" \"a\\\"b\\\\c\\d\" { fileinto \"esc\"; }\n"
+                       "if header :matches \"X-Star\" \"lit\\\\*\" { fileinto \"star\"; }\n"
+                       "if size :under 2k { fileinto \"small\"; }\n"
+                       "IF HEADER :IS \"x-esc\" \"A\\\"B\\\\CD\" { FILEINTO \"Upper\"; }\n";
   char *err = NULL;
   sieve_script *s = sieve_parse(script, strlen(script), &err);
   ck_assert_msg(s, "%s", err);
@@ -382,7 +381,8 @@ static const struct {
 };
 
 START_TEST(match_table) {
-  gboolean got = sieve_match_value(matches[_i].m, matches[_i].c, matches[_i].value, matches[_i].key);
+  gboolean got =
+      sieve_match_value(matches[_i].m, matches[_i].c, matches[_i].value, matches[_i].key);
   ck_assert_msg(got == matches[_i].want, "row %d: [%s] vs [%s]: got %d want %d", _i,
                 matches[_i].value, matches[_i].key, got, matches[_i].want);
 }
@@ -460,14 +460,57 @@ static guint64 rng_next(guint64 *s) {
   return *s * UINT64_C(2685821657736338717);
 }
 
-static const char *const tokens[] = {
-    "if",      "elsif",   "else",     "{",        "}",        "(",        ")",       "[",
-    "]",       ",",       ";",        "\"",       "text:\n",  "\n.\n",    ":is",     ":matches",
-    ":contains", ":comparator", "\"i;octet\"", "header", "address", "envelope", "size",
-    ":over",   "10K",     "exists",   "not",      "allof",    "anyof",    "true",    "false",
-    "keep",    "discard", "stop",     "fileinto", "redirect", "require",  "\"fileinto\"",
-    "\"envelope\"", "#",  "/*",       "*/",       "\\",       "\"a@b.example\"", "\"*?\"",
-    ":all",    ":domain", ":localpart", "99999999999999999999", "\x80", "\0"};
+static const char *const tokens[] = {"if",
+                                     "elsif",
+                                     "else",
+                                     "{",
+                                     "}",
+                                     "(",
+                                     ")",
+                                     "[",
+                                     "]",
+                                     ",",
+                                     ";",
+                                     "\"",
+                                     "text:\n",
+                                     "\n.\n",
+                                     ":is",
+                                     ":matches",
+                                     ":contains",
+                                     ":comparator",
+                                     "\"i;octet\"",
+                                     "header",
+                                     "address",
+                                     "envelope",
+                                     "size",
+                                     ":over",
+                                     "10K",
+                                     "exists",
+                                     "not",
+                                     "allof",
+                                     "anyof",
+                                     "true",
+                                     "false",
+                                     "keep",
+                                     "discard",
+                                     "stop",
+                                     "fileinto",
+                                     "redirect",
+                                     "require",
+                                     "\"fileinto\"",
+                                     "\"envelope\"",
+                                     "#",
+                                     "/*",
+                                     "*/",
+                                     "\\",
+                                     "\"a@b.example\"",
+                                     "\"*?\"",
+                                     ":all",
+                                     ":domain",
+                                     ":localpart",
+                                     "99999999999999999999",
+                                     "\x80",
+                                     "\0"};
 
 START_TEST(mutation_fuzz) {
   const char *seeds[] = {rfc_example1, rfc_if, newsletter,
@@ -556,6 +599,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

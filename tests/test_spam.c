@@ -9,8 +9,8 @@
 #include "spam.h"
 #include "testutil.h"
 
-#define HDR_OK                                                                                 \
-  "From: Alice <alice@a.example>\r\nTo: bob@b.example\r\nSubject: Hello\r\n"                   \
+#define HDR_OK                                                                                     \
+  "From: Alice <alice@a.example>\r\nTo: bob@b.example\r\nSubject: Hello\r\n"                       \
   "Date: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <1@a.example>\r\n"
 #define PLAIN "Content-Type: text/plain\r\n\r\nHi Bob.\r\n"
 
@@ -27,8 +27,7 @@ static const struct {
 } rows[] = {
     {"clean", HDR_OK PLAIN, "alice@a.example", SPAM_SPF_PASS, SPAM_DKIM_PASS, SPAM_DMARC_PASS,
      SPAM_DMARC_P_NONE, 0, "none"},
-    {"GTUBE plain", HDR_OK "\r\n" SPAM_GTUBE "\r\n", "alice@a.example", 0, 0, 0, 0, 10000,
-     "GTUBE"},
+    {"GTUBE plain", HDR_OK "\r\n" SPAM_GTUBE "\r\n", "alice@a.example", 0, 0, 0, 0, 10000, "GTUBE"},
     {"GTUBE base64 text part",
      HDR_OK "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
             "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
@@ -53,19 +52,18 @@ static const struct {
      "DMARC_POLICY_SOFTFAIL"},
     {"DMARC pass", HDR_OK PLAIN, "alice@a.example", 0, 0, SPAM_DMARC_PASS, SPAM_DMARC_P_REJECT, 0,
      "none"},
-    {"no Date",
-     "From: alice@a.example\r\nSubject: x\r\nMessage-ID: <1@a.example>\r\n" PLAIN,
+    {"no Date", "From: alice@a.example\r\nSubject: x\r\nMessage-ID: <1@a.example>\r\n" PLAIN,
      "alice@a.example", 0, 0, 0, 0, 14, "MISSING_DATE"},
     {"no Message-ID",
      "From: alice@a.example\r\nSubject: x\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n" PLAIN,
      "alice@a.example", 0, 0, 0, 0, 1, "MISSING_MID"},
-    {"no Date, no Message-ID", "From: alice@a.example\r\n" PLAIN, "alice@a.example", 0, 0, 0, 0,
-     15, "MISSING_DATE,MISSING_MID"},
+    {"no Date, no Message-ID", "From: alice@a.example\r\n" PLAIN, "alice@a.example", 0, 0, 0, 0, 15,
+     "MISSING_DATE,MISSING_MID"},
     {"sender mismatch", HDR_OK PLAIN, "bounce@other.example", 0, 0, 0, 0, 3, "FORGED_SENDER"},
     {"sender case differs", HDR_OK PLAIN, "ALICE@A.EXAMPLE", 0, 0, 0, 0, 0, "none"},
     {"null sender", HDR_OK PLAIN, "", 0, 0, 0, 0, 0, "none"},
-    {"HTML only", HDR_OK "Content-Type: text/html\r\n\r\n<p>Hi</p>\r\n", "alice@a.example", 0, 0,
-     0, 0, 1, "MIME_HTML_ONLY"},
+    {"HTML only", HDR_OK "Content-Type: text/html\r\n\r\n<p>Hi</p>\r\n", "alice@a.example", 0, 0, 0,
+     0, 1, "MIME_HTML_ONLY"},
     {"HTML alternative",
      HDR_OK "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: "
             "text/plain\r\n\r\nHi\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Hi</p>\r\n--b--\r\n",
@@ -225,8 +223,9 @@ START_TEST(dnsbl_scores) {
   dnsbl_query q;
   const char *a = "127.0.0.2";
   while (dnsbl_check_next_query(c, &q))
-    dnsbl_check_answer(c, q.id, q.qtype == DNSBL_QTYPE_A ? DNSBL_RCODE_ANSWER : DNSBL_RCODE_NXDOMAIN,
-                       &a, q.qtype == DNSBL_QTYPE_A ? 1 : 0);
+    dnsbl_check_answer(c, q.id,
+                       q.qtype == DNSBL_QTYPE_A ? DNSBL_RCODE_ANSWER : DNSBL_RCODE_NXDOMAIN, &a,
+                       q.qtype == DNSBL_QTYPE_A ? 1 : 0);
   while (dnsbl_check_next_query(c, &q))
     dnsbl_check_answer(c, q.id, DNSBL_RCODE_NXDOMAIN, NULL, 0);
   const dnsbl_verdict *v = dnsbl_check_verdict(c);
@@ -254,8 +253,13 @@ END_TEST
 static const struct {
   int tenths;
   const char *want;
-} fmts[] = {{0, "0.0"}, {52, "5.2"}, {-3, "-0.3"}, {-16, "-1.6"}, {10000, "1000.0"},
-            {G_MAXINT, "214748364.7"}, {G_MININT, "-214748364.8"}};
+} fmts[] = {{0, "0.0"},
+            {52, "5.2"},
+            {-3, "-0.3"},
+            {-16, "-1.6"},
+            {10000, "1000.0"},
+            {G_MAXINT, "214748364.7"},
+            {G_MININT, "-214748364.8"}};
 
 START_TEST(format_tenths) {
   char *got = spam_format_tenths(fmts[_i].tenths);
@@ -302,6 +306,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  return testutil_run(suite());
-}
+int main(void) { return testutil_run(suite()); }

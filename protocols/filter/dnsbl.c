@@ -190,9 +190,8 @@ static void finish(dnsbl_check *c) {
       v->reject = TRUE;
       v->code = 554;
       v->esc = "5.7.1";
-      v->text = g_strdup_printf("Service unavailable; Client host [%s] blocked using %s%s%s",
-                                c->ip, zc->zone, h->reason ? "; " : "",
-                                h->reason ? h->reason : "");
+      v->text = g_strdup_printf("Service unavailable; Client host [%s] blocked using %s%s%s", c->ip,
+                                zc->zone, h->reason ? "; " : "", h->reason ? h->reason : "");
     }
   }
   c->state = DNSBL_CHECK_DONE;
@@ -247,9 +246,7 @@ void dnsbl_check_free(dnsbl_check *c) {
   g_free(c);
 }
 
-dnsbl_check_state dnsbl_check_state_get(const dnsbl_check *c) {
-  return c->state;
-}
+dnsbl_check_state dnsbl_check_state_get(const dnsbl_check *c) { return c->state; }
 
 gboolean dnsbl_check_next_query(dnsbl_check *c, dnsbl_query *q) {
   for (guint i = 0; i < c->n; i++) {
@@ -274,8 +271,8 @@ gboolean dnsbl_check_next_query(dnsbl_check *c, dnsbl_query *q) {
   return FALSE;
 }
 
-gboolean dnsbl_check_answer(dnsbl_check *c, guint id, dnsbl_rcode rc,
-                            const char *const *records, guint n) {
+gboolean dnsbl_check_answer(dnsbl_check *c, guint id, dnsbl_rcode rc, const char *const *records,
+                            guint n) {
   g_assert(records || n == 0);
   for (guint i = 0; i < c->n; i++) {
     zcheck *z = &c->z[i];

@@ -41,16 +41,16 @@ const char *dnsbl_action_name(dnsbl_action a); /* "reject", "score" */
 
 /* One list. Strings are borrowed for the life of the checks made with it. */
 typedef struct {
-  const char *zone;          /* "bl.example" */
+  const char *zone; /* "bl.example" */
   dnsbl_action action;
-  int weight;                /* score in tenths for DNSBL_SCORE */
-  const char *rule;          /* spam rule name; NULL = "RCVD_IN_DNSBL" */
+  int weight;       /* score in tenths for DNSBL_SCORE */
+  const char *rule; /* spam rule name; NULL = "RCVD_IN_DNSBL" */
   /* Answer addresses that count as listed ("127.0.0.2", ...), NULL-
    * terminated; NULL = any 127/8 answer but 127.0.0.1 (Postfix's
    * reject_rbl_client zone=127.0.0.2 style filtering). */
   const char *const *codes;
-  gboolean ipv4, ipv6;       /* which client families the list covers */
-  gboolean want_txt;         /* ask TXT for the reason after a listing (§2.1) */
+  gboolean ipv4, ipv6; /* which client families the list covers */
+  gboolean want_txt;   /* ask TXT for the reason after a listing (§2.1) */
 } dnsbl_zone;
 
 /* Defaults for one zone: score with weight 26 (SpamAssassin's
@@ -87,23 +87,23 @@ dnsbl_answer dnsbl_classify(dnsbl_rcode rc, const char *const *answers, guint n,
 
 /* One list that listed the client. */
 typedef struct {
-  const char *zone;   /* borrowed from the config */
+  const char *zone; /* borrowed from the config */
   const char *rule;
   dnsbl_action action;
-  int weight;         /* tenths */
-  char *codes;        /* "127.0.0.2" or "127.0.0.2,127.0.0.4" */
-  char *reason;       /* TXT text (strings joined), or NULL */
+  int weight;   /* tenths */
+  char *codes;  /* "127.0.0.2" or "127.0.0.2,127.0.0.4" */
+  char *reason; /* TXT text (strings joined), or NULL */
 } dnsbl_hit;
 
 typedef struct {
-  gboolean reject;   /* a DNSBL_REJECT list listed the client */
-  int code;          /* 554 when rejecting, else 0 */
-  const char *esc;   /* "5.7.1" when rejecting (static) */
-  char *text;        /* "Service unavailable; Client host [IP] blocked using ZONE; REASON" */
-  int score;         /* sum of the DNSBL_SCORE hits' weights, tenths */
-  GPtrArray *hits;   /* of dnsbl_hit*, in configuration order */
+  gboolean reject; /* a DNSBL_REJECT list listed the client */
+  int code;        /* 554 when rejecting, else 0 */
+  const char *esc; /* "5.7.1" when rejecting (static) */
+  char *text;      /* "Service unavailable; Client host [IP] blocked using ZONE; REASON" */
+  int score;       /* sum of the DNSBL_SCORE hits' weights, tenths */
+  GPtrArray *hits; /* of dnsbl_hit*, in configuration order */
   /* Per list, in configuration order: what its A lookup said. */
-  GArray *answers;   /* of dnsbl_answer */
+  GArray *answers; /* of dnsbl_answer */
 } dnsbl_verdict;
 
 typedef struct dnsbl_check dnsbl_check;
@@ -128,8 +128,8 @@ gboolean dnsbl_check_next_query(dnsbl_check *c, dnsbl_query *q);
 /* Answers query ID with RC and N records (A: dotted quads, TXT: the
  * strings of one record, joined). Returns FALSE for an id that is unknown
  * or already answered (the answer is ignored). */
-gboolean dnsbl_check_answer(dnsbl_check *c, guint id, dnsbl_rcode rc,
-                            const char *const *records, guint n);
+gboolean dnsbl_check_answer(dnsbl_check *c, guint id, dnsbl_rcode rc, const char *const *records,
+                            guint n);
 
 /* The verdict once DONE (borrowed; NULL before). */
 const dnsbl_verdict *dnsbl_check_verdict(const dnsbl_check *c);

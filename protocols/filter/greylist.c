@@ -49,8 +49,8 @@ typedef struct {
 struct greylist {
   greylist_config cfg;
   char *reply_text;
-  GArray *wl_clients; /* of gl_cidr */
-  GPtrArray *wl_rcpts; /* lower-cased patterns */
+  GArray *wl_clients;   /* of gl_cidr */
+  GPtrArray *wl_rcpts;  /* lower-cased patterns */
   GHashTable *triplets; /* key → gl_entry* (lookup only; output is sorted) */
   GHashTable *clients;  /* address → gl_client* */
 };
@@ -193,9 +193,7 @@ static gboolean rcpt_whitelisted(const greylist *g, const char *rcpt_lc) {
 
 /* ---- sender normalisation (do_sender_substitutions) ---- */
 
-static gboolean is_word(char c) {
-  return g_ascii_isalnum(c) || c == '_';
-}
+static gboolean is_word(char c) { return g_ascii_isalnum(c) || c == '_'; }
 
 static gboolean batv_tag(const char *s) {
   for (int i = 0; i < 10; i++)
@@ -290,13 +288,9 @@ void greylist_free(greylist *g) {
   g_free(g);
 }
 
-guint greylist_triplet_count(const greylist *g) {
-  return g_hash_table_size(g->triplets);
-}
+guint greylist_triplet_count(const greylist *g) { return g_hash_table_size(g->triplets); }
 
-guint greylist_client_count(const greylist *g) {
-  return g_hash_table_size(g->clients);
-}
+guint greylist_client_count(const greylist *g) { return g_hash_table_size(g->clients); }
 
 /* The AWL key: the address in canonical text, so "2001:DB8::1" and
  * "2001:db8:0::1" are one client. */
@@ -328,8 +322,8 @@ static char *format_text(const char *tmpl, int64_t retry_s, const char *rcpt) {
   return g_string_free(s, FALSE);
 }
 
-void greylist_check(greylist *g, const char *client_ip, const char *sender,
-                    const char *recipient, int64_t now, greylist_verdict *out) {
+void greylist_check(greylist *g, const char *client_ip, const char *sender, const char *recipient,
+                    int64_t now, greylist_verdict *out) {
   const greylist_config *c = &g->cfg;
   memset(out, 0, sizeof *out);
   greylist_client_net(client_ip, c->ipv4_prefix, c->ipv6_prefix, &out->client_net);
@@ -413,9 +407,9 @@ char *greylist_header_value(const greylist_verdict *v, const char *host, int64_t
   if (v->result != GREYLIST_PASS_DELAYED)
     return NULL;
   char *date = mime_date_format(now, epoch_unix, 0);
-  char *s = g_strdup_printf("delayed %" G_GINT64_FORMAT " seconds by %s; %s",
-                            v->waited / GREYLIST_SEC, host ? host : "localhost",
-                            date ? date : "unknown date");
+  char *s =
+      g_strdup_printf("delayed %" G_GINT64_FORMAT " seconds by %s; %s", v->waited / GREYLIST_SEC,
+                      host ? host : "localhost", date ? date : "unknown date");
   g_free(date);
   return s;
 }

@@ -26,13 +26,13 @@
 
 /* Settings; durations in nanoseconds. Strings are copied by greylist_new. */
 typedef struct {
-  int64_t delay;        /* --delay: 300 s */
-  int64_t max_age;      /* --max-age: 35 days since last seen */
-  int64_t retry_window; /* --retry-window: 2 days for the first retry */
-  guint awl_clients;    /* --auto-whitelist-clients: 5; 0 disables */
-  int64_t awl_interval; /* one AWL count per client per hour (Postgrey's code) */
-  guint ipv4_prefix;    /* --ipv4cidr: 24 (32 = --lookup-by-host) */
-  guint ipv6_prefix;    /* --ipv6cidr: 64 (128 = --lookup-by-host) */
+  int64_t delay;                 /* --delay: 300 s */
+  int64_t max_age;               /* --max-age: 35 days since last seen */
+  int64_t retry_window;          /* --retry-window: 2 days for the first retry */
+  guint awl_clients;             /* --auto-whitelist-clients: 5; 0 disables */
+  int64_t awl_interval;          /* one AWL count per client per hour (Postgrey's code) */
+  guint ipv4_prefix;             /* --ipv4cidr: 24 (32 = --lookup-by-host) */
+  guint ipv6_prefix;             /* --ipv6cidr: 64 (128 = --lookup-by-host) */
   gboolean sender_substitutions; /* Postgrey's VERP/BATV normalisation: TRUE */
   /* Reply text of a deferral; "%s" = seconds still to wait, "%r" = the
    * recipient's domain. Postgrey's --greylist-text, neutral wording. */
@@ -66,14 +66,14 @@ const char *greylist_result_name(greylist_result r);
 /* One check's outcome, for the SMTP reply and the policy.greylist record. */
 typedef struct {
   greylist_result result;
-  gboolean defer;    /* result is a DEFER_*: reply code/esc/text */
-  int code;          /* 450 when deferred, else 0 */
-  const char *esc;   /* "4.2.0" when deferred, else NULL (static) */
-  char *text;        /* reply text when deferred, else NULL */
-  char *client_net;  /* "192.0.2.0/24", "2001:db8:1:2::/64" (or the address as given) */
-  char *sender;      /* normalised, lower case */
-  char *recipient;   /* lower case */
-  char *triplet;     /* "client_net/sender/recipient" (Postgrey's key) */
+  gboolean defer;     /* result is a DEFER_*: reply code/esc/text */
+  int code;           /* 450 when deferred, else 0 */
+  const char *esc;    /* "4.2.0" when deferred, else NULL (static) */
+  char *text;         /* reply text when deferred, else NULL */
+  char *client_net;   /* "192.0.2.0/24", "2001:db8:1:2::/64" (or the address as given) */
+  char *sender;       /* normalised, lower case */
+  char *recipient;    /* lower case */
+  char *triplet;      /* "client_net/sender/recipient" (Postgrey's key) */
   int64_t first_seen; /* ns; 0 for whitelist passes */
   int64_t waited;     /* now - first_seen */
   int64_t retry_in;   /* deferred: delay - waited (> 0), else 0 */
@@ -92,8 +92,8 @@ void greylist_free(greylist *g);
  * CLIENT_IP is text (IPv4 or IPv6); unparseable text is used as given
  * (lower-cased). SENDER is the reverse path without brackets ("" = null
  * path). Fills *OUT (clear it with greylist_verdict_clear). Never fails. */
-void greylist_check(greylist *g, const char *client_ip, const char *sender,
-                    const char *recipient, int64_t now, greylist_verdict *out);
+void greylist_check(greylist *g, const char *client_ip, const char *sender, const char *recipient,
+                    int64_t now, greylist_verdict *out);
 
 /* Value of the X-Greylist header for a PASS_DELAYED verdict, like
  * Postgrey's "delayed 312 seconds by HOST; DATE" (DATE per RFC 5322 for

@@ -26,21 +26,28 @@
 #include "mime_addr.h"
 #include "mime_ew.h"
 
-static const char *const spf_names[SPAM_SPF_COUNT] = {
-    "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"};
-static const char *const dkim_names[SPAM_DKIM_COUNT] = {"none",      "pass",     "fail",
-                                                        "neutral",   "temperror", "permerror"};
+static const char *const spf_names[SPAM_SPF_COUNT] = {"none",     "neutral",   "pass",     "fail",
+                                                      "softfail", "temperror", "permerror"};
+static const char *const dkim_names[SPAM_DKIM_COUNT] = {"none",    "pass",      "fail",
+                                                        "neutral", "temperror", "permerror"};
 static const char *const dmarc_names[SPAM_DMARC_COUNT] = {"none", "pass", "fail", "temperror",
                                                           "permerror"};
 static const char *const policy_names[SPAM_DMARC_P_COUNT] = {"none", "quarantine", "reject"};
-static const char *const rule_names[SPAM_RULE_COUNT] = {
-    "GTUBE",          "SPF_FAIL",          "SPF_SOFTFAIL",      "DKIM_INVALID",
-    "DMARC_POLICY_REJECT", "DMARC_POLICY_QUARANTINE", "DMARC_POLICY_SOFTFAIL",
-    "MISSING_DATE",   "MISSING_MID",       "FORGED_SENDER",     "MIME_HTML_ONLY",
-    "SUBJECT_KEYWORD"};
+static const char *const rule_names[SPAM_RULE_COUNT] = {"GTUBE",
+                                                        "SPF_FAIL",
+                                                        "SPF_SOFTFAIL",
+                                                        "DKIM_INVALID",
+                                                        "DMARC_POLICY_REJECT",
+                                                        "DMARC_POLICY_QUARANTINE",
+                                                        "DMARC_POLICY_SOFTFAIL",
+                                                        "MISSING_DATE",
+                                                        "MISSING_MID",
+                                                        "FORGED_SENDER",
+                                                        "MIME_HTML_ONLY",
+                                                        "SUBJECT_KEYWORD"};
 static const char *const decision_names[SPAM_DECISION_COUNT] = {"ham", "tag", "reject"};
 
-#define NAME_FN(fn, type, table, count)                                                        \
+#define NAME_FN(fn, type, table, count)                                                            \
   const char *fn(type v) { return (unsigned)v < (count) ? table[v] : "?"; }
 NAME_FN(spam_spf_name, spam_spf, spf_names, SPAM_SPF_COUNT)
 NAME_FN(spam_dkim_name, spam_dkim, dkim_names, SPAM_DKIM_COUNT)
@@ -56,13 +63,13 @@ static int find_name(const char *const *table, int n, const char *s, gboolean ic
   return -1;
 }
 
-#define PARSE_FN(fn, type, table, count)                                                       \
-  gboolean fn(const char *s, type *out) {                                                      \
-    int i = find_name(table, count, s, TRUE);                                                  \
-    if (i < 0)                                                                                 \
-      return FALSE;                                                                            \
-    *out = (type)i;                                                                            \
-    return TRUE;                                                                               \
+#define PARSE_FN(fn, type, table, count)                                                           \
+  gboolean fn(const char *s, type *out) {                                                          \
+    int i = find_name(table, count, s, TRUE);                                                      \
+    if (i < 0)                                                                                     \
+      return FALSE;                                                                                \
+    *out = (type)i;                                                                                \
+    return TRUE;                                                                                   \
   }
 PARSE_FN(spam_spf_parse, spam_spf, spf_names, SPAM_SPF_COUNT)
 PARSE_FN(spam_dkim_parse, spam_dkim, dkim_names, SPAM_DKIM_COUNT)
@@ -300,8 +307,8 @@ void spam_score(const spam_config *cfg, const spam_input *in, spam_result *out) 
   }
   gboolean spam = out->decision != SPAM_HAM;
   out->score_header = g_strdup(sc);
-  out->status_header = g_strdup_printf("%s, score=%s required=%s tests=%s", spam ? "Yes" : "No",
-                                       sc, rq, tests->len ? tests->str : "none");
+  out->status_header = g_strdup_printf("%s, score=%s required=%s tests=%s", spam ? "Yes" : "No", sc,
+                                       rq, tests->len ? tests->str : "none");
   out->flag_header = spam ? g_strdup("YES") : NULL;
   if (out->decision == SPAM_REJECT) {
     char *rj = spam_format_tenths(cfg->reject_threshold);

@@ -38,19 +38,37 @@
 
 /* Authentication results as the SPF / DKIM / DMARC checks report them. */
 typedef enum {
-  SPAM_SPF_NONE, SPAM_SPF_NEUTRAL, SPAM_SPF_PASS, SPAM_SPF_FAIL, SPAM_SPF_SOFTFAIL,
-  SPAM_SPF_TEMPERROR, SPAM_SPF_PERMERROR, SPAM_SPF_COUNT
+  SPAM_SPF_NONE,
+  SPAM_SPF_NEUTRAL,
+  SPAM_SPF_PASS,
+  SPAM_SPF_FAIL,
+  SPAM_SPF_SOFTFAIL,
+  SPAM_SPF_TEMPERROR,
+  SPAM_SPF_PERMERROR,
+  SPAM_SPF_COUNT
 } spam_spf;
 typedef enum {
-  SPAM_DKIM_NONE, SPAM_DKIM_PASS, SPAM_DKIM_FAIL, SPAM_DKIM_NEUTRAL, SPAM_DKIM_TEMPERROR,
-  SPAM_DKIM_PERMERROR, SPAM_DKIM_COUNT
+  SPAM_DKIM_NONE,
+  SPAM_DKIM_PASS,
+  SPAM_DKIM_FAIL,
+  SPAM_DKIM_NEUTRAL,
+  SPAM_DKIM_TEMPERROR,
+  SPAM_DKIM_PERMERROR,
+  SPAM_DKIM_COUNT
 } spam_dkim;
 typedef enum {
-  SPAM_DMARC_NONE, SPAM_DMARC_PASS, SPAM_DMARC_FAIL, SPAM_DMARC_TEMPERROR,
-  SPAM_DMARC_PERMERROR, SPAM_DMARC_COUNT
+  SPAM_DMARC_NONE,
+  SPAM_DMARC_PASS,
+  SPAM_DMARC_FAIL,
+  SPAM_DMARC_TEMPERROR,
+  SPAM_DMARC_PERMERROR,
+  SPAM_DMARC_COUNT
 } spam_dmarc;
 typedef enum {
-  SPAM_DMARC_P_NONE, SPAM_DMARC_P_QUARANTINE, SPAM_DMARC_P_REJECT, SPAM_DMARC_P_COUNT
+  SPAM_DMARC_P_NONE,
+  SPAM_DMARC_P_QUARANTINE,
+  SPAM_DMARC_P_REJECT,
+  SPAM_DMARC_P_COUNT
 } spam_dmarc_policy;
 /* RFC names ("none", "neutral", "pass", "fail", "softfail", "temperror",
  * "permerror"; "quarantine", "reject") and back: *_parse returns FALSE for
@@ -97,20 +115,20 @@ typedef struct {
   /* Subject keywords, NULL-terminated, matched case-insensitively (ASCII)
    * as substrings of the decoded Subject. Borrowed. */
   const char *const *subject_keywords;
-  const char *junk_folder;     /* "Junk" */
+  const char *junk_folder; /* "Junk" */
 } spam_config;
 void spam_config_default(spam_config *c);
 /* Sets the weight of the rule called NAME; FALSE if there is none. */
 gboolean spam_config_set_weight(spam_config *c, const char *name, int tenths);
 
 typedef struct {
-  const mime_msg *msg;        /* required */
-  const char *mail_from;      /* envelope sender without <>, "" = null path, NULL = unknown */
+  const mime_msg *msg;   /* required */
+  const char *mail_from; /* envelope sender without <>, "" = null path, NULL = unknown */
   spam_spf spf;
   spam_dkim dkim;
   spam_dmarc dmarc;
   spam_dmarc_policy dmarc_policy; /* the policy the DMARC record asked for */
-  const dnsbl_verdict *dnsbl; /* NULL = none; its DNSBL_SCORE hits count */
+  const dnsbl_verdict *dnsbl;     /* NULL = none; its DNSBL_SCORE hits count */
 } spam_input;
 /* All "none", no DNSBL, MSG and MAIL_FROM set. */
 void spam_input_init(spam_input *in, const mime_msg *msg, const char *mail_from);
@@ -119,20 +137,20 @@ typedef enum { SPAM_HAM, SPAM_TAG, SPAM_REJECT, SPAM_DECISION_COUNT } spam_decis
 const char *spam_decision_name(spam_decision d); /* "ham", "tag", "reject" */
 
 typedef struct {
-  char *name;  /* rule name */
-  int score;   /* tenths */
-  char *desc;  /* what matched, for the trace */
+  char *name; /* rule name */
+  int score;  /* tenths */
+  char *desc; /* what matched, for the trace */
 } spam_hit;
 
 typedef struct {
-  int score;              /* tenths */
-  int required;           /* the tag threshold, tenths */
+  int score;    /* tenths */
+  int required; /* the tag threshold, tenths */
   spam_decision decision;
-  GPtrArray *hits;        /* of spam_hit*, sorted by name (SpamAssassin's tests= order) */
-  int code;               /* 550 when rejecting, else 0 */
-  const char *esc;        /* "5.7.1" when rejecting (static) */
-  char *text;             /* reply text when rejecting */
-  const char *folder;     /* the Junk folder when tagged, else NULL (borrowed from config) */
+  GPtrArray *hits;    /* of spam_hit*, sorted by name (SpamAssassin's tests= order) */
+  int code;           /* 550 when rejecting, else 0 */
+  const char *esc;    /* "5.7.1" when rejecting (static) */
+  char *text;         /* reply text when rejecting */
+  const char *folder; /* the Junk folder when tagged, else NULL (borrowed from config) */
   /* Header values, SpamAssassin style, for every message:
    *   X-Spam-Flag:   "YES" (tag/reject only, else NULL)
    *   X-Spam-Score:  "5.2"

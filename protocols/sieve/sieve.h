@@ -75,7 +75,12 @@ void sieve_run(const sieve_script *s, const sieve_input *in, sieve_result *out);
 char *sieve_result_describe(const sieve_result *r);
 
 /* The match types and comparators on their own (used by the tests). */
-typedef enum { SIEVE_MATCH_IS, SIEVE_MATCH_CONTAINS, SIEVE_MATCH_MATCHES, SIEVE_MATCH_COUNT } sieve_match;
+typedef enum {
+  SIEVE_MATCH_IS,
+  SIEVE_MATCH_CONTAINS,
+  SIEVE_MATCH_MATCHES,
+  SIEVE_MATCH_COUNT
+} sieve_match;
 typedef enum { SIEVE_CMP_ASCII_CASEMAP, SIEVE_CMP_OCTET, SIEVE_CMP_COUNT } sieve_cmp;
 gboolean sieve_match_value(sieve_match m, sieve_cmp c, const char *value, const char *key);
 

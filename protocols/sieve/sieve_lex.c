@@ -13,8 +13,8 @@
 
 const char *sieve__tok_name(sieve_tok_kind k) {
   static const char *const n[SIEVE_TOK_COUNT] = {
-      "end of script", "identifier", "tag", "number", "string", "\"[\"", "\"]\"",
-      "\"(\"",         "\")\"",      "\"{\"", "\"}\"", "\",\"", "\";\"", "error"};
+      "end of script", "identifier", "tag",   "number", "string", "\"[\"", "\"]\"",
+      "\"(\"",         "\")\"",      "\"{\"", "\"}\"",  "\",\"",  "\";\"", "error"};
   return (unsigned)k < SIEVE_TOK_COUNT ? n[k] : "?";
 }
 
@@ -30,13 +30,9 @@ static void error(sieve_tok *t, guint line, const char *msg) {
   g_string_assign(t->text, msg);
 }
 
-static gboolean ident_start(char c) {
-  return g_ascii_isalpha(c) || c == '_';
-}
+static gboolean ident_start(char c) { return g_ascii_isalpha(c) || c == '_'; }
 
-static gboolean ident_char(char c) {
-  return g_ascii_isalnum(c) || c == '_';
-}
+static gboolean ident_char(char c) { return g_ascii_isalnum(c) || c == '_'; }
 
 /* Skips whitespace and comments; FALSE (and an error in T) for an
  * unterminated bracketed comment. */
@@ -157,10 +153,17 @@ static void lex_number(sieve_lexer *lx, sieve_tok *t) {
   if (lx->p < lx->end) {
     int shift = 0;
     switch (g_ascii_toupper(*lx->p)) {
-    case 'K': shift = 10; break;
-    case 'M': shift = 20; break;
-    case 'G': shift = 30; break;
-    default: break;
+    case 'K':
+      shift = 10;
+      break;
+    case 'M':
+      shift = 20;
+      break;
+    case 'G':
+      shift = 30;
+      break;
+    default:
+      break;
     }
     if (shift) {
       lx->p++;

@@ -34,7 +34,7 @@ typedef enum { PA_STRINGS, PA_NUMBER, PA_TAG } parg_kind;
 typedef struct {
   parg_kind kind;
   guint line;
-  GPtrArray *strs;  /* PA_STRINGS */
+  GPtrArray *strs;    /* PA_STRINGS */
   gboolean bracketed; /* written as [ ... ] */
   guint64 num;
   char *tag;
@@ -44,10 +44,10 @@ typedef struct pnode pnode;
 struct pnode {
   char *name;
   guint line;
-  GPtrArray *args;   /* of parg* */
-  GPtrArray *tests;  /* of pnode* */
+  GPtrArray *args;    /* of parg* */
+  GPtrArray *tests;   /* of pnode* */
   gboolean test_list; /* tests were written as ( ... ) */
-  GPtrArray *block;  /* of pnode*, NULL when the command ended with ';' */
+  GPtrArray *block;   /* of pnode*, NULL when the command ended with ';' */
 };
 
 static void parg_free(gpointer p) {
@@ -295,9 +295,7 @@ void sieve__cmd_free(gpointer cp) {
   g_free(c);
 }
 
-static void free_block(gpointer b) {
-  g_ptr_array_free(b, TRUE);
-}
+static void free_block(gpointer b) { g_ptr_array_free(b, TRUE); }
 
 /* Tagged arguments of one test, collected. */
 typedef struct {
@@ -330,9 +328,12 @@ static gboolean collect(compiler *c, const pnode *n, gboolean allow_mc, gboolean
     }
     const char *t = a->tag;
     gboolean *seen = NULL;
-    if (allow_mc && (g_str_equal(t, "is") || g_str_equal(t, "contains") || g_str_equal(t, "matches"))) {
+    if (allow_mc &&
+        (g_str_equal(t, "is") || g_str_equal(t, "contains") || g_str_equal(t, "matches"))) {
       seen = &ta->has_match;
-      ta->match = t[0] == 'i' ? SIEVE_MATCH_IS : t[0] == 'c' ? SIEVE_MATCH_CONTAINS : SIEVE_MATCH_MATCHES;
+      ta->match = t[0] == 'i'   ? SIEVE_MATCH_IS
+                  : t[0] == 'c' ? SIEVE_MATCH_CONTAINS
+                                : SIEVE_MATCH_MATCHES;
     } else if (allow_mc && g_str_equal(t, "comparator")) {
       seen = &ta->has_cmp;
       const parg *v = i + 1 < n->args->len ? n->args->pdata[i + 1] : NULL;
@@ -350,7 +351,8 @@ static gboolean collect(compiler *c, const pnode *n, gboolean allow_mc, gboolean
         return FALSE;
       }
       i++;
-    } else if (allow_part && (g_str_equal(t, "all") || g_str_equal(t, "localpart") || g_str_equal(t, "domain"))) {
+    } else if (allow_part &&
+               (g_str_equal(t, "all") || g_str_equal(t, "localpart") || g_str_equal(t, "domain"))) {
       seen = &ta->has_part;
       ta->part = t[0] == 'a' ? SIEVE_PART_ALL : t[0] == 'l' ? SIEVE_PART_LOCAL : SIEVE_PART_DOMAIN;
     } else if (allow_size && (g_str_equal(t, "over") || g_str_equal(t, "under"))) {
@@ -361,7 +363,8 @@ static gboolean collect(compiler *c, const pnode *n, gboolean allow_mc, gboolean
       return FALSE;
     }
     if (*seen) {
-      fail(p, a->line, "%s given twice for %s", allow_size ? ":over/:under" : "the same kind of tag", n->name);
+      fail(p, a->line, "%s given twice for %s",
+           allow_size ? ":over/:under" : "the same kind of tag", n->name);
       return FALSE;
     }
     *seen = TRUE;
@@ -381,7 +384,8 @@ static gboolean want_positional(compiler *c, const pnode *n, const targs *ta, gu
 static GPtrArray *take_strings(const parg *a, gboolean lower) {
   GPtrArray *r = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < a->strs->len; i++)
-    g_ptr_array_add(r, lower ? g_ascii_strdown(a->strs->pdata[i], -1) : g_strdup(a->strs->pdata[i]));
+    g_ptr_array_add(r,
+                    lower ? g_ascii_strdown(a->strs->pdata[i], -1) : g_strdup(a->strs->pdata[i]));
   return r;
 }
 
@@ -401,7 +405,8 @@ static sieve_test *compile_test_inner(compiler *c, const pnode *n, targs *ta) {
   const char *name = n->name;
   sieve_test *t = g_new0(sieve_test, 1);
   t->line = n->line;
-  gboolean is_logic = g_str_equal(name, "not") || g_str_equal(name, "allof") || g_str_equal(name, "anyof");
+  gboolean is_logic =
+      g_str_equal(name, "not") || g_str_equal(name, "allof") || g_str_equal(name, "anyof");
   if (!is_logic && n->tests->len) {
     fail(p, n->line, "%s does not take tests", name);
     return t;
@@ -425,7 +430,8 @@ static sieve_test *compile_test_inner(compiler *c, const pnode *n, targs *ta) {
     t->sub = g_ptr_array_new_with_free_func(sieve__test_free);
     for (guint i = 0; i < n->tests->len && !p->err; i++)
       g_ptr_array_add(t->sub, compile_test(c, n->tests->pdata[i]));
-  } else if (g_str_equal(name, "header") || g_str_equal(name, "address") || g_str_equal(name, "envelope")) {
+  } else if (g_str_equal(name, "header") || g_str_equal(name, "address") ||
+             g_str_equal(name, "envelope")) {
     t->kind = name[0] == 'h' ? SIEVE_T_HEADER : name[0] == 'a' ? SIEVE_T_ADDRESS : SIEVE_T_ENVELOPE;
     if (t->kind == SIEVE_T_ENVELOPE && !c->cap_envelope) {
       fail(p, n->line, "envelope used without require \"envelope\"");
@@ -451,15 +457,17 @@ static sieve_test *compile_test_inner(compiler *c, const pnode *n, targs *ta) {
       const char *h = t->names->pdata[i];
       if (t->kind == SIEVE_T_ENVELOPE ? !(g_str_equal(h, "from") || g_str_equal(h, "to"))
                                       : !valid_field_name(h)) {
-        fail(p, a0->line, t->kind == SIEVE_T_ENVELOPE ? "unsupported envelope part \"%s\""
-                                                      : "invalid header name \"%s\"",
+        fail(p, a0->line,
+             t->kind == SIEVE_T_ENVELOPE ? "unsupported envelope part \"%s\""
+                                         : "invalid header name \"%s\"",
              (const char *)a0->strs->pdata[i]);
         return t;
       }
     }
   } else if (g_str_equal(name, "exists")) {
     t->kind = SIEVE_T_EXISTS;
-    if (!collect(c, n, FALSE, FALSE, FALSE, ta) || !want_positional(c, n, ta, 1, "a list of header names"))
+    if (!collect(c, n, FALSE, FALSE, FALSE, ta) ||
+        !want_positional(c, n, ta, 1, "a list of header names"))
       return t;
     const parg *a0 = ta->pos->pdata[0];
     if (a0->kind != PA_STRINGS) {
@@ -582,7 +590,8 @@ static void do_require(compiler *c, const pnode *n) {
       c->cap_fileinto = TRUE;
     else if (g_str_equal(cap, "envelope"))
       c->cap_envelope = TRUE;
-    else if (!g_str_equal(cap, "comparator-i;octet") && !g_str_equal(cap, "comparator-i;ascii-casemap")) {
+    else if (!g_str_equal(cap, "comparator-i;octet") &&
+             !g_str_equal(cap, "comparator-i;ascii-casemap")) {
       fail(p, a->line, "unsupported extension \"%s\"", cap);
       return;
     }
@@ -689,6 +698,4 @@ void sieve_script_free(sieve_script *s) {
   g_free(s);
 }
 
-guint sieve_script_command_count(const sieve_script *s) {
-  return s->ncmds;
-}
+guint sieve_script_command_count(const sieve_script *s) { return s->ncmds; }

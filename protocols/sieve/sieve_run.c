@@ -167,8 +167,12 @@ static gboolean match_part(const sieve_test *t, const char *local, const char *d
   const char *v;
   char *all = NULL;
   switch (t->part) {
-  case SIEVE_PART_LOCAL: v = local; break;
-  case SIEVE_PART_DOMAIN: v = domain ? domain : ""; break;
+  case SIEVE_PART_LOCAL:
+    v = local;
+    break;
+  case SIEVE_PART_DOMAIN:
+    v = domain ? domain : "";
+    break;
   default:
     all = domain ? g_strdup_printf("%s@%s", local, domain) : g_strdup(local);
     v = all;
@@ -224,9 +228,12 @@ static gboolean test_envelope(const runner *r, const sieve_test *t) {
 
 static gboolean eval(const runner *r, const sieve_test *t) {
   switch (t->kind) {
-  case SIEVE_T_TRUE: return TRUE;
-  case SIEVE_T_FALSE: return FALSE;
-  case SIEVE_T_NOT: return !eval(r, t->sub->pdata[0]);
+  case SIEVE_T_TRUE:
+    return TRUE;
+  case SIEVE_T_FALSE:
+    return FALSE;
+  case SIEVE_T_NOT:
+    return !eval(r, t->sub->pdata[0]);
   case SIEVE_T_ALLOF:
     for (guint i = 0; i < t->sub->len; i++)
       if (!eval(r, t->sub->pdata[i]))
@@ -237,16 +244,21 @@ static gboolean eval(const runner *r, const sieve_test *t) {
       if (eval(r, t->sub->pdata[i]))
         return TRUE;
     return FALSE;
-  case SIEVE_T_HEADER: return test_header(r, t);
-  case SIEVE_T_ADDRESS: return test_address(r, t);
-  case SIEVE_T_ENVELOPE: return test_envelope(r, t);
+  case SIEVE_T_HEADER:
+    return test_header(r, t);
+  case SIEVE_T_ADDRESS:
+    return test_address(r, t);
+  case SIEVE_T_ENVELOPE:
+    return test_envelope(r, t);
   case SIEVE_T_EXISTS:
     for (guint i = 0; i < t->names->len; i++)
       if (!mime_hdr_find(r->hdr, t->names->pdata[i], 0))
         return FALSE;
     return TRUE;
-  case SIEVE_T_SIZE: return t->over ? (guint64)r->size > t->limit : (guint64)r->size < t->limit;
-  default: g_assert_not_reached();
+  case SIEVE_T_SIZE:
+    return t->over ? (guint64)r->size > t->limit : (guint64)r->size < t->limit;
+  default:
+    g_assert_not_reached();
   }
   return FALSE;
 }

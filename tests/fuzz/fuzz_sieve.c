@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (err)
     abort();
   mime_msg *m = mime_msg_parse(msg, sizeof msg - 1, NULL);
-  sieve_input in = {.msg = m, .env_from = size & 1 ? "" : "a@b.example", .env_to = "me@example.com"};
+  sieve_input in = {
+      .msg = m, .env_from = size & 1 ? "" : "a@b.example", .env_to = "me@example.com"};
   sieve_result r;
   sieve_run(s, &in, &r);
   if (r.actions->len == 0)
