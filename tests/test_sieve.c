@@ -165,6 +165,16 @@ static const struct {
     {"size over", "if size :over 100 { discard; }", NULL, "", "", "discard"},
     {"size under", "if size :under 1K { discard; }", NULL, "", "", "discard"},
     {"size over 1M", "if size :over 1M { discard; }", NULL, "", "", "implicit keep"},
+    {"require comparators",
+     "require [\"comparator-i;octet\", \"comparator-i;ascii-casemap\"];\n"
+     "if header :comparator \"i;ascii-casemap\" :matches \"x-spam\" \"y*\" { discard; }",
+     NULL, "", "", "discard"},
+    {"address :matches", "if address :matches :domain \"from\" \"*.EXAMPLE\" { discard; }", NULL,
+     "", "", "discard"},
+    {"header any of several names",
+     "if header :contains [\"X-None\", \"Subject\"] [\"zzz\", \"money\"] { discard; }", NULL, "",
+     "", "discard"},
+    {"nested if", "if true { if false { discard; } else { keep; } }", NULL, "", "", "keep"},
     /* actions */
     {"keep", "keep;", NULL, "", "", "keep"},
     {"discard", "discard;", NULL, "", "", "discard"},

@@ -94,8 +94,14 @@ static int parse_ip(const char *text, guint8 out[16]) {
     return 0;
   if (inet_pton(AF_INET, text, out) == 1)
     return AF_INET;
-  if (inet_pton(AF_INET6, text, out) == 1)
+  if (inet_pton(AF_INET6, text, out) == 1) {
+    static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(out, mapped, 12) == 0) { /* ::ffff:a.b.c.d is the IPv4 client a.b.c.d */
+      memmove(out, out + 12, 4);
+      return AF_INET;
+    }
     return AF_INET6;
+  }
   return 0;
 }
 

@@ -128,8 +128,9 @@ gboolean greylist_load(greylist *g, const char *text, gsize len, char **err);
 char *greylist_normalise_sender(const char *sender);
 
 /* The client network of an address text with the given prefixes, as in
- * greylist_verdict.client_net; FALSE (and a lower-cased copy) when the text
- * is no address. New string in *OUT. */
+ * greylist_verdict.client_net (an IPv4-mapped IPv6 address counts as its
+ * IPv4 address); FALSE (and a lower-cased copy) when the text is no
+ * address. New string in *OUT. */
 gboolean greylist_client_net(const char *ip, guint v4_prefix, guint v6_prefix, char **out);
 
 #endif
