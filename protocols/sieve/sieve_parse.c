@@ -398,6 +398,36 @@ static gboolean valid_field_name(const char *s) {
   return TRUE;
 }
 
+/* RFC 5228 §5.1: the address test is restricted to fields that hold
+ * addresses; it MUST accept From, To, Cc, Bcc, Sender, Resent-From and
+ * Resent-To, and SHOULD accept the other address-list fields (RFC 5322
+ * §3.6.2, §3.6.3, §3.6.6 and the common list / MUA ones). */
+static gboolean address_field(const char *lc) {
+  static const char *const ok[] = {"from",
+                                   "to",
+                                   "cc",
+                                   "bcc",
+                                   "sender",
+                                   "resent-from",
+                                   "resent-to",
+                                   "reply-to",
+                                   "resent-sender",
+                                   "resent-cc",
+                                   "resent-bcc",
+                                   "resent-reply-to",
+                                   "mail-followup-to",
+                                   "mail-reply-to",
+                                   "errors-to",
+                                   "delivered-to",
+                                   "apparently-to",
+                                   "return-receipt-to",
+                                   "disposition-notification-to"};
+  for (guint i = 0; i < G_N_ELEMENTS(ok); i++)
+    if (g_str_equal(lc, ok[i]))
+      return TRUE;
+  return FALSE;
+}
+
 static sieve_test *compile_test(compiler *c, const pnode *n);
 
 static sieve_test *compile_test_inner(compiler *c, const pnode *n, targs *ta) {
@@ -460,6 +490,11 @@ static sieve_test *compile_test_inner(compiler *c, const pnode *n, targs *ta) {
         fail(p, a0->line,
              t->kind == SIEVE_T_ENVELOPE ? "unsupported envelope part \"%s\""
                                          : "invalid header name \"%s\"",
+             (const char *)a0->strs->pdata[i]);
+        return t;
+      }
+      if (t->kind == SIEVE_T_ADDRESS && !address_field(h)) {
+        fail(p, a0->line, "header \"%s\" holds no addresses: not allowed in the address test",
              (const char *)a0->strs->pdata[i]);
         return t;
       }

@@ -12,9 +12,9 @@
  *  - exists (§5.5): every named field is present;
  *  - size (§5.9): the message's octets, strictly over / under;
  *  - :is, :contains ("" is in every value), :matches with "*" (any run)
- *    and "?" (one character: one octet for i;octet, one UTF-8 character
- *    for i;ascii-casemap), "\" taking the next key character literally;
- *    i;ascii-casemap folds A–Z only.
+ *    and "?" (one character, and both i;octet and i;ascii-casemap define
+ *    a character as one octet, §2.7.1), "\" taking the next key
+ *    character literally; i;ascii-casemap folds A–Z only (RFC 4790 §9.2).
  * Actions (§2.10.1–§2.10.3, §4): keep, fileinto, redirect and discard all
  * cancel the implicit keep; a duplicate folder or address is done once;
  * "keep" and fileinto "INBOX" are one. stop ends the script (§3.3).
@@ -39,21 +39,6 @@ static gboolean eq_char(char a, char b, gboolean fold) {
   return fold ? g_ascii_tolower(a) == g_ascii_tolower(b) : a == b;
 }
 
-/* Octets of the character at S (N octets left): 1 for i;octet or for
- * anything that is not a well-formed UTF-8 sequence. */
-static gsize char_len(const char *s, gsize n, gboolean utf8) {
-  if (!utf8 || n == 0)
-    return 1;
-  guchar c = (guchar)s[0];
-  gsize want = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-  if (want > n)
-    return 1;
-  for (gsize i = 1; i < want; i++)
-    if (((guchar)s[i] & 0xc0) != 0x80)
-      return 1;
-  return want;
-}
-
 /* Wildcard match with one backtracking point (the last "*"), which is
  * enough for "*" and "?" and keeps the cost at O(len(value) * len(key)). */
 static gboolean glob(const char *v, gsize vn, const char *k, gsize kn, gboolean fold) {
@@ -67,7 +52,7 @@ static gboolean glob(const char *v, gsize vn, const char *k, gsize kn, gboolean 
     }
     if (ki < kn && k[ki] == '?') {
       ki++;
-      vi += char_len(v + vi, vn - vi, fold);
+      vi++;
       continue;
     }
     if (ki < kn) {
@@ -85,7 +70,7 @@ static gboolean glob(const char *v, gsize vn, const char *k, gsize kn, gboolean 
     }
     if (star_k == G_MAXSIZE)
       return FALSE;
-    star_v += char_len(v + star_v, vn - star_v, fold);
+    star_v++;
     vi = star_v;
     ki = star_k;
   }
