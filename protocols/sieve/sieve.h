@@ -2,7 +2,8 @@
  * user mail rules run at final delivery.
  *
  * Supported: require; if / elsif / else; allof, anyof, not, true, false;
- * the tests header, address (:all / :localpart / :domain), envelope
+ * the tests header, address (:all / :localpart / :domain; only on fields
+ * that hold addresses, §5.1), envelope
  * (require "envelope"; "from" and "to"), exists, size (:over / :under,
  * K / M / G); match types :is, :contains, :matches; comparators
  * "i;ascii-casemap" (the default) and "i;octet"; the actions keep,
