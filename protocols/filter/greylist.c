@@ -19,8 +19,9 @@
  *    never passed and were last seen over retry_window ago. Here the same
  *    tests run at lookup time too, so results do not depend on when
  *    maintenance ran (Postgrey runs it nightly).
- * Not copied: Postgrey's dial-up pool heuristic (a reverse name containing
- * the last two octets keeps the full address) and --privacy hashing. */
+ * Not copied: --privacy hashing, and Postgrey's lookups by client name
+ * (whitelist_clients by host name: the host passes addresses only).
+ * Checked against Postgrey 1.37 itself by tests/greylist_peer_test.py. */
 #include "greylist.h"
 
 #include <arpa/inet.h>
