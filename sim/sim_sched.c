@@ -291,6 +291,8 @@ static void radix_settle(sim_sched *s, unsigned k, sim_time t) {
   b->min = SIM_TIME_NEVER;
   for (size_t i = 0; i < n; i++) {
     unsigned j = bucket_of(t, b->e[i].t);
+    if (j == 0) /* runs next: fetch its callback record early */
+      __builtin_prefetch(&s->slots[slot_of(&b->e[i])]);
     bucket_push(&s->bk[j], b->e[i]);
     s->nonempty |= (UINT64_C(1) << j) >> 1;
   }
@@ -301,6 +303,8 @@ static entry radix_pop0(sim_sched *s) {
   entry e = b0->e[b0->head++];
   if (b0->head == b0->len)
     b0->head = b0->len = 0;
+  else /* the next event's callback record: a likely cache miss at large P */
+    __builtin_prefetch(&s->slots[slot_of(&b0->e[b0->head])]);
   s->count--;
   return e;
 }
