@@ -259,7 +259,10 @@ START_TEST(every_truncation_is_an_error_not_a_crash) {
 END_TEST
 
 START_TEST(bundled_scenarios_load) {
-  const char *files[] = {"scenarios/stream.json", "scenarios/dns.json", "scenarios/journey.json"};
+  const char *files[] = {"scenarios/stream.json",      "scenarios/dns.json",
+                         "scenarios/journey.json",     "scenarios/mx-failover.json",
+                         "scenarios/retry-bounce.json", "scenarios/pop3-vs-imap.json",
+                         "scenarios/loop.json",        "scenarios/load.json"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     char *p = testutil_src_path(files[i]);
     GError *err = NULL;
