@@ -123,6 +123,9 @@ static const struct {
     {"{\"name\":\"x\",\"hosts\":[],\"zzzzzz\":1}", "unknown key \"zzzzzz\"", "expected one of"},
     {"{\"name\":\"x\",\"hosts\":[]}", "$.hosts", "at least one host"},
     {"{\"name\":\"x\",\"hosts\":{}}", "$.hosts", "expected an array"},
+    {"{\"name\":\"x\",\"tls\":\"no\",\"hosts\":[]}", "$.tls", "expected true or false, got a string"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"users\":[{\"address\":\"a@x.org\"},{\"address\":\"A@X.ORG\"}]}",
+     "$.users[1]", "user \"A@X.ORG\" is listed twice"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a b\"}]}", "$.hosts[0]", "letters, digits"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", "$.hosts[1]", "used twice"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\",\"addrs\":[\"10.0.0.300\"]}]}",
@@ -168,6 +171,9 @@ static const struct {
     {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"client\":\"pc\",\"submit\":\"mta1\"}],"
                "\"messages\":[{\"from\":\"b@example.org\"}]"),
      "$.messages[0]", "at least one recipient"},
+    {MAILW("", ",\"messages\":[{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]}]"),
+     "$.messages[1]", "\"id\": \"a\" is used twice"},
     {MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}", ""), "$.hosts[5]",
      "no zone with origin \"example.org.\""},
     {MAILW3("", ",{\"origin\":\"example.org\",\"records\":[]}", ""), "$.zones[1]",

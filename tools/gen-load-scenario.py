@@ -2,7 +2,8 @@
 """tools/gen-load-scenario.py — writes the load scenario (deterministically).
 
     tools/gen-load-scenario.py [--users 1000] [--domains 100] [--messages 10000]
-                               [--over 3600] [--seed 1] [--name load] [--out FILE]
+                               [--over 3600] [--seed 1] [--name load] [--no-tls]
+                               [--out FILE]
 
 The world: DOMAINS mail domains d00.test, d01.test, ... Each has its
 provider's MTA mx.dNN.test (submission on 587 with STARTTLS+AUTH, MX on 25,
@@ -126,6 +127,7 @@ def build(a):
                         "--messages %d --over %d --seed %d"
                         % (len(users), nd, a.messages, a.over, a.users, nd, a.messages, a.over, a.seed)),
         "seed": a.seed,
+        **({"tls": False} if a.no_tls else {}),
         "duration": "%ds" % (a.over + 900),
         "hosts": hosts, "links": links, "zones": zones, "users": users, "messages": messages,
     }
@@ -156,6 +158,8 @@ def main():
     p.add_argument("--over", type=int, default=3600, help="seconds of simulated time")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--name", default="load")
+    p.add_argument("--no-tls", action="store_true",
+                   help='write "tls": false (plain-text mail services, for the benchmark)')
     p.add_argument("--out", default="-")
     a = p.parse_args()
     if a.domains < 2 or a.users < a.domains or a.users % a.domains:
