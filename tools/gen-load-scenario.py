@@ -3,7 +3,7 @@
 
     tools/gen-load-scenario.py [--users 1000] [--domains 100] [--messages 10000]
                                [--over 3600] [--seed 1] [--name load] [--no-tls]
-                               [--out FILE]
+                               [--unreachable] [--out FILE]
 
 The world: DOMAINS mail domains d00.test, d01.test, ... Each has its
 provider's MTA mx.dNN.test (submission on 587 with STARTTLS+AUTH, MX on 25,
@@ -79,6 +79,10 @@ def build(a):
             "ns.hosting.test. 172800 IN A 10.0.0.53"]
             + ["%s. 86400 IN NS ns.hosting.test." % d for d in dom]},
     ]
+    if a.unreachable:
+        hosts.append({"name": "blackhole.test", "role": "server", "addrs": ["10.0.2.1"]})
+        links.append({"a": "blackhole.test", "b": "internet", "latency": "5ms",
+                      "bandwidth": "10Gbit"})
     users = []
     for i, d in enumerate(dom):
         res = "resolver%d.test" % (i // 10)
@@ -97,7 +101,7 @@ def build(a):
             "@ 3600 IN SOA ns.hosting.test. hostmaster.%s. 1 7200 900 1209600 300" % d,
             "@ 3600 IN NS ns.hosting.test.",
             "@ 3600 IN MX 10 mx.%s." % d,
-            "mx.%s. 3600 IN A %s.25" % (d, net),
+            "mx.%s. 3600 IN A %s" % (d, "10.0.2.1" if a.unreachable else net + ".25"),
             "mail.%s. 3600 IN A %s.110" % (d, net),
             "users.%s. 3600 IN A %s.10" % (d, net)]})
         for u in range(per):
@@ -109,7 +113,7 @@ def build(a):
     for k in range(a.messages):
         s = rng.below(len(users))
         sd = s // per
-        r = (s + per * (1 + rng.below(nd - 1)) + rng.below(per)) % len(users)
+        r = ((sd + 1 + rng.below(nd - 1)) % nd) * per + rng.below(per)
         m = {"id": "m%d" % (k + 1), "from": users[s]["address"], "to": [users[r]["address"]]}
         if rng.below(100) < 15:
             c = rng.below(len(users))
@@ -160,6 +164,9 @@ def main():
     p.add_argument("--name", default="load")
     p.add_argument("--no-tls", action="store_true",
                    help='write "tls": false (plain-text mail services, for the benchmark)')
+    p.add_argument("--unreachable", action="store_true",
+                   help="every domain's MX record points at a host where nothing listens on "
+                        "port 25: all mail stays queued at the senders (queue memory benchmark)")
     p.add_argument("--out", default="-")
     a = p.parse_args()
     if a.domains < 2 or a.users < a.domains or a.users % a.domains:
