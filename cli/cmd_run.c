@@ -1,6 +1,7 @@
 /* cmd_run.c — `mailsim run` and `mailsim check`. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "scn.h"
@@ -12,6 +13,41 @@ static bool parse_seed(const char *s, uint64_t *out) {
     return false;
   *out = v;
   return true;
+}
+
+/* The progress bar: on a terminal only, and only once the run has taken a
+ * second of wall time. The wall clock is read here and in the summary's
+ * last line, never by the simulation (the trace cannot depend on it). */
+typedef struct {
+  gint64 started; /* monotonic, us */
+  bool shown;
+  int last_permille;
+} progress;
+
+static void on_progress(void *user, sim_time now, sim_time end, uint64_t events) {
+  progress *p = user;
+  gint64 wall = g_get_monotonic_time() - p->started;
+  if (wall < G_USEC_PER_SEC)
+    return;
+  int pm = end == SIM_TIME_NEVER || end <= 0 ? -1 : (int)(now / (end / 1000 + 1));
+  if (p->shown && pm == p->last_permille && pm >= 0)
+    return;
+  p->shown = true;
+  p->last_permille = pm;
+  char b[SIM_TIME_BUFSZ];
+  if (pm < 0) {
+    fprintf(stderr, "\r  %s simulated, %" G_GUINT64_FORMAT " events  ",
+            sim_time_format_short(now, b), (guint64)events);
+  } else {
+    char bar[41];
+    int fill = pm * 40 / 1000;
+    for (int i = 0; i < 40; i++)
+      bar[i] = i < fill ? '#' : ' ';
+    bar[40] = '\0';
+    fprintf(stderr, "\r  [%s] %3d%% %s simulated, %" G_GUINT64_FORMAT " events  ", bar, pm / 10,
+            sim_time_format_short(now, b), (guint64)events);
+  }
+  fflush(stderr);
 }
 
 int cli_cmd_run(int argc, char **argv) {
@@ -68,7 +104,13 @@ int cli_cmd_run(int argc, char **argv) {
     goto out;
   }
   sw = scn_world_build(cfg, seed, tw, detail);
+  progress prog = {g_get_monotonic_time(), false, -1};
+  if (isatty(2))
+    scn_world_set_progress(sw, on_progress, &prog);
   bool ok = scn_world_run(sw);
+  gint64 wall_us = g_get_monotonic_time() - prog.started;
+  if (prog.shown)
+    fputs("\r\033[K", stderr); /* clear the bar's line */
   uint64_t records = trace_writer_records(tw);
   if (!trace_writer_close(tw, &err)) {
     fprintf(stderr, "mailsim run: %s: %s\n", path, err->message);
@@ -80,6 +122,15 @@ int cli_cmd_run(int argc, char **argv) {
     scn_world_summary(sw, sum);
     g_string_append_printf(sum, "trace     %s (%" G_GUINT64_FORMAT " records, %s detail)\n",
                            path, (guint64)records, sim_detail_name(detail));
+    /* Wall figures: the summary only, never the trace. */
+    double secs = (double)wall_us / 1e6;
+    uint64_t events = sim_sched_executed(sim_world_sched(scn_world_sim(sw)));
+    g_string_append_printf(sum, "wall      %.3f s, %.0f events/s", secs,
+                           secs > 0 ? (double)events / secs : 0.0);
+    uint64_t msgs = scn_world_submitted(sw);
+    if (msgs)
+      g_string_append_printf(sum, ", %.0f messages/s", secs > 0 ? (double)msgs / secs : 0.0);
+    g_string_append_c(sum, '\n');
     /* The summary goes to stderr when the trace is on stdout. */
     fputs(sum->str, g_strcmp0(path, "-") == 0 ? stderr : stdout);
     g_string_free(sum, TRUE);

@@ -148,3 +148,8 @@ void dns_client_cancel(dns_client *c, uint64_t id) {
   g_ptr_array_remove_fast(c->pending, p);
   pending_free(p);
 }
+
+const dns_res_stats *dns_client_stats(const dns_client *c) {
+  dns_res *e = dns_driver_engine(c->drv);
+  return e ? dns_res_stats_peek(e) : NULL;
+}

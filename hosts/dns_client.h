@@ -33,6 +33,9 @@ void dns_client_free(dns_client *c);
  * is not called. */
 uint64_t dns_client_lookup(dns_client *c, const char *qname, uint16_t qtype, dns_client_fn fn,
                            void *user);
+/* The engine's counters (lookups, answered from the cache, queries sent),
+ * or NULL while the host is down (a crash starts them again from zero). */
+const dns_res_stats *dns_client_stats(const dns_client *c);
 /* Forgets lookup ID: its callback will not run. */
 void dns_client_cancel(dns_client *c, uint64_t id);
 

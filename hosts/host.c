@@ -12,6 +12,7 @@ struct host {
   char *role;
   disk *disk;
   GArray *subs; /* crash_sub, in registration order */
+  struct mail_tally *tally;
 };
 
 static void node_hook(void *user, sim_node *n, bool crashed) {
@@ -51,6 +52,9 @@ disk *host_disk(host *h) { return h->disk; }
 sim_rng *host_rng(host *h) { return sim_node_rng(h->node); }
 sim_time host_now(const host *h) { return sim_world_now(h->w); }
 trace_writer *host_trace(const host *h, sim_detail detail) { return sim_world_trace(h->w, detail); }
+
+void host_set_tally(host *h, struct mail_tally *t) { h->tally = t; }
+struct mail_tally *host_tally(const host *h) { return h->tally; }
 
 void host_on_crash(host *h, host_crash_fn fn, void *user) {
   crash_sub s = {fn, user};

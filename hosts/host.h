@@ -41,6 +41,12 @@ sim_time host_now(const host *h);
 /* The trace at DETAIL, or NULL (see sim_world_trace). */
 trace_writer *host_trace(const host *h, sim_detail detail);
 
+/* The run's mail counters (mail_tally.h), fed by the msg.* writers of
+ * every service on this host; borrowed; NULL (the default): none. */
+struct mail_tally;
+void host_set_tally(host *h, struct mail_tally *t);
+struct mail_tally *host_tally(const host *h);
+
 typedef void (*host_crash_fn)(void *user, bool crashed);
 /* FN(USER, crashed) runs on every crash and restart of the host. */
 void host_on_crash(host *h, host_crash_fn fn, void *user);

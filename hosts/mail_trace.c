@@ -1,6 +1,8 @@
 /* mail_trace.c — msg.* records (see mail_trace.h). */
 #include "mail_trace.h"
 
+#include "mail_tally.h"
+
 static trace_writer *begin(host *h, const char *ev) {
   trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
   trace_event_begin(tw, host_now(h), ev);
@@ -40,6 +42,8 @@ static void transfer(host *h, const char *ev, const char *client, const char *ms
 
 void mail_trace_submit(host *h, const char *client, const char *msg, uint64_t conn,
                        const char *queue_id, mail_rcpts rcpts, bool tls, const char *auth) {
+  if (host_tally(h))
+    mail_tally_submit(host_tally(h), msg, rcpts.n, host_now(h));
   trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
   if (!tw)
     return;
@@ -69,6 +73,8 @@ void mail_trace_queue(host *h, const char *msg, const char *queue_id, mail_rcpts
 
 void mail_trace_defer(host *h, const char *msg, const char *queue_id, const char *rcpt,
                       const char *reason, sim_time next_try) {
+  if (host_tally(h))
+    mail_tally_defer(host_tally(h), msg, queue_id[0] == '\0');
   trace_writer *tw = begin(h, "msg.defer");
   trace_key_str(tw, "node", host_name(h));
   trace_key_str(tw, "msg", msg);
@@ -81,6 +87,8 @@ void mail_trace_defer(host *h, const char *msg, const char *queue_id, const char
 
 void mail_trace_bounce(host *h, const char *msg, const char *queue_id, const char *rcpt,
                        const char *reason, const char *dsn) {
+  if (host_tally(h))
+    mail_tally_bounce(host_tally(h), msg);
   trace_writer *tw = begin(h, "msg.bounce");
   trace_key_str(tw, "node", host_name(h));
   trace_key_str(tw, "msg", msg);
@@ -93,6 +101,8 @@ void mail_trace_bounce(host *h, const char *msg, const char *queue_id, const cha
 
 void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *mailbox,
                         const char *folder, uint32_t uid) {
+  if (host_tally(h))
+    mail_tally_deliver(host_tally(h), msg, host_now(h));
   trace_writer *tw = begin(h, "msg.deliver");
   trace_key_str(tw, "node", host_name(h));
   trace_key_str(tw, "msg", msg);
@@ -105,6 +115,8 @@ void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *
 
 void mail_trace_fetch(host *h, const char *server, const char *msg, const char *proto,
                       const char *mailbox) {
+  if (host_tally(h))
+    mail_tally_fetch(host_tally(h));
   trace_writer *tw = begin(h, "msg.fetch");
   trace_key_str(tw, "node", host_name(h));
   trace_key_str(tw, "from", server);
@@ -124,6 +136,8 @@ void mail_trace_expire(host *h, const char *msg, const char *queue_id) {
 
 void mail_trace_fail(host *h, const char *server, const char *msg, const char *rcpt,
                      const char *reason) {
+  if (host_tally(h))
+    mail_tally_fail(host_tally(h));
   trace_writer *tw = begin(h, "msg.fail");
   trace_key_str(tw, "node", host_name(h));
   trace_key_str(tw, "to", server);

@@ -116,16 +116,14 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown");
   if (!field) /* a HELO name a Received field cannot carry */
     field = received_field(c, ev, queue_id, "unknown");
-  GByteArray *b = g_byte_array_sized_new((guint)(ev->len + 512));
-  if (field)
-    g_byte_array_append(b, (const guint8 *)field, (guint)strlen(field));
-  if (prepend)
-    g_byte_array_append(b, (const guint8 *)prepend, (guint)strlen(prepend));
-  if (added_id) {
-    char *h = g_strdup_printf("Message-ID: <%s>\r\n", msgid);
-    g_byte_array_append(b, (const guint8 *)h, (guint)strlen(h));
-    g_free(h);
-  }
+  char *h = added_id ? g_strdup_printf("Message-ID: <%s>\r\n", msgid) : NULL;
+  /* Exactly the stored size: the body stays in memory while it is queued. */
+  size_t fl = field ? strlen(field) : 0, pl = prepend ? strlen(prepend) : 0, hl = h ? strlen(h) : 0;
+  GByteArray *b = g_byte_array_sized_new((guint)(fl + pl + hl + ev->len));
+  g_byte_array_append(b, (const guint8 *)field, (guint)fl);
+  g_byte_array_append(b, (const guint8 *)prepend, (guint)pl);
+  g_byte_array_append(b, (const guint8 *)h, (guint)hl);
+  g_free(h);
   g_byte_array_append(b, ev->data, (guint)ev->len);
   GBytes *body = g_byte_array_free_to_bytes(b);
   g_free(field);

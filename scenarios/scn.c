@@ -44,6 +44,8 @@ static scn_config *config_new(const char *file) {
   c->faults = g_array_new(FALSE, TRUE, sizeof(scn_fault));
   g_array_set_clear_func(c->faults, fault_clear);
   scn__mail_init(c);
+  c->host_idx = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  c->user_idx = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   return c;
 }
 
@@ -58,10 +60,16 @@ void scn_config_free(scn_config *c) {
   g_array_unref(c->traffic);
   g_array_unref(c->faults);
   scn__mail_free(c);
+  if (c->host_idx)
+    g_hash_table_unref(c->host_idx);
+  if (c->user_idx)
+    g_hash_table_unref(c->user_idx);
   g_free(c);
 }
 
 int scn_find_host(const scn_config *c, const char *name) {
+  if (c->host_idx) /* large worlds: the loader's index */
+    return GPOINTER_TO_INT(g_hash_table_lookup(c->host_idx, name)) - 1;
   for (guint i = 0; i < c->hosts->len; i++)
     if (strcmp(g_array_index(c->hosts, scn_host, i).name, name) == 0)
       return (int)i;
@@ -129,6 +137,8 @@ static void load_hosts(scn_json_ctx *x, scn_config *c, const cJSON *root) {
         h.role = g_strdup("host");
       scn__mail_host(x, &h, it, path);
     }
+    if (h.name && !g_hash_table_contains(c->host_idx, h.name))
+      g_hash_table_insert(c->host_idx, g_strdup(h.name), GINT_TO_POINTER(c->hosts->len + 1));
     g_array_append_val(c->hosts, h);
     g_free(path);
   }
@@ -326,8 +336,9 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
   }
   static const char *const keys[] = {"name",  "description", "seed",  "duration", "epoch",
                                      "hosts", "links",       "zones", "users",    "messages",
-                                     "traffic", "faults",    NULL};
+                                     "traffic", "faults",    "tls",   NULL};
   c->seed = 1;
+  c->tls = true;
   c->duration = SIM_TIME_NEVER;
   if (!cJSON_IsObject(root)) {
     scn_json_fail(&x, "$", "expected a scenario object");
@@ -335,7 +346,8 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
              scn_json_string(&x, root, "$", "name", true, &c->name) &&
              scn_json_string(&x, root, "$", "description", false, &c->description) &&
              scn_json_seed(&x, root, "$", "seed", false, &c->seed) &&
-             scn_json_duration(&x, root, "$", "duration", false, &c->duration)) {
+             scn_json_duration(&x, root, "$", "duration", false, &c->duration) &&
+             scn_json_bool(&x, root, "$", "tls", false, &c->tls)) {
     load_hosts(&x, c, root);
     load_links(&x, c, root);
     load_traffic(&x, c, root);

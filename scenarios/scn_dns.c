@@ -116,3 +116,22 @@ void scn_dns_free(scn_dns *d) {
 }
 
 dns_client *scn_dns_client(scn_dns *d, int i) { return d->clients->pdata[i]; }
+
+void scn_dns_get_stats(const scn_dns *d, scn_dns_stats *out) {
+  memset(out, 0, sizeof *out);
+  for (guint i = 0; i < d->clients->len; i++) {
+    const dns_res_stats *st = d->clients->pdata[i] ? dns_client_stats(d->clients->pdata[i]) : NULL;
+    if (st) {
+      out->stub_lookups += st->lookups;
+      out->stub_from_cache += st->from_cache;
+    }
+  }
+  for (guint i = 0; i < d->resolvers->len; i++) {
+    const dns_res_stats *st = dns_resolver_stats(d->resolvers->pdata[i]);
+    if (st) {
+      out->res_lookups += st->lookups;
+      out->res_from_cache += st->from_cache;
+      out->queries += st->queries;
+    }
+  }
+}

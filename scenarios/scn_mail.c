@@ -254,6 +254,13 @@ static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
         u.password = g_strdup("secret");
     }
     g_free(fetch);
+    if (u.address) {
+      char *key = g_ascii_strdown(u.address, -1);
+      if (!g_hash_table_contains(c->user_idx, key))
+        g_hash_table_insert(c->user_idx, key, GINT_TO_POINTER(c->users->len + 1));
+      else
+        g_free(key);
+    }
     g_array_append_val(c->users, u);
     g_free(path);
   }
@@ -291,6 +298,7 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   const cJSON *arr;
   if (!scn_json_array(x, root, "$", "messages", false, &arr) || !arr)
     return;
+  GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal); /* lookup only */
   int i = 0;
   for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
     char *path = scn_json_index_path("$.messages", i);
@@ -322,13 +330,13 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
           if (!valid_address(lists[k]->pdata[j]))
             scn_json_fail(x, path, "recipient \"%s\": expected local@domain",
                           (char *)lists[k]->pdata[j]);
-      for (guint j = 0; j < c->messages->len && scn_json_ok(x); j++)
-        if (strcmp(g_array_index(c->messages, scn_message, j).id, m.id) == 0)
-          scn_json_fail(x, path, "\"id\": \"%s\" is used twice", m.id);
+      if (scn_json_ok(x) && !g_hash_table_add(ids, m.id))
+        scn_json_fail(x, path, "\"id\": \"%s\" is used twice", m.id);
     }
     g_array_append_val(c->messages, m);
     g_free(path);
   }
+  g_hash_table_unref(ids);
 }
 
 void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root) {
@@ -426,6 +434,12 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
 }
 
 const scn_user *scn_find_user(const scn_config *c, const char *address) {
+  if (c->user_idx) { /* large worlds: the loader's index */
+    char *key = g_ascii_strdown(address, -1);
+    int i = GPOINTER_TO_INT(g_hash_table_lookup(c->user_idx, key)) - 1;
+    g_free(key);
+    return i < 0 ? NULL : &g_array_index(c->users, scn_user, i);
+  }
   for (guint i = 0; i < c->users->len; i++) {
     const scn_user *u = &g_array_index(c->users, scn_user, i);
     if (u->address && g_ascii_strcasecmp(u->address, address) == 0)

@@ -149,7 +149,8 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
     const scn_host *h = &g_array_index(c->hosts, scn_host, i);
     mua *m = NULL;
     if (is_mail_role(h->role)) {
-      tls_host *th = make_tls(mw, h, hosts[i]);
+      /* "tls": false — no certificates, no STARTTLS offered or asked for. */
+      tls_host *th = c->tls ? make_tls(mw, h, hosts[i]) : NULL;
       dns_client *dc = scn_dns_client(dns, (int)i);
       if (!strcmp(h->role, "mta"))
         start_mta(mw, c, h, hosts[i], th, dc);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "bulk.h"
+#include "mail_tally.h"
 #include "scn_dns.h"
 #include "scn_mailworld.h"
 #include "sim_net.h"
@@ -42,6 +43,9 @@ struct scn_world {
   GArray *streams;    /* stream */
   GPtrArray *sinks;   /* sink_entry*, in creation order */
   GPtrArray *lookups; /* lookup* */
+  mail_tally *tally;
+  scn_world_progress_fn progress;
+  void *progress_user;
   sim_time ended_at;
   uint64_t events;
 };
@@ -156,6 +160,9 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
     if (!l->up)
       sim_net_link_set_up(net, sl, false);
   }
+  sw->tally = mail_tally_new();
+  for (guint i = 0; i < sw->hosts->len; i++)
+    host_set_tally(sw->hosts->pdata[i], sw->tally);
   sw->dns = scn_dns_new(c, (host *const *)sw->hosts->pdata);
   sw->mail = scn_mailworld_new(c, (host *const *)sw->hosts->pdata, sw->dns);
   for (guint i = 0; i < c->traffic->len; i++) {
@@ -210,10 +217,17 @@ void scn_world_free(scn_world *sw) {
   g_ptr_array_unref(sw->lookups);
   sim_world_free(sw->w);
   g_ptr_array_unref(sw->hosts);
+  mail_tally_free(sw->tally);
   g_free(sw);
 }
 
 sim_world *scn_world_sim(scn_world *sw) { return sw->w; }
+
+uint64_t scn_world_submitted(scn_world *sw) {
+  mail_tally_stats ts;
+  mail_tally_get(sw->tally, &ts);
+  return ts.submitted;
+}
 
 static bool stream_ok(const stream *s) {
   const bulk_stats *got = bulk_sink_find(s->sink, s->src);
@@ -246,9 +260,48 @@ static void write_header_extra(void *user, trace_writer *tw) {
   trace_obj_end(tw);
 }
 
+void scn_world_set_progress(scn_world *sw, scn_world_progress_fn fn, void *user) {
+  sw->progress = fn;
+  sw->progress_user = user;
+}
+
+/* With a progress callback the run goes in slices of simulated time, the
+ * callback between slices. Slicing changes nothing the world sees: no
+ * event runs between slices, and a slice ending early (SIM_RUN_UNTIL) only
+ * moves the clock to where the next slice starts from. */
+static void run_loop(scn_world *sw) {
+  sim_time end = sw->cfg->duration;
+  if (!sw->progress) {
+    sim_world_run(sw->w, end);
+    return;
+  }
+  sim_time slice = end == SIM_TIME_NEVER ? SIM_MIN : end / 1000 + 1;
+  for (;;) {
+    sim_time now = sim_world_now(sw->w);
+    sim_time next = end - now <= slice ? end : now + slice;
+    sim_run_result r = sim_world_run(sw->w, next);
+    sw->progress(sw->progress_user, sim_world_now(sw->w), end,
+                 sim_sched_executed(sim_world_sched(sw->w)));
+    if (r != SIM_RUN_UNTIL || next == end)
+      break;
+  }
+}
+
+static void write_dns_stats(scn_world *sw, trace_writer *tw) {
+  scn_dns_stats ds;
+  scn_dns_get_stats(sw->dns, &ds);
+  trace_obj_begin(tw, "dns");
+  trace_key_uint(tw, "lookups", ds.stub_lookups);
+  trace_key_uint(tw, "from_cache", ds.stub_from_cache);
+  trace_key_uint(tw, "resolver_lookups", ds.res_lookups);
+  trace_key_uint(tw, "resolver_from_cache", ds.res_from_cache);
+  trace_key_uint(tw, "queries", ds.queries);
+  trace_obj_end(tw);
+}
+
 bool scn_world_run(scn_world *sw) {
   sim_net_write_header(sim_world_net(sw->w), sw->cfg->name, write_header_extra, (void *)sw->cfg);
-  sim_world_run(sw->w, sw->cfg->duration);
+  run_loop(sw);
   sw->ended_at = sim_world_now(sw->w);
   sw->events = sim_sched_executed(sim_world_sched(sw->w));
 
@@ -300,6 +353,19 @@ bool scn_world_run(scn_world *sw) {
     trace_key_uint(tw, "fetched", mt.fetched);
     trace_key_uint(tw, "failed", mt.failed);
     trace_key_uint(tw, "queued", mt.queued);
+    mail_tally_stats ts;
+    mail_tally_get(sw->tally, &ts);
+    trace_key_uint(tw, "submitted", ts.submitted);
+    trace_key_uint(tw, "submitted_rcpts", ts.submitted_rcpts);
+    trace_key_uint(tw, "deferred", ts.deferred);
+    trace_key_uint(tw, "retries", ts.retries);
+    trace_key_uint(tw, "client_retries", ts.client_retries);
+    trace_key_uint(tw, "bounced", ts.bounced);
+    trace_key_uint(tw, "delivered_dsns", ts.unsubmitted);
+    trace_key_uint(tw, "delay_samples", ts.delay_samples);
+    trace_key_int(tw, "delay_p50_ns", ts.delay_p50);
+    trace_key_int(tw, "delay_p95_ns", ts.delay_p95);
+    trace_key_int(tw, "delay_max_ns", ts.delay_max);
     trace_obj_end(tw);
     trace_arr_begin(tw, "violations");
     for (guint i = 0; i < viol->len; i++)
@@ -308,9 +374,20 @@ bool scn_world_run(scn_world *sw) {
     all_ok &= mt.violations == 0 && mt.failed == 0;
     g_ptr_array_unref(viol);
   }
+  write_dns_stats(sw, tw);
   trace_key_bool(tw, "ok", all_ok);
   trace_end(tw);
   return all_ok;
+}
+
+/* "12.3%" in integer arithmetic (per mille, rounded down). */
+static void append_rate(GString *out, uint64_t part, uint64_t whole) {
+  if (!whole) {
+    g_string_append(out, "-");
+    return;
+  }
+  uint64_t pm = (uint64_t)(((u128)part * 1000) / whole);
+  g_string_append_printf(out, "%" PRIu64 ".%" PRIu64 "%%", pm / 10, pm % 10);
 }
 
 void scn_world_summary(const scn_world *sw, GString *out) {
@@ -344,15 +421,39 @@ void scn_world_summary(const scn_world *sw, GString *out) {
   if (scn_mailworld_any(sw->mail)) {
     scn_mail_totals mt;
     scn_mailworld_totals(sw->mail, &mt, NULL);
+    mail_tally_stats ts;
+    mail_tally_get(sw->tally, &ts);
     g_string_append_printf(out,
-                           "mail      %" PRIu64 " composed, %" PRIu64 " recipients accepted at "
-                           "submission, %" PRIu64 " stored in mailboxes, %" PRIu64
-                           " fetched, %" PRIu64 " failed, %" PRIu64 " still queued\n",
-                           mt.composed, mt.accepted, mt.delivered, mt.fetched, mt.failed,
-                           mt.queued);
+                           "mail      %" PRIu64 " composed, %" PRIu64 " submitted (%" PRIu64
+                           " recipients), %" PRIu64 " delivered (%" PRIu64 " DSNs), %" PRIu64
+                           " deferred, %" PRIu64
+                           " bounced, %" PRIu64 " failed at the client, %" PRIu64
+                           " still queued; %" PRIu64 " fetched\n",
+                           mt.composed, ts.submitted, ts.submitted_rcpts, ts.delivered,
+                           ts.unsubmitted, ts.deferred, ts.bounced, mt.failed, mt.queued, mt.fetched);
+    char b3[SIM_TIME_BUFSZ];
+    if (ts.delay_samples)
+      g_string_append_printf(out, "delay     submission to mailbox: p50 %s, p95 %s, max %s (%" PRIu64
+                             " deliveries)\n",
+                             sim_time_format_short(ts.delay_p50, b1),
+                             sim_time_format_short(ts.delay_p95, b2),
+                             sim_time_format_short(ts.delay_max, b3), ts.delay_samples);
+    g_string_append_printf(out, "retries   %" PRIu64 " by MTAs, %" PRIu64 " by mail clients\n",
+                           ts.retries, ts.client_retries);
     g_string_append_printf(out, "invariant %s\n",
                            mt.violations ? "VIOLATED (see the end record)"
                                          : "nothing accepted was lost");
+  }
+  scn_dns_stats ds;
+  scn_dns_get_stats(sw->dns, &ds);
+  if (ds.stub_lookups || ds.res_lookups) {
+    g_string_append_printf(out, "dns       %" PRIu64 " lookups by hosts, ", ds.stub_lookups);
+    append_rate(out, ds.stub_from_cache, ds.stub_lookups);
+    g_string_append_printf(out, " from their caches; resolvers: %" PRIu64 " lookups, ",
+                           ds.res_lookups);
+    append_rate(out, ds.res_from_cache, ds.res_lookups);
+    g_string_append_printf(out, " from their caches, %" PRIu64 " queries to name servers\n",
+                           ds.queries);
   }
   for (guint i = 0; i < sw->lookups->len; i++) {
     const lookup *l = sw->lookups->pdata[i];

@@ -123,6 +123,9 @@ static const struct {
     {"{\"name\":\"x\",\"hosts\":[],\"zzzzzz\":1}", "unknown key \"zzzzzz\"", "expected one of"},
     {"{\"name\":\"x\",\"hosts\":[]}", "$.hosts", "at least one host"},
     {"{\"name\":\"x\",\"hosts\":{}}", "$.hosts", "expected an array"},
+    {"{\"name\":\"x\",\"tls\":\"no\",\"hosts\":[]}", "$.tls", "expected true or false, got a string"},
+    {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"users\":[{\"address\":\"a@x.org\"},{\"address\":\"A@X.ORG\"}]}",
+     "$.users[1]", "user \"A@X.ORG\" is listed twice"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a b\"}]}", "$.hosts[0]", "letters, digits"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", "$.hosts[1]", "used twice"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\",\"addrs\":[\"10.0.0.300\"]}]}",
@@ -168,6 +171,9 @@ static const struct {
     {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"client\":\"pc\",\"submit\":\"mta1\"}],"
                "\"messages\":[{\"from\":\"b@example.org\"}]"),
      "$.messages[0]", "at least one recipient"},
+    {MAILW("", ",\"messages\":[{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]}]"),
+     "$.messages[1]", "\"id\": \"a\" is used twice"},
     {MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}", ""), "$.hosts[5]",
      "no zone with origin \"example.org.\""},
     {MAILW3("", ",{\"origin\":\"example.org\",\"records\":[]}", ""), "$.zones[1]",
@@ -259,7 +265,10 @@ START_TEST(every_truncation_is_an_error_not_a_crash) {
 END_TEST
 
 START_TEST(bundled_scenarios_load) {
-  const char *files[] = {"scenarios/stream.json", "scenarios/dns.json", "scenarios/journey.json"};
+  const char *files[] = {"scenarios/stream.json",      "scenarios/dns.json",
+                         "scenarios/journey.json",     "scenarios/mx-failover.json",
+                         "scenarios/retry-bounce.json", "scenarios/pop3-vs-imap.json",
+                         "scenarios/loop.json",        "scenarios/load.json"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     char *p = testutil_src_path(files[i]);
     GError *err = NULL;

@@ -1,0 +1,110 @@
+/* mail_tally.c — counters and delivery delays of a run (see mail_tally.h).
+ * Percentiles use the nearest-rank method on the sorted samples, in integer
+ * arithmetic: the p-th percentile of n samples is the ceil(p*n/100)-th. */
+#include "mail_tally.h"
+
+#include <glib.h>
+
+typedef struct {
+  sim_time submitted; /* -1: not submitted (yet) */
+  bool deferred;
+} msg_info;
+
+struct mail_tally {
+  GHashTable *msgs; /* Message-ID -> msg_info* (lookup only) */
+  GArray *delays;   /* sim_time */
+  bool sorted;
+  mail_tally_stats st;
+};
+
+mail_tally *mail_tally_new(void) {
+  mail_tally *t = g_new0(mail_tally, 1);
+  t->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  t->delays = g_array_new(FALSE, FALSE, sizeof(sim_time));
+  return t;
+}
+
+void mail_tally_free(mail_tally *t) {
+  if (!t)
+    return;
+  g_hash_table_unref(t->msgs);
+  g_array_unref(t->delays);
+  g_free(t);
+}
+
+static msg_info *info(mail_tally *t, const char *msg) {
+  msg_info *mi = g_hash_table_lookup(t->msgs, msg);
+  if (!mi) {
+    mi = g_new0(msg_info, 1);
+    mi->submitted = -1;
+    g_hash_table_insert(t->msgs, g_strdup(msg), mi);
+  }
+  return mi;
+}
+
+void mail_tally_submit(mail_tally *t, const char *msg, size_t nrcpts, sim_time now) {
+  msg_info *mi = info(t, msg);
+  if (mi->submitted < 0) {
+    mi->submitted = now;
+    t->st.submitted++;
+  }
+  t->st.submitted_rcpts += nrcpts;
+}
+
+void mail_tally_defer(mail_tally *t, const char *msg, bool client) {
+  if (client) {
+    t->st.client_retries++;
+    return;
+  }
+  t->st.retries++;
+  msg_info *mi = info(t, msg);
+  if (!mi->deferred) {
+    mi->deferred = true;
+    t->st.deferred++;
+  }
+}
+
+void mail_tally_bounce(mail_tally *t, const char *msg) {
+  (void)msg;
+  t->st.bounced++;
+}
+
+void mail_tally_deliver(mail_tally *t, const char *msg, sim_time now) {
+  t->st.delivered++;
+  msg_info *mi = g_hash_table_lookup(t->msgs, msg);
+  if (mi && mi->submitted >= 0) {
+    sim_time d = now - mi->submitted;
+    g_array_append_val(t->delays, d);
+    t->sorted = false;
+  } else {
+    t->st.unsubmitted++;
+  }
+}
+
+void mail_tally_fetch(mail_tally *t) { t->st.fetched++; }
+void mail_tally_fail(mail_tally *t) { t->st.failed++; }
+
+static int cmp_time(const void *a, const void *b) {
+  sim_time x = *(const sim_time *)a, y = *(const sim_time *)b;
+  return (x > y) - (x < y);
+}
+
+static sim_time rank(const GArray *v, unsigned pct) {
+  guint n = v->len;
+  guint k = (guint)(((uint64_t)pct * n + 99) / 100); /* ceil(pct*n/100), >= 1 for n >= 1 */
+  return g_array_index(v, sim_time, k ? k - 1 : 0);
+}
+
+void mail_tally_get(mail_tally *t, mail_tally_stats *out) {
+  if (!t->sorted) {
+    g_array_sort(t->delays, cmp_time);
+    t->sorted = true;
+  }
+  *out = t->st;
+  out->delay_samples = t->delays->len;
+  if (t->delays->len) {
+    out->delay_p50 = rank(t->delays, 50);
+    out->delay_p95 = rank(t->delays, 95);
+    out->delay_max = g_array_index(t->delays, sim_time, t->delays->len - 1);
+  }
+}

@@ -1,0 +1,84 @@
+/* mail_tally: counters and nearest-rank delay percentiles. */
+#include "mail_tally.h"
+#include "testutil.h"
+
+/* Delays (in seconds) and the percentiles they must give. */
+static const struct {
+  int n;
+  int64_t delays[10];
+  int64_t p50, p95, max;
+} pct_rows[] = {
+    {1, {7}, 7, 7, 7},
+    {2, {9, 1}, 1, 9, 9},
+    {4, {4, 3, 2, 1}, 2, 4, 4},
+    {10, {10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 5, 10, 10},
+    {5, {5, 5, 5, 5, 100}, 5, 100, 100},
+};
+
+START_TEST(percentiles) {
+  mail_tally *t = mail_tally_new();
+  char id[32];
+  for (int i = 0; i < pct_rows[_i].n; i++) {
+    g_snprintf(id, sizeof id, "m%d@x", i);
+    mail_tally_submit(t, id, 1, 1000 * SIM_S);
+    mail_tally_deliver(t, id, 1000 * SIM_S + pct_rows[_i].delays[i] * SIM_S);
+  }
+  mail_tally_stats st;
+  mail_tally_get(t, &st);
+  ck_assert_msg(st.delay_samples == (uint64_t)pct_rows[_i].n, "samples: got %llu want %d",
+                (unsigned long long)st.delay_samples, pct_rows[_i].n);
+  ck_assert_msg(st.delay_p50 == pct_rows[_i].p50 * SIM_S, "p50: got %lld want %lld s",
+                (long long)st.delay_p50, (long long)pct_rows[_i].p50);
+  ck_assert_msg(st.delay_p95 == pct_rows[_i].p95 * SIM_S, "p95: got %lld want %lld s",
+                (long long)st.delay_p95, (long long)pct_rows[_i].p95);
+  ck_assert_msg(st.delay_max == pct_rows[_i].max * SIM_S, "max: got %lld want %lld s",
+                (long long)st.delay_max, (long long)pct_rows[_i].max);
+  mail_tally_free(t);
+}
+END_TEST
+
+START_TEST(counters) {
+  mail_tally *t = mail_tally_new();
+  mail_tally_stats st;
+  mail_tally_get(t, &st);
+  ck_assert_uint_eq(st.delay_samples, 0);
+  ck_assert_int_eq(st.delay_p50, 0);
+  /* A client deferral before the submission, the second submission of the
+   * same message (the deferred recipient) is not a new message. */
+  mail_tally_defer(t, "a@x", true);
+  mail_tally_submit(t, "a@x", 2, 10);
+  mail_tally_submit(t, "a@x", 1, 70);
+  mail_tally_submit(t, "b@x", 1, 20);
+  mail_tally_defer(t, "b@x", false);
+  mail_tally_defer(t, "b@x", false);
+  mail_tally_bounce(t, "b@x");
+  mail_tally_deliver(t, "a@x", 110); /* delay from the FIRST submission: 100 */
+  mail_tally_deliver(t, "dsn@x", 200); /* never submitted: a DSN */
+  mail_tally_fetch(t);
+  mail_tally_fail(t);
+  mail_tally_get(t, &st);
+  struct {
+    const char *name;
+    uint64_t got, want;
+  } rows[] = {{"submitted", st.submitted, 2},     {"submitted_rcpts", st.submitted_rcpts, 4},
+              {"delivered", st.delivered, 2},     {"unsubmitted", st.unsubmitted, 1},
+              {"deferred", st.deferred, 1},       {"retries", st.retries, 2},
+              {"client_retries", st.client_retries, 1}, {"bounced", st.bounced, 1},
+              {"fetched", st.fetched, 1},         {"failed", st.failed, 1},
+              {"delay_samples", st.delay_samples, 1}, {"delay_max", (uint64_t)st.delay_max, 100}};
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
+    ck_assert_msg(rows[i].got == rows[i].want, "%s: got %llu want %llu", rows[i].name,
+                  (unsigned long long)rows[i].got, (unsigned long long)rows[i].want);
+  mail_tally_free(t);
+  mail_tally_free(NULL);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("mail_tally");
+  TCase *tc = tcase_create("tally");
+  tcase_add_loop_test(tc, percentiles, 0, G_N_ELEMENTS(pct_rows));
+  tcase_add_test(tc, counters);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
