@@ -124,6 +124,13 @@ void mta_host_set_filter(mta_host *m, mta_filter_fn fn, void *user);
  * when the ticket is unknown (its connection is gone). */
 bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
                             const char *text, const char *prepend);
+/* Accepts a DATA-stage TICKET with the message replaced by DATA (LEN
+ * octets, borrowed for the call; the filter's copy of the message with
+ * header fields removed, e.g. forged Authentication-Results, RFC 8601 §5)
+ * and PREPEND as above. Only for DATA tickets; returns false when the
+ * ticket is unknown. */
+bool mta_host_filter_accept_rewritten(mta_host *m, uint64_t ticket, const char *prepend,
+                                      const uint8_t *data, size_t len);
 
 /* ---- observation ---- */
 

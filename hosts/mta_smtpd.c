@@ -319,8 +319,9 @@ void mta_host_set_filter(mta_host *m, mta_filter_fn fn, void *user) {
   m->filter_user = user;
 }
 
-bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
-                            const char *text, const char *prepend) {
+static bool filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
+                          const char *text, const char *prepend, const uint8_t *data,
+                          size_t len) {
   if (!m->up || ticket == 0)
     return false;
   conn *c = NULL;
@@ -335,9 +336,25 @@ bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *
     smtp_srv_reject(c->srv, c->decision, code, esc, text, now);
   else if (c->stage == MTA_FILTER_RCPT)
     smtp_srv_accept(c->srv, c->decision, now);
-  else
+  else if (data) { /* the filter rewrote the header (mta_host_filter_accept_rewritten) */
+    smtp_srv_event ev = c->pending;
+    ev.data = data;
+    ev.len = len;
+    store_message(c, &ev, prepend);
+  } else
     store_message(c, &c->pending, prepend);
   if (!c->in_pump)
     session_kick(c->s);
   return true;
+}
+
+bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
+                            const char *text, const char *prepend) {
+  return filter_answer(m, ticket, code, esc, text, prepend, NULL, 0);
+}
+
+bool mta_host_filter_accept_rewritten(mta_host *m, uint64_t ticket, const char *prepend,
+                                      const uint8_t *data, size_t len) {
+  g_assert(data != NULL);
+  return filter_answer(m, ticket, 0, NULL, NULL, prepend, data, len);
 }
