@@ -116,17 +116,29 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown");
   if (!field) /* a HELO name a Received field cannot carry */
     field = received_field(c, ev, queue_id, "unknown");
-  GByteArray *b = g_byte_array_sized_new((guint)(ev->len + 512));
+  GByteArray *tail = g_byte_array_sized_new((guint)(ev->len + 64));
+  if (added_id) {
+    char *h = g_strdup_printf("Message-ID: <%s>\r\n", msgid);
+    g_byte_array_append(tail, (const guint8 *)h, (guint)strlen(h));
+    g_free(h);
+  }
+  g_byte_array_append(tail, ev->data, (guint)ev->len);
+  /* Signing at submission (mta_host_set_signer): over the message as it
+   * is queued, below our Received field. */
+  char *sig = NULL;
+  if (c->port == 587 && m->signer)
+    sig = m->signer(m->signer_user, ev->mail->from, tail->data, tail->len,
+                    m->epoch + now / SIM_S);
+  GByteArray *b = g_byte_array_sized_new((guint)(tail->len + 512));
   if (field)
     g_byte_array_append(b, (const guint8 *)field, (guint)strlen(field));
   if (prepend)
     g_byte_array_append(b, (const guint8 *)prepend, (guint)strlen(prepend));
-  if (added_id) {
-    char *h = g_strdup_printf("Message-ID: <%s>\r\n", msgid);
-    g_byte_array_append(b, (const guint8 *)h, (guint)strlen(h));
-    g_free(h);
-  }
-  g_byte_array_append(b, ev->data, (guint)ev->len);
+  if (sig)
+    g_byte_array_append(b, (const guint8 *)sig, (guint)strlen(sig));
+  g_byte_array_append(b, tail->data, tail->len);
+  g_byte_array_free(tail, TRUE);
+  g_free(sig);
   GBytes *body = g_byte_array_free_to_bytes(b);
   g_free(field);
 
@@ -312,6 +324,11 @@ void mta__smtpd_drop(mta_host *m) {
   for (guint i = 0; i < m->conns->len; i++)
     conn_free(m->conns->pdata[i]);
   g_ptr_array_set_size(m->conns, 0);
+}
+
+void mta_host_set_signer(mta_host *m, mta_signer_fn fn, void *user) {
+  m->signer = fn;
+  m->signer_user = user;
 }
 
 void mta_host_set_filter(mta_host *m, mta_filter_fn fn, void *user) {

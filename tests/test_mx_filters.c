@@ -16,6 +16,8 @@
 #include "dns_resolver.h"
 #include "mta.h"
 #include "mx_filters.h"
+#include "mta_dkim.h"
+#include "dkim_key.h"
 #include "smtp_glue.h"
 #include "testutil.h"
 
@@ -599,6 +601,69 @@ START_TEST(forged_authentication_results_removed) {
 }
 END_TEST
 
+/* The RFC 8032 test 1 seed, as a DKIM key of a.example (selector s1). */
+static const uint8_t seed[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
+                                 0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
+                                 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
+
+/* mta-a signs at submission (ed25519-sha256); mta-b verifies through the
+ * resolver: pass. The same message with one body byte changed, sent
+ * again straight to mta-b: fail ("body hash did not verify"). */
+START_TEST(dkim_signed_at_submission_verifies_and_modified_fails) {
+  dkim_key *k = dkim_key_from_raw(DKIM_KEY_ED25519, seed, sizeof seed);
+  char *txt = dkim_key_dns_txt(k);
+  dkim_key_free(k);
+  char *rr = g_strdup_printf("s1._domainkey.a.example. 300 IN TXT \"%s\"", txt);
+  const char *rrs[] = {"a.example. 300 IN TXT \"v=spf1 ip4:192.0.2.10 -all\"", rr, NULL};
+  world x;
+  world_init_cfg(&x, 67, rrs, no_greylist);
+  mta_dkim_config dc;
+  mta_dkim_config_init(&dc);
+  dc.domain = "a.example";
+  dc.selector = "s1";
+  dc.ed25519_seed = seed;
+  dc.seed_len = sizeof seed;
+  mta_dkim *d = mta_dkim_new(x.a, &dc);
+  ck_assert_ptr_nonnull(d);
+  char *t2 = mta_dkim_dns_txt(d);
+  ck_assert_str_eq(t2, txt);
+  g_free(t2);
+  char *nm = mta_dkim_dns_name(d);
+  ck_assert_str_eq(nm, "s1._domainkey.a.example");
+  g_free(nm);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_uint_eq(mta_dkim_signed(d), 1);
+  ck_assert_int_eq(x.sb.messages, 1);
+  const char *body = body_of(&x.sb, 0);
+  ck_assert_msg(strstr(body, "DKIM-Signature: v=1; a=ed25519-sha256;"), "%s", body);
+  ck_assert_msg(strstr(body, "dkim=pass header.d=a.example"), "%s", body);
+  /* Resend what mta-b delivered, one body byte changed. */
+  GString *mod = g_string_new(body);
+  char *h = strstr(mod->str, "Hello.");
+  ck_assert_ptr_nonnull(h);
+  h[4] = 'p';
+  direct(&x, "alice@a.example", mod->str);
+  at(&x, 2 * SIM_MIN);
+  run(&x, 3 * SIM_MIN);
+  ck_assert_int_eq(x.sb.messages, 2);
+  const char *b2 = body_of(&x.sb, 1);
+  ck_assert_msg(strstr(b2, "dkim=fail"), "%s", b2);
+  ck_assert_msg(strstr(b2, "spf=fail"), "%s", b2);
+  /* the first pass result mx.b.example wrote was removed as forged */
+  ck_assert_ptr_null(strstr(b2, "dkim=pass"));
+  mta_dkim_free(d);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"result\":\"fail\",\"sigs\":[{\"d\":\"a.example\",\"s\":\"s1\""));
+  g_string_free(t, TRUE);
+  g_string_free(mod, TRUE);
+  g_free(rr);
+  g_free(txt);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mx_filters");
   TCase *tc = tcase_create("mx");
@@ -614,6 +679,7 @@ int main(void) {
   ADD(gtube_tagged);
   ADD(dnsbl_listed_client_rejected_at_rcpt);
   ADD(forged_authentication_results_removed);
+  ADD(dkim_signed_at_submission_verifies_and_modified_fails);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
