@@ -664,6 +664,88 @@ START_TEST(dkim_signed_at_submission_verifies_and_modified_fails) {
 }
 END_TEST
 
+/* The greylist lives on mta-b's disk: a crash between the first attempt
+ * and the retry does not make the retry "new" again. */
+START_TEST(greylist_survives_a_crash) {
+  world x;
+  world_init_cfg(&x, 71, auth_rrs, NULL);
+  direct(&x, "x@c.example", "From: <x@c.example>\r\nSubject: t\r\n\r\nhi\r\n");
+  at(&x, SIM_S);
+  sim_node_crash_at(host_node(x.h[H_MTA_B]), 10 * SIM_S);
+  sim_node_restart_at(host_node(x.h[H_MTA_B]), 20 * SIM_S);
+  run(&x, 30 * SIM_S);
+  ck_assert_uint_eq(x.cl.temp, 1);
+  at(&x, 400 * SIM_S);
+  run(&x, 410 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  ck_assert_int_eq(x.sb.messages, 1);
+  ck_assert_msg(strstr(body_of(&x.sb, 0), "X-Greylist: delayed 399 seconds"), "%s",
+                body_of(&x.sb, 0));
+  GString *t = world_clear(&x);
+  ck_assert_uint_eq(count(t->str, "\"verdict\":\"defer-new\""), 1);
+  ck_assert_uint_eq(count(t->str, "\"verdict\":\"pass-delayed\""), 1);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static const dnsbl_zone *score_zone(void) {
+  static dnsbl_zone z;
+  dnsbl_zone_default(&z, "bl.example");
+  z.action = DNSBL_SCORE;
+  z.weight = 60; /* over the tag threshold alone */
+  return &z;
+}
+
+static void with_dnsbl_score(mx_filters_config *c) {
+  c->greylist = false;
+  c->dnsbl = score_zone();
+  c->ndnsbl = 1;
+}
+
+/* A list in score mode: no refusal at RCPT; the listing's weight counts
+ * at DATA and tags the message. */
+START_TEST(dnsbl_score_mode_tags_at_data) {
+  world x;
+  world_init_cfg(&x, 73, auth_rrs, with_dnsbl_score);
+  direct(&x, "x@c.example",
+         "From: <x@c.example>\r\nSubject: t\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n"
+         "Message-ID: <m4.t@c.example>\r\n\r\nhi\r\n");
+  at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  const char *body = body_of(&x.sb, 0);
+  ck_assert_msg(strstr(body, "X-Spam-Flag: YES\r\n"), "%s", body);
+  ck_assert_msg(strstr(body, "RCVD_IN_DNSBL"), "%s", body);
+  GString *t = world_clear(&x);
+  ck_assert_msg(strstr(t->str, "\"ev\":\"policy.dnsbl\",\"node\":\"mta-b\",\"msg\":\"m4.t@c.example\""),
+                "%s", t->str);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"action\":\"score\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+static void spam_reject(mx_filters_config *c) {
+  c->greylist = false;
+  c->spam_cfg.reject_threshold = 100;
+}
+
+/* With a reject threshold, GTUBE is refused at DATA: 550 5.7.1. */
+START_TEST(gtube_rejected_over_reject_threshold) {
+  world x;
+  world_init_cfg(&x, 79, auth_rrs, spam_reject);
+  direct(&x, "x@c.example", "From: <x@c.example>\r\nSubject: t\r\n\r\n" SPAM_GTUBE "\r\n");
+  at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_uint_eq(x.cl.perm, 1);
+  ck_assert_int_eq(x.cl.last_code, 550);
+  ck_assert_str_eq(x.cl.last_esc, "5.7.1");
+  ck_assert_int_eq(x.sb.messages, 0);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"action\":\"reject\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mx_filters");
   TCase *tc = tcase_create("mx");
@@ -680,6 +762,9 @@ int main(void) {
   ADD(dnsbl_listed_client_rejected_at_rcpt);
   ADD(forged_authentication_results_removed);
   ADD(dkim_signed_at_submission_verifies_and_modified_fails);
+  ADD(greylist_survives_a_crash);
+  ADD(dnsbl_score_mode_tags_at_data);
+  ADD(gtube_rejected_over_reject_threshold);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
