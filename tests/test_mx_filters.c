@@ -16,6 +16,7 @@
 #include "dns_resolver.h"
 #include "mta.h"
 #include "mx_filters.h"
+#include "mailbox_host.h"
 #include "mta_dkim.h"
 #include "dkim_key.h"
 #include "smtp_glue.h"
@@ -232,6 +233,7 @@ typedef struct {
   userdir *users;
   mta_host *a, *b;
   mx_filters *fl;
+  mailbox_host *mbox; /* instead of sink-b, when asked */
   sink sa, sb, sc;
   client cl;
 } world;
@@ -262,7 +264,10 @@ typedef void (*tweak_fn)(mx_filters_config *cfg);
 
 /* A world; TWEAK (may be NULL) adjusts mta-b's filters; EXTRA (NULL-
  * terminated, may be NULL) adds zone records. */
-static void world_init_cfg(world *x, uint64_t seed, const char *const *extra, tweak_fn tweak) {
+/* MBOX: a real mailbox host (spam folder "Junk") on sink-b's node instead
+ * of the sink. */
+static void world_init_cfg(world *x, uint64_t seed, const char *const *extra, tweak_fn tweak,
+                           bool mbox) {
   memset(x, 0, sizeof *x);
   x->w = sim_world_new(seed);
   x->tw = trace_writer_new_memory();
@@ -342,7 +347,14 @@ static void world_init_cfg(world *x, uint64_t seed, const char *const *extra, tw
     tweak(&fc);
   x->fl = mx_filters_new(x->h[H_MTA_B], x->b, x->dns_b, &fc);
   sink_init(&x->sa, x->h[H_SINK_A]);
-  sink_init(&x->sb, x->h[H_SINK_B]);
+  if (mbox) {
+    mailbox_host_config mc;
+    mailbox_host_config_init(&mc);
+    mc.spam_folder = "Junk";
+    x->mbox = mailbox_host_new(x->h[H_SINK_B], &mc, x->users, NULL);
+  } else {
+    sink_init(&x->sb, x->h[H_SINK_B]);
+  }
   sink_init(&x->sc, x->h[H_SINK_C]);
 
   client *cl = &x->cl;
@@ -367,7 +379,10 @@ static GString *world_clear(world *x) {
   mta_host_free(x->a);
   mta_host_free(x->b);
   sink_clear(&x->sa);
-  sink_clear(&x->sb);
+  if (x->mbox)
+    mailbox_host_free(x->mbox);
+  else
+    sink_clear(&x->sb);
   sink_clear(&x->sc);
   if (x->cl.s)
     session_free(x->cl.s);
@@ -447,7 +462,7 @@ static void no_greylist(mx_filters_config *c) { c->greylist = false; }
  * and SPF/DMARC pass in Authentication-Results. */
 START_TEST(greylisted_then_relayed_on_postfix_schedule) {
   world x;
-  world_init_cfg(&x, 41, auth_rrs, NULL);
+  world_init_cfg(&x, 41, auth_rrs, NULL, false);
   x.cl.rcpts[0] = "bob@b.example";
   x.cl.nrcpts = 1;
   submit_at(&x, SIM_S);
@@ -481,7 +496,7 @@ static void at(world *x, sim_time t) { sim_world_at(x->w, t, cli_start, &x->cl, 
  * apart. */
 START_TEST(greylist_boundary_299_refused_300_accepted) {
   world x;
-  world_init_cfg(&x, 43, auth_rrs, NULL);
+  world_init_cfg(&x, 43, auth_rrs, NULL, false);
   direct(&x, "", "From: <x@c.example>\r\nSubject: t\r\n\r\nhi\r\n");
   at(&x, SIM_S);
   run(&x, 10 * SIM_S);
@@ -506,7 +521,7 @@ END_TEST
  * fail under p=reject → 550 5.7.1 at DATA. */
 START_TEST(spf_fail_dmarc_reject_550) {
   world x;
-  world_init_cfg(&x, 47, auth_rrs, no_greylist);
+  world_init_cfg(&x, 47, auth_rrs, no_greylist, false);
   direct(&x, "alice@a.example",
          "From: Alice <alice@a.example>\r\nSubject: t\r\nMessage-ID: <m2.t@a.example>\r\n\r\nhi\r\n");
   at(&x, SIM_S);
@@ -527,7 +542,7 @@ END_TEST
 /* GTUBE: accepted, tagged (X-Spam-Flag: YES) for the mailbox host's Junk. */
 START_TEST(gtube_tagged) {
   world x;
-  world_init_cfg(&x, 53, auth_rrs, no_greylist);
+  world_init_cfg(&x, 53, auth_rrs, no_greylist, false);
   direct(&x, "x@c.example",
          "From: <x@c.example>\r\nSubject: t\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n"
          "Message-ID: <m3.t@c.example>\r\n\r\n" SPAM_GTUBE "\r\n");
@@ -561,7 +576,7 @@ static void with_dnsbl(mx_filters_config *c) {
 /* A client listed in bl.example (127.0.0.2) is refused at RCPT. */
 START_TEST(dnsbl_listed_client_rejected_at_rcpt) {
   world x;
-  world_init_cfg(&x, 59, auth_rrs, with_dnsbl);
+  world_init_cfg(&x, 59, auth_rrs, with_dnsbl, false);
   direct(&x, "x@c.example", "From: <x@c.example>\r\n\r\nhi\r\n");
   at(&x, SIM_S);
   run(&x, 60 * SIM_S);
@@ -581,7 +596,7 @@ END_TEST
  * (RFC 8601 §5); one from another authserv-id is kept. */
 START_TEST(forged_authentication_results_removed) {
   world x;
-  world_init_cfg(&x, 61, auth_rrs, no_greylist);
+  world_init_cfg(&x, 61, auth_rrs, no_greylist, false);
   direct(&x, "x@c.example",
          "Authentication-Results: mx.b.example; spf=pass smtp.mailfrom=x@c.example\r\n"
          "Authentication-Results: other.example; dkim=pass\r\n"
@@ -616,7 +631,7 @@ START_TEST(dkim_signed_at_submission_verifies_and_modified_fails) {
   char *rr = g_strdup_printf("s1._domainkey.a.example. 300 IN TXT \"%s\"", txt);
   const char *rrs[] = {"a.example. 300 IN TXT \"v=spf1 ip4:192.0.2.10 -all\"", rr, NULL};
   world x;
-  world_init_cfg(&x, 67, rrs, no_greylist);
+  world_init_cfg(&x, 67, rrs, no_greylist, false);
   mta_dkim_config dc;
   mta_dkim_config_init(&dc);
   dc.domain = "a.example";
@@ -668,7 +683,7 @@ END_TEST
  * and the retry does not make the retry "new" again. */
 START_TEST(greylist_survives_a_crash) {
   world x;
-  world_init_cfg(&x, 71, auth_rrs, NULL);
+  world_init_cfg(&x, 71, auth_rrs, NULL, false);
   direct(&x, "x@c.example", "From: <x@c.example>\r\nSubject: t\r\n\r\nhi\r\n");
   at(&x, SIM_S);
   sim_node_crash_at(host_node(x.h[H_MTA_B]), 10 * SIM_S);
@@ -706,7 +721,7 @@ static void with_dnsbl_score(mx_filters_config *c) {
  * at DATA and tags the message. */
 START_TEST(dnsbl_score_mode_tags_at_data) {
   world x;
-  world_init_cfg(&x, 73, auth_rrs, with_dnsbl_score);
+  world_init_cfg(&x, 73, auth_rrs, with_dnsbl_score, false);
   direct(&x, "x@c.example",
          "From: <x@c.example>\r\nSubject: t\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n"
          "Message-ID: <m4.t@c.example>\r\n\r\nhi\r\n");
@@ -732,7 +747,7 @@ static void spam_reject(mx_filters_config *c) {
 /* With a reject threshold, GTUBE is refused at DATA: 550 5.7.1. */
 START_TEST(gtube_rejected_over_reject_threshold) {
   world x;
-  world_init_cfg(&x, 79, auth_rrs, spam_reject);
+  world_init_cfg(&x, 79, auth_rrs, spam_reject, false);
   direct(&x, "x@c.example", "From: <x@c.example>\r\nSubject: t\r\n\r\n" SPAM_GTUBE "\r\n");
   at(&x, SIM_S);
   run(&x, 60 * SIM_S);
@@ -743,6 +758,75 @@ START_TEST(gtube_rejected_over_reject_threshold) {
   GString *t = world_clear(&x);
   ck_assert_ptr_nonnull(strstr(t->str, "\"action\":\"reject\""));
   g_string_free(t, TRUE);
+}
+END_TEST
+
+static uint32_t bob_folder(world *x, const char *folder) {
+  mailstore_status st;
+  if (mailstore_status_get(mailbox_host_store(x->mbox), "bob@b.example", folder, &st) !=
+      MAILSTORE_OK)
+    return 0;
+  return st.messages;
+}
+
+/* The whole story into a real mailbox host: signed by mta-a at
+ * submission, greylisted once at mta-b and retried on the postfix
+ * schedule, SPF/DKIM/DMARC pass, bob's Sieve files the newsletter; a
+ * GTUBE message from elsewhere lands in Junk. */
+START_TEST(journey_signed_greylisted_filed_by_sieve) {
+  dkim_key *k = dkim_key_from_raw(DKIM_KEY_ED25519, seed, sizeof seed);
+  char *txt = dkim_key_dns_txt(k);
+  dkim_key_free(k);
+  char *rr = g_strdup_printf("s1._domainkey.a.example. 300 IN TXT \"%s\"", txt);
+  const char *rrs[] = {"a.example. 300 IN TXT \"v=spf1 ip4:192.0.2.10 -all\"",
+                       "_dmarc.a.example. 300 IN TXT \"v=DMARC1; p=reject\"", rr, NULL};
+  world x;
+  world_init_cfg(&x, 83, rrs, NULL, true);
+  mta_dkim_config dc;
+  mta_dkim_config_init(&dc);
+  dc.domain = "a.example";
+  dc.selector = "s1";
+  dc.ed25519_seed = seed;
+  dc.seed_len = sizeof seed;
+  mta_dkim *d = mta_dkim_new(x.a, &dc);
+  ck_assert(mailbox_host_set_sieve(x.mbox, "bob@b.example",
+                                   "require \"fileinto\";\n"
+                                   "if header :contains \"subject\" \"newsletter\" {\n"
+                                   "  fileinto \"News\";\n}\n",
+                                   NULL));
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  x.cl.body = "From: Alice <alice@a.example>\r\nTo: bob@b.example\r\n"
+              "Subject: The March newsletter\r\nMessage-ID: <m1.test@a.example>\r\n\r\nHello.\r\n";
+  submit_at(&x, SIM_S);
+  run(&x, 20 * SIM_MIN);
+  ck_assert_uint_eq(bob_folder(&x, "News"), 1);
+  ck_assert_uint_eq(bob_folder(&x, "INBOX"), 0);
+  /* GTUBE straight from a stranger (greylisted first, then retried). */
+  direct(&x, "x@c.example",
+         "From: <x@c.example>\r\nSubject: t\r\nMessage-ID: <m5.t@c.example>\r\n\r\n" SPAM_GTUBE
+         "\r\n");
+  at(&x, 21 * SIM_MIN);
+  run(&x, 22 * SIM_MIN);
+  at(&x, 30 * SIM_MIN);
+  run(&x, 31 * SIM_MIN);
+  ck_assert_uint_eq(x.cl.ok, 2); /* the submission, then the GTUBE message */
+  ck_assert_uint_eq(x.cl.temp, 1);
+  ck_assert_uint_eq(bob_folder(&x, "Junk"), 1);
+  mta_dkim_free(d);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"verdict\":\"pass-delayed\""));
+  ck_assert_msg(strstr(t->str, "\"ev\":\"policy.dkim\",\"node\":\"mta-b\",\"msg\":\"m1.test@a.example\","
+                               "\"result\":\"pass\""),
+                "%s", t->str);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"from_domain\":\"a.example\",\"result\":\"pass\""));
+  ck_assert_ptr_nonnull(strstr(t->str, "\"msg\":\"m1.test@a.example\",\"rcpt\":\"bob@b.example\","
+                                       "\"mailbox\":\"bob@b.example\",\"folder\":\"News\""));
+  ck_assert_ptr_nonnull(strstr(t->str, "\"msg\":\"m5.t@c.example\",\"rcpt\":\"bob@b.example\","
+                                       "\"mailbox\":\"bob@b.example\",\"folder\":\"Junk\""));
+  g_string_free(t, TRUE);
+  g_free(rr);
+  g_free(txt);
 }
 END_TEST
 
@@ -765,6 +849,7 @@ int main(void) {
   ADD(greylist_survives_a_crash);
   ADD(dnsbl_score_mode_tags_at_data);
   ADD(gtube_rejected_over_reject_threshold);
+  ADD(journey_signed_greylisted_filed_by_sieve);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
