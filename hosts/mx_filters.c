@@ -369,6 +369,8 @@ static void data_finish(job *j) {
   job_done(j);
 }
 
+static uint32_t draw(void *ud) { return (uint32_t)sim_rng_u64(host_rng(ud)); }
+
 static void dmarc_start(job *j) {
   mx_filters *f = j->f;
   char *dom = NULL;
@@ -392,7 +394,9 @@ static void dmarc_start(job *j) {
                        .ndkim = k,
                        .public_suffixes = f->cfg.public_suffixes,
                        .nsuffixes = f->cfg.nsuffixes};
-  auth_env env = {0};
+  /* pct sampling draws from the node's stream (dmarc_check.h: at most one
+   * draw, only for a failing message under pct < 100). */
+  auth_env env = {.rand = draw, .rand_ud = f->h};
   j->dmarc = dmarc_check_new(&req, &env);
   g_free(dk);
 }

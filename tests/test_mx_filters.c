@@ -830,6 +830,27 @@ START_TEST(journey_signed_greylisted_filed_by_sieve) {
 }
 END_TEST
 
+static GString *story(uint64_t sd) {
+  world x;
+  world_init_cfg(&x, sd, auth_rrs, NULL, false);
+  x.cl.rcpts[0] = "bob@b.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 20 * SIM_MIN);
+  ck_assert_int_eq(x.sb.messages, 1);
+  return world_clear(&x);
+}
+
+START_TEST(same_seed_same_trace) {
+  GString *a = story(89), *b = story(89);
+  ck_assert_uint_eq(a->len, b->len);
+  ck_assert_str_eq(a->str, b->str);
+  ck_assert_ptr_nonnull(strstr(a->str, "\"ev\":\"policy.spam\""));
+  g_string_free(a, TRUE);
+  g_string_free(b, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mx_filters");
   TCase *tc = tcase_create("mx");
@@ -850,6 +871,7 @@ int main(void) {
   ADD(dnsbl_score_mode_tags_at_data);
   ADD(gtube_rejected_over_reject_threshold);
   ADD(journey_signed_greylisted_filed_by_sieve);
+  ADD(same_seed_same_trace);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
