@@ -33,7 +33,8 @@ struct mx_filters {
   greylist *gl;
   bool bl_reject, bl_score; /* some list is in reject / score mode */
   GPtrArray *jobs;          /* job*, in creation order */
-  /* connection id → X-Greylist field for its next message (lookup only) */
+  /* connection id → xgrey_field for its next message (lookup only; kept
+   * at most an hour) */
   GHashTable *xgrey;
   mx_filters_stats st;
 };
@@ -223,6 +224,25 @@ static void trace_dkim(job *j) {
 
 /* ---- RCPT ---- */
 
+/* An X-Greylist field waiting for its connection's DATA. */
+typedef struct {
+  char *field;
+  sim_time at;
+} xgrey_field;
+
+#define XGREY_KEEP (3600 * SIM_S)
+
+static void xgrey_free(gpointer p) {
+  xgrey_field *xf = p;
+  g_free(xf->field);
+  g_free(xf);
+}
+
+static gboolean xgrey_stale(gpointer key, gpointer value, gpointer cutoff) {
+  (void)key;
+  return ((xgrey_field *)value)->at < *(sim_time *)cutoff;
+}
+
 /* Greylisting after the DNSBL passed: answered at once (a local lookup). */
 static void rcpt_greylist(job *j) {
   mx_filters *f = j->f;
@@ -243,9 +263,15 @@ static void rcpt_greylist(job *j) {
     mta_host_filter_answer(f->m, j->ticket, v.code, v.esc, v.text, NULL);
   } else {
     if (v.result == GREYLIST_PASS_DELAYED) {
+      /* Forget fields of connections that never reached DATA (the set
+       * removed does not depend on the table's order). */
+      sim_time cutoff = now - XGREY_KEEP;
+      g_hash_table_foreach_remove(f->xgrey, xgrey_stale, &cutoff);
       char *val = greylist_header_value(&v, mta_host_name(f->m), now, f->cfg.epoch_unix);
-      g_hash_table_replace(f->xgrey, g_memdup2(&j->conn, sizeof j->conn),
-                           g_strdup_printf(GREYLIST_HEADER_NAME ": %s\r\n", val));
+      xgrey_field *xf = g_new0(xgrey_field, 1);
+      xf->at = now;
+      xf->field = g_strdup_printf(GREYLIST_HEADER_NAME ": %s\r\n", val);
+      g_hash_table_replace(f->xgrey, g_memdup2(&j->conn, sizeof j->conn), xf);
       g_free(val);
     }
     mta_host_filter_answer(f->m, j->ticket, 0, NULL, NULL, NULL);
@@ -280,9 +306,9 @@ static void data_finish(job *j) {
   GString *pre = g_string_new(NULL);
   gpointer key = NULL, xg = NULL;
   if (g_hash_table_steal_extended(f->xgrey, &j->conn, &key, &xg)) {
-    g_string_append(pre, xg);
+    g_string_append(pre, ((xgrey_field *)xg)->field);
     g_free(key);
-    g_free(xg);
+    xgrey_free(xg);
   }
   authres *ar = authres_new(f->authserv_id);
   if (j->spf)
@@ -560,7 +586,7 @@ mx_filters *mx_filters_new(host *h, mta_host *m, dns_client *dns, const mx_filte
       f->bl_score = true;
   }
   f->jobs = g_ptr_array_new();
-  f->xgrey = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  f->xgrey = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, xgrey_free);
   reload_greylist(f);
   host_on_crash(h, on_crash, f);
   mta_host_set_filter(m, filter, f);
