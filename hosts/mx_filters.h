@@ -74,8 +74,9 @@ typedef struct mx_filters mx_filters;
  * with lookups through DNS. H, M and DNS are borrowed and must outlive the
  * service. Registers for H's crashes (reload of the greylist). */
 mx_filters *mx_filters_new(host *h, mta_host *m, dns_client *dns, const mx_filters_config *cfg);
-/* Removes the filter from the MTA and frees everything (before the MTA).
- * NULL is a no-op. */
+/* Removes the filter from the MTA and frees everything (before the MTA,
+ * at teardown: host.h has no way to drop the crash subscription, so the
+ * world must not run afterwards). NULL is a no-op. */
 void mx_filters_free(mx_filters *f);
 
 typedef struct {
