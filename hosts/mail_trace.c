@@ -179,3 +179,98 @@ void mail_trace_display(host *h, const char *msg, const mime_display *d) {
   trace_arr_end(tw);
   trace_end(tw);
 }
+
+/* ---- policy.* ---- */
+
+static trace_writer *policy_begin(host *h, const char *ev, const char *msg) {
+  trace_writer *tw = begin(h, ev);
+  trace_key_str(tw, "node", host_name(h));
+  if (msg && *msg)
+    trace_key_str(tw, "msg", msg);
+  return tw;
+}
+
+void mail_trace_policy_greylist(host *h, const char *msg, const char *client, const char *sender,
+                                const char *rcpt, const char *verdict, sim_time waited) {
+  if (!host_trace(h, SIM_DETAIL_MESSAGES))
+    return;
+  trace_writer *tw = policy_begin(h, "policy.greylist", msg);
+  trace_key_str(tw, "client", client);
+  trace_key_str(tw, "sender", sender);
+  trace_key_str(tw, "rcpt", rcpt);
+  trace_key_str(tw, "verdict", verdict);
+  trace_key_int(tw, "waited", waited);
+  trace_end(tw);
+}
+
+void mail_trace_policy_dnsbl(host *h, const char *msg, const char *client,
+                             const char *const *listed, size_t nlisted, const char *action) {
+  if (!host_trace(h, SIM_DETAIL_MESSAGES))
+    return;
+  trace_writer *tw = policy_begin(h, "policy.dnsbl", msg);
+  trace_key_str(tw, "client", client);
+  trace_arr_begin(tw, "listed");
+  for (size_t i = 0; i < nlisted; i++)
+    trace_key_str(tw, NULL, listed[i]);
+  trace_arr_end(tw);
+  trace_key_str(tw, "action", action);
+  trace_end(tw);
+}
+
+void mail_trace_policy_spf(host *h, const char *msg, const char *client, const char *identity,
+                           const char *domain, const char *result) {
+  if (!host_trace(h, SIM_DETAIL_MESSAGES))
+    return;
+  trace_writer *tw = policy_begin(h, "policy.spf", msg);
+  trace_key_str(tw, "client", client);
+  trace_key_str(tw, "identity", identity);
+  trace_key_str(tw, "domain", domain ? domain : "");
+  trace_key_str(tw, "result", result);
+  trace_end(tw);
+}
+
+void mail_trace_policy_dkim(host *h, const char *msg, const char *result,
+                            const mail_trace_dkim_sig *sigs, size_t nsigs) {
+  if (!host_trace(h, SIM_DETAIL_MESSAGES))
+    return;
+  trace_writer *tw = policy_begin(h, "policy.dkim", msg);
+  trace_key_str(tw, "result", result);
+  trace_arr_begin(tw, "sigs");
+  for (size_t i = 0; i < nsigs; i++) {
+    trace_obj_begin(tw, NULL);
+    trace_key_str(tw, "d", sigs[i].d ? sigs[i].d : "");
+    trace_key_str(tw, "s", sigs[i].s ? sigs[i].s : "");
+    trace_key_str(tw, "result", sigs[i].result);
+    if (sigs[i].reason)
+      trace_key_str(tw, "reason", sigs[i].reason);
+    trace_obj_end(tw);
+  }
+  trace_arr_end(tw);
+  trace_end(tw);
+}
+
+void mail_trace_policy_dmarc(host *h, const char *msg, const char *from_domain,
+                             const char *result, const char *policy, const char *disposition) {
+  if (!host_trace(h, SIM_DETAIL_MESSAGES))
+    return;
+  trace_writer *tw = policy_begin(h, "policy.dmarc", msg);
+  trace_key_str(tw, "from_domain", from_domain ? from_domain : "");
+  trace_key_str(tw, "result", result);
+  trace_key_str(tw, "policy", policy);
+  trace_key_str(tw, "disposition", disposition);
+  trace_end(tw);
+}
+
+void mail_trace_policy_spam(host *h, const char *msg, int score, const char *const *rules,
+                            size_t nrules, const char *action) {
+  if (!host_trace(h, SIM_DETAIL_MESSAGES))
+    return;
+  trace_writer *tw = policy_begin(h, "policy.spam", msg);
+  trace_key_int(tw, "score", score);
+  trace_arr_begin(tw, "rules");
+  for (size_t i = 0; i < nrules; i++)
+    trace_key_str(tw, NULL, rules[i]);
+  trace_arr_end(tw);
+  trace_key_str(tw, "action", action);
+  trace_end(tw);
+}

@@ -23,6 +23,18 @@
  *               a recipient (5xx from its server, or out of retries)
  * "hop" counts Received fields (the hops the message made before). "tls"
  * and "auth" tell how the transfer was protected (auth: the user, or "").
+ *
+ * Policy verdicts of an MX's filters (hosts/mx_filters.h, issue 7), one
+ * record per verdict; "msg" only when known (the DATA stage):
+ *   policy.greylist {"node","msg"?,"client","sender","rcpt","verdict","waited"}
+ *                   verdict: greylist_result_name; waited: ns since first seen
+ *   policy.dnsbl    {"node","msg"?,"client","listed":[zones],"action"}
+ *                   action: "reject" | "score" | "none"
+ *   policy.spf      {"node","msg","client","identity","domain","result"}
+ *   policy.dkim     {"node","msg","result","sigs":[{"d","s","result","reason"?}]}
+ *   policy.dmarc    {"node","msg","from_domain","result","policy","disposition"}
+ *   policy.spam     {"node","msg","score","rules":[..],"action"}
+ *                   score in tenths; action: "ham" | "tag" | "reject"
  */
 #ifndef MAILSIM_MAIL_TRACE_H
 #define MAILSIM_MAIL_TRACE_H
@@ -62,5 +74,23 @@ void mail_trace_fail(host *h, const char *server, const char *msg, const char *r
  * Received path as "by <- from" strings, top (last hop) first, and the
  * attachments. */
 void mail_trace_display(host *h, const char *msg, const mime_display *d);
+
+/* ---- policy.* (see above); MSG may be NULL or "" (then omitted) ---- */
+void mail_trace_policy_greylist(host *h, const char *msg, const char *client, const char *sender,
+                                const char *rcpt, const char *verdict, sim_time waited);
+void mail_trace_policy_dnsbl(host *h, const char *msg, const char *client,
+                             const char *const *listed, size_t nlisted, const char *action);
+void mail_trace_policy_spf(host *h, const char *msg, const char *client, const char *identity,
+                           const char *domain, const char *result);
+/* One signature as policy.dkim lists it (REASON may be NULL). */
+typedef struct {
+  const char *d, *s, *result, *reason;
+} mail_trace_dkim_sig;
+void mail_trace_policy_dkim(host *h, const char *msg, const char *result,
+                            const mail_trace_dkim_sig *sigs, size_t nsigs);
+void mail_trace_policy_dmarc(host *h, const char *msg, const char *from_domain,
+                             const char *result, const char *policy, const char *disposition);
+void mail_trace_policy_spam(host *h, const char *msg, int score, const char *const *rules,
+                            size_t nrules, const char *action);
 
 #endif

@@ -21,6 +21,7 @@
 #include "mime_trace.h"
 #include "msgkey.h"
 #include "pop3_glue.h"
+#include "sieve.h"
 #include "smtp_glue.h"
 
 #define IMAP_PORT 143
@@ -56,6 +57,7 @@ struct mailbox_host {
   GPtrArray *conns; /* mb_conn*, in accept order */
   uint64_t queue_seq;
   uint64_t delivered;
+  GHashTable *sieve; /* account -> sieve_script* (lookup only) */
 };
 
 void mailbox_host_config_init(mailbox_host_config *cfg) {
@@ -229,6 +231,75 @@ static char *received(mb_conn *c, const char *qid, const char *for_addr, sim_tim
   return mime_trace_received(&r);
 }
 
+static bool spam_flagged(const mime_msg *mm) {
+  const char *v = mime_hdr_get(mime_msg_root(mm)->hdr, "X-Spam-Flag"); /* trimmed */
+  return v && g_ascii_strcasecmp(v, "YES") == 0;
+}
+
+/* The folders ACCT's copy goes to: the spam folder for a flagged message,
+ * else the user's Sieve actions (keep = "INBOX", discard = "",
+ * redirect = "redirect:ADDR"), else INBOX. A new array of new strings. */
+static GPtrArray *folders(mailbox_host *mb, const char *acct, const smtp_srv_event *ev,
+                          GBytes *data) {
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  const sieve_script *sc = g_hash_table_lookup(mb->sieve, acct);
+  if (!mb->cfg.spam_folder && !sc) {
+    g_ptr_array_add(out, g_strdup("INBOX"));
+    return out;
+  }
+  gsize n;
+  const void *p = g_bytes_get_data(data, &n);
+  mime_msg *mm = mime_msg_parse(p, n, NULL);
+  if (mb->cfg.spam_folder && spam_flagged(mm)) {
+    g_ptr_array_add(out, g_strdup(mb->cfg.spam_folder));
+  } else if (sc) {
+    sieve_input in = {.msg = mm, .env_from = ev->mail ? ev->mail->from : NULL, .env_to = acct};
+    sieve_result r;
+    sieve_run(sc, &in, &r);
+    bool discard_only = true;
+    for (guint i = 0; i < r.actions->len; i++) {
+      const sieve_action *a = r.actions->pdata[i];
+      switch (a->kind) {
+      case SIEVE_KEEP:
+        g_ptr_array_add(out, g_strdup("INBOX"));
+        discard_only = false;
+        break;
+      case SIEVE_FILEINTO:
+        g_ptr_array_add(out, g_strdup(a->arg));
+        discard_only = false;
+        break;
+      case SIEVE_REDIRECT:
+        g_ptr_array_add(out, g_strdup_printf("redirect:%s", a->arg));
+        discard_only = false;
+        break;
+      case SIEVE_DISCARD:
+        break;
+      default:
+        g_assert_not_reached();
+      }
+    }
+    if (discard_only)
+      g_ptr_array_add(out, g_strdup(""));
+    sieve_result_clear(&r);
+  } else {
+    g_ptr_array_add(out, g_strdup("INBOX"));
+  }
+  mime_msg_free(mm);
+  return out;
+}
+
+bool mailbox_host_set_sieve(mailbox_host *m, const char *user, const char *script, char **err) {
+  if (!script) {
+    g_hash_table_remove(m->sieve, user);
+    return true;
+  }
+  sieve_script *sc = sieve_parse(script, strlen(script), err);
+  if (!sc)
+    return false;
+  g_hash_table_replace(m->sieve, g_strdup(user), sc);
+  return true;
+}
+
 static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
   mailbox_host *mb = c->mb;
   char qid[32];
@@ -257,12 +328,10 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     /* Nothing is stored: the sender keeps the message and retries. */
     smtp_srv_reject(c->e.smtp, ev->id, 452, "4.2.2", "Mailbox full", now);
   } else {
-    uint32_t *uids = g_new0(uint32_t, accts->len);
-    for (guint i = 0; i < accts->len; i++) {
-      mailstore_err e = mailstore_deliver(mb->store, accts->pdata[i], NULL, data, now, &uids[i]);
-      g_assert(e == MAILSTORE_OK); /* checked by fits() just above */
-    }
-    mb->delivered += accts->len;
+    /* Where each account's copies go (user rules, issue 7). */
+    GPtrArray *plans = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    for (guint i = 0; i < accts->len; i++)
+      g_ptr_array_add(plans, folders(mb, accts->pdata[i], ev, data));
     smtp_srv_accept_message(c->e.smtp, ev->id, qid, now);
     gsize n;
     const uint8_t *p = g_bytes_get_data(data, &n);
@@ -271,10 +340,30 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
     mail_trace_relay(mb->h, session_peer_name(c->s), key, session_conn_id(c->s), qid, mr,
                      smtp_srv_tls_active(c->e.smtp), hops);
-    for (guint i = 0; i < accts->len; i++)
-      mail_trace_deliver(mb->h, key, rcpts->pdata[i], accts->pdata[i], "INBOX", uids[i]);
+    for (guint i = 0; i < accts->len; i++) {
+      GPtrArray *plan = plans->pdata[i];
+      for (guint k = 0; k < plan->len; k++) {
+        const char *folder = plan->pdata[k];
+        uint32_t uid = 0;
+        if (*folder && !g_str_has_prefix(folder, "redirect:")) {
+          if (strcmp(folder, "INBOX") != 0 &&
+              !mailstore_folder_exists(mb->store, accts->pdata[i], folder))
+            (void)mailstore_folder_create(mb->store, accts->pdata[i], folder, MAILSTORE_USE_NONE);
+          if (!mailstore_folder_exists(mb->store, accts->pdata[i], folder))
+            folder = "INBOX"; /* a name the store refuses */
+          /* The first copy fits (checked above); a further one may not. */
+          mailstore_err e = mailstore_deliver(mb->store, accts->pdata[i], folder, data, now, &uid);
+          if (e != MAILSTORE_OK) {
+            g_assert(k > 0);
+            continue;
+          }
+          mb->delivered++;
+        }
+        mail_trace_deliver(mb->h, key, rcpts->pdata[i], accts->pdata[i], folder, uid);
+      }
+    }
+    g_ptr_array_unref(plans);
     g_free(key);
-    g_free(uids);
   }
   g_free(field);
   g_bytes_unref(data);
@@ -422,10 +511,13 @@ mailbox_host *mailbox_host_new(host *h, const mailbox_host_config *cfg, const us
   mailbox_host *mb = g_new0(mailbox_host, 1);
   mb->h = h;
   mb->cfg = *cfg;
+  mb->cfg.spam_folder = g_strdup(cfg->spam_folder); /* freed in mailbox_host_free */
   mb->hostname = g_strdup(cfg->hostname ? cfg->hostname : host_name(h));
   mb->cfg.hostname = mb->hostname;
   mb->users = users;
   mb->tls = tls;
+  mb->sieve = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                    (GDestroyNotify)sieve_script_free);
   mb->store = mailstore_new(cfg->first_uidvalidity ? cfg->first_uidvalidity : 1);
   GPtrArray *mine = userdir_on_host(users, host_name(h));
   for (guint i = 0; i < mine->len; i++) {
@@ -445,6 +537,8 @@ void mailbox_host_free(mailbox_host *m) {
     return;
   g_ptr_array_unref(m->conns); /* engines release their store handles */
   mailstore_free(m->store);
+  g_hash_table_destroy(m->sieve);
+  g_free((char *)m->cfg.spam_folder);
   g_free(m->hostname);
   g_free(m);
 }

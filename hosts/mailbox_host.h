@@ -48,6 +48,11 @@ typedef struct {
   uint64_t quota_msgs;  /* per user; 0 = none */
   int64_t epoch_unix;   /* Unix seconds of simulated time 0 (Received dates, IMAP dates) */
   uint32_t first_uidvalidity;
+  /* Issue 7: a message marked "X-Spam-Flag: YES" by the MX is filed into
+   * this folder before any user script runs (Pigeonhole's sieve_before
+   * with `if header :is "X-Spam-Flag" "YES" { fileinto "Junk"; stop; }`);
+   * NULL = off (the default). */
+  const char *spam_folder;
 } mailbox_host_config;
 
 /* Defaults: host name, IMAP, POP3 and SMTP on, require_tls on, no quota,
@@ -64,6 +69,16 @@ mailbox_host *mailbox_host_new(host *h, const mailbox_host_config *cfg, const us
 /* Frees the service and its store (before the world; see host.h). NULL is
  * a no-op. */
 void mailbox_host_free(mailbox_host *m);
+
+/* Issue 7: USER's Sieve script (RFC 5228 subset, protocols/sieve),
+ * replacing an earlier one; SCRIPT NULL removes it. Run at every delivery
+ * to USER: keep → INBOX, fileinto → that folder (created when missing, as
+ * Dovecot's lda_mailbox_autocreate=yes), discard → not stored
+ * (msg.deliver with folder "" and uid 0). Known gap: redirect is not sent
+ * (no outbound SMTP client here); it is written as msg.deliver with folder
+ * "redirect:ADDRESS" and uid 0. Returns false (script not installed) with
+ * *ERR ("line N: ...", may be NULL; g_free it) on a parse error. */
+bool mailbox_host_set_sieve(mailbox_host *m, const char *user, const char *script, char **err);
 
 /* The store (borrowed): tests and the end-of-run summary read it. */
 mailstore *mailbox_host_store(mailbox_host *m);

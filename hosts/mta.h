@@ -124,6 +124,27 @@ void mta_host_set_filter(mta_host *m, mta_filter_fn fn, void *user);
  * when the ticket is unknown (its connection is gone). */
 bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
                             const char *text, const char *prepend);
+/* Accepts a DATA-stage TICKET with the message replaced by DATA (LEN
+ * octets, borrowed for the call; the filter's copy of the message with
+ * header fields removed, e.g. forged Authentication-Results, RFC 8601 §5)
+ * and PREPEND as above. Only for DATA tickets; returns false when the
+ * ticket is unknown. */
+bool mta_host_filter_accept_rewritten(mta_host *m, uint64_t ticket, const char *prepend,
+                                      const uint8_t *data, size_t len);
+
+/* ---- signing at submission (issue 7) ---- */
+
+/* Called synchronously when a message submitted on port 587 is accepted,
+ * before the host stores it: DATA (LEN octets) is the message as it will
+ * be queued below the host's Received field (with the Message-ID the host
+ * added, if any); SENDER the envelope sender ("" = null path); NOW_UNIX
+ * the Unix time. Returns complete header fields ending in CRLF to prepend
+ * (a DKIM-Signature), as a new string the host g_frees, or NULL. It must
+ * not call back into the MTA. */
+typedef char *(*mta_signer_fn)(void *user, const char *sender, const uint8_t *data, size_t len,
+                               int64_t now_unix);
+/* Installs FN for port 587 (NULL removes it). */
+void mta_host_set_signer(mta_host *m, mta_signer_fn fn, void *user);
 
 /* ---- observation ---- */
 

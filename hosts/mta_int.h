@@ -51,6 +51,8 @@ struct mta_host {
   mta_policy_config policy_cfg;
   mta_filter_fn filter;
   void *filter_user;
+  mta_signer_fn signer;
+  void *signer_user;
 
   /* machine state: dropped on a crash */
   bool up;

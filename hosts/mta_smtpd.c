@@ -116,15 +116,29 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown");
   if (!field) /* a HELO name a Received field cannot carry */
     field = received_field(c, ev, queue_id, "unknown");
-  char *h = added_id ? g_strdup_printf("Message-ID: <%s>\r\n", msgid) : NULL;
+  GByteArray *tail = g_byte_array_sized_new((guint)(ev->len + 64));
+  if (added_id) {
+    char *h = g_strdup_printf("Message-ID: <%s>\r\n", msgid);
+    g_byte_array_append(tail, (const guint8 *)h, (guint)strlen(h));
+    g_free(h);
+  }
+  g_byte_array_append(tail, ev->data, (guint)ev->len);
+  /* Signing at submission (mta_host_set_signer): over the message as it
+   * is queued, below our Received field. */
+  char *sig = NULL;
+  if (c->port == 587 && m->signer)
+    sig = m->signer(m->signer_user, ev->mail->from, tail->data, tail->len,
+                    m->epoch + now / SIM_S);
   /* Exactly the stored size: the body stays in memory while it is queued. */
-  size_t fl = field ? strlen(field) : 0, pl = prepend ? strlen(prepend) : 0, hl = h ? strlen(h) : 0;
-  GByteArray *b = g_byte_array_sized_new((guint)(fl + pl + hl + ev->len));
+  size_t fl = field ? strlen(field) : 0, pl = prepend ? strlen(prepend) : 0;
+  size_t sl = sig ? strlen(sig) : 0;
+  GByteArray *b = g_byte_array_sized_new((guint)(fl + pl + sl + tail->len));
   g_byte_array_append(b, (const guint8 *)field, (guint)fl);
   g_byte_array_append(b, (const guint8 *)prepend, (guint)pl);
-  g_byte_array_append(b, (const guint8 *)h, (guint)hl);
-  g_free(h);
-  g_byte_array_append(b, ev->data, (guint)ev->len);
+  g_byte_array_append(b, (const guint8 *)sig, (guint)sl);
+  g_byte_array_append(b, tail->data, tail->len);
+  g_byte_array_free(tail, TRUE);
+  g_free(sig);
   GBytes *body = g_byte_array_free_to_bytes(b);
   g_free(field);
 
@@ -312,13 +326,19 @@ void mta__smtpd_drop(mta_host *m) {
   g_ptr_array_set_size(m->conns, 0);
 }
 
+void mta_host_set_signer(mta_host *m, mta_signer_fn fn, void *user) {
+  m->signer = fn;
+  m->signer_user = user;
+}
+
 void mta_host_set_filter(mta_host *m, mta_filter_fn fn, void *user) {
   m->filter = fn;
   m->filter_user = user;
 }
 
-bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
-                            const char *text, const char *prepend) {
+static bool filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
+                          const char *text, const char *prepend, const uint8_t *data,
+                          size_t len) {
   if (!m->up || ticket == 0)
     return false;
   conn *c = NULL;
@@ -333,9 +353,25 @@ bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *
     smtp_srv_reject(c->srv, c->decision, code, esc, text, now);
   else if (c->stage == MTA_FILTER_RCPT)
     smtp_srv_accept(c->srv, c->decision, now);
-  else
+  else if (data) { /* the filter rewrote the header (mta_host_filter_accept_rewritten) */
+    smtp_srv_event ev = c->pending;
+    ev.data = data;
+    ev.len = len;
+    store_message(c, &ev, prepend);
+  } else
     store_message(c, &c->pending, prepend);
   if (!c->in_pump)
     session_kick(c->s);
   return true;
+}
+
+bool mta_host_filter_answer(mta_host *m, uint64_t ticket, int code, const char *esc,
+                            const char *text, const char *prepend) {
+  return filter_answer(m, ticket, code, esc, text, prepend, NULL, 0);
+}
+
+bool mta_host_filter_accept_rewritten(mta_host *m, uint64_t ticket, const char *prepend,
+                                      const uint8_t *data, size_t len) {
+  g_assert(data != NULL);
+  return filter_answer(m, ticket, 0, NULL, NULL, prepend, data, len);
 }
