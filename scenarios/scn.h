@@ -43,6 +43,9 @@ typedef struct {
   char *mailbox_host;  /* where its domains' mail is stored (a "mailbox" host) */
   char *retry;         /* retry profile: "postfix" (default), "exim", "opensmtpd" */
   char *smarthost;     /* NULL: MX routing */
+  bool filters;        /* port 25 checks: greylisting, SPF, DKIM, DMARC, spam
+                          (hosts/mx_filters.h defaults) */
+  sim_time greylist_delay; /* 0: the default (300 s) */
 } scn_mta;
 
 /* What a mailbox host runs (role "mailbox"). */

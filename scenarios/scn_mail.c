@@ -56,7 +56,8 @@ static bool obj_at(scn_json_ctx *x, const cJSON *parent, const char *path, const
 
 void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *path) {
   static const char *const mta_keys[] = {"hostname", "domains", "submission", "mx",
-                                         "mailbox_host", "retry", "smarthost", NULL};
+                                         "mailbox_host", "retry", "smarthost", "filters",
+                                         "greylist_delay", NULL};
   static const char *const mbox_keys[] = {"domains", "imap", "pop3", "quota", NULL};
   scn_json_string(x, it, path, "resolver", false, &h->resolver);
   h->zones = string_list(x, it, path, "zones", false);
@@ -72,7 +73,9 @@ void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *p
         scn_json_bool(x, m, p, "mx", false, &h->mta.mx) &&
         scn_json_string(x, m, p, "mailbox_host", false, &h->mta.mailbox_host) &&
         scn_json_string(x, m, p, "retry", false, &h->mta.retry) &&
-        scn_json_string(x, m, p, "smarthost", false, &h->mta.smarthost)) {
+        scn_json_string(x, m, p, "smarthost", false, &h->mta.smarthost) &&
+        scn_json_bool(x, m, p, "filters", false, &h->mta.filters) &&
+        scn_json_duration(x, m, p, "greylist_delay", false, &h->mta.greylist_delay)) {
       h->mta.domains = string_list(x, m, p, "domains", false);
       if (h->mta.retry && strcmp(h->mta.retry, "postfix") != 0 &&
           strcmp(h->mta.retry, "exim") != 0 && strcmp(h->mta.retry, "opensmtpd") != 0)

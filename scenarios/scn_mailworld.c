@@ -5,6 +5,7 @@
 
 #include "mailbox_host.h"
 #include "mta.h"
+#include "mx_filters.h"
 #include "mua.h"
 #include "tls_host.h"
 #include "userdir.h"
@@ -14,6 +15,7 @@ struct scn_mailworld {
   tls_world *tls;
   GPtrArray *tls_hosts; /* tls_host* */
   GPtrArray *mtas;      /* mta_host* */
+  GPtrArray *filters;   /* mx_filters*: freed before the MTAs */
   GPtrArray *mailboxes; /* mailbox_host* */
   GPtrArray *muas;      /* mua* or NULL, by host index */
 };
@@ -55,7 +57,16 @@ static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h,
   cfg.retry_profile = h->mta.retry;
   cfg.smarthost = h->mta.smarthost;
   cfg.epoch_unix = c->epoch_unix;
-  g_ptr_array_add(mw->mtas, mta_host_new(ho, &cfg, mw->users, th, dns));
+  mta_host *mta = mta_host_new(ho, &cfg, mw->users, th, dns);
+  g_ptr_array_add(mw->mtas, mta);
+  if (h->mta.filters) {
+    mx_filters_config fc;
+    mx_filters_config_init(&fc);
+    fc.epoch_unix = c->epoch_unix;
+    if (h->mta.greylist_delay)
+      fc.greylist_cfg.delay = h->mta.greylist_delay;
+    g_ptr_array_add(mw->filters, mx_filters_new(ho, mta, dns, &fc));
+  }
 }
 
 static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
@@ -138,6 +149,7 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   }
   mw->tls_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)tls_host_free);
   mw->mtas = g_ptr_array_new_with_free_func((GDestroyNotify)mta_host_free);
+  mw->filters = g_ptr_array_new_with_free_func((GDestroyNotify)mx_filters_free);
   mw->mailboxes = g_ptr_array_new_with_free_func((GDestroyNotify)mailbox_host_free);
   mw->muas = g_ptr_array_new_with_free_func((GDestroyNotify)mua_free);
   bool any = false;
@@ -170,6 +182,7 @@ void scn_mailworld_free(scn_mailworld *mw) {
     return;
   g_ptr_array_unref(mw->muas);
   g_ptr_array_unref(mw->mailboxes);
+  g_ptr_array_unref(mw->filters);
   g_ptr_array_unref(mw->mtas);
   g_ptr_array_unref(mw->tls_hosts);
   tls_world_free(mw->tls);

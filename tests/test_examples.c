@@ -108,7 +108,7 @@ typedef struct {
 
 static const row rows[] = {
     /* name            sub rcpt dlv dsn bnc que fail fetch retries */
-    {"journey", 1, 2, 2, 0, 0, 0, 0, 2, 0, 0},
+    {"journey", 1, 2, 2, 0, 0, 0, 0, 2, 2, 2}, /* greylisted once: one retry per recipient */
     {"mx-failover", 1, 1, 1, 0, 0, 0, 0, 1, 0, 0},
     /* postfix: 5-minute queue runs, backoff 300..4000 s over 5 days */
     {"retry-bounce", 1, 1, 1, 1, 1, 0, 0, 1, 100, 115},

@@ -283,7 +283,15 @@ static void on_policy(builder *b, const cJSON *rec, const char *ev, int64_t t) {
   const char *v = trace_get_str(rec, "verdict");
   if (!v)
     v = trace_get_str(rec, "result");
-  add_step(s, t, g_strdup_printf("%s checked it (%s): %s", str(rec, "node"), ev + 7, v ? v : "?"));
+  if (!v)
+    v = trace_get_str(rec, "action");
+  int64_t score;
+  if (trace_get_int(rec, "score", &score)) /* tenths of a point */
+    add_step(s, t, g_strdup_printf("%s checked it (%s): %s, score %" PRId64 ".%" PRId64,
+                                   str(rec, "node"), ev + 7, v ? v : "?", score / 10,
+                                   (score < 0 ? -score : score) % 10));
+  else
+    add_step(s, t, g_strdup_printf("%s checked it (%s): %s", str(rec, "node"), ev + 7, v ? v : "?"));
 }
 
 GPtrArray *trace_story_read(trace_reader *r, GError **err) {
