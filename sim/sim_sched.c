@@ -331,7 +331,8 @@ static size_t radix_drain_sorted(sim_sched *s, entry *out) {
   size_t n = 0;
   for (int k = 0; k < NBUCKETS; k++) {
     bucket *b = &s->bk[k];
-    memcpy(out + n, b->e + b->head, (b->len - b->head) * sizeof(entry));
+    if (b->len > b->head) /* an unused bucket has no array: memcpy from NULL is undefined */
+      memcpy(out + n, b->e + b->head, (b->len - b->head) * sizeof(entry));
     n += b->len - b->head;
     b->head = b->len = 0;
     b->min = SIM_TIME_NEVER;
