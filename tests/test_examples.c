@@ -42,7 +42,8 @@ static void take(outcome *o, const cJSON *rec) {
     o->end = cJSON_Duplicate(rec, 1);
   } else if (!strcmp(ev, "msg.relay")) {
     o->relays_to_mx1 += str_is(rec, "to", "mx1.example.org");
-    o->relays_to_mx2 += str_is(rec, "to", "mx2.example.org") && str_is(rec, "from", "smtp.example.com");
+    o->relays_to_mx2 +=
+        str_is(rec, "to", "mx2.example.org") && str_is(rec, "from", "smtp.example.com");
   } else if (!strcmp(ev, "msg.submit")) {
     if (o->first_submit < 0)
       o->first_submit = t;
@@ -58,7 +59,8 @@ static void take(outcome *o, const cJSON *rec) {
     o->pop3_fetches += !imap;
     o->imap_by_bob += imap && str_is(rec, "node", "bob-phone");
     o->pop3_by_carol += !imap && str_is(rec, "node", "carol-pc");
-    o->dsn_fetched_by_alice += o->dsn && str_is(rec, "node", "alice-laptop") && str_is(rec, "msg", o->dsn);
+    o->dsn_fetched_by_alice +=
+        o->dsn && str_is(rec, "node", "alice-laptop") && str_is(rec, "msg", o->dsn);
   }
 }
 
@@ -198,9 +200,11 @@ END_TEST
 START_TEST(pop3_and_imap_readers_each_get_everything) {
   outcome o;
   run_scenario("pop3-vs-imap", &o);
-  ck_assert_msg(o.imap_by_bob == 3 && o.imap_fetches == 3, "IMAP fetches: got %llu by bob (%llu in all), want 3",
+  ck_assert_msg(o.imap_by_bob == 3 && o.imap_fetches == 3,
+                "IMAP fetches: got %llu by bob (%llu in all), want 3",
                 (unsigned long long)o.imap_by_bob, (unsigned long long)o.imap_fetches);
-  ck_assert_msg(o.pop3_by_carol == 3 && o.pop3_fetches == 3, "POP3 fetches: got %llu by carol (%llu in all), want 3",
+  ck_assert_msg(o.pop3_by_carol == 3 && o.pop3_fetches == 3,
+                "POP3 fetches: got %llu by carol (%llu in all), want 3",
                 (unsigned long long)o.pop3_by_carol, (unsigned long long)o.pop3_fetches);
   outcome_clear(&o);
 }
