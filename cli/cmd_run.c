@@ -20,8 +20,8 @@ static bool parse_seed(const char *s, uint64_t *out) {
  * last line, never by the simulation (the trace cannot depend on it). */
 typedef struct {
   gint64 started; /* monotonic, us */
+  gint64 drawn;   /* when last drawn */
   bool shown;
-  int last_permille;
 } progress;
 
 static void on_progress(void *user, sim_time now, sim_time end, uint64_t events) {
@@ -29,11 +29,11 @@ static void on_progress(void *user, sim_time now, sim_time end, uint64_t events)
   gint64 wall = g_get_monotonic_time() - p->started;
   if (wall < G_USEC_PER_SEC)
     return;
-  int pm = end == SIM_TIME_NEVER || end <= 0 ? -1 : (int)(now / (end / 1000 + 1));
-  if (p->shown && pm == p->last_permille && pm >= 0)
+  if (p->shown && wall - p->drawn < G_USEC_PER_SEC / 5) /* at most 5 redraws a second */
     return;
+  int pm = end == SIM_TIME_NEVER || end <= 0 ? -1 : (int)(now / (end / 1000 + 1));
   p->shown = true;
-  p->last_permille = pm;
+  p->drawn = wall;
   char b[SIM_TIME_BUFSZ];
   if (pm < 0) {
     fprintf(stderr, "\r  %s simulated, %" G_GUINT64_FORMAT " events  ",
@@ -104,7 +104,7 @@ int cli_cmd_run(int argc, char **argv) {
     goto out;
   }
   sw = scn_world_build(cfg, seed, tw, detail);
-  progress prog = {g_get_monotonic_time(), false, -1};
+  progress prog = {g_get_monotonic_time(), 0, false};
   if (isatty(2))
     scn_world_set_progress(sw, on_progress, &prog);
   bool ok = scn_world_run(sw);

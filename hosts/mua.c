@@ -284,10 +284,19 @@ static void retry_fire(void *a, void *b) {
 }
 
 /* The attempt is over: retry the recipients left, or give them up. */
+/* The message is done: nothing will send its bytes again (no session or
+ * client holds them any more), so they leave memory. */
+static void outmsg_finish(outmsg *o) {
+  o->finished = true;
+  if (o->data)
+    g_bytes_unref(o->data);
+  o->data = NULL;
+}
+
 static void attempt_over(outmsg *o) {
   mua *m = o->m;
   if (!o->pending->len) {
-    o->finished = true;
+    outmsg_finish(o);
     return;
   }
   sim_time now = host_now(m->h);
@@ -299,7 +308,7 @@ static void attempt_over(outmsg *o) {
       give_up(o, 0, why);
       g_free(why);
     }
-    o->finished = true;
+    outmsg_finish(o);
     return;
   }
   unsigned shift = MIN(o->tries - 1, 30u);

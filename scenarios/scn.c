@@ -334,9 +334,9 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
     scn_config_free(c);
     return NULL;
   }
-  static const char *const keys[] = {"name",  "description", "seed",  "duration", "epoch",
-                                     "hosts", "links",       "zones", "users",    "messages",
-                                     "traffic", "faults",    "tls",   NULL};
+  static const char *const keys[] = {"name",    "description", "seed",  "duration", "epoch",
+                                     "hosts",   "links",       "zones", "users",    "messages",
+                                     "traffic", "faults",      "tls",   NULL};
   c->seed = 1;
   c->tls = true;
   c->duration = SIM_TIME_NEVER;

@@ -148,8 +148,8 @@ typedef struct {
   int64_t epoch_unix; /* wall-clock date of simulated time 0 (Date headers) */
   GHashTable *host_idx; /* name -> index + 1 (lookup only; the loader fills it) */
   GHashTable *user_idx; /* lower-case address -> index + 1 (lookup only) */
-  bool tls;           /* mail services speak TLS (STARTTLS); false: plain text
-                         everywhere, for benchmarks (default true) */
+  bool tls;             /* mail services speak TLS (STARTTLS); false: plain text
+                           everywhere, for benchmarks (default true) */
 } scn_config;
 
 /* Loads and checks a scenario file. NULL and *err (SCN_ERROR) on failure. */

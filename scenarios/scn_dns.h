@@ -29,8 +29,8 @@ dns_client *scn_dns_client(scn_dns *d, int i);
 /* DNS counters summed over the world's stub resolvers and recursive
  * resolvers (engines of hosts that are down count nothing). */
 typedef struct {
-  uint64_t stub_lookups, stub_from_cache; /* asked by applications; answered by the stub's cache */
-  uint64_t res_lookups, res_from_cache;   /* asked of the recursive resolvers; answered from their caches */
+  uint64_t stub_lookups, stub_from_cache; /* asked by applications; from the stubs' caches */
+  uint64_t res_lookups, res_from_cache;   /* asked of the resolvers; from their caches */
   uint64_t queries;                       /* queries the resolvers sent to name servers */
 } scn_dns_stats;
 void scn_dns_get_stats(const scn_dns *d, scn_dns_stats *out);

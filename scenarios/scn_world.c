@@ -423,21 +423,19 @@ void scn_world_summary(const scn_world *sw, GString *out) {
     scn_mailworld_totals(sw->mail, &mt, NULL);
     mail_tally_stats ts;
     mail_tally_get(sw->tally, &ts);
-    g_string_append_printf(out,
-                           "mail      %" PRIu64 " composed, %" PRIu64 " submitted (%" PRIu64
-                           " recipients), %" PRIu64 " delivered (%" PRIu64 " DSNs), %" PRIu64
-                           " deferred, %" PRIu64
-                           " bounced, %" PRIu64 " failed at the client, %" PRIu64
-                           " still queued; %" PRIu64 " fetched\n",
-                           mt.composed, ts.submitted, ts.submitted_rcpts, ts.delivered,
-                           ts.unsubmitted, ts.deferred, ts.bounced, mt.failed, mt.queued, mt.fetched);
+    g_string_append_printf(
+        out,
+        "mail      %" PRIu64 " composed, %" PRIu64 " submitted (%" PRIu64 " recipients), %" PRIu64
+        " delivered (%" PRIu64 " DSNs), %" PRIu64 " deferred, %" PRIu64 " bounced, %" PRIu64
+        " failed at the client, %" PRIu64 " still queued; %" PRIu64 " fetched\n",
+        mt.composed, ts.submitted, ts.submitted_rcpts, ts.delivered, ts.unsubmitted, ts.deferred,
+        ts.bounced, mt.failed, mt.queued, mt.fetched);
     char b3[SIM_TIME_BUFSZ];
     if (ts.delay_samples)
-      g_string_append_printf(out, "delay     submission to mailbox: p50 %s, p95 %s, max %s (%" PRIu64
-                             " deliveries)\n",
-                             sim_time_format_short(ts.delay_p50, b1),
-                             sim_time_format_short(ts.delay_p95, b2),
-                             sim_time_format_short(ts.delay_max, b3), ts.delay_samples);
+      g_string_append_printf(
+          out, "delay     submission to mailbox: p50 %s, p95 %s, max %s (%" PRIu64 " deliveries)\n",
+          sim_time_format_short(ts.delay_p50, b1), sim_time_format_short(ts.delay_p95, b2),
+          sim_time_format_short(ts.delay_max, b3), ts.delay_samples);
     g_string_append_printf(out, "retries   %" PRIu64 " by MTAs, %" PRIu64 " by mail clients\n",
                            ts.retries, ts.client_retries);
     g_string_append_printf(out, "invariant %s\n",

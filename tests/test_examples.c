@@ -42,7 +42,8 @@ static void take(outcome *o, const cJSON *rec) {
     o->end = cJSON_Duplicate(rec, 1);
   } else if (!strcmp(ev, "msg.relay")) {
     o->relays_to_mx1 += str_is(rec, "to", "mx1.example.org");
-    o->relays_to_mx2 += str_is(rec, "to", "mx2.example.org") && str_is(rec, "from", "smtp.example.com");
+    o->relays_to_mx2 +=
+        str_is(rec, "to", "mx2.example.org") && str_is(rec, "from", "smtp.example.com");
   } else if (!strcmp(ev, "msg.submit")) {
     if (o->first_submit < 0)
       o->first_submit = t;
@@ -58,7 +59,8 @@ static void take(outcome *o, const cJSON *rec) {
     o->pop3_fetches += !imap;
     o->imap_by_bob += imap && str_is(rec, "node", "bob-phone");
     o->pop3_by_carol += !imap && str_is(rec, "node", "carol-pc");
-    o->dsn_fetched_by_alice += o->dsn && str_is(rec, "node", "alice-laptop") && str_is(rec, "msg", o->dsn);
+    o->dsn_fetched_by_alice +=
+        o->dsn && str_is(rec, "node", "alice-laptop") && str_is(rec, "msg", o->dsn);
   }
 }
 
@@ -198,11 +200,58 @@ END_TEST
 START_TEST(pop3_and_imap_readers_each_get_everything) {
   outcome o;
   run_scenario("pop3-vs-imap", &o);
-  ck_assert_msg(o.imap_by_bob == 3 && o.imap_fetches == 3, "IMAP fetches: got %llu by bob (%llu in all), want 3",
+  ck_assert_msg(o.imap_by_bob == 3 && o.imap_fetches == 3,
+                "IMAP fetches: got %llu by bob (%llu in all), want 3",
                 (unsigned long long)o.imap_by_bob, (unsigned long long)o.imap_fetches);
-  ck_assert_msg(o.pop3_by_carol == 3 && o.pop3_fetches == 3, "POP3 fetches: got %llu by carol (%llu in all), want 3",
+  ck_assert_msg(o.pop3_by_carol == 3 && o.pop3_fetches == 3,
+                "POP3 fetches: got %llu by carol (%llu in all), want 3",
                 (unsigned long long)o.pop3_by_carol, (unsigned long long)o.pop3_fetches);
   outcome_clear(&o);
+}
+END_TEST
+
+/* The progress display runs the world in slices of simulated time: the
+ * trace must not change, whether the run ends at its duration or idle. */
+static void count_calls(void *user, sim_time now, sim_time end, uint64_t events) {
+  (void)now;
+  (void)end;
+  (void)events;
+  (*(unsigned *)user)++;
+}
+
+static GString *trace_of(const scn_config *c, bool sliced, unsigned *calls) {
+  trace_writer *tw = trace_writer_new_memory();
+  scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_PROTOCOL);
+  if (sliced)
+    scn_world_set_progress(sw, count_calls, calls);
+  scn_world_run(sw);
+  scn_world_free(sw);
+  GString *out = g_string_new_len(trace_writer_peek_memory(tw)->str,
+                                  (gssize)trace_writer_peek_memory(tw)->len);
+  trace_writer_free(tw);
+  return out;
+}
+
+START_TEST(progress_slices_change_nothing) {
+  /* journey: ends at its duration; dns: goes idle before its duration;
+   * dns without a duration: slices of a minute until idle. */
+  const char *names[] = {"journey", "dns", "dns"};
+  char *rel = g_strdup_printf("scenarios/%s.json", names[_i]);
+  char *path = testutil_src_path(rel);
+  scn_config *c = scn_load(path, NULL);
+  ck_assert_ptr_nonnull(c);
+  if (_i == 2)
+    c->duration = SIM_TIME_NEVER;
+  unsigned calls = 0;
+  GString *plain = trace_of(c, false, NULL);
+  GString *sliced = trace_of(c, true, &calls);
+  ck_assert_msg(calls > 1, "%s: got %u progress calls, want several", names[_i], calls);
+  ck_assert_msg(g_string_equal(plain, sliced), "%s: the sliced run's trace differs", names[_i]);
+  g_string_free(plain, TRUE);
+  g_string_free(sliced, TRUE);
+  scn_config_free(c);
+  g_free(path);
+  g_free(rel);
 }
 END_TEST
 
@@ -214,6 +263,7 @@ int main(void) {
   tcase_add_test(tc, retry_bounce_dsn_after_the_lifetime);
   tcase_add_test(tc, loop_bounces_5_4_6);
   tcase_add_test(tc, pop3_and_imap_readers_each_get_everything);
+  tcase_add_loop_test(tc, progress_slices_change_nothing, 0, 3);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

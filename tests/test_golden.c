@@ -10,7 +10,8 @@
 #include "scn_world.h"
 #include "testutil.h"
 
-static const char *const scenarios[] = {"stream", "dns", "journey", "mx-failover", "retry-bounce", "pop3-vs-imap", "loop"};
+static const char *const scenarios[] = {"stream",       "dns",          "journey", "mx-failover",
+                                        "retry-bounce", "pop3-vs-imap", "loop"};
 
 static GString *run_once(const scn_config *c, uint64_t seed) {
   trace_writer *tw = trace_writer_new_memory();

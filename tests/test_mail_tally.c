@@ -52,7 +52,7 @@ START_TEST(counters) {
   mail_tally_defer(t, "b@x", false);
   mail_tally_defer(t, "b@x", false);
   mail_tally_bounce(t, "b@x");
-  mail_tally_deliver(t, "a@x", 110); /* delay from the FIRST submission: 100 */
+  mail_tally_deliver(t, "a@x", 110);   /* delay from the FIRST submission: 100 */
   mail_tally_deliver(t, "dsn@x", 200); /* never submitted: a DSN */
   mail_tally_fetch(t);
   mail_tally_fail(t);
@@ -60,12 +60,18 @@ START_TEST(counters) {
   struct {
     const char *name;
     uint64_t got, want;
-  } rows[] = {{"submitted", st.submitted, 2},     {"submitted_rcpts", st.submitted_rcpts, 4},
-              {"delivered", st.delivered, 2},     {"unsubmitted", st.unsubmitted, 1},
-              {"deferred", st.deferred, 1},       {"retries", st.retries, 2},
-              {"client_retries", st.client_retries, 1}, {"bounced", st.bounced, 1},
-              {"fetched", st.fetched, 1},         {"failed", st.failed, 1},
-              {"delay_samples", st.delay_samples, 1}, {"delay_max", (uint64_t)st.delay_max, 100}};
+  } rows[] = {{"submitted", st.submitted, 2},
+              {"submitted_rcpts", st.submitted_rcpts, 4},
+              {"delivered", st.delivered, 2},
+              {"unsubmitted", st.unsubmitted, 1},
+              {"deferred", st.deferred, 1},
+              {"retries", st.retries, 2},
+              {"client_retries", st.client_retries, 1},
+              {"bounced", st.bounced, 1},
+              {"fetched", st.fetched, 1},
+              {"failed", st.failed, 1},
+              {"delay_samples", st.delay_samples, 1},
+              {"delay_max", (uint64_t)st.delay_max, 100}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
     ck_assert_msg(rows[i].got == rows[i].want, "%s: got %llu want %llu", rows[i].name,
                   (unsigned long long)rows[i].got, (unsigned long long)rows[i].want);
