@@ -46,6 +46,9 @@ typedef struct {
   bool filters;        /* port 25 checks: greylisting, SPF, DKIM, DMARC, spam
                           (hosts/mx_filters.h defaults) */
   sim_time greylist_delay; /* 0: the default (300 s) */
+  char *dkim_domain;   /* DKIM signing at submission (d=), or NULL */
+  char *dkim_selector; /* s=; the Ed25519 key comes from the run's seed and
+                          its TXT record is published in the domain's zone */
 } scn_mta;
 
 /* What a mailbox host runs (role "mailbox"). */
@@ -160,6 +163,9 @@ void scn_config_free(scn_config *c);
 
 /* Index of the host called NAME, or -1. */
 int scn_find_host(const scn_config *c, const char *name);
+/* The zone holding NAME (absolute, with its final dot): the one with the
+ * longest origin that NAME is under, or NULL. */
+const scn_zone *scn_zone_for(const scn_config *c, const char *name);
 /* The user with ADDRESS (case-insensitive), or NULL. */
 const scn_user *scn_find_user(const scn_config *c, const char *address);
 

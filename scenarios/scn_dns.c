@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "dns_auth.h"
+#include "dkim_key.h"
 #include "dns_resolver.h"
+#include "sim_rng.h"
 
 struct scn_dns {
   GPtrArray *zones;     /* dns_zone*, in $.zones order */
@@ -52,6 +54,43 @@ static const char *first_addr(const scn_host *h) {
   return h->addrs->len ? h->addrs->pdata[0] : NULL;
 }
 
+void scn_dkim_seed(uint64_t seed, const scn_host *h, uint8_t out[32]) {
+  char *name = g_strdup_printf("dkim:%s", h->name);
+  sim_rng rng;
+  sim_rng_init(&rng, seed, name);
+  g_free(name);
+  for (int i = 0; i < 32; i += 8) {
+    uint64_t v = sim_rng_u64(&rng);
+    for (int k = 0; k < 8; k++)
+      out[i + k] = (uint8_t)(v >> (8 * k));
+  }
+}
+
+/* Publishes the DKIM keys of the signing MTAs in their zones. */
+static void publish_dkim(scn_dns *d, const scn_config *c, uint64_t seed) {
+  for (guint i = 0; i < c->hosts->len; i++) {
+    const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    if (!h->mta.dkim_domain)
+      continue;
+    char *owner = g_strdup_printf("%s._domainkey.%s.", h->mta.dkim_selector, h->mta.dkim_domain);
+    const scn_zone *z = scn_zone_for(c, owner);
+    uint8_t sd[32];
+    scn_dkim_seed(seed, h, sd);
+    dkim_key *k = dkim_key_from_raw(DKIM_KEY_ED25519, sd, sizeof sd);
+    char *txt = k ? dkim_key_dns_txt(k) : NULL;
+    if (z && txt) {
+      char *rr = g_strdup_printf("%s 3600 IN TXT \"%s\"", owner, txt);
+      dns_err e = dns_zone_add_text(d->zones->pdata[zone_index(c, z->origin)], rr);
+      if (e != DNS_OK) /* e.g. a CNAME the scenario put at that name: signatures will fail */
+        g_printerr("mailsim: cannot publish the DKIM key %s: %s\n", owner, dns_err_name(e));
+      g_free(rr);
+    }
+    g_free(txt);
+    dkim_key_free(k);
+    g_free(owner);
+  }
+}
+
 scn_dns *scn_dns_new(const scn_config *c, host *const *hosts) {
   scn_dns *d = g_new0(scn_dns, 1);
   d->zones = g_ptr_array_new_with_free_func((GDestroyNotify)dns_zone_free);
@@ -65,6 +104,8 @@ scn_dns *scn_dns_new(const scn_config *c, host *const *hosts) {
     g_assert(z); /* checked by the loader */
     g_ptr_array_add(d->zones, z);
   }
+  if (c->hosts->len)
+    publish_dkim(d, c, sim_world_seed(host_world(hosts[0])));
   /* Root hints: the servers of the root zone, in host order. */
   GArray *hints = g_array_new(FALSE, FALSE, sizeof(dns_res_server));
   for (guint i = 0; i < c->hosts->len; i++) {

@@ -16,10 +16,15 @@
  * the origin. */
 dns_zone *scn_dns_zone_build(const scn_zone *z, guint *bad, dns_err *err);
 
+/* The Ed25519 key seed of host H's DKIM signing, from the run's SEED and
+ * the host's name (stream "dkim:NAME"). */
+void scn_dkim_seed(uint64_t seed, const scn_host *h, uint8_t out[32]);
+
 typedef struct scn_dns scn_dns;
 
 /* HOSTS[i] is the host of C's i-th host. The config must have loaded (its
- * zones are valid). */
+ * zones are valid). The public key of every MTA that signs with DKIM is
+ * published as a TXT record at SELECTOR._domainkey.DOMAIN in its zone. */
 scn_dns *scn_dns_new(const scn_config *c, host *const *hosts);
 /* Frees servers and clients (before the world; see host.h). */
 void scn_dns_free(scn_dns *d);

@@ -57,7 +57,7 @@ static bool obj_at(scn_json_ctx *x, const cJSON *parent, const char *path, const
 void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *path) {
   static const char *const mta_keys[] = {"hostname", "domains", "submission", "mx",
                                          "mailbox_host", "retry", "smarthost", "filters",
-                                         "greylist_delay", NULL};
+                                         "greylist_delay", "dkim", NULL};
   static const char *const mbox_keys[] = {"domains", "imap", "pop3", "quota", NULL};
   scn_json_string(x, it, path, "resolver", false, &h->resolver);
   h->zones = string_list(x, it, path, "zones", false);
@@ -76,6 +76,15 @@ void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *p
         scn_json_string(x, m, p, "smarthost", false, &h->mta.smarthost) &&
         scn_json_bool(x, m, p, "filters", false, &h->mta.filters) &&
         scn_json_duration(x, m, p, "greylist_delay", false, &h->mta.greylist_delay)) {
+      static const char *const dkim_keys[] = {"domain", "selector", NULL};
+      const cJSON *dk;
+      if (obj_at(x, m, p, "dkim", &dk) && dk) {
+        char *dp = scn_json_key_path(p, "dkim");
+        if (scn_json_known_keys(x, dk, dp, dkim_keys) &&
+            scn_json_string(x, dk, dp, "domain", true, &h->mta.dkim_domain))
+          scn_json_string(x, dk, dp, "selector", true, &h->mta.dkim_selector);
+        g_free(dp);
+      }
       h->mta.domains = string_list(x, m, p, "domains", false);
       if (h->mta.retry && strcmp(h->mta.retry, "postfix") != 0 &&
           strcmp(h->mta.retry, "exim") != 0 && strcmp(h->mta.retry, "opensmtpd") != 0)
@@ -110,6 +119,8 @@ void scn__mail_host_clear(scn_host *h) {
   g_free(h->mta.mailbox_host);
   g_free(h->mta.retry);
   g_free(h->mta.smarthost);
+  g_free(h->mta.dkim_domain);
+  g_free(h->mta.dkim_selector);
   if (h->mailbox.domains)
     g_ptr_array_unref(h->mailbox.domains);
 }
@@ -388,6 +399,13 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
       want_role(x, c, path, "mta.mailbox_host", h->mta.mailbox_host, "mailbox");
     if (h->mta.smarthost && scn_json_ok(x))
       want_role(x, c, path, "mta.smarthost", h->mta.smarthost, "mta");
+    if (h->mta.dkim_domain && scn_json_ok(x)) {
+      char *name = g_strdup_printf("%s._domainkey.%s.", h->mta.dkim_selector, h->mta.dkim_domain);
+      if (!scn_zone_for(c, name))
+        scn_json_fail(x, path, "\"mta.dkim\": no zone in $.zones holds %s (the DKIM key is "
+                      "published there)", name);
+      g_free(name);
+    }
     if (scn_json_ok(x) && !strcmp(h->role, "resolver")) {
       bool root = false;
       for (guint k = 0; k < c->hosts->len; k++) {
@@ -434,6 +452,21 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
                     m->from);
     g_free(path);
   }
+}
+
+const scn_zone *scn_zone_for(const scn_config *c, const char *name) {
+  const scn_zone *best = NULL;
+  size_t n = strlen(name);
+  for (guint i = 0; i < c->zones->len; i++) {
+    const scn_zone *z = &g_array_index(c->zones, scn_zone, i);
+    size_t o = strlen(z->origin);
+    bool under = strcmp(z->origin, ".") == 0 ||
+                 (o <= n && g_ascii_strcasecmp(name + n - o, z->origin) == 0 &&
+                  (o == n || name[n - o - 1] == '.'));
+    if (under && (!best || strlen(best->origin) < o))
+      best = z;
+  }
+  return best;
 }
 
 const scn_user *scn_find_user(const scn_config *c, const char *address) {

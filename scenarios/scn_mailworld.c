@@ -5,6 +5,7 @@
 
 #include "mailbox_host.h"
 #include "mta.h"
+#include "mta_dkim.h"
 #include "mx_filters.h"
 #include "mua.h"
 #include "tls_host.h"
@@ -16,6 +17,7 @@ struct scn_mailworld {
   GPtrArray *tls_hosts; /* tls_host* */
   GPtrArray *mtas;      /* mta_host* */
   GPtrArray *filters;   /* mx_filters*: freed before the MTAs */
+  GPtrArray *signers;   /* mta_dkim*: freed before the MTAs */
   GPtrArray *mailboxes; /* mailbox_host* */
   GPtrArray *muas;      /* mua* or NULL, by host index */
 };
@@ -59,6 +61,19 @@ static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h,
   cfg.epoch_unix = c->epoch_unix;
   mta_host *mta = mta_host_new(ho, &cfg, mw->users, th, dns);
   g_ptr_array_add(mw->mtas, mta);
+  if (h->mta.dkim_domain) {
+    uint8_t sd[32];
+    scn_dkim_seed(sim_world_seed(host_world(ho)), h, sd);
+    mta_dkim_config dc;
+    mta_dkim_config_init(&dc);
+    dc.domain = h->mta.dkim_domain;
+    dc.selector = h->mta.dkim_selector;
+    dc.ed25519_seed = sd;
+    dc.seed_len = sizeof sd;
+    mta_dkim *sig = mta_dkim_new(mta, &dc);
+    g_assert(sig); /* a seed is always a valid Ed25519 key */
+    g_ptr_array_add(mw->signers, sig);
+  }
   if (h->mta.filters) {
     mx_filters_config fc;
     mx_filters_config_init(&fc);
@@ -150,6 +165,7 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   mw->tls_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)tls_host_free);
   mw->mtas = g_ptr_array_new_with_free_func((GDestroyNotify)mta_host_free);
   mw->filters = g_ptr_array_new_with_free_func((GDestroyNotify)mx_filters_free);
+  mw->signers = g_ptr_array_new_with_free_func((GDestroyNotify)mta_dkim_free);
   mw->mailboxes = g_ptr_array_new_with_free_func((GDestroyNotify)mailbox_host_free);
   mw->muas = g_ptr_array_new_with_free_func((GDestroyNotify)mua_free);
   bool any = false;
@@ -183,6 +199,7 @@ void scn_mailworld_free(scn_mailworld *mw) {
   g_ptr_array_unref(mw->muas);
   g_ptr_array_unref(mw->mailboxes);
   g_ptr_array_unref(mw->filters);
+  g_ptr_array_unref(mw->signers);
   g_ptr_array_unref(mw->mtas);
   g_ptr_array_unref(mw->tls_hosts);
   tls_world_free(mw->tls);
