@@ -15,8 +15,11 @@ static void print_time(int64_t t) {
 
 static void print_story(const trace_story *s, bool details) {
   char *outcome = trace_story_outcome(s);
-  printf("Message %s\n  \"%s\" from %s — %s\n", s->msg, s->subject, *s->from ? s->from : "?",
-         outcome);
+  if (*s->from)
+    printf("Message %s\n  \"%s\" from %s — %s\n", s->msg, s->subject, s->from, outcome);
+  else /* no msg.compose: made by a server (a DSN) or sent from outside */
+    printf("Message %s\n  (not composed in this trace: a DSN or an outside message) — %s\n", s->msg,
+           outcome);
   g_free(outcome);
   for (guint i = 0; i < s->steps->len; i++) {
     const trace_step *st = s->steps->pdata[i];
@@ -77,8 +80,11 @@ int cli_cmd_explain(int argc, char **argv) {
     for (guint i = 0; i < stories->len; i++) {
       const trace_story *s = stories->pdata[i];
       char *o = trace_story_outcome(s);
-      printf("%-40s \"%s\" from %s: %s, %u steps\n", s->msg, s->subject, *s->from ? s->from : "?", o,
-             s->steps->len);
+      if (*s->from)
+        printf("%-40s \"%s\" from %s: %s, %u steps\n", s->msg, s->subject, s->from, o,
+               s->steps->len);
+      else
+        printf("%-40s (a DSN or an outside message): %s, %u steps\n", s->msg, o, s->steps->len);
       g_free(o);
     }
     printf("\nRun 'mailsim explain %s --message ID' for one message, step by step.\n", argv[1]);

@@ -91,7 +91,10 @@ mime_display *mime_display_new(const mime_msg *m) {
   d->received = g_ptr_array_new_with_free_func(rcv_free);
   d->attachments = g_ptr_array_new_with_free_func(att_free);
   const mime_part *root = mime_msg_root(m);
-  static const char *const names[] = {"From", "To", "Cc", "Subject", "Date"};
+  /* What a reader's client shows: the usual fields, then the receiving
+   * server's verdict on who sent it (RFC 8601; the topmost one is ours). */
+  static const char *const names[] = {"From", "To", "Cc", "Subject", "Date",
+                                      "Authentication-Results"};
   for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
     const char *v = mime_hdr_get(root->hdr, names[i]);
     if (!v)
@@ -100,10 +103,8 @@ mime_display *mime_display_new(const mime_msg *m) {
     f->name = g_strdup(names[i]);
     if (i < 3)
       f->value = mime_display_addresses(v);
-    else if (i == 3)
-      f->value = mime_ew_decode(v);
     else
-      f->value = mime_ew_decode(v); /* sanitises to UTF-8 */
+      f->value = mime_ew_decode(v); /* Subject; the others: sanitised to UTF-8 */
     g_ptr_array_add(d->fields, f);
   }
   const mime_hdr_field *rf;

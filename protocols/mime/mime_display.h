@@ -9,7 +9,7 @@
 #include <glib.h>
 
 typedef struct {
-  char *name;  /* "From", "To", "Cc", "Subject", "Date" */
+  char *name;  /* "From", "To", "Cc", "Subject", "Date", "Authentication-Results" */
   char *value; /* UTF-8, RFC 2047 decoded, addresses as "Name <a@b>" */
 } mime_display_field;
 
