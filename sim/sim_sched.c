@@ -62,6 +62,8 @@ typedef struct {
   entry *e;
   size_t head, len, cap; /* head: bucket 0 only, which is a FIFO */
   sim_time min;          /* buckets >= 1: smallest t; SIM_TIME_NEVER if empty */
+  size_t min_i;          /* where the first entry of time MIN was put (a prefetch
+                            hint only: cancelled entries may have moved it) */
 } bucket;
 
 typedef struct {
@@ -236,8 +238,11 @@ static inline void bucket_push(bucket *b, entry e) {
     b->cap = b->cap ? 2 * b->cap : 16;
     b->e = g_renew(entry, b->e, b->cap);
   }
+  if (e.t < b->min) {
+    b->min = e.t;
+    b->min_i = b->len;
+  }
   b->e[b->len++] = e;
-  b->min = e.t < b->min ? e.t : b->min;
 }
 
 static inline void radix_push(sim_sched *s, entry e) {
@@ -521,8 +526,24 @@ sim_time sim_sched_next_time(sim_sched *s) {
 
 /* Takes the front found by q_front off the queue and runs it, unless it
  * was cancelled. Returns whether it ran. */
+/* Radix mode: start loading the callback record of the event that will run
+ * after the current one, so the miss overlaps with the current callback. */
+static inline void prefetch_next(const sim_sched *s) {
+  if (!s->radix)
+    return;
+  const bucket *b0 = &s->bk[0];
+  if (b0->head < b0->len)
+    return; /* radix_pop0 prefetched it */
+  if (!s->nonempty)
+    return;
+  const bucket *b = &s->bk[__builtin_ctzll(s->nonempty) + 1];
+  if (b->min_i < b->len)
+    __builtin_prefetch(&s->slots[slot_of(&b->e[b->min_i])]);
+}
+
 static inline bool take_and_run(sim_sched *s, unsigned k, sim_time t) {
   entry top = q_take(s, k, t);
+  prefetch_next(s);
   uint32_t i = slot_of(&top);
   slot *sl = &s->slots[i];
   sim_event_fn fn = sl->fn;
