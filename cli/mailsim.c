@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cmd_export.h"
+#include "cmd_serve.h"
 #include "cmd_spf.h"
 #include "cmd_stats.h"
 #include "cmd_viz.h"
@@ -21,6 +22,8 @@ static const struct {
     {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},
     {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
+    {"serve", cli_cmd_serve, "serve SCENARIO [--listen ADDR:PORT=HOST:PORT]... [--speed X] [--ca-out FILE]  live mode: real clients"},
+    {"replay", cli_cmd_replay, "replay JOURNAL [--trace FILE]  a live session again, from its journal"},
     {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
 };
 

@@ -209,6 +209,10 @@ void scn_mailworld_free(scn_mailworld *mw) {
 
 bool scn_mailworld_any(const scn_mailworld *mw) { return mw->tls != NULL; }
 
+const char *scn_mailworld_ca_pem(const scn_mailworld *mw) {
+  return mw->tls && mw->tls_hosts->len ? tls_ca_cert_pem(tls_world_ca(mw->tls)) : NULL;
+}
+
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations) {
   memset(t, 0, sizeof *t);
   for (guint i = 0; i < mw->muas->len; i++) {

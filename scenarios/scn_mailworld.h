@@ -31,6 +31,8 @@ typedef struct {
 /* Sums the services' counters; appends a description of each invariant
  * violation to VIOLATIONS (may be NULL). */
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations);
+/* The world CA's certificate (PEM), or NULL without mail TLS. */
+const char *scn_mailworld_ca_pem(const scn_mailworld *mw);
 /* True when the world has any mail service. */
 bool scn_mailworld_any(const scn_mailworld *mw);
 

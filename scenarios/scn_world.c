@@ -48,6 +48,8 @@ struct scn_world {
   void *progress_user;
   sim_time ended_at;
   uint64_t events;
+  GPtrArray *gateways;   /* host*: live mode's gateways, in creation order */
+  GPtrArray *gw_targets; /* char*: their target host names */
 };
 
 static sim_link *link_named(sim_net *net, const char *name) {
@@ -140,6 +142,8 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
   sw->streams = g_array_new(FALSE, TRUE, sizeof(stream));
   sw->sinks = g_ptr_array_new_with_free_func(sink_entry_free);
   sw->lookups = g_ptr_array_new_with_free_func(g_free);
+  sw->gateways = g_ptr_array_new_with_free_func((GDestroyNotify)host_free);
+  sw->gw_targets = g_ptr_array_new_with_free_func(g_free);
   sim_net *net = sim_world_net(sw->w);
 
   for (guint i = 0; i < c->hosts->len; i++) {
@@ -217,6 +221,8 @@ void scn_world_free(scn_world *sw) {
   g_ptr_array_unref(sw->lookups);
   sim_world_free(sw->w);
   g_ptr_array_unref(sw->hosts);
+  g_ptr_array_unref(sw->gateways);
+  g_ptr_array_unref(sw->gw_targets);
   mail_tally_free(sw->tally);
   g_free(sw);
 }
@@ -235,7 +241,8 @@ static bool stream_ok(const stream *s) {
 }
 
 static void write_header_extra(void *user, trace_writer *tw) {
-  const scn_config *c = user;
+  const scn_world *sw = user;
+  const scn_config *c = sw->cfg;
   trace_obj_begin(tw, "roles");
   for (guint i = 0; i < c->hosts->len; i++) {
     const scn_host *h = &g_array_index(c->hosts, scn_host, i);
@@ -245,6 +252,8 @@ static void write_header_extra(void *user, trace_writer *tw) {
       role = h->mta.submission ? "submission" : h->mta.mailbox_host ? "mx" : "relay";
     trace_key_str(tw, h->name, role);
   }
+  for (guint i = 0; i < sw->gateways->len; i++)
+    trace_key_str(tw, host_name(sw->gateways->pdata[i]), "gateway");
   trace_obj_end(tw);
   /* Positions given by the scenario, for the viewer. */
   trace_obj_begin(tw, "pos");
@@ -258,6 +267,12 @@ static void write_header_extra(void *user, trace_writer *tw) {
     trace_arr_end(tw);
   }
   trace_obj_end(tw);
+  if (sw->gateways->len) { /* live mode (mailsim serve): gateway -> target */
+    trace_obj_begin(tw, "live");
+    for (guint i = 0; i < sw->gateways->len; i++)
+      trace_key_str(tw, host_name(sw->gateways->pdata[i]), sw->gw_targets->pdata[i]);
+    trace_obj_end(tw);
+  }
 }
 
 void scn_world_set_progress(scn_world *sw, scn_world_progress_fn fn, void *user) {
@@ -299,9 +314,51 @@ static void write_dns_stats(scn_world *sw, trace_writer *tw) {
   trace_obj_end(tw);
 }
 
+void scn_world_begin(scn_world *sw) {
+  sim_net_write_header(sim_world_net(sw->w), sw->cfg->name, write_header_extra, sw);
+}
+
 bool scn_world_run(scn_world *sw) {
-  sim_net_write_header(sim_world_net(sw->w), sw->cfg->name, write_header_extra, (void *)sw->cfg);
+  scn_world_begin(sw);
   run_loop(sw);
+  return scn_world_finish(sw);
+}
+
+host *scn_world_host(scn_world *sw, const char *name) {
+  int i = scn_find_host(sw->cfg, name);
+  return i < 0 ? NULL : sw->hosts->pdata[i];
+}
+
+host *scn_world_add_gateway(scn_world *sw, const char *target, GError **err) {
+  host *t = scn_world_host(sw, target);
+  if (!t) {
+    g_set_error(err, g_quark_from_static_string("scn-world"), 1,
+                "%s: not a host of scenario %s", target, sw->cfg->name);
+    return NULL;
+  }
+  sim_net *net = sim_world_net(sw->w);
+  char *name = g_strdup_printf("live-%s", target);
+  g_assert(!sim_net_find_node(net, name)); /* one gateway per target */
+  host *gw = host_new(sw->w, name, "gateway", false);
+  g_free(name);
+  host_set_tally(gw, sw->tally);
+  /* 100.64.0.0/10, shared address space (RFC 6598): never a scenario's
+   * public address in practice; skip any taken. */
+  for (uint32_t k = 1;; k++) {
+    sim_addr a = {.family = 4, .b = {100, (uint8_t)(64 + (k >> 16)), (uint8_t)(k >> 8), (uint8_t)k}};
+    if ((uint8_t)k != 0 && (uint8_t)k != 255 && sim_node_add_addr(host_node(gw), &a))
+      break;
+  }
+  sim_link_params lp = {.latency = SIM_MS, .bandwidth_bps = 1000000000};
+  sim_net_add_link(net, host_node(gw), host_node(t), &lp);
+  g_ptr_array_add(sw->gateways, gw);
+  g_ptr_array_add(sw->gw_targets, g_strdup(target));
+  return gw;
+}
+
+const char *scn_world_ca_pem(const scn_world *sw) { return scn_mailworld_ca_pem(sw->mail); }
+
+bool scn_world_finish(scn_world *sw) {
   sw->ended_at = sim_world_now(sw->w);
   sw->events = sim_sched_executed(sim_world_sched(sw->w));
 

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "host.h"
 #include "scn.h"
 #include "sim_world.h"
 #include "trace.h"
@@ -30,8 +31,30 @@ typedef void (*scn_world_progress_fn)(void *user, sim_time now, sim_time end, ui
 void scn_world_set_progress(scn_world *sw, scn_world_progress_fn fn, void *user);
 
 /* Runs to the end of the scenario and writes the end record. Returns true
- * if every stream of the scenario arrived complete and intact. */
+ * if every stream of the scenario arrived complete and intact. The same as
+ * scn_world_begin, running the world, then scn_world_finish. */
 bool scn_world_run(scn_world *sw);
+
+/* The pieces of scn_world_run, for a caller that runs the world itself
+ * (live mode): begin writes the trace header (once, before any event),
+ * finish writes the end record at the current time and returns what
+ * scn_world_run returns. */
+void scn_world_begin(scn_world *sw);
+bool scn_world_finish(scn_world *sw);
+
+/* The host of scenario host NAME, or NULL. */
+host *scn_world_host(scn_world *sw, const char *name);
+
+/* Live mode: adds a gateway host "live-TARGET" (role "gateway", not a
+ * router) with an address in 100.64.0.0/10 (RFC 6598) and its own link to
+ * host TARGET (1 ms, 1 Gbit/s). Call before scn_world_begin. The header
+ * then marks it: role "gateway" in "roles", and "live": {gateway: target}.
+ * Returns the gateway host (owned by the world), or NULL with ERR when
+ * TARGET is not a host of the scenario. */
+host *scn_world_add_gateway(scn_world *sw, const char *target, GError **err);
+
+/* The world CA's certificate (PEM), or NULL when the world has no TLS. */
+const char *scn_world_ca_pem(const scn_world *sw);
 
 /* Messages accepted at submission so far (for rates). */
 uint64_t scn_world_submitted(scn_world *sw);
