@@ -240,6 +240,13 @@ static bool stream_ok(const stream *s) {
   return got && got->finished && got->intact && got->bytes == s->cfg->bytes;
 }
 
+static bool x_taken(const GArray *xs, int64_t x) {
+  for (guint k = 0; k < xs->len; k++)
+    if (g_array_index(xs, int64_t, k) == x)
+      return true;
+  return false;
+}
+
 static void write_header_extra(void *user, trace_writer *tw) {
   const scn_world *sw = user;
   const scn_config *c = sw->cfg;
@@ -266,6 +273,30 @@ static void write_header_extra(void *user, trace_writer *tw) {
     trace_key_int(tw, NULL, h->y);
     trace_arr_end(tw);
   }
+  /* Gateways in a row above the scenario's hosts, each over its target
+   * (moved right while another gateway stands there). */
+  int64_t top = INT64_MAX;
+  for (guint i = 0; i < c->hosts->len; i++) {
+    const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    if (h->has_pos && h->y < top)
+      top = h->y;
+  }
+  GArray *xs = g_array_new(FALSE, FALSE, sizeof(int64_t));
+  for (guint i = 0; i < sw->gateways->len; i++) {
+    const scn_host *t = &g_array_index(c->hosts, scn_host,
+                                       scn_find_host(c, sw->gw_targets->pdata[i]));
+    if (!t->has_pos)
+      continue;
+    int64_t x = t->x;
+    while (x_taken(xs, x))
+      x += 11;
+    g_array_append_val(xs, x);
+    trace_arr_begin(tw, host_name(sw->gateways->pdata[i]));
+    trace_key_int(tw, NULL, x);
+    trace_key_int(tw, NULL, top - 6);
+    trace_arr_end(tw);
+  }
+  g_array_unref(xs);
   trace_obj_end(tw);
   if (sw->gateways->len) { /* live mode (mailsim serve): gateway -> target */
     trace_obj_begin(tw, "live");

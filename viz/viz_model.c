@@ -64,6 +64,7 @@ viz_role viz_role_parse(const char *word) {
       {"ns", VIZ_ROLE_DNS},          {"root", VIZ_ROLE_DNS},
       {"tld", VIZ_ROLE_DNS},         {"authoritative", VIZ_ROLE_DNS},
       {"router", VIZ_ROLE_ROUTER},
+      {"gateway", VIZ_ROLE_CLIENT}, /* live mode: where real clients enter */
   };
   for (size_t i = 0; word && i < G_N_ELEMENTS(words); i++)
     if (g_ascii_strcasecmp(word, words[i].word) == 0)
