@@ -34,8 +34,14 @@ typedef struct {
   gint64 wall0;     /* monotonic us at virtual time 0 */
   sim_time duration; /* SIM_TIME_NEVER: until a signal */
   GMainLoop *loop;
-  int signal;
+  GArray *paused; /* uint64_t: clients not read while the world catches up */
 } server;
+
+/* Back-pressure: a client whose bytes the simulated server has not taken
+ * (unacknowledged beyond PAUSE_AT) is not read until they drop under
+ * RESUME_AT, so a fast sender cannot grow the simulation's memory. */
+#define PAUSE_AT (1024 * 1024)
+#define RESUME_AT (256 * 1024)
 
 static void mapping_clear(gpointer p) {
   mapping *m = p;
@@ -67,8 +73,25 @@ static void in_open(void *user, unsigned lis, uint64_t id) {
   give(s, &in);
 }
 static void in_data(void *user, uint64_t id, const uint8_t *buf, size_t len) {
+  server *s = user;
   live_input in = {.kind = LIVE_IN_DATA, .id = id, .buf = buf, .len = len};
-  give(user, &in);
+  give(s, &in);
+  if (scn_live_pending(s->l, id) > PAUSE_AT) {
+    live_sock_pause(s->ls, id, true);
+    g_array_append_val(s->paused, id);
+  }
+}
+
+static void resume_paused(server *s) {
+  for (guint i = 0; i < s->paused->len;) {
+    uint64_t id = g_array_index(s->paused, uint64_t, i);
+    if (scn_live_pending(s->l, id) < RESUME_AT) {
+      live_sock_pause(s->ls, id, false);
+      g_array_remove_index(s->paused, i);
+    } else {
+      i++;
+    }
+  }
 }
 static void in_shut(void *user, uint64_t id) {
   live_input in = {.kind = LIVE_IN_SHUT, .id = id};
@@ -110,6 +133,7 @@ static const live_gw_out gw_out = {out_data, out_eof, out_closed, out_dgram};
 static gboolean on_tick(gpointer p) {
   server *s = p;
   advance(s);
+  resume_paused(s);
   if (s->duration != SIM_TIME_NEVER && scn_live_now(s->l) >= s->duration)
     g_main_loop_quit(s->loop);
   return G_SOURCE_CONTINUE;
@@ -233,6 +257,7 @@ int cli_cmd_serve(int argc, char **argv) {
   char *def_trace = NULL, *def_journal = NULL, *why = NULL;
   server s = {0};
   s.maps = g_array_new(FALSE, TRUE, sizeof(mapping));
+  s.paused = g_array_new(FALSE, FALSE, sizeof(uint64_t));
   g_array_set_clear_func(s.maps, mapping_clear);
   s.speed = 1.0;
   s.duration = SIM_TIME_NEVER;
@@ -452,6 +477,7 @@ out:
   if (s.loop)
     g_main_loop_unref(s.loop);
   g_array_unref(s.maps);
+  g_array_unref(s.paused);
   trace_writer_free(tw);
   scn_config_free(cfg);
   if (err)

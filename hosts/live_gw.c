@@ -119,6 +119,11 @@ void live_gw_free(live_gw *g) {
 host *live_gw_host(const live_gw *g) { return g->h; }
 host *live_gw_target(const live_gw *g) { return g->target; }
 
+size_t live_gw_pending(const live_gw *g, uint64_t id) {
+  gw_conn *gc = g_hash_table_lookup(g->conns, &id);
+  return gc && gc->conn ? sim_tcp_unacked(gc->conn) : 0;
+}
+
 unsigned live_gw_open_count(const live_gw *g) {
   return g_hash_table_size(g->conns) + g_hash_table_size(g->dgrams);
 }

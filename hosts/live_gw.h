@@ -67,6 +67,11 @@ void live_gw_abort(live_gw *g, uint64_t id);
 /* A datagram ID from outside to the target's PORT. */
 void live_gw_datagram(live_gw *g, uint64_t id, uint16_t port, const uint8_t *buf, size_t len);
 
+/* Bytes of connection ID sent into the world and not yet acknowledged by
+ * the target (0 for an unknown ID): live mode stops reading a client while
+ * this is large. */
+size_t live_gw_pending(const live_gw *g, uint64_t id);
+
 /* Connections and datagrams still open. */
 unsigned live_gw_open_count(const live_gw *g);
 

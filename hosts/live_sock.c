@@ -34,7 +34,7 @@ typedef struct {
   int fd;
   guint rd_src, wr_src;
   GByteArray *out;
-  bool eof_pending, close_pending, read_done, dead;
+  bool eof_pending, close_pending, read_done, dead, paused;
 } client;
 
 typedef struct {
@@ -421,6 +421,19 @@ void live_sock_reply(live_sock *ls, uint64_t id, const uint8_t *buf, size_t len)
   sendto(l->udp, buf, len, MSG_DONTWAIT, (struct sockaddr *)&d->from, d->fromlen);
   g_queue_remove(&ls->dgram_order, &d->id);
   g_hash_table_remove(ls->dgrams, &id);
+}
+
+void live_sock_pause(live_sock *ls, uint64_t id, bool paused) {
+  client *c = find(ls, id);
+  if (!c || c->paused == paused)
+    return;
+  c->paused = paused;
+  if (paused && c->rd_src) {
+    g_source_remove(c->rd_src);
+    c->rd_src = 0;
+  } else if (!paused && !c->rd_src && !c->read_done && !c->close_pending) {
+    c->rd_src = g_unix_fd_add(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, c);
+  }
 }
 
 unsigned live_sock_client_count(const live_sock *ls) { return g_hash_table_size(ls->clients); }

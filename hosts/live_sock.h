@@ -64,6 +64,10 @@ void live_sock_close(live_sock *ls, uint64_t id);
 /* The answer to datagram ID (sent to where it came from; once). */
 void live_sock_reply(live_sock *ls, uint64_t id, const uint8_t *buf, size_t len);
 
+/* Stops (PAUSED) or resumes reading from client ID: back-pressure while
+ * the simulation has not taken its earlier bytes. Unknown IDs are ignored. */
+void live_sock_pause(live_sock *ls, uint64_t id, bool paused);
+
 unsigned live_sock_client_count(const live_sock *ls);
 
 #endif

@@ -97,6 +97,13 @@ void scn_live_input(scn_live *l, live_input *in) {
   }
 }
 
+size_t scn_live_pending(const scn_live *l, uint64_t id) {
+  size_t n = 0;
+  for (guint i = 0; i < l->gws->len; i++)
+    n += live_gw_pending(l->gws->pdata[i], id);
+  return n;
+}
+
 bool scn_live_finish(scn_live *l) { return scn_world_finish(l->sw); }
 scn_world *scn_live_world(scn_live *l) { return l->sw; }
 

@@ -43,6 +43,10 @@ sim_time scn_live_now(const scn_live *l);
  * journaling it first. LIVE_IN_END only journals. */
 void scn_live_input(scn_live *l, live_input *in);
 
+/* Bytes of outside connection ID not yet taken by its target
+ * (live_gw_pending). */
+size_t scn_live_pending(const scn_live *l, uint64_t id);
+
 /* Writes the end record; returns what scn_world_run would. */
 bool scn_live_finish(scn_live *l);
 scn_world *scn_live_world(scn_live *l);
