@@ -17,13 +17,13 @@
 #include "scn_live.h"
 
 typedef struct {
-  char *service;     /* "smtp", "submission", "imap", "pop3", "dns" */
-  char *host;        /* target host */
-  uint16_t port;     /* target port */
-  char *addr;        /* listening address */
-  uint16_t lport;    /* listening port (0: any free) */
-  bool udp;          /* also UDP (DNS) */
-  int gw;            /* gateway index */
+  char *service;  /* "smtp", "submission", "imap", "pop3", "dns" */
+  char *host;     /* target host */
+  uint16_t port;  /* target port */
+  char *addr;     /* listening address */
+  uint16_t lport; /* listening port (0: any free) */
+  bool udp;       /* also UDP (DNS) */
+  int gw;         /* gateway index */
 } mapping;
 
 typedef struct {
@@ -31,7 +31,7 @@ typedef struct {
   live_sock *ls;
   GArray *maps; /* mapping, by listener index */
   double speed;
-  gint64 wall0;     /* monotonic us at virtual time 0 */
+  gint64 wall0;      /* monotonic us at virtual time 0 */
   sim_time duration; /* SIM_TIME_NEVER: until a signal */
   GMainLoop *loop;
   GArray *paused; /* uint64_t: clients not read while the world catches up */
@@ -104,8 +104,12 @@ static void in_abort(void *user, uint64_t id) {
 static void in_dgram(void *user, unsigned lis, uint64_t id, const uint8_t *buf, size_t len) {
   server *s = user;
   const mapping *m = &g_array_index(s->maps, mapping, lis);
-  live_input in = {.kind = LIVE_IN_DGRAM, .id = id, .gw = (uint32_t)m->gw, .port = m->port,
-                   .buf = buf, .len = len};
+  live_input in = {.kind = LIVE_IN_DGRAM,
+                   .id = id,
+                   .gw = (uint32_t)m->gw,
+                   .port = m->port,
+                   .buf = buf,
+                   .len = len};
   give(s, &in);
 }
 static const live_sock_in sock_in = {in_open, in_data, in_shut, in_abort, in_dgram};
@@ -171,8 +175,12 @@ static bool parse_listen(const char *spec, mapping *m, char **why) {
   m->host = g_strndup(eq + 1, rc - eq - 1);
   m->port = (uint16_t)rp;
   m->udp = rp == 53;
-  const char *svc = rp == 25 ? "smtp" : rp == 587 ? "submission" : rp == 143 ? "imap"
-                  : rp == 110 ? "pop3" : rp == 53 ? "dns" : "tcp";
+  const char *svc = rp == 25    ? "smtp"
+                    : rp == 587 ? "submission"
+                    : rp == 143 ? "imap"
+                    : rp == 110 ? "pop3"
+                    : rp == 53  ? "dns"
+                                : "tcp";
   m->service = g_strdup(svc);
   return true;
 }
@@ -195,8 +203,13 @@ static void default_maps(const scn_config *c, GArray *maps) {
     for (size_t k = 0; k < G_N_ELEMENTS(svcs); k++) {
       if (!svcs[k].on)
         continue;
-      mapping m = {g_strdup(svcs[k].svc), g_strdup(h->name), svcs[k].port, g_strdup("127.0.0.1"),
-                   0, svcs[k].port == 53, -1};
+      mapping m = {g_strdup(svcs[k].svc),
+                   g_strdup(h->name),
+                   svcs[k].port,
+                   g_strdup("127.0.0.1"),
+                   0,
+                   svcs[k].port == 53,
+                   -1};
       g_array_append_val(maps, m);
     }
   }
@@ -262,20 +275,21 @@ int cli_cmd_serve(int argc, char **argv) {
   s.speed = 1.0;
   s.duration = SIM_TIME_NEVER;
   GError *err = NULL;
-  if (!cli_parse("serve", "SCENARIO",
-                 "Live mode: real mail clients (curl, swaks, Python's smtplib/imaplib/poplib, dig,\n"
-                 "Thunderbird) talk over loopback ports to the simulated hosts' SMTP, submission,\n"
-                 "IMAP, POP3 and DNS services. Each outside connection enters the world through a\n"
-                 "gateway node linked to its target host (\"live-HOST\", role gateway in the trace);\n"
-                 "what it causes is relayed, filtered and delivered like any simulated mail.\n"
-                 "Simulated time follows the wall clock times --speed. Every outside input is\n"
-                 "journaled with its simulated time: 'mailsim replay JOURNAL' gives the same trace\n"
-                 "byte for byte. SIGINT/SIGTERM stop the session and write the trace's end record.\n"
-                 "Hostile clients are contained: a client that does not read its output (over\n"
-                 "256 KiB) is dropped, at most 1000 clients at once; the simulated servers apply\n"
-                 "their own limits (e.g. SMTP 421 4.7.0 over 100 sessions, 500 for long lines).\n"
-                 "Exit status: 0 stopped cleanly, 2 bad usage or input.",
-                 entries, &argc, &argv))
+  if (!cli_parse(
+          "serve", "SCENARIO",
+          "Live mode: real mail clients (curl, swaks, Python's smtplib/imaplib/poplib, dig,\n"
+          "Thunderbird) talk over loopback ports to the simulated hosts' SMTP, submission,\n"
+          "IMAP, POP3 and DNS services. Each outside connection enters the world through a\n"
+          "gateway node linked to its target host (\"live-HOST\", role gateway in the trace);\n"
+          "what it causes is relayed, filtered and delivered like any simulated mail.\n"
+          "Simulated time follows the wall clock times --speed. Every outside input is\n"
+          "journaled with its simulated time: 'mailsim replay JOURNAL' gives the same trace\n"
+          "byte for byte. SIGINT/SIGTERM stop the session and write the trace's end record.\n"
+          "Hostile clients are contained: a client that does not read its output (over\n"
+          "256 KiB) is dropped, at most 1000 clients at once; the simulated servers apply\n"
+          "their own limits (e.g. SMTP 421 4.7.0 over 100 sessions, 500 for long lines).\n"
+          "Exit status: 0 stopped cleanly, 2 bad usage or input.",
+          entries, &argc, &argv))
     goto out;
   if (argc != 2) {
     fprintf(stderr, "mailsim serve: expected one SCENARIO file\nTry 'mailsim serve --help'.\n");
@@ -331,8 +345,8 @@ int cli_cmd_serve(int argc, char **argv) {
       }
       g_array_append_val(s.maps, m);
       if (scn_find_host(cfg, m.host) < 0) {
-        why = g_strdup_printf("--listen %s: %s is not a host of scenario %s", *p, m.host,
-                              cfg->name);
+        why =
+            g_strdup_printf("--listen %s: %s is not a host of scenario %s", *p, m.host, cfg->name);
         break;
       }
       if (!allow_remote && !is_loopback(m.addr)) {
@@ -359,8 +373,11 @@ int cli_cmd_serve(int argc, char **argv) {
   const char *tpath = trace_path ? trace_path : def_trace;
   const char *jpath = journal_path ? journal_path : def_journal;
   tw = trace_writer_new_file(tpath, &err);
-  live_journal_header jh = {.scenario_file = argv[1], .scenario = text, .seed = seed,
-                            .detail = (char *)sim_detail_name(detail), .gateways = NULL};
+  live_journal_header jh = {.scenario_file = argv[1],
+                            .scenario = text,
+                            .seed = seed,
+                            .detail = (char *)sim_detail_name(detail),
+                            .gateways = NULL};
   if (tw) {
     s.l = scn_live_new(cfg, seed, tw, detail, (const char *const *)targets->pdata, targets->len,
                        &gw_out, &s, &err);
@@ -501,8 +518,7 @@ int cli_cmd_replay(int argc, char **argv) {
   char *trace_path = NULL;
   GOptionEntry entries[] = {
       {"trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path,
-       "Write the trace here ('-' = stdout; default: JOURNAL with .replay.jsonl appended)",
-       "FILE"},
+       "Write the trace here ('-' = stdout; default: JOURNAL with .replay.jsonl appended)", "FILE"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   if (!cli_parse("replay", "JOURNAL",
                  "Reruns a live session (mailsim serve) from its journal, with no sockets: the\n"

@@ -12,8 +12,8 @@
 
 #define JOURNAL_ERROR (g_quark_from_static_string("live-journal"))
 
-static const char *const kind_names[LIVE_IN_COUNT] = {"open", "data", "shut", "abort", "dgram",
-                                                      "end"};
+static const char *const kind_names[LIVE_IN_COUNT] = {"open",  "data",  "shut",
+                                                      "abort", "dgram", "end"};
 
 const char *live_in_kind_name(live_in_kind k) {
   g_assert((unsigned)k < LIVE_IN_COUNT);
@@ -203,8 +203,7 @@ int live_journal_next(live_journal_reader *r, live_input *in, GError **err) {
   }
   if (!why && (in->kind == LIVE_IN_OPEN || in->kind == LIVE_IN_DGRAM)) {
     const cJSON *gw = need(o, "gw", false), *port = need(o, "port", false);
-    if (!gw || !port || gw->valuedouble < 0 || port->valuedouble < 0 ||
-        port->valuedouble > 65535)
+    if (!gw || !port || gw->valuedouble < 0 || port->valuedouble < 0 || port->valuedouble > 65535)
       why = "open and dgram need \"gw\" and \"port\"";
     else
       in->gw = (uint32_t)gw->valuedouble, in->port = (uint16_t)port->valuedouble;

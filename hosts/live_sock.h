@@ -35,9 +35,9 @@ typedef struct {
 } live_sock_in;
 
 typedef struct {
-  unsigned max_clients;    /* TCP clients at once; more are closed at accept; 0 = 1000 */
-  size_t max_output;       /* unread output per client before it is dropped; 0 = 256 KiB */
-  unsigned max_dgrams;     /* datagrams awaiting an answer; 0 = 1024 (oldest forgotten) */
+  unsigned max_clients; /* TCP clients at once; more are closed at accept; 0 = 1000 */
+  size_t max_output;    /* unread output per client before it is dropped; 0 = 256 KiB */
+  unsigned max_dgrams;  /* datagrams awaiting an answer; 0 = 1024 (oldest forgotten) */
 } live_sock_limits;
 
 typedef struct live_sock live_sock;

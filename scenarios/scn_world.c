@@ -283,8 +283,8 @@ static void write_header_extra(void *user, trace_writer *tw) {
   }
   GArray *xs = g_array_new(FALSE, FALSE, sizeof(int64_t));
   for (guint i = 0; i < sw->gateways->len; i++) {
-    const scn_host *t = &g_array_index(c->hosts, scn_host,
-                                       scn_find_host(c, sw->gw_targets->pdata[i]));
+    const scn_host *t =
+        &g_array_index(c->hosts, scn_host, scn_find_host(c, sw->gw_targets->pdata[i]));
     if (!t->has_pos)
       continue;
     int64_t x = t->x;
@@ -363,8 +363,8 @@ host *scn_world_host(scn_world *sw, const char *name) {
 host *scn_world_add_gateway(scn_world *sw, const char *target, GError **err) {
   host *t = scn_world_host(sw, target);
   if (!t) {
-    g_set_error(err, g_quark_from_static_string("scn-world"), 1,
-                "%s: not a host of scenario %s", target, sw->cfg->name);
+    g_set_error(err, g_quark_from_static_string("scn-world"), 1, "%s: not a host of scenario %s",
+                target, sw->cfg->name);
     return NULL;
   }
   sim_net *net = sim_world_net(sw->w);
@@ -376,7 +376,8 @@ host *scn_world_add_gateway(scn_world *sw, const char *target, GError **err) {
   /* 100.64.0.0/10, shared address space (RFC 6598): never a scenario's
    * public address in practice; skip any taken. */
   for (uint32_t k = 1;; k++) {
-    sim_addr a = {.family = 4, .b = {100, (uint8_t)(64 + (k >> 16)), (uint8_t)(k >> 8), (uint8_t)k}};
+    sim_addr a = {.family = 4,
+                  .b = {100, (uint8_t)(64 + (k >> 16)), (uint8_t)(k >> 8), (uint8_t)k}};
     if ((uint8_t)k != 0 && (uint8_t)k != 255 && sim_node_add_addr(host_node(gw), &a))
       break;
   }

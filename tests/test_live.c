@@ -213,11 +213,11 @@ static void lw_clear(live_world *x) {
   outside_clear(&x->o);
 }
 
-static void give(live_world *x, sim_time t, live_in_kind k, uint64_t id, uint32_t gw,
-                 uint16_t port, const char *bytes, size_t len) {
+static void give(live_world *x, sim_time t, live_in_kind k, uint64_t id, uint32_t gw, uint16_t port,
+                 const char *bytes, size_t len) {
   scn_live_run_to(x->l, t);
-  live_input in = {.kind = k, .id = id, .gw = gw, .port = port, .buf = (const uint8_t *)bytes,
-                   .len = len};
+  live_input in = {
+      .kind = k, .id = id, .gw = gw, .port = port, .buf = (const uint8_t *)bytes, .len = len};
   scn_live_input(x->l, &in);
   ck_assert_int_eq(in.t, scn_live_now(x->l));
 }
@@ -344,8 +344,11 @@ START_TEST(replay_identical) {
   ck_assert(g_file_get_contents(scn_path, &text, NULL, NULL));
   live_world x;
   lw_init(&x, trace);
-  live_journal_header h = {.scenario_file = scn_path, .scenario = text, .seed = x.cfg->seed,
-                           .detail = "protocol", .gateways = g_ptr_array_new()};
+  live_journal_header h = {.scenario_file = scn_path,
+                           .scenario = text,
+                           .seed = x.cfg->seed,
+                           .detail = "protocol",
+                           .gateways = g_ptr_array_new()};
   g_ptr_array_add(h.gateways, "mx.example.org");
   g_ptr_array_add(h.gateways, "resolver.example.com");
   GError *err = NULL;
