@@ -203,6 +203,15 @@ try:
 except (OSError, imaplib.IMAP4.error) as e:
     check(False, "imaplib session", repr(e))
 check(dave_count() == 2, "after EXPUNGE a new session sees 2 messages")
+try:
+    with LoopIMAP() as im:
+        im.starttls(ssl_context=CTX)
+        typ, _ = im.authenticate("PLAIN", lambda _: b"\0dave@example.org\0digger")
+        typ2, data = im.select("INBOX", readonly=True)
+        check(typ == "OK" and typ2 == "OK" and int(data[0]) == 2,
+              "imaplib: AUTHENTICATE PLAIN, then EXAMINE sees the 2 messages", repr(data))
+except (OSError, imaplib.IMAP4.error) as e:
+    check(False, "imaplib: AUTHENTICATE PLAIN", repr(e))
 
 # curl fetches one by UID (UIDs 1..3 in arrival order; the curl message was expunged).
 uids = []
