@@ -249,7 +249,9 @@ int cli_cmd_serve(int argc, char **argv) {
       {"speed", 0, 0, G_OPTION_ARG_STRING, &speed_s,
        "Simulated seconds per wall-clock second (default 1)", "X"},
       {"duration", 0, 0, G_OPTION_ARG_STRING, &duration_s,
-       "Stop when simulated time reaches D (e.g. 10m; default: at SIGINT/SIGTERM)", "D"},
+       "Stop when simulated time reaches D (e.g. 10m; default: at SIGINT/SIGTERM; the "
+       "scenario's own duration does not apply)",
+       "D"},
       {"ca-out", 0, 0, G_OPTION_ARG_FILENAME, &ca_out,
        "Write the simulated world's CA certificate (PEM) here, for clients' STARTTLS checks",
        "FILE"},
@@ -288,7 +290,13 @@ int cli_cmd_serve(int argc, char **argv) {
           "Hostile clients are contained: a client that does not read its output (over\n"
           "256 KiB) is dropped, at most 1000 clients at once; the simulated servers apply\n"
           "their own limits (e.g. SMTP 421 4.7.0 over 100 sessions, 500 for long lines).\n"
-          "Exit status: 0 stopped cleanly, 2 bad usage or input.",
+          "Certificates name the simulated hosts: point clients at the host name and\n"
+                 "connect them to the loopback port, e.g. (PORT from the printed table)\n"
+                 "  mailsim serve scenarios/journey.json --ca-out ca.pem --speed 60\n"
+                 "  curl --ssl-reqd --cacert ca.pem --connect-to smtp.example.com:587:127.0.0.1:PORT \\\n"
+                 "    smtp://smtp.example.com:587 -u alice@example.com:wonderland \\\n"
+                 "    --mail-from alice@example.com --mail-rcpt bob@example.org -T msg.txt\n"
+                 "Exit status: 0 stopped cleanly, 2 bad usage or input.",
           entries, &argc, &argv))
     goto out;
   if (argc != 2) {
