@@ -240,8 +240,8 @@ START_TEST(rcpt_verdicts_joined) {
       "laptop submitted it",
       "mx checked it (greylist) for bob@example.org from 192.0.2.25 at RCPT: defer-new, 450 4.2.0",
       "smtp could not deliver to bob@example.org yet",
-      "mx checked it (greylist) for bob@example.org from 192.0.2.25 at RCPT: pass-delayed, 300 s "
-      "after the first attempt",
+      ("mx checked it (greylist) for bob@example.org from 192.0.2.25 at RCPT: pass-delayed, 300 s "
+       "after the first attempt"),
       "mx checked it (spam): ham",
       "smtp relayed it to mx",
   };
