@@ -18,12 +18,16 @@ typedef struct {
   GArray *grey;    /* scn_greylist_row */
 } run;
 
-static void run_scenario(const char *name, run *r) {
+typedef void (*tweak_fn)(scn_config *c);
+
+static void run_tweaked(const char *name, tweak_fn tweak, run *r) {
   char *rel = g_strdup_printf("scenarios/%s.json", name);
   char *path = testutil_src_path(rel);
   GError *err = NULL;
   scn_config *c = scn_load(path, &err);
   ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+  if (tweak)
+    tweak(c);
   trace_writer *tw = trace_writer_new_memory();
   scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_MESSAGES);
   ck_assert(scn_world_run(sw));
@@ -44,6 +48,8 @@ static void run_scenario(const char *name, run *r) {
   g_free(path);
   g_free(rel);
 }
+
+static void run_scenario(const char *name, run *r) { run_tweaked(name, NULL, r); }
 
 static void run_clear(run *r) {
   g_ptr_array_unref(r->recs);
@@ -157,6 +163,34 @@ START_TEST(greylist_study_added_delay_by_profile) {
 }
 END_TEST
 
+/* The scenario's settings reach the filters: with "example.com" as a public
+ * suffix at mx.example.org, lists.example.com is its own organisational
+ * domain, has no _dmarc record, and DMARC gives none (RFC 7489 §6.6.3);
+ * with greylisting off nothing is deferred. */
+static void suffix_and_no_greylist(scn_config *c) {
+  int i = scn_find_host(c, "mx.example.org");
+  ck_assert_int_ge(i, 0);
+  scn_mta *m = &g_array_index(c->hosts, scn_host, i).mta;
+  m->filt.public_suffixes = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(m->filt.public_suffixes, g_strdup("org"));
+  g_ptr_array_add(m->filt.public_suffixes, g_strdup("example.com"));
+  m->filt.greylist_off = true;
+}
+
+START_TEST(journey_settings_reach_the_filters) {
+  run r;
+  run_tweaked("journey", suffix_and_no_greylist, &r);
+  unsigned got = count(&r, "policy.dmarc", "from_domain", "lists.example.com", "result", "none");
+  ck_assert_msg(got == 1, "DMARC none for lists.example.com under suffix example.com: got %u", got);
+  got = count(&r, "policy.greylist", "node", "mx.example.org", NULL, NULL);
+  ck_assert_msg(got == 0, "greylist verdicts with greylisting off: got %u want 0", got);
+  got = count(&r, "msg.defer", "node", "smtp.example.com", NULL, NULL);
+  ck_assert_msg(got == 0, "deferrals with greylisting off: got %u want 0", got);
+  ck_assert_uint_eq(r.grey->len, 0);
+  run_clear(&r);
+}
+END_TEST
+
 START_TEST(no_greylisting_no_section) {
   run r;
   run_scenario("mx-failover", &r);
@@ -174,6 +208,7 @@ int main(void) {
   tcase_add_test(tc, spam_refused_and_gtube_in_junk);
   tcase_add_test(tc, greylist_study_added_delay_by_profile);
   tcase_add_test(tc, no_greylisting_no_section);
+  tcase_add_test(tc, journey_settings_reach_the_filters);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
