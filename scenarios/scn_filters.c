@@ -27,8 +27,9 @@ static bool tenths_at(scn_json_ctx *x, const cJSON *obj, const char *path, const
   if (!cJSON_IsNumber(v) || !isfinite(t) || fabs(t - nearbyint(t)) > 1e-6 || t < -10000.0 ||
       t > 100000.0) {
     char *p = scn_json_key_path(path, key);
-    scn_json_fail(x, p, "expected a score in points with at most one decimal, like 5.0 "
-                        "(-1000 to 10000)");
+    scn_json_fail(x, p,
+                  "expected a score in points with at most one decimal, like 5.0 "
+                  "(-1000 to 10000)");
     g_free(p);
     return false;
   }
@@ -36,8 +37,7 @@ static bool tenths_at(scn_json_ctx *x, const cJSON *obj, const char *path, const
   return true;
 }
 
-static GPtrArray *strings_at(scn_json_ctx *x, const cJSON *obj, const char *path,
-                             const char *key) {
+static GPtrArray *strings_at(scn_json_ctx *x, const cJSON *obj, const char *path, const char *key) {
   const cJSON *arr;
   if (!scn_json_array(x, obj, path, key, false, &arr) || !arr)
     return NULL;
@@ -75,8 +75,9 @@ static void load_greylist(scn_json_ctx *x, scn_mta *m, const cJSON *mo, const ch
   if (cJSON_IsFalse(g)) {
     m->filt.greylist_off = true;
   } else if (!cJSON_IsObject(g) && !cJSON_IsTrue(g)) {
-    scn_json_fail(x, p, "expected false or an object {\"delay\", \"retry_window\", \"max_age\", "
-                        "\"auto_whitelist_clients\"}");
+    scn_json_fail(x, p,
+                  "expected false or an object {\"delay\", \"retry_window\", \"max_age\", "
+                  "\"auto_whitelist_clients\"}");
   } else if (cJSON_IsObject(g) && scn_json_known_keys(x, g, p, keys) &&
              scn_json_duration(x, g, p, "delay", false, &m->greylist_delay) &&
              scn_json_duration(x, g, p, "retry_window", false, &m->filt.gl_retry_window) &&
@@ -142,7 +143,8 @@ static void load_spam(scn_json_ctx *x, scn_mta *m, const cJSON *mo, const char *
     return;
   char *p = scn_json_key_path(path, "spam");
   if (!cJSON_IsObject(s)) {
-    scn_json_fail(x, p, "expected an object {\"tag\", \"reject\", \"rules\", \"subject_keywords\"}");
+    scn_json_fail(x, p,
+                  "expected an object {\"tag\", \"reject\", \"rules\", \"subject_keywords\"}");
   } else if (scn_json_known_keys(x, s, p, keys)) {
     m->filt.has_tag = tenths_at(x, s, p, "tag", &m->filt.spam_tag);
     const cJSON *rj = cJSON_GetObjectItemCaseSensitive(s, "reject");
@@ -189,8 +191,9 @@ void scn__filters_mta(scn_json_ctx *x, scn_mta *m, const cJSON *mo, const char *
              cJSON_GetObjectItemCaseSensitive(mo, "greylist_delay") || m->filt.dnsbl->len ||
              cJSON_GetObjectItemCaseSensitive(mo, "spam") || m->filt.public_suffixes;
   if (scn_json_ok(x) && any && !m->filters)
-    scn_json_fail(x, path, "\"greylist\", \"greylist_delay\", \"dnsbl\", \"spam\" and "
-                           "\"public_suffixes\" need \"filters\": true");
+    scn_json_fail(x, path,
+                  "\"greylist\", \"greylist_delay\", \"dnsbl\", \"spam\" and "
+                  "\"public_suffixes\" need \"filters\": true");
 }
 
 void scn__filters_mta_clear(scn_mta *m) {
@@ -269,8 +272,10 @@ void scn__filters_check(scn_json_ctx *x, const scn_config *c) {
       char *name = g_strdup_printf("%s.", d->zone);
       if (!scn_zone_for(c, name) || !strcmp(scn_zone_for(c, name)->origin, ".")) {
         char *p = g_strdup_printf("$.hosts[%u].mta.dnsbl[%u]", i, k);
-        scn_json_fail(x, p, "\"zone\": no zone in $.zones holds %s (the blocklist's entries "
-                            "are published there)", name);
+        scn_json_fail(x, p,
+                      "\"zone\": no zone in $.zones holds %s (the blocklist's entries "
+                      "are published there)",
+                      name);
         g_free(p);
       }
       g_free(name);

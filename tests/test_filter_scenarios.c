@@ -15,7 +15,7 @@
 typedef struct {
   GPtrArray *recs; /* cJSON* copies */
   GString *summary;
-  GArray *grey;    /* scn_greylist_row */
+  GArray *grey; /* scn_greylist_row */
 } run;
 
 typedef void (*tweak_fn)(scn_config *c);
@@ -84,7 +84,8 @@ START_TEST(journey_sieve_files_the_newsletter) {
   got = count(&r, "msg.deliver", "msg", "m1.", "folder", "INBOX");
   ck_assert_msg(got == 2, "m1 in INBOX %u times, want 2 (Bob and Carol)", got);
   got = count(&r, "policy.dmarc", "from_domain", "lists.example.com", "result", "pass");
-  ck_assert_msg(got == 1, "DMARC pass for lists.example.com (organisational domain) %u, want 1", got);
+  ck_assert_msg(got == 1, "DMARC pass for lists.example.com (organisational domain) %u, want 1",
+                got);
   /* The displayed message shows the MX's Authentication-Results. */
   unsigned shown = 0;
   for (guint i = 0; i < r.recs->len; i++) {
@@ -94,8 +95,8 @@ START_TEST(journey_sieve_files_the_newsletter) {
     shown += cJSON_IsString(ar) && strstr(ar->valuestring, "dkim=pass") &&
              strstr(ar->valuestring, "spf=pass") && strstr(ar->valuestring, "dmarc=pass");
   }
-  ck_assert_msg(shown == 2, "displays with Authentication-Results spf, dkim, dmarc pass: got %u want 2",
-                shown);
+  ck_assert_msg(shown == 2,
+                "displays with Authentication-Results spf, dkim, dmarc pass: got %u want 2", shown);
   run_clear(&r);
 }
 END_TEST
@@ -136,8 +137,8 @@ static const struct {
   const char *profile;
   int64_t delay, want;
 } study[] = {
-    {"postfix", 60, 540},  {"postfix", 300, 540},  {"postfix", 900, 1140},
-    {"exim", 60, 900},     {"exim", 300, 900},     {"exim", 900, 900},
+    {"postfix", 60, 540},   {"postfix", 300, 540},   {"postfix", 900, 1140},
+    {"exim", 60, 900},      {"exim", 300, 900},      {"exim", 900, 900},
     {"opensmtpd", 60, 400}, {"opensmtpd", 300, 400}, {"opensmtpd", 900, 1600},
 };
 
