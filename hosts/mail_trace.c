@@ -190,11 +190,14 @@ static trace_writer *policy_begin(host *h, const char *ev, const char *msg) {
   return tw;
 }
 
-void mail_trace_policy_greylist(host *h, const char *msg, const char *client, const char *sender,
-                                const char *rcpt, const char *verdict, sim_time waited) {
+void mail_trace_policy_greylist(host *h, const char *msg, uint64_t conn, const char *client,
+                                const char *sender, const char *rcpt, const char *verdict,
+                                sim_time waited) {
   if (!host_trace(h, SIM_DETAIL_MESSAGES))
     return;
   trace_writer *tw = policy_begin(h, "policy.greylist", msg);
+  if (conn)
+    trace_key_uint(tw, "conn", conn);
   trace_key_str(tw, "client", client);
   trace_key_str(tw, "sender", sender);
   trace_key_str(tw, "rcpt", rcpt);
@@ -203,11 +206,13 @@ void mail_trace_policy_greylist(host *h, const char *msg, const char *client, co
   trace_end(tw);
 }
 
-void mail_trace_policy_dnsbl(host *h, const char *msg, const char *client,
+void mail_trace_policy_dnsbl(host *h, const char *msg, uint64_t conn, const char *client,
                              const char *const *listed, size_t nlisted, const char *action) {
   if (!host_trace(h, SIM_DETAIL_MESSAGES))
     return;
   trace_writer *tw = policy_begin(h, "policy.dnsbl", msg);
+  if (conn)
+    trace_key_uint(tw, "conn", conn);
   trace_key_str(tw, "client", client);
   trace_arr_begin(tw, "listed");
   for (size_t i = 0; i < nlisted; i++)

@@ -25,10 +25,12 @@
  * and "auth" tell how the transfer was protected (auth: the user, or "").
  *
  * Policy verdicts of an MX's filters (hosts/mx_filters.h, issue 7), one
- * record per verdict; "msg" only when known (the DATA stage):
- *   policy.greylist {"node","msg"?,"client","sender","rcpt","verdict","waited"}
+ * record per verdict; "msg" only when known (the DATA stage); "conn" (the
+ * MX's SMTP connection, as in msg.relay) at the RCPT stage, so a verdict
+ * can be joined with the msg.relay of the same connection:
+ *   policy.greylist {"node","msg"?,"conn"?,"client","sender","rcpt","verdict","waited"}
  *                   verdict: greylist_result_name; waited: ns since first seen
- *   policy.dnsbl    {"node","msg"?,"client","listed":[zones],"action"}
+ *   policy.dnsbl    {"node","msg"?,"conn"?,"client","listed":[zones],"action"}
  *                   action: "reject" | "score" | "none"
  *   policy.spf      {"node","msg","client","identity","domain","result"}
  *   policy.dkim     {"node","msg","result","sigs":[{"d","s","result","reason"?}]}
@@ -75,10 +77,12 @@ void mail_trace_fail(host *h, const char *server, const char *msg, const char *r
  * attachments. */
 void mail_trace_display(host *h, const char *msg, const mime_display *d);
 
-/* ---- policy.* (see above); MSG may be NULL or "" (then omitted) ---- */
-void mail_trace_policy_greylist(host *h, const char *msg, const char *client, const char *sender,
-                                const char *rcpt, const char *verdict, sim_time waited);
-void mail_trace_policy_dnsbl(host *h, const char *msg, const char *client,
+/* ---- policy.* (see above); MSG may be NULL or "" (then omitted); CONN 0
+ * is omitted ---- */
+void mail_trace_policy_greylist(host *h, const char *msg, uint64_t conn, const char *client,
+                                const char *sender, const char *rcpt, const char *verdict,
+                                sim_time waited);
+void mail_trace_policy_dnsbl(host *h, const char *msg, uint64_t conn, const char *client,
                              const char *const *listed, size_t nlisted, const char *action);
 void mail_trace_policy_spf(host *h, const char *msg, const char *client, const char *identity,
                            const char *domain, const char *result);

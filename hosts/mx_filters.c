@@ -36,6 +36,7 @@ struct mx_filters {
   /* connection id → xgrey_field for its next message (lookup only; kept
    * at most an hour) */
   GHashTable *xgrey;
+  GArray *delays; /* mx_filters_delay, client strings owned */
   mx_filters_stats st;
 };
 
@@ -204,7 +205,7 @@ static void trace_dnsbl(job *j) {
   for (guint i = 0; i < v->hits->len; i++)
     g_ptr_array_add(zones, (char *)((const dnsbl_hit *)v->hits->pdata[i])->zone);
   const char *action = v->reject ? "reject" : v->hits->len ? "score" : "none";
-  mail_trace_policy_dnsbl(j->f->h, j->msg, j->client, (const char *const *)zones->pdata,
+  mail_trace_policy_dnsbl(j->f->h, j->msg, j->msg ? 0 : j->conn, j->client, (const char *const *)zones->pdata,
                           zones->len, action);
   g_ptr_array_free(zones, TRUE);
 }
@@ -253,7 +254,7 @@ static void rcpt_greylist(job *j) {
   sim_time now = host_now(f->h);
   greylist_verdict v;
   greylist_check(f->gl, j->client, j->sender, j->rcpt, now, &v);
-  mail_trace_policy_greylist(f->h, NULL, j->client, j->sender, j->rcpt,
+  mail_trace_policy_greylist(f->h, NULL, j->conn, j->client, j->sender, j->rcpt,
                              greylist_result_name(v.result), v.waited);
   char *state = greylist_save(f->gl);
   /* A full disk keeps the old state: the greylist degrades, mail flows. */
@@ -263,6 +264,8 @@ static void rcpt_greylist(job *j) {
     mta_host_filter_answer(f->m, j->ticket, v.code, v.esc, v.text, NULL);
   } else {
     if (v.result == GREYLIST_PASS_DELAYED) {
+      mx_filters_delay d = {g_strdup(j->client), v.waited};
+      g_array_append_val(f->delays, d);
       /* Forget fields of connections that never reached DATA (the set
        * removed does not depend on the table's order). */
       sim_time cutoff = now - XGREY_KEEP;
@@ -587,6 +590,7 @@ mx_filters *mx_filters_new(host *h, mta_host *m, dns_client *dns, const mx_filte
   }
   f->jobs = g_ptr_array_new();
   f->xgrey = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, xgrey_free);
+  f->delays = g_array_new(FALSE, FALSE, sizeof(mx_filters_delay));
   reload_greylist(f);
   host_on_crash(h, on_crash, f);
   mta_host_set_filter(m, filter, f);
@@ -601,9 +605,21 @@ void mx_filters_free(mx_filters *f) {
     job_done(f->jobs->pdata[f->jobs->len - 1]);
   g_ptr_array_free(f->jobs, TRUE);
   g_hash_table_destroy(f->xgrey);
+  for (guint i = 0; i < f->delays->len; i++)
+    g_free((char *)g_array_index(f->delays, mx_filters_delay, i).client);
+  g_array_free(f->delays, TRUE);
   greylist_free(f->gl);
   g_free(f->authserv_id);
   g_free(f);
 }
 
 void mx_filters_get_stats(const mx_filters *f, mx_filters_stats *st) { *st = f->st; }
+
+const mx_filters_delay *mx_filters_delays(const mx_filters *f, size_t *n) {
+  *n = f->delays->len;
+  return (const mx_filters_delay *)(void *)f->delays->data;
+}
+
+int64_t mx_filters_greylist_delay(const mx_filters *f) {
+  return f->cfg.greylist ? f->cfg.greylist_cfg.delay : 0;
+}

@@ -90,4 +90,19 @@ typedef struct {
 } mx_filters_stats;
 void mx_filters_get_stats(const mx_filters *f, mx_filters_stats *st);
 
+/* The delay greylisting added: one entry per PASS_DELAYED verdict (a
+ * triplet's first pass after waiting), with the client's address and the
+ * time since the triplet's first attempt (greylist_verdict.waited). Kept
+ * across crashes (an observation, not the machine's memory). */
+typedef struct {
+  const char *client; /* borrowed from the service */
+  int64_t waited;     /* ns */
+} mx_filters_delay;
+/* The entries in verdict order (borrowed, valid until the next check);
+ * their count in *N. */
+const mx_filters_delay *mx_filters_delays(const mx_filters *f, size_t *n);
+/* The greylisting delay in force (cfg.greylist_cfg.delay), 0 when
+ * greylisting is off. */
+int64_t mx_filters_greylist_delay(const mx_filters *f);
+
 #endif

@@ -33,6 +33,35 @@
 #include "scn_json.h"
 #include "sim_net.h"
 
+/* A DNS blocklist an MX asks (mta "dnsbl", RFC 5782). */
+typedef struct {
+  char *zone;  /* "bl.example.net" (no final dot) */
+  bool reject; /* "mode": "reject" = 554 5.7.1 at RCPT; false: "score" */
+  int weight;  /* score mode: tenths added to the spam score (default 26) */
+  char *rule;  /* the spam rule's name; NULL = "RCVD_IN_DNSBL" */
+} scn_dnsbl;
+
+/* A spam rule weight set by the scenario (mta "spam"."rules"). */
+typedef struct {
+  char *name; /* spam.h rule name */
+  int tenths;
+} scn_rule_weight;
+
+/* An MX's filter settings beyond the "filters" switch (scn_filters.c);
+ * every field's zero/NULL value means the mx_filters.h default. */
+typedef struct {
+  bool greylist_off;          /* "greylist": false */
+  sim_time gl_retry_window;   /* Postgrey --retry-window (2 d) */
+  sim_time gl_max_age;        /* --max-age (35 d) */
+  int64_t gl_awl_clients;     /* --auto-whitelist-clients (5); -1 = default, 0 = off */
+  GArray *dnsbl;              /* scn_dnsbl, in order */
+  bool has_tag, has_reject;   /* the thresholds were given */
+  int spam_tag, spam_reject;  /* tenths; "reject": null = never */
+  GArray *rule_weights;       /* scn_rule_weight */
+  GPtrArray *subject_keywords; /* char* */
+  GPtrArray *public_suffixes; /* char*; NULL = the default list */
+} scn_filters;
+
 /* What an MTA host runs (role "mta"). */
 typedef struct {
   char *hostname;      /* greeting and Received name; default: the host name */
@@ -49,6 +78,7 @@ typedef struct {
   char *dkim_domain;   /* DKIM signing at submission (d=), or NULL */
   char *dkim_selector; /* s=; the Ed25519 key comes from the run's seed and
                           its TXT record is published in the domain's zone */
+  scn_filters filt;    /* with filters: greylisting, DNSBL, spam, DMARC settings */
 } scn_mta;
 
 /* What a mailbox host runs (role "mailbox"). */
@@ -56,6 +86,7 @@ typedef struct {
   GPtrArray *domains; /* char* */
   bool imap, pop3;    /* ports 143 and 110 */
   uint64_t quota;     /* bytes per user, 0 = none */
+  char *spam_folder;  /* where X-Spam-Flag: YES mail goes; NULL = "Junk" */
 } scn_mailbox;
 
 typedef struct {
@@ -89,6 +120,8 @@ typedef struct {
   scn_fetch_proto fetch;
   sim_time every;  /* how often the client fetches */
   bool keep;       /* POP3: leave messages on the server */
+  char *sieve;     /* the user's Sieve script at the mailbox host (text, from
+                      "sieve" or the file "sieve_file"), or NULL */
 } scn_user;
 
 typedef struct {

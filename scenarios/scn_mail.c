@@ -57,8 +57,9 @@ static bool obj_at(scn_json_ctx *x, const cJSON *parent, const char *path, const
 void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *path) {
   static const char *const mta_keys[] = {"hostname", "domains", "submission", "mx",
                                          "mailbox_host", "retry", "smarthost", "filters",
-                                         "greylist_delay", "dkim", NULL};
-  static const char *const mbox_keys[] = {"domains", "imap", "pop3", "quota", NULL};
+                                         "greylist_delay", "dkim", "greylist", "dnsbl", "spam",
+                                         "public_suffixes", NULL};
+  static const char *const mbox_keys[] = {"domains", "imap", "pop3", "quota", "spam_folder", NULL};
   scn_json_string(x, it, path, "resolver", false, &h->resolver);
   h->zones = string_list(x, it, path, "zones", false);
   h->mta.domains = NULL;
@@ -86,7 +87,8 @@ void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *p
         g_free(dp);
       }
       h->mta.domains = string_list(x, m, p, "domains", false);
-      if (h->mta.retry && strcmp(h->mta.retry, "postfix") != 0 &&
+      scn__filters_mta(x, &h->mta, m, p);
+      if (scn_json_ok(x) && h->mta.retry && strcmp(h->mta.retry, "postfix") != 0 &&
           strcmp(h->mta.retry, "exim") != 0 && strcmp(h->mta.retry, "opensmtpd") != 0)
         scn_json_fail(x, p, "\"retry\": unknown profile \"%s\" (expected postfix, exim or opensmtpd)",
                       h->mta.retry);
@@ -99,7 +101,8 @@ void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *p
     if (scn_json_known_keys(x, m, p, mbox_keys) &&
         scn_json_bool(x, m, p, "imap", false, &h->mailbox.imap) &&
         scn_json_bool(x, m, p, "pop3", false, &h->mailbox.pop3) &&
-        scn_json_size(x, m, p, "quota", false, &h->mailbox.quota))
+        scn_json_size(x, m, p, "quota", false, &h->mailbox.quota) &&
+        scn_json_string(x, m, p, "spam_folder", false, &h->mailbox.spam_folder))
       h->mailbox.domains = string_list(x, m, p, "domains", false);
     g_free(p);
   }
@@ -121,6 +124,8 @@ void scn__mail_host_clear(scn_host *h) {
   g_free(h->mta.smarthost);
   g_free(h->mta.dkim_domain);
   g_free(h->mta.dkim_selector);
+  scn__filters_mta_clear(&h->mta);
+  g_free(h->mailbox.spam_folder);
   if (h->mailbox.domains)
     g_ptr_array_unref(h->mailbox.domains);
 }
@@ -141,6 +146,7 @@ static void user_clear(void *p) {
   g_free(u->client);
   g_free(u->submit);
   g_free(u->mailbox);
+  g_free(u->sieve);
 }
 
 static void attachment_clear(void *p) {
@@ -198,7 +204,7 @@ static void load_epoch(scn_json_ctx *x, scn_config *c, const cJSON *root) {
 }
 
 static void load_zones(scn_json_ctx *x, scn_config *c, const cJSON *root) {
-  static const char *const keys[] = {"origin", "records", NULL};
+  static const char *const keys[] = {"origin", "records", "listed", NULL};
   const cJSON *arr;
   if (!scn_json_array(x, root, "$", "zones", false, &arr) || !arr)
     return;
@@ -214,6 +220,8 @@ static void load_zones(scn_json_ctx *x, scn_config *c, const cJSON *root) {
       if (!g_str_has_suffix(z.origin, "."))
         scn_json_fail(x, path, "\"origin\": expected an absolute name ending in \".\", got \"%s\"",
                       z.origin);
+      else
+        scn__filters_zone(x, &z, it, path);
       guint bad;
       dns_err e;
       dns_zone *built = scn_json_ok(x) ? scn_dns_zone_build(&z, &bad, &e) : NULL;
@@ -232,7 +240,7 @@ static void load_zones(scn_json_ctx *x, scn_config *c, const cJSON *root) {
 
 static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   static const char *const keys[] = {"address", "password", "client", "submit", "mailbox",
-                                     "fetch", "every", "keep", NULL};
+                                     "fetch", "every", "keep", "sieve", "sieve_file", NULL};
   const cJSON *arr;
   if (!scn_json_array(x, root, "$", "users", false, &arr) || !arr)
     return;
@@ -266,6 +274,7 @@ static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
         scn_json_fail(x, path, "\"every\": must be more than 0s");
       if (!u.password)
         u.password = g_strdup("secret");
+      scn__filters_user(x, c, &u, it, path);
     }
     g_free(fetch);
     if (u.address) {
@@ -441,6 +450,8 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
       scn_json_fail(x, path, "\"fetch\" needs a \"client\" and a \"mailbox\"");
     g_free(path);
   }
+  if (scn_json_ok(x))
+    scn__filters_check(x, c);
   for (guint i = 0; i < c->messages->len && scn_json_ok(x); i++) {
     const scn_message *m = &g_array_index(c->messages, scn_message, i);
     char *path = scn_json_index_path("$.messages", i);

@@ -14,6 +14,15 @@ void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root);
 /* Checks every reference between hosts, zones, users and messages. */
 void scn__mail_check(scn_json_ctx *x, scn_config *c);
 void scn__mail_init(scn_config *c);
+/* scn_filters.c: the filter keys of an "mta" object MO (greylist, dnsbl,
+ * spam, public_suffixes) into M; a zone's "listed" addresses (records
+ * appended to Z); a user's "sieve" / "sieve_file"; their cross checks. */
+void scn__filters_mta(scn_json_ctx *x, scn_mta *m, const cJSON *mo, const char *path);
+void scn__filters_mta_clear(scn_mta *m);
+void scn__filters_zone(scn_json_ctx *x, scn_zone *z, const cJSON *it, const char *path);
+void scn__filters_user(scn_json_ctx *x, const scn_config *c, scn_user *u, const cJSON *it,
+                       const char *path);
+void scn__filters_check(scn_json_ctx *x, const scn_config *c);
 void scn__mail_free(scn_config *c);
 
 #endif

@@ -6,6 +6,7 @@
 #include "mailbox_host.h"
 #include "mta.h"
 #include "mta_dkim.h"
+#include "mta_retry.h"
 #include "mx_filters.h"
 #include "mua.h"
 #include "tls_host.h"
@@ -20,6 +21,8 @@ struct scn_mailworld {
   GPtrArray *signers;   /* mta_dkim*: freed before the MTAs */
   GPtrArray *mailboxes; /* mailbox_host* */
   GPtrArray *muas;      /* mua* or NULL, by host index */
+  GPtrArray *filter_data; /* what the filters borrow (DNSBL lists, string arrays) */
+  GPtrArray *filter_hosts; /* scn_host* of each filters entry (borrowed from the config) */
 };
 
 static const scn_host *cfg_host(const scn_config *c, const char *name) {
@@ -43,6 +46,62 @@ static tls_host *make_tls(scn_mailworld *mw, const scn_host *h, host *ho) {
   tls_host *th = tls_host_new(mw->tls, ho, names, n);
   g_ptr_array_add(mw->tls_hosts, th);
   return th;
+}
+
+/* A NULL-terminated copy of A's strings' pointers, kept until the world
+ * ends (the filters borrow it). NULL for NULL. */
+static const char *const *kept_strv(scn_mailworld *mw, const GPtrArray *a) {
+  if (!a)
+    return NULL;
+  const char **v = g_new0(const char *, a->len + 1);
+  for (guint i = 0; i < a->len; i++)
+    v[i] = a->pdata[i];
+  g_ptr_array_add(mw->filter_data, v);
+  return v;
+}
+
+/* The scenario's filter settings (scn_filters.c) over the defaults in FC. */
+static void filters_config(scn_mailworld *mw, const scn_filters *sf, sim_time delay,
+                           mx_filters_config *fc) {
+  fc->greylist = !sf->greylist_off;
+  if (delay)
+    fc->greylist_cfg.delay = delay;
+  if (sf->gl_retry_window)
+    fc->greylist_cfg.retry_window = sf->gl_retry_window;
+  if (sf->gl_max_age)
+    fc->greylist_cfg.max_age = sf->gl_max_age;
+  if (sf->gl_awl_clients >= 0)
+    fc->greylist_cfg.awl_clients = (guint)sf->gl_awl_clients;
+  guint n = sf->dnsbl ? sf->dnsbl->len : 0;
+  if (n) {
+    dnsbl_zone *z = g_new0(dnsbl_zone, n);
+    for (guint i = 0; i < n; i++) {
+      const scn_dnsbl *d = &g_array_index(sf->dnsbl, scn_dnsbl, i);
+      dnsbl_zone_default(&z[i], d->zone);
+      z[i].action = d->reject ? DNSBL_REJECT : DNSBL_SCORE;
+      z[i].weight = d->weight;
+      if (d->rule)
+        z[i].rule = d->rule;
+    }
+    g_ptr_array_add(mw->filter_data, z);
+    fc->dnsbl = z;
+    fc->ndnsbl = n;
+  }
+  if (sf->has_tag)
+    fc->spam_cfg.tag_threshold = sf->spam_tag;
+  if (sf->has_reject)
+    fc->spam_cfg.reject_threshold = sf->spam_reject;
+  for (guint i = 0; sf->rule_weights && i < sf->rule_weights->len; i++) {
+    const scn_rule_weight *w = &g_array_index(sf->rule_weights, scn_rule_weight, i);
+    gboolean ok = spam_config_set_weight(&fc->spam_cfg, w->name, w->tenths);
+    g_assert(ok); /* the loader checked the name */
+  }
+  if (sf->subject_keywords)
+    fc->spam_cfg.subject_keywords = kept_strv(mw, sf->subject_keywords);
+  if (sf->public_suffixes) {
+    fc->public_suffixes = kept_strv(mw, sf->public_suffixes);
+    fc->nsuffixes = sf->public_suffixes->len;
+  }
 }
 
 static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
@@ -78,10 +137,18 @@ static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h,
     mx_filters_config fc;
     mx_filters_config_init(&fc);
     fc.epoch_unix = c->epoch_unix;
-    if (h->mta.greylist_delay)
-      fc.greylist_cfg.delay = h->mta.greylist_delay;
+    filters_config(mw, &h->mta.filt, h->mta.greylist_delay, &fc);
     g_ptr_array_add(mw->filters, mx_filters_new(ho, mta, dns, &fc));
+    g_ptr_array_add(mw->filter_hosts, (gpointer)h);
   }
+}
+
+/* Does some MX of the scenario run filters (and so may flag spam)? */
+static bool any_filters(const scn_config *c) {
+  for (guint i = 0; i < c->hosts->len; i++)
+    if (g_array_index(c->hosts, scn_host, i).mta.filters)
+      return true;
+  return false;
 }
 
 static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
@@ -92,7 +159,19 @@ static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host
   cfg.imap = h->mailbox.imap;
   cfg.pop3 = h->mailbox.pop3;
   cfg.epoch_unix = c->epoch_unix;
-  g_ptr_array_add(mw->mailboxes, mailbox_host_new(ho, &cfg, mw->users, th));
+  /* Flagged mail goes to Junk when some MX flags it (otherwise the check
+   * would parse every message for nothing). */
+  if (h->mailbox.spam_folder || any_filters(c))
+    cfg.spam_folder = h->mailbox.spam_folder ? h->mailbox.spam_folder : "Junk";
+  mailbox_host *mb = mailbox_host_new(ho, &cfg, mw->users, th);
+  g_ptr_array_add(mw->mailboxes, mb);
+  for (guint i = 0; i < c->users->len; i++) {
+    const scn_user *u = &g_array_index(c->users, scn_user, i);
+    if (u->sieve && u->mailbox && !strcmp(u->mailbox, h->name)) {
+      bool ok = mailbox_host_set_sieve(mb, u->address, u->sieve, NULL);
+      g_assert(ok); /* the loader parsed it */
+    }
+  }
 }
 
 static mua *start_mua(const scn_config *c, const scn_host *h, host *ho, tls_host *th,
@@ -168,6 +247,8 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   mw->signers = g_ptr_array_new_with_free_func((GDestroyNotify)mta_dkim_free);
   mw->mailboxes = g_ptr_array_new_with_free_func((GDestroyNotify)mailbox_host_free);
   mw->muas = g_ptr_array_new_with_free_func((GDestroyNotify)mua_free);
+  mw->filter_data = g_ptr_array_new_with_free_func(g_free);
+  mw->filter_hosts = g_ptr_array_new();
   bool any = false;
   for (guint i = 0; i < c->hosts->len; i++)
     any |= is_mail_role(g_array_index(c->hosts, scn_host, i).role);
@@ -199,6 +280,8 @@ void scn_mailworld_free(scn_mailworld *mw) {
   g_ptr_array_unref(mw->muas);
   g_ptr_array_unref(mw->mailboxes);
   g_ptr_array_unref(mw->filters);
+  g_ptr_array_unref(mw->filter_data);
+  g_ptr_array_unref(mw->filter_hosts);
   g_ptr_array_unref(mw->signers);
   g_ptr_array_unref(mw->mtas);
   g_ptr_array_unref(mw->tls_hosts);
@@ -233,4 +316,74 @@ void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *viol
     t->queued += st.queued;
     t->violations += mta_host_check(mw->mtas->pdata[i], violations);
   }
+}
+
+/* The retry profile of the scenario's MTA with address ADDR, as an index
+ * of mta_retry_kind (MTA_RETRY__COUNT: no such MTA). */
+static int profile_of(const scn_config *c, const char *addr) {
+  for (guint i = 0; i < c->hosts->len; i++) {
+    const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    if (strcmp(h->role, "mta") != 0)
+      continue;
+    for (guint k = 0; k < h->addrs->len; k++) {
+      if (strcmp(h->addrs->pdata[k], addr) != 0)
+        continue;
+      mta_retry_kind kind = MTA_RETRY_POSTFIX;
+      if (h->mta.retry && !mta_retry_kind_parse(h->mta.retry, &kind))
+        kind = MTA_RETRY_POSTFIX;
+      return (int)kind;
+    }
+  }
+  return MTA_RETRY__COUNT;
+}
+
+typedef struct {
+  int kind;
+  scn_greylist_row row;
+} grey_acc;
+
+static gint grey_cmp(gconstpointer a, gconstpointer b) {
+  const grey_acc *x = a, *y = b;
+  if (x->kind != y->kind)
+    return x->kind < y->kind ? -1 : 1;
+  return x->row.delay < y->row.delay ? -1 : x->row.delay > y->row.delay;
+}
+
+GArray *scn_mailworld_greylist(const scn_mailworld *mw, const scn_config *c) {
+  GArray *acc = g_array_new(FALSE, TRUE, sizeof(grey_acc));
+  for (guint i = 0; i < mw->filters->len; i++) {
+    const mx_filters *f = mw->filters->pdata[i];
+    size_t n;
+    const mx_filters_delay *d = mx_filters_delays(f, &n);
+    sim_time delay = mx_filters_greylist_delay(f);
+    for (size_t k = 0; k < n; k++) {
+      int kind = profile_of(c, d[k].client);
+      grey_acc *a = NULL;
+      for (guint j = 0; j < acc->len && !a; j++) {
+        grey_acc *e = &g_array_index(acc, grey_acc, j);
+        if (e->kind == kind && e->row.delay == delay)
+          a = e;
+      }
+      if (!a) {
+        grey_acc e = {kind,
+                      {kind < MTA_RETRY__COUNT ? mta_retry_kind_name((mta_retry_kind)kind)
+                                               : "other",
+                       delay, 0, d[k].waited, d[k].waited, 0}};
+        g_array_append_val(acc, e);
+        a = &g_array_index(acc, grey_acc, acc->len - 1);
+      }
+      a->row.n++;
+      a->row.sum += d[k].waited;
+      if (d[k].waited < a->row.min)
+        a->row.min = d[k].waited;
+      if (d[k].waited > a->row.max)
+        a->row.max = d[k].waited;
+    }
+  }
+  g_array_sort(acc, grey_cmp);
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(scn_greylist_row));
+  for (guint j = 0; j < acc->len; j++)
+    g_array_append_val(out, g_array_index(acc, grey_acc, j).row);
+  g_array_free(acc, TRUE);
+  return out;
 }

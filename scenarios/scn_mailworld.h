@@ -33,6 +33,22 @@ typedef struct {
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations);
 /* The world CA's certificate (PEM), or NULL without mail TLS. */
 const char *scn_mailworld_ca_pem(const scn_mailworld *mw);
+/* The delay greylisting added, grouped by the sending MTA's retry profile
+ * and the MX's greylisting delay: from the MX filters' PASS_DELAYED
+ * verdicts (mx_filters_delays), one sample per recipient, the time from
+ * the triplet's first attempt to its acceptance. */
+typedef struct {
+  const char *profile; /* "postfix", "exim", "opensmtpd", or "other" (a client no MTA
+                          of the scenario has the address of); static */
+  sim_time delay;      /* the MX's greylisting delay */
+  uint64_t n;
+  sim_time min, max, sum;
+} scn_greylist_row;
+/* Rows ordered by profile (postfix, exim, opensmtpd, other) then delay;
+ * a new array (empty when nothing was greylisted). C is the world's
+ * config. */
+GArray *scn_mailworld_greylist(const scn_mailworld *mw, const scn_config *c);
+
 /* True when the world has any mail service. */
 bool scn_mailworld_any(const scn_mailworld *mw);
 

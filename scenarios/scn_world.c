@@ -479,6 +479,30 @@ static void append_rate(GString *out, uint64_t part, uint64_t whole) {
   g_string_append_printf(out, "%" PRIu64 ".%" PRIu64 "%%", pm / 10, pm % 10);
 }
 
+GArray *scn_world_greylist(const scn_world *sw) {
+  return scn_mailworld_greylist(sw->mail, sw->cfg);
+}
+
+/* Whole seconds, rounded to the nearest. */
+static int64_t secs(sim_time t) { return (t + SIM_S / 2) / SIM_S; }
+
+static void greylist_summary(const scn_world *sw, GString *out) {
+  GArray *rows = scn_world_greylist(sw);
+  if (rows->len)
+    g_string_append(out, "greylisting: added delay by retry profile (first attempt to "
+                         "acceptance at the MX, per recipient)\n");
+  for (guint i = 0; i < rows->len; i++) {
+    const scn_greylist_row *r = &g_array_index(rows, scn_greylist_row, i);
+    g_string_append_printf(out,
+                           "  %-10s greylist delay %5" PRId64 " s: %3" PRIu64
+                           " passed, added mean %" PRId64 " s, min %" PRId64 " s, max %" PRId64
+                           " s\n",
+                           r->profile, secs(r->delay), r->n, secs(r->sum / (sim_time)r->n),
+                           secs(r->min), secs(r->max));
+  }
+  g_array_free(rows, TRUE);
+}
+
 void scn_world_summary(const scn_world *sw, GString *out) {
   char b1[SIM_TIME_BUFSZ], b2[SIM_TIME_BUFSZ];
   g_string_append_printf(out, "scenario  %s (seed %" PRIu64 ")\n", sw->cfg->name,
@@ -530,6 +554,7 @@ void scn_world_summary(const scn_world *sw, GString *out) {
     g_string_append_printf(out, "invariant %s\n",
                            mt.violations ? "VIOLATED (see the end record)"
                                          : "nothing accepted was lost");
+    greylist_summary(sw, out);
   }
   scn_dns_stats ds;
   scn_dns_get_stats(sw->dns, &ds);

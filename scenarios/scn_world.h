@@ -12,6 +12,7 @@
 
 #include "host.h"
 #include "scn.h"
+#include "scn_mailworld.h" /* scn_greylist_row */
 #include "sim_world.h"
 #include "trace.h"
 
@@ -59,7 +60,14 @@ const char *scn_world_ca_pem(const scn_world *sw);
 /* Messages accepted at submission so far (for rates). */
 uint64_t scn_world_submitted(scn_world *sw);
 
-/* Appends a human summary (several lines) of the finished run to OUT. */
+/* The delay greylisting added, by retry profile and greylisting delay
+ * (scn_mailworld_greylist): a new GArray of scn_greylist_row. */
+GArray *scn_world_greylist(const scn_world *sw);
+
+/* Appends a human summary (several lines) of the finished run to OUT;
+ * when greylisting let mail through after a wait, a section
+ * "greylisting: added delay by retry profile" with one line per profile
+ * and greylisting delay. */
 void scn_world_summary(const scn_world *sw, GString *out);
 
 #endif

@@ -11,7 +11,8 @@
 #include "testutil.h"
 
 static const char *const scenarios[] = {"stream",       "dns",          "journey", "mx-failover",
-                                        "retry-bounce", "pop3-vs-imap", "loop"};
+                                        "retry-bounce", "pop3-vs-imap", "loop",    "spam",
+                                        "greylist-study"};
 
 static GString *run_once(const scn_config *c, uint64_t seed) {
   trace_writer *tw = trace_writer_new_memory();

@@ -5,8 +5,9 @@
  * SMTP client (submission on 587, or a direct sender on port 25).
  * Covers greylisting through a real relay on the postfix schedule and
  * its 299 s / 300 s boundary, SPF pass/fail, DMARC reject, GTUBE tagged,
- * DNSBL reject at RCPT, forged Authentication-Results removed, and the
- * greylist surviving a crash. */
+ * DNSBL reject at RCPT, forged Authentication-Results removed, the
+ * greylist surviving a crash, DMARC quarantine flagged for Junk, SPF
+ * softfail scored, and the RCPT-stage records' conn. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -422,6 +423,110 @@ START_TEST(forged_authentication_results_removed) {
 }
 END_TEST
 
+/* q.example: SPF lists only mail.a.example; DMARC p=quarantine. s.example:
+ * SPF ~all. */
+static const char *const more_rrs[] = {
+    "q.example. 300 IN TXT \"v=spf1 ip4:192.0.2.10 -all\"",
+    "_dmarc.q.example. 300 IN TXT \"v=DMARC1; p=quarantine\"",
+    "s.example. 300 IN TXT \"v=spf1 ip4:192.0.2.10 ~all\"",
+    NULL,
+};
+
+/* A forged q.example sender: SPF fail, DMARC fail under p=quarantine →
+ * accepted, flagged X-Spam-Flag: YES (the mailbox host files it into
+ * Junk) with DMARC_POLICY_QUARANTINE among the rules. */
+START_TEST(dmarc_quarantine_flags_for_junk) {
+  world x;
+  world_init_cfg(&x, 71, more_rrs, no_greylist, false);
+  direct(&x, "eve@q.example",
+         "From: <eve@q.example>\r\nSubject: t\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n"
+         "Message-ID: <m7.t@q.example>\r\n\r\nhi\r\n");
+  at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 1);
+  ck_assert_int_eq(x.sb.messages, 1);
+  const char *body = body_of(&x.sb, 0);
+  ck_assert_msg(strstr(body, "X-Spam-Flag: YES\r\n"), "%s", body);
+  ck_assert_msg(strstr(body, "dmarc=fail"), "%s", body);
+  ck_assert_msg(strstr(body, "DMARC_POLICY_QUARANTINE"), "%s", body);
+  mx_filters_stats st;
+  mx_filters_get_stats(x.fl, &st);
+  ck_assert_uint_eq(st.spam_tagged, 1);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"policy\":\"quarantine\",\"disposition\":\"quarantine\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
+/* s.example's ~all: SPF softfail, scored SPF_SOFTFAIL (1.0), not tagged. */
+START_TEST(spf_softfail_scored) {
+  world x;
+  world_init_cfg(&x, 73, more_rrs, no_greylist, false);
+  direct(&x, "sam@s.example",
+         "From: <sam@s.example>\r\nSubject: t\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n"
+         "Message-ID: <m8.t@s.example>\r\n\r\nhi\r\n");
+  at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sb.messages, 1);
+  const char *body = body_of(&x.sb, 0);
+  ck_assert_msg(strstr(body, "spf=softfail"), "%s", body);
+  ck_assert_msg(strstr(body, "X-Spam-Status: No, score=1.0 required=5.0 tests=SPF_SOFTFAIL"), "%s",
+                body);
+  ck_assert_ptr_null(strstr(body, "X-Spam-Flag"));
+  g_string_free(world_clear(&x), TRUE);
+}
+END_TEST
+
+/* RCPT-stage records name the MX's connection (traces/FORMAT.md), the one
+ * the accepted message's msg.relay names. Without greylisting there is no
+ * policy.greylist at all. */
+START_TEST(rcpt_verdicts_carry_conn) {
+  world x;
+  world_init_cfg(&x, 79, auth_rrs, with_dnsbl, false);
+  direct(&x, "x@c.example", "From: <x@c.example>\r\n\r\nhi\r\n");
+  at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  GString *t = world_clear(&x);
+  ck_assert_msg(strstr(t->str, "\"ev\":\"policy.dnsbl\",\"node\":\"mta-b\",\"conn\":"), "%s",
+                t->str);
+  g_string_free(t, TRUE);
+
+  world_init_cfg(&x, 83, auth_rrs, NULL, false);
+  direct(&x, "", "From: <x@c.example>\r\nSubject: t\r\n\r\nhi\r\n");
+  at(&x, SIM_S);
+  at(&x, 400 * SIM_S);
+  run(&x, 500 * SIM_S);
+  ck_assert_int_eq(x.sb.messages, 1);
+  t = world_clear(&x);
+  /* The pass on the second connection and the relay on it share the id. */
+  const char *g = strstr(t->str, "\"verdict\":\"pass-delayed\"");
+  ck_assert_ptr_nonnull(g);
+  const char *line = g;
+  while (line > t->str && line[-1] != '\n')
+    line--;
+  const char *c = strstr(line, "\"conn\":");
+  ck_assert(c && c < g);
+  char *conn = g_strndup(c, strcspn(c, ","));
+  char *relay = g_strdup_printf("\"ev\":\"msg.relay\",\"from\":\"client\",\"to\":\"mta-b\",\"msg\":");
+  const char *r = strstr(t->str, relay);
+  ck_assert_msg(r != NULL, "%s", t->str);
+  ck_assert_msg(strstr(r, conn) && strstr(r, conn) < strchr(r, '\n'), "relay %.200s without %s", r,
+                conn);
+  g_free(conn);
+  g_free(relay);
+  g_string_free(t, TRUE);
+
+  world_init_cfg(&x, 85, auth_rrs, no_greylist, false);
+  direct(&x, "x@c.example", "From: <x@c.example>\r\n\r\nhi\r\n");
+  at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sb.messages, 1);
+  t = world_clear(&x);
+  ck_assert_ptr_null(strstr(t->str, "\"ev\":\"policy.greylist\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 /* The RFC 8032 test 1 seed, as a DKIM key of a.example (selector s1). */
 static const uint8_t seed[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
                                  0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
@@ -678,6 +783,9 @@ int main(void) {
   ADD(gtube_rejected_over_reject_threshold);
   ADD(journey_signed_greylisted_filed_by_sieve);
   ADD(same_seed_same_trace);
+  ADD(dmarc_quarantine_flags_for_junk);
+  ADD(spf_softfail_scored);
+  ADD(rcpt_verdicts_carry_conn);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

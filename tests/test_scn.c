@@ -1,5 +1,6 @@
 /* Tests for the scenario loader: units, good files, and every error naming
  * the file, the JSON path and what was expected. */
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,59 @@ static const struct {
      "$.traffic[0]", "has no \"resolver\""},
     {"{\"name\":\"x\",\"seed\":-1,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
     {"{\"name\":\"x\",\"seed\":1.5,\"hosts\":[{\"name\":\"a\"}]}", "$.seed", "seed"},
+    /* filter keys (scn_filters.c) */
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"greylist\":"
+           "{\"delay\":\"1m\"}}}", ""),
+     "$.hosts[5].mta", "need \"filters\": true"},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"greylist\":{\"dealy\":\"1m\"}}}", ""),
+     "$.hosts[5].mta.greylist", "unknown key \"dealy\""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"greylist\":\"yes\"}}", ""),
+     "$.hosts[5].mta.greylist", "expected false or an object"},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"greylist\":{\"auto_whitelist_clients\":-1}}}", ""),
+     "$.hosts[5].mta.greylist.auto_whitelist_clients", ""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"dnsbl\":[{\"zone\":\"bl.example.org\",\"mode\":\"drop\"}]}}", ""),
+     "$.hosts[5].mta.dnsbl[0]", "expected \"reject\""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"dnsbl\":[{\"mode\":\"score\"}]}}", ""),
+     "$.hosts[5].mta.dnsbl[0]", "missing key \"zone\""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"dnsbl\":[{\"zone\":\"bl.example.org\",\"weight\":2.55}]}}", ""),
+     "$.hosts[5].mta.dnsbl[0].weight", "at most one decimal"},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"dnsbl\":[{\"zone\":\"bl.example.org\"}]}}", ""),
+     "$.hosts[5].mta.dnsbl[0]", "no zone in $.zones holds bl.example.org."},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"spam\":{\"rules\":{\"VIAGRA\":3}}}}", ""),
+     "$.hosts[5].mta.spam.rules", "unknown rule \"VIAGRA\""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"spam\":{\"tag\":\"high\"}}}", ""),
+     "$.hosts[5].mta.spam.tag", "score in points"},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"spam\":{\"tag\":5,\"reject\":4}}}", ""),
+     "$.hosts[5].mta.spam", "\"reject\" must not be below \"tag\""},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"spam\":{\"subject_keywords\":[\"\"]}}}", ""),
+     "$.hosts[5].mta.spam.subject_keywords[0]", "non-empty string"},
+    {MAILW(",{\"name\":\"m2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+           "\"public_suffixes\":\"com\"}}", ""),
+     "$.hosts[5].mta.public_suffixes", "expected an array"},
+    {MAILW3("", ",{\"origin\":\"bl.example.org.\",\"records\":[],\"listed\":[\"not-an-ip\"]}", ""),
+     "$.zones[1].listed[0]", "IPv4 or IPv6"},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"mailbox\":\"mbox\",\"sieve\":"
+               "\"fileinto \\\"x\\\";\"}]"),
+     "$.users[0]", "\"sieve\": line 1"},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"sieve\":\"keep;\"}]"), "$.users[0]",
+     "needs a \"mailbox\""},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"mailbox\":\"mbox\",\"sieve_file\":"
+               "\"/nonexistent/x.sieve\"}]"),
+     "$.users[0]", "cannot read /nonexistent/x.sieve"},
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"mailbox\":\"mbox\",\"sieve\":\"keep;\","
+               "\"sieve_file\":\"x.sieve\"}]"),
+     "$.users[0]", "not both"},
 };
 
 
@@ -228,6 +282,99 @@ START_TEST(good_mail_scenario) {
   ck_assert_str_eq(g_array_index(m->attachments, scn_attachment, 0).type, "application/octet-stream");
   ck_assert(m->at == SIM_MIN);
   scn_config_free(c);
+}
+END_TEST
+
+/* Every filter key with its value (scn_filters.c), the blocklist zone's
+ * generated entries (RFC 5782 §2.1 reversed octets, §2.4 nibbles), a
+ * user's Sieve script and the spam folder. */
+START_TEST(good_filter_keys) {
+  const char *json = MAILW3(
+      ",{\"name\":\"mx\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+      "\"greylist\":{\"delay\":\"1m\",\"retry_window\":\"1d\",\"max_age\":\"7d\","
+      "\"auto_whitelist_clients\":0},"
+      "\"dnsbl\":[{\"zone\":\"bl.example.org.\",\"mode\":\"reject\"},"
+      "{\"zone\":\"bl.example.org\",\"weight\":4.5,\"rule\":\"RCVD_IN_EX\"}],"
+      "\"spam\":{\"tag\":4.0,\"reject\":null,\"rules\":{\"GTUBE\":20,\"MISSING_DATE\":-0.5},"
+      "\"subject_keywords\":[\"viagra\",\"lottery\"]},\"public_suffixes\":[\"org\",\"co.uk\"]}},"
+      "{\"name\":\"mx2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{\"filters\":true,"
+      "\"greylist\":false,\"spam\":{\"reject\":12.5}}}",
+      ",{\"origin\":\"bl.example.org.\",\"records\":[\"@ 300 IN SOA a. b. 1 2 3 4 5\","
+      "\"@ 300 IN NS a.root.\"],\"listed\":[\"198.51.100.66\",\"2001:db8::1\"]}",
+      ",\"users\":[{\"address\":\"b@example.org\",\"mailbox\":\"mbox\",\"sieve\":"
+      "\"require \\\"fileinto\\\"; if header :contains \\\"subject\\\" \\\"news\\\" "
+      "{ fileinto \\\"News\\\"; }\"}]");
+  GError *err = NULL;
+  scn_config *c = scn_parse("filters.json", json, strlen(json), &err);
+  ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+  const scn_mta *m = &g_array_index(c->hosts, scn_host, 5).mta;
+  ck_assert(m->filters && !m->filt.greylist_off);
+  ck_assert(m->greylist_delay == SIM_MIN && m->filt.gl_retry_window == SIM_DAY &&
+            m->filt.gl_max_age == 7 * SIM_DAY && m->filt.gl_awl_clients == 0);
+  ck_assert_uint_eq(m->filt.dnsbl->len, 2);
+  const scn_dnsbl *d0 = &g_array_index(m->filt.dnsbl, scn_dnsbl, 0);
+  const scn_dnsbl *d1 = &g_array_index(m->filt.dnsbl, scn_dnsbl, 1);
+  ck_assert_str_eq(d0->zone, "bl.example.org");
+  ck_assert(d0->reject && d0->weight == 26 && d0->rule == NULL);
+  ck_assert(!d1->reject && d1->weight == 45);
+  ck_assert_str_eq(d1->rule, "RCVD_IN_EX");
+  ck_assert(m->filt.has_tag && m->filt.spam_tag == 40);
+  ck_assert(m->filt.has_reject && m->filt.spam_reject == G_MAXINT);
+  ck_assert_uint_eq(m->filt.rule_weights->len, 2);
+  ck_assert_int_eq(g_array_index(m->filt.rule_weights, scn_rule_weight, 0).tenths, 200);
+  ck_assert_int_eq(g_array_index(m->filt.rule_weights, scn_rule_weight, 1).tenths, -5);
+  ck_assert_str_eq(m->filt.subject_keywords->pdata[1], "lottery");
+  ck_assert_str_eq(m->filt.public_suffixes->pdata[1], "co.uk");
+  const scn_mta *m2 = &g_array_index(c->hosts, scn_host, 6).mta;
+  ck_assert(m2->filt.greylist_off && !m2->filt.has_tag && m2->filt.spam_reject == 125);
+  ck_assert_int_eq(m2->filt.gl_awl_clients, -1);
+  const scn_zone *z = scn_zone_for(c, "bl.example.org.");
+  ck_assert_ptr_nonnull(z);
+  ck_assert_uint_eq(z->records->len, 6);
+  ck_assert_str_eq(z->records->pdata[2], "66.100.51.198.bl.example.org. 300 IN A 127.0.0.2");
+  ck_assert_msg(g_str_has_prefix(z->records->pdata[4],
+                                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2."
+                                 "bl.example.org. 300 IN A 127.0.0.2"),
+                "got %s", (char *)z->records->pdata[4]);
+  ck_assert_ptr_nonnull(strstr(z->records->pdata[3], "TXT"));
+  const scn_user *u = scn_find_user(c, "b@example.org");
+  ck_assert_ptr_nonnull(strstr(u->sieve, "fileinto \"News\""));
+  ck_assert_ptr_null(g_array_index(c->hosts, scn_host, 2).mailbox.spam_folder);
+  scn_config_free(c);
+}
+END_TEST
+
+/* A Sieve script from a file next to the scenario, and a spam folder. */
+START_TEST(sieve_file_is_relative_to_the_scenario) {
+  char *dir = g_dir_make_tmp("scn-sieve-XXXXXX", NULL);
+  ck_assert_ptr_nonnull(dir);
+  char *sieve = g_build_filename(dir, "bob.sieve", NULL);
+  ck_assert(g_file_set_contents(sieve, "require \"fileinto\";\nfileinto \"All\";\n", -1, NULL));
+  const char *json = MAILW3("", "",
+                            ",\"users\":[{\"address\":\"b@example.org\",\"mailbox\":\"mbox\","
+                            "\"sieve_file\":\"bob.sieve\"}]");
+  char *text = g_strdup(json);
+  char *spam = strstr(text, "\"mailbox\":{\"domains\":[\"example.org\"]}");
+  ck_assert_ptr_nonnull(spam);
+  GString *j = g_string_new_len(text, spam - text);
+  g_string_append(j, "\"mailbox\":{\"domains\":[\"example.org\"],\"spam_folder\":\"Spam\"}");
+  g_string_append(j, spam + strlen("\"mailbox\":{\"domains\":[\"example.org\"]}"));
+  char *path = g_build_filename(dir, "s.json", NULL);
+  ck_assert(g_file_set_contents(path, j->str, (gssize)j->len, NULL));
+  GError *err = NULL;
+  scn_config *c = scn_load(path, &err);
+  ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+  ck_assert_str_eq(scn_find_user(c, "b@example.org")->sieve, "require \"fileinto\";\nfileinto \"All\";\n");
+  ck_assert_str_eq(g_array_index(c->hosts, scn_host, 2).mailbox.spam_folder, "Spam");
+  scn_config_free(c);
+  g_unlink(path);
+  g_unlink(sieve);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(sieve);
+  g_free(dir);
+  g_free(text);
+  g_string_free(j, TRUE);
 }
 END_TEST
 
@@ -268,7 +415,8 @@ START_TEST(bundled_scenarios_load) {
   const char *files[] = {"scenarios/stream.json",      "scenarios/dns.json",
                          "scenarios/journey.json",     "scenarios/mx-failover.json",
                          "scenarios/retry-bounce.json", "scenarios/pop3-vs-imap.json",
-                         "scenarios/loop.json",        "scenarios/load.json"};
+                         "scenarios/loop.json",        "scenarios/load.json",
+                         "scenarios/spam.json",        "scenarios/greylist-study.json"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     char *p = testutil_src_path(files[i]);
     GError *err = NULL;
@@ -290,6 +438,8 @@ int main(void) {
   tc = tcase_create("load");
   tcase_add_test(tc, good_scenario);
   tcase_add_test(tc, good_mail_scenario);
+  tcase_add_test(tc, good_filter_keys);
+  tcase_add_test(tc, sieve_file_is_relative_to_the_scenario);
   tcase_add_loop_test(tc, bad_scenarios, 0, G_N_ELEMENTS(bad));
   tcase_add_test(tc, missing_file);
   tcase_add_test(tc, every_truncation_is_an_error_not_a_crash);

@@ -175,6 +175,90 @@ START_TEST(steps_in_order) {
 }
 END_TEST
 
+static void greylist_rec(int64_t t, int conn, const char *sender, const char *verdict,
+                         int64_t waited) {
+  trace_event_begin(tw, t, "policy.greylist");
+  trace_key_str(tw, "node", "mx");
+  trace_key_int(tw, "conn", conn);
+  trace_key_str(tw, "client", "192.0.2.25");
+  trace_key_str(tw, "sender", sender);
+  trace_key_str(tw, "rcpt", "bob@example.org");
+  trace_key_str(tw, "verdict", verdict);
+  trace_key_int(tw, "waited", waited);
+  trace_end(tw);
+}
+
+/* RCPT-stage verdicts have no "msg": the deferral is joined to the
+ * sender's msg.defer (same recipient and sender), the pass to the
+ * msg.relay of its connection; each lands at its own time. A verdict about
+ * another sender stays out. */
+START_TEST(rcpt_verdicts_joined) {
+  tw = trace_writer_new_memory();
+  header();
+  trace_event_begin(tw, 10, "msg.compose");
+  trace_key_str(tw, "node", "laptop");
+  trace_key_str(tw, "msg", "m1.x@example.com");
+  trace_key_str(tw, "from", "alice@example.com");
+  trace_arr_begin(tw, "rcpts");
+  trace_key_str(tw, NULL, "bob@example.org");
+  trace_arr_end(tw);
+  trace_key_str(tw, "subject", "Photos");
+  trace_key_int(tw, "size", 1234);
+  trace_end(tw);
+  transfer(50, "msg.submit", "laptop", "smtp", 2, "Q1");
+  greylist_rec(60, 4, "mallory@example.net", "defer-new", 0);
+  greylist_rec(65, 4, "alice@example.com", "defer-new", 0);
+  trace_event_begin(tw, 70, "msg.defer");
+  trace_key_str(tw, "node", "smtp");
+  trace_key_str(tw, "msg", "m1.x@example.com");
+  trace_key_str(tw, "queue_id", "Q1");
+  trace_key_str(tw, "rcpt", "bob@example.org");
+  trace_key_str(tw, "reason", "450 4.2.0 Greylisted");
+  trace_key_int(tw, "next_try", 300000000000LL);
+  trace_end(tw);
+  greylist_rec(300000000085LL, 5, "alice@example.com", "pass-delayed", 300000000020LL);
+  trace_event_begin(tw, 300000000088LL, "policy.spam");
+  trace_key_str(tw, "node", "mx");
+  trace_key_str(tw, "msg", "m1.x@example.com");
+  trace_key_int(tw, "score", 0);
+  trace_arr_begin(tw, "rules");
+  trace_arr_end(tw);
+  trace_key_str(tw, "action", "ham");
+  trace_end(tw);
+  transfer(300000000090LL, "msg.relay", "smtp", "mx", 5, "Q9");
+  const GString *t = trace_writer_peek_memory(tw);
+  GError *err = NULL;
+  trace_reader *r = trace_reader_new_memory("g", t->str, t->len, &err);
+  ck_assert_msg(r != NULL, "%s", err ? err->message : "");
+  GPtrArray *stories = trace_story_read(r, &err);
+  ck_assert_msg(stories != NULL, "%s", err ? err->message : "");
+  trace_reader_free(r);
+  trace_writer_free(tw);
+  const trace_story *s = trace_story_find(stories, "m1");
+  static const char *const want[] = {
+      "laptop composed it",
+      "laptop submitted it",
+      "mx checked it (greylist) for bob@example.org from 192.0.2.25 at RCPT: defer-new, 450 4.2.0",
+      "smtp could not deliver to bob@example.org yet",
+      ("mx checked it (greylist) for bob@example.org from 192.0.2.25 at RCPT: pass-delayed, 300 s "
+       "after the first attempt"),
+      "mx checked it (spam): ham",
+      "smtp relayed it to mx",
+  };
+  ck_assert_uint_eq(s->steps->len, G_N_ELEMENTS(want));
+  int64_t prev = 0;
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+    const trace_step *st = s->steps->pdata[i];
+    ck_assert_msg(strstr(st->text, want[i]) != NULL, "step %u: got \"%s\" want \"%s\"", i + 1,
+                  st->text, want[i]);
+    ck_assert_msg(st->t >= prev, "step %u out of time order", i + 1);
+    prev = st->t;
+  }
+  ck_assert(s->first == 10 && s->last == 300000000090LL);
+  g_ptr_array_unref(stories);
+}
+END_TEST
+
 START_TEST(bad_trace_is_an_error) {
   const char *t = "{\"format\":\"mailsim-trace\",\"version\":1}\n{\"t\":1,\"id\":1,\"ev\":\"msg.compose\"";
   GError *err = NULL;
@@ -191,6 +275,7 @@ int main(void) {
   Suite *s = suite_create("trace_story");
   TCase *tc = tcase_create("story");
   tcase_add_test(tc, steps_in_order);
+  tcase_add_test(tc, rcpt_verdicts_joined);
   tcase_add_test(tc, bad_trace_is_an_error);
   suite_add_tcase(s, tc);
   return testutil_run(s);

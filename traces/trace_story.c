@@ -11,7 +11,26 @@ typedef struct {
   GHashTable *canon;    /* conn id (client end) -> server end id, uint64 keys */
   GHashTable *lines;    /* canonical conn id -> GPtrArray* of char* */
   GHashTable *held;     /* node -> GPtrArray* of trace_story* queued there */
+  GPtrArray *pending;   /* pending_verdict*: RCPT-stage policy records not yet joined */
 } builder;
+
+/* A policy record made at RCPT, before the message was known (no "msg"):
+ * joined with the msg.relay of its connection, or (a deferral) with the
+ * sender's msg.defer for the same recipient and sender. */
+typedef struct {
+  uint64_t conn; /* canonical */
+  int64_t t;
+  char *rcpt, *sender;
+  bool defer; /* a greylisting deferral */
+  char *text;
+} pending_verdict;
+
+static void pending_free(pending_verdict *p) {
+  g_free(p->rcpt);
+  g_free(p->sender);
+  g_free(p->text);
+  g_free(p);
+}
 
 static void step_free(trace_step *s) {
   g_free(s->text);
@@ -54,6 +73,23 @@ static trace_step *add_step(trace_story *s, int64_t t, char *text) {
     s->first = t;
   s->last = t;
   return st;
+}
+
+/* Adds a step at time T after every step not later than T (a verdict
+ * joined late goes back to its place). */
+static void insert_step(trace_story *s, int64_t t, char *text) {
+  guint at = s->steps->len;
+  while (at > 0 && ((trace_step *)s->steps->pdata[at - 1])->t > t)
+    at--;
+  trace_step *st = add_step(s, t, text);
+  if (at < s->steps->len - 1) {
+    g_ptr_array_steal_index(s->steps, s->steps->len - 1);
+    g_ptr_array_insert(s->steps, (gint)at, st);
+  }
+  if (t < s->first)
+    s->first = t;
+  trace_step *last = s->steps->pdata[s->steps->len - 1];
+  s->last = last->t;
 }
 
 static const char *str(const cJSON *rec, const char *key) {
@@ -190,6 +226,36 @@ static void on_dns(builder *b, const cJSON *rec, int64_t t) {
   g_free(answers);
 }
 
+/* Joins the pending RCPT verdicts of connection CONN to S. */
+static void join_conn(builder *b, trace_story *s, uint64_t conn) {
+  uint64_t c = canon_conn(b, conn);
+  for (guint i = 0; i < b->pending->len;) {
+    pending_verdict *p = b->pending->pdata[i];
+    if (p->conn == c) {
+      insert_step(s, p->t, p->text);
+      p->text = NULL;
+      g_ptr_array_remove_index(b->pending, i); /* keeps the order */
+    } else {
+      i++;
+    }
+  }
+}
+
+/* Joins to S the earliest pending greylisting deferral of RCPT from S's
+ * sender made by time T (the sender learns of it after the MX decided). */
+static void join_defer(builder *b, trace_story *s, const char *rcpt, int64_t t) {
+  for (guint i = 0; i < b->pending->len; i++) {
+    pending_verdict *p = b->pending->pdata[i];
+    if (p->defer && p->t <= t && g_ascii_strcasecmp(p->rcpt, rcpt) == 0 &&
+        g_ascii_strcasecmp(p->sender, s->from) == 0) {
+      insert_step(s, p->t, p->text);
+      p->text = NULL;
+      g_ptr_array_remove_index(b->pending, i);
+      return;
+    }
+  }
+}
+
 static void on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t) {
   trace_story *s = story_of(b, str(rec, "msg"));
   char *rc = join_list(cJSON_GetObjectItemCaseSensitive(rec, "rcpts"));
@@ -217,6 +283,7 @@ static void on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t) {
                         auth && *auth ? ", authenticated as " : "", auth && *auth ? auth : "",
                         num(rec, "conn"), str(rec, "to"), str(rec, "queue_id")));
     take_lines(b, (uint64_t)num(rec, "conn"), st);
+    join_conn(b, s, (uint64_t)num(rec, "conn"));
     if (s->rcpts->len == 0) {
       const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "rcpts");
       for (const cJSON *it = arr ? arr->child : NULL; it; it = it->next)
@@ -230,6 +297,7 @@ static void on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t) {
     hold(b, str(rec, "node"), s);
   } else if (strcmp(ev, "msg.defer") == 0) {
     s->deferred++;
+    join_defer(b, s, str(rec, "rcpt"), t);
     int64_t next = num(rec, "next_try");
     add_step(s, t, g_strdup_printf("%s could not deliver to %s yet: %s; it will try again %.0f s later",
                                    str(rec, "node"), str(rec, "rcpt"), str(rec, "reason"),
@@ -275,9 +343,45 @@ static void on_msg(builder *b, const cJSON *rec, const char *ev, int64_t t) {
   g_free(rc);
 }
 
+/* A RCPT-stage verdict ("conn", no "msg"), kept until it can be joined. */
+static void hold_verdict(builder *b, const cJSON *rec, const char *ev, int64_t t) {
+  int64_t conn = 0;
+  if (!trace_get_int(rec, "conn", &conn))
+    return;
+  pending_verdict *p = g_new0(pending_verdict, 1);
+  p->conn = canon_conn(b, (uint64_t)conn);
+  p->t = t;
+  p->rcpt = g_strdup(trace_get_str(rec, "rcpt") ? trace_get_str(rec, "rcpt") : "");
+  p->sender = g_strdup(trace_get_str(rec, "sender") ? trace_get_str(rec, "sender") : "");
+  const char *v = trace_get_str(rec, "verdict");
+  if (!v)
+    v = trace_get_str(rec, "action");
+  p->defer = v && g_str_has_prefix(v, "defer");
+  int64_t waited = 0;
+  trace_get_int(rec, "waited", &waited);
+  if (strcmp(ev, "policy.greylist") == 0)
+    p->text = g_strdup_printf("%s checked it (greylist) for %s from %s at RCPT: %s%s", str(rec, "node"),
+                              p->rcpt, str(rec, "client"), v ? v : "?",
+                              p->defer ? ", 450 4.2.0: try again later" : "");
+  else
+    p->text = g_strdup_printf("%s checked it (%s) for %s at RCPT: %s", str(rec, "node"), ev + 7,
+                              str(rec, "client"), v ? v : "?");
+  if (waited > 0) {
+    char *more = g_strdup_printf("%s, %" PRId64 " s after the first attempt", p->text,
+                                 (waited + 500000000) / 1000000000);
+    g_free(p->text);
+    p->text = more;
+  }
+  g_ptr_array_add(b->pending, p);
+}
+
 static void on_policy(builder *b, const cJSON *rec, const char *ev, int64_t t) {
   const char *msg = trace_get_str(rec, "msg");
-  trace_story *s = msg ? g_hash_table_lookup(b->by_msg, msg) : NULL;
+  if (!msg) {
+    hold_verdict(b, rec, ev, t);
+    return;
+  }
+  trace_story *s = g_hash_table_lookup(b->by_msg, msg);
   if (!s)
     return;
   const char *v = trace_get_str(rec, "verdict");
@@ -305,6 +409,7 @@ GPtrArray *trace_story_read(trace_reader *r, GError **err) {
                                     (GDestroyNotify)g_ptr_array_unref),
       .names = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                      (GDestroyNotify)g_ptr_array_unref),
+      .pending = g_ptr_array_new_with_free_func((GDestroyNotify)pending_free),
   };
   const cJSON *rec;
   trace_read_status st;
@@ -331,6 +436,7 @@ GPtrArray *trace_story_read(trace_reader *r, GError **err) {
   g_hash_table_unref(b.lines);
   g_hash_table_unref(b.held);
   g_hash_table_unref(b.names);
+  g_ptr_array_unref(b.pending);
   if (st == TRACE_READ_FAIL) {
     g_ptr_array_unref(b.stories);
     return NULL;

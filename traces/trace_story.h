@@ -6,7 +6,10 @@
  * that carried it (smtp/imap/pop3 lines, by connection id; both ends of a
  * connection are paired through tcp.accept's "peer"), and the DNS answers
  * the host holding it received for its recipients' domains while it was
- * queued there. Works on any readable trace; messages-only traces give the
+ * queued there. A policy verdict made at RCPT (no "msg", a "conn") is
+ * joined to the msg.relay of its connection, or, a deferral, to the
+ * sender's next msg.defer with the same recipient and sender; it is placed
+ * at its own time. Works on any readable trace; messages-only traces give the
  * steps without dialogues.
  */
 #ifndef MAILSIM_TRACE_STORY_H
