@@ -92,6 +92,7 @@ static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host
   cfg.imap = h->mailbox.imap;
   cfg.pop3 = h->mailbox.pop3;
   cfg.epoch_unix = c->epoch_unix;
+  cfg.keep_messages = c->keep_messages;
   g_ptr_array_add(mw->mailboxes, mailbox_host_new(ho, &cfg, mw->users, th));
 }
 
@@ -208,6 +209,11 @@ void scn_mailworld_free(scn_mailworld *mw) {
 }
 
 bool scn_mailworld_any(const scn_mailworld *mw) { return mw->tls != NULL; }
+
+void scn_mailworld_write_kept(scn_mailworld *mw) {
+  for (guint i = 0; i < mw->mailboxes->len; i++)
+    mailbox_host_write_kept(mw->mailboxes->pdata[i]);
+}
 
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations) {
   memset(t, 0, sizeof *t);

@@ -31,6 +31,9 @@ typedef struct {
 /* Sums the services' counters; appends a description of each invariant
  * violation to VIOLATIONS (may be NULL). */
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations);
+/* With the config's keep_messages: every mailbox host's msg.kept records
+ * (the messages stored at the end of the run). Call before the end record. */
+void scn_mailworld_write_kept(scn_mailworld *mw);
 /* True when the world has any mail service. */
 bool scn_mailworld_any(const scn_mailworld *mw);
 

@@ -307,6 +307,7 @@ bool scn_world_run(scn_world *sw) {
 
   bool all_ok = true;
   trace_writer *tw = sw->tw;
+  scn_mailworld_write_kept(sw->mail);
   trace_event_begin(tw, sw->ended_at, "end");
   trace_key_uint(tw, "events", sw->events);
   trace_arr_begin(tw, "streams");
