@@ -6,6 +6,7 @@
 #include "cmd_export.h"
 #include "cmd_spf.h"
 #include "cmd_stats.h"
+#include "cmd_sweep.h"
 #include "cmd_viz.h"
 
 static const struct {
@@ -21,6 +22,7 @@ static const struct {
     {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},
     {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},
     {"export", cli_cmd_export, "export TRACE --eml DIR | --mbox FILE [--mailbox ADDR]  stored messages"},
+    {"sweep", cli_cmd_sweep, "sweep SCENARIO --set PATH=V1,V2 [--seeds 1-50] [-j N] [--csv FILE]  parameter grid x seeds"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
     {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
 };
