@@ -247,9 +247,9 @@ static void csv_row(GString *o, const GArray *axes, size_t point, uint64_t seed,
       (guint64)r->composed, (guint64)r->submitted, (guint64)r->submitted_rcpts,
       (guint64)r->delivered, (guint64)r->bounced, (guint64)r->failed, (guint64)r->queued,
       (guint64)r->deferred, (guint64)r->retries, (guint64)r->client_retries, (guint64)r->dsns,
-      (guint64)r->fetched, (guint64)r->violations, (guint64)r->delay_samples,
-      (gint64)r->delay_p50, (gint64)r->delay_p95, (gint64)r->delay_max,
-      (guint64)r->dns_lookups, (guint64)r->dns_from_cache);
+      (guint64)r->fetched, (guint64)r->violations, (guint64)r->delay_samples, (gint64)r->delay_p50,
+      (gint64)r->delay_p95, (gint64)r->delay_max, (guint64)r->dns_lookups,
+      (guint64)r->dns_from_cache);
   if (r->dns_lookups)
     sweep_ci_append_fixed(o, dns_hit_ppm(r) * 1000, 4, 2);
   else
@@ -278,19 +278,19 @@ static int64_t m_dns(const scn_world_result *r) { return dns_hit_ppm(r); }
 static int64_t m_events(const scn_world_result *r) { return (int64_t)r->events; }
 
 static const metric metrics[] = {
-    {"ok (share)", 0, 3, m_ok},          {"delivered", 0, 2, m_delivered},
-    {"bounced", 0, 2, m_bounced},        {"failed", 0, 2, m_failed},
-    {"queued", 0, 2, m_queued},          {"retries", 0, 2, m_retries},
-    {"delay p50 (s)", 3, 3, m_p50},      {"delay p95 (s)", 3, 3, m_p95},
-    {"delay max (s)", 3, 3, m_max},      {"dns cache hits (%)", 4, 2, m_dns},
+    {"ok (share)", 0, 3, m_ok},     {"delivered", 0, 2, m_delivered},
+    {"bounced", 0, 2, m_bounced},   {"failed", 0, 2, m_failed},
+    {"queued", 0, 2, m_queued},     {"retries", 0, 2, m_retries},
+    {"delay p50 (s)", 3, 3, m_p50}, {"delay p95 (s)", 3, 3, m_p95},
+    {"delay max (s)", 3, 3, m_max}, {"dns cache hits (%)", 4, 2, m_dns},
     {"events", 0, 1, m_events},
 };
 
 static void summary(GString *o, const char *scenario, const GArray *axes, size_t npoints,
                     const GArray *seeds, const scn_world_result *res) {
   size_t ns = seeds->len;
-  g_string_append_printf(o, "sweep %s: %zu point%s x %zu seed%s = %zu runs\n", scenario,
-                         npoints, npoints == 1 ? "" : "s", ns, ns == 1 ? "" : "s", npoints * ns);
+  g_string_append_printf(o, "sweep %s: %zu point%s x %zu seed%s = %zu runs\n", scenario, npoints,
+                         npoints == 1 ? "" : "s", ns, ns == 1 ? "" : "s", npoints * ns);
   int64_t *v = g_new(int64_t, ns);
   for (size_t p = 0; p < npoints; p++) {
     g_string_append_printf(o, "\npoint %zu:", p + 1);
@@ -300,8 +300,8 @@ static void summary(GString *o, const char *scenario, const GArray *axes, size_t
     }
     if (!axes->len)
       g_string_append(o, " the scenario as written");
-    g_string_append_printf(o, "\n  %-20s %14s %12s %14s %14s\n", "metric", "mean", "±95% CI",
-                           "min", "max");
+    g_string_append_printf(o, "\n  %-20s %14s %12s %14s %14s\n", "metric", "mean", "±95% CI", "min",
+                           "max");
     for (size_t m = 0; m < G_N_ELEMENTS(metrics); m++) {
       for (size_t s = 0; s < ns; s++)
         v[s] = metrics[m].get(&res[p * ns + s]);
@@ -422,8 +422,10 @@ int cli_cmd_sweep(int argc, char **argv) {
   }
   if (seeds_s) {
     if (!parse_seeds(seeds_s, seeds)) {
-      fprintf(stderr, "mailsim sweep: --seeds %s: expected N, A-B or a comma list of those "
-                      "(at most %d seeds)\n", seeds_s, SWEEP_MAX_RUNS);
+      fprintf(stderr,
+              "mailsim sweep: --seeds %s: expected N, A-B or a comma list of those "
+              "(at most %d seeds)\n",
+              seeds_s, SWEEP_MAX_RUNS);
       goto out;
     }
   } else {

@@ -21,8 +21,8 @@ mailbox_keep *mailbox_keep_new(host *h, int64_t epoch_unix) {
   mailbox_keep *k = g_new0(mailbox_keep, 1);
   k->h = h;
   k->epoch_unix = epoch_unix;
-  k->ids = g_hash_table_new_full(g_direct_hash, g_direct_equal, (GDestroyNotify)g_bytes_unref,
-                                 g_free);
+  k->ids =
+      g_hash_table_new_full(g_direct_hash, g_direct_equal, (GDestroyNotify)g_bytes_unref, g_free);
   return k;
 }
 
@@ -33,9 +33,7 @@ void mailbox_keep_free(mailbox_keep *k) {
   g_free(k);
 }
 
-static int64_t unix_of(const mailbox_keep *k, sim_time t) {
-  return k->epoch_unix + t / SIM_S;
-}
+static int64_t unix_of(const mailbox_keep *k, sim_time t) { return k->epoch_unix + t / SIM_S; }
 
 void mailbox_keep_stored(mailbox_keep *k, const char *msg, const char *queue_id,
                          const char *env_from, GBytes *data) {

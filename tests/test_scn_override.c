@@ -46,7 +46,8 @@ START_TEST(split) {
   ck_assert_msg(ok, "row %d (%s): %s", _i, split_rows[_i].arg, err ? err->message : "");
   g_ptr_array_add(vals, NULL);
   char *joined = g_strjoinv("|", (char **)vals->pdata);
-  ck_assert_msg(strcmp(path, split_rows[_i].path) == 0 && strcmp(joined, split_rows[_i].values) == 0,
+  ck_assert_msg(strcmp(path, split_rows[_i].path) == 0 &&
+                    strcmp(joined, split_rows[_i].values) == 0,
                 "row %d: got %s = %s want %s = %s", _i, path, joined, split_rows[_i].path,
                 split_rows[_i].values);
   g_free(joined);
@@ -92,8 +93,8 @@ START_TEST(apply) {
   char *got = cJSON_PrintUnformatted(root);
   if (apply_rows[_i].want) {
     ck_assert_msg(ok, "row %d: %s", _i, err ? err->message : "");
-    ck_assert_msg(strstr(got, apply_rows[_i].want), "row %d: got %s want it to contain %s", _i,
-                  got, apply_rows[_i].want);
+    ck_assert_msg(strstr(got, apply_rows[_i].want), "row %d: got %s want it to contain %s", _i, got,
+                  apply_rows[_i].want);
   } else {
     ck_assert_msg(!ok && strstr(err->message, apply_rows[_i].err), "row %d: got %s want %s", _i,
                   ok ? "success" : err->message, apply_rows[_i].err);
@@ -124,8 +125,7 @@ START_TEST(load_edited_scenario) {
   const char *bad[] = {"banana", "3h"};
   c = scn_override_load(file, text, len, paths, bad, 2, &err);
   ck_assert_msg(!c && err && strstr(err->message, "journey.json") &&
-                    strstr(err->message, ".mta.greylist_delay") &&
-                    strstr(err->message, "banana"),
+                    strstr(err->message, ".mta.greylist_delay") && strstr(err->message, "banana"),
                 "got %s", err ? err->message : "a config");
   g_clear_error(&err);
   const char *typo[] = {"hosts[mx.example.org].mta.greylist_dealy"};

@@ -96,8 +96,9 @@ static const struct {
     {TRACE_EML_AT_END, NULL,
      "bob@x/Archive/1/m2//1772442000;bob@x/Drafts/1/d1//1772442000;"
      "bob@x/INBOX/1/m1/alice@example.com/1772442000;"},
-    {TRACE_EML_AT_END, "BOB@X", "bob@x/Archive/1/m2//1772442000;bob@x/Drafts/1/d1//1772442000;"
-                                "bob@x/INBOX/1/m1/alice@example.com/1772442000;"},
+    {TRACE_EML_AT_END, "BOB@X",
+     "bob@x/Archive/1/m2//1772442000;bob@x/Drafts/1/d1//1772442000;"
+     "bob@x/INBOX/1/m1/alice@example.com/1772442000;"},
     {TRACE_EML_EVER, NULL,
      "bob@x/INBOX/1/m1/alice@example.com/1772442601;carol@x/INBOX/1/m1/alice@example.com/"
      "1772442601;bob@x/INBOX/2/m2//1772442602;"},
@@ -114,8 +115,8 @@ START_TEST(which_messages) {
     g_string_append_printf(got, "%s/%s/%u/%s/%s/%" G_GINT64_FORMAT ";", m->mailbox, m->folder,
                            m->uid, m->msg, m->env_from, m->date_unix);
   }
-  ck_assert_msg(strcmp(got->str, pick_rows[_i].want) == 0, "row %d: got %s want %s", _i,
-                got->str, pick_rows[_i].want);
+  ck_assert_msg(strcmp(got->str, pick_rows[_i].want) == 0, "row %d: got %s want %s", _i, got->str,
+                pick_rows[_i].want);
   g_string_free(got, TRUE);
   g_ptr_array_unref(a);
 }
@@ -149,8 +150,7 @@ static const struct {
     {1, TRACE_EML_EVER, NULL, trace_eml_error_quark, TRACE_EML_ERROR_NO_BODIES, "no msg.store"},
     {0, TRACE_EML_AT_END, "carol@x", trace_eml_error_quark, TRACE_EML_ERROR_NOT_FOUND,
      "end of the run in mailbox carol@x"},
-    {0, TRACE_EML_EVER, "dave@x", trace_eml_error_quark, TRACE_EML_ERROR_NOT_FOUND,
-     "ever stored"},
+    {0, TRACE_EML_EVER, "dave@x", trace_eml_error_quark, TRACE_EML_ERROR_NOT_FOUND, "ever stored"},
     {2, TRACE_EML_AT_END, NULL, trace_read_error_quark, TRACE_READ_ERROR_RECORD,
      "t.jsonl:10: msg.kept names store 3"},
     {3, TRACE_EML_AT_END, NULL, trace_read_error_quark, TRACE_READ_ERROR_RECORD,

@@ -69,8 +69,8 @@ static bool want_mailbox(const char *filter, const char *mailbox) {
 }
 
 static trace_eml_msg *msg_new(const char *node, const char *mailbox, const char *folder,
-                              int64_t uid, const char *msg, const char *env_from,
-                              int64_t date_unix, GBytes *data) {
+                              int64_t uid, const char *msg, const char *env_from, int64_t date_unix,
+                              GBytes *data) {
   trace_eml_msg *m = g_new0(trace_eml_msg, 1);
   m->node = g_strdup(node);
   m->mailbox = g_strdup(mailbox);
@@ -147,8 +147,8 @@ static bool on_kept(ctx *x, const cJSON *rec, GHashTable *by_id, const char *fil
   GBytes *own = s ? NULL : trace_get_bytes(rec, "data");
   if (!s && !own)
     return lacks(x, ev, "bytes", "data");
-  g_ptr_array_add(out, msg_new(node, mailbox, folder, uid, msg, s ? s->env_from : "", date,
-                               s ? s->data : own));
+  g_ptr_array_add(
+      out, msg_new(node, mailbox, folder, uid, msg, s ? s->env_from : "", date, s ? s->data : own));
   if (own)
     g_bytes_unref(own);
   return true;
@@ -186,8 +186,7 @@ GPtrArray *trace_eml_collect(trace_reader *r, const char *name, trace_eml_which 
     ok = false;
   } else if (ok && out->len == 0) {
     g_set_error(err, TRACE_EML_ERROR, TRACE_EML_ERROR_NOT_FOUND, "%s: no message %s%s%s", name,
-                which == TRACE_EML_AT_END ? "was stored at the end of the run"
-                                          : "was ever stored",
+                which == TRACE_EML_AT_END ? "was stored at the end of the run" : "was ever stored",
                 mailbox ? " in mailbox " : "", mailbox ? mailbox : "");
     ok = false;
   }

@@ -39,12 +39,12 @@ typedef enum { TRACE_EML_AT_END, TRACE_EML_EVER } trace_eml_which;
 
 /* One stored message; every field owned by the list it came in. */
 typedef struct {
-  char *node;      /* the mailbox host */
-  char *mailbox;   /* the account (an address) */
-  char *folder;    /* "INBOX", "Junk", ... */
+  char *node;    /* the mailbox host */
+  char *mailbox; /* the account (an address) */
+  char *folder;  /* "INBOX", "Junk", ... */
   uint32_t uid;
-  char *msg;       /* the Message-ID without <> as the trace names it */
-  char *env_from;  /* envelope sender; "" for the null reverse-path (a DSN) */
+  char *msg;         /* the Message-ID without <> as the trace names it */
+  char *env_from;    /* envelope sender; "" for the null reverse-path (a DSN) */
   int64_t date_unix; /* storing time (IMAP internal date), Unix seconds */
   GBytes *data;
 } trace_eml_msg;
