@@ -257,11 +257,14 @@ static void csv_row(GString *o, const GArray *axes, size_t point, uint64_t seed,
   g_string_append(o, "\r\n");
 }
 
-/* The summary's metrics: a value per run, shown as value / 10^shift. */
+/* The summary's metrics: a value per run, shown as value / 10^shift.
+ * HAS (may be NULL) says whether a run has the value at all: delays only
+ * exist in runs with a delivery, the hit rate only with DNS lookups. */
 typedef struct {
   const char *name;
   int shift, decimals;
   int64_t (*get)(const scn_world_result *r);
+  bool (*has)(const scn_world_result *r);
 } metric;
 
 static int64_t m_ok(const scn_world_result *r) { return r->ok; }
@@ -276,14 +279,16 @@ static int64_t m_p95(const scn_world_result *r) { return ms(r->delay_p95); }
 static int64_t m_max(const scn_world_result *r) { return ms(r->delay_max); }
 static int64_t m_dns(const scn_world_result *r) { return dns_hit_ppm(r); }
 static int64_t m_events(const scn_world_result *r) { return (int64_t)r->events; }
+static bool h_delay(const scn_world_result *r) { return r->delay_samples > 0; }
+static bool h_dns(const scn_world_result *r) { return r->dns_lookups > 0; }
 
 static const metric metrics[] = {
-    {"ok (share)", 0, 3, m_ok},     {"delivered", 0, 2, m_delivered},
-    {"bounced", 0, 2, m_bounced},   {"failed", 0, 2, m_failed},
-    {"queued", 0, 2, m_queued},     {"retries", 0, 2, m_retries},
-    {"delay p50 (s)", 3, 3, m_p50}, {"delay p95 (s)", 3, 3, m_p95},
-    {"delay max (s)", 3, 3, m_max}, {"dns cache hits (%)", 4, 2, m_dns},
-    {"events", 0, 1, m_events},
+    {"ok (share)", 0, 3, m_ok, NULL},        {"delivered", 0, 2, m_delivered, NULL},
+    {"bounced", 0, 2, m_bounced, NULL},      {"failed", 0, 2, m_failed, NULL},
+    {"queued", 0, 2, m_queued, NULL},        {"retries", 0, 2, m_retries, NULL},
+    {"delay p50 (s)", 3, 3, m_p50, h_delay}, {"delay p95 (s)", 3, 3, m_p95, h_delay},
+    {"delay max (s)", 3, 3, m_max, h_delay}, {"dns cache hits (%)", 4, 2, m_dns, h_dns},
+    {"events", 0, 1, m_events, NULL},
 };
 
 static void summary(GString *o, const char *scenario, const GArray *axes, size_t npoints,
@@ -300,13 +305,22 @@ static void summary(GString *o, const char *scenario, const GArray *axes, size_t
     }
     if (!axes->len)
       g_string_append(o, " the scenario as written");
-    g_string_append_printf(o, "\n  %-20s %14s %12s %14s %14s\n", "metric", "mean", "±95% CI", "min",
-                           "max");
+    g_string_append_printf(o, "\n  %-20s %5s %14s %12s %14s %14s\n", "metric", "runs", "mean",
+                           "±95% CI", "min", "max");
     for (size_t m = 0; m < G_N_ELEMENTS(metrics); m++) {
-      for (size_t s = 0; s < ns; s++)
-        v[s] = metrics[m].get(&res[p * ns + s]);
+      size_t n = 0;
+      for (size_t s = 0; s < ns; s++) {
+        const scn_world_result *r = &res[p * ns + s];
+        if (!metrics[m].has || metrics[m].has(r))
+          v[n++] = metrics[m].get(r);
+      }
+      if (n == 0) {
+        g_string_append_printf(o, "  %-20s %5d %14s %12s %14s %14s\n", metrics[m].name, 0, "-", "-",
+                               "-", "-");
+        continue;
+      }
       sweep_ci ci;
-      sweep_ci_compute(v, ns, &ci);
+      sweep_ci_compute(v, n, &ci);
       GString *c[4];
       for (int i = 0; i < 4; i++)
         c[i] = g_string_new(NULL);
@@ -318,7 +332,7 @@ static void summary(GString *o, const char *scenario, const GArray *axes, size_t
         sweep_ci_append_fixed(c[1], ci.half_milli, sh, d);
       sweep_ci_append_fixed(c[2], ci.min * 1000, sh, d);
       sweep_ci_append_fixed(c[3], ci.max * 1000, sh, d);
-      g_string_append_printf(o, "  %-20s %14s %12s %14s %14s\n", metrics[m].name, c[0]->str,
+      g_string_append_printf(o, "  %-20s %5zu %14s %12s %14s %14s\n", metrics[m].name, n, c[0]->str,
                              c[1]->str, c[2]->str, c[3]->str);
       for (int i = 0; i < 4; i++)
         g_string_free(c[i], TRUE);
@@ -366,7 +380,8 @@ int cli_cmd_sweep(int argc, char **argv) {
           "sweep", "SCENARIO",
           "Runs a scenario over a grid of parameter values and seeds; writes one CSV row per\n"
           "run and prints, per grid point, the mean, 95 % confidence interval (Student t),\n"
-          "min and max of the key metrics.\n\n"
+          "min and max of the key metrics, over the runs that have the metric (delays:\n"
+          "runs with a delivery; DNS hit rate: runs with a lookup).\n\n"
           "PATH names a scenario key (scenarios/FORMAT.md): keys joined by '.', array\n"
           "elements in brackets by name, id, address, origin, link 'A-B' or index:\n"
           "  hosts[mx.example.org].mta.greylist_delay=1m,5m,15m\n"
