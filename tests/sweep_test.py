@@ -79,6 +79,13 @@ d = {(r_["hosts[mx.example.org].mta.greylist_delay"], r_["hosts[smtp.example.com
 check(d[("15m", "postfix")] > 900e9 > d[("1m", "postfix")],
       f"15m greylisting delays past 15 min, 1m does not ({d})")
 
+# A metric only some runs have: no delivery to the user (the DSN is not a
+# submitted message), so no delay sample: averaged over 0 runs, shown as '-'.
+r = run("sweep", os.path.join(SRC, "scenarios", "retry-bounce.json"), "--seeds", "1-2")
+line = [l for l in r.stdout.splitlines() if l.strip().startswith("delay p50")]
+check(r.returncode == 0 and line and line[0].split()[3:] == ["0", "-", "-", "-", "-"],
+      f"delays of runs without a delivery are left out ({line})")
+
 # Errors.
 r = run("sweep", journey, "--set", "hosts[mx.example.org].mta.greylist_delay=1m,banana")
 check(r.returncode == 2 and "--set hosts[mx.example.org].mta.greylist_delay=banana" in r.stderr
