@@ -41,7 +41,8 @@ int cli_cmd_export(int argc, char **argv) {
                  "of 'mailsim run --keep-messages'. The mbox is mboxrd: a From_ line with\n"
                  "the envelope sender and the simulated storing date (UTC), LF line ends,\n"
                  "'From ' lines quoted with '>'.\n"
-                 "Exit status: 0 done, 1 no such message or connection, 2 bad usage or trace.",
+                 "Exit status: 0 done, 1 no such message or connection (--eml/--mbox: none\n"
+                 "stored), 2 bad usage, a bad trace, a trace without bodies or a write error.",
                  entries, &argc, &argv))
     goto out;
   if (argc != 2) {
