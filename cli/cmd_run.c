@@ -52,13 +52,17 @@ static void on_progress(void *user, sim_time now, sim_time end, uint64_t events)
 
 int cli_cmd_run(int argc, char **argv) {
   char *seed_s = NULL, *trace_path = NULL, *detail_s = NULL;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, keep = FALSE;
   GOptionEntry entries[] = {
       {"seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "Root seed (default: the scenario's)", "N"},
       {"trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path,
        "Write the trace here ('-' = stdout; default: out/NAME.jsonl)", "FILE"},
       {"detail", 0, 0, G_OPTION_ARG_STRING, &detail_s,
        "Trace detail: messages, protocol (default) or packets", "LEVEL"},
+      {"keep-messages", 0, 0, G_OPTION_ARG_NONE, &keep,
+       "Also trace the bytes the mailbox hosts store (msg.store, msg.kept) for "
+       "'mailsim export --eml/--mbox'",
+       NULL},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print no summary", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status = 2;
@@ -68,6 +72,11 @@ int cli_cmd_run(int argc, char **argv) {
   char *default_trace = NULL;
   if (!cli_parse("run", "SCENARIO",
                  "Runs a scenario and writes its trace; prints a summary.\n"
+                 "--keep-messages: the mailbox hosts also write every message they store\n"
+                 "(msg.store, with the stored bytes, at each delivery) and, at the end, the\n"
+                 "messages still stored (msg.kept), so 'mailsim export --eml DIR' and '--mbox\n"
+                 "FILE' can write them (traces/FORMAT.md). Off by default: the trace grows by\n"
+                 "the size of the mail delivered.\n"
                  "Exit status: 0 every stream/message arrived, 1 some did not, 2 bad input.",
                  entries, &argc, &argv))
     goto out;
@@ -87,6 +96,7 @@ int cli_cmd_run(int argc, char **argv) {
     g_error_free(err);
     goto out;
   }
+  cfg->keep_messages = keep;
   uint64_t seed = cfg->seed;
   if (seed_s && !parse_seed(seed_s, &seed)) {
     fprintf(stderr, "mailsim run: --seed %s: expected an integer from 0 to 2^64-1\n", seed_s);

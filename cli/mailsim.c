@@ -7,6 +7,7 @@
 #include "cmd_serve.h"
 #include "cmd_spf.h"
 #include "cmd_stats.h"
+#include "cmd_sweep.h"
 #include "cmd_viz.h"
 
 static const struct {
@@ -21,6 +22,8 @@ static const struct {
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},
     {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},
+    {"export", cli_cmd_export, "export TRACE --eml DIR | --mbox FILE [--mailbox ADDR]  stored messages"},
+    {"sweep", cli_cmd_sweep, "sweep SCENARIO --set PATH=V1,V2 [--seeds 1-50] [-j N] [--csv FILE]  parameter grid x seeds"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
     {"serve", cli_cmd_serve, "serve SCENARIO [--listen ADDR:PORT=HOST:PORT]... [--speed X] [--ca-out FILE]  live mode: real clients"},
     {"replay", cli_cmd_replay, "replay JOURNAL [--trace FILE]  a live session again, from its journal"},

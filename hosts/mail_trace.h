@@ -21,6 +21,8 @@
  *   msg.expire  {"node","msg","queue_id"}                  left the queue
  *   msg.fail    {"node","to","msg","rcpt","reason"}    a sending client gave up on
  *               a recipient (5xx from its server, or out of retries)
+ * msg.store and msg.kept (message bodies, `mailsim run --keep-messages`)
+ * are written by hosts/mailbox_keep.h.
  * "hop" counts Received fields (the hops the message made before). "tls"
  * and "auth" tell how the transfer was protected (auth: the user, or "").
  *

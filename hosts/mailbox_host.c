@@ -15,6 +15,7 @@
 
 #include "imap_glue.h"
 #include "mail_trace.h"
+#include "mailbox_keep.h"
 #include "mailstore_imap.h"
 #include "mailstore_pop3.h"
 #include "mime_date.h"
@@ -58,6 +59,7 @@ struct mailbox_host {
   uint64_t queue_seq;
   uint64_t delivered;
   GHashTable *sieve; /* account -> sieve_script* (lookup only) */
+  mailbox_keep *keep; /* NULL unless cfg.keep_messages */
 };
 
 void mailbox_host_config_init(mailbox_host_config *cfg) {
@@ -332,6 +334,8 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     GPtrArray *plans = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
     for (guint i = 0; i < accts->len; i++)
       g_ptr_array_add(plans, folders(mb, accts->pdata[i], ev, data));
+    /* The envelope sender, before the answer ends the transaction. */
+    char *env_from = g_strdup(ev->mail ? ev->mail->from : "");
     smtp_srv_accept_message(c->e.smtp, ev->id, qid, now);
     gsize n;
     const uint8_t *p = g_bytes_get_data(data, &n);
@@ -340,6 +344,9 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
     mail_trace_relay(mb->h, session_peer_name(c->s), key, session_conn_id(c->s), qid, mr,
                      smtp_srv_tls_active(c->e.smtp), hops);
+    if (mb->keep)
+      mailbox_keep_stored(mb->keep, key, qid, env_from, data);
+    g_free(env_from);
     for (guint i = 0; i < accts->len; i++) {
       GPtrArray *plan = plans->pdata[i];
       for (guint k = 0; k < plan->len; k++) {
@@ -527,6 +534,8 @@ mailbox_host *mailbox_host_new(host *h, const mailbox_host_config *cfg, const us
   }
   g_ptr_array_unref(mine);
   mb->conns = g_ptr_array_new_with_free_func((GDestroyNotify)conn_free);
+  if (cfg->keep_messages)
+    mb->keep = mailbox_keep_new(h, cfg->epoch_unix);
   start(mb);
   host_on_crash(h, on_crash, mb);
   return mb;
@@ -537,6 +546,7 @@ void mailbox_host_free(mailbox_host *m) {
     return;
   g_ptr_array_unref(m->conns); /* engines release their store handles */
   mailstore_free(m->store);
+  mailbox_keep_free(m->keep);
   g_hash_table_destroy(m->sieve);
   g_free((char *)m->cfg.spam_folder);
   g_free(m->hostname);
@@ -545,3 +555,8 @@ void mailbox_host_free(mailbox_host *m) {
 
 mailstore *mailbox_host_store(mailbox_host *m) { return m->store; }
 uint64_t mailbox_host_delivered(const mailbox_host *m) { return m->delivered; }
+
+void mailbox_host_write_kept(mailbox_host *m) {
+  if (m->keep)
+    mailbox_keep_write_kept(m->keep, m->store);
+}

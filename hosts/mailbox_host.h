@@ -53,6 +53,9 @@ typedef struct {
    * with `if header :is "X-Spam-Flag" "YES" { fileinto "Junk"; stop; }`);
    * NULL = off (the default). */
   const char *spam_folder;
+  /* Write the stored bytes into the trace: msg.store at each delivery and
+   * msg.kept at the end (hosts/mailbox_keep.h). Off by default. */
+  bool keep_messages;
 } mailbox_host_config;
 
 /* Defaults: host name, IMAP, POP3 and SMTP on, require_tls on, no quota,
@@ -82,6 +85,9 @@ bool mailbox_host_set_sieve(mailbox_host *m, const char *user, const char *scrip
 
 /* The store (borrowed): tests and the end-of-run summary read it. */
 mailstore *mailbox_host_store(mailbox_host *m);
+/* With keep_messages: one msg.kept record per message still stored (the
+ * run's end; see mailbox_keep.h). Otherwise nothing. */
+void mailbox_host_write_kept(mailbox_host *m);
 /* Messages stored by delivery so far (one per recipient). */
 uint64_t mailbox_host_delivered(const mailbox_host *m);
 

@@ -186,6 +186,10 @@ typedef struct {
   GHashTable *user_idx; /* lower-case address -> index + 1 (lookup only) */
   bool tls;             /* mail services speak TLS (STARTTLS); false: plain text
                            everywhere, for benchmarks (default true) */
+  bool keep_messages;   /* not read from the file: set by `mailsim run
+                           --keep-messages` before building the world; the
+                           mailbox hosts trace the stored bytes
+                           (hosts/mailbox_keep.h) */
 } scn_config;
 
 /* Loads and checks a scenario file. NULL and *err (SCN_ERROR) on failure. */

@@ -163,6 +163,7 @@ static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host
    * would parse every message for nothing). */
   if (h->mailbox.spam_folder || any_filters(c))
     cfg.spam_folder = h->mailbox.spam_folder ? h->mailbox.spam_folder : "Junk";
+  cfg.keep_messages = c->keep_messages;
   mailbox_host *mb = mailbox_host_new(ho, &cfg, mw->users, th);
   g_ptr_array_add(mw->mailboxes, mb);
   for (guint i = 0; i < c->users->len; i++) {
@@ -294,6 +295,11 @@ bool scn_mailworld_any(const scn_mailworld *mw) { return mw->tls != NULL; }
 
 const char *scn_mailworld_ca_pem(const scn_mailworld *mw) {
   return mw->tls && mw->tls_hosts->len ? tls_ca_cert_pem(tls_world_ca(mw->tls)) : NULL;
+}
+
+void scn_mailworld_write_kept(scn_mailworld *mw) {
+  for (guint i = 0; i < mw->mailboxes->len; i++)
+    mailbox_host_write_kept(mw->mailboxes->pdata[i]);
 }
 
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations) {

@@ -49,6 +49,9 @@ typedef struct {
  * config. */
 GArray *scn_mailworld_greylist(const scn_mailworld *mw, const scn_config *c);
 
+/* With the config's keep_messages: every mailbox host's msg.kept records
+ * (the messages stored at the end of the run). Call before the end record. */
+void scn_mailworld_write_kept(scn_mailworld *mw);
 /* True when the world has any mail service. */
 bool scn_mailworld_any(const scn_mailworld *mw);
 

@@ -50,6 +50,7 @@ struct scn_world {
   uint64_t events;
   GPtrArray *gateways;   /* host*: live mode's gateways, in creation order */
   GPtrArray *gw_targets; /* char*: their target host names */
+  bool all_ok; /* the end record's "ok" */
 };
 
 static sim_link *link_named(sim_net *net, const char *name) {
@@ -396,6 +397,7 @@ bool scn_world_finish(scn_world *sw) {
 
   bool all_ok = true;
   trace_writer *tw = sw->tw;
+  scn_mailworld_write_kept(sw->mail);
   trace_event_begin(tw, sw->ended_at, "end");
   trace_key_uint(tw, "events", sw->events);
   trace_arr_begin(tw, "streams");
@@ -465,8 +467,43 @@ bool scn_world_finish(scn_world *sw) {
   }
   write_dns_stats(sw, tw);
   trace_key_bool(tw, "ok", all_ok);
+  sw->all_ok = all_ok;
   trace_end(tw);
   return all_ok;
+}
+
+void scn_world_result_get(const scn_world *sw, scn_world_result *r) {
+  memset(r, 0, sizeof *r);
+  r->events = sw->events;
+  r->end = sw->ended_at;
+  r->ok = sw->all_ok;
+  if (scn_mailworld_any(sw->mail)) {
+    scn_mail_totals mt;
+    scn_mailworld_totals(sw->mail, &mt, NULL);
+    mail_tally_stats ts;
+    mail_tally_get(sw->tally, &ts);
+    r->composed = mt.composed;
+    r->submitted = ts.submitted;
+    r->submitted_rcpts = ts.submitted_rcpts;
+    r->delivered = mt.delivered;
+    r->bounced = ts.bounced;
+    r->failed = mt.failed;
+    r->queued = mt.queued;
+    r->deferred = ts.deferred;
+    r->retries = ts.retries;
+    r->client_retries = ts.client_retries;
+    r->dsns = ts.unsubmitted;
+    r->fetched = mt.fetched;
+    r->violations = mt.violations;
+    r->delay_samples = ts.delay_samples;
+    r->delay_p50 = ts.delay_p50;
+    r->delay_p95 = ts.delay_p95;
+    r->delay_max = ts.delay_max;
+  }
+  scn_dns_stats ds;
+  scn_dns_get_stats(sw->dns, &ds);
+  r->dns_lookups = ds.stub_lookups + ds.res_lookups;
+  r->dns_from_cache = ds.stub_from_cache + ds.res_from_cache;
 }
 
 /* "12.3%" in integer arithmetic (per mille, rounded down). */

@@ -64,6 +64,20 @@ uint64_t scn_world_submitted(scn_world *sw);
  * (scn_mailworld_greylist): a new GArray of scn_greylist_row. */
 GArray *scn_world_greylist(const scn_world *sw);
 
+/* The end record's numbers, for sweeps (cli/cmd_sweep.c); valid after
+ * scn_world_run. Mail counts are 0 in worlds without mail services. */
+typedef struct {
+  uint64_t events;
+  sim_time end; /* when the run ended */
+  bool ok;      /* the end record's "ok" */
+  uint64_t composed, submitted, submitted_rcpts, delivered, bounced, failed, queued;
+  uint64_t deferred, retries, client_retries, dsns, fetched, violations;
+  uint64_t delay_samples;
+  sim_time delay_p50, delay_p95, delay_max;
+  uint64_t dns_lookups, dns_from_cache; /* stubs and recursive resolvers together */
+} scn_world_result;
+void scn_world_result_get(const scn_world *sw, scn_world_result *r);
+
 /* Appends a human summary (several lines) of the finished run to OUT;
  * when greylisting let mail through after a wait, a section
  * "greylisting: added delay by retry profile" with one line per profile
