@@ -52,10 +52,13 @@ check(r.returncode == 2 and b"--keep-messages" in r.stderr,
 records = [json.loads(l) for l in open(kept, encoding="utf-8")]
 stores = {x["id"]: x for x in records if x.get("ev") == "msg.store"}
 kepts = [x for x in records if x.get("ev") == "msg.kept"]
-check(len(stores) == 1, f"one msg.store (got {len(stores)})")
-# Bob syncs over IMAP (keeps), Carol downloads over POP3 (deletes).
-check([k["mailbox"] for k in kepts] == ["bob@example.org"],
-      f"msg.kept: Bob's copy only (got {[k['mailbox'] for k in kepts]})")
+# m1 goes to Bob and Carol in one delivery; the newsletter m2 to Bob only.
+check(len(stores) == 2, f"two msg.store (got {len(stores)})")
+# Bob syncs over IMAP (keeps; his Sieve script filed the newsletter),
+# Carol downloads over POP3 (deletes).
+check([(k["mailbox"], k["folder"]) for k in kepts] ==
+      [("bob@example.org", "INBOX"), ("bob@example.org", "Newsletters")],
+      f"msg.kept: Bob's two copies only (got {[(k['mailbox'], k['folder']) for k in kepts]})")
 check(records[-1]["ev"] == "end" and all(k["t"] == records[-1]["t"] for k in kepts),
       "msg.kept records come at the end, before the end record")
 
@@ -90,7 +93,8 @@ def dnsfunc(name, timeout=5):
 emldir = os.path.join(tmp, "eml")
 r = run("export", kept, "--eml", emldir)
 files = sorted(os.listdir(emldir)) if os.path.isdir(emldir) else []
-check(r.returncode == 0 and files == ["001-bob@example.org-INBOX-1.eml"],
+check(r.returncode == 0 and files == ["001-bob@example.org-INBOX-1.eml",
+                                  "002-bob@example.org-Newsletters-1.eml"],
       f"--eml writes one file per kept message (got {files})")
 want = stored_bytes(stores[kepts[0]["store"]])
 raw = open(os.path.join(emldir, files[0]), "rb").read() if files else b""
@@ -112,7 +116,7 @@ r = run("export", kept, "--mbox", mb)
 check(r.returncode == 0, "--mbox exit 0")
 box = mailbox.mbox(mb, create=False)
 msgs = list(box)
-check(len(msgs) == len(kepts) == 1, f"mailbox.mbox reads {len(msgs)} message(s), want 1")
+check(len(msgs) == len(kepts) == 2, f"mailbox.mbox reads {len(msgs)} message(s), want 2")
 if msgs:
     check(msgs[0].get_from() == "alice@example.com Mon Mar  2 09:10:00 2026",
           f"From_ line: envelope sender and simulated date (got {msgs[0].get_from()!r})")
@@ -122,8 +126,8 @@ if msgs:
 
 # --all: every copy ever stored (Carol's too); --mailbox filters.
 r = run("export", kept, "--mbox", mb, "--all")
-check(r.returncode == 0 and len(mailbox.mbox(mb, create=False)) == 2,
-      "--all exports both copies (Carol's was deleted by POP3)")
+check(r.returncode == 0 and len(mailbox.mbox(mb, create=False)) == 3,
+      "--all exports all three copies (Carol's was deleted by POP3)")
 r = run("export", kept, "--mbox", mb, "--all", "--mailbox", "CAROL@example.org")
 check(r.returncode == 0 and len(mailbox.mbox(mb, create=False)) == 1,
       "--mailbox with --all: one copy")
