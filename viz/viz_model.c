@@ -78,8 +78,8 @@ const char *viz__intern(viz_model *m, const char *s) {
   return r;
 }
 
-uint32_t viz__node_ref(viz_model *m, const cJSON *rec, const char *key) {
-  const char *name = trace_get_str(rec, key);
+uint32_t viz__node_ref(viz_model *m, const trace_rec *rec, const char *key) {
+  const char *name = trace_rec_str(rec, key);
   if (!name)
     return VIZ_NONE;
   gpointer v = g_hash_table_lookup(m->node_by_name, name);
@@ -490,9 +490,9 @@ static viz_model *load(trace_reader *r, const char *name, size_t size_hint, GErr
   }
   g_array_set_size(m->b->node_queued, m->nodes->len);
   g_array_set_size(m->b->node_deferred, m->nodes->len);
-  const cJSON *rec;
+  const trace_rec *rec;
   trace_read_status st;
-  while ((st = trace_reader_next(r, &rec, err)) == TRACE_READ_OK) {
+  while ((st = trace_reader_next_rec(r, &rec, err)) == TRACE_READ_OK) {
     size_t len;
     const char *raw = trace_reader_raw(r, &len);
     viz_event ev = {.kind = 0,
@@ -503,8 +503,8 @@ static viz_model *load(trace_reader *r, const char *name, size_t size_hint, GErr
                     .raw_off = m->raw->len,
                     .raw_len = (uint32_t)len};
     g_string_append_len(m->raw, raw, (gssize)len);
-    trace_get_int(rec, "t", &ev.t); /* checked by the reader */
-    viz__map_fn fn = kind_intern(m, trace_get_str(rec, "ev"), &ev.kind);
+    trace_rec_int(rec, "t", &ev.t); /* checked by the reader */
+    viz__map_fn fn = kind_intern(m, trace_rec_str(rec, "ev"), &ev.kind);
     uint32_t ix = m->events->len;
     if (fn)
       fn(m, rec, &ev, ix);
