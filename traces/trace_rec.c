@@ -189,7 +189,9 @@ static bool scan_number(const char *s, size_t *i) {
       return false;
   }
   /* what cJSON would have copied on: a longer run of number characters */
-  if (s[k] && strchr("0123456789+-.eE", s[k]))
+  char next = s[k];
+  if ((next >= '0' && next <= '9') || next == '+' || next == '-' || next == '.' || next == 'e' ||
+      next == 'E')
     return false;
   if (k - start > MAX_NUMBER)
     return false;
@@ -403,20 +405,33 @@ static const char *int_text(const trace_rec *rec, const char *key, size_t *n) {
   return s;
 }
 
+/* The integer literal S[0, n) (digits, maybe a leading '-') as a sign and
+ * a magnitude; false above UINT64_MAX. */
+static bool magnitude(const char *s, size_t n, bool *neg, uint64_t *mag) {
+  *neg = s[0] == '-';
+  uint64_t v = 0;
+  for (size_t i = *neg; i < n; i++) {
+    uint64_t d = (uint64_t)(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  *mag = v;
+  return true;
+}
+
 bool trace_rec_int(const trace_rec *rec, const char *key, int64_t *out) {
   if (rec->tree)
     return trace_get_int(rec->tree, key, out);
   size_t n;
+  bool neg;
+  uint64_t v;
   const char *s = int_text(rec, key, &n);
-  if (!s || n > 20)
+  if (!s || !magnitude(s, n, &neg, &v))
     return false;
-  char buf[24];
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  gint64 v;
-  if (!g_ascii_string_to_signed(buf, 10, INT64_MIN, INT64_MAX, &v, NULL))
+  if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
     return false;
-  *out = v;
+  *out = neg ? (int64_t)(0 - v) : (int64_t)v;
   return true;
 }
 
@@ -424,14 +439,10 @@ bool trace_rec_uint(const trace_rec *rec, const char *key, uint64_t *out) {
   if (rec->tree)
     return trace_get_uint(rec->tree, key, out);
   size_t n;
+  bool neg;
+  uint64_t v;
   const char *s = int_text(rec, key, &n);
-  if (!s || n > 20 || s[0] == '-')
-    return false;
-  char buf[24];
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  guint64 v;
-  if (!g_ascii_string_to_unsigned(buf, 10, 0, UINT64_MAX, &v, NULL))
+  if (!s || !magnitude(s, n, &neg, &v) || (neg && v != 0))
     return false;
   *out = v;
   return true;
