@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "trace_time.h"
+#include "viz_filter.h"
 #include "viz_render_int.h"
 
 #define GUTTER 92
@@ -237,7 +238,7 @@ static void draw_arrow(seq *q, uint32_t ai) {
   const viz_arrow *a = viz_model_arrow(m, ai);
   if (a->from == VIZ_NONE || a->to == VIZ_NONE || a->from == a->to)
     return;
-  if (q->s->proto_mask && !(q->s->proto_mask & (1u << a->proto)))
+  if (!viz_filter_arrow_shown(m, q->s, ai))
     return;
   int x0 = q->lane_x[a->from], x1 = q->lane_x[a->to];
   if (x0 < 0 || x1 < 0)
@@ -330,12 +331,13 @@ static bool fold_conn(seq *q, uint32_t conn, uint8_t *folded) {
   return true;
 }
 
-static void draw_mark(seq *q, const viz_mark *mk) {
+static void draw_mark(seq *q, uint32_t mi) {
   viz_render *v = q->v;
   const viz_model *m = v->m;
+  const viz_mark *mk = viz_model_mark(m, mi);
   if (mk->node == VIZ_NONE || q->lane_x[mk->node] < 0)
     return;
-  if (q->s->focus_msg != VIZ_NONE && mk->msg != q->s->focus_msg)
+  if (!viz_filter_mark_shown(m, q->s, mi))
     return;
   int x = q->lane_x[mk->node], y = y_of(q, mk->t);
   if (y < q->body.y || y > q->body.y + q->body.h)
@@ -502,7 +504,7 @@ void viz__sequence_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   for (uint32_t i = r.d0; i < r.d1; i++)
     draw_drop(&q, viz_model_drop(m, i));
   for (uint32_t i = r.m0; i < r.m1; i++)
-    draw_mark(&q, viz_model_mark(m, i));
+    draw_mark(&q, i);
   time_label(&q, cy, s->t, true);
   SDL_RenderSetClipRect(v->r, NULL);
   g_array_free(q.keys, TRUE);
