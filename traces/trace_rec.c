@@ -454,8 +454,17 @@ const char *trace_rec_str(const trace_rec *rec, const char *key) {
   member *mb = find(rec, key);
   if (!mb || mb->type != 's')
     return NULL;
-  if (!mb->dec)
+  if (!mb->dec && !mb->esc) { /* no escape: the text between the quotes */
+    trace_rec *r = (trace_rec *)rec;
+    char *out = r->scratch + r->scratch_len;
+    memcpy(out, rec->line + mb->val + 1, mb->val_len - 2);
+    out[mb->val_len - 2] = '\0';
+    r->scratch_len += mb->val_len - 1;
+    g_assert(r->scratch_len <= r->scratch_cap);
+    mb->dec = out;
+  } else if (!mb->dec) {
     mb->dec = decode((trace_rec *)rec, rec->line + mb->val, mb->val_len);
+  }
   return mb->dec;
 }
 
