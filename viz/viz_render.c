@@ -446,8 +446,8 @@ static void draw_help(viz_render *v, int w, int h) {
       {"L", "sequence chart: linear / compressed time"},
       {"P", "protocols shown: all, SMTP, DNS, IMAP, POP3"},
       {"F", "only the selected message or host / all again"},
-      {"X", "hide messages like the selected one: same sender, recipient domains, subject "
-            "(digits aside)"},
+      {"X", "hide messages like the selected one, that is with the same"},
+      {"", "sender, recipient domains and subject (digits aside)"},
       {"Shift+X", "show hidden messages again"},
       {"C", "clear every filter"},
       {"Tab", "select the next message"},
