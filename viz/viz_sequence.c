@@ -101,17 +101,39 @@ static seq_range compressed_axis(seq *q) {
   r.a1 = MIN(na, a + want);
   r.m0 = mk > want ? mk - want : 0;
   r.m1 = MIN(nm, mk + want);
+  bool filtered = viz_filter_active(q->s);
+  if (filtered) {
+    /* rows for shown lines only: walk out from the cursor until WANT are
+     * found on each side (or SCAN_MAX rows were looked at) */
+    enum { SCAN_MAX = 50000 };
+    uint32_t found = 0, i = a;
+    while (i > 0 && found < want && a - i < SCAN_MAX)
+      found += viz_filter_arrow_shown(m, q->s, --i);
+    r.a0 = i;
+    for (found = 0, i = a; i < na && found < want && i - a < SCAN_MAX; i++)
+      found += viz_filter_arrow_shown(m, q->s, i);
+    r.a1 = i;
+    for (found = 0, i = mk; i > 0 && found < want && mk - i < SCAN_MAX;)
+      found += viz_filter_mark_shown(m, q->s, --i);
+    r.m0 = i;
+    for (found = 0, i = mk; i < nm && found < want && i - mk < SCAN_MAX; i++)
+      found += viz_filter_mark_shown(m, q->s, i);
+    r.m1 = i;
+  }
   r.d0 = d > want ? d - want : 0;
   r.d1 = MIN(nd, d + want);
   g_array_set_size(q->keys, 0);
   g_array_append_val(q->keys, t);
   for (uint32_t i = r.a0; i < r.a1; i++) {
+    if (filtered && !viz_filter_arrow_shown(m, q->s, i))
+      continue;
     const viz_arrow *ar = viz_model_arrow(m, i);
     g_array_append_val(q->keys, ar->sent);
     g_array_append_val(q->keys, ar->recv);
   }
   for (uint32_t i = r.m0; i < r.m1; i++)
-    g_array_append_val(q->keys, viz_model_mark(m, i)->t);
+    if (!filtered || viz_filter_mark_shown(m, q->s, i))
+      g_array_append_val(q->keys, viz_model_mark(m, i)->t);
   for (uint32_t i = r.d0; i < r.d1; i++)
     g_array_append_val(q->keys, viz_model_drop(m, i)->t);
   g_array_sort(q->keys, i64_cmp);
