@@ -67,7 +67,7 @@ struct viz_model {
   GArray *path_nodes;                   /* uint32 */
   GArray *path_links;                   /* uint32 */
   int64_t max_arrow_span, max_hop_span; /* for window queries */
-  GPtrArray *likes; /* per "like" class: its description (in strings) */
+  GPtrArray *likes;                     /* per "like" class: its description (in strings) */
 
   /* lookups (never iterated) */
   GHashTable *node_by_name; /* name -> index + 1 */
