@@ -9,5 +9,8 @@
 
 int cli_cmd_render(int argc, char **argv);
 int cli_cmd_view(int argc, char **argv);
+/* `mailsim show`: run or take a trace, then the window if there is a
+ * display, else pictures of the named moments (cmd_show.c). */
+int cli_cmd_show(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
     {"check", cli_cmd_check, "check SCENARIO...      validate only"},
     {"render", cli_cmd_render, "render TRACE --out PNG [--at TIME] [--view NAME]  pictures, no display"},
     {"view", cli_cmd_view, "view TRACE             the interactive viewer"},
+    {"show", cli_cmd_show, "show SCENARIO|TRACE [--out DIR]  run, then the window if there is a display, else pictures"},
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},
     {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},

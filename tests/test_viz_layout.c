@@ -1,6 +1,7 @@
 /* Tests for the journey layout: columns in journey order (from header
  * roles and, without them, from what nodes did), domain boxes that don't
- * overlap, routers between neighbours, header positions, determinism. */
+ * overlap, routers between neighbours, header positions, determinism;
+ * many DNS hosts in a band of their own, crowded columns wrapping. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,141 @@ START_TEST(deterministic) {
 }
 END_TEST
 
+/* A header-only trace: NODES (name, role) all linked to router r0. */
+static viz_model *world(const char *const (*nodes)[2], size_t n) {
+  GString *t = g_string_new("{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"w\","
+                            "\"seed\":1,\"detail\":\"protocol\",\"nodes\":[{\"name\":\"r0\","
+                            "\"router\":true}");
+  for (size_t i = 0; i < n; i++)
+    g_string_append_printf(t, ",{\"name\":\"%s\",\"role\":\"%s\"}", nodes[i][0], nodes[i][1]);
+  g_string_append(t, "],\"links\":[");
+  for (size_t i = 0; i < n; i++)
+    g_string_append_printf(t, "%s{\"a\":\"r0\",\"b\":\"%s\",\"latency_ns\":1000000}", i ? "," : "",
+                           nodes[i][0]);
+  g_string_append(t, "]}\n{\"t\":0,\"id\":1,\"ev\":\"end\"}\n");
+  GError *err = NULL;
+  viz_model *m = viz_model_load_memory("world.jsonl", t->str, t->len, &err);
+  ck_assert_msg(m != NULL, "%s", err ? err->message : "");
+  g_string_free(t, TRUE);
+  return m;
+}
+
+static bool is_dns(const viz_layout *l, uint32_t i) {
+  return viz_layout_role(l, i) == VIZ_ROLE_DNS;
+}
+
+/* Many DNS hosts: a band of their own under the mail path, in the order
+ * resolvers, then the servers; the mail path keeps its journey order. */
+START_TEST(dns_band) {
+  static const char *const nodes[][2] = {{"laptop.a.example", "client"},
+                                         {"smtp.a.example", "submission"},
+                                         {"resolver.a.example", "resolver"},
+                                         {"a.root-servers.net", "dns"},
+                                         {"a.gtld-servers.net", "dns"},
+                                         {"ns1.a.example", "dns"},
+                                         {"ns1.b.example", "dns"},
+                                         {"resolver.b.example", "resolver"},
+                                         {"mx.b.example", "mx"},
+                                         {"mail.b.example", "mailbox"},
+                                         {"phone.b.example", "reader"}};
+  viz_model *m = world(nodes, G_N_ELEMENTS(nodes));
+  viz_layout *l = viz_layout_new(m, 1200, 600, 40, 40);
+  int mail_bottom = 0, dns_top = INT32_MAX, prev_x = -1;
+  for (uint32_t i = 1; i < viz_model_node_count(m); i++) {
+    viz_point p = viz_layout_pos(l, i);
+    ck_assert_msg(p.x >= 40 && p.x <= 1160 && p.y >= 40 && p.y <= 560, "%s at %d,%d: outside",
+                  viz_model_node(m, i)->name, p.x, p.y);
+    if (is_dns(l, i)) {
+      dns_top = MIN(dns_top, p.y);
+    } else {
+      mail_bottom = MAX(mail_bottom, p.y);
+      ck_assert_msg(p.x > prev_x, "%s: got x %d, want > %d (journey order)",
+                    viz_model_node(m, i)->name, p.x, prev_x);
+      prev_x = p.x;
+    }
+  }
+  ck_assert_msg(dns_top >= mail_bottom + 60, "DNS band at y %d, mail path down to %d", dns_top,
+                mail_bottom);
+  /* no two DNS hosts crowd each other */
+  for (uint32_t i = 1; i < viz_model_node_count(m); i++)
+    for (uint32_t j = i + 1; j < viz_model_node_count(m); j++) {
+      if (!is_dns(l, i) || !is_dns(l, j))
+        continue;
+      viz_point a = viz_layout_pos(l, i), b = viz_layout_pos(l, j);
+      ck_assert_msg(abs(a.x - b.x) >= 110 || abs(a.y - b.y) >= 60, "%s and %s too close",
+                    viz_model_node(m, i)->name, viz_model_node(m, j)->name);
+    }
+  /* resolvers first */
+  uint32_t res = viz_model_node_find(m, "resolver.b.example");
+  uint32_t root = viz_model_node_find(m, "a.root-servers.net");
+  ck_assert_int_lt(viz_layout_pos(l, res).x + 1000 * viz_layout_pos(l, res).y,
+                   viz_layout_pos(l, root).x + 1000 * viz_layout_pos(l, root).y);
+  viz_layout_free(l);
+  viz_model_free(m);
+}
+END_TEST
+
+/* Two DNS hosts stay in the journey's DNS column. */
+START_TEST(few_dns_in_column) {
+  static const char *const nodes[][2] = {{"c.a", "client"}, {"s.a", "submission"},
+                                         {"ns.a", "dns"},   {"res.a", "resolver"},
+                                         {"mx.b", "mx"},    {"box.b", "mailbox"}};
+  viz_model *m = world(nodes, G_N_ELEMENTS(nodes));
+  viz_layout *l = viz_layout_new(m, 1200, 600, 40, 40);
+  int xs = viz_layout_pos(l, viz_model_node_find(m, "s.a")).x;
+  int xm = viz_layout_pos(l, viz_model_node_find(m, "mx.b")).x;
+  int xd = viz_layout_pos(l, viz_model_node_find(m, "ns.a")).x;
+  ck_assert_msg(xs < xd && xd < xm, "DNS at x %d, want between %d and %d", xd, xs, xm);
+  viz_layout_free(l);
+  viz_model_free(m);
+}
+END_TEST
+
+/* 60 domains of (client, submission, mailbox): columns wrap inside the
+ * area, every client left of every submission left of every mailbox, no
+ * two hosts on one spot, and no domain boxes (they would cover all). */
+START_TEST(crowded_columns_wrap) {
+  enum { D = 60 };
+  char names[3 * D][32];
+  const char *nodes[3 * D][2];
+  static const char *const roles[3] = {"client", "submission", "mailbox"};
+  static const char *const stems[3] = {"users", "mx", "mail"};
+  for (int d = 0; d < D; d++)
+    for (int k = 0; k < 3; k++) {
+      g_snprintf(names[3 * d + k], sizeof names[0], "%s.d%02d.test", stems[k], d);
+      nodes[3 * d + k][0] = names[3 * d + k];
+      nodes[3 * d + k][1] = roles[k];
+    }
+  viz_model *m = world((const char *const(*)[2])nodes, 3 * D);
+  viz_layout *l = viz_layout_new(m, 1200, 600, 40, 40);
+  int maxx[3] = {INT32_MIN, INT32_MIN, INT32_MIN}, minx[3] = {INT32_MAX, INT32_MAX, INT32_MAX};
+  int minpitch = INT32_MAX;
+  for (uint32_t i = 1; i < viz_model_node_count(m); i++) {
+    viz_point p = viz_layout_pos(l, i);
+    ck_assert_msg(p.x >= 40 && p.x <= 1160 && p.y >= 40 && p.y <= 560, "%s at %d,%d: outside",
+                  viz_model_node(m, i)->name, p.x, p.y);
+    int k = (int)(i - 1) % 3;
+    maxx[k] = MAX(maxx[k], p.x);
+    minx[k] = MIN(minx[k], p.x);
+    for (uint32_t j = i + 1; j < viz_model_node_count(m); j++) {
+      viz_point q = viz_layout_pos(l, j);
+      ck_assert_msg(p.x != q.x || p.y != q.y, "%s and %s on one spot", viz_model_node(m, i)->name,
+                    viz_model_node(m, j)->name);
+      if (p.x == q.x)
+        minpitch = MIN(minpitch, abs(p.y - q.y));
+    }
+  }
+  ck_assert_msg(maxx[0] < minx[1] && maxx[1] < minx[2], "columns interleave: %d<%d, %d<%d", maxx[0],
+                minx[1], maxx[1], minx[2]);
+  ck_assert_msg(minx[0] < maxx[0], "the clients' column did not wrap");
+  ck_assert_msg(minpitch >= 2 * (520 / (2 * D)), "rows %d px apart: no better than unwrapped",
+                minpitch);
+  ck_assert_uint_eq(viz_layout_group_count(l), 0);
+  viz_layout_free(l);
+  viz_model_free(m);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("viz_layout");
   TCase *tc = tcase_create("layout");
@@ -123,6 +259,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, domain_groups);
   tcase_add_test(tc, header_positions);
   tcase_add_test(tc, deterministic);
+  tcase_add_test(tc, dns_band);
+  tcase_add_test(tc, few_dns_in_column);
+  tcase_add_test(tc, crowded_columns_wrap);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -14,6 +14,7 @@ typedef struct {
   const viz_model *m;
   int last_frame;
   bool was_playing, stepped, selected, helped, help_closed, cleared, jumped, found, sped_up;
+  bool hid_like, focused, unfiltered;
   int64_t t_before_step;
   int64_t speed_before;
 } script;
@@ -96,6 +97,20 @@ static void on_frame(void *user, viz_window *win, int frame) {
     break;
   case 12:
     sc->found = s->sel.kind == VIZ_SEL_MSG && s->t == viz_model_msg(sc->m, 0)->t_compose;
+    push_key(SDLK_x, 0); /* hide messages like the selected one */
+    break;
+  case 13:
+    sc->hid_like = s->n_hidden == 1 && s->hidden_like[0] == viz_model_msg(sc->m, 0)->like;
+    push_key(SDLK_x, KMOD_SHIFT);
+    push_key(SDLK_f, 0); /* only the selected message */
+    break;
+  case 14:
+    sc->focused = s->n_hidden == 0 && s->focus_msg == 0;
+    push_key(SDLK_p, 0); /* SMTP only */
+    push_key(SDLK_c, 0); /* clear every filter */
+    break;
+  case 15:
+    sc->unfiltered = s->focus_msg == VIZ_NONE && s->proto_mask == 0 && s->n_hidden == 0;
     push_key(SDLK_q, 0);
     break;
   default:
@@ -114,7 +129,7 @@ START_TEST(play_keys_quit) {
   GError *err = NULL;
   int rc = viz_window_run(m, &o, &err);
   ck_assert_msg(rc == 0, "window: %s", err ? err->message : "");
-  ck_assert_msg(sc.last_frame == 12, "quit at frame %d, want 12 (Q)", sc.last_frame);
+  ck_assert_msg(sc.last_frame == 15, "quit at frame %d, want 15 (Q)", sc.last_frame);
   ck_assert_msg(sc.was_playing, "Space did not start playing");
   ck_assert_msg(sc.sped_up, "Up did not speed up");
   ck_assert_msg(sc.stepped, "Right did not step to the next event");
@@ -124,6 +139,9 @@ START_TEST(play_keys_quit) {
   ck_assert_msg(sc.cleared, "Esc did not clear the selection");
   ck_assert_msg(sc.jumped, "a click on the timeline did not move the cursor");
   ck_assert_msg(sc.found, "search did not find and select the message");
+  ck_assert_msg(sc.hid_like, "X did not hide messages like the selected one");
+  ck_assert_msg(sc.focused, "Shift+X did not show them again, or F did not focus the message");
+  ck_assert_msg(sc.unfiltered, "C did not clear the filters");
   viz_model_free(m);
   g_free(text);
 }

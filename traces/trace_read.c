@@ -25,6 +25,7 @@
 
 #include "trace.h"
 #include "trace_read_int.h"
+#include "trace_rec_int.h"
 
 G_DEFINE_QUARK(trace - read - error - quark, trace_read_error)
 
@@ -64,6 +65,7 @@ struct trace_reader {
   uint64_t last_t_line;
   GError *error; /* sticky */
   bool at_eof;
+  trace_rec *frec; /* the fast path's record (trace_rec.c), made on first use */
 };
 
 /* --- errors ----------------------------------------------------------- */
@@ -193,8 +195,10 @@ const char *trace_get_str(const cJSON *rec, const char *key) {
 
 GBytes *trace_get_bytes(const cJSON *rec, const char *key) {
   const char *s = trace_get_str(rec, key);
-  if (!s)
-    return NULL;
+  return s ? trace_read__bytes(s) : NULL;
+}
+
+GBytes *trace_read__bytes(const char *s) {
   size_t n = strlen(s);
   GByteArray *out = g_byte_array_sized_new((guint)n);
   const char *end = s + n;
@@ -421,6 +425,20 @@ static void pin_literals(cJSON *it, const char *line, const GArray *toks, guint 
     pin_literals(c, line, toks, k);
 }
 
+cJSON *trace_read__parse_value(const char *text, size_t len) {
+  cJSON *j = cJSON_ParseWithLength(text, len);
+  if (!j)
+    return NULL;
+  GArray *toks = g_array_new(FALSE, FALSE, sizeof(tok));
+  const char *why = NULL;
+  if (scan_line(text, len, toks, &why) == 0) {
+    guint k = 0;
+    pin_literals(j, text, toks, &k);
+  }
+  g_array_free(toks, TRUE);
+  return j;
+}
+
 /* --- lines ------------------------------------------------------------ */
 
 /* Reads more input into buf; false at the end of input or on error. A
@@ -483,16 +501,9 @@ static trace_read_status next_line(trace_reader *r, char **line, size_t *len) {
   }
 }
 
-/* Reads a line and parses it into one JSON object (*out, owned). */
-static trace_read_status read_object(trace_reader *r, cJSON **out) {
-  char *line = NULL;
-  size_t len = 0;
-  trace_read_status st = next_line(r, &line, &len);
-  if (st != TRACE_READ_OK)
-    return st;
+/* Parses LINE (the line just read) into one JSON object (*out, owned). */
+static trace_read_status parse_object(trace_reader *r, const char *line, size_t len, cJSON **out) {
   uint64_t ln = r->lines;
-  r->raw = line;
-  r->raw_len = len;
   const char *nul = memchr(line, '\0', len);
   if (nul)
     return fail(r, ln, TRACE_READ_ERROR_SYNTAX,
@@ -529,6 +540,18 @@ static trace_read_status read_object(trace_reader *r, cJSON **out) {
   g_assert(k == r->toks->len);
   *out = j;
   return TRACE_READ_OK;
+}
+
+/* Reads a line and parses it into one JSON object (*out, owned). */
+static trace_read_status read_object(trace_reader *r, cJSON **out) {
+  char *line = NULL;
+  size_t len = 0;
+  trace_read_status st = next_line(r, &line, &len);
+  if (st != TRACE_READ_OK)
+    return st;
+  r->raw = line;
+  r->raw_len = len;
+  return parse_object(r, line, len, out);
 }
 
 /* --- records ---------------------------------------------------------- */
@@ -773,6 +796,7 @@ void trace_reader_free(trace_reader *r) {
     close(r->fd);
   cJSON_Delete(r->header);
   cJSON_Delete(r->rec);
+  trace_rec__free(r->frec);
   if (r->error)
     g_error_free(r->error);
   g_array_free(r->toks, TRUE);
@@ -802,6 +826,8 @@ trace_read_status trace_reader_next(trace_reader *r, const cJSON **rec, GError *
     return TRACE_READ_EOF;
   cJSON_Delete(r->rec);
   r->rec = NULL;
+  if (r->frec)
+    trace_rec__clear(r->frec);
   r->raw = NULL;
   r->raw_len = 0;
   cJSON *e = NULL;
@@ -814,6 +840,80 @@ trace_read_status trace_reader_next(trace_reader *r, const cJSON **rec, GError *
   case TRACE_READ_OK:
     r->rec_line = r->lines;
     *rec = r->rec;
+    break;
+  case TRACE_READ_EOF:
+    r->at_eof = true;
+    break;
+  case TRACE_READ_FAIL:
+    r->raw = NULL;
+    r->raw_len = 0;
+    g_propagate_error(err, g_error_copy(r->error));
+    break;
+  }
+  return st;
+}
+
+/* --- the fast path (trace_rec.h) ------------------------------------------- */
+
+/* check_event() on an indexed record; false (state untouched) if the
+ * record breaks a rule, so the full path can name it. */
+static bool fast_envelope(trace_reader *r, const trace_rec *rec) {
+  int64_t t, id, c;
+  const char *ev;
+  if (!trace_rec_int(rec, "t", &t) || !trace_rec_int(rec, "id", &id) ||
+      !(ev = trace_rec_str(rec, "ev")) || !kind_syntax(ev))
+    return false;
+  if (t < 0 || (r->have_event && t < r->last_t) || id < 0 || (uint64_t)id != r->last_id + 1)
+    return false;
+  if (trace_rec_has(rec, "cause") && (!trace_rec_int(rec, "cause", &c) || c < 0 || c >= id))
+    return false;
+  r->have_event = true;
+  r->last_t = t;
+  r->last_t_line = r->lines;
+  r->last_id = (uint64_t)id;
+  return true;
+}
+
+trace_read_status trace_reader_next_rec(trace_reader *r, const trace_rec **rec, GError **err) {
+  g_assert(r && rec);
+  *rec = NULL;
+  if (r->error) {
+    g_propagate_error(err, g_error_copy(r->error));
+    return TRACE_READ_FAIL;
+  }
+  if (r->at_eof)
+    return TRACE_READ_EOF;
+  cJSON_Delete(r->rec);
+  r->rec = NULL;
+  r->raw = NULL;
+  r->raw_len = 0;
+  if (!r->frec)
+    r->frec = trace_rec__new();
+  char *line = NULL;
+  size_t len = 0;
+  trace_read_status st = next_line(r, &line, &len);
+  if (st == TRACE_READ_OK) {
+    r->raw = line;
+    r->raw_len = len;
+    if (!trace_rec__scan(r->frec, line, len) || !fast_envelope(r, r->frec)) {
+      /* the full path: the same record, or the error in its words */
+      trace_rec__clear(r->frec);
+      cJSON *e = NULL;
+      st = parse_object(r, line, len, &e);
+      if (st == TRACE_READ_OK) {
+        r->rec = e;
+        st = check_event(r, e); /* frees r->rec on failure */
+      }
+      if (st == TRACE_READ_OK) {
+        trace_rec__set_tree(r->frec, r->rec);
+        r->rec = NULL;
+      }
+    }
+  }
+  switch (st) {
+  case TRACE_READ_OK:
+    r->rec_line = r->lines;
+    *rec = r->frec;
     break;
   case TRACE_READ_EOF:
     r->at_eof = true;

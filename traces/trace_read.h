@@ -28,6 +28,10 @@
  * the reader stores U+0000 as the two octets C0 80 (the "modified UTF-8"
  * convention) so the C string stays whole: trace_get_bytes maps C0 80 back
  * to 0x00; trace_get_str hands the C0 80 through unchanged.
+ *
+ * A tool that needs only a few keys of each record can read through the
+ * fast path instead (trace_rec.h: the same checks and errors, no cJSON
+ * tree per record).
  */
 #ifndef MAILSIM_TRACE_READ_H
 #define MAILSIM_TRACE_READ_H

@@ -10,4 +10,10 @@
  * split the input at every byte. */
 trace_reader *trace_read__open_chunked(const char *path, size_t chunk, GError **err);
 
+/* For trace_rec.c: trace_get_bytes on a decoded string; a JSON value
+ * TEXT[0, LEN) (already checked strict) parsed with its literals pinned as
+ * the reader pins them (NULL if cJSON rejects it). */
+GBytes *trace_read__bytes(const char *s);
+cJSON *trace_read__parse_value(const char *text, size_t len);
+
 #endif

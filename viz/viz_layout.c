@@ -11,7 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_COL2 12 /* readers' column, in half steps */
+#define MAX_COL2 12     /* readers' column, in half steps */
+#define DNS_BAND_MIN 3  /* this many DNS hosts or more get their own band */
+#define MIN_PITCH 26    /* pixels per half row below which columns wrap */
+#define SUB_W 124       /* pixels per wrapped sub-column */
+#define BAND_ROW_H 66   /* pixels per row of the DNS band */
+#define BAND_CELL_W 140 /* pixels per DNS host in the band */
+#define MAX_GROUPS 16   /* more domains than this: no domain boxes (they would cover all) */
 
 struct viz_layout {
   const viz_model *m;
@@ -22,6 +28,8 @@ struct viz_layout {
   uint32_t *order;
   int col_step;
   GArray *groups; /* viz_layout_box */
+  bool *in_band;  /* a DNS host placed in the DNS band */
+  uint32_t n_band;
 };
 
 static int role_col2(viz_role r) {
@@ -132,7 +140,7 @@ static void columns_by_distance(viz_layout *l) {
     }
   }
   for (uint32_t i = 0; i < l->n; i++)
-    if (l->col2[i] < 0 && l->role[i] != VIZ_ROLE_ROUTER)
+    if (l->col2[i] < 0 && l->role[i] != VIZ_ROLE_ROUTER && !l->in_band[i])
       l->col2[i] = dist[i] < 0 ? MAX_COL2 / 2 : MIN(2 * dist[i], MAX_COL2);
   g_free(dist);
   g_free(queue);
@@ -144,14 +152,14 @@ static void rows_by_domain(viz_layout *l) {
   int next_free[MAX_COL2 + 1] = {0};
   bool *placed = g_new0(bool, l->n);
   for (uint32_t i = 0; i < l->n; i++) {
-    if (placed[i] || l->role[i] == VIZ_ROLE_ROUTER)
+    if (placed[i] || l->role[i] == VIZ_ROLE_ROUTER || l->in_band[i])
       continue;
     const char *dom = viz_model_node(m, i)->domain;
     /* members: i and, if it has a domain, every later host of the domain */
     int cmin = l->col2[i], cmax = l->col2[i];
     int count[MAX_COL2 + 1] = {0};
     for (uint32_t j = i; j < l->n; j++) {
-      if (placed[j] || l->role[j] == VIZ_ROLE_ROUTER)
+      if (placed[j] || l->role[j] == VIZ_ROLE_ROUTER || l->in_band[j])
         continue;
       if (j != i && (!*dom || strcmp(viz_model_node(m, j)->domain, dom) != 0))
         continue;
@@ -166,7 +174,7 @@ static void rows_by_domain(viz_layout *l) {
     }
     int k[MAX_COL2 + 1] = {0};
     for (uint32_t j = i; j < l->n; j++) {
-      if (placed[j] || l->role[j] == VIZ_ROLE_ROUTER)
+      if (placed[j] || l->role[j] == VIZ_ROLE_ROUTER || l->in_band[j])
         continue;
       if (j != i && (!*dom || strcmp(viz_model_node(m, j)->domain, dom) != 0))
         continue;
@@ -190,7 +198,7 @@ static void place_routers(viz_layout *l) {
     int cmin = MAX_COL2, cmax = 0, rsum = 0, rn = 0;
     for (uint32_t li = 0; li < viz_model_link_count(m); li++) {
       uint32_t v = neighbour(m, li, i);
-      if (v == VIZ_NONE || l->col2[v] < 0)
+      if (v == VIZ_NONE || l->col2[v] < 0 || l->in_band[v] || l->role[v] == VIZ_ROLE_ROUTER)
         continue;
       cmin = MIN(cmin, l->col2[v]);
       cmax = MAX(cmax, l->col2[v]);
@@ -202,7 +210,8 @@ static void place_routers(viz_layout *l) {
     for (bool moved = true; moved;) {
       moved = false;
       for (uint32_t j = 0; j < l->n; j++)
-        if (j != i && l->col2[j] == l->col2[i] && l->row2[j] >= 0 && abs(l->row2[j] - r) < 2) {
+        if (j != i && !l->in_band[j] && l->col2[j] == l->col2[i] && l->row2[j] >= 0 &&
+            abs(l->row2[j] - r) < 2) {
           r = l->row2[j] + 2;
           moved = true;
         }
@@ -211,23 +220,144 @@ static void place_routers(viz_layout *l) {
   }
 }
 
+/* The DNS band's order, left to right: resolvers (they ask first), then
+ * the servers in the order they were first asked (root, TLD, domain), then
+ * by index. */
+typedef struct {
+  int resolver; /* 0 resolvers first */
+  int64_t first;
+  uint32_t node;
+} band_key;
+
+static gint band_cmp(gconstpointer a, gconstpointer b) {
+  const band_key *x = a, *y = b;
+  if (x->resolver != y->resolver)
+    return x->resolver - y->resolver;
+  if (x->first != y->first)
+    return x->first < y->first ? -1 : 1;
+  return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/* Places the DNS band in rows of PER_ROW hosts, PITCH pixels apart, under
+ * the mail path: Y0 is the first row's centre. */
+static void place_band(viz_layout *l, int margin, int iw, int y0, uint32_t per_row, int pitch) {
+  const viz_model *m = l->m;
+  band_key *keys = g_new(band_key, l->n_band ? l->n_band : 1);
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < l->n; i++) {
+    if (!l->in_band[i])
+      continue;
+    const char *rt = viz_model_node(m, i)->role_text;
+    keys[k++] = (band_key){strstr(rt, "resolver") ? 0 : 1, INT64_MAX, i};
+  }
+  for (uint32_t d = 0; d < viz_model_dns_count(m); d++) {
+    const viz_dns *q = viz_model_dns(m, d);
+    for (uint32_t j = 0; j < k; j++) {
+      if (keys[j].node == q->server && q->t_sent < keys[j].first)
+        keys[j].first = q->t_sent;
+      if (keys[j].node == q->client && q->server != VIZ_NONE && l->in_band[q->server])
+        keys[j].resolver = 0; /* it asks other name servers */
+    }
+  }
+  qsort(keys, k, sizeof *keys, band_cmp);
+  for (uint32_t j = 0; j < k; j++) {
+    uint32_t row = j / per_row, first = row * per_row;
+    uint32_t in_row = MIN(per_row, k - first);
+    uint32_t node = keys[j].node;
+    l->pos[node].x = margin + (int)((2 * (j - first) + 1) * (uint32_t)iw / (2 * in_row));
+    l->pos[node].y = y0 + (int)row * pitch;
+    l->row2[node] = -1;
+  }
+  g_free(keys);
+}
+
 static void to_pixels(viz_layout *l, int w, int h, int margin, int my) {
   const viz_model *m = l->m;
   int cmin = MAX_COL2, cmax = 0, rmax = 0;
   for (uint32_t i = 0; i < l->n; i++) {
+    if (l->in_band[i])
+      continue;
     cmin = MIN(cmin, l->col2[i]);
     cmax = MAX(cmax, l->col2[i]);
     rmax = MAX(rmax, l->row2[i]);
   }
   int iw = MAX(w - 2 * margin, 1), ih = MAX(h - 2 * my, 1);
+  /* the DNS band: rows of BAND_CELL_W-wide cells, at most half the height
+   * (then more hosts to a row) */
+  int band_h = 0, band_rows = 0, band_pitch = BAND_ROW_H;
+  uint32_t band_per_row = 1;
+  if (l->n_band) {
+    int per_row = MAX(iw / BAND_CELL_W, 1);
+    band_rows = ((int)l->n_band + per_row - 1) / per_row;
+    int fit = MAX((ih / 2) / BAND_ROW_H, 1);
+    if (band_rows > fit) {
+      band_rows = fit;
+      per_row = ((int)l->n_band + fit - 1) / fit;
+    }
+    band_per_row = (uint32_t)per_row;
+    band_h = MIN(band_rows * BAND_ROW_H + BAND_ROW_H / 2, MAX(ih / 2, BAND_ROW_H));
+    band_pitch = band_rows > 1 ? (band_h - BAND_ROW_H / 2) / band_rows : BAND_ROW_H;
+    ih = MAX(ih - band_h, 1);
+  }
   int cspan = MAX(cmax - cmin, 1);
   int rstep = rmax > 0 ? MIN(ih / rmax, 70) : 0; /* pixels per half row */
-  int ytop = my + (ih - rstep * rmax) / 2;
   l->col_step = 2 * iw / cspan;
-  for (uint32_t i = 0; i < l->n; i++) {
-    l->pos[i].x = cmax == cmin ? margin + iw / 2 : margin + (l->col2[i] - cmin) * iw / cspan;
-    l->pos[i].y = ytop + l->row2[i] * rstep;
+  /* Too many rows for the height: wrap each column into sub-columns side
+   * by side (a domain keeps one sub-column and row across its columns),
+   * as many as the narrowest gap between used columns allows. */
+  int wrap = 1, rows_per = rmax + 1;
+  int used[MAX_COL2 + 1], nused = 0, ux[MAX_COL2 + 1];
+  if (rmax > 0 && rstep < MIN_PITCH) {
+    /* the used columns spread over the width (empty ones take no room) */
+    for (int c = cmin; c <= cmax; c++) {
+      bool u = false;
+      for (uint32_t i = 0; i < l->n && !u; i++)
+        u = !l->in_band[i] && l->role[i] != VIZ_ROLE_ROUTER && l->col2[i] == c;
+      if (u)
+        used[nused++] = c;
+    }
+    int gap = nused > 1 ? iw / nused : iw;
+    int fit = MAX(gap / SUB_W, 1), need = ((rmax + 1) * MIN_PITCH + ih - 1) / ih;
+    wrap = MAX(MIN(fit, need), 1);
+    /* the outer sub-columns stay inside the area */
+    int inset = (wrap - 1) * SUB_W / 2, uw = MAX(iw - 2 * inset, 1);
+    for (int k = 0; k < nused; k++)
+      ux[k] = nused > 1 ? margin + inset + k * uw / (nused - 1) : margin + iw / 2;
+    rows_per = (rmax + 1 + wrap - 1) / wrap;
+    rows_per += rows_per % 2; /* whole rows: a band starts on an even half row */
+    rstep = rows_per > 1 ? MIN(ih / (rows_per - 1), 70) : 0;
+    l->col_step = 2 * gap / MAX(nused > 1 ? used[1] - used[0] : 2, 1);
   }
+  int rlast = nused ? rows_per - 1 : rmax;
+  int ytop = my + (ih - rstep * rlast) / 2;
+  int subw = wrap > 1 ? SUB_W : 0;
+  for (uint32_t i = 0; i < l->n; i++) {
+    if (l->in_band[i])
+      continue;
+    int c = l->col2[i], x;
+    if (nused) { /* between the used columns around it, proportionally */
+      int k = 0;
+      while (k + 1 < nused && used[k + 1] <= c)
+        k++;
+      x = c <= used[0] || k + 1 >= nused
+              ? ux[k]
+              : ux[k] + (c - used[k]) * (ux[k + 1] - ux[k]) / (used[k + 1] - used[k]);
+    } else {
+      x = cmax == cmin ? margin + iw / 2 : margin + (c - cmin) * iw / cspan;
+    }
+    int r = l->row2[i];
+    if (nused && l->role[i] != VIZ_ROLE_ROUTER) {
+      int sub = r / rows_per;
+      r %= rows_per;
+      x += sub * subw - (wrap - 1) * subw / 2;
+    } else if (nused) {
+      r = rows_per / 2;
+    }
+    l->pos[i].x = x;
+    l->pos[i].y = ytop + r * rstep;
+  }
+  if (l->n_band)
+    place_band(l, margin, iw, my + ih + BAND_ROW_H * 5 / 6, band_per_row, band_pitch);
   /* header positions win (scaled into the area, aspect kept) */
   int64_t x0 = INT64_MAX, y0 = INT64_MAX, x1 = INT64_MIN, y1 = INT64_MIN;
   for (uint32_t i = 0; i < l->n; i++) {
@@ -264,10 +394,22 @@ static gint order_cmp(gconstpointer a, gconstpointer b, gpointer user) {
 
 static void make_groups(viz_layout *l) {
   const viz_model *m = l->m;
+  size_t domains = 0;
+  for (uint32_t i = 0; i < l->n; i++) {
+    const char *dom = viz_model_node(m, i)->domain;
+    bool first = *dom && l->role[i] != VIZ_ROLE_ROUTER && !l->in_band[i];
+    for (uint32_t j = 0; j < i && first; j++)
+      if (l->role[j] != VIZ_ROLE_ROUTER && !l->in_band[j] &&
+          strcmp(viz_model_node(m, j)->domain, dom) == 0)
+        first = false;
+    domains += first;
+  }
+  if (domains > MAX_GROUPS)
+    return;
   int padx = MIN(MAX(l->col_step / 2 - 6, 30), 80);
   for (uint32_t i = 0; i < l->n; i++) {
     const char *dom = viz_model_node(m, i)->domain;
-    if (!*dom || l->role[i] == VIZ_ROLE_ROUTER)
+    if (!*dom || l->role[i] == VIZ_ROLE_ROUTER || l->in_band[i])
       continue;
     bool seen = false;
     for (guint g = 0; g < l->groups->len; g++)
@@ -277,7 +419,8 @@ static void make_groups(viz_layout *l) {
       continue;
     viz_layout_box g = {dom, INT32_MAX, INT32_MAX, INT32_MIN, INT32_MIN};
     for (uint32_t j = i; j < l->n; j++) {
-      if (l->role[j] == VIZ_ROLE_ROUTER || strcmp(viz_model_node(m, j)->domain, dom) != 0)
+      if (l->role[j] == VIZ_ROLE_ROUTER || l->in_band[j] ||
+          strcmp(viz_model_node(m, j)->domain, dom) != 0)
         continue;
       g.x0 = MIN(g.x0, l->pos[j].x - padx);
       g.x1 = MAX(g.x1, l->pos[j].x + padx);
@@ -298,7 +441,20 @@ viz_layout *viz_layout_new(const viz_model *m, int w, int h, int margin, int my)
   l->pos = g_new0(viz_point, l->n ? l->n : 1);
   l->order = g_new(uint32_t, l->n ? l->n : 1);
   l->groups = g_array_new(FALSE, FALSE, sizeof(viz_layout_box));
+  l->in_band = g_new0(bool, l->n ? l->n : 1);
   infer_roles(l);
+  /* many DNS hosts (root, TLD, domain servers, resolvers): their own band
+   * under the mail path, so they don't crowd the journey's columns */
+  uint32_t ndns = 0;
+  for (uint32_t i = 0; i < l->n; i++)
+    ndns += l->role[i] == VIZ_ROLE_DNS;
+  if (ndns >= DNS_BAND_MIN) {
+    for (uint32_t i = 0; i < l->n; i++) {
+      /* a host the scenario placed stays where it is, in its domain */
+      l->in_band[i] = l->role[i] == VIZ_ROLE_DNS && !viz_model_node(m, i)->has_pos;
+      l->n_band += l->in_band[i];
+    }
+  }
   for (uint32_t i = 0; i < l->n; i++) {
     l->col2[i] = role_col2(l->role[i]);
     l->row2[i] = -1;
@@ -318,6 +474,7 @@ void viz_layout_free(viz_layout *l) {
   if (!l)
     return;
   g_free(l->role);
+  g_free(l->in_band);
   g_free(l->col2);
   g_free(l->row2);
   g_free(l->pos);

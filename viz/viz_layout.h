@@ -9,6 +9,13 @@
  * neighbours. Within columns, hosts are grouped by domain (the host name
  * after its first dot): each domain gets one band of rows, packed so that
  * no two domains' boxes overlap. Positions from the header ("pos") win.
+ * Three or more DNS hosts without a header position (root, TLD, domain
+ * servers, resolvers) leave the columns for a band of their own under the
+ * mail path, left to right: resolvers, then servers in the order they were
+ * first asked (root, TLD, domain). When the rows don't fit the height, the
+ * used columns spread over the width and each wraps into sub-columns (a
+ * domain keeps one sub-column and row); with more than 16 domains there
+ * are no domain boxes.
  * Integer arithmetic only: the same model and size give the same layout.
  */
 #ifndef MAILSIM_VIZ_LAYOUT_H

@@ -17,28 +17,39 @@
 #include <string.h>
 
 #include "trace_read.h"
+#include "trace_rec.h"
 #include "viz_model_int.h"
 
 /* --- small accessors -------------------------------------------------------- */
 
-static int64_t get_i64(const cJSON *rec, const char *key, int64_t def) {
+static int64_t hget_i64(const cJSON *rec, const char *key, int64_t def) {
   int64_t v;
   return trace_get_int(rec, key, &v) ? v : def;
 }
 
-static uint64_t get_u64(const cJSON *rec, const char *key, uint64_t def) {
+static uint64_t hget_u64(const cJSON *rec, const char *key, uint64_t def) {
   uint64_t v;
   return trace_get_uint(rec, key, &v) ? v : def;
 }
 
-static const char *get_text(viz_model *m, const cJSON *rec, const char *key) {
-  const char *s = trace_get_str(rec, key);
+static int64_t get_i64(const trace_rec *rec, const char *key, int64_t def) {
+  int64_t v;
+  return trace_rec_int(rec, key, &v) ? v : def;
+}
+
+static uint64_t get_u64(const trace_rec *rec, const char *key, uint64_t def) {
+  uint64_t v;
+  return trace_rec_uint(rec, key, &v) ? v : def;
+}
+
+static const char *get_text(viz_model *m, const trace_rec *rec, const char *key) {
+  const char *s = trace_rec_str(rec, key);
   return viz__intern(m, s ? s : "");
 }
 
 /* Array of strings joined by ", ", or the string itself. */
-static const char *get_joined(viz_model *m, const cJSON *rec, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+static const char *get_joined(viz_model *m, const trace_rec *rec, const char *key) {
+  const cJSON *v = trace_rec_json(rec, key);
   if (cJSON_IsString(v))
     return viz__intern(m, v->valuestring);
   if (!cJSON_IsArray(v))
@@ -177,7 +188,7 @@ bool viz__map_header(viz_model *m, const cJSON *hdr, GError **err) {
   m->scenario = g_strdup(s ? s : "");
   s = trace_get_str(hdr, "detail");
   m->detail = g_strdup(s ? s : "");
-  m->seed = get_u64(hdr, "seed", 0);
+  m->seed = hget_u64(hdr, "seed", 0);
   const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(hdr, "nodes");
   const cJSON *links = cJSON_GetObjectItemCaseSensitive(hdr, "links");
   if (!cJSON_IsArray(nodes) || !cJSON_IsArray(links)) {
@@ -231,10 +242,10 @@ bool viz__map_header(viz_model *m, const cJSON *hdr, GError **err) {
     viz_link l = {
         .a = (uint32_t)(a - &g_array_index(m->nodes, viz_node, 0)),
         .b = (uint32_t)(b - &g_array_index(m->nodes, viz_node, 0)),
-        .latency_ns = get_i64(e, "latency_ns", 0),
-        .jitter_ns = get_i64(e, "jitter_ns", 0),
-        .bandwidth_bps = get_u64(e, "bandwidth_bps", 0),
-        .loss_ppm = (uint32_t)get_u64(e, "loss_ppm", 0),
+        .latency_ns = hget_i64(e, "latency_ns", 0),
+        .jitter_ns = hget_i64(e, "jitter_ns", 0),
+        .bandwidth_bps = hget_u64(e, "bandwidth_bps", 0),
+        .loss_ppm = (uint32_t)hget_u64(e, "loss_ppm", 0),
     };
     g_array_append_val(m->links, l);
   }
@@ -249,7 +260,7 @@ bool viz__map_header(viz_model *m, const cJSON *hdr, GError **err) {
 
 /* --- transport and faults ------------------------------------------------------ */
 
-static void map_tcp(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_tcp(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   (void)ix;
   const char *kind = viz_model_kind_name(m, ev->kind);
   ev->node = viz__node_ref(m, rec, "node");
@@ -260,7 +271,7 @@ static void map_tcp(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) 
   viz_conn *c = conn_at(m, ev->conn);
   if (!c)
     return;
-  uint32_t remote = addr_node(m, trace_get_str(rec, "dst"));
+  uint32_t remote = addr_node(m, trace_rec_str(rec, "dst"));
   ev->peer = remote;
   if (strcmp(kind, "tcp.connect") == 0) {
     c->client = ev->node;
@@ -287,18 +298,18 @@ static void map_tcp(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) 
   }
 }
 
-static void map_drop(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_drop(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   ev->node = viz__node_ref(m, rec, "node");
-  ev->peer = trace_get_str(rec, "next") ? viz__node_ref(m, rec, "next") : VIZ_NONE;
+  ev->peer = trace_rec_str(rec, "next") ? viz__node_ref(m, rec, "next") : VIZ_NONE;
   uint64_t id = get_u64(rec, "conn", 0);
   ev->conn = id ? viz__conn_ref(m, id) : VIZ_NONE;
   viz_drop d = {.t = ev->t, .node = ev->node, .next = ev->peer, .conn = ev->conn, .event = ix};
   g_array_append_val(m->drops, d);
 }
 
-static uint32_t link_of(viz_model *m, const cJSON *rec) {
+static uint32_t link_of(viz_model *m, const trace_rec *rec) {
   uint64_t li;
-  if (trace_get_uint(rec, "link", &li) && li < m->links->len)
+  if (trace_rec_uint(rec, "link", &li) && li < m->links->len)
     return (uint32_t)li;
   uint32_t a = viz__node_ref(m, rec, "a"), b = viz__node_ref(m, rec, "b");
   for (uint32_t i = 0; i < m->links->len; i++) {
@@ -309,7 +320,7 @@ static uint32_t link_of(viz_model *m, const cJSON *rec) {
   return VIZ_NONE;
 }
 
-static void map_fault(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_fault(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   const char *kind = viz_model_kind_name(m, ev->kind);
   bool down = strcmp(kind, "fault.link_down") == 0, up = strcmp(kind, "fault.link_up") == 0;
   if (down || up) {
@@ -324,7 +335,7 @@ static void map_fault(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix
     mark(m, down ? VIZ_MARK_LINK_DOWN : VIZ_MARK_LINK_UP, ev, ix, l);
     return;
   }
-  ev->node = trace_get_str(rec, "node") ? viz__node_ref(m, rec, "node") : VIZ_NONE;
+  ev->node = trace_rec_str(rec, "node") ? viz__node_ref(m, rec, "node") : VIZ_NONE;
   bool crash = strcmp(kind, "fault.crash") == 0, restart = strcmp(kind, "fault.restart") == 0;
   if ((crash || restart) && ev->node != VIZ_NONE) {
     viz__state_change c = {.t = ev->t, .what = ev->node, .up = restart};
@@ -345,7 +356,7 @@ static viz_proto proto_of(const char *kind) {
   return VIZ_PROTO_DNS;
 }
 
-static uint32_t arrow_add(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix,
+static uint32_t arrow_add(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix,
                           viz_arrow_kind k, const char *label, size_t label_n) {
   viz_arrow a = {
       .sent = get_i64(rec, "sent", ev->t),
@@ -387,10 +398,10 @@ static uint32_t arrow_add(viz_model *m, const cJSON *rec, viz_event *ev, uint32_
   return ai;
 }
 
-static void map_line(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_line(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   const char *kind = viz_model_kind_name(m, ev->kind);
   bool reply = g_str_has_suffix(kind, ".reply");
-  GBytes *line = trace_get_bytes(rec, "line");
+  GBytes *line = trace_rec_bytes(rec, "line");
   gsize n = 0;
   const char *p = line ? g_bytes_get_data(line, &n) : "";
   uint32_t ai = arrow_add(m, rec, ev, ix, reply ? VIZ_ARROW_REPLY : VIZ_ARROW_CMD, p, n);
@@ -400,8 +411,8 @@ static void map_line(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix)
     return;
   viz_arrow *a = &g_array_index(m->arrows, viz_arrow, ai);
   int64_t code;
-  const char *word = trace_get_str(rec, "code");
-  if (trace_get_int(rec, "code", &code)) {
+  const char *word = trace_rec_str(rec, "code");
+  if (trace_rec_int(rec, "code", &code)) {
     a->code = code > 0 && code < 1000 ? (uint16_t)code : 0;
     a->error = code >= 400;
   } else if (word) {
@@ -409,7 +420,7 @@ static void map_line(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix)
   }
 }
 
-static void map_data(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_data(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   int64_t size = get_i64(rec, "size", -1);
   char *label = size >= 0 ? g_strdup_printf("(message content, %" G_GINT64_FORMAT " octets)", size)
                           : g_strdup("(message content)");
@@ -420,13 +431,13 @@ static void map_data(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix)
     g_array_index(m->b->conn_last_data, uint32_t, c) = ai;
 }
 
-static char *dns_key(uint32_t client, uint32_t server, const cJSON *rec) {
-  const char *q = trace_get_str(rec, "qname");
+static char *dns_key(uint32_t client, uint32_t server, const trace_rec *rec) {
+  const char *q = trace_rec_str(rec, "qname");
   return g_strdup_printf("%u/%u/%" G_GUINT64_FORMAT "/%s", client, server, get_u64(rec, "qid", 0),
                          q ? q : "");
 }
 
-static void map_dns_query(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_dns_query(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   const char *qname = get_text(m, rec, "qname"), *qtype = get_text(m, rec, "qtype");
   char *label = g_strdup_printf("%s? %s", *qtype ? qtype : "?", qname);
   uint32_t ai = arrow_add(m, rec, ev, ix, VIZ_ARROW_DNS_QUERY, label, strlen(label));
@@ -446,7 +457,7 @@ static void map_dns_query(viz_model *m, const cJSON *rec, viz_event *ev, uint32_
   g_array_append_val(m->dns, d);
 }
 
-static void map_dns_response(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_dns_response(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   const char *rcode = get_text(m, rec, "rcode");
   const char *answers = get_joined(m, rec, "answers");
   char *label =
@@ -467,7 +478,7 @@ static void map_dns_response(viz_model *m, const cJSON *rec, viz_event *ev, uint
   g_free(key);
 }
 
-static void map_dns_timeout(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_dns_timeout(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   (void)ix;
   ev->node = viz__node_ref(m, rec, "node");
   ev->peer = viz__node_ref(m, rec, "to");
@@ -480,7 +491,7 @@ static void map_dns_timeout(viz_model *m, const cJSON *rec, viz_event *ev, uint3
   g_free(key);
 }
 
-static void map_tls(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_tls(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   (void)ix;
   ev->node = viz__node_ref(m, rec, "node");
   uint64_t id = get_u64(rec, "conn", 0);
@@ -493,7 +504,7 @@ static void map_tls(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) 
     c->tls_failed = true;
 }
 
-static void map_node_only(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_node_only(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   (void)ix;
   ev->node = viz__node_ref(m, rec, "node");
 }
@@ -502,8 +513,8 @@ static void map_node_only(viz_model *m, const cJSON *rec, viz_event *ev, uint32_
 
 /* Every msg.* / policy.* names its message by "msg"; the event joins the
  * message's list. */
-static viz_msg *msg_of(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
-  ev->msg = viz__msg_ref(m, trace_get_str(rec, "msg"));
+static viz_msg *msg_of(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
+  ev->msg = viz__msg_ref(m, trace_rec_str(rec, "msg"));
   if (ev->msg == VIZ_NONE)
     return NULL;
   viz__pair p = {ev->msg, ix};
@@ -535,7 +546,7 @@ static void queue_set(viz_model *m, int64_t t, uint32_t node, uint32_t msg, unsi
   viz__queue_push(m, t, node);
 }
 
-static void hop_add(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix, viz_hop_kind k,
+static void hop_add(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix, viz_hop_kind k,
                     uint32_t from, uint32_t to) {
   viz_hop h = {.t0 = -1,
                .t1 = ev->t,
@@ -569,10 +580,10 @@ static void hop_add(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix, 
   g_array_append_val(m->hops, h);
 }
 
-static void map_msg(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_msg(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   const char *kind = viz_model_kind_name(m, ev->kind) + 4; /* after "msg." */
   viz_msg *g = msg_of(m, rec, ev, ix);
-  bool has_node = trace_get_str(rec, "node") != NULL;
+  bool has_node = trace_rec_str(rec, "node") != NULL;
   ev->node = has_node ? viz__node_ref(m, rec, "node") : VIZ_NONE;
   viz_msg none = {0}; /* a record without a message key updates nothing */
   if (!g)
@@ -622,7 +633,7 @@ static void map_msg(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) 
   }
 }
 
-static void map_policy(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix) {
+static void map_policy(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix) {
   msg_of(m, rec, ev, ix);
   ev->node = viz__node_ref(m, rec, "node");
   if (strcmp(viz_model_kind_name(m, ev->kind), "policy.greylist") == 0)

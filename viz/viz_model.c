@@ -79,8 +79,8 @@ const char *viz__intern(viz_model *m, const char *s) {
   return r;
 }
 
-uint32_t viz__node_ref(viz_model *m, const cJSON *rec, const char *key) {
-  const char *name = trace_get_str(rec, key);
+uint32_t viz__node_ref(viz_model *m, const trace_rec *rec, const char *key) {
+  const char *name = trace_rec_str(rec, key);
   if (!name)
     return VIZ_NONE;
   gpointer v = g_hash_table_lookup(m->node_by_name, name);
@@ -109,7 +109,8 @@ uint32_t viz__conn_ref(viz_model *m, uint64_t id) {
                 .t_est = -1,
                 .t_tls = -1,
                 .t_close = -1,
-                .close_kind = viz__intern(m, "")};
+                .close_kind = viz__intern(m, ""),
+                .msg = VIZ_NONE};
   c = m->conns->len;
   g_array_append_val(m->conns, n);
   uint32_t none = VIZ_NONE;
@@ -306,6 +307,7 @@ static viz_model *model_new(const char *source) {
   ARR(path_nodes, uint32_t);
   ARR(path_links, uint32_t);
   m->kinds = g_ptr_array_new();
+  m->likes = g_ptr_array_new();
   m->node_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   m->msg_by_key = g_hash_table_new(g_str_hash, g_str_equal);
   m->kind_by_name = g_hash_table_new(g_str_hash, g_str_equal);
@@ -355,6 +357,7 @@ void viz_model_free(viz_model *m) {
   for (size_t i = 0; i < G_N_ELEMENTS(arrays); i++)
     g_array_free(arrays[i], TRUE);
   g_ptr_array_free(m->kinds, TRUE);
+  g_ptr_array_free(m->likes, TRUE);
   g_hash_table_destroy(m->node_by_name);
   g_hash_table_destroy(m->msg_by_key);
   g_hash_table_destroy(m->kind_by_name);
@@ -416,6 +419,87 @@ static gint hop_cmp(gconstpointer a, gconstpointer b) {
   return x->event < y->event ? -1 : x->event > y->event;
 }
 
+/* Appends S casefolded with every run of digits as one '#'. */
+static void append_masked(GString *out, const char *s) {
+  char *f = g_utf8_casefold(s, -1);
+  for (const char *p = f; *p; p++) {
+    if (g_ascii_isdigit(*p)) {
+      while (g_ascii_isdigit(p[1]))
+        p++;
+      g_string_append_c(out, '#');
+    } else {
+      g_string_append_c(out, *p);
+    }
+  }
+  g_free(f);
+}
+
+static gint str_cmp(gconstpointer a, gconstpointer b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The recipient domains of RCPTS ("a@x, b@y"), casefolded, sorted, once
+ * each, joined by ", ". */
+static char *rcpt_domains(const char *rcpts) {
+  char **parts = g_strsplit(rcpts, ",", -1);
+  GPtrArray *doms = g_ptr_array_new_with_free_func(g_free);
+  for (char **p = parts; *p; p++) {
+    const char *at = strrchr(*p, '@');
+    if (!at)
+      continue;
+    char *d = g_utf8_casefold(at + 1, -1);
+    g_strstrip(d);
+    size_t n = strlen(d);
+    if (n && d[n - 1] == '>')
+      d[n - 1] = '\0';
+    g_ptr_array_add(doms, d);
+  }
+  g_ptr_array_sort(doms, str_cmp);
+  GString *out = g_string_new(NULL);
+  for (guint i = 0; i < doms->len; i++) {
+    const char *d = g_ptr_array_index(doms, i);
+    if (i && strcmp(d, g_ptr_array_index(doms, i - 1)) == 0)
+      continue;
+    if (out->len)
+      g_string_append(out, ", ");
+    g_string_append(out, d);
+  }
+  g_ptr_array_free(doms, TRUE);
+  g_strfreev(parts);
+  return g_string_free(out, FALSE);
+}
+
+/* Numbers the "like" classes in message order (viz_model.h). */
+static void classify_likes(viz_model *m) {
+  GHashTable *by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  GString *key = g_string_new(NULL);
+  for (uint32_t g = 0; g < m->msgs->len; g++) {
+    viz_msg *ms = &g_array_index(m->msgs, viz_msg, g);
+    char *from = g_utf8_casefold(ms->from, -1), *doms = rcpt_domains(ms->rcpts);
+    g_string_assign(key, from);
+    g_string_append_c(key, '\x1f');
+    g_string_append(key, doms);
+    g_string_append_c(key, '\x1f');
+    size_t subj = key->len;
+    append_masked(key, ms->subject);
+    gpointer v = g_hash_table_lookup(by_key, key->str);
+    if (v) {
+      ms->like = GPOINTER_TO_UINT(v) - 1;
+    } else {
+      ms->like = m->likes->len;
+      char *text = g_strdup_printf("%s to %s, subject \"%s\"", *from ? from : "(no sender)",
+                                   *doms ? doms : "(no recipients)", key->str + subj);
+      g_ptr_array_add(m->likes, (gpointer)viz__intern(m, text));
+      g_free(text);
+      g_hash_table_insert(by_key, g_strdup(key->str), GUINT_TO_POINTER(ms->like + 1));
+    }
+    g_free(from);
+    g_free(doms);
+  }
+  g_string_free(key, TRUE);
+  g_hash_table_destroy(by_key);
+}
+
 static void finish(viz_model *m) {
   viz__build *b = m->b;
   GArray *first = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -449,6 +533,16 @@ static void finish(viz_model *m) {
   }
   g_free(hp);
   g_array_free(first, TRUE);
+  /* a connection's message: the first hop's (hops are in time order) */
+  for (uint32_t h = 0; h < m->hops->len; h++) {
+    const viz_hop *hop = &g_array_index(m->hops, viz_hop, h);
+    if (hop->conn != VIZ_NONE && hop->msg != VIZ_NONE) {
+      viz_conn *cn = &g_array_index(m->conns, viz_conn, hop->conn);
+      if (cn->msg == VIZ_NONE)
+        cn->msg = hop->msg;
+    }
+  }
+  classify_likes(m);
   group_changes(m->link_changes, sizeof(viz__state_change), m->links->len, m->link_first,
                 state_group);
   group_changes(m->node_changes, sizeof(viz__state_change), m->nodes->len, m->node_first,
@@ -491,9 +585,9 @@ static viz_model *load(trace_reader *r, const char *name, size_t size_hint, GErr
   }
   g_array_set_size(m->b->node_queued, m->nodes->len);
   g_array_set_size(m->b->node_deferred, m->nodes->len);
-  const cJSON *rec;
+  const trace_rec *rec;
   trace_read_status st;
-  while ((st = trace_reader_next(r, &rec, err)) == TRACE_READ_OK) {
+  while ((st = trace_reader_next_rec(r, &rec, err)) == TRACE_READ_OK) {
     size_t len;
     const char *raw = trace_reader_raw(r, &len);
     viz_event ev = {.kind = 0,
@@ -504,8 +598,8 @@ static viz_model *load(trace_reader *r, const char *name, size_t size_hint, GErr
                     .raw_off = m->raw->len,
                     .raw_len = (uint32_t)len};
     g_string_append_len(m->raw, raw, (gssize)len);
-    trace_get_int(rec, "t", &ev.t); /* checked by the reader */
-    viz__map_fn fn = kind_intern(m, trace_get_str(rec, "ev"), &ev.kind);
+    trace_rec_int(rec, "t", &ev.t); /* checked by the reader */
+    viz__map_fn fn = kind_intern(m, trace_rec_str(rec, "ev"), &ev.kind);
     uint32_t ix = m->events->len;
     if (fn)
       fn(m, rec, &ev, ix);
@@ -848,6 +942,27 @@ uint32_t viz_model_msg_search(const viz_model *m, const char *text, uint32_t aft
     const viz_msg *g = &g_array_index(m->msgs, viz_msg, i);
     if (contains_ci(g->key, text) || contains_ci(g->message_id, text) ||
         contains_ci(g->from, text) || contains_ci(g->rcpts, text) || contains_ci(g->subject, text))
+      return i;
+  }
+  return VIZ_NONE;
+}
+
+uint32_t viz_model_like_count(const viz_model *m) { return m->likes->len; }
+
+const char *viz_model_like_text(const viz_model *m, uint32_t like) {
+  g_assert(like < m->likes->len);
+  return g_ptr_array_index(m->likes, like);
+}
+
+uint32_t viz_model_node_search(const viz_model *m, const char *text, uint32_t after) {
+  uint32_t n = m->nodes->len;
+  if (!n || !text || !*text)
+    return VIZ_NONE;
+  uint32_t start = after == VIZ_NONE ? 0 : (after + 1) % n;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = (start + k) % n;
+    const viz_node *nd = &g_array_index(m->nodes, viz_node, i);
+    if (contains_ci(nd->name, text) || contains_ci(nd->addrs, text))
       return i;
   }
   return VIZ_NONE;

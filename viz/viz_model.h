@@ -125,6 +125,7 @@ typedef struct {
   bool tls_failed;
   const char *close_kind;            /* "tcp.close", "tcp.reset", ... or "" */
   uint32_t arrow_first, arrow_count; /* viz_model_conn_arrow() */
+  uint32_t msg;                      /* the first message a hop carried on it, VIZ_NONE */
 } viz_conn;
 
 typedef enum { VIZ_HOP_SUBMIT, VIZ_HOP_RELAY, VIZ_HOP_FETCH, VIZ_HOP_COUNT } viz_hop_kind;
@@ -152,6 +153,7 @@ typedef struct {
   uint32_t hop_first, hop_count; /* viz_model_msg_hop() */
   uint32_t ev_first, ev_count;   /* viz_model_msg_event() */
   uint32_t display_event;        /* last msg.display, VIZ_NONE */
+  uint32_t like;                 /* class of messages like this one: viz_model_msg_like() */
 } viz_msg;
 
 /* One DNS exchange: a query and (if it came) its response. */
@@ -326,6 +328,18 @@ viz_inspect *viz_model_inspect_link(const viz_model *m, uint32_t link, int64_t t
 viz_inspect *viz_model_inspect_event(const viz_model *m, uint32_t event);
 size_t viz_inspect_count(const viz_inspect *in);
 const viz_insp_line *viz_inspect_line(const viz_inspect *in, size_t i);
+/* "Messages like this": two messages are alike when they have the same
+ * sender address, the same set of recipient domains and the same subject
+ * once every run of digits is read as one '#' (case ignored throughout),
+ * so "load 17" from a@x to b@y is like "load 18" from a@x to c@y. Classes
+ * are numbered in the order of their first message. The text is the
+ * class's description ("a@x to y, subject \"load #\""), borrowed. */
+uint32_t viz_model_like_count(const viz_model *m);
+const char *viz_model_like_text(const viz_model *m, uint32_t like);
+/* The first node whose name or addresses contain TEXT (case ignored),
+ * cycling after AFTER (VIZ_NONE: from the first); VIZ_NONE if none. */
+uint32_t viz_model_node_search(const viz_model *m, const char *text, uint32_t after);
+
 /* True if some line's text (or key) contains NEEDLE: for tests and search. */
 bool viz_inspect_contains(const viz_inspect *in, const char *needle);
 void viz_inspect_free(viz_inspect *in);

@@ -6,6 +6,8 @@
 
 #include <cJSON.h>
 
+#include "trace_rec.h"
+
 #include "viz_model.h"
 
 G_STATIC_ASSERT(sizeof(gpointer) >= sizeof(uint64_t)); /* connection ids as hash keys */
@@ -65,6 +67,7 @@ struct viz_model {
   GArray *path_nodes;                   /* uint32 */
   GArray *path_links;                   /* uint32 */
   int64_t max_arrow_span, max_hop_span; /* for window queries */
+  GPtrArray *likes;                     /* per "like" class: its description (in strings) */
 
   /* lookups (never iterated) */
   GHashTable *node_by_name; /* name -> index + 1 */
@@ -94,7 +97,7 @@ typedef struct viz__build {
 bool viz__map_header(viz_model *m, const cJSON *hdr, GError **err);
 /* Maps one event record: fills EV (whose t, kind, raw are set) and appends
  * arrows, hops, marks... EV's index is IX. */
-typedef void (*viz__map_fn)(viz_model *m, const cJSON *rec, viz_event *ev, uint32_t ix);
+typedef void (*viz__map_fn)(viz_model *m, const trace_rec *rec, viz_event *ev, uint32_t ix);
 /* The mapper of a kind, NULL if the viewer has no use for it beyond the
  * event row (looked up once per distinct kind). */
 viz__map_fn viz__map_lookup(const char *kind);
@@ -102,7 +105,7 @@ viz__map_fn viz__map_lookup(const char *kind);
 /* --- viz_model.c helpers for the mapper ----------------------------------- */
 
 const char *viz__intern(viz_model *m, const char *s);
-uint32_t viz__node_ref(viz_model *m, const cJSON *rec, const char *key);
+uint32_t viz__node_ref(viz_model *m, const trace_rec *rec, const char *key);
 uint32_t viz__conn_ref(viz_model *m, uint64_t id); /* creates; VIZ_NONE for id 0 */
 void viz__conn_link_ids(viz_model *m, uint64_t a, uint64_t b);
 uint32_t viz__msg_ref(viz_model *m, const char *key); /* creates; VIZ_NONE for NULL */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "trace_time.h"
+#include "viz_filter.h"
 #include "viz_render_int.h"
 
 #define HEADER_H 40
@@ -166,6 +167,7 @@ void viz_view_state_init(viz_view_state *s, const viz_model *m) {
   s->sel.kind = VIZ_SEL_NONE;
   s->sel.index = VIZ_NONE;
   s->focus_msg = VIZ_NONE;
+  s->focus_node = VIZ_NONE;
   s->speed_milli = 1000;
 }
 
@@ -323,9 +325,15 @@ static void draw_header(viz_render *v, const viz_view_state *s, int w) {
   rx -=
       viz_text_draw(v->text, VIZ_FONT_BOLD, rx, 12, viz_rgb(0xFFFFFF), VIZ_ALIGN_RIGHT, 0, sp, -1) +
       18;
-  if (s->status)
+  char *filters = viz_filter_describe(m, s);
+  char *line = *filters ? g_strdup_printf("filter: %s%s%s", filters, s->status ? " \xc2\xb7 " : "",
+                                          s->status ? s->status : "")
+                        : g_strdup(s->status ? s->status : "");
+  if (*line)
     viz_text_draw(v->text, VIZ_FONT_NORMAL, rx, 12, viz_rgb(0xFFE082), VIZ_ALIGN_RIGHT,
-                  rx - (w / 2 + 170), s->status, -1);
+                  rx - (w / 2 + 170), line, -1);
+  g_free(line);
+  g_free(filters);
 }
 
 /* Draws TEXT from X within W pixels, wrapped at spaces (or anywhere if a
@@ -437,9 +445,13 @@ static void draw_help(viz_render *v, int w, int h) {
       {"+ / \xe2\x88\x92", "zoom the sequence chart (wheel too)"},
       {"L", "sequence chart: linear / compressed time"},
       {"P", "protocols shown: all, SMTP, DNS, IMAP, POP3"},
-      {"F", "only the selected message / all messages"},
+      {"F", "only the selected message or host / all again"},
+      {"X", "hide messages like the selected one, that is with the same"},
+      {"", "sender, recipient domains and subject (digits aside)"},
+      {"Shift+X", "show hidden messages again"},
+      {"C", "clear every filter"},
       {"Tab", "select the next message"},
-      {"/", "search a message by Message-ID or address"},
+      {"/", "search a message by Message-ID or address, else a host by name or IP"},
       {"Home / End", "start / end of the run"},
       {"Click", "select a host, link, envelope or arrow; timeline: jump"},
       {"Drag", "scrub the timeline"},
@@ -447,7 +459,7 @@ static void draw_help(viz_render *v, int w, int h) {
       {"H", "this help"},
       {"Q", "quit"},
   };
-  int bw = 560, bh = 60 + 22 * (int)G_N_ELEMENTS(keys);
+  int bw = 640, bh = 60 + 22 * (int)G_N_ELEMENTS(keys);
   int x = (w - bw) / 2, y = (h - bh) / 2;
   viz_draw_rect(v->r, 0, 0, w, h, viz_rgba(0x263238, 90));
   viz_draw_round_box(v->r, x, y, bw, bh, 10, viz_rgb(0xFFFFFF), viz_rgb(0x90A4AE));

@@ -48,15 +48,20 @@ bool viz_selection_parse(const viz_model *m, const char *text, viz_selection *ou
 /* Errors of the renderer: a bad size or time argument, SDL failures. */
 GQuark viz_render_error_quark(void);
 
+#define VIZ_HIDE_MAX 16 /* "hide messages like this", at most this many classes */
+
 typedef struct {
-  int64_t t;            /* the time cursor */
-  unsigned views;       /* viz_view bits */
-  bool seq_linear;      /* sequence chart: linear time axis (default: compressed idle gaps) */
-  int64_t seq_span;     /* linear axis: the span shown (ns) */
-  int seq_row;          /* compressed axis: pixels per row (12..40) */
-  bool show_lines;      /* topology: a dot for every protocol line in flight */
-  unsigned proto_mask;  /* protocols shown (bits 1 << viz_proto); 0 = all */
-  uint32_t focus_msg;   /* only this message's envelopes and steps; VIZ_NONE = all */
+  int64_t t;           /* the time cursor */
+  unsigned views;      /* viz_view bits */
+  bool seq_linear;     /* sequence chart: linear time axis (default: compressed idle gaps) */
+  int64_t seq_span;    /* linear axis: the span shown (ns) */
+  int seq_row;         /* compressed axis: pixels per row (12..40) */
+  bool show_lines;     /* topology: a dot for every protocol line in flight */
+  unsigned proto_mask; /* protocols shown (bits 1 << viz_proto); 0 = all */
+  uint32_t focus_msg;  /* only this message's envelopes and steps; VIZ_NONE = all */
+  uint32_t focus_node; /* only what this host sends or receives; VIZ_NONE = all */
+  uint32_t hidden_like[VIZ_HIDE_MAX]; /* "like" classes hidden (viz_model_like_text) */
+  unsigned n_hidden;
   viz_selection sel;    /* highlighted, and shown in the inspector */
   int inspector_scroll; /* first inspector line shown */
   bool help;            /* the help overlay */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "trace_time.h"
+#include "viz_filter.h"
 #include "viz_render_int.h"
 
 #define GUTTER 92
@@ -100,17 +101,39 @@ static seq_range compressed_axis(seq *q) {
   r.a1 = MIN(na, a + want);
   r.m0 = mk > want ? mk - want : 0;
   r.m1 = MIN(nm, mk + want);
+  bool filtered = viz_filter_active(q->s);
+  if (filtered) {
+    /* rows for shown lines only: walk out from the cursor until WANT are
+     * found on each side (or SCAN_MAX rows were looked at) */
+    enum { SCAN_MAX = 50000 };
+    uint32_t found = 0, i = a;
+    while (i > 0 && found < want && a - i < SCAN_MAX)
+      found += viz_filter_arrow_shown(m, q->s, --i);
+    r.a0 = i;
+    for (found = 0, i = a; i < na && found < want && i - a < SCAN_MAX; i++)
+      found += viz_filter_arrow_shown(m, q->s, i);
+    r.a1 = i;
+    for (found = 0, i = mk; i > 0 && found < want && mk - i < SCAN_MAX;)
+      found += viz_filter_mark_shown(m, q->s, --i);
+    r.m0 = i;
+    for (found = 0, i = mk; i < nm && found < want && i - mk < SCAN_MAX; i++)
+      found += viz_filter_mark_shown(m, q->s, i);
+    r.m1 = i;
+  }
   r.d0 = d > want ? d - want : 0;
   r.d1 = MIN(nd, d + want);
   g_array_set_size(q->keys, 0);
   g_array_append_val(q->keys, t);
   for (uint32_t i = r.a0; i < r.a1; i++) {
+    if (filtered && !viz_filter_arrow_shown(m, q->s, i))
+      continue;
     const viz_arrow *ar = viz_model_arrow(m, i);
     g_array_append_val(q->keys, ar->sent);
     g_array_append_val(q->keys, ar->recv);
   }
   for (uint32_t i = r.m0; i < r.m1; i++)
-    g_array_append_val(q->keys, viz_model_mark(m, i)->t);
+    if (!filtered || viz_filter_mark_shown(m, q->s, i))
+      g_array_append_val(q->keys, viz_model_mark(m, i)->t);
   for (uint32_t i = r.d0; i < r.d1; i++)
     g_array_append_val(q->keys, viz_model_drop(m, i)->t);
   g_array_sort(q->keys, i64_cmp);
@@ -237,7 +260,7 @@ static void draw_arrow(seq *q, uint32_t ai) {
   const viz_arrow *a = viz_model_arrow(m, ai);
   if (a->from == VIZ_NONE || a->to == VIZ_NONE || a->from == a->to)
     return;
-  if (q->s->proto_mask && !(q->s->proto_mask & (1u << a->proto)))
+  if (!viz_filter_arrow_shown(m, q->s, ai))
     return;
   int x0 = q->lane_x[a->from], x1 = q->lane_x[a->to];
   if (x0 < 0 || x1 < 0)
@@ -330,12 +353,13 @@ static bool fold_conn(seq *q, uint32_t conn, uint8_t *folded) {
   return true;
 }
 
-static void draw_mark(seq *q, const viz_mark *mk) {
+static void draw_mark(seq *q, uint32_t mi) {
   viz_render *v = q->v;
   const viz_model *m = v->m;
+  const viz_mark *mk = viz_model_mark(m, mi);
   if (mk->node == VIZ_NONE || q->lane_x[mk->node] < 0)
     return;
-  if (q->s->focus_msg != VIZ_NONE && mk->msg != q->s->focus_msg)
+  if (!viz_filter_mark_shown(m, q->s, mi))
     return;
   int x = q->lane_x[mk->node], y = y_of(q, mk->t);
   if (y < q->body.y || y > q->body.y + q->body.h)
@@ -502,7 +526,7 @@ void viz__sequence_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
   for (uint32_t i = r.d0; i < r.d1; i++)
     draw_drop(&q, viz_model_drop(m, i));
   for (uint32_t i = r.m0; i < r.m1; i++)
-    draw_mark(&q, viz_model_mark(m, i));
+    draw_mark(&q, i);
   time_label(&q, cy, s->t, true);
   SDL_RenderSetClipRect(v->r, NULL);
   g_array_free(q.keys, TRUE);

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "trace_time.h"
+#include "viz_filter.h"
 #include "viz_render_int.h"
 
 #define LEFT 92
@@ -76,6 +77,8 @@ void viz__timeline_draw(viz_render *v, const viz_view_state *s, SDL_Rect area) {
     viz_mark_kind k = (viz_mark_kind)mk->kind;
     if (k == VIZ_MARK_RELAY || k == VIZ_MARK_SUBMIT || k == VIZ_MARK_COMPOSE)
       continue; /* the steps shown are the outcomes; hops are in the other views */
+    if (!is_fault(k) && !viz_filter_mark_shown(m, s, i))
+      continue; /* faults stay: they explain what the filtered mail did */
     int x = x_of(mk->t, t0, t1, sc);
     uint16_t bit = (uint16_t)(1u << k);
     if (seen[x - sc.x] & bit)

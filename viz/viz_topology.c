@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "trace_time.h"
+#include "viz_filter.h"
 #include "viz_render_int.h"
 
 #define BOX_W 92
@@ -192,9 +193,7 @@ static void draw_flight(viz_render *v, const viz_view_state *s, const viz_layout
       bool env = f->kind == VIZ_FLIGHT_ENVELOPE;
       if (env != (pass == 1))
         continue;
-      if (env && s->focus_msg != VIZ_NONE && viz_model_hop(m, f->index)->msg != s->focus_msg)
-        continue;
-      if (!env && s->proto_mask && !(s->proto_mask & (1u << viz_model_arrow(m, f->index)->proto)))
+      if (env ? !viz_filter_hop_shown(m, s, f->index) : !viz_filter_arrow_shown(m, s, f->index))
         continue;
       SDL_Point a = at(l, in, f->seg_from), b = at(l, in, f->seg_to);
       SDL_FPoint p = lerp(a, b, f->frac_ppm);

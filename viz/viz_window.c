@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "trace_time.h"
+#include "viz_filter.h"
 #include "viz_text.h"
 
 #define MIN_SPEED 100        /* 0.1x, in thousandths */
@@ -100,13 +101,38 @@ static void finish_search(viz_window *w) {
   w->searching = false;
   SDL_StopTextInput();
   if (g == VIZ_NONE) {
-    set_status(w, "no message matches \"%s\"", w->search->str);
+    uint32_t n = viz_model_node_search(w->m, w->search->str,
+                                       w->s.sel.kind == VIZ_SEL_NODE ? w->s.sel.index : VIZ_NONE);
+    if (n == VIZ_NONE) {
+      set_status(w, "no message or host matches \"%s\"", w->search->str);
+      return;
+    }
+    w->s.sel.kind = VIZ_SEL_NODE;
+    w->s.sel.index = n;
+    w->s.inspector_scroll = 0;
+    set_status(w, "host %s", viz_model_node(w->m, n)->name);
     return;
   }
   select_msg(w, g);
   const viz_msg *msg = viz_model_msg(w->m, g);
   if (msg->t_compose >= 0)
     w->s.t = msg->t_compose;
+}
+
+/* The message of the selection: a message, an envelope's, a connection's
+ * or a record's; VIZ_NONE if none. */
+static uint32_t selected_msg(const viz_window *w) {
+  const viz_selection *sel = &w->s.sel;
+  switch (sel->kind) {
+  case VIZ_SEL_MSG:
+    return sel->index;
+  case VIZ_SEL_CONN:
+    return viz_model_conn(w->m, sel->index)->msg;
+  case VIZ_SEL_EVENT:
+    return viz_model_event(w->m, sel->index)->msg;
+  default:
+    return VIZ_NONE;
+  }
 }
 
 static void key(viz_window *w, const SDL_KeyboardEvent *k) {
@@ -181,13 +207,35 @@ static void key(viz_window *w, const SDL_KeyboardEvent *k) {
     break;
   }
   case SDLK_f:
-    if (w->s.focus_msg != VIZ_NONE) {
-      w->s.focus_msg = VIZ_NONE;
-      set_status(w, "all messages");
+    if (w->s.focus_msg != VIZ_NONE || w->s.focus_node != VIZ_NONE) {
+      w->s.focus_msg = w->s.focus_node = VIZ_NONE;
+      set_status(w, "all messages and hosts");
     } else if (w->s.sel.kind == VIZ_SEL_MSG) {
       w->s.focus_msg = w->s.sel.index;
       set_status(w, "only message %s", viz_model_msg(m, w->s.focus_msg)->key);
+    } else if (w->s.sel.kind == VIZ_SEL_NODE) {
+      w->s.focus_node = w->s.sel.index;
+      set_status(w, "only host %s", viz_model_node(m, w->s.focus_node)->name);
     }
+    break;
+  case SDLK_x: {
+    if (shift) {
+      w->s.n_hidden = 0;
+      set_status(w, "no message hidden");
+      break;
+    }
+    uint32_t g = selected_msg(w);
+    if (g == VIZ_NONE)
+      set_status(w, "X hides messages like the selected one: select a message first");
+    else if (viz_filter_hide_like(m, &w->s, g))
+      set_status(w, "hidden: %s", viz_model_like_text(m, viz_model_msg(m, g)->like));
+    else
+      set_status(w, "already hidden, or %d kinds hidden (Shift+X shows them)", VIZ_HIDE_MAX);
+    break;
+  }
+  case SDLK_c:
+    viz_filter_clear(&w->s);
+    set_status(w, "no filter");
     break;
   case SDLK_TAB: {
     uint32_t n = (uint32_t)viz_model_msg_count(m);
