@@ -23,17 +23,26 @@ int cli_cmd_pcap(int argc, char **argv) {
   GByteArray *out = g_byte_array_new();
   GString *keylog = g_string_new(NULL);
   if (!cli_parse("pcap", "TRACE OUT.pcap",
-                 "Writes the packets of a run as a pcap file for Wireshark or tshark: every\n"
-                 "Ethernet/IPv4/IPv6 frame with its TCP segment, UDP datagram or ICMP error,\n"
-                 "as its sender put it on the wire (handshakes, the simulation's sequence and\n"
-                 "acknowledgement numbers, retransmissions, FIN/RST, correct checksums),\n"
-                 "stamped with simulated time (nanosecond pcap). TLS sessions are the real TLS\n"
-                 "bytes of the run; --keylog writes their secrets for decryption:\n"
-                 "  tshark -r OUT.pcap -o tls.keylog_file:FILE\n"
-                 "TRACE must be recorded at packet detail:\n"
+                 "Writes the packets of a run as a pcap file for Wireshark or tshark: Ethernet,\n"
+                 "IPv4/IPv6, TCP/UDP/ICMP with correct checksums, stamped with simulated time\n"
+                 "(nanosecond pcap), one frame per packet as its sender put it on the wire.\n"
+                 "\n"
+                 "From a trace at packet detail (exact):\n"
                  "  mailsim run SCENARIO --detail packets --trace TRACE\n"
-                 "Exit status: 0 done, 2 bad usage, an unreadable or bad trace (or one not\n"
-                 "recorded at packet detail), or an output that could not be written.",
+                 "every packet with the simulation's own sequence and acknowledgement numbers,\n"
+                 "retransmissions, FIN/RST, and the real bytes: TLS sessions are the run's TLS,\n"
+                 "and --keylog writes their secrets so Wireshark decrypts them:\n"
+                 "  tshark -r OUT.pcap -o tls.keylog_file:FILE\n"
+                 "\n"
+                 "From a trace at protocol detail (the default; rebuilt): handshakes, the\n"
+                 "recorded protocol lines (each + CRLF) in the writes they were sent in,\n"
+                 "byte-accurate sequence numbers over them, an ACK per write, FIN/RST, DNS\n"
+                 "packets; segment timing partly estimated. Not shown: what the trace does\n"
+                 "not record (message bodies after DATA, IMAP literals, POP3 multi-line\n"
+                 "bodies), the data after STARTTLS (TLS needs packet detail), retransmissions.\n"
+                 "\n"
+                 "Exit status: 0 done, 2 bad usage, an unreadable or bad trace (or one at\n"
+                 "messages detail), or an output that could not be written.",
                  entries, &argc, &argv))
     goto out;
   if (argc != 3) {
@@ -61,6 +70,15 @@ int cli_cmd_pcap(int argc, char **argv) {
            argv[2], st.frames, st.tcp, st.udp, st.icmp);
     if (keylog_path)
       printf("%s: %" PRIu64 " TLS key log lines\n", keylog_path, st.keylog_lines);
+    if (st.rebuilt)
+      printf("rebuilt from a trace at protocol detail: modelled segment timing; %" PRIu64
+             " TLS sessions shown up to STARTTLS only (%" PRIu64
+             " lines inside TLS), message bodies not recorded; for the real packets record "
+             "with --detail packets\n",
+             st.tls_sessions_hidden, st.tls_lines_hidden);
+    if (st.dns_without_wire)
+      printf("%" PRIu64 " DNS records without \"wire\" (an older trace): not shown\n",
+             st.dns_without_wire);
   }
   status = fflush(stdout) == 0 ? 0 : 2;
 out:

@@ -4,9 +4,11 @@
  *
  * Reads TRACE with the trace library only and writes OUT.pcap, a classic
  * libpcap file of every packet of the run as its sender put it on the
- * wire (traces/trace_pcap.h). TRACE must be recorded at packet detail
- * (`mailsim run --detail packets`). --keylog writes the TLS secrets of
- * the run as an SSLKEYLOGFILE, so Wireshark decrypts the TLS sessions
+ * wire (traces/trace_pcap.h): exact from a trace at packet detail
+ * (`mailsim run --detail packets`), rebuilt from the connections and
+ * protocol lines of a trace at protocol detail (no TLS data, no message
+ * bodies). --keylog writes the TLS secrets of a packet-detail run as an
+ * SSLKEYLOGFILE, so Wireshark decrypts the TLS sessions
  * (`tshark -o tls.keylog_file:FILE`). Exit status: 0 done, 2 bad usage, an
  * unreadable or bad trace (message naming file:line), or an output that
  * could not be written (no partial OUT is left behind). */

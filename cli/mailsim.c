@@ -21,7 +21,7 @@ static const struct {
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},
     {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},
-    {"pcap", cli_cmd_pcap, "pcap TRACE OUT.pcap [--keylog FILE]  packets for Wireshark (trace at --detail packets)"},
+    {"pcap", cli_cmd_pcap, "pcap TRACE OUT.pcap [--keylog FILE]  packets for Wireshark/tshark"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
     {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
 };

@@ -127,14 +127,15 @@ def main():
     print(p.stdout.decode().strip())
 
     # The command's errors.
-    proto = os.path.join(tmp, "proto.jsonl")
-    run([mailsim, "run", os.path.join(src, "scenarios", "dns.json"), "--trace", proto, "-q"])
+    msgs = os.path.join(tmp, "msgs.jsonl")
+    run([mailsim, "run", os.path.join(src, "scenarios", "dns.json"), "--detail", "messages",
+         "--trace", msgs, "-q"])
     bad = os.path.join(tmp, "bad.jsonl")
     with open(bad, "w") as f:
         f.write("not a trace\n")
     for args, want in [([], b"expected a TRACE"), ([trace], b"expected a TRACE"),
                        ([bad, pcap + ".x"], b"bad.jsonl"),
-                       ([proto, pcap + ".x"], b"recorded at protocol detail"),
+                       ([msgs, pcap + ".x"], b"recorded at messages detail"),
                        ([os.path.join(tmp, "missing"), pcap + ".x"], b"missing"),
                        ([trace, pcap, "--bogus"], b"Unknown option")]:
         p = run([mailsim, "pcap", *args])

@@ -254,10 +254,10 @@ END_TEST
 static const struct {
   const char *name, *text, *want;
 } bad_rows[] = {
-    {"protocol detail",
+    {"messages detail",
      "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":1,"
-     "\"detail\":\"protocol\",\"nodes\":[],\"links\":[]}\n",
-     "t.jsonl: recorded at protocol detail"},
+     "\"detail\":\"messages\",\"nodes\":[],\"links\":[]}\n",
+     "t.jsonl: recorded at messages detail"},
     {"no payload",
      HDR REC("\"src\":\"10.0.0.1:1\",\"dst\":\"10.0.1.2:2\",\"proto\":\"udp\",\"len\":4,"
              "\"next\":\"r\""),

@@ -16,24 +16,12 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "trace_pcap_int.h"
+
 enum { IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17, IPPROTO_ICMP_ = 1, IPPROTO_ICMPV6_ = 58 };
 
-typedef struct {
-  uint8_t family; /* 4 or 6 */
-  uint8_t b[16];
-  uint16_t port;
-} endpoint;
-
-typedef struct {
-  const char *name; /* file name for messages */
-  trace_reader *r;
-  GHashTable *node_index; /* node name -> index + 1 */
-  GHashTable *addr_node;  /* canonical address text -> node index + 1 */
-  GArray *ip_id;          /* per node: the next IPv4 identification */
-  GByteArray *out;
-  GString *keylog;
-  trace_pcap_stats st;
-} pcap_ctx;
+typedef trace_pcap__ep endpoint;
+typedef trace_pcap__ctx pcap_ctx;
 
 uint16_t trace_pcap_checksum(const uint8_t *p, size_t n, uint32_t sum) {
   uint64_t s = sum;
@@ -74,11 +62,13 @@ static void put32le(GByteArray *a, uint32_t v) {
 
 /* --- errors ------------------------------------------------------------ */
 
-static bool fail(pcap_ctx *c, GError **err, const char *ev, const char *fmt, const char *what) {
+bool trace_pcap__fail(pcap_ctx *c, GError **err, const char *ev, const char *fmt,
+                      const char *what) {
   g_set_error(err, TRACE_READ_ERROR, TRACE_READ_ERROR_RECORD, "%s:%" PRIu64 ": %s: %s %s",
               c->name, trace_reader_line(c->r), ev, fmt, what);
   return false;
 }
+#define fail trace_pcap__fail
 
 /* --- addresses --------------------------------------------------------- */
 
@@ -95,7 +85,7 @@ static bool parse_addr(const char *s, endpoint *e) {
 }
 
 /* "10.0.0.1:25" or "[fd00::1]:25" (traces/FORMAT.md, Endpoints). */
-static bool parse_endpoint(const char *s, endpoint *e) {
+bool trace_pcap__parse_endpoint(const char *s, endpoint *e) {
   const char *colon = strrchr(s, ':');
   if (!colon || colon == s)
     return false;
@@ -124,7 +114,7 @@ static char *addr_key(const endpoint *e) {
 }
 
 /* Node index + 1 of the owner of E's address, 0 if none. */
-static guint addr_owner(pcap_ctx *c, const endpoint *e) {
+guint trace_pcap__addr_owner(pcap_ctx *c, const endpoint *e) {
   char *k = addr_key(e);
   guint v = GPOINTER_TO_UINT(g_hash_table_lookup(c->addr_node, k));
   g_free(k);
@@ -134,10 +124,11 @@ static guint addr_owner(pcap_ctx *c, const endpoint *e) {
 static bool read_header(pcap_ctx *c, GError **err) {
   const cJSON *h = trace_reader_header(c->r);
   const char *detail = trace_get_str(h, "detail");
-  if (!detail || strcmp(detail, "packets") != 0) {
+  c->rebuild = detail && strcmp(detail, "protocol") == 0;
+  if (!detail || (!c->rebuild && strcmp(detail, "packets") != 0)) {
     g_set_error(err, TRACE_READ_ERROR, TRACE_READ_ERROR_RECORD,
-                "%s: recorded at %s detail; packets need a trace recorded with "
-                "'mailsim run --detail packets'",
+                "%s: recorded at %s detail, which has no connections; packets need a trace "
+                "recorded at protocol or packet detail ('mailsim run --detail packets')",
                 c->name, detail ? detail : "an unknown");
     return false;
   }
@@ -162,6 +153,29 @@ static bool read_header(pcap_ctx *c, GError **err) {
     i++;
   }
   g_array_set_size(c->ip_id, i);
+  /* A host with a single link sends everything to the node at its other
+   * end: the next hop when the trace does not name it. */
+  g_array_set_size(c->gateway, i);
+  GArray *links_n = g_array_sized_new(FALSE, TRUE, sizeof(guint), i);
+  g_array_set_size(links_n, i);
+  const cJSON *links = cJSON_GetObjectItemCaseSensitive(h, "links");
+  const cJSON *l;
+  cJSON_ArrayForEach(l, links) {
+    const char *ends[2] = {trace_get_str(l, "a"), trace_get_str(l, "b")};
+    guint idx[2];
+    for (int k = 0; k < 2; k++)
+      idx[k] = ends[k] ? GPOINTER_TO_UINT(g_hash_table_lookup(c->node_index, ends[k])) : 0;
+    if (!idx[0] || !idx[1])
+      continue;
+    for (int k = 0; k < 2; k++) {
+      g_array_index(links_n, guint, idx[k] - 1)++;
+      g_array_index(c->gateway, guint, idx[k] - 1) = idx[1 - k];
+    }
+  }
+  for (guint k = 0; k < i; k++)
+    if (g_array_index(links_n, guint, k) != 1)
+      g_array_index(c->gateway, guint, k) = 0;
+  g_array_free(links_n, TRUE);
   return true;
 }
 
@@ -175,7 +189,7 @@ static void mac(uint8_t *p, guint node) {
 
 /* Appends one frame: Ethernet, IP header for SRC -> DST, then L4 (the
  * transport header and payload, its checksum already in place). */
-static void frame(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
+void trace_pcap__frame(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
                   const endpoint *dst, uint8_t proto, const uint8_t *l4, size_t l4len) {
   size_t iplen = src->family == 4 ? 20 : 40;
   size_t len = 14 + iplen + l4len;
@@ -221,6 +235,41 @@ static void put_l4_checksum(uint8_t *l4, size_t len, size_t at, const endpoint *
   put16(l4 + at, ck);
 }
 
+void trace_pcap__tcp(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
+                     const endpoint *dst, uint32_t seq, uint32_t ack, uint8_t flags, uint32_t win,
+                     const uint8_t *pd, size_t plen) {
+  size_t n = 20 + plen;
+  uint8_t *l4 = g_malloc0(n);
+  put16(l4, src->port);
+  put16(l4 + 2, dst->port);
+  put32(l4 + 4, seq);
+  put32(l4 + 8, ack);
+  l4[12] = 5 << 4;
+  l4[13] = flags;
+  put16(l4 + 14, MIN(win, 65535u)); /* no window scale option is sent */
+  if (plen)
+    memcpy(l4 + 20, pd, plen);
+  put_l4_checksum(l4, n, 16, src, dst, IPPROTO_TCP_, false);
+  trace_pcap__frame(c, t, from, to, src, dst, IPPROTO_TCP_, l4, n);
+  g_free(l4);
+  c->st.tcp++;
+}
+
+void trace_pcap__udp(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
+                     const endpoint *dst, const uint8_t *pd, size_t plen) {
+  size_t n = 8 + plen;
+  uint8_t *l4 = g_malloc0(n);
+  put16(l4, src->port);
+  put16(l4 + 2, dst->port);
+  put16(l4 + 4, (uint32_t)n);
+  if (plen)
+    memcpy(l4 + 8, pd, plen);
+  put_l4_checksum(l4, n, 6, src, dst, IPPROTO_UDP_, true);
+  trace_pcap__frame(c, t, from, to, src, dst, IPPROTO_UDP_, l4, n);
+  g_free(l4);
+  c->st.udp++;
+}
+
 static bool tcp_flags(const char *s, uint8_t *out) {
   uint8_t f = 0;
   for (; *s; s++) {
@@ -253,12 +302,12 @@ static bool on_send(pcap_ctx *c, const cJSON *rec, int64_t t, GError **err) {
   if (!node || !ssrc || !sdst || !proto)
     return fail(c, err, ev, "lacks", "one of the text keys \"node\", \"src\", \"dst\", \"proto\"");
   endpoint src, dst;
-  if (!parse_endpoint(ssrc, &src) || !parse_endpoint(sdst, &dst) || src.family != dst.family)
+  if (!trace_pcap__parse_endpoint(ssrc, &src) || !trace_pcap__parse_endpoint(sdst, &dst) || src.family != dst.family)
     return fail(c, err, ev, "has endpoints that are not", "\"addr:port\" of one family");
   guint from = GPOINTER_TO_UINT(g_hash_table_lookup(c->node_index, node));
   if (!from)
     return fail(c, err, ev, "names a node not in the header:", node);
-  if (addr_owner(c, &src) != from)
+  if (trace_pcap__addr_owner(c, &src) != from)
     return true; /* a router forwarding it: shown once, at its source */
   guint to = next ? GPOINTER_TO_UINT(g_hash_table_lookup(c->node_index, next)) : 0;
   if (!to)
@@ -282,34 +331,10 @@ static bool on_send(pcap_ctx *c, const cJSON *rec, int64_t t, GError **err) {
         !get_u32(rec, "ack", &ack) || !get_u32(rec, "win", &win)) {
       ok = fail(c, err, ev, "lacks", "TCP \"flags\" (letters SFRPA), \"seq\", \"ack\", \"win\"");
     } else {
-      size_t n = 20 + plen;
-      uint8_t *l4 = g_malloc0(n);
-      put16(l4, src.port);
-      put16(l4 + 2, dst.port);
-      put32(l4 + 4, seq);
-      put32(l4 + 8, ack);
-      l4[12] = 5 << 4;
-      l4[13] = flags;
-      put16(l4 + 14, MIN(win, 65535u)); /* no window scale option is sent */
-      if (plen)
-        memcpy(l4 + 20, pd, plen);
-      put_l4_checksum(l4, n, 16, &src, &dst, IPPROTO_TCP_, false);
-      frame(c, t, from - 1, to - 1, &src, &dst, IPPROTO_TCP_, l4, n);
-      g_free(l4);
-      c->st.tcp++;
+      trace_pcap__tcp(c, t, from - 1, to - 1, &src, &dst, seq, ack, flags, win, pd, plen);
     }
   } else if (strcmp(proto, "udp") == 0) {
-    size_t n = 8 + plen;
-    uint8_t *l4 = g_malloc0(n);
-    put16(l4, src.port);
-    put16(l4 + 2, dst.port);
-    put16(l4 + 4, (uint32_t)n);
-    if (plen)
-      memcpy(l4 + 8, pd, plen);
-    put_l4_checksum(l4, n, 6, &src, &dst, IPPROTO_UDP_, true);
-    frame(c, t, from - 1, to - 1, &src, &dst, IPPROTO_UDP_, l4, n);
-    g_free(l4);
-    c->st.udp++;
+    trace_pcap__udp(c, t, from - 1, to - 1, &src, &dst, pd, plen);
   } else if (strcmp(proto, "icmp") == 0) {
     /* Port unreachable: src is the unreachable addr:port, dst the UDP
      * sender; quote the datagram's IP header and its 8-octet UDP header
@@ -343,7 +368,7 @@ static bool on_send(pcap_ctx *c, const cJSON *rec, int64_t t, GError **err) {
     uint8_t pr = v4 ? IPPROTO_ICMP_ : IPPROTO_ICMPV6_;
     put16(l4 + 2, v4 ? trace_pcap_checksum(l4, n, 0)
                      : trace_pcap_checksum(l4, n, pseudo_sum(&src, &dst, pr, n)));
-    frame(c, t, from - 1, to - 1, &src, &dst, pr, l4, n);
+    trace_pcap__frame(c, t, from - 1, to - 1, &src, &dst, pr, l4, n);
     g_free(l4);
     c->st.icmp++;
   } else {
@@ -377,6 +402,7 @@ bool trace_pcap_write(trace_reader *r, const char *name, GByteArray *out, GStrin
   c.node_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   c.addr_node = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   c.ip_id = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+  c.gateway = g_array_new(FALSE, TRUE, sizeof(guint));
   bool ok = read_header(&c, err);
   if (ok) {
     put32le(out, 0xa1b23c4d); /* nanosecond timestamps */
@@ -387,7 +413,9 @@ bool trace_pcap_write(trace_reader *r, const char *name, GByteArray *out, GStrin
     put32le(out, 262144); /* snaplen */
     put32le(out, 1);      /* LINKTYPE_ETHERNET */
   }
-  while (ok) {
+  if (ok && c.rebuild)
+    ok = trace_pcap__rebuild(&c, err);
+  while (ok && !c.rebuild) {
     const cJSON *rec;
     trace_read_status s = trace_reader_next(r, &rec, err);
     if (s == TRACE_READ_EOF)
@@ -409,5 +437,6 @@ bool trace_pcap_write(trace_reader *r, const char *name, GByteArray *out, GStrin
   g_hash_table_destroy(c.node_index);
   g_hash_table_destroy(c.addr_node);
   g_array_free(c.ip_id, TRUE);
+  g_array_free(c.gateway, TRUE);
   return ok;
 }

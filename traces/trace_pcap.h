@@ -22,7 +22,17 @@
  * lines) are collected into KEYLOG when asked, ready to be written as an
  * SSLKEYLOGFILE that Wireshark uses to decrypt the sessions.
  *
- * A trace at another detail level, a net.send without its payload, an
+ * Protocol detail. A trace recorded at protocol detail has connections
+ * and protocol lines but no packets: the packets are rebuilt from them
+ * (trace_pcap_rebuild.c says what is exact and what is modelled): SYN,
+ * SYN-ACK, ACK; one write per group of lines sent together, each line +
+ * CRLF, cut at the MSS; an ACK per write; FINs or RST; DNS from the
+ * records' "wire". Not shown: what the trace does not record (message
+ * bodies, IMAP literals, POP3 multi-line bodies, anything after a
+ * STARTTLS switch: TLS is shown only at packet detail) and
+ * retransmissions. The stats count what was left out.
+ *
+ * A trace at messages detail, a net.send without its payload, an
  * address or port that does not parse, a record lacking a key: an error in
  * the TRACE_READ_ERROR domain naming the file and line; never an abort.
  */
@@ -40,6 +50,11 @@ typedef struct {
   uint64_t frames; /* packets written */
   uint64_t tcp, udp, icmp;
   uint64_t keylog_lines;
+  /* Protocol detail (rebuilt, see below): */
+  bool rebuilt;
+  uint64_t tls_sessions_hidden; /* connections whose data stops at STARTTLS */
+  uint64_t tls_lines_hidden;    /* recorded lines not shown: they went inside TLS */
+  uint64_t dns_without_wire;    /* DNS records without "wire" (older traces): not shown */
 } trace_pcap_stats;
 
 /* Reads R (named NAME in messages) to its end and appends a whole pcap
