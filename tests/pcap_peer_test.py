@@ -3,7 +3,9 @@
 
     pcap_peer_test.py MAILSIM SRCDIR
 
-Runs the journey at packet detail, exports OUT.pcap and its key log, then:
+Runs the journey, and the journey without TLS ("tls": false), each at packet
+and at protocol detail, exports OUT.pcap (and at packet detail its key
+log), then:
   - tshark dissects SMTP, DNS, IMAP, POP3 and TLS in it, and decrypts TLS
     with the key log (SMTP, IMAP and POP3 inside TLS, the message as IMF);
   - no frame is malformed or carries an expert item at warning or error
@@ -12,10 +14,12 @@ Runs the journey at packet detail, exports OUT.pcap and its key log, then:
   - for every SMTP connection, tshark's follow (tcp up to STARTTLS, tls
     after it) gives the dialogue byte for byte: the server's bytes equal the
     trace's smtp.reply lines each with CRLF; the client's bytes equal the
-    trace's smtp.cmd lines each with CRLF, where the trace masks an AUTH
-    secret ("****" stands for one base64 word) and does not record the
-    message after a DATA answered by 354 (checked to be there, up to its
-    CRLF.CRLF);
+    trace's smtp.cmd lines each with CRLF, where at packet detail the trace
+    masks an AUTH secret ("****" stands for one base64 word) and does not
+    record the message after a DATA answered by 354 (checked to be there,
+    up to its CRLF.CRLF); at protocol detail (rebuilt from those lines; TLS
+    data is not shown there) the plaintext journey's streams equal the
+    lines exactly;
   - the command's exit status: 2 with a message for bad usage, a bad
     trace, a trace at protocol detail.
 Skips (exit 77) without tshark.
@@ -108,60 +112,8 @@ def check_client(name, got, cmds, replies):
     check(pos == len(got), "%s: %d client octets beyond the trace's lines" % (name, len(got) - pos))
 
 
-def main():
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: pcap_peer_test.py MAILSIM SRCDIR")
-    mailsim, src = sys.argv[1], sys.argv[2]
-    if not shutil.which("tshark"):
-        print("tshark not installed: skipped")
-        return 77
-    tmp = tempfile.mkdtemp(prefix="pcap_peer_")
-    trace = os.path.join(tmp, "journey.jsonl")
-    pcap = os.path.join(tmp, "journey.pcap")
-    keys = os.path.join(tmp, "keys.txt")
-    p = run([mailsim, "run", os.path.join(src, "scenarios", "journey.json"), "--detail",
-             "packets", "--trace", trace, "-q"])
-    check(p.returncode == 0, "run: exit %d %s" % (p.returncode, p.stderr.decode()))
-    p = run([mailsim, "pcap", trace, pcap, "--keylog", keys])
-    check(p.returncode == 0, "pcap: exit %d %s" % (p.returncode, p.stderr.decode()))
-    print(p.stdout.decode().strip())
-
-    # The command's errors.
-    msgs = os.path.join(tmp, "msgs.jsonl")
-    run([mailsim, "run", os.path.join(src, "scenarios", "dns.json"), "--detail", "messages",
-         "--trace", msgs, "-q"])
-    bad = os.path.join(tmp, "bad.jsonl")
-    with open(bad, "w") as f:
-        f.write("not a trace\n")
-    for args, want in [([], b"expected a TRACE"), ([trace], b"expected a TRACE"),
-                       ([bad, pcap + ".x"], b"bad.jsonl"),
-                       ([msgs, pcap + ".x"], b"recorded at messages detail"),
-                       ([os.path.join(tmp, "missing"), pcap + ".x"], b"missing"),
-                       ([trace, pcap, "--bogus"], b"Unknown option")]:
-        p = run([mailsim, "pcap", *args])
-        check(p.returncode == 2 and want in p.stderr,
-              "pcap %s: got exit %d %r, want 2 and %r" % (args, p.returncode, p.stderr, want))
-    check(not os.path.exists(pcap + ".x"), "a failed export left a file behind")
-    p = run([mailsim, "pcap", "--help"])
-    check(p.returncode == 0 and b"--keylog" in p.stdout, "pcap --help")
-    p = run([mailsim, "--help"])
-    check(b"mailsim pcap TRACE OUT.pcap" in p.stdout, "mailsim --help lists pcap")
-
-    # Dissection, without and with the key log.
-    dec = ["-o", "tls.keylog_file:" + keys, "-o", "smtp.decryption:TRUE"]
-    for proto_name in ["smtp", "dns", "imap", "pop", "tls"]:
-        n = count(pcap, proto_name)
-        check(n > 0, "no %s frame" % proto_name)
-        print("%-5s frames: %d" % (proto_name, n))
-    bad_flt = "_ws.malformed || _ws.expert.severity >= warning"
-    n = count(pcap, bad_flt)
-    check(n == 0, "%d malformed or expert>=warning frames" % n)
-    n = count(pcap, bad_flt, *dec)
-    check(n == 0, "%d malformed or expert>=warning frames with the key log" % n)
-    for flt in ["imf", "smtp.req.command == \"MAIL\"", "imap.request", "pop.request"]:
-        check(count(pcap, "tls && " + flt, *dec) > 0, "nothing decrypted as %s" % flt)
-
-    # Follow each SMTP dialogue.
+def smtp_dialogues(trace, pcap, dec, exact):
+    """Follows each SMTP connection of TRACE in PCAP; returns how many."""
     recs = [json.loads(l) for l in open(trace, encoding="utf-8")][1:]
     peer = {}
     tls_conns = set()
@@ -191,21 +143,105 @@ def main():
         if not replies:
             continue
         st = stream_of[r["src"]]
+        name = "%s stream %d (%s -> %s)" % (os.path.basename(pcap), st, r["src"], r["dst"])
         f = follow(pcap, "tcp", st)
         c_bytes, s_bytes = (f["a"], f["b"]) if f["node0"] == r["src"] else (f["b"], f["a"])
+        if exact:
+            check(c_bytes == b"".join(l + b"\r\n" for l in cmds),
+                  "%s: client bytes differ from the trace's commands" % name)
+            check(s_bytes == b"".join(l + b"\r\n" for l in replies),
+                  "%s: server bytes differ from the trace's replies" % name)
+            checked += 1
+            continue
         if cli in tls_conns:
             c_bytes, s_bytes = c_bytes[:c_bytes.find(b"\x16")], s_bytes[:s_bytes.find(b"\x16")]
             t = follow(pcap, "tls", st, *dec)
             tc, ts = (t["a"], t["b"]) if t["node0"] == r["src"] else (t["b"], t["a"])
             c_bytes, s_bytes = c_bytes + tc, s_bytes + ts
-        name = "stream %d (%s -> %s)" % (st, r["src"], r["dst"])
         want = b"".join(l + b"\r\n" for l in replies)
         check(s_bytes == want, "%s: server bytes differ from the trace's replies:\n got %r\nwant %r"
               % (name, s_bytes[:300], want[:300]))
         check_client(name, c_bytes, cmds, replies)
         checked += 1
-    check(checked >= 3, "only %d SMTP dialogues followed" % checked)
-    print("SMTP dialogues followed byte for byte: %d" % checked)
+    return checked
+
+
+def variant(mailsim, tmp, scenario, name, detail, tls):
+    """Runs SCENARIO at DETAIL, exports and checks the pcap with tshark."""
+    trace = os.path.join(tmp, name + ".jsonl")
+    pcap = os.path.join(tmp, name + ".pcap")
+    keys = os.path.join(tmp, name + ".keys")
+    p = run([mailsim, "run", scenario, "--detail", detail, "--trace", trace, "-q"])
+    check(p.returncode == 0, "%s: run: exit %d %s" % (name, p.returncode, p.stderr.decode()))
+    p = run([mailsim, "pcap", trace, pcap, "--keylog", keys])
+    check(p.returncode == 0, "%s: pcap: exit %d %s" % (name, p.returncode, p.stderr.decode()))
+    print(name + ": " + p.stdout.decode().strip().replace("\n", "\n  "))
+    dec = ["-o", "tls.keylog_file:" + keys, "-o", "smtp.decryption:TRUE"]
+    protos = ["smtp", "dns", "imap", "pop"] + (["tls"] if tls and detail == "packets" else [])
+    for proto_name in protos:
+        n = count(pcap, proto_name)
+        check(n > 0, "%s: no %s frame" % (name, proto_name))
+        print("  %-5s frames: %d" % (proto_name, n))
+    bad_flt = "_ws.malformed || _ws.expert.severity >= warning"
+    n = count(pcap, bad_flt, "-o", "smtp.decryption:TRUE")
+    check(n == 0, "%s: %d malformed or expert>=warning frames" % (name, n))
+    if tls:
+        n = count(pcap, bad_flt)
+        check(n == 0, "%s: %d malformed or expert>=warning frames (SMTP prefs as shipped)" % (name, n))
+    if tls and detail == "packets":
+        n = count(pcap, bad_flt, *dec)
+        check(n == 0, "%s: %d malformed or expert>=warning frames with the key log" % (name, n))
+        for flt in ["imf", "smtp.req.command == \"MAIL\"", "imap.request", "pop.request"]:
+            check(count(pcap, "tls && " + flt, *dec) > 0, "%s: nothing decrypted as %s" % (name, flt))
+    if detail == "protocol" and tls:
+        return  # the SMTP dialogues stop at STARTTLS there
+    n = smtp_dialogues(trace, pcap, dec, detail == "protocol")
+    check(n >= 3, "%s: only %d SMTP dialogues followed" % (name, n))
+    print("  SMTP dialogues followed byte for byte: %d" % n)
+
+
+def main():
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: pcap_peer_test.py MAILSIM SRCDIR")
+    mailsim, src = sys.argv[1], sys.argv[2]
+    if not shutil.which("tshark"):
+        print("tshark not installed: skipped")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="pcap_peer_")
+    journey = os.path.join(src, "scenarios", "journey.json")
+    plain = os.path.join(tmp, "journey-plain.json")
+    with open(journey, encoding="utf-8") as f:
+        scn = json.load(f)
+    scn["tls"] = False
+    with open(plain, "w", encoding="utf-8") as f:
+        json.dump(scn, f)
+    variant(mailsim, tmp, journey, "journey-packets", "packets", True)
+    variant(mailsim, tmp, plain, "plain-packets", "packets", False)
+    variant(mailsim, tmp, journey, "journey-protocol", "protocol", True)
+    variant(mailsim, tmp, plain, "plain-protocol", "protocol", False)
+
+    # The command's errors.
+    trace = os.path.join(tmp, "journey-packets.jsonl")
+    pcap = os.path.join(tmp, "journey-packets.pcap")
+    msgs = os.path.join(tmp, "msgs.jsonl")
+    run([mailsim, "run", os.path.join(src, "scenarios", "dns.json"), "--detail", "messages",
+         "--trace", msgs, "-q"])
+    bad = os.path.join(tmp, "bad.jsonl")
+    with open(bad, "w") as f:
+        f.write("not a trace\n")
+    for args, want in [([], b"expected a TRACE"), ([trace], b"expected a TRACE"),
+                       ([bad, pcap + ".x"], b"bad.jsonl"),
+                       ([msgs, pcap + ".x"], b"recorded at messages detail"),
+                       ([os.path.join(tmp, "missing"), pcap + ".x"], b"missing"),
+                       ([trace, pcap, "--bogus"], b"Unknown option")]:
+        p = run([mailsim, "pcap", *args])
+        check(p.returncode == 2 and want in p.stderr,
+              "pcap %s: got exit %d %r, want 2 and %r" % (args, p.returncode, p.stderr, want))
+    check(not os.path.exists(pcap + ".x"), "a failed export left a file behind")
+    p = run([mailsim, "pcap", "--help"])
+    check(p.returncode == 0 and b"--keylog" in p.stdout, "pcap --help")
+    p = run([mailsim, "--help"])
+    check(b"mailsim pcap TRACE OUT.pcap" in p.stdout, "mailsim --help lists pcap")
     shutil.rmtree(tmp)
     if FAILS:
         print("%d failures" % len(FAILS))

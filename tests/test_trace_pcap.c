@@ -344,6 +344,204 @@ START_TEST(test_every_prefix) {
 }
 END_TEST
 
+
+/* --- protocol detail: packets rebuilt ------------------------------------- */
+
+#define PHDR                                                                                      \
+  "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":1,"                   \
+  "\"detail\":\"protocol\",\"nodes\":["                                                         \
+  "{\"name\":\"a\",\"index\":0,\"router\":false,\"addrs\":[\"10.0.0.1\"]},"                     \
+  "{\"name\":\"r\",\"index\":1,\"router\":true,\"addrs\":[\"10.0.0.254\"]},"                    \
+  "{\"name\":\"b\",\"index\":2,\"router\":false,\"addrs\":[\"10.0.1.2\"]}],"                    \
+  "\"links\":[{\"a\":\"a\",\"b\":\"r\"},{\"a\":\"b\",\"b\":\"r\"}]}\n"
+#define EV(id, t, ev) "{\"t\":" #t ",\"id\":" #id ",\"ev\":\"" ev "\","
+#define TCPE(node, conn, src, dst) \
+  "\"node\":\"" node "\",\"conn\":" #conn ",\"src\":\"" src "\",\"dst\":\"" dst "\""
+#define AB TCPE("a", 1, "10.0.0.1:1025", "10.0.1.2:25")
+#define BA TCPE("b", 2, "10.0.1.2:25", "10.0.0.1:1025")
+#define LINE(ev, conn, from, to, sent, line)                                                      \
+  ev "\"conn\":" #conn ",\"from\":\"" from "\",\"to\":\"" to "\",\"sent\":" #sent                 \
+     ",\"line\":\"" line "\"}\n"
+
+static const char proto_text[] =
+    PHDR EV(1, 1000, "tcp.connect") AB "}\n"
+    EV(2, 3000, "tcp.established") AB ",\"peer\":2}\n"
+    EV(3, 4000, "tcp.accept") BA ",\"peer\":1}\n"
+    EV(4, 4000, "tcp.established") BA ",\"peer\":1}\n"
+    LINE(EV(5, 5000, "smtp.reply"), 1, "b", "a", 4000, "220 b ESMTP")
+    LINE(EV(6, 6000, "smtp.cmd"), 2, "a", "b", 5000, "EHLO a")
+    LINE(EV(7, 7000, "smtp.reply"), 1, "b", "a", 6000, "250-b")
+    LINE(EV(8, 7000, "smtp.reply"), 1, "b", "a", 6000, "250 STARTTLS")
+    LINE(EV(9, 8000, "smtp.cmd"), 2, "a", "b", 7000, "STARTTLS")
+    LINE(EV(10, 9000, "smtp.reply"), 1, "b", "a", 8000, "220 Ready")
+    /* inside TLS: not shown */
+    LINE(EV(11, 11000, "smtp.cmd"), 2, "a", "b", 10000, "EHLO a")
+    LINE(EV(12, 12000, "smtp.reply"), 1, "b", "a", 11000, "250 b")
+    EV(13, 13000, "dns.query") "\"conn\":0,\"from\":\"a\",\"to\":\"b\",\"sent\":12500,"
+    "\"proto\":\"udp\",\"qid\":1,\"qname\":\"x.\",\"qtype\":\"A\",\"src\":\"10.0.0.1:5353\","
+    "\"dst\":\"10.0.1.2:53\",\"wire\":\"\\u0000\\u0001q\"}\n"
+    EV(14, 20000, "tcp.close") BA ",\"peer\":1,\"reason\":\"normal\"}\n"
+    EV(15, 21000, "tcp.close") AB ",\"peer\":2,\"reason\":\"normal\"}\n"
+    /* DNS over TCP, left open */
+    EV(16, 30000, "tcp.connect") TCPE("a", 3, "10.0.0.1:1026", "10.0.1.2:53") "}\n"
+    EV(17, 32000, "tcp.established") TCPE("a", 3, "10.0.0.1:1026", "10.0.1.2:53") ",\"peer\":4}\n"
+    EV(18, 33000, "tcp.accept") TCPE("b", 4, "10.0.1.2:53", "10.0.0.1:1026") ",\"peer\":3}\n"
+    EV(19, 34000, "dns.query") "\"conn\":4,\"from\":\"a\",\"to\":\"b\",\"sent\":32000,"
+    "\"proto\":\"tcp\",\"qid\":1,\"qname\":\"x.\",\"qtype\":\"A\",\"src\":\"10.0.0.1:1026\","
+    "\"dst\":\"10.0.1.2:53\",\"wire\":\"ab\"}\n"
+    /* aborted by the client */
+    EV(20, 35000, "tcp.close") TCPE("a", 3, "10.0.0.1:1026", "10.0.1.2:53")
+    ",\"peer\":4,\"reason\":\"aborted\"}\n"
+    /* refused */
+    EV(21, 40000, "tcp.connect") TCPE("a", 5, "10.0.0.1:1027", "10.0.1.2:26") "}\n"
+    EV(22, 42000, "tcp.refused") TCPE("a", 5, "10.0.0.1:1027", "10.0.1.2:26") "}\n";
+
+START_TEST(test_rebuilt) {
+  GError *err = NULL;
+  trace_pcap_stats st;
+  GByteArray *pcap = export(proto_text, strlen(proto_text), NULL, &st, &err);
+  ck_assert_msg(pcap != NULL, "%s", err ? err->message : "");
+  GArray *fs = frames_of(pcap);
+  static const struct {
+    int64_t t;
+    uint16_t sport;
+    uint8_t flags; /* 0 = UDP */
+    size_t len;
+  } want[] = {
+      {1000, 1025, 0x02, 0},  /* SYN */
+      {2000, 25, 0x12, 0},    /* SYN-ACK: connect + (accept - established) */
+      {3000, 1025, 0x10, 0},  /* ACK */
+      {4000, 25, 0x18, 13},   /* 220 */
+      {5000, 1025, 0x18, 8},  /* EHLO, carrying the ACK of the 220 */
+      {6000, 25, 0x18, 21},   /* 250-b, 250 STARTTLS in one write */
+      {7000, 1025, 0x18, 10}, /* STARTTLS */
+      {8000, 25, 0x18, 11},   /* 220 Ready */
+      {9000, 1025, 0x10, 0},  /* its ACK; then TLS, not shown */
+      {12500, 5353, 0, 3},    /* DNS over UDP */
+      {18000, 25, 0x11, 0},   /* the server closes first: its FIN */
+      {19000, 1025, 0x11, 0}, /* the client's FIN */
+      {20000, 25, 0x10, 0},   /* the last ACK */
+      {30000, 1026, 0x02, 0}, {31000, 53, 0x12, 0}, {32000, 1026, 0x10, 0},
+      {32000, 1026, 0x18, 4}, /* length prefix + "ab" */
+      {34000, 53, 0x10, 0},   {35000, 1026, 0x14, 0}, /* RST: aborted */
+      {40000, 1027, 0x02, 0}, {41000, 26, 0x14, 0},   /* refused */
+  };
+  ck_assert_uint_eq(fs->len, G_N_ELEMENTS(want));
+  GString *dir[2] = {g_string_new(NULL), g_string_new(NULL)};
+  for (guint i = 0; i < fs->len; i++) {
+    frame_view *f = &g_array_index(fs, frame_view, i);
+    ck_assert_msg(f->t == want[i].t, "frame %u: got t %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT,
+                  i, f->t, want[i].t);
+    ck_assert_msg(be16(f->l4) == want[i].sport, "frame %u: got port %u want %u", i, be16(f->l4),
+                  want[i].sport);
+    bool udp = f->ip[9] == 17;
+    ck_assert_uint_eq(udp, want[i].flags == 0);
+    size_t hl = udp ? 8 : 20;
+    ck_assert_msg(f->l4len - hl == want[i].len, "frame %u: got len %zu want %zu", i,
+                  f->l4len - hl, want[i].len);
+    if (!udp)
+      ck_assert_msg(f->l4[13] == want[i].flags, "frame %u: got flags %02x want %02x", i,
+                    f->l4[13], want[i].flags);
+    ck_assert_uint_eq(trace_pcap_checksum(f->ip, 20, 0), 0);
+    ck_assert_msg(trace_pcap_checksum(f->l4, f->l4len, pseudo(f->ip, f->ip[9], f->l4len)) == 0,
+                  "frame %u: bad checksum", i);
+    /* Frames leave a host for its only neighbour, the router. */
+    ck_assert_uint_eq(f->eth[5], 1);
+    if (!udp && be16(f->l4 + 2) == 1025 && want[i].len)
+      g_string_append_len(dir[1], (const char *)f->l4 + 20, (gssize)want[i].len);
+    else if (!udp && be16(f->l4) == 1025 && want[i].len)
+      g_string_append_len(dir[0], (const char *)f->l4 + 20, (gssize)want[i].len);
+  }
+  ck_assert_str_eq(dir[0]->str, "EHLO a\r\nSTARTTLS\r\n");
+  ck_assert_str_eq(dir[1]->str, "220 b ESMTP\r\n250-b\r\n250 STARTTLS\r\n220 Ready\r\n");
+  /* Sequence numbers: each segment starts where the last one of its
+   * direction ended (SYN and FIN count one); no ACK covers more than the
+   * other direction has sent so far, nor goes back. */
+  GHashTable *next = g_hash_table_new(g_direct_hash, g_direct_equal);
+  for (guint i = 0; i < fs->len; i++) {
+    frame_view *f = &g_array_index(fs, frame_view, i);
+    if (f->ip[9] != 6)
+      continue;
+    uint32_t sport = be16(f->l4), dport = be16(f->l4 + 2);
+    uint32_t seq = be32(f->l4 + 4), ack = be32(f->l4 + 8);
+    uint8_t fl = f->l4[13];
+    size_t len = f->l4len - 20;
+    gpointer k = GUINT_TO_POINTER(sport << 16 | dport), rk = GUINT_TO_POINTER(dport << 16 | sport);
+    if (!(fl & 0x02) && !(fl & 0x04) && g_hash_table_contains(next, k)) {
+      uint32_t want_seq = GPOINTER_TO_UINT(g_hash_table_lookup(next, k));
+      ck_assert_msg(seq == want_seq, "frame %u: got seq %u want %u", i, seq, want_seq);
+    }
+    if (!(fl & 0x04))
+      g_hash_table_insert(next, k, GUINT_TO_POINTER(seq + len + ((fl & 0x03) ? 1 : 0)));
+    if ((fl & 0x10) && g_hash_table_contains(next, rk))
+      ck_assert_msg(ack == GPOINTER_TO_UINT(g_hash_table_lookup(next, rk)),
+                    "frame %u: ack %u is not the peer's next sequence number", i, ack);
+  }
+  g_hash_table_destroy(next);
+  ck_assert(st.rebuilt);
+  ck_assert_uint_eq(st.tls_sessions_hidden, 1);
+  ck_assert_uint_eq(st.tls_lines_hidden, 2);
+  ck_assert_uint_eq(st.udp, 1);
+  g_string_free(dir[0], TRUE);
+  g_string_free(dir[1], TRUE);
+  g_array_unref(fs);
+  g_byte_array_unref(pcap);
+}
+END_TEST
+
+/* Cut at every byte: whole-line prefixes rebuild, other cuts fail cleanly. */
+START_TEST(test_rebuilt_every_prefix) {
+  size_t n = strlen(proto_text);
+  for (size_t k = 0; k <= n; k++) {
+    GError *err = NULL;
+    GByteArray *out = export(proto_text, k, NULL, NULL, &err);
+    bool at_line_end = k > 0 && proto_text[k - 1] == '\n';
+    ck_assert_msg(at_line_end ? out != NULL : (out == NULL && err != NULL), "cut at %zu: %s", k,
+                  err ? err->message : "a pcap");
+    if (out)
+      g_byte_array_unref(out);
+    if (err)
+      g_error_free(err);
+  }
+}
+END_TEST
+
+static const struct {
+  const char *name, *text, *want;
+} bad_proto_rows[] = {
+    {"connect without conn", PHDR EV(1, 1, "tcp.connect") "\"src\":\"10.0.0.1:1\"}\n",
+     "t.jsonl:2: tcp.connect: lacks the integer \"conn\""},
+    {"connect with a bad endpoint",
+     PHDR EV(1, 1, "tcp.connect") TCPE("a", 1, "10.0.0.1", "10.0.1.2:25") "}\n",
+     "t.jsonl:2: tcp.connect: lacks an endpoint"},
+    {"connect twice", PHDR EV(1, 1, "tcp.connect") AB "}\n" EV(2, 1, "tcp.connect") AB "}\n",
+     "t.jsonl:3: tcp.connect: repeats a connection id"},
+    {"line without sent",
+     PHDR EV(1, 1, "smtp.cmd") "\"conn\":2,\"from\":\"a\",\"to\":\"b\",\"line\":\"x\"}\n",
+     "t.jsonl:2: smtp.cmd: lacks the integers"},
+    {"line that is not bytes",
+     PHDR EV(1, 1, "smtp.cmd") "\"conn\":2,\"from\":\"a\",\"to\":\"b\",\"sent\":1,"
+     "\"line\":\"\\u0100\"}\n",
+     "t.jsonl:2: smtp.cmd: lacks the bytes string \"line\""},
+    {"dns without endpoints",
+     PHDR EV(1, 1, "dns.query") "\"conn\":0,\"sent\":1,\"proto\":\"udp\",\"wire\":\"x\"}\n",
+     "t.jsonl:2: dns.query: lacks an endpoint"},
+};
+
+START_TEST(test_rebuilt_bad) {
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_proto_rows); i++) {
+    GError *err = NULL;
+    const char *t = bad_proto_rows[i].text;
+    GByteArray *out = export(t, strlen(t), NULL, NULL, &err);
+    ck_assert_msg(out == NULL && err, "%s: got a pcap, want an error", bad_proto_rows[i].name);
+    ck_assert_msg(strstr(err->message, bad_proto_rows[i].want) != NULL,
+                  "%s: got \"%s\" want \"%s\"", bad_proto_rows[i].name, err->message,
+                  bad_proto_rows[i].want);
+    g_error_free(err);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("trace_pcap");
   TCase *tc = tcase_create("checksum");
@@ -352,6 +550,11 @@ static Suite *suite(void) {
   tc = tcase_create("frames");
   tcase_add_test(tc, test_frames);
   tcase_add_test(tc, test_deterministic);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("protocol detail");
+  tcase_add_test(tc, test_rebuilt);
+  tcase_add_test(tc, test_rebuilt_every_prefix);
+  tcase_add_test(tc, test_rebuilt_bad);
   suite_add_tcase(s, tc);
   tc = tcase_create("bad input");
   tcase_add_test(tc, test_bad);
