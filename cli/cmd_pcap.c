@@ -59,15 +59,14 @@ int cli_cmd_pcap(int argc, char **argv) {
     goto out;
   }
   if (!g_file_set_contents(argv[2], (const char *)out->data, (gssize)out->len, &err) ||
-      (keylog_path &&
-       !g_file_set_contents(keylog_path, keylog->str, (gssize)keylog->len, &err))) {
+      (keylog_path && !g_file_set_contents(keylog_path, keylog->str, (gssize)keylog->len, &err))) {
     fprintf(stderr, "mailsim pcap: %s\n", err->message);
     g_error_free(err);
     goto out;
   }
   if (!quiet) {
-    printf("%s: %" PRIu64 " frames (%" PRIu64 " TCP, %" PRIu64 " UDP, %" PRIu64 " ICMP)\n",
-           argv[2], st.frames, st.tcp, st.udp, st.icmp);
+    printf("%s: %" PRIu64 " frames (%" PRIu64 " TCP, %" PRIu64 " UDP, %" PRIu64 " ICMP)\n", argv[2],
+           st.frames, st.tcp, st.udp, st.icmp);
     if (keylog_path)
       printf("%s: %" PRIu64 " TLS key log lines\n", keylog_path, st.keylog_lines);
     if (st.rebuilt)

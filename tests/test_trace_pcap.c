@@ -24,9 +24,11 @@ static const struct {
     {"rfc1071", {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}, 8, 0, (uint16_t)~0xddf2},
     /* A classic IPv4 header whose checksum field holds b861. */
     {"ipv4 header",
-     {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00,
-      0x01, 0xc0, 0xa8, 0x00, 0xc7},
-     20, 0, 0xb861},
+     {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+      0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7},
+     20,
+     0,
+     0xb861},
     /* An odd length pads with a zero octet: 0102 0300 = 0402. */
     {"odd length", {0x01, 0x02, 0x03}, 3, 0, (uint16_t)~0x0402},
     /* A starting (pseudo-header) sum with carries to fold: ffff + ffff + 0001. */
@@ -50,6 +52,7 @@ END_TEST
 
 /* --- a small trace --------------------------------------------------------- */
 
+/* clang-format off */
 #define HDR                                                                                       \
   "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":1,"                   \
   "\"detail\":\"packets\",\"nodes\":["                                                          \
@@ -94,6 +97,8 @@ static const char trace_text[] =
          "\"size\":60,\"len\":0,\"flags\":\"RA\",\"seq\":1,\"ack\":2,\"win\":0")
     "{\"t\":3000000005,\"id\":8,\"ev\":\"tls.keylog\",\"conn\":1,\"node\":\"a\",\"peer\":\"b\","
     "\"lines\":[\"CLIENT_RANDOM 00 11\",\"EXPORTER_SECRET 00 22\"]}\n";
+
+/* clang-format on */
 
 static GByteArray *export(const char *text, size_t len, GString *keylog, trace_pcap_stats *st,
                           GError **err) {
@@ -175,9 +180,9 @@ START_TEST(test_frames) {
     size_t l4len;
     uint8_t dst_mac_last, src_mac_last;
   } want[] = {
-      {1000, 0x0800, 6, 20, 1, 0},           {3000000001, 0x0800, 6, 28, 1, 0},
-      {3000000002, 0x0800, 17, 11, 1, 0},    {3000000003, 0x0800, 1, 36, 1, 2},
-      {3000000004, 0x86dd, 17, 10, 1, 0},    {3000000005, 0x86dd, 6, 20, 1, 2},
+      {1000, 0x0800, 6, 20, 1, 0},        {3000000001, 0x0800, 6, 28, 1, 0},
+      {3000000002, 0x0800, 17, 11, 1, 0}, {3000000003, 0x0800, 1, 36, 1, 2},
+      {3000000004, 0x86dd, 17, 10, 1, 0}, {3000000005, 0x86dd, 6, 20, 1, 2},
   };
   for (guint i = 0; i < fs->len; i++) {
     frame_view *f = &g_array_index(fs, frame_view, i);
@@ -251,6 +256,7 @@ END_TEST
 #define REC(rest) "{\"t\":5,\"id\":1,\"ev\":\"net.send\",\"node\":\"a\"," rest "}\n"
 #define TCP_OK "\"src\":\"10.0.0.1:1\",\"dst\":\"10.0.1.2:2\",\"proto\":\"tcp\",\"len\":0,"
 
+/* clang-format off */
 static const struct {
   const char *name, *text, *want;
 } bad_rows[] = {
@@ -304,6 +310,8 @@ static const struct {
     {"truncated", HDR "{\"t\":5,\"id\":1,\"ev\":\"net.send\"", "truncated"},
 };
 
+/* clang-format on */
+
 START_TEST(test_bad) {
   for (size_t i = 0; i < G_N_ELEMENTS(bad_rows); i++) {
     GError *err = NULL;
@@ -344,9 +352,9 @@ START_TEST(test_every_prefix) {
 }
 END_TEST
 
-
 /* --- protocol detail: packets rebuilt ------------------------------------- */
 
+/* clang-format off */
 #define PHDR                                                                                      \
   "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":1,"                   \
   "\"detail\":\"protocol\",\"nodes\":["                                                         \
@@ -396,6 +404,8 @@ static const char proto_text[] =
     EV(21, 40000, "tcp.connect") TCPE("a", 5, "10.0.0.1:1027", "10.0.1.2:26") "}\n"
     EV(22, 42000, "tcp.refused") TCPE("a", 5, "10.0.0.1:1027", "10.0.1.2:26") "}\n";
 
+/* clang-format on */
+
 START_TEST(test_rebuilt) {
   GError *err = NULL;
   trace_pcap_stats st;
@@ -421,8 +431,8 @@ START_TEST(test_rebuilt) {
       {18000, 25, 0x11, 0},   /* the server closes first: its FIN */
       {19000, 1025, 0x11, 0}, /* the client's FIN */
       {20000, 25, 0x10, 0},   /* the last ACK */
-      {30000, 1026, 0x02, 0}, {31000, 53, 0x12, 0}, {32000, 1026, 0x10, 0},
-      {32000, 1026, 0x18, 4}, /* length prefix + "ab" */
+      {30000, 1026, 0x02, 0}, {31000, 53, 0x12, 0},
+      {32000, 1026, 0x10, 0}, {32000, 1026, 0x18, 4}, /* length prefix + "ab" */
       {34000, 53, 0x10, 0},   {35000, 1026, 0x14, 0}, /* RST: aborted */
       {40000, 1027, 0x02, 0}, {41000, 26, 0x14, 0},   /* refused */
   };
@@ -437,11 +447,11 @@ START_TEST(test_rebuilt) {
     bool udp = f->ip[9] == 17;
     ck_assert_uint_eq(udp, want[i].flags == 0);
     size_t hl = udp ? 8 : 20;
-    ck_assert_msg(f->l4len - hl == want[i].len, "frame %u: got len %zu want %zu", i,
-                  f->l4len - hl, want[i].len);
+    ck_assert_msg(f->l4len - hl == want[i].len, "frame %u: got len %zu want %zu", i, f->l4len - hl,
+                  want[i].len);
     if (!udp)
-      ck_assert_msg(f->l4[13] == want[i].flags, "frame %u: got flags %02x want %02x", i,
-                    f->l4[13], want[i].flags);
+      ck_assert_msg(f->l4[13] == want[i].flags, "frame %u: got flags %02x want %02x", i, f->l4[13],
+                    want[i].flags);
     ck_assert_uint_eq(trace_pcap_checksum(f->ip, 20, 0), 0);
     ck_assert_msg(trace_pcap_checksum(f->l4, f->l4len, pseudo(f->ip, f->ip[9], f->l4len)) == 0,
                   "frame %u: bad checksum", i);
@@ -506,6 +516,7 @@ START_TEST(test_rebuilt_every_prefix) {
 }
 END_TEST
 
+/* clang-format off */
 static const struct {
   const char *name, *text, *want;
 } bad_proto_rows[] = {
@@ -527,6 +538,8 @@ static const struct {
      PHDR EV(1, 1, "dns.query") "\"conn\":0,\"sent\":1,\"proto\":\"udp\",\"wire\":\"x\"}\n",
      "t.jsonl:2: dns.query: lacks an endpoint"},
 };
+
+/* clang-format on */
 
 START_TEST(test_rebuilt_bad) {
   for (size_t i = 0; i < G_N_ELEMENTS(bad_proto_rows); i++) {

@@ -64,8 +64,8 @@ static void put32le(GByteArray *a, uint32_t v) {
 
 bool trace_pcap__fail(pcap_ctx *c, GError **err, const char *ev, const char *fmt,
                       const char *what) {
-  g_set_error(err, TRACE_READ_ERROR, TRACE_READ_ERROR_RECORD, "%s:%" PRIu64 ": %s: %s %s",
-              c->name, trace_reader_line(c->r), ev, fmt, what);
+  g_set_error(err, TRACE_READ_ERROR, TRACE_READ_ERROR_RECORD, "%s:%" PRIu64 ": %s: %s %s", c->name,
+              trace_reader_line(c->r), ev, fmt, what);
   return false;
 }
 #define fail trace_pcap__fail
@@ -190,7 +190,7 @@ static void mac(uint8_t *p, guint node) {
 /* Appends one frame: Ethernet, IP header for SRC -> DST, then L4 (the
  * transport header and payload, its checksum already in place). */
 void trace_pcap__frame(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
-                  const endpoint *dst, uint8_t proto, const uint8_t *l4, size_t l4len) {
+                       const endpoint *dst, uint8_t proto, const uint8_t *l4, size_t l4len) {
   size_t iplen = src->family == 4 ? 20 : 40;
   size_t len = 14 + iplen + l4len;
   uint64_t tu = t < 0 ? 0 : (uint64_t)t;
@@ -274,12 +274,23 @@ static bool tcp_flags(const char *s, uint8_t *out) {
   uint8_t f = 0;
   for (; *s; s++) {
     switch (*s) {
-    case 'F': f |= 0x01; break;
-    case 'S': f |= 0x02; break;
-    case 'R': f |= 0x04; break;
-    case 'P': f |= 0x08; break;
-    case 'A': f |= 0x10; break;
-    default: return false;
+    case 'F':
+      f |= 0x01;
+      break;
+    case 'S':
+      f |= 0x02;
+      break;
+    case 'R':
+      f |= 0x04;
+      break;
+    case 'P':
+      f |= 0x08;
+      break;
+    case 'A':
+      f |= 0x10;
+      break;
+    default:
+      return false;
     }
   }
   *out = f;
@@ -302,7 +313,8 @@ static bool on_send(pcap_ctx *c, const cJSON *rec, int64_t t, GError **err) {
   if (!node || !ssrc || !sdst || !proto)
     return fail(c, err, ev, "lacks", "one of the text keys \"node\", \"src\", \"dst\", \"proto\"");
   endpoint src, dst;
-  if (!trace_pcap__parse_endpoint(ssrc, &src) || !trace_pcap__parse_endpoint(sdst, &dst) || src.family != dst.family)
+  if (!trace_pcap__parse_endpoint(ssrc, &src) || !trace_pcap__parse_endpoint(sdst, &dst) ||
+      src.family != dst.family)
     return fail(c, err, ev, "has endpoints that are not", "\"addr:port\" of one family");
   guint from = GPOINTER_TO_UINT(g_hash_table_lookup(c->node_index, node));
   if (!from)
@@ -327,8 +339,8 @@ static bool on_send(pcap_ctx *c, const cJSON *rec, int64_t t, GError **err) {
     uint32_t seq, ack, win;
     uint8_t flags;
     const char *fl = trace_get_str(rec, "flags");
-    if (!fl || !tcp_flags(fl, &flags) || !get_u32(rec, "seq", &seq) ||
-        !get_u32(rec, "ack", &ack) || !get_u32(rec, "win", &win)) {
+    if (!fl || !tcp_flags(fl, &flags) || !get_u32(rec, "seq", &seq) || !get_u32(rec, "ack", &ack) ||
+        !get_u32(rec, "win", &win)) {
       ok = fail(c, err, ev, "lacks", "TCP \"flags\" (letters SFRPA), \"seq\", \"ack\", \"win\"");
     } else {
       trace_pcap__tcp(c, t, from - 1, to - 1, &src, &dst, seq, ack, flags, win, pd, plen);

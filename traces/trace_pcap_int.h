@@ -38,13 +38,12 @@ void trace_pcap__frame(trace_pcap__ctx *c, int64_t t, guint from, guint to,
                        const trace_pcap__ep *src, const trace_pcap__ep *dst, uint8_t proto,
                        const uint8_t *l4, size_t l4len);
 /* A TCP segment (flags: FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10). */
-void trace_pcap__tcp(trace_pcap__ctx *c, int64_t t, guint from, guint to,
-                     const trace_pcap__ep *src, const trace_pcap__ep *dst, uint32_t seq,
-                     uint32_t ack, uint8_t flags, uint32_t win, const uint8_t *pd, size_t plen);
+void trace_pcap__tcp(trace_pcap__ctx *c, int64_t t, guint from, guint to, const trace_pcap__ep *src,
+                     const trace_pcap__ep *dst, uint32_t seq, uint32_t ack, uint8_t flags,
+                     uint32_t win, const uint8_t *pd, size_t plen);
 /* A UDP datagram. */
-void trace_pcap__udp(trace_pcap__ctx *c, int64_t t, guint from, guint to,
-                     const trace_pcap__ep *src, const trace_pcap__ep *dst, const uint8_t *pd,
-                     size_t plen);
+void trace_pcap__udp(trace_pcap__ctx *c, int64_t t, guint from, guint to, const trace_pcap__ep *src,
+                     const trace_pcap__ep *dst, const uint8_t *pd, size_t plen);
 /* Reads the rest of a protocol-detail trace and appends its frames
  * (trace_pcap_rebuild.c). */
 bool trace_pcap__rebuild(trace_pcap__ctx *c, GError **err);

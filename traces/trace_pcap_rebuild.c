@@ -112,8 +112,7 @@ static tconn *lookup(rb *b, uint64_t id, int *side) {
   return tc;
 }
 
-static bool get_ep(rb *b, const cJSON *rec, const char *key, ep *e, const char *ev,
-                   GError **err) {
+static bool get_ep(rb *b, const cJSON *rec, const char *key, ep *e, const char *ev, GError **err) {
   const char *s = trace_get_str(rec, key);
   if (!s || !trace_pcap__parse_endpoint(s, e))
     return trace_pcap__fail(b->c, err, ev, "lacks an endpoint (\"addr:port\") at", key);
@@ -329,7 +328,7 @@ static bool on_dns(rb *b, const char *ev, const cJSON *rec, int64_t t, GError **
     guint from = node_of(b, &e[0]);
     guint gw = from < b->c->gateway->len ? g_array_index(b->c->gateway, guint, from) : 0;
     pkt k = {sent, b->order++, from, gw ? gw - 1 : node_of(b, &e[1]), &e[0], &e[1], 0, 0, 0,
-             true, p, n};
+             true, p,          n};
     g_array_append_val(b->pkts, k);
   }
   (void)t;
@@ -390,14 +389,13 @@ static void emit(rb *b, tconn *tc, int64_t t, int x, uint32_t seq, uint32_t ack,
                  const uint8_t *pd, size_t plen) {
   guint from = tc->node[x];
   guint gw = from < b->c->gateway->len ? g_array_index(b->c->gateway, guint, from) : 0;
-  pkt k = {t,   b->order++, from,  gw ? gw - 1 : tc->node[1 - x], &tc->e[x], &tc->e[1 - x], seq,
-           ack, flags,      false, pd, plen};
+  pkt k = {t,         b->order++,    from, gw ? gw - 1 : tc->node[1 - x],
+           &tc->e[x], &tc->e[1 - x], seq,  ack,
+           flags,     false,         pd,   plen};
   g_array_append_val(b->pkts, k);
 }
 
-static uint32_t isn_of(uint64_t id) {
-  return (uint32_t)(id * UINT64_C(0x9e3779b97f4a7c15) >> 32);
-}
+static uint32_t isn_of(uint64_t id) { return (uint32_t)(id * UINT64_C(0x9e3779b97f4a7c15) >> 32); }
 
 static void segments(rb *b, tconn *tc) {
   tc->isn[0] = isn_of(tc->id[0]);
@@ -441,14 +439,13 @@ static void segments(rb *b, tconn *tc) {
       size_t len = w->bytes->len;
       for (size_t off = 0; off < len; off += mss) {
         size_t n = MIN(mss, len - off);
-        emit(b, tc, w->sent, x, tc->isn[x] + 1 + (uint32_t)(w->off + off),
-             ack_of(tc, x, w->sent), F_ACK | (off + n == len ? F_PSH : 0), w->bytes->data + off,
-             n);
+        emit(b, tc, w->sent, x, tc->isn[x] + 1 + (uint32_t)(w->off + off), ack_of(tc, x, w->sent),
+             F_ACK | (off + n == len ? F_PSH : 0), w->bytes->data + off, n);
       }
       /* The receiver's ACK, unless data it wrote at that instant carries it. */
       if (len && !writes_at(tc, y, w->t_last))
-        emit(b, tc, w->t_last, y, seq_of(tc, y, w->t_last), ack_of(tc, y, w->t_last), F_ACK,
-             NULL, 0);
+        emit(b, tc, w->t_last, y, seq_of(tc, y, w->t_last), ack_of(tc, y, w->t_last), F_ACK, NULL,
+             0);
     }
   }
   if (tc->fin_sent[0] != INT64_MAX) {
@@ -483,9 +480,12 @@ static gint pkt_cmp(gconstpointer a, gconstpointer b) {
 }
 
 bool trace_pcap__rebuild(trace_pcap__ctx *c, GError **err) {
-  rb b = {c, g_hash_table_new(g_int64_hash, g_int64_equal),
-          g_ptr_array_new_with_free_func(tconn_free), g_array_new(FALSE, FALSE, sizeof(pkt)),
-          g_ptr_array_new(), 0};
+  rb b = {c,
+          g_hash_table_new(g_int64_hash, g_int64_equal),
+          g_ptr_array_new_with_free_func(tconn_free),
+          g_array_new(FALSE, FALSE, sizeof(pkt)),
+          g_ptr_array_new(),
+          0};
   g_array_set_size(c->ip_id, c->ip_id->len + 1); /* a slot for addresses of no node */
   c->st.rebuilt = true;
   bool ok = true;
