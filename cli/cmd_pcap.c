@@ -68,12 +68,14 @@ int cli_cmd_pcap(int argc, char **argv) {
     printf("%s: %" PRIu64 " frames (%" PRIu64 " TCP, %" PRIu64 " UDP, %" PRIu64 " ICMP)\n", argv[2],
            st.frames, st.tcp, st.udp, st.icmp);
     if (keylog_path)
-      printf("%s: %" PRIu64 " TLS key log lines\n", keylog_path, st.keylog_lines);
+      printf("%s: %" PRIu64 " TLS key log lines%s\n", keylog_path, st.keylog_lines,
+             st.rebuilt ? " (a trace at protocol detail records no TLS secrets)" : "");
     if (st.rebuilt)
-      printf("rebuilt from a trace at protocol detail: modelled segment timing; %" PRIu64
-             " TLS sessions shown up to STARTTLS only (%" PRIu64
-             " lines inside TLS), message bodies not recorded; for the real packets record "
-             "with --detail packets\n",
+      printf("rebuilt from a trace at protocol detail: segment timing partly modelled, message "
+             "bodies not recorded; for the real packets run with --detail packets\n");
+    if (st.tls_sessions_hidden)
+      printf("%" PRIu64 " TLS sessions shown up to STARTTLS only (%" PRIu64
+             " recorded lines went inside TLS)\n",
              st.tls_sessions_hidden, st.tls_lines_hidden);
     if (st.dns_without_wire)
       printf("%" PRIu64 " DNS records without \"wire\" (an older trace): not shown\n",
