@@ -8,6 +8,7 @@ and at protocol detail, exports OUT.pcap (and at packet detail its key
 log), then:
   - tshark dissects SMTP, DNS, IMAP, POP3 and TLS in it, and decrypts TLS
     with the key log (SMTP, IMAP and POP3 inside TLS, the message as IMF);
+  - every IPv4, TCP and UDP checksum verifies (tshark's checks on);
   - no frame is malformed or carries an expert item at warning or error
     level, with and without the key log (SMTP AUTH decoding on, as a
     Wireshark user would set it; off, Wireshark warns that it is off);
@@ -183,7 +184,15 @@ def variant(mailsim, tmp, scenario, name, detail, tls):
         check(n > 0, "%s: no %s frame" % (name, proto_name))
         print("  %-5s frames: %d" % (proto_name, n))
     bad_flt = "_ws.malformed || _ws.expert.severity >= warning"
-    n = count(pcap, bad_flt, "-o", "smtp.decryption:TRUE")
+    ck = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+          "-o", "udp.check_checksum:TRUE"]
+    n = count(pcap, "ip.checksum.status == 0 || tcp.checksum.status == 0 || "
+              "udp.checksum.status == 0", *ck)
+    check(n == 0, "%s: %d frames with a bad checksum" % (name, n))
+    n = count(pcap, "ip.checksum.status == 1 && (tcp.checksum.status == 1 || "
+              "udp.checksum.status == 1)", *ck)
+    check(n == count(pcap, "ip"), "%s: only %d frames with verified checksums" % (name, n))
+    n = count(pcap, bad_flt, "-o", "smtp.decryption:TRUE", *ck)
     check(n == 0, "%s: %d malformed or expert>=warning frames" % (name, n))
     if tls:
         n = count(pcap, bad_flt)
