@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "cmd_export.h"
 #include "cmd_serve.h"
+#include "cmd_pcap.h"
 #include "cmd_spf.h"
 #include "cmd_stats.h"
 #include "cmd_sweep.h"
@@ -25,6 +26,7 @@ static const struct {
     {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},
     {"export", cli_cmd_export, "export TRACE --eml DIR | --mbox FILE [--mailbox ADDR]  stored messages"},
     {"sweep", cli_cmd_sweep, "sweep SCENARIO --set PATH=V1,V2 [--seeds 1-50] [-j N] [--csv FILE]  parameter grid x seeds"},
+    {"pcap", cli_cmd_pcap, "pcap TRACE OUT.pcap [--keylog FILE]  packets for Wireshark/tshark"},
     {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
     {"serve", cli_cmd_serve, "serve SCENARIO [--listen ADDR:PORT=HOST:PORT]... [--speed X] [--ca-out FILE]  live mode: real clients"},
     {"replay", cli_cmd_replay, "replay JOURNAL [--trace FILE]  a live session again, from its journal"},

@@ -37,8 +37,8 @@ static void udp_recv(void *user, sim_udp_sock *s, const sim_addr *from, uint16_t
                      const uint8_t *buf, size_t len) {
   dns_auth *a = user;
   sim_world *w = host_world(a->h);
-  dns_trace_packet(w, "dns.query", 0, from, host_node(a->h), sim_udp_sent_time(s), false, buf,
-                   len);
+  dns_trace_packet(w, "dns.query", 0, from, port, host_node(a->h), NULL, sim_udp_port(s),
+                   sim_udp_sent_time(s), false, buf, len);
   GByteArray *out = g_byte_array_new();
   answer(a, buf, len, false, out);
   if (out->len)
@@ -68,7 +68,8 @@ static void tcp_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len
     /* ts->rx_off is where this message's length prefix began. */
     sim_time sent = sim_tcp_peer_write_time(c, ts->rx_off);
     dns_trace_packet(host_world(a->h), "dns.query", sim_tcp_id(c), sim_tcp_remote_addr(c),
-                     host_node(a->h), sent, true, p, n);
+                     sim_tcp_remote_port(c), host_node(a->h), sim_tcp_local_addr(c),
+                     sim_tcp_local_port(c), sent, true, p, n);
     ts->rx_off += 2 + n;
     GByteArray *out = g_byte_array_new();
     answer(a, p, n, true, out);

@@ -55,8 +55,8 @@ static void udp_recv(void *user, sim_udp_sock *s, const sim_addr *from, uint16_t
                      const uint8_t *buf, size_t len) {
   act *a = user;
   dns_driver *d = a->d;
-  dns_trace_packet(host_world(d->h), "dns.response", 0, from, host_node(d->h),
-                   sim_udp_sent_time(s), false, buf, len);
+  dns_trace_packet(host_world(d->h), "dns.response", 0, from, port, host_node(d->h), NULL,
+                   sim_udp_port(s), sim_udp_sent_time(s), false, buf, len);
   char text[SIM_ADDR_BUFSZ];
   dns_res_on_udp(d->res, a->id, sim_addr_format(from, text), port, buf, len, host_now(d->h));
   pump(d);
@@ -89,7 +89,8 @@ static void tcp_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len
     gsize n;
     const uint8_t *p = g_bytes_get_data(m, &n);
     dns_trace_packet(host_world(d->h), "dns.response", sim_tcp_id(c), sim_tcp_remote_addr(c),
-                     host_node(d->h), sim_tcp_peer_write_time(c, 0), true, p, n);
+                     sim_tcp_remote_port(c), host_node(d->h), sim_tcp_local_addr(c),
+                     sim_tcp_local_port(c), sim_tcp_peer_write_time(c, 0), true, p, n);
     a->answered = true;
     g_bytes_unref(m);
   }

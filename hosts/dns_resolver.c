@@ -111,8 +111,8 @@ static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const si
 static void udp_recv(void *user, sim_udp_sock *s, const sim_addr *from, uint16_t port,
                      const uint8_t *buf, size_t len) {
   dns_resolver *r = user;
-  dns_trace_packet(host_world(r->h), "dns.query", 0, from, host_node(r->h), sim_udp_sent_time(s),
-                   false, buf, len);
+  dns_trace_packet(host_world(r->h), "dns.query", 0, from, port, host_node(r->h), NULL,
+                   sim_udp_port(s), sim_udp_sent_time(s), false, buf, len);
   take_query(r, buf, len, from, port, NULL);
 }
 
@@ -128,7 +128,8 @@ static void tcp_data(void *u, sim_tcp_conn *c, const uint8_t *buf, size_t len) {
     gsize n;
     const uint8_t *p = g_bytes_get_data(m, &n);
     dns_trace_packet(host_world(tc->r->h), "dns.query", sim_tcp_id(c), sim_tcp_remote_addr(c),
-                     host_node(tc->r->h), sim_tcp_peer_write_time(c, tc->rx_off), true, p, n);
+                     sim_tcp_remote_port(c), host_node(tc->r->h), sim_tcp_local_addr(c),
+                     sim_tcp_local_port(c), sim_tcp_peer_write_time(c, tc->rx_off), true, p, n);
     tc->rx_off += 2 + n;
     take_query(tc->r, p, n, sim_tcp_remote_addr(c), sim_tcp_remote_port(c), tc);
     g_bytes_unref(m);

@@ -3,9 +3,17 @@
 
 #include "dns_wire.h"
 
+/* "addr:port", IPv6 in brackets (traces/FORMAT.md, Endpoints). */
+static const char *endpoint(const sim_addr *a, uint16_t port, char *buf) {
+  char ab[SIM_ADDR_BUFSZ];
+  sim_addr_format(a, ab);
+  g_snprintf(buf, SIM_ADDR_BUFSZ + 8, a->family == 6 ? "[%s]:%u" : "%s:%u", ab, port);
+  return buf;
+}
+
 void dns_trace_packet(sim_world *w, const char *ev, uint64_t conn, const sim_addr *from,
-                      const sim_node *to, sim_time sent, bool tcp, const uint8_t *pkt,
-                      size_t len) {
+                      uint16_t from_port, const sim_node *to, const sim_addr *to_addr,
+                      uint16_t to_port, sim_time sent, bool tcp, const uint8_t *pkt, size_t len) {
   trace_writer *tw = sim_world_trace(w, SIM_DETAIL_PROTOCOL);
   if (!tw)
     return;
@@ -48,5 +56,12 @@ void dns_trace_packet(sim_world *w, const char *ev, uint64_t conn, const sim_add
     g_string_free(s, TRUE);
   }
   dns_msg_clear(&m);
+  if (!to_addr)
+    to_addr = sim_node_addr(to, from->family);
+  char ep[SIM_ADDR_BUFSZ + 8];
+  trace_key_str(tw, "src", endpoint(from, from_port, ep));
+  if (to_addr)
+    trace_key_str(tw, "dst", endpoint(to_addr, to_port, ep));
+  trace_key_bytes(tw, "wire", pkt, len);
   trace_end(tw);
 }

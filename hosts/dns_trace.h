@@ -5,6 +5,7 @@
  *   dns.query    {"conn","from","to","sent","proto","qid","qname","qtype"}
  *   dns.response {"conn","from","to","sent","proto","qid","qname","qtype",
  *                 "rcode","aa","tc","answers":[presentation text...]}
+ * both followed by "src", "dst", "wire".
  * "conn" is the receiving end's TCP connection id, 0 over UDP. A packet
  * that does not decode gets "error" (the decoder's error name) instead of
  * the message keys.
@@ -17,11 +18,15 @@
 
 #include "sim_net.h"
 
-/* Writes one record (ev "dns.query" or "dns.response") for PKT. FROM is the
- * sender's address (named by its node when it has one), TO the receiving
- * node. */
+/* Writes one record (ev "dns.query" or "dns.response") for PKT. FROM and
+ * FROM_PORT are the sender's address and port (named by its node when it
+ * has one), TO the receiving node, TO_ADDR (NULL: TO's first address of
+ * FROM's family) and TO_PORT where the packet arrived. After the keys above
+ * come "src" and "dst" (the packet's endpoints, "addr:port") and "wire"
+ * (bytes: the DNS message itself, without the TCP length prefix), so that
+ * `mailsim pcap` can rebuild the packet. */
 void dns_trace_packet(sim_world *w, const char *ev, uint64_t conn, const sim_addr *from,
-                      const sim_node *to, sim_time sent, bool tcp, const uint8_t *pkt,
-                      size_t len);
+                      uint16_t from_port, const sim_node *to, const sim_addr *to_addr,
+                      uint16_t to_port, sim_time sent, bool tcp, const uint8_t *pkt, size_t len);
 
 #endif

@@ -132,7 +132,29 @@ static void feed_lines(session *s, const uint8_t *buf, size_t len) {
   }
 }
 
+/* Packet detail: the client's secrets as key log lines, so `mailsim pcap
+ * --keylog` can let Wireshark decrypt the session's real TLS records. */
+static void trace_keylog(session *s) {
+  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PACKETS);
+  if (!tw || tls_conn_get_role(s->tls) != TLS_CONN_CLIENT)
+    return;
+  trace_event_begin(tw, host_now(s->h), "tls.keylog");
+  trace_key_uint(tw, "conn", s->conn_id);
+  trace_key_str(tw, "node", host_name(s->h));
+  trace_key_str(tw, "peer", s->peer);
+  trace_arr_begin(tw, "lines");
+  char **lines = g_strsplit(tls_conn_keylog(s->tls), "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (**l)
+      trace_key_str(tw, NULL, *l);
+  g_strfreev(lines);
+  trace_arr_end(tw);
+  trace_end(tw);
+}
+
 static void trace_tls(session *s, const tls_conn_event *ev) {
+  if (ev->type == TLS_CONN_EV_ESTABLISHED)
+    trace_keylog(s);
   trace_writer *tw = host_trace(s->h, SIM_DETAIL_PROTOCOL);
   if (!tw || ev->type == TLS_CONN_EV_CLOSED)
     return;

@@ -597,6 +597,10 @@ static void trace_pkt(sim_net *net, const char *ev, const sim_node *n, const sim
     trace_key_uint(tw, "link", p->link->index);
   if (reason)
     trace_key_str(tw, "reason", reason);
+  /* The payload, once per packet: on its first hop (what a capture on the
+   * sender's interface sees; mailsim pcap rebuilds packets from it). */
+  if (next && p->len && sim_net_node_by_addr(net, &p->src) == n)
+    trace_key_bytes(tw, "payload", p->data, p->len);
   trace_end(tw);
 }
 

@@ -258,6 +258,51 @@ static const struct {
   const char *want_sni;
 } alt_names[] = {{ALT_NAME, ALT_NAME}, {"192.0.2.25", ""}, {"MX.EXAMPLE", "MX.EXAMPLE"}};
 
+/* The key log (tls_conn_keylog): empty before any secret; after a TLS 1.3
+ * handshake both ends hold the same five NSS key log lines (RFC 8446 §7.1
+ * secrets, one client random), each "LABEL <64 hex> <96 hex>" (SHA-384). */
+START_TEST(keylog_lines) {
+  session s;
+  session_start(&s, 1, SERVER_NAME, NULL, NULL, NULL);
+  ck_assert_str_eq(tls_conn_keylog(s.srv), "");
+  ck_assert_int_eq(tls_conn_get_role(s.cli), TLS_CONN_CLIENT);
+  ck_assert_int_eq(tls_conn_get_role(s.srv), TLS_CONN_SERVER);
+  fixture_pump(s.cli, s.srv, 0, 0, s.transcript);
+  const char *ck = tls_conn_keylog(s.cli);
+  /* The same lines at both ends (each end derives them in its own order). */
+  char **a = g_strsplit(ck, "\n", -1), **b = g_strsplit(tls_conn_keylog(s.srv), "\n", -1);
+  ck_assert_uint_eq(g_strv_length(a), g_strv_length(b));
+  for (char **l = a; *l; l++)
+    ck_assert_msg(g_strv_contains((const char *const *)b, *l), "server lacks %s", *l);
+  g_strfreev(a);
+  g_strfreev(b);
+  static const char *const labels[] = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+                                       "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+                                       "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"};
+  char **lines = g_strsplit(ck, "\n", -1);
+  ck_assert_uint_eq(g_strv_length(lines), G_N_ELEMENTS(labels) + 1); /* ends in LF */
+  ck_assert_str_eq(lines[G_N_ELEMENTS(labels)], "");
+  char *random = NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS(labels); i++) {
+    char **f = g_strsplit(lines[i], " ", -1);
+    ck_assert_uint_eq(g_strv_length(f), 3);
+    bool known = false;
+    for (size_t k = 0; k < G_N_ELEMENTS(labels); k++)
+      known = known || strcmp(f[0], labels[k]) == 0;
+    ck_assert_msg(known, "got label %s", f[0]);
+    ck_assert_uint_eq(strlen(f[1]), 64);
+    ck_assert_uint_eq(strlen(f[2]), 96);
+    if (!random)
+      random = g_strdup(f[1]);
+    ck_assert_str_eq(f[1], random);
+    g_strfreev(f);
+  }
+  g_free(random);
+  g_strfreev(lines);
+  session_end(&s);
+}
+END_TEST
+
 START_TEST(handshake_alt_names) {
   session s;
   session_start(&s, 1, alt_names[_i].name, NULL, NULL, NULL);
@@ -775,6 +820,7 @@ static Suite *tls_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("handshake");
   tcase_add_test(tc, handshake_tls13);
+  tcase_add_test(tc, keylog_lines);
   tcase_add_loop_test(tc, handshake_alt_names, 0, G_N_ELEMENTS(alt_names));
   tcase_add_test(tc, trace_hook);
   tcase_add_test(tc, close_in_handshake);

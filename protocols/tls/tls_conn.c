@@ -54,6 +54,7 @@ struct tls_conn {
   size_t ev_next;
   GPtrArray *strings; /* owned strings the events point to */
   char *server_name;  /* client: as given, or NULL */
+  GString *keylog;    /* NSS key log lines (tls_conn_keylog) */
 };
 
 static const char *const role_names[] = {"client", "server"};
@@ -128,6 +129,15 @@ static bool set_err(char **err, const char *msg) {
   return false;
 }
 
+/* OpenSSL hands each secret as one key log line, without its LF. */
+static void keylog_cb(const SSL *ssl, const char *line) {
+  tls_conn *c = SSL_get_app_data(ssl);
+  if (c == NULL)
+    return;
+  g_string_append(c->keylog, line);
+  g_string_append_c(c->keylog, '\n');
+}
+
 tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char **err) {
   g_assert(rand != NULL && cfg != NULL);
   g_assert(cfg->role == TLS_CONN_CLIENT || cfg->role == TLS_CONN_SERVER);
@@ -149,6 +159,7 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
   SSL_CTX_set_options(sc, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
   CHECK(SSL_CTX_set_num_tickets(sc, 0));
   SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_keylog_callback(sc, keylog_cb);
   if (cfg->cred != NULL) {
     size_t len;
     const uint8_t *der = tls_cred_cert_der(cfg->cred, &len);
@@ -426,6 +437,8 @@ tls_conn *tls_conn_new(tls_conn_ctx *ctx, const char *server_name,
   ERR_clear_error();
   c->ssl = SSL_new(ctx->ssl_ctx);
   CHECK(c->ssl != NULL);
+  c->keylog = g_string_new(NULL);
+  SSL_set_app_data(c->ssl, c);
   c->rbio = BIO_new(BIO_s_mem());
   c->wbio = BIO_new(BIO_s_mem());
   CHECK(c->rbio != NULL && c->wbio != NULL);
@@ -466,6 +479,7 @@ void tls_conn_free(tls_conn *c) {
   g_array_unref(c->events);
   g_ptr_array_unref(c->strings);
   g_free(c->server_name);
+  g_string_free(c->keylog, TRUE);
   g_free(c);
 }
 
@@ -545,4 +559,6 @@ void tls_conn_close(tls_conn *c, int64_t now) {
 }
 
 tls_conn_state tls_conn_get_state(const tls_conn *c) { return c->state; }
+tls_conn_role tls_conn_get_role(const tls_conn *c) { return c->ctx->role; }
+const char *tls_conn_keylog(const tls_conn *c) { return c->keylog->str; }
 uint64_t tls_conn_random_drawn(const tls_conn *c) { return c->stream.drawn; }

@@ -177,6 +177,13 @@ bool tls_conn_next_event(tls_conn *c, tls_conn_event *ev);
 void tls_conn_close(tls_conn *c, int64_t now);
 
 tls_conn_state tls_conn_get_state(const tls_conn *c);
+tls_conn_role tls_conn_get_role(const tls_conn *c);
+/* The secrets of this session so far in the NSS key log format
+ * (SSLKEYLOGFILE: "LABEL CLIENT_RANDOM SECRET" lines, each ending in LF;
+ * complete once ESTABLISHED), borrowed, valid until the next call on C.
+ * For exporting simulated captures to Wireshark; "" before any secret.
+ * Collected through SSL_CTX_set_keylog_callback. */
+const char *tls_conn_keylog(const tls_conn *c);
 /* Total bytes drawn from the connection's random stream (tests). */
 uint64_t tls_conn_random_drawn(const tls_conn *c);
 
