@@ -82,6 +82,9 @@ bool mailbox_host_set_sieve(mailbox_host *m, const char *user, const char *scrip
 
 /* The store (borrowed): tests and the end-of-run summary read it. */
 mailstore *mailbox_host_store(mailbox_host *m);
+/* A fault (issue 10): while FULL, USER's account takes nothing more, as if
+ * over quota (452 4.2.2 at RCPT and at the end of DATA). */
+void mailbox_host_set_full(mailbox_host *m, const char *user, bool full);
 /* Messages stored by delivery so far (one per recipient). */
 uint64_t mailbox_host_delivered(const mailbox_host *m);
 

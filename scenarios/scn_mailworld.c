@@ -20,6 +20,8 @@ struct scn_mailworld {
   GPtrArray *signers;   /* mta_dkim*: freed before the MTAs */
   GPtrArray *mailboxes; /* mailbox_host* */
   GPtrArray *muas;      /* mua* or NULL, by host index */
+  /* borrowed, by host index (NULL: none) */
+  GPtrArray *mta_of, *mbox_of, *tls_of;
 };
 
 static const scn_host *cfg_host(const scn_config *c, const char *name) {
@@ -45,8 +47,8 @@ static tls_host *make_tls(scn_mailworld *mw, const scn_host *h, host *ho) {
   return th;
 }
 
-static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
-                      tls_host *th, dns_client *dns) {
+static mta_host *start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
+                           tls_host *th, dns_client *dns) {
   mta_host_config cfg;
   mta_host_config_init(&cfg);
   cfg.hostname = h->mta.hostname ? h->mta.hostname : h->name;
@@ -59,6 +61,7 @@ static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h,
   cfg.retry_profile = h->mta.retry;
   cfg.smarthost = h->mta.smarthost;
   cfg.epoch_unix = c->epoch_unix;
+  cfg.tls_policy = h->mta.tls_encrypt ? MTA_TLS_ENCRYPT : MTA_TLS_MAY;
   mta_host *mta = mta_host_new(ho, &cfg, mw->users, th, dns);
   g_ptr_array_add(mw->mtas, mta);
   if (h->mta.dkim_domain) {
@@ -82,17 +85,20 @@ static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h,
       fc.greylist_cfg.delay = h->mta.greylist_delay;
     g_ptr_array_add(mw->filters, mx_filters_new(ho, mta, dns, &fc));
   }
+  return mta;
 }
 
-static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
-                          tls_host *th) {
+static mailbox_host *start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host *h,
+                                   host *ho, tls_host *th) {
   mailbox_host_config cfg;
   mailbox_host_config_init(&cfg);
   cfg.quota_bytes = h->mailbox.quota;
   cfg.imap = h->mailbox.imap;
   cfg.pop3 = h->mailbox.pop3;
   cfg.epoch_unix = c->epoch_unix;
-  g_ptr_array_add(mw->mailboxes, mailbox_host_new(ho, &cfg, mw->users, th));
+  mailbox_host *mb = mailbox_host_new(ho, &cfg, mw->users, th);
+  g_ptr_array_add(mw->mailboxes, mb);
+  return mb;
 }
 
 static mua *start_mua(const scn_config *c, const scn_host *h, host *ho, tls_host *th,
@@ -168,6 +174,9 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   mw->signers = g_ptr_array_new_with_free_func((GDestroyNotify)mta_dkim_free);
   mw->mailboxes = g_ptr_array_new_with_free_func((GDestroyNotify)mailbox_host_free);
   mw->muas = g_ptr_array_new_with_free_func((GDestroyNotify)mua_free);
+  mw->mta_of = g_ptr_array_new();
+  mw->mbox_of = g_ptr_array_new();
+  mw->tls_of = g_ptr_array_new();
   bool any = false;
   for (guint i = 0; i < c->hosts->len; i++)
     any |= is_mail_role(g_array_index(c->hosts, scn_host, i).role);
@@ -176,18 +185,24 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   for (guint i = 0; i < c->hosts->len; i++) {
     const scn_host *h = &g_array_index(c->hosts, scn_host, i);
     mua *m = NULL;
+    mta_host *mta = NULL;
+    mailbox_host *mb = NULL;
+    tls_host *th = NULL;
     if (is_mail_role(h->role)) {
       /* "tls": false — no certificates, no STARTTLS offered or asked for. */
-      tls_host *th = c->tls ? make_tls(mw, h, hosts[i]) : NULL;
+      th = c->tls ? make_tls(mw, h, hosts[i]) : NULL;
       dns_client *dc = scn_dns_client(dns, (int)i);
       if (!strcmp(h->role, "mta"))
-        start_mta(mw, c, h, hosts[i], th, dc);
+        mta = start_mta(mw, c, h, hosts[i], th, dc);
       else if (!strcmp(h->role, "mailbox"))
-        start_mailbox(mw, c, h, hosts[i], th);
+        mb = start_mailbox(mw, c, h, hosts[i], th);
       else
         m = start_mua(c, h, hosts[i], th, dc);
     }
     g_ptr_array_add(mw->muas, m);
+    g_ptr_array_add(mw->mta_of, mta);
+    g_ptr_array_add(mw->mbox_of, mb);
+    g_ptr_array_add(mw->tls_of, th);
   }
   send_messages(mw, c);
   return mw;
@@ -196,6 +211,9 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
 void scn_mailworld_free(scn_mailworld *mw) {
   if (!mw)
     return;
+  g_ptr_array_unref(mw->mta_of);
+  g_ptr_array_unref(mw->mbox_of);
+  g_ptr_array_unref(mw->tls_of);
   g_ptr_array_unref(mw->muas);
   g_ptr_array_unref(mw->mailboxes);
   g_ptr_array_unref(mw->filters);
@@ -208,6 +226,12 @@ void scn_mailworld_free(scn_mailworld *mw) {
 }
 
 bool scn_mailworld_any(const scn_mailworld *mw) { return mw->tls != NULL; }
+
+struct mta_host *scn_mailworld_mta(scn_mailworld *mw, int i) { return mw->mta_of->pdata[i]; }
+struct mailbox_host *scn_mailworld_mailbox(scn_mailworld *mw, int i) {
+  return mw->mbox_of->pdata[i];
+}
+struct tls_host *scn_mailworld_tls(scn_mailworld *mw, int i) { return mw->tls_of->pdata[i]; }
 
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations) {
   memset(t, 0, sizeof *t);
