@@ -351,7 +351,9 @@ static void srv_tls(void *owner, session *s, const tls_conn_event *ev) {
     c->tls_info = g_strdup_printf("%s %s", ev->version, ev->cipher);
     smtp_srv_tls_started(c->srv, host_now(c->m->h));
   } else if (ev->type == TLS_CONN_EV_FAILED) {
-    session_abort(s);
+    /* Send the alert (tls_conn.h: after FAILED, the pending ciphertext),
+     * then close: the client learns why (RFC 8446 §6.2). */
+    session_close(s);
   }
 }
 
