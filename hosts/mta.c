@@ -594,6 +594,14 @@ static void forget_queue(mta_host *m) {
 }
 #endif
 
+bool mta_host_test_forgets_queue(void) {
+#ifdef MTA_TEST_FORGET_QUEUE_ON_CRASH
+  return true;
+#else
+  return false;
+#endif
+}
+
 static void on_crash(void *user, bool crashed) {
   mta_host *m = user;
   if (crashed) {

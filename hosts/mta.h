@@ -228,6 +228,10 @@ size_t mta_host_memory(const mta_host *m);
  * crashes: the account is kept by the simulator, outside the machine. */
 size_t mta_host_check(const mta_host *m, GPtrArray *violations);
 
+/* True in a TEST-ONLY build made with -Dtest_forget_queue_on_crash=true
+ * (the MTA erases its queue at every crash). */
+bool mta_host_test_forgets_queue(void);
+
 /* The configured hostname (borrowed). */
 const char *mta_host_name(const mta_host *m);
 

@@ -13,6 +13,7 @@
  * stored at 60.866 s. */
 #include <string.h>
 
+#include "mta.h"
 #include "scn.h"
 #include "scn_world.h"
 #include "testutil.h"
@@ -504,6 +505,37 @@ START_TEST(api_builds_faults) {
 }
 END_TEST
 
+/* scenarios/faults/relay-crash.json: mx1 crashes holding a queued message.
+ * A normal build keeps it (delivered at 50 min, no violation); the
+ * TEST-ONLY build (-Dtest_forget_queue_on_crash=true) loses it, and the end
+ * record says so. */
+START_TEST(relay_crash_keeps_the_queue) {
+  char *path = testutil_src_path("scenarios/faults/relay-crash.json");
+  GError *err = NULL;
+  scn_config *c = scn_load(path, &err);
+  ck_assert_msg(c, "%s", err ? err->message : "");
+  trace_writer *tw = trace_writer_new_memory();
+  scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_MESSAGES);
+  bool ok = scn_world_run(sw);
+  scn_world_free(sw);
+  const char *text = trace_writer_peek_memory(tw)->str;
+  const char *end = strstr(text, "\"ev\":\"end\"");
+  ck_assert(end);
+  if (mta_host_test_forgets_queue()) {
+    ck_assert(!ok);
+    ck_assert(strstr(end, "\"violations\":[]") == NULL);
+    ck_assert(strstr(end, "\"delivered\":0") != NULL);
+  } else {
+    ck_assert(ok);
+    ck_assert(strstr(end, "\"violations\":[]") != NULL);
+    ck_assert(strstr(text, "{\"t\":3000015048368,\"id\":15,\"ev\":\"msg.deliver\"") != NULL);
+  }
+  trace_writer_free(tw);
+  scn_config_free(c);
+  g_free(path);
+}
+END_TEST
+
 static Suite *faults_suite(void) {
   Suite *s = suite_create("scn_fault");
   TCase *tc = tcase_create("outcomes");
@@ -511,6 +543,7 @@ static Suite *faults_suite(void) {
   tcase_add_loop_test(tc, fault_outcome, 0, G_N_ELEMENTS(rows));
   tcase_add_test(tc, faults_replay_identically);
   tcase_add_test(tc, api_builds_faults);
+  tcase_add_test(tc, relay_crash_keeps_the_queue);
   suite_add_tcase(s, tc);
   tc = tcase_create("loader");
   tcase_add_loop_test(tc, loader_error, 0, G_N_ELEMENTS(err_rows));
