@@ -262,6 +262,12 @@ START_TEST(fault_outcome) {
   outcome o;
   run(w->faults, w->policy, w->ev, &o, NULL);
   const cJSON *viol = cJSON_GetObjectItemCaseSensitive(o.end, "violations");
+  if (!strcmp(w->name, "crash") && mta_host_test_forgets_queue()) {
+    /* the TEST-ONLY build loses mx1's queue: the checker must say so */
+    ck_assert_msg(cJSON_GetArraySize(viol) == 1, "crash: want the loss reported");
+    outcome_clear(&o);
+    return;
+  }
   ck_assert_msg(cJSON_IsArray(viol) && cJSON_GetArraySize(viol) == 0, "%s: violations", w->name);
   ck_assert_msg(o.first_defer == w->first_defer, "%s: first defer at %" G_GINT64_FORMAT
                 ", want %" G_GINT64_FORMAT, w->name, o.first_defer, w->first_defer);
