@@ -14,8 +14,8 @@
 #include "scn.h"
 
 static const char *const kind_names[SCN_FAULT_COUNT] = {
-    "link_down", "crash",        "partition",     "latency", "loss",        "disk_full", "dns",
-    "dns_mx",    "smtp_reply",   "tarpit",        "cut_after_dot", "tls", "mailbox_full"};
+    "link_down", "crash",      "partition", "latency",       "loss", "disk_full",   "dns",
+    "dns_mx",    "smtp_reply", "tarpit",    "cut_after_dot", "tls",  "mailbox_full"};
 
 const char *scn_fault_kind_name(scn_fault_kind k) {
   g_assert((unsigned)k < SCN_FAULT_COUNT);
@@ -169,7 +169,8 @@ static void check_dns(scn_json_ctx *x, const scn_config *c, const scn_fault *f, 
 
 static void check_reply(scn_json_ctx *x, const scn_fault *f, const char *path) {
   if (f->reply_code < 400 || f->reply_code > 599)
-    scn_json_fail(x, path, "\"reply\": expected a 4xx or 5xx reply like \"451 4.3.0 Try again later\"");
+    scn_json_fail(x, path,
+                  "\"reply\": expected a 4xx or 5xx reply like \"451 4.3.0 Try again later\"");
   else if (f->reply_esc && f->reply_esc[0] - '0' != f->reply_code / 100)
     scn_json_fail(x, path, "\"reply\": the enhanced status code %s does not match the reply %d",
                   f->reply_esc, f->reply_code);
@@ -254,8 +255,10 @@ static void check(scn_json_ctx *x, const scn_config *c, const scn_fault *f, cons
   case SCN_FAULT_TLS: {
     const scn_host *h = want_host(x, c, f, path, NULL);
     if (h && strcmp(h->role, "mta") != 0 && strcmp(h->role, "mailbox") != 0)
-      scn_json_fail(x, path, "\"host\": host \"%s\" has role \"%s\" (expected an \"mta\" or "
-                    "\"mailbox\" host)", f->target, h->role);
+      scn_json_fail(x, path,
+                    "\"host\": host \"%s\" has role \"%s\" (expected an \"mta\" or "
+                    "\"mailbox\" host)",
+                    f->target, h->role);
     else if (h && !c->tls)
       scn_json_fail(x, path, "a TLS fault needs TLS (the scenario has \"tls\": false)");
     break;
@@ -352,7 +355,7 @@ static bool get_qtype(const jctx *j, uint16_t *out) {
   static const struct {
     const char *n;
     uint16_t v;
-  } types[] = {{"A", 1},   {"NS", 2},  {"CNAME", 5}, {"SOA", 6}, {"PTR", 12},
+  } types[] = {{"A", 1},   {"NS", 2},   {"CNAME", 5}, {"SOA", 6}, {"PTR", 12},
                {"MX", 15}, {"TXT", 16}, {"AAAA", 28}, {"SRV", 33}};
   bool found = false;
   for (size_t i = 0; i < G_N_ELEMENTS(types); i++)
@@ -361,8 +364,10 @@ static bool get_qtype(const jctx *j, uint16_t *out) {
       found = true;
     }
   if (!found)
-    scn_json_fail(j->x, j->path, "\"type\": unknown record type \"%s\" (expected A, AAAA, MX, "
-                  "TXT, NS, CNAME, SOA, PTR or SRV)", t);
+    scn_json_fail(j->x, j->path,
+                  "\"type\": unknown record type \"%s\" (expected A, AAAA, MX, "
+                  "TXT, NS, CNAME, SOA, PTR or SRV)",
+                  t);
   g_free(t);
   return scn_json_ok(j->x);
 }
@@ -373,8 +378,10 @@ static bool p_dns(const jctx *j, scn_fault *f) {
       get_str(j, "answer", true, &ans)) {
     int i = name_index(dns_names, SCN_DNS__COUNT, ans);
     if (i < 0)
-      scn_json_fail(j->x, j->path, "\"answer\": unknown DNS failure \"%s\" (expected servfail, "
-                    "nxdomain or timeout)", ans);
+      scn_json_fail(j->x, j->path,
+                    "\"answer\": unknown DNS failure \"%s\" (expected servfail, "
+                    "nxdomain or timeout)",
+                    ans);
     else
       f->dns_answer = (scn_dns_answer)i;
   }
@@ -399,7 +406,8 @@ static bool p_dns_mx(const jctx *j, scn_fault *f) {
       if (end == r || pref > 65535 || *end != ' ' || !g_str_has_suffix(end + 1, ".") ||
           strchr(end + 1, ' ')) {
         char *p = g_strdup_printf("%s.mx[%u]", j->path, i);
-        scn_json_fail(j->x, p, "expected MX data \"PREFERENCE EXCHANGE.\" like \"10 "
+        scn_json_fail(j->x, p,
+                      "expected MX data \"PREFERENCE EXCHANGE.\" like \"10 "
                       "mx2.example.org.\"");
         g_free(p);
       }
@@ -471,13 +479,18 @@ static bool p_smtp_reply(const jctx *j, scn_fault *f) {
   if (p_host(j, f) && get_str(j, "stage", true, &stage) && get_match(j, f) &&
       get_str(j, "reply", true, &reply)) {
     int i = name_index(stage_names, SCN_SMTP_STAGE__COUNT, stage);
+    if (i < 0 && g_ascii_strcasecmp(stage, "greeting") == 0)
+      i = SCN_SMTP_STAGE_CONNECT; /* another name for the same reply */
     if (i < 0)
-      scn_json_fail(j->x, j->path, "\"stage\": unknown SMTP stage \"%s\" (expected connect, helo, "
-                    "mail, rcpt or dot)", stage);
+      scn_json_fail(j->x, j->path,
+                    "\"stage\": unknown SMTP stage \"%s\" (expected connect or "
+                    "greeting, helo, mail, rcpt or dot)",
+                    stage);
     else
       f->stage = (scn_smtp_stage)i;
     if (scn_json_ok(j->x) && !parse_reply(reply, f))
-      scn_json_fail(j->x, j->path, "\"reply\": expected a 4xx or 5xx reply like \"451 4.3.0 Try "
+      scn_json_fail(j->x, j->path,
+                    "\"reply\": expected a 4xx or 5xx reply like \"451 4.3.0 Try "
                     "again later\"");
   }
   g_free(stage);
@@ -499,8 +512,10 @@ static bool p_tls(const jctx *j, scn_fault *f) {
   if (p_host(j, f) && get_str(j, "failure", true, &fl)) {
     int i = name_index(tls_names, SCN_TLS__COUNT, fl);
     if (i < 0)
-      scn_json_fail(j->x, j->path, "\"failure\": unknown TLS failure \"%s\" (expected "
-                    "cert_mismatch or handshake)", fl);
+      scn_json_fail(j->x, j->path,
+                    "\"failure\": unknown TLS failure \"%s\" (expected "
+                    "cert_mismatch or handshake)",
+                    fl);
     else
       f->tls_failure = (scn_tls_failure)i;
   }
@@ -525,7 +540,8 @@ static const struct {
     [SCN_FAULT_DISK_FULL] = {{"host"}, p_host},
     [SCN_FAULT_DNS] = {{"host", "name", "type", "answer"}, p_dns},
     [SCN_FAULT_DNS_MX] = {{"host", "name", "mx", "ttl"}, p_dns_mx},
-    [SCN_FAULT_SMTP_REPLY] = {{"host", "stage", "rcpt", "sender", "attempts", "reply"}, p_smtp_reply},
+    [SCN_FAULT_SMTP_REPLY] = {{"host", "stage", "rcpt", "sender", "attempts", "reply"},
+                              p_smtp_reply},
     [SCN_FAULT_TARPIT] = {{"host", "delay"}, p_tarpit},
     [SCN_FAULT_CUT_AFTER_DOT] = {{"host", "rcpt", "sender", "attempts"}, p_cut},
     [SCN_FAULT_TLS] = {{"host", "failure"}, p_tls},

@@ -103,26 +103,26 @@ const char *scn_tls_failure_name(scn_tls_failure f);
 
 typedef struct {
   scn_fault_kind kind;
-  char *target;    /* link "a-b" or host name; NULL for a partition */
-  sim_time at;     /* the window starts */
-  sim_time until;  /* the window ends; SIM_TIME_NEVER: never heals */
-  GPtrArray *hosts; /* partition: char* host names (at least one) */
-  sim_time latency; /* latency: extra one-way delay (> 0) */
+  char *target;      /* link "a-b" or host name; NULL for a partition */
+  sim_time at;       /* the window starts */
+  sim_time until;    /* the window ends; SIM_TIME_NEVER: never heals */
+  GPtrArray *hosts;  /* partition: char* host names (at least one) */
+  sim_time latency;  /* latency: extra one-way delay (> 0) */
   uint32_t loss_ppm; /* loss: the link's loss ratio in the window */
   /* dns, dns_mx */
-  char *name;      /* absolute, with its final dot */
-  uint16_t qtype;  /* dns: 0 = any type */
+  char *name;     /* absolute, with its final dot */
+  uint16_t qtype; /* dns: 0 = any type */
   scn_dns_answer dns_answer;
   GPtrArray *records; /* dns_mx: char* MX rdata ("PREF EXCHANGE.") */
   uint32_t ttl;       /* dns_mx: seconds (default 60) */
   /* smtp_reply, cut_after_dot */
   scn_smtp_stage stage;
-  char *rcpt, *sender;                /* match rules or NULL (any): "bob@" (local
-                                         part), "@example.org" (domain), or a
-                                         whole address; case-insensitive */
-  uint32_t attempt_from, attempt_to;  /* the rule's matches counted from 1; 0,0 = all */
-  int reply_code;                     /* 400..599 */
-  char *reply_esc, *reply_text;       /* "4.3.0", "Try again later" */
+  char *rcpt, *sender;               /* match rules or NULL (any): "bob@" (local
+                                        part), "@example.org" (domain), or a
+                                        whole address; case-insensitive */
+  uint32_t attempt_from, attempt_to; /* the rule's matches counted from 1; 0,0 = all */
+  int reply_code;                    /* 400..599 */
+  char *reply_esc, *reply_text;      /* "4.3.0", "Try again later" */
   /* tarpit */
   sim_time delay;
   /* tls */

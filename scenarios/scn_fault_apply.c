@@ -125,9 +125,9 @@ static void window_set(act *a, bool on) {
     break;
   case SCN_FAULT_TLS: {
     tls_host *th = scn_mailworld_tls(fw->mail, a->host);
-    tls_host_set_fault(th, !on ? TLS_HOST_FAULT_NONE
+    tls_host_set_fault(th, !on                                       ? TLS_HOST_FAULT_NONE
                            : f->tls_failure == SCN_TLS_CERT_MISMATCH ? TLS_HOST_FAULT_CERT_MISMATCH
-                                                                      : TLS_HOST_FAULT_HANDSHAKE);
+                                                                     : TLS_HOST_FAULT_HANDSHAKE);
     break;
   }
   case SCN_FAULT_MAILBOX_FULL:
@@ -149,10 +149,12 @@ static void end_ev(void *p, void *b) {
 
 /* --- MTA hooks ------------------------------------------------------------ */
 
-static const scn_smtp_stage stage_of[MTA_STAGE__COUNT] = {
-    [MTA_STAGE_CONNECT] = SCN_SMTP_STAGE_CONNECT, [MTA_STAGE_HELO] = SCN_SMTP_STAGE_HELO,
-    [MTA_STAGE_MAIL] = SCN_SMTP_STAGE_MAIL,       [MTA_STAGE_RCPT] = SCN_SMTP_STAGE_RCPT,
-    [MTA_STAGE_DOT] = SCN_SMTP_STAGE_DOT};
+static const scn_smtp_stage stage_of[MTA_STAGE__COUNT] = {[MTA_STAGE_CONNECT] =
+                                                              SCN_SMTP_STAGE_CONNECT,
+                                                          [MTA_STAGE_HELO] = SCN_SMTP_STAGE_HELO,
+                                                          [MTA_STAGE_MAIL] = SCN_SMTP_STAGE_MAIL,
+                                                          [MTA_STAGE_RCPT] = SCN_SMTP_STAGE_RCPT,
+                                                          [MTA_STAGE_DOT] = SCN_SMTP_STAGE_DOT};
 
 /* F's rules against a transaction: the sender, and any of the recipients. */
 static bool matches(const scn_fault *f, const char *sender, const char *const *rcpts, size_t n) {
@@ -327,9 +329,8 @@ static dns_zone *mx_zone(const scn_config *c, const scn_fault *f) {
     g_strfreev(tok);
   }
   for (guint i = 0; i < f->records->len; i++)
-    g_ptr_array_add(alt.records,
-                    g_strdup_printf("%s %u IN MX %s", f->name, f->ttl,
-                                    (const char *)f->records->pdata[i]));
+    g_ptr_array_add(alt.records, g_strdup_printf("%s %u IN MX %s", f->name, f->ttl,
+                                                 (const char *)f->records->pdata[i]));
   guint bad;
   dns_err e;
   dns_zone *z = scn_dns_zone_build(&alt, &bad, &e);

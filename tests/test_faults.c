@@ -162,9 +162,21 @@ static const row rows[] = {
      "\"attempts\":\"1-3\",\"reply\":\"451 4.3.0 Try again later\",\"at\":\"0s\"}]",
      NULL, 60820428116, "451 4.3.0 Try again later", 2400480099316, MX1, MX1, 1, 1, 3, 0, 0,
      "fault.reply", 3},
+    /* a 421 greeting at mx1: the sender goes on to mx2 at once */
+    {"smtp_reply_greeting",
+     "[{\"kind\":\"smtp_reply\",\"host\":\"" MX1 "\",\"stage\":\"greeting\","
+     "\"reply\":\"421 4.3.2 Service not available\",\"at\":\"0s\",\"until\":\"15m\"}]",
+     NULL, -1, NULL, 61052491494, MX2, MX2, 1, 1, 0, 0, 0, "fault.reply", 1},
+    /* a 5xx at MAIL for senders @example.com: bounced, the DSN to Alice */
+    {"smtp_reply_mail",
+     "[{\"kind\":\"smtp_reply\",\"host\":\"" MX1 "\",\"stage\":\"mail\","
+     "\"sender\":\"@example.com\",\"attempts\":\"1\",\"reply\":\"550 5.7.1 Sender rejected\","
+     "\"at\":\"0s\"}]",
+     NULL, -1, NULL, -1, NULL, "mail.example.com", 1, 1, 0, 1, 0, "msg.bounce", 1},
     /* a 30 s tarpit: the greeting (and all after it) 30 s late, no retry */
     {"tarpit",
-     "[{\"kind\":\"tarpit\",\"host\":\"" MX1 "\",\"delay\":\"30s\",\"at\":\"0s\",\"until\":\"10m\"}]",
+     "[{\"kind\":\"tarpit\",\"host\":\"" MX1
+     "\",\"delay\":\"30s\",\"at\":\"0s\",\"until\":\"10m\"}]",
      NULL, -1, NULL, 90866486688, MX1, MX1, 1, 1, 0, 0, 0, "fault.tarpit", 1},
     /* the RFC 1047 window: mx1 stores the message and cuts before its 250;
      * smtp.example.com retries at 10 min: Bob gets it twice, a duplicate */
@@ -174,10 +186,9 @@ static const row rows[] = {
      NULL, 60882438912, "connection lost", 60866486256, MX1, MX1, 1, 2, 1, 0, 1, "msg.duplicate",
      1},
     /* mx1's disk is full for 15 min: 452 4.3.1 at 1 and 10 min, 250 at 20 */
-    {"disk_full",
-     "[{\"kind\":\"disk_full\",\"host\":\"" MX1 "\",\"at\":\"0s\",\"until\":\"15m\"}]", NULL,
-     60882439346, "452 4.3.1 Insufficient system storage", 1200480099316, MX1, MX1, 1, 1, 2, 0, 0,
-     "fault.end", 1},
+    {"disk_full", "[{\"kind\":\"disk_full\",\"host\":\"" MX1 "\",\"at\":\"0s\",\"until\":\"15m\"}]",
+     NULL, 60882439346, "452 4.3.1 Insufficient system storage", 1200480099316, MX1, MX1, 1, 1, 2,
+     0, 0, "fault.end", 1},
     /* Bob's mailbox is full for 15 min: mx1 keeps it and retries */
     {"mailbox_full",
      "[{\"kind\":\"mailbox_full\",\"host\":\"mail.example.org\",\"user\":\"bob@example.org\","
@@ -187,14 +198,14 @@ static const row rows[] = {
     {"dns_servfail",
      "[{\"kind\":\"dns\",\"host\":\"ns1.example.org\",\"name\":\"example.org.\",\"type\":\"MX\","
      "\"answer\":\"servfail\",\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, 60321379384, "451 4.4.3 MX lookup for example.org failed", 1200610111876, MX1, MX1, 1,
-     1, 2, 0, 0, "fault.dns", 2},
+     NULL, 60321379384, "451 4.4.3 MX lookup for example.org failed", 1200610111876, MX1, MX1, 1, 1,
+     2, 0, 0, "fault.dns", 2},
     /* the resolver asks twice (1 s apart) before giving up */
     {"dns_timeout",
      "[{\"kind\":\"dns\",\"host\":\"ns1.example.org\",\"name\":\"example.org.\",\"type\":\"MX\","
      "\"answer\":\"timeout\",\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, 63258376988, "451 4.4.3 MX lookup for example.org failed", 1200610111876, MX1, MX1, 1,
-     1, 2, 0, 0, "fault.dns", 4},
+     NULL, 63258376988, "451 4.4.3 MX lookup for example.org failed", 1200610111876, MX1, MX1, 1, 1,
+     2, 0, 0, "fault.dns", 4},
     /* NXDOMAIN is permanent: bounced at once, the DSN goes to Alice's
      * mailbox (the only relay of smtp.example.com) */
     {"dns_nxdomain",
@@ -225,11 +236,12 @@ static const row rows[] = {
      "[{\"kind\":\"tls\",\"host\":\"" MX1 "\",\"failure\":\"handshake\",\"at\":\"0s\","
      "\"until\":\"15m\"},{\"kind\":\"tls\",\"host\":\"" MX2 "\",\"failure\":\"cert_mismatch\","
      "\"at\":\"0s\",\"until\":\"15m\"}]",
-     "encrypt", 61006433920, "454 4.7.5 " MX2 "[203.0.113.26]: TLS is required", 1200480099316,
-     MX1, MX1, 1, 1, 2, 0, 0, "fault.end", 2},
+     "encrypt", 61006433920, "454 4.7.5 " MX2 "[203.0.113.26]: TLS is required", 1200480099316, MX1,
+     MX1, 1, 1, 2, 0, 0, "fault.end", 2},
     /* both MX cut off for 15 min: connection timeouts, then 25 min */
     {"partition",
-     "[{\"kind\":\"partition\",\"hosts\":[\"" MX1 "\",\"" MX2 "\"],\"at\":\"0s\",\"until\":\"15m\"}]",
+     "[{\"kind\":\"partition\",\"hosts\":[\"" MX1 "\",\"" MX2
+     "\"],\"at\":\"0s\",\"until\":\"15m\"}]",
      NULL, 120386387372, "451 4.4.1 " MX2 "[203.0.113.26]: Connection timed out", 1500480099316,
      MX1, MX1, 1, 1, 2, 0, 0, "fault.link_down", 2},
     /* the link down kind, on mx1's access link: the connection times out
@@ -244,7 +256,8 @@ static const row rows[] = {
      NULL, -1, NULL, 120866486688, MX1, MX1, 1, 1, 0, 0, 0, "fault.link_params", 2},
     /* 30 % loss on mx1's link: TCP retransmits, 3 s late */
     {"loss",
-     "[{\"kind\":\"loss\",\"link\":\"" MX1 "-isp-b\",\"loss\":\"30%\",\"at\":\"0s\",\"until\":\"10m\"}]",
+     "[{\"kind\":\"loss\",\"link\":\"" MX1
+     "-isp-b\",\"loss\":\"30%\",\"at\":\"0s\",\"until\":\"10m\"}]",
      NULL, -1, NULL, 63930489520, MX1, MX1, 1, 1, 0, 0, 0, "fault.link_params", 2},
     /* mx1 crashes just after its 250, while handing the message to the
      * mailbox host, which crashes too: both sides lose the transaction;
@@ -269,15 +282,16 @@ START_TEST(fault_outcome) {
     return;
   }
   ck_assert_msg(cJSON_IsArray(viol) && cJSON_GetArraySize(viol) == 0, "%s: violations", w->name);
-  ck_assert_msg(o.first_defer == w->first_defer, "%s: first defer at %" G_GINT64_FORMAT
-                ", want %" G_GINT64_FORMAT, w->name, o.first_defer, w->first_defer);
+  ck_assert_msg(o.first_defer == w->first_defer,
+                "%s: first defer at %" G_GINT64_FORMAT ", want %" G_GINT64_FORMAT, w->name,
+                o.first_defer, w->first_defer);
   if (w->defer_reason)
     ck_assert_msg(o.defer_reason && g_str_has_prefix(o.defer_reason, w->defer_reason),
                   "%s: defer reason \"%s\", want \"%s...\"", w->name, o.defer_reason,
                   w->defer_reason);
   ck_assert_msg(o.first_deliver == w->first_deliver,
-                  "%s: Bob's copy stored at %" G_GINT64_FORMAT ", want %" G_GINT64_FORMAT,
-                  w->name, o.first_deliver, w->first_deliver);
+                "%s: Bob's copy stored at %" G_GINT64_FORMAT ", want %" G_GINT64_FORMAT, w->name,
+                o.first_deliver, w->first_deliver);
   ck_assert_msg(g_strcmp0(o.via, w->via) == 0, "%s: via %s, want %s", w->name, o.via, w->via);
   ck_assert_msg(g_strcmp0(o.hop1, w->hop1) == 0, "%s: first hop to %s, want %s", w->name, o.hop1,
                 w->hop1);
@@ -292,9 +306,9 @@ START_TEST(fault_outcome) {
               {"duplicates", w->duplicates},
               {"queued", 0}};
   for (size_t k = 0; k < G_N_ELEMENTS(keys); k++)
-    ck_assert_msg(mail_key(&o, keys[k].key) == keys[k].want, "%s: mail.%s %" G_GUINT64_FORMAT
-                  ", want %" G_GUINT64_FORMAT, w->name, keys[k].key, mail_key(&o, keys[k].key),
-                  keys[k].want);
+    ck_assert_msg(mail_key(&o, keys[k].key) == keys[k].want,
+                  "%s: mail.%s %" G_GUINT64_FORMAT ", want %" G_GUINT64_FORMAT, w->name,
+                  keys[k].key, mail_key(&o, keys[k].key), keys[k].want);
   ck_assert_msg(o.count == w->evs, "%s: %" G_GUINT64_FORMAT " %s records, want %" G_GUINT64_FORMAT,
                 w->name, o.count, w->ev, w->evs);
   if (!strcmp(w->name, "dns_nxdomain"))
@@ -308,9 +322,10 @@ END_TEST
 /* The same faults twice: the same trace, byte for byte. */
 START_TEST(faults_replay_identically) {
   GString *a = g_string_new(NULL), *b = g_string_new(NULL);
-  const char *f = "[{\"kind\":\"cut_after_dot\",\"host\":\"" MX1 "\",\"at\":\"0s\",\"until\":\"5m\"},"
-                  "{\"kind\":\"loss\",\"link\":\"" MX1 "-isp-b\",\"loss\":\"20%\",\"at\":\"0s\","
-                  "\"until\":\"20m\"}]";
+  const char *f =
+      "[{\"kind\":\"cut_after_dot\",\"host\":\"" MX1 "\",\"at\":\"0s\",\"until\":\"5m\"},"
+      "{\"kind\":\"loss\",\"link\":\"" MX1 "-isp-b\",\"loss\":\"20%\",\"at\":\"0s\","
+      "\"until\":\"20m\"}]";
   outcome o;
   run(f, NULL, NULL, &o, a);
   outcome_clear(&o);
@@ -383,7 +398,8 @@ static const err_row err_rows[] = {
      P "\"host\": host \"ns1.example.org\" has role \"dns\" (expected a \"mta\" host)"},
     {"[{\"kind\":\"smtp_reply\",\"host\":\"" MX1 "\",\"stage\":\"data\",\"reply\":\"451 4.3.0 x\","
      "\"at\":\"0s\"}]",
-     P "\"stage\": unknown SMTP stage \"data\" (expected connect, helo, mail, rcpt or dot)"},
+     P "\"stage\": unknown SMTP stage \"data\" (expected connect or greeting, helo, mail, rcpt or "
+       "dot)"},
     {"[{\"kind\":\"smtp_reply\",\"host\":\"" MX1 "\",\"stage\":\"rcpt\",\"reply\":\"250 ok\","
      "\"at\":\"0s\"}]",
      P "\"reply\": expected a 4xx or 5xx reply like \"451 4.3.0 Try again later\""},
@@ -412,7 +428,8 @@ static const err_row err_rows[] = {
     {"[{\"kind\":\"mailbox_full\",\"host\":\"mail.example.org\",\"user\":\"alice@example.com\","
      "\"at\":\"0s\"}]",
      P "\"user\": no user \"alice@example.com\" keeps mail on \"mail.example.org\""},
-    {"[{\"kind\":\"mailbox_full\",\"host\":\"" MX1 "\",\"user\":\"bob@example.org\",\"at\":\"0s\"}]",
+    {"[{\"kind\":\"mailbox_full\",\"host\":\"" MX1
+     "\",\"user\":\"bob@example.org\",\"at\":\"0s\"}]",
      P "\"host\": host \"" MX1 "\" has role \"mta\" (expected a \"mailbox\" host)"},
     {"[{\"kind\":\"crash\",\"link\":\"" MX1 "-isp-b\",\"at\":\"0s\"}]", NULL},
 };
@@ -440,11 +457,16 @@ static const struct {
   const char *rule, *addr;
   bool want;
 } match_rows[] = {
-    {NULL, "bob@example.org", true},         {"bob@", "bob@example.org", true},
-    {"BOB@", "bob@example.org", true},       {"bob@", "bobby@example.org", false},
-    {"bob@", "rebob@example.org", false},    {"@example.org", "bob@EXAMPLE.org", true},
-    {"@example.org", "bob@sub.example.org", false}, {"bob@example.org", "Bob@Example.org", true},
-    {"bob@example.org", "bob@example.com", false},  {"bob@", "", false},
+    {NULL, "bob@example.org", true},
+    {"bob@", "bob@example.org", true},
+    {"BOB@", "bob@example.org", true},
+    {"bob@", "bobby@example.org", false},
+    {"bob@", "rebob@example.org", false},
+    {"@example.org", "bob@EXAMPLE.org", true},
+    {"@example.org", "bob@sub.example.org", false},
+    {"bob@example.org", "Bob@Example.org", true},
+    {"bob@example.org", "bob@example.com", false},
+    {"bob@", "", false},
     {"@example.org", "example.org", false},
 };
 
