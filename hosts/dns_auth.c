@@ -16,6 +16,8 @@ struct dns_auth {
   sim_tcp_listener *tcp;
   GPtrArray *sessions; /* tcp_session*, live TCP connections */
   uint64_t answered;
+  dns_auth_fault_fn fault;
+  void *fault_user;
 };
 
 typedef struct {
@@ -25,7 +27,49 @@ typedef struct {
   uint64_t rx_off; /* stream offset of the deframer's next byte */
 } tcp_session;
 
+/* A fault's answer to PKT; false when the zones answer as usual. */
+static bool fault_answer(dns_auth *a, const uint8_t *pkt, size_t len, bool tcp, GByteArray *out) {
+  dns_msg q;
+  bool handled = false;
+  if (dns_msg_decode(&q, pkt, len) == DNS_OK && !q.qr && dns_msg_question(&q)) {
+    const dns_question *qq = dns_msg_question(&q);
+    char *name = dns_name_to_text(&qq->name);
+    dns_auth_override o = {0};
+    handled = a->fault(a->fault_user, name, qq->type, &o);
+    g_free(name);
+    if (handled && o.action == DNS_AUTH_ZONES) {
+      if (dns_zone_respond_wire(o.zones, o.nzones, &a->cfg, pkt, len, tcp, out, NULL))
+        a->answered++;
+    } else if (handled && o.action == DNS_AUTH_RCODE) {
+      dns_msg r;
+      dns_msg_init(&r);
+      r.id = q.id;
+      r.qr = true;
+      r.opcode = q.opcode;
+      r.rd = q.rd;
+      r.cd = q.cd;
+      r.rcode = o.rcode;
+      dns_msg_add_question(&r, &qq->name, qq->type, qq->rclass);
+      if (q.edns.present && a->cfg.edns_size)
+        dns_msg_set_edns(&r, a->cfg.edns_size, q.edns.do_bit);
+      size_t limit = tcp ? 65535 : dns_msg_udp_limit(&q, a->cfg.edns_size);
+      uint8_t *buf = g_malloc(limit);
+      dns_enc_result res;
+      if (dns_msg_encode(&r, buf, limit, DNS_ENC_TRUNCATE, &res) == DNS_OK) {
+        g_byte_array_append(out, buf, (guint)res.len);
+        a->answered++;
+      }
+      g_free(buf);
+      dns_msg_clear(&r);
+    }
+  }
+  dns_msg_clear(&q);
+  return handled;
+}
+
 static void answer(dns_auth *a, const uint8_t *pkt, size_t len, bool tcp, GByteArray *out) {
+  if (a->fault && fault_answer(a, pkt, len, tcp, out))
+    return;
   if (dns_zone_respond_wire((dns_zone *const *)a->zones->pdata, a->zones->len, &a->cfg, pkt, len,
                             tcp, out, NULL))
     a->answered++;
@@ -154,3 +198,8 @@ void dns_auth_free(dns_auth *a) {
 }
 
 uint64_t dns_auth_answered(const dns_auth *a) { return a->answered; }
+
+void dns_auth_set_fault(dns_auth *a, dns_auth_fault_fn fn, void *user) {
+  a->fault = fn;
+  a->fault_user = user;
+}

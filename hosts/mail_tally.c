@@ -8,7 +8,15 @@
 typedef struct {
   sim_time submitted; /* -1: not submitted (yet) */
   bool deferred;
+  GPtrArray *stored_in; /* char*: mailboxes it was delivered to (duplicates), or NULL */
 } msg_info;
+
+static void msg_info_free(void *p) {
+  msg_info *mi = p;
+  if (mi->stored_in)
+    g_ptr_array_unref(mi->stored_in);
+  g_free(mi);
+}
 
 struct mail_tally {
   GHashTable *msgs; /* Message-ID -> msg_info* (lookup only) */
@@ -19,7 +27,7 @@ struct mail_tally {
 
 mail_tally *mail_tally_new(void) {
   mail_tally *t = g_new0(mail_tally, 1);
-  t->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  t->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, msg_info_free);
   t->delays = g_array_new(FALSE, FALSE, sizeof(sim_time));
   return t;
 }
@@ -67,6 +75,19 @@ void mail_tally_defer(mail_tally *t, const char *msg, bool client) {
 void mail_tally_bounce(mail_tally *t, const char *msg) {
   (void)msg;
   t->st.bounced++;
+}
+
+bool mail_tally_duplicate(mail_tally *t, const char *msg, const char *mailbox) {
+  msg_info *mi = info(t, msg);
+  if (!mi->stored_in)
+    mi->stored_in = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < mi->stored_in->len; i++)
+    if (g_ascii_strcasecmp(mi->stored_in->pdata[i], mailbox) == 0) {
+      t->st.duplicates++;
+      return true;
+    }
+  g_ptr_array_add(mi->stored_in, g_strdup(mailbox));
+  return false;
 }
 
 void mail_tally_deliver(mail_tally *t, const char *msg, sim_time now) {

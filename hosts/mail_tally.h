@@ -32,6 +32,11 @@ void mail_tally_submit(mail_tally *t, const char *msg, size_t nrcpts, sim_time n
 void mail_tally_defer(mail_tally *t, const char *msg, bool client);
 void mail_tally_bounce(mail_tally *t, const char *msg);
 void mail_tally_deliver(mail_tally *t, const char *msg, sim_time now);
+/* Records that MSG was stored in MAILBOX; true (and one more duplicate
+ * counted) if it was stored there before — the same message delivered
+ * twice, e.g. after a connection cut between the final dot and its 250
+ * (RFC 1047). Not a loss, not a violation. */
+bool mail_tally_duplicate(mail_tally *t, const char *msg, const char *mailbox);
 void mail_tally_fetch(mail_tally *t);
 void mail_tally_fail(mail_tally *t);
 
@@ -45,6 +50,7 @@ typedef struct {
   uint64_t bounced;         /* recipients bounced (msg.bounce) */
   uint64_t failed;          /* recipients a mail client gave up (msg.fail) */
   uint64_t fetched;         /* messages downloaded by clients (msg.fetch) */
+  uint64_t duplicates;      /* deliveries of a message to a mailbox it was already in */
   uint64_t delay_samples;   /* deliveries with a known submission time */
   uint64_t unsubmitted;     /* deliveries of messages never submitted (DSNs) */
   sim_time delay_p50, delay_p95, delay_max; /* nearest rank; 0 with no sample */

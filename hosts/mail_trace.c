@@ -101,8 +101,11 @@ void mail_trace_bounce(host *h, const char *msg, const char *queue_id, const cha
 
 void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *mailbox,
                         const char *folder, uint32_t uid) {
-  if (host_tally(h))
+  bool dup = false;
+  if (host_tally(h)) {
     mail_tally_deliver(host_tally(h), msg, host_now(h));
+    dup = mail_tally_duplicate(host_tally(h), msg, mailbox);
+  }
   trace_writer *tw = begin(h, "msg.deliver");
   trace_key_str(tw, "node", host_name(h));
   trace_key_str(tw, "msg", msg);
@@ -111,6 +114,14 @@ void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *
   trace_key_str(tw, "folder", folder);
   trace_key_uint(tw, "uid", uid);
   trace_end(tw);
+  if (dup) { /* the same message in the same mailbox again (RFC 1047) */
+    tw = begin(h, "msg.duplicate");
+    trace_key_str(tw, "node", host_name(h));
+    trace_key_str(tw, "msg", msg);
+    trace_key_str(tw, "rcpt", rcpt);
+    trace_key_str(tw, "mailbox", mailbox);
+    trace_end(tw);
+  }
 }
 
 void mail_trace_fetch(host *h, const char *server, const char *msg, const char *proto,

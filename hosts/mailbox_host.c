@@ -60,6 +60,7 @@ struct mailbox_host {
   uint64_t delivered;
   GHashTable *sieve; /* account -> sieve_script* (lookup only) */
   mailbox_keep *keep; /* NULL unless cfg.keep_messages */
+  GPtrArray *full;   /* char*: accounts a fault keeps full (issue 10) */
 };
 
 void mailbox_host_config_init(mailbox_host_config *cfg) {
@@ -189,6 +190,9 @@ static bool fits(mailbox_host *mb, const char *acct, uint64_t extra) {
   uint64_t bytes = 0, msgs = 0;
   if (mailstore_usage(mb->store, acct, &bytes, &msgs) != MAILSTORE_OK)
     return false;
+  for (guint i = 0; i < mb->full->len; i++)
+    if (g_ascii_strcasecmp(mb->full->pdata[i], acct) == 0)
+      return false;
   if (mb->cfg.quota_bytes && bytes + extra > mb->cfg.quota_bytes)
     return false;
   if (mb->cfg.quota_msgs && msgs + 1 > mb->cfg.quota_msgs)
@@ -523,6 +527,7 @@ mailbox_host *mailbox_host_new(host *h, const mailbox_host_config *cfg, const us
   mb->cfg.hostname = mb->hostname;
   mb->users = users;
   mb->tls = tls;
+  mb->full = g_ptr_array_new_with_free_func(g_free);
   mb->sieve = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                     (GDestroyNotify)sieve_script_free);
   mb->store = mailstore_new(cfg->first_uidvalidity ? cfg->first_uidvalidity : 1);
@@ -548,6 +553,7 @@ void mailbox_host_free(mailbox_host *m) {
   mailstore_free(m->store);
   mailbox_keep_free(m->keep);
   g_hash_table_destroy(m->sieve);
+  g_ptr_array_unref(m->full);
   g_free((char *)m->cfg.spam_folder);
   g_free(m->hostname);
   g_free(m);
@@ -559,4 +565,15 @@ uint64_t mailbox_host_delivered(const mailbox_host *m) { return m->delivered; }
 void mailbox_host_write_kept(mailbox_host *m) {
   if (m->keep)
     mailbox_keep_write_kept(m->keep, m->store);
+}
+
+void mailbox_host_set_full(mailbox_host *m, const char *user, bool full) {
+  for (guint i = 0; i < m->full->len; i++)
+    if (g_ascii_strcasecmp(m->full->pdata[i], user) == 0) {
+      if (!full)
+        g_ptr_array_remove_index(m->full, i);
+      return;
+    }
+  if (full)
+    g_ptr_array_add(m->full, g_strdup(user));
 }

@@ -88,6 +88,9 @@ mailstore *mailbox_host_store(mailbox_host *m);
 /* With keep_messages: one msg.kept record per message still stored (the
  * run's end; see mailbox_keep.h). Otherwise nothing. */
 void mailbox_host_write_kept(mailbox_host *m);
+/* A fault (issue 10): while FULL, USER's account takes nothing more, as if
+ * over quota (452 4.2.2 at RCPT and at the end of DATA). */
+void mailbox_host_set_full(mailbox_host *m, const char *user, bool full);
 /* Messages stored by delivery so far (one per recipient). */
 uint64_t mailbox_host_delivered(const mailbox_host *m);
 

@@ -47,6 +47,25 @@ const char *mta_filter_stage_name(mta_filter_stage s) {
 
 const char *mta_host_name(const mta_host *m) { return m->hostname; }
 
+const char *mta_tls_policy_name(mta_tls_policy p) {
+  static const char *const names[MTA_TLS__COUNT] = {"may", "encrypt"};
+  g_assert((unsigned)p < MTA_TLS__COUNT);
+  return names[p];
+}
+
+const char *mta_stage_name(mta_stage s) {
+  static const char *const names[MTA_STAGE__COUNT] = {"connect", "helo", "mail", "rcpt", "dot"};
+  g_assert((unsigned)s < MTA_STAGE__COUNT);
+  return names[s];
+}
+
+void mta_host_set_fault_hooks(mta_host *m, const mta_fault_hooks *hooks) {
+  if (hooks)
+    m->faults = *hooks;
+  else
+    memset(&m->faults, 0, sizeof m->faults);
+}
+
 /* ---- disk ---- */
 
 void mta__key(char *buf, size_t n, const char *kind, uint64_t seq) {
@@ -557,12 +576,41 @@ static void stop(mta_host *m) {
   m->msgs = NULL;
 }
 
+#ifdef MTA_TEST_FORGET_QUEUE_ON_CRASH
+/* TEST-ONLY (meson -Dtest_forget_queue_on_crash=true): a deliberate bug
+ * that loses every queued message at a crash, so that the invariant
+ * checker can be shown to catch a loss. */
+static void forget_queue(mta_host *m) {
+  disk *d = host_disk(m->h);
+  GPtrArray *keys = disk_list(d, "mta/");
+  GPtrArray *copy = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < keys->len; i++)
+    if (!g_str_equal(keys->pdata[i], "mta/seq"))
+      g_ptr_array_add(copy, g_strdup(keys->pdata[i]));
+  g_ptr_array_unref(keys);
+  for (guint i = 0; i < copy->len; i++)
+    disk_remove(d, copy->pdata[i]);
+  g_ptr_array_unref(copy);
+}
+#endif
+
+bool mta_host_test_forgets_queue(void) {
+#ifdef MTA_TEST_FORGET_QUEUE_ON_CRASH
+  return true;
+#else
+  return false;
+#endif
+}
+
 static void on_crash(void *user, bool crashed) {
   mta_host *m = user;
   if (crashed) {
     /* The kernel already dropped the sockets and listeners. */
     m->lis25 = m->lis587 = NULL;
     stop(m);
+#ifdef MTA_TEST_FORGET_QUEUE_ON_CRASH
+    forget_queue(m);
+#endif
   } else {
     m->st.restarts++;
     start(m);
@@ -590,6 +638,7 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   m->rcpt_limit = cfg->rcpt_limit ? cfg->rcpt_limit : 50;
   m->conn_cache_time = cfg->conn_cache_time;
   m->epoch = cfg->epoch_unix;
+  m->tls_policy = cfg->tls_policy;
   m->users = users;
   m->tls = tls;
   m->dns = dns;

@@ -37,7 +37,10 @@
  *
  * Crash: sessions on both sides are lost; memory is dropped; on restart the
  * queue is reloaded from the disk records and delivery resumes (recipients
- * caught in flight are tried again: at least once, never lost).
+ * caught in flight are tried again: at least once, never lost). A build
+ * with the TEST-ONLY meson option test_forget_queue_on_crash=true erases
+ * the queue files at every crash instead: a deliberate bug for the
+ * invariant checker to catch (never in a real build).
  *
  * Teardown (host.h): mta_host_free before the world, host_free after.
  */
@@ -54,6 +57,14 @@
 #include "userdir.h"
 
 typedef struct mta_host mta_host;
+
+/* The delivery side's TLS policy (Postfix smtp_tls_security_level).
+ * MAY: STARTTLS when offered, a failed handshake is retried once with the
+ * same host in clear (opportunistic, RFC 3207 §4.1 lets the client go on).
+ * ENCRYPT: TLS is required: no STARTTLS offered or a failed handshake is
+ * a temporary failure for that host (the next MX, then a deferral). */
+typedef enum { MTA_TLS_MAY, MTA_TLS_ENCRYPT, MTA_TLS__COUNT } mta_tls_policy;
+const char *mta_tls_policy_name(mta_tls_policy p);
 
 /* Configuration; strings are copied by mta_host_new. */
 typedef struct {
@@ -77,6 +88,7 @@ typedef struct {
   bool verify_local_rcpt;    /* at the MX, refuse local users unknown to the directory */
   bool ipv6;                 /* also look up AAAA of the exchanges */
   int64_t epoch_unix;        /* Unix seconds of simulated time 0 (Date, Received) */
+  mta_tls_policy tls_policy; /* delivery side; MTA_TLS_MAY (default) */
 } mta_host_config;
 
 /* Defaults: submission and MX on, mailbox port 25, postfix, no smarthost,
@@ -146,6 +158,46 @@ typedef char *(*mta_signer_fn)(void *user, const char *sender, const uint8_t *da
 /* Installs FN for port 587 (NULL removes it). */
 void mta_host_set_signer(mta_host *m, mta_signer_fn fn, void *user);
 
+/* ---- fault injection (issue 10) ---- */
+
+/* The server-side decisions a fault can answer instead of the host. */
+typedef enum {
+  MTA_STAGE_CONNECT, /* the greeting */
+  MTA_STAGE_HELO,
+  MTA_STAGE_MAIL,
+  MTA_STAGE_RCPT,
+  MTA_STAGE_DOT, /* the reply to the end of DATA */
+  MTA_STAGE__COUNT
+} mta_stage;
+const char *mta_stage_name(mta_stage s);
+
+typedef struct {
+  int code;         /* 400..599 */
+  const char *esc;  /* enhanced status code or NULL (derived from the code) */
+  const char *text; /* or NULL (a standard text) */
+} mta_fault_reply;
+
+/* Hooks a fault injector installs (any may be NULL). They are called
+ * synchronously and must not call back into the MTA.
+ *   reply: before the host decides at STAGE (on port 25 and 587); return
+ *     true and fill *R (strings borrowed until the next call) to answer
+ *     that instead. SENDER is NULL before MAIL ("" = null path); RCPTS are
+ *     the recipient asked about (RCPT) or the accepted ones (DOT).
+ *   greeting_delay: how long the greeting waits (a tarpit); 0 none.
+ *   cut_after_dot: called once the message MSGID is stored on disk and
+ *     traced, before its 250; true drops the connection instead (the
+ *     client never sees the reply: RFC 1047's duplicate window). */
+typedef struct {
+  bool (*reply)(void *user, mta_host *m, mta_stage stage, const char *client, const char *sender,
+                const char *const *rcpts, size_t nrcpts, mta_fault_reply *r);
+  sim_time (*greeting_delay)(void *user, mta_host *m, const char *client);
+  bool (*cut_after_dot)(void *user, mta_host *m, const char *msgid, const char *sender,
+                        const char *const *rcpts, size_t nrcpts);
+  void *user;
+} mta_fault_hooks;
+/* Installs HOOKS (copied; NULL removes them). */
+void mta_host_set_fault_hooks(mta_host *m, const mta_fault_hooks *hooks);
+
 /* ---- observation ---- */
 
 typedef struct {
@@ -175,6 +227,10 @@ size_t mta_host_memory(const mta_host *m);
  * violation to VIOLATIONS (may be NULL); returns the count. Works across
  * crashes: the account is kept by the simulator, outside the machine. */
 size_t mta_host_check(const mta_host *m, GPtrArray *violations);
+
+/* True in a TEST-ONLY build made with -Dtest_forget_queue_on_crash=true
+ * (the MTA erases its queue at every crash). */
+bool mta_host_test_forgets_queue(void);
 
 /* The configured hostname (borrowed). */
 const char *mta_host_name(const mta_host *m);

@@ -24,6 +24,9 @@
  *     the last reason (Postfix marks the destination dead);
  *   - STARTTLS when offered (RFC 3207; Postfix smtp_tls_security_level
  *     may): a failed handshake is retried once with the same host in clear;
+ *     with the policy "encrypt" TLS is required: no STARTTLS or a failed
+ *     handshake fails that host (4.7.5, RFC 3463 "cryptographic failure")
+ *     and the agent moves on to the next, then defers;
  *   - results: mta_queue_result per recipient; when a message has every
  *     result its attempt ends (mta__finish_attempt).
  */
@@ -93,6 +96,7 @@ typedef struct {
   sim_event_id idle_timer;
   int fail_code;
   char *fail_esc, *fail_text;
+  char *tls_reason; /* the last handshake failure, or NULL */
 } agent;
 
 static void dispatch(mta__dest *d);
@@ -590,6 +594,7 @@ static void agent_end(agent *a) {
   g_ptr_array_free(a->retry, TRUE);
   g_free(a->fail_esc);
   g_free(a->fail_text);
+  g_free(a->tls_reason);
   g_free(a);
   dispatch(d);
 }
@@ -642,9 +647,15 @@ static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
     agent_end(a);
     return;
   }
-  if (a->tls_failed && !a->plain) {
+  if (a->tls_failed && !a->plain && m->tls_policy == MTA_TLS_MAY) {
     a->plain = true; /* the same host once more, in clear */
     a->dec.next--;
+  } else if (a->tls_failed) { /* policy encrypt: this host fails */
+    char *text = g_strdup_printf("TLS is required, but the handshake failed: %s",
+                                 a->tls_reason ? a->tls_reason : "unknown");
+    mta_route_failed(&a->dec, 454, "4.7.5", text);
+    g_free(text);
+    a->plain = false;
   } else {
     const char *text = a->fail_text ? a->fail_text : reason_text(why);
     mta_route_failed(&a->dec, a->fail_code, a->fail_esc, text);
@@ -665,6 +676,8 @@ static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
     smtp_cli_tls_started(a->cli, host_now(a->m->h));
   } else if (ev->type == TLS_CONN_EV_FAILED) {
     a->tls_failed = true;
+    g_free(a->tls_reason);
+    a->tls_reason = g_strdup(ev->reason ? ev->reason : "");
     session_abort(s);
   }
 }
@@ -701,7 +714,9 @@ static void agent_connect(agent *a) {
   smtp_cli_config cfg;
   smtp_cli_config_init(&cfg);
   cfg.helo_name = m->hostname;
-  cfg.tls = m->tls && !a->plain ? SMTP_CLI_TLS_OPPORTUNISTIC : SMTP_CLI_TLS_NEVER;
+  cfg.tls = !m->tls || a->plain               ? SMTP_CLI_TLS_NEVER
+            : m->tls_policy == MTA_TLS_ENCRYPT ? SMTP_CLI_TLS_REQUIRED
+                                               : SMTP_CLI_TLS_OPPORTUNISTIC;
   cfg.quit_when_idle = false;
   smtp_env env = smtp_glue_env(&a->tr, false);
   a->cli = smtp_cli_new(&cfg, &env, host_now(m->h));
@@ -858,6 +873,7 @@ void mta__deliver_drop(mta_host *m) {
     g_ptr_array_free(a->retry, TRUE);
     g_free(a->fail_esc);
     g_free(a->fail_text);
+    g_free(a->tls_reason);
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);

@@ -53,6 +53,8 @@ struct mta_host {
   void *filter_user;
   mta_signer_fn signer;
   void *signer_user;
+  mta_fault_hooks faults; /* issue 10; all NULL: none */
+  mta_tls_policy tls_policy;
 
   /* machine state: dropped on a crash */
   bool up;

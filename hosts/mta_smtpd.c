@@ -37,9 +37,14 @@ typedef struct {
   uint64_t decision;
   mta_filter_stage stage;
   smtp_srv_event pending;
+  /* faults (issue 10): a delayed greeting or a cut after the dot */
+  sim_event_id fault_timer;
+  uint64_t greeting;
 } conn;
 
 static void conn_free(conn *c) {
+  if (c->fault_timer)
+    sim_world_cancel(host_world(c->m->h), c->fault_timer);
   session_free(c->s);
   smtp_srv_free(c->srv);
   g_free(c->client);
@@ -54,6 +59,18 @@ static bool is_local(const mta_host *m, const char *addr) {
     if (g_ascii_strcasecmp(m->locals->pdata[i], dom) == 0)
       return true;
   return false;
+}
+
+/* A fault's reply instead of the host's decision ID (mta_fault_hooks). */
+static bool fault_reply(conn *c, uint64_t id, mta_stage st, const char *sender,
+                        const char *const *rcpts, size_t n, sim_time now) {
+  mta_host *m = c->m;
+  mta_fault_reply r = {0};
+  if (!m->faults.reply ||
+      !m->faults.reply(m->faults.user, m, st, c->client, sender, rcpts, n, &r))
+    return false;
+  smtp_srv_reject(c->srv, id, r.code, r.esc, r.text, now);
+  return true;
 }
 
 static bool filtered(const conn *c) {
@@ -97,6 +114,13 @@ static char *received_field(conn *c, const smtp_srv_event *ev, const char *queue
                      .epoch_unix = m->epoch};
   return mta_policy_received(&r, false, c->esmtp, smtp_srv_tls_active(c->srv),
                              smtp_srv_auth_user(c->srv) != NULL);
+}
+
+static void cut_ev(void *a, void *b) {
+  (void)b;
+  conn *c = a;
+  c->fault_timer = 0;
+  session_abort(c->s);
 }
 
 /* End of DATA, after the checks: store, then 250 (or 452 4.3.1). */
@@ -166,8 +190,16 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
                        tls, mta_policy_count_received(ev->data, ev->len));
     }
     mail_trace_queue(m->h, msgid, queue_id, r);
-    /* Last: EV's strings are the engine's until the decision is answered. */
-    smtp_srv_accept_message(c->srv, ev->id, queue_id, now);
+    if (m->faults.cut_after_dot &&
+        m->faults.cut_after_dot(m->faults.user, m, msgid, ev->mail->from,
+                                (const char *const *)rcpts->pdata, rcpts->len)) {
+      /* Stored, but the client never sees the 250 (RFC 1047): the
+       * connection drops at once, outside the engine's callbacks. */
+      c->fault_timer = sim_world_after(host_world(m->h), 0, cut_ev, c, NULL);
+    } else {
+      /* Last: EV's strings are the engine's until the decision is answered. */
+      smtp_srv_accept_message(c->srv, ev->id, queue_id, now);
+    }
   }
   g_ptr_array_free(rcpts, TRUE);
   g_bytes_unref(body);
@@ -177,6 +209,8 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
 static void decide_rcpt(conn *c, const smtp_srv_event *ev, sim_time now) {
   mta_host *m = c->m;
   const char *to = ev->rcpt->to;
+  if (fault_reply(c, ev->id, MTA_STAGE_RCPT, ev->mail ? ev->mail->from : "", &to, 1, now))
+    return;
   if (is_local(m, to)) {
     if (m->verify_local && m->users && !userdir_find(m->users, to)) {
       char *t = g_strdup_printf("<%s>: Recipient address rejected: User unknown", to);
@@ -198,6 +232,14 @@ static void decide_rcpt(conn *c, const smtp_srv_event *ev, sim_time now) {
 
 static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
   mta_policy_verdict v;
+  GPtrArray *rcpts = g_ptr_array_new();
+  for (size_t i = 0; i < ev->nrcpts; i++)
+    g_ptr_array_add(rcpts, ev->rcpts[i].to);
+  bool faulted = fault_reply(c, ev->id, MTA_STAGE_DOT, ev->mail->from,
+                             (const char *const *)rcpts->pdata, rcpts->len, now);
+  g_ptr_array_free(rcpts, TRUE);
+  if (faulted)
+    return;
   if (!mta_policy_hops(c->m->policy, ev->data, ev->len, &v)) {
     smtp_srv_reject(c->srv, ev->id, v.code, v.esc, v.text, now);
     return;
@@ -210,6 +252,29 @@ static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
   store_message(c, ev, NULL);
 }
 
+static void decide_connect(conn *c, uint64_t id, sim_time now) {
+  mta_host *m = c->m;
+  mta_policy_verdict v;
+  if (fault_reply(c, id, MTA_STAGE_CONNECT, NULL, NULL, 0, now))
+    return;
+  if (!mta_policy_session_begin(m->policy, &v)) {
+    m->st.rejected_connect++;
+    smtp_srv_reject(c->srv, id, v.code, v.esc, v.text, now);
+  } else {
+    c->counted = true;
+    smtp_srv_accept(c->srv, id, now);
+  }
+}
+
+/* The tarpit's delay is over: the greeting decision now. */
+static void greet_ev(void *a, void *b) {
+  (void)b;
+  conn *c = a;
+  c->fault_timer = 0;
+  decide_connect(c, c->greeting, host_now(c->m->h));
+  session_kick(c->s);
+}
+
 static void srv_pump(void *owner, session *s) {
   conn *c = owner;
   mta_host *m = c->m;
@@ -219,18 +284,21 @@ static void srv_pump(void *owner, session *s) {
   c->in_pump = true;
   while (smtp_srv_next_event(c->srv, &ev)) {
     switch (ev.type) {
-    case SMTP_SRV_EV_DECIDE_CONNECT:
-      if (!mta_policy_session_begin(m->policy, &v)) {
-        m->st.rejected_connect++;
-        smtp_srv_reject(c->srv, ev.id, v.code, v.esc, v.text, now);
+    case SMTP_SRV_EV_DECIDE_CONNECT: {
+      sim_time delay =
+          m->faults.greeting_delay ? m->faults.greeting_delay(m->faults.user, m, c->client) : 0;
+      if (delay > 0) { /* a tarpit: the greeting waits */
+        c->greeting = ev.id;
+        c->fault_timer = sim_world_after(host_world(m->h), delay, greet_ev, c, NULL);
       } else {
-        c->counted = true;
-        smtp_srv_accept(c->srv, ev.id, now);
+        decide_connect(c, ev.id, now);
       }
       break;
+    }
     case SMTP_SRV_EV_DECIDE_HELO:
       c->esmtp = ev.esmtp;
-      smtp_srv_accept(c->srv, ev.id, now);
+      if (!fault_reply(c, ev.id, MTA_STAGE_HELO, NULL, NULL, 0, now))
+        smtp_srv_accept(c->srv, ev.id, now);
       break;
     case SMTP_SRV_EV_DECIDE_AUTH:
       if (m->users && userdir_check(m->users, ev.user, ev.pass))
@@ -239,6 +307,8 @@ static void srv_pump(void *owner, session *s) {
         smtp_srv_reject(c->srv, ev.id, 535, "5.7.8", NULL, now);
       break;
     case SMTP_SRV_EV_DECIDE_MAIL:
+      if (fault_reply(c, ev.id, MTA_STAGE_MAIL, ev.mail->from, NULL, 0, now))
+        break;
       if (!mta_policy_rate(m->policy, c->client, now, &v))
         smtp_srv_reject(c->srv, ev.id, v.code, v.esc, v.text, now);
       else
@@ -281,7 +351,9 @@ static void srv_tls(void *owner, session *s, const tls_conn_event *ev) {
     c->tls_info = g_strdup_printf("%s %s", ev->version, ev->cipher);
     smtp_srv_tls_started(c->srv, host_now(c->m->h));
   } else if (ev->type == TLS_CONN_EV_FAILED) {
-    session_abort(s);
+    /* Send the alert (tls_conn.h: after FAILED, the pending ciphertext),
+     * then close: the client learns why (RFC 8446 §6.2). */
+    session_close(s);
   }
 }
 

@@ -14,6 +14,11 @@ struct tls_host {
   tls_rand *rand;
   tls_cred *cred;
   tls_conn_ctx *server, *client;
+  /* faults: made on first use */
+  tls_host_fault fault;
+  tls_rand *fault_rand;
+  tls_cred *wrong_cred;
+  tls_conn_ctx *wrong_name, *no_cipher;
 };
 
 static void seed_from(sim_rng *rng, uint8_t seed[TLS_RAND_SEED_LEN]) {
@@ -81,14 +86,57 @@ void tls_host_free(tls_host *th) {
     return;
   tls_conn_ctx_free(th->server);
   tls_conn_ctx_free(th->client);
+  tls_conn_ctx_free(th->wrong_name);
+  tls_conn_ctx_free(th->no_cipher);
+  tls_cred_free(th->wrong_cred);
+  tls_rand_free(th->fault_rand);
   tls_cred_free(th->cred);
   tls_rand_free(th->rand);
   g_free(th);
 }
 
+static void make_fault_ctxs(tls_host *th) {
+  if (th->fault_rand)
+    return;
+  sim_rng rng;
+  char *stream = g_strdup_printf("tls-fault:%s", host_name(th->h));
+  sim_world_stream(host_world(th->h), stream, &rng);
+  g_free(stream);
+  uint8_t seed[TLS_RAND_SEED_LEN];
+  seed_from(&rng, seed);
+  th->fault_rand = tls_rand_new(seed);
+  seed_from(&rng, seed);
+  const char *wrong[] = {"wrong-name.invalid"};
+  th->wrong_cred = tls_cred_new(tls_rand_libctx(th->fault_rand), th->tw->ca, wrong, 1, seed, NULL);
+  g_assert(th->wrong_cred);
+  tls_conn_config cfg;
+  tls_conn_config_init(&cfg, TLS_CONN_SERVER);
+  cfg.cred = th->wrong_cred;
+  cfg.verify = false;
+  th->wrong_name = tls_conn_ctx_new(th->fault_rand, &cfg, NULL);
+  cfg.cred = th->cred;
+  cfg.max_version = TLS_CONN_V1_2;
+  cfg.cipher_list = "PSK-AES128-CBC-SHA"; /* no PSK identity on either side: nothing shared */
+  th->no_cipher = tls_conn_ctx_new(th->fault_rand, &cfg, NULL);
+  g_assert(th->wrong_name && th->no_cipher);
+}
+
+void tls_host_set_fault(tls_host *th, tls_host_fault f) {
+  if (f != TLS_HOST_FAULT_NONE)
+    make_fault_ctxs(th);
+  th->fault = f;
+}
+
+tls_host_fault tls_host_get_fault(const tls_host *th) { return th->fault; }
+
 tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_name) {
   uint8_t seed[TLS_RAND_SEED_LEN];
   seed_from(&th->rng, seed);
-  return tls_conn_new(role == TLS_CONN_SERVER ? th->server : th->client,
-                      role == TLS_CONN_CLIENT ? server_name : NULL, seed, NULL, host_now(th->h));
+  tls_conn_ctx *ctx = role == TLS_CONN_SERVER ? th->server : th->client;
+  if (role == TLS_CONN_SERVER && th->fault == TLS_HOST_FAULT_CERT_MISMATCH)
+    ctx = th->wrong_name;
+  else if (role == TLS_CONN_SERVER && th->fault == TLS_HOST_FAULT_HANDSHAKE)
+    ctx = th->no_cipher;
+  return tls_conn_new(ctx, role == TLS_CONN_CLIENT ? server_name : NULL, seed, NULL,
+                      host_now(th->h));
 }

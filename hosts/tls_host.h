@@ -29,4 +29,15 @@ void tls_host_free(tls_host *th);
  * CA and SERVER_NAME. */
 tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_name);
 
+/* Faults (issue 10): while set, the host's SERVER side fails. CERT_MISMATCH:
+ * it shows a certificate (from the world's CA) for the name
+ * "wrong-name.invalid", so a verifying client fails with "hostname
+ * mismatch". HANDSHAKE: it offers TLS 1.2 only with a cipher no client
+ * shares, so the handshake ends with a handshake_failure alert. Client
+ * connections are unaffected. The fault credentials come from their own
+ * stream ("tls-fault:NAME"): turning a fault on changes no other draw. */
+typedef enum { TLS_HOST_FAULT_NONE, TLS_HOST_FAULT_CERT_MISMATCH, TLS_HOST_FAULT_HANDSHAKE } tls_host_fault;
+void tls_host_set_fault(tls_host *th, tls_host_fault f);
+tls_host_fault tls_host_get_fault(const tls_host *th);
+
 #endif

@@ -4,13 +4,6 @@
 
 #include <string.h>
 
-static const char *const fault_names[SCN_FAULT_COUNT] = {"link_down", "crash"};
-
-const char *scn_fault_kind_name(scn_fault_kind k) {
-  g_assert((unsigned)k < SCN_FAULT_COUNT);
-  return fault_names[k];
-}
-
 static void host_clear(void *p) {
   scn_host *h = p;
   g_free(h->name);
@@ -30,7 +23,7 @@ static void traffic_clear(void *p) {
   g_free(t->to);
   g_free(t->name);
 }
-static void fault_clear(void *p) { g_free(((scn_fault *)p)->target); }
+static void fault_clear(void *p) { scn_fault_clear(p); }
 
 static scn_config *config_new(const char *file) {
   scn_config *c = g_new0(scn_config, 1);
@@ -261,57 +254,6 @@ static void load_traffic(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   }
 }
 
-static bool find_link(const scn_config *c, const char *name) {
-  for (guint i = 0; i < c->links->len; i++) {
-    const scn_link *l = &g_array_index(c->links, scn_link, i);
-    char *n1 = g_strdup_printf("%s-%s", l->a, l->b);
-    bool hit = strcmp(n1, name) == 0;
-    g_free(n1);
-    if (hit)
-      return true;
-  }
-  return false;
-}
-
-static void load_faults(scn_json_ctx *x, scn_config *c, const cJSON *root) {
-  static const char *const keys[] = {"kind", "link", "host", "at", "until", NULL};
-  const cJSON *arr;
-  if (!scn_json_array(x, root, "$", "faults", false, &arr) || !arr)
-    return;
-  int i = 0;
-  for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
-    char *path = scn_json_index_path("$.faults", i);
-    scn_fault f = {.until = SIM_TIME_NEVER};
-    char *kind = NULL;
-    if (!cJSON_IsObject(it)) {
-      scn_json_fail(x, path, "expected a fault object");
-    } else if (scn_json_known_keys(x, it, path, keys) &&
-               scn_json_string(x, it, path, "kind", true, &kind) &&
-               scn_json_duration(x, it, path, "at", true, &f.at) &&
-               scn_json_duration(x, it, path, "until", false, &f.until)) {
-      if (strcmp(kind, "link_down") == 0) {
-        f.kind = SCN_FAULT_LINK_DOWN;
-        if (scn_json_string(x, it, path, "link", true, &f.target) && !find_link(c, f.target))
-          scn_json_fail(x, path, "\"link\": no link named \"%s\" (links are named \"a-b\")",
-                        f.target);
-      } else if (strcmp(kind, "crash") == 0) {
-        f.kind = SCN_FAULT_CRASH;
-        if (scn_json_string(x, it, path, "host", true, &f.target) &&
-            scn_find_host(c, f.target) < 0)
-          scn_json_fail(x, path, "\"host\": no host named \"%s\"", f.target);
-      } else {
-        scn_json_fail(x, path, "\"kind\": unknown fault kind \"%s\" (expected: link_down, crash)",
-                      kind);
-      }
-      if (scn_json_ok(x) && f.until <= f.at)
-        scn_json_fail(x, path, "\"until\" must be later than \"at\"");
-    }
-    g_free(kind);
-    g_array_append_val(c->faults, f);
-    g_free(path);
-  }
-}
-
 scn_config *scn_parse(const char *file, const char *json, size_t len, GError **err) {
   scn_json_ctx x = {.file = file};
   scn_config *c = config_new(file);
@@ -351,10 +293,11 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
     load_hosts(&x, c, root);
     load_links(&x, c, root);
     load_traffic(&x, c, root);
-    load_faults(&x, c, root);
     scn__mail_load(&x, c, root);
     if (scn_json_ok(&x))
       scn__mail_check(&x, c);
+    if (scn_json_ok(&x))
+      scn__faults_load(&x, c, root); /* after zones and users: faults name them */
   }
   cJSON_Delete(root);
   if (!scn_json_ok(&x)) {

@@ -17,6 +17,7 @@
  *                   "type": "MX", "at": "2s"}, ... ],
  *     "faults": [ {"kind": "link_down", "link": "alice-r1", "at": "2s", "until": "5s"},
  *                 {"kind": "crash", "host": "server", "at": "3s", "until": "4s"} ]
+ *     (every fault kind: scn_fault.h and FORMAT.md)
  *   }
  *
  * Every error names the file, the JSON path and what was expected; the
@@ -30,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "scn_fault.h"
 #include "scn_json.h"
 #include "sim_net.h"
 
@@ -79,6 +81,8 @@ typedef struct {
   char *dkim_selector; /* s=; the Ed25519 key comes from the run's seed and
                           its TXT record is published in the domain's zone */
   scn_filters filt;    /* with filters: greylisting, DNSBL, spam, DMARC settings */
+  bool tls_encrypt;    /* "tls_policy": "encrypt" (TLS required when delivering);
+                          false: "may" (opportunistic, the default) */
 } scn_mta;
 
 /* What a mailbox host runs (role "mailbox"). */
@@ -158,17 +162,7 @@ typedef struct {
   sim_time at;
 } scn_traffic;
 
-typedef enum { SCN_FAULT_LINK_DOWN, SCN_FAULT_CRASH, SCN_FAULT_COUNT } scn_fault_kind;
-const char *scn_fault_kind_name(scn_fault_kind k);
-
-typedef struct {
-  scn_fault_kind kind;
-  char *target;  /* link "a-b" or host name */
-  sim_time at;
-  sim_time until; /* SIM_TIME_NEVER: never heals */
-} scn_fault;
-
-typedef struct {
+typedef struct scn_config {
   char *file;
   char *name;
   char *description;
@@ -177,7 +171,7 @@ typedef struct {
   GArray *hosts;   /* scn_host */
   GArray *links;   /* scn_link */
   GArray *traffic; /* scn_traffic */
-  GArray *faults;  /* scn_fault */
+  GArray *faults;  /* scn_fault (scn_fault.h) */
   GArray *zones;    /* scn_zone */
   GArray *users;    /* scn_user */
   GArray *messages; /* scn_message */

@@ -13,6 +13,7 @@ struct scn_dns {
   GPtrArray *auths;     /* dns_auth* */
   GPtrArray *resolvers; /* dns_resolver* */
   GPtrArray *clients;   /* dns_client* or NULL, by host index */
+  GPtrArray *auth_of;   /* dns_auth* (borrowed) or NULL, by host index */
 };
 
 dns_zone *scn_dns_zone_build(const scn_zone *z, guint *bad, dns_err *err) {
@@ -97,6 +98,7 @@ scn_dns *scn_dns_new(const scn_config *c, host *const *hosts) {
   d->auths = g_ptr_array_new_with_free_func((GDestroyNotify)dns_auth_free);
   d->resolvers = g_ptr_array_new_with_free_func((GDestroyNotify)dns_resolver_free);
   d->clients = g_ptr_array_new_with_free_func((GDestroyNotify)dns_client_free);
+  d->auth_of = g_ptr_array_new();
   for (guint i = 0; i < c->zones->len; i++) {
     guint bad;
     dns_err e;
@@ -119,14 +121,16 @@ scn_dns *scn_dns_new(const scn_config *c, host *const *hosts) {
   dns_zone_cfg zc = {.edns_size = 1232};
   for (guint i = 0; i < c->hosts->len; i++) {
     const scn_host *h = &g_array_index(c->hosts, scn_host, i);
+    dns_auth *auth = NULL;
     if (h->zones->len) {
       GPtrArray *served = g_ptr_array_new();
       for (guint k = 0; k < h->zones->len; k++)
         g_ptr_array_add(served, d->zones->pdata[zone_index(c, h->zones->pdata[k])]);
-      g_ptr_array_add(d->auths, dns_auth_new(hosts[i], (dns_zone *const *)served->pdata,
-                                             served->len, &zc));
+      auth = dns_auth_new(hosts[i], (dns_zone *const *)served->pdata, served->len, &zc);
+      g_ptr_array_add(d->auths, auth);
       g_ptr_array_unref(served);
     }
+    g_ptr_array_add(d->auth_of, auth);
     if (strcmp(h->role, "resolver") == 0 && hints->len)
       g_ptr_array_add(d->resolvers, dns_resolver_new(hosts[i], (dns_res_server *)hints->data,
                                                      hints->len));
@@ -150,6 +154,7 @@ void scn_dns_free(scn_dns *d) {
   if (!d)
     return;
   g_ptr_array_unref(d->clients);
+  g_ptr_array_unref(d->auth_of);
   g_ptr_array_unref(d->resolvers);
   g_ptr_array_unref(d->auths);
   g_ptr_array_unref(d->zones);
@@ -157,6 +162,13 @@ void scn_dns_free(scn_dns *d) {
 }
 
 dns_client *scn_dns_client(scn_dns *d, int i) { return d->clients->pdata[i]; }
+
+struct dns_auth *scn_dns_auth(scn_dns *d, int i) { return d->auth_of->pdata[i]; }
+
+dns_zone *scn_dns_zone(scn_dns *d, const scn_config *c, const char *origin) {
+  int i = zone_index(c, origin);
+  return i < 0 ? NULL : d->zones->pdata[i];
+}
 
 void scn_dns_get_stats(const scn_dns *d, scn_dns_stats *out) {
   memset(out, 0, sizeof *out);

@@ -28,6 +28,12 @@ typedef struct scn_dns scn_dns;
 scn_dns *scn_dns_new(const scn_config *c, host *const *hosts);
 /* Frees servers and clients (before the world; see host.h). */
 void scn_dns_free(scn_dns *d);
+/* The authoritative server on host I (borrowed), or NULL if it serves no
+ * zone. */
+struct dns_auth;
+struct dns_auth *scn_dns_auth(scn_dns *d, int i);
+/* The zone with ORIGIN as built for the world (borrowed), or NULL. */
+dns_zone *scn_dns_zone(scn_dns *d, const scn_config *c, const char *origin);
 /* The stub resolver of host I, or NULL if it names no resolver. */
 dns_client *scn_dns_client(scn_dns *d, int i);
 

@@ -58,7 +58,7 @@ void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *p
   static const char *const mta_keys[] = {"hostname", "domains", "submission", "mx",
                                          "mailbox_host", "retry", "smarthost", "filters",
                                          "greylist_delay", "dkim", "greylist", "dnsbl", "spam",
-                                         "public_suffixes", NULL};
+                                         "public_suffixes", "tls_policy", NULL};
   static const char *const mbox_keys[] = {"domains", "imap", "pop3", "quota", "spam_folder", NULL};
   scn_json_string(x, it, path, "resolver", false, &h->resolver);
   h->zones = string_list(x, it, path, "zones", false);
@@ -88,6 +88,14 @@ void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *p
       }
       h->mta.domains = string_list(x, m, p, "domains", false);
       scn__filters_mta(x, &h->mta, m, p);
+      char *tp = NULL;
+      if (scn_json_string(x, m, p, "tls_policy", false, &tp) && tp) {
+        if (strcmp(tp, "encrypt") == 0)
+          h->mta.tls_encrypt = true;
+        else if (strcmp(tp, "may") != 0)
+          scn_json_fail(x, p, "\"tls_policy\": unknown policy \"%s\" (expected may or encrypt)", tp);
+      }
+      g_free(tp);
       if (scn_json_ok(x) && h->mta.retry && strcmp(h->mta.retry, "postfix") != 0 &&
           strcmp(h->mta.retry, "exim") != 0 && strcmp(h->mta.retry, "opensmtpd") != 0)
         scn_json_fail(x, p, "\"retry\": unknown profile \"%s\" (expected postfix, exim or opensmtpd)",

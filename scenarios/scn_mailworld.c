@@ -23,6 +23,8 @@ struct scn_mailworld {
   GPtrArray *muas;      /* mua* or NULL, by host index */
   GPtrArray *filter_data; /* what the filters borrow (DNSBL lists, string arrays) */
   GPtrArray *filter_hosts; /* scn_host* of each filters entry (borrowed from the config) */
+  /* borrowed, by host index (NULL: none) */
+  GPtrArray *mta_of, *mbox_of, *tls_of;
 };
 
 static const scn_host *cfg_host(const scn_config *c, const char *name) {
@@ -104,8 +106,8 @@ static void filters_config(scn_mailworld *mw, const scn_filters *sf, sim_time de
   }
 }
 
-static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
-                      tls_host *th, dns_client *dns) {
+static mta_host *start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
+                           tls_host *th, dns_client *dns) {
   mta_host_config cfg;
   mta_host_config_init(&cfg);
   cfg.hostname = h->mta.hostname ? h->mta.hostname : h->name;
@@ -118,6 +120,7 @@ static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h,
   cfg.retry_profile = h->mta.retry;
   cfg.smarthost = h->mta.smarthost;
   cfg.epoch_unix = c->epoch_unix;
+  cfg.tls_policy = h->mta.tls_encrypt ? MTA_TLS_ENCRYPT : MTA_TLS_MAY;
   mta_host *mta = mta_host_new(ho, &cfg, mw->users, th, dns);
   g_ptr_array_add(mw->mtas, mta);
   if (h->mta.dkim_domain) {
@@ -141,6 +144,7 @@ static void start_mta(scn_mailworld *mw, const scn_config *c, const scn_host *h,
     g_ptr_array_add(mw->filters, mx_filters_new(ho, mta, dns, &fc));
     g_ptr_array_add(mw->filter_hosts, (gpointer)h);
   }
+  return mta;
 }
 
 /* Does some MX of the scenario run filters (and so may flag spam)? */
@@ -151,8 +155,8 @@ static bool any_filters(const scn_config *c) {
   return false;
 }
 
-static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho,
-                          tls_host *th) {
+static mailbox_host *start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host *h,
+                                   host *ho, tls_host *th) {
   mailbox_host_config cfg;
   mailbox_host_config_init(&cfg);
   cfg.quota_bytes = h->mailbox.quota;
@@ -173,6 +177,7 @@ static void start_mailbox(scn_mailworld *mw, const scn_config *c, const scn_host
       g_assert(ok); /* the loader parsed it */
     }
   }
+  return mb;
 }
 
 static mua *start_mua(const scn_config *c, const scn_host *h, host *ho, tls_host *th,
@@ -250,6 +255,9 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   mw->muas = g_ptr_array_new_with_free_func((GDestroyNotify)mua_free);
   mw->filter_data = g_ptr_array_new_with_free_func(g_free);
   mw->filter_hosts = g_ptr_array_new();
+  mw->mta_of = g_ptr_array_new();
+  mw->mbox_of = g_ptr_array_new();
+  mw->tls_of = g_ptr_array_new();
   bool any = false;
   for (guint i = 0; i < c->hosts->len; i++)
     any |= is_mail_role(g_array_index(c->hosts, scn_host, i).role);
@@ -258,18 +266,24 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   for (guint i = 0; i < c->hosts->len; i++) {
     const scn_host *h = &g_array_index(c->hosts, scn_host, i);
     mua *m = NULL;
+    mta_host *mta = NULL;
+    mailbox_host *mb = NULL;
+    tls_host *th = NULL;
     if (is_mail_role(h->role)) {
       /* "tls": false — no certificates, no STARTTLS offered or asked for. */
-      tls_host *th = c->tls ? make_tls(mw, h, hosts[i]) : NULL;
+      th = c->tls ? make_tls(mw, h, hosts[i]) : NULL;
       dns_client *dc = scn_dns_client(dns, (int)i);
       if (!strcmp(h->role, "mta"))
-        start_mta(mw, c, h, hosts[i], th, dc);
+        mta = start_mta(mw, c, h, hosts[i], th, dc);
       else if (!strcmp(h->role, "mailbox"))
-        start_mailbox(mw, c, h, hosts[i], th);
+        mb = start_mailbox(mw, c, h, hosts[i], th);
       else
         m = start_mua(c, h, hosts[i], th, dc);
     }
     g_ptr_array_add(mw->muas, m);
+    g_ptr_array_add(mw->mta_of, mta);
+    g_ptr_array_add(mw->mbox_of, mb);
+    g_ptr_array_add(mw->tls_of, th);
   }
   send_messages(mw, c);
   return mw;
@@ -278,6 +292,9 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
 void scn_mailworld_free(scn_mailworld *mw) {
   if (!mw)
     return;
+  g_ptr_array_unref(mw->mta_of);
+  g_ptr_array_unref(mw->mbox_of);
+  g_ptr_array_unref(mw->tls_of);
   g_ptr_array_unref(mw->muas);
   g_ptr_array_unref(mw->mailboxes);
   g_ptr_array_unref(mw->filters);
@@ -301,6 +318,12 @@ void scn_mailworld_write_kept(scn_mailworld *mw) {
   for (guint i = 0; i < mw->mailboxes->len; i++)
     mailbox_host_write_kept(mw->mailboxes->pdata[i]);
 }
+
+struct mta_host *scn_mailworld_mta(scn_mailworld *mw, int i) { return mw->mta_of->pdata[i]; }
+struct mailbox_host *scn_mailworld_mailbox(scn_mailworld *mw, int i) {
+  return mw->mbox_of->pdata[i];
+}
+struct tls_host *scn_mailworld_tls(scn_mailworld *mw, int i) { return mw->tls_of->pdata[i]; }
 
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations) {
   memset(t, 0, sizeof *t);

@@ -20,6 +20,15 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
 /* Frees the services (before the world; see host.h). */
 void scn_mailworld_free(scn_mailworld *mw);
 
+/* The services on host I (by scenario index; borrowed), or NULL: its MTA,
+ * its mailbox service, its TLS identity. For fault injection. */
+struct mta_host;
+struct mailbox_host;
+struct tls_host;
+struct mta_host *scn_mailworld_mta(scn_mailworld *mw, int i);
+struct mailbox_host *scn_mailworld_mailbox(scn_mailworld *mw, int i);
+struct tls_host *scn_mailworld_tls(scn_mailworld *mw, int i);
+
 /* Counters at the end of a run. */
 typedef struct {
   uint64_t composed, accepted, fetched, failed; /* mail clients */

@@ -6,6 +6,7 @@
 #include "bulk.h"
 #include "mail_tally.h"
 #include "scn_dns.h"
+#include "scn_fault_apply.h"
 #include "scn_mailworld.h"
 #include "sim_net.h"
 
@@ -44,6 +45,7 @@ struct scn_world {
   GPtrArray *sinks;   /* sink_entry*, in creation order */
   GPtrArray *lookups; /* lookup* */
   mail_tally *tally;
+  scn_fault_world *faults;
   scn_world_progress_fn progress;
   void *progress_user;
   sim_time ended_at;
@@ -52,19 +54,6 @@ struct scn_world {
   GPtrArray *gw_targets; /* char*: their target host names */
   bool all_ok; /* the end record's "ok" */
 };
-
-static sim_link *link_named(sim_net *net, const char *name) {
-  for (size_t i = 0; i < sim_net_link_count(net); i++) {
-    sim_link *l = sim_net_link_at(net, i);
-    char *n = g_strdup_printf("%s-%s", sim_node_name(sim_link_end(l, 0)),
-                              sim_node_name(sim_link_end(l, 1)));
-    bool hit = g_strcmp0(n, name) == 0;
-    g_free(n);
-    if (hit)
-      return l;
-  }
-  return NULL;
-}
 
 static void sink_crash(void *user, bool crashed) { bulk_sink_node_changed(user, crashed); }
 static void source_crash(void *user, bool crashed) { bulk_source_node_changed(user, crashed); }
@@ -191,20 +180,7 @@ scn_world *scn_world_build(const scn_config *c, uint64_t seed, trace_writer *tw,
     host_on_crash(host_of(sw, t->from), source_crash, s.src);
     g_array_append_val(sw->streams, s);
   }
-  for (guint i = 0; i < c->faults->len; i++) {
-    const scn_fault *f = &g_array_index(c->faults, scn_fault, i);
-    if (f->kind == SCN_FAULT_LINK_DOWN) {
-      sim_link *l = link_named(net, f->target);
-      sim_net_link_set_up_at(net, l, f->at, false);
-      if (f->until != SIM_TIME_NEVER)
-        sim_net_link_set_up_at(net, l, f->until, true);
-    } else {
-      sim_node *n = sim_net_find_node(net, f->target);
-      sim_node_crash_at(n, f->at);
-      if (f->until != SIM_TIME_NEVER)
-        sim_node_restart_at(n, f->until);
-    }
-  }
+  sw->faults = scn_fault_apply(c, (host *const *)sw->hosts->pdata, sw->dns, sw->mail);
   return sw;
 }
 
@@ -221,6 +197,7 @@ void scn_world_free(scn_world *sw) {
   g_ptr_array_unref(sw->sinks);
   g_ptr_array_unref(sw->lookups);
   sim_world_free(sw->w);
+  scn_fault_world_free(sw->faults);
   g_ptr_array_unref(sw->hosts);
   g_ptr_array_unref(sw->gateways);
   g_ptr_array_unref(sw->gw_targets);
@@ -453,6 +430,7 @@ bool scn_world_finish(scn_world *sw) {
     trace_key_uint(tw, "client_retries", ts.client_retries);
     trace_key_uint(tw, "bounced", ts.bounced);
     trace_key_uint(tw, "delivered_dsns", ts.unsubmitted);
+    trace_key_uint(tw, "duplicates", ts.duplicates);
     trace_key_uint(tw, "delay_samples", ts.delay_samples);
     trace_key_int(tw, "delay_p50_ns", ts.delay_p50);
     trace_key_int(tw, "delay_p95_ns", ts.delay_p95);

@@ -101,6 +101,7 @@ sim_net *sim_net__new(sim_world *w) {
   net->by_addr = g_hash_table_new_full(addr_hash, addr_eq, g_free, NULL);
   net->next_conn_id = 1;
   net->all_pkts = g_ptr_array_new();
+  net->param_changes = g_ptr_array_new_with_free_func(g_free);
   return net;
 }
 
@@ -144,6 +145,7 @@ void sim_net__free(sim_net *net) {
     g_free(p);
   }
   g_ptr_array_free(net->all_pkts, TRUE);
+  g_ptr_array_free(net->param_changes, TRUE);
   g_free(net);
 }
 
@@ -360,6 +362,45 @@ static void link_down_ev(void *a, void *b) {
 sim_event_id sim_net_link_set_up_at(sim_net *net, sim_link *l, sim_time t, bool up) {
   g_assert(l->net == net);
   return sim_world_at(net->w, t, up ? link_up_ev : link_down_ev, l, NULL);
+}
+
+void sim_net_link_set_params(sim_net *net, sim_link *l, const sim_link_params *p) {
+  g_assert(l->net == net && p);
+  g_assert(p->latency >= 0 && p->jitter >= 0 && p->loss_ppm <= 1000000);
+  sim_link_params np = *p;
+  if (!np.queue_bytes)
+    np.queue_bytes = DEFAULT_QUEUE;
+  if (!np.mtu)
+    np.mtu = DEFAULT_MTU;
+  l->p = np;
+  trace_writer *tw = sim_world_trace(net->w, SIM_DETAIL_MESSAGES);
+  trace_event_begin(tw, sim_world_now(net->w), "fault.link_params");
+  trace_key_uint(tw, "link", l->index);
+  trace_key_str(tw, "a", l->end[0]->name);
+  trace_key_str(tw, "b", l->end[1]->name);
+  trace_key_int(tw, "latency_ns", l->p.latency);
+  trace_key_int(tw, "jitter_ns", l->p.jitter);
+  trace_key_uint(tw, "bandwidth_bps", l->p.bandwidth_bps);
+  trace_key_uint(tw, "loss_ppm", l->p.loss_ppm);
+  trace_end(tw);
+}
+
+static void link_params_ev(void *a, void *b) {
+  sim_net__params *pc = a;
+  sim_net *net = b;
+  sim_net__enter(net);
+  sim_net_link_set_params(net, pc->l, &pc->p);
+  sim_net__leave(net);
+}
+
+sim_event_id sim_net_link_set_params_at(sim_net *net, sim_link *l, sim_time t,
+                                        const sim_link_params *p) {
+  g_assert(l->net == net && p);
+  sim_net__params *pc = g_new(sim_net__params, 1);
+  pc->l = l;
+  pc->p = *p;
+  g_ptr_array_add(net->param_changes, pc);
+  return sim_world_at(net->w, t, link_params_ev, pc, net);
 }
 
 void sim_net_reroute(sim_net *net) {

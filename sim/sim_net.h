@@ -16,7 +16,8 @@
  * deterministically: fewer hops, then the lowest next-hop node index, where
  * node indices follow creation order.
  *
- * Faults: sim_net_link_set_up() and sim_node_crash()/sim_node_restart(). A
+ * Faults: sim_net_link_set_up(), sim_net_link_set_params() and
+ * sim_node_crash()/sim_node_restart(). A
  * crashed node sends and receives nothing; its transport state (sockets,
  * connections, listeners, timers registered through the transport) is
  * dropped without any packet being sent; the owner is told through the crash
@@ -112,6 +113,16 @@ void sim_net_reroute(sim_net *net);
 /* Schedules sim_net_link_set_up(net, l, up) at time T (a fault). */
 sim_event_id sim_net_link_set_up_at(sim_net *net, sim_link *l, sim_time t, bool up);
 size_t sim_link_index(const sim_link *l);
+/* Changes L's parameters from now on (a fault: a latency spike, a loss
+ * burst; defaults applied as by sim_net_add_link). Packets already on the
+ * link keep the arrival time they were given; a packet never overtakes one
+ * sent before it on the same direction, whatever the new latency. Routes
+ * are not recomputed. Traces fault.link_params {link, a, b, latency_ns,
+ * jitter_ns, bandwidth_bps, loss_ppm}. */
+void sim_net_link_set_params(sim_net *net, sim_link *l, const sim_link_params *p);
+/* Schedules sim_net_link_set_params at time T (P is copied). */
+sim_event_id sim_net_link_set_params_at(sim_net *net, sim_link *l, sim_time t,
+                                        const sim_link_params *p);
 /* The neighbour FROM forwards to on the way to TO under the current routes;
  * NULL if none (or FROM == TO). */
 sim_node *sim_net_next_hop(sim_net *net, sim_node *from, sim_node *to);

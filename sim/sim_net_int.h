@@ -134,7 +134,14 @@ struct sim_net {
   sim_event_id flush_ev;
   /* counters */
   uint64_t pkts_sent, pkts_delivered, pkts_dropped;
+  GPtrArray *param_changes; /* sim_net__params*: scheduled by sim_net_link_set_params_at */
 };
+
+/* A parameter change scheduled for later (owned by the net). */
+typedef struct {
+  sim_link *l;
+  sim_link_params p;
+} sim_net__params;
 
 /* --- world glue (sim_world.c) --- */
 sim_net *sim_net__new(sim_world *w);

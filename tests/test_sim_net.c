@@ -1,6 +1,7 @@
 /* Tests for sim_net: addresses, routing and its tie-break, down links,
  * serialization and latency, jitter without reordering, queue drop-tail,
  * faults and the trace header. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,67 @@ START_TEST(cut_loses_packets_on_the_wire) {
 }
 END_TEST
 
+START_TEST(latency_spike_delays_without_reordering) {
+  /* Ten datagrams, one per ms from t=0, over 3 x 1 ms. From 2 ms to 5 ms
+   * the first link takes 51 ms: datagrams 2..4 arrive 50 ms late, and the
+   * ones sent after the spike wait behind them (never overtake). */
+  sim_link_params p = {.latency = 1 * SIM_MS};
+  fx_line f;
+  fx_line_init(&f, 1, &p, NULL, SIM_DETAIL_MESSAGES);
+  collector c;
+  collector_init(&c, f.w);
+  sim_udp_bind(f.h2, 7, &coll_cb, &c);
+  sim_link_params spike = p;
+  spike.latency = 51 * SIM_MS;
+  sim_net_link_set_params_at(f.net, f.l[0], 2 * SIM_MS, &spike);
+  sim_net_link_set_params_at(f.net, f.l[0], 5 * SIM_MS, &p);
+  pacer pc = {sim_udp_bind(f.h1, 0, &none_cb, NULL), &f.a2, 0, 10, 1 * SIM_MS, 100};
+  sim_world_after(f.w, 0, pace, &pc, NULL);
+  sim_world_run(f.w, SIM_TIME_NEVER);
+  static const int64_t want_ms[10] = {3, 4, 55, 56, 57, 57, 57, 57, 57, 57};
+  ck_assert_uint_eq(c.seqs->len, 10);
+  for (guint i = 0; i < 10; i++) {
+    ck_assert_uint_eq(g_array_index(c.seqs, uint32_t, i), i);
+    sim_time got = g_array_index(c.times, sim_time, i);
+    ck_assert_msg(got == want_ms[i] * SIM_MS, "datagram %u: got %" PRId64 " ns want %" PRId64 " ms",
+                  i, got, want_ms[i]);
+  }
+  ck_assert_uint_eq(fx_count(f.tw, "\"ev\":\"fault.link_params\""), 2);
+  ck_assert_uint_eq(fx_count(f.tw, "\"latency_ns\":51000000"), 1);
+  ck_assert_int_eq(sim_link_params_peek(f.l[0])->latency, 1 * SIM_MS);
+  collector_clear(&c);
+  fx_line_clear(&f);
+}
+END_TEST
+
+START_TEST(loss_burst_drops_only_in_its_window) {
+  /* 100 % loss on the first link from 2 ms to 5 ms: datagrams 2, 3 and 4
+   * are lost, the others arrive; no draw is made outside the burst. */
+  sim_link_params p = {.latency = 1 * SIM_MS};
+  fx_line f;
+  fx_line_init(&f, 1, &p, NULL, SIM_DETAIL_PACKETS);
+  collector c;
+  collector_init(&c, f.w);
+  sim_udp_bind(f.h2, 7, &coll_cb, &c);
+  sim_link_params burst = p;
+  burst.loss_ppm = 1000000;
+  sim_net_link_set_params_at(f.net, f.l[0], 2 * SIM_MS, &burst);
+  sim_net_link_set_params_at(f.net, f.l[0], 5 * SIM_MS, &p);
+  pacer pc = {sim_udp_bind(f.h1, 0, &none_cb, NULL), &f.a2, 0, 10, 1 * SIM_MS, 100};
+  sim_world_after(f.w, 0, pace, &pc, NULL);
+  sim_world_run(f.w, SIM_TIME_NEVER);
+  static const uint32_t want[7] = {0, 1, 5, 6, 7, 8, 9};
+  ck_assert_uint_eq(c.seqs->len, 7);
+  for (guint i = 0; i < 7; i++)
+    ck_assert_msg(g_array_index(c.seqs, uint32_t, i) == want[i], "position %u: got %u want %u", i,
+                  g_array_index(c.seqs, uint32_t, i), want[i]);
+  ck_assert_uint_eq(fx_count(f.tw, "\"reason\":\"loss\""), 3);
+  ck_assert_uint_eq(fx_count(f.tw, "\"loss_ppm\":1000000"), 1);
+  collector_clear(&c);
+  fx_line_clear(&f);
+}
+END_TEST
+
 START_TEST(packet_records_only_at_packet_detail) {
   for (int detail = SIM_DETAIL_MESSAGES; detail <= SIM_DETAIL_PACKETS; detail++) {
     sim_link_params p = {.latency = 1 * SIM_MS};
@@ -471,6 +533,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, serialization_queues_back_to_back);
   tcase_add_test(tc, queue_drop_tail_then_recovery);
   tcase_add_test(tc, cut_loses_packets_on_the_wire);
+  tcase_add_test(tc, latency_spike_delays_without_reordering);
+  tcase_add_test(tc, loss_burst_drops_only_in_its_window);
   suite_add_tcase(s, tc);
   tc = tcase_create("trace");
   tcase_add_test(tc, packet_records_only_at_packet_detail);

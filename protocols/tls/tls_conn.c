@@ -156,6 +156,8 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
   CHECK(sc != NULL);
   CHECK(SSL_CTX_set_min_proto_version(sc, proto_version(cfg->min_version)));
   CHECK(SSL_CTX_set_max_proto_version(sc, proto_version(cfg->max_version)));
+  if (cfg->cipher_list)
+    CHECK(SSL_CTX_set_cipher_list(sc, cfg->cipher_list) == 1);
   SSL_CTX_set_options(sc, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
   CHECK(SSL_CTX_set_num_tickets(sc, 0));
   SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);

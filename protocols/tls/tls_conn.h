@@ -71,6 +71,10 @@ typedef struct {
    * Server: ask for a client certificate and require a valid one. */
   bool verify;
   tls_conn_version min_version, max_version;
+  /* TLS 1.2 cipher list in OpenSSL syntax (SSL_CTX_set_cipher_list); NULL:
+   * OpenSSL's default. A list the peer shares nothing with makes the
+   * handshake fail with a handshake_failure alert (a fault, issue 10). */
+  const char *cipher_list;
 } tls_conn_config;
 
 /* Defaults: client, no credentials, no trust, verify on, TLS 1.2..1.3. */
