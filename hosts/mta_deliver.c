@@ -703,7 +703,7 @@ static void agent_connect(agent *a) {
   cfg.helo_name = m->hostname;
   cfg.tls = m->tls && !a->plain ? SMTP_CLI_TLS_OPPORTUNISTIC : SMTP_CLI_TLS_NEVER;
   cfg.quit_when_idle = false;
-  smtp_env env = smtp_glue_env(&a->tr, false);
+  smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
   a->cli = smtp_cli_new(&cfg, &env, host_now(m->h));
   a->connected = a->early_failed = a->tls_failed = false;
   a->fail_code = 0;

@@ -411,7 +411,7 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   cc.tls = m->tls ? SMTP_CLI_TLS_REQUIRED : SMTP_CLI_TLS_NEVER;
   cc.auth_user = o->acct->address;
   cc.auth_pass = o->acct->password;
-  smtp_env env = smtp_glue_env(&o->tr, false);
+  smtp_env env = smtp_glue_env_on(&o->tr, false, m->h);
   o->cli = smtp_cli_new(&cc, &env, now);
   smtp_cmd_mail mail = {.from = o->acct->address};
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, o->pending->len);
@@ -626,7 +626,7 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
                          .mark_seen = true,
                          .uidvalidity = f->uidvalidity,
                          .last_uid = f->last_uid};
-    imap_env env = imap_glue_env(&f->tr.imap, false);
+    imap_env env = imap_glue_env_on(&f->tr.imap, false, m->h);
     f->ic = imap_cli_new(&c, &env, now);
     f->s = session_connect(m->h, a, 143, NULL, &imap_glue_cli_ops, f->ic, &imap_owner, f);
     imap_glue_attach(&f->tr.imap, f->s);
@@ -637,7 +637,7 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
                          .require_tls = tls,
                          .auth_plain = true,
                          .delete_after = !f->keep};
-    pop3_env env = pop3_glue_env(&f->tr.pop3, false);
+    pop3_env env = pop3_glue_env_on(&f->tr.pop3, false, m->h);
     f->pc = pop3_cli_new(&c, &env, now);
     for (guint i = 0; i < f->seen->len; i++)
       pop3_cli_add_seen(f->pc, f->seen->pdata[i]);
