@@ -128,8 +128,7 @@ tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_nam
     e = g_new0(cache_entry, 1);
     g_hash_table_insert(th->sessions, g_strdup(key), e);
   }
-  if (e->s && now - tls_session_received(e->s) >
-                  MIN(tls_session_lifetime(e->s), CACHE_LIFETIME)) {
+  if (e->s && now - tls_session_received(e->s) > MIN(tls_session_lifetime(e->s), CACHE_LIFETIME)) {
     tls_session_free(e->s); /* expired */
     e->s = NULL;
   }

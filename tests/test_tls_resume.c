@@ -56,8 +56,8 @@ static char *events(tls_conn *c) {
     g_string_append(s, tls_conn_event_type_name(ev.type));
     if (ev.type == TLS_CONN_EV_ESTABLISHED)
       g_string_append_printf(s, " %s %s %s verified=%d cn=%s sni=%s resumed=%d", ev.version,
-                             ev.cipher, ev.group, ev.peer_verified, ev.peer_subject,
-                             ev.server_name, ev.resumed);
+                             ev.cipher, ev.group, ev.peer_verified, ev.peer_subject, ev.server_name,
+                             ev.resumed);
     else if (ev.type == TLS_CONN_EV_FAILED)
       g_string_append_printf(s, " %s", ev.reason);
   }
@@ -91,7 +91,6 @@ static GByteArray *connect_once(tls_world *w, const tls_session *sess, uint8_t k
   tls_conn_free(srv);
   return t;
 }
-
 
 START_TEST(resume_basic) {
   tls_world w;

@@ -191,8 +191,7 @@ static SSL_TICKET_RETURN ticket_dec(SSL *ssl, SSL_SESSION *sess, const unsigned 
   }
   void *data = NULL;
   size_t len = 0;
-  if (c == NULL || sess == NULL || !SSL_SESSION_get0_ticket_appdata(sess, &data, &len) ||
-      len != 8)
+  if (c == NULL || sess == NULL || !SSL_SESSION_get0_ticket_appdata(sess, &data, &len) || len != 8)
     return SSL_TICKET_RETURN_IGNORE_RENEW;
   uint64_t issued = 0;
   for (int i = 0; i < 8; i++)
@@ -256,7 +255,8 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
   } else if (cfg->role == TLS_CONN_SERVER) {
     CHECK(SSL_CTX_set_num_tickets(sc, 1)); /* one per handshake, as Postfix's smtpd */
     SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
-    (void)SSL_CTX_set_timeout(sc, (long)(cfg->ticket_lifetime / 1000000000)); /* the lifetime hint */
+    (void)SSL_CTX_set_timeout(sc,
+                              (long)(cfg->ticket_lifetime / 1000000000)); /* the lifetime hint */
     CHECK(SSL_CTX_set_session_ticket_cb(sc, ticket_gen, ticket_dec, NULL) == 1);
   } else {
     SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -597,7 +597,8 @@ tls_conn *tls_conn_new_resume(tls_conn_ctx *ctx, const char *server_name,
       SSL_SESSION *use = SSL_SESSION_dup(session->sess);
       CHECK(use != NULL);
       wall = time(NULL);
-      (void)SSL_SESSION_set_time(use, (long)(wall - (time_t)((now - session->received) / 1000000000)));
+      (void)SSL_SESSION_set_time(use,
+                                 (long)(wall - (time_t)((now - session->received) / 1000000000)));
       CHECK(SSL_set_session(c->ssl, use) == 1);
       SSL_SESSION_free(use);
     }
