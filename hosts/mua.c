@@ -869,4 +869,7 @@ void mua_fetch_every(mua *m, const mua_fetch *fc) {
   f->timer = sim_world_at(host_world(m->h), fc->first > now ? fc->first : now, fetch_fire, f, NULL);
 }
 
-void mua_get_stats(const mua *m, mua_stats *out) { *out = m->st; }
+void mua_get_stats(const mua *m, mua_stats *out) {
+  *out = m->st;
+  out->outbox = m->out->len;
+}
