@@ -128,7 +128,7 @@ typedef struct {
   bool dns;          /* a name server answering for example.com */
   bool crash_client; /* laptop down 30 s .. 5 min */
   const char *const *to;
-  int more;          /* this many more messages, one every 10 s from 10 s */
+  int more; /* this many more messages, one every 10 s from 10 s */
 } params;
 
 typedef struct {
@@ -213,8 +213,12 @@ static void run(const params *p, result *r) {
   for (int i = 0; i < p->more; i++) {
     char key[16];
     g_snprintf(key, sizeof key, "n%d", i);
-    mua_message n = {.key = key, .from = "alice@example.com", .to = bob_only, .nto = 1,
-                     .subject = "again", .text = "more\n"};
+    mua_message n = {.key = key,
+                     .from = "alice@example.com",
+                     .to = bob_only,
+                     .nto = 1,
+                     .subject = "again",
+                     .text = "more\n"};
     mua_send(u, &n, (10 + 10 * (sim_time)i) * SIM_S);
   }
   if (p->crash_client) {
