@@ -108,3 +108,10 @@ static bool mime_section(void *ud, GBytes *msg, const uint32_t *part, size_t npa
 }
 
 const imap_mime_provider imap_glue_mime = {mime_envelope, mime_bodystructure, mime_section, NULL};
+
+imap_env imap_glue_env_on(imap_glue_trace *t, bool server, const host *h) {
+  imap_env env = imap_glue_env(t, server);
+  if (!host_trace(h, SIM_DETAIL_PROTOCOL))
+    env.trace = NULL;
+  return env;
+}

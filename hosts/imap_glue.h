@@ -34,6 +34,10 @@ typedef struct {
 /* Fills *T for a server (SERVER true) or client engine and returns the env
  * to create the engine with; T must outlive the engine. */
 imap_env imap_glue_env(imap_glue_trace *t, bool server);
+/* The same for an engine on host H: when H's world records below protocol
+ * detail the env has no trace hook, so the engine formats no trace text
+ * at all (the records would be dropped anyway). */
+imap_env imap_glue_env_on(imap_glue_trace *t, bool server, const host *h);
 static inline void imap_glue_attach(imap_glue_trace *t, session *s) { t->s = s; }
 
 /* MIME views for imap_srv_config.mime, computed by parsing the message

@@ -451,7 +451,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
                            .tls_available = tls,
                            .tls_required = req,
                            .mime = &imap_glue_mime};
-    imap_env env = imap_glue_env(&c->tr.imap, true);
+    imap_env env = imap_glue_env_on(&c->tr.imap, true, mb->h);
     c->e.imap = imap_srv_new(&cfg, &env, now);
     c->s = session_accept(mb->h, tc, &imap_glue_srv_ops, c->e.imap, &imap_owner, c);
     imap_glue_attach(&c->tr.imap, c->s);
@@ -459,7 +459,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
   }
   case MB_POP3: {
     pop3_srv_config cfg = {.hostname = mb->hostname, .tls_available = tls, .tls_required = req};
-    pop3_env env = pop3_glue_env(&c->tr.pop3, true);
+    pop3_env env = pop3_glue_env_on(&c->tr.pop3, true, mb->h);
     c->e.pop3 = pop3_srv_new(&cfg, &env, now);
     c->s = session_accept(mb->h, tc, &pop3_glue_srv_ops, c->e.pop3, &pop3_owner, c);
     pop3_glue_attach(&c->tr.pop3, c->s);
@@ -471,7 +471,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
     cfg.hostname = mb->hostname;
     cfg.ext_starttls = tls;
     cfg.ext_auth = false;
-    smtp_env env = smtp_glue_env(&c->tr.smtp, true);
+    smtp_env env = smtp_glue_env_on(&c->tr.smtp, true, mb->h);
     c->e.smtp = smtp_srv_new(&cfg, &env);
     c->s = session_accept(mb->h, tc, &smtp_glue_srv_ops, c->e.smtp, &smtp_owner, c);
     smtp_glue_attach(&c->tr.smtp, c->s);

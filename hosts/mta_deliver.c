@@ -718,7 +718,7 @@ static void agent_connect(agent *a) {
             : m->tls_policy == MTA_TLS_ENCRYPT ? SMTP_CLI_TLS_REQUIRED
                                                : SMTP_CLI_TLS_OPPORTUNISTIC;
   cfg.quit_when_idle = false;
-  smtp_env env = smtp_glue_env(&a->tr, false);
+  smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
   a->cli = smtp_cli_new(&cfg, &env, host_now(m->h));
   a->connected = a->early_failed = a->tls_failed = false;
   a->fail_code = 0;

@@ -374,7 +374,7 @@ static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, 
   cfg.ext_auth = m->users != NULL;
   cfg.require_auth = c->port == 587;
   cfg.require_tls_for_auth = m->tls != NULL;
-  smtp_env env = smtp_glue_env(&c->tr, true);
+  smtp_env env = smtp_glue_env_on(&c->tr, true, m->h);
   c->srv = smtp_srv_new(&cfg, &env);
   c->s = session_accept(m->h, tc, &smtp_glue_srv_ops, c->srv, &srv_owner, c);
   smtp_glue_attach(&c->tr, c->s);

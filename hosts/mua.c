@@ -4,7 +4,8 @@
  * and retrieval over IMAP4rev1 (RFC 3501) or POP3 (RFC 1939), each new
  * message shown to the user (msg.fetch, msg.display).
  *
- * Outgoing messages (outmsg) live from mua_send to mua_free: compose at
+ * Outgoing messages (outmsg) live from mua_send until they are finished
+ * (then only a small shell stays, swept from the outbox later): compose at
  * their time, then attempts until every recipient is accepted or given
  * up. One attempt = (lookup) -> connect -> one smtp_cli session; what to do
  * next is decided when the connection is over (closed()), from the
@@ -92,6 +93,7 @@ struct mua {
   dns_client *dns;
   GPtrArray *accounts; /* account* */
   GPtrArray *out;      /* outmsg* */
+  guint finished;      /* of them, finished (outbox_sweep) */
   GPtrArray *fetchers; /* fetcher* */
   mua_stats st;
 };
@@ -194,6 +196,7 @@ static void give_up(outmsg *o, guint i, const char *reason) {
 }
 
 static void attempt(outmsg *o);
+static void outmsg_finish(outmsg *o);
 
 static void compose(outmsg *o) {
   mua *m = o->m;
@@ -251,7 +254,7 @@ static void compose(outmsg *o) {
     mail_trace_compose(m->h, o->msgid, o->acct->address, mr, o->subject ? o->subject : "", 0);
     while (o->pending->len)
       give_up(o, 0, err->message);
-    o->finished = true;
+    outmsg_finish(o);
     g_error_free(err);
   } else {
     for (guint i = 0; i < rcpts->len; i++)
@@ -283,14 +286,36 @@ static void retry_fire(void *a, void *b) {
     attempt(o);
 }
 
+static void atts_free(outmsg *o) {
+  if (!o->atts)
+    return;
+  for (guint i = 0; i < o->atts->len; i++) {
+    attach *at = &g_array_index(o->atts, attach, i);
+    g_free(at->name);
+    g_free(at->type);
+  }
+  g_clear_pointer(&o->atts, g_array_unref);
+}
+
 /* The attempt is over: retry the recipients left, or give them up. */
 /* The message is done: nothing will send its bytes again (no session or
  * client holds them any more), so they leave memory. */
 static void outmsg_finish(outmsg *o) {
+  g_assert(!o->finished && o->pending->len == 0);
   o->finished = true;
+  o->m->finished++;
   if (o->data)
     g_bytes_unref(o->data);
   o->data = NULL;
+  /* Nor does anything read what it was made of: only the shell stays,
+   * until outbox_sweep frees it (not here: callers still look at O). */
+  g_clear_pointer(&o->subject, g_free);
+  g_clear_pointer(&o->text, g_free);
+  g_clear_pointer(&o->html, g_free);
+  g_clear_pointer(&o->to, g_ptr_array_unref);
+  g_clear_pointer(&o->cc, g_ptr_array_unref);
+  g_clear_pointer(&o->bcc, g_ptr_array_unref);
+  atts_free(o);
 }
 
 static void attempt_over(outmsg *o) {
@@ -411,7 +436,7 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   cc.tls = m->tls ? SMTP_CLI_TLS_REQUIRED : SMTP_CLI_TLS_NEVER;
   cc.auth_user = o->acct->address;
   cc.auth_pass = o->acct->password;
-  smtp_env env = smtp_glue_env(&o->tr, false);
+  smtp_env env = smtp_glue_env_on(&o->tr, false, m->h);
   o->cli = smtp_cli_new(&cc, &env, now);
   smtp_cmd_mail mail = {.from = o->acct->address};
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, o->pending->len);
@@ -435,9 +460,35 @@ static void attempt(outmsg *o) {
       resolve(o->m, o->acct->server, o->acct->has_addr ? &o->acct->addr : NULL, sub_resolved, o);
 }
 
+static void outmsg_free(outmsg *o);
+
+/* Frees the finished messages' shells once they are half the outbox,
+ * keeping the order of the others (a restart walks them in order). Called
+ * from a timer of another message, never under a finished one's
+ * callbacks. */
+static void outbox_sweep(mua *m) {
+  if (m->finished < 64 || m->finished * 2 < m->out->len)
+    return;
+  guint keep = 0;
+  for (guint i = 0; i < m->out->len; i++) {
+    outmsg *o = m->out->pdata[i];
+    if (o->finished && !o->s && !o->cli && !o->rq && !o->timer)
+      outmsg_free(o);
+    else
+      m->out->pdata[keep++] = o;
+  }
+  g_ptr_array_set_free_func(m->out, NULL);
+  g_ptr_array_set_size(m->out, keep);
+  g_ptr_array_set_free_func(m->out, (GDestroyNotify)outmsg_free);
+  m->finished = 0;
+  for (guint i = 0; i < keep; i++)
+    m->finished += ((outmsg *)m->out->pdata[i])->finished;
+}
+
 static void compose_fire(void *a, void *b) {
   (void)b;
   outmsg *o = a;
+  outbox_sweep(o->m);
   o->timer = 0;
   if (!host_up(o->m))
     o->due = true; /* composed when the machine is back */
@@ -464,15 +515,13 @@ static void outmsg_free(outmsg *o) {
   g_free(o->subject);
   g_free(o->text);
   g_free(o->html);
-  g_ptr_array_unref(o->to);
-  g_ptr_array_unref(o->cc);
-  g_ptr_array_unref(o->bcc);
-  for (guint i = 0; i < o->atts->len; i++) {
-    attach *at = &g_array_index(o->atts, attach, i);
-    g_free(at->name);
-    g_free(at->type);
-  }
-  g_array_unref(o->atts);
+  if (o->to)
+    g_ptr_array_unref(o->to);
+  if (o->cc)
+    g_ptr_array_unref(o->cc);
+  if (o->bcc)
+    g_ptr_array_unref(o->bcc);
+  atts_free(o);
   g_free(o->msgid);
   if (o->data)
     g_bytes_unref(o->data);
@@ -626,7 +675,7 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
                          .mark_seen = true,
                          .uidvalidity = f->uidvalidity,
                          .last_uid = f->last_uid};
-    imap_env env = imap_glue_env(&f->tr.imap, false);
+    imap_env env = imap_glue_env_on(&f->tr.imap, false, m->h);
     f->ic = imap_cli_new(&c, &env, now);
     f->s = session_connect(m->h, a, 143, NULL, &imap_glue_cli_ops, f->ic, &imap_owner, f);
     imap_glue_attach(&f->tr.imap, f->s);
@@ -637,7 +686,7 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
                          .require_tls = tls,
                          .auth_plain = true,
                          .delete_after = !f->keep};
-    pop3_env env = pop3_glue_env(&f->tr.pop3, false);
+    pop3_env env = pop3_glue_env_on(&f->tr.pop3, false, m->h);
     f->pc = pop3_cli_new(&c, &env, now);
     for (guint i = 0; i < f->seen->len; i++)
       pop3_cli_add_seen(f->pc, f->seen->pdata[i]);
@@ -820,4 +869,7 @@ void mua_fetch_every(mua *m, const mua_fetch *fc) {
   f->timer = sim_world_at(host_world(m->h), fc->first > now ? fc->first : now, fetch_fire, f, NULL);
 }
 
-void mua_get_stats(const mua *m, mua_stats *out) { *out = m->st; }
+void mua_get_stats(const mua *m, mua_stats *out) {
+  *out = m->st;
+  out->outbox = m->out->len;
+}

@@ -45,3 +45,10 @@ pop3_env pop3_glue_env(pop3_glue_trace *t, bool server) {
   pop3_env env = {on_trace, t};
   return env;
 }
+
+pop3_env pop3_glue_env_on(pop3_glue_trace *t, bool server, const host *h) {
+  pop3_env env = pop3_glue_env(t, server);
+  if (!host_trace(h, SIM_DETAIL_PROTOCOL))
+    env.trace = NULL;
+  return env;
+}

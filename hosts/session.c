@@ -167,6 +167,7 @@ static void trace_tls(session *s, const tls_conn_event *ev) {
     trace_key_str(tw, "version", ev->version);
     trace_key_str(tw, "cipher", ev->cipher);
     trace_key_bool(tw, "verified", ev->peer_verified);
+    trace_key_bool(tw, "resumed", ev->resumed);
   } else {
     trace_key_str(tw, "reason", ev->reason ? ev->reason : "");
   }

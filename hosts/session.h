@@ -75,7 +75,7 @@ void session_flush(session *s);
 void session_kick(session *s);
 /* Wraps the stream in TLS from now on (STARTTLS): the session owns T.
  * Call after the engine's plaintext up to the switch was flushed. Traces
- * tls.established {"conn","node","peer","version","cipher","verified"} or
+ * tls.established {"conn","node","peer","version","cipher","verified","resumed"} or
  * tls.failed {"conn","node","peer","reason"} when the handshake ends. While
  * TLS is on, a received line's "sent" is when the peer wrote the last
  * ciphertext that carried it (records do not map back to lines exactly). */

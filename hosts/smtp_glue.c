@@ -39,3 +39,10 @@ smtp_env smtp_glue_env(smtp_glue_trace *t, bool server) {
   smtp_env env = {on_trace, t};
   return env;
 }
+
+smtp_env smtp_glue_env_on(smtp_glue_trace *t, bool server, const host *h) {
+  smtp_env env = smtp_glue_env(t, server);
+  if (!host_trace(h, SIM_DETAIL_PROTOCOL))
+    env.trace = NULL;
+  return env;
+}

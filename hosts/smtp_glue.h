@@ -29,6 +29,10 @@ typedef struct {
 /* Fills *T for a server (SERVER true) or client engine and returns the env
  * to create the engine with; T must outlive the engine. */
 smtp_env smtp_glue_env(smtp_glue_trace *t, bool server);
+/* The same for an engine on host H: when H's world records below protocol
+ * detail the env has no trace hook, so the engine formats no trace text
+ * at all (the records would be dropped anyway). */
+smtp_env smtp_glue_env_on(smtp_glue_trace *t, bool server, const host *h);
 static inline void smtp_glue_attach(smtp_glue_trace *t, session *s) { t->s = s; }
 
 #endif

@@ -1,4 +1,8 @@
-/* tls_host.c — the world's CA and each host's TLS contexts. */
+/* tls_host.c — the world's CA and each host's TLS contexts, and each host's
+ * client session cache: the newest ticket per server name, offered again
+ * until its lifetime (the server's hint, capped by CACHE_LIFETIME) runs
+ * out, as Postfix's smtp_tls_session_cache (timeout 3600 s) and mail
+ * clients do. A lookup table only: nothing iterates it. */
 #include "tls_host.h"
 
 struct tls_world {
@@ -19,7 +23,28 @@ struct tls_host {
   tls_rand *fault_rand;
   tls_cred *wrong_cred;
   tls_conn_ctx *wrong_name, *no_cipher;
+  GHashTable *sessions; /* server name -> cache_entry */
 };
+
+/* Postfix: smtp_tls_session_cache_timeout = 3600 s (and smtpd's ticket
+ * lifetime, smtpd_tls_session_cache_timeout, the same). */
+#define CACHE_LIFETIME (INT64_C(3600) * 1000000000)
+
+typedef struct {
+  tls_session *s; /* the newest ticket, or NULL */
+} cache_entry;
+
+static void entry_free(gpointer p) {
+  cache_entry *e = p;
+  tls_session_free(e->s);
+  g_free(e);
+}
+
+static void keep_session(void *ctx, tls_session *s) {
+  cache_entry *e = ctx;
+  tls_session_free(e->s);
+  e->s = s;
+}
 
 static void seed_from(sim_rng *rng, uint8_t seed[TLS_RAND_SEED_LEN]) {
   for (size_t i = 0; i < TLS_RAND_SEED_LEN; i += 8) {
@@ -70,14 +95,18 @@ tls_host *tls_host_new(tls_world *tw, host *h, const char *const *names, size_t 
   tls_conn_config_init(&cfg, TLS_CONN_SERVER);
   cfg.cred = th->cred;
   cfg.verify = false;
+  cfg.tickets = true;
+  cfg.ticket_lifetime = CACHE_LIFETIME;
   char *err = NULL;
   th->server = tls_conn_ctx_new(th->rand, &cfg, &err);
   tls_conn_config_init(&cfg, TLS_CONN_CLIENT);
   cfg.trust = tw->ca;
   cfg.verify = true;
+  cfg.tickets = true;
   th->client = tls_conn_ctx_new(th->rand, &cfg, err ? NULL : &err);
   if (!th->server || !th->client)
     g_error("tls_host_new: %s", err ? err : "no context");
+  th->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, entry_free);
   return th;
 }
 
@@ -90,6 +119,7 @@ void tls_host_free(tls_host *th) {
   tls_conn_ctx_free(th->no_cipher);
   tls_cred_free(th->wrong_cred);
   tls_rand_free(th->fault_rand);
+  g_hash_table_destroy(th->sessions);
   tls_cred_free(th->cred);
   tls_rand_free(th->rand);
   g_free(th);
@@ -132,11 +162,25 @@ tls_host_fault tls_host_get_fault(const tls_host *th) { return th->fault; }
 tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_name) {
   uint8_t seed[TLS_RAND_SEED_LEN];
   seed_from(&th->rng, seed);
-  tls_conn_ctx *ctx = role == TLS_CONN_SERVER ? th->server : th->client;
-  if (role == TLS_CONN_SERVER && th->fault == TLS_HOST_FAULT_CERT_MISMATCH)
-    ctx = th->wrong_name;
-  else if (role == TLS_CONN_SERVER && th->fault == TLS_HOST_FAULT_HANDSHAKE)
-    ctx = th->no_cipher;
-  return tls_conn_new(ctx, role == TLS_CONN_CLIENT ? server_name : NULL, seed, NULL,
-                      host_now(th->h));
+  sim_time now = host_now(th->h);
+  if (role == TLS_CONN_SERVER) {
+    tls_conn_ctx *ctx = th->server;
+    if (th->fault == TLS_HOST_FAULT_CERT_MISMATCH)
+      ctx = th->wrong_name;
+    else if (th->fault == TLS_HOST_FAULT_HANDSHAKE)
+      ctx = th->no_cipher;
+    return tls_conn_new(ctx, NULL, seed, NULL, now);
+  }
+  const char *key = server_name ? server_name : "";
+  cache_entry *e = g_hash_table_lookup(th->sessions, key);
+  if (!e) {
+    e = g_new0(cache_entry, 1);
+    g_hash_table_insert(th->sessions, g_strdup(key), e);
+  }
+  if (e->s && now - tls_session_received(e->s) > MIN(tls_session_lifetime(e->s), CACHE_LIFETIME)) {
+    tls_session_free(e->s); /* expired */
+    e->s = NULL;
+  }
+  tls_conn_env env = {.new_session = keep_session, .session_ctx = e};
+  return tls_conn_new_resume(th->client, server_name, e->s, seed, &env, now);
 }

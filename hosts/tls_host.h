@@ -26,7 +26,11 @@ const tls_ca *tls_world_ca(const tls_world *tw);
 tls_host *tls_host_new(tls_world *tw, host *h, const char *const *names, size_t n);
 void tls_host_free(tls_host *th);
 /* A new connection endpoint. Client: verifies the peer against the world's
- * CA and SERVER_NAME. */
+ * CA and SERVER_NAME, and offers the newest session ticket it holds for
+ * SERVER_NAME (RFC 8446 §2.2 resumption, psk_dhe_ke; the server's hint and
+ * 3600 s bound its use); tickets the connection receives replace it.
+ * Server: issues one ticket per handshake, accepted for 3600 s of
+ * simulated time. A connection must be freed before TH. */
 tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_name);
 
 /* Faults (issue 10): while set, the host's SERVER side fails. CERT_MISMATCH:

@@ -160,13 +160,13 @@ static const row rows[] = {
     {"smtp_reply",
      "[{\"kind\":\"smtp_reply\",\"host\":\"" MX1 "\",\"stage\":\"rcpt\",\"rcpt\":\"bob@\","
      "\"attempts\":\"1-3\",\"reply\":\"451 4.3.0 Try again later\",\"at\":\"0s\"}]",
-     NULL, 60820428116, "451 4.3.0 Try again later", 2400480099316, MX1, MX1, 1, 1, 3, 0, 0,
+     NULL, 60821083620, "451 4.3.0 Try again later", 2400480100486, MX1, MX1, 1, 1, 3, 0, 0,
      "fault.reply", 3},
     /* a 421 greeting at mx1: the sender goes on to mx2 at once */
     {"smtp_reply_greeting",
      "[{\"kind\":\"smtp_reply\",\"host\":\"" MX1 "\",\"stage\":\"greeting\","
      "\"reply\":\"421 4.3.2 Service not available\",\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, -1, NULL, 61052491494, MX2, MX2, 1, 1, 0, 0, 0, "fault.reply", 1},
+     NULL, -1, NULL, 61053149694, MX2, MX2, 1, 1, 0, 0, 0, "fault.reply", 1},
     /* a 5xx at MAIL for senders @example.com: bounced, the DSN to Alice */
     {"smtp_reply_mail",
      "[{\"kind\":\"smtp_reply\",\"host\":\"" MX1 "\",\"stage\":\"mail\","
@@ -177,34 +177,34 @@ static const row rows[] = {
     {"tarpit",
      "[{\"kind\":\"tarpit\",\"host\":\"" MX1
      "\",\"delay\":\"30s\",\"at\":\"0s\",\"until\":\"10m\"}]",
-     NULL, -1, NULL, 90866486688, MX1, MX1, 1, 1, 0, 0, 0, "fault.tarpit", 1},
+     NULL, -1, NULL, 90867144888, MX1, MX1, 1, 1, 0, 0, 0, "fault.tarpit", 1},
     /* the RFC 1047 window: mx1 stores the message and cuts before its 250;
      * smtp.example.com retries at 10 min: Bob gets it twice, a duplicate */
     {"cut_after_dot",
      "[{\"kind\":\"cut_after_dot\",\"host\":\"" MX1 "\",\"attempts\":\"1\",\"at\":\"0s\","
      "\"until\":\"10m\"}]",
-     NULL, 60882438912, "connection lost", 60866486256, MX1, MX1, 1, 2, 1, 0, 1, "msg.duplicate",
+     NULL, 60883094416, "connection lost", 60867144456, MX1, MX1, 1, 2, 1, 0, 1, "msg.duplicate",
      1},
     /* mx1's disk is full for 15 min: 452 4.3.1 at 1 and 10 min, 250 at 20 */
     {"disk_full", "[{\"kind\":\"disk_full\",\"host\":\"" MX1 "\",\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, 60882439346, "452 4.3.1 Insufficient system storage", 1200480099316, MX1, MX1, 1, 1, 2,
+     NULL, 60883094850, "452 4.3.1 Insufficient system storage", 1200480100486, MX1, MX1, 1, 1, 2,
      0, 0, "fault.end", 1},
     /* Bob's mailbox is full for 15 min: mx1 keeps it and retries */
     {"mailbox_full",
      "[{\"kind\":\"mailbox_full\",\"host\":\"mail.example.org\",\"user\":\"bob@example.org\","
      "\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, 60865475088, "452 4.2.2 Mailbox full", 1200015048368, MX1, MX1, 1, 1, 2, 0, 0,
+     NULL, 60866133288, "452 4.2.2 Mailbox full", 1200015047208, MX1, MX1, 1, 1, 2, 0, 0,
      "fault.start", 1},
     {"dns_servfail",
      "[{\"kind\":\"dns\",\"host\":\"ns1.example.org\",\"name\":\"example.org.\",\"type\":\"MX\","
      "\"answer\":\"servfail\",\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, 60321379384, "451 4.4.3 MX lookup for example.org failed", 1200610111876, MX1, MX1, 1, 1,
+     NULL, 60322032208, "451 4.4.3 MX lookup for example.org failed", 1200610117252, MX1, MX1, 1, 1,
      2, 0, 0, "fault.dns", 2},
     /* the resolver asks twice (1 s apart) before giving up */
     {"dns_timeout",
      "[{\"kind\":\"dns\",\"host\":\"ns1.example.org\",\"name\":\"example.org.\",\"type\":\"MX\","
      "\"answer\":\"timeout\",\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, 63258376988, "451 4.4.3 MX lookup for example.org failed", 1200610111876, MX1, MX1, 1, 1,
+     NULL, 63259029812, "451 4.4.3 MX lookup for example.org failed", 1200610117252, MX1, MX1, 1, 1,
      2, 0, 0, "fault.dns", 4},
     /* NXDOMAIN is permanent: bounced at once, the DSN goes to Alice's
      * mailbox (the only relay of smtp.example.com) */
@@ -216,49 +216,49 @@ static const row rows[] = {
     {"dns_mx",
      "[{\"kind\":\"dns_mx\",\"host\":\"ns1.example.org\",\"name\":\"example.org.\","
      "\"mx\":[\"10 " MX2 ".\"],\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, -1, NULL, 60866485032, MX2, MX2, 1, 1, 0, 0, 0, "fault.dns", 1},
+     NULL, -1, NULL, 60867143232, MX2, MX2, 1, 1, 0, 0, 0, "fault.dns", 1},
     /* TLS "may": a failed handshake is retried in clear with the same host */
     {"tls_may_cert",
      "[{\"kind\":\"tls\",\"host\":\"" MX1 "\",\"failure\":\"cert_mismatch\",\"at\":\"0s\","
      "\"until\":\"15m\"}]",
-     "may", -1, NULL, 60990486316, MX1, MX1, 0, 1, 0, 0, 0, "tls.failed", 1},
+     "may", -1, NULL, 60991141906, MX1, MX1, 0, 1, 0, 0, 0, "tls.failed", 1},
     {"tls_may_handshake",
      "[{\"kind\":\"tls\",\"host\":\"" MX1 "\",\"failure\":\"handshake\",\"at\":\"0s\","
      "\"until\":\"15m\"}]",
-     NULL, -1, NULL, 60990473116, MX1, MX1, 0, 1, 0, 0, 0, "tls.failed", 2},
+     NULL, -1, NULL, 60991128706, MX1, MX1, 0, 1, 0, 0, 0, "tls.failed", 2},
     /* TLS "encrypt": mx1 fails, the next MX takes it over TLS */
     {"tls_encrypt_cert",
      "[{\"kind\":\"tls\",\"host\":\"" MX1 "\",\"failure\":\"cert_mismatch\",\"at\":\"0s\","
      "\"until\":\"15m\"}]",
-     "encrypt", -1, NULL, 61176516722, MX2, MX2, 1, 1, 0, 0, 0, "tls.failed", 1},
+     "encrypt", -1, NULL, 61177174992, MX2, MX2, 1, 1, 0, 0, 0, "tls.failed", 1},
     /* ... and with both MX failing, the message is deferred (4.7.5) */
     {"tls_encrypt_both",
      "[{\"kind\":\"tls\",\"host\":\"" MX1 "\",\"failure\":\"handshake\",\"at\":\"0s\","
      "\"until\":\"15m\"},{\"kind\":\"tls\",\"host\":\"" MX2 "\",\"failure\":\"cert_mismatch\","
      "\"at\":\"0s\",\"until\":\"15m\"}]",
-     "encrypt", 61006433920, "454 4.7.5 " MX2 "[203.0.113.26]: TLS is required", 1200480099316, MX1,
+     "encrypt", 61007086884, "454 4.7.5 " MX2 "[203.0.113.26]: TLS is required", 1200480104692, MX1,
      MX1, 1, 1, 2, 0, 0, "fault.end", 2},
     /* both MX cut off for 15 min: connection timeouts, then 25 min */
     {"partition",
      "[{\"kind\":\"partition\",\"hosts\":[\"" MX1 "\",\"" MX2
      "\"],\"at\":\"0s\",\"until\":\"15m\"}]",
-     NULL, 120386387372, "451 4.4.1 " MX2 "[203.0.113.26]: Connection timed out", 1500480099316,
+     NULL, 120387040196, "451 4.4.1 " MX2 "[203.0.113.26]: Connection timed out", 1500480104692,
      MX1, MX1, 1, 1, 2, 0, 0, "fault.link_down", 2},
     /* the link down kind, on mx1's access link: the connection times out
      * after 30 s and mx2 takes it at once */
     {"link_down",
      "[{\"kind\":\"link_down\",\"link\":\"" MX1 "-isp-b\",\"at\":\"0s\",\"until\":\"15m\"}]", NULL,
-     -1, NULL, 90866486688, MX2, MX2, 1, 1, 0, 0, 0, "fault.link_up", 1},
+     -1, NULL, 90867144888, MX2, MX2, 1, 1, 0, 0, 0, "fault.link_up", 1},
     /* +2 s each way on mx1's link: every SMTP round trip 4 s longer */
     {"latency",
      "[{\"kind\":\"latency\",\"link\":\"" MX1 "-isp-b\",\"latency\":\"2s\",\"at\":\"0s\","
      "\"until\":\"10m\"}]",
-     NULL, -1, NULL, 120866486688, MX1, MX1, 1, 1, 0, 0, 0, "fault.link_params", 2},
+     NULL, -1, NULL, 120867144888, MX1, MX1, 1, 1, 0, 0, 0, "fault.link_params", 2},
     /* 30 % loss on mx1's link: TCP retransmits, 3 s late */
     {"loss",
      "[{\"kind\":\"loss\",\"link\":\"" MX1
      "-isp-b\",\"loss\":\"30%\",\"at\":\"0s\",\"until\":\"10m\"}]",
-     NULL, -1, NULL, 63930489520, MX1, MX1, 1, 1, 0, 0, 0, "fault.link_params", 2},
+     NULL, -1, NULL, 64529149766, MX1, MX1, 1, 1, 0, 0, 0, "fault.link_params", 2},
     /* mx1 crashes just after its 250, while handing the message to the
      * mailbox host, which crashes too: both sides lose the transaction;
      * mx1's queue survives on disk (retry at 5 min: mailbox still down),
@@ -266,7 +266,7 @@ static const row rows[] = {
     {"crash",
      "[{\"kind\":\"crash\",\"host\":\"" MX1 "\",\"at\":\"60860ms\",\"until\":\"5m\"},"
      "{\"kind\":\"crash\",\"host\":\"mail.example.org\",\"at\":\"61s\",\"until\":\"6m\"}]",
-     NULL, 330 * S, "451 4.4.1 mail.example.org", 900015048368, MX1, MX1, 1, 1, 1, 0, 0,
+     NULL, 330 * S, "451 4.4.1 mail.example.org", 900015051064, MX1, MX1, 1, 1, 1, 0, 0,
      "fault.restart", 2},
 };
 
@@ -526,7 +526,7 @@ START_TEST(api_builds_faults) {
   scn_world_free(sw);
   const char *text = trace_writer_peek_memory(tw)->str;
   ck_assert(strstr(text, "\"ev\":\"fault.reply\"") != NULL);
-  ck_assert(strstr(text, "\"t\":2400480099316,\"id\":") != NULL); /* stored after the 3rd retry */
+  ck_assert(strstr(text, "\"t\":2400480100486,\"id\":") != NULL); /* stored after the 3rd retry */
   trace_writer_free(tw);
   scn_config_free(c);
   g_free(json);
@@ -556,7 +556,7 @@ START_TEST(relay_crash_keeps_the_queue) {
   } else {
     ck_assert(ok);
     ck_assert(strstr(end, "\"violations\":[]") != NULL);
-    ck_assert(strstr(text, "{\"t\":3000015048368,\"id\":15,\"ev\":\"msg.deliver\"") != NULL);
+    ck_assert(strstr(text, "{\"t\":3000015051064,\"id\":15,\"ev\":\"msg.deliver\"") != NULL);
   }
   trace_writer_free(tw);
   scn_config_free(c);

@@ -128,6 +128,7 @@ typedef struct {
   bool dns;          /* a name server answering for example.com */
   bool crash_client; /* laptop down 30 s .. 5 min */
   const char *const *to;
+  int more; /* this many more messages, one every 10 s from 10 s */
 } params;
 
 typedef struct {
@@ -209,6 +210,17 @@ static void run(const params *p, result *r) {
                    .attachments = atts,
                    .nattachments = 2};
   mua_send(u, &m, 2 * SIM_S);
+  for (int i = 0; i < p->more; i++) {
+    char key[16];
+    g_snprintf(key, sizeof key, "n%d", i);
+    mua_message n = {.key = key,
+                     .from = "alice@example.com",
+                     .to = bob_only,
+                     .nto = 1,
+                     .subject = "again",
+                     .text = "more\n"};
+    mua_send(u, &n, (10 + 10 * (sim_time)i) * SIM_S);
+  }
   if (p->crash_client) {
     sim_node_crash_at(host_node(lap), 30 * SIM_S);
     sim_node_restart_at(host_node(lap), 5 * SIM_MIN);
@@ -438,6 +450,20 @@ START_TEST(client_crash_while_waiting_to_retry) {
 }
 END_TEST
 
+/* A finished message leaves the outbox (its shell is swept once the
+ * finished ones are half of it): 300 messages sent, far fewer held. */
+START_TEST(finished_messages_leave_the_outbox) {
+  params p = {.seed = 8, .to = bob_only, .more = 300};
+  result r;
+  run(&p, &r);
+  ck_assert_uint_eq(r.messages->len, 301);
+  ck_assert_uint_eq(r.st.composed, 301);
+  ck_assert_msg(r.st.outbox < 150, "got %" G_GUINT64_FORMAT " messages held, want < 150",
+                r.st.outbox);
+  result_clear(&r);
+}
+END_TEST
+
 START_TEST(same_seed_same_trace) {
   params p = {.seed = 6, .temp_messages = 1};
   result a, b, c;
@@ -469,6 +495,7 @@ int main(void) {
   tcase_add_test(tc, unbuildable_message_is_given_up);
   tcase_add_test(tc, client_crash_while_waiting_to_retry);
   tcase_add_test(tc, same_seed_same_trace);
+  tcase_add_test(tc, finished_messages_leave_the_outbox);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

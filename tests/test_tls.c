@@ -772,7 +772,7 @@ START_TEST(trace_hook) {
   session s;
   session_start(&s, 1, SERVER_NAME, NULL, NULL, NULL);
   GString *log = g_string_new("");
-  tls_conn_env env = {collect, log};
+  tls_conn_env env = {.trace = collect, .ctx = log};
   uint8_t k[32];
   fixture_seed(k, 9);
   tls_conn *c = tls_conn_new(s.w.cctx, SERVER_NAME, k, &env, 5);

@@ -5,9 +5,11 @@
  * identity checks follow RFC 6125 (OpenSSL's X509_check_host through
  * SSL_set1_host); close_notify is RFC 8446 §6.1. Where the wall clock could
  * enter: certificate validity (we set the verification time from NOW),
- * session tickets (off: SSL_OP_NO_TICKET for 1.2, num_tickets 0 for 1.3,
- * RFC 8446 §4.6.1) and the session cache (off). SSL_SESSION objects still
- * carry a creation time internally, but it never reaches the wire.
+ * session tickets (off unless asked: SSL_OP_NO_TICKET for 1.2, num_tickets
+ * 0 for 1.3, RFC 8446 §4.6.1; when on, see "resumption" below) and the
+ * session cache (off on servers: tickets are stateless; clients keep their
+ * sessions outside OpenSSL). SSL_SESSION objects carry a creation time;
+ * with tickets on it is set from simulated time wherever it reaches the wire.
  *
  * Every call into libssl happens between enter() and leave(): enter binds
  * the connection's random stream to the context (tls_rand_bind), clears the
@@ -25,12 +27,20 @@
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 struct tls_conn_ctx {
   tls_rand *rand;
   SSL_CTX *ssl_ctx;
   tls_conn_role role;
   bool verify;
+  bool tickets;
+  int64_t ticket_lifetime; /* ns */
+};
+
+struct tls_session {
+  SSL_SESSION *sess;
+  int64_t received, lifetime; /* ns */
 };
 
 /* A byte queue: data[off..len) is pending. */
@@ -55,6 +65,7 @@ struct tls_conn {
   GPtrArray *strings; /* owned strings the events point to */
   char *server_name;  /* client: as given, or NULL */
   GString *keylog;    /* NSS key log lines (tls_conn_keylog) */
+  int64_t now;        /* of the current call, for OpenSSL's callbacks */
 };
 
 static const char *const role_names[] = {"client", "server"};
@@ -90,6 +101,7 @@ void tls_conn_config_init(tls_conn_config *cfg, tls_conn_role role) {
   cfg->verify = true;
   cfg->min_version = TLS_CONN_V1_2;
   cfg->max_version = TLS_CONN_V1_3;
+  cfg->ticket_lifetime = INT64_C(3600) * 1000000000;
 }
 
 static int proto_version(tls_conn_version v) {
@@ -138,6 +150,90 @@ static void keylog_cb(const SSL *ssl, const char *line) {
   g_string_append_c(c->keylog, '\n');
 }
 
+/* ---- resumption ---- */
+
+void tls_session_free(tls_session *s) {
+  if (s == NULL)
+    return;
+  SSL_SESSION_free(s->sess);
+  g_free(s);
+}
+int64_t tls_session_received(const tls_session *s) { return s->received; }
+int64_t tls_session_lifetime(const tls_session *s) { return s->lifetime; }
+
+static time_t sim_unix(int64_t now) { return (time_t)(TLS_EPOCH_UNIX + now / 1000000000); }
+
+/* Server, before a ticket is encrypted (RFC 8446 §4.6.1): OpenSSL has just
+ * stamped the session with time(NULL); the ticket carries it, so put the
+ * simulated time there instead, and the exact issue time (ns) as the
+ * ticket's application data for the age check when it comes back. */
+static int ticket_gen(SSL *ssl, void *arg) {
+  (void)arg;
+  tls_conn *c = SSL_get_app_data(ssl);
+  SSL_SESSION *sess = SSL_get0_session(ssl);
+  if (c == NULL || sess == NULL)
+    return 0;
+  (void)SSL_SESSION_set_time(sess, (long)sim_unix(c->now));
+  uint8_t issued[8];
+  for (int i = 0; i < 8; i++)
+    issued[i] = (uint8_t)((uint64_t)c->now >> (8 * i));
+  return SSL_SESSION_set1_ticket_appdata(sess, issued, sizeof issued);
+}
+
+/* Server, a ticket came back: decrypted, is it young enough in simulated
+ * time (RFC 8446 §4.6.1: not past its lifetime)? Too old or unreadable:
+ * ignore it (a full handshake) and issue a new one. */
+static SSL_TICKET_RETURN ticket_dec(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+                                    size_t keyname_length, SSL_TICKET_STATUS status, void *arg) {
+  (void)keyname;
+  (void)keyname_length;
+  (void)arg;
+  tls_conn *c = SSL_get_app_data(ssl);
+  switch (status) {
+  case SSL_TICKET_SUCCESS:
+  case SSL_TICKET_SUCCESS_RENEW:
+    break;
+  case SSL_TICKET_EMPTY:
+  case SSL_TICKET_NO_DECRYPT:
+    return SSL_TICKET_RETURN_IGNORE_RENEW;
+  default:
+    return SSL_TICKET_RETURN_ABORT;
+  }
+  void *data = NULL;
+  size_t len = 0;
+  if (c == NULL || sess == NULL || !SSL_SESSION_get0_ticket_appdata(sess, &data, &len) || len != 8)
+    return SSL_TICKET_RETURN_IGNORE_RENEW;
+  uint64_t issued = 0;
+  for (int i = 0; i < 8; i++)
+    issued |= (uint64_t)((const uint8_t *)data)[i] << (8 * i);
+  if ((int64_t)issued > c->now || c->now - (int64_t)issued > c->ctx->ticket_lifetime)
+    return SSL_TICKET_RETURN_IGNORE_RENEW;
+  /* The age is checked (above, in simulated time). OpenSSL then checks it
+   * again against time(NULL) and the session's time, the simulated one we
+   * stamped (months apart from the wall clock): make that check pass. The
+   * value goes nowhere else: a ticket issued on this connection is stamped
+   * by ticket_gen again. */
+  (void)SSL_SESSION_set_time(sess, (long)time(NULL));
+  return SSL_TICKET_RETURN_USE_RENEW;
+}
+
+/* Client: a NewSessionTicket arrived (TLS 1.3: after the handshake, read
+ * with the application data). */
+static int new_session(SSL *ssl, SSL_SESSION *sess) {
+  tls_conn *c = SSL_get_app_data(ssl);
+  if (c == NULL || c->env.new_session == NULL || !SSL_SESSION_is_resumable(sess))
+    return 0;
+  tls_session *s = g_new0(tls_session, 1);
+  /* A copy: SSL_free of a connection not shut down cleanly marks the
+   * connection's current session (this one) not resumable. */
+  s->sess = SSL_SESSION_dup(sess);
+  CHECK(s->sess != NULL);
+  s->received = c->now;
+  s->lifetime = (int64_t)SSL_SESSION_get_ticket_lifetime_hint(sess) * 1000000000;
+  c->env.new_session(c->env.session_ctx, s);
+  return 0;
+}
+
 tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char **err) {
   g_assert(rand != NULL && cfg != NULL);
   g_assert(cfg->role == TLS_CONN_CLIENT || cfg->role == TLS_CONN_SERVER);
@@ -158,9 +254,27 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
   CHECK(SSL_CTX_set_max_proto_version(sc, proto_version(cfg->max_version)));
   if (cfg->cipher_list)
     CHECK(SSL_CTX_set_cipher_list(sc, cfg->cipher_list) == 1);
-  SSL_CTX_set_options(sc, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
-  CHECK(SSL_CTX_set_num_tickets(sc, 0));
-  SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+  if (cfg->tickets && (cfg->ticket_lifetime < 1000000000 ||
+                       cfg->ticket_lifetime > INT64_C(7) * 86400 * 1000000000)) {
+    set_err(err, "ticket_lifetime is outside 1 s .. 7 days (RFC 8446 4.6.1)");
+    SSL_CTX_free(sc);
+    return NULL;
+  }
+  SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION);
+  if (!cfg->tickets) {
+    SSL_CTX_set_options(sc, SSL_OP_NO_TICKET);
+    CHECK(SSL_CTX_set_num_tickets(sc, 0));
+    SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+  } else if (cfg->role == TLS_CONN_SERVER) {
+    CHECK(SSL_CTX_set_num_tickets(sc, 1)); /* one per handshake, as Postfix's smtpd */
+    SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+    (void)SSL_CTX_set_timeout(sc,
+                              (long)(cfg->ticket_lifetime / 1000000000)); /* the lifetime hint */
+    CHECK(SSL_CTX_set_session_ticket_cb(sc, ticket_gen, ticket_dec, NULL) == 1);
+  } else {
+    SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(sc, new_session);
+  }
   SSL_CTX_set_keylog_callback(sc, keylog_cb);
   if (cfg->cred != NULL) {
     size_t len;
@@ -192,6 +306,8 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
   ctx->ssl_ctx = sc;
   ctx->role = cfg->role;
   ctx->verify = cfg->verify;
+  ctx->tickets = cfg->tickets;
+  ctx->ticket_lifetime = cfg->ticket_lifetime;
   return ctx;
 }
 
@@ -281,6 +397,7 @@ static void push_event(tls_conn *c, const tls_conn_event *ev) {
 
 static void enter(tls_conn *c, int64_t now) {
   g_assert(now >= 0);
+  c->now = now;
   c->saved = tls_rand_bind(c->ctx->rand, &c->stream);
   ERR_clear_error();
   X509_VERIFY_PARAM_set_time(SSL_get0_param(c->ssl), (time_t)(TLS_EPOCH_UNIX + now / 1000000000));
@@ -339,6 +456,7 @@ static void established(tls_conn *c, int64_t now) {
   ev.group = keep(c, g);
   X509 *peer = SSL_get0_peer_certificate(c->ssl);
   ev.peer_verified = peer != NULL && SSL_get_verify_result(c->ssl) == X509_V_OK;
+  ev.resumed = SSL_session_reused(c->ssl) == 1;
   char cn[256] = "";
   if (peer != NULL &&
       X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn) < 0)
@@ -348,8 +466,9 @@ static void established(tls_conn *c, int64_t now) {
     ev.server_name = keep(c, c->server_name);
   else
     ev.server_name = keep(c, SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name));
-  trace(c, now, TLS_CONN_TRACE_NOTE, "established %s %s %s peer=%s verified=%s", ev.version,
-        ev.cipher, ev.group, ev.peer_subject, ev.peer_verified ? "yes" : "no");
+  trace(c, now, TLS_CONN_TRACE_NOTE, "established %s %s %s peer=%s verified=%s%s", ev.version,
+        ev.cipher, ev.group, ev.peer_subject, ev.peer_verified ? "yes" : "no",
+        ev.resumed ? " resumed" : "");
   enter_state(c, TLS_CONN_OPEN, now);
   push_event(c, &ev);
 }
@@ -420,27 +539,15 @@ static bool is_ip_literal(const char *name) {
   return true;
 }
 
-tls_conn *tls_conn_new(tls_conn_ctx *ctx, const char *server_name,
-                       const uint8_t seed[TLS_RAND_SEED_LEN], const tls_conn_env *env,
-                       int64_t now) {
-  g_assert(ctx != NULL && seed != NULL);
-  tls_conn *c = g_new0(tls_conn, 1);
-  c->ctx = ctx;
-  tls_rand_stream_init(&c->stream, seed);
-  if (env != NULL)
-    c->env = *env;
-  c->state = TLS_CONN_HANDSHAKE;
-  q_init(&c->cout);
-  q_init(&c->pin);
-  c->pending = g_byte_array_new();
-  c->events = g_array_new(FALSE, FALSE, sizeof(tls_conn_event));
-  c->strings = g_ptr_array_new_with_free_func(g_free);
+/* The SSL object and its BIOs; the client's server name. */
+static void make_ssl(tls_conn *c, const char *server_name) {
+  tls_conn_ctx *ctx = c->ctx;
   c->saved = tls_rand_bind(ctx->rand, &c->stream);
   ERR_clear_error();
   c->ssl = SSL_new(ctx->ssl_ctx);
   CHECK(c->ssl != NULL);
   c->keylog = g_string_new(NULL);
-  SSL_set_app_data(c->ssl, c);
+  CHECK(SSL_set_app_data(c->ssl, c) == 1);
   c->rbio = BIO_new(BIO_s_mem());
   c->wbio = BIO_new(BIO_s_mem());
   CHECK(c->rbio != NULL && c->wbio != NULL);
@@ -449,7 +556,6 @@ tls_conn *tls_conn_new(tls_conn_ctx *ctx, const char *server_name,
   if (ctx->role == TLS_CONN_CLIENT) {
     SSL_set_connect_state(c->ssl);
     if (server_name != NULL && *server_name != '\0') {
-      c->server_name = g_strdup(server_name);
       if (is_ip_literal(server_name)) {
         CHECK(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), server_name) == 1);
       } else {
@@ -461,12 +567,71 @@ tls_conn *tls_conn_new(tls_conn_ctx *ctx, const char *server_name,
     SSL_set_accept_state(c->ssl);
   }
   tls_rand_bind(ctx->rand, c->saved);
-  trace(c, now, TLS_CONN_TRACE_NOTE, "start %s%s%s", role_names[ctx->role],
-        c->server_name ? " sni=" : "", c->server_name ? c->server_name : "");
-  if (ctx->role == TLS_CONN_CLIENT) {
+}
+
+tls_conn *tls_conn_new(tls_conn_ctx *ctx, const char *server_name,
+                       const uint8_t seed[TLS_RAND_SEED_LEN], const tls_conn_env *env,
+                       int64_t now) {
+  return tls_conn_new_resume(ctx, server_name, NULL, seed, env, now);
+}
+
+tls_conn *tls_conn_new_resume(tls_conn_ctx *ctx, const char *server_name,
+                              const tls_session *session, const uint8_t seed[TLS_RAND_SEED_LEN],
+                              const tls_conn_env *env, int64_t now) {
+  g_assert(ctx != NULL && seed != NULL && now >= 0);
+  g_assert(session == NULL || ctx->role == TLS_CONN_CLIENT);
+  if (session != NULL && (now < session->received || now - session->received > session->lifetime))
+    session = NULL; /* expired: not offered */
+  tls_conn *c = g_new0(tls_conn, 1);
+  c->ctx = ctx;
+  c->now = now;
+  tls_rand_stream_init(&c->stream, seed);
+  if (env != NULL)
+    c->env = *env;
+  c->state = TLS_CONN_HANDSHAKE;
+  q_init(&c->cout);
+  q_init(&c->pin);
+  c->pending = g_byte_array_new();
+  c->events = g_array_new(FALSE, FALSE, sizeof(tls_conn_event));
+  c->strings = g_ptr_array_new_with_free_func(g_free);
+  if (ctx->role == TLS_CONN_CLIENT && server_name != NULL && *server_name != '\0')
+    c->server_name = g_strdup(server_name);
+  make_ssl(c, server_name);
+  trace(c, now, TLS_CONN_TRACE_NOTE, "start %s%s%s%s", role_names[ctx->role],
+        c->server_name ? " sni=" : "", c->server_name ? c->server_name : "",
+        session ? " resume" : "");
+  if (ctx->role != TLS_CONN_CLIENT)
+    return c;
+  for (;;) {
+    time_t wall = 0;
+    if (session != NULL) {
+      /* OpenSSL writes the ticket's age (RFC 8446 §4.2.11.1) as time(NULL)
+       * minus the session's time: make that the simulated age. */
+      /* A copy per connection: OpenSSL marks a session it has used, and
+       * the cached one stays untouched (several connections may offer it). */
+      SSL_SESSION *use = SSL_SESSION_dup(session->sess);
+      CHECK(use != NULL);
+      wall = time(NULL);
+      (void)SSL_SESSION_set_time(use,
+                                 (long)(wall - (time_t)((now - session->received) / 1000000000)));
+      CHECK(SSL_set_session(c->ssl, use) == 1);
+      SSL_SESSION_free(use);
+    }
     enter(c, now);
     pump(c, now); /* the ClientHello */
     leave(c);
+    if (session == NULL || time(NULL) == wall)
+      break;
+    /* The wall-clock second changed while the ClientHello was built: its
+     * age may be off by one. Build it again from the same seed. */
+    SSL_free(c->ssl);
+    g_byte_array_set_size(c->cout.b, 0);
+    c->cout.off = 0;
+    g_array_set_size(c->events, 0);
+    c->ev_next = 0;
+    g_assert(c->state == TLS_CONN_HANDSHAKE);
+    tls_rand_stream_init(&c->stream, seed);
+    make_ssl(c, server_name);
   }
   return c;
 }

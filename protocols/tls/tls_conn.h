@@ -34,10 +34,28 @@
  * Determinism: every draw OpenSSL makes for a connection comes from the
  * connection's own stream, seeded by the SEED given to tls_conn_new (bound
  * around each call, tls_rand.h), so a connection's bytes depend only on its
- * seed, its config and the peer's bytes — not on other connections. Session
- * tickets are off (SSL_OP_NO_TICKET, SSL_CTX_set_num_tickets 0) and the
- * session cache is off, so no wall-clock value reaches the wire; there is
- * no resumption.
+ * seed, its config and the peer's bytes — not on other connections.
+ *
+ * Resumption (RFC 8446 §2.2, §4.6.1), off unless the config asks for it
+ * (tls_conn_config.tickets). A server context then issues one stateless
+ * NewSessionTicket per handshake, encrypted under the context's ticket key
+ * (OpenSSL's own, drawn from the context's stream when it is made), as
+ * Postfix's smtpd and Dovecot do. A client context hands every ticket it
+ * receives to env.new_session as a tls_session; the owner caches it per
+ * destination (Postfix: smtp_tls_session_cache) and offers it again with
+ * tls_conn_new_resume(). The key exchange mode is psk_dhe_ke (OpenSSL's
+ * default, what real servers and clients use): a resumed handshake skips
+ * the certificate, its signature and its verification but still does an
+ * X25519 exchange, so it keeps forward secrecy.
+ *
+ * No wall-clock value reaches the wire: the server stamps each ticket's
+ * session with simulated time (TLS_EPOCH_UNIX + NOW) before encrypting it
+ * and checks a ticket's age in simulated time (tls_conn_config.ticket_lifetime)
+ * when it comes back; the client's obfuscated ticket age (RFC 8446 §4.2.11.1)
+ * is computed by OpenSSL from time(NULL), so tls_conn_new_resume back-dates
+ * the session by its simulated age just before the ClientHello is built and
+ * builds it again should the wall-clock second change in between. Without
+ * tickets, SSL_OP_NO_TICKET and num_tickets 0 keep OpenSSL from issuing any.
  */
 #ifndef MAILSIM_TLS_CONN_H
 #define MAILSIM_TLS_CONN_H
@@ -75,9 +93,17 @@ typedef struct {
    * OpenSSL's default. A list the peer shares nothing with makes the
    * handshake fail with a handshake_failure alert (a fault, issue 10). */
   const char *cipher_list;
+  /* Resumption: a server issues session tickets; a client passes the
+   * tickets it receives to env.new_session (see above). */
+  bool tickets;
+  /* Server: a ticket older than this (simulated ns) is not accepted (a full
+   * handshake follows); also the lifetime announced in the ticket, in
+   * seconds. Postfix: smtpd_tls_session_cache_timeout, 3600 s. */
+  int64_t ticket_lifetime;
 } tls_conn_config;
 
-/* Defaults: client, no credentials, no trust, verify on, TLS 1.2..1.3. */
+/* Defaults: client, no credentials, no trust, verify on, TLS 1.2..1.3, no
+ * tickets (lifetime 3600 s when turned on). */
 void tls_conn_config_init(tls_conn_config *cfg, tls_conn_role role);
 
 typedef struct tls_conn_ctx tls_conn_ctx;
@@ -102,9 +128,28 @@ const char *tls_conn_trace_kind_name(tls_conn_trace_kind k);
  * call. Must not call back into the connection. */
 typedef void (*tls_conn_trace_fn)(void *ctx, int64_t now, tls_conn_trace_kind kind,
                                   const char *text);
+
+/* A session a client may resume: the ticket, its secret and what the full
+ * handshake established (peer certificate, verification result). Opaque;
+ * owned by whoever took it; immutable once made, so one session may be
+ * offered by several connections. */
+typedef struct tls_session tls_session;
+void tls_session_free(tls_session *s);
+/* When the ticket arrived (simulated ns) and how long the server said it
+ * may be used (RFC 8446 §4.6.1 ticket_lifetime, in ns). */
+int64_t tls_session_received(const tls_session *s);
+int64_t tls_session_lifetime(const tls_session *s);
+
+/* Client with tickets on: a NewSessionTicket arrived at NOW; the callee
+ * owns S. Called synchronously from inside tls_conn calls; must not call
+ * back into the connection. */
+typedef void (*tls_conn_session_fn)(void *ctx, tls_session *s);
+
 typedef struct {
   tls_conn_trace_fn trace; /* NULL: no tracing */
   void *ctx;
+  tls_conn_session_fn new_session; /* NULL: tickets are dropped */
+  void *session_ctx;
 } tls_conn_env;
 
 /* Legal transitions: HANDSHAKE -> OPEN | FAILED | SHUTDOWN; OPEN -> CLOSED
@@ -138,6 +183,7 @@ typedef struct {
   bool peer_verified;       /* ESTABLISHED: the peer's certificate verified (chain, name, time) */
   const char *peer_subject; /* ESTABLISHED: the peer certificate's CN, "" if none */
   const char *server_name;  /* ESTABLISHED: the SNI sent (client) or received (server), or "" */
+  bool resumed;             /* ESTABLISHED: a session ticket was accepted (no certificate sent) */
   const char *reason;       /* FAILED: e.g. "certificate verify failed: hostname mismatch" */
 } tls_conn_event;
 
@@ -148,6 +194,13 @@ typedef struct {
  * and the connection id). ENV is copied (NULL: no trace). Never NULL. */
 tls_conn *tls_conn_new(tls_conn_ctx *ctx, const char *server_name,
                        const uint8_t seed[TLS_RAND_SEED_LEN], const tls_conn_env *env, int64_t now);
+/* The same, offering SESSION (borrowed for the call; NULL: tls_conn_new) for
+ * resumption. The server may decline it (expired, unknown key): the
+ * handshake is then a full one and ESTABLISHED says resumed = false. A
+ * session older than its lifetime at NOW is not offered at all. */
+tls_conn *tls_conn_new_resume(tls_conn_ctx *ctx, const char *server_name,
+                              const tls_session *session, const uint8_t seed[TLS_RAND_SEED_LEN],
+                              const tls_conn_env *env, int64_t now);
 void tls_conn_free(tls_conn *c);
 
 /* Ciphertext from the peer, any split. Bytes fed after FAILED or CLOSED are
