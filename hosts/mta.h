@@ -176,6 +176,11 @@ size_t mta_host_memory(const mta_host *m);
  * crashes: the account is kept by the simulator, outside the machine. */
 size_t mta_host_check(const mta_host *m, GPtrArray *violations);
 
+/* Appends (new strings) the queue ids, as msg.queue traced them, of the
+ * messages the host holds now: in its queue, or on its disk while down;
+ * in arrival order. The end record lists them (traces/CHECK.md). */
+void mta_host_queue_ids(const mta_host *m, GPtrArray *out);
+
 /* The configured hostname (borrowed). */
 const char *mta_host_name(const mta_host *m);
 

@@ -165,7 +165,7 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
       mail_trace_relay(m->h, session_peer_name(c->s), msgid, session_conn_id(c->s), queue_id, r,
                        tls, mta_policy_count_received(ev->data, ev->len));
     }
-    mail_trace_queue(m->h, msgid, queue_id, r);
+    mta__trace_queue(m, msgid, queue_id, r, ev->mail->from);
     /* Last: EV's strings are the engine's until the decision is answered. */
     smtp_srv_accept_message(c->srv, ev->id, queue_id, now);
   }

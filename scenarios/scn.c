@@ -1,6 +1,7 @@
 /* scn.c — the scenario loader: parse, check, resolve references. */
 #include "scn.h"
 #include "scn_mail_int.h"
+#include "scn_chaos.h"
 
 #include <string.h>
 
@@ -60,6 +61,7 @@ void scn_config_free(scn_config *c) {
   g_array_unref(c->traffic);
   g_array_unref(c->faults);
   scn__mail_free(c);
+  scn_chaos_free(c->chaos);
   if (c->host_idx)
     g_hash_table_unref(c->host_idx);
   if (c->user_idx)
@@ -336,7 +338,7 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
   }
   static const char *const keys[] = {"name",    "description", "seed",  "duration", "epoch",
                                      "hosts",   "links",       "zones", "users",    "messages",
-                                     "traffic", "faults",      "tls",   NULL};
+                                     "traffic", "faults",      "tls",   "chaos", NULL};
   c->seed = 1;
   c->tls = true;
   c->duration = SIM_TIME_NEVER;
@@ -352,6 +354,7 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
     load_links(&x, c, root);
     load_traffic(&x, c, root);
     load_faults(&x, c, root);
+    scn_chaos_load(&x, c, root);
     scn__mail_load(&x, c, root);
     if (scn_json_ok(&x))
       scn__mail_check(&x, c);

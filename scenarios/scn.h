@@ -153,6 +153,7 @@ typedef struct {
   GHashTable *user_idx; /* lower-case address -> index + 1 (lookup only) */
   bool tls;             /* mail services speak TLS (STARTTLS); false: plain text
                            everywhere, for benchmarks (default true) */
+  struct scn_chaos *chaos; /* the "chaos" key (scn_chaos.h), or NULL */
 } scn_config;
 
 /* Loads and checks a scenario file. NULL and *err (SCN_ERROR) on failure. */

@@ -31,6 +31,11 @@ typedef struct {
 /* Sums the services' counters; appends a description of each invariant
  * violation to VIOLATIONS (may be NULL). */
 void scn_mailworld_totals(scn_mailworld *mw, scn_mail_totals *t, GPtrArray *violations);
+/* The MTAs, in scenario order: the node of the I-th, and the queue ids
+ * it holds now (appended to IDS as new strings, mta_host_queue_ids). */
+size_t scn_mailworld_mta_count(const scn_mailworld *mw);
+const char *scn_mailworld_mta_node(const scn_mailworld *mw, size_t i);
+void scn_mailworld_mta_queue(const scn_mailworld *mw, size_t i, GPtrArray *ids);
 /* True when the world has any mail service. */
 bool scn_mailworld_any(const scn_mailworld *mw);
 

@@ -13,6 +13,7 @@
 #include "scn.h"
 #include "sim_world.h"
 #include "trace.h"
+#include "trace_check.h"
 
 typedef struct scn_world scn_world;
 
@@ -32,6 +33,11 @@ void scn_world_set_progress(scn_world *sw, scn_world_progress_fn fn, void *user)
 /* Runs to the end of the scenario and writes the end record. Returns true
  * if every stream of the scenario arrived complete and intact. */
 bool scn_world_run(scn_world *sw);
+
+/* The invariants checked on the run's records (traces/CHECK.md): complete
+ * once scn_world_run returned. Borrowed. With TW NULL the world still
+ * makes its msg.* records, into a null writer, for this check. */
+const trace_check *scn_world_check(const scn_world *sw);
 
 /* Messages accepted at submission so far (for rates). */
 uint64_t scn_world_submitted(scn_world *sw);
