@@ -21,7 +21,7 @@ static const struct {
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},
     {"export", cli_cmd_export, "export TRACE --mermaid [--message ID | --connection ID]  a Mermaid diagram"},
-    {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
+    {"diff", cli_cmd_diff, "diff A B               first divergence of two traces, and per message in mail terms"},
     {"check-trace", cli_cmd_check_trace, "check-trace TRACE      re-check the mail invariants of a trace"},
     {"chaos", cli_cmd_chaos, "chaos SCENARIO --seeds 1-500 [-j N]  random faults per seed, invariants checked"},
     {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
