@@ -166,7 +166,7 @@ static bool overlaps(const scn_config *c, const char *target, sim_time at, sim_t
 
 size_t scn_chaos_draw(scn_config *c, uint64_t seed, GString *kinds_out, GString *faults) {
   const scn_chaos *ch = c->chaos;
-  sim_time window = ch && ch->window ? ch->window
+  sim_time window = ch && ch->window                ? ch->window
                     : c->duration != SIM_TIME_NEVER ? c->duration / 2
                                                     : 3600 * SIM_S;
   if (window < 2 * SIM_S)

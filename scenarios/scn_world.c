@@ -45,8 +45,8 @@ struct scn_world {
   GPtrArray *sinks;   /* sink_entry*, in creation order */
   GPtrArray *lookups; /* lookup* */
   mail_tally *tally;
-  trace_check *check;    /* the invariants, fed by the writer's tap */
-  trace_writer *own_tw;  /* a null writer when the caller gave none */
+  trace_check *check;   /* the invariants, fed by the writer's tap */
+  trace_writer *own_tw; /* a null writer when the caller gave none */
   scn_world_progress_fn progress;
   void *progress_user;
   sim_time ended_at;

@@ -94,11 +94,10 @@ START_TEST(faults_heal_inside_window) {
 }
 END_TEST
 
-static const char *const base =
-    "{\"name\":\"t\",\"duration\":\"1h\",\"hosts\":["
-    "{\"name\":\"a\",\"role\":\"server\",\"addrs\":[\"10.0.0.1\"]},"
-    "{\"name\":\"b\",\"role\":\"server\",\"addrs\":[\"10.0.0.2\"]}],"
-    "\"links\":[{\"a\":\"a\",\"b\":\"b\",\"latency\":\"1ms\"}]";
+static const char *const base = "{\"name\":\"t\",\"duration\":\"1h\",\"hosts\":["
+                                "{\"name\":\"a\",\"role\":\"server\",\"addrs\":[\"10.0.0.1\"]},"
+                                "{\"name\":\"b\",\"role\":\"server\",\"addrs\":[\"10.0.0.2\"]}],"
+                                "\"links\":[{\"a\":\"a\",\"b\":\"b\",\"latency\":\"1ms\"}]";
 
 static scn_config *parse_with(const char *chaos, GError **err) {
   char *json = g_strdup_printf("%s,\"chaos\":%s}", base, chaos);

@@ -67,8 +67,8 @@ static trace_check *by_lines(const char *text) {
   return tc;
 }
 
-static const char *const examples[] = {"journey", "mx-failover", "retry-bounce", "loop",
-                                       "pop3-vs-imap", "dns", "stream"};
+static const char *const examples[] = {"journey",      "mx-failover", "retry-bounce", "loop",
+                                       "pop3-vs-imap", "dns",         "stream"};
 
 START_TEST(examples_agree) {
   const char *name = examples[_i];
@@ -252,8 +252,8 @@ static void check_broken(const broken *b, const char *text) {
                 trace_check_invariant_name(v->inv), trace_check_invariant_name(b->want), v->text);
   ck_assert_msg(strcmp(v->hosts, b->want_hosts) == 0, "%s: got hosts %s, want %s", b->what,
                 v->hosts, b->want_hosts);
-  ck_assert_msg(strstr(v->text, b->want_text), "%s: got \"%s\", want it to contain \"%s\"",
-                b->what, v->text, b->want_text);
+  ck_assert_msg(strstr(v->text, b->want_text), "%s: got \"%s\", want it to contain \"%s\"", b->what,
+                v->text, b->want_text);
   ck_assert_msg(v->nids >= 1 && v->ids[0] > 0, "%s: no event id", b->what);
   ck_assert_msg(*v->msg, "%s: no message named", b->what);
   /* The end record was written by the clean run: it disagrees. */

@@ -25,8 +25,13 @@ typedef struct {
   bool second_message; /* m2 as well */
 } variant;
 
-static const variant base = {"0e3e635300ef3695", "250 2.0.0 Ok: queued as 000001",
-                             "mx1.example.org", 10 * MIN_NS, 1, false, false};
+static const variant base = {"0e3e635300ef3695",
+                             "250 2.0.0 Ok: queued as 000001",
+                             "mx1.example.org",
+                             10 * MIN_NS,
+                             1,
+                             false,
+                             false};
 
 static void rec(GString *s, int *id, int64_t t, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 static void rec(GString *s, int *id, int64_t t, const char *fmt, ...) {
@@ -39,13 +44,14 @@ static void rec(GString *s, int *id, int64_t t, const char *fmt, ...) {
 }
 
 static char *make_trace(const variant *v) {
-  GString *s = g_string_new(
-      "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":1,"
-      "\"detail\":\"protocol\",\"nodes\":[],\"links\":[]}\n");
+  GString *s =
+      g_string_new("{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":1,"
+                   "\"detail\":\"protocol\",\"nodes\":[],\"links\":[]}\n");
   char *msg = g_strdup_printf("m1.%s@example.com", v->hex);
   int id = 0;
-  rec(s, &id, MIN_NS, "\"ev\":\"msg.submit\",\"from\":\"alice\",\"to\":\"smtp\",\"msg\":\"%s\","
-                    "\"queue_id\":\"000001\",\"rcpts\":[\"bob@example.org\"]",
+  rec(s, &id, MIN_NS,
+      "\"ev\":\"msg.submit\",\"from\":\"alice\",\"to\":\"smtp\",\"msg\":\"%s\","
+      "\"queue_id\":\"000001\",\"rcpts\":[\"bob@example.org\"]",
       msg);
   for (int k = 0; k < v->defers; k++)
     rec(s, &id, MIN_NS + 1000 * (k + 1),
@@ -104,8 +110,8 @@ static const row rows[] = {
      "to",
      "m1@example.com: used mx2.example.org instead of mx1.example.org"},
     {"bounced",
-     {"0e3e635300ef3695", "250 2.0.0 Ok: queued as 000001", "mx1.example.org", 10 * MIN_NS, 1,
-      true, false},
+     {"0e3e635300ef3695", "250 2.0.0 Ok: queued as 000001", "mx1.example.org", 10 * MIN_NS, 1, true,
+      false},
      4,
      "t",
      NULL /* two lines: checked below */},
@@ -144,8 +150,9 @@ START_TEST(one_difference) {
   trace_reader *a = reader("A", ta), *b = reader("B", tb);
   trace_diff_status st = trace_diff_events(a, b, &res, &err);
   ck_assert_msg(st == TRACE_DIFF_DIFFER, "%s: got %s", w->what, trace_diff_status_name(st));
-  ck_assert_msg(res.line == w->want_line, "%s: got line %" G_GUINT64_FORMAT ", want %" G_GUINT64_FORMAT,
-                w->what, (guint64)res.line, (guint64)w->want_line);
+  ck_assert_msg(res.line == w->want_line,
+                "%s: got line %" G_GUINT64_FORMAT ", want %" G_GUINT64_FORMAT, w->what,
+                (guint64)res.line, (guint64)w->want_line);
   ck_assert_msg(res.key && strcmp(res.key, w->want_key) == 0, "%s: got key %s, want %s", w->what,
                 res.key ? res.key : "(none)", w->want_key);
   trace_diff_result_clear(&res);
@@ -158,7 +165,8 @@ START_TEST(one_difference) {
   if (_i == 3) { /* bounced: the outcome, and the route it never took */
     ck_assert_uint_eq(lines->len, 2);
     ck_assert_str_eq(lines->pdata[0], "m1@example.com: never reached mx1.example.org");
-    ck_assert_str_eq(lines->pdata[1], "m1@example.com to bob@example.org: bounced instead of delivered");
+    ck_assert_str_eq(lines->pdata[1],
+                     "m1@example.com to bob@example.org: bounced instead of delivered");
   } else if (!w->want_summary) {
     ck_assert_msg(lines->len == 0, "%s: got \"%s\", want no difference in mail terms", w->what,
                   lines->len ? (const char *)lines->pdata[0] : "");
@@ -180,14 +188,16 @@ START_TEST(dsn_identity) {
   const char *t1 =
       "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":1,"
       "\"detail\":\"messages\",\"nodes\":[],\"links\":[]}\n"
-      "{\"t\":1,\"id\":1,\"ev\":\"msg.bounce\",\"node\":\"s\",\"msg\":\"m1.0123456789abcdef@x.org\","
+      "{\"t\":1,\"id\":1,\"ev\":\"msg.bounce\",\"node\":\"s\",\"msg\":\"m1.0123456789abcdef@x."
+      "org\","
       "\"queue_id\":\"1\",\"rcpt\":\"a@y.org\",\"reason\":\"550\",\"dsn\":\"111.2@s\"}\n"
       "{\"t\":5,\"id\":2,\"ev\":\"msg.deliver\",\"node\":\"mb\",\"msg\":\"111.2@s\","
       "\"rcpt\":\"alice@x.org\"}\n";
   const char *t2 =
       "{\"format\":\"mailsim-trace\",\"version\":1,\"scenario\":\"t\",\"seed\":2,"
       "\"detail\":\"messages\",\"nodes\":[],\"links\":[]}\n"
-      "{\"t\":1,\"id\":1,\"ev\":\"msg.bounce\",\"node\":\"s\",\"msg\":\"m1.fedcba9876543210@x.org\","
+      "{\"t\":1,\"id\":1,\"ev\":\"msg.bounce\",\"node\":\"s\",\"msg\":\"m1.fedcba9876543210@x."
+      "org\","
       "\"queue_id\":\"1\",\"rcpt\":\"a@y.org\",\"reason\":\"550\",\"dsn\":\"999.2@s\"}\n"
       "{\"t\":9,\"id\":2,\"ev\":\"msg.deliver\",\"node\":\"mb\",\"msg\":\"999.2@s\","
       "\"rcpt\":\"alice@x.org\"}\n";
@@ -195,8 +205,9 @@ START_TEST(dsn_identity) {
   trace_reader *a = reader("A", t1), *b = reader("B", t2);
   GPtrArray *lines = trace_diff_mail(a, b, &err);
   ck_assert_uint_eq(lines->len, 1);
-  ck_assert_str_eq(lines->pdata[0],
-                   "DSN of m1@x.org to alice@x.org: delivered 4ns later (at 0:00.000, not 0:00.000)");
+  ck_assert_str_eq(
+      lines->pdata[0],
+      "DSN of m1@x.org to alice@x.org: delivered 4ns later (at 0:00.000, not 0:00.000)");
   g_ptr_array_unref(lines);
   trace_reader_free(a);
   trace_reader_free(b);

@@ -26,8 +26,9 @@
 #include "trace_time.h"
 
 static const char *const inv_names[TRACE_CHECK__COUNT] = {
-    "no-loss",   "bounce-of-bounce", "delivery-after-bounce", "wrong-mailbox",
-    "uid-order", "lifetime",         "hop-limit",             "liveness"};
+    "no-loss",       "bounce-of-bounce", "delivery-after-bounce",
+    "wrong-mailbox", "uid-order",        "lifetime",
+    "hop-limit",     "liveness"};
 
 const char *trace_check_invariant_name(trace_check_invariant inv) {
   g_assert((unsigned)inv < TRACE_CHECK__COUNT);
@@ -46,7 +47,7 @@ typedef struct {
   GArray *rcpts; /* rcpt_st */
   bool queued;   /* a msg.queue was seen */
   bool expired;
-  int sender;    /* -1 unknown, 0 null path, 1 a sender */
+  int sender;                           /* -1 unknown, 0 null path, 1 a sender */
   int64_t lifetime, gap, hop, max_hops; /* -1 unknown */
   bool lifetime_flagged;
 } unit;
@@ -78,20 +79,20 @@ static const struct {
 };
 
 struct trace_check {
-  GPtrArray *units;     /* unit*, creation order */
-  GHashTable *by_key;   /* "node\nqueue_id" -> unit* */
-  GHashTable *by_msg;   /* "node\nmsg" -> GPtrArray of unit* (creation order) */
-  GHashTable *bounced;  /* "msg\nrcpt" (rcpt lower case) -> event id (first) */
-  GHashTable *uids;     /* "node\nmailbox\nfolder" -> uid_st* */
-  GHashTable *roles;    /* node -> role (from the header) */
-  GHashTable *down;     /* "pair\nkey" -> fault record id (in force) */
+  GPtrArray *units;      /* unit*, creation order */
+  GHashTable *by_key;    /* "node\nqueue_id" -> unit* */
+  GHashTable *by_msg;    /* "node\nmsg" -> GPtrArray of unit* (creation order) */
+  GHashTable *bounced;   /* "msg\nrcpt" (rcpt lower case) -> event id (first) */
+  GHashTable *uids;      /* "node\nmailbox\nfolder" -> uid_st* */
+  GHashTable *roles;     /* node -> role (from the header) */
+  GHashTable *down;      /* "pair\nkey" -> fault record id (in force) */
   GPtrArray *down_order; /* the keys of down, in the order they went down */
   GHashTable *restarted; /* node -> time of its last restart (int64 boxed) */
-  int64_t last_fault;   /* time of the last fault.* record, -1 none */
+  int64_t last_fault;    /* time of the last fault.* record, -1 none */
   int64_t last_t;
-  GPtrArray *viol;      /* trace_check_violation* */
-  GPtrArray *reported;  /* the end record's violations, or NULL */
-  GHashTable *held;     /* "node\nqueue_id" held at the end (set) */
+  GPtrArray *viol;     /* trace_check_violation* */
+  GPtrArray *reported; /* the end record's violations, or NULL */
+  GHashTable *held;    /* "node\nqueue_id" held at the end (set) */
   bool held_known;
   char *liveness_note;
   uint64_t accepted;
@@ -364,7 +365,8 @@ static void on_defer(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) 
   char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ];
   uint64_t ids[] = {u->id, id};
   report(tc, TRACE_CHECK_LIFETIME, u->msg, node, ids, 2,
-         "message %s at %s (queue %s, accepted at event %" PRIu64 "): deferred again (event %" PRIu64
+         "message %s at %s (queue %s, accepted at event %" PRIu64
+         "): deferred again (event %" PRIu64
          ") %s after it was queued; its lifetime is %s: it should have bounced",
          u->msg, node, qid, u->id, id, trace_time_format_short(t - u->t, b1),
          trace_time_format_short(u->lifetime, b2));
@@ -710,9 +712,8 @@ void trace_check_finish(trace_check *tc, int64_t end) {
     live = false;
     const char *nl = strchr(k, '\n');
     g_free(tc->liveness_note);
-    tc->liveness_note =
-        g_strdup_printf("not checked: %.*s %s (event %" PRIu64 ") never healed", (int)(nl - k), k,
-                        nl + 1, *id);
+    tc->liveness_note = g_strdup_printf("not checked: %.*s %s (event %" PRIu64 ") never healed",
+                                        (int)(nl - k), k, nl + 1, *id);
     break;
   }
   for (guint i = 0; i < tc->units->len; i++) {

@@ -43,8 +43,8 @@ const char *trace_check_invariant_name(trace_check_invariant inv);
 /* One violation; owned by the checker. */
 typedef struct {
   trace_check_invariant inv;
-  char *msg;   /* the Message-ID (without <>) */
-  char *hosts; /* the node names involved, comma-separated */
+  char *msg;                         /* the Message-ID (without <>) */
+  char *hosts;                       /* the node names involved, comma-separated */
   uint64_t ids[TRACE_CHECK_MAX_IDS]; /* the events that show it, in file order */
   unsigned nids;
   char *text; /* one line, starting with the invariant's name and ": " */

@@ -23,7 +23,7 @@ typedef struct {
   unsigned defers;  /* MTA attempts that deferred someone */
   int64_t defer_t;  /* time of the last one counted */
   char *defer_node;
-  GArray *rcpts;    /* rcpt_out */
+  GArray *rcpts; /* rcpt_out */
 } journey;
 
 typedef struct {
@@ -115,8 +115,7 @@ static void take(trace_mail *m, const cJSON *rec) {
     }
   } else if (rcpt && (!strcmp(k, "deliver") || !strcmp(k, "bounce") || !strcmp(k, "fail"))) {
     rcpt_out *r = rcpt_of(j, rcpt);
-    int o = !strcmp(k, "deliver") ? OUT_DELIVERED : !strcmp(k, "bounce") ? OUT_BOUNCED
-                                                                        : OUT_FAILED;
+    int o = !strcmp(k, "deliver") ? OUT_DELIVERED : !strcmp(k, "bounce") ? OUT_BOUNCED : OUT_FAILED;
     if (r->outcome == OUT_PENDING || (o == OUT_DELIVERED && r->outcome != OUT_DELIVERED)) {
       r->outcome = o;
       r->t = t;
@@ -203,8 +202,8 @@ static void compare_route(GPtrArray *out, const journey *a, const journey *b) {
     g_ptr_array_add(out, g_strdup_printf("%s: also went through %s", a->ident,
                                          (const char *)b->route->pdata[n]));
   else if (a->route->len > n)
-    g_ptr_array_add(out, g_strdup_printf("%s: never reached %s", a->ident,
-                                         (const char *)a->route->pdata[n]));
+    g_ptr_array_add(
+        out, g_strdup_printf("%s: never reached %s", a->ident, (const char *)a->route->pdata[n]));
 }
 
 static void compare(GPtrArray *out, const journey *a, const journey *b) {
@@ -225,12 +224,11 @@ static void compare(GPtrArray *out, const journey *a, const journey *b) {
                                            out_names[rb->outcome], out_names[ra->outcome]));
     } else if (ra->outcome != OUT_PENDING && ra->t != rb->t) {
       int64_t d = rb->t - ra->t;
-      g_ptr_array_add(out, g_strdup_printf("%s to %s: %s %s %s (at %s, not %s)", a->ident,
-                                           ra->addr, out_names[ra->outcome],
-                                           trace_time_format_short(d < 0 ? -d : d, b1),
-                                           d > 0 ? "later" : "earlier",
-                                           trace_time_format_clock(rb->t, b2),
-                                           trace_time_format_clock(ra->t, b3)));
+      g_ptr_array_add(
+          out, g_strdup_printf("%s to %s: %s %s %s (at %s, not %s)", a->ident, ra->addr,
+                               out_names[ra->outcome], trace_time_format_short(d < 0 ? -d : d, b1),
+                               d > 0 ? "later" : "earlier", trace_time_format_clock(rb->t, b2),
+                               trace_time_format_clock(ra->t, b3)));
     }
   }
   for (guint k = 0; k < b->rcpts->len; k++) {
