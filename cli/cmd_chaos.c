@@ -238,6 +238,13 @@ int cli_cmd_chaos(int argc, char **argv) {
   scn_config *cfg = NULL;
   GArray *seeds = g_array_new(FALSE, FALSE, sizeof(uint64_t));
   seed_result *res = NULL;
+  /* "-j4" as make and ninja take it (GOption wants "-j 4"). */
+  GPtrArray *own = g_ptr_array_new_with_free_func(g_free);
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix(argv[i], "-j") && argv[i][2] >= '0' && argv[i][2] <= '9') {
+      argv[i] = g_strdup_printf("--jobs=%s", argv[i] + 2);
+      g_ptr_array_add(own, argv[i]);
+    }
   if (!cli_parse("chaos", "SCENARIO",
                  "Swarm testing with faults: for each seed, decides from the seed which fault\n"
                  "kinds are on and how many of each, draws the faults (targets and windows)\n"
@@ -339,6 +346,7 @@ int cli_cmd_chaos(int argc, char **argv) {
     if (!res[i].done || res[i].viol->len)
       status = 1;
 out:
+  g_ptr_array_unref(own);
   for (guint i = 0; res && i < seeds->len; i++)
     result_clear(&res[i]);
   g_free(res);
