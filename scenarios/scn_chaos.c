@@ -155,6 +155,22 @@ void scn_chaos_load(scn_json_ctx *x, scn_config *c, const cJSON *root) {
  * (traces/CHECK.md) to apply to every message queued during the window. */
 #define DEFAULT_DRAIN (3 * 3600 * SIM_S)
 
+/* Faults matter while mail is in flight: by default the window is the
+ * first half of the run, and no longer than DEFAULT_AFTER_MAIL past the
+ * last message the scenario sends (its first queueing, greylisting and
+ * retry). With the journey, an MTA that forgets its queue on a crash is
+ * caught in 9 of seeds 1-200 this way, in 1 of 200 with the whole first
+ * hour. */
+#define DEFAULT_AFTER_MAIL (15 * 60 * SIM_S)
+
+static sim_time default_window(const scn_config *c) {
+  sim_time w = c->duration != SIM_TIME_NEVER ? c->duration / 2 : 3600 * SIM_S;
+  sim_time last = -1;
+  for (guint i = 0; i < c->messages->len; i++)
+    last = MAX(last, g_array_index(c->messages, scn_message, i).at);
+  return last >= 0 ? MIN(w, last + DEFAULT_AFTER_MAIL) : w;
+}
+
 static bool overlaps(const scn_config *c, const char *target, sim_time at, sim_time until) {
   for (guint i = 0; i < c->faults->len; i++) {
     const scn_fault *f = &g_array_index(c->faults, scn_fault, i);
@@ -166,9 +182,7 @@ static bool overlaps(const scn_config *c, const char *target, sim_time at, sim_t
 
 size_t scn_chaos_draw(scn_config *c, uint64_t seed, GString *kinds_out, GString *faults) {
   const scn_chaos *ch = c->chaos;
-  sim_time window = ch && ch->window                ? ch->window
-                    : c->duration != SIM_TIME_NEVER ? c->duration / 2
-                                                    : 3600 * SIM_S;
+  sim_time window = ch && ch->window ? ch->window : default_window(c);
   if (window < 2 * SIM_S)
     window = 2 * SIM_S;
   sim_time max_len = ch && ch->max_length ? ch->max_length : window / 2;

@@ -14,8 +14,9 @@
  *   "chaos": {"kinds": ["link_down", "crash"],   default: every kind
  *             "links": ["a-b", ...],             default: every link
  *             "hosts": ["mx1", ...],             default: MTA, mailbox, DNS hosts
- *             "window": "1h",                    faults lie in [0, window];
- *                                                default: half the duration (1h without one)
+ *             "window": "1h",                    faults lie in [0, window]; default:
+ *                                                half the duration (1h without one), at
+ *                                                most 15 min past the last message sent
  *             "max_length": "20m",               longest fault; default window/2
  *             "max_faults": 3,                   most faults of one kind; default 3
  *             "drain": "3h"}                     run at least this long after the window
