@@ -1,8 +1,10 @@
-/* cmd_diff.c — `mailsim diff A B`: the first divergence of two traces. */
+/* cmd_diff.c — `mailsim diff A B`: the first divergence of two traces and
+ * what differs for each message (traces/trace_diff_mail.h). */
 #include <stdio.h>
 
 #include "cli.h"
 #include "trace_diff.h"
+#include "trace_diff_mail.h"
 #include "trace_read.h"
 
 /* Prints one side of a divergence: its time, kind and whole record. */
@@ -23,8 +25,12 @@ int cli_cmd_diff(int argc, char **argv) {
   GOptionEntry entries[] = {{NULL, 0, 0, 0, NULL, NULL, NULL}};
   if (!cli_parse("diff", "A B",
                  "Compares two traces: the header keys that differ, then the first divergence\n"
-                 "of the events: the line, the time, both records and the first key that\n"
-                 "differs.\n"
+                 "of the events (the line, the time, both records and the first key that\n"
+                 "differs), then a summary in mail terms with the messages aligned by\n"
+                 "identity (a scenario message by its key and domain, whatever the seed; a\n"
+                 "DSN by the message it reports on): for each, what happened in B against\n"
+                 "A, e.g. \"delivered 38m later\", \"used mx2 instead of mx1\", \"bounced\n"
+                 "instead of delivered\", \"deferred 3 times instead of 1\", \"only in B\".\n"
                  "Exit status: 0 identical, 1 different, 2 unreadable input.",
                  entries, &argc, &argv))
     return 2;
@@ -76,5 +82,27 @@ int cli_cmd_diff(int argc, char **argv) {
   trace_diff_result_clear(&res);
   trace_reader_free(a);
   trace_reader_free(b);
+  if (status == 1) {
+    /* Read both again, whole, for the mail-terms summary. */
+    a = trace_reader_open(argv[1], &err);
+    b = a ? trace_reader_open(argv[2], &err) : NULL;
+    GPtrArray *lines = b ? trace_diff_mail(a, b, &err) : NULL;
+    if (!lines) {
+      fprintf(stderr, "mailsim diff: %s\n", err->message);
+      g_error_free(err);
+      status = 2;
+    } else if (!lines->len) {
+      printf("in mail terms: no difference (every message took the same path with the same "
+             "outcome at the same time)\n");
+    } else {
+      printf("in mail terms (B against A):\n");
+      for (guint i = 0; i < lines->len; i++)
+        printf("  %s\n", (const char *)lines->pdata[i]);
+    }
+    if (lines)
+      g_ptr_array_unref(lines);
+    trace_reader_free(a);
+    trace_reader_free(b);
+  }
   return status;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_check.h"
 #include "cmd_export.h"
 #include "cmd_serve.h"
 #include "cmd_pcap.h"
@@ -27,9 +28,11 @@ static const struct {
     {"export", cli_cmd_export, "export TRACE --eml DIR | --mbox FILE [--mailbox ADDR]  stored messages"},
     {"sweep", cli_cmd_sweep, "sweep SCENARIO --set PATH=V1,V2 [--seeds 1-50] [-j N] [--csv FILE]  parameter grid x seeds"},
     {"pcap", cli_cmd_pcap, "pcap TRACE OUT.pcap [--keylog FILE]  packets for Wireshark/tshark"},
-    {"diff", cli_cmd_diff, "diff A B               first divergence of two traces"},
+    {"diff", cli_cmd_diff, "diff A B               first divergence of two traces, and per message in mail terms"},
     {"serve", cli_cmd_serve, "serve SCENARIO [--listen ADDR:PORT=HOST:PORT]... [--speed X] [--ca-out FILE]  live mode: real clients"},
     {"replay", cli_cmd_replay, "replay JOURNAL [--trace FILE]  a live session again, from its journal"},
+    {"check-trace", cli_cmd_check_trace, "check-trace TRACE      re-check the mail invariants of a trace"},
+    {"chaos", cli_cmd_chaos, "chaos SCENARIO --seeds 1-500 [-j N]  random faults per seed, invariants checked"},
     {"spf", cli_cmd_spf, "spf --zone FILE --ip IP --helo NAME --from ADDR   one SPF check"},
 };
 

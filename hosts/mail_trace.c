@@ -62,12 +62,17 @@ void mail_trace_relay(host *h, const char *client, const char *msg, uint64_t con
   trace_end(tw);
 }
 
-void mail_trace_queue(host *h, const char *msg, const char *queue_id, mail_rcpts rcpts) {
+void mail_trace_queue(host *h, const char *msg, const char *queue_id, mail_rcpts rcpts,
+                      const mail_queue_info *qi) {
   trace_writer *tw = begin(h, "msg.queue");
   trace_key_str(tw, "node", host_name(h));
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "queue_id", queue_id);
   rcpts_key(tw, rcpts);
+  trace_key_str(tw, "sender", qi->sender);
+  trace_key_int(tw, "lifetime", qi->lifetime);
+  trace_key_int(tw, "retry_gap", qi->retry_gap);
+  trace_key_uint(tw, "max_hops", qi->max_hops);
   trace_end(tw);
 }
 
@@ -100,7 +105,7 @@ void mail_trace_bounce(host *h, const char *msg, const char *queue_id, const cha
 }
 
 void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *mailbox,
-                        const char *folder, uint32_t uid) {
+                        const char *folder, uint32_t uid, uint32_t uidvalidity) {
   bool dup = false;
   if (host_tally(h)) {
     mail_tally_deliver(host_tally(h), msg, host_now(h));
@@ -113,6 +118,7 @@ void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *
   trace_key_str(tw, "mailbox", mailbox);
   trace_key_str(tw, "folder", folder);
   trace_key_uint(tw, "uid", uid);
+  trace_key_uint(tw, "uidvalidity", uidvalidity);
   trace_end(tw);
   if (dup) { /* the same message in the same mailbox again (RFC 1047) */
     tw = begin(h, "msg.duplicate");

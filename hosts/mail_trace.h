@@ -10,10 +10,15 @@
  *   msg.compose {"node","msg","from","rcpts":[..],"subject","size"}
  *   msg.submit  {"from","to","msg","conn","queue_id","rcpts":[..],"tls","auth"}
  *   msg.relay   {"from","to","msg","conn","queue_id","rcpts":[..],"tls","hop"}
- *   msg.queue   {"node","msg","queue_id","rcpts":[..]}     stored on disk
+ *   msg.queue   {"node","msg","queue_id","rcpts":[..],"sender","lifetime","retry_gap","max_hops"}
+ *               stored on disk; sender: the envelope sender ("" = null path);
+ *               lifetime: how long the MTA keeps it before bouncing (ns);
+ *               retry_gap: the longest wait between two tries of its retry
+ *               schedule (ns); max_hops: the MTA's Received limit
  *   msg.defer   {"node","msg","queue_id","rcpt","reason","next_try"}
  *   msg.bounce  {"node","msg","queue_id","rcpt","reason","dsn"}  (dsn: its Message-ID)
- *   msg.deliver {"node","msg","rcpt","mailbox","folder","uid"}
+ *   msg.deliver {"node","msg","rcpt","mailbox","folder","uid","uidvalidity"}
+ *               (uidvalidity: the folder's, 0 when nothing was stored)
  *   msg.fetch   {"node","from","msg","proto","mailbox"}
  *   msg.display {"node","msg","fields":{"From":..,"To":..,"Cc":..,"Subject":..,"Date":..},
  *                "received":["by X from Y with W"..],
@@ -61,13 +66,21 @@ void mail_trace_submit(host *h, const char *client, const char *msg, uint64_t co
                        const char *queue_id, mail_rcpts rcpts, bool tls, const char *auth);
 void mail_trace_relay(host *h, const char *client, const char *msg, uint64_t conn,
                       const char *queue_id, mail_rcpts rcpts, bool tls, unsigned hop);
-void mail_trace_queue(host *h, const char *msg, const char *queue_id, mail_rcpts rcpts);
+/* What msg.queue says about the queue entry besides its recipients. */
+typedef struct {
+  const char *sender; /* "" = the null reverse path */
+  sim_time lifetime;  /* queue lifetime that applies to it */
+  sim_time retry_gap; /* longest wait between two tries */
+  unsigned max_hops;  /* Received fields the MTA accepts */
+} mail_queue_info;
+void mail_trace_queue(host *h, const char *msg, const char *queue_id, mail_rcpts rcpts,
+                      const mail_queue_info *qi);
 void mail_trace_defer(host *h, const char *msg, const char *queue_id, const char *rcpt,
                       const char *reason, sim_time next_try);
 void mail_trace_bounce(host *h, const char *msg, const char *queue_id, const char *rcpt,
                        const char *reason, const char *dsn);
 void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *mailbox,
-                        const char *folder, uint32_t uid);
+                        const char *folder, uint32_t uid, uint32_t uidvalidity);
 void mail_trace_fetch(host *h, const char *server, const char *msg, const char *proto,
                       const char *mailbox);
 void mail_trace_expire(host *h, const char *msg, const char *queue_id);

@@ -370,7 +370,9 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
           }
           mb->delivered++;
         }
-        mail_trace_deliver(mb->h, key, rcpts->pdata[i], accts->pdata[i], folder, uid);
+        uint32_t uidvalidity =
+            uid ? mailstore_folder_uidvalidity(mb->store, accts->pdata[i], folder) : 0;
+        mail_trace_deliver(mb->h, key, rcpts->pdata[i], accts->pdata[i], folder, uid, uidvalidity);
       }
     }
     g_ptr_array_unref(plans);

@@ -400,6 +400,11 @@ bool mailstore_folder_exists(const mailstore *s, const char *user, const char *n
   return find(s, user, name, NULL, &f) == MAILSTORE_OK;
 }
 
+uint32_t mailstore_folder_uidvalidity(const mailstore *s, const char *user, const char *name) {
+  folder *f;
+  return find(s, user, name, NULL, &f) == MAILSTORE_OK ? f->uidvalidity : 0;
+}
+
 mailstore_err mailstore_subscribe(mailstore *s, const char *user, const char *name, bool on) {
   folder *f;
   mailstore_err e = find(s, user, name, NULL, &f);

@@ -171,6 +171,8 @@ mailstore_err mailstore_folder_delete(mailstore *s, const char *user, const char
 mailstore_err mailstore_folder_rename(mailstore *s, const char *user, const char *from,
                                       const char *to);
 bool mailstore_folder_exists(const mailstore *s, const char *user, const char *name);
+/* The folder's UIDVALIDITY (RFC 9051 §2.3.1.1), or 0 when it does not exist. */
+uint32_t mailstore_folder_uidvalidity(const mailstore *s, const char *user, const char *name);
 mailstore_err mailstore_subscribe(mailstore *s, const char *user, const char *name, bool on);
 /* Folder names of USER, sorted (INBOX first); NULL if no such user. The
  * caller g_ptr_array_unref()s. */

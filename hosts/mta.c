@@ -192,6 +192,28 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
   return qid;
 }
 
+/* The longest wait between two tries (or the last try and the bounce) of
+ * the profile's schedule, for a message whose every attempt fails at once,
+ * plus one queue run: what the end-of-run liveness check waits for. */
+static int64_t longest_gap(const mta_retry_profile *p, bool null_sender) {
+  int64_t times[512], bounce_at = 0;
+  size_t n = mta_retry_schedule(p, 0, null_sender, times, G_N_ELEMENTS(times), &bounce_at);
+  int64_t gap = 0;
+  for (size_t i = 0; i + 1 < n; i++)
+    gap = MAX(gap, times[i + 1] - times[i]);
+  if (n && bounce_at > times[n - 1])
+    gap = MAX(gap, bounce_at - times[n - 1]);
+  return gap + p->queue_run;
+}
+
+void mta__trace_queue(mta_host *m, const char *msgid, const char *queue_id, mail_rcpts r,
+                      const char *sender) {
+  bool null = !sender || !*sender;
+  mail_queue_info qi = {null ? "" : sender, null ? m->retry.bounce_lifetime : m->retry.lifetime,
+                        null ? m->null_retry_gap : m->retry_gap, m->policy_cfg.max_hops};
+  mail_trace_queue(m->h, msgid, queue_id, r, &qi);
+}
+
 /* ---- departures ---- */
 
 typedef struct {
@@ -303,7 +325,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
     ok = dq != 0;
     if (ok) {
       m->st.dsns++;
-      mail_trace_queue(m->h, msgid, mta__msg_get(m, dq)->queue_id, (mail_rcpts){to, 1});
+      mta__trace_queue(m, msgid, mta__msg_get(m, dq)->queue_id, (mail_rcpts){to, 1}, "");
       if (delayed) {
         mta_queue_warning_sent(m->q, qid);
       } else {
@@ -635,6 +657,8 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   if (cfg->retry_profile && !mta_retry_kind_parse(cfg->retry_profile, &kind))
     g_error("mta_host_new: unknown retry profile %s", cfg->retry_profile);
   mta_retry_profile_init(&m->retry, kind);
+  m->retry_gap = longest_gap(&m->retry, false);
+  m->null_retry_gap = longest_gap(&m->retry, true);
   m->rcpt_limit = cfg->rcpt_limit ? cfg->rcpt_limit : 50;
   m->conn_cache_time = cfg->conn_cache_time;
   m->epoch = cfg->epoch_unix;
@@ -740,6 +764,25 @@ static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Is the account's message SEQ really held: in the queue (up), or its
+ * record on the disk (down)? */
+static bool acc_there(const mta_host *m, const mta__acc *a, uint64_t seq) {
+  if (m->up)
+    return a->qid && mta_queue_get(m->q, a->qid) && mta_queue_get(m->q, a->qid)->body_id == seq;
+  char key[64];
+  mta__key(key, sizeof key, "q", seq);
+  return disk_get(host_disk(m->h), key) != NULL;
+}
+
+void mta_host_queue_ids(const mta_host *m, GPtrArray *out) {
+  for (guint i = 0; i < m->acc->len; i++) {
+    const mta__acc *a = &g_array_index(m->acc, mta__acc, i);
+    uint64_t seq = (uint64_t)i + 1;
+    if (a->state == MTA__ACC_QUEUED && acc_there(m, a, seq))
+      g_ptr_array_add(out, g_strdup_printf("%06" PRIX64, seq));
+  }
+}
+
 size_t mta_host_check(const mta_host *m, GPtrArray *violations) {
   size_t count = 0;
   const char *hn = host_name(m->h);
@@ -748,17 +791,9 @@ size_t mta_host_check(const mta_host *m, GPtrArray *violations) {
     const mta__acc *a = &g_array_index(m->acc, mta__acc, i);
     uint64_t seq = (uint64_t)i + 1;
     if (a->state == MTA__ACC_QUEUED) {
-      bool there;
-      if (m->up) {
-        there =
-            a->qid && mta_queue_get(m->q, a->qid) && mta_queue_get(m->q, a->qid)->body_id == seq;
-        if (there)
-          g_array_append_val(live, a->qid);
-      } else {
-        char key[64];
-        mta__key(key, sizeof key, "q", seq);
-        there = disk_get(host_disk(m->h), key) != NULL;
-      }
+      bool there = acc_there(m, a, seq);
+      if (there && m->up)
+        g_array_append_val(live, a->qid);
       if (!there)
         viol(violations, &count, "%s: message %06" PRIX64 ": accepted, then lost", hn, seq);
     } else if (a->state == MTA__ACC_DONE) {

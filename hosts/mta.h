@@ -231,6 +231,10 @@ size_t mta_host_check(const mta_host *m, GPtrArray *violations);
 /* True in a TEST-ONLY build made with -Dtest_forget_queue_on_crash=true
  * (the MTA erases its queue at every crash). */
 bool mta_host_test_forgets_queue(void);
+/* Appends (new strings) the queue ids, as msg.queue traced them, of the
+ * messages the host holds now: in its queue, or on its disk while down;
+ * in arrival order. The end record lists them (traces/CHECK.md). */
+void mta_host_queue_ids(const mta_host *m, GPtrArray *out);
 
 /* The configured hostname (borrowed). */
 const char *mta_host_name(const mta_host *m);

@@ -8,6 +8,7 @@
 #include "mta_queue.h"
 #include "mta_retry.h"
 #include "mta_route.h"
+#include "mail_trace.h"
 #include "smtp_glue.h"
 
 /* Per queued message, what the host keeps beside the queue. */
@@ -40,6 +41,7 @@ struct mta_host {
   char *mailbox_host;
   uint16_t mailbox_port;
   mta_retry_profile retry;
+  int64_t retry_gap, null_retry_gap; /* longest wait between two tries (msg.queue) */
   unsigned rcpt_limit;
   int64_t conn_cache_time;
   int64_t reuse_time_limit;
@@ -104,6 +106,9 @@ void mta__finish_attempt(mta_host *m, uint32_t qid);
 bool mta__begin(mta_host *m, uint32_t qid);
 char *mta__parse_msgid(GBytes *body); /* Message-ID without <>, or NULL */
 void mta__kick_runner(mta_host *m, sim_time at);
+/* Traces msg.queue for a message just stored with SENDER ("" = null). */
+void mta__trace_queue(mta_host *m, const char *msgid, const char *queue_id, mail_rcpts r,
+                      const char *sender);
 void mta__dsn_retry(mta_host *m);
 
 /* mta_smtpd.c */

@@ -189,7 +189,7 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
       mail_trace_relay(m->h, session_peer_name(c->s), msgid, session_conn_id(c->s), queue_id, r,
                        tls, mta_policy_count_received(ev->data, ev->len));
     }
-    mail_trace_queue(m->h, msgid, queue_id, r);
+    mta__trace_queue(m, msgid, queue_id, r, ev->mail->from);
     if (m->faults.cut_after_dot &&
         m->faults.cut_after_dot(m->faults.user, m, msgid, ev->mail->from,
                                 (const char *const *)rcpts->pdata, rcpts->len)) {

@@ -1,6 +1,7 @@
 /* scn.c — the scenario loader: parse, check, resolve references. */
 #include "scn.h"
 #include "scn_mail_int.h"
+#include "scn_chaos.h"
 
 #include <string.h>
 
@@ -53,6 +54,7 @@ void scn_config_free(scn_config *c) {
   g_array_unref(c->traffic);
   g_array_unref(c->faults);
   scn__mail_free(c);
+  scn_chaos_free(c->chaos);
   if (c->host_idx)
     g_hash_table_unref(c->host_idx);
   if (c->user_idx)
@@ -278,7 +280,7 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
   }
   static const char *const keys[] = {"name",    "description", "seed",  "duration", "epoch",
                                      "hosts",   "links",       "zones", "users",    "messages",
-                                     "traffic", "faults",      "tls",   NULL};
+                                     "traffic", "faults",      "tls",   "chaos", NULL};
   c->seed = 1;
   c->tls = true;
   c->duration = SIM_TIME_NEVER;
@@ -298,6 +300,8 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
       scn__mail_check(&x, c);
     if (scn_json_ok(&x))
       scn__faults_load(&x, c, root); /* after zones and users: faults name them */
+    if (scn_json_ok(&x))
+      scn_chaos_load(&x, c, root);
   }
   cJSON_Delete(root);
   if (!scn_json_ok(&x)) {

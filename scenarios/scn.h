@@ -184,6 +184,7 @@ typedef struct scn_config {
                            --keep-messages` before building the world; the
                            mailbox hosts trace the stored bytes
                            (hosts/mailbox_keep.h) */
+  struct scn_chaos *chaos; /* the "chaos" key (scn_chaos.h), or NULL */
 } scn_config;
 
 /* Loads and checks a scenario file. NULL and *err (SCN_ERROR) on failure. */

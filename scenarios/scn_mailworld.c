@@ -17,6 +17,7 @@ struct scn_mailworld {
   tls_world *tls;
   GPtrArray *tls_hosts; /* tls_host* */
   GPtrArray *mtas;      /* mta_host* */
+  GPtrArray *mta_nodes; /* char*: the node of each MTA (borrowed from the config) */
   GPtrArray *filters;   /* mx_filters*: freed before the MTAs */
   GPtrArray *signers;   /* mta_dkim*: freed before the MTAs */
   GPtrArray *mailboxes; /* mailbox_host* */
@@ -123,6 +124,7 @@ static mta_host *start_mta(scn_mailworld *mw, const scn_config *c, const scn_hos
   cfg.tls_policy = h->mta.tls_encrypt ? MTA_TLS_ENCRYPT : MTA_TLS_MAY;
   mta_host *mta = mta_host_new(ho, &cfg, mw->users, th, dns);
   g_ptr_array_add(mw->mtas, mta);
+  g_ptr_array_add(mw->mta_nodes, h->name);
   if (h->mta.dkim_domain) {
     uint8_t sd[32];
     scn_dkim_seed(sim_world_seed(host_world(ho)), h, sd);
@@ -249,6 +251,7 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   }
   mw->tls_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)tls_host_free);
   mw->mtas = g_ptr_array_new_with_free_func((GDestroyNotify)mta_host_free);
+  mw->mta_nodes = g_ptr_array_new();
   mw->filters = g_ptr_array_new_with_free_func((GDestroyNotify)mx_filters_free);
   mw->signers = g_ptr_array_new_with_free_func((GDestroyNotify)mta_dkim_free);
   mw->mailboxes = g_ptr_array_new_with_free_func((GDestroyNotify)mailbox_host_free);
@@ -302,6 +305,7 @@ void scn_mailworld_free(scn_mailworld *mw) {
   g_ptr_array_unref(mw->filter_hosts);
   g_ptr_array_unref(mw->signers);
   g_ptr_array_unref(mw->mtas);
+  g_ptr_array_unref(mw->mta_nodes);
   g_ptr_array_unref(mw->tls_hosts);
   tls_world_free(mw->tls);
   userdir_free(mw->users);
@@ -415,4 +419,16 @@ GArray *scn_mailworld_greylist(const scn_mailworld *mw, const scn_config *c) {
     g_array_append_val(out, g_array_index(acc, grey_acc, j).row);
   g_array_free(acc, TRUE);
   return out;
+}
+
+size_t scn_mailworld_mta_count(const scn_mailworld *mw) { return mw->mtas->len; }
+
+const char *scn_mailworld_mta_node(const scn_mailworld *mw, size_t i) {
+  g_assert(i < mw->mta_nodes->len);
+  return mw->mta_nodes->pdata[i];
+}
+
+void scn_mailworld_mta_queue(const scn_mailworld *mw, size_t i, GPtrArray *ids) {
+  g_assert(i < mw->mtas->len);
+  mta_host_queue_ids(mw->mtas->pdata[i], ids);
 }

@@ -61,6 +61,11 @@ GArray *scn_mailworld_greylist(const scn_mailworld *mw, const scn_config *c);
 /* With the config's keep_messages: every mailbox host's msg.kept records
  * (the messages stored at the end of the run). Call before the end record. */
 void scn_mailworld_write_kept(scn_mailworld *mw);
+/* The MTAs, in scenario order: the node of the I-th, and the queue ids
+ * it holds now (appended to IDS as new strings, mta_host_queue_ids). */
+size_t scn_mailworld_mta_count(const scn_mailworld *mw);
+const char *scn_mailworld_mta_node(const scn_mailworld *mw, size_t i);
+void scn_mailworld_mta_queue(const scn_mailworld *mw, size_t i, GPtrArray *ids);
 /* True when the world has any mail service. */
 bool scn_mailworld_any(const scn_mailworld *mw);
 

@@ -15,6 +15,7 @@
 #include "scn_mailworld.h" /* scn_greylist_row */
 #include "sim_world.h"
 #include "trace.h"
+#include "trace_check.h"
 
 typedef struct scn_world scn_world;
 
@@ -56,6 +57,10 @@ host *scn_world_add_gateway(scn_world *sw, const char *target, GError **err);
 
 /* The world CA's certificate (PEM), or NULL when the world has no TLS. */
 const char *scn_world_ca_pem(const scn_world *sw);
+/* The invariants checked on the run's records (traces/CHECK.md): complete
+ * once scn_world_run returned. Borrowed. With TW NULL the world still
+ * makes its msg.* records, into a null writer, for this check. */
+const trace_check *scn_world_check(const scn_world *sw);
 
 /* Messages accepted at submission so far (for rates). */
 uint64_t scn_world_submitted(scn_world *sw);

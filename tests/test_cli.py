@@ -91,6 +91,44 @@ check(r.returncode == 1 and "no message \"m9\"" in r.stderr, "explain of an unkn
 r = run("explain", os.path.join(tmp, "cut.jsonl"))
 check(r.returncode == 2 and "cut.jsonl:2" in r.stderr, "explain of a truncated trace, exit 2")
 
+# check-trace: 0 clean, 1 violations (a stored copy removed by hand), 2 unreadable.
+journey = os.path.join(SRC, "scenarios", "journey.json")
+tj = os.path.join(tmp, "journey.jsonl")
+run("run", journey, "--trace", tj, "-q", "--detail", "messages")
+r = run("check-trace", tj)
+check(r.returncode == 0 and "every invariant holds" in r.stdout and "reported the same" in r.stdout,
+      "check-trace of a clean run: exit 0, agrees with the end record")
+with open(tj) as f:
+    jl = f.read().splitlines()
+broken = []
+for line in jl:
+    rec = json.loads(line)
+    if rec.get("ev") == "msg.deliver" and rec.get("rcpt") == "bob@example.org":
+        line = json.dumps({"t": rec["t"], "id": rec["id"], "ev": "test.removed"}, separators=(",", ":"))
+    broken.append(line)
+tb = os.path.join(tmp, "broken.jsonl")
+with open(tb, "w") as f:
+    f.write("\n".join(broken) + "\n")
+r = run("check-trace", tb)
+check(r.returncode == 1 and "no-loss: message m1." in r.stdout and "mail.example.org" in r.stdout
+      and "reported 0 violations instead" in r.stdout, "check-trace of an edited trace: the loss, exit 1")
+r = run("check-trace", os.path.join(tmp, "cut.jsonl"))
+check(r.returncode == 2 and "cut.jsonl:2" in r.stderr, "check-trace of a truncated trace, exit 2")
+r = run("check-trace", "--help")
+check(r.returncode == 0 and "liveness" in r.stdout and "Exit status" in r.stdout, "check-trace --help")
+r = run("diff", tj, tb)
+check(r.returncode == 1 and "in mail terms" in r.stdout and "still pending instead of delivered" in r.stdout,
+      "diff in mail terms: the removed delivery, exit 1")
+
+# chaos: a table by seed, a reproducer per failing seed (none here), usage errors.
+r = run("chaos", journey, "--seeds", "3-4", "-j", "2")
+check(r.returncode == 0 and r.stdout.splitlines()[1].split()[0] == "3" and "2 seeds, 0 failing" in r.stdout,
+      "chaos: table in seed order, exit 0")
+r = run("chaos", journey, "--seeds", "x")
+check(r.returncode == 2 and "--seeds" in r.stderr, "chaos: bad --seeds, exit 2")
+r = run("--help")
+check("check-trace" in r.stdout and "chaos" in r.stdout, "mailsim --help lists check-trace and chaos")
+
 # The default trace path, relative to the working directory.
 r = run("run", stream, cwd=tmp)
 check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "out", "stream.jsonl")),

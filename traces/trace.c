@@ -26,6 +26,9 @@ struct trace_writer {
   uint64_t records;
   uint64_t next_event_id;
   int write_errno;   /* first write error, sticky */
+  bool discard;      /* a null writer: records go nowhere (but to the tap) */
+  trace_tap_fn tap;  /* sees every finished record */
+  void *tap_user;
 };
 
 static trace_writer *writer_new(void) {
@@ -60,6 +63,18 @@ trace_writer *trace_writer_new_memory(void) {
   trace_writer *tw = writer_new();
   tw->mem = g_string_sized_new(4096);
   return tw;
+}
+
+trace_writer *trace_writer_new_null(void) {
+  trace_writer *tw = writer_new();
+  tw->discard = true;
+  return tw;
+}
+
+void trace_writer_set_tap(trace_writer *tw, trace_tap_fn fn, void *user) {
+  g_assert(tw);
+  tw->tap = fn;
+  tw->tap_user = user;
 }
 
 const GString *trace_writer_peek_memory(const trace_writer *tw) {
@@ -206,7 +221,11 @@ void trace_end(trace_writer *tw) {
   g_assert(tw->depth == 1 && !tw->in_array[0]);
   tw->depth = 0;
   g_string_append(tw->rec, "}\n");
-  if (tw->mem) {
+  if (tw->tap)
+    tw->tap(tw->tap_user, tw->rec->str, tw->rec->len - 1);
+  if (tw->discard) {
+    /* nothing to write */
+  } else if (tw->mem) {
     g_string_append_len(tw->mem, tw->rec->str, tw->rec->len);
   } else if (fwrite(tw->rec->str, 1, tw->rec->len, tw->fp) != tw->rec->len && !tw->write_errno) {
     tw->write_errno = errno ? errno : EIO;

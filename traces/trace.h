@@ -34,6 +34,14 @@ typedef struct trace_writer trace_writer;
 trace_writer *trace_writer_new_file(const char *path, GError **err);
 /* A writer that keeps everything in memory (tests, diffing). */
 trace_writer *trace_writer_new_memory(void);
+/* A writer that writes nowhere: for runs that need their records seen (by
+ * a tap) but not kept. */
+trace_writer *trace_writer_new_null(void);
+/* Calls FN with the text of every record as it is finished (LINE, LEN
+ * octets without the newline; borrowed for the call), before it is
+ * written. FN must not write to TW. One tap per writer; NULL removes it. */
+typedef void (*trace_tap_fn)(void *user, const char *line, size_t len);
+void trace_writer_set_tap(trace_writer *tw, trace_tap_fn fn, void *user);
 /* The memory writer's text so far; borrowed, valid until the next write. */
 const GString *trace_writer_peek_memory(const trace_writer *tw);
 /* Flushes and closes the sink. Returns false and sets *err if any write

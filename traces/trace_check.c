@@ -1,0 +1,766 @@
+/* trace_check.c — the mail invariants over trace records (see trace_check.h
+ * and CHECK.md).
+ *
+ * The unit of custody is a queue entry: (node, queue_id), created by the
+ * record of the 250 that accepted it (msg.submit, msg.relay naming the node
+ * as "to") or by its msg.queue (a DSN the node wrote itself). Each of its
+ * recipients stays open until the node passes it on (a msg.relay "from"
+ * the node: the next host said 250, RFC 5321 §6.1 hands responsibility
+ * over), stores it (msg.deliver) or bounces it (msg.bounce). A recipient
+ * still open when the entry leaves the queue (msg.expire) was lost; one
+ * open at the end of the run must still be queued. Relays carry the
+ * receiver's queue id only, so a relay from a node resolves that node's
+ * oldest open entry of the message holding the recipient; a second relay
+ * (a retry after a crash, a duplicate, RFC 1047) finds nothing to resolve
+ * and is not an error.
+ *
+ * Lookups use hash tables; everything that reaches the output is walked in
+ * arrays, in the order the records came, so the report is deterministic.
+ */
+#include "trace_check.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "trace_read.h"
+#include "trace_time.h"
+
+static const char *const inv_names[TRACE_CHECK__COUNT] = {
+    "no-loss",       "bounce-of-bounce", "delivery-after-bounce",
+    "wrong-mailbox", "uid-order",        "lifetime",
+    "hop-limit",     "liveness"};
+
+const char *trace_check_invariant_name(trace_check_invariant inv) {
+  g_assert((unsigned)inv < TRACE_CHECK__COUNT);
+  return inv_names[inv];
+}
+
+typedef struct {
+  char *addr;
+  uint64_t resolved; /* the event that resolved it, 0 = open */
+} rcpt_st;
+
+typedef struct {
+  char *node, *queue_id, *msg;
+  int64_t t;
+  uint64_t id;   /* the record that created it */
+  GArray *rcpts; /* rcpt_st */
+  bool queued;   /* a msg.queue was seen */
+  bool expired;
+  int sender;                           /* -1 unknown, 0 null path, 1 a sender */
+  int64_t lifetime, gap, hop, max_hops; /* -1 unknown */
+  bool lifetime_flagged;
+} unit;
+
+typedef struct {
+  uint64_t id;
+  char *node;
+} bounce_st;
+
+static void bounce_st_free(void *p) {
+  bounce_st *b = p;
+  g_free(b->node);
+  g_free(b);
+}
+
+typedef struct {
+  uint32_t uidvalidity, uid;
+  uint64_t id;
+} uid_st;
+
+/* Fault kinds that stay in force until their closing kind, by key. Other
+ * fault.* kinds count as events only (the last one is "the last fault").
+ * A new kind with a closing record gets one row. */
+static const struct {
+  const char *down, *up, *key;
+} fault_pairs[] = {
+    {"fault.link_down", "fault.link_up", "link"},
+    {"fault.crash", "fault.restart", "node"},
+};
+
+struct trace_check {
+  GPtrArray *units;      /* unit*, creation order */
+  GHashTable *by_key;    /* "node\nqueue_id" -> unit* */
+  GHashTable *by_msg;    /* "node\nmsg" -> GPtrArray of unit* (creation order) */
+  GHashTable *bounced;   /* "msg\nrcpt" (rcpt lower case) -> event id (first) */
+  GHashTable *uids;      /* "node\nmailbox\nfolder" -> uid_st* */
+  GHashTable *roles;     /* node -> role (from the header) */
+  GHashTable *down;      /* "pair\nkey" -> fault record id (in force) */
+  GPtrArray *down_order; /* the keys of down, in the order they went down */
+  GHashTable *restarted; /* node -> time of its last restart (int64 boxed) */
+  int64_t last_fault;    /* time of the last fault.* record, -1 none */
+  int64_t last_t;
+  GPtrArray *viol;     /* trace_check_violation* */
+  GPtrArray *reported; /* the end record's violations, or NULL */
+  GHashTable *held;    /* "node\nqueue_id" held at the end (set) */
+  bool held_known;
+  char *liveness_note;
+  uint64_t accepted;
+  bool finished;
+};
+
+static void unit_free(void *p) {
+  unit *u = p;
+  g_free(u->node);
+  g_free(u->queue_id);
+  g_free(u->msg);
+  for (guint i = 0; i < u->rcpts->len; i++)
+    g_free(g_array_index(u->rcpts, rcpt_st, i).addr);
+  g_array_unref(u->rcpts);
+  g_free(u);
+}
+
+static void viol_free(void *p) {
+  trace_check_violation *v = p;
+  g_free(v->msg);
+  g_free(v->hosts);
+  g_free(v->text);
+  g_free(v);
+}
+
+trace_check *trace_check_new(void) {
+  trace_check *tc = g_new0(trace_check, 1);
+  tc->units = g_ptr_array_new_with_free_func(unit_free);
+  tc->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  tc->by_msg =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+  tc->bounced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
+  tc->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  tc->roles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  tc->down = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  tc->down_order = g_ptr_array_new_with_free_func(g_free);
+  tc->restarted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  tc->viol = g_ptr_array_new_with_free_func(viol_free);
+  tc->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  tc->last_fault = -1;
+  return tc;
+}
+
+void trace_check_free(trace_check *tc) {
+  if (!tc)
+    return;
+  g_hash_table_unref(tc->by_key);
+  g_hash_table_unref(tc->by_msg);
+  g_hash_table_unref(tc->bounced);
+  g_hash_table_unref(tc->uids);
+  g_hash_table_unref(tc->roles);
+  g_hash_table_unref(tc->down);
+  g_ptr_array_unref(tc->down_order);
+  g_hash_table_unref(tc->restarted);
+  g_ptr_array_unref(tc->units);
+  g_ptr_array_unref(tc->viol);
+  g_hash_table_unref(tc->held);
+  if (tc->reported)
+    g_ptr_array_unref(tc->reported);
+  g_free(tc->liveness_note);
+  g_free(tc);
+}
+
+/* ---- reporting ---- */
+
+static void report(trace_check *tc, trace_check_invariant inv, const char *msg, const char *hosts,
+                   const uint64_t *ids, unsigned nids, const char *fmt, ...) G_GNUC_PRINTF(7, 8);
+
+static void report(trace_check *tc, trace_check_invariant inv, const char *msg, const char *hosts,
+                   const uint64_t *ids, unsigned nids, const char *fmt, ...) {
+  trace_check_violation *v = g_new0(trace_check_violation, 1);
+  v->inv = inv;
+  v->msg = g_strdup(msg ? msg : "");
+  v->hosts = g_strdup(hosts ? hosts : "");
+  for (unsigned i = 0; i < nids && i < TRACE_CHECK_MAX_IDS; i++)
+    if (ids[i])
+      v->ids[v->nids++] = ids[i];
+  va_list ap;
+  va_start(ap, fmt);
+  char *body = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  v->text = g_strdup_printf("%s: %s", inv_names[inv], body);
+  g_free(body);
+  g_ptr_array_add(tc->viol, v);
+}
+
+static char *hosts2(const char *a, const char *b) {
+  return strcmp(a, b) == 0 ? g_strdup(a) : g_strdup_printf("%s,%s", a, b);
+}
+
+/* ---- record helpers ---- */
+
+static const char *str(const cJSON *rec, const char *key) {
+  const char *s = trace_get_str(rec, key);
+  return s ? s : NULL;
+}
+
+static int64_t int_or(const cJSON *rec, const char *key, int64_t dflt) {
+  int64_t v;
+  return trace_get_int(rec, key, &v) ? v : dflt;
+}
+
+static uint64_t rec_id(const cJSON *rec) {
+  uint64_t v = 0;
+  trace_get_uint(rec, "id", &v);
+  return v;
+}
+
+static char *key2(const char *a, const char *b) { return g_strconcat(a, "\n", b, NULL); }
+
+static char *bounce_key(const char *msg, const char *rcpt) {
+  char *low = g_ascii_strdown(rcpt, -1);
+  char *k = key2(msg, low);
+  g_free(low);
+  return k;
+}
+
+/* ---- units ---- */
+
+static unit *unit_find(trace_check *tc, const char *node, const char *queue_id) {
+  char *k = key2(node, queue_id);
+  unit *u = g_hash_table_lookup(tc->by_key, k);
+  g_free(k);
+  return u;
+}
+
+static GPtrArray *units_of(trace_check *tc, const char *node, const char *msg) {
+  char *k = key2(node, msg);
+  GPtrArray *v = g_hash_table_lookup(tc->by_msg, k);
+  g_free(k);
+  return v;
+}
+
+static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, const char *msg,
+                      int64_t t, uint64_t id) {
+  unit *u = unit_find(tc, node, queue_id);
+  if (u)
+    return u;
+  u = g_new0(unit, 1);
+  u->node = g_strdup(node);
+  u->queue_id = g_strdup(queue_id);
+  u->msg = g_strdup(msg);
+  u->t = t;
+  u->id = id;
+  u->rcpts = g_array_new(FALSE, TRUE, sizeof(rcpt_st));
+  u->sender = -1;
+  u->lifetime = u->gap = u->hop = u->max_hops = -1;
+  g_ptr_array_add(tc->units, u);
+  g_hash_table_insert(tc->by_key, key2(node, queue_id), u);
+  char *mk = key2(node, msg);
+  GPtrArray *v = g_hash_table_lookup(tc->by_msg, mk);
+  if (!v) {
+    v = g_ptr_array_new();
+    g_hash_table_insert(tc->by_msg, mk, v);
+  } else {
+    g_free(mk);
+  }
+  g_ptr_array_add(v, u);
+  tc->accepted++;
+  return u;
+}
+
+static rcpt_st *unit_rcpt(unit *u, const char *addr) {
+  for (guint i = 0; i < u->rcpts->len; i++) {
+    rcpt_st *r = &g_array_index(u->rcpts, rcpt_st, i);
+    if (g_ascii_strcasecmp(r->addr, addr) == 0)
+      return r;
+  }
+  return NULL;
+}
+
+static void unit_add_rcpts(unit *u, const cJSON *rec) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "rcpts");
+  const cJSON *it;
+  cJSON_ArrayForEach(it, arr) {
+    if (!cJSON_IsString(it) || unit_rcpt(u, it->valuestring))
+      continue;
+    rcpt_st r = {g_strdup(it->valuestring), 0};
+    g_array_append_val(u->rcpts, r);
+  }
+}
+
+/* The oldest entry of MSG at NODE not yet gone whose ADDR is open. */
+static rcpt_st *open_rcpt(trace_check *tc, const char *node, const char *msg, const char *addr,
+                          unit **out) {
+  GPtrArray *v = units_of(tc, node, msg);
+  for (guint i = 0; v && i < v->len; i++) {
+    unit *u = v->pdata[i];
+    rcpt_st *r = u->expired ? NULL : unit_rcpt(u, addr);
+    if (r && !r->resolved) {
+      if (out)
+        *out = u;
+      return r;
+    }
+  }
+  return NULL;
+}
+
+/* A recipient's list of still-open addresses, "a, b". */
+static char *open_list(const unit *u) {
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < u->rcpts->len; i++) {
+    const rcpt_st *r = &g_array_index(u->rcpts, rcpt_st, i);
+    if (r->resolved)
+      continue;
+    if (s->len)
+      g_string_append(s, ", ");
+    g_string_append(s, r->addr);
+  }
+  return g_string_free(s, FALSE);
+}
+
+/* ---- the records ---- */
+
+static void on_accept(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id, bool relay) {
+  const char *from = str(rec, "from"), *to = str(rec, "to"), *msg = str(rec, "msg"),
+             *qid = str(rec, "queue_id");
+  if (!to || !msg || !qid)
+    return;
+  unit *u = unit_get(tc, to, qid, msg, t, id);
+  unit_add_rcpts(u, rec);
+  if (relay) {
+    u->hop = int_or(rec, "hop", -1);
+    /* The sender's custody of these recipients ends here. */
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "rcpts"), *it;
+    cJSON_ArrayForEach(it, arr) {
+      if (!from || !cJSON_IsString(it))
+        continue;
+      rcpt_st *r = open_rcpt(tc, from, msg, it->valuestring, NULL);
+      if (r)
+        r->resolved = id;
+    }
+  }
+}
+
+static void check_hops(trace_check *tc, unit *u, uint64_t id) {
+  if (u->hop >= 0 && u->max_hops >= 0 && u->hop > u->max_hops) {
+    uint64_t ids[] = {u->id, id};
+    report(tc, TRACE_CHECK_HOP_LIMIT, u->msg, u->node, ids, 2,
+           "message %s: %s accepted it (event %" PRIu64 ") with %" PRId64
+           " Received fields, over its limit of %" PRId64,
+           u->msg, u->node, u->id, u->hop, u->max_hops);
+  }
+}
+
+static void on_queue(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+  const char *node = str(rec, "node"), *msg = str(rec, "msg"), *qid = str(rec, "queue_id");
+  if (!node || !msg || !qid)
+    return;
+  unit *u = unit_get(tc, node, qid, msg, t, id);
+  unit_add_rcpts(u, rec);
+  u->queued = true;
+  const char *sender = str(rec, "sender");
+  if (sender)
+    u->sender = *sender != '\0';
+  u->lifetime = int_or(rec, "lifetime", -1);
+  u->gap = int_or(rec, "retry_gap", -1);
+  u->max_hops = int_or(rec, "max_hops", -1);
+  check_hops(tc, u, id);
+}
+
+static void on_defer(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+  const char *node = str(rec, "node"), *qid = str(rec, "queue_id");
+  if (!node || !qid || !*qid) /* "" = a mail client's own retry */
+    return;
+  unit *u = unit_find(tc, node, qid);
+  if (!u || u->lifetime < 0 || u->lifetime_flagged || t - u->t <= u->lifetime)
+    return;
+  u->lifetime_flagged = true;
+  char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ];
+  uint64_t ids[] = {u->id, id};
+  report(tc, TRACE_CHECK_LIFETIME, u->msg, node, ids, 2,
+         "message %s at %s (queue %s, accepted at event %" PRIu64
+         "): deferred again (event %" PRIu64
+         ") %s after it was queued; its lifetime is %s: it should have bounced",
+         u->msg, node, qid, u->id, id, trace_time_format_short(t - u->t, b1),
+         trace_time_format_short(u->lifetime, b2));
+}
+
+static void on_bounce(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+  const char *node = str(rec, "node"), *msg = str(rec, "msg"), *qid = str(rec, "queue_id"),
+             *rcpt = str(rec, "rcpt"), *dsn = str(rec, "dsn");
+  if (!node || !msg || !qid || !rcpt)
+    return;
+  unit *u = unit_find(tc, node, qid);
+  rcpt_st *r = u ? unit_rcpt(u, rcpt) : NULL;
+  if (r && !r->resolved)
+    r->resolved = id;
+  char *bk = bounce_key(msg, rcpt);
+  if (!g_hash_table_contains(tc->bounced, bk)) {
+    bounce_st *b = g_new(bounce_st, 1);
+    b->id = id;
+    b->node = g_strdup(node);
+    g_hash_table_insert(tc->bounced, bk, b);
+  } else {
+    g_free(bk);
+  }
+  uint64_t ids[] = {u ? u->id : 0, id};
+  bool has_dsn = dsn && *dsn;
+  if (u && u->sender == 0 && has_dsn)
+    report(tc, TRACE_CHECK_BOUNCE_OF_BOUNCE, msg, node, ids, 2,
+           "message %s has a null sender (a DSN) and %s bounced it (event %" PRIu64
+           ") with a DSN, %s (RFC 3464 §2)",
+           msg, node, id, dsn);
+  else if (u && u->sender == 1 && !has_dsn)
+    report(tc, TRACE_CHECK_NO_LOSS, msg, node, ids, 2,
+           "message %s, recipient %s: %s bounced it (event %" PRIu64
+           ") without a DSN: its sender is never told",
+           msg, rcpt, node, id);
+  if (has_dsn && !units_of(tc, node, dsn))
+    report(tc, TRACE_CHECK_NO_LOSS, msg, node, ids, 2,
+           "message %s, recipient %s: %s bounced it (event %" PRIu64
+           ") with DSN %s, which it never queued",
+           msg, rcpt, node, id, dsn);
+  (void)t;
+}
+
+static void on_deliver(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+  (void)t;
+  const char *node = str(rec, "node"), *msg = str(rec, "msg"), *rcpt = str(rec, "rcpt"),
+             *mailbox = str(rec, "mailbox"), *folder = str(rec, "folder");
+  if (!node || !msg || !rcpt)
+    return;
+  unit *u = NULL;
+  rcpt_st *r = open_rcpt(tc, node, msg, rcpt, &u);
+  if (r)
+    r->resolved = id;
+  /* The recipient must be one its envelope named at this host. */
+  bool known = r != NULL;
+  GPtrArray *v = units_of(tc, node, msg);
+  for (guint i = 0; !known && v && i < v->len; i++)
+    known = unit_rcpt(v->pdata[i], rcpt) != NULL;
+  if (!known) {
+    uint64_t ids[] = {id};
+    report(tc, TRACE_CHECK_WRONG_MAILBOX, msg, node, ids, 1,
+           "message %s: %s stored it for %s (event %" PRIu64
+           "), not a recipient of any envelope it accepted it with",
+           msg, node, rcpt, id);
+  } else if (mailbox && g_ascii_strcasecmp(mailbox, rcpt) != 0) {
+    uint64_t ids[] = {u ? u->id : 0, id};
+    report(tc, TRACE_CHECK_WRONG_MAILBOX, msg, node, ids, 2,
+           "message %s, recipient %s: %s stored it in mailbox %s (event %" PRIu64 ")", msg, rcpt,
+           node, mailbox, id);
+  }
+  char *bk = bounce_key(msg, rcpt);
+  const bounce_st *b = g_hash_table_lookup(tc->bounced, bk);
+  g_free(bk);
+  if (b) {
+    uint64_t ids[] = {b->id, id};
+    char *hs = hosts2(b->node, node);
+    report(tc, TRACE_CHECK_DELIVERY_AFTER_BOUNCE, msg, hs, ids, 2,
+           "message %s, recipient %s: %s stored it (event %" PRIu64
+           ") after %s bounced it (event %" PRIu64 ")",
+           msg, rcpt, node, id, b->node, b->id);
+    g_free(hs);
+  }
+  /* UIDs strictly increase within a UIDVALIDITY (RFC 9051 §2.3.1.1). */
+  int64_t uid = int_or(rec, "uid", 0), uv = int_or(rec, "uidvalidity", 0);
+  if (uid > 0 && mailbox && folder) {
+    char *k = g_strconcat(node, "\n", mailbox, "\n", folder, NULL);
+    uid_st *s = g_hash_table_lookup(tc->uids, k);
+    if (!s) {
+      s = g_new0(uid_st, 1);
+      g_hash_table_insert(tc->uids, k, s);
+    } else {
+      g_free(k);
+      if (s->uidvalidity == (uint32_t)uv && (uint32_t)uid <= s->uid) {
+        uint64_t ids[] = {s->id, id};
+        report(tc, TRACE_CHECK_UID_ORDER, msg, node, ids, 2,
+               "message %s: %s gave it UID %" PRId64 " in %s folder %s (event %" PRIu64
+               ") after UID %u (event %" PRIu64 ") in UIDVALIDITY %" PRId64,
+               msg, node, uid, mailbox, folder, id, s->uid, s->id, uv);
+      }
+    }
+    s->uidvalidity = (uint32_t)uv;
+    s->uid = (uint32_t)uid;
+    s->id = id;
+  }
+}
+
+static void on_expire(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+  (void)t;
+  const char *node = str(rec, "node"), *qid = str(rec, "queue_id");
+  if (!node || !qid)
+    return;
+  unit *u = unit_find(tc, node, qid);
+  if (!u || u->expired)
+    return;
+  u->expired = true;
+  char *open = open_list(u);
+  if (*open) {
+    uint64_t ids[] = {u->id, id};
+    report(tc, TRACE_CHECK_NO_LOSS, u->msg, node, ids, 2,
+           "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), then left "
+           "its queue (event %" PRIu64 ") neither passed on, stored nor bounced",
+           u->msg, open, node, u->id, qid, id);
+  }
+  g_free(open);
+}
+
+static char *fault_key(size_t pair, const cJSON *rec) {
+  const cJSON *k = cJSON_GetObjectItemCaseSensitive(rec, fault_pairs[pair].key);
+  if (!k)
+    return NULL;
+  char *v = cJSON_PrintUnformatted(k);
+  char *out = g_strdup_printf("%s\n%s", fault_pairs[pair].down, v);
+  cJSON_free(v);
+  return out;
+}
+
+static void on_fault(trace_check *tc, const cJSON *rec, const char *ev, int64_t t, uint64_t id) {
+  tc->last_fault = t;
+  for (size_t i = 0; i < G_N_ELEMENTS(fault_pairs); i++) {
+    bool down = strcmp(ev, fault_pairs[i].down) == 0, up = strcmp(ev, fault_pairs[i].up) == 0;
+    if (!down && !up)
+      continue;
+    char *k = fault_key(i, rec);
+    if (!k)
+      return;
+    if (down) {
+      if (!g_hash_table_contains(tc->down, k)) {
+        uint64_t *p = g_new(uint64_t, 1);
+        *p = id;
+        g_hash_table_insert(tc->down, g_strdup(k), p);
+        g_ptr_array_add(tc->down_order, g_strdup(k));
+      }
+    } else {
+      g_hash_table_remove(tc->down, k);
+    }
+    g_free(k);
+  }
+  if (strcmp(ev, "fault.restart") == 0 && str(rec, "node")) {
+    int64_t *p = g_new(int64_t, 1);
+    *p = t;
+    g_hash_table_replace(tc->restarted, g_strdup(str(rec, "node")), p);
+  }
+}
+
+void trace_check_header(trace_check *tc, const cJSON *header) {
+  const cJSON *roles = cJSON_GetObjectItemCaseSensitive(header, "roles"), *it;
+  cJSON_ArrayForEach(it, roles) {
+    if (cJSON_IsString(it))
+      g_hash_table_replace(tc->roles, g_strdup(it->string), g_strdup(it->valuestring));
+  }
+}
+
+void trace_check_end_queue(trace_check *tc, const char *node, const char *const *queue_ids,
+                           size_t n) {
+  tc->held_known = true;
+  for (size_t i = 0; i < n; i++)
+    g_hash_table_add(tc->held, key2(node, queue_ids[i]));
+}
+
+/* The end record's "queues": {"node": ["queue_id", ...], ...}. */
+static void end_queues(trace_check *tc, const cJSON *rec) {
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(rec, "queues"), *node;
+  if (!cJSON_IsObject(q))
+    return;
+  cJSON_ArrayForEach(node, q) {
+    GPtrArray *ids = g_ptr_array_new();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, node) {
+      if (cJSON_IsString(it))
+        g_ptr_array_add(ids, it->valuestring);
+    }
+    trace_check_end_queue(tc, node->string, (const char *const *)ids->pdata, ids->len);
+    g_ptr_array_unref(ids);
+  }
+}
+
+static void keep_reported(trace_check *tc, const cJSON *rec) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "violations"), *it;
+  if (!cJSON_IsArray(arr))
+    return;
+  tc->reported = g_ptr_array_new_with_free_func(g_free);
+  cJSON_ArrayForEach(it, arr) {
+    g_ptr_array_add(tc->reported, g_strdup(cJSON_IsString(it) ? it->valuestring : "?"));
+  }
+}
+
+void trace_check_feed(trace_check *tc, const cJSON *rec) {
+  const char *ev = str(rec, "ev");
+  int64_t t;
+  if (!ev || !trace_get_int(rec, "t", &t))
+    return;
+  uint64_t id = rec_id(rec);
+  tc->last_t = t;
+  if (strcmp(ev, "end") == 0) {
+    if (!tc->reported)
+      keep_reported(tc, rec);
+    if (!tc->finished)
+      end_queues(tc, rec);
+    trace_check_finish(tc, t);
+    return;
+  }
+  if (tc->finished)
+    return;
+  if (g_str_has_prefix(ev, "fault.")) {
+    on_fault(tc, rec, ev, t, id);
+    return;
+  }
+  if (!g_str_has_prefix(ev, "msg."))
+    return;
+  const char *k = ev + 4;
+  if (!strcmp(k, "submit"))
+    on_accept(tc, rec, t, id, false);
+  else if (!strcmp(k, "relay"))
+    on_accept(tc, rec, t, id, true);
+  else if (!strcmp(k, "queue"))
+    on_queue(tc, rec, t, id);
+  else if (!strcmp(k, "defer"))
+    on_defer(tc, rec, t, id);
+  else if (!strcmp(k, "bounce"))
+    on_bounce(tc, rec, t, id);
+  else if (!strcmp(k, "deliver"))
+    on_deliver(tc, rec, t, id);
+  else if (!strcmp(k, "expire"))
+    on_expire(tc, rec, t, id);
+}
+
+void trace_check_feed_line(trace_check *tc, const char *line, size_t len) {
+  bool header = len > 10 && strncmp(line, "{\"format\":", 10) == 0;
+  if (!header) {
+    /* {"t":N,"id":N,"ev":"...: look at the kind before parsing. */
+    size_t lim = len < 64 ? len : 64;
+    const char *ev = g_strstr_len(line, (gssize)lim, "\"ev\":\"");
+    if (!ev)
+      return;
+    ev += 6;
+    size_t rest = len - (size_t)(ev - line);
+    if (!(rest > 4 && !strncmp(ev, "msg.", 4)) && !(rest > 6 && !strncmp(ev, "fault.", 6)) &&
+        !(rest > 4 && !strncmp(ev, "end\"", 4)))
+      return;
+  }
+  cJSON *rec = cJSON_ParseWithLength(line, len);
+  if (!rec)
+    return;
+  if (header)
+    trace_check_header(tc, rec);
+  else
+    trace_check_feed(tc, rec);
+  cJSON_Delete(rec);
+}
+
+/* ---- the end of the run ---- */
+
+static int64_t restarted_at(trace_check *tc, const char *node) {
+  const int64_t *p = g_hash_table_lookup(tc->restarted, node);
+  return p ? *p : -1;
+}
+
+static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
+  char *open = open_list(u);
+  if (!*open) {
+    g_free(open);
+    return;
+  }
+  char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ], b3[TRACE_TIME_BUFSZ];
+  uint64_t ids[] = {u->id};
+  if (!u->queued) {
+    report(tc, TRACE_CHECK_NO_LOSS, u->msg, u->node, ids, 1,
+           "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), never "
+           "queued, passed on, stored or bounced",
+           u->msg, open, u->node, u->id, u->queue_id);
+    g_free(open);
+    return;
+  }
+  char *hk = key2(u->node, u->queue_id);
+  bool held = !tc->held_known || g_hash_table_contains(tc->held, hk);
+  g_free(hk);
+  if (!held) {
+    report(tc, TRACE_CHECK_NO_LOSS, u->msg, u->node, ids, 1,
+           "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), not "
+           "passed on, stored or bounced, and not in its queue at the end",
+           u->msg, open, u->node, u->id, u->queue_id);
+    g_free(open);
+    return;
+  }
+  int64_t gap = u->gap >= 0 ? u->gap : TRACE_CHECK_DEFAULT_GAP_NS;
+  int64_t back = restarted_at(tc, u->node);
+  if (u->lifetime >= 0 && !u->lifetime_flagged) {
+    int64_t due = MAX(u->t + u->lifetime, back) + gap + TRACE_CHECK_SLACK_NS;
+    if (end > due) {
+      report(tc, TRACE_CHECK_LIFETIME, u->msg, u->node, ids, 1,
+             "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
+             ") at the end, %s after it was queued; its lifetime is %s",
+             u->msg, open, u->node, u->queue_id, u->id, trace_time_format_short(end - u->t, b1),
+             trace_time_format_short(u->lifetime, b2));
+      g_free(open);
+      return;
+    }
+  }
+  if (live) {
+    int64_t from = MAX(MAX(tc->last_fault, u->t), back);
+    if (end >= from + 2 * gap + TRACE_CHECK_SLACK_NS)
+      report(tc, TRACE_CHECK_LIVENESS, u->msg, u->node, ids, 1,
+             "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
+             ") at the end, %s after %s; its retry schedule waits at most %s",
+             u->msg, open, u->node, u->queue_id, u->id, trace_time_format_short(end - from, b1),
+             tc->last_fault >= 0 && tc->last_fault >= u->t ? "the last fault" : "it was queued",
+             trace_time_format_short(gap, b3));
+  }
+  g_free(open);
+}
+
+void trace_check_finish(trace_check *tc, int64_t end) {
+  if (tc->finished)
+    return;
+  tc->finished = true;
+  /* Liveness holds only once every fault has healed. */
+  bool live = true;
+  for (guint i = 0; i < tc->down_order->len; i++) {
+    const char *k = tc->down_order->pdata[i];
+    const uint64_t *id = g_hash_table_lookup(tc->down, k);
+    if (!id)
+      continue;
+    live = false;
+    const char *nl = strchr(k, '\n');
+    g_free(tc->liveness_note);
+    tc->liveness_note = g_strdup_printf("not checked: %.*s %s (event %" PRIu64 ") never healed",
+                                        (int)(nl - k), k, nl + 1, *id);
+    break;
+  }
+  for (guint i = 0; i < tc->units->len; i++) {
+    unit *u = tc->units->pdata[i];
+    if (!u->expired)
+      end_unit(tc, u, end, live);
+  }
+}
+
+bool trace_check_finished(const trace_check *tc) { return tc->finished; }
+size_t trace_check_count(const trace_check *tc) { return tc->viol->len; }
+
+const trace_check_violation *trace_check_at(const trace_check *tc, size_t i) {
+  g_assert(i < tc->viol->len);
+  return tc->viol->pdata[i];
+}
+
+const char *trace_check_liveness_note(const trace_check *tc) { return tc->liveness_note; }
+uint64_t trace_check_accepted(const trace_check *tc) { return tc->accepted; }
+const GPtrArray *trace_check_reported(const trace_check *tc) { return tc->reported; }
+
+bool trace_check_agrees(const trace_check *tc) {
+  if (!tc->reported)
+    return tc->viol->len == 0;
+  if (tc->reported->len != tc->viol->len)
+    return false;
+  for (guint i = 0; i < tc->viol->len; i++)
+    if (strcmp(tc->reported->pdata[i], trace_check_at(tc, i)->text) != 0)
+      return false;
+  return true;
+}
+
+trace_check *trace_check_file(const char *path, GError **err) {
+  trace_reader *r = trace_reader_open(path, err);
+  if (!r)
+    return NULL;
+  trace_check *tc = trace_check_new();
+  trace_check_header(tc, trace_reader_header(r));
+  const cJSON *rec;
+  trace_read_status st;
+  while ((st = trace_reader_next(r, &rec, err)) == TRACE_READ_OK)
+    trace_check_feed(tc, rec);
+  trace_reader_free(r);
+  if (st == TRACE_READ_FAIL) {
+    trace_check_free(tc);
+    return NULL;
+  }
+  trace_check_finish(tc, tc->last_t);
+  return tc;
+}
