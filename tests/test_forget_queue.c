@@ -17,8 +17,9 @@ START_TEST(forgotten_queue_is_a_loss) {
   GError *err = NULL;
   scn_config *c = scn_load(path, &err);
   ck_assert_msg(c != NULL, "%s", err ? err->message : "");
-  scn_fault f = {SCN_FAULT_CRASH, g_strdup("smtp.example.com"), 2 * 60 * SIM_S, 5 * 60 * SIM_S};
-  g_array_append_val(c->faults, f);
+  scn_fault f;
+  scn_fault_init(&f, SCN_FAULT_CRASH, "smtp.example.com", 2 * 60 * SIM_S, 5 * 60 * SIM_S);
+  ck_assert_msg(scn_fault_append(c, &f, &err), "%s", err ? err->message : "");
   trace_writer *tw = trace_writer_new_memory();
   scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_MESSAGES);
   bool ok = scn_world_run(sw);
