@@ -168,6 +168,32 @@ static bool display_present(const char **why) {
   return true;
 }
 
+bool cli_viz_is_trace(const char *input) {
+  return g_str_has_suffix(input, ".jsonl") || strcmp(input, "-") == 0;
+}
+
+char *cli_viz_run_scenario(const char *cmd, const char *scenario, const char *dir, const char *seed,
+                           int *run_rc) {
+  /* like `mailsim run SCENARIO --trace DIR/NAME.jsonl [--seed N]` */
+  if (g_mkdir_with_parents(dir, 0755) != 0) {
+    fprintf(stderr, "mailsim %s: cannot create %s: %s\n", cmd, dir, g_strerror(errno));
+    *run_rc = 1;
+    return NULL;
+  }
+  char *stem = stem_of(scenario), *file = g_strconcat(stem, ".jsonl", NULL);
+  char *made = g_build_filename(dir, file, NULL);
+  g_free(stem);
+  g_free(file);
+  char *run_argv[] = {
+      "run", (char *)scenario, "--trace", made, seed ? "--seed" : NULL, (char *)seed, NULL};
+  *run_rc = cli_cmd_run(seed ? 6 : 4, run_argv);
+  if (*run_rc == 2) {
+    g_free(made);
+    return NULL;
+  }
+  return made;
+}
+
 int cli_cmd_show(int argc, char **argv) {
   show_opts o = {.out = "out"};
   int rc = parse(argc, argv, &o);
@@ -176,25 +202,10 @@ int cli_cmd_show(int argc, char **argv) {
   const char *trace = o.input;
   char *made = NULL;
   int run_rc = 0;
-  if (!(g_str_has_suffix(o.input, ".jsonl") || strcmp(o.input, "-") == 0)) {
-    /* a scenario: run it like `mailsim run SCENARIO --trace DIR/NAME.jsonl` */
-    if (g_mkdir_with_parents(o.out, 0755) != 0) {
-      fprintf(stderr, "mailsim show: cannot create %s: %s\n", o.out, g_strerror(errno));
-      return 1;
-    }
-    char *stem = stem_of(o.input), *file = g_strconcat(stem, ".jsonl", NULL);
-    made = g_build_filename(o.out, file, NULL);
-    g_free(stem);
-    g_free(file);
-    char *run_argv[] = {
-        "run", (char *)o.input, "--trace", made, o.seed ? "--seed" : NULL, (char *)o.seed, NULL};
-    int run_argc = o.seed ? 6 : 4;
-    char **av = run_argv;
-    run_rc = cli_cmd_run(run_argc, av);
-    if (run_rc == 2) {
-      g_free(made);
-      return 2;
-    }
+  if (!cli_viz_is_trace(o.input)) {
+    made = cli_viz_run_scenario("show", o.input, o.out, o.seed, &run_rc);
+    if (!made)
+      return run_rc;
     trace = made;
   }
   GError *err = NULL;

@@ -7,10 +7,24 @@
 #ifndef MAILSIM_CMD_VIZ_H
 #define MAILSIM_CMD_VIZ_H
 
+#include <stdbool.h>
+
 int cli_cmd_render(int argc, char **argv);
 int cli_cmd_view(int argc, char **argv);
 /* `mailsim show`: run or take a trace, then the window if there is a
  * display, else pictures of the named moments (cmd_show.c). */
 int cli_cmd_show(int argc, char **argv);
+
+/* Shared by `show` and `view` (cmd_show.c). True if INPUT names a trace (a
+ * file ending in ".jsonl", or "-"); anything else is a scenario. */
+bool cli_viz_is_trace(const char *input);
+/* Runs SCENARIO like `mailsim run SCENARIO --trace DIR/NAME.jsonl [--seed
+ * SEED]` (SEED may be NULL), creating DIR; the run's summary, or the
+ * loader's error, goes to stdout/stderr. Returns the trace's path (free with
+ * g_free) with *RUN_RC = run's exit status (0, or 1: a message was lost);
+ * NULL with *RUN_RC = 2 for a bad scenario or 1 if DIR cannot be created
+ * (message on stderr prefixed "mailsim CMD: "). */
+char *cli_viz_run_scenario(const char *cmd, const char *scenario, const char *dir, const char *seed,
+                           int *run_rc);
 
 #endif

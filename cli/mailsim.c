@@ -20,7 +20,7 @@ static const struct {
     {"run", cli_cmd_run, "run SCENARIO [--seed N] [--trace FILE] [--detail LEVEL]"},
     {"check", cli_cmd_check, "check SCENARIO...      validate only"},
     {"render", cli_cmd_render, "render TRACE --out PNG [--at TIME] [--view NAME]  pictures, no display"},
-    {"view", cli_cmd_view, "view TRACE             the interactive viewer"},
+    {"view", cli_cmd_view, "view TRACE|SCENARIO [--max-frames N]  the interactive viewer (a scenario is run first)"},
     {"show", cli_cmd_show, "show SCENARIO|TRACE [--out DIR]  run, then the window if there is a display, else pictures"},
     {"explain", cli_cmd_explain, "explain TRACE [--message ID]  a message's journey, step by step"},
     {"stats", cli_cmd_stats, "stats TRACE [--csv] [--plot PNG]  delays, hops, retries, queues, greylisting, bounces, DNS cache"},

@@ -2,8 +2,10 @@
 // --mermaid` writes: the journey of the hand-built fixture, one of its
 // connections, and a dialogue of hostile lines. Each diagram must parse
 // with one actor per participant and one message per arrow or note.
-// Needs node with the npm packages mermaid (10+) and jsdom (NODE_PATH);
-// skips (exit 77) without them.
+// Needs node (18+) with the npm packages mermaid and jsdom, pinned in
+// tools/node/package-lock.json and installed by `tools/bootstrap test` into
+// tools/node/node_modules (found from there, or on NODE_PATH); skips
+// (exit 77) without them, saying why.
 // Usage: node mermaid_peer.mjs TEST_CMD_EXPORT
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,8 +13,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
+// Resolve as if from tools/node/, so its node_modules is searched first.
+const require = createRequire(new URL('../tools/node/package.json', import.meta.url));
 let JSDOM, mermaid;
+try {
+  require.resolve('jsdom');
+  require.resolve('mermaid');
+} catch (e) {
+  console.log(`SKIP: the npm packages mermaid and jsdom are not installed (tools/bootstrap test ` +
+    `installs them into tools/node/node_modules): ${e.message.split('\n')[0]}`);
+  process.exit(77);
+}
+// Installed but not loading (e.g. a node too old for them) is a failure.
 try {
   ({ JSDOM } = require('jsdom'));
   const dom = new JSDOM('<!DOCTYPE html><body></body>');
@@ -20,8 +32,8 @@ try {
   globalThis.document = dom.window.document;
   mermaid = (await import(require.resolve('mermaid'))).default;
 } catch (e) {
-  console.log(`SKIP: mermaid and jsdom are not installed (${e.message.split('\n')[0]})`);
-  process.exit(77);
+  console.log(`FAIL: mermaid or jsdom does not load in node ${process.version}: ${e.stack}`);
+  process.exit(1);
 }
 mermaid.initialize({ startOnLoad: false });
 
@@ -56,7 +68,10 @@ for (const [file, args, actors, messages] of cases) {
   try {
     if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`);
     const diag = await mermaid.mermaidAPI.getDiagramFromText(text);
-    const got = [Object.keys(diag.db.getActors()).length, diag.db.getMessages().length];
+    // Mermaid 10 returns the actors as an object, 11 as a Map.
+    const act = diag.db.getActors();
+    const got = [act instanceof Map ? act.size : Object.keys(act).length,
+      diag.db.getMessages().length];
     if (got[0] !== actors || got[1] !== messages)
       throw new Error(`got ${got[0]} actors, ${got[1]} messages; want ${actors}, ${messages}`);
     console.log(`ok: ${args.join(' ')}`);
