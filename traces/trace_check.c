@@ -38,6 +38,7 @@ const char *trace_check_invariant_name(trace_check_invariant inv) {
 typedef struct {
   char *addr;
   uint64_t resolved; /* the event that resolved it, 0 = open */
+  bool relayed;      /* resolved by a msg.relay (passed on) */
 } rcpt_st;
 
 typedef struct {
@@ -270,7 +271,7 @@ static void unit_add_rcpts(unit *u, const cJSON *rec) {
   cJSON_ArrayForEach(it, arr) {
     if (!cJSON_IsString(it) || unit_rcpt(u, it->valuestring))
       continue;
-    rcpt_st r = {g_strdup(it->valuestring), 0};
+    rcpt_st r = {g_strdup(it->valuestring), 0, false};
     g_array_append_val(u->rcpts, r);
   }
 }
@@ -322,8 +323,10 @@ static void on_accept(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id,
       if (!from || !cJSON_IsString(it))
         continue;
       rcpt_st *r = open_rcpt(tc, from, msg, it->valuestring, NULL);
-      if (r)
+      if (r) {
         r->resolved = id;
+        r->relayed = true;
+      }
     }
   }
 }
@@ -473,6 +476,30 @@ static void on_deliver(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id
   }
 }
 
+/* A relay names no sender queue id, so it was credited to the oldest open
+ * copy of the message (open_rcpt). When U leaves its queue with a
+ * recipient still open while a copy still queued at the same host had that
+ * recipient passed on, the relay may as well have been U's (the copies
+ * are the same message, RFC 1047 duplicates) if it came after U was
+ * accepted: the credit moves to U and the still-queued copy holds the
+ * recipient open again. */
+static void swap_relays(trace_check *tc, unit *u) {
+  GPtrArray *v = units_of(tc, u->node, u->msg);
+  for (guint i = 0; i < u->rcpts->len; i++) {
+    rcpt_st *r = &g_array_index(u->rcpts, rcpt_st, i);
+    for (guint k = 0; !r->resolved && v && k < v->len; k++) {
+      unit *o = v->pdata[k];
+      rcpt_st *q = o == u || o->expired ? NULL : unit_rcpt(o, r->addr);
+      if (!q || !q->resolved || !q->relayed || q->resolved < u->id)
+        continue; /* a relay before U was accepted cannot be U's */
+      r->resolved = q->resolved;
+      r->relayed = true;
+      q->resolved = 0;
+      q->relayed = false;
+    }
+  }
+}
+
 static void on_expire(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
   (void)t;
   const char *node = str(rec, "node"), *qid = str(rec, "queue_id");
@@ -482,6 +509,7 @@ static void on_expire(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id)
   if (!u || u->expired)
     return;
   u->expired = true;
+  swap_relays(tc, u);
   char *open = open_list(u);
   if (*open) {
     uint64_t ids[] = {u->id, id};
