@@ -284,7 +284,7 @@ static void mx_of(const scn_config *c, const char *domain, GPtrArray *out) {
       char *owner = NULL;
       if (tok->len >= 3) {
         const char *o = tok->pdata[0];
-        owner = strcmp(o, "@") == 0      ? g_strdup(z->origin)
+        owner = strcmp(o, "@") == 0        ? g_strdup(z->origin)
                 : g_str_has_suffix(o, ".") ? g_strdup(o)
                                            : g_strconcat(o, ".", z->origin, NULL);
       }
@@ -294,7 +294,7 @@ static void mx_of(const scn_config *c, const char *domain, GPtrArray *out) {
         if (g_ascii_strcasecmp(owner, domain) == 0) {
           const char *ex = tok->pdata[j + 2];
           g_ptr_array_add(out, g_str_has_suffix(ex, ".") ? g_strdup(ex)
-                                                          : g_strconcat(ex, ".", z->origin, NULL));
+                                                         : g_strconcat(ex, ".", z->origin, NULL));
         }
         break;
       }
@@ -358,12 +358,25 @@ static void draw_attempts(const draw_ctx *d, scn_fault *f) {
   f->attempt_to = f->attempt_from + (uint32_t)pick(d, 4);
 }
 
-/* A recipient rule: none, a user's local part, or a user's domain. */
-static char *draw_rcpt(const draw_ctx *d) {
+/* A recipient rule: none, a user's local part, or a user's domain; the
+ * user is one of the target MTA's own domains when it has any (an MX
+ * sees those recipients), else any user. */
+static char *draw_rcpt(const draw_ctx *d, const char *target) {
   uint64_t how = pick(d, 3);
   if (how == 0 || !d->c->users->len)
     return NULL;
-  const char *a = g_array_index(d->c->users, scn_user, pick(d, d->c->users->len)).address;
+  const scn_host *h = &g_array_index(d->c->hosts, scn_host, scn_find_host(d->c, target));
+  GPtrArray *mine = g_ptr_array_new();
+  for (guint i = 0; i < d->c->users->len; i++) {
+    const char *a = g_array_index(d->c->users, scn_user, i).address;
+    const char *at = strrchr(a, '@');
+    if (at && h->mta.domains && listed(h->mta.domains, at + 1))
+      g_ptr_array_add(mine, (char *)a);
+  }
+  const char *a = mine->len
+                      ? mine->pdata[pick(d, mine->len)]
+                      : g_array_index(d->c->users, scn_user, pick(d, d->c->users->len)).address;
+  g_ptr_array_unref(mine);
   const char *at = strrchr(a, '@');
   if (!at)
     return NULL;
@@ -399,7 +412,7 @@ static bool fill_smtp_reply(const draw_ctx *d, scn_fault *f) {
   f->reply_esc = g_strdup(replies[r].esc);
   f->reply_text = g_strdup(replies[r].text);
   if (f->stage >= SCN_SMTP_STAGE_RCPT)
-    f->rcpt = draw_rcpt(d);
+    f->rcpt = draw_rcpt(d, f->target);
   draw_attempts(d, f);
   return true;
 }
@@ -412,7 +425,7 @@ static bool fill_tarpit(const draw_ctx *d, scn_fault *f) {
 }
 
 static bool fill_cut(const draw_ctx *d, scn_fault *f) {
-  f->rcpt = draw_rcpt(d);
+  f->rcpt = draw_rcpt(d, f->target);
   draw_attempts(d, f);
   return true;
 }
@@ -483,8 +496,8 @@ static GPtrArray *string_list(scn_json_ctx *x, const cJSON *obj, const char *pat
 }
 
 void scn_chaos_load(scn_json_ctx *x, scn_config *c, const cJSON *root) {
-  static const char *const keys[] = {"kinds",      "links",      "hosts", "window",
-                                     "max_length", "max_faults", "drain", "permanent", NULL};
+  static const char *const keys[] = {"kinds",      "links", "hosts",     "window", "max_length",
+                                     "max_faults", "drain", "permanent", NULL};
   const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "chaos");
   if (!o || !scn_json_ok(x))
     return;
