@@ -245,19 +245,34 @@ int cli_cmd_chaos(int argc, char **argv) {
       argv[i] = g_strdup_printf("--jobs=%s", argv[i] + 2);
       g_ptr_array_add(own, argv[i]);
     }
-  if (!cli_parse("chaos", "SCENARIO",
-                 "Swarm testing with faults: for each seed, decides from the seed which fault\n"
-                 "kinds are on and how many of each, draws the faults (targets and windows)\n"
-                 "from the scenario's fault space (its \"chaos\" key, scenarios/FORMAT.md; by\n"
-                 "default every link and MTA, mailbox and DNS host, within the first half of\n"
-                 "the run and at most 15 min past the last message sent), heals every fault\n"
-                 "by the end of that window, runs long enough\n"
-                 "for the queues to drain, and checks the invariants (traces/CHECK.md).\n"
-                 "Prints a table by seed (faults drawn, messages submitted, violations) and,\n"
-                 "for each failing seed, its violations and a command that replays it\n"
-                 "exactly. The same seeds always print the same table, whatever -j.\n"
-                 "Exit status: 0 no violation, 1 violations or a crashed run, 2 bad input.",
-                 entries, &argc, &argv))
+  GString *kind_list = g_string_new("  ");
+  size_t col = 2;
+  for (const char *const *k = scn_chaos_kind_names(); *k; k++) {
+    bool first = k == scn_chaos_kind_names(), wrap = !first && col + strlen(*k) + 2 > 76;
+    g_string_append(kind_list, first ? "" : wrap ? ",\n  " : ", ");
+    col = (wrap ? 2 : col + (first ? 0 : 2)) + strlen(*k);
+    g_string_append(kind_list, *k);
+  }
+  char *about = g_strdup_printf(
+      "Swarm testing with faults: for each seed, decides from the seed which fault\n"
+      "kinds are on and how many of each, draws the faults (targets, windows and\n"
+      "each kind's fields: latency 50 ms-2 s, loss 1-30 %%, 4xx injected replies,\n"
+      "DNS failures of the mail domains and MX hosts, ...) from the scenario's fault\n"
+      "space (its \"chaos\" key, scenarios/FORMAT.md; by default every link and\n"
+      "every host of the roles a kind needs, within the first half of the run and\n"
+      "at most 15 min past the last message sent; 5xx replies and wrong MX hosts\n"
+      "only with \"permanent\": true), heals every fault by the end of that window,\n"
+      "runs long enough for the queues to drain, and checks the invariants\n"
+      "(traces/CHECK.md). Fault kinds:\n%s\n"
+      "Prints a table by seed (faults drawn, messages submitted, violations) and,\n"
+      "for each failing seed, its violations and a command that replays it\n"
+      "exactly. The same seeds always print the same table, whatever -j.\n"
+      "Exit status: 0 no violation, 1 violations or a crashed run, 2 bad input.",
+      kind_list->str);
+  g_string_free(kind_list, TRUE);
+  bool parsed = cli_parse("chaos", "SCENARIO", about, entries, &argc, &argv);
+  g_free(about);
+  if (!parsed)
     goto out;
   if (argc != 2) {
     fprintf(stderr, "mailsim chaos: expected one SCENARIO file\nTry 'mailsim chaos --help'.\n");

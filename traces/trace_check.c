@@ -38,6 +38,7 @@ const char *trace_check_invariant_name(trace_check_invariant inv) {
 typedef struct {
   char *addr;
   uint64_t resolved; /* the event that resolved it, 0 = open */
+  bool relayed;      /* resolved by a msg.relay (passed on) */
 } rcpt_st;
 
 typedef struct {
@@ -68,9 +69,11 @@ typedef struct {
   uint64_t id;
 } uid_st;
 
-/* Fault kinds that stay in force until their closing kind, by key. Other
- * fault.* kinds count as events only (the last one is "the last fault").
- * A new kind with a closing record gets one row. */
+/* Faults with records of their own that stay in force until their closing
+ * record, by key. Every other kind opens with fault.start and closes with
+ * fault.end (kind and target or hosts); their acts (fault.reply,
+ * fault.dns, fault.cut, fault.tarpit, fault.link_params) count only as
+ * "the last fault". */
 static const struct {
   const char *down, *up, *key;
 } fault_pairs[] = {
@@ -83,6 +86,7 @@ struct trace_check {
   GHashTable *by_key;    /* "node\nqueue_id" -> unit* */
   GHashTable *by_msg;    /* "node\nmsg" -> GPtrArray of unit* (creation order) */
   GHashTable *bounced;   /* "msg\nrcpt" (rcpt lower case) -> event id (first) */
+  GHashTable *cut;       /* "msg\nrcpt" (rcpt lower case) -> bounce_st of the first fault.cut */
   GHashTable *uids;      /* "node\nmailbox\nfolder" -> uid_st* */
   GHashTable *roles;     /* node -> role (from the header) */
   GHashTable *down;      /* "pair\nkey" -> fault record id (in force) */
@@ -125,6 +129,7 @@ trace_check *trace_check_new(void) {
   tc->by_msg =
       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   tc->bounced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
+  tc->cut = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
   tc->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   tc->roles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   tc->down = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -142,6 +147,7 @@ void trace_check_free(trace_check *tc) {
   g_hash_table_unref(tc->by_key);
   g_hash_table_unref(tc->by_msg);
   g_hash_table_unref(tc->bounced);
+  g_hash_table_unref(tc->cut);
   g_hash_table_unref(tc->uids);
   g_hash_table_unref(tc->roles);
   g_hash_table_unref(tc->down);
@@ -270,7 +276,7 @@ static void unit_add_rcpts(unit *u, const cJSON *rec) {
   cJSON_ArrayForEach(it, arr) {
     if (!cJSON_IsString(it) || unit_rcpt(u, it->valuestring))
       continue;
-    rcpt_st r = {g_strdup(it->valuestring), 0};
+    rcpt_st r = {g_strdup(it->valuestring), 0, false};
     g_array_append_val(u->rcpts, r);
   }
 }
@@ -322,8 +328,10 @@ static void on_accept(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id,
       if (!from || !cJSON_IsString(it))
         continue;
       rcpt_st *r = open_rcpt(tc, from, msg, it->valuestring, NULL);
-      if (r)
+      if (r) {
         r->resolved = id;
+        r->relayed = true;
+      }
     }
   }
 }
@@ -439,8 +447,12 @@ static void on_deliver(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id
   }
   char *bk = bounce_key(msg, rcpt);
   const bounce_st *b = g_hash_table_lookup(tc->bounced, bk);
+  /* RFC 1047: a copy stored by a host whose 250 never came back goes on
+   * while the sender still holds its own; if the sender then bounces, the
+   * other copy's delivery is the duplicate window, not a violation. */
+  const bounce_st *cut = b ? g_hash_table_lookup(tc->cut, bk) : NULL;
   g_free(bk);
-  if (b) {
+  if (b && !(cut && cut->id < b->id)) {
     uint64_t ids[] = {b->id, id};
     char *hs = hosts2(b->node, node);
     report(tc, TRACE_CHECK_DELIVERY_AFTER_BOUNCE, msg, hs, ids, 2,
@@ -473,6 +485,30 @@ static void on_deliver(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id
   }
 }
 
+/* A relay names no sender queue id, so it was credited to the oldest open
+ * copy of the message (open_rcpt). When U leaves its queue with a
+ * recipient still open while a copy still queued at the same host had that
+ * recipient passed on, the relay may as well have been U's (the copies
+ * are the same message, RFC 1047 duplicates) if it came after U was
+ * accepted: the credit moves to U and the still-queued copy holds the
+ * recipient open again. */
+static void swap_relays(trace_check *tc, unit *u) {
+  GPtrArray *v = units_of(tc, u->node, u->msg);
+  for (guint i = 0; i < u->rcpts->len; i++) {
+    rcpt_st *r = &g_array_index(u->rcpts, rcpt_st, i);
+    for (guint k = 0; !r->resolved && v && k < v->len; k++) {
+      unit *o = v->pdata[k];
+      rcpt_st *q = o == u || o->expired ? NULL : unit_rcpt(o, r->addr);
+      if (!q || !q->resolved || !q->relayed || q->resolved < u->id)
+        continue; /* a relay before U was accepted cannot be U's */
+      r->resolved = q->resolved;
+      r->relayed = true;
+      q->resolved = 0;
+      q->relayed = false;
+    }
+  }
+}
+
 static void on_expire(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
   (void)t;
   const char *node = str(rec, "node"), *qid = str(rec, "queue_id");
@@ -482,6 +518,7 @@ static void on_expire(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id)
   if (!u || u->expired)
     return;
   u->expired = true;
+  swap_relays(tc, u);
   char *open = open_list(u);
   if (*open) {
     uint64_t ids[] = {u->id, id};
@@ -503,8 +540,77 @@ static char *fault_key(size_t pair, const cJSON *rec) {
   return out;
 }
 
+/* The key of a fault.start / fault.end window: "fault.start" + kind +
+ * target (or hosts), so the end closes its own start. */
+static char *window_key(const cJSON *rec) {
+  const char *kind = str(rec, "kind");
+  if (!kind)
+    return NULL;
+  const cJSON *k = cJSON_GetObjectItemCaseSensitive(rec, "target");
+  if (!k)
+    k = cJSON_GetObjectItemCaseSensitive(rec, "hosts");
+  char *v = k ? cJSON_PrintUnformatted(k) : g_strdup("null");
+  char *out = g_strdup_printf("fault.start %s\n%s", kind, v);
+  cJSON_free(v);
+  return out;
+}
+
+/* One more (DOWN) or one fewer holder of key K in force. The count lets
+ * windows of one kind and target overlap (a scenario may say so). */
+static void in_force(trace_check *tc, char *k, bool down, uint64_t id) {
+  uint64_t *p = g_hash_table_lookup(tc->down, k);
+  if (down) {
+    if (!p) {
+      p = g_new0(uint64_t, 2);
+      p[0] = id;
+      g_hash_table_insert(tc->down, g_strdup(k), p);
+      g_ptr_array_add(tc->down_order, g_strdup(k));
+    }
+    p[1]++;
+  } else if (p && --p[1] == 0) {
+    g_hash_table_remove(tc->down, k);
+  }
+  g_free(k);
+}
+
+/* fault.cut: NODE stored MSG for RCPTS and dropped the connection before
+ * its 250 (RFC 1047). Kept per (message, recipient), the first one. */
+static void on_cut(trace_check *tc, const cJSON *rec, uint64_t id) {
+  const char *node = str(rec, "node"), *msg = str(rec, "msg");
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "rcpts"), *it;
+  if (!node || !msg)
+    return;
+  cJSON_ArrayForEach(it, arr) {
+    if (!cJSON_IsString(it))
+      continue;
+    char *k = bounce_key(msg, it->valuestring);
+    if (g_hash_table_contains(tc->cut, k)) {
+      g_free(k);
+      continue;
+    }
+    bounce_st *c = g_new(bounce_st, 1);
+    c->id = id;
+    c->node = g_strdup(node);
+    g_hash_table_insert(tc->cut, k, c);
+  }
+}
+
 static void on_fault(trace_check *tc, const cJSON *rec, const char *ev, int64_t t, uint64_t id) {
+  /* Every fault.* record moves the last fault: a window's start or end,
+   * a link or node going down or up, an act inside a window (an injected
+   * reply, a DNS answer, a cut). */
   tc->last_fault = t;
+  if (strcmp(ev, "fault.cut") == 0) {
+    on_cut(tc, rec, id);
+    return;
+  }
+  bool start = strcmp(ev, "fault.start") == 0;
+  if (start || strcmp(ev, "fault.end") == 0) {
+    char *k = window_key(rec);
+    if (k)
+      in_force(tc, k, start, id);
+    return;
+  }
   for (size_t i = 0; i < G_N_ELEMENTS(fault_pairs); i++) {
     bool down = strcmp(ev, fault_pairs[i].down) == 0, up = strcmp(ev, fault_pairs[i].up) == 0;
     if (!down && !up)
@@ -512,17 +618,14 @@ static void on_fault(trace_check *tc, const cJSON *rec, const char *ev, int64_t 
     char *k = fault_key(i, rec);
     if (!k)
       return;
-    if (down) {
-      if (!g_hash_table_contains(tc->down, k)) {
-        uint64_t *p = g_new(uint64_t, 1);
-        *p = id;
-        g_hash_table_insert(tc->down, g_strdup(k), p);
-        g_ptr_array_add(tc->down_order, g_strdup(k));
-      }
-    } else {
-      g_hash_table_remove(tc->down, k);
-    }
-    g_free(k);
+    /* A link or node is down or up, whatever the number of faults that
+     * brought it there: no count. */
+    if (down && !g_hash_table_contains(tc->down, k))
+      in_force(tc, k, true, id);
+    else if (up)
+      in_force(tc, k, false, id);
+    else
+      g_free(k);
   }
   if (strcmp(ev, "fault.restart") == 0 && str(rec, "node")) {
     int64_t *p = g_new(int64_t, 1);
@@ -706,7 +809,7 @@ void trace_check_finish(trace_check *tc, int64_t end) {
   bool live = true;
   for (guint i = 0; i < tc->down_order->len; i++) {
     const char *k = tc->down_order->pdata[i];
-    const uint64_t *id = g_hash_table_lookup(tc->down, k);
+    const uint64_t *id = g_hash_table_lookup(tc->down, k); /* [first id, holders] */
     if (!id)
       continue;
     live = false;
