@@ -179,7 +179,8 @@ static void worker(const char *path, const char *text, size_t len, const GArray 
 }
 
 static void print_table(const char *path, const GArray *seeds, seed_result *res, bool verbose) {
-  printf("%8s  %6s  %-28s  %8s  %10s\n", "seed", "faults", "kinds", "messages", "violations");
+  /* The kinds last: their list has no fixed width. */
+  printf("%8s  %6s  %8s  %10s  %s\n", "seed", "faults", "messages", "violations", "kinds");
   size_t failing = 0;
   for (guint i = 0; i < seeds->len; i++) {
     seed_result *r = &res[i];
@@ -188,9 +189,9 @@ static void print_table(const char *path, const GArray *seeds, seed_result *res,
       g_snprintf(viol, sizeof viol, "%u", r->viol->len);
     else
       g_snprintf(viol, sizeof viol, "CRASHED");
-    printf("%8" G_GUINT64_FORMAT "  %6" G_GUINT64_FORMAT "  %-28s  %8" G_GUINT64_FORMAT "  %10s\n",
-           (guint64)r->seed, (guint64)r->nfaults, r->kinds ? r->kinds : "?", (guint64)r->messages,
-           viol);
+    printf("%8" G_GUINT64_FORMAT "  %6" G_GUINT64_FORMAT "  %8" G_GUINT64_FORMAT "  %10s  %s\n",
+           (guint64)r->seed, (guint64)r->nfaults, (guint64)r->messages, viol,
+           r->kinds ? r->kinds : "?");
     if (verbose) {
       char **l = g_strsplit(r->faults->str, "\n", -1);
       for (char **p = l; *p; p++)
