@@ -176,8 +176,8 @@ START_TEST(records_round_trip) {
       "www.example.org. 300 IN CNAME host.example.org.",
       "7.2.0.192.in-addr.arpa. 300 IN PTR host.example.org.",
       "example.org. 300 IN MX 10 mx1.example.org.",
-      "example.org. 300 IN SOA ns1.example.org. hostmaster.example.org. 2024010101 7200 900 "
-      "1209600 300",
+      ("example.org. 300 IN SOA ns1.example.org. hostmaster.example.org. 2024010101 7200 900 "
+       "1209600 300"),
       "_imaps._tcp.example.org. 300 IN SRV 0 1 993 imap.example.org.",
       "example.org. 300 IN TXT \"v=spf1 mx -all\" \"second string\"",
   };
