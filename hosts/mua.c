@@ -46,6 +46,7 @@ typedef struct {
   mua *m;
   account *acct;
   char *key, *subject, *text, *html;
+  uint64_t order;           /* place in the outbox (mua_send_now) */
   GPtrArray *to, *cc, *bcc; /* char* */
   GArray *atts;             /* attach */
   /* after composition */
@@ -94,6 +95,7 @@ struct mua {
   GPtrArray *accounts; /* account* */
   GPtrArray *out;      /* outmsg* */
   guint finished;      /* of them, finished (outbox_sweep) */
+  uint64_t sends;      /* mua_send calls: their order */
   GPtrArray *fetchers; /* fetcher* */
   mua_stats st;
 };
@@ -823,13 +825,14 @@ static GPtrArray *strv(const char *const *v, size_t n) {
   return a;
 }
 
-void mua_send(mua *m, const mua_message *msg, sim_time at) {
+static outmsg *outmsg_new(mua *m, const mua_message *msg, uint64_t order) {
   g_assert(msg->key && msg->from);
   outmsg *o = g_new0(outmsg, 1);
   o->m = m;
   o->acct = find_account(m, msg->from);
   g_assert(o->acct);
   o->key = g_strdup(msg->key);
+  o->order = order;
   o->subject = g_strdup(msg->subject);
   o->text = g_strdup(msg->text);
   o->html = g_strdup(msg->html);
@@ -843,9 +846,22 @@ void mua_send(mua *m, const mua_message *msg, sim_time at) {
     g_array_append_val(o->atts, a);
   }
   o->pending = g_array_new(FALSE, TRUE, sizeof(pending_rcpt));
-  g_ptr_array_add(m->out, o);
+  /* In ORDER: almost always at the end. */
+  guint i = m->out->len;
+  while (i > 0 && ((outmsg *)m->out->pdata[i - 1])->order > order)
+    i--;
+  g_ptr_array_insert(m->out, (gint)i, o);
+  return o;
+}
+
+void mua_send(mua *m, const mua_message *msg, sim_time at) {
+  outmsg *o = outmsg_new(m, msg, m->sends++);
   sim_time now = host_now(m->h);
   o->timer = sim_world_at(host_world(m->h), at > now ? at : now, compose_fire, o, NULL);
+}
+
+void mua_send_now(mua *m, const mua_message *msg, uint64_t order) {
+  compose_fire(outmsg_new(m, msg, order), NULL);
 }
 
 void mua_fetch_every(mua *m, const mua_fetch *fc) {

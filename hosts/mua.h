@@ -109,6 +109,14 @@ bool mua_add_account(mua *m, const mua_account *a);
  * (not before now). Its From must be an account (asserted: the scenario
  * loader checks it). */
 void mua_send(mua *m, const mua_message *msg, sim_time at);
+/* The same as mua_send(M, MSG, now) followed by its event, called when the
+ * message is due: a scenario's traffic source creates each message at its
+ * time instead of holding every message (and an event) from the start.
+ * ORDER is the message's place in the outbox, which decides the order in
+ * which a restarted client takes up what fell due while it was down: the
+ * outbox is kept in increasing ORDER (mua_send gives the calls' order, 0,
+ * 1, ...; do not mix the two on one client). */
+void mua_send_now(mua *m, const mua_message *msg, uint64_t order);
 /* Starts fetching per F (strings copied). */
 void mua_fetch_every(mua *m, const mua_fetch *f);
 

@@ -26,6 +26,13 @@ struct scn_mailworld {
   GPtrArray *filter_hosts; /* scn_host* of each filters entry (borrowed from the config) */
   /* borrowed, by host index (NULL: none) */
   GPtrArray *mta_of, *mbox_of, *tls_of;
+  /* the traffic: the config's messages (borrowed: the config outlives the
+   * world), their indexes in the order they are sent, the next one */
+  const scn_config *cfg;
+  sim_world *w;
+  sim_time t0; /* the world's time when built: no message is sent before */
+  guint32 *send_order;
+  guint nsend, next_send;
 };
 
 static const scn_host *cfg_host(const scn_config *c, const char *name) {
@@ -213,33 +220,70 @@ static mua *start_mua(const scn_config *c, const scn_host *h, host *ho, tls_host
   return m;
 }
 
-static void send_messages(scn_mailworld *mw, const scn_config *c) {
-  for (guint i = 0; i < c->messages->len; i++) {
-    const scn_message *sm = &g_array_index(c->messages, scn_message, i);
-    const scn_user *u = scn_find_user(c, sm->from);
-    mua *m = mw->muas->pdata[scn_find_host(c, u->client)];
-    GArray *att = g_array_new(FALSE, FALSE, sizeof(mua_attachment));
-    for (guint k = 0; k < sm->attachments->len; k++) {
-      const scn_attachment *a = &g_array_index(sm->attachments, scn_attachment, k);
-      mua_attachment ma = {a->name, a->type, a->size};
-      g_array_append_val(att, ma);
-    }
-    mua_message msg = {sm->id,
-                       u->address,
-                       (const char *const *)sm->to->pdata,
-                       (const char *const *)sm->cc->pdata,
-                       (const char *const *)sm->bcc->pdata,
-                       sm->to->len,
-                       sm->cc->len,
-                       sm->bcc->len,
-                       sm->subject,
-                       sm->text,
-                       sm->html,
-                       (const mua_attachment *)att->data,
-                       att->len};
-    mua_send(m, &msg, sm->at);
-    g_array_unref(att);
+static void send_message(scn_mailworld *mw, guint i) {
+  const scn_config *c = mw->cfg;
+  const scn_message *sm = &g_array_index(c->messages, scn_message, i);
+  const scn_user *u = scn_find_user(c, sm->from);
+  mua *m = mw->muas->pdata[scn_find_host(c, u->client)];
+  mua_attachment *att = g_new(mua_attachment, sm->attachments->len + 1);
+  for (guint k = 0; k < sm->attachments->len; k++) {
+    const scn_attachment *a = &g_array_index(sm->attachments, scn_attachment, k);
+    att[k] = (mua_attachment){a->name, a->type, a->size};
   }
+  mua_message msg = {sm->id,
+                     u->address,
+                     (const char *const *)sm->to->pdata,
+                     (const char *const *)sm->cc->pdata,
+                     (const char *const *)sm->bcc->pdata,
+                     sm->to->len,
+                     sm->cc->len,
+                     sm->bcc->len,
+                     sm->subject,
+                     sm->text,
+                     sm->html,
+                     att,
+                     sm->attachments->len};
+  mua_send_now(m, &msg, i);
+  g_free(att);
+}
+
+static sim_time msg_time(const scn_mailworld *mw, guint i) {
+  sim_time at = g_array_index(mw->cfg->messages, scn_message, i).at;
+  return at > mw->t0 ? at : mw->t0;
+}
+
+/* The scheduler's source (sim_sched_set_source): the message due now. */
+static sim_time send_next(void *ctx) {
+  scn_mailworld *mw = ctx;
+  send_message(mw, mw->send_order[mw->next_send++]);
+  if (mw->next_send == mw->nsend)
+    return SIM_TIME_NEVER;
+  return msg_time(mw, mw->send_order[mw->next_send]);
+}
+
+static int by_time(gconstpointer x, gconstpointer y, gpointer user) {
+  const scn_mailworld *mw = user;
+  guint32 a = *(const guint32 *)x, b = *(const guint32 *)y;
+  sim_time ta = msg_time(mw, a), tb = msg_time(mw, b);
+  return ta < tb ? -1 : ta > tb ? 1 : a < b ? -1 : a > b;
+}
+
+/* Every message is sent at its time (not before now), in the order of the
+ * scenario among equal times: what one event per message scheduled here
+ * would do, without holding an event and an outbox entry per message from
+ * the start. */
+static void send_messages(scn_mailworld *mw, const scn_config *c, sim_world *w) {
+  mw->cfg = c;
+  mw->w = w;
+  mw->nsend = c->messages->len;
+  if (!mw->nsend)
+    return;
+  mw->t0 = sim_sched_now(sim_world_sched(w));
+  mw->send_order = g_new(guint32, mw->nsend);
+  for (guint i = 0; i < mw->nsend; i++)
+    mw->send_order[i] = i;
+  g_qsort_with_data(mw->send_order, (gint)mw->nsend, sizeof(guint32), by_time, mw);
+  sim_sched_set_source(sim_world_sched(w), msg_time(mw, mw->send_order[0]), send_next, mw);
 }
 
 scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dns *dns) {
@@ -288,7 +332,7 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
     g_ptr_array_add(mw->mbox_of, mb);
     g_ptr_array_add(mw->tls_of, th);
   }
-  send_messages(mw, c);
+  send_messages(mw, c, host_world(hosts[0]));
   return mw;
 }
 
@@ -309,6 +353,7 @@ void scn_mailworld_free(scn_mailworld *mw) {
   g_ptr_array_unref(mw->tls_hosts);
   tls_world_free(mw->tls);
   userdir_free(mw->users);
+  g_free(mw->send_order);
   g_free(mw);
 }
 

@@ -90,6 +90,11 @@ struct sim_sched {
   uint32_t nslots, slots_cap;
   uint32_t free_head; /* UINT32_MAX: none */
   uint64_t next_seq, seq_limit;
+  /* the external source: its next time, its place among equal times */
+  sim_time src_t;
+  uint64_t src_seq;
+  sim_source_fn src_fn;
+  void *src_ctx;
   size_t live;
   sim_time now;
   uint64_t executed;
@@ -103,6 +108,7 @@ sim_sched *sim_sched_new(void) {
   s->seq_limit = SEQ_LIMIT;
   s->radix_on = RADIX_ON;
   s->radix_off = RADIX_OFF;
+  s->src_t = SIM_TIME_NEVER;
   for (int k = 0; k < NBUCKETS; k++)
     s->bk[k].min = SIM_TIME_NEVER;
   return s;
@@ -132,7 +138,7 @@ void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off) {
 bool sim_sched__is_radix(const sim_sched *s) { return s->radix; }
 
 sim_time sim_sched_now(const sim_sched *s) { return s->now; }
-size_t sim_sched_pending(const sim_sched *s) { return s->live; }
+size_t sim_sched_pending(const sim_sched *s) { return s->live + (s->src_t != SIM_TIME_NEVER); }
 uint64_t sim_sched_executed(const sim_sched *s) { return s->executed; }
 void sim_sched_stop(sim_sched *s) { s->stop = true; }
 
@@ -420,6 +426,13 @@ static inline entry q_take(sim_sched *s, unsigned k, sim_time t) {
   return e;
 }
 
+static int cmp_key(const void *x, const void *y) {
+  const entry *a = x, *b = y;
+  return a->key < b->key ? -1 : a->key > b->key ? 1 : 0;
+}
+
+/* New sequence numbers 0..n-1 in the order of the old ones (so every
+ * comparison keeps its outcome), the source's place kept between them. */
 static void renumber(sim_sched *s) {
   entry *e;
   size_t n;
@@ -432,16 +445,29 @@ static void renumber(sim_sched *s) {
     fix_hole(s);
     n = s->n;
     e = s->heap;
-    qsort(e, n, sizeof *e, cmp_entry); /* a sorted array is a heap */
   }
-  for (size_t i = 0; i < n; i++)
-    e[i].key = ((uint64_t)i << SLOT_BITS) | (e[i].key & SLOT_MASK);
+  qsort(e, n, sizeof *e, cmp_key);
+  size_t src = n; /* entries below the source keep i, those above i + 1 */
+  for (size_t i = 0; i < n; i++) {
+    uint64_t j = i;
+    if (s->src_fn && (e[i].key >> SLOT_BITS) > s->src_seq) {
+      if (src == n)
+        src = i;
+      j++;
+    }
+    e[i].key = (j << SLOT_BITS) | (e[i].key & SLOT_MASK);
+  }
+  qsort(e, n, sizeof *e, cmp_entry); /* a sorted array is a heap */
   if (tmp) {
     for (size_t i = 0; i < n; i++) /* t >= last; bucket 0 fills in key order */
       radix_push(s, e[i]);
     g_free(tmp);
   }
   s->next_seq = n;
+  if (s->src_fn) {
+    s->src_seq = src;
+    s->next_seq = n + 1;
+  }
 }
 
 /* --- slots ---------------------------------------------------------- */
@@ -507,12 +533,43 @@ bool sim_sched_cancel(sim_sched *s, sim_event_id id) {
   return true;
 }
 
+void sim_sched_set_source(sim_sched *s, sim_time first, sim_source_fn fn, void *ctx) {
+  g_assert(fn && !s->src_fn);
+  g_assert(first >= s->now);
+  if (s->next_seq >= s->seq_limit)
+    renumber(s);
+  s->src_fn = fn;
+  s->src_ctx = ctx;
+  s->src_seq = s->next_seq++;
+  s->src_t = first;
+}
+
+/* Whether the source's event comes before the queue's front (T, K);
+ * HAVE: the queue has a front. */
+static inline bool source_first(const sim_sched *s, bool have, sim_time t, unsigned k) {
+  if (s->src_t == SIM_TIME_NEVER)
+    return false;
+  if (!have || s->src_t < t)
+    return true;
+  return s->src_t == t && s->src_seq < (q_first(s, t, k)->key >> SLOT_BITS);
+}
+
+static void run_source(sim_sched *s) {
+  s->now = s->src_t;
+  s->executed++;
+  sim_time next = s->src_fn(s->src_ctx);
+  g_assert(next >= s->now);
+  s->src_t = next;
+}
+
 sim_time sim_sched_next_time(sim_sched *s) {
   for (;;) {
     unsigned k;
     sim_time t;
     if (!q_front(s, &t, &k))
-      return SIM_TIME_NEVER;
+      return s->src_t;
+    if (s->src_t <= t)
+      return s->src_t;
     if (s->slots[slot_of(q_first(s, t, k))].fn)
       return t;
     if (k == 0) { /* taking from the heap or bucket 0 settles nothing */
@@ -562,10 +619,19 @@ bool sim_sched_step(sim_sched *s) {
   g_assert(!s->running);
   s->running = true;
   bool ran = false;
-  unsigned k;
-  sim_time t;
-  while (!ran && q_front(s, &t, &k))
-    ran = take_and_run(s, k, t);
+  unsigned k = 0;
+  sim_time t = 0;
+  while (!ran) {
+    bool have = q_front(s, &t, &k);
+    if (source_first(s, have, t, k)) {
+      run_source(s);
+      ran = true;
+    } else if (!have) {
+      break;
+    } else {
+      ran = take_and_run(s, k, t);
+    }
+  }
   s->running = false;
   return ran;
 }
@@ -581,9 +647,20 @@ sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
       res = SIM_RUN_STOPPED;
       break;
     }
-    unsigned k;
-    sim_time t;
-    if (!q_front(s, &t, &k)) {
+    unsigned k = 0;
+    sim_time t = 0;
+    bool have = q_front(s, &t, &k);
+    if (__builtin_expect(s->src_t <= (have ? t : SIM_TIME_NEVER - 1), 0) &&
+        source_first(s, have, t, k)) {
+      if (s->src_t > until) {
+        res = SIM_RUN_UNTIL;
+        s->now = until;
+        break;
+      }
+      run_source(s);
+      continue;
+    }
+    if (!have) {
       res = SIM_RUN_IDLE; /* the clock stays at the last event */
       break;
     }

@@ -54,6 +54,22 @@ sim_time sim_sched_next_time(sim_sched *s);
 /* Total events run. */
 uint64_t sim_sched_executed(const sim_sched *s);
 
+/* An external source of events kept outside the queue (a scenario's
+ * traffic: thousands of messages whose times are known in advance, with
+ * no entry, slot or callback record each until they are due). FN(CTX)
+ * runs the source's event due now and returns the time of its next one
+ * (>= now, SIM_TIME_NEVER when it has no more). The source's events are
+ * ordered as if all of them had been scheduled at the moment of this call,
+ * one after the other in the source's own order: at equal times they run
+ * after the events scheduled before this call and before every event
+ * scheduled after it — the order sim_sched_at calls would have given, so a
+ * world built either way runs the same events in the same order. FIRST is
+ * the time of its first event (>= now; SIM_TIME_NEVER: none). One source
+ * per scheduler, set once. While it has an event it counts as one pending
+ * event (sim_sched_pending) and its time is seen by sim_sched_next_time. */
+typedef sim_time (*sim_source_fn)(void *ctx);
+void sim_sched_set_source(sim_sched *s, sim_time first, sim_source_fn fn, void *ctx);
+
 /* Runs events with time <= UNTIL in order. Returns SIM_RUN_UNTIL when the
  * next event is later than UNTIL (the clock is then set to UNTIL),
  * SIM_RUN_IDLE when none is left (the clock stays at the last event run, so

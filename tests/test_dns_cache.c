@@ -2,6 +2,7 @@
  * credibility ranks, negative entries (NXDOMAIN for the name, NODATA for
  * the type, with their SOA), capacity eviction order, case folding. */
 #include <glib.h>
+#include <string.h>
 
 #include "dns_cache.h"
 #include "testutil.h"
@@ -164,6 +165,45 @@ START_TEST(eviction_order) {
 }
 END_TEST
 
+/* Every record type comes back as stored (the cache packs records at
+ * their real length and rebuilds them), duplicates dropped, TTL counted
+ * down; the owner's case as stored. */
+START_TEST(records_round_trip) {
+  static const char *const rows[] = {
+      "Host.Example.org. 300 IN A 192.0.2.7",
+      "host.example.org. 300 IN AAAA 2001:db8::7",
+      "example.org. 300 IN NS ns1.example.org.",
+      "www.example.org. 300 IN CNAME host.example.org.",
+      "7.2.0.192.in-addr.arpa. 300 IN PTR host.example.org.",
+      "example.org. 300 IN MX 10 mx1.example.org.",
+      ("example.org. 300 IN SOA ns1.example.org. hostmaster.example.org. 2024010101 7200 900 "
+       "1209600 300"),
+      "_imaps._tcp.example.org. 300 IN SRV 0 1 993 imap.example.org.",
+      "example.org. 300 IN TXT \"v=spf1 mx -all\" \"second string\"",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    dns_cache *c = cache_new(10);
+    dns_rr in[2] = {rr_lit(rows[i]), rr_lit(rows[i])}; /* the same record twice */
+    ck_assert(dns_cache_put(c, in, 2, DNS_CACHE_RANK_ANSWER, 0));
+    GArray *out = rr_array();
+    ck_assert_int_eq(dns_cache_get(c, &in[0].owner, in[0].type, DNS_C_IN, 100 * S, out, NULL),
+                     DNS_CACHE_RRSET);
+    ck_assert_msg(out->len == 1, "%s: got %u records, want 1", rows[i], out->len);
+    dns_rr *got = &g_array_index(out, dns_rr, 0);
+    ck_assert_msg(dns_rr_same_data(got, &in[0]), "%s: got other data back", rows[i]);
+    ck_assert_uint_eq(got->ttl, 200);
+    ck_assert_uint_eq(got->rawlen, in[0].rawlen);
+    ck_assert(got->rawlen == 0 || memcmp(got->raw, in[0].raw, got->rawlen) == 0);
+    ck_assert(got->owner.len == in[0].owner.len &&
+              memcmp(got->owner.wire, in[0].owner.wire, got->owner.len) == 0);
+    g_array_unref(out);
+    dns_rr_clear(&in[0]);
+    dns_rr_clear(&in[1]);
+    dns_cache_free(c);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("dns_cache");
   TCase *tc = tcase_create("cache");
@@ -171,6 +211,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, ranks);
   tcase_add_test(tc, negative);
   tcase_add_test(tc, eviction_order);
+  tcase_add_test(tc, records_round_trip);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -394,6 +394,109 @@ START_TEST(scheduling_in_the_past_aborts) {
 }
 END_TEST
 
+/* --- the external source ------------------------------------------- */
+
+/* A workload where every event may schedule a child at +0, +10 or +20:
+ * many equal times. The same events are fed once through sim_sched_at and
+ * once through a source; the run order must be the same. */
+typedef struct {
+  sim_sched *s;
+  GArray *log;
+  intptr_t next_tag;
+  const sim_time *src_times;
+  size_t src_n, src_i;
+} src_world;
+
+static void src_event(void *a, void *b);
+
+static void src_spawn(src_world *w, intptr_t tag) {
+  g_array_append_val(w->log, tag);
+  uint64_t h = (uint64_t)tag * UINT64_C(0x9E3779B97F4A7C15);
+  if (w->next_tag < 5000 && (h >> 60) % 4 != 0)
+    sim_sched_after(w->s, (sim_time)((h >> 40) % 3) * 10, src_event, w, (void *)w->next_tag++);
+}
+
+static void src_event(void *a, void *b) { src_spawn(a, (intptr_t)b); }
+
+static sim_time src_fire(void *ctx) {
+  src_world *w = ctx;
+  src_spawn(w, 2000 + (intptr_t)w->src_i);
+  w->src_i++;
+  return w->src_i < w->src_n ? w->src_times[w->src_i] : SIM_TIME_NEVER;
+}
+
+static GArray *src_run(int mode, bool use_source, uint64_t seq_limit, size_t *pending0) {
+  enum { NPRE = 40, NSRC = 300 };
+  sim_time times[NSRC];
+  for (size_t i = 0; i < NSRC; i++)
+    times[i] = (sim_time)(i / 15) * 10; /* 15 at each time */
+  src_world w = {
+      sched_new(mode), g_array_new(FALSE, FALSE, sizeof(intptr_t)), 3000, times, NSRC, 0};
+  if (seq_limit)
+    sim_sched__set_seq_limit(w.s, seq_limit);
+  for (intptr_t i = 0; i < NPRE; i++)
+    sim_sched_at(w.s, (i % 20) * 10, src_event, &w, (void *)(1000 + i));
+  if (use_source) {
+    sim_sched_set_source(w.s, times[0], src_fire, &w);
+  } else {
+    for (size_t i = 0; i < NSRC; i++)
+      sim_sched_at(w.s, times[i], src_event, &w, (void *)(2000 + (intptr_t)i));
+  }
+  for (intptr_t i = 0; i < NPRE; i++)
+    sim_sched_at(w.s, (i % 20) * 10, src_event, &w, (void *)(1500 + i));
+  *pending0 = sim_sched_pending(w.s);
+  sim_sched_run(w.s, 100); /* stop half-way, then go on one step at a time */
+  while (sim_sched_step(w.s))
+    ;
+  sim_sched_free(w.s);
+  return w.log;
+}
+
+START_TEST(source_runs_in_the_order_of_scheduled_events) {
+  static const uint64_t limits[] = {0, 7, 64, 1000};
+  for (size_t li = 0; li < G_N_ELEMENTS(limits); li++) {
+    size_t p_at, p_src;
+    GArray *want = src_run(_i, false, limits[li], &p_at);
+    GArray *got = src_run(_i, true, limits[li], &p_src);
+    ck_assert_msg(got->len == want->len,
+                  "%s, seq limit %" G_GUINT64_FORMAT ": got %u events, want %u", mode_names[_i],
+                  limits[li], got->len, want->len);
+    for (guint i = 0; i < got->len; i++) {
+      intptr_t g = g_array_index(got, intptr_t, i), x = g_array_index(want, intptr_t, i);
+      ck_assert_msg(g == x, "%s, seq limit %" G_GUINT64_FORMAT ": event %u: got tag %ld, want %ld",
+                    mode_names[_i], limits[li], i, (long)g, (long)x);
+    }
+    ck_assert_msg(want->len > 1000, "got %u events, want a workload of > 1000", want->len);
+    ck_assert_uint_eq(p_at, 380);
+    ck_assert_uint_eq(p_src, 81); /* the source counts as one */
+    g_array_unref(got);
+    g_array_unref(want);
+  }
+}
+END_TEST
+
+static sim_time src_never(void *ctx) {
+  (void)ctx;
+  return SIM_TIME_NEVER;
+}
+
+START_TEST(source_time_is_seen_by_next_time_and_until) {
+  sim_sched *s = sched_new(_i);
+  int dummy = 0;
+  sim_sched_set_source(s, 50, src_never, &dummy);
+  ck_assert_int_eq(sim_sched_pending(s), 1);
+  ck_assert_int_eq(sim_sched_next_time(s), 50);
+  ck_assert_int_eq(sim_sched_run(s, 40), SIM_RUN_UNTIL);
+  ck_assert_int_eq(sim_sched_now(s), 40);
+  ck_assert_int_eq(sim_sched_run(s, 60), SIM_RUN_IDLE);
+  ck_assert_int_eq(sim_sched_now(s), 50);
+  ck_assert_uint_eq(sim_sched_executed(s), 1);
+  ck_assert_uint_eq(sim_sched_pending(s), 0);
+  ck_assert_int_eq(sim_sched_next_time(s), SIM_TIME_NEVER);
+  sim_sched_free(s);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("sim_sched");
   TCase *tc = tcase_create("order");
@@ -403,6 +506,8 @@ int main(void) {
   tcase_add_loop_test(tc, renumbering_keeps_order, 0, MODE_COUNT);
   tcase_add_loop_test(tc, random_workload_matches_model, 0, MODE_COUNT);
   tcase_add_test(tc, default_limits_switch_both_ways);
+  tcase_add_loop_test(tc, source_runs_in_the_order_of_scheduled_events, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, source_time_is_seen_by_next_time_and_until, 0, MODE_COUNT);
   suite_add_tcase(s, tc);
   tc = tcase_create("control");
   tcase_add_loop_test(tc, cancel_skips_event, 0, MODE_COUNT);

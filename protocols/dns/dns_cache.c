@@ -8,7 +8,12 @@
  *
  * The hash table is for lookup only. Expiry and capacity eviction walk a
  * GTree ordered by (expiry time, insertion sequence), so what is dropped
- * never depends on hash order or addresses. */
+ * never depends on hash order or addresses.
+ *
+ * Memory: a dns_name is a 256-octet array and a dns_rr holds up to three,
+ * so an entry keeps its key's name and its records packed at their real
+ * length (a few dozen octets a record instead of ~800) and rebuilds the
+ * dns_rr on the way out. */
 #include "dns_cache.h"
 
 #include <string.h>
@@ -17,19 +22,129 @@ enum { NX_TYPE = 0 }; /* the key type of an NXDOMAIN entry */
 #define NS_PER_S INT64_C(1000000000)
 
 typedef struct {
-  dns_name name; /* lower-cased */
+  const uint8_t *wire; /* the lower-cased name's wire form, LEN octets */
+  uint8_t len;
   uint16_t type, rclass;
 } ckey;
 
 typedef struct {
-  ckey key;
+  ckey key; /* key.wire points to name[] */
   dns_cache_kind kind;
   dns_cache_rank rank;
   int64_t expiry; /* dead when now >= expiry */
   uint64_t seq;
-  GArray *rrs; /* of dns_rr: the RRset, or a negative entry's SOA (or NULL);
-                * TTL fields unused */
+  /* the RRset, or a negative entry's SOA (or none), packed (rr_pack) */
+  uint8_t *packed;
+  uint32_t packed_len;
+  uint32_t nrrs;
+  uint8_t name[]; /* key.len octets */
 } centry;
+
+/* --- packed records: the used octets of each field, in a fixed order -- */
+
+static void put(GByteArray *b, const void *p, size_t n) { g_byte_array_append(b, p, (guint)n); }
+static void put_name(GByteArray *b, const dns_name *n) {
+  put(b, &n->len, 1);
+  put(b, n->wire, n->len);
+}
+
+/* Appends RR (its TTL left out) to B. */
+static void rr_pack(GByteArray *b, const dns_rr *rr) {
+  put(b, &rr->type, 2);
+  put(b, &rr->rclass, 2);
+  put_name(b, &rr->owner);
+  switch (rr->type) {
+  case DNS_T_A:
+    put(b, rr->rd.a, 4);
+    break;
+  case DNS_T_AAAA:
+    put(b, rr->rd.aaaa, 16);
+    break;
+  case DNS_T_NS:
+  case DNS_T_CNAME:
+  case DNS_T_PTR:
+    put_name(b, &rr->rd.name);
+    break;
+  case DNS_T_MX:
+    put(b, &rr->rd.mx.pref, 2);
+    put_name(b, &rr->rd.mx.exchange);
+    break;
+  case DNS_T_SOA:
+    put_name(b, &rr->rd.soa.mname);
+    put_name(b, &rr->rd.soa.rname);
+    put(b, &rr->rd.soa.serial, 4 * 5);
+    break;
+  case DNS_T_SRV:
+    put(b, &rr->rd.srv.priority, 2 * 3);
+    put_name(b, &rr->rd.srv.target);
+    break;
+  default:
+    break;
+  }
+  put(b, &rr->rawlen, 2);
+  put(b, rr->raw, rr->rawlen);
+}
+
+static const uint8_t *get(const uint8_t *p, void *out, size_t n) {
+  memcpy(out, p, n);
+  return p + n;
+}
+static const uint8_t *get_name(const uint8_t *p, dns_name *n) {
+  n->len = *p++;
+  return get(p, n->wire, n->len);
+}
+
+/* Rebuilds into RR (uninitialised) the record packed at P; returns the
+ * octet after it. */
+static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr) {
+  memset(rr, 0, sizeof *rr);
+  p = get(p, &rr->type, 2);
+  p = get(p, &rr->rclass, 2);
+  p = get_name(p, &rr->owner);
+  switch (rr->type) {
+  case DNS_T_A:
+    p = get(p, rr->rd.a, 4);
+    break;
+  case DNS_T_AAAA:
+    p = get(p, rr->rd.aaaa, 16);
+    break;
+  case DNS_T_NS:
+  case DNS_T_CNAME:
+  case DNS_T_PTR:
+    p = get_name(p, &rr->rd.name);
+    break;
+  case DNS_T_MX:
+    p = get(p, &rr->rd.mx.pref, 2);
+    p = get_name(p, &rr->rd.mx.exchange);
+    break;
+  case DNS_T_SOA:
+    p = get_name(p, &rr->rd.soa.mname);
+    p = get_name(p, &rr->rd.soa.rname);
+    p = get(p, &rr->rd.soa.serial, 4 * 5);
+    break;
+  case DNS_T_SRV:
+    p = get(p, &rr->rd.srv.priority, 2 * 3);
+    p = get_name(p, &rr->rd.srv.target);
+    break;
+  default:
+    break;
+  }
+  p = get(p, &rr->rawlen, 2);
+  if (rr->rawlen)
+    rr->raw = g_memdup2(p, rr->rawlen);
+  return p + rr->rawlen;
+}
+
+/* Sets E's records to the N records RRS, packed. */
+static void entry_set_rrs(centry *e, const dns_rr *rrs, size_t n) {
+  GByteArray *b = g_byte_array_new();
+  for (size_t i = 0; i < n; i++)
+    rr_pack(b, &rrs[i]);
+  e->nrrs = (uint32_t)n;
+  e->packed_len = b->len;
+  e->packed = b->len ? g_memdup2(b->data, b->len) : NULL;
+  g_byte_array_free(b, TRUE);
+}
 
 struct dns_cache {
   dns_cache_config cfg;
@@ -57,13 +172,16 @@ void dns_cache_config_defaults(dns_cache_config *cfg) {
 
 static guint ckey_hash(gconstpointer p) {
   const ckey *k = p;
-  return dns_name_hash(&k->name) * 31u + k->type * 7u + k->rclass;
+  guint h = 2166136261u; /* FNV-1a over the (lower-cased) wire form */
+  for (unsigned i = 0; i < k->len; i++)
+    h = (h ^ k->wire[i]) * 16777619u;
+  return h * 31u + k->type * 7u + k->rclass;
 }
 
 static gboolean ckey_equal(gconstpointer a, gconstpointer b) {
   const ckey *x = a, *y = b;
-  return x->type == y->type && x->rclass == y->rclass && x->name.len == y->name.len &&
-         memcmp(x->name.wire, y->name.wire, x->name.len) == 0;
+  return x->type == y->type && x->rclass == y->rclass && x->len == y->len &&
+         memcmp(x->wire, y->wire, x->len) == 0;
 }
 
 static gint order_cmp(gconstpointer a, gconstpointer b) {
@@ -73,12 +191,9 @@ static gint order_cmp(gconstpointer a, gconstpointer b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void rr_clear_cb(gpointer p) { dns_rr_clear(p); }
-
 static void centry_free(gpointer p) {
   centry *e = p;
-  if (e->rrs)
-    g_array_free(e->rrs, TRUE);
+  g_free(e->packed);
   g_free(e);
 }
 
@@ -99,9 +214,13 @@ void dns_cache_free(dns_cache *c) {
   g_free(c);
 }
 
-static void key_make(ckey *k, const dns_name *name, uint16_t type, uint16_t rclass) {
+/* K refers to LOWER, which receives NAME lower-cased. */
+static void key_make(ckey *k, dns_name *lower, const dns_name *name, uint16_t type,
+                     uint16_t rclass) {
   memset(k, 0, sizeof *k);
-  dns_name_lower(name, &k->name);
+  dns_name_lower(name, lower);
+  k->wire = lower->wire;
+  k->len = lower->len;
   k->type = type;
   k->rclass = rclass;
 }
@@ -154,8 +273,10 @@ static centry *entry_store(dns_cache *c, const ckey *k, dns_cache_kind kind, dns
     entry_drop(c, victim);
     c->evictions++;
   }
-  centry *e = g_new0(centry, 1);
+  centry *e = g_malloc0(sizeof *e + k->len);
+  memcpy(e->name, k->wire, k->len);
   e->key = *k;
+  e->key.wire = e->name;
   e->kind = kind;
   e->rank = rank;
   e->expiry = expiry_of(now, ttl);
@@ -179,7 +300,8 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
   if (ttl == 0 || rrs[0].type == NX_TYPE)
     return false;
   ckey k;
-  key_make(&k, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
+  dns_name lower;
+  key_make(&k, &lower, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
   centry *old = entry_live(c, &k, now);
   if (old && old->rank > rank)
     return false;
@@ -191,18 +313,19 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
   if (deny)
     entry_drop(c, deny); /* the name exists after all */
   centry *e = entry_store(c, &k, DNS_CACHE_RRSET, rank, ttl, now);
-  e->rrs = g_array_sized_new(FALSE, FALSE, sizeof(dns_rr), (guint)n);
-  g_array_set_clear_func(e->rrs, rr_clear_cb);
+  /* The records without duplicates (RFC 2181 §5: an RRset has none), as
+   * borrowed copies of the structs: packing reads them, frees nothing. */
+  dns_rr *keep = g_new(dns_rr, n);
+  size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     bool dup = false;
-    for (guint j = 0; j < e->rrs->len && !dup; j++)
-      dup = dns_rr_same_data(&g_array_index(e->rrs, dns_rr, j), &rrs[i]);
-    if (dup)
-      continue; /* RFC 2181 §5: an RRset has no duplicate records */
-    dns_rr cp;
-    dns_rr_copy(&cp, &rrs[i]);
-    g_array_append_val(e->rrs, cp);
+    for (size_t j = 0; j < m && !dup; j++)
+      dup = dns_rr_same_data(&keep[j], &rrs[i]);
+    if (!dup)
+      keep[m++] = rrs[i];
   }
+  entry_set_rrs(e, keep, m);
+  g_free(keep);
   return true;
 }
 
@@ -214,25 +337,22 @@ bool dns_cache_put_negative(dns_cache *c, const dns_name *name, uint16_t type, u
   if (ttl == 0)
     return false;
   ckey k;
-  key_make(&k, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
+  dns_name lower;
+  key_make(&k, &lower, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
   centry *old = entry_live(c, &k, now);
   if (old && old->rank > rank)
     return false;
   centry *e = entry_store(c, &k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now);
-  if (soa) {
-    e->rrs = g_array_sized_new(FALSE, FALSE, sizeof(dns_rr), 1);
-    g_array_set_clear_func(e->rrs, rr_clear_cb);
-    dns_rr cp;
-    dns_rr_copy(&cp, soa);
-    g_array_append_val(e->rrs, cp);
-  }
+  if (soa)
+    entry_set_rrs(e, soa, 1);
   return true;
 }
 
 dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, uint16_t rclass,
                              int64_t now, GArray *out, dns_cache_rank *rank) {
   ckey k;
-  key_make(&k, name, type, rclass);
+  dns_name lower;
+  key_make(&k, &lower, name, type, rclass);
   centry *e = type == NX_TYPE ? NULL : entry_live(c, &k, now);
   if (!e) {
     k.type = NX_TYPE;
@@ -242,15 +362,17 @@ dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, 
     return DNS_CACHE_MISS;
   if (rank)
     *rank = e->rank;
-  if (e->rrs && out) {
+  if (e->nrrs && out) {
     int64_t left = (e->expiry - now) / NS_PER_S;
     uint32_t ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
-    for (guint i = 0; i < e->rrs->len; i++) {
+    const uint8_t *p = e->packed;
+    for (uint32_t i = 0; i < e->nrrs; i++) {
       dns_rr cp;
-      dns_rr_copy(&cp, &g_array_index(e->rrs, dns_rr, i));
+      p = rr_unpack(p, &cp);
       cp.ttl = ttl;
       g_array_append_val(out, cp);
     }
+    g_assert(p == e->packed + e->packed_len);
   }
   return e->kind;
 }
