@@ -10,26 +10,14 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-failures = 0
+import pyutil
+from pyutil import check
 
+MAILSIM, SRC = pyutil.args()
+run = pyutil.runner(MAILSIM)
 
-def check(cond, what):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what)
-    if not cond:
-        failures += 1
-
-
-def run(*args):
-    return subprocess.run([MAILSIM, *args], capture_output=True, text=True)
-
-
-tmp = tempfile.mkdtemp(prefix="mailsim-sweep-")
+tmp = pyutil.tmpdir("mailsim-sweep-")
 journey = os.path.join(SRC, "scenarios", "journey.json")
 grid = ["--set", "hosts[mx.example.org].mta.greylist_delay=1m,15m",
         "--set", "hosts[smtp.example.com].mta.retry=postfix,exim", "--seeds", "1-2"]
@@ -104,5 +92,4 @@ check(r.returncode == 0 and "hosts[mx.example.org]" in r.stdout and "Student" in
 r = run("--help")
 check("mailsim sweep" in r.stdout, "mailsim --help lists sweep")
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+pyutil.finish()

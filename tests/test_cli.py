@@ -5,26 +5,15 @@ Usage: test_cli.py MAILSIM SRCDIR
 """
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-failures = 0
+import pyutil
+from pyutil import check
 
-
-def run(*args, cwd=None):
-    return subprocess.run([MAILSIM, *args], capture_output=True, text=True, cwd=cwd)
+MAILSIM, SRC = pyutil.args()
+run = pyutil.runner(MAILSIM)
 
 
-def check(cond, what):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what)
-    if not cond:
-        failures += 1
-
-
-tmp = tempfile.mkdtemp(prefix="mailsim-cli-")
+tmp = pyutil.tmpdir("mailsim-cli-")
 stream = os.path.join(SRC, "scenarios", "stream.json")
 
 r = run("--help")
@@ -134,5 +123,4 @@ r = run("run", stream, cwd=tmp)
 check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "out", "stream.jsonl")),
       "default trace goes to out/NAME.jsonl")
 
-print("%d failed" % failures)
-sys.exit(1 if failures else 0)
+pyutil.finish()

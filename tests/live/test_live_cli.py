@@ -8,21 +8,17 @@ Usage: test_live_cli.py MAILSIM SRCDIR
 import json
 import os
 import socket
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import livelib  # noqa: E402
 from livelib import check  # noqa: E402
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+MAILSIM, SRC = livelib.args()
+SRC = os.path.abspath(SRC)
 JOURNEY = os.path.join(SRC, "scenarios", "journey.json")
 tmp = livelib.tmpdir("mailsim-live-cli-")
-
-
-def run(*args, timeout=120):
-    return subprocess.run([MAILSIM, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=tmp)
+run = livelib.runner(MAILSIM, timeout=120, cwd=tmp)
 
 
 r = run("--help")
