@@ -61,6 +61,18 @@ static void compose(void) {
   trace_end(tw);
 }
 
+/* smtp's msg.defer of m1 for Bob at 70 ns (greylisted), to try again at NEXT_TRY. */
+static void greylisted_at_70(int64_t next_try) {
+  trace_event_begin(tw, 70, "msg.defer");
+  trace_key_str(tw, "node", "smtp");
+  trace_key_str(tw, "msg", "m1.x@example.com");
+  trace_key_str(tw, "queue_id", "Q1");
+  trace_key_str(tw, "rcpt", "bob@example.org");
+  trace_key_str(tw, "reason", "450 4.2.0 Greylisted");
+  trace_key_int(tw, "next_try", next_try);
+  trace_end(tw);
+}
+
 /* The stories of the trace written so far (named NAME); frees the writer. */
 static GPtrArray *read_stories(const char *name) {
   const GString *t = trace_writer_peek_memory(tw);
@@ -99,14 +111,7 @@ static GPtrArray *journey(void) {
   trace_key_str(tw, NULL, "example.org. 300 IN MX 10 mx.example.org.");
   trace_arr_end(tw);
   trace_end(tw);
-  trace_event_begin(tw, 70, "msg.defer");
-  trace_key_str(tw, "node", "smtp");
-  trace_key_str(tw, "msg", "m1.x@example.com");
-  trace_key_str(tw, "queue_id", "Q1");
-  trace_key_str(tw, "rcpt", "bob@example.org");
-  trace_key_str(tw, "reason", "450 4.2.0 Greylisted");
-  trace_key_int(tw, "next_try", 70 + 300000000000LL);
-  trace_end(tw);
+  greylisted_at_70(70 + 300000000000LL);
   trace_event_begin(tw, 80, "policy.greylist");
   trace_key_str(tw, "node", "mx");
   trace_key_str(tw, "msg", "m1.x@example.com");
@@ -207,14 +212,7 @@ START_TEST(rcpt_verdicts_joined) {
   transfer(50, "msg.submit", "laptop", "smtp", 2, "Q1");
   greylist_rec(60, 4, "mallory@example.net", "defer-new", 0);
   greylist_rec(65, 4, "alice@example.com", "defer-new", 0);
-  trace_event_begin(tw, 70, "msg.defer");
-  trace_key_str(tw, "node", "smtp");
-  trace_key_str(tw, "msg", "m1.x@example.com");
-  trace_key_str(tw, "queue_id", "Q1");
-  trace_key_str(tw, "rcpt", "bob@example.org");
-  trace_key_str(tw, "reason", "450 4.2.0 Greylisted");
-  trace_key_int(tw, "next_try", 300000000000LL);
-  trace_end(tw);
+  greylisted_at_70(300000000000LL);
   greylist_rec(300000000085LL, 5, "alice@example.com", "pass-delayed", 300000000020LL);
   trace_event_begin(tw, 300000000088LL, "policy.spam");
   trace_key_str(tw, "node", "mx");
