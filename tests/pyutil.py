@@ -42,6 +42,15 @@ def runner(mailsim, **defaults):
     return run
 
 
+def check_errors(run, rows):
+    """For each row (ARGV, PARTS, WHAT): run(*ARGV) exits 2 and its stderr
+    holds every string of PARTS (a str is one part)."""
+    for argv, parts, what in rows:
+        r = run(*argv)
+        parts = (parts,) if isinstance(parts, str) else parts
+        check(r.returncode == 2 and all(p in r.stderr for p in parts), what, r.stderr.strip()[:200])
+
+
 def tmpdir(prefix):
     """A new temporary directory named PREFIX…, left for the test to inspect."""
     return tempfile.mkdtemp(prefix=prefix)

@@ -75,17 +75,16 @@ check(r.returncode == 0 and line and line[0].split()[3:] == ["0", "-", "-", "-",
       f"delays of runs without a delivery are left out ({line})")
 
 # Errors.
-r = run("sweep", journey, "--set", "hosts[mx.example.org].mta.greylist_delay=1m,banana")
-check(r.returncode == 2 and "--set hosts[mx.example.org].mta.greylist_delay=banana" in r.stderr
-      and "$.hosts[" in r.stderr, "a bad value: the loader's error naming the --set, exit 2")
-r = run("sweep", journey, "--set", "hosts[nosuch].mta.retry=exim")
-check(r.returncode == 2 and "hosts[nosuch]" in r.stderr, "an unknown host: exit 2")
-r = run("sweep", journey, "--set", "duration")
-check(r.returncode == 2 and "PATH=VALUE" in r.stderr, "no '=': exit 2")
-r = run("sweep", journey, "--seeds", "9-3")
-check(r.returncode == 2 and "--seeds" in r.stderr, "bad --seeds: exit 2")
-r = run("sweep", journey, "-j", "-1")
-check(r.returncode == 2, "negative -j: exit 2")
+pyutil.check_errors(run, [
+    (["sweep", journey, "--set", "hosts[mx.example.org].mta.greylist_delay=1m,banana"],
+     ["--set hosts[mx.example.org].mta.greylist_delay=banana", "$.hosts["],
+     "a bad value: the loader's error naming the --set, exit 2"),
+    (["sweep", journey, "--set", "hosts[nosuch].mta.retry=exim"], "hosts[nosuch]",
+     "an unknown host: exit 2"),
+    (["sweep", journey, "--set", "duration"], "PATH=VALUE", "no '=': exit 2"),
+    (["sweep", journey, "--seeds", "9-3"], "--seeds", "bad --seeds: exit 2"),
+    (["sweep", journey, "-j", "-1"], [], "negative -j: exit 2"),
+])
 r = run("sweep", "--help")
 check(r.returncode == 0 and "hosts[mx.example.org]" in r.stdout and "Student" in r.stdout,
       "sweep --help explains the paths and the interval")

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pyutil import args, check, finish, runner, tmpdir  # noqa: E402,F401  (for the live tests)
+from pyutil import args, check, check_errors, finish, runner, tmpdir  # noqa: E402,F401 (live tests)
 
 
 def need_tools(*tools):
