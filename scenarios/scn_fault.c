@@ -313,6 +313,16 @@ static bool get_str(const jctx *j, const char *key, bool req, char **out) {
   return scn_json_string(j->x, j->it, j->path, key, req, out);
 }
 
+/* The index of S in NAMES (any case); else fails naming KEY, WHAT S is
+ * and the EXPECTED names, and returns -1. */
+static int lookup_name(const jctx *j, const char *key, const char *s, const char *const *names,
+                       int n, const char *what, const char *expected) {
+  int i = name_index(names, n, s);
+  if (i < 0)
+    scn_json_fail(j->x, j->path, "\"%s\": unknown %s \"%s\" (expected %s)", key, what, s, expected);
+  return i;
+}
+
 static bool p_link(const jctx *j, scn_fault *f) { return get_str(j, "link", true, &f->target); }
 static bool p_host(const jctx *j, scn_fault *f) { return get_str(j, "host", true, &f->target); }
 
@@ -325,21 +335,7 @@ static bool p_loss(const jctx *j, scn_fault *f) {
 }
 
 static GPtrArray *str_array(const jctx *j, const char *key, const char *what) {
-  const cJSON *arr;
-  if (!scn_json_array(j->x, j->it, j->path, key, true, &arr))
-    return NULL;
-  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  int k = 0;
-  for (const cJSON *a = arr->child; a; a = a->next, k++) {
-    if (!cJSON_IsString(a)) {
-      char *p = g_strdup_printf("%s.%s[%d]", j->path, key, k);
-      scn_json_fail(j->x, p, "expected %s", what);
-      g_free(p);
-      break;
-    }
-    g_ptr_array_add(out, g_strdup(a->valuestring));
-  }
-  return out;
+  return scn_json_strings(j->x, j->it, j->path, key, true, false, what);
 }
 
 static bool p_partition(const jctx *j, scn_fault *f) {
@@ -376,13 +372,9 @@ static bool p_dns(const jctx *j, scn_fault *f) {
   char *ans = NULL;
   if (p_host(j, f) && get_str(j, "name", true, &f->name) && get_qtype(j, &f->qtype) &&
       get_str(j, "answer", true, &ans)) {
-    int i = name_index(dns_names, SCN_DNS__COUNT, ans);
-    if (i < 0)
-      scn_json_fail(j->x, j->path,
-                    "\"answer\": unknown DNS failure \"%s\" (expected servfail, "
-                    "nxdomain or timeout)",
-                    ans);
-    else
+    int i = lookup_name(j, "answer", ans, dns_names, SCN_DNS__COUNT, "DNS failure",
+                        "servfail, nxdomain or timeout");
+    if (i >= 0)
       f->dns_answer = (scn_dns_answer)i;
   }
   g_free(ans);
@@ -478,15 +470,11 @@ static bool p_smtp_reply(const jctx *j, scn_fault *f) {
   char *stage = NULL, *reply = NULL;
   if (p_host(j, f) && get_str(j, "stage", true, &stage) && get_match(j, f) &&
       get_str(j, "reply", true, &reply)) {
-    int i = name_index(stage_names, SCN_SMTP_STAGE__COUNT, stage);
-    if (i < 0 && g_ascii_strcasecmp(stage, "greeting") == 0)
-      i = SCN_SMTP_STAGE_CONNECT; /* another name for the same reply */
-    if (i < 0)
-      scn_json_fail(j->x, j->path,
-                    "\"stage\": unknown SMTP stage \"%s\" (expected connect or "
-                    "greeting, helo, mail, rcpt or dot)",
-                    stage);
-    else
+    int i = g_ascii_strcasecmp(stage, "greeting") == 0
+                ? SCN_SMTP_STAGE_CONNECT /* another name for the same reply */
+                : lookup_name(j, "stage", stage, stage_names, SCN_SMTP_STAGE__COUNT, "SMTP stage",
+                              "connect or greeting, helo, mail, rcpt or dot");
+    if (i >= 0)
       f->stage = (scn_smtp_stage)i;
     if (scn_json_ok(j->x) && !parse_reply(reply, f))
       scn_json_fail(j->x, j->path,
@@ -510,13 +498,9 @@ static bool p_tarpit(const jctx *j, scn_fault *f) {
 static bool p_tls(const jctx *j, scn_fault *f) {
   char *fl = NULL;
   if (p_host(j, f) && get_str(j, "failure", true, &fl)) {
-    int i = name_index(tls_names, SCN_TLS__COUNT, fl);
-    if (i < 0)
-      scn_json_fail(j->x, j->path,
-                    "\"failure\": unknown TLS failure \"%s\" (expected "
-                    "cert_mismatch or handshake)",
-                    fl);
-    else
+    int i = lookup_name(j, "failure", fl, tls_names, SCN_TLS__COUNT, "TLS failure",
+                        "cert_mismatch or handshake");
+    if (i >= 0)
       f->tls_failure = (scn_tls_failure)i;
   }
   g_free(fl);

@@ -37,22 +37,9 @@ static bool tenths_at(scn_json_ctx *x, const cJSON *obj, const char *path, const
   return true;
 }
 
+/* The non-empty strings at KEY (optional): NULL if absent. */
 static GPtrArray *strings_at(scn_json_ctx *x, const cJSON *obj, const char *path, const char *key) {
-  const cJSON *arr;
-  if (!scn_json_array(x, obj, path, key, false, &arr) || !arr)
-    return NULL;
-  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  int i = 0;
-  for (const cJSON *it = arr->child; it; it = it->next, i++) {
-    if (!cJSON_IsString(it) || !*it->valuestring) {
-      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
-      scn_json_fail(x, p, "expected a non-empty string");
-      g_free(p);
-      break;
-    }
-    g_ptr_array_add(out, g_strdup(it->valuestring));
-  }
-  return out;
+  return scn_json_strings(x, obj, path, key, false, true, "a non-empty string");
 }
 
 static void dnsbl_clear(void *p) {

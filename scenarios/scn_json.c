@@ -298,3 +298,22 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
   *out = v;
   return true;
 }
+
+GPtrArray *scn_json_strings(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                            bool required, bool nonempty, const char *what) {
+  const cJSON *arr;
+  if (!scn_json_array(c, obj, path, key, required, &arr) || !arr)
+    return NULL;
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  int i = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, i++) {
+    if (!cJSON_IsString(it) || (nonempty && !*it->valuestring)) {
+      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
+      scn_json_fail(c, p, "expected %s", what);
+      g_free(p);
+      break;
+    }
+    g_ptr_array_add(out, g_strdup(it->valuestring));
+  }
+  return out;
+}

@@ -59,5 +59,11 @@ bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const cha
 /* An array (possibly empty) at KEY; *out NULL if absent and optional. */
 bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                     bool required, const cJSON **out);
+/* The strings of the array at KEY in a new GPtrArray (items g_free'd with
+ * it; the caller frees it), or NULL if the key is absent and optional, or
+ * no array. The first item that is no string (with NONEMPTY: or is "")
+ * fails as "PATH.KEY[i]: expected WHAT"; the items before it are kept. */
+GPtrArray *scn_json_strings(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                            bool required, bool nonempty, const char *what);
 
 #endif

@@ -10,21 +10,8 @@
 /* An array of strings at KEY into a new GPtrArray (empty if absent). */
 static GPtrArray *string_list(scn_json_ctx *x, const cJSON *obj, const char *path,
                               const char *key, bool required) {
-  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  const cJSON *arr;
-  if (!scn_json_array(x, obj, path, key, required, &arr) || !arr)
-    return out;
-  int i = 0;
-  for (const cJSON *it = arr->child; it; it = it->next, i++) {
-    if (!cJSON_IsString(it)) {
-      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
-      scn_json_fail(x, p, "expected a string");
-      g_free(p);
-      break;
-    }
-    g_ptr_array_add(out, g_strdup(it->valuestring));
-  }
-  return out;
+  GPtrArray *out = scn_json_strings(x, obj, path, key, required, false, "a string");
+  return out ? out : g_ptr_array_new_with_free_func(g_free);
 }
 
 /* A mail address: local@domain with a dotted domain, no spaces or brackets. */

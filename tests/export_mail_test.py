@@ -10,9 +10,10 @@ import email.policy
 import json
 import mailbox
 import os
-import subprocess
 import sys
-import tempfile
+
+import pyutil
+from pyutil import check
 
 try:
     import dkim
@@ -20,22 +21,10 @@ except ImportError:
     print("dkimpy (python3-dkim) missing: skipped")
     sys.exit(77)
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-failures = 0
+MAILSIM, SRC = pyutil.args()
+run = pyutil.runner(MAILSIM, text=False)
 
-
-def check(cond, what):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what)
-    if not cond:
-        failures += 1
-
-
-def run(*args):
-    return subprocess.run([MAILSIM, *args], capture_output=True)
-
-
-tmp = tempfile.mkdtemp(prefix="mailsim-export-")
+tmp = pyutil.tmpdir("mailsim-export-")
 journey = os.path.join(SRC, "scenarios", "journey.json")
 plain = os.path.join(tmp, "plain.jsonl")
 kept = os.path.join(tmp, "kept.jsonl")
@@ -146,5 +135,4 @@ r = run("export", kept, "--eml", os.path.join(tmp, "eml2"))
 check(open(os.path.join(tmp, "eml2", files[0]), "rb").read() == raw if files else False,
       "exporting twice gives the same bytes")
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+pyutil.finish()

@@ -37,29 +37,21 @@ Usage: stats_by_hand_test.py MAILSIM SRCDIR
 import csv
 import io
 import os
-import subprocess
-import sys
-import tempfile
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-failures = 0
+import pyutil
+from pyutil import check
+
+MAILSIM, SRC = pyutil.args()
+run = pyutil.runner(MAILSIM)
 MS = 1_000_000
 H = 20 * MS
 
-
-def check(cond, what):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what)
-    if not cond:
-        failures += 1
-
-
-tmp = tempfile.mkdtemp(prefix="mailsim-byhand-")
+tmp = pyutil.tmpdir("mailsim-byhand-")
 trace = os.path.join(tmp, "t.jsonl")
 scn = os.path.join(SRC, "tests", "stats_by_hand.json")
-r = subprocess.run([MAILSIM, "run", scn, "-q", "--trace", trace], capture_output=True, text=True)
+r = run("run", scn, "-q", "--trace", trace)
 check(r.returncode == 0, f"the scenario runs ({r.stderr.strip()})")
-r = subprocess.run([MAILSIM, "stats", "--csv", trace], capture_output=True, text=True)
+r = run("stats", "--csv", trace)
 check(r.returncode == 0, "mailsim stats --csv")
 rows = list(csv.reader(io.StringIO(r.stdout)))[1:]
 
@@ -133,15 +125,14 @@ check(values("greylist_policy") == [str((m1_retry + 7 * H) - (m1_defer - H))],
       "policy.greylist waited: first seen at the RCPT, passed at the retry's RCPT")
 
 # The end record's own numbers (what `mailsim sweep` reports) agree.
-r = subprocess.run([MAILSIM, "sweep", scn, "--csv", "-"], capture_output=True, text=True)
+r = run("sweep", scn, "--csv", "-")
 sw = list(csv.DictReader(io.StringIO(r.stdout)))
 check(r.returncode == 0 and len(sw) == 1 and int(sw[0]["delay_p50_ns"]) == d2 and
       int(sw[0]["delay_max_ns"]) == d1 and sw[0]["retries"] == "1" and
       sw[0]["delivered"] == "2", "mailsim sweep reports the same delays and retries")
 
 plot = os.path.join(tmp, "p.png")
-r = subprocess.run([MAILSIM, "stats", trace, "--plot", plot], capture_output=True)
+r = run("stats", trace, "--plot", plot, text=False)
 check(r.returncode == 0 and open(plot, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "--plot writes a PNG")
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+pyutil.finish()

@@ -10,26 +10,14 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-failures = 0
+import pyutil
+from pyutil import check
 
+MAILSIM, SRC = pyutil.args()
+run = pyutil.runner(MAILSIM)
 
-def check(cond, what):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what)
-    if not cond:
-        failures += 1
-
-
-def run(*args):
-    return subprocess.run([MAILSIM, *args], capture_output=True, text=True)
-
-
-tmp = tempfile.mkdtemp(prefix="mailsim-sweep-")
+tmp = pyutil.tmpdir("mailsim-sweep-")
 journey = os.path.join(SRC, "scenarios", "journey.json")
 grid = ["--set", "hosts[mx.example.org].mta.greylist_delay=1m,15m",
         "--set", "hosts[smtp.example.com].mta.retry=postfix,exim", "--seeds", "1-2"]
@@ -87,22 +75,20 @@ check(r.returncode == 0 and line and line[0].split()[3:] == ["0", "-", "-", "-",
       f"delays of runs without a delivery are left out ({line})")
 
 # Errors.
-r = run("sweep", journey, "--set", "hosts[mx.example.org].mta.greylist_delay=1m,banana")
-check(r.returncode == 2 and "--set hosts[mx.example.org].mta.greylist_delay=banana" in r.stderr
-      and "$.hosts[" in r.stderr, "a bad value: the loader's error naming the --set, exit 2")
-r = run("sweep", journey, "--set", "hosts[nosuch].mta.retry=exim")
-check(r.returncode == 2 and "hosts[nosuch]" in r.stderr, "an unknown host: exit 2")
-r = run("sweep", journey, "--set", "duration")
-check(r.returncode == 2 and "PATH=VALUE" in r.stderr, "no '=': exit 2")
-r = run("sweep", journey, "--seeds", "9-3")
-check(r.returncode == 2 and "--seeds" in r.stderr, "bad --seeds: exit 2")
-r = run("sweep", journey, "-j", "-1")
-check(r.returncode == 2, "negative -j: exit 2")
+pyutil.check_errors(run, [
+    (["sweep", journey, "--set", "hosts[mx.example.org].mta.greylist_delay=1m,banana"],
+     ["--set hosts[mx.example.org].mta.greylist_delay=banana", "$.hosts["],
+     "a bad value: the loader's error naming the --set, exit 2"),
+    (["sweep", journey, "--set", "hosts[nosuch].mta.retry=exim"], "hosts[nosuch]",
+     "an unknown host: exit 2"),
+    (["sweep", journey, "--set", "duration"], "PATH=VALUE", "no '=': exit 2"),
+    (["sweep", journey, "--seeds", "9-3"], "--seeds", "bad --seeds: exit 2"),
+    (["sweep", journey, "-j", "-1"], [], "negative -j: exit 2"),
+])
 r = run("sweep", "--help")
 check(r.returncode == 0 and "hosts[mx.example.org]" in r.stdout and "Student" in r.stdout,
       "sweep --help explains the paths and the interval")
 r = run("--help")
 check("mailsim sweep" in r.stdout, "mailsim --help lists sweep")
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+pyutil.finish()

@@ -5,26 +5,15 @@ Usage: test_cli.py MAILSIM SRCDIR
 """
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-failures = 0
+import pyutil
+from pyutil import check
 
-
-def run(*args, cwd=None):
-    return subprocess.run([MAILSIM, *args], capture_output=True, text=True, cwd=cwd)
+MAILSIM, SRC = pyutil.args()
+run = pyutil.runner(MAILSIM)
 
 
-def check(cond, what):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what)
-    if not cond:
-        failures += 1
-
-
-tmp = tempfile.mkdtemp(prefix="mailsim-cli-")
+tmp = pyutil.tmpdir("mailsim-cli-")
 stream = os.path.join(SRC, "scenarios", "stream.json")
 
 r = run("--help")
@@ -37,26 +26,21 @@ check(r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr, "unknown
 r = run("run", "--help")
 check(r.returncode == 0 and "--seed" in r.stdout and "--detail" in r.stdout, "run --help")
 
-r = run("run", os.path.join(tmp, "missing.json"))
-check(r.returncode == 2 and "missing.json" in r.stderr, "missing scenario: named, exit 2")
-
 bad = os.path.join(tmp, "bad.json")
 with open(bad, "w") as f:
     f.write('{"name": "x", "hosts": [{"name": "a", "addrs": ["300.1.1.1"]}]}')
-r = run("run", bad)
-check(r.returncode == 2 and "bad.json" in r.stderr and "$.hosts[0].addrs[0]" in r.stderr,
-      "bad scenario: file and JSON path in the message, exit 2")
-r = run("check", bad)
-check(r.returncode == 2 and "$.hosts[0].addrs[0]" in r.stderr, "check reports the same error")
+pyutil.check_errors(run, [
+    (["run", os.path.join(tmp, "missing.json")], "missing.json", "missing scenario: named, exit 2"),
+    (["run", bad], ["bad.json", "$.hosts[0].addrs[0]"],
+     "bad scenario: file and JSON path in the message, exit 2"),
+    (["check", bad], "$.hosts[0].addrs[0]", "check reports the same error"),
+    (["run", stream, "--seed", "banana"], "--seed", "bad --seed, exit 2"),
+    (["run", stream, "--detail", "everything"], "--detail", "bad --detail, exit 2"),
+    (["run", stream, "--trace", "/nonexistent-dir/t.jsonl"], "/nonexistent-dir/t.jsonl",
+     "unwritable trace, exit 2"),
+])
 r = run("check", stream)
 check(r.returncode == 0 and "ok" in r.stdout, "check accepts the bundled scenario")
-
-r = run("run", stream, "--seed", "banana")
-check(r.returncode == 2 and "--seed" in r.stderr, "bad --seed, exit 2")
-r = run("run", stream, "--detail", "everything")
-check(r.returncode == 2 and "--detail" in r.stderr, "bad --detail, exit 2")
-r = run("run", stream, "--trace", "/nonexistent-dir/t.jsonl")
-check(r.returncode == 2 and "/nonexistent-dir/t.jsonl" in r.stderr, "unwritable trace, exit 2")
 
 t1, t2 = os.path.join(tmp, "a.jsonl"), os.path.join(tmp, "b.jsonl")
 r = run("run", stream, "--trace", t1)
@@ -134,5 +118,4 @@ r = run("run", stream, cwd=tmp)
 check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "out", "stream.jsonl")),
       "default trace goes to out/NAME.jsonl")
 
-print("%d failed" % failures)
-sys.exit(1 if failures else 0)
+pyutil.finish()

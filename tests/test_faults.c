@@ -99,6 +99,21 @@ static void take(outcome *o, const cJSON *r, const char *count_ev) {
   }
 }
 
+/* Runs C at DETAIL: the trace (caller frees); *OK (if not NULL) what
+ * scn_world_run() returned. */
+static char *run_world(const scn_config *c, sim_detail detail, bool *ok) {
+  trace_writer *tw = trace_writer_new_memory();
+  scn_world *sw = scn_world_build(c, c->seed, tw, detail);
+  bool done = scn_world_run(sw);
+  scn_world_free(sw);
+  if (ok)
+    *ok = done;
+  const GString *t = trace_writer_peek_memory(tw);
+  char *text = g_strndup(t->str, t->len);
+  trace_writer_free(tw);
+  return text;
+}
+
 static void run(const char *faults, const char *policy, const char *count_ev, outcome *o,
                 GString *trace_out) {
   memset(o, 0, sizeof *o);
@@ -108,14 +123,10 @@ static void run(const char *faults, const char *policy, const char *count_ev, ou
   GError *err = NULL;
   scn_config *c = scn_parse("faults.json", json, strlen(json), &err);
   ck_assert_msg(c != NULL, "%s", err ? err->message : "");
-  trace_writer *tw = trace_writer_new_memory();
-  scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_PROTOCOL);
-  scn_world_run(sw);
-  scn_world_free(sw);
-  const GString *text = trace_writer_peek_memory(tw);
+  char *text = run_world(c, SIM_DETAIL_PROTOCOL, NULL);
   if (trace_out)
-    g_string_assign(trace_out, text->str);
-  trace_reader *r = trace_reader_new_memory("faults", text->str, text->len, &err);
+    g_string_assign(trace_out, text);
+  trace_reader *r = trace_reader_new_memory("faults", text, strlen(text), &err);
   ck_assert(r);
   const cJSON *rec;
   trace_read_status st;
@@ -124,7 +135,7 @@ static void run(const char *faults, const char *policy, const char *count_ev, ou
   ck_assert_msg(st == TRACE_READ_EOF, "%s", err ? err->message : "");
   ck_assert(o->end);
   trace_reader_free(r);
-  trace_writer_free(tw);
+  g_free(text);
   scn_config_free(c);
   g_free(json);
 }
@@ -520,14 +531,10 @@ START_TEST(api_builds_faults) {
   g_clear_error(&err);
   scn_fault_clear(&f);
   /* the built fault acts exactly as the JSON one (row smtp_reply) */
-  trace_writer *tw = trace_writer_new_memory();
-  scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_MESSAGES);
-  scn_world_run(sw);
-  scn_world_free(sw);
-  const char *text = trace_writer_peek_memory(tw)->str;
+  char *text = run_world(c, SIM_DETAIL_MESSAGES, NULL);
   ck_assert(strstr(text, "\"ev\":\"fault.reply\"") != NULL);
   ck_assert(strstr(text, "\"t\":2400480100486,\"id\":") != NULL); /* stored after the 3rd retry */
-  trace_writer_free(tw);
+  g_free(text);
   scn_config_free(c);
   g_free(json);
 }
@@ -542,11 +549,8 @@ START_TEST(relay_crash_keeps_the_queue) {
   GError *err = NULL;
   scn_config *c = scn_load(path, &err);
   ck_assert_msg(c, "%s", err ? err->message : "");
-  trace_writer *tw = trace_writer_new_memory();
-  scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_MESSAGES);
-  bool ok = scn_world_run(sw);
-  scn_world_free(sw);
-  const char *text = trace_writer_peek_memory(tw)->str;
+  bool ok;
+  char *text = run_world(c, SIM_DETAIL_MESSAGES, &ok);
   const char *end = strstr(text, "\"ev\":\"end\"");
   ck_assert(end);
   if (mta_host_test_forgets_queue()) {
@@ -558,7 +562,7 @@ START_TEST(relay_crash_keeps_the_queue) {
     ck_assert(strstr(end, "\"violations\":[]") != NULL);
     ck_assert(strstr(text, "{\"t\":3000015051064,\"id\":15,\"ev\":\"msg.deliver\"") != NULL);
   }
-  trace_writer_free(tw);
+  g_free(text);
   scn_config_free(c);
   g_free(path);
 }

@@ -76,16 +76,32 @@ static unsigned count(const run *r, const char *ev, const char *key, const char 
   return n;
 }
 
+/* A count() and what it must be. */
+typedef struct {
+  const char *ev, *key, *part, *key2, *part2;
+  unsigned want;
+  const char *what;
+} count_row;
+
+static void check_counts(const run *r, const count_row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const count_row *c = &rows[i];
+    unsigned got = count(r, c->ev, c->key, c->part, c->key2, c->part2);
+    ck_assert_msg(got == c->want, "%s: got %u want %u", c->what, got, c->want);
+  }
+}
+
+static const count_row journey_counts[] = {
+    {"msg.deliver", "msg", "m2.", "folder", "Newsletters", 1, "m2 filed into Newsletters"},
+    {"msg.deliver", "msg", "m1.", "folder", "INBOX", 2, "m1 in INBOX (Bob and Carol)"},
+    {"policy.dmarc", "from_domain", "lists.example.com", "result", "pass", 1,
+     "DMARC pass for lists.example.com (organisational domain)"},
+};
+
 START_TEST(journey_sieve_files_the_newsletter) {
   run r;
   run_scenario("journey", &r);
-  unsigned got = count(&r, "msg.deliver", "msg", "m2.", "folder", "Newsletters");
-  ck_assert_msg(got == 1, "m2 filed into Newsletters %u times, want 1", got);
-  got = count(&r, "msg.deliver", "msg", "m1.", "folder", "INBOX");
-  ck_assert_msg(got == 2, "m1 in INBOX %u times, want 2 (Bob and Carol)", got);
-  got = count(&r, "policy.dmarc", "from_domain", "lists.example.com", "result", "pass");
-  ck_assert_msg(got == 1, "DMARC pass for lists.example.com (organisational domain) %u, want 1",
-                got);
+  check_counts(&r, journey_counts, G_N_ELEMENTS(journey_counts));
   /* The displayed message shows the MX's Authentication-Results. */
   unsigned shown = 0;
   for (guint i = 0; i < r.recs->len; i++) {
@@ -101,25 +117,25 @@ START_TEST(journey_sieve_files_the_newsletter) {
 }
 END_TEST
 
+static const count_row spam_counts[] = {
+    {"policy.dnsbl", "node", "mx.example.org", "action", "reject", 1,
+     "reject-mode DNSBL verdicts at mx.example.org"},
+    {"msg.bounce", "rcpt", "bob@example.org", "reason", "554 5.7.1", 1,
+     "554 5.7.1 at RCPT for bob"},
+    {"policy.spf", "client", "198.18.0.66", "result", "fail", 1, "SPF fail for the spammer"},
+    {"policy.spam", "node", "mx.example.net", "action", "reject", 1,
+     "spam reject at mx.example.net"},
+    {"msg.bounce", "rcpt", "dave@example.net", "reason", "550 5.7.1", 1,
+     "550 5.7.1 at DATA for dave"},
+    {"msg.deliver", "msg", "spam1.", NULL, NULL, 0, "the spam stored"},
+    {"policy.spam", "msg", "gtube1.", "action", "tag", 1, "GTUBE tagged"},
+    {"msg.deliver", "msg", "gtube1.", "folder", "Junk", 1, "GTUBE in Junk"},
+};
+
 START_TEST(spam_refused_and_gtube_in_junk) {
   run r;
   run_scenario("spam", &r);
-  unsigned got = count(&r, "policy.dnsbl", "node", "mx.example.org", "action", "reject");
-  ck_assert_msg(got == 1, "reject-mode DNSBL verdicts at mx.example.org: got %u want 1", got);
-  got = count(&r, "msg.bounce", "rcpt", "bob@example.org", "reason", "554 5.7.1");
-  ck_assert_msg(got == 1, "554 5.7.1 at RCPT for bob: got %u want 1", got);
-  got = count(&r, "policy.spf", "client", "198.18.0.66", "result", "fail");
-  ck_assert_msg(got == 1, "SPF fail for the spammer: got %u want 1", got);
-  got = count(&r, "policy.spam", "node", "mx.example.net", "action", "reject");
-  ck_assert_msg(got == 1, "spam reject at mx.example.net: got %u want 1", got);
-  got = count(&r, "msg.bounce", "rcpt", "dave@example.net", "reason", "550 5.7.1");
-  ck_assert_msg(got == 1, "550 5.7.1 at DATA for dave: got %u want 1", got);
-  got = count(&r, "msg.deliver", "msg", "spam1.", NULL, NULL);
-  ck_assert_msg(got == 0, "the spam was stored %u times, want 0", got);
-  got = count(&r, "policy.spam", "msg", "gtube1.", "action", "tag");
-  ck_assert_msg(got == 1, "GTUBE tagged: got %u want 1", got);
-  got = count(&r, "msg.deliver", "msg", "gtube1.", "folder", "Junk");
-  ck_assert_msg(got == 1, "GTUBE in Junk: got %u want 1", got);
+  check_counts(&r, spam_counts, G_N_ELEMENTS(spam_counts));
   run_clear(&r);
 }
 END_TEST
@@ -178,15 +194,18 @@ static void suffix_and_no_greylist(scn_config *c) {
   m->filt.greylist_off = true;
 }
 
+static const count_row settings_counts[] = {
+    {"policy.dmarc", "from_domain", "lists.example.com", "result", "none", 1,
+     "DMARC none for lists.example.com under suffix example.com"},
+    {"policy.greylist", "node", "mx.example.org", NULL, NULL, 0,
+     "greylist verdicts with greylisting off"},
+    {"msg.defer", "node", "smtp.example.com", NULL, NULL, 0, "deferrals with greylisting off"},
+};
+
 START_TEST(journey_settings_reach_the_filters) {
   run r;
   run_tweaked("journey", suffix_and_no_greylist, &r);
-  unsigned got = count(&r, "policy.dmarc", "from_domain", "lists.example.com", "result", "none");
-  ck_assert_msg(got == 1, "DMARC none for lists.example.com under suffix example.com: got %u", got);
-  got = count(&r, "policy.greylist", "node", "mx.example.org", NULL, NULL);
-  ck_assert_msg(got == 0, "greylist verdicts with greylisting off: got %u want 0", got);
-  got = count(&r, "msg.defer", "node", "smtp.example.com", NULL, NULL);
-  ck_assert_msg(got == 0, "deferrals with greylisting off: got %u want 0", got);
+  check_counts(&r, settings_counts, G_N_ELEMENTS(settings_counts));
   ck_assert_uint_eq(r.grey->len, 0);
   run_clear(&r);
 }

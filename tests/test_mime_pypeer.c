@@ -12,6 +12,7 @@
 
 #include "mime_compose.h"
 #include "mime_date.h"
+#include "mime_random.h"
 #include "testutil.h"
 
 #define S INT64_C(1000000000)
@@ -48,63 +49,6 @@ typedef struct {
 static guint8 big[10000];
 
 #define N_RANDOM 40
-
-static guint64 next_rand(guint64 *s) {
-  *s ^= *s >> 12;
-  *s ^= *s << 25;
-  *s ^= *s >> 27;
-  return *s * UINT64_C(2685821657736338717);
-}
-
-/* Text from pieces that stress quoting, encoded words and folding; no
- * encoded-word look-alikes when WORDS is FALSE (in a quoted display name
- * both we and Python would decode them). */
-static char *random_text(guint64 *seed, gboolean words) {
-  static const char *const pieces[] = {"a",
-                                       "Bob",
-                                       " ",
-                                       "  ",
-                                       "\"",
-                                       "\\",
-                                       "=?",
-                                       "?=",
-                                       "=?UTF-8?Q?x?=",
-                                       "(",
-                                       ")",
-                                       "<",
-                                       ">",
-                                       ",",
-                                       ";",
-                                       ":",
-                                       "@",
-                                       ".",
-                                       "_",
-                                       "=",
-                                       "%",
-                                       "'",
-                                       "*",
-                                       "\xC3\xA9",
-                                       "\xE2\x82\xAC",
-                                       "\xF0\x9F\x98\x80",
-                                       "\xE6\x97\xA5",
-                                       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-                                       "From ",
-                                       "--=_ms_"};
-  GString *s = g_string_new(NULL);
-  int n = 1 + (int)(next_rand(seed) % 12);
-  for (int k = 0; k < n; k++) {
-    const char *p = pieces[next_rand(seed) % G_N_ELEMENTS(pieces)];
-    if (!words && g_str_has_prefix(p, "=?UTF"))
-      p = "?";
-    g_string_append(s, p);
-  }
-  char *t = g_strstrip(g_string_free(s, FALSE));
-  if (!*t) {
-    g_free(t);
-    t = g_strdup("x");
-  }
-  return t;
-}
 
 static void write_sample(const char *dir, const sample *s) {
   GError *err = NULL;
@@ -228,11 +172,11 @@ START_TEST(python_email_parses_ours) {
   ck_assert(dir != NULL);
   for (gsize i = 0; i < G_N_ELEMENTS(samples); i++)
     write_sample(dir, &samples[i]);
-  /* Random subjects, display names and file names (see random_text). */
+  /* Random subjects, display names and file names (see mime_random_text). */
   guint64 seed = 77;
   for (int i = 0; i < N_RANDOM; i++) {
-    char *subject = random_text(&seed, TRUE), *name = random_text(&seed, FALSE),
-         *fname = random_text(&seed, TRUE);
+    char *subject = mime_random_text(&seed, TRUE), *name = mime_random_text(&seed, FALSE),
+         *fname = mime_random_text(&seed, TRUE);
     GString *from = g_string_new("\"");
     for (const char *p = name; *p; p++) {
       if (*p == '"' || *p == '\\')

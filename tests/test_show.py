@@ -11,20 +11,12 @@ import filecmp
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
+import pyutil
+from pyutil import check
+
+MAILSIM, SRC = pyutil.args()
 MOMENTS = ["first-submission", "mx-lookup", "greylisting", "delivery", "imap-fetch"]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what)
-    if not cond:
-        failures += 1
-
 
 def env_without_display():
     env = dict(os.environ)
@@ -44,7 +36,7 @@ def run(*args, env=None, cwd=None, xvfb=False):
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=240)
 
 
-tmp = tempfile.mkdtemp(prefix="mailsim-show-")
+tmp = pyutil.tmpdir("mailsim-show-")
 journey = os.path.join(SRC, "scenarios", "journey.json")
 golden = os.path.join(SRC, "traces", "golden", "png")
 nodisp = env_without_display()
@@ -116,5 +108,4 @@ else:
     print("skip    the window path: xvfb-run is not installed (tools/bootstrap test installs it)")
 
 shutil.rmtree(tmp)
-print("%d failed" % failures)
-sys.exit(1 if failures else 0)
+pyutil.finish()

@@ -47,22 +47,7 @@ static bool same_bytes(const GByteArray *a, const GByteArray *b) {
 }
 
 /* fixture_events plus "resumed=0|1". */
-static char *events(tls_conn *c) {
-  GString *s = g_string_new("");
-  tls_conn_event ev;
-  while (tls_conn_next_event(c, &ev)) {
-    if (s->len > 0)
-      g_string_append_c(s, '|');
-    g_string_append(s, tls_conn_event_type_name(ev.type));
-    if (ev.type == TLS_CONN_EV_ESTABLISHED)
-      g_string_append_printf(s, " %s %s %s verified=%d cn=%s sni=%s resumed=%d", ev.version,
-                             ev.cipher, ev.group, ev.peer_verified, ev.peer_subject, ev.server_name,
-                             ev.resumed);
-    else if (ev.type == TLS_CONN_EV_FAILED)
-      g_string_append_printf(s, " %s", ev.reason);
-  }
-  return g_string_free(s, FALSE);
-}
+static char *events(tls_conn *c) { return fixture_events_ex(c, true); }
 
 /* One connection at NOW offering SESS (may be NULL): handshake, one line
  * each way (the client reads the server's ticket with it), close. Returns

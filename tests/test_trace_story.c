@@ -45,7 +45,8 @@ static void transfer(int64_t t, const char *ev, const char *from, const char *to
   trace_end(tw);
 }
 
-static GPtrArray *journey(void) {
+/* A new trace: the header, then Alice composing m1 to Bob at 10 ns. */
+static void compose(void) {
   tw = trace_writer_new_memory();
   header();
   trace_event_begin(tw, 10, "msg.compose");
@@ -58,6 +59,35 @@ static GPtrArray *journey(void) {
   trace_key_str(tw, "subject", "Photos");
   trace_key_int(tw, "size", 1234);
   trace_end(tw);
+}
+
+/* smtp's msg.defer of m1 for Bob at 70 ns (greylisted), to try again at NEXT_TRY. */
+static void greylisted_at_70(int64_t next_try) {
+  trace_event_begin(tw, 70, "msg.defer");
+  trace_key_str(tw, "node", "smtp");
+  trace_key_str(tw, "msg", "m1.x@example.com");
+  trace_key_str(tw, "queue_id", "Q1");
+  trace_key_str(tw, "rcpt", "bob@example.org");
+  trace_key_str(tw, "reason", "450 4.2.0 Greylisted");
+  trace_key_int(tw, "next_try", next_try);
+  trace_end(tw);
+}
+
+/* The stories of the trace written so far (named NAME); frees the writer. */
+static GPtrArray *read_stories(const char *name) {
+  const GString *t = trace_writer_peek_memory(tw);
+  GError *err = NULL;
+  trace_reader *r = trace_reader_new_memory(name, t->str, t->len, &err);
+  ck_assert_msg(r != NULL, "%s", err ? err->message : "");
+  GPtrArray *st = trace_story_read(r, &err);
+  ck_assert_msg(st != NULL, "%s", err ? err->message : "");
+  trace_reader_free(r);
+  trace_writer_free(tw);
+  return st;
+}
+
+static GPtrArray *journey(void) {
+  compose();
   /* submission: client end 1, server end 2 */
   trace_event_begin(tw, 20, "tcp.accept");
   trace_key_str(tw, "node", "smtp");
@@ -81,14 +111,7 @@ static GPtrArray *journey(void) {
   trace_key_str(tw, NULL, "example.org. 300 IN MX 10 mx.example.org.");
   trace_arr_end(tw);
   trace_end(tw);
-  trace_event_begin(tw, 70, "msg.defer");
-  trace_key_str(tw, "node", "smtp");
-  trace_key_str(tw, "msg", "m1.x@example.com");
-  trace_key_str(tw, "queue_id", "Q1");
-  trace_key_str(tw, "rcpt", "bob@example.org");
-  trace_key_str(tw, "reason", "450 4.2.0 Greylisted");
-  trace_key_int(tw, "next_try", 70 + 300000000000LL);
-  trace_end(tw);
+  greylisted_at_70(70 + 300000000000LL);
   trace_event_begin(tw, 80, "policy.greylist");
   trace_key_str(tw, "node", "mx");
   trace_key_str(tw, "msg", "m1.x@example.com");
@@ -127,15 +150,7 @@ static GPtrArray *journey(void) {
   trace_obj_end(tw);
   trace_arr_end(tw);
   trace_end(tw);
-  const GString *t = trace_writer_peek_memory(tw);
-  GError *err = NULL;
-  trace_reader *r = trace_reader_new_memory("j", t->str, t->len, &err);
-  ck_assert_msg(r != NULL, "%s", err ? err->message : "");
-  GPtrArray *st = trace_story_read(r, &err);
-  ck_assert_msg(st != NULL, "%s", err ? err->message : "");
-  trace_reader_free(r);
-  trace_writer_free(tw);
-  return st;
+  return read_stories("j");
 }
 
 START_TEST(steps_in_order) {
@@ -193,29 +208,11 @@ static void greylist_rec(int64_t t, int conn, const char *sender, const char *ve
  * msg.relay of its connection; each lands at its own time. A verdict about
  * another sender stays out. */
 START_TEST(rcpt_verdicts_joined) {
-  tw = trace_writer_new_memory();
-  header();
-  trace_event_begin(tw, 10, "msg.compose");
-  trace_key_str(tw, "node", "laptop");
-  trace_key_str(tw, "msg", "m1.x@example.com");
-  trace_key_str(tw, "from", "alice@example.com");
-  trace_arr_begin(tw, "rcpts");
-  trace_key_str(tw, NULL, "bob@example.org");
-  trace_arr_end(tw);
-  trace_key_str(tw, "subject", "Photos");
-  trace_key_int(tw, "size", 1234);
-  trace_end(tw);
+  compose();
   transfer(50, "msg.submit", "laptop", "smtp", 2, "Q1");
   greylist_rec(60, 4, "mallory@example.net", "defer-new", 0);
   greylist_rec(65, 4, "alice@example.com", "defer-new", 0);
-  trace_event_begin(tw, 70, "msg.defer");
-  trace_key_str(tw, "node", "smtp");
-  trace_key_str(tw, "msg", "m1.x@example.com");
-  trace_key_str(tw, "queue_id", "Q1");
-  trace_key_str(tw, "rcpt", "bob@example.org");
-  trace_key_str(tw, "reason", "450 4.2.0 Greylisted");
-  trace_key_int(tw, "next_try", 300000000000LL);
-  trace_end(tw);
+  greylisted_at_70(300000000000LL);
   greylist_rec(300000000085LL, 5, "alice@example.com", "pass-delayed", 300000000020LL);
   trace_event_begin(tw, 300000000088LL, "policy.spam");
   trace_key_str(tw, "node", "mx");
@@ -226,15 +223,8 @@ START_TEST(rcpt_verdicts_joined) {
   trace_key_str(tw, "action", "ham");
   trace_end(tw);
   transfer(300000000090LL, "msg.relay", "smtp", "mx", 5, "Q9");
-  const GString *t = trace_writer_peek_memory(tw);
-  GError *err = NULL;
-  trace_reader *r = trace_reader_new_memory("g", t->str, t->len, &err);
-  ck_assert_msg(r != NULL, "%s", err ? err->message : "");
-  GPtrArray *stories = trace_story_read(r, &err);
-  ck_assert_msg(stories != NULL, "%s", err ? err->message : "");
-  trace_reader_free(r);
-  trace_writer_free(tw);
-  const trace_story *s = trace_story_find(stories, "m1");
+  GPtrArray *all = read_stories("g");
+  const trace_story *s = trace_story_find(all, "m1");
   static const char *const want[] = {
       "laptop composed it",
       "laptop submitted it",
@@ -255,7 +245,7 @@ START_TEST(rcpt_verdicts_joined) {
     prev = st->t;
   }
   ck_assert(s->first == 10 && s->last == 300000000090LL);
-  g_ptr_array_unref(stories);
+  g_ptr_array_unref(all);
 }
 END_TEST
 

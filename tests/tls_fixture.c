@@ -86,17 +86,21 @@ size_t fixture_pump(tls_conn *cli, tls_conn *srv, size_t chunk, int64_t now,
   }
 }
 
-char *fixture_events(tls_conn *c) {
+char *fixture_events(tls_conn *c) { return fixture_events_ex(c, false); }
+
+char *fixture_events_ex(tls_conn *c, bool resumed) {
   GString *s = g_string_new("");
   tls_conn_event ev;
   while (tls_conn_next_event(c, &ev)) {
     if (s->len > 0)
       g_string_append_c(s, '|');
     g_string_append(s, tls_conn_event_type_name(ev.type));
-    if (ev.type == TLS_CONN_EV_ESTABLISHED)
+    if (ev.type == TLS_CONN_EV_ESTABLISHED) {
       g_string_append_printf(s, " %s %s %s verified=%d cn=%s sni=%s", ev.version, ev.cipher,
                              ev.group, ev.peer_verified, ev.peer_subject, ev.server_name);
-    else if (ev.type == TLS_CONN_EV_FAILED)
+      if (resumed)
+        g_string_append_printf(s, " resumed=%d", ev.resumed);
+    } else if (ev.type == TLS_CONN_EV_FAILED)
       g_string_append_printf(s, " %s", ev.reason);
   }
   return g_string_free(s, FALSE);

@@ -37,6 +37,8 @@ size_t fixture_pump(tls_conn *cli, tls_conn *srv, size_t chunk, int64_t now,
 
 /* Drains C's events into a text "ESTABLISHED TLSv1.3 … |FAILED reason|…". */
 char *fixture_events(tls_conn *c);
+/* fixture_events() with " resumed=0|1" after ESTABLISHED when RESUMED. */
+char *fixture_events_ex(tls_conn *c, bool resumed);
 
 /* Drains C's plaintext into a string (g_free). */
 char *fixture_plain(tls_conn *c);

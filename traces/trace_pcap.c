@@ -235,38 +235,45 @@ static void put_l4_checksum(uint8_t *l4, size_t len, size_t at, const endpoint *
   put16(l4 + at, ck);
 }
 
+/* A transport segment of HLEN header octets, zero but for the ports, then
+ * PD[0, PLEN). */
+static uint8_t *l4_new(const endpoint *src, const endpoint *dst, size_t hlen, const uint8_t *pd,
+                       size_t plen) {
+  uint8_t *l4 = g_malloc0(hlen + plen);
+  put16(l4, src->port);
+  put16(l4 + 2, dst->port);
+  if (plen)
+    memcpy(l4 + hlen, pd, plen);
+  return l4;
+}
+
+/* Puts the checksum of the segment L4 (N octets) at offset AT, frames it and
+ * frees it. */
+static void l4_send(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
+                    const endpoint *dst, uint8_t proto, uint8_t *l4, size_t n, size_t at) {
+  put_l4_checksum(l4, n, at, src, dst, proto, proto == IPPROTO_UDP_);
+  trace_pcap__frame(c, t, from, to, src, dst, proto, l4, n);
+  g_free(l4);
+}
+
 void trace_pcap__tcp(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
                      const endpoint *dst, uint32_t seq, uint32_t ack, uint8_t flags, uint32_t win,
                      const uint8_t *pd, size_t plen) {
-  size_t n = 20 + plen;
-  uint8_t *l4 = g_malloc0(n);
-  put16(l4, src->port);
-  put16(l4 + 2, dst->port);
+  uint8_t *l4 = l4_new(src, dst, 20, pd, plen);
   put32(l4 + 4, seq);
   put32(l4 + 8, ack);
   l4[12] = 5 << 4;
   l4[13] = flags;
   put16(l4 + 14, MIN(win, 65535u)); /* no window scale option is sent */
-  if (plen)
-    memcpy(l4 + 20, pd, plen);
-  put_l4_checksum(l4, n, 16, src, dst, IPPROTO_TCP_, false);
-  trace_pcap__frame(c, t, from, to, src, dst, IPPROTO_TCP_, l4, n);
-  g_free(l4);
+  l4_send(c, t, from, to, src, dst, IPPROTO_TCP_, l4, 20 + plen, 16);
   c->st.tcp++;
 }
 
 void trace_pcap__udp(pcap_ctx *c, int64_t t, guint from, guint to, const endpoint *src,
                      const endpoint *dst, const uint8_t *pd, size_t plen) {
-  size_t n = 8 + plen;
-  uint8_t *l4 = g_malloc0(n);
-  put16(l4, src->port);
-  put16(l4 + 2, dst->port);
-  put16(l4 + 4, (uint32_t)n);
-  if (plen)
-    memcpy(l4 + 8, pd, plen);
-  put_l4_checksum(l4, n, 6, src, dst, IPPROTO_UDP_, true);
-  trace_pcap__frame(c, t, from, to, src, dst, IPPROTO_UDP_, l4, n);
-  g_free(l4);
+  uint8_t *l4 = l4_new(src, dst, 8, pd, plen);
+  put16(l4 + 4, (uint32_t)(8 + plen));
+  l4_send(c, t, from, to, src, dst, IPPROTO_UDP_, l4, 8 + plen, 6);
   c->st.udp++;
 }
 

@@ -815,31 +815,31 @@ const char *trace_reader_raw(const trace_reader *r, size_t *len) {
   return r->raw;
 }
 
-trace_read_status trace_reader_next(trace_reader *r, const cJSON **rec, GError **err) {
-  g_assert(r && rec);
-  *rec = NULL;
+/* The start of the two next functions: false with *ST set when the reader
+ * has failed or reached the end; else drops the previous record. */
+static bool next_begin(trace_reader *r, GError **err, trace_read_status *st) {
   if (r->error) {
     g_propagate_error(err, g_error_copy(r->error));
-    return TRACE_READ_FAIL;
+    *st = TRACE_READ_FAIL;
+    return false;
   }
-  if (r->at_eof)
-    return TRACE_READ_EOF;
+  if (r->at_eof) {
+    *st = TRACE_READ_EOF;
+    return false;
+  }
   cJSON_Delete(r->rec);
   r->rec = NULL;
-  if (r->frec)
-    trace_rec__clear(r->frec);
   r->raw = NULL;
   r->raw_len = 0;
-  cJSON *e = NULL;
-  trace_read_status st = read_object(r, &e);
-  if (st == TRACE_READ_OK) {
-    r->rec = e;
-    st = check_event(r, e); /* frees r->rec on failure */
-  }
+  return true;
+}
+
+/* The end of the two next functions: notes the record's line, the end, or
+ * passes the error on. Returns ST. */
+static trace_read_status next_end(trace_reader *r, trace_read_status st, GError **err) {
   switch (st) {
   case TRACE_READ_OK:
     r->rec_line = r->lines;
-    *rec = r->rec;
     break;
   case TRACE_READ_EOF:
     r->at_eof = true;
@@ -850,6 +850,25 @@ trace_read_status trace_reader_next(trace_reader *r, const cJSON **rec, GError *
     g_propagate_error(err, g_error_copy(r->error));
     break;
   }
+  return st;
+}
+
+trace_read_status trace_reader_next(trace_reader *r, const cJSON **rec, GError **err) {
+  g_assert(r && rec);
+  *rec = NULL;
+  trace_read_status st;
+  if (!next_begin(r, err, &st))
+    return st;
+  if (r->frec)
+    trace_rec__clear(r->frec);
+  cJSON *e = NULL;
+  st = read_object(r, &e);
+  if (st == TRACE_READ_OK) {
+    r->rec = e;
+    st = check_event(r, e); /* frees r->rec on failure */
+  }
+  if (next_end(r, st, err) == TRACE_READ_OK)
+    *rec = r->rec;
   return st;
 }
 
@@ -877,21 +896,14 @@ static bool fast_envelope(trace_reader *r, const trace_rec *rec) {
 trace_read_status trace_reader_next_rec(trace_reader *r, const trace_rec **rec, GError **err) {
   g_assert(r && rec);
   *rec = NULL;
-  if (r->error) {
-    g_propagate_error(err, g_error_copy(r->error));
-    return TRACE_READ_FAIL;
-  }
-  if (r->at_eof)
-    return TRACE_READ_EOF;
-  cJSON_Delete(r->rec);
-  r->rec = NULL;
-  r->raw = NULL;
-  r->raw_len = 0;
+  trace_read_status st;
+  if (!next_begin(r, err, &st))
+    return st;
   if (!r->frec)
     r->frec = trace_rec__new();
   char *line = NULL;
   size_t len = 0;
-  trace_read_status st = next_line(r, &line, &len);
+  st = next_line(r, &line, &len);
   if (st == TRACE_READ_OK) {
     r->raw = line;
     r->raw_len = len;
@@ -910,19 +922,7 @@ trace_read_status trace_reader_next_rec(trace_reader *r, const trace_rec **rec, 
       }
     }
   }
-  switch (st) {
-  case TRACE_READ_OK:
-    r->rec_line = r->lines;
+  if (next_end(r, st, err) == TRACE_READ_OK)
     *rec = r->frec;
-    break;
-  case TRACE_READ_EOF:
-    r->at_eof = true;
-    break;
-  case TRACE_READ_FAIL:
-    r->raw = NULL;
-    r->raw_len = 0;
-    g_propagate_error(err, g_error_copy(r->error));
-    break;
-  }
   return st;
 }

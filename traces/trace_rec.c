@@ -392,25 +392,19 @@ bool trace_rec_has(const trace_rec *rec, const char *key) {
   return find(rec, key) != NULL;
 }
 
-/* The digits of an integer literal at KEY, or NULL. */
-static const char *int_text(const trace_rec *rec, const char *key, size_t *n) {
+/* The integer literal at KEY (digits, maybe a leading '-') as a sign and a
+ * magnitude; false when KEY holds no integer (a fraction or exponent is
+ * none) or it is above UINT64_MAX. */
+static bool int_member(const trace_rec *rec, const char *key, bool *neg, uint64_t *mag) {
   const member *mb = find(rec, key);
   if (!mb || mb->type != 'n')
-    return NULL;
+    return false;
   const char *s = rec->line + mb->val;
-  for (uint32_t i = s[0] == '-'; i < mb->val_len; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return NULL; /* a fraction or exponent: not an integer */
-  *n = mb->val_len;
-  return s;
-}
-
-/* The integer literal S[0, n) (digits, maybe a leading '-') as a sign and
- * a magnitude; false above UINT64_MAX. */
-static bool magnitude(const char *s, size_t n, bool *neg, uint64_t *mag) {
   *neg = s[0] == '-';
   uint64_t v = 0;
-  for (size_t i = *neg; i < n; i++) {
+  for (size_t i = *neg; i < mb->val_len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
     uint64_t d = (uint64_t)(s[i] - '0');
     if (v > (UINT64_MAX - d) / 10)
       return false;
@@ -423,11 +417,9 @@ static bool magnitude(const char *s, size_t n, bool *neg, uint64_t *mag) {
 bool trace_rec_int(const trace_rec *rec, const char *key, int64_t *out) {
   if (rec->tree)
     return trace_get_int(rec->tree, key, out);
-  size_t n;
   bool neg;
   uint64_t v;
-  const char *s = int_text(rec, key, &n);
-  if (!s || !magnitude(s, n, &neg, &v))
+  if (!int_member(rec, key, &neg, &v))
     return false;
   if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
     return false;
@@ -438,11 +430,9 @@ bool trace_rec_int(const trace_rec *rec, const char *key, int64_t *out) {
 bool trace_rec_uint(const trace_rec *rec, const char *key, uint64_t *out) {
   if (rec->tree)
     return trace_get_uint(rec->tree, key, out);
-  size_t n;
   bool neg;
   uint64_t v;
-  const char *s = int_text(rec, key, &n);
-  if (!s || !magnitude(s, n, &neg, &v) || (neg && v != 0))
+  if (!int_member(rec, key, &neg, &v) || (neg && v != 0))
     return false;
   *out = v;
   return true;

@@ -12,24 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-failures = 0
-
-
-def check(cond, what, detail=""):
-    global failures
-    print(("ok      " if cond else "FAILED  ") + what + ("" if cond or not detail else f"  [{detail}]"),
-          flush=True)
-    if not cond:
-        failures += 1
-    return cond
-
-
-def finish():
-    print(f"{failures} failure(s)", flush=True)
-    sys.exit(1 if failures else 0)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pyutil import args, check, check_errors, finish, runner, tmpdir  # noqa: E402,F401 (live tests)
 
 
 def need_tools(*tools):
@@ -53,6 +39,14 @@ def live_world(src, tmp):
     with open(path, "w") as f:
         json.dump(scn, f, indent=1)
     return path
+
+
+def start_live_world(prefix):
+    """MAILSIM and SRCDIR from the command line, a new temporary directory
+    named PREFIX…, and a Server on live_world() there at speed 100."""
+    mailsim, src = args()
+    tmp = tmpdir(prefix)
+    return mailsim, src, tmp, Server(mailsim, live_world(src, tmp), tmp, speed=100)
 
 
 class Server:
@@ -125,10 +119,6 @@ def replay_identical(mailsim, srv, what):
         ta, tb = a.read(), b.read()
     check(len(ta) > 0 and ta == tb, f"{what}: the replayed trace is byte-identical ({len(ta)} octets)",
           "differs" if ta != tb else "empty")
-
-
-def tmpdir(prefix):
-    return tempfile.mkdtemp(prefix=prefix)
 
 
 def smtp_session(port, lines, timeout=20, read_greeting=True):

@@ -8,21 +8,17 @@ Usage: test_live_cli.py MAILSIM SRCDIR
 import json
 import os
 import socket
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import livelib  # noqa: E402
 from livelib import check  # noqa: E402
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+MAILSIM, SRC = livelib.args()
+SRC = os.path.abspath(SRC)
 JOURNEY = os.path.join(SRC, "scenarios", "journey.json")
 tmp = livelib.tmpdir("mailsim-live-cli-")
-
-
-def run(*args, timeout=120):
-    return subprocess.run([MAILSIM, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=tmp)
+run = livelib.runner(MAILSIM, timeout=120, cwd=tmp)
 
 
 r = run("--help")
@@ -36,27 +32,26 @@ r = run("replay", "--help")
 check(r.returncode == 0 and "--trace" in r.stdout and "byte-identical" in r.stdout,
       "replay --help")
 
-for args, want, what in (
-        ([], "expected one SCENARIO", "serve without a scenario"),
-        ([JOURNEY, "--listen", "0.0.0.0:0=smtp.example.com:587"], "not a loopback address",
-         "a non-loopback address needs --allow-remote"),
-        ([JOURNEY, "--listen", "127.0.0.1=smtp.example.com:587"], "expected ADDR:PORT=HOST:PORT",
-         "a malformed --listen"),
-        ([JOURNEY, "--listen", "127.0.0.1:0=nosuch.example:25"], "not a host of scenario",
-         "--listen to an unknown host"),
-        ([JOURNEY, "--speed", "0"], "--speed 0", "--speed 0"),
-        ([JOURNEY, "--duration", "soon"], "--duration", "a bad --duration"),
-        ([os.path.join(tmp, "missing.json")], "missing.json", "a missing scenario"),
-):
-    r = run("serve", *args)
-    check(r.returncode == 2 and want in r.stderr, f"serve: {what}: exit 2, says why",
-          r.stderr.strip()[:200])
-r = run("replay", os.path.join(tmp, "missing.journal"))
-check(r.returncode == 2 and "missing.journal" in r.stderr, "replay: a missing journal: exit 2")
 with open(os.path.join(tmp, "trace.journal"), "w") as f:
     f.write('{"format":"mailsim-trace","version":1}\n')
-r = run("replay", os.path.join(tmp, "trace.journal"))
-check(r.returncode == 2 and "not a mailsim journal" in r.stderr, "replay: not a journal: exit 2")
+livelib.check_errors(run, [
+    (["serve"], "expected one SCENARIO", "serve without a scenario: exit 2, says why"),
+    (["serve", JOURNEY, "--listen", "0.0.0.0:0=smtp.example.com:587"], "not a loopback address",
+     "serve: a non-loopback address needs --allow-remote: exit 2, says why"),
+    (["serve", JOURNEY, "--listen", "127.0.0.1=smtp.example.com:587"],
+     "expected ADDR:PORT=HOST:PORT", "serve: a malformed --listen: exit 2, says why"),
+    (["serve", JOURNEY, "--listen", "127.0.0.1:0=nosuch.example:25"], "not a host of scenario",
+     "serve: --listen to an unknown host: exit 2, says why"),
+    (["serve", JOURNEY, "--speed", "0"], "--speed 0", "serve: --speed 0: exit 2, says why"),
+    (["serve", JOURNEY, "--duration", "soon"], "--duration",
+     "serve: a bad --duration: exit 2, says why"),
+    (["serve", os.path.join(tmp, "missing.json")], "missing.json",
+     "serve: a missing scenario: exit 2, says why"),
+    (["replay", os.path.join(tmp, "missing.journal")], "missing.journal",
+     "replay: a missing journal: exit 2"),
+    (["replay", os.path.join(tmp, "trace.journal")], "not a mailsim journal",
+     "replay: not a journal: exit 2"),
+])
 
 # --listen with a free port chosen by the test; --duration stops the session.
 s = socket.socket()

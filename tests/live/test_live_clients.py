@@ -23,10 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import livelib  # noqa: E402
 from livelib import check  # noqa: E402
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
 livelib.need_tools("curl", "swaks", "dig")
-tmp = livelib.tmpdir("mailsim-live-")
-srv = livelib.Server(MAILSIM, livelib.live_world(SRC, tmp), tmp, speed=100)
+MAILSIM, SRC, tmp, srv = livelib.start_live_world("mailsim-live-")
 SUB = srv.port("smtp.example.com", 587)
 IMAP = srv.port("mail.example.org", 143)
 POP = srv.port("mail.example.org", 110)

@@ -17,9 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import livelib  # noqa: E402
 from livelib import check  # noqa: E402
 
-MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-tmp = livelib.tmpdir("mailsim-hostile-")
-srv = livelib.Server(MAILSIM, livelib.live_world(SRC, tmp), tmp, speed=100)
+MAILSIM, SRC, tmp, srv = livelib.start_live_world("mailsim-hostile-")
 MX = srv.port("mx.example.org", 25)
 SUB = srv.port("smtp.example.com", 587)
 IMAP = srv.port("mail.example.org", 143)
