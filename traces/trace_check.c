@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "trace_read.h"
+#include "trace_rec.h"
+#include "trace_rec_int.h"
 #include "trace_time.h"
 
 static const char *const inv_names[TRACE_CHECK__COUNT] = {
@@ -101,6 +103,8 @@ struct trace_check {
   char *liveness_note;
   uint64_t accepted;
   bool finished;
+  trace_rec *rec; /* trace_check_feed_line's record, reused */
+  GString *line;  /* its NUL-terminated copy of the line */
 };
 
 static void unit_free(void *p) {
@@ -138,6 +142,8 @@ trace_check *trace_check_new(void) {
   tc->viol = g_ptr_array_new_with_free_func(viol_free);
   tc->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   tc->last_fault = -1;
+  tc->rec = trace_rec__new();
+  tc->line = g_string_new(NULL);
   return tc;
 }
 
@@ -159,6 +165,8 @@ void trace_check_free(trace_check *tc) {
   if (tc->reported)
     g_ptr_array_unref(tc->reported);
   g_free(tc->liveness_note);
+  trace_rec__free(tc->rec);
+  g_string_free(tc->line, TRUE);
   g_free(tc);
 }
 
@@ -191,20 +199,38 @@ static char *hosts2(const char *a, const char *b) {
 
 /* ---- record helpers ---- */
 
-static const char *str(const cJSON *rec, const char *key) {
-  const char *s = trace_get_str(rec, key);
-  return s ? s : NULL;
+/* A record as the checker reads it: indexed by trace_rec (the tap's and
+ * check-trace's fast path, no tree) or a cJSON tree (trace_check_feed, and
+ * a line the scanner declines). The getters mean the same on both. */
+typedef struct {
+  const trace_rec *rec; /* or NULL: use tree */
+  const cJSON *tree;
+} rd;
+
+static const char *str(const rd *r, const char *key) {
+  return r->rec ? trace_rec_str(r->rec, key) : trace_get_str(r->tree, key);
 }
 
-static int64_t int_or(const cJSON *rec, const char *key, int64_t dflt) {
+static bool get_int(const rd *r, const char *key, int64_t *out) {
+  return r->rec ? trace_rec_int(r->rec, key, out) : trace_get_int(r->tree, key, out);
+}
+
+static int64_t int_or(const rd *r, const char *key, int64_t dflt) {
   int64_t v;
-  return trace_get_int(rec, key, &v) ? v : dflt;
+  return get_int(r, key, &v) ? v : dflt;
 }
 
-static uint64_t rec_id(const cJSON *rec) {
+static uint64_t rec_id(const rd *r) {
   uint64_t v = 0;
-  trace_get_uint(rec, "id", &v);
+  if (r->rec)
+    trace_rec_uint(r->rec, "id", &v);
+  else
+    trace_get_uint(r->tree, "id", &v);
   return v;
+}
+
+static const cJSON *item(const rd *r, const char *key) {
+  return r->rec ? trace_rec_json(r->rec, key) : cJSON_GetObjectItemCaseSensitive(r->tree, key);
 }
 
 static char *key2(const char *a, const char *b) { return g_strconcat(a, "\n", b, NULL); }
@@ -270,8 +296,8 @@ static rcpt_st *unit_rcpt(unit *u, const char *addr) {
   return NULL;
 }
 
-static void unit_add_rcpts(unit *u, const cJSON *rec) {
-  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "rcpts");
+static void unit_add_rcpts(unit *u, const rd *rec) {
+  const cJSON *arr = item(rec, "rcpts");
   const cJSON *it;
   cJSON_ArrayForEach(it, arr) {
     if (!cJSON_IsString(it) || unit_rcpt(u, it->valuestring))
@@ -313,7 +339,7 @@ static char *open_list(const unit *u) {
 
 /* ---- the records ---- */
 
-static void on_accept(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id, bool relay) {
+static void on_accept(trace_check *tc, const rd *rec, int64_t t, uint64_t id, bool relay) {
   const char *from = str(rec, "from"), *to = str(rec, "to"), *msg = str(rec, "msg"),
              *qid = str(rec, "queue_id");
   if (!to || !msg || !qid)
@@ -323,7 +349,7 @@ static void on_accept(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id,
   if (relay) {
     u->hop = int_or(rec, "hop", -1);
     /* The sender's custody of these recipients ends here. */
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "rcpts"), *it;
+    const cJSON *arr = item(rec, "rcpts"), *it;
     cJSON_ArrayForEach(it, arr) {
       if (!from || !cJSON_IsString(it))
         continue;
@@ -346,7 +372,7 @@ static void check_hops(trace_check *tc, unit *u, uint64_t id) {
   }
 }
 
-static void on_queue(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+static void on_queue(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   const char *node = str(rec, "node"), *msg = str(rec, "msg"), *qid = str(rec, "queue_id");
   if (!node || !msg || !qid)
     return;
@@ -362,7 +388,7 @@ static void on_queue(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) 
   check_hops(tc, u, id);
 }
 
-static void on_defer(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+static void on_defer(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   const char *node = str(rec, "node"), *qid = str(rec, "queue_id");
   if (!node || !qid || !*qid) /* "" = a mail client's own retry */
     return;
@@ -380,7 +406,7 @@ static void on_defer(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) 
          trace_time_format_short(u->lifetime, b2));
 }
 
-static void on_bounce(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+static void on_bounce(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   const char *node = str(rec, "node"), *msg = str(rec, "msg"), *qid = str(rec, "queue_id"),
              *rcpt = str(rec, "rcpt"), *dsn = str(rec, "dsn");
   if (!node || !msg || !qid || !rcpt)
@@ -418,7 +444,7 @@ static void on_bounce(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id)
   (void)t;
 }
 
-static void on_deliver(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   (void)t;
   const char *node = str(rec, "node"), *msg = str(rec, "msg"), *rcpt = str(rec, "rcpt"),
              *mailbox = str(rec, "mailbox"), *folder = str(rec, "folder");
@@ -509,7 +535,7 @@ static void swap_relays(trace_check *tc, unit *u) {
   }
 }
 
-static void on_expire(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id) {
+static void on_expire(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   (void)t;
   const char *node = str(rec, "node"), *qid = str(rec, "queue_id");
   if (!node || !qid)
@@ -530,8 +556,8 @@ static void on_expire(trace_check *tc, const cJSON *rec, int64_t t, uint64_t id)
   g_free(open);
 }
 
-static char *fault_key(size_t pair, const cJSON *rec) {
-  const cJSON *k = cJSON_GetObjectItemCaseSensitive(rec, fault_pairs[pair].key);
+static char *fault_key(size_t pair, const rd *rec) {
+  const cJSON *k = item(rec, fault_pairs[pair].key);
   if (!k)
     return NULL;
   char *v = cJSON_PrintUnformatted(k);
@@ -542,13 +568,13 @@ static char *fault_key(size_t pair, const cJSON *rec) {
 
 /* The key of a fault.start / fault.end window: "fault.start" + kind +
  * target (or hosts), so the end closes its own start. */
-static char *window_key(const cJSON *rec) {
+static char *window_key(const rd *rec) {
   const char *kind = str(rec, "kind");
   if (!kind)
     return NULL;
-  const cJSON *k = cJSON_GetObjectItemCaseSensitive(rec, "target");
+  const cJSON *k = item(rec, "target");
   if (!k)
-    k = cJSON_GetObjectItemCaseSensitive(rec, "hosts");
+    k = item(rec, "hosts");
   char *v = k ? cJSON_PrintUnformatted(k) : g_strdup("null");
   char *out = g_strdup_printf("fault.start %s\n%s", kind, v);
   cJSON_free(v);
@@ -575,9 +601,9 @@ static void in_force(trace_check *tc, char *k, bool down, uint64_t id) {
 
 /* fault.cut: NODE stored MSG for RCPTS and dropped the connection before
  * its 250 (RFC 1047). Kept per (message, recipient), the first one. */
-static void on_cut(trace_check *tc, const cJSON *rec, uint64_t id) {
+static void on_cut(trace_check *tc, const rd *rec, uint64_t id) {
   const char *node = str(rec, "node"), *msg = str(rec, "msg");
-  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "rcpts"), *it;
+  const cJSON *arr = item(rec, "rcpts"), *it;
   if (!node || !msg)
     return;
   cJSON_ArrayForEach(it, arr) {
@@ -595,7 +621,7 @@ static void on_cut(trace_check *tc, const cJSON *rec, uint64_t id) {
   }
 }
 
-static void on_fault(trace_check *tc, const cJSON *rec, const char *ev, int64_t t, uint64_t id) {
+static void on_fault(trace_check *tc, const rd *rec, const char *ev, int64_t t, uint64_t id) {
   /* Every fault.* record moves the last fault: a window's start or end,
    * a link or node going down or up, an act inside a window (an injected
    * reply, a DNS answer, a cut). */
@@ -650,8 +676,8 @@ void trace_check_end_queue(trace_check *tc, const char *node, const char *const 
 }
 
 /* The end record's "queues": {"node": ["queue_id", ...], ...}. */
-static void end_queues(trace_check *tc, const cJSON *rec) {
-  const cJSON *q = cJSON_GetObjectItemCaseSensitive(rec, "queues"), *node;
+static void end_queues(trace_check *tc, const rd *rec) {
+  const cJSON *q = item(rec, "queues"), *node;
   if (!cJSON_IsObject(q))
     return;
   cJSON_ArrayForEach(node, q) {
@@ -666,8 +692,8 @@ static void end_queues(trace_check *tc, const cJSON *rec) {
   }
 }
 
-static void keep_reported(trace_check *tc, const cJSON *rec) {
-  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(rec, "violations"), *it;
+static void keep_reported(trace_check *tc, const rd *rec) {
+  const cJSON *arr = item(rec, "violations"), *it;
   if (!cJSON_IsArray(arr))
     return;
   tc->reported = g_ptr_array_new_with_free_func(g_free);
@@ -676,10 +702,10 @@ static void keep_reported(trace_check *tc, const cJSON *rec) {
   }
 }
 
-void trace_check_feed(trace_check *tc, const cJSON *rec) {
+static void feed(trace_check *tc, const rd *rec) {
   const char *ev = str(rec, "ev");
   int64_t t;
-  if (!ev || !trace_get_int(rec, "t", &t))
+  if (!ev || !get_int(rec, "t", &t))
     return;
   uint64_t id = rec_id(rec);
   tc->last_t = t;
@@ -716,28 +742,44 @@ void trace_check_feed(trace_check *tc, const cJSON *rec) {
     on_expire(tc, rec, t, id);
 }
 
+void trace_check_feed(trace_check *tc, const cJSON *rec) {
+  rd r = {NULL, rec};
+  feed(tc, &r);
+}
+
 void trace_check_feed_line(trace_check *tc, const char *line, size_t len) {
-  bool header = len > 10 && strncmp(line, "{\"format\":", 10) == 0;
-  if (!header) {
-    /* {"t":N,"id":N,"ev":"...: look at the kind before parsing. */
-    size_t lim = len < 64 ? len : 64;
-    const char *ev = g_strstr_len(line, (gssize)lim, "\"ev\":\"");
-    if (!ev)
-      return;
-    ev += 6;
-    size_t rest = len - (size_t)(ev - line);
-    if (!(rest > 4 && !strncmp(ev, "msg.", 4)) && !(rest > 6 && !strncmp(ev, "fault.", 6)) &&
-        !(rest > 4 && !strncmp(ev, "end\"", 4)))
-      return;
-  }
-  cJSON *rec = cJSON_ParseWithLength(line, len);
-  if (!rec)
+  if (len > 10 && strncmp(line, "{\"format\":", 10) == 0) { /* the header, once */
+    cJSON *h = cJSON_ParseWithLength(line, len);
+    if (h)
+      trace_check_header(tc, h);
+    cJSON_Delete(h);
     return;
-  if (header)
-    trace_check_header(tc, rec);
-  else
-    trace_check_feed(tc, rec);
-  cJSON_Delete(rec);
+  }
+  /* {"t":N,"id":N,"ev":"...: look at the kind before reading the record. */
+  size_t lim = len < 64 ? len : 64;
+  const char *ev = g_strstr_len(line, (gssize)lim, "\"ev\":\"");
+  if (!ev)
+    return;
+  ev += 6;
+  size_t rest = len - (size_t)(ev - line);
+  if (!(rest > 4 && !strncmp(ev, "msg.", 4)) && !(rest > 6 && !strncmp(ev, "fault.", 6)) &&
+      !(rest > 4 && !strncmp(ev, "end\"", 4)))
+    return;
+  /* The scanner wants the line NUL-terminated: the tap's is not. */
+  g_string_truncate(tc->line, 0);
+  g_string_append_len(tc->line, line, (gssize)len);
+  if (!trace_rec__scan(tc->rec, tc->line->str, len)) {
+    /* A line the scanner is not sure of: the full parse. */
+    cJSON *tree = cJSON_ParseWithLength(line, len);
+    if (!tree) {
+      trace_rec__clear(tc->rec);
+      return;
+    }
+    trace_rec__set_tree(tc->rec, tree);
+  }
+  rd r = {tc->rec, NULL};
+  feed(tc, &r);
+  trace_rec__clear(tc->rec); /* frees what the getters parsed */
 }
 
 /* ---- the end of the run ---- */
@@ -855,10 +897,12 @@ trace_check *trace_check_file(const char *path, GError **err) {
     return NULL;
   trace_check *tc = trace_check_new();
   trace_check_header(tc, trace_reader_header(r));
-  const cJSON *rec;
+  const trace_rec *rec;
   trace_read_status st;
-  while ((st = trace_reader_next(r, &rec, err)) == TRACE_READ_OK)
-    trace_check_feed(tc, rec);
+  while ((st = trace_reader_next_rec(r, &rec, err)) == TRACE_READ_OK) {
+    rd rr = {rec, NULL};
+    feed(tc, &rr);
+  }
   trace_reader_free(r);
   if (st == TRACE_READ_FAIL) {
     trace_check_free(tc);
