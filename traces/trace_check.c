@@ -747,8 +747,41 @@ void trace_check_feed(trace_check *tc, const cJSON *rec) {
   feed(tc, &r);
 }
 
+/* Just past the first "ev":" that ends within LINE[0, LIM), or NULL (as
+ * g_strstr_len, but looking at quotes only; a record line has no NUL). */
+static const char *find_ev(const char *line, size_t lim) {
+  static const char pat[] = "\"ev\":\"";
+  const size_t n = sizeof pat - 1;
+  for (size_t i = 0; i + n <= lim; i++) {
+    const char *q = memchr(line + i, '"', lim - n + 1 - i);
+    if (!q)
+      return NULL;
+    i = (size_t)(q - line);
+    if (memcmp(q, pat, n) == 0)
+      return q + n;
+  }
+  return NULL;
+}
+
+/* True if the kind at EV (REST octets left, the quote after it included)
+ * is one feed() reads: the msg.* kinds it dispatches on, fault.*, end. The
+ * others (msg.compose, msg.display, msg.store, ...) are not scanned. */
+static bool wanted(const char *ev, size_t rest) {
+  static const char *const kinds[] = {"msg.submit\"", "msg.relay\"",   "msg.queue\"",
+                                      "msg.defer\"",  "msg.bounce\"",  "msg.deliver\"",
+                                      "msg.expire\"", "end\""};
+  if (rest > 6 && memcmp(ev, "fault.", 6) == 0)
+    return true;
+  for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+    size_t n = strlen(kinds[i]);
+    if (rest > n && memcmp(ev, kinds[i], n) == 0)
+      return true;
+  }
+  return false;
+}
+
 void trace_check_feed_line(trace_check *tc, const char *line, size_t len) {
-  if (len > 10 && strncmp(line, "{\"format\":", 10) == 0) { /* the header, once */
+  if (len > 10 && memcmp(line, "{\"format\":", 10) == 0) { /* the header, once */
     cJSON *h = cJSON_ParseWithLength(line, len);
     if (h)
       trace_check_header(tc, h);
@@ -756,14 +789,10 @@ void trace_check_feed_line(trace_check *tc, const char *line, size_t len) {
     return;
   }
   /* {"t":N,"id":N,"ev":"...: look at the kind before reading the record. */
-  size_t lim = len < 64 ? len : 64;
-  const char *ev = g_strstr_len(line, (gssize)lim, "\"ev\":\"");
+  const char *ev = find_ev(line, len < 64 ? len : 64);
   if (!ev)
     return;
-  ev += 6;
-  size_t rest = len - (size_t)(ev - line);
-  if (!(rest > 4 && !strncmp(ev, "msg.", 4)) && !(rest > 6 && !strncmp(ev, "fault.", 6)) &&
-      !(rest > 4 && !strncmp(ev, "end\"", 4)))
+  if (!wanted(ev, len - (size_t)(ev - line)))
     return;
   /* The scanner wants the line NUL-terminated: the tap's is not. */
   g_string_truncate(tc->line, 0);
