@@ -748,7 +748,7 @@ void trace_check_feed(trace_check *tc, const cJSON *rec) {
 }
 
 /* Just past the first "ev":" that ends within LINE[0, LIM), or NULL (as
- * g_strstr_len, but looking at quotes only; a record line has no NUL). */
+ * g_strstr_len, but comparing at quotes only; a record line has no NUL). */
 static const char *find_ev(const char *line, size_t lim) {
   static const char pat[] = "\"ev\":\"";
   const size_t n = sizeof pat - 1;
@@ -767,17 +767,36 @@ static const char *find_ev(const char *line, size_t lim) {
  * is one feed() reads: the msg.* kinds it dispatches on, fault.*, end. The
  * others (msg.compose, msg.display, msg.store, ...) are not scanned. */
 static bool wanted(const char *ev, size_t rest) {
-  static const char *const kinds[] = {"msg.submit\"", "msg.relay\"",   "msg.queue\"",
-                                      "msg.defer\"",  "msg.bounce\"",  "msg.deliver\"",
-                                      "msg.expire\"", "end\""};
-  if (rest > 6 && memcmp(ev, "fault.", 6) == 0)
-    return true;
-  for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
-    size_t n = strlen(kinds[i]);
-    if (rest > n && memcmp(ev, kinds[i], n) == 0)
-      return true;
+#define KIND(k) (rest > sizeof k - 1 && memcmp(ev, k, sizeof k - 1) == 0)
+  switch (ev[0]) { /* most records are none of these: one test each */
+  case 'f':
+    return KIND("fault.");
+  case 'e':
+    return KIND("end\"");
+  case 'm':
+    break;
+  default:
+    return false;
   }
-  return false;
+  if (!KIND("msg."))
+    return false;
+  switch (ev[4]) {
+  case 's':
+    return KIND("msg.submit\"");
+  case 'r':
+    return KIND("msg.relay\"");
+  case 'q':
+    return KIND("msg.queue\"");
+  case 'd':
+    return KIND("msg.defer\"") || KIND("msg.deliver\"");
+  case 'b':
+    return KIND("msg.bounce\"");
+  case 'e':
+    return KIND("msg.expire\"");
+  default:
+    return false;
+  }
+#undef KIND
 }
 
 void trace_check_feed_line(trace_check *tc, const char *line, size_t len) {
