@@ -70,9 +70,12 @@ void trace_check_header(trace_check *tc, const cJSON *header);
  * its time (unless trace_check_finish was called already) and keeps its
  * "violations" array (what the run itself reported). */
 void trace_check_feed(trace_check *tc, const cJSON *rec);
-/* A record's text (without its newline), header or event: parses the
- * records that matter (header, msg.*, fault.*, end) and feeds them. For a
- * writer's tap (trace.h); ignores what it cannot parse. */
+/* A record's text (without its newline), header or event: reads the
+ * records that matter (header, msg.submit, relay, queue, defer, bounce,
+ * deliver and expire, fault.*, end) and
+ * feeds them, through trace_rec's scanner (no cJSON tree; a line the
+ * scanner declines is parsed in full). For a writer's tap (trace.h);
+ * ignores what it cannot parse. */
 void trace_check_feed_line(trace_check *tc, const char *line, size_t len);
 /* What NODE's queue holds at the end (its queue ids, N of them): from the
  * end record's "queues" (offline) or the MTAs themselves (online), before

@@ -1,4 +1,5 @@
-/* trace_rec_int.h — the fast path's scanner, for trace_read.c. */
+/* trace_rec_int.h — the fast path's scanner, for trace_read.c and trace_check.c
+ * (the online checker scans the lines the writer's tap hands it). */
 #ifndef MAILSIM_TRACE_REC_INT_H
 #define MAILSIM_TRACE_REC_INT_H
 
