@@ -72,10 +72,9 @@ void trace_check_header(trace_check *tc, const cJSON *header);
 void trace_check_feed(trace_check *tc, const cJSON *rec);
 /* A record's text (without its newline), header or event: reads the
  * records that matter (header, msg.submit, relay, queue, defer, bounce,
- * deliver and expire, fault.*, end) and
- * feeds them, through trace_rec's scanner (no cJSON tree; a line the
- * scanner declines is parsed in full). For a writer's tap (trace.h);
- * ignores what it cannot parse. */
+ * deliver and expire, fault.*, end) and feeds them, through trace_rec's
+ * scanner (no cJSON tree; a line the scanner declines is parsed in full).
+ * For a writer's tap (trace.h); ignores what it cannot parse. */
 void trace_check_feed_line(trace_check *tc, const char *line, size_t len);
 /* What NODE's queue holds at the end (its queue ids, N of them): from the
  * end record's "queues" (offline) or the MTAs themselves (online), before
