@@ -4,6 +4,8 @@
 #include <check.h>
 #include <string.h>
 
+#include "mta.h"
+
 void sconn_free(sconn *c) {
   session_free(c->s);
   smtp_srv_free(c->srv);
@@ -147,4 +149,26 @@ void cli_start(void *a, void *b) {
   sim_addr_parse(cl->to_addr, &to);
   cl->s = session_connect(cl->h, &to, cl->port, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
   smtp_glue_attach(&cl->tr, cl->s);
+}
+
+void peers_run(sim_world *w, trace_writer *tw, sim_time t) {
+  sim_world_run(w, t);
+  const char *dump = g_getenv("MTA_TEST_DUMP");
+  if (dump)
+    g_file_set_contents(dump, trace_writer_peek_memory(tw)->str, -1, NULL);
+}
+
+size_t peers_count(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p++)
+    n++;
+  return n;
+}
+
+void peers_assert_clean(mta_host *a, mta_host *b) {
+  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+  size_t na = mta_host_check(a, v);
+  size_t nb = mta_host_check(b, v);
+  ck_assert_msg(na + nb == 0, "violations: %s", v->len ? (char *)v->pdata[0] : "");
+  g_ptr_array_free(v, TRUE);
 }

@@ -56,6 +56,15 @@ void sink_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void 
 /* Starts client A (a client*) now: connect, (STARTTLS, AUTH,) send. */
 void cli_start(void *a, void *b);
 
+/* Runs W until T; with MTA_TEST_DUMP set, writes TW's trace so far there
+ * (for a person reading a failure). */
+void peers_run(sim_world *w, trace_writer *tw, sim_time t);
+/* How many times NEEDLE occurs in HAY. */
+size_t peers_count(const char *hay, const char *needle);
+/* Fails the test unless both MTAs' own accounts (mta_host_check) are clean. */
+struct mta_host;
+void peers_assert_clean(struct mta_host *a, struct mta_host *b);
+
 /* ---- the world ---- */
 
 enum { H_ROUTER, H_NS, H_RES, H_MTA_A, H_MTA_B, H_SINK_A, H_SINK_B, H_SINK_C, H_CLIENT, H__N };

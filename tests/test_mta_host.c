@@ -204,29 +204,9 @@ static GString *world_clear(world *x) {
   return t;
 }
 
-/* Runs X until T; with MTA_TEST_DUMP set, writes the trace so far there
- * (for a person reading a failure). */
-static void run(world *x, sim_time t) {
-  sim_world_run(x->w, t);
-  const char *dump = g_getenv("MTA_TEST_DUMP");
-  if (dump)
-    g_file_set_contents(dump, trace_writer_peek_memory(x->tw)->str, -1, NULL);
-}
-
-static size_t count(const char *hay, const char *needle) {
-  size_t n = 0;
-  for (const char *p = hay; (p = strstr(p, needle)); p++)
-    n++;
-  return n;
-}
-
-static void assert_clean(world *x) {
-  GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
-  size_t na = mta_host_check(x->a, v);
-  size_t nb = mta_host_check(x->b, v);
-  ck_assert_msg(na + nb == 0, "violations: %s", v->len ? (char *)v->pdata[0] : "");
-  g_ptr_array_free(v, TRUE);
-}
+static void run(world *x, sim_time t) { peers_run(x->w, x->tw, t); }
+static size_t count(const char *hay, const char *needle) { return peers_count(hay, needle); }
+static void assert_clean(world *x) { peers_assert_clean(x->a, x->b); }
 
 static void submit_at(world *x, sim_time t) { sim_world_at(x->w, t, cli_start, &x->cl, NULL); }
 
