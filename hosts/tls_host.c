@@ -163,14 +163,19 @@ tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_nam
   uint8_t seed[TLS_RAND_SEED_LEN];
   seed_from(&th->rng, seed);
   sim_time now = host_now(th->h);
+  /* The key log is read only for packet detail (session.c, tls.keylog);
+   * collecting it costs ~8 % of a handshake. */
+  bool keylog = host_trace(th->h, SIM_DETAIL_PACKETS) != NULL;
   if (role == TLS_CONN_SERVER) {
     tls_conn_ctx *ctx = th->server;
     if (th->fault == TLS_HOST_FAULT_CERT_MISMATCH)
       ctx = th->wrong_name;
     else if (th->fault == TLS_HOST_FAULT_HANDSHAKE)
       ctx = th->no_cipher;
+    tls_conn_ctx_set_keylog(ctx, keylog);
     return tls_conn_new(ctx, NULL, seed, NULL, now);
   }
+  tls_conn_ctx_set_keylog(th->client, keylog);
   const char *key = server_name ? server_name : "";
   cache_entry *e = g_hash_table_lookup(th->sessions, key);
   if (!e) {

@@ -35,6 +35,7 @@ struct tls_conn_ctx {
   tls_conn_role role;
   bool verify;
   bool tickets;
+  bool keylog;             /* the key log callback is set */
   int64_t ticket_lifetime; /* ns */
 };
 
@@ -308,7 +309,15 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
   ctx->verify = cfg->verify;
   ctx->tickets = cfg->tickets;
   ctx->ticket_lifetime = cfg->ticket_lifetime;
+  ctx->keylog = true;
   return ctx;
+}
+
+void tls_conn_ctx_set_keylog(tls_conn_ctx *ctx, bool on) {
+  if (ctx->keylog == on)
+    return;
+  SSL_CTX_set_keylog_callback(ctx->ssl_ctx, on ? keylog_cb : NULL);
+  ctx->keylog = on;
 }
 
 void tls_conn_ctx_free(tls_conn_ctx *ctx) {

@@ -115,6 +115,12 @@ typedef struct tls_conn_ctx tls_conn_ctx;
  * stream (OpenSSL makes ticket keys even though tickets are off). */
 tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char **err);
 void tls_conn_ctx_free(tls_conn_ctx *ctx);
+/* Collect the key log (tls_conn_keylog) of connections made in CTX from now
+ * on: ON by default. Off, tls_conn_keylog stays "" and OpenSSL formats no
+ * secret as hex (about 8 % of a handshake's instructions: libssl prints
+ * each key log line byte by byte whenever a callback is set). Nothing on
+ * the wire depends on it. */
+void tls_conn_ctx_set_keylog(tls_conn_ctx *ctx, bool on);
 
 /* What a connection reports through its trace hook. */
 typedef enum {
@@ -239,7 +245,8 @@ tls_conn_role tls_conn_get_role(const tls_conn *c);
  * (SSLKEYLOGFILE: "LABEL CLIENT_RANDOM SECRET" lines, each ending in LF;
  * complete once ESTABLISHED), borrowed, valid until the next call on C.
  * For exporting simulated captures to Wireshark; "" before any secret.
- * Collected through SSL_CTX_set_keylog_callback. */
+ * Collected through SSL_CTX_set_keylog_callback; "" throughout when the
+ * context's key log is off (tls_conn_ctx_set_keylog). */
 const char *tls_conn_keylog(const tls_conn *c);
 /* Total bytes drawn from the connection's random stream (tests). */
 uint64_t tls_conn_random_drawn(const tls_conn *c);
