@@ -7,7 +7,8 @@
 
 struct tls_world {
   sim_world *w;
-  tls_rand *rand; /* the CA's library context */
+  tls_rand *rand; /* the library context of the CA and of every host (each
+                     host's tls_rand shares it with a stream of its own) */
   tls_ca *ca;
 };
 
@@ -86,7 +87,7 @@ tls_host *tls_host_new(tls_world *tw, host *h, const char *const *names, size_t 
   g_free(stream);
   uint8_t seed[TLS_RAND_SEED_LEN];
   seed_from(&th->rng, seed);
-  th->rand = tls_rand_new(seed);
+  th->rand = tls_rand_new_shared(tw->rand, seed); /* the world's library context */
   seed_from(&th->rng, seed);
   th->cred = tls_cred_new(tls_rand_libctx(th->rand), tw->ca, names, n, seed, NULL);
   if (!th->cred)
@@ -134,7 +135,7 @@ static void make_fault_ctxs(tls_host *th) {
   g_free(stream);
   uint8_t seed[TLS_RAND_SEED_LEN];
   seed_from(&rng, seed);
-  th->fault_rand = tls_rand_new(seed);
+  th->fault_rand = tls_rand_new_shared(th->tw->rand, seed);
   seed_from(&rng, seed);
   const char *wrong[] = {"wrong-name.invalid"};
   th->wrong_cred = tls_cred_new(tls_rand_libctx(th->fault_rand), th->tw->ca, wrong, 1, seed, NULL);

@@ -25,11 +25,25 @@ static void keep(void *ctx, tls_session *s) {
   j->count++;
 }
 
-/* The fixture's world with both contexts made again, tickets on. */
-static void ticket_world(tls_world *w, uint8_t seed) {
+static tls_conn_ctx *other_ctx; /* shared worlds: a third host's context */
+static uint64_t drawn_c, drawn_s;  /* base-stream draws of the last own-context world */
+
+/* The fixture's world with both hosts' tls_rand and contexts made again,
+ * tickets on. LIB: the hosts' tls_rand share LIB's library context
+ * (tls_rand_new_shared), the server's context is made first and a third
+ * host draws from the shared context in between; NULL: a context each. */
+static void ticket_world_in(tls_world *w, uint8_t seed, tls_rand *lib) {
   fixture_world_init(w, seed, NULL, NULL, NULL);
   tls_conn_ctx_free(w->cctx);
   tls_conn_ctx_free(w->sctx);
+  tls_rand_free(w->rand_c);
+  tls_rand_free(w->rand_s);
+  uint8_t s[TLS_RAND_SEED_LEN], kc[TLS_RAND_SEED_LEN], ks[TLS_RAND_SEED_LEN];
+  fixture_seed(s, seed);
+  tls_rand_derive(kc, s, "client host"); /* as fixture_world_init */
+  tls_rand_derive(ks, s, "server host");
+  w->rand_c = lib ? tls_rand_new_shared(lib, kc) : tls_rand_new(kc);
+  w->rand_s = lib ? tls_rand_new_shared(lib, ks) : tls_rand_new(ks);
   tls_conn_config cc, sc;
   tls_conn_config_init(&cc, TLS_CONN_CLIENT);
   cc.trust = w->ca;
@@ -37,10 +51,18 @@ static void ticket_world(tls_world *w, uint8_t seed) {
   sc.cred = w->cred;
   sc.verify = false;
   cc.tickets = sc.tickets = true;
-  w->cctx = tls_conn_ctx_new(w->rand_c, &cc, NULL);
-  w->sctx = tls_conn_ctx_new(w->rand_s, &sc, NULL);
+  if (lib) {
+    w->sctx = tls_conn_ctx_new(w->rand_s, &sc, NULL);
+    other_ctx = tls_conn_ctx_new(lib, &sc, NULL);
+    w->cctx = tls_conn_ctx_new(w->rand_c, &cc, NULL);
+  } else {
+    w->cctx = tls_conn_ctx_new(w->rand_c, &cc, NULL);
+    w->sctx = tls_conn_ctx_new(w->rand_s, &sc, NULL);
+  }
   ck_assert(w->cctx != NULL && w->sctx != NULL);
 }
+
+static void ticket_world(tls_world *w, uint8_t seed) { ticket_world_in(w, seed, NULL); }
 
 static bool same_bytes(const GByteArray *a, const GByteArray *b) {
   return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
@@ -123,10 +145,10 @@ START_TEST(resume_basic) {
 END_TEST
 
 /* A whole world (full handshake, then resumption 30 s later), transcripts
- * concatenated. */
-static GByteArray *world_run(uint8_t seed, size_t chunk, int64_t age) {
+ * concatenated; LIB as ticket_world_in. */
+static GByteArray *world_run_in(uint8_t seed, size_t chunk, int64_t age, tls_rand *lib) {
   tls_world w;
-  ticket_world(&w, seed);
+  ticket_world_in(&w, seed, lib);
   jar j = {0};
   char *cev, *sev;
   GByteArray *t = connect_once(&w, NULL, 10, 1 * SEC, chunk, &j, &cev, &sev);
@@ -143,9 +165,42 @@ static GByteArray *world_run(uint8_t seed, size_t chunk, int64_t age) {
   g_byte_array_unref(r);
   tls_session_free(s);
   tls_session_free(j.last);
+  if (lib) {
+    /* each host drew its ticket keys from its own base stream only */
+    ck_assert_uint_eq(tls_rand_base_drawn(w.rand_c), drawn_c);
+    ck_assert_uint_eq(tls_rand_base_drawn(w.rand_s), drawn_s);
+    tls_conn_ctx_free(other_ctx);
+    other_ctx = NULL;
+  } else {
+    drawn_c = tls_rand_base_drawn(w.rand_c);
+    drawn_s = tls_rand_base_drawn(w.rand_s);
+    ck_assert_uint_gt(drawn_s, 0);
+  }
   fixture_world_clear(&w);
   return t;
 }
+
+static GByteArray *world_run(uint8_t seed, size_t chunk, int64_t age) {
+  return world_run_in(seed, chunk, age, NULL);
+}
+
+/* Hosts sharing one library context (tls_rand_new_shared), their contexts
+ * made in another order with a third host drawing in between, write the
+ * same bytes as hosts with a context each: full handshake, ticket and
+ * resumption. */
+START_TEST(resume_shared_context) {
+  GByteArray *own = world_run(4, 0, 30 * SEC);
+  uint8_t k[TLS_RAND_SEED_LEN];
+  fixture_seed(k, 99);
+  tls_rand *lib = tls_rand_new(k);
+  GByteArray *shared = world_run_in(4, 0, 30 * SEC, lib);
+  ck_assert_msg(same_bytes(own, shared), "shared context: %u vs %u bytes", shared->len, own->len);
+  ck_assert_uint_gt(tls_rand_base_drawn(lib), 0); /* the third host's keys */
+  tls_rand_free(lib);
+  g_byte_array_unref(own);
+  g_byte_array_unref(shared);
+}
+END_TEST
 
 /* The ticket (its session time), the client's obfuscated age and so every
  * later byte depend on simulated time only: the same world run on either
@@ -276,6 +331,7 @@ static Suite *tls_resume_suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, resume_basic);
   tcase_add_test(tc, resume_deterministic);
+  tcase_add_test(tc, resume_shared_context);
   tcase_add_test(tc, resume_splits);
   tcase_add_test(tc, resume_expired_or_foreign);
   tcase_add_test(tc, no_tickets_by_default);

@@ -248,6 +248,8 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
   }
   OSSL_LIB_CTX *libctx = tls_rand_libctx(rand);
   ERR_clear_error();
+  /* SSL_CTX_new draws the ticket keys: from RAND's own base stream. */
+  tls_rand_stream *saved = tls_rand_bind(rand, tls_rand_base(rand));
   SSL_CTX *sc = SSL_CTX_new_ex(
       libctx, NULL, cfg->role == TLS_CONN_CLIENT ? TLS_client_method() : TLS_server_method());
   CHECK(sc != NULL);
@@ -259,6 +261,7 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
                        cfg->ticket_lifetime > INT64_C(7) * 86400 * 1000000000)) {
     set_err(err, "ticket_lifetime is outside 1 s .. 7 days (RFC 8446 4.6.1)");
     SSL_CTX_free(sc);
+    tls_rand_bind(rand, saved);
     return NULL;
   }
   SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION);
@@ -302,6 +305,7 @@ tls_conn_ctx *tls_conn_ctx_new(tls_rand *rand, const tls_conn_config *cfg, char 
     mode = cfg->role == TLS_CONN_CLIENT ? SSL_VERIFY_PEER
                                         : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   SSL_CTX_set_verify(sc, mode, NULL);
+  tls_rand_bind(rand, saved);
   tls_conn_ctx *ctx = g_new0(tls_conn_ctx, 1);
   ctx->rand = rand;
   ctx->ssl_ctx = sc;

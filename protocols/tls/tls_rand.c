@@ -31,6 +31,7 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 #include <openssl/rand.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define PROV_NAME "mailsim-rand"
@@ -277,8 +278,10 @@ static int prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 struct tls_rand {
   OSSL_LIB_CTX *libctx;
-  OSSL_PROVIDER *prov_default, *prov_rand;
+  OSSL_PROVIDER *prov_default, *prov_rand; /* NULL in a shared tls_rand */
   prov_ctx *prov;
+  bool shared;         /* made by tls_rand_new_shared: the context is borrowed */
+  tls_rand_stream own; /* shared: the base stream */
 };
 
 G_GNUC_NORETURN static void die(const char *what) {
@@ -312,9 +315,24 @@ tls_rand *tls_rand_new(const uint8_t seed[TLS_RAND_SEED_LEN]) {
   return r;
 }
 
+tls_rand *tls_rand_new_shared(tls_rand *lib, const uint8_t seed[TLS_RAND_SEED_LEN]) {
+  g_assert(lib != NULL && !lib->shared);
+  tls_rand *r = g_new0(tls_rand, 1);
+  r->libctx = lib->libctx;
+  r->prov = lib->prov;
+  r->shared = true;
+  tls_rand_stream_init(&r->own, seed);
+  return r;
+}
+
 void tls_rand_free(tls_rand *rand) {
   if (rand == NULL)
     return;
+  if (rand->shared) {
+    g_assert(rand->prov->current != &rand->own); /* never left bound */
+    g_free(rand);
+    return;
+  }
   OSSL_PROVIDER_unload(rand->prov_default);
   OSSL_PROVIDER_unload(rand->prov_rand);
   OSSL_LIB_CTX_free(rand->libctx);
@@ -331,9 +349,11 @@ tls_rand_stream *tls_rand_bind(tls_rand *rand, tls_rand_stream *stream) {
   return old;
 }
 
+tls_rand_stream *tls_rand_base(tls_rand *rand) { return rand->shared ? &rand->own : NULL; }
+
 uint64_t tls_rand_base_drawn(const tls_rand *rand) {
   g_mutex_lock(&rand->prov->lock);
-  uint64_t n = rand->prov->base.drawn;
+  uint64_t n = rand->shared ? rand->own.drawn : rand->prov->base.drawn;
   g_mutex_unlock(&rand->prov->lock);
   return n;
 }

@@ -30,9 +30,11 @@
  * but the first SSL_CTX in a fresh context fetches every algorithm (~2.5-4
  * ms, 11.5M instructions) against ~0.3-0.6 ms (2.5M) for an SSL_CTX in a
  * warm one and ~2 ms (10M) for a whole TLS 1.3 handshake, both sides. So:
- * one tls_rand per simulated host (seeded from the host's stream), one
- * tls_conn_ctx per host and role, one tls_conn per connection (seeded from
- * the host's stream and the connection id, e.g. with tls_rand_derive).
+ * one library context per simulated world (tls_rand_new), one tls_rand per
+ * simulated host sharing it (tls_rand_new_shared, seeded from the host's
+ * stream), one tls_conn_ctx per host and role, one tls_conn per connection
+ * (seeded from the host's stream and the connection id, e.g. with
+ * tls_rand_derive).
  */
 #ifndef MAILSIM_TLS_RAND_H
 #define MAILSIM_TLS_RAND_H
@@ -68,8 +70,20 @@ typedef struct tls_rand tls_rand;
  * Never returns NULL (an OpenSSL setup failure is a broken installation:
  * aborts with OpenSSL's error). */
 tls_rand *tls_rand_new(const uint8_t seed[TLS_RAND_SEED_LEN]);
-/* Frees the context. Everything made in it (SSL_CTX, SSL, EVP_PKEY, X509)
- * must be freed first. NULL is a no-op. */
+/* A tls_rand that shares LIB's library context (its providers, algorithm
+ * caches and name map: ~0.5 MiB and ~10M instructions of first fetches per
+ * context) but has a base stream of its own, seeded by SEED. LIB (borrowed)
+ * must have been made by tls_rand_new and must outlive the result.
+ * Draws in the shared context come from the bound stream (tls_rand_bind);
+ * what is made on the shared tls_rand's behalf outside a connection
+ * (tls_conn_ctx_new: OpenSSL's ticket keys) binds its base stream
+ * (tls_rand_base) around the call, so a shared tls_rand hands out the same
+ * bytes, in the same order, as a tls_rand_new of the same seed — as long
+ * as its owner binds it around every call that draws (tls_conn does). */
+tls_rand *tls_rand_new_shared(tls_rand *lib, const uint8_t seed[TLS_RAND_SEED_LEN]);
+/* Frees the context (a shared tls_rand: only its own stream). Everything
+ * made in it (SSL_CTX, SSL, EVP_PKEY, X509) must be freed first. NULL is a
+ * no-op. */
 void tls_rand_free(tls_rand *rand);
 
 /* The library context, borrowed: pass it to SSL_CTX_new_ex, X509_new_ex,
@@ -77,12 +91,19 @@ void tls_rand_free(tls_rand *rand);
 OSSL_LIB_CTX *tls_rand_libctx(const tls_rand *rand);
 
 /* Makes STREAM (borrowed, must stay valid while bound) the source of every
- * draw in RAND's context and returns the previously bound stream (NULL =
- * the base stream). tls_rand_bind(rand, NULL) restores the base stream.
- * Bind, call OpenSSL, restore — never leave a freed stream bound. */
+ * draw in RAND's library context and returns the previously bound stream
+ * (NULL = the context's own base stream, the one tls_rand_new seeded).
+ * tls_rand_bind(rand, NULL) binds that base stream again; passing back what
+ * bind returned restores exactly the previous binding. Bind, call OpenSSL,
+ * restore — never leave a freed stream bound. A shared context
+ * (tls_rand_new_shared) has one binding for all its tls_rand. */
 tls_rand_stream *tls_rand_bind(tls_rand *rand, tls_rand_stream *stream);
+/* The stream to bind for draws on RAND's own behalf: NULL for a tls_rand_new
+ * (its base stream is the context's), the shared tls_rand's own base stream
+ * otherwise. */
+tls_rand_stream *tls_rand_base(tls_rand *rand);
 
-/* Bytes drawn from the base stream so far (diagnostics and tests). */
+/* Bytes drawn from RAND's base stream so far (diagnostics and tests). */
 uint64_t tls_rand_base_drawn(const tls_rand *rand);
 
 #endif
