@@ -97,8 +97,6 @@ static const char *account(mailbox_host *mb, const char *addr) {
   return u->address;
 }
 
-static bool tls_on(const mailbox_host *mb) { return mb->tls != NULL; }
-
 static void start_tls_server(mb_conn *c) {
   session_flush(c->s); /* the go-ahead goes out in clear */
   session_start_tls(c->s, tls_host_conn(c->mb->tls, TLS_CONN_SERVER, NULL));
@@ -445,7 +443,10 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
   c->mb = mb;
   c->kind = kind;
   sim_time now = host_now(mb->h);
-  bool tls = tls_on(mb), req = tls && mb->cfg.require_tls;
+  static const tls_host_service service[] = {[MB_IMAP] = TLS_HOST_IMAP,
+                                             [MB_POP3] = TLS_HOST_POP3,
+                                             [MB_SMTP] = TLS_HOST_LMTP};
+  bool tls = tls_host_on(mb->tls, service[kind]), req = tls && mb->cfg.require_tls;
   switch (kind) {
   case MB_IMAP: {
     imap_srv_config cfg = {.hostname = mb->hostname,

@@ -714,7 +714,8 @@ static void agent_connect(agent *a) {
   smtp_cli_config cfg;
   smtp_cli_config_init(&cfg);
   cfg.helo_name = m->hostname;
-  cfg.tls = !m->tls || a->plain               ? SMTP_CLI_TLS_NEVER
+  bool tls = tls_host_on(m->tls, a->d->plan.kind == MTA_ROUTE_LOCAL ? TLS_HOST_LMTP : TLS_HOST_RELAY);
+  cfg.tls = !tls || a->plain                  ? SMTP_CLI_TLS_NEVER
             : m->tls_policy == MTA_TLS_ENCRYPT ? SMTP_CLI_TLS_REQUIRED
                                                : SMTP_CLI_TLS_OPPORTUNISTIC;
   cfg.quit_when_idle = false;

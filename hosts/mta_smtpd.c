@@ -370,10 +370,11 @@ static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, 
   smtp_srv_config cfg;
   smtp_srv_config_init(&cfg);
   cfg.hostname = m->hostname;
-  cfg.ext_starttls = m->tls != NULL;
+  bool tls = tls_host_on(m->tls, c->port == 587 ? TLS_HOST_SUBMISSION : TLS_HOST_RELAY);
+  cfg.ext_starttls = tls;
   cfg.ext_auth = m->users != NULL;
   cfg.require_auth = c->port == 587;
-  cfg.require_tls_for_auth = m->tls != NULL;
+  cfg.require_tls_for_auth = tls;
   smtp_env env = smtp_glue_env_on(&c->tr, true, m->h);
   c->srv = smtp_srv_new(&cfg, &env);
   c->s = session_accept(m->h, tc, &smtp_glue_srv_ops, c->srv, &srv_owner, c);

@@ -435,7 +435,7 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   smtp_cli_config cc;
   smtp_cli_config_init(&cc);
   cc.helo_name = m->helo;
-  cc.tls = m->tls ? SMTP_CLI_TLS_REQUIRED : SMTP_CLI_TLS_NEVER;
+  cc.tls = tls_host_on(m->tls, TLS_HOST_SUBMISSION) ? SMTP_CLI_TLS_REQUIRED : SMTP_CLI_TLS_NEVER;
   cc.auth_user = o->acct->address;
   cc.auth_pass = o->acct->password;
   smtp_env env = smtp_glue_env_on(&o->tr, false, m->h);
@@ -668,7 +668,7 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
   if (!a)
     return;
   sim_time now = host_now(m->h);
-  bool tls = m->tls != NULL;
+  bool tls = tls_host_on(m->tls, f->proto == MUA_IMAP ? TLS_HOST_IMAP : TLS_HOST_POP3);
   if (f->proto == MUA_IMAP) {
     imap_cli_config c = {.user = f->user,
                          .pass = f->password,

@@ -25,6 +25,7 @@ struct tls_host {
   tls_cred *wrong_cred;
   tls_conn_ctx *wrong_name, *no_cipher;
   GHashTable *sessions; /* server name -> cache_entry */
+  unsigned services;    /* 1u << tls_host_service */
 };
 
 /* Postfix: smtp_tls_session_cache_timeout = 3600 s (and smtpd's ticket
@@ -108,7 +109,18 @@ tls_host *tls_host_new(tls_world *tw, host *h, const char *const *names, size_t 
   if (!th->server || !th->client)
     g_error("tls_host_new: %s", err ? err : "no context");
   th->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, entry_free);
+  th->services = TLS_HOST_ALL_SERVICES;
   return th;
+}
+
+void tls_host_set_services(tls_host *th, unsigned mask) {
+  g_assert((mask & ~TLS_HOST_ALL_SERVICES) == 0);
+  th->services = mask;
+}
+
+bool tls_host_on(const tls_host *th, tls_host_service service) {
+  g_assert((unsigned)service < TLS_HOST__SERVICES);
+  return th != NULL && (th->services & (1u << service)) != 0;
 }
 
 void tls_host_free(tls_host *th) {

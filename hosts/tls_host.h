@@ -33,6 +33,25 @@ void tls_host_free(tls_host *th);
  * simulated time. A connection must be freed before TH. */
 tls_conn *tls_host_conn(tls_host *th, tls_conn_role role, const char *server_name);
 
+/* The services a host's TLS is for. A listener offers STARTTLS/STLS and a
+ * client asks for it only when the host's TLS is on for the service:
+ * submission (port 587 and the mail client submitting), relay (port 25 and
+ * MTA-to-MTA delivery), lmtp (the final MX to its mailbox host), imap and
+ * pop3 (the mailbox host and the client fetching). */
+typedef enum {
+  TLS_HOST_SUBMISSION,
+  TLS_HOST_RELAY,
+  TLS_HOST_LMTP,
+  TLS_HOST_IMAP,
+  TLS_HOST_POP3,
+  TLS_HOST__SERVICES
+} tls_host_service;
+#define TLS_HOST_ALL_SERVICES ((1u << TLS_HOST__SERVICES) - 1)
+/* MASK: a set of 1u << tls_host_service (default: all). */
+void tls_host_set_services(tls_host *th, unsigned mask);
+/* Whether TH (NULL: a host without TLS, false) uses TLS for SERVICE. */
+bool tls_host_on(const tls_host *th, tls_host_service service);
+
 /* Faults (issue 10): while set, the host's SERVER side fails. CERT_MISMATCH:
  * it shows a certificate (from the world's CA) for the name
  * "wrong-name.invalid", so a verifying client fails with "hostname

@@ -256,6 +256,55 @@ static void load_traffic(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   }
 }
 
+static const char *const tls_service_names[] = {"submission", "relay", "lmtp", "imap", "pop3",
+                                                NULL};
+G_STATIC_ASSERT(G_N_ELEMENTS(tls_service_names) == SCN_TLS_SVC__COUNT + 1);
+
+const char *scn_tls_service_name(scn_tls_service s) {
+  g_assert((unsigned)s < SCN_TLS_SVC__COUNT);
+  return tls_service_names[s];
+}
+
+bool scn_tls_server(const scn_config *c, const scn_host *h) {
+  unsigned served = 0;
+  if (strcmp(h->role, "mta") == 0)
+    served = 1u << SCN_TLS_SVC_SUBMISSION | 1u << SCN_TLS_SVC_RELAY;
+  else if (strcmp(h->role, "mailbox") == 0)
+    served = 1u << SCN_TLS_SVC_LMTP | 1u << SCN_TLS_SVC_IMAP | 1u << SCN_TLS_SVC_POP3;
+  return (c->tls_services & served) != 0;
+}
+
+/* "tls": true (every service, the default), false (none) or an object
+ * naming the services that use TLS ({"submission": true, "relay": true};
+ * a service left out uses none). */
+static bool load_tls(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "tls");
+  if (v && cJSON_IsObject(v)) {
+    if (!scn_json_known_keys(x, v, "$.tls", tls_service_names))
+      return false;
+    c->tls_services = 0;
+    for (int i = 0; i < SCN_TLS_SVC__COUNT; i++) {
+      bool on = false;
+      if (!scn_json_bool(x, v, "$.tls", tls_service_names[i], false, &on))
+        return false;
+      c->tls_services |= on ? 1u << i : 0;
+    }
+  } else if (v && !cJSON_IsBool(v)) {
+    scn_json_fail(x, "$.tls",
+                  "expected true, false or an object like {\"submission\": true, \"relay\": "
+                  "true}, got %s",
+                  cJSON_IsString(v)   ? "a string"
+                  : cJSON_IsNumber(v) ? "a number"
+                  : cJSON_IsArray(v)  ? "an array"
+                                      : "null");
+    return false;
+  } else if (v) {
+    c->tls_services = cJSON_IsTrue(v) ? SCN_TLS_SVC_ALL : 0;
+  }
+  c->tls = c->tls_services != 0;
+  return true;
+}
+
 scn_config *scn_parse(const char *file, const char *json, size_t len, GError **err) {
   scn_json_ctx x = {.file = file};
   scn_config *c = config_new(file);
@@ -283,6 +332,7 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
                                      "traffic", "faults",      "tls",   "chaos", NULL};
   c->seed = 1;
   c->tls = true;
+  c->tls_services = SCN_TLS_SVC_ALL;
   c->duration = SIM_TIME_NEVER;
   if (!cJSON_IsObject(root)) {
     scn_json_fail(&x, "$", "expected a scenario object");
@@ -291,7 +341,7 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
              scn_json_string(&x, root, "$", "description", false, &c->description) &&
              scn_json_seed(&x, root, "$", "seed", false, &c->seed) &&
              scn_json_duration(&x, root, "$", "duration", false, &c->duration) &&
-             scn_json_bool(&x, root, "$", "tls", false, &c->tls)) {
+             load_tls(&x, c, root)) {
     load_hosts(&x, c, root);
     load_links(&x, c, root);
     load_traffic(&x, c, root);

@@ -162,6 +162,21 @@ typedef struct {
   sim_time at;
 } scn_traffic;
 
+/* The mail services "tls" can turn on or off one by one (scenarios/FORMAT.md):
+ * submission (port 587, client to MTA), relay (port 25, MTA to MTA), lmtp
+ * (the final MX to its mailbox host), imap and pop3 (retrieval). */
+typedef enum {
+  SCN_TLS_SVC_SUBMISSION,
+  SCN_TLS_SVC_RELAY,
+  SCN_TLS_SVC_LMTP,
+  SCN_TLS_SVC_IMAP,
+  SCN_TLS_SVC_POP3,
+  SCN_TLS_SVC__COUNT
+} scn_tls_service;
+#define SCN_TLS_SVC_ALL ((1u << SCN_TLS_SVC__COUNT) - 1)
+/* The service's key in "tls": "submission", "relay", "lmtp", "imap", "pop3". */
+const char *scn_tls_service_name(scn_tls_service s);
+
 typedef struct scn_config {
   char *file;
   char *name;
@@ -178,14 +193,20 @@ typedef struct scn_config {
   int64_t epoch_unix; /* wall-clock date of simulated time 0 (Date headers) */
   GHashTable *host_idx; /* name -> index + 1 (lookup only; the loader fills it) */
   GHashTable *user_idx; /* lower-case address -> index + 1 (lookup only) */
-  bool tls;             /* mail services speak TLS (STARTTLS); false: plain text
-                           everywhere, for benchmarks (default true) */
+  bool tls;             /* some mail service speaks TLS (tls_services != 0) */
+  unsigned tls_services; /* the services that speak TLS (STARTTLS/STLS), a set
+                            of 1u << scn_tls_service; default all; "tls":
+                            false: none, plain text everywhere (benchmarks) */
   bool keep_messages;   /* not read from the file: set by `mailsim run
                            --keep-messages` before building the world; the
                            mailbox hosts trace the stored bytes
                            (hosts/mailbox_keep.h) */
   struct scn_chaos *chaos; /* the "chaos" key (scn_chaos.h), or NULL */
 } scn_config;
+
+/* Whether host H of C serves a mail service over TLS: an MTA on submission
+ * or relay, a mailbox host on lmtp, imap or pop3 (what TLS faults need). */
+bool scn_tls_server(const scn_config *c, const scn_host *h);
 
 /* Loads and checks a scenario file. NULL and *err (SCN_ERROR) on failure. */
 scn_config *scn_load(const char *path, GError **err);

@@ -88,9 +88,16 @@ static void store_targets(const scn_config *c, const scn_chaos *ch, GPtrArray *o
 static void mta_targets(const scn_config *c, const scn_chaos *ch, GPtrArray *out) {
   role_targets(c, ch, mta_roles, out);
 }
+/* MTA and mailbox hosts serving something over TLS. */
 static void tls_targets(const scn_config *c, const scn_chaos *ch, GPtrArray *out) {
-  if (c->tls)
-    role_targets(c, ch, store_roles, out);
+  GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
+  role_targets(c, ch, store_roles, all);
+  for (guint i = 0; i < all->len; i++) {
+    int h = scn_find_host(c, all->pdata[i]);
+    if (h >= 0 && scn_tls_server(c, &g_array_index(c->hosts, scn_host, h)))
+      g_ptr_array_add(out, g_strdup(all->pdata[i]));
+  }
+  g_ptr_array_unref(all);
 }
 
 /* Users keeping mail on host NAME. */

@@ -261,6 +261,11 @@ static void check(scn_json_ctx *x, const scn_config *c, const scn_fault *f, cons
                     f->target, h->role);
     else if (h && !c->tls)
       scn_json_fail(x, path, "a TLS fault needs TLS (the scenario has \"tls\": false)");
+    else if (h && !scn_tls_server(c, h))
+      scn_json_fail(x, path,
+                    "a TLS fault needs TLS on a service of host \"%s\" (the scenario's \"tls\" "
+                    "turns them off)",
+                    f->target);
     break;
   }
   case SCN_FAULT_MAILBOX_FULL: {

@@ -403,6 +403,9 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
       want_role(x, c, path, "mta.mailbox_host", h->mta.mailbox_host, "mailbox");
     if (h->mta.smarthost && scn_json_ok(x))
       want_role(x, c, path, "mta.smarthost", h->mta.smarthost, "mta");
+    if (h->mta.tls_encrypt && !(c->tls_services & 1u << SCN_TLS_SVC_RELAY) && scn_json_ok(x))
+      scn_json_fail(x, path, "\"mta.tls_policy\": \"encrypt\" needs TLS on relay (the scenario's "
+                             "\"tls\" turns it off)");
     if (h->mta.dkim_domain && scn_json_ok(x)) {
       char *name = g_strdup_printf("%s._domainkey.%s.", h->mta.dkim_selector, h->mta.dkim_domain);
       if (!scn_zone_for(c, name))

@@ -50,10 +50,32 @@ static bool is_mail_role(const char *role) {
   return !strcmp(role, "mta") || !strcmp(role, "mailbox") || !strcmp(role, "mua");
 }
 
-static tls_host *make_tls(scn_mailworld *mw, const scn_host *h, host *ho) {
+G_STATIC_ASSERT((int)SCN_TLS_SVC_SUBMISSION == (int)TLS_HOST_SUBMISSION &&
+                (int)SCN_TLS_SVC_RELAY == (int)TLS_HOST_RELAY &&
+                (int)SCN_TLS_SVC_LMTP == (int)TLS_HOST_LMTP &&
+                (int)SCN_TLS_SVC_IMAP == (int)TLS_HOST_IMAP &&
+                (int)SCN_TLS_SVC_POP3 == (int)TLS_HOST_POP3 &&
+                (int)SCN_TLS_SVC__COUNT == (int)TLS_HOST__SERVICES);
+
+/* The services a host of ROLE takes part in, as a server or a client. */
+static unsigned role_services(const char *role) {
+  if (!strcmp(role, "mta"))
+    return 1u << TLS_HOST_SUBMISSION | 1u << TLS_HOST_RELAY | 1u << TLS_HOST_LMTP;
+  if (!strcmp(role, "mailbox"))
+    return 1u << TLS_HOST_LMTP | 1u << TLS_HOST_IMAP | 1u << TLS_HOST_POP3;
+  return 1u << TLS_HOST_SUBMISSION | 1u << TLS_HOST_IMAP | 1u << TLS_HOST_POP3; /* mua */
+}
+
+/* H's TLS for the scenario's services ("tls"), or NULL when none of them
+ * concerns it (no certificate, no contexts: its stream "tls:NAME" is drawn
+ * by nothing else). */
+static tls_host *make_tls(scn_mailworld *mw, const scn_config *c, const scn_host *h, host *ho) {
+  if (!(c->tls_services & role_services(h->role)))
+    return NULL;
   const char *names[2] = {h->name, h->mta.hostname};
   size_t n = h->mta.hostname && strcmp(h->mta.hostname, h->name) ? 2 : 1;
   tls_host *th = tls_host_new(mw->tls, ho, names, n);
+  tls_host_set_services(th, c->tls_services);
   g_ptr_array_add(mw->tls_hosts, th);
   return th;
 }
@@ -318,7 +340,7 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
     tls_host *th = NULL;
     if (is_mail_role(h->role)) {
       /* "tls": false — no certificates, no STARTTLS offered or asked for. */
-      th = c->tls ? make_tls(mw, h, hosts[i]) : NULL;
+      th = make_tls(mw, c, h, hosts[i]);
       dns_client *dc = scn_dns_client(dns, (int)i);
       if (!strcmp(h->role, "mta"))
         mta = start_mta(mw, c, h, hosts[i], th, dc);

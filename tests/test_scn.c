@@ -1,11 +1,14 @@
 /* Tests for the scenario loader: units, good files, and every error naming
  * the file, the JSON path and what was expected. */
 #include <glib/gstdio.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scn.h"
 #include "scn_units.h"
+#include "scn_world.h"
 #include "testutil.h"
 
 static const struct {
@@ -124,7 +127,7 @@ static const struct {
     {"{\"name\":\"x\",\"hosts\":[],\"zzzzzz\":1}", "unknown key \"zzzzzz\"", "expected one of"},
     {"{\"name\":\"x\",\"hosts\":[]}", "$.hosts", "at least one host"},
     {"{\"name\":\"x\",\"hosts\":{}}", "$.hosts", "expected an array"},
-    {"{\"name\":\"x\",\"tls\":\"no\",\"hosts\":[]}", "$.tls", "expected true or false, got a string"},
+    {"{\"name\":\"x\",\"tls\":\"no\",\"hosts\":[]}", "$.tls", "expected true, false or an object"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a\"}],\"users\":[{\"address\":\"a@x.org\"},{\"address\":\"A@X.ORG\"}]}",
      "$.users[1]", "user \"A@X.ORG\" is listed twice"},
     {"{\"name\":\"x\",\"hosts\":[{\"name\":\"a b\"}]}", "$.hosts[0]", "letters, digits"},
@@ -392,6 +395,125 @@ START_TEST(bad_scenarios) {
 }
 END_TEST
 
+/* "tls": true, false or the services that use TLS. */
+static const struct {
+  const char *tls;
+  unsigned want;
+} tls_good[] = {
+    {NULL, SCN_TLS_SVC_ALL},
+    {"true", SCN_TLS_SVC_ALL},
+    {"false", 0},
+    {"{}", 0},
+    {"{\"submission\":true,\"relay\":true}", 1u << SCN_TLS_SVC_SUBMISSION | 1u << SCN_TLS_SVC_RELAY},
+    {"{\"submission\":true,\"relay\":true,\"lmtp\":false,\"imap\":true,\"pop3\":false}",
+     1u << SCN_TLS_SVC_SUBMISSION | 1u << SCN_TLS_SVC_RELAY | 1u << SCN_TLS_SVC_IMAP},
+    {"{\"pop3\":true}", 1u << SCN_TLS_SVC_POP3},
+};
+
+START_TEST(tls_services_good) {
+  char *json = tls_good[_i].tls
+                   ? g_strdup_printf(MAILW("", ",\"tls\":%s"), tls_good[_i].tls)
+                   : g_strdup(MAILW("", ""));
+  GError *err = NULL;
+  scn_config *c = scn_parse("t.json", json, strlen(json), &err);
+  ck_assert_msg(c != NULL, "row %d: %s", _i, err ? err->message : "");
+  ck_assert_msg(c->tls_services == tls_good[_i].want, "row %d: got %#x want %#x", _i,
+                c->tls_services, tls_good[_i].want);
+  ck_assert(c->tls == (tls_good[_i].want != 0));
+  scn_config_free(c);
+  g_free(json);
+}
+END_TEST
+
+/* Bad "tls" values and what they rule out: exact messages. */
+static const struct {
+  const char *json, *want;
+} tls_bad[] = {
+    {"{\"name\":\"x\",\"tls\":\"no\",\"hosts\":[]}",
+     "t.json: $.tls: expected true, false or an object like {\"submission\": true, \"relay\": "
+     "true}, got a string"},
+    {"{\"name\":\"x\",\"tls\":[\"relay\"],\"hosts\":[]}",
+     "t.json: $.tls: expected true, false or an object like {\"submission\": true, \"relay\": "
+     "true}, got an array"},
+    {"{\"name\":\"x\",\"tls\":{\"submision\":true},\"hosts\":[]}",
+     "t.json: $.tls: unknown key \"submision\" (did you mean \"submission\"? expected one of: "
+     "submission, relay, lmtp, imap, pop3)"},
+    {"{\"name\":\"x\",\"tls\":{\"starttls\":true},\"hosts\":[]}",
+     "t.json: $.tls: unknown key \"starttls\" (expected one of: submission, relay, lmtp, imap, pop3)"},
+    {"{\"name\":\"x\",\"tls\":{\"relay\":1},\"hosts\":[]}",
+     "t.json: $.tls.relay: expected true or false, got a number"},
+    {MAILW(",{\"name\":\"mta2\",\"role\":\"mta\",\"resolver\":\"res\",\"mta\":{"
+           "\"tls_policy\":\"encrypt\"}}",
+           ",\"tls\":{\"submission\":true}"),
+     "t.json: $.hosts[5]: \"mta.tls_policy\": \"encrypt\" needs TLS on relay (the scenario's "
+     "\"tls\" turns it off)"},
+    {MAILW("", ",\"tls\":{\"submission\":true,\"relay\":true},\"faults\":[{\"kind\":\"tls\","
+               "\"host\":\"mbox\",\"failure\":\"handshake\",\"at\":\"0s\"}]"),
+     "t.json: $.faults[0]: a TLS fault needs TLS on a service of host \"mbox\" (the scenario's "
+     "\"tls\" turns them off)"},
+};
+
+START_TEST(tls_services_bad) {
+  GError *err = NULL;
+  scn_config *c = scn_parse("t.json", tls_bad[_i].json, strlen(tls_bad[_i].json), &err);
+  ck_assert_msg(c == NULL, "row %d accepted", _i);
+  ck_assert_msg(strcmp(err->message, tls_bad[_i].want) == 0, "row %d: got\n  %s\nwant\n  %s", _i,
+                err->message, tls_bad[_i].want);
+  g_error_free(err);
+}
+END_TEST
+
+/* Lines of TRACE holding every one of the NULL-terminated fragments. */
+static int count_lines(const char *trace, ...) {
+  int n = 0;
+  char **lines = g_strsplit(trace, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    va_list ap;
+    va_start(ap, trace);
+    bool all = true;
+    for (const char *f; (f = va_arg(ap, const char *)) != NULL;)
+      all &= strstr(*l, f) != NULL;
+    va_end(ap);
+    n += all;
+  }
+  g_strfreev(lines);
+  return n;
+}
+
+/* The journey with TLS on submission and relay only: every message still
+ * arrives; handshakes happen on those hops and never with the mailbox host
+ * (its LMTP/SMTP, IMAP and POP3 in clear), where TLS everywhere has some. */
+START_TEST(tls_services_run) {
+  static const unsigned sets[] = {1u << SCN_TLS_SVC_SUBMISSION | 1u << SCN_TLS_SVC_RELAY,
+                                  SCN_TLS_SVC_ALL};
+  char *path = testutil_src_path("scenarios/journey.json");
+  for (size_t i = 0; i < G_N_ELEMENTS(sets); i++) {
+    GError *err = NULL;
+    scn_config *c = scn_load(path, &err);
+    ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+    c->tls_services = sets[i];
+    trace_writer *tw = trace_writer_new_memory();
+    scn_world *sw = scn_world_build(c, c->seed, tw, SIM_DETAIL_PROTOCOL);
+    ck_assert_msg(scn_world_run(sw), "set %zu: the journey did not complete", i);
+    const char *t = trace_writer_peek_memory(tw)->str;
+    int sub = count_lines(t, "\"ev\":\"tls.established\"", "\"node\":\"alice-laptop\"", NULL);
+    int relay = count_lines(t, "\"ev\":\"tls.established\"", "\"node\":\"mx.example.org\"",
+                            "\"peer\":\"smtp.example.com\"", NULL);
+    int mbox = count_lines(t, "\"ev\":\"tls.established\"", "\"peer\":\"mail.example.org\"", NULL);
+    ck_assert_msg(sub > 0 && relay > 0, "set %zu: got %d submission and %d relay handshakes", i,
+                  sub, relay);
+    if (i == 0)
+      ck_assert_msg(mbox == 0, "got %d handshakes with the mailbox host, want 0", mbox);
+    else
+      ck_assert_msg(mbox > 0, "TLS everywhere: no handshake with the mailbox host");
+    scn_world_free(sw);
+    trace_writer_free(tw);
+    scn_config_free(c);
+  }
+  g_free(path);
+}
+END_TEST
+
 START_TEST(missing_file) {
   GError *err = NULL;
   ck_assert_ptr_null(scn_load("/nonexistent/s.json", &err));
@@ -441,6 +563,9 @@ int main(void) {
   tcase_add_test(tc, good_filter_keys);
   tcase_add_test(tc, sieve_file_is_relative_to_the_scenario);
   tcase_add_loop_test(tc, bad_scenarios, 0, G_N_ELEMENTS(bad));
+  tcase_add_loop_test(tc, tls_services_good, 0, G_N_ELEMENTS(tls_good));
+  tcase_add_loop_test(tc, tls_services_bad, 0, G_N_ELEMENTS(tls_bad));
+  tcase_add_test(tc, tls_services_run);
   tcase_add_test(tc, missing_file);
   tcase_add_test(tc, every_truncation_is_an_error_not_a_crash);
   tcase_add_test(tc, bundled_scenarios_load);

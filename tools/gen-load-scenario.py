@@ -3,6 +3,7 @@
 
     tools/gen-load-scenario.py [--users 1000] [--domains 100] [--messages 10000]
                                [--over 3600] [--seed 1] [--name load] [--no-tls]
+                               [--tls-services submission,relay,...]
                                [--unreachable] [--out FILE]
 
 The world: DOMAINS mail domains d00.test, d01.test, ... Each has its
@@ -132,6 +133,7 @@ def build(a):
                         % (len(users), nd, a.messages, a.over, a.users, nd, a.messages, a.over, a.seed)),
         "seed": a.seed,
         **({"tls": False} if a.no_tls else {}),
+        **({"tls": {k: k in a.tls_services for k in TLS_SERVICES}} if a.tls_services else {}),
         "duration": "%ds" % (a.over + 900),
         "hosts": hosts, "links": links, "zones": zones, "users": users, "messages": messages,
     }
@@ -154,6 +156,19 @@ def write(doc, f):
     f.write("}\n")
 
 
+TLS_SERVICES = ("submission", "relay", "lmtp", "imap", "pop3")
+
+
+def services(text):
+    """--tls-services: a comma-separated subset of TLS_SERVICES."""
+    got = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in got if t not in TLS_SERVICES]
+    if bad:
+        raise argparse.ArgumentTypeError("unknown service %r (expected some of %s)"
+                                         % (bad[0], ", ".join(TLS_SERVICES)))
+    return set(got)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--users", type=int, default=1000)
@@ -164,11 +179,17 @@ def main():
     p.add_argument("--name", default="load")
     p.add_argument("--no-tls", action="store_true",
                    help='write "tls": false (plain-text mail services, for the benchmark)')
+    p.add_argument("--tls-services", type=services, metavar="LIST",
+                   help='TLS on these services only, comma-separated among %s: writes "tls": '
+                        '{...}. Issue 6\'s benchmark world: submission,relay (retrieval in clear) '
+                        'or submission,relay,imap,pop3' % ",".join(TLS_SERVICES))
     p.add_argument("--unreachable", action="store_true",
                    help="every domain's MX record points at a host where nothing listens on "
                         "port 25: all mail stays queued at the senders (queue memory benchmark)")
     p.add_argument("--out", default="-")
     a = p.parse_args()
+    if a.no_tls and a.tls_services:
+        p.error("--no-tls and --tls-services exclude each other")
     if a.domains < 2 or a.users < a.domains or a.users % a.domains:
         p.error("need at least 2 domains and a whole number of users per domain")
     doc = build(a)
