@@ -7,15 +7,12 @@
 
 #include "mime_hdr.h"
 
-static mime_hdr *header(const uint8_t *data, size_t len) {
-  gsize hl;
-  guint flags = 0;
-  return mime_hdr_parse((const char *)data, len, 0, 1000, &hl, &flags);
-}
+/* The header is read in place (mime_hdr_scan): no field list is built for
+ * the one or two fields wanted here. 1,000 fields: mime_msg's limit. */
+#define MSGKEY_MAX_FIELDS 1000
 
 char *msgkey_of(const uint8_t *data, size_t len) {
-  mime_hdr *h = header(data, len);
-  const char *v = mime_hdr_get(h, "Message-ID");
+  char *v = mime_hdr_scan_get((const char *)data, len, MSGKEY_MAX_FIELDS, "Message-ID");
   char *r;
   if (!v) {
     r = g_strdup("");
@@ -24,15 +21,10 @@ char *msgkey_of(const uint8_t *data, size_t len) {
     const char *gt = lt ? strchr(lt, '>') : NULL;
     r = lt && gt ? g_strndup(lt + 1, (gsize)(gt - lt - 1)) : g_strstrip(g_strdup(v));
   }
-  mime_hdr_free(h);
+  g_free(v);
   return r;
 }
 
 unsigned msgkey_hops(const uint8_t *data, size_t len) {
-  mime_hdr *h = header(data, len);
-  unsigned n = 0;
-  while (mime_hdr_find(h, "Received", n))
-    n++;
-  mime_hdr_free(h);
-  return n;
+  return mime_hdr_scan_count((const char *)data, len, MSGKEY_MAX_FIELDS, "Received");
 }
