@@ -307,6 +307,7 @@ static const struct {
     {"=?UTF-8?Q?bad=ZZ?=", "=?UTF-8?Q?bad=ZZ?="},
     {"=?UTF-8?Q?a?= c =?UTF-8?Q?b?=", "a c b"},
     {"raw \xff byte", "raw \xEF\xBF\xBD byte"},
+    {" a\r\n\tb  ", " a\r\n\tb  "}, /* no "=?": whitespace and line ends kept */
     {"", ""},
 };
 
