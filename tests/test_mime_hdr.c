@@ -189,6 +189,28 @@ START_TEST(unfold_every_mix) {
 }
 END_TEST
 
+/* NUL and 8-bit octets are noticed wherever they sit in a line (the
+ * scan reads eight octets at a time). */
+START_TEST(block_octet_flags) {
+  static const struct {
+    char c;
+    guint want;
+  } bad[] = {{'\0', MIME_FLAG_NUL}, {'\x80', MIME_FLAG_8BIT_HEADER}, {'\xff', MIME_FLAG_8BIT_HEADER},
+             {'\x7f', 0}, {'\x01', 0}};
+  for (gsize b = 0; b < G_N_ELEMENTS(bad); b++)
+    for (gsize at = 0; at < 28; at++) { /* every octet of the value */
+      char line[40] = "X: abcdefghijklmnopqrstuvwxyz01\r\n\r\n";
+      gsize len = strlen(line);
+      line[3 + at] = bad[b].c;
+      guint fl = 0;
+      gsize hl = 0;
+      mime_hdr_free(mime_hdr_parse(line, len, 0, 0, &hl, &fl));
+      ck_assert_msg(fl == bad[b].want, "octet %02x at %zu: got flags %x want %x",
+                    (unsigned char)bad[b].c, at, fl, bad[b].want);
+    }
+}
+END_TEST
+
 START_TEST(block_long_line_and_limit) {
   GString *s = g_string_new("Long: ");
   for (int i = 0; i < 1200; i++)
@@ -434,6 +456,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_fields);
   tcase_add_loop_test(tc, block_table, 0, G_N_ELEMENTS(blocks));
   tcase_add_test(tc, block_long_line_and_limit);
+  tcase_add_test(tc, block_octet_flags);
   tcase_add_loop_test(tc, scan_matches_parse, 0, G_N_ELEMENTS(scan_inputs));
   tcase_add_test(tc, scan_field_limit);
   tcase_add_test(tc, unfold_every_mix);

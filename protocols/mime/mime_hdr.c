@@ -165,7 +165,16 @@ static gboolean valid_name(const char *s, gsize n) {
 /* The defect flags of the line S[0..N): NUL and 8-bit octets. */
 static guint line_flags(const char *s, gsize n) {
   guint fl = 0;
-  for (gsize i = 0; i < n; i++) {
+  gsize i = 0;
+  /* Eight octets at a time while they are all 1..0x7f (the usual case). */
+  const guint64 lo = G_GUINT64_CONSTANT(0x0101010101010101), hi = lo << 7;
+  for (; i + 8 <= n; i += 8) {
+    guint64 w;
+    memcpy(&w, s + i, 8);
+    if (((w - lo) | w) & hi) /* a zero octet or one >= 0x80 */
+      break;
+  }
+  for (; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == 0)
       fl |= MIME_FLAG_NUL;
