@@ -211,6 +211,41 @@ START_TEST(block_octet_flags) {
 }
 END_TEST
 
+/* The display of address fields, around the shortcut for a bare
+ * addr-spec (the expected values are what the full parse gives). */
+static const struct {
+  const char *in, *want;
+} disp_addr[] = {
+    {"a@b", "a@b"},
+    {"u1@d06.test", "u1@d06.test"},
+    {"a.b@c.d", "a.b@c.d"},
+    {"a..b@c", "\"a..b\"@c"},
+    {".a@b", "\".a\"@b"},
+    {"a.@b", "\"a.\"@b"},
+    {"a@", "a"},
+    {"a@.b", "a@.b"},
+    {"a@b.", "a@b."},
+    {"a@b@c", "a@b"},
+    {"@b", ""},
+    {"a", "a"},
+    {"a!#$%&'*+-/=?^_`{|}~z@x-y.z", "a!#$%&'*+-/=?^_`{|}~z@x-y.z"},
+    {"a b@c", "ab@c"},
+    {"\"a\"@b", "a@b"},
+    {"a@[1.2.3.4]", "a@[1.2.3.4]"},
+    {"A@B", "A@B"},
+    {"", ""},
+    {"a@b,c@d", "a@b, c@d"},
+    {"x\xc3""\xa9""@b", "x\xc3""\xa9""@b"},
+};
+
+START_TEST(display_addresses_table) {
+  char *got = mime_display_addresses(disp_addr[_i].in);
+  ck_assert_msg(strcmp(got, disp_addr[_i].want) == 0, "row %d [%s]: got [%s] want [%s]", _i,
+                disp_addr[_i].in, got, disp_addr[_i].want);
+  g_free(got);
+}
+END_TEST
+
 START_TEST(block_long_line_and_limit) {
   GString *s = g_string_new("Long: ");
   for (int i = 0; i < 1200; i++)
@@ -457,6 +492,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, block_table, 0, G_N_ELEMENTS(blocks));
   tcase_add_test(tc, block_long_line_and_limit);
   tcase_add_test(tc, block_octet_flags);
+  tcase_add_loop_test(tc, display_addresses_table, 0, G_N_ELEMENTS(disp_addr));
   tcase_add_loop_test(tc, scan_matches_parse, 0, G_N_ELEMENTS(scan_inputs));
   tcase_add_test(tc, scan_field_limit);
   tcase_add_test(tc, unfold_every_mix);

@@ -151,29 +151,40 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
       *info = g_strndup(comment->str, comment->len);
     if (pos >= semi)
       break;
-    g_string_truncate(w, 0);
+    /* The word: a view into VALUE, or built in W when it holds a quoted
+     * string (kept with its quotes, quoted pairs resolved). */
     gsize a = pos;
-    while (pos < semi && !word_end(value[pos])) {
-      if (value[pos] == '"') {
-        gboolean closed;
-        g_string_append_c(w, '"');
-        mime__read_qstring(value, semi, &pos, w, &closed);
-        g_string_append_c(w, '"');
-        continue;
+    while (pos < semi && !word_end(value[pos]) && value[pos] != '"')
+      pos++;
+    const char *wv = value + a;
+    gsize wl = pos - a;
+    if (pos < semi && value[pos] == '"') {
+      g_string_truncate(w, 0);
+      g_string_append_len(w, value + a, (gssize)(pos - a));
+      while (pos < semi && !word_end(value[pos])) {
+        if (value[pos] == '"') {
+          gboolean closed;
+          g_string_append_c(w, '"');
+          mime__read_qstring(value, semi, &pos, w, &closed);
+          g_string_append_c(w, '"');
+          continue;
+        }
+        gsize run = pos;
+        while (run < semi && !word_end(value[run]) && value[run] != '"')
+          run++;
+        g_string_append_len(w, value + pos, (gssize)(run - pos));
+        pos = run;
       }
-      gsize run = pos;
-      while (run < semi && !word_end(value[run]) && value[run] != '"')
-        run++;
-      g_string_append_len(w, value + pos, (gssize)(run - pos));
-      pos = run;
+      wv = w->str;
+      wl = w->len;
     }
     if (pos == a && pos == before) {
       pos++; /* defensive: always progress */
       continue;
     }
     if (slot) {
-      const char *v = w->str;
-      gsize vl = w->len;
+      const char *v = wv;
+      gsize vl = wl;
       if (slot == &out->for_addr && vl >= 2 && v[0] == '<' && v[vl - 1] == '>') {
         v++;
         vl -= 2;
@@ -185,10 +196,11 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
       continue;
     }
     static const char *const kw[] = {"from", "by", "via", "with", "id", "for"};
+    static const gsize kwl[] = {4, 2, 3, 4, 2, 3};
     char **slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
     info = NULL;
     for (gsize k = 0; k < G_N_ELEMENTS(kw); k++)
-      if (w->len == strlen(kw[k]) && g_ascii_strcasecmp(w->str, kw[k]) == 0 && !*slots[k])
+      if (wl == kwl[k] && g_ascii_strncasecmp(wv, kw[k], wl) == 0 && !*slots[k])
         slot = slots[k];
   }
   g_string_free(w, TRUE);
