@@ -13,39 +13,8 @@
 
 #include <string.h>
 
-/* TRUE when V is one bare addr-spec that mime_addr_parse and the display
- * below would give back unchanged: an ASCII dot-atom local part (RFC 5322
- * §3.2.3: no leading, trailing or double dot, else it is shown quoted), one
- * '@', a domain of atext and dots. Most From / To fields are this. */
-static gboolean plain_addr_spec(const char *v) {
-  const char *at = strchr(v, '@');
-  if (!at || at == v || !at[1])
-    return FALSE;
-  gboolean last_dot = TRUE;
-  for (const char *p = v; p < at; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c == '.') {
-      if (last_dot)
-        return FALSE;
-      last_dot = TRUE;
-    } else if (c < 0x80 && mime__is_atext(c)) {
-      last_dot = FALSE;
-    } else {
-      return FALSE;
-    }
-  }
-  if (last_dot)
-    return FALSE;
-  for (const char *p = at + 1; *p; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c != '.' && !(c < 0x80 && mime__is_atext(c)))
-      return FALSE;
-  }
-  return TRUE;
-}
-
 char *mime_display_addresses(const char *value) {
-  if (value && plain_addr_spec(value))
+  if (value && mime__plain_addr_spec(value))
     return g_strdup(value);
   GPtrArray *l = mime_addr_parse(value, NULL);
   GString *o = g_string_new(NULL);
