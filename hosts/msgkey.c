@@ -7,32 +7,30 @@
 
 #include "mime_hdr.h"
 
-static mime_hdr *header(const uint8_t *data, size_t len) {
-  gsize hl;
-  guint flags = 0;
-  return mime_hdr_parse((const char *)data, len, 0, 1000, &hl, &flags);
+/* The header is read in place (mime_hdr_scan): no field list is built for
+ * the one or two fields wanted here. 1,000 fields: mime_msg's limit. */
+#define MSGKEY_MAX_FIELDS 1000
+
+/* The key from the unfolded Message-ID value V (NULL: none), a new string. */
+static char *key_of_value(const char *v) {
+  if (!v)
+    return g_strdup("");
+  const char *lt = strchr(v, '<');
+  const char *gt = lt ? strchr(lt, '>') : NULL;
+  return lt && gt ? g_strndup(lt + 1, (gsize)(gt - lt - 1)) : g_strstrip(g_strdup(v));
 }
 
 char *msgkey_of(const uint8_t *data, size_t len) {
-  mime_hdr *h = header(data, len);
-  const char *v = mime_hdr_get(h, "Message-ID");
-  char *r;
-  if (!v) {
-    r = g_strdup("");
-  } else {
-    const char *lt = strchr(v, '<');
-    const char *gt = lt ? strchr(lt, '>') : NULL;
-    r = lt && gt ? g_strndup(lt + 1, (gsize)(gt - lt - 1)) : g_strstrip(g_strdup(v));
-  }
-  mime_hdr_free(h);
+  char *v = mime_hdr_scan_get((const char *)data, len, MSGKEY_MAX_FIELDS, "Message-ID");
+  char *r = key_of_value(v);
+  g_free(v);
   return r;
 }
 
+char *msgkey_of_hdr(const mime_hdr *root) {
+  return key_of_value(mime_hdr_get(root, "Message-ID"));
+}
+
 unsigned msgkey_hops(const uint8_t *data, size_t len) {
-  mime_hdr *h = header(data, len);
-  unsigned n = 0;
-  while (mime_hdr_find(h, "Received", n))
-    n++;
-  mime_hdr_free(h);
-  return n;
+  return mime_hdr_scan_count((const char *)data, len, MSGKEY_MAX_FIELDS, "Received");
 }

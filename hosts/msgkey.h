@@ -7,10 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mime_hdr.h"
+
 /* The Message-ID of the message DATA (LEN octets) without <> and outer
  * blanks, as a new string; "" when the header has none. Never fails on bad
  * input. */
 char *msgkey_of(const uint8_t *data, size_t len);
+
+/* The same key from a header already parsed (ROOT: the root entity's
+ * header of mime_msg_parse with the default limits, whose 1,000 fields
+ * are the ones msgkey_of reads), for a caller that parsed the message
+ * anyway. A new string. */
+char *msgkey_of_hdr(const mime_hdr *root);
 
 /* The number of Received fields in the header of DATA (the hops the
  * message made, mail_trace.h "hop"). */

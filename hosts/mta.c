@@ -498,14 +498,12 @@ void mta__kick_runner(mta_host *m, sim_time at) {
 static char *parse_msgid(GBytes *body) {
   if (!body)
     return NULL;
-  gsize len, hl;
+  gsize len;
   const char *p = g_bytes_get_data(body, &len);
-  guint flags = 0;
-  mime_hdr *hd = mime_hdr_parse(p, len, 0, 0, &hl, &flags);
-  const char *v = mime_hdr_get(hd, "Message-ID");
+  char *v = mime_hdr_scan_get(p, len, 0, "Message-ID"); /* the one field, read in place */
   char *id = NULL;
   if (v) {
-    char *s = g_strstrip(g_strdup(v));
+    char *s = g_strstrip(v);
     size_t n = strlen(s);
     if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
       s[n - 1] = 0;
@@ -516,7 +514,6 @@ static char *parse_msgid(GBytes *body) {
     else
       g_free(s);
   }
-  mime_hdr_free(hd);
   return id;
 }
 

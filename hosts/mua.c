@@ -543,11 +543,13 @@ static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   mua *m = f->m;
   gsize n;
   const uint8_t *p = g_bytes_get_data(data, &n);
-  char *key = msgkey_of(p, n);
   m->st.fetched++;
+  /* The message is parsed once: the trace key comes from the header the
+   * display reads. */
+  mime_msg *mm = host_trace(m->h, SIM_DETAIL_MESSAGES) ? mime_msg_parse(p, n, NULL) : NULL;
+  char *key = mm ? msgkey_of_hdr(mime_msg_root(mm)->hdr) : msgkey_of(p, n);
   mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
-  if (host_trace(m->h, SIM_DETAIL_MESSAGES)) {
-    mime_msg *mm = mime_msg_parse(p, n, NULL);
+  if (mm) {
     mime_display *d = mime_display_new(mm);
     mail_trace_display(m->h, key, d);
     mime_display_free(d);

@@ -132,10 +132,47 @@ START_TEST(format_table) {
 }
 END_TEST
 
+/* A bare addr-spec takes a shortcut past the tokenizer; a leading space
+ * (CFWS, skipped by the tokenizer) forces the full path, and both must give
+ * the same list. The rows sit on both sides of the shortcut's edges. */
+static const char *const plain[] = {
+    "a@b", "u1@d06.test", "a.b@c.d", "a..b@c", ".a@b", "a.@b", "a@", "a@.b", "a@b.", "a@b@c",
+    "@b", "a", "a!#$%&'*+-/=?^_`{|}~z@x-y.z", "a b@c", "\"a\"@b", "a@[1.2.3.4]", "A@B", "",
+    "a@b,c@d", "x\xc3\xa9@b", "a@b\xc3\xa9", "a(c)@b", "a@b;",
+};
+
+static char *describe_list(const GPtrArray *l, guint bad) {
+  GString *s = g_string_new(NULL);
+  g_string_append_printf(s, "bad=%u", bad);
+  for (guint i = 0; i < l->len; i++) {
+    const mime_addr *a = g_ptr_array_index((GPtrArray *)l, i);
+    g_string_append_printf(s, " [%s name=%s raw=%s route=%s local=%s domain=%s]",
+                           mime_addr_kind_name(a->kind), a->name ? a->name : "-",
+                           a->name_raw ? a->name_raw : "-", a->route ? a->route : "-",
+                           a->local ? a->local : "-", a->domain ? a->domain : "-");
+  }
+  return g_string_free(s, FALSE);
+}
+
+START_TEST(plain_spec_shortcut) {
+  guint bad1 = 99, bad2 = 99;
+  char *spaced = g_strconcat(" ", plain[_i], NULL);
+  GPtrArray *l1 = mime_addr_parse(plain[_i], &bad1), *l2 = mime_addr_parse(spaced, &bad2);
+  char *got = describe_list(l1, bad1), *want = describe_list(l2, bad2);
+  ck_assert_msg(strcmp(got, want) == 0, "[%s]: got %s want %s", plain[_i], got, want);
+  g_free(got);
+  g_free(want);
+  g_free(spaced);
+  g_ptr_array_unref(l1);
+  g_ptr_array_unref(l2);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mime_addr");
   TCase *tc = tcase_create("parse");
   tcase_add_loop_test(tc, parse_table, 0, G_N_ELEMENTS(rows));
+  tcase_add_loop_test(tc, plain_spec_shortcut, 0, G_N_ELEMENTS(plain));
   suite_add_tcase(s, tc);
   tc = tcase_create("format");
   tcase_add_loop_test(tc, format_table, 0, G_N_ELEMENTS(fmt));

@@ -383,6 +383,10 @@ static const struct {
      "Thu, 01 Jan 2026 00:00:00 -0000",
      "[192.0.2.1]", "helo=laptop", "smtp.example.org", "esmtpsa", "1vXyZ-000abc-1Q", NULL,
      1767225600},
+    /* quoted strings kept with their quotes; comments joined by a space */
+    {"from \"odd name\"(c1 (nested) \\) x)(c2) by h.example id \"q\\\"x\"; 1 Jan 2026 00:00:00 "
+     "+0000",
+     "\"odd name\"", "c1 (nested) ) x c2", "h.example", NULL, "\"q\"x\"", NULL, 1767225600},
     /* by only, local delivery */
     {"by mailbox.example (mailsim) id 7; Thu, 01 Jan 2026 00:00:00 +0000", NULL, NULL,
      "mailbox.example", NULL, "7", NULL, 1767225600},

@@ -92,6 +92,63 @@ START_TEST(parse_table) {
 }
 END_TEST
 
+/* The integer calendar agrees with GLib's GDateTime (what earlier
+ * versions used) across years 1..9999: formatting at a spread of instants
+ * and zones, and parsing every month's last days in years that test the
+ * leap rules. */
+static const char *const wdays[7] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+static const char *const mnames[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+START_TEST(calendar_vs_gdatetime) {
+  const int64_t lo = INT64_C(-62135596800) + 86400, hi = INT64_C(253402300799) - 86400;
+  static const int zones[] = {0, -1439, 1439, 330, -420};
+  int64_t step = (hi - lo) / 40000 + 7;
+  for (int64_t t = lo; t <= hi; t += step) {
+    for (gsize z = 0; z < G_N_ELEMENTS(zones); z++) {
+      int tz = zones[z];
+      GDateTime *u = g_date_time_new_from_unix_utc(t + (int64_t)tz * 60);
+      ck_assert_ptr_nonnull(u);
+      int off = tz < 0 ? -tz : tz;
+      char *want = g_strdup_printf(
+          "%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d",
+          wdays[g_date_time_get_day_of_week(u) - 1], g_date_time_get_day_of_month(u),
+          mnames[g_date_time_get_month(u) - 1], g_date_time_get_year(u), g_date_time_get_hour(u),
+          g_date_time_get_minute(u), g_date_time_get_second(u), tz < 0 ? '-' : '+', off / 60,
+          off % 60);
+      g_date_time_unref(u);
+      char *got = mime_date_format(0, t, tz);
+      ck_assert_msg(g_strcmp0(got, want) == 0, "t %" G_GINT64_FORMAT " tz %d: got [%s] want [%s]",
+                    t, tz, got, want);
+      int64_t back = 0;
+      int btz = 99;
+      ck_assert_msg(mime_date_parse(got, &back, &btz) && back == t && btz == tz,
+                    "parse [%s]: got %" G_GINT64_FORMAT " %d want %" G_GINT64_FORMAT " %d", got,
+                    back, btz, t, tz);
+      g_free(got);
+      g_free(want);
+    }
+  }
+  static const int years[] = {1, 4, 100, 1600, 1900, 1970, 2000, 2024, 2026, 2100, 2400, 9999};
+  for (gsize y = 0; y < G_N_ELEMENTS(years); y++)
+    for (int m = 1; m <= 12; m++)
+      for (int d = 27; d <= 31; d++) {
+        char *in = g_strdup_printf("%02d %s %04d 23:59:60 -0130", d, mnames[m - 1], years[y]);
+        GDateTime *g = g_date_time_new_utc(years[y], m, d, 23, 59, 59);
+        int64_t got = 0;
+        gboolean ok = mime_date_parse(in, &got, NULL);
+        ck_assert_msg(ok == (g != NULL), "[%s]: got ok %d want %d", in, ok, g != NULL);
+        if (g) {
+          int64_t want = g_date_time_to_unix(g) + 90 * 60 + 1;
+          ck_assert_msg(got == want, "[%s]: got %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT, in,
+                        got, want);
+          g_date_time_unref(g);
+        }
+        g_free(in);
+      }
+}
+END_TEST
+
 START_TEST(to_sim) {
   ck_assert_int_eq(mime_date_to_sim(MIME_DATE_EPOCH_DEFAULT + 2, MIME_DATE_EPOCH_DEFAULT), 2 * S);
   ck_assert_int_eq(mime_date_to_sim(0, MIME_DATE_EPOCH_DEFAULT), -MIME_DATE_EPOCH_DEFAULT * S);
@@ -236,6 +293,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, format_table, 0, G_N_ELEMENTS(fmt));
   tcase_add_loop_test(tc, parse_table, 0, G_N_ELEMENTS(parse));
   tcase_add_test(tc, to_sim);
+  tcase_add_test(tc, calendar_vs_gdatetime);
   suite_add_tcase(s, tc);
   tc = tcase_create("codec");
   tcase_add_loop_test(tc, qp_decode_table, 0, G_N_ELEMENTS(qp_dec));

@@ -74,6 +74,178 @@ START_TEST(block_table) {
 }
 END_TEST
 
+/* The in-place scanner gives the fields mime_hdr_parse lists, with the
+ * same block length and flags, for every prefix of every input (a message
+ * cut anywhere), and scan_get / scan_count agree with find / get. */
+static const char *const scan_inputs[] = {
+    "From: a@b.example\r\nSubject: hello\r\n  world\r\nX-Dup: 1\r\nx-dup :2\r\n\r\nbody\r\n",
+    "A: 1\nB: 2\n\nbody",
+    "A: 1\r\nnot a header line\r\nB: 2\r\n\r\n",
+    " lead: x\r\nA: 1\r\n\r\n",
+    "A: \x01\xff\r\n\r\n",
+    "Received: from a\r\n\tby b;\r\n\tdate\r\nMessage-ID:\r\n <x@y>\r\nreceived: c\r\n\r\n",
+    ":x\r\n\r\n",
+};
+
+static void check_scan(const char *in, gsize len, const char *what) {
+  gsize hl = 0;
+  guint fl = 0;
+  mime_hdr *h = mime_hdr_parse(in, len, 0, 0, &hl, &fl);
+  mime_hdr_scan sc;
+  mime_hdr_view v;
+  mime_hdr_scan_init(&sc, in, len, TRUE);
+  guint i = 0;
+  while (mime_hdr_scan_next(&sc, &v)) {
+    ck_assert_msg(i < mime_hdr_count(h), "%s: got more than %u fields", what, mime_hdr_count(h));
+    const mime_hdr_field *f = mime_hdr_nth(h, i);
+    char *name = g_strndup(v.name, v.name_len), *raw = g_strndup(v.raw_value, v.raw_len);
+    ck_assert_msg(strcmp(name, f->name) == 0 && strcmp(raw, f->raw_value) == 0 &&
+                      v.offset == f->offset && v.length == f->length,
+                  "%s field %u: got %s:%s @%zu+%zu want %s:%s @%zu+%zu", what, i, name, raw,
+                  v.offset, v.length, f->name, f->raw_value, f->offset, f->length);
+    g_free(name);
+    g_free(raw);
+    i++;
+  }
+  ck_assert_msg(i == mime_hdr_count(h), "%s: got %u fields want %u", what, i, mime_hdr_count(h));
+  ck_assert_msg(mime_hdr_scan_end(&sc) == hl && sc.flags == fl,
+                "%s: got len %zu flags %x want %zu %x", what, mime_hdr_scan_end(&sc), sc.flags, hl,
+                fl);
+  static const char *const names[] = {"x-dup", "Message-ID", "RECEIVED", "b", "none"};
+  for (gsize k = 0; k < G_N_ELEMENTS(names); k++) {
+    char *got = mime_hdr_scan_get(in, len, 0, names[k]);
+    const char *want = mime_hdr_get(h, names[k]);
+    ck_assert_msg(g_strcmp0(got, want) == 0, "%s get %s: got %s want %s", what, names[k], got,
+                  want);
+    g_free(got);
+    guint n = 0;
+    while (mime_hdr_find(h, names[k], n))
+      n++;
+    guint c = mime_hdr_scan_count(in, len, 0, names[k]);
+    ck_assert_msg(c == n, "%s count %s: got %u want %u", what, names[k], c, n);
+  }
+  mime_hdr_free(h);
+}
+
+START_TEST(scan_matches_parse) {
+  const char *in = scan_inputs[_i];
+  gsize len = strlen(in);
+  for (gsize cut = 0; cut <= len; cut++) {
+    char *what = g_strdup_printf("row %d cut %zu", _i, cut);
+    check_scan(in, cut, what);
+    g_free(what);
+  }
+}
+END_TEST
+
+START_TEST(scan_field_limit) {
+  const char *in = "A: 1\r\nM: first\r\nM: second\r\n\r\n";
+  gsize len = strlen(in);
+  char *v = mime_hdr_scan_get(in, len, 1, "M");
+  ck_assert_ptr_null(v);
+  v = mime_hdr_scan_get(in, len, 2, "m");
+  ck_assert_str_eq(v, "first");
+  g_free(v);
+  ck_assert_uint_eq(mime_hdr_scan_count(in, len, 2, "M"), 1);
+  ck_assert_uint_eq(mime_hdr_scan_count(in, len, 0, "M"), 2);
+}
+END_TEST
+
+/* The unfolding of earlier versions: drop every CR and LF, then trim WSP. */
+static char *unfold_ref(const char *raw, gsize len) {
+  GString *s = g_string_new(NULL);
+  for (gsize i = 0; i < len; i++)
+    if (raw[i] != '\r' && raw[i] != '\n')
+      g_string_append_c(s, raw[i]);
+  gsize a = 0, b = s->len;
+  while (a < b && (s->str[a] == ' ' || s->str[a] == '\t'))
+    a++;
+  while (b > a && (s->str[b - 1] == ' ' || s->str[b - 1] == '\t'))
+    b--;
+  char *r = g_strndup(s->str + a, b - a);
+  g_string_free(s, TRUE);
+  return r;
+}
+
+START_TEST(unfold_every_mix) {
+  /* Every string of up to 6 octets over the alphabet below. */
+  static const char abc[] = {' ', '\t', '\r', '\n', 'a'};
+  char buf[6];
+  for (int n = 0; n <= 6; n++) {
+    int total = 1;
+    for (int k = 0; k < n; k++)
+      total *= (int)sizeof abc;
+    for (int code = 0; code < total; code++) {
+      int c = code;
+      for (int k = 0; k < n; k++, c /= (int)sizeof abc)
+        buf[k] = abc[c % (int)sizeof abc];
+      char *got = mime_hdr_unfold(buf, (gsize)n), *want = unfold_ref(buf, (gsize)n);
+      ck_assert_msg(strcmp(got, want) == 0, "len %d code %d: got [%s] want [%s]", n, code, got,
+                    want);
+      g_free(got);
+      g_free(want);
+    }
+  }
+}
+END_TEST
+
+/* NUL and 8-bit octets are noticed wherever they sit in a line (the
+ * scan reads eight octets at a time). */
+START_TEST(block_octet_flags) {
+  static const struct {
+    char c;
+    guint want;
+  } bad[] = {{'\0', MIME_FLAG_NUL}, {'\x80', MIME_FLAG_8BIT_HEADER}, {'\xff', MIME_FLAG_8BIT_HEADER},
+             {'\x7f', 0}, {'\x01', 0}};
+  for (gsize b = 0; b < G_N_ELEMENTS(bad); b++)
+    for (gsize at = 0; at < 28; at++) { /* every octet of the value */
+      char line[40] = "X: abcdefghijklmnopqrstuvwxyz01\r\n\r\n";
+      gsize len = strlen(line);
+      line[3 + at] = bad[b].c;
+      guint fl = 0;
+      gsize hl = 0;
+      mime_hdr_free(mime_hdr_parse(line, len, 0, 0, &hl, &fl));
+      ck_assert_msg(fl == bad[b].want, "octet %02x at %zu: got flags %x want %x",
+                    (unsigned char)bad[b].c, at, fl, bad[b].want);
+    }
+}
+END_TEST
+
+/* The display of address fields, around the shortcut for a bare
+ * addr-spec (the expected values are what the full parse gives). */
+static const struct {
+  const char *in, *want;
+} disp_addr[] = {
+    {"a@b", "a@b"},
+    {"u1@d06.test", "u1@d06.test"},
+    {"a.b@c.d", "a.b@c.d"},
+    {"a..b@c", "\"a..b\"@c"},
+    {".a@b", "\".a\"@b"},
+    {"a.@b", "\"a.\"@b"},
+    {"a@", "a"},
+    {"a@.b", "a@.b"},
+    {"a@b.", "a@b."},
+    {"a@b@c", "a@b"},
+    {"@b", ""},
+    {"a", "a"},
+    {"a!#$%&'*+-/=?^_`{|}~z@x-y.z", "a!#$%&'*+-/=?^_`{|}~z@x-y.z"},
+    {"a b@c", "ab@c"},
+    {"\"a\"@b", "a@b"},
+    {"a@[1.2.3.4]", "a@[1.2.3.4]"},
+    {"A@B", "A@B"},
+    {"", ""},
+    {"a@b,c@d", "a@b, c@d"},
+    {"x\xc3""\xa9""@b", "x\xc3""\xa9""@b"},
+};
+
+START_TEST(display_addresses_table) {
+  char *got = mime_display_addresses(disp_addr[_i].in);
+  ck_assert_msg(strcmp(got, disp_addr[_i].want) == 0, "row %d [%s]: got [%s] want [%s]", _i,
+                disp_addr[_i].in, got, disp_addr[_i].want);
+  g_free(got);
+}
+END_TEST
+
 START_TEST(block_long_line_and_limit) {
   GString *s = g_string_new("Long: ");
   for (int i = 0; i < 1200; i++)
@@ -192,6 +364,7 @@ static const struct {
     {"=?UTF-8?Q?bad=ZZ?=", "=?UTF-8?Q?bad=ZZ?="},
     {"=?UTF-8?Q?a?= c =?UTF-8?Q?b?=", "a c b"},
     {"raw \xff byte", "raw \xEF\xBF\xBD byte"},
+    {" a\r\n\tb  ", " a\r\n\tb  "}, /* no "=?": whitespace and line ends kept */
     {"", ""},
 };
 
@@ -318,6 +491,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_fields);
   tcase_add_loop_test(tc, block_table, 0, G_N_ELEMENTS(blocks));
   tcase_add_test(tc, block_long_line_and_limit);
+  tcase_add_test(tc, block_octet_flags);
+  tcase_add_loop_test(tc, display_addresses_table, 0, G_N_ELEMENTS(disp_addr));
+  tcase_add_loop_test(tc, scan_matches_parse, 0, G_N_ELEMENTS(scan_inputs));
+  tcase_add_test(tc, scan_field_limit);
+  tcase_add_test(tc, unfold_every_mix);
   suite_add_tcase(s, tc);
   tc = tcase_create("params");
   tcase_add_loop_test(tc, ctype_table, 0, G_N_ELEMENTS(ctypes));

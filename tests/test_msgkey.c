@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "mime_msg.h"
 #include "msgkey.h"
 #include "testutil.h"
 
@@ -55,11 +56,31 @@ START_TEST(every_prefix_is_safe) {
 }
 END_TEST
 
+/* The key from a parsed message's header equals the one read from the
+ * bytes, for every row cut at every octet. */
+START_TEST(key_from_parsed_header) {
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    size_t n = strlen(rows[i].msg);
+    for (size_t cut = 0; cut <= n; cut++) {
+      char *want = msgkey_of((const uint8_t *)rows[i].msg, cut);
+      mime_msg *mm = mime_msg_parse(rows[i].msg, cut, NULL);
+      char *got = msgkey_of_hdr(mime_msg_root(mm)->hdr);
+      ck_assert_msg(strcmp(got, want) == 0, "row %zu cut %zu: got \"%s\" want \"%s\"", i, cut,
+                    got, want);
+      g_free(got);
+      g_free(want);
+      mime_msg_free(mm);
+    }
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("msgkey");
   TCase *tc = tcase_create("msgkey");
   tcase_add_test(tc, keys_and_hops);
   tcase_add_test(tc, every_prefix_is_safe);
+  tcase_add_test(tc, key_from_parsed_header);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

@@ -187,6 +187,16 @@ static void parse_angle(const GArray *t, guint *i, mime_addr *a, guint *bad) {
 
 GPtrArray *mime_addr_parse(const char *value, guint *bad_out) {
   GPtrArray *out = g_ptr_array_new_with_free_func(addr_free);
+  if (value && mime__plain_addr_spec(value)) { /* what the tokens below would give */
+    const char *at = strchr(value, '@');
+    mime_addr *a = new_mailbox(NULL);
+    a->local = g_strndup(value, (gsize)(at - value));
+    a->domain = g_strdup(at + 1);
+    g_ptr_array_add(out, a);
+    if (bad_out)
+      *bad_out = 0;
+    return out;
+  }
   GArray *t = tokenize(value ? value : "");
   guint bad = 0, i = 0;
   gboolean in_group = FALSE;

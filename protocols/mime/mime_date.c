@@ -5,8 +5,11 @@
  * obsolete zones (UT, GMT, the US zones, military letters read as -0000
  * because RFC 822 got their signs wrong), two-digit years (< 50 → 20xx)
  * and three-digit years (+1900), CFWS anywhere. Day and month names come
- * from tables here, never from the locale; calendar arithmetic is GLib's
- * GDateTime. */
+ * from tables here, never from the locale. Calendar arithmetic is the
+ * proleptic Gregorian calendar in integers (days from and to a civil date,
+ * the algorithms of H. Hinnant's "chrono-compatible low-level date
+ * algorithms"), the calendar GLib's GDateTime uses, over the same years
+ * 1..9999 — without an allocation per date. */
 #include "mime_date.h"
 
 #include "mime_int.h"
@@ -16,6 +19,41 @@
 static const char *const days[7] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* Days since 1970-01-01 of Y-M-D (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;                                   /* [0, 399] */
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+  return era * 146097 + doe - 719468;
+}
+
+/* The civil date of day Z since 1970-01-01. */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int days_in_month(int64_t y, int m) {
+  static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  gboolean leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+static char *put2(char *o, int v) {
+  o[0] = (char)('0' + v / 10);
+  o[1] = (char)('0' + v % 10);
+  return o + 2;
+}
 
 char *mime_date_format(int64_t sim_ns, int64_t epoch_unix, int tz_min) {
   if (tz_min < -1439 || tz_min > 1439)
@@ -30,16 +68,39 @@ char *mime_date_format(int64_t sim_ns, int64_t epoch_unix, int tz_min) {
   /* Year 1..9999 in Unix seconds. */
   if (t < INT64_C(-62135596800) + 86400 || t > INT64_C(253402300799) - 86400)
     return NULL;
-  GDateTime *u = g_date_time_new_from_unix_utc(t + (int64_t)tz_min * 60);
-  if (!u)
-    return NULL;
+  int64_t local = t + (int64_t)tz_min * 60;
+  int64_t dn = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+  int64_t sod = local - dn * 86400; /* [0, 86399] */
+  int64_t year;
+  int mon, day;
+  civil_from_days(dn, &year, &mon, &day);
+  int wd = (int)((dn % 7 + 7 + 3) % 7); /* 1970-01-01 was a Thursday: index 3 */
   int off = tz_min < 0 ? -tz_min : tz_min;
-  char *r = g_strdup_printf(
-      "%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d", days[g_date_time_get_day_of_week(u) - 1],
-      g_date_time_get_day_of_month(u), months[g_date_time_get_month(u) - 1],
-      g_date_time_get_year(u), g_date_time_get_hour(u), g_date_time_get_minute(u),
-      g_date_time_get_second(u), tz_min < 0 ? '-' : '+', off / 60, off % 60);
-  g_date_time_unref(u);
+  /* "Thu, 01 Jan 2026 00:00:00 +0000" */
+  char *r = g_malloc(32);
+  char *o = r;
+  memcpy(o, days[wd], 3);
+  o += 3;
+  *o++ = ',';
+  *o++ = ' ';
+  o = put2(o, day);
+  *o++ = ' ';
+  memcpy(o, months[mon - 1], 3);
+  o += 3;
+  *o++ = ' ';
+  o = put2(o, (int)(year / 100));
+  o = put2(o, (int)(year % 100));
+  *o++ = ' ';
+  o = put2(o, (int)(sod / 3600));
+  *o++ = ':';
+  o = put2(o, (int)(sod / 60 % 60));
+  *o++ = ':';
+  o = put2(o, (int)(sod % 60));
+  *o++ = ' ';
+  *o++ = tz_min < 0 ? '-' : '+';
+  o = put2(o, off / 60);
+  o = put2(o, off % 60);
+  *o = '\0';
   return r;
 }
 
@@ -64,16 +125,22 @@ static int digits(const char *s, gsize len, gsize *pos, int maxd, int *val) {
   return n;
 }
 
-static gboolean word(const char *s, gsize len, gsize *pos, GString *out) {
+/* A run of letters at *POS: its start and length in *W, *WL. */
+static gboolean word(const char *s, gsize len, gsize *pos, const char **w, gsize *wl) {
   gsize p = *pos;
   while (p < len && g_ascii_isalpha(s[p]))
     p++;
   if (p == *pos)
     return FALSE;
-  g_string_assign(out, "");
-  g_string_append_len(out, s + *pos, (gssize)(p - *pos));
+  *w = s + *pos;
+  *wl = p - *pos;
   *pos = p;
   return TRUE;
+}
+
+/* W (WL octets) equals NAME ignoring ASCII case. */
+static gboolean word_is(const char *w, gsize wl, const char *name) {
+  return strlen(name) == wl && g_ascii_strncasecmp(w, name, wl) == 0;
 }
 
 static const struct {
@@ -90,92 +157,88 @@ gboolean mime_date_parse(const char *text, int64_t *unix_s, int *tz_min) {
     return FALSE;
   const char *s = text;
   gsize len = strlen(s), pos = 0;
-  GString *w = g_string_new(NULL);
-  gboolean ok = FALSE;
+  const char *w;
+  gsize wl;
   int day, mon = -1, year, hh, mm, ss = 0, tz = 0;
   mime__skip_cfws(s, len, &pos, NULL);
   gsize save = pos;
-  if (word(s, len, &pos, w)) { /* day-of-week "," */
+  if (word(s, len, &pos, &w, &wl)) { /* day-of-week "," */
     gboolean known = FALSE;
     for (int i = 0; i < 7; i++)
-      known |= g_ascii_strcasecmp(w->str, days[i]) == 0;
+      known |= word_is(w, wl, days[i]);
     mime__skip_cfws(s, len, &pos, NULL);
     if (!known || pos >= len || s[pos] != ',')
-      goto out;
+      return FALSE;
     pos++;
     mime__skip_cfws(s, len, &pos, NULL);
   } else {
     pos = save;
   }
   if (digits(s, len, &pos, 2, &day) == 0 || day < 1 || day > 31)
-    goto out;
+    return FALSE;
   mime__skip_cfws(s, len, &pos, NULL);
-  if (!word(s, len, &pos, w))
-    goto out;
+  if (!word(s, len, &pos, &w, &wl))
+    return FALSE;
   for (int i = 0; i < 12; i++)
-    if (g_ascii_strcasecmp(w->str, months[i]) == 0)
+    if (word_is(w, wl, months[i]))
       mon = i + 1;
   if (mon < 0)
-    goto out;
+    return FALSE;
   mime__skip_cfws(s, len, &pos, NULL);
   int nd = digits(s, len, &pos, 4, &year);
   if (nd < 2 || (pos < len && g_ascii_isdigit(s[pos])))
-    goto out;
+    return FALSE;
   if (nd == 2) /* RFC 5322 §4.3 */
     year += year < 50 ? 2000 : 1900;
   else if (nd == 3)
     year += 1900;
   if (year < 1)
-    goto out;
+    return FALSE;
   mime__skip_cfws(s, len, &pos, NULL);
   if (digits(s, len, &pos, 2, &hh) == 0 || hh > 23)
-    goto out;
+    return FALSE;
   mime__skip_cfws(s, len, &pos, NULL);
   if (pos >= len || s[pos++] != ':')
-    goto out;
+    return FALSE;
   mime__skip_cfws(s, len, &pos, NULL);
   if (digits(s, len, &pos, 2, &mm) != 2 || mm > 59)
-    goto out;
+    return FALSE;
   mime__skip_cfws(s, len, &pos, NULL);
   if (pos < len && s[pos] == ':') {
     pos++;
     mime__skip_cfws(s, len, &pos, NULL);
     if (digits(s, len, &pos, 2, &ss) != 2 || ss > 60)
-      goto out;
+      return FALSE;
     mime__skip_cfws(s, len, &pos, NULL);
   }
   if (pos < len && (s[pos] == '+' || s[pos] == '-')) {
     int sign = s[pos++] == '-' ? -1 : 1, z;
     if (digits(s, len, &pos, 4, &z) != 4 || z % 100 > 59)
-      goto out;
+      return FALSE;
     tz = sign * (z / 100 * 60 + z % 100);
-  } else if (word(s, len, &pos, w)) {
+  } else if (word(s, len, &pos, &w, &wl)) {
     gboolean found = FALSE;
     for (gsize i = 0; i < G_N_ELEMENTS(zones); i++)
-      if (g_ascii_strcasecmp(w->str, zones[i].name) == 0) {
+      if (word_is(w, wl, zones[i].name)) {
         tz = zones[i].min;
         found = TRUE;
       }
-    if (!found && w->len == 1 && g_ascii_toupper(w->str[0]) != 'J')
+    if (!found && wl == 1 && g_ascii_toupper(w[0]) != 'J')
       found = TRUE; /* military zone: -0000 (RFC 5322 §4.3) */
     if (!found)
-      goto out;
+      return FALSE;
   } else {
-    goto out;
+    return FALSE;
   }
   mime__skip_cfws(s, len, &pos, NULL);
   if (pos != len)
-    goto out;
-  GDateTime *d = g_date_time_new_utc(year, mon, day, hh, mm, ss == 60 ? 59 : ss);
-  if (!d)
-    goto out; /* 31 Feb and friends */
+    return FALSE;
+  if (year > 9999 || day > days_in_month(year, mon))
+    return FALSE; /* 31 Feb and friends */
   if (unix_s)
-    *unix_s = g_date_time_to_unix(d) - (int64_t)tz * 60 + (ss == 60 ? 1 : 0);
+    *unix_s = days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 +
+              (ss == 60 ? 59 : ss) - (int64_t)tz * 60 + (ss == 60 ? 1 : 0);
   if (tz_min)
     *tz_min = tz;
-  g_date_time_unref(d);
-  ok = TRUE;
-out:
-  g_string_free(w, TRUE);
-  return ok;
+  return TRUE;
 }

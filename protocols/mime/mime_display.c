@@ -9,10 +9,13 @@
 
 #include "mime_addr.h"
 #include "mime_ew.h"
+#include "mime_int.h"
 
 #include <string.h>
 
 char *mime_display_addresses(const char *value) {
+  if (value && mime__plain_addr_spec(value))
+    return g_strdup(value);
   GPtrArray *l = mime_addr_parse(value, NULL);
   GString *o = g_string_new(NULL);
   gboolean comma = FALSE;

@@ -171,6 +171,10 @@ char *mime_ew_decode_word(const char *s, gsize len) {
 }
 
 char *mime_ew_decode(const char *text) {
+  /* Every encoded word starts with "=?" (§2): without one, each token is
+   * kept as written and only the UTF-8 check below remains. */
+  if (!strstr(text, "=?"))
+    return mime__utf8_sanitize(text, strlen(text));
   GString *out = g_string_new(NULL);
   pending pd = {NULL, g_string_new(NULL), g_string_new(NULL)};
   const char *s = text;

@@ -44,17 +44,57 @@ char *mime_flags_describe(guint flags) {
   return g_string_free(s, FALSE);
 }
 
-static void field_free(gpointer p) {
-  mime_hdr_field *f = p;
-  g_free(f->name);
-  g_free(f->raw_value);
-  g_free(f->value);
-  g_free(f);
+/* A field and its strings in one allocation: the public part first, then
+ * the name, the raw value and the unfolded value, each NUL-terminated. */
+typedef struct {
+  mime_hdr_field f;
+  gsize name_len;
+  char text[];
+} field_box;
+
+/* Copies LEN octets of RAW to OUT without CR and LF (RFC 5322 §2.2.3:
+ * unfolding removes the line ends that precede WSP; a line end anywhere
+ * else in a field body is gone already) and without outer WSP; returns the
+ * length written (OUT is NUL-terminated, at most LEN + 1 octets). */
+static gsize unfold_into(const char *raw, gsize len, char *out) {
+  gsize a = 0, b = len;
+  while (a < b && (raw[a] == ' ' || raw[a] == '\t' || raw[a] == '\r' || raw[a] == '\n'))
+    a++;
+  while (b > a && (raw[b - 1] == ' ' || raw[b - 1] == '\t' || raw[b - 1] == '\r' ||
+                   raw[b - 1] == '\n'))
+    b--;
+  gsize o = 0;
+  while (a < b) {
+    const char *cr = memchr(raw + a, '\r', b - a);
+    const char *lf = memchr(raw + a, '\n', (cr ? (gsize)(cr - raw) : b) - a);
+    const char *e = lf ? lf : cr;
+    gsize stop = e ? (gsize)(e - raw) : b;
+    memcpy(out + o, raw + a, stop - a);
+    o += stop - a;
+    a = stop + (e != NULL);
+  }
+  out[o] = '\0';
+  return o;
+}
+
+static mime_hdr_field *field_make(const char *name, gsize nl, const char *raw, gsize rl) {
+  field_box *b = g_malloc(sizeof *b + nl + 1 + 2 * (rl + 1));
+  char *t = b->text;
+  memcpy(t, name, nl);
+  t[nl] = '\0';
+  char *r = t + nl + 1;
+  memcpy(r, raw, rl);
+  r[rl] = '\0';
+  char *v = r + rl + 1;
+  unfold_into(raw, rl, v);
+  b->f = (mime_hdr_field){.name = t, .raw_value = r, .value = v};
+  b->name_len = nl;
+  return &b->f;
 }
 
 mime_hdr *mime_hdr_new(void) {
   mime_hdr *h = g_new0(mime_hdr, 1);
-  h->fields = g_ptr_array_new_with_free_func(field_free);
+  h->fields = g_ptr_array_new_with_free_func(g_free); /* field_box, f first */
   return h;
 }
 
@@ -67,11 +107,7 @@ void mime_hdr_free(mime_hdr *h) {
 
 void mime_hdr_add(mime_hdr *h, const char *name, const char *value) {
   g_assert(h && name && value);
-  mime_hdr_field *f = g_new0(mime_hdr_field, 1);
-  f->name = g_strdup(name);
-  f->raw_value = g_strdup(value);
-  f->value = mime_hdr_unfold(value, strlen(value));
-  g_ptr_array_add(h->fields, f);
+  g_ptr_array_add(h->fields, field_make(name, strlen(name), value, strlen(value)));
 }
 
 guint mime_hdr_count(const mime_hdr *h) { return h ? h->fields->len : 0; }
@@ -81,14 +117,24 @@ const mime_hdr_field *mime_hdr_nth(const mime_hdr *h, guint i) {
   return g_ptr_array_index(h->fields, i);
 }
 
+gboolean mime_hdr_name_is(const char *a, gsize alen, const char *b, gsize blen) {
+  if (alen != blen)
+    return FALSE;
+  for (gsize i = 0; i < alen; i++)
+    if (a[i] != b[i] && g_ascii_tolower(a[i]) != g_ascii_tolower(b[i]))
+      return FALSE;
+  return TRUE;
+}
+
 const mime_hdr_field *mime_hdr_find(const mime_hdr *h, const char *name, guint n) {
   if (!h)
     return NULL;
+  gsize nl = strlen(name);
   for (guint i = 0; i < h->fields->len; i++) {
-    const mime_hdr_field *f = g_ptr_array_index(h->fields, i);
-    if (g_ascii_strcasecmp(f->name, name) == 0) {
+    const field_box *b = g_ptr_array_index(h->fields, i);
+    if (mime_hdr_name_is(b->f.name, b->name_len, name, nl)) {
       if (n == 0)
-        return f;
+        return &b->f;
       n--;
     }
   }
@@ -101,17 +147,8 @@ const char *mime_hdr_get(const mime_hdr *h, const char *name) {
 }
 
 char *mime_hdr_unfold(const char *raw, gsize len) {
-  GString *s = g_string_sized_new(len);
-  for (gsize i = 0; i < len; i++)
-    if (raw[i] != '\r' && raw[i] != '\n')
-      g_string_append_c(s, raw[i]);
-  gsize a = 0, b = s->len;
-  while (a < b && (s->str[a] == ' ' || s->str[a] == '\t'))
-    a++;
-  while (b > a && (s->str[b - 1] == ' ' || s->str[b - 1] == '\t'))
-    b--;
-  char *r = g_strndup(s->str + a, b - a);
-  g_string_free(s, TRUE);
+  char *r = g_malloc(len + 1);
+  unfold_into(raw, len, r);
   return r;
 }
 
@@ -125,94 +162,163 @@ static gboolean valid_name(const char *s, gsize n) {
   return TRUE;
 }
 
-static void flush_field(mime_hdr *h, const char *buf, gsize base, gsize start, gsize colon,
-                        gsize vend, gsize next, guint max_fields, guint *flags) {
-  if (max_fields && h->fields->len >= max_fields) {
-    *flags |= MIME_FLAG_FIELD_LIMIT;
-    return;
+/* The defect flags of the line S[0..N): NUL and 8-bit octets. */
+static guint line_flags(const char *s, gsize n) {
+  guint fl = 0;
+  gsize i = 0;
+  /* Eight octets at a time while they are all 1..0x7f (the usual case). */
+  const guint64 lo = G_GUINT64_CONSTANT(0x0101010101010101), hi = lo << 7;
+  for (; i + 8 <= n; i += 8) {
+    guint64 w;
+    memcpy(&w, s + i, 8);
+    if (((w - lo) | w) & hi) /* a zero octet or one >= 0x80 */
+      break;
   }
-  gsize ne = colon;
-  while (ne > start && (buf[ne - 1] == ' ' || buf[ne - 1] == '\t'))
-    ne--; /* RFC 5322 §4.5.1 obs: WSP before the colon */
-  mime_hdr_field *f = g_new0(mime_hdr_field, 1);
-  f->name = g_strndup(buf + start, ne - start);
-  f->raw_value = g_strndup(buf + colon + 1, vend - colon - 1);
-  f->value = mime_hdr_unfold(buf + colon + 1, vend - colon - 1);
-  f->offset = base + start;
-  f->length = next - start;
-  g_ptr_array_add(h->fields, f);
+  for (; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == 0)
+      fl |= MIME_FLAG_NUL;
+    else if (c >= 0x80)
+      fl |= MIME_FLAG_8BIT_HEADER;
+  }
+  return fl;
 }
 
-mime_hdr *mime_hdr_parse(const char *buf, gsize len, gsize base, guint max_fields, gsize *hdr_len,
-                         guint *flags) {
-  mime_hdr *h = mime_hdr_new();
-  guint fl = 0;
-  gsize p = 0;
-  gboolean have = FALSE;
-  gsize fstart = 0, fcolon = 0, fvend = 0, fnext = 0;
-  gsize end = len;
-  while (p < len) {
-    const char *nl = memchr(buf + p, '\n', len - p);
-    gsize eol, next;
-    if (nl) {
-      gsize n = (gsize)(nl - buf);
-      next = n + 1;
-      eol = (n > p && buf[n - 1] == '\r') ? n - 1 : n;
-      if (eol == n)
-        fl |= MIME_FLAG_BARE_LF;
-    } else {
-      eol = next = len;
+void mime_hdr_scan_init(mime_hdr_scan *sc, const char *buf, gsize len, gboolean want_flags) {
+  g_assert(sc && (buf || !len));
+  *sc = (mime_hdr_scan){.buf = buf, .len = len, .want_flags = want_flags};
+}
+
+/* Reads the line at sc->pos: its end without the line end (*EOL) and the
+ * start of the next line (*NEXT); notes its defects. */
+static void scan_line(mime_hdr_scan *sc, gsize *eol, gsize *next) {
+  const char *buf = sc->buf;
+  gsize p = sc->pos;
+  const char *nl = memchr(buf + p, '\n', sc->len - p);
+  if (nl) {
+    gsize n = (gsize)(nl - buf);
+    *next = n + 1;
+    *eol = (n > p && buf[n - 1] == '\r') ? n - 1 : n;
+    if (*eol == n)
+      sc->flags |= MIME_FLAG_BARE_LF;
+  } else {
+    *eol = *next = sc->len;
+  }
+  if (sc->want_flags) {
+    if (*eol - p > MIME_LINE_MAX)
+      sc->flags |= MIME_FLAG_LONG_LINE;
+    sc->flags |= line_flags(buf + p, *eol - p);
+  }
+}
+
+gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
+  const char *buf = sc->buf;
+  while (!sc->done) {
+    if (sc->pos >= sc->len) {
+      sc->done = TRUE;
+      sc->end = sc->len;
+      break;
     }
-    if (eol - p > MIME_LINE_MAX)
-      fl |= MIME_FLAG_LONG_LINE;
-    for (gsize i = p; i < eol; i++) {
-      unsigned char c = (unsigned char)buf[i];
-      if (c == 0)
-        fl |= MIME_FLAG_NUL;
-      else if (c >= 0x80)
-        fl |= MIME_FLAG_8BIT_HEADER;
-    }
+    gsize p = sc->pos, eol, next;
+    scan_line(sc, &eol, &next);
     if (eol == p) { /* the empty line ends the header (RFC 5322 §2.1) */
-      end = next;
-      goto done;
+      sc->done = TRUE;
+      sc->end = next;
+      break;
     }
     if (buf[p] == ' ' || buf[p] == '\t') {
-      if (have) {
-        fvend = eol;
-        fnext = next;
+      if (sc->have) {
+        sc->vend = eol;
+        sc->next = next;
       } else {
-        fl |= MIME_FLAG_BAD_HEADER; /* a continuation with nothing to continue */
+        sc->flags |= MIME_FLAG_BAD_HEADER; /* a continuation with nothing to continue */
       }
-      p = next;
+      sc->pos = next;
       continue;
     }
     const char *colon = memchr(buf + p, ':', eol - p);
     gsize ne = colon ? (gsize)(colon - buf) : p;
     while (ne > p && (buf[ne - 1] == ' ' || buf[ne - 1] == '\t'))
-      ne--;
+      ne--; /* RFC 5322 §4.5.1 obs: WSP before the colon */
     if (!colon || !valid_name(buf + p, ne - p)) {
       /* Not a field: the body starts here (as most readers do). */
-      fl |= MIME_FLAG_NO_BODY_SEP | MIME_FLAG_BAD_HEADER;
-      end = p;
-      goto done;
+      sc->flags |= MIME_FLAG_NO_BODY_SEP | MIME_FLAG_BAD_HEADER;
+      sc->done = TRUE;
+      sc->end = p;
+      break;
     }
-    if (have)
-      flush_field(h, buf, base, fstart, fcolon, fvend, fnext, max_fields, &fl);
-    have = TRUE;
-    fstart = p;
-    fcolon = (gsize)(colon - buf);
-    fvend = eol;
-    fnext = next;
-    p = next;
+    gboolean had = sc->have;
+    mime_hdr_view v = {buf + sc->start, sc->name_end - sc->start, buf + sc->colon + 1,
+                       sc->vend - sc->colon - 1, sc->start, sc->next - sc->start};
+    sc->have = TRUE;
+    sc->start = p;
+    sc->name_end = ne;
+    sc->colon = (gsize)(colon - buf);
+    sc->vend = eol;
+    sc->next = next;
+    sc->pos = next;
+    if (had) {
+      *out = v;
+      return TRUE;
+    }
   }
-  end = len;
-done:
-  if (have)
-    flush_field(h, buf, base, fstart, fcolon, fvend, fnext, max_fields, &fl);
+  if (sc->have) { /* the last field */
+    sc->have = FALSE;
+    *out = (mime_hdr_view){buf + sc->start, sc->name_end - sc->start, buf + sc->colon + 1,
+                           sc->vend - sc->colon - 1, sc->start, sc->next - sc->start};
+    return TRUE;
+  }
+  return FALSE;
+}
+
+gsize mime_hdr_scan_end(const mime_hdr_scan *sc) {
+  g_assert(sc->done && !sc->have);
+  return sc->end;
+}
+
+char *mime_hdr_scan_get(const char *buf, gsize len, guint max_fields, const char *name) {
+  mime_hdr_scan sc;
+  mime_hdr_view v;
+  gsize nl = strlen(name);
+  mime_hdr_scan_init(&sc, buf, len, FALSE);
+  for (guint i = 0; (max_fields == 0 || i < max_fields) && mime_hdr_scan_next(&sc, &v); i++)
+    if (mime_hdr_name_is(v.name, v.name_len, name, nl))
+      return mime_hdr_unfold(v.raw_value, v.raw_len);
+  return NULL;
+}
+
+guint mime_hdr_scan_count(const char *buf, gsize len, guint max_fields, const char *name) {
+  mime_hdr_scan sc;
+  mime_hdr_view v;
+  gsize nl = strlen(name);
+  guint n = 0;
+  mime_hdr_scan_init(&sc, buf, len, FALSE);
+  for (guint i = 0; (max_fields == 0 || i < max_fields) && mime_hdr_scan_next(&sc, &v); i++)
+    if (mime_hdr_name_is(v.name, v.name_len, name, nl))
+      n++;
+  return n;
+}
+
+mime_hdr *mime_hdr_parse(const char *buf, gsize len, gsize base, guint max_fields, gsize *hdr_len,
+                         guint *flags) {
+  mime_hdr *h = mime_hdr_new();
+  mime_hdr_scan sc;
+  mime_hdr_view v;
+  mime_hdr_scan_init(&sc, buf, len, TRUE);
+  while (mime_hdr_scan_next(&sc, &v)) {
+    if (max_fields && h->fields->len >= max_fields) {
+      sc.flags |= MIME_FLAG_FIELD_LIMIT;
+      continue;
+    }
+    mime_hdr_field *f = field_make(v.name, v.name_len, v.raw_value, v.raw_len);
+    f->offset = base + v.offset;
+    f->length = v.length;
+    g_ptr_array_add(h->fields, f);
+  }
   if (hdr_len)
-    *hdr_len = end;
+    *hdr_len = mime_hdr_scan_end(&sc);
   if (flags)
-    *flags |= fl;
+    *flags |= sc.flags;
   return h;
 }
 

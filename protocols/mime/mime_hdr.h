@@ -71,6 +71,53 @@ const char *mime_hdr_get(const mime_hdr *h, const char *name);
 /* Removes CRLF / LF that precede WSP (RFC 5322 §2.2.3) and trims outer WSP. */
 char *mime_hdr_unfold(const char *raw, gsize len);
 
+/* TRUE when field names A (ALEN octets) and B (BLEN) are equal ignoring
+ * ASCII case (RFC 5322 §1.2.2: field names are case-insensitive). */
+gboolean mime_hdr_name_is(const char *a, gsize alen, const char *b, gsize blen);
+
+/* ---- reading fields in place ----
+ * The same splitting as mime_hdr_parse, one field at a time and without
+ * copying: for a caller that wants one or two fields of a header and
+ * would otherwise build the whole list. */
+
+/* One field as a view into the scanned buffer (not NUL-terminated). */
+typedef struct {
+  const char *name;      /* as written, WSP before the colon dropped */
+  gsize name_len;
+  const char *raw_value; /* octets after ':' to the final line end, folding kept */
+  gsize raw_len;
+  gsize offset; /* of the name in the buffer */
+  gsize length; /* of the whole field including its final line end */
+} mime_hdr_view;
+
+/* Scanner state: caller storage, fields private. */
+typedef struct {
+  const char *buf;
+  gsize len, pos, end;
+  gsize start, name_end, colon, vend, next; /* the field read but not yet given */
+  guint flags;
+  gboolean want_flags, have, done;
+} mime_hdr_scan;
+
+/* Starts scanning the header block at the start of BUF (LEN octets; BUF is
+ * borrowed until the scan ends). WANT_FLAGS: note the per-octet defects
+ * (NUL, 8-bit, long lines) too; the structural ones are always noted. */
+void mime_hdr_scan_init(mime_hdr_scan *sc, const char *buf, gsize len, gboolean want_flags);
+/* The next field into *OUT (views into BUF); FALSE at the end of the
+ * block. The field limit of mime_hdr_parse is the caller's to count. */
+gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out);
+/* After mime_hdr_scan_next returned FALSE: the octets of the block,
+ * as mime_hdr_parse's *HDR_LEN. Defects are in sc->flags. */
+gsize mime_hdr_scan_end(const mime_hdr_scan *sc);
+
+/* The unfolded value of the first field NAME among the first MAX_FIELDS
+ * (0 = all) of the header block in BUF, as mime_hdr_get on
+ * mime_hdr_parse(BUF, LEN, 0, MAX_FIELDS, ...) would give it, as a new
+ * string; NULL when there is none. */
+char *mime_hdr_scan_get(const char *buf, gsize len, guint max_fields, const char *name);
+/* How many of the first MAX_FIELDS (0 = all) fields are named NAME. */
+guint mime_hdr_scan_count(const char *buf, gsize len, guint max_fields, const char *name);
+
 /* One MIME parameter; names are lower-cased. */
 typedef struct {
   char *name;

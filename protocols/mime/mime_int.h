@@ -42,4 +42,12 @@ char *mime__utf8_sanitize(const char *bytes, gsize len);
  * (when PHRASE) a sequence of atoms; appends the result to OUT. */
 void mime__append_word(GString *out, const char *s, gboolean phrase);
 
+/* TRUE when V is one bare addr-spec that mime_addr_parse reads as one
+ * mailbox whose local part and domain are V's two sides as written: an
+ * ASCII dot-atom local part (RFC 5322 §3.2.3: no leading, trailing or
+ * double dot, else it would be re-quoted), one '@', a non-empty domain of
+ * atext and dots. Most address fields are this; the callers skip the
+ * tokenizer for them. */
+gboolean mime__plain_addr_spec(const char *v);
+
 #endif

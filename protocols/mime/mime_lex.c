@@ -212,3 +212,30 @@ void mime__append_word(GString *out, const char *s, gboolean phrase) {
   }
   g_string_append_c(out, '"');
 }
+
+gboolean mime__plain_addr_spec(const char *v) {
+  const char *at = strchr(v, '@');
+  if (!at || at == v || !at[1])
+    return FALSE;
+  gboolean last_dot = TRUE;
+  for (const char *p = v; p < at; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '.') {
+      if (last_dot)
+        return FALSE;
+      last_dot = TRUE;
+    } else if (c < 0x80 && mime__is_atext(c)) {
+      last_dot = FALSE;
+    } else {
+      return FALSE;
+    }
+  }
+  if (last_dot)
+    return FALSE;
+  for (const char *p = at + 1; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c != '.' && !(c < 0x80 && mime__is_atext(c)))
+      return FALSE;
+  }
+  return TRUE;
+}

@@ -27,7 +27,8 @@ char *mime_trace_received(const mime_received *r) {
   char *date = mime_date_format(r->date_ns, r->epoch_unix, r->tz_min);
   if (!date)
     return NULL;
-  GString *o = g_string_new("Received: from ");
+  GString *o = g_string_sized_new(256);
+  g_string_append(o, "Received: from ");
   g_string_append(o, r->helo);
   if (r->rdns || r->ip) {
     g_string_append(o, " (");
@@ -35,20 +36,36 @@ char *mime_trace_received(const mime_received *r) {
       g_string_append(o, r->rdns);
     if (r->rdns && r->ip)
       g_string_append_c(o, ' ');
-    if (r->ip)
-      g_string_append_printf(o, "[%s]", r->ip);
+    if (r->ip) {
+      g_string_append_c(o, '[');
+      g_string_append(o, r->ip);
+      g_string_append_c(o, ']');
+    }
     g_string_append_c(o, ')');
   }
-  g_string_append_printf(o, "\r\n\tby %s", r->by);
-  if (r->with)
-    g_string_append_printf(o, " with %s", r->with);
-  if (r->comment)
-    g_string_append_printf(o, " (%s)", r->comment);
-  if (r->id)
-    g_string_append_printf(o, "\r\n\tid %s", r->id);
-  if (r->for_addr)
-    g_string_append_printf(o, "\r\n\tfor <%s>", r->for_addr);
-  g_string_append_printf(o, ";\r\n\t%s\r\n", date);
+  g_string_append(o, "\r\n\tby ");
+  g_string_append(o, r->by);
+  if (r->with) {
+    g_string_append(o, " with ");
+    g_string_append(o, r->with);
+  }
+  if (r->comment) {
+    g_string_append(o, " (");
+    g_string_append(o, r->comment);
+    g_string_append_c(o, ')');
+  }
+  if (r->id) {
+    g_string_append(o, "\r\n\tid ");
+    g_string_append(o, r->id);
+  }
+  if (r->for_addr) {
+    g_string_append(o, "\r\n\tfor <");
+    g_string_append(o, r->for_addr);
+    g_string_append_c(o, '>');
+  }
+  g_string_append(o, ";\r\n\t");
+  g_string_append(o, date);
+  g_string_append(o, "\r\n");
   g_free(date);
   return g_string_free(o, FALSE);
 }
@@ -106,6 +123,12 @@ static gsize last_semicolon(const char *s, gsize len) {
   return last;
 }
 
+/* Octets that end a word of a Received field (a quote starts a quoted
+ * string inside one). */
+static gboolean word_end(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' || c == '\0';
+}
+
 gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
   memset(out, 0, sizeof *out);
   if (!value)
@@ -117,37 +140,51 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
   char **info = NULL; /* where a comment goes */
   gboolean any = FALSE;
   GString *w = g_string_new(NULL);
+  GString *comment = g_string_new(NULL);
   while (pos < semi) {
-    GString *comment = g_string_new(NULL);
     gsize before = pos;
-    mime__skip_cfws(value, semi, &pos, comment);
-    if (comment->len && info && !*info)
-      *info = g_strdup(comment->str);
-    g_string_free(comment, TRUE);
+    /* Only the first comment after a from / by value is kept. */
+    gboolean want = info && !*info;
+    g_string_truncate(comment, 0);
+    mime__skip_cfws(value, semi, &pos, want ? comment : NULL);
+    if (want && comment->len)
+      *info = g_strndup(comment->str, comment->len);
     if (pos >= semi)
       break;
-    g_string_truncate(w, 0);
+    /* The word: a view into VALUE, or built in W when it holds a quoted
+     * string (kept with its quotes, quoted pairs resolved). */
     gsize a = pos;
-    while (pos < semi && !strchr(" \t\r\n(", value[pos])) {
-      if (value[pos] == '"') {
-        gboolean closed;
-        GString *tmp = g_string_new(NULL);
-        mime__read_qstring(value, semi, &pos, tmp, &closed);
-        g_string_append_c(w, '"');
-        g_string_append_len(w, tmp->str, (gssize)tmp->len);
-        g_string_append_c(w, '"');
-        g_string_free(tmp, TRUE);
-        continue;
+    while (pos < semi && !word_end(value[pos]) && value[pos] != '"')
+      pos++;
+    const char *wv = value + a;
+    gsize wl = pos - a;
+    if (pos < semi && value[pos] == '"') {
+      g_string_truncate(w, 0);
+      g_string_append_len(w, value + a, (gssize)(pos - a));
+      while (pos < semi && !word_end(value[pos])) {
+        if (value[pos] == '"') {
+          gboolean closed;
+          g_string_append_c(w, '"');
+          mime__read_qstring(value, semi, &pos, w, &closed);
+          g_string_append_c(w, '"');
+          continue;
+        }
+        gsize run = pos;
+        while (run < semi && !word_end(value[run]) && value[run] != '"')
+          run++;
+        g_string_append_len(w, value + pos, (gssize)(run - pos));
+        pos = run;
       }
-      g_string_append_c(w, value[pos++]);
+      wv = w->str;
+      wl = w->len;
     }
     if (pos == a && pos == before) {
       pos++; /* defensive: always progress */
       continue;
     }
     if (slot) {
-      const char *v = w->str;
-      gsize vl = w->len;
+      const char *v = wv;
+      gsize vl = wl;
       if (slot == &out->for_addr && vl >= 2 && v[0] == '<' && v[vl - 1] == '>') {
         v++;
         vl -= 2;
@@ -159,13 +196,15 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
       continue;
     }
     static const char *const kw[] = {"from", "by", "via", "with", "id", "for"};
+    static const gsize kwl[] = {4, 2, 3, 4, 2, 3};
     char **slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
     info = NULL;
     for (gsize k = 0; k < G_N_ELEMENTS(kw); k++)
-      if (g_ascii_strcasecmp(w->str, kw[k]) == 0 && !*slots[k])
+      if (wl == kwl[k] && g_ascii_strncasecmp(wv, kw[k], wl) == 0 && !*slots[k])
         slot = slots[k];
   }
   g_string_free(w, TRUE);
+  g_string_free(comment, TRUE);
   if (semi < len) {
     char *d = g_strstrip(g_strdup(value + semi + 1));
     out->date = d;
