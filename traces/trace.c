@@ -9,7 +9,6 @@
 #include "trace.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,15 +114,42 @@ void trace_writer_free(trace_writer *tw) {
 
 /* --- escaping --------------------------------------------------------- */
 
-static void put_u00(GString *out, unsigned c) { g_string_append_printf(out, "\\u%04x", c); }
+/* Octets that are written as themselves in both kinds of string: printable
+ * ASCII except '"' and '\\'. Runs of them are appended in one go (the
+ * common case: names, addresses, protocol lines). */
+static const uint8_t plain_octet[256] = {
+#define P16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    P16(0), P16(0), /* 0x00-0x1f: control */
+    1,      1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: '"' */
+    P16(1), P16(1),                                    /* 0x30-0x4f */
+    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' */
+    P16(1),                                            /* 0x60-0x6f */
+    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70-0x7f: DEL */
+    P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0),
+#undef P16
+};
+
+/* Length of the run of plain octets at S (at most N). */
+static inline size_t plain_run(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && plain_octet[s[i]])
+    i++;
+  return i;
+}
+
+static void put_u00(GString *out, unsigned c) {
+  static const char hex[] = "0123456789abcdef";
+  char b[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 15], hex[c & 15]};
+  g_string_append_len(out, b, 6);
+}
 
 static bool short_escape(GString *out, unsigned char c) {
   switch (c) {
-  case '"': g_string_append(out, "\\\""); return true;
-  case '\\': g_string_append(out, "\\\\"); return true;
-  case '\n': g_string_append(out, "\\n"); return true;
-  case '\r': g_string_append(out, "\\r"); return true;
-  case '\t': g_string_append(out, "\\t"); return true;
+  case '"': g_string_append_len(out, "\\\"", 2); return true;
+  case '\\': g_string_append_len(out, "\\\\", 2); return true;
+  case '\n': g_string_append_len(out, "\\n", 2); return true;
+  case '\r': g_string_append_len(out, "\\r", 2); return true;
+  case '\t': g_string_append_len(out, "\\t", 2); return true;
   default: return false;
   }
 }
@@ -131,13 +157,15 @@ static bool short_escape(GString *out, unsigned char c) {
 void trace_escape_bytes(GString *out, const void *p, size_t n) {
   const unsigned char *s = p;
   g_string_append_c(out, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = s[i];
-    if (short_escape(out, c))
+  for (size_t i = 0; i < n;) {
+    size_t r = plain_run(s + i, n - i);
+    if (r) {
+      g_string_append_len(out, (const char *)s + i, (gssize)r);
+      i += r;
       continue;
-    if (c >= 0x20 && c < 0x7f)
-      g_string_append_c(out, (char)c);
-    else
+    }
+    unsigned char c = s[i++];
+    if (!short_escape(out, c))
       put_u00(out, c);
   }
   g_string_append_c(out, '"');
@@ -147,14 +175,16 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
   g_string_append_c(out, '"');
   const char *end = s + n;
   while (s < end) {
+    size_t r = plain_run((const unsigned char *)s, (size_t)(end - s));
+    if (r) {
+      g_string_append_len(out, s, (gssize)r);
+      s += r;
+      continue;
+    }
     unsigned char c = (unsigned char)*s;
     if (c < 0x80) {
-      if (!short_escape(out, c)) {
-        if (c < 0x20 || c == 0x7f)
-          put_u00(out, c);
-        else
-          g_string_append_c(out, (char)c);
-      }
+      if (!short_escape(out, c)) /* the other controls and DEL */
+        put_u00(out, c);
       s++;
       continue;
     }
@@ -171,6 +201,17 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
   g_string_append_c(out, '"');
 }
 
+/* Appends the decimal form of V (what "%" PRIu64 writes). */
+static void put_u64(GString *out, uint64_t v) {
+  char b[20];
+  size_t i = sizeof b;
+  do {
+    b[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  g_string_append_len(out, b + i, (gssize)(sizeof b - i));
+}
+
 /* --- records ---------------------------------------------------------- */
 
 static void key_prefix(trace_writer *tw, const char *key) {
@@ -183,8 +224,15 @@ static void key_prefix(trace_writer *tw, const char *key) {
     g_assert(key == NULL);
   } else {
     g_assert(key != NULL);
-    trace_escape_text(tw->rec, key, strlen(key));
-    g_string_append_c(tw->rec, ':');
+    size_t n = strlen(key);
+    if (plain_run((const unsigned char *)key, n) == n) { /* every key we write */
+      g_string_append_c(tw->rec, '"');
+      g_string_append_len(tw->rec, key, (gssize)n);
+      g_string_append_len(tw->rec, "\":", 2);
+    } else {
+      trace_escape_text(tw->rec, key, n);
+      g_string_append_c(tw->rec, ':');
+    }
   }
 }
 
@@ -237,14 +285,19 @@ void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append_printf(tw->rec, "%" PRId64, v);
+  if (v < 0) {
+    g_string_append_c(tw->rec, '-');
+    put_u64(tw->rec, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
+  } else {
+    put_u64(tw->rec, (uint64_t)v);
+  }
 }
 
 void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append_printf(tw->rec, "%" PRIu64, v);
+  put_u64(tw->rec, v);
 }
 
 void trace_key_bool(trace_writer *tw, const char *key, bool v) {
