@@ -5,14 +5,47 @@
  * the reader reports as a truncated line). Nesting is tracked with a small
  * stack of "a value was written at this level" flags to place commas.
  * Usage errors (a key outside a record, unbalanced ends) are bugs and abort.
+ * Optionally the finished records are tapped and written by a second thread
+ * (trace_writer_start_thread), in order, so the bytes never depend on it.
  */
 #include "trace.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #define TRACE_MAX_DEPTH 32
+
+/* The writer thread (trace_writer_start_thread). Finished records are
+ * copied back to back into a chunk; a full chunk goes to the thread through
+ * a FIFO of at most NCHUNKS chunks, so the simulation runs at most that far
+ * ahead and memory stays bounded. The thread taps each record, in order,
+ * then writes the chunk with one fwrite. POSIX threads rather than GLib's:
+ * GLib's mutexes are futexes inside an uninstrumented library, which
+ * ThreadSanitizer cannot see. */
+#define CHUNK_BYTES (64 * 1024)
+#define NCHUNKS 16
+
+typedef struct {
+  GString *buf;  /* records, each with its newline */
+  GArray *ends;  /* size_t: end offset of each record in buf */
+} chunk;
+
+typedef struct {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv; /* a chunk was queued, or stop */
+  pthread_cond_t free_cv; /* a chunk was done */
+  chunk *queue[NCHUNKS];  /* submitted, not yet taken by the thread */
+  size_t qhead, qlen;
+  chunk *spare[NCHUNKS]; /* done, ready for the simulation to fill */
+  size_t nspare;
+  uint64_t submitted, done;
+  bool stop;
+  chunk *cur; /* being filled by the simulation thread */
+  chunk all[NCHUNKS];
+} async_state;
 
 struct trace_writer {
   FILE *fp;          /* NULL for a memory writer */
@@ -28,7 +61,10 @@ struct trace_writer {
   bool discard;      /* a null writer: records go nowhere (but to the tap) */
   trace_tap_fn tap;  /* sees every finished record */
   void *tap_user;
+  async_state *as;   /* non-NULL: records go through the writer thread */
 };
+
+static void async_stop(trace_writer *tw);
 
 static trace_writer *writer_new(void) {
   trace_writer *tw = g_new0(trace_writer, 1);
@@ -72,6 +108,7 @@ trace_writer *trace_writer_new_null(void) {
 
 void trace_writer_set_tap(trace_writer *tw, trace_tap_fn fn, void *user) {
   g_assert(tw);
+  trace_writer_sync(tw);
   tw->tap = fn;
   tw->tap_user = user;
 }
@@ -87,6 +124,7 @@ bool trace_writer_close(trace_writer *tw, GError **err) {
   if (!tw)
     return true;
   g_assert(tw->depth == 0);
+  async_stop(tw);
   if (tw->fp) {
     if (fflush(tw->fp) != 0 && !tw->write_errno)
       tw->write_errno = errno ? errno : EIO;
@@ -110,6 +148,133 @@ void trace_writer_free(trace_writer *tw) {
     g_string_free(tw->mem, TRUE);
   g_string_free(tw->rec, TRUE);
   g_free(tw);
+}
+
+/* --- the writer thread ------------------------------------------------ */
+
+/* Taps and writes the records of BUF (ENDS: where each ends). Runs on the
+ * writer thread once it is started, else on the caller's. */
+static void emit(trace_writer *tw, const GString *buf, const size_t *ends, size_t n) {
+  if (tw->tap) {
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+      tw->tap(tw->tap_user, buf->str + start, ends[i] - start - 1); /* without the newline */
+      start = ends[i];
+    }
+  }
+  if (tw->discard) {
+    /* nothing to write */
+  } else if (tw->mem) {
+    g_string_append_len(tw->mem, buf->str, (gssize)buf->len);
+  } else if (fwrite(buf->str, 1, buf->len, tw->fp) != buf->len && !tw->write_errno) {
+    tw->write_errno = errno ? errno : EIO;
+  }
+}
+
+static void *async_main(void *arg) {
+  trace_writer *tw = arg;
+  async_state *as = tw->as;
+  pthread_mutex_lock(&as->mu);
+  for (;;) {
+    while (as->qlen == 0 && !as->stop)
+      pthread_cond_wait(&as->work_cv, &as->mu);
+    if (as->qlen == 0)
+      break; /* stop, and everything before it done */
+    chunk *c = as->queue[as->qhead];
+    as->qhead = (as->qhead + 1) % NCHUNKS;
+    as->qlen--;
+    pthread_mutex_unlock(&as->mu);
+    emit(tw, c->buf, (const size_t *)(void *)c->ends->data, c->ends->len);
+    g_string_truncate(c->buf, 0);
+    g_array_set_size(c->ends, 0);
+    pthread_mutex_lock(&as->mu);
+    as->spare[as->nspare++] = c;
+    as->done++;
+    pthread_cond_broadcast(&as->free_cv);
+  }
+  pthread_mutex_unlock(&as->mu);
+  return NULL;
+}
+
+/* Hands the current chunk to the thread and takes an empty one (waiting
+ * for the thread if all are queued). */
+static void async_submit(async_state *as) {
+  pthread_mutex_lock(&as->mu);
+  g_assert(as->qlen < NCHUNKS);
+  as->queue[(as->qhead + as->qlen) % NCHUNKS] = as->cur;
+  as->qlen++;
+  as->submitted++;
+  pthread_cond_signal(&as->work_cv);
+  while (as->nspare == 0)
+    pthread_cond_wait(&as->free_cv, &as->mu);
+  as->cur = as->spare[--as->nspare];
+  pthread_mutex_unlock(&as->mu);
+}
+
+bool trace_writer_start_thread(trace_writer *tw) {
+  g_assert(tw && tw->depth == 0);
+  if (tw->as)
+    return true;
+  if (tw->mem)
+    return false;
+  async_state *as = g_new0(async_state, 1);
+  for (size_t i = 0; i < NCHUNKS; i++) {
+    as->all[i].buf = g_string_sized_new(CHUNK_BYTES + 1024);
+    as->all[i].ends = g_array_sized_new(FALSE, FALSE, sizeof(size_t), 512);
+    as->spare[as->nspare++] = &as->all[i];
+  }
+  as->cur = as->spare[--as->nspare];
+  pthread_mutex_init(&as->mu, NULL);
+  pthread_cond_init(&as->work_cv, NULL);
+  pthread_cond_init(&as->free_cv, NULL);
+  tw->as = as;
+  if (pthread_create(&as->th, NULL, async_main, tw) != 0) {
+    tw->as = NULL; /* no thread: stay synchronous */
+    pthread_mutex_destroy(&as->mu);
+    pthread_cond_destroy(&as->work_cv);
+    pthread_cond_destroy(&as->free_cv);
+    for (size_t i = 0; i < NCHUNKS; i++) {
+      g_string_free(as->all[i].buf, TRUE);
+      g_array_free(as->all[i].ends, TRUE);
+    }
+    g_free(as);
+    return false;
+  }
+  return true;
+}
+
+void trace_writer_sync(trace_writer *tw) {
+  if (!tw || !tw->as)
+    return;
+  async_state *as = tw->as;
+  if (as->cur->ends->len)
+    async_submit(as);
+  pthread_mutex_lock(&as->mu);
+  while (as->done != as->submitted)
+    pthread_cond_wait(&as->free_cv, &as->mu);
+  pthread_mutex_unlock(&as->mu);
+}
+
+/* Syncs, ends the thread and returns to writing on the caller's thread. */
+static void async_stop(trace_writer *tw) {
+  async_state *as = tw->as;
+  if (!as)
+    return;
+  trace_writer_sync(tw);
+  pthread_mutex_lock(&as->mu);
+  as->stop = true;
+  pthread_cond_signal(&as->work_cv);
+  pthread_mutex_unlock(&as->mu);
+  pthread_join(as->th, NULL);
+  tw->as = NULL;
+  pthread_mutex_destroy(&as->mu);
+  pthread_cond_destroy(&as->work_cv);
+  pthread_cond_destroy(&as->free_cv);
+  for (size_t i = 0; i < NCHUNKS; i++) {
+    g_string_free(as->all[i].buf, TRUE);
+    g_array_free(as->all[i].ends, TRUE);
+  }
+  g_free(as);
 }
 
 /* --- escaping --------------------------------------------------------- */
@@ -268,17 +433,20 @@ void trace_end(trace_writer *tw) {
     return;
   g_assert(tw->depth == 1 && !tw->in_array[0]);
   tw->depth = 0;
-  g_string_append(tw->rec, "}\n");
-  if (tw->tap)
-    tw->tap(tw->tap_user, tw->rec->str, tw->rec->len - 1);
-  if (tw->discard) {
-    /* nothing to write */
-  } else if (tw->mem) {
-    g_string_append_len(tw->mem, tw->rec->str, tw->rec->len);
-  } else if (fwrite(tw->rec->str, 1, tw->rec->len, tw->fp) != tw->rec->len && !tw->write_errno) {
-    tw->write_errno = errno ? errno : EIO;
-  }
+  g_string_append_len(tw->rec, "}\n", 2);
   tw->records++;
+  async_state *as = tw->as;
+  if (!as) {
+    size_t end = tw->rec->len;
+    emit(tw, tw->rec, &end, 1);
+    return;
+  }
+  chunk *c = as->cur;
+  g_string_append_len(c->buf, tw->rec->str, (gssize)tw->rec->len);
+  size_t end = c->buf->len;
+  g_array_append_val(c->ends, end);
+  if (c->buf->len >= CHUNK_BYTES)
+    async_submit(as);
 }
 
 void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
