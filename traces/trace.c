@@ -150,6 +150,18 @@ void trace_writer_free(trace_writer *tw) {
   g_free(tw);
 }
 
+/* g_string_append_len is a library call (~90 instructions) in GLib 2.74;
+ * most of ours are a few octets into a buffer with room. */
+static inline void put(GString *out, const void *p, size_t n) {
+  if (out->len + n < out->allocated_len) {
+    memcpy(out->str + out->len, p, n);
+    out->len += n;
+    out->str[out->len] = 0;
+  } else {
+    g_string_append_len(out, p, (gssize)n);
+  }
+}
+
 /* --- the writer thread ------------------------------------------------ */
 
 /* Taps and writes the records of BUF (ENDS: where each ends). Runs on the
@@ -305,16 +317,16 @@ static inline size_t plain_run(const unsigned char *s, size_t n) {
 static void put_u00(GString *out, unsigned c) {
   static const char hex[] = "0123456789abcdef";
   char b[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 15], hex[c & 15]};
-  g_string_append_len(out, b, 6);
+  put(out, b, 6);
 }
 
 static bool short_escape(GString *out, unsigned char c) {
   switch (c) {
-  case '"': g_string_append_len(out, "\\\"", 2); return true;
-  case '\\': g_string_append_len(out, "\\\\", 2); return true;
-  case '\n': g_string_append_len(out, "\\n", 2); return true;
-  case '\r': g_string_append_len(out, "\\r", 2); return true;
-  case '\t': g_string_append_len(out, "\\t", 2); return true;
+  case '"': put(out, "\\\"", 2); return true;
+  case '\\': put(out, "\\\\", 2); return true;
+  case '\n': put(out, "\\n", 2); return true;
+  case '\r': put(out, "\\r", 2); return true;
+  case '\t': put(out, "\\t", 2); return true;
   default: return false;
   }
 }
@@ -325,7 +337,7 @@ void trace_escape_bytes(GString *out, const void *p, size_t n) {
   for (size_t i = 0; i < n;) {
     size_t r = plain_run(s + i, n - i);
     if (r) {
-      g_string_append_len(out, (const char *)s + i, (gssize)r);
+      put(out, (const char *)s + i, r);
       i += r;
       continue;
     }
@@ -342,7 +354,7 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
   while (s < end) {
     size_t r = plain_run((const unsigned char *)s, (size_t)(end - s));
     if (r) {
-      g_string_append_len(out, s, (gssize)r);
+      put(out, s, r);
       s += r;
       continue;
     }
@@ -355,12 +367,12 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
     }
     gunichar u = g_utf8_get_char_validated(s, end - s);
     if (u == (gunichar)-1 || u == (gunichar)-2) {
-      g_string_append(out, "\\ufffd");
+      put(out, "\\ufffd", 6);
       s++;
       continue;
     }
     const char *next = g_utf8_next_char(s);
-    g_string_append_len(out, s, next - s);
+    put(out, s, (size_t)(next - s));
     s = next;
   }
   g_string_append_c(out, '"');
@@ -374,7 +386,7 @@ static void put_u64(GString *out, uint64_t v) {
     b[--i] = (char)('0' + v % 10);
     v /= 10;
   } while (v);
-  g_string_append_len(out, b + i, (gssize)(sizeof b - i));
+  put(out, b + i, (sizeof b - i));
 }
 
 /* --- records ---------------------------------------------------------- */
@@ -392,8 +404,8 @@ static void key_prefix(trace_writer *tw, const char *key) {
     size_t n = strlen(key);
     if (plain_run((const unsigned char *)key, n) == n) { /* every key we write */
       g_string_append_c(tw->rec, '"');
-      g_string_append_len(tw->rec, key, (gssize)n);
-      g_string_append_len(tw->rec, "\":", 2);
+      put(tw->rec, key, n);
+      put(tw->rec, "\":", 2);
     } else {
       trace_escape_text(tw->rec, key, n);
       g_string_append_c(tw->rec, ':');
@@ -433,7 +445,7 @@ void trace_end(trace_writer *tw) {
     return;
   g_assert(tw->depth == 1 && !tw->in_array[0]);
   tw->depth = 0;
-  g_string_append_len(tw->rec, "}\n", 2);
+  put(tw->rec, "}\n", 2);
   tw->records++;
   async_state *as = tw->as;
   if (!as) {
@@ -442,7 +454,7 @@ void trace_end(trace_writer *tw) {
     return;
   }
   chunk *c = as->cur;
-  g_string_append_len(c->buf, tw->rec->str, (gssize)tw->rec->len);
+  put(c->buf, tw->rec->str, tw->rec->len);
   size_t end = c->buf->len;
   g_array_append_val(c->ends, end);
   if (c->buf->len >= CHUNK_BYTES)
@@ -472,14 +484,17 @@ void trace_key_bool(trace_writer *tw, const char *key, bool v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append(tw->rec, v ? "true" : "false");
+  if (v)
+    put(tw->rec, "true", 4);
+  else
+    put(tw->rec, "false", 5);
 }
 
 void trace_key_null(trace_writer *tw, const char *key) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append(tw->rec, "null");
+  put(tw->rec, "null", 4);
 }
 
 void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n) {
