@@ -114,6 +114,8 @@ int cli_cmd_run(int argc, char **argv) {
     goto out;
   }
   sw = scn_world_build(cfg, seed, tw, detail);
+  /* The second core taps (checks) and writes the records; same bytes. */
+  trace_writer_start_thread(tw);
   progress prog = {g_get_monotonic_time(), 0, false};
   if (isatty(2))
     scn_world_set_progress(sw, on_progress, &prog);

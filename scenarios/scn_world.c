@@ -383,6 +383,7 @@ host *scn_world_add_gateway(scn_world *sw, const char *target, GError **err) {
 const char *scn_world_ca_pem(const scn_world *sw) { return scn_mailworld_ca_pem(sw->mail); }
 
 bool scn_world_finish(scn_world *sw) {
+  trace_writer_sync(sw->tw); /* the checker may run on the writer's thread */
   sw->ended_at = sim_world_now(sw->w);
   sw->events = sim_sched_executed(sim_world_sched(sw->w));
 

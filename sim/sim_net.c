@@ -270,13 +270,6 @@ const sim_addr *sim_node_addr(const sim_node *n, int family) {
   return NULL;
 }
 
-bool sim_node__owns(const sim_node *n, const sim_addr *a) {
-  for (guint i = 0; i < n->addrs->len; i++)
-    if (sim_addr_equal(&g_array_index(n->addrs, sim_addr, i), a))
-      return true;
-  return false;
-}
-
 /* --- links ---------------------------------------------------------------- */
 
 sim_link *sim_net_add_link(sim_net *net, sim_node *a, sim_node *b, const sim_link_params *p) {
@@ -764,7 +757,7 @@ static void arrive_ev(void *a, void *b) {
   }
   if (!n->up) {
     drop(net, n, p, "node_down");
-  } else if (n == p->dst_node && sim_node__owns(n, &p->dst)) {
+  } else if (n == p->dst_node) { /* the owner of p->dst: addresses are never removed */
     deliver(n, p);
   } else if (n->router) {
     forward(n, p);
@@ -783,7 +776,8 @@ void sim_net__output(sim_node *n, sim_pkt *p) {
     return;
   }
   p->link = NULL;
-  p->dst_node = sim_net_node_by_addr(net, &p->dst);
+  if (!p->dst_node) /* a TCP segment comes with its connection's peer */
+    p->dst_node = sim_net_node_by_addr(net, &p->dst);
   if (!p->dst_node) {
     drop(net, n, p, "no_route");
     return;

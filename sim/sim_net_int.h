@@ -154,11 +154,11 @@ void sim_net__pkt_free(sim_net *net, sim_pkt *p);
 void sim_net__pkt_set_data(sim_pkt *p, const void *buf, size_t len);
 /* Header octets for the family of P's addresses and protocol. */
 uint32_t sim_net__hdr_size(int family, uint8_t proto);
-/* Sends P from node N (the network takes P). P->wire must be set. */
+/* Sends P from node N (the network takes P). P->wire must be set;
+ * P->dst_node may be preset to the owner of P->dst (else it is looked up). */
 void sim_net__output(sim_node *n, sim_pkt *p);
 /* Smallest MTU on the route from N to TO (1500 if there is no route). */
 uint32_t sim_net__path_mtu(sim_node *n, const sim_addr *to);
-bool sim_node__owns(const sim_node *n, const sim_addr *a);
 
 /* --- kernel events --- */
 void sim_net__enter(sim_net *net);

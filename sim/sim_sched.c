@@ -98,6 +98,7 @@ struct sim_sched {
   size_t live;
   sim_time now;
   uint64_t executed;
+  size_t compactions;
   bool stop;
   bool running;
 };
@@ -136,6 +137,8 @@ void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off) {
 }
 
 bool sim_sched__is_radix(const sim_sched *s) { return s->radix; }
+
+size_t sim_sched__compactions(const sim_sched *s) { return s->compactions; }
 
 sim_time sim_sched_now(const sim_sched *s) { return s->now; }
 size_t sim_sched_pending(const sim_sched *s) { return s->live + (s->src_t != SIM_TIME_NEVER); }
@@ -496,6 +499,78 @@ static void slot_release(sim_sched *s, uint32_t i) {
   s->free_head = i;
 }
 
+/* --- dropping cancelled entries ---------------------------------------- */
+
+/* Lazy cancellation leaves an entry in the queue until it reaches the
+ * front. A world's cancelled timers (a session's command timeout re-armed
+ * at every line, a keepalive cancelled at close) can outnumber its live
+ * events and sit there for minutes of simulated time, deepening every pop.
+ * When they do (more cancelled entries than live ones, and at least
+ * COMPACT_MIN), they are all removed at once: O(n), amortized over at
+ * least n/2 cancels. The live entries keep their (t, key), so the order of
+ * everything that runs is unchanged. */
+#define COMPACT_MIN 1024
+
+/* Restores the heap property below I (a top-down sift; Floyd's heapify). */
+static void sift_down(entry *h, size_t n, size_t i) {
+  entry e = h[i];
+  size_t c;
+  while ((c = ARITY * i + 1) < n) {
+    size_t best = c;
+    if (c + ARITY <= n) {
+      best = min_child4(h, c);
+    } else {
+      for (size_t k = c + 1; k < n; k++)
+        best = less(&h[k], &h[best]) ? k : best;
+    }
+    if (!less(&h[best], &e))
+      break;
+    h[i] = h[best];
+    i = best;
+  }
+  h[i] = e;
+}
+
+static void compact(sim_sched *s) {
+  s->compactions++;
+  if (s->radix) {
+    bucket *b0 = &s->bk[0];
+    size_t w = b0->head;
+    for (size_t i = b0->head; i < b0->len; i++) {
+      if (s->slots[slot_of(&b0->e[i])].fn)
+        b0->e[w++] = b0->e[i];
+      else
+        slot_release(s, slot_of(&b0->e[i]));
+    }
+    s->count -= b0->len - w;
+    b0->len = w;
+    if (b0->head == b0->len)
+      b0->head = b0->len = 0;
+    for (uint64_t ne = s->nonempty; ne; ne &= ne - 1)
+      radix_drop_cancelled(s, (unsigned)__builtin_ctzll(ne) + 1);
+    return;
+  }
+  fix_hole(s);
+  size_t w = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    if (s->slots[slot_of(&s->heap[i])].fn)
+      s->heap[w++] = s->heap[i];
+    else
+      slot_release(s, slot_of(&s->heap[i]));
+  }
+  s->n = w;
+  if (w > 1)
+    for (size_t i = (w - 2) / ARITY + 1; i-- > 0;)
+      sift_down(s->heap, w, i);
+}
+
+static inline void maybe_compact(sim_sched *s) {
+  size_t queued = s->radix ? s->count : s->n - s->hole;
+  size_t dead = queued - s->live;
+  if (dead >= COMPACT_MIN && dead > s->live)
+    compact(s);
+}
+
 /* --- API ------------------------------------------------------------ */
 
 sim_event_id sim_sched_at(sim_sched *s, sim_time t, sim_event_fn fn, void *a, void *b) {
@@ -528,8 +603,9 @@ bool sim_sched_cancel(sim_sched *s, sim_event_id id) {
   uint32_t gen = (uint32_t)(id >> 32);
   if (i >= s->nslots || s->slots[i].gen != gen || s->slots[i].fn == NULL)
     return false;
-  s->slots[i].fn = NULL; /* entry stays queued; dropped when it is the front */
+  s->slots[i].fn = NULL; /* entry stays queued; dropped at the front or by compact */
   s->live--;
+  maybe_compact(s);
   return true;
 }
 

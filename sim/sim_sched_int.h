@@ -11,6 +11,8 @@ void sim_sched__set_seq_limit(sim_sched *s, uint64_t limit);
  * moves from the 4-ary heap to the radix heap (ON) and back (below OFF);
  * OFF < ON. ON = 1, OFF = 0 keeps it a radix heap once anything is queued. */
 void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off);
+/* How many times cancelled entries were dropped in bulk (compaction). */
+size_t sim_sched__compactions(const sim_sched *s);
 /* Whether the entries are in the radix heap now. */
 bool sim_sched__is_radix(const sim_sched *s);
 

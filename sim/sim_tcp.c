@@ -88,18 +88,25 @@ void sim_tcp__enter(sim_tcp_conn *c, tcp_state st) {
 
 /* --- connection table ---------------------------------------------------- */
 
+/* The address folded to 32 bits, a word at a time (only lookups use the
+ * hash: no iteration order of the table reaches anything, see crash). */
+static inline uint32_t addr_fold(const sim_addr *a) {
+  uint32_t x, y;
+  memcpy(&x, a->b, 4);
+  if (a->family == 6)
+    for (int i = 4; i < 16; i += 4) {
+      memcpy(&y, a->b + i, 4);
+      x = (x ^ y) * 0x9e3779b1u;
+    }
+  return x;
+}
+
 static guint key_hash(gconstpointer p) {
   const sim_tcp__key *k = p;
-  guint h = 2166136261u;
-  const sim_addr *as[2] = {&k->laddr, &k->raddr};
-  for (int j = 0; j < 2; j++) {
-    size_t n = as[j]->family == 4 ? 4 : 16;
-    for (size_t i = 0; i < n; i++)
-      h = (h ^ as[j]->b[i]) * 16777619u;
-  }
-  h = (h ^ k->lport) * 16777619u;
-  h = (h ^ k->rport) * 16777619u;
-  return h;
+  uint32_t h = addr_fold(&k->laddr) * 0x9e3779b1u;
+  h = (h ^ addr_fold(&k->raddr)) * 0x85ebca6bu;
+  h = (h ^ ((uint32_t)k->lport << 16 | k->rport)) * 0xc2b2ae35u;
+  return h ^ (h >> 16);
 }
 
 static gboolean key_eq(gconstpointer x, gconstpointer y) {
@@ -396,6 +403,9 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   p->ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0;
   p->window = c->opt.window;
   p->conn = c->id;
+  if (!c->peer_node)
+    c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
+  p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
   sim_net__pkt_set_data(p, data, len);
   p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
   if (flags & SIM_TCP_ACK)

@@ -67,6 +67,8 @@ struct sim_tcp_conn {
   sim_tcp__key key; /* hashed; laddr/lport = this end */
   sim_net *net;
   sim_node *node;
+  sim_node *peer_node; /* owner of key.raddr, looked up at the first segment;
+                          NULL: none yet (addresses are never removed) */
   uint64_t id, peer_id;
   tcp_state st;
   const sim_tcp_callbacks *cb;

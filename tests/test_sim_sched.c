@@ -1,9 +1,9 @@
 /* Tests for sim_sched: order contract, cancel, run-until, renumbering.
  *
  * The queue is a 4-ary heap while small and a radix heap when large; every
- * test of order and control runs in three modes (loop index _i): the
- * default limits, radix heap only, and limits so low that the queue keeps
- * moving between the two. */
+ * test of order and control runs in four modes (loop index _i): the
+ * default limits, radix heap only, limits so low that the queue keeps
+ * moving between the two, and 4-ary heap only. */
 #include <stdlib.h>
 
 #include "sim_sched_int.h"
@@ -20,8 +20,9 @@ static void log_tag(void *a, void *b) {
   g_array_append_val(r->log, tag);
 }
 
-enum { MODE_DEFAULT, MODE_RADIX, MODE_SWITCHING, MODE_COUNT };
-static const char *const mode_names[MODE_COUNT] = {"default", "radix only", "switching"};
+enum { MODE_DEFAULT, MODE_RADIX, MODE_SWITCHING, MODE_HEAP, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = {"default", "radix only", "switching",
+                                                   "heap only"};
 
 static sim_sched *sched_new(int mode) {
   sim_sched *s = sim_sched_new();
@@ -29,6 +30,8 @@ static sim_sched *sched_new(int mode) {
     sim_sched__set_radix_limits(s, 1, 0);
   else if (mode == MODE_SWITCHING)
     sim_sched__set_radix_limits(s, 8, 3);
+  else if (mode == MODE_HEAP)
+    sim_sched__set_radix_limits(s, SIZE_MAX, SIZE_MAX - 1);
   return s;
 }
 
@@ -235,6 +238,7 @@ typedef struct {
   intptr_t last_i;
   int runs;
   bool saw_radix, saw_heap;
+  int heavy; /* cancels per segment (0: one), and up to HEAVY-1 per event run */
   char err[160];
 } model;
 
@@ -297,8 +301,12 @@ static void model_fire(void *a, void *b) {
   *(sim_sched__is_radix(m->s) ? &m->saw_radix : &m->saw_heap) = true;
   for (uint32_t k = model_rand(m, 3); k > 0 && m->evs->len < 60000; k--)
     model_add(m, model_delay(m));
-  if (model_rand(m, 4) == 0)
+  if (m->heavy) {
+    for (uint32_t k = model_rand(m, (uint32_t)m->heavy); k > 0; k--)
+      model_cancel_some(m);
+  } else if (model_rand(m, 4) == 0) {
     model_cancel_some(m);
+  }
 }
 
 static sim_time model_next(const model *m) {
@@ -311,11 +319,13 @@ static sim_time model_next(const model *m) {
   return best;
 }
 
-START_TEST(random_workload_matches_model) {
+static void random_workload(int mode, int heavy) {
+  int _i = mode;
   model m = {.s = sched_new(_i),
              .evs = g_array_new(FALSE, FALSE, sizeof(model_ev)),
-             .lcg = 12345 + (uint64_t)_i,
-             .last_i = -1};
+             .lcg = 12345 + (uint64_t)_i + (uint64_t)heavy,
+             .last_i = -1,
+             .heavy = heavy};
   for (int k = 0; k < 3000; k++)
     model_add(&m, model_delay(&m));
   int segments = 0;
@@ -324,7 +334,8 @@ START_TEST(random_workload_matches_model) {
      * cancels, and a look at the front that must not disturb anything. */
     for (uint32_t k = model_rand(&m, 20); k > 0; k--)
       model_add(&m, model_delay(&m));
-    model_cancel_some(&m);
+    for (int k = heavy ? 8 * heavy : 1; k > 0; k--)
+      model_cancel_some(&m);
     sim_time next = sim_sched_next_time(m.s), want = model_next(&m);
     ck_assert_msg(next == want, "%s: next_time got %" G_GINT64_FORMAT " want %" G_GINT64_FORMAT,
                   mode_names[_i], (gint64)next, (gint64)want);
@@ -354,9 +365,22 @@ START_TEST(random_workload_matches_model) {
                   m.saw_heap);
   if (_i == MODE_RADIX)
     ck_assert(m.saw_radix && !m.saw_heap);
+  if (_i == MODE_HEAP)
+    ck_assert(m.saw_heap && !m.saw_radix);
+  /* Heavy cancelling drops the cancelled entries in bulk. */
+  if (heavy)
+    ck_assert_msg(sim_sched__compactions(m.s) > 0, "%s: %zu compactions", mode_names[_i],
+                  sim_sched__compactions(m.s));
   sim_sched_free(m.s);
   g_array_free(m.evs, TRUE);
 }
+
+START_TEST(random_workload_matches_model) { random_workload(_i, 0); }
+END_TEST
+
+/* Most events cancelled, so that they outnumber the live ones and are
+ * removed in bulk (compaction) while the order must stay the model's. */
+START_TEST(cancel_heavy_workload_matches_model) { random_workload(_i, 6); }
 END_TEST
 
 START_TEST(default_limits_switch_both_ways) {
@@ -505,6 +529,7 @@ int main(void) {
   tcase_add_loop_test(tc, hold_model_keeps_order, 0, MODE_COUNT);
   tcase_add_loop_test(tc, renumbering_keeps_order, 0, MODE_COUNT);
   tcase_add_loop_test(tc, random_workload_matches_model, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, cancel_heavy_workload_matches_model, 0, MODE_COUNT);
   tcase_add_test(tc, default_limits_switch_both_ways);
   tcase_add_loop_test(tc, source_runs_in_the_order_of_scheduled_events, 0, MODE_COUNT);
   tcase_add_loop_test(tc, source_time_is_seen_by_next_time_and_until, 0, MODE_COUNT);

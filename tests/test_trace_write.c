@@ -1,4 +1,6 @@
-/* Tests for the trace writer: key order, escaping, integers, nesting. */
+/* Tests for the trace writer: key order, escaping, integers, nesting, and
+ * the writer thread (same bytes, same tap order, errors, sync). */
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +105,7 @@ START_TEST(file_writer_reports_errors) {
   ck_assert_ptr_null(trace_writer_new_file("/nonexistent-dir/x.jsonl", &err));
   ck_assert_ptr_nonnull(err);
   ck_assert_ptr_nonnull(strstr(err->message, "/nonexistent-dir/x.jsonl"));
-  g_error_free(err);
+  g_clear_error(&err); /* reused below */
   /* /dev/full accepts the open and fails the write. */
   trace_writer *tw = trace_writer_new_file("/dev/full", &err);
   if (!tw) {
@@ -114,6 +116,180 @@ START_TEST(file_writer_reports_errors) {
     trace_event_begin(tw, i, "x.y");
     trace_end(tw);
   }
+  ck_assert(!trace_writer_close(tw, &err));
+  ck_assert_ptr_nonnull(err);
+  g_error_free(err);
+  trace_writer_free(tw);
+}
+END_TEST
+
+static const struct {
+  int64_t v;
+  const char *want;
+} int_cases[] = {
+    {0, "0"},
+    {-1, "-1"},
+    {9, "9"},
+    {10, "10"},
+    {1500000000, "1500000000"},
+    {INT64_MAX, "9223372036854775807"},
+    {INT64_MIN, "-9223372036854775808"},
+};
+
+START_TEST(integers) {
+  trace_writer *tw = trace_writer_new_memory();
+  trace_begin(tw);
+  trace_key_int(tw, "i", int_cases[_i].v);
+  if (int_cases[_i].v >= 0)
+    trace_key_uint(tw, "u", (uint64_t)int_cases[_i].v);
+  else
+    trace_key_uint(tw, "u", UINT64_MAX);
+  trace_end(tw);
+  char *want = g_strdup_printf("{\"i\":%s,\"u\":%s}\n", int_cases[_i].want,
+                               int_cases[_i].v >= 0 ? int_cases[_i].want : "18446744073709551615");
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str, want);
+  g_free(want);
+  trace_writer_free(tw);
+}
+END_TEST
+
+START_TEST(key_escaping) {
+  trace_writer *tw = trace_writer_new_memory();
+  trace_begin(tw);
+  trace_key_bool(tw, "a\"b", true);
+  trace_key_bool(tw, "tab\t", false);
+  trace_key_bool(tw, "plain_key-1", true);
+  trace_end(tw);
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str,
+                   "{\"a\\\"b\":true,\"tab\\t\":false,\"plain_key-1\":true}\n");
+  trace_writer_free(tw);
+}
+END_TEST
+
+/* --- the writer thread ------------------------------------------------ */
+
+typedef struct {
+  GString *seen; /* every tapped line, each followed by '\n' */
+  size_t n;
+} tap_log;
+
+static void log_tap(void *user, const char *line, size_t len) {
+  tap_log *l = user;
+  g_string_append_len(l->seen, line, (gssize)len);
+  g_string_append_c(l->seen, '\n');
+  l->n++;
+}
+
+/* Record I of a varied stream: short and long ones (one longer than a
+ * whole chunk), strings that need escaping. */
+static void write_rec(trace_writer *tw, int i) {
+  trace_event_begin(tw, i, "x.y");
+  trace_key_str(tw, "node", i % 3 ? "alice" : "b\"o\tb");
+  if (i % 97 == 0) {
+    size_t n = i == 970 ? 200000 : (size_t)i * 7;
+    char *big = g_malloc(n + 1);
+    for (size_t k = 0; k < n; k++)
+      big[k] = (char)('a' + (k + (size_t)i) % 26);
+    big[n] = 0;
+    trace_key_str(tw, "big", big);
+    g_free(big);
+  }
+  trace_key_int(tw, "v", -i);
+  trace_end(tw);
+}
+
+static char *slurp(const char *path) {
+  char *text = NULL;
+  ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+  return text;
+}
+
+/* The same records through a writer with and without the thread: the same
+ * file, the same tapped lines in the same order; sync makes the tap current. */
+START_TEST(thread_same_output) {
+  char *dir = g_dir_make_tmp("trace-thread-XXXXXX", NULL);
+  ck_assert_ptr_nonnull(dir);
+  char *pa = g_build_filename(dir, "a.jsonl", NULL), *pb = g_build_filename(dir, "b.jsonl", NULL);
+  trace_writer *a = trace_writer_new_file(pa, NULL), *b = trace_writer_new_file(pb, NULL);
+  tap_log la = {g_string_new(NULL), 0}, lb = {g_string_new(NULL), 0};
+  trace_writer_set_tap(a, log_tap, &la);
+  trace_writer_set_tap(b, log_tap, &lb);
+  ck_assert(trace_writer_start_thread(b));
+  ck_assert(trace_writer_start_thread(b)); /* twice: still one thread */
+  const int n = 20000;
+  for (int i = 0; i < n; i++) {
+    write_rec(a, i);
+    write_rec(b, i);
+    if (i == 999) {
+      trace_writer_sync(b);
+      ck_assert_uint_eq(lb.n, 1000);
+      ck_assert_str_eq(lb.seen->str, la.seen->str);
+    }
+  }
+  trace_writer_sync(b);
+  ck_assert_uint_eq(lb.n, (size_t)n);
+  ck_assert_uint_eq(trace_writer_records(b), (uint64_t)n);
+  ck_assert(trace_writer_close(a, NULL));
+  ck_assert(trace_writer_close(b, NULL));
+  char *ta = slurp(pa), *tb = slurp(pb);
+  ck_assert_uint_eq(strlen(ta), strlen(tb));
+  ck_assert(strcmp(ta, tb) == 0);
+  ck_assert(strcmp(la.seen->str, ta) == 0); /* the tap saw each line as written */
+  ck_assert(strcmp(lb.seen->str, ta) == 0);
+  g_free(ta);
+  g_free(tb);
+  trace_writer_free(a);
+  trace_writer_free(b);
+  g_string_free(la.seen, TRUE);
+  g_string_free(lb.seen, TRUE);
+  g_unlink(pa);
+  g_unlink(pb);
+  g_rmdir(dir);
+  g_free(pa);
+  g_free(pb);
+  g_free(dir);
+}
+END_TEST
+
+/* A null writer with the thread still taps everything; a memory writer
+ * refuses the thread and keeps working; changing the tap syncs first. */
+START_TEST(thread_null_and_memory) {
+  trace_writer *m = trace_writer_new_memory();
+  ck_assert(!trace_writer_start_thread(m));
+  write_rec(m, 1);
+  ck_assert_uint_eq(trace_writer_peek_memory(m)->len > 0, 1);
+  trace_writer_free(m);
+
+  trace_writer *nw = trace_writer_new_null();
+  tap_log l1 = {g_string_new(NULL), 0}, l2 = {g_string_new(NULL), 0};
+  trace_writer_set_tap(nw, log_tap, &l1);
+  ck_assert(trace_writer_start_thread(nw));
+  for (int i = 0; i < 5000; i++)
+    write_rec(nw, i);
+  trace_writer_set_tap(nw, log_tap, &l2); /* every earlier record went to l1 */
+  ck_assert_uint_eq(l1.n, 5000);
+  for (int i = 0; i < 3; i++)
+    write_rec(nw, i);
+  ck_assert(trace_writer_close(nw, NULL));
+  ck_assert_uint_eq(l1.n, 5000);
+  ck_assert_uint_eq(l2.n, 3);
+  write_rec(nw, 4); /* after close: synchronous again, the tap still runs */
+  ck_assert_uint_eq(l2.n, 4);
+  trace_writer_free(nw);
+  g_string_free(l1.seen, TRUE);
+  g_string_free(l2.seen, TRUE);
+}
+END_TEST
+
+/* Write errors found on the thread are reported by close. */
+START_TEST(thread_reports_errors) {
+  trace_writer *tw = trace_writer_new_file("/dev/full", NULL);
+  if (!tw)
+    return;
+  ck_assert(trace_writer_start_thread(tw));
+  for (int i = 0; i < 20000; i++)
+    write_rec(tw, i);
+  GError *err = NULL;
   ck_assert(!trace_writer_close(tw, &err));
   ck_assert_ptr_nonnull(err);
   g_error_free(err);
@@ -141,6 +317,14 @@ int main(void) {
   tc = tcase_create("escaping");
   tcase_add_loop_test(tc, bytes_escaping, 0, G_N_ELEMENTS(bytes_cases));
   tcase_add_loop_test(tc, text_escaping, 0, G_N_ELEMENTS(text_cases));
+  tcase_add_loop_test(tc, integers, 0, G_N_ELEMENTS(int_cases));
+  tcase_add_test(tc, key_escaping);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("thread");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, thread_same_output);
+  tcase_add_test(tc, thread_null_and_memory);
+  tcase_add_test(tc, thread_reports_errors);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

@@ -5,15 +5,47 @@
  * the reader reports as a truncated line). Nesting is tracked with a small
  * stack of "a value was written at this level" flags to place commas.
  * Usage errors (a key outside a record, unbalanced ends) are bugs and abort.
+ * Optionally the finished records are tapped and written by a second thread
+ * (trace_writer_start_thread), in order, so the bytes never depend on it.
  */
 #include "trace.h"
 
 #include <errno.h>
-#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #define TRACE_MAX_DEPTH 32
+
+/* The writer thread (trace_writer_start_thread). Finished records are
+ * copied back to back into a chunk; a full chunk goes to the thread through
+ * a FIFO of at most NCHUNKS chunks, so the simulation runs at most that far
+ * ahead and memory stays bounded. The thread taps each record, in order,
+ * then writes the chunk with one fwrite. POSIX threads rather than GLib's:
+ * GLib's mutexes are futexes inside an uninstrumented library, which
+ * ThreadSanitizer cannot see. */
+#define CHUNK_BYTES (64 * 1024)
+#define NCHUNKS 16
+
+typedef struct {
+  GString *buf;  /* records, each with its newline */
+  GArray *ends;  /* size_t: end offset of each record in buf */
+} chunk;
+
+typedef struct {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv; /* a chunk was queued, or stop */
+  pthread_cond_t free_cv; /* a chunk was done */
+  chunk *queue[NCHUNKS];  /* submitted, not yet taken by the thread */
+  size_t qhead, qlen;
+  chunk *spare[NCHUNKS]; /* done, ready for the simulation to fill */
+  size_t nspare;
+  uint64_t submitted, done;
+  bool stop;
+  chunk *cur; /* being filled by the simulation thread */
+  chunk all[NCHUNKS];
+} async_state;
 
 struct trace_writer {
   FILE *fp;          /* NULL for a memory writer */
@@ -29,7 +61,10 @@ struct trace_writer {
   bool discard;      /* a null writer: records go nowhere (but to the tap) */
   trace_tap_fn tap;  /* sees every finished record */
   void *tap_user;
+  async_state *as;   /* non-NULL: records go through the writer thread */
 };
+
+static void async_stop(trace_writer *tw);
 
 static trace_writer *writer_new(void) {
   trace_writer *tw = g_new0(trace_writer, 1);
@@ -73,6 +108,7 @@ trace_writer *trace_writer_new_null(void) {
 
 void trace_writer_set_tap(trace_writer *tw, trace_tap_fn fn, void *user) {
   g_assert(tw);
+  trace_writer_sync(tw);
   tw->tap = fn;
   tw->tap_user = user;
 }
@@ -88,6 +124,7 @@ bool trace_writer_close(trace_writer *tw, GError **err) {
   if (!tw)
     return true;
   g_assert(tw->depth == 0);
+  async_stop(tw);
   if (tw->fp) {
     if (fflush(tw->fp) != 0 && !tw->write_errno)
       tw->write_errno = errno ? errno : EIO;
@@ -113,17 +150,183 @@ void trace_writer_free(trace_writer *tw) {
   g_free(tw);
 }
 
+/* g_string_append_len is a library call (~90 instructions) in GLib 2.74;
+ * most of ours are a few octets into a buffer with room. */
+static inline void put(GString *out, const void *p, size_t n) {
+  if (out->len + n < out->allocated_len) {
+    memcpy(out->str + out->len, p, n);
+    out->len += n;
+    out->str[out->len] = 0;
+  } else {
+    g_string_append_len(out, p, (gssize)n);
+  }
+}
+
+/* --- the writer thread ------------------------------------------------ */
+
+/* Taps and writes the records of BUF (ENDS: where each ends). Runs on the
+ * writer thread once it is started, else on the caller's. */
+static void emit(trace_writer *tw, const GString *buf, const size_t *ends, size_t n) {
+  if (tw->tap) {
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+      tw->tap(tw->tap_user, buf->str + start, ends[i] - start - 1); /* without the newline */
+      start = ends[i];
+    }
+  }
+  if (tw->discard) {
+    /* nothing to write */
+  } else if (tw->mem) {
+    g_string_append_len(tw->mem, buf->str, (gssize)buf->len);
+  } else if (fwrite(buf->str, 1, buf->len, tw->fp) != buf->len && !tw->write_errno) {
+    tw->write_errno = errno ? errno : EIO;
+  }
+}
+
+static void *async_main(void *arg) {
+  trace_writer *tw = arg;
+  async_state *as = tw->as;
+  pthread_mutex_lock(&as->mu);
+  for (;;) {
+    while (as->qlen == 0 && !as->stop)
+      pthread_cond_wait(&as->work_cv, &as->mu);
+    if (as->qlen == 0)
+      break; /* stop, and everything before it done */
+    chunk *c = as->queue[as->qhead];
+    as->qhead = (as->qhead + 1) % NCHUNKS;
+    as->qlen--;
+    pthread_mutex_unlock(&as->mu);
+    emit(tw, c->buf, (const size_t *)(void *)c->ends->data, c->ends->len);
+    g_string_truncate(c->buf, 0);
+    g_array_set_size(c->ends, 0);
+    pthread_mutex_lock(&as->mu);
+    as->spare[as->nspare++] = c;
+    as->done++;
+    pthread_cond_broadcast(&as->free_cv);
+  }
+  pthread_mutex_unlock(&as->mu);
+  return NULL;
+}
+
+/* Hands the current chunk to the thread and takes an empty one (waiting
+ * for the thread if all are queued). */
+static void async_submit(async_state *as) {
+  pthread_mutex_lock(&as->mu);
+  g_assert(as->qlen < NCHUNKS);
+  as->queue[(as->qhead + as->qlen) % NCHUNKS] = as->cur;
+  as->qlen++;
+  as->submitted++;
+  pthread_cond_signal(&as->work_cv);
+  while (as->nspare == 0)
+    pthread_cond_wait(&as->free_cv, &as->mu);
+  as->cur = as->spare[--as->nspare];
+  pthread_mutex_unlock(&as->mu);
+}
+
+bool trace_writer_start_thread(trace_writer *tw) {
+  g_assert(tw && tw->depth == 0);
+  if (tw->as)
+    return true;
+  if (tw->mem)
+    return false;
+  async_state *as = g_new0(async_state, 1);
+  for (size_t i = 0; i < NCHUNKS; i++) {
+    as->all[i].buf = g_string_sized_new(CHUNK_BYTES + 1024);
+    as->all[i].ends = g_array_sized_new(FALSE, FALSE, sizeof(size_t), 512);
+    as->spare[as->nspare++] = &as->all[i];
+  }
+  as->cur = as->spare[--as->nspare];
+  pthread_mutex_init(&as->mu, NULL);
+  pthread_cond_init(&as->work_cv, NULL);
+  pthread_cond_init(&as->free_cv, NULL);
+  tw->as = as;
+  if (pthread_create(&as->th, NULL, async_main, tw) != 0) {
+    tw->as = NULL; /* no thread: stay synchronous */
+    pthread_mutex_destroy(&as->mu);
+    pthread_cond_destroy(&as->work_cv);
+    pthread_cond_destroy(&as->free_cv);
+    for (size_t i = 0; i < NCHUNKS; i++) {
+      g_string_free(as->all[i].buf, TRUE);
+      g_array_free(as->all[i].ends, TRUE);
+    }
+    g_free(as);
+    return false;
+  }
+  return true;
+}
+
+void trace_writer_sync(trace_writer *tw) {
+  if (!tw || !tw->as)
+    return;
+  async_state *as = tw->as;
+  if (as->cur->ends->len)
+    async_submit(as);
+  pthread_mutex_lock(&as->mu);
+  while (as->done != as->submitted)
+    pthread_cond_wait(&as->free_cv, &as->mu);
+  pthread_mutex_unlock(&as->mu);
+}
+
+/* Syncs, ends the thread and returns to writing on the caller's thread. */
+static void async_stop(trace_writer *tw) {
+  async_state *as = tw->as;
+  if (!as)
+    return;
+  trace_writer_sync(tw);
+  pthread_mutex_lock(&as->mu);
+  as->stop = true;
+  pthread_cond_signal(&as->work_cv);
+  pthread_mutex_unlock(&as->mu);
+  pthread_join(as->th, NULL);
+  tw->as = NULL;
+  pthread_mutex_destroy(&as->mu);
+  pthread_cond_destroy(&as->work_cv);
+  pthread_cond_destroy(&as->free_cv);
+  for (size_t i = 0; i < NCHUNKS; i++) {
+    g_string_free(as->all[i].buf, TRUE);
+    g_array_free(as->all[i].ends, TRUE);
+  }
+  g_free(as);
+}
+
 /* --- escaping --------------------------------------------------------- */
 
-static void put_u00(GString *out, unsigned c) { g_string_append_printf(out, "\\u%04x", c); }
+/* Octets that are written as themselves in both kinds of string: printable
+ * ASCII except '"' and '\\'. Runs of them are appended in one go (the
+ * common case: names, addresses, protocol lines). */
+static const uint8_t plain_octet[256] = {
+#define P16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    P16(0), P16(0), /* 0x00-0x1f: control */
+    1,      1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: '"' */
+    P16(1), P16(1),                                    /* 0x30-0x4f */
+    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' */
+    P16(1),                                            /* 0x60-0x6f */
+    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70-0x7f: DEL */
+    P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0),
+#undef P16
+};
+
+/* Length of the run of plain octets at S (at most N). */
+static inline size_t plain_run(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && plain_octet[s[i]])
+    i++;
+  return i;
+}
+
+static void put_u00(GString *out, unsigned c) {
+  static const char hex[] = "0123456789abcdef";
+  char b[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 15], hex[c & 15]};
+  put(out, b, 6);
+}
 
 static bool short_escape(GString *out, unsigned char c) {
   switch (c) {
-  case '"': g_string_append(out, "\\\""); return true;
-  case '\\': g_string_append(out, "\\\\"); return true;
-  case '\n': g_string_append(out, "\\n"); return true;
-  case '\r': g_string_append(out, "\\r"); return true;
-  case '\t': g_string_append(out, "\\t"); return true;
+  case '"': put(out, "\\\"", 2); return true;
+  case '\\': put(out, "\\\\", 2); return true;
+  case '\n': put(out, "\\n", 2); return true;
+  case '\r': put(out, "\\r", 2); return true;
+  case '\t': put(out, "\\t", 2); return true;
   default: return false;
   }
 }
@@ -131,13 +334,15 @@ static bool short_escape(GString *out, unsigned char c) {
 void trace_escape_bytes(GString *out, const void *p, size_t n) {
   const unsigned char *s = p;
   g_string_append_c(out, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = s[i];
-    if (short_escape(out, c))
+  for (size_t i = 0; i < n;) {
+    size_t r = plain_run(s + i, n - i);
+    if (r) {
+      put(out, (const char *)s + i, r);
+      i += r;
       continue;
-    if (c >= 0x20 && c < 0x7f)
-      g_string_append_c(out, (char)c);
-    else
+    }
+    unsigned char c = s[i++];
+    if (!short_escape(out, c))
       put_u00(out, c);
   }
   g_string_append_c(out, '"');
@@ -147,28 +352,41 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
   g_string_append_c(out, '"');
   const char *end = s + n;
   while (s < end) {
+    size_t r = plain_run((const unsigned char *)s, (size_t)(end - s));
+    if (r) {
+      put(out, s, r);
+      s += r;
+      continue;
+    }
     unsigned char c = (unsigned char)*s;
     if (c < 0x80) {
-      if (!short_escape(out, c)) {
-        if (c < 0x20 || c == 0x7f)
-          put_u00(out, c);
-        else
-          g_string_append_c(out, (char)c);
-      }
+      if (!short_escape(out, c)) /* the other controls and DEL */
+        put_u00(out, c);
       s++;
       continue;
     }
     gunichar u = g_utf8_get_char_validated(s, end - s);
     if (u == (gunichar)-1 || u == (gunichar)-2) {
-      g_string_append(out, "\\ufffd");
+      put(out, "\\ufffd", 6);
       s++;
       continue;
     }
     const char *next = g_utf8_next_char(s);
-    g_string_append_len(out, s, next - s);
+    put(out, s, (size_t)(next - s));
     s = next;
   }
   g_string_append_c(out, '"');
+}
+
+/* Appends the decimal form of V (what "%" PRIu64 writes). */
+static void put_u64(GString *out, uint64_t v) {
+  char b[20];
+  size_t i = sizeof b;
+  do {
+    b[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  put(out, b + i, (sizeof b - i));
 }
 
 /* --- records ---------------------------------------------------------- */
@@ -183,8 +401,15 @@ static void key_prefix(trace_writer *tw, const char *key) {
     g_assert(key == NULL);
   } else {
     g_assert(key != NULL);
-    trace_escape_text(tw->rec, key, strlen(key));
-    g_string_append_c(tw->rec, ':');
+    size_t n = strlen(key);
+    if (plain_run((const unsigned char *)key, n) == n) { /* every key we write */
+      g_string_append_c(tw->rec, '"');
+      put(tw->rec, key, n);
+      put(tw->rec, "\":", 2);
+    } else {
+      trace_escape_text(tw->rec, key, n);
+      g_string_append_c(tw->rec, ':');
+    }
   }
 }
 
@@ -220,45 +445,56 @@ void trace_end(trace_writer *tw) {
     return;
   g_assert(tw->depth == 1 && !tw->in_array[0]);
   tw->depth = 0;
-  g_string_append(tw->rec, "}\n");
-  if (tw->tap)
-    tw->tap(tw->tap_user, tw->rec->str, tw->rec->len - 1);
-  if (tw->discard) {
-    /* nothing to write */
-  } else if (tw->mem) {
-    g_string_append_len(tw->mem, tw->rec->str, tw->rec->len);
-  } else if (fwrite(tw->rec->str, 1, tw->rec->len, tw->fp) != tw->rec->len && !tw->write_errno) {
-    tw->write_errno = errno ? errno : EIO;
-  }
+  put(tw->rec, "}\n", 2);
   tw->records++;
+  async_state *as = tw->as;
+  if (!as) {
+    size_t end = tw->rec->len;
+    emit(tw, tw->rec, &end, 1);
+    return;
+  }
+  chunk *c = as->cur;
+  put(c->buf, tw->rec->str, tw->rec->len);
+  size_t end = c->buf->len;
+  g_array_append_val(c->ends, end);
+  if (c->buf->len >= CHUNK_BYTES)
+    async_submit(as);
 }
 
 void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append_printf(tw->rec, "%" PRId64, v);
+  if (v < 0) {
+    g_string_append_c(tw->rec, '-');
+    put_u64(tw->rec, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
+  } else {
+    put_u64(tw->rec, (uint64_t)v);
+  }
 }
 
 void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append_printf(tw->rec, "%" PRIu64, v);
+  put_u64(tw->rec, v);
 }
 
 void trace_key_bool(trace_writer *tw, const char *key, bool v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append(tw->rec, v ? "true" : "false");
+  if (v)
+    put(tw->rec, "true", 4);
+  else
+    put(tw->rec, "false", 5);
 }
 
 void trace_key_null(trace_writer *tw, const char *key) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append(tw->rec, "null");
+  put(tw->rec, "null", 4);
 }
 
 void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n) {

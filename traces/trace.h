@@ -42,6 +42,20 @@ trace_writer *trace_writer_new_null(void);
  * written. FN must not write to TW. One tap per writer; NULL removes it. */
 typedef void (*trace_tap_fn)(void *user, const char *line, size_t len);
 void trace_writer_set_tap(trace_writer *tw, trace_tap_fn fn, void *user);
+/* From now on, finished records are handed to a second thread that runs
+ * the tap and writes them, in the order they were finished: the output and
+ * what the tap sees are exactly those of a writer without the thread; only
+ * their timing changes (the thread runs at most ~1 MiB of records behind).
+ * The tap then runs on that thread, so it must touch nothing else the
+ * caller uses until trace_writer_sync() returns. For file and null writers;
+ * returns false (nothing changes) for a memory writer or if no thread can
+ * be started. Call it outside a record. */
+bool trace_writer_start_thread(trace_writer *tw);
+/* Waits until every record finished so far has been tapped and written (a
+ * no-op without the thread). Call it before reading what the tap computed.
+ * trace_writer_set_tap and trace_writer_close sync first; close also ends
+ * the thread. NULL is a no-op. */
+void trace_writer_sync(trace_writer *tw);
 /* The memory writer's text so far; borrowed, valid until the next write. */
 const GString *trace_writer_peek_memory(const trace_writer *tw);
 /* Flushes and closes the sink. Returns false and sets *err if any write
