@@ -341,8 +341,9 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     smtp_srv_accept_message(c->e.smtp, ev->id, qid, now);
     gsize n;
     const uint8_t *p = g_bytes_get_data(data, &n);
-    char *key = msgkey_of(p, n);
-    unsigned hops = msgkey_hops(p, n) - (field != NULL);
+    unsigned hops;
+    char *key = msgkey_of_hops(p, n, &hops);
+    hops -= field != NULL;
     mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
     mail_trace_relay(mb->h, session_peer_name(c->s), key, session_conn_id(c->s), qid, mr,
                      smtp_srv_tls_active(c->e.smtp), hops);

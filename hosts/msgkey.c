@@ -31,6 +31,24 @@ char *msgkey_of_hdr(const mime_hdr *root) {
   return key_of_value(mime_hdr_get(root, "Message-ID"));
 }
 
+char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
+  mime_hdr_scan sc;
+  mime_hdr_view v;
+  char *id = NULL;
+  unsigned n = 0;
+  mime_hdr_scan_init(&sc, (const char *)data, len, FALSE);
+  for (guint i = 0; i < MSGKEY_MAX_FIELDS && mime_hdr_scan_next(&sc, &v); i++) {
+    if (mime_hdr_name_is(v.name, v.name_len, "Received", 8))
+      n++;
+    else if (!id && mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10))
+      id = mime_hdr_unfold(v.raw_value, v.raw_len);
+  }
+  char *r = key_of_value(id);
+  g_free(id);
+  *hops = n;
+  return r;
+}
+
 unsigned msgkey_hops(const uint8_t *data, size_t len) {
   return mime_hdr_scan_count((const char *)data, len, MSGKEY_MAX_FIELDS, "Received");
 }

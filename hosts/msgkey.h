@@ -24,4 +24,8 @@ char *msgkey_of_hdr(const mime_hdr *root);
  * message made, mail_trace.h "hop"). */
 unsigned msgkey_hops(const uint8_t *data, size_t len);
 
+/* Both in one reading of the header: returns msgkey_of(DATA, LEN) and
+ * stores msgkey_hops(DATA, LEN) in *HOPS. */
+char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops);
+
 #endif

@@ -49,6 +49,12 @@ START_TEST(every_prefix_is_safe) {
       ck_assert_ptr_nonnull(k);
       ck_assert(strlen(k) <= cut);
       ck_assert_uint_le(msgkey_hops(p, cut), rows[i].hops);
+      unsigned hops = 99;
+      char *k2 = msgkey_of_hops(p, cut, &hops);
+      ck_assert_msg(strcmp(k, k2) == 0 && hops == msgkey_hops(p, cut),
+                    "row %zu cut %zu: got %s %u want %s %u", i, cut, k2, hops, k,
+                    msgkey_hops(p, cut));
+      g_free(k2);
       g_free(k);
       g_free(p);
     }
