@@ -13,5 +13,7 @@ void sim_sched__set_seq_limit(sim_sched *s, uint64_t limit);
 void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off);
 /* Whether the entries are in the radix heap now. */
 bool sim_sched__is_radix(const sim_sched *s);
+/* Entries the radix heap's bucket arrays have room for (their capacity). */
+size_t sim_sched__bucket_room(const sim_sched *s);
 
 #endif
