@@ -342,8 +342,9 @@ static void radix_settle(sim_sched *s, unsigned k, sim_time t) {
 static entry radix_pop0(sim_sched *s) {
   bucket *b0 = &s->bk[0];
   entry e = b0->e[b0->head++];
+  /* Drained: its array is released at the next settle. */
   if (b0->head == b0->len)
-    b0->head = b0->len = 0; /* its array is released at the next settle */
+    b0->head = b0->len = 0;
   else /* the next event's callback record: a likely cache miss at large P */
     __builtin_prefetch(&s->slots[slot_of(&b0->e[b0->head])]);
   s->count--;
