@@ -813,10 +813,31 @@ static void dispatch(mta__dest *d) {
 
 /* ---- queue runs ---- */
 
+/* Forgets the next hops with nothing to do (idle, nothing waiting, no
+ * session): Postfix's qmgr discards an in-core queue once it is empty
+ * (qmgr_queue_done), and a world with many (MTA, destination) pairs would
+ * otherwise keep one for every pair it ever sent to. Run where no caller
+ * holds a next hop. */
+static void sweep_idle_dests(mta_host *m) {
+  guint w = 0;
+  for (guint i = 0; i < m->dests->len; i++) {
+    mta__dest *d = m->dests->pdata[i];
+    if (d->state == D_IDLE && !waiting_len(d) && d->agents == 0 && !d->touched &&
+        d->lookups->len == 0) {
+      g_hash_table_remove(m->dest_idx, d->name);
+      dest_free(d);
+    } else {
+      m->dests->pdata[w++] = d;
+    }
+  }
+  g_ptr_array_set_size(m->dests, w);
+}
+
 void mta__run_queue(mta_host *m) {
   if (!m->up)
     return;
   sim_time now = host_now(m->h);
+  sweep_idle_dests(m);
   mta__dsn_retry(m);
   GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   mta_queue_due(m->q, now, qids);
