@@ -821,8 +821,11 @@ static void dispatch(mta__dest *d) {
  * discards an in-core queue once it is empty (qmgr_queue_done), and a world
  * with many (MTA, destination) pairs would otherwise keep one for every
  * pair it ever sent to; the one-sweep grace keeps a busy next hop from
- * being rebuilt at every queue run. Run where no caller holds a next hop. */
+ * being rebuilt at every queue run, and an MTA with few next hops keeps
+ * them all. Run where no caller holds a next hop. */
 static void sweep_idle_dests(mta_host *m) {
+  if (m->dests->len <= 32) /* a few: keep them (rebuilding costs more) */
+    return;
   guint w = 0;
   for (guint i = 0; i < m->dests->len; i++) {
     mta__dest *d = m->dests->pdata[i];

@@ -169,7 +169,10 @@ void scn__mail_init(scn_config *c) {
   g_array_set_clear_func(c->users, user_clear);
   c->messages = g_array_new(FALSE, TRUE, sizeof(scn_message));
   g_array_set_clear_func(c->messages, message_clear);
-  c->msg_strings = g_string_chunk_new(64 * 1024);
+  /* Blocks below malloc's large requests (1 KiB), which would consolidate
+   * its free lists each time (measured: +2.4 M instructions on small.json
+   * with 64 KiB blocks). */
+  c->msg_strings = g_string_chunk_new(960);
   c->epoch_unix = 1772355600; /* 2026-03-01T09:00:00Z */
 }
 
