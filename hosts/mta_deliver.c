@@ -61,6 +61,7 @@ struct mta__dest {
   mta_route_plan plan;
   dest_state state;
   bool touched;
+  bool used; /* asked for since the last sweep (sweep_idle_dests) */
   GArray *waiting; /* mta_queue_ref */
   guint head;
   unsigned agents;
@@ -175,8 +176,10 @@ static void dest_free(mta__dest *d) {
 
 static mta__dest *dest_get(mta_host *m, const char *name, const char *rcpt) {
   mta__dest *d = g_hash_table_lookup(m->dest_idx, name);
-  if (d)
+  if (d) {
+    d->used = true;
     return d;
+  }
   d = g_new0(mta__dest, 1);
   d->m = m;
   d->name = g_strdup(name);
@@ -814,10 +817,37 @@ static void dispatch(mta__dest *d) {
 
 /* ---- queue runs ---- */
 
+/* Forgets the next hops with nothing to do (idle, nothing waiting, no
+ * session) and not asked for since the previous sweep: Postfix's qmgr
+ * discards an in-core queue once it is empty (qmgr_queue_done), and a world
+ * with many (MTA, destination) pairs would otherwise keep one for every
+ * pair it ever sent to; the one-sweep grace keeps a busy next hop from
+ * being rebuilt at every queue run, and an MTA with few next hops keeps
+ * them all. Run where no caller holds a next hop. */
+static void sweep_idle_dests(mta_host *m) {
+  if (m->dests->len <= 32) /* a few: keep them (rebuilding costs more) */
+    return;
+  guint w = 0;
+  for (guint i = 0; i < m->dests->len; i++) {
+    mta__dest *d = m->dests->pdata[i];
+    bool used = d->used;
+    d->used = false;
+    if (!used && d->state == D_IDLE && !waiting_len(d) && d->agents == 0 && !d->touched &&
+        d->lookups->len == 0) {
+      g_hash_table_remove(m->dest_idx, d->name);
+      dest_free(d);
+    } else {
+      m->dests->pdata[w++] = d;
+    }
+  }
+  g_ptr_array_set_size(m->dests, w);
+}
+
 void mta__run_queue(mta_host *m) {
   if (!m->up)
     return;
   sim_time now = host_now(m->h);
+  sweep_idle_dests(m);
   mta__dsn_retry(m);
   GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   mta_queue_due(m->q, now, qids);

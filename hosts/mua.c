@@ -464,12 +464,13 @@ static void attempt(outmsg *o) {
 
 static void outmsg_free(outmsg *o);
 
-/* Frees the finished messages' shells once they are half the outbox,
- * keeping the order of the others (a restart walks them in order). Called
- * from a timer of another message, never under a finished one's
- * callbacks. */
+/* Frees the finished messages' shells once they are half the outbox (and
+ * at least 8: a client sending one message an hour keeps a few), keeping
+ * the order of the others (a restart walks them in order). Each sweep
+ * frees at least half of what it walks. Called from a timer of another
+ * message, never under a finished one's callbacks. */
 static void outbox_sweep(mua *m) {
-  if (m->finished < 64 || m->finished * 2 < m->out->len)
+  if (m->finished < 8 || m->finished * 2 < m->out->len)
     return;
   guint keep = 0;
   for (guint i = 0; i < m->out->len; i++) {

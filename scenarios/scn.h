@@ -133,6 +133,8 @@ typedef struct {
   uint64_t size;
 } scn_attachment;
 
+/* A message to send. Its strings live in the config's msg_strings (equal
+ * addresses stored once) and its arrays are shared when empty: read-only. */
 typedef struct {
   char *id;            /* stable key in the trace ("m1") */
   char *from;          /* a user's address */
@@ -190,6 +192,7 @@ typedef struct scn_config {
   GArray *zones;    /* scn_zone */
   GArray *users;    /* scn_user */
   GArray *messages; /* scn_message */
+  GStringChunk *msg_strings; /* the messages' strings (owned) */
   int64_t epoch_unix; /* wall-clock date of simulated time 0 (Date headers) */
   GHashTable *host_idx; /* name -> index + 1 (lookup only; the loader fills it) */
   GHashTable *user_idx; /* lower-case address -> index + 1 (lookup only) */

@@ -83,6 +83,7 @@ struct sim_sched {
   bucket bk[NBUCKETS];
   uint64_t nonempty; /* bit k-1 set: bucket k >= 1 has entries */
   size_t count;      /* entries in buckets */
+  size_t bk_cap;     /* entries the buckets' arrays have room for */
   sim_time last;
   size_t radix_on, radix_off;
   /* callbacks */
@@ -139,6 +140,7 @@ void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off) {
 bool sim_sched__is_radix(const sim_sched *s) { return s->radix; }
 
 size_t sim_sched__compactions(const sim_sched *s) { return s->compactions; }
+size_t sim_sched__bucket_room(const sim_sched *s) { return s->bk_cap; }
 
 sim_time sim_sched_now(const sim_sched *s) { return s->now; }
 size_t sim_sched_pending(const sim_sched *s) { return s->live + (s->src_t != SIM_TIME_NEVER); }
@@ -242,8 +244,9 @@ static inline unsigned bucket_of(sim_time last, sim_time t) {
   return x ? 64 - (unsigned)__builtin_clzll(x) : 0;
 }
 
-static inline void bucket_push(bucket *b, entry e) {
+static inline void bucket_push(sim_sched *s, bucket *b, entry e) {
   if (b->len == b->cap) {
+    s->bk_cap += b->cap ? b->cap : 16;
     b->cap = b->cap ? 2 * b->cap : 16;
     b->e = g_renew(entry, b->e, b->cap);
   }
@@ -254,9 +257,33 @@ static inline void bucket_push(bucket *b, entry e) {
   b->e[b->len++] = e;
 }
 
+/* A drained bucket gives its array back when it holds more than
+ * BUCKET_KEEP entries (4 KiB) and all the arrays together hold more than
+ * BUCKET_SLACK times the entries queued: without it each array would stay
+ * at the largest number of entries its bucket ever held, and a burst of
+ * timers (every MTA's queue run at once) would leave every bucket it passed
+ * through at burst size. Under a steady load the arrays stay within the
+ * slack and nothing is reallocated. */
+#define BUCKET_KEEP 256
+#define BUCKET_SLACK 2
+
+static __attribute__((noinline)) void bucket_release_big(sim_sched *s, bucket *b) {
+  if (s->bk_cap > BUCKET_SLACK * s->count + NBUCKETS * BUCKET_KEEP) {
+    s->bk_cap -= b->cap;
+    g_free(b->e);
+    b->e = NULL;
+    b->cap = 0;
+  }
+}
+
+static inline void bucket_release(sim_sched *s, bucket *b) {
+  if (__builtin_expect(b->cap > BUCKET_KEEP, 0))
+    bucket_release_big(s, b);
+}
+
 static inline void radix_push(sim_sched *s, entry e) {
   unsigned k = bucket_of(s->last, e.t);
-  bucket_push(&s->bk[k], e);
+  bucket_push(s, &s->bk[k], e);
   s->nonempty |= (UINT64_C(1) << k) >> 1; /* no bit for bucket 0 */
   s->count++;
 }
@@ -298,6 +325,7 @@ static const entry *radix_first(const sim_sched *s, unsigned k, sim_time t) {
 static void radix_settle(sim_sched *s, unsigned k, sim_time t) {
   bucket *b = &s->bk[k];
   g_assert(s->bk[0].len == 0 && t >= s->last);
+  bucket_release(s, &s->bk[0]);
   s->last = t;
   s->nonempty &= ~(UINT64_C(1) << (k - 1));
   size_t n = b->len;
@@ -307,14 +335,16 @@ static void radix_settle(sim_sched *s, unsigned k, sim_time t) {
     unsigned j = bucket_of(t, b->e[i].t);
     if (j == 0) /* runs next: fetch its callback record early */
       __builtin_prefetch(&s->slots[slot_of(&b->e[i])]);
-    bucket_push(&s->bk[j], b->e[i]);
+    bucket_push(s, &s->bk[j], b->e[i]);
     s->nonempty |= (UINT64_C(1) << j) >> 1;
   }
+  bucket_release(s, b);
 }
 
 static entry radix_pop0(sim_sched *s) {
   bucket *b0 = &s->bk[0];
   entry e = b0->e[b0->head++];
+  /* Drained: its array is released at the next settle. */
   if (b0->head == b0->len)
     b0->head = b0->len = 0;
   else /* the next event's callback record: a likely cache miss at large P */
@@ -340,8 +370,10 @@ static void radix_drop_cancelled(sim_sched *s, unsigned k) {
   }
   s->count -= b->len - w;
   b->len = w;
-  if (w == 0)
+  if (w == 0) {
     s->nonempty &= ~(UINT64_C(1) << (k - 1));
+    bucket_release(s, b);
+  }
 }
 
 /* Moves every radix entry, in (t, key) order, into OUT (room for count). */
@@ -354,6 +386,7 @@ static size_t radix_drain_sorted(sim_sched *s, entry *out) {
     n += b->len - b->head;
     b->head = b->len = 0;
     b->min = SIM_TIME_NEVER;
+    bucket_release(s, b);
   }
   g_assert(n == s->count);
   s->nonempty = 0;

@@ -15,5 +15,7 @@ void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off);
 size_t sim_sched__compactions(const sim_sched *s);
 /* Whether the entries are in the radix heap now. */
 bool sim_sched__is_radix(const sim_sched *s);
+/* Entries the radix heap's bucket arrays have room for (their capacity). */
+size_t sim_sched__bucket_room(const sim_sched *s);
 
 #endif

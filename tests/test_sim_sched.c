@@ -521,6 +521,33 @@ START_TEST(source_time_is_seen_by_next_time_and_until) {
 }
 END_TEST
 
+/* A burst of 50,000 timers spread over 64 distinct times, run to the end
+ * in radix mode: the bucket arrays it grew are given back as the buckets
+ * drain (what stays is about 65 small arrays of 256 entries, far below the
+ * 50,000 entries of the burst), and the order is unchanged. */
+START_TEST(drained_buckets_give_their_arrays_back) {
+  rec r = rec_new_mode(MODE_RADIX);
+  enum { N = 50000 };
+  for (intptr_t i = 0; i < N; i++)
+    sim_sched_at(r.s, 1000 + (i % 64) * 977, log_tag, &r, (void *)i);
+  size_t full = sim_sched__bucket_room(r.s);
+  ck_assert_msg(full >= N, "room %zu for %d entries", full, N);
+  sim_sched_run(r.s, 1000 + 32 * 977);
+  sim_sched_at(r.s, sim_sched_now(r.s) + 1, log_tag, &r, (void *)(intptr_t)N);
+  sim_sched_run(r.s, SIM_TIME_NEVER);
+  size_t left = sim_sched__bucket_room(r.s);
+  ck_assert_msg(left <= 2 * 65 * 256, "got %zu entries of room after draining, want <= %d", left,
+                2 * 65 * 256);
+  ck_assert_uint_eq(r.log->len, N + 1);
+  for (guint k = 1; k < N; k++) {
+    intptr_t x = g_array_index(r.log, intptr_t, k - 1), y = g_array_index(r.log, intptr_t, k);
+    ck_assert_msg(x % 64 < y % 64 || (x % 64 == y % 64 && x < y) || y == N,
+                  "position %u: %ld after %ld", k, (long)y, (long)x);
+  }
+  rec_free(&r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("sim_sched");
   TCase *tc = tcase_create("order");
@@ -531,6 +558,7 @@ int main(void) {
   tcase_add_loop_test(tc, random_workload_matches_model, 0, MODE_COUNT);
   tcase_add_loop_test(tc, cancel_heavy_workload_matches_model, 0, MODE_COUNT);
   tcase_add_test(tc, default_limits_switch_both_ways);
+  tcase_add_test(tc, drained_buckets_give_their_arrays_back);
   tcase_add_loop_test(tc, source_runs_in_the_order_of_scheduled_events, 0, MODE_COUNT);
   tcase_add_loop_test(tc, source_time_is_seen_by_next_time_and_until, 0, MODE_COUNT);
   suite_add_tcase(s, tc);
