@@ -115,29 +115,46 @@ void trace_writer_free(trace_writer *tw) {
 
 /* --- escaping --------------------------------------------------------- */
 
-static void put_u00(GString *out, unsigned c) { g_string_append_printf(out, "\\u%04x", c); }
+static void put_u00(GString *out, unsigned c) {
+  static const char hex[] = "0123456789abcdef";
+  char u[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 0xf], hex[c & 0xf]};
+  g_string_append_len(out, u, 6);
+}
 
 static bool short_escape(GString *out, unsigned char c) {
   switch (c) {
-  case '"': g_string_append(out, "\\\""); return true;
-  case '\\': g_string_append(out, "\\\\"); return true;
-  case '\n': g_string_append(out, "\\n"); return true;
-  case '\r': g_string_append(out, "\\r"); return true;
-  case '\t': g_string_append(out, "\\t"); return true;
+  case '"': g_string_append_len(out, "\\\"", 2); return true;
+  case '\\': g_string_append_len(out, "\\\\", 2); return true;
+  case '\n': g_string_append_len(out, "\\n", 2); return true;
+  case '\r': g_string_append_len(out, "\\r", 2); return true;
+  case '\t': g_string_append_len(out, "\\t", 2); return true;
   default: return false;
   }
+}
+
+/* Octets that stand for themselves inside a JSON string. */
+static inline bool plain(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+
+/* The length of the run of plain octets at S[0..N). */
+static inline size_t plain_run(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && plain(s[i]))
+    i++;
+  return i;
 }
 
 void trace_escape_bytes(GString *out, const void *p, size_t n) {
   const unsigned char *s = p;
   g_string_append_c(out, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = s[i];
-    if (short_escape(out, c))
+  for (size_t i = 0; i < n;) {
+    size_t run = plain_run(s + i, n - i);
+    if (run) {
+      g_string_append_len(out, (const char *)s + i, (gssize)run);
+      i += run;
       continue;
-    if (c >= 0x20 && c < 0x7f)
-      g_string_append_c(out, (char)c);
-    else
+    }
+    unsigned char c = s[i++];
+    if (!short_escape(out, c))
       put_u00(out, c);
   }
   g_string_append_c(out, '"');
@@ -147,20 +164,22 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
   g_string_append_c(out, '"');
   const char *end = s + n;
   while (s < end) {
+    size_t run = plain_run((const unsigned char *)s, (size_t)(end - s));
+    if (run) {
+      g_string_append_len(out, s, (gssize)run);
+      s += run;
+      continue;
+    }
     unsigned char c = (unsigned char)*s;
     if (c < 0x80) {
-      if (!short_escape(out, c)) {
-        if (c < 0x20 || c == 0x7f)
-          put_u00(out, c);
-        else
-          g_string_append_c(out, (char)c);
-      }
+      if (!short_escape(out, c))
+        put_u00(out, c);
       s++;
       continue;
     }
     gunichar u = g_utf8_get_char_validated(s, end - s);
     if (u == (gunichar)-1 || u == (gunichar)-2) {
-      g_string_append(out, "\\ufffd");
+      g_string_append_len(out, "\\ufffd", 6);
       s++;
       continue;
     }
@@ -169,6 +188,15 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
     s = next;
   }
   g_string_append_c(out, '"');
+}
+
+/* Decimal digits of V, without printf. */
+static void put_u64(GString *out, uint64_t v) {
+  char buf[20], *e = buf + sizeof buf, *d = e;
+  do
+    *--d = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  g_string_append_len(out, d, e - d);
 }
 
 /* --- records ---------------------------------------------------------- */
@@ -237,14 +265,19 @@ void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append_printf(tw->rec, "%" PRId64, v);
+  if (v < 0) {
+    g_string_append_c(tw->rec, '-');
+    put_u64(tw->rec, (uint64_t)0 - (uint64_t)v);
+  } else {
+    put_u64(tw->rec, (uint64_t)v);
+  }
 }
 
 void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
   if (!tw)
     return;
   key_prefix(tw, key);
-  g_string_append_printf(tw->rec, "%" PRIu64, v);
+  put_u64(tw->rec, v);
 }
 
 void trace_key_bool(trace_writer *tw, const char *key, bool v) {
