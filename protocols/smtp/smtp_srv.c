@@ -457,26 +457,49 @@ static void data_done(smtp_srv *srv) {
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_MESSAGE);
 }
 
-/* Takes a run of ordinary octets at IN[0..N) in one piece: the octets
- * that need no decision (no CR, LF or NUL, and no dot at a line start)
- * give the same message as data_octet() called once per octet. Returns how
- * many it took (0: let data_byte() handle IN[0]). */
+/* Takes whole stretches of ordinary data from IN[0..N) at once: runs of
+ * octets other than CR and LF (NUL only flagged, as data_byte() does),
+ * each with the CRLF that ends its line. Leaves to data_byte() what needs
+ * a decision octet by octet: a dot at a line start, a bare CR or LF, a
+ * CRLF after a lone dot (the end of the data) and a CR at the end of IN.
+ * The message, flags and state come out as if data_byte() had taken every
+ * octet (RFC 5321 §4.5.2: the dot of ".x" at a line start is dropped).
+ * Returns how many octets it took. */
 static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
-  if (srv->d_cr || n == 0)
-    return 0;
-  const uint8_t *p = in, *end = in + n;
-  while (p < end && *p != '\r' && *p != '\n' && *p != 0)
-    p++;
-  size_t run = (size_t)(p - in);
-  if (run == 0 || (srv->d_bol && in[0] == '.'))
-    return 0;
-  srv->d_bol = false;
-  srv->d_dot = false; /* RFC 5321 §4.5.2: drop the leading dot of ".x" */
-  srv->d_linelen += run;
-  if (srv->d_linelen > SRV_TEXT_MAX)
-    srv->d_long = true;
-  msg_append(srv, in, run);
-  return run;
+  bool norm = srv->cfg.bare_policy == SMTP_SRV_BARE_NORMALIZE;
+  size_t i = 0;
+  while (i < n && !srv->d_cr) {
+    const uint8_t *p = in + i;
+    size_t left = n - i;
+    if (srv->d_bol && p[0] == '.')
+      break;
+    const uint8_t *lf = memchr(p, '\n', left);
+    size_t span = lf ? (size_t)(lf - p) : left;
+    const uint8_t *cr = memchr(p, '\r', span);
+    size_t run = cr ? (size_t)(cr - p) : span;
+    bool crlf = lf && run + 1 == span; /* the run ends at its line's CRLF */
+    if (run == 0 && (!crlf || srv->d_dot))
+      break;
+    if (run) {
+      if (!norm && memchr(p, 0, run))
+        srv->d_nul = true;
+      srv->d_bol = false;
+      srv->d_dot = false;
+      srv->d_linelen += run;
+      if (srv->d_linelen > SRV_TEXT_MAX)
+        srv->d_long = true;
+    }
+    if (!crlf) {
+      msg_append(srv, p, run);
+      i += run;
+      break;
+    }
+    msg_append(srv, p, run + 2); /* the octets, then their CRLF as data_eol() adds it */
+    srv->d_bol = srv->d_bol_strict = true;
+    srv->d_linelen = 0;
+    i += run + 2;
+  }
+  return i;
 }
 
 /* Consumes one data octet; returns true at the end of the data. */
