@@ -132,13 +132,21 @@ static bool short_escape(GString *out, unsigned char c) {
   }
 }
 
-/* Octets that stand for themselves inside a JSON string. */
-static inline bool plain(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+/* Octets that stand for themselves inside a JSON string: 0x20..0x7e but
+ * '"' and '\\'. */
+#define P8(x) x, x, x, x, x, x, x, x
+static const bool plain_tab[256] = {
+    P8(0), P8(0), P8(0), P8(0),                   /* 0x00..0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, P8(1), P8(1), P8(1),  /* 0x20..0x3f: '"' is 0x22 */
+    P8(1), P8(1), P8(1), 1, 1, 1, 1, 0, 1, 1, 1,  /* 0x40..0x5f: '\\' is 0x5c */
+    P8(1), P8(1), P8(1), 1, 1, 1, 1, 1, 1, 1, 0,  /* 0x60..0x7f: DEL is 0x7f */
+};
+#undef P8
 
 /* The length of the run of plain octets at S[0..N). */
 static inline size_t plain_run(const unsigned char *s, size_t n) {
   size_t i = 0;
-  while (i < n && plain(s[i]))
+  while (i < n && plain_tab[s[i]])
     i++;
   return i;
 }
