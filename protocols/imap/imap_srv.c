@@ -84,7 +84,7 @@ void imap_srv__out(imap_srv *s, const char *data, size_t n) {
 }
 
 /* FMT formatted; a FMT without '%' is copied as it is, without printf. */
-static char *format_v(const char *fmt, va_list ap) {
+G_GNUC_PRINTF(1, 0) static char *format_v(const char *fmt, va_list ap) {
   return strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : g_strdup(fmt);
 }
 
