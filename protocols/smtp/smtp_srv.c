@@ -550,6 +550,21 @@ static void process(smtp_srv *srv) {
         continue;
       }
     }
+    if (srv->state != SRV_DATA && !srv->cr) { /* a command line's ordinary octets, at once */
+      const uint8_t *p = srv->in->data + srv->in_pos, *end = srv->in->data + srv->in->len;
+      const uint8_t *q = p;
+      while (q < end && *q != '\r' && *q != '\n' && *q != 0)
+        q++;
+      if (q > p) {
+        size_t run = (size_t)(q - p);
+        size_t room = srv->line->len < SRV_AUTH_MAX ? SRV_AUTH_MAX - srv->line->len : 0;
+        g_string_append_len(srv->line, (const char *)p, (gssize)MIN(run, room));
+        if (run > room)
+          srv->line_long = true;
+        srv->in_pos += run;
+        continue;
+      }
+    }
     uint8_t b = srv->in->data[srv->in_pos++];
     if (srv->state == SRV_DATA) {
       if (data_byte(srv, b))
