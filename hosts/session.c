@@ -116,9 +116,17 @@ static void on_connected(void *user, sim_tcp_conn *c) {
 }
 
 /* Feeds plaintext to the engine one line at a time, so the engine's line
- * reports know where their line began. */
+ * reports know where their line began. Without line records (the trace is
+ * off at protocol detail) nobody asks where a line began: the whole chunk
+ * goes in one call (the engines accept any split of their input). */
 static void feed_lines(session *s, const uint8_t *buf, size_t len) {
   sim_time now = host_now(s->h);
+  if (len && !host_trace(s->h, SIM_DETAIL_PROTOCOL)) {
+    s->ops->feed(s->eng, buf, len, now);
+    s->rx_off += len;
+    s->at_line_start = buf[len - 1] == '\n';
+    return;
+  }
   while (len && s->conn) {
     const uint8_t *lf = memchr(buf, '\n', len);
     size_t n = lf ? (size_t)(lf - buf) + 1 : len;

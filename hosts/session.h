@@ -14,7 +14,8 @@
  * wrote it (sim_tcp_peer_write_time). session_trace_line() writes the
  * protocol record of that line: "conn", "from", "to", "sent", then the
  * owner's keys. The viewer draws it as an arrow from (from, sent) to
- * (to, t).
+ * (to, t). When the trace is off at protocol detail there are no line
+ * records, and each received chunk is fed whole (engines take any split).
  *
  * Lifetime: the session ends when the connection closes (either side,
  * reset, timeout) or the host crashes; the owner's closed() is called once

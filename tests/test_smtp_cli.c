@@ -581,6 +581,33 @@ START_TEST(connection_lost) {
 }
 END_TEST
 
+/* A reply line may hold 4096 octets before its LF; one more ends the
+ * session, whatever the split of the input. */
+START_TEST(reply_line_limit) {
+  for (int extra = 0; extra < 2; extra++) {
+    GString *in = g_string_new("220 ");
+    for (int i = 0; i < 4091 + extra; i++)
+      g_string_append_c(in, 'x');
+    g_string_append(in, "\r\n");
+    for (size_t at = 0; at <= in->len; at += (at < 8 || at > in->len - 8) ? 1 : 509) {
+      smtp_cli *cli = timer_client();
+      smtp_cli_feed(cli, in->str, at, 10);
+      smtp_cli_feed(cli, in->str + at, in->len - at, 11);
+      smtp_cli_event ev;
+      bool closed = false;
+      while (smtp_cli_next_event(cli, &ev))
+        closed |= ev.type == SMTP_CLI_EV_CLOSE && strcmp(ev.reason, "protocol error") == 0;
+      ck_assert_msg(closed == (extra == 1), "extra %d split %zu: closed %d", extra, at, closed);
+      size_t n;
+      smtp_cli_output_peek(cli, &n);
+      ck_assert_msg((n > 0) == (extra == 0), "extra %d split %zu: output %zu", extra, at, n);
+      smtp_cli_free(cli);
+    }
+    g_string_free(in, TRUE);
+  }
+}
+END_TEST
+
 START_TEST(bad_replies) {
   static const char *const bad[] = {"hello\r\n", "220-a\r\n250 b\r\n", "99 x\r\n", "2200 x\r\n",
                                     "220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n250 ok\r\n"};
@@ -610,6 +637,11 @@ static const struct {
     {"a\nb\rc\r\n", "a\r\nb\r\nc\r\n.\r\n"},
     {"x\r\r\n.\r", "x\r\n\r\n..\r\n.\r\n"},
     {"a.b\n .c", "a.b\r\n .c\r\n.\r\n"},
+    {"\r", "\r\n.\r\n"},
+    {"\n\n.", "\r\n\r\n..\r\n.\r\n"},
+    {"a\r", "a\r\n.\r\n"},
+    {".\r.\r\n\r\n", "..\r\n..\r\n\r\n.\r\n"},
+    {"long line here\r\n.x\rlast", "long line here\r\n..x\r\nlast\r\n.\r\n"},
 };
 
 START_TEST(encode_body) {
@@ -625,6 +657,11 @@ START_TEST(encode_body) {
                     out->len - 3 - (stuffed - 1));
   g_free(g);
   g_free(w);
+  /* It appends to what OUT holds. */
+  g_string_assign(out, "DATA\r\n");
+  smtp_cli_encode_body(out, (const uint8_t *)bodies[_i].in, strlen(bodies[_i].in));
+  ck_assert(g_str_has_prefix(out->str, "DATA\r\n"));
+  ck_assert_str_eq(out->str + 6, bodies[_i].want);
   g_string_free(out, TRUE);
 }
 END_TEST
@@ -999,6 +1036,7 @@ int main(void) {
   tcase_add_test(tc, phase_timeouts);
   tcase_add_test(tc, connection_lost);
   tcase_add_test(tc, bad_replies);
+  tcase_add_test(tc, reply_line_limit);
   tcase_add_test(tc, idle_session);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);

@@ -143,6 +143,15 @@ static const conv convs[] = {
            "E: RCPT <x@y.z>\nS: 250 2.1.5 Ok\nS: 354 End data with <CR><LF>.<CR><LF>\n"
            "E: MESSAGE <a@b.c> -> <x@y.z> 10: .\\r\\n..\\r\\nx\\r\\n\n"
            "S: 250 2.0.0 Ok: queued as Q2\n"},
+    {"normalize: runs of data octets around dots, bare CR and NUL", CFG_NORMALIZE,
+     "HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n"
+     "ab.cd.\r\n.ef..\rgh.ij\n..k\r\r\nz\0y\r\n.\r\n",
+     sizeof("HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n"
+            "ab.cd.\r\n.ef..\rgh.ij\n..k\r\r\nz\0y\r\n.\r\n") - 1,
+     GREET "E: HELO c.test\nS: 250 mx.test\nE: MAIL <a@b.c>\nS: 250 2.1.0 Ok\n"
+           "E: RCPT <x@y.z>\nS: 250 2.1.5 Ok\nS: 354 End data with <CR><LF>.<CR><LF>\n"
+           "E: MESSAGE <a@b.c> -> <x@y.z> 32: ab.cd.\\r\\nef..\\r\\ngh.ij\\r\\n.k\\r\\n\\r\\nz\n"
+           "S: 250 2.0.0 Ok: queued as Q1\n"},
     {"ESMTP parameters are carried", CFG_DEFAULT,
      "EHLO c.test\r\nMAIL FROM:<a@b.c> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=abc+2B1 AUTH=<>\r\n"
      "RCPT TO:<x@y.z> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y.z\r\n"

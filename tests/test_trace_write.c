@@ -305,6 +305,33 @@ START_TEST(unbalanced_end_aborts) {
 }
 END_TEST
 
+/* Every octet, alone and between plain runs, against the rule written
+ * out octet by octet: 0x20..0x7e stand for themselves but '"' and '\\',
+ * which get a backslash like \n \r \t; everything else is \u00XX. */
+START_TEST(bytes_escaping_every_octet) {
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  for (unsigned c = 0; c < 256; c++) {
+    unsigned char in[5] = {'a', 'b', (unsigned char)c, 'c', 'd'};
+    g_string_truncate(got, 0);
+    trace_escape_bytes(got, in, sizeof in);
+    g_string_assign(want, "\"ab");
+    if (c == '"' || c == '\\')
+      g_string_append_printf(want, "\\%c", c);
+    else if (c == '\n' || c == '\r' || c == '\t')
+      g_string_append_printf(want, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+    else if (c >= 0x20 && c < 0x7f)
+      g_string_append_c(want, (char)c);
+    else
+      g_string_append_printf(want, "\\u%04x", c);
+    g_string_append(want, "cd\"");
+    ck_assert_msg(strcmp(got->str, want->str) == 0, "octet 0x%02x: got %s want %s", c, got->str,
+                  want->str);
+  }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trace_write");
   TCase *tc = tcase_create("records");
@@ -316,6 +343,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("escaping");
   tcase_add_loop_test(tc, bytes_escaping, 0, G_N_ELEMENTS(bytes_cases));
+  tcase_add_test(tc, bytes_escaping_every_octet);
   tcase_add_loop_test(tc, text_escaping, 0, G_N_ELEMENTS(text_cases));
   tcase_add_loop_test(tc, integers, 0, G_N_ELEMENTS(int_cases));
   tcase_add_test(tc, key_escaping);

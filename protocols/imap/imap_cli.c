@@ -96,18 +96,23 @@ static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
 G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *cmd = g_strdup_vprintf(fmt, ap);
+  char *cmd = strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : g_strdup(fmt);
   va_end(ap);
   g_snprintf(c->tag, sizeof c->tag, "C%03u", ++c->tagno);
-  char *line = g_strdup_printf("%s %s\r\n", c->tag, cmd);
-  g_byte_array_append(c->out, (const guint8 *)line, (guint)strlen(line));
   bool secret = g_str_has_prefix(cmd, "LOGIN") || g_str_has_prefix(cmd, "AUTHENTICATE");
   char *shown = secret ? g_strdup_printf("%s %.12s ****", c->tag, cmd)
-                       : g_strdup_printf("%s %s", c->tag, cmd);
+                       : g_strconcat(c->tag, " ", cmd, NULL);
+  if (secret) {
+    g_byte_array_append(c->out, (const guint8 *)c->tag, (guint)strlen(c->tag));
+    g_byte_array_append(c->out, (const guint8 *)" ", 1);
+    g_byte_array_append(c->out, (const guint8 *)cmd, (guint)strlen(cmd));
+  } else {
+    g_byte_array_append(c->out, (const guint8 *)shown, (guint)strlen(shown));
+  }
+  g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   trace(c, "cmd", shown);
   push(c, IMAP_CLI_EV_COMMAND, shown);
   g_free(shown);
-  g_free(line);
   g_free(cmd);
   imap_cli_enter(c, next);
 }

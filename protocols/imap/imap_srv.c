@@ -83,10 +83,15 @@ void imap_srv__out(imap_srv *s, const char *data, size_t n) {
   g_byte_array_append(s->out, (const guint8 *)data, (guint)n);
 }
 
+/* FMT formatted; a FMT without '%' is copied as it is, without printf. */
+G_GNUC_PRINTF(1, 0) static char *format_v(const char *fmt, va_list ap) {
+  return strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : g_strdup(fmt);
+}
+
 void imap_srv__untagged(imap_srv *s, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *line = g_strdup_vprintf(fmt, ap);
+  char *line = format_v(fmt, ap);
   va_end(ap);
   imap_srv__out(s, "* ", 2);
   imap_srv__out(s, line, strlen(line));
@@ -101,9 +106,9 @@ void imap_srv__untagged(imap_srv *s, const char *fmt, ...) {
 void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *text = g_strdup_vprintf(fmt, ap);
+  char *text = format_v(fmt, ap);
   va_end(ap);
-  char *line = g_strdup_printf("%s %s %s", tag ? tag : "*", status, text);
+  char *line = g_strconcat(tag ? tag : "*", " ", status, " ", text, NULL);
   imap_srv__out(s, line, strlen(line));
   imap_srv__out(s, "\r\n", 2);
   trace(s, "reply", line);

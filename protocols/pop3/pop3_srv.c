@@ -95,7 +95,7 @@ static void out_str(pop3_srv *s, const char *str) { out_raw(s, str, strlen(str))
 G_GNUC_PRINTF(2, 3) static void reply(pop3_srv *s, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *line = g_strdup_vprintf(fmt, ap);
+  char *line = strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : g_strdup(fmt);
   va_end(ap);
   out_raw(s, line, strlen(line));
   out_str(s, "\r\n");

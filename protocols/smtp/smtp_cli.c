@@ -121,6 +121,7 @@ struct smtp_cli {
   GString *rline; /* reply line being received */
   smtp_reply reply;
   GString *out;
+  GString *cmd; /* the command line being built */
   uint64_t out_total, out_consumed;
 
   GArray *tags; /* tag FIFO */
@@ -240,6 +241,7 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   cli->rline = g_string_new(NULL);
   smtp_reply_init(&cli->reply);
   cli->out = g_string_new(NULL);
+  cli->cmd = g_string_new(NULL);
   cli->tags = g_array_new(FALSE, FALSE, sizeof(tag));
   cli->msgs = g_queue_new();
   cli->events = g_array_new(FALSE, TRUE, sizeof(cli_event));
@@ -274,6 +276,7 @@ void smtp_cli_free(smtp_cli *cli) {
   g_string_free(cli->rline, TRUE);
   smtp_reply_clear(&cli->reply);
   g_string_free(cli->out, TRUE);
+  g_string_free(cli->cmd, TRUE);
   g_array_free(cli->tags, TRUE);
   g_queue_free_full(cli->msgs, (GDestroyNotify)msg_free);
   for (size_t i = cli->ev_head; i < cli->events->len; i++)
@@ -285,29 +288,33 @@ void smtp_cli_free(smtp_cli *cli) {
 
 /* ---- output ---- */
 
-G_GNUC_PRINTF(4, 5)
-static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *line = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
+/* Queues the command LINE (no CRLF), traced with AUTH secrets masked. */
+static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
+  size_t n = strlen(line);
   g_assert(!strpbrk(line, "\r\n"));
   if (k == T_AUTH) { /* never trace secrets */
     const char *sp = strchr(line, ' ');
     const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
     if (g_str_has_prefix(line, "AUTH "))
-      trace(cli, SMTP_TRACE_SEND, "%.*s%s", (int)(sp2 ? sp2 - line : (long)strlen(line)), line,
+      trace(cli, SMTP_TRACE_SEND, "%.*s%s", (int)(sp2 ? sp2 - line : (long)n), line,
             sp2 ? " ****" : "");
     else
       trace(cli, SMTP_TRACE_SEND, "****");
   } else {
     trace(cli, SMTP_TRACE_SEND, "%s", line);
   }
-  g_string_append(cli->out, line);
-  g_string_append(cli->out, "\r\n");
-  cli->out_total += strlen(line) + 2;
-  g_free(line);
+  g_string_append_len(cli->out, line, (gssize)n);
+  g_string_append_len(cli->out, "\r\n", 2);
+  cli->out_total += n + 2;
   push_tag(cli, k, idx);
+}
+
+/* The command A B (B may be NULL), built in cli->cmd without printf. */
+static void send_cmd2(smtp_cli *cli, tag_kind k, size_t idx, const char *a, const char *b) {
+  g_string_assign(cli->cmd, a);
+  if (b)
+    g_string_append(cli->cmd, b);
+  send_cmd(cli, k, idx, cli->cmd->str);
 }
 
 const uint8_t *smtp_cli_output_peek(const smtp_cli *cli, size_t *len) {
@@ -514,7 +521,7 @@ static void auth_or_go(smtp_cli *cli) {
       g_string_free(raw, TRUE);
       enter(cli, CLI_AUTH);
       cli->auth_step = 2; /* a 334 now can only be answered with "*" */
-      send_cmd(cli, T_AUTH, 0, "AUTH PLAIN %s", b64);
+      send_cmd2(cli, T_AUTH, 0, "AUTH PLAIN ", b64);
       g_free(b64);
       return;
     }
@@ -544,38 +551,59 @@ static void after_helo(smtp_cli *cli) {
   auth_or_go(cli);
 }
 
+/* Whether the word W[0..N) is KEY, ignoring ASCII case. */
+static bool word_is(const char *w, size_t n, const char *key) {
+  return strlen(key) == n && g_ascii_strncasecmp(w, key, n) == 0;
+}
+
+/* The EHLO reply's lines after the first: a keyword, then parameters
+ * separated by SP (or "=", as some servers write "AUTH=LOGIN"). */
 static void parse_caps(smtp_cli *cli, const char *text) {
   cli->caps = 0;
   cli->server_size = 0;
-  gchar **lines = g_strsplit(text, "\n", -1);
-  for (gchar **l = lines + (lines[0] ? 1 : 0); *l; l++) {
-    gchar **w = g_strsplit_set(*l, " =", -1);
-    const char *k = w[0];
-    if (g_ascii_strcasecmp(k, "PIPELINING") == 0)
+  const char *l = strchr(text, '\n');
+  while (l) {
+    l++;
+    const char *eol = strchr(l, '\n');
+    size_t ln = eol ? (size_t)(eol - l) : strlen(l);
+    size_t kn = strcspn(l, " =\n");
+    if (kn > ln)
+      kn = ln;
+    const char *rest = l + kn; /* at the delimiter after the keyword, or the line end */
+    if (word_is(l, kn, "PIPELINING")) {
       cli->caps |= SMTP_CLI_CAP_PIPELINING;
-    else if (g_ascii_strcasecmp(k, "SIZE") == 0) {
+    } else if (word_is(l, kn, "SIZE")) {
       cli->caps |= SMTP_CLI_CAP_SIZE;
-      if (w[1])
-        cli->server_size = g_ascii_strtoull(w[1], NULL, 10);
-    } else if (g_ascii_strcasecmp(k, "8BITMIME") == 0)
+      if (kn < ln) {
+        size_t vn = strcspn(rest + 1, " =\n");
+        char *v = g_strndup(rest + 1, vn);
+        cli->server_size = g_ascii_strtoull(v, NULL, 10);
+        g_free(v);
+      }
+    } else if (word_is(l, kn, "8BITMIME")) {
       cli->caps |= SMTP_CLI_CAP_8BITMIME;
-    else if (g_ascii_strcasecmp(k, "ENHANCEDSTATUSCODES") == 0)
+    } else if (word_is(l, kn, "ENHANCEDSTATUSCODES")) {
       cli->caps |= SMTP_CLI_CAP_ENHANCEDSTATUSCODES;
-    else if (g_ascii_strcasecmp(k, "STARTTLS") == 0)
+    } else if (word_is(l, kn, "STARTTLS")) {
       cli->caps |= SMTP_CLI_CAP_STARTTLS;
-    else if (g_ascii_strcasecmp(k, "DSN") == 0)
+    } else if (word_is(l, kn, "DSN")) {
       cli->caps |= SMTP_CLI_CAP_DSN;
-    else if (g_ascii_strcasecmp(k, "AUTH") == 0) {
-      for (gchar **m = w + 1; *m; m++) {
-        if (g_ascii_strcasecmp(*m, "PLAIN") == 0)
+    } else if (word_is(l, kn, "AUTH")) {
+      const char *end = l + ln;
+      for (const char *w = rest; w < end;) {
+        w++; /* the delimiter */
+        size_t wn = strcspn(w, " =\n");
+        if (w + wn > end)
+          wn = (size_t)(end - w);
+        if (word_is(w, wn, "PLAIN"))
           cli->caps |= SMTP_CLI_CAP_AUTH_PLAIN;
-        else if (g_ascii_strcasecmp(*m, "LOGIN") == 0)
+        else if (word_is(w, wn, "LOGIN"))
           cli->caps |= SMTP_CLI_CAP_AUTH_LOGIN;
+        w += wn;
       }
     }
-    g_strfreev(w);
+    l = eol;
   }
-  g_strfreev(lines);
 }
 
 static bool pipelining(const smtp_cli *cli) {
@@ -590,25 +618,33 @@ static bool has_8bit(const cli_msg *m) {
 }
 
 static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
-  GString *p = g_string_new(NULL);
+  GString *p = cli->cmd;
+  g_string_assign(p, "RCPT TO:<");
+  g_string_append(p, m->rcpts[i].to);
+  g_string_append_c(p, '>');
   if (cli->caps & SMTP_CLI_CAP_DSN) {
     unsigned nt = m->rcpts[i].notify;
     if (nt) {
       g_string_append(p, " NOTIFY=");
-      if (nt & SMTP_NOTIFY_NEVER)
+      if (nt & SMTP_NOTIFY_NEVER) {
         g_string_append(p, "NEVER");
-      else
-        g_string_append_printf(p, "%s%s%s", nt & SMTP_NOTIFY_SUCCESS ? "SUCCESS," : "",
-                               nt & SMTP_NOTIFY_FAILURE ? "FAILURE," : "",
-                               nt & SMTP_NOTIFY_DELAY ? "DELAY," : "");
+      } else {
+        if (nt & SMTP_NOTIFY_SUCCESS)
+          g_string_append(p, "SUCCESS,");
+        if (nt & SMTP_NOTIFY_FAILURE)
+          g_string_append(p, "FAILURE,");
+        if (nt & SMTP_NOTIFY_DELAY)
+          g_string_append(p, "DELAY,");
+      }
       if (p->str[p->len - 1] == ',')
         g_string_truncate(p, p->len - 1);
     }
-    if (m->rcpts[i].orcpt)
-      g_string_append_printf(p, " ORCPT=%s", m->rcpts[i].orcpt);
+    if (m->rcpts[i].orcpt) {
+      g_string_append(p, " ORCPT=");
+      g_string_append(p, m->rcpts[i].orcpt);
+    }
   }
-  send_cmd(cli, T_RCPT, i, "RCPT TO:<%s>%s", m->rcpts[i].to, p->str);
-  g_string_free(p, TRUE);
+  send_cmd(cli, T_RCPT, i, p->str);
 }
 
 static void finish_txn(smtp_cli *cli) {
@@ -644,19 +680,30 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
     finish_txn(cli);
     return;
   }
-  GString *p = g_string_new(NULL);
-  if (cli->caps & SMTP_CLI_CAP_SIZE)
-    g_string_append_printf(p, " SIZE=%" G_GUINT64_FORMAT, size);
+  GString *p = cli->cmd;
+  g_string_assign(p, "MAIL FROM:<");
+  g_string_append(p, m->mail.from);
+  g_string_append_c(p, '>');
+  if (cli->caps & SMTP_CLI_CAP_SIZE) {
+    char num[24], *e = num + sizeof num, *d = e;
+    uint64_t v = size;
+    do
+      *--d = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    g_string_append(p, " SIZE=");
+    g_string_append_len(p, d, e - d);
+  }
   if (eight)
     g_string_append(p, " BODY=8BITMIME");
   if (cli->caps & SMTP_CLI_CAP_DSN) {
     if (m->mail.ret)
-      g_string_append_printf(p, " RET=%s", m->mail.ret == SMTP_RET_FULL ? "FULL" : "HDRS");
-    if (m->mail.envid)
-      g_string_append_printf(p, " ENVID=%s", m->mail.envid);
+      g_string_append(p, m->mail.ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS");
+    if (m->mail.envid) {
+      g_string_append(p, " ENVID=");
+      g_string_append(p, m->mail.envid);
+    }
   }
-  send_cmd(cli, T_MAIL, 0, "MAIL FROM:<%s>%s", m->mail.from, p->str);
-  g_string_free(p, TRUE);
+  send_cmd(cli, T_MAIL, 0, p->str);
   if (pipelining(cli)) { /* RFC 2920 §3.1 */
     for (size_t i = 0; i < m->n; i++)
       if (!m->final[i])
@@ -714,18 +761,17 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
     break;
   case T_DATA:
     if (r->code == 354) {
-      GString *body = g_string_new(NULL);
       bool real = m->mail_ok && m->accepted > 0;
       /* RFC 2920 §3.1: 354 with no recipient accepted: send an empty message */
-      smtp_cli_encode_body(body, real ? m->data : NULL, real ? m->len : 0);
+      size_t before = cli->out->len;
+      smtp_cli_encode_body(cli->out, real ? m->data : NULL, real ? m->len : 0);
+      size_t body_len = cli->out->len - before;
       m->empty_body = !real;
-      g_string_append_len(cli->out, body->str, (gssize)body->len);
-      cli->out_total += body->len;
+      cli->out_total += body_len;
       cli->body_end = cli->out_total;
       cli->body_progress = cli->now;
       cli->body_done = cli->out_consumed >= cli->body_end ? cli->now : 0;
-      trace(cli, SMTP_TRACE_NOTE, "message data: %zu octets", body->len);
-      g_string_free(body, TRUE);
+      trace(cli, SMTP_TRACE_NOTE, "message data: %zu octets", body_len);
       push_tag(cli, T_DOT, 0);
       cli->head_since = cli->now;
     } else {
@@ -771,7 +817,7 @@ static void on_reply(smtp_cli *cli, const smtp_reply *r) {
       return;
     }
     enter(cli, CLI_EHLO);
-    send_cmd(cli, T_EHLO, 0, "EHLO %s", cli->helo_name);
+    send_cmd2(cli, T_EHLO, 0, "EHLO ", cli->helo_name);
     break;
   case T_EHLO:
     if (ok) {
@@ -779,7 +825,7 @@ static void on_reply(smtp_cli *cli, const smtp_reply *r) {
       after_helo(cli);
     } else if (r->code >= 500) { /* RFC 5321 §4.1.1.1: fall back to HELO */
       enter(cli, CLI_HELO);
-      send_cmd(cli, T_HELO, 0, "HELO %s", cli->helo_name);
+      send_cmd2(cli, T_HELO, 0, "HELO ", cli->helo_name);
     } else {
       abort_session(cli, false, r->code, r->esc, r->text->str, true, "helo refused");
     }
@@ -814,7 +860,7 @@ static void on_reply(smtp_cli *cli, const smtp_reply *r) {
       }
       char *b64 = g_base64_encode((const guchar *)v, strlen(v));
       cli->auth_step++;
-      send_cmd(cli, T_AUTH, 0, "%s", b64);
+      send_cmd(cli, T_AUTH, 0, b64);
       g_free(b64);
     } else if (r->code == 235) {
       cli->authed = true;
@@ -851,22 +897,29 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
   g_assert(buf || len == 0);
   cli->now = now;
   const char *p = buf;
-  for (size_t i = 0; i < len; i++) {
+  size_t i = 0;
+  while (i < len) {
     if (cli->state == CLI_CLOSED || cli->state == CLI_TLS_WAIT) {
       trace(cli, SMTP_TRACE_NOTE, "discarded %zu input bytes in %s", len - i,
             state_names[cli->state]); /* RFC 3207 §4.2 */
       g_string_truncate(cli->rline, 0);
       return;
     }
-    if (p[i] != '\n') {
-      if (cli->rline->len >= CLI_LINE_MAX) {
-        abort_session(cli, true, 0, "", "protocol error: reply line too long", false,
-                      "protocol error");
-        continue;
-      }
-      g_string_append_c(cli->rline, p[i]);
+    const char *lf = memchr(p + i, '\n', len - i);
+    size_t end = lf ? (size_t)(lf - p) : len;
+    size_t room = CLI_LINE_MAX - cli->rline->len;
+    if (end - i > room) { /* the octet after a full line is refused, and ends the session */
+      g_string_append_len(cli->rline, p + i, (gssize)room);
+      i += room + 1;
+      abort_session(cli, true, 0, "", "protocol error: reply line too long", false,
+                    "protocol error");
       continue;
     }
+    g_string_append_len(cli->rline, p + i, (gssize)(end - i));
+    i = end;
+    if (!lf)
+      break;
+    i++;
     if (cli->rline->len && cli->rline->str[cli->rline->len - 1] == '\r')
       g_string_truncate(cli->rline, cli->rline->len - 1);
     trace(cli, SMTP_TRACE_RECV, "%s", cli->rline->str);
@@ -947,7 +1000,7 @@ void smtp_cli_tls_started(smtp_cli *cli, int64_t now) {
   g_string_truncate(cli->rline, 0);
   smtp_reply_reset(&cli->reply);
   enter(cli, CLI_EHLO);
-  send_cmd(cli, T_EHLO, 0, "EHLO %s", cli->helo_name);
+  send_cmd2(cli, T_EHLO, 0, "EHLO ", cli->helo_name);
 }
 
 void smtp_cli_connection_lost(smtp_cli *cli, int64_t now) {

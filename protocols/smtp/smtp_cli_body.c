@@ -9,36 +9,63 @@
  */
 #include "smtp_cli.h"
 
+#include <string.h>
+
+/* The next line of DATA[I..LEN): its text ends at *STOP (the first CR or
+ * LF, or LEN); returns where the line after it begins (LEN at the end). A
+ * CRLF, a bare CR and a bare LF each end a line. */
+static size_t next_line(const uint8_t *data, size_t len, size_t i, size_t *stop) {
+  const uint8_t *lf = memchr(data + i, '\n', len - i);
+  size_t end = lf ? (size_t)(lf - data) : len;
+  const uint8_t *cr = memchr(data + i, '\r', end - i);
+  size_t s = cr ? (size_t)(cr - data) : end;
+  *stop = s;
+  if (s == len)
+    return len;
+  if (data[s] == '\r' && s + 1 < len && data[s + 1] == '\n')
+    return s + 2;
+  return s + 1;
+}
+
 uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
   uint64_t n = 0;
   bool bol = true;
-  for (size_t i = 0; i < len; i++) {
-    uint8_t c = data[i];
-    if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
-      continue;
-    bol = c == '\r' || c == '\n';
-    n += bol ? 2 : 1;
+  for (size_t i = 0, stop; i < len;) {
+    size_t next = next_line(data, len, i, &stop);
+    n += stop - i;
+    bol = stop < len;
+    n += bol ? 2 : 0;
+    i = next;
   }
   return n + (bol ? 0 : 2);
 }
 
 void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
+  /* Worst case: every octet doubled (a bare LF, a leading dot), + ".\r\n". */
+  size_t start = out->len;
+  g_string_set_size(out, start + 2 * len + 5);
+  char *w = out->str + start;
   bool bol = true;
-  for (size_t i = 0; i < len; i++) {
-    uint8_t c = data[i];
-    if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
-      continue; /* the LF ends this line */
-    if (c == '\r' || c == '\n') {
-      g_string_append(out, "\r\n");
-      bol = true;
-      continue;
+  for (size_t i = 0, stop; i < len;) {
+    size_t next = next_line(data, len, i, &stop);
+    if (stop > i) {
+      if (data[i] == '.')
+        *w++ = '.'; /* RFC 5321 §4.5.2 */
+      memcpy(w, data + i, stop - i);
+      w += stop - i;
     }
-    if (bol && c == '.')
-      g_string_append_c(out, '.'); /* RFC 5321 §4.5.2 */
-    g_string_append_c(out, (char)c);
-    bol = false;
+    bol = stop < len;
+    if (bol) {
+      *w++ = '\r';
+      *w++ = '\n';
+    }
+    i = next;
   }
-  if (!bol)
-    g_string_append(out, "\r\n");
-  g_string_append(out, ".\r\n");
+  if (!bol) {
+    *w++ = '\r';
+    *w++ = '\n';
+  }
+  memcpy(w, ".\r\n", 3);
+  w += 3;
+  g_string_truncate(out, (gsize)(w - out->str));
 }

@@ -27,19 +27,22 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
   g_assert(code >= 200 && code <= 599);
   g_assert(text != NULL);
   bool with_esc = esc && *esc;
+  size_t esc_len = with_esc ? strlen(esc) : 0;
   const char *p = text;
   for (;;) {
     const char *nl = strchr(p, '\n');
     size_t n = nl ? (size_t)(nl - p) : strlen(p);
     g_assert(memchr(p, '\r', n) == NULL);
-    g_string_append_printf(out, "%03d%c", code, nl ? '-' : ' ');
+    const char head[4] = {(char)('0' + code / 100), (char)('0' + code / 10 % 10),
+                          (char)('0' + code % 10), nl ? '-' : ' '};
+    g_string_append_len(out, head, 4);
     if (with_esc) {
-      g_string_append(out, esc);
+      g_string_append_len(out, esc, (gssize)esc_len);
       if (n > 0)
         g_string_append_c(out, ' ');
     }
     g_string_append_len(out, p, (gssize)n);
-    g_string_append(out, "\r\n");
+    g_string_append_len(out, "\r\n", 2);
     if (!nl)
       break;
     p = nl + 1;

@@ -68,6 +68,7 @@ struct smtp_srv {
 
   /* output and events */
   GString *out;
+  GString *scratch; /* reply texts built from pieces */
   GArray *events; /* smtp_srv_event */
   size_t ev_head;
 
@@ -111,6 +112,8 @@ void smtp_srv__enter(smtp_srv *srv, smtp_srv_state s);
  * enhanced codes are dropped when the extension is off. 4xx/5xx count as
  * errors. TEXT may hold '\n' for a multi-line reply. */
 void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text);
+/* The reply A followed by B (both NUL-terminated), without printf. */
+void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b);
 void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
 /* Asks the owner: queues a DECIDE_* event and waits in the current state. */

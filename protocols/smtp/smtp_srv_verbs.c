@@ -59,20 +59,32 @@ void smtp_srv__helo_reply(smtp_srv *srv) {
     smtp_srv__reply(srv, 250, "", srv->hostname);
     return;
   }
-  GString *t = g_string_new(srv->hostname);
+  GString *t = srv->scratch;
+  g_string_assign(t, srv->hostname);
   const smtp_srv_config *c = &srv->cfg;
   if (c->ext_pipelining)
     g_string_append(t, "\nPIPELINING");
-  if (c->ext_size && c->max_size)
-    g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT, c->max_size);
-  else if (c->ext_size)
+  if (c->ext_size && c->max_size) {
+    char num[24], *e = num + sizeof num, *d = e;
+    uint64_t v = c->max_size;
+    do
+      *--d = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    g_string_append(t, "\nSIZE ");
+    g_string_append_len(t, d, e - d);
+  } else if (c->ext_size) {
     g_string_append(t, "\nSIZE");
+  }
   g_string_append(t, "\nVRFY");
   if (c->ext_starttls && !srv->tls)
     g_string_append(t, "\nSTARTTLS");
-  if (auth_offered(srv))
-    g_string_append_printf(t, "\nAUTH%s%s", c->auth_plain ? " PLAIN" : "",
-                           c->auth_login ? " LOGIN" : "");
+  if (auth_offered(srv)) {
+    g_string_append(t, "\nAUTH");
+    if (c->auth_plain)
+      g_string_append(t, " PLAIN");
+    if (c->auth_login)
+      g_string_append(t, " LOGIN");
+  }
   if (c->ext_enhancedstatuscodes)
     g_string_append(t, "\nENHANCEDSTATUSCODES");
   if (c->ext_8bitmime)
@@ -80,7 +92,6 @@ void smtp_srv__helo_reply(smtp_srv *srv) {
   if (c->ext_dsn)
     g_string_append(t, "\nDSN");
   smtp_srv__reply(srv, 250, "", t->str); /* RFC 2034 §3: no codes on the EHLO reply */
-  g_string_free(t, TRUE);
 }
 
 /* ---- MAIL / RCPT / DATA ---- */
