@@ -16,7 +16,13 @@
  *
  * Lookups use hash tables; everything that reaches the output is walked in
  * arrays, in the order the records came, so the report is deterministic.
+ *
+ * Memory (issue #6): a unit is one allocation holding its queue id; node
+ * names and recipient addresses are interned once (atoms) and named by
+ * small integer ids; a message's id is interned once for all its units,
+ * which hang off it in creation order; recipients are a packed array.
  */
+#include <stddef.h>
 #include "trace_check.h"
 
 #include <inttypes.h>
@@ -38,22 +44,50 @@ const char *trace_check_invariant_name(trace_check_invariant inv) {
 }
 
 typedef struct {
-  char *addr;
   uint64_t resolved; /* the event that resolved it, 0 = open */
+  uint32_t addr;     /* atom id of the address as this entry spelt it */
   bool relayed;      /* resolved by a msg.relay (passed on) */
 } rcpt_st;
 
+/* An interned string: ID indexes its table's array; FOLD is the id of its
+ * ASCII lower-case form (itself if already lower case), so two addresses
+ * equal under g_ascii_strcasecmp have the same FOLD. */
 typedef struct {
-  char *node, *queue_id, *msg;
+  uint32_t id, fold;
+  char s[];
+} atom;
+
+typedef struct {
+  GHashTable *by_str; /* set of atom.s (lookup only) */
+  GPtrArray *all;     /* atom*, by id */
+} atoms;
+
+typedef struct unit unit;
+
+/* A message id, once for all its units. */
+typedef struct {
+  unit *first, *last; /* its units at every node, creation order */
+  char s[];
+} msg_ent;
+
+struct unit {
   int64_t t;
-  uint64_t id;   /* the record that created it */
-  GArray *rcpts; /* rcpt_st */
-  bool queued;   /* a msg.queue was seen */
+  int64_t lifetime, gap; /* -1 unknown */
+  uint64_t id;           /* the record that created it */
+  msg_ent *msg;
+  unit *next;       /* the next unit of the same message */
+  rcpt_st *rcpts;   /* exact size */
+  uint32_t nrcpts;
+  uint32_t node;    /* atom id in nodes */
+  int64_t hop, max_hops; /* -1 unknown */
+  int8_t sender;    /* -1 unknown, 0 null path, 1 a sender */
+  bool queued;      /* a msg.queue was seen */
   bool expired;
-  int sender;                           /* -1 unknown, 0 null path, 1 a sender */
-  int64_t lifetime, gap, hop, max_hops; /* -1 unknown */
   bool lifetime_flagged;
-} unit;
+  char queue_id[];
+};
+
+#define CONTAINER(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 typedef struct {
   uint64_t id;
@@ -85,8 +119,9 @@ static const struct {
 
 struct trace_check {
   GPtrArray *units;      /* unit*, creation order */
-  GHashTable *by_key;    /* "node\nqueue_id" -> unit* */
-  GHashTable *by_msg;    /* "node\nmsg" -> GPtrArray of unit* (creation order) */
+  atoms nodes, addrs;
+  GPtrArray *by_node;    /* by node id: GHashTable, set of unit.queue_id */
+  GHashTable *msgs;      /* set of msg_ent.s */
   GHashTable *bounced;   /* "msg\nrcpt" (rcpt lower case) -> event id (first) */
   GHashTable *cut;       /* "msg\nrcpt" (rcpt lower case) -> bounce_st of the first fault.cut */
   GHashTable *uids;      /* "node\nmailbox\nfolder" -> uid_st* */
@@ -109,13 +144,76 @@ struct trace_check {
 
 static void unit_free(void *p) {
   unit *u = p;
-  g_free(u->node);
-  g_free(u->queue_id);
-  g_free(u->msg);
-  for (guint i = 0; i < u->rcpts->len; i++)
-    g_free(g_array_index(u->rcpts, rcpt_st, i).addr);
-  g_array_unref(u->rcpts);
+  g_free(u->rcpts);
   g_free(u);
+}
+
+static void msg_ent_free(void *p) { g_free(CONTAINER(p, msg_ent, s)); }
+
+static void atoms_init(atoms *a) {
+  a->by_str = g_hash_table_new(g_str_hash, g_str_equal);
+  a->all = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void atoms_clear(atoms *a) {
+  g_hash_table_unref(a->by_str);
+  g_ptr_array_unref(a->all);
+}
+
+static const atom *atom_find(const atoms *a, const char *s) {
+  const char *k = g_hash_table_lookup(a->by_str, s);
+  return k ? CONTAINER(k, atom, s) : NULL;
+}
+
+static const atom *atom_add(atoms *a, const char *s, uint32_t fold_of_new) {
+  size_t n = strlen(s) + 1;
+  atom *at = g_malloc(sizeof *at + n);
+  memcpy(at->s, s, n);
+  at->id = at->fold = a->all->len;
+  if (fold_of_new != UINT32_MAX)
+    at->fold = fold_of_new;
+  g_ptr_array_add(a->all, at);
+  g_hash_table_add(a->by_str, at->s);
+  return at;
+}
+
+/* S's atom, made (with its lower-case form's) if new. */
+static const atom *atom_get(atoms *a, const char *s) {
+  const atom *at = atom_find(a, s);
+  if (at)
+    return at;
+  uint32_t fold = UINT32_MAX;
+  for (const char *p = s; *p; p++)
+    if (g_ascii_isupper(*p)) {
+      char *low = g_ascii_strdown(s, -1);
+      fold = atom_get(a, low)->fold;
+      g_free(low);
+      break;
+    }
+  return atom_add(a, s, fold);
+}
+
+static const char *atom_str(const atoms *a, uint32_t id) {
+  return ((const atom *)a->all->pdata[id])->s;
+}
+
+/* The fold of S if any atom has it, else UINT32_MAX (nothing matches). */
+static uint32_t addr_fold(const trace_check *tc, const char *s) {
+  const atom *at = atom_find(&tc->addrs, s);
+  if (at)
+    return at->fold;
+  for (const char *p = s; *p; p++)
+    if (g_ascii_isupper(*p)) {
+      char *low = g_ascii_strdown(s, -1);
+      at = atom_find(&tc->addrs, low);
+      g_free(low);
+      return at ? at->fold : UINT32_MAX;
+    }
+  return UINT32_MAX;
+}
+
+static const char *node_name(const trace_check *tc, const unit *u) {
+  return atom_str(&tc->nodes, u->node);
 }
 
 static void viol_free(void *p) {
@@ -129,9 +227,10 @@ static void viol_free(void *p) {
 trace_check *trace_check_new(void) {
   trace_check *tc = g_new0(trace_check, 1);
   tc->units = g_ptr_array_new_with_free_func(unit_free);
-  tc->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  tc->by_msg =
-      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+  atoms_init(&tc->nodes);
+  atoms_init(&tc->addrs);
+  tc->by_node = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
+  tc->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, msg_ent_free, NULL);
   tc->bounced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
   tc->cut = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
   tc->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -150,8 +249,8 @@ trace_check *trace_check_new(void) {
 void trace_check_free(trace_check *tc) {
   if (!tc)
     return;
-  g_hash_table_unref(tc->by_key);
-  g_hash_table_unref(tc->by_msg);
+  g_hash_table_unref(tc->msgs);
+  g_ptr_array_unref(tc->by_node);
   g_hash_table_unref(tc->bounced);
   g_hash_table_unref(tc->cut);
   g_hash_table_unref(tc->uids);
@@ -160,6 +259,8 @@ void trace_check_free(trace_check *tc) {
   g_ptr_array_unref(tc->down_order);
   g_hash_table_unref(tc->restarted);
   g_ptr_array_unref(tc->units);
+  atoms_clear(&tc->nodes);
+  atoms_clear(&tc->addrs);
   g_ptr_array_unref(tc->viol);
   g_hash_table_unref(tc->held);
   if (tc->reported)
@@ -245,17 +346,30 @@ static char *bounce_key(const char *msg, const char *rcpt) {
 /* ---- units ---- */
 
 static unit *unit_find(trace_check *tc, const char *node, const char *queue_id) {
-  char *k = key2(node, queue_id);
-  unit *u = g_hash_table_lookup(tc->by_key, k);
-  g_free(k);
+  const atom *n = atom_find(&tc->nodes, node);
+  if (!n)
+    return NULL;
+  const char *k = g_hash_table_lookup(tc->by_node->pdata[n->id], queue_id);
+  return k ? CONTAINER(k, unit, queue_id) : NULL;
+}
+
+static msg_ent *msg_find(trace_check *tc, const char *msg) {
+  char *k = g_hash_table_lookup(tc->msgs, msg);
+  return k ? CONTAINER(k, msg_ent, s) : NULL;
+}
+
+/* The first unit of MSG at NODE (creation order; walk on with next_at),
+ * or NULL. */
+static unit *next_at(unit *u, uint32_t node) {
+  while (u && u->node != node)
+    u = u->next;
   return u;
 }
 
-static GPtrArray *units_of(trace_check *tc, const char *node, const char *msg) {
-  char *k = key2(node, msg);
-  GPtrArray *v = g_hash_table_lookup(tc->by_msg, k);
-  g_free(k);
-  return v;
+static unit *units_of(trace_check *tc, const char *node, const char *msg) {
+  const atom *n = atom_find(&tc->nodes, node);
+  msg_ent *m = n ? msg_find(tc, msg) : NULL;
+  return m ? next_at(m->first, n->id) : NULL;
 }
 
 static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, const char *msg,
@@ -263,57 +377,78 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   unit *u = unit_find(tc, node, queue_id);
   if (u)
     return u;
-  u = g_new0(unit, 1);
-  u->node = g_strdup(node);
-  u->queue_id = g_strdup(queue_id);
-  u->msg = g_strdup(msg);
+  const atom *n = atom_find(&tc->nodes, node);
+  if (!n) {
+    n = atom_add(&tc->nodes, node, UINT32_MAX);
+    g_ptr_array_add(tc->by_node, g_hash_table_new(g_str_hash, g_str_equal));
+  }
+  msg_ent *m = msg_find(tc, msg);
+  if (!m) {
+    size_t len = strlen(msg) + 1;
+    m = g_malloc(sizeof *m + len);
+    m->first = m->last = NULL;
+    memcpy(m->s, msg, len);
+    g_hash_table_add(tc->msgs, m->s);
+  }
+  size_t qlen = strlen(queue_id) + 1;
+  u = g_malloc0(sizeof *u + qlen);
+  memcpy(u->queue_id, queue_id, qlen);
+  u->node = n->id;
+  u->msg = m;
   u->t = t;
   u->id = id;
-  u->rcpts = g_array_new(FALSE, TRUE, sizeof(rcpt_st));
   u->sender = -1;
-  u->lifetime = u->gap = u->hop = u->max_hops = -1;
+  u->lifetime = u->gap = -1;
+  u->hop = u->max_hops = -1;
   g_ptr_array_add(tc->units, u);
-  g_hash_table_insert(tc->by_key, key2(node, queue_id), u);
-  char *mk = key2(node, msg);
-  GPtrArray *v = g_hash_table_lookup(tc->by_msg, mk);
-  if (!v) {
-    v = g_ptr_array_new();
-    g_hash_table_insert(tc->by_msg, mk, v);
-  } else {
-    g_free(mk);
-  }
-  g_ptr_array_add(v, u);
+  g_hash_table_add(tc->by_node->pdata[n->id], u->queue_id);
+  if (m->last)
+    m->last->next = u;
+  else
+    m->first = u;
+  m->last = u;
   tc->accepted++;
   return u;
 }
 
-static rcpt_st *unit_rcpt(unit *u, const char *addr) {
-  for (guint i = 0; i < u->rcpts->len; i++) {
-    rcpt_st *r = &g_array_index(u->rcpts, rcpt_st, i);
-    if (g_ascii_strcasecmp(r->addr, addr) == 0)
-      return r;
+static rcpt_st *unit_rcpt_fold(unit *u, const trace_check *tc, uint32_t fold) {
+  if (fold == UINT32_MAX)
+    return NULL;
+  for (uint32_t i = 0; i < u->nrcpts; i++) {
+    const atom *a = tc->addrs.all->pdata[u->rcpts[i].addr];
+    if (a->fold == fold)
+      return &u->rcpts[i];
   }
   return NULL;
 }
 
-static void unit_add_rcpts(unit *u, const rd *rec) {
+static rcpt_st *unit_rcpt(unit *u, const trace_check *tc, const char *addr) {
+  return unit_rcpt_fold(u, tc, addr_fold(tc, addr));
+}
+
+static void unit_add_rcpts(trace_check *tc, unit *u, const rd *rec) {
   const cJSON *arr = item(rec, "rcpts");
   const cJSON *it;
   cJSON_ArrayForEach(it, arr) {
-    if (!cJSON_IsString(it) || unit_rcpt(u, it->valuestring))
+    if (!cJSON_IsString(it))
       continue;
-    rcpt_st r = {g_strdup(it->valuestring), 0, false};
-    g_array_append_val(u->rcpts, r);
+    const atom *a = atom_get(&tc->addrs, it->valuestring);
+    if (unit_rcpt_fold(u, tc, a->fold))
+      continue;
+    u->rcpts = g_renew(rcpt_st, u->rcpts, u->nrcpts + 1);
+    u->rcpts[u->nrcpts++] = (rcpt_st){0, a->id, false};
   }
 }
 
 /* The oldest entry of MSG at NODE not yet gone whose ADDR is open. */
 static rcpt_st *open_rcpt(trace_check *tc, const char *node, const char *msg, const char *addr,
                           unit **out) {
-  GPtrArray *v = units_of(tc, node, msg);
-  for (guint i = 0; v && i < v->len; i++) {
-    unit *u = v->pdata[i];
-    rcpt_st *r = u->expired ? NULL : unit_rcpt(u, addr);
+  unit *u = units_of(tc, node, msg);
+  if (!u)
+    return NULL;
+  uint32_t fold = addr_fold(tc, addr);
+  for (; u; u = next_at(u->next, u->node)) {
+    rcpt_st *r = u->expired ? NULL : unit_rcpt_fold(u, tc, fold);
     if (r && !r->resolved) {
       if (out)
         *out = u;
@@ -324,15 +459,15 @@ static rcpt_st *open_rcpt(trace_check *tc, const char *node, const char *msg, co
 }
 
 /* A recipient's list of still-open addresses, "a, b". */
-static char *open_list(const unit *u) {
+static char *open_list(const trace_check *tc, const unit *u) {
   GString *s = g_string_new(NULL);
-  for (guint i = 0; i < u->rcpts->len; i++) {
-    const rcpt_st *r = &g_array_index(u->rcpts, rcpt_st, i);
+  for (uint32_t i = 0; i < u->nrcpts; i++) {
+    const rcpt_st *r = &u->rcpts[i];
     if (r->resolved)
       continue;
     if (s->len)
       g_string_append(s, ", ");
-    g_string_append(s, r->addr);
+    g_string_append(s, atom_str(&tc->addrs, r->addr));
   }
   return g_string_free(s, FALSE);
 }
@@ -345,7 +480,7 @@ static void on_accept(trace_check *tc, const rd *rec, int64_t t, uint64_t id, bo
   if (!to || !msg || !qid)
     return;
   unit *u = unit_get(tc, to, qid, msg, t, id);
-  unit_add_rcpts(u, rec);
+  unit_add_rcpts(tc, u, rec);
   if (relay) {
     u->hop = int_or(rec, "hop", -1);
     /* The sender's custody of these recipients ends here. */
@@ -365,10 +500,10 @@ static void on_accept(trace_check *tc, const rd *rec, int64_t t, uint64_t id, bo
 static void check_hops(trace_check *tc, unit *u, uint64_t id) {
   if (u->hop >= 0 && u->max_hops >= 0 && u->hop > u->max_hops) {
     uint64_t ids[] = {u->id, id};
-    report(tc, TRACE_CHECK_HOP_LIMIT, u->msg, u->node, ids, 2,
+    report(tc, TRACE_CHECK_HOP_LIMIT, u->msg->s, node_name(tc, u), ids, 2,
            "message %s: %s accepted it (event %" PRIu64 ") with %" PRId64
            " Received fields, over its limit of %" PRId64,
-           u->msg, u->node, u->id, u->hop, u->max_hops);
+           u->msg->s, node_name(tc, u), u->id, u->hop, u->max_hops);
   }
 }
 
@@ -377,7 +512,7 @@ static void on_queue(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   if (!node || !msg || !qid)
     return;
   unit *u = unit_get(tc, node, qid, msg, t, id);
-  unit_add_rcpts(u, rec);
+  unit_add_rcpts(tc, u, rec);
   u->queued = true;
   const char *sender = str(rec, "sender");
   if (sender)
@@ -398,11 +533,11 @@ static void on_defer(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   u->lifetime_flagged = true;
   char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ];
   uint64_t ids[] = {u->id, id};
-  report(tc, TRACE_CHECK_LIFETIME, u->msg, node, ids, 2,
+  report(tc, TRACE_CHECK_LIFETIME, u->msg->s, node, ids, 2,
          "message %s at %s (queue %s, accepted at event %" PRIu64
          "): deferred again (event %" PRIu64
          ") %s after it was queued; its lifetime is %s: it should have bounced",
-         u->msg, node, qid, u->id, id, trace_time_format_short(t - u->t, b1),
+         u->msg->s, node, qid, u->id, id, trace_time_format_short(t - u->t, b1),
          trace_time_format_short(u->lifetime, b2));
 }
 
@@ -412,7 +547,7 @@ static void on_bounce(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   if (!node || !msg || !qid || !rcpt)
     return;
   unit *u = unit_find(tc, node, qid);
-  rcpt_st *r = u ? unit_rcpt(u, rcpt) : NULL;
+  rcpt_st *r = u ? unit_rcpt(u, tc, rcpt) : NULL;
   if (r && !r->resolved)
     r->resolved = id;
   char *bk = bounce_key(msg, rcpt);
@@ -456,9 +591,11 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
     r->resolved = id;
   /* The recipient must be one its envelope named at this host. */
   bool known = r != NULL;
-  GPtrArray *v = units_of(tc, node, msg);
-  for (guint i = 0; !known && v && i < v->len; i++)
-    known = unit_rcpt(v->pdata[i], rcpt) != NULL;
+  if (!known) {
+    uint32_t fold = addr_fold(tc, rcpt);
+    for (unit *o = units_of(tc, node, msg); !known && o; o = next_at(o->next, o->node))
+      known = unit_rcpt_fold(o, tc, fold) != NULL;
+  }
   if (!known) {
     uint64_t ids[] = {id};
     report(tc, TRACE_CHECK_WRONG_MAILBOX, msg, node, ids, 1,
@@ -519,12 +656,12 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
  * accepted: the credit moves to U and the still-queued copy holds the
  * recipient open again. */
 static void swap_relays(trace_check *tc, unit *u) {
-  GPtrArray *v = units_of(tc, u->node, u->msg);
-  for (guint i = 0; i < u->rcpts->len; i++) {
-    rcpt_st *r = &g_array_index(u->rcpts, rcpt_st, i);
-    for (guint k = 0; !r->resolved && v && k < v->len; k++) {
-      unit *o = v->pdata[k];
-      rcpt_st *q = o == u || o->expired ? NULL : unit_rcpt(o, r->addr);
+  unit *first = next_at(u->msg->first, u->node);
+  for (uint32_t i = 0; i < u->nrcpts; i++) {
+    rcpt_st *r = &u->rcpts[i];
+    uint32_t fold = ((const atom *)tc->addrs.all->pdata[r->addr])->fold;
+    for (unit *o = first; !r->resolved && o; o = next_at(o->next, o->node)) {
+      rcpt_st *q = o == u || o->expired ? NULL : unit_rcpt_fold(o, tc, fold);
       if (!q || !q->resolved || !q->relayed || q->resolved < u->id)
         continue; /* a relay before U was accepted cannot be U's */
       r->resolved = q->resolved;
@@ -545,13 +682,13 @@ static void on_expire(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
     return;
   u->expired = true;
   swap_relays(tc, u);
-  char *open = open_list(u);
+  char *open = open_list(tc, u);
   if (*open) {
     uint64_t ids[] = {u->id, id};
-    report(tc, TRACE_CHECK_NO_LOSS, u->msg, node, ids, 2,
+    report(tc, TRACE_CHECK_NO_LOSS, u->msg->s, node, ids, 2,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), then left "
            "its queue (event %" PRIu64 ") neither passed on, stored nor bounced",
-           u->msg, open, node, u->id, qid, id);
+           u->msg->s, open, node, u->id, qid, id);
   }
   g_free(open);
 }
@@ -838,7 +975,7 @@ static int64_t restarted_at(trace_check *tc, const char *node) {
 }
 
 static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
-  char *open = open_list(u);
+  char *open = open_list(tc, u);
   if (!*open) {
     g_free(open);
     return;
@@ -846,33 +983,33 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
   char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ], b3[TRACE_TIME_BUFSZ];
   uint64_t ids[] = {u->id};
   if (!u->queued) {
-    report(tc, TRACE_CHECK_NO_LOSS, u->msg, u->node, ids, 1,
+    report(tc, TRACE_CHECK_NO_LOSS, u->msg->s, node_name(tc, u), ids, 1,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), never "
            "queued, passed on, stored or bounced",
-           u->msg, open, u->node, u->id, u->queue_id);
+           u->msg->s, open, node_name(tc, u), u->id, u->queue_id);
     g_free(open);
     return;
   }
-  char *hk = key2(u->node, u->queue_id);
+  char *hk = key2(node_name(tc, u), u->queue_id);
   bool held = !tc->held_known || g_hash_table_contains(tc->held, hk);
   g_free(hk);
   if (!held) {
-    report(tc, TRACE_CHECK_NO_LOSS, u->msg, u->node, ids, 1,
+    report(tc, TRACE_CHECK_NO_LOSS, u->msg->s, node_name(tc, u), ids, 1,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), not "
            "passed on, stored or bounced, and not in its queue at the end",
-           u->msg, open, u->node, u->id, u->queue_id);
+           u->msg->s, open, node_name(tc, u), u->id, u->queue_id);
     g_free(open);
     return;
   }
   int64_t gap = u->gap >= 0 ? u->gap : TRACE_CHECK_DEFAULT_GAP_NS;
-  int64_t back = restarted_at(tc, u->node);
+  int64_t back = restarted_at(tc, node_name(tc, u));
   if (u->lifetime >= 0 && !u->lifetime_flagged) {
     int64_t due = MAX(u->t + u->lifetime, back) + gap + TRACE_CHECK_SLACK_NS;
     if (end > due) {
-      report(tc, TRACE_CHECK_LIFETIME, u->msg, u->node, ids, 1,
+      report(tc, TRACE_CHECK_LIFETIME, u->msg->s, node_name(tc, u), ids, 1,
              "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
              ") at the end, %s after it was queued; its lifetime is %s",
-             u->msg, open, u->node, u->queue_id, u->id, trace_time_format_short(end - u->t, b1),
+             u->msg->s, open, node_name(tc, u), u->queue_id, u->id, trace_time_format_short(end - u->t, b1),
              trace_time_format_short(u->lifetime, b2));
       g_free(open);
       return;
@@ -881,10 +1018,10 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
   if (live) {
     int64_t from = MAX(MAX(tc->last_fault, u->t), back);
     if (end >= from + 2 * gap + TRACE_CHECK_SLACK_NS)
-      report(tc, TRACE_CHECK_LIVENESS, u->msg, u->node, ids, 1,
+      report(tc, TRACE_CHECK_LIVENESS, u->msg->s, node_name(tc, u), ids, 1,
              "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
              ") at the end, %s after %s; its retry schedule waits at most %s",
-             u->msg, open, u->node, u->queue_id, u->id, trace_time_format_short(end - from, b1),
+             u->msg->s, open, node_name(tc, u), u->queue_id, u->id, trace_time_format_short(end - from, b1),
              tc->last_fault >= 0 && tc->last_fault >= u->t ? "the last fault" : "it was queued",
              trace_time_format_short(gap, b3));
   }
