@@ -4,22 +4,30 @@
 #include "mail_tally.h"
 
 #include <glib.h>
+#include <stddef.h>
+#include <string.h>
 
+/* One allocation per message, its Message-ID inside (issue #6: memory per
+ * queued message); the table is a set of the ids, each mapped back to its
+ * record by offset. */
 typedef struct {
   sim_time submitted; /* -1: not submitted (yet) */
-  bool deferred;
   GPtrArray *stored_in; /* char*: mailboxes it was delivered to (duplicates), or NULL */
+  bool deferred;
+  char msg[];
 } msg_info;
 
-static void msg_info_free(void *p) {
-  msg_info *mi = p;
+#define MSG_INFO(k) ((msg_info *)(void *)((char *)(k) - offsetof(msg_info, msg)))
+
+static void msg_info_free(void *k) {
+  msg_info *mi = MSG_INFO(k);
   if (mi->stored_in)
     g_ptr_array_unref(mi->stored_in);
   g_free(mi);
 }
 
 struct mail_tally {
-  GHashTable *msgs; /* Message-ID -> msg_info* (lookup only) */
+  GHashTable *msgs; /* set of msg_info.msg (lookup only) */
   GArray *delays;   /* sim_time */
   bool sorted;
   mail_tally_stats st;
@@ -27,7 +35,7 @@ struct mail_tally {
 
 mail_tally *mail_tally_new(void) {
   mail_tally *t = g_new0(mail_tally, 1);
-  t->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, msg_info_free);
+  t->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, msg_info_free, NULL);
   t->delays = g_array_new(FALSE, FALSE, sizeof(sim_time));
   return t;
 }
@@ -40,12 +48,21 @@ void mail_tally_free(mail_tally *t) {
   g_free(t);
 }
 
+static msg_info *find(mail_tally *t, const char *msg) {
+  char *k = g_hash_table_lookup(t->msgs, msg);
+  return k ? MSG_INFO(k) : NULL;
+}
+
 static msg_info *info(mail_tally *t, const char *msg) {
-  msg_info *mi = g_hash_table_lookup(t->msgs, msg);
+  msg_info *mi = find(t, msg);
   if (!mi) {
-    mi = g_new0(msg_info, 1);
+    size_t n = strlen(msg) + 1;
+    mi = g_malloc(sizeof *mi + n);
     mi->submitted = -1;
-    g_hash_table_insert(t->msgs, g_strdup(msg), mi);
+    mi->stored_in = NULL;
+    mi->deferred = false;
+    memcpy(mi->msg, msg, n);
+    g_hash_table_add(t->msgs, mi->msg);
   }
   return mi;
 }
@@ -92,7 +109,7 @@ bool mail_tally_duplicate(mail_tally *t, const char *msg, const char *mailbox) {
 
 void mail_tally_deliver(mail_tally *t, const char *msg, sim_time now) {
   t->st.delivered++;
-  msg_info *mi = g_hash_table_lookup(t->msgs, msg);
+  msg_info *mi = find(t, msg);
   if (mi && mi->submitted >= 0) {
     sim_time d = now - mi->submitted;
     g_array_append_val(t->delays, d);
