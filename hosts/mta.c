@@ -68,8 +68,35 @@ void mta_host_set_fault_hooks(mta_host *m, const mta_fault_hooks *hooks) {
 
 /* ---- disk ---- */
 
+/* Keys and queue ids are written by hand: g_snprintf was ~1,200
+ * instructions a key, and every store, read and removal builds one. */
+static char *put_hex(char *p, uint64_t v, int min_digits, const char *digits) {
+  char tmp[16];
+  int n = 0;
+  do {
+    tmp[n++] = digits[v & 15];
+    v >>= 4;
+  } while (v);
+  while (n < min_digits)
+    tmp[n++] = '0';
+  while (n)
+    *p++ = tmp[--n];
+  *p = 0;
+  return p;
+}
+
 void mta__key(char *buf, size_t n, const char *kind, uint64_t seq) {
-  g_snprintf(buf, n, "mta/%s/%016" PRIx64, kind, seq);
+  size_t k = strlen(kind);
+  g_assert(n >= 4 + k + 1 + 16 + 1);
+  memcpy(buf, "mta/", 4);
+  memcpy(buf + 4, kind, k);
+  buf[4 + k] = '/';
+  put_hex(buf + 5 + k, seq, 16, "0123456789abcdef"); /* "%016" PRIx64 */
+}
+
+void mta__queue_id(char *buf, size_t n, uint64_t seq) {
+  g_assert(n >= 17);
+  put_hex(buf, seq, 6, "0123456789ABCDEF"); /* "%06" PRIX64 */
 }
 
 GBytes *mta__body(mta_host *m, uint64_t seq) {
@@ -113,19 +140,18 @@ mta__msg *mta__msg_get(mta_host *m, uint32_t qid) {
 }
 
 static mta__msg *msg_new(mta_host *m, uint32_t qid, uint64_t seq, const char *msgid) {
-  mta__msg *mm = g_new0(mta__msg, 1);
+  size_t n = strlen(msgid) + 1;
+  mta__msg *mm = g_malloc0(sizeof *mm + n);
   mm->qid = qid;
   mm->seq = seq;
-  mm->msgid = g_strdup(msgid);
-  g_snprintf(mm->queue_id, sizeof mm->queue_id, "%06" PRIX64, seq);
+  memcpy(mm->msgid, msgid, n);
+  mta__queue_id(mm->queue_id, sizeof mm->queue_id, seq);
   g_hash_table_insert(m->msgs, GUINT_TO_POINTER(qid), mm);
   return mm;
 }
 
 static void msg_free(gpointer p) {
-  mta__msg *mm = p;
-  g_free(mm->msgid);
-  g_free(mm);
+  g_free(p);
 }
 
 static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
@@ -745,7 +771,7 @@ size_t mta_host_memory(const mta_host *m) {
   g_hash_table_iter_init(&it, m->msgs); /* a sum: order does not matter */
   while (g_hash_table_iter_next(&it, &k, &v)) {
     const mta__msg *mm = v;
-    n += sizeof *mm + blk + strlen(mm->msgid) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
+    n += sizeof *mm + strlen(mm->msgid) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
   }
   return n;
 }

@@ -13,12 +13,12 @@
 
 /* Per queued message, what the host keeps beside the queue. */
 typedef struct {
-  uint32_t qid;
   uint64_t seq;         /* the host's message number (= body_id): disk keys, queue id */
-  char *msgid;          /* Message-ID without <> */
-  char queue_id[20];    /* seq in hex, as traced and in "queued as" */
+  uint32_t qid;
   unsigned outstanding; /* recipients of the current attempt without a result */
   bool in_attempt;
+  char queue_id[19];    /* seq in hex, as traced and in "queued as" */
+  char msgid[];         /* Message-ID without <> (one block with the rest) */
 } mta__msg;
 
 /* The account kept by the simulator (survives crashes): one per seq. */
@@ -82,6 +82,8 @@ struct mta_host {
 
 /* mta.c */
 void mta__key(char *buf, size_t n, const char *kind, uint64_t seq);
+/* SEQ as a queue id ("%06" PRIX64) into BUF of N >= 17 octets. */
+void mta__queue_id(char *buf, size_t n, uint64_t seq);
 GBytes *mta__body(mta_host *m, uint64_t seq); /* borrowed, or NULL */
 /* Stores a new message (body already final) and queues it; returns its
  * qid, or 0 when the disk is full (nothing kept). */

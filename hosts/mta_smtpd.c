@@ -129,7 +129,7 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   sim_time now = host_now(m->h);
   uint64_t seq = mta__next_seq(m);
   char queue_id[20];
-  g_snprintf(queue_id, sizeof queue_id, "%06" G_GINT64_MODIFIER "X", seq);
+  mta__queue_id(queue_id, sizeof queue_id, seq);
   GBytes *orig = g_bytes_new_static(ev->data, ev->len);
   char *msgid = mta__parse_msgid(orig);
   g_bytes_unref(orig);
@@ -140,28 +140,30 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown");
   if (!field) /* a HELO name a Received field cannot carry */
     field = received_field(c, ev, queue_id, "unknown");
-  GByteArray *tail = g_byte_array_sized_new((guint)(ev->len + 64));
-  if (added_id) {
-    char *h = g_strdup_printf("Message-ID: <%s>\r\n", msgid);
-    g_byte_array_append(tail, (const guint8 *)h, (guint)strlen(h));
-    g_free(h);
-  }
-  g_byte_array_append(tail, ev->data, (guint)ev->len);
+  char *idh = added_id ? g_strdup_printf("Message-ID: <%s>\r\n", msgid) : NULL;
+  size_t il = idh ? strlen(idh) : 0;
   /* Signing at submission (mta_host_set_signer): over the message as it
-   * is queued, below our Received field. */
+   * is queued (the added Message-ID and the data), below our Received
+   * field. */
   char *sig = NULL;
-  if (c->port == 587 && m->signer)
+  if (c->port == 587 && m->signer) {
+    GByteArray *tail = g_byte_array_sized_new((guint)(il + ev->len));
+    g_byte_array_append(tail, (const guint8 *)idh, (guint)il);
+    g_byte_array_append(tail, ev->data, (guint)ev->len);
     sig = m->signer(m->signer_user, ev->mail->from, tail->data, tail->len,
                     m->epoch + now / SIM_S);
+    g_byte_array_free(tail, TRUE);
+  }
   /* Exactly the stored size: the body stays in memory while it is queued. */
   size_t fl = field ? strlen(field) : 0, pl = prepend ? strlen(prepend) : 0;
   size_t sl = sig ? strlen(sig) : 0;
-  GByteArray *b = g_byte_array_sized_new((guint)(fl + pl + sl + tail->len));
+  GByteArray *b = g_byte_array_sized_new((guint)(fl + pl + sl + il + ev->len));
   g_byte_array_append(b, (const guint8 *)field, (guint)fl);
   g_byte_array_append(b, (const guint8 *)prepend, (guint)pl);
   g_byte_array_append(b, (const guint8 *)sig, (guint)sl);
-  g_byte_array_append(b, tail->data, tail->len);
-  g_byte_array_free(tail, TRUE);
+  g_byte_array_append(b, (const guint8 *)idh, (guint)il);
+  g_byte_array_append(b, ev->data, (guint)ev->len);
+  g_free(idh);
   g_free(sig);
   GBytes *body = g_byte_array_free_to_bytes(b);
   g_free(field);

@@ -749,6 +749,54 @@ START_TEST(memory_per_message) {
 }
 END_TEST
 
+/* Recipients' reply texts are held once per distinct text, and a record
+ * leaves out what repeats (the address's domain, the previous recipient's
+ * text and remote MTA), yet decodes to the same message. */
+START_TEST(shared_texts_compact_record) {
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  uint32_t a = add(q, "s@a.example", 0, "r1@b.example", "r2@b.example", NULL);
+  uint32_t b = add(q, "s@a.example", 0, "r3@b.example", NULL, NULL);
+  mta_queue_outcome o;
+  for (uint32_t id = a; id <= b; id++) {
+    ck_assert(mta_queue_begin_attempt(q, id, &p, 1 * S));
+    for (uint32_t i = 0; i < mta_queue_get(q, id)->nrcpts; i++)
+      result(q, id, i, MTA_RCPT_DEFERRED, 451, "4.4.1", "connection refused", 1 * S);
+    mta_queue_end_attempt(q, id, &p, 1 * S, &o);
+  }
+  const mta_msg *ma = mta_queue_get(q, a), *mb = mta_queue_get(q, b);
+  ck_assert_str_eq(ma->rcpts[0].text, "connection refused");
+  ck_assert_ptr_eq(ma->rcpts[0].text, ma->rcpts[1].text);
+  ck_assert_ptr_eq(ma->rcpts[0].text, mb->rcpts[0].text);
+  ck_assert_ptr_eq(ma->rcpts[0].remote_mta, mb->rcpts[0].remote_mta);
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q, a, rec);
+  /* 155 octets: magic, header, 2 x (flags, address, times, code, state,
+   * esc, attempts), the text and remote MTA once, body 18 + 1 (the
+   * fixed-width format of MQM1 took 311). */
+  ck_assert_msg(rec->len < 160, "got %u octets, want < 160", rec->len);
+  mta_queue *q2 = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode(q2, rec->data, rec->len, &err), a);
+  const mta_msg *m2 = mta_queue_get(q2, a);
+  for (uint32_t i = 0; i < 2; i++) {
+    ck_assert_str_eq(m2->rcpts[i].dest, "b.example");
+    ck_assert_str_eq(m2->rcpts[i].text, "connection refused");
+    ck_assert_str_eq(m2->rcpts[i].remote_mta, "mx.b.example");
+    ck_assert_int_eq(m2->rcpts[i].last_try, 1 * S);
+  }
+  GByteArray *rec2 = g_byte_array_new();
+  mta_queue_msg_encode(q2, a, rec2);
+  ck_assert_uint_eq(rec2->len, rec->len);
+  ck_assert(memcmp(rec2->data, rec->data, rec->len) == 0);
+  g_byte_array_free(rec2, TRUE);
+  g_byte_array_free(rec, TRUE);
+  mta_queue_free(q2);
+  mta_queue_free(q);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_queue");
   TCase *tc = tcase_create("queue");
@@ -764,6 +812,7 @@ static Suite *suite(void) {
   tcase_add_test(enc, encode_round_trip);
   tcase_add_test(enc, encode_damage);
   tcase_add_test(enc, memory_per_message);
+  tcase_add_test(enc, shared_texts_compact_record);
   suite_add_tcase(s, enc);
   return s;
 }

@@ -13,6 +13,7 @@
 #include "mta_queue.h"
 #include "mta_queue_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const char *const rcpt_state_names[MTA_RCPT__COUNT] = {"pending", "deferred", "delivered",
@@ -128,7 +129,7 @@ static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
 static size_t msg_str_bytes(const mta_msg *m) {
   size_t n = str_cost(m->sender);
   for (uint32_t i = 0; i < m->nrcpts; i++)
-    n += str_cost(m->rcpts[i].addr) + str_cost(m->rcpts[i].text) + str_cost(m->rcpts[i].remote_mta);
+    n += str_cost(m->rcpts[i].addr); /* texts: interned, counted apart */
   return n;
 }
 
@@ -143,14 +144,9 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
   return m;
 }
 
-void mta_queue__msg_free(mta_msg *m) {
-  if (!m)
-    return;
-  for (uint32_t i = 0; i < m->nrcpts; i++) {
+static void msg_free_rest(mta_msg *m) {
+  for (uint32_t i = 0; i < m->nrcpts; i++)
     g_free(m->rcpts[i].addr);
-    g_free(m->rcpts[i].text);
-    g_free(m->rcpts[i].remote_mta);
-  }
   g_free(m->rcpts);
   g_free(m->sender);
   if (m->body)
@@ -158,13 +154,65 @@ void mta_queue__msg_free(mta_msg *m) {
   g_free(m);
 }
 
+void mta_queue__msg_free(mta_msg *m) {
+  if (!m)
+    return;
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    g_free(m->rcpts[i].text);
+    g_free(m->rcpts[i].remote_mta);
+  }
+  msg_free_rest(m);
+}
+
+/* ---- interned reply texts ---- */
+
+/* The interned copy of V (a new reference), or NULL for NULL. */
+static char *text_ref(mta_queue *q, const char *v) {
+  if (!v)
+    return NULL;
+  itext *t = g_hash_table_lookup(q->texts, v);
+  if (!t) {
+    size_t n = strlen(v) + 1;
+    t = g_malloc(sizeof *t + n);
+    t->refs = 0;
+    memcpy(t->s, v, n);
+    g_hash_table_insert(q->texts, t->s, t);
+  }
+  t->refs++;
+  return t->s;
+}
+
+static void text_unref(mta_queue *q, char *s) {
+  if (!s)
+    return;
+  itext *t = (itext *)(void *)(s - offsetof(itext, s));
+  if (--t->refs == 0) {
+    g_hash_table_remove(q->texts, t->s);
+    g_free(t);
+  }
+}
+
+/* Frees M, a queued message (texts interned), after it left Q's indexes. */
+static void msg_drop(mta_queue *q, mta_msg *m) {
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    text_unref(q, m->rcpts[i].text);
+    text_unref(q, m->rcpts[i].remote_mta);
+  }
+  msg_free_rest(m);
+}
+
+static void msg_remove(mta_queue *q, mta_msg *m) {
+  g_hash_table_remove(q->msgs, GUINT_TO_POINTER(m->qid));
+  msg_drop(q, m);
+}
+
 /* ---- life cycle ---- */
 
 mta_queue *mta_queue_new(void) {
   mta_queue *q = g_new0(mta_queue, 1);
   q->next_qid = 1;
-  q->msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                  (GDestroyNotify)mta_queue__msg_free);
+  q->msgs = g_hash_table_new(g_direct_hash, g_direct_equal);
+  q->texts = g_hash_table_new(g_str_hash, g_str_equal);
   q->heap = g_array_new(FALSE, FALSE, sizeof(heap_ent));
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
   q->dests = g_ptr_array_new();
@@ -175,7 +223,14 @@ mta_queue *mta_queue_new(void) {
 void mta_queue_free(mta_queue *q) {
   if (!q)
     return;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, q->msgs); /* freeing: order does not matter */
+  while (g_hash_table_iter_next(&it, &k, &v))
+    msg_drop(q, v);
   g_hash_table_destroy(q->msgs);
+  g_assert(g_hash_table_size(q->texts) == 0);
+  g_hash_table_destroy(q->texts);
   g_array_free(q->heap, TRUE);
   for (guint i = 0; i < q->dests->len; i++) {
     dest_ent *d = q->dests->pdata[i];
@@ -195,6 +250,12 @@ void mta_queue__msg_insert(mta_queue *q, mta_msg *m) {
   m->heap_idx = -1;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
+    char *plain = r->text;
+    r->text = text_ref(q, plain);
+    g_free(plain);
+    plain = r->remote_mta;
+    r->remote_mta = text_ref(q, plain);
+    g_free(plain);
     dest_ent *d = dest_get(q, r->dest);
     r->dest = d->name;
     if (!rcpt_final(r)) {
@@ -263,7 +324,7 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
   q->st.accepted--;
   if (m->dsn_of)
     q->st.dsns--;
-  g_hash_table_remove(q->msgs, GUINT_TO_POINTER(qid));
+  msg_remove(q, m);
 }
 
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid) {
@@ -320,10 +381,9 @@ static void rcpt_finish(mta_queue *q, mta_msg *m, mta_rcpt *r, mta_rcpt_state st
 
 static void rcpt_set_text(mta_queue *q, mta_rcpt *r, char **field, const char *v) {
   (void)r;
-  q->str_bytes -= str_cost(*field);
-  g_free(*field);
-  *field = g_strdup(v);
-  q->str_bytes += str_cost(*field);
+  char *old = *field;
+  *field = text_ref(q, v); /* before the unref: V may be OLD itself */
+  text_unref(q, old);
 }
 
 static bool msg_needs_dsn(const mta_msg *m) {
@@ -359,7 +419,7 @@ static bool maybe_retire(mta_queue *q, mta_msg *m) {
   q->st.queued--;
   q->st.queued_bytes -= m->size;
   q->st.done++;
-  g_hash_table_remove(q->msgs, GUINT_TO_POINTER(m->qid));
+  msg_remove(q, m);
   return true;
 }
 
@@ -605,11 +665,12 @@ size_t mta_queue_memory(const mta_queue *q) {
     const mta_msg *m = v;
     n += sizeof *m + blk + m->nrcpts * sizeof(mta_rcpt) + blk;
     n += sizeof(guint) + 2 * sizeof(gpointer);
-    n += (m->sender ? blk : 0);
-    for (uint32_t i = 0; i < m->nrcpts; i++)
-      n += blk * (1 + (m->rcpts[i].text != NULL) + (m->rcpts[i].remote_mta != NULL));
+    n += (m->sender ? blk : 0) + m->nrcpts * blk;
   }
   n += q->str_bytes;
+  g_hash_table_iter_init(&it, q->texts);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
   for (guint i = 0; i < q->dests->len; i++) {
     const dest_ent *d = q->dests->pdata[i];
     n += sizeof *d + blk + strlen(d->name) + 1 +

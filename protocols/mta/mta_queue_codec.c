@@ -1,8 +1,13 @@
 /* mta_queue_codec.c — the queue on the host's (simulated) disk: one
- * length-checked little-endian record per message, and a whole-queue blob
- * (counter, statistics, ledger, records in id order). Decoding treats the
- * bytes as outside input: any truncation or corruption is an error, never
- * a crash (tests/test_mta_queue.c, tests/fuzz/fuzz_mta_queue.c).
+ * length-checked record per message, and a whole-queue blob (counter,
+ * statistics, ledger, records in id order). A message record is compact,
+ * as a queue file is (Postfix's qmgr keeps only the envelope): integers as
+ * LEB128 varints (signed ones zigzag-coded), strings as varint length + 1
+ * (0 = absent), and a recipient's next hop or reply text left out when it
+ * repeats the address's domain or the previous recipient's. The blob's
+ * frame is little-endian fixed width. Decoding treats the bytes as outside
+ * input: any truncation or corruption is an error, never a crash
+ * (tests/test_mta_queue.c, tests/fuzz/fuzz_mta_queue.c).
  */
 #include <string.h>
 
@@ -11,15 +16,10 @@
 
 /* ---- encoding ---- */
 
-#define MSG_MAGIC "MQM1"
+#define MSG_MAGIC "MQM2"
 #define QUEUE_MAGIC "MQQ1"
-#define NO_STR UINT32_MAX
 
 static void put_u8(GByteArray *o, uint8_t v) { g_byte_array_append(o, &v, 1); }
-static void put_u16(GByteArray *o, uint16_t v) {
-  uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-  g_byte_array_append(o, b, 2);
-}
 static void put_u32(GByteArray *o, uint32_t v) {
   uint8_t b[4];
   for (int i = 0; i < 4; i++)
@@ -32,15 +32,39 @@ static void put_u64(GByteArray *o, uint64_t v) {
     b[i] = (uint8_t)(v >> (8 * i));
   g_byte_array_append(o, b, 8);
 }
-static void put_str(GByteArray *o, const char *s) {
+
+static void put_var(GByteArray *o, uint64_t v) {
+  uint8_t b[10];
+  guint n = 0;
+  while (v >= 0x80) {
+    b[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  b[n++] = (uint8_t)v;
+  g_byte_array_append(o, b, n);
+}
+static void put_svar(GByteArray *o, int64_t v) {
+  put_var(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
+}
+static void put_vstr(GByteArray *o, const char *s) {
   if (!s) {
-    put_u32(o, NO_STR);
+    put_var(o, 0);
     return;
   }
   size_t n = strlen(s);
-  put_u32(o, (uint32_t)n);
+  put_var(o, (uint64_t)n + 1);
   g_byte_array_append(o, (const guint8 *)s, (guint)n);
 }
+static bool str_same(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+static const char *addr_domain(const char *addr) {
+  const char *at = strrchr(addr, '@');
+  return at ? at + 1 : "";
+}
+
+/* Recipient record flags beyond MTA_RCPT_F_REPORTED (what is left out). */
+enum { REC_DEST_DOMAIN = 0x80, REC_TEXT_PREV = 0x40, REC_MTA_PREV = 0x20 };
 
 typedef struct {
   const uint8_t *p;
@@ -67,61 +91,95 @@ static uint64_t get_uint(rd *r, int bytes) {
     v = (v << 8) | b[i];
   return v;
 }
-static int64_t get_i64(rd *r) { return (int64_t)get_uint(r, 8); }
-/* A string: NULL for the absent marker; sets bad on truncation or NUL. */
-static char *get_str(rd *r, bool *absent) {
-  uint32_t n = (uint32_t)get_uint(r, 4);
+
+static uint64_t get_var(rd *r) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    const uint8_t *b;
+    if (!take(r, 1, &b))
+      return 0;
+    v |= (uint64_t)(*b & 0x7f) << shift;
+    if (!(*b & 0x80))
+      return v;
+  }
+  r->bad = true; /* more than 10 octets */
+  return 0;
+}
+static int64_t get_svar(rd *r) {
+  uint64_t u = get_var(r);
+  return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+static uint32_t get_var32(rd *r) {
+  uint64_t v = get_var(r);
+  if (v > UINT32_MAX)
+    r->bad = true;
+  return (uint32_t)v;
+}
+/* A varint-framed string: NULL for absent; sets bad on truncation or NUL. */
+static char *get_vstr(rd *r, bool *absent) {
+  uint64_t n = get_var(r);
   *absent = false;
   if (r->bad)
     return NULL;
-  if (n == NO_STR) {
+  if (n == 0) {
     *absent = true;
     return NULL;
   }
   const uint8_t *b;
-  if (!take(r, n, &b) || memchr(b, 0, n)) {
+  if (n - 1 > r->left || !take(r, (size_t)(n - 1), &b) || memchr(b, 0, (size_t)(n - 1))) {
     r->bad = true;
     return NULL;
   }
-  return g_strndup((const char *)b, n);
+  return g_strndup((const char *)b, (gsize)(n - 1));
 }
 
 void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_encode");
   g_byte_array_append(o, (const guint8 *)MSG_MAGIC, 4);
-  put_u32(o, m->qid);
-  put_u32(o, m->attempts);
-  put_u64(o, (uint64_t)m->arrival);
+  put_var(o, m->qid);
+  put_var(o, m->attempts);
+  put_svar(o, m->arrival);
   /* A message caught in an attempt is due again at once after a crash. */
-  put_u64(o, (uint64_t)(m->in_attempt ? m->arrival : m->due));
-  put_u64(o, m->size);
-  put_u64(o, m->body_id);
-  put_u32(o, m->dsn_of);
-  put_u32(o, m->dsn_qid);
+  put_svar(o, m->in_attempt ? m->arrival : m->due);
+  put_var(o, m->size);
+  put_var(o, m->body_id);
+  put_var(o, m->dsn_of);
+  put_var(o, m->dsn_qid);
   put_u8(o, (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0)));
   put_u8(o, m->warnings);
-  put_u64(o, (uint64_t)m->retry.last_try);
-  put_u64(o, (uint64_t)m->retry.next_try);
-  put_str(o, m->sender);
-  put_u32(o, m->nrcpts);
+  put_svar(o, m->retry.last_try);
+  put_svar(o, m->retry.next_try);
+  put_vstr(o, m->sender);
+  put_var(o, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
-    put_str(o, r->addr);
-    put_str(o, r->dest);
-    put_str(o, r->text);
-    put_str(o, r->remote_mta);
-    put_u64(o, (uint64_t)r->next_try);
-    put_u64(o, (uint64_t)r->last_try);
-    put_u16(o, r->code);
+    const mta_rcpt *prev = i ? &m->rcpts[i - 1] : NULL;
+    uint8_t f = (uint8_t)(r->flags & MTA_RCPT_F_REPORTED);
+    if (strcmp(r->dest, addr_domain(r->addr)) == 0)
+      f |= REC_DEST_DOMAIN;
+    if (prev && str_same(r->text, prev->text))
+      f |= REC_TEXT_PREV;
+    if (prev && str_same(r->remote_mta, prev->remote_mta))
+      f |= REC_MTA_PREV;
+    put_u8(o, f);
+    put_vstr(o, r->addr);
+    if (!(f & REC_DEST_DOMAIN))
+      put_vstr(o, r->dest);
+    if (!(f & REC_TEXT_PREV))
+      put_vstr(o, r->text);
+    if (!(f & REC_MTA_PREV))
+      put_vstr(o, r->remote_mta);
+    put_svar(o, r->next_try);
+    put_svar(o, r->last_try);
+    put_var(o, r->code);
     put_u8(o, r->state);
-    put_u8(o, (uint8_t)(r->flags & MTA_RCPT_F_REPORTED));
-    put_str(o, r->esc);
-    put_u16(o, r->attempts);
+    put_vstr(o, r->esc);
+    put_var(o, r->attempts);
   }
   if (m->body) {
     gsize n;
     const guint8 *b = g_bytes_get_data(m->body, &n);
-    put_u64(o, n);
+    put_var(o, n);
     g_byte_array_append(o, b, (guint)n);
   }
 }
@@ -136,24 +194,24 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
   }
   mta_msg *m = g_new0(mta_msg, 1);
   m->heap_idx = -1;
-  m->qid = (uint32_t)get_uint(r, 4);
-  m->attempts = (uint32_t)get_uint(r, 4);
-  m->arrival = get_i64(r);
-  m->due = get_i64(r);
-  m->size = get_uint(r, 8);
-  m->body_id = get_uint(r, 8);
-  m->dsn_of = (uint32_t)get_uint(r, 4);
-  m->dsn_qid = (uint32_t)get_uint(r, 4);
+  m->qid = get_var32(r);
+  m->attempts = get_var32(r);
+  m->arrival = get_svar(r);
+  m->due = get_svar(r);
+  m->size = get_var(r);
+  m->body_id = get_var(r);
+  m->dsn_of = get_var32(r);
+  m->dsn_qid = get_var32(r);
   uint8_t flags = (uint8_t)get_uint(r, 1);
   m->expire_pending = (flags & 2) != 0;
   m->warnings = (uint8_t)get_uint(r, 1);
-  m->retry.last_try = get_i64(r);
-  m->retry.next_try = get_i64(r);
+  m->retry.last_try = get_svar(r);
+  m->retry.next_try = get_svar(r);
   bool absent;
-  m->sender = get_str(r, &absent);
-  uint32_t n = (uint32_t)get_uint(r, 4);
-  /* Each recipient takes at least 42 octets: bound N before allocating. */
-  if (r->bad || absent || m->qid == 0 || m->qid == UINT32_MAX || n == 0 || n > r->left / 42 ||
+  m->sender = get_vstr(r, &absent);
+  uint32_t n = get_var32(r);
+  /* Each recipient takes at least 8 octets: bound N before allocating. */
+  if (r->bad || absent || m->qid == 0 || m->qid == UINT32_MAX || n == 0 || n > r->left / 8 ||
       (flags & ~7u) || (m->dsn_of && *m->sender)) {
     *err = g_strdup("message record: bad header");
     m->nrcpts = 0;
@@ -165,20 +223,31 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
   const char *why = NULL;
   for (uint32_t i = 0; i < n && !r->bad && !why; i++) {
     mta_rcpt *rc = &m->rcpts[i];
-    bool a1, a2, a3, a4, a5;
-    rc->addr = get_str(r, &a1);
-    char *dest = get_str(r, &a2);
-    rc->text = get_str(r, &a3);
-    rc->remote_mta = get_str(r, &a4);
-    rc->next_try = get_i64(r);
-    rc->last_try = get_i64(r);
-    rc->code = (uint16_t)get_uint(r, 2);
+    bool a1, a2 = false, a3, a4, a5;
+    uint8_t f = (uint8_t)get_uint(r, 1);
+    if (!r->bad && (i == 0 && (f & (REC_TEXT_PREV | REC_MTA_PREV)))) {
+      why = "message record: bad recipient";
+      break;
+    }
+    rc->addr = get_vstr(r, &a1);
+    char *dest = (f & REC_DEST_DOMAIN) ? (rc->addr ? g_strdup(addr_domain(rc->addr)) : NULL)
+                                       : get_vstr(r, &a2);
+    rc->text = (f & REC_TEXT_PREV) ? g_strdup(m->rcpts[i - 1].text) : get_vstr(r, &a3);
+    rc->remote_mta =
+        (f & REC_MTA_PREV) ? g_strdup(m->rcpts[i - 1].remote_mta) : get_vstr(r, &a4);
+    rc->next_try = get_svar(r);
+    rc->last_try = get_svar(r);
+    uint64_t code = get_var(r);
+    rc->code = (uint16_t)code;
     rc->state = (uint8_t)get_uint(r, 1);
-    rc->flags = (uint8_t)get_uint(r, 1);
-    char *esc = get_str(r, &a5);
-    rc->attempts = (uint16_t)get_uint(r, 2);
-    if (!r->bad && (a1 || a2 || a5 || rc->state >= MTA_RCPT__COUNT ||
-                    (rc->flags & ~MTA_RCPT_F_REPORTED) || strlen(esc) >= sizeof rc->esc))
+    rc->flags = (uint8_t)(f & MTA_RCPT_F_REPORTED);
+    char *esc = get_vstr(r, &a5);
+    uint64_t attempts = get_var(r);
+    rc->attempts = (uint16_t)attempts;
+    if (!r->bad && (a1 || a2 || a5 || rc->state >= MTA_RCPT__COUNT || code > UINT16_MAX ||
+                    attempts > UINT16_MAX ||
+                    (f & ~(MTA_RCPT_F_REPORTED | REC_DEST_DOMAIN | REC_TEXT_PREV | REC_MTA_PREV)) ||
+                    strlen(esc) >= sizeof rc->esc))
       why = "message record: bad recipient";
     else if (esc)
       g_strlcpy(rc->esc, esc, sizeof rc->esc);
@@ -187,7 +256,7 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
     rc->dest = g_ptr_array_index(dests, dests->len - 1);
   }
   if (!r->bad && !why && (flags & 1)) {
-    uint64_t blen = get_uint(r, 8);
+    uint64_t blen = get_var(r);
     const uint8_t *b;
     if (blen > r->left || !take(r, (size_t)blen, &b))
       why = "message record: truncated body";

@@ -33,13 +33,23 @@ struct mta_queue {
   GArray *ledger;         /* ledger_ent */
   mta_queue_stats st;
   size_t str_bytes; /* bytes of message strings held */
+  /* The recipients' last reply texts and remote MTAs, each distinct string
+   * once (most deferrals of a destination read alike): text -> itext*. */
+  GHashTable *texts;
 };
+
+/* An interned reply string; a recipient's text points at S. */
+typedef struct {
+  uint32_t refs;
+  char s[];
+} itext;
 
 /* The message QID (aborts naming FN when it is not queued). */
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
 /* Registers a fully built message (qid set, dest strings borrowed until
  * interned here) in the indexes and the statistics; due order included. */
 void mta_queue__msg_insert(mta_queue *q, mta_msg *m);
+/* Frees M built outside the queue (its texts are plain g_strdup strings). */
 void mta_queue__msg_free(mta_msg *m);
 gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);
 
