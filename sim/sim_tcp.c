@@ -406,7 +406,7 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
   p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
-  sim_net__pkt_set_data(p, data, len);
+  sim_net__pkt_set_data(net, p, data, len);
   p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
   if (flags & SIM_TCP_ACK)
     c->ack_pending = false;
