@@ -680,7 +680,9 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
       c->shead = 0;
     }
     if (c->slen + len > c->scap) {
-      size_t cap = c->scap ? c->scap : 4096;
+      /* Sized to what it holds: most connections carry protocol lines and
+       * one message, and hundreds are open at once in a busy world. */
+      size_t cap = c->scap > 64 ? c->scap : 256;
       while (cap < c->slen + len)
         cap *= 2;
       c->sbuf = g_realloc(c->sbuf, cap);
