@@ -144,6 +144,15 @@ void sim_net__free(sim_net *net) {
     g_free(p->data);
     g_free(p);
   }
+  for (int k = 0; k < SIM_NET__BUF_CLASSES; k++) {
+    void *b = net->free_bufs[k];
+    while (b) {
+      void *next;
+      memcpy(&next, b, sizeof next);
+      g_free(b);
+      b = next;
+    }
+  }
   g_ptr_array_free(net->all_pkts, TRUE);
   g_ptr_array_free(net->param_changes, TRUE);
   g_free(net);
@@ -157,11 +166,7 @@ sim_pkt *sim_net__pkt_new(sim_net *net) {
   sim_pkt *p = net->free_pkts;
   if (p) {
     net->free_pkts = p->next;
-    uint8_t *data = p->data;
-    uint32_t cap = p->cap;
-    memset(p, 0, sizeof *p);
-    p->data = data;
-    p->cap = cap;
+    memset(p, 0, sizeof *p); /* a free packet holds no buffer */
   } else {
     p = g_new0(sim_pkt, 1);
     g_ptr_array_add(net->all_pkts, p);
@@ -169,17 +174,44 @@ sim_pkt *sim_net__pkt_new(sim_net *net) {
   return p;
 }
 
-void sim_net__pkt_free(sim_net *net, sim_pkt *p) {
-  p->next = net->free_pkts;
-  net->free_pkts = p;
+/* Size class of a buffer of CAP octets (a power of two from 32 to 2048), or
+ * -1 for a larger, exact-size buffer. */
+static inline int buf_class(uint32_t cap) {
+  if (cap > (32u << (SIM_NET__BUF_CLASSES - 1)))
+    return -1;
+  return __builtin_ctz(cap) - SIM_NET__BUF_MIN_SHIFT;
 }
 
-void sim_net__pkt_set_data(sim_pkt *p, const void *buf, size_t len) {
+void sim_net__buf_release(sim_net *net, sim_pkt *p) {
+  int k = buf_class(p->cap);
+  if (k < 0) {
+    g_free(p->data);
+  } else {
+    memcpy(p->data, &net->free_bufs[k], sizeof(void *));
+    net->free_bufs[k] = p->data;
+  }
+  p->data = NULL;
+  p->cap = 0;
+}
+
+void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len) {
   g_assert(len <= UINT32_MAX);
   if (len > p->cap) {
-    g_free(p->data);
-    p->cap = (uint32_t)MAX(len, 2048);
-    p->data = g_malloc(p->cap);
+    if (p->data)
+      sim_net__buf_release(net, p);
+    uint32_t cap = (uint32_t)len;
+    if (cap <= 32)
+      cap = 32;
+    else if (cap <= (32u << (SIM_NET__BUF_CLASSES - 1)))
+      cap = 1u << (32 - __builtin_clz(cap - 1)); /* the next power of two */
+    int k = buf_class(cap);
+    void *b = k >= 0 ? net->free_bufs[k] : NULL;
+    if (b)
+      memcpy(&net->free_bufs[k], b, sizeof(void *));
+    else
+      b = g_malloc(cap);
+    p->data = b;
+    p->cap = cap;
   }
   if (len)
     memcpy(p->data, buf, len);

@@ -4,8 +4,10 @@
  *
  * Packets. A packet is one IP datagram in flight: addresses, protocol,
  * ports, the TCP header fields that matter to the model, and the payload
- * (owned by the packet, in a buffer that is kept when the packet returns to
- * the network's free list, so a steady stream allocates nothing). A packet
+ * (owned by the packet, in a buffer of a power-of-two size class from 32 to
+ * 2048 octets, exact above; when the packet returns to the network's free
+ * list its buffer goes back to its class's free list, so a steady stream
+ * allocates nothing and a pure ACK holds no buffer at all). A packet
  * has exactly one owner at a time: the sender until sim_net__output(), then
  * the network (a link direction or an arrival event), then the receiving
  * transport, which gives it back with sim_net__pkt_free().
@@ -50,6 +52,9 @@ enum {
   SIM_UDP_HDR = 8,
   SIM_ICMP_HDR = 8,
 };
+
+/* Payload buffer size classes: 32 << k octets for k < SIM_NET__BUF_CLASSES. */
+enum { SIM_NET__BUF_MIN_SHIFT = 5, SIM_NET__BUF_CLASSES = 7 };
 
 typedef struct sim_pkt sim_pkt;
 struct sim_pkt {
@@ -126,6 +131,7 @@ struct sim_net {
   int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily */
   size_t routes_n;
   sim_pkt *free_pkts;
+  void *free_bufs[SIM_NET__BUF_CLASSES]; /* payload buffers by size class, linked through their first word */
   GPtrArray *all_pkts; /* every packet allocated, to free them with the world */
   uint64_t next_conn_id;
   /* kernel event nesting and TCP notifications */
@@ -149,9 +155,18 @@ void sim_net__free(sim_net *net);
 
 /* --- packets --- */
 sim_pkt *sim_net__pkt_new(sim_net *net);
-void sim_net__pkt_free(sim_net *net, sim_pkt *p);
-/* Copies LEN bytes into the payload. */
-void sim_net__pkt_set_data(sim_pkt *p, const void *buf, size_t len);
+/* Gives P's payload buffer back to its class's free list (P keeps none). */
+void sim_net__buf_release(sim_net *net, sim_pkt *p);
+/* P back to the free list; its payload buffer back to its class's list. */
+static inline void sim_net__pkt_free(sim_net *net, sim_pkt *p) {
+  if (p->data)
+    sim_net__buf_release(net, p);
+  p->next = net->free_pkts;
+  net->free_pkts = p;
+}
+/* Copies LEN bytes into the payload (a buffer of P's size class, from NET's
+ * free lists when one is there). */
+void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len);
 /* Header octets for the family of P's addresses and protocol. */
 uint32_t sim_net__hdr_size(int family, uint8_t proto);
 /* Sends P from node N (the network takes P). P->wire must be set;

@@ -250,10 +250,14 @@ static void conn_free(sim_tcp_conn *c) {
   flush_unlink(c);
   g_free(c->sbuf);
   g_free(c->ring);
-  g_array_free(c->ooo, TRUE);
-  g_array_free(c->wmarks, TRUE);
-  g_byte_array_free(c->rpend, TRUE);
-  g_byte_array_free(c->rspare, TRUE);
+  if (c->ooo)
+    g_array_free(c->ooo, TRUE);
+  if (c->wmarks)
+    g_array_free(c->wmarks, TRUE);
+  if (c->rpend)
+    g_byte_array_free(c->rpend, TRUE);
+  if (c->rspare)
+    g_byte_array_free(c->rspare, TRUE);
   g_free(c);
 }
 
@@ -332,7 +336,9 @@ static bool flush_one(sim_tcp_conn *c) {
         cb->connected(c->user, c);
     } else if (nf & N_DATA) {
       c->notify &= ~(uint32_t)N_DATA;
-      GByteArray *buf = c->rpend;
+      GByteArray *buf = c->rpend; /* non-NULL: N_DATA means bytes are pending */
+      if (!c->rspare)
+        c->rspare = g_byte_array_new();
       c->rpend = c->rspare;
       c->rspare = buf;
       if (cb && cb->data && buf->len)
@@ -406,7 +412,7 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
   p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
-  sim_net__pkt_set_data(p, data, len);
+  sim_net__pkt_set_data(net, p, data, len);
   p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
   if (flags & SIM_TCP_ACK)
     c->ack_pending = false;
@@ -601,10 +607,6 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->snd_wnd = 65535;
   c->rto = RTO_INIT; /* RFC 6298 §2.1 */
   c->rto_at = SIM_TIME_NEVER;
-  c->ooo = g_array_new(FALSE, FALSE, sizeof(tcp_range));
-  c->wmarks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
-  c->rpend = g_byte_array_new();
-  c->rspare = g_byte_array_new();
   c->last_rx = sim_world_now(n->net->w);
   g_hash_table_insert(n->tcp_conns, &c->key, c);
   c->in_table = true;
@@ -680,7 +682,9 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
       c->shead = 0;
     }
     if (c->slen + len > c->scap) {
-      size_t cap = c->scap ? c->scap : 4096;
+      /* Sized to what it holds: most connections carry protocol lines and
+       * one message, and hundreds are open at once in a busy world. */
+      size_t cap = c->scap > 64 ? c->scap : 256;
       while (cap < c->slen + len)
         cap *= 2;
       c->sbuf = g_realloc(c->sbuf, cap);
@@ -690,6 +694,8 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
   memcpy(c->sbuf + c->shead + c->slen, buf, len);
   c->slen += len;
   sim_time now = sim_world_now(c->net->w);
+  if (!c->wmarks)
+    c->wmarks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
   if (c->wmarks->len == 0 || g_array_index(c->wmarks, tcp_wmark, c->wmarks->len - 1).t != now) {
     tcp_wmark m = {c->written, now};
     g_array_append_val(c->wmarks, m);
@@ -792,7 +798,7 @@ sim_time sim_tcp_peer_write_time(const sim_tcp_conn *c, uint64_t offset) {
     return -1;
   sim_tcp__key k = {c->key.raddr, c->key.laddr, c->key.rport, c->key.lport};
   const sim_tcp_conn *p = g_hash_table_lookup(pn->tcp_conns, &k);
-  if (!p || p->id != c->peer_id || p->wmarks->len == 0 || offset >= p->written)
+  if (!p || p->id != c->peer_id || !p->wmarks || p->wmarks->len == 0 || offset >= p->written)
     return -1;
   /* The last mark at or before OFFSET (marks are in offset order). */
   guint lo = 0, hi = p->wmarks->len;

@@ -54,6 +54,8 @@ static void passive_open(sim_node *n, sim_pkt *p) {
 /* Copies [from, to) of the out-of-order ring into the pending bytes. */
 static void ring_take(sim_tcp_conn *c, uint64_t from, uint64_t to) {
   uint32_t w = c->opt.window;
+  if (!c->rpend)
+    c->rpend = g_byte_array_new();
   while (from < to) {
     uint32_t pos = (uint32_t)(from % w);
     uint64_t n = MIN(to - from, (uint64_t)(w - pos));
@@ -78,6 +80,8 @@ static void ring_put(sim_tcp_conn *c, uint64_t seq, const uint8_t *data, uint32_
 
 /* Adds [s, e) to the sorted disjoint out-of-order ranges. */
 static void ooo_add(sim_tcp_conn *c, uint64_t s, uint64_t e) {
+  if (!c->ooo)
+    c->ooo = g_array_new(FALSE, FALSE, sizeof(tcp_range));
   GArray *a = c->ooo;
   guint i = 0;
   while (i < a->len && g_array_index(a, tcp_range, i).end < s)
@@ -153,11 +157,13 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
   }
   if (s == c->rcv_nxt) {
     if (len) {
+      if (!c->rpend)
+        c->rpend = g_byte_array_new();
       g_byte_array_append(c->rpend, d, (guint)len);
       c->rcv_nxt += len;
     }
     GArray *a = c->ooo;
-    while (a->len && g_array_index(a, tcp_range, 0).start <= c->rcv_nxt) {
+    while (a && a->len && g_array_index(a, tcp_range, 0).start <= c->rcv_nxt) {
       tcp_range r = g_array_index(a, tcp_range, 0);
       if (r.end > c->rcv_nxt) {
         ring_take(c, c->rcv_nxt, r.end);
@@ -165,7 +171,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
       }
       g_array_remove_index(a, 0);
     }
-    if (c->rpend->len)
+    if (c->rpend && c->rpend->len)
       c->notify |= N_DATA;
   } else if (len) {
     ring_put(c, s, d, (uint32_t)len);

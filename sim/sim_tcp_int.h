@@ -87,7 +87,8 @@ struct sim_tcp_conn {
   bool fin_queued; /* close() called; our FIN has sequence fin_seq */
   uint64_t fin_seq;
   bool drained_armed;
-  /* when the application wrote its bytes: tcp_wmark, by stream offset */
+  /* when the application wrote its bytes: tcp_wmark, by stream offset;
+   * NULL until the first write */
   GArray *wmarks;
   uint64_t written;
   /* receive side */
@@ -95,8 +96,8 @@ struct sim_tcp_conn {
   bool has_rfin, fin_rcvd;
   uint64_t rfin_seq;
   uint8_t *ring;              /* out-of-order bytes, indexed by seq % window */
-  GArray *ooo;                /* tcp_range, sorted, disjoint, all > rcv_nxt */
-  GByteArray *rpend, *rspare; /* in-order bytes not yet given to data() */
+  GArray *ooo;                /* tcp_range, sorted, disjoint, all > rcv_nxt; NULL until used */
+  GByteArray *rpend, *rspare; /* in-order bytes not yet given to data(); NULL until used */
   /* RTO, RFC 6298 */
   sim_time srtt, rttvar, rto;
   bool have_rtt, timing;

@@ -66,7 +66,7 @@ void sim_udp_send(sim_udp_sock *s, const sim_addr *to, uint16_t port, const void
   p->proto = SIM_PROTO_UDP;
   p->sport = s->port;
   p->dport = port;
-  sim_net__pkt_set_data(p, buf, len);
+  sim_net__pkt_set_data(n->net, p, buf, len);
   p->wire = sim_net__hdr_size(to->family, SIM_PROTO_UDP) + (uint32_t)len;
   p->sent = sim_world_now(n->net->w);
   sim_net__output(n, p);
