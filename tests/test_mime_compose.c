@@ -390,6 +390,9 @@ static const struct {
     /* by only, local delivery */
     {"by mailbox.example (mailsim) id 7; Thu, 01 Jan 2026 00:00:00 +0000", NULL, NULL,
      "mailbox.example", NULL, "7", NULL, 1767225600},
+    /* ';' inside a comment or a quoted string does not start the date */
+    {"by h.example (a;b \\; c) id \"x;\\\";y\" for <u@h>; 1 Jan 2026 00:00:00 +0000", NULL, NULL,
+     "h.example", NULL, "\"x;\";y\"", "u@h", 1767225600},
 };
 
 START_TEST(received_parse_table) {

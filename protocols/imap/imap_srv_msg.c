@@ -45,9 +45,13 @@ static size_t header_len(const uint8_t *p, size_t n) {
     return 2;
   if (n >= 1 && p[0] == '\n')
     return 1;
+  /* Line by line: memchr finds each LF, then the end of the header is an
+   * empty line after it. */
   for (size_t i = 0; i + 1 < n; i++) {
-    if (p[i] != '\n')
-      continue;
+    const uint8_t *lf = memchr(p + i, '\n', n - 1 - i);
+    if (!lf)
+      break;
+    i = (size_t)(lf - p);
     if (p[i + 1] == '\n')
       return i + 2;
     if (p[i + 1] == '\r' && i + 2 < n && p[i + 2] == '\n')

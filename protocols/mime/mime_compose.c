@@ -83,7 +83,11 @@ static gboolean check_list(const char *v, GPtrArray **out, GPtrArray *rcpts) {
 }
 
 static void add_field(GString *h, const char *name, const char *folded) {
-  g_string_append_printf(h, "%s: %s\r\n", name, folded);
+  /* appends, not printf: this runs for every field of every message */
+  g_string_append(h, name);
+  g_string_append(h, ": ");
+  g_string_append(h, folded);
+  g_string_append(h, "\r\n");
 }
 
 static void add_addr_field(GString *h, const char *name, GPtrArray *l) {
@@ -189,10 +193,11 @@ static void text_entity(GString *hdr, GString *body, const char *text, const cha
       ctl = TRUE;
   }
   gboolean seven = ascii && !ctl && maxline <= 76 && !strstr(t->str, "=_ms_");
-  g_string_append_printf(hdr, "Content-Type: text/%s; charset=%s\r\n", subtype,
-                         ascii ? "us-ascii" : "utf-8");
-  g_string_append_printf(hdr, "Content-Transfer-Encoding: %s\r\n",
-                         seven ? "7bit" : "quoted-printable");
+  g_string_append(hdr, "Content-Type: text/");
+  g_string_append(hdr, subtype);
+  g_string_append(hdr, ascii ? "; charset=us-ascii\r\n" : "; charset=utf-8\r\n");
+  g_string_append(hdr, seven ? "Content-Transfer-Encoding: 7bit\r\n"
+                             : "Content-Transfer-Encoding: quoted-printable\r\n");
   if (seven) {
     g_string_append_len(body, t->str, (gssize)t->len);
   } else {
@@ -233,16 +238,24 @@ static void attachment_entity(GString *hdr, GString *body, const mime_compose_at
  * to BODY. PARTS is an array of (hdr, body) GString pairs. */
 static void multipart_entity(GString *hdr, GString *body, const char *sub, const char *boundary,
                              GPtrArray *parts) {
-  g_string_append_printf(hdr, "Content-Type: multipart/%s;\r\n boundary=\"%s\"\r\n", sub, boundary);
+  g_string_append(hdr, "Content-Type: multipart/");
+  g_string_append(hdr, sub);
+  g_string_append(hdr, ";\r\n boundary=\"");
+  g_string_append(hdr, boundary);
+  g_string_append(hdr, "\"\r\n");
   g_string_append(body, "This is a multi-part message in MIME format.\r\n");
   for (guint i = 0; i + 1 < parts->len; i += 2) {
     GString *ph = g_ptr_array_index(parts, i), *pb = g_ptr_array_index(parts, i + 1);
-    g_string_append_printf(body, "\r\n--%s\r\n", boundary);
+    g_string_append(body, "\r\n--");
+    g_string_append(body, boundary);
+    g_string_append(body, "\r\n");
     g_string_append_len(body, ph->str, (gssize)ph->len);
     g_string_append(body, "\r\n");
     g_string_append_len(body, pb->str, (gssize)pb->len);
   }
-  g_string_append_printf(body, "\r\n--%s--\r\n", boundary);
+  g_string_append(body, "\r\n--");
+  g_string_append(body, boundary);
+  g_string_append(body, "--\r\n");
 }
 
 static void free_gstring(gpointer p) { g_string_free(p, TRUE); }
@@ -321,11 +334,15 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
     g_free(enc);
     g_free(valid);
   }
-  g_string_append_printf(h, "Message-ID: <%s>\r\n", mid);
+  g_string_append(h, "Message-ID: <");
+  g_string_append(h, mid);
+  g_string_append(h, ">\r\n");
   if (cfg->in_reply_to)
     add_field(h, "In-Reply-To", cfg->in_reply_to);
-  for (const char *const *x = cfg->extra_fields; x && *x; x++)
-    g_string_append_printf(h, "%s\r\n", *x);
+  for (const char *const *x = cfg->extra_fields; x && *x; x++) {
+    g_string_append(h, *x);
+    g_string_append(h, "\r\n");
+  }
   g_string_append(h, "MIME-Version: 1.0\r\n");
 
   const char *seed = cfg->boundary_seed ? cfg->boundary_seed : mid;

@@ -291,8 +291,10 @@ static guint scan_lines(const guint8 *d, gsize len) {
   guint fl = 0;
   gsize ls = 0;
   for (gsize i = 0; i < len; i++) {
-    if (d[i] != '\n')
-      continue;
+    const guint8 *lf = memchr(d + i, '\n', len - i); /* line by line */
+    if (!lf)
+      break;
+    i = (gsize)(lf - d);
     if (i == 0 || d[i - 1] != '\r')
       fl |= MIME_FLAG_BARE_LF;
     gsize l = i - ls - ((i > ls && d[i - 1] == '\r') ? 1 : 0);

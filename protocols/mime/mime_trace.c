@@ -96,12 +96,16 @@ void mime_received_info_clear(mime_received_info *ri) {
   memset(ri, 0, sizeof *ri);
 }
 
-/* Offset of the last ';' outside comments and quotes, or LEN. */
+/* Offset of the last ';' outside comments and quotes, or LEN. S is
+ * NUL-terminated at LEN; strcspn skips the octets that change nothing. */
 static gsize last_semicolon(const char *s, gsize len) {
   gsize last = len;
   int depth = 0;
   gboolean q = FALSE;
   for (gsize i = 0; i < len; i++) {
+    i += strcspn(s + i, q ? "\\\"" : "\\\"();");
+    if (i >= len)
+      break;
     char c = s[i];
     if (c == '\\' && i + 1 < len) {
       i++;
@@ -139,13 +143,16 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
   char **slot = NULL; /* the clause waiting for its value */
   char **info = NULL; /* where a comment goes */
   gboolean any = FALSE;
-  GString *w = g_string_new(NULL);
-  GString *comment = g_string_new(NULL);
+  GString *w = NULL;       /* made when a word holds a quoted string */
+  GString *comment = NULL; /* made when a comment is wanted */
   while (pos < semi) {
     gsize before = pos;
     /* Only the first comment after a from / by value is kept. */
     gboolean want = info && !*info;
-    g_string_truncate(comment, 0);
+    if (want && !comment)
+      comment = g_string_new(NULL);
+    if (comment)
+      g_string_truncate(comment, 0);
     mime__skip_cfws(value, semi, &pos, want ? comment : NULL);
     if (want && comment->len)
       *info = g_strndup(comment->str, comment->len);
@@ -159,6 +166,8 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
     const char *wv = value + a;
     gsize wl = pos - a;
     if (pos < semi && value[pos] == '"') {
+      if (!w)
+        w = g_string_new(NULL);
       g_string_truncate(w, 0);
       g_string_append_len(w, value + a, (gssize)(pos - a));
       while (pos < semi && !word_end(value[pos])) {
@@ -203,8 +212,10 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
       if (wl == kwl[k] && g_ascii_strncasecmp(wv, kw[k], wl) == 0 && !*slots[k])
         slot = slots[k];
   }
-  g_string_free(w, TRUE);
-  g_string_free(comment, TRUE);
+  if (w)
+    g_string_free(w, TRUE);
+  if (comment)
+    g_string_free(comment, TRUE);
   if (semi < len) {
     char *d = g_strstrip(g_strdup(value + semi + 1));
     out->date = d;
