@@ -223,6 +223,18 @@ static void async_submit(async_state *as) {
   pthread_mutex_unlock(&as->mu);
 }
 
+/* Frees AS's locks and chunks (its thread is not running). */
+static void async_state_free(async_state *as) {
+  pthread_mutex_destroy(&as->mu);
+  pthread_cond_destroy(&as->work_cv);
+  pthread_cond_destroy(&as->free_cv);
+  for (size_t i = 0; i < NCHUNKS; i++) {
+    g_string_free(as->all[i].buf, TRUE);
+    g_array_free(as->all[i].ends, TRUE);
+  }
+  g_free(as);
+}
+
 bool trace_writer_start_thread(trace_writer *tw) {
   g_assert(tw && tw->depth == 0);
   if (tw->as)
@@ -242,14 +254,7 @@ bool trace_writer_start_thread(trace_writer *tw) {
   tw->as = as;
   if (pthread_create(&as->th, NULL, async_main, tw) != 0) {
     tw->as = NULL; /* no thread: stay synchronous */
-    pthread_mutex_destroy(&as->mu);
-    pthread_cond_destroy(&as->work_cv);
-    pthread_cond_destroy(&as->free_cv);
-    for (size_t i = 0; i < NCHUNKS; i++) {
-      g_string_free(as->all[i].buf, TRUE);
-      g_array_free(as->all[i].ends, TRUE);
-    }
-    g_free(as);
+    async_state_free(as);
     return false;
   }
   return true;
@@ -279,14 +284,7 @@ static void async_stop(trace_writer *tw) {
   pthread_mutex_unlock(&as->mu);
   pthread_join(as->th, NULL);
   tw->as = NULL;
-  pthread_mutex_destroy(&as->mu);
-  pthread_cond_destroy(&as->work_cv);
-  pthread_cond_destroy(&as->free_cv);
-  for (size_t i = 0; i < NCHUNKS; i++) {
-    g_string_free(as->all[i].buf, TRUE);
-    g_array_free(as->all[i].ends, TRUE);
-  }
-  g_free(as);
+  async_state_free(as);
 }
 
 /* --- escaping --------------------------------------------------------- */
