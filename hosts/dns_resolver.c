@@ -82,7 +82,7 @@ static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
     w->tcp->waiting--;
 }
 
-static void on_done(void *user, const dns_res_event *ev) {
+static void on_done(void *user, dns_res_event *ev) {
   dns_resolver *r = user;
   for (guint i = 0; i < r->waiting->len; i++) {
     waiting *w = r->waiting->pdata[i];

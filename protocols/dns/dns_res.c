@@ -641,8 +641,14 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
     if (k != DNS_CACHE_MISS) {
       uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
       cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, a, now);
-      dns_res__rrs_append(k == DNS_CACHE_RRSET ? t->answer : t->authority, a);
-      g_array_free(a, TRUE);
+      GArray **to = k == DNS_CACHE_RRSET ? &t->answer : &t->authority;
+      if ((*to)->len == 0) { /* always, in fact: the records move, no copy */
+        g_array_free(*to, TRUE);
+        *to = a;
+      } else {
+        dns_res__rrs_append(*to, a);
+        g_array_free(a, TRUE);
+      }
       dns_res__finish(r, t, rcode, NULL, now);
       return;
     }
@@ -672,8 +678,22 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
   g_free(lk);
 }
 
+/* Puts SRC's records into the empty array *DST: a copy, or with TAKE,
+ * SRC itself (*SRC becomes a new empty array). */
+static void rrs_give(GArray **dst, GArray **src, bool take) {
+  if (!take) {
+    dns_res__rrs_append(*dst, *src);
+  } else if ((*src)->len) {
+    g_array_free(*dst, TRUE);
+    *dst = *src;
+    *src = rr_array();
+  }
+}
+
+/* Queues LK's DONE event with T's result. TAKE: T's last use (its arrays
+ * move into the event instead of being copied). */
 static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint16_t rcode,
-                        const char *reason, int64_t now) {
+                        const char *reason, int64_t now, bool take) {
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_DONE, NULL, now);
   ev->joined = lk->primary != NULL;
   ev->lookup = lk->id;
@@ -682,10 +702,10 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->rcode = rcode;
   ev->reason = reason;
   if (rcode != DNS_RCODE_SERVFAIL) {
-    dns_res__rrs_append(ev->rrs, t->answer);
-    dns_res__rrs_append(ev->authority, t->authority);
+    rrs_give(&ev->rrs, &t->answer, take);
+    rrs_give(&ev->authority, &t->authority, take);
   }
-  dns_res__rrs_append(ev->cnames, t->cnames);
+  rrs_give(&ev->cnames, &t->cnames, take);
   ev->from_cache = !lk->sent;
   ev->elapsed = now - lk->start;
   r->st.done++;
@@ -705,10 +725,11 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
   dns_res__task *p = t->parent;
   if (!p) {
     dns_res__lookup *lk = t->lk;
-    lookup_done(r, lk, t, rcode, reason, now);
-    for (guint i = 0; lk->waiters && i < lk->waiters->len; i++) {
+    guint nw = lk->waiters ? lk->waiters->len : 0;
+    lookup_done(r, lk, t, rcode, reason, now, nw == 0);
+    for (guint i = 0; i < nw; i++) {
       dns_res__lookup *w = g_ptr_array_index(lk->waiters, i);
-      lookup_done(r, w, t, rcode, reason, now);
+      lookup_done(r, w, t, rcode, reason, now, i + 1 == nw);
       lookup_remove(r, w);
     }
     task_free(t);
