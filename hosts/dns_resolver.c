@@ -54,8 +54,7 @@ static void client_free(tcp_client *tc) {
 }
 
 static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
-  dns_msg q, resp;
-  dns_msg_init(&q);
+  dns_msg q, resp; /* dns_msg_decode initialises Q */
   dns_err de = dns_msg_decode(&q, w->pkt, w->len);
   g_assert(de == DNS_OK); /* it decoded when it came */
   dns_res_make_response(&q, ev, EDNS_SIZE, &resp);
@@ -97,10 +96,10 @@ static void on_done(void *user, dns_res_event *ev) {
 /* A query arrived (UDP or TCP): start its lookup. */
 static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const sim_addr *from,
                        uint16_t port, tcp_client *tc) {
-  dns_msg q;
-  dns_msg_init(&q);
-  if (len > UINT16_MAX || dns_msg_decode(&q, pkt, len) != DNS_OK || q.qr ||
-      !dns_msg_question(&q)) {
+  if (len > UINT16_MAX)
+    return;
+  dns_msg q; /* dns_msg_decode initialises it (an init before it would leak) */
+  if (dns_msg_decode(&q, pkt, len) != DNS_OK || q.qr || !dns_msg_question(&q)) {
     dns_msg_clear(&q); /* not a query we can answer; a real server would FORMERR */
     return;
   }
