@@ -147,6 +147,12 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
   g_queue_init(&r->evs);
+  if (cfg->done_events_only) {
+    r->scratch = g_new0(dns_res_event, 1);
+    r->scratch->rrs = rr_array();
+    r->scratch->cnames = rr_array();
+    r->scratch->authority = rr_array();
+  }
   r->next_lookup = 1;
   r->next_action = 1;
   return r;
@@ -213,6 +219,10 @@ void dns_res_free(dns_res *r) {
     dns_res_event_clear(e);
     g_free(e);
   }
+  if (r->scratch) {
+    dns_res_event_clear(r->scratch);
+    g_free(r->scratch);
+  }
   dns_cache_free(r->cache);
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     g_free((char *)r->servers[i].name);
@@ -225,6 +235,14 @@ void dns_res_free(dns_res *r) {
 /* ---- events and actions ------------------------------------------------ */
 
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now) {
+  if (r->scratch && kind != DNS_RES_EV_DONE) {
+    /* Nobody will read it: a reusable event for the callers to fill. */
+    dns_res_event *s = r->scratch;
+    g_array_set_size(s->rrs, 0);
+    g_array_set_size(s->cnames, 0);
+    g_array_set_size(s->authority, 0);
+    return s;
+  }
   dns_res_event *ev = g_new0(dns_res_event, 1);
   ev->kind = kind;
   ev->t = now;
@@ -627,10 +645,12 @@ bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, in
 
 static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, bool positive,
                             const GArray *rrs, int64_t now) {
+  r->st.cache_hits++;
+  if (r->scratch)
+    return; /* not queued: no copy of the records */
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_CACHE_HIT, t, now);
   ev->rcode = rcode;
   dns_res__rrs_append(positive ? ev->rrs : ev->authority, rrs);
-  r->st.cache_hits++;
 }
 
 void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {

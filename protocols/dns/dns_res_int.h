@@ -87,6 +87,7 @@ struct dns_res {
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   GQueue acts;         /* dns_res_action* */
   GQueue evs;          /* dns_res_event* */
+  dns_res_event *scratch; /* cfg.done_events_only: filled and dropped, not queued */
   uint64_t next_lookup, next_action;
   dns_res_stats st;
 };
