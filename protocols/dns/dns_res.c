@@ -699,14 +699,14 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
 }
 
 /* Puts SRC's records into the empty array *DST: a copy, or with TAKE,
- * SRC itself (*SRC becomes a new empty array). */
+ * SRC itself (the two arrays are swapped: *SRC gets the empty one). */
 static void rrs_give(GArray **dst, GArray **src, bool take) {
   if (!take) {
     dns_res__rrs_append(*dst, *src);
-  } else if ((*src)->len) {
-    g_array_free(*dst, TRUE);
+  } else {
+    GArray *empty = *dst;
     *dst = *src;
-    *src = rr_array();
+    *src = empty;
   }
 }
 
