@@ -16,36 +16,43 @@
  * length (a few dozen octets a record instead of ~800), all in one block,
  * and rebuilds the dns_rr on the way out. Every MTA's stub keeps an entry
  * or two per destination it sends to, so entries are many: the table is a
- * set of entries (the key is the entry's first member) and the heap an
- * array of pointers (no tree nodes). */
+ * set of entries (the key is inside the entry: a lookup builds a key that
+ * is an entry's head and name) and the heap an array of pointers (no tree
+ * nodes). */
 #include "dns_cache.h"
 
+#include <stddef.h>
 #include <string.h>
 
 enum { NX_TYPE = 0 }; /* the key type of an NXDOMAIN entry */
 #define NS_PER_S INT64_C(1000000000)
 
+/* An entry; its key is (the name at data, type, rclass). A key to look up
+ * is an entry's head and name only (key_make). Allocated at its real
+ * length: offsetof(centry, data) + klen + packed_len. */
 typedef struct {
-  const uint8_t *wire; /* the lower-cased name's wire form, LEN octets */
-  uint8_t len;
-  uint16_t type, rclass;
-} ckey;
-
-typedef struct {
-  ckey key;       /* first: the table's key is the entry; key.wire points to data[] */
   int64_t expiry; /* dead when now >= expiry */
   uint64_t seq;
   uint32_t heap_at;    /* index in the heap */
   uint32_t packed_len; /* octets of packed records after the name */
   uint16_t nrrs;
-  uint8_t kind; /* dns_cache_kind */
-  uint8_t rank; /* dns_cache_rank */
-  /* the name (key.len octets), then the RRset or a negative entry's SOA
-   * (or none), packed (rr_pack) */
+  uint16_t type, rclass; /* key */
+  uint8_t kind;          /* dns_cache_kind */
+  uint8_t rank;          /* dns_cache_rank */
+  uint8_t klen;          /* key: octets of the lower-cased name's wire form */
+  /* the name (klen octets), then the RRset or a negative entry's SOA (or
+   * none), packed (rr_pack) */
   uint8_t data[];
 } centry;
 
-static const uint8_t *entry_packed(const centry *e) { return e->data + e->key.len; }
+#define CENTRY_HEAD offsetof(centry, data)
+
+/* Storage for a key (key_make). */
+typedef struct {
+  _Alignas(centry) uint8_t b[sizeof(centry) + DNS_NAME_MAX];
+} ckey;
+
+static const uint8_t *entry_packed(const centry *e) { return e->data + e->klen; }
 
 /* --- packed records: the used octets of each field, in a fixed order -- */
 
@@ -144,7 +151,7 @@ static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr) {
 
 struct dns_cache {
   dns_cache_config cfg;
-  GHashTable *map; /* set of centry* (hashed as their ckey), lookup only */
+  GHashTable *map; /* set of centry* (hashed by key), lookup only */
   GPtrArray *heap; /* centry*, a binary heap by (expiry, seq) */
   uint64_t seq;
   uint64_t evictions;
@@ -225,17 +232,17 @@ void dns_cache_config_defaults(dns_cache_config *cfg) {
 }
 
 static guint ckey_hash(gconstpointer p) {
-  const ckey *k = p;
+  const centry *k = p;
   guint h = 2166136261u; /* FNV-1a over the (lower-cased) wire form */
-  for (unsigned i = 0; i < k->len; i++)
-    h = (h ^ k->wire[i]) * 16777619u;
+  for (unsigned i = 0; i < k->klen; i++)
+    h = (h ^ k->data[i]) * 16777619u;
   return h * 31u + k->type * 7u + k->rclass;
 }
 
 static gboolean ckey_equal(gconstpointer a, gconstpointer b) {
-  const ckey *x = a, *y = b;
-  return x->type == y->type && x->rclass == y->rclass && x->len == y->len &&
-         memcmp(x->wire, y->wire, x->len) == 0;
+  const centry *x = a, *y = b;
+  return x->type == y->type && x->rclass == y->rclass && x->klen == y->klen &&
+         memcmp(x->data, y->data, x->klen) == 0;
 }
 
 dns_cache *dns_cache_new(const dns_cache_config *cfg) {
@@ -255,15 +262,16 @@ void dns_cache_free(dns_cache *c) {
   g_free(c);
 }
 
-/* K refers to LOWER, which receives NAME lower-cased. */
-static void key_make(ckey *k, dns_name *lower, const dns_name *name, uint16_t type,
-                     uint16_t rclass) {
-  memset(k, 0, sizeof *k);
-  dns_name_lower(name, lower);
-  k->wire = lower->wire;
-  k->len = lower->len;
+/* The key (NAME lower-cased, TYPE, RCLASS) in BUF. */
+static centry *key_make(ckey *buf, const dns_name *name, uint16_t type, uint16_t rclass) {
+  centry *k = (centry *)(void *)buf->b;
+  dns_name lower;
+  dns_name_lower(name, &lower);
+  k->klen = lower.len;
+  memcpy(k->data, lower.wire, lower.len);
   k->type = type;
   k->rclass = rclass;
+  return k;
 }
 
 static void entry_drop(dns_cache *c, centry *e) {
@@ -284,7 +292,7 @@ size_t dns_cache_expire(dns_cache *c, int64_t now) {
 }
 
 /* The live entry for K, dropping it if expired. */
-static centry *entry_live(dns_cache *c, const ckey *k, int64_t now) {
+static centry *entry_live(dns_cache *c, const centry *k, int64_t now) {
   centry *e = g_hash_table_lookup(c->map, k);
   if (e && e->expiry <= now) {
     entry_drop(c, e);
@@ -301,7 +309,7 @@ static int64_t expiry_of(int64_t now, uint32_t ttl) {
 
 /* Replaces whatever K holds by a new entry holding the N records RRS,
  * packed (N may be 0). */
-static void entry_store(dns_cache *c, const ckey *k, dns_cache_kind kind, dns_cache_rank rank,
+static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_cache_rank rank,
                         uint32_t ttl, int64_t now, const dns_rr *rrs, size_t n) {
   centry *old = g_hash_table_lookup(c->map, k);
   if (old)
@@ -315,13 +323,14 @@ static void entry_store(dns_cache *c, const ckey *k, dns_cache_kind kind, dns_ca
   for (size_t i = 0; i < n; i++)
     rr_pack(b, &rrs[i]);
   g_assert(n <= UINT16_MAX);
-  centry *e = g_malloc(sizeof *e + k->len + b->len);
-  memset(e, 0, sizeof *e);
-  memcpy(e->data, k->wire, k->len);
+  centry *e = g_malloc(CENTRY_HEAD + k->klen + b->len);
+  memset(e, 0, CENTRY_HEAD);
+  memcpy(e->data, k->data, k->klen);
   if (b->len)
-    memcpy(e->data + k->len, b->data, b->len);
-  e->key = *k;
-  e->key.wire = e->data;
+    memcpy(e->data + k->klen, b->data, b->len);
+  e->klen = k->klen;
+  e->type = k->type;
+  e->rclass = k->rclass;
   e->kind = (uint8_t)kind;
   e->rank = (uint8_t)rank;
   e->expiry = expiry_of(now, ttl);
@@ -346,15 +355,14 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
     ttl = c->cfg.max_ttl;
   if (ttl == 0 || rrs[0].type == NX_TYPE)
     return false;
-  ckey k;
-  dns_name lower;
-  key_make(&k, &lower, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
-  centry *old = entry_live(c, &k, now);
+  ckey kb;
+  centry *k = key_make(&kb, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
+  centry *old = entry_live(c, k, now);
   if (old && old->rank > rank)
     return false;
-  ckey nx = k;
-  nx.type = NX_TYPE;
-  centry *deny = entry_live(c, &nx, now);
+  k->type = NX_TYPE;
+  centry *deny = entry_live(c, k, now);
+  k->type = rrs[0].type;
   if (deny && deny->rank > rank)
     return false;
   if (deny)
@@ -370,7 +378,7 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
     if (!dup)
       keep[m++] = rrs[i];
   }
-  entry_store(c, &k, DNS_CACHE_RRSET, rank, ttl, now, keep, m);
+  entry_store(c, k, DNS_CACHE_RRSET, rank, ttl, now, keep, m);
   g_free(keep);
   return true;
 }
@@ -382,26 +390,24 @@ bool dns_cache_put_negative(dns_cache *c, const dns_name *name, uint16_t type, u
     ttl = c->cfg.max_neg_ttl;
   if (ttl == 0)
     return false;
-  ckey k;
-  dns_name lower;
-  key_make(&k, &lower, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
-  centry *old = entry_live(c, &k, now);
+  ckey kb;
+  centry *k = key_make(&kb, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
+  centry *old = entry_live(c, k, now);
   if (old && old->rank > rank)
     return false;
-  entry_store(c, &k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, soa,
+  entry_store(c, k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, soa,
               soa ? 1 : 0);
   return true;
 }
 
 dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, uint16_t rclass,
                              int64_t now, GArray *out, dns_cache_rank *rank) {
-  ckey k;
-  dns_name lower;
-  key_make(&k, &lower, name, type, rclass);
-  centry *e = type == NX_TYPE ? NULL : entry_live(c, &k, now);
+  ckey kb;
+  centry *k = key_make(&kb, name, type, rclass);
+  centry *e = type == NX_TYPE ? NULL : entry_live(c, k, now);
   if (!e) {
-    k.type = NX_TYPE;
-    e = entry_live(c, &k, now);
+    k->type = NX_TYPE;
+    e = entry_live(c, k, now);
   }
   if (!e)
     return DNS_CACHE_MISS;
