@@ -147,12 +147,7 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
   g_queue_init(&r->evs);
-  if (cfg->done_events_only) {
-    r->scratch = g_new0(dns_res_event, 1);
-    r->scratch->rrs = rr_array();
-    r->scratch->cnames = rr_array();
-    r->scratch->authority = rr_array();
-  }
+
   r->next_lookup = 1;
   r->next_action = 1;
   return r;
@@ -219,10 +214,6 @@ void dns_res_free(dns_res *r) {
     dns_res_event_clear(e);
     g_free(e);
   }
-  if (r->scratch) {
-    dns_res_event_clear(r->scratch);
-    g_free(r->scratch);
-  }
   dns_cache_free(r->cache);
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     g_free((char *)r->servers[i].name);
@@ -235,14 +226,8 @@ void dns_res_free(dns_res *r) {
 /* ---- events and actions ------------------------------------------------ */
 
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now) {
-  if (r->scratch && kind != DNS_RES_EV_DONE) {
-    /* Nobody will read it: a reusable event for the callers to fill. */
-    dns_res_event *s = r->scratch;
-    g_array_set_size(s->rrs, 0);
-    g_array_set_size(s->cnames, 0);
-    g_array_set_size(s->authority, 0);
-    return s;
-  }
+  if (r->cfg.done_events_only && kind != DNS_RES_EV_DONE)
+    return NULL; /* nobody would read it */
   dns_res_event *ev = g_new0(dns_res_event, 1);
   ev->kind = kind;
   ev->t = now;
@@ -646,7 +631,7 @@ bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, in
 static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, bool positive,
                             const GArray *rrs, int64_t now) {
   r->st.cache_hits++;
-  if (r->scratch)
+  if (r->cfg.done_events_only)
     return; /* not queued: no copy of the records */
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_CACHE_HIT, t, now);
   ev->rcode = rcode;
@@ -853,7 +838,7 @@ void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_por
   const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
   if (!from || strcmp(from, s->addr) != 0 || from_port != s->port) {
     r->st.mismatched++; /* RFC 5452 §9.1: the source must be the server asked */
-    dns_res__event(r, DNS_RES_EV_DROPPED, t, now)->reason = "source";
+    dns_res__set_reason(dns_res__event(r, DNS_RES_EV_DROPPED, t, now), "source");
     return;
   }
   dns_res__on_message(r, t, data, len, false, now);
@@ -884,7 +869,8 @@ void dns_res_on_net_error(dns_res *r, uint64_t id, dns_res_net_error why, int64_
     return;
   }
   r->st.net_errors++;
-  dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now)->reason = dns_res_net_error_name(why);
+  dns_res__set_reason(dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now),
+                      dns_res_net_error_name(why));
   if (why == DNS_RES_NET_UNREACHABLE || why == DNS_RES_NET_REFUSED)
     mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
   dns_res__server_failed(r, t, now);
