@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pyutil
 from pyutil import check
@@ -71,5 +72,34 @@ for trig, sig, what in rows:
     if got:
         last = got.rstrip(b"\n").rsplit(b"\n", 1)[-1]
         check(json.loads(last) is not None, f"{what}: the tail record parses")
+
+# A signal the run was started ignoring (nohup, a script's background job)
+# stays ignored: the guard changes how a run ends, never whether it does.
+path = os.path.join(tmp, "ign.jsonl")
+r = run("run", world, "--detail", "protocol", "--trace", path, "-q",
+        env={**os.environ, "MAILSIM_TEST_FAIL_AT": f"{at}:INT"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+with open(path, "rb") as f:
+    check(r.returncode == 0 and f.read() == whole, "an ignored SIGINT: the run goes on to the end",
+          f"returncode {r.returncode}")
+
+# SIGTERM from outside, once the trace has passed 1 MB: the file ends with a
+# complete record and is the start of the whole run's (when the run was
+# still going; on a machine fast enough to finish first there is nothing
+# to check).
+path = os.path.join(tmp, "kill.jsonl")
+p = subprocess.Popen([MAILSIM, "run", world, "--detail", "protocol", "--trace", path, "-q"])
+while p.poll() is None and (not os.path.exists(path) or os.path.getsize(path) < 1 << 20):
+    time.sleep(0.001)
+if p.poll() is None:
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait()
+    with open(path, "rb") as f:
+        got = f.read()
+    check(rc in (-signal.SIGTERM, 0) and got.endswith(b"\n") and whole.startswith(got),
+          "SIGTERM from outside: the trace ends with a complete record",
+          f"returncode {rc}, {len(got)} octets")
+else:
+    print("skip    SIGTERM from outside: the run had finished")
 
 pyutil.finish()

@@ -41,14 +41,20 @@ static void on_exit_hook(void) {
     trace_writer_emergency_flush(tw);
 }
 
+/* A signal the process was started ignoring (nohup, a background job of
+ * a script) stays ignored: the guard changes how the process ends, never
+ * whether it does. */
 static void set(const int *sigs, size_t n, struct sigaction *old) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sa.sa_flags = SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
-  for (size_t i = 0; i < n; i++)
-    sigaction(sigs[i], &sa, &old[i]);
+  for (size_t i = 0; i < n; i++) {
+    sigaction(sigs[i], NULL, &old[i]);
+    if (old[i].sa_handler != SIG_IGN)
+      sigaction(sigs[i], &sa, NULL);
+  }
 }
 
 static void restore(const int *sigs, size_t n, const struct sigaction *old) {
