@@ -63,10 +63,18 @@ static void put_name(GByteArray *b, const dns_name *n) {
 }
 
 /* Appends RR (its TTL left out) to B. */
-static void rr_pack(GByteArray *b, const dns_rr *rr) {
+/* An owner spelt exactly as the entry's key (lower case: the usual case)
+ * is packed as a zero length (no name has one: the root is 1 octet) and
+ * taken back from the key. */
+static void rr_pack(GByteArray *b, const dns_rr *rr, const centry *key) {
   put(b, &rr->type, 2);
   put(b, &rr->rclass, 2);
-  put_name(b, &rr->owner);
+  if (rr->owner.len == key->klen && memcmp(rr->owner.wire, key->data, key->klen) == 0) {
+    uint8_t zero = 0;
+    put(b, &zero, 1);
+  } else {
+    put_name(b, &rr->owner);
+  }
   switch (rr->type) {
   case DNS_T_A:
     put(b, rr->rd.a, 4);
@@ -110,11 +118,17 @@ static const uint8_t *get_name(const uint8_t *p, dns_name *n) {
 
 /* Rebuilds into RR (uninitialised) the record packed at P; returns the
  * octet after it. */
-static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr) {
+static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr, const centry *e) {
   memset(rr, 0, sizeof *rr);
   p = get(p, &rr->type, 2);
   p = get(p, &rr->rclass, 2);
-  p = get_name(p, &rr->owner);
+  if (*p == 0) { /* the key's spelling */
+    p++;
+    rr->owner.len = e->klen;
+    memcpy(rr->owner.wire, e->data, e->klen);
+  } else {
+    p = get_name(p, &rr->owner);
+  }
   switch (rr->type) {
   case DNS_T_A:
     p = get(p, rr->rd.a, 4);
@@ -321,7 +335,7 @@ static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_
   }
   GByteArray *b = g_byte_array_sized_new(64);
   for (size_t i = 0; i < n; i++)
-    rr_pack(b, &rrs[i]);
+    rr_pack(b, &rrs[i], k);
   g_assert(n <= UINT16_MAX);
   centry *e = g_malloc(CENTRY_HEAD + k->klen + b->len);
   memset(e, 0, CENTRY_HEAD);
@@ -419,7 +433,7 @@ dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, 
     const uint8_t *p = entry_packed(e);
     for (uint32_t i = 0; i < e->nrrs; i++) {
       dns_rr cp;
-      p = rr_unpack(p, &cp);
+      p = rr_unpack(p, &cp, e);
       cp.ttl = ttl;
       g_array_append_val(out, cp);
     }
