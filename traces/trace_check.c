@@ -416,8 +416,8 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
     g_hash_table_add(tc->msgs, m->s);
   }
   size_t qlen = strlen(queue_id) + 1;
-  u = arena_alloc(&tc->mem, sizeof *u + qlen);
-  memset(u, 0, sizeof *u);
+  u = arena_alloc(&tc->mem, offsetof(unit, queue_id) + qlen);
+  memset(u, 0, offsetof(unit, queue_id));
   memcpy(u->queue_id, queue_id, qlen);
   u->node = n->id;
   u->msg = m;
