@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "scn.h"
 #include "scn_world.h"
+#include "trace_guard.h"
 
 static bool parse_seed(const char *s, uint64_t *out) {
   guint64 v;
@@ -116,6 +117,10 @@ int cli_cmd_run(int argc, char **argv) {
   sw = scn_world_build(cfg, seed, tw, detail);
   /* The second core taps (checks) and writes the records; same bytes. */
   trace_writer_start_thread(tw);
+  /* A run that dies (a bug, a signal, exit) still writes its trace up to
+   * the last complete record. */
+  trace_guard_install(tw, true);
+  trace_guard_test_hook_from_env(tw);
   progress prog = {g_get_monotonic_time(), 0, false};
   if (isatty(2))
     scn_world_set_progress(sw, on_progress, &prog);
@@ -124,6 +129,7 @@ int cli_cmd_run(int argc, char **argv) {
   if (prog.shown)
     fputs("\r\033[K", stderr); /* clear the bar's line */
   uint64_t records = trace_writer_records(tw);
+  trace_guard_remove(tw);
   if (!trace_writer_close(tw, &err)) {
     fprintf(stderr, "mailsim run: %s: %s\n", path, err->message);
     g_error_free(err);

@@ -15,6 +15,7 @@
 #include "cmd_serve.h"
 #include "live_sock.h"
 #include "scn_live.h"
+#include "trace_guard.h"
 
 typedef struct {
   char *service;  /* "smtp", "submission", "imap", "pop3", "dns" */
@@ -472,6 +473,9 @@ int cli_cmd_serve(int argc, char **argv) {
   guint sig_int = g_unix_signal_add(SIGINT, on_signal, &s);
   guint sig_term = g_unix_signal_add(SIGTERM, on_signal, &s);
   signal(SIGPIPE, SIG_IGN);
+  /* A crash still writes the trace up to its last complete record (the
+   * stop signals are this command's own, above). */
+  trace_guard_install(tw, false);
   g_main_loop_run(s.loop);
   g_source_remove(tick);
   g_source_remove(sig_int);
@@ -484,6 +488,7 @@ int cli_cmd_serve(int argc, char **argv) {
   fprintf(stderr, "mailsim serve: stopped at %s simulated\n",
           sim_time_format_short(scn_live_now(s.l), b));
   status = 0;
+  trace_guard_remove(tw);
   if (!trace_writer_close(tw, &err)) {
     fprintf(stderr, "mailsim serve: %s\n", err->message);
     status = 2;
@@ -503,6 +508,7 @@ out:
     g_main_loop_unref(s.loop);
   g_array_unref(s.maps);
   g_array_unref(s.paused);
+  trace_guard_remove(tw);
   trace_writer_free(tw);
   scn_config_free(cfg);
   if (err)

@@ -1,4 +1,8 @@
-/* dns_client.c — per-lookup callbacks over a stub dns_res engine. */
+/* dns_client.c — per-lookup callbacks over a stub dns_res engine.
+ *
+ * A pending lookup keeps only what its callback gets (rcode, the answer
+ * records taken from the engine's DONE event, from_cache, reason): MTAs
+ * have thousands in flight during a queue run. */
 #include "dns_client.h"
 
 #include "dns_driver.h"
@@ -8,9 +12,12 @@ typedef struct {
   uint64_t id; /* the engine's lookup id */
   dns_client_fn fn;
   void *user;
-  bool done;
-  dns_res_event ev; /* kept until delivered (a copy of the DONE event) */
   sim_event_id deliver;
+  /* the result, once done, until delivered */
+  GArray *rrs; /* of dns_rr, taken from the DONE event; NULL until done */
+  const char *reason;
+  uint16_t rcode;
+  bool from_cache;
 } pending;
 
 struct dns_client {
@@ -29,8 +36,8 @@ static pending *find(dns_client *c, uint64_t id) {
 }
 
 static void pending_free(pending *p) {
-  if (p->done)
-    dns_res_event_clear(&p->ev);
+  if (p->rrs)
+    g_array_free(p->rrs, TRUE);
   g_free(p);
 }
 
@@ -39,32 +46,22 @@ static void deliver(void *a, void *b) {
   pending *p = a;
   dns_client *c = p->c;
   p->deliver = 0;
-  dns_client_result r = {p->ev.rcode, p->ev.rrs, p->ev.from_cache, p->ev.reason};
+  dns_client_result r = {p->rcode, p->rrs, p->from_cache, p->reason};
   g_ptr_array_remove_fast(c->pending, p); /* does not free: see the free func */
   p->fn(p->user, &r);
   pending_free(p);
 }
 
-static void copy_rrs(GArray **dst, const GArray *src) {
-  *dst = g_array_new(FALSE, FALSE, sizeof(dns_rr));
-  for (guint i = 0; i < src->len; i++) {
-    dns_rr rr;
-    dns_rr_copy(&rr, &g_array_index(src, dns_rr, i));
-    g_array_append_val(*dst, rr);
-  }
-  g_array_set_clear_func(*dst, (GDestroyNotify)dns_rr_clear);
-}
-
-static void on_done(void *user, const dns_res_event *ev) {
+static void on_done(void *user, dns_res_event *ev) {
   dns_client *c = user;
   pending *p = find(c, ev->lookup);
   if (!p)
     return; /* cancelled */
-  p->done = true;
-  p->ev = *ev;
-  copy_rrs(&p->ev.rrs, ev->rrs);
-  copy_rrs(&p->ev.cnames, ev->cnames);
-  copy_rrs(&p->ev.authority, ev->authority);
+  p->rcode = ev->rcode;
+  p->from_cache = ev->from_cache;
+  p->reason = ev->reason; /* a static string */
+  p->rrs = ev->rrs;       /* taken: the driver clears the rest */
+  ev->rrs = NULL;
   /* Never call back inside dns_client_lookup: deliver from an event. */
   p->deliver = sim_world_after(host_world(c->h), 0, deliver, p, NULL);
 }

@@ -283,6 +283,10 @@ dns_driver *dns_driver_new(host *h, const dns_res_config *cfg, dns_driver_done_f
   dns_driver *d = g_new0(dns_driver, 1);
   d->h = h;
   d->cfg = *cfg;
+  /* Below protocol detail nothing but DONE is used (trace_event): the
+   * engine need not build the other events. The detail is the world's,
+   * set before its hosts. */
+  d->cfg.done_events_only = host_trace(h, SIM_DETAIL_PROTOCOL) == NULL;
   d->servers = g_new0(dns_res_server, cfg->nservers);
   for (size_t i = 0; i < cfg->nservers; i++) {
     d->servers[i].name = g_strdup(cfg->servers[i].name);

@@ -18,8 +18,9 @@
 
 typedef struct dns_driver dns_driver;
 
-/* EV is a DNS_RES_EV_DONE event (borrowed for the call). */
-typedef void (*dns_driver_done_fn)(void *user, const dns_res_event *ev);
+/* EV is a DNS_RES_EV_DONE event, borrowed for the call; the callee may
+ * take its arrays (rrs, cnames, authority), leaving NULL in their place. */
+typedef void (*dns_driver_done_fn)(void *user, dns_res_event *ev);
 
 /* Runs an engine with CFG (copied) on host H; randomness from the host's
  * stream. DONE is called for every finished lookup. */

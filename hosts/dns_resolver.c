@@ -1,6 +1,8 @@
 /* dns_resolver.c — a recursive DNS server over the simulated network. */
 #include "dns_resolver.h"
 
+#include <string.h>
+
 #include "dns_driver.h"
 #include "dns_tcp.h"
 #include "dns_trace.h"
@@ -12,14 +14,18 @@
 
 typedef struct tcp_client tcp_client;
 
-/* A client query waiting for its lookup. */
+/* A client query waiting for its lookup. During a queue-run burst a
+ * resolver holds thousands, so the query is kept as its datagram (a few
+ * dozen octets) and decoded again to answer, not as a decoded dns_msg
+ * (four arrays, a 260-octet question: ~850 octets with malloc's share). */
 typedef struct {
   uint64_t lookup;
-  dns_msg q;
   /* where the answer goes: UDP (from, port) or a TCP client */
+  tcp_client *tcp;
   sim_addr from;
   uint16_t port;
-  tcp_client *tcp;
+  uint16_t len;
+  uint8_t pkt[]; /* the query as received, LEN octets */
 } waiting;
 
 struct tcp_client {
@@ -40,10 +46,7 @@ struct dns_resolver {
   uint64_t answered;
 };
 
-static void waiting_free(waiting *w) {
-  dns_msg_clear(&w->q);
-  g_free(w);
-}
+static void waiting_free(waiting *w) { g_free(w); }
 
 static void client_free(tcp_client *tc) {
   dns_tcp_free(tc->deframer);
@@ -51,10 +54,12 @@ static void client_free(tcp_client *tc) {
 }
 
 static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
-  dns_msg resp;
-  dns_res_make_response(&w->q, ev, EDNS_SIZE, &resp);
+  dns_msg q, resp; /* dns_msg_decode initialises Q */
+  dns_err de = dns_msg_decode(&q, w->pkt, w->len);
+  g_assert(de == DNS_OK); /* it decoded when it came */
+  dns_res_make_response(&q, ev, EDNS_SIZE, &resp);
   bool tcp = w->tcp != NULL;
-  size_t limit = tcp ? 65535 : dns_msg_udp_limit(&w->q, EDNS_SIZE);
+  size_t limit = tcp ? 65535 : dns_msg_udp_limit(&q, EDNS_SIZE);
   uint8_t *buf = g_malloc(limit);
   dns_enc_result er;
   if (dns_msg_encode(&resp, buf, limit, DNS_ENC_TRUNCATE, &er) == DNS_OK) {
@@ -71,11 +76,12 @@ static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
   }
   g_free(buf);
   dns_msg_clear(&resp);
+  dns_msg_clear(&q);
   if (tcp)
     w->tcp->waiting--;
 }
 
-static void on_done(void *user, const dns_res_event *ev) {
+static void on_done(void *user, dns_res_event *ev) {
   dns_resolver *r = user;
   for (guint i = 0; i < r->waiting->len; i++) {
     waiting *w = r->waiting->pdata[i];
@@ -90,12 +96,16 @@ static void on_done(void *user, const dns_res_event *ev) {
 /* A query arrived (UDP or TCP): start its lookup. */
 static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const sim_addr *from,
                        uint16_t port, tcp_client *tc) {
-  waiting *w = g_new0(waiting, 1);
-  dns_msg_init(&w->q);
-  if (dns_msg_decode(&w->q, pkt, len) != DNS_OK || w->q.qr || !dns_msg_question(&w->q)) {
-    waiting_free(w); /* not a query we can answer; a real server would FORMERR */
+  if (len > UINT16_MAX)
+    return;
+  dns_msg q; /* dns_msg_decode initialises it (an init before it would leak) */
+  if (dns_msg_decode(&q, pkt, len) != DNS_OK || q.qr || !dns_msg_question(&q)) {
+    dns_msg_clear(&q); /* not a query we can answer; a real server would FORMERR */
     return;
   }
+  waiting *w = g_malloc(sizeof *w + len);
+  w->len = (uint16_t)len;
+  memcpy(w->pkt, pkt, len);
   w->from = *from;
   w->port = port;
   w->tcp = tc;
@@ -104,8 +114,9 @@ static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const si
   /* Register before looking up: a cache hit completes inside the call. */
   w->lookup = dns_res_stats_peek(dns_driver_engine(r->drv))->lookups + 1;
   g_ptr_array_add(r->waiting, w);
-  const dns_question *q = dns_msg_question(&w->q);
-  dns_driver_lookup(r->drv, &q->name, q->type);
+  const dns_question *qq = dns_msg_question(&q);
+  dns_driver_lookup(r->drv, &qq->name, qq->type);
+  dns_msg_clear(&q);
 }
 
 static void udp_recv(void *user, sim_udp_sock *s, const sim_addr *from, uint16_t port,

@@ -25,8 +25,7 @@ void dns_trace_packet(sim_world *w, const char *ev, uint64_t conn, const sim_add
   trace_key_str(tw, "to", sim_node_name(to));
   trace_key_int(tw, "sent", sent);
   trace_key_str(tw, "proto", tcp ? "tcp" : "udp");
-  dns_msg m;
-  dns_msg_init(&m);
+  dns_msg m; /* dns_msg_decode initialises it */
   dns_err e = dns_msg_decode(&m, pkt, len);
   if (e != DNS_OK) {
     trace_key_str(tw, "error", dns_err_name(e));

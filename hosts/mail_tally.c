@@ -57,7 +57,7 @@ static msg_info *info(mail_tally *t, const char *msg) {
   msg_info *mi = find(t, msg);
   if (!mi) {
     size_t n = strlen(msg) + 1;
-    mi = g_malloc(sizeof *mi + n);
+    mi = g_malloc(offsetof(msg_info, msg) + n); /* not sizeof: its tail padding */
     mi->submitted = -1;
     mi->stored_in = NULL;
     mi->deferred = false;

@@ -204,6 +204,79 @@ START_TEST(records_round_trip) {
 }
 END_TEST
 
+/* Many entries with colliding expiry times, replacements, lookups that
+ * drop expired entries and capacity evictions, against a model that keeps
+ * (name, expiry, store order) and evicts the smallest (expiry, order):
+ * after every step the cache holds exactly the model's entries. */
+START_TEST(model_order) {
+  enum { NAMES = 40, MAX = 16, STEPS = 3000 };
+  dns_cache *c = cache_new(MAX);
+  int64_t expiry[NAMES]; /* 0: absent */
+  uint64_t order[NAMES], seq = 0;
+  memset(expiry, 0, sizeof expiry);
+  uint32_t x = 12345, evictions = 0, tied = 0;
+  for (int step = 0; step < STEPS; step++) {
+    int64_t now = (int64_t)step * S / 2;
+    x = x * 1103515245u + 12345u;
+    int name = (int)((x >> 8) % NAMES);
+    uint32_t ttl = 1 + (x >> 20) % 24; /* whole seconds, half-second steps: many ties */
+    char text[64];
+    g_snprintf(text, sizeof text, "h%d.example. %u IN A 192.0.2.%d", name, ttl, name);
+    dns_rr rr = rr_lit(text);
+    if ((x >> 4) % 3 == 0) { /* a lookup drops the name's entry if it expired */
+      GArray *out = rr_array();
+      dns_cache_kind k = dns_cache_get(c, &rr.owner, DNS_T_A, DNS_C_IN, now, out, NULL);
+      bool live = expiry[name] && expiry[name] > now;
+      ck_assert_msg((k == DNS_CACHE_RRSET) == live, "step %d h%d: got %s want %s", step, name,
+                    dns_cache_kind_name(k), live ? "rrset" : "miss");
+      if (!live)
+        expiry[name] = 0;
+      g_array_free(out, TRUE);
+    } else {
+      ck_assert(dns_cache_put(c, &rr, 1, DNS_CACHE_RANK_ANSWER, now));
+      expiry[name] = 0; /* replaced */
+      for (int i = 0; i < NAMES; i++) /* expired ones go first */
+        if (expiry[i] && expiry[i] <= now)
+          expiry[i] = 0;
+      for (;;) {
+        int n = 0, victim = -1;
+        for (int i = 0; i < NAMES; i++)
+          if (expiry[i]) {
+            n++;
+            if (victim >= 0 && expiry[i] == expiry[victim])
+              tied++;
+            if (victim < 0 || expiry[i] < expiry[victim] ||
+                (expiry[i] == expiry[victim] && order[i] < order[victim]))
+              victim = i;
+          }
+        if (n < MAX)
+          break;
+        expiry[victim] = 0;
+        evictions++;
+      }
+      expiry[name] = now + (int64_t)ttl * S;
+      order[name] = seq++;
+    }
+    dns_rr_clear(&rr);
+    for (int i = 0; i < NAMES; i++) { /* the same entries (a peek at NOW drops nothing live) */
+      char nm[32];
+      g_snprintf(nm, sizeof nm, "h%d.example.", i);
+      dns_name n = dns_name_lit(nm);
+      bool want = expiry[i] && expiry[i] > now;
+      dns_cache_kind k = dns_cache_get(c, &n, DNS_T_A, DNS_C_IN, now, NULL, NULL);
+      ck_assert_msg((k == DNS_CACHE_RRSET) == want, "step %d h%d: got %s want %s", step, i,
+                    dns_cache_kind_name(k), want ? "rrset" : "miss");
+      if (!want)
+        expiry[i] = 0; /* the peek dropped it if it had expired */
+    }
+  }
+  ck_assert_uint_eq(dns_cache_evictions(c), evictions);
+  ck_assert_msg(evictions > 100 && tied > 100, "evictions %u, ties %u: the model is exercised",
+                evictions, tied);
+  dns_cache_free(c);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("dns_cache");
   TCase *tc = tcase_create("cache");
@@ -212,6 +285,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, negative);
   tcase_add_test(tc, eviction_order);
   tcase_add_test(tc, records_round_trip);
+  tcase_add_test(tc, model_order);
   suite_add_tcase(s, tc);
   return s;
 }

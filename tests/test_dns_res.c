@@ -514,6 +514,52 @@ START_TEST(same_seed_same_actions) {
 }
 END_TEST
 
+static void shuffled_done_only(dns_res_config *cfg) {
+  cfg->shuffle = true;
+  cfg->done_events_only = true;
+}
+
+/* scenario_trace's lookups with TWEAK; *ST receives the counters. */
+static char *scenario_trace_with(uint64_t seed, void (*tweak)(dns_res_config *),
+                                 dns_res_stats *st) {
+  harness *h = h_new(DNS_RES_RECURSIVE, seed, tweak);
+  h->down[0] = "10.1.0.1";
+  h_resolve(h, "example.org", DNS_T_MX);
+  h_resolve(h, "big.example.org", DNS_T_TXT);
+  h_resolve(h, "alias.example.org", DNS_T_A);
+  h_resolve(h, "glueless.org", DNS_T_MX);
+  h_resolve(h, "nope.example.org", DNS_T_AAAA);
+  h_resolve(h, "example.org", DNS_T_MX); /* a cache hit */
+  *st = *dns_res_stats_peek(h->r);
+  char *t = g_strdup(h->trace->str);
+  h_free(h);
+  return t;
+}
+
+/* done_events_only: the same actions, DONE events and counters; no other
+ * event. */
+START_TEST(done_events_only) {
+  dns_res_stats sa, sb;
+  char *all = scenario_trace_with(42, shuffled, &sa);
+  char *done = scenario_trace_with(42, shuffled_done_only, &sb);
+  GString *want = g_string_new(NULL);
+  char **lines = g_strsplit(all, "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (**l && (!g_str_has_prefix(*l, "ev ") || g_str_has_prefix(*l, "ev done ")))
+      g_string_append_printf(want, "%s\n", *l);
+  g_strfreev(lines);
+  ck_assert_msg(strstr(all, "ev cache_hit") && strstr(all, "ev timeout") &&
+                    strstr(all, "ev response"),
+                "scenario too thin");
+  ck_assert_str_eq(done, want->str);
+  ck_assert_msg(memcmp(&sa, &sb, sizeof sa) == 0, "counters differ");
+  ck_assert_uint_gt(sb.cache_hits, 0);
+  g_string_free(want, TRUE);
+  g_free(all);
+  g_free(done);
+}
+END_TEST
+
 START_TEST(many_lookups_in_flight) {
   /* Several lookups interleaved: each completes once, in order of ids. */
   harness *h = h_new(DNS_RES_RECURSIVE, 14, NULL);
@@ -649,6 +695,7 @@ static Suite *suite(void) {
   tc = tcase_create("robustness");
   tcase_add_checked_fixture(tc, zones_setup, zones_teardown);
   tcase_add_test(tc, same_seed_same_actions);
+  tcase_add_test(tc, done_events_only);
   tcase_add_test(tc, many_lookups_in_flight);
   tcase_add_test(tc, identical_lookups_join);
   tcase_add_test(tc, fuzz_mutated_replies);

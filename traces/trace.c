@@ -12,8 +12,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define TRACE_MAX_DEPTH 32
 
@@ -44,6 +47,10 @@ typedef struct {
   uint64_t submitted, done;
   bool stop;
   chunk *cur; /* being filled by the simulation thread */
+  size_t cur_complete; /* octets of cur->buf that are whole records */
+  chunk *active;       /* the chunk the thread is tapping or writing (its own) */
+  bool active_writing; /* ...and it is past the tap, in the write */
+  atomic_bool emergency; /* trace_writer_emergency_flush: no more taps */
   chunk all[NCHUNKS];
 } async_state;
 
@@ -62,6 +69,10 @@ struct trace_writer {
   trace_tap_fn tap;  /* sees every finished record */
   void *tap_user;
   async_state *as;   /* non-NULL: records go through the writer thread */
+  uint64_t tapped;   /* records tapped so far (on the thread that taps) */
+  uint64_t fail_at;  /* trace_writer_test_fail_at: 0 = never */
+  int fail_sig;
+  bool fail_in_tap;
 };
 
 static void async_stop(trace_writer *tw);
@@ -167,13 +178,17 @@ static inline void put(GString *out, const void *p, size_t n) {
 /* Taps and writes the records of BUF (ENDS: where each ends). Runs on the
  * writer thread once it is started, else on the caller's. */
 static void emit(trace_writer *tw, const GString *buf, const size_t *ends, size_t n) {
-  if (tw->tap) {
+  if (tw->tap && !(tw->as && atomic_load(&tw->as->emergency))) {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
       tw->tap(tw->tap_user, buf->str + start, ends[i] - start - 1); /* without the newline */
       start = ends[i];
+      if (G_UNLIKELY(++tw->tapped == tw->fail_at) && tw->fail_in_tap)
+        raise(tw->fail_sig);
     }
   }
+  if (tw->as)
+    tw->as->active_writing = true;
   if (tw->discard) {
     /* nothing to write */
   } else if (tw->mem) {
@@ -195,11 +210,14 @@ static void *async_main(void *arg) {
     chunk *c = as->queue[as->qhead];
     as->qhead = (as->qhead + 1) % NCHUNKS;
     as->qlen--;
+    as->active = c;
+    as->active_writing = false;
     pthread_mutex_unlock(&as->mu);
     emit(tw, c->buf, (const size_t *)(void *)c->ends->data, c->ends->len);
     g_string_truncate(c->buf, 0);
     g_array_set_size(c->ends, 0);
     pthread_mutex_lock(&as->mu);
+    as->active = NULL;
     as->spare[as->nspare++] = c;
     as->done++;
     pthread_cond_broadcast(&as->free_cv);
@@ -208,10 +226,33 @@ static void *async_main(void *arg) {
   return NULL;
 }
 
+/* The signals a guard (trace_guard.h) may take at any moment: never
+ * delivered to the writer thread, nor to the simulation thread while it
+ * holds the lock, so trace_writer_emergency_flush can always take it. */
+static void async_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGHUP);
+}
+
+static void lock_masked(async_state *as, sigset_t *old) {
+  sigset_t set;
+  async_signals(&set);
+  pthread_sigmask(SIG_BLOCK, &set, old);
+  pthread_mutex_lock(&as->mu);
+}
+
+static void unlock_masked(async_state *as, const sigset_t *old) {
+  pthread_mutex_unlock(&as->mu);
+  pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 /* Hands the current chunk to the thread and takes an empty one (waiting
  * for the thread if all are queued). */
 static void async_submit(async_state *as) {
-  pthread_mutex_lock(&as->mu);
+  sigset_t old;
+  lock_masked(as, &old);
   g_assert(as->qlen < NCHUNKS);
   as->queue[(as->qhead + as->qlen) % NCHUNKS] = as->cur;
   as->qlen++;
@@ -220,7 +261,8 @@ static void async_submit(async_state *as) {
   while (as->nspare == 0)
     pthread_cond_wait(&as->free_cv, &as->mu);
   as->cur = as->spare[--as->nspare];
-  pthread_mutex_unlock(&as->mu);
+  as->cur_complete = 0;
+  unlock_masked(as, &old);
 }
 
 /* Frees AS's locks and chunks (its thread is not running). */
@@ -252,7 +294,13 @@ bool trace_writer_start_thread(trace_writer *tw) {
   pthread_cond_init(&as->work_cv, NULL);
   pthread_cond_init(&as->free_cv, NULL);
   tw->as = as;
-  if (pthread_create(&as->th, NULL, async_main, tw) != 0) {
+  /* The thread starts with the guard's asynchronous signals blocked. */
+  sigset_t set, old;
+  async_signals(&set);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  int e = pthread_create(&as->th, NULL, async_main, tw);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (e != 0) {
     tw->as = NULL; /* no thread: stay synchronous */
     async_state_free(as);
     return false;
@@ -266,10 +314,76 @@ void trace_writer_sync(trace_writer *tw) {
   async_state *as = tw->as;
   if (as->cur->ends->len)
     async_submit(as);
-  pthread_mutex_lock(&as->mu);
+  sigset_t old;
+  lock_masked(as, &old);
   while (as->done != as->submitted)
     pthread_cond_wait(&as->free_cv, &as->mu);
-  pthread_mutex_unlock(&as->mu);
+  unlock_masked(as, &old);
+}
+
+/* --- abnormal exits ------------------------------------------------------ */
+
+static void write_raw(trace_writer *tw, const char *p, size_t n) {
+  if (n && fwrite(p, 1, n, tw->fp) != n && !tw->write_errno)
+    tw->write_errno = errno ? errno : EIO;
+}
+
+/* A deadline SECS from now for the timed waits below (wall clock: only
+ * here, on the way out of a dying process, never in the trace). */
+static struct timespec deadline_in(int secs) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += secs;
+  return ts;
+}
+
+void trace_writer_emergency_flush(trace_writer *tw) {
+  if (!tw || !tw->fp)
+    return;
+  async_state *as = tw->as;
+  if (as) {
+    atomic_store(&as->emergency, true); /* the thread skips the tap from now on */
+    struct timespec until = deadline_in(5);
+    if (pthread_equal(pthread_self(), as->th)) {
+      /* The writer thread is dying (its tap failed): its chunk, then the
+       * queued ones, in order. The simulation's open chunk is its own. */
+      if (as->active && !as->active_writing)
+        write_raw(tw, as->active->buf->str, as->active->buf->len);
+      as->active = NULL;
+      if (pthread_mutex_timedlock(&as->mu, &until) == 0) {
+        for (; as->qlen; as->qlen--, as->qhead = (as->qhead + 1) % NCHUNKS)
+          write_raw(tw, as->queue[as->qhead]->buf->str, as->queue[as->qhead]->buf->len);
+        pthread_mutex_unlock(&as->mu);
+      }
+    } else {
+      /* The thread writes what it has (untapped), then this thread the
+       * whole records of its open chunk; nothing if the thread is stuck,
+       * so the file never has a gap. */
+      bool drained = false;
+      if (pthread_mutex_timedlock(&as->mu, &until) == 0) {
+        while (as->done != as->submitted &&
+               pthread_cond_timedwait(&as->free_cv, &as->mu, &until) == 0) {
+        }
+        drained = as->done == as->submitted;
+        pthread_mutex_unlock(&as->mu);
+      }
+      if (drained) {
+        write_raw(tw, as->cur->buf->str, as->cur_complete);
+        g_string_erase(as->cur->buf, 0, (gssize)as->cur_complete);
+        g_array_set_size(as->cur->ends, 0);
+        as->cur_complete = 0;
+      }
+    }
+  }
+  if (fflush(tw->fp) != 0 && !tw->write_errno)
+    tw->write_errno = errno ? errno : EIO;
+}
+
+void trace_writer_test_fail_at(trace_writer *tw, uint64_t n, int sig, bool in_tap) {
+  g_assert(tw);
+  tw->fail_at = n;
+  tw->fail_sig = sig;
+  tw->fail_in_tap = in_tap;
 }
 
 /* Syncs, ends the thread and returns to writing on the caller's thread. */
@@ -449,12 +563,17 @@ void trace_end(trace_writer *tw) {
   if (!as) {
     size_t end = tw->rec->len;
     emit(tw, tw->rec, &end, 1);
+    if (G_UNLIKELY(tw->records == tw->fail_at) && !tw->fail_in_tap)
+      raise(tw->fail_sig);
     return;
   }
   chunk *c = as->cur;
   put(c->buf, tw->rec->str, tw->rec->len);
   size_t end = c->buf->len;
   g_array_append_val(c->ends, end);
+  as->cur_complete = end;
+  if (G_UNLIKELY(tw->records == tw->fail_at) && !tw->fail_in_tap)
+    raise(tw->fail_sig);
   if (c->buf->len >= CHUNK_BYTES)
     async_submit(as);
 }

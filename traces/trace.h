@@ -56,6 +56,22 @@ bool trace_writer_start_thread(trace_writer *tw);
  * trace_writer_set_tap and trace_writer_close sync first; close also ends
  * the thread. NULL is a no-op. */
 void trace_writer_sync(trace_writer *tw);
+/* For a process about to end abnormally (a fatal signal, abort, exit on
+ * an error; see trace_guard.h): writes every record finished so far to
+ * the file, up to the last complete one, and flushes it. With the writer
+ * thread: called on the simulation's thread, the thread writes its queue
+ * (no longer tapping) and then the caller the records of its open chunk;
+ * called on the writer thread (its tap failed), that thread writes its
+ * chunk and the queued ones (records still in the simulation's open chunk,
+ * at most 64 KiB, are lost). Waits at most ~5 s for the other thread, and
+ * writes nothing it cannot place in order. Best effort: meant for signal
+ * handlers, it takes the writer's lock and calls stdio. The writer stays
+ * usable. No-op for NULL and memory writers. */
+void trace_writer_emergency_flush(trace_writer *tw);
+/* Test hook: when record N (the header is 1) is finished (IN_TAP: tapped,
+ * on the thread that taps), raise signal SIG on that thread, as a bug's
+ * abort would. N = 0: never. */
+void trace_writer_test_fail_at(trace_writer *tw, uint64_t n, int sig, bool in_tap);
 /* The memory writer's text so far; borrowed, valid until the next write. */
 const GString *trace_writer_peek_memory(const trace_writer *tw);
 /* Flushes and closes the sink. Returns false and sets *err if any write

@@ -21,6 +21,9 @@
  * names and recipient addresses are interned once (atoms) and named by
  * small integer ids; a message's id is interned once for all its units,
  * which hang off it in creation order; recipients are a packed array.
+ * Units, message ids and recipient arrays live as long as the checker, so
+ * they are carved from 16 KiB blocks (an arena) without malloc's header
+ * and rounding per allocation.
  */
 #include <stddef.h>
 #include "trace_check.h"
@@ -117,7 +120,35 @@ static const struct {
     {"fault.crash", "fault.restart", "node"},
 };
 
+/* A bump allocator: blocks freed only with the checker. */
+#define ARENA_BLOCK (16 * 1024)
+
+typedef struct {
+  GPtrArray *blocks; /* owned */
+  char *p;           /* the free part of the last block */
+  size_t left;
+} arena;
+
+static void *arena_alloc(arena *a, size_t n) {
+  n = (n + 7) & ~(size_t)7;
+  if (n > ARENA_BLOCK / 4) { /* big: a block of its own */
+    void *b = g_malloc(n);
+    g_ptr_array_add(a->blocks, b);
+    return b;
+  }
+  if (n > a->left) {
+    a->p = g_malloc(ARENA_BLOCK);
+    a->left = ARENA_BLOCK;
+    g_ptr_array_add(a->blocks, a->p);
+  }
+  void *r = a->p;
+  a->p += n;
+  a->left -= n;
+  return r;
+}
+
 struct trace_check {
+  arena mem;             /* units, msg_ent, recipient arrays */
   GPtrArray *units;      /* unit*, creation order */
   atoms nodes, addrs;
   GPtrArray *by_node;    /* by node id: GHashTable, set of unit.queue_id */
@@ -141,14 +172,6 @@ struct trace_check {
   trace_rec *rec; /* trace_check_feed_line's record, reused */
   GString *line;  /* its NUL-terminated copy of the line */
 };
-
-static void unit_free(void *p) {
-  unit *u = p;
-  g_free(u->rcpts);
-  g_free(u);
-}
-
-static void msg_ent_free(void *p) { g_free(CONTAINER(p, msg_ent, s)); }
 
 static void atoms_init(atoms *a) {
   a->by_str = g_hash_table_new(g_str_hash, g_str_equal);
@@ -226,11 +249,12 @@ static void viol_free(void *p) {
 
 trace_check *trace_check_new(void) {
   trace_check *tc = g_new0(trace_check, 1);
-  tc->units = g_ptr_array_new_with_free_func(unit_free);
+  tc->mem.blocks = g_ptr_array_new_with_free_func(g_free);
+  tc->units = g_ptr_array_new();
   atoms_init(&tc->nodes);
   atoms_init(&tc->addrs);
   tc->by_node = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
-  tc->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, msg_ent_free, NULL);
+  tc->msgs = g_hash_table_new(g_str_hash, g_str_equal);
   tc->bounced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
   tc->cut = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
   tc->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -268,6 +292,7 @@ void trace_check_free(trace_check *tc) {
   g_free(tc->liveness_note);
   trace_rec__free(tc->rec);
   g_string_free(tc->line, TRUE);
+  g_ptr_array_unref(tc->mem.blocks); /* units, msg_ent, recipients */
   g_free(tc);
 }
 
@@ -385,13 +410,14 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   msg_ent *m = msg_find(tc, msg);
   if (!m) {
     size_t len = strlen(msg) + 1;
-    m = g_malloc(sizeof *m + len);
+    m = arena_alloc(&tc->mem, sizeof *m + len);
     m->first = m->last = NULL;
     memcpy(m->s, msg, len);
     g_hash_table_add(tc->msgs, m->s);
   }
   size_t qlen = strlen(queue_id) + 1;
-  u = g_malloc0(sizeof *u + qlen);
+  u = arena_alloc(&tc->mem, offsetof(unit, queue_id) + qlen);
+  memset(u, 0, offsetof(unit, queue_id));
   memcpy(u->queue_id, queue_id, qlen);
   u->node = n->id;
   u->msg = m;
@@ -426,18 +452,49 @@ static rcpt_st *unit_rcpt(unit *u, const trace_check *tc, const char *addr) {
   return unit_rcpt_fold(u, tc, addr_fold(tc, addr));
 }
 
+/* Adds REC's recipients that U lacks (in their order). The array is
+ * replaced by a new exact-size one from the arena (the old one is left
+ * there: a unit rarely gains recipients twice). */
 static void unit_add_rcpts(trace_check *tc, unit *u, const rd *rec) {
   const cJSON *arr = item(rec, "rcpts");
   const cJSON *it;
+  uint32_t add[16], nadd = 0, more = 0;
+  GArray *big = NULL; /* past 16 new ones */
   cJSON_ArrayForEach(it, arr) {
     if (!cJSON_IsString(it))
       continue;
     const atom *a = atom_get(&tc->addrs, it->valuestring);
     if (unit_rcpt_fold(u, tc, a->fold))
       continue;
-    u->rcpts = g_renew(rcpt_st, u->rcpts, u->nrcpts + 1);
-    u->rcpts[u->nrcpts++] = (rcpt_st){0, a->id, false};
+    bool dup = false;
+    for (uint32_t i = 0; i < nadd + more && !dup; i++) {
+      uint32_t id = i < nadd ? add[i] : g_array_index(big, uint32_t, i - nadd);
+      dup = ((const atom *)tc->addrs.all->pdata[id])->fold == a->fold;
+    }
+    if (dup)
+      continue;
+    if (nadd < G_N_ELEMENTS(add)) {
+      add[nadd++] = a->id;
+    } else {
+      if (!big)
+        big = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+      g_array_append_val(big, a->id);
+      more++;
+    }
   }
+  if (nadd == 0)
+    return;
+  uint32_t n = u->nrcpts + nadd + more;
+  rcpt_st *r = arena_alloc(&tc->mem, n * sizeof *r);
+  if (u->nrcpts)
+    memcpy(r, u->rcpts, u->nrcpts * sizeof *r);
+  for (uint32_t i = 0; i < nadd + more; i++)
+    r[u->nrcpts + i] =
+        (rcpt_st){0, i < nadd ? add[i] : g_array_index(big, uint32_t, i - nadd), false};
+  u->rcpts = r;
+  u->nrcpts = n;
+  if (big)
+    g_array_free(big, TRUE);
 }
 
 /* The oldest entry of MSG at NODE not yet gone whose ADDR is open. */

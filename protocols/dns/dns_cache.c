@@ -6,39 +6,53 @@
  * type 0, which no RRset may use; NODATA for the name and type) with the
  * TTL the response's SOA gave, capped like positive ones.
  *
- * The hash table is for lookup only. Expiry and capacity eviction walk a
- * GTree ordered by (expiry time, insertion sequence), so what is dropped
- * never depends on hash order or addresses.
+ * The hash table is for lookup only. Expiry and capacity eviction take
+ * the minimum of a binary heap ordered by (expiry time, insertion
+ * sequence), a total order, so what is dropped never depends on hash
+ * order or addresses.
  *
  * Memory: a dns_name is a 256-octet array and a dns_rr holds up to three,
  * so an entry keeps its key's name and its records packed at their real
- * length (a few dozen octets a record instead of ~800) and rebuilds the
- * dns_rr on the way out. */
+ * length (a few dozen octets a record instead of ~800), all in one block,
+ * and rebuilds the dns_rr on the way out. Every MTA's stub keeps an entry
+ * or two per destination it sends to, so entries are many: the table is a
+ * set of entries (the key is inside the entry: a lookup builds a key that
+ * is an entry's head and name) and the heap an array of pointers (no tree
+ * nodes). */
 #include "dns_cache.h"
 
+#include <stddef.h>
 #include <string.h>
 
 enum { NX_TYPE = 0 }; /* the key type of an NXDOMAIN entry */
 #define NS_PER_S INT64_C(1000000000)
 
+/* An entry; its key is (the name at data, type, rclass). A key to look up
+ * is an entry's head and name only (key_make). Allocated at its real
+ * length: offsetof(centry, data) + klen + packed_len. */
 typedef struct {
-  const uint8_t *wire; /* the lower-cased name's wire form, LEN octets */
-  uint8_t len;
-  uint16_t type, rclass;
-} ckey;
-
-typedef struct {
-  ckey key; /* key.wire points to name[] */
-  dns_cache_kind kind;
-  dns_cache_rank rank;
   int64_t expiry; /* dead when now >= expiry */
   uint64_t seq;
-  /* the RRset, or a negative entry's SOA (or none), packed (rr_pack) */
-  uint8_t *packed;
-  uint32_t packed_len;
-  uint32_t nrrs;
-  uint8_t name[]; /* key.len octets */
+  uint32_t heap_at;    /* index in the heap */
+  uint32_t packed_len; /* octets of packed records after the name */
+  uint16_t nrrs;
+  uint16_t type, rclass; /* key */
+  uint8_t kind;          /* dns_cache_kind */
+  uint8_t rank;          /* dns_cache_rank */
+  uint8_t klen;          /* key: octets of the lower-cased name's wire form */
+  /* the name (klen octets), then the RRset or a negative entry's SOA (or
+   * none), packed (rr_pack) */
+  uint8_t data[];
 } centry;
+
+#define CENTRY_HEAD offsetof(centry, data)
+
+/* Storage for a key (key_make). */
+typedef struct {
+  _Alignas(centry) uint8_t b[sizeof(centry) + DNS_NAME_MAX];
+} ckey;
+
+static const uint8_t *entry_packed(const centry *e) { return e->data + e->klen; }
 
 /* --- packed records: the used octets of each field, in a fixed order -- */
 
@@ -49,10 +63,18 @@ static void put_name(GByteArray *b, const dns_name *n) {
 }
 
 /* Appends RR (its TTL left out) to B. */
-static void rr_pack(GByteArray *b, const dns_rr *rr) {
+/* An owner spelt exactly as the entry's key (lower case: the usual case)
+ * is packed as a zero length (no name has one: the root is 1 octet) and
+ * taken back from the key. */
+static void rr_pack(GByteArray *b, const dns_rr *rr, const centry *key) {
   put(b, &rr->type, 2);
   put(b, &rr->rclass, 2);
-  put_name(b, &rr->owner);
+  if (rr->owner.len == key->klen && memcmp(rr->owner.wire, key->data, key->klen) == 0) {
+    uint8_t zero = 0;
+    put(b, &zero, 1);
+  } else {
+    put_name(b, &rr->owner);
+  }
   switch (rr->type) {
   case DNS_T_A:
     put(b, rr->rd.a, 4);
@@ -96,11 +118,17 @@ static const uint8_t *get_name(const uint8_t *p, dns_name *n) {
 
 /* Rebuilds into RR (uninitialised) the record packed at P; returns the
  * octet after it. */
-static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr) {
+static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr, const centry *e) {
   memset(rr, 0, sizeof *rr);
   p = get(p, &rr->type, 2);
   p = get(p, &rr->rclass, 2);
-  p = get_name(p, &rr->owner);
+  if (*p == 0) { /* the key's spelling */
+    p++;
+    rr->owner.len = e->klen;
+    memcpy(rr->owner.wire, e->data, e->klen);
+  } else {
+    p = get_name(p, &rr->owner);
+  }
   switch (rr->type) {
   case DNS_T_A:
     p = get(p, rr->rd.a, 4);
@@ -135,24 +163,71 @@ static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr) {
   return p + rr->rawlen;
 }
 
-/* Sets E's records to the N records RRS, packed. */
-static void entry_set_rrs(centry *e, const dns_rr *rrs, size_t n) {
-  GByteArray *b = g_byte_array_new();
-  for (size_t i = 0; i < n; i++)
-    rr_pack(b, &rrs[i]);
-  e->nrrs = (uint32_t)n;
-  e->packed_len = b->len;
-  e->packed = b->len ? g_memdup2(b->data, b->len) : NULL;
-  g_byte_array_free(b, TRUE);
-}
-
 struct dns_cache {
   dns_cache_config cfg;
-  GHashTable *map; /* ckey* (inside the entry) -> centry*, lookup only */
-  GTree *order;    /* centry* -> centry*, by (expiry, seq) */
+  GHashTable *map; /* set of centry* (hashed by key), lookup only */
+  GPtrArray *heap; /* centry*, a binary heap by (expiry, seq) */
   uint64_t seq;
   uint64_t evictions;
 };
+
+/* --- the expiry heap -------------------------------------------------- */
+
+static bool before(const centry *x, const centry *y) {
+  return x->expiry != y->expiry ? x->expiry < y->expiry : x->seq < y->seq;
+}
+
+static void heap_place(GPtrArray *h, centry *e, guint i) {
+  h->pdata[i] = e;
+  e->heap_at = i;
+}
+
+static void heap_up(GPtrArray *h, guint i) {
+  centry *e = h->pdata[i];
+  while (i > 0) {
+    guint p = (i - 1) / 2;
+    if (!before(e, h->pdata[p]))
+      break;
+    heap_place(h, h->pdata[p], i);
+    i = p;
+  }
+  heap_place(h, e, i);
+}
+
+static void heap_down(GPtrArray *h, guint i) {
+  centry *e = h->pdata[i];
+  for (;;) {
+    guint l = 2 * i + 1, m = i;
+    const centry *best = e;
+    if (l < h->len && before(h->pdata[l], best))
+      m = l, best = h->pdata[l];
+    if (l + 1 < h->len && before(h->pdata[l + 1], best))
+      m = l + 1;
+    if (m == i)
+      break;
+    heap_place(h, h->pdata[m], i);
+    i = m;
+  }
+  heap_place(h, e, i);
+}
+
+static void heap_push(GPtrArray *h, centry *e) {
+  g_ptr_array_add(h, e);
+  heap_up(h, h->len - 1);
+}
+
+static void heap_remove(GPtrArray *h, centry *e) {
+  guint i = e->heap_at;
+  g_assert(i < h->len && h->pdata[i] == e);
+  centry *last = g_ptr_array_steal_index(h, h->len - 1);
+  if (last == e)
+    return;
+  heap_place(h, last, i);
+  heap_up(h, i);
+  heap_down(h, last->heap_at);
+}
+
+static centry *heap_min(const GPtrArray *h) { return h->len ? h->pdata[0] : NULL; }
 
 const char *dns_cache_rank_name(dns_cache_rank r) {
   static const char *const n[DNS_CACHE_RANK_COUNT] = {"glue", "referral", "answer", "auth_answer"};
@@ -171,73 +246,58 @@ void dns_cache_config_defaults(dns_cache_config *cfg) {
 }
 
 static guint ckey_hash(gconstpointer p) {
-  const ckey *k = p;
+  const centry *k = p;
   guint h = 2166136261u; /* FNV-1a over the (lower-cased) wire form */
-  for (unsigned i = 0; i < k->len; i++)
-    h = (h ^ k->wire[i]) * 16777619u;
+  for (unsigned i = 0; i < k->klen; i++)
+    h = (h ^ k->data[i]) * 16777619u;
   return h * 31u + k->type * 7u + k->rclass;
 }
 
 static gboolean ckey_equal(gconstpointer a, gconstpointer b) {
-  const ckey *x = a, *y = b;
-  return x->type == y->type && x->rclass == y->rclass && x->len == y->len &&
-         memcmp(x->wire, y->wire, x->len) == 0;
-}
-
-static gint order_cmp(gconstpointer a, gconstpointer b) {
   const centry *x = a, *y = b;
-  if (x->expiry != y->expiry)
-    return x->expiry < y->expiry ? -1 : 1;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static void centry_free(gpointer p) {
-  centry *e = p;
-  g_free(e->packed);
-  g_free(e);
+  return x->type == y->type && x->rclass == y->rclass && x->klen == y->klen &&
+         memcmp(x->data, y->data, x->klen) == 0;
 }
 
 dns_cache *dns_cache_new(const dns_cache_config *cfg) {
   g_assert(cfg && cfg->max_entries > 0);
   dns_cache *c = g_new0(dns_cache, 1);
   c->cfg = *cfg;
-  c->map = g_hash_table_new_full(ckey_hash, ckey_equal, NULL, centry_free);
-  c->order = g_tree_new(order_cmp);
+  c->map = g_hash_table_new_full(ckey_hash, ckey_equal, g_free, NULL);
+  c->heap = g_ptr_array_new();
   return c;
 }
 
 void dns_cache_free(dns_cache *c) {
   if (!c)
     return;
-  g_tree_destroy(c->order);
+  g_ptr_array_unref(c->heap);
   g_hash_table_destroy(c->map);
   g_free(c);
 }
 
-/* K refers to LOWER, which receives NAME lower-cased. */
-static void key_make(ckey *k, dns_name *lower, const dns_name *name, uint16_t type,
-                     uint16_t rclass) {
-  memset(k, 0, sizeof *k);
-  dns_name_lower(name, lower);
-  k->wire = lower->wire;
-  k->len = lower->len;
+/* The key (NAME lower-cased, TYPE, RCLASS) in BUF. */
+static centry *key_make(ckey *buf, const dns_name *name, uint16_t type, uint16_t rclass) {
+  centry *k = (centry *)(void *)buf->b;
+  dns_name lower;
+  dns_name_lower(name, &lower);
+  k->klen = lower.len;
+  memcpy(k->data, lower.wire, lower.len);
   k->type = type;
   k->rclass = rclass;
+  return k;
 }
 
 static void entry_drop(dns_cache *c, centry *e) {
-  g_tree_remove(c->order, e);
-  g_hash_table_remove(c->map, &e->key); /* frees e */
+  heap_remove(c->heap, e);
+  g_hash_table_remove(c->map, e); /* frees e */
 }
 
 size_t dns_cache_expire(dns_cache *c, int64_t now) {
   size_t k = 0;
   for (;;) {
-    GTreeNode *first = g_tree_node_first(c->order);
-    if (!first)
-      break;
-    centry *e = g_tree_node_key(first);
-    if (e->expiry > now)
+    centry *e = heap_min(c->heap);
+    if (!e || e->expiry > now)
       break;
     entry_drop(c, e);
     k++;
@@ -246,7 +306,7 @@ size_t dns_cache_expire(dns_cache *c, int64_t now) {
 }
 
 /* The live entry for K, dropping it if expired. */
-static centry *entry_live(dns_cache *c, const ckey *k, int64_t now) {
+static centry *entry_live(dns_cache *c, const centry *k, int64_t now) {
   centry *e = g_hash_table_lookup(c->map, k);
   if (e && e->expiry <= now) {
     entry_drop(c, e);
@@ -261,29 +321,39 @@ static int64_t expiry_of(int64_t now, uint32_t ttl) {
   return now + (int64_t)ttl * NS_PER_S;
 }
 
-/* Replaces whatever K holds by a new entry; returns it for filling. */
-static centry *entry_store(dns_cache *c, const ckey *k, dns_cache_kind kind, dns_cache_rank rank,
-                           uint32_t ttl, int64_t now) {
+/* Replaces whatever K holds by a new entry holding the N records RRS,
+ * packed (N may be 0). */
+static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_cache_rank rank,
+                        uint32_t ttl, int64_t now, const dns_rr *rrs, size_t n) {
   centry *old = g_hash_table_lookup(c->map, k);
   if (old)
     entry_drop(c, old);
   dns_cache_expire(c, now);
   while (g_hash_table_size(c->map) >= c->cfg.max_entries) {
-    centry *victim = g_tree_node_key(g_tree_node_first(c->order));
-    entry_drop(c, victim);
+    entry_drop(c, heap_min(c->heap));
     c->evictions++;
   }
-  centry *e = g_malloc0(sizeof *e + k->len);
-  memcpy(e->name, k->wire, k->len);
-  e->key = *k;
-  e->key.wire = e->name;
-  e->kind = kind;
-  e->rank = rank;
+  GByteArray *b = g_byte_array_sized_new(64);
+  for (size_t i = 0; i < n; i++)
+    rr_pack(b, &rrs[i], k);
+  g_assert(n <= UINT16_MAX);
+  centry *e = g_malloc(CENTRY_HEAD + k->klen + b->len);
+  memset(e, 0, CENTRY_HEAD);
+  memcpy(e->data, k->data, k->klen);
+  if (b->len)
+    memcpy(e->data + k->klen, b->data, b->len);
+  e->klen = k->klen;
+  e->type = k->type;
+  e->rclass = k->rclass;
+  e->kind = (uint8_t)kind;
+  e->rank = (uint8_t)rank;
   e->expiry = expiry_of(now, ttl);
   e->seq = c->seq++;
-  g_hash_table_insert(c->map, &e->key, e);
-  g_tree_insert(c->order, e, e);
-  return e;
+  e->nrrs = (uint16_t)n;
+  e->packed_len = b->len;
+  g_byte_array_free(b, TRUE);
+  g_hash_table_add(c->map, e);
+  heap_push(c->heap, e);
 }
 
 bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank rank, int64_t now) {
@@ -299,20 +369,18 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
     ttl = c->cfg.max_ttl;
   if (ttl == 0 || rrs[0].type == NX_TYPE)
     return false;
-  ckey k;
-  dns_name lower;
-  key_make(&k, &lower, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
-  centry *old = entry_live(c, &k, now);
+  ckey kb;
+  centry *k = key_make(&kb, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
+  centry *old = entry_live(c, k, now);
   if (old && old->rank > rank)
     return false;
-  ckey nx = k;
-  nx.type = NX_TYPE;
-  centry *deny = entry_live(c, &nx, now);
+  k->type = NX_TYPE;
+  centry *deny = entry_live(c, k, now);
+  k->type = rrs[0].type;
   if (deny && deny->rank > rank)
     return false;
   if (deny)
     entry_drop(c, deny); /* the name exists after all */
-  centry *e = entry_store(c, &k, DNS_CACHE_RRSET, rank, ttl, now);
   /* The records without duplicates (RFC 2181 §5: an RRset has none), as
    * borrowed copies of the structs: packing reads them, frees nothing. */
   dns_rr *keep = g_new(dns_rr, n);
@@ -324,7 +392,7 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
     if (!dup)
       keep[m++] = rrs[i];
   }
-  entry_set_rrs(e, keep, m);
+  entry_store(c, k, DNS_CACHE_RRSET, rank, ttl, now, keep, m);
   g_free(keep);
   return true;
 }
@@ -336,45 +404,42 @@ bool dns_cache_put_negative(dns_cache *c, const dns_name *name, uint16_t type, u
     ttl = c->cfg.max_neg_ttl;
   if (ttl == 0)
     return false;
-  ckey k;
-  dns_name lower;
-  key_make(&k, &lower, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
-  centry *old = entry_live(c, &k, now);
+  ckey kb;
+  centry *k = key_make(&kb, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
+  centry *old = entry_live(c, k, now);
   if (old && old->rank > rank)
     return false;
-  centry *e = entry_store(c, &k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now);
-  if (soa)
-    entry_set_rrs(e, soa, 1);
+  entry_store(c, k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, soa,
+              soa ? 1 : 0);
   return true;
 }
 
 dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, uint16_t rclass,
                              int64_t now, GArray *out, dns_cache_rank *rank) {
-  ckey k;
-  dns_name lower;
-  key_make(&k, &lower, name, type, rclass);
-  centry *e = type == NX_TYPE ? NULL : entry_live(c, &k, now);
+  ckey kb;
+  centry *k = key_make(&kb, name, type, rclass);
+  centry *e = type == NX_TYPE ? NULL : entry_live(c, k, now);
   if (!e) {
-    k.type = NX_TYPE;
-    e = entry_live(c, &k, now);
+    k->type = NX_TYPE;
+    e = entry_live(c, k, now);
   }
   if (!e)
     return DNS_CACHE_MISS;
   if (rank)
-    *rank = e->rank;
+    *rank = (dns_cache_rank)e->rank;
   if (e->nrrs && out) {
     int64_t left = (e->expiry - now) / NS_PER_S;
     uint32_t ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
-    const uint8_t *p = e->packed;
+    const uint8_t *p = entry_packed(e);
     for (uint32_t i = 0; i < e->nrrs; i++) {
       dns_rr cp;
-      p = rr_unpack(p, &cp);
+      p = rr_unpack(p, &cp, e);
       cp.ttl = ttl;
       g_array_append_val(out, cp);
     }
-    g_assert(p == e->packed + e->packed_len);
+    g_assert(p == entry_packed(e) + e->packed_len);
   }
-  return e->kind;
+  return (dns_cache_kind)e->kind;
 }
 
 size_t dns_cache_count(const dns_cache *c) { return g_hash_table_size(c->map); }

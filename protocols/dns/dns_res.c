@@ -147,6 +147,7 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
   g_queue_init(&r->evs);
+
   r->next_lookup = 1;
   r->next_action = 1;
   return r;
@@ -225,6 +226,8 @@ void dns_res_free(dns_res *r) {
 /* ---- events and actions ------------------------------------------------ */
 
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now) {
+  if (r->cfg.done_events_only && kind != DNS_RES_EV_DONE)
+    return NULL; /* nobody would read it */
   dns_res_event *ev = g_new0(dns_res_event, 1);
   ev->kind = kind;
   ev->t = now;
@@ -627,10 +630,12 @@ bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, in
 
 static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, bool positive,
                             const GArray *rrs, int64_t now) {
+  r->st.cache_hits++;
+  if (r->cfg.done_events_only)
+    return; /* not queued: no copy of the records */
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_CACHE_HIT, t, now);
   ev->rcode = rcode;
   dns_res__rrs_append(positive ? ev->rrs : ev->authority, rrs);
-  r->st.cache_hits++;
 }
 
 void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
@@ -641,8 +646,14 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
     if (k != DNS_CACHE_MISS) {
       uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
       cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, a, now);
-      dns_res__rrs_append(k == DNS_CACHE_RRSET ? t->answer : t->authority, a);
-      g_array_free(a, TRUE);
+      GArray **to = k == DNS_CACHE_RRSET ? &t->answer : &t->authority;
+      if ((*to)->len == 0) { /* always, in fact: the records move, no copy */
+        g_array_free(*to, TRUE);
+        *to = a;
+      } else {
+        dns_res__rrs_append(*to, a);
+        g_array_free(a, TRUE);
+      }
       dns_res__finish(r, t, rcode, NULL, now);
       return;
     }
@@ -672,8 +683,22 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
   g_free(lk);
 }
 
+/* Puts SRC's records into the empty array *DST: a copy, or with TAKE,
+ * SRC itself (the two arrays are swapped: *SRC gets the empty one). */
+static void rrs_give(GArray **dst, GArray **src, bool take) {
+  if (!take) {
+    dns_res__rrs_append(*dst, *src);
+  } else {
+    GArray *empty = *dst;
+    *dst = *src;
+    *src = empty;
+  }
+}
+
+/* Queues LK's DONE event with T's result. TAKE: T's last use (its arrays
+ * move into the event instead of being copied). */
 static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint16_t rcode,
-                        const char *reason, int64_t now) {
+                        const char *reason, int64_t now, bool take) {
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_DONE, NULL, now);
   ev->joined = lk->primary != NULL;
   ev->lookup = lk->id;
@@ -682,10 +707,10 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->rcode = rcode;
   ev->reason = reason;
   if (rcode != DNS_RCODE_SERVFAIL) {
-    dns_res__rrs_append(ev->rrs, t->answer);
-    dns_res__rrs_append(ev->authority, t->authority);
+    rrs_give(&ev->rrs, &t->answer, take);
+    rrs_give(&ev->authority, &t->authority, take);
   }
-  dns_res__rrs_append(ev->cnames, t->cnames);
+  rrs_give(&ev->cnames, &t->cnames, take);
   ev->from_cache = !lk->sent;
   ev->elapsed = now - lk->start;
   r->st.done++;
@@ -705,10 +730,11 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
   dns_res__task *p = t->parent;
   if (!p) {
     dns_res__lookup *lk = t->lk;
-    lookup_done(r, lk, t, rcode, reason, now);
-    for (guint i = 0; lk->waiters && i < lk->waiters->len; i++) {
+    guint nw = lk->waiters ? lk->waiters->len : 0;
+    lookup_done(r, lk, t, rcode, reason, now, nw == 0);
+    for (guint i = 0; i < nw; i++) {
       dns_res__lookup *w = g_ptr_array_index(lk->waiters, i);
-      lookup_done(r, w, t, rcode, reason, now);
+      lookup_done(r, w, t, rcode, reason, now, i + 1 == nw);
       lookup_remove(r, w);
     }
     task_free(t);
@@ -812,7 +838,7 @@ void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_por
   const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
   if (!from || strcmp(from, s->addr) != 0 || from_port != s->port) {
     r->st.mismatched++; /* RFC 5452 §9.1: the source must be the server asked */
-    dns_res__event(r, DNS_RES_EV_DROPPED, t, now)->reason = "source";
+    dns_res__set_reason(dns_res__event(r, DNS_RES_EV_DROPPED, t, now), "source");
     return;
   }
   dns_res__on_message(r, t, data, len, false, now);
@@ -843,7 +869,8 @@ void dns_res_on_net_error(dns_res *r, uint64_t id, dns_res_net_error why, int64_
     return;
   }
   r->st.net_errors++;
-  dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now)->reason = dns_res_net_error_name(why);
+  dns_res__set_reason(dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now),
+                      dns_res_net_error_name(why));
   if (why == DNS_RES_NET_UNREACHABLE || why == DNS_RES_NET_REFUSED)
     mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
   dns_res__server_failed(r, t, now);

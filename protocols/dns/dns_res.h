@@ -115,6 +115,8 @@ typedef struct {
   bool shuffle;          /* shuffle each NS set with env.rand (else zone order) */
   bool ipv6;             /* also use AAAA glue and addresses */
   bool cache;            /* keep a cache (recursive mode needs it for speed, not correctness) */
+  bool done_events_only; /* queue DONE events only (an owner that traces none of
+                          * the others); counters are kept all the same */
   dns_cache_config cache_cfg;
 } dns_res_config;
 

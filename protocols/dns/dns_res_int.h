@@ -93,7 +93,13 @@ struct dns_res {
 
 /* dns_res.c */
 void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s);
+/* Queues a new event and returns it for filling; NULL (nothing queued)
+ * for any kind but DONE when cfg.done_events_only. */
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now);
+static inline void dns_res__set_reason(dns_res_event *ev, const char *why) {
+  if (ev)
+    ev->reason = why;
+}
 void dns_res__close_attempt(dns_res *r, dns_res__task *t);
 void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now);
 void dns_res__step(dns_res *r, dns_res__task *t, int64_t now);

@@ -157,7 +157,7 @@ void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size
   if (e != DNS_OK) {
     dns_msg_clear(&m);
     r->st.malformed++;
-    dns_res__event(r, DNS_RES_EV_DROPPED, t, now)->reason = "malformed";
+    dns_res__set_reason(dns_res__event(r, DNS_RES_EV_DROPPED, t, now), "malformed");
     if (tcp) /* a connection is not spoofable: the server is broken */
       dns_res__server_failed(r, t, now);
     return;
@@ -167,19 +167,21 @@ void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size
   if (kind == DNS_RESP_MISMATCH) {
     dns_msg_clear(&m);
     r->st.mismatched++;
-    dns_res__event(r, DNS_RES_EV_DROPPED, t, now)->reason = "mismatch";
+    dns_res__set_reason(dns_res__event(r, DNS_RES_EV_DROPPED, t, now), "mismatch");
     if (tcp)
       dns_res__server_failed(r, t, now);
     return;
   }
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_RESPONSE, t, now);
-  ev->rcode = m.rcode;
-  ev->resp = kind;
-  ev->aa = m.aa;
-  for (guint i = 0; i < dns_msg_count(&m, DNS_SEC_ANSWER); i++) { /* as received */
-    dns_rr c;
-    dns_rr_copy(&c, dns_msg_rr(&m, DNS_SEC_ANSWER, i));
-    g_array_append_val(ev->rrs, c);
+  if (ev) {
+    ev->rcode = m.rcode;
+    ev->resp = kind;
+    ev->aa = m.aa;
+    for (guint i = 0; i < dns_msg_count(&m, DNS_SEC_ANSWER); i++) { /* as received */
+      dns_rr c;
+      dns_rr_copy(&c, dns_msg_rr(&m, DNS_SEC_ANSWER, i));
+      g_array_append_val(ev->rrs, c);
+    }
   }
   switch (kind) {
   case DNS_RESP_TRUNCATED:
