@@ -268,7 +268,13 @@ char *mime_addr_spec(const mime_addr *a) {
     return g_strdup("");
   if (!a->domain)
     return g_strdup(a->local);
-  return g_strdup_printf("%s@%s", a->local, a->domain);
+  /* Concatenated, not printf: every composed and displayed address. */
+  size_t l = strlen(a->local), d = strlen(a->domain);
+  char *s = g_malloc(l + d + 2);
+  memcpy(s, a->local, l);
+  s[l] = '@';
+  memcpy(s + l + 1, a->domain, d + 1);
+  return s;
 }
 
 guint mime_addr_count_mailboxes(const GPtrArray *list) {
