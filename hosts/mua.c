@@ -539,23 +539,33 @@ static void outmsg_free(outmsg *o) {
 
 /* ---- retrieval -------------------------------------------------------- */
 
-/* The user sees a new message: msg.fetch and msg.display. */
+/* The user sees a new message: msg.fetch and msg.display. The display is
+ * read from the header in place (mime_display_scan: what msg.display
+ * records, without a parse of the whole message unless it may have
+ * attachments). */
 static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   mua *m = f->m;
   gsize n;
   const uint8_t *p = g_bytes_get_data(data, &n);
   m->st.fetched++;
-  /* The message is parsed once: the trace key comes from the header the
-   * display reads. */
-  mime_msg *mm = host_trace(m->h, SIM_DETAIL_MESSAGES) ? mime_msg_parse(p, n, NULL) : NULL;
-  char *key = mm ? msgkey_of_hdr(mime_msg_root(mm)->hdr) : msgkey_of(p, n);
-  mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
-  if (mm) {
-    mime_display *d = mime_display_new(mm);
-    mail_trace_display(m->h, key, d);
-    mime_display_free(d);
-    mime_msg_free(mm);
+  if (!host_trace(m->h, SIM_DETAIL_MESSAGES)) {
+    char *key = msgkey_of(p, n);
+    mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
+    g_free(key);
+    return;
   }
+  /* One reading of the header for the key and the display. */
+  char *mid;
+  mime_display *d = mime_display_scan(p, n, &mid);
+  mime_hdr *kh = mime_hdr_new();
+  if (mid)
+    mime_hdr_add(kh, "Message-ID", mid);
+  char *key = msgkey_of_hdr(kh);
+  mime_hdr_free(kh);
+  g_free(mid);
+  mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
+  mail_trace_display(m->h, key, d);
+  mime_display_free(d);
   g_free(key);
 }
 

@@ -133,7 +133,10 @@ static gboolean word_end(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' || c == '\0';
 }
 
-gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
+/* The parse; FULL: every clause, the comments after from and by, and the
+ * date; else only from, by and with are stored (the other clauses are
+ * still read, so the words they take are the same). */
+static gboolean received_parse(const char *value, mime_received_info *out, gboolean full) {
   memset(out, 0, sizeof *out);
   if (!value)
     return FALSE;
@@ -141,6 +144,8 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
   gsize semi = last_semicolon(value, len);
   gsize pos = 0;
   char **slot = NULL; /* the clause waiting for its value */
+  guint slot_k = 0;   /* its index in kw[] below */
+  guint filled = 0;   /* bit k: clause kw[k] has its value */
   char **info = NULL; /* where a comment goes */
   gboolean any = FALSE;
   GString *w = NULL;       /* made when a word holds a quoted string */
@@ -161,8 +166,7 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
     /* The word: a view into VALUE, or built in W when it holds a quoted
      * string (kept with its quotes, quoted pairs resolved). */
     gsize a = pos;
-    while (pos < semi && !word_end(value[pos]) && value[pos] != '"')
-      pos++;
+    pos = MIN(semi, pos + strcspn(value + pos, " \t\r\n(\"")); /* to word_end or '"' */
     const char *wv = value + a;
     gsize wl = pos - a;
     if (pos < semi && value[pos] == '"') {
@@ -198,8 +202,11 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
         v++;
         vl -= 2;
       }
-      *slot = g_strndup(v, vl);
-      info = slot == &out->from ? &out->from_info : slot == &out->by ? &out->by_info : NULL;
+      filled |= 1u << slot_k;
+      if (full || slot == &out->from || slot == &out->by || slot == &out->with)
+        *slot = g_strndup(v, vl);
+      if (full)
+        info = slot == &out->from ? &out->from_info : slot == &out->by ? &out->by_info : NULL;
       slot = NULL;
       any = TRUE;
       continue;
@@ -208,14 +215,20 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
     static const gsize kwl[] = {4, 2, 3, 4, 2, 3};
     char **slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
     info = NULL;
-    for (gsize k = 0; k < G_N_ELEMENTS(kw); k++)
-      if (wl == kwl[k] && g_ascii_strncasecmp(wv, kw[k], wl) == 0 && !*slots[k])
-        slot = slots[k];
+    if (wl >= 2 && wl <= 4)
+      for (guint k = 0; k < G_N_ELEMENTS(kw); k++)
+        if (wl == kwl[k] && !(filled & 1u << k) && g_ascii_tolower(wv[0]) == kw[k][0] &&
+            g_ascii_strncasecmp(wv, kw[k], wl) == 0) {
+          slot = slots[k];
+          slot_k = k;
+        }
   }
   if (w)
     g_string_free(w, TRUE);
   if (comment)
     g_string_free(comment, TRUE);
+  if (semi < len && !full)
+    return TRUE;
   if (semi < len) {
     char *d = g_strstrip(g_strdup(value + semi + 1));
     out->date = d;
@@ -223,4 +236,12 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
     any = TRUE;
   }
   return any;
+}
+
+gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
+  return received_parse(value, out, TRUE);
+}
+
+void mime__received_route(const char *value, mime_received_info *out) {
+  received_parse(value, out, FALSE);
 }
