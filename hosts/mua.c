@@ -174,13 +174,34 @@ static void resolve_cancel(resolve_req *rq, bool live) {
 
 /* ---- composition ------------------------------------------------------ */
 
+/* "a, b, c" (appends, not printf: every message's To). */
 static char *join(const GPtrArray *a) {
   if (!a->len)
     return NULL;
+  if (a->len == 1)
+    return g_strdup(a->pdata[0]);
   GString *g = g_string_new(NULL);
-  for (guint i = 0; i < a->len; i++)
-    g_string_append_printf(g, "%s%s", i ? ", " : "", (const char *)a->pdata[i]);
+  for (guint i = 0; i < a->len; i++) {
+    if (i)
+      g_string_append_len(g, ", ", 2);
+    g_string_append(g, a->pdata[i]);
+  }
   return g_string_free(g, FALSE);
+}
+
+/* The Message-ID "KEY.XXXXXXXXXXXXXXXX@DOMAIN" (16 lower-case hex digits
+ * of R), written by hand: once per message. */
+static char *msgid_of(const char *key, uint64_t r, const char *domain) {
+  static const char hex[] = "0123456789abcdef";
+  size_t kl = strlen(key), dl = strlen(domain);
+  char *s = g_malloc(kl + 1 + 16 + 1 + dl + 1);
+  memcpy(s, key, kl);
+  s[kl] = '.';
+  for (int i = 15; i >= 0; i--, r >>= 4)
+    s[kl + 1 + i] = hex[r & 15];
+  s[kl + 17] = '@';
+  memcpy(s + kl + 18, domain, dl + 1);
+  return s;
 }
 
 static void add_pending(outmsg *o, const char *rcpt) {
@@ -204,13 +225,12 @@ static void compose(outmsg *o) {
   mua *m = o->m;
   sim_time now = host_now(m->h);
   /* A stream of its own per message: stable whatever else the host draws. */
-  char *sname = g_strdup_printf("mua:%s:%s", host_name(m->h), o->key);
+  char *sname = g_strconcat("mua:", host_name(m->h), ":", o->key, NULL);
   sim_rng rng;
   sim_world_stream(host_world(m->h), sname, &rng);
   g_free(sname);
   const char *at = strrchr(o->acct->address, '@');
-  o->msgid = g_strdup_printf("%s.%016" G_GINT64_MODIFIER "x@%s", o->key, sim_rng_u64(&rng),
-                             at ? at + 1 : host_name(m->h));
+  o->msgid = msgid_of(o->key, sim_rng_u64(&rng), at ? at + 1 : host_name(m->h));
   mime_compose_attachment *ca = g_new0(mime_compose_attachment, o->atts->len + 1);
   GPtrArray *bufs = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < o->atts->len; i++) {
@@ -363,17 +383,19 @@ static void sub_pump(void *owner, session *s) {
         if (k == o->pending->len)
           continue;
         pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, k);
-        char *why = r->code && !r->local
-                        ? g_strdup_printf("%d%s%s %s", r->code, *r->esc ? " " : "", r->esc, r->text)
-                    : r->local && o->why != SIM_TCP_CLOSED_NORMAL
-                        ? g_strdup_printf("%s (%s)", r->text, sim_tcp_reason_name(o->why))
-                        : g_strdup(r->text);
         if (r->status == SMTP_CLI_OK) {
           o->m->st.accepted++;
           g_free(p->rcpt);
           g_free(p->reason);
           g_array_remove_index(o->pending, k);
-        } else if (r->status == SMTP_CLI_PERM) {
+          continue;
+        }
+        char *why = r->code && !r->local
+                        ? g_strdup_printf("%d%s%s %s", r->code, *r->esc ? " " : "", r->esc, r->text)
+                    : r->local && o->why != SIM_TCP_CLOSED_NORMAL
+                        ? g_strdup_printf("%s (%s)", r->text, sim_tcp_reason_name(o->why))
+                        : g_strdup(r->text);
+        if (r->status == SMTP_CLI_PERM) {
           give_up(o, k, why);
         } else {
           g_free(p->reason);

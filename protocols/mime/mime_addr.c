@@ -321,6 +321,17 @@ static void append_folded(GString *out, const char *item, gsize first_col) {
 }
 
 char *mime_addr_format(const GPtrArray *list, gsize first_col) {
+  if (list->len == 1) {
+    /* One mailbox without a name: its addr-spec, unfolded when it has no
+     * space (append_folded folds only at spaces). The usual field. */
+    const mime_addr *a = g_ptr_array_index((GPtrArray *)list, 0);
+    if (a->kind == MIME_ADDR_MAILBOX && !(a->name && *a->name)) {
+      char *spec = mime_addr_spec(a);
+      if (!strchr(spec, ' '))
+        return spec;
+      g_free(spec);
+    }
+  }
   GString *out = g_string_new(NULL);
   gboolean need_comma = FALSE;
   for (guint i = 0; i < list->len; i++) {
