@@ -447,6 +447,26 @@ START_TEST(received_format) {
   bad = r;
   bad.id = "two words";
   ck_assert_ptr_null(mime_trace_received(&bad));
+  /* Each argument checked: CR, LF, parentheses anywhere; blanks except
+   * in the comment. */
+  const char *bad_words[] = {"a(b", "a)", "a\rb", "a\nb", "a\tb", "a b"};
+  for (gsize w = 0; w < G_N_ELEMENTS(bad_words); w++) {
+    for (int k = 0; k < 8; k++) {
+      bad = r;
+      const char **slot[] = {&bad.helo, &bad.rdns, &bad.ip,       &bad.by,
+                             &bad.with, &bad.id,   &bad.for_addr, &bad.comment};
+      *slot[k] = bad_words[w];
+      char *got = mime_trace_received(&bad);
+      gboolean blank = bad_words[w][1] == '\t' || bad_words[w][1] == ' ';
+      if (k == 7 && blank) {
+        ck_assert_msg(got && strstr(got, bad_words[w]), "comment [%s]: got [%s]", bad_words[w],
+                      got);
+      } else {
+        ck_assert_msg(got == NULL, "slot %d [%s]: got [%s] want NULL", k, bad_words[w], got);
+      }
+      g_free(got);
+    }
+  }
 }
 END_TEST
 

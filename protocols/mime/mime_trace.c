@@ -15,59 +15,88 @@
 
 #include <string.h>
 
-static gboolean clean(const char *s) { return !s || !strpbrk(s, "\r\n()"); }
+/* Length of S when it has none of the octets REJECT (0 for NULL), else
+ * -1. */
+static gssize clean_len(const char *s, const char *reject) {
+  if (!s)
+    return 0;
+  gsize n = strcspn(s, reject);
+  return s[n] ? -1 : (gssize)n;
+}
+
+/* Appends N octets of S at *P. */
+static void put(char **p, const char *s, gsize n) {
+  memcpy(*p, s, n);
+  *p += n;
+}
+
+#define PUT_LIT(p, lit) put(p, lit, sizeof lit - 1)
 
 char *mime_trace_received(const mime_received *r) {
   if (!r->helo || !*r->helo || !r->by || !*r->by)
     return NULL;
+  /* Every argument is one word without CR, LF or parentheses; the
+   * comment may hold spaces. Written in one allocation: every hop of
+   * every message has one. */
   const char *all[] = {r->helo, r->rdns, r->ip, r->by, r->with, r->id, r->for_addr, r->comment};
-  for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
-    if (!clean(all[i]) || (all[i] && strpbrk(all[i], " \t") && all[i] != r->comment))
+  gsize len[G_N_ELEMENTS(all)];
+  gsize total = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS(all); i++) {
+    gssize n = clean_len(all[i], all[i] == r->comment ? "\r\n()" : "\r\n() \t");
+    if (n < 0)
       return NULL;
+    len[i] = (gsize)n;
+    total += (gsize)n;
+  }
   char *date = mime_date_format(r->date_ns, r->epoch_unix, r->tz_min);
   if (!date)
     return NULL;
-  GString *o = g_string_sized_new(256);
-  g_string_append(o, "Received: from ");
-  g_string_append(o, r->helo);
+  gsize dl = strlen(date);
+  /* the fixed text: "Received: from " " (" " [" "])" "\r\n\tby " " with " " (" ")"
+   * "\r\n\tid " "\r\n\tfor <" ">" ";\r\n\t" "\r\n" is under 80 octets */
+  char *out = g_malloc(total + dl + 80);
+  char *p = out;
+  PUT_LIT(&p, "Received: from ");
+  put(&p, r->helo, len[0]);
   if (r->rdns || r->ip) {
-    g_string_append(o, " (");
+    PUT_LIT(&p, " (");
     if (r->rdns)
-      g_string_append(o, r->rdns);
+      put(&p, r->rdns, len[1]);
     if (r->rdns && r->ip)
-      g_string_append_c(o, ' ');
+      *p++ = ' ';
     if (r->ip) {
-      g_string_append_c(o, '[');
-      g_string_append(o, r->ip);
-      g_string_append_c(o, ']');
+      *p++ = '[';
+      put(&p, r->ip, len[2]);
+      *p++ = ']';
     }
-    g_string_append_c(o, ')');
+    *p++ = ')';
   }
-  g_string_append(o, "\r\n\tby ");
-  g_string_append(o, r->by);
+  PUT_LIT(&p, "\r\n\tby ");
+  put(&p, r->by, len[3]);
   if (r->with) {
-    g_string_append(o, " with ");
-    g_string_append(o, r->with);
+    PUT_LIT(&p, " with ");
+    put(&p, r->with, len[4]);
   }
   if (r->comment) {
-    g_string_append(o, " (");
-    g_string_append(o, r->comment);
-    g_string_append_c(o, ')');
+    PUT_LIT(&p, " (");
+    put(&p, r->comment, len[7]);
+    *p++ = ')';
   }
   if (r->id) {
-    g_string_append(o, "\r\n\tid ");
-    g_string_append(o, r->id);
+    PUT_LIT(&p, "\r\n\tid ");
+    put(&p, r->id, len[5]);
   }
   if (r->for_addr) {
-    g_string_append(o, "\r\n\tfor <");
-    g_string_append(o, r->for_addr);
-    g_string_append_c(o, '>');
+    PUT_LIT(&p, "\r\n\tfor <");
+    put(&p, r->for_addr, len[6]);
+    *p++ = '>';
   }
-  g_string_append(o, ";\r\n\t");
-  g_string_append(o, date);
-  g_string_append(o, "\r\n");
+  PUT_LIT(&p, ";\r\n\t");
+  put(&p, date, dl);
+  PUT_LIT(&p, "\r\n");
+  *p = '\0';
   g_free(date);
-  return g_string_free(o, FALSE);
+  return out;
 }
 
 GBytes *mime_trace_prepend(GBytes *msg, const char *field) {
