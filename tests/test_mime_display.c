@@ -11,6 +11,7 @@
 #include "mime_compose.h"
 #include "mime_date.h"
 #include "mime_display.h"
+#include "mime_int.h"
 #include "mime_msg.h"
 #include "mime_random.h"
 #include "testutil.h"
@@ -120,7 +121,8 @@ static const struct {
         "From: a@a.test\r\nContent-Type: multi\rpart/mixed; boundary=b1\r\n" MP_BODY),
     ROW("duplicates_first_wins", "From: first@a.test\r\nFrom: second@a.test\r\nSubject: one\r\n"
                                  "Subject: two\r\nMessage-ID: <1@a>\r\nMessage-ID: <2@a>\r\n\r\n"),
-    ROW("bad_lines", "From a@a.test\r\nFrom: x@a.test\r\n\x01" "bad: y\r\nTo:\r\n\r\nbody\r\n"),
+    ROW("bad_lines", "From a@a.test\r\nFrom: x@a.test\r\n\x01"
+                     "bad: y\r\nTo:\r\n\r\nbody\r\n"),
     ROW("no_separator", "From: a@a.test\r\nSubject: s\r\nthis line is not a field\r\nTo: b@b\r\n"),
     ROW("bare_lf", "From: a@a.test\nSubject: lf\n only\nReceived: from a by b with c\n\nbody\n"),
     ROW("nul_and_8bit", "From: a\0b@a.test\r\nSubject: caf\xC3\xA9 \xFF\r\nTo: b@b.test\r\n\r\n"),
@@ -203,6 +205,34 @@ START_TEST(scan_equals_parse_composed) {
 }
 END_TEST
 
+/* mime__utf8_sanitize: the ASCII shortcut and the general path agree on
+ * where U+FFFD goes (NUL and invalid sequences). */
+#define SAN(in, want)                                                                              \
+  { in, sizeof in - 1, want }
+static const struct {
+  const char *in;
+  gsize len;
+  const char *want;
+} san[] = {
+    SAN("", ""),
+    SAN("plain ascii\t\x01\x7f", "plain ascii\t\x01\x7f"),
+    SAN("a\0b", "a\xEF\xBF\xBD"
+                "b"),
+    SAN("\0", "\xEF\xBF\xBD"),
+    SAN("caf\xC3\xA9", "caf\xC3\xA9"),
+    SAN("x\xFFy", "x\xEF\xBF\xBDy"),
+    SAN("\xC3", "\xEF\xBF\xBD"),
+    SAN("\xC3\xA9\0z", "\xC3\xA9\xEF\xBF\xBDz"),
+};
+
+START_TEST(utf8_sanitize_table) {
+  char *got = mime__utf8_sanitize(san[_i].in, san[_i].len);
+  ck_assert_msg(strcmp(got, san[_i].want) == 0, "row %d: got [%s] want [%s]", _i, got,
+                san[_i].want);
+  g_free(got);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mime_display");
   TCase *tc = tcase_create("scan");
@@ -210,6 +240,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, field_limit);
   tcase_add_test(tc, scan_equals_parse_random);
   tcase_add_test(tc, scan_equals_parse_composed);
+  tcase_add_loop_test(tc, utf8_sanitize_table, 0, G_N_ELEMENTS(san));
   suite_add_tcase(s, tc);
   return s;
 }

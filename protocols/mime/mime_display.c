@@ -151,8 +151,8 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   if (message_id)
     *message_id = NULL;
   mime_display *d = g_new0(mime_display, 1);
-  d->fields = g_ptr_array_new_with_free_func(field_free_value);
-  d->received = g_ptr_array_new_with_free_func(rcv_free);
+  d->fields = g_ptr_array_new_full(G_N_ELEMENTS(shown_names), field_free_value);
+  d->received = g_ptr_array_new_full(8, rcv_free);
   d->attachments = g_ptr_array_new_with_free_func(att_free);
   /* The root header as mime_msg_parse keeps it: its first 1,000 fields
    * (mime_limits_default), the first of each displayed name. */
