@@ -152,7 +152,7 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
     *message_id = NULL;
   mime_display *d = g_new0(mime_display, 1);
   d->fields = g_ptr_array_new_full(G_N_ELEMENTS(shown_names), field_free_value);
-  d->received = g_ptr_array_new_full(8, rcv_free);
+  d->received = g_ptr_array_new_full(8, g_free); /* one block each */
   d->attachments = g_ptr_array_new_with_free_func(att_free);
   /* The root header as mime_msg_parse keeps it: its first 1,000 fields
    * (mime_limits_default), the first of each displayed name. */
@@ -168,9 +168,7 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   for (guint n = 0; n < lim.max_fields && mime_hdr_scan_next(&sc, &v); n++) {
     if (mime_hdr_name_is(v.name, v.name_len, "Received", 8)) {
       char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
-      mime_received_info *ri = g_new(mime_received_info, 1);
-      mime__received_route(u, ri);
-      g_ptr_array_add(d->received, ri);
+      g_ptr_array_add(d->received, mime__received_route_new(u));
       if (u != small)
         g_free(u);
       continue;

@@ -58,7 +58,8 @@ gsize mime__unfold_into(const char *raw, gsize len, char *out);
 
 /* Received (RFC 5321 §4.4) clauses FROM, BY and WITH only, as
  * mime_trace_received_parse gives them (the other members stay zero: no
- * comments, no date). For a reader that shows the path. */
-void mime__received_route(const char *value, mime_received_info *out);
+ * comments, no date), in one block with their strings: free with g_free,
+ * not mime_received_info_clear. For a reader that shows the path. */
+mime_received_info *mime__received_route_new(const char *value);
 
 #endif

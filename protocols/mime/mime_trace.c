@@ -165,7 +165,16 @@ static gboolean word_end(char c) {
 /* The parse; FULL: every clause, the comments after from and by, and the
  * date; else only from, by and with are stored (the other clauses are
  * still read, so the words they take are the same). */
-static gboolean received_parse(const char *value, mime_received_info *out, gboolean full) {
+/* A clause value seen in route mode: a view into the value, or a copy
+ * when it was built from a quoted string. */
+typedef struct {
+  const char *p;
+  gsize n;
+  char *own;
+} route_view;
+
+static gboolean received_parse(const char *value, mime_received_info *out, route_view *route) {
+  gboolean full = route == NULL;
   memset(out, 0, sizeof *out);
   if (!value)
     return FALSE;
@@ -232,8 +241,14 @@ static gboolean received_parse(const char *value, mime_received_info *out, gbool
         vl -= 2;
       }
       filled |= 1u << slot_k;
-      if (full || slot == &out->from || slot == &out->by || slot == &out->with)
+      if (full) {
         *slot = g_strndup(v, vl);
+      } else if (slot_k == 0 || slot_k == 1 || slot_k == 3) { /* from, by, with */
+        route_view *rv = &route[slot_k == 3 ? 2 : slot_k];
+        rv->own = w && wv == w->str ? g_strndup(v, vl) : NULL; /* W is reused */
+        rv->p = rv->own ? rv->own : v;
+        rv->n = vl;
+      }
       if (full)
         info = slot == &out->from ? &out->from_info : slot == &out->by ? &out->by_info : NULL;
       slot = NULL;
@@ -268,9 +283,27 @@ static gboolean received_parse(const char *value, mime_received_info *out, gbool
 }
 
 gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
-  return received_parse(value, out, TRUE);
+  return received_parse(value, out, NULL);
 }
 
-void mime__received_route(const char *value, mime_received_info *out) {
-  received_parse(value, out, FALSE);
+mime_received_info *mime__received_route_new(const char *value) {
+  route_view rv[3] = {{NULL, 0, NULL}, {NULL, 0, NULL}, {NULL, 0, NULL}};
+  mime_received_info tmp;
+  received_parse(value, &tmp, rv);
+  gsize n = sizeof tmp;
+  for (int i = 0; i < 3; i++)
+    n += rv[i].p ? rv[i].n + 1 : 0;
+  mime_received_info *ri = g_malloc0(n);
+  char *t = (char *)(ri + 1);
+  char **dst[3] = {&ri->from, &ri->by, &ri->with};
+  for (int i = 0; i < 3; i++) {
+    if (!rv[i].p)
+      continue;
+    memcpy(t, rv[i].p, rv[i].n);
+    t[rv[i].n] = '\0';
+    *dst[i] = t;
+    t += rv[i].n + 1;
+    g_free(rv[i].own);
+  }
+  return ri;
 }
