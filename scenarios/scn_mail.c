@@ -327,14 +327,28 @@ static char *chunk_take(GStringChunk *ch, char *s, bool shared) {
 }
 
 /* The addresses at KEY as a read-only list: NONE (referenced) when absent
- * or empty, else an exact-size array of interned strings. */
+ * or empty; a list of one address shared by every message that names only
+ * it (ONES: interned address -> list, lookup only; most messages of a
+ * load world have one recipient, ~80 B per message saved); else an
+ * exact-size array of interned strings. */
 static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj, const char *path,
-                               const char *key, GPtrArray *none) {
+                               const char *key, GPtrArray *none, GHashTable *ones) {
   GPtrArray *in = scn_json_strings(x, obj, path, key, false, false, "a string");
   if (!in || in->len == 0) {
     if (in)
       g_ptr_array_unref(in);
     return g_ptr_array_ref(none);
+  }
+  if (in->len == 1) {
+    char *a = g_string_chunk_insert_const(c->msg_strings, in->pdata[0]);
+    g_ptr_array_unref(in);
+    GPtrArray *l = g_hash_table_lookup(ones, a);
+    if (!l) {
+      l = g_ptr_array_sized_new(1);
+      g_ptr_array_add(l, a);
+      g_hash_table_insert(ones, a, l);
+    }
+    return g_ptr_array_ref(l);
   }
   GPtrArray *out = g_ptr_array_sized_new(in->len);
   for (guint i = 0; i < in->len; i++)
@@ -351,6 +365,9 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     return;
   GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal); /* lookup only */
   GPtrArray *no_rcpts = g_ptr_array_new();
+  /* interned address -> its one-address list (a reference held here) */
+  GHashTable *ones =
+      g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
   GArray *no_attachments = g_array_new(FALSE, TRUE, sizeof(scn_attachment));
   GStringChunk *ch = c->msg_strings;
   int i = 0;
@@ -367,9 +384,9 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
                scn_json_string(x, it, path, "text", false, &m.text) &&
                scn_json_string(x, it, path, "html", false, &m.html) &&
                scn_json_duration(x, it, path, "at", false, &m.at)) {
-      m.to = address_list(x, c, it, path, "to", no_rcpts);
-      m.cc = address_list(x, c, it, path, "cc", no_rcpts);
-      m.bcc = address_list(x, c, it, path, "bcc", no_rcpts);
+      m.to = address_list(x, c, it, path, "to", no_rcpts, ones);
+      m.cc = address_list(x, c, it, path, "cc", no_rcpts, ones);
+      m.bcc = address_list(x, c, it, path, "bcc", no_rcpts, ones);
       load_attachments(x, &m, it, path, no_attachments);
       if (!m.id)
         m.id = g_strdup_printf("m%d", i + 1);
@@ -400,6 +417,7 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     g_free(path);
   }
   g_hash_table_unref(ids);
+  g_hash_table_unref(ones);
   g_ptr_array_unref(no_rcpts);
   g_array_unref(no_attachments);
 }
