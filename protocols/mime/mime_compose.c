@@ -68,24 +68,47 @@ char *mime_compose_fold(const char *value, gsize first_col) {
   return g_string_free(o, FALSE);
 }
 
-/* Parses LIST; appends its mailboxes to RCPTS. FALSE when malformed. */
-static gboolean check_list(const char *v, GPtrArray **out, GPtrArray *rcpts) {
+/* Checks the address list V: FALSE when malformed. Appends the
+ * addr-specs of its mailboxes to RCPTS (when not NULL) and counts them in *MAILBOXES; when
+ * FORMATTED is not NULL it receives the header value (mime_addr_format at
+ * column COL), or NULL for an empty list. A bare addr-spec (the usual
+ * value) is its own header value: no parse, no list. */
+static gboolean check_list(const char *v, gsize col, char **formatted, guint *mailboxes,
+                           GPtrArray *rcpts) {
+  if (formatted)
+    *formatted = NULL;
+  *mailboxes = 0;
+  if (mime__plain_addr_spec(v)) { /* one mailbox, local part and domain as written */
+    if (strlen(v) - 1 > 900)
+      return FALSE; /* cannot be folded under 998 octets (RFC 5322 §2.1.1) */
+    if (rcpts)
+      g_ptr_array_add(rcpts, g_strdup(v));
+    if (formatted)
+      *formatted = g_strdup(v);
+    *mailboxes = 1;
+    return TRUE;
+  }
   guint bad = 0;
-  *out = mime_addr_parse(v, &bad);
-  if (bad)
-    return FALSE;
-  for (guint i = 0; i < (*out)->len; i++) {
-    const mime_addr *a = g_ptr_array_index(*out, i);
+  GPtrArray *l = mime_addr_parse(v, &bad);
+  gboolean ok = bad == 0;
+  for (guint i = 0; ok && i < l->len; i++) {
+    const mime_addr *a = g_ptr_array_index(l, i);
     if (a->kind != MIME_ADDR_MAILBOX)
       continue;
     if (!a->local || !*a->local || !a->domain || a->route)
-      return FALSE;
-    if (strlen(a->local) + strlen(a->domain) > 900)
-      return FALSE; /* cannot be folded under 998 octets (RFC 5322 §2.1.1) */
-    if (rcpts)
-      g_ptr_array_add(rcpts, mime_addr_spec(a));
+      ok = FALSE;
+    else if (strlen(a->local) + strlen(a->domain) > 900)
+      ok = FALSE; /* cannot be folded under 998 octets (RFC 5322 §2.1.1) */
+    else {
+      (*mailboxes)++;
+      if (rcpts)
+        g_ptr_array_add(rcpts, mime_addr_spec(a));
+    }
   }
-  return TRUE;
+  if (ok && formatted && l->len)
+    *formatted = mime_addr_format(l, col);
+  g_ptr_array_unref(l);
+  return ok;
 }
 
 static void add_field(GString *h, const char *name, const char *folded) {
@@ -94,12 +117,6 @@ static void add_field(GString *h, const char *name, const char *folded) {
   g_string_append(h, ": ");
   g_string_append(h, folded);
   g_string_append(h, "\r\n");
-}
-
-static void add_addr_field(GString *h, const char *name, GPtrArray *l) {
-  char *v = mime_addr_format(l, strlen(name) + 2);
-  add_field(h, name, v);
-  g_free(v);
 }
 
 static gboolean is_ascii(const char *s, gsize n) {
@@ -271,21 +288,22 @@ static void free_gstring(gpointer p) { g_string_free(p, TRUE); }
 
 GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GError **err) {
   g_assert(cfg);
-  GPtrArray *from = NULL, *to = NULL, *cc = NULL, *bcc = NULL;
+  char *from = NULL, *to = NULL, *cc = NULL; /* header values */
   GString *h = NULL, *body = NULL;
   GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
   GBytes *result = NULL;
   char *date = NULL;
-  if (!cfg->from || !check_list(cfg->from, &from, NULL) || mime_addr_count_mailboxes(from) == 0) {
+  guint nfrom = 0, nlist;
+  if (!cfg->from || !check_list(cfg->from, 6, &from, &nfrom, NULL) || nfrom == 0) {
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_FROM, "From: not a mailbox list: %s",
                 cfg->from ? cfg->from : "(none)");
     goto out;
   }
   const char *names[] = {"To", "Cc", "Bcc"};
   const char *vals[] = {cfg->to, cfg->cc, cfg->bcc};
-  GPtrArray **lists[] = {&to, &cc, &bcc};
+  char **fields[] = {&to, &cc, NULL}; /* Bcc is left out of the header (RFC 5322 §3.6.3) */
   for (int i = 0; i < 3; i++) {
-    if (vals[i] && !check_list(vals[i], lists[i], found)) {
+    if (vals[i] && !check_list(vals[i], 4, fields[i], &nlist, found)) {
       g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_ADDRESS, "%s: malformed address: %s",
                   names[i], vals[i]);
       goto out;
@@ -330,11 +348,11 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
    * serves it; 2 KiB blocks cost more than the reallocations saved). */
   h = g_string_sized_new(600);
   add_field(h, "Date", date);
-  add_addr_field(h, "From", from);
-  if (to && to->len)
-    add_addr_field(h, "To", to);
-  if (cc && cc->len)
-    add_addr_field(h, "Cc", cc);
+  add_field(h, "From", from);
+  if (to)
+    add_field(h, "To", to);
+  if (cc)
+    add_field(h, "Cc", cc);
   if (cfg->subject) {
     char *valid = mime__utf8_sanitize(cfg->subject, strlen(cfg->subject));
     g_strdelimit(valid, "\r\n\t", ' ');
@@ -411,9 +429,8 @@ out:
   if (h)
     g_string_free(h, TRUE);
   g_ptr_array_unref(found);
-  GPtrArray *all[] = {from, to, cc, bcc};
-  for (int i = 0; i < 4; i++)
-    if (all[i])
-      g_ptr_array_unref(all[i]);
+  g_free(from);
+  g_free(to);
+  g_free(cc);
   return result;
 }
