@@ -18,6 +18,20 @@
 
 #include <string.h>
 
+/* g_string_append without GLib's general insert when there is room (a
+ * message header is ~25 appends). */
+static inline void put(GString *g, const char *s, gsize n) {
+  if (g->len + n < g->allocated_len) {
+    memcpy(g->str + g->len, s, n);
+    g->len += n;
+    g->str[g->len] = '\0';
+  } else {
+    g_string_append_len(g, s, (gssize)n);
+  }
+}
+#define PUT_LIT(g, lit) put(g, lit, sizeof lit - 1)
+static inline void put_str(GString *g, const char *s) { put(g, s, strlen(s)); }
+
 GQuark mime_compose_error_quark(void) {
   return g_quark_from_static_string("mime-compose-error-quark");
 }
@@ -113,10 +127,10 @@ static gboolean check_list(const char *v, gsize col, char **formatted, guint *ma
 
 static void add_field(GString *h, const char *name, const char *folded) {
   /* appends, not printf: this runs for every field of every message */
-  g_string_append(h, name);
-  g_string_append(h, ": ");
-  g_string_append(h, folded);
-  g_string_append(h, "\r\n");
+  put_str(h, name);
+  PUT_LIT(h, ": ");
+  put_str(h, folded);
+  PUT_LIT(h, "\r\n");
 }
 
 static gboolean is_ascii(const char *s, gsize n) {
@@ -219,16 +233,16 @@ static void text_entity(GString *hdr, GString *body, const char *text, const cha
     maxline = MAX(maxline, line);
   }
   gboolean seven = ascii && !ctl && maxline <= 76 && !strstr(t->str, "=_ms_");
-  g_string_append(hdr, "Content-Type: text/");
-  g_string_append(hdr, subtype);
-  g_string_append(hdr, ascii ? "; charset=us-ascii\r\n" : "; charset=utf-8\r\n");
-  g_string_append(hdr, seven ? "Content-Transfer-Encoding: 7bit\r\n"
-                             : "Content-Transfer-Encoding: quoted-printable\r\n");
+  PUT_LIT(hdr, "Content-Type: text/");
+  put_str(hdr, subtype);
+  put_str(hdr, ascii ? "; charset=us-ascii\r\n" : "; charset=utf-8\r\n");
+  put_str(hdr, seven ? "Content-Transfer-Encoding: 7bit\r\n"
+                     : "Content-Transfer-Encoding: quoted-printable\r\n");
   if (seven) {
     g_string_append_len(body, t->str, (gssize)t->len);
   } else {
     char *qp = mime_codec_qp_encode((const guint8 *)t->str, t->len, FALSE);
-    g_string_append(body, qp);
+    put_str(body, qp);
     g_free(qp);
   }
   g_string_free(t, TRUE);
@@ -251,12 +265,12 @@ static void attachment_entity(GString *hdr, GString *body, const mime_compose_at
   g_free(low);
   if (a->filename)
     add_param(hdr, "name", a->filename);
-  g_string_append(hdr, "\r\nContent-Disposition: attachment");
+  PUT_LIT(hdr, "\r\nContent-Disposition: attachment");
   if (a->filename)
     add_param(hdr, "filename", a->filename);
-  g_string_append(hdr, "\r\nContent-Transfer-Encoding: base64\r\n");
+  PUT_LIT(hdr, "\r\nContent-Transfer-Encoding: base64\r\n");
   char *b = mime_codec_base64_encode(a->data, a->len);
-  g_string_append(body, b);
+  put_str(body, b);
   g_free(b);
 }
 
@@ -264,24 +278,24 @@ static void attachment_entity(GString *hdr, GString *body, const mime_compose_at
  * to BODY. PARTS is an array of (hdr, body) GString pairs. */
 static void multipart_entity(GString *hdr, GString *body, const char *sub, const char *boundary,
                              GPtrArray *parts) {
-  g_string_append(hdr, "Content-Type: multipart/");
-  g_string_append(hdr, sub);
-  g_string_append(hdr, ";\r\n boundary=\"");
-  g_string_append(hdr, boundary);
-  g_string_append(hdr, "\"\r\n");
-  g_string_append(body, "This is a multi-part message in MIME format.\r\n");
+  PUT_LIT(hdr, "Content-Type: multipart/");
+  put_str(hdr, sub);
+  PUT_LIT(hdr, ";\r\n boundary=\"");
+  put_str(hdr, boundary);
+  PUT_LIT(hdr, "\"\r\n");
+  PUT_LIT(body, "This is a multi-part message in MIME format.\r\n");
   for (guint i = 0; i + 1 < parts->len; i += 2) {
     GString *ph = g_ptr_array_index(parts, i), *pb = g_ptr_array_index(parts, i + 1);
-    g_string_append(body, "\r\n--");
-    g_string_append(body, boundary);
-    g_string_append(body, "\r\n");
+    PUT_LIT(body, "\r\n--");
+    put_str(body, boundary);
+    PUT_LIT(body, "\r\n");
     g_string_append_len(body, ph->str, (gssize)ph->len);
-    g_string_append(body, "\r\n");
+    PUT_LIT(body, "\r\n");
     g_string_append_len(body, pb->str, (gssize)pb->len);
   }
-  g_string_append(body, "\r\n--");
-  g_string_append(body, boundary);
-  g_string_append(body, "--\r\n");
+  PUT_LIT(body, "\r\n--");
+  put_str(body, boundary);
+  PUT_LIT(body, "--\r\n");
 }
 
 static void free_gstring(gpointer p) { g_string_free(p, TRUE); }
@@ -363,16 +377,16 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
     g_free(enc);
     g_free(valid);
   }
-  g_string_append(h, "Message-ID: <");
-  g_string_append(h, mid);
-  g_string_append(h, ">\r\n");
+  PUT_LIT(h, "Message-ID: <");
+  put_str(h, mid);
+  PUT_LIT(h, ">\r\n");
   if (cfg->in_reply_to)
     add_field(h, "In-Reply-To", cfg->in_reply_to);
   for (const char *const *x = cfg->extra_fields; x && *x; x++) {
-    g_string_append(h, *x);
-    g_string_append(h, "\r\n");
+    put_str(h, *x);
+    PUT_LIT(h, "\r\n");
   }
-  g_string_append(h, "MIME-Version: 1.0\r\n");
+  PUT_LIT(h, "MIME-Version: 1.0\r\n");
 
   const char *seed = cfg->boundary_seed ? cfg->boundary_seed : mid;
   GString *mh = g_string_new(NULL), *mb = g_string_new(NULL);
@@ -412,7 +426,7 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
     g_ptr_array_unref(parts);
   }
   g_string_append_len(h, mh->str, (gssize)mh->len);
-  g_string_append(h, "\r\n");
+  PUT_LIT(h, "\r\n");
   g_string_append_len(h, mb->str, (gssize)mb->len);
   g_string_free(mh, TRUE);
   g_string_free(mb, TRUE);

@@ -165,6 +165,14 @@ static gboolean word_end(char c) {
 /* The parse; FULL: every clause, the comments after from and by, and the
  * date; else only from, by and with are stored (the other clauses are
  * still read, so the words they take are the same). */
+/* TRUE when the N octets at W are LOWER (lower case) in any case. */
+static gboolean same_lower(const char *w, const char *lower, gsize n) {
+  for (gsize i = 0; i < n; i++)
+    if (g_ascii_tolower(w[i]) != lower[i])
+      return FALSE;
+  return TRUE;
+}
+
 /* A clause value seen in route mode: a view into the value, or a copy
  * when it was built from a quoted string. */
 typedef struct {
@@ -196,7 +204,11 @@ static gboolean received_parse(const char *value, mime_received_info *out, route
       comment = g_string_new(NULL);
     if (comment)
       g_string_truncate(comment, 0);
-    mime__skip_cfws(value, semi, &pos, want ? comment : NULL);
+    while (pos < semi && value[pos] == ' ')
+      pos++; /* the usual separator, without the call */
+    if (pos < semi &&
+        (value[pos] == '\t' || value[pos] == '\r' || value[pos] == '\n' || value[pos] == '('))
+      mime__skip_cfws(value, semi, &pos, want ? comment : NULL);
     if (want && comment->len)
       *info = g_strndup(comment->str, comment->len);
     if (pos >= semi)
@@ -261,8 +273,7 @@ static gboolean received_parse(const char *value, mime_received_info *out, route
     info = NULL;
     if (wl >= 2 && wl <= 4)
       for (guint k = 0; k < G_N_ELEMENTS(kw); k++)
-        if (wl == kwl[k] && !(filled & 1u << k) && g_ascii_tolower(wv[0]) == kw[k][0] &&
-            g_ascii_strncasecmp(wv, kw[k], wl) == 0) {
+        if (wl == kwl[k] && !(filled & 1u << k) && same_lower(wv, kw[k], wl)) {
           slot = slots[k];
           slot_k = k;
         }
