@@ -125,6 +125,27 @@ void scn__mail_host_clear(scn_host *h) {
     g_ptr_array_unref(h->mailbox.domains);
 }
 
+/* "$.messages[I]" into BUF (the text of scn_json_index_path, without
+ * printf: one per message, at loading and at checking). */
+static const char *msg_path(char buf[32], int i) {
+  static const char pre[] = "$.messages[";
+  memcpy(buf, pre, sizeof pre - 1);
+  char digits[12];
+  int n = 0;
+  unsigned u = i < 0 ? 0u - (unsigned)i : (unsigned)i;
+  do
+    digits[n++] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  char *p = buf + sizeof pre - 1;
+  if (i < 0)
+    *p++ = '-';
+  while (n)
+    *p++ = digits[--n];
+  *p++ = ']';
+  *p = '\0';
+  return buf;
+}
+
 /* --- zones, users, messages -------------------------------------------- */
 
 static void zone_clear(void *p) {
@@ -372,7 +393,8 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   GStringChunk *ch = c->msg_strings;
   int i = 0;
   for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
-    char *path = scn_json_index_path("$.messages", i);
+    char pbuf[32];
+    const char *path = msg_path(pbuf, (int)i);
     scn_message m = {0};
     bool id_in_chunk = false;
     if (!cJSON_IsObject(it)) {
@@ -414,7 +436,6 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     m.text = chunk_take(ch, m.text, false);
     m.html = chunk_take(ch, m.html, false);
     g_array_append_val(c->messages, m);
-    g_free(path);
   }
   g_hash_table_unref(ids);
   g_hash_table_unref(ones);
@@ -517,14 +538,14 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
     scn__filters_check(x, c);
   for (guint i = 0; i < c->messages->len && scn_json_ok(x); i++) {
     const scn_message *m = &g_array_index(c->messages, scn_message, i);
-    char *path = scn_json_index_path("$.messages", i);
+    char pbuf[32];
+    const char *path = msg_path(pbuf, (int)i);
     const scn_user *u = scn_find_user(c, m->from);
     if (!u)
       scn_json_fail(x, path, "\"from\": no user \"%s\" in $.users", m->from);
     else if (!u->client || !u->submit)
       scn_json_fail(x, path, "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server",
                     m->from);
-    g_free(path);
   }
 }
 
