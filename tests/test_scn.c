@@ -178,6 +178,15 @@ static const struct {
     {MAILW("", ",\"messages\":[{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]},"
                "{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]}]"),
      "$.messages[1]", "\"id\": \"a\" is used twice"},
+    /* a path of two digits (written without printf) */
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"client\":\"pc\",\"submit\":\"mta1\"}],"
+               "\"messages\":["
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\"}]"),
+     "$.messages[12]", "at least one recipient"},
     {MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}", ""), "$.hosts[5]",
      "no zone with origin \"example.org.\""},
     {MAILW3("", ",{\"origin\":\"example.org\",\"records\":[]}", ""), "$.zones[1]",
