@@ -152,12 +152,13 @@ char *mime_hdr_unfold(const char *raw, gsize len) {
   return r;
 }
 
-/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126. */
+/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126 (one unsigned compare per
+ * octet; ':' cannot occur: the name ends before the first colon). */
 static gboolean valid_name(const char *s, gsize n) {
   if (n == 0)
     return FALSE;
   for (gsize i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+    if ((unsigned char)(s[i] - 33) > 126 - 33)
       return FALSE;
   return TRUE;
 }
