@@ -86,7 +86,7 @@ const char *mailstore_use_name(mailstore_use u) {
 const char *mailstore_canon(const char *name) {
   static const char inbox[] = "inbox";
   for (int i = 0; i < 5; i++)
-    if (g_ascii_tolower(name[i]) != inbox[i])
+    if ((name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]) != inbox[i])
       return name;
   return name[5] ? name : "INBOX";
 }

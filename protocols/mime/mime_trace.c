@@ -168,7 +168,7 @@ static gboolean word_end(char c) {
 /* TRUE when the N octets at W are LOWER (lower case) in any case. */
 static gboolean same_lower(const char *w, const char *lower, gsize n) {
   for (gsize i = 0; i < n; i++)
-    if (g_ascii_tolower(w[i]) != lower[i])
+    if ((w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]) != lower[i]) /* inline tolower */
       return FALSE;
   return TRUE;
 }
@@ -189,6 +189,9 @@ static gboolean received_parse(const char *value, mime_received_info *out, route
   gsize len = strlen(value);
   gsize semi = last_semicolon(value, len);
   gsize pos = 0;
+  static const char *const kw[] = {"from", "by", "via", "with", "id", "for"};
+  static const gsize kwl[] = {4, 2, 3, 4, 2, 3};
+  char **const slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
   char **slot = NULL; /* the clause waiting for its value */
   guint slot_k = 0;   /* its index in kw[] below */
   guint filled = 0;   /* bit k: clause kw[k] has its value */
@@ -267,9 +270,6 @@ static gboolean received_parse(const char *value, mime_received_info *out, route
       any = TRUE;
       continue;
     }
-    static const char *const kw[] = {"from", "by", "via", "with", "id", "for"};
-    static const gsize kwl[] = {4, 2, 3, 4, 2, 3};
-    char **slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
     info = NULL;
     if (wl >= 2 && wl <= 4)
       for (guint k = 0; k < G_N_ELEMENTS(kw); k++)
