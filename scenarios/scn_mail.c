@@ -566,9 +566,15 @@ const scn_zone *scn_zone_for(const scn_config *c, const char *name) {
 
 const scn_user *scn_find_user(const scn_config *c, const char *address) {
   if (c->user_idx) { /* large worlds: the loader's index */
-    char *key = g_ascii_strdown(address, -1);
+    /* the key lower-cased on the stack when it fits (twice per message) */
+    size_t n = strlen(address);
+    char small[128];
+    char *key = n < sizeof small ? small : g_malloc(n + 1);
+    for (size_t k = 0; k <= n; k++)
+      key[k] = address[k] >= 'A' && address[k] <= 'Z' ? (char)(address[k] + 32) : address[k];
     int i = GPOINTER_TO_INT(g_hash_table_lookup(c->user_idx, key)) - 1;
-    g_free(key);
+    if (key != small)
+      g_free(key);
     return i < 0 ? NULL : &g_array_index(c->users, scn_user, i);
   }
   for (guint i = 0; i < c->users->len; i++) {
