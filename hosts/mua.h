@@ -24,7 +24,7 @@
  * mailbox server (IMAP: STARTTLS, login, UID SEARCH for UIDs above the
  * last one it has, UID FETCH, mark \Seen; POP3: STLS, login, UIDL, RETR
  * of the ones it has not downloaded, DELE unless KEEP). For every new
- * message: msg.fetch, then msg.display (mime_msg -> mime_display). A
+ * message: msg.fetch, then msg.display (mime_display_scan). A
  * round is skipped while the previous one is still running. POP3 in delete
  * mode: a message is remembered as done only when QUIT removed it; after
  * a broken session it is downloaded (and shown) again, never left behind.
