@@ -224,7 +224,7 @@ static void outmsg_finish(outmsg *o);
 static void drop_source(outmsg *o);
 
 /* Composes O from SRC: the caller's message (mua_send_now on a running
- * client: nothing copied) or O's own copy (copy_view). */
+ * client: nothing copied) or O's own copy (compose_copy). */
 static void compose(outmsg *o, const mua_message *src) {
   mua *m = o->m;
   sim_time now = host_now(m->h);

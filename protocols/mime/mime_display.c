@@ -121,7 +121,7 @@ mime_display *mime_display_new(const mime_msg *m) {
   return d;
 }
 
-/* A displayed field whose name is one of names[] (static). */
+/* A field of mime_display_scan: its name is one of shown_names (static). */
 static void field_free_value(gpointer p) {
   mime_display_field *f = p;
   g_free(f->value);
