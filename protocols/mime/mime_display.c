@@ -166,14 +166,15 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   mime_hdr_view v;
   mime_hdr_scan_init(&sc, buf, len, FALSE);
   for (guint n = 0; n < lim.max_fields && mime_hdr_scan_next(&sc, &v); n++) {
-    if (mime_hdr_name_is(v.name, v.name_len, "Received", 8)) {
+    if (v.name_len == 8 && mime_hdr_name_is(v.name, v.name_len, "Received", 8)) {
       char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
       g_ptr_array_add(d->received, mime__received_route_new(u));
       if (u != small)
         g_free(u);
       continue;
     }
-    if (!ctype_seen && mime_hdr_name_is(v.name, v.name_len, "Content-Type", 12)) {
+    if (!ctype_seen && v.name_len == 12 &&
+        mime_hdr_name_is(v.name, v.name_len, "Content-Type", 12)) {
       ctype_seen = TRUE;
       char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
       multi = may_be_multipart(u);
@@ -181,13 +182,15 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
         g_free(u);
       continue;
     }
-    if (message_id && !*message_id && mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10)) {
+    if (message_id && !*message_id && v.name_len == 10 &&
+        mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10)) {
       *message_id = mime_hdr_unfold(v.raw_value, v.raw_len);
       continue;
     }
+    static const gsize shown_len[G_N_ELEMENTS(shown_names)] = {4, 2, 2, 7, 4, 22};
     for (guint i = 0; i < G_N_ELEMENTS(shown_names); i++)
-      if (!(have & 1u << i) &&
-          mime_hdr_name_is(v.name, v.name_len, shown_names[i], strlen(shown_names[i]))) {
+      if (v.name_len == shown_len[i] && !(have & 1u << i) &&
+          mime_hdr_name_is(v.name, v.name_len, shown_names[i], shown_len[i])) {
         first[i] = v;
         have |= 1u << i;
         break;
