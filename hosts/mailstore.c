@@ -81,16 +81,22 @@ const char *mailstore_use_name(mailstore_use u) {
   return use_names[u];
 }
 
+/* RFC 3501 §5.1: "INBOX" in any case is the INBOX. Tested octet by octet:
+ * every message look-up names its folder. */
 const char *mailstore_canon(const char *name) {
-  if (g_ascii_strcasecmp(name, "INBOX") == 0)
-    return "INBOX";
-  return name;
+  static const char inbox[] = "inbox";
+  for (int i = 0; i < 5; i++)
+    if ((name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]) != inbox[i])
+      return name;
+  return name[5] ? name : "INBOX";
 }
+
+static bool is_inbox(const char *s) { return s[0] == 'I' && strcmp(s, "INBOX") == 0; }
 
 /* INBOX sorts first, then byte order. */
 static int folder_cmp(gconstpointer a, gconstpointer b, gpointer ud) {
   (void)ud;
-  bool ia = strcmp(a, "INBOX") == 0, ib = strcmp(b, "INBOX") == 0;
+  bool ia = is_inbox(a), ib = is_inbox(b);
   if (ia || ib)
     return ia && ib ? 0 : ia ? -1 : 1;
   return strcmp(a, b);
@@ -704,11 +710,14 @@ mailstore_err mailstore_changes(const mailstore *s, const char *user, const char
     return e;
   if (since < f->log_floor)
     return MAILSTORE_ERR_RESYNC;
-  for (guint i = 0; i < f->log->len; i++) {
-    mailstore_change *c = &g_array_index(f->log, mailstore_change, i);
-    if (c->modseq > since)
-      g_array_append_val(out, *c);
-  }
+  /* The log is in modseq order (folder_log; load_folder checks): the
+   * changes after SINCE are its tail, found from the end (a poll that
+   * finds nothing new looks at one entry). */
+  guint i = f->log->len;
+  while (i > 0 && g_array_index(f->log, mailstore_change, i - 1).modseq > since)
+    i--;
+  if (i < f->log->len)
+    g_array_append_vals(out, &g_array_index(f->log, mailstore_change, i), f->log->len - i);
   return MAILSTORE_OK;
 }
 
@@ -920,8 +929,9 @@ static bool load_folder(reader *r, account *a, GPtrArray *blobs, uint32_t next_u
     c.modseq = get_u64(r);
     uint32_t kind = get_u32(r);
     c.uid = get_u32(r);
-    if (kind > MAILSTORE_CH_FLAGS || c.modseq > f->modseq)
-      return false;
+    if (kind > MAILSTORE_CH_FLAGS || c.modseq > f->modseq ||
+        (f->log->len && c.modseq <= g_array_index(f->log, mailstore_change, f->log->len - 1).modseq))
+      return false; /* the log is in increasing modseq order */
     c.kind = kind;
     g_array_append_val(f->log, c);
   }

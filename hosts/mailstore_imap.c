@@ -2,6 +2,8 @@
  * mailstore_imap.h): a thin mapping of names, flags and error codes. */
 #include "mailstore_imap.h"
 
+#include <string.h>
+
 G_STATIC_ASSERT((int)IMAP_F_SEEN == (int)MAILSTORE_F_SEEN &&
                 (int)IMAP_F_ANSWERED == (int)MAILSTORE_F_ANSWERED &&
                 (int)IMAP_F_FLAGGED == (int)MAILSTORE_F_FLAGGED &&
@@ -122,19 +124,21 @@ static imap_store_err o_claim(void *ud, const char *name, uint32_t *from, uint32
 
 G_STATIC_ASSERT(sizeof(imap_store_change) == sizeof(mailstore_change));
 
+/* The store's changes are appended to OUT itself (elements of the same
+ * size), then rewritten in place as imap_store_change: no array per poll. */
 static imap_store_err o_changes(void *ud, const char *name, uint64_t since, GArray *out) {
-  GArray *ch = g_array_new(FALSE, FALSE, sizeof(mailstore_change));
-  mailstore_err e = mailstore_changes(H->s, H->user, name, since, ch);
-  for (guint i = 0; i < ch->len; i++) {
-    mailstore_change *c = &g_array_index(ch, mailstore_change, i);
-    imap_store_change o = {c->modseq,
-                           c->kind == MAILSTORE_CH_APPEND    ? IMAP_CH_APPEND
-                           : c->kind == MAILSTORE_CH_EXPUNGE ? IMAP_CH_EXPUNGE
-                                                             : IMAP_CH_FLAGS,
-                           c->uid};
-    g_array_append_val(out, o);
+  guint first = out->len;
+  mailstore_err e = mailstore_changes(H->s, H->user, name, since, out);
+  for (guint i = first; i < out->len; i++) {
+    mailstore_change c;
+    memcpy(&c, out->data + (gsize)i * sizeof c, sizeof c);
+    imap_store_change o = {c.modseq,
+                           c.kind == MAILSTORE_CH_APPEND    ? IMAP_CH_APPEND
+                           : c.kind == MAILSTORE_CH_EXPUNGE ? IMAP_CH_EXPUNGE
+                                                            : IMAP_CH_FLAGS,
+                           c.uid};
+    g_array_index(out, imap_store_change, i) = o;
   }
-  g_array_free(ch, TRUE);
   return map(e);
 }
 

@@ -11,6 +11,18 @@ struct mailstore_pop3 {
   GPtrArray *uidls;
 };
 
+/* The UIDL of a message: UIDVALIDITY and UID as 16 lower-case hex digits
+ * (was "%08x%08x"; written by hand, one per message per session). */
+static char *uidl_of(uint32_t validity, uint32_t uid) {
+  static const char hex[] = "0123456789abcdef";
+  uint64_t v = (uint64_t)validity << 32 | uid;
+  char *s = g_malloc(17);
+  for (int i = 15; i >= 0; i--, v >>= 4)
+    s[i] = hex[v & 15];
+  s[16] = '\0';
+  return s;
+}
+
 mailstore_pop3 *mailstore_pop3_open(mailstore *s, const char *user, uint64_t owner,
                                     mailstore_err *err) {
   mailstore_err e = mailstore_lock(s, user, owner);
@@ -27,10 +39,9 @@ mailstore_pop3 *mailstore_pop3_open(mailstore *s, const char *user, uint64_t own
   mailstore_uids(s, user, "INBOX", d->uids);
   mailstore_status st;
   mailstore_status_get(s, user, "INBOX", &st);
-  d->uidls = g_ptr_array_new_with_free_func(g_free);
+  d->uidls = g_ptr_array_new_full(d->uids->len, g_free);
   for (guint i = 0; i < d->uids->len; i++)
-    g_ptr_array_add(
-        d->uidls, g_strdup_printf("%08x%08x", st.uidvalidity, g_array_index(d->uids, uint32_t, i)));
+    g_ptr_array_add(d->uidls, uidl_of(st.uidvalidity, g_array_index(d->uids, uint32_t, i)));
   if (err)
     *err = MAILSTORE_OK;
   return d;

@@ -174,13 +174,34 @@ static void resolve_cancel(resolve_req *rq, bool live) {
 
 /* ---- composition ------------------------------------------------------ */
 
-static char *join(const GPtrArray *a) {
-  if (!a->len)
+/* "a, b, c" (appends, not printf: every message's To). */
+static char *join(const char *const *v, size_t n) {
+  if (!n)
     return NULL;
+  if (n == 1)
+    return g_strdup(v[0]);
   GString *g = g_string_new(NULL);
-  for (guint i = 0; i < a->len; i++)
-    g_string_append_printf(g, "%s%s", i ? ", " : "", (const char *)a->pdata[i]);
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      g_string_append_len(g, ", ", 2);
+    g_string_append(g, v[i]);
+  }
   return g_string_free(g, FALSE);
+}
+
+/* The Message-ID "KEY.XXXXXXXXXXXXXXXX@DOMAIN" (16 lower-case hex digits
+ * of R), written by hand: once per message. */
+static char *msgid_of(const char *key, uint64_t r, const char *domain) {
+  static const char hex[] = "0123456789abcdef";
+  size_t kl = strlen(key), dl = strlen(domain);
+  char *s = g_malloc(kl + 1 + 16 + 1 + dl + 1);
+  memcpy(s, key, kl);
+  s[kl] = '.';
+  for (int i = 15; i >= 0; i--, r >>= 4)
+    s[kl + 1 + i] = hex[r & 15];
+  s[kl + 17] = '@';
+  memcpy(s + kl + 18, domain, dl + 1);
+  return s;
 }
 
 static void add_pending(outmsg *o, const char *rcpt) {
@@ -200,21 +221,24 @@ static void give_up(outmsg *o, guint i, const char *reason) {
 static void attempt(outmsg *o);
 static void outmsg_finish(outmsg *o);
 
-static void compose(outmsg *o) {
+static void drop_source(outmsg *o);
+
+/* Composes O from SRC: the caller's message (mua_send_now on a running
+ * client: nothing copied) or O's own copy (compose_copy). */
+static void compose(outmsg *o, const mua_message *src) {
   mua *m = o->m;
   sim_time now = host_now(m->h);
   /* A stream of its own per message: stable whatever else the host draws. */
-  char *sname = g_strdup_printf("mua:%s:%s", host_name(m->h), o->key);
+  char *sname = g_strconcat("mua:", host_name(m->h), ":", o->key, NULL);
   sim_rng rng;
   sim_world_stream(host_world(m->h), sname, &rng);
   g_free(sname);
   const char *at = strrchr(o->acct->address, '@');
-  o->msgid = g_strdup_printf("%s.%016" G_GINT64_MODIFIER "x@%s", o->key, sim_rng_u64(&rng),
-                             at ? at + 1 : host_name(m->h));
-  mime_compose_attachment *ca = g_new0(mime_compose_attachment, o->atts->len + 1);
+  o->msgid = msgid_of(o->key, sim_rng_u64(&rng), at ? at + 1 : host_name(m->h));
+  mime_compose_attachment *ca = g_new0(mime_compose_attachment, src->nattachments + 1);
   GPtrArray *bufs = g_ptr_array_new_with_free_func(g_free);
-  for (guint i = 0; i < o->atts->len; i++) {
-    const attach *a = &g_array_index(o->atts, attach, i);
+  for (size_t i = 0; i < src->nattachments; i++) {
+    const mua_attachment *a = &src->attachments[i];
     guint8 *b = g_malloc(a->size ? a->size : 1);
     for (uint64_t j = 0; j < a->size; j += 8) {
       uint64_t r = sim_rng_u64(&rng);
@@ -225,21 +249,22 @@ static void compose(outmsg *o) {
   }
   char *from = o->acct->display ? g_strdup_printf("%s <%s>", o->acct->display, o->acct->address)
                                 : g_strdup(o->acct->address);
-  char *to = join(o->to), *cc = join(o->cc), *bcc = join(o->bcc);
+  char *to = join(src->to, src->nto), *cc = join(src->cc, src->ncc),
+       *bcc = join(src->bcc, src->nbcc);
   mime_compose_config cfg = {
       .from = from,
       .to = to,
       .cc = cc,
       .bcc = bcc,
-      .subject = o->subject,
+      .subject = src->subject,
       .date_ns = now,
       .epoch_unix = m->cfg.epoch_unix,
       .tz_min = m->cfg.tz_min,
       .message_id = o->msgid,
-      .text = o->text,
-      .html = o->html,
+      .text = src->text,
+      .html = src->html,
       .attachments = ca,
-      .n_attachments = o->atts->len,
+      .n_attachments = src->nattachments,
   };
   GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
   GError *err = NULL;
@@ -248,12 +273,13 @@ static void compose(outmsg *o) {
   m->st.composed++;
   if (!o->data) {
     /* The user's message cannot be built: nothing goes out. */
-    GPtrArray *all[] = {o->to, o->cc, o->bcc};
+    const char *const *all[] = {src->to, src->cc, src->bcc};
+    size_t nall[] = {src->nto, src->ncc, src->nbcc};
     for (int k = 0; k < 3; k++)
-      for (guint i = 0; i < all[k]->len; i++)
-        add_pending(o, all[k]->pdata[i]);
+      for (size_t i = 0; i < nall[k]; i++)
+        add_pending(o, all[k][i]);
     mail_rcpts mr = {NULL, 0};
-    mail_trace_compose(m->h, o->msgid, o->acct->address, mr, o->subject ? o->subject : "", 0);
+    mail_trace_compose(m->h, o->msgid, o->acct->address, mr, src->subject ? src->subject : "", 0);
     while (o->pending->len)
       give_up(o, 0, err->message);
     outmsg_finish(o);
@@ -262,9 +288,10 @@ static void compose(outmsg *o) {
     for (guint i = 0; i < rcpts->len; i++)
       add_pending(o, rcpts->pdata[i]);
     mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
-    mail_trace_compose(m->h, o->msgid, o->acct->address, mr, o->subject ? o->subject : "",
+    mail_trace_compose(m->h, o->msgid, o->acct->address, mr, src->subject ? src->subject : "",
                        g_bytes_get_size(o->data));
   }
+  drop_source(o); /* composed: what it was made of is not read again */
   g_ptr_array_unref(rcpts);
   g_free(from);
   g_free(to);
@@ -311,6 +338,11 @@ static void outmsg_finish(outmsg *o) {
   o->data = NULL;
   /* Nor does anything read what it was made of: only the shell stays,
    * until outbox_sweep frees it (not here: callers still look at O). */
+  drop_source(o);
+}
+
+/* Frees O's copy of the message it is composed from (if it has one). */
+static void drop_source(outmsg *o) {
   g_clear_pointer(&o->subject, g_free);
   g_clear_pointer(&o->text, g_free);
   g_clear_pointer(&o->html, g_free);
@@ -318,6 +350,31 @@ static void outmsg_finish(outmsg *o) {
   g_clear_pointer(&o->cc, g_ptr_array_unref);
   g_clear_pointer(&o->bcc, g_ptr_array_unref);
   atts_free(o);
+}
+
+/* Composes O from its own copy (mua_send, or a client that was down). */
+static void compose_copy(outmsg *o) {
+  g_assert(o->to && o->cc && o->bcc && o->atts);
+  mua_attachment *at = g_new0(mua_attachment, o->atts->len + 1);
+  for (guint i = 0; i < o->atts->len; i++) {
+    const attach *a = &g_array_index(o->atts, attach, i);
+    at[i] = (mua_attachment){a->name, a->type, a->size};
+  }
+  mua_message v = {.key = o->key,
+                   .from = o->acct->address,
+                   .to = (const char *const *)o->to->pdata,
+                   .cc = (const char *const *)o->cc->pdata,
+                   .bcc = (const char *const *)o->bcc->pdata,
+                   .nto = o->to->len,
+                   .ncc = o->cc->len,
+                   .nbcc = o->bcc->len,
+                   .subject = o->subject,
+                   .text = o->text,
+                   .html = o->html,
+                   .attachments = at,
+                   .nattachments = o->atts->len};
+  compose(o, &v);
+  g_free(at);
 }
 
 static void attempt_over(outmsg *o) {
@@ -363,17 +420,19 @@ static void sub_pump(void *owner, session *s) {
         if (k == o->pending->len)
           continue;
         pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, k);
-        char *why = r->code && !r->local
-                        ? g_strdup_printf("%d%s%s %s", r->code, *r->esc ? " " : "", r->esc, r->text)
-                    : r->local && o->why != SIM_TCP_CLOSED_NORMAL
-                        ? g_strdup_printf("%s (%s)", r->text, sim_tcp_reason_name(o->why))
-                        : g_strdup(r->text);
         if (r->status == SMTP_CLI_OK) {
           o->m->st.accepted++;
           g_free(p->rcpt);
           g_free(p->reason);
           g_array_remove_index(o->pending, k);
-        } else if (r->status == SMTP_CLI_PERM) {
+          continue;
+        }
+        char *why = r->code && !r->local
+                        ? g_strdup_printf("%d%s%s %s", r->code, *r->esc ? " " : "", r->esc, r->text)
+                    : r->local && o->why != SIM_TCP_CLOSED_NORMAL
+                        ? g_strdup_printf("%s (%s)", r->text, sim_tcp_reason_name(o->why))
+                        : g_strdup(r->text);
+        if (r->status == SMTP_CLI_PERM) {
           give_up(o, k, why);
         } else {
           g_free(p->reason);
@@ -496,7 +555,7 @@ static void compose_fire(void *a, void *b) {
   if (!host_up(o->m))
     o->due = true; /* composed when the machine is back */
   else
-    compose(o);
+    compose_copy(o);
 }
 
 /* Drops what the attempt in progress holds in memory (crash, teardown). */
@@ -539,23 +598,33 @@ static void outmsg_free(outmsg *o) {
 
 /* ---- retrieval -------------------------------------------------------- */
 
-/* The user sees a new message: msg.fetch and msg.display. */
+/* The user sees a new message: msg.fetch and msg.display. The display is
+ * read from the header in place (mime_display_scan: what msg.display
+ * records, without a parse of the whole message unless it may have
+ * attachments). */
 static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   mua *m = f->m;
   gsize n;
   const uint8_t *p = g_bytes_get_data(data, &n);
   m->st.fetched++;
-  /* The message is parsed once: the trace key comes from the header the
-   * display reads. */
-  mime_msg *mm = host_trace(m->h, SIM_DETAIL_MESSAGES) ? mime_msg_parse(p, n, NULL) : NULL;
-  char *key = mm ? msgkey_of_hdr(mime_msg_root(mm)->hdr) : msgkey_of(p, n);
-  mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
-  if (mm) {
-    mime_display *d = mime_display_new(mm);
-    mail_trace_display(m->h, key, d);
-    mime_display_free(d);
-    mime_msg_free(mm);
+  if (!host_trace(m->h, SIM_DETAIL_MESSAGES)) {
+    char *key = msgkey_of(p, n);
+    mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
+    g_free(key);
+    return;
   }
+  /* One reading of the header for the key and the display. */
+  char *mid;
+  mime_display *d = mime_display_scan(p, n, &mid);
+  mime_hdr *kh = mime_hdr_new();
+  if (mid)
+    mime_hdr_add(kh, "Message-ID", mid);
+  char *key = msgkey_of_hdr(kh);
+  mime_hdr_free(kh);
+  g_free(mid);
+  mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
+  mail_trace_display(m->h, key, d);
+  mime_display_free(d);
   g_free(key);
 }
 
@@ -752,7 +821,7 @@ static void on_crash(void *user, bool crashed) {
     if (o->composed)
       attempt(o);
     else
-      compose(o);
+      compose_copy(o);
   }
 }
 
@@ -828,7 +897,9 @@ static GPtrArray *strv(const char *const *v, size_t n) {
   return a;
 }
 
-static outmsg *outmsg_new(mua *m, const mua_message *msg, uint64_t order) {
+/* A new outbox entry for MSG at ORDER; COPY: it keeps a copy of MSG to be
+ * composed from later (else the caller composes it now from MSG). */
+static outmsg *outmsg_new(mua *m, const mua_message *msg, uint64_t order, bool copy) {
   g_assert(msg->key && msg->from);
   outmsg *o = g_new0(outmsg, 1);
   o->m = m;
@@ -836,6 +907,14 @@ static outmsg *outmsg_new(mua *m, const mua_message *msg, uint64_t order) {
   g_assert(o->acct);
   o->key = g_strdup(msg->key);
   o->order = order;
+  o->pending = g_array_new(FALSE, TRUE, sizeof(pending_rcpt));
+  /* In ORDER: almost always at the end. */
+  guint at = m->out->len;
+  while (at > 0 && ((outmsg *)m->out->pdata[at - 1])->order > order)
+    at--;
+  g_ptr_array_insert(m->out, (gint)at, o);
+  if (!copy)
+    return o;
   o->subject = g_strdup(msg->subject);
   o->text = g_strdup(msg->text);
   o->html = g_strdup(msg->html);
@@ -848,23 +927,25 @@ static outmsg *outmsg_new(mua *m, const mua_message *msg, uint64_t order) {
                 msg->attachments[i].size};
     g_array_append_val(o->atts, a);
   }
-  o->pending = g_array_new(FALSE, TRUE, sizeof(pending_rcpt));
-  /* In ORDER: almost always at the end. */
-  guint i = m->out->len;
-  while (i > 0 && ((outmsg *)m->out->pdata[i - 1])->order > order)
-    i--;
-  g_ptr_array_insert(m->out, (gint)i, o);
   return o;
 }
 
 void mua_send(mua *m, const mua_message *msg, sim_time at) {
-  outmsg *o = outmsg_new(m, msg, m->sends++);
+  outmsg *o = outmsg_new(m, msg, m->sends++, true);
   sim_time now = host_now(m->h);
   o->timer = sim_world_at(host_world(m->h), at > now ? at : now, compose_fire, o, NULL);
 }
 
+/* What compose_fire does for an entry made now, composing from MSG itself
+ * when the client runs (no copy of the message is made). */
 void mua_send_now(mua *m, const mua_message *msg, uint64_t order) {
-  compose_fire(outmsg_new(m, msg, order), NULL);
+  bool up = host_up(m);
+  outmsg *o = outmsg_new(m, msg, order, !up);
+  outbox_sweep(m);
+  if (!up)
+    o->due = true; /* composed when the machine is back */
+  else
+    compose(o, msg);
 }
 
 void mua_fetch_every(mua *m, const mua_fetch *fc) {

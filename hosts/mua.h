@@ -24,7 +24,7 @@
  * mailbox server (IMAP: STARTTLS, login, UID SEARCH for UIDs above the
  * last one it has, UID FETCH, mark \Seen; POP3: STLS, login, UIDL, RETR
  * of the ones it has not downloaded, DELE unless KEEP). For every new
- * message: msg.fetch, then msg.display (mime_msg -> mime_display). A
+ * message: msg.fetch, then msg.display (mime_display_scan). A
  * round is skipped while the previous one is still running. POP3 in delete
  * mode: a message is remembered as done only when QUIT removed it; after
  * a broken session it is downloaded (and shown) again, never left behind.
@@ -115,7 +115,9 @@ void mua_send(mua *m, const mua_message *msg, sim_time at);
  * ORDER is the message's place in the outbox, which decides the order in
  * which a restarted client takes up what fell due while it was down: the
  * outbox is kept in increasing ORDER (mua_send gives the calls' order, 0,
- * 1, ...; do not mix the two on one client). */
+ * 1, ...; do not mix the two on one client). MSG is read during the call
+ * only: a running client composes it at once, a client that is down keeps
+ * a copy until it is back. */
 void mua_send_now(mua *m, const mua_message *msg, uint64_t order);
 /* Starts fetching per F (strings copied). */
 void mua_fetch_every(mua *m, const mua_fetch *f);

@@ -125,6 +125,27 @@ void scn__mail_host_clear(scn_host *h) {
     g_ptr_array_unref(h->mailbox.domains);
 }
 
+/* "$.messages[I]" into BUF (the text of scn_json_index_path, without
+ * printf: one per message, at loading and at checking). */
+static const char *msg_path(char buf[32], int i) {
+  static const char pre[] = "$.messages[";
+  memcpy(buf, pre, sizeof pre - 1);
+  char digits[12];
+  int n = 0;
+  unsigned u = i < 0 ? 0u - (unsigned)i : (unsigned)i;
+  do
+    digits[n++] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  char *p = buf + sizeof pre - 1;
+  if (i < 0)
+    *p++ = '-';
+  while (n)
+    *p++ = digits[--n];
+  *p++ = ']';
+  *p = '\0';
+  return buf;
+}
+
 /* --- zones, users, messages -------------------------------------------- */
 
 static void zone_clear(void *p) {
@@ -327,14 +348,28 @@ static char *chunk_take(GStringChunk *ch, char *s, bool shared) {
 }
 
 /* The addresses at KEY as a read-only list: NONE (referenced) when absent
- * or empty, else an exact-size array of interned strings. */
+ * or empty; a list of one address shared by every message that names only
+ * it (ONES: interned address -> list, lookup only; most messages of a
+ * load world have one recipient, ~80 B per message saved); else an
+ * exact-size array of interned strings. */
 static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj, const char *path,
-                               const char *key, GPtrArray *none) {
+                               const char *key, GPtrArray *none, GHashTable *ones) {
   GPtrArray *in = scn_json_strings(x, obj, path, key, false, false, "a string");
   if (!in || in->len == 0) {
     if (in)
       g_ptr_array_unref(in);
     return g_ptr_array_ref(none);
+  }
+  if (in->len == 1) {
+    char *a = g_string_chunk_insert_const(c->msg_strings, in->pdata[0]);
+    g_ptr_array_unref(in);
+    GPtrArray *l = g_hash_table_lookup(ones, a);
+    if (!l) {
+      l = g_ptr_array_sized_new(1);
+      g_ptr_array_add(l, a);
+      g_hash_table_insert(ones, a, l);
+    }
+    return g_ptr_array_ref(l);
   }
   GPtrArray *out = g_ptr_array_sized_new(in->len);
   for (guint i = 0; i < in->len; i++)
@@ -351,11 +386,15 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     return;
   GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal); /* lookup only */
   GPtrArray *no_rcpts = g_ptr_array_new();
+  /* interned address -> its one-address list (a reference held here) */
+  GHashTable *ones =
+      g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
   GArray *no_attachments = g_array_new(FALSE, TRUE, sizeof(scn_attachment));
   GStringChunk *ch = c->msg_strings;
   int i = 0;
   for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
-    char *path = scn_json_index_path("$.messages", i);
+    char pbuf[32];
+    const char *path = msg_path(pbuf, (int)i);
     scn_message m = {0};
     bool id_in_chunk = false;
     if (!cJSON_IsObject(it)) {
@@ -367,9 +406,9 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
                scn_json_string(x, it, path, "text", false, &m.text) &&
                scn_json_string(x, it, path, "html", false, &m.html) &&
                scn_json_duration(x, it, path, "at", false, &m.at)) {
-      m.to = address_list(x, c, it, path, "to", no_rcpts);
-      m.cc = address_list(x, c, it, path, "cc", no_rcpts);
-      m.bcc = address_list(x, c, it, path, "bcc", no_rcpts);
+      m.to = address_list(x, c, it, path, "to", no_rcpts, ones);
+      m.cc = address_list(x, c, it, path, "cc", no_rcpts, ones);
+      m.bcc = address_list(x, c, it, path, "bcc", no_rcpts, ones);
       load_attachments(x, &m, it, path, no_attachments);
       if (!m.id)
         m.id = g_strdup_printf("m%d", i + 1);
@@ -397,9 +436,9 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     m.text = chunk_take(ch, m.text, false);
     m.html = chunk_take(ch, m.html, false);
     g_array_append_val(c->messages, m);
-    g_free(path);
   }
   g_hash_table_unref(ids);
+  g_hash_table_unref(ones);
   g_ptr_array_unref(no_rcpts);
   g_array_unref(no_attachments);
 }
@@ -499,14 +538,14 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
     scn__filters_check(x, c);
   for (guint i = 0; i < c->messages->len && scn_json_ok(x); i++) {
     const scn_message *m = &g_array_index(c->messages, scn_message, i);
-    char *path = scn_json_index_path("$.messages", i);
+    char pbuf[32];
+    const char *path = msg_path(pbuf, (int)i);
     const scn_user *u = scn_find_user(c, m->from);
     if (!u)
       scn_json_fail(x, path, "\"from\": no user \"%s\" in $.users", m->from);
     else if (!u->client || !u->submit)
       scn_json_fail(x, path, "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server",
                     m->from);
-    g_free(path);
   }
 }
 
@@ -527,9 +566,15 @@ const scn_zone *scn_zone_for(const scn_config *c, const char *name) {
 
 const scn_user *scn_find_user(const scn_config *c, const char *address) {
   if (c->user_idx) { /* large worlds: the loader's index */
-    char *key = g_ascii_strdown(address, -1);
+    /* the key lower-cased on the stack when it fits (twice per message) */
+    size_t n = strlen(address);
+    char small[128];
+    char *key = n < sizeof small ? small : g_malloc(n + 1);
+    for (size_t k = 0; k <= n; k++)
+      key[k] = address[k] >= 'A' && address[k] <= 'Z' ? (char)(address[k] + 32) : address[k];
     int i = GPOINTER_TO_INT(g_hash_table_lookup(c->user_idx, key)) - 1;
-    g_free(key);
+    if (key != small)
+      g_free(key);
     return i < 0 ? NULL : &g_array_index(c->users, scn_user, i);
   }
   for (guint i = 0; i < c->users->len; i++) {

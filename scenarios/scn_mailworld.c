@@ -14,7 +14,8 @@
 
 struct scn_mailworld {
   userdir *users;
-  tls_world *tls;
+  bool any;       /* a host with a mail role */
+  tls_world *tls; /* made with the first host that uses TLS (its CA key is costly) */
   GPtrArray *tls_hosts; /* tls_host* */
   GPtrArray *mtas;      /* mta_host* */
   GPtrArray *mta_nodes; /* char*: the node of each MTA (borrowed from the config) */
@@ -74,6 +75,8 @@ static tls_host *make_tls(scn_mailworld *mw, const scn_config *c, const scn_host
     return NULL;
   const char *names[2] = {h->name, h->mta.hostname};
   size_t n = h->mta.hostname && strcmp(h->mta.hostname, h->name) ? 2 : 1;
+  if (!mw->tls) /* its stream ("tls:ca") is its own: made here or first, same draws */
+    mw->tls = tls_world_new(host_world(ho));
   tls_host *th = tls_host_new(mw->tls, ho, names, n);
   tls_host_set_services(th, c->tls_services);
   g_ptr_array_add(mw->tls_hosts, th);
@@ -330,8 +333,7 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   bool any = false;
   for (guint i = 0; i < c->hosts->len; i++)
     any |= is_mail_role(g_array_index(c->hosts, scn_host, i).role);
-  if (any)
-    mw->tls = tls_world_new(host_world(hosts[0]));
+  mw->any = any;
   for (guint i = 0; i < c->hosts->len; i++) {
     const scn_host *h = &g_array_index(c->hosts, scn_host, i);
     mua *m = NULL;
@@ -379,7 +381,7 @@ void scn_mailworld_free(scn_mailworld *mw) {
   g_free(mw);
 }
 
-bool scn_mailworld_any(const scn_mailworld *mw) { return mw->tls != NULL; }
+bool scn_mailworld_any(const scn_mailworld *mw) { return mw->any; }
 
 const char *scn_mailworld_ca_pem(const scn_mailworld *mw) {
   return mw->tls && mw->tls_hosts->len ? tls_ca_cert_pem(tls_world_ca(mw->tls)) : NULL;

@@ -59,6 +59,21 @@ START_TEST(userdir_lookups) {
   GPtrArray *on = userdir_on_host(d, "mail.example.org");
   ck_assert_uint_eq(on->len, 1);
   g_ptr_array_unref(on);
+  /* Keys longer than the lookup's stack buffer, and without '@'. */
+  GString *lng = g_string_new(NULL);
+  for (int i = 0; i < 40; i++)
+    g_string_append(lng, "Ab.c");
+  g_string_append(lng, "@Long.EXAMPLE");
+  ck_assert(userdir_add(d, lng->str, "pw2", "long.example"));
+  g_string_truncate(lng, lng->len - 12);
+  g_string_append(lng, "long.example");
+  ck_assert(userdir_check(d, lng->str, "pw2"));
+  g_string_ascii_down(lng);
+  ck_assert(!userdir_check(d, lng->str, "pw2")); /* the local part is exact */
+  g_string_free(lng, TRUE);
+  ck_assert(userdir_add(d, "postmaster", "pm", NULL));
+  ck_assert(userdir_check(d, "postmaster", "pm"));
+  ck_assert(!userdir_check(d, "Postmaster", "pm"));
   userdir_free(d);
 }
 END_TEST

@@ -37,6 +37,22 @@ START_TEST(default_folders_special_use) {
 }
 END_TEST
 
+/* RFC 3501 §5.1: INBOX is case-insensitive, nothing else is. */
+static const struct {
+  const char *in, *want;
+} canon_rows[] = {
+    {"INBOX", "INBOX"}, {"inbox", "INBOX"}, {"iNbOx", "INBOX"}, {"INBOXES", "INBOXES"},
+    {"inbo", "inbo"},   {"", ""},           {"Sent", "Sent"},   {"INBOX.Sub", "INBOX.Sub"},
+    {"xinbox", "xinbox"},
+};
+
+START_TEST(canon_names) {
+  const char *got = mailstore_canon(canon_rows[_i].in);
+  ck_assert_msg(strcmp(got, canon_rows[_i].want) == 0, "[%s]: got [%s] want [%s]",
+                canon_rows[_i].in, got, canon_rows[_i].want);
+}
+END_TEST
+
 START_TEST(uids_increase_and_flags) {
   mailstore *s = mailstore_new(7);
   mailstore_user_add(s, "bob", 0, 0);
@@ -180,6 +196,28 @@ START_TEST(change_log_and_resync) {
     ck_assert_msg(c->kind == want[i] && c->uid == wuid[i], "change %u: got %d/%u want %d/%u", i,
                   c->kind, c->uid, want[i], wuid[i]);
   }
+  /* Since any modseq: the entries after it, in order, appended after
+   * what OUT held. */
+  GArray *all = g_array_new(FALSE, FALSE, sizeof(mailstore_change));
+  ck_assert_int_eq(mailstore_changes(s, "bob", "INBOX", 0, all), MAILSTORE_OK);
+  mailstore_status_get(s, "bob", "INBOX", &st);
+  for (uint64_t from = 0; from <= st.highest_modseq + 1; from++) {
+    g_array_set_size(ch, 1); /* kept */
+    ck_assert_int_eq(mailstore_changes(s, "bob", "INBOX", from, ch), MAILSTORE_OK);
+    guint k = 1;
+    for (guint i = 0; i < all->len; i++) {
+      mailstore_change *w = &g_array_index(all, mailstore_change, i);
+      if (w->modseq <= from)
+        continue;
+      ck_assert_msg(k < ch->len, "since %" G_GUINT64_FORMAT ": too few", from);
+      mailstore_change *g = &g_array_index(ch, mailstore_change, k++);
+      ck_assert_msg(g->modseq == w->modseq && g->kind == w->kind && g->uid == w->uid,
+                    "since %" G_GUINT64_FORMAT ": got %" G_GUINT64_FORMAT " want %" G_GUINT64_FORMAT,
+                    from, g->modseq, w->modseq);
+    }
+    ck_assert_uint_eq(k, ch->len);
+  }
+  g_array_free(all, TRUE);
   for (int i = 0; i < MAILSTORE_LOG_MAX + 10; i++)
     mailstore_flags_set(s, "bob", "INBOX", u1, i % 2 ? '+' : '-', MAILSTORE_F_FLAGGED, 0);
   g_array_set_size(ch, 0);
@@ -347,6 +385,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("mailstore");
   TCase *tc = tcase_create("folders");
   tcase_add_test(tc, default_folders_special_use);
+  tcase_add_loop_test(tc, canon_names, 0, G_N_ELEMENTS(canon_rows));
   tcase_add_test(tc, folders_create_delete_rename);
   suite_add_tcase(s, tc);
   tc = tcase_create("messages");

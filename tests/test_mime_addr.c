@@ -111,6 +111,15 @@ static const struct {
      4,
      "aaaaaaaaaaaaaaaaaaaa@example.com, bbbbbbbbbbbbbbbbbbbbbbbb@example.com,\r\n "
      "cccccccccccccccccccc@example.com"},
+    /* One mailbox without a name (the shortcut): never folded without a
+     * space, folded at a space of a quoted local part. */
+    {"averyveryveryveryveryveryveryveryveryveryveryverylonglocalpartindeed@example.example.com",
+     4, "averyveryveryveryveryveryveryveryveryveryveryverylonglocalpartindeed@example.example.com"},
+    {"\"a very long quoted local part with spaces that goes on and on and on and on\"@example.com",
+     4,
+     "\"a very long quoted local part with spaces that goes on and on and on and\r\n on\"@"
+     "example.com"},
+    {"postmaster", 4, "postmaster"},
 };
 
 START_TEST(format_table) {

@@ -324,6 +324,93 @@ START_TEST(fold_subject) {
 }
 END_TEST
 
+/* Line ends of the text become CRLF (RFC 5322 §2.3), a last line gets
+ * one. */
+static const struct {
+  const char *text, *want_body;
+} line_rows[] = {
+    {"a\rb\r\nc\nd", "a\r\nb\r\nc\r\nd\r\n"},
+    {"\r\r\n\n", "\r\n\r\n\r\n"},
+    {"x", "x\r\n"},
+    {"a\r", "a\r\n"},
+    {"\n\nend\n", "\r\n\r\nend\r\n"},
+    {"", ""},
+};
+
+START_TEST(text_line_ends) {
+  mime_compose_config c;
+  memset(&c, 0, sizeof c);
+  c.from = "a@a.example";
+  c.to = "b@b.example";
+  c.epoch_unix = MIME_DATE_EPOCH_DEFAULT;
+  c.message_id = "x@a.example";
+  c.text = line_rows[_i].text;
+  GBytes *b = mime_compose_build(&c, NULL, NULL);
+  ck_assert(b != NULL);
+  gsize n;
+  const char *d = g_bytes_get_data(b, &n);
+  const char *body = g_strstr_len(d, (gssize)n, "\r\n\r\n");
+  ck_assert(body != NULL);
+  body += 4;
+  gsize bl = n - (gsize)(body - d);
+  ck_assert_msg(bl == strlen(line_rows[_i].want_body) &&
+                    memcmp(body, line_rows[_i].want_body, bl) == 0,
+                "row %d: got [%.*s] want [%s]", _i, (int)bl, body, line_rows[_i].want_body);
+  g_bytes_unref(b);
+}
+END_TEST
+
+/* The fold as it was written first (g_strsplit on ' '): the reference
+ * for the in-place one. */
+static char *fold_reference(const char *value, gsize first_col) {
+  GString *o = g_string_new(NULL);
+  gsize col = first_col;
+  gchar **words = g_strsplit(value, " ", -1);
+  for (gchar **w = words; *w; w++) {
+    gsize wl = strlen(*w);
+    if (w != words) {
+      if (col + 1 + wl > 78 && col > 1) {
+        g_string_append(o, "\r\n ");
+        col = 1;
+      } else {
+        g_string_append_c(o, ' ');
+        col++;
+      }
+    }
+    g_string_append(o, *w);
+    col += wl;
+  }
+  g_strfreev(words);
+  return g_string_free(o, FALSE);
+}
+
+START_TEST(fold_against_reference) {
+  static const char *const fixed[] = {"", " ", "  ", "a", " a", "a ", "a  b", "   lead",
+                                      "trail   "};
+  guint64 seed = 99;
+  for (int it = 0; it < 2000; it++) {
+    GString *v = g_string_new(NULL);
+    if (it < (int)G_N_ELEMENTS(fixed)) {
+      g_string_append(v, fixed[it]);
+    } else {
+      guint n = (guint)(mime_random_next(&seed) % 200);
+      for (guint i = 0; i < n; i++) {
+        guint64 r = mime_random_next(&seed);
+        g_string_append_c(v, r % 5 == 0 ? ' ' : (char)('a' + r % 26));
+      }
+    }
+    for (gsize col = 0; col < 90; col += 9) {
+      char *got = mime_compose_fold(v->str, col), *want = fold_reference(v->str, col);
+      ck_assert_msg(strcmp(got, want) == 0, "[%s] at %zu: got [%s] want [%s]", v->str, col, got,
+                    want);
+      g_free(got);
+      g_free(want);
+    }
+    g_string_free(v, TRUE);
+  }
+}
+END_TEST
+
 /* ---- Received ---- */
 
 START_TEST(received_format) {
@@ -360,6 +447,26 @@ START_TEST(received_format) {
   bad = r;
   bad.id = "two words";
   ck_assert_ptr_null(mime_trace_received(&bad));
+  /* Each argument checked: CR, LF, parentheses anywhere; blanks except
+   * in the comment. */
+  const char *bad_words[] = {"a(b", "a)", "a\rb", "a\nb", "a\tb", "a b"};
+  for (gsize w = 0; w < G_N_ELEMENTS(bad_words); w++) {
+    for (int k = 0; k < 8; k++) {
+      bad = r;
+      const char **slot[] = {&bad.helo, &bad.rdns, &bad.ip,       &bad.by,
+                             &bad.with, &bad.id,   &bad.for_addr, &bad.comment};
+      *slot[k] = bad_words[w];
+      char *got = mime_trace_received(&bad);
+      gboolean blank = bad_words[w][1] == '\t' || bad_words[w][1] == ' ';
+      if (k == 7 && blank) {
+        ck_assert_msg(got && strstr(got, bad_words[w]), "comment [%s]: got [%s]", bad_words[w],
+                      got);
+      } else {
+        ck_assert_msg(got == NULL, "slot %d [%s]: got [%s] want NULL", k, bad_words[w], got);
+      }
+      g_free(got);
+    }
+  }
 }
 END_TEST
 
@@ -580,6 +687,8 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, text_encoding_choice, 0, G_N_ELEMENTS(text_rows));
   tcase_add_loop_test(tc, error_table, 0, G_N_ELEMENTS(errs));
   tcase_add_test(tc, fold_subject);
+  tcase_add_test(tc, fold_against_reference);
+  tcase_add_loop_test(tc, text_line_ends, 0, G_N_ELEMENTS(line_rows));
   tcase_add_test(tc, long_values);
   tcase_add_test(tc, random_round_trip);
   tcase_add_test(tc, composed_every_split);

@@ -129,6 +129,7 @@ typedef struct {
   bool crash_client; /* laptop down 30 s .. 5 min */
   const char *const *to;
   int more; /* this many more messages, one every 10 s from 10 s */
+  bool now_api; /* each message handed over at its time by mua_send_now */
 } params;
 
 typedef struct {
@@ -145,6 +146,49 @@ static size_t nv(const char *const *v) {
   while (v && v[n])
     n++;
   return n;
+}
+
+/* A message handed to mua_send_now when it is due, from strings that are
+ * freed right after the call (the client must not keep them). */
+typedef struct {
+  mua *u;
+  const mua_message *m;
+  uint64_t order;
+} due_msg;
+
+static void send_due(void *a, void *b) {
+  (void)b;
+  due_msg *d = a;
+  mua_message m = *d->m;
+  char *key = g_strdup(m.key), *subject = g_strdup(m.subject), *text = g_strdup(m.text),
+       *html = g_strdup(m.html);
+  m.key = key;
+  m.subject = subject;
+  m.text = text;
+  m.html = html;
+  mua_send_now(d->u, &m, d->order);
+  memset(key, 'X', strlen(key));
+  g_free(key);
+  g_free(subject);
+  g_free(text);
+  g_free(html);
+  if (d->order)
+    g_free((void *)d->m); /* a copy (send_at) */
+  g_free(d);
+}
+
+static void send_at(mua *u, const mua_message *m, sim_world *w, sim_time at, uint64_t order,
+                    bool now_api) {
+  if (!now_api) {
+    mua_send(u, m, at);
+    return;
+  }
+  due_msg *d = g_new0(due_msg, 1);
+  d->u = u;
+  d->order = order;
+  /* the first message's view lives in run(); the others are copied here */
+  d->m = order ? g_memdup2(m, sizeof *m) : m;
+  sim_world_at(w, at, send_due, d, NULL);
 }
 
 static void run(const params *p, result *r) {
@@ -209,23 +253,25 @@ static void run(const params *p, result *r) {
                    .html = "<p>Hi all, lunch on Friday?</p>",
                    .attachments = atts,
                    .nattachments = 2};
-  mua_send(u, &m, 2 * SIM_S);
+  send_at(u, &m, x.w, 2 * SIM_S, 0, p->now_api);
+  GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
   for (int i = 0; i < p->more; i++) {
-    char key[16];
-    g_snprintf(key, sizeof key, "n%d", i);
+    char *key = g_strdup_printf("n%d", i);
+    g_ptr_array_add(keys, key);
     mua_message n = {.key = key,
                      .from = "alice@example.com",
                      .to = bob_only,
                      .nto = 1,
                      .subject = "again",
                      .text = "more\n"};
-    mua_send(u, &n, (10 + 10 * (sim_time)i) * SIM_S);
+    send_at(u, &n, x.w, (10 + 10 * (sim_time)i) * SIM_S, (uint64_t)i + 1, p->now_api);
   }
   if (p->crash_client) {
     sim_node_crash_at(host_node(lap), 30 * SIM_S);
     sim_node_restart_at(host_node(lap), 5 * SIM_MIN);
   }
   sim_world_run(x.w, 2 * SIM_HOUR);
+  g_ptr_array_unref(keys);
   r->trace = g_string_new(mw_trace(&x));
   if (g_getenv("MW_DUMP"))
     g_file_set_contents(g_getenv("MW_DUMP"), r->trace->str, -1, NULL);
@@ -484,6 +530,25 @@ START_TEST(same_seed_same_trace) {
 }
 END_TEST
 
+/* mua_send_now at each message's time gives the trace of mua_send, also
+ * for messages that fall due while the client is down (kept, composed at
+ * restart), and keeps none of the caller's strings. */
+START_TEST(send_now_same_as_send) {
+  for (int crash = 0; crash < 2; crash++) {
+    params p = {.seed = 9, .temp_messages = 1, .crash_client = crash, .more = 6};
+    result a, b;
+    run(&p, &a);
+    p.now_api = true;
+    run(&p, &b);
+    ck_assert_msg(g_string_equal(a.trace, b.trace), "crash %d: traces differ", crash);
+    ck_assert_uint_eq(b.st.composed, 7);
+    ck_assert_uint_eq(b.messages->len, 7);
+    result_clear(&a);
+    result_clear(&b);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mua");
   TCase *tc = tcase_create("submit");
@@ -494,6 +559,7 @@ int main(void) {
   tcase_add_test(tc, submission_server_found_by_name);
   tcase_add_test(tc, unbuildable_message_is_given_up);
   tcase_add_test(tc, client_crash_while_waiting_to_retry);
+  tcase_add_test(tc, send_now_same_as_send);
   tcase_add_test(tc, same_seed_same_trace);
   tcase_add_test(tc, finished_messages_leave_the_outbox);
   suite_add_tcase(s, tc);

@@ -178,6 +178,15 @@ static const struct {
     {MAILW("", ",\"messages\":[{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]},"
                "{\"id\":\"a\",\"from\":\"x@example.org\",\"to\":[\"b@example.org\"]}]"),
      "$.messages[1]", "\"id\": \"a\" is used twice"},
+    /* a path of two digits (written without printf) */
+    {MAILW("", ",\"users\":[{\"address\":\"b@example.org\",\"client\":\"pc\",\"submit\":\"mta1\"}],"
+               "\"messages\":["
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},{\"from\":\"b@example.org\",\"to\":[\"b@example.org\"]},"
+               "{\"from\":\"b@example.org\"}]"),
+     "$.messages[12]", "at least one recipient"},
     {MAILW(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}", ""), "$.hosts[5]",
      "no zone with origin \"example.org.\""},
     {MAILW3("", ",{\"origin\":\"example.org\",\"records\":[]}", ""), "$.zones[1]",
@@ -284,6 +293,38 @@ START_TEST(good_mail_scenario) {
   ck_assert_uint_eq(g_array_index(m->attachments, scn_attachment, 0).size, 2048);
   ck_assert_str_eq(g_array_index(m->attachments, scn_attachment, 0).type, "application/octet-stream");
   ck_assert(m->at == SIM_MIN);
+  scn_config_free(c);
+}
+END_TEST
+
+/* Recipient lists of one address are shared between messages (they are
+ * read-only); other lists keep their addresses in order. */
+START_TEST(shared_recipient_lists) {
+  const char *json = MAILW3(",{\"name\":\"ns\",\"role\":\"dns\",\"zones\":[\"example.org.\"]}",
+                            ",{\"origin\":\"example.org.\",\"records\":[\"@ 3600 IN MX 10 "
+                            "mta1.example.org.\"]}",
+                            ",\"users\":[{\"address\":\"bob@example.org\",\"client\":\"pc\","
+                            "\"submit\":\"mta1\",\"mailbox\":\"mbox\"}],\"messages\":["
+                            "{\"from\":\"bob@example.org\",\"to\":[\"a@example.org\"]},"
+                            "{\"from\":\"bob@example.org\",\"to\":[\"b@example.org\"],"
+                            "\"cc\":[\"a@example.org\"]},"
+                            "{\"from\":\"bob@example.org\",\"to\":[\"a@example.org\",\"b@example.org\"]},"
+                            "{\"from\":\"bob@example.org\",\"bcc\":[\"a@example.org\"]}]");
+  GError *err = NULL;
+  scn_config *c = scn_parse("shared.json", json, strlen(json), &err);
+  ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+  ck_assert_uint_eq(c->messages->len, 4);
+  const scn_message *m = (const scn_message *)c->messages->data;
+  ck_assert_ptr_eq(m[0].to, m[1].cc);
+  ck_assert_ptr_eq(m[0].to, m[3].bcc);
+  ck_assert_ptr_ne(m[0].to, m[1].to);
+  ck_assert_uint_eq(m[0].to->len, 1);
+  ck_assert_str_eq(m[0].to->pdata[0], "a@example.org");
+  ck_assert_str_eq(m[1].to->pdata[0], "b@example.org");
+  ck_assert_uint_eq(m[2].to->len, 2);
+  ck_assert_str_eq(m[2].to->pdata[0], "a@example.org");
+  ck_assert_str_eq(m[2].to->pdata[1], "b@example.org");
+  ck_assert_uint_eq(m[0].cc->len + m[0].bcc->len + m[3].to->len, 0);
   scn_config_free(c);
 }
 END_TEST
@@ -560,6 +601,7 @@ int main(void) {
   tc = tcase_create("load");
   tcase_add_test(tc, good_scenario);
   tcase_add_test(tc, good_mail_scenario);
+  tcase_add_test(tc, shared_recipient_lists);
   tcase_add_test(tc, good_filter_keys);
   tcase_add_test(tc, sieve_file_is_relative_to_the_scenario);
   tcase_add_loop_test(tc, bad_scenarios, 0, G_N_ELEMENTS(bad));

@@ -268,7 +268,13 @@ char *mime_addr_spec(const mime_addr *a) {
     return g_strdup("");
   if (!a->domain)
     return g_strdup(a->local);
-  return g_strdup_printf("%s@%s", a->local, a->domain);
+  /* Concatenated, not printf: every composed and displayed address. */
+  size_t l = strlen(a->local), d = strlen(a->domain);
+  char *s = g_malloc(l + d + 2);
+  memcpy(s, a->local, l);
+  s[l] = '@';
+  memcpy(s + l + 1, a->domain, d + 1);
+  return s;
 }
 
 guint mime_addr_count_mailboxes(const GPtrArray *list) {
@@ -315,6 +321,17 @@ static void append_folded(GString *out, const char *item, gsize first_col) {
 }
 
 char *mime_addr_format(const GPtrArray *list, gsize first_col) {
+  if (list->len == 1) {
+    /* One mailbox without a name: its addr-spec, unfolded when it has no
+     * space (append_folded folds only at spaces). The usual field. */
+    const mime_addr *a = g_ptr_array_index((GPtrArray *)list, 0);
+    if (a->kind == MIME_ADDR_MAILBOX && !(a->name && *a->name)) {
+      char *spec = mime_addr_spec(a);
+      if (!strchr(spec, ' '))
+        return spec;
+      g_free(spec);
+    }
+  }
   GString *out = g_string_new(NULL);
   gboolean need_comma = FALSE;
   for (guint i = 0; i < list->len; i++) {

@@ -88,22 +88,23 @@ static void collect(const mime_msg *m, const mime_part *p, GPtrArray *out) {
   g_ptr_array_add(out, a);
 }
 
+/* What a reader's client shows: the usual fields, then the receiving
+ * server's verdict on who sent it (RFC 8601; the topmost one is ours). */
+static const char *const shown_names[] = {"From", "To", "Cc", "Subject", "Date",
+                                          "Authentication-Results"};
+
 mime_display *mime_display_new(const mime_msg *m) {
   mime_display *d = g_new0(mime_display, 1);
   d->fields = g_ptr_array_new_with_free_func(field_free);
   d->received = g_ptr_array_new_with_free_func(rcv_free);
   d->attachments = g_ptr_array_new_with_free_func(att_free);
   const mime_part *root = mime_msg_root(m);
-  /* What a reader's client shows: the usual fields, then the receiving
-   * server's verdict on who sent it (RFC 8601; the topmost one is ours). */
-  static const char *const names[] = {"From", "To", "Cc", "Subject", "Date",
-                                      "Authentication-Results"};
-  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-    const char *v = mime_hdr_get(root->hdr, names[i]);
+  for (gsize i = 0; i < G_N_ELEMENTS(shown_names); i++) {
+    const char *v = mime_hdr_get(root->hdr, shown_names[i]);
     if (!v)
       continue;
     mime_display_field *f = g_new0(mime_display_field, 1);
-    f->name = g_strdup(names[i]);
+    f->name = g_strdup(shown_names[i]);
     if (i < 3)
       f->value = mime_display_addresses(v);
     else
@@ -117,6 +118,100 @@ mime_display *mime_display_new(const mime_msg *m) {
     g_ptr_array_add(d->received, ri);
   }
   collect(m, root, d->attachments);
+  return d;
+}
+
+/* A field of mime_display_scan: its name is one of shown_names (static). */
+static void field_free_value(gpointer p) {
+  mime_display_field *f = p;
+  g_free(f->value);
+  g_free(f);
+}
+
+/* Unfolds RAW (LEN octets) into BUF (SMALL octets) when it fits, else
+ * into a new string; the caller frees the result when it is not BUF. */
+static char *unfold_small(const char *raw, gsize len, char *buf, gsize small) {
+  char *u = len < small ? buf : g_malloc(len + 1);
+  mime__unfold_into(raw, len, u);
+  return u;
+}
+
+/* TRUE when S holds "multipart" in any case: a Content-Type value whose
+ * type is multipart does (the type is one token, RFC 2045 §5.1). */
+static gboolean may_be_multipart(const char *s) {
+  for (; *s; s++)
+    if ((*s == 'm' || *s == 'M') && g_ascii_strncasecmp(s, "multipart", 9) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+mime_display *mime_display_scan(const void *data, gsize len, char **message_id) {
+  g_assert(data || len == 0);
+  const char *buf = data ? data : "";
+  if (message_id)
+    *message_id = NULL;
+  mime_display *d = g_new0(mime_display, 1);
+  d->fields = g_ptr_array_new_full(G_N_ELEMENTS(shown_names), field_free_value);
+  d->received = g_ptr_array_new_full(8, g_free); /* one block each */
+  d->attachments = g_ptr_array_new_with_free_func(att_free);
+  /* The root header as mime_msg_parse keeps it: its first 1,000 fields
+   * (mime_limits_default), the first of each displayed name. */
+  mime_limits lim;
+  mime_limits_default(&lim);
+  mime_hdr_view first[G_N_ELEMENTS(shown_names)];
+  guint have = 0; /* bit i: first[i] is set */
+  gboolean ctype_seen = FALSE, multi = FALSE;
+  char small[512];
+  mime_hdr_scan sc;
+  mime_hdr_view v;
+  mime_hdr_scan_init(&sc, buf, len, FALSE);
+  for (guint n = 0; n < lim.max_fields && mime_hdr_scan_next(&sc, &v); n++) {
+    if (v.name_len == 8 && mime_hdr_name_is(v.name, v.name_len, "Received", 8)) {
+      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
+      g_ptr_array_add(d->received, mime__received_route_new(u));
+      if (u != small)
+        g_free(u);
+      continue;
+    }
+    if (!ctype_seen && v.name_len == 12 &&
+        mime_hdr_name_is(v.name, v.name_len, "Content-Type", 12)) {
+      ctype_seen = TRUE;
+      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
+      multi = may_be_multipart(u);
+      if (u != small)
+        g_free(u);
+      continue;
+    }
+    if (message_id && !*message_id && v.name_len == 10 &&
+        mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10)) {
+      *message_id = mime_hdr_unfold(v.raw_value, v.raw_len);
+      continue;
+    }
+    static const gsize shown_len[G_N_ELEMENTS(shown_names)] = {4, 2, 2, 7, 4, 22};
+    for (guint i = 0; i < G_N_ELEMENTS(shown_names); i++)
+      if (v.name_len == shown_len[i] && !(have & 1u << i) &&
+          mime_hdr_name_is(v.name, v.name_len, shown_names[i], shown_len[i])) {
+        first[i] = v;
+        have |= 1u << i;
+        break;
+      }
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(shown_names); i++) {
+    if (!(have & 1u << i))
+      continue;
+    char *u = unfold_small(first[i].raw_value, first[i].raw_len, small, sizeof small);
+    mime_display_field *f = g_new(mime_display_field, 1);
+    f->name = (char *)shown_names[i];
+    f->value = i < 3 ? mime_display_addresses(u) : mime_ew_decode(u);
+    g_ptr_array_add(d->fields, f);
+    if (u != small)
+      g_free(u);
+  }
+  if (multi) {
+    mime_msg *m = mime_msg_parse(buf, len, NULL);
+    collect(m, mime_msg_root(m), d->attachments);
+    mime_msg_free(m);
+  }
   return d;
 }
 

@@ -32,6 +32,17 @@ typedef struct {
 mime_display *mime_display_new(const mime_msg *m);
 void mime_display_free(mime_display *d);
 
+/* The view of the message DATA (LEN octets; borrowed for the call) for a
+ * reader that shows the path, not its times: equal to mime_display_new on
+ * mime_msg_parse(DATA, LEN, NULL), except that each Received entry holds
+ * only from, by and with (the other members NULL, date_ok FALSE). The
+ * root header is read in place; the message is parsed whole only when
+ * its Content-Type may name a multipart (the only kind of root with
+ * attachments). MESSAGE_ID, when not NULL, receives the unfolded value of
+ * the first Message-ID among those fields (mime_hdr_get on the parsed
+ * root), a new string, or NULL. Free with mime_display_free. Never fails. */
+mime_display *mime_display_scan(const void *data, gsize len, char **message_id);
+
 /* Value of displayed field NAME, or NULL (borrowed). */
 const char *mime_display_get(const mime_display *d, const char *name);
 

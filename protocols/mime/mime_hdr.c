@@ -56,7 +56,7 @@ typedef struct {
  * unfolding removes the line ends that precede WSP; a line end anywhere
  * else in a field body is gone already) and without outer WSP; returns the
  * length written (OUT is NUL-terminated, at most LEN + 1 octets). */
-static gsize unfold_into(const char *raw, gsize len, char *out) {
+gsize mime__unfold_into(const char *raw, gsize len, char *out) {
   gsize a = 0, b = len;
   while (a < b && (raw[a] == ' ' || raw[a] == '\t' || raw[a] == '\r' || raw[a] == '\n'))
     a++;
@@ -86,7 +86,7 @@ static mime_hdr_field *field_make(const char *name, gsize nl, const char *raw, g
   memcpy(r, raw, rl);
   r[rl] = '\0';
   char *v = r + rl + 1;
-  unfold_into(raw, rl, v);
+  mime__unfold_into(raw, rl, v);
   b->f = (mime_hdr_field){.name = t, .raw_value = r, .value = v};
   b->name_len = nl;
   return &b->f;
@@ -148,16 +148,17 @@ const char *mime_hdr_get(const mime_hdr *h, const char *name) {
 
 char *mime_hdr_unfold(const char *raw, gsize len) {
   char *r = g_malloc(len + 1);
-  unfold_into(raw, len, r);
+  mime__unfold_into(raw, len, r);
   return r;
 }
 
-/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126. */
+/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126 (one unsigned compare per
+ * octet; ':' cannot occur: the name ends before the first colon). */
 static gboolean valid_name(const char *s, gsize n) {
   if (n == 0)
     return FALSE;
   for (gsize i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+    if ((unsigned char)(s[i] - 33) > 126 - 33)
       return FALSE;
   return TRUE;
 }

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "mime_trace.h"
+
 /* RFC 5322 §3.2.3 atext; bytes >= 0x80 are accepted too (RFC 6532). */
 gboolean mime__is_atext(unsigned char c);
 /* RFC 2045 §5.1: any CHAR but SPACE, CTLs and tspecials. */
@@ -49,5 +51,15 @@ void mime__append_word(GString *out, const char *s, gboolean phrase);
  * atext and dots. Most address fields are this; the callers skip the
  * tokenizer for them. */
 gboolean mime__plain_addr_spec(const char *v);
+
+/* mime_hdr_unfold into caller storage OUT (at least LEN + 1 octets):
+ * NUL-terminated; returns the length written. */
+gsize mime__unfold_into(const char *raw, gsize len, char *out);
+
+/* Received (RFC 5321 §4.4) clauses FROM, BY and WITH only, as
+ * mime_trace_received_parse gives them (the other members stay zero: no
+ * comments, no date), in one block with their strings: free with g_free,
+ * not mime_received_info_clear. For a reader that shows the path. */
+mime_received_info *mime__received_route_new(const char *value);
 
 #endif

@@ -162,6 +162,13 @@ char *mime__to_utf8(const char *charset, const char *bytes, gsize len) {
 }
 
 char *mime__utf8_sanitize(const char *bytes, gsize len) {
+  /* Printable ASCII and controls but NUL: valid as it is (the usual
+   * header value and text), one copy. */
+  gsize i = 0;
+  while (i < len && (guchar)(bytes[i] - 1) < 0x7f)
+    i++;
+  if (i == len)
+    return g_strndup(bytes, len);
   GString *out = g_string_sized_new(len);
   const char *p = bytes, *end = bytes + len;
   while (p < end) {

@@ -15,59 +15,88 @@
 
 #include <string.h>
 
-static gboolean clean(const char *s) { return !s || !strpbrk(s, "\r\n()"); }
+/* Length of S when it has none of the octets REJECT (0 for NULL), else
+ * -1. */
+static gssize clean_len(const char *s, const char *reject) {
+  if (!s)
+    return 0;
+  gsize n = strcspn(s, reject);
+  return s[n] ? -1 : (gssize)n;
+}
+
+/* Appends N octets of S at *P. */
+static void put(char **p, const char *s, gsize n) {
+  memcpy(*p, s, n);
+  *p += n;
+}
+
+#define PUT_LIT(p, lit) put(p, lit, sizeof lit - 1)
 
 char *mime_trace_received(const mime_received *r) {
   if (!r->helo || !*r->helo || !r->by || !*r->by)
     return NULL;
+  /* Every argument is one word without CR, LF or parentheses; the
+   * comment may hold spaces. Written in one allocation: every hop of
+   * every message has one. */
   const char *all[] = {r->helo, r->rdns, r->ip, r->by, r->with, r->id, r->for_addr, r->comment};
-  for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
-    if (!clean(all[i]) || (all[i] && strpbrk(all[i], " \t") && all[i] != r->comment))
+  gsize len[G_N_ELEMENTS(all)];
+  gsize total = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS(all); i++) {
+    gssize n = clean_len(all[i], all[i] == r->comment ? "\r\n()" : "\r\n() \t");
+    if (n < 0)
       return NULL;
+    len[i] = (gsize)n;
+    total += (gsize)n;
+  }
   char *date = mime_date_format(r->date_ns, r->epoch_unix, r->tz_min);
   if (!date)
     return NULL;
-  GString *o = g_string_sized_new(256);
-  g_string_append(o, "Received: from ");
-  g_string_append(o, r->helo);
+  gsize dl = strlen(date);
+  /* the fixed text: "Received: from " " (" " [" "])" "\r\n\tby " " with " " (" ")"
+   * "\r\n\tid " "\r\n\tfor <" ">" ";\r\n\t" "\r\n" is under 80 octets */
+  char *out = g_malloc(total + dl + 80);
+  char *p = out;
+  PUT_LIT(&p, "Received: from ");
+  put(&p, r->helo, len[0]);
   if (r->rdns || r->ip) {
-    g_string_append(o, " (");
+    PUT_LIT(&p, " (");
     if (r->rdns)
-      g_string_append(o, r->rdns);
+      put(&p, r->rdns, len[1]);
     if (r->rdns && r->ip)
-      g_string_append_c(o, ' ');
+      *p++ = ' ';
     if (r->ip) {
-      g_string_append_c(o, '[');
-      g_string_append(o, r->ip);
-      g_string_append_c(o, ']');
+      *p++ = '[';
+      put(&p, r->ip, len[2]);
+      *p++ = ']';
     }
-    g_string_append_c(o, ')');
+    *p++ = ')';
   }
-  g_string_append(o, "\r\n\tby ");
-  g_string_append(o, r->by);
+  PUT_LIT(&p, "\r\n\tby ");
+  put(&p, r->by, len[3]);
   if (r->with) {
-    g_string_append(o, " with ");
-    g_string_append(o, r->with);
+    PUT_LIT(&p, " with ");
+    put(&p, r->with, len[4]);
   }
   if (r->comment) {
-    g_string_append(o, " (");
-    g_string_append(o, r->comment);
-    g_string_append_c(o, ')');
+    PUT_LIT(&p, " (");
+    put(&p, r->comment, len[7]);
+    *p++ = ')';
   }
   if (r->id) {
-    g_string_append(o, "\r\n\tid ");
-    g_string_append(o, r->id);
+    PUT_LIT(&p, "\r\n\tid ");
+    put(&p, r->id, len[5]);
   }
   if (r->for_addr) {
-    g_string_append(o, "\r\n\tfor <");
-    g_string_append(o, r->for_addr);
-    g_string_append_c(o, '>');
+    PUT_LIT(&p, "\r\n\tfor <");
+    put(&p, r->for_addr, len[6]);
+    *p++ = '>';
   }
-  g_string_append(o, ";\r\n\t");
-  g_string_append(o, date);
-  g_string_append(o, "\r\n");
+  PUT_LIT(&p, ";\r\n\t");
+  put(&p, date, dl);
+  PUT_LIT(&p, "\r\n");
+  *p = '\0';
   g_free(date);
-  return g_string_free(o, FALSE);
+  return out;
 }
 
 GBytes *mime_trace_prepend(GBytes *msg, const char *field) {
@@ -133,14 +162,39 @@ static gboolean word_end(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' || c == '\0';
 }
 
-gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
+/* The parse; FULL: every clause, the comments after from and by, and the
+ * date; else only from, by and with are stored (the other clauses are
+ * still read, so the words they take are the same). */
+/* TRUE when the N octets at W are LOWER (lower case) in any case. */
+static gboolean same_lower(const char *w, const char *lower, gsize n) {
+  for (gsize i = 0; i < n; i++)
+    if ((w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]) != lower[i]) /* inline tolower */
+      return FALSE;
+  return TRUE;
+}
+
+/* A clause value seen in route mode: a view into the value, or a copy
+ * when it was built from a quoted string. */
+typedef struct {
+  const char *p;
+  gsize n;
+  char *own;
+} route_view;
+
+static gboolean received_parse(const char *value, mime_received_info *out, route_view *route) {
+  gboolean full = route == NULL;
   memset(out, 0, sizeof *out);
   if (!value)
     return FALSE;
   gsize len = strlen(value);
   gsize semi = last_semicolon(value, len);
   gsize pos = 0;
+  static const char *const kw[] = {"from", "by", "via", "with", "id", "for"};
+  static const gsize kwl[] = {4, 2, 3, 4, 2, 3};
+  char **const slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
   char **slot = NULL; /* the clause waiting for its value */
+  guint slot_k = 0;   /* its index in kw[] below */
+  guint filled = 0;   /* bit k: clause kw[k] has its value */
   char **info = NULL; /* where a comment goes */
   gboolean any = FALSE;
   GString *w = NULL;       /* made when a word holds a quoted string */
@@ -153,7 +207,11 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
       comment = g_string_new(NULL);
     if (comment)
       g_string_truncate(comment, 0);
-    mime__skip_cfws(value, semi, &pos, want ? comment : NULL);
+    while (pos < semi && value[pos] == ' ')
+      pos++; /* the usual separator, without the call */
+    if (pos < semi &&
+        (value[pos] == '\t' || value[pos] == '\r' || value[pos] == '\n' || value[pos] == '('))
+      mime__skip_cfws(value, semi, &pos, want ? comment : NULL);
     if (want && comment->len)
       *info = g_strndup(comment->str, comment->len);
     if (pos >= semi)
@@ -161,8 +219,7 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
     /* The word: a view into VALUE, or built in W when it holds a quoted
      * string (kept with its quotes, quoted pairs resolved). */
     gsize a = pos;
-    while (pos < semi && !word_end(value[pos]) && value[pos] != '"')
-      pos++;
+    pos = MIN(semi, pos + strcspn(value + pos, " \t\r\n(\"")); /* to word_end or '"' */
     const char *wv = value + a;
     gsize wl = pos - a;
     if (pos < semi && value[pos] == '"') {
@@ -198,24 +255,35 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
         v++;
         vl -= 2;
       }
-      *slot = g_strndup(v, vl);
-      info = slot == &out->from ? &out->from_info : slot == &out->by ? &out->by_info : NULL;
+      filled |= 1u << slot_k;
+      if (full) {
+        *slot = g_strndup(v, vl);
+      } else if (slot_k == 0 || slot_k == 1 || slot_k == 3) { /* from, by, with */
+        route_view *rv = &route[slot_k == 3 ? 2 : slot_k];
+        rv->own = w && wv == w->str ? g_strndup(v, vl) : NULL; /* W is reused */
+        rv->p = rv->own ? rv->own : v;
+        rv->n = vl;
+      }
+      if (full)
+        info = slot == &out->from ? &out->from_info : slot == &out->by ? &out->by_info : NULL;
       slot = NULL;
       any = TRUE;
       continue;
     }
-    static const char *const kw[] = {"from", "by", "via", "with", "id", "for"};
-    static const gsize kwl[] = {4, 2, 3, 4, 2, 3};
-    char **slots[] = {&out->from, &out->by, &out->via, &out->with, &out->id, &out->for_addr};
     info = NULL;
-    for (gsize k = 0; k < G_N_ELEMENTS(kw); k++)
-      if (wl == kwl[k] && g_ascii_strncasecmp(wv, kw[k], wl) == 0 && !*slots[k])
-        slot = slots[k];
+    if (wl >= 2 && wl <= 4)
+      for (guint k = 0; k < G_N_ELEMENTS(kw); k++)
+        if (wl == kwl[k] && !(filled & 1u << k) && same_lower(wv, kw[k], wl)) {
+          slot = slots[k];
+          slot_k = k;
+        }
   }
   if (w)
     g_string_free(w, TRUE);
   if (comment)
     g_string_free(comment, TRUE);
+  if (semi < len && !full)
+    return TRUE;
   if (semi < len) {
     char *d = g_strstrip(g_strdup(value + semi + 1));
     out->date = d;
@@ -223,4 +291,30 @@ gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
     any = TRUE;
   }
   return any;
+}
+
+gboolean mime_trace_received_parse(const char *value, mime_received_info *out) {
+  return received_parse(value, out, NULL);
+}
+
+mime_received_info *mime__received_route_new(const char *value) {
+  route_view rv[3] = {{NULL, 0, NULL}, {NULL, 0, NULL}, {NULL, 0, NULL}};
+  mime_received_info tmp;
+  received_parse(value, &tmp, rv);
+  gsize n = sizeof tmp;
+  for (int i = 0; i < 3; i++)
+    n += rv[i].p ? rv[i].n + 1 : 0;
+  mime_received_info *ri = g_malloc0(n);
+  char *t = (char *)(ri + 1);
+  char **dst[3] = {&ri->from, &ri->by, &ri->with};
+  for (int i = 0; i < 3; i++) {
+    if (!rv[i].p)
+      continue;
+    memcpy(t, rv[i].p, rv[i].n);
+    t[rv[i].n] = '\0';
+    *dst[i] = t;
+    t += rv[i].n + 1;
+    g_free(rv[i].own);
+  }
+  return ri;
 }
