@@ -99,6 +99,11 @@ void mta__queue_id(char *buf, size_t n, uint64_t seq) {
   put_hex(buf, seq, 6, "0123456789ABCDEF"); /* "%06" PRIX64 */
 }
 
+const char *mta__qid_text(const mta_msg *qm, char *buf) {
+  mta__queue_id(buf, MTA__QID_BUFSZ, qm->body_id);
+  return buf;
+}
+
 GBytes *mta__body(mta_host *m, uint64_t seq) {
   char key[64];
   mta__key(key, sizeof key, "body", seq);
@@ -133,25 +138,10 @@ static mta__acc *acc_at(mta_host *m, uint64_t seq) {
   return &g_array_index(m->acc, mta__acc, seq - 1);
 }
 
-mta__msg *mta__msg_get(mta_host *m, uint32_t qid) {
-  mta__msg *mm = g_hash_table_lookup(m->msgs, GUINT_TO_POINTER(qid));
-  g_assert(mm);
-  return mm;
-}
-
-static mta__msg *msg_new(mta_host *m, uint32_t qid, uint64_t seq, const char *msgid) {
-  size_t n = strlen(msgid) + 1;
-  mta__msg *mm = g_malloc0(sizeof *mm + n);
-  mm->qid = qid;
-  mm->seq = seq;
-  memcpy(mm->msgid, msgid, n);
-  mta__queue_id(mm->queue_id, sizeof mm->queue_id, seq);
-  g_hash_table_insert(m->msgs, GUINT_TO_POINTER(qid), mm);
-  return mm;
-}
-
-static void msg_free(gpointer p) {
-  g_free(p);
+const mta_msg *mta__msg_get(mta_host *m, uint32_t qid) {
+  const mta_msg *qm = mta_queue_get(m->q, qid);
+  g_assert(qm);
+  return qm;
 }
 
 static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
@@ -166,10 +156,9 @@ static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
 }
 
 void mta__rewrite(mta_host *m, uint32_t qid) {
-  mta__msg *mm = mta__msg_get(m, qid);
   /* A record that cannot grow on a full disk stays as it was: after a
    * crash its recipients are tried again (a duplicate, never a loss). */
-  write_record(m, qid, mm->seq);
+  write_record(m, qid, mta__msg_get(m, qid)->body_id);
 }
 
 static char *domain_of(const char *addr) {
@@ -200,7 +189,8 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .body_id = a->seq,
                            .size = g_bytes_get_size(a->body),
                            .arrival = host_now(m->h),
-                           .dsn_of = a->dsn_of};
+                           .dsn_of = a->dsn_of,
+                           .tag = a->msgid};
   uint32_t qid = mta_queue_add(m->q, &qa);
   g_ptr_array_free(dests, TRUE);
   if (!write_record(m, qid, a->seq)) {
@@ -208,7 +198,6 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
     disk_remove(d, bkey);
     return 0;
   }
-  msg_new(m, qid, a->seq, a->msgid);
   mta__acc *ac = acc_at(m, a->seq);
   ac->qid = qid;
   ac->state = MTA__ACC_QUEUED;
@@ -255,22 +244,34 @@ static tally count_states(const mta_msg *qm) {
   return t;
 }
 
-/* QID left the queue: trace, forget, remove its files, account. */
-static void departed(mta_host *m, uint32_t qid, tally t) {
-  mta__msg *mm = mta__msg_get(m, qid);
-  mail_trace_expire(m->h, mm->msgid, mm->queue_id);
+/* What the host needs of a message after the queue let it go (the queue
+ * frees a message as it leaves): taken before the call that may retire it. */
+typedef struct {
+  uint64_t seq;
+  char *msgid;
+  char queue_id[MTA__QID_BUFSZ];
+} ident;
+
+static void ident_take(ident *id, const mta_msg *qm) {
+  id->seq = qm->body_id;
+  id->msgid = g_strdup(qm->tag);
+  mta__qid_text(qm, id->queue_id);
+}
+
+/* The message of ID left the queue: trace, remove its files, account. */
+static void departed(mta_host *m, const ident *id, tally t) {
+  mail_trace_expire(m->h, id->msgid, id->queue_id);
   char key[64];
-  mta__key(key, sizeof key, "q", mm->seq);
+  mta__key(key, sizeof key, "q", id->seq);
   disk_remove(host_disk(m->h), key);
-  mta__key(key, sizeof key, "body", mm->seq);
+  mta__key(key, sizeof key, "body", id->seq);
   disk_remove(host_disk(m->h), key);
-  mta__acc *ac = acc_at(m, mm->seq);
+  mta__acc *ac = acc_at(m, id->seq);
   ac->state = MTA__ACC_DONE;
   ac->qid = 0;
   ac->delivered = t.delivered;
   ac->bounced = t.bounced;
   m->st.left++;
-  g_hash_table_remove(m->msgs, GUINT_TO_POINTER(qid));
 }
 
 static char *reason_of(const mta_rcpt *r) {
@@ -284,8 +285,9 @@ static char *reason_of(const mta_rcpt *r) {
 /* A DSN about QID: the bounced, unreported recipients (or, DELAYED, the
  * deferred ones). Returns false when it could not be stored. */
 static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
-  const mta_msg *qm = mta_queue_get(m->q, qid);
-  mta__msg *mm = mta__msg_get(m, qid);
+  const mta_msg *qm = mta__msg_get(m, qid);
+  char qidbuf[MTA__QID_BUFSZ];
+  const char *queue_id = mta__qid_text(qm, qidbuf);
   GArray *rs = g_array_new(FALSE, TRUE, sizeof(mta_dsn_rcpt));
   GPtrArray *which = g_ptr_array_new();
   int64_t until = qm->arrival + m->retry.lifetime;
@@ -317,7 +319,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   uint64_t seq = m->seq; /* taken only if stored */
   char *msgid = mta__make_msgid(m, seq);
   char *from = g_strdup_printf("MAILER-DAEMON@%s", m->hostname);
-  GBytes *orig = mta__body(m, mm->seq);
+  GBytes *orig = mta__body(m, qm->body_id);
   gsize olen = 0;
   const uint8_t *odata = orig ? g_bytes_get_data(orig, &olen) : NULL;
   mta_dsn_config c = {.reporting_mta = m->hostname,
@@ -327,7 +329,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
                       .message_id = msgid,
                       .date = host_now(m->h),
                       .epoch_unix = m->epoch,
-                      .queue_id = mm->queue_id,
+                      .queue_id = queue_id,
                       .arrival = qm->arrival,
                       .rcpts = (const mta_dsn_rcpt *)rs->data,
                       .nrcpts = rs->len,
@@ -351,23 +353,28 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
     ok = dq != 0;
     if (ok) {
       m->st.dsns++;
-      mta__trace_queue(m, msgid, mta__msg_get(m, dq)->queue_id, (mail_rcpts){to, 1}, "");
+      char dqid[MTA__QID_BUFSZ];
+      mta__trace_queue(m, msgid, mta__qid_text(mta__msg_get(m, dq), dqid), (mail_rcpts){to, 1},
+                       "");
       if (delayed) {
         mta_queue_warning_sent(m->q, qid);
       } else {
         for (guint i = 0; i < which->len; i++) {
           const mta_rcpt *r = which->pdata[i];
           char *why = reason_of(r);
-          mail_trace_bounce(m->h, mm->msgid, mm->queue_id, r->addr, why, msgid);
+          mail_trace_bounce(m->h, qm->tag, queue_id, r->addr, why, msgid);
           g_free(why);
         }
-        acc_at(m, mm->seq)->dsn_seq = seq;
+        acc_at(m, qm->body_id)->dsn_seq = seq;
         tally t = count_states(qm);
+        ident id;
+        ident_take(&id, qm);
         mta_queue_dsn_queued(m->q, qid, dq);
         if (!mta_queue_get(m->q, qid))
-          departed(m, qid, t);
+          departed(m, &id, t);
         else
           mta__rewrite(m, qid);
+        g_free(id.msgid);
       }
     }
     g_bytes_unref(dsn);
@@ -427,23 +434,25 @@ static void trace_null_bounces(mta_host *m, const char *msgid, const char *queue
 }
 
 void mta__finish_attempt(mta_host *m, uint32_t qid) {
-  mta__msg *mm = mta__msg_get(m, qid);
-  const mta_msg *qm = mta_queue_get(m->q, qid);
+  const mta_msg *qm = mta__msg_get(m, qid);
   sim_time now = host_now(m->h);
-  mm->in_attempt = false;
   GPtrArray *nullv = null_sender_pending(qm);
+  ident id;
+  ident_take(&id, qm);
   mta_queue_outcome out;
   mta_queue_end_attempt(m->q, qid, &m->retry, now, &out);
   bool gave_up = nullv && nullv->len && out.verdict == MTA_RETRY_BOUNCE;
   if (gave_up)
-    trace_null_bounces(m, mm->msgid, mm->queue_id, nullv);
+    trace_null_bounces(m, id.msgid, id.queue_id, nullv);
   if (nullv)
     g_ptr_array_free(nullv, TRUE);
   if (out.done) {
     tally t = {out.delivered, out.bounced};
-    departed(m, qid, t);
+    departed(m, &id, t);
+    g_free(id.msgid);
     return;
   }
+  g_free(id.msgid);
   qm = mta_queue_get(m->q, qid);
   if (out.deferred && out.verdict != MTA_RETRY_BOUNCE) {
     for (uint32_t i = 0; i < qm->nrcpts; i++) {
@@ -451,7 +460,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
       if (r->state != MTA_RCPT_DEFERRED)
         continue;
       char *why = reason_of(r);
-      mail_trace_defer(m->h, mm->msgid, mm->queue_id, r->addr, why, out.next);
+      mail_trace_defer(m->h, qm->tag, id.queue_id, r->addr, why, out.next);
       g_free(why);
     }
   }
@@ -473,20 +482,23 @@ bool mta__begin(mta_host *m, uint32_t qid) {
       qm->expire_pending || mta_retry_expired(&m->retry, qm->arrival, !*qm->sender, now);
   if (!expiring)
     return mta_queue_begin_attempt(m->q, qid, &m->retry, now);
-  mta__msg *mm = mta__msg_get(m, qid);
   GPtrArray *nullv = null_sender_pending(qm);
   tally t = count_states(qm);
   unsigned n = qm->nrcpts;
+  ident id;
+  ident_take(&id, qm);
   bool began = mta_queue_begin_attempt(m->q, qid, &m->retry, now);
   g_assert(!began);
-  trace_null_bounces(m, mm->msgid, mm->queue_id, nullv);
+  trace_null_bounces(m, id.msgid, id.queue_id, nullv);
   if (nullv)
     g_ptr_array_free(nullv, TRUE);
   if (!mta_queue_get(m->q, qid)) {
     t.bounced = n - t.delivered;
-    departed(m, qid, t);
+    departed(m, &id, t);
+    g_free(id.msgid);
     return false;
   }
+  g_free(id.msgid);
   mta__rewrite(m, qid);
   dsn_or_wait(m, qid);
   return false;
@@ -559,19 +571,19 @@ static void load(mta_host *m) {
     GBytes *rec = disk_get(d, keys->pdata[i]);
     gsize n;
     const uint8_t *p = g_bytes_get_data(rec, &n);
-    char *err = NULL;
-    uint32_t qid = mta_queue_msg_decode(m->q, p, n, &err);
-    if (!qid) {
-      g_free(err); /* records are ours; a bad one is kept for a person to see */
-      continue;
-    }
-    const mta_msg *qm = mta_queue_get(m->q, qid);
-    uint64_t seq = qm->body_id;
+    uint64_t seq;
+    if (!mta_queue_msg_peek_body_id(p, n, &seq))
+      continue; /* records are ours; a bad one is kept for a person to see */
     char *id = parse_msgid(mta__body(m, seq));
     char *gen = id ? NULL : mta__make_msgid(m, seq);
-    msg_new(m, qid, seq, id ? id : gen);
+    char *err = NULL;
+    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, id ? id : gen, &err);
     g_free(id);
     g_free(gen);
+    if (!qid) {
+      g_free(err);
+      continue;
+    }
     acc_at(m, seq)->qid = qid;
     if (seq >= m->seq)
       m->seq = seq + 1;
@@ -585,7 +597,6 @@ static void start(mta_host *m) {
   m->up = true;
   m->q = mta_queue_new();
   m->policy = mta_policy_new(&m->policy_cfg);
-  m->msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, msg_free);
   m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
   m->dests = g_ptr_array_new();
   m->agents = g_ptr_array_new();
@@ -612,13 +623,11 @@ static void stop(mta_host *m) {
   g_ptr_array_free(m->dests, TRUE);
   g_ptr_array_free(m->agents, TRUE);
   g_ptr_array_free(m->conns, TRUE);
-  g_hash_table_destroy(m->msgs);
   g_array_free(m->dsn_retry, TRUE);
   mta_queue_free(m->q);
   mta_policy_free(m->policy);
   m->q = NULL;
   m->policy = NULL;
-  m->msgs = NULL;
 }
 
 #ifdef MTA_TEST_FORGET_QUEUE_ON_CRASH
@@ -753,7 +762,9 @@ void mta_host_free(mta_host *m) {
 void mta_host_get_stats(const mta_host *m, mta_host_stats *st) {
   *st = m->st;
   if (m->up) {
-    st->queued = g_hash_table_size(m->msgs);
+    mta_queue_stats qs;
+    mta_queue_get_stats(m->q, &qs);
+    st->queued = qs.queued;
   } else {
     GPtrArray *keys = disk_list(host_disk(m->h), "mta/q/");
     st->queued = keys->len;
@@ -764,16 +775,7 @@ void mta_host_get_stats(const mta_host *m, mta_host_stats *st) {
 size_t mta_host_memory(const mta_host *m) {
   if (!m->up)
     return 0;
-  const size_t blk = 16; /* malloc's bookkeeping per block */
-  size_t n = mta_queue_memory(m->q) + m->acc->len * sizeof(mta__acc);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, m->msgs); /* a sum: order does not matter */
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    const mta__msg *mm = v;
-    n += sizeof *mm + strlen(mm->msgid) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
-  }
-  return n;
+  return mta_queue_memory(m->q) + m->acc->len * sizeof(mta__acc);
 }
 
 static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) G_GNUC_PRINTF(3, 4);

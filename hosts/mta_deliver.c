@@ -203,19 +203,18 @@ static bool apply(mta_host *m, uint32_t qid, uint32_t i, const mta_queue_result_
     m->st.rcpt_deferred++;
   else
     m->st.rcpt_bounced++;
-  mta__msg *mm = mta__msg_get(m, qid);
-  if (ra->state == MTA_RCPT_BOUNCED) {
-    const mta_msg *qm = mta_queue_get(m->q, qid);
-    if (!*qm->sender) { /* never reported: trace it now */
-      char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
-                                             ra->text ? ra->text : "")
-                           : g_strdup(ra->text ? ra->text : "");
-      mail_trace_bounce(m->h, mm->msgid, mm->queue_id, qm->rcpts[i].addr, why, "");
-      g_free(why);
-    }
+  const mta_msg *qm = mta__msg_get(m, qid);
+  if (ra->state == MTA_RCPT_BOUNCED && !*qm->sender) { /* never reported: trace it now */
+    char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
+                                           ra->text ? ra->text : "")
+                         : g_strdup(ra->text ? ra->text : "");
+    char qidbuf[MTA__QID_BUFSZ];
+    mail_trace_bounce(m->h, qm->tag, mta__qid_text(qm, qidbuf), qm->rcpts[i].addr, why, "");
+    g_free(why);
   }
-  g_assert(mm->outstanding > 0);
-  return --mm->outstanding == 0;
+  uint32_t *outstanding = mta_queue_user(m->q, qid);
+  g_assert(*outstanding > 0);
+  return --*outstanding == 0;
 }
 
 /* Every waiting recipient of D gets STATE with the reason. */
@@ -461,14 +460,13 @@ static txn *pick(mta__dest *d) {
 
 static void send_txn(agent *a, txn *t) {
   mta_host *m = a->m;
-  const mta_msg *qm = mta_queue_get(m->q, t->qid);
-  mta__msg *mm = mta__msg_get(m, t->qid);
-  GBytes *body = mta__body(m, mm->seq);
-  g_assert(qm && body); /* the record and body are written together */
-  smtp_cmd_mail mail = {.from = qm->sender};
+  const mta_msg *qm = mta__msg_get(m, t->qid);
+  GBytes *body = mta__body(m, qm->body_id);
+  g_assert(body); /* the record and body are written together */
+  smtp_cmd_mail mail = {.from = (char *)qm->sender}; /* borrowed for the call */
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->idx->len);
   for (guint i = 0; i < t->idx->len; i++)
-    rc[i].to = qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
+    rc[i].to = (char *)qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
   gsize len;
   const uint8_t *data = g_bytes_get_data(body, &len);
   t->cookie = ++a->next_cookie;
@@ -856,10 +854,8 @@ void mta__run_queue(mta_host *m) {
     uint32_t qid = g_array_index(qids, uint32_t, k);
     if (!mta__begin(m, qid))
       continue;
-    mta__msg *mm = mta__msg_get(m, qid);
-    const mta_msg *qm = mta_queue_get(m->q, qid);
-    mm->in_attempt = true;
-    mm->outstanding = 0;
+    const mta_msg *qm = mta__msg_get(m, qid);
+    uint32_t outstanding = 0;
     for (uint32_t i = 0; i < qm->nrcpts; i++) {
       const mta_rcpt *r = &qm->rcpts[i];
       if (r->state == MTA_RCPT_DELIVERED || r->state == MTA_RCPT_BOUNCED ||
@@ -868,13 +864,14 @@ void mta__run_queue(mta_host *m) {
       mta__dest *d = dest_get(m, r->dest, r->addr);
       mta_queue_ref ref = {qid, i};
       g_array_append_val(d->waiting, ref);
-      mm->outstanding++;
+      outstanding++;
       if (!d->touched) {
         d->touched = true;
         g_ptr_array_add(touched, d);
       }
     }
-    if (mm->outstanding == 0)
+    *mta_queue_user(m->q, qid) = outstanding;
+    if (outstanding == 0)
       mta__finish_attempt(m, qid);
   }
   for (guint k = 0; k < touched->len; k++) {

@@ -289,10 +289,10 @@ static void smtp_transaction(mta_queue *q, uint32_t qid, bool bytewise, int64_t 
   cfg.helo_name = "mail.a.example";
   smtp_cli *cli = smtp_cli_new(&cfg, NULL, now);
   const mta_msg *m = mta_queue_get(q, qid);
-  smtp_cmd_mail mail = {.from = m->sender};
+  smtp_cmd_mail mail = {.from = (char *)m->sender};
   smtp_cmd_rcpt rc[3];
   for (uint32_t i = 0; i < 3; i++)
-    rc[i] = (smtp_cmd_rcpt){.to = m->rcpts[i].addr};
+    rc[i] = (smtp_cmd_rcpt){.to = (char *)m->rcpts[i].addr};
   gsize blen;
   const uint8_t *body = g_bytes_get_data(m->body, &blen);
   smtp_cli_message sm = {&mail, rc, 3, body, blen, qid};

@@ -19,9 +19,11 @@ typedef struct {
 
 enum { LEDGER_F_NULL_SENDER = 1u << 0, LEDGER_F_WITHDRAWN = 1u << 1 };
 
+/* A destination: its count of unfinished recipients and its name, one
+ * block (a recipient's dest points at NAME, so the entry is found from it). */
 typedef struct {
-  char *name;
-  GTree *msgs; /* qid → unfinished recipients for this destination */
+  uint32_t rcpts;
+  char name[];
 } dest_ent;
 
 struct mta_queue {
@@ -49,6 +51,12 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
 /* Registers a fully built message (qid set, dest strings borrowed until
  * interned here) in the indexes and the statistics; due order included. */
 void mta_queue__msg_insert(mta_queue *q, mta_msg *m);
+/* A new message block: the mta_msg, NRCPTS zeroed recipients (addresses
+ * set from ADDRS) and copies of SENDER, the addresses and TAG (may be
+ * NULL); heap_idx -1, everything else zero. Freed with g_free after its
+ * texts and body (mta_queue__msg_free for one built outside the queue). */
+mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
+                              const char *tag);
 /* Frees M built outside the queue (its texts are plain g_strdup strings). */
 void mta_queue__msg_free(mta_msg *m);
 gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);
