@@ -104,20 +104,18 @@ const char *mta__qid_text(const mta_msg *qm, char *buf) {
   return buf;
 }
 
-GBytes *mta__body(mta_host *m, uint64_t seq) {
+const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len) {
   char key[64];
   mta__key(key, sizeof key, "body", seq);
-  return disk_get(host_disk(m->h), key);
+  return disk_peek(host_disk(m->h), key, len);
 }
 
 static void put_seq(mta_host *m) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++)
     b[i] = (uint8_t)(m->seq >> (8 * i));
-  GBytes *v = g_bytes_new(b, 8);
   /* Same size as before: a full disk never refuses it. */
-  disk_put(host_disk(m->h), "mta/seq", v);
-  g_bytes_unref(v);
+  disk_put_data(host_disk(m->h), "mta/seq", b, 8);
 }
 
 uint64_t mta__next_seq(mta_host *m) {
@@ -149,10 +147,7 @@ static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
   mta__key(key, sizeof key, "q", seq);
   g_byte_array_set_size(m->rec, 0);
   mta_queue_msg_encode(m->q, qid, m->rec);
-  GBytes *v = g_bytes_new(m->rec->data, m->rec->len);
-  disk_status st = disk_put(host_disk(m->h), key, v);
-  g_bytes_unref(v);
-  return st == DISK_OK;
+  return disk_put_data(host_disk(m->h), key, m->rec->data, m->rec->len) == DISK_OK;
 }
 
 void mta__rewrite(mta_host *m, uint32_t qid) {
@@ -319,9 +314,10 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   uint64_t seq = m->seq; /* taken only if stored */
   char *msgid = mta__make_msgid(m, seq);
   char *from = g_strdup_printf("MAILER-DAEMON@%s", m->hostname);
-  GBytes *orig = mta__body(m, qm->body_id);
-  gsize olen = 0;
-  const uint8_t *odata = orig ? g_bytes_get_data(orig, &olen) : NULL;
+  size_t olen = 0;
+  const uint8_t *odata = mta__body(m, qm->body_id, &olen);
+  if (!odata)
+    olen = 0;
   mta_dsn_config c = {.reporting_mta = m->hostname,
                       .from = from,
                       .from_name = "Mail Delivery System",
@@ -533,11 +529,9 @@ void mta__kick_runner(mta_host *m, sim_time at) {
 
 /* ---- life cycle ---- */
 
-static char *parse_msgid(GBytes *body) {
-  if (!body)
+static char *parse_msgid(const char *p, size_t len) {
+  if (!p)
     return NULL;
-  gsize len;
-  const char *p = g_bytes_get_data(body, &len);
   char *v = mime_hdr_scan_get(p, len, 0, "Message-ID"); /* the one field, read in place */
   char *id = NULL;
   if (v) {
@@ -555,26 +549,33 @@ static char *parse_msgid(GBytes *body) {
   return id;
 }
 
-char *mta__parse_msgid(GBytes *body) { return parse_msgid(body); }
+char *mta__parse_msgid(GBytes *body) {
+  if (!body)
+    return NULL;
+  gsize len;
+  const char *p = g_bytes_get_data(body, &len);
+  return parse_msgid(p, len);
+}
 
 static void load(mta_host *m) {
   disk *d = host_disk(m->h);
-  GBytes *sv = disk_get(d, "mta/seq");
-  if (sv && g_bytes_get_size(sv) == 8) {
-    const uint8_t *b = g_bytes_get_data(sv, NULL);
+  size_t sl = 0;
+  const uint8_t *b = disk_peek(d, "mta/seq", &sl);
+  if (b && sl == 8) {
     m->seq = 0;
     for (int i = 7; i >= 0; i--)
       m->seq = (m->seq << 8) | b[i];
   }
   GPtrArray *keys = disk_list(d, "mta/q/");
   for (guint i = 0; i < keys->len; i++) {
-    GBytes *rec = disk_get(d, keys->pdata[i]);
-    gsize n;
-    const uint8_t *p = g_bytes_get_data(rec, &n);
+    size_t n;
+    const uint8_t *p = disk_peek(d, keys->pdata[i], &n);
     uint64_t seq;
     if (!mta_queue_msg_peek_body_id(p, n, &seq))
       continue; /* records are ours; a bad one is kept for a person to see */
-    char *id = parse_msgid(mta__body(m, seq));
+    size_t blen = 0;
+    const uint8_t *body = mta__body(m, seq, &blen);
+    char *id = parse_msgid((const char *)body, blen);
     char *gen = id ? NULL : mta__make_msgid(m, seq);
     char *err = NULL;
     uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, id ? id : gen, &err);
@@ -796,7 +797,8 @@ static bool acc_there(const mta_host *m, const mta__acc *a, uint64_t seq) {
     return a->qid && mta_queue_get(m->q, a->qid) && mta_queue_get(m->q, a->qid)->body_id == seq;
   char key[64];
   mta__key(key, sizeof key, "q", seq);
-  return disk_get(host_disk(m->h), key) != NULL;
+  size_t len;
+  return disk_peek(host_disk(m->h), key, &len) != NULL;
 }
 
 void mta_host_queue_ids(const mta_host *m, GPtrArray *out) {

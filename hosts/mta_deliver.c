@@ -461,14 +461,13 @@ static txn *pick(mta__dest *d) {
 static void send_txn(agent *a, txn *t) {
   mta_host *m = a->m;
   const mta_msg *qm = mta__msg_get(m, t->qid);
-  GBytes *body = mta__body(m, qm->body_id);
-  g_assert(body); /* the record and body are written together */
+  size_t len;
+  const uint8_t *data = mta__body(m, qm->body_id, &len);
+  g_assert(data); /* the record and body are written together */
   smtp_cmd_mail mail = {.from = (char *)qm->sender}; /* borrowed for the call */
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->idx->len);
   for (guint i = 0; i < t->idx->len; i++)
     rc[i].to = (char *)qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
-  gsize len;
-  const uint8_t *data = g_bytes_get_data(body, &len);
   t->cookie = ++a->next_cookie;
   g_ptr_array_add(a->txns, t);
   smtp_cli_message msg = {&mail, rc, t->idx->len, data, len, t->cookie};

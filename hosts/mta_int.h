@@ -81,7 +81,8 @@ void mta__queue_id(char *buf, size_t n, uint64_t seq);
 /* A queued message's traced queue id, in BUF (MTA__QID_BUFSZ octets). */
 #define MTA__QID_BUFSZ 20
 const char *mta__qid_text(const mta_msg *qm, char *buf);
-GBytes *mta__body(mta_host *m, uint64_t seq); /* borrowed, or NULL */
+/* The stored body of SEQ and its length (borrowed from the disk), or NULL. */
+const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len);
 /* Stores a new message (body already final) and queues it; returns its
  * qid, or 0 when the disk is full (nothing kept). */
 typedef struct {

@@ -797,6 +797,51 @@ START_TEST(shared_texts_compact_record) {
 }
 END_TEST
 
+/* The host's tag lives in the message's block, never in the record: a
+ * record decoded with a tag carries it, one decoded without has none; the
+ * body_id is readable from a record's header alone. The host's word
+ * starts at 0 and is kept. */
+START_TEST(tag_and_user_word) {
+  mta_queue *q = mta_queue_new();
+  const char *rc[] = {"r1@b.example", "R2@C.example"};
+  mta_queue_add_args a = {.sender = "s@a.example", .rcpts = rc, .nrcpts = 2, .body_id = 77,
+                          .size = 100, .arrival = 5 * S, .tag = "id.1@a.example"};
+  uint32_t qid = mta_queue_add(q, &a);
+  const mta_msg *m = mta_queue_get(q, qid);
+  ck_assert_str_eq(m->tag, "id.1@a.example");
+  ck_assert_str_eq(m->sender, "s@a.example");
+  ck_assert_str_eq(m->rcpts[1].addr, "R2@C.example");
+  ck_assert_str_eq(m->rcpts[1].dest, "c.example");
+  ck_assert_uint_eq(*mta_queue_user(q, qid), 0);
+  *mta_queue_user(q, qid) = 3;
+  ck_assert_uint_eq(mta_queue_get(q, qid)->user, 3);
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q, qid, rec);
+  uint64_t body_id = 0;
+  ck_assert(mta_queue_msg_peek_body_id(rec->data, rec->len, &body_id));
+  ck_assert_uint_eq(body_id, 77);
+  ck_assert(!mta_queue_msg_peek_body_id(rec->data, 6, &body_id)); /* truncated header */
+  ck_assert(!mta_queue_msg_peek_body_id((const uint8_t *)"MQM1xxxxxxxx", 12, &body_id));
+  mta_queue *q2 = mta_queue_new(), *q3 = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode_tagged(q2, rec->data, rec->len, "id.2@x", &err), qid);
+  ck_assert_str_eq(mta_queue_get(q2, qid)->tag, "id.2@x");
+  ck_assert_str_eq(mta_queue_get(q2, qid)->rcpts[0].addr, "r1@b.example");
+  ck_assert_uint_eq(mta_queue_get(q2, qid)->user, 0);
+  ck_assert_uint_eq(mta_queue_msg_decode(q3, rec->data, rec->len, &err), qid);
+  ck_assert_ptr_null(mta_queue_get(q3, qid)->tag);
+  GByteArray *rec2 = g_byte_array_new(); /* the tag is not in the record */
+  mta_queue_msg_encode(q2, qid, rec2);
+  ck_assert_uint_eq(rec2->len, rec->len);
+  ck_assert_int_eq(memcmp(rec2->data, rec->data, rec->len), 0);
+  g_byte_array_free(rec, TRUE);
+  g_byte_array_free(rec2, TRUE);
+  mta_queue_free(q);
+  mta_queue_free(q2);
+  mta_queue_free(q3);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_queue");
   TCase *tc = tcase_create("queue");
@@ -813,6 +858,7 @@ static Suite *suite(void) {
   tcase_add_test(enc, encode_damage);
   tcase_add_test(enc, memory_per_message);
   tcase_add_test(enc, shared_texts_compact_record);
+  tcase_add_test(enc, tag_and_user_word);
   suite_add_tcase(s, enc);
   return s;
 }
