@@ -32,7 +32,6 @@ void mta_host_config_init(mta_host_config *cfg) {
   cfg->mailbox_port = 25;
   cfg->retry_profile = "postfix";
   mta_policy_config_init(&cfg->policy);
-  cfg->dest_concurrency = 20;
   cfg->rcpt_limit = 50;
   cfg->conn_cache_time = 2 * SIM_S;
   cfg->verify_local_rcpt = true;
@@ -601,6 +600,8 @@ static void start(mta_host *m) {
   m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
   m->dests = g_ptr_array_new();
   m->agents = g_ptr_array_new();
+  m->blocked = g_ptr_array_new();
+  m->busy = 0;
   m->conns = g_ptr_array_new();
   m->dsn_retry = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   m->run_at = INT64_MAX;
@@ -623,6 +624,7 @@ static void stop(mta_host *m) {
   g_hash_table_destroy(m->dest_idx);
   g_ptr_array_free(m->dests, TRUE);
   g_ptr_array_free(m->agents, TRUE);
+  g_ptr_array_free(m->blocked, TRUE);
   g_ptr_array_free(m->conns, TRUE);
   g_array_free(m->dsn_retry, TRUE);
   mta_queue_free(m->q);
@@ -731,7 +733,8 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   }
   rc.self_addrs = (const char *const *)addrs->pdata;
   rc.nself_addrs = addrs->len;
-  rc.dest_concurrency = cfg->dest_concurrency ? cfg->dest_concurrency : 20;
+  rc.dest_concurrency = cfg->dest_concurrency ? cfg->dest_concurrency : m->retry.dest_concurrency;
+  m->process_limit = cfg->process_limit ? cfg->process_limit : m->retry.process_limit;
   m->reuse_time_limit = rc.reuse_time_limit;
   m->route = mta_route_new(&rc);
   g_array_free(locals, TRUE);

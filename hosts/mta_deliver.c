@@ -10,6 +10,12 @@
  *     A (and AAAA) of each exchange, or of the domain itself (implicit MX);
  *     mta_route_decide gives the candidate order, or a bounce (null MX
  *     RFC 7505, MX-to-self 5.4.6, NXDOMAIN) or a deferral (SERVFAIL);
+ *   - at most process_limit agents delivering at once (Postfix
+ *     default_process_limit 100: each smtp(8) delivery is a process; a
+ *     session idle in the connection cache holds none, as scache keeps
+ *     it): a next hop that finds the limit reached waits in a first come,
+ *     first served line and is served when a delivery ends or goes idle
+ *     (a next hop whose agent ends while others wait goes to the back);
  *   - up to dest_concurrency agents per next hop; an agent sends one
  *     transaction per message (at most rcpt_limit recipients, Postfix
  *     smtp_destination_recipient_limit 50), then takes the next waiting
@@ -61,7 +67,8 @@ struct mta__dest {
   mta_route_plan plan;
   dest_state state;
   bool touched;
-  bool used; /* asked for since the last sweep (sweep_idle_dests) */
+  bool used;    /* asked for since the last sweep (sweep_idle_dests) */
+  bool blocked; /* in m->blocked, waiting for the process limit */
   GArray *waiting; /* mta_queue_ref */
   guint head;
   unsigned agents;
@@ -93,6 +100,7 @@ typedef struct {
   uint64_t next_cookie;
   bool connected, early_failed, tls_failed, plain;
   bool idle;       /* in the connection cache, waiting for work */
+  bool busy;       /* counted in m->busy (delivering) */
   sim_time opened; /* when the current connection was opened */
   sim_event_id idle_timer;
   int fail_code;
@@ -102,6 +110,54 @@ typedef struct {
 
 static void dispatch(mta__dest *d);
 static void agent_connect(agent *a);
+
+/* ---- the process limit ---- */
+
+static void set_busy(agent *a, bool busy) {
+  mta_host *m = a->m;
+  if (a->busy == busy)
+    return;
+  a->busy = busy;
+  if (busy) {
+    m->busy++;
+    if (m->busy > m->st.peak_busy)
+      m->st.peak_busy = m->busy;
+  } else {
+    g_assert(m->busy > 0);
+    m->busy--;
+  }
+}
+
+static bool at_limit(const mta_host *m) {
+  return m->process_limit && m->busy >= m->process_limit;
+}
+
+static void block(mta__dest *d) {
+  if (d->blocked)
+    return;
+  d->blocked = true;
+  g_ptr_array_add(d->m->blocked, d);
+  d->m->st.limit_waits++;
+}
+
+static void unblock_fire(void *p, void *b) {
+  (void)b;
+  mta_host *m = p;
+  m->unblock_ev = 0;
+  while (m->blocked->len && !at_limit(m)) {
+    mta__dest *d = m->blocked->pdata[0];
+    g_ptr_array_remove_index(m->blocked, 0);
+    d->blocked = false;
+    dispatch(d);
+  }
+}
+
+/* A slot may have come free: the waiting next hops get their turn from
+ * the event loop (never inside the pump of the agent that freed it). */
+static void schedule_unblock(mta_host *m) {
+  if (m->blocked->len && !m->unblock_ev && !at_limit(m))
+    m->unblock_ev = sim_world_after(host_world(m->h), 0, unblock_fire, m, NULL);
+}
 
 static void dest_enter(mta__dest *d, dest_state to) {
   static const unsigned legal[D__COUNT] = {
@@ -495,6 +551,8 @@ static void idle_expired(void *p, void *b) {
 static void agent_idle(agent *a) {
   mta_host *m = a->m;
   a->idle = true;
+  set_busy(a, false);
+  schedule_unblock(m);
   mta_route_set_idle(m->route, a->sid, true);
   a->idle_timer = sim_world_after(host_world(m->h), m->conn_cache_time, idle_expired, a, NULL);
 }
@@ -506,6 +564,7 @@ static void agent_wake(agent *a) {
     sim_world_cancel(host_world(m->h), a->idle_timer);
   a->idle_timer = 0;
   a->idle = false;
+  set_busy(a, true);
   send_txn(a, pick(a->d));
   session_kick(a->s);
 }
@@ -588,6 +647,7 @@ static void agent_end(agent *a) {
     sim_world_cancel(host_world(m->h), a->idle_timer);
   mta_route_closed(m->route, a->sid);
   d->agents--;
+  set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
   mta_route_decision_clear(&a->dec);
   g_ptr_array_free(a->txns, TRUE);
@@ -596,7 +656,11 @@ static void agent_end(agent *a) {
   g_free(a->fail_text);
   g_free(a->tls_reason);
   g_free(a);
-  dispatch(d);
+  if (m->blocked->len && d->state == D_READY && waiting_len(d))
+    block(d); /* others were waiting first: to the back of the line */
+  else
+    dispatch(d);
+  schedule_unblock(m);
 }
 
 /* Every candidate failed: this agent's messages and everything waiting
@@ -745,6 +809,7 @@ static void agent_new(mta__dest *d) {
   dec_copy(&a->dec, &d->dec);
   a->txns = g_ptr_array_new();
   a->retry = g_ptr_array_new();
+  set_busy(a, true);
   mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
   d->agents++;
   g_ptr_array_add(m->agents, a);
@@ -795,6 +860,10 @@ static void agent_move(agent *a, mta__dest *d) {
 static void dispatch(mta__dest *d) {
   mta_host *m = d->m;
   while (d->state == D_READY && waiting_len(d)) {
+    if (at_limit(m)) { /* every delivery process is busy: wait for one */
+      block(d);
+      break;
+    }
     uint64_t sid = mta_route_reuse(m->route, d->name, host_now(m->h));
     agent *cached;
     if (sid)
@@ -830,7 +899,7 @@ static void sweep_idle_dests(mta_host *m) {
     bool used = d->used;
     d->used = false;
     if (!used && d->state == D_IDLE && !waiting_len(d) && d->agents == 0 && !d->touched &&
-        d->lookups->len == 0) {
+        !d->blocked && d->lookups->len == 0) {
       g_hash_table_remove(m->dest_idx, d->name);
       dest_free(d);
     } else {
@@ -904,6 +973,11 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
+  m->busy = 0;
+  g_ptr_array_set_size(m->blocked, 0);
+  if (m->unblock_ev)
+    sim_world_cancel(host_world(m->h), m->unblock_ev);
+  m->unblock_ev = 0;
   for (guint i = 0; i < m->dests->len; i++)
     dest_free(m->dests->pdata[i]);
   g_ptr_array_set_size(m->dests, 0);

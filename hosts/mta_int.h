@@ -62,6 +62,10 @@ struct mta_host {
   GHashTable *dest_idx; /* nexthop -> mta__dest* (lookup only) */
   GPtrArray *dests;     /* mta__dest*, creation order */
   GPtrArray *agents;    /* delivery agents, creation order */
+  GPtrArray *blocked;   /* mta__dest* waiting for process_limit, first come first */
+  unsigned busy;        /* agents delivering (not idle in the connection cache) */
+  unsigned process_limit;
+  sim_event_id unblock_ev; /* a pending turn for the blocked next hops */
   GArray *dsn_retry;    /* qids whose DSN could not be stored yet */
   GByteArray *rec;      /* record encoding buffer */
   sim_event_id run_timer;
