@@ -732,6 +732,11 @@ static void cli_connected(void *owner, session *s) {
   (void)s;
   agent *a = owner;
   a->connected = true;
+  GPtrArray *again = a->retry;
+  a->retry = g_ptr_array_new();
+  for (guint i = 0; i < again->len; i++)
+    send_txn(a, again->pdata[i]);
+  g_ptr_array_free(again, TRUE);
 }
 
 static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
@@ -789,11 +794,10 @@ static void agent_connect(agent *a) {
   a->fail_code = 0;
   g_free(a->fail_text);
   a->fail_text = NULL;
-  GPtrArray *again = a->retry;
-  a->retry = g_ptr_array_new();
-  for (guint i = 0; i < again->len; i++)
-    send_txn(a, again->pdata[i]);
-  g_ptr_array_free(again, TRUE);
+  /* The messages stay in a->retry until the connection is up
+   * (cli_connected): a refused or timed-out connection never copies a
+   * body into the client (a queue run's burst of connections to dead
+   * destinations held one copy per attempt). */
   a->opened = host_now(m->h);
   a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner, a);
   smtp_glue_attach(&a->tr, a->s);
