@@ -797,6 +797,51 @@ START_TEST(shared_texts_compact_record) {
 }
 END_TEST
 
+/* The record's bytes are fixed (MQM2, as e697891 wrote them): a message
+ * with a shared deferral text, a bounce, an override next hop and a body. */
+START_TEST(record_bytes_fixed) {
+  static const char want[] =
+      "4d514d32010180c8afa02580c0cbacf62212ac020000010000000c7340612e65"
+      "78616d706c6503800d723140622e6578616d706c650b677265796c6973746564"
+      "0d6d782e622e6578616d706c6580c0cbacf6228098dc9334c3030106342e372e"
+      "3101600d523240422e6578616d706c650a622e6578616d706c6580c0cbacf622"
+      "8098dc9334c3030106342e372e3101000d723340632e6578616d706c65105b72"
+      "656c61792e6578616d706c655d0d6e6f2073756368207573657200008098dc93"
+      "34a6040306352e312e3101125375626a6563743a20780d0a0d0a68690d0a";
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  const char *rc[] = {"r1@b.example", "R2@B.example", "r3@c.example"};
+  const char *ds[] = {NULL, NULL, "[relay.example]"};
+  GBytes *body = g_bytes_new_static("Subject: x\r\n\r\nhi\r\n", 18);
+  mta_queue_add_args a = {.sender = "s@a.example", .rcpts = rc, .dests = ds, .nrcpts = 3,
+                          .body = body, .body_id = 300, .arrival = 5 * S};
+  uint32_t id = mta_queue_add(q, &a);
+  mta_queue_begin_attempt(q, id, &p, 6 * S);
+  for (uint32_t i = 0; i < 3; i++)
+    mta_queue_take(q, id, i);
+  mta_queue_result_args r1 = {MTA_RCPT_DEFERRED, 451, "4.7.1", "greylisted", "mx.b.example"};
+  mta_queue_result(q, id, 0, &r1, 7 * S);
+  mta_queue_result(q, id, 1, &r1, 7 * S);
+  mta_queue_result_args r3 = {MTA_RCPT_BOUNCED, 550, "5.1.1", "no such user", NULL};
+  mta_queue_result(q, id, 2, &r3, 7 * S);
+  mta_queue_outcome o;
+  mta_queue_end_attempt(q, id, &p, 7 * S, &o);
+  GByteArray *rec = g_byte_array_new();
+  g_byte_array_append(rec, (const guint8 *)"xy", 2); /* appended after what is there */
+  mta_queue_msg_encode(q, id, rec);
+  GString *got = g_string_new("");
+  for (guint i = 2; i < rec->len; i++)
+    g_string_append_printf(got, "%02x", rec->data[i]);
+  ck_assert_str_eq(got->str, want);
+  ck_assert_int_eq(memcmp(rec->data, "xy", 2), 0);
+  g_string_free(got, TRUE);
+  g_byte_array_free(rec, TRUE);
+  g_bytes_unref(body);
+  mta_queue_free(q);
+}
+END_TEST
+
 /* The host's tag lives in the message's block, never in the record: a
  * record decoded with a tag carries it, one decoded without has none; the
  * body_id is readable from a record's header alone. The host's word
@@ -859,6 +904,7 @@ static Suite *suite(void) {
   tcase_add_test(enc, memory_per_message);
   tcase_add_test(enc, shared_texts_compact_record);
   tcase_add_test(enc, tag_and_user_word);
+  tcase_add_test(enc, record_bytes_fixed);
   suite_add_tcase(s, enc);
   return s;
 }

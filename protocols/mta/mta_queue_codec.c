@@ -19,7 +19,6 @@
 #define MSG_MAGIC "MQM2"
 #define QUEUE_MAGIC "MQQ1"
 
-static void put_u8(GByteArray *o, uint8_t v) { g_byte_array_append(o, &v, 1); }
 static void put_u32(GByteArray *o, uint32_t v) {
   uint8_t b[4];
   for (int i = 0; i < 4; i++)
@@ -42,18 +41,6 @@ static void put_var(GByteArray *o, uint64_t v) {
   }
   b[n++] = (uint8_t)v;
   g_byte_array_append(o, b, n);
-}
-static void put_svar(GByteArray *o, int64_t v) {
-  put_var(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
-}
-static void put_vstr(GByteArray *o, const char *s) {
-  if (!s) {
-    put_var(o, 0);
-    return;
-  }
-  size_t n = strlen(s);
-  put_var(o, (uint64_t)n + 1);
-  g_byte_array_append(o, (const guint8 *)s, (guint)n);
 }
 static bool str_same(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
@@ -133,24 +120,58 @@ static char *get_vstr(rd *r, bool *absent) {
   return g_strndup((const char *)b, (gsize)(n - 1));
 }
 
+/* The message record is written through a pointer into room reserved
+ * once (an upper bound), not field by field through g_byte_array_append:
+ * a record is written at every store and after every transaction. */
+static uint8_t *w_var(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
+static uint8_t *w_svar(uint8_t *p, int64_t v) {
+  return w_var(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
+}
+static uint8_t *w_vstr(uint8_t *p, const char *s) {
+  if (!s)
+    return w_var(p, 0);
+  size_t n = strlen(s);
+  p = w_var(p, (uint64_t)n + 1);
+  memcpy(p, s, n);
+  return p + n;
+}
+static size_t vstr_room(const char *s) { return 10 + (s ? strlen(s) : 0); }
+
 void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_encode");
-  g_byte_array_append(o, (const guint8 *)MSG_MAGIC, 4);
-  put_var(o, m->qid);
-  put_var(o, m->attempts);
-  put_svar(o, m->arrival);
+  size_t room = 4 + 13 * 10 + vstr_room(m->sender) + 10;
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    const mta_rcpt *r = &m->rcpts[i];
+    room += 2 + 6 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
+            vstr_room(r->remote_mta) + vstr_room(r->esc);
+  }
+  guint start = o->len;
+  g_byte_array_set_size(o, (guint)(start + room));
+  uint8_t *p = o->data + start;
+  memcpy(p, MSG_MAGIC, 4);
+  p += 4;
+  p = w_var(p, m->qid);
+  p = w_var(p, m->attempts);
+  p = w_svar(p, m->arrival);
   /* A message caught in an attempt is due again at once after a crash. */
-  put_svar(o, m->in_attempt ? m->arrival : m->due);
-  put_var(o, m->size);
-  put_var(o, m->body_id);
-  put_var(o, m->dsn_of);
-  put_var(o, m->dsn_qid);
-  put_u8(o, (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0)));
-  put_u8(o, m->warnings);
-  put_svar(o, m->retry.last_try);
-  put_svar(o, m->retry.next_try);
-  put_vstr(o, m->sender);
-  put_var(o, m->nrcpts);
+  p = w_svar(p, m->in_attempt ? m->arrival : m->due);
+  p = w_var(p, m->size);
+  p = w_var(p, m->body_id);
+  p = w_var(p, m->dsn_of);
+  p = w_var(p, m->dsn_qid);
+  *p++ = (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0));
+  *p++ = m->warnings;
+  p = w_svar(p, m->retry.last_try);
+  p = w_svar(p, m->retry.next_try);
+  p = w_vstr(p, m->sender);
+  p = w_var(p, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
     const mta_rcpt *prev = i ? &m->rcpts[i - 1] : NULL;
@@ -161,21 +182,23 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
       f |= REC_TEXT_PREV;
     if (prev && str_same(r->remote_mta, prev->remote_mta))
       f |= REC_MTA_PREV;
-    put_u8(o, f);
-    put_vstr(o, r->addr);
+    *p++ = f;
+    p = w_vstr(p, r->addr);
     if (!(f & REC_DEST_DOMAIN))
-      put_vstr(o, r->dest);
+      p = w_vstr(p, r->dest);
     if (!(f & REC_TEXT_PREV))
-      put_vstr(o, r->text);
+      p = w_vstr(p, r->text);
     if (!(f & REC_MTA_PREV))
-      put_vstr(o, r->remote_mta);
-    put_svar(o, r->next_try);
-    put_svar(o, r->last_try);
-    put_var(o, r->code);
-    put_u8(o, r->state);
-    put_vstr(o, r->esc);
-    put_var(o, r->attempts);
+      p = w_vstr(p, r->remote_mta);
+    p = w_svar(p, r->next_try);
+    p = w_svar(p, r->last_try);
+    p = w_var(p, r->code);
+    *p++ = r->state;
+    p = w_vstr(p, r->esc);
+    p = w_var(p, r->attempts);
   }
+  g_assert((size_t)(p - (o->data + start)) <= room);
+  g_byte_array_set_size(o, (guint)(p - o->data));
   if (m->body) {
     gsize n;
     const guint8 *b = g_bytes_get_data(m->body, &n);
