@@ -842,6 +842,57 @@ START_TEST(record_bytes_fixed) {
 }
 END_TEST
 
+/* Messages are found by id in a dense array that drops its empty front:
+ * after the oldest ninety of a hundred leave, the rest are still found,
+ * the gone ones are not, and the check counts none lost; records decoded
+ * out of id order (a restart) are found too. */
+START_TEST(ids_dense_and_compacted) {
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  uint32_t ids[100];
+  for (int i = 0; i < 100; i++)
+    ids[i] = add(q, "s@a.example", i * S, "r@b.example", NULL, NULL);
+  for (int i = 0; i < 90; i++) {
+    ck_assert(mta_queue_begin_attempt(q, ids[i], &p, 200 * S));
+    result(q, ids[i], 0, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 200 * S);
+    mta_queue_outcome o;
+    mta_queue_end_attempt(q, ids[i], &p, 200 * S, &o);
+    ck_assert(o.done);
+  }
+  for (int i = 0; i < 100; i++)
+    ck_assert_msg((mta_queue_get(q, ids[i]) != NULL) == (i >= 90), "id %u", ids[i]);
+  ck_assert_ptr_null(mta_queue_get(q, 0));
+  ck_assert_ptr_null(mta_queue_get(q, 101));
+  mta_queue_stats st;
+  mta_queue_get_stats(q, &st);
+  ck_assert_uint_eq(st.queued, 10);
+  ck_assert_uint_eq(mta_queue_check(q, NULL, 0, NULL), 0);
+  ck_assert_uint_eq(mta_queue_check(q, ids, 100, NULL), 0);
+  /* Three records into a new queue, newest first. */
+  mta_queue *q2 = mta_queue_new();
+  GByteArray *rec = g_byte_array_new();
+  for (int k = 2; k >= 0; k--) {
+    g_byte_array_set_size(rec, 0);
+    mta_queue_msg_encode(q, ids[90 + 4 * k], rec);
+    char *err = NULL;
+    ck_assert_uint_eq(mta_queue_msg_decode(q2, rec->data, rec->len, &err), ids[90 + 4 * k]);
+  }
+  for (int i = 90; i < 100; i++)
+    ck_assert_msg((mta_queue_get(q2, ids[i]) != NULL) == ((i - 90) % 4 == 0), "id %u", ids[i]);
+  GBytes *blob = mta_queue_encode(q2); /* listed in id order */
+  char *err = NULL;
+  mta_queue *q3 = mta_queue_decode(g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &err);
+  ck_assert_ptr_nonnull(q3);
+  ck_assert_ptr_nonnull(mta_queue_get(q3, ids[94]));
+  g_bytes_unref(blob);
+  g_byte_array_free(rec, TRUE);
+  mta_queue_free(q3);
+  mta_queue_free(q2);
+  mta_queue_free(q);
+}
+END_TEST
+
 /* The host's tag lives in the message's block, never in the record: a
  * record decoded with a tag carries it, one decoded without has none; the
  * body_id is readable from a record's header alone. The host's word
@@ -905,6 +956,7 @@ static Suite *suite(void) {
   tcase_add_test(enc, shared_texts_compact_record);
   tcase_add_test(enc, tag_and_user_word);
   tcase_add_test(enc, record_bytes_fixed);
+  tcase_add_test(enc, ids_dense_and_compacted);
   suite_add_tcase(s, enc);
   return s;
 }

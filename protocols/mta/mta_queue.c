@@ -176,7 +176,7 @@ static bool rcpt_final(const mta_rcpt *r) {
 }
 
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
-  mta_msg *m = g_hash_table_lookup(q->msgs, GUINT_TO_POINTER(qid));
+  mta_msg *m = mta_queue__slot(q, qid);
   if (!m)
     g_error("%s: queue id %u is not queued", fn, qid);
   return m;
@@ -235,8 +235,50 @@ static void msg_drop(mta_queue *q, mta_msg *m) {
   msg_free_rest(m);
 }
 
+static void slot_put(mta_queue *q, mta_msg *m) {
+  GPtrArray *s = q->slots;
+  if (s->len == 0)
+    q->base = m->qid;
+  if (m->qid < q->base) { /* an older id (a record decoded late): room in front */
+    guint k = q->base - m->qid, len = s->len;
+    g_ptr_array_set_size(s, len + k);
+    memmove(s->pdata + k, s->pdata, len * sizeof(gpointer));
+    memset(s->pdata, 0, k * sizeof(gpointer));
+    q->base = m->qid;
+    q->head = 0;
+  }
+  guint i = m->qid - q->base;
+  if (i >= s->len)
+    g_ptr_array_set_size(s, i + 1); /* new slots are NULL */
+  g_assert(!s->pdata[i]);
+  s->pdata[i] = m;
+  if (i < q->head)
+    q->head = i;
+  q->nmsgs++;
+}
+
+static void slot_clear(mta_queue *q, uint32_t qid) {
+  GPtrArray *s = q->slots;
+  s->pdata[qid - q->base] = NULL;
+  q->nmsgs--;
+  guint len = s->len;
+  while (len && !s->pdata[len - 1])
+    len--;
+  g_ptr_array_set_size(s, len);
+  while (q->head < len && !s->pdata[q->head])
+    q->head++;
+  if (q->head >= len) { /* empty */
+    g_ptr_array_set_size(s, 0);
+    q->head = 0;
+  } else if (q->head >= 32 && 2 * q->head >= len) { /* drop the empty front (amortised) */
+    g_ptr_array_remove_range(s, 0, q->head);
+    q->base += q->head;
+    q->head = 0;
+  }
+}
+
 static void msg_remove(mta_queue *q, mta_msg *m) {
-  g_hash_table_remove(q->msgs, GUINT_TO_POINTER(m->qid));
+  slot_clear(q, m->qid);
   msg_drop(q, m);
 }
 
@@ -245,7 +287,7 @@ static void msg_remove(mta_queue *q, mta_msg *m) {
 mta_queue *mta_queue_new(void) {
   mta_queue *q = g_new0(mta_queue, 1);
   q->next_qid = 1;
-  q->msgs = g_hash_table_new(g_direct_hash, g_direct_equal);
+  q->slots = g_ptr_array_new();
   q->texts = g_hash_table_new(g_str_hash, g_str_equal);
   q->heap = g_array_new(FALSE, FALSE, sizeof(heap_ent));
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
@@ -257,12 +299,10 @@ mta_queue *mta_queue_new(void) {
 void mta_queue_free(mta_queue *q) {
   if (!q)
     return;
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, q->msgs); /* freeing: order does not matter */
-  while (g_hash_table_iter_next(&it, &k, &v))
-    msg_drop(q, v);
-  g_hash_table_destroy(q->msgs);
+  for (guint i = 0; i < q->slots->len; i++)
+    if (q->slots->pdata[i])
+      msg_drop(q, q->slots->pdata[i]);
+  g_ptr_array_free(q->slots, TRUE);
   g_assert(g_hash_table_size(q->texts) == 0);
   g_hash_table_destroy(q->texts);
   g_array_free(q->heap, TRUE);
@@ -276,7 +316,7 @@ void mta_queue_free(mta_queue *q) {
 
 /* Registers M (fully built, qid set) in the indexes and the statistics. */
 void mta_queue__msg_insert(mta_queue *q, mta_msg *m) {
-  g_hash_table_insert(q->msgs, GUINT_TO_POINTER(m->qid), m);
+  slot_put(q, m);
   m->heap_idx = -1;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
@@ -357,7 +397,7 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
 }
 
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid) {
-  return g_hash_table_lookup(q->msgs, GUINT_TO_POINTER(qid));
+  return mta_queue__slot(q, qid);
 }
 
 uint32_t *mta_queue_user(mta_queue *q, uint32_t qid) {
@@ -643,13 +683,12 @@ size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, b
   if (!d || d->rcpts == 0)
     return 0;
   /* No per-destination list is kept: every message is looked at (this is
-   * not on a host's hot path), then sorted, so hash order never shows. */
+   * not on a host's hot path), then sorted by (due, qid). */
   GArray *found = g_array_new(FALSE, FALSE, sizeof(heap_ent));
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, q->msgs);
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    mta_msg *m = v;
+  for (guint si = 0; si < q->slots->len; si++) {
+    mta_msg *m = q->slots->pdata[si];
+    if (!m)
+      continue;
     bool mine = false;
     for (uint32_t i = 0; i < m->nrcpts && !mine; i++)
       mine = m->rcpts[i].dest == d->name && !rcpt_final(&m->rcpts[i]);
@@ -684,15 +723,15 @@ size_t mta_queue_memory(const mta_queue *q) {
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
   size_t n = sizeof *q + q->heap->len * sizeof(heap_ent) + q->ledger->len * sizeof(ledger_ent);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, q->msgs); /* a sum: order does not matter */
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    const mta_msg *m = v;
-    n += sizeof *m + m->nrcpts * sizeof(mta_rcpt) + blk; /* one block, strings below */
-    n += sizeof(guint) + 2 * sizeof(gpointer);
+  n += q->slots->len * sizeof(gpointer);
+  for (guint i = 0; i < q->slots->len; i++) {
+    const mta_msg *m = q->slots->pdata[i];
+    if (m)
+      n += sizeof *m + m->nrcpts * sizeof(mta_rcpt) + blk; /* one block, strings below */
   }
   n += q->str_bytes;
+  GHashTableIter it;
+  gpointer k, v;
   g_hash_table_iter_init(&it, q->texts);
   while (g_hash_table_iter_next(&it, &k, &v))
     n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
@@ -764,13 +803,11 @@ size_t mta_queue_check(const mta_queue *q, const uint32_t *accepted, size_t n,
     /* Every id below the counter was issued: walk the known ones in order
      * and report each gap once, as a range. */
     GArray *known = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, q->msgs);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-      uint32_t id = GPOINTER_TO_UINT(k);
-      g_array_append_val(known, id);
-    }
+    for (guint i = 0; i < q->slots->len; i++)
+      if (q->slots->pdata[i]) {
+        uint32_t id = ((const mta_msg *)q->slots->pdata[i])->qid;
+        g_array_append_val(known, id);
+      }
     for (guint i = 0; i < led->len; i++)
       g_array_append_val(known, g_array_index(led, ledger_ent, i).qid);
     g_array_sort(known, mta_queue__u32_cmp);

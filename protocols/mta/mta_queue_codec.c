@@ -385,14 +385,11 @@ GBytes *mta_queue_encode(const mta_queue *q) {
     put_u32(o, e->flags);
   }
   GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, q->msgs);
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    uint32_t id = GPOINTER_TO_UINT(k);
-    g_array_append_val(qids, id);
-  }
-  g_array_sort(qids, mta_queue__u32_cmp); /* hash order never reaches the output */
+  for (guint i = 0; i < q->slots->len; i++) /* in id order */
+    if (q->slots->pdata[i]) {
+      uint32_t id = ((const mta_msg *)q->slots->pdata[i])->qid;
+      g_array_append_val(qids, id);
+    }
   put_u32(o, qids->len);
   GByteArray *rec = g_byte_array_new();
   for (guint i = 0; i < qids->len; i++) {

@@ -28,7 +28,13 @@ typedef struct {
 
 struct mta_queue {
   uint32_t next_qid;
-  GHashTable *msgs;       /* qid → mta_msg* (lookup only) */
+  /* Messages by queue id: slots[qid - base], NULL where none (ids are a
+   * counter, so a dense array: 8 octets a slot against a hash entry's ~48;
+   * walked in id order, so no order to hide). */
+  GPtrArray *slots;
+  uint32_t base;  /* the id of slots[0] */
+  uint32_t head;  /* slots before this index are all NULL */
+  uint32_t nmsgs;
   GArray *heap;           /* heap_ent, min by (due, qid) */
   GHashTable *dest_index; /* name → dest_ent* (lookup only) */
   GPtrArray *dests;       /* dest_ent*, creation order */
@@ -46,6 +52,12 @@ typedef struct {
   char s[];
 } itext;
 
+/* The message QID, or NULL. */
+static inline mta_msg *mta_queue__slot(const mta_queue *q, uint32_t qid) {
+  if (qid < q->base || qid - q->base >= q->slots->len)
+    return NULL;
+  return q->slots->pdata[qid - q->base];
+}
 /* The message QID (aborts naming FN when it is not queued). */
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
 /* Registers a fully built message (qid set, dest strings borrowed until
