@@ -23,11 +23,17 @@ typedef enum { DISK_OK, DISK_FULL } disk_status;
 disk *disk_new(uint64_t capacity);
 void disk_free(disk *d);
 
-/* Stores DATA (a reference is taken) under KEY, replacing an older blob. */
+/* Stores a copy of DATA under KEY, replacing an older blob (the caller
+ * keeps its reference). */
 disk_status disk_put(disk *d, const char *key, GBytes *data);
+/* The same from LEN octets at DATA (copied). */
+disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len);
 /* The blob under KEY (borrowed; valid until it is replaced or removed), or
  * NULL. */
 GBytes *disk_get(const disk *d, const char *key);
+/* The blob's octets under KEY and their count in *LEN (borrowed, valid
+ * until it is replaced or removed), or NULL; cheaper than disk_get. */
+const uint8_t *disk_peek(const disk *d, const char *key, size_t *len);
 /* Removes KEY; false if it was not there. */
 bool disk_remove(disk *d, const char *key);
 /* Keys starting with PREFIX, in order (a new array of borrowed strings;

@@ -32,7 +32,6 @@ void mta_host_config_init(mta_host_config *cfg) {
   cfg->mailbox_port = 25;
   cfg->retry_profile = "postfix";
   mta_policy_config_init(&cfg->policy);
-  cfg->dest_concurrency = 20;
   cfg->rcpt_limit = 50;
   cfg->conn_cache_time = 2 * SIM_S;
   cfg->verify_local_rcpt = true;
@@ -99,20 +98,23 @@ void mta__queue_id(char *buf, size_t n, uint64_t seq) {
   put_hex(buf, seq, 6, "0123456789ABCDEF"); /* "%06" PRIX64 */
 }
 
-GBytes *mta__body(mta_host *m, uint64_t seq) {
+const char *mta__qid_text(const mta_msg *qm, char *buf) {
+  mta__queue_id(buf, MTA__QID_BUFSZ, qm->body_id);
+  return buf;
+}
+
+const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len) {
   char key[64];
   mta__key(key, sizeof key, "body", seq);
-  return disk_get(host_disk(m->h), key);
+  return disk_peek(host_disk(m->h), key, len);
 }
 
 static void put_seq(mta_host *m) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++)
     b[i] = (uint8_t)(m->seq >> (8 * i));
-  GBytes *v = g_bytes_new(b, 8);
   /* Same size as before: a full disk never refuses it. */
-  disk_put(host_disk(m->h), "mta/seq", v);
-  g_bytes_unref(v);
+  disk_put_data(host_disk(m->h), "mta/seq", b, 8);
 }
 
 uint64_t mta__next_seq(mta_host *m) {
@@ -133,25 +135,10 @@ static mta__acc *acc_at(mta_host *m, uint64_t seq) {
   return &g_array_index(m->acc, mta__acc, seq - 1);
 }
 
-mta__msg *mta__msg_get(mta_host *m, uint32_t qid) {
-  mta__msg *mm = g_hash_table_lookup(m->msgs, GUINT_TO_POINTER(qid));
-  g_assert(mm);
-  return mm;
-}
-
-static mta__msg *msg_new(mta_host *m, uint32_t qid, uint64_t seq, const char *msgid) {
-  size_t n = strlen(msgid) + 1;
-  mta__msg *mm = g_malloc0(sizeof *mm + n);
-  mm->qid = qid;
-  mm->seq = seq;
-  memcpy(mm->msgid, msgid, n);
-  mta__queue_id(mm->queue_id, sizeof mm->queue_id, seq);
-  g_hash_table_insert(m->msgs, GUINT_TO_POINTER(qid), mm);
-  return mm;
-}
-
-static void msg_free(gpointer p) {
-  g_free(p);
+const mta_msg *mta__msg_get(mta_host *m, uint32_t qid) {
+  const mta_msg *qm = mta_queue_get(m->q, qid);
+  g_assert(qm);
+  return qm;
 }
 
 static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
@@ -159,17 +146,13 @@ static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
   mta__key(key, sizeof key, "q", seq);
   g_byte_array_set_size(m->rec, 0);
   mta_queue_msg_encode(m->q, qid, m->rec);
-  GBytes *v = g_bytes_new(m->rec->data, m->rec->len);
-  disk_status st = disk_put(host_disk(m->h), key, v);
-  g_bytes_unref(v);
-  return st == DISK_OK;
+  return disk_put_data(host_disk(m->h), key, m->rec->data, m->rec->len) == DISK_OK;
 }
 
 void mta__rewrite(mta_host *m, uint32_t qid) {
-  mta__msg *mm = mta__msg_get(m, qid);
   /* A record that cannot grow on a full disk stays as it was: after a
    * crash its recipients are tried again (a duplicate, never a loss). */
-  write_record(m, qid, mm->seq);
+  write_record(m, qid, mta__msg_get(m, qid)->body_id);
 }
 
 static char *domain_of(const char *addr) {
@@ -200,7 +183,8 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .body_id = a->seq,
                            .size = g_bytes_get_size(a->body),
                            .arrival = host_now(m->h),
-                           .dsn_of = a->dsn_of};
+                           .dsn_of = a->dsn_of,
+                           .tag = a->msgid};
   uint32_t qid = mta_queue_add(m->q, &qa);
   g_ptr_array_free(dests, TRUE);
   if (!write_record(m, qid, a->seq)) {
@@ -208,7 +192,6 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
     disk_remove(d, bkey);
     return 0;
   }
-  msg_new(m, qid, a->seq, a->msgid);
   mta__acc *ac = acc_at(m, a->seq);
   ac->qid = qid;
   ac->state = MTA__ACC_QUEUED;
@@ -255,22 +238,34 @@ static tally count_states(const mta_msg *qm) {
   return t;
 }
 
-/* QID left the queue: trace, forget, remove its files, account. */
-static void departed(mta_host *m, uint32_t qid, tally t) {
-  mta__msg *mm = mta__msg_get(m, qid);
-  mail_trace_expire(m->h, mm->msgid, mm->queue_id);
+/* What the host needs of a message after the queue let it go (the queue
+ * frees a message as it leaves): taken before the call that may retire it. */
+typedef struct {
+  uint64_t seq;
+  char *msgid;
+  char queue_id[MTA__QID_BUFSZ];
+} ident;
+
+static void ident_take(ident *id, const mta_msg *qm) {
+  id->seq = qm->body_id;
+  id->msgid = g_strdup(qm->tag);
+  mta__qid_text(qm, id->queue_id);
+}
+
+/* The message of ID left the queue: trace, remove its files, account. */
+static void departed(mta_host *m, const ident *id, tally t) {
+  mail_trace_expire(m->h, id->msgid, id->queue_id);
   char key[64];
-  mta__key(key, sizeof key, "q", mm->seq);
+  mta__key(key, sizeof key, "q", id->seq);
   disk_remove(host_disk(m->h), key);
-  mta__key(key, sizeof key, "body", mm->seq);
+  mta__key(key, sizeof key, "body", id->seq);
   disk_remove(host_disk(m->h), key);
-  mta__acc *ac = acc_at(m, mm->seq);
+  mta__acc *ac = acc_at(m, id->seq);
   ac->state = MTA__ACC_DONE;
   ac->qid = 0;
   ac->delivered = t.delivered;
   ac->bounced = t.bounced;
   m->st.left++;
-  g_hash_table_remove(m->msgs, GUINT_TO_POINTER(qid));
 }
 
 static char *reason_of(const mta_rcpt *r) {
@@ -284,8 +279,9 @@ static char *reason_of(const mta_rcpt *r) {
 /* A DSN about QID: the bounced, unreported recipients (or, DELAYED, the
  * deferred ones). Returns false when it could not be stored. */
 static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
-  const mta_msg *qm = mta_queue_get(m->q, qid);
-  mta__msg *mm = mta__msg_get(m, qid);
+  const mta_msg *qm = mta__msg_get(m, qid);
+  char qidbuf[MTA__QID_BUFSZ];
+  const char *queue_id = mta__qid_text(qm, qidbuf);
   GArray *rs = g_array_new(FALSE, TRUE, sizeof(mta_dsn_rcpt));
   GPtrArray *which = g_ptr_array_new();
   int64_t until = qm->arrival + m->retry.lifetime;
@@ -317,9 +313,10 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   uint64_t seq = m->seq; /* taken only if stored */
   char *msgid = mta__make_msgid(m, seq);
   char *from = g_strdup_printf("MAILER-DAEMON@%s", m->hostname);
-  GBytes *orig = mta__body(m, mm->seq);
-  gsize olen = 0;
-  const uint8_t *odata = orig ? g_bytes_get_data(orig, &olen) : NULL;
+  size_t olen = 0;
+  const uint8_t *odata = mta__body(m, qm->body_id, &olen);
+  if (!odata)
+    olen = 0;
   mta_dsn_config c = {.reporting_mta = m->hostname,
                       .from = from,
                       .from_name = "Mail Delivery System",
@@ -327,7 +324,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
                       .message_id = msgid,
                       .date = host_now(m->h),
                       .epoch_unix = m->epoch,
-                      .queue_id = mm->queue_id,
+                      .queue_id = queue_id,
                       .arrival = qm->arrival,
                       .rcpts = (const mta_dsn_rcpt *)rs->data,
                       .nrcpts = rs->len,
@@ -351,23 +348,28 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
     ok = dq != 0;
     if (ok) {
       m->st.dsns++;
-      mta__trace_queue(m, msgid, mta__msg_get(m, dq)->queue_id, (mail_rcpts){to, 1}, "");
+      char dqid[MTA__QID_BUFSZ];
+      mta__trace_queue(m, msgid, mta__qid_text(mta__msg_get(m, dq), dqid), (mail_rcpts){to, 1},
+                       "");
       if (delayed) {
         mta_queue_warning_sent(m->q, qid);
       } else {
         for (guint i = 0; i < which->len; i++) {
           const mta_rcpt *r = which->pdata[i];
           char *why = reason_of(r);
-          mail_trace_bounce(m->h, mm->msgid, mm->queue_id, r->addr, why, msgid);
+          mail_trace_bounce(m->h, qm->tag, queue_id, r->addr, why, msgid);
           g_free(why);
         }
-        acc_at(m, mm->seq)->dsn_seq = seq;
+        acc_at(m, qm->body_id)->dsn_seq = seq;
         tally t = count_states(qm);
+        ident id;
+        ident_take(&id, qm);
         mta_queue_dsn_queued(m->q, qid, dq);
         if (!mta_queue_get(m->q, qid))
-          departed(m, qid, t);
+          departed(m, &id, t);
         else
           mta__rewrite(m, qid);
+        g_free(id.msgid);
       }
     }
     g_bytes_unref(dsn);
@@ -427,23 +429,25 @@ static void trace_null_bounces(mta_host *m, const char *msgid, const char *queue
 }
 
 void mta__finish_attempt(mta_host *m, uint32_t qid) {
-  mta__msg *mm = mta__msg_get(m, qid);
-  const mta_msg *qm = mta_queue_get(m->q, qid);
+  const mta_msg *qm = mta__msg_get(m, qid);
   sim_time now = host_now(m->h);
-  mm->in_attempt = false;
   GPtrArray *nullv = null_sender_pending(qm);
+  ident id;
+  ident_take(&id, qm);
   mta_queue_outcome out;
   mta_queue_end_attempt(m->q, qid, &m->retry, now, &out);
   bool gave_up = nullv && nullv->len && out.verdict == MTA_RETRY_BOUNCE;
   if (gave_up)
-    trace_null_bounces(m, mm->msgid, mm->queue_id, nullv);
+    trace_null_bounces(m, id.msgid, id.queue_id, nullv);
   if (nullv)
     g_ptr_array_free(nullv, TRUE);
   if (out.done) {
     tally t = {out.delivered, out.bounced};
-    departed(m, qid, t);
+    departed(m, &id, t);
+    g_free(id.msgid);
     return;
   }
+  g_free(id.msgid);
   qm = mta_queue_get(m->q, qid);
   if (out.deferred && out.verdict != MTA_RETRY_BOUNCE) {
     for (uint32_t i = 0; i < qm->nrcpts; i++) {
@@ -451,7 +455,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
       if (r->state != MTA_RCPT_DEFERRED)
         continue;
       char *why = reason_of(r);
-      mail_trace_defer(m->h, mm->msgid, mm->queue_id, r->addr, why, out.next);
+      mail_trace_defer(m->h, qm->tag, id.queue_id, r->addr, why, out.next);
       g_free(why);
     }
   }
@@ -473,20 +477,23 @@ bool mta__begin(mta_host *m, uint32_t qid) {
       qm->expire_pending || mta_retry_expired(&m->retry, qm->arrival, !*qm->sender, now);
   if (!expiring)
     return mta_queue_begin_attempt(m->q, qid, &m->retry, now);
-  mta__msg *mm = mta__msg_get(m, qid);
   GPtrArray *nullv = null_sender_pending(qm);
   tally t = count_states(qm);
   unsigned n = qm->nrcpts;
+  ident id;
+  ident_take(&id, qm);
   bool began = mta_queue_begin_attempt(m->q, qid, &m->retry, now);
   g_assert(!began);
-  trace_null_bounces(m, mm->msgid, mm->queue_id, nullv);
+  trace_null_bounces(m, id.msgid, id.queue_id, nullv);
   if (nullv)
     g_ptr_array_free(nullv, TRUE);
   if (!mta_queue_get(m->q, qid)) {
     t.bounced = n - t.delivered;
-    departed(m, qid, t);
+    departed(m, &id, t);
+    g_free(id.msgid);
     return false;
   }
+  g_free(id.msgid);
   mta__rewrite(m, qid);
   dsn_or_wait(m, qid);
   return false;
@@ -521,11 +528,9 @@ void mta__kick_runner(mta_host *m, sim_time at) {
 
 /* ---- life cycle ---- */
 
-static char *parse_msgid(GBytes *body) {
-  if (!body)
+static char *parse_msgid(const char *p, size_t len) {
+  if (!p)
     return NULL;
-  gsize len;
-  const char *p = g_bytes_get_data(body, &len);
   char *v = mime_hdr_scan_get(p, len, 0, "Message-ID"); /* the one field, read in place */
   char *id = NULL;
   if (v) {
@@ -543,35 +548,42 @@ static char *parse_msgid(GBytes *body) {
   return id;
 }
 
-char *mta__parse_msgid(GBytes *body) { return parse_msgid(body); }
+char *mta__parse_msgid(GBytes *body) {
+  if (!body)
+    return NULL;
+  gsize len;
+  const char *p = g_bytes_get_data(body, &len);
+  return parse_msgid(p, len);
+}
 
 static void load(mta_host *m) {
   disk *d = host_disk(m->h);
-  GBytes *sv = disk_get(d, "mta/seq");
-  if (sv && g_bytes_get_size(sv) == 8) {
-    const uint8_t *b = g_bytes_get_data(sv, NULL);
+  size_t sl = 0;
+  const uint8_t *b = disk_peek(d, "mta/seq", &sl);
+  if (b && sl == 8) {
     m->seq = 0;
     for (int i = 7; i >= 0; i--)
       m->seq = (m->seq << 8) | b[i];
   }
   GPtrArray *keys = disk_list(d, "mta/q/");
   for (guint i = 0; i < keys->len; i++) {
-    GBytes *rec = disk_get(d, keys->pdata[i]);
-    gsize n;
-    const uint8_t *p = g_bytes_get_data(rec, &n);
-    char *err = NULL;
-    uint32_t qid = mta_queue_msg_decode(m->q, p, n, &err);
-    if (!qid) {
-      g_free(err); /* records are ours; a bad one is kept for a person to see */
-      continue;
-    }
-    const mta_msg *qm = mta_queue_get(m->q, qid);
-    uint64_t seq = qm->body_id;
-    char *id = parse_msgid(mta__body(m, seq));
+    size_t n;
+    const uint8_t *p = disk_peek(d, keys->pdata[i], &n);
+    uint64_t seq;
+    if (!mta_queue_msg_peek_body_id(p, n, &seq))
+      continue; /* records are ours; a bad one is kept for a person to see */
+    size_t blen = 0;
+    const uint8_t *body = mta__body(m, seq, &blen);
+    char *id = parse_msgid((const char *)body, blen);
     char *gen = id ? NULL : mta__make_msgid(m, seq);
-    msg_new(m, qid, seq, id ? id : gen);
+    char *err = NULL;
+    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, id ? id : gen, &err);
     g_free(id);
     g_free(gen);
+    if (!qid) {
+      g_free(err);
+      continue;
+    }
     acc_at(m, seq)->qid = qid;
     if (seq >= m->seq)
       m->seq = seq + 1;
@@ -585,10 +597,11 @@ static void start(mta_host *m) {
   m->up = true;
   m->q = mta_queue_new();
   m->policy = mta_policy_new(&m->policy_cfg);
-  m->msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, msg_free);
   m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
   m->dests = g_ptr_array_new();
   m->agents = g_ptr_array_new();
+  m->blocked = g_ptr_array_new();
+  m->busy = 0;
   m->conns = g_ptr_array_new();
   m->dsn_retry = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   m->run_at = INT64_MAX;
@@ -611,14 +624,13 @@ static void stop(mta_host *m) {
   g_hash_table_destroy(m->dest_idx);
   g_ptr_array_free(m->dests, TRUE);
   g_ptr_array_free(m->agents, TRUE);
+  g_ptr_array_free(m->blocked, TRUE);
   g_ptr_array_free(m->conns, TRUE);
-  g_hash_table_destroy(m->msgs);
   g_array_free(m->dsn_retry, TRUE);
   mta_queue_free(m->q);
   mta_policy_free(m->policy);
   m->q = NULL;
   m->policy = NULL;
-  m->msgs = NULL;
 }
 
 #ifdef MTA_TEST_FORGET_QUEUE_ON_CRASH
@@ -721,7 +733,8 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   }
   rc.self_addrs = (const char *const *)addrs->pdata;
   rc.nself_addrs = addrs->len;
-  rc.dest_concurrency = cfg->dest_concurrency ? cfg->dest_concurrency : 20;
+  rc.dest_concurrency = cfg->dest_concurrency ? cfg->dest_concurrency : m->retry.dest_concurrency;
+  m->process_limit = cfg->process_limit ? cfg->process_limit : m->retry.process_limit;
   m->reuse_time_limit = rc.reuse_time_limit;
   m->route = mta_route_new(&rc);
   g_array_free(locals, TRUE);
@@ -753,7 +766,9 @@ void mta_host_free(mta_host *m) {
 void mta_host_get_stats(const mta_host *m, mta_host_stats *st) {
   *st = m->st;
   if (m->up) {
-    st->queued = g_hash_table_size(m->msgs);
+    mta_queue_stats qs;
+    mta_queue_get_stats(m->q, &qs);
+    st->queued = qs.queued;
   } else {
     GPtrArray *keys = disk_list(host_disk(m->h), "mta/q/");
     st->queued = keys->len;
@@ -764,16 +779,7 @@ void mta_host_get_stats(const mta_host *m, mta_host_stats *st) {
 size_t mta_host_memory(const mta_host *m) {
   if (!m->up)
     return 0;
-  const size_t blk = 16; /* malloc's bookkeeping per block */
-  size_t n = mta_queue_memory(m->q) + m->acc->len * sizeof(mta__acc);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, m->msgs); /* a sum: order does not matter */
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    const mta__msg *mm = v;
-    n += sizeof *mm + strlen(mm->msgid) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
-  }
-  return n;
+  return mta_queue_memory(m->q) + m->acc->len * sizeof(mta__acc);
 }
 
 static void viol(GPtrArray *v, size_t *count, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -794,7 +800,8 @@ static bool acc_there(const mta_host *m, const mta__acc *a, uint64_t seq) {
     return a->qid && mta_queue_get(m->q, a->qid) && mta_queue_get(m->q, a->qid)->body_id == seq;
   char key[64];
   mta__key(key, sizeof key, "q", seq);
-  return disk_get(host_disk(m->h), key) != NULL;
+  size_t len;
+  return disk_peek(host_disk(m->h), key, &len) != NULL;
 }
 
 void mta_host_queue_ids(const mta_host *m, GPtrArray *out) {

@@ -25,7 +25,10 @@
  * through the host's dns_client (then A, and AAAA when cfg.ipv6), implicit
  * MX, null MX (556 5.1.10, no connection), MX-to-self (554 5.4.6),
  * overrides and a smarthost. Per next hop at most dest_concurrency
- * sessions; each session walks its own candidate list (connection failure
+ * sessions, and at most process_limit busy sessions in all (Postfix's
+ * delivery agent processes: a session idle in the connection cache holds
+ * none); next hops that find the limit reached wait their turn, first
+ * come first served; each session walks its own candidate list (connection failure
  * or a 4xx/5xx greeting: the next host), uses STARTTLS when offered, sends
  * one transaction per message (all its recipients for that hop) and then
  * takes the next message waiting for that hop (connection reuse).
@@ -81,7 +84,10 @@ typedef struct {
   const char *smarthost;     /* "[host]" or "name" for every non-local domain, or NULL */
   uint16_t smarthost_port;   /* 0 = 25 */
   mta_policy_config policy;  /* sessions, rate, hops (mta_policy_config_init defaults) */
-  unsigned dest_concurrency; /* sessions per next hop; 0 = 20 */
+  unsigned dest_concurrency; /* sessions per next hop; 0 = the profile's (postfix 20,
+                                exim 20, opensmtpd 10) */
+  unsigned process_limit;    /* delivery sessions at once, all next hops; 0 = the
+                                profile's (postfix 100, exim 20, opensmtpd 100) */
   unsigned rcpt_limit;       /* recipients per transaction; 0 = 50 */
   int64_t conn_cache_time;   /* an idle delivery session waits this long for more mail
                                 (Postfix smtp_connection_cache_time_limit 2 s); 0 = QUIT */
@@ -92,7 +98,7 @@ typedef struct {
 } mta_host_config;
 
 /* Defaults: submission and MX on, mailbox port 25, postfix, no smarthost,
- * mta_policy defaults, 20 sessions per hop, 50 recipients, 2 s connection
+ * mta_policy defaults, the profile's session limits, 50 recipients, 2 s connection
  * cache, verification
  * on, IPv4 only, epoch 2026-01-01. */
 void mta_host_config_init(mta_host_config *cfg);
@@ -207,6 +213,8 @@ typedef struct {
   uint64_t submitted, relayed;
   uint64_t disk_full;                                   /* 452 4.3.1 answers */
   uint64_t sessions_out;                                /* delivery connections opened */
+  uint64_t limit_waits;   /* times a next hop had to wait for process_limit */
+  uint64_t peak_busy;     /* most delivery sessions busy at once */
   uint64_t rcpt_delivered, rcpt_deferred, rcpt_bounced; /* recipient results */
   uint64_t dsns;   /* DSNs queued (failures and delay warnings) */
   uint64_t left;   /* messages that left the queue */

@@ -10,6 +10,12 @@
  *     A (and AAAA) of each exchange, or of the domain itself (implicit MX);
  *     mta_route_decide gives the candidate order, or a bounce (null MX
  *     RFC 7505, MX-to-self 5.4.6, NXDOMAIN) or a deferral (SERVFAIL);
+ *   - at most process_limit agents delivering at once (Postfix
+ *     default_process_limit 100: each smtp(8) delivery is a process; a
+ *     session idle in the connection cache holds none, as scache keeps
+ *     it): a next hop that finds the limit reached waits in a first come,
+ *     first served line and is served when a delivery ends or goes idle
+ *     (a next hop whose agent ends while others wait goes to the back);
  *   - up to dest_concurrency agents per next hop; an agent sends one
  *     transaction per message (at most rcpt_limit recipients, Postfix
  *     smtp_destination_recipient_limit 50), then takes the next waiting
@@ -61,7 +67,8 @@ struct mta__dest {
   mta_route_plan plan;
   dest_state state;
   bool touched;
-  bool used; /* asked for since the last sweep (sweep_idle_dests) */
+  bool used;    /* asked for since the last sweep (sweep_idle_dests) */
+  bool blocked; /* in m->blocked, waiting for the process limit */
   GArray *waiting; /* mta_queue_ref */
   guint head;
   unsigned agents;
@@ -93,6 +100,7 @@ typedef struct {
   uint64_t next_cookie;
   bool connected, early_failed, tls_failed, plain;
   bool idle;       /* in the connection cache, waiting for work */
+  bool busy;       /* counted in m->busy (delivering) */
   sim_time opened; /* when the current connection was opened */
   sim_event_id idle_timer;
   int fail_code;
@@ -102,6 +110,54 @@ typedef struct {
 
 static void dispatch(mta__dest *d);
 static void agent_connect(agent *a);
+
+/* ---- the process limit ---- */
+
+static void set_busy(agent *a, bool busy) {
+  mta_host *m = a->m;
+  if (a->busy == busy)
+    return;
+  a->busy = busy;
+  if (busy) {
+    m->busy++;
+    if (m->busy > m->st.peak_busy)
+      m->st.peak_busy = m->busy;
+  } else {
+    g_assert(m->busy > 0);
+    m->busy--;
+  }
+}
+
+static bool at_limit(const mta_host *m) {
+  return m->process_limit && m->busy >= m->process_limit;
+}
+
+static void block(mta__dest *d) {
+  if (d->blocked)
+    return;
+  d->blocked = true;
+  g_ptr_array_add(d->m->blocked, d);
+  d->m->st.limit_waits++;
+}
+
+static void unblock_fire(void *p, void *b) {
+  (void)b;
+  mta_host *m = p;
+  m->unblock_ev = 0;
+  while (m->blocked->len && !at_limit(m)) {
+    mta__dest *d = m->blocked->pdata[0];
+    g_ptr_array_remove_index(m->blocked, 0);
+    d->blocked = false;
+    dispatch(d);
+  }
+}
+
+/* A slot may have come free: the waiting next hops get their turn from
+ * the event loop (never inside the pump of the agent that freed it). */
+static void schedule_unblock(mta_host *m) {
+  if (m->blocked->len && !m->unblock_ev && !at_limit(m))
+    m->unblock_ev = sim_world_after(host_world(m->h), 0, unblock_fire, m, NULL);
+}
 
 static void dest_enter(mta__dest *d, dest_state to) {
   static const unsigned legal[D__COUNT] = {
@@ -203,19 +259,18 @@ static bool apply(mta_host *m, uint32_t qid, uint32_t i, const mta_queue_result_
     m->st.rcpt_deferred++;
   else
     m->st.rcpt_bounced++;
-  mta__msg *mm = mta__msg_get(m, qid);
-  if (ra->state == MTA_RCPT_BOUNCED) {
-    const mta_msg *qm = mta_queue_get(m->q, qid);
-    if (!*qm->sender) { /* never reported: trace it now */
-      char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
-                                             ra->text ? ra->text : "")
-                           : g_strdup(ra->text ? ra->text : "");
-      mail_trace_bounce(m->h, mm->msgid, mm->queue_id, qm->rcpts[i].addr, why, "");
-      g_free(why);
-    }
+  const mta_msg *qm = mta__msg_get(m, qid);
+  if (ra->state == MTA_RCPT_BOUNCED && !*qm->sender) { /* never reported: trace it now */
+    char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
+                                           ra->text ? ra->text : "")
+                         : g_strdup(ra->text ? ra->text : "");
+    char qidbuf[MTA__QID_BUFSZ];
+    mail_trace_bounce(m->h, qm->tag, mta__qid_text(qm, qidbuf), qm->rcpts[i].addr, why, "");
+    g_free(why);
   }
-  g_assert(mm->outstanding > 0);
-  return --mm->outstanding == 0;
+  uint32_t *outstanding = mta_queue_user(m->q, qid);
+  g_assert(*outstanding > 0);
+  return --*outstanding == 0;
 }
 
 /* Every waiting recipient of D gets STATE with the reason. */
@@ -291,6 +346,26 @@ static void lookup_done(lookup *l) {
   g_free(l);
 }
 
+/* An address as text: IPv4 by hand (inet_ntop's dotted quad, ~1,700
+ * instructions through sim_addr_format), anything else as before. */
+static char *addr_text(const sim_addr *a) {
+  if (a->family != 4) {
+    char buf[SIM_ADDR_BUFSZ];
+    return g_strdup(sim_addr_format(a, buf));
+  }
+  char buf[16], *p = buf;
+  for (int i = 0; i < 4; i++) {
+    unsigned v = a->b[i];
+    if (v >= 100)
+      *p++ = (char)('0' + v / 100);
+    if (v >= 10)
+      *p++ = (char)('0' + v / 10 % 10);
+    *p++ = (char)('0' + v % 10);
+    *p++ = i < 3 ? '.' : 0;
+  }
+  return g_strdup(buf);
+}
+
 static void got_addr(void *user, const dns_client_result *r) {
   lookup *l = user;
   mta__dest *d = l->d;
@@ -311,8 +386,7 @@ static void got_addr(void *user, const dns_client_result *r) {
     } else {
       continue;
     }
-    char buf[SIM_ADDR_BUFSZ];
-    g_ptr_array_add(t->addrs, g_strdup(sim_addr_format(&a, buf)));
+    g_ptr_array_add(t->addrs, addr_text(&a));
   }
   if (st == MTA_DNS_TEMPFAIL)
     t->temp = true;
@@ -461,16 +535,14 @@ static txn *pick(mta__dest *d) {
 
 static void send_txn(agent *a, txn *t) {
   mta_host *m = a->m;
-  const mta_msg *qm = mta_queue_get(m->q, t->qid);
-  mta__msg *mm = mta__msg_get(m, t->qid);
-  GBytes *body = mta__body(m, mm->seq);
-  g_assert(qm && body); /* the record and body are written together */
-  smtp_cmd_mail mail = {.from = qm->sender};
+  const mta_msg *qm = mta__msg_get(m, t->qid);
+  size_t len;
+  const uint8_t *data = mta__body(m, qm->body_id, &len);
+  g_assert(data); /* the record and body are written together */
+  smtp_cmd_mail mail = {.from = (char *)qm->sender}; /* borrowed for the call */
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->idx->len);
   for (guint i = 0; i < t->idx->len; i++)
-    rc[i].to = qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
-  gsize len;
-  const uint8_t *data = g_bytes_get_data(body, &len);
+    rc[i].to = (char *)qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
   t->cookie = ++a->next_cookie;
   g_ptr_array_add(a->txns, t);
   smtp_cli_message msg = {&mail, rc, t->idx->len, data, len, t->cookie};
@@ -498,6 +570,8 @@ static void idle_expired(void *p, void *b) {
 static void agent_idle(agent *a) {
   mta_host *m = a->m;
   a->idle = true;
+  set_busy(a, false);
+  schedule_unblock(m);
   mta_route_set_idle(m->route, a->sid, true);
   a->idle_timer = sim_world_after(host_world(m->h), m->conn_cache_time, idle_expired, a, NULL);
 }
@@ -509,6 +583,7 @@ static void agent_wake(agent *a) {
     sim_world_cancel(host_world(m->h), a->idle_timer);
   a->idle_timer = 0;
   a->idle = false;
+  set_busy(a, true);
   send_txn(a, pick(a->d));
   session_kick(a->s);
 }
@@ -591,6 +666,7 @@ static void agent_end(agent *a) {
     sim_world_cancel(host_world(m->h), a->idle_timer);
   mta_route_closed(m->route, a->sid);
   d->agents--;
+  set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
   mta_route_decision_clear(&a->dec);
   g_ptr_array_free(a->txns, TRUE);
@@ -599,7 +675,11 @@ static void agent_end(agent *a) {
   g_free(a->fail_text);
   g_free(a->tls_reason);
   g_free(a);
-  dispatch(d);
+  if (m->blocked->len && d->state == D_READY && waiting_len(d))
+    block(d); /* others were waiting first: to the back of the line */
+  else
+    dispatch(d);
+  schedule_unblock(m);
 }
 
 /* Every candidate failed: this agent's messages and everything waiting
@@ -671,6 +751,11 @@ static void cli_connected(void *owner, session *s) {
   (void)s;
   agent *a = owner;
   a->connected = true;
+  GPtrArray *again = a->retry;
+  a->retry = g_ptr_array_new();
+  for (guint i = 0; i < again->len; i++)
+    send_txn(a, again->pdata[i]);
+  g_ptr_array_free(again, TRUE);
 }
 
 static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
@@ -728,11 +813,10 @@ static void agent_connect(agent *a) {
   a->fail_code = 0;
   g_free(a->fail_text);
   a->fail_text = NULL;
-  GPtrArray *again = a->retry;
-  a->retry = g_ptr_array_new();
-  for (guint i = 0; i < again->len; i++)
-    send_txn(a, again->pdata[i]);
-  g_ptr_array_free(again, TRUE);
+  /* The messages stay in a->retry until the connection is up
+   * (cli_connected): a refused or timed-out connection never copies a
+   * body into the client (a queue run's burst of connections to dead
+   * destinations held one copy per attempt). */
   a->opened = host_now(m->h);
   a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner, a);
   smtp_glue_attach(&a->tr, a->s);
@@ -748,6 +832,7 @@ static void agent_new(mta__dest *d) {
   dec_copy(&a->dec, &d->dec);
   a->txns = g_ptr_array_new();
   a->retry = g_ptr_array_new();
+  set_busy(a, true);
   mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
   d->agents++;
   g_ptr_array_add(m->agents, a);
@@ -798,6 +883,10 @@ static void agent_move(agent *a, mta__dest *d) {
 static void dispatch(mta__dest *d) {
   mta_host *m = d->m;
   while (d->state == D_READY && waiting_len(d)) {
+    if (at_limit(m)) { /* every delivery process is busy: wait for one */
+      block(d);
+      break;
+    }
     uint64_t sid = mta_route_reuse(m->route, d->name, host_now(m->h));
     agent *cached;
     if (sid)
@@ -833,7 +922,7 @@ static void sweep_idle_dests(mta_host *m) {
     bool used = d->used;
     d->used = false;
     if (!used && d->state == D_IDLE && !waiting_len(d) && d->agents == 0 && !d->touched &&
-        d->lookups->len == 0) {
+        !d->blocked && d->lookups->len == 0) {
       g_hash_table_remove(m->dest_idx, d->name);
       dest_free(d);
     } else {
@@ -856,10 +945,8 @@ void mta__run_queue(mta_host *m) {
     uint32_t qid = g_array_index(qids, uint32_t, k);
     if (!mta__begin(m, qid))
       continue;
-    mta__msg *mm = mta__msg_get(m, qid);
-    const mta_msg *qm = mta_queue_get(m->q, qid);
-    mm->in_attempt = true;
-    mm->outstanding = 0;
+    const mta_msg *qm = mta__msg_get(m, qid);
+    uint32_t outstanding = 0;
     for (uint32_t i = 0; i < qm->nrcpts; i++) {
       const mta_rcpt *r = &qm->rcpts[i];
       if (r->state == MTA_RCPT_DELIVERED || r->state == MTA_RCPT_BOUNCED ||
@@ -868,13 +955,14 @@ void mta__run_queue(mta_host *m) {
       mta__dest *d = dest_get(m, r->dest, r->addr);
       mta_queue_ref ref = {qid, i};
       g_array_append_val(d->waiting, ref);
-      mm->outstanding++;
+      outstanding++;
       if (!d->touched) {
         d->touched = true;
         g_ptr_array_add(touched, d);
       }
     }
-    if (mm->outstanding == 0)
+    *mta_queue_user(m->q, qid) = outstanding;
+    if (outstanding == 0)
       mta__finish_attempt(m, qid);
   }
   for (guint k = 0; k < touched->len; k++) {
@@ -908,6 +996,11 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
+  m->busy = 0;
+  g_ptr_array_set_size(m->blocked, 0);
+  if (m->unblock_ev)
+    sim_world_cancel(host_world(m->h), m->unblock_ev);
+  m->unblock_ev = 0;
   for (guint i = 0; i < m->dests->len; i++)
     dest_free(m->dests->pdata[i]);
   g_ptr_array_set_size(m->dests, 0);

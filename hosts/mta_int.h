@@ -11,15 +11,10 @@
 #include "mail_trace.h"
 #include "smtp_glue.h"
 
-/* Per queued message, what the host keeps beside the queue. */
-typedef struct {
-  uint64_t seq;         /* the host's message number (= body_id): disk keys, queue id */
-  uint32_t qid;
-  unsigned outstanding; /* recipients of the current attempt without a result */
-  bool in_attempt;
-  char queue_id[19];    /* seq in hex, as traced and in "queued as" */
-  char msgid[];         /* Message-ID without <> (one block with the rest) */
-} mta__msg;
+/* Per queued message the host keeps nothing of its own: the queue's
+ * message (mta_queue.h) carries it. body_id is the host's message number
+ * (seq: disk keys, the traced queue id), tag the Message-ID without <>,
+ * user the recipients of the current attempt still without a result. */
 
 /* The account kept by the simulator (survives crashes): one per seq. */
 enum { MTA__ACC_NONE, MTA__ACC_QUEUED, MTA__ACC_DONE };
@@ -64,10 +59,13 @@ struct mta_host {
   mta_policy *policy;
   sim_tcp_listener *lis25, *lis587;
   GPtrArray *conns;     /* mta__conn*, server side */
-  GHashTable *msgs;     /* qid -> mta__msg* (lookup only) */
   GHashTable *dest_idx; /* nexthop -> mta__dest* (lookup only) */
   GPtrArray *dests;     /* mta__dest*, creation order */
   GPtrArray *agents;    /* delivery agents, creation order */
+  GPtrArray *blocked;   /* mta__dest* waiting for process_limit, first come first */
+  unsigned busy;        /* agents delivering (not idle in the connection cache) */
+  unsigned process_limit;
+  sim_event_id unblock_ev; /* a pending turn for the blocked next hops */
   GArray *dsn_retry;    /* qids whose DSN could not be stored yet */
   GByteArray *rec;      /* record encoding buffer */
   sim_event_id run_timer;
@@ -84,7 +82,11 @@ struct mta_host {
 void mta__key(char *buf, size_t n, const char *kind, uint64_t seq);
 /* SEQ as a queue id ("%06" PRIX64) into BUF of N >= 17 octets. */
 void mta__queue_id(char *buf, size_t n, uint64_t seq);
-GBytes *mta__body(mta_host *m, uint64_t seq); /* borrowed, or NULL */
+/* A queued message's traced queue id, in BUF (MTA__QID_BUFSZ octets). */
+#define MTA__QID_BUFSZ 20
+const char *mta__qid_text(const mta_msg *qm, char *buf);
+/* The stored body of SEQ and its length (borrowed from the disk), or NULL. */
+const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len);
 /* Stores a new message (body already final) and queues it; returns its
  * qid, or 0 when the disk is full (nothing kept). */
 typedef struct {
@@ -99,7 +101,8 @@ typedef struct {
 uint32_t mta__store(mta_host *m, const mta__store_args *a);
 uint64_t mta__next_seq(mta_host *m);
 char *mta__make_msgid(mta_host *m, uint64_t seq);
-mta__msg *mta__msg_get(mta_host *m, uint32_t qid);
+/* The queued message QID (asserts it is queued). */
+const mta_msg *mta__msg_get(mta_host *m, uint32_t qid);
 void mta__rewrite(mta_host *m, uint32_t qid);
 /* The attempt of QID has every result: end it, trace, DSN, disk. */
 void mta__finish_attempt(mta_host *m, uint32_t qid);

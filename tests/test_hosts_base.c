@@ -43,6 +43,42 @@ START_TEST(disk_capacity_and_order) {
 }
 END_TEST
 
+/* A blob is a copy: the caller's buffer may change or go; disk_get and
+ * disk_peek give the stored octets until the blob is replaced. */
+START_TEST(disk_copies_and_peeks) {
+  disk *d = disk_new(0);
+  char buf[8] = "record1";
+  ck_assert_int_eq(disk_put_data(d, "mta/q/1", buf, 7), DISK_OK);
+  buf[6] = '9'; /* the caller's copy changes: the disk's does not */
+  size_t len = 0;
+  const uint8_t *p = disk_peek(d, "mta/q/1", &len);
+  ck_assert_uint_eq(len, 7);
+  ck_assert_int_eq(memcmp(p, "record1", 7), 0);
+  GBytes *b = disk_get(d, "mta/q/1");
+  ck_assert_ptr_eq(g_bytes_get_data(b, NULL), p);
+  ck_assert_ptr_eq(disk_get(d, "mta/q/1"), b); /* one view per blob */
+  GBytes *big = g_bytes_new("a longer record", 15);
+  ck_assert_int_eq(disk_put(d, "mta/q/1", big), DISK_OK);
+  g_bytes_unref(big); /* the disk kept a copy, not this reference */
+  p = disk_peek(d, "mta/q/1", &len);
+  ck_assert_uint_eq(len, 15);
+  ck_assert_int_eq(memcmp(p, "a longer record", 15), 0);
+  ck_assert_uint_eq(disk_used(d), 15);
+  ck_assert_int_eq(disk_put_data(d, "mta/q/0", "", 0), DISK_OK); /* empty blob */
+  ck_assert_ptr_nonnull(disk_peek(d, "mta/q/0", &len));
+  ck_assert_uint_eq(len, 0);
+  ck_assert_ptr_null(disk_peek(d, "mta/q/2", &len));
+  GPtrArray *keys = disk_list(d, "mta/q/");
+  ck_assert_uint_eq(keys->len, 2);
+  ck_assert_str_eq(keys->pdata[0], "mta/q/0");
+  ck_assert_str_eq(keys->pdata[1], "mta/q/1");
+  g_ptr_array_unref(keys);
+  ck_assert(disk_remove(d, "mta/q/1"));
+  ck_assert_uint_eq(disk_used(d), 0);
+  disk_free(d);
+}
+END_TEST
+
 /* --- user directory and msg.* records ---------------------------------- */
 
 START_TEST(userdir_lookups) {
@@ -295,6 +331,7 @@ int main(void) {
   Suite *s = suite_create("hosts_base");
   TCase *tc = tcase_create("disk");
   tcase_add_test(tc, disk_capacity_and_order);
+  tcase_add_test(tc, disk_copies_and_peeks);
   suite_add_tcase(s, tc);
   tc = tcase_create("mail");
   tcase_add_test(tc, userdir_lookups);

@@ -5,6 +5,7 @@
  * null MX, MX to self, crash and restart, disk full, mixed per-recipient
  * outcomes and reproducibility. */
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "dns_client.h"
 #include "dns_resolver.h"
 #include "mta.h"
+#include "mta_retry.h"
 #include "smtp_glue.h"
 #include "testutil.h"
 
@@ -776,6 +778,85 @@ START_TEST(connection_cache) {
 }
 END_TEST
 
+static void one_process(mta_host_config *cfg) {
+  cfg->process_limit = 1;
+  cfg->conn_cache_time = 0; /* no reuse: each next hop needs a session of its own */
+}
+static void no_cache_only(mta_host_config *cfg) { cfg->conn_cache_time = 0; }
+
+/* Three messages, each for c.example and c2.example (two next hops with
+ * the same MX), all deferred once so they meet at the 600 s queue run.
+ * With the default limit (postfix: 100) every waiting message gets a
+ * session; with process_limit 1 a next hop waits while the other's
+ * session runs (limit_waits counts each wait), and never more than one
+ * session is open. */
+START_TEST(process_limit_serialises_next_hops) {
+  static const struct {
+    tweak_fn tweak;
+    uint64_t peak_busy, limit_waits;
+    guint max_conns;
+    size_t connects, connects_600;
+  } rows[] = {
+      /* default: a session per waiting message and hop (3 + 3 at 1 s as
+       * the messages arrive, 3 + 3 at 600 s), six at once */
+      {no_cache_only, 6, 0, 6, 12, 6},
+      /* one process: the hops take turns; a session carries every message
+       * waiting for its hop (reuse), so one per hop at each run */
+      {one_process, 1, 6, 1, 4, 2},
+  };
+  for (size_t r = 0; r < G_N_ELEMENTS(rows); r++) {
+    world x;
+    world_init_cfg(&x, 71, NULL, rows[r].tweak);
+    x.cl.rcpts[0] = "dave@c.example";
+    x.cl.rcpts[1] = "erin@c2.example";
+    x.cl.nrcpts = 2;
+    x.cl.copies = 3;
+    x.sc.temp_until = 100 * SIM_S;
+    submit_at(&x, SIM_S);
+    run(&x, 20 * SIM_MIN);
+    ck_assert_uint_eq(x.cl.ok, 6); /* per recipient */
+    ck_assert_int_eq(x.sc.messages, 6);
+    mta_host_stats st;
+    mta_host_get_stats(x.a, &st);
+    ck_assert_msg(st.peak_busy == rows[r].peak_busy, "row %zu: peak_busy got %" PRIu64 " want %" PRIu64,
+                  r, st.peak_busy, rows[r].peak_busy);
+    ck_assert_msg(st.limit_waits == rows[r].limit_waits,
+                  "row %zu: limit_waits got %" PRIu64 " want %" PRIu64, r, st.limit_waits,
+                  rows[r].limit_waits);
+    ck_assert_msg(x.sc.max_conns == rows[r].max_conns, "row %zu: max_conns got %u want %u", r,
+                  x.sc.max_conns, rows[r].max_conns);
+    ck_assert_uint_eq(st.queued, 0);
+    assert_clean(&x);
+    GString *t = world_clear(&x);
+    size_t n = count(t->str, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\"");
+    const char *retry = strstr(t->str, "{\"t\":600");
+    ck_assert_ptr_nonnull(retry);
+    size_t n600 = count(retry, "\"ev\":\"tcp.connect\",\"node\":\"mta-a\"");
+    ck_assert_msg(n == rows[r].connects && n600 == rows[r].connects_600,
+                  "row %zu: connects got %zu (%zu from 600 s) want %zu (%zu)", r, n, n600,
+                  rows[r].connects, rows[r].connects_600);
+    g_string_free(t, TRUE);
+  }
+}
+END_TEST
+
+/* The profiles' documented outbound limits (mta_retry.h). */
+START_TEST(profile_process_limits) {
+  static const struct {
+    mta_retry_kind kind;
+    unsigned process_limit, dest_concurrency;
+  } rows[] = {{MTA_RETRY_POSTFIX, 100, 20}, {MTA_RETRY_EXIM, 20, 20}, {MTA_RETRY_OPENSMTPD, 100, 10}};
+  for (size_t r = 0; r < G_N_ELEMENTS(rows); r++) {
+    mta_retry_profile p;
+    mta_retry_profile_init(&p, rows[r].kind);
+    ck_assert_msg(p.process_limit == rows[r].process_limit, "row %zu: got %u want %u", r,
+                  p.process_limit, rows[r].process_limit);
+    ck_assert_msg(p.dest_concurrency == rows[r].dest_concurrency, "row %zu: got %u want %u", r,
+                  p.dest_concurrency, rows[r].dest_concurrency);
+  }
+}
+END_TEST
+
 /* A raw client: writes a script, keeps what the server answers. */
 typedef struct {
   const char *script;
@@ -943,6 +1024,8 @@ int main(void) {
   ADD(rate_limit_450);
   ADD(session_limit_421);
   ADD(connection_cache);
+  ADD(process_limit_serialises_next_hops);
+  ADD(profile_process_limits);
   ADD(auth_before_starttls_538);
   ADD(unknown_user_at_the_mx_bounces);
   ADD(dsn_waits_for_disk_space);

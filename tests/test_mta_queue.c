@@ -289,10 +289,10 @@ static void smtp_transaction(mta_queue *q, uint32_t qid, bool bytewise, int64_t 
   cfg.helo_name = "mail.a.example";
   smtp_cli *cli = smtp_cli_new(&cfg, NULL, now);
   const mta_msg *m = mta_queue_get(q, qid);
-  smtp_cmd_mail mail = {.from = m->sender};
+  smtp_cmd_mail mail = {.from = (char *)m->sender};
   smtp_cmd_rcpt rc[3];
   for (uint32_t i = 0; i < 3; i++)
-    rc[i] = (smtp_cmd_rcpt){.to = m->rcpts[i].addr};
+    rc[i] = (smtp_cmd_rcpt){.to = (char *)m->rcpts[i].addr};
   gsize blen;
   const uint8_t *body = g_bytes_get_data(m->body, &blen);
   smtp_cli_message sm = {&mail, rc, 3, body, blen, qid};
@@ -797,6 +797,147 @@ START_TEST(shared_texts_compact_record) {
 }
 END_TEST
 
+/* The record's bytes are fixed (MQM2, as e697891 wrote them): a message
+ * with a shared deferral text, a bounce, an override next hop and a body. */
+START_TEST(record_bytes_fixed) {
+  static const char want[] =
+      "4d514d32010180c8afa02580c0cbacf62212ac020000010000000c7340612e65"
+      "78616d706c6503800d723140622e6578616d706c650b677265796c6973746564"
+      "0d6d782e622e6578616d706c6580c0cbacf6228098dc9334c3030106342e372e"
+      "3101600d523240422e6578616d706c650a622e6578616d706c6580c0cbacf622"
+      "8098dc9334c3030106342e372e3101000d723340632e6578616d706c65105b72"
+      "656c61792e6578616d706c655d0d6e6f2073756368207573657200008098dc93"
+      "34a6040306352e312e3101125375626a6563743a20780d0a0d0a68690d0a";
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  const char *rc[] = {"r1@b.example", "R2@B.example", "r3@c.example"};
+  const char *ds[] = {NULL, NULL, "[relay.example]"};
+  GBytes *body = g_bytes_new_static("Subject: x\r\n\r\nhi\r\n", 18);
+  mta_queue_add_args a = {.sender = "s@a.example", .rcpts = rc, .dests = ds, .nrcpts = 3,
+                          .body = body, .body_id = 300, .arrival = 5 * S};
+  uint32_t id = mta_queue_add(q, &a);
+  mta_queue_begin_attempt(q, id, &p, 6 * S);
+  for (uint32_t i = 0; i < 3; i++)
+    mta_queue_take(q, id, i);
+  mta_queue_result_args r1 = {MTA_RCPT_DEFERRED, 451, "4.7.1", "greylisted", "mx.b.example"};
+  mta_queue_result(q, id, 0, &r1, 7 * S);
+  mta_queue_result(q, id, 1, &r1, 7 * S);
+  mta_queue_result_args r3 = {MTA_RCPT_BOUNCED, 550, "5.1.1", "no such user", NULL};
+  mta_queue_result(q, id, 2, &r3, 7 * S);
+  mta_queue_outcome o;
+  mta_queue_end_attempt(q, id, &p, 7 * S, &o);
+  GByteArray *rec = g_byte_array_new();
+  g_byte_array_append(rec, (const guint8 *)"xy", 2); /* appended after what is there */
+  mta_queue_msg_encode(q, id, rec);
+  GString *got = g_string_new("");
+  for (guint i = 2; i < rec->len; i++)
+    g_string_append_printf(got, "%02x", rec->data[i]);
+  ck_assert_str_eq(got->str, want);
+  ck_assert_int_eq(memcmp(rec->data, "xy", 2), 0);
+  g_string_free(got, TRUE);
+  g_byte_array_free(rec, TRUE);
+  g_bytes_unref(body);
+  mta_queue_free(q);
+}
+END_TEST
+
+/* Messages are found by id in a dense array that drops its empty front:
+ * after the oldest ninety of a hundred leave, the rest are still found,
+ * the gone ones are not, and the check counts none lost; records decoded
+ * out of id order (a restart) are found too. */
+START_TEST(ids_dense_and_compacted) {
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  uint32_t ids[100];
+  for (int i = 0; i < 100; i++)
+    ids[i] = add(q, "s@a.example", i * S, "r@b.example", NULL, NULL);
+  for (int i = 0; i < 90; i++) {
+    ck_assert(mta_queue_begin_attempt(q, ids[i], &p, 200 * S));
+    result(q, ids[i], 0, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 200 * S);
+    mta_queue_outcome o;
+    mta_queue_end_attempt(q, ids[i], &p, 200 * S, &o);
+    ck_assert(o.done);
+  }
+  for (int i = 0; i < 100; i++)
+    ck_assert_msg((mta_queue_get(q, ids[i]) != NULL) == (i >= 90), "id %u", ids[i]);
+  ck_assert_ptr_null(mta_queue_get(q, 0));
+  ck_assert_ptr_null(mta_queue_get(q, 101));
+  mta_queue_stats st;
+  mta_queue_get_stats(q, &st);
+  ck_assert_uint_eq(st.queued, 10);
+  ck_assert_uint_eq(mta_queue_check(q, NULL, 0, NULL), 0);
+  ck_assert_uint_eq(mta_queue_check(q, ids, 100, NULL), 0);
+  /* Three records into a new queue, newest first. */
+  mta_queue *q2 = mta_queue_new();
+  GByteArray *rec = g_byte_array_new();
+  for (int k = 2; k >= 0; k--) {
+    g_byte_array_set_size(rec, 0);
+    mta_queue_msg_encode(q, ids[90 + 4 * k], rec);
+    char *err = NULL;
+    ck_assert_uint_eq(mta_queue_msg_decode(q2, rec->data, rec->len, &err), ids[90 + 4 * k]);
+  }
+  for (int i = 90; i < 100; i++)
+    ck_assert_msg((mta_queue_get(q2, ids[i]) != NULL) == ((i - 90) % 4 == 0), "id %u", ids[i]);
+  GBytes *blob = mta_queue_encode(q2); /* listed in id order */
+  char *err = NULL;
+  mta_queue *q3 = mta_queue_decode(g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &err);
+  ck_assert_ptr_nonnull(q3);
+  ck_assert_ptr_nonnull(mta_queue_get(q3, ids[94]));
+  g_bytes_unref(blob);
+  g_byte_array_free(rec, TRUE);
+  mta_queue_free(q3);
+  mta_queue_free(q2);
+  mta_queue_free(q);
+}
+END_TEST
+
+/* The host's tag lives in the message's block, never in the record: a
+ * record decoded with a tag carries it, one decoded without has none; the
+ * body_id is readable from a record's header alone. The host's word
+ * starts at 0 and is kept. */
+START_TEST(tag_and_user_word) {
+  mta_queue *q = mta_queue_new();
+  const char *rc[] = {"r1@b.example", "R2@C.example"};
+  mta_queue_add_args a = {.sender = "s@a.example", .rcpts = rc, .nrcpts = 2, .body_id = 77,
+                          .size = 100, .arrival = 5 * S, .tag = "id.1@a.example"};
+  uint32_t qid = mta_queue_add(q, &a);
+  const mta_msg *m = mta_queue_get(q, qid);
+  ck_assert_str_eq(m->tag, "id.1@a.example");
+  ck_assert_str_eq(m->sender, "s@a.example");
+  ck_assert_str_eq(m->rcpts[1].addr, "R2@C.example");
+  ck_assert_str_eq(m->rcpts[1].dest, "c.example");
+  ck_assert_uint_eq(*mta_queue_user(q, qid), 0);
+  *mta_queue_user(q, qid) = 3;
+  ck_assert_uint_eq(mta_queue_get(q, qid)->user, 3);
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q, qid, rec);
+  uint64_t body_id = 0;
+  ck_assert(mta_queue_msg_peek_body_id(rec->data, rec->len, &body_id));
+  ck_assert_uint_eq(body_id, 77);
+  ck_assert(!mta_queue_msg_peek_body_id(rec->data, 6, &body_id)); /* truncated header */
+  ck_assert(!mta_queue_msg_peek_body_id((const uint8_t *)"MQM1xxxxxxxx", 12, &body_id));
+  mta_queue *q2 = mta_queue_new(), *q3 = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode_tagged(q2, rec->data, rec->len, "id.2@x", &err), qid);
+  ck_assert_str_eq(mta_queue_get(q2, qid)->tag, "id.2@x");
+  ck_assert_str_eq(mta_queue_get(q2, qid)->rcpts[0].addr, "r1@b.example");
+  ck_assert_uint_eq(mta_queue_get(q2, qid)->user, 0);
+  ck_assert_uint_eq(mta_queue_msg_decode(q3, rec->data, rec->len, &err), qid);
+  ck_assert_ptr_null(mta_queue_get(q3, qid)->tag);
+  GByteArray *rec2 = g_byte_array_new(); /* the tag is not in the record */
+  mta_queue_msg_encode(q2, qid, rec2);
+  ck_assert_uint_eq(rec2->len, rec->len);
+  ck_assert_int_eq(memcmp(rec2->data, rec->data, rec->len), 0);
+  g_byte_array_free(rec, TRUE);
+  g_byte_array_free(rec2, TRUE);
+  mta_queue_free(q);
+  mta_queue_free(q2);
+  mta_queue_free(q3);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_queue");
   TCase *tc = tcase_create("queue");
@@ -813,6 +954,9 @@ static Suite *suite(void) {
   tcase_add_test(enc, encode_damage);
   tcase_add_test(enc, memory_per_message);
   tcase_add_test(enc, shared_texts_compact_record);
+  tcase_add_test(enc, tag_and_user_word);
+  tcase_add_test(enc, record_bytes_fixed);
+  tcase_add_test(enc, ids_dense_and_compacted);
   suite_add_tcase(s, enc);
   return s;
 }

@@ -5,10 +5,13 @@
  * RFC 5321 §4.5.5), a binary heap for due times with the queue id breaking
  * ties, and a length-checked little-endian encoding for the disk.
  *
- * Layout per message: the mta_msg, one array of mta_rcpt, the strings, one
- * hash entry (qid lookup only, never iterated for output), one heap slot
- * and one tree node per (destination, message). mta_queue_memory() adds
- * these up; tests/test_mta_queue.c measures the real figure.
+ * Layout per message: one block holding the mta_msg, its mta_rcpt array
+ * and its strings (sender, addresses, the host's tag), one hash entry (qid
+ * lookup only, never iterated for output) and one heap slot. As in
+ * Postfix's qmgr, a destination keeps no per-message structure (only a
+ * count of unfinished recipients); what rides a session is found from the
+ * messages. Reply texts are interned. mta_queue_memory() adds these up;
+ * tests/test_mta_queue.c measures the real figure.
  */
 #include "mta_queue.h"
 #include "mta_queue_int.h"
@@ -26,37 +29,44 @@ const char *mta_rcpt_state_name(mta_rcpt_state s) {
 
 /* ---- helpers ---- */
 
-static gint qid_cmp(gconstpointer a, gconstpointer b, gpointer ud) {
-  (void)ud;
-  uint32_t x = GPOINTER_TO_UINT(a), y = GPOINTER_TO_UINT(b);
-  return x < y ? -1 : x > y;
+/* Destination names are short: lower-cased on the stack when they fit. */
+static dest_ent *dest_find(const mta_queue *q, const char *name) {
+  char buf[256];
+  size_t n = strlen(name);
+  if (n < sizeof buf) {
+    for (size_t i = 0; i <= n; i++)
+      buf[i] = g_ascii_tolower(name[i]);
+    return g_hash_table_lookup(q->dest_index, buf);
+  }
+  char *low = g_ascii_strdown(name, -1);
+  dest_ent *d = g_hash_table_lookup(q->dest_index, low);
+  g_free(low);
+  return d;
 }
 
 static dest_ent *dest_get(mta_queue *q, const char *name) {
-  char *low = g_ascii_strdown(name, -1);
-  dest_ent *d = g_hash_table_lookup(q->dest_index, low);
-  if (d) {
-    g_free(low);
-  } else {
-    d = g_new0(dest_ent, 1);
-    d->name = low;
-    d->msgs = g_tree_new_full(qid_cmp, NULL, NULL, NULL);
+  dest_ent *d = dest_find(q, name);
+  if (!d) {
+    size_t n = strlen(name) + 1;
+    d = g_malloc(sizeof *d + n);
+    d->rcpts = 0;
+    for (size_t i = 0; i < n; i++)
+      d->name[i] = g_ascii_tolower(name[i]);
     g_hash_table_insert(q->dest_index, d->name, d);
     g_ptr_array_add(q->dests, d);
   }
   return d;
 }
 
-static void dest_adjust(mta_queue *q, const char *name, uint32_t qid, int delta) {
-  dest_ent *d = g_hash_table_lookup(q->dest_index, name);
-  g_assert(d);
-  gpointer key = GUINT_TO_POINTER(qid);
-  int n = GPOINTER_TO_INT(g_tree_lookup(d->msgs, key)) + delta;
-  g_assert(n >= 0);
-  if (n == 0)
-    g_tree_remove(d->msgs, key);
-  else
-    g_tree_insert(d->msgs, key, GINT_TO_POINTER(n));
+/* The entry of an interned destination name (a recipient's dest). */
+static dest_ent *dest_of(const char *name) {
+  return (dest_ent *)(void *)(name - offsetof(dest_ent, name));
+}
+
+static void dest_adjust(const char *name, int delta) {
+  dest_ent *d = dest_of(name);
+  g_assert(delta > 0 || d->rcpts > 0);
+  d->rcpts = (uint32_t)((int64_t)d->rcpts + delta);
 }
 
 static bool heap_less(const heap_ent *a, const heap_ent *b) {
@@ -127,10 +137,38 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
 static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
 
 static size_t msg_str_bytes(const mta_msg *m) {
-  size_t n = str_cost(m->sender);
+  size_t n = str_cost(m->sender) + str_cost(m->tag);
   for (uint32_t i = 0; i < m->nrcpts; i++)
     n += str_cost(m->rcpts[i].addr); /* texts: interned, counted apart */
   return n;
+}
+
+mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
+                              const char *tag) {
+  size_t head = sizeof(mta_msg) + (size_t)nrcpts * sizeof(mta_rcpt);
+  size_t len = head + strlen(sender) + 1 + str_cost(tag);
+  for (uint32_t i = 0; i < nrcpts; i++)
+    len += strlen(addrs[i]) + 1;
+  mta_msg *m = g_malloc0(len);
+  m->heap_idx = -1;
+  m->nrcpts = nrcpts;
+  m->rcpts = (mta_rcpt *)(void *)(m + 1);
+  char *p = (char *)m + head;
+  size_t n = strlen(sender) + 1;
+  memcpy(p, sender, n);
+  m->sender = p;
+  p += n;
+  for (uint32_t i = 0; i < nrcpts; i++) {
+    n = strlen(addrs[i]) + 1;
+    memcpy(p, addrs[i], n);
+    m->rcpts[i].addr = p;
+    p += n;
+  }
+  if (tag) {
+    memcpy(p, tag, strlen(tag) + 1);
+    m->tag = p;
+  }
+  return m;
 }
 
 static bool rcpt_final(const mta_rcpt *r) {
@@ -138,17 +176,13 @@ static bool rcpt_final(const mta_rcpt *r) {
 }
 
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
-  mta_msg *m = g_hash_table_lookup(q->msgs, GUINT_TO_POINTER(qid));
+  mta_msg *m = mta_queue__slot(q, qid);
   if (!m)
     g_error("%s: queue id %u is not queued", fn, qid);
   return m;
 }
 
 static void msg_free_rest(mta_msg *m) {
-  for (uint32_t i = 0; i < m->nrcpts; i++)
-    g_free(m->rcpts[i].addr);
-  g_free(m->rcpts);
-  g_free(m->sender);
   if (m->body)
     g_bytes_unref(m->body);
   g_free(m);
@@ -201,8 +235,50 @@ static void msg_drop(mta_queue *q, mta_msg *m) {
   msg_free_rest(m);
 }
 
+static void slot_put(mta_queue *q, mta_msg *m) {
+  GPtrArray *s = q->slots;
+  if (s->len == 0)
+    q->base = m->qid;
+  if (m->qid < q->base) { /* an older id (a record decoded late): room in front */
+    guint k = q->base - m->qid, len = s->len;
+    g_ptr_array_set_size(s, len + k);
+    memmove(s->pdata + k, s->pdata, len * sizeof(gpointer));
+    memset(s->pdata, 0, k * sizeof(gpointer));
+    q->base = m->qid;
+    q->head = 0;
+  }
+  guint i = m->qid - q->base;
+  if (i >= s->len)
+    g_ptr_array_set_size(s, i + 1); /* new slots are NULL */
+  g_assert(!s->pdata[i]);
+  s->pdata[i] = m;
+  if (i < q->head)
+    q->head = i;
+  q->nmsgs++;
+}
+
+static void slot_clear(mta_queue *q, uint32_t qid) {
+  GPtrArray *s = q->slots;
+  s->pdata[qid - q->base] = NULL;
+  q->nmsgs--;
+  guint len = s->len;
+  while (len && !s->pdata[len - 1])
+    len--;
+  g_ptr_array_set_size(s, len);
+  while (q->head < len && !s->pdata[q->head])
+    q->head++;
+  if (q->head >= len) { /* empty */
+    g_ptr_array_set_size(s, 0);
+    q->head = 0;
+  } else if (q->head >= 32 && 2 * q->head >= len) { /* drop the empty front (amortised) */
+    g_ptr_array_remove_range(s, 0, q->head);
+    q->base += q->head;
+    q->head = 0;
+  }
+}
+
 static void msg_remove(mta_queue *q, mta_msg *m) {
-  g_hash_table_remove(q->msgs, GUINT_TO_POINTER(m->qid));
+  slot_clear(q, m->qid);
   msg_drop(q, m);
 }
 
@@ -211,7 +287,7 @@ static void msg_remove(mta_queue *q, mta_msg *m) {
 mta_queue *mta_queue_new(void) {
   mta_queue *q = g_new0(mta_queue, 1);
   q->next_qid = 1;
-  q->msgs = g_hash_table_new(g_direct_hash, g_direct_equal);
+  q->slots = g_ptr_array_new();
   q->texts = g_hash_table_new(g_str_hash, g_str_equal);
   q->heap = g_array_new(FALSE, FALSE, sizeof(heap_ent));
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
@@ -223,21 +299,15 @@ mta_queue *mta_queue_new(void) {
 void mta_queue_free(mta_queue *q) {
   if (!q)
     return;
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, q->msgs); /* freeing: order does not matter */
-  while (g_hash_table_iter_next(&it, &k, &v))
-    msg_drop(q, v);
-  g_hash_table_destroy(q->msgs);
+  for (guint i = 0; i < q->slots->len; i++)
+    if (q->slots->pdata[i])
+      msg_drop(q, q->slots->pdata[i]);
+  g_ptr_array_free(q->slots, TRUE);
   g_assert(g_hash_table_size(q->texts) == 0);
   g_hash_table_destroy(q->texts);
   g_array_free(q->heap, TRUE);
-  for (guint i = 0; i < q->dests->len; i++) {
-    dest_ent *d = q->dests->pdata[i];
-    g_tree_destroy(d->msgs);
-    g_free(d->name);
-    g_free(d);
-  }
+  for (guint i = 0; i < q->dests->len; i++)
+    g_free(q->dests->pdata[i]);
   g_hash_table_destroy(q->dest_index);
   g_ptr_array_free(q->dests, TRUE);
   g_array_free(q->ledger, TRUE);
@@ -246,7 +316,7 @@ void mta_queue_free(mta_queue *q) {
 
 /* Registers M (fully built, qid set) in the indexes and the statistics. */
 void mta_queue__msg_insert(mta_queue *q, mta_msg *m) {
-  g_hash_table_insert(q->msgs, GUINT_TO_POINTER(m->qid), m);
+  slot_put(q, m);
   m->heap_idx = -1;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
@@ -259,7 +329,7 @@ void mta_queue__msg_insert(mta_queue *q, mta_msg *m) {
     dest_ent *d = dest_get(q, r->dest);
     r->dest = d->name;
     if (!rcpt_final(r)) {
-      dest_adjust(q, r->dest, m->qid, +1);
+      dest_adjust(r->dest, +1);
       q->st.queued_rcpts++;
     }
   }
@@ -280,21 +350,20 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
     g_error("mta_queue_add: a DSN must have a null sender");
   if (q->next_qid == UINT32_MAX)
     g_error("mta_queue_add: queue ids exhausted");
-  mta_msg *m = g_new0(mta_msg, 1);
+  g_assert(a->nrcpts <= UINT32_MAX);
+  for (size_t i = 0; i < a->nrcpts; i++)
+    g_assert(a->rcpts[i]);
+  mta_msg *m = mta_queue__msg_alloc(null_sender ? "" : a->sender, a->rcpts, (uint32_t)a->nrcpts,
+                                    a->tag);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;
   m->body = a->body ? g_bytes_ref(a->body) : NULL;
   m->body_id = a->body_id;
   m->size = a->size ? a->size : (a->body ? g_bytes_get_size(a->body) : 0);
-  m->sender = g_strdup(null_sender ? "" : a->sender);
   m->dsn_of = a->dsn_of;
-  m->nrcpts = (uint32_t)a->nrcpts;
-  m->rcpts = g_new0(mta_rcpt, a->nrcpts);
   for (size_t i = 0; i < a->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
-    g_assert(a->rcpts[i]);
-    r->addr = g_strdup(a->rcpts[i]);
     const char *dest = a->dests && a->dests[i] ? a->dests[i] : strrchr(r->addr, '@');
     dest = dest ? (dest == strrchr(r->addr, '@') ? dest + 1 : dest) : "";
     r->dest = dest; /* interned by msg_insert */
@@ -312,7 +381,7 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
   g_assert(!m->in_attempt && m->attempts == 0);
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (!rcpt_final(&m->rcpts[i])) {
-      dest_adjust(q, m->rcpts[i].dest, m->qid, -1);
+      dest_adjust(m->rcpts[i].dest, -1);
       q->st.queued_rcpts--;
     }
   ledger_ent e = {m->qid, 0, 0, 0, m->dsn_of, LEDGER_F_WITHDRAWN};
@@ -328,7 +397,11 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
 }
 
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid) {
-  return g_hash_table_lookup(q->msgs, GUINT_TO_POINTER(qid));
+  return mta_queue__slot(q, qid);
+}
+
+uint32_t *mta_queue_user(mta_queue *q, uint32_t qid) {
+  return &mta_queue__msg_get(q, qid, "mta_queue_user")->user;
 }
 
 int64_t mta_queue_next_due(const mta_queue *q) {
@@ -371,7 +444,8 @@ size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
 static void rcpt_finish(mta_queue *q, mta_msg *m, mta_rcpt *r, mta_rcpt_state state) {
   g_assert(!rcpt_final(r));
   r->state = (uint8_t)state;
-  dest_adjust(q, r->dest, m->qid, -1);
+  (void)m;
+  dest_adjust(r->dest, -1);
   q->st.queued_rcpts--;
   if (state == MTA_RCPT_DELIVERED)
     q->st.rcpt_delivered++;
@@ -592,7 +666,7 @@ size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
   GPtrArray *tmp = g_ptr_array_new();
   for (guint i = 0; i < q->dests->len; i++) {
     dest_ent *d = q->dests->pdata[i];
-    if (g_tree_nnodes(d->msgs) > 0)
+    if (d->rcpts > 0)
       g_ptr_array_add(tmp, d->name);
   }
   g_ptr_array_sort(tmp, str_ptr_cmp);
@@ -603,40 +677,31 @@ size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
   return n;
 }
 
-typedef struct {
-  const mta_queue *q;
-  const char *dest;
-  int64_t now;
-  bool any_time;
-  GArray *found; /* heap_ent */
-} ready_ctx;
-
-static gboolean ready_visit(gpointer key, gpointer value, gpointer ud) {
-  (void)value;
-  ready_ctx *c = ud;
-  mta_msg *m = g_hash_table_lookup(c->q->msgs, key);
-  g_assert(m);
-  int64_t due = m->in_attempt ? c->now : m->due;
-  if (c->any_time || due <= c->now) {
-    heap_ent e = {due, m};
-    g_array_append_val(c->found, e);
-  }
-  return FALSE;
-}
-
 size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, bool any_time,
                             GArray *out) {
-  char *low = g_ascii_strdown(dest, -1);
-  dest_ent *d = g_hash_table_lookup(q->dest_index, low);
-  g_free(low);
-  if (!d)
+  dest_ent *d = dest_find(q, dest);
+  if (!d || d->rcpts == 0)
     return 0;
-  ready_ctx c = {q, d->name, now, any_time, g_array_new(FALSE, FALSE, sizeof(heap_ent))};
-  g_tree_foreach(d->msgs, ready_visit, &c);
-  g_array_sort(c.found, due_cmp);
+  /* No per-destination list is kept: every message is looked at (this is
+   * not on a host's hot path), then sorted by (due, qid). */
+  GArray *found = g_array_new(FALSE, FALSE, sizeof(heap_ent));
+  for (guint si = 0; si < q->slots->len; si++) {
+    mta_msg *m = q->slots->pdata[si];
+    if (!m)
+      continue;
+    bool mine = false;
+    for (uint32_t i = 0; i < m->nrcpts && !mine; i++)
+      mine = m->rcpts[i].dest == d->name && !rcpt_final(&m->rcpts[i]);
+    int64_t due = m->in_attempt ? now : m->due;
+    if (mine && (any_time || due <= now)) {
+      heap_ent e = {due, m};
+      g_array_append_val(found, e);
+    }
+  }
+  g_array_sort(found, due_cmp);
   size_t n = 0;
-  for (guint k = 0; k < c.found->len; k++) {
-    const mta_msg *m = g_array_index(c.found, heap_ent, k).m;
+  for (guint kk = 0; kk < found->len; kk++) {
+    const mta_msg *m = g_array_index(found, heap_ent, kk).m;
     for (uint32_t i = 0; i < m->nrcpts; i++) {
       const mta_rcpt *r = &m->rcpts[i];
       if (r->dest == d->name && !rcpt_final(r) && !(r->flags & MTA_RCPT_F_INFLIGHT) &&
@@ -647,7 +712,7 @@ size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, b
       }
     }
   }
-  g_array_free(c.found, TRUE);
+  g_array_free(found, TRUE);
   return n;
 }
 
@@ -658,23 +723,21 @@ size_t mta_queue_memory(const mta_queue *q) {
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
   size_t n = sizeof *q + q->heap->len * sizeof(heap_ent) + q->ledger->len * sizeof(ledger_ent);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, q->msgs); /* a sum: order does not matter */
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    const mta_msg *m = v;
-    n += sizeof *m + blk + m->nrcpts * sizeof(mta_rcpt) + blk;
-    n += sizeof(guint) + 2 * sizeof(gpointer);
-    n += (m->sender ? blk : 0) + m->nrcpts * blk;
+  n += q->slots->len * sizeof(gpointer);
+  for (guint i = 0; i < q->slots->len; i++) {
+    const mta_msg *m = q->slots->pdata[i];
+    if (m)
+      n += sizeof *m + m->nrcpts * sizeof(mta_rcpt) + blk; /* one block, strings below */
   }
   n += q->str_bytes;
+  GHashTableIter it;
+  gpointer k, v;
   g_hash_table_iter_init(&it, q->texts);
   while (g_hash_table_iter_next(&it, &k, &v))
     n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
   for (guint i = 0; i < q->dests->len; i++) {
     const dest_ent *d = q->dests->pdata[i];
-    n += sizeof *d + blk + strlen(d->name) + 1 +
-         (size_t)g_tree_nnodes(d->msgs) * (5 * sizeof(gpointer) + blk);
+    n += sizeof *d + blk + strlen(d->name) + 1;
   }
   return n;
 }
@@ -740,13 +803,11 @@ size_t mta_queue_check(const mta_queue *q, const uint32_t *accepted, size_t n,
     /* Every id below the counter was issued: walk the known ones in order
      * and report each gap once, as a range. */
     GArray *known = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, q->msgs);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-      uint32_t id = GPOINTER_TO_UINT(k);
-      g_array_append_val(known, id);
-    }
+    for (guint i = 0; i < q->slots->len; i++)
+      if (q->slots->pdata[i]) {
+        uint32_t id = ((const mta_msg *)q->slots->pdata[i])->qid;
+        g_array_append_val(known, id);
+      }
     for (guint i = 0; i < led->len; i++)
       g_array_append_val(known, g_array_index(led, ledger_ent, i).qid);
     g_array_sort(known, mta_queue__u32_cmp);

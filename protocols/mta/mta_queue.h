@@ -49,7 +49,7 @@ const char *mta_rcpt_state_name(mta_rcpt_state s);
 
 /* One recipient (read-only for users; strings owned by the queue). */
 typedef struct {
-  char *addr;        /* "bob@b.example" */
+  const char *addr;  /* "bob@b.example" (inside the message's block) */
   const char *dest;  /* next-hop grouping key (interned, lower case) */
   char *text;        /* last diagnostic (reply text or local reason), or NULL */
   char *remote_mta;  /* host that gave it, or NULL */
@@ -67,19 +67,23 @@ enum {
   MTA_RCPT_F_REPORTED = 1u << 1, /* BOUNCED and covered by a queued DSN */
 };
 
-/* One queued message (read-only for users). */
+/* One queued message (read-only for users). The message, its recipient
+ * array and its strings (sender, addresses, tag) are one allocation: the
+ * queue keeps what scheduling and the record need, nothing twice. */
 typedef struct {
   uint32_t qid;
   uint32_t attempts; /* delivery attempts begun */
+  const char *tag;   /* the host's label (mta_queue_add_args.tag), or NULL */
   int64_t arrival;   /* when it was accepted */
   int64_t due;       /* next attempt (INT64_MAX: none scheduled) */
   uint64_t size;     /* octets of the body */
   uint64_t body_id;  /* the host's reference to the body, opaque */
   GBytes *body;      /* or the body itself (may be NULL) */
-  char *sender;      /* reverse path, "" = null sender */
-  uint32_t dsn_of;   /* this is a DSN about message dsn_of (0: not a DSN) */
-  uint32_t dsn_qid;  /* the last DSN queued about this message (0: none) */
+  const char *sender; /* reverse path, "" = null sender */
+  uint32_t dsn_of;    /* this is a DSN about message dsn_of (0: not a DSN) */
+  uint32_t dsn_qid;   /* the last DSN queued about this message (0: none) */
   uint32_t nrcpts;
+  uint32_t user;      /* the host's word (mta_queue_user); the queue never reads it */
   mta_rcpt *rcpts;
   mta_retry_state retry;
   uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
@@ -105,6 +109,8 @@ typedef struct {
   uint64_t size; /* 0 with a body: its length */
   int64_t arrival;
   uint32_t dsn_of; /* a DSN about this qid: needs a null sender (asserted) */
+  const char *tag; /* the host's label kept with the message (e.g. its
+                      Message-ID), copied; NULL none. Not in the record. */
 } mta_queue_add_args;
 
 /* Queues a message, due at once. Returns its queue id. At least one
@@ -119,6 +125,9 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid);
 
 /* The message QID, or NULL when it is not (or no longer) queued. */
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid);
+/* The host's word of message QID (mta_msg.user; 0 when added), writable
+ * while QID is queued. Asserts QID is queued. */
+uint32_t *mta_queue_user(mta_queue *q, uint32_t qid);
 
 /* Earliest due time of any message, INT64_MAX when none. */
 int64_t mta_queue_next_due(const mta_queue *q);
@@ -231,6 +240,12 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *out);
  * id counter moves past every restored id. In-flight marks are dropped:
  * those recipients will be tried again. */
 uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, char **err);
+/* The same, the message labelled with TAG (copied; may be NULL). */
+uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
+                                     const char *tag, char **err);
+/* The body_id of a record, read from its header without decoding the rest;
+ * false when the header is malformed. */
+bool mta_queue_msg_peek_body_id(const uint8_t *data, size_t len, uint64_t *body_id);
 /* The whole queue (counter, ledger, statistics, every message) as one blob. */
 GBytes *mta_queue_encode(const mta_queue *q);
 /* A queue from a blob, or NULL with *ERR set (a new string). Never aborts

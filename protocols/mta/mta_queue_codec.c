@@ -19,7 +19,6 @@
 #define MSG_MAGIC "MQM2"
 #define QUEUE_MAGIC "MQQ1"
 
-static void put_u8(GByteArray *o, uint8_t v) { g_byte_array_append(o, &v, 1); }
 static void put_u32(GByteArray *o, uint32_t v) {
   uint8_t b[4];
   for (int i = 0; i < 4; i++)
@@ -42,18 +41,6 @@ static void put_var(GByteArray *o, uint64_t v) {
   }
   b[n++] = (uint8_t)v;
   g_byte_array_append(o, b, n);
-}
-static void put_svar(GByteArray *o, int64_t v) {
-  put_var(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
-}
-static void put_vstr(GByteArray *o, const char *s) {
-  if (!s) {
-    put_var(o, 0);
-    return;
-  }
-  size_t n = strlen(s);
-  put_var(o, (uint64_t)n + 1);
-  g_byte_array_append(o, (const guint8 *)s, (guint)n);
 }
 static bool str_same(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
@@ -133,24 +120,58 @@ static char *get_vstr(rd *r, bool *absent) {
   return g_strndup((const char *)b, (gsize)(n - 1));
 }
 
+/* The message record is written through a pointer into room reserved
+ * once (an upper bound), not field by field through g_byte_array_append:
+ * a record is written at every store and after every transaction. */
+static uint8_t *w_var(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
+static uint8_t *w_svar(uint8_t *p, int64_t v) {
+  return w_var(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
+}
+static uint8_t *w_vstr(uint8_t *p, const char *s) {
+  if (!s)
+    return w_var(p, 0);
+  size_t n = strlen(s);
+  p = w_var(p, (uint64_t)n + 1);
+  memcpy(p, s, n);
+  return p + n;
+}
+static size_t vstr_room(const char *s) { return 10 + (s ? strlen(s) : 0); }
+
 void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_encode");
-  g_byte_array_append(o, (const guint8 *)MSG_MAGIC, 4);
-  put_var(o, m->qid);
-  put_var(o, m->attempts);
-  put_svar(o, m->arrival);
+  size_t room = 4 + 13 * 10 + vstr_room(m->sender) + 10;
+  for (uint32_t i = 0; i < m->nrcpts; i++) {
+    const mta_rcpt *r = &m->rcpts[i];
+    room += 2 + 6 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
+            vstr_room(r->remote_mta) + vstr_room(r->esc);
+  }
+  guint start = o->len;
+  g_byte_array_set_size(o, (guint)(start + room));
+  uint8_t *p = o->data + start;
+  memcpy(p, MSG_MAGIC, 4);
+  p += 4;
+  p = w_var(p, m->qid);
+  p = w_var(p, m->attempts);
+  p = w_svar(p, m->arrival);
   /* A message caught in an attempt is due again at once after a crash. */
-  put_svar(o, m->in_attempt ? m->arrival : m->due);
-  put_var(o, m->size);
-  put_var(o, m->body_id);
-  put_var(o, m->dsn_of);
-  put_var(o, m->dsn_qid);
-  put_u8(o, (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0)));
-  put_u8(o, m->warnings);
-  put_svar(o, m->retry.last_try);
-  put_svar(o, m->retry.next_try);
-  put_vstr(o, m->sender);
-  put_var(o, m->nrcpts);
+  p = w_svar(p, m->in_attempt ? m->arrival : m->due);
+  p = w_var(p, m->size);
+  p = w_var(p, m->body_id);
+  p = w_var(p, m->dsn_of);
+  p = w_var(p, m->dsn_qid);
+  *p++ = (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0));
+  *p++ = m->warnings;
+  p = w_svar(p, m->retry.last_try);
+  p = w_svar(p, m->retry.next_try);
+  p = w_vstr(p, m->sender);
+  p = w_var(p, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
     const mta_rcpt *prev = i ? &m->rcpts[i - 1] : NULL;
@@ -161,21 +182,23 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
       f |= REC_TEXT_PREV;
     if (prev && str_same(r->remote_mta, prev->remote_mta))
       f |= REC_MTA_PREV;
-    put_u8(o, f);
-    put_vstr(o, r->addr);
+    *p++ = f;
+    p = w_vstr(p, r->addr);
     if (!(f & REC_DEST_DOMAIN))
-      put_vstr(o, r->dest);
+      p = w_vstr(p, r->dest);
     if (!(f & REC_TEXT_PREV))
-      put_vstr(o, r->text);
+      p = w_vstr(p, r->text);
     if (!(f & REC_MTA_PREV))
-      put_vstr(o, r->remote_mta);
-    put_svar(o, r->next_try);
-    put_svar(o, r->last_try);
-    put_var(o, r->code);
-    put_u8(o, r->state);
-    put_vstr(o, r->esc);
-    put_var(o, r->attempts);
+      p = w_vstr(p, r->remote_mta);
+    p = w_svar(p, r->next_try);
+    p = w_svar(p, r->last_try);
+    p = w_var(p, r->code);
+    *p++ = r->state;
+    p = w_vstr(p, r->esc);
+    p = w_var(p, r->attempts);
   }
+  g_assert((size_t)(p - (o->data + start)) <= room);
+  g_byte_array_set_size(o, (guint)(p - o->data));
   if (m->body) {
     gsize n;
     const guint8 *b = g_bytes_get_data(m->body, &n);
@@ -184,57 +207,68 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   }
 }
 
-/* Reads one record; the recipients' destination names are returned in
- * DESTS (owned) until mta_queue__msg_insert interns them. */
-static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
+/* Frees the recipients read so far (plain strings). */
+static void tmp_rcpts_free(mta_rcpt *rs, uint32_t n) {
+  for (uint32_t i = 0; rs && i < n; i++) {
+    g_free((char *)rs[i].addr);
+    g_free(rs[i].text);
+    g_free(rs[i].remote_mta);
+  }
+  g_free(rs);
+}
+
+/* Reads one record into a message block labelled TAG; the recipients'
+ * destination names are returned in DESTS (owned) until
+ * mta_queue__msg_insert interns them. The header and recipients are read
+ * into temporaries first: the block's size is known only at the end. */
+static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
   const uint8_t *magic;
   if (!take(r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0) {
     *err = g_strdup("message record: bad magic");
     return NULL;
   }
-  mta_msg *m = g_new0(mta_msg, 1);
-  m->heap_idx = -1;
-  m->qid = get_var32(r);
-  m->attempts = get_var32(r);
-  m->arrival = get_svar(r);
-  m->due = get_svar(r);
-  m->size = get_var(r);
-  m->body_id = get_var(r);
-  m->dsn_of = get_var32(r);
-  m->dsn_qid = get_var32(r);
+  mta_msg h = {0};
+  h.qid = get_var32(r);
+  h.attempts = get_var32(r);
+  h.arrival = get_svar(r);
+  h.due = get_svar(r);
+  h.size = get_var(r);
+  h.body_id = get_var(r);
+  h.dsn_of = get_var32(r);
+  h.dsn_qid = get_var32(r);
   uint8_t flags = (uint8_t)get_uint(r, 1);
-  m->expire_pending = (flags & 2) != 0;
-  m->warnings = (uint8_t)get_uint(r, 1);
-  m->retry.last_try = get_svar(r);
-  m->retry.next_try = get_svar(r);
+  h.expire_pending = (flags & 2) != 0;
+  h.warnings = (uint8_t)get_uint(r, 1);
+  h.retry.last_try = get_svar(r);
+  h.retry.next_try = get_svar(r);
   bool absent;
-  m->sender = get_vstr(r, &absent);
+  char *sender = get_vstr(r, &absent);
   uint32_t n = get_var32(r);
   /* Each recipient takes at least 8 octets: bound N before allocating. */
-  if (r->bad || absent || m->qid == 0 || m->qid == UINT32_MAX || n == 0 || n > r->left / 8 ||
-      (flags & ~7u) || (m->dsn_of && *m->sender)) {
+  if (r->bad || absent || h.qid == 0 || h.qid == UINT32_MAX || n == 0 || n > r->left / 8 ||
+      (flags & ~7u) || (h.dsn_of && *sender)) {
     *err = g_strdup("message record: bad header");
-    m->nrcpts = 0;
-    mta_queue__msg_free(m);
+    g_free(sender);
     return NULL;
   }
-  m->rcpts = g_new0(mta_rcpt, n);
-  m->nrcpts = n;
+  mta_rcpt *rs = g_new0(mta_rcpt, n);
+  uint32_t got = 0;
   const char *why = NULL;
   for (uint32_t i = 0; i < n && !r->bad && !why; i++) {
-    mta_rcpt *rc = &m->rcpts[i];
+    mta_rcpt *rc = &rs[i];
+    got = i + 1;
     bool a1, a2 = false, a3, a4, a5;
     uint8_t f = (uint8_t)get_uint(r, 1);
     if (!r->bad && (i == 0 && (f & (REC_TEXT_PREV | REC_MTA_PREV)))) {
       why = "message record: bad recipient";
       break;
     }
-    rc->addr = get_vstr(r, &a1);
-    char *dest = (f & REC_DEST_DOMAIN) ? (rc->addr ? g_strdup(addr_domain(rc->addr)) : NULL)
+    char *addr = get_vstr(r, &a1);
+    rc->addr = addr;
+    char *dest = (f & REC_DEST_DOMAIN) ? (addr ? g_strdup(addr_domain(addr)) : NULL)
                                        : get_vstr(r, &a2);
-    rc->text = (f & REC_TEXT_PREV) ? g_strdup(m->rcpts[i - 1].text) : get_vstr(r, &a3);
-    rc->remote_mta =
-        (f & REC_MTA_PREV) ? g_strdup(m->rcpts[i - 1].remote_mta) : get_vstr(r, &a4);
+    rc->text = (f & REC_TEXT_PREV) ? g_strdup(rs[i - 1].text) : get_vstr(r, &a3);
+    rc->remote_mta = (f & REC_MTA_PREV) ? g_strdup(rs[i - 1].remote_mta) : get_vstr(r, &a4);
     rc->next_try = get_svar(r);
     rc->last_try = get_svar(r);
     uint64_t code = get_var(r);
@@ -255,26 +289,51 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, char **err) {
     g_ptr_array_add(dests, dest ? dest : g_strdup(""));
     rc->dest = g_ptr_array_index(dests, dests->len - 1);
   }
+  GBytes *body = NULL;
   if (!r->bad && !why && (flags & 1)) {
     uint64_t blen = get_var(r);
     const uint8_t *b;
     if (blen > r->left || !take(r, (size_t)blen, &b))
       why = "message record: truncated body";
     else
-      m->body = g_bytes_new(b, (gsize)blen);
+      body = g_bytes_new(b, (gsize)blen);
   }
   if (r->bad || why) {
     *err = g_strdup(why ? why : "message record: truncated");
-    mta_queue__msg_free(m);
+    tmp_rcpts_free(rs, got);
+    g_free(sender);
     return NULL;
   }
+  const char **addrs = g_new(const char *, n);
+  for (uint32_t i = 0; i < n; i++)
+    addrs[i] = rs[i].addr;
+  mta_msg *m = mta_queue__msg_alloc(sender, addrs, n, tag);
+  g_free(addrs);
+  mta_rcpt *keep = m->rcpts;
+  const char *ksender = m->sender, *ktag = m->tag;
+  *m = h;
+  m->rcpts = keep;
+  m->sender = ksender;
+  m->tag = ktag;
+  m->nrcpts = n;
+  m->heap_idx = -1;
+  m->body = body;
+  for (uint32_t i = 0; i < n; i++) {
+    const char *a = keep[i].addr;
+    keep[i] = rs[i];
+    keep[i].addr = a;
+    g_free((char *)rs[i].addr);
+  }
+  g_free(rs); /* texts moved into M */
+  g_free(sender);
   return m;
 }
 
-uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, char **err) {
+uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
+                                     const char *tag, char **err) {
   rd r = {data, len, false};
   GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
-  mta_msg *m = msg_read(&r, dests, err);
+  mta_msg *m = msg_read(&r, dests, tag, err);
   uint32_t qid = 0;
   if (m && r.left) {
     *err = g_strdup("message record: trailing octets");
@@ -288,6 +347,24 @@ uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, cha
   }
   g_ptr_array_free(dests, TRUE);
   return qid;
+}
+
+uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, char **err) {
+  return mta_queue_msg_decode_tagged(q, data, len, NULL, err);
+}
+
+bool mta_queue_msg_peek_body_id(const uint8_t *data, size_t len, uint64_t *body_id) {
+  rd r = {data, len, false};
+  const uint8_t *magic;
+  if (!take(&r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0)
+    return false;
+  get_var(&r); /* qid, attempts */
+  get_var(&r);
+  get_svar(&r); /* arrival, due */
+  get_svar(&r);
+  get_var(&r); /* size */
+  *body_id = get_var(&r);
+  return !r.bad;
 }
 
 GBytes *mta_queue_encode(const mta_queue *q) {
@@ -308,14 +385,11 @@ GBytes *mta_queue_encode(const mta_queue *q) {
     put_u32(o, e->flags);
   }
   GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, q->msgs);
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    uint32_t id = GPOINTER_TO_UINT(k);
-    g_array_append_val(qids, id);
-  }
-  g_array_sort(qids, mta_queue__u32_cmp); /* hash order never reaches the output */
+  for (guint i = 0; i < q->slots->len; i++) /* in id order */
+    if (q->slots->pdata[i]) {
+      uint32_t id = ((const mta_msg *)q->slots->pdata[i])->qid;
+      g_array_append_val(qids, id);
+    }
   put_u32(o, qids->len);
   GByteArray *rec = g_byte_array_new();
   for (guint i = 0; i < qids->len; i++) {

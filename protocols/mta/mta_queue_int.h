@@ -19,14 +19,22 @@ typedef struct {
 
 enum { LEDGER_F_NULL_SENDER = 1u << 0, LEDGER_F_WITHDRAWN = 1u << 1 };
 
+/* A destination: its count of unfinished recipients and its name, one
+ * block (a recipient's dest points at NAME, so the entry is found from it). */
 typedef struct {
-  char *name;
-  GTree *msgs; /* qid → unfinished recipients for this destination */
+  uint32_t rcpts;
+  char name[];
 } dest_ent;
 
 struct mta_queue {
   uint32_t next_qid;
-  GHashTable *msgs;       /* qid → mta_msg* (lookup only) */
+  /* Messages by queue id: slots[qid - base], NULL where none (ids are a
+   * counter, so a dense array: 8 octets a slot against a hash entry's ~48;
+   * walked in id order, so no order to hide). */
+  GPtrArray *slots;
+  uint32_t base;  /* the id of slots[0] */
+  uint32_t head;  /* slots before this index are all NULL */
+  uint32_t nmsgs;
   GArray *heap;           /* heap_ent, min by (due, qid) */
   GHashTable *dest_index; /* name → dest_ent* (lookup only) */
   GPtrArray *dests;       /* dest_ent*, creation order */
@@ -44,11 +52,23 @@ typedef struct {
   char s[];
 } itext;
 
+/* The message QID, or NULL. */
+static inline mta_msg *mta_queue__slot(const mta_queue *q, uint32_t qid) {
+  if (qid < q->base || qid - q->base >= q->slots->len)
+    return NULL;
+  return q->slots->pdata[qid - q->base];
+}
 /* The message QID (aborts naming FN when it is not queued). */
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
 /* Registers a fully built message (qid set, dest strings borrowed until
  * interned here) in the indexes and the statistics; due order included. */
 void mta_queue__msg_insert(mta_queue *q, mta_msg *m);
+/* A new message block: the mta_msg, NRCPTS zeroed recipients (addresses
+ * set from ADDRS) and copies of SENDER, the addresses and TAG (may be
+ * NULL); heap_idx -1, everything else zero. Freed with g_free after its
+ * texts and body (mta_queue__msg_free for one built outside the queue). */
+mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
+                              const char *tag);
 /* Frees M built outside the queue (its texts are plain g_strdup strings). */
 void mta_queue__msg_free(mta_msg *m);
 gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);

@@ -45,6 +45,8 @@ void mta_retry_profile_init(mta_retry_profile *p, mta_retry_kind kind) {
     p->lifetime = 5 * MTA_DAY;        /* maximal_queue_lifetime */
     p->bounce_lifetime = 5 * MTA_DAY; /* bounce_queue_lifetime */
     p->delay_warning = 0;             /* delay_warning_time = 0h: off */
+    p->process_limit = 100;           /* default_process_limit */
+    p->dest_concurrency = 20;         /* default_destination_concurrency_limit */
     break;
   case MTA_RETRY_EXIM:
     /* Exim default configure, "begin retry": * * F,2h,15m; G,16h,1h,1.5; F,4d,6h */
@@ -58,6 +60,8 @@ void mta_retry_profile_init(mta_retry_profile *p, mta_retry_kind kind) {
     p->queue_run = 0;
     p->delay_warning = 24 * MTA_HOUR; /* spec ch. 14, delay_warning */
     p->delay_warning_repeat = true;
+    p->process_limit = 5 * 4; /* queue_run_max 5 x remote_max_parallel 4 */
+    p->dest_concurrency = 20; /* no per-destination limit of its own */
     break;
   case MTA_RETRY_OPENSMTPD:
     p->backoff_base = 400 * MTA_SEC;  /* scheduler_ramqueue.c BACKOFF_TRANSFER */
@@ -65,6 +69,8 @@ void mta_retry_profile_init(mta_retry_profile *p, mta_retry_kind kind) {
     p->bounce_lifetime = 4 * MTA_DAY; /* bounces are envelopes like any other */
     p->delay_warning = 4 * MTA_HOUR;  /* smtpd.conf(5) "bounce warn-interval" */
     p->queue_run = 0;                 /* the scheduler wakes exactly when due */
+    p->process_limit = 100;           /* limit.c maxconn_per_source */
+    p->dest_concurrency = 10;         /* limit.c maxconn_per_host */
     break;
   default:
     g_assert_not_reached();

@@ -96,6 +96,15 @@ typedef struct {
   int64_t retry_interval_max;
   /* opensmtpd */
   int64_t backoff_base; /* 400 s for relaying (BACKOFF_TRANSFER) */
+  /* Outbound concurrency (the profile's MTA, not its retry rules): at
+   * most PROCESS_LIMIT deliveries at once in all, DEST_CONCURRENCY to one
+   * next hop. postfix: default_process_limit 100 (the smtp transport's
+   * maxproc), default_destination_concurrency_limit 20; exim: queue_run_max
+   * 5 runners x remote_max_parallel 4 (globals.c), no per-destination
+   * limit; opensmtpd: limit.c maxconn_per_source 100 (one source address)
+   * and maxconn_per_host 10. */
+  unsigned process_limit;
+  unsigned dest_concurrency;
 } mta_retry_profile;
 
 /* The documented defaults of KIND (see the top of this file). */

@@ -147,7 +147,7 @@ void mta_route_plan_for(const mta_route *r, const char *domain, mta_route_plan *
       p->host = r->local_host->pdata[i];
       p->lookup = p->host;
       p->port = g_array_index(r->local_port, uint16_t, i);
-      p->nexthop = g_strdup_printf("local:%s", p->host);
+      p->nexthop = g_strconcat("local:", p->host, NULL);
       g_free(dom);
       return;
     }
