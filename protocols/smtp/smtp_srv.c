@@ -384,7 +384,16 @@ static void line_byte(smtp_srv *srv, uint8_t b) {
 
 /* ---- DATA (RFC 5321 §4.1.1.4, §4.5.2) ---- */
 
+/* The most a SIZE= parameter makes the server reserve before the data
+ * arrives (the peer's claim, not yet checked: bounded). */
+#define SRV_SIZE_RESERVE_MAX (64 * 1024)
+
 void smtp_srv__begin_data(smtp_srv *srv) {
+  /* RFC 1870 §3: SIZE is the client's estimate of the message; reserving
+   * it (plus room for line ends the client may not have counted) spares
+   * the buffer its doublings while the data arrives. */
+  if (srv->mail.has_size && srv->mail.size <= SRV_SIZE_RESERVE_MAX)
+    g_byte_array_set_size(srv->msg, (guint)srv->mail.size + 64);
   g_byte_array_set_size(srv->msg, 0);
   srv->msg_size = 0;
   srv->d_bol = srv->d_bol_strict = true;
