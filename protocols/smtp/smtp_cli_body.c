@@ -40,10 +40,24 @@ uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
   return n + (bol ? 0 : 2);
 }
 
+/* The octets smtp_cli_encode_body writes for DATA[0..LEN). */
+static size_t encoded_size(const uint8_t *data, size_t len) {
+  size_t n = 0;
+  bool bol = true;
+  for (size_t i = 0, stop; i < len;) {
+    size_t next = next_line(data, len, i, &stop);
+    n += stop - i + (stop > i && data[i] == '.');
+    bol = stop < len;
+    n += bol ? 2 : 0;
+    i = next;
+  }
+  return n + (bol ? 0 : 2) + 3;
+}
+
 void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
-  /* Worst case: every octet doubled (a bare LF, a leading dot), + ".\r\n". */
+  /* Sized exactly (a worst-case buffer would double the allocation). */
   size_t start = out->len;
-  g_string_set_size(out, start + 2 * len + 5);
+  g_string_set_size(out, start + encoded_size(data, len));
   char *w = out->str + start;
   bool bol = true;
   for (size_t i = 0, stop; i < len;) {
@@ -67,5 +81,5 @@ void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
   }
   memcpy(w, ".\r\n", 3);
   w += 3;
-  g_string_truncate(out, (gsize)(w - out->str));
+  g_assert((size_t)(w - out->str) == out->len);
 }
