@@ -87,9 +87,11 @@ static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
   default:
     g_error("imap_cli_enter: bad state %d", to);
   }
-  char *d = g_strdup_printf("%s -> %s", state_names[c->state], state_names[to]);
-  trace(c, "state", d);
-  g_free(d);
+  if (c->env.trace) { /* untraced: no transition text to build */
+    char *d = g_strconcat(state_names[c->state], " -> ", state_names[to], NULL);
+    trace(c, "state", d);
+    g_free(d);
+  }
   c->state = to;
 }
 

@@ -71,9 +71,11 @@ void imap_srv__enter(imap_srv *s, imap_srv_state to) {
   default:
     g_error("imap_srv__enter: bad state %d", to);
   }
-  char *d = g_strdup_printf("%s -> %s", state_names[s->state], state_names[to]);
-  trace(s, "state", d);
-  g_free(d);
+  if (s->env.trace) { /* untraced: no transition text to build */
+    char *d = g_strconcat(state_names[s->state], " -> ", state_names[to], NULL);
+    trace(s, "state", d);
+    g_free(d);
+  }
   s->state = to;
   /* IDLE's DONE and SASL responses are plain lines, not commands. */
   imap_framer_set_raw(s->fr, to == IMAP_SRV_IDLE || to == IMAP_SRV_SASL);

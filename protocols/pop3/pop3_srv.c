@@ -80,9 +80,11 @@ static void pop3_srv_enter(pop3_srv *s, pop3_srv_state to) {
   default:
     g_error("pop3_srv_enter: bad state %d", to);
   }
-  char *d = g_strdup_printf("%s -> %s", state_names[s->state], state_names[to]);
-  trace(s, "state", d);
-  g_free(d);
+  if (s->env.trace) { /* untraced: no transition text to build */
+    char *d = g_strconcat(state_names[s->state], " -> ", state_names[to], NULL);
+    trace(s, "state", d);
+    g_free(d);
+  }
   s->state = to;
 }
 
