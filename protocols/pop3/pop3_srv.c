@@ -611,9 +611,9 @@ static void command(pop3_srv *s, char *line) {
   const char *arg = sp ? sp + 1 : NULL;
   /* What the trace shows: never a password or SASL response. */
   const char *ir = g_ascii_strcasecmp(line, "AUTH") == 0 && arg ? strchr(arg, ' ') : NULL;
-  char *shown = g_ascii_strcasecmp(line, "PASS") == 0 ? g_strdup_printf("%s ****", line)
+  char *shown = g_ascii_strcasecmp(line, "PASS") == 0 ? g_strconcat(line, " ****", NULL)
                 : ir ? g_strdup_printf("%s %.*s ****", line, (int)(ir - arg), arg)
-                     : g_strdup_printf("%s%s%s", line, arg ? " " : "", arg ? arg : "");
+                     : g_strconcat(line, arg ? " " : "", arg, NULL);
   trace(s, "cmd", shown);
   push_event(s, POP3_SRV_EV_COMMAND, shown);
   g_free(shown);
