@@ -40,28 +40,25 @@ uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
   return n + (bol ? 0 : 2);
 }
 
-/* The octets smtp_cli_encode_body writes for DATA[0..LEN). */
-static size_t encoded_size(const uint8_t *data, size_t len) {
-  size_t n = 0;
-  bool bol = true;
-  for (size_t i = 0, stop; i < len;) {
-    size_t next = next_line(data, len, i, &stop);
-    n += stop - i + (stop > i && data[i] == '.');
-    bol = stop < len;
-    n += bol ? 2 : 0;
-    i = next;
-  }
-  return n + (bol ? 0 : 2) + 3;
+/* Makes room for N more octets at *W in OUT (whose length is the room
+ * reserved so far). */
+static char *reserve(GString *out, char *w, size_t n) {
+  size_t off = (size_t)(w - out->str);
+  if (off + n > out->len)
+    g_string_set_size(out, 2 * out->len + n);
+  return out->str + off;
 }
 
 void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
-  /* Sized exactly (a worst-case buffer would double the allocation). */
+  /* One pass: room for the data, its line ends and some stuffing dots is
+   * reserved first (grown when a body needs more), the unused tail cut. */
   size_t start = out->len;
-  g_string_set_size(out, start + encoded_size(data, len));
+  g_string_set_size(out, start + len + len / 16 + 8);
   char *w = out->str + start;
   bool bol = true;
   for (size_t i = 0, stop; i < len;) {
     size_t next = next_line(data, len, i, &stop);
+    w = reserve(out, w, stop - i + 3);
     if (stop > i) {
       if (data[i] == '.')
         *w++ = '.'; /* RFC 5321 §4.5.2 */
@@ -75,11 +72,12 @@ void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
     }
     i = next;
   }
+  w = reserve(out, w, 5);
   if (!bol) {
     *w++ = '\r';
     *w++ = '\n';
   }
   memcpy(w, ".\r\n", 3);
   w += 3;
-  g_assert((size_t)(w - out->str) == out->len);
+  g_string_truncate(out, (gsize)(w - out->str));
 }
