@@ -162,8 +162,9 @@ imap_cli *imap_cli_new(const imap_cli_config *cfg, const imap_env *env, int64_t 
   if (env)
     c->env = *env;
   c->fr = imap_framer_new(65536, c->cfg.max_message);
-  c->out = g_byte_array_new();
-  c->events = g_array_new(FALSE, TRUE, sizeof(qev));
+  /* Sized for usual lines, so that they need no regrowth. */
+  c->out = g_byte_array_sized_new(128);
+  c->events = g_array_sized_new(FALSE, TRUE, sizeof(qev), 4);
   c->found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   c->uidvalidity = cfg->uidvalidity;
   c->last_uid = cfg->last_uid;

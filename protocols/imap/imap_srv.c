@@ -204,8 +204,9 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
     s->env = *env;
   /* Before login, literals stay small (no unauthenticated memory use). */
   s->fr = imap_framer_new(s->cfg.max_line, 8192);
-  s->out = g_byte_array_new();
-  s->events = g_array_new(FALSE, TRUE, sizeof(imap_srv__qev));
+  /* Sized for usual replies, so that they need no regrowth. */
+  s->out = g_byte_array_sized_new(512);
+  s->events = g_array_sized_new(FALSE, TRUE, sizeof(imap_srv__qev), 4);
   s->view = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_new = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));

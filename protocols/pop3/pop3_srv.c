@@ -139,9 +139,10 @@ pop3_srv *pop3_srv_new(const pop3_srv_config *cfg, const pop3_env *env, int64_t 
     s->cfg.idle_timeout = (int64_t)600 * 1000000000;
   if (env)
     s->env = *env;
-  s->in = g_byte_array_new();
-  s->out = g_byte_array_new();
-  s->events = g_array_new(FALSE, TRUE, sizeof(queued_event));
+  /* Sized for usual lines, so that they need no regrowth. */
+  s->in = g_byte_array_sized_new(64);
+  s->out = g_byte_array_sized_new(256);
+  s->events = g_array_sized_new(FALSE, TRUE, sizeof(queued_event), 4);
   s->next_id = 1;
   s->last_activity = now;
   s->state = POP3_SRV_AUTHORIZATION;

@@ -238,13 +238,14 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
     cli->env = *env;
   cli->now = now;
   cli->state = CLI_GREETING;
-  cli->rline = g_string_new(NULL);
+  /* Sized for a session's usual lines, so they need no regrowth. */
+  cli->rline = g_string_sized_new(128);
   smtp_reply_init(&cli->reply);
-  cli->out = g_string_new(NULL);
-  cli->cmd = g_string_new(NULL);
-  cli->tags = g_array_new(FALSE, FALSE, sizeof(tag));
+  cli->out = g_string_sized_new(256);
+  cli->cmd = g_string_sized_new(128);
+  cli->tags = g_array_sized_new(FALSE, FALSE, sizeof(tag), 8);
   cli->msgs = g_queue_new();
-  cli->events = g_array_new(FALSE, TRUE, sizeof(cli_event));
+  cli->events = g_array_sized_new(FALSE, TRUE, sizeof(cli_event), 2);
   push_tag(cli, T_GREETING, 0);
   return cli;
 }

@@ -145,12 +145,13 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   if (env)
     srv->env = *env;
   srv->state = SRV_CONNECT;
-  srv->in = g_byte_array_new();
-  srv->line = g_string_new(NULL);
+  /* Sized for a session's usual lines, so they need no regrowth. */
+  srv->in = g_byte_array_sized_new(256);
+  srv->line = g_string_sized_new(128);
   srv->out = g_string_sized_new(256);
   srv->scratch = g_string_new(NULL);
-  srv->events = g_array_new(FALSE, TRUE, sizeof(smtp_srv_event));
-  srv->rcpts = g_array_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt));
+  srv->events = g_array_sized_new(FALSE, TRUE, sizeof(smtp_srv_event), 2);
+  srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
   srv->msg = g_byte_array_new();
   srv->next_id = 1;
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_CONNECT);
