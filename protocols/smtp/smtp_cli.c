@@ -304,8 +304,8 @@ static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
   } else {
     trace(cli, SMTP_TRACE_SEND, "%s", line);
   }
-  g_string_append_len(cli->out, line, (gssize)n);
-  g_string_append_len(cli->out, "\r\n", 2);
+  smtp_reply_put(cli->out, line, n);
+  smtp_reply_put(cli->out, "\r\n", 2);
   cli->out_total += n + 2;
   push_tag(cli, k, idx);
 }
@@ -914,13 +914,13 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
     size_t end = lf ? (size_t)(lf - p) : len;
     size_t room = CLI_LINE_MAX - cli->rline->len;
     if (end - i > room) { /* the octet after a full line is refused, and ends the session */
-      g_string_append_len(cli->rline, p + i, (gssize)room);
+      smtp_reply_put(cli->rline, (const char *)p + i, room);
       i += room + 1;
       abort_session(cli, true, 0, "", "protocol error: reply line too long", false,
                     "protocol error");
       continue;
     }
-    g_string_append_len(cli->rline, p + i, (gssize)(end - i));
+    smtp_reply_put(cli->rline, (const char *)p + i, end - i);
     i = end;
     if (!lf)
       break;

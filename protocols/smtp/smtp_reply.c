@@ -134,8 +134,8 @@ smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t l
       t++, tn--;
   }
   if (r->nlines > 0)
-    g_string_append_c(r->text, '\n');
-  g_string_append_len(r->text, t, (gssize)tn);
+    smtp_reply_put(r->text, "\n", 1);
+  smtp_reply_put(r->text, t, tn);
   r->code = code;
   r->nlines++;
   return last ? SMTP_REPLY_COMPLETE : SMTP_REPLY_MORE;

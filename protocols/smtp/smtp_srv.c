@@ -568,7 +568,7 @@ static void process(smtp_srv *srv) {
       if (q > p) {
         size_t run = (size_t)(q - p);
         size_t room = srv->line->len < SRV_AUTH_MAX ? SRV_AUTH_MAX - srv->line->len : 0;
-        g_string_append_len(srv->line, (const char *)p, (gssize)MIN(run, room));
+        smtp_reply_put(srv->line, (const char *)p, MIN(run, room));
         if (run > room)
           srv->line_long = true;
         srv->in_pos += run;
