@@ -127,8 +127,9 @@ static void arm_timer(session *s) {
   }
   sim_time now = host_now(s->h);
   s->due = d > now ? d : now;
-  if (s->timer && s->timer_at <= s->due)
-    return; /* fires early and re-arms (timer_fire) */
+  if (s->timer && s->timer_at < s->due)
+    return; /* fires early and re-arms (timer_fire); at DUE itself it is
+             * re-inserted, as a cancel + insert would have */
   if (s->timer)
     sim_world_cancel(host_world(s->h), s->timer);
   s->timer_at = s->due;
