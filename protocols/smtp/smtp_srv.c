@@ -314,19 +314,19 @@ void smtp_srv__close(smtp_srv *srv, const char *reason) {
   srv->pending_id = 0;
   smtp_srv__enter(srv, SRV_CLOSED);
   smtp_srv__push_event(srv, SMTP_SRV_EV_CLOSE);
-  size_t left = srv->in->len - srv->in_pos;
+  size_t left = srv->in_n - srv->in_pos;
   if (left)
     smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes at close", left);
   g_byte_array_set_size(srv->in, 0);
-  srv->in_pos = 0;
+  srv->in_pos = srv->in_n = 0;
 }
 
 void smtp_srv__discard_input(smtp_srv *srv, const char *why) {
-  size_t left = srv->in->len - srv->in_pos;
+  size_t left = srv->in_n - srv->in_pos;
   if (left)
     smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes %s", left, why);
   g_byte_array_set_size(srv->in, 0);
-  srv->in_pos = 0;
+  srv->in_pos = srv->in_n = 0;
   g_string_truncate(srv->line, 0);
   srv->cr = srv->line_bare_cr = srv->line_nul = srv->line_long = false;
 }
@@ -551,17 +551,18 @@ static bool blocked(const smtp_srv *srv) {
   return srv->pending_id != 0 || srv->state == SRV_TLS_WAIT || srv->state == SRV_CLOSED;
 }
 
-static void process(smtp_srv *srv) {
-  while (!blocked(srv) && srv->in_pos < srv->in->len) {
+/* Parses IN_P[IN_POS..IN_N) until it is used up or blocked. */
+static void parse(smtp_srv *srv) {
+  while (!blocked(srv) && srv->in_pos < srv->in_n) {
     if (srv->state == SRV_DATA) {
-      size_t run = data_run(srv, srv->in->data + srv->in_pos, srv->in->len - srv->in_pos);
+      size_t run = data_run(srv, srv->in_p + srv->in_pos, srv->in_n - srv->in_pos);
       if (run) {
         srv->in_pos += run;
         continue;
       }
     }
     if (srv->state != SRV_DATA && !srv->cr) { /* a command line's ordinary octets, at once */
-      const uint8_t *p = srv->in->data + srv->in_pos, *end = srv->in->data + srv->in->len;
+      const uint8_t *p = srv->in_p + srv->in_pos, *end = srv->in_p + srv->in_n;
       const uint8_t *q = p;
       while (q < end && *q != '\r' && *q != '\n' && *q != 0)
         q++;
@@ -575,7 +576,7 @@ static void process(smtp_srv *srv) {
         continue;
       }
     }
-    uint8_t b = srv->in->data[srv->in_pos++];
+    uint8_t b = srv->in_p[srv->in_pos++];
     if (srv->state == SRV_DATA) {
       if (data_byte(srv, b))
         data_done(srv);
@@ -598,13 +599,26 @@ static void process(smtp_srv *srv) {
     else
       line_byte(srv, b);
   }
-  if (srv->in_pos == srv->in->len) {
+}
+
+/* Outside parse(), IN_P/IN_N describe IN. */
+static void view_in(smtp_srv *srv) {
+  srv->in_p = srv->in->data;
+  srv->in_n = srv->in->len;
+}
+
+/* Parses what IN holds. */
+static void process(smtp_srv *srv) {
+  view_in(srv);
+  parse(srv);
+  if (srv->in_pos >= srv->in->len) {
     g_byte_array_set_size(srv->in, 0);
     srv->in_pos = 0;
   } else if (srv->in_pos > 4096) {
     g_byte_array_remove_range(srv->in, 0, (guint)srv->in_pos);
     srv->in_pos = 0;
   }
+  view_in(srv);
 }
 
 void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
@@ -619,8 +633,20 @@ void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
     return;
   }
   srv->last_activity = now;
-  g_byte_array_append(srv->in, buf, (guint)len);
-  process(srv);
+  if (srv->in->len) { /* behind earlier input */
+    g_byte_array_append(srv->in, buf, (guint)len);
+    process(srv);
+    return;
+  }
+  /* Nothing kept: parse the chunk where it is, keep only what is left. */
+  srv->in_p = buf;
+  srv->in_n = len;
+  srv->in_pos = 0;
+  parse(srv);
+  if (srv->in_pos < srv->in_n)
+    g_byte_array_append(srv->in, srv->in_p + srv->in_pos, (guint)(srv->in_n - srv->in_pos));
+  srv->in_pos = 0;
+  view_in(srv);
 }
 
 bool smtp_srv_want_input(const smtp_srv *srv) {
