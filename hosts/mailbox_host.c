@@ -218,8 +218,12 @@ static char *received(mb_conn *c, const char *qid, const char *for_addr, sim_tim
   mailbox_host *mb = c->mb;
   char buf[SIM_ADDR_BUFSZ], ip[SIM_ADDR_BUFSZ + 8];
   const sim_addr *ra = session_conn(c->s) ? sim_tcp_remote_addr(session_conn(c->s)) : NULL;
-  if (ra)
-    g_snprintf(ip, sizeof ip, "%s%s", ra->family == 6 ? "IPv6:" : "", sim_addr_format(ra, buf));
+  if (ra) { /* RFC 5321 §4.1.3: an IPv6 address literal is tagged */
+    const char *tag = ra->family == 6 ? "IPv6:" : "";
+    size_t tl = strlen(tag);
+    memcpy(ip, tag, tl);
+    g_strlcpy(ip + tl, sim_addr_format(ra, buf), sizeof ip - tl);
+  }
   const char *helo = smtp_srv_helo(c->e.smtp);
   mime_received r = {
       .helo = helo && *helo ? helo : session_peer_name(c->s),
@@ -304,10 +308,27 @@ bool mailbox_host_set_sieve(mailbox_host *m, const char *user, const char *scrip
   return true;
 }
 
+/* "MB" and SEQ in upper-case hex, at least 8 digits ("MB%08" PRIX64),
+ * without printf. BUF holds 19 octets. */
+static void queue_id(char *buf, uint64_t seq) {
+  char hex[16];
+  int n = 0;
+  do
+    hex[n++] = "0123456789ABCDEF"[seq & 15];
+  while (seq >>= 4);
+  while (n < 8)
+    hex[n++] = '0';
+  *buf++ = 'M';
+  *buf++ = 'B';
+  while (n)
+    *buf++ = hex[--n];
+  *buf = 0;
+}
+
 static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
   mailbox_host *mb = c->mb;
   char qid[32];
-  g_snprintf(qid, sizeof qid, "MB%08" G_GINT64_MODIFIER "X", ++mb->queue_seq);
+  queue_id(qid, ++mb->queue_seq);
   /* Recipients, each account once, in the order given. */
   GPtrArray *accts = g_ptr_array_new();
   GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free); /* outlive the answer */

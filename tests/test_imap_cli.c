@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imap_cli.h"
+#include "imap_fmt.h"
 #include "imap_srv.h"
 #include "mailstore.h"
 #include "mailstore_imap.h"
@@ -296,6 +297,39 @@ START_TEST(bad_password_and_hangup) {
 }
 END_TEST
 
+/* imap_fmt: what printf would write, for the conversions it expands and
+ * for those it hands on. */
+G_GNUC_PRINTF(2, 3) static void fmt_check(const char *want_note, const char *fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  GByteArray *got = g_byte_array_new();
+  g_byte_array_append(got, (const guint8 *)"x", 1); /* appends, keeps what was there */
+  imap_fmt_append(got, fmt, ap);
+  char *want = g_strdup_vprintf(fmt, ap2);
+  va_end(ap2);
+  va_end(ap);
+  ck_assert_msg(got->len == strlen(want) + 1 && memcmp(got->data + 1, want, strlen(want)) == 0,
+                "%s: got \"%.*s\", want \"%s\"", want_note, (int)got->len - 1, got->data + 1, want);
+  g_byte_array_free(got, TRUE);
+  g_free(want);
+}
+
+START_TEST(fmt_like_printf) {
+  fmt_check("plain", "NAMESPACE completed");
+  fmt_check("empty", "%s", "");
+  fmt_check("uint", "%u EXISTS", 0u);
+  fmt_check("uint max", "%u RECENT", 4294967295u);
+  fmt_check("size_t", "+OK %zu messages", (size_t)1234567);
+  fmt_check("unsigned long", "%lu octets", 18446744073709551615ul);
+  fmt_check("mixed", "[%s] %s completed at %u%%", "READ-WRITE", "SELECT", 42u);
+  fmt_check("null", "%s done", (const char *)NULL);
+  fmt_check("adjacent", "%s%u%s", "a", 7u, "b");
+  fmt_check("handed on", "%03u %x %.3s", 5u, 255u, "abcdef");
+  fmt_check("trailing", "UID %u:*", 17u);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("imap_cli");
   TCase *tc = tcase_create("conversations");
@@ -304,6 +338,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, starttls_required);
   tcase_add_test(tc, idle_then_new_mail_then_stop);
   tcase_add_test(tc, bad_password_and_hangup);
+  tcase_add_test(tc, fmt_like_printf);
   suite_add_tcase(s, tc);
   return s;
 }

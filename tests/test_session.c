@@ -1,5 +1,6 @@
 /* Tests for the session glue: the real SMTP engines over the simulated TCP,
  * with their line records and send times. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,11 +283,175 @@ START_TEST(submission_with_starttls_and_auth) {
 }
 END_TEST
 
+/* --- the engine's timer ------------------------------------------------
+ * A fake engine whose deadline each received line sets: 'a' now + 10 s,
+ * 's' now + 2 s, 'h' none (as while a decision is pending). It times out
+ * when ticked at or after its deadline. The session re-arms its timer
+ * lazily (a deadline moving later leaves the pending event, which re-arms
+ * when it comes early), so these check that tick() runs exactly at the
+ * deadline as last read, never early, and not at all without one. */
+
+typedef struct {
+  sim_time deadline;
+  sim_time fed_at[8];
+  int fed;
+  sim_time tick_at[8];
+  int ticks;
+  bool timed_out;
+} fake_eng;
+
+static void fake_feed(void *e, const uint8_t *buf, size_t len, sim_time now) {
+  fake_eng *f = e;
+  for (size_t i = 0; i < len; i++) {
+    if (buf[i] == '\n')
+      continue;
+    ck_assert_int_lt(f->fed, 8);
+    f->fed_at[f->fed++] = now;
+    f->deadline = buf[i] == 'a' ? now + 10 * SIM_S : buf[i] == 's' ? now + 2 * SIM_S : INT64_MAX;
+  }
+}
+
+static const uint8_t *fake_peek(void *e, size_t *len) {
+  (void)e;
+  *len = 0;
+  return NULL;
+}
+
+static void fake_consume(void *e, size_t n, sim_time now) { (void)e, (void)n, (void)now; }
+static sim_time fake_deadline(void *e) { return ((fake_eng *)e)->deadline; }
+
+static void fake_tick(void *e, sim_time now) {
+  fake_eng *f = e;
+  ck_assert_int_lt(f->ticks, 8);
+  f->tick_at[f->ticks++] = now;
+  if (now >= f->deadline) {
+    f->timed_out = true;
+    f->deadline = INT64_MAX;
+  }
+}
+
+static const session_engine fake_ops = {fake_feed, fake_peek, fake_consume, fake_deadline,
+                                        fake_tick};
+
+typedef struct {
+  host *h;
+  fake_eng eng;
+  session *s;
+  int closed;
+} fake_srv;
+
+static void fake_pump(void *owner, session *s) {
+  fake_srv *fs = owner;
+  if (fs->eng.timed_out)
+    session_close(s);
+}
+
+static void fake_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)s, (void)why;
+  ((fake_srv *)owner)->closed++;
+}
+
+static const session_owner fake_owner = {.pump = fake_pump, .closed = fake_closed};
+
+static void fake_accept(void *lu, sim_tcp_conn *c, const sim_tcp_callbacks **cb, void **user) {
+  fake_srv *fs = lu;
+  fs->eng.deadline = INT64_MAX;
+  fs->s = session_accept(fs->h, c, &fake_ops, &fs->eng, &fake_owner, fs);
+  *cb = session_tcp_callbacks();
+  *user = fs->s;
+}
+
+/* The peer: writes one line per scheduled event, closes on EOF. */
+static void peer_eof(void *u, sim_tcp_conn *c) {
+  (void)u;
+  sim_tcp_close(c);
+}
+static void peer_closed(void *u, sim_tcp_conn *c, sim_tcp_reason why) {
+  (void)c, (void)why;
+  *(sim_tcp_conn **)u = NULL;
+}
+static const sim_tcp_callbacks peer_cb = {.eof = peer_eof, .closed = peer_closed};
+
+typedef struct {
+  sim_tcp_conn **conn;
+  char line[3];
+} peer_write;
+
+static void peer_send(void *a, void *b) {
+  (void)b;
+  peer_write *pw = a;
+  if (*pw->conn)
+    sim_tcp_send(*pw->conn, pw->line, 2);
+}
+
+START_TEST(timer_fires_at_the_last_deadline) {
+  static const struct {
+    const char *script; /* a line per second from 1 s: its letter, '-' none */
+    int tick_after;     /* the tick is due after line TICK_AFTER (-1: never) */
+    sim_time delay;     /* ... by this much */
+  } rows[] = {
+      {"a", 0, 10 * SIM_S},
+      {"aaa", 2, 10 * SIM_S},          /* moved later twice: fires once, at the last */
+      {"a-a--a", 2, 10 * SIM_S},       /* gaps */
+      {"as", 1, 2 * SIM_S},            /* moved earlier */
+      {"sa", 1, 10 * SIM_S},           /* moved later past the pending event */
+      {"sas", 2, 2 * SIM_S},           /* later, then earlier than the first */
+      {"ah", -1, 0},                   /* no deadline: never fires */
+      {"aha", 2, 10 * SIM_S},          /* none, then one again */
+      {"sh---------a", 2, 10 * SIM_S}, /* none while the old event would have come */
+  };
+  for (size_t r = 0; r < G_N_ELEMENTS(rows); r++) {
+    sim_world *w = sim_world_new(3);
+    host *ch = host_new(w, "peer", "mua", false);
+    fake_srv fs = {.h = host_new(w, "srv", "mta", false)};
+    sim_addr ca, sa;
+    sim_addr_parse("192.0.2.1", &ca);
+    sim_addr_parse("198.51.100.25", &sa);
+    sim_node_add_addr(host_node(ch), &ca);
+    sim_node_add_addr(host_node(fs.h), &sa);
+    sim_link_params p = {.latency = 20 * SIM_MS, .bandwidth_bps = 1000000};
+    sim_net_add_link(sim_world_net(w), host_node(ch), host_node(fs.h), &p);
+    sim_tcp_listener *lis = sim_tcp_listen(host_node(fs.h), 25, fake_accept, &fs);
+    sim_tcp_conn *conn = sim_tcp_connect(host_node(ch), &sa, 25, NULL, &peer_cb, &conn);
+    const char *sc = rows[r].script;
+    size_t n = strlen(sc);
+    peer_write *pw = g_new0(peer_write, n);
+    int lines = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (sc[i] == '-')
+        continue;
+      pw[i] = (peer_write){&conn, {sc[i], '\n', 0}};
+      sim_world_at(w, (sim_time)(i + 1) * SIM_S, peer_send, &pw[i], NULL);
+      lines++;
+    }
+    sim_world_run(w, 5 * SIM_MIN);
+    ck_assert_msg(fs.eng.fed == lines, "row %zu: got %d lines fed, want %d", r, fs.eng.fed, lines);
+    if (rows[r].tick_after < 0) {
+      ck_assert_msg(fs.eng.ticks == 0, "row %zu: got %d ticks, want none", r, fs.eng.ticks);
+      ck_assert_int_eq(fs.closed, 0);
+    } else {
+      sim_time want = fs.eng.fed_at[rows[r].tick_after] + rows[r].delay;
+      ck_assert_msg(fs.eng.ticks == 1, "row %zu: got %d ticks, want 1", r, fs.eng.ticks);
+      ck_assert_msg(fs.eng.tick_at[0] == want, "row %zu: got tick at %" PRId64 ", want %" PRId64, r,
+                    fs.eng.tick_at[0], want);
+      ck_assert_int_eq(fs.closed, 1);
+    }
+    sim_tcp_unlisten(lis);
+    session_free(fs.s);
+    sim_world_free(w);
+    host_free(ch);
+    host_free(fs.h);
+    g_free(pw);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("session");
   TCase *tc = tcase_create("smtp");
   tcase_add_test(tc, smtp_over_simulated_tcp);
   tcase_add_test(tc, submission_with_starttls_and_auth);
+  tcase_add_test(tc, timer_fires_at_the_last_deadline);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

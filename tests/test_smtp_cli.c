@@ -642,6 +642,10 @@ static const struct {
     {"a\r", "a\r\n.\r\n"},
     {".\r.\r\n\r\n", "..\r\n..\r\n\r\n.\r\n"},
     {"long line here\r\n.x\rlast", "long line here\r\n..x\r\nlast\r\n.\r\n"},
+    /* far more line ends and dots than the first reservation holds */
+    {"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
+     "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n.\r\n"},
+    {".\n.\n.\n.\n.\n.\n.\n.\n.\n.\n", "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
 };
 
 START_TEST(encode_body) {

@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "imap_fmt.h"
 #include "imap_framer.h"
 
 typedef struct {
@@ -87,33 +88,35 @@ static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
   default:
     g_error("imap_cli_enter: bad state %d", to);
   }
-  char *d = g_strdup_printf("%s -> %s", state_names[c->state], state_names[to]);
-  trace(c, "state", d);
-  g_free(d);
+  if (c->env.trace) { /* untraced: no transition text to build */
+    char *d = g_strconcat(state_names[c->state], " -> ", state_names[to], NULL);
+    trace(c, "state", d);
+    g_free(d);
+  }
   c->state = to;
 }
 
 G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const char *fmt, ...) {
+  g_snprintf(c->tag, sizeof c->tag, "C%03u", ++c->tagno);
+  guint start = c->out->len;
+  g_byte_array_append(c->out, (const guint8 *)c->tag, (guint)strlen(c->tag));
+  g_byte_array_append(c->out, (const guint8 *)" ", 1);
+  guint cmd_at = c->out->len;
   va_list ap;
   va_start(ap, fmt);
-  char *cmd = strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : g_strdup(fmt);
+  imap_fmt_append(c->out, fmt, ap);
   va_end(ap);
-  g_snprintf(c->tag, sizeof c->tag, "C%03u", ++c->tagno);
-  bool secret = g_str_has_prefix(cmd, "LOGIN") || g_str_has_prefix(cmd, "AUTHENTICATE");
-  char *shown = secret ? g_strdup_printf("%s %.12s ****", c->tag, cmd)
-                       : g_strconcat(c->tag, " ", cmd, NULL);
-  if (secret) {
-    g_byte_array_append(c->out, (const guint8 *)c->tag, (guint)strlen(c->tag));
-    g_byte_array_append(c->out, (const guint8 *)" ", 1);
-    g_byte_array_append(c->out, (const guint8 *)cmd, (guint)strlen(cmd));
-  } else {
-    g_byte_array_append(c->out, (const guint8 *)shown, (guint)strlen(shown));
-  }
+  const char *line = (const char *)c->out->data;
+  guint cmd_len = c->out->len - cmd_at;
+  bool secret = (cmd_len >= 5 && memcmp(line + cmd_at, "LOGIN", 5) == 0) ||
+                (cmd_len >= 12 && memcmp(line + cmd_at, "AUTHENTICATE", 12) == 0);
+  /* What the trace and the event show: never the credentials. */
+  char *shown = secret ? g_strdup_printf("%s %.*s ****", c->tag, (int)MIN(cmd_len, 12u), line + cmd_at)
+                       : g_strndup(line + start, c->out->len - start);
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   trace(c, "cmd", shown);
   push(c, IMAP_CLI_EV_COMMAND, shown);
   g_free(shown);
-  g_free(cmd);
   imap_cli_enter(c, next);
 }
 
@@ -159,8 +162,9 @@ imap_cli *imap_cli_new(const imap_cli_config *cfg, const imap_env *env, int64_t 
   if (env)
     c->env = *env;
   c->fr = imap_framer_new(65536, c->cfg.max_message);
-  c->out = g_byte_array_new();
-  c->events = g_array_new(FALSE, TRUE, sizeof(qev));
+  /* Sized for usual lines, so that they need no regrowth. */
+  c->out = g_byte_array_sized_new(128);
+  c->events = g_array_sized_new(FALSE, TRUE, sizeof(qev), 4);
   c->found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   c->uidvalidity = cfg->uidvalidity;
   c->last_uid = cfg->last_uid;

@@ -31,8 +31,9 @@ imap_framer *imap_framer_new(size_t max_line, size_t max_literal) {
   imap_framer *f = g_new0(imap_framer, 1);
   f->max_line = max_line;
   f->max_literal = max_literal;
-  f->in = g_byte_array_new();
-  f->cmd = g_byte_array_new();
+  /* Sized for usual lines, so that they need no regrowth. */
+  f->in = g_byte_array_sized_new(256);
+  f->cmd = g_byte_array_sized_new(128);
   f->done = g_byte_array_new();
   return f;
 }

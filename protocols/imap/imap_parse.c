@@ -881,8 +881,11 @@ imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const 
       verb = atom_ex(&c, NULL);
   }
   int v = -1;
-  for (int i = 0; verb && i < IMAP_VERB_COUNT; i++)
-    if (g_ascii_strcasecmp(verb, verb_names[i]) == 0)
+  /* The first letter (any case: names are letters) rules out most names
+   * before the full comparison. */
+  for (int i = 0; verb && v < 0 && i < IMAP_VERB_COUNT; i++)
+    if ((verb[0] | 0x20) == (verb_names[i][0] | 0x20) &&
+        g_ascii_strcasecmp(verb, verb_names[i]) == 0)
       v = i;
   g_free(verb);
   if (v < 0) {

@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#include "imap_fmt.h"
+
 static const char *const state_names[IMAP_SRV_STATE_COUNT] = {
     "NOT_AUTH", "SASL", "AUTH_WAIT", "TLS_WAIT", "AUTHENTICATED", "SELECTED", "IDLE", "LOGOUT"};
 const char *imap_srv_state_name(imap_srv_state st) {
@@ -71,9 +73,11 @@ void imap_srv__enter(imap_srv *s, imap_srv_state to) {
   default:
     g_error("imap_srv__enter: bad state %d", to);
   }
-  char *d = g_strdup_printf("%s -> %s", state_names[s->state], state_names[to]);
-  trace(s, "state", d);
-  g_free(d);
+  if (s->env.trace) { /* untraced: no transition text to build */
+    char *d = g_strconcat(state_names[s->state], " -> ", state_names[to], NULL);
+    trace(s, "state", d);
+    g_free(d);
+  }
   s->state = to;
   /* IDLE's DONE and SASL responses are plain lines, not commands. */
   imap_framer_set_raw(s->fr, to == IMAP_SRV_IDLE || to == IMAP_SRV_SASL);
@@ -83,38 +87,41 @@ void imap_srv__out(imap_srv *s, const char *data, size_t n) {
   g_byte_array_append(s->out, (const guint8 *)data, (guint)n);
 }
 
-/* FMT formatted; a FMT without '%' is copied as it is, without printf. */
-G_GNUC_PRINTF(1, 0) static char *format_v(const char *fmt, va_list ap) {
-  return strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : g_strdup(fmt);
-}
-
+/* Both reply kinds are written straight into the output; the copy that
+ * the trace and the REPLY event get is taken from there. */
 void imap_srv__untagged(imap_srv *s, const char *fmt, ...) {
+  imap_srv__out(s, "* ", 2);
+  guint start = s->out->len;
   va_list ap;
   va_start(ap, fmt);
-  char *line = format_v(fmt, ap);
+  imap_fmt_append(s->out, fmt, ap);
   va_end(ap);
-  imap_srv__out(s, "* ", 2);
-  imap_srv__out(s, line, strlen(line));
+  guint end = s->out->len;
   imap_srv__out(s, "\r\n", 2);
-  if (g_str_has_prefix(line, "BYE")) {
+  if (end - start >= 3 && memcmp(s->out->data + start, "BYE", 3) == 0) {
+    char *line = g_strndup((const char *)s->out->data + start, end - start);
     trace(s, "reply", line);
     push(s, IMAP_SRV_EV_REPLY, line);
+    g_free(line);
   }
-  g_free(line);
 }
 
 void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const char *fmt, ...) {
+  guint start = s->out->len;
+  const char *t = tag ? tag : "*";
+  imap_srv__out(s, t, strlen(t));
+  imap_srv__out(s, " ", 1);
+  imap_srv__out(s, status, strlen(status));
+  imap_srv__out(s, " ", 1);
   va_list ap;
   va_start(ap, fmt);
-  char *text = format_v(fmt, ap);
+  imap_fmt_append(s->out, fmt, ap);
   va_end(ap);
-  char *line = g_strconcat(tag ? tag : "*", " ", status, " ", text, NULL);
-  imap_srv__out(s, line, strlen(line));
+  char *line = g_strndup((const char *)s->out->data + start, s->out->len - start);
   imap_srv__out(s, "\r\n", 2);
   trace(s, "reply", line);
   push(s, IMAP_SRV_EV_REPLY, line);
   g_free(line);
-  g_free(text);
 }
 
 void imap_srv__push_fetch_event(imap_srv *s, uint32_t uid) {
@@ -197,8 +204,9 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
     s->env = *env;
   /* Before login, literals stay small (no unauthenticated memory use). */
   s->fr = imap_framer_new(s->cfg.max_line, 8192);
-  s->out = g_byte_array_new();
-  s->events = g_array_new(FALSE, TRUE, sizeof(imap_srv__qev));
+  /* Sized for usual replies, so that they need no regrowth. */
+  s->out = g_byte_array_sized_new(512);
+  s->events = g_array_sized_new(FALSE, TRUE, sizeof(imap_srv__qev), 4);
   s->view = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_new = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));

@@ -81,9 +81,11 @@ static void pop3_cli_enter(pop3_cli *c, pop3_cli_state to) {
   default:
     g_error("pop3_cli_enter: bad state %d", to);
   }
-  char *d = g_strdup_printf("%s -> %s", state_names[c->state], state_names[to]);
-  trace(c, "state", d);
-  g_free(d);
+  if (c->env.trace) { /* untraced: no transition text to build */
+    char *d = g_strconcat(state_names[c->state], " -> ", state_names[to], NULL);
+    trace(c, "state", d);
+    g_free(d);
+  }
   c->state = to;
 }
 
@@ -141,12 +143,13 @@ pop3_cli *pop3_cli_new(const pop3_cli_config *cfg, const pop3_env *env, int64_t 
     c->cfg.reply_timeout = (int64_t)300 * 1000000000;
   if (env)
     c->env = *env;
-  c->in = g_byte_array_new();
-  c->out = g_byte_array_new();
+  /* Sized for usual lines, so that they need no regrowth. */
+  c->in = g_byte_array_sized_new(256);
+  c->out = g_byte_array_sized_new(64);
   c->body = g_byte_array_new();
   c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   c->todo = g_array_new(FALSE, FALSE, sizeof(todo));
-  c->events = g_array_new(FALSE, TRUE, sizeof(queued_event));
+  c->events = g_array_sized_new(FALSE, TRUE, sizeof(queued_event), 4);
   c->state = POP3_CLI_GREETING;
   c->deadline = now + c->cfg.reply_timeout;
   return c;

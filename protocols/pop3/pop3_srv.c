@@ -80,9 +80,11 @@ static void pop3_srv_enter(pop3_srv *s, pop3_srv_state to) {
   default:
     g_error("pop3_srv_enter: bad state %d", to);
   }
-  char *d = g_strdup_printf("%s -> %s", state_names[s->state], state_names[to]);
-  trace(s, "state", d);
-  g_free(d);
+  if (s->env.trace) { /* untraced: no transition text to build */
+    char *d = g_strconcat(state_names[s->state], " -> ", state_names[to], NULL);
+    trace(s, "state", d);
+    g_free(d);
+  }
   s->state = to;
 }
 
@@ -137,9 +139,10 @@ pop3_srv *pop3_srv_new(const pop3_srv_config *cfg, const pop3_env *env, int64_t 
     s->cfg.idle_timeout = (int64_t)600 * 1000000000;
   if (env)
     s->env = *env;
-  s->in = g_byte_array_new();
-  s->out = g_byte_array_new();
-  s->events = g_array_new(FALSE, TRUE, sizeof(queued_event));
+  /* Sized for usual lines, so that they need no regrowth. */
+  s->in = g_byte_array_sized_new(64);
+  s->out = g_byte_array_sized_new(256);
+  s->events = g_array_sized_new(FALSE, TRUE, sizeof(queued_event), 4);
   s->next_id = 1;
   s->last_activity = now;
   s->state = POP3_SRV_AUTHORIZATION;
@@ -609,9 +612,9 @@ static void command(pop3_srv *s, char *line) {
   const char *arg = sp ? sp + 1 : NULL;
   /* What the trace shows: never a password or SASL response. */
   const char *ir = g_ascii_strcasecmp(line, "AUTH") == 0 && arg ? strchr(arg, ' ') : NULL;
-  char *shown = g_ascii_strcasecmp(line, "PASS") == 0 ? g_strdup_printf("%s ****", line)
+  char *shown = g_ascii_strcasecmp(line, "PASS") == 0 ? g_strconcat(line, " ****", NULL)
                 : ir ? g_strdup_printf("%s %.*s ****", line, (int)(ir - arg), arg)
-                     : g_strdup_printf("%s%s%s", line, arg ? " " : "", arg ? arg : "");
+                     : g_strconcat(line, arg ? " " : "", arg, NULL);
   trace(s, "cmd", shown);
   push_event(s, POP3_SRV_EV_COMMAND, shown);
   g_free(shown);

@@ -238,13 +238,14 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
     cli->env = *env;
   cli->now = now;
   cli->state = CLI_GREETING;
-  cli->rline = g_string_new(NULL);
+  /* Sized for a session's usual lines, so they need no regrowth. */
+  cli->rline = g_string_sized_new(128);
   smtp_reply_init(&cli->reply);
-  cli->out = g_string_new(NULL);
-  cli->cmd = g_string_new(NULL);
-  cli->tags = g_array_new(FALSE, FALSE, sizeof(tag));
+  cli->out = g_string_sized_new(256);
+  cli->cmd = g_string_sized_new(128);
+  cli->tags = g_array_sized_new(FALSE, FALSE, sizeof(tag), 8);
   cli->msgs = g_queue_new();
-  cli->events = g_array_new(FALSE, TRUE, sizeof(cli_event));
+  cli->events = g_array_sized_new(FALSE, TRUE, sizeof(cli_event), 2);
   push_tag(cli, T_GREETING, 0);
   return cli;
 }
@@ -303,8 +304,8 @@ static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
   } else {
     trace(cli, SMTP_TRACE_SEND, "%s", line);
   }
-  g_string_append_len(cli->out, line, (gssize)n);
-  g_string_append_len(cli->out, "\r\n", 2);
+  smtp_reply_put(cli->out, line, n);
+  smtp_reply_put(cli->out, "\r\n", 2);
   cli->out_total += n + 2;
   push_tag(cli, k, idx);
 }
@@ -551,9 +552,13 @@ static void after_helo(smtp_cli *cli) {
   auth_or_go(cli);
 }
 
-/* Whether the word W[0..N) is KEY, ignoring ASCII case. */
+/* Whether the word W[0..N) is KEY (upper case), ignoring ASCII case. */
 static bool word_is(const char *w, size_t n, const char *key) {
-  return strlen(key) == n && g_ascii_strncasecmp(w, key, n) == 0;
+  size_t i = 0;
+  for (; i < n && key[i]; i++) /* inline: an EHLO reply asks this ~10 times a line */
+    if ((w[i] >= 'a' && w[i] <= 'z' ? w[i] - 'a' + 'A' : w[i]) != key[i])
+      return false;
+  return i == n && key[i] == 0;
 }
 
 /* The EHLO reply's lines after the first: a keyword, then parameters
@@ -909,13 +914,13 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
     size_t end = lf ? (size_t)(lf - p) : len;
     size_t room = CLI_LINE_MAX - cli->rline->len;
     if (end - i > room) { /* the octet after a full line is refused, and ends the session */
-      g_string_append_len(cli->rline, p + i, (gssize)room);
+      smtp_reply_put(cli->rline, (const char *)p + i, room);
       i += room + 1;
       abort_session(cli, true, 0, "", "protocol error: reply line too long", false,
                     "protocol error");
       continue;
     }
-    g_string_append_len(cli->rline, p + i, (gssize)(end - i));
+    smtp_reply_put(cli->rline, (const char *)p + i, end - i);
     i = end;
     if (!lf)
       break;

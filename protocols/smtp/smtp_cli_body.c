@@ -40,14 +40,25 @@ uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
   return n + (bol ? 0 : 2);
 }
 
+/* Makes room for N more octets at *W in OUT (whose length is the room
+ * reserved so far). */
+static char *reserve(GString *out, char *w, size_t n) {
+  size_t off = (size_t)(w - out->str);
+  if (off + n > out->len)
+    g_string_set_size(out, 2 * out->len + n);
+  return out->str + off;
+}
+
 void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
-  /* Worst case: every octet doubled (a bare LF, a leading dot), + ".\r\n". */
+  /* One pass: room for the data, its line ends and some stuffing dots is
+   * reserved first (grown when a body needs more), the unused tail cut. */
   size_t start = out->len;
-  g_string_set_size(out, start + 2 * len + 5);
+  g_string_set_size(out, start + len + len / 16 + 8);
   char *w = out->str + start;
   bool bol = true;
   for (size_t i = 0, stop; i < len;) {
     size_t next = next_line(data, len, i, &stop);
+    w = reserve(out, w, stop - i + 3);
     if (stop > i) {
       if (data[i] == '.')
         *w++ = '.'; /* RFC 5321 §4.5.2 */
@@ -61,6 +72,7 @@ void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
     }
     i = next;
   }
+  w = reserve(out, w, 5);
   if (!bol) {
     *w++ = '\r';
     *w++ = '\n';

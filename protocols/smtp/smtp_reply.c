@@ -33,16 +33,24 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
     const char *nl = strchr(p, '\n');
     size_t n = nl ? (size_t)(nl - p) : strlen(p);
     g_assert(memchr(p, '\r', n) == NULL);
-    const char head[4] = {(char)('0' + code / 100), (char)('0' + code / 10 % 10),
-                          (char)('0' + code % 10), nl ? '-' : ' '};
-    g_string_append_len(out, head, 4);
-    if (with_esc) {
-      g_string_append_len(out, esc, (gssize)esc_len);
-      if (n > 0)
-        g_string_append_c(out, ' ');
+    /* The line's exact size first, then its pieces copied in place. */
+    size_t at = out->len, sp = with_esc && n > 0;
+    g_string_set_size(out, at + 4 + esc_len + sp + n + 2);
+    char *w = out->str + at;
+    *w++ = (char)('0' + code / 100);
+    *w++ = (char)('0' + code / 10 % 10);
+    *w++ = (char)('0' + code % 10);
+    *w++ = nl ? '-' : ' ';
+    if (esc_len) {
+      memcpy(w, esc, esc_len);
+      w += esc_len;
     }
-    g_string_append_len(out, p, (gssize)n);
-    g_string_append_len(out, "\r\n", 2);
+    if (sp)
+      *w++ = ' ';
+    memcpy(w, p, n);
+    w += n;
+    *w++ = '\r';
+    *w = '\n';
     if (!nl)
       break;
     p = nl + 1;
@@ -126,8 +134,8 @@ smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t l
       t++, tn--;
   }
   if (r->nlines > 0)
-    g_string_append_c(r->text, '\n');
-  g_string_append_len(r->text, t, (gssize)tn);
+    smtp_reply_put(r->text, "\n", 1);
+  smtp_reply_put(r->text, t, tn);
   r->code = code;
   r->nlines++;
   return last ? SMTP_REPLY_COMPLETE : SMTP_REPLY_MORE;

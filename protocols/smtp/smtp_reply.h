@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Returned by the engines' deadline() when no timer runs. */
 #define SMTP_NO_DEADLINE INT64_MAX
@@ -81,5 +82,21 @@ smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t l
 /* True if S at its start holds an enhanced status code "c.sss.ddd" of
  * class CLASS ('2', '4' or '5'; RFC 3463 §2); *LEN gets its length. */
 bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len);
+
+/* Appends P[0..N) to G, inline when G has room (g_string_append_len is a
+ * library call of ~90 instructions in GLib 2.74, and reply lines are
+ * appended piece by piece). */
+static inline void smtp_reply_put(GString *g, const char *p, size_t n) {
+  if (g->len + n < g->allocated_len) {
+    memcpy(g->str + g->len, p, n);
+    g->len += n;
+    g->str[g->len] = 0;
+  } else {
+    g_string_append_len(g, p, (gssize)n);
+  }
+}
+
+/* smtp_reply_put of the string S. */
+static inline void smtp_reply_puts(GString *g, const char *s) { smtp_reply_put(g, s, strlen(s)); }
 
 #endif

@@ -145,12 +145,13 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   if (env)
     srv->env = *env;
   srv->state = SRV_CONNECT;
-  srv->in = g_byte_array_new();
-  srv->line = g_string_new(NULL);
+  /* Sized for a session's usual lines, so they need no regrowth. */
+  srv->in = g_byte_array_sized_new(256);
+  srv->line = g_string_sized_new(128);
   srv->out = g_string_sized_new(256);
   srv->scratch = g_string_new(NULL);
-  srv->events = g_array_new(FALSE, TRUE, sizeof(smtp_srv_event));
-  srv->rcpts = g_array_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt));
+  srv->events = g_array_sized_new(FALSE, TRUE, sizeof(smtp_srv_event), 2);
+  srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
   srv->msg = g_byte_array_new();
   srv->next_id = 1;
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_CONNECT);
@@ -313,19 +314,19 @@ void smtp_srv__close(smtp_srv *srv, const char *reason) {
   srv->pending_id = 0;
   smtp_srv__enter(srv, SRV_CLOSED);
   smtp_srv__push_event(srv, SMTP_SRV_EV_CLOSE);
-  size_t left = srv->in->len - srv->in_pos;
+  size_t left = srv->in_n - srv->in_pos;
   if (left)
     smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes at close", left);
   g_byte_array_set_size(srv->in, 0);
-  srv->in_pos = 0;
+  srv->in_pos = srv->in_n = 0;
 }
 
 void smtp_srv__discard_input(smtp_srv *srv, const char *why) {
-  size_t left = srv->in->len - srv->in_pos;
+  size_t left = srv->in_n - srv->in_pos;
   if (left)
     smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes %s", left, why);
   g_byte_array_set_size(srv->in, 0);
-  srv->in_pos = 0;
+  srv->in_pos = srv->in_n = 0;
   g_string_truncate(srv->line, 0);
   srv->cr = srv->line_bare_cr = srv->line_nul = srv->line_long = false;
 }
@@ -384,7 +385,16 @@ static void line_byte(smtp_srv *srv, uint8_t b) {
 
 /* ---- DATA (RFC 5321 §4.1.1.4, §4.5.2) ---- */
 
+/* The most a SIZE= parameter makes the server reserve before the data
+ * arrives (the peer's claim, not yet checked: bounded). */
+#define SRV_SIZE_RESERVE_MAX (64 * 1024)
+
 void smtp_srv__begin_data(smtp_srv *srv) {
+  /* RFC 1870 §3: SIZE is the client's estimate of the message; reserving
+   * it (plus room for line ends the client may not have counted) spares
+   * the buffer its doublings while the data arrives. */
+  if (srv->mail.has_size && srv->mail.size <= SRV_SIZE_RESERVE_MAX)
+    g_byte_array_set_size(srv->msg, (guint)srv->mail.size + 64);
   g_byte_array_set_size(srv->msg, 0);
   srv->msg_size = 0;
   srv->d_bol = srv->d_bol_strict = true;
@@ -541,31 +551,32 @@ static bool blocked(const smtp_srv *srv) {
   return srv->pending_id != 0 || srv->state == SRV_TLS_WAIT || srv->state == SRV_CLOSED;
 }
 
-static void process(smtp_srv *srv) {
-  while (!blocked(srv) && srv->in_pos < srv->in->len) {
+/* Parses IN_P[IN_POS..IN_N) until it is used up or blocked. */
+static void parse(smtp_srv *srv) {
+  while (!blocked(srv) && srv->in_pos < srv->in_n) {
     if (srv->state == SRV_DATA) {
-      size_t run = data_run(srv, srv->in->data + srv->in_pos, srv->in->len - srv->in_pos);
+      size_t run = data_run(srv, srv->in_p + srv->in_pos, srv->in_n - srv->in_pos);
       if (run) {
         srv->in_pos += run;
         continue;
       }
     }
     if (srv->state != SRV_DATA && !srv->cr) { /* a command line's ordinary octets, at once */
-      const uint8_t *p = srv->in->data + srv->in_pos, *end = srv->in->data + srv->in->len;
+      const uint8_t *p = srv->in_p + srv->in_pos, *end = srv->in_p + srv->in_n;
       const uint8_t *q = p;
       while (q < end && *q != '\r' && *q != '\n' && *q != 0)
         q++;
       if (q > p) {
         size_t run = (size_t)(q - p);
         size_t room = srv->line->len < SRV_AUTH_MAX ? SRV_AUTH_MAX - srv->line->len : 0;
-        g_string_append_len(srv->line, (const char *)p, (gssize)MIN(run, room));
+        smtp_reply_put(srv->line, (const char *)p, MIN(run, room));
         if (run > room)
           srv->line_long = true;
         srv->in_pos += run;
         continue;
       }
     }
-    uint8_t b = srv->in->data[srv->in_pos++];
+    uint8_t b = srv->in_p[srv->in_pos++];
     if (srv->state == SRV_DATA) {
       if (data_byte(srv, b))
         data_done(srv);
@@ -588,13 +599,26 @@ static void process(smtp_srv *srv) {
     else
       line_byte(srv, b);
   }
-  if (srv->in_pos == srv->in->len) {
+}
+
+/* Outside parse(), IN_P/IN_N describe IN. */
+static void view_in(smtp_srv *srv) {
+  srv->in_p = srv->in->data;
+  srv->in_n = srv->in->len;
+}
+
+/* Parses what IN holds. */
+static void process(smtp_srv *srv) {
+  view_in(srv);
+  parse(srv);
+  if (srv->in_pos >= srv->in->len) {
     g_byte_array_set_size(srv->in, 0);
     srv->in_pos = 0;
   } else if (srv->in_pos > 4096) {
     g_byte_array_remove_range(srv->in, 0, (guint)srv->in_pos);
     srv->in_pos = 0;
   }
+  view_in(srv);
 }
 
 void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
@@ -609,8 +633,20 @@ void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
     return;
   }
   srv->last_activity = now;
-  g_byte_array_append(srv->in, buf, (guint)len);
-  process(srv);
+  if (srv->in->len) { /* behind earlier input */
+    g_byte_array_append(srv->in, buf, (guint)len);
+    process(srv);
+    return;
+  }
+  /* Nothing kept: parse the chunk where it is, keep only what is left. */
+  srv->in_p = buf;
+  srv->in_n = len;
+  srv->in_pos = 0;
+  parse(srv);
+  if (srv->in_pos < srv->in_n)
+    g_byte_array_append(srv->in, srv->in_p + srv->in_pos, (guint)(srv->in_n - srv->in_pos));
+  srv->in_pos = 0;
+  view_in(srv);
 }
 
 bool smtp_srv_want_input(const smtp_srv *srv) {

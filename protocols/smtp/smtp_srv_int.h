@@ -60,7 +60,9 @@ struct smtp_srv {
   int64_t last_activity;
 
   /* input */
-  GByteArray *in;
+  GByteArray *in;      /* input kept for later (a decision pending) */
+  const uint8_t *in_p; /* the input being parsed: IN's data, or the */
+  size_t in_n;         /* fed chunk itself while IN is empty */
   size_t in_pos;
   GString *line;
   bool cr; /* a CR was the last byte seen */

@@ -63,34 +63,34 @@ void smtp_srv__helo_reply(smtp_srv *srv) {
   g_string_assign(t, srv->hostname);
   const smtp_srv_config *c = &srv->cfg;
   if (c->ext_pipelining)
-    g_string_append(t, "\nPIPELINING");
+    smtp_reply_puts(t, "\nPIPELINING");
   if (c->ext_size && c->max_size) {
     char num[24], *e = num + sizeof num, *d = e;
     uint64_t v = c->max_size;
     do
       *--d = (char)('0' + v % 10);
     while ((v /= 10) != 0);
-    g_string_append(t, "\nSIZE ");
-    g_string_append_len(t, d, e - d);
+    smtp_reply_puts(t, "\nSIZE ");
+    smtp_reply_put(t, d, (size_t)(e - d));
   } else if (c->ext_size) {
-    g_string_append(t, "\nSIZE");
+    smtp_reply_puts(t, "\nSIZE");
   }
-  g_string_append(t, "\nVRFY");
+  smtp_reply_puts(t, "\nVRFY");
   if (c->ext_starttls && !srv->tls)
-    g_string_append(t, "\nSTARTTLS");
+    smtp_reply_puts(t, "\nSTARTTLS");
   if (auth_offered(srv)) {
-    g_string_append(t, "\nAUTH");
+    smtp_reply_puts(t, "\nAUTH");
     if (c->auth_plain)
-      g_string_append(t, " PLAIN");
+      smtp_reply_puts(t, " PLAIN");
     if (c->auth_login)
-      g_string_append(t, " LOGIN");
+      smtp_reply_puts(t, " LOGIN");
   }
   if (c->ext_enhancedstatuscodes)
-    g_string_append(t, "\nENHANCEDSTATUSCODES");
+    smtp_reply_puts(t, "\nENHANCEDSTATUSCODES");
   if (c->ext_8bitmime)
-    g_string_append(t, "\n8BITMIME");
+    smtp_reply_puts(t, "\n8BITMIME");
   if (c->ext_dsn)
-    g_string_append(t, "\nDSN");
+    smtp_reply_puts(t, "\nDSN");
   smtp_srv__reply(srv, 250, "", t->str); /* RFC 2034 §3: no codes on the EHLO reply */
 }
 
