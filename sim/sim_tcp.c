@@ -693,12 +693,15 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
   }
   memcpy(c->sbuf + c->shead + c->slen, buf, len);
   c->slen += len;
-  sim_time now = sim_world_now(c->net->w);
-  if (!c->wmarks)
-    c->wmarks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
-  if (c->wmarks->len == 0 || g_array_index(c->wmarks, tcp_wmark, c->wmarks->len - 1).t != now) {
-    tcp_wmark m = {c->written, now};
-    g_array_append_val(c->wmarks, m);
+  /* Write times are for traced protocol lines only (sim_tcp.h). */
+  if (sim_world_trace(c->net->w, SIM_DETAIL_PROTOCOL)) {
+    sim_time now = sim_world_now(c->net->w);
+    if (!c->wmarks)
+      c->wmarks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
+    if (c->wmarks->len == 0 || g_array_index(c->wmarks, tcp_wmark, c->wmarks->len - 1).t != now) {
+      tcp_wmark m = {c->written, now};
+      g_array_append_val(c->wmarks, m);
+    }
   }
   c->written += len;
   c->drained_armed = true;
