@@ -28,10 +28,12 @@
 #define MAILSIM_SIM_NET_INT_H
 
 #include <glib.h>
+#include <string.h>
 
 #include "sim_net.h"
 #include "sim_tcp.h"
 #include "sim_udp.h"
+#include "sim_world_int.h"
 
 enum { SIM_PROTO_ICMP = 1, SIM_PROTO_TCP = 6, SIM_PROTO_UDP = 17 };
 
@@ -148,6 +150,13 @@ typedef struct {
   sim_link *l;
   sim_link_params p;
 } sim_net__params;
+
+/* sim_addr_equal, inlined for the connection table's compare. */
+static inline bool sim_addr__eq(const sim_addr *a, const sim_addr *b) {
+  if (a->family != b->family)
+    return false;
+  return a->family == 4 ? memcmp(a->b, b->b, 4) == 0 : memcmp(a->b, b->b, 16) == 0;
+}
 
 /* --- world glue (sim_world.c) --- */
 sim_net *sim_net__new(sim_world *w);

@@ -143,6 +143,7 @@ size_t sim_sched__compactions(const sim_sched *s) { return s->compactions; }
 size_t sim_sched__bucket_room(const sim_sched *s) { return s->bk_cap; }
 
 sim_time sim_sched_now(const sim_sched *s) { return s->now; }
+const sim_time *sim_sched__clock(const sim_sched *s) { return &s->now; }
 size_t sim_sched_pending(const sim_sched *s) { return s->live + (s->src_t != SIM_TIME_NEVER); }
 uint64_t sim_sched_executed(const sim_sched *s) { return s->executed; }
 void sim_sched_stop(sim_sched *s) { s->stop = true; }

@@ -4,6 +4,9 @@
 
 #include "sim_sched.h"
 
+/* The scheduler's clock, for inlined reads of now (sim_world_int.h); valid
+ * until sim_sched_free. */
+const sim_time *sim_sched__clock(const sim_sched *s);
 /* Lowers the sequence limit at which pending events are renumbered
  * (normally 2^38), so tests can exercise renumbering. */
 void sim_sched__set_seq_limit(sim_sched *s, uint64_t limit);

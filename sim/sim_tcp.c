@@ -111,8 +111,8 @@ static guint key_hash(gconstpointer p) {
 
 static gboolean key_eq(gconstpointer x, gconstpointer y) {
   const sim_tcp__key *a = x, *b = y;
-  return a->lport == b->lport && a->rport == b->rport && sim_addr_equal(&a->laddr, &b->laddr) &&
-         sim_addr_equal(&a->raddr, &b->raddr);
+  return a->lport == b->lport && a->rport == b->rport && sim_addr__eq(&a->laddr, &b->laddr) &&
+         sim_addr__eq(&a->raddr, &b->raddr);
 }
 
 GHashTable *sim_tcp__table_new(void) { return g_hash_table_new(key_hash, key_eq); }
@@ -127,11 +127,11 @@ static void table_remove(sim_tcp_conn *c) {
 /* --- trace ------------------------------------------------------------------ */
 
 trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev) {
-  trace_writer *tw = sim_world_trace(c->net->w, SIM_DETAIL_PROTOCOL);
+  trace_writer *tw = sim_world__trace(c->net->w, SIM_DETAIL_PROTOCOL);
   if (!tw)
     return NULL;
   char sb[SIM_EP_BUFSZ], db[SIM_EP_BUFSZ];
-  trace_event_begin(tw, sim_world_now(c->net->w), ev);
+  trace_event_begin(tw, sim_world__now(c->net->w), ev);
   trace_key_str(tw, "node", c->node->name);
   trace_key_uint(tw, "conn", c->id);
   trace_key_str(tw, "src", sim_net__ep(&c->key.laddr, c->key.lport, sb));
@@ -153,8 +153,8 @@ void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at) {
   if (c->rto_ev && c->rto_ev_at <= at)
     return; /* fires earlier and re-arms */
   if (c->rto_ev)
-    sim_world_cancel(c->net->w, c->rto_ev);
-  c->rto_ev = sim_world_at(c->net->w, at, rto_ev, c, NULL);
+    sim_world__cancel(c->net->w, c->rto_ev);
+  c->rto_ev = sim_world__at(c->net->w, at, rto_ev, c, NULL);
   c->rto_ev_at = at;
 }
 
@@ -179,8 +179,8 @@ void sim_tcp__rto_reset(sim_tcp_conn *c) {
 
 static void ka_arm(sim_tcp_conn *c, sim_time at) {
   if (c->ka_ev)
-    sim_world_cancel(c->net->w, c->ka_ev);
-  c->ka_ev = sim_world_at(c->net->w, at, ka_ev, c, NULL);
+    sim_world__cancel(c->net->w, c->ka_ev);
+  c->ka_ev = sim_world__at(c->net->w, at, ka_ev, c, NULL);
 }
 
 void sim_tcp__ka_start(sim_tcp_conn *c) {
@@ -191,11 +191,11 @@ void sim_tcp__ka_start(sim_tcp_conn *c) {
 static void timers_cancel(sim_tcp_conn *c) {
   sim_world *w = c->net->w;
   if (c->rto_ev)
-    sim_world_cancel(w, c->rto_ev);
+    sim_world__cancel(w, c->rto_ev);
   if (c->ka_ev)
-    sim_world_cancel(w, c->ka_ev);
+    sim_world__cancel(w, c->ka_ev);
   if (c->tw_ev)
-    sim_world_cancel(w, c->tw_ev);
+    sim_world__cancel(w, c->tw_ev);
   c->rto_ev = c->ka_ev = c->tw_ev = 0;
   c->rto_at = SIM_TIME_NEVER;
 }
@@ -222,7 +222,7 @@ void sim_tcp__want_flush(sim_tcp_conn *c) {
     net->flush_tail = c;
   }
   if (!net->in_kernel && !net->flush_ev)
-    net->flush_ev = sim_world_at(net->w, sim_world_now(net->w), flush_ev, net, NULL);
+    net->flush_ev = sim_world__at(net->w, sim_world__now(net->w), flush_ev, net, NULL);
 }
 
 static void flush_unlink(sim_tcp_conn *c) {
@@ -273,11 +273,11 @@ void sim_tcp__time_wait(sim_tcp_conn *c) {
   sim_tcp__enter(c, TCP_TIME_WAIT);
   sim_tcp__rto_arm(c, SIM_TIME_NEVER);
   if (c->ka_ev)
-    sim_world_cancel(c->net->w, c->ka_ev);
+    sim_world__cancel(c->net->w, c->ka_ev);
   c->ka_ev = 0;
   if (c->tw_ev)
-    sim_world_cancel(c->net->w, c->tw_ev);
-  c->tw_ev = sim_world_after(c->net->w, TIME_WAIT_LEN, tw_ev, c, NULL);
+    sim_world__cancel(c->net->w, c->tw_ev);
+  c->tw_ev = sim_world__after(c->net->w, TIME_WAIT_LEN, tw_ev, c, NULL);
   trace_writer *tw = sim_tcp__trace(c, "tcp.close");
   trace_key_str(tw, "reason", "normal");
   trace_end(tw);
@@ -437,7 +437,7 @@ void sim_tcp__output(sim_tcp_conn *c) {
     return;
   uint64_t data_end = c->sbase + c->slen;
   uint64_t wnd_end = c->snd_una + c->snd_wnd;
-  sim_time now = sim_world_now(c->net->w);
+  sim_time now = sim_world__now(c->net->w);
   while (c->snd_nxt < data_end && c->snd_nxt < wnd_end) {
     uint64_t len = MIN(MIN((uint64_t)c->mss, data_end - c->snd_nxt), wnd_end - c->snd_nxt);
     /* RFC 9293 §3.8.6.2.1 sender SWS avoidance: a short segment only at
@@ -502,7 +502,7 @@ static void rto_ev(void *a, void *b) {
   sim_tcp_conn *c = a;
   (void)b;
   sim_net *net = c->net;
-  sim_time now = sim_world_now(net->w);
+  sim_time now = sim_world__now(net->w);
   c->rto_ev = 0;
   if (c->rto_at == SIM_TIME_NEVER || c->dead)
     return;
@@ -550,7 +550,7 @@ static void ka_ev(void *a, void *b) {
   sim_tcp_conn *c = a;
   (void)b;
   sim_net *net = c->net;
-  sim_time now = sim_world_now(net->w);
+  sim_time now = sim_world__now(net->w);
   c->ka_ev = 0;
   if (c->dead || c->st == TCP_TIME_WAIT)
     return;
@@ -607,7 +607,7 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->snd_wnd = 65535;
   c->rto = RTO_INIT; /* RFC 6298 §2.1 */
   c->rto_at = SIM_TIME_NEVER;
-  c->last_rx = sim_world_now(n->net->w);
+  c->last_rx = sim_world__now(n->net->w);
   g_hash_table_insert(n->tcp_conns, &c->key, c);
   c->in_table = true;
   return c;
@@ -647,7 +647,7 @@ sim_tcp_conn *sim_tcp_connect(sim_node *n, const sim_addr *to, uint16_t port,
   c->user = user;
   c->visible = true;
   sim_tcp__enter(c, TCP_SYN_SENT);
-  sim_time now = sim_world_now(n->net->w);
+  sim_time now = sim_world__now(n->net->w);
   c->connect_deadline = sim_time_add(now, c->opt.connect_timeout);
   trace_end(sim_tcp__trace(c, "tcp.connect"));
   c->timing = true;
@@ -666,7 +666,7 @@ void sim_tcp__established(sim_tcp_conn *c) {
     trace_end(tw);
   }
   c->retries = 0;
-  c->last_rx = sim_world_now(c->net->w);
+  c->last_rx = sim_world__now(c->net->w);
   sim_tcp__ka_start(c);
 }
 
@@ -694,8 +694,8 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
   memcpy(c->sbuf + c->shead + c->slen, buf, len);
   c->slen += len;
   /* Write times are for traced protocol lines only (sim_tcp.h). */
-  if (sim_world_trace(c->net->w, SIM_DETAIL_PROTOCOL)) {
-    sim_time now = sim_world_now(c->net->w);
+  if (sim_world__trace(c->net->w, SIM_DETAIL_PROTOCOL)) {
+    sim_time now = sim_world__now(c->net->w);
     if (!c->wmarks)
       c->wmarks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
     if (c->wmarks->len == 0 || g_array_index(c->wmarks, tcp_wmark, c->wmarks->len - 1).t != now) {

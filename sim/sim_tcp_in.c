@@ -46,9 +46,9 @@ static void passive_open(sim_node *n, sim_pkt *p) {
   sim_tcp__enter(c, TCP_SYN_RCVD);
   c->timing = true;
   c->rtt_seq = c->iss + 1;
-  c->rtt_t0 = sim_world_now(n->net->w);
+  c->rtt_t0 = sim_world__now(n->net->w);
   sim_tcp__seg_send(c, c->iss, SIM_TCP_SYN | SIM_TCP_ACK, NULL, 0);
-  sim_tcp__rto_arm(c, sim_time_add(sim_world_now(n->net->w), c->rto));
+  sim_tcp__rto_arm(c, sim_time_add(sim_world__now(n->net->w), c->rto));
 }
 
 /* Copies [from, to) of the out-of-order ring into the pending bytes. */
@@ -183,7 +183,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
 
 /* ACK processing for synchronized states. Returns false if C died. */
 static bool ack_in(sim_tcp_conn *c, const sim_pkt *p) {
-  sim_time now = sim_world_now(c->net->w);
+  sim_time now = sim_world__now(c->net->w);
   uint64_t ack = p->ack;
   if (ack > c->snd_max) {
     c->ack_pending = true; /* acks something not yet sent: §3.10.7.4 */
@@ -281,7 +281,7 @@ static void syn_sent_in(sim_tcp_conn *c, sim_pkt *p) {
   c->peer_id = p->conn;
   if (c->timing) {
     c->timing = false;
-    sim_tcp__rtt_sample(c, sim_world_now(c->net->w) - c->rtt_t0);
+    sim_tcp__rtt_sample(c, sim_world__now(c->net->w) - c->rtt_t0);
   } else {
     sim_tcp__rto_reset(c);
   }
@@ -306,7 +306,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
     sim_net__pkt_free(net, p);
     return;
   }
-  c->last_rx = sim_world_now(net->w);
+  c->last_rx = sim_world__now(net->w);
   c->ka_probes = 0;
   if (c->st == TCP_SYN_SENT) {
     syn_sent_in(c, p);
@@ -338,7 +338,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
     c->snd_una = c->iss + 1;
     if (c->timing) {
       c->timing = false;
-      sim_tcp__rtt_sample(c, sim_world_now(net->w) - c->rtt_t0);
+      sim_tcp__rtt_sample(c, sim_world__now(net->w) - c->rtt_t0);
     }
     sim_tcp__rto_arm(c, SIM_TIME_NEVER);
     sim_tcp__enter(c, TCP_ESTABLISHED);
