@@ -119,7 +119,7 @@ struct sim_node {
   void *hook_user;
   /* transport state, dropped on crash */
   GHashTable *tcp_listeners; /* port -> sim_tcp_listener* */
-  GHashTable *tcp_conns;     /* sim_tcp__key* -> sim_tcp_conn* */
+  GHashTable *tcp_conns;     /* set of sim_tcp_conn*, hashed by their key (first member) */
   GHashTable *udp_socks;     /* port -> sim_udp_sock* */
   uint16_t next_tcp_port, next_udp_port;
 };

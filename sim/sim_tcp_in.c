@@ -53,25 +53,27 @@ static void passive_open(sim_node *n, sim_pkt *p) {
 
 /* Copies [from, to) of the out-of-order ring into the pending bytes. */
 static void ring_take(sim_tcp_conn *c, uint64_t from, uint64_t to) {
-  uint32_t w = c->opt.window;
+  uint32_t w = c->window;
   if (!c->rpend)
     c->rpend = g_byte_array_new();
   while (from < to) {
     uint32_t pos = (uint32_t)(from % w);
     uint64_t n = MIN(to - from, (uint64_t)(w - pos));
-    g_byte_array_append(c->rpend, c->ring + pos, (guint)n);
+    g_byte_array_append(c->rpend, c->ooo->ring + pos, (guint)n);
     from += n;
   }
 }
 
 static void ring_put(sim_tcp_conn *c, uint64_t seq, const uint8_t *data, uint32_t len) {
-  uint32_t w = c->opt.window;
-  if (!c->ring)
-    c->ring = g_malloc(w);
+  uint32_t w = c->window;
+  if (!c->ooo) {
+    c->ooo = g_malloc(sizeof(tcp_ooo) + w);
+    c->ooo->ranges = g_array_new(FALSE, FALSE, sizeof(tcp_range));
+  }
   while (len) {
     uint32_t pos = (uint32_t)(seq % w);
     uint32_t n = MIN(len, w - pos);
-    memcpy(c->ring + pos, data, n);
+    memcpy(c->ooo->ring + pos, data, n);
     seq += n;
     data += n;
     len -= n;
@@ -80,9 +82,7 @@ static void ring_put(sim_tcp_conn *c, uint64_t seq, const uint8_t *data, uint32_
 
 /* Adds [s, e) to the sorted disjoint out-of-order ranges. */
 static void ooo_add(sim_tcp_conn *c, uint64_t s, uint64_t e) {
-  if (!c->ooo)
-    c->ooo = g_array_new(FALSE, FALSE, sizeof(tcp_range));
-  GArray *a = c->ooo;
+  GArray *a = c->ooo->ranges; /* ring_put made it */
   guint i = 0;
   while (i < a->len && g_array_index(a, tcp_range, i).end < s)
     i++;
@@ -129,7 +129,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
       c->ack_pending = true; /* a retransmission: acknowledge again */
     return;
   }
-  uint64_t w = c->opt.window;
+  uint64_t w = c->window;
   if (len == 0 && !fin) {
     if (s < c->rcv_nxt)
       c->ack_pending = true; /* unacceptable (a keepalive probe): ACK, §3.10.7.4 */
@@ -162,7 +162,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
       g_byte_array_append(c->rpend, d, (guint)len);
       c->rcv_nxt += len;
     }
-    GArray *a = c->ooo;
+    GArray *a = c->ooo ? c->ooo->ranges : NULL;
     while (a && a->len && g_array_index(a, tcp_range, 0).start <= c->rcv_nxt) {
       tcp_range r = g_array_index(a, tcp_range, 0);
       if (r.end > c->rcv_nxt) {
@@ -313,7 +313,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
     goto out;
   }
   if (p->flags & SIM_TCP_RST) {
-    uint64_t w = c->opt.window;
+    uint64_t w = c->window;
     if (p->seq + w >= c->rcv_nxt && p->seq < c->rcv_nxt + w) {
       if (c->st != TCP_TIME_WAIT) { /* RFC 1337: TIME_WAIT ignores RSTs */
         sim_tcp__kill(c, SIM_TCP_CLOSED_RESET, "tcp.reset", "state", sim_tcp__state_name(c->st));
