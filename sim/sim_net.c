@@ -64,10 +64,7 @@ char *sim_addr_format(const sim_addr *a, char *buf) {
   return buf;
 }
 
-bool sim_addr_equal(const sim_addr *a, const sim_addr *b) {
-  size_t n = a->family == 4 ? 4 : 16;
-  return a->family == b->family && memcmp(a->b, b->b, n) == 0;
-}
+bool sim_addr_equal(const sim_addr *a, const sim_addr *b) { return sim_addr__eq(a, b); }
 
 static guint addr_hash(gconstpointer p) {
   const sim_addr *a = p;
@@ -344,8 +341,8 @@ bool sim_link_is_up(const sim_link *l) { return l->up; }
 size_t sim_link_index(const sim_link *l) { return l->index; }
 
 static void trace_link_fault(sim_net *net, sim_link *l, const char *ev) {
-  trace_writer *tw = sim_world_trace(net->w, SIM_DETAIL_MESSAGES);
-  trace_event_begin(tw, sim_world_now(net->w), ev);
+  trace_writer *tw = sim_world__trace(net->w, SIM_DETAIL_MESSAGES);
+  trace_event_begin(tw, sim_world__now(net->w), ev);
   trace_key_uint(tw, "link", l->index);
   trace_key_str(tw, "a", l->end[0]->name);
   trace_key_str(tw, "b", l->end[1]->name);
@@ -362,8 +359,8 @@ void sim_net_link_set_up(sim_net *net, sim_link *l, bool up) {
     sim_linkdir *ld = &l->dir[d];
     ld->head = ld->count = 0;
     ld->queued = 0;
-    if (ld->busy_until > sim_world_now(net->w))
-      ld->busy_until = sim_world_now(net->w);
+    if (ld->busy_until > sim_world__now(net->w))
+      ld->busy_until = sim_world__now(net->w);
   }
   trace_link_fault(net, l, up ? "fault.link_up" : "fault.link_down");
 }
@@ -386,7 +383,7 @@ static void link_down_ev(void *a, void *b) {
 
 sim_event_id sim_net_link_set_up_at(sim_net *net, sim_link *l, sim_time t, bool up) {
   g_assert(l->net == net);
-  return sim_world_at(net->w, t, up ? link_up_ev : link_down_ev, l, NULL);
+  return sim_world__at(net->w, t, up ? link_up_ev : link_down_ev, l, NULL);
 }
 
 void sim_net_link_set_params(sim_net *net, sim_link *l, const sim_link_params *p) {
@@ -398,8 +395,8 @@ void sim_net_link_set_params(sim_net *net, sim_link *l, const sim_link_params *p
   if (!np.mtu)
     np.mtu = DEFAULT_MTU;
   l->p = np;
-  trace_writer *tw = sim_world_trace(net->w, SIM_DETAIL_MESSAGES);
-  trace_event_begin(tw, sim_world_now(net->w), "fault.link_params");
+  trace_writer *tw = sim_world__trace(net->w, SIM_DETAIL_MESSAGES);
+  trace_event_begin(tw, sim_world__now(net->w), "fault.link_params");
   trace_key_uint(tw, "link", l->index);
   trace_key_str(tw, "a", l->end[0]->name);
   trace_key_str(tw, "b", l->end[1]->name);
@@ -425,7 +422,7 @@ sim_event_id sim_net_link_set_params_at(sim_net *net, sim_link *l, sim_time t,
   pc->l = l;
   pc->p = *p;
   g_ptr_array_add(net->param_changes, pc);
-  return sim_world_at(net->w, t, link_params_ev, pc, net);
+  return sim_world__at(net->w, t, link_params_ev, pc, net);
 }
 
 void sim_net_reroute(sim_net *net) {
@@ -623,13 +620,11 @@ static const char *proto_name(uint8_t proto) {
   }
 }
 
-static void trace_pkt(sim_net *net, const char *ev, const sim_node *n, const sim_node *next,
-                      const sim_pkt *p, const char *reason) {
-  trace_writer *tw = sim_world_trace(net->w, SIM_DETAIL_PACKETS);
-  if (!tw)
-    return;
+static __attribute__((noinline)) void trace_pkt_rec(trace_writer *tw, sim_net *net, const char *ev,
+                                                    const sim_node *n, const sim_node *next,
+                                                    const sim_pkt *p, const char *reason) {
   char sb[SIM_EP_BUFSZ], db[SIM_EP_BUFSZ];
-  trace_event_begin(tw, sim_world_now(net->w), ev);
+  trace_event_begin(tw, sim_world__now(net->w), ev);
   trace_key_str(tw, "node", n->name);
   if (p->conn)
     trace_key_uint(tw, "conn", p->conn);
@@ -670,6 +665,15 @@ static void trace_pkt(sim_net *net, const char *ev, const sim_node *n, const sim
   trace_end(tw);
 }
 
+/* Every packet passes here twice or more: the check is inlined, the record
+ * is written only at packet detail. */
+static inline void trace_pkt(sim_net *net, const char *ev, const sim_node *n,
+                             const sim_node *next, const sim_pkt *p, const char *reason) {
+  trace_writer *tw = sim_world__trace(net->w, SIM_DETAIL_PACKETS);
+  if (tw)
+    trace_pkt_rec(tw, net, ev, n, next, p, reason);
+}
+
 static void drop(sim_net *net, const sim_node *at, sim_pkt *p, const char *reason) {
   net->pkts_dropped++;
   trace_pkt(net, "net.drop", at, NULL, p, reason);
@@ -701,7 +705,7 @@ static void arrive_ev(void *a, void *b);
 
 static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   sim_net *net = l->net;
-  sim_time now = sim_world_now(net->w);
+  sim_time now = sim_world__now(net->w);
   sim_node *to = l->end[1 - side];
   p->link = l;
   if (!l->up) {
@@ -758,7 +762,7 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   d->last_arrival = arr;
   p->epoch = l->epoch;
   p->dir = (uint8_t)side;
-  sim_world_at(net->w, arr, arrive_ev, p, net);
+  sim_world__at(net->w, arr, arrive_ev, p, net);
 }
 
 static void forward(sim_node *n, sim_pkt *p) {
@@ -815,7 +819,7 @@ void sim_net__output(sim_node *n, sim_pkt *p) {
     return;
   }
   if (p->dst_node == n) {
-    sim_world_at(net->w, sim_world_now(net->w), arrive_ev, p, net);
+    sim_world__at(net->w, sim_world__now(net->w), arrive_ev, p, net);
     return;
   }
   forward(n, p);
@@ -829,8 +833,8 @@ void sim_node_set_hook(sim_node *n, sim_node_hook hook, void *user) {
 }
 
 static void trace_node_fault(sim_node *n, const char *ev) {
-  trace_writer *tw = sim_world_trace(n->net->w, SIM_DETAIL_MESSAGES);
-  trace_event_begin(tw, sim_world_now(n->net->w), ev);
+  trace_writer *tw = sim_world__trace(n->net->w, SIM_DETAIL_MESSAGES);
+  trace_event_begin(tw, sim_world__now(n->net->w), ev);
   trace_key_str(tw, "node", n->name);
   trace_end(tw);
 }
@@ -866,11 +870,11 @@ static void crash_ev(void *a, void *b) {
 }
 
 sim_event_id sim_node_crash_at(sim_node *n, sim_time t) {
-  return sim_world_at(n->net->w, t, crash_ev, n, n);
+  return sim_world__at(n->net->w, t, crash_ev, n, n);
 }
 
 sim_event_id sim_node_restart_at(sim_node *n, sim_time t) {
-  return sim_world_at(n->net->w, t, crash_ev, n, NULL);
+  return sim_world__at(n->net->w, t, crash_ev, n, NULL);
 }
 
 /* --- counters and header --------------------------------------------------- */
@@ -885,7 +889,7 @@ void sim_net_counters(const sim_net *net, uint64_t *sent, uint64_t *delivered, u
 }
 
 void sim_net_write_header(sim_net *net, const char *scenario, sim_header_extra extra, void *user) {
-  trace_writer *tw = sim_world_trace(net->w, SIM_DETAIL_MESSAGES);
+  trace_writer *tw = sim_world__trace(net->w, SIM_DETAIL_MESSAGES);
   if (!tw)
     return;
   trace_begin(tw);

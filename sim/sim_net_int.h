@@ -28,10 +28,12 @@
 #define MAILSIM_SIM_NET_INT_H
 
 #include <glib.h>
+#include <string.h>
 
 #include "sim_net.h"
 #include "sim_tcp.h"
 #include "sim_udp.h"
+#include "sim_world_int.h"
 
 enum { SIM_PROTO_ICMP = 1, SIM_PROTO_TCP = 6, SIM_PROTO_UDP = 17 };
 
@@ -117,7 +119,7 @@ struct sim_node {
   void *hook_user;
   /* transport state, dropped on crash */
   GHashTable *tcp_listeners; /* port -> sim_tcp_listener* */
-  GHashTable *tcp_conns;     /* sim_tcp__key* -> sim_tcp_conn* */
+  GHashTable *tcp_conns;     /* set of sim_tcp_conn*, hashed by their key (first member) */
   GHashTable *udp_socks;     /* port -> sim_udp_sock* */
   uint16_t next_tcp_port, next_udp_port;
 };
@@ -148,6 +150,13 @@ typedef struct {
   sim_link *l;
   sim_link_params p;
 } sim_net__params;
+
+/* sim_addr_equal, inlined for the connection table's compare. */
+static inline bool sim_addr__eq(const sim_addr *a, const sim_addr *b) {
+  if (a->family != b->family)
+    return false;
+  return a->family == 4 ? memcmp(a->b, b->b, 4) == 0 : memcmp(a->b, b->b, 16) == 0;
+}
 
 /* --- world glue (sim_world.c) --- */
 sim_net *sim_net__new(sim_world *w);

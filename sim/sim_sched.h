@@ -11,7 +11,9 @@
  * heap while fewer than ~8k are queued and in a radix heap above (simulated
  * time is monotone); the heap fuses pop and push — the popped root stays a
  * hole until the callback either schedules (the new event drops into the
- * hole: one sift instead of two) or returns.
+ * hole: one sift instead of two) or returns. Events scheduled a fixed
+ * delay of 1 s or more ahead wait in a FIFO per delay ("lanes") with only
+ * its head in the heap.
  *
  * Callbacks may schedule, cancel and stop; they must not call run/step.
  */

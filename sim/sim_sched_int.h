@@ -4,6 +4,9 @@
 
 #include "sim_sched.h"
 
+/* The scheduler's clock, for inlined reads of now (sim_world_int.h); valid
+ * until sim_sched_free. */
+const sim_time *sim_sched__clock(const sim_sched *s);
 /* Lowers the sequence limit at which pending events are renumbered
  * (normally 2^38), so tests can exercise renumbering. */
 void sim_sched__set_seq_limit(sim_sched *s, uint64_t limit);
@@ -11,6 +14,11 @@ void sim_sched__set_seq_limit(sim_sched *s, uint64_t limit);
  * moves from the 4-ary heap to the radix heap (ON) and back (below OFF);
  * OFF < ON. ON = 1, OFF = 0 keeps it a radix heap once anything is queued. */
 void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off);
+/* Lowers the delay from which events may wait in a lane (normally 1 s),
+ * so tests can exercise lanes with short delays. */
+void sim_sched__set_lane_min(sim_sched *s, sim_time min);
+/* Entries waiting in lanes behind their heads (not in the heap). */
+size_t sim_sched__lane_waiting(const sim_sched *s);
 /* How many times cancelled entries were dropped in bulk (compaction). */
 size_t sim_sched__compactions(const sim_sched *s);
 /* Whether the entries are in the radix heap now. */

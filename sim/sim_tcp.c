@@ -24,6 +24,7 @@
  *  - timers are lazy: a deadline field moves freely, one event per timer
  *    kind is pending, and it re-arms itself when it fires early.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "sim_tcp_int.h"
@@ -111,8 +112,8 @@ static guint key_hash(gconstpointer p) {
 
 static gboolean key_eq(gconstpointer x, gconstpointer y) {
   const sim_tcp__key *a = x, *b = y;
-  return a->lport == b->lport && a->rport == b->rport && sim_addr_equal(&a->laddr, &b->laddr) &&
-         sim_addr_equal(&a->raddr, &b->raddr);
+  return a->lport == b->lport && a->rport == b->rport && sim_addr__eq(&a->laddr, &b->laddr) &&
+         sim_addr__eq(&a->raddr, &b->raddr);
 }
 
 GHashTable *sim_tcp__table_new(void) { return g_hash_table_new(key_hash, key_eq); }
@@ -127,11 +128,11 @@ static void table_remove(sim_tcp_conn *c) {
 /* --- trace ------------------------------------------------------------------ */
 
 trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev) {
-  trace_writer *tw = sim_world_trace(c->net->w, SIM_DETAIL_PROTOCOL);
+  trace_writer *tw = sim_world__trace(c->net->w, SIM_DETAIL_PROTOCOL);
   if (!tw)
     return NULL;
   char sb[SIM_EP_BUFSZ], db[SIM_EP_BUFSZ];
-  trace_event_begin(tw, sim_world_now(c->net->w), ev);
+  trace_event_begin(tw, sim_world__now(c->net->w), ev);
   trace_key_str(tw, "node", c->node->name);
   trace_key_uint(tw, "conn", c->id);
   trace_key_str(tw, "src", sim_net__ep(&c->key.laddr, c->key.lport, sb));
@@ -153,8 +154,8 @@ void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at) {
   if (c->rto_ev && c->rto_ev_at <= at)
     return; /* fires earlier and re-arms */
   if (c->rto_ev)
-    sim_world_cancel(c->net->w, c->rto_ev);
-  c->rto_ev = sim_world_at(c->net->w, at, rto_ev, c, NULL);
+    sim_world__cancel(c->net->w, c->rto_ev);
+  c->rto_ev = sim_world__at(c->net->w, at, rto_ev, c, NULL);
   c->rto_ev_at = at;
 }
 
@@ -179,23 +180,23 @@ void sim_tcp__rto_reset(sim_tcp_conn *c) {
 
 static void ka_arm(sim_tcp_conn *c, sim_time at) {
   if (c->ka_ev)
-    sim_world_cancel(c->net->w, c->ka_ev);
-  c->ka_ev = sim_world_at(c->net->w, at, ka_ev, c, NULL);
+    sim_world__cancel(c->net->w, c->ka_ev);
+  c->ka_ev = sim_world__at(c->net->w, at, ka_ev, c, NULL);
 }
 
 void sim_tcp__ka_start(sim_tcp_conn *c) {
   if (!c->ka_ev)
-    ka_arm(c, sim_time_add(c->last_rx, c->opt.keepalive_idle));
+    ka_arm(c, sim_time_add(c->last_rx, c->ka_idle));
 }
 
 static void timers_cancel(sim_tcp_conn *c) {
   sim_world *w = c->net->w;
   if (c->rto_ev)
-    sim_world_cancel(w, c->rto_ev);
+    sim_world__cancel(w, c->rto_ev);
   if (c->ka_ev)
-    sim_world_cancel(w, c->ka_ev);
+    sim_world__cancel(w, c->ka_ev);
   if (c->tw_ev)
-    sim_world_cancel(w, c->tw_ev);
+    sim_world__cancel(w, c->tw_ev);
   c->rto_ev = c->ka_ev = c->tw_ev = 0;
   c->rto_at = SIM_TIME_NEVER;
 }
@@ -222,7 +223,7 @@ void sim_tcp__want_flush(sim_tcp_conn *c) {
     net->flush_tail = c;
   }
   if (!net->in_kernel && !net->flush_ev)
-    net->flush_ev = sim_world_at(net->w, sim_world_now(net->w), flush_ev, net, NULL);
+    net->flush_ev = sim_world__at(net->w, sim_world__now(net->w), flush_ev, net, NULL);
 }
 
 static void flush_unlink(sim_tcp_conn *c) {
@@ -249,11 +250,14 @@ static void conn_free(sim_tcp_conn *c) {
   table_remove(c);
   flush_unlink(c);
   g_free(c->sbuf);
-  g_free(c->ring);
-  if (c->ooo)
-    g_array_free(c->ooo, TRUE);
-  if (c->wmarks)
-    g_array_free(c->wmarks, TRUE);
+  if (c->ooo) {
+    g_array_free(c->ooo->ranges, TRUE);
+    g_free(c->ooo);
+  }
+  if (c->wlog) {
+    g_array_free(c->wlog->marks, TRUE);
+    g_free(c->wlog);
+  }
   if (c->rpend)
     g_byte_array_free(c->rpend, TRUE);
   if (c->rspare)
@@ -273,11 +277,11 @@ void sim_tcp__time_wait(sim_tcp_conn *c) {
   sim_tcp__enter(c, TCP_TIME_WAIT);
   sim_tcp__rto_arm(c, SIM_TIME_NEVER);
   if (c->ka_ev)
-    sim_world_cancel(c->net->w, c->ka_ev);
+    sim_world__cancel(c->net->w, c->ka_ev);
   c->ka_ev = 0;
   if (c->tw_ev)
-    sim_world_cancel(c->net->w, c->tw_ev);
-  c->tw_ev = sim_world_after(c->net->w, TIME_WAIT_LEN, tw_ev, c, NULL);
+    sim_world__cancel(c->net->w, c->tw_ev);
+  c->tw_ev = sim_world__after(c->net->w, TIME_WAIT_LEN, tw_ev, c, NULL);
   trace_writer *tw = sim_tcp__trace(c, "tcp.close");
   trace_key_str(tw, "reason", "normal");
   trace_end(tw);
@@ -407,7 +411,7 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   p->flags = flags;
   p->seq = seq;
   p->ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0;
-  p->window = c->opt.window;
+  p->window = c->window;
   p->conn = c->id;
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
@@ -437,7 +441,7 @@ void sim_tcp__output(sim_tcp_conn *c) {
     return;
   uint64_t data_end = c->sbase + c->slen;
   uint64_t wnd_end = c->snd_una + c->snd_wnd;
-  sim_time now = sim_world_now(c->net->w);
+  sim_time now = sim_world__now(c->net->w);
   while (c->snd_nxt < data_end && c->snd_nxt < wnd_end) {
     uint64_t len = MIN(MIN((uint64_t)c->mss, data_end - c->snd_nxt), wnd_end - c->snd_nxt);
     /* RFC 9293 §3.8.6.2.1 sender SWS avoidance: a short segment only at
@@ -502,7 +506,7 @@ static void rto_ev(void *a, void *b) {
   sim_tcp_conn *c = a;
   (void)b;
   sim_net *net = c->net;
-  sim_time now = sim_world_now(net->w);
+  sim_time now = sim_world__now(net->w);
   c->rto_ev = 0;
   if (c->rto_at == SIM_TIME_NEVER || c->dead)
     return;
@@ -517,7 +521,7 @@ static void rto_ev(void *a, void *b) {
       sim_tcp__kill(c, SIM_TCP_CLOSED_TIMEOUT, "tcp.timeout", "phase", "connect");
       goto out;
     }
-  } else if (c->retries >= c->opt.max_retries) {
+  } else if (c->retries >= c->max_retries) {
     if (c->st == TCP_SYN_RCVD)
       sim_tcp__kill(c, SIM_TCP_CLOSED_TIMEOUT, NULL, NULL, NULL);
     else
@@ -550,15 +554,15 @@ static void ka_ev(void *a, void *b) {
   sim_tcp_conn *c = a;
   (void)b;
   sim_net *net = c->net;
-  sim_time now = sim_world_now(net->w);
+  sim_time now = sim_world__now(net->w);
   c->ka_ev = 0;
   if (c->dead || c->st == TCP_TIME_WAIT)
     return;
   if (c->snd_max > c->snd_una) { /* retransmission covers a busy connection */
-    ka_arm(c, sim_time_add(now, c->opt.keepalive_idle));
+    ka_arm(c, sim_time_add(now, c->ka_idle));
     return;
   }
-  sim_time due = sim_time_add(c->last_rx, c->opt.keepalive_idle + c->ka_probes * KA_INTERVAL);
+  sim_time due = sim_time_add(c->last_rx, c->ka_idle + c->ka_probes * KA_INTERVAL);
   if (now < due) {
     ka_arm(c, due);
     return;
@@ -587,16 +591,9 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->key.raddr = *raddr;
   c->key.lport = lport;
   c->key.rport = rport;
-  if (opt)
-    c->opt = *opt;
-  if (!c->opt.connect_timeout)
-    c->opt.connect_timeout = 30 * SIM_S;
-  if (!c->opt.max_retries)
-    c->opt.max_retries = 8;
-  if (!c->opt.keepalive_idle)
-    c->opt.keepalive_idle = 60 * SIM_S;
-  if (!c->opt.window)
-    c->opt.window = 65535;
+  c->max_retries = opt && opt->max_retries ? opt->max_retries : 8;
+  c->ka_idle = opt && opt->keepalive_idle ? opt->keepalive_idle : 60 * SIM_S;
+  c->window = opt && opt->window ? opt->window : 65535;
   uint32_t hdr = sim_net__hdr_size(raddr->family, SIM_PROTO_TCP);
   uint32_t pmtu = sim_net__path_mtu(n, raddr);
   c->mss = pmtu > hdr ? pmtu - hdr : 1;
@@ -607,8 +604,11 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->snd_wnd = 65535;
   c->rto = RTO_INIT; /* RFC 6298 §2.1 */
   c->rto_at = SIM_TIME_NEVER;
-  c->last_rx = sim_world_now(n->net->w);
-  g_hash_table_insert(n->tcp_conns, &c->key, c);
+  c->last_rx = sim_world__now(n->net->w);
+  /* A set: the key is the block's first member, so the key pointer is the
+   * connection and the table keeps no separate value array. */
+  G_STATIC_ASSERT(offsetof(sim_tcp_conn, key) == 0);
+  g_hash_table_add(n->tcp_conns, &c->key);
   c->in_table = true;
   return c;
 }
@@ -647,8 +647,9 @@ sim_tcp_conn *sim_tcp_connect(sim_node *n, const sim_addr *to, uint16_t port,
   c->user = user;
   c->visible = true;
   sim_tcp__enter(c, TCP_SYN_SENT);
-  sim_time now = sim_world_now(n->net->w);
-  c->connect_deadline = sim_time_add(now, c->opt.connect_timeout);
+  sim_time now = sim_world__now(n->net->w);
+  sim_time timeout = opt && opt->connect_timeout ? opt->connect_timeout : 30 * SIM_S;
+  c->connect_deadline = sim_time_add(now, timeout);
   trace_end(sim_tcp__trace(c, "tcp.connect"));
   c->timing = true;
   c->rtt_seq = c->iss + 1;
@@ -666,7 +667,7 @@ void sim_tcp__established(sim_tcp_conn *c) {
     trace_end(tw);
   }
   c->retries = 0;
-  c->last_rx = sim_world_now(c->net->w);
+  c->last_rx = sim_world__now(c->net->w);
   sim_tcp__ka_start(c);
 }
 
@@ -676,6 +677,8 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
     return;
   if (c->fin_queued)
     g_error("sim_tcp_send: conn %" G_GUINT64_FORMAT " after close", (guint64)c->id);
+  if (len > UINT32_MAX - c->slen)
+    g_error("sim_tcp_send: conn %" G_GUINT64_FORMAT ": more than 4 GiB queued", (guint64)c->id);
   if (c->shead + c->slen + len > c->scap) {
     if (c->shead > 0) {
       memmove(c->sbuf, c->sbuf + c->shead, c->slen);
@@ -688,19 +691,25 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
       while (cap < c->slen + len)
         cap *= 2;
       c->sbuf = g_realloc(c->sbuf, cap);
-      c->scap = cap;
+      c->scap = (uint32_t)MIN(cap, UINT32_MAX);
     }
   }
   memcpy(c->sbuf + c->shead + c->slen, buf, len);
   c->slen += len;
-  sim_time now = sim_world_now(c->net->w);
-  if (!c->wmarks)
-    c->wmarks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
-  if (c->wmarks->len == 0 || g_array_index(c->wmarks, tcp_wmark, c->wmarks->len - 1).t != now) {
-    tcp_wmark m = {c->written, now};
-    g_array_append_val(c->wmarks, m);
+  /* Write times are for traced protocol lines only (sim_tcp.h). */
+  if (sim_world__trace(c->net->w, SIM_DETAIL_PROTOCOL)) {
+    sim_time now = sim_world__now(c->net->w);
+    tcp_wlog *wl = c->wlog;
+    if (!wl) {
+      wl = c->wlog = g_new0(tcp_wlog, 1);
+      wl->marks = g_array_new(FALSE, FALSE, sizeof(tcp_wmark));
+    }
+    if (wl->marks->len == 0 || g_array_index(wl->marks, tcp_wmark, wl->marks->len - 1).t != now) {
+      tcp_wmark m = {wl->written, now};
+      g_array_append_val(wl->marks, m);
+    }
+    wl->written += len;
   }
-  c->written += len;
   c->drained_armed = true;
   sim_tcp__output(c);
 }
@@ -798,16 +807,18 @@ sim_time sim_tcp_peer_write_time(const sim_tcp_conn *c, uint64_t offset) {
     return -1;
   sim_tcp__key k = {c->key.raddr, c->key.laddr, c->key.rport, c->key.lport};
   const sim_tcp_conn *p = g_hash_table_lookup(pn->tcp_conns, &k);
-  if (!p || p->id != c->peer_id || !p->wmarks || p->wmarks->len == 0 || offset >= p->written)
+  if (!p || p->id != c->peer_id || !p->wlog || p->wlog->marks->len == 0 ||
+      offset >= p->wlog->written)
     return -1;
   /* The last mark at or before OFFSET (marks are in offset order). */
-  guint lo = 0, hi = p->wmarks->len;
+  const GArray *marks = p->wlog->marks;
+  guint lo = 0, hi = marks->len;
   while (hi - lo > 1) {
     guint mid = lo + (hi - lo) / 2;
-    if (g_array_index(p->wmarks, tcp_wmark, mid).off <= offset)
+    if (g_array_index(marks, tcp_wmark, mid).off <= offset)
       lo = mid;
     else
       hi = mid;
   }
-  return g_array_index(p->wmarks, tcp_wmark, lo).t;
+  return g_array_index(marks, tcp_wmark, lo).t;
 }

@@ -114,7 +114,10 @@ uint16_t sim_tcp_remote_port(const sim_tcp_conn *c);
 /* When the peer's application wrote byte OFFSET (counted from 0) of the
  * stream this end receives: the time of the sim_tcp_send() call that
  * queued it. -1 if unknown (the peer end is gone, or never wrote that far).
- * The viewer draws a protocol line from this time to its arrival. */
+ * The viewer draws a protocol line from this time to its arrival. The
+ * kernel keeps write times only while the world records at protocol detail
+ * or finer (the only records that carry them): at message detail this is
+ * -1. */
 sim_time sim_tcp_peer_write_time(const sim_tcp_conn *c, uint64_t offset);
 /* Bytes queued but not yet acknowledged. */
 size_t sim_tcp_unacked(const sim_tcp_conn *c);

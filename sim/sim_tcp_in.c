@@ -46,32 +46,34 @@ static void passive_open(sim_node *n, sim_pkt *p) {
   sim_tcp__enter(c, TCP_SYN_RCVD);
   c->timing = true;
   c->rtt_seq = c->iss + 1;
-  c->rtt_t0 = sim_world_now(n->net->w);
+  c->rtt_t0 = sim_world__now(n->net->w);
   sim_tcp__seg_send(c, c->iss, SIM_TCP_SYN | SIM_TCP_ACK, NULL, 0);
-  sim_tcp__rto_arm(c, sim_time_add(sim_world_now(n->net->w), c->rto));
+  sim_tcp__rto_arm(c, sim_time_add(sim_world__now(n->net->w), c->rto));
 }
 
 /* Copies [from, to) of the out-of-order ring into the pending bytes. */
 static void ring_take(sim_tcp_conn *c, uint64_t from, uint64_t to) {
-  uint32_t w = c->opt.window;
+  uint32_t w = c->window;
   if (!c->rpend)
     c->rpend = g_byte_array_new();
   while (from < to) {
     uint32_t pos = (uint32_t)(from % w);
     uint64_t n = MIN(to - from, (uint64_t)(w - pos));
-    g_byte_array_append(c->rpend, c->ring + pos, (guint)n);
+    g_byte_array_append(c->rpend, c->ooo->ring + pos, (guint)n);
     from += n;
   }
 }
 
 static void ring_put(sim_tcp_conn *c, uint64_t seq, const uint8_t *data, uint32_t len) {
-  uint32_t w = c->opt.window;
-  if (!c->ring)
-    c->ring = g_malloc(w);
+  uint32_t w = c->window;
+  if (!c->ooo) {
+    c->ooo = g_malloc(sizeof(tcp_ooo) + w);
+    c->ooo->ranges = g_array_new(FALSE, FALSE, sizeof(tcp_range));
+  }
   while (len) {
     uint32_t pos = (uint32_t)(seq % w);
     uint32_t n = MIN(len, w - pos);
-    memcpy(c->ring + pos, data, n);
+    memcpy(c->ooo->ring + pos, data, n);
     seq += n;
     data += n;
     len -= n;
@@ -80,9 +82,7 @@ static void ring_put(sim_tcp_conn *c, uint64_t seq, const uint8_t *data, uint32_
 
 /* Adds [s, e) to the sorted disjoint out-of-order ranges. */
 static void ooo_add(sim_tcp_conn *c, uint64_t s, uint64_t e) {
-  if (!c->ooo)
-    c->ooo = g_array_new(FALSE, FALSE, sizeof(tcp_range));
-  GArray *a = c->ooo;
+  GArray *a = c->ooo->ranges; /* ring_put made it */
   guint i = 0;
   while (i < a->len && g_array_index(a, tcp_range, i).end < s)
     i++;
@@ -129,7 +129,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
       c->ack_pending = true; /* a retransmission: acknowledge again */
     return;
   }
-  uint64_t w = c->opt.window;
+  uint64_t w = c->window;
   if (len == 0 && !fin) {
     if (s < c->rcv_nxt)
       c->ack_pending = true; /* unacceptable (a keepalive probe): ACK, §3.10.7.4 */
@@ -162,7 +162,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
       g_byte_array_append(c->rpend, d, (guint)len);
       c->rcv_nxt += len;
     }
-    GArray *a = c->ooo;
+    GArray *a = c->ooo ? c->ooo->ranges : NULL;
     while (a && a->len && g_array_index(a, tcp_range, 0).start <= c->rcv_nxt) {
       tcp_range r = g_array_index(a, tcp_range, 0);
       if (r.end > c->rcv_nxt) {
@@ -183,7 +183,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
 
 /* ACK processing for synchronized states. Returns false if C died. */
 static bool ack_in(sim_tcp_conn *c, const sim_pkt *p) {
-  sim_time now = sim_world_now(c->net->w);
+  sim_time now = sim_world__now(c->net->w);
   uint64_t ack = p->ack;
   if (ack > c->snd_max) {
     c->ack_pending = true; /* acks something not yet sent: §3.10.7.4 */
@@ -281,7 +281,7 @@ static void syn_sent_in(sim_tcp_conn *c, sim_pkt *p) {
   c->peer_id = p->conn;
   if (c->timing) {
     c->timing = false;
-    sim_tcp__rtt_sample(c, sim_world_now(c->net->w) - c->rtt_t0);
+    sim_tcp__rtt_sample(c, sim_world__now(c->net->w) - c->rtt_t0);
   } else {
     sim_tcp__rto_reset(c);
   }
@@ -306,14 +306,14 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
     sim_net__pkt_free(net, p);
     return;
   }
-  c->last_rx = sim_world_now(net->w);
+  c->last_rx = sim_world__now(net->w);
   c->ka_probes = 0;
   if (c->st == TCP_SYN_SENT) {
     syn_sent_in(c, p);
     goto out;
   }
   if (p->flags & SIM_TCP_RST) {
-    uint64_t w = c->opt.window;
+    uint64_t w = c->window;
     if (p->seq + w >= c->rcv_nxt && p->seq < c->rcv_nxt + w) {
       if (c->st != TCP_TIME_WAIT) { /* RFC 1337: TIME_WAIT ignores RSTs */
         sim_tcp__kill(c, SIM_TCP_CLOSED_RESET, "tcp.reset", "state", sim_tcp__state_name(c->st));
@@ -338,7 +338,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
     c->snd_una = c->iss + 1;
     if (c->timing) {
       c->timing = false;
-      sim_tcp__rtt_sample(c, sim_world_now(net->w) - c->rtt_t0);
+      sim_tcp__rtt_sample(c, sim_world__now(net->w) - c->rtt_t0);
     }
     sim_tcp__rto_arm(c, SIM_TIME_NEVER);
     sim_tcp__enter(c, TCP_ESTABLISHED);

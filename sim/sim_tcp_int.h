@@ -63,6 +63,21 @@ struct sim_tcp_listener {
   void *user;
 };
 
+/* Out-of-order bytes: the ranges held, and a ring of one window indexed by
+ * seq % window. Allocated at the first out-of-order segment. */
+typedef struct {
+  GArray *ranges; /* tcp_range, sorted, disjoint, all > rcv_nxt */
+  uint8_t ring[];
+} tcp_ooo;
+
+/* When the application wrote what (kept only at protocol detail). */
+typedef struct {
+  uint64_t written; /* octets written so far */
+  GArray *marks;    /* tcp_wmark, by stream offset */
+} tcp_wlog;
+
+/* Field order and widths keep the block small (hundreds are open at once
+ * in a queue run's burst): flags and small counters grouped, no padding. */
 struct sim_tcp_conn {
   sim_tcp__key key; /* hashed; laddr/lport = this end */
   sim_net *net;
@@ -70,45 +85,50 @@ struct sim_tcp_conn {
   sim_node *peer_node; /* owner of key.raddr, looked up at the first segment;
                           NULL: none yet (addresses are never removed) */
   uint64_t id, peer_id;
-  tcp_state st;
   const sim_tcp_callbacks *cb;
   void *user;
+  sim_tcp_conn *flush_next;
+  /* options, defaults applied (sim_tcp_options) */
+  sim_time ka_idle;
+  uint32_t max_retries;
+  uint32_t window; /* our receive window */
+  uint32_t mss;
+  uint8_t st;     /* tcp_state */
+  uint8_t notify; /* N_* pending */
+  uint8_t reason; /* sim_tcp_reason, for closed() */
   bool passive;
   bool visible; /* the user holds it (connect, or accepted) */
   bool in_table;
   bool dead; /* CLOSED; closed() pending or done */
-  sim_tcp_options opt;
-  uint32_t mss;
-  /* send side: sbuf[shead .. shead+slen) holds the bytes from sequence sbase */
-  uint64_t iss, snd_una, snd_nxt, snd_max, snd_wnd;
-  uint8_t *sbuf;
-  size_t shead, slen, scap;
-  uint64_t sbase;
   bool fin_queued; /* close() called; our FIN has sequence fin_seq */
-  uint64_t fin_seq;
   bool drained_armed;
-  /* when the application wrote its bytes: tcp_wmark, by stream offset;
-   * NULL until the first write */
-  GArray *wmarks;
-  uint64_t written;
+  bool has_rfin, fin_rcvd;
+  bool have_rtt, timing;
+  bool recovery;
+  bool ack_pending;
+  bool in_flush;
+  /* send side: sbuf[shead .. shead+slen) holds the bytes from sequence sbase */
+  uint32_t snd_wnd;
+  uint32_t shead, slen, scap;
+  uint64_t iss, snd_una, snd_nxt, snd_max;
+  uint8_t *sbuf;
+  uint64_t sbase;
+  uint64_t fin_seq;
+  tcp_wlog *wlog; /* NULL until the first traced write */
   /* receive side */
   uint64_t irs, rcv_nxt;
-  bool has_rfin, fin_rcvd;
   uint64_t rfin_seq;
-  uint8_t *ring;              /* out-of-order bytes, indexed by seq % window */
-  GArray *ooo;                /* tcp_range, sorted, disjoint, all > rcv_nxt; NULL until used */
+  tcp_ooo *ooo;               /* NULL until used */
   GByteArray *rpend, *rspare; /* in-order bytes not yet given to data(); NULL until used */
   /* RTO, RFC 6298 */
   sim_time srtt, rttvar, rto;
-  bool have_rtt, timing;
   uint64_t rtt_seq;
   sim_time rtt_t0;
   uint32_t retries;
+  uint32_t dupacks;
   sim_time rto_at; /* SIM_TIME_NEVER: disarmed */
   sim_event_id rto_ev;
   sim_time rto_ev_at;
-  uint32_t dupacks;
-  bool recovery;
   uint64_t recover;
   sim_time connect_deadline;
   /* keepalive */
@@ -116,12 +136,6 @@ struct sim_tcp_conn {
   uint32_t ka_probes;
   sim_event_id ka_ev;
   sim_event_id tw_ev;
-  /* notifications */
-  uint32_t notify;
-  sim_tcp_reason reason;
-  bool ack_pending;
-  bool in_flush;
-  sim_tcp_conn *flush_next;
 };
 
 void sim_tcp__enter(sim_tcp_conn *c, tcp_state st);

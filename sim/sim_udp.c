@@ -68,7 +68,7 @@ void sim_udp_send(sim_udp_sock *s, const sim_addr *to, uint16_t port, const void
   p->dport = port;
   sim_net__pkt_set_data(n->net, p, buf, len);
   p->wire = sim_net__hdr_size(to->family, SIM_PROTO_UDP) + (uint32_t)len;
-  p->sent = sim_world_now(n->net->w);
+  p->sent = sim_world__now(n->net->w);
   sim_net__output(n, p);
 }
 
@@ -93,10 +93,10 @@ void sim_udp__input(sim_node *n, sim_pkt *p) {
 
 void sim_udp__icmp_input(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
-  trace_writer *tw = sim_world_trace(net->w, SIM_DETAIL_PROTOCOL);
+  trace_writer *tw = sim_world__trace(net->w, SIM_DETAIL_PROTOCOL);
   if (tw) {
     char sb[SIM_EP_BUFSZ], db[SIM_EP_BUFSZ];
-    trace_event_begin(tw, sim_world_now(net->w), "udp.unreachable");
+    trace_event_begin(tw, sim_world__now(net->w), "udp.unreachable");
     trace_key_str(tw, "node", n->name);
     trace_key_str(tw, "src", sim_net__ep(&p->dst, p->dport, sb));
     trace_key_str(tw, "dst", sim_net__ep(&p->src, p->sport, db));

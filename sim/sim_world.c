@@ -1,18 +1,10 @@
 /* sim_world.c — the world object that owns a simulation's kernel state. */
-#include "sim_world.h"
+#include "sim_world_int.h"
 
 #include "sim_net_int.h"
 
 #include <glib.h>
 #include <string.h>
-
-struct sim_world {
-  uint64_t seed;
-  sim_sched *sched;
-  sim_net *net;
-  trace_writer *tw;
-  sim_detail detail;
-};
 
 static const char *const detail_names[SIM_DETAIL_COUNT] = {"messages", "protocol", "packets"};
 
@@ -35,6 +27,7 @@ sim_world *sim_world_new(uint64_t seed) {
   sim_world *w = g_new0(sim_world, 1);
   w->seed = seed;
   w->sched = sim_sched_new();
+  w->now = sim_sched__clock(w->sched);
   w->detail = SIM_DETAIL_PROTOCOL;
   w->net = sim_net__new(w);
   return w;

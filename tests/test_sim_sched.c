@@ -239,6 +239,8 @@ typedef struct {
   int runs;
   bool saw_radix, saw_heap;
   int heavy; /* cancels per segment (0: one), and up to HEAVY-1 per event run */
+  bool lanes; /* delays from a fixed set too, with lanes from 2,000 ns on */
+  size_t max_waiting; /* most entries seen waiting in lanes */
   char err[160];
 } model;
 
@@ -256,8 +258,16 @@ static void model_add(model *m, sim_time delay) {
   g_array_index(m->evs, model_ev, i).id = sim_sched_after(m->s, delay, model_fire, m, (void *)i);
 }
 
-/* Delays with many ties: 0, a few ns, or up to ~1 ms. */
+/* Fixed delays (more of them than the scheduler has lanes), as timers
+ * with a constant timeout give. */
+static const sim_time lane_delays[] = {2000,  2001,  3000,  5000,   7919,
+                                       10000, 20000, 50000, 100000, 200000};
+
+/* Delays with many ties: 0, a few ns, or up to ~1 ms; with lanes, also
+ * one of the fixed delays half of the time. */
 static sim_time model_delay(model *m) {
+  if (m->lanes && model_rand(m, 2) == 0)
+    return lane_delays[model_rand(m, G_N_ELEMENTS(lane_delays))];
   switch (model_rand(m, 4)) {
   case 0:
     return 0;
@@ -298,6 +308,8 @@ static void model_fire(void *a, void *b) {
   m->last_t = now;
   m->last_i = i;
   m->runs++;
+  if (sim_sched__lane_waiting(m->s) > m->max_waiting)
+    m->max_waiting = sim_sched__lane_waiting(m->s);
   *(sim_sched__is_radix(m->s) ? &m->saw_radix : &m->saw_heap) = true;
   for (uint32_t k = model_rand(m, 3); k > 0 && m->evs->len < 60000; k--)
     model_add(m, model_delay(m));
@@ -319,13 +331,16 @@ static sim_time model_next(const model *m) {
   return best;
 }
 
-static void random_workload(int mode, int heavy) {
+static void random_workload(int mode, int heavy, bool lanes) {
   int _i = mode;
   model m = {.s = sched_new(_i),
              .evs = g_array_new(FALSE, FALSE, sizeof(model_ev)),
-             .lcg = 12345 + (uint64_t)_i + (uint64_t)heavy,
+             .lcg = 12345 + (uint64_t)_i + (uint64_t)heavy + (lanes ? 99 : 0),
              .last_i = -1,
-             .heavy = heavy};
+             .heavy = heavy,
+             .lanes = lanes};
+  if (lanes)
+    sim_sched__set_lane_min(m.s, 2000);
   for (int k = 0; k < 3000; k++)
     model_add(&m, model_delay(&m));
   int segments = 0;
@@ -367,6 +382,12 @@ static void random_workload(int mode, int heavy) {
     ck_assert(m.saw_radix && !m.saw_heap);
   if (_i == MODE_HEAP)
     ck_assert(m.saw_heap && !m.saw_radix);
+  /* Lanes hold entries behind their heads, except in the radix heap (the
+   * switching mode spends most of its time there). */
+  if (lanes && (_i == MODE_HEAP || _i == MODE_DEFAULT))
+    ck_assert_msg(m.max_waiting > 0, "%s: no entry waited in a lane", mode_names[_i]);
+  if (lanes && _i == MODE_RADIX)
+    ck_assert_uint_eq(m.max_waiting, 0);
   /* Heavy cancelling drops the cancelled entries in bulk. */
   if (heavy)
     ck_assert_msg(sim_sched__compactions(m.s) > 0, "%s: %zu compactions", mode_names[_i],
@@ -375,12 +396,21 @@ static void random_workload(int mode, int heavy) {
   g_array_free(m.evs, TRUE);
 }
 
-START_TEST(random_workload_matches_model) { random_workload(_i, 0); }
+START_TEST(random_workload_matches_model) { random_workload(_i, 0, false); }
+END_TEST
+
+/* Events with fixed delays wait in lanes (only each lane's head is in the
+ * heap); the order must stay the model's, cancels and compaction included,
+ * and when the queue moves to the radix heap and back. */
+START_TEST(lane_workload_matches_model) { random_workload(_i, 0, true); }
+END_TEST
+
+START_TEST(lane_cancel_heavy_workload_matches_model) { random_workload(_i, 6, true); }
 END_TEST
 
 /* Most events cancelled, so that they outnumber the live ones and are
  * removed in bulk (compaction) while the order must stay the model's. */
-START_TEST(cancel_heavy_workload_matches_model) { random_workload(_i, 6); }
+START_TEST(cancel_heavy_workload_matches_model) { random_workload(_i, 6, false); }
 END_TEST
 
 START_TEST(default_limits_switch_both_ways) {
@@ -557,6 +587,8 @@ int main(void) {
   tcase_add_loop_test(tc, renumbering_keeps_order, 0, MODE_COUNT);
   tcase_add_loop_test(tc, random_workload_matches_model, 0, MODE_COUNT);
   tcase_add_loop_test(tc, cancel_heavy_workload_matches_model, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, lane_workload_matches_model, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, lane_cancel_heavy_workload_matches_model, 0, MODE_COUNT);
   tcase_add_test(tc, default_limits_switch_both_ways);
   tcase_add_test(tc, drained_buckets_give_their_arrays_back);
   tcase_add_loop_test(tc, source_runs_in_the_order_of_scheduled_events, 0, MODE_COUNT);

@@ -81,6 +81,25 @@ START_TEST(tcp_write_times) {
 }
 END_TEST
 
+/* At message detail no record carries a write time: the kernel keeps none
+ * (sim_tcp.h), and the answer is -1 even for bytes the peer did write. */
+START_TEST(tcp_write_times_untraced) {
+  fx_line f;
+  fx_line_init(&f, 1, &slow, NULL, SIM_DETAIL_MESSAGES);
+  rx r = {.w = f.w};
+  tx t = {0};
+  ck_assert_ptr_nonnull(sim_tcp_listen(f.h2, 25, rx_accept, &r));
+  t.conn = sim_tcp_connect(f.h1, &f.a2, 25, NULL, &tx_cb, &t);
+  sim_world_at(f.w, 5 * SIM_S, later_write, &t, NULL);
+  sim_world_run(f.w, 10 * SIM_S);
+  ck_assert_int_eq(r.calls, 2);
+  ck_assert_uint_eq(r.received, 14); /* the bytes themselves still arrive */
+  for (int i = 0; i < r.calls; i++)
+    ck_assert_msg(r.seen[i] == -1, "call %d: got %lld want -1", i, (long long)r.seen[i]);
+  fx_line_clear(&f);
+}
+END_TEST
+
 typedef struct {
   sim_time sent, arrived;
   int n;
@@ -126,6 +145,7 @@ int main(void) {
   Suite *s = suite_create("sim_sent");
   TCase *tc = tcase_create("sent");
   tcase_add_test(tc, tcp_write_times);
+  tcase_add_test(tc, tcp_write_times_untraced);
   tcase_add_test(tc, udp_sent_time);
   suite_add_tcase(s, tc);
   return testutil_run(s);
