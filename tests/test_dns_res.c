@@ -490,14 +490,20 @@ END_TEST
 
 /* ---- determinism and robustness ---------------------------------------- */
 
-static char *scenario_trace(uint64_t seed) {
-  harness *h = h_new(DNS_RES_RECURSIVE, seed, shuffled);
+/* The lookups of the determinism scenario, one server down: a referral
+ * chain, a large TXT, a CNAME, a glueless delegation, a NODATA. */
+static void resolve_scenario(harness *h) {
   h->down[0] = "10.1.0.1";
   h_resolve(h, "example.org", DNS_T_MX);
   h_resolve(h, "big.example.org", DNS_T_TXT);
   h_resolve(h, "alias.example.org", DNS_T_A);
   h_resolve(h, "glueless.org", DNS_T_MX);
   h_resolve(h, "nope.example.org", DNS_T_AAAA);
+}
+
+static char *scenario_trace(uint64_t seed) {
+  harness *h = h_new(DNS_RES_RECURSIVE, seed, shuffled);
+  resolve_scenario(h);
   char *t = g_strdup(h->trace->str);
   h_free(h);
   return t;
@@ -523,12 +529,7 @@ static void shuffled_done_only(dns_res_config *cfg) {
 static char *scenario_trace_with(uint64_t seed, void (*tweak)(dns_res_config *),
                                  dns_res_stats *st) {
   harness *h = h_new(DNS_RES_RECURSIVE, seed, tweak);
-  h->down[0] = "10.1.0.1";
-  h_resolve(h, "example.org", DNS_T_MX);
-  h_resolve(h, "big.example.org", DNS_T_TXT);
-  h_resolve(h, "alias.example.org", DNS_T_A);
-  h_resolve(h, "glueless.org", DNS_T_MX);
-  h_resolve(h, "nope.example.org", DNS_T_AAAA);
+  resolve_scenario(h);
   h_resolve(h, "example.org", DNS_T_MX); /* a cache hit */
   *st = *dns_res_stats_peek(h->r);
   char *t = g_strdup(h->trace->str);

@@ -32,6 +32,17 @@ static const mime_compose_attachment atts[] = {
     {"empty.bin", NULL, NULL, 0},
 };
 
+/* The least a message needs: one sender, one recipient, a Message-ID. */
+static mime_compose_config plain_config(void) {
+  mime_compose_config c;
+  memset(&c, 0, sizeof c);
+  c.from = "a@a.example";
+  c.to = "b@b.example";
+  c.epoch_unix = MIME_DATE_EPOCH_DEFAULT;
+  c.message_id = "x@a.example";
+  return c;
+}
+
 static mime_compose_config base_config(void) {
   mime_compose_config c;
   memset(&c, 0, sizeof c);
@@ -188,12 +199,7 @@ static const struct {
 };
 
 START_TEST(text_encoding_choice) {
-  mime_compose_config c;
-  memset(&c, 0, sizeof c);
-  c.from = "a@a.example";
-  c.to = "b@b.example";
-  c.epoch_unix = MIME_DATE_EPOCH_DEFAULT;
-  c.message_id = "x@a.example";
+  mime_compose_config c = plain_config();
   c.text = text_rows[_i].text;
   GBytes *b = mime_compose_build(&c, NULL, NULL);
   ck_assert(b != NULL);
@@ -266,12 +272,7 @@ START_TEST(long_values) {
   GString *w = g_string_new(NULL);
   for (int i = 0; i < 1500; i++)
     g_string_append_c(w, (char)('a' + i % 26));
-  mime_compose_config c;
-  memset(&c, 0, sizeof c);
-  c.from = "a@a.example";
-  c.to = "b@b.example";
-  c.epoch_unix = MIME_DATE_EPOCH_DEFAULT;
-  c.message_id = "x@a.example";
+  mime_compose_config c = plain_config();
   c.subject = w->str;
   const char *extra[] = {"X-Mailer: mailsim", "X-Scenario: journey", NULL};
   c.extra_fields = extra;
@@ -338,12 +339,7 @@ static const struct {
 };
 
 START_TEST(text_line_ends) {
-  mime_compose_config c;
-  memset(&c, 0, sizeof c);
-  c.from = "a@a.example";
-  c.to = "b@b.example";
-  c.epoch_unix = MIME_DATE_EPOCH_DEFAULT;
-  c.message_id = "x@a.example";
+  mime_compose_config c = plain_config();
   c.text = line_rows[_i].text;
   GBytes *b = mime_compose_build(&c, NULL, NULL);
   ck_assert(b != NULL);

@@ -58,15 +58,23 @@ static void later_write(void *a, void *b) {
   sim_tcp_send(t->conn, "QUIT\r\n", 6);
 }
 
+/* One connection on a slow line at DETAIL: the client writes a line at
+ * connect and "QUIT" at 5 s; R sees both arrive. */
+static void two_writes(fx_line *f, rx *r, tx *t, sim_detail detail) {
+  fx_line_init(f, 1, &slow, NULL, detail);
+  *r = (rx){.w = f->w};
+  *t = (tx){0};
+  ck_assert_ptr_nonnull(sim_tcp_listen(f->h2, 25, rx_accept, r));
+  t->conn = sim_tcp_connect(f->h1, &f->a2, 25, NULL, &tx_cb, t);
+  sim_world_at(f->w, 5 * SIM_S, later_write, t, NULL);
+  sim_world_run(f->w, 10 * SIM_S);
+}
+
 START_TEST(tcp_write_times) {
   fx_line f;
-  fx_line_init(&f, 1, &slow, NULL, SIM_DETAIL_PROTOCOL);
-  rx r = {.w = f.w};
-  tx t = {0};
-  ck_assert_ptr_nonnull(sim_tcp_listen(f.h2, 25, rx_accept, &r));
-  t.conn = sim_tcp_connect(f.h1, &f.a2, 25, NULL, &tx_cb, &t);
-  sim_world_at(f.w, 5 * SIM_S, later_write, &t, NULL);
-  sim_world_run(f.w, 10 * SIM_S);
+  rx r;
+  tx t;
+  two_writes(&f, &r, &t, SIM_DETAIL_PROTOCOL);
   ck_assert_int_eq(r.calls, 2);
   ck_assert_uint_eq(r.received, 14);
   ck_assert_msg(r.seen[0] == t.connected_at, "first line: got %lld want %lld", (long long)r.seen[0],
@@ -85,13 +93,9 @@ END_TEST
  * (sim_tcp.h), and the answer is -1 even for bytes the peer did write. */
 START_TEST(tcp_write_times_untraced) {
   fx_line f;
-  fx_line_init(&f, 1, &slow, NULL, SIM_DETAIL_MESSAGES);
-  rx r = {.w = f.w};
-  tx t = {0};
-  ck_assert_ptr_nonnull(sim_tcp_listen(f.h2, 25, rx_accept, &r));
-  t.conn = sim_tcp_connect(f.h1, &f.a2, 25, NULL, &tx_cb, &t);
-  sim_world_at(f.w, 5 * SIM_S, later_write, &t, NULL);
-  sim_world_run(f.w, 10 * SIM_S);
+  rx r;
+  tx t;
+  two_writes(&f, &r, &t, SIM_DETAIL_MESSAGES);
   ck_assert_int_eq(r.calls, 2);
   ck_assert_uint_eq(r.received, 14); /* the bytes themselves still arrive */
   for (int i = 0; i < r.calls; i++)
