@@ -163,7 +163,8 @@ static void task_free(dns_res__task *t) {
     g_array_free(t->answer, TRUE);
   if (t->authority)
     g_array_free(t->authority, TRUE);
-  g_array_free(t->srvs, TRUE);
+  if (t->srvs)
+    g_array_free(t->srvs, TRUE);
   g_free(t);
 }
 
@@ -469,6 +470,8 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
  * whose servers can be reached: some NS with a known address, or named
  * outside the zone (so it can be resolved elsewhere). Else the hints. */
 static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
+  if (!t->srvs)
+    t->srvs = g_array_new(FALSE, FALSE, sizeof(dns_res__srv));
   if (r->cfg.mode == DNS_RES_RECURSIVE && r->cache) {
     for (int k = dns_name_labels(&t->sname); k >= 0; k--) {
       dns_name z;
@@ -523,8 +526,7 @@ static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const
   t->cnames = rr_array();
   t->answer = rr_array();
   t->authority = rr_array();
-  t->srvs = g_array_new(FALSE, FALSE, sizeof(dns_res__srv));
-  dns_name_set_root(&t->zone);
+  dns_name_set_root(&t->zone); /* srvs: made by find_servers (a cache hit never asks one) */
   t->state = DNS_RES__START;
   return t;
 }
