@@ -23,16 +23,37 @@ typedef struct {
 struct dns_client {
   host *h;
   dns_driver *drv;
-  GPtrArray *pending; /* pending*, in lookup order */
+  GPtrArray *pending; /* pending*, in lookup (= id) order */
 };
 
-static pending *find(dns_client *c, uint64_t id) {
-  for (guint i = 0; i < c->pending->len; i++) {
-    pending *p = c->pending->pdata[i];
-    if (p->id == id)
-      return p;
+/* The index of the pending lookup ID, or -1: c->pending is sorted by id
+ * (ids grow with each lookup and removal keeps order), so a binary search
+ * instead of a scan (an MTA's queue run has thousands in flight). */
+static gssize find_at(const dns_client *c, uint64_t id) {
+  guint lo = 0, hi = c->pending->len;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    uint64_t m = ((const pending *)c->pending->pdata[mid])->id;
+    if (m == id)
+      return (gssize)mid;
+    if (m < id)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
-  return NULL;
+  return -1;
+}
+
+static pending *find(const dns_client *c, uint64_t id) {
+  gssize at = find_at(c, id);
+  return at < 0 ? NULL : c->pending->pdata[at];
+}
+
+/* Removes P (present) from c->pending without freeing it, keeping order. */
+static void pending_remove(dns_client *c, pending *p) {
+  gssize at = find_at(c, p->id);
+  g_assert(at >= 0 && c->pending->pdata[at] == p);
+  g_ptr_array_remove_index(c->pending, (guint)at);
 }
 
 static void pending_free(pending *p) {
@@ -47,7 +68,7 @@ static void deliver(void *a, void *b) {
   dns_client *c = p->c;
   p->deliver = 0;
   dns_client_result r = {p->rcode, p->rrs, p->from_cache, p->reason};
-  g_ptr_array_remove_fast(c->pending, p); /* does not free: see the free func */
+  pending_remove(c, p);
   p->fn(p->user, &r);
   pending_free(p);
 }
@@ -125,10 +146,12 @@ uint64_t dns_client_lookup(dns_client *c, const char *qname, uint16_t qtype, dns
   p->c = c;
   p->fn = fn;
   p->user = user;
-  g_ptr_array_add(c->pending, p);
   /* The id is known only when lookup returns, but DONE may come inside it
    * (a cache hit): give the pending entry the next id the engine will use. */
   p->id = dns_res_stats_peek(dns_driver_engine(c->drv))->lookups + 1;
+  g_assert(c->pending->len == 0 ||
+           ((const pending *)c->pending->pdata[c->pending->len - 1])->id < p->id);
+  g_ptr_array_add(c->pending, p);
   uint64_t id = dns_driver_lookup(c->drv, &n, qtype);
   g_assert(id == p->id);
   return id;
@@ -142,7 +165,7 @@ void dns_client_cancel(dns_client *c, uint64_t id) {
     sim_world_cancel(host_world(c->h), p->deliver);
   else
     dns_driver_cancel(c->drv, id);
-  g_ptr_array_remove_fast(c->pending, p);
+  pending_remove(c, p);
   pending_free(p);
 }
 

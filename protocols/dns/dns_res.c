@@ -157,10 +157,14 @@ static void task_free(dns_res__task *t) {
   if (!t)
     return;
   g_assert(t->action == 0);
-  g_array_free(t->cnames, TRUE);
-  g_array_free(t->answer, TRUE);
-  g_array_free(t->authority, TRUE);
-  g_array_free(t->srvs, TRUE);
+  if (t->cnames) /* the three are NULL once moved into a DONE event */
+    g_array_free(t->cnames, TRUE);
+  if (t->answer)
+    g_array_free(t->answer, TRUE);
+  if (t->authority)
+    g_array_free(t->authority, TRUE);
+  if (t->srvs)
+    g_array_free(t->srvs, TRUE);
   g_free(t);
 }
 
@@ -231,9 +235,11 @@ dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t
   dns_res_event *ev = g_new0(dns_res_event, 1);
   ev->kind = kind;
   ev->t = now;
-  ev->rrs = rr_array();
-  ev->cnames = rr_array();
-  ev->authority = rr_array();
+  if (kind != DNS_RES_EV_DONE) { /* lookup_done gives a DONE event its arrays */
+    ev->rrs = rr_array();
+    ev->cnames = rr_array();
+    ev->authority = rr_array();
+  }
   dns_name_set_root(&ev->zone);
   dns_name_set_root(&ev->server_name);
   ev->resp = DNS_RESP_COUNT;
@@ -464,6 +470,8 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
  * whose servers can be reached: some NS with a known address, or named
  * outside the zone (so it can be resolved elsewhere). Else the hints. */
 static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
+  if (!t->srvs)
+    t->srvs = g_array_new(FALSE, FALSE, sizeof(dns_res__srv));
   if (r->cfg.mode == DNS_RES_RECURSIVE && r->cache) {
     for (int k = dns_name_labels(&t->sname); k >= 0; k--) {
       dns_name z;
@@ -518,8 +526,7 @@ static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const
   t->cnames = rr_array();
   t->answer = rr_array();
   t->authority = rr_array();
-  t->srvs = g_array_new(FALSE, FALSE, sizeof(dns_res__srv));
-  dns_name_set_root(&t->zone);
+  dns_name_set_root(&t->zone); /* srvs: made by find_servers (a cache hit never asks one) */
   t->state = DNS_RES__START;
   return t;
 }
@@ -638,37 +645,50 @@ static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, bool p
   dns_res__rrs_append(positive ? ev->rrs : ev->authority, rrs);
 }
 
+/* Moves T's answer records (a negative cache answer's SOA, read into
+ * the empty answer array) into T's authority records. */
+static void answer_to_authority(dns_res__task *t) {
+  if (t->authority->len == 0) { /* always, in fact: the records move */
+    GArray *empty = t->authority;
+    t->authority = t->answer;
+    t->answer = empty;
+  } else {
+    dns_res__rrs_append(t->authority, t->answer);
+    g_array_set_size(t->answer, 0);
+  }
+}
+
 void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
   g_assert(t->state == DNS_RES__START && t->action == 0);
+  /* The cache's records are read straight into the task's answer array,
+   * empty at this point (a cache miss appends nothing): no array per
+   * lookup for them. */
   while (r->cache) { /* RFC 1034 §5.3.3 step 1 */
-    GArray *a = rr_array();
-    dns_cache_kind k = dns_cache_get(r->cache, &t->sname, t->qtype, DNS_C_IN, now, a, NULL);
+    g_assert(t->answer->len == 0);
+    dns_cache_kind k = dns_cache_get(r->cache, &t->sname, t->qtype, DNS_C_IN, now, t->answer, NULL);
     if (k != DNS_CACHE_MISS) {
       uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
-      cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, a, now);
-      GArray **to = k == DNS_CACHE_RRSET ? &t->answer : &t->authority;
-      if ((*to)->len == 0) { /* always, in fact: the records move, no copy */
-        g_array_free(*to, TRUE);
-        *to = a;
-      } else {
-        dns_res__rrs_append(*to, a);
-        g_array_free(a, TRUE);
-      }
+      cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, t->answer, now);
+      if (k != DNS_CACHE_RRSET)
+        answer_to_authority(t);
       dns_res__finish(r, t, rcode, NULL, now);
       return;
     }
-    if (t->qtype != DNS_T_CNAME &&
-        dns_cache_get(r->cache, &t->sname, DNS_T_CNAME, DNS_C_IN, now, a, NULL) ==
-            DNS_CACHE_RRSET &&
-        a->len >= 1) {
-      cache_hit_event(r, t, DNS_RCODE_NOERROR, true, a, now);
-      bool go = dns_res__follow_cname(r, t, &g_array_index(a, dns_rr, 0), now);
-      g_array_free(a, TRUE);
-      if (!go)
-        return;
-      continue;
+    if (t->qtype != DNS_T_CNAME) {
+      k = dns_cache_get(r->cache, &t->sname, DNS_T_CNAME, DNS_C_IN, now, t->answer, NULL);
+      if (k == DNS_CACHE_RRSET && t->answer->len >= 1) {
+        /* follow_cname may finish (and free) T: the CNAME's records leave it */
+        GArray *a = t->answer;
+        t->answer = rr_array();
+        cache_hit_event(r, t, DNS_RCODE_NOERROR, true, a, now);
+        bool go = dns_res__follow_cname(r, t, &g_array_index(a, dns_rr, 0), now);
+        g_array_free(a, TRUE);
+        if (!go)
+          return;
+        continue;
+      }
+      g_array_set_size(t->answer, 0); /* a negative entry's SOA, if any */
     }
-    g_array_free(a, TRUE);
     break;
   }
   find_servers(r, t, now);
@@ -683,16 +703,17 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
   g_free(lk);
 }
 
-/* Puts SRC's records into the empty array *DST: a copy, or with TAKE,
- * SRC itself (the two arrays are swapped: *SRC gets the empty one). */
-static void rrs_give(GArray **dst, GArray **src, bool take) {
-  if (!take) {
-    dns_res__rrs_append(*dst, *src);
-  } else {
-    GArray *empty = *dst;
-    *dst = *src;
-    *src = empty;
+/* The records of *SRC for a DONE event: a copy, or with TAKE, *SRC
+ * itself (moved: *SRC becomes NULL, so T must not be used after). */
+static GArray *rrs_give(GArray **src, bool take) {
+  if (take) {
+    GArray *a = *src;
+    *src = NULL;
+    return a;
   }
+  GArray *a = rr_array();
+  dns_res__rrs_append(a, *src);
+  return a;
 }
 
 /* Queues LK's DONE event with T's result. TAKE: T's last use (its arrays
@@ -707,10 +728,13 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->rcode = rcode;
   ev->reason = reason;
   if (rcode != DNS_RCODE_SERVFAIL) {
-    rrs_give(&ev->rrs, &t->answer, take);
-    rrs_give(&ev->authority, &t->authority, take);
+    ev->rrs = rrs_give(&t->answer, take);
+    ev->authority = rrs_give(&t->authority, take);
+  } else {
+    ev->rrs = rr_array();
+    ev->authority = rr_array();
   }
-  rrs_give(&ev->cnames, &t->cnames, take);
+  ev->cnames = rrs_give(&t->cnames, take);
   ev->from_cache = !lk->sent;
   ev->elapsed = now - lk->start;
   r->st.done++;

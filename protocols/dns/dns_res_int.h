@@ -50,7 +50,7 @@ struct dns_res__task {
   const char *reason;
   /* The delegation being asked. */
   dns_name zone;
-  GArray *srvs; /* of dns_res__srv */
+  GArray *srvs; /* of dns_res__srv; NULL until the first find_servers */
   guint cur;    /* index of the server asked */
   size_t tries; /* attempts to it over the current transport */
   dns_res_transport tr;

@@ -94,6 +94,19 @@ static void take_referral(dns_res *r, dns_res__task *t, const dns_msg *m, const 
   dns_res__next_server(r, t, now);
 }
 
+/* Appends SRC's records to *DST and frees SRC: when *DST is empty (as
+ * it is before a task finishes) SRC takes its place, no copy. */
+static void rrs_move(GArray **dst, GArray *src) {
+  if ((*dst)->len == 0) {
+    GArray *empty = *dst;
+    *dst = src;
+    src = empty;
+  } else {
+    dns_res__rrs_append(*dst, src);
+  }
+  g_array_free(src, TRUE);
+}
+
 /* Answers, CNAMEs and negative answers (step 4a and 4c). */
 static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp_kind kind,
                         const dns_resp_info *info, int64_t now) {
@@ -104,8 +117,7 @@ static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp
     select_rrs(m, DNS_SEC_ANSWER, &t->sname, t->qtype, data);
     if (data->len) {
       cache_sets(r, data, rank, now);
-      dns_res__rrs_append(t->answer, data);
-      g_array_free(data, TRUE);
+      rrs_move(&t->answer, data);
       dns_res__finish(r, t, DNS_RCODE_NOERROR, NULL, now);
       return;
     }
@@ -134,8 +146,7 @@ static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp
       dns_cache_put_negative(r->cache, &t->sname, t->qtype, DNS_C_IN, nx,
                              soa->len ? &g_array_index(soa, dns_rr, 0) : NULL, info->neg_ttl, rank,
                              now);
-    dns_res__rrs_append(t->authority, soa);
-    g_array_free(soa, TRUE);
+    rrs_move(&t->authority, soa);
     dns_res__finish(r, t, nx ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR, NULL, now);
     return;
   }
