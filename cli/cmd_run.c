@@ -78,6 +78,9 @@ int cli_cmd_run(int argc, char **argv) {
                  "messages still stored (msg.kept), so 'mailsim export --eml DIR' and '--mbox\n"
                  "FILE' can write them (traces/FORMAT.md). Off by default: the trace grows by\n"
                  "the size of the mail delivered.\n"
+                 "Interrupted (Ctrl-C, SIGTERM, SIGHUP) or dying from a bug, the run still\n"
+                 "writes its trace up to the last complete record (no end record) and then\n"
+                 "ends by that signal.\n"
                  "Exit status: 0 every stream/message arrived, 1 some did not, 2 bad input.",
                  entries, &argc, &argv))
     goto out;
