@@ -28,11 +28,7 @@ def env_without_display():
 def run(*args, env=None, cwd=None, xvfb=False):
     cmd = [MAILSIM, *args]
     if xvfb:
-        cmd = ["xvfb-run", "-a", *cmd]
-        # X11 and D-Bus keep allocations to exit: no leak check on the window
-        # path (as for viz_window); the pictures path is leak-checked.
-        env = dict(env if env is not None else os.environ)
-        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
+        return pyutil.run_xvfb(cmd, env if env is not None else os.environ, cwd=cwd, timeout=240)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=240)
 
 
@@ -98,7 +94,9 @@ if shutil.which("xvfb-run"):
     check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "the window drew frames (screenshot)")
     check(not os.path.exists(out3), "with a display no pictures are written")
     r = run("show", bad, "--max-frames", "5", xvfb=True)
-    check(r.returncode == 2 and "bad.jsonl:4" in r.stderr, "a bad trace under a display: error window, exit 2")
+    check(r.returncode == 2 and "bad.jsonl:4" in r.stderr,
+          "a bad trace under a display: error window, exit 2 (got %d: %s)" % (r.returncode,
+                                                                          r.stderr.strip()[:300]))
     env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
     out4 = os.path.join(tmp, "out4")
     r = run("show", trace, "--out", out4, env=env, xvfb=True)

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+import pyutil
+
 MAILSIM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
 failures = 0
 
@@ -29,13 +31,9 @@ def run(*args, cwd=None, xvfb=False):
     cmd = [MAILSIM, *args]
     env = dict(os.environ)
     if xvfb:
-        cmd = ["xvfb-run", "-a", *cmd]
-        # X11 and D-Bus keep allocations to exit: no leak check on the
-        # window path (as for viz_window and test_show.py).
-        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
-    else:
-        for k in ("DISPLAY", "WAYLAND_DISPLAY"):
-            env.pop(k, None)
+        return pyutil.run_xvfb(cmd, env, cwd=cwd, timeout=240)
+    for k in ("DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(k, None)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=240)
 
 
