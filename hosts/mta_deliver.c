@@ -346,26 +346,6 @@ static void lookup_done(lookup *l) {
   g_free(l);
 }
 
-/* An address as text: IPv4 by hand (inet_ntop's dotted quad, ~1,700
- * instructions through sim_addr_format), anything else as before. */
-static char *addr_text(const sim_addr *a) {
-  if (a->family != 4) {
-    char buf[SIM_ADDR_BUFSZ];
-    return g_strdup(sim_addr_format(a, buf));
-  }
-  char buf[16], *p = buf;
-  for (int i = 0; i < 4; i++) {
-    unsigned v = a->b[i];
-    if (v >= 100)
-      *p++ = (char)('0' + v / 100);
-    if (v >= 10)
-      *p++ = (char)('0' + v / 10 % 10);
-    *p++ = (char)('0' + v % 10);
-    *p++ = i < 3 ? '.' : 0;
-  }
-  return g_strdup(buf);
-}
-
 static void got_addr(void *user, const dns_client_result *r) {
   lookup *l = user;
   mta__dest *d = l->d;
@@ -386,7 +366,8 @@ static void got_addr(void *user, const dns_client_result *r) {
     } else {
       continue;
     }
-    g_ptr_array_add(t->addrs, addr_text(&a));
+    char buf[SIM_ADDR_BUFSZ];
+    g_ptr_array_add(t->addrs, g_strdup(sim_addr_format(&a, buf)));
   }
   if (st == MTA_DNS_TEMPFAIL)
     t->temp = true;

@@ -1,6 +1,7 @@
 /* Tests for sim_net: addresses, routing and its tie-break, down links,
  * serialization and latency, jitter without reordering, queue drop-tail,
  * faults and the trace header. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@ typedef struct {
 static const addr_row addr_rows[] = {
     {"10.0.0.1", 4, "10.0.0.1"},
     {"255.255.255.255", 4, "255.255.255.255"},
+    {"0.0.0.0", 4, "0.0.0.0"},
+    {"1.20.100.9", 4, "1.20.100.9"},
     {"::1", 6, "::1"},
     {"fd00:0:0::0002", 6, "fd00::2"},
     {"2001:DB8::1", 6, "2001:db8::1"},
@@ -50,6 +53,20 @@ START_TEST(addr_parse_and_format) {
   sim_addr b;
   ck_assert(sim_addr_parse(buf, &b));
   ck_assert(sim_addr_equal(&a, &b));
+}
+END_TEST
+
+/* The IPv4 dotted quad is written by hand: the same text as inet_ntop
+ * for every octet value in every position. */
+START_TEST(addr_format_ipv4_as_inet_ntop) {
+  for (int pos = 0; pos < 4; pos++)
+    for (int v = 0; v < 256; v++) {
+      sim_addr a = {.family = 4, .b = {10, 99, 7, 200}};
+      a.b[pos] = (uint8_t)v;
+      char want[INET_ADDRSTRLEN], got[SIM_ADDR_BUFSZ];
+      ck_assert_ptr_nonnull(inet_ntop(AF_INET, a.b, want, sizeof want));
+      ck_assert_msg(strcmp(sim_addr_format(&a, got), want) == 0, "got %s want %s", got, want);
+    }
 }
 END_TEST
 
@@ -521,6 +538,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("sim_net");
   TCase *tc = tcase_create("addresses");
   tcase_add_loop_test(tc, addr_parse_and_format, 0, G_N_ELEMENTS(addr_rows));
+  tcase_add_test(tc, addr_format_ipv4_as_inet_ntop);
   tcase_add_test(tc, addr_equality_and_ownership);
   suite_add_tcase(s, tc);
   tc = tcase_create("routing");
