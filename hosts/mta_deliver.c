@@ -697,12 +697,38 @@ static const char *reason_text(sim_tcp_reason why) {
   }
 }
 
+/* The SMTP client of the connection being opened, created when the
+ * connection is up (cli_connected), as of the moment it was opened: its
+ * greeting timeout runs from there, as when it was created before
+ * connecting. */
+static smtp_cli *cli_create(agent *a) {
+  mta_host *m = a->m;
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = m->hostname;
+  bool tls = tls_host_on(m->tls, a->d->plan.kind == MTA_ROUTE_LOCAL ? TLS_HOST_LMTP : TLS_HOST_RELAY);
+  cfg.tls = !tls || a->plain                  ? SMTP_CLI_TLS_NEVER
+            : m->tls_policy == MTA_TLS_ENCRYPT ? SMTP_CLI_TLS_REQUIRED
+                                               : SMTP_CLI_TLS_OPPORTUNISTIC;
+  cfg.quit_when_idle = false;
+  smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
+  smtp_glue_attach(&a->tr, a->s);
+  return smtp_cli_new(&cfg, &env, a->opened);
+}
+
 static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
   agent *a = owner;
   mta_host *m = a->m;
   sim_time now = host_now(m->h);
-  smtp_cli_connection_lost(a->cli, now);
-  cli_pump(a, s);
+  /* Never connected (refused, timed out): no client was made. Its only
+   * trace would be the "GREETING -> CLOSED" state record at protocol
+   * detail, so only then is one made to write it. */
+  if (!a->cli && host_trace(m->h, SIM_DETAIL_PROTOCOL))
+    a->cli = cli_create(a);
+  if (a->cli) {
+    smtp_cli_connection_lost(a->cli, now);
+    cli_pump(a, s);
+  }
   session_free(a->s);
   a->s = NULL;
   smtp_cli_free(a->cli);
@@ -732,6 +758,8 @@ static void cli_connected(void *owner, session *s) {
   (void)s;
   agent *a = owner;
   a->connected = true;
+  a->cli = cli_create(a);
+  session_set_engine(s, a->cli);
   GPtrArray *again = a->retry;
   a->retry = g_ptr_array_new();
   for (guint i = 0; i < again->len; i++)
@@ -780,27 +808,16 @@ static void agent_connect(agent *a) {
       break;
     mta_route_failed(&a->dec, 0, NULL, "no address");
   }
-  smtp_cli_config cfg;
-  smtp_cli_config_init(&cfg);
-  cfg.helo_name = m->hostname;
-  bool tls = tls_host_on(m->tls, a->d->plan.kind == MTA_ROUTE_LOCAL ? TLS_HOST_LMTP : TLS_HOST_RELAY);
-  cfg.tls = !tls || a->plain                  ? SMTP_CLI_TLS_NEVER
-            : m->tls_policy == MTA_TLS_ENCRYPT ? SMTP_CLI_TLS_REQUIRED
-                                               : SMTP_CLI_TLS_OPPORTUNISTIC;
-  cfg.quit_when_idle = false;
-  smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
-  a->cli = smtp_cli_new(&cfg, &env, host_now(m->h));
   a->connected = a->early_failed = a->tls_failed = false;
   a->fail_code = 0;
   g_free(a->fail_text);
   a->fail_text = NULL;
-  /* The messages stay in a->retry until the connection is up
-   * (cli_connected): a refused or timed-out connection never copies a
-   * body into the client (a queue run's burst of connections to dead
-   * destinations held one copy per attempt). */
+  /* The client and the messages wait until the connection is up
+   * (cli_connected): a refused or timed-out connection never makes an
+   * SMTP client nor copies a body into one (a queue run's burst of
+   * connections to dead destinations held ~1 KiB of client per attempt). */
   a->opened = host_now(m->h);
-  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner, a);
-  smtp_glue_attach(&a->tr, a->s);
+  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, NULL, &cli_owner, a);
   m->st.sessions_out++;
 }
 

@@ -143,6 +143,7 @@ static void on_connected(void *user, sim_tcp_conn *c) {
   (void)c;
   if (s->owner->connected)
     s->owner->connected(s->ou, s);
+  g_assert(s->eng); /* session_connect: set by connected() at the latest */
   session_kick(s);
 }
 
@@ -312,6 +313,11 @@ session *session_connect(host *h, const sim_addr *to, uint16_t port,
   s->conn = sim_tcp_connect(host_node(h), to, port, opt, &tcp_cb, s);
   name_peer(s);
   return s;
+}
+
+void session_set_engine(session *s, void *eng) {
+  g_assert(!s->eng && eng);
+  s->eng = eng;
 }
 
 void session_start_tls(session *s, tls_conn *t) {
