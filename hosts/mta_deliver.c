@@ -69,14 +69,16 @@ struct mta__dest {
   bool touched;
   bool used;    /* asked for since the last sweep (sweep_idle_dests) */
   bool blocked; /* in m->blocked, waiting for the process limit */
-  GArray *waiting; /* mta_queue_ref */
+  GArray *waiting; /* mta_queue_ref, or NULL (freed when the hop goes idle) */
   guint head;
   unsigned agents;
   /* resolution */
   mta_dns_status mx_status;
-  GPtrArray *mx;      /* target* */
+  /* Made when needed and freed with the resolution: a next hop at rest
+   * (most of them, in a queue full of deferred mail) holds no array. */
+  GPtrArray *mx;      /* target*, or NULL */
   target *host;       /* implicit MX / [host]: the name's own addresses */
-  GPtrArray *lookups; /* lookup*, pending */
+  GPtrArray *lookups; /* lookup*, pending, or NULL */
   mta_route_decision dec;
 };
 
@@ -175,7 +177,8 @@ static void agent_idle(agent *a);
 
 /* ---- helpers ---- */
 
-static size_t waiting_len(const mta__dest *d) { return d->waiting->len - d->head; }
+static size_t waiting_len(const mta__dest *d) { return d->waiting ? d->waiting->len - d->head : 0; }
+static guint lookups_len(const mta__dest *d) { return d->lookups ? d->lookups->len : 0; }
 
 static void txn_free(txn *t) {
   g_array_free(t->idx, TRUE);
@@ -207,14 +210,18 @@ static mta_dns_status target_status(const target *t) {
 }
 
 static void dest_clear_resolution(mta__dest *d) {
-  for (guint i = 0; i < d->lookups->len; i++) {
+  for (guint i = 0; i < lookups_len(d); i++) {
     lookup *l = d->lookups->pdata[i];
     if (d->m->dns)
       dns_client_cancel(d->m->dns, l->id);
     g_free(l);
   }
-  g_ptr_array_set_size(d->lookups, 0);
-  g_ptr_array_set_size(d->mx, 0);
+  if (d->lookups)
+    g_ptr_array_free(d->lookups, TRUE);
+  d->lookups = NULL;
+  if (d->mx)
+    g_ptr_array_free(d->mx, TRUE);
+  d->mx = NULL;
   target_free(d->host);
   d->host = NULL;
   mta_route_decision_clear(&d->dec);
@@ -222,11 +229,11 @@ static void dest_clear_resolution(mta__dest *d) {
 
 static void dest_free(mta__dest *d) {
   dest_clear_resolution(d);
-  g_ptr_array_free(d->lookups, TRUE);
-  g_ptr_array_free(d->mx, TRUE);
-  g_array_free(d->waiting, TRUE);
+  if (d->waiting)
+    g_array_free(d->waiting, TRUE);
+  if (d->name != d->plan.nexthop)
+    g_free(d->name);
   mta_route_plan_clear(&d->plan);
-  g_free(d->name);
   g_free(d);
 }
 
@@ -238,12 +245,10 @@ static mta__dest *dest_get(mta_host *m, const char *name, const char *rcpt) {
   }
   d = g_new0(mta__dest, 1);
   d->m = m;
-  d->name = g_strdup(name);
   const char *at = strrchr(rcpt, '@');
   mta_route_plan_for(m->route, at ? at + 1 : rcpt, &d->plan);
-  d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
-  d->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
-  d->lookups = g_ptr_array_new();
+  /* The name is the plan's next hop (the queue grouped by it): one copy. */
+  d->name = d->plan.nexthop && strcmp(d->plan.nexthop, name) == 0 ? d->plan.nexthop : g_strdup(name);
   g_hash_table_insert(m->dest_idx, d->name, d);
   g_ptr_array_add(m->dests, d);
   return d;
@@ -279,8 +284,10 @@ static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const cha
   mta_host *m = d->m;
   GArray *refs = d->waiting;
   guint head = d->head;
-  d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  d->waiting = NULL;
   d->head = 0;
+  if (!refs)
+    return;
   mta_queue_result_args ra = {state, code, esc, text, NULL};
   GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   for (guint k = head; k < refs->len; k++) {
@@ -292,6 +299,12 @@ static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const cha
     mta__finish_attempt(m, g_array_index(done, uint32_t, k));
   g_array_free(done, TRUE);
   g_array_free(refs, TRUE);
+}
+
+static void waiting_add(mta__dest *d, mta_queue_ref ref) {
+  if (!d->waiting)
+    d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  g_array_append_val(d->waiting, ref);
 }
 
 /* ---- resolution ---- */
@@ -323,6 +336,8 @@ static bool ask(mta__dest *d, target *t, const char *name, uint16_t qtype) {
     g_free(l);
     return false;
   }
+  if (!d->lookups)
+    d->lookups = g_ptr_array_new();
   g_ptr_array_add(d->lookups, l);
   if (t)
     t->pending++;
@@ -373,7 +388,7 @@ static void got_addr(void *user, const dns_client_result *r) {
     t->temp = true;
   else if (st == MTA_DNS_NXDOMAIN)
     t->nx = true;
-  if (d->lookups->len == 0)
+  if (lookups_len(d) == 0)
     resolved(d);
 }
 
@@ -399,10 +414,13 @@ static void got_mx(void *user, const dns_client_result *r) {
       char *name = name_text(&rr->rd.mx.exchange);
       target *t = target_new(name, rr->rd.mx.pref);
       g_free(name);
+      if (!d->mx)
+        d->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
       g_ptr_array_add(d->mx, t);
     }
-    bool null_mx = d->mx->len == 1 && strcmp(((target *)d->mx->pdata[0])->name, ".") == 0;
-    for (guint i = 0; !null_mx && i < d->mx->len; i++) {
+    guint nmx = d->mx ? d->mx->len : 0;
+    bool null_mx = nmx == 1 && strcmp(((target *)d->mx->pdata[0])->name, ".") == 0;
+    for (guint i = 0; !null_mx && i < nmx; i++) {
       target *t = d->mx->pdata[i];
       if (strcmp(t->name, ".") != 0)
         ask_addrs(d, t);
@@ -411,7 +429,7 @@ static void got_mx(void *user, const dns_client_result *r) {
     d->host = target_new(d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
     ask_addrs(d, d->host);
   }
-  if (d->lookups->len == 0)
+  if (lookups_len(d) == 0)
     resolved(d);
 }
 
@@ -434,7 +452,7 @@ static void resolve(mta__dest *d) {
       d->mx_status = MTA_DNS_TEMPFAIL;
     }
   }
-  if (d->lookups->len == 0)
+  if (lookups_len(d) == 0)
     resolved(d);
 }
 
@@ -443,7 +461,7 @@ static uint64_t node_rand(void *user) { return sim_rng_u64(user); }
 static void resolved(mta__dest *d) {
   mta_host *m = d->m;
   GArray *mx = g_array_new(FALSE, TRUE, sizeof(mta_route_mx));
-  for (guint i = 0; i < d->mx->len; i++) {
+  for (guint i = 0; d->mx && i < d->mx->len; i++) {
     target *t = d->mx->pdata[i];
     mta_route_mx e = {t->pref, t->name, target_status(t), (const char *const *)t->addrs->pdata,
                       t->addrs->len};
@@ -458,6 +476,16 @@ static void resolved(mta__dest *d) {
   mta_route_decision_clear(&d->dec);
   mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), &d->dec);
   g_array_free(mx, TRUE);
+  /* The decision holds its own copies: the answers are done with. */
+  g_assert(lookups_len(d) == 0);
+  if (d->lookups)
+    g_ptr_array_free(d->lookups, TRUE);
+  d->lookups = NULL;
+  if (d->mx)
+    g_ptr_array_free(d->mx, TRUE);
+  d->mx = NULL;
+  target_free(d->host);
+  d->host = NULL;
   if (d->dec.kind == MTA_ROUTE_TRY) {
     dest_enter(d, D_READY);
     dispatch(d);
@@ -899,6 +927,10 @@ static void dispatch(mta__dest *d) {
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
     dest_enter(d, D_IDLE); /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
+    if (d->waiting)
+      g_array_free(d->waiting, TRUE);
+    d->waiting = NULL;
+    d->head = 0;
   }
 }
 
@@ -920,7 +952,7 @@ static void sweep_idle_dests(mta_host *m) {
     bool used = d->used;
     d->used = false;
     if (!used && d->state == D_IDLE && !waiting_len(d) && d->agents == 0 && !d->touched &&
-        !d->blocked && d->lookups->len == 0) {
+        !d->blocked && lookups_len(d) == 0) {
       g_hash_table_remove(m->dest_idx, d->name);
       dest_free(d);
     } else {
@@ -952,7 +984,7 @@ void mta__run_queue(mta_host *m) {
         continue;
       mta__dest *d = dest_get(m, r->dest, r->addr);
       mta_queue_ref ref = {qid, i};
-      g_array_append_val(d->waiting, ref);
+      waiting_add(d, ref);
       outstanding++;
       if (!d->touched) {
         d->touched = true;
