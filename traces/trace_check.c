@@ -69,7 +69,7 @@ typedef struct unit unit;
 
 /* A message id, once for all its units. */
 typedef struct {
-  unit *first, *last; /* its units at every node, creation order */
+  unit *first; /* its units at every node, creation order (a few: one a hop) */
   char s[];
 } msg_ent;
 
@@ -411,7 +411,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   if (!m) {
     size_t len = strlen(msg) + 1;
     m = arena_alloc(&tc->mem, sizeof *m + len);
-    m->first = m->last = NULL;
+    m->first = NULL;
     memcpy(m->s, msg, len);
     g_hash_table_add(tc->msgs, m->s);
   }
@@ -428,11 +428,10 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   u->hop = u->max_hops = -1;
   g_ptr_array_add(tc->units, u);
   g_hash_table_add(tc->by_node->pdata[n->id], u->queue_id);
-  if (m->last)
-    m->last->next = u;
-  else
-    m->first = u;
-  m->last = u;
+  unit **tail = &m->first;
+  while (*tail)
+    tail = &(*tail)->next;
+  *tail = u;
   tc->accepted++;
   return u;
 }
