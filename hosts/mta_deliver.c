@@ -503,20 +503,20 @@ static void resolved(mta__dest *d) {
 
 /* ---- agents ---- */
 
-static void dec_copy(mta_route_decision *dst, const mta_route_decision *src) {
-  memset(dst, 0, sizeof *dst);
-  dst->kind = src->kind;
-  dst->code = src->code;
+/* An agent's walk over its next hop's candidates: its own cursor and last
+ * failure, the candidate list borrowed from the hop's decision (which
+ * stays as it is while the hop has an agent: it is only cleared or made
+ * again with none), not copied per attempt. */
+static void dec_borrow(mta_route_decision *dst, const mta_route_decision *src) {
+  *dst = *src;
   dst->esc = g_strdup(src->esc);
   dst->text = g_strdup(src->text);
-  dst->candidates = g_array_new(FALSE, FALSE, sizeof(mta_route_candidate));
-  for (guint i = 0; i < src->candidates->len; i++) {
-    const mta_route_candidate *c = &g_array_index(src->candidates, mta_route_candidate, i);
-    mta_route_candidate k = {g_strdup(c->host), g_strdup(c->addr), c->pref, c->port};
-    g_array_append_val(dst->candidates, k);
-  }
-  dst->implicit_mx = src->implicit_mx;
-  dst->self_dropped = src->self_dropped;
+  dst->next = 0;
+}
+
+static void dec_unborrow(mta_route_decision *d) {
+  d->candidates = NULL; /* the hop's */
+  mta_route_decision_clear(d);
 }
 
 /* The next message waiting for D (its recipients for D, up to the limit). */
@@ -677,7 +677,7 @@ static void agent_end(agent *a) {
   d->agents--;
   set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
-  mta_route_decision_clear(&a->dec);
+  dec_unborrow(&a->dec);
   g_ptr_array_free(a->txns, TRUE);
   g_ptr_array_free(a->retry, TRUE);
   g_free(a->fail_esc);
@@ -855,7 +855,7 @@ static void agent_new(mta__dest *d) {
   a->m = m;
   a->d = d;
   a->sid = ++m->next_sid;
-  dec_copy(&a->dec, &d->dec);
+  dec_borrow(&a->dec, &d->dec);
   a->txns = g_ptr_array_new();
   a->retry = g_ptr_array_new();
   set_busy(a, true);
@@ -899,8 +899,8 @@ static void agent_move(agent *a, mta__dest *d) {
   mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
   d->agents++;
   a->d = d;
-  mta_route_decision_clear(&a->dec);
-  dec_copy(&a->dec, &d->dec);
+  dec_unborrow(&a->dec);
+  dec_borrow(&a->dec, &d->dec);
   a->cand = mta_route_next(&a->dec); /* the address it is connected to */
   agent_wake(a);
   dispatch(old); /* it may have nothing left */
@@ -1015,7 +1015,7 @@ void mta__deliver_drop(mta_host *m) {
     session_free(a->s);
     smtp_cli_free(a->cli);
     mta_route_closed(m->route, a->sid);
-    mta_route_decision_clear(&a->dec);
+    dec_unborrow(&a->dec);
     g_ptr_array_set_free_func(a->txns, (GDestroyNotify)txn_free);
     g_ptr_array_set_free_func(a->retry, (GDestroyNotify)txn_free);
     g_ptr_array_free(a->txns, TRUE);
