@@ -82,10 +82,12 @@ struct mta__dest {
   mta_route_decision dec;
 };
 
+/* One message's recipients for one transaction: one allocation. */
 typedef struct {
   uint64_t cookie;
   uint32_t qid;
-  GArray *idx; /* uint32_t recipient indexes */
+  uint32_t n;     /* recipients */
+  uint32_t idx[]; /* their indexes in the message */
 } txn;
 
 typedef struct {
@@ -180,10 +182,7 @@ static void agent_idle(agent *a);
 static size_t waiting_len(const mta__dest *d) { return d->waiting ? d->waiting->len - d->head : 0; }
 static guint lookups_len(const mta__dest *d) { return d->lookups ? d->lookups->len : 0; }
 
-static void txn_free(txn *t) {
-  g_array_free(t->idx, TRUE);
-  g_free(t);
-}
+static void txn_free(txn *t) { g_free(t); }
 
 static void target_free(target *t) {
   if (!t)
@@ -524,15 +523,19 @@ static txn *pick(mta__dest *d) {
   mta_host *m = d->m;
   if (!waiting_len(d))
     return NULL;
-  txn *t = g_new0(txn, 1);
-  t->qid = g_array_index(d->waiting, mta_queue_ref, d->head).qid;
-  t->idx = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  while (d->head < d->waiting->len && t->idx->len < m->rcpt_limit) {
+  uint32_t qid = g_array_index(d->waiting, mta_queue_ref, d->head).qid;
+  uint32_t n = 0;
+  while (d->head + n < d->waiting->len && n < m->rcpt_limit &&
+         g_array_index(d->waiting, mta_queue_ref, d->head + n).qid == qid)
+    n++;
+  txn *t = g_malloc(sizeof *t + n * sizeof t->idx[0]);
+  t->cookie = 0;
+  t->qid = qid;
+  t->n = n;
+  for (uint32_t i = 0; i < n; i++) {
     mta_queue_ref r = g_array_index(d->waiting, mta_queue_ref, d->head);
-    if (r.qid != t->qid)
-      break;
     mta_queue_take(m->q, r.qid, r.rcpt);
-    g_array_append_val(t->idx, r.rcpt);
+    t->idx[i] = r.rcpt;
     d->head++;
   }
   if (d->head == d->waiting->len) {
@@ -549,12 +552,12 @@ static void send_txn(agent *a, txn *t) {
   const uint8_t *data = mta__body(m, qm->body_id, &len);
   g_assert(data); /* the record and body are written together */
   smtp_cmd_mail mail = {.from = (char *)qm->sender}; /* borrowed for the call */
-  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->idx->len);
-  for (guint i = 0; i < t->idx->len; i++)
-    rc[i].to = (char *)qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
+  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->n);
+  for (uint32_t i = 0; i < t->n; i++)
+    rc[i].to = (char *)qm->rcpts[t->idx[i]].addr;
   t->cookie = ++a->next_cookie;
   g_ptr_array_add(a->txns, t);
-  smtp_cli_message msg = {&mail, rc, t->idx->len, data, len, t->cookie};
+  smtp_cli_message msg = {&mail, rc, t->n, data, len, t->cookie};
   smtp_cli_send(a->cli, &msg, host_now(m->h));
   g_free(rc);
 }
@@ -603,7 +606,7 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
   for (guint i = 0; i < a->txns->len && !t; i++)
     if (((txn *)a->txns->pdata[i])->cookie == ev->cookie)
       t = a->txns->pdata[i];
-  g_assert(t && ev->nrcpts == t->idx->len);
+  g_assert(t && ev->nrcpts == t->n);
   g_ptr_array_remove(a->txns, t);
   bool early = ev->n_ok == 0;
   for (size_t i = 0; i < ev->nrcpts && early; i++)
@@ -625,7 +628,7 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
   for (size_t i = 0; i < ev->nrcpts; i++) {
     mta_queue_result_args ra;
     mta_queue_result_from_smtp(&ev->rcpts[i], a->cand->host, &ra);
-    done = apply(m, t->qid, g_array_index(t->idx, uint32_t, i), &ra);
+    done = apply(m, t->qid, t->idx[i], &ra);
   }
   if (done)
     mta__finish_attempt(m, t->qid);
@@ -699,8 +702,8 @@ static void agent_exhausted(agent *a) {
   mta_queue_result_args ra = {MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text, NULL};
   for (guint k = 0; k < a->retry->len; k++) {
     txn *t = a->retry->pdata[k];
-    for (guint i = 0; i < t->idx->len; i++)
-      if (apply(m, t->qid, g_array_index(t->idx, uint32_t, i), &ra))
+    for (uint32_t i = 0; i < t->n; i++)
+      if (apply(m, t->qid, t->idx[i], &ra))
         g_array_append_val(done, t->qid);
     txn_free(t);
   }
