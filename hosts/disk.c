@@ -3,7 +3,8 @@
  * One allocation per blob: the entry holds its key and a copy of the
  * data (a queued message has two blobs, its record and its body, so a
  * separate key string and GBytes per blob cost ~100 octets a message).
- * disk_get's GBytes is made on first use and kept with the entry.
+ * disk_get's GBytes is made on first use and kept in a side table (few
+ * blobs are ever read that way: the entry's head is only its length).
  * The entries are a set keyed by their key (a hash table in set mode:
  * ~20 octets a blob, where a tree node was ~48); the order the header
  * promises is made when listing, by sorting (a listing is rare: a
@@ -15,13 +16,13 @@
 #include <string.h>
 
 typedef struct {
-  GBytes *view; /* disk_get's view of DATA, made on demand, or NULL */
-  size_t len;   /* of the data, which follows the key's NUL */
+  uint32_t len; /* of the data, which follows the key's NUL */
   char key[];
 } entry;
 
 struct disk {
   GHashTable *blobs; /* set of entry->key (lookup only: listings are sorted) */
+  GHashTable *views; /* entry* -> disk_get's GBytes view of its data, or NULL */
   uint64_t capacity, used;
   bool forced_full;
 };
@@ -32,13 +33,15 @@ static const uint8_t *entry_data(const entry *e) {
 
 #define ENTRY_OF(k) ((entry *)(void *)((char *)(k) - offsetof(entry, key)))
 
-static void entry_free(entry *e) {
-  if (e->view)
-    g_bytes_unref(e->view);
+/* Takes E out of the set and frees it with its view. */
+static void entry_drop(disk *d, entry *e) {
+  g_hash_table_steal(d->blobs, e->key);
+  if (d->views)
+    g_hash_table_remove(d->views, e);
   g_free(e);
 }
 
-static void key_free(gpointer k) { entry_free(ENTRY_OF(k)); }
+static void key_free(gpointer k) { g_free(ENTRY_OF(k)); }
 
 static entry *lookup(const disk *d, const char *key) {
   char *k = g_hash_table_lookup(d->blobs, key);
@@ -55,6 +58,8 @@ disk *disk_new(uint64_t capacity) {
 void disk_free(disk *d) {
   if (!d)
     return;
+  if (d->views)
+    g_hash_table_destroy(d->views);
   g_hash_table_destroy(d->blobs);
   g_free(d);
 }
@@ -69,18 +74,16 @@ disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len
     if (d->capacity && d->used - old_size + new_size > d->capacity)
       return DISK_FULL;
   }
+  g_assert(len <= UINT32_MAX); /* a simulated disk's blob: a message at most */
   d->used = d->used - old_size + new_size;
   size_t klen = strlen(key) + 1;
   entry *e = g_malloc(sizeof *e + klen + len);
-  e->view = NULL;
-  e->len = len;
+  e->len = (uint32_t)len;
   memcpy(e->key, key, klen);
   if (len)
     memcpy(e->key + klen, data, len);
-  if (old) {
-    g_hash_table_steal(d->blobs, old->key);
-    entry_free(old);
-  }
+  if (old)
+    entry_drop(d, old);
   g_hash_table_add(d->blobs, e->key);
   return DISK_OK;
 }
@@ -95,9 +98,16 @@ GBytes *disk_get(const disk *d, const char *key) {
   entry *e = lookup(d, key);
   if (!e)
     return NULL;
-  if (!e->view)
-    e->view = g_bytes_new_static(entry_data(e), e->len);
-  return e->view;
+  disk *w = (disk *)d; /* the view is a cache: the blobs do not change */
+  if (!w->views)
+    w->views = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     (GDestroyNotify)g_bytes_unref);
+  GBytes *v = g_hash_table_lookup(w->views, e);
+  if (!v) {
+    v = g_bytes_new_static(entry_data(e), e->len);
+    g_hash_table_insert(w->views, e, v);
+  }
+  return v;
 }
 
 const uint8_t *disk_peek(const disk *d, const char *key, size_t *len) {
@@ -113,7 +123,7 @@ bool disk_remove(disk *d, const char *key) {
   if (!e)
     return false;
   d->used -= e->len;
-  g_hash_table_remove(d->blobs, e->key); /* frees the entry, key and all */
+  entry_drop(d, e);
   return true;
 }
 

@@ -63,6 +63,9 @@ START_TEST(disk_copies_and_peeks) {
   p = disk_peek(d, "mta/q/1", &len);
   ck_assert_uint_eq(len, 15);
   ck_assert_int_eq(memcmp(p, "a longer record", 15), 0);
+  b = disk_get(d, "mta/q/1"); /* the replaced blob's view went with it */
+  ck_assert_uint_eq(g_bytes_get_size(b), 15);
+  ck_assert_ptr_eq(g_bytes_get_data(b, NULL), p);
   ck_assert_uint_eq(disk_used(d), 15);
   ck_assert_int_eq(disk_put_data(d, "mta/q/0", "", 0), DISK_OK); /* empty blob */
   ck_assert_ptr_nonnull(disk_peek(d, "mta/q/0", &len));
