@@ -107,7 +107,7 @@ START_TEST(disk_list_sorted) {
                           "mta/body/0000000000000002", "mta/q/000000000000000a",
                           "mta/q/0000000000000009" /* a rewrite */};
   for (size_t i = 0; i < G_N_ELEMENTS(writes); i++)
-    ck_assert_int_eq(disk_put_data(d, writes[i], "x", 1 + i % 3), DISK_OK);
+    ck_assert_int_eq(disk_put_data(d, writes[i], "xyz", 1 + i % 3), DISK_OK);
   ck_assert(disk_remove(d, "mta/q/0000000000000002"));
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     GPtrArray *keys = disk_list(d, cases[i].prefix);
