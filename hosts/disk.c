@@ -1,22 +1,28 @@
-/* disk.c — named blobs in an ordered tree, with a capacity.
+/* disk.c — named blobs with a capacity.
  *
  * One allocation per blob: the entry holds its key and a copy of the
  * data (a queued message has two blobs, its record and its body, so a
  * separate key string and GBytes per blob cost ~100 octets a message).
- * disk_get's GBytes is made on first use and kept with the entry.
+ * disk_get's GBytes is made on first use and kept in a side table (few
+ * blobs are ever read that way: the entry's head is only its length).
+ * The entries are a set keyed by their key (a hash table in set mode:
+ * ~20 octets a blob, where a tree node was ~48); the order the header
+ * promises is made when listing, by sorting (a listing is rare: a
+ * restart, a fault, the stats of a host that is down).
  */
 #include "disk.h"
 
+#include <stddef.h>
 #include <string.h>
 
 typedef struct {
-  GBytes *view; /* disk_get's view of DATA, made on demand, or NULL */
-  size_t len;   /* of the data, which follows the key's NUL */
+  uint32_t len; /* of the data, which follows the key's NUL */
   char key[];
 } entry;
 
 struct disk {
-  GTree *blobs; /* entry->key -> entry*, ordered by strcmp */
+  GHashTable *blobs; /* set of entry->key (lookup only: listings are sorted) */
+  GHashTable *views; /* entry* -> disk_get's GBytes view of its data, or NULL */
   uint64_t capacity, used;
   bool forced_full;
 };
@@ -25,21 +31,26 @@ static const uint8_t *entry_data(const entry *e) {
   return (const uint8_t *)e->key + strlen(e->key) + 1;
 }
 
-static void entry_free(gpointer p) {
-  entry *e = p;
-  if (e->view)
-    g_bytes_unref(e->view);
+#define ENTRY_OF(k) ((entry *)(void *)((char *)(k) - offsetof(entry, key)))
+
+/* Takes E out of the set and frees it with its view. */
+static void entry_drop(disk *d, entry *e) {
+  g_hash_table_steal(d->blobs, e->key);
+  if (d->views)
+    g_hash_table_remove(d->views, e);
   g_free(e);
 }
 
-static gint key_cmp(gconstpointer a, gconstpointer b, gpointer u) {
-  (void)u;
-  return strcmp(a, b);
+static void key_free(gpointer k) { g_free(ENTRY_OF(k)); }
+
+static entry *lookup(const disk *d, const char *key) {
+  char *k = g_hash_table_lookup(d->blobs, key);
+  return k ? ENTRY_OF(k) : NULL;
 }
 
 disk *disk_new(uint64_t capacity) {
   disk *d = g_new0(disk, 1);
-  d->blobs = g_tree_new_full(key_cmp, NULL, NULL, entry_free); /* keys live in entries */
+  d->blobs = g_hash_table_new_full(g_str_hash, g_str_equal, key_free, NULL); /* keys live in entries */
   d->capacity = capacity;
   return d;
 }
@@ -47,12 +58,14 @@ disk *disk_new(uint64_t capacity) {
 void disk_free(disk *d) {
   if (!d)
     return;
-  g_tree_destroy(d->blobs);
+  if (d->views)
+    g_hash_table_destroy(d->views);
+  g_hash_table_destroy(d->blobs);
   g_free(d);
 }
 
 disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len) {
-  const entry *old = g_tree_lookup(d->blobs, key);
+  entry *old = lookup(d, key);
   uint64_t old_size = old ? old->len : 0;
   uint64_t new_size = len;
   if (new_size > old_size) {
@@ -61,15 +74,17 @@ disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len
     if (d->capacity && d->used - old_size + new_size > d->capacity)
       return DISK_FULL;
   }
+  g_assert(len <= UINT32_MAX); /* a simulated disk's blob: a message at most */
   d->used = d->used - old_size + new_size;
   size_t klen = strlen(key) + 1;
   entry *e = g_malloc(sizeof *e + klen + len);
-  e->view = NULL;
-  e->len = len;
+  e->len = (uint32_t)len;
   memcpy(e->key, key, klen);
   if (len)
     memcpy(e->key + klen, data, len);
-  g_tree_replace(d->blobs, e->key, e); /* frees the old entry, key and all */
+  if (old)
+    entry_drop(d, old);
+  g_hash_table_add(d->blobs, e->key);
   return DISK_OK;
 }
 
@@ -80,16 +95,23 @@ disk_status disk_put(disk *d, const char *key, GBytes *data) {
 }
 
 GBytes *disk_get(const disk *d, const char *key) {
-  entry *e = g_tree_lookup(d->blobs, key);
+  entry *e = lookup(d, key);
   if (!e)
     return NULL;
-  if (!e->view)
-    e->view = g_bytes_new_static(entry_data(e), e->len);
-  return e->view;
+  disk *w = (disk *)d; /* the view is a cache: the blobs do not change */
+  if (!w->views)
+    w->views = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     (GDestroyNotify)g_bytes_unref);
+  GBytes *v = g_hash_table_lookup(w->views, e);
+  if (!v) {
+    v = g_bytes_new_static(entry_data(e), e->len);
+    g_hash_table_insert(w->views, e, v);
+  }
+  return v;
 }
 
 const uint8_t *disk_peek(const disk *d, const char *key, size_t *len) {
-  const entry *e = g_tree_lookup(d->blobs, key);
+  const entry *e = lookup(d, key);
   if (!e)
     return NULL;
   *len = e->len;
@@ -97,32 +119,29 @@ const uint8_t *disk_peek(const disk *d, const char *key, size_t *len) {
 }
 
 bool disk_remove(disk *d, const char *key) {
-  entry *e = g_tree_lookup(d->blobs, key);
+  entry *e = lookup(d, key);
   if (!e)
     return false;
   d->used -= e->len;
-  g_tree_remove(d->blobs, key);
+  entry_drop(d, e);
   return true;
 }
 
-typedef struct {
-  const char *prefix;
-  size_t plen;
-  GPtrArray *out;
-} list_ctx;
-
-static gboolean list_one(gpointer k, gpointer v, gpointer u) {
-  (void)v;
-  list_ctx *c = u;
-  if (strncmp(k, c->prefix, c->plen) == 0)
-    g_ptr_array_add(c->out, k);
-  return FALSE;
+static gint key_cmp(gconstpointer a, gconstpointer b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 GPtrArray *disk_list(const disk *d, const char *prefix) {
-  list_ctx c = {prefix, strlen(prefix), g_ptr_array_new()};
-  g_tree_foreach(d->blobs, list_one, &c);
-  return c.out;
+  size_t plen = strlen(prefix);
+  GPtrArray *out = g_ptr_array_new();
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init(&it, d->blobs);
+  while (g_hash_table_iter_next(&it, &k, NULL))
+    if (strncmp(k, prefix, plen) == 0)
+      g_ptr_array_add(out, k);
+  g_ptr_array_sort(out, key_cmp); /* the table's order never shows */
+  return out;
 }
 
 uint64_t disk_used(const disk *d) { return d->used; }

@@ -7,27 +7,29 @@
 #include <stddef.h>
 #include <string.h>
 
-/* One allocation per message, its Message-ID inside (issue #6: memory per
+/* One record per message, its Message-ID inside (issue #6: memory per
  * queued message); the table is a set of the ids, each mapped back to its
- * record by offset. */
+ * record by offset. Records live as long as the tally, so they are carved
+ * from blocks (no malloc header and rounding each: ~20 octets a message). */
 typedef struct {
   sim_time submitted; /* -1: not submitted (yet) */
-  GPtrArray *stored_in; /* char*: mailboxes it was delivered to (duplicates), or NULL */
   bool deferred;
   char msg[];
 } msg_info;
 
 #define MSG_INFO(k) ((msg_info *)(void *)((char *)(k) - offsetof(msg_info, msg)))
 
-static void msg_info_free(void *k) {
-  msg_info *mi = MSG_INFO(k);
-  if (mi->stored_in)
-    g_ptr_array_unref(mi->stored_in);
-  g_free(mi);
-}
+#define BLOCK (8 * 1024)
 
 struct mail_tally {
+  GPtrArray *blocks; /* owned: the msg_info records */
+  char *free_p;      /* the free part of the last block */
+  size_t free_left;
   GHashTable *msgs; /* set of msg_info.msg (lookup only) */
+  /* msg_info.msg -> GPtrArray of char*, the mailboxes the message was
+   * stored in (duplicates), only for messages stored somewhere: a queued
+   * message pays no pointer for it. Lookup only. */
+  GHashTable *stored;
   GArray *delays;   /* sim_time */
   bool sorted;
   mail_tally_stats st;
@@ -35,7 +37,10 @@ struct mail_tally {
 
 mail_tally *mail_tally_new(void) {
   mail_tally *t = g_new0(mail_tally, 1);
-  t->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, msg_info_free, NULL);
+  t->blocks = g_ptr_array_new_with_free_func(g_free);
+  t->msgs = g_hash_table_new(g_str_hash, g_str_equal);
+  t->stored = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                    (GDestroyNotify)g_ptr_array_unref);
   t->delays = g_array_new(FALSE, FALSE, sizeof(sim_time));
   return t;
 }
@@ -43,7 +48,9 @@ mail_tally *mail_tally_new(void) {
 void mail_tally_free(mail_tally *t) {
   if (!t)
     return;
+  g_hash_table_unref(t->stored); /* before the keys it borrows */
   g_hash_table_unref(t->msgs);
+  g_ptr_array_unref(t->blocks);
   g_array_unref(t->delays);
   g_free(t);
 }
@@ -53,13 +60,30 @@ static msg_info *find(mail_tally *t, const char *msg) {
   return k ? MSG_INFO(k) : NULL;
 }
 
+static void *carve(mail_tally *t, size_t n) {
+  n = (n + 7) & ~(size_t)7;
+  if (n > BLOCK / 4) { /* big: a block of its own */
+    void *b = g_malloc(n);
+    g_ptr_array_add(t->blocks, b);
+    return b;
+  }
+  if (n > t->free_left) {
+    t->free_p = g_malloc(BLOCK);
+    t->free_left = BLOCK;
+    g_ptr_array_add(t->blocks, t->free_p);
+  }
+  void *r = t->free_p;
+  t->free_p += n;
+  t->free_left -= n;
+  return r;
+}
+
 static msg_info *info(mail_tally *t, const char *msg) {
   msg_info *mi = find(t, msg);
   if (!mi) {
     size_t n = strlen(msg) + 1;
-    mi = g_malloc(offsetof(msg_info, msg) + n); /* not sizeof: its tail padding */
+    mi = carve(t, offsetof(msg_info, msg) + n); /* not sizeof: its tail padding */
     mi->submitted = -1;
-    mi->stored_in = NULL;
     mi->deferred = false;
     memcpy(mi->msg, msg, n);
     g_hash_table_add(t->msgs, mi->msg);
@@ -96,14 +120,17 @@ void mail_tally_bounce(mail_tally *t, const char *msg) {
 
 bool mail_tally_duplicate(mail_tally *t, const char *msg, const char *mailbox) {
   msg_info *mi = info(t, msg);
-  if (!mi->stored_in)
-    mi->stored_in = g_ptr_array_new_with_free_func(g_free);
-  for (guint i = 0; i < mi->stored_in->len; i++)
-    if (g_ascii_strcasecmp(mi->stored_in->pdata[i], mailbox) == 0) {
+  GPtrArray *in = g_hash_table_lookup(t->stored, mi->msg);
+  if (!in) {
+    in = g_ptr_array_new_with_free_func(g_free);
+    g_hash_table_insert(t->stored, mi->msg, in);
+  }
+  for (guint i = 0; i < in->len; i++)
+    if (g_ascii_strcasecmp(in->pdata[i], mailbox) == 0) {
       t->st.duplicates++;
       return true;
     }
-  g_ptr_array_add(mi->stored_in, g_strdup(mailbox));
+  g_ptr_array_add(in, g_strdup(mailbox));
   return false;
 }
 

@@ -128,6 +128,8 @@ char *mta__make_msgid(mta_host *m, uint64_t seq) {
   return g_strdup_printf("%" PRId64 ".%" PRIX64 "@%s", secs, seq, m->hostname);
 }
 
+G_STATIC_ASSERT(sizeof(mta__acc) == 16);
+
 static mta__acc *acc_at(mta_host *m, uint64_t seq) {
   g_assert(seq > 0);
   if (m->acc->len < seq)
@@ -360,7 +362,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
           mail_trace_bounce(m->h, qm->tag, queue_id, r->addr, why, msgid);
           g_free(why);
         }
-        acc_at(m, qm->body_id)->dsn_seq = seq;
+        acc_at(m, qm->body_id)->dsn_sent = 1;
         tally t = count_states(qm);
         ident id;
         ident_take(&id, qm);
@@ -827,10 +829,10 @@ size_t mta_host_check(const mta_host *m, GPtrArray *violations) {
       if (!there)
         viol(violations, &count, "%s: message %06" PRIX64 ": accepted, then lost", hn, seq);
     } else if (a->state == MTA__ACC_DONE) {
-      if (a->bounced && !a->null_sender && !a->dsn_seq)
+      if (a->bounced && !a->null_sender && !a->dsn_sent)
         viol(violations, &count, "%s: message %06" PRIX64 ": %u recipient(s) bounced without a DSN",
              hn, seq, a->bounced);
-      if (a->dsn_seq && a->null_sender)
+      if (a->dsn_sent && a->null_sender)
         viol(violations, &count, "%s: message %06" PRIX64 ": a DSN about a null-sender message", hn,
              seq);
     }

@@ -69,21 +69,25 @@ struct mta__dest {
   bool touched;
   bool used;    /* asked for since the last sweep (sweep_idle_dests) */
   bool blocked; /* in m->blocked, waiting for the process limit */
-  GArray *waiting; /* mta_queue_ref */
+  GArray *waiting; /* mta_queue_ref, or NULL (freed when the hop goes idle) */
   guint head;
   unsigned agents;
   /* resolution */
   mta_dns_status mx_status;
-  GPtrArray *mx;      /* target* */
+  /* Made when needed and freed with the resolution: a next hop at rest
+   * (most of them, in a queue full of deferred mail) holds no array. */
+  GPtrArray *mx;      /* target*, or NULL */
   target *host;       /* implicit MX / [host]: the name's own addresses */
-  GPtrArray *lookups; /* lookup*, pending */
+  GPtrArray *lookups; /* lookup*, pending, or NULL */
   mta_route_decision dec;
 };
 
+/* One message's recipients for one transaction: one allocation. */
 typedef struct {
   uint64_t cookie;
   uint32_t qid;
-  GArray *idx; /* uint32_t recipient indexes */
+  uint32_t n;     /* recipients */
+  uint32_t idx[]; /* their indexes in the message */
 } txn;
 
 typedef struct {
@@ -175,12 +179,10 @@ static void agent_idle(agent *a);
 
 /* ---- helpers ---- */
 
-static size_t waiting_len(const mta__dest *d) { return d->waiting->len - d->head; }
+static size_t waiting_len(const mta__dest *d) { return d->waiting ? d->waiting->len - d->head : 0; }
+static guint lookups_len(const mta__dest *d) { return d->lookups ? d->lookups->len : 0; }
 
-static void txn_free(txn *t) {
-  g_array_free(t->idx, TRUE);
-  g_free(t);
-}
+static void txn_free(txn *t) { g_free(t); }
 
 static void target_free(target *t) {
   if (!t)
@@ -207,14 +209,18 @@ static mta_dns_status target_status(const target *t) {
 }
 
 static void dest_clear_resolution(mta__dest *d) {
-  for (guint i = 0; i < d->lookups->len; i++) {
+  for (guint i = 0; i < lookups_len(d); i++) {
     lookup *l = d->lookups->pdata[i];
     if (d->m->dns)
       dns_client_cancel(d->m->dns, l->id);
     g_free(l);
   }
-  g_ptr_array_set_size(d->lookups, 0);
-  g_ptr_array_set_size(d->mx, 0);
+  if (d->lookups)
+    g_ptr_array_free(d->lookups, TRUE);
+  d->lookups = NULL;
+  if (d->mx)
+    g_ptr_array_free(d->mx, TRUE);
+  d->mx = NULL;
   target_free(d->host);
   d->host = NULL;
   mta_route_decision_clear(&d->dec);
@@ -222,11 +228,11 @@ static void dest_clear_resolution(mta__dest *d) {
 
 static void dest_free(mta__dest *d) {
   dest_clear_resolution(d);
-  g_ptr_array_free(d->lookups, TRUE);
-  g_ptr_array_free(d->mx, TRUE);
-  g_array_free(d->waiting, TRUE);
+  if (d->waiting)
+    g_array_free(d->waiting, TRUE);
+  if (d->name != d->plan.nexthop)
+    g_free(d->name);
   mta_route_plan_clear(&d->plan);
-  g_free(d->name);
   g_free(d);
 }
 
@@ -238,12 +244,10 @@ static mta__dest *dest_get(mta_host *m, const char *name, const char *rcpt) {
   }
   d = g_new0(mta__dest, 1);
   d->m = m;
-  d->name = g_strdup(name);
   const char *at = strrchr(rcpt, '@');
   mta_route_plan_for(m->route, at ? at + 1 : rcpt, &d->plan);
-  d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
-  d->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
-  d->lookups = g_ptr_array_new();
+  /* The name is the plan's next hop (the queue grouped by it): one copy. */
+  d->name = d->plan.nexthop && strcmp(d->plan.nexthop, name) == 0 ? d->plan.nexthop : g_strdup(name);
   g_hash_table_insert(m->dest_idx, d->name, d);
   g_ptr_array_add(m->dests, d);
   return d;
@@ -279,8 +283,10 @@ static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const cha
   mta_host *m = d->m;
   GArray *refs = d->waiting;
   guint head = d->head;
-  d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  d->waiting = NULL;
   d->head = 0;
+  if (!refs)
+    return;
   mta_queue_result_args ra = {state, code, esc, text, NULL};
   GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   for (guint k = head; k < refs->len; k++) {
@@ -292,6 +298,12 @@ static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const cha
     mta__finish_attempt(m, g_array_index(done, uint32_t, k));
   g_array_free(done, TRUE);
   g_array_free(refs, TRUE);
+}
+
+static void waiting_add(mta__dest *d, mta_queue_ref ref) {
+  if (!d->waiting)
+    d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  g_array_append_val(d->waiting, ref);
 }
 
 /* ---- resolution ---- */
@@ -323,6 +335,8 @@ static bool ask(mta__dest *d, target *t, const char *name, uint16_t qtype) {
     g_free(l);
     return false;
   }
+  if (!d->lookups)
+    d->lookups = g_ptr_array_new();
   g_ptr_array_add(d->lookups, l);
   if (t)
     t->pending++;
@@ -373,7 +387,7 @@ static void got_addr(void *user, const dns_client_result *r) {
     t->temp = true;
   else if (st == MTA_DNS_NXDOMAIN)
     t->nx = true;
-  if (d->lookups->len == 0)
+  if (lookups_len(d) == 0)
     resolved(d);
 }
 
@@ -399,10 +413,13 @@ static void got_mx(void *user, const dns_client_result *r) {
       char *name = name_text(&rr->rd.mx.exchange);
       target *t = target_new(name, rr->rd.mx.pref);
       g_free(name);
+      if (!d->mx)
+        d->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
       g_ptr_array_add(d->mx, t);
     }
-    bool null_mx = d->mx->len == 1 && strcmp(((target *)d->mx->pdata[0])->name, ".") == 0;
-    for (guint i = 0; !null_mx && i < d->mx->len; i++) {
+    guint nmx = d->mx ? d->mx->len : 0;
+    bool null_mx = nmx == 1 && strcmp(((target *)d->mx->pdata[0])->name, ".") == 0;
+    for (guint i = 0; !null_mx && i < nmx; i++) {
       target *t = d->mx->pdata[i];
       if (strcmp(t->name, ".") != 0)
         ask_addrs(d, t);
@@ -411,7 +428,7 @@ static void got_mx(void *user, const dns_client_result *r) {
     d->host = target_new(d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
     ask_addrs(d, d->host);
   }
-  if (d->lookups->len == 0)
+  if (lookups_len(d) == 0)
     resolved(d);
 }
 
@@ -434,7 +451,7 @@ static void resolve(mta__dest *d) {
       d->mx_status = MTA_DNS_TEMPFAIL;
     }
   }
-  if (d->lookups->len == 0)
+  if (lookups_len(d) == 0)
     resolved(d);
 }
 
@@ -443,7 +460,7 @@ static uint64_t node_rand(void *user) { return sim_rng_u64(user); }
 static void resolved(mta__dest *d) {
   mta_host *m = d->m;
   GArray *mx = g_array_new(FALSE, TRUE, sizeof(mta_route_mx));
-  for (guint i = 0; i < d->mx->len; i++) {
+  for (guint i = 0; d->mx && i < d->mx->len; i++) {
     target *t = d->mx->pdata[i];
     mta_route_mx e = {t->pref, t->name, target_status(t), (const char *const *)t->addrs->pdata,
                       t->addrs->len};
@@ -458,6 +475,16 @@ static void resolved(mta__dest *d) {
   mta_route_decision_clear(&d->dec);
   mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), &d->dec);
   g_array_free(mx, TRUE);
+  /* The decision holds its own copies: the answers are done with. */
+  g_assert(lookups_len(d) == 0);
+  if (d->lookups)
+    g_ptr_array_free(d->lookups, TRUE);
+  d->lookups = NULL;
+  if (d->mx)
+    g_ptr_array_free(d->mx, TRUE);
+  d->mx = NULL;
+  target_free(d->host);
+  d->host = NULL;
   if (d->dec.kind == MTA_ROUTE_TRY) {
     dest_enter(d, D_READY);
     dispatch(d);
@@ -475,20 +502,20 @@ static void resolved(mta__dest *d) {
 
 /* ---- agents ---- */
 
-static void dec_copy(mta_route_decision *dst, const mta_route_decision *src) {
-  memset(dst, 0, sizeof *dst);
-  dst->kind = src->kind;
-  dst->code = src->code;
+/* An agent's walk over its next hop's candidates: its own cursor and last
+ * failure, the candidate list borrowed from the hop's decision (which
+ * stays as it is while the hop has an agent: it is only cleared or made
+ * again with none), not copied per attempt. */
+static void dec_borrow(mta_route_decision *dst, const mta_route_decision *src) {
+  *dst = *src;
   dst->esc = g_strdup(src->esc);
   dst->text = g_strdup(src->text);
-  dst->candidates = g_array_new(FALSE, FALSE, sizeof(mta_route_candidate));
-  for (guint i = 0; i < src->candidates->len; i++) {
-    const mta_route_candidate *c = &g_array_index(src->candidates, mta_route_candidate, i);
-    mta_route_candidate k = {g_strdup(c->host), g_strdup(c->addr), c->pref, c->port};
-    g_array_append_val(dst->candidates, k);
-  }
-  dst->implicit_mx = src->implicit_mx;
-  dst->self_dropped = src->self_dropped;
+  dst->next = 0;
+}
+
+static void dec_unborrow(mta_route_decision *d) {
+  d->candidates = NULL; /* the hop's */
+  mta_route_decision_clear(d);
 }
 
 /* The next message waiting for D (its recipients for D, up to the limit). */
@@ -496,15 +523,19 @@ static txn *pick(mta__dest *d) {
   mta_host *m = d->m;
   if (!waiting_len(d))
     return NULL;
-  txn *t = g_new0(txn, 1);
-  t->qid = g_array_index(d->waiting, mta_queue_ref, d->head).qid;
-  t->idx = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  while (d->head < d->waiting->len && t->idx->len < m->rcpt_limit) {
+  uint32_t qid = g_array_index(d->waiting, mta_queue_ref, d->head).qid;
+  uint32_t n = 0;
+  while (d->head + n < d->waiting->len && n < m->rcpt_limit &&
+         g_array_index(d->waiting, mta_queue_ref, d->head + n).qid == qid)
+    n++;
+  txn *t = g_malloc(sizeof *t + n * sizeof t->idx[0]);
+  t->cookie = 0;
+  t->qid = qid;
+  t->n = n;
+  for (uint32_t i = 0; i < n; i++) {
     mta_queue_ref r = g_array_index(d->waiting, mta_queue_ref, d->head);
-    if (r.qid != t->qid)
-      break;
     mta_queue_take(m->q, r.qid, r.rcpt);
-    g_array_append_val(t->idx, r.rcpt);
+    t->idx[i] = r.rcpt;
     d->head++;
   }
   if (d->head == d->waiting->len) {
@@ -521,12 +552,12 @@ static void send_txn(agent *a, txn *t) {
   const uint8_t *data = mta__body(m, qm->body_id, &len);
   g_assert(data); /* the record and body are written together */
   smtp_cmd_mail mail = {.from = (char *)qm->sender}; /* borrowed for the call */
-  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->idx->len);
-  for (guint i = 0; i < t->idx->len; i++)
-    rc[i].to = (char *)qm->rcpts[g_array_index(t->idx, uint32_t, i)].addr;
+  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->n);
+  for (uint32_t i = 0; i < t->n; i++)
+    rc[i].to = (char *)qm->rcpts[t->idx[i]].addr;
   t->cookie = ++a->next_cookie;
   g_ptr_array_add(a->txns, t);
-  smtp_cli_message msg = {&mail, rc, t->idx->len, data, len, t->cookie};
+  smtp_cli_message msg = {&mail, rc, t->n, data, len, t->cookie};
   smtp_cli_send(a->cli, &msg, host_now(m->h));
   g_free(rc);
 }
@@ -575,7 +606,7 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
   for (guint i = 0; i < a->txns->len && !t; i++)
     if (((txn *)a->txns->pdata[i])->cookie == ev->cookie)
       t = a->txns->pdata[i];
-  g_assert(t && ev->nrcpts == t->idx->len);
+  g_assert(t && ev->nrcpts == t->n);
   g_ptr_array_remove(a->txns, t);
   bool early = ev->n_ok == 0;
   for (size_t i = 0; i < ev->nrcpts && early; i++)
@@ -597,7 +628,7 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
   for (size_t i = 0; i < ev->nrcpts; i++) {
     mta_queue_result_args ra;
     mta_queue_result_from_smtp(&ev->rcpts[i], a->cand->host, &ra);
-    done = apply(m, t->qid, g_array_index(t->idx, uint32_t, i), &ra);
+    done = apply(m, t->qid, t->idx[i], &ra);
   }
   if (done)
     mta__finish_attempt(m, t->qid);
@@ -649,7 +680,7 @@ static void agent_end(agent *a) {
   d->agents--;
   set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
-  mta_route_decision_clear(&a->dec);
+  dec_unborrow(&a->dec);
   g_ptr_array_free(a->txns, TRUE);
   g_ptr_array_free(a->retry, TRUE);
   g_free(a->fail_esc);
@@ -671,8 +702,8 @@ static void agent_exhausted(agent *a) {
   mta_queue_result_args ra = {MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text, NULL};
   for (guint k = 0; k < a->retry->len; k++) {
     txn *t = a->retry->pdata[k];
-    for (guint i = 0; i < t->idx->len; i++)
-      if (apply(m, t->qid, g_array_index(t->idx, uint32_t, i), &ra))
+    for (uint32_t i = 0; i < t->n; i++)
+      if (apply(m, t->qid, t->idx[i], &ra))
         g_array_append_val(done, t->qid);
     txn_free(t);
   }
@@ -697,12 +728,38 @@ static const char *reason_text(sim_tcp_reason why) {
   }
 }
 
+/* The SMTP client of the connection being opened, created when the
+ * connection is up (cli_connected), as of the moment it was opened: its
+ * greeting timeout runs from there, as when it was created before
+ * connecting. */
+static smtp_cli *cli_create(agent *a) {
+  mta_host *m = a->m;
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = m->hostname;
+  bool tls = tls_host_on(m->tls, a->d->plan.kind == MTA_ROUTE_LOCAL ? TLS_HOST_LMTP : TLS_HOST_RELAY);
+  cfg.tls = !tls || a->plain                  ? SMTP_CLI_TLS_NEVER
+            : m->tls_policy == MTA_TLS_ENCRYPT ? SMTP_CLI_TLS_REQUIRED
+                                               : SMTP_CLI_TLS_OPPORTUNISTIC;
+  cfg.quit_when_idle = false;
+  smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
+  smtp_glue_attach(&a->tr, a->s);
+  return smtp_cli_new(&cfg, &env, a->opened);
+}
+
 static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
   agent *a = owner;
   mta_host *m = a->m;
   sim_time now = host_now(m->h);
-  smtp_cli_connection_lost(a->cli, now);
-  cli_pump(a, s);
+  /* Never connected (refused, timed out): no client was made. Its only
+   * trace would be the "GREETING -> CLOSED" state record at protocol
+   * detail, so only then is one made to write it. */
+  if (!a->cli && host_trace(m->h, SIM_DETAIL_PROTOCOL))
+    a->cli = cli_create(a);
+  if (a->cli) {
+    smtp_cli_connection_lost(a->cli, now);
+    cli_pump(a, s);
+  }
   session_free(a->s);
   a->s = NULL;
   smtp_cli_free(a->cli);
@@ -732,6 +789,8 @@ static void cli_connected(void *owner, session *s) {
   (void)s;
   agent *a = owner;
   a->connected = true;
+  a->cli = cli_create(a);
+  session_set_engine(s, a->cli);
   GPtrArray *again = a->retry;
   a->retry = g_ptr_array_new();
   for (guint i = 0; i < again->len; i++)
@@ -780,27 +839,16 @@ static void agent_connect(agent *a) {
       break;
     mta_route_failed(&a->dec, 0, NULL, "no address");
   }
-  smtp_cli_config cfg;
-  smtp_cli_config_init(&cfg);
-  cfg.helo_name = m->hostname;
-  bool tls = tls_host_on(m->tls, a->d->plan.kind == MTA_ROUTE_LOCAL ? TLS_HOST_LMTP : TLS_HOST_RELAY);
-  cfg.tls = !tls || a->plain                  ? SMTP_CLI_TLS_NEVER
-            : m->tls_policy == MTA_TLS_ENCRYPT ? SMTP_CLI_TLS_REQUIRED
-                                               : SMTP_CLI_TLS_OPPORTUNISTIC;
-  cfg.quit_when_idle = false;
-  smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
-  a->cli = smtp_cli_new(&cfg, &env, host_now(m->h));
   a->connected = a->early_failed = a->tls_failed = false;
   a->fail_code = 0;
   g_free(a->fail_text);
   a->fail_text = NULL;
-  /* The messages stay in a->retry until the connection is up
-   * (cli_connected): a refused or timed-out connection never copies a
-   * body into the client (a queue run's burst of connections to dead
-   * destinations held one copy per attempt). */
+  /* The client and the messages wait until the connection is up
+   * (cli_connected): a refused or timed-out connection never makes an
+   * SMTP client nor copies a body into one (a queue run's burst of
+   * connections to dead destinations held ~1 KiB of client per attempt). */
   a->opened = host_now(m->h);
-  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, a->cli, &cli_owner, a);
-  smtp_glue_attach(&a->tr, a->s);
+  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, NULL, &cli_owner, a);
   m->st.sessions_out++;
 }
 
@@ -810,7 +858,7 @@ static void agent_new(mta__dest *d) {
   a->m = m;
   a->d = d;
   a->sid = ++m->next_sid;
-  dec_copy(&a->dec, &d->dec);
+  dec_borrow(&a->dec, &d->dec);
   a->txns = g_ptr_array_new();
   a->retry = g_ptr_array_new();
   set_busy(a, true);
@@ -854,8 +902,8 @@ static void agent_move(agent *a, mta__dest *d) {
   mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
   d->agents++;
   a->d = d;
-  mta_route_decision_clear(&a->dec);
-  dec_copy(&a->dec, &d->dec);
+  dec_unborrow(&a->dec);
+  dec_borrow(&a->dec, &d->dec);
   a->cand = mta_route_next(&a->dec); /* the address it is connected to */
   agent_wake(a);
   dispatch(old); /* it may have nothing left */
@@ -882,6 +930,10 @@ static void dispatch(mta__dest *d) {
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
     dest_enter(d, D_IDLE); /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
+    if (d->waiting)
+      g_array_free(d->waiting, TRUE);
+    d->waiting = NULL;
+    d->head = 0;
   }
 }
 
@@ -903,7 +955,7 @@ static void sweep_idle_dests(mta_host *m) {
     bool used = d->used;
     d->used = false;
     if (!used && d->state == D_IDLE && !waiting_len(d) && d->agents == 0 && !d->touched &&
-        !d->blocked && d->lookups->len == 0) {
+        !d->blocked && lookups_len(d) == 0) {
       g_hash_table_remove(m->dest_idx, d->name);
       dest_free(d);
     } else {
@@ -935,7 +987,7 @@ void mta__run_queue(mta_host *m) {
         continue;
       mta__dest *d = dest_get(m, r->dest, r->addr);
       mta_queue_ref ref = {qid, i};
-      g_array_append_val(d->waiting, ref);
+      waiting_add(d, ref);
       outstanding++;
       if (!d->touched) {
         d->touched = true;
@@ -966,7 +1018,7 @@ void mta__deliver_drop(mta_host *m) {
     session_free(a->s);
     smtp_cli_free(a->cli);
     mta_route_closed(m->route, a->sid);
-    mta_route_decision_clear(&a->dec);
+    dec_unborrow(&a->dec);
     g_ptr_array_set_free_func(a->txns, (GDestroyNotify)txn_free);
     g_ptr_array_set_free_func(a->retry, (GDestroyNotify)txn_free);
     g_ptr_array_free(a->txns, TRUE);

@@ -18,12 +18,12 @@
 
 /* The account kept by the simulator (survives crashes): one per seq. */
 enum { MTA__ACC_NONE, MTA__ACC_QUEUED, MTA__ACC_DONE };
-typedef struct {
+typedef struct { /* 16 octets: one per message the host ever accepted */
   uint32_t qid; /* in the current incarnation; 0 unknown */
+  uint32_t delivered, bounced;
   uint8_t state;
   uint8_t null_sender, is_dsn;
-  uint32_t delivered, bounced;
-  uint64_t dsn_seq; /* the failure DSN reporting its bounces, 0 none */
+  uint8_t dsn_sent; /* a failure DSN reporting its bounces was queued */
 } mta__acc;
 
 typedef struct mta__dest mta__dest;

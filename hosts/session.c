@@ -11,7 +11,8 @@ struct session {
   const session_owner *owner;
   void *ou;
   uint64_t conn_id;
-  char *peer;
+  const char *peer; /* the peer node's name (the world's), or PEER_OWN */
+  char *peer_own;   /* its address as text, when it is no simulated host */
   bool closing;       /* close after the pending output */
   uint64_t rx_off;    /* stream offset of the next byte fed to the engine */
   uint64_t line_off;  /* where the line being fed began */
@@ -44,8 +45,12 @@ static void name_peer(session *s) {
   sim_world *w = host_world(s->h);
   const sim_addr *ra = sim_tcp_remote_addr(s->conn);
   sim_node *pn = sim_net_node_by_addr(sim_world_net(w), ra);
-  char buf[SIM_ADDR_BUFSZ];
-  s->peer = g_strdup(pn ? sim_node_name(pn) : sim_addr_format(ra, buf));
+  if (pn) { /* node names live as long as the world, sessions less (host.h) */
+    s->peer = sim_node_name(pn);
+  } else {
+    char buf[SIM_ADDR_BUFSZ];
+    s->peer = s->peer_own = g_strdup(sim_addr_format(ra, buf));
+  }
   s->conn_id = sim_tcp_id(s->conn);
 }
 
@@ -143,6 +148,7 @@ static void on_connected(void *user, sim_tcp_conn *c) {
   (void)c;
   if (s->owner->connected)
     s->owner->connected(s->ou, s);
+  g_assert(s->eng); /* session_connect: set by connected() at the latest */
   session_kick(s);
 }
 
@@ -314,6 +320,11 @@ session *session_connect(host *h, const sim_addr *to, uint16_t port,
   return s;
 }
 
+void session_set_engine(session *s, void *eng) {
+  g_assert(!s->eng && eng);
+  s->eng = eng;
+}
+
 void session_start_tls(session *s, tls_conn *t) {
   g_assert(!s->tls);
   s->tls = t;
@@ -330,7 +341,7 @@ void session_free(session *s) {
   tls_conn_free(s->tls);
   if (s->timer)
     sim_world_cancel(host_world(s->h), s->timer);
-  g_free(s->peer);
+  g_free(s->peer_own);
   g_free(s);
 }
 

@@ -64,10 +64,16 @@ typedef struct {
 session *session_accept(host *h, sim_tcp_conn *c, const session_engine *ops, void *eng,
                         const session_owner *owner, void *owner_user);
 const sim_tcp_callbacks *session_tcp_callbacks(void);
-/* Client side: connects to TO:PORT and runs the engine once connected. */
+/* Client side: connects to TO:PORT and runs the engine once connected.
+ * ENG may be NULL: the owner then creates its engine in connected() and
+ * hands it over with session_set_engine() (a connection that is refused
+ * or times out never needs one); the session touches no engine before. */
 session *session_connect(host *h, const sim_addr *to, uint16_t port,
                          const sim_tcp_options *opt, const session_engine *ops, void *eng,
                          const session_owner *owner, void *owner_user);
+/* Gives a session connected without an engine its engine (from the
+ * owner's connected(); the owner keeps owning ENG). */
+void session_set_engine(session *s, void *eng);
 void session_free(session *s);
 
 /* Sends what the engine has produced (call after answering a decision). */

@@ -63,6 +63,9 @@ START_TEST(disk_copies_and_peeks) {
   p = disk_peek(d, "mta/q/1", &len);
   ck_assert_uint_eq(len, 15);
   ck_assert_int_eq(memcmp(p, "a longer record", 15), 0);
+  b = disk_get(d, "mta/q/1"); /* the replaced blob's view went with it */
+  ck_assert_uint_eq(g_bytes_get_size(b), 15);
+  ck_assert_ptr_eq(g_bytes_get_data(b, NULL), p);
   ck_assert_uint_eq(disk_used(d), 15);
   ck_assert_int_eq(disk_put_data(d, "mta/q/0", "", 0), DISK_OK); /* empty blob */
   ck_assert_ptr_nonnull(disk_peek(d, "mta/q/0", &len));
@@ -75,6 +78,47 @@ START_TEST(disk_copies_and_peeks) {
   g_ptr_array_unref(keys);
   ck_assert(disk_remove(d, "mta/q/1"));
   ck_assert_uint_eq(disk_used(d), 0);
+  disk_free(d);
+}
+END_TEST
+
+/* Listing is in key order (strcmp) whatever the order of writes, removals
+ * and rewrites, and only the prefix's keys. */
+START_TEST(disk_list_sorted) {
+  static const struct {
+    const char *prefix;
+    const char *want; /* the listing, space-separated */
+  } cases[] = {
+      {"mta/q/", "mta/q/0000000000000001 mta/q/0000000000000009 mta/q/000000000000000a "
+                 "mta/q/0000000000000010 mta/q/00000000000000ff"},
+      {"mta/b", "mta/body/0000000000000002 mta/body/0000000000000003"},
+      {"mta/", "mta/body/0000000000000002 mta/body/0000000000000003 mta/q/0000000000000001 "
+               "mta/q/0000000000000009 mta/q/000000000000000a mta/q/0000000000000010 "
+               "mta/q/00000000000000ff mta/seq"},
+      {"", "a mta/body/0000000000000002 mta/body/0000000000000003 mta/q/0000000000000001 "
+           "mta/q/0000000000000009 mta/q/000000000000000a mta/q/0000000000000010 "
+           "mta/q/00000000000000ff mta/seq"},
+      {"none/", ""},
+  };
+  disk *d = disk_new(0);
+  const char *writes[] = {"mta/q/0000000000000010", "mta/seq", "mta/q/0000000000000009",
+                          "mta/body/0000000000000003", "mta/q/00000000000000ff", "a",
+                          "mta/q/0000000000000002", "mta/q/0000000000000001",
+                          "mta/body/0000000000000002", "mta/q/000000000000000a",
+                          "mta/q/0000000000000009" /* a rewrite */};
+  for (size_t i = 0; i < G_N_ELEMENTS(writes); i++)
+    ck_assert_int_eq(disk_put_data(d, writes[i], "xyz", 1 + i % 3), DISK_OK);
+  ck_assert(disk_remove(d, "mta/q/0000000000000002"));
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    GPtrArray *keys = disk_list(d, cases[i].prefix);
+    GString *got = g_string_new(NULL);
+    for (guint k = 0; k < keys->len; k++)
+      g_string_append_printf(got, "%s%s", k ? " " : "", (const char *)keys->pdata[k]);
+    ck_assert_msg(strcmp(got->str, cases[i].want) == 0, "prefix '%s': got '%s' want '%s'",
+                  cases[i].prefix, got->str, cases[i].want);
+    g_string_free(got, TRUE);
+    g_ptr_array_unref(keys);
+  }
   disk_free(d);
 }
 END_TEST
@@ -332,6 +376,7 @@ int main(void) {
   TCase *tc = tcase_create("disk");
   tcase_add_test(tc, disk_capacity_and_order);
   tcase_add_test(tc, disk_copies_and_peeks);
+  tcase_add_test(tc, disk_list_sorted);
   suite_add_tcase(s, tc);
   tc = tcase_create("mail");
   tcase_add_test(tc, userdir_lookups);

@@ -10,6 +10,8 @@
 #include "trace_read.h"
 
 static bool submission; /* the current world: 587 with STARTTLS and AUTH */
+static bool lazy;       /* the client's engine made only once connected */
+static uint16_t port = 25; /* where the client connects */
 
 typedef struct {
   host *h;
@@ -30,7 +32,9 @@ typedef struct {
   smtp_glue_trace tr;
   session *s;
   unsigned ok, temp, perm;
-  int results, closed;
+  int results, closed, connected;
+  sim_tcp_reason why;
+  bool had_cli; /* set by run_world */
 } client;
 
 static void srv_pump(void *owner, session *s) {
@@ -127,7 +131,7 @@ static void cli_pump(void *owner, session *s) {
 static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
   (void)s;
   client *cl = owner;
-  ck_assert_int_eq(why, SIM_TCP_CLOSED_NORMAL);
+  cl->why = why;
   cl->closed++;
 }
 
@@ -142,11 +146,21 @@ static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
   smtp_cli_tls_started(cl->cli, host_now(cl->h));
 }
 
-static const session_owner cli_owner = {.pump = cli_pump, .closed = cli_closed, .tls_event = cli_tls};
+static void cli_make(client *cl);
 
-static void cli_start(void *a, void *b) {
-  client *cl = a;
-  const sim_addr *to = b;
+static void cli_connected(void *owner, session *s) {
+  client *cl = owner;
+  cl->connected++;
+  if (lazy) {
+    cli_make(cl);
+    session_set_engine(s, cl->cli);
+  }
+}
+
+static const session_owner cli_owner = {
+    .pump = cli_pump, .closed = cli_closed, .connected = cli_connected, .tls_event = cli_tls};
+
+static void cli_make(client *cl) {
   smtp_cli_config cfg;
   smtp_cli_config_init(&cfg);
   cfg.helo_name = "relay.example.com";
@@ -163,7 +177,16 @@ static void cli_start(void *a, void *b) {
   static const char body[] = "Subject: hi\r\n\r\nHello Bob.\r\n.dot line\r\n";
   smtp_cli_message m = {&mail, rcpts, 3, (const uint8_t *)body, sizeof body - 1, 1};
   smtp_cli_send(cl->cli, &m, host_now(cl->h));
-  cl->s = session_connect(cl->h, to, 25, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
+  if (cl->s)
+    smtp_glue_attach(&cl->tr, cl->s);
+}
+
+static void cli_start(void *a, void *b) {
+  client *cl = a;
+  const sim_addr *to = b;
+  if (!lazy)
+    cli_make(cl);
+  cl->s = session_connect(cl->h, to, port, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
   smtp_glue_attach(&cl->tr, cl->s);
 }
 
@@ -197,6 +220,7 @@ static GString *run_world(uint64_t seed, server *sv, client *cl) {
   tls_host_free(sv->tls);
   tls_host_free(cl->tls);
   tls_world_free(tlw);
+  cl->had_cli = cl->cli != NULL;
   smtp_cli_free(cl->cli);
   smtp_srv_free(sv->srv);
   host_free(cl->h);
@@ -215,6 +239,7 @@ START_TEST(smtp_over_simulated_tcp) {
   ck_assert_uint_eq(cl.perm, 1);
   ck_assert_int_eq(sv.closed, 1);
   ck_assert_int_eq(cl.closed, 1);
+  ck_assert_int_eq(cl.why, SIM_TCP_CLOSED_NORMAL);
   ck_assert_msg(strstr(t->str, "\"ev\":\"smtp.cmd\"") && strstr(t->str, "MAIL FROM:<alice@example.com>"),
                 "%s", t->str);
   ck_assert_ptr_nonnull(strstr(t->str, "\"ev\":\"smtp.reply\""));
@@ -446,12 +471,53 @@ START_TEST(timer_fires_at_the_last_deadline) {
 }
 END_TEST
 
+/* A client connecting without an engine (session_connect with NULL, the
+ * engine handed over in connected()): the same session, record for record,
+ * as one made before connecting; refused, it never needs one. */
+START_TEST(engine_made_once_connected) {
+  static const struct {
+    bool lazy;
+    uint16_t port;
+    int want_connected;
+    sim_tcp_reason want_why;
+    bool want_cli;
+  } cases[] = {
+      {false, 25, 1, SIM_TCP_CLOSED_NORMAL, true},
+      {true, 25, 1, SIM_TCP_CLOSED_NORMAL, true},
+      {true, 26, 0, SIM_TCP_CLOSED_REFUSED, false}, /* nothing listens */
+  };
+  GString *eager = NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    lazy = cases[i].lazy;
+    port = cases[i].port;
+    server sv;
+    client cl;
+    GString *t = run_world(3, &sv, &cl);
+    ck_assert_msg(cl.connected == cases[i].want_connected, "case %zu: connected got %d want %d", i,
+                  cl.connected, cases[i].want_connected);
+    ck_assert_msg(cl.closed == 1 && cl.why == cases[i].want_why, "case %zu: closed %d why got %d want %d",
+                  i, cl.closed, (int)cl.why, (int)cases[i].want_why);
+    ck_assert_msg(cl.had_cli == cases[i].want_cli, "case %zu: engine made got %d want %d", i,
+                  cl.had_cli, cases[i].want_cli);
+    if (i == 0)
+      eager = g_string_new(t->str);
+    else if (cases[i].want_connected)
+      ck_assert_msg(g_string_equal(eager, t), "case %zu: got\n%s\nwant\n%s", i, t->str, eager->str);
+    g_string_free(t, TRUE);
+  }
+  g_string_free(eager, TRUE);
+  lazy = false;
+  port = 25;
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("session");
   TCase *tc = tcase_create("smtp");
   tcase_add_test(tc, smtp_over_simulated_tcp);
   tcase_add_test(tc, submission_with_starttls_and_auth);
   tcase_add_test(tc, timer_fires_at_the_last_deadline);
+  tcase_add_test(tc, engine_made_once_connected);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

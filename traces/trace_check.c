@@ -69,20 +69,27 @@ typedef struct unit unit;
 
 /* A message id, once for all its units. */
 typedef struct {
-  unit *first, *last; /* its units at every node, creation order */
+  unit *first; /* its units at every node, creation order (a few: one a hop) */
   char s[];
 } msg_ent;
 
+/* What a msg.queue record says of the queue's policy for the message:
+ * the same for every message of a node's profile, so each distinct one is
+ * kept once (tc->pols) and a unit holds its index. */
+typedef struct {
+  int64_t lifetime, gap, max_hops; /* -1 unknown */
+} pol;
+
 struct unit {
   int64_t t;
-  int64_t lifetime, gap; /* -1 unknown */
   uint64_t id;           /* the record that created it */
   msg_ent *msg;
   unit *next;       /* the next unit of the same message */
   rcpt_st *rcpts;   /* exact size */
+  int64_t hop;      /* -1 unknown */
   uint32_t nrcpts;
   uint32_t node;    /* atom id in nodes */
-  int64_t hop, max_hops; /* -1 unknown */
+  uint32_t pol;     /* index in tc->pols; 0: nothing known (all -1) */
   int8_t sender;    /* -1 unknown, 0 null path, 1 a sender */
   bool queued;      /* a msg.queue was seen */
   bool expired;
@@ -153,6 +160,8 @@ struct trace_check {
   atoms nodes, addrs;
   GPtrArray *by_node;    /* by node id: GHashTable, set of unit.queue_id */
   GHashTable *msgs;      /* set of msg_ent.s */
+  GPtrArray *pols;       /* pol*, distinct; [0] all unknown */
+  GHashTable *pol_idx;   /* pol* -> index + 1 (lookup only) */
   GHashTable *bounced;   /* "msg\nrcpt" (rcpt lower case) -> event id (first) */
   GHashTable *cut;       /* "msg\nrcpt" (rcpt lower case) -> bounce_st of the first fault.cut */
   GHashTable *uids;      /* "node\nmailbox\nfolder" -> uid_st* */
@@ -235,6 +244,18 @@ static uint32_t addr_fold(const trace_check *tc, const char *s) {
   return UINT32_MAX;
 }
 
+static guint pol_hash(gconstpointer a) {
+  const pol *p = a;
+  uint64_t h = (uint64_t)p->lifetime * 0x9E3779B97F4A7C15u ^ (uint64_t)p->gap * 0xC2B2AE3D27D4EB4Fu ^
+               (uint64_t)p->max_hops;
+  return (guint)(h ^ (h >> 32));
+}
+
+static gboolean pol_equal(gconstpointer a, gconstpointer b) {
+  const pol *x = a, *y = b;
+  return x->lifetime == y->lifetime && x->gap == y->gap && x->max_hops == y->max_hops;
+}
+
 static const char *node_name(const trace_check *tc, const unit *u) {
   return atom_str(&tc->nodes, u->node);
 }
@@ -255,6 +276,12 @@ trace_check *trace_check_new(void) {
   atoms_init(&tc->addrs);
   tc->by_node = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
   tc->msgs = g_hash_table_new(g_str_hash, g_str_equal);
+  tc->pols = g_ptr_array_new_with_free_func(g_free);
+  tc->pol_idx = g_hash_table_new(pol_hash, pol_equal);
+  pol *none = g_new(pol, 1);
+  none->lifetime = none->gap = none->max_hops = -1;
+  g_ptr_array_add(tc->pols, none);
+  g_hash_table_insert(tc->pol_idx, none, GUINT_TO_POINTER(1));
   tc->bounced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
   tc->cut = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bounce_st_free);
   tc->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -274,6 +301,8 @@ void trace_check_free(trace_check *tc) {
   if (!tc)
     return;
   g_hash_table_unref(tc->msgs);
+  g_hash_table_unref(tc->pol_idx);
+  g_ptr_array_unref(tc->pols);
   g_ptr_array_unref(tc->by_node);
   g_hash_table_unref(tc->bounced);
   g_hash_table_unref(tc->cut);
@@ -411,7 +440,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   if (!m) {
     size_t len = strlen(msg) + 1;
     m = arena_alloc(&tc->mem, sizeof *m + len);
-    m->first = m->last = NULL;
+    m->first = NULL;
     memcpy(m->s, msg, len);
     g_hash_table_add(tc->msgs, m->s);
   }
@@ -424,15 +453,13 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   u->t = t;
   u->id = id;
   u->sender = -1;
-  u->lifetime = u->gap = -1;
-  u->hop = u->max_hops = -1;
+  u->hop = -1;
   g_ptr_array_add(tc->units, u);
   g_hash_table_add(tc->by_node->pdata[n->id], u->queue_id);
-  if (m->last)
-    m->last->next = u;
-  else
-    m->first = u;
-  m->last = u;
+  unit **tail = &m->first;
+  while (*tail)
+    tail = &(*tail)->next;
+  *tail = u;
   tc->accepted++;
   return u;
 }
@@ -554,13 +581,27 @@ static void on_accept(trace_check *tc, const rd *rec, int64_t t, uint64_t id, bo
   }
 }
 
+static const pol *pol_of(const trace_check *tc, const unit *u) { return tc->pols->pdata[u->pol]; }
+
+static uint32_t pol_intern(trace_check *tc, int64_t lifetime, int64_t gap, int64_t max_hops) {
+  pol k = {lifetime, gap, max_hops};
+  gpointer v = g_hash_table_lookup(tc->pol_idx, &k);
+  if (v)
+    return GPOINTER_TO_UINT(v) - 1;
+  pol *p = g_memdup2(&k, sizeof k);
+  g_ptr_array_add(tc->pols, p);
+  g_hash_table_insert(tc->pol_idx, p, GUINT_TO_POINTER(tc->pols->len));
+  return tc->pols->len - 1;
+}
+
 static void check_hops(trace_check *tc, unit *u, uint64_t id) {
-  if (u->hop >= 0 && u->max_hops >= 0 && u->hop > u->max_hops) {
+  int64_t max_hops = pol_of(tc, u)->max_hops;
+  if (u->hop >= 0 && max_hops >= 0 && u->hop > max_hops) {
     uint64_t ids[] = {u->id, id};
     report(tc, TRACE_CHECK_HOP_LIMIT, u->msg->s, node_name(tc, u), ids, 2,
            "message %s: %s accepted it (event %" PRIu64 ") with %" PRId64
            " Received fields, over its limit of %" PRId64,
-           u->msg->s, node_name(tc, u), u->id, u->hop, u->max_hops);
+           u->msg->s, node_name(tc, u), u->id, u->hop, max_hops);
   }
 }
 
@@ -574,9 +615,8 @@ static void on_queue(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   const char *sender = str(rec, "sender");
   if (sender)
     u->sender = *sender != '\0';
-  u->lifetime = int_or(rec, "lifetime", -1);
-  u->gap = int_or(rec, "retry_gap", -1);
-  u->max_hops = int_or(rec, "max_hops", -1);
+  u->pol = pol_intern(tc, int_or(rec, "lifetime", -1), int_or(rec, "retry_gap", -1),
+                      int_or(rec, "max_hops", -1));
   check_hops(tc, u, id);
 }
 
@@ -585,7 +625,8 @@ static void on_defer(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   if (!node || !qid || !*qid) /* "" = a mail client's own retry */
     return;
   unit *u = unit_find(tc, node, qid);
-  if (!u || u->lifetime < 0 || u->lifetime_flagged || t - u->t <= u->lifetime)
+  int64_t lifetime = u ? pol_of(tc, u)->lifetime : -1;
+  if (!u || lifetime < 0 || u->lifetime_flagged || t - u->t <= lifetime)
     return;
   u->lifetime_flagged = true;
   char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ];
@@ -595,7 +636,7 @@ static void on_defer(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
          "): deferred again (event %" PRIu64
          ") %s after it was queued; its lifetime is %s: it should have bounced",
          u->msg->s, node, qid, u->id, id, trace_time_format_short(t - u->t, b1),
-         trace_time_format_short(u->lifetime, b2));
+         trace_time_format_short(lifetime, b2));
 }
 
 static void on_bounce(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
@@ -1058,16 +1099,17 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
     g_free(open);
     return;
   }
-  int64_t gap = u->gap >= 0 ? u->gap : TRACE_CHECK_DEFAULT_GAP_NS;
+  const pol *up = pol_of(tc, u);
+  int64_t gap = up->gap >= 0 ? up->gap : TRACE_CHECK_DEFAULT_GAP_NS;
   int64_t back = restarted_at(tc, node_name(tc, u));
-  if (u->lifetime >= 0 && !u->lifetime_flagged) {
-    int64_t due = MAX(u->t + u->lifetime, back) + gap + TRACE_CHECK_SLACK_NS;
+  if (up->lifetime >= 0 && !u->lifetime_flagged) {
+    int64_t due = MAX(u->t + up->lifetime, back) + gap + TRACE_CHECK_SLACK_NS;
     if (end > due) {
       report(tc, TRACE_CHECK_LIFETIME, u->msg->s, node_name(tc, u), ids, 1,
              "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
              ") at the end, %s after it was queued; its lifetime is %s",
              u->msg->s, open, node_name(tc, u), u->queue_id, u->id, trace_time_format_short(end - u->t, b1),
-             trace_time_format_short(u->lifetime, b2));
+             trace_time_format_short(up->lifetime, b2));
       g_free(open);
       return;
     }
