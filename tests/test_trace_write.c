@@ -332,6 +332,213 @@ START_TEST(bytes_escaping_every_octet) {
 }
 END_TEST
 
+/* --- the fast paths (plain runs word by word, keys and numbers written in
+ * place): every case against a rule written out octet by octet -------- */
+
+/* The JSON text of octet C alone in a bytes string (TEXT: in a text
+ * string, where an octet from 0x80 alone is invalid UTF-8). */
+static void want_octet(GString *want, unsigned c, bool text) {
+  if (c == '"' || c == '\\')
+    g_string_append_printf(want, "\\%c", c);
+  else if (c == '\n' || c == '\r' || c == '\t')
+    g_string_append_printf(want, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+  else if (c >= 0x20 && c < 0x7f)
+    g_string_append_c(want, (char)c);
+  else if (text && c >= 0x80)
+    g_string_append(want, "\\ufffd");
+  else
+    g_string_append_printf(want, "\\u%04x", c);
+}
+
+/* Every octet at every place of an eight-octet word and past it (plain
+ * runs of 0..17 octets before it and 0..9 after), in both kinds of
+ * string, appended to text already in the GString. */
+START_TEST(every_octet_every_offset) {
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  unsigned char in[32];
+  for (unsigned c = 0; c < 256; c++)
+    for (size_t pre = 0; pre < 18; pre++)
+      for (size_t post = 0; post < 10; post++) {
+        size_t n = 0;
+        for (size_t i = 0; i < pre; i++)
+          in[n++] = (unsigned char)('a' + i);
+        in[n++] = (unsigned char)c;
+        for (size_t i = 0; i < post; i++)
+          in[n++] = (unsigned char)('0' + i);
+        for (int text = 0; text < 2; text++) {
+          g_string_assign(got, "x");
+          if (text)
+            trace_escape_text(got, (const char *)in, n);
+          else
+            trace_escape_bytes(got, in, n);
+          g_string_assign(want, "x\"");
+          g_string_append_len(want, (const char *)in, (gssize)pre);
+          want_octet(want, c, text);
+          g_string_append_len(want, (const char *)in + pre + 1, (gssize)post);
+          g_string_append_c(want, '"');
+          ck_assert_msg(strcmp(got->str, want->str) == 0 && got->len == want->len,
+                        "octet 0x%02x after %zu, before %zu, %s: got %s want %s", c, pre, post,
+                        text ? "text" : "bytes", got->str, want->str);
+        }
+      }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+}
+END_TEST
+
+/* UTF-8 around the word boundaries: valid sequences kept whole, each
+ * octet of an invalid or cut one replaced (as the writer did before the
+ * word-wise scan). */
+static const struct {
+  const char *in;
+  const char *want;
+} utf8_cases[] = {
+    {"", "\"\""},
+    {"1234567\xc3\xa9", "\"1234567\xc3\xa9\""},                    /* split across the word */
+    {"12345678\xe2\x82\xac", "\"12345678\xe2\x82\xac\""},          /* after a whole word */
+    {"1234567\xf0\x9f\x98\x80z", "\"1234567\xf0\x9f\x98\x80z\""},  /* four octets */
+    {"1234567\xc0\xaf", "\"1234567\\ufffd\\ufffd\""},              /* overlong '/' */
+    {"abcdefgh\xed\xa0\x80", "\"abcdefgh\\ufffd\\ufffd\\ufffd\""}, /* a surrogate */
+    {"abcdefghijklmno\xe2\x82", "\"abcdefghijklmno\\ufffd\\ufffd\""}, /* cut at the end */
+    {"\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},      /* beyond U+10FFFF */
+    {"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"", "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\\\"\""},
+    {"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", "\"\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\""},
+};
+
+START_TEST(utf8_around_words) {
+  GString *out = g_string_new(NULL);
+  trace_escape_text(out, utf8_cases[_i].in, strlen(utf8_cases[_i].in));
+  ck_assert_str_eq(out->str, utf8_cases[_i].want);
+  g_string_free(out, TRUE);
+}
+END_TEST
+
+/* Long strings (to 70,000 octets: beyond the writer thread's 64 KiB
+ * chunk) of plain octets, with one octet to escape at the start, the
+ * middle or the end, through a record: the text and the GString's length
+ * agree with the rule. */
+START_TEST(long_strings) {
+  static const size_t lens[] = {7, 8, 9, 15, 16, 17, 255, 256, 257, 4096, 65535, 65536, 70000};
+  for (size_t li = 0; li < G_N_ELEMENTS(lens); li++)
+    for (int where = 0; where < 4; where++) { /* none, first, middle, last */
+      size_t n = lens[li];
+      char *in = g_malloc(n);
+      for (size_t i = 0; i < n; i++)
+        in[i] = (char)(' ' + 1 + (i * 7) % 90); /* plain but for '"' and '\\' */
+      for (size_t i = 0; i < n; i++)
+        if (in[i] == '"' || in[i] == '\\')
+          in[i] = 'q';
+      size_t at = where == 1 ? 0 : where == 2 ? n / 2 : n - 1;
+      if (where)
+        in[at] = '\n';
+      trace_writer *tw = trace_writer_new_memory();
+      trace_begin(tw);
+      trace_key_strn(tw, "s", in, n);
+      trace_key_bytes(tw, "b", in, n);
+      trace_end(tw);
+      GString *want = g_string_new("{");
+      for (int k = 0; k < 2; k++) {
+        g_string_append(want, k ? ",\"b\":\"" : "\"s\":\"");
+        for (size_t i = 0; i < n; i++)
+          want_octet(want, (unsigned char)in[i], k == 0);
+        g_string_append_c(want, '"');
+      }
+      g_string_append(want, "}\n");
+      const GString *got = trace_writer_peek_memory(tw);
+      ck_assert_msg(got->len == want->len && memcmp(got->str, want->str, got->len) == 0,
+                    "length %zu, escape at %d: got %zu octets want %zu", n, where, got->len,
+                    want->len);
+      g_string_free(want, TRUE);
+      trace_writer_free(tw);
+      g_free(in);
+    }
+}
+END_TEST
+
+/* Empty and NULL values, an empty key, keys around the in-place limit
+ * (32 octets) and keys to escape there. */
+START_TEST(empty_and_long_keys) {
+  trace_writer *tw = trace_writer_new_memory();
+  trace_begin(tw);
+  trace_key_str(tw, "e", "");
+  trace_key_strn(tw, "n", "xyz", 0);
+  trace_key_bytes(tw, "b", "", 0);
+  trace_key_str(tw, "z", NULL);
+  trace_key_str(tw, "", "v");
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz01234", 1);   /* 31 */
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz012345", 2);  /* 32 */
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz0123456", 3); /* 33 */
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz01234\n", 4);
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz012345\"", 5);
+  trace_key_uint(tw, "caf\xc3\xa9", 6);
+  trace_arr_begin(tw, "a");
+  trace_key_str(tw, NULL, "");
+  trace_key_bytes(tw, NULL, "\0", 1);
+  trace_arr_end(tw);
+  trace_end(tw);
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str,
+                   "{\"e\":\"\",\"n\":\"\",\"b\":\"\",\"z\":null,\"\":\"v\","
+                   "\"abcdefghijklmnopqrstuvwxyz01234\":1,"
+                   "\"abcdefghijklmnopqrstuvwxyz012345\":2,"
+                   "\"abcdefghijklmnopqrstuvwxyz0123456\":3,"
+                   "\"abcdefghijklmnopqrstuvwxyz01234\\n\":4,"
+                   "\"abcdefghijklmnopqrstuvwxyz012345\\\"\":5,"
+                   "\"caf\xc3\xa9\":6,"
+                   "\"a\":[\"\",\"\\u0000\"]}\n");
+  trace_writer_free(tw);
+}
+END_TEST
+
+/* The record head written in one step, with an event name to escape. */
+START_TEST(event_head_escapes) {
+  trace_writer *tw = trace_writer_new_memory();
+  trace_event_begin(tw, -5, "a\"b\tc");
+  trace_end(tw);
+  trace_event_begin(tw, INT64_MAX, "");
+  trace_key_str(tw, "k", "v");
+  trace_end(tw);
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str,
+                   "{\"t\":-5,\"id\":1,\"ev\":\"a\\\"b\\tc\"}\n"
+                   "{\"t\":9223372036854775807,\"id\":2,\"ev\":\"\",\"k\":\"v\"}\n");
+  trace_writer_free(tw);
+}
+END_TEST
+
+/* Every power of ten and of two, one less and one more, as printf writes
+ * them (the digit count is computed, not looped). */
+START_TEST(integers_at_digit_edges) {
+  GString *want = g_string_new(NULL);
+  trace_writer *tw = trace_writer_new_memory();
+  uint64_t vals[200];
+  size_t nv = 0;
+  for (uint64_t p = 1;; p *= 10) {
+    vals[nv++] = p - 1;
+    vals[nv++] = p;
+    vals[nv++] = p + 1;
+    if (p > UINT64_MAX / 10)
+      break;
+  }
+  for (int k = 0; k < 64; k++) {
+    vals[nv++] = (UINT64_C(1) << k) - 1;
+    vals[nv++] = UINT64_C(1) << k;
+  }
+  vals[nv++] = UINT64_MAX;
+  for (size_t i = 0; i < nv; i++) {
+    trace_begin(tw);
+    trace_key_uint(tw, "u", vals[i]);
+    trace_key_int(tw, "i", (int64_t)vals[i]);
+    trace_key_int(tw, "n", -(int64_t)(vals[i] >> 1));
+    trace_end(tw);
+    g_string_append_printf(want, "{\"u\":%" G_GUINT64_FORMAT ",\"i\":%" G_GINT64_FORMAT
+                                 ",\"n\":%" G_GINT64_FORMAT "}\n",
+                           vals[i], (int64_t)vals[i], -(int64_t)(vals[i] >> 1));
+  }
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str, want->str);
+  g_string_free(want, TRUE);
+  trace_writer_free(tw);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trace_write");
   TCase *tc = tcase_create("records");
@@ -347,6 +554,12 @@ int main(void) {
   tcase_add_loop_test(tc, text_escaping, 0, G_N_ELEMENTS(text_cases));
   tcase_add_loop_test(tc, integers, 0, G_N_ELEMENTS(int_cases));
   tcase_add_test(tc, key_escaping);
+  tcase_add_test(tc, every_octet_every_offset);
+  tcase_add_loop_test(tc, utf8_around_words, 0, G_N_ELEMENTS(utf8_cases));
+  tcase_add_test(tc, long_strings);
+  tcase_add_test(tc, empty_and_long_keys);
+  tcase_add_test(tc, event_head_escapes);
+  tcase_add_test(tc, integers_at_digit_edges);
   suite_add_tcase(s, tc);
   tc = tcase_create("thread");
   tcase_set_timeout(tc, 60);

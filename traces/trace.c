@@ -161,18 +161,6 @@ void trace_writer_free(trace_writer *tw) {
   g_free(tw);
 }
 
-/* g_string_append_len is a library call (~90 instructions) in GLib 2.74;
- * most of ours are a few octets into a buffer with room. */
-static inline void put(GString *out, const void *p, size_t n) {
-  if (out->len + n < out->allocated_len) {
-    memcpy(out->str + out->len, p, n);
-    out->len += n;
-    out->str[out->len] = 0;
-  } else {
-    g_string_append_len(out, p, (gssize)n);
-  }
-}
-
 /* --- the writer thread ------------------------------------------------ */
 
 /* Taps and writes the records of BUF (ENDS: where each ends). Runs on the
@@ -403,8 +391,35 @@ static void async_stop(trace_writer *tw) {
 
 /* --- escaping --------------------------------------------------------- */
 
+/* Writing goes straight into the GString's buffer: room() makes space for
+ * everything a step may write (one check, no call when it fits), the step
+ * stores its octets and done() sets the length. Most records are a few
+ * short plain strings and integers, so each key and value costs a few
+ * stores and no library call. */
+
+/* Makes room for N more octets (and the NUL) at the end of OUT. */
+static G_GNUC_NO_INLINE void grow(GString *out, size_t n) {
+  size_t len = out->len;
+  g_string_set_size(out, len + n);
+  out->len = len;
+  out->str[len] = 0;
+}
+
+/* Where N more octets of OUT go (written by the caller, then done()). */
+static inline char *room(GString *out, size_t n) {
+  if (G_UNLIKELY(out->len + n >= out->allocated_len))
+    grow(out, n);
+  return out->str + out->len;
+}
+
+/* OUT's text now ends at END (inside the room made). */
+static inline void done(GString *out, char *end) {
+  out->len = (size_t)(end - out->str);
+  *end = 0;
+}
+
 /* Octets that are written as themselves in both kinds of string: printable
- * ASCII except '"' and '\\'. Runs of them are appended in one go (the
+ * ASCII except '"' and '\\'. Runs of them are copied in one go (the
  * common case: names, addresses, protocol lines). */
 static const uint8_t plain_octet[256] = {
 #define P16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
@@ -418,12 +433,41 @@ static const uint8_t plain_octet[256] = {
 #undef P16
 };
 
-/* Length of the run of plain octets at S (at most N). */
-static inline size_t plain_run(const unsigned char *s, size_t n) {
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Nonzero when one of the eight octets of W is not plain: below 0x20,
+ * '"', '\\', DEL or from 0x80 (the classic "has a byte less than / equal
+ * to" word tests: they never miss one; a plain octet after a flagged one
+ * may be flagged too, which only sends the word to the octet loop). */
+static inline uint64_t word_unplain(uint64_t w) {
+  uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\'), del = w ^ (ONES * 0x7f);
+  uint64_t t = ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) |
+               ((del - ONES) & ~del) | w;
+  return t & HIGHS;
+}
+
+/* Copies the run of plain octets at S (at most N) to D; returns its
+ * length. D has room for N octets. */
+static inline size_t copy_plain(char *d, const unsigned char *s, size_t n) {
   size_t i = 0;
-  while (i < n && plain_octet[s[i]])
-    i++;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    if (word_unplain(w))
+      break;
+    memcpy(d + i, &w, 8);
+  }
+  for (; i < n && plain_octet[s[i]]; i++)
+    d[i] = (char)s[i];
   return i;
+}
+
+/* Appends the N octets at S to OUT. */
+static inline void put(GString *out, const void *s, size_t n) {
+  char *d = room(out, n);
+  memcpy(d, s, n);
+  done(out, d + n);
 }
 
 static void put_u00(GString *out, unsigned c) {
@@ -443,13 +487,21 @@ static bool short_escape(GString *out, unsigned char c) {
   }
 }
 
-void trace_escape_bytes(GString *out, const void *p, size_t n) {
-  const unsigned char *s = p;
-  g_string_append_c(out, '"');
+/* Appends the plain run at S (at most N octets) to OUT; returns its
+ * length. */
+static size_t put_plain(GString *out, const unsigned char *s, size_t n) {
+  char *d = room(out, n);
+  size_t r = copy_plain(d, s, n);
+  done(out, d + r);
+  return r;
+}
+
+/* The rest of a bytes string from its first octet that is not plain,
+ * with the closing quote. */
+static G_GNUC_NO_INLINE void escape_bytes_rest(GString *out, const unsigned char *s, size_t n) {
   for (size_t i = 0; i < n;) {
-    size_t r = plain_run(s + i, n - i);
+    size_t r = put_plain(out, s + i, n - i);
     if (r) {
-      put(out, (const char *)s + i, r);
       i += r;
       continue;
     }
@@ -457,16 +509,15 @@ void trace_escape_bytes(GString *out, const void *p, size_t n) {
     if (!short_escape(out, c))
       put_u00(out, c);
   }
-  g_string_append_c(out, '"');
+  put(out, "\"", 1);
 }
 
-void trace_escape_text(GString *out, const char *s, size_t n) {
-  g_string_append_c(out, '"');
+/* The same for text: UTF-8 is kept, invalid sequences become U+FFFD. */
+static G_GNUC_NO_INLINE void escape_text_rest(GString *out, const char *s, size_t n) {
   const char *end = s + n;
   while (s < end) {
-    size_t r = plain_run((const unsigned char *)s, (size_t)(end - s));
+    size_t r = put_plain(out, (const unsigned char *)s, (size_t)(end - s));
     if (r) {
-      put(out, s, r);
       s += r;
       continue;
     }
@@ -487,42 +538,157 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
     put(out, s, (size_t)(next - s));
     s = next;
   }
-  g_string_append_c(out, '"');
+  put(out, "\"", 1);
 }
 
-/* Appends the decimal form of V (what "%" PRIu64 writes). */
-static void put_u64(GString *out, uint64_t v) {
-  char b[20];
-  size_t i = sizeof b;
-  do {
-    b[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  put(out, b + i, (sizeof b - i));
+/* Writes the JSON string of N octets at S at P (room for N + 2 made in
+ * OUT): the whole string when it is plain, else up to the first octet
+ * that is not and the rest by the slow path of its kind. */
+static inline void string_at(GString *out, char *p, const char *s, size_t n, bool bytes) {
+  *p++ = '"';
+  size_t r = copy_plain(p, (const unsigned char *)s, n);
+  p += r;
+  if (G_LIKELY(r == n)) {
+    *p++ = '"';
+    done(out, p);
+    return;
+  }
+  done(out, p);
+  if (bytes)
+    escape_bytes_rest(out, (const unsigned char *)s + r, n - r);
+  else
+    escape_text_rest(out, s + r, n - r);
+}
+
+void trace_escape_bytes(GString *out, const void *p, size_t n) {
+  string_at(out, room(out, n + 2), p, n, true);
+}
+
+void trace_escape_text(GString *out, const char *s, size_t n) {
+  string_at(out, room(out, n + 2), s, n, false);
+}
+
+/* --- integers --------------------------------------------------------- */
+
+#define U64_DIGITS 20
+
+/* Number of decimal digits of V. */
+static inline size_t u64_len(uint64_t v) {
+  static const uint64_t pow10[U64_DIGITS] = {
+      UINT64_C(1),
+      UINT64_C(10),
+      UINT64_C(100),
+      UINT64_C(1000),
+      UINT64_C(10000),
+      UINT64_C(100000),
+      UINT64_C(1000000),
+      UINT64_C(10000000),
+      UINT64_C(100000000),
+      UINT64_C(1000000000),
+      UINT64_C(10000000000),
+      UINT64_C(100000000000),
+      UINT64_C(1000000000000),
+      UINT64_C(10000000000000),
+      UINT64_C(100000000000000),
+      UINT64_C(1000000000000000),
+      UINT64_C(10000000000000000),
+      UINT64_C(100000000000000000),
+      UINT64_C(1000000000000000000),
+      UINT64_C(10000000000000000000),
+  };
+#if defined(__GNUC__) || defined(__clang__)
+  /* t = floor(bits * log10(2)) for the bit length of V (bits * 1233 /
+   * 4096 gives it for 1..64 bits): V < 2^bits has t + 1 digits, or t
+   * when V < 10^t (Bit Twiddling Hacks, "integer log base 10"). 0 counts
+   * as 1: one digit. */
+  uint64_t x = v | 1;
+  size_t bits = 64 - (size_t)__builtin_clzll(x);
+  size_t t = (bits * 1233) >> 12;
+  return t + 1 - (x < pow10[t]);
+#else
+  size_t n = 1;
+  while (n < U64_DIGITS && v >= pow10[n])
+    n++;
+  return n;
+#endif
+}
+
+/* Writes the decimal form of V (what "%" PRIu64 writes) at P; returns its
+ * end. Two digits a step, from the end. */
+static inline char *u64_at(char *p, uint64_t v) {
+  static const char pairs[201] = "00010203040506070809"
+                                 "10111213141516171819"
+                                 "20212223242526272829"
+                                 "30313233343536373839"
+                                 "40414243444546474849"
+                                 "50515253545556575859"
+                                 "60616263646566676869"
+                                 "70717273747576777879"
+                                 "80818283848586878889"
+                                 "90919293949596979899";
+  char *e = p + u64_len(v), *q = e;
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    q -= 2;
+    memcpy(q, pairs + 2 * r, 2);
+  }
+  if (v >= 10) {
+    q -= 2;
+    memcpy(q, pairs + 2 * v, 2);
+  } else {
+    *--q = (char)('0' + v);
+  }
+  return e;
+}
+
+/* The same for a signed V. */
+static inline char *i64_at(char *p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return u64_at(p, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
+  }
+  return u64_at(p, (uint64_t)v);
 }
 
 /* --- records ---------------------------------------------------------- */
 
-static void key_prefix(trace_writer *tw, const char *key) {
+/* Keys up to this long are copied while checked; longer ones (none in the
+ * project) and keys that need escaping take the general path. */
+#define KEY_FAST 32
+
+/* Writes the comma the level needs and the key (none in an array), with
+ * room for EXTRA more octets after it; returns where they go (the caller
+ * writes its value there and calls done()). */
+static inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
   g_assert(tw->depth > 0);
   int d = tw->depth - 1;
+  GString *rec = tw->rec;
+  char *p = room(rec, KEY_FAST + 4 + extra);
   if (tw->has_value[d])
-    g_string_append_c(tw->rec, ',');
+    *p++ = ',';
   tw->has_value[d] = true;
   if (tw->in_array[d]) {
     g_assert(key == NULL);
-  } else {
-    g_assert(key != NULL);
-    size_t n = strlen(key);
-    if (plain_run((const unsigned char *)key, n) == n) { /* every key we write */
-      g_string_append_c(tw->rec, '"');
-      put(tw->rec, key, n);
-      put(tw->rec, "\":", 2);
-    } else {
-      trace_escape_text(tw->rec, key, n);
-      g_string_append_c(tw->rec, ':');
-    }
+    return p;
   }
+  g_assert(key != NULL);
+  *p++ = '"';
+  size_t i = 0;
+  while (i < KEY_FAST && plain_octet[(unsigned char)key[i]]) {
+    p[i] = key[i];
+    i++;
+  }
+  if (G_LIKELY(key[i] == '\0')) { /* every key we write */
+    p += i;
+    *p++ = '"';
+    *p++ = ':';
+    return p;
+  }
+  done(rec, p - 1); /* without the quote: the general path writes it */
+  trace_escape_text(rec, key, strlen(key));
+  put(rec, ":", 1);
+  return room(rec, extra);
 }
 
 static void open_level(trace_writer *tw, bool array) {
@@ -536,19 +702,32 @@ void trace_begin(trace_writer *tw) {
   if (!tw)
     return;
   g_assert(tw->depth == 0);
-  g_string_truncate(tw->rec, 0);
-  g_string_append_c(tw->rec, '{');
+  GString *rec = tw->rec;
+  rec->len = 0;
+  char *p = room(rec, 1);
+  *p++ = '{';
+  done(rec, p);
   open_level(tw, false);
 }
 
+/* The record head in one step: {"t":T,"id":ID,"ev":"EV" */
 uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
   if (!tw)
     return 0;
-  trace_begin(tw);
+  g_assert(tw->depth == 0);
   uint64_t id = tw->next_event_id++;
-  trace_key_int(tw, "t", t);
-  trace_key_uint(tw, "id", id);
-  trace_key_str(tw, "ev", ev);
+  size_t evn = strlen(ev);
+  GString *rec = tw->rec;
+  rec->len = 0;
+  char *p = room(rec, 20 + 2 * U64_DIGITS + evn);
+  memcpy(p, "{\"t\":", 5);
+  p = i64_at(p + 5, t);
+  memcpy(p, ",\"id\":", 6);
+  p = u64_at(p + 6, id);
+  memcpy(p, ",\"ev\":", 6);
+  string_at(rec, p + 6, ev, evn, false);
+  open_level(tw, false);
+  tw->has_value[0] = true;
   return id;
 }
 
@@ -581,44 +760,44 @@ void trace_end(trace_writer *tw) {
 void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  if (v < 0) {
-    g_string_append_c(tw->rec, '-');
-    put_u64(tw->rec, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
-  } else {
-    put_u64(tw->rec, (uint64_t)v);
-  }
+  char *p = key_head(tw, key, 1 + U64_DIGITS);
+  done(tw->rec, i64_at(p, v));
 }
 
 void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  put_u64(tw->rec, v);
+  char *p = key_head(tw, key, U64_DIGITS);
+  done(tw->rec, u64_at(p, v));
+}
+
+/* A literal value (true, false, null, an opening bracket). */
+static void key_lit(trace_writer *tw, const char *key, const char *lit, size_t n) {
+  char *p = key_head(tw, key, n);
+  memcpy(p, lit, n);
+  done(tw->rec, p + n);
 }
 
 void trace_key_bool(trace_writer *tw, const char *key, bool v) {
   if (!tw)
     return;
-  key_prefix(tw, key);
   if (v)
-    put(tw->rec, "true", 4);
+    key_lit(tw, key, "true", 4);
   else
-    put(tw->rec, "false", 5);
+    key_lit(tw, key, "false", 5);
 }
 
 void trace_key_null(trace_writer *tw, const char *key) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  put(tw->rec, "null", 4);
+  key_lit(tw, key, "null", 4);
 }
 
 void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  trace_escape_text(tw->rec, utf8, n);
+  char *p = key_head(tw, key, n + 2);
+  string_at(tw->rec, p, utf8, n, false);
 }
 
 void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
@@ -634,8 +813,8 @@ void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
 void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  trace_escape_bytes(tw->rec, p, n);
+  char *d = key_head(tw, key, n + 2);
+  string_at(tw->rec, d, p, n, true);
 }
 
 void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) {
@@ -652,8 +831,7 @@ void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) {
 void trace_obj_begin(trace_writer *tw, const char *key) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  g_string_append_c(tw->rec, '{');
+  key_lit(tw, key, "{", 1);
   open_level(tw, false);
 }
 
@@ -662,14 +840,13 @@ void trace_obj_end(trace_writer *tw) {
     return;
   g_assert(tw->depth > 1 && !tw->in_array[tw->depth - 1]);
   tw->depth--;
-  g_string_append_c(tw->rec, '}');
+  put(tw->rec, "}", 1);
 }
 
 void trace_arr_begin(trace_writer *tw, const char *key) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  g_string_append_c(tw->rec, '[');
+  key_lit(tw, key, "[", 1);
   open_level(tw, true);
 }
 
@@ -678,5 +855,5 @@ void trace_arr_end(trace_writer *tw) {
     return;
   g_assert(tw->depth > 1 && tw->in_array[tw->depth - 1]);
   tw->depth--;
-  g_string_append_c(tw->rec, ']');
+  put(tw->rec, "]", 1);
 }
