@@ -32,7 +32,8 @@
 
 typedef struct {
   GString *buf;  /* records, each with its newline */
-  GArray *ends;  /* size_t: end offset of each record in buf */
+  size_t *ends;  /* end offset of each record in buf */
+  size_t nends, cap_ends;
 } chunk;
 
 typedef struct {
@@ -201,9 +202,9 @@ static void *async_main(void *arg) {
     as->active = c;
     as->active_writing = false;
     pthread_mutex_unlock(&as->mu);
-    emit(tw, c->buf, (const size_t *)(void *)c->ends->data, c->ends->len);
+    emit(tw, c->buf, c->ends, c->nends);
     g_string_truncate(c->buf, 0);
-    g_array_set_size(c->ends, 0);
+    c->nends = 0;
     pthread_mutex_lock(&as->mu);
     as->active = NULL;
     as->spare[as->nspare++] = c;
@@ -260,7 +261,7 @@ static void async_state_free(async_state *as) {
   pthread_cond_destroy(&as->free_cv);
   for (size_t i = 0; i < NCHUNKS; i++) {
     g_string_free(as->all[i].buf, TRUE);
-    g_array_free(as->all[i].ends, TRUE);
+    g_free(as->all[i].ends);
   }
   g_free(as);
 }
@@ -274,7 +275,8 @@ bool trace_writer_start_thread(trace_writer *tw) {
   async_state *as = g_new0(async_state, 1);
   for (size_t i = 0; i < NCHUNKS; i++) {
     as->all[i].buf = g_string_sized_new(CHUNK_BYTES + 1024);
-    as->all[i].ends = g_array_sized_new(FALSE, FALSE, sizeof(size_t), 512);
+    as->all[i].cap_ends = 512;
+    as->all[i].ends = g_new(size_t, as->all[i].cap_ends);
     as->spare[as->nspare++] = &as->all[i];
   }
   as->cur = as->spare[--as->nspare];
@@ -300,7 +302,7 @@ void trace_writer_sync(trace_writer *tw) {
   if (!tw || !tw->as)
     return;
   async_state *as = tw->as;
-  if (as->cur->ends->len)
+  if (as->cur->nends)
     async_submit(as);
   sigset_t old;
   lock_masked(as, &old);
@@ -358,7 +360,7 @@ void trace_writer_emergency_flush(trace_writer *tw) {
       if (drained) {
         write_raw(tw, as->cur->buf->str, as->cur_complete);
         g_string_erase(as->cur->buf, 0, (gssize)as->cur_complete);
-        g_array_set_size(as->cur->ends, 0);
+        as->cur->nends = 0;
         as->cur_complete = 0;
       }
     }
@@ -436,27 +438,50 @@ static const uint8_t plain_octet[256] = {
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
-/* Nonzero when one of the eight octets of W is not plain: below 0x20,
- * '"', '\\', DEL or from 0x80 (the classic "has a byte less than / equal
- * to" word tests: they never miss one; a plain octet after a flagged one
- * may be flagged too, which only sends the word to the octet loop). */
+/* Nonzero when one of the eight octets of W is not plain: from 0x80 (its
+ * high bit), DEL, below 0x20, '"' or '\\'. Each test runs on the low
+ * seven bits of every octet (X), where adding at most 0x7f never carries
+ * into the next octet, and leaves its answer in the octet's high bit:
+ * X + 0x01 reaches it when X = 0x7f; X + 0x60 when X >= 0x20; Y + 0x7f
+ * when Y = X ^ C is not zero, i.e. X is not C. */
 static inline uint64_t word_unplain(uint64_t w) {
-  uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\'), del = w ^ (ONES * 0x7f);
-  uint64_t t = ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) |
-               ((del - ONES) & ~del) | w;
-  return t & HIGHS;
+  uint64_t x = w & (ONES * 0x7f);
+  uint64_t ok = (x + ONES * 0x60) & ((x ^ (ONES * '"')) + ONES * 0x7f) &
+                ((x ^ (ONES * '\\')) + ONES * 0x7f);
+  return (w | (x + ONES) | ~ok) & HIGHS;
 }
 
 /* Copies the run of plain octets at S (at most N) to D; returns its
  * length. D has room for N octets. */
-static inline size_t copy_plain(char *d, const unsigned char *s, size_t n) {
+static G_ALWAYS_INLINE inline size_t copy_plain(char *d, const unsigned char *s, size_t n) {
+  uint64_t w;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    if (word_unplain(w))
-      break;
-    memcpy(d + i, &w, 8);
+  if (n >= 8) {
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&w, s + i, 8);
+      if (word_unplain(w))
+        break;
+      memcpy(d + i, &w, 8);
+    }
+    if (i == n)
+      return n;
+    if (i + 8 > n) { /* the last eight octets, overlapping those checked */
+      memcpy(&w, s + n - 8, 8);
+      if (!word_unplain(w)) {
+        memcpy(d + n - 8, &w, 8);
+        return n;
+      }
+    }
+  } else if (n >= 4) {
+    /* two overlapping halves */
+    uint32_t lo, hi;
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + n - 4, 4);
+    if (!word_unplain((uint64_t)lo | (uint64_t)hi << 32)) {
+      memcpy(d, &lo, 4);
+      memcpy(d + n - 4, &hi, 4);
+      return n;
+    }
   }
   for (; i < n && plain_octet[s[i]]; i++)
     d[i] = (char)s[i];
@@ -544,7 +569,7 @@ static G_GNUC_NO_INLINE void escape_text_rest(GString *out, const char *s, size_
 /* Writes the JSON string of N octets at S at P (room for N + 2 made in
  * OUT): the whole string when it is plain, else up to the first octet
  * that is not and the rest by the slow path of its kind. */
-static inline void string_at(GString *out, char *p, const char *s, size_t n, bool bytes) {
+static G_ALWAYS_INLINE inline void string_at(GString *out, char *p, const char *s, size_t n, bool bytes) {
   *p++ = '"';
   size_t r = copy_plain(p, (const unsigned char *)s, n);
   p += r;
@@ -660,7 +685,7 @@ static inline char *i64_at(char *p, int64_t v) {
 /* Writes the comma the level needs and the key (none in an array), with
  * room for EXTRA more octets after it; returns where they go (the caller
  * writes its value there and calls done()). */
-static inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
+static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
   g_assert(tw->depth > 0);
   int d = tw->depth - 1;
   GString *rec = tw->rec;
@@ -749,7 +774,11 @@ void trace_end(trace_writer *tw) {
   chunk *c = as->cur;
   put(c->buf, tw->rec->str, tw->rec->len);
   size_t end = c->buf->len;
-  g_array_append_val(c->ends, end);
+  if (G_UNLIKELY(c->nends == c->cap_ends)) {
+    c->cap_ends *= 2;
+    c->ends = g_renew(size_t, c->ends, c->cap_ends);
+  }
+  c->ends[c->nends++] = end;
   as->cur_complete = end;
   if (G_UNLIKELY(tw->records == tw->fail_at) && !tw->fail_in_tap)
     raise(tw->fail_sig);
