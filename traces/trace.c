@@ -652,17 +652,27 @@ static inline char *u64_at(char *p, uint64_t v) {
                                  "80818283848586878889"
                                  "90919293949596979899";
   char *e = p + u64_len(v), *q = e;
-  while (v >= 100) {
-    unsigned r = (unsigned)(v % 100);
-    v /= 100;
-    q -= 2;
-    memcpy(q, pairs + 2 * r, 2);
+  while (v > UINT32_MAX) { /* eight digits at a time in 32-bit steps */
+    uint64_t hi = v / 100000000;
+    uint32_t lo = (uint32_t)(v - hi * 100000000);
+    for (int k = 0; k < 4; k++) {
+      q -= 2;
+      memcpy(q, pairs + 2 * (lo % 100), 2);
+      lo /= 100;
+    }
+    v = hi;
   }
-  if (v >= 10) {
+  uint32_t w = (uint32_t)v;
+  while (w >= 100) {
     q -= 2;
-    memcpy(q, pairs + 2 * v, 2);
+    memcpy(q, pairs + 2 * (w % 100), 2);
+    w /= 100;
+  }
+  if (w >= 10) {
+    q -= 2;
+    memcpy(q, pairs + 2 * w, 2);
   } else {
-    *--q = (char)('0' + v);
+    *--q = (char)('0' + w);
   }
   return e;
 }
