@@ -253,6 +253,60 @@ END_TEST
 
 /* A null writer with the thread still taps everything; a memory writer
  * refuses the thread and keeps working; changing the tap syncs first. */
+/* Records are built in place in the thread's chunk: a sync (or a tap
+ * change, which syncs) inside a record hands the finished ones over and
+ * carries the open one to the next chunk, so the file and the tapped
+ * lines are those of a writer without the thread. */
+START_TEST(thread_sync_inside_record) {
+  char *dir = g_dir_make_tmp("trace-thread-XXXXXX", NULL);
+  ck_assert_ptr_nonnull(dir);
+  char *pa = g_build_filename(dir, "a.jsonl", NULL), *pb = g_build_filename(dir, "b.jsonl", NULL);
+  trace_writer *a = trace_writer_new_file(pa, NULL), *b = trace_writer_new_file(pb, NULL);
+  tap_log la = {g_string_new(NULL), 0}, lb = {g_string_new(NULL), 0};
+  trace_writer_set_tap(a, log_tap, &la);
+  trace_writer_set_tap(b, log_tap, &lb);
+  ck_assert(trace_writer_start_thread(b));
+  const int n = 3000;
+  for (int i = 0; i < n; i++) {
+    trace_writer *w[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+      trace_event_begin(w[k], i, "x.y");
+      trace_key_str(w[k], "node", "alice");
+      if (k == 1 && i % 250 == 0)
+        trace_writer_sync(b); /* inside the record */
+      if (k == 1 && i == 1234)
+        trace_writer_set_tap(b, log_tap, &lb);
+      trace_arr_begin(w[k], "a");
+      trace_key_int(w[k], NULL, -i);
+      trace_arr_end(w[k]);
+      trace_end(w[k]);
+    }
+    if (i % 250 == 1) {
+      trace_writer_sync(b);
+      ck_assert_uint_eq(lb.n, (size_t)i + 1);
+      ck_assert_str_eq(lb.seen->str, la.seen->str);
+    }
+  }
+  ck_assert(trace_writer_close(a, NULL));
+  ck_assert(trace_writer_close(b, NULL));
+  char *ta = slurp(pa), *tb = slurp(pb);
+  ck_assert_str_eq(ta, tb);
+  ck_assert_str_eq(lb.seen->str, ta);
+  g_free(ta);
+  g_free(tb);
+  trace_writer_free(a);
+  trace_writer_free(b);
+  g_string_free(la.seen, TRUE);
+  g_string_free(lb.seen, TRUE);
+  g_unlink(pa);
+  g_unlink(pb);
+  g_rmdir(dir);
+  g_free(pa);
+  g_free(pb);
+  g_free(dir);
+}
+END_TEST
+
 START_TEST(thread_null_and_memory) {
   trace_writer *m = trace_writer_new_memory();
   ck_assert(!trace_writer_start_thread(m));
@@ -564,6 +618,7 @@ int main(void) {
   tc = tcase_create("thread");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, thread_same_output);
+  tcase_add_test(tc, thread_sync_inside_record);
   tcase_add_test(tc, thread_null_and_memory);
   tcase_add_test(tc, thread_reports_errors);
   suite_add_tcase(s, tc);

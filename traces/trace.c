@@ -59,7 +59,9 @@ struct trace_writer {
   FILE *fp;          /* NULL for a memory writer */
   bool own_fp;
   GString *mem;      /* memory writer output */
-  GString *rec;      /* the record being built */
+  GString *rec;      /* records without the thread: the one being built */
+  GString *out;      /* where the record is built: rec, or the thread's open
+                      * chunk (the record follows the finished ones) */
   int depth;         /* 0 = outside a record */
   bool in_array[TRACE_MAX_DEPTH];
   bool has_value[TRACE_MAX_DEPTH];
@@ -81,6 +83,7 @@ static void async_stop(trace_writer *tw);
 static trace_writer *writer_new(void) {
   trace_writer *tw = g_new0(trace_writer, 1);
   tw->rec = g_string_sized_new(256);
+  tw->out = tw->rec;
   tw->next_event_id = 1;
   return tw;
 }
@@ -238,8 +241,14 @@ static void unlock_masked(async_state *as, const sigset_t *old) {
 }
 
 /* Hands the current chunk to the thread and takes an empty one (waiting
- * for the thread if all are queued). */
-static void async_submit(async_state *as) {
+ * for the thread if all are queued). A record being built (a sync inside
+ * a record) moves to the new chunk. */
+static void async_submit(trace_writer *tw) {
+  async_state *as = tw->as;
+  GString *buf = as->cur->buf;
+  size_t open = buf->len - as->cur_complete;
+  char *carry = open ? g_memdup2(buf->str + as->cur_complete, open) : NULL;
+  g_string_truncate(buf, as->cur_complete);
   sigset_t old;
   lock_masked(as, &old);
   g_assert(as->qlen < NCHUNKS);
@@ -252,6 +261,11 @@ static void async_submit(async_state *as) {
   as->cur = as->spare[--as->nspare];
   as->cur_complete = 0;
   unlock_masked(as, &old);
+  tw->out = as->cur->buf;
+  if (carry) {
+    g_string_append_len(tw->out, carry, (gssize)open);
+    g_free(carry);
+  }
 }
 
 /* Frees AS's locks and chunks (its thread is not running). */
@@ -303,7 +317,7 @@ void trace_writer_sync(trace_writer *tw) {
     return;
   async_state *as = tw->as;
   if (as->cur->nends)
-    async_submit(as);
+    async_submit(tw);
   sigset_t old;
   lock_masked(as, &old);
   while (as->done != as->submitted)
@@ -698,7 +712,7 @@ static inline char *i64_at(char *p, int64_t v) {
 static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
   g_assert(tw->depth > 0);
   int d = tw->depth - 1;
-  GString *rec = tw->rec;
+  GString *rec = tw->out;
   char *p = room(rec, KEY_FAST + 4 + extra);
   if (tw->has_value[d])
     *p++ = ',';
@@ -733,12 +747,23 @@ static void open_level(trace_writer *tw, bool array) {
   tw->depth++;
 }
 
+/* Where a new record is built: after the finished ones in the thread's
+ * open chunk (no copy when it ends), else at the start of REC. */
+static inline GString *record_out(trace_writer *tw) {
+  if (tw->as) {
+    tw->out = tw->as->cur->buf;
+  } else {
+    tw->out = tw->rec;
+    tw->rec->len = 0;
+  }
+  return tw->out;
+}
+
 void trace_begin(trace_writer *tw) {
   if (!tw)
     return;
   g_assert(tw->depth == 0);
-  GString *rec = tw->rec;
-  rec->len = 0;
+  GString *rec = record_out(tw);
   char *p = room(rec, 1);
   *p++ = '{';
   done(rec, p);
@@ -752,8 +777,7 @@ uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
   g_assert(tw->depth == 0);
   uint64_t id = tw->next_event_id++;
   size_t evn = strlen(ev);
-  GString *rec = tw->rec;
-  rec->len = 0;
+  GString *rec = record_out(tw);
   char *p = room(rec, 20 + 2 * U64_DIGITS + evn);
   memcpy(p, "{\"t\":", 5);
   p = i64_at(p + 5, t);
@@ -771,7 +795,7 @@ void trace_end(trace_writer *tw) {
     return;
   g_assert(tw->depth == 1 && !tw->in_array[0]);
   tw->depth = 0;
-  put(tw->rec, "}\n", 2);
+  put(tw->out, "}\n", 2);
   tw->records++;
   async_state *as = tw->as;
   if (!as) {
@@ -782,7 +806,7 @@ void trace_end(trace_writer *tw) {
     return;
   }
   chunk *c = as->cur;
-  put(c->buf, tw->rec->str, tw->rec->len);
+  g_assert(tw->out == c->buf); /* built in place */
   size_t end = c->buf->len;
   if (G_UNLIKELY(c->nends == c->cap_ends)) {
     c->cap_ends *= 2;
@@ -793,28 +817,28 @@ void trace_end(trace_writer *tw) {
   if (G_UNLIKELY(tw->records == tw->fail_at) && !tw->fail_in_tap)
     raise(tw->fail_sig);
   if (c->buf->len >= CHUNK_BYTES)
-    async_submit(as);
+    async_submit(tw);
 }
 
 void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
   if (!tw)
     return;
   char *p = key_head(tw, key, 1 + U64_DIGITS);
-  done(tw->rec, i64_at(p, v));
+  done(tw->out, i64_at(p, v));
 }
 
 void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
   if (!tw)
     return;
   char *p = key_head(tw, key, U64_DIGITS);
-  done(tw->rec, u64_at(p, v));
+  done(tw->out, u64_at(p, v));
 }
 
 /* A literal value (true, false, null, an opening bracket). */
 static void key_lit(trace_writer *tw, const char *key, const char *lit, size_t n) {
   char *p = key_head(tw, key, n);
   memcpy(p, lit, n);
-  done(tw->rec, p + n);
+  done(tw->out, p + n);
 }
 
 void trace_key_bool(trace_writer *tw, const char *key, bool v) {
@@ -836,7 +860,7 @@ void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t 
   if (!tw)
     return;
   char *p = key_head(tw, key, n + 2);
-  string_at(tw->rec, p, utf8, n, false);
+  string_at(tw->out, p, utf8, n, false);
 }
 
 void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
@@ -853,7 +877,7 @@ void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n)
   if (!tw)
     return;
   char *d = key_head(tw, key, n + 2);
-  string_at(tw->rec, d, p, n, true);
+  string_at(tw->out, d, p, n, true);
 }
 
 void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) {
@@ -879,7 +903,7 @@ void trace_obj_end(trace_writer *tw) {
     return;
   g_assert(tw->depth > 1 && !tw->in_array[tw->depth - 1]);
   tw->depth--;
-  put(tw->rec, "}", 1);
+  put(tw->out, "}", 1);
 }
 
 void trace_arr_begin(trace_writer *tw, const char *key) {
@@ -894,5 +918,5 @@ void trace_arr_end(trace_writer *tw) {
     return;
   g_assert(tw->depth > 1 && tw->in_array[tw->depth - 1]);
   tw->depth--;
-  put(tw->rec, "]", 1);
+  put(tw->out, "]", 1);
 }
