@@ -593,6 +593,32 @@ START_TEST(integers_at_digit_edges) {
 }
 END_TEST
 
+/* trace_event_begin_node writes what trace_event_begin and a "node" key
+ * write: a plain name, one to escape, an empty one and NULL. */
+START_TEST(event_head_with_node) {
+  static const char *const nodes[] = {"mx.d00.test", "a\"b\xff\n", "", NULL,
+                                      "a-node-name-longer-than-one-word.example"};
+  trace_writer *a = trace_writer_new_memory(), *b = trace_writer_new_memory();
+  for (size_t i = 0; i < G_N_ELEMENTS(nodes); i++) {
+    uint64_t ia = trace_event_begin(a, (int64_t)i * 1000000007, "msg.queue");
+    trace_key_str(a, "node", nodes[i]);
+    trace_key_str(a, "msg", "m1");
+    trace_end(a);
+    uint64_t ib = trace_event_begin_node(b, (int64_t)i * 1000000007, "msg.queue", nodes[i]);
+    trace_key_str(b, "msg", "m1");
+    trace_end(b);
+    ck_assert_uint_eq(ia, ib);
+  }
+  ck_assert_str_eq(trace_writer_peek_memory(b)->str, trace_writer_peek_memory(a)->str);
+  ck_assert_ptr_nonnull(strstr(trace_writer_peek_memory(b)->str,
+                               "{\"t\":1000000007,\"id\":2,\"ev\":\"msg.queue\",\"node\":"
+                               "\"a\\\"b\\ufffd\\n\",\"msg\":\"m1\"}\n"));
+  ck_assert_uint_eq(trace_event_begin_node(NULL, 1, "x", "n"), 0);
+  trace_writer_free(a);
+  trace_writer_free(b);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trace_write");
   TCase *tc = tcase_create("records");
@@ -613,6 +639,7 @@ int main(void) {
   tcase_add_test(tc, long_strings);
   tcase_add_test(tc, empty_and_long_keys);
   tcase_add_test(tc, event_head_escapes);
+  tcase_add_test(tc, event_head_with_node);
   tcase_add_test(tc, integers_at_digit_edges);
   suite_add_tcase(s, tc);
   tc = tcase_create("thread");

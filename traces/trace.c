@@ -771,9 +771,7 @@ void trace_begin(trace_writer *tw) {
 }
 
 /* The record head in one step: {"t":T,"id":ID,"ev":"EV" */
-uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
-  if (!tw)
-    return 0;
+static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev) {
   g_assert(tw->depth == 0);
   uint64_t id = tw->next_event_id++;
   size_t evn = strlen(ev);
@@ -787,6 +785,27 @@ uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
   string_at(rec, p + 6, ev, evn, false);
   open_level(tw, false);
   tw->has_value[0] = true;
+  return id;
+}
+
+uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
+  if (!tw)
+    return 0;
+  return event_head(tw, t, ev);
+}
+
+uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node) {
+  if (!tw)
+    return 0;
+  uint64_t id = event_head(tw, t, ev);
+  if (!node) {
+    trace_key_null(tw, "node");
+    return id;
+  }
+  size_t n = strlen(node);
+  char *p = room(tw->out, 8 + n + 2);
+  memcpy(p, ",\"node\":", 8);
+  string_at(tw->out, p + 8, node, n, false);
   return id;
 }
 
