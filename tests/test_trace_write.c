@@ -619,6 +619,48 @@ START_TEST(event_head_with_node) {
 }
 END_TEST
 
+/* Keys of 1..36 octets (around the in-place limit of 32) with every
+ * octet but NUL at every place, through each kind of key call: the key's
+ * JSON string is the rule's. */
+START_TEST(keys_every_octet_every_place) {
+  GString *want = g_string_new(NULL), *k = g_string_new(NULL);
+  char key[37];
+  for (size_t klen = 1; klen <= 36; klen++)
+    for (size_t at = 0; at < klen; at++)
+      for (unsigned c = 1; c < 256; c++) {
+        memset(key, 'k', klen);
+        key[klen] = 0;
+        key[at] = (char)c;
+        trace_writer *tw = trace_writer_new_memory();
+        trace_begin(tw);
+        trace_key_bool(tw, key, true);
+        trace_key_int(tw, key, -1);
+        trace_key_uint(tw, key, 2);
+        trace_key_str(tw, key, "s");
+        trace_key_strn(tw, key, "n", 1);
+        trace_key_null(tw, key);
+        trace_key_bytes(tw, key, "b", 1);
+        trace_obj_begin(tw, key);
+        trace_obj_end(tw);
+        trace_arr_begin(tw, key);
+        trace_arr_end(tw);
+        trace_end(tw);
+        g_string_assign(k, "\"");
+        for (size_t i = 0; i < klen; i++)
+          want_octet(k, (unsigned char)key[i], true);
+        g_string_append(k, "\":");
+        g_string_printf(want, "{%strue,%s-1,%s2,%s\"s\",%s\"n\",%snull,%s\"b\",%s{},%s[]}\n", k->str,
+                        k->str, k->str, k->str, k->str, k->str, k->str, k->str, k->str);
+        ck_assert_msg(strcmp(trace_writer_peek_memory(tw)->str, want->str) == 0,
+                      "key of %zu octets, 0x%02x at %zu: got %s want %s", klen, c, at,
+                      trace_writer_peek_memory(tw)->str, want->str);
+        trace_writer_free(tw);
+      }
+  g_string_free(want, TRUE);
+  g_string_free(k, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trace_write");
   TCase *tc = tcase_create("records");
@@ -638,6 +680,7 @@ int main(void) {
   tcase_add_loop_test(tc, utf8_around_words, 0, G_N_ELEMENTS(utf8_cases));
   tcase_add_test(tc, long_strings);
   tcase_add_test(tc, empty_and_long_keys);
+  tcase_add_test(tc, keys_every_octet_every_place);
   tcase_add_test(tc, event_head_escapes);
   tcase_add_test(tc, event_head_with_node);
   tcase_add_test(tc, integers_at_digit_edges);
