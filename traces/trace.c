@@ -1,8 +1,9 @@
 /* trace.c — the JSON Lines trace writer.
  *
- * Records are assembled in a GString and written whole on trace_end(), so a
- * reader never sees half a record unless the process died mid-write (which
- * the reader reports as a truncated line). Nesting is tracked with a small
+ * Records are assembled in a GString (with the writer thread: in place,
+ * after the finished records of its open chunk) and written whole after
+ * trace_end(), so a reader never sees half a record unless the process died
+ * mid-write (which the reader reports as a truncated line). Nesting is tracked with a small
  * stack of "a value was written at this level" flags to place commas.
  * Usage errors (a key outside a record, unbalanced ends) are bugs and abort.
  * Optionally the finished records are tapped and written by a second thread
