@@ -11,6 +11,14 @@ static trace_writer *begin(host *h, const char *ev) {
   return tw;
 }
 
+/* The head and "node": the host writing the record. */
+static trace_writer *begin_node(host *h, const char *ev) {
+  trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
+  if (tw)
+    trace_event_begin_node(tw, host_now(h), ev, host_name(h));
+  return tw;
+}
+
 static void rcpts_key(trace_writer *tw, mail_rcpts r) {
   trace_arr_begin(tw, "rcpts");
   for (size_t i = 0; i < r.n; i++)
@@ -20,8 +28,7 @@ static void rcpts_key(trace_writer *tw, mail_rcpts r) {
 
 void mail_trace_compose(host *h, const char *msg, const char *from, mail_rcpts rcpts,
                         const char *subject, uint64_t size) {
-  trace_writer *tw = begin(h, "msg.compose");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.compose");
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "from", from);
   rcpts_key(tw, rcpts);
@@ -66,8 +73,7 @@ void mail_trace_relay(host *h, const char *client, const char *msg, uint64_t con
 
 void mail_trace_queue(host *h, const char *msg, const char *queue_id, mail_rcpts rcpts,
                       const mail_queue_info *qi) {
-  trace_writer *tw = begin(h, "msg.queue");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.queue");
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "queue_id", queue_id);
   rcpts_key(tw, rcpts);
@@ -82,8 +88,7 @@ void mail_trace_defer(host *h, const char *msg, const char *queue_id, const char
                       const char *reason, sim_time next_try) {
   if (host_tally(h))
     mail_tally_defer(host_tally(h), msg, queue_id[0] == '\0');
-  trace_writer *tw = begin(h, "msg.defer");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.defer");
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "queue_id", queue_id);
   trace_key_str(tw, "rcpt", rcpt);
@@ -96,8 +101,7 @@ void mail_trace_bounce(host *h, const char *msg, const char *queue_id, const cha
                        const char *reason, const char *dsn) {
   if (host_tally(h))
     mail_tally_bounce(host_tally(h), msg);
-  trace_writer *tw = begin(h, "msg.bounce");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.bounce");
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "queue_id", queue_id);
   trace_key_str(tw, "rcpt", rcpt);
@@ -113,8 +117,7 @@ void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *
     mail_tally_deliver(host_tally(h), msg, host_now(h));
     dup = mail_tally_duplicate(host_tally(h), msg, mailbox);
   }
-  trace_writer *tw = begin(h, "msg.deliver");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.deliver");
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "rcpt", rcpt);
   trace_key_str(tw, "mailbox", mailbox);
@@ -123,8 +126,7 @@ void mail_trace_deliver(host *h, const char *msg, const char *rcpt, const char *
   trace_key_uint(tw, "uidvalidity", uidvalidity);
   trace_end(tw);
   if (dup) { /* the same message in the same mailbox again (RFC 1047) */
-    tw = begin(h, "msg.duplicate");
-    trace_key_str(tw, "node", host_name(h));
+    tw = begin_node(h, "msg.duplicate");
     trace_key_str(tw, "msg", msg);
     trace_key_str(tw, "rcpt", rcpt);
     trace_key_str(tw, "mailbox", mailbox);
@@ -136,8 +138,7 @@ void mail_trace_fetch(host *h, const char *server, const char *msg, const char *
                       const char *mailbox) {
   if (host_tally(h))
     mail_tally_fetch(host_tally(h));
-  trace_writer *tw = begin(h, "msg.fetch");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.fetch");
   trace_key_str(tw, "from", server);
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "proto", proto);
@@ -146,8 +147,7 @@ void mail_trace_fetch(host *h, const char *server, const char *msg, const char *
 }
 
 void mail_trace_expire(host *h, const char *msg, const char *queue_id) {
-  trace_writer *tw = begin(h, "msg.expire");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.expire");
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "queue_id", queue_id);
   trace_end(tw);
@@ -157,8 +157,7 @@ void mail_trace_fail(host *h, const char *server, const char *msg, const char *r
                      const char *reason) {
   if (host_tally(h))
     mail_tally_fail(host_tally(h));
-  trace_writer *tw = begin(h, "msg.fail");
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, "msg.fail");
   trace_key_str(tw, "to", server);
   trace_key_str(tw, "msg", msg);
   trace_key_str(tw, "rcpt", rcpt);
@@ -196,8 +195,7 @@ void mail_trace_display(host *h, const char *msg, const mime_display *d) {
   trace_writer *tw = host_trace(h, SIM_DETAIL_MESSAGES);
   if (!tw)
     return;
-  trace_event_begin(tw, host_now(h), "msg.display");
-  trace_key_str(tw, "node", host_name(h));
+  trace_event_begin_node(tw, host_now(h), "msg.display", host_name(h));
   trace_key_str(tw, "msg", msg);
   trace_obj_begin(tw, "fields");
   for (guint i = 0; i < d->fields->len; i++) {
@@ -227,8 +225,7 @@ void mail_trace_display(host *h, const char *msg, const mime_display *d) {
 /* ---- policy.* ---- */
 
 static trace_writer *policy_begin(host *h, const char *ev, const char *msg) {
-  trace_writer *tw = begin(h, ev);
-  trace_key_str(tw, "node", host_name(h));
+  trace_writer *tw = begin_node(h, ev);
   if (msg && *msg)
     trace_key_str(tw, "msg", msg);
   return tw;

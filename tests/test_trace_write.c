@@ -253,6 +253,60 @@ END_TEST
 
 /* A null writer with the thread still taps everything; a memory writer
  * refuses the thread and keeps working; changing the tap syncs first. */
+/* Records are built in place in the thread's chunk: a sync (or a tap
+ * change, which syncs) inside a record hands the finished ones over and
+ * carries the open one to the next chunk, so the file and the tapped
+ * lines are those of a writer without the thread. */
+START_TEST(thread_sync_inside_record) {
+  char *dir = g_dir_make_tmp("trace-thread-XXXXXX", NULL);
+  ck_assert_ptr_nonnull(dir);
+  char *pa = g_build_filename(dir, "a.jsonl", NULL), *pb = g_build_filename(dir, "b.jsonl", NULL);
+  trace_writer *a = trace_writer_new_file(pa, NULL), *b = trace_writer_new_file(pb, NULL);
+  tap_log la = {g_string_new(NULL), 0}, lb = {g_string_new(NULL), 0};
+  trace_writer_set_tap(a, log_tap, &la);
+  trace_writer_set_tap(b, log_tap, &lb);
+  ck_assert(trace_writer_start_thread(b));
+  const int n = 3000;
+  for (int i = 0; i < n; i++) {
+    trace_writer *w[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+      trace_event_begin(w[k], i, "x.y");
+      trace_key_str(w[k], "node", "alice");
+      if (k == 1 && i % 250 == 0)
+        trace_writer_sync(b); /* inside the record */
+      if (k == 1 && i == 1234)
+        trace_writer_set_tap(b, log_tap, &lb);
+      trace_arr_begin(w[k], "a");
+      trace_key_int(w[k], NULL, -i);
+      trace_arr_end(w[k]);
+      trace_end(w[k]);
+    }
+    if (i % 250 == 1) {
+      trace_writer_sync(b);
+      ck_assert_uint_eq(lb.n, (size_t)i + 1);
+      ck_assert_str_eq(lb.seen->str, la.seen->str);
+    }
+  }
+  ck_assert(trace_writer_close(a, NULL));
+  ck_assert(trace_writer_close(b, NULL));
+  char *ta = slurp(pa), *tb = slurp(pb);
+  ck_assert_str_eq(ta, tb);
+  ck_assert_str_eq(lb.seen->str, ta);
+  g_free(ta);
+  g_free(tb);
+  trace_writer_free(a);
+  trace_writer_free(b);
+  g_string_free(la.seen, TRUE);
+  g_string_free(lb.seen, TRUE);
+  g_unlink(pa);
+  g_unlink(pb);
+  g_rmdir(dir);
+  g_free(pa);
+  g_free(pb);
+  g_free(dir);
+}
+END_TEST
+
 START_TEST(thread_null_and_memory) {
   trace_writer *m = trace_writer_new_memory();
   ck_assert(!trace_writer_start_thread(m));
@@ -332,6 +386,281 @@ START_TEST(bytes_escaping_every_octet) {
 }
 END_TEST
 
+/* --- the fast paths (plain runs word by word, keys and numbers written in
+ * place): every case against a rule written out octet by octet -------- */
+
+/* The JSON text of octet C alone in a bytes string (TEXT: in a text
+ * string, where an octet from 0x80 alone is invalid UTF-8). */
+static void want_octet(GString *want, unsigned c, bool text) {
+  if (c == '"' || c == '\\')
+    g_string_append_printf(want, "\\%c", c);
+  else if (c == '\n' || c == '\r' || c == '\t')
+    g_string_append_printf(want, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+  else if (c >= 0x20 && c < 0x7f)
+    g_string_append_c(want, (char)c);
+  else if (text && c >= 0x80)
+    g_string_append(want, "\\ufffd");
+  else
+    g_string_append_printf(want, "\\u%04x", c);
+}
+
+/* Every octet at every place of an eight-octet word and past it (plain
+ * runs of 0..17 octets before it and 0..9 after), in both kinds of
+ * string, appended to text already in the GString. */
+START_TEST(every_octet_every_offset) {
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  unsigned char in[32];
+  for (unsigned c = 0; c < 256; c++)
+    for (size_t pre = 0; pre < 18; pre++)
+      for (size_t post = 0; post < 10; post++) {
+        size_t n = 0;
+        for (size_t i = 0; i < pre; i++)
+          in[n++] = (unsigned char)('a' + i);
+        in[n++] = (unsigned char)c;
+        for (size_t i = 0; i < post; i++)
+          in[n++] = (unsigned char)('0' + i);
+        for (int text = 0; text < 2; text++) {
+          g_string_assign(got, "x");
+          if (text)
+            trace_escape_text(got, (const char *)in, n);
+          else
+            trace_escape_bytes(got, in, n);
+          g_string_assign(want, "x\"");
+          g_string_append_len(want, (const char *)in, (gssize)pre);
+          want_octet(want, c, text);
+          g_string_append_len(want, (const char *)in + pre + 1, (gssize)post);
+          g_string_append_c(want, '"');
+          ck_assert_msg(strcmp(got->str, want->str) == 0 && got->len == want->len,
+                        "octet 0x%02x after %zu, before %zu, %s: got %s want %s", c, pre, post,
+                        text ? "text" : "bytes", got->str, want->str);
+        }
+      }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+}
+END_TEST
+
+/* UTF-8 around the word boundaries: valid sequences kept whole, each
+ * octet of an invalid or cut one replaced (as the writer did before the
+ * word-wise scan). */
+static const struct {
+  const char *in;
+  const char *want;
+} utf8_cases[] = {
+    {"", "\"\""},
+    {"1234567\xc3\xa9", "\"1234567\xc3\xa9\""},                    /* split across the word */
+    {"12345678\xe2\x82\xac", "\"12345678\xe2\x82\xac\""},          /* after a whole word */
+    {"1234567\xf0\x9f\x98\x80z", "\"1234567\xf0\x9f\x98\x80z\""},  /* four octets */
+    {"1234567\xc0\xaf", "\"1234567\\ufffd\\ufffd\""},              /* overlong '/' */
+    {"abcdefgh\xed\xa0\x80", "\"abcdefgh\\ufffd\\ufffd\\ufffd\""}, /* a surrogate */
+    {"abcdefghijklmno\xe2\x82", "\"abcdefghijklmno\\ufffd\\ufffd\""}, /* cut at the end */
+    {"\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},      /* beyond U+10FFFF */
+    {"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"", "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\\\"\""},
+    {"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", "\"\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\""},
+};
+
+START_TEST(utf8_around_words) {
+  GString *out = g_string_new(NULL);
+  trace_escape_text(out, utf8_cases[_i].in, strlen(utf8_cases[_i].in));
+  ck_assert_str_eq(out->str, utf8_cases[_i].want);
+  g_string_free(out, TRUE);
+}
+END_TEST
+
+/* Long strings (to 70,000 octets: beyond the writer thread's 64 KiB
+ * chunk) of plain octets, with one octet to escape at the start, the
+ * middle or the end, through a record: the text and the GString's length
+ * agree with the rule. */
+START_TEST(long_strings) {
+  static const size_t lens[] = {7, 8, 9, 15, 16, 17, 255, 256, 257, 4096, 65535, 65536, 70000};
+  for (size_t li = 0; li < G_N_ELEMENTS(lens); li++)
+    for (int where = 0; where < 4; where++) { /* none, first, middle, last */
+      size_t n = lens[li];
+      char *in = g_malloc(n);
+      for (size_t i = 0; i < n; i++)
+        in[i] = (char)(' ' + 1 + (i * 7) % 90); /* plain but for '"' and '\\' */
+      for (size_t i = 0; i < n; i++)
+        if (in[i] == '"' || in[i] == '\\')
+          in[i] = 'q';
+      size_t at = where == 1 ? 0 : where == 2 ? n / 2 : n - 1;
+      if (where)
+        in[at] = '\n';
+      trace_writer *tw = trace_writer_new_memory();
+      trace_begin(tw);
+      trace_key_strn(tw, "s", in, n);
+      trace_key_bytes(tw, "b", in, n);
+      trace_end(tw);
+      GString *want = g_string_new("{");
+      for (int k = 0; k < 2; k++) {
+        g_string_append(want, k ? ",\"b\":\"" : "\"s\":\"");
+        for (size_t i = 0; i < n; i++)
+          want_octet(want, (unsigned char)in[i], k == 0);
+        g_string_append_c(want, '"');
+      }
+      g_string_append(want, "}\n");
+      const GString *got = trace_writer_peek_memory(tw);
+      ck_assert_msg(got->len == want->len && memcmp(got->str, want->str, got->len) == 0,
+                    "length %zu, escape at %d: got %zu octets want %zu", n, where, got->len,
+                    want->len);
+      g_string_free(want, TRUE);
+      trace_writer_free(tw);
+      g_free(in);
+    }
+}
+END_TEST
+
+/* Empty and NULL values, an empty key, keys around the in-place limit
+ * (32 octets) and keys to escape there. */
+START_TEST(empty_and_long_keys) {
+  trace_writer *tw = trace_writer_new_memory();
+  trace_begin(tw);
+  trace_key_str(tw, "e", "");
+  trace_key_strn(tw, "n", "xyz", 0);
+  trace_key_bytes(tw, "b", "", 0);
+  trace_key_str(tw, "z", NULL);
+  trace_key_str(tw, "", "v");
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz01234", 1);   /* 31 */
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz012345", 2);  /* 32 */
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz0123456", 3); /* 33 */
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz01234\n", 4);
+  trace_key_uint(tw, "abcdefghijklmnopqrstuvwxyz012345\"", 5);
+  trace_key_uint(tw, "caf\xc3\xa9", 6);
+  trace_arr_begin(tw, "a");
+  trace_key_str(tw, NULL, "");
+  trace_key_bytes(tw, NULL, "\0", 1);
+  trace_arr_end(tw);
+  trace_end(tw);
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str,
+                   "{\"e\":\"\",\"n\":\"\",\"b\":\"\",\"z\":null,\"\":\"v\","
+                   "\"abcdefghijklmnopqrstuvwxyz01234\":1,"
+                   "\"abcdefghijklmnopqrstuvwxyz012345\":2,"
+                   "\"abcdefghijklmnopqrstuvwxyz0123456\":3,"
+                   "\"abcdefghijklmnopqrstuvwxyz01234\\n\":4,"
+                   "\"abcdefghijklmnopqrstuvwxyz012345\\\"\":5,"
+                   "\"caf\xc3\xa9\":6,"
+                   "\"a\":[\"\",\"\\u0000\"]}\n");
+  trace_writer_free(tw);
+}
+END_TEST
+
+/* The record head written in one step, with an event name to escape. */
+START_TEST(event_head_escapes) {
+  trace_writer *tw = trace_writer_new_memory();
+  trace_event_begin(tw, -5, "a\"b\tc");
+  trace_end(tw);
+  trace_event_begin(tw, INT64_MAX, "");
+  trace_key_str(tw, "k", "v");
+  trace_end(tw);
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str,
+                   "{\"t\":-5,\"id\":1,\"ev\":\"a\\\"b\\tc\"}\n"
+                   "{\"t\":9223372036854775807,\"id\":2,\"ev\":\"\",\"k\":\"v\"}\n");
+  trace_writer_free(tw);
+}
+END_TEST
+
+/* Every power of ten and of two, one less and one more, as printf writes
+ * them (the digit count is computed, not looped). */
+START_TEST(integers_at_digit_edges) {
+  GString *want = g_string_new(NULL);
+  trace_writer *tw = trace_writer_new_memory();
+  uint64_t vals[200];
+  size_t nv = 0;
+  for (uint64_t p = 1;; p *= 10) {
+    vals[nv++] = p - 1;
+    vals[nv++] = p;
+    vals[nv++] = p + 1;
+    if (p > UINT64_MAX / 10)
+      break;
+  }
+  for (int k = 0; k < 64; k++) {
+    vals[nv++] = (UINT64_C(1) << k) - 1;
+    vals[nv++] = UINT64_C(1) << k;
+  }
+  vals[nv++] = UINT64_MAX;
+  for (size_t i = 0; i < nv; i++) {
+    trace_begin(tw);
+    trace_key_uint(tw, "u", vals[i]);
+    trace_key_int(tw, "i", (int64_t)vals[i]);
+    trace_key_int(tw, "n", -(int64_t)(vals[i] >> 1));
+    trace_end(tw);
+    g_string_append_printf(want, "{\"u\":%" G_GUINT64_FORMAT ",\"i\":%" G_GINT64_FORMAT
+                                 ",\"n\":%" G_GINT64_FORMAT "}\n",
+                           vals[i], (int64_t)vals[i], -(int64_t)(vals[i] >> 1));
+  }
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str, want->str);
+  g_string_free(want, TRUE);
+  trace_writer_free(tw);
+}
+END_TEST
+
+/* trace_event_begin_node writes what trace_event_begin and a "node" key
+ * write: a plain name, one to escape, an empty one and NULL. */
+START_TEST(event_head_with_node) {
+  static const char *const nodes[] = {"mx.d00.test", "a\"b\xff\n", "", NULL,
+                                      "a-node-name-longer-than-one-word.example"};
+  trace_writer *a = trace_writer_new_memory(), *b = trace_writer_new_memory();
+  for (size_t i = 0; i < G_N_ELEMENTS(nodes); i++) {
+    uint64_t ia = trace_event_begin(a, (int64_t)i * 1000000007, "msg.queue");
+    trace_key_str(a, "node", nodes[i]);
+    trace_key_str(a, "msg", "m1");
+    trace_end(a);
+    uint64_t ib = trace_event_begin_node(b, (int64_t)i * 1000000007, "msg.queue", nodes[i]);
+    trace_key_str(b, "msg", "m1");
+    trace_end(b);
+    ck_assert_uint_eq(ia, ib);
+  }
+  ck_assert_str_eq(trace_writer_peek_memory(b)->str, trace_writer_peek_memory(a)->str);
+  ck_assert_ptr_nonnull(strstr(trace_writer_peek_memory(b)->str,
+                               "{\"t\":1000000007,\"id\":2,\"ev\":\"msg.queue\",\"node\":"
+                               "\"a\\\"b\\ufffd\\n\",\"msg\":\"m1\"}\n"));
+  ck_assert_uint_eq(trace_event_begin_node(NULL, 1, "x", "n"), 0);
+  trace_writer_free(a);
+  trace_writer_free(b);
+}
+END_TEST
+
+/* Keys of 1..36 octets (around the in-place limit of 32) with every
+ * octet but NUL at every place, through each kind of key call: the key's
+ * JSON string is the rule's. */
+START_TEST(keys_every_octet_every_place) {
+  GString *want = g_string_new(NULL), *k = g_string_new(NULL);
+  char key[37];
+  for (size_t klen = 1; klen <= 36; klen++)
+    for (size_t at = 0; at < klen; at++)
+      for (unsigned c = 1; c < 256; c++) {
+        memset(key, 'k', klen);
+        key[klen] = 0;
+        key[at] = (char)c;
+        trace_writer *tw = trace_writer_new_memory();
+        trace_begin(tw);
+        trace_key_bool(tw, key, true);
+        trace_key_int(tw, key, -1);
+        trace_key_uint(tw, key, 2);
+        trace_key_str(tw, key, "s");
+        trace_key_strn(tw, key, "n", 1);
+        trace_key_null(tw, key);
+        trace_key_bytes(tw, key, "b", 1);
+        trace_obj_begin(tw, key);
+        trace_obj_end(tw);
+        trace_arr_begin(tw, key);
+        trace_arr_end(tw);
+        trace_end(tw);
+        g_string_assign(k, "\"");
+        for (size_t i = 0; i < klen; i++)
+          want_octet(k, (unsigned char)key[i], true);
+        g_string_append(k, "\":");
+        g_string_printf(want, "{%strue,%s-1,%s2,%s\"s\",%s\"n\",%snull,%s\"b\",%s{},%s[]}\n", k->str,
+                        k->str, k->str, k->str, k->str, k->str, k->str, k->str, k->str);
+        ck_assert_msg(strcmp(trace_writer_peek_memory(tw)->str, want->str) == 0,
+                      "key of %zu octets, 0x%02x at %zu: got %s want %s", klen, c, at,
+                      trace_writer_peek_memory(tw)->str, want->str);
+        trace_writer_free(tw);
+      }
+  g_string_free(want, TRUE);
+  g_string_free(k, TRUE);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trace_write");
   TCase *tc = tcase_create("records");
@@ -347,10 +676,19 @@ int main(void) {
   tcase_add_loop_test(tc, text_escaping, 0, G_N_ELEMENTS(text_cases));
   tcase_add_loop_test(tc, integers, 0, G_N_ELEMENTS(int_cases));
   tcase_add_test(tc, key_escaping);
+  tcase_add_test(tc, every_octet_every_offset);
+  tcase_add_loop_test(tc, utf8_around_words, 0, G_N_ELEMENTS(utf8_cases));
+  tcase_add_test(tc, long_strings);
+  tcase_add_test(tc, empty_and_long_keys);
+  tcase_add_test(tc, keys_every_octet_every_place);
+  tcase_add_test(tc, event_head_escapes);
+  tcase_add_test(tc, event_head_with_node);
+  tcase_add_test(tc, integers_at_digit_edges);
   suite_add_tcase(s, tc);
   tc = tcase_create("thread");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, thread_same_output);
+  tcase_add_test(tc, thread_sync_inside_record);
   tcase_add_test(tc, thread_null_and_memory);
   tcase_add_test(tc, thread_reports_errors);
   suite_add_tcase(s, tc);

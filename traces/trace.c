@@ -1,8 +1,9 @@
 /* trace.c — the JSON Lines trace writer.
  *
- * Records are assembled in a GString and written whole on trace_end(), so a
- * reader never sees half a record unless the process died mid-write (which
- * the reader reports as a truncated line). Nesting is tracked with a small
+ * Records are assembled in a GString (with the writer thread: in place,
+ * after the finished records of its open chunk) and written whole after
+ * trace_end(), so a reader never sees half a record unless the process died
+ * mid-write (which the reader reports as a truncated line). Nesting is tracked with a small
  * stack of "a value was written at this level" flags to place commas.
  * Usage errors (a key outside a record, unbalanced ends) are bugs and abort.
  * Optionally the finished records are tapped and written by a second thread
@@ -32,7 +33,8 @@
 
 typedef struct {
   GString *buf;  /* records, each with its newline */
-  GArray *ends;  /* size_t: end offset of each record in buf */
+  size_t *ends;  /* end offset of each record in buf */
+  size_t nends, cap_ends;
 } chunk;
 
 typedef struct {
@@ -58,7 +60,9 @@ struct trace_writer {
   FILE *fp;          /* NULL for a memory writer */
   bool own_fp;
   GString *mem;      /* memory writer output */
-  GString *rec;      /* the record being built */
+  GString *rec;      /* records without the thread: the one being built */
+  GString *out;      /* where the record is built: rec, or the thread's open
+                      * chunk (the record follows the finished ones) */
   int depth;         /* 0 = outside a record */
   bool in_array[TRACE_MAX_DEPTH];
   bool has_value[TRACE_MAX_DEPTH];
@@ -80,6 +84,7 @@ static void async_stop(trace_writer *tw);
 static trace_writer *writer_new(void) {
   trace_writer *tw = g_new0(trace_writer, 1);
   tw->rec = g_string_sized_new(256);
+  tw->out = tw->rec;
   tw->next_event_id = 1;
   return tw;
 }
@@ -161,18 +166,6 @@ void trace_writer_free(trace_writer *tw) {
   g_free(tw);
 }
 
-/* g_string_append_len is a library call (~90 instructions) in GLib 2.74;
- * most of ours are a few octets into a buffer with room. */
-static inline void put(GString *out, const void *p, size_t n) {
-  if (out->len + n < out->allocated_len) {
-    memcpy(out->str + out->len, p, n);
-    out->len += n;
-    out->str[out->len] = 0;
-  } else {
-    g_string_append_len(out, p, (gssize)n);
-  }
-}
-
 /* --- the writer thread ------------------------------------------------ */
 
 /* Taps and writes the records of BUF (ENDS: where each ends). Runs on the
@@ -213,9 +206,9 @@ static void *async_main(void *arg) {
     as->active = c;
     as->active_writing = false;
     pthread_mutex_unlock(&as->mu);
-    emit(tw, c->buf, (const size_t *)(void *)c->ends->data, c->ends->len);
+    emit(tw, c->buf, c->ends, c->nends);
     g_string_truncate(c->buf, 0);
-    g_array_set_size(c->ends, 0);
+    c->nends = 0;
     pthread_mutex_lock(&as->mu);
     as->active = NULL;
     as->spare[as->nspare++] = c;
@@ -249,8 +242,14 @@ static void unlock_masked(async_state *as, const sigset_t *old) {
 }
 
 /* Hands the current chunk to the thread and takes an empty one (waiting
- * for the thread if all are queued). */
-static void async_submit(async_state *as) {
+ * for the thread if all are queued). A record being built (a sync inside
+ * a record) moves to the new chunk. */
+static void async_submit(trace_writer *tw) {
+  async_state *as = tw->as;
+  GString *buf = as->cur->buf;
+  size_t open = buf->len - as->cur_complete;
+  char *carry = open ? g_memdup2(buf->str + as->cur_complete, open) : NULL;
+  g_string_truncate(buf, as->cur_complete);
   sigset_t old;
   lock_masked(as, &old);
   g_assert(as->qlen < NCHUNKS);
@@ -263,6 +262,11 @@ static void async_submit(async_state *as) {
   as->cur = as->spare[--as->nspare];
   as->cur_complete = 0;
   unlock_masked(as, &old);
+  tw->out = as->cur->buf;
+  if (carry) {
+    g_string_append_len(tw->out, carry, (gssize)open);
+    g_free(carry);
+  }
 }
 
 /* Frees AS's locks and chunks (its thread is not running). */
@@ -272,7 +276,7 @@ static void async_state_free(async_state *as) {
   pthread_cond_destroy(&as->free_cv);
   for (size_t i = 0; i < NCHUNKS; i++) {
     g_string_free(as->all[i].buf, TRUE);
-    g_array_free(as->all[i].ends, TRUE);
+    g_free(as->all[i].ends);
   }
   g_free(as);
 }
@@ -286,7 +290,8 @@ bool trace_writer_start_thread(trace_writer *tw) {
   async_state *as = g_new0(async_state, 1);
   for (size_t i = 0; i < NCHUNKS; i++) {
     as->all[i].buf = g_string_sized_new(CHUNK_BYTES + 1024);
-    as->all[i].ends = g_array_sized_new(FALSE, FALSE, sizeof(size_t), 512);
+    as->all[i].cap_ends = 512;
+    as->all[i].ends = g_new(size_t, as->all[i].cap_ends);
     as->spare[as->nspare++] = &as->all[i];
   }
   as->cur = as->spare[--as->nspare];
@@ -312,8 +317,8 @@ void trace_writer_sync(trace_writer *tw) {
   if (!tw || !tw->as)
     return;
   async_state *as = tw->as;
-  if (as->cur->ends->len)
-    async_submit(as);
+  if (as->cur->nends)
+    async_submit(tw);
   sigset_t old;
   lock_masked(as, &old);
   while (as->done != as->submitted)
@@ -370,7 +375,7 @@ void trace_writer_emergency_flush(trace_writer *tw) {
       if (drained) {
         write_raw(tw, as->cur->buf->str, as->cur_complete);
         g_string_erase(as->cur->buf, 0, (gssize)as->cur_complete);
-        g_array_set_size(as->cur->ends, 0);
+        as->cur->nends = 0;
         as->cur_complete = 0;
       }
     }
@@ -403,8 +408,35 @@ static void async_stop(trace_writer *tw) {
 
 /* --- escaping --------------------------------------------------------- */
 
+/* Writing goes straight into the GString's buffer: room() makes space for
+ * everything a step may write (one check, no call when it fits), the step
+ * stores its octets and done() sets the length. Most records are a few
+ * short plain strings and integers, so each key and value costs a few
+ * stores and no library call. */
+
+/* Makes room for N more octets (and the NUL) at the end of OUT. */
+static G_GNUC_NO_INLINE void grow(GString *out, size_t n) {
+  size_t len = out->len;
+  g_string_set_size(out, len + n);
+  out->len = len;
+  out->str[len] = 0;
+}
+
+/* Where N more octets of OUT go (written by the caller, then done()). */
+static inline char *room(GString *out, size_t n) {
+  if (G_UNLIKELY(out->len + n >= out->allocated_len))
+    grow(out, n);
+  return out->str + out->len;
+}
+
+/* OUT's text now ends at END (inside the room made). */
+static inline void done(GString *out, char *end) {
+  out->len = (size_t)(end - out->str);
+  *end = 0;
+}
+
 /* Octets that are written as themselves in both kinds of string: printable
- * ASCII except '"' and '\\'. Runs of them are appended in one go (the
+ * ASCII except '"' and '\\'. Runs of them are copied in one go (the
  * common case: names, addresses, protocol lines). */
 static const uint8_t plain_octet[256] = {
 #define P16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
@@ -418,12 +450,64 @@ static const uint8_t plain_octet[256] = {
 #undef P16
 };
 
-/* Length of the run of plain octets at S (at most N). */
-static inline size_t plain_run(const unsigned char *s, size_t n) {
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Nonzero when one of the eight octets of W is not plain: from 0x80 (its
+ * high bit), DEL, below 0x20, '"' or '\\'. Each test runs on the low
+ * seven bits of every octet (X), where adding at most 0x7f never carries
+ * into the next octet, and leaves its answer in the octet's high bit:
+ * X + 0x01 reaches it when X = 0x7f; X + 0x60 when X >= 0x20; Y + 0x7f
+ * when Y = X ^ C is not zero, i.e. X is not C. */
+static inline uint64_t word_unplain(uint64_t w) {
+  uint64_t x = w & (ONES * 0x7f);
+  uint64_t ok = (x + ONES * 0x60) & ((x ^ (ONES * '"')) + ONES * 0x7f) &
+                ((x ^ (ONES * '\\')) + ONES * 0x7f);
+  return (w | (x + ONES) | ~ok) & HIGHS;
+}
+
+/* Copies the run of plain octets at S (at most N) to D; returns its
+ * length. D has room for N octets. */
+static G_ALWAYS_INLINE inline size_t copy_plain(char *d, const unsigned char *s, size_t n) {
+  uint64_t w;
   size_t i = 0;
-  while (i < n && plain_octet[s[i]])
-    i++;
+  if (n >= 8) {
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&w, s + i, 8);
+      if (word_unplain(w))
+        break;
+      memcpy(d + i, &w, 8);
+    }
+    if (i == n)
+      return n;
+    if (i + 8 > n) { /* the last eight octets, overlapping those checked */
+      memcpy(&w, s + n - 8, 8);
+      if (!word_unplain(w)) {
+        memcpy(d + n - 8, &w, 8);
+        return n;
+      }
+    }
+  } else if (n >= 4) {
+    /* two overlapping halves */
+    uint32_t lo, hi;
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + n - 4, 4);
+    if (!word_unplain((uint64_t)lo | (uint64_t)hi << 32)) {
+      memcpy(d, &lo, 4);
+      memcpy(d + n - 4, &hi, 4);
+      return n;
+    }
+  }
+  for (; i < n && plain_octet[s[i]]; i++)
+    d[i] = (char)s[i];
   return i;
+}
+
+/* Appends the N octets at S to OUT. */
+static inline void put(GString *out, const void *s, size_t n) {
+  char *d = room(out, n);
+  memcpy(d, s, n);
+  done(out, d + n);
 }
 
 static void put_u00(GString *out, unsigned c) {
@@ -443,13 +527,21 @@ static bool short_escape(GString *out, unsigned char c) {
   }
 }
 
-void trace_escape_bytes(GString *out, const void *p, size_t n) {
-  const unsigned char *s = p;
-  g_string_append_c(out, '"');
+/* Appends the plain run at S (at most N octets) to OUT; returns its
+ * length. */
+static size_t put_plain(GString *out, const unsigned char *s, size_t n) {
+  char *d = room(out, n);
+  size_t r = copy_plain(d, s, n);
+  done(out, d + r);
+  return r;
+}
+
+/* The rest of a bytes string from its first octet that is not plain,
+ * with the closing quote. */
+static G_GNUC_NO_INLINE void escape_bytes_rest(GString *out, const unsigned char *s, size_t n) {
   for (size_t i = 0; i < n;) {
-    size_t r = plain_run(s + i, n - i);
+    size_t r = put_plain(out, s + i, n - i);
     if (r) {
-      put(out, (const char *)s + i, r);
       i += r;
       continue;
     }
@@ -457,16 +549,15 @@ void trace_escape_bytes(GString *out, const void *p, size_t n) {
     if (!short_escape(out, c))
       put_u00(out, c);
   }
-  g_string_append_c(out, '"');
+  put(out, "\"", 1);
 }
 
-void trace_escape_text(GString *out, const char *s, size_t n) {
-  g_string_append_c(out, '"');
+/* The same for text: UTF-8 is kept, invalid sequences become U+FFFD. */
+static G_GNUC_NO_INLINE void escape_text_rest(GString *out, const char *s, size_t n) {
   const char *end = s + n;
   while (s < end) {
-    size_t r = plain_run((const unsigned char *)s, (size_t)(end - s));
+    size_t r = put_plain(out, (const unsigned char *)s, (size_t)(end - s));
     if (r) {
-      put(out, s, r);
       s += r;
       continue;
     }
@@ -487,42 +578,167 @@ void trace_escape_text(GString *out, const char *s, size_t n) {
     put(out, s, (size_t)(next - s));
     s = next;
   }
-  g_string_append_c(out, '"');
+  put(out, "\"", 1);
 }
 
-/* Appends the decimal form of V (what "%" PRIu64 writes). */
-static void put_u64(GString *out, uint64_t v) {
-  char b[20];
-  size_t i = sizeof b;
-  do {
-    b[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  put(out, b + i, (sizeof b - i));
+/* Writes the JSON string of N octets at S at P (room for N + 2 made in
+ * OUT): the whole string when it is plain, else up to the first octet
+ * that is not and the rest by the slow path of its kind. */
+static G_ALWAYS_INLINE inline void string_at(GString *out, char *p, const char *s, size_t n, bool bytes) {
+  *p++ = '"';
+  size_t r = copy_plain(p, (const unsigned char *)s, n);
+  p += r;
+  if (G_LIKELY(r == n)) {
+    *p++ = '"';
+    done(out, p);
+    return;
+  }
+  done(out, p);
+  if (bytes)
+    escape_bytes_rest(out, (const unsigned char *)s + r, n - r);
+  else
+    escape_text_rest(out, s + r, n - r);
+}
+
+void trace_escape_bytes(GString *out, const void *p, size_t n) {
+  string_at(out, room(out, n + 2), p, n, true);
+}
+
+void trace_escape_text(GString *out, const char *s, size_t n) {
+  string_at(out, room(out, n + 2), s, n, false);
+}
+
+/* --- integers --------------------------------------------------------- */
+
+#define U64_DIGITS 20
+
+/* Number of decimal digits of V. */
+static inline size_t u64_len(uint64_t v) {
+  static const uint64_t pow10[U64_DIGITS] = {
+      UINT64_C(1),
+      UINT64_C(10),
+      UINT64_C(100),
+      UINT64_C(1000),
+      UINT64_C(10000),
+      UINT64_C(100000),
+      UINT64_C(1000000),
+      UINT64_C(10000000),
+      UINT64_C(100000000),
+      UINT64_C(1000000000),
+      UINT64_C(10000000000),
+      UINT64_C(100000000000),
+      UINT64_C(1000000000000),
+      UINT64_C(10000000000000),
+      UINT64_C(100000000000000),
+      UINT64_C(1000000000000000),
+      UINT64_C(10000000000000000),
+      UINT64_C(100000000000000000),
+      UINT64_C(1000000000000000000),
+      UINT64_C(10000000000000000000),
+  };
+#if defined(__GNUC__) || defined(__clang__)
+  /* t = floor(bits * log10(2)) for the bit length of V (bits * 1233 /
+   * 4096 gives it for 1..64 bits): V < 2^bits has t + 1 digits, or t
+   * when V < 10^t (Bit Twiddling Hacks, "integer log base 10"). 0 counts
+   * as 1: one digit. */
+  uint64_t x = v | 1;
+  size_t bits = 64 - (size_t)__builtin_clzll(x);
+  size_t t = (bits * 1233) >> 12;
+  return t + 1 - (x < pow10[t]);
+#else
+  size_t n = 1;
+  while (n < U64_DIGITS && v >= pow10[n])
+    n++;
+  return n;
+#endif
+}
+
+/* Writes the decimal form of V (what "%" PRIu64 writes) at P; returns its
+ * end. Two digits a step, from the end. */
+static inline char *u64_at(char *p, uint64_t v) {
+  static const char pairs[201] = "00010203040506070809"
+                                 "10111213141516171819"
+                                 "20212223242526272829"
+                                 "30313233343536373839"
+                                 "40414243444546474849"
+                                 "50515253545556575859"
+                                 "60616263646566676869"
+                                 "70717273747576777879"
+                                 "80818283848586878889"
+                                 "90919293949596979899";
+  char *e = p + u64_len(v), *q = e;
+  while (v > UINT32_MAX) { /* eight digits at a time in 32-bit steps */
+    uint64_t hi = v / 100000000;
+    uint32_t lo = (uint32_t)(v - hi * 100000000);
+    for (int k = 0; k < 4; k++) {
+      q -= 2;
+      memcpy(q, pairs + 2 * (lo % 100), 2);
+      lo /= 100;
+    }
+    v = hi;
+  }
+  uint32_t w = (uint32_t)v;
+  while (w >= 100) {
+    q -= 2;
+    memcpy(q, pairs + 2 * (w % 100), 2);
+    w /= 100;
+  }
+  if (w >= 10) {
+    q -= 2;
+    memcpy(q, pairs + 2 * w, 2);
+  } else {
+    *--q = (char)('0' + w);
+  }
+  return e;
+}
+
+/* The same for a signed V. */
+static inline char *i64_at(char *p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return u64_at(p, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
+  }
+  return u64_at(p, (uint64_t)v);
 }
 
 /* --- records ---------------------------------------------------------- */
 
-static void key_prefix(trace_writer *tw, const char *key) {
+/* Keys up to this long are copied while checked; longer ones (none in the
+ * project) and keys that need escaping take the general path. */
+#define KEY_FAST 32
+
+/* Writes the comma the level needs and the key (none in an array), with
+ * room for EXTRA more octets after it; returns where they go (the caller
+ * writes its value there and calls done()). */
+static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
   g_assert(tw->depth > 0);
   int d = tw->depth - 1;
+  GString *rec = tw->out;
+  char *p = room(rec, KEY_FAST + 4 + extra);
   if (tw->has_value[d])
-    g_string_append_c(tw->rec, ',');
+    *p++ = ',';
   tw->has_value[d] = true;
   if (tw->in_array[d]) {
     g_assert(key == NULL);
-  } else {
-    g_assert(key != NULL);
-    size_t n = strlen(key);
-    if (plain_run((const unsigned char *)key, n) == n) { /* every key we write */
-      g_string_append_c(tw->rec, '"');
-      put(tw->rec, key, n);
-      put(tw->rec, "\":", 2);
-    } else {
-      trace_escape_text(tw->rec, key, n);
-      g_string_append_c(tw->rec, ':');
-    }
+    return p;
   }
+  g_assert(key != NULL);
+  *p++ = '"';
+  size_t i = 0;
+  while (i < KEY_FAST && plain_octet[(unsigned char)key[i]]) {
+    p[i] = key[i];
+    i++;
+  }
+  if (G_LIKELY(key[i] == '\0')) { /* every key we write */
+    p += i;
+    *p++ = '"';
+    *p++ = ':';
+    return p;
+  }
+  done(rec, p - 1); /* without the quote: the general path writes it */
+  trace_escape_text(rec, key, strlen(key));
+  put(rec, ":", 1);
+  return room(rec, extra);
 }
 
 static void open_level(trace_writer *tw, bool array) {
@@ -532,23 +748,65 @@ static void open_level(trace_writer *tw, bool array) {
   tw->depth++;
 }
 
+/* Where a new record is built: after the finished ones in the thread's
+ * open chunk (no copy when it ends), else at the start of REC. */
+static inline GString *record_out(trace_writer *tw) {
+  if (tw->as) {
+    tw->out = tw->as->cur->buf;
+  } else {
+    tw->out = tw->rec;
+    tw->rec->len = 0;
+  }
+  return tw->out;
+}
+
 void trace_begin(trace_writer *tw) {
   if (!tw)
     return;
   g_assert(tw->depth == 0);
-  g_string_truncate(tw->rec, 0);
-  g_string_append_c(tw->rec, '{');
+  GString *rec = record_out(tw);
+  char *p = room(rec, 1);
+  *p++ = '{';
+  done(rec, p);
   open_level(tw, false);
+}
+
+/* The record head in one step: {"t":T,"id":ID,"ev":"EV" */
+static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev) {
+  g_assert(tw->depth == 0);
+  uint64_t id = tw->next_event_id++;
+  size_t evn = strlen(ev);
+  GString *rec = record_out(tw);
+  char *p = room(rec, 20 + 2 * U64_DIGITS + evn);
+  memcpy(p, "{\"t\":", 5);
+  p = i64_at(p + 5, t);
+  memcpy(p, ",\"id\":", 6);
+  p = u64_at(p + 6, id);
+  memcpy(p, ",\"ev\":", 6);
+  string_at(rec, p + 6, ev, evn, false);
+  open_level(tw, false);
+  tw->has_value[0] = true;
+  return id;
 }
 
 uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
   if (!tw)
     return 0;
-  trace_begin(tw);
-  uint64_t id = tw->next_event_id++;
-  trace_key_int(tw, "t", t);
-  trace_key_uint(tw, "id", id);
-  trace_key_str(tw, "ev", ev);
+  return event_head(tw, t, ev);
+}
+
+uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node) {
+  if (!tw)
+    return 0;
+  uint64_t id = event_head(tw, t, ev);
+  if (!node) {
+    trace_key_null(tw, "node");
+    return id;
+  }
+  size_t n = strlen(node);
+  char *p = room(tw->out, 8 + n + 2);
+  memcpy(p, ",\"node\":", 8);
+  string_at(tw->out, p + 8, node, n, false);
   return id;
 }
 
@@ -557,7 +815,7 @@ void trace_end(trace_writer *tw) {
     return;
   g_assert(tw->depth == 1 && !tw->in_array[0]);
   tw->depth = 0;
-  put(tw->rec, "}\n", 2);
+  put(tw->out, "}\n", 2);
   tw->records++;
   async_state *as = tw->as;
   if (!as) {
@@ -568,57 +826,61 @@ void trace_end(trace_writer *tw) {
     return;
   }
   chunk *c = as->cur;
-  put(c->buf, tw->rec->str, tw->rec->len);
+  g_assert(tw->out == c->buf); /* built in place */
   size_t end = c->buf->len;
-  g_array_append_val(c->ends, end);
+  if (G_UNLIKELY(c->nends == c->cap_ends)) {
+    c->cap_ends *= 2;
+    c->ends = g_renew(size_t, c->ends, c->cap_ends);
+  }
+  c->ends[c->nends++] = end;
   as->cur_complete = end;
   if (G_UNLIKELY(tw->records == tw->fail_at) && !tw->fail_in_tap)
     raise(tw->fail_sig);
   if (c->buf->len >= CHUNK_BYTES)
-    async_submit(as);
+    async_submit(tw);
 }
 
 void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  if (v < 0) {
-    g_string_append_c(tw->rec, '-');
-    put_u64(tw->rec, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
-  } else {
-    put_u64(tw->rec, (uint64_t)v);
-  }
+  char *p = key_head(tw, key, 1 + U64_DIGITS);
+  done(tw->out, i64_at(p, v));
 }
 
 void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  put_u64(tw->rec, v);
+  char *p = key_head(tw, key, U64_DIGITS);
+  done(tw->out, u64_at(p, v));
+}
+
+/* A literal value (true, false, null, an opening bracket). */
+static void key_lit(trace_writer *tw, const char *key, const char *lit, size_t n) {
+  char *p = key_head(tw, key, n);
+  memcpy(p, lit, n);
+  done(tw->out, p + n);
 }
 
 void trace_key_bool(trace_writer *tw, const char *key, bool v) {
   if (!tw)
     return;
-  key_prefix(tw, key);
   if (v)
-    put(tw->rec, "true", 4);
+    key_lit(tw, key, "true", 4);
   else
-    put(tw->rec, "false", 5);
+    key_lit(tw, key, "false", 5);
 }
 
 void trace_key_null(trace_writer *tw, const char *key) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  put(tw->rec, "null", 4);
+  key_lit(tw, key, "null", 4);
 }
 
 void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  trace_escape_text(tw->rec, utf8, n);
+  char *p = key_head(tw, key, n + 2);
+  string_at(tw->out, p, utf8, n, false);
 }
 
 void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
@@ -634,8 +896,8 @@ void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
 void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  trace_escape_bytes(tw->rec, p, n);
+  char *d = key_head(tw, key, n + 2);
+  string_at(tw->out, d, p, n, true);
 }
 
 void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) {
@@ -652,8 +914,7 @@ void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) {
 void trace_obj_begin(trace_writer *tw, const char *key) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  g_string_append_c(tw->rec, '{');
+  key_lit(tw, key, "{", 1);
   open_level(tw, false);
 }
 
@@ -662,14 +923,13 @@ void trace_obj_end(trace_writer *tw) {
     return;
   g_assert(tw->depth > 1 && !tw->in_array[tw->depth - 1]);
   tw->depth--;
-  g_string_append_c(tw->rec, '}');
+  put(tw->out, "}", 1);
 }
 
 void trace_arr_begin(trace_writer *tw, const char *key) {
   if (!tw)
     return;
-  key_prefix(tw, key);
-  g_string_append_c(tw->rec, '[');
+  key_lit(tw, key, "[", 1);
   open_level(tw, true);
 }
 
@@ -678,5 +938,5 @@ void trace_arr_end(trace_writer *tw) {
     return;
   g_assert(tw->depth > 1 && tw->in_array[tw->depth - 1]);
   tw->depth--;
-  g_string_append_c(tw->rec, ']');
+  put(tw->out, "]", 1);
 }

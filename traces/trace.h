@@ -89,6 +89,9 @@ uint64_t trace_writer_records(const trace_writer *tw);
  * "cause" of a later record. Inside an array, pass key = NULL. */
 void trace_begin(trace_writer *tw);
 uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev);
+/* trace_event_begin and then "node" (trace_key_str) in one call: the
+ * head of most records. */
+uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node);
 void trace_end(trace_writer *tw);
 
 void trace_key_int(trace_writer *tw, const char *key, int64_t v);
