@@ -705,7 +705,7 @@ static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
   cli_pump(a, s);
   session_free(a->s);
   a->s = NULL;
-  smtp_cli_free(a->cli);
+  smtp_cli_keep(&m->spare_cli, a->cli);
   a->cli = NULL;
   if (!a->retry->len) {
     agent_end(a);
@@ -789,7 +789,7 @@ static void agent_connect(agent *a) {
                                                : SMTP_CLI_TLS_OPPORTUNISTIC;
   cfg.quit_when_idle = false;
   smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
-  a->cli = smtp_cli_new(&cfg, &env, host_now(m->h));
+  a->cli = smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cfg, &env, host_now(m->h));
   a->connected = a->early_failed = a->tls_failed = false;
   a->fail_code = 0;
   g_free(a->fail_text);
@@ -977,6 +977,7 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
+  g_clear_pointer(&m->spare_cli, smtp_cli_free);
   m->busy = 0;
   g_ptr_array_set_size(m->blocked, 0);
   if (m->unblock_ev)

@@ -46,7 +46,7 @@ static void conn_free(conn *c) {
   if (c->fault_timer)
     sim_world_cancel(host_world(c->m->h), c->fault_timer);
   session_free(c->s);
-  smtp_srv_free(c->srv);
+  smtp_srv_keep(&c->m->spare_srv, c->srv);
   g_free(c->client);
   g_free(c->tls_info);
   g_free(c);
@@ -378,7 +378,7 @@ static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, 
   cfg.require_auth = c->port == 587;
   cfg.require_tls_for_auth = tls;
   smtp_env env = smtp_glue_env_on(&c->tr, true, m->h);
-  c->srv = smtp_srv_new(&cfg, &env);
+  c->srv = smtp_srv_renew(g_steal_pointer(&m->spare_srv), &cfg, &env);
   c->s = session_accept(m->h, tc, &smtp_glue_srv_ops, c->srv, &srv_owner, c);
   smtp_glue_attach(&c->tr, c->s);
   g_ptr_array_add(m->conns, c);
@@ -399,6 +399,7 @@ void mta__smtpd_drop(mta_host *m) {
   for (guint i = 0; i < m->conns->len; i++)
     conn_free(m->conns->pdata[i]);
   g_ptr_array_set_size(m->conns, 0);
+  g_clear_pointer(&m->spare_srv, smtp_srv_free);
 }
 
 void mta_host_set_signer(mta_host *m, mta_signer_fn fn, void *user) {

@@ -28,6 +28,8 @@ typedef struct {
   feed_mode mode;
   size_t at, fed;
   int64_t now;
+  size_t max_feeds; /* 0: no limit; else stop after that many feeds */
+  smtp_cli *old;    /* non-NULL: the engine is smtp_cli_renew(old, ...) */
 } sc;
 
 /* The next scripted reply ("" or NULL: stay silent), logged as "S:" lines. */
@@ -106,7 +108,7 @@ static void log_events(sc *s) {
 
 /* Runs until nothing moves; returns the transcript. */
 static char *sc_run(sc *s) {
-  for (int guard = 0; guard < 100000; guard++) {
+  for (size_t guard = 0; guard < 100000 && (!s->max_feeds || guard < s->max_feeds); guard++) {
     log_events(s);
     drain_client(s);
     if (s->pending->len == 0)
@@ -153,7 +155,7 @@ static void setup(sc *s, unsigned cfgbits, unsigned ms) {
     cfg.tls = SMTP_CLI_TLS_NEVER;
   if (cfgbits & CC_NO_PIPE)
     cfg.use_pipelining = false;
-  s->cli = smtp_cli_new(&cfg, NULL, 0);
+  s->cli = s->old ? smtp_cli_renew(s->old, &cfg, NULL, 0) : smtp_cli_new(&cfg, NULL, 0);
   s->log = g_string_new(NULL);
   s->cline = g_string_new(NULL);
   s->pending = g_string_new(NULL);
@@ -479,6 +481,57 @@ START_TEST(client_conversation) {
   }
   g_free(whole);
   g_free(bytes);
+}
+END_TEST
+
+/* A renewed engine (smtp_cli_renew) runs every conversation as a new one,
+ * whatever the session before it left behind: each conversation after
+ * each other one, that one run to its end or stopped after 2 server feeds
+ * (messages queued, replies pending, a reply line half read). */
+START_TEST(renewed_client) {
+  const cconv *c = &cconvs[_i];
+  for (size_t k = 0; k < G_N_ELEMENTS(cconvs); k++) {
+    for (size_t stop = 0; stop < 3; stop += 2) {
+      sc b = {0};
+      b.replies = cconvs[k].replies;
+      b.mode = stop ? FEED_AT : FEED_WHOLE;
+      b.at = 3; /* inside the greeting */
+      b.max_feeds = stop;
+      setup(&b, cconvs[k].cfg, cconvs[k].msg);
+      g_free(sc_run(&b));
+      g_string_free(b.cline, TRUE);
+      g_string_free(b.pending, TRUE);
+      sc s = {0};
+      s.replies = c->replies;
+      s.mode = FEED_BYTES;
+      s.old = b.cli;
+      setup(&s, c->cfg, c->msg);
+      ck_assert_ptr_eq(s.cli, b.cli); /* the storage was reused */
+      char *got = sc_run(&s);
+      ck_assert_msg(strcmp(got, c->want) == 0, "%s after %s (stopped after %zu):\ngot:\n%s\nwant:\n%s",
+                    c->name, cconvs[k].name, stop, got, c->want);
+      g_free(got);
+      smtp_cli_free(s.cli);
+      g_string_free(s.cline, TRUE);
+      g_string_free(s.pending, TRUE);
+    }
+  }
+}
+END_TEST
+
+/* smtp_cli_keep: the first engine kept becomes the spare, a second is
+ * freed (ASan reports a leak otherwise). */
+START_TEST(keep_client) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = "client.test";
+  smtp_cli *spare = NULL;
+  smtp_cli *a = smtp_cli_renew(spare, &cfg, NULL, 0), *b = smtp_cli_new(&cfg, NULL, 0);
+  smtp_cli_keep(&spare, a);
+  ck_assert_ptr_eq(spare, a);
+  smtp_cli_keep(&spare, b);
+  ck_assert_ptr_eq(spare, a);
+  smtp_cli_free(spare);
 }
 END_TEST
 
@@ -1034,6 +1087,8 @@ int main(void) {
   Suite *s = suite_create("smtp_cli");
   TCase *tc = tcase_create("conversations");
   tcase_add_loop_test(tc, client_conversation, 0, G_N_ELEMENTS(cconvs));
+  tcase_add_loop_test(tc, renewed_client, 0, G_N_ELEMENTS(cconvs));
+  tcase_add_test(tc, keep_client);
   suite_add_tcase(s, tc);
   tc = tcase_create("timers and failures");
   tcase_add_test(tc, greeting_timeout);

@@ -226,10 +226,12 @@ static void push_tag(smtp_cli *cli, tag_kind k, size_t idx) {
   g_array_append_val(cli->tags, t);
 }
 
-smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
+/* The session's part of smtp_cli_new: CLI is zeroed but for its buffers,
+ * which are empty. */
+static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env *env,
+                      int64_t now) {
   g_assert(cfg && cfg->helo_name);
   g_assert(!cfg->auth_user || cfg->auth_pass);
-  smtp_cli *cli = g_new0(smtp_cli, 1);
   cli->cfg = *cfg;
   cli->helo_name = g_strdup(cfg->helo_name);
   cli->auth_user = g_strdup(cfg->auth_user);
@@ -238,6 +240,11 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
     cli->env = *env;
   cli->now = now;
   cli->state = CLI_GREETING;
+  push_tag(cli, T_GREETING, 0);
+}
+
+smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
+  smtp_cli *cli = g_new0(smtp_cli, 1);
   /* Sized for a session's usual lines, so they need no regrowth. */
   cli->rline = g_string_sized_new(128);
   smtp_reply_init(&cli->reply);
@@ -246,7 +253,7 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   cli->tags = g_array_sized_new(FALSE, FALSE, sizeof(tag), 8);
   cli->msgs = g_queue_new();
   cli->events = g_array_sized_new(FALSE, TRUE, sizeof(cli_event), 2);
-  push_tag(cli, T_GREETING, 0);
+  cli_start(cli, cfg, env, now);
   return cli;
 }
 
@@ -266,25 +273,75 @@ static void msg_free(cli_msg *m) {
   g_free(m);
 }
 
-void smtp_cli_free(smtp_cli *cli) {
-  if (!cli)
-    return;
+/* Frees what CLI's session owns (not its buffers). */
+static void cli_end(smtp_cli *cli) {
   g_free(cli->helo_name);
   g_free(cli->auth_user);
   if (cli->auth_pass)
     memset(cli->auth_pass, 0, strlen(cli->auth_pass));
   g_free(cli->auth_pass);
+  while (!g_queue_is_empty(cli->msgs))
+    msg_free(g_queue_pop_head(cli->msgs));
+  for (size_t i = cli->ev_head; i < cli->events->len; i++)
+    msg_free(g_array_index(cli->events, cli_event, i).msg);
+  msg_free(cli->returned);
+}
+
+void smtp_cli_free(smtp_cli *cli) {
+  if (!cli)
+    return;
+  cli_end(cli);
   g_string_free(cli->rline, TRUE);
   smtp_reply_clear(&cli->reply);
   g_string_free(cli->out, TRUE);
   g_string_free(cli->cmd, TRUE);
   g_array_free(cli->tags, TRUE);
-  g_queue_free_full(cli->msgs, (GDestroyNotify)msg_free);
-  for (size_t i = cli->ev_head; i < cli->events->len; i++)
-    msg_free(g_array_index(cli->events, cli_event, i).msg);
+  g_queue_free(cli->msgs);
   g_array_free(cli->events, TRUE);
-  msg_free(cli->returned);
   g_free(cli);
+}
+
+/* A buffer past this size is not kept for the next session (the output
+ * holds a whole encoded message). */
+#define CLI_KEEP_MAX (64 * 1024)
+
+static GString *string_kept(GString *s, gsize size) {
+  if (s->allocated_len > CLI_KEEP_MAX) {
+    g_string_free(s, TRUE);
+    return g_string_sized_new(size);
+  }
+  g_string_truncate(s, 0);
+  return s;
+}
+
+smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_env *env,
+                         int64_t now) {
+  if (!old)
+    return smtp_cli_new(cfg, env, now);
+  cli_end(old);
+  smtp_cli kept = {
+      .rline = string_kept(old->rline, 128),
+      .reply = old->reply,
+      .out = string_kept(old->out, 256),
+      .cmd = string_kept(old->cmd, 128),
+      .tags = old->tags,
+      .msgs = old->msgs,
+      .events = old->events,
+  };
+  kept.reply.text = string_kept(kept.reply.text, 0);
+  smtp_reply_reset(&kept.reply);
+  g_array_set_size(kept.tags, 0);
+  g_array_set_size(kept.events, 0);
+  *old = kept;
+  cli_start(old, cfg, env, now);
+  return old;
+}
+
+void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli) {
+  if (*spare)
+    smtp_cli_free(cli);
+  else
+    *spare = cli;
 }
 
 /* ---- output ---- */

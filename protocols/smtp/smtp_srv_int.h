@@ -106,6 +106,7 @@ struct smtp_srv {
   bool d_bol, d_bol_strict, d_dot, d_dot_strict, d_cr;
   size_t d_linelen;
   bool d_bare, d_nul, d_long, d_big;
+  bool grown; /* IN or MSG held more than is kept for the next session */
 };
 
 /* The only place that assigns srv->state (traces "OLD -> NEW"). */
