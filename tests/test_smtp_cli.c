@@ -914,6 +914,34 @@ static char *out_cli(smtp_cli *cli, int64_t now) {
   return s;
 }
 
+/* The 8-bit test (RFC 6152 §3: without 8BITMIME an 8-bit body is refused
+ * locally) finds one octet over 127 at every position of bodies of 1..20
+ * octets (the word-at-a-time loop and its tail), and none in 7-bit ones. */
+START_TEST(eight_bit_anywhere) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  for (size_t len = 1; len <= 20; len++) {
+    for (size_t at = 0; at <= len; at++) { /* at == len: no 8-bit octet */
+      uint8_t body[20];
+      memset(body, 'a', sizeof body);
+      if (at < len)
+        body[at] = (uint8_t)(0x80 | at);
+      smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+      smtp_cli_message m = {&mail, three, 1, body, len, 1};
+      smtp_cli_send(cli, &m, 0);
+      feed_str(cli, "220 mx\r\n250 mx\r\n", 1);
+      char *o = out_cli(cli, 1);
+      bool sent = strstr(o, "MAIL FROM:<a@b.c>") != NULL;
+      ck_assert_msg(sent == (at == len), "len %zu, 8-bit octet at %zu: got output %s", len, at, o);
+      g_free(o);
+      smtp_cli_free(cli);
+    }
+  }
+}
+END_TEST
+
 START_TEST(idle_session) {
   /* quit_when_idle off: the session waits for messages, then QUIT on request;
    * a 421 while idle ends it. */
@@ -1097,6 +1125,7 @@ int main(void) {
   tcase_add_test(tc, bad_replies);
   tcase_add_test(tc, reply_line_limit);
   tcase_add_test(tc, idle_session);
+  tcase_add_test(tc, eight_bit_anywhere);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);

@@ -673,10 +673,17 @@ static bool pipelining(const smtp_cli *cli) {
 }
 
 static bool has_8bit(const cli_msg *m) {
-  for (size_t i = 0; i < m->len; i++)
-    if (m->data[i] & 0x80)
-      return true;
-  return false;
+  /* Eight octets at a time: the body is walked once per message. */
+  size_t i = 0;
+  uint64_t any = 0;
+  for (; i + 8 <= m->len; i += 8) {
+    uint64_t w;
+    memcpy(&w, m->data + i, 8);
+    any |= w;
+  }
+  for (; i < m->len; i++)
+    any |= m->data[i];
+  return (any & UINT64_C(0x8080808080808080)) != 0;
 }
 
 static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
