@@ -942,6 +942,41 @@ START_TEST(eight_bit_anywhere) {
 }
 END_TEST
 
+/* EHLO keywords in any case, only as whole words (RFC 5321 §4.1.1.1:
+ * keywords are case-insensitive): what the first output after the EHLO
+ * reply shows of PIPELINING and SIZE. */
+START_TEST(ehlo_keywords_any_case) {
+  static const struct {
+    const char *ehlo;
+    const char *want;
+  } rows[] = {
+      {"250-mx\r\n250-pipelining\r\n250-size 1000\r\n250 8bitmime\r\n",
+       "MAIL FROM:<a@b.c> SIZE=4\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n"},
+      {"250-mx\r\n250-PiPeLiNiNg\r\n250 SIZE\r\n",
+       "MAIL FROM:<a@b.c> SIZE=4\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n"},
+      {"250-mx\r\n250-PIPELININGX\r\n250-XSIZE 9\r\n250 8BITMIMEX\r\n", "MAIL FROM:<a@b.c>\r\n"},
+      {"250-mx\r\n250-PIPELIN\r\n250-S\r\n250 8\r\n", "MAIL FROM:<a@b.c>\r\n"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    smtp_cli_config cfg;
+    smtp_cli_config_init(&cfg);
+    cfg.tls = SMTP_CLI_TLS_NEVER;
+    smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+    smtp_cmd_mail mail = {.from = "a@b.c"};
+    smtp_cli_message m = {&mail, three, 1, (const uint8_t *)"hi\r\n", 4, 1};
+    smtp_cli_send(cli, &m, 0);
+    feed_str(cli, "220 mx\r\n", 1);
+    g_free(out_cli(cli, 1)); /* EHLO */
+    feed_str(cli, rows[i].ehlo, 2);
+    char *o = out_cli(cli, 2);
+    ck_assert_msg(strcmp(o, rows[i].want) == 0, "row %zu: got \"%s\" want \"%s\"", i, o,
+                  rows[i].want);
+    g_free(o);
+    smtp_cli_free(cli);
+  }
+}
+END_TEST
+
 START_TEST(idle_session) {
   /* quit_when_idle off: the session waits for messages, then QUIT on request;
    * a 421 while idle ends it. */
@@ -1126,6 +1161,7 @@ int main(void) {
   tcase_add_test(tc, reply_line_limit);
   tcase_add_test(tc, idle_session);
   tcase_add_test(tc, eight_bit_anywhere);
+  tcase_add_test(tc, ehlo_keywords_any_case);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);

@@ -387,20 +387,27 @@ static void on_fetch(imap_cli *c, rcur *r) {
     g_string_free(body, TRUE);
 }
 
+/* Whether the word W[0..N) is KEY, in any case. */
+static bool word_eq(const char *w, size_t n, const char *key) {
+  return strlen(key) == n && g_ascii_strncasecmp(w, key, n) == 0;
+}
+
 static void on_caps(imap_cli *c, const char *list) {
   c->caps_known = true;
   c->cap_starttls = c->cap_logindisabled = c->cap_sasl_ir = c->cap_plain = false;
   c->cap_move = c->cap_idle = false;
-  char **w = g_strsplit(list, " ", -1);
-  for (char **p = w; *p; p++) {
-    c->cap_starttls |= g_ascii_strcasecmp(*p, "STARTTLS") == 0;
-    c->cap_logindisabled |= g_ascii_strcasecmp(*p, "LOGINDISABLED") == 0;
-    c->cap_sasl_ir |= g_ascii_strcasecmp(*p, "SASL-IR") == 0;
-    c->cap_plain |= g_ascii_strcasecmp(*p, "AUTH=PLAIN") == 0;
-    c->cap_move |= g_ascii_strcasecmp(*p, "MOVE") == 0;
-    c->cap_idle |= g_ascii_strcasecmp(*p, "IDLE") == 0;
+  for (const char *p = list;;) { /* the words between spaces, in place */
+    size_t n = strcspn(p, " ");
+    c->cap_starttls |= word_eq(p, n, "STARTTLS");
+    c->cap_logindisabled |= word_eq(p, n, "LOGINDISABLED");
+    c->cap_sasl_ir |= word_eq(p, n, "SASL-IR");
+    c->cap_plain |= word_eq(p, n, "AUTH=PLAIN");
+    c->cap_move |= word_eq(p, n, "MOVE");
+    c->cap_idle |= word_eq(p, n, "IDLE");
+    if (!p[n])
+      break;
+    p += n + 1;
   }
-  g_strfreev(w);
 }
 
 static void untagged(imap_cli *c, const uint8_t *p, size_t n) {

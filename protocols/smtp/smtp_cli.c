@@ -632,9 +632,10 @@ static void parse_caps(smtp_cli *cli, const char *text) {
     if (kn > ln)
       kn = ln;
     const char *rest = l + kn; /* at the delimiter after the keyword, or the line end */
-    if (word_is(l, kn, "PIPELINING")) {
+    char k0 = kn ? g_ascii_toupper(l[0]) : 0; /* tried first: most keywords are not asked */
+    if (k0 == 'P' && word_is(l, kn, "PIPELINING")) {
       cli->caps |= SMTP_CLI_CAP_PIPELINING;
-    } else if (word_is(l, kn, "SIZE")) {
+    } else if (k0 == 'S' && word_is(l, kn, "SIZE")) {
       cli->caps |= SMTP_CLI_CAP_SIZE;
       if (kn < ln) {
         size_t vn = strcspn(rest + 1, " =\n");
@@ -642,15 +643,15 @@ static void parse_caps(smtp_cli *cli, const char *text) {
         cli->server_size = g_ascii_strtoull(v, NULL, 10);
         g_free(v);
       }
-    } else if (word_is(l, kn, "8BITMIME")) {
+    } else if (k0 == '8' && word_is(l, kn, "8BITMIME")) {
       cli->caps |= SMTP_CLI_CAP_8BITMIME;
-    } else if (word_is(l, kn, "ENHANCEDSTATUSCODES")) {
+    } else if (k0 == 'E' && word_is(l, kn, "ENHANCEDSTATUSCODES")) {
       cli->caps |= SMTP_CLI_CAP_ENHANCEDSTATUSCODES;
-    } else if (word_is(l, kn, "STARTTLS")) {
+    } else if (k0 == 'S' && word_is(l, kn, "STARTTLS")) {
       cli->caps |= SMTP_CLI_CAP_STARTTLS;
-    } else if (word_is(l, kn, "DSN")) {
+    } else if (k0 == 'D' && word_is(l, kn, "DSN")) {
       cli->caps |= SMTP_CLI_CAP_DSN;
-    } else if (word_is(l, kn, "AUTH")) {
+    } else if (k0 == 'A' && word_is(l, kn, "AUTH")) {
       const char *end = l + ln;
       for (const char *w = rest; w < end;) {
         w++; /* the delimiter */
