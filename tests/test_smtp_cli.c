@@ -699,6 +699,15 @@ static const struct {
     {"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
      "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n.\r\n"},
     {".\n.\n.\n.\n.\n.\n.\n.\n.\n.\n", "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
+    /* CRLF only (smtp_cli_encode_crlf_body takes these too) */
+    {".\r\n.\r\n..x\r\n", "..\r\n..\r\n...x\r\n.\r\n"},
+    {"a\r\n.", "a\r\n..\r\n.\r\n"},
+    {"\r\n.", "\r\n..\r\n.\r\n"},
+    {"\r\n", "\r\n.\r\n"},
+    {"abc\r\n.b\r\nc", "abc\r\n..b\r\nc\r\n.\r\n"},
+    {"a.b\r\n.\r\nx.\r\n", "a.b\r\n..\r\nx.\r\n.\r\n"},
+    {".\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n",
+     "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
 };
 
 START_TEST(encode_body) {
@@ -719,6 +728,24 @@ START_TEST(encode_body) {
   smtp_cli_encode_body(out, (const uint8_t *)bodies[_i].in, strlen(bodies[_i].in));
   ck_assert(g_str_has_prefix(out->str, "DATA\r\n"));
   ck_assert_str_eq(out->str + 6, bodies[_i].want);
+  /* The scan's size is the same; where it finds only CRLF line breaks,
+   * the CRLF encoder writes the same octets (and appends, too). */
+  bool crlf_only;
+  size_t n = strlen(bodies[_i].in);
+  ck_assert_uint_eq(smtp_cli_body_scan((const uint8_t *)bodies[_i].in, n, &crlf_only),
+                    smtp_cli_body_size((const uint8_t *)bodies[_i].in, n));
+  bool want_crlf = true;
+  for (size_t i = 0; i < n; i++)
+    if ((bodies[_i].in[i] == '\r') != (i + 1 < n && bodies[_i].in[i + 1] == '\n') ||
+        (bodies[_i].in[i] == '\n' && (i == 0 || bodies[_i].in[i - 1] != '\r')))
+      want_crlf = false;
+  ck_assert_msg(crlf_only == want_crlf, "crlf_only: got %d want %d", crlf_only, want_crlf);
+  if (crlf_only) {
+    g_string_assign(out, "DATA\r\n");
+    smtp_cli_encode_crlf_body(out, (const uint8_t *)bodies[_i].in, n);
+    ck_assert(g_str_has_prefix(out->str, "DATA\r\n"));
+    ck_assert_str_eq(out->str + 6, bodies[_i].want);
+  }
   g_string_free(out, TRUE);
 }
 END_TEST

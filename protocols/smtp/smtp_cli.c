@@ -101,6 +101,7 @@ typedef struct {
   smtp_cli_rcpt_result *res;
   bool *final;
   bool mail_ok, empty_body;
+  bool crlf_only; /* every line break in DATA is CRLF (smtp_cli_body_scan) */
   unsigned accepted;
   size_t next_rcpt;
 } cli_msg;
@@ -729,7 +730,8 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
   m->mail_ok = false;
   m->accepted = 0;
   m->next_rcpt = 0;
-  uint64_t size = smtp_cli_body_size(m->data, m->len); /* RFC 1870 §6.1: refuse locally */
+  /* RFC 1870 §6.1: refuse locally */
+  uint64_t size = smtp_cli_body_scan(m->data, m->len, &m->crlf_only);
   bool eight = has_8bit(m);
   if (cli->server_size && size > cli->server_size) {
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 552, "5.3.4",
@@ -834,7 +836,10 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
       bool real = m->mail_ok && m->accepted > 0;
       /* RFC 2920 §3.1: 354 with no recipient accepted: send an empty message */
       size_t before = cli->out->len;
-      smtp_cli_encode_body(cli->out, real ? m->data : NULL, real ? m->len : 0);
+      if (real && m->crlf_only) /* the scan at MAIL found only CRLF line breaks */
+        smtp_cli_encode_crlf_body(cli->out, m->data, m->len);
+      else
+        smtp_cli_encode_body(cli->out, real ? m->data : NULL, real ? m->len : 0);
       size_t body_len = cli->out->len - before;
       m->empty_body = !real;
       cli->out_total += body_len;

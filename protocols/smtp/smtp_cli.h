@@ -193,5 +193,11 @@ void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len);
 /* The SIZE of DATA (RFC 1870 §3): octets after CRLF normalisation, without
  * the stuffing dots and the final "." CRLF — what the server will store. */
 uint64_t smtp_cli_body_size(const uint8_t *data, size_t len);
+/* The same size; *CRLF_ONLY tells whether every line break in DATA is a
+ * CRLF (no bare CR or LF), which smtp_cli_encode_crlf_body needs. */
+uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only);
+/* smtp_cli_encode_body for DATA whose line breaks are all CRLF: the same
+ * octets, the data copied in stretches between the stuffing dots. */
+void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len);
 
 #endif

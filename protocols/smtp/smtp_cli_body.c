@@ -27,17 +27,24 @@ static size_t next_line(const uint8_t *data, size_t len, size_t i, size_t *stop)
   return s + 1;
 }
 
-uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
+uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
   uint64_t n = 0;
-  bool bol = true;
+  bool bol = true, crlf = true;
   for (size_t i = 0, stop; i < len;) {
     size_t next = next_line(data, len, i, &stop);
     n += stop - i;
     bol = stop < len;
     n += bol ? 2 : 0;
+    crlf &= next != stop + 1; /* a bare CR or LF ended the line */
     i = next;
   }
+  *crlf_only = crlf;
   return n + (bol ? 0 : 2);
+}
+
+uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
+  bool crlf_only;
+  return smtp_cli_body_scan(data, len, &crlf_only);
 }
 
 /* Makes room for N more octets at *W in OUT (whose length is the room
@@ -74,6 +81,44 @@ void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
   }
   w = reserve(out, w, 5);
   if (!bol) {
+    *w++ = '\r';
+    *w++ = '\n';
+  }
+  memcpy(w, ".\r\n", 3);
+  w += 3;
+  g_string_truncate(out, (gsize)(w - out->str));
+}
+
+void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len) {
+  /* Every line break is a CRLF, so a line starts with "." exactly at the
+   * data's start and after each "\n.": the data is copied in stretches
+   * ending at those dots. */
+  bool ends = len == 0 || (len >= 2 && data[len - 2] == '\r' && data[len - 1] == '\n');
+  size_t tail = ends ? 3 : 5; /* [CRLF] "." CRLF */
+  size_t start = out->len;
+  g_string_set_size(out, start + len + tail + 8);
+  char *w = out->str + start;
+  if (len && data[0] == '.')
+    *w++ = '.'; /* RFC 5321 §4.5.2 */
+  size_t from = 0; /* the stretch not yet copied */
+  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', len - (size_t)(lf - data)));) {
+    size_t at = (size_t)(++lf - data); /* the next line's start */
+    if (at < len && data[at] == '.') {
+      w = reserve(out, w, at - from + 1 + tail);
+      memcpy(w, data + from, at - from);
+      w += at - from;
+      *w++ = '.';
+      from = at;
+    }
+    if (at == len)
+      break;
+  }
+  w = reserve(out, w, len - from + tail);
+  if (len > from) {
+    memcpy(w, data + from, len - from);
+    w += len - from;
+  }
+  if (!ends) {
     *w++ = '\r';
     *w++ = '\n';
   }
