@@ -99,7 +99,7 @@ void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len) {
   g_string_set_size(out, start + len + tail + 8);
   char *w = out->str + start;
   if (len && data[0] == '.')
-    *w++ = '.'; /* RFC 5321 §4.5.2 */
+    *w++ = '.';    /* RFC 5321 §4.5.2 */
   size_t from = 0; /* the stretch not yet copied */
   for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', len - (size_t)(lf - data)));) {
     size_t at = (size_t)(++lf - data); /* the next line's start */
