@@ -536,7 +536,7 @@ static void data_done(smtp_srv *srv) {
  * Returns how many octets it took. */
 static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
   bool norm = srv->cfg.bare_policy == SMTP_SRV_BARE_NORMALIZE;
-  size_t i = 0;
+  size_t i = 0; /* IN[0..i) is taken: appended (and checked for NUL) at once, at the end */
   while (i < n && !srv->d_cr) {
     const uint8_t *p = in + i;
     size_t left = n - i;
@@ -550,8 +550,6 @@ static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
     if (run == 0 && (!crlf || srv->d_dot))
       break;
     if (run) {
-      if (!norm && memchr(p, 0, run))
-        srv->d_nul = true;
       srv->d_bol = false;
       srv->d_dot = false;
       srv->d_linelen += run;
@@ -559,14 +557,18 @@ static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
         srv->d_long = true;
     }
     if (!crlf) {
-      msg_append(srv, p, run);
       i += run;
       break;
     }
-    msg_append(srv, p, run + 2); /* the octets, then their CRLF as data_eol() adds it */
+    /* the octets, then their CRLF as data_eol() adds it */
     srv->d_bol = srv->d_bol_strict = true;
     srv->d_linelen = 0;
     i += run + 2;
+  }
+  if (i) {
+    if (!norm && memchr(in, 0, i))
+      srv->d_nul = true;
+    msg_append(srv, in, i);
   }
   return i;
 }
