@@ -996,10 +996,10 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
       break;
     i++;
     if (cli->rline->len && cli->rline->str[cli->rline->len - 1] == '\r')
-      g_string_truncate(cli->rline, cli->rline->len - 1);
+      cli->rline->str[--cli->rline->len] = 0; /* g_string_truncate, inline */
     trace(cli, SMTP_TRACE_RECV, "%s", cli->rline->str);
     smtp_reply_status st = smtp_reply_feed_line(&cli->reply, cli->rline->str, cli->rline->len);
-    g_string_truncate(cli->rline, 0);
+    cli->rline->str[cli->rline->len = 0] = 0;
     if (st == SMTP_REPLY_BAD) {
       abort_session(cli, true, 0, "", "protocol error: bad reply line", false, "protocol error");
     } else if (st == SMTP_REPLY_COMPLETE) {
