@@ -357,6 +357,15 @@ START_TEST(fmt_like_printf) {
   fmt_check("adjacent", "%s%u%s", "a", 7u, "b");
   fmt_check("handed on", "%03u %x %.3s", 5u, 255u, "abcdef");
   fmt_check("trailing", "UID %u:*", 17u);
+  /* command tags: what "C%03u" gives */
+  static const unsigned tags[] = {0, 1, 9, 10, 99, 100, 999, 1000, 12345, 4294967295u};
+  for (size_t i = 0; i < G_N_ELEMENTS(tags); i++) {
+    char got[12], want[16];
+    size_t n = imap_fmt_tag(got, tags[i]);
+    g_snprintf(want, sizeof want, "C%03u", tags[i]);
+    ck_assert_msg(strcmp(got, want) == 0 && n == strlen(want), "tag %u: got %s want %s", tags[i],
+                  got, want);
+  }
 }
 END_TEST
 

@@ -60,12 +60,17 @@ static void trace(imap_cli *c, const char *e, const char *d) {
     c->env.trace(c->env.ud, e, d);
 }
 
-static qev *push(imap_cli *c, imap_cli_event_kind k, const char *text) {
+/* Queues an event; takes TEXT (may be NULL). */
+static qev *push_take(imap_cli *c, imap_cli_event_kind k, char *text) {
   qev q = {0};
   q.ev.kind = k;
-  q.text = g_strdup(text);
+  q.text = text;
   g_array_append_val(c->events, q);
   return &g_array_index(c->events, qev, c->events->len - 1);
+}
+
+static qev *push(imap_cli *c, imap_cli_event_kind k, const char *text) {
+  return push_take(c, k, g_strdup(text));
 }
 
 static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
@@ -97,10 +102,11 @@ static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
 }
 
 G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const char *fmt, ...) {
-  g_snprintf(c->tag, sizeof c->tag, "C%03u", ++c->tagno);
+  size_t tn = imap_fmt_tag(c->tag, ++c->tagno);
+  c->tag[tn] = ' '; /* the tag and its space, appended at once */
   guint start = c->out->len;
-  g_byte_array_append(c->out, (const guint8 *)c->tag, (guint)strlen(c->tag));
-  g_byte_array_append(c->out, (const guint8 *)" ", 1);
+  g_byte_array_append(c->out, (const guint8 *)c->tag, (guint)tn + 1);
+  c->tag[tn] = 0;
   guint cmd_at = c->out->len;
   va_list ap;
   va_start(ap, fmt);
@@ -115,8 +121,7 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
                        : g_strndup(line + start, c->out->len - start);
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   trace(c, "cmd", shown);
-  push(c, IMAP_CLI_EV_COMMAND, shown);
-  g_free(shown);
+  push_take(c, IMAP_CLI_EV_COMMAND, shown);
   imap_cli_enter(c, next);
 }
 
@@ -626,6 +631,8 @@ static void tagged(imap_cli *c, const char *line) {
 /* Traces the first line of an untagged or continuation response (tagged
  * ones are traced where they are handled). */
 static void trace_first_line(imap_cli *c, const uint8_t *p, size_t n) {
+  if (!c->env.trace)
+    return; /* nothing to cut out */
   size_t k = 0;
   while (k < n && k < 998 && p[k] != '\r' && p[k] != '\n')
     k++;
