@@ -229,8 +229,7 @@ static void push_tag(smtp_cli *cli, tag_kind k, size_t idx) {
 
 /* The session's part of smtp_cli_new: CLI is zeroed but for its buffers,
  * which are empty. */
-static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env *env,
-                      int64_t now) {
+static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
   g_assert(cfg && cfg->helo_name);
   g_assert(!cfg->auth_user || cfg->auth_pass);
   cli->cfg = *cfg;
@@ -258,19 +257,23 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   return cli;
 }
 
+/* A result's esc and text before the first outcome, and whenever empty. */
+static const char no_text[] = "";
+
+static void free_text(const char *t) {
+  if (t != no_text)
+    g_free((char *)t);
+}
+
+/* A message lives in one block (smtp_cli_send); only its results' texts
+ * are allocated apart. */
 static void msg_free(cli_msg *m) {
   if (!m)
     return;
-  smtp_cmd_mail_clear(&m->mail);
   for (size_t i = 0; i < m->n; i++) {
-    smtp_cmd_rcpt_clear(&m->rcpts[i]);
-    g_free((char *)m->res[i].esc);
-    g_free((char *)m->res[i].text);
+    free_text(m->res[i].esc);
+    free_text(m->res[i].text);
   }
-  g_free(m->rcpts);
-  g_free(m->res);
-  g_free(m->final);
-  g_free(m->data);
   g_free(m);
 }
 
@@ -411,10 +414,10 @@ static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage 
   r->stage = stage;
   r->local = local;
   r->code = code;
-  g_free((char *)r->esc);
-  g_free((char *)r->text);
-  r->esc = g_strdup(esc ? esc : "");
-  r->text = g_strdup(text ? text : "");
+  free_text(r->esc);
+  free_text(r->text);
+  r->esc = esc && *esc ? g_strdup(esc) : no_text;
+  r->text = text && *text ? g_strdup(text) : no_text;
   m->final[i] = final;
 }
 
@@ -1011,24 +1014,43 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
 
 /* ---- the owner's calls ---- */
 
+/* Copies S (may be NULL) to *W, which moves past it; returns the copy. */
+static char *copy_into(char **w, const char *s) {
+  if (!s)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *r = memcpy(*w, s, n);
+  *w += n;
+  return r;
+}
+
 void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
   g_assert(msg && msg->mail && msg->mail->from && (msg->rcpts || msg->nrcpts == 0));
   cli->now = now;
-  cli_msg *m = g_new0(cli_msg, 1);
-  m->mail.from = g_strdup(msg->mail->from);
+  /* One block: the message, its recipients and results, the data and
+   * every string copied (the pointer-aligned parts first). */
+  size_t n = msg->nrcpts;
+  size_t strs = strlen(msg->mail->from) + 1 + (msg->mail->envid ? strlen(msg->mail->envid) + 1 : 0);
+  for (size_t i = 0; i < n; i++)
+    strs += (msg->rcpts[i].to ? strlen(msg->rcpts[i].to) + 1 : 0) +
+            (msg->rcpts[i].orcpt ? strlen(msg->rcpts[i].orcpt) + 1 : 0);
+  size_t head = sizeof(cli_msg) + n * (sizeof(smtp_cmd_rcpt) + sizeof(smtp_cli_rcpt_result));
+  cli_msg *m = g_malloc0(head + n * sizeof(bool) + msg->len + strs);
+  m->n = n;
+  m->rcpts = (smtp_cmd_rcpt *)(void *)(m + 1);
+  m->res = (smtp_cli_rcpt_result *)(void *)(m->rcpts + n);
+  m->final = (bool *)((char *)m + head);
+  m->data = (guint8 *)(m->final + n);
+  char *w = (char *)m->data + msg->len;
+  m->mail.from = copy_into(&w, msg->mail->from);
   m->mail.ret = msg->mail->ret;
-  m->mail.envid = g_strdup(msg->mail->envid);
-  m->n = msg->nrcpts;
-  m->rcpts = g_new0(smtp_cmd_rcpt, m->n);
-  m->res = g_new0(smtp_cli_rcpt_result, m->n);
-  m->final = g_new0(bool, m->n);
+  m->mail.envid = copy_into(&w, msg->mail->envid);
   for (size_t i = 0; i < m->n; i++) {
-    m->rcpts[i].to = g_strdup(msg->rcpts[i].to);
+    m->rcpts[i].to = copy_into(&w, msg->rcpts[i].to);
     m->rcpts[i].notify = msg->rcpts[i].notify;
-    m->rcpts[i].orcpt = g_strdup(msg->rcpts[i].orcpt);
+    m->rcpts[i].orcpt = copy_into(&w, msg->rcpts[i].orcpt);
     m->res[i].rcpt = m->rcpts[i].to;
-    m->res[i].esc = g_strdup("");
-    m->res[i].text = g_strdup("");
+    m->res[i].esc = m->res[i].text = no_text;
   }
   /* Addresses come from outside (scenarios, earlier hops): never let one
    * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
@@ -1046,7 +1068,8 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
       (envid && (strlen(envid) > 100 || !smtp_cmd_xtext_valid(envid))))
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 553, "5.1.7",
               "bad sender address or ENVID syntax");
-  m->data = g_memdup2(msg->data, msg->len);
+  if (msg->len)
+    memcpy(m->data, msg->data, msg->len);
   m->len = msg->len;
   m->cookie = msg->cookie;
   if (cli->state == CLI_QUIT || cli->state == CLI_CLOSED) {
