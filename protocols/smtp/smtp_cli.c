@@ -165,9 +165,7 @@ const char *smtp_cli_event_type_name(smtp_cli_event_type t) {
 const char *smtp_cli_state_name(const smtp_cli *cli) { return state_names[cli->state]; }
 
 G_GNUC_PRINTF(3, 4)
-static void trace(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
-  if (!cli->env.trace)
-    return;
+static void trace_out(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *s = g_strdup_vprintf(fmt, ap);
@@ -175,6 +173,10 @@ static void trace(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
   cli->env.trace(cli->env.ctx, cli->now, kind, s);
   g_free(s);
 }
+
+/* The hook's call; no arguments are worked out when no hook is set (the
+ * usual case below protocol detail). */
+#define trace(cli, ...) ((cli)->env.trace ? trace_out((cli), __VA_ARGS__) : (void)0)
 
 /* The only place that assigns cli->state. */
 static void enter(smtp_cli *cli, cli_state s) {

@@ -82,9 +82,7 @@ const char *smtp_srv__state_name(smtp_srv_state s) {
 
 const char *smtp_srv_state_name(const smtp_srv *srv) { return smtp_srv__state_name(srv->state); }
 
-void smtp_srv__trace(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) {
-  if (!srv->env.trace)
-    return;
+void smtp_srv__trace_out(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *s = g_strdup_vprintf(fmt, ap);
