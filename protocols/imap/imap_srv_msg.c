@@ -532,8 +532,12 @@ typedef struct {
   uint32_t seq, uid, nmsg, maxuid;
   imap_store_msg m;
   const uint8_t *p;
-  size_t n, hl;
+  size_t n;
 } sctx;
+
+/* The length of the message's header: worked out only for the keys that
+ * look at it (most searches, UNSEEN or UID sets, never do). */
+static size_t sctx_hl(const sctx *x) { return header_len(x->p, x->n); }
 
 static bool contains_ci(const uint8_t *hay, size_t hn, const char *needle) {
   size_t nn = strlen(needle);
@@ -550,7 +554,7 @@ static bool header_has(const sctx *x, const char *field, const char *value) {
   GPtrArray *names = g_ptr_array_new();
   g_ptr_array_add(names, (gpointer)field);
   GString *h = g_string_new(NULL);
-  header_fields(h, x->p, x->hl, names, false);
+  header_fields(h, x->p, sctx_hl(x), names, false);
   g_ptr_array_unref(names);
   bool found = false;
   /* each field: "Name: value" possibly folded; look after each colon */
@@ -583,7 +587,7 @@ static bool sent_day(const sctx *x, int64_t *day) {
   GPtrArray *names = g_ptr_array_new();
   g_ptr_array_add(names, (gpointer) "DATE");
   GString *h = g_string_new(NULL);
-  header_fields(h, x->p, x->hl, names, false);
+  header_fields(h, x->p, sctx_hl(x), names, false);
   g_ptr_array_unref(names);
   bool ok = false;
   const char *v = strchr(h->str, ':');
@@ -687,8 +691,10 @@ static bool eval(sctx *x, const imap_search_key *k) {
     g_free(u);
     return r;
   }
-  case IMAP_SK_BODY:
-    return contains_ci(x->p + x->hl, x->n - x->hl, k->str);
+  case IMAP_SK_BODY: {
+    size_t hl = sctx_hl(x);
+    return contains_ci(x->p + hl, x->n - hl, k->str);
+  }
   case IMAP_SK_TEXT:
     return contains_ci(x->p, x->n, k->str);
   case IMAP_SK_UID:
@@ -726,9 +732,8 @@ void imap_srv__search(imap_srv *s, imap_cmd *c) {
     gsize n;
     x.p = g_bytes_get_data(x.m.data, &n);
     x.n = n;
-    x.hl = header_len(x.p, n);
     if (eval(&x, c->search))
-      g_string_append_printf(g, " %u", c->uid ? x.uid : x.seq);
+      put_num(g, " ", c->uid ? x.uid : x.seq, "");
   }
   imap_srv__untagged(s, "%s", g->str);
   g_string_free(g, TRUE);
