@@ -415,25 +415,45 @@ static void on_caps(imap_cli *c, const char *list) {
   }
 }
 
+/* Where NEEDLE[0..K) (starting with '[') first occurs in S[0..N), or NULL. */
+static const char *find_code(const char *s, size_t n, const char *needle, size_t k) {
+  for (const char *q = s; (q = memchr(q, '[', n - (size_t)(q - s))) != NULL; q++)
+    if ((size_t)(s + n - q) >= k && memcmp(q, needle, k) == 0)
+      return q;
+  return NULL;
+}
+
+/* The response is read where it lies: as its first 4096 octets up to a
+ * NUL (what a copy of them as a C string would hold), copied only for the
+ * rare parts that need a string of their own. */
 static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
-  char *line = g_strndup((const char *)p, MIN(n, 4096));
-  const char *code = strstr(line, "[CAPABILITY ");
+  const char *line = (const char *)p;
+  size_t cap = MIN(n, 4096);
+  const char *nul = memchr(line, 0, cap);
+  size_t len = nul ? (size_t)(nul - line) : cap;
+  const char *code = find_code(line, len, "[CAPABILITY ", 12);
   if (code) {
-    char *end = strchr(code, ']');
-    char *list = g_strndup(code + 12, end ? (gsize)(end - code - 12) : strlen(code + 12));
+    const char *end = memchr(code, ']', len - (size_t)(code - line));
+    char *list =
+        g_strndup(code + 12, end ? (gsize)(end - code - 12) : len - (size_t)(code + 12 - line));
     on_caps(c, list);
     g_free(list);
-  } else if (g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
-    on_caps(c, line + 11);
+  } else if (len >= 11 && g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
+    char *list = g_strndup(line + 11, len - 11);
+    on_caps(c, list);
+    g_free(list);
   }
-  if ((code = strstr(line, "[UIDVALIDITY "))) {
-    uint32_t v = (uint32_t)g_ascii_strtoull(code + 13, NULL, 10);
+  if ((code = find_code(line, len, "[UIDVALIDITY ", 13))) {
+    char *num = g_strndup(code + 13, len - (size_t)(code + 13 - line));
+    uint32_t v = (uint32_t)g_ascii_strtoull(num, NULL, 10);
+    g_free(num);
     if (c->uidvalidity != v)
       c->last_uid = 0; /* RFC 3501 §2.3.1.1: UIDs of another validity mean nothing */
     c->uidvalidity = v;
   }
-  if (g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
-    char **w = g_strsplit(line + 6, " ", -1);
+  if (len >= 6 && g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
+    char *copy = g_strndup(line, len);
+    char **w = g_strsplit(copy + 6, " ", -1);
     for (char **q = w; *q; q++) {
       if (!**q)
         continue;
@@ -442,23 +462,25 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
         g_array_append_val(c->found, u);
     }
     g_strfreev(w);
+    g_free(copy);
   }
-  char *sp = strchr(line, ' ');
+  const char *sp = memchr(line, ' ', len);
   if (sp && g_ascii_isdigit(line[0])) {
+    /* the digits before SP are the number, as strtoull reads them */
     uint32_t num = (uint32_t)g_ascii_strtoull(line, NULL, 10);
-    if (g_ascii_strncasecmp(sp + 1, "EXISTS", 6) == 0) {
+    size_t rest = len - (size_t)(sp + 1 - line);
+    if (rest >= 6 && g_ascii_strncasecmp(sp + 1, "EXISTS", 6) == 0) {
       bool more = num > c->exists;
       c->exists = num;
       if (more && c->state == IMAP_CLI_IDLE && c->idle_confirmed) /* RFC 2177 */
         send_done(c);
-    } else if (g_ascii_strncasecmp(sp + 1, "EXPUNGE", 7) == 0 && c->exists) {
+    } else if (rest >= 7 && g_ascii_strncasecmp(sp + 1, "EXPUNGE", 7) == 0 && c->exists) {
       c->exists--;
-    } else if (g_ascii_strncasecmp(sp + 1, "FETCH ", 6) == 0) {
+    } else if (rest >= 6 && g_ascii_strncasecmp(sp + 1, "FETCH ", 6) == 0) {
       rcur r = {p, n, (size_t)(sp + 7 - line)};
       on_fetch(c, &r);
     }
   }
-  g_free(line);
 }
 
 /* ---- the session ---- */
