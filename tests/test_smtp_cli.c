@@ -508,8 +508,9 @@ START_TEST(renewed_client) {
       setup(&s, c->cfg, c->msg);
       ck_assert_ptr_eq(s.cli, b.cli); /* the storage was reused */
       char *got = sc_run(&s);
-      ck_assert_msg(strcmp(got, c->want) == 0, "%s after %s (stopped after %zu):\ngot:\n%s\nwant:\n%s",
-                    c->name, cconvs[k].name, stop, got, c->want);
+      ck_assert_msg(strcmp(got, c->want) == 0,
+                    "%s after %s (stopped after %zu):\ngot:\n%s\nwant:\n%s", c->name,
+                    cconvs[k].name, stop, got, c->want);
       g_free(got);
       smtp_cli_free(s.cli);
       g_string_free(s.cline, TRUE);
@@ -698,7 +699,8 @@ static const struct {
     /* far more line ends and dots than the first reservation holds */
     {"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
      "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n.\r\n"},
-    {".\n.\n.\n.\n.\n.\n.\n.\n.\n.\n", "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
+    {".\n.\n.\n.\n.\n.\n.\n.\n.\n.\n",
+     "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
     /* CRLF only (smtp_cli_encode_crlf_body takes these too) */
     {".\r\n.\r\n..x\r\n", "..\r\n..\r\n...x\r\n.\r\n"},
     {"a\r\n.", "a\r\n..\r\n.\r\n"},
@@ -747,6 +749,47 @@ START_TEST(encode_body) {
     ck_assert_str_eq(out->str + 6, bodies[_i].want);
   }
   g_string_free(out, TRUE);
+}
+END_TEST
+
+/* smtp_cli_body_scan against the rule written plainly (each CRLF, bare CR
+ * and bare LF ends a line and counts two octets; a last line without a
+ * break gets two), on random bodies of CR, LF, ".", "a" and 0x8d (CR with
+ * the high bit) of 0..40 octets (the CR count runs eight at a time). */
+START_TEST(body_scan_random) {
+  GRand *rng = g_rand_new_with_seed(5);
+  static const char alphabet[] = "\r\n.a\x8d";
+  for (int round = 0; round < 20000; round++) {
+    char b[40];
+    size_t n = (size_t)g_rand_int_range(rng, 0, 41);
+    for (size_t i = 0; i < n; i++)
+      b[i] = alphabet[g_rand_int_range(rng, 0, 5)];
+    uint64_t want = 0;
+    bool bol = true, want_crlf = true;
+    for (size_t i = 0; i < n;) {
+      size_t j = i;
+      while (j < n && b[j] != '\r' && b[j] != '\n')
+        j++;
+      want += j - i;
+      bol = j < n;
+      if (!bol) {
+        i = j;
+        break;
+      }
+      want += 2;
+      bool crlf = b[j] == '\r' && j + 1 < n && b[j + 1] == '\n';
+      want_crlf &= crlf;
+      i = j + (crlf ? 2 : 1);
+    }
+    want += bol ? 0 : 2;
+    bool crlf_only;
+    uint64_t got = smtp_cli_body_scan((const uint8_t *)b, n, &crlf_only);
+    ck_assert_msg(got == want && crlf_only == want_crlf,
+                  "round %d (%zu octets): got %" G_GUINT64_FORMAT "/%d want %" G_GUINT64_FORMAT
+                  "/%d",
+                  round, n, got, crlf_only, want, want_crlf);
+  }
+  g_rand_free(rng);
 }
 END_TEST
 
@@ -1196,6 +1239,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("body");
   tcase_add_loop_test(tc, encode_body, 0, G_N_ELEMENTS(bodies));
+  tcase_add_test(tc, body_scan_random);
   suite_add_tcase(s, tc);
   tc = tcase_create("client and server");
   tcase_add_test(tc, client_server_in_memory);

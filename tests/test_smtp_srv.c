@@ -391,7 +391,8 @@ START_TEST(renewed_engine) {
       g_free(harness_run_kept(&spare, &bcfg, b->script, cut ? blen / 2 : blen,
                               (split_plan){SPLIT_WHOLE, 0, !cut}));
       smtp_srv *before = spare;
-      char *got = harness_run_kept(&spare, &cfg, c->script, len, (split_plan){SPLIT_BYTES, 0, false});
+      char *got =
+          harness_run_kept(&spare, &cfg, c->script, len, (split_plan){SPLIT_BYTES, 0, false});
       ck_assert_ptr_eq(spare, before); /* the storage was reused */
       ck_assert_msg(strcmp(got, c->want) == 0, "%s after %s (%s):\ngot:\n%s\nwant:\n%s", c->name,
                     b->name, cut ? "cut" : "whole", got, c->want);

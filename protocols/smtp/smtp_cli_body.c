@@ -27,7 +27,40 @@ static size_t next_line(const uint8_t *data, size_t len, size_t i, size_t *stop)
   return s + 1;
 }
 
+/* How many octets of P[0..N) are CR, eight at a time. */
+static size_t count_cr(const uint8_t *p, size_t n) {
+  const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7f;
+  size_t c = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    uint64_t t = w ^ (ones * '\r');                 /* zero where the octet is CR */
+    uint64_t m = ~(((t & low7) + low7) | t | low7); /* the high bit of each zero octet */
+    for (; m; m &= m - 1)
+      c++;
+  }
+  for (; i < n; i++)
+    c += p[i] == '\r';
+  return c;
+}
+
 uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
+  /* The usual body first: every LF after a CR and every CR before an LF
+   * (as many CRs as CRLF pairs); its size is its length, plus the CRLF a
+   * last line without one gets. */
+  size_t pairs = 0;
+  bool bare = false;
+  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', len - (size_t)(lf - data))); lf++) {
+    if (lf == data || lf[-1] != '\r') {
+      bare = true;
+      break;
+    }
+    pairs++;
+  }
+  if (!bare && count_cr(data, len) == pairs) {
+    *crlf_only = true;
+    return len + (len && data[len - 1] != '\n' ? 2 : 0);
+  }
   uint64_t n = 0;
   bool bol = true, crlf = true;
   for (size_t i = 0, stop; i < len;) {
