@@ -56,6 +56,7 @@ struct mailbox_host {
   mailstore *store;
   sim_tcp_listener *lis[3];
   GPtrArray *conns; /* mb_conn*, in accept order */
+  smtp_srv *spare_smtp; /* an ended engine, reused by the next (smtp_srv_renew) */
   uint64_t queue_seq;
   uint64_t delivered;
   GHashTable *sieve; /* account -> sieve_script* (lookup only) */
@@ -80,7 +81,7 @@ static void conn_free(mb_conn *c) {
     pop3_srv_free(c->e.pop3);
     break;
   case MB_SMTP:
-    smtp_srv_free(c->e.smtp);
+    smtp_srv_keep(&c->mb->spare_smtp, c->e.smtp);
     break;
   }
   session_free(c->s);
@@ -497,7 +498,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
     cfg.ext_starttls = tls;
     cfg.ext_auth = false;
     smtp_env env = smtp_glue_env_on(&c->tr.smtp, true, mb->h);
-    c->e.smtp = smtp_srv_new(&cfg, &env);
+    c->e.smtp = smtp_srv_renew(g_steal_pointer(&mb->spare_smtp), &cfg, &env);
     c->s = session_accept(mb->h, tc, &smtp_glue_srv_ops, c->e.smtp, &smtp_owner, c);
     smtp_glue_attach(&c->tr.smtp, c->s);
     break;
@@ -575,6 +576,7 @@ void mailbox_host_free(mailbox_host *m) {
   if (!m)
     return;
   g_ptr_array_unref(m->conns); /* engines release their store handles */
+  smtp_srv_free(m->spare_smtp);
   mailstore_free(m->store);
   mailbox_keep_free(m->keep);
   g_hash_table_destroy(m->sieve);

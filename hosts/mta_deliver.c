@@ -744,7 +744,7 @@ static smtp_cli *cli_create(agent *a) {
   cfg.quit_when_idle = false;
   smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
   smtp_glue_attach(&a->tr, a->s);
-  return smtp_cli_new(&cfg, &env, a->opened);
+  return smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cfg, &env, a->opened);
 }
 
 static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
@@ -762,7 +762,7 @@ static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
   }
   session_free(a->s);
   a->s = NULL;
-  smtp_cli_free(a->cli);
+  smtp_cli_keep(&m->spare_cli, a->cli);
   a->cli = NULL;
   if (!a->retry->len) {
     agent_end(a);
@@ -1029,6 +1029,7 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
+  g_clear_pointer(&m->spare_cli, smtp_cli_free);
   m->busy = 0;
   g_ptr_array_set_size(m->blocked, 0);
   if (m->unblock_ev)

@@ -59,6 +59,8 @@ struct mta_host {
   mta_policy *policy;
   sim_tcp_listener *lis25, *lis587;
   GPtrArray *conns;     /* mta__conn*, server side */
+  smtp_srv *spare_srv;  /* an ended server engine, reused by the next (smtp_srv_renew) */
+  smtp_cli *spare_cli;  /* the same for delivery agents (smtp_cli_renew) */
   GHashTable *dest_idx; /* nexthop -> mta__dest* (lookup only) */
   GPtrArray *dests;     /* mta__dest*, creation order */
   GPtrArray *agents;    /* delivery agents, creation order */

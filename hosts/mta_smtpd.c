@@ -46,10 +46,30 @@ static void conn_free(conn *c) {
   if (c->fault_timer)
     sim_world_cancel(host_world(c->m->h), c->fault_timer);
   session_free(c->s);
-  smtp_srv_free(c->srv);
+  smtp_srv_keep(&c->m->spare_srv, c->srv);
   g_free(c->client);
   g_free(c->tls_info);
   g_free(c);
+}
+
+/* The recipients' addresses of a MESSAGE event, in place for the usual few. */
+typedef struct {
+  const char *stack[16];
+  const char **v;
+  size_t n;
+} rcpt_list;
+
+static const char *const *rcpt_list_of(rcpt_list *l, const smtp_srv_event *ev) {
+  l->n = ev->nrcpts;
+  l->v = l->n <= G_N_ELEMENTS(l->stack) ? l->stack : g_new(const char *, l->n);
+  for (size_t i = 0; i < l->n; i++)
+    l->v[i] = ev->rcpts[i].to;
+  return l->v;
+}
+
+static void rcpt_list_clear(rcpt_list *l) {
+  if (l->v != l->stack)
+    g_free(l->v);
 }
 
 static bool is_local(const mta_host *m, const char *addr) {
@@ -83,22 +103,21 @@ static void ask_filter(conn *c, const smtp_srv_event *ev, mta_filter_stage stage
   c->decision = ev->id;
   c->stage = stage;
   c->pending = *ev; /* its pointers stay valid until the decision is answered */
-  GPtrArray *rcpts = g_ptr_array_new();
-  for (size_t i = 0; i < ev->nrcpts; i++)
-    g_ptr_array_add(rcpts, ev->rcpts[i].to);
+  rcpt_list rl;
+  const char *const *rcpts = rcpt_list_of(&rl, ev);
   mta_filter_query q = {.stage = stage,
                         .conn = session_conn_id(c->s),
                         .client = c->client,
                         .helo = smtp_srv_helo(c->srv) ? smtp_srv_helo(c->srv) : "",
                         .sender = ev->mail ? ev->mail->from : "",
                         .rcpt = ev->rcpt ? ev->rcpt->to : NULL,
-                        .rcpts = (const char *const *)rcpts->pdata,
-                        .nrcpts = rcpts->len,
+                        .rcpts = rcpts,
+                        .nrcpts = rl.n,
                         .data = ev->data,
                         .len = ev->len,
                         .tls = smtp_srv_tls_active(c->srv)};
   m->filter(m->filter_user, m, c->ticket, &q);
-  g_ptr_array_free(rcpts, TRUE);
+  rcpt_list_clear(&rl);
 }
 
 static char *received_field(conn *c, const smtp_srv_event *ev, const char *queue_id,
@@ -154,31 +173,35 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
                     m->epoch + now / SIM_S);
     g_byte_array_free(tail, TRUE);
   }
-  /* Exactly the stored size: the body stays in memory while it is queued. */
+  /* Exactly the stored size: the body stays in memory while it is queued.
+   * Our fields above the data, in one allocation. */
   size_t fl = field ? strlen(field) : 0, pl = prepend ? strlen(prepend) : 0;
   size_t sl = sig ? strlen(sig) : 0;
-  GByteArray *b = g_byte_array_sized_new((guint)(fl + pl + sl + il + ev->len));
-  g_byte_array_append(b, (const guint8 *)field, (guint)fl);
-  g_byte_array_append(b, (const guint8 *)prepend, (guint)pl);
-  g_byte_array_append(b, (const guint8 *)sig, (guint)sl);
-  g_byte_array_append(b, (const guint8 *)idh, (guint)il);
-  g_byte_array_append(b, ev->data, (guint)ev->len);
+  size_t total = fl + pl + sl + il + ev->len;
+  uint8_t *b = g_malloc(total ? total : 1), *w = b;
+  const struct {
+    const void *p;
+    size_t n;
+  } parts[] = {{field, fl}, {prepend, pl}, {sig, sl}, {idh, il}, {ev->data, ev->len}};
+  for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+    if (parts[i].n)
+      memcpy(w, parts[i].p, parts[i].n);
+    w += parts[i].n;
+  }
+  GBytes *body = g_bytes_new_take(b, total);
   g_free(idh);
   g_free(sig);
-  GBytes *body = g_byte_array_free_to_bytes(b);
   g_free(field);
 
-  GPtrArray *rcpts = g_ptr_array_new();
-  for (size_t i = 0; i < ev->nrcpts; i++)
-    g_ptr_array_add(rcpts, ev->rcpts[i].to);
-  mta__store_args sa = {
-      ev->mail->from, (const char *const *)rcpts->pdata, rcpts->len, body, seq, msgid, 0};
+  rcpt_list rl;
+  const char *const *rcpts = rcpt_list_of(&rl, ev);
+  mta__store_args sa = {ev->mail->from, rcpts, rl.n, body, seq, msgid, 0};
   uint32_t qid = mta__store(m, &sa);
   if (!qid) {
     m->st.disk_full++;
     smtp_srv_reject(c->srv, ev->id, 452, "4.3.1", "Insufficient system storage", now);
   } else {
-    mail_rcpts r = {(const char *const *)rcpts->pdata, rcpts->len};
+    mail_rcpts r = {rcpts, rl.n};
     bool tls = smtp_srv_tls_active(c->srv);
     const char *auth = smtp_srv_auth_user(c->srv);
     m->st.messages_in++;
@@ -193,8 +216,7 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
     }
     mta__trace_queue(m, msgid, queue_id, r, ev->mail->from);
     if (m->faults.cut_after_dot &&
-        m->faults.cut_after_dot(m->faults.user, m, msgid, ev->mail->from,
-                                (const char *const *)rcpts->pdata, rcpts->len)) {
+        m->faults.cut_after_dot(m->faults.user, m, msgid, ev->mail->from, rcpts, rl.n)) {
       /* Stored, but the client never sees the 250 (RFC 1047): the
        * connection drops at once, outside the engine's callbacks. */
       c->fault_timer = sim_world_after(host_world(m->h), 0, cut_ev, c, NULL);
@@ -203,7 +225,7 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
       smtp_srv_accept_message(c->srv, ev->id, queue_id, now);
     }
   }
-  g_ptr_array_free(rcpts, TRUE);
+  rcpt_list_clear(&rl);
   g_bytes_unref(body);
   g_free(msgid);
 }
@@ -234,14 +256,14 @@ static void decide_rcpt(conn *c, const smtp_srv_event *ev, sim_time now) {
 
 static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
   mta_policy_verdict v;
-  GPtrArray *rcpts = g_ptr_array_new();
-  for (size_t i = 0; i < ev->nrcpts; i++)
-    g_ptr_array_add(rcpts, ev->rcpts[i].to);
-  bool faulted = fault_reply(c, ev->id, MTA_STAGE_DOT, ev->mail->from,
-                             (const char *const *)rcpts->pdata, rcpts->len, now);
-  g_ptr_array_free(rcpts, TRUE);
-  if (faulted)
-    return;
+  if (c->m->faults.reply) {
+    rcpt_list rl;
+    const char *const *rcpts = rcpt_list_of(&rl, ev);
+    bool faulted = fault_reply(c, ev->id, MTA_STAGE_DOT, ev->mail->from, rcpts, rl.n, now);
+    rcpt_list_clear(&rl);
+    if (faulted)
+      return;
+  }
   if (!mta_policy_hops(c->m->policy, ev->data, ev->len, &v)) {
     smtp_srv_reject(c->srv, ev->id, v.code, v.esc, v.text, now);
     return;
@@ -378,7 +400,7 @@ static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, 
   cfg.require_auth = c->port == 587;
   cfg.require_tls_for_auth = tls;
   smtp_env env = smtp_glue_env_on(&c->tr, true, m->h);
-  c->srv = smtp_srv_new(&cfg, &env);
+  c->srv = smtp_srv_renew(g_steal_pointer(&m->spare_srv), &cfg, &env);
   c->s = session_accept(m->h, tc, &smtp_glue_srv_ops, c->srv, &srv_owner, c);
   smtp_glue_attach(&c->tr, c->s);
   g_ptr_array_add(m->conns, c);
@@ -399,6 +421,7 @@ void mta__smtpd_drop(mta_host *m) {
   for (guint i = 0; i < m->conns->len; i++)
     conn_free(m->conns->pdata[i]);
   g_ptr_array_set_size(m->conns, 0);
+  g_clear_pointer(&m->spare_srv, smtp_srv_free);
 }
 
 void mta_host_set_signer(mta_host *m, mta_signer_fn fn, void *user) {

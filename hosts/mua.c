@@ -97,6 +97,7 @@ struct mua {
   guint finished;      /* of them, finished (outbox_sweep) */
   uint64_t sends;      /* mua_send calls: their order */
   GPtrArray *fetchers; /* fetcher* */
+  smtp_cli *spare_cli; /* an ended engine, reused by the next (smtp_cli_renew) */
   mua_stats st;
 };
 
@@ -461,7 +462,7 @@ static void sub_closed(void *owner, session *s, sim_tcp_reason why) {
   sub_pump(o, s);
   session_free(o->s);
   o->s = NULL;
-  smtp_cli_free(o->cli);
+  smtp_cli_keep(&o->m->spare_cli, o->cli);
   o->cli = NULL;
   attempt_over(o);
 }
@@ -498,7 +499,7 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   cc.auth_user = o->acct->address;
   cc.auth_pass = o->acct->password;
   smtp_env env = smtp_glue_env_on(&o->tr, false, m->h);
-  o->cli = smtp_cli_new(&cc, &env, now);
+  o->cli = smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cc, &env, now);
   smtp_cmd_mail mail = {.from = o->acct->address};
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, o->pending->len);
   for (guint i = 0; i < o->pending->len; i++)
@@ -567,7 +568,7 @@ static void outmsg_stop(outmsg *o, bool live) {
   o->rq = NULL;
   session_free(o->s);
   o->s = NULL;
-  smtp_cli_free(o->cli);
+  smtp_cli_keep(&o->m->spare_cli, o->cli);
   o->cli = NULL;
 }
 
@@ -860,6 +861,7 @@ void mua_free(mua *m) {
   g_ptr_array_unref(m->out);
   g_ptr_array_unref(m->fetchers);
   g_ptr_array_unref(m->accounts);
+  smtp_cli_free(m->spare_cli);
   g_free(m->helo);
   g_free(m);
 }

@@ -189,11 +189,12 @@ static void feed_segment(harness *h, const char *p, size_t n, split_plan plan, s
   }
 }
 
-char *harness_run(const smtp_srv_config *cfg, const char *script, size_t len, split_plan plan) {
+char *harness_run_kept(smtp_srv **spare, const smtp_srv_config *cfg, const char *script,
+                       size_t len, split_plan plan) {
   harness h = {0};
   h.log = g_string_new(NULL);
   h.partial = g_string_new(NULL);
-  h.srv = smtp_srv_new(cfg, NULL);
+  h.srv = spare ? smtp_srv_renew(*spare, cfg, NULL) : smtp_srv_new(cfg, NULL);
   pump(&h, plan.deferred);
   size_t seg = 0;
   for (size_t i = 0; i <= len; i++) {
@@ -212,7 +213,14 @@ char *harness_run(const smtp_srv_config *cfg, const char *script, size_t len, sp
   pump(&h, false);
   if (h.partial->len)
     g_string_append_printf(h.log, "S(partial): %s\n", h.partial->str);
-  smtp_srv_free(h.srv);
+  if (spare)
+    *spare = h.srv;
+  else
+    smtp_srv_free(h.srv);
   g_string_free(h.partial, TRUE);
   return g_string_free(h.log, FALSE);
+}
+
+char *harness_run(const smtp_srv_config *cfg, const char *script, size_t len, split_plan plan) {
+  return harness_run_kept(NULL, cfg, script, len, plan);
 }

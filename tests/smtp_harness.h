@@ -31,6 +31,12 @@ typedef struct {
  * transcript (g_free it). */
 char *harness_run(const smtp_srv_config *cfg, const char *script, size_t len, split_plan plan);
 
+/* The same on the engine smtp_srv_renew(*SPARE, CFG) makes; the engine is
+ * left in *SPARE (in whatever state the script leaves it) instead of
+ * freed. */
+char *harness_run_kept(smtp_srv **spare, const smtp_srv_config *cfg, const char *script,
+                       size_t len, split_plan plan);
+
 /* The default config of the tests: hostname "mx.test", defaults otherwise. */
 void harness_config(smtp_srv_config *cfg);
 

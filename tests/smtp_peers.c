@@ -137,7 +137,7 @@ void cli_start(void *a, void *b) {
   smtp_env env = smtp_glue_env(&cl->tr, false);
   cl->cli = smtp_cli_new(&cfg, &env, host_now(cl->h));
   smtp_cmd_mail mail = {.from = (char *)cl->from};
-  smtp_cmd_rcpt rc[4] = {{0}};
+  smtp_cmd_rcpt rc[G_N_ELEMENTS(cl->rcpts)] = {{0}};
   for (size_t i = 0; i < cl->nrcpts; i++)
     rc[i].to = (char *)cl->rcpts[i];
   for (int i = 0; i < (cl->copies ? cl->copies : 1); i++) {

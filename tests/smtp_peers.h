@@ -36,7 +36,7 @@ typedef struct {
   bool tls_on, auth;
   const char *user, *pass;
   const char *from;
-  const char *rcpts[4];
+  const char *rcpts[24];
   size_t nrcpts;
   const char *body;
   int copies; /* messages per session (0 = 1) */

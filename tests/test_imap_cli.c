@@ -297,6 +297,36 @@ START_TEST(bad_password_and_hangup) {
 }
 END_TEST
 
+/* The capability words of a greeting, found in any case and position,
+ * with runs of spaces, and only as whole words (RFC 3501 §7.2.1). */
+START_TEST(capability_words) {
+  static const struct {
+    const char *greeting;
+    bool starttls;
+  } rows[] = {
+      {"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n", true},
+      {"* OK [CAPABILITY STARTTLS] hi\r\n", true},
+      {"* OK [CAPABILITY IMAP4rev1  starttls] hi\r\n", true},
+      {"* OK [CAPABILITY IMAP4rev1 STARTTLSX LOGINDISABLED] hi\r\n", false},
+      {"* OK [CAPABILITY IMAP4rev1 XSTARTTLS STARTTL] hi\r\n", false},
+      {"* OK [CAPABILITY ] hi\r\n", false},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    imap_cli_config cc = {
+        .user = "bob", .pass = "secret", .use_starttls = true, .require_tls = true};
+    imap_cli *c = imap_cli_new(&cc, NULL, 0);
+    imap_cli_feed(c, rows[i].greeting, strlen(rows[i].greeting), 1);
+    size_t n;
+    const uint8_t *out = imap_cli_output_peek(c, &n);
+    char *o = g_strndup((const char *)out, n);
+    ck_assert_msg((strstr(o, "STARTTLS") != NULL) == rows[i].starttls, "%s: got output \"%s\"",
+                  rows[i].greeting, o);
+    g_free(o);
+    imap_cli_free(c);
+  }
+}
+END_TEST
+
 /* imap_fmt: what printf would write, for the conversions it expands and
  * for those it hands on. */
 G_GNUC_PRINTF(2, 3) static void fmt_check(const char *want_note, const char *fmt, ...) {
@@ -327,6 +357,15 @@ START_TEST(fmt_like_printf) {
   fmt_check("adjacent", "%s%u%s", "a", 7u, "b");
   fmt_check("handed on", "%03u %x %.3s", 5u, 255u, "abcdef");
   fmt_check("trailing", "UID %u:*", 17u);
+  /* command tags: what "C%03u" gives */
+  static const unsigned tags[] = {0, 1, 9, 10, 99, 100, 999, 1000, 12345, 4294967295u};
+  for (size_t i = 0; i < G_N_ELEMENTS(tags); i++) {
+    char got[12], want[16];
+    size_t n = imap_fmt_tag(got, tags[i]);
+    g_snprintf(want, sizeof want, "C%03u", tags[i]);
+    ck_assert_msg(strcmp(got, want) == 0 && n == strlen(want), "tag %u: got %s want %s", tags[i],
+                  got, want);
+  }
 }
 END_TEST
 
@@ -338,6 +377,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, starttls_required);
   tcase_add_test(tc, idle_then_new_mail_then_stop);
   tcase_add_test(tc, bad_password_and_hangup);
+  tcase_add_test(tc, capability_words);
   tcase_add_test(tc, fmt_like_printf);
   suite_add_tcase(s, tc);
   return s;

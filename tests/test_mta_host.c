@@ -511,6 +511,31 @@ START_TEST(mixed_outcomes_in_one_transaction) {
 }
 END_TEST
 
+/* More recipients than mta_smtpd keeps on its stack (16): all 20 reach
+ * the queue, the trace and the next hop in one transaction. */
+START_TEST(twenty_recipients_one_transaction) {
+  world x;
+  world_init(&x, 31, NULL);
+  char names[20][24];
+  for (int i = 0; i < 20; i++) {
+    g_snprintf(names[i], sizeof names[i], "ok%d@c.example", i + 1);
+    x.cl.rcpts[i] = names[i];
+  }
+  x.cl.nrcpts = 20;
+  submit_at(&x, SIM_S);
+  run(&x, 100 * SIM_S);
+  ck_assert_uint_eq(x.cl.ok, 20);
+  ck_assert_int_eq(x.sc.messages, 1);
+  ck_assert_uint_eq(x.sc.rcpts->len, 20);
+  for (int i = 0; i < 20; i++)
+    ck_assert_str_eq(x.sc.rcpts->pdata[i], names[i]);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"ok20@c.example\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 /* A filter standing in for issue 7's: greylisting at RCPT (answered a
  * second later: the first try of a client is refused for 60 s) and a
  * header at DATA (answered at once, inside the call). */
@@ -1015,6 +1040,7 @@ int main(void) {
   ADD(crash_mid_delivery_never_loses);
   ADD(disk_full_452_nothing_lost);
   ADD(mixed_outcomes_in_one_transaction);
+  ADD(twenty_recipients_one_transaction);
   ADD(filter_hook_greylists_and_adds_a_header);
   ADD(concurrency_limit_and_connection_reuse);
   ADD(hop_limit_554);

@@ -203,6 +203,73 @@ START_TEST(transcripts) {
 }
 END_TEST
 
+/* RFC 1939 §3 as a line-by-line rule, written plainly: each line of DATA
+ * (ended by LF, an optional CR before it dropped) goes out with CRLF and a
+ * leading "." doubled; with BODY_LINES >= 0, the header, the blank line and
+ * that many body lines. */
+static void ref_stuffed(GString *out, const char *p, size_t n, long body_lines) {
+  size_t off = 0;
+  bool in_body = false;
+  long sent = 0;
+  while (off < n && !(in_body && body_lines >= 0 && sent >= body_lines)) {
+    const char *nl = memchr(p + off, '\n', n - off);
+    size_t end = nl ? (size_t)(nl - p) : n, len = end - off;
+    if (len && p[off + len - 1] == '\r')
+      len--;
+    if (len && p[off] == '.')
+      g_string_append_c(out, '.');
+    g_string_append_len(out, p + off, (gssize)len);
+    g_string_append(out, "\r\n");
+    if (in_body)
+      sent++;
+    else if (len == 0)
+      in_body = true;
+    off = nl ? end + 1 : n;
+  }
+  g_string_append(out, ".\r\n");
+}
+
+/* RETR and TOP 0..4 of stored messages with bare LF, bare CR, dots, no
+ * final line end: the same octets as the plain rule (the server sends runs
+ * of ordinary lines at once). */
+START_TEST(stuffing_odd_messages) {
+  static const char *const bodies[] = {"A: 1\r\n\r\nx\r\n.y\r\nz\r\n",
+                                       "A: 1\n\n.\n..\nend",
+                                       "A: 1\r\n\r\nno end",
+                                       "A: 1\r\n\r\nbare\rcr\r\n.\r\n",
+                                       ".A\r\n\r\n\r\n\r\n.",
+                                       "\r\n",
+                                       "A: 1\r\n\r\nx\r",
+                                       "A: 1\r\n\nmixed\r\nends\n.\r\n"};
+  for (size_t b = 0; b < G_N_ELEMENTS(bodies); b++) {
+    mailstore *st = mailstore_new(1);
+    mailstore_user_add(st, "bob", 0, 0);
+    GBytes *m = g_bytes_new(bodies[b], strlen(bodies[b]));
+    mailstore_deliver(st, "bob", NULL, m, 1000, NULL);
+    g_bytes_unref(m);
+    for (long top = -1; top <= 4; top++) {
+      sess x;
+      sess_init(&x, st, 1, NULL);
+      sess_feed(&x, LOGIN, strlen(LOGIN));
+      g_string_truncate(x.out, 0);
+      char *cmd = top < 0 ? g_strdup("RETR 1\r\n") : g_strdup_printf("TOP 1 %ld\r\n", top);
+      sess_feed(&x, cmd, strlen(cmd));
+      const char *nl = strstr(x.out->str, "\r\n");
+      ck_assert_ptr_nonnull(nl);
+      GString *want = g_string_new(NULL);
+      ref_stuffed(want, bodies[b], strlen(bodies[b]), top);
+      ck_assert_msg(strcmp(nl + 2, want->str) == 0, "body %zu, %s: got \"%s\" want \"%s\"", b, cmd,
+                    nl + 2, want->str);
+      g_string_free(want, TRUE);
+      g_free(cmd);
+      sess_feed(&x, "QUIT\r\n", 6);
+      sess_clear(&x);
+    }
+    mailstore_free(st);
+  }
+}
+END_TEST
+
 START_TEST(line_too_long) {
   mailstore *st = store_new();
   sess x;
@@ -531,6 +598,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("server_transcripts");
   tcase_add_loop_test(tc, transcripts, 0, (int)G_N_ELEMENTS(rows));
   tcase_add_test(tc, line_too_long);
+  tcase_add_test(tc, stuffing_odd_messages);
   tcase_add_test(tc, stls_discards_injected_input);
   tcase_add_test(tc, tls_required_refuses_login);
   suite_add_tcase(s, tc);

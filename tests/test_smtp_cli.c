@@ -28,6 +28,8 @@ typedef struct {
   feed_mode mode;
   size_t at, fed;
   int64_t now;
+  size_t max_feeds; /* 0: no limit; else stop after that many feeds */
+  smtp_cli *old;    /* non-NULL: the engine is smtp_cli_renew(old, ...) */
 } sc;
 
 /* The next scripted reply ("" or NULL: stay silent), logged as "S:" lines. */
@@ -106,7 +108,7 @@ static void log_events(sc *s) {
 
 /* Runs until nothing moves; returns the transcript. */
 static char *sc_run(sc *s) {
-  for (int guard = 0; guard < 100000; guard++) {
+  for (size_t guard = 0; guard < 100000 && (!s->max_feeds || guard < s->max_feeds); guard++) {
     log_events(s);
     drain_client(s);
     if (s->pending->len == 0)
@@ -153,7 +155,7 @@ static void setup(sc *s, unsigned cfgbits, unsigned ms) {
     cfg.tls = SMTP_CLI_TLS_NEVER;
   if (cfgbits & CC_NO_PIPE)
     cfg.use_pipelining = false;
-  s->cli = smtp_cli_new(&cfg, NULL, 0);
+  s->cli = s->old ? smtp_cli_renew(s->old, &cfg, NULL, 0) : smtp_cli_new(&cfg, NULL, 0);
   s->log = g_string_new(NULL);
   s->cline = g_string_new(NULL);
   s->pending = g_string_new(NULL);
@@ -482,6 +484,58 @@ START_TEST(client_conversation) {
 }
 END_TEST
 
+/* A renewed engine (smtp_cli_renew) runs every conversation as a new one,
+ * whatever the session before it left behind: each conversation after
+ * each other one, that one run to its end or stopped after 2 server feeds
+ * (messages queued, replies pending, a reply line half read). */
+START_TEST(renewed_client) {
+  const cconv *c = &cconvs[_i];
+  for (size_t k = 0; k < G_N_ELEMENTS(cconvs); k++) {
+    for (size_t stop = 0; stop < 3; stop += 2) {
+      sc b = {0};
+      b.replies = cconvs[k].replies;
+      b.mode = stop ? FEED_AT : FEED_WHOLE;
+      b.at = 3; /* inside the greeting */
+      b.max_feeds = stop;
+      setup(&b, cconvs[k].cfg, cconvs[k].msg);
+      g_free(sc_run(&b));
+      g_string_free(b.cline, TRUE);
+      g_string_free(b.pending, TRUE);
+      sc s = {0};
+      s.replies = c->replies;
+      s.mode = FEED_BYTES;
+      s.old = b.cli;
+      setup(&s, c->cfg, c->msg);
+      ck_assert_ptr_eq(s.cli, b.cli); /* the storage was reused */
+      char *got = sc_run(&s);
+      ck_assert_msg(strcmp(got, c->want) == 0,
+                    "%s after %s (stopped after %zu):\ngot:\n%s\nwant:\n%s", c->name,
+                    cconvs[k].name, stop, got, c->want);
+      g_free(got);
+      smtp_cli_free(s.cli);
+      g_string_free(s.cline, TRUE);
+      g_string_free(s.pending, TRUE);
+    }
+  }
+}
+END_TEST
+
+/* smtp_cli_keep: the first engine kept becomes the spare, a second is
+ * freed (ASan reports a leak otherwise). */
+START_TEST(keep_client) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = "client.test";
+  smtp_cli *spare = NULL;
+  smtp_cli *a = smtp_cli_renew(spare, &cfg, NULL, 0), *b = smtp_cli_new(&cfg, NULL, 0);
+  smtp_cli_keep(&spare, a);
+  ck_assert_ptr_eq(spare, a);
+  smtp_cli_keep(&spare, b);
+  ck_assert_ptr_eq(spare, a);
+  smtp_cli_free(spare);
+}
+END_TEST
+
 /* ---- timers (RFC 5321 §4.5.3.2) ---- */
 
 static smtp_cli *timer_client(void) {
@@ -645,7 +699,17 @@ static const struct {
     /* far more line ends and dots than the first reservation holds */
     {"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
      "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n.\r\n"},
-    {".\n.\n.\n.\n.\n.\n.\n.\n.\n.\n", "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
+    {".\n.\n.\n.\n.\n.\n.\n.\n.\n.\n",
+     "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
+    /* CRLF only (smtp_cli_encode_crlf_body takes these too) */
+    {".\r\n.\r\n..x\r\n", "..\r\n..\r\n...x\r\n.\r\n"},
+    {"a\r\n.", "a\r\n..\r\n.\r\n"},
+    {"\r\n.", "\r\n..\r\n.\r\n"},
+    {"\r\n", "\r\n.\r\n"},
+    {"abc\r\n.b\r\nc", "abc\r\n..b\r\nc\r\n.\r\n"},
+    {"a.b\r\n.\r\nx.\r\n", "a.b\r\n..\r\nx.\r\n.\r\n"},
+    {".\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n.\r\n",
+     "..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n..\r\n.\r\n"},
 };
 
 START_TEST(encode_body) {
@@ -666,7 +730,66 @@ START_TEST(encode_body) {
   smtp_cli_encode_body(out, (const uint8_t *)bodies[_i].in, strlen(bodies[_i].in));
   ck_assert(g_str_has_prefix(out->str, "DATA\r\n"));
   ck_assert_str_eq(out->str + 6, bodies[_i].want);
+  /* The scan's size is the same; where it finds only CRLF line breaks,
+   * the CRLF encoder writes the same octets (and appends, too). */
+  bool crlf_only;
+  size_t n = strlen(bodies[_i].in);
+  ck_assert_uint_eq(smtp_cli_body_scan((const uint8_t *)bodies[_i].in, n, &crlf_only),
+                    smtp_cli_body_size((const uint8_t *)bodies[_i].in, n));
+  bool want_crlf = true;
+  for (size_t i = 0; i < n; i++)
+    if ((bodies[_i].in[i] == '\r') != (i + 1 < n && bodies[_i].in[i + 1] == '\n') ||
+        (bodies[_i].in[i] == '\n' && (i == 0 || bodies[_i].in[i - 1] != '\r')))
+      want_crlf = false;
+  ck_assert_msg(crlf_only == want_crlf, "crlf_only: got %d want %d", crlf_only, want_crlf);
+  if (crlf_only) {
+    g_string_assign(out, "DATA\r\n");
+    smtp_cli_encode_crlf_body(out, (const uint8_t *)bodies[_i].in, n);
+    ck_assert(g_str_has_prefix(out->str, "DATA\r\n"));
+    ck_assert_str_eq(out->str + 6, bodies[_i].want);
+  }
   g_string_free(out, TRUE);
+}
+END_TEST
+
+/* smtp_cli_body_scan against the rule written plainly (each CRLF, bare CR
+ * and bare LF ends a line and counts two octets; a last line without a
+ * break gets two), on random bodies of CR, LF, ".", "a" and 0x8d (CR with
+ * the high bit) of 0..40 octets (the CR count runs eight at a time). */
+START_TEST(body_scan_random) {
+  GRand *rng = g_rand_new_with_seed(5);
+  static const char alphabet[] = "\r\n.a\x8d";
+  for (int round = 0; round < 20000; round++) {
+    char b[40];
+    size_t n = (size_t)g_rand_int_range(rng, 0, 41);
+    for (size_t i = 0; i < n; i++)
+      b[i] = alphabet[g_rand_int_range(rng, 0, 5)];
+    uint64_t want = 0;
+    bool bol = true, want_crlf = true;
+    for (size_t i = 0; i < n;) {
+      size_t j = i;
+      while (j < n && b[j] != '\r' && b[j] != '\n')
+        j++;
+      want += j - i;
+      bol = j < n;
+      if (!bol) {
+        i = j;
+        break;
+      }
+      want += 2;
+      bool crlf = b[j] == '\r' && j + 1 < n && b[j + 1] == '\n';
+      want_crlf &= crlf;
+      i = j + (crlf ? 2 : 1);
+    }
+    want += bol ? 0 : 2;
+    bool crlf_only;
+    uint64_t got = smtp_cli_body_scan((const uint8_t *)b, n, &crlf_only);
+    ck_assert_msg(got == want && crlf_only == want_crlf,
+                  "round %d (%zu octets): got %" G_GUINT64_FORMAT "/%d want %" G_GUINT64_FORMAT
+                  "/%d",
+                  round, n, got, crlf_only, want, want_crlf);
+  }
+  g_rand_free(rng);
 }
 END_TEST
 
@@ -861,6 +984,69 @@ static char *out_cli(smtp_cli *cli, int64_t now) {
   return s;
 }
 
+/* The 8-bit test (RFC 6152 §3: without 8BITMIME an 8-bit body is refused
+ * locally) finds one octet over 127 at every position of bodies of 1..20
+ * octets (the word-at-a-time loop and its tail), and none in 7-bit ones. */
+START_TEST(eight_bit_anywhere) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.tls = SMTP_CLI_TLS_NEVER;
+  smtp_cmd_mail mail = {.from = "a@b.c"};
+  for (size_t len = 1; len <= 20; len++) {
+    for (size_t at = 0; at <= len; at++) { /* at == len: no 8-bit octet */
+      uint8_t body[20];
+      memset(body, 'a', sizeof body);
+      if (at < len)
+        body[at] = (uint8_t)(0x80 | at);
+      smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+      smtp_cli_message m = {&mail, three, 1, body, len, 1};
+      smtp_cli_send(cli, &m, 0);
+      feed_str(cli, "220 mx\r\n250 mx\r\n", 1);
+      char *o = out_cli(cli, 1);
+      bool sent = strstr(o, "MAIL FROM:<a@b.c>") != NULL;
+      ck_assert_msg(sent == (at == len), "len %zu, 8-bit octet at %zu: got output %s", len, at, o);
+      g_free(o);
+      smtp_cli_free(cli);
+    }
+  }
+}
+END_TEST
+
+/* EHLO keywords in any case, only as whole words (RFC 5321 §4.1.1.1:
+ * keywords are case-insensitive): what the first output after the EHLO
+ * reply shows of PIPELINING and SIZE. */
+START_TEST(ehlo_keywords_any_case) {
+  static const struct {
+    const char *ehlo;
+    const char *want;
+  } rows[] = {
+      {"250-mx\r\n250-pipelining\r\n250-size 1000\r\n250 8bitmime\r\n",
+       "MAIL FROM:<a@b.c> SIZE=4\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n"},
+      {"250-mx\r\n250-PiPeLiNiNg\r\n250 SIZE\r\n",
+       "MAIL FROM:<a@b.c> SIZE=4\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n"},
+      {"250-mx\r\n250-PIPELININGX\r\n250-XSIZE 9\r\n250 8BITMIMEX\r\n", "MAIL FROM:<a@b.c>\r\n"},
+      {"250-mx\r\n250-PIPELIN\r\n250-S\r\n250 8\r\n", "MAIL FROM:<a@b.c>\r\n"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    smtp_cli_config cfg;
+    smtp_cli_config_init(&cfg);
+    cfg.tls = SMTP_CLI_TLS_NEVER;
+    smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+    smtp_cmd_mail mail = {.from = "a@b.c"};
+    smtp_cli_message m = {&mail, three, 1, (const uint8_t *)"hi\r\n", 4, 1};
+    smtp_cli_send(cli, &m, 0);
+    feed_str(cli, "220 mx\r\n", 1);
+    g_free(out_cli(cli, 1)); /* EHLO */
+    feed_str(cli, rows[i].ehlo, 2);
+    char *o = out_cli(cli, 2);
+    ck_assert_msg(strcmp(o, rows[i].want) == 0, "row %zu: got \"%s\" want \"%s\"", i, o,
+                  rows[i].want);
+    g_free(o);
+    smtp_cli_free(cli);
+  }
+}
+END_TEST
+
 START_TEST(idle_session) {
   /* quit_when_idle off: the session waits for messages, then QUIT on request;
    * a 421 while idle ends it. */
@@ -1034,6 +1220,8 @@ int main(void) {
   Suite *s = suite_create("smtp_cli");
   TCase *tc = tcase_create("conversations");
   tcase_add_loop_test(tc, client_conversation, 0, G_N_ELEMENTS(cconvs));
+  tcase_add_loop_test(tc, renewed_client, 0, G_N_ELEMENTS(cconvs));
+  tcase_add_test(tc, keep_client);
   suite_add_tcase(s, tc);
   tc = tcase_create("timers and failures");
   tcase_add_test(tc, greeting_timeout);
@@ -1042,6 +1230,8 @@ int main(void) {
   tcase_add_test(tc, bad_replies);
   tcase_add_test(tc, reply_line_limit);
   tcase_add_test(tc, idle_session);
+  tcase_add_test(tc, eight_bit_anywhere);
+  tcase_add_test(tc, ehlo_keywords_any_case);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);
@@ -1049,6 +1239,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("body");
   tcase_add_loop_test(tc, encode_body, 0, G_N_ELEMENTS(bodies));
+  tcase_add_test(tc, body_scan_random);
   suite_add_tcase(s, tc);
   tc = tcase_create("client and server");
   tcase_add_test(tc, client_server_in_memory);

@@ -18,6 +18,11 @@ static const struct {
     {"MAIL FROM:<>", SMTP_VERB_MAIL, "FROM:<>"},
     {"DATA", SMTP_VERB_DATA, ""},
     {"DATAX", SMTP_VERB_UNKNOWN, ""},
+    {"rcpt TO:<a@b.c>", SMTP_VERB_RCPT, "TO:<a@b.c>"},
+    {"ehlo x", SMTP_VERB_EHLO, "x"},
+    {"HELP", SMTP_VERB_HELP, ""},
+    {"H", SMTP_VERB_UNKNOWN, ""},
+    {" HELO x", SMTP_VERB_UNKNOWN, ""},
     {"", SMTP_VERB_UNKNOWN, ""},
     {"StartTLS", SMTP_VERB_STARTTLS, ""},
     {"QUIT now", SMTP_VERB_QUIT, "now"},
@@ -107,6 +112,34 @@ START_TEST(mail_parse) {
   else
     ck_assert_ptr_null(m.from);
   smtp_cmd_mail_clear(&m);
+}
+END_TEST
+
+/* Parameter lists of any length (the list is cut in a copy: on the stack
+ * below 512 octets, else on the heap): spaces around the parameters, the
+ * last one good or bad. */
+START_TEST(long_param_list) {
+  static const struct {
+    const char *last;
+    int code;
+  } rows[] = {{"BODY=7BIT", 0}, {"BODY=9BIT", 501}, {"X=1", 555}, {"=1", 501}, {"", 0}};
+  for (size_t pad = 500; pad < 530; pad++) {
+    for (size_t r = 0; r < G_N_ELEMENTS(rows); r++) {
+      GString *arg = g_string_new("FROM:<a@b.c> SIZE=7");
+      for (size_t i = 0; i < pad; i++)
+        g_string_append_c(arg, ' ');
+      g_string_append(arg, rows[r].last);
+      smtp_cmd_mail m;
+      smtp_cmd_status st =
+          smtp_cmd_parse_mail(arg->str, SMTP_CMD_P_SIZE | SMTP_CMD_P_BODY, 1000, &m);
+      ck_assert_msg(st.code == rows[r].code, "pad %zu, %s: got %d want %d", pad, rows[r].last,
+                    st.code, rows[r].code);
+      if (st.code == 0)
+        ck_assert_msg(m.has_size && m.size == 7, "pad %zu: SIZE lost", pad);
+      smtp_cmd_mail_clear(&m);
+      g_string_free(arg, TRUE);
+    }
+  }
 }
 END_TEST
 
@@ -247,6 +280,7 @@ int main(void) {
   tcase_add_loop_test(tc, verb_parse, 0, G_N_ELEMENTS(verbs));
   tcase_add_loop_test(tc, mailbox_syntax, 0, G_N_ELEMENTS(mailboxes));
   tcase_add_loop_test(tc, mail_parse, 0, G_N_ELEMENTS(mails));
+  tcase_add_test(tc, long_param_list);
   tcase_add_loop_test(tc, rcpt_parse, 0, G_N_ELEMENTS(rcpts));
   suite_add_tcase(s, tc);
   tc = tcase_create("auth data");

@@ -372,6 +372,53 @@ START_TEST(conversation_every_split) {
 }
 END_TEST
 
+/* A renewed engine (smtp_srv_renew) answers every conversation as a new
+ * one, whatever the session before it left behind: each conversation
+ * after each other one, cut at its middle (mid-line, mid-DATA, a decision
+ * pending) and whole with late answers (decisions pending at the end). */
+START_TEST(renewed_engine) {
+  const conv *c = &convs[_i];
+  smtp_srv_config cfg;
+  make_config(c->cfg, &cfg);
+  size_t len = c->len ? c->len : strlen(c->script);
+  for (size_t k = 0; k < G_N_ELEMENTS(convs); k++) {
+    const conv *b = &convs[k];
+    smtp_srv_config bcfg;
+    make_config(b->cfg, &bcfg);
+    size_t blen = b->len ? b->len : strlen(b->script);
+    for (int cut = 0; cut < 2; cut++) {
+      smtp_srv *spare = smtp_srv_new(&bcfg, NULL);
+      g_free(harness_run_kept(&spare, &bcfg, b->script, cut ? blen / 2 : blen,
+                              (split_plan){SPLIT_WHOLE, 0, !cut}));
+      smtp_srv *before = spare;
+      char *got =
+          harness_run_kept(&spare, &cfg, c->script, len, (split_plan){SPLIT_BYTES, 0, false});
+      ck_assert_ptr_eq(spare, before); /* the storage was reused */
+      ck_assert_msg(strcmp(got, c->want) == 0, "%s after %s (%s):\ngot:\n%s\nwant:\n%s", c->name,
+                    b->name, cut ? "cut" : "whole", got, c->want);
+      g_free(got);
+      smtp_srv_free(spare);
+    }
+  }
+}
+END_TEST
+
+/* smtp_srv_keep: the first engine kept becomes the spare, a second is
+ * freed (ASan reports a leak otherwise); renew of NULL makes a new one. */
+START_TEST(keep_spare) {
+  smtp_srv_config cfg;
+  harness_config(&cfg);
+  smtp_srv *spare = NULL;
+  smtp_srv *a = smtp_srv_renew(spare, &cfg, NULL), *b = smtp_srv_new(&cfg, NULL);
+  ck_assert_ptr_nonnull(a);
+  smtp_srv_keep(&spare, a);
+  ck_assert_ptr_eq(spare, a);
+  smtp_srv_keep(&spare, b);
+  ck_assert_ptr_eq(spare, a);
+  smtp_srv_free(spare);
+}
+END_TEST
+
 /* ---- direct engine tests ---- */
 
 static char *out_str(smtp_srv *srv) {
@@ -706,6 +753,8 @@ int main(void) {
   tcase_add_loop_test(tc, conversation_every_split, 0, G_N_ELEMENTS(convs));
   suite_add_tcase(s, tc);
   tc = tcase_create("engine");
+  tcase_add_loop_test(tc, renewed_engine, 0, G_N_ELEMENTS(convs));
+  tcase_add_test(tc, keep_spare);
   tcase_add_test(tc, connect_refused);
   tcase_add_test(tc, idle_timeout);
   tcase_add_test(tc, long_lines);

@@ -60,12 +60,17 @@ static void trace(imap_cli *c, const char *e, const char *d) {
     c->env.trace(c->env.ud, e, d);
 }
 
-static qev *push(imap_cli *c, imap_cli_event_kind k, const char *text) {
+/* Queues an event; takes TEXT (may be NULL). */
+static qev *push_take(imap_cli *c, imap_cli_event_kind k, char *text) {
   qev q = {0};
   q.ev.kind = k;
-  q.text = g_strdup(text);
+  q.text = text;
   g_array_append_val(c->events, q);
   return &g_array_index(c->events, qev, c->events->len - 1);
+}
+
+static qev *push(imap_cli *c, imap_cli_event_kind k, const char *text) {
+  return push_take(c, k, g_strdup(text));
 }
 
 static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
@@ -97,10 +102,11 @@ static void imap_cli_enter(imap_cli *c, imap_cli_state to) {
 }
 
 G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const char *fmt, ...) {
-  g_snprintf(c->tag, sizeof c->tag, "C%03u", ++c->tagno);
+  size_t tn = imap_fmt_tag(c->tag, ++c->tagno);
+  c->tag[tn] = ' '; /* the tag and its space, appended at once */
   guint start = c->out->len;
-  g_byte_array_append(c->out, (const guint8 *)c->tag, (guint)strlen(c->tag));
-  g_byte_array_append(c->out, (const guint8 *)" ", 1);
+  g_byte_array_append(c->out, (const guint8 *)c->tag, (guint)tn + 1);
+  c->tag[tn] = 0;
   guint cmd_at = c->out->len;
   va_list ap;
   va_start(ap, fmt);
@@ -115,8 +121,7 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
                        : g_strndup(line + start, c->out->len - start);
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   trace(c, "cmd", shown);
-  push(c, IMAP_CLI_EV_COMMAND, shown);
-  g_free(shown);
+  push_take(c, IMAP_CLI_EV_COMMAND, shown);
   imap_cli_enter(c, next);
 }
 
@@ -387,41 +392,68 @@ static void on_fetch(imap_cli *c, rcur *r) {
     g_string_free(body, TRUE);
 }
 
+/* Whether the word W[0..N) is KEY, in any case. */
+static bool word_eq(const char *w, size_t n, const char *key) {
+  return strlen(key) == n && g_ascii_strncasecmp(w, key, n) == 0;
+}
+
 static void on_caps(imap_cli *c, const char *list) {
   c->caps_known = true;
   c->cap_starttls = c->cap_logindisabled = c->cap_sasl_ir = c->cap_plain = false;
   c->cap_move = c->cap_idle = false;
-  char **w = g_strsplit(list, " ", -1);
-  for (char **p = w; *p; p++) {
-    c->cap_starttls |= g_ascii_strcasecmp(*p, "STARTTLS") == 0;
-    c->cap_logindisabled |= g_ascii_strcasecmp(*p, "LOGINDISABLED") == 0;
-    c->cap_sasl_ir |= g_ascii_strcasecmp(*p, "SASL-IR") == 0;
-    c->cap_plain |= g_ascii_strcasecmp(*p, "AUTH=PLAIN") == 0;
-    c->cap_move |= g_ascii_strcasecmp(*p, "MOVE") == 0;
-    c->cap_idle |= g_ascii_strcasecmp(*p, "IDLE") == 0;
+  for (const char *p = list;;) { /* the words between spaces, in place */
+    size_t n = strcspn(p, " ");
+    c->cap_starttls |= word_eq(p, n, "STARTTLS");
+    c->cap_logindisabled |= word_eq(p, n, "LOGINDISABLED");
+    c->cap_sasl_ir |= word_eq(p, n, "SASL-IR");
+    c->cap_plain |= word_eq(p, n, "AUTH=PLAIN");
+    c->cap_move |= word_eq(p, n, "MOVE");
+    c->cap_idle |= word_eq(p, n, "IDLE");
+    if (!p[n])
+      break;
+    p += n + 1;
   }
-  g_strfreev(w);
 }
 
+/* Where NEEDLE[0..K) (starting with '[') first occurs in S[0..N), or NULL. */
+static const char *find_code(const char *s, size_t n, const char *needle, size_t k) {
+  for (const char *q = s; (q = memchr(q, '[', n - (size_t)(q - s))) != NULL; q++)
+    if ((size_t)(s + n - q) >= k && memcmp(q, needle, k) == 0)
+      return q;
+  return NULL;
+}
+
+/* The response is read where it lies: as its first 4096 octets up to a
+ * NUL (what a copy of them as a C string would hold), copied only for the
+ * rare parts that need a string of their own. */
 static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
-  char *line = g_strndup((const char *)p, MIN(n, 4096));
-  const char *code = strstr(line, "[CAPABILITY ");
+  const char *line = (const char *)p;
+  size_t cap = MIN(n, 4096);
+  const char *nul = memchr(line, 0, cap);
+  size_t len = nul ? (size_t)(nul - line) : cap;
+  const char *code = find_code(line, len, "[CAPABILITY ", 12);
   if (code) {
-    char *end = strchr(code, ']');
-    char *list = g_strndup(code + 12, end ? (gsize)(end - code - 12) : strlen(code + 12));
+    const char *end = memchr(code, ']', len - (size_t)(code - line));
+    char *list =
+        g_strndup(code + 12, end ? (gsize)(end - code - 12) : len - (size_t)(code + 12 - line));
     on_caps(c, list);
     g_free(list);
-  } else if (g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
-    on_caps(c, line + 11);
+  } else if (len >= 11 && g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
+    char *list = g_strndup(line + 11, len - 11);
+    on_caps(c, list);
+    g_free(list);
   }
-  if ((code = strstr(line, "[UIDVALIDITY "))) {
-    uint32_t v = (uint32_t)g_ascii_strtoull(code + 13, NULL, 10);
+  if ((code = find_code(line, len, "[UIDVALIDITY ", 13))) {
+    char *num = g_strndup(code + 13, len - (size_t)(code + 13 - line));
+    uint32_t v = (uint32_t)g_ascii_strtoull(num, NULL, 10);
+    g_free(num);
     if (c->uidvalidity != v)
       c->last_uid = 0; /* RFC 3501 §2.3.1.1: UIDs of another validity mean nothing */
     c->uidvalidity = v;
   }
-  if (g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
-    char **w = g_strsplit(line + 6, " ", -1);
+  if (len >= 6 && g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
+    char *copy = g_strndup(line, len);
+    char **w = g_strsplit(copy + 6, " ", -1);
     for (char **q = w; *q; q++) {
       if (!**q)
         continue;
@@ -430,23 +462,25 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
         g_array_append_val(c->found, u);
     }
     g_strfreev(w);
+    g_free(copy);
   }
-  char *sp = strchr(line, ' ');
+  const char *sp = memchr(line, ' ', len);
   if (sp && g_ascii_isdigit(line[0])) {
+    /* the digits before SP are the number, as strtoull reads them */
     uint32_t num = (uint32_t)g_ascii_strtoull(line, NULL, 10);
-    if (g_ascii_strncasecmp(sp + 1, "EXISTS", 6) == 0) {
+    size_t rest = len - (size_t)(sp + 1 - line);
+    if (rest >= 6 && g_ascii_strncasecmp(sp + 1, "EXISTS", 6) == 0) {
       bool more = num > c->exists;
       c->exists = num;
       if (more && c->state == IMAP_CLI_IDLE && c->idle_confirmed) /* RFC 2177 */
         send_done(c);
-    } else if (g_ascii_strncasecmp(sp + 1, "EXPUNGE", 7) == 0 && c->exists) {
+    } else if (rest >= 7 && g_ascii_strncasecmp(sp + 1, "EXPUNGE", 7) == 0 && c->exists) {
       c->exists--;
-    } else if (g_ascii_strncasecmp(sp + 1, "FETCH ", 6) == 0) {
+    } else if (rest >= 6 && g_ascii_strncasecmp(sp + 1, "FETCH ", 6) == 0) {
       rcur r = {p, n, (size_t)(sp + 7 - line)};
       on_fetch(c, &r);
     }
   }
-  g_free(line);
 }
 
 /* ---- the session ---- */
@@ -619,6 +653,8 @@ static void tagged(imap_cli *c, const char *line) {
 /* Traces the first line of an untagged or continuation response (tagged
  * ones are traced where they are handled). */
 static void trace_first_line(imap_cli *c, const uint8_t *p, size_t n) {
+  if (!c->env.trace)
+    return; /* nothing to cut out */
   size_t k = 0;
   while (k < n && k < 998 && p[k] != '\r' && p[k] != '\n')
     k++;

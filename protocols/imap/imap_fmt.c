@@ -69,3 +69,18 @@ void imap_fmt_append(GByteArray *out, const char *fmt, va_list ap) {
   }
   put(out, p, strlen(p));
 }
+
+size_t imap_fmt_tag(char out[static 12], unsigned n) {
+  char d[10];
+  size_t k = 0;
+  do
+    d[k++] = (char)('0' + n % 10);
+  while ((n /= 10) != 0);
+  while (k < 3)
+    d[k++] = '0';
+  out[0] = 'C';
+  for (size_t i = 0; i < k; i++)
+    out[1 + i] = d[k - 1 - i];
+  out[1 + k] = 0;
+  return 1 + k;
+}

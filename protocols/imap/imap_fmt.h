@@ -16,4 +16,8 @@
 /* Appends FMT formatted with AP to OUT (no terminating NUL). */
 void imap_fmt_append(GByteArray *out, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
 
+/* Writes the command tag of number N to OUT, as printf's "C%03u" would
+ * (at most 12 octets with the NUL); returns its length. */
+size_t imap_fmt_tag(char out[static 12], unsigned n);
+
 #endif

@@ -51,12 +51,17 @@ static void trace(imap_srv *s, const char *ev, const char *d) {
     s->env.trace(s->env.ud, ev, d);
 }
 
-static imap_srv__qev *push(imap_srv *s, imap_srv_event_kind k, const char *text) {
+/* Queues an event; takes TEXT (may be NULL). */
+static imap_srv__qev *push_take(imap_srv *s, imap_srv_event_kind k, char *text) {
   imap_srv__qev q = {0};
   q.ev.kind = k;
-  q.text = g_strdup(text);
+  q.text = text;
   g_array_append_val(s->events, q);
   return &g_array_index(s->events, imap_srv__qev, s->events->len - 1);
+}
+
+static imap_srv__qev *push(imap_srv *s, imap_srv_event_kind k, const char *text) {
+  return push_take(s, k, g_strdup(text));
 }
 
 void imap_srv__enter(imap_srv *s, imap_srv_state to) {
@@ -101,8 +106,7 @@ void imap_srv__untagged(imap_srv *s, const char *fmt, ...) {
   if (end - start >= 3 && memcmp(s->out->data + start, "BYE", 3) == 0) {
     char *line = g_strndup((const char *)s->out->data + start, end - start);
     trace(s, "reply", line);
-    push(s, IMAP_SRV_EV_REPLY, line);
-    g_free(line);
+    push_take(s, IMAP_SRV_EV_REPLY, line);
   }
 }
 
@@ -120,8 +124,7 @@ void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const ch
   char *line = g_strndup((const char *)s->out->data + start, s->out->len - start);
   imap_srv__out(s, "\r\n", 2);
   trace(s, "reply", line);
-  push(s, IMAP_SRV_EV_REPLY, line);
-  g_free(line);
+  push_take(s, IMAP_SRV_EV_REPLY, line);
 }
 
 void imap_srv__push_fetch_event(imap_srv *s, uint32_t uid) {
@@ -832,8 +835,7 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
     shown = g_strndup((const char *)data, n);
   }
   trace(s, "cmd", shown);
-  push(s, IMAP_SRV_EV_COMMAND, shown);
-  g_free(shown);
+  push_take(s, IMAP_SRV_EV_COMMAND, shown);
   for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
     if (verbs[i].verb != c->verb)
       continue;

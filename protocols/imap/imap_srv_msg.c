@@ -128,8 +128,25 @@ static void internaldate(const imap_srv *s, GString *g, int64_t ns) {
                          (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
 }
 
+/* The decimal V appended to G (what "%" G_GUINT64_FORMAT writes, without
+ * printf: a FETCH response has several numbers per message). */
+static void put_u64(GString *g, uint64_t v) {
+  char b[20], *e = b + sizeof b, *d = e;
+  do
+    *--d = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  g_string_append_len(g, d, e - d);
+}
+
+/* The strings A, the number V, then B. */
+static void put_num(GString *g, const char *a, uint64_t v, const char *b) {
+  g_string_append(g, a);
+  put_u64(g, v);
+  g_string_append(g, b);
+}
+
 static void literal(GString *g, const uint8_t *p, size_t n) {
-  g_string_append_printf(g, "{%zu}\r\n", n);
+  put_num(g, "{", n, "}\r\n");
   g_string_append_len(g, (const char *)p, (gssize)n);
 }
 
@@ -202,9 +219,11 @@ static bool section_value(imap_srv *s, GString *g, const imap_fetch_att *a, GByt
   }
   const uint8_t *d = built ? (const uint8_t *)built->str : p + off;
   size_t dl = built ? built->len : len;
-  g_string_append_printf(g, "BODY[%s]", a->spec);
+  g_string_append(g, "BODY[");
+  g_string_append(g, a->spec);
+  g_string_append_c(g, ']');
   if (a->partial) {
-    g_string_append_printf(g, "<%u>", a->origin);
+    put_num(g, "<", a->origin, ">");
     if (a->origin >= dl) {
       dl = 0;
     } else {
@@ -262,7 +281,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       flags_changed = true;
     }
     GString *g = g_string_new(NULL);
-    g_string_append_printf(g, "* %u FETCH (", i + 1);
+    put_num(g, "* ", i + 1, " FETCH (");
     bool first = true;
 #define SEP() (first ? (void)(first = false) : (void)g_string_append_c(g, ' '))
     bool has_uid = false;
@@ -270,14 +289,14 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       has_uid |= g_array_index(c->fetch, imap_fetch_att, j).kind == IMAP_FA_UID;
     if (c->uid && !has_uid) { /* RFC 3501 §6.4.8: UID FETCH always returns UID */
       SEP();
-      g_string_append_printf(g, "UID %u", uid);
+      put_num(g, "UID ", uid, "");
     }
     for (guint j = 0; j < c->fetch->len && !cannot; j++) {
       imap_fetch_att *a = &g_array_index(c->fetch, imap_fetch_att, j);
       SEP();
       switch (a->kind) {
       case IMAP_FA_UID:
-        g_string_append_printf(g, "UID %u", uid);
+        put_num(g, "UID ", uid, "");
         break;
       case IMAP_FA_FLAGS:
         g_string_append(g, "FLAGS ");
@@ -288,7 +307,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
         internaldate(s, g, m.internal_date);
         break;
       case IMAP_FA_RFC822_SIZE:
-        g_string_append_printf(g, "RFC822.SIZE %zu", n);
+        put_num(g, "RFC822.SIZE ", n, "");
         break;
       case IMAP_FA_RFC822:
         g_string_append(g, "RFC822 ");
@@ -314,11 +333,10 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
           cannot = true;
           break;
         }
-        g_string_append_printf(g, "%s %s",
-                               a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE"
-                               : a->kind == IMAP_FA_BODY   ? "BODY"
-                                                           : "BODYSTRUCTURE",
-                               v);
+        g_string_append(g, a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE "
+                           : a->kind == IMAP_FA_BODY   ? "BODY "
+                                                       : "BODYSTRUCTURE ");
+        g_string_append(g, v);
         g_free(v);
         break;
       }
@@ -514,8 +532,12 @@ typedef struct {
   uint32_t seq, uid, nmsg, maxuid;
   imap_store_msg m;
   const uint8_t *p;
-  size_t n, hl;
+  size_t n;
 } sctx;
+
+/* The length of the message's header: worked out only for the keys that
+ * look at it (most searches, UNSEEN or UID sets, never do). */
+static size_t sctx_hl(const sctx *x) { return header_len(x->p, x->n); }
 
 static bool contains_ci(const uint8_t *hay, size_t hn, const char *needle) {
   size_t nn = strlen(needle);
@@ -532,7 +554,7 @@ static bool header_has(const sctx *x, const char *field, const char *value) {
   GPtrArray *names = g_ptr_array_new();
   g_ptr_array_add(names, (gpointer)field);
   GString *h = g_string_new(NULL);
-  header_fields(h, x->p, x->hl, names, false);
+  header_fields(h, x->p, sctx_hl(x), names, false);
   g_ptr_array_unref(names);
   bool found = false;
   /* each field: "Name: value" possibly folded; look after each colon */
@@ -565,7 +587,7 @@ static bool sent_day(const sctx *x, int64_t *day) {
   GPtrArray *names = g_ptr_array_new();
   g_ptr_array_add(names, (gpointer) "DATE");
   GString *h = g_string_new(NULL);
-  header_fields(h, x->p, x->hl, names, false);
+  header_fields(h, x->p, sctx_hl(x), names, false);
   g_ptr_array_unref(names);
   bool ok = false;
   const char *v = strchr(h->str, ':');
@@ -669,8 +691,10 @@ static bool eval(sctx *x, const imap_search_key *k) {
     g_free(u);
     return r;
   }
-  case IMAP_SK_BODY:
-    return contains_ci(x->p + x->hl, x->n - x->hl, k->str);
+  case IMAP_SK_BODY: {
+    size_t hl = sctx_hl(x);
+    return contains_ci(x->p + hl, x->n - hl, k->str);
+  }
   case IMAP_SK_TEXT:
     return contains_ci(x->p, x->n, k->str);
   case IMAP_SK_UID:
@@ -708,9 +732,8 @@ void imap_srv__search(imap_srv *s, imap_cmd *c) {
     gsize n;
     x.p = g_bytes_get_data(x.m.data, &n);
     x.n = n;
-    x.hl = header_len(x.p, n);
     if (eval(&x, c->search))
-      g_string_append_printf(g, " %u", c->uid ? x.uid : x.seq);
+      put_num(g, " ", c->uid ? x.uid : x.seq, "");
   }
   imap_srv__untagged(s, "%s", g->str);
   g_string_free(g, TRUE);

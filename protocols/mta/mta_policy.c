@@ -131,15 +131,15 @@ unsigned mta_policy_count_received(const uint8_t *msg, size_t len) {
   unsigned n = 0;
   size_t i = 0;
   while (i < len) {
-    size_t e = i;
-    while (e < len && msg[e] != '\n')
-      e++;
+    const uint8_t *lf = memchr(msg + i, '\n', len - i);
+    size_t e = lf ? (size_t)(lf - msg) : len;
     size_t l = e - i;
     if (l > 0 && msg[i + l - 1] == '\r')
       l--;
     if (l == 0) /* the empty line ends the header */
       break;
-    if (l >= 9 && g_ascii_strncasecmp((const char *)msg + i, "Received:", 9) == 0)
+    if (l >= 9 && (msg[i] | 0x20) == 'r' &&
+        g_ascii_strncasecmp((const char *)msg + i, "Received:", 9) == 0)
       n++;
     i = e + 1;
   }

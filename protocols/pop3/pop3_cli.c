@@ -402,7 +402,9 @@ static void status_line(pop3_cli *c, const char *line) {
   }
 }
 
-static void body_line(pop3_cli *c, const char *p, size_t n) {
+/* A line of a multi-line reply, P[0..N) without its line end; CRLF tells
+ * that P[N..N+2) holds "\r\n". */
+static void body_line(pop3_cli *c, const char *p, size_t n, bool crlf) {
   if (n == 1 && p[0] == '.') {
     c->multiline = false;
     multiline_done(c);
@@ -417,6 +419,10 @@ static void body_line(pop3_cli *c, const char *p, size_t n) {
   if (c->body->len + n + 2 > c->cfg.max_message) {
     c->skipping = true;
     g_byte_array_set_size(c->body, 0);
+    return;
+  }
+  if (crlf) { /* the line and its CRLF at once */
+    g_byte_array_append(c->body, (const guint8 *)p, (guint)n + 2);
     return;
   }
   g_byte_array_append(c->body, (const guint8 *)p, (guint)n);
@@ -441,10 +447,11 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
     }
     size_t end = (size_t)(nl - c->in->data), n = end - off;
     const char *p = (const char *)c->in->data + off;
-    if (n && p[n - 1] == '\r')
+    bool crlf = n && p[n - 1] == '\r';
+    if (crlf)
       n--;
     if (c->multiline) {
-      body_line(c, p, n);
+      body_line(c, p, n, crlf);
     } else {
       char *line = g_strndup(p, n);
       status_line(c, line);

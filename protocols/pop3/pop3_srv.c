@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "imap_fmt.h"
+
 typedef struct {
   pop3_srv_event ev;
   char *text, *user, *pass;
@@ -60,11 +62,16 @@ static void trace(pop3_srv *s, const char *ev, const char *detail) {
     s->env.trace(s->env.ud, ev, detail);
 }
 
-static void push_event(pop3_srv *s, pop3_srv_event_kind kind, const char *text) {
+/* Queues an event; takes TEXT (may be NULL). */
+static void push_event_take(pop3_srv *s, pop3_srv_event_kind kind, char *text) {
   queued_event q = {0};
   q.ev.kind = kind;
-  q.text = g_strdup(text);
+  q.text = text;
   g_array_append_val(s->events, q);
+}
+
+static void push_event(pop3_srv *s, pop3_srv_event_kind kind, const char *text) {
+  push_event_take(s, kind, g_strdup(text));
 }
 
 static void pop3_srv_enter(pop3_srv *s, pop3_srv_state to) {
@@ -94,16 +101,25 @@ static void out_raw(pop3_srv *s, const char *p, size_t n) {
 
 static void out_str(pop3_srv *s, const char *str) { out_raw(s, str, strlen(str)); }
 
+/* The line is formatted straight into the output by imap_fmt (printf's
+ * text without printf: the replies' formats use only %s, %zu and %lu). */
 G_GNUC_PRINTF(2, 3) static void reply(pop3_srv *s, const char *fmt, ...) {
+  size_t start = s->out->len;
   va_list ap;
   va_start(ap, fmt);
-  char *line = strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : g_strdup(fmt);
+  imap_fmt_append(s->out, fmt, ap);
   va_end(ap);
-  out_raw(s, line, strlen(line));
-  out_str(s, "\r\n");
+  char *line = g_strndup((const char *)s->out->data + start, s->out->len - start);
+  out_raw(s, "\r\n", 2);
   trace(s, "reply", line);
-  push_event(s, POP3_SRV_EV_REPLY, line);
-  g_free(line);
+  push_event_take(s, POP3_SRV_EV_REPLY, line);
+}
+
+G_GNUC_PRINTF(2, 3) static void out_fmt(pop3_srv *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  imap_fmt_append(s->out, fmt, ap);
+  va_end(ap);
 }
 
 static void release_drop(pop3_srv *s) {
@@ -477,18 +493,15 @@ static void v_list_uidl(pop3_srv *s, const char *arg, bool uidl) {
     return;
   }
   reply(s, "+OK listing follows");
-  GString *g = g_string_new(NULL);
   for (i = 0; i < s->nmsg; i++) {
     if (s->deleted[i])
       continue;
     if (uidl)
-      g_string_append_printf(g, "%zu %s\r\n", i + 1, s->ops->uidl(s->drop, i));
+      out_fmt(s, "%zu %s\r\n", i + 1, s->ops->uidl(s->drop, i));
     else
-      g_string_append_printf(g, "%zu %" G_GUINT64_FORMAT "\r\n", i + 1, s->sizes[i]);
+      out_fmt(s, "%zu %" G_GUINT64_FORMAT "\r\n", i + 1, s->sizes[i]);
   }
-  g_string_append(g, ".\r\n");
-  out_raw(s, g->str, g->len);
-  g_string_free(g, TRUE);
+  out_raw(s, ".\r\n", 3);
 }
 
 static void v_list(pop3_srv *s, const char *arg) { v_list_uidl(s, arg, false); }
@@ -503,25 +516,33 @@ static void send_stuffed(pop3_srv *s, GBytes *data, long body_lines) {
   size_t off = 0;
   bool in_body = false;
   long sent_body = 0;
+  size_t run = 0; /* lines from here on go out as they are, CRLF included */
   while (off < n) {
     if (in_body && body_lines >= 0 && sent_body >= body_lines)
       break;
     const char *nl = memchr(p + off, '\n', n - off);
     size_t end = nl ? (size_t)(nl - p) : n; /* index of LF or n */
     size_t len = end - off;
-    if (len && p[off + len - 1] == '\r')
+    bool crlf = len && p[off + len - 1] == '\r';
+    if (crlf)
       len--;
-    if (len && p[off] == '.')
-      out_str(s, ".");
-    out_raw(s, p + off, len);
-    out_str(s, "\r\n");
+    bool dot = len && p[off] == '.';
+    if (!crlf || dot || !nl) { /* this line is rewritten: what came before goes out first */
+      out_raw(s, p + run, off - run);
+      if (dot)
+        out_raw(s, ".", 1);
+      out_raw(s, p + off, len);
+      out_raw(s, "\r\n", 2);
+      run = nl ? end + 1 : n;
+    }
     if (in_body)
       sent_body++;
     else if (len == 0)
       in_body = true;
     off = nl ? end + 1 : n;
   }
-  out_str(s, ".\r\n");
+  out_raw(s, p + run, off - run);
+  out_raw(s, ".\r\n", 3);
 }
 
 static void v_retr(pop3_srv *s, const char *arg) {

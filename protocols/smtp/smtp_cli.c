@@ -101,6 +101,7 @@ typedef struct {
   smtp_cli_rcpt_result *res;
   bool *final;
   bool mail_ok, empty_body;
+  bool crlf_only; /* every line break in DATA is CRLF (smtp_cli_body_scan) */
   unsigned accepted;
   size_t next_rcpt;
 } cli_msg;
@@ -164,9 +165,7 @@ const char *smtp_cli_event_type_name(smtp_cli_event_type t) {
 const char *smtp_cli_state_name(const smtp_cli *cli) { return state_names[cli->state]; }
 
 G_GNUC_PRINTF(3, 4)
-static void trace(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
-  if (!cli->env.trace)
-    return;
+static void trace_out(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *s = g_strdup_vprintf(fmt, ap);
@@ -174,6 +173,10 @@ static void trace(smtp_cli *cli, smtp_trace_kind kind, const char *fmt, ...) {
   cli->env.trace(cli->env.ctx, cli->now, kind, s);
   g_free(s);
 }
+
+/* The hook's call; no arguments are worked out when no hook is set (the
+ * usual case below protocol detail). */
+#define trace(cli, ...) ((cli)->env.trace ? trace_out((cli), __VA_ARGS__) : (void)0)
 
 /* The only place that assigns cli->state. */
 static void enter(smtp_cli *cli, cli_state s) {
@@ -226,10 +229,11 @@ static void push_tag(smtp_cli *cli, tag_kind k, size_t idx) {
   g_array_append_val(cli->tags, t);
 }
 
-smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
+/* The session's part of smtp_cli_new: CLI is zeroed but for its buffers,
+ * which are empty. */
+static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
   g_assert(cfg && cfg->helo_name);
   g_assert(!cfg->auth_user || cfg->auth_pass);
-  smtp_cli *cli = g_new0(smtp_cli, 1);
   cli->cfg = *cfg;
   cli->helo_name = g_strdup(cfg->helo_name);
   cli->auth_user = g_strdup(cfg->auth_user);
@@ -238,6 +242,11 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
     cli->env = *env;
   cli->now = now;
   cli->state = CLI_GREETING;
+  push_tag(cli, T_GREETING, 0);
+}
+
+smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
+  smtp_cli *cli = g_new0(smtp_cli, 1);
   /* Sized for a session's usual lines, so they need no regrowth. */
   cli->rline = g_string_sized_new(128);
   smtp_reply_init(&cli->reply);
@@ -246,45 +255,99 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   cli->tags = g_array_sized_new(FALSE, FALSE, sizeof(tag), 8);
   cli->msgs = g_queue_new();
   cli->events = g_array_sized_new(FALSE, TRUE, sizeof(cli_event), 2);
-  push_tag(cli, T_GREETING, 0);
+  cli_start(cli, cfg, env, now);
   return cli;
 }
 
+/* A result's esc and text before the first outcome, and whenever empty. */
+static const char no_text[] = "";
+
+static void free_text(const char *t) {
+  if (t != no_text)
+    g_free((char *)t);
+}
+
+/* A message lives in one block (smtp_cli_send); only its results' texts
+ * are allocated apart. */
 static void msg_free(cli_msg *m) {
   if (!m)
     return;
-  smtp_cmd_mail_clear(&m->mail);
   for (size_t i = 0; i < m->n; i++) {
-    smtp_cmd_rcpt_clear(&m->rcpts[i]);
-    g_free((char *)m->res[i].esc);
-    g_free((char *)m->res[i].text);
+    free_text(m->res[i].esc);
+    free_text(m->res[i].text);
   }
-  g_free(m->rcpts);
-  g_free(m->res);
-  g_free(m->final);
-  g_free(m->data);
   g_free(m);
 }
 
-void smtp_cli_free(smtp_cli *cli) {
-  if (!cli)
-    return;
+/* Frees what CLI's session owns (not its buffers). */
+static void cli_end(smtp_cli *cli) {
   g_free(cli->helo_name);
   g_free(cli->auth_user);
   if (cli->auth_pass)
     memset(cli->auth_pass, 0, strlen(cli->auth_pass));
   g_free(cli->auth_pass);
+  while (!g_queue_is_empty(cli->msgs))
+    msg_free(g_queue_pop_head(cli->msgs));
+  for (size_t i = cli->ev_head; i < cli->events->len; i++)
+    msg_free(g_array_index(cli->events, cli_event, i).msg);
+  msg_free(cli->returned);
+}
+
+void smtp_cli_free(smtp_cli *cli) {
+  if (!cli)
+    return;
+  cli_end(cli);
   g_string_free(cli->rline, TRUE);
   smtp_reply_clear(&cli->reply);
   g_string_free(cli->out, TRUE);
   g_string_free(cli->cmd, TRUE);
   g_array_free(cli->tags, TRUE);
-  g_queue_free_full(cli->msgs, (GDestroyNotify)msg_free);
-  for (size_t i = cli->ev_head; i < cli->events->len; i++)
-    msg_free(g_array_index(cli->events, cli_event, i).msg);
+  g_queue_free(cli->msgs);
   g_array_free(cli->events, TRUE);
-  msg_free(cli->returned);
   g_free(cli);
+}
+
+/* A buffer past this size is not kept for the next session (the output
+ * holds a whole encoded message). */
+#define CLI_KEEP_MAX (64 * 1024)
+
+static GString *string_kept(GString *s, gsize size) {
+  if (s->allocated_len > CLI_KEEP_MAX) {
+    g_string_free(s, TRUE);
+    return g_string_sized_new(size);
+  }
+  g_string_truncate(s, 0);
+  return s;
+}
+
+smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_env *env,
+                         int64_t now) {
+  if (!old)
+    return smtp_cli_new(cfg, env, now);
+  cli_end(old);
+  smtp_cli kept = {
+      .rline = string_kept(old->rline, 128),
+      .reply = old->reply,
+      .out = string_kept(old->out, 256),
+      .cmd = string_kept(old->cmd, 128),
+      .tags = old->tags,
+      .msgs = old->msgs,
+      .events = old->events,
+  };
+  kept.reply.text = string_kept(kept.reply.text, 0);
+  smtp_reply_reset(&kept.reply);
+  g_array_set_size(kept.tags, 0);
+  g_array_set_size(kept.events, 0);
+  *old = kept;
+  cli_start(old, cfg, env, now);
+  return old;
+}
+
+void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli) {
+  if (*spare)
+    smtp_cli_free(cli);
+  else
+    *spare = cli;
 }
 
 /* ---- output ---- */
@@ -353,10 +416,10 @@ static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage 
   r->stage = stage;
   r->local = local;
   r->code = code;
-  g_free((char *)r->esc);
-  g_free((char *)r->text);
-  r->esc = g_strdup(esc ? esc : "");
-  r->text = g_strdup(text ? text : "");
+  free_text(r->esc);
+  free_text(r->text);
+  r->esc = esc && *esc ? g_strdup(esc) : no_text;
+  r->text = text && *text ? g_strdup(text) : no_text;
   m->final[i] = final;
 }
 
@@ -575,9 +638,10 @@ static void parse_caps(smtp_cli *cli, const char *text) {
     if (kn > ln)
       kn = ln;
     const char *rest = l + kn; /* at the delimiter after the keyword, or the line end */
-    if (word_is(l, kn, "PIPELINING")) {
+    char k0 = kn ? g_ascii_toupper(l[0]) : 0; /* tried first: most keywords are not asked */
+    if (k0 == 'P' && word_is(l, kn, "PIPELINING")) {
       cli->caps |= SMTP_CLI_CAP_PIPELINING;
-    } else if (word_is(l, kn, "SIZE")) {
+    } else if (k0 == 'S' && word_is(l, kn, "SIZE")) {
       cli->caps |= SMTP_CLI_CAP_SIZE;
       if (kn < ln) {
         size_t vn = strcspn(rest + 1, " =\n");
@@ -585,15 +649,15 @@ static void parse_caps(smtp_cli *cli, const char *text) {
         cli->server_size = g_ascii_strtoull(v, NULL, 10);
         g_free(v);
       }
-    } else if (word_is(l, kn, "8BITMIME")) {
+    } else if (k0 == '8' && word_is(l, kn, "8BITMIME")) {
       cli->caps |= SMTP_CLI_CAP_8BITMIME;
-    } else if (word_is(l, kn, "ENHANCEDSTATUSCODES")) {
+    } else if (k0 == 'E' && word_is(l, kn, "ENHANCEDSTATUSCODES")) {
       cli->caps |= SMTP_CLI_CAP_ENHANCEDSTATUSCODES;
-    } else if (word_is(l, kn, "STARTTLS")) {
+    } else if (k0 == 'S' && word_is(l, kn, "STARTTLS")) {
       cli->caps |= SMTP_CLI_CAP_STARTTLS;
-    } else if (word_is(l, kn, "DSN")) {
+    } else if (k0 == 'D' && word_is(l, kn, "DSN")) {
       cli->caps |= SMTP_CLI_CAP_DSN;
-    } else if (word_is(l, kn, "AUTH")) {
+    } else if (k0 == 'A' && word_is(l, kn, "AUTH")) {
       const char *end = l + ln;
       for (const char *w = rest; w < end;) {
         w++; /* the delimiter */
@@ -616,10 +680,17 @@ static bool pipelining(const smtp_cli *cli) {
 }
 
 static bool has_8bit(const cli_msg *m) {
-  for (size_t i = 0; i < m->len; i++)
-    if (m->data[i] & 0x80)
-      return true;
-  return false;
+  /* Eight octets at a time: the body is walked once per message. */
+  size_t i = 0;
+  uint64_t any = 0;
+  for (; i + 8 <= m->len; i += 8) {
+    uint64_t w;
+    memcpy(&w, m->data + i, 8);
+    any |= w;
+  }
+  for (; i < m->len; i++)
+    any |= m->data[i];
+  return (any & UINT64_C(0x8080808080808080)) != 0;
 }
 
 static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
@@ -664,7 +735,8 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
   m->mail_ok = false;
   m->accepted = 0;
   m->next_rcpt = 0;
-  uint64_t size = smtp_cli_body_size(m->data, m->len); /* RFC 1870 §6.1: refuse locally */
+  /* RFC 1870 §6.1: refuse locally */
+  uint64_t size = smtp_cli_body_scan(m->data, m->len, &m->crlf_only);
   bool eight = has_8bit(m);
   if (cli->server_size && size > cli->server_size) {
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 552, "5.3.4",
@@ -769,7 +841,10 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
       bool real = m->mail_ok && m->accepted > 0;
       /* RFC 2920 §3.1: 354 with no recipient accepted: send an empty message */
       size_t before = cli->out->len;
-      smtp_cli_encode_body(cli->out, real ? m->data : NULL, real ? m->len : 0);
+      if (real && m->crlf_only) /* the scan at MAIL found only CRLF line breaks */
+        smtp_cli_encode_crlf_body(cli->out, m->data, m->len);
+      else
+        smtp_cli_encode_body(cli->out, real ? m->data : NULL, real ? m->len : 0);
       size_t body_len = cli->out->len - before;
       m->empty_body = !real;
       cli->out_total += body_len;
@@ -926,10 +1001,10 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
       break;
     i++;
     if (cli->rline->len && cli->rline->str[cli->rline->len - 1] == '\r')
-      g_string_truncate(cli->rline, cli->rline->len - 1);
+      cli->rline->str[--cli->rline->len] = 0; /* g_string_truncate, inline */
     trace(cli, SMTP_TRACE_RECV, "%s", cli->rline->str);
     smtp_reply_status st = smtp_reply_feed_line(&cli->reply, cli->rline->str, cli->rline->len);
-    g_string_truncate(cli->rline, 0);
+    cli->rline->str[cli->rline->len = 0] = 0;
     if (st == SMTP_REPLY_BAD) {
       abort_session(cli, true, 0, "", "protocol error: bad reply line", false, "protocol error");
     } else if (st == SMTP_REPLY_COMPLETE) {
@@ -941,24 +1016,43 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
 
 /* ---- the owner's calls ---- */
 
+/* Copies S (may be NULL) to *W, which moves past it; returns the copy. */
+static char *copy_into(char **w, const char *s) {
+  if (!s)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *r = memcpy(*w, s, n);
+  *w += n;
+  return r;
+}
+
 void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
   g_assert(msg && msg->mail && msg->mail->from && (msg->rcpts || msg->nrcpts == 0));
   cli->now = now;
-  cli_msg *m = g_new0(cli_msg, 1);
-  m->mail.from = g_strdup(msg->mail->from);
+  /* One block: the message, its recipients and results, the data and
+   * every string copied (the pointer-aligned parts first). */
+  size_t n = msg->nrcpts;
+  size_t strs = strlen(msg->mail->from) + 1 + (msg->mail->envid ? strlen(msg->mail->envid) + 1 : 0);
+  for (size_t i = 0; i < n; i++)
+    strs += (msg->rcpts[i].to ? strlen(msg->rcpts[i].to) + 1 : 0) +
+            (msg->rcpts[i].orcpt ? strlen(msg->rcpts[i].orcpt) + 1 : 0);
+  size_t head = sizeof(cli_msg) + n * (sizeof(smtp_cmd_rcpt) + sizeof(smtp_cli_rcpt_result));
+  cli_msg *m = g_malloc0(head + n * sizeof(bool) + msg->len + strs);
+  m->n = n;
+  m->rcpts = (smtp_cmd_rcpt *)(void *)(m + 1);
+  m->res = (smtp_cli_rcpt_result *)(void *)(m->rcpts + n);
+  m->final = (bool *)((char *)m + head);
+  m->data = (guint8 *)(m->final + n);
+  char *w = (char *)m->data + msg->len;
+  m->mail.from = copy_into(&w, msg->mail->from);
   m->mail.ret = msg->mail->ret;
-  m->mail.envid = g_strdup(msg->mail->envid);
-  m->n = msg->nrcpts;
-  m->rcpts = g_new0(smtp_cmd_rcpt, m->n);
-  m->res = g_new0(smtp_cli_rcpt_result, m->n);
-  m->final = g_new0(bool, m->n);
+  m->mail.envid = copy_into(&w, msg->mail->envid);
   for (size_t i = 0; i < m->n; i++) {
-    m->rcpts[i].to = g_strdup(msg->rcpts[i].to);
+    m->rcpts[i].to = copy_into(&w, msg->rcpts[i].to);
     m->rcpts[i].notify = msg->rcpts[i].notify;
-    m->rcpts[i].orcpt = g_strdup(msg->rcpts[i].orcpt);
+    m->rcpts[i].orcpt = copy_into(&w, msg->rcpts[i].orcpt);
     m->res[i].rcpt = m->rcpts[i].to;
-    m->res[i].esc = g_strdup("");
-    m->res[i].text = g_strdup("");
+    m->res[i].esc = m->res[i].text = no_text;
   }
   /* Addresses come from outside (scenarios, earlier hops): never let one
    * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
@@ -976,7 +1070,8 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
       (envid && (strlen(envid) > 100 || !smtp_cmd_xtext_valid(envid))))
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 553, "5.1.7",
               "bad sender address or ENVID syntax");
-  m->data = g_memdup2(msg->data, msg->len);
+  if (msg->len)
+    memcpy(m->data, msg->data, msg->len);
   m->len = msg->len;
   m->cookie = msg->cookie;
   if (cli->state == CLI_QUIT || cli->state == CLI_CLOSED) {

@@ -135,6 +135,17 @@ typedef struct {
 smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t now);
 void smtp_cli_free(smtp_cli *cli);
 
+/* Recycling, for owners that open many sessions: smtp_cli_renew(OLD, ...)
+ * is smtp_cli_free(OLD) followed by smtp_cli_new(CFG, ENV, NOW), with
+ * OLD's storage (the engine and its buffers) reused; OLD may be NULL, and
+ * is taken in any state (its messages are dropped without events).
+ * smtp_cli_keep(&spare, CLI) ends a session: CLI becomes *SPARE when that
+ * is NULL (for a later renew), else is freed. The owner frees its spare
+ * with smtp_cli_free. */
+smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_env *env,
+                         int64_t now);
+void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli);
+
 /* Queues message M (copied). Messages sent after QUIT went out, or after
  * the session ended, get a TEMP result at once. A recipient that is not a
  * valid mailbox (or has an ORCPT with controls or spaces) gets PERM 553
@@ -182,5 +193,11 @@ void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len);
 /* The SIZE of DATA (RFC 1870 §3): octets after CRLF normalisation, without
  * the stuffing dots and the final "." CRLF — what the server will store. */
 uint64_t smtp_cli_body_size(const uint8_t *data, size_t len);
+/* The same size; *CRLF_ONLY tells whether every line break in DATA is a
+ * CRLF (no bare CR or LF), which smtp_cli_encode_crlf_body needs. */
+uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only);
+/* smtp_cli_encode_body for DATA whose line breaks are all CRLF: the same
+ * octets, the data copied in stretches between the stuffing dots. */
+void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len);
 
 #endif

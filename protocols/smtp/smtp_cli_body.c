@@ -27,17 +27,57 @@ static size_t next_line(const uint8_t *data, size_t len, size_t i, size_t *stop)
   return s + 1;
 }
 
-uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
+/* How many octets of P[0..N) are CR, eight at a time. */
+static size_t count_cr(const uint8_t *p, size_t n) {
+  const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7f;
+  size_t c = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    uint64_t t = w ^ (ones * '\r');                 /* zero where the octet is CR */
+    uint64_t m = ~(((t & low7) + low7) | t | low7); /* the high bit of each zero octet */
+    for (; m; m &= m - 1)
+      c++;
+  }
+  for (; i < n; i++)
+    c += p[i] == '\r';
+  return c;
+}
+
+uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
+  /* The usual body first: every LF after a CR and every CR before an LF
+   * (as many CRs as CRLF pairs); its size is its length, plus the CRLF a
+   * last line without one gets. */
+  size_t pairs = 0;
+  bool bare = false;
+  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', len - (size_t)(lf - data))); lf++) {
+    if (lf == data || lf[-1] != '\r') {
+      bare = true;
+      break;
+    }
+    pairs++;
+  }
+  if (!bare && count_cr(data, len) == pairs) {
+    *crlf_only = true;
+    return len + (len && data[len - 1] != '\n' ? 2 : 0);
+  }
   uint64_t n = 0;
-  bool bol = true;
+  bool bol = true, crlf = true;
   for (size_t i = 0, stop; i < len;) {
     size_t next = next_line(data, len, i, &stop);
     n += stop - i;
     bol = stop < len;
     n += bol ? 2 : 0;
+    crlf &= next != stop + 1; /* a bare CR or LF ended the line */
     i = next;
   }
+  *crlf_only = crlf;
   return n + (bol ? 0 : 2);
+}
+
+uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
+  bool crlf_only;
+  return smtp_cli_body_scan(data, len, &crlf_only);
 }
 
 /* Makes room for N more octets at *W in OUT (whose length is the room
@@ -74,6 +114,44 @@ void smtp_cli_encode_body(GString *out, const uint8_t *data, size_t len) {
   }
   w = reserve(out, w, 5);
   if (!bol) {
+    *w++ = '\r';
+    *w++ = '\n';
+  }
+  memcpy(w, ".\r\n", 3);
+  w += 3;
+  g_string_truncate(out, (gsize)(w - out->str));
+}
+
+void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len) {
+  /* Every line break is a CRLF, so a line starts with "." exactly at the
+   * data's start and after each "\n.": the data is copied in stretches
+   * ending at those dots. */
+  bool ends = len == 0 || (len >= 2 && data[len - 2] == '\r' && data[len - 1] == '\n');
+  size_t tail = ends ? 3 : 5; /* [CRLF] "." CRLF */
+  size_t start = out->len;
+  g_string_set_size(out, start + len + tail + 8);
+  char *w = out->str + start;
+  if (len && data[0] == '.')
+    *w++ = '.';    /* RFC 5321 §4.5.2 */
+  size_t from = 0; /* the stretch not yet copied */
+  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', len - (size_t)(lf - data)));) {
+    size_t at = (size_t)(++lf - data); /* the next line's start */
+    if (at < len && data[at] == '.') {
+      w = reserve(out, w, at - from + 1 + tail);
+      memcpy(w, data + from, at - from);
+      w += at - from;
+      *w++ = '.';
+      from = at;
+    }
+    if (at == len)
+      break;
+  }
+  w = reserve(out, w, len - from + tail);
+  if (len > from) {
+    memcpy(w, data + from, len - from);
+    w += len - from;
+  }
+  if (!ends) {
     *w++ = '\r';
     *w++ = '\n';
   }

@@ -29,8 +29,10 @@ const char *smtp_cmd_verb_name(smtp_verb v) {
 void smtp_cmd_parse(const char *line, smtp_cmd *out) {
   size_t n = strcspn(line, " ");
   out->verb = SMTP_VERB_UNKNOWN;
+  char first = g_ascii_toupper(line[0]); /* the names are upper case */
   for (int v = 1; v < SMTP_VERB__COUNT; v++) {
-    if (strlen(verb_names[v]) == n && g_ascii_strncasecmp(line, verb_names[v], n) == 0) {
+    if (verb_names[v][0] == first && strlen(verb_names[v]) == n &&
+        g_ascii_strncasecmp(line, verb_names[v], n) == 0) {
       out->verb = (smtp_verb)v;
       break;
     }
@@ -44,7 +46,12 @@ void smtp_cmd_parse(const char *line, smtp_cmd *out) {
 /* ---- mailbox syntax (RFC 5321 §4.1.2) ---- */
 
 static bool is_atext(char c) {
-  return g_ascii_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+  /* RFC 5322 §3.2.3: letters, digits and these */
+  static const bool special[128] = {
+      ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+      ['+'] = 1, ['-'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1,  ['_'] = 1,
+      ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1};
+  return g_ascii_isalnum(c) || ((unsigned char)c < 128 && special[(unsigned char)c]);
 }
 
 /* Length of the Local-part at S (dot-string or quoted-string), 0 if none. */
@@ -176,26 +183,38 @@ static smtp_cmd_status each_param(const char *p, param_fn fn, void *ud) {
   static const smtp_cmd_status syntax = {501, "5.5.4", "Syntax error in parameters"};
   while (*p == ' ')
     p++;
-  gchar **parts = g_strsplit(p, " ", -1);
+  /* The list is cut in place in a copy: words between spaces, empty ones
+   * skipped, each "KEY=VALUE" cut at its first '='. */
+  size_t n = strlen(p);
+  char stack[512];
+  char *copy = n < sizeof stack ? stack : g_malloc(n + 1);
+  memcpy(copy, p, n + 1);
   smtp_cmd_status st = ok;
-  for (gchar **q = parts; *q && st.code == 0; q++) {
-    if (**q == 0)
-      continue;
-    char *eq = strchr(*q, '=');
-    if (eq)
-      *eq = 0;
-    const char *key = *q;
-    if (!*key) {
-      st = syntax;
-      break;
-    }
-    for (const char *k = key; *k; k++)
-      if (!g_ascii_isalnum(*k) && *k != '-')
+  for (char *w = copy; *w && st.code == 0;) {
+    char *sp = strchr(w, ' ');
+    if (sp)
+      *sp = 0;
+    if (*w) {
+      char *eq = strchr(w, '=');
+      if (eq)
+        *eq = 0;
+      const char *key = w;
+      if (!*key) {
         st = syntax;
-    if (st.code == 0)
-      st = fn(ud, key, eq ? eq + 1 : NULL);
+        break;
+      }
+      for (const char *k = key; *k; k++)
+        if (!g_ascii_isalnum(*k) && *k != '-')
+          st = syntax;
+      if (st.code == 0)
+        st = fn(ud, key, eq ? eq + 1 : NULL);
+    }
+    if (!sp)
+      break;
+    w = sp + 1;
   }
-  g_strfreev(parts);
+  if (copy != stack)
+    g_free(copy);
   return st;
 }
 

@@ -35,7 +35,13 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
     g_assert(memchr(p, '\r', n) == NULL);
     /* The line's exact size first, then its pieces copied in place. */
     size_t at = out->len, sp = with_esc && n > 0;
-    g_string_set_size(out, at + 4 + esc_len + sp + n + 2);
+    size_t need = at + 4 + esc_len + sp + n + 2;
+    if (need < out->allocated_len) { /* room: no library call */
+      out->len = need;
+      out->str[need] = 0;
+    } else {
+      g_string_set_size(out, need);
+    }
     char *w = out->str + at;
     *w++ = (char)('0' + code / 100);
     *w++ = (char)('0' + code / 10 % 10);

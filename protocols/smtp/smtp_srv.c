@@ -82,9 +82,7 @@ const char *smtp_srv__state_name(smtp_srv_state s) {
 
 const char *smtp_srv_state_name(const smtp_srv *srv) { return smtp_srv__state_name(srv->state); }
 
-void smtp_srv__trace(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) {
-  if (!srv->env.trace)
-    return;
+void smtp_srv__trace_out(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *s = g_strdup_vprintf(fmt, ap);
@@ -135,16 +133,23 @@ void smtp_srv_config_init(smtp_srv_config *cfg) {
   cfg->timeout = INT64_C(300) * 1000000000;
 }
 
-smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
+/* The session's part of smtp_srv_new: SRV is zeroed but for its buffers,
+ * which are empty. */
+static void srv_start(smtp_srv *srv, const smtp_srv_config *cfg, const smtp_env *env) {
   g_assert(cfg && cfg->hostname);
   g_assert(cfg->relay_reject_code == 550 || cfg->relay_reject_code == 554);
-  smtp_srv *srv = g_new0(smtp_srv, 1);
   srv->cfg = *cfg;
   srv->hostname = g_strdup(cfg->hostname);
   srv->cfg.hostname = srv->hostname;
   if (env)
     srv->env = *env;
   srv->state = SRV_CONNECT;
+  srv->next_id = 1;
+  smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_CONNECT);
+}
+
+smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
+  smtp_srv *srv = g_new0(smtp_srv, 1);
   /* Sized for a session's usual lines, so they need no regrowth. */
   srv->in = g_byte_array_sized_new(256);
   srv->line = g_string_sized_new(128);
@@ -153,9 +158,59 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   srv->events = g_array_sized_new(FALSE, TRUE, sizeof(smtp_srv_event), 2);
   srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
   srv->msg = g_byte_array_new();
-  srv->next_id = 1;
-  smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_CONNECT);
+  srv_start(srv, cfg, env);
   return srv;
+}
+
+/* A buffer past this size is not kept for the next session. */
+#define SRV_KEEP_MAX (64 * 1024)
+
+static GString *string_kept(GString *s, gsize size) {
+  if (s->allocated_len > SRV_KEEP_MAX) {
+    g_string_free(s, TRUE);
+    return g_string_sized_new(size);
+  }
+  g_string_truncate(s, 0);
+  return s;
+}
+
+smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_env *env) {
+  if (!old)
+    return smtp_srv_new(cfg, env);
+  smtp_srv__reset_txn(old);
+  smtp_srv__reset_auth_input(old);
+  g_free(old->hostname);
+  g_free(old->helo);
+  g_free(old->cand_helo);
+  g_free(old->auth_user);
+  smtp_srv kept = {
+      .in = old->in,
+      .line = string_kept(old->line, 128),
+      .out = string_kept(old->out, 256),
+      .scratch = string_kept(old->scratch, 0),
+      .events = old->events,
+      .rcpts = old->rcpts,
+      .msg = old->msg,
+  };
+  if (old->grown) { /* a flood of input or a large message: let it go */
+    g_byte_array_free(kept.in, TRUE);
+    g_byte_array_free(kept.msg, TRUE);
+    kept.in = g_byte_array_sized_new(256);
+    kept.msg = g_byte_array_new();
+  }
+  g_byte_array_set_size(kept.in, 0);
+  g_array_set_size(kept.events, 0);
+  g_byte_array_set_size(kept.msg, 0);
+  *old = kept;
+  srv_start(old, cfg, env);
+  return old;
+}
+
+void smtp_srv_keep(smtp_srv **spare, smtp_srv *srv) {
+  if (*spare)
+    smtp_srv_free(srv);
+  else
+    *spare = srv;
 }
 
 void smtp_srv__reset_auth_input(smtp_srv *srv) {
@@ -408,6 +463,7 @@ static void msg_append(smtp_srv *srv, const void *p, size_t n) {
   if (srv->cfg.max_size && srv->msg_size > srv->cfg.max_size) {
     if (!srv->d_big) /* RFC 1870 §6.3: read on to the end, keep nothing */
       g_byte_array_set_size(srv->msg, 0);
+    srv->grown |= srv->msg_size > SRV_KEEP_MAX;
     srv->d_big = true;
     return;
   }
@@ -443,6 +499,7 @@ static void data_octet(smtp_srv *srv, uint8_t b) {
 }
 
 static void data_done(smtp_srv *srv) {
+  srv->grown |= srv->msg->len > SRV_KEEP_MAX;
   smtp_srv__trace(srv, SMTP_TRACE_NOTE, "end of data: %" G_GUINT64_FORMAT " octets", srv->msg_size);
   const char *err = NULL;
   int code = 0;
@@ -477,7 +534,7 @@ static void data_done(smtp_srv *srv) {
  * Returns how many octets it took. */
 static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
   bool norm = srv->cfg.bare_policy == SMTP_SRV_BARE_NORMALIZE;
-  size_t i = 0;
+  size_t i = 0; /* IN[0..i) is taken: appended (and checked for NUL) at once, at the end */
   while (i < n && !srv->d_cr) {
     const uint8_t *p = in + i;
     size_t left = n - i;
@@ -491,8 +548,6 @@ static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
     if (run == 0 && (!crlf || srv->d_dot))
       break;
     if (run) {
-      if (!norm && memchr(p, 0, run))
-        srv->d_nul = true;
       srv->d_bol = false;
       srv->d_dot = false;
       srv->d_linelen += run;
@@ -500,14 +555,18 @@ static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
         srv->d_long = true;
     }
     if (!crlf) {
-      msg_append(srv, p, run);
       i += run;
       break;
     }
-    msg_append(srv, p, run + 2); /* the octets, then their CRLF as data_eol() adds it */
+    /* the octets, then their CRLF as data_eol() adds it */
     srv->d_bol = srv->d_bol_strict = true;
     srv->d_linelen = 0;
     i += run + 2;
+  }
+  if (i) {
+    if (!norm && memchr(in, 0, i))
+      srv->d_nul = true;
+    msg_append(srv, in, i);
   }
   return i;
 }
@@ -635,6 +694,7 @@ void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
   srv->last_activity = now;
   if (srv->in->len) { /* behind earlier input */
     g_byte_array_append(srv->in, buf, (guint)len);
+    srv->grown |= srv->in->len > SRV_KEEP_MAX;
     process(srv);
     return;
   }
@@ -645,6 +705,7 @@ void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
   parse(srv);
   if (srv->in_pos < srv->in_n)
     g_byte_array_append(srv->in, srv->in_p + srv->in_pos, (guint)(srv->in_n - srv->in_pos));
+  srv->grown |= srv->in->len > SRV_KEEP_MAX;
   srv->in_pos = 0;
   view_in(srv);
 }

@@ -159,6 +159,15 @@ typedef struct {
 smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env);
 void smtp_srv_free(smtp_srv *srv);
 
+/* Recycling, for owners that open many sessions: smtp_srv_renew(OLD, ...)
+ * is smtp_srv_free(OLD) followed by smtp_srv_new(CFG, ENV), with OLD's
+ * storage (the engine and its buffers) reused; OLD may be NULL, and is
+ * taken in any state. smtp_srv_keep(&spare, SRV) ends a session: SRV
+ * becomes *SPARE when that is NULL (for a later renew), else is freed. The
+ * owner frees its spare with smtp_srv_free. */
+smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_env *env);
+void smtp_srv_keep(smtp_srv **spare, smtp_srv *srv);
+
 /* Takes LEN bytes from the peer at time NOW (any split of the stream is
  * accepted; LEN may be 0). Never fails: bad input becomes replies. */
 void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now);

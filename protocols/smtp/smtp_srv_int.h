@@ -106,6 +106,7 @@ struct smtp_srv {
   bool d_bol, d_bol_strict, d_dot, d_dot_strict, d_cr;
   size_t d_linelen;
   bool d_bare, d_nul, d_long, d_big;
+  bool grown; /* IN or MSG held more than is kept for the next session */
 };
 
 /* The only place that assigns srv->state (traces "OLD -> NEW"). */
@@ -122,7 +123,12 @@ void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt,
 void smtp_srv__decide(smtp_srv *srv, smtp_srv_event_type type);
 void smtp_srv__push_event(smtp_srv *srv, smtp_srv_event_type type);
 void smtp_srv__close(smtp_srv *srv, const char *reason);
-void smtp_srv__trace(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* The trace hook's call (smtp_srv__trace), its arguments worked out only
+ * when a hook is set. */
+void smtp_srv__trace_out(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+#define smtp_srv__trace(srv, ...)                                                                  \
+  ((srv)->env.trace ? smtp_srv__trace_out((srv), __VA_ARGS__) : (void)0)
 /* Forgets the transaction (MAIL, RCPTs, data). */
 void smtp_srv__reset_txn(smtp_srv *srv);
 void smtp_srv__reset_auth_input(smtp_srv *srv);
