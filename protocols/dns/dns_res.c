@@ -38,6 +38,24 @@ void dns_res__rrs_append(GArray *dst, const GArray *src) {
   }
 }
 
+dns_res__nm *dns_res__nm_new(const dns_name *n) {
+  dns_res__nm *p = g_malloc((size_t)n->len + 1);
+  p[0] = n->len;
+  memcpy(p + 1, n->wire, n->len);
+  return p;
+}
+
+bool dns_res__nm_equal(const dns_res__nm *p, const dns_name *n) {
+  if (p[0] != n->len)
+    return false;
+  for (size_t i = 0; i < n->len; i++) {
+    uint8_t a = p[1 + i], b = n->wire[i];
+    if (a != b && g_ascii_tolower(a) != g_ascii_tolower(b))
+      return false;
+  }
+  return true;
+}
+
 const char *dns_res_mode_name(dns_res_mode m) {
   static const char *const n[DNS_RES_MODE_COUNT] = {"recursive", "stub"};
   return (unsigned)m < DNS_RES_MODE_COUNT ? n[m] : "unknown";
@@ -89,7 +107,9 @@ void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s) {
   if (!ok)
     g_error("dns_res__enter: illegal transition %s -> %s", state_name(t->state), state_name(s));
   if (r->env.trace) {
-    char *n = dns_name_to_text(&t->sname), tb[16];
+    dns_name sn;
+    dns_res__sname(t, &sn);
+    char *n = dns_name_to_text(&sn), tb[16];
     char *line = g_strdup_printf("lookup %" G_GUINT64_FORMAT " depth %d %s %s: %s -> %s", t->lk->id,
                                  t->depth, n, dns_type_to_text(t->qtype, tb), state_name(t->state),
                                  state_name(s));
@@ -129,12 +149,14 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->cfg = *cfg;
   r->env = *env;
   r->servers = g_new0(dns_res_server, cfg->nservers);
+  r->srv_names = g_new0(dns_res__nm *, cfg->nservers);
   for (size_t i = 0; i < cfg->nservers; i++) {
     g_assert(cfg->servers[i].addr && strlen(cfg->servers[i].addr) < DNS_RES_ADDR_MAX);
     r->servers[i].name = g_strdup(cfg->servers[i].name ? cfg->servers[i].name : ".");
     dns_name probe;
     if (dns_name_from_text(&probe, r->servers[i].name) != DNS_OK)
       g_error("dns_res_new: bad server name %s", r->servers[i].name);
+    r->srv_names[i] = dns_res__nm_new(&probe);
     r->servers[i].addr = g_strdup(cfg->servers[i].addr);
     r->servers[i].port = cfg->servers[i].port ? cfg->servers[i].port : 53;
   }
@@ -165,6 +187,8 @@ static void task_free(dns_res__task *t) {
     g_array_free(t->authority, TRUE);
   if (t->srvs)
     g_array_free(t->srvs, TRUE);
+  g_free(t->zone);
+  g_free(t->sname);
   g_free(t);
 }
 
@@ -222,8 +246,10 @@ void dns_res_free(dns_res *r) {
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     g_free((char *)r->servers[i].name);
     g_free((char *)r->servers[i].addr);
+    g_free(r->srv_names[i]);
   }
   g_free(r->servers);
+  g_free(r->srv_names);
   g_free(r);
 }
 
@@ -245,13 +271,13 @@ dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t
   ev->resp = DNS_RESP_COUNT;
   if (t) {
     ev->lookup = t->lk->id;
-    ev->qname = t->sname;
+    dns_res__sname(t, &ev->qname);
     ev->qtype = t->qtype;
     if (t->action) {
       const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
       ev->action = t->action;
-      ev->zone = t->zone;
-      ev->server_name = s->name;
+      dns_res__zone(t, &ev->zone);
+      dns_res__nm_get(s->name, &ev->server_name);
       g_strlcpy(ev->server, s->addr, sizeof ev->server);
       ev->port = s->port;
       ev->transport = t->tr;
@@ -295,7 +321,6 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   g_queue_push_tail(&r->acts, a);
   g_hash_table_remove(r->actions, &t->action);
   t->action = 0;
-  dns_msg_clear(&t->q);
   dns_tcp_free(t->tcp);
   t->tcp = NULL;
 }
@@ -312,10 +337,15 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
   t->qid = (uint16_t)(r->env.rand(r->env.user) & 0xffff);
   t->sport = (uint16_t)(1024 + r->env.rand(r->env.user) % (65536 - 1024));
   bool stub = r->cfg.mode == DNS_RES_STUB;
-  dns_resp_make_query(&t->q, t->qid, &t->sname, t->qtype, stub, t->no_edns ? 0 : r->cfg.edns_size);
+  dns_name sn;
+  dns_res__sname(t, &sn);
+  dns_msg q; /* goes out with the action; the task keeps qid, sname, qtype */
+  dns_resp_make_query(&q, t->qid, &sn, t->qtype, stub,
+                      dns_res__edns_sent(r, t) ? r->cfg.edns_size : 0);
   uint8_t buf[DNS_UDP_MIN];
   dns_enc_result res;
-  dns_err e = dns_msg_encode(&t->q, buf, sizeof buf, 0, &res);
+  dns_err e = dns_msg_encode(&q, buf, sizeof buf, 0, &res);
+  dns_msg_clear(&q);
   if (e != DNS_OK) /* one question of at most 255 octets and an OPT always fit */
     g_error("dns_res__send: query does not encode: %s", dns_err_name(e));
   dns_res_action *a = g_new0(dns_res_action, 1);
@@ -357,18 +387,27 @@ static void addr_text(const dns_rr *rr, char out[DNS_RES_ADDR_MAX]) {
     out[0] = '\0';
 }
 
+static void srv_clear(gpointer p) {
+  dns_res__srv *s = p;
+  if (!s->borrowed) {
+    g_free(s->name);
+    g_free(s->addr);
+  }
+}
+
 /* Inserts an entry for NAME at ADDR after position AT (or at the end). */
 static void srv_insert(GArray *srvs, guint at, const dns_name *name, const char *addr) {
-  dns_res__srv s;
-  memset(&s, 0, sizeof s);
-  s.name = *name;
-  g_strlcpy(s.addr, addr, sizeof s.addr);
-  s.port = 53;
   for (guint i = 0; i < srvs->len; i++) { /* one entry per (name, address) */
     const dns_res__srv *o = &g_array_index(srvs, dns_res__srv, i);
-    if (o->addr[0] && strcmp(o->addr, s.addr) == 0 && dns_name_equal(&o->name, name))
+    if (o->addr[0] && strcmp(o->addr, addr) == 0 && dns_res__nm_equal(o->name, name))
       return;
   }
+  g_assert(strlen(addr) < DNS_RES_ADDR_MAX);
+  dns_res__srv s;
+  memset(&s, 0, sizeof s);
+  s.name = dns_res__nm_new(name);
+  s.addr = g_strdup(addr);
+  s.port = 53;
   if (at >= srvs->len)
     g_array_append_val(srvs, s);
   else
@@ -436,8 +475,9 @@ static void ns_shuffle(dns_res *r, GArray *a) {
 }
 
 static void srvs_reset(dns_res__task *t, const dns_name *zone) {
-  g_array_set_size(t->srvs, 0);
-  t->zone = *zone;
+  g_array_set_size(t->srvs, 0); /* srv_clear frees what the entries own */
+  g_free(t->zone);
+  t->zone = zone->len == 1 ? NULL : dns_res__nm_new(zone); /* the root: NULL */
   t->cur = 0;
   t->tries = 0;
   t->tr = DNS_RES_UDP;
@@ -459,9 +499,10 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     dns_res__srv s;
     memset(&s, 0, sizeof s);
-    s.name = dns_name_lit(r->servers[i].name);
-    g_strlcpy(s.addr, r->servers[i].addr, sizeof s.addr);
+    s.name = r->srv_names[i];
+    s.addr = (char *)r->servers[i].addr;
     s.port = r->servers[i].port;
+    s.borrowed = true;
     g_array_append_val(t->srvs, s);
   }
 }
@@ -470,12 +511,16 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
  * whose servers can be reached: some NS with a known address, or named
  * outside the zone (so it can be resolved elsewhere). Else the hints. */
 static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
-  if (!t->srvs)
+  if (!t->srvs) {
     t->srvs = g_array_new(FALSE, FALSE, sizeof(dns_res__srv));
+    g_array_set_clear_func(t->srvs, srv_clear);
+  }
   if (r->cfg.mode == DNS_RES_RECURSIVE && r->cache) {
-    for (int k = dns_name_labels(&t->sname); k >= 0; k--) {
+    dns_name sn;
+    dns_res__sname(t, &sn);
+    for (int k = dns_name_labels(&sn); k >= 0; k--) {
       dns_name z;
-      dns_name_suffix(&t->sname, k, &z);
+      dns_name_suffix(&sn, k, &z);
       GArray *ns = rr_array();
       if (dns_cache_get(r->cache, &z, DNS_T_NS, DNS_C_IN, now, ns, NULL) == DNS_CACHE_RRSET) {
         dns_res__set_delegation(r, t, &z, ns, NULL, now);
@@ -510,23 +555,25 @@ static bool srvs_find_glueless(const dns_res__task *t, guint *at) {
 /* True if NAME is already being resolved by T or one of its parents. */
 static bool resolving(const dns_res__task *t, const dns_name *name) {
   for (; t; t = t->parent)
-    if (dns_name_equal(&t->sname, name) || dns_name_equal(&t->qname, name))
+    if ((t->sname && dns_res__nm_equal(t->sname, name)) || dns_res__nm_equal(t->qname, name))
       return true;
   return false;
 }
 
 static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const dns_name *qname,
                                uint16_t qtype) {
-  dns_res__task *t = g_new0(dns_res__task, 1);
+  /* One block: the task and its name at its length. */
+  dns_res__task *t = g_malloc0(sizeof *t + (size_t)qname->len + 1);
   t->lk = lk;
   t->parent = parent;
   t->depth = parent ? parent->depth + 1 : 0;
-  t->qname = t->sname = *qname;
+  t->qname[0] = qname->len;
+  memcpy(t->qname + 1, qname->wire, qname->len);
   t->qtype = qtype;
   t->cnames = rr_array();
   t->answer = rr_array();
   t->authority = rr_array();
-  dns_name_set_root(&t->zone); /* srvs: made by find_servers (a cache hit never asks one) */
+  /* zone NULL (the root); srvs: made by find_servers (a cache hit never asks one) */
   t->state = DNS_RES__START;
   return t;
 }
@@ -593,7 +640,8 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
       break;
     dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
     s->done = true;
-    dns_name ns = s->name;
+    dns_name ns;
+    dns_res__nm_get(s->name, &ns);
     if (srvs_from_cache(r, t->srvs, i + 1, &ns, now) > 0)
       continue;
     if (r->cfg.mode != DNS_RES_RECURSIVE || t->depth >= r->cfg.max_depth || resolving(t, &ns))
@@ -621,7 +669,7 @@ void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now) {
  * finished with SERVFAIL) on a loop or past the limit (RFC 1034 §3.6.2). */
 bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, int64_t now) {
   const dns_name *target = &cname->rd.name;
-  bool loop = dns_name_equal(target, &t->qname);
+  bool loop = dns_res__nm_equal(t->qname, target);
   for (guint i = 0; i < t->cnames->len && !loop; i++)
     loop = dns_name_equal(target, &g_array_index(t->cnames, dns_rr, i).owner);
   dns_rr c;
@@ -631,7 +679,8 @@ bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, in
     dns_res__finish(r, t, DNS_RCODE_SERVFAIL, loop ? "cname_loop" : "cname_limit", now);
     return false;
   }
-  t->sname = *target;
+  g_free(t->sname);
+  t->sname = dns_res__nm_new(target);
   return true;
 }
 
@@ -665,7 +714,9 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
    * lookup for them. */
   while (r->cache) { /* RFC 1034 §5.3.3 step 1 */
     g_assert(t->answer->len == 0);
-    dns_cache_kind k = dns_cache_get(r->cache, &t->sname, t->qtype, DNS_C_IN, now, t->answer, NULL);
+    dns_name sn;
+    dns_res__sname(t, &sn);
+    dns_cache_kind k = dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, t->answer, NULL);
     if (k != DNS_CACHE_MISS) {
       uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
       cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, t->answer, now);
@@ -675,7 +726,7 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
       return;
     }
     if (t->qtype != DNS_T_CNAME) {
-      k = dns_cache_get(r->cache, &t->sname, DNS_T_CNAME, DNS_C_IN, now, t->answer, NULL);
+      k = dns_cache_get(r->cache, &sn, DNS_T_CNAME, DNS_C_IN, now, t->answer, NULL);
       if (k == DNS_CACHE_RRSET && t->answer->len >= 1) {
         /* follow_cname may finish (and free) T: the CNAME's records leave it */
         GArray *a = t->answer;
@@ -723,7 +774,7 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_DONE, NULL, now);
   ev->joined = lk->primary != NULL;
   ev->lookup = lk->id;
-  ev->qname = t->qname;
+  dns_res__qname(t, &ev->qname);
   ev->qtype = t->qtype;
   ev->rcode = rcode;
   ev->reason = reason;
@@ -767,6 +818,8 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
   }
   /* A sub-lookup of an NS address: hand the addresses to the parent. */
   guint at = p->cur + 1;
+  dns_name qn;
+  dns_res__qname(t, &qn);
   if (rcode == DNS_RCODE_NOERROR)
     for (guint i = 0; i < t->answer->len; i++) {
       const dns_rr *rr = &g_array_index(t->answer, dns_rr, i);
@@ -776,7 +829,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       addr_text(rr, txt);
       if (txt[0]) {
         guint before = p->srvs->len;
-        srv_insert(p->srvs, at, &t->qname, txt);
+        srv_insert(p->srvs, at, &qn, txt);
         at += p->srvs->len - before;
       }
     }
@@ -797,7 +850,7 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
   r->st.lookups++;
   for (guint i = 0; i + 1 < r->lookups->len; i++) {
     dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
-    if (o->top && o->top->qtype == qtype && dns_name_equal(&o->top->qname, qname)) {
+    if (o->top && o->top->qtype == qtype && dns_res__nm_equal(o->top->qname, qname)) {
       /* The same question in flight: share its answer, send nothing. */
       lk->primary = o;
       if (!o->waiters)
@@ -893,8 +946,7 @@ void dns_res_on_net_error(dns_res *r, uint64_t id, dns_res_net_error why, int64_
     return;
   }
   r->st.net_errors++;
-  dns_res__set_reason(dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now),
-                      dns_res_net_error_name(why));
+  dns_res__set_reason(dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now), dns_res_net_error_name(why));
   if (why == DNS_RES_NET_UNREACHABLE || why == DNS_RES_NET_REFUSED)
     mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
   dns_res__server_failed(r, t, now);
