@@ -243,6 +243,8 @@ void dns_res_free(dns_res *r) {
     g_free(e);
   }
   dns_cache_free(r->cache);
+  if (r->scratch)
+    g_array_free(r->scratch, TRUE);
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     g_free((char *)r->servers[i].name);
     g_free((char *)r->servers[i].addr);
@@ -570,9 +572,8 @@ static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const
   t->qname[0] = qname->len;
   memcpy(t->qname + 1, qname->wire, qname->len);
   t->qtype = qtype;
-  t->cnames = rr_array();
-  t->answer = rr_array();
-  t->authority = rr_array();
+  /* cnames, answer, authority: made when records come (most tasks in
+   * flight have none) */
   /* zone NULL (the root); srvs: made by find_servers (a cache hit never asks one) */
   t->state = DNS_RES__START;
   return t;
@@ -670,6 +671,8 @@ void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now) {
 bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, int64_t now) {
   const dns_name *target = &cname->rd.name;
   bool loop = dns_res__nm_equal(t->qname, target);
+  if (!t->cnames)
+    t->cnames = rr_array();
   for (guint i = 0; i < t->cnames->len && !loop; i++)
     loop = dns_name_equal(target, &g_array_index(t->cnames, dns_rr, i).owner);
   dns_rr c;
@@ -697,7 +700,7 @@ static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, bool p
 /* Moves T's answer records (a negative cache answer's SOA, read into
  * the empty answer array) into T's authority records. */
 static void answer_to_authority(dns_res__task *t) {
-  if (t->authority->len == 0) { /* always, in fact: the records move */
+  if (!t->authority || t->authority->len == 0) { /* always, in fact: the records move */
     GArray *empty = t->authority;
     t->authority = t->answer;
     t->answer = empty;
@@ -707,17 +710,37 @@ static void answer_to_authority(dns_res__task *t) {
   }
 }
 
+/* The resolver's scratch array for cache reads (empty), taken out of R
+ * while in use: a step inside may need one too. */
+static GArray *scratch_take(dns_res *r) {
+  GArray *a = r->scratch ? r->scratch : rr_array();
+  r->scratch = NULL;
+  return a;
+}
+
+static void scratch_put(dns_res *r, GArray *a) {
+  g_array_set_size(a, 0);
+  if (r->scratch)
+    g_array_free(a, TRUE);
+  else
+    r->scratch = a;
+}
+
 void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
   g_assert(t->state == DNS_RES__START && t->action == 0);
-  /* The cache's records are read straight into the task's answer array,
-   * empty at this point (a cache miss appends nothing): no array per
+  /* The cache's records are read into the scratch array, which becomes
+   * the task's answer on a hit (a miss appends nothing): no array per
    * lookup for them. */
   while (r->cache) { /* RFC 1034 §5.3.3 step 1 */
-    g_assert(t->answer->len == 0);
+    g_assert(!t->answer || t->answer->len == 0);
     dns_name sn;
     dns_res__sname(t, &sn);
-    dns_cache_kind k = dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, t->answer, NULL);
+    GArray *a = scratch_take(r);
+    dns_cache_kind k = dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, a, NULL);
     if (k != DNS_CACHE_MISS) {
+      if (t->answer)
+        g_array_free(t->answer, TRUE);
+      t->answer = a;
       uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
       cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, t->answer, now);
       if (k != DNS_CACHE_RRSET)
@@ -726,20 +749,18 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
       return;
     }
     if (t->qtype != DNS_T_CNAME) {
-      k = dns_cache_get(r->cache, &sn, DNS_T_CNAME, DNS_C_IN, now, t->answer, NULL);
-      if (k == DNS_CACHE_RRSET && t->answer->len >= 1) {
-        /* follow_cname may finish (and free) T: the CNAME's records leave it */
-        GArray *a = t->answer;
-        t->answer = rr_array();
+      k = dns_cache_get(r->cache, &sn, DNS_T_CNAME, DNS_C_IN, now, a, NULL);
+      if (k == DNS_CACHE_RRSET && a->len >= 1) {
+        /* follow_cname may finish (and free) T: the CNAME's records are not T's */
         cache_hit_event(r, t, DNS_RCODE_NOERROR, true, a, now);
         bool go = dns_res__follow_cname(r, t, &g_array_index(a, dns_rr, 0), now);
-        g_array_free(a, TRUE);
+        scratch_put(r, a);
         if (!go)
           return;
         continue;
       }
-      g_array_set_size(t->answer, 0); /* a negative entry's SOA, if any */
     }
+    scratch_put(r, a); /* empty, or a negative entry's SOA */
     break;
   }
   find_servers(r, t, now);
@@ -757,6 +778,8 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
 /* The records of *SRC for a DONE event: a copy, or with TAKE, *SRC
  * itself (moved: *SRC becomes NULL, so T must not be used after). */
 static GArray *rrs_give(GArray **src, bool take) {
+  if (!*src) /* never made: no records */
+    return rr_array();
   if (take) {
     GArray *a = *src;
     *src = NULL;
@@ -820,7 +843,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
   guint at = p->cur + 1;
   dns_name qn;
   dns_res__qname(t, &qn);
-  if (rcode == DNS_RCODE_NOERROR)
+  if (rcode == DNS_RCODE_NOERROR && t->answer)
     for (guint i = 0; i < t->answer->len; i++) {
       const dns_rr *rr = &g_array_index(t->answer, dns_rr, i);
       if (rr->type != DNS_T_A && !(r->cfg.ipv6 && rr->type == DNS_T_AAAA))

@@ -58,9 +58,11 @@ typedef struct dns_res__task dns_res__task;
 struct dns_res__task {
   dns_res__lookup *lk;
   dns_res__task *parent, *child;
-  GArray *cnames;    /* of dns_rr, the chain followed */
-  GArray *answer;    /* of dns_rr, the final RRsets */
-  GArray *authority; /* of dns_rr, the SOA of a negative answer */
+  /* Of dns_rr, each NULL until it has records (rrs_give makes it empty
+   * for the DONE event). */
+  GArray *cnames;    /* the chain followed */
+  GArray *answer;    /* the final RRsets */
+  GArray *authority; /* the SOA of a negative answer */
   const char *reason;
   /* The delegation being asked. */
   dns_res__nm *zone; /* NULL: the root */
@@ -116,6 +118,7 @@ struct dns_res {
   dns_res__nm **srv_names; /* the servers' names, parsed once (tasks borrow them) */
   dns_res_env env;
   dns_cache *cache;
+  GArray *scratch;     /* of dns_rr, empty: cache reads in dns_res__step; NULL while taken */
   GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order */
   GHashTable *by_id;   /* &lookup->id -> lookup, lookup only */
   GHashTable *actions; /* &task->action -> task, lookup only */

@@ -100,17 +100,18 @@ static void take_referral(dns_res *r, dns_res__task *t, const dns_msg *m, const 
   dns_res__next_server(r, t, now);
 }
 
-/* Appends SRC's records to *DST and frees SRC: when *DST is empty (as
- * it is before a task finishes) SRC takes its place, no copy. */
+/* Appends SRC's records to *DST and frees SRC: when *DST is NULL or
+ * empty (as it is before a task finishes) SRC takes its place, no copy. */
 static void rrs_move(GArray **dst, GArray *src) {
-  if ((*dst)->len == 0) {
+  if (!*dst || (*dst)->len == 0) {
     GArray *empty = *dst;
     *dst = src;
     src = empty;
   } else {
     dns_res__rrs_append(*dst, src);
   }
-  g_array_free(src, TRUE);
+  if (src)
+    g_array_free(src, TRUE);
 }
 
 /* Answers, CNAMEs and negative answers (step 4a and 4c). */
