@@ -175,6 +175,18 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   return r;
 }
 
+/* Empties T's servers, freeing what the entries own. */
+static void srvs_clear(dns_res__task *t) {
+  for (guint i = 0; i < t->nsrvs; i++)
+    if (!t->srvs[i].borrowed) {
+      g_free(t->srvs[i].name);
+      g_free(t->srvs[i].addr);
+    }
+  g_free(t->srvs);
+  t->srvs = NULL;
+  t->nsrvs = 0;
+}
+
 static void task_free(dns_res__task *t) {
   if (!t)
     return;
@@ -185,8 +197,7 @@ static void task_free(dns_res__task *t) {
     g_array_free(t->answer, TRUE);
   if (t->authority)
     g_array_free(t->authority, TRUE);
-  if (t->srvs)
-    g_array_free(t->srvs, TRUE);
+  srvs_clear(t);
   g_free(t->zone);
   g_free(t->sname);
   g_free(t);
@@ -276,7 +287,7 @@ dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t
     dns_res__sname(t, &ev->qname);
     ev->qtype = t->qtype;
     if (t->action) {
-      const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+      const dns_res__srv *s = &t->srvs[t->cur];
       ev->action = t->action;
       dns_res__zone(t, &ev->zone);
       dns_res__nm_get(s->name, &ev->server_name);
@@ -315,7 +326,7 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   a->kind = DNS_RES_ACT_CLOSE;
   a->id = t->action;
   a->lookup = t->lk->id;
-  const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+  const dns_res__srv *s = &t->srvs[t->cur];
   g_strlcpy(a->server, s->addr, sizeof a->server);
   a->port = s->port;
   a->sport = t->sport;
@@ -328,13 +339,13 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
 }
 
 void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
-  g_assert(t->action == 0 && t->cur < t->srvs->len);
+  g_assert(t->action == 0 && t->cur < t->nsrvs);
   dns_res__lookup *lk = t->lk;
   if (lk->queries >= r->cfg.max_queries) {
     dns_res__finish(r, t, DNS_RCODE_SERVFAIL, "query_limit", now);
     return;
   }
-  const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+  const dns_res__srv *s = &t->srvs[t->cur];
   g_assert(s->addr[0]);
   t->qid = (uint16_t)(r->env.rand(r->env.user) & 0xffff);
   t->sport = (uint16_t)(1024 + r->env.rand(r->env.user) % (65536 - 1024));
@@ -389,35 +400,29 @@ static void addr_text(const dns_rr *rr, char out[DNS_RES_ADDR_MAX]) {
     out[0] = '\0';
 }
 
-static void srv_clear(gpointer p) {
-  dns_res__srv *s = p;
-  if (!s->borrowed) {
-    g_free(s->name);
-    g_free(s->addr);
-  }
-}
-
-/* Inserts an entry for NAME at ADDR after position AT (or at the end). */
-static void srv_insert(GArray *srvs, guint at, const dns_name *name, const char *addr) {
-  for (guint i = 0; i < srvs->len; i++) { /* one entry per (name, address) */
-    const dns_res__srv *o = &g_array_index(srvs, dns_res__srv, i);
+/* Inserts an entry for NAME at ADDR into T's servers after position AT
+ * (or at the end). */
+static void srv_insert(dns_res__task *t, guint at, const dns_name *name, const char *addr) {
+  for (guint i = 0; i < t->nsrvs; i++) { /* one entry per (name, address) */
+    const dns_res__srv *o = &t->srvs[i];
     if (o->addr[0] && strcmp(o->addr, addr) == 0 && dns_res__nm_equal(o->name, name))
       return;
   }
   g_assert(strlen(addr) < DNS_RES_ADDR_MAX);
-  dns_res__srv s;
-  memset(&s, 0, sizeof s);
-  s.name = dns_res__nm_new(name);
-  s.addr = g_strdup(addr);
-  s.port = 53;
-  if (at >= srvs->len)
-    g_array_append_val(srvs, s);
-  else
-    g_array_insert_val(srvs, at, s);
+  if (at > t->nsrvs)
+    at = t->nsrvs;
+  t->srvs = g_renew(dns_res__srv, t->srvs, t->nsrvs + 1); /* at its size: most have one */
+  memmove(&t->srvs[at + 1], &t->srvs[at], (t->nsrvs - at) * sizeof *t->srvs);
+  t->nsrvs++;
+  dns_res__srv *s = &t->srvs[at];
+  memset(s, 0, sizeof *s);
+  s->name = dns_res__nm_new(name);
+  s->addr = g_strdup(addr);
+  s->port = 53;
 }
 
-/* Address records for NAME from the cache into SRVS after AT; count. */
-static guint srvs_from_cache(dns_res *r, GArray *srvs, guint at, const dns_name *name,
+/* Address records for NAME from the cache into T's servers after AT; count. */
+static guint srvs_from_cache(dns_res *r, dns_res__task *t, guint at, const dns_name *name,
                              int64_t now) {
   if (!r->cache)
     return 0;
@@ -430,9 +435,9 @@ static guint srvs_from_cache(dns_res *r, GArray *srvs, guint at, const dns_name 
         char txt[DNS_RES_ADDR_MAX];
         addr_text(&g_array_index(a, dns_rr, i), txt);
         if (txt[0]) {
-          guint before = srvs->len;
-          srv_insert(srvs, at + k, name, txt);
-          k += srvs->len - before;
+          guint before = t->nsrvs;
+          srv_insert(t, at + k, name, txt);
+          k += t->nsrvs - before;
         }
       }
     g_array_free(a, TRUE);
@@ -444,7 +449,7 @@ static guint srvs_from_cache(dns_res *r, GArray *srvs, guint at, const dns_name 
  * from the cache, else one entry without address to resolve later. */
 static void add_ns(dns_res *r, dns_res__task *t, const dns_name *ns, const GArray *glue,
                    int64_t now) {
-  guint before = t->srvs->len;
+  guint before = t->nsrvs;
   if (glue)
     for (guint i = 0; i < glue->len; i++) {
       const dns_rr *rr = &g_array_index(glue, dns_rr, i);
@@ -454,12 +459,12 @@ static void add_ns(dns_res *r, dns_res__task *t, const dns_name *ns, const GArra
       char txt[DNS_RES_ADDR_MAX];
       addr_text(rr, txt);
       if (txt[0])
-        srv_insert(t->srvs, G_MAXUINT, ns, txt);
+        srv_insert(t, G_MAXUINT, ns, txt);
     }
-  if (t->srvs->len == before)
-    srvs_from_cache(r, t->srvs, G_MAXUINT, ns, now);
-  if (t->srvs->len == before)
-    srv_insert(t->srvs, G_MAXUINT, ns, ""); /* glueless: resolve it when needed */
+  if (t->nsrvs == before)
+    srvs_from_cache(r, t, G_MAXUINT, ns, now);
+  if (t->nsrvs == before)
+    srv_insert(t, G_MAXUINT, ns, ""); /* glueless: resolve it when needed */
 }
 
 /* Shuffles the NS records of A in place (Fisher-Yates over env.rand). */
@@ -477,7 +482,7 @@ static void ns_shuffle(dns_res *r, GArray *a) {
 }
 
 static void srvs_reset(dns_res__task *t, const dns_name *zone) {
-  g_array_set_size(t->srvs, 0); /* srv_clear frees what the entries own */
+  srvs_clear(t);
   g_free(t->zone);
   t->zone = zone->len == 1 ? NULL : dns_res__nm_new(zone); /* the root: NULL */
   t->cur = 0;
@@ -498,14 +503,14 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
   dns_name root;
   dns_name_set_root(&root);
   srvs_reset(t, &root);
+  t->srvs = g_new0(dns_res__srv, r->cfg.nservers);
+  t->nsrvs = (guint)r->cfg.nservers;
   for (size_t i = 0; i < r->cfg.nservers; i++) {
-    dns_res__srv s;
-    memset(&s, 0, sizeof s);
-    s.name = r->srv_names[i];
-    s.addr = (char *)r->servers[i].addr;
-    s.port = r->servers[i].port;
-    s.borrowed = true;
-    g_array_append_val(t->srvs, s);
+    dns_res__srv *s = &t->srvs[i];
+    s->name = r->srv_names[i];
+    s->addr = (char *)r->servers[i].addr;
+    s->port = r->servers[i].port;
+    s->borrowed = true;
   }
 }
 
@@ -513,10 +518,6 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
  * whose servers can be reached: some NS with a known address, or named
  * outside the zone (so it can be resolved elsewhere). Else the hints. */
 static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
-  if (!t->srvs) {
-    t->srvs = g_array_new(FALSE, FALSE, sizeof(dns_res__srv));
-    g_array_set_clear_func(t->srvs, srv_clear);
-  }
   if (r->cfg.mode == DNS_RES_RECURSIVE && r->cache) {
     dns_name sn;
     dns_res__sname(t, &sn);
@@ -529,8 +530,8 @@ static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
         bool reachable = false;
         for (guint i = 0; i < ns->len; i++)
           reachable = reachable || !dns_name_is_under(&g_array_index(ns, dns_rr, i).rd.name, &z);
-        for (guint i = 0; i < t->srvs->len && !reachable; i++)
-          reachable = g_array_index(t->srvs, dns_res__srv, i).addr[0] != '\0';
+        for (guint i = 0; i < t->nsrvs && !reachable; i++)
+          reachable = t->srvs[i].addr[0] != '\0';
         g_array_free(ns, TRUE);
         if (reachable)
           return;
@@ -544,8 +545,8 @@ static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
 
 /* The first NS entry without address not yet tried. */
 static bool srvs_find_glueless(const dns_res__task *t, guint *at) {
-  for (guint i = 0; i < t->srvs->len; i++) {
-    const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+  for (guint i = 0; i < t->nsrvs; i++) {
+    const dns_res__srv *s = &t->srvs[i];
     if (!s->done && !s->addr[0]) {
       *at = i;
       return true;
@@ -609,8 +610,8 @@ static void mark_dead(dns_res *r, const dns_res__srv *s, int64_t now) {
  * held dead unless DEAD_TOO. */
 static bool pick_server(const dns_res *r, const dns_res__task *t, int64_t now, bool dead_too,
                         guint *at) {
-  for (guint i = 0; i < t->srvs->len; i++) {
-    const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+  for (guint i = 0; i < t->nsrvs; i++) {
+    const dns_res__srv *s = &t->srvs[i];
     if (!s->done && s->addr[0] && (dead_too || !is_dead(r, s, now))) {
       *at = i;
       return true;
@@ -639,11 +640,11 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
     }
     if (!glueless)
       break;
-    dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+    dns_res__srv *s = &t->srvs[i];
     s->done = true;
     dns_name ns;
     dns_res__nm_get(s->name, &ns);
-    if (srvs_from_cache(r, t->srvs, i + 1, &ns, now) > 0)
+    if (srvs_from_cache(r, t, i + 1, &ns, now) > 0)
       continue;
     if (r->cfg.mode != DNS_RES_RECURSIVE || t->depth >= r->cfg.max_depth || resolving(t, &ns))
       continue;
@@ -660,7 +661,7 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
 
 void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now) {
   dns_res__close_attempt(r, t);
-  g_array_index(t->srvs, dns_res__srv, t->cur).done = true;
+  t->srvs[t->cur].done = true;
   dns_res__next_server(r, t, now);
 }
 
@@ -851,9 +852,9 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       char txt[DNS_RES_ADDR_MAX];
       addr_text(rr, txt);
       if (txt[0]) {
-        guint before = p->srvs->len;
-        srv_insert(p->srvs, at, &qn, txt);
-        at += p->srvs->len - before;
+        guint before = p->nsrvs;
+        srv_insert(p, at, &qn, txt);
+        at += p->nsrvs - before;
       }
     }
   p->child = NULL;
@@ -935,7 +936,7 @@ void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_por
   }
   if (t->tr != DNS_RES_UDP)
     g_error("dns_res_on_udp: action %" G_GUINT64_FORMAT " is TCP", id);
-  const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+  const dns_res__srv *s = &t->srvs[t->cur];
   if (!from || strcmp(from, s->addr) != 0 || from_port != s->port) {
     r->st.mismatched++; /* RFC 5452 §9.1: the source must be the server asked */
     dns_res__set_reason(dns_res__event(r, DNS_RES_EV_DROPPED, t, now), "source");
@@ -971,7 +972,7 @@ void dns_res_on_net_error(dns_res *r, uint64_t id, dns_res_net_error why, int64_
   r->st.net_errors++;
   dns_res__set_reason(dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now), dns_res_net_error_name(why));
   if (why == DNS_RES_NET_UNREACHABLE || why == DNS_RES_NET_REFUSED)
-    mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
+    mark_dead(r, &t->srvs[t->cur], now);
   dns_res__server_failed(r, t, now);
 }
 
@@ -1005,7 +1006,7 @@ static void on_timeout(dns_res *r, dns_res__task *t, int64_t now) {
     dns_res__send(r, t, now);
     return;
   }
-  mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
+  mark_dead(r, &t->srvs[t->cur], now);
   dns_res__server_failed(r, t, now);
 }
 

@@ -65,10 +65,11 @@ struct dns_res__task {
   GArray *authority; /* the SOA of a negative answer */
   const char *reason;
   /* The delegation being asked. */
-  dns_res__nm *zone; /* NULL: the root */
-  GArray *srvs;      /* of dns_res__srv; NULL until the first find_servers */
-  size_t tries;      /* attempts to srvs[cur] over the current transport */
-  guint cur;         /* index of the server asked */
+  dns_res__nm *zone;  /* NULL: the root */
+  dns_res__srv *srvs; /* NSRVS of them, allocated at that size; NULL when none */
+  size_t tries;       /* attempts to srvs[cur] over the current transport */
+  guint nsrvs;
+  guint cur; /* index of the server asked */
   dns_res_transport tr;
   int depth;
   dns_res__state state;
