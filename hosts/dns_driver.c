@@ -8,16 +8,16 @@
 #include "sim_tcp.h"
 #include "sim_udp.h"
 
+/* An action in flight (a stub has one per lookup during a queue run's
+ * burst): the server's address is needed only to start it. */
 typedef struct {
   dns_driver *d;
   uint64_t id;
   dns_res_act_kind kind;
-  sim_addr server;
   sim_udp_sock *udp;
   sim_tcp_conn *tcp;
-  GBytes *query; /* TCP: sent once connected */
+  GBytes *query;     /* TCP: sent once connected */
   dns_tcp *deframer; /* TCP: for the trace only */
-  bool answered;
 } act;
 
 struct dns_driver {
@@ -27,7 +27,7 @@ struct dns_driver {
   dns_res *res;            /* NULL while the host is down */
   dns_driver_done_fn done;
   void *user;
-  GHashTable *acts; /* action id -> act*, lookup only */
+  GHashTable *acts;   /* action id -> act*, lookup only */
   GPtrArray *closing; /* act*: TCP connections we closed, until they end */
   sim_event_id timer;
   sim_time timer_at;
@@ -45,9 +45,7 @@ static void act_free(act *a) {
   g_free(a);
 }
 
-static act *act_of(dns_driver *d, uint64_t id) {
-  return g_hash_table_lookup(d->acts, &id);
-}
+static act *act_of(dns_driver *d, uint64_t id) { return g_hash_table_lookup(d->acts, &id); }
 
 /* --- UDP ------------------------------------------------------------- */
 
@@ -91,7 +89,6 @@ static void tcp_data(void *user, sim_tcp_conn *c, const uint8_t *buf, size_t len
     dns_trace_packet(host_world(d->h), "dns.response", sim_tcp_id(c), sim_tcp_remote_addr(c),
                      sim_tcp_remote_port(c), host_node(d->h), sim_tcp_local_addr(c),
                      sim_tcp_local_port(c), sim_tcp_peer_write_time(c, 0), true, p, n);
-    a->answered = true;
     g_bytes_unref(m);
   }
   dns_res_on_tcp_bytes(d->res, a->id, buf, len, host_now(d->h));
@@ -110,20 +107,19 @@ static void tcp_closed(void *user, sim_tcp_conn *c, sim_tcp_reason why) {
   act *a = user;
   dns_driver *d = a->d;
   a->tcp = NULL;
-  if (a->kind == DNS_RES_ACT_CLOSE) { /* we closed it: the action is over */
+  if (a->kind == DNS_RES_ACT_CLOSE) {  /* we closed it: the action is over */
     g_ptr_array_remove(d->closing, a); /* frees it */
     return;
   }
-  dns_res_net_error e = why == SIM_TCP_CLOSED_REFUSED ? DNS_RES_NET_REFUSED
-                        : why == SIM_TCP_CLOSED_RESET ? DNS_RES_NET_RESET
+  dns_res_net_error e = why == SIM_TCP_CLOSED_REFUSED   ? DNS_RES_NET_REFUSED
+                        : why == SIM_TCP_CLOSED_RESET   ? DNS_RES_NET_RESET
                         : why == SIM_TCP_CLOSED_TIMEOUT ? DNS_RES_NET_UNREACHABLE
                                                         : DNS_RES_NET_CLOSED;
   dns_res_on_net_error(d->res, a->id, e, host_now(d->h));
   pump(d);
 }
 
-static const sim_tcp_callbacks tcp_cb = {tcp_connected, tcp_data, tcp_eof, tcp_drained,
-                                         tcp_closed};
+static const sim_tcp_callbacks tcp_cb = {tcp_connected, tcp_data, tcp_eof, tcp_drained, tcp_closed};
 
 /* --- actions, events, timer -------------------------------------------- */
 
@@ -132,7 +128,8 @@ static void start_action(dns_driver *d, dns_res_action *x) {
   a->d = d;
   a->id = x->id;
   a->kind = x->kind;
-  if (!sim_addr_parse(x->server, &a->server)) {
+  sim_addr server;
+  if (!sim_addr_parse(x->server, &server)) {
     /* Not an address we can reach: tell the engine at once. */
     g_hash_table_insert(d->acts, &a->id, a);
     dns_res_on_net_error(d->res, a->id, DNS_RES_NET_UNREACHABLE, host_now(d->h));
@@ -145,11 +142,11 @@ static void start_action(dns_driver *d, dns_res_action *x) {
     a->udp = sim_udp_bind(host_node(d->h), x->sport, &udp_cb, a);
     if (!a->udp)
       a->udp = sim_udp_bind(host_node(d->h), 0, &udp_cb, a);
-    sim_udp_send(a->udp, &a->server, x->port, p, n);
+    sim_udp_send(a->udp, &server, x->port, p, n);
   } else {
     a->query = g_bytes_ref(x->data);
     a->deframer = dns_tcp_new();
-    a->tcp = sim_tcp_connect(host_node(d->h), &a->server, x->port, NULL, &tcp_cb, a);
+    a->tcp = sim_tcp_connect(host_node(d->h), &server, x->port, NULL, &tcp_cb, a);
   }
 }
 

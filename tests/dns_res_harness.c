@@ -204,12 +204,19 @@ static void drain_events(harness *h) {
     char tb[16];
     g_string_append_printf(h->trace,
                            "ev %s t=%" G_GINT64_FORMAT " lk=%" G_GUINT64_FORMAT
-                           " act=%" G_GUINT64_FORMAT " %s %s %s qid=%u rcode=%u %s [%s]\n",
+                           " act=%" G_GUINT64_FORMAT " %s %s %s qid=%u rcode=%u %s [%s]",
                            dns_res_ev_kind_name(ev.kind), ev.t, ev.lookup, ev.action, q,
                            dns_type_to_text(ev.qtype, tb), ev.server, ev.qid, ev.rcode,
                            ev.reason ? ev.reason : "-", rr);
     g_free(q);
     g_free(rr);
+    if (ev.action) { /* the attempt's delegation and server name */
+      char *z = dns_name_to_text(&ev.zone), *ns = dns_name_to_text(&ev.server_name);
+      g_string_append_printf(h->trace, " zone=%s ns=%s port=%u", z, ns, ev.port);
+      g_free(z);
+      g_free(ns);
+    }
+    g_string_append_c(h->trace, '\n');
     if (ev.kind == DNS_RES_EV_DONE)
       g_array_append_val(h->done, ev);
     else

@@ -180,6 +180,20 @@ START_TEST(records_round_trip) {
        "1209600 300"),
       "_imaps._tcp.example.org. 300 IN SRV 0 1 993 imap.example.org.",
       "example.org. 300 IN TXT \"v=spf1 mx -all\" \"second string\"",
+      /* RDATA names under the entry's name are packed as their prefix, */
+      "d03.test. 300 IN MX 10 mx.d03.test.",
+      "alias.example.org. 300 IN CNAME alias.example.org.",
+      "example.org. 300 IN SOA ns1.example.org. hostmaster.example.net. 1 2 3 4 5",
+      ". 300 IN NS a.root-servers.net.",
+      ". 300 IN NS .",
+      "_imaps._tcp.example.org. 300 IN SRV 0 1 993 a._imaps._tcp.example.org.",
+      /* ... only when spelt exactly as the (lower-case) key, */
+      "Example.org. 300 IN MX 10 MX1.Example.ORG.",
+      "example.org. 300 IN NS ns1.EXAMPLE.org.",
+      /* ... and at a label boundary ("xexample.org." is not under it). */
+      "example.org. 300 IN MX 10 xexample.org.",
+      "example.org. 300 IN CNAME org.",
+      "example.org. 300 IN TYPE65280 \\# 3 abcdef",
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     dns_cache *c = cache_new(10);
@@ -196,6 +210,14 @@ START_TEST(records_round_trip) {
     ck_assert(got->rawlen == 0 || memcmp(got->raw, in[0].raw, got->rawlen) == 0);
     ck_assert(got->owner.len == in[0].owner.len &&
               memcmp(got->owner.wire, in[0].owner.wire, got->owner.len) == 0);
+    /* Every name spelt as it came (dns_rr_same_data folds case). */
+    GString *gt = g_string_new(NULL), *wt = g_string_new(NULL);
+    dns_rr_append_rdata_text(got, gt);
+    dns_rr_append_rdata_text(&in[0], wt);
+    ck_assert_msg(strcmp(gt->str, wt->str) == 0, "%s: got rdata %s want %s", rows[i], gt->str,
+                  wt->str);
+    g_string_free(gt, TRUE);
+    g_string_free(wt, TRUE);
     g_array_unref(out);
     dns_rr_clear(&in[0]);
     dns_rr_clear(&in[1]);
@@ -234,7 +256,7 @@ START_TEST(model_order) {
       g_array_free(out, TRUE);
     } else {
       ck_assert(dns_cache_put(c, &rr, 1, DNS_CACHE_RANK_ANSWER, now));
-      expiry[name] = 0; /* replaced */
+      expiry[name] = 0;               /* replaced */
       for (int i = 0; i < NAMES; i++) /* expired ones go first */
         if (expiry[i] && expiry[i] <= now)
           expiry[i] = 0;

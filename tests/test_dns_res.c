@@ -225,6 +225,39 @@ START_TEST(all_down_servfail) {
 }
 END_TEST
 
+/* Each attempt's events name the delegation asked and the server's NS
+ * name: the roots' from the configuration, then those of the referrals
+ * (glue), then a glueless NS resolved by a sub-lookup. */
+START_TEST(attempts_name_zone_and_server) {
+  harness *h = h_new(DNS_RES_RECURSIVE, 5, NULL);
+  h->down[0] = "10.0.0.1"; /* a.root. first, then b.root. */
+  const dns_res_event *ev = h_resolve(h, "glueless.org", DNS_T_MX);
+  static const char *const want[] = {"ev query",
+                                     " glueless.org. MX 10.0.0.1 ",
+                                     " zone=. ns=a.root. port=53\n",
+                                     "ev timeout",
+                                     " zone=. ns=a.root. port=53\n",
+                                     " glueless.org. MX 10.0.0.2 ",
+                                     " zone=. ns=b.root. port=53\n",
+                                     " zone=org. ns=ns1.org. port=53\n",
+                                     " ns.example.com. A 10.0.0.2 ",
+                                     " zone=. ns=b.root. port=53\n",
+                                     " zone=com. ns=ns1.com. port=53\n",
+                                     " glueless.org. MX 10.4.0.1 ",
+                                     " zone=glueless.org. ns=ns.example.com. port=53\n",
+                                     "ev done"};
+  const char *at = h->trace->str;
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+    const char *f = strstr(at, want[i]);
+    ck_assert_msg(f != NULL, "got no \"%s\" after offset %td in:\n%s", want[i], at - h->trace->str,
+                  h->trace->str);
+    at = f + strlen(want[i]);
+  }
+  ck_assert_uint_eq(ev->rcode, DNS_RCODE_NOERROR);
+  h_free(h);
+}
+END_TEST
+
 START_TEST(edns_fallback) {
   harness *h = h_new(DNS_RES_RECURSIVE, 16, NULL);
   h->old[0] = "10.1.0.1";
@@ -679,6 +712,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, first_ns_down);
   tcase_add_test(tc, all_down_servfail);
   tcase_add_test(tc, dead_memory_off);
+  tcase_add_test(tc, attempts_name_zone_and_server);
   tcase_add_test(tc, edns_fallback);
   tcase_add_test(tc, ipv6_glue);
   tcase_add_test(tc, unreachable_moves_on_at_once);

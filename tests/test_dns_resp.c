@@ -98,6 +98,19 @@ START_TEST(classify_rows) {
                   ref, rows[i].referral);
     ck_assert_int_eq(info.cnames, rows[i].cnames);
     ck_assert_uint_eq(info.neg_ttl, rows[i].neg_ttl);
+    /* The query kept as (id, name, type) reads the response the same. */
+    dns_resp_info info2;
+    dns_resp_kind k2 =
+        dns_resp_classify_query((uint16_t)(100 + i), &qn, rows[i].qtype, &r, &zn, &info2);
+    ck_assert_msg(k2 == k, "%s: classify_query got %s want %s", rows[i].qname,
+                  dns_resp_kind_name(k2), dns_resp_kind_name(k));
+    ck_assert(dns_name_equal(&info2.final_name, &info.final_name));
+    ck_assert(dns_name_equal(&info2.referral, &info.referral));
+    ck_assert_int_eq(info2.cnames, info.cnames);
+    ck_assert_uint_eq(info2.neg_ttl, info.neg_ttl);
+    ck_assert_int_eq(
+        dns_resp_classify_query((uint16_t)(101 + i), &qn, rows[i].qtype, &r, &zn, NULL),
+        DNS_RESP_MISMATCH);
     g_free(fin);
     g_free(ref);
     dns_msg_clear(&q);
@@ -125,6 +138,13 @@ START_TEST(mismatch_truncated_lame) {
   r.tc = false;
   r.id = 8;
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_MISMATCH);
+  ck_assert_int_eq(dns_resp_classify_query(7, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_MISMATCH);
+  ck_assert_int_eq(dns_resp_classify_query(8, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_REFERRAL);
+  ck_assert_int_eq(dns_resp_classify_query(8, &qn, DNS_T_AAAA, &r, &rootn, NULL),
+                   DNS_RESP_MISMATCH);
+  r.opcode = DNS_OP_NOTIFY; /* the kept query is always a QUERY */
+  ck_assert_int_eq(dns_resp_classify_query(8, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_MISMATCH);
+  r.opcode = DNS_OP_QUERY;
   r.id = 7;
   r.qr = false;
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_MISMATCH);
@@ -134,8 +154,13 @@ START_TEST(mismatch_truncated_lame) {
   g_array_index(r.question, dns_question, 0).type = DNS_T_A;
   g_array_index(r.question, dns_question, 0).name = dns_name_lit("mail.example.org");
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_MISMATCH);
+  ck_assert_int_eq(dns_resp_classify_query(7, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_MISMATCH);
   g_array_index(r.question, dns_question, 0).name = dns_name_lit("MAIL.example.com");
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_REFERRAL);
+  ck_assert_int_eq(dns_resp_classify_query(7, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_REFERRAL);
+  g_array_index(r.question, dns_question, 0).rclass = DNS_C_CH;
+  ck_assert_int_eq(dns_resp_classify_query(7, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_MISMATCH);
+  g_array_index(r.question, dns_question, 0).rclass = DNS_C_IN;
   r.rcode = DNS_RCODE_SERVFAIL;
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_ERROR);
   /* An empty, non-authoritative NOERROR is lame. */

@@ -62,19 +62,48 @@ static void put_name(GByteArray *b, const dns_name *n) {
   put(b, n->wire, n->len);
 }
 
-/* Appends RR (its TTL left out) to B. */
-/* An owner spelt exactly as the entry's key (lower case: the usual case)
- * is packed as a zero length (no name has one: the root is 1 octet) and
- * taken back from the key. */
-static void rr_pack(GByteArray *b, const dns_rr *rr, const centry *key) {
-  put(b, &rr->type, 2);
-  put(b, &rr->rclass, 2);
-  if (rr->owner.len == key->klen && memcmp(rr->owner.wire, key->data, key->klen) == 0) {
-    uint8_t zero = 0;
-    put(b, &zero, 1);
-  } else {
-    put_name(b, &rr->owner);
+/* A packed record opens with a flags octet: what equals the entry's key
+ * (type, class, the owner spelt exactly as the key: the usual case) or is
+ * empty (no opaque RDATA) is left out. A name in the RDATA that ends with
+ * the key's name (same octets, at a label boundary: "mx.d03.test." under
+ * "d03.test.") is packed as a zero octet (no name has a zero length: the
+ * root is 1 octet), the length of the rest and its octets. An MTA's stub
+ * holds an MX and an A entry per destination: both fit 64-octet blocks so. */
+enum { PK_TYPE = 1, PK_CLASS = 2, PK_OWNER = 4, PK_NORAW = 8 };
+
+/* Appends N, maybe as a prefix of the key's name. */
+static void put_rname(GByteArray *b, const dns_name *n, const centry *key) {
+  for (size_t i = 0; i < n->len; i += (size_t)n->wire[i] + 1) {
+    if (n->len - i == key->klen && memcmp(n->wire + i, key->data, key->klen) == 0) {
+      uint8_t head[2] = {0, (uint8_t)i};
+      put(b, head, 2);
+      put(b, n->wire, i);
+      return;
+    }
+    if (n->wire[i] == 0)
+      break;
   }
+  put_name(b, n);
+}
+
+/* Appends RR (its TTL left out) to B. */
+static void rr_pack(GByteArray *b, const dns_rr *rr, const centry *key) {
+  uint8_t fl = 0;
+  if (rr->type == key->type)
+    fl |= PK_TYPE;
+  if (rr->rclass == key->rclass)
+    fl |= PK_CLASS;
+  if (rr->owner.len == key->klen && memcmp(rr->owner.wire, key->data, key->klen) == 0)
+    fl |= PK_OWNER;
+  if (rr->rawlen == 0)
+    fl |= PK_NORAW;
+  put(b, &fl, 1);
+  if (!(fl & PK_TYPE))
+    put(b, &rr->type, 2);
+  if (!(fl & PK_CLASS))
+    put(b, &rr->rclass, 2);
+  if (!(fl & PK_OWNER))
+    put_name(b, &rr->owner);
   switch (rr->type) {
   case DNS_T_A:
     put(b, rr->rd.a, 4);
@@ -85,26 +114,28 @@ static void rr_pack(GByteArray *b, const dns_rr *rr, const centry *key) {
   case DNS_T_NS:
   case DNS_T_CNAME:
   case DNS_T_PTR:
-    put_name(b, &rr->rd.name);
+    put_rname(b, &rr->rd.name, key);
     break;
   case DNS_T_MX:
     put(b, &rr->rd.mx.pref, 2);
-    put_name(b, &rr->rd.mx.exchange);
+    put_rname(b, &rr->rd.mx.exchange, key);
     break;
   case DNS_T_SOA:
-    put_name(b, &rr->rd.soa.mname);
-    put_name(b, &rr->rd.soa.rname);
+    put_rname(b, &rr->rd.soa.mname, key);
+    put_rname(b, &rr->rd.soa.rname, key);
     put(b, &rr->rd.soa.serial, 4 * 5);
     break;
   case DNS_T_SRV:
     put(b, &rr->rd.srv.priority, 2 * 3);
-    put_name(b, &rr->rd.srv.target);
+    put_rname(b, &rr->rd.srv.target, key);
     break;
   default:
     break;
   }
-  put(b, &rr->rawlen, 2);
-  put(b, rr->raw, rr->rawlen);
+  if (!(fl & PK_NORAW)) {
+    put(b, &rr->rawlen, 2);
+    put(b, rr->raw, rr->rawlen);
+  }
 }
 
 static const uint8_t *get(const uint8_t *p, void *out, size_t n) {
@@ -115,15 +146,29 @@ static const uint8_t *get_name(const uint8_t *p, dns_name *n) {
   n->len = *p++;
   return get(p, n->wire, n->len);
 }
+/* Reads a name put by put_rname. */
+static const uint8_t *get_rname(const uint8_t *p, dns_name *n, const centry *e) {
+  if (*p != 0)
+    return get_name(p, n);
+  uint8_t i = p[1];
+  p = get(p + 2, n->wire, i);
+  memcpy(n->wire + i, e->data, e->klen);
+  n->len = (uint8_t)(i + e->klen);
+  return p;
+}
 
 /* Rebuilds into RR (uninitialised) the record packed at P; returns the
  * octet after it. */
 static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr, const centry *e) {
   memset(rr, 0, sizeof *rr);
-  p = get(p, &rr->type, 2);
-  p = get(p, &rr->rclass, 2);
-  if (*p == 0) { /* the key's spelling */
-    p++;
+  uint8_t fl = *p++;
+  rr->type = e->type;
+  rr->rclass = e->rclass;
+  if (!(fl & PK_TYPE))
+    p = get(p, &rr->type, 2);
+  if (!(fl & PK_CLASS))
+    p = get(p, &rr->rclass, 2);
+  if (fl & PK_OWNER) {
     rr->owner.len = e->klen;
     memcpy(rr->owner.wire, e->data, e->klen);
   } else {
@@ -139,28 +184,30 @@ static const uint8_t *rr_unpack(const uint8_t *p, dns_rr *rr, const centry *e) {
   case DNS_T_NS:
   case DNS_T_CNAME:
   case DNS_T_PTR:
-    p = get_name(p, &rr->rd.name);
+    p = get_rname(p, &rr->rd.name, e);
     break;
   case DNS_T_MX:
     p = get(p, &rr->rd.mx.pref, 2);
-    p = get_name(p, &rr->rd.mx.exchange);
+    p = get_rname(p, &rr->rd.mx.exchange, e);
     break;
   case DNS_T_SOA:
-    p = get_name(p, &rr->rd.soa.mname);
-    p = get_name(p, &rr->rd.soa.rname);
+    p = get_rname(p, &rr->rd.soa.mname, e);
+    p = get_rname(p, &rr->rd.soa.rname, e);
     p = get(p, &rr->rd.soa.serial, 4 * 5);
     break;
   case DNS_T_SRV:
     p = get(p, &rr->rd.srv.priority, 2 * 3);
-    p = get_name(p, &rr->rd.srv.target);
+    p = get_rname(p, &rr->rd.srv.target, e);
     break;
   default:
     break;
   }
-  p = get(p, &rr->rawlen, 2);
-  if (rr->rawlen)
+  if (!(fl & PK_NORAW)) {
+    p = get(p, &rr->rawlen, 2);
     rr->raw = g_memdup2(p, rr->rawlen);
-  return p + rr->rawlen;
+    p += rr->rawlen;
+  }
+  return p;
 }
 
 struct dns_cache {

@@ -38,6 +38,24 @@ void dns_res__rrs_append(GArray *dst, const GArray *src) {
   }
 }
 
+dns_res__nm *dns_res__nm_new(const dns_name *n) {
+  dns_res__nm *p = g_malloc((size_t)n->len + 1);
+  p[0] = n->len;
+  memcpy(p + 1, n->wire, n->len);
+  return p;
+}
+
+bool dns_res__nm_equal(const dns_res__nm *p, const dns_name *n) {
+  if (p[0] != n->len)
+    return false;
+  for (size_t i = 0; i < n->len; i++) {
+    uint8_t a = p[1 + i], b = n->wire[i];
+    if (a != b && g_ascii_tolower(a) != g_ascii_tolower(b))
+      return false;
+  }
+  return true;
+}
+
 const char *dns_res_mode_name(dns_res_mode m) {
   static const char *const n[DNS_RES_MODE_COUNT] = {"recursive", "stub"};
   return (unsigned)m < DNS_RES_MODE_COUNT ? n[m] : "unknown";
@@ -89,7 +107,9 @@ void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s) {
   if (!ok)
     g_error("dns_res__enter: illegal transition %s -> %s", state_name(t->state), state_name(s));
   if (r->env.trace) {
-    char *n = dns_name_to_text(&t->sname), tb[16];
+    dns_name sn;
+    dns_res__sname(t, &sn);
+    char *n = dns_name_to_text(&sn), tb[16];
     char *line = g_strdup_printf("lookup %" G_GUINT64_FORMAT " depth %d %s %s: %s -> %s", t->lk->id,
                                  t->depth, n, dns_type_to_text(t->qtype, tb), state_name(t->state),
                                  state_name(s));
@@ -129,12 +149,14 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->cfg = *cfg;
   r->env = *env;
   r->servers = g_new0(dns_res_server, cfg->nservers);
+  r->srv_names = g_new0(dns_res__nm *, cfg->nservers);
   for (size_t i = 0; i < cfg->nservers; i++) {
     g_assert(cfg->servers[i].addr && strlen(cfg->servers[i].addr) < DNS_RES_ADDR_MAX);
     r->servers[i].name = g_strdup(cfg->servers[i].name ? cfg->servers[i].name : ".");
     dns_name probe;
     if (dns_name_from_text(&probe, r->servers[i].name) != DNS_OK)
       g_error("dns_res_new: bad server name %s", r->servers[i].name);
+    r->srv_names[i] = dns_res__nm_new(&probe);
     r->servers[i].addr = g_strdup(cfg->servers[i].addr);
     r->servers[i].port = cfg->servers[i].port ? cfg->servers[i].port : 53;
   }
@@ -153,6 +175,18 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   return r;
 }
 
+/* Empties T's servers, freeing what the entries own. */
+static void srvs_clear(dns_res__task *t) {
+  for (guint i = 0; i < t->nsrvs; i++)
+    if (!t->srvs[i].borrowed) {
+      g_free(t->srvs[i].name);
+      g_free(t->srvs[i].addr);
+    }
+  g_free(t->srvs);
+  t->srvs = NULL;
+  t->nsrvs = 0;
+}
+
 static void task_free(dns_res__task *t) {
   if (!t)
     return;
@@ -163,8 +197,9 @@ static void task_free(dns_res__task *t) {
     g_array_free(t->answer, TRUE);
   if (t->authority)
     g_array_free(t->authority, TRUE);
-  if (t->srvs)
-    g_array_free(t->srvs, TRUE);
+  srvs_clear(t);
+  g_free(t->zone);
+  g_free(t->sname);
   g_free(t);
 }
 
@@ -219,11 +254,15 @@ void dns_res_free(dns_res *r) {
     g_free(e);
   }
   dns_cache_free(r->cache);
+  if (r->scratch)
+    g_array_free(r->scratch, TRUE);
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     g_free((char *)r->servers[i].name);
     g_free((char *)r->servers[i].addr);
+    g_free(r->srv_names[i]);
   }
   g_free(r->servers);
+  g_free(r->srv_names);
   g_free(r);
 }
 
@@ -245,13 +284,13 @@ dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t
   ev->resp = DNS_RESP_COUNT;
   if (t) {
     ev->lookup = t->lk->id;
-    ev->qname = t->sname;
+    dns_res__sname(t, &ev->qname);
     ev->qtype = t->qtype;
     if (t->action) {
-      const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+      const dns_res__srv *s = &t->srvs[t->cur];
       ev->action = t->action;
-      ev->zone = t->zone;
-      ev->server_name = s->name;
+      dns_res__zone(t, &ev->zone);
+      dns_res__nm_get(s->name, &ev->server_name);
       g_strlcpy(ev->server, s->addr, sizeof ev->server);
       ev->port = s->port;
       ev->transport = t->tr;
@@ -287,7 +326,7 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   a->kind = DNS_RES_ACT_CLOSE;
   a->id = t->action;
   a->lookup = t->lk->id;
-  const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+  const dns_res__srv *s = &t->srvs[t->cur];
   g_strlcpy(a->server, s->addr, sizeof a->server);
   a->port = s->port;
   a->sport = t->sport;
@@ -295,27 +334,31 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   g_queue_push_tail(&r->acts, a);
   g_hash_table_remove(r->actions, &t->action);
   t->action = 0;
-  dns_msg_clear(&t->q);
   dns_tcp_free(t->tcp);
   t->tcp = NULL;
 }
 
 void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
-  g_assert(t->action == 0 && t->cur < t->srvs->len);
+  g_assert(t->action == 0 && t->cur < t->nsrvs);
   dns_res__lookup *lk = t->lk;
   if (lk->queries >= r->cfg.max_queries) {
     dns_res__finish(r, t, DNS_RCODE_SERVFAIL, "query_limit", now);
     return;
   }
-  const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+  const dns_res__srv *s = &t->srvs[t->cur];
   g_assert(s->addr[0]);
   t->qid = (uint16_t)(r->env.rand(r->env.user) & 0xffff);
   t->sport = (uint16_t)(1024 + r->env.rand(r->env.user) % (65536 - 1024));
   bool stub = r->cfg.mode == DNS_RES_STUB;
-  dns_resp_make_query(&t->q, t->qid, &t->sname, t->qtype, stub, t->no_edns ? 0 : r->cfg.edns_size);
+  dns_name sn;
+  dns_res__sname(t, &sn);
+  dns_msg q; /* goes out with the action; the task keeps qid, sname, qtype */
+  dns_resp_make_query(&q, t->qid, &sn, t->qtype, stub,
+                      dns_res__edns_sent(r, t) ? r->cfg.edns_size : 0);
   uint8_t buf[DNS_UDP_MIN];
   dns_enc_result res;
-  dns_err e = dns_msg_encode(&t->q, buf, sizeof buf, 0, &res);
+  dns_err e = dns_msg_encode(&q, buf, sizeof buf, 0, &res);
+  dns_msg_clear(&q);
   if (e != DNS_OK) /* one question of at most 255 octets and an OPT always fit */
     g_error("dns_res__send: query does not encode: %s", dns_err_name(e));
   dns_res_action *a = g_new0(dns_res_action, 1);
@@ -357,26 +400,29 @@ static void addr_text(const dns_rr *rr, char out[DNS_RES_ADDR_MAX]) {
     out[0] = '\0';
 }
 
-/* Inserts an entry for NAME at ADDR after position AT (or at the end). */
-static void srv_insert(GArray *srvs, guint at, const dns_name *name, const char *addr) {
-  dns_res__srv s;
-  memset(&s, 0, sizeof s);
-  s.name = *name;
-  g_strlcpy(s.addr, addr, sizeof s.addr);
-  s.port = 53;
-  for (guint i = 0; i < srvs->len; i++) { /* one entry per (name, address) */
-    const dns_res__srv *o = &g_array_index(srvs, dns_res__srv, i);
-    if (o->addr[0] && strcmp(o->addr, s.addr) == 0 && dns_name_equal(&o->name, name))
+/* Inserts an entry for NAME at ADDR into T's servers after position AT
+ * (or at the end). */
+static void srv_insert(dns_res__task *t, guint at, const dns_name *name, const char *addr) {
+  for (guint i = 0; i < t->nsrvs; i++) { /* one entry per (name, address) */
+    const dns_res__srv *o = &t->srvs[i];
+    if (o->addr[0] && strcmp(o->addr, addr) == 0 && dns_res__nm_equal(o->name, name))
       return;
   }
-  if (at >= srvs->len)
-    g_array_append_val(srvs, s);
-  else
-    g_array_insert_val(srvs, at, s);
+  g_assert(strlen(addr) < DNS_RES_ADDR_MAX);
+  if (at > t->nsrvs)
+    at = t->nsrvs;
+  t->srvs = g_renew(dns_res__srv, t->srvs, t->nsrvs + 1); /* at its size: most have one */
+  memmove(&t->srvs[at + 1], &t->srvs[at], (t->nsrvs - at) * sizeof *t->srvs);
+  t->nsrvs++;
+  dns_res__srv *s = &t->srvs[at];
+  memset(s, 0, sizeof *s);
+  s->name = dns_res__nm_new(name);
+  s->addr = g_strdup(addr);
+  s->port = 53;
 }
 
-/* Address records for NAME from the cache into SRVS after AT; count. */
-static guint srvs_from_cache(dns_res *r, GArray *srvs, guint at, const dns_name *name,
+/* Address records for NAME from the cache into T's servers after AT; count. */
+static guint srvs_from_cache(dns_res *r, dns_res__task *t, guint at, const dns_name *name,
                              int64_t now) {
   if (!r->cache)
     return 0;
@@ -389,9 +435,9 @@ static guint srvs_from_cache(dns_res *r, GArray *srvs, guint at, const dns_name 
         char txt[DNS_RES_ADDR_MAX];
         addr_text(&g_array_index(a, dns_rr, i), txt);
         if (txt[0]) {
-          guint before = srvs->len;
-          srv_insert(srvs, at + k, name, txt);
-          k += srvs->len - before;
+          guint before = t->nsrvs;
+          srv_insert(t, at + k, name, txt);
+          k += t->nsrvs - before;
         }
       }
     g_array_free(a, TRUE);
@@ -403,7 +449,7 @@ static guint srvs_from_cache(dns_res *r, GArray *srvs, guint at, const dns_name 
  * from the cache, else one entry without address to resolve later. */
 static void add_ns(dns_res *r, dns_res__task *t, const dns_name *ns, const GArray *glue,
                    int64_t now) {
-  guint before = t->srvs->len;
+  guint before = t->nsrvs;
   if (glue)
     for (guint i = 0; i < glue->len; i++) {
       const dns_rr *rr = &g_array_index(glue, dns_rr, i);
@@ -413,12 +459,12 @@ static void add_ns(dns_res *r, dns_res__task *t, const dns_name *ns, const GArra
       char txt[DNS_RES_ADDR_MAX];
       addr_text(rr, txt);
       if (txt[0])
-        srv_insert(t->srvs, G_MAXUINT, ns, txt);
+        srv_insert(t, G_MAXUINT, ns, txt);
     }
-  if (t->srvs->len == before)
-    srvs_from_cache(r, t->srvs, G_MAXUINT, ns, now);
-  if (t->srvs->len == before)
-    srv_insert(t->srvs, G_MAXUINT, ns, ""); /* glueless: resolve it when needed */
+  if (t->nsrvs == before)
+    srvs_from_cache(r, t, G_MAXUINT, ns, now);
+  if (t->nsrvs == before)
+    srv_insert(t, G_MAXUINT, ns, ""); /* glueless: resolve it when needed */
 }
 
 /* Shuffles the NS records of A in place (Fisher-Yates over env.rand). */
@@ -436,8 +482,9 @@ static void ns_shuffle(dns_res *r, GArray *a) {
 }
 
 static void srvs_reset(dns_res__task *t, const dns_name *zone) {
-  g_array_set_size(t->srvs, 0);
-  t->zone = *zone;
+  srvs_clear(t);
+  g_free(t->zone);
+  t->zone = zone->len == 1 ? NULL : dns_res__nm_new(zone); /* the root: NULL */
   t->cur = 0;
   t->tries = 0;
   t->tr = DNS_RES_UDP;
@@ -456,13 +503,14 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
   dns_name root;
   dns_name_set_root(&root);
   srvs_reset(t, &root);
+  t->srvs = g_new0(dns_res__srv, r->cfg.nservers);
+  t->nsrvs = (guint)r->cfg.nservers;
   for (size_t i = 0; i < r->cfg.nservers; i++) {
-    dns_res__srv s;
-    memset(&s, 0, sizeof s);
-    s.name = dns_name_lit(r->servers[i].name);
-    g_strlcpy(s.addr, r->servers[i].addr, sizeof s.addr);
-    s.port = r->servers[i].port;
-    g_array_append_val(t->srvs, s);
+    dns_res__srv *s = &t->srvs[i];
+    s->name = r->srv_names[i];
+    s->addr = (char *)r->servers[i].addr;
+    s->port = r->servers[i].port;
+    s->borrowed = true;
   }
 }
 
@@ -470,20 +518,20 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
  * whose servers can be reached: some NS with a known address, or named
  * outside the zone (so it can be resolved elsewhere). Else the hints. */
 static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
-  if (!t->srvs)
-    t->srvs = g_array_new(FALSE, FALSE, sizeof(dns_res__srv));
   if (r->cfg.mode == DNS_RES_RECURSIVE && r->cache) {
-    for (int k = dns_name_labels(&t->sname); k >= 0; k--) {
+    dns_name sn;
+    dns_res__sname(t, &sn);
+    for (int k = dns_name_labels(&sn); k >= 0; k--) {
       dns_name z;
-      dns_name_suffix(&t->sname, k, &z);
+      dns_name_suffix(&sn, k, &z);
       GArray *ns = rr_array();
       if (dns_cache_get(r->cache, &z, DNS_T_NS, DNS_C_IN, now, ns, NULL) == DNS_CACHE_RRSET) {
         dns_res__set_delegation(r, t, &z, ns, NULL, now);
         bool reachable = false;
         for (guint i = 0; i < ns->len; i++)
           reachable = reachable || !dns_name_is_under(&g_array_index(ns, dns_rr, i).rd.name, &z);
-        for (guint i = 0; i < t->srvs->len && !reachable; i++)
-          reachable = g_array_index(t->srvs, dns_res__srv, i).addr[0] != '\0';
+        for (guint i = 0; i < t->nsrvs && !reachable; i++)
+          reachable = t->srvs[i].addr[0] != '\0';
         g_array_free(ns, TRUE);
         if (reachable)
           return;
@@ -497,8 +545,8 @@ static void find_servers(dns_res *r, dns_res__task *t, int64_t now) {
 
 /* The first NS entry without address not yet tried. */
 static bool srvs_find_glueless(const dns_res__task *t, guint *at) {
-  for (guint i = 0; i < t->srvs->len; i++) {
-    const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+  for (guint i = 0; i < t->nsrvs; i++) {
+    const dns_res__srv *s = &t->srvs[i];
     if (!s->done && !s->addr[0]) {
       *at = i;
       return true;
@@ -510,23 +558,24 @@ static bool srvs_find_glueless(const dns_res__task *t, guint *at) {
 /* True if NAME is already being resolved by T or one of its parents. */
 static bool resolving(const dns_res__task *t, const dns_name *name) {
   for (; t; t = t->parent)
-    if (dns_name_equal(&t->sname, name) || dns_name_equal(&t->qname, name))
+    if ((t->sname && dns_res__nm_equal(t->sname, name)) || dns_res__nm_equal(t->qname, name))
       return true;
   return false;
 }
 
 static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const dns_name *qname,
                                uint16_t qtype) {
-  dns_res__task *t = g_new0(dns_res__task, 1);
+  /* One block: the task and its name at its length. */
+  dns_res__task *t = g_malloc0(sizeof *t + (size_t)qname->len + 1);
   t->lk = lk;
   t->parent = parent;
   t->depth = parent ? parent->depth + 1 : 0;
-  t->qname = t->sname = *qname;
+  t->qname[0] = qname->len;
+  memcpy(t->qname + 1, qname->wire, qname->len);
   t->qtype = qtype;
-  t->cnames = rr_array();
-  t->answer = rr_array();
-  t->authority = rr_array();
-  dns_name_set_root(&t->zone); /* srvs: made by find_servers (a cache hit never asks one) */
+  /* cnames, answer, authority: made when records come (most tasks in
+   * flight have none) */
+  /* zone NULL (the root); srvs: made by find_servers (a cache hit never asks one) */
   t->state = DNS_RES__START;
   return t;
 }
@@ -561,8 +610,8 @@ static void mark_dead(dns_res *r, const dns_res__srv *s, int64_t now) {
  * held dead unless DEAD_TOO. */
 static bool pick_server(const dns_res *r, const dns_res__task *t, int64_t now, bool dead_too,
                         guint *at) {
-  for (guint i = 0; i < t->srvs->len; i++) {
-    const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+  for (guint i = 0; i < t->nsrvs; i++) {
+    const dns_res__srv *s = &t->srvs[i];
     if (!s->done && s->addr[0] && (dead_too || !is_dead(r, s, now))) {
       *at = i;
       return true;
@@ -591,10 +640,11 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
     }
     if (!glueless)
       break;
-    dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, i);
+    dns_res__srv *s = &t->srvs[i];
     s->done = true;
-    dns_name ns = s->name;
-    if (srvs_from_cache(r, t->srvs, i + 1, &ns, now) > 0)
+    dns_name ns;
+    dns_res__nm_get(s->name, &ns);
+    if (srvs_from_cache(r, t, i + 1, &ns, now) > 0)
       continue;
     if (r->cfg.mode != DNS_RES_RECURSIVE || t->depth >= r->cfg.max_depth || resolving(t, &ns))
       continue;
@@ -611,7 +661,7 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
 
 void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now) {
   dns_res__close_attempt(r, t);
-  g_array_index(t->srvs, dns_res__srv, t->cur).done = true;
+  t->srvs[t->cur].done = true;
   dns_res__next_server(r, t, now);
 }
 
@@ -621,7 +671,9 @@ void dns_res__server_failed(dns_res *r, dns_res__task *t, int64_t now) {
  * finished with SERVFAIL) on a loop or past the limit (RFC 1034 §3.6.2). */
 bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, int64_t now) {
   const dns_name *target = &cname->rd.name;
-  bool loop = dns_name_equal(target, &t->qname);
+  bool loop = dns_res__nm_equal(t->qname, target);
+  if (!t->cnames)
+    t->cnames = rr_array();
   for (guint i = 0; i < t->cnames->len && !loop; i++)
     loop = dns_name_equal(target, &g_array_index(t->cnames, dns_rr, i).owner);
   dns_rr c;
@@ -631,7 +683,8 @@ bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, in
     dns_res__finish(r, t, DNS_RCODE_SERVFAIL, loop ? "cname_loop" : "cname_limit", now);
     return false;
   }
-  t->sname = *target;
+  g_free(t->sname);
+  t->sname = dns_res__nm_new(target);
   return true;
 }
 
@@ -648,7 +701,7 @@ static void cache_hit_event(dns_res *r, dns_res__task *t, uint16_t rcode, bool p
 /* Moves T's answer records (a negative cache answer's SOA, read into
  * the empty answer array) into T's authority records. */
 static void answer_to_authority(dns_res__task *t) {
-  if (t->authority->len == 0) { /* always, in fact: the records move */
+  if (!t->authority || t->authority->len == 0) { /* always, in fact: the records move */
     GArray *empty = t->authority;
     t->authority = t->answer;
     t->answer = empty;
@@ -658,15 +711,37 @@ static void answer_to_authority(dns_res__task *t) {
   }
 }
 
+/* The resolver's scratch array for cache reads (empty), taken out of R
+ * while in use: a step inside may need one too. */
+static GArray *scratch_take(dns_res *r) {
+  GArray *a = r->scratch ? r->scratch : rr_array();
+  r->scratch = NULL;
+  return a;
+}
+
+static void scratch_put(dns_res *r, GArray *a) {
+  g_array_set_size(a, 0);
+  if (r->scratch)
+    g_array_free(a, TRUE);
+  else
+    r->scratch = a;
+}
+
 void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
   g_assert(t->state == DNS_RES__START && t->action == 0);
-  /* The cache's records are read straight into the task's answer array,
-   * empty at this point (a cache miss appends nothing): no array per
+  /* The cache's records are read into the scratch array, which becomes
+   * the task's answer on a hit (a miss appends nothing): no array per
    * lookup for them. */
   while (r->cache) { /* RFC 1034 §5.3.3 step 1 */
-    g_assert(t->answer->len == 0);
-    dns_cache_kind k = dns_cache_get(r->cache, &t->sname, t->qtype, DNS_C_IN, now, t->answer, NULL);
+    g_assert(!t->answer || t->answer->len == 0);
+    dns_name sn;
+    dns_res__sname(t, &sn);
+    GArray *a = scratch_take(r);
+    dns_cache_kind k = dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, a, NULL);
     if (k != DNS_CACHE_MISS) {
+      if (t->answer)
+        g_array_free(t->answer, TRUE);
+      t->answer = a;
       uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
       cache_hit_event(r, t, rcode, k == DNS_CACHE_RRSET, t->answer, now);
       if (k != DNS_CACHE_RRSET)
@@ -675,20 +750,18 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
       return;
     }
     if (t->qtype != DNS_T_CNAME) {
-      k = dns_cache_get(r->cache, &t->sname, DNS_T_CNAME, DNS_C_IN, now, t->answer, NULL);
-      if (k == DNS_CACHE_RRSET && t->answer->len >= 1) {
-        /* follow_cname may finish (and free) T: the CNAME's records leave it */
-        GArray *a = t->answer;
-        t->answer = rr_array();
+      k = dns_cache_get(r->cache, &sn, DNS_T_CNAME, DNS_C_IN, now, a, NULL);
+      if (k == DNS_CACHE_RRSET && a->len >= 1) {
+        /* follow_cname may finish (and free) T: the CNAME's records are not T's */
         cache_hit_event(r, t, DNS_RCODE_NOERROR, true, a, now);
         bool go = dns_res__follow_cname(r, t, &g_array_index(a, dns_rr, 0), now);
-        g_array_free(a, TRUE);
+        scratch_put(r, a);
         if (!go)
           return;
         continue;
       }
-      g_array_set_size(t->answer, 0); /* a negative entry's SOA, if any */
     }
+    scratch_put(r, a); /* empty, or a negative entry's SOA */
     break;
   }
   find_servers(r, t, now);
@@ -706,6 +779,8 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
 /* The records of *SRC for a DONE event: a copy, or with TAKE, *SRC
  * itself (moved: *SRC becomes NULL, so T must not be used after). */
 static GArray *rrs_give(GArray **src, bool take) {
+  if (!*src) /* never made: no records */
+    return rr_array();
   if (take) {
     GArray *a = *src;
     *src = NULL;
@@ -723,7 +798,7 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   dns_res_event *ev = dns_res__event(r, DNS_RES_EV_DONE, NULL, now);
   ev->joined = lk->primary != NULL;
   ev->lookup = lk->id;
-  ev->qname = t->qname;
+  dns_res__qname(t, &ev->qname);
   ev->qtype = t->qtype;
   ev->rcode = rcode;
   ev->reason = reason;
@@ -767,7 +842,9 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
   }
   /* A sub-lookup of an NS address: hand the addresses to the parent. */
   guint at = p->cur + 1;
-  if (rcode == DNS_RCODE_NOERROR)
+  dns_name qn;
+  dns_res__qname(t, &qn);
+  if (rcode == DNS_RCODE_NOERROR && t->answer)
     for (guint i = 0; i < t->answer->len; i++) {
       const dns_rr *rr = &g_array_index(t->answer, dns_rr, i);
       if (rr->type != DNS_T_A && !(r->cfg.ipv6 && rr->type == DNS_T_AAAA))
@@ -775,9 +852,9 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       char txt[DNS_RES_ADDR_MAX];
       addr_text(rr, txt);
       if (txt[0]) {
-        guint before = p->srvs->len;
-        srv_insert(p->srvs, at, &t->qname, txt);
-        at += p->srvs->len - before;
+        guint before = p->nsrvs;
+        srv_insert(p, at, &qn, txt);
+        at += p->nsrvs - before;
       }
     }
   p->child = NULL;
@@ -797,7 +874,7 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
   r->st.lookups++;
   for (guint i = 0; i + 1 < r->lookups->len; i++) {
     dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
-    if (o->top && o->top->qtype == qtype && dns_name_equal(&o->top->qname, qname)) {
+    if (o->top && o->top->qtype == qtype && dns_res__nm_equal(o->top->qname, qname)) {
       /* The same question in flight: share its answer, send nothing. */
       lk->primary = o;
       if (!o->waiters)
@@ -859,7 +936,7 @@ void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_por
   }
   if (t->tr != DNS_RES_UDP)
     g_error("dns_res_on_udp: action %" G_GUINT64_FORMAT " is TCP", id);
-  const dns_res__srv *s = &g_array_index(t->srvs, dns_res__srv, t->cur);
+  const dns_res__srv *s = &t->srvs[t->cur];
   if (!from || strcmp(from, s->addr) != 0 || from_port != s->port) {
     r->st.mismatched++; /* RFC 5452 §9.1: the source must be the server asked */
     dns_res__set_reason(dns_res__event(r, DNS_RES_EV_DROPPED, t, now), "source");
@@ -893,10 +970,9 @@ void dns_res_on_net_error(dns_res *r, uint64_t id, dns_res_net_error why, int64_
     return;
   }
   r->st.net_errors++;
-  dns_res__set_reason(dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now),
-                      dns_res_net_error_name(why));
+  dns_res__set_reason(dns_res__event(r, DNS_RES_EV_NET_ERROR, t, now), dns_res_net_error_name(why));
   if (why == DNS_RES_NET_UNREACHABLE || why == DNS_RES_NET_REFUSED)
-    mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
+    mark_dead(r, &t->srvs[t->cur], now);
   dns_res__server_failed(r, t, now);
 }
 
@@ -930,7 +1006,7 @@ static void on_timeout(dns_res *r, dns_res__task *t, int64_t now) {
     dns_res__send(r, t, now);
     return;
   }
-  mark_dead(r, &g_array_index(t->srvs, dns_res__srv, t->cur), now);
+  mark_dead(r, &t->srvs[t->cur], now);
   dns_res__server_failed(r, t, now);
 }
 

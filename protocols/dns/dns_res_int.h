@@ -7,12 +7,31 @@
 #include "dns_res.h"
 #include "dns_tcp.h"
 
-/* One server address to ask: an NS name and, once known, an address. */
+#include <string.h>
+
+/* A name held at its length (a task has thousands of siblings in flight
+ * during an MTA's queue run, and a dns_name is 256 octets): one g_malloc'd
+ * block, the length octet then the wire form. Read it into a dns_name on
+ * the stack with dns_res__nm_get. */
+typedef uint8_t dns_res__nm;
+
+dns_res__nm *dns_res__nm_new(const dns_name *n);
+static inline void dns_res__nm_get(const dns_res__nm *p, dns_name *out) {
+  out->len = p[0];
+  memcpy(out->wire, p + 1, p[0]);
+}
+/* True if P is N, ignoring ASCII case (as dns_name_equal). */
+bool dns_res__nm_equal(const dns_res__nm *p, const dns_name *n);
+
+/* One server address to ask: an NS name and, once known, an address.
+ * The configured servers' entries borrow both from the resolver (which
+ * outlives its tasks); the others own theirs. */
 typedef struct {
-  dns_name name;
-  char addr[DNS_RES_ADDR_MAX]; /* "" while unknown */
+  dns_res__nm *name;
+  char *addr; /* "" while unknown */
   uint16_t port;
-  bool done; /* asked (or its resolution tried) in this delegation */
+  bool done;     /* asked (or its resolution tried) in this delegation */
+  bool borrowed; /* name and addr are the resolver's */
 } dns_res__srv;
 
 /* Task states. Legal transitions (dns_res__enter asserts them):
@@ -39,29 +58,47 @@ typedef struct dns_res__task dns_res__task;
 struct dns_res__task {
   dns_res__lookup *lk;
   dns_res__task *parent, *child;
-  int depth;
-  dns_res__state state;
-  dns_name qname, sname; /* asked for; current name after CNAMEs */
-  uint16_t qtype;
-  GArray *cnames;    /* of dns_rr, the chain followed */
-  GArray *answer;    /* of dns_rr, the final RRsets */
-  GArray *authority; /* of dns_rr, the SOA of a negative answer */
-  uint16_t rcode;
+  /* Of dns_rr, each NULL until it has records (rrs_give makes it empty
+   * for the DONE event). */
+  GArray *cnames;    /* the chain followed */
+  GArray *answer;    /* the final RRsets */
+  GArray *authority; /* the SOA of a negative answer */
   const char *reason;
   /* The delegation being asked. */
-  dns_name zone;
-  GArray *srvs; /* of dns_res__srv; NULL until the first find_servers */
-  guint cur;    /* index of the server asked */
-  size_t tries; /* attempts to it over the current transport */
+  dns_res__nm *zone;  /* NULL: the root */
+  dns_res__srv *srvs; /* NSRVS of them, allocated at that size; NULL when none */
+  size_t tries;       /* attempts to srvs[cur] over the current transport */
+  guint nsrvs;
+  guint cur; /* index of the server asked */
   dns_res_transport tr;
+  int depth;
+  dns_res__state state;
+  uint16_t qtype, rcode;
   bool no_edns; /* this server answered EDNS with FORMERR/NOTIMP */
-  /* The attempt in flight (action != 0). */
-  uint64_t action;
+  /* The attempt in flight (action != 0): only what matches its answer
+   * (RFC 5452 §9.1: id, port, question = sname, qtype, class IN) is
+   * kept, the query itself goes out with the action. */
   uint16_t qid, sport;
-  dns_msg q;
+  uint64_t action;
   int64_t deadline;
   dns_tcp *tcp;
+  dns_res__nm *sname;  /* current name after CNAMEs; NULL: qname */
+  dns_res__nm qname[]; /* asked for, held at its length (see dns_res__nm) */
 };
+
+/* T's names read into OUT. */
+static inline void dns_res__qname(const dns_res__task *t, dns_name *out) {
+  dns_res__nm_get(t->qname, out);
+}
+static inline void dns_res__sname(const dns_res__task *t, dns_name *out) {
+  dns_res__nm_get(t->sname ? t->sname : t->qname, out);
+}
+static inline void dns_res__zone(const dns_res__task *t, dns_name *out) {
+  if (t->zone)
+    dns_res__nm_get(t->zone, out);
+  else
+    dns_name_set_root(out);
+}
 
 /* A lookup the owner started. A lookup for the same (name, type) as one
  * already in flight joins it (primary set, no task of its own) and gets
@@ -79,8 +116,10 @@ struct dns_res__lookup {
 struct dns_res {
   dns_res_config cfg;
   dns_res_server *servers; /* copies, with their strings */
+  dns_res__nm **srv_names; /* the servers' names, parsed once (tasks borrow them) */
   dns_res_env env;
   dns_cache *cache;
+  GArray *scratch;     /* of dns_rr, empty: cache reads in dns_res__step; NULL while taken */
   GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order */
   GHashTable *by_id;   /* &lookup->id -> lookup, lookup only */
   GHashTable *actions; /* &task->action -> task, lookup only */
@@ -90,6 +129,12 @@ struct dns_res {
   uint64_t next_lookup, next_action;
   dns_res_stats st;
 };
+
+/* True if the query of T's attempt in flight carried an OPT record (as
+ * dns_res__send makes it). */
+static inline bool dns_res__edns_sent(const dns_res *r, const dns_res__task *t) {
+  return !t->no_edns && r->cfg.edns_size != 0;
+}
 
 /* dns_res.c */
 void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s);

@@ -25,7 +25,11 @@ static GArray *rr_array(void) {
 static bool stub(const dns_res *r) { return r->cfg.mode == DNS_RES_STUB; }
 
 static bool trusted(const dns_res *r, const dns_res__task *t, const dns_name *n) {
-  return stub(r) || dns_name_is_under(n, &t->zone);
+  if (stub(r))
+    return true;
+  dns_name zone;
+  dns_res__zone(t, &zone);
+  return dns_name_is_under(n, &zone);
 }
 
 /* Caches the records of A as RRsets grouped by (owner, type), in order of
@@ -78,9 +82,11 @@ static void take_referral(dns_res *r, dns_res__task *t, const dns_msg *m, const 
   /* Glue: addresses of the NS targets, believed only inside the zone of
    * the server that sent them. */
   GArray *glue = rr_array();
+  dns_name zone;
+  dns_res__zone(t, &zone);
   for (guint i = 0; i < ns->len; i++) {
     const dns_name *target = &g_array_index(ns, dns_rr, i).rd.name;
-    if (!dns_name_is_under(target, &t->zone))
+    if (!dns_name_is_under(target, &zone))
       continue;
     select_rrs(m, DNS_SEC_ADDITIONAL, target, DNS_T_A, glue);
     select_rrs(m, DNS_SEC_ADDITIONAL, target, DNS_T_AAAA, glue);
@@ -94,34 +100,37 @@ static void take_referral(dns_res *r, dns_res__task *t, const dns_msg *m, const 
   dns_res__next_server(r, t, now);
 }
 
-/* Appends SRC's records to *DST and frees SRC: when *DST is empty (as
- * it is before a task finishes) SRC takes its place, no copy. */
+/* Appends SRC's records to *DST and frees SRC: when *DST is NULL or
+ * empty (as it is before a task finishes) SRC takes its place, no copy. */
 static void rrs_move(GArray **dst, GArray *src) {
-  if ((*dst)->len == 0) {
+  if (!*dst || (*dst)->len == 0) {
     GArray *empty = *dst;
     *dst = src;
     src = empty;
   } else {
     dns_res__rrs_append(*dst, src);
   }
-  g_array_free(src, TRUE);
+  if (src)
+    g_array_free(src, TRUE);
 }
 
 /* Answers, CNAMEs and negative answers (step 4a and 4c). */
 static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp_kind kind,
                         const dns_resp_info *info, int64_t now) {
   dns_cache_rank rank = m->aa && !stub(r) ? DNS_CACHE_RANK_AUTH_ANSWER : DNS_CACHE_RANK_ANSWER;
-  dns_name start = t->sname;
-  while (trusted(r, t, &t->sname)) {
+  dns_name start, sn; /* sn: T's name, read again after each CNAME */
+  dns_res__sname(t, &start);
+  sn = start;
+  while (trusted(r, t, &sn)) {
     GArray *data = rr_array();
-    select_rrs(m, DNS_SEC_ANSWER, &t->sname, t->qtype, data);
+    select_rrs(m, DNS_SEC_ANSWER, &sn, t->qtype, data);
     if (data->len) {
       cache_sets(r, data, rank, now);
       rrs_move(&t->answer, data);
       dns_res__finish(r, t, DNS_RCODE_NOERROR, NULL, now);
       return;
     }
-    select_rrs(m, DNS_SEC_ANSWER, &t->sname, DNS_T_CNAME, data);
+    select_rrs(m, DNS_SEC_ANSWER, &sn, DNS_T_CNAME, data);
     if (data->len == 0) {
       g_array_free(data, TRUE);
       break;
@@ -132,9 +141,10 @@ static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp
     g_array_free(data, TRUE);
     if (!go)
       return;
+    dns_res__sname(t, &sn);
   }
-  if ((kind == DNS_RESP_NXDOMAIN || kind == DNS_RESP_NODATA) && trusted(r, t, &t->sname) &&
-      dns_name_equal(&t->sname, &info->final_name)) {
+  if ((kind == DNS_RESP_NXDOMAIN || kind == DNS_RESP_NODATA) && trusted(r, t, &sn) &&
+      dns_name_equal(&sn, &info->final_name)) {
     bool nx = kind == DNS_RESP_NXDOMAIN;
     GArray *soa = rr_array();
     select_rrs(m, DNS_SEC_AUTHORITY, NULL, DNS_T_SOA, soa);
@@ -143,14 +153,14 @@ static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp
       g_array_index(soa, dns_rr, 0).ttl = info->neg_ttl; /* RFC 2308 §3 */
     }
     if (r->cache && info->neg_ttl > 0)
-      dns_cache_put_negative(r->cache, &t->sname, t->qtype, DNS_C_IN, nx,
+      dns_cache_put_negative(r->cache, &sn, t->qtype, DNS_C_IN, nx,
                              soa->len ? &g_array_index(soa, dns_rr, 0) : NULL, info->neg_ttl, rank,
                              now);
     rrs_move(&t->authority, soa);
     dns_res__finish(r, t, nx ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR, NULL, now);
     return;
   }
-  if (dns_name_equal(&t->sname, &start)) { /* no progress: a broken answer */
+  if (dns_name_equal(&sn, &start)) { /* no progress: a broken answer */
     r->st.lame++;
     dns_res__server_failed(r, t, now);
     return;
@@ -174,7 +184,10 @@ void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size
     return;
   }
   dns_resp_info info;
-  dns_resp_kind kind = dns_resp_classify(&t->q, &m, &t->zone, &info);
+  dns_name sn, zone;
+  dns_res__sname(t, &sn); /* unchanged since the query went out */
+  dns_res__zone(t, &zone);
+  dns_resp_kind kind = dns_resp_classify_query(t->qid, &sn, t->qtype, &m, &zone, &info);
   if (kind == DNS_RESP_MISMATCH) {
     dns_msg_clear(&m);
     r->st.mismatched++;
@@ -206,7 +219,7 @@ void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size
     }
     break;
   case DNS_RESP_ERROR:
-    if ((m.rcode == DNS_RCODE_FORMERR || m.rcode == DNS_RCODE_NOTIMP) && t->q.edns.present &&
+    if ((m.rcode == DNS_RCODE_FORMERR || m.rcode == DNS_RCODE_NOTIMP) && dns_res__edns_sent(r, t) &&
         !m.edns.present) {
       /* RFC 6891 §7: a server that does not know EDNS; ask it without. */
       dns_res__close_attempt(r, t);

@@ -36,17 +36,18 @@ static uint32_t soa_neg_ttl(const dns_msg *r) {
   return 0;
 }
 
-dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_name *zone,
-                                dns_resp_info *info) {
+/* dns_resp_classify for a query of id ID, opcode OPCODE and the one
+ * question QQ. */
+static dns_resp_kind classify(uint16_t id, uint8_t opcode, const dns_question *qq, const dns_msg *r,
+                              const dns_name *zone, dns_resp_info *info) {
   dns_resp_info dummy;
   if (!info)
     info = &dummy;
   memset(info, 0, sizeof *info);
-  const dns_question *qq = dns_msg_question(q), *rq = dns_msg_question(r);
-  g_assert(qq);
+  const dns_question *rq = dns_msg_question(r);
   dns_name_set_root(&info->referral);
   info->final_name = qq->name;
-  if (!r->qr || r->id != q->id || r->opcode != q->opcode || r->question->len != 1 || !rq ||
+  if (!r->qr || r->id != id || r->opcode != opcode || r->question->len != 1 || !rq ||
       rq->type != qq->type || rq->rclass != qq->rclass || !dns_name_equal(&rq->name, &qq->name))
     return DNS_RESP_MISMATCH;
   if (r->tc)
@@ -108,4 +109,20 @@ dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_na
   if (info->cnames)
     return DNS_RESP_CNAME;
   return DNS_RESP_LAME;
+}
+
+dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_name *zone,
+                                dns_resp_info *info) {
+  const dns_question *qq = dns_msg_question(q);
+  g_assert(qq);
+  return classify(q->id, q->opcode, qq, r, zone, info);
+}
+
+dns_resp_kind dns_resp_classify_query(uint16_t id, const dns_name *name, uint16_t type,
+                                      const dns_msg *r, const dns_name *zone, dns_resp_info *info) {
+  dns_question qq;
+  qq.name = *name;
+  qq.type = type;
+  qq.rclass = DNS_C_IN;
+  return classify(id, DNS_OP_QUERY, &qq, r, zone, info);
 }

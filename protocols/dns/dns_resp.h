@@ -56,6 +56,12 @@ typedef struct {
 dns_resp_kind dns_resp_classify(const dns_msg *q, const dns_msg *r, const dns_name *zone,
                                 dns_resp_info *info);
 
+/* The same for a query kept as only what matches its response: id ID,
+ * opcode QUERY, one question NAME/TYPE/IN (what dns_resp_make_query
+ * builds): a resolver need not keep the decoded query while it waits. */
+dns_resp_kind dns_resp_classify_query(uint16_t id, const dns_name *name, uint16_t type,
+                                      const dns_msg *r, const dns_name *zone, dns_resp_info *info);
+
 /* Fills M (dns_msg_init is done here) as a query: ID (the caller draws it
  * from its random stream), one question NAME/TYPE/IN, RD as given, and EDNS
  * with EDNS_SIZE when that is non-zero. */
