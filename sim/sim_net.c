@@ -163,6 +163,7 @@ void sim_net__free(sim_net *net) {
   }
   g_ptr_array_free(net->all_pkts, TRUE);
   g_ptr_array_free(net->param_changes, TRUE);
+  sim_tcp__pool_free(net);
   g_free(net);
 }
 

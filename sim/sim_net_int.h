@@ -135,6 +135,8 @@ struct sim_net {
   sim_pkt *free_pkts;
   void *free_bufs[SIM_NET__BUF_CLASSES]; /* payload buffers by size class, linked through their first word */
   GPtrArray *all_pkts; /* every packet allocated, to free them with the world */
+  sim_tcp_conn *free_conns; /* recycled connection blocks, linked through flush_next */
+  uint32_t n_free_conns;
   uint64_t next_conn_id;
   /* kernel event nesting and TCP notifications */
   int in_kernel;
@@ -197,6 +199,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_tcp__flush(sim_net *net);
 GHashTable *sim_tcp__table_new(void);         /* the node's connection table */
 void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */
+void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks */
 void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_udp__icmp_input(sim_node *n, sim_pkt *p);
 void sim_udp__crash(sim_node *n);

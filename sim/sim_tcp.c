@@ -245,11 +245,19 @@ static void flush_unlink(sim_tcp_conn *c) {
   c->in_flush = false;
 }
 
+/* Closed connection blocks are recycled (up to POOL_MAX per net): a busy
+ * world opens and closes thousands, and a block comes back with its send
+ * buffer and its receive buffer when they are small (at most KEEP_BUF
+ * octets; a sent FIN has shrunk the send buffer already), which saves
+ * their first allocations and growth too. The pool is bounded so that it
+ * adds at most POOL_MAX * (block + 2 * KEEP_BUF) to a peak. */
+#define POOL_MAX 32
+#define KEEP_BUF 2048
+
 static void conn_free(sim_tcp_conn *c) {
   timers_cancel(c);
   table_remove(c);
   flush_unlink(c);
-  g_free(c->sbuf);
   if (c->ooo) {
     g_array_free(c->ooo->ranges, TRUE);
     g_free(c->ooo);
@@ -258,11 +266,61 @@ static void conn_free(sim_tcp_conn *c) {
     g_array_free(c->wlog->marks, TRUE);
     g_free(c->wlog);
   }
-  if (c->rpend)
-    g_byte_array_free(c->rpend, TRUE);
-  if (c->rspare)
-    g_byte_array_free(c->rspare, TRUE);
-  g_free(c);
+  sim_net *net = c->net;
+  if (net->n_free_conns >= POOL_MAX) {
+    g_free(c->sbuf);
+    g_free(c->rpend);
+    g_free(c);
+    return;
+  }
+  uint8_t *sbuf = c->sbuf;
+  uint32_t scap = c->scap;
+  if (scap > KEEP_BUF) {
+    g_free(sbuf);
+    sbuf = NULL;
+    scap = 0;
+  }
+  tcp_rbuf *rb = c->rpend;
+  if (rb && sizeof *rb + rb->cap > KEEP_BUF) {
+    g_free(rb);
+    rb = NULL;
+  }
+  memset(c, 0, sizeof *c);
+  c->sbuf = sbuf;
+  c->scap = scap;
+  c->rpend = rb;
+  if (rb)
+    rb->len = 0;
+  c->flush_next = net->free_conns;
+  net->free_conns = c;
+  net->n_free_conns++;
+}
+
+void sim_tcp__pool_free(sim_net *net) {
+  while (net->free_conns) {
+    sim_tcp_conn *c = net->free_conns;
+    net->free_conns = c->flush_next;
+    g_free(c->sbuf);
+    g_free(c->rpend);
+    g_free(c);
+  }
+  net->n_free_conns = 0;
+}
+
+/* Receive buffer blocks are 256 octets and more, doubling. */
+void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len) {
+  tcp_rbuf *b = c->rpend;
+  uint64_t need = sizeof *b + (uint64_t)(b ? b->len : 0) + len;
+  uint64_t size = b ? sizeof *b + b->cap : 256;
+  while (size < need)
+    size *= 2;
+  if (size - sizeof *b > UINT32_MAX)
+    g_error("sim_tcp: conn %" G_GUINT64_FORMAT ": receive buffer over 4 GiB", (guint64)c->id);
+  b = g_realloc(b, size);
+  if (!c->rpend)
+    b->len = 0;
+  b->cap = (uint32_t)(size - sizeof *b);
+  c->rpend = b;
 }
 
 static void tw_ev(void *a, void *b) {
@@ -340,14 +398,13 @@ static bool flush_one(sim_tcp_conn *c) {
         cb->connected(c->user, c);
     } else if (nf & N_DATA) {
       c->notify &= ~(uint32_t)N_DATA;
-      GByteArray *buf = c->rpend; /* non-NULL: N_DATA means bytes are pending */
-      if (!c->rspare)
-        c->rspare = g_byte_array_new();
-      c->rpend = c->rspare;
-      c->rspare = buf;
+      /* Non-NULL: N_DATA means bytes are pending. No segment arrives while
+       * data() runs (arrivals are events of their own), so the bytes stay
+       * put until it returns. */
+      tcp_rbuf *buf = c->rpend;
       if (cb && cb->data && buf->len)
         cb->data(c->user, c, buf->data, buf->len);
-      g_byte_array_set_size(buf, 0);
+      buf->len = 0;
     } else if (nf & N_EOF) {
       c->notify &= ~(uint32_t)N_EOF;
       if (cb && cb->eof)
@@ -583,7 +640,15 @@ static void ka_ev(void *a, void *b) {
 
 sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lport,
                                 const sim_addr *raddr, uint16_t rport, const sim_tcp_options *opt) {
-  sim_tcp_conn *c = g_new0(sim_tcp_conn, 1);
+  sim_net *net = n->net;
+  sim_tcp_conn *c = net->free_conns; /* zeroed but for its buffers */
+  if (c) {
+    net->free_conns = c->flush_next;
+    c->flush_next = NULL;
+    net->n_free_conns--;
+  } else {
+    c = g_new0(sim_tcp_conn, 1);
+  }
   c->net = n->net;
   c->node = n;
   c->id = n->net->next_conn_id++;

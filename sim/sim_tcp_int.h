@@ -70,6 +70,12 @@ typedef struct {
   uint8_t ring[];
 } tcp_ooo;
 
+/* In-order bytes not yet given to data(): one block, grown by doubling. */
+typedef struct {
+  uint32_t len, cap;
+  uint8_t data[];
+} tcp_rbuf;
+
 /* When the application wrote what (kept only at protocol detail). */
 typedef struct {
   uint64_t written; /* octets written so far */
@@ -119,7 +125,7 @@ struct sim_tcp_conn {
   uint64_t irs, rcv_nxt;
   uint64_t rfin_seq;
   tcp_ooo *ooo;               /* NULL until used */
-  GByteArray *rpend, *rspare; /* in-order bytes not yet given to data(); NULL until used */
+  tcp_rbuf *rpend; /* NULL until used */
   /* RTO, RFC 6298 */
   sim_time srtt, rttvar, rto;
   uint64_t rtt_seq;
@@ -158,5 +164,17 @@ trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev);
 sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lport,
                                 const sim_addr *raddr, uint16_t rport, const sim_tcp_options *opt);
 void sim_tcp__send_reset_for(sim_node *n, const sim_pkt *p);
+/* Makes room for LEN more octets in C's pending in-order bytes. */
+void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len);
+/* Appends LEN octets to C's pending in-order bytes. */
+static inline void sim_tcp__rbuf_append(sim_tcp_conn *c, const uint8_t *d, uint32_t len) {
+  tcp_rbuf *b = c->rpend;
+  if (!b || b->cap - b->len < len) {
+    sim_tcp__rbuf_grow(c, len);
+    b = c->rpend;
+  }
+  memcpy(b->data + b->len, d, len);
+  b->len += len;
+}
 
 #endif

@@ -443,6 +443,45 @@ START_TEST(half_close_echo_after_fin) {
 }
 END_TEST
 
+/* Closed connection blocks are recycled with their small buffers: a run of
+ * connections one after the other, of sizes around the kept buffer sizes
+ * and beyond, each checked byte for byte both ways (a stale length, offset
+ * or byte carried over from the block's previous connection shows). */
+typedef struct {
+  uint64_t up, echo;
+} recycle_row;
+
+static const recycle_row recycle_rows[] = {
+    {0, 0},     {1, 1},       {100, 7},    {2047, 2049}, {3000, 50000}, {17, 0},
+    {70000, 5}, {2040, 2040}, {1, 70000},  {0, 300},     {5000, 1},     {64, 64},
+};
+
+START_TEST(recycled_blocks_carry_nothing_over) {
+  fx_line f;
+  fx_line_init(&f, 1, &fast, NULL, SIM_DETAIL_PROTOCOL);
+  for (int round = 0; round < 3; round++)
+    for (size_t i = 0; i < G_N_ELEMENTS(recycle_rows); i++) {
+      const recycle_row *r = &recycle_rows[i];
+      fx_sink sink = {.echo = r->echo};
+      uint16_t port = (uint16_t)(100 + round * 20 + i);
+      fx_sink_listen(&sink, f.w, f.h2, port);
+      fx_source src = {0};
+      fx_source_start(&src, f.h1, &f.a2, port, r->up, true, NULL);
+      run_idle(&f);
+      if (sink.received != r->up || sink.bad || src.received != r->echo || src.bad)
+        ck_abort_msg("round %d row %zu: got up %" G_GUINT64_FORMAT " (bad %" G_GUINT64_FORMAT
+                     ") echo %" G_GUINT64_FORMAT " (bad %" G_GUINT64_FORMAT
+                     "), want up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT,
+                     round, i, (guint64)sink.received, (guint64)sink.bad, (guint64)src.received,
+                     (guint64)src.bad, (guint64)r->up, (guint64)r->echo);
+      ck_assert_int_eq(src.reason, SIM_TCP_CLOSED_NORMAL);
+      ck_assert_int_eq(sink.reason, SIM_TCP_CLOSED_NORMAL);
+      sim_tcp_unlisten(sink.lis);
+    }
+  fx_line_clear(&f);
+}
+END_TEST
+
 START_TEST(queue_overflow_drops_and_recovers) {
   sim_link_params narrow = fast;
   narrow.bandwidth_bps = 10000000;
@@ -664,6 +703,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, ipv6_mss_and_transfer);
   tcase_add_test(tc, queue_overflow_drops_and_recovers);
   tcase_add_test(tc, half_close_echo_after_fin);
+  tcase_add_test(tc, recycled_blocks_carry_nothing_over);
   suite_add_tcase(s, tc);
   tc = tcase_create("determinism");
   tcase_add_test(tc, same_seed_same_trace);
