@@ -110,11 +110,7 @@ static guint key_hash(gconstpointer p) {
   return h ^ (h >> 16);
 }
 
-static gboolean key_eq(gconstpointer x, gconstpointer y) {
-  const sim_tcp__key *a = x, *b = y;
-  return a->lport == b->lport && a->rport == b->rport && sim_addr__eq(&a->laddr, &b->laddr) &&
-         sim_addr__eq(&a->raddr, &b->raddr);
-}
+static gboolean key_eq(gconstpointer x, gconstpointer y) { return sim_tcp__key_eq(x, y); }
 
 GHashTable *sim_tcp__table_new(void) { return g_hash_table_new(key_hash, key_eq); }
 
@@ -122,6 +118,8 @@ static void table_remove(sim_tcp_conn *c) {
   if (c->in_table) {
     g_hash_table_remove(c->node->tcp_conns, &c->key);
     c->in_table = false;
+    if (c->node->tcp_last == c)
+      c->node->tcp_last = NULL;
   }
 }
 
@@ -860,6 +858,7 @@ void sim_tcp__crash(sim_node *n) {
     conn_free(all->pdata[i]);
   g_ptr_array_free(all, TRUE);
   g_hash_table_remove_all(n->tcp_conns);
+  n->tcp_last = NULL;
   g_hash_table_iter_init(&it, n->tcp_listeners);
   while (g_hash_table_iter_next(&it, &k, &v))
     g_free(v);

@@ -292,7 +292,11 @@ static void syn_sent_in(sim_tcp_conn *c, sim_pkt *p) {
 void sim_tcp__input(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
   sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
-  sim_tcp_conn *c = g_hash_table_lookup(n->tcp_conns, &k);
+  sim_tcp_conn *c = n->tcp_last;
+  if (!c || !sim_tcp__key_eq(&c->key, &k)) {
+    c = g_hash_table_lookup(n->tcp_conns, &k);
+    n->tcp_last = c;
+  }
   if (!c) {
     if ((p->flags & (SIM_TCP_SYN | SIM_TCP_ACK | SIM_TCP_RST)) == SIM_TCP_SYN &&
         g_hash_table_contains(n->tcp_listeners, GUINT_TO_POINTER(p->dport)))

@@ -46,6 +46,11 @@ typedef struct {
   uint16_t lport, rport;
 } sim_tcp__key;
 
+static inline bool sim_tcp__key_eq(const sim_tcp__key *a, const sim_tcp__key *b) {
+  return a->lport == b->lport && a->rport == b->rport && sim_addr__eq(&a->laddr, &b->laddr) &&
+         sim_addr__eq(&a->raddr, &b->raddr);
+}
+
 typedef struct {
   uint64_t start, end;
 } tcp_range;
