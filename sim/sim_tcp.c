@@ -249,7 +249,7 @@ static void flush_unlink(sim_tcp_conn *c) {
  * octets; a sent FIN has shrunk the send buffer already), which saves
  * their first allocations and growth too. The pool is bounded so that it
  * adds at most POOL_MAX * (block + 2 * KEEP_BUF) to a peak. */
-#define POOL_MAX 32
+#define POOL_MAX 128
 #define KEEP_BUF 2048
 
 static void conn_free(sim_tcp_conn *c) {
