@@ -187,11 +187,10 @@ uint32_t sim_net__hdr_size(int family, uint8_t proto);
  * P->dst_node may be preset to the owner of P->dst (else it is looked up). */
 void sim_net__output(sim_node *n, sim_pkt *p);
 /* Smallest MTU on the route from N to TO (1500 if there is no route). */
-uint32_t sim_net__path_mtu(sim_node *n, const sim_addr *to);
+/* Smallest MTU on the route from N to DST, the owner of the address in
+ * question (1500 if there is no route or no owner, DST NULL). */
+uint32_t sim_net__path_mtu_to(sim_node *n, sim_node *dst);
 
-/* --- kernel events --- */
-void sim_net__enter(sim_net *net);
-void sim_net__leave(sim_net *net);
 
 /* "addr:port" ("[v6]:port") into BUF of SIM_EP_BUFSZ. */
 #define SIM_EP_BUFSZ (SIM_ADDR_BUFSZ + 8)
@@ -206,5 +205,15 @@ void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks 
 void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_udp__icmp_input(sim_node *n, sim_pkt *p);
 void sim_udp__crash(sim_node *n);
+
+/* --- kernel events: every packet's arrival passes here (inlined) --- */
+static inline void sim_net__enter(sim_net *net) { net->in_kernel++; }
+/* Leaving the outermost kernel event delivers the pending TCP callbacks. */
+static inline void sim_net__leave(sim_net *net) {
+  g_assert(net->in_kernel > 0);
+  if (net->in_kernel == 1 && net->flush_head)
+    sim_tcp__flush(net);
+  net->in_kernel--;
+}
 
 #endif

@@ -658,7 +658,8 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->ka_idle = opt && opt->keepalive_idle ? opt->keepalive_idle : 60 * SIM_S;
   c->window = opt && opt->window ? opt->window : 65535;
   uint32_t hdr = sim_net__hdr_size(raddr->family, SIM_PROTO_TCP);
-  uint32_t pmtu = sim_net__path_mtu(n, raddr);
+  c->peer_node = sim_net_node_by_addr(net, raddr); /* NULL: seg_send looks again */
+  uint32_t pmtu = sim_net__path_mtu_to(n, c->peer_node);
   c->mss = pmtu > hdr ? pmtu - hdr : 1;
   c->iss = (uint64_t)(uint32_t)sim_rng_u64(&n->rng);
   c->snd_una = c->iss;
