@@ -129,7 +129,7 @@ void sim_net__free(sim_net *net) {
     sim_tcp__crash(n);
     sim_udp__crash(n);
     g_hash_table_destroy(n->tcp_listeners);
-    g_hash_table_destroy(n->tcp_conns);
+    sim_tcp__table_clear(&n->tcp_conns);
     g_hash_table_destroy(n->udp_socks);
     g_array_free(n->addrs, TRUE);
     g_ptr_array_free(n->links, TRUE);
@@ -259,7 +259,6 @@ sim_node *sim_net_add_node(sim_net *net, const char *name, bool router) {
   sim_world_stream(net->w, sname, &n->rng);
   g_free(sname);
   n->tcp_listeners = g_hash_table_new(NULL, NULL);
-  n->tcp_conns = sim_tcp__table_new();
   n->udp_socks = g_hash_table_new(NULL, NULL);
   n->next_tcp_port = (uint16_t)(49152 + sim_rng_below(&n->rng, 16384));
   n->next_udp_port = (uint16_t)(49152 + sim_rng_below(&n->rng, 16384));

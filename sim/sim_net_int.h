@@ -106,6 +106,17 @@ struct sim_link {
   sim_linkdir dir[2];
 };
 
+/* A node's TCP connections by their key: open addressing with linear
+ * probing, a power-of-two size at most half full, deletion by shifting
+ * back (no tombstones: connections come and go all the time, and a table
+ * with tombstones rebuilds itself every so often). Only lookups use the
+ * hash; the crash sorts what it takes out by connection id. */
+typedef struct {
+  sim_tcp_conn **slot; /* NULL: empty; the array NULL until the first add */
+  uint32_t mask;       /* size - 1 */
+  uint32_t n;
+} sim_tcp__table;
+
 struct sim_node {
   sim_net *net;
   char *name;
@@ -119,7 +130,7 @@ struct sim_node {
   void *hook_user;
   /* transport state, dropped on crash */
   GHashTable *tcp_listeners; /* port -> sim_tcp_listener* */
-  GHashTable *tcp_conns;     /* set of sim_tcp_conn*, hashed by their key (first member) */
+  sim_tcp__table tcp_conns;  /* by key (sim_tcp.c) */
   sim_tcp_conn *tcp_last;    /* in tcp_conns: the one the last segment found (a cache: 62 % of
                                 small.json's segments are for the same connection as the
                                 segment before at that node); NULL: none */
@@ -199,7 +210,7 @@ char *sim_net__ep(const sim_addr *a, uint16_t port, char *buf);
 /* --- transports --- */
 void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_tcp__flush(sim_net *net);
-GHashTable *sim_tcp__table_new(void);         /* the node's connection table */
+void sim_tcp__table_clear(sim_tcp__table *t); /* frees its array (not the connections) */
 void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */
 void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks */
 void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */

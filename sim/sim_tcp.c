@@ -89,34 +89,71 @@ void sim_tcp__enter(sim_tcp_conn *c, tcp_state st) {
 
 /* --- connection table ---------------------------------------------------- */
 
-/* The address folded to 32 bits, a word at a time (only lookups use the
- * hash: no iteration order of the table reaches anything, see crash). */
-static inline uint32_t addr_fold(const sim_addr *a) {
-  uint32_t x, y;
-  memcpy(&x, a->b, 4);
-  if (a->family == 6)
-    for (int i = 4; i < 16; i += 4) {
-      memcpy(&y, a->b + i, 4);
-      x = (x ^ y) * 0x9e3779b1u;
+static inline uint32_t slot_of_key(const sim_tcp__table *t, const sim_tcp__key *k) {
+  return sim_tcp__key_hash(k) & t->mask;
+}
+
+/* Puts C into a table with room (no key equal to C's in it). */
+static void table_put(sim_tcp__table *t, sim_tcp_conn *c) {
+  uint32_t i = slot_of_key(t, &c->key);
+  while (t->slot[i])
+    i = (i + 1) & t->mask;
+  t->slot[i] = c;
+  t->n++;
+}
+
+/* The table at SIZE slots (a power of two >= 2 * entries). */
+static void table_resize(sim_tcp__table *t, uint32_t size) {
+  sim_tcp_conn **old = t->slot;
+  uint32_t old_size = old ? t->mask + 1 : 0;
+  t->slot = g_new0(sim_tcp_conn *, size);
+  t->mask = size - 1;
+  t->n = 0;
+  for (uint32_t i = 0; i < old_size; i++)
+    if (old[i])
+      table_put(t, old[i]);
+  g_free(old);
+}
+
+static void table_add(sim_tcp_conn *c) {
+  sim_tcp__table *t = &c->node->tcp_conns;
+  if (!t->slot)
+    table_resize(t, 8);
+  else if (2 * (t->n + 1) > t->mask + 1)
+    table_resize(t, 2 * (t->mask + 1));
+  table_put(t, c);
+  c->in_table = true;
+}
+
+/* Removes C and shifts back the entries after it that probed past its
+ * slot, so that every entry stays reachable from its home slot. */
+static void table_del(sim_tcp__table *t, sim_tcp_conn *c) {
+  uint32_t i = slot_of_key(t, &c->key);
+  while (t->slot[i] != c)
+    i = (i + 1) & t->mask;
+  for (uint32_t j = (i + 1) & t->mask; t->slot[j]; j = (j + 1) & t->mask) {
+    uint32_t h = slot_of_key(t, &t->slot[j]->key);
+    /* the entry at J may move to I unless its home H lies in (I, J] */
+    if (((j - h) & t->mask) >= ((j - i) & t->mask)) {
+      t->slot[i] = t->slot[j];
+      i = j;
     }
-  return x;
+  }
+  t->slot[i] = NULL;
+  t->n--;
+  /* a burst's table does not stay (q6000: thousands at one node) */
+  if (t->mask + 1 > 64 && 8 * t->n < t->mask + 1)
+    table_resize(t, (t->mask + 1) / 2);
 }
 
-static guint key_hash(gconstpointer p) {
-  const sim_tcp__key *k = p;
-  uint32_t h = addr_fold(&k->laddr) * 0x9e3779b1u;
-  h = (h ^ addr_fold(&k->raddr)) * 0x85ebca6bu;
-  h = (h ^ ((uint32_t)k->lport << 16 | k->rport)) * 0xc2b2ae35u;
-  return h ^ (h >> 16);
+void sim_tcp__table_clear(sim_tcp__table *t) {
+  g_free(t->slot);
+  *t = (sim_tcp__table){0};
 }
-
-static gboolean key_eq(gconstpointer x, gconstpointer y) { return sim_tcp__key_eq(x, y); }
-
-GHashTable *sim_tcp__table_new(void) { return g_hash_table_new(key_hash, key_eq); }
 
 static void table_remove(sim_tcp_conn *c) {
   if (c->in_table) {
-    g_hash_table_remove(c->node->tcp_conns, &c->key);
+    table_del(&c->node->tcp_conns, c);
     c->in_table = false;
     if (c->node->tcp_last == c)
       c->node->tcp_last = NULL;
@@ -669,11 +706,7 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->rto = RTO_INIT; /* RFC 6298 §2.1 */
   c->rto_at = SIM_TIME_NEVER;
   c->last_rx = sim_world__now(n->net->w);
-  /* A set: the key is the block's first member, so the key pointer is the
-   * connection and the table keeps no separate value array. */
-  G_STATIC_ASSERT(offsetof(sim_tcp_conn, key) == 0);
-  g_hash_table_add(n->tcp_conns, &c->key);
-  c->in_table = true;
+  table_add(c);
   return c;
 }
 
@@ -682,7 +715,7 @@ static bool port_free(sim_node *n, const sim_addr *laddr, uint16_t port, const s
   if (g_hash_table_contains(n->tcp_listeners, GUINT_TO_POINTER(port)))
     return false;
   sim_tcp__key k = {*laddr, *to, port, rport};
-  return !g_hash_table_contains(n->tcp_conns, &k);
+  return !sim_tcp__table_find(&n->tcp_conns, &k);
 }
 
 sim_tcp_conn *sim_tcp_connect(sim_node *n, const sim_addr *to, uint16_t port,
@@ -849,17 +882,19 @@ void sim_tcp__crash(sim_node *n) {
   for (sim_tcp_conn *x = net->flush_head; x; x = x->flush_next)
     if (x->node == n && !x->in_table)
       g_ptr_array_add(all, x);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, n->tcp_conns);
-  while (g_hash_table_iter_next(&it, &k, &v))
-    g_ptr_array_add(all, v);
+  sim_tcp__table *t = &n->tcp_conns;
+  for (uint32_t i = 0; t->slot && i <= t->mask; i++)
+    if (t->slot[i])
+      g_ptr_array_add(all, t->slot[i]);
   g_ptr_array_sort(all, cmp_conn_id); /* no hash order reaches anything */
   for (guint i = 0; i < all->len; i++)
     conn_free(all->pdata[i]);
   g_ptr_array_free(all, TRUE);
-  g_hash_table_remove_all(n->tcp_conns);
+  g_assert(t->n == 0);
+  sim_tcp__table_clear(t);
   n->tcp_last = NULL;
+  GHashTableIter it;
+  gpointer k, v;
   g_hash_table_iter_init(&it, n->tcp_listeners);
   while (g_hash_table_iter_next(&it, &k, &v))
     g_free(v);
@@ -871,7 +906,7 @@ sim_time sim_tcp_peer_write_time(const sim_tcp_conn *c, uint64_t offset) {
   if (!pn || !sim_node_is_up(pn))
     return -1;
   sim_tcp__key k = {c->key.raddr, c->key.laddr, c->key.rport, c->key.lport};
-  const sim_tcp_conn *p = g_hash_table_lookup(pn->tcp_conns, &k);
+  const sim_tcp_conn *p = sim_tcp__table_find(&pn->tcp_conns, &k);
   if (!p || p->id != c->peer_id || !p->wlog || p->wlog->marks->len == 0 ||
       offset >= p->wlog->written)
     return -1;

@@ -294,7 +294,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
   sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
   sim_tcp_conn *c = n->tcp_last;
   if (!c || !sim_tcp__key_eq(&c->key, &k)) {
-    c = g_hash_table_lookup(n->tcp_conns, &k);
+    c = sim_tcp__table_find(&n->tcp_conns, &k);
     n->tcp_last = c;
   }
   if (!c) {

@@ -51,6 +51,25 @@ static inline bool sim_tcp__key_eq(const sim_tcp__key *a, const sim_tcp__key *b)
          sim_addr__eq(&a->raddr, &b->raddr);
 }
 
+/* The address folded to 32 bits, a word at a time. */
+static inline uint32_t sim_tcp__addr_fold(const sim_addr *a) {
+  uint32_t x, y;
+  memcpy(&x, a->b, 4);
+  if (a->family == 6)
+    for (int i = 4; i < 16; i += 4) {
+      memcpy(&y, a->b + i, 4);
+      x = (x ^ y) * 0x9e3779b1u;
+    }
+  return x;
+}
+
+static inline uint32_t sim_tcp__key_hash(const sim_tcp__key *k) {
+  uint32_t h = sim_tcp__addr_fold(&k->laddr) * 0x9e3779b1u;
+  h = (h ^ sim_tcp__addr_fold(&k->raddr)) * 0x85ebca6bu;
+  h = (h ^ ((uint32_t)k->lport << 16 | k->rport)) * 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+
 typedef struct {
   uint64_t start, end;
 } tcp_range;
@@ -169,6 +188,17 @@ trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev);
 sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lport,
                                 const sim_addr *raddr, uint16_t rport, const sim_tcp_options *opt);
 void sim_tcp__send_reset_for(sim_node *n, const sim_pkt *p);
+/* The connection of key K in T, or NULL. */
+static inline sim_tcp_conn *sim_tcp__table_find(const sim_tcp__table *t, const sim_tcp__key *k) {
+  if (!t->slot)
+    return NULL;
+  for (uint32_t i = sim_tcp__key_hash(k) & t->mask;; i = (i + 1) & t->mask) {
+    sim_tcp_conn *c = t->slot[i];
+    if (!c || sim_tcp__key_eq(&c->key, k))
+      return c;
+  }
+}
+
 /* Makes room for LEN more octets in C's pending in-order bytes. */
 void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len);
 /* Appends LEN octets to C's pending in-order bytes. */

@@ -482,6 +482,41 @@ START_TEST(recycled_blocks_carry_nothing_over) {
 }
 END_TEST
 
+/* Hundreds of connections open at once at each end: the connection table
+ * grows (to 1,024 slots at 300), then shrinks as they close, in an order
+ * of its own (each stream's length differs, so they end at different
+ * times); every segment must still find its connection, every stream
+ * arrive whole, every close be NORMAL. */
+START_TEST(hundreds_of_connections_at_once) {
+  fx_line f;
+  fx_line_init(&f, 2, &fast, NULL, SIM_DETAIL_MESSAGES);
+  enum { K = 300 };
+  fx_sink *sinks = g_new0(fx_sink, K);
+  fx_source *srcs = g_new0(fx_source, K);
+  for (int i = 0; i < K; i++) {
+    sinks[i].echo = (size_t)(i * 37 % 500);
+    fx_sink_listen(&sinks[i], f.w, f.h2, (uint16_t)(1000 + i));
+  }
+  for (int i = 0; i < K; i++)
+    fx_source_start(&srcs[i], f.h1, &f.a2, (uint16_t)(1000 + i), (uint64_t)(i * 211 % 6000), true,
+                    NULL);
+  run_idle(&f);
+  for (int i = 0; i < K; i++) {
+    uint64_t up = (uint64_t)(i * 211 % 6000), echo = (uint64_t)(i * 37 % 500);
+    if (sinks[i].received != up || sinks[i].bad || srcs[i].received != echo || srcs[i].bad ||
+        srcs[i].reason != SIM_TCP_CLOSED_NORMAL || sinks[i].reason != SIM_TCP_CLOSED_NORMAL)
+      ck_abort_msg("conn %d: got up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT
+                   " reasons %d/%d, want up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT
+                   " NORMAL",
+                   i, (guint64)sinks[i].received, (guint64)srcs[i].received, srcs[i].reason,
+                   sinks[i].reason, (guint64)up, (guint64)echo);
+  }
+  g_free(sinks);
+  g_free(srcs);
+  fx_line_clear(&f);
+}
+END_TEST
+
 START_TEST(queue_overflow_drops_and_recovers) {
   sim_link_params narrow = fast;
   narrow.bandwidth_bps = 10000000;
@@ -728,6 +763,7 @@ static Suite *suite(void) {
   tc = tcase_create("sockets");
   tcase_add_test(tc, loopback_connection);
   tcase_add_test(tc, many_connections_demultiplexed);
+  tcase_add_test(tc, hundreds_of_connections_at_once);
   suite_add_tcase(s, tc);
   return s;
 }
