@@ -182,12 +182,7 @@ trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev) {
 static void rto_ev(void *a, void *b);
 static void ka_ev(void *a, void *b);
 
-void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at) {
-  c->rto_at = at;
-  if (at == SIM_TIME_NEVER)
-    return; /* the pending event, if any, finds nothing to do */
-  if (c->rto_ev && c->rto_ev_at <= at)
-    return; /* fires earlier and re-arms */
+void sim_tcp__rto_schedule(sim_tcp_conn *c, sim_time at) {
   if (c->rto_ev)
     sim_world__cancel(c->net->w, c->rto_ev);
   c->rto_ev = sim_world__at(c->net->w, at, rto_ev, c, NULL);
@@ -246,19 +241,8 @@ static void flush_ev(void *a, void *b) {
   sim_net__leave(net);
 }
 
-void sim_tcp__want_flush(sim_tcp_conn *c) {
-  sim_net *net = c->net;
-  if (!c->in_flush) {
-    c->in_flush = true;
-    c->flush_next = NULL;
-    if (net->flush_tail)
-      net->flush_tail->flush_next = c;
-    else
-      net->flush_head = c;
-    net->flush_tail = c;
-  }
-  if (!net->in_kernel && !net->flush_ev)
-    net->flush_ev = sim_world__at(net->w, sim_world__now(net->w), flush_ev, net, NULL);
+void sim_tcp__flush_ev_arm(sim_net *net) {
+  net->flush_ev = sim_world__at(net->w, sim_world__now(net->w), flush_ev, net, NULL);
 }
 
 static void flush_unlink(sim_tcp_conn *c) {

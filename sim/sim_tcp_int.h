@@ -170,14 +170,41 @@ struct sim_tcp_conn {
 
 void sim_tcp__enter(sim_tcp_conn *c, tcp_state st);
 const char *sim_tcp__state_name(tcp_state st);
-void sim_tcp__want_flush(sim_tcp_conn *c);
+/* Schedules the flush event (outside kernel events). */
+void sim_tcp__flush_ev_arm(sim_net *net);
+/* Queues C for the flush at the end of the kernel event (or of a flush
+ * event of its own, outside one). Inlined: every segment passes here. */
+static inline void sim_tcp__want_flush(sim_tcp_conn *c) {
+  sim_net *net = c->net;
+  if (!c->in_flush) {
+    c->in_flush = true;
+    c->flush_next = NULL;
+    if (net->flush_tail)
+      net->flush_tail->flush_next = c;
+    else
+      net->flush_head = c;
+    net->flush_tail = c;
+  }
+  if (!net->in_kernel && !net->flush_ev)
+    sim_tcp__flush_ev_arm(net);
+}
 void sim_tcp__kill(sim_tcp_conn *c, sim_tcp_reason why, const char *ev, const char *key,
                    const char *val);
 void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8_t *data,
                        uint32_t len);
 void sim_tcp__output(sim_tcp_conn *c);
 void sim_tcp__retransmit(sim_tcp_conn *c, uint64_t seq);
-void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at);
+/* (Re)schedules the retransmission event for AT. */
+void sim_tcp__rto_schedule(sim_tcp_conn *c, sim_time at);
+/* The retransmission deadline := AT (SIM_TIME_NEVER: disarmed). Lazy: the
+ * pending event, if any, finds nothing to do or fires earlier and re-arms;
+ * only an earlier deadline schedules. Inlined: every segment passes here. */
+static inline void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at) {
+  c->rto_at = at;
+  if (at == SIM_TIME_NEVER || (c->rto_ev && c->rto_ev_at <= at))
+    return;
+  sim_tcp__rto_schedule(c, at);
+}
 void sim_tcp__rtt_sample(sim_tcp_conn *c, sim_time rtt);
 /* RTO from SRTT/RTTVAR (or the initial 1 s): ends a backoff. */
 void sim_tcp__rto_reset(sim_tcp_conn *c);
