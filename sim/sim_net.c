@@ -191,36 +191,6 @@ static inline int buf_class(uint32_t cap) {
   return __builtin_ctz(cap) - SIM_NET__BUF_MIN_SHIFT;
 }
 
-/* The class of a buffer of exactly CAP octets, or -1 if CAP is none. */
-static inline int exact_class(uint32_t cap) {
-  if (cap < 32 || cap > (32u << (SIM_NET__BUF_CLASSES - 1)) || (cap & (cap - 1)))
-    return -1;
-  return __builtin_ctz(cap) - SIM_NET__BUF_MIN_SHIFT;
-}
-
-void *sim_net__buf_resize(sim_net *net, void *b, uint32_t cap, uint32_t ncap, uint32_t keep) {
-  g_assert(keep <= ncap && (!b || keep <= cap));
-  int ok = b ? exact_class(cap) : -1, nk = exact_class(ncap);
-  if (ok < 0 && nk < 0 && ncap)
-    return g_realloc(b, ncap);
-  void *nb = NULL;
-  if (nk >= 0 && net->free_bufs[nk]) {
-    nb = net->free_bufs[nk];
-    memcpy(&net->free_bufs[nk], nb, sizeof(void *));
-  } else if (ncap) {
-    nb = g_malloc(ncap);
-  }
-  if (keep)
-    memcpy(nb, b, keep);
-  if (b && ok >= 0) {
-    memcpy(b, &net->free_bufs[ok], sizeof(void *));
-    net->free_bufs[ok] = b;
-  } else {
-    g_free(b);
-  }
-  return nb;
-}
-
 void sim_net__buf_release(sim_net *net, sim_pkt *p) {
   int k = buf_class(p->cap);
   if (k < 0) {

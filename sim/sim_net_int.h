@@ -189,12 +189,6 @@ static inline void sim_net__pkt_free(sim_net *net, sim_pkt *p) {
   p->next = net->free_pkts;
   net->free_pkts = p;
 }
-/* Gives B (CAP octets; NULL: none) back and returns a buffer of NCAP
- * octets (NULL if NCAP is 0) that holds B's first KEEP octets. Buffers of a
- * class's size (a power of two from 32 to 2048) come from and go to the
- * classes' free lists, shared with packets; others are malloc'd to size.
- * Used for TCP's send and receive buffers. */
-void *sim_net__buf_resize(sim_net *net, void *b, uint32_t cap, uint32_t ncap, uint32_t keep);
 /* Copies LEN bytes into the payload (a buffer of P's size class, from NET's
  * free lists when one is there). */
 void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len);

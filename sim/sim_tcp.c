@@ -265,22 +265,13 @@ static void flush_unlink(sim_tcp_conn *c) {
 }
 
 /* Closed connection blocks are recycled (up to POOL_MAX per net): a busy
- * world opens and closes thousands. A block comes back with its send
+ * world opens and closes thousands, and a block comes back with its send
  * buffer and its receive buffer when they are small (at most KEEP_BUF
  * octets; a sent FIN has shrunk the send buffer already), which saves
- * their first allocations and growth too; the pool is bounded so that it
- * adds at most POOL_MAX * (block + 2 * KEEP_BUF) to a peak. Other buffers
- * go back to the net's buffer classes (sim_net__buf_resize). */
+ * their first allocations and growth too. The pool is bounded so that it
+ * adds at most POOL_MAX * (block + 2 * KEEP_BUF) to a peak. */
 #define POOL_MAX 128
 #define KEEP_BUF 2048
-
-static void bufs_release(sim_tcp_conn *c) {
-  c->sbuf = sim_net__buf_resize(c->net, c->sbuf, c->scap, 0, 0);
-  c->scap = 0;
-  if (c->rpend)
-    sim_net__buf_resize(c->net, c->rpend, (uint32_t)(sizeof *c->rpend + c->rpend->cap), 0, 0);
-  c->rpend = NULL;
-}
 
 static void conn_free(sim_tcp_conn *c) {
   timers_cancel(c);
@@ -296,17 +287,24 @@ static void conn_free(sim_tcp_conn *c) {
   }
   sim_net *net = c->net;
   if (net->n_free_conns >= POOL_MAX) {
-    bufs_release(c);
+    g_free(c->sbuf);
+    g_free(c->rpend);
     g_free(c);
     return;
   }
-  if (c->scap > KEEP_BUF || (c->rpend && sizeof *c->rpend + c->rpend->cap > KEEP_BUF))
-    bufs_release(c);
   uint8_t *sbuf = c->sbuf;
   uint32_t scap = c->scap;
+  if (scap > KEEP_BUF) {
+    g_free(sbuf);
+    sbuf = NULL;
+    scap = 0;
+  }
   tcp_rbuf *rb = c->rpend;
+  if (rb && sizeof *rb + rb->cap > KEEP_BUF) {
+    g_free(rb);
+    rb = NULL;
+  }
   memset(c, 0, sizeof *c);
-  c->net = net; /* for sim_tcp__pool_free */
   c->sbuf = sbuf;
   c->scap = scap;
   c->rpend = rb;
@@ -331,16 +329,15 @@ void sim_tcp__pool_free(sim_net *net) {
 /* Receive buffer blocks are 256 octets and more, doubling. */
 void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len) {
   tcp_rbuf *b = c->rpend;
-  uint32_t have = b ? b->len : 0;
-  uint64_t need = sizeof *b + (uint64_t)have + len;
+  uint64_t need = sizeof *b + (uint64_t)(b ? b->len : 0) + len;
   uint64_t size = b ? sizeof *b + b->cap : 256;
   while (size < need)
     size *= 2;
-  if (size > UINT32_MAX)
+  if (size - sizeof *b > UINT32_MAX)
     g_error("sim_tcp: conn %" G_GUINT64_FORMAT ": receive buffer over 4 GiB", (guint64)c->id);
-  b = sim_net__buf_resize(c->net, b, b ? (uint32_t)(sizeof *b + b->cap) : 0, (uint32_t)size,
-                          b ? (uint32_t)(sizeof *b + have) : 0);
-  b->len = have;
+  b = g_realloc(b, size);
+  if (!c->rpend)
+    b->len = 0;
   b->cap = (uint32_t)(size - sizeof *b);
   c->rpend = b;
 }
@@ -771,13 +768,11 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
     if (c->slen + len > c->scap) {
       /* Sized to what it holds: most connections carry protocol lines and
        * one message, and hundreds are open at once in a busy world. */
-      uint64_t cap = c->scap > 64 ? c->scap : 256;
-      while (cap < (uint64_t)c->slen + len)
+      size_t cap = c->scap > 64 ? c->scap : 256;
+      while (cap < c->slen + len)
         cap *= 2;
-      if (cap > UINT32_MAX)
-        cap = UINT32_MAX;
-      c->sbuf = sim_net__buf_resize(c->net, c->sbuf, c->scap, (uint32_t)cap, c->slen);
-      c->scap = (uint32_t)cap;
+      c->sbuf = g_realloc(c->sbuf, cap);
+      c->scap = (uint32_t)MIN(cap, UINT32_MAX);
     }
   }
   memcpy(c->sbuf + c->shead + c->slen, buf, len);

@@ -199,7 +199,7 @@ static bool ack_in(sim_tcp_conn *c, const sim_pkt *p) {
        * (a closed connection may live on in TIME_WAIT; no send follows a
        * FIN). Kept non-NULL so offsets into it stay defined. */
       if (c->slen == 0 && c->fin_queued && c->scap > 64) {
-        c->sbuf = sim_net__buf_resize(c->net, c->sbuf, c->scap, 64, 0);
+        c->sbuf = g_realloc(c->sbuf, 64);
         c->scap = 64;
       }
     }
