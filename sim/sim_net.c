@@ -129,7 +129,7 @@ void sim_net__free(sim_net *net) {
     sim_tcp__crash(n);
     sim_udp__crash(n);
     g_hash_table_destroy(n->tcp_listeners);
-    g_hash_table_destroy(n->tcp_conns);
+    sim_tcp__table_clear(&n->tcp_conns);
     g_hash_table_destroy(n->udp_socks);
     g_array_free(n->addrs, TRUE);
     g_ptr_array_free(n->links, TRUE);
@@ -163,6 +163,7 @@ void sim_net__free(sim_net *net) {
   }
   g_ptr_array_free(net->all_pkts, TRUE);
   g_ptr_array_free(net->param_changes, TRUE);
+  sim_tcp__pool_free(net);
   g_free(net);
 }
 
@@ -258,7 +259,6 @@ sim_node *sim_net_add_node(sim_net *net, const char *name, bool router) {
   sim_world_stream(net->w, sname, &n->rng);
   g_free(sname);
   n->tcp_listeners = g_hash_table_new(NULL, NULL);
-  n->tcp_conns = sim_tcp__table_new();
   n->udp_socks = g_hash_table_new(NULL, NULL);
   n->next_tcp_port = (uint16_t)(49152 + sim_rng_below(&n->rng, 16384));
   n->next_udp_port = (uint16_t)(49152 + sim_rng_below(&n->rng, 16384));
@@ -567,7 +567,8 @@ static int32_t *compute_routes(sim_net *net, sim_node *dst) {
   return next;
 }
 
-static sim_link *route_link(sim_net *net, sim_node *from, sim_node *dst) {
+/* The routes toward DST (and the table for the nodes there are now). */
+static __attribute__((noinline)) void routes_make(sim_net *net, sim_node *dst) {
   if (net->routes_n != net->nodes->len) {
     routes_clear(net);
     net->routes_n = net->nodes->len;
@@ -575,6 +576,12 @@ static sim_link *route_link(sim_net *net, sim_node *from, sim_node *dst) {
   }
   if (!net->routes[dst->index])
     net->routes[dst->index] = compute_routes(net, dst);
+}
+
+/* Every hop asks: the known route is inlined, the rest is routes_make. */
+static inline sim_link *route_link(sim_net *net, sim_node *from, sim_node *dst) {
+  if (__builtin_expect(net->routes_n != net->nodes->len || !net->routes[dst->index], 0))
+    routes_make(net, dst);
   int32_t li = net->routes[dst->index][from->index];
   return li < 0 ? NULL : net->links->pdata[li];
 }
@@ -588,9 +595,8 @@ sim_node *sim_net_next_hop(sim_net *net, sim_node *from, sim_node *to) {
   return l->end[l->end[0] == from ? 1 : 0];
 }
 
-uint32_t sim_net__path_mtu(sim_node *n, const sim_addr *to) {
+uint32_t sim_net__path_mtu_to(sim_node *n, sim_node *dst) {
   sim_net *net = n->net;
-  sim_node *dst = sim_net_node_by_addr(net, to);
   if (!dst || dst == n)
     return DEFAULT_MTU;
   uint32_t mtu = UINT32_MAX;
@@ -607,14 +613,6 @@ uint32_t sim_net__path_mtu(sim_node *n, const sim_addr *to) {
 
 /* --- kernel events ------------------------------------------------------- */
 
-void sim_net__enter(sim_net *net) { net->in_kernel++; }
-
-void sim_net__leave(sim_net *net) {
-  g_assert(net->in_kernel > 0);
-  if (net->in_kernel == 1)
-    sim_tcp__flush(net);
-  net->in_kernel--;
-}
 
 /* --- packet trace ---------------------------------------------------------- */
 

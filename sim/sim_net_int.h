@@ -106,6 +106,17 @@ struct sim_link {
   sim_linkdir dir[2];
 };
 
+/* A node's TCP connections by their key: open addressing with linear
+ * probing, a power-of-two size at most half full, deletion by shifting
+ * back (no tombstones: connections come and go all the time, and a table
+ * with tombstones rebuilds itself every so often). Only lookups use the
+ * hash; the crash sorts what it takes out by connection id. */
+typedef struct {
+  sim_tcp_conn **slot; /* NULL: empty; the array NULL until the first add */
+  uint32_t mask;       /* size - 1 */
+  uint32_t n;
+} sim_tcp__table;
+
 struct sim_node {
   sim_net *net;
   char *name;
@@ -119,7 +130,10 @@ struct sim_node {
   void *hook_user;
   /* transport state, dropped on crash */
   GHashTable *tcp_listeners; /* port -> sim_tcp_listener* */
-  GHashTable *tcp_conns;     /* set of sim_tcp_conn*, hashed by their key (first member) */
+  sim_tcp__table tcp_conns;  /* by key (sim_tcp.c) */
+  sim_tcp_conn *tcp_last;    /* in tcp_conns: the one the last segment found (a cache: 62 % of
+                                small.json's segments are for the same connection as the
+                                segment before at that node); NULL: none */
   GHashTable *udp_socks;     /* port -> sim_udp_sock* */
   uint16_t next_tcp_port, next_udp_port;
 };
@@ -135,6 +149,8 @@ struct sim_net {
   sim_pkt *free_pkts;
   void *free_bufs[SIM_NET__BUF_CLASSES]; /* payload buffers by size class, linked through their first word */
   GPtrArray *all_pkts; /* every packet allocated, to free them with the world */
+  sim_tcp_conn *free_conns; /* recycled connection blocks, linked through flush_next */
+  uint32_t n_free_conns;
   uint64_t next_conn_id;
   /* kernel event nesting and TCP notifications */
   int in_kernel;
@@ -182,11 +198,10 @@ uint32_t sim_net__hdr_size(int family, uint8_t proto);
  * P->dst_node may be preset to the owner of P->dst (else it is looked up). */
 void sim_net__output(sim_node *n, sim_pkt *p);
 /* Smallest MTU on the route from N to TO (1500 if there is no route). */
-uint32_t sim_net__path_mtu(sim_node *n, const sim_addr *to);
+/* Smallest MTU on the route from N to DST, the owner of the address in
+ * question (1500 if there is no route or no owner, DST NULL). */
+uint32_t sim_net__path_mtu_to(sim_node *n, sim_node *dst);
 
-/* --- kernel events --- */
-void sim_net__enter(sim_net *net);
-void sim_net__leave(sim_net *net);
 
 /* "addr:port" ("[v6]:port") into BUF of SIM_EP_BUFSZ. */
 #define SIM_EP_BUFSZ (SIM_ADDR_BUFSZ + 8)
@@ -195,10 +210,21 @@ char *sim_net__ep(const sim_addr *a, uint16_t port, char *buf);
 /* --- transports --- */
 void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_tcp__flush(sim_net *net);
-GHashTable *sim_tcp__table_new(void);         /* the node's connection table */
+void sim_tcp__table_clear(sim_tcp__table *t); /* frees its array (not the connections) */
 void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */
+void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks */
 void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_udp__icmp_input(sim_node *n, sim_pkt *p);
 void sim_udp__crash(sim_node *n);
+
+/* --- kernel events: every packet's arrival passes here (inlined) --- */
+static inline void sim_net__enter(sim_net *net) { net->in_kernel++; }
+/* Leaving the outermost kernel event delivers the pending TCP callbacks. */
+static inline void sim_net__leave(sim_net *net) {
+  g_assert(net->in_kernel > 0);
+  if (net->in_kernel == 1 && net->flush_head)
+    sim_tcp__flush(net);
+  net->in_kernel--;
+}
 
 #endif

@@ -89,39 +89,74 @@ void sim_tcp__enter(sim_tcp_conn *c, tcp_state st) {
 
 /* --- connection table ---------------------------------------------------- */
 
-/* The address folded to 32 bits, a word at a time (only lookups use the
- * hash: no iteration order of the table reaches anything, see crash). */
-static inline uint32_t addr_fold(const sim_addr *a) {
-  uint32_t x, y;
-  memcpy(&x, a->b, 4);
-  if (a->family == 6)
-    for (int i = 4; i < 16; i += 4) {
-      memcpy(&y, a->b + i, 4);
-      x = (x ^ y) * 0x9e3779b1u;
+static inline uint32_t slot_of_key(const sim_tcp__table *t, const sim_tcp__key *k) {
+  return sim_tcp__key_hash(k) & t->mask;
+}
+
+/* Puts C into a table with room (no key equal to C's in it). */
+static void table_put(sim_tcp__table *t, sim_tcp_conn *c) {
+  uint32_t i = slot_of_key(t, &c->key);
+  while (t->slot[i])
+    i = (i + 1) & t->mask;
+  t->slot[i] = c;
+  t->n++;
+}
+
+/* The table at SIZE slots (a power of two >= 2 * entries). */
+static void table_resize(sim_tcp__table *t, uint32_t size) {
+  sim_tcp_conn **old = t->slot;
+  uint32_t old_size = old ? t->mask + 1 : 0;
+  t->slot = g_new0(sim_tcp_conn *, size);
+  t->mask = size - 1;
+  t->n = 0;
+  for (uint32_t i = 0; i < old_size; i++)
+    if (old[i])
+      table_put(t, old[i]);
+  g_free(old);
+}
+
+static void table_add(sim_tcp_conn *c) {
+  sim_tcp__table *t = &c->node->tcp_conns;
+  if (!t->slot)
+    table_resize(t, 8);
+  else if (2 * (t->n + 1) > t->mask + 1)
+    table_resize(t, 2 * (t->mask + 1));
+  table_put(t, c);
+  c->in_table = true;
+}
+
+/* Removes C and shifts back the entries after it that probed past its
+ * slot, so that every entry stays reachable from its home slot. */
+static void table_del(sim_tcp__table *t, sim_tcp_conn *c) {
+  uint32_t i = slot_of_key(t, &c->key);
+  while (t->slot[i] != c)
+    i = (i + 1) & t->mask;
+  for (uint32_t j = (i + 1) & t->mask; t->slot[j]; j = (j + 1) & t->mask) {
+    uint32_t h = slot_of_key(t, &t->slot[j]->key);
+    /* the entry at J may move to I unless its home H lies in (I, J] */
+    if (((j - h) & t->mask) >= ((j - i) & t->mask)) {
+      t->slot[i] = t->slot[j];
+      i = j;
     }
-  return x;
+  }
+  t->slot[i] = NULL;
+  t->n--;
+  /* a burst's table does not stay (q6000: thousands at one node) */
+  if (t->mask + 1 > 64 && 8 * t->n < t->mask + 1)
+    table_resize(t, (t->mask + 1) / 2);
 }
 
-static guint key_hash(gconstpointer p) {
-  const sim_tcp__key *k = p;
-  uint32_t h = addr_fold(&k->laddr) * 0x9e3779b1u;
-  h = (h ^ addr_fold(&k->raddr)) * 0x85ebca6bu;
-  h = (h ^ ((uint32_t)k->lport << 16 | k->rport)) * 0xc2b2ae35u;
-  return h ^ (h >> 16);
+void sim_tcp__table_clear(sim_tcp__table *t) {
+  g_free(t->slot);
+  *t = (sim_tcp__table){0};
 }
-
-static gboolean key_eq(gconstpointer x, gconstpointer y) {
-  const sim_tcp__key *a = x, *b = y;
-  return a->lport == b->lport && a->rport == b->rport && sim_addr__eq(&a->laddr, &b->laddr) &&
-         sim_addr__eq(&a->raddr, &b->raddr);
-}
-
-GHashTable *sim_tcp__table_new(void) { return g_hash_table_new(key_hash, key_eq); }
 
 static void table_remove(sim_tcp_conn *c) {
   if (c->in_table) {
-    g_hash_table_remove(c->node->tcp_conns, &c->key);
+    table_del(&c->node->tcp_conns, c);
     c->in_table = false;
+    if (c->node->tcp_last == c)
+      c->node->tcp_last = NULL;
   }
 }
 
@@ -147,12 +182,7 @@ trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev) {
 static void rto_ev(void *a, void *b);
 static void ka_ev(void *a, void *b);
 
-void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at) {
-  c->rto_at = at;
-  if (at == SIM_TIME_NEVER)
-    return; /* the pending event, if any, finds nothing to do */
-  if (c->rto_ev && c->rto_ev_at <= at)
-    return; /* fires earlier and re-arms */
+void sim_tcp__rto_schedule(sim_tcp_conn *c, sim_time at) {
   if (c->rto_ev)
     sim_world__cancel(c->net->w, c->rto_ev);
   c->rto_ev = sim_world__at(c->net->w, at, rto_ev, c, NULL);
@@ -211,19 +241,8 @@ static void flush_ev(void *a, void *b) {
   sim_net__leave(net);
 }
 
-void sim_tcp__want_flush(sim_tcp_conn *c) {
-  sim_net *net = c->net;
-  if (!c->in_flush) {
-    c->in_flush = true;
-    c->flush_next = NULL;
-    if (net->flush_tail)
-      net->flush_tail->flush_next = c;
-    else
-      net->flush_head = c;
-    net->flush_tail = c;
-  }
-  if (!net->in_kernel && !net->flush_ev)
-    net->flush_ev = sim_world__at(net->w, sim_world__now(net->w), flush_ev, net, NULL);
+void sim_tcp__flush_ev_arm(sim_net *net) {
+  net->flush_ev = sim_world__at(net->w, sim_world__now(net->w), flush_ev, net, NULL);
 }
 
 static void flush_unlink(sim_tcp_conn *c) {
@@ -245,11 +264,19 @@ static void flush_unlink(sim_tcp_conn *c) {
   c->in_flush = false;
 }
 
+/* Closed connection blocks are recycled (up to POOL_MAX per net): a busy
+ * world opens and closes thousands, and a block comes back with its send
+ * buffer and its receive buffer when they are small (at most KEEP_BUF
+ * octets; a sent FIN has shrunk the send buffer already), which saves
+ * their first allocations and growth too. The pool is bounded so that it
+ * adds at most POOL_MAX * (block + 2 * KEEP_BUF) to a peak. */
+#define POOL_MAX 128
+#define KEEP_BUF 2048
+
 static void conn_free(sim_tcp_conn *c) {
   timers_cancel(c);
   table_remove(c);
   flush_unlink(c);
-  g_free(c->sbuf);
   if (c->ooo) {
     g_array_free(c->ooo->ranges, TRUE);
     g_free(c->ooo);
@@ -258,11 +285,61 @@ static void conn_free(sim_tcp_conn *c) {
     g_array_free(c->wlog->marks, TRUE);
     g_free(c->wlog);
   }
-  if (c->rpend)
-    g_byte_array_free(c->rpend, TRUE);
-  if (c->rspare)
-    g_byte_array_free(c->rspare, TRUE);
-  g_free(c);
+  sim_net *net = c->net;
+  if (net->n_free_conns >= POOL_MAX) {
+    g_free(c->sbuf);
+    g_free(c->rpend);
+    g_free(c);
+    return;
+  }
+  uint8_t *sbuf = c->sbuf;
+  uint32_t scap = c->scap;
+  if (scap > KEEP_BUF) {
+    g_free(sbuf);
+    sbuf = NULL;
+    scap = 0;
+  }
+  tcp_rbuf *rb = c->rpend;
+  if (rb && sizeof *rb + rb->cap > KEEP_BUF) {
+    g_free(rb);
+    rb = NULL;
+  }
+  memset(c, 0, sizeof *c);
+  c->sbuf = sbuf;
+  c->scap = scap;
+  c->rpend = rb;
+  if (rb)
+    rb->len = 0;
+  c->flush_next = net->free_conns;
+  net->free_conns = c;
+  net->n_free_conns++;
+}
+
+void sim_tcp__pool_free(sim_net *net) {
+  while (net->free_conns) {
+    sim_tcp_conn *c = net->free_conns;
+    net->free_conns = c->flush_next;
+    g_free(c->sbuf);
+    g_free(c->rpend);
+    g_free(c);
+  }
+  net->n_free_conns = 0;
+}
+
+/* Receive buffer blocks are 256 octets and more, doubling. */
+void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len) {
+  tcp_rbuf *b = c->rpend;
+  uint64_t need = sizeof *b + (uint64_t)(b ? b->len : 0) + len;
+  uint64_t size = b ? sizeof *b + b->cap : 256;
+  while (size < need)
+    size *= 2;
+  if (size - sizeof *b > UINT32_MAX)
+    g_error("sim_tcp: conn %" G_GUINT64_FORMAT ": receive buffer over 4 GiB", (guint64)c->id);
+  b = g_realloc(b, size);
+  if (!c->rpend)
+    b->len = 0;
+  b->cap = (uint32_t)(size - sizeof *b);
+  c->rpend = b;
 }
 
 static void tw_ev(void *a, void *b) {
@@ -340,14 +417,13 @@ static bool flush_one(sim_tcp_conn *c) {
         cb->connected(c->user, c);
     } else if (nf & N_DATA) {
       c->notify &= ~(uint32_t)N_DATA;
-      GByteArray *buf = c->rpend; /* non-NULL: N_DATA means bytes are pending */
-      if (!c->rspare)
-        c->rspare = g_byte_array_new();
-      c->rpend = c->rspare;
-      c->rspare = buf;
+      /* Non-NULL: N_DATA means bytes are pending. No segment arrives while
+       * data() runs (arrivals are events of their own), so the bytes stay
+       * put until it returns. */
+      tcp_rbuf *buf = c->rpend;
       if (cb && cb->data && buf->len)
         cb->data(c->user, c, buf->data, buf->len);
-      g_byte_array_set_size(buf, 0);
+      buf->len = 0;
     } else if (nf & N_EOF) {
       c->notify &= ~(uint32_t)N_EOF;
       if (cb && cb->eof)
@@ -583,7 +659,15 @@ static void ka_ev(void *a, void *b) {
 
 sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lport,
                                 const sim_addr *raddr, uint16_t rport, const sim_tcp_options *opt) {
-  sim_tcp_conn *c = g_new0(sim_tcp_conn, 1);
+  sim_net *net = n->net;
+  sim_tcp_conn *c = net->free_conns; /* zeroed but for its buffers */
+  if (c) {
+    net->free_conns = c->flush_next;
+    c->flush_next = NULL;
+    net->n_free_conns--;
+  } else {
+    c = g_new0(sim_tcp_conn, 1);
+  }
   c->net = n->net;
   c->node = n;
   c->id = n->net->next_conn_id++;
@@ -595,7 +679,8 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->ka_idle = opt && opt->keepalive_idle ? opt->keepalive_idle : 60 * SIM_S;
   c->window = opt && opt->window ? opt->window : 65535;
   uint32_t hdr = sim_net__hdr_size(raddr->family, SIM_PROTO_TCP);
-  uint32_t pmtu = sim_net__path_mtu(n, raddr);
+  c->peer_node = sim_net_node_by_addr(net, raddr); /* NULL: seg_send looks again */
+  uint32_t pmtu = sim_net__path_mtu_to(n, c->peer_node);
   c->mss = pmtu > hdr ? pmtu - hdr : 1;
   c->iss = (uint64_t)(uint32_t)sim_rng_u64(&n->rng);
   c->snd_una = c->iss;
@@ -605,11 +690,7 @@ sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lpo
   c->rto = RTO_INIT; /* RFC 6298 §2.1 */
   c->rto_at = SIM_TIME_NEVER;
   c->last_rx = sim_world__now(n->net->w);
-  /* A set: the key is the block's first member, so the key pointer is the
-   * connection and the table keeps no separate value array. */
-  G_STATIC_ASSERT(offsetof(sim_tcp_conn, key) == 0);
-  g_hash_table_add(n->tcp_conns, &c->key);
-  c->in_table = true;
+  table_add(c);
   return c;
 }
 
@@ -618,7 +699,7 @@ static bool port_free(sim_node *n, const sim_addr *laddr, uint16_t port, const s
   if (g_hash_table_contains(n->tcp_listeners, GUINT_TO_POINTER(port)))
     return false;
   sim_tcp__key k = {*laddr, *to, port, rport};
-  return !g_hash_table_contains(n->tcp_conns, &k);
+  return !sim_tcp__table_find(&n->tcp_conns, &k);
 }
 
 sim_tcp_conn *sim_tcp_connect(sim_node *n, const sim_addr *to, uint16_t port,
@@ -785,16 +866,19 @@ void sim_tcp__crash(sim_node *n) {
   for (sim_tcp_conn *x = net->flush_head; x; x = x->flush_next)
     if (x->node == n && !x->in_table)
       g_ptr_array_add(all, x);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, n->tcp_conns);
-  while (g_hash_table_iter_next(&it, &k, &v))
-    g_ptr_array_add(all, v);
+  sim_tcp__table *t = &n->tcp_conns;
+  for (uint32_t i = 0; t->slot && i <= t->mask; i++)
+    if (t->slot[i])
+      g_ptr_array_add(all, t->slot[i]);
   g_ptr_array_sort(all, cmp_conn_id); /* no hash order reaches anything */
   for (guint i = 0; i < all->len; i++)
     conn_free(all->pdata[i]);
   g_ptr_array_free(all, TRUE);
-  g_hash_table_remove_all(n->tcp_conns);
+  g_assert(t->n == 0);
+  sim_tcp__table_clear(t);
+  n->tcp_last = NULL;
+  GHashTableIter it;
+  gpointer k, v;
   g_hash_table_iter_init(&it, n->tcp_listeners);
   while (g_hash_table_iter_next(&it, &k, &v))
     g_free(v);
@@ -806,7 +890,7 @@ sim_time sim_tcp_peer_write_time(const sim_tcp_conn *c, uint64_t offset) {
   if (!pn || !sim_node_is_up(pn))
     return -1;
   sim_tcp__key k = {c->key.raddr, c->key.laddr, c->key.rport, c->key.lport};
-  const sim_tcp_conn *p = g_hash_table_lookup(pn->tcp_conns, &k);
+  const sim_tcp_conn *p = sim_tcp__table_find(&pn->tcp_conns, &k);
   if (!p || p->id != c->peer_id || !p->wlog || p->wlog->marks->len == 0 ||
       offset >= p->wlog->written)
     return -1;

@@ -54,12 +54,10 @@ static void passive_open(sim_node *n, sim_pkt *p) {
 /* Copies [from, to) of the out-of-order ring into the pending bytes. */
 static void ring_take(sim_tcp_conn *c, uint64_t from, uint64_t to) {
   uint32_t w = c->window;
-  if (!c->rpend)
-    c->rpend = g_byte_array_new();
   while (from < to) {
     uint32_t pos = (uint32_t)(from % w);
     uint64_t n = MIN(to - from, (uint64_t)(w - pos));
-    g_byte_array_append(c->rpend, c->ooo->ring + pos, (guint)n);
+    sim_tcp__rbuf_append(c, c->ooo->ring + pos, (uint32_t)n);
     from += n;
   }
 }
@@ -157,9 +155,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
   }
   if (s == c->rcv_nxt) {
     if (len) {
-      if (!c->rpend)
-        c->rpend = g_byte_array_new();
-      g_byte_array_append(c->rpend, d, (guint)len);
+      sim_tcp__rbuf_append(c, d, (uint32_t)len);
       c->rcv_nxt += len;
     }
     GArray *a = c->ooo ? c->ooo->ranges : NULL;
@@ -296,7 +292,11 @@ static void syn_sent_in(sim_tcp_conn *c, sim_pkt *p) {
 void sim_tcp__input(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
   sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
-  sim_tcp_conn *c = g_hash_table_lookup(n->tcp_conns, &k);
+  sim_tcp_conn *c = n->tcp_last;
+  if (!c || !sim_tcp__key_eq(&c->key, &k)) {
+    c = sim_tcp__table_find(&n->tcp_conns, &k);
+    n->tcp_last = c;
+  }
   if (!c) {
     if ((p->flags & (SIM_TCP_SYN | SIM_TCP_ACK | SIM_TCP_RST)) == SIM_TCP_SYN &&
         g_hash_table_contains(n->tcp_listeners, GUINT_TO_POINTER(p->dport)))

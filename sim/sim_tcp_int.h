@@ -46,6 +46,30 @@ typedef struct {
   uint16_t lport, rport;
 } sim_tcp__key;
 
+static inline bool sim_tcp__key_eq(const sim_tcp__key *a, const sim_tcp__key *b) {
+  return a->lport == b->lport && a->rport == b->rport && sim_addr__eq(&a->laddr, &b->laddr) &&
+         sim_addr__eq(&a->raddr, &b->raddr);
+}
+
+/* The address folded to 32 bits, a word at a time. */
+static inline uint32_t sim_tcp__addr_fold(const sim_addr *a) {
+  uint32_t x, y;
+  memcpy(&x, a->b, 4);
+  if (a->family == 6)
+    for (int i = 4; i < 16; i += 4) {
+      memcpy(&y, a->b + i, 4);
+      x = (x ^ y) * 0x9e3779b1u;
+    }
+  return x;
+}
+
+static inline uint32_t sim_tcp__key_hash(const sim_tcp__key *k) {
+  uint32_t h = sim_tcp__addr_fold(&k->laddr) * 0x9e3779b1u;
+  h = (h ^ sim_tcp__addr_fold(&k->raddr)) * 0x85ebca6bu;
+  h = (h ^ ((uint32_t)k->lport << 16 | k->rport)) * 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+
 typedef struct {
   uint64_t start, end;
 } tcp_range;
@@ -69,6 +93,12 @@ typedef struct {
   GArray *ranges; /* tcp_range, sorted, disjoint, all > rcv_nxt */
   uint8_t ring[];
 } tcp_ooo;
+
+/* In-order bytes not yet given to data(): one block, grown by doubling. */
+typedef struct {
+  uint32_t len, cap;
+  uint8_t data[];
+} tcp_rbuf;
 
 /* When the application wrote what (kept only at protocol detail). */
 typedef struct {
@@ -119,7 +149,7 @@ struct sim_tcp_conn {
   uint64_t irs, rcv_nxt;
   uint64_t rfin_seq;
   tcp_ooo *ooo;               /* NULL until used */
-  GByteArray *rpend, *rspare; /* in-order bytes not yet given to data(); NULL until used */
+  tcp_rbuf *rpend; /* NULL until used */
   /* RTO, RFC 6298 */
   sim_time srtt, rttvar, rto;
   uint64_t rtt_seq;
@@ -140,14 +170,41 @@ struct sim_tcp_conn {
 
 void sim_tcp__enter(sim_tcp_conn *c, tcp_state st);
 const char *sim_tcp__state_name(tcp_state st);
-void sim_tcp__want_flush(sim_tcp_conn *c);
+/* Schedules the flush event (outside kernel events). */
+void sim_tcp__flush_ev_arm(sim_net *net);
+/* Queues C for the flush at the end of the kernel event (or of a flush
+ * event of its own, outside one). Inlined: every segment passes here. */
+static inline void sim_tcp__want_flush(sim_tcp_conn *c) {
+  sim_net *net = c->net;
+  if (!c->in_flush) {
+    c->in_flush = true;
+    c->flush_next = NULL;
+    if (net->flush_tail)
+      net->flush_tail->flush_next = c;
+    else
+      net->flush_head = c;
+    net->flush_tail = c;
+  }
+  if (!net->in_kernel && !net->flush_ev)
+    sim_tcp__flush_ev_arm(net);
+}
 void sim_tcp__kill(sim_tcp_conn *c, sim_tcp_reason why, const char *ev, const char *key,
                    const char *val);
 void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8_t *data,
                        uint32_t len);
 void sim_tcp__output(sim_tcp_conn *c);
 void sim_tcp__retransmit(sim_tcp_conn *c, uint64_t seq);
-void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at);
+/* (Re)schedules the retransmission event for AT. */
+void sim_tcp__rto_schedule(sim_tcp_conn *c, sim_time at);
+/* The retransmission deadline := AT (SIM_TIME_NEVER: disarmed). Lazy: the
+ * pending event, if any, finds nothing to do or fires earlier and re-arms;
+ * only an earlier deadline schedules. Inlined: every segment passes here. */
+static inline void sim_tcp__rto_arm(sim_tcp_conn *c, sim_time at) {
+  c->rto_at = at;
+  if (at == SIM_TIME_NEVER || (c->rto_ev && c->rto_ev_at <= at))
+    return;
+  sim_tcp__rto_schedule(c, at);
+}
 void sim_tcp__rtt_sample(sim_tcp_conn *c, sim_time rtt);
 /* RTO from SRTT/RTTVAR (or the initial 1 s): ends a backoff. */
 void sim_tcp__rto_reset(sim_tcp_conn *c);
@@ -158,5 +215,28 @@ trace_writer *sim_tcp__trace(sim_tcp_conn *c, const char *ev);
 sim_tcp_conn *sim_tcp__conn_new(sim_node *n, const sim_addr *laddr, uint16_t lport,
                                 const sim_addr *raddr, uint16_t rport, const sim_tcp_options *opt);
 void sim_tcp__send_reset_for(sim_node *n, const sim_pkt *p);
+/* The connection of key K in T, or NULL. */
+static inline sim_tcp_conn *sim_tcp__table_find(const sim_tcp__table *t, const sim_tcp__key *k) {
+  if (!t->slot)
+    return NULL;
+  for (uint32_t i = sim_tcp__key_hash(k) & t->mask;; i = (i + 1) & t->mask) {
+    sim_tcp_conn *c = t->slot[i];
+    if (!c || sim_tcp__key_eq(&c->key, k))
+      return c;
+  }
+}
+
+/* Makes room for LEN more octets in C's pending in-order bytes. */
+void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len);
+/* Appends LEN octets to C's pending in-order bytes. */
+static inline void sim_tcp__rbuf_append(sim_tcp_conn *c, const uint8_t *d, uint32_t len) {
+  tcp_rbuf *b = c->rpend;
+  if (!b || b->cap - b->len < len) {
+    sim_tcp__rbuf_grow(c, len);
+    b = c->rpend;
+  }
+  memcpy(b->data + b->len, d, len);
+  b->len += len;
+}
 
 #endif

@@ -443,6 +443,80 @@ START_TEST(half_close_echo_after_fin) {
 }
 END_TEST
 
+/* Closed connection blocks are recycled with their small buffers: a run of
+ * connections one after the other, of sizes around the kept buffer sizes
+ * and beyond, each checked byte for byte both ways (a stale length, offset
+ * or byte carried over from the block's previous connection shows). */
+typedef struct {
+  uint64_t up, echo;
+} recycle_row;
+
+static const recycle_row recycle_rows[] = {
+    {0, 0},     {1, 1},       {100, 7},    {2047, 2049}, {3000, 50000}, {17, 0},
+    {70000, 5}, {2040, 2040}, {1, 70000},  {0, 300},     {5000, 1},     {64, 64},
+};
+
+START_TEST(recycled_blocks_carry_nothing_over) {
+  fx_line f;
+  fx_line_init(&f, 1, &fast, NULL, SIM_DETAIL_PROTOCOL);
+  for (int round = 0; round < 3; round++)
+    for (size_t i = 0; i < G_N_ELEMENTS(recycle_rows); i++) {
+      const recycle_row *r = &recycle_rows[i];
+      fx_sink sink = {.echo = r->echo};
+      uint16_t port = (uint16_t)(100 + round * 20 + i);
+      fx_sink_listen(&sink, f.w, f.h2, port);
+      fx_source src = {0};
+      fx_source_start(&src, f.h1, &f.a2, port, r->up, true, NULL);
+      run_idle(&f);
+      if (sink.received != r->up || sink.bad || src.received != r->echo || src.bad)
+        ck_abort_msg("round %d row %zu: got up %" G_GUINT64_FORMAT " (bad %" G_GUINT64_FORMAT
+                     ") echo %" G_GUINT64_FORMAT " (bad %" G_GUINT64_FORMAT
+                     "), want up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT,
+                     round, i, (guint64)sink.received, (guint64)sink.bad, (guint64)src.received,
+                     (guint64)src.bad, (guint64)r->up, (guint64)r->echo);
+      ck_assert_int_eq(src.reason, SIM_TCP_CLOSED_NORMAL);
+      ck_assert_int_eq(sink.reason, SIM_TCP_CLOSED_NORMAL);
+      sim_tcp_unlisten(sink.lis);
+    }
+  fx_line_clear(&f);
+}
+END_TEST
+
+/* Hundreds of connections open at once at each end: the connection table
+ * grows (to 1,024 slots at 300), then shrinks as they close, in an order
+ * of its own (each stream's length differs, so they end at different
+ * times); every segment must still find its connection, every stream
+ * arrive whole, every close be NORMAL. */
+START_TEST(hundreds_of_connections_at_once) {
+  fx_line f;
+  fx_line_init(&f, 2, &fast, NULL, SIM_DETAIL_MESSAGES);
+  enum { K = 300 };
+  fx_sink *sinks = g_new0(fx_sink, K);
+  fx_source *srcs = g_new0(fx_source, K);
+  for (int i = 0; i < K; i++) {
+    sinks[i].echo = (size_t)(i * 37 % 500);
+    fx_sink_listen(&sinks[i], f.w, f.h2, (uint16_t)(1000 + i));
+  }
+  for (int i = 0; i < K; i++)
+    fx_source_start(&srcs[i], f.h1, &f.a2, (uint16_t)(1000 + i), (uint64_t)(i * 211 % 6000), true,
+                    NULL);
+  run_idle(&f);
+  for (int i = 0; i < K; i++) {
+    uint64_t up = (uint64_t)(i * 211 % 6000), echo = (uint64_t)(i * 37 % 500);
+    if (sinks[i].received != up || sinks[i].bad || srcs[i].received != echo || srcs[i].bad ||
+        srcs[i].reason != SIM_TCP_CLOSED_NORMAL || sinks[i].reason != SIM_TCP_CLOSED_NORMAL)
+      ck_abort_msg("conn %d: got up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT
+                   " reasons %d/%d, want up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT
+                   " NORMAL",
+                   i, (guint64)sinks[i].received, (guint64)srcs[i].received, srcs[i].reason,
+                   sinks[i].reason, (guint64)up, (guint64)echo);
+  }
+  g_free(sinks);
+  g_free(srcs);
+  fx_line_clear(&f);
+}
+END_TEST
+
 START_TEST(queue_overflow_drops_and_recovers) {
   sim_link_params narrow = fast;
   narrow.bandwidth_bps = 10000000;
@@ -664,6 +738,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, ipv6_mss_and_transfer);
   tcase_add_test(tc, queue_overflow_drops_and_recovers);
   tcase_add_test(tc, half_close_echo_after_fin);
+  tcase_add_test(tc, recycled_blocks_carry_nothing_over);
   suite_add_tcase(s, tc);
   tc = tcase_create("determinism");
   tcase_add_test(tc, same_seed_same_trace);
@@ -688,6 +763,7 @@ static Suite *suite(void) {
   tc = tcase_create("sockets");
   tcase_add_test(tc, loopback_connection);
   tcase_add_test(tc, many_connections_demultiplexed);
+  tcase_add_test(tc, hundreds_of_connections_at_once);
   suite_add_tcase(s, tc);
   return s;
 }
