@@ -130,6 +130,7 @@ typedef struct {
   uint64_t failed;   /* recipients given up */
   uint64_t fetched;  /* messages fetched (all accounts) */
   uint64_t rounds;   /* fetch sessions that ended well */
+  uint64_t fetch_engines; /* IMAP/POP3 client engines made (one per connected round) */
   uint64_t outbox;   /* outgoing messages held in memory now (finished ones until swept) */
 } mua_stats;
 void mua_get_stats(const mua *m, mua_stats *out);
