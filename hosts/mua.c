@@ -26,6 +26,9 @@
 
 typedef struct resolve_req resolve_req;
 
+/* Spare fetch engines a client keeps for its next rounds (of each kind). */
+#define MUA_SPARES 8
+
 typedef struct {
   char *address, *password, *display, *server;
   sim_addr addr;
@@ -101,6 +104,12 @@ struct mua {
   uint64_t sends;      /* mua_send calls: their order */
   GPtrArray *fetchers; /* fetcher* */
   smtp_cli *spare_cli; /* an ended engine, reused by the next (smtp_cli_renew) */
+  /* Ended fetch engines, reused by the next rounds (imap_cli_renew,
+   * pop3_cli_renew): a host's rounds start together (one timer grid), so
+   * up to MUA_SPARES of each are kept. */
+  imap_cli *spare_ic[MUA_SPARES];
+  pop3_cli *spare_pc[MUA_SPARES];
+  guint n_ic, n_pc;
   mua_stats st;
 };
 
@@ -653,6 +662,11 @@ static void got_to_seen(fetcher *f) {
 static void fetch_end(fetcher *f) {
   session_free(f->s);
   f->s = NULL;
+  mua *m = f->m;
+  if (f->ic && m->n_ic < MUA_SPARES)
+    m->spare_ic[m->n_ic++] = g_steal_pointer(&f->ic);
+  if (f->pc && m->n_pc < MUA_SPARES)
+    m->spare_pc[m->n_pc++] = g_steal_pointer(&f->pc);
   imap_cli_free(f->ic);
   f->ic = NULL;
   pop3_cli_free(f->pc);
@@ -738,7 +752,7 @@ static void fetch_engine(fetcher *f) {
                          .uidvalidity = f->uidvalidity,
                          .last_uid = f->last_uid};
     imap_env env = imap_glue_env_on(&f->tr.imap, false, m->h);
-    f->ic = imap_cli_new(&c, &env, f->opened);
+    f->ic = imap_cli_renew(m->n_ic ? m->spare_ic[--m->n_ic] : NULL, &c, &env, f->opened);
     imap_glue_attach(&f->tr.imap, f->s);
     session_set_engine(f->s, f->ic);
   } else {
@@ -749,7 +763,7 @@ static void fetch_engine(fetcher *f) {
                          .auth_plain = true,
                          .delete_after = !f->keep};
     pop3_env env = pop3_glue_env_on(&f->tr.pop3, false, m->h);
-    f->pc = pop3_cli_new(&c, &env, f->opened);
+    f->pc = pop3_cli_renew(m->n_pc ? m->spare_pc[--m->n_pc] : NULL, &c, &env, f->opened);
     for (guint i = 0; f->seen && i < f->seen->len; i++)
       pop3_cli_add_seen(f->pc, f->seen->pdata[i]);
     pop3_glue_attach(&f->tr.pop3, f->s);
@@ -906,6 +920,10 @@ void mua_free(mua *m) {
   g_ptr_array_unref(m->fetchers);
   g_ptr_array_unref(m->accounts);
   smtp_cli_free(m->spare_cli);
+  while (m->n_ic)
+    imap_cli_free(m->spare_ic[--m->n_ic]);
+  while (m->n_pc)
+    pop3_cli_free(m->spare_pc[--m->n_pc]);
   g_free(m->helo);
   g_free(m);
 }
