@@ -124,13 +124,14 @@ void mua_fetch_every(mua *m, const mua_fetch *f);
 
 /* Counters for tests and summaries. */
 typedef struct {
-  uint64_t composed; /* messages composed */
-  uint64_t accepted; /* recipients accepted by the submission server */
-  uint64_t deferred; /* recipient deferrals (each retry) */
-  uint64_t failed;   /* recipients given up */
-  uint64_t fetched;  /* messages fetched (all accounts) */
-  uint64_t rounds;   /* fetch sessions that ended well */
-  uint64_t outbox;   /* outgoing messages held in memory now (finished ones until swept) */
+  uint64_t composed;      /* messages composed */
+  uint64_t accepted;      /* recipients accepted by the submission server */
+  uint64_t deferred;      /* recipient deferrals (each retry) */
+  uint64_t failed;        /* recipients given up */
+  uint64_t fetched;       /* messages fetched (all accounts) */
+  uint64_t rounds;        /* fetch sessions that ended well */
+  uint64_t fetch_engines; /* IMAP/POP3 client engines made (one per connected round) */
+  uint64_t outbox;        /* outgoing messages held in memory now (finished ones until swept) */
 } mua_stats;
 void mua_get_stats(const mua *m, mua_stats *out);
 

@@ -44,22 +44,30 @@ typedef struct {
   GPtrArray *bodies;
   size_t chunk;
   GString *s2c, *c2s;
+  GString *sent; /* everything the client sent */
   bool closed;
   int64_t now;
 } conv;
 
-static void conv_init(conv *x, mailstore *st, const imap_srv_config *sc, const imap_cli_config *cc,
-                      size_t chunk) {
+/* CLI: an engine made by the caller (imap_cli_renew), or NULL: a new one. */
+static void conv_init_on(conv *x, mailstore *st, const imap_srv_config *sc,
+                         const imap_cli_config *cc, size_t chunk, imap_cli *cli) {
   memset(x, 0, sizeof *x);
   imap_srv_config dflt = {.hostname = "imap.example"};
   x->st = st;
   x->srv = imap_srv_new(sc ? sc : &dflt, NULL, 0);
-  x->cli = imap_cli_new(cc, NULL, 0);
+  x->cli = cli ? cli : imap_cli_new(cc, NULL, 0);
+  x->sent = g_string_new(NULL);
   x->log = g_string_new(NULL);
   x->bodies = g_ptr_array_new_with_free_func(g_free);
   x->chunk = chunk;
   x->s2c = g_string_new(NULL);
   x->c2s = g_string_new(NULL);
+}
+
+static void conv_init(conv *x, mailstore *st, const imap_srv_config *sc, const imap_cli_config *cc,
+                      size_t chunk) {
+  conv_init_on(x, st, sc, cc, chunk, NULL);
 }
 
 static void conv_clear(conv *x) {
@@ -69,6 +77,7 @@ static void conv_clear(conv *x) {
   g_ptr_array_unref(x->bodies);
   g_string_free(x->s2c, TRUE);
   g_string_free(x->c2s, TRUE);
+  g_string_free(x->sent, TRUE);
 }
 
 /* Runs until nothing moves. */
@@ -128,6 +137,7 @@ static void run(conv *x) {
     p = imap_cli_output_peek(x->cli, &n);
     if (n) {
       g_string_append_len(x->c2s, (const char *)p, (gssize)n);
+      g_string_append_len(x->sent, (const char *)p, (gssize)n);
       imap_cli_output_consume(x->cli, n);
     }
     take = MIN(x->chunk, x->c2s->len);
@@ -369,6 +379,94 @@ START_TEST(fmt_like_printf) {
 }
 END_TEST
 
+/* imap_cli_renew gives the engine imap_cli_new would: every conversation
+ * below, run on an engine renewed from one left in each of these states,
+ * has the events, bodies and sent bytes of a new engine. */
+START_TEST(renewed_engine_same_as_new) {
+  imap_srv_config tls_sc = {
+      .hostname = "imap.example", .tls_available = true, .tls_required = true};
+  const struct {
+    imap_cli_config cc;
+    const imap_srv_config *sc;
+  } targets[] = {
+      {{.user = "bob", .pass = "secret", .mark_seen = true}, NULL},
+      {{.user = "bob", .pass = "secret", .mark_seen = true, .uidvalidity = 1, .last_uid = 2}, NULL},
+      {{.user = "bob", .pass = "secret", .move_to = "Archive"}, NULL},
+      {{.user = "bob", .pass = "secret", .use_starttls = true}, &tls_sc},
+      {{.user = "bob", .pass = "nope"}, NULL},
+      {{.user = "bob", .pass = "secret", .require_tls = true}, NULL},
+  };
+  enum { COMPLETE, CUT, BIG, IDLING, FRESH_TICKED, NPRIOR };
+  GString *big = g_string_new("Subject: big\r\n\r\n");
+  while (big->len < 100000)
+    g_string_append(big,
+                    "0123456789012345678901234567890123456789012345678901234567890123456789\r\n");
+  for (size_t ci = 0; ci < G_N_ELEMENTS(chunks); ci += 2) {
+    for (int prior = 0; prior < NPRIOR; prior++) {
+      for (size_t t = 0; t < G_N_ELEMENTS(targets); t++) {
+        mailstore *st = store_new();
+        conv want;
+        conv_init(&want, st, targets[t].sc, &targets[t].cc, chunks[ci]);
+        run(&want);
+        mailstore_free(st);
+        /* the prior session, on a store of its own */
+        mailstore *pst = store_new();
+        imap_cli_config pc = {.user = "bob", .pass = "secret", .mark_seen = true};
+        if (prior == BIG)
+          deliver(pst, big->str);
+        if (prior == IDLING)
+          pc.idle = true;
+        conv y;
+        conv_init(&y, pst, NULL, &pc, prior == CUT ? 5 : 1u << 30);
+        if (prior == CUT) { /* half a reply fed, events and output pending */
+          imap_cli_feed(y.cli, "* OK ready\r\n* CAPA", 19, 1);
+        } else if (prior == FRESH_TICKED) {
+          imap_cli_tick(y.cli, (int64_t)400 * 1000000000);
+        } else {
+          run(&y);
+        }
+        imap_cli *old = y.cli;
+        y.cli = NULL;
+        conv_clear(&y);
+        mailstore_free(pst);
+        imap_cli *c = imap_cli_renew(old, &targets[t].cc, NULL, 0);
+        ck_assert_ptr_eq(c, old); /* the storage is reused */
+        st = store_new();
+        conv got;
+        conv_init_on(&got, st, targets[t].sc, &targets[t].cc, chunks[ci], c);
+        run(&got);
+        ck_assert_msg(strcmp(got.log->str, want.log->str) == 0,
+                      "chunk %zu prior %d target %zu: got events %s want %s", chunks[ci], prior, t,
+                      got.log->str, want.log->str);
+        ck_assert_msg(strcmp(got.sent->str, want.sent->str) == 0,
+                      "chunk %zu prior %d target %zu: got sent %s want %s", chunks[ci], prior, t,
+                      got.sent->str, want.sent->str);
+        ck_assert_uint_eq(got.bodies->len, want.bodies->len);
+        for (guint i = 0; i < got.bodies->len; i++)
+          ck_assert_str_eq(got.bodies->pdata[i], want.bodies->pdata[i]);
+        ck_assert_int_eq(imap_cli_deadline(got.cli), imap_cli_deadline(want.cli));
+        /* kept as a spare, or freed when there is one */
+        imap_cli *spare = NULL;
+        imap_cli_keep(&spare, got.cli);
+        ck_assert_ptr_eq(spare, c);
+        imap_cli_keep(&spare, imap_cli_new(&targets[t].cc, NULL, 0));
+        ck_assert_ptr_eq(spare, c);
+        got.cli = NULL;
+        conv_clear(&got);
+        imap_cli_free(spare);
+        conv_clear(&want);
+        mailstore_free(st);
+      }
+    }
+  }
+  /* renewing NULL is imap_cli_new */
+  imap_cli *n = imap_cli_renew(NULL, &targets[0].cc, NULL, 7);
+  ck_assert_int_eq(imap_cli_deadline(n), 7 + (int64_t)300 * 1000000000);
+  imap_cli_free(n);
+  g_string_free(big, TRUE);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("imap_cli");
   TCase *tc = tcase_create("conversations");
@@ -379,6 +477,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, bad_password_and_hangup);
   tcase_add_test(tc, capability_words);
   tcase_add_test(tc, fmt_like_printf);
+  tcase_add_test(tc, renewed_engine_same_as_new);
   suite_add_tcase(s, tc);
   return s;
 }

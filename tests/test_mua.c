@@ -117,6 +117,13 @@ static void srv_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb,
   session_kick(c->s);
 }
 
+/* A fetch port that completes the handshake, then resets the connection
+ * (the client is connected: its engine is made, then hears the reset). */
+static void reset_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
+  (void)lu, (void)tc, (void)user;
+  *cb = NULL;
+}
+
 /* ---- the world ---- */
 
 typedef struct {
@@ -128,8 +135,10 @@ typedef struct {
   bool dns;          /* a name server answering for example.com */
   bool crash_client; /* laptop down 30 s .. 5 min */
   const char *const *to;
-  int more; /* this many more messages, one every 10 s from 10 s */
-  bool now_api; /* each message handed over at its time by mua_send_now */
+  int more;         /* this many more messages, one every 10 s from 10 s */
+  bool now_api;     /* each message handed over at its time by mua_send_now */
+  int fetch;        /* 1: IMAP, 2: POP3 rounds every 10 min from 1 min against the smtp host */
+  bool fetch_reset; /* its fetch port accepts, then resets (else: refused) */
 } params;
 
 typedef struct {
@@ -265,6 +274,18 @@ static void run(const params *p, result *r) {
                      .subject = "again",
                      .text = "more\n"};
     send_at(u, &n, x.w, (10 + 10 * (sim_time)i) * SIM_S, (uint64_t)i + 1, p->now_api);
+  }
+  if (p->fetch) {
+    mua_fetch f = {.proto = p->fetch == 1 ? MUA_IMAP : MUA_POP3,
+                   .server = "smtp.example.com",
+                   .server_addr = "10.0.0.87",
+                   .user = "alice",
+                   .password = "alice-secret-pw",
+                   .first = SIM_MIN,
+                   .interval = 10 * SIM_MIN};
+    mua_fetch_every(u, &f);
+    if (p->fetch_reset)
+      sim_tcp_listen(host_node(sv.h), p->fetch == 1 ? 143 : 110, reset_accept, NULL);
   }
   if (p->crash_client) {
     sim_node_crash_at(host_node(lap), 30 * SIM_S);
@@ -549,6 +570,53 @@ START_TEST(send_now_same_as_send) {
 }
 END_TEST
 
+/* The fetch engine is made once the connection is up: rounds whose
+ * connection is refused make none (and write only the TCP records, at
+ * protocol detail); rounds that connect make one each. 12 rounds in the
+ * 2 hours (1 min, 11 min, ...). */
+START_TEST(fetch_engine_only_when_connected) {
+  for (int proto = 1; proto <= 2; proto++) {
+    const char *port = proto == 1 ? "143" : "110";
+    const char *recs = proto == 1 ? "\"ev\":\"imap." : "\"ev\":\"pop3.";
+    params p = {.seed = 3, .fetch = proto};
+    result r;
+    run(&p, &r);
+    ck_assert_msg(r.st.fetch_engines == 0,
+                  "proto %d refused: got %" G_GUINT64_FORMAT " engines, want 0", proto,
+                  r.st.fetch_engines);
+    ck_assert_uint_eq(r.st.rounds, 0);
+    ck_assert_uint_eq(r.st.fetched, 0);
+    ck_assert_int_eq(mw_count(r.trace->str, "\"ev\":\"tcp.refused\""), 12);
+    ck_assert_int_eq(mw_count(r.trace->str, recs), 0);
+    char *want = g_strdup_printf("\"ev\":\"tcp.connect\",\"node\":\"laptop\",\"conn\"");
+    char *dst = g_strdup_printf("\"dst\":\"10.0.0.87:%s\"", port);
+    ck_assert_int_eq(mw_count(r.trace->str, want), 13); /* submission, 12 rounds */
+    ck_assert_int_eq(mw_count(r.trace->str, dst), 24);  /* connect and refused */
+    ck_assert_uint_eq(r.st.accepted, 3);                /* submission unaffected */
+    result_clear(&r);
+    params q = {.seed = 3, .fetch = proto, .fetch_reset = true};
+    run(&q, &r);
+    ck_assert_msg(r.st.fetch_engines == 12,
+                  "proto %d reset: got %" G_GUINT64_FORMAT " engines, want 12", proto,
+                  r.st.fetch_engines);
+    ck_assert_uint_eq(r.st.rounds, 0);
+    ck_assert_int_eq(mw_count(r.trace->str, "\"ev\":\"tcp.refused\""), 0);
+    ck_assert_int_eq(mw_count(r.trace->str, want), 13);
+    ck_assert_int_eq(mw_count(r.trace->str, recs), 0); /* reset before any line */
+    g_free(want);
+    g_free(dst);
+    result_clear(&r);
+    /* the same rounds again: the same trace */
+    result r2;
+    run(&q, &r);
+    run(&q, &r2);
+    ck_assert_msg(g_string_equal(r.trace, r2.trace), "proto %d: same seed, different trace", proto);
+    result_clear(&r);
+    result_clear(&r2);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mua");
   TCase *tc = tcase_create("submit");
@@ -562,6 +630,7 @@ int main(void) {
   tcase_add_test(tc, send_now_same_as_send);
   tcase_add_test(tc, same_seed_same_trace);
   tcase_add_test(tc, finished_messages_leave_the_outbox);
+  tcase_add_test(tc, fetch_engine_only_when_connected);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

@@ -475,11 +475,10 @@ typedef struct {
 
 /* Runs a client against a server session, moving at most CHUNK bytes per
  * step in each direction. */
-static void converse(mailstore *st, const pop3_cli_config *ccfg, const pop3_srv_config *scfg,
-                     const char *const *seen, size_t chunk, cli_rec *rec) {
+static void converse_on(pop3_cli *c, mailstore *st, const pop3_srv_config *scfg,
+                        const char *const *seen, size_t chunk, cli_rec *rec, GString *sent) {
   sess x;
   sess_init(&x, st, 77, scfg);
-  pop3_cli *c = pop3_cli_new(ccfg, NULL, 0);
   for (size_t i = 0; seen && seen[i]; i++)
     pop3_cli_add_seen(c, seen[i]);
   rec->log = g_string_new(NULL);
@@ -520,6 +519,8 @@ static void converse(mailstore *st, const pop3_cli_config *ccfg, const pop3_srv_
     const uint8_t *p = pop3_cli_output_peek(c, &n);
     size_t give = MIN(chunk, n);
     if (give) {
+      if (sent)
+        g_string_append_len(sent, (const char *)p, (gssize)give);
       pop3_srv_feed(x.srv, p, give, guard);
       pop3_cli_output_consume(c, give);
     }
@@ -528,8 +529,14 @@ static void converse(mailstore *st, const pop3_cli_config *ccfg, const pop3_srv_
   }
   ck_assert_msg(closed, "conversation did not finish");
   g_string_free(s2c, TRUE);
-  pop3_cli_free(c);
   sess_clear(&x);
+}
+
+static void converse(mailstore *st, const pop3_cli_config *ccfg, const pop3_srv_config *scfg,
+                     const char *const *seen, size_t chunk, cli_rec *rec) {
+  pop3_cli *c = pop3_cli_new(ccfg, NULL, 0);
+  converse_on(c, st, scfg, seen, chunk, rec, NULL);
+  pop3_cli_free(c);
 }
 
 static void cli_rec_clear(cli_rec *r) {
@@ -593,6 +600,104 @@ START_TEST(client_stls_and_failures) {
 }
 END_TEST
 
+/* pop3_cli_renew gives the engine pop3_cli_new would: every conversation
+ * below, run on an engine renewed from one left in each of these states
+ * (complete, cut with input and events pending, one that held a 100 kB
+ * message, one with a seen list), has the events, bodies and sent bytes
+ * of a new engine. */
+START_TEST(renewed_client_same_as_new) {
+  static const size_t chunks[] = {1, 3, 100000};
+  pop3_srv_config tls_sc = {
+      .hostname = "mail.example", .tls_available = true, .tls_required = true};
+  const char *seen2[] = {"0000000100000001", NULL};
+  const struct {
+    pop3_cli_config cc;
+    const pop3_srv_config *sc;
+    const char *const *seen;
+  } targets[] = {
+      {{.user = "bob", .pass = "secret"}, NULL, NULL},
+      {{.user = "bob", .pass = "secret", .auth_plain = true, .delete_after = true}, NULL, seen2},
+      {{.user = "bob", .pass = "secret", .use_stls = true, .delete_after = true}, &tls_sc, NULL},
+      {{.user = "bob", .pass = "secret", .require_tls = true}, NULL, NULL},
+      {{.user = "bob", .pass = "nope"}, NULL, NULL},
+  };
+  enum { COMPLETE, CUT, BIG, SEEN, NPRIOR };
+  GString *big = g_string_new("Subject: big\r\n\r\n");
+  while (big->len < 100000)
+    g_string_append(big,
+                    "0123456789012345678901234567890123456789012345678901234567890123456789\r\n");
+  for (size_t ci = 0; ci < G_N_ELEMENTS(chunks); ci++) {
+    for (int prior = 0; prior < NPRIOR; prior++) {
+      for (size_t t = 0; t < G_N_ELEMENTS(targets); t++) {
+        mailstore *st = store_new();
+        cli_rec want;
+        GString *want_sent = g_string_new(NULL);
+        pop3_cli *n = pop3_cli_new(&targets[t].cc, NULL, 0);
+        converse_on(n, st, targets[t].sc, targets[t].seen, chunks[ci], &want, want_sent);
+        pop3_cli_free(n);
+        size_t want_left = inbox_count(st);
+        mailstore_free(st);
+        /* the prior session, on a store of its own */
+        pop3_cli_config pc = {.user = "bob", .pass = "secret", .delete_after = prior == BIG};
+        pop3_cli *old = pop3_cli_new(&pc, NULL, 0);
+        if (prior == CUT) { /* a reply and a half fed: events, output and input pending */
+          pop3_cli_feed(old, GREET "+OK ca", strlen(GREET) + 6, 1);
+        } else if (prior == SEEN) {
+          pop3_cli_add_seen(old, "0000000100000002");
+          pop3_cli_add_seen(old, "0000000100000003");
+        } else {
+          mailstore *pst = store_new();
+          if (prior == BIG) {
+            GBytes *b = g_bytes_new(big->str, big->len);
+            mailstore_deliver(pst, "bob", NULL, b, 1000, NULL);
+            g_bytes_unref(b);
+          }
+          cli_rec pr;
+          converse_on(old, pst, NULL, seen2, 100000, &pr, NULL);
+          if (prior == BIG)
+            ck_assert_uint_eq(pr.fetched->len, 2);
+          cli_rec_clear(&pr);
+          mailstore_free(pst);
+        }
+        pop3_cli *c = pop3_cli_renew(old, &targets[t].cc, NULL, 0);
+        ck_assert_ptr_eq(c, old); /* the storage is reused */
+        st = store_new();
+        cli_rec got;
+        GString *got_sent = g_string_new(NULL);
+        converse_on(c, st, targets[t].sc, targets[t].seen, chunks[ci], &got, got_sent);
+        ck_assert_msg(strcmp(got.log->str, want.log->str) == 0,
+                      "chunk %zu prior %d target %zu: got events %s want %s", chunks[ci], prior, t,
+                      got.log->str, want.log->str);
+        ck_assert_msg(strcmp(got_sent->str, want_sent->str) == 0,
+                      "chunk %zu prior %d target %zu: got sent %s want %s", chunks[ci], prior, t,
+                      got_sent->str, want_sent->str);
+        ck_assert_uint_eq(got.fetched->len, want.fetched->len);
+        for (guint i = 0; i < got.fetched->len; i++)
+          ck_assert_str_eq(got.fetched->pdata[i], want.fetched->pdata[i]);
+        ck_assert_uint_eq(inbox_count(st), want_left);
+        /* kept as a spare, or freed when there is one */
+        pop3_cli *spare = NULL;
+        pop3_cli_keep(&spare, c);
+        ck_assert_ptr_eq(spare, c);
+        pop3_cli_keep(&spare, pop3_cli_new(&targets[t].cc, NULL, 0));
+        ck_assert_ptr_eq(spare, c);
+        pop3_cli_free(spare);
+        cli_rec_clear(&got);
+        cli_rec_clear(&want);
+        g_string_free(got_sent, TRUE);
+        g_string_free(want_sent, TRUE);
+        mailstore_free(st);
+      }
+    }
+  }
+  /* renewing NULL is pop3_cli_new */
+  pop3_cli *n = pop3_cli_renew(NULL, &targets[0].cc, NULL, 7);
+  ck_assert_int_eq(pop3_cli_deadline(n), 7 + (int64_t)300 * 1000000000);
+  pop3_cli_free(n);
+  g_string_free(big, TRUE);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("pop3");
   TCase *tc = tcase_create("server_transcripts");
@@ -612,6 +717,7 @@ static Suite *suite(void) {
   tc = tcase_create("client");
   tcase_add_test(tc, client_leave_then_delete_modes);
   tcase_add_test(tc, client_stls_and_failures);
+  tcase_add_test(tc, renewed_client_same_as_new);
   suite_add_tcase(s, tc);
   return s;
 }

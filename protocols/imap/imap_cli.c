@@ -39,6 +39,7 @@ struct imap_cli {
   GArray *found; /* uint32_t UIDs from SEARCH */
   size_t round, total;
   int64_t deadline;
+  size_t held; /* the most octets out, events or found held (imap_cli_renew) */
 };
 
 static const char *const state_names[IMAP_CLI_STATE_COUNT] = {
@@ -66,6 +67,7 @@ static qev *push_take(imap_cli *c, imap_cli_event_kind k, char *text) {
   q.ev.kind = k;
   q.text = text;
   g_array_append_val(c->events, q);
+  c->held = MAX(c->held, c->events->len * sizeof(qev));
   return &g_array_index(c->events, qev, c->events->len - 1);
 }
 
@@ -117,9 +119,11 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
   bool secret = (cmd_len >= 5 && memcmp(line + cmd_at, "LOGIN", 5) == 0) ||
                 (cmd_len >= 12 && memcmp(line + cmd_at, "AUTHENTICATE", 12) == 0);
   /* What the trace and the event show: never the credentials. */
-  char *shown = secret ? g_strdup_printf("%s %.*s ****", c->tag, (int)MIN(cmd_len, 12u), line + cmd_at)
-                       : g_strndup(line + start, c->out->len - start);
+  char *shown = secret
+                    ? g_strdup_printf("%s %.*s ****", c->tag, (int)MIN(cmd_len, 12u), line + cmd_at)
+                    : g_strndup(line + start, c->out->len - start);
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
+  c->held = MAX(c->held, c->out->len);
   trace(c, "cmd", shown);
   push_take(c, IMAP_CLI_EV_COMMAND, shown);
   imap_cli_enter(c, next);
@@ -152,9 +156,10 @@ static void fail(imap_cli *c, const char *why, bool logout) {
     finish(c, false);
 }
 
-imap_cli *imap_cli_new(const imap_cli_config *cfg, const imap_env *env, int64_t now) {
+/* Starts a session on C, whose fields are all zero but for the buffers
+ * out, events and found (kept by imap_cli_renew, empty) or NULL. */
+static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *env, int64_t now) {
   g_assert(cfg && cfg->user && cfg->pass);
-  imap_cli *c = g_new0(imap_cli, 1);
   c->cfg = *cfg;
   c->user = g_strdup(cfg->user);
   c->pass = g_strdup(cfg->pass);
@@ -168,13 +173,21 @@ imap_cli *imap_cli_new(const imap_cli_config *cfg, const imap_env *env, int64_t 
     c->env = *env;
   c->fr = imap_framer_new(65536, c->cfg.max_message);
   /* Sized for usual lines, so that they need no regrowth. */
-  c->out = g_byte_array_sized_new(128);
-  c->events = g_array_sized_new(FALSE, TRUE, sizeof(qev), 4);
-  c->found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  if (!c->out)
+    c->out = g_byte_array_sized_new(128);
+  if (!c->events)
+    c->events = g_array_sized_new(FALSE, TRUE, sizeof(qev), 4);
+  if (!c->found)
+    c->found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   c->uidvalidity = cfg->uidvalidity;
   c->last_uid = cfg->last_uid;
   c->state = IMAP_CLI_GREETING;
   c->deadline = now + c->cfg.reply_timeout;
+}
+
+imap_cli *imap_cli_new(const imap_cli_config *cfg, const imap_env *env, int64_t now) {
+  imap_cli *c = g_new0(imap_cli, 1);
+  cli_start(c, cfg, env, now);
   return c;
 }
 
@@ -185,21 +198,60 @@ static void qev_clear(qev *q) {
   memset(q, 0, sizeof *q);
 }
 
-void imap_cli_free(imap_cli *c) {
-  if (!c)
-    return;
+/* Frees what the session holds: all but C and its buffers out, events
+ * (emptied) and found. */
+static void cli_end(imap_cli *c) {
   for (guint i = c->ev_head; i < c->events->len; i++)
     qev_clear(&g_array_index(c->events, qev, i));
+  g_array_set_size(c->events, 0);
   qev_clear(&c->cur);
-  g_array_free(c->events, TRUE);
-  g_array_free(c->found, TRUE);
   imap_framer_free(c->fr);
-  g_byte_array_unref(c->out);
   g_free(c->user);
   g_free(c->pass);
   g_free(c->mailbox);
   g_free(c->move_to);
+}
+
+void imap_cli_free(imap_cli *c) {
+  if (!c)
+    return;
+  cli_end(c);
+  g_array_free(c->events, TRUE);
+  g_array_free(c->found, TRUE);
+  g_byte_array_unref(c->out);
   g_free(c);
+}
+
+/* A buffer that held more than this is let go rather than kept by a
+ * recycled engine (a spare would hold it for ever). */
+#define CLI_KEEP_MAX (64 * 1024)
+
+imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_env *env,
+                         int64_t now) {
+  if (!old)
+    return imap_cli_new(cfg, env, now);
+  cli_end(old);
+  imap_cli kept = {.out = old->out, .events = old->events, .found = old->found};
+  if (old->held > CLI_KEEP_MAX) {
+    g_byte_array_unref(kept.out);
+    g_array_free(kept.events, TRUE);
+    g_array_free(kept.found, TRUE);
+    kept.out = NULL;
+    kept.events = kept.found = NULL;
+  } else {
+    g_byte_array_set_size(kept.out, 0);
+    g_array_set_size(kept.found, 0);
+  }
+  *old = kept;
+  cli_start(old, cfg, env, now);
+  return old;
+}
+
+void imap_cli_keep(imap_cli **spare, imap_cli *c) {
+  if (*spare)
+    imap_cli_free(c);
+  else
+    *spare = c;
 }
 
 bool imap_cli_next_event(imap_cli *c, imap_cli_event *ev) {
@@ -461,6 +513,7 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
       if (u > c->last_uid)
         g_array_append_val(c->found, u);
     }
+    c->held = MAX(c->held, c->found->len * sizeof(uint32_t));
     g_strfreev(w);
     g_free(copy);
   }

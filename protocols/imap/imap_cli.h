@@ -88,6 +88,17 @@ typedef struct imap_cli imap_cli;
 
 imap_cli *imap_cli_new(const imap_cli_config *cfg, const imap_env *env, int64_t now);
 void imap_cli_free(imap_cli *c);
+/* Recycling, for owners that open many sessions: imap_cli_renew(OLD, ...)
+ * is imap_cli_free(OLD) followed by imap_cli_new(CFG, ENV, NOW), with
+ * OLD's storage (the engine and its small buffers) reused; OLD may be
+ * NULL, and is taken in any state (its events are dropped). A buffer that
+ * held more than 64 KiB is not kept (the framer, which holds messages, is
+ * always made anew). imap_cli_keep(&spare, C) ends a session: C becomes
+ * *SPARE when that is NULL (for a later renew), else is freed. The owner
+ * frees its spare with imap_cli_free. */
+imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_env *env,
+                         int64_t now);
+void imap_cli_keep(imap_cli **spare, imap_cli *c);
 void imap_cli_feed(imap_cli *c, const void *data, size_t len, int64_t now);
 void imap_cli_hangup(imap_cli *c);
 const uint8_t *imap_cli_output_peek(const imap_cli *c, size_t *len);

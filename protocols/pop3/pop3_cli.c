@@ -41,6 +41,7 @@ struct pop3_cli {
   queued_event last;
   GBytes *last_data;
   int64_t deadline;
+  size_t held; /* the most octets in, body, events or todo held (pop3_cli_renew) */
 };
 
 static const char *const state_names[POP3_CLI_STATE_COUNT] = {
@@ -94,6 +95,7 @@ static queued_event *push(pop3_cli *c, pop3_cli_event_kind k, const char *text) 
   q.ev.kind = k;
   q.text = g_strdup(text);
   g_array_append_val(c->events, q);
+  c->held = MAX(c->held, c->events->len * sizeof q);
   return &g_array_index(c->events, queued_event, c->events->len - 1);
 }
 
@@ -127,9 +129,11 @@ static void fail(pop3_cli *c, const char *why, bool logged_in) {
   }
 }
 
-pop3_cli *pop3_cli_new(const pop3_cli_config *cfg, const pop3_env *env, int64_t now) {
+/* Starts a session on C, whose fields are all zero but for the buffers
+ * in, out, body, seen, todo and events (kept by pop3_cli_renew, empty) or
+ * NULL. */
+static void cli_start(pop3_cli *c, const pop3_cli_config *cfg, const pop3_env *env, int64_t now) {
   g_assert(cfg && cfg->user && cfg->pass);
-  pop3_cli *c = g_new0(pop3_cli, 1);
   c->cfg = *cfg;
   c->user = g_strdup(cfg->user);
   c->pass = g_strdup(cfg->pass);
@@ -144,14 +148,25 @@ pop3_cli *pop3_cli_new(const pop3_cli_config *cfg, const pop3_env *env, int64_t 
   if (env)
     c->env = *env;
   /* Sized for usual lines, so that they need no regrowth. */
-  c->in = g_byte_array_sized_new(256);
-  c->out = g_byte_array_sized_new(64);
-  c->body = g_byte_array_new();
-  c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  c->todo = g_array_new(FALSE, FALSE, sizeof(todo));
-  c->events = g_array_sized_new(FALSE, TRUE, sizeof(queued_event), 4);
+  if (!c->in)
+    c->in = g_byte_array_sized_new(256);
+  if (!c->out)
+    c->out = g_byte_array_sized_new(64);
+  if (!c->body)
+    c->body = g_byte_array_new();
+  if (!c->seen)
+    c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  if (!c->todo)
+    c->todo = g_array_new(FALSE, FALSE, sizeof(todo));
+  if (!c->events)
+    c->events = g_array_sized_new(FALSE, TRUE, sizeof(queued_event), 4);
   c->state = POP3_CLI_GREETING;
   c->deadline = now + c->cfg.reply_timeout;
+}
+
+pop3_cli *pop3_cli_new(const pop3_cli_config *cfg, const pop3_env *env, int64_t now) {
+  pop3_cli *c = g_new0(pop3_cli, 1);
+  cli_start(c, cfg, env, now);
   return c;
 }
 
@@ -161,29 +176,76 @@ static void qe_clear(queued_event *q) {
   memset(q, 0, sizeof *q);
 }
 
-void pop3_cli_free(pop3_cli *c) {
-  if (!c)
-    return;
+/* Frees what the session holds: all but C and its buffers (emptied). */
+static void cli_end(pop3_cli *c) {
   for (guint i = c->ev_head; i < c->events->len; i++) {
     queued_event *q = &g_array_index(c->events, queued_event, i);
     if (q->ev.data)
       g_bytes_unref(q->ev.data);
     qe_clear(q);
   }
+  g_array_set_size(c->events, 0);
   qe_clear(&c->last);
   if (c->last_data)
     g_bytes_unref(c->last_data);
-  g_array_free(c->events, TRUE);
+  c->last_data = NULL;
   for (guint i = 0; i < c->todo->len; i++)
     g_free(g_array_index(c->todo, todo, i).uidl);
+  g_array_set_size(c->todo, 0);
+  g_hash_table_remove_all(c->seen);
+  g_byte_array_set_size(c->in, 0);
+  g_byte_array_set_size(c->out, 0);
+  g_byte_array_set_size(c->body, 0);
+  g_free(c->user);
+  g_free(c->pass);
+}
+
+static void bufs_free(pop3_cli *c) {
+  g_array_free(c->events, TRUE);
   g_array_free(c->todo, TRUE);
   g_hash_table_unref(c->seen);
   g_byte_array_unref(c->in);
   g_byte_array_unref(c->out);
   g_byte_array_unref(c->body);
-  g_free(c->user);
-  g_free(c->pass);
+}
+
+void pop3_cli_free(pop3_cli *c) {
+  if (!c)
+    return;
+  cli_end(c);
+  bufs_free(c);
   g_free(c);
+}
+
+/* A buffer that held more than this (a message) is let go rather than
+ * kept by a recycled engine (a spare would hold it for ever). */
+#define CLI_KEEP_MAX (64 * 1024)
+
+pop3_cli *pop3_cli_renew(pop3_cli *old, const pop3_cli_config *cfg, const pop3_env *env,
+                         int64_t now) {
+  if (!old)
+    return pop3_cli_new(cfg, env, now);
+  cli_end(old);
+  pop3_cli kept = {.in = old->in,
+                   .out = old->out,
+                   .body = old->body,
+                   .seen = old->seen,
+                   .todo = old->todo,
+                   .events = old->events};
+  if (old->held > CLI_KEEP_MAX) {
+    bufs_free(&kept);
+    kept = (pop3_cli){0};
+  }
+  *old = kept;
+  cli_start(old, cfg, env, now);
+  return old;
+}
+
+void pop3_cli_keep(pop3_cli **spare, pop3_cli *c) {
+  if (*spare)
+    pop3_cli_free(c);
+  else
+    *spare = c;
 }
 
 void pop3_cli_add_seen(pop3_cli *c, const char *uidl) { g_hash_table_add(c->seen, g_strdup(uidl)); }
@@ -290,6 +352,7 @@ static void multiline_done(pop3_cli *c) {
     }
     g_strfreev(lines);
     g_free(text);
+    c->held = MAX(c->held, c->todo->len * sizeof(todo));
     next_message(c);
     break;
   }
@@ -421,12 +484,13 @@ static void body_line(pop3_cli *c, const char *p, size_t n, bool crlf) {
     g_byte_array_set_size(c->body, 0);
     return;
   }
-  if (crlf) { /* the line and its CRLF at once */
+  if (crlf) /* the line and its CRLF at once */
     g_byte_array_append(c->body, (const guint8 *)p, (guint)n + 2);
-    return;
+  else {
+    g_byte_array_append(c->body, (const guint8 *)p, (guint)n);
+    g_byte_array_append(c->body, (const guint8 *)"\r\n", 2);
   }
-  g_byte_array_append(c->body, (const guint8 *)p, (guint)n);
-  g_byte_array_append(c->body, (const guint8 *)"\r\n", 2);
+  c->held = MAX(c->held, c->body->len);
 }
 
 void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
@@ -434,6 +498,7 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
     return;
   c->deadline = now + c->cfg.reply_timeout;
   g_byte_array_append(c->in, data, (guint)len);
+  c->held = MAX(c->held, c->in->len);
   size_t off = 0;
   while (c->state != POP3_CLI_DONE && c->state != POP3_CLI_TLS_WAIT && off < c->in->len) {
     guint8 *nl = memchr(c->in->data + off, '\n', c->in->len - off);

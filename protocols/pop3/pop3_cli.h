@@ -84,6 +84,17 @@ typedef struct pop3_cli pop3_cli;
 
 pop3_cli *pop3_cli_new(const pop3_cli_config *cfg, const pop3_env *env, int64_t now);
 void pop3_cli_free(pop3_cli *c);
+/* Recycling, for owners that open many sessions: pop3_cli_renew(OLD, ...)
+ * is pop3_cli_free(OLD) followed by pop3_cli_new(CFG, ENV, NOW), with
+ * OLD's storage (the engine and its buffers, emptied) reused; OLD may be
+ * NULL, and is taken in any state (its events are dropped). When any
+ * buffer held more than 64 KiB (a message) none is kept. pop3_cli_keep(
+ * &spare, C) ends a session: C becomes *SPARE when that is NULL (for a
+ * later renew), else is freed. The owner frees its spare with
+ * pop3_cli_free. */
+pop3_cli *pop3_cli_renew(pop3_cli *old, const pop3_cli_config *cfg, const pop3_env *env,
+                         int64_t now);
+void pop3_cli_keep(pop3_cli **spare, pop3_cli *c);
 /* Marks UIDL as already downloaded (left on the server earlier). */
 void pop3_cli_add_seen(pop3_cli *c, const char *uidl);
 
