@@ -274,8 +274,10 @@ START_TEST(keep_spare) {
     more[i] = pop3_srv_new(NULL, NULL, 0);
     pop3_srv_keep(&spares, more[i]); /* the 15th is over the cap: freed */
   }
-  for (int i = 13; i >= 0; i--)
+  for (int i = 13; i >= 0; i--) {
     ck_assert_ptr_eq(pop3_srv_take(&spares), more[i]);
+    pop3_srv_free(more[i]);
+  }
   ck_assert_ptr_eq(pop3_srv_take(&spares), b.srv);
   pop3_srv_free(b.srv);
   pop3_srv_config cfg = {.hostname = "mail.example"};
