@@ -55,13 +55,15 @@ struct mailbox_host {
   tls_host *tls;
   mailstore *store;
   sim_tcp_listener *lis[3];
-  GPtrArray *conns; /* mb_conn*, in accept order */
+  GPtrArray *conns;     /* mb_conn*, in accept order */
   smtp_srv *spare_smtp; /* an ended engine, reused by the next (smtp_srv_renew) */
+  imap_srv *spare_imap; /* ended IMAP engines (a list: sessions overlap) */
+  pop3_srv *spare_pop3; /* the same for POP3 */
   uint64_t queue_seq;
   uint64_t delivered;
-  GHashTable *sieve; /* account -> sieve_script* (lookup only) */
+  GHashTable *sieve;  /* account -> sieve_script* (lookup only) */
   mailbox_keep *keep; /* NULL unless cfg.keep_messages */
-  GPtrArray *full;   /* char*: accounts a fault keeps full (issue 10) */
+  GPtrArray *full;    /* char*: accounts a fault keeps full (issue 10) */
 };
 
 void mailbox_host_config_init(mailbox_host_config *cfg) {
@@ -75,10 +77,10 @@ void mailbox_host_config_init(mailbox_host_config *cfg) {
 static void conn_free(mb_conn *c) {
   switch (c->kind) {
   case MB_IMAP:
-    imap_srv_free(c->e.imap);
+    imap_srv_keep(&c->mb->spare_imap, c->e.imap);
     break;
   case MB_POP3:
-    pop3_srv_free(c->e.pop3);
+    pop3_srv_keep(&c->mb->spare_pop3, c->e.pop3);
     break;
   case MB_SMTP:
     smtp_srv_keep(&c->mb->spare_smtp, c->e.smtp);
@@ -466,9 +468,8 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
   c->mb = mb;
   c->kind = kind;
   sim_time now = host_now(mb->h);
-  static const tls_host_service service[] = {[MB_IMAP] = TLS_HOST_IMAP,
-                                             [MB_POP3] = TLS_HOST_POP3,
-                                             [MB_SMTP] = TLS_HOST_LMTP};
+  static const tls_host_service service[] = {
+      [MB_IMAP] = TLS_HOST_IMAP, [MB_POP3] = TLS_HOST_POP3, [MB_SMTP] = TLS_HOST_LMTP};
   bool tls = tls_host_on(mb->tls, service[kind]), req = tls && mb->cfg.require_tls;
   switch (kind) {
   case MB_IMAP: {
@@ -478,7 +479,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
                            .tls_required = req,
                            .mime = &imap_glue_mime};
     imap_env env = imap_glue_env_on(&c->tr.imap, true, mb->h);
-    c->e.imap = imap_srv_new(&cfg, &env, now);
+    c->e.imap = imap_srv_renew(imap_srv_take(&mb->spare_imap), &cfg, &env, now);
     c->s = session_accept(mb->h, tc, &imap_glue_srv_ops, c->e.imap, &imap_owner, c);
     imap_glue_attach(&c->tr.imap, c->s);
     break;
@@ -486,7 +487,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
   case MB_POP3: {
     pop3_srv_config cfg = {.hostname = mb->hostname, .tls_available = tls, .tls_required = req};
     pop3_env env = pop3_glue_env_on(&c->tr.pop3, true, mb->h);
-    c->e.pop3 = pop3_srv_new(&cfg, &env, now);
+    c->e.pop3 = pop3_srv_renew(pop3_srv_take(&mb->spare_pop3), &cfg, &env, now);
     c->s = session_accept(mb->h, tc, &pop3_glue_srv_ops, c->e.pop3, &pop3_owner, c);
     pop3_glue_attach(&c->tr.pop3, c->s);
     break;
@@ -554,8 +555,8 @@ mailbox_host *mailbox_host_new(host *h, const mailbox_host_config *cfg, const us
   mb->users = users;
   mb->tls = tls;
   mb->full = g_ptr_array_new_with_free_func(g_free);
-  mb->sieve = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                    (GDestroyNotify)sieve_script_free);
+  mb->sieve =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sieve_script_free);
   mb->store = mailstore_new(cfg->first_uidvalidity ? cfg->first_uidvalidity : 1);
   GPtrArray *mine = userdir_on_host(users, host_name(h));
   for (guint i = 0; i < mine->len; i++) {
@@ -577,6 +578,8 @@ void mailbox_host_free(mailbox_host *m) {
     return;
   g_ptr_array_unref(m->conns); /* engines release their store handles */
   smtp_srv_free(m->spare_smtp);
+  imap_srv_free(m->spare_imap);
+  pop3_srv_free(m->spare_pop3);
   mailstore_free(m->store);
   mailbox_keep_free(m->keep);
   g_hash_table_destroy(m->sieve);

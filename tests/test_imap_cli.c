@@ -367,6 +367,11 @@ START_TEST(fmt_like_printf) {
   fmt_check("adjacent", "%s%u%s", "a", 7u, "b");
   fmt_check("handed on", "%03u %x %.3s", 5u, 255u, "abcdef");
   fmt_check("trailing", "UID %u:*", 17u);
+  fmt_check("many numbers", "%u %u %u %u %u %u %u %u %lu %zu.", 1u, 22u, 333u, 4444u, 0u, 6u, 77u,
+            88u, 9ul, (size_t)10);
+  fmt_check("many pieces", "%s-%s-%s-%s-%s-%s-%s-%s-%s-%s%%%u", "a", "", "c", "dd", "e", "f", "g",
+            "h", "i", "j", 5u);
+  fmt_check("nothing", "%s", "");
   /* command tags: what "C%03u" gives */
   static const unsigned tags[] = {0, 1, 9, 10, 99, 100, 999, 1000, 12345, 4294967295u};
   for (size_t i = 0; i < G_N_ELEMENTS(tags); i++) {

@@ -203,6 +203,101 @@ START_TEST(transcripts) {
 }
 END_TEST
 
+/* A renewed engine (pop3_srv_renew) answers every transcript as a new one,
+ * whatever the session before it left behind: each row after each other
+ * row, that one run whole or cut at its middle (mid-line, a maildrop
+ * held), the renewed one fed byte by byte. */
+START_TEST(renewed_engine) {
+  const row *r = &rows[_i];
+  for (size_t k = 0; k < G_N_ELEMENTS(rows); k++) {
+    const row *b = &rows[k];
+    for (int cut = 0; cut < 2; cut++) {
+      mailstore *st = store_new();
+      sess y;
+      sess_init(&y, st, 1, NULL);
+      pump(&y);
+      size_t blen = strlen(b->in);
+      sess_feed(&y, b->in, cut ? blen / 2 : blen);
+      pop3_srv *old = y.srv;
+      g_string_free(y.out, TRUE);
+      g_string_free(y.evlog, TRUE);
+      /* The same store: the renew must have let the maildrop lock go. */
+      mailstore *rst = store_new();
+      sess x = {.st = rst, .owner = 1, .out = g_string_new(NULL), .evlog = g_string_new(NULL)};
+      pop3_srv_config cfg = {.hostname = "mail.example"};
+      x.srv = pop3_srv_renew(old, &cfg, NULL, 0);
+      ck_assert_ptr_eq(x.srv, old); /* the storage was reused */
+      mailstore_free(st);
+      pump(&x);
+      size_t len = strlen(r->in);
+      for (size_t i = 0; i < len; i++)
+        sess_feed(&x, r->in + i, 1);
+      ck_assert_msg(strcmp(x.out->str, r->want) == 0, "%s after %s (%s):\ngot:\n%s\nwant:\n%s",
+                    r->name, b->name, cut ? "cut" : "whole", x.out->str, r->want);
+      ck_assert_uint_eq(inbox_count(rst), r->left);
+      sess_clear(&x);
+      mailstore_free(rst);
+    }
+  }
+}
+END_TEST
+
+/* pop3_srv_keep: ended engines join the spare list with their maildrop
+ * released at once (another session can log in), at most 16 of them;
+ * pop3_srv_take gives them back last in first out. A spare whose output
+ * grew past 64 KiB (14,000 pipelined NOOPs) still renews into a new
+ * engine. */
+START_TEST(keep_spare) {
+  mailstore *st = store_new();
+  sess a, b, c;
+  sess_init(&a, st, 1, NULL);
+  sess_init(&b, st, 2, NULL);
+  sess_init(&c, st, 3, NULL);
+  sess_feed(&a, LOGIN, strlen(LOGIN));
+  GString *noops = g_string_new(NULL);
+  for (int i = 0; i < 14000; i++)
+    g_string_append(noops, "NOOP\r\n");
+  sess_feed(&a, noops->str, noops->len);
+  ck_assert_uint_gt(a.out->len, 64000);
+  g_string_free(noops, TRUE);
+  pop3_srv *spares = NULL;
+  pop3_srv_keep(&spares, a.srv);
+  ck_assert_ptr_eq(spares, a.srv);
+  sess_feed(&b, LOGIN, strlen(LOGIN));
+  ck_assert(g_str_has_suffix(b.out->str, "+OK maildrop has 2 messages (71 octets)\r\n"));
+  pop3_srv_keep(&spares, b.srv);
+  sess_feed(&c, LOGIN, strlen(LOGIN)); /* b's lock went with b's keep */
+  ck_assert(g_str_has_suffix(c.out->str, "+OK maildrop has 2 messages (71 octets)\r\n"));
+  sess_clear(&c);
+  pop3_srv *more[15];
+  for (int i = 0; i < 15; i++) {
+    more[i] = pop3_srv_new(NULL, NULL, 0);
+    pop3_srv_keep(&spares, more[i]); /* the 15th is over the cap: freed */
+  }
+  for (int i = 13; i >= 0; i--) {
+    ck_assert_ptr_eq(pop3_srv_take(&spares), more[i]);
+    pop3_srv_free(more[i]);
+  }
+  ck_assert_ptr_eq(pop3_srv_take(&spares), b.srv);
+  pop3_srv_free(b.srv);
+  pop3_srv_config cfg = {.hostname = "mail.example"};
+  sess x = {.st = st, .owner = 4, .out = g_string_new(NULL), .evlog = g_string_new(NULL)};
+  x.srv = pop3_srv_renew(pop3_srv_take(&spares), &cfg, NULL, 0);
+  ck_assert_ptr_eq(x.srv, a.srv);
+  ck_assert_ptr_null(pop3_srv_take(&spares));
+  pump(&x);
+  sess_feed(&x, rows[0].in, strlen(rows[0].in));
+  ck_assert_msg(strcmp(x.out->str, rows[0].want) == 0, "got:\n%s\nwant:\n%s", x.out->str,
+                rows[0].want);
+  sess_clear(&x);
+  g_string_free(a.out, TRUE);
+  g_string_free(a.evlog, TRUE);
+  g_string_free(b.out, TRUE);
+  g_string_free(b.evlog, TRUE);
+  mailstore_free(st);
+}
+END_TEST
+
 /* RFC 1939 §3 as a line-by-line rule, written plainly: each line of DATA
  * (ended by LF, an optional CR before it dropped) goes out with CRLF and a
  * leading "." doubled; with BODY_LINES >= 0, the header, the blank line and
@@ -702,6 +797,8 @@ static Suite *suite(void) {
   Suite *s = suite_create("pop3");
   TCase *tc = tcase_create("server_transcripts");
   tcase_add_loop_test(tc, transcripts, 0, (int)G_N_ELEMENTS(rows));
+  tcase_add_loop_test(tc, renewed_engine, 0, (int)G_N_ELEMENTS(rows));
+  tcase_add_test(tc, keep_spare);
   tcase_add_test(tc, line_too_long);
   tcase_add_test(tc, stuffing_odd_messages);
   tcase_add_test(tc, stls_discards_injected_input);

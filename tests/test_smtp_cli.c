@@ -1015,6 +1015,47 @@ END_TEST
 /* EHLO keywords in any case, only as whole words (RFC 5321 §4.1.1.1:
  * keywords are case-insensitive): what the first output after the EHLO
  * reply shows of PIPELINING and SIZE. */
+/* The EHLO keywords and parameters as read (parse_caps): the bits and the
+ * SIZE value for keywords of every length around the asked ones, "=" and
+ * SP between parameters, a SIZE value longer than the stack copy, signs
+ * and tabs as g_ascii_strtoull reads them. */
+START_TEST(ehlo_caps_read) {
+  static const struct {
+    const char *ehlo;
+    unsigned caps;
+    uint64_t size;
+  } rows[] = {
+      {"250-mx\r\n250-SIZE 1000\r\n250-AUTH=LOGIN\r\n250 DSN\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN | SMTP_CLI_CAP_DSN, 1000},
+      {"250-mx\r\n250-AUTH PLAIN=LOGIN X\r\n250 SIZE=77 9\r\n",
+       SMTP_CLI_CAP_AUTH_PLAIN | SMTP_CLI_CAP_AUTH_LOGIN | SMTP_CLI_CAP_SIZE, 77},
+      {"250-mx\r\n250-AUTH PLAINX LOGI\r\n250-AUTHX PLAIN\r\n250 SIZE\r\n", SMTP_CLI_CAP_SIZE, 0},
+      {"250-mx\r\n250-SIZE 000000000000000000000000000000000000000042\r\n250 STARTTLS\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_STARTTLS, 42},
+      {"250-mx\r\n250-SIZE \t12\r\n250 ENHANCEDSTATUSCODES\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_ENHANCEDSTATUSCODES, 12},
+      {"250-mx\r\n250-SIZE -1\r\n250 STARTTLSX\r\n", SMTP_CLI_CAP_SIZE, UINT64_MAX},
+      {"250-mx\r\n250-SIZE=\r\n250 DS\r\n", SMTP_CLI_CAP_SIZE, 0},
+      {"250 mx\r\n", 0, 0},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    smtp_cli_config cfg;
+    smtp_cli_config_init(&cfg);
+    cfg.tls = SMTP_CLI_TLS_NEVER;
+    smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+    feed_str(cli, "220 mx\r\n", 1);
+    g_free(out_cli(cli, 1)); /* EHLO */
+    feed_str(cli, rows[i].ehlo, 2);
+    ck_assert_msg(smtp_cli_caps(cli) == rows[i].caps, "row %zu: got caps %#x want %#x", i,
+                  smtp_cli_caps(cli), rows[i].caps);
+    ck_assert_msg(smtp_cli_server_size(cli) == rows[i].size,
+                  "row %zu: got size %" G_GUINT64_FORMAT " want %" G_GUINT64_FORMAT, i,
+                  smtp_cli_server_size(cli), rows[i].size);
+    smtp_cli_free(cli);
+  }
+}
+END_TEST
+
 START_TEST(ehlo_keywords_any_case) {
   static const struct {
     const char *ehlo;
@@ -1232,6 +1273,7 @@ int main(void) {
   tcase_add_test(tc, idle_session);
   tcase_add_test(tc, eight_bit_anywhere);
   tcase_add_test(tc, ehlo_keywords_any_case);
+  tcase_add_test(tc, ehlo_caps_read);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);

@@ -22,9 +22,14 @@ struct imap_framer {
   uint64_t lit_left; /* literal bytes still to read */
   bool skipping;     /* the current command is already in error */
   bool raw;
+  bool grown; /* IN or CMD held more than FRAMER_KEEP_MAX octets */
   char *err_tag;
   const char *err;
 };
+
+/* The largest buffer imap_framer_reset keeps (an APPEND literal is a whole
+ * message: a recycled framer does not hold on to it). */
+#define FRAMER_KEEP_MAX (64u << 10)
 
 imap_framer *imap_framer_new(size_t max_line, size_t max_literal) {
   g_assert(max_line >= 16);
@@ -48,8 +53,29 @@ void imap_framer_free(imap_framer *f) {
   g_free(f);
 }
 
+void imap_framer_reset(imap_framer *f, size_t max_line, size_t max_literal) {
+  g_assert(f && max_line >= 16);
+  g_free(f->err_tag);
+  imap_framer kept = {.in = f->in, .cmd = f->cmd, .done = f->done};
+  if (f->grown) {
+    g_byte_array_unref(kept.in);
+    g_byte_array_unref(kept.cmd);
+    g_byte_array_unref(kept.done);
+    kept.in = g_byte_array_sized_new(256);
+    kept.cmd = g_byte_array_sized_new(128);
+    kept.done = g_byte_array_new();
+  }
+  g_byte_array_set_size(kept.in, 0);
+  g_byte_array_set_size(kept.cmd, 0);
+  g_byte_array_set_size(kept.done, 0);
+  kept.max_line = max_line;
+  kept.max_literal = max_literal;
+  *f = kept;
+}
+
 void imap_framer_feed(imap_framer *f, const void *data, size_t len) {
   g_byte_array_append(f->in, data, (guint)len);
+  f->grown |= f->in->len > FRAMER_KEEP_MAX;
 }
 
 void imap_framer_set_max_literal(imap_framer *f, size_t max_literal) {
@@ -156,6 +182,7 @@ static void append(imap_framer *f, const uint8_t *p, size_t n) {
     skip_append(f, p, n);
   else
     g_byte_array_append(f->cmd, p, (guint)n);
+  f->grown |= f->cmd->len > FRAMER_KEEP_MAX;
 }
 
 imap_frame imap_framer_next(imap_framer *f) {
@@ -170,6 +197,7 @@ imap_frame imap_framer_next(imap_framer *f) {
         break;
       if (!f->skipping)
         g_byte_array_append(f->cmd, f->in->data + off, (guint)take);
+      f->grown |= f->cmd->len > FRAMER_KEEP_MAX;
       off += take;
       f->lit_left -= take;
       if (!f->lit_left)

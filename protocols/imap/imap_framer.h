@@ -40,6 +40,10 @@ typedef struct {
  * 8192); MAX_LITERAL each literal. */
 imap_framer *imap_framer_new(size_t max_line, size_t max_literal);
 void imap_framer_free(imap_framer *f);
+/* Puts F in the state of imap_framer_new(MAX_LINE, MAX_LITERAL), every
+ * byte held dropped, keeping its buffers for reuse unless one held more
+ * than 64 KiB (those are let go and made anew). */
+void imap_framer_reset(imap_framer *f, size_t max_line, size_t max_literal);
 /* Appends bytes (copied). */
 void imap_framer_feed(imap_framer *f, const void *data, size_t len);
 /* Advances; returns what happened. Call until NEED_MORE. */

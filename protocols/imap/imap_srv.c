@@ -182,8 +182,9 @@ static char *capabilities(const imap_srv *s) {
   return g_string_free(g, FALSE);
 }
 
-imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t now) {
-  imap_srv *s = g_new0(imap_srv, 1);
+/* The start-up shared by _new and _renew: S is zeroed but for its
+ * (empty) buffers, which are all present. */
+static void srv_start(imap_srv *s, const imap_srv_config *cfg, const imap_env *env, int64_t now) {
   if (cfg)
     s->cfg = *cfg;
   s->hostname = g_strdup(s->cfg.hostname ? s->cfg.hostname : "localhost");
@@ -206,7 +207,20 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   if (env)
     s->env = *env;
   /* Before login, literals stay small (no unauthenticated memory use). */
-  s->fr = imap_framer_new(s->cfg.max_line, 8192);
+  if (s->fr)
+    imap_framer_reset(s->fr, s->cfg.max_line, 8192);
+  else
+    s->fr = imap_framer_new(s->cfg.max_line, 8192);
+  s->next_id = 1;
+  s->now = s->last_activity = s->last_poll = now;
+  s->state = IMAP_SRV_NOT_AUTH;
+  char *caps = capabilities(s);
+  imap_srv__untagged(s, "OK [CAPABILITY %s] %s IMAP4rev1 server ready", caps, s->hostname);
+  g_free(caps);
+}
+
+imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t now) {
+  imap_srv *s = g_new0(imap_srv, 1);
   /* Sized for usual replies, so that they need no regrowth. */
   s->out = g_byte_array_sized_new(512);
   s->events = g_array_sized_new(FALSE, TRUE, sizeof(imap_srv__qev), 4);
@@ -215,12 +229,7 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->pend_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_flags = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  s->next_id = 1;
-  s->now = s->last_activity = s->last_poll = now;
-  s->state = IMAP_SRV_NOT_AUTH;
-  char *caps = capabilities(s);
-  imap_srv__untagged(s, "OK [CAPABILITY %s] %s IMAP4rev1 server ready", caps, s->hostname);
-  g_free(caps);
+  srv_start(s, cfg, env, now);
   return s;
 }
 
@@ -232,13 +241,21 @@ static void qev_clear(imap_srv__qev *q) {
   memset(q, 0, sizeof *q);
 }
 
-void imap_srv_free(imap_srv *s) {
-  if (!s)
-    return;
+/* The session's own state let go, as imap_srv_free does, the buffers kept. */
+static void srv_end(imap_srv *s) {
   release_store(s);
   for (guint i = s->ev_head; i < s->events->len; i++)
     qev_clear(&g_array_index(s->events, imap_srv__qev, i));
   qev_clear(&s->cur);
+  g_free(s->pending_tag);
+  g_free(s->hostname);
+}
+
+void imap_srv_free(imap_srv *s) {
+  if (!s)
+    return;
+  imap_srv_free(s->next_spare); /* the spares kept behind it */
+  srv_end(s);
   g_array_free(s->events, TRUE);
   imap_framer_free(s->fr);
   g_byte_array_unref(s->out);
@@ -247,9 +264,66 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->pend_expunge, TRUE);
   g_array_free(s->pend_flags, TRUE);
   g_array_free(s->recent, TRUE);
-  g_free(s->pending_tag);
-  g_free(s->hostname);
   g_free(s);
+}
+
+/* A kept uint32_t array: emptied, or made anew if it grew large. */
+static GArray *u32_kept(GArray *a, bool grown) {
+  if (grown) {
+    g_array_free(a, TRUE);
+    return g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  }
+  g_array_set_size(a, 0);
+  return a;
+}
+
+imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_env *env,
+                         int64_t now) {
+  if (!old)
+    return imap_srv_new(cfg, env, now);
+  g_assert(!old->next_spare); /* taken from its list (_take) */
+  srv_end(old);
+  bool grown = old->grown;
+  imap_srv kept = {
+      .fr = old->fr, /* reset by srv_start */
+      .out = old->out,
+      .events = old->events,
+      .view = u32_kept(old->view, grown),
+      .pend_new = u32_kept(old->pend_new, grown),
+      .pend_expunge = u32_kept(old->pend_expunge, grown),
+      .pend_flags = u32_kept(old->pend_flags, grown),
+      .recent = u32_kept(old->recent, grown),
+  };
+  if (grown) { /* a large reply or mailbox: let it go */
+    g_byte_array_unref(kept.out);
+    kept.out = g_byte_array_sized_new(512);
+  }
+  g_byte_array_set_size(kept.out, 0);
+  g_array_set_size(kept.events, 0);
+  *old = kept;
+  srv_start(old, cfg, env, now);
+  return old;
+}
+
+imap_srv *imap_srv_take(imap_srv **spares) {
+  imap_srv *s = *spares;
+  if (s) {
+    *spares = s->next_spare;
+    s->next_spare = NULL;
+  }
+  return s;
+}
+
+void imap_srv_keep(imap_srv **spares, imap_srv *s) {
+  guint n = *spares ? (*spares)->nspares : 0;
+  if (n >= SRV_SPARES_MAX) {
+    imap_srv_free(s);
+    return;
+  }
+  release_store(s); /* when imap_srv_free would: a spare holds no store */
+  s->next_spare = *spares;
+  s->nspares = n + 1;
+  *spares = s;
 }
 
 bool imap_srv_next_event(imap_srv *s, imap_srv_event *ev) {
@@ -274,6 +348,7 @@ const uint8_t *imap_srv_output_peek(const imap_srv *s, size_t *len) {
 }
 void imap_srv_output_consume(imap_srv *s, size_t n) {
   g_assert(n <= s->out->len);
+  s->grown |= s->out->len > SRV_KEEP_MAX; /* the most it held since the last consume */
   g_byte_array_remove_range(s->out, 0, (guint)n);
 }
 imap_srv_state imap_srv_state_get(const imap_srv *s) { return s->state; }
@@ -310,6 +385,7 @@ void imap_srv_hangup(imap_srv *s) {
 /* ---- selected mailbox bookkeeping ---- */
 
 void imap_srv__deselect(imap_srv *s) {
+  s->grown |= s->view->len > SRV_KEEP_MAX / sizeof(uint32_t);
   g_free(s->mbox);
   s->mbox = NULL;
   g_array_set_size(s->view, 0);

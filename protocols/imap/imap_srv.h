@@ -119,6 +119,20 @@ typedef struct imap_srv imap_srv;
 imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t now);
 /* Releases the store if held. NULL is a no-op. */
 void imap_srv_free(imap_srv *s);
+/* Recycling, for owners that serve many sessions: imap_srv_renew(OLD, ...)
+ * is imap_srv_free(OLD) then imap_srv_new(...) (the same engine, store
+ * released, greeting queued), reusing OLD's storage; OLD (may be NULL) may
+ * be taken in any state. Buffers that held more than 64 KiB are let go,
+ * not kept. Sessions overlap, so an owner keeps a list of spares (a
+ * imap_srv *, NULL when empty): imap_srv_keep(&spares, S) ends a session, S
+ * (its store released at once, as imap_srv_free would) joining the list
+ * unless it holds 16 already (then S is freed); imap_srv_take(&spares)
+ * removes one from the list for a renew (NULL when empty).
+ * imap_srv_free(spares) frees the whole list. */
+imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_env *env,
+                         int64_t now);
+void imap_srv_keep(imap_srv **spares, imap_srv *s);
+imap_srv *imap_srv_take(imap_srv **spares);
 
 void imap_srv_feed(imap_srv *s, const void *data, size_t len, int64_t now);
 /* The connection ended: LOGOUT state, store released, no output. */

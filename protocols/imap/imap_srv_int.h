@@ -39,7 +39,16 @@ struct imap_srv {
   GArray *pend_expunge; /* uint32_t UIDs gone, not yet announced */
   GArray *pend_flags;   /* uint32_t UIDs whose flags changed */
   GArray *recent;       /* uint32_t UIDs (sorted) that are \Recent in this session */
+  bool grown;           /* OUT or the view held more than a renewed engine keeps */
+  imap_srv *next_spare; /* kept (imap_srv_keep): the next spare in the list */
+  guint nspares;        /* kept: the length of the list from here */
 };
+
+/* The most spares imap_srv_keep holds in one list. */
+#define SRV_SPARES_MAX 16
+
+/* The largest buffer imap_srv_renew keeps, in octets. */
+#define SRV_KEEP_MAX (64u << 10)
 
 /* Output helpers (imap_srv.c). */
 void imap_srv__out(imap_srv *s, const char *data, size_t n);

@@ -40,7 +40,16 @@ struct pop3_srv {
   size_t nmsg;
   uint64_t *sizes;
   bool *deleted;
+  bool grown;           /* IN or OUT held more than a renewed engine keeps */
+  pop3_srv *next_spare; /* kept (pop3_srv_keep): the next spare in the list */
+  guint nspares;        /* kept: the length of the list from here */
 };
+
+/* The most spares pop3_srv_keep holds in one list. */
+#define SRV_SPARES_MAX 16
+
+/* The largest buffer pop3_srv_renew keeps (OUT can hold a whole RETR). */
+#define SRV_KEEP_MAX (64u << 10)
 
 static const char *const state_names[POP3_SRV_STATE_COUNT] = {
     "AUTHORIZATION", "SASL", "AUTH_WAIT", "TLS_WAIT", "TRANSACTION", "UPDATE", "CLOSED"};
@@ -143,8 +152,9 @@ static void close_session(pop3_srv *s) {
   push_event(s, POP3_SRV_EV_CLOSE, NULL);
 }
 
-pop3_srv *pop3_srv_new(const pop3_srv_config *cfg, const pop3_env *env, int64_t now) {
-  pop3_srv *s = g_new0(pop3_srv, 1);
+/* The start-up shared by _new and _renew: S is zeroed but for its
+ * (empty) buffers, which are all present. */
+static void srv_start(pop3_srv *s, const pop3_srv_config *cfg, const pop3_env *env, int64_t now) {
   if (cfg)
     s->cfg = *cfg;
   s->hostname = g_strdup(s->cfg.hostname ? s->cfg.hostname : "localhost");
@@ -155,14 +165,19 @@ pop3_srv *pop3_srv_new(const pop3_srv_config *cfg, const pop3_env *env, int64_t 
     s->cfg.idle_timeout = (int64_t)600 * 1000000000;
   if (env)
     s->env = *env;
-  /* Sized for usual lines, so that they need no regrowth. */
-  s->in = g_byte_array_sized_new(64);
-  s->out = g_byte_array_sized_new(256);
-  s->events = g_array_sized_new(FALSE, TRUE, sizeof(queued_event), 4);
   s->next_id = 1;
   s->last_activity = now;
   s->state = POP3_SRV_AUTHORIZATION;
   reply(s, "+OK %s POP3 server ready", s->hostname);
+}
+
+pop3_srv *pop3_srv_new(const pop3_srv_config *cfg, const pop3_env *env, int64_t now) {
+  pop3_srv *s = g_new0(pop3_srv, 1);
+  /* Sized for usual lines, so that they need no regrowth. */
+  s->in = g_byte_array_sized_new(64);
+  s->out = g_byte_array_sized_new(256);
+  s->events = g_array_sized_new(FALSE, TRUE, sizeof(queued_event), 4);
+  srv_start(s, cfg, env, now);
   return s;
 }
 
@@ -173,21 +188,69 @@ static void qe_clear(queued_event *q) {
   memset(q, 0, sizeof *q);
 }
 
-void pop3_srv_free(pop3_srv *s) {
-  if (!s)
-    return;
+/* The session's own state let go, as pop3_srv_free does, the buffers kept. */
+static void srv_end(pop3_srv *s) {
   release_drop(s);
   for (guint i = s->ev_head; i < s->events->len; i++)
     qe_clear(&g_array_index(s->events, queued_event, i));
   qe_clear(&s->cur);
-  g_array_free(s->events, TRUE);
-  g_byte_array_unref(s->in);
-  g_byte_array_unref(s->out);
   g_free(s->user);
   g_free(s->auth_user);
   g_free(s->auth_pass);
   g_free(s->hostname);
+}
+
+void pop3_srv_free(pop3_srv *s) {
+  if (!s)
+    return;
+  pop3_srv_free(s->next_spare); /* the spares kept behind it */
+  srv_end(s);
+  g_array_free(s->events, TRUE);
+  g_byte_array_unref(s->in);
+  g_byte_array_unref(s->out);
   g_free(s);
+}
+
+pop3_srv *pop3_srv_renew(pop3_srv *old, const pop3_srv_config *cfg, const pop3_env *env,
+                         int64_t now) {
+  if (!old)
+    return pop3_srv_new(cfg, env, now);
+  g_assert(!old->next_spare); /* taken from its list (_take) */
+  srv_end(old);
+  pop3_srv kept = {.in = old->in, .out = old->out, .events = old->events};
+  if (old->grown || old->in->len > SRV_KEEP_MAX || old->out->len > SRV_KEEP_MAX) {
+    g_byte_array_unref(kept.in); /* a large message or input: let it go */
+    g_byte_array_unref(kept.out);
+    kept.in = g_byte_array_sized_new(64);
+    kept.out = g_byte_array_sized_new(256);
+  }
+  g_byte_array_set_size(kept.in, 0);
+  g_byte_array_set_size(kept.out, 0);
+  g_array_set_size(kept.events, 0);
+  *old = kept;
+  srv_start(old, cfg, env, now);
+  return old;
+}
+
+pop3_srv *pop3_srv_take(pop3_srv **spares) {
+  pop3_srv *s = *spares;
+  if (s) {
+    *spares = s->next_spare;
+    s->next_spare = NULL;
+  }
+  return s;
+}
+
+void pop3_srv_keep(pop3_srv **spares, pop3_srv *s) {
+  guint n = *spares ? (*spares)->nspares : 0;
+  if (n >= SRV_SPARES_MAX) {
+    pop3_srv_free(s);
+    return;
+  }
+  release_drop(s); /* when pop3_srv_free would: a spare holds no maildrop */
+  s->next_spare = *spares;
+  s->nspares = n + 1;
+  *spares = s;
 }
 
 bool pop3_srv_next_event(pop3_srv *s, pop3_srv_event *ev) {
@@ -212,6 +275,7 @@ const uint8_t *pop3_srv_output_peek(const pop3_srv *s, size_t *len) {
 
 void pop3_srv_output_consume(pop3_srv *s, size_t n) {
   g_assert(n <= s->out->len);
+  s->grown |= s->out->len > SRV_KEEP_MAX; /* the most it held since the last consume */
   g_byte_array_remove_range(s->out, 0, (guint)n);
 }
 
@@ -712,6 +776,7 @@ void pop3_srv_feed(pop3_srv *s, const void *data, size_t len, int64_t now) {
       return; /* a decision is pending and the buffer is full: drop excess
                  pipelined input (a client must not send this much) */
     g_byte_array_append(s->in, p, (guint)take);
+    s->grown |= s->in->len > SRV_KEEP_MAX;
     p += take;
     len -= take;
     process(s);

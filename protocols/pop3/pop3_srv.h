@@ -125,6 +125,20 @@ typedef struct pop3_srv pop3_srv;
 pop3_srv *pop3_srv_new(const pop3_srv_config *cfg, const pop3_env *env, int64_t now);
 /* Releases the maildrop if held (without UPDATE). NULL is a no-op. */
 void pop3_srv_free(pop3_srv *s);
+/* Recycling, for owners that serve many sessions: pop3_srv_renew(OLD, ...)
+ * is pop3_srv_free(OLD) then pop3_srv_new(...) (the same engine, maildrop
+ * released, greeting queued), reusing OLD's storage; OLD (may be NULL) may
+ * be taken in any state. Buffers that held more than 64 KiB are let go,
+ * not kept. Sessions overlap, so an owner keeps a list of spares (a
+ * pop3_srv *, NULL when empty): pop3_srv_keep(&spares, S) ends a session, S
+ * (its maildrop released at once, as pop3_srv_free would) joining the list
+ * unless it holds 16 already (then S is freed); pop3_srv_take(&spares)
+ * removes one from the list for a renew (NULL when empty).
+ * pop3_srv_free(spares) frees the whole list. */
+pop3_srv *pop3_srv_renew(pop3_srv *old, const pop3_srv_config *cfg, const pop3_env *env,
+                         int64_t now);
+void pop3_srv_keep(pop3_srv **spares, pop3_srv *s);
+pop3_srv *pop3_srv_take(pop3_srv **spares);
 
 /* Client bytes, any split. Input is ignored once CLOSED. */
 void pop3_srv_feed(pop3_srv *s, const void *data, size_t len, int64_t now);

@@ -624,49 +624,67 @@ static bool word_is(const char *w, size_t n, const char *key) {
   return i == n && key[i] == 0;
 }
 
+/* The length of the word at W, ended by SP, "=" or END. */
+static size_t word_len(const char *w, const char *end) {
+  const char *q = w;
+  while (q < end && *q != ' ' && *q != '=')
+    q++;
+  return (size_t)(q - w);
+}
+
+/* Whether W[0..N) is the keyword KEY (an upper-case literal): its length
+ * first, then the usual upper-case spelling by a fixed-size memcmp. */
+#define WORD_IS(w, n, key)                                                                         \
+  ((n) == sizeof(key) - 1 && (memcmp(w, key, sizeof(key) - 1) == 0 || word_is(w, n, key)))
+
 /* The EHLO reply's lines after the first: a keyword, then parameters
- * separated by SP (or "=", as some servers write "AUTH=LOGIN"). */
+ * separated by SP (or "=", as some servers write "AUTH=LOGIN"). The text
+ * is read up to its first NUL. */
 static void parse_caps(smtp_cli *cli, const char *text) {
   cli->caps = 0;
   cli->server_size = 0;
-  const char *l = strchr(text, '\n');
+  const char *end = text + strlen(text);
+  const char *l = memchr(text, '\n', (size_t)(end - text));
   while (l) {
     l++;
-    const char *eol = strchr(l, '\n');
-    size_t ln = eol ? (size_t)(eol - l) : strlen(l);
-    size_t kn = strcspn(l, " =\n");
-    if (kn > ln)
-      kn = ln;
+    const char *eol = memchr(l, '\n', (size_t)(end - l));
+    const char *lend = eol ? eol : end;
+    size_t ln = (size_t)(lend - l);
+    size_t kn = word_len(l, lend);
     const char *rest = l + kn; /* at the delimiter after the keyword, or the line end */
     char k0 = kn ? g_ascii_toupper(l[0]) : 0; /* tried first: most keywords are not asked */
-    if (k0 == 'P' && word_is(l, kn, "PIPELINING")) {
+    if (k0 == 'P' && WORD_IS(l, kn, "PIPELINING")) {
       cli->caps |= SMTP_CLI_CAP_PIPELINING;
-    } else if (k0 == 'S' && word_is(l, kn, "SIZE")) {
+    } else if (k0 == 'S' && WORD_IS(l, kn, "SIZE")) {
       cli->caps |= SMTP_CLI_CAP_SIZE;
       if (kn < ln) {
-        size_t vn = strcspn(rest + 1, " =\n");
-        char *v = g_strndup(rest + 1, vn);
-        cli->server_size = g_ascii_strtoull(v, NULL, 10);
-        g_free(v);
+        size_t vn = word_len(rest + 1, lend);
+        char buf[32];
+        if (vn < sizeof buf) { /* the usual value: no copy on the heap */
+          memcpy(buf, rest + 1, vn);
+          buf[vn] = 0;
+          cli->server_size = g_ascii_strtoull(buf, NULL, 10);
+        } else {
+          char *v = g_strndup(rest + 1, vn);
+          cli->server_size = g_ascii_strtoull(v, NULL, 10);
+          g_free(v);
+        }
       }
-    } else if (k0 == '8' && word_is(l, kn, "8BITMIME")) {
+    } else if (k0 == '8' && WORD_IS(l, kn, "8BITMIME")) {
       cli->caps |= SMTP_CLI_CAP_8BITMIME;
-    } else if (k0 == 'E' && word_is(l, kn, "ENHANCEDSTATUSCODES")) {
+    } else if (k0 == 'E' && WORD_IS(l, kn, "ENHANCEDSTATUSCODES")) {
       cli->caps |= SMTP_CLI_CAP_ENHANCEDSTATUSCODES;
-    } else if (k0 == 'S' && word_is(l, kn, "STARTTLS")) {
+    } else if (k0 == 'S' && WORD_IS(l, kn, "STARTTLS")) {
       cli->caps |= SMTP_CLI_CAP_STARTTLS;
-    } else if (k0 == 'D' && word_is(l, kn, "DSN")) {
+    } else if (k0 == 'D' && WORD_IS(l, kn, "DSN")) {
       cli->caps |= SMTP_CLI_CAP_DSN;
-    } else if (k0 == 'A' && word_is(l, kn, "AUTH")) {
-      const char *end = l + ln;
-      for (const char *w = rest; w < end;) {
+    } else if (k0 == 'A' && WORD_IS(l, kn, "AUTH")) {
+      for (const char *w = rest; w < lend;) {
         w++; /* the delimiter */
-        size_t wn = strcspn(w, " =\n");
-        if (w + wn > end)
-          wn = (size_t)(end - w);
-        if (word_is(w, wn, "PLAIN"))
+        size_t wn = word_len(w, lend);
+        if (WORD_IS(w, wn, "PLAIN"))
           cli->caps |= SMTP_CLI_CAP_AUTH_PLAIN;
-        else if (word_is(w, wn, "LOGIN"))
+        else if (WORD_IS(w, wn, "LOGIN"))
           cli->caps |= SMTP_CLI_CAP_AUTH_LOGIN;
         w += wn;
       }
