@@ -597,7 +597,7 @@ static void load(mta_host *m) {
 
 static void start(mta_host *m) {
   m->up = true;
-  m->q = mta_queue_new();
+  m->q = mta_queue_new_shared(m->texts);
   m->policy = mta_policy_new(&m->policy_cfg);
   m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
   m->dests = g_ptr_array_new();
@@ -700,6 +700,7 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   m->conn_cache_time = cfg->conn_cache_time;
   m->epoch = cfg->epoch_unix;
   m->tls_policy = cfg->tls_policy;
+  m->texts = cfg->texts;
   m->users = users;
   m->tls = tls;
   m->dns = dns;

@@ -52,6 +52,7 @@ struct mta_host {
   void *signer_user;
   mta_fault_hooks faults; /* issue 10; all NULL: none */
   mta_tls_policy tls_policy;
+  mta_queue_texts *texts; /* shared reply texts (borrowed), or NULL */
 
   /* machine state: dropped on a crash */
   bool up;
