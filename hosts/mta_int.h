@@ -90,13 +90,15 @@ void mta__queue_id(char *buf, size_t n, uint64_t seq);
 const char *mta__qid_text(const mta_msg *qm, char *buf);
 /* The stored body of SEQ and its length (borrowed from the disk), or NULL. */
 const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len);
-/* Stores a new message (body already final) and queues it; returns its
+/* Stores a new message (body already final: its NBODY parts one after the
+ * other, copied once into the disk's blob) and queues it; returns its
  * qid, or 0 when the disk is full (nothing kept). */
 typedef struct {
   const char *sender;
   const char *const *rcpts;
   size_t nrcpts;
-  GBytes *body;
+  const disk_part *body;
+  size_t nbody;
   uint64_t seq;
   const char *msgid;
   uint32_t dsn_of;
