@@ -116,6 +116,41 @@ const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len) {
   return disk_peek(host_disk(m->h), key, len);
 }
 
+static mta__acc *acc_at(mta_host *m, uint64_t seq);
+
+/* Where the body of SEQ (BODY, LEN octets) holds MSGID: kept in SEQ's
+ * account entry, so the queue need not copy it (the Message-ID is in
+ * the body anyway: a field the message came with, or the one store added).
+ * False when it is not there verbatim or too long: the queue keeps it. */
+static bool tag_place(mta_host *m, uint64_t seq, const uint8_t *body, size_t len,
+                      const char *msgid) {
+  mta__acc *ac = acc_at(m, seq);
+  ac->tag_off = ac->tag_len = 0;
+  size_t n = strlen(msgid);
+  if (!body || n == 0 || n >= MTA__TAG_BUFSZ)
+    return false;
+  /* (a stored body has no NUL: smtp_srv refuses one; if it had, the
+   * search would stop there and the queue keep the tag) */
+  const char *at = g_strstr_len((const char *)body, (gssize)len, msgid);
+  if (!at)
+    return false;
+  ac->tag_off = (uint32_t)(at - (const char *)body);
+  ac->tag_len = (uint32_t)n;
+  return true;
+}
+
+const char *mta__tag(mta_host *m, const mta_msg *qm, char *buf) {
+  if (qm->tag)
+    return qm->tag;
+  const mta__acc *ac = acc_at(m, qm->body_id);
+  size_t len = 0;
+  const uint8_t *b = mta__body(m, qm->body_id, &len);
+  g_assert(b && ac->tag_len && ac->tag_len < MTA__TAG_BUFSZ && ac->tag_off + ac->tag_len <= len);
+  memcpy(buf, b + ac->tag_off, ac->tag_len);
+  buf[ac->tag_len] = 0;
+  return buf;
+}
+
 static void put_seq(mta_host *m) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++)
@@ -178,6 +213,9 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
   uint64_t size = 0;
   for (size_t i = 0; i < a->nbody; i++)
     size += a->body[i].len;
+  size_t blen = 0;
+  const uint8_t *stored = disk_peek(d, bkey, &blen);
+  bool in_body = tag_place(m, a->seq, stored, blen, a->msgid);
   GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
   for (size_t i = 0; i < a->nrcpts; i++) {
     char *dom = domain_of(a->rcpts[i]);
@@ -196,7 +234,7 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .size = size,
                            .arrival = host_now(m->h),
                            .dsn_of = a->dsn_of,
-                           .tag = a->msgid};
+                           .tag = in_body ? NULL : a->msgid};
   uint32_t qid = mta_queue_add(m->q, &qa);
   g_ptr_array_free(dests, TRUE);
   if (!write_record(m, qid, a->seq)) {
@@ -258,9 +296,10 @@ typedef struct {
   char queue_id[MTA__QID_BUFSZ];
 } ident;
 
-static void ident_take(ident *id, const mta_msg *qm) {
+static void ident_take(mta_host *m, ident *id, const mta_msg *qm) {
+  char buf[MTA__TAG_BUFSZ];
   id->seq = qm->body_id;
-  id->msgid = g_strdup(qm->tag);
+  id->msgid = g_strdup(mta__tag(m, qm, buf));
   mta__qid_text(qm, id->queue_id);
 }
 
@@ -372,13 +411,14 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
         for (guint i = 0; i < which->len; i++) {
           const mta_rcpt *r = which->pdata[i];
           char *why = reason_of(r);
-          mail_trace_bounce(m->h, qm->tag, queue_id, r->addr, why, msgid);
+          char tagbuf[MTA__TAG_BUFSZ];
+          mail_trace_bounce(m->h, mta__tag(m, qm, tagbuf), queue_id, r->addr, why, msgid);
           g_free(why);
         }
         acc_at(m, qm->body_id)->dsn_sent = 1;
         tally t = count_states(qm);
         ident id;
-        ident_take(&id, qm);
+        ident_take(m, &id, qm);
         mta_queue_dsn_queued(m->q, qid, dq);
         if (!mta_queue_get(m->q, qid))
           departed(m, &id, t);
@@ -448,7 +488,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
   sim_time now = host_now(m->h);
   GPtrArray *nullv = null_sender_pending(qm);
   ident id;
-  ident_take(&id, qm);
+  ident_take(m, &id, qm);
   mta_queue_outcome out;
   mta_queue_end_attempt(m->q, qid, &m->retry, now, &out);
   bool gave_up = nullv && nullv->len && out.verdict == MTA_RETRY_BOUNCE;
@@ -462,7 +502,6 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
     g_free(id.msgid);
     return;
   }
-  g_free(id.msgid);
   qm = mta_queue_get(m->q, qid);
   if (out.deferred && out.verdict != MTA_RETRY_BOUNCE) {
     for (uint32_t i = 0; i < qm->nrcpts; i++) {
@@ -470,10 +509,11 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
       if (r->state != MTA_RCPT_DEFERRED)
         continue;
       char *why = reason_of(r);
-      mail_trace_defer(m->h, qm->tag, id.queue_id, r->addr, why, out.next);
+      mail_trace_defer(m->h, id.msgid, id.queue_id, r->addr, why, out.next);
       g_free(why);
     }
   }
+  g_free(id.msgid);
   if (out.needs_dsn) {
     dsn_or_wait(m, qid);
     if (!mta_queue_get(m->q, qid))
@@ -496,7 +536,7 @@ bool mta__begin(mta_host *m, uint32_t qid) {
   tally t = count_states(qm);
   unsigned n = qm->nrcpts;
   ident id;
-  ident_take(&id, qm);
+  ident_take(m, &id, qm);
   bool began = mta_queue_begin_attempt(m->q, qid, &m->retry, now);
   g_assert(!began);
   trace_null_bounces(m, id.msgid, id.queue_id, nullv);
@@ -591,8 +631,9 @@ static void load(mta_host *m) {
     const uint8_t *body = mta__body(m, seq, &blen);
     char *id = parse_msgid((const char *)body, blen);
     char *gen = id ? NULL : mta__make_msgid(m, seq);
+    bool in_body = tag_place(m, seq, body, blen, id ? id : gen);
     char *err = NULL;
-    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, id ? id : gen, &err);
+    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
     g_free(id);
     g_free(gen);
     if (!qid) {
