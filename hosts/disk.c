@@ -64,7 +64,10 @@ void disk_free(disk *d) {
   g_free(d);
 }
 
-disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len) {
+disk_status disk_put_parts(disk *d, const char *key, const disk_part *parts, size_t n) {
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++)
+    len += parts[i].len;
   entry *old = lookup(d, key);
   uint64_t old_size = old ? old->len : 0;
   uint64_t new_size = len;
@@ -80,12 +83,21 @@ disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len
   entry *e = g_malloc(sizeof *e + klen + len);
   e->len = (uint32_t)len;
   memcpy(e->key, key, klen);
-  if (len)
-    memcpy(e->key + klen, data, len);
+  char *w = e->key + klen;
+  for (size_t i = 0; i < n; i++) {
+    if (parts[i].len)
+      memcpy(w, parts[i].data, parts[i].len);
+    w += parts[i].len;
+  }
   if (old)
     entry_drop(d, old);
   g_hash_table_add(d->blobs, e->key);
   return DISK_OK;
+}
+
+disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len) {
+  disk_part p = {data, len};
+  return disk_put_parts(d, key, &p, 1);
 }
 
 disk_status disk_put(disk *d, const char *key, GBytes *data) {

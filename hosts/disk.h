@@ -23,11 +23,21 @@ typedef enum { DISK_OK, DISK_FULL } disk_status;
 disk *disk_new(uint64_t capacity);
 void disk_free(disk *d);
 
+/* One piece of a blob written from pieces (disk_put_parts). */
+typedef struct {
+  const void *data;
+  size_t len;
+} disk_part;
+
 /* Stores a copy of DATA under KEY, replacing an older blob (the caller
  * keeps its reference). */
 disk_status disk_put(disk *d, const char *key, GBytes *data);
 /* The same from LEN octets at DATA (copied). */
 disk_status disk_put_data(disk *d, const char *key, const void *data, size_t len);
+/* The same from the N PARTS written one after the other (copied once,
+ * straight into the blob: a message is stored from its header fields and
+ * its data without being assembled first). A part may have len 0. */
+disk_status disk_put_parts(disk *d, const char *key, const disk_part *parts, size_t n);
 /* The blob under KEY (borrowed; valid until it is replaced or removed), or
  * NULL. */
 GBytes *disk_get(const disk *d, const char *key);

@@ -5,6 +5,8 @@
  *   mta/seq             the next message number (8 octets, little-endian)
  *   mta/body/<seq>      the message as stored (Received prepended)
  *   mta/q/<seq>         the queue record (mta_queue_msg_encode)
+ * (<seq> is lower-case hex after a letter giving its digit count, 'a' for
+ * one: mta__key.)
  * A message is acknowledged only after both are written (RFC 5321 §6.1:
  * "the receiver-SMTP MUST NOT lose the message" once it said 250). The
  * record is rewritten after every transaction that changed a recipient and
@@ -86,11 +88,16 @@ static char *put_hex(char *p, uint64_t v, int min_digits, const char *digits) {
 
 void mta__key(char *buf, size_t n, const char *kind, uint64_t seq) {
   size_t k = strlen(kind);
-  g_assert(n >= 4 + k + 1 + 16 + 1);
+  g_assert(n >= 4 + k + 2 + 16 + 1);
   memcpy(buf, "mta/", 4);
   memcpy(buf + 4, kind, k);
   buf[4 + k] = '/';
-  put_hex(buf + 5 + k, seq, 16, "0123456789abcdef"); /* "%016" PRIx64 */
+  /* The digits' count as a letter ('a' one .. 'p' sixteen), then the
+   * digits without leading zeros: keys sort as the numbers do (a listing
+   * is in seq order, as with the 16 fixed digits it replaced) at ~9
+   * octets a key instead of 22, twice a queued message. */
+  char *end = put_hex(buf + 6 + k, seq, 1, "0123456789abcdef");
+  buf[5 + k] = (char)('a' + (end - (buf + 6 + k)) - 1);
 }
 
 void mta__queue_id(char *buf, size_t n, uint64_t seq) {
@@ -107,6 +114,50 @@ const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len) {
   char key[64];
   mta__key(key, sizeof key, "body", seq);
   return disk_peek(host_disk(m->h), key, len);
+}
+
+static mta__acc *acc_at(mta_host *m, uint64_t seq);
+
+/* Where the body of SEQ (BODY, LEN octets) holds MSGID: kept in SEQ's
+ * account entry, so the queue need not copy it (the Message-ID is in
+ * the body anyway: a field the message came with, or the one store added).
+ * False when it is not there verbatim or too long: the queue keeps it. */
+static bool tag_place(mta_host *m, uint64_t seq, const uint8_t *body, size_t len,
+                      const char *msgid) {
+  mta__acc *ac = acc_at(m, seq);
+  ac->tag_off = ac->tag_len = 0;
+  size_t n = strlen(msgid);
+  if (!body || n == 0 || n >= MTA__TAG_BUFSZ)
+    return false;
+  /* "<id>" first: a '<' is rare in a message, so this is a few memchr
+   * (g_strstr_len tried every octet: ~3,700 instructions a message). */
+  const char *at = NULL, *p = (const char *)body, *end = p + len;
+  while (!at && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+    if ((size_t)(end - p) >= n + 2 && memcmp(p + 1, msgid, n) == 0 && p[n + 1] == '>')
+      at = p + 1;
+    p++;
+  }
+  /* (a stored body has no NUL: smtp_srv refuses one; if it had, the
+   * search would stop there and the queue keep the tag) */
+  if (!at)
+    at = g_strstr_len((const char *)body, (gssize)len, msgid);
+  if (!at)
+    return false;
+  ac->tag_off = (uint32_t)(at - (const char *)body);
+  ac->tag_len = (uint32_t)n;
+  return true;
+}
+
+const char *mta__tag(mta_host *m, const mta_msg *qm, char *buf) {
+  if (qm->tag)
+    return qm->tag;
+  const mta__acc *ac = acc_at(m, qm->body_id);
+  size_t len = 0;
+  const uint8_t *b = mta__body(m, qm->body_id, &len);
+  g_assert(b && ac->tag_len && ac->tag_len < MTA__TAG_BUFSZ && ac->tag_off + ac->tag_len <= len);
+  memcpy(buf, b + ac->tag_off, ac->tag_len);
+  buf[ac->tag_len] = 0;
+  return buf;
 }
 
 static void put_seq(mta_host *m) {
@@ -166,8 +217,14 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
   disk *d = host_disk(m->h);
   char bkey[64];
   mta__key(bkey, sizeof bkey, "body", a->seq);
-  if (disk_put(d, bkey, a->body) != DISK_OK)
+  if (disk_put_parts(d, bkey, a->body, a->nbody) != DISK_OK)
     return 0;
+  uint64_t size = 0;
+  for (size_t i = 0; i < a->nbody; i++)
+    size += a->body[i].len;
+  size_t blen = 0;
+  const uint8_t *stored = disk_peek(d, bkey, &blen);
+  bool in_body = tag_place(m, a->seq, stored, blen, a->msgid);
   GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
   for (size_t i = 0; i < a->nrcpts; i++) {
     char *dom = domain_of(a->rcpts[i]);
@@ -183,10 +240,10 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .dests = (const char *const *)dests->pdata,
                            .nrcpts = a->nrcpts,
                            .body_id = a->seq,
-                           .size = g_bytes_get_size(a->body),
+                           .size = size,
                            .arrival = host_now(m->h),
                            .dsn_of = a->dsn_of,
-                           .tag = a->msgid};
+                           .tag = in_body ? NULL : a->msgid};
   uint32_t qid = mta_queue_add(m->q, &qa);
   g_ptr_array_free(dests, TRUE);
   if (!write_record(m, qid, a->seq)) {
@@ -248,9 +305,10 @@ typedef struct {
   char queue_id[MTA__QID_BUFSZ];
 } ident;
 
-static void ident_take(ident *id, const mta_msg *qm) {
+static void ident_take(mta_host *m, ident *id, const mta_msg *qm) {
+  char buf[MTA__TAG_BUFSZ];
   id->seq = qm->body_id;
-  id->msgid = g_strdup(qm->tag);
+  id->msgid = g_strdup(mta__tag(m, qm, buf));
   mta__qid_text(qm, id->queue_id);
 }
 
@@ -345,7 +403,10 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   if (dsn) {
     mta__next_seq(m);
     const char *to[] = {qm->sender};
-    mta__store_args sa = {"", to, 1, dsn, seq, msgid, qid};
+    gsize dlen;
+    const void *dp = g_bytes_get_data(dsn, &dlen);
+    disk_part part = {dp, dlen};
+    mta__store_args sa = {"", to, 1, &part, 1, seq, msgid, qid};
     uint32_t dq = mta__store(m, &sa);
     ok = dq != 0;
     if (ok) {
@@ -359,13 +420,14 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
         for (guint i = 0; i < which->len; i++) {
           const mta_rcpt *r = which->pdata[i];
           char *why = reason_of(r);
-          mail_trace_bounce(m->h, qm->tag, queue_id, r->addr, why, msgid);
+          char tagbuf[MTA__TAG_BUFSZ];
+          mail_trace_bounce(m->h, mta__tag(m, qm, tagbuf), queue_id, r->addr, why, msgid);
           g_free(why);
         }
         acc_at(m, qm->body_id)->dsn_sent = 1;
         tally t = count_states(qm);
         ident id;
-        ident_take(&id, qm);
+        ident_take(m, &id, qm);
         mta_queue_dsn_queued(m->q, qid, dq);
         if (!mta_queue_get(m->q, qid))
           departed(m, &id, t);
@@ -435,7 +497,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
   sim_time now = host_now(m->h);
   GPtrArray *nullv = null_sender_pending(qm);
   ident id;
-  ident_take(&id, qm);
+  ident_take(m, &id, qm);
   mta_queue_outcome out;
   mta_queue_end_attempt(m->q, qid, &m->retry, now, &out);
   bool gave_up = nullv && nullv->len && out.verdict == MTA_RETRY_BOUNCE;
@@ -449,7 +511,6 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
     g_free(id.msgid);
     return;
   }
-  g_free(id.msgid);
   qm = mta_queue_get(m->q, qid);
   if (out.deferred && out.verdict != MTA_RETRY_BOUNCE) {
     for (uint32_t i = 0; i < qm->nrcpts; i++) {
@@ -457,10 +518,11 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
       if (r->state != MTA_RCPT_DEFERRED)
         continue;
       char *why = reason_of(r);
-      mail_trace_defer(m->h, qm->tag, id.queue_id, r->addr, why, out.next);
+      mail_trace_defer(m->h, id.msgid, id.queue_id, r->addr, why, out.next);
       g_free(why);
     }
   }
+  g_free(id.msgid);
   if (out.needs_dsn) {
     dsn_or_wait(m, qid);
     if (!mta_queue_get(m->q, qid))
@@ -483,7 +545,7 @@ bool mta__begin(mta_host *m, uint32_t qid) {
   tally t = count_states(qm);
   unsigned n = qm->nrcpts;
   ident id;
-  ident_take(&id, qm);
+  ident_take(m, &id, qm);
   bool began = mta_queue_begin_attempt(m->q, qid, &m->retry, now);
   g_assert(!began);
   trace_null_bounces(m, id.msgid, id.queue_id, nullv);
@@ -578,8 +640,9 @@ static void load(mta_host *m) {
     const uint8_t *body = mta__body(m, seq, &blen);
     char *id = parse_msgid((const char *)body, blen);
     char *gen = id ? NULL : mta__make_msgid(m, seq);
+    bool in_body = tag_place(m, seq, body, blen, id ? id : gen);
     char *err = NULL;
-    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, id ? id : gen, &err);
+    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
     g_free(id);
     g_free(gen);
     if (!qid) {
@@ -597,7 +660,7 @@ static void load(mta_host *m) {
 
 static void start(mta_host *m) {
   m->up = true;
-  m->q = mta_queue_new();
+  m->q = mta_queue_new_shared(m->texts);
   m->policy = mta_policy_new(&m->policy_cfg);
   m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
   m->dests = g_ptr_array_new();
@@ -700,6 +763,7 @@ mta_host *mta_host_new(host *h, const mta_host_config *cfg, userdir *users, tls_
   m->conn_cache_time = cfg->conn_cache_time;
   m->epoch = cfg->epoch_unix;
   m->tls_policy = cfg->tls_policy;
+  m->texts = cfg->texts;
   m->users = users;
   m->tls = tls;
   m->dns = dns;

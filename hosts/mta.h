@@ -56,6 +56,7 @@
 #include "dns_client.h"
 #include "host.h"
 #include "mta_policy.h"
+#include "mta_queue.h"
 #include "tls_host.h"
 #include "userdir.h"
 
@@ -95,6 +96,9 @@ typedef struct {
   bool ipv6;                 /* also look up AAAA of the exchanges */
   int64_t epoch_unix;        /* Unix seconds of simulated time 0 (Date, Received) */
   mta_tls_policy tls_policy; /* delivery side; MTA_TLS_MAY (default) */
+  /* Reply texts shared with the world's other MTAs (borrowed: must outlive
+   * the host); NULL: the queue keeps its own. Memory only, never output. */
+  mta_queue_texts *texts;
 } mta_host_config;
 
 /* Defaults: submission and MX on, mailbox port 25, postfix, no smarthost,

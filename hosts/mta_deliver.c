@@ -268,8 +268,9 @@ static bool apply(mta_host *m, uint32_t qid, uint32_t i, const mta_queue_result_
     char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
                                            ra->text ? ra->text : "")
                          : g_strdup(ra->text ? ra->text : "");
-    char qidbuf[MTA__QID_BUFSZ];
-    mail_trace_bounce(m->h, qm->tag, mta__qid_text(qm, qidbuf), qm->rcpts[i].addr, why, "");
+    char qidbuf[MTA__QID_BUFSZ], tagbuf[MTA__TAG_BUFSZ];
+    mail_trace_bounce(m->h, mta__tag(m, qm, tagbuf), mta__qid_text(qm, qidbuf), qm->rcpts[i].addr,
+                      why, "");
     g_free(why);
   }
   uint32_t *outstanding = mta_queue_user(m->q, qid);

@@ -13,14 +13,24 @@
 
 /* Per queued message the host keeps nothing of its own: the queue's
  * message (mta_queue.h) carries it. body_id is the host's message number
- * (seq: disk keys, the traced queue id), tag the Message-ID without <>,
+ * (seq: disk keys, the traced queue id), tag the Message-ID without <>
+ * only when the stored body does not hold it verbatim (read it with
+ * mta__tag: the account entry says where it is in the body),
  * user the recipients of the current attempt still without a result. */
 
 /* The account kept by the simulator (survives crashes): one per seq. */
 enum { MTA__ACC_NONE, MTA__ACC_QUEUED, MTA__ACC_DONE };
 typedef struct { /* 16 octets: one per message the host ever accepted */
   uint32_t qid; /* in the current incarnation; 0 unknown */
-  uint32_t delivered, bounced;
+  union {
+    struct { /* MTA__ACC_DONE */
+      uint32_t delivered, bounced;
+    };
+    struct { /* MTA__ACC_QUEUED: where the stored body holds the message's
+                Message-ID (tag_len 0: the queue's tag has it) */
+      uint32_t tag_off, tag_len;
+    };
+  };
   uint8_t state;
   uint8_t null_sender, is_dsn;
   uint8_t dsn_sent; /* a failure DSN reporting its bounces was queued */
@@ -52,6 +62,7 @@ struct mta_host {
   void *signer_user;
   mta_fault_hooks faults; /* issue 10; all NULL: none */
   mta_tls_policy tls_policy;
+  mta_queue_texts *texts; /* shared reply texts (borrowed), or NULL */
 
   /* machine state: dropped on a crash */
   bool up;
@@ -87,15 +98,22 @@ void mta__queue_id(char *buf, size_t n, uint64_t seq);
 /* A queued message's traced queue id, in BUF (MTA__QID_BUFSZ octets). */
 #define MTA__QID_BUFSZ 20
 const char *mta__qid_text(const mta_msg *qm, char *buf);
+/* The Message-ID (without <>) of queued message QM: its queue tag, or
+ * read from its stored body into BUF (MTA__TAG_BUFSZ octets). Borrowed
+ * until the message's next change. */
+#define MTA__TAG_BUFSZ 256
+const char *mta__tag(mta_host *m, const mta_msg *qm, char *buf);
 /* The stored body of SEQ and its length (borrowed from the disk), or NULL. */
 const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len);
-/* Stores a new message (body already final) and queues it; returns its
+/* Stores a new message (body already final: its NBODY parts one after the
+ * other, copied once into the disk's blob) and queues it; returns its
  * qid, or 0 when the disk is full (nothing kept). */
 typedef struct {
   const char *sender;
   const char *const *rcpts;
   size_t nrcpts;
-  GBytes *body;
+  const disk_part *body;
+  size_t nbody;
   uint64_t seq;
   const char *msgid;
   uint32_t dsn_of;

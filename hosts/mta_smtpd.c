@@ -173,29 +173,15 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
                     m->epoch + now / SIM_S);
     g_byte_array_free(tail, TRUE);
   }
-  /* Exactly the stored size: the body stays in memory while it is queued.
-   * Our fields above the data, in one allocation. */
+  /* Our fields above the data, written with it straight into the disk's
+   * blob (mta__store): the message is never assembled apart. */
   size_t fl = field ? strlen(field) : 0, pl = prepend ? strlen(prepend) : 0;
   size_t sl = sig ? strlen(sig) : 0;
-  size_t total = fl + pl + sl + il + ev->len;
-  uint8_t *b = g_malloc(total ? total : 1), *w = b;
-  const struct {
-    const void *p;
-    size_t n;
-  } parts[] = {{field, fl}, {prepend, pl}, {sig, sl}, {idh, il}, {ev->data, ev->len}};
-  for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
-    if (parts[i].n)
-      memcpy(w, parts[i].p, parts[i].n);
-    w += parts[i].n;
-  }
-  GBytes *body = g_bytes_new_take(b, total);
-  g_free(idh);
-  g_free(sig);
-  g_free(field);
+  const disk_part parts[] = {{field, fl}, {prepend, pl}, {sig, sl}, {idh, il}, {ev->data, ev->len}};
 
   rcpt_list rl;
   const char *const *rcpts = rcpt_list_of(&rl, ev);
-  mta__store_args sa = {ev->mail->from, rcpts, rl.n, body, seq, msgid, 0};
+  mta__store_args sa = {ev->mail->from, rcpts, rl.n, parts, G_N_ELEMENTS(parts), seq, msgid, 0};
   uint32_t qid = mta__store(m, &sa);
   if (!qid) {
     m->st.disk_full++;
@@ -226,7 +212,9 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
     }
   }
   rcpt_list_clear(&rl);
-  g_bytes_unref(body);
+  g_free(idh);
+  g_free(sig);
+  g_free(field);
   g_free(msgid);
 }
 

@@ -18,6 +18,7 @@ struct scn_mailworld {
   tls_world *tls; /* made with the first host that uses TLS (its CA key is costly) */
   GPtrArray *tls_hosts; /* tls_host* */
   GPtrArray *mtas;      /* mta_host* */
+  mta_queue_texts *mta_texts; /* the MTAs' reply texts, shared; freed after them */
   GPtrArray *mta_nodes; /* char*: the node of each MTA (borrowed from the config) */
   GPtrArray *filters;   /* mx_filters*: freed before the MTAs */
   GPtrArray *signers;   /* mta_dkim*: freed before the MTAs */
@@ -154,6 +155,7 @@ static mta_host *start_mta(scn_mailworld *mw, const scn_config *c, const scn_hos
   cfg.smarthost = h->mta.smarthost;
   cfg.epoch_unix = c->epoch_unix;
   cfg.tls_policy = h->mta.tls_encrypt ? MTA_TLS_ENCRYPT : MTA_TLS_MAY;
+  cfg.texts = mw->mta_texts;
   mta_host *mta = mta_host_new(ho, &cfg, mw->users, th, dns);
   g_ptr_array_add(mw->mtas, mta);
   g_ptr_array_add(mw->mta_nodes, h->name);
@@ -320,6 +322,7 @@ scn_mailworld *scn_mailworld_new(const scn_config *c, host *const *hosts, scn_dn
   }
   mw->tls_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)tls_host_free);
   mw->mtas = g_ptr_array_new_with_free_func((GDestroyNotify)mta_host_free);
+  mw->mta_texts = mta_queue_texts_new();
   mw->mta_nodes = g_ptr_array_new();
   mw->filters = g_ptr_array_new_with_free_func((GDestroyNotify)mx_filters_free);
   mw->signers = g_ptr_array_new_with_free_func((GDestroyNotify)mta_dkim_free);
@@ -373,6 +376,7 @@ void scn_mailworld_free(scn_mailworld *mw) {
   g_ptr_array_unref(mw->filter_hosts);
   g_ptr_array_unref(mw->signers);
   g_ptr_array_unref(mw->mtas);
+  mta_queue_texts_free(mw->mta_texts); /* after every MTA's queue */
   g_ptr_array_unref(mw->mta_nodes);
   g_ptr_array_unref(mw->tls_hosts);
   tls_world_free(mw->tls);

@@ -82,6 +82,33 @@ START_TEST(disk_copies_and_peeks) {
 }
 END_TEST
 
+/* A blob written from pieces is their concatenation, whatever their
+ * sizes (empty ones included), checked against disk_put_data of the whole
+ * at every split of a message into three; a full disk refuses it whole. */
+START_TEST(disk_put_parts_concatenates) {
+  static const char msg[] = "Received: by x\r\nMessage-ID: <1@x>\r\n\r\nbody\r\n";
+  size_t n = sizeof msg - 1;
+  disk *d = disk_new(0);
+  for (size_t i = 0; i <= n; i++)
+    for (size_t j = i; j <= n; j++) {
+      disk_part parts[] = {{msg, i}, {NULL, 0}, {msg + i, j - i}, {msg + j, n - j}};
+      ck_assert_int_eq(disk_put_parts(d, "mta/body/b1", parts, G_N_ELEMENTS(parts)), DISK_OK);
+      size_t len = 0;
+      const uint8_t *p = disk_peek(d, "mta/body/b1", &len);
+      ck_assert_msg(len == n && memcmp(p, msg, n) == 0, "split %zu/%zu: got %zu octets want %zu",
+                    i, j, len, n);
+      ck_assert_uint_eq(disk_used(d), n);
+    }
+  disk_set_full(d, true);
+  disk_part more[] = {{msg, n}, {"x", 1}};
+  ck_assert_int_eq(disk_put_parts(d, "mta/body/b1", more, 2), DISK_FULL);
+  size_t len = 0;
+  ck_assert_ptr_nonnull(disk_peek(d, "mta/body/b1", &len));
+  ck_assert_uint_eq(len, n); /* unchanged */
+  disk_free(d);
+}
+END_TEST
+
 /* Listing is in key order (strcmp) whatever the order of writes, removals
  * and rewrites, and only the prefix's keys. */
 START_TEST(disk_list_sorted) {
@@ -377,6 +404,7 @@ int main(void) {
   tcase_add_test(tc, disk_capacity_and_order);
   tcase_add_test(tc, disk_copies_and_peeks);
   tcase_add_test(tc, disk_list_sorted);
+  tcase_add_test(tc, disk_put_parts_concatenates);
   suite_add_tcase(s, tc);
   tc = tcase_create("mail");
   tcase_add_test(tc, userdir_lookups);

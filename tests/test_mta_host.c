@@ -418,6 +418,49 @@ START_TEST(crash_after_250_delivered_after_restart) {
 }
 END_TEST
 
+/* The Message-ID the queue reads from the stored body (it keeps no copy
+ * of its own) names the message in every record, before a crash and after
+ * the restart that rebuilt the queue from the disk. */
+START_TEST(message_id_from_the_body_across_restart) {
+  world x;
+  world_init(&x, 23, NULL);
+  x.sc.temp_until = 2000 * SIM_S; /* deferred before and after the crash */
+  x.cl.rcpts[0] = "dave@c.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  sim_node_crash_at(host_node(x.h[H_MTA_A]), 100 * SIM_S);
+  sim_node_restart_at(host_node(x.h[H_MTA_A]), 200 * SIM_S);
+  run(&x, 3 * SIM_HOUR);
+  ck_assert_int_eq(x.sc.messages, 1);
+  assert_clean(&x);
+  GString *t = world_clear(&x);
+  const char *sub = strstr(t->str, "\"ev\":\"msg.submit\"");
+  ck_assert_ptr_nonnull(sub);
+  const char *m = strstr(sub, "\"msg\":\"");
+  ck_assert_ptr_nonnull(m);
+  const char *e = strchr(m + 7, '"');
+  char *want = g_strndup(m, (gsize)(e - m + 1)); /* "msg":"<id>" */
+  size_t defers = 0, before = 0;
+  for (const char *p = strstr(t->str, "\"ev\":\"msg.defer\""); p;
+       p = strstr(p + 1, "\"ev\":\"msg.defer\"")) {
+    const char *eol = strchr(p, '\n');
+    char *line = g_strndup(p, eol ? (gsize)(eol - p) : strlen(p));
+    ck_assert_msg(strstr(line, want) && strstr(line, "\"queue_id\":\"000001\""),
+                  "got %s want %s", line, want);
+    const char *tt = p;
+    while (tt > t->str && tt[-1] != '\n')
+      tt--;
+    before += g_ascii_strtoll(tt + 5, NULL, 10) < 100 * SIM_S;
+    defers++;
+    g_free(line);
+  }
+  ck_assert_uint_gt(before, 0);      /* from the queue before the crash */
+  ck_assert_uint_gt(defers, before); /* and from the one rebuilt after it */
+  g_free(want);
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 START_TEST(crash_mid_delivery_never_loses) {
   /* Crash at many instants of the first delivery: the message is always
    * delivered in the end (possibly twice), and never lost. */
@@ -1038,6 +1081,7 @@ int main(void) {
   ADD(mx_to_self_bounces);
   ADD(crash_after_250_delivered_after_restart);
   ADD(crash_mid_delivery_never_loses);
+  ADD(message_id_from_the_body_across_restart);
   ADD(disk_full_452_nothing_lost);
   ADD(mixed_outcomes_in_one_transaction);
   ADD(twenty_recipients_one_transaction);

@@ -938,6 +938,48 @@ START_TEST(tag_and_user_word) {
 }
 END_TEST
 
+/* Queues sharing one text table (a world's MTAs): the same reply text
+ * deferred in two queues is one string; each queue's references are
+ * released as its messages leave or as it is freed (mta_queue_texts_free
+ * asserts the table is empty), and the record holds the text itself. */
+START_TEST(texts_shared_between_queues) {
+  mta_queue_texts *t = mta_queue_texts_new();
+  mta_queue *q1 = mta_queue_new_shared(t), *q2 = mta_queue_new_shared(t);
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  static const char why[] = "mx.d1.test[10.0.0.1]: Connection refused";
+  mta_queue *qs[2] = {q1, q2};
+  uint32_t ids[2];
+  for (int k = 0; k < 2; k++) {
+    ids[k] = add(qs[k], "s@a.example", 0, "r@b.example", NULL, NULL);
+    ck_assert(mta_queue_begin_attempt(qs[k], ids[k], &p, 0));
+    result(qs[k], ids[k], 0, MTA_RCPT_DEFERRED, 0, NULL, why, 0);
+    mta_queue_outcome o;
+    mta_queue_end_attempt(qs[k], ids[k], &p, 0, &o);
+  }
+  const mta_rcpt *r1 = &mta_queue_get(q1, ids[0])->rcpts[0];
+  const mta_rcpt *r2 = &mta_queue_get(q2, ids[1])->rcpts[0];
+  ck_assert_str_eq(r1->text, why);
+  ck_assert_ptr_eq(r1->text, r2->text);
+  ck_assert_ptr_eq(r1->remote_mta, r2->remote_mta);
+  /* A record decoded into a queue of its own table reads the same. */
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q2, ids[1], rec);
+  mta_queue_free(q1); /* q2's text stays */
+  ck_assert_str_eq(mta_queue_get(q2, ids[1])->rcpts[0].text, why);
+  mta_queue *own = mta_queue_new();
+  char *err = NULL;
+  uint32_t d = mta_queue_msg_decode(own, rec->data, rec->len, &err);
+  ck_assert_msg(d == ids[1], "got %u want %u (%s)", d, ids[1], err ? err : "");
+  ck_assert_str_eq(mta_queue_get(own, d)->rcpts[0].text, why);
+  ck_assert_ptr_ne(mta_queue_get(own, d)->rcpts[0].text, mta_queue_get(q2, ids[1])->rcpts[0].text);
+  mta_queue_free(own);
+  g_byte_array_free(rec, TRUE);
+  mta_queue_free(q2);
+  mta_queue_texts_free(t); /* asserts every text was released */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_queue");
   TCase *tc = tcase_create("queue");
@@ -954,6 +996,7 @@ static Suite *suite(void) {
   tcase_add_test(enc, encode_damage);
   tcase_add_test(enc, memory_per_message);
   tcase_add_test(enc, shared_texts_compact_record);
+  tcase_add_test(enc, texts_shared_between_queues);
   tcase_add_test(enc, tag_and_user_word);
   tcase_add_test(enc, record_bytes_fixed);
   tcase_add_test(enc, ids_dense_and_compacted);

@@ -204,13 +204,13 @@ void mta_queue__msg_free(mta_msg *m) {
 static char *text_ref(mta_queue *q, const char *v) {
   if (!v)
     return NULL;
-  itext *t = g_hash_table_lookup(q->texts, v);
+  itext *t = g_hash_table_lookup(q->texts->t, v);
   if (!t) {
     size_t n = strlen(v) + 1;
     t = g_malloc(sizeof *t + n);
     t->refs = 0;
     memcpy(t->s, v, n);
-    g_hash_table_insert(q->texts, t->s, t);
+    g_hash_table_insert(q->texts->t, t->s, t);
   }
   t->refs++;
   return t->s;
@@ -221,7 +221,7 @@ static void text_unref(mta_queue *q, char *s) {
     return;
   itext *t = (itext *)(void *)(s - offsetof(itext, s));
   if (--t->refs == 0) {
-    g_hash_table_remove(q->texts, t->s);
+    g_hash_table_remove(q->texts->t, t->s);
     g_free(t);
   }
 }
@@ -284,11 +284,28 @@ static void msg_remove(mta_queue *q, mta_msg *m) {
 
 /* ---- life cycle ---- */
 
-mta_queue *mta_queue_new(void) {
+mta_queue_texts *mta_queue_texts_new(void) {
+  mta_queue_texts *t = g_new0(mta_queue_texts, 1);
+  t->t = g_hash_table_new(g_str_hash, g_str_equal);
+  return t;
+}
+
+void mta_queue_texts_free(mta_queue_texts *t) {
+  if (!t)
+    return;
+  g_assert(g_hash_table_size(t->t) == 0); /* a queue still holds a text */
+  g_hash_table_destroy(t->t);
+  g_free(t);
+}
+
+mta_queue *mta_queue_new(void) { return mta_queue_new_shared(NULL); }
+
+mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   mta_queue *q = g_new0(mta_queue, 1);
   q->next_qid = 1;
   q->slots = g_ptr_array_new();
-  q->texts = g_hash_table_new(g_str_hash, g_str_equal);
+  q->own_texts = texts == NULL;
+  q->texts = texts ? texts : mta_queue_texts_new();
   q->heap = g_array_new(FALSE, FALSE, sizeof(heap_ent));
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
   q->dests = g_ptr_array_new();
@@ -303,8 +320,8 @@ void mta_queue_free(mta_queue *q) {
     if (q->slots->pdata[i])
       msg_drop(q, q->slots->pdata[i]);
   g_ptr_array_free(q->slots, TRUE);
-  g_assert(g_hash_table_size(q->texts) == 0);
-  g_hash_table_destroy(q->texts);
+  if (q->own_texts)
+    mta_queue_texts_free(q->texts);
   g_array_free(q->heap, TRUE);
   for (guint i = 0; i < q->dests->len; i++)
     g_free(q->dests->pdata[i]);
@@ -732,7 +749,7 @@ size_t mta_queue_memory(const mta_queue *q) {
   n += q->str_bytes;
   GHashTableIter it;
   gpointer k, v;
-  g_hash_table_iter_init(&it, q->texts);
+  g_hash_table_iter_init(&it, q->texts->t);
   while (g_hash_table_iter_next(&it, &k, &v))
     n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
   for (guint i = 0; i < q->dests->len; i++) {

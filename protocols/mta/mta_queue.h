@@ -94,6 +94,19 @@ typedef struct {
 
 /* A new, empty queue whose ids start at 1. */
 mta_queue *mta_queue_new(void);
+
+/* Reply texts and remote MTA names that several queues share (e.g. every
+ * MTA of a world: "mx.d3.test[10.0.0.3]: Connection refused" is held once,
+ * not once per queue that tried that host). Reference-counted strings; no
+ * order of the table reaches anything. Not thread-safe: the queues that
+ * share it run on one thread. Freed after every queue that uses it
+ * (asserted: every text released). */
+typedef struct mta_queue_texts mta_queue_texts;
+mta_queue_texts *mta_queue_texts_new(void);
+void mta_queue_texts_free(mta_queue_texts *t);
+/* A new, empty queue interning its texts in TEXTS (borrowed; must outlive
+ * the queue), or in a table of its own when TEXTS is NULL. */
+mta_queue *mta_queue_new_shared(mta_queue_texts *texts);
 void mta_queue_free(mta_queue *q);
 
 /* What is accepted. Strings and arrays are copied; BODY (may be NULL) is
@@ -226,7 +239,8 @@ typedef struct {
 void mta_queue_get_stats(const mta_queue *q, mta_queue_stats *st);
 
 /* Bytes of memory the queue holds beyond the bodies (its structures,
- * strings and indexes, estimated from their sizes). */
+ * strings and indexes, estimated from their sizes; a shared text table is
+ * counted whole). */
 size_t mta_queue_memory(const mta_queue *q);
 
 /* ---- the disk encoding ---- */

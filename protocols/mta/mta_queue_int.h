@@ -42,8 +42,15 @@ struct mta_queue {
   mta_queue_stats st;
   size_t str_bytes; /* bytes of message strings held */
   /* The recipients' last reply texts and remote MTAs, each distinct string
-   * once (most deferrals of a destination read alike): text -> itext*. */
-  GHashTable *texts;
+   * once (most deferrals of a destination read alike): its own table or
+   * one shared with other queues (mta_queue_new_shared). */
+  mta_queue_texts *texts;
+  bool own_texts;
+};
+
+/* text -> itext* (lookup only). */
+struct mta_queue_texts {
+  GHashTable *t;
 };
 
 /* An interned reply string; a recipient's text points at S. */
