@@ -208,13 +208,9 @@ static mta_dns_status target_status(const target *t) {
   return t->nx ? MTA_DNS_NXDOMAIN : MTA_DNS_NODATA;
 }
 
-static void dest_clear_resolution(mta__dest *d) {
-  for (guint i = 0; i < lookups_len(d); i++) {
-    lookup *l = d->lookups->pdata[i];
-    if (d->m->dns)
-      dns_client_cancel(d->m->dns, l->id);
-    g_free(l);
-  }
+/* Frees what a resolution was made of: its (finished or cancelled) lookups,
+ * the MX targets and the implicit-MX host. */
+static void dest_free_answers(mta__dest *d) {
   if (d->lookups)
     g_ptr_array_free(d->lookups, TRUE);
   d->lookups = NULL;
@@ -223,6 +219,16 @@ static void dest_clear_resolution(mta__dest *d) {
   d->mx = NULL;
   target_free(d->host);
   d->host = NULL;
+}
+
+static void dest_clear_resolution(mta__dest *d) {
+  for (guint i = 0; i < lookups_len(d); i++) {
+    lookup *l = d->lookups->pdata[i];
+    if (d->m->dns)
+      dns_client_cancel(d->m->dns, l->id);
+    g_free(l);
+  }
+  dest_free_answers(d);
   mta_route_decision_clear(&d->dec);
 }
 
@@ -478,14 +484,7 @@ static void resolved(mta__dest *d) {
   g_array_free(mx, TRUE);
   /* The decision holds its own copies: the answers are done with. */
   g_assert(lookups_len(d) == 0);
-  if (d->lookups)
-    g_ptr_array_free(d->lookups, TRUE);
-  d->lookups = NULL;
-  if (d->mx)
-    g_ptr_array_free(d->mx, TRUE);
-  d->mx = NULL;
-  target_free(d->host);
-  d->host = NULL;
+  dest_free_answers(d);
   if (d->dec.kind == MTA_ROUTE_TRY) {
     dest_enter(d, D_READY);
     dispatch(d);
