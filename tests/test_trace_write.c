@@ -204,17 +204,57 @@ static char *slurp(const char *path) {
   return text;
 }
 
+/* Two file writers with taps, A plain and B with the thread, fed the same
+ * records by a test; pair_close_same closes both and asserts the same file
+ * and, for both taps, the same lines as the file. */
+typedef struct {
+  char *dir, *pa, *pb;
+  trace_writer *a, *b;
+  tap_log la, lb;
+} writer_pair;
+
+static void pair_open(writer_pair *p) {
+  p->dir = g_dir_make_tmp("trace-thread-XXXXXX", NULL);
+  ck_assert_ptr_nonnull(p->dir);
+  p->pa = g_build_filename(p->dir, "a.jsonl", NULL);
+  p->pb = g_build_filename(p->dir, "b.jsonl", NULL);
+  p->a = trace_writer_new_file(p->pa, NULL);
+  p->b = trace_writer_new_file(p->pb, NULL);
+  p->la = (tap_log){g_string_new(NULL), 0};
+  p->lb = (tap_log){g_string_new(NULL), 0};
+  trace_writer_set_tap(p->a, log_tap, &p->la);
+  trace_writer_set_tap(p->b, log_tap, &p->lb);
+  ck_assert(trace_writer_start_thread(p->b));
+}
+
+static void pair_close_same(writer_pair *p) {
+  ck_assert(trace_writer_close(p->a, NULL));
+  ck_assert(trace_writer_close(p->b, NULL));
+  char *ta = slurp(p->pa), *tb = slurp(p->pb);
+  ck_assert_str_eq(ta, tb);
+  ck_assert_str_eq(p->la.seen->str, ta); /* the taps saw each line as written */
+  ck_assert_str_eq(p->lb.seen->str, ta);
+  g_free(ta);
+  g_free(tb);
+  trace_writer_free(p->a);
+  trace_writer_free(p->b);
+  g_string_free(p->la.seen, TRUE);
+  g_string_free(p->lb.seen, TRUE);
+  g_unlink(p->pa);
+  g_unlink(p->pb);
+  g_rmdir(p->dir);
+  g_free(p->pa);
+  g_free(p->pb);
+  g_free(p->dir);
+}
+
 /* The same records through a writer with and without the thread: the same
  * file, the same tapped lines in the same order; sync makes the tap current. */
 START_TEST(thread_same_output) {
-  char *dir = g_dir_make_tmp("trace-thread-XXXXXX", NULL);
-  ck_assert_ptr_nonnull(dir);
-  char *pa = g_build_filename(dir, "a.jsonl", NULL), *pb = g_build_filename(dir, "b.jsonl", NULL);
-  trace_writer *a = trace_writer_new_file(pa, NULL), *b = trace_writer_new_file(pb, NULL);
-  tap_log la = {g_string_new(NULL), 0}, lb = {g_string_new(NULL), 0};
-  trace_writer_set_tap(a, log_tap, &la);
-  trace_writer_set_tap(b, log_tap, &lb);
-  ck_assert(trace_writer_start_thread(b));
+  writer_pair p;
+  pair_open(&p);
+  trace_writer *a = p.a, *b = p.b;
+  tap_log *la = &p.la, *lb = &p.lb;
   ck_assert(trace_writer_start_thread(b)); /* twice: still one thread */
   const int n = 20000;
   for (int i = 0; i < n; i++) {
@@ -222,50 +262,26 @@ START_TEST(thread_same_output) {
     write_rec(b, i);
     if (i == 999) {
       trace_writer_sync(b);
-      ck_assert_uint_eq(lb.n, 1000);
-      ck_assert_str_eq(lb.seen->str, la.seen->str);
+      ck_assert_uint_eq(lb->n, 1000);
+      ck_assert_str_eq(lb->seen->str, la->seen->str);
     }
   }
   trace_writer_sync(b);
-  ck_assert_uint_eq(lb.n, (size_t)n);
+  ck_assert_uint_eq(lb->n, (size_t)n);
   ck_assert_uint_eq(trace_writer_records(b), (uint64_t)n);
-  ck_assert(trace_writer_close(a, NULL));
-  ck_assert(trace_writer_close(b, NULL));
-  char *ta = slurp(pa), *tb = slurp(pb);
-  ck_assert_uint_eq(strlen(ta), strlen(tb));
-  ck_assert(strcmp(ta, tb) == 0);
-  ck_assert(strcmp(la.seen->str, ta) == 0); /* the tap saw each line as written */
-  ck_assert(strcmp(lb.seen->str, ta) == 0);
-  g_free(ta);
-  g_free(tb);
-  trace_writer_free(a);
-  trace_writer_free(b);
-  g_string_free(la.seen, TRUE);
-  g_string_free(lb.seen, TRUE);
-  g_unlink(pa);
-  g_unlink(pb);
-  g_rmdir(dir);
-  g_free(pa);
-  g_free(pb);
-  g_free(dir);
+  pair_close_same(&p);
 }
 END_TEST
 
-/* A null writer with the thread still taps everything; a memory writer
- * refuses the thread and keeps working; changing the tap syncs first. */
 /* Records are built in place in the thread's chunk: a sync (or a tap
  * change, which syncs) inside a record hands the finished ones over and
  * carries the open one to the next chunk, so the file and the tapped
  * lines are those of a writer without the thread. */
 START_TEST(thread_sync_inside_record) {
-  char *dir = g_dir_make_tmp("trace-thread-XXXXXX", NULL);
-  ck_assert_ptr_nonnull(dir);
-  char *pa = g_build_filename(dir, "a.jsonl", NULL), *pb = g_build_filename(dir, "b.jsonl", NULL);
-  trace_writer *a = trace_writer_new_file(pa, NULL), *b = trace_writer_new_file(pb, NULL);
-  tap_log la = {g_string_new(NULL), 0}, lb = {g_string_new(NULL), 0};
-  trace_writer_set_tap(a, log_tap, &la);
-  trace_writer_set_tap(b, log_tap, &lb);
-  ck_assert(trace_writer_start_thread(b));
+  writer_pair p;
+  pair_open(&p);
+  trace_writer *a = p.a, *b = p.b;
+  tap_log *la = &p.la, *lb = &p.lb;
   const int n = 3000;
   for (int i = 0; i < n; i++) {
     trace_writer *w[2] = {a, b};
@@ -275,7 +291,7 @@ START_TEST(thread_sync_inside_record) {
       if (k == 1 && i % 250 == 0)
         trace_writer_sync(b); /* inside the record */
       if (k == 1 && i == 1234)
-        trace_writer_set_tap(b, log_tap, &lb);
+        trace_writer_set_tap(b, log_tap, lb);
       trace_arr_begin(w[k], "a");
       trace_key_int(w[k], NULL, -i);
       trace_arr_end(w[k]);
@@ -283,30 +299,16 @@ START_TEST(thread_sync_inside_record) {
     }
     if (i % 250 == 1) {
       trace_writer_sync(b);
-      ck_assert_uint_eq(lb.n, (size_t)i + 1);
-      ck_assert_str_eq(lb.seen->str, la.seen->str);
+      ck_assert_uint_eq(lb->n, (size_t)i + 1);
+      ck_assert_str_eq(lb->seen->str, la->seen->str);
     }
   }
-  ck_assert(trace_writer_close(a, NULL));
-  ck_assert(trace_writer_close(b, NULL));
-  char *ta = slurp(pa), *tb = slurp(pb);
-  ck_assert_str_eq(ta, tb);
-  ck_assert_str_eq(lb.seen->str, ta);
-  g_free(ta);
-  g_free(tb);
-  trace_writer_free(a);
-  trace_writer_free(b);
-  g_string_free(la.seen, TRUE);
-  g_string_free(lb.seen, TRUE);
-  g_unlink(pa);
-  g_unlink(pb);
-  g_rmdir(dir);
-  g_free(pa);
-  g_free(pb);
-  g_free(dir);
+  pair_close_same(&p);
 }
 END_TEST
 
+/* A null writer with the thread still taps everything; a memory writer
+ * refuses the thread and keeps working; changing the tap syncs first. */
 START_TEST(thread_null_and_memory) {
   trace_writer *m = trace_writer_new_memory();
   ck_assert(!trace_writer_start_thread(m));
