@@ -307,34 +307,21 @@ void smtp_cli_free(smtp_cli *cli) {
   g_free(cli);
 }
 
-/* A buffer past this size is not kept for the next session (the output
- * holds a whole encoded message). */
-#define CLI_KEEP_MAX (64 * 1024)
-
-static GString *string_kept(GString *s, gsize size) {
-  if (s->allocated_len > CLI_KEEP_MAX) {
-    g_string_free(s, TRUE);
-    return g_string_sized_new(size);
-  }
-  g_string_truncate(s, 0);
-  return s;
-}
-
 smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_env *env,
                          int64_t now) {
   if (!old)
     return smtp_cli_new(cfg, env, now);
   cli_end(old);
   smtp_cli kept = {
-      .rline = string_kept(old->rline, 128),
+      .rline = smtp_string_kept(old->rline, 128),
       .reply = old->reply,
-      .out = string_kept(old->out, 256),
-      .cmd = string_kept(old->cmd, 128),
+      .out = smtp_string_kept(old->out, 256),
+      .cmd = smtp_string_kept(old->cmd, 128),
       .tags = old->tags,
       .msgs = old->msgs,
       .events = old->events,
   };
-  kept.reply.text = string_kept(kept.reply.text, 0);
+  kept.reply.text = smtp_string_kept(kept.reply.text, 0);
   smtp_reply_reset(&kept.reply);
   g_array_set_size(kept.tags, 0);
   g_array_set_size(kept.events, 0);

@@ -146,3 +146,12 @@ smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t l
   r->nlines++;
   return last ? SMTP_REPLY_COMPLETE : SMTP_REPLY_MORE;
 }
+
+GString *smtp_string_kept(GString *s, gsize size) {
+  if (s->allocated_len > SMTP_KEEP_MAX) {
+    g_string_free(s, TRUE);
+    return g_string_sized_new(size);
+  }
+  g_string_truncate(s, 0);
+  return s;
+}

@@ -99,4 +99,12 @@ static inline void smtp_reply_put(GString *g, const char *p, size_t n) {
 /* smtp_reply_put of the string S. */
 static inline void smtp_reply_puts(GString *g, const char *s) { smtp_reply_put(g, s, strlen(s)); }
 
+/* For engines renewed from a spare (smtp_cli_renew, smtp_srv_renew): the
+ * largest buffer kept for the next session, in octets. */
+#define SMTP_KEEP_MAX (64 * 1024)
+
+/* S emptied for the next session, or freed and made anew at SIZE when it
+ * had grown past SMTP_KEEP_MAX. */
+GString *smtp_string_kept(GString *s, gsize size);
+
 #endif

@@ -162,18 +162,6 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   return srv;
 }
 
-/* A buffer past this size is not kept for the next session. */
-#define SRV_KEEP_MAX (64 * 1024)
-
-static GString *string_kept(GString *s, gsize size) {
-  if (s->allocated_len > SRV_KEEP_MAX) {
-    g_string_free(s, TRUE);
-    return g_string_sized_new(size);
-  }
-  g_string_truncate(s, 0);
-  return s;
-}
-
 smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_env *env) {
   if (!old)
     return smtp_srv_new(cfg, env);
@@ -185,9 +173,9 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
   g_free(old->auth_user);
   smtp_srv kept = {
       .in = old->in,
-      .line = string_kept(old->line, 128),
-      .out = string_kept(old->out, 256),
-      .scratch = string_kept(old->scratch, 0),
+      .line = smtp_string_kept(old->line, 128),
+      .out = smtp_string_kept(old->out, 256),
+      .scratch = smtp_string_kept(old->scratch, 0),
       .events = old->events,
       .rcpts = old->rcpts,
       .msg = old->msg,
@@ -463,7 +451,7 @@ static void msg_append(smtp_srv *srv, const void *p, size_t n) {
   if (srv->cfg.max_size && srv->msg_size > srv->cfg.max_size) {
     if (!srv->d_big) /* RFC 1870 §6.3: read on to the end, keep nothing */
       g_byte_array_set_size(srv->msg, 0);
-    srv->grown |= srv->msg_size > SRV_KEEP_MAX;
+    srv->grown |= srv->msg_size > SMTP_KEEP_MAX;
     srv->d_big = true;
     return;
   }
@@ -499,7 +487,7 @@ static void data_octet(smtp_srv *srv, uint8_t b) {
 }
 
 static void data_done(smtp_srv *srv) {
-  srv->grown |= srv->msg->len > SRV_KEEP_MAX;
+  srv->grown |= srv->msg->len > SMTP_KEEP_MAX;
   smtp_srv__trace(srv, SMTP_TRACE_NOTE, "end of data: %" G_GUINT64_FORMAT " octets", srv->msg_size);
   const char *err = NULL;
   int code = 0;
@@ -694,7 +682,7 @@ void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
   srv->last_activity = now;
   if (srv->in->len) { /* behind earlier input */
     g_byte_array_append(srv->in, buf, (guint)len);
-    srv->grown |= srv->in->len > SRV_KEEP_MAX;
+    srv->grown |= srv->in->len > SMTP_KEEP_MAX;
     process(srv);
     return;
   }
@@ -705,7 +693,7 @@ void smtp_srv_feed(smtp_srv *srv, const void *buf, size_t len, int64_t now) {
   parse(srv);
   if (srv->in_pos < srv->in_n)
     g_byte_array_append(srv->in, srv->in_p + srv->in_pos, (guint)(srv->in_n - srv->in_pos));
-  srv->grown |= srv->in->len > SRV_KEEP_MAX;
+  srv->grown |= srv->in->len > SMTP_KEEP_MAX;
   srv->in_pos = 0;
   view_in(srv);
 }
