@@ -394,15 +394,21 @@ END_TEST
 START_TEST(mx_to_self_bounces) { bounce_case("x@loop.example", "5.4.6"); }
 END_TEST
 
+/* One message to dave@c.example submitted at 1 s; MTA A crashes at 100 s
+ * and restarts at 200 s (the scenario's temp_until keeps it queued). */
+static void submit_then_crash(world *x) {
+  x->cl.rcpts[0] = "dave@c.example";
+  x->cl.nrcpts = 1;
+  submit_at(x, SIM_S);
+  sim_node_crash_at(host_node(x->h[H_MTA_A]), 100 * SIM_S);
+  sim_node_restart_at(host_node(x->h[H_MTA_A]), 200 * SIM_S);
+}
+
 START_TEST(crash_after_250_delivered_after_restart) {
   world x;
   world_init(&x, 17, NULL);
   x.sc.temp_until = 250 * SIM_S; /* keeps it queued across the crash */
-  x.cl.rcpts[0] = "dave@c.example";
-  x.cl.nrcpts = 1;
-  submit_at(&x, SIM_S);
-  sim_node_crash_at(host_node(x.h[H_MTA_A]), 100 * SIM_S);
-  sim_node_restart_at(host_node(x.h[H_MTA_A]), 200 * SIM_S);
+  submit_then_crash(&x);
   run(&x, 150 * SIM_S);
   mta_host_stats st;
   mta_host_get_stats(x.a, &st);
@@ -425,11 +431,7 @@ START_TEST(message_id_from_the_body_across_restart) {
   world x;
   world_init(&x, 23, NULL);
   x.sc.temp_until = 2000 * SIM_S; /* deferred before and after the crash */
-  x.cl.rcpts[0] = "dave@c.example";
-  x.cl.nrcpts = 1;
-  submit_at(&x, SIM_S);
-  sim_node_crash_at(host_node(x.h[H_MTA_A]), 100 * SIM_S);
-  sim_node_restart_at(host_node(x.h[H_MTA_A]), 200 * SIM_S);
+  submit_then_crash(&x);
   run(&x, 3 * SIM_HOUR);
   ck_assert_int_eq(x.sc.messages, 1);
   assert_clean(&x);

@@ -72,10 +72,20 @@ START_TEST(bytes_escaping) {
 }
 END_TEST
 
-static const struct {
+/* A text and the JSON string trace_escape_text must make of it. */
+typedef struct {
   const char *in;
   const char *want;
-} text_cases[] = {
+} text_case;
+
+static void check_text(const text_case *c) {
+  GString *out = g_string_new(NULL);
+  trace_escape_text(out, c->in, strlen(c->in));
+  ck_assert_str_eq(out->str, c->want);
+  g_string_free(out, TRUE);
+}
+
+static const text_case text_cases[] = {
     {"caf\xc3\xa9", "\"caf\xc3\xa9\""},          /* valid UTF-8 kept */
     {"bad\xff!", "\"bad\\ufffd!\""},             /* invalid byte replaced */
     {"tab\there\n", "\"tab\\there\\n\""},
@@ -83,12 +93,7 @@ static const struct {
     {"\xe2\x82", "\"\\ufffd\\ufffd\""},          /* truncated sequence */
 };
 
-START_TEST(text_escaping) {
-  GString *out = g_string_new(NULL);
-  trace_escape_text(out, text_cases[_i].in, strlen(text_cases[_i].in));
-  ck_assert_str_eq(out->str, text_cases[_i].want);
-  g_string_free(out, TRUE);
-}
+START_TEST(text_escaping) { check_text(&text_cases[_i]); }
 END_TEST
 
 START_TEST(null_writer_is_noop) {
@@ -445,10 +450,7 @@ END_TEST
 /* UTF-8 around the word boundaries: valid sequences kept whole, each
  * octet of an invalid or cut one replaced (as the writer did before the
  * word-wise scan). */
-static const struct {
-  const char *in;
-  const char *want;
-} utf8_cases[] = {
+static const text_case utf8_cases[] = {
     {"", "\"\""},
     {"1234567\xc3\xa9", "\"1234567\xc3\xa9\""},                    /* split across the word */
     {"12345678\xe2\x82\xac", "\"12345678\xe2\x82\xac\""},          /* after a whole word */
@@ -461,12 +463,7 @@ static const struct {
     {"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", "\"\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\\u007f\""},
 };
 
-START_TEST(utf8_around_words) {
-  GString *out = g_string_new(NULL);
-  trace_escape_text(out, utf8_cases[_i].in, strlen(utf8_cases[_i].in));
-  ck_assert_str_eq(out->str, utf8_cases[_i].want);
-  g_string_free(out, TRUE);
-}
+START_TEST(utf8_around_words) { check_text(&utf8_cases[_i]); }
 END_TEST
 
 /* Long strings (to 70,000 octets: beyond the writer thread's 64 KiB
