@@ -234,7 +234,7 @@ bool scn_json_duration(scn_json_ctx *c, const cJSON *obj, const char *path, cons
     wrong_type(c, path, key, v, "a duration string like \"250ms\", \"5m\" or \"2h\"");
     return false;
   }
-  uint64_t u;
+  uint64_t u = 0;
   if (!with_units(c, obj, path, key, required, parse_duration_u64, "a duration", &u))
     return false;
   *out = (sim_time)u;
@@ -277,7 +277,7 @@ bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const cha
     g_free(p);
     return false;
   }
-  uint64_t u;
+  uint64_t u = 0;
   if (!with_units(c, obj, path, key, required, parse_ppm_u64, "a ratio like \"0.1%\"", &u))
     return false;
   *out = (uint32_t)u;
