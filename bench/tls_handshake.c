@@ -9,7 +9,10 @@
  *  - CA + leaf credential creation;
  *  - full in-memory handshakes (client and server, both sides' CPU), TLS 1.3
  *    and TLS 1.2, with our generator, and TLS 1.3 with OpenSSL's own DRBG
- *    (a plain OSSL_LIB_CTX) for comparison.
+ *    (a plain OSSL_LIB_CTX) for comparison;
+ *  - resumed TLS 1.3 handshakes (a session ticket, psk_dhe_ke) on the same
+ *    raw contexts: with the full ones, the floor OpenSSL itself sets on a
+ *    world's journeys per second (bench/README.md, "the TLS floor").
  * A benchmark reads the wall clock; the simulator never does.
  */
 #include <glib.h>
@@ -147,6 +150,64 @@ static void b_raw(void *arg, int n) {
   }
 }
 
+/* One raw handshake pair on P, offering SESS (NULL: a full handshake).
+ * Returns the client's session when WANT_SESSION (the server's ticket is
+ * read after the handshake, as a client does before its first command). */
+static SSL_SESSION *raw_once(raw_pair *p, SSL_SESSION *sess, bool want_session, int i) {
+  SSL *c = SSL_new(p->c), *s = SSL_new(p->s);
+  BIO *c_in = BIO_new(BIO_s_mem()), *c_out = BIO_new(BIO_s_mem());
+  BIO *s_in = BIO_new(BIO_s_mem()), *s_out = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(c_in, -1);
+  BIO_set_mem_eof_return(s_in, -1);
+  SSL_set_bio(c, c_in, c_out);
+  SSL_set_bio(s, s_in, s_out);
+  SSL_set_connect_state(c);
+  SSL_set_accept_state(s);
+  SSL_set_tlsext_host_name(c, "mx.example");
+  SSL_set1_host(c, "mx.example");
+  if (sess)
+    SSL_set_session(c, sess);
+  int dc = 0, ds = 0;
+  for (int round = 0; round < 4 && !(dc == 1 && ds == 1); round++) {
+    dc = SSL_do_handshake(c);
+    raw_move(c_out, s_in);
+    ds = SSL_do_handshake(s);
+    raw_move(s_out, c_in);
+  }
+  if (dc != 1 || ds != 1)
+    g_error("raw handshake %d did not complete", i);
+  if (sess && !SSL_session_reused(c))
+    g_error("raw handshake %d was not resumed", i);
+  SSL_SESSION *got = NULL;
+  if (want_session) {
+    char b;
+    (void)SSL_read(c, &b, 1); /* takes the NewSessionTicket */
+    got = SSL_get1_session(c);
+  }
+  /* a connection freed unshut marks its session (the offered one too) not
+   * resumable: a client that closes cleanly keeps it */
+  SSL_set_shutdown(c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  SSL_free(c);
+  SSL_free(s);
+  return got;
+}
+
+/* Resumed handshakes (TLS 1.3 psk_dhe_ke, OpenSSL's default and ours): no
+ * certificate, no signature, still one X25519 exchange on each side. */
+typedef struct {
+  raw_pair *p;
+  SSL_SESSION *sess;
+} resume_arg;
+
+static void b_raw_resumed(void *arg, int n) {
+  resume_arg *a = arg;
+  for (int i = 0; i < n; i++) {
+    SSL_SESSION *next = raw_once(a->p, a->sess, true, i); /* tickets are single use */
+    SSL_SESSION_free(a->sess);
+    a->sess = next;
+  }
+}
+
 static pair make_pair(tls_rand *rc, tls_rand *rs, tls_conn_version v) {
   tls_conn_config cc, sc;
   tls_conn_config_init(&cc, TLS_CONN_CLIENT);
@@ -205,6 +266,17 @@ int main(int argc, char **argv) {
   double traw = measure(b_raw, &rp, n);
   printf("%-44s %10.1f us  %8.0f handshakes/s\n", "handshake TLS 1.3 (raw SSL, OpenSSL DRBG)",
          1e6 * traw, 1 / traw);
+
+  /* The same contexts with one ticket per handshake, as our servers issue. */
+  SSL_CTX_set_num_tickets(rp.s, 1);
+  SSL_CTX_set_session_cache_mode(rp.c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  resume_arg ra = {&rp, raw_once(&rp, NULL, true, -1)};
+  if (!ra.sess)
+    g_error("no session ticket after a full handshake");
+  double tres = measure(b_raw_resumed, &ra, n);
+  printf("%-44s %10.1f us  %8.0f handshakes/s\n", "resumed TLS 1.3 (raw SSL, psk_dhe_ke)",
+         1e6 * tres, 1 / tres);
+  SSL_SESSION_free(ra.sess);
 
   X509_free(cert);
   X509_free(cax);
