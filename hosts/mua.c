@@ -632,12 +632,7 @@ static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   /* One reading of the header for the key and the display. */
   char *mid;
   mime_display *d = mime_display_scan(p, n, &mid);
-  mime_hdr *kh = mime_hdr_new();
-  if (mid)
-    mime_hdr_add(kh, "Message-ID", mid);
-  char *key = msgkey_of_hdr(kh);
-  mime_hdr_free(kh);
-  g_free(mid);
+  char *key = msgkey_of_value_take(mid);
   mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
   mail_trace_display(m->h, key, d);
   mime_display_free(d);

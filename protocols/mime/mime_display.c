@@ -121,19 +121,51 @@ mime_display *mime_display_new(const mime_msg *m) {
   return d;
 }
 
-/* A field of mime_display_scan: its name is one of shown_names (static). */
+/* A field of mime_display_scan: its name is one of shown_names (static);
+ * a value shown as written sits in the field's own block. */
 static void field_free_value(gpointer p) {
   mime_display_field *f = p;
-  g_free(f->value);
+  if (f->value != (char *)(f + 1))
+    g_free(f->value);
   g_free(f);
 }
 
 /* Unfolds RAW (LEN octets) into BUF (SMALL octets) when it fits, else
- * into a new string; the caller frees the result when it is not BUF. */
-static char *unfold_small(const char *raw, gsize len, char *buf, gsize small) {
+ * into a new string; the caller frees the result when it is not BUF.
+ * *N (may be NULL) receives the unfolded length. */
+static char *unfold_small(const char *raw, gsize len, char *buf, gsize small, gsize *n) {
   char *u = len < small ? buf : g_malloc(len + 1);
-  mime__unfold_into(raw, len, u);
+  gsize l = mime__unfold_into(raw, len, u);
+  if (n)
+    *n = l;
   return u;
+}
+
+/* The displayed field I (of shown_names) of the unfolded value U (N
+ * octets): what mime_display_new shows. A value shown as written (a bare
+ * addr-spec, or text of ASCII without NUL and without an encoded word,
+ * which mime_display_addresses and mime_ew_decode copy as they are) is
+ * copied into the field's block: one allocation. */
+static mime_display_field *shown_field(guint i, const char *u, gsize n) {
+  gboolean as_is;
+  if (i < 3) {
+    as_is = mime__plain_addr_spec(u);
+  } else {
+    gsize k = 0;
+    while (k < n && (guchar)(u[k] - 1) < 0x7f) /* mime__utf8_sanitize's ASCII test */
+      k++;
+    as_is = k == n && !strstr(u, "=?");
+  }
+  mime_display_field *f;
+  if (as_is) {
+    f = g_malloc(sizeof *f + n + 1);
+    f->value = memcpy(f + 1, u, n + 1);
+  } else {
+    f = g_new(mime_display_field, 1);
+    f->value = i < 3 ? mime_display_addresses(u) : mime_ew_decode(u);
+  }
+  f->name = (char *)shown_names[i];
+  return f;
 }
 
 /* TRUE when S holds "multipart" in any case: a Content-Type value whose
@@ -167,7 +199,7 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   mime_hdr_scan_init(&sc, buf, len, FALSE);
   for (guint n = 0; n < lim.max_fields && mime_hdr_scan_next(&sc, &v); n++) {
     if (v.name_len == 8 && mime_hdr_name_is(v.name, v.name_len, "Received", 8)) {
-      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
+      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small, NULL);
       g_ptr_array_add(d->received, mime__received_route_new(u));
       if (u != small)
         g_free(u);
@@ -176,7 +208,7 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
     if (!ctype_seen && v.name_len == 12 &&
         mime_hdr_name_is(v.name, v.name_len, "Content-Type", 12)) {
       ctype_seen = TRUE;
-      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
+      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small, NULL);
       multi = may_be_multipart(u);
       if (u != small)
         g_free(u);
@@ -199,11 +231,9 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   for (guint i = 0; i < G_N_ELEMENTS(shown_names); i++) {
     if (!(have & 1u << i))
       continue;
-    char *u = unfold_small(first[i].raw_value, first[i].raw_len, small, sizeof small);
-    mime_display_field *f = g_new(mime_display_field, 1);
-    f->name = (char *)shown_names[i];
-    f->value = i < 3 ? mime_display_addresses(u) : mime_ew_decode(u);
-    g_ptr_array_add(d->fields, f);
+    gsize n;
+    char *u = unfold_small(first[i].raw_value, first[i].raw_len, small, sizeof small, &n);
+    g_ptr_array_add(d->fields, shown_field(i, u, n));
     if (u != small)
       g_free(u);
   }

@@ -152,16 +152,18 @@ char *mime_hdr_unfold(const char *raw, gsize len) {
   return r;
 }
 
-/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126 (one unsigned compare per
- * octet; ':' cannot occur: the name ends before the first colon). */
-static gboolean valid_name(const char *s, gsize n) {
-  if (n == 0)
-    return FALSE;
-  for (gsize i = 0; i < n; i++)
-    if ((unsigned char)(s[i] - 33) > 126 - 33)
-      return FALSE;
-  return TRUE;
-}
+/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126 (every printable octet
+ * but the colon). */
+static const guint8 ftext[256] = {
+#define F16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    F16(0), F16(0),                                  /* 0x00-0x1f */
+    0,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: SP */
+    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, /* 0x30-0x3f: ':' */
+    F16(1), F16(1), F16(1),                          /* 0x40-0x6f */
+    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70-0x7f: DEL */
+    F16(0), F16(0), F16(0), F16(0), F16(0), F16(0), F16(0), F16(0),
+#undef F16
+};
 
 /* The defect flags of the line S[0..N): NUL and 8-bit octets. */
 static guint line_flags(const char *s, gsize n) {
@@ -237,11 +239,15 @@ gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
       sc->pos = next;
       continue;
     }
-    const char *colon = memchr(buf + p, ':', eol - p);
-    gsize ne = colon ? (gsize)(colon - buf) : p;
-    while (ne > p && (buf[ne - 1] == ' ' || buf[ne - 1] == '\t'))
-      ne--; /* RFC 5322 §4.5.1 obs: WSP before the colon */
-    if (!colon || !valid_name(buf + p, ne - p)) {
+    /* The name: ftext up to the colon, WSP allowed before it (RFC 5322
+     * §4.5.1 obs-optional); one pass, no search for the colon first. */
+    gsize ne = p;
+    while (ne < eol && ftext[(guint8)buf[ne]])
+      ne++;
+    gsize colon = ne;
+    while (colon < eol && (buf[colon] == ' ' || buf[colon] == '\t'))
+      colon++;
+    if (ne == p || colon == eol || buf[colon] != ':') {
       /* Not a field: the body starts here (as most readers do). */
       sc->flags |= MIME_FLAG_NO_BODY_SEP | MIME_FLAG_BAD_HEADER;
       sc->done = TRUE;
@@ -254,7 +260,7 @@ gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
     sc->have = TRUE;
     sc->start = p;
     sc->name_end = ne;
-    sc->colon = (gsize)(colon - buf);
+    sc->colon = colon;
     sc->vend = eol;
     sc->next = next;
     sc->pos = next;
