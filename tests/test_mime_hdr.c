@@ -251,6 +251,39 @@ START_TEST(unfold_every_mix) {
 }
 END_TEST
 
+/* Longer values (the unfolding reads eight octets a step): every octet
+ * at every place of a 24-octet value, and a CR, LF or CRLF pair at every
+ * two places of a 20-octet one. */
+START_TEST(unfold_words) {
+  char buf[32];
+  static const char base[] = "abcdefghijklmnopqrstuvwxyz";
+  for (gsize at = 0; at < 24; at++) {
+    for (unsigned o = 0; o < 256; o++) {
+      memcpy(buf, base, 24);
+      buf[at] = (char)o;
+      char *got = mime_hdr_unfold(buf, 24), *want = unfold_ref(buf, 24);
+      ck_assert_msg(strcmp(got, want) == 0, "octet %u at %zu: got [%s] want [%s]", o, at, got,
+                    want);
+      g_free(got);
+      g_free(want);
+    }
+  }
+  static const char ends[] = {'\r', '\n', ' '};
+  for (gsize i = 0; i < 20; i++)
+    for (gsize j = i; j < 20; j++)
+      for (gsize e = 0; e < 9; e++) {
+        memcpy(buf, base, 20);
+        buf[i] = ends[e % 3];
+        buf[j] = ends[e / 3];
+        char *got = mime_hdr_unfold(buf, 20), *want = unfold_ref(buf, 20);
+        ck_assert_msg(strcmp(got, want) == 0, "at %zu,%zu kind %zu: got [%s] want [%s]", i, j, e,
+                      got, want);
+        g_free(got);
+        g_free(want);
+      }
+}
+END_TEST
+
 /* NUL and 8-bit octets are noticed wherever they sit in a line (the
  * scan reads eight octets at a time). */
 START_TEST(block_octet_flags) {
@@ -559,6 +592,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, scan_field_limit);
   tcase_add_test(tc, scan_name_every_octet);
   tcase_add_test(tc, unfold_every_mix);
+  tcase_add_test(tc, unfold_words);
   suite_add_tcase(s, tc);
   tc = tcase_create("params");
   tcase_add_loop_test(tc, ctype_table, 0, G_N_ELEMENTS(ctypes));

@@ -14,6 +14,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 struct mime_hdr {
   GPtrArray *fields; /* of mime_hdr_field* */
@@ -63,15 +66,46 @@ gsize mime__unfold_into(const char *raw, gsize len, char *out) {
   while (b > a && (raw[b - 1] == ' ' || raw[b - 1] == '\t' || raw[b - 1] == '\r' ||
                    raw[b - 1] == '\n'))
     b--;
+  /* Eight octets a step while they hold no CR and no LF (a field body is
+   * mostly one line or a few); OUT never runs ahead of RAW. */
+  const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101), highs = ones << 7;
   gsize o = 0;
   while (a < b) {
-    const char *cr = memchr(raw + a, '\r', b - a);
-    const char *lf = memchr(raw + a, '\n', (cr ? (gsize)(cr - raw) : b) - a);
-    const char *e = lf ? lf : cr;
-    gsize stop = e ? (gsize)(e - raw) : b;
-    memcpy(out + o, raw + a, stop - a);
-    o += stop - a;
-    a = stop + (e != NULL);
+#if defined(__SSE2__)
+    if (b - a >= 16) { /* sixteen octets a step where SSE2 is */
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(raw + a));
+      int m16 = _mm_movemask_epi8(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+      _mm_storeu_si128((__m128i *)(void *)(out + o), v);
+      gsize k = m16 ? (gsize)__builtin_ctz((unsigned)m16) : 16; /* octets before a CR or LF */
+      o += k;
+      a += k + (m16 != 0);
+      continue;
+    }
+#endif
+    if (b - a >= 8) {
+      guint64 w;
+      memcpy(&w, raw + a, 8);
+      guint64 x = w ^ (ones * '\r'), y = w ^ (ones * '\n');
+      /* the high bit of each octet of X or Y that is zero (exact for
+       * the lowest one: no borrow reaches it) */
+      guint64 m = (((x - ones) & ~x) | ((y - ones) & ~y)) & highs;
+      memcpy(out + o, &w, 8);
+      if (!m) {
+        o += 8;
+        a += 8;
+        continue;
+      }
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+      gsize k = (gsize)__builtin_ctzll(m) / 8; /* octets before the first CR or LF */
+      o += k;
+      a += k + 1;
+      continue;
+#endif
+    }
+    char c = raw[a++];
+    if (c != '\r' && c != '\n')
+      out[o++] = c;
   }
   out[o] = '\0';
   return o;
