@@ -349,7 +349,6 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
   GString *h = NULL, *body = NULL;
   GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
   GBytes *result = NULL;
-  char *date = NULL;
   guint nfrom = 0, nlist;
   if (!cfg->from || !check_list(cfg->from, 6, &from, &nfrom, NULL) || nfrom == 0) {
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_FROM, "From: not a mailbox list: %s",
@@ -370,8 +369,8 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_NO_RCPT, "no recipient");
     goto out;
   }
-  date = mime_date_format(cfg->date_ns, cfg->epoch_unix, cfg->tz_min);
-  if (!date) {
+  char date[MIME__DATE_MAX];
+  if (!mime__date_format_into(date, cfg->date_ns, cfg->epoch_unix, cfg->tz_min)) {
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_DATE, "date out of range");
     goto out;
   }
@@ -491,7 +490,6 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
     for (guint i = 0; i < found->len; i++)
       g_ptr_array_add(rcpts, g_steal_pointer(&found->pdata[i]));
 out:
-  g_free(date);
   if (body)
     g_string_free(body, TRUE);
   if (h)

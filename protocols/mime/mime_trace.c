@@ -48,10 +48,10 @@ char *mime_trace_received(const mime_received *r) {
     len[i] = (gsize)n;
     total += (gsize)n;
   }
-  char *date = mime_date_format(r->date_ns, r->epoch_unix, r->tz_min);
-  if (!date)
+  char date[MIME__DATE_MAX];
+  gsize dl = mime__date_format_into(date, r->date_ns, r->epoch_unix, r->tz_min);
+  if (!dl)
     return NULL;
-  gsize dl = strlen(date);
   /* the fixed text: "Received: from " " (" " [" "])" "\r\n\tby " " with " " (" ")"
    * "\r\n\tid " "\r\n\tfor <" ">" ";\r\n\t" "\r\n" is under 80 octets */
   char *out = g_malloc(total + dl + 80);
@@ -95,7 +95,6 @@ char *mime_trace_received(const mime_received *r) {
   put(&p, date, dl);
   PUT_LIT(&p, "\r\n");
   *p = '\0';
-  g_free(date);
   return out;
 }
 
