@@ -174,7 +174,9 @@ static long name_ref(const char *line, gsize n) {
  * colon around it): the scanner's one-pass name reading gives the fields
  * and flags of the earlier rule. */
 START_TEST(scan_name_every_octet) {
-  static const char *const tmpl[] = {"Abc: v", "Ab :v", "A\t\t: v", "Ab c: v", "AbC:x:y", "Ab"};
+  static const char *const tmpl[] = {"Abc: v", "Ab :v", "A\t\t: v", "Ab c: v", "AbC:x:y", "Ab",
+                                     "Content-Transfer-Encoding: 7bit", "X-Seventeen-Octs :v",
+                                     "Sixteen-Octets-:", "Name-Of-Fifteen"};
   for (gsize t = 0; t < G_N_ELEMENTS(tmpl); t++) {
     gsize tl = strlen(tmpl[t]);
     for (gsize at = 0; at <= tl; at++) {
@@ -182,7 +184,7 @@ START_TEST(scan_name_every_octet) {
         if (o == '\r' || o == '\n' || (at == 0 && (o == ' ' || o == '\t')))
           continue; /* line ends and continuation lines: not the name's rule */
         /* the line with octet O inserted at AT, then a second field */
-        char line[32];
+        char line[48];
         memcpy(line, tmpl[t], at);
         line[at] = (char)o;
         memcpy(line + at + 1, tmpl[t] + at, tl - at);
