@@ -44,9 +44,9 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
   unsigned n = 0;
   mime_hdr_scan_init(&sc, (const char *)data, len, FALSE);
   for (guint i = 0; i < MSGKEY_MAX_FIELDS && mime_hdr_scan_next(&sc, &v); i++) {
-    if (mime_hdr_name_is(v.name, v.name_len, "Received", 8))
+    if (v.name_len == 8 && mime_hdr_name_is(v.name, v.name_len, "Received", 8))
       n++;
-    else if (!id && mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10))
+    else if (!id && v.name_len == 10 && mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10))
       id = mime_hdr_unfold(v.raw_value, v.raw_len);
   }
   *hops = n;

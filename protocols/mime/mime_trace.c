@@ -384,7 +384,8 @@ mime_received_info *mime__received_route_new(const char *value) {
   gsize n = sizeof tmp;
   for (int i = 0; i < 3; i++)
     n += rv[i].p ? rv[i].n + 1 : 0;
-  mime_received_info *ri = g_malloc0(n);
+  mime_received_info *ri = g_malloc(n); /* the strings are all written below */
+  memset(ri, 0, sizeof *ri);
   char *t = (char *)(ri + 1);
   char **dst[3] = {&ri->from, &ri->by, &ri->with};
   for (int i = 0; i < 3; i++) {
