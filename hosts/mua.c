@@ -113,6 +113,7 @@ struct mua {
   imap_cli *spare_ic[MUA_SPARES];
   pop3_cli *spare_pc[MUA_SPARES];
   guint n_ic, n_pc;
+  mime_display *shown; /* the last msg.display's view, its storage reused by the next */
   mua_stats st;
 };
 
@@ -635,9 +636,10 @@ static void outmsg_free(outmsg *o) {
 /* ---- retrieval -------------------------------------------------------- */
 
 /* The user sees a new message: msg.fetch and msg.display. The display is
- * read from the header in place (mime_display_scan: what msg.display
+ * read from the header in place (mime_display_scan_into: what msg.display
  * records, without a parse of the whole message unless it may have
- * attachments). */
+ * attachments), into the view of the last message shown (no allocation
+ * once its storage fits). */
 static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   mua *m = f->m;
   gsize n;
@@ -651,11 +653,10 @@ static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   }
   /* One reading of the header for the key and the display. */
   char *mid;
-  mime_display *d = mime_display_scan(p, n, &mid);
+  m->shown = mime_display_scan_into(m->shown, p, n, &mid);
   char *key = msgkey_of_value_take(mid);
   mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
-  mail_trace_display(m->h, key, d);
-  mime_display_free(d);
+  mail_trace_display(m->h, key, m->shown);
   g_free(key);
 }
 
@@ -942,6 +943,7 @@ void mua_free(mua *m) {
     imap_cli_free(m->spare_ic[--m->n_ic]);
   while (m->n_pc)
     pop3_cli_free(m->spare_pc[--m->n_pc]);
+  mime_display_free(m->shown);
   g_free(m->helo);
   g_free(m);
 }

@@ -61,6 +61,10 @@ gsize mime__unfold_into(const char *raw, gsize len, char *out);
  * comments, no date), in one block with their strings: free with g_free,
  * not mime_received_info_clear. For a reader that shows the path. */
 mime_received_info *mime__received_route_new(const char *value);
+/* The same in a block of ALLOC(USER, N) (pointer-aligned; the caller owns
+ * it). */
+mime_received_info *mime__received_route_alloc(const char *value,
+                                               void *(*alloc)(void *user, gsize n), void *user);
 
 /* mime_date_format written into R (room for MIME__DATE_MAX octets, NUL
  * included): returns its length, 0 where mime_date_format gives NULL. */

@@ -374,7 +374,17 @@ static gboolean route_fast(const char *v, route_view rv[3]) {
   return is_ws(v[p]) || v[p] == '(' || v[p] == '\0';
 }
 
+static void *route_g_malloc(void *user, gsize n) {
+  (void)user;
+  return g_malloc(n);
+}
+
 mime_received_info *mime__received_route_new(const char *value) {
+  return mime__received_route_alloc(value, route_g_malloc, NULL);
+}
+
+mime_received_info *mime__received_route_alloc(const char *value,
+                                               void *(*alloc)(void *user, gsize n), void *user) {
   route_view rv[3] = {{NULL, 0, NULL}, {NULL, 0, NULL}, {NULL, 0, NULL}};
   mime_received_info tmp;
   if (!route_fast(value, rv)) {
@@ -384,7 +394,7 @@ mime_received_info *mime__received_route_new(const char *value) {
   gsize n = sizeof tmp;
   for (int i = 0; i < 3; i++)
     n += rv[i].p ? rv[i].n + 1 : 0;
-  mime_received_info *ri = g_malloc(n); /* the strings are all written below */
+  mime_received_info *ri = alloc(user, n); /* the strings are all written below */
   memset(ri, 0, sizeof *ri);
   char *t = (char *)(ri + 1);
   char **dst[3] = {&ri->from, &ri->by, &ri->with};
