@@ -108,7 +108,8 @@ static gboolean subject_as_is(const char *s, gsize n) {
  * addr-specs of its mailboxes to RCPTS (when not NULL) and counts them in *MAILBOXES; when
  * FORMATTED is not NULL it receives the header value (mime_addr_format at
  * column COL), or NULL for an empty list. A bare addr-spec (the usual
- * value) is its own header value: no parse, no list. */
+ * value) is its own header value: no parse, no list, and *FORMATTED is V
+ * itself (not a new string: the caller frees it only when it is not V). */
 static gboolean check_list(const char *v, gsize col, char **formatted, guint *mailboxes,
                            GPtrArray *rcpts) {
   if (formatted)
@@ -120,7 +121,7 @@ static gboolean check_list(const char *v, gsize col, char **formatted, guint *ma
     if (rcpts)
       g_ptr_array_add(rcpts, g_strdup(v));
     if (formatted)
-      *formatted = g_strdup(v);
+      *formatted = (char *)v; /* borrowed: see the caller */
     *mailboxes = 1;
     return TRUE;
   }
@@ -495,8 +496,12 @@ out:
   if (h)
     g_string_free(h, TRUE);
   g_ptr_array_unref(found);
-  g_free(from);
-  g_free(to);
-  g_free(cc);
+  /* a bare addr-spec's header value is the caller's own string */
+  if (from != cfg->from)
+    g_free(from);
+  if (to != cfg->to)
+    g_free(to);
+  if (cc != cfg->cc)
+    g_free(cc);
   return result;
 }
