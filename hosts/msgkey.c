@@ -11,24 +11,30 @@
  * the one or two fields wanted here. 1,000 fields: mime_msg's limit. */
 #define MSGKEY_MAX_FIELDS 1000
 
-/* The key from the unfolded Message-ID value V (NULL: none), a new string. */
-static char *key_of_value(const char *v) {
+/* The key from the unfolded Message-ID value V (taken; NULL: none), made
+ * in V's own storage (the key is never longer than the value). */
+static char *key_take(char *v) {
   if (!v)
     return g_strdup("");
-  const char *lt = strchr(v, '<');
-  const char *gt = lt ? strchr(lt, '>') : NULL;
-  return lt && gt ? g_strndup(lt + 1, (gsize)(gt - lt - 1)) : g_strstrip(g_strdup(v));
+  char *lt = strchr(v, '<');
+  char *gt = lt ? strchr(lt, '>') : NULL;
+  if (!(lt && gt))
+    return g_strstrip(v);
+  size_t n = (size_t)(gt - lt - 1);
+  memmove(v, lt + 1, n);
+  v[n] = '\0';
+  return v;
 }
 
+char *msgkey_of_value_take(char *value) { return key_take(value); }
+
 char *msgkey_of(const uint8_t *data, size_t len) {
-  char *v = mime_hdr_scan_get((const char *)data, len, MSGKEY_MAX_FIELDS, "Message-ID");
-  char *r = key_of_value(v);
-  g_free(v);
-  return r;
+  return key_take(mime_hdr_scan_get((const char *)data, len, MSGKEY_MAX_FIELDS, "Message-ID"));
 }
 
 char *msgkey_of_hdr(const mime_hdr *root) {
-  return key_of_value(mime_hdr_get(root, "Message-ID"));
+  const char *v = mime_hdr_get(root, "Message-ID");
+  return key_take(v ? g_strdup(v) : NULL);
 }
 
 char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
@@ -38,15 +44,13 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
   unsigned n = 0;
   mime_hdr_scan_init(&sc, (const char *)data, len, FALSE);
   for (guint i = 0; i < MSGKEY_MAX_FIELDS && mime_hdr_scan_next(&sc, &v); i++) {
-    if (mime_hdr_name_is(v.name, v.name_len, "Received", 8))
+    if (v.name_len == 8 && mime_hdr_name_is(v.name, v.name_len, "Received", 8))
       n++;
-    else if (!id && mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10))
+    else if (!id && v.name_len == 10 && mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10))
       id = mime_hdr_unfold(v.raw_value, v.raw_len);
   }
-  char *r = key_of_value(id);
-  g_free(id);
   *hops = n;
-  return r;
+  return key_take(id);
 }
 
 unsigned msgkey_hops(const uint8_t *data, size_t len) {

@@ -20,6 +20,12 @@ char *msgkey_of(const uint8_t *data, size_t len);
  * anyway. A new string. */
 char *msgkey_of_hdr(const mime_hdr *root);
 
+/* The same key from the unfolded value of a Message-ID field (VALUE,
+ * taken: the key is made in its storage and returned; NULL: the header
+ * has none, and the key is ""), for a caller that read the field anyway
+ * (mime_display_scan's MESSAGE_ID). Free the result with g_free. */
+char *msgkey_of_value_take(char *value);
+
 /* The number of Received fields in the header of DATA (the hops the
  * message made, mail_trace.h "hop"). */
 unsigned msgkey_hops(const uint8_t *data, size_t len);

@@ -113,6 +113,7 @@ struct mua {
   imap_cli *spare_ic[MUA_SPARES];
   pop3_cli *spare_pc[MUA_SPARES];
   guint n_ic, n_pc;
+  mime_display *shown; /* the last msg.display's view, its storage reused by the next */
   mua_stats st;
 };
 
@@ -190,19 +191,22 @@ static void resolve_cancel(resolve_req *rq, bool live) {
 
 /* ---- composition ------------------------------------------------------ */
 
-/* "a, b, c" (appends, not printf: every message's To). */
-static char *join(const char *const *v, size_t n) {
+/* "a, b, c" (appends, not printf: every message's To); one address is
+ * its own list (borrowed, no copy). A string made here is stored in *OWN
+ * for the caller to free. */
+static const char *join(const char *const *v, size_t n, char **own) {
+  *own = NULL;
   if (!n)
     return NULL;
   if (n == 1)
-    return g_strdup(v[0]);
+    return v[0];
   GString *g = g_string_new(NULL);
   for (size_t i = 0; i < n; i++) {
     if (i)
       g_string_append_len(g, ", ", 2);
     g_string_append(g, v[i]);
   }
-  return g_string_free(g, FALSE);
+  return *own = g_string_free(g, FALSE);
 }
 
 /* The Message-ID "KEY.XXXXXXXXXXXXXXXX@DOMAIN" (16 lower-case hex digits
@@ -220,8 +224,9 @@ static char *msgid_of(const char *key, uint64_t r, const char *domain) {
   return s;
 }
 
-static void add_pending(outmsg *o, const char *rcpt) {
-  pending_rcpt p = {g_strdup(rcpt), NULL};
+/* RCPT is taken. */
+static void add_pending(outmsg *o, char *rcpt) {
+  pending_rcpt p = {rcpt, NULL};
   g_array_append_val(o->pending, p);
 }
 
@@ -245,14 +250,26 @@ static void compose(outmsg *o, const mua_message *src) {
   mua *m = o->m;
   sim_time now = host_now(m->h);
   /* A stream of its own per message: stable whatever else the host draws. */
-  char *sname = g_strconcat("mua:", host_name(m->h), ":", o->key, NULL);
+  const char *hn = host_name(m->h);
+  size_t hl = strlen(hn), kl = strlen(o->key);
+  char stack[128];
+  char *sname = 4 + hl + 1 + kl < sizeof stack ? stack : g_malloc(4 + hl + 1 + kl + 1);
+  memcpy(sname, "mua:", 4);
+  memcpy(sname + 4, hn, hl);
+  sname[4 + hl] = ':';
+  memcpy(sname + 5 + hl, o->key, kl + 1);
   sim_rng rng;
   sim_world_stream(host_world(m->h), sname, &rng);
-  g_free(sname);
+  if (sname != stack)
+    g_free(sname);
   const char *at = strrchr(o->acct->address, '@');
   o->msgid = msgid_of(o->key, sim_rng_u64(&rng), at ? at + 1 : host_name(m->h));
-  mime_compose_attachment *ca = g_new0(mime_compose_attachment, src->nattachments + 1);
-  GPtrArray *bufs = g_ptr_array_new_with_free_func(g_free);
+  mime_compose_attachment *ca = NULL;
+  GPtrArray *bufs = NULL;
+  if (src->nattachments) {
+    ca = g_new0(mime_compose_attachment, src->nattachments);
+    bufs = g_ptr_array_new_with_free_func(g_free);
+  }
   for (size_t i = 0; i < src->nattachments; i++) {
     const mua_attachment *a = &src->attachments[i];
     guint8 *b = g_malloc(a->size ? a->size : 1);
@@ -263,10 +280,13 @@ static void compose(outmsg *o, const mua_message *src) {
     g_ptr_array_add(bufs, b);
     ca[i] = (mime_compose_attachment){a->name, a->type, b, a->size};
   }
-  char *from = o->acct->display ? g_strdup_printf("%s <%s>", o->acct->display, o->acct->address)
-                                : g_strdup(o->acct->address);
-  char *to = join(src->to, src->nto), *cc = join(src->cc, src->ncc),
-       *bcc = join(src->bcc, src->nbcc);
+  char *from_own = o->acct->display
+                       ? g_strdup_printf("%s <%s>", o->acct->display, o->acct->address)
+                       : NULL;
+  const char *from = from_own ? from_own : o->acct->address;
+  char *to_own, *cc_own, *bcc_own;
+  const char *to = join(src->to, src->nto, &to_own), *cc = join(src->cc, src->ncc, &cc_own),
+             *bcc = join(src->bcc, src->nbcc, &bcc_own);
   mime_compose_config cfg = {
       .from = from,
       .to = to,
@@ -293,7 +313,7 @@ static void compose(outmsg *o, const mua_message *src) {
     size_t nall[] = {src->nto, src->ncc, src->nbcc};
     for (int k = 0; k < 3; k++)
       for (size_t i = 0; i < nall[k]; i++)
-        add_pending(o, all[k][i]);
+        add_pending(o, g_strdup(all[k][i]));
     mail_rcpts mr = {NULL, 0};
     mail_trace_compose(m->h, o->msgid, o->acct->address, mr, src->subject ? src->subject : "", 0);
     while (o->pending->len)
@@ -301,20 +321,21 @@ static void compose(outmsg *o, const mua_message *src) {
     outmsg_finish(o);
     g_error_free(err);
   } else {
-    for (guint i = 0; i < rcpts->len; i++)
-      add_pending(o, rcpts->pdata[i]);
     mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
     mail_trace_compose(m->h, o->msgid, o->acct->address, mr, src->subject ? src->subject : "",
                        g_bytes_get_size(o->data));
+    for (guint i = 0; i < rcpts->len; i++) /* the strings move */
+      add_pending(o, g_steal_pointer(&rcpts->pdata[i]));
   }
   drop_source(o); /* composed: what it was made of is not read again */
   g_ptr_array_unref(rcpts);
-  g_free(from);
-  g_free(to);
-  g_free(cc);
-  g_free(bcc);
+  g_free(from_own);
+  g_free(to_own);
+  g_free(cc_own);
+  g_free(bcc_own);
   g_free(ca);
-  g_ptr_array_unref(bufs);
+  if (bufs)
+    g_ptr_array_unref(bufs);
   if (!o->finished)
     attempt(o);
 }
@@ -615,9 +636,10 @@ static void outmsg_free(outmsg *o) {
 /* ---- retrieval -------------------------------------------------------- */
 
 /* The user sees a new message: msg.fetch and msg.display. The display is
- * read from the header in place (mime_display_scan: what msg.display
+ * read from the header in place (mime_display_scan_into: what msg.display
  * records, without a parse of the whole message unless it may have
- * attachments). */
+ * attachments), into the view of the last message shown (no allocation
+ * once its storage fits). */
 static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   mua *m = f->m;
   gsize n;
@@ -631,16 +653,10 @@ static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
   }
   /* One reading of the header for the key and the display. */
   char *mid;
-  mime_display *d = mime_display_scan(p, n, &mid);
-  mime_hdr *kh = mime_hdr_new();
-  if (mid)
-    mime_hdr_add(kh, "Message-ID", mid);
-  char *key = msgkey_of_hdr(kh);
-  mime_hdr_free(kh);
-  g_free(mid);
+  m->shown = mime_display_scan_into(m->shown, p, n, &mid);
+  char *key = msgkey_of_value_take(mid);
   mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
-  mail_trace_display(m->h, key, d);
-  mime_display_free(d);
+  mail_trace_display(m->h, key, m->shown);
   g_free(key);
 }
 
@@ -927,6 +943,7 @@ void mua_free(mua *m) {
     imap_cli_free(m->spare_ic[--m->n_ic]);
   while (m->n_pc)
     pop3_cli_free(m->spare_pc[--m->n_pc]);
+  mime_display_free(m->shown);
   g_free(m->helo);
   g_free(m);
 }

@@ -19,10 +19,15 @@ struct userdir {
  * up. */
 static char *key_into(const char *address, size_t len, char *buf) {
   memcpy(buf, address, len + 1);
-  char *at = strrchr(buf, '@');
-  if (at)
-    for (char *p = at + 1; *p; p++)
-      *p = g_ascii_tolower(*p);
+  /* the domain: after the last '@', found from the end (it is short);
+   * ASCII upper case lowered inline (no call per octet) */
+  char *p = buf + len;
+  while (p > buf && p[-1] != '@')
+    p--;
+  if (p > buf)
+    for (; *p; p++)
+      if (*p >= 'A' && *p <= 'Z')
+        *p = (char)(*p + ('a' - 'A'));
   return buf;
 }
 

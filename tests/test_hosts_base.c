@@ -178,6 +178,12 @@ START_TEST(userdir_lookups) {
   g_string_ascii_down(lng);
   ck_assert(!userdir_check(d, lng->str, "pw2")); /* the local part is exact */
   g_string_free(lng, TRUE);
+  /* The domain is after the last '@'; only A-Z change ('@', '[' and '`'
+   * sit next to them). */
+  ck_assert(userdir_add(d, "X@y@AZ[`.Org", "pw3", NULL));
+  ck_assert(userdir_check(d, "X@y@az[`.org", "pw3"));
+  ck_assert(!userdir_check(d, "X@Y@az[`.org", "pw3"));
+  ck_assert(!userdir_check(d, "X@y@az{@.org", "pw3"));
   ck_assert(userdir_add(d, "postmaster", "pm", NULL));
   ck_assert(userdir_check(d, "postmaster", "pm"));
   ck_assert(!userdir_check(d, "Postmaster", "pm"));

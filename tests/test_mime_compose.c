@@ -8,6 +8,7 @@
 
 #include "mime_compose.h"
 #include "mime_date.h"
+#include "mime_ew.h"
 #include "mime_display.h"
 #include "mime_imap.h"
 #include "mime_imap_grammar.h"
@@ -407,6 +408,147 @@ START_TEST(fold_against_reference) {
 }
 END_TEST
 
+/* The fast paths of the builder against the general ones.
+ * The subject: printable ASCII without "=?" and runs of at most 76
+ * octets is folded straight into the header; anything else goes through
+ * the sanitiser and mime_ew_encode. Reference: that whole pipeline
+ * (every octet here is 1..0x7f, which the sanitiser keeps). */
+static char *subject_ref(const char *subj) {
+  char *valid = g_strdup(subj);
+  g_strdelimit(valid, "\r\n\t", ' ');
+  char *enc = mime_ew_encode(valid, MIME_EW_TEXT);
+  char *folded = strcmp(enc, valid) == 0 ? mime_compose_fold(enc, 9) : g_strdup(enc);
+  char *field = g_strdup_printf("Subject: %s\r\n", folded);
+  g_free(folded);
+  g_free(enc);
+  g_free(valid);
+  return field;
+}
+
+/* The text/plain entity (fields, empty line, body) of the message B: the
+ * octets after the MIME-Version field, or with a multipart the first
+ * part's, between its delimiter line and the next. */
+static char *text_part(GBytes *b, gboolean multi) {
+  gsize n;
+  const char *d = g_bytes_get_data(b, &n);
+  const char *mv = g_strstr_len(d, (gssize)n, "MIME-Version: 1.0\r\n");
+  ck_assert(mv != NULL);
+  const char *p = mv + 19;
+  if (!multi)
+    return g_strndup(p, n - (gsize)(p - d));
+  const char *dl = g_strstr_len(p, (gssize)(n - (gsize)(p - d)), "\r\n--=_ms_");
+  ck_assert(dl != NULL);
+  const char *start = strstr(dl + 2, "\r\n") + 2;
+  const char *end = strstr(start, "\r\n--=_ms_");
+  ck_assert(end != NULL);
+  return g_strndup(start, (gsize)(end - start));
+}
+
+START_TEST(fast_paths_match_general) {
+  static const char *const subj_tmpl[] = {"Hello world", "a  b", "", "x"};
+  static const char *const text_tmpl[] = {"Hello\nworld", "a\r\nb\rc", "", "x=_ms_y"};
+  GString *s = g_string_new(NULL);
+  for (gsize t = 0; t < G_N_ELEMENTS(subj_tmpl); t++) {
+    gsize tl = strlen(subj_tmpl[t]);
+    for (gsize at = 0; at <= tl; at++) {
+      for (unsigned o = 1; o < 0x80; o++) {
+        g_string_assign(s, subj_tmpl[t]);
+        g_string_insert_c(s, (gssize)at, (char)o);
+        mime_compose_config c = plain_config();
+        c.subject = s->str;
+        GBytes *b = mime_compose_build(&c, NULL, NULL);
+        ck_assert(b != NULL);
+        char *want = subject_ref(s->str);
+        gsize n;
+        const char *d = g_bytes_get_data(b, &n);
+        ck_assert_msg(g_strstr_len(d, (gssize)n, want) != NULL,
+                      "subject tmpl %zu at %zu octet %u: want [%s] in [%.*s]", t, at, o, want,
+                      (int)n, d);
+        g_free(want);
+        g_bytes_unref(b);
+      }
+    }
+  }
+  /* Runs of 76 and 77 octets, "=?" (fast path on one side of each). */
+  static const gsize runs[] = {75, 76, 77, 78};
+  for (gsize k = 0; k < G_N_ELEMENTS(runs); k++) {
+    for (int eq = 0; eq < 2; eq++) {
+      g_string_assign(s, "lead ");
+      for (gsize i = 0; i < runs[k]; i++)
+        g_string_append_c(s, 'r');
+      g_string_append(s, eq ? " =?x?= tail" : " tail");
+      mime_compose_config c = plain_config();
+      c.subject = s->str;
+      GBytes *b = mime_compose_build(&c, NULL, NULL);
+      char *want = subject_ref(s->str);
+      gsize n;
+      const char *d = g_bytes_get_data(b, &n);
+      ck_assert_msg(g_strstr_len(d, (gssize)n, want) != NULL, "run %zu eq %d", runs[k], eq);
+      g_free(want);
+      g_bytes_unref(b);
+    }
+  }
+  /* The text: a one-part message (fields and body written straight into
+   * it) gives the entity the general path gives the same text as the
+   * first part of a multipart, for every octet at every place, and lines
+   * of 76 and 77 octets. */
+  for (gsize t = 0; t < G_N_ELEMENTS(text_tmpl) + 2; t++) {
+    GString *tmpl = g_string_new(t < G_N_ELEMENTS(text_tmpl) ? text_tmpl[t] : "");
+    if (t >= G_N_ELEMENTS(text_tmpl)) {
+      for (gsize i = 0; i < 75 + (t - G_N_ELEMENTS(text_tmpl)); i++)
+        g_string_append_c(tmpl, 'L');
+      g_string_append(tmpl, "\r\nend");
+    }
+    for (gsize at = 0; at <= tmpl->len; at++) {
+      for (unsigned o = 1; o < 0x100; o++) {
+        g_string_assign(s, tmpl->str);
+        g_string_insert_c(s, (gssize)at, (char)o);
+        mime_compose_config c = plain_config();
+        c.text = s->str;
+        GBytes *one = mime_compose_build(&c, NULL, NULL);
+        c.attachments = atts + 2;
+        c.n_attachments = 1;
+        GBytes *multi = mime_compose_build(&c, NULL, NULL);
+        ck_assert(one && multi);
+        char *got = text_part(one, FALSE), *want = text_part(multi, TRUE);
+        /* the earlier rule, on the normalised text (CR/LF/CRLF -> CRLF,
+         * a final CRLF): 7bit when ASCII, no control, lines <= 76 (CR
+         * not counted), no "=_ms_" */
+        GString *nt = g_string_new(NULL);
+        for (const char *q = s->str; *q; q++) {
+          if (*q == '\r' && q[1] == '\n')
+            q++;
+          g_string_append(nt, (*q == '\r' || *q == '\n') ? "\r\n" : (char[]){*q, 0});
+        }
+        if (nt->len && !g_str_has_suffix(nt->str, "\r\n"))
+          g_string_append(nt, "\r\n");
+        gboolean seven = strstr(nt->str, "=_ms_") == NULL;
+        gsize line = 0;
+        for (gsize i = 0; i < nt->len; i++) {
+          unsigned char ch = (unsigned char)nt->str[i];
+          if (ch >= 0x7f || (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n'))
+            seven = FALSE;
+          line = ch == '\n' ? 0 : line + (ch != '\r');
+          if (line > 76)
+            seven = FALSE;
+        }
+        g_string_free(nt, TRUE);
+        ck_assert_msg(strstr(got, seven ? "Encoding: 7bit" : "Encoding: quoted-printable") != NULL,
+                      "text tmpl %zu at %zu octet %u: want %s", t, at, o, seven ? "7bit" : "qp");
+        ck_assert_msg(strcmp(got, want) == 0,
+                      "text tmpl %zu at %zu octet %u: got [%s] want [%s]", t, at, o, got, want);
+        g_free(got);
+        g_free(want);
+        g_bytes_unref(one);
+        g_bytes_unref(multi);
+      }
+    }
+    g_string_free(tmpl, TRUE);
+  }
+  g_string_free(s, TRUE);
+}
+END_TEST
+
 /* ---- Received ---- */
 
 START_TEST(received_format) {
@@ -688,6 +830,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, long_values);
   tcase_add_test(tc, random_round_trip);
   tcase_add_test(tc, composed_every_split);
+  tcase_add_test(tc, fast_paths_match_general);
   suite_add_tcase(s, tc);
   tc = tcase_create("trace");
   tcase_add_test(tc, received_format);

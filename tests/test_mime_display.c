@@ -16,16 +16,11 @@
 #include "mime_random.h"
 #include "testutil.h"
 
-/* "got ... want ..." for the first difference between the scanned view of
- * DATA (LEN octets) and the full one; NULL when they are equal. */
-static char *display_diff(const char *data, gsize len) {
-  guint8 *copy = g_malloc(len ? len : 1);
-  memcpy(copy, data, len);
-  char *mid = (char *)"unset";
-  mime_display *s = mime_display_scan(copy, len, &mid);
-  mime_msg *m = mime_msg_parse(copy, len, NULL);
-  mime_display *f = mime_display_new(m);
-  const char *want_mid = mime_hdr_get(mime_msg_root(m)->hdr, "Message-ID");
+/* "got ... want ..." for the first difference between the scanned view S
+ * (and MID, its Message-ID) and the full one F (WANT_MID); NULL when they
+ * are equal. */
+static char *view_diff(const mime_display *s, const char *mid, const mime_display *f,
+                       const char *want_mid) {
   char *r = NULL;
   if (g_strcmp0(mid, want_mid) != 0)
     r = g_strdup_printf("Message-ID: got [%s] want [%s]", mid ? mid : "(null)",
@@ -58,20 +53,48 @@ static char *display_diff(const char *data, gsize len) {
                           a->filename, a->type, (size_t)a->size, b->section, b->filename, b->type,
                           (size_t)b->size);
   }
+  return r;
+}
+
+/* The first difference between the full view of DATA (LEN octets) and
+ * both scanned ones: a new display, and *KEEP reused (mime_display_scan_into,
+ * the view of the caller's previous message, whatever it was); NULL when
+ * all are equal. */
+static char *display_diff(const char *data, gsize len, mime_display **keep) {
+  guint8 *copy = g_malloc(len ? len : 1); /* exact size: ASan sees overreads */
+  memcpy(copy, data, len);
+  char *mid = (char *)"unset", *kmid = (char *)"unset";
+  mime_display *s = mime_display_scan(copy, len, &mid);
+  *keep = mime_display_scan_into(*keep, copy, len, &kmid);
+  mime_msg *m = mime_msg_parse(copy, len, NULL);
+  g_free(copy); /* the views own what they show */
+  mime_display *f = mime_display_new(m);
+  const char *want_mid = mime_hdr_get(mime_msg_root(m)->hdr, "Message-ID");
+  char *r = view_diff(s, mid, f, want_mid);
+  if (!r) {
+    r = view_diff(*keep, kmid, f, want_mid);
+    if (r) {
+      char *t = g_strconcat("reused: ", r, NULL);
+      g_free(r);
+      r = t;
+    }
+  }
   mime_display_free(s);
   mime_display_free(f);
   mime_msg_free(m);
   g_free(mid);
-  g_free(copy);
+  g_free(kmid);
   return r;
 }
 
 /* Every prefix of DATA, and DATA itself. */
 static void check_every_cut(const char *what, const char *data, gsize len) {
+  mime_display *keep = NULL;
   for (gsize cut = 0; cut <= len; cut++) {
-    char *d = display_diff(data, cut);
+    char *d = display_diff(data, cut, &keep);
     ck_assert_msg(d == NULL, "%s cut at %zu of %zu: %s", what, cut, len, d);
   }
+  mime_display_free(keep);
 }
 
 #define MP_BODY                                                                                    \
@@ -137,19 +160,52 @@ END_TEST
 /* Past the field limit: mime_msg_parse keeps the first 1,000 fields, so a
  * From or a Received after them is not shown. */
 START_TEST(field_limit) {
+  mime_display *keep = NULL;
   for (int late = 0; late < 2; late++) {
     GString *g = g_string_new("Received: from a by b with c\r\n");
     for (int i = 0; i < 997 + late; i++)
       g_string_append_printf(g, "X-F%d: v\r\n", i);
     g_string_append(g, "From: late@a.test\r\nReceived: from late by late with late\r\n"
                        "Content-Type: multipart/mixed; boundary=b1\r\n" MP_BODY);
-    char *d = display_diff(g->str, g->len);
+    char *d = display_diff(g->str, g->len, &keep);
     ck_assert_msg(d == NULL, "late %d: %s", late, d);
     mime_display *s = mime_display_scan(g->str, g->len, NULL);
     ck_assert_uint_eq(s->received->len, 1 + (late == 0));
     mime_display_free(s);
     g_string_free(g, TRUE);
   }
+  mime_display_free(keep);
+}
+END_TEST
+
+/* One display reused for messages of every size: small, with hundreds of
+ * Received entries (many blocks of its storage), with one Received of
+ * 70,000 octets (a block of its own, not kept), small again. */
+START_TEST(reuse_across_sizes) {
+  mime_display *keep = NULL;
+  for (int round = 0; round < 2; round++) {
+    for (int k = 0; k < 4; k++) {
+      GString *g = g_string_new(NULL);
+      if (k == 1)
+        for (int i = 0; i < 300; i++)
+          g_string_append_printf(g, "Received: from h%d.example by mx%d.example with ESMTP\r\n", i,
+                                 i);
+      if (k == 2) {
+        g_string_append(g, "Received: from ");
+        for (int i = 0; i < 7000; i++)
+          g_string_append(g, "0123456789");
+        g_string_append(g, " by b with c\r\n");
+      }
+      g_string_append_printf(g, "From: \"Name %d\" <a@a.test>\r\nTo: b@b.test\r\n"
+                                "Subject: =?utf-8?q?caf=C3=A9?= %d\r\nMessage-ID: <%d@x>\r\n\r\nbody\r\n",
+                             k, k, k);
+      char *d = display_diff(g->str, g->len, &keep);
+      ck_assert_msg(d == NULL, "round %d message %d: %s", round, k, d);
+      ck_assert_uint_eq(keep->received->len, k == 1 ? 300 : k == 2 ? 1 : 0);
+      g_string_free(g, TRUE);
+    }
+  }
+  mime_display_free(keep);
 }
 END_TEST
 
@@ -157,6 +213,7 @@ END_TEST
  * words, folding. */
 START_TEST(scan_equals_parse_random) {
   guint64 seed = 777;
+  mime_display *keep = NULL;
   for (int it = 0; it < 300; it++) {
     char *a = mime_random_text(&seed, TRUE), *b = mime_random_text(&seed, TRUE),
          *c = mime_random_text(&seed, FALSE);
@@ -164,13 +221,14 @@ START_TEST(scan_equals_parse_random) {
     g_string_append_printf(g, "Received: from %s by %s with %s; %s\r\n", a, c, b, a);
     g_string_append_printf(g, "From: %s <a@a.test>\r\nTo: %s\r\nSubject: %s\r\n", c, a, b);
     g_string_append_printf(g, "Message-ID: %s\r\nContent-Type: %s\r\n\r\nbody\r\n", c, a);
-    char *d = display_diff(g->str, g->len);
+    char *d = display_diff(g->str, g->len, &keep);
     ck_assert_msg(d == NULL, "it %d: %s\n%s", it, d, g->str);
     g_string_free(g, TRUE);
     g_free(a);
     g_free(b);
     g_free(c);
   }
+  mime_display_free(keep);
 }
 END_TEST
 
@@ -238,6 +296,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("scan");
   tcase_add_loop_test(tc, scan_equals_parse_every_cut, 0, G_N_ELEMENTS(rows));
   tcase_add_test(tc, field_limit);
+  tcase_add_test(tc, reuse_across_sizes);
   tcase_add_test(tc, scan_equals_parse_random);
   tcase_add_test(tc, scan_equals_parse_composed);
   tcase_add_loop_test(tc, utf8_sanitize_table, 0, G_N_ELEMENTS(san));

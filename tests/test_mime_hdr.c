@@ -151,6 +151,70 @@ START_TEST(scan_field_limit) {
 }
 END_TEST
 
+/* The field-name rule of earlier versions: the name runs to the first
+ * colon of the line, WSP before the colon dropped; a field when that name
+ * is not empty and all ftext (RFC 5322 §3.6.8, octets 33-126). Returns
+ * the name's length, or -1 when the line is not a field. */
+static long name_ref(const char *line, gsize n) {
+  const char *colon = memchr(line, ':', n);
+  if (!colon)
+    return -1;
+  gsize ne = (gsize)(colon - line);
+  while (ne > 0 && (line[ne - 1] == ' ' || line[ne - 1] == '\t'))
+    ne--;
+  if (ne == 0)
+    return -1;
+  for (gsize i = 0; i < ne; i++)
+    if ((unsigned char)line[i] < 33 || (unsigned char)line[i] > 126)
+      return -1;
+  return (long)ne;
+}
+
+/* Every octet at every place of a field name (and of WSP and a second
+ * colon around it): the scanner's one-pass name reading gives the fields
+ * and flags of the earlier rule. */
+START_TEST(scan_name_every_octet) {
+  static const char *const tmpl[] = {"Abc: v", "Ab :v", "A\t\t: v", "Ab c: v", "AbC:x:y", "Ab",
+                                     "Content-Transfer-Encoding: 7bit", "X-Seventeen-Octs :v",
+                                     "Sixteen-Octets-:", "Name-Of-Fifteen"};
+  for (gsize t = 0; t < G_N_ELEMENTS(tmpl); t++) {
+    gsize tl = strlen(tmpl[t]);
+    for (gsize at = 0; at <= tl; at++) {
+      for (unsigned o = 0; o < 256; o++) {
+        if (o == '\r' || o == '\n' || (at == 0 && (o == ' ' || o == '\t')))
+          continue; /* line ends and continuation lines: not the name's rule */
+        /* the line with octet O inserted at AT, then a second field */
+        char line[48];
+        memcpy(line, tmpl[t], at);
+        line[at] = (char)o;
+        memcpy(line + at + 1, tmpl[t] + at, tl - at);
+        gsize ll = tl + 1;
+        GString *in = g_string_new_len(line, (gssize)ll);
+        g_string_append(in, "\r\nZ: 1\r\n\r\n");
+        long want = name_ref(line, ll);
+        mime_hdr_scan sc;
+        mime_hdr_view v;
+        mime_hdr_scan_init(&sc, in->str, in->len, FALSE);
+        gboolean got = mime_hdr_scan_next(&sc, &v);
+        if (want < 0) {
+          /* not a field: the header ends before it */
+          ck_assert_msg(!got && (sc.flags & MIME_FLAG_BAD_HEADER) && mime_hdr_scan_end(&sc) == 0,
+                        "tmpl %zu at %zu octet %u: got a field, want none", t, at, o);
+        } else {
+          const char *colon = memchr(line, ':', ll);
+          ck_assert_msg(got && v.name == in->str && v.name_len == (gsize)want &&
+                            v.raw_value == in->str + (colon - line) + 1,
+                        "tmpl %zu at %zu octet %u: got %d len %zu want len %ld", t, at, o, got,
+                        got ? v.name_len : 0, want);
+          ck_assert(mime_hdr_scan_next(&sc, &v) && v.name_len == 1 && v.name[0] == 'Z');
+        }
+        g_string_free(in, TRUE);
+      }
+    }
+  }
+}
+END_TEST
+
 /* The unfolding of earlier versions: drop every CR and LF, then trim WSP. */
 static char *unfold_ref(const char *raw, gsize len) {
   GString *s = g_string_new(NULL);
@@ -186,6 +250,39 @@ START_TEST(unfold_every_mix) {
       g_free(want);
     }
   }
+}
+END_TEST
+
+/* Longer values (the unfolding reads eight octets a step): every octet
+ * at every place of a 24-octet value, and a CR, LF or CRLF pair at every
+ * two places of a 20-octet one. */
+START_TEST(unfold_words) {
+  char buf[32];
+  static const char base[] = "abcdefghijklmnopqrstuvwxyz";
+  for (gsize at = 0; at < 24; at++) {
+    for (unsigned o = 0; o < 256; o++) {
+      memcpy(buf, base, 24);
+      buf[at] = (char)o;
+      char *got = mime_hdr_unfold(buf, 24), *want = unfold_ref(buf, 24);
+      ck_assert_msg(strcmp(got, want) == 0, "octet %u at %zu: got [%s] want [%s]", o, at, got,
+                    want);
+      g_free(got);
+      g_free(want);
+    }
+  }
+  static const char ends[] = {'\r', '\n', ' '};
+  for (gsize i = 0; i < 20; i++)
+    for (gsize j = i; j < 20; j++)
+      for (gsize e = 0; e < 9; e++) {
+        memcpy(buf, base, 20);
+        buf[i] = ends[e % 3];
+        buf[j] = ends[e / 3];
+        char *got = mime_hdr_unfold(buf, 20), *want = unfold_ref(buf, 20);
+        ck_assert_msg(strcmp(got, want) == 0, "at %zu,%zu kind %zu: got [%s] want [%s]", i, j, e,
+                      got, want);
+        g_free(got);
+        g_free(want);
+      }
 }
 END_TEST
 
@@ -495,7 +592,9 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, display_addresses_table, 0, G_N_ELEMENTS(disp_addr));
   tcase_add_loop_test(tc, scan_matches_parse, 0, G_N_ELEMENTS(scan_inputs));
   tcase_add_test(tc, scan_field_limit);
+  tcase_add_test(tc, scan_name_every_octet);
   tcase_add_test(tc, unfold_every_mix);
+  tcase_add_test(tc, unfold_words);
   suite_add_tcase(s, tc);
   tc = tcase_create("params");
   tcase_add_loop_test(tc, ctype_table, 0, G_N_ELEMENTS(ctypes));

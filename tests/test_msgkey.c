@@ -62,8 +62,8 @@ START_TEST(every_prefix_is_safe) {
 }
 END_TEST
 
-/* The key from a parsed message's header equals the one read from the
- * bytes, for every row cut at every octet. */
+/* The key from a parsed message's header (and from its Message-ID value)
+ * equals the one read from the bytes, for every row cut at every octet. */
 START_TEST(key_from_parsed_header) {
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     size_t n = strlen(rows[i].msg);
@@ -73,6 +73,11 @@ START_TEST(key_from_parsed_header) {
       char *got = msgkey_of_hdr(mime_msg_root(mm)->hdr);
       ck_assert_msg(strcmp(got, want) == 0, "row %zu cut %zu: got \"%s\" want \"%s\"", i, cut,
                     got, want);
+      g_free(got);
+      const char *v = mime_hdr_get(mime_msg_root(mm)->hdr, "Message-ID");
+      got = msgkey_of_value_take(v ? g_strdup(v) : NULL);
+      ck_assert_msg(strcmp(got, want) == 0, "row %zu cut %zu: of_value got \"%s\" want \"%s\"",
+                    i, cut, got, want);
       g_free(got);
       g_free(want);
       mime_msg_free(mm);

@@ -411,18 +411,19 @@ static void want_octet(GString *want, unsigned c, bool text) {
     g_string_append_printf(want, "\\u%04x", c);
 }
 
-/* Every octet at every place of an eight-octet word and past it (plain
- * runs of 0..17 octets before it and 0..9 after), in both kinds of
- * string, appended to text already in the GString. */
+/* Every octet at every place of an eight-octet word, of two sixteen-octet
+ * blocks (SSE2) and past them (plain runs of 0..33 octets before it and
+ * 0..9 after), in both kinds of string, appended to text already in the
+ * GString. */
 START_TEST(every_octet_every_offset) {
   GString *got = g_string_new(NULL), *want = g_string_new(NULL);
-  unsigned char in[32];
+  unsigned char in[48];
   for (unsigned c = 0; c < 256; c++)
-    for (size_t pre = 0; pre < 18; pre++)
+    for (size_t pre = 0; pre < 34; pre++)
       for (size_t post = 0; post < 10; post++) {
         size_t n = 0;
         for (size_t i = 0; i < pre; i++)
-          in[n++] = (unsigned char)('a' + i);
+          in[n++] = (unsigned char)('a' + i % 26);
         in[n++] = (unsigned char)c;
         for (size_t i = 0; i < post; i++)
           in[n++] = (unsigned char)('0' + i);

@@ -54,11 +54,10 @@ char *mime_compose_boundary(const char *seed, guint level) {
   return r;
 }
 
-char *mime_compose_fold(const char *value, gsize first_col) {
+/* Appends VALUE (N octets) folded as mime_compose_fold does to O. */
+static void fold_into(GString *o, const char *value, gsize n, gsize first_col) {
   /* Words are the runs between single spaces (two spaces make an empty
    * word), read in place. */
-  gsize n = strlen(value);
-  GString *o = g_string_sized_new(n + n / 32 * 3 + 1);
   gsize col = first_col;
   const char *w = value, *end = value + n;
   for (;;) {
@@ -66,27 +65,51 @@ char *mime_compose_fold(const char *value, gsize first_col) {
     gsize wl = (gsize)((sp ? sp : end) - w);
     if (w != value) {
       if (col + 1 + wl > 78 && col > 1) {
-        g_string_append_len(o, "\r\n ", 3);
+        PUT_LIT(o, "\r\n ");
         col = 1;
       } else {
-        g_string_append_c(o, ' ');
+        PUT_LIT(o, " ");
         col++;
       }
     }
-    g_string_append_len(o, w, (gssize)wl);
+    put(o, w, wl);
     col += wl;
     if (!sp)
       break;
     w = sp + 1;
   }
+}
+
+char *mime_compose_fold(const char *value, gsize first_col) {
+  gsize n = strlen(value);
+  GString *o = g_string_sized_new(n + n / 32 * 3 + 1);
+  fold_into(o, value, n, first_col);
   return g_string_free(o, FALSE);
+}
+
+/* TRUE when the subject S (N octets) is its own header text before
+ * folding: printable ASCII (mime__utf8_sanitize and the CR/LF/TAB
+ * replacement leave it as it is), no "=?" and no run of more than 76
+ * octets between spaces (mime_ew_encode in MIME_EW_TEXT returns a copy). */
+static gboolean subject_as_is(const char *s, gsize n) {
+  gsize run = 0;
+  for (gsize i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c >= 0x7f)
+      return FALSE;
+    run = c == ' ' ? 0 : run + 1;
+    if (run > 76)
+      return FALSE;
+  }
+  return !strstr(s, "=?");
 }
 
 /* Checks the address list V: FALSE when malformed. Appends the
  * addr-specs of its mailboxes to RCPTS (when not NULL) and counts them in *MAILBOXES; when
  * FORMATTED is not NULL it receives the header value (mime_addr_format at
  * column COL), or NULL for an empty list. A bare addr-spec (the usual
- * value) is its own header value: no parse, no list. */
+ * value) is its own header value: no parse, no list, and *FORMATTED is V
+ * itself (not a new string: the caller frees it only when it is not V). */
 static gboolean check_list(const char *v, gsize col, char **formatted, guint *mailboxes,
                            GPtrArray *rcpts) {
   if (formatted)
@@ -98,7 +121,7 @@ static gboolean check_list(const char *v, gsize col, char **formatted, guint *ma
     if (rcpts)
       g_ptr_array_add(rcpts, g_strdup(v));
     if (formatted)
-      *formatted = g_strdup(v);
+      *formatted = (char *)v; /* borrowed: see the caller */
     *mailboxes = 1;
     return TRUE;
   }
@@ -188,64 +211,85 @@ static void add_param(GString *o, const char *name, const char *value) {
   g_string_free(enc, TRUE);
 }
 
-/* CRLF-normalised text ending in CRLF (runs without CR or LF copied
- * whole). */
-static GString *normalise_text(const char *t) {
-  gsize n = strlen(t);
-  GString *o = g_string_sized_new(n + n / 16 + 3);
+/* Appends T (N octets) to O, CRLF-normalised and ending in CRLF (runs
+ * without CR or LF copied whole). */
+static void normalise_into(GString *o, const char *t, gsize n) {
+  gsize start = o->len;
   const char *p = t, *end = t + n;
   while (p < end) {
     gsize run = strcspn(p, "\r\n");
-    g_string_append_len(o, p, (gssize)run);
+    put(o, p, run);
     p += run;
     if (p >= end)
       break;
     if (*p == '\r' && p[1] == '\n')
       p++;
-    g_string_append_len(o, "\r\n", 2);
+    PUT_LIT(o, "\r\n");
     p++;
   }
-  if (o->len && (o->len < 2 || strcmp(o->str + o->len - 2, "\r\n") != 0))
-    g_string_append_len(o, "\r\n", 2);
-  return o;
+  gsize m = o->len - start;
+  if (m && (m < 2 || memcmp(o->str + o->len - 2, "\r\n", 2) != 0))
+    PUT_LIT(o, "\r\n");
 }
 
-/* Header fields and body of a text/SUBTYPE entity. */
-static void text_entity(GString *hdr, GString *body, const char *text, const char *subtype) {
-  char *valid = mime__utf8_sanitize(text, strlen(text));
-  GString *t = normalise_text(valid);
-  g_free(valid);
-  /* One pass: 8-bit octets, the longest line (CR not counted), controls. */
-  gboolean ascii = TRUE, ctl = FALSE;
-  gsize line = 0, maxline = 0;
-  for (gsize i = 0; i < t->len; i++) {
-    unsigned char c = (unsigned char)t->str[i];
+/* The facts the transfer encoding is chosen by, of the normalised text
+ * of T (N octets; CR and LF count as line ends, as normalising makes
+ * them): 8-bit octets, controls, the longest line. */
+static void text_facts(const char *t, gsize n, gboolean *ascii, gboolean *ctl, gsize *maxline) {
+  gsize line = 0, longest = 0;
+  *ascii = TRUE;
+  *ctl = FALSE;
+  for (gsize i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)t[i];
     if (c >= 0x80)
-      ascii = FALSE;
+      *ascii = FALSE;
     else if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
-      ctl = TRUE;
-    if (c == '\n') {
+      *ctl = TRUE;
+    if (c == '\n' || c == '\r') {
       line = 0;
       continue;
     }
-    if (c != '\r')
-      line++;
-    maxline = MAX(maxline, line);
+    line++;
+    longest = MAX(longest, line);
   }
-  gboolean seven = ascii && !ctl && maxline <= 76 && !strstr(t->str, "=_ms_");
+  *maxline = longest;
+}
+
+/* Header fields and body of a text/SUBTYPE entity. When HDR and BODY are
+ * the same string (a message of one text part), the fields, the empty
+ * line and the body follow each other in it. */
+static void text_entity(GString *hdr, GString *body, const char *text, const char *subtype) {
+  gsize n = strlen(text), k = 0;
+  while (k < n && (guchar)(text[k] - 1) < 0x7f) /* mime__utf8_sanitize's ASCII test */
+    k++;
+  /* ASCII (the usual text) is valid as it is: the facts are read from
+   * TEXT and it is normalised straight into BODY. */
+  char *valid = k == n ? NULL : mime__utf8_sanitize(text, n);
+  const char *t = valid ? valid : text;
+  gsize tn = valid ? strlen(valid) : n;
+  gboolean ascii, ctl;
+  gsize maxline;
+  text_facts(t, tn, &ascii, &ctl, &maxline);
+  /* "=_ms_" has no line end: normalising cannot make or break one. */
+  gboolean seven = ascii && !ctl && maxline <= 76 && !strstr(t, "=_ms_");
   PUT_LIT(hdr, "Content-Type: text/");
   put_str(hdr, subtype);
   put_str(hdr, ascii ? "; charset=us-ascii\r\n" : "; charset=utf-8\r\n");
   put_str(hdr, seven ? "Content-Transfer-Encoding: 7bit\r\n"
                      : "Content-Transfer-Encoding: quoted-printable\r\n");
+  if (hdr == body)
+    PUT_LIT(hdr, "\r\n");
   if (seven) {
-    g_string_append_len(body, t->str, (gssize)t->len);
+    normalise_into(body, t, tn);
   } else {
-    char *qp = mime_codec_qp_encode((const guint8 *)t->str, t->len, FALSE);
+    GString *nt = g_string_sized_new(tn + tn / 16 + 3);
+    normalise_into(nt, t, tn);
+    char *qp = mime_codec_qp_encode((const guint8 *)nt->str, nt->len, FALSE);
     put_str(body, qp);
     g_free(qp);
+    g_string_free(nt, TRUE);
   }
-  g_string_free(t, TRUE);
+  g_free(valid);
 }
 
 static gboolean valid_ctype(const char *ct) {
@@ -306,7 +350,6 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
   GString *h = NULL, *body = NULL;
   GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
   GBytes *result = NULL;
-  char *date = NULL;
   guint nfrom = 0, nlist;
   if (!cfg->from || !check_list(cfg->from, 6, &from, &nfrom, NULL) || nfrom == 0) {
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_FROM, "From: not a mailbox list: %s",
@@ -327,8 +370,8 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_NO_RCPT, "no recipient");
     goto out;
   }
-  date = mime_date_format(cfg->date_ns, cfg->epoch_unix, cfg->tz_min);
-  if (!date) {
+  char date[MIME__DATE_MAX];
+  if (!mime__date_format_into(date, cfg->date_ns, cfg->epoch_unix, cfg->tz_min)) {
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_DATE, "date out of range");
     goto out;
   }
@@ -367,7 +410,11 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
     add_field(h, "To", to);
   if (cc)
     add_field(h, "Cc", cc);
-  if (cfg->subject) {
+  if (cfg->subject && subject_as_is(cfg->subject, strlen(cfg->subject))) {
+    PUT_LIT(h, "Subject: ");
+    fold_into(h, cfg->subject, strlen(cfg->subject), 9);
+    PUT_LIT(h, "\r\n");
+  } else if (cfg->subject) {
     char *valid = mime__utf8_sanitize(cfg->subject, strlen(cfg->subject));
     g_strdelimit(valid, "\r\n\t", ' ');
     char *enc = mime_ew_encode(valid, MIME_EW_TEXT);
@@ -389,62 +436,72 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
   PUT_LIT(h, "MIME-Version: 1.0\r\n");
 
   const char *seed = cfg->boundary_seed ? cfg->boundary_seed : mid;
-  GString *mh = g_string_new(NULL), *mb = g_string_new(NULL);
-  if (cfg->text && cfg->html) {
-    GPtrArray *parts = g_ptr_array_new_with_free_func(free_gstring);
-    GString *th = g_string_new(NULL), *tb = g_string_new(NULL);
-    text_entity(th, tb, cfg->text, "plain");
-    GString *hh = g_string_new(NULL), *hb = g_string_new(NULL);
-    text_entity(hh, hb, cfg->html, "html");
-    g_ptr_array_add(parts, th);
-    g_ptr_array_add(parts, tb);
-    g_ptr_array_add(parts, hh);
-    g_ptr_array_add(parts, hb);
-    char *b = mime_compose_boundary(seed, 1);
-    multipart_entity(mh, mb, "alternative", b, parts);
-    g_free(b);
-    g_ptr_array_unref(parts);
-  } else {
-    text_entity(mh, mb, cfg->html ? cfg->html : (cfg->text ? cfg->text : ""),
+  if (!(cfg->text && cfg->html) && !cfg->n_attachments) {
+    /* One text part: its fields, the empty line and its body straight
+     * into the message. */
+    text_entity(h, h, cfg->html ? cfg->html : (cfg->text ? cfg->text : ""),
                 cfg->html ? "html" : "plain");
-  }
-  if (cfg->n_attachments) {
-    GPtrArray *parts = g_ptr_array_new_with_free_func(free_gstring);
-    g_ptr_array_add(parts, mh);
-    g_ptr_array_add(parts, mb);
-    for (gsize i = 0; i < cfg->n_attachments; i++) {
-      GString *ah = g_string_new(NULL), *ab = g_string_new(NULL);
-      attachment_entity(ah, ab, &cfg->attachments[i]);
-      g_ptr_array_add(parts, ah);
-      g_ptr_array_add(parts, ab);
+  } else {
+    GString *mh = g_string_new(NULL), *mb = g_string_new(NULL);
+    if (cfg->text && cfg->html) {
+      GPtrArray *parts = g_ptr_array_new_with_free_func(free_gstring);
+      GString *th = g_string_new(NULL), *tb = g_string_new(NULL);
+      text_entity(th, tb, cfg->text, "plain");
+      GString *hh = g_string_new(NULL), *hb = g_string_new(NULL);
+      text_entity(hh, hb, cfg->html, "html");
+      g_ptr_array_add(parts, th);
+      g_ptr_array_add(parts, tb);
+      g_ptr_array_add(parts, hh);
+      g_ptr_array_add(parts, hb);
+      char *b = mime_compose_boundary(seed, 1);
+      multipart_entity(mh, mb, "alternative", b, parts);
+      g_free(b);
+      g_ptr_array_unref(parts);
+    } else {
+      text_entity(mh, mb, cfg->html ? cfg->html : (cfg->text ? cfg->text : ""),
+                  cfg->html ? "html" : "plain");
     }
-    mh = g_string_new(NULL);
-    mb = g_string_new(NULL);
-    char *b = mime_compose_boundary(seed, 0);
-    multipart_entity(mh, mb, "mixed", b, parts);
-    g_free(b);
-    g_ptr_array_unref(parts);
+    if (cfg->n_attachments) {
+      GPtrArray *parts = g_ptr_array_new_with_free_func(free_gstring);
+      g_ptr_array_add(parts, mh);
+      g_ptr_array_add(parts, mb);
+      for (gsize i = 0; i < cfg->n_attachments; i++) {
+        GString *ah = g_string_new(NULL), *ab = g_string_new(NULL);
+        attachment_entity(ah, ab, &cfg->attachments[i]);
+        g_ptr_array_add(parts, ah);
+        g_ptr_array_add(parts, ab);
+      }
+      mh = g_string_new(NULL);
+      mb = g_string_new(NULL);
+      char *b = mime_compose_boundary(seed, 0);
+      multipart_entity(mh, mb, "mixed", b, parts);
+      g_free(b);
+      g_ptr_array_unref(parts);
+    }
+    g_string_append_len(h, mh->str, (gssize)mh->len);
+    PUT_LIT(h, "\r\n");
+    g_string_append_len(h, mb->str, (gssize)mb->len);
+    g_string_free(mh, TRUE);
+    g_string_free(mb, TRUE);
   }
-  g_string_append_len(h, mh->str, (gssize)mh->len);
-  PUT_LIT(h, "\r\n");
-  g_string_append_len(h, mb->str, (gssize)mb->len);
-  g_string_free(mh, TRUE);
-  g_string_free(mb, TRUE);
   gsize n = h->len;
   result = g_bytes_new_take(g_string_free(h, FALSE), n);
   h = NULL;
-  if (rcpts)
+  if (rcpts) /* the strings move */
     for (guint i = 0; i < found->len; i++)
-      g_ptr_array_add(rcpts, g_strdup(g_ptr_array_index(found, i)));
+      g_ptr_array_add(rcpts, g_steal_pointer(&found->pdata[i]));
 out:
-  g_free(date);
   if (body)
     g_string_free(body, TRUE);
   if (h)
     g_string_free(h, TRUE);
   g_ptr_array_unref(found);
-  g_free(from);
-  g_free(to);
-  g_free(cc);
+  /* a bare addr-spec's header value is the caller's own string */
+  if (from != cfg->from)
+    g_free(from);
+  if (to != cfg->to)
+    g_free(to);
+  if (cc != cfg->cc)
+    g_free(cc);
   return result;
 }

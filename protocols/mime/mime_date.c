@@ -56,18 +56,24 @@ static char *put2(char *o, int v) {
 }
 
 char *mime_date_format(int64_t sim_ns, int64_t epoch_unix, int tz_min) {
+  char buf[MIME__DATE_MAX];
+  gsize n = mime__date_format_into(buf, sim_ns, epoch_unix, tz_min);
+  return n ? g_strndup(buf, n) : NULL;
+}
+
+gsize mime__date_format_into(char *r, int64_t sim_ns, int64_t epoch_unix, int tz_min) {
   if (tz_min < -1439 || tz_min > 1439)
-    return NULL;
+    return 0;
   int64_t sec = sim_ns / 1000000000;
   if (sim_ns % 1000000000 < 0)
     sec--;
   if ((epoch_unix > 0 && sec > INT64_MAX - epoch_unix) ||
       (epoch_unix < 0 && sec < INT64_MIN - epoch_unix))
-    return NULL;
+    return 0;
   int64_t t = sec + epoch_unix;
   /* Year 1..9999 in Unix seconds. */
   if (t < INT64_C(-62135596800) + 86400 || t > INT64_C(253402300799) - 86400)
-    return NULL;
+    return 0;
   int64_t local = t + (int64_t)tz_min * 60;
   int64_t dn = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
   int64_t sod = local - dn * 86400; /* [0, 86399] */
@@ -77,7 +83,6 @@ char *mime_date_format(int64_t sim_ns, int64_t epoch_unix, int tz_min) {
   int wd = (int)((dn % 7 + 7 + 3) % 7); /* 1970-01-01 was a Thursday: index 3 */
   int off = tz_min < 0 ? -tz_min : tz_min;
   /* "Thu, 01 Jan 2026 00:00:00 +0000" */
-  char *r = g_malloc(32);
   char *o = r;
   memcpy(o, days[wd], 3);
   o += 3;
@@ -101,7 +106,7 @@ char *mime_date_format(int64_t sim_ns, int64_t epoch_unix, int tz_min) {
   o = put2(o, off / 60);
   o = put2(o, off % 60);
   *o = '\0';
-  return r;
+  return (gsize)(o - r);
 }
 
 int64_t mime_date_to_sim(int64_t unix_s, int64_t epoch_unix) {

@@ -121,19 +121,90 @@ mime_display *mime_display_new(const mime_msg *m) {
   return d;
 }
 
-/* A field of mime_display_scan: its name is one of shown_names (static). */
-static void field_free_value(gpointer p) {
-  mime_display_field *f = p;
-  g_free(f->value);
-  g_free(f);
+/* mime_display_scan's entries (fields with their values, Received
+ * entries) are carved from blocks that stay with the display: a display
+ * reused for the next message reuses its first block. */
+typedef struct store_block {
+  struct store_block *next; /* the block filled before this one */
+  gsize cap, used;    /* octets of data */
+  guint64 data[];      /* 8-aligned: the entries hold pointers and int64s */
+} store_block;
+
+#define STORE_BLOCK 2048       /* the usual display fits one */
+#define STORE_KEEP (64 * 1024) /* a larger first block is not kept for reuse */
+
+/* N octets (8-aligned) from the store *HEAD. */
+static void *store_alloc(void *user, gsize n) {
+  store_block **head = user;
+  n = (n + 7) & ~(gsize)7;
+  store_block *b = *head;
+  if (!b || b->cap - b->used < n) {
+    gsize cap = MAX(n, STORE_BLOCK - sizeof *b);
+    store_block *nb = g_malloc(sizeof *nb + cap);
+    nb->next = b;
+    nb->cap = cap;
+    nb->used = 0;
+    *head = b = nb;
+  }
+  void *p = (char *)b->data + b->used;
+  b->used += n;
+  return p;
+}
+
+/* Empties the store *HEAD, keeping one block for reuse. */
+static void store_reset(store_block **head) {
+  store_block *keep = *head, *rest = keep ? keep->next : NULL;
+  if (keep && keep->cap > STORE_KEEP) {
+    rest = keep;
+    keep = NULL;
+  }
+  while (rest) {
+    store_block *n = rest->next;
+    g_free(rest);
+    rest = n;
+  }
+  if (keep) {
+    keep->next = NULL;
+    keep->used = 0;
+  }
+  *head = keep;
 }
 
 /* Unfolds RAW (LEN octets) into BUF (SMALL octets) when it fits, else
- * into a new string; the caller frees the result when it is not BUF. */
-static char *unfold_small(const char *raw, gsize len, char *buf, gsize small) {
+ * into a new string; the caller frees the result when it is not BUF.
+ * *N (may be NULL) receives the unfolded length. */
+static char *unfold_small(const char *raw, gsize len, char *buf, gsize small, gsize *n) {
   char *u = len < small ? buf : g_malloc(len + 1);
-  mime__unfold_into(raw, len, u);
+  gsize l = mime__unfold_into(raw, len, u);
+  if (n)
+    *n = l;
   return u;
+}
+
+/* The displayed field I (of shown_names) of the unfolded value U (N
+ * octets): what mime_display_new shows, in the store *HEAD with its
+ * value. A value shown as written (a bare addr-spec, or text of ASCII
+ * without NUL and without an encoded word, which mime_display_addresses
+ * and mime_ew_decode copy as they are) is copied from U, any other made
+ * by them and copied. */
+static mime_display_field *shown_field(store_block **head, guint i, const char *u, gsize n) {
+  gboolean as_is;
+  if (i < 3) {
+    as_is = mime__plain_addr_spec(u);
+  } else {
+    gsize k = 0;
+    while (k < n && (guchar)(u[k] - 1) < 0x7f) /* mime__utf8_sanitize's ASCII test */
+      k++;
+    as_is = k == n && !strstr(u, "=?");
+  }
+  char *made = as_is ? NULL : i < 3 ? mime_display_addresses(u) : mime_ew_decode(u);
+  const char *v = made ? made : u;
+  gsize vn = made ? strlen(made) : n;
+  mime_display_field *f = store_alloc(head, sizeof *f + vn + 1);
+  f->value = memcpy(f + 1, v, vn + 1);
+  f->name = (char *)shown_names[i];
+  g_free(made);
+  return f;
 }
 
 /* TRUE when S holds "multipart" in any case: a Content-Type value whose
@@ -146,14 +217,29 @@ static gboolean may_be_multipart(const char *s) {
 }
 
 mime_display *mime_display_scan(const void *data, gsize len, char **message_id) {
+  return mime_display_scan_into(NULL, data, len, message_id);
+}
+
+mime_display *mime_display_scan_into(mime_display *d, const void *data, gsize len,
+                                     char **message_id) {
   g_assert(data || len == 0);
   const char *buf = data ? data : "";
   if (message_id)
     *message_id = NULL;
-  mime_display *d = g_new0(mime_display, 1);
-  d->fields = g_ptr_array_new_full(G_N_ELEMENTS(shown_names), field_free_value);
-  d->received = g_ptr_array_new_full(8, g_free); /* one block each */
-  d->attachments = g_ptr_array_new_with_free_func(att_free);
+  if (d) {
+    g_assert(d->store_); /* one of mime_display_scan's */
+    g_ptr_array_set_size(d->fields, 0);
+    g_ptr_array_set_size(d->received, 0);
+    g_ptr_array_set_size(d->attachments, 0);
+    store_reset(d->store_);
+  } else {
+    d = g_new0(mime_display, 1);
+    d->fields = g_ptr_array_sized_new(G_N_ELEMENTS(shown_names)); /* entries in the store */
+    d->received = g_ptr_array_sized_new(8);
+    d->attachments = g_ptr_array_new_with_free_func(att_free);
+    d->store_ = g_new0(store_block *, 1);
+  }
+  store_block **head = d->store_;
   /* The root header as mime_msg_parse keeps it: its first 1,000 fields
    * (mime_limits_default), the first of each displayed name. */
   mime_limits lim;
@@ -167,8 +253,8 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   mime_hdr_scan_init(&sc, buf, len, FALSE);
   for (guint n = 0; n < lim.max_fields && mime_hdr_scan_next(&sc, &v); n++) {
     if (v.name_len == 8 && mime_hdr_name_is(v.name, v.name_len, "Received", 8)) {
-      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
-      g_ptr_array_add(d->received, mime__received_route_new(u));
+      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small, NULL);
+      g_ptr_array_add(d->received, mime__received_route_alloc(u, store_alloc, head));
       if (u != small)
         g_free(u);
       continue;
@@ -176,7 +262,7 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
     if (!ctype_seen && v.name_len == 12 &&
         mime_hdr_name_is(v.name, v.name_len, "Content-Type", 12)) {
       ctype_seen = TRUE;
-      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small);
+      char *u = unfold_small(v.raw_value, v.raw_len, small, sizeof small, NULL);
       multi = may_be_multipart(u);
       if (u != small)
         g_free(u);
@@ -199,11 +285,9 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   for (guint i = 0; i < G_N_ELEMENTS(shown_names); i++) {
     if (!(have & 1u << i))
       continue;
-    char *u = unfold_small(first[i].raw_value, first[i].raw_len, small, sizeof small);
-    mime_display_field *f = g_new(mime_display_field, 1);
-    f->name = (char *)shown_names[i];
-    f->value = i < 3 ? mime_display_addresses(u) : mime_ew_decode(u);
-    g_ptr_array_add(d->fields, f);
+    gsize n;
+    char *u = unfold_small(first[i].raw_value, first[i].raw_len, small, sizeof small, &n);
+    g_ptr_array_add(d->fields, shown_field(head, i, u, n));
     if (u != small)
       g_free(u);
   }
@@ -221,6 +305,14 @@ void mime_display_free(mime_display *d) {
   g_ptr_array_unref(d->fields);
   g_ptr_array_unref(d->received);
   g_ptr_array_unref(d->attachments);
+  if (d->store_) {
+    store_block **head = d->store_;
+    for (store_block *b = *head, *n; b; b = n) {
+      n = b->next;
+      g_free(b);
+    }
+    g_free(head);
+  }
   g_free(d);
 }
 

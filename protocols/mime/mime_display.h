@@ -24,6 +24,7 @@ typedef struct {
   GPtrArray *fields;      /* of mime_display_field*, in the order above, present ones only */
   GPtrArray *received;    /* of mime_received_info*, top (last hop) to bottom (first) */
   GPtrArray *attachments; /* of mime_display_attachment*, in document order */
+  void *store_;           /* private: where mime_display_scan keeps the entries */
 } mime_display;
 
 /* Builds the view of M. An attachment is a leaf part (not the message
@@ -42,6 +43,14 @@ void mime_display_free(mime_display *d);
  * the first Message-ID among those fields (mime_hdr_get on the parsed
  * root), a new string, or NULL. Free with mime_display_free. Never fails. */
 mime_display *mime_display_scan(const void *data, gsize len, char **message_id);
+
+/* The same, reusing REUSE (a display from mime_display_scan or this
+ * function, or NULL for a new one): its entries are replaced, its storage
+ * kept, so a caller that shows message after message allocates nothing
+ * per message once the storage fits. Returns the display (REUSE when not
+ * NULL); what the last call returned is no longer valid. */
+mime_display *mime_display_scan_into(mime_display *reuse, const void *data, gsize len,
+                                     char **message_id);
 
 /* Value of displayed field NAME, or NULL (borrowed). */
 const char *mime_display_get(const mime_display *d, const char *name);

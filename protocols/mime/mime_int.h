@@ -61,5 +61,14 @@ gsize mime__unfold_into(const char *raw, gsize len, char *out);
  * comments, no date), in one block with their strings: free with g_free,
  * not mime_received_info_clear. For a reader that shows the path. */
 mime_received_info *mime__received_route_new(const char *value);
+/* The same in a block of ALLOC(USER, N) (pointer-aligned; the caller owns
+ * it). */
+mime_received_info *mime__received_route_alloc(const char *value,
+                                               void *(*alloc)(void *user, gsize n), void *user);
+
+/* mime_date_format written into R (room for MIME__DATE_MAX octets, NUL
+ * included): returns its length, 0 where mime_date_format gives NULL. */
+#define MIME__DATE_MAX 32
+gsize mime__date_format_into(char *r, int64_t sim_ns, int64_t epoch_unix, int tz_min);
 
 #endif

@@ -48,10 +48,10 @@ char *mime_trace_received(const mime_received *r) {
     len[i] = (gsize)n;
     total += (gsize)n;
   }
-  char *date = mime_date_format(r->date_ns, r->epoch_unix, r->tz_min);
-  if (!date)
+  char date[MIME__DATE_MAX];
+  gsize dl = mime__date_format_into(date, r->date_ns, r->epoch_unix, r->tz_min);
+  if (!dl)
     return NULL;
-  gsize dl = strlen(date);
   /* the fixed text: "Received: from " " (" " [" "])" "\r\n\tby " " with " " (" ")"
    * "\r\n\tid " "\r\n\tfor <" ">" ";\r\n\t" "\r\n" is under 80 octets */
   char *out = g_malloc(total + dl + 80);
@@ -95,7 +95,6 @@ char *mime_trace_received(const mime_received *r) {
   put(&p, date, dl);
   PUT_LIT(&p, "\r\n");
   *p = '\0';
-  g_free(date);
   return out;
 }
 
@@ -375,7 +374,17 @@ static gboolean route_fast(const char *v, route_view rv[3]) {
   return is_ws(v[p]) || v[p] == '(' || v[p] == '\0';
 }
 
+static void *route_g_malloc(void *user, gsize n) {
+  (void)user;
+  return g_malloc(n);
+}
+
 mime_received_info *mime__received_route_new(const char *value) {
+  return mime__received_route_alloc(value, route_g_malloc, NULL);
+}
+
+mime_received_info *mime__received_route_alloc(const char *value,
+                                               void *(*alloc)(void *user, gsize n), void *user) {
   route_view rv[3] = {{NULL, 0, NULL}, {NULL, 0, NULL}, {NULL, 0, NULL}};
   mime_received_info tmp;
   if (!route_fast(value, rv)) {
@@ -385,7 +394,8 @@ mime_received_info *mime__received_route_new(const char *value) {
   gsize n = sizeof tmp;
   for (int i = 0; i < 3; i++)
     n += rv[i].p ? rv[i].n + 1 : 0;
-  mime_received_info *ri = g_malloc0(n);
+  mime_received_info *ri = alloc(user, n); /* the strings are all written below */
+  memset(ri, 0, sizeof *ri);
   char *t = (char *)(ri + 1);
   char **dst[3] = {&ri->from, &ri->by, &ri->with};
   for (int i = 0; i < 3; i++) {
