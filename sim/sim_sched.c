@@ -623,17 +623,23 @@ static const entry *q_first(const sim_sched *s, sim_time t, unsigned k) {
 
 /* Removes the front found by q_front (its time: T). The caller sets now to
  * T (or the front is cancelled and T <= until) before anything schedules. */
-static inline entry q_take(sim_sched *s, unsigned k, sim_time t) {
-  if (!s->radix) {
-    s->hole = true;
-    return s->heap[0];
-  }
+static __attribute__((noinline)) entry radix_take(sim_sched *s, unsigned k, sim_time t) {
   if (k)
     radix_settle(s, k, t);
   entry e = radix_pop0(s);
   if (s->count < s->radix_off)
     to_heap(s);
   return e;
+}
+
+/* The heap's case inlined (every event of a small world), the radix
+ * heap's out of line. */
+static inline __attribute__((always_inline)) entry q_take(sim_sched *s, unsigned k, sim_time t) {
+  if (__builtin_expect(!s->radix, 1)) {
+    s->hole = true;
+    return s->heap[0];
+  }
+  return radix_take(s, k, t);
 }
 
 static int cmp_key(const void *x, const void *y) {
