@@ -57,6 +57,10 @@ enum {
 
 /* Payload buffer size classes: 32 << k octets for k < SIM_NET__BUF_CLASSES. */
 enum { SIM_NET__BUF_MIN_SHIFT = 5, SIM_NET__BUF_CLASSES = 7 };
+/* TCP stream buffer classes (send buffers, pending received bytes): 256 << k
+ * octets for k < SIM_TCP__BUF_CLASSES, at most SIM_TCP__BUF_KEEP of each
+ * kept free per net (sim_tcp.c). */
+enum { SIM_TCP__BUF_MIN_SHIFT = 8, SIM_TCP__BUF_CLASSES = 4, SIM_TCP__BUF_KEEP = 32 };
 
 typedef struct sim_pkt sim_pkt;
 struct sim_pkt {
@@ -151,6 +155,10 @@ struct sim_net {
   GPtrArray *all_pkts; /* every packet allocated, to free them with the world */
   sim_tcp_conn *free_conns; /* recycled connection blocks, linked through flush_next */
   uint32_t n_free_conns;
+  /* free TCP stream buffers by class, linked through their first word (a
+   * bounded cache: a burst's buffers beyond it go back to malloc) */
+  void *tcp_bufs[SIM_TCP__BUF_CLASSES];
+  uint32_t n_tcp_bufs[SIM_TCP__BUF_CLASSES];
   uint64_t next_conn_id;
   /* kernel event nesting and TCP notifications */
   int in_kernel;
@@ -212,7 +220,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_tcp__flush(sim_net *net);
 void sim_tcp__table_clear(sim_tcp__table *t); /* frees its array (not the connections) */
 void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */
-void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks */
+void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks and buffers */
 void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_udp__icmp_input(sim_node *n, sim_pkt *p);
 void sim_udp__crash(sim_node *n);

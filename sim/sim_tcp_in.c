@@ -197,10 +197,11 @@ static bool ack_in(sim_tcp_conn *c, const sim_pkt *p) {
         c->shead = 0;
       /* Everything we will ever send is acknowledged: give the buffer back
        * (a closed connection may live on in TIME_WAIT; no send follows a
-       * FIN). Kept non-NULL so offsets into it stay defined. */
-      if (c->slen == 0 && c->fin_queued && c->scap > 64) {
-        c->sbuf = g_realloc(c->sbuf, 64);
-        c->scap = 64;
+       * FIN, and with nothing queued no offset into it is taken). */
+      if (c->slen == 0 && c->fin_queued && c->sbuf) {
+        sim_tcp__buf_put(c->net, c->sbuf, c->scap);
+        c->sbuf = NULL;
+        c->scap = 0;
       }
     }
     c->snd_una = ack;
