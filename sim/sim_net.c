@@ -726,10 +726,15 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
     return;
   }
   sim_linkdir *d = &l->dir[side];
-  while (d->count && d->ring[d->head].end <= now) {
-    d->queued -= d->ring[d->head].size;
-    d->head = (d->head + 1) & (d->cap - 1);
-    d->count--;
+  if (d->busy_until <= now) { /* idle: every serialization has ended */
+    d->head = d->count = 0;
+    d->queued = 0;
+  } else {
+    while (d->count && d->ring[d->head].end <= now) {
+      d->queued -= d->ring[d->head].size;
+      d->head = (d->head + 1) & (d->cap - 1);
+      d->count--;
+    }
   }
   if (d->queued + p->wire > l->p.queue_bytes) {
     drop(net, from, p, "queue");
