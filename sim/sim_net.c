@@ -77,16 +77,37 @@ char *sim_addr_format(const sim_addr *a, char *buf) {
 
 bool sim_addr_equal(const sim_addr *a, const sim_addr *b) { return sim_addr__eq(a, b); }
 
-static guint addr_hash(gconstpointer p) {
-  const sim_addr *a = p;
-  size_t n = a->family == 4 ? 4 : 16;
-  guint h = 2166136261u ^ a->family;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ a->b[i]) * 16777619u;
-  return h;
+/* The address folded a word at a time (FNV-style), then mixed. */
+static inline uint32_t addr_hash(const sim_addr *a) {
+  uint32_t h = 2166136261u ^ a->family, w;
+  for (int i = 0; i < (a->family == 4 ? 4 : 16); i += 4) {
+    memcpy(&w, a->b + i, 4);
+    h = (h ^ w) * 0x9e3779b1u;
+  }
+  return h ^ (h >> 15);
 }
 
-static gboolean addr_eq(gconstpointer x, gconstpointer y) { return sim_addr_equal(x, y); }
+/* The slot of A in the address table: its entry, or the empty one where it
+ * would go. The table has an empty slot (at most half full). */
+static inline sim_net__addr_ent *addr_slot(const sim_net *net, const sim_addr *a) {
+  for (uint32_t i = addr_hash(a) & net->by_addr_mask;; i = (i + 1) & net->by_addr_mask) {
+    sim_net__addr_ent *e = &net->by_addr[i];
+    if (!e->n || sim_addr__eq(&e->a, a))
+      return e;
+  }
+}
+
+static void addr_table_grow(sim_net *net) {
+  sim_net__addr_ent *old = net->by_addr;
+  uint32_t old_size = old ? net->by_addr_mask + 1 : 0;
+  uint32_t size = old_size ? 2 * old_size : 64;
+  net->by_addr = g_new0(sim_net__addr_ent, size);
+  net->by_addr_mask = size - 1;
+  for (uint32_t i = 0; i < old_size; i++)
+    if (old[i].n)
+      *addr_slot(net, &old[i].a) = old[i];
+  g_free(old);
+}
 
 char *sim_net__ep(const sim_addr *a, uint16_t port, char *buf) {
   char ab[SIM_ADDR_BUFSZ];
@@ -106,7 +127,7 @@ sim_net *sim_net__new(sim_world *w) {
   net->nodes = g_ptr_array_new();
   net->links = g_ptr_array_new();
   net->by_name = g_hash_table_new(g_str_hash, g_str_equal);
-  net->by_addr = g_hash_table_new_full(addr_hash, addr_eq, g_free, NULL);
+  addr_table_grow(net);
   net->next_conn_id = 1;
   net->all_pkts = g_ptr_array_new();
   net->param_changes = g_ptr_array_new_with_free_func(g_free);
@@ -145,7 +166,7 @@ void sim_net__free(sim_net *net) {
   g_ptr_array_free(net->nodes, TRUE);
   g_ptr_array_free(net->links, TRUE);
   g_hash_table_destroy(net->by_name);
-  g_hash_table_destroy(net->by_addr);
+  g_free(net->by_addr);
   routes_clear(net);
   for (guint i = 0; i < net->all_pkts->len; i++) { /* free or still in flight */
     sim_pkt *p = net->all_pkts->pdata[i];
@@ -270,10 +291,16 @@ sim_node *sim_net_add_node(sim_net *net, const char *name, bool router) {
 
 bool sim_node_add_addr(sim_node *n, const sim_addr *a) {
   g_assert(a->family == 4 || a->family == 6);
-  if (g_hash_table_contains(n->net->by_addr, a))
+  sim_net *net = n->net;
+  if (addr_slot(net, a)->n)
     return false;
   g_array_append_val(n->addrs, *a);
-  g_hash_table_insert(n->net->by_addr, g_memdup2(a, sizeof *a), n);
+  if (2 * (net->by_addr_n + 1) > net->by_addr_mask + 1)
+    addr_table_grow(net);
+  sim_net__addr_ent *e = addr_slot(net, a);
+  e->a = *a;
+  e->n = n;
+  net->by_addr_n++;
   return true;
 }
 
@@ -281,7 +308,9 @@ sim_node *sim_net_find_node(sim_net *net, const char *name) {
   return g_hash_table_lookup(net->by_name, name);
 }
 sim_node *sim_net_node_by_addr(sim_net *net, const sim_addr *a) {
-  return g_hash_table_lookup(net->by_addr, a);
+  if (a->family != 4 && a->family != 6)
+    return NULL; /* unset: no node has it */
+  return addr_slot(net, a)->n;
 }
 size_t sim_net_node_count(const sim_net *net) { return net->nodes->len; }
 sim_node *sim_net_node_at(sim_net *net, size_t i) {

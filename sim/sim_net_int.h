@@ -142,12 +142,21 @@ struct sim_node {
   uint16_t next_tcp_port, next_udp_port;
 };
 
+/* An entry of the net's address table; N NULL: empty. */
+typedef struct {
+  sim_addr a;
+  sim_node *n;
+} sim_net__addr_ent;
+
 struct sim_net {
   sim_world *w;
   GPtrArray *nodes;    /* sim_node*, by index */
   GPtrArray *links;    /* sim_link*, by index */
   GHashTable *by_name; /* lookup only */
-  GHashTable *by_addr; /* sim_addr* -> sim_node*, lookup only */
+  /* address -> owner: open addressing, linear probing, a power-of-two size
+   * at most half full (addresses are never removed); lookup only */
+  sim_net__addr_ent *by_addr;
+  uint32_t by_addr_mask, by_addr_n;
   int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily */
   size_t routes_n;
   sim_pkt *free_pkts;
