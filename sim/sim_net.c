@@ -192,15 +192,18 @@ sim_net *sim_net_of(sim_world *w) { return sim_world_net(w); }
 
 /* --- packets ------------------------------------------------------------ */
 
+sim_pkt *sim_net__pkt_alloc(sim_net *net) {
+  sim_pkt *p = g_new0(sim_pkt, 1);
+  g_ptr_array_add(net->all_pkts, p);
+  return p;
+}
+
 sim_pkt *sim_net__pkt_new(sim_net *net) {
   sim_pkt *p = net->free_pkts;
-  if (p) {
-    net->free_pkts = p->next;
-    memset(p, 0, sizeof *p); /* a free packet holds no buffer */
-  } else {
-    p = g_new0(sim_pkt, 1);
-    g_ptr_array_add(net->all_pkts, p);
-  }
+  if (!p)
+    return sim_net__pkt_alloc(net);
+  net->free_pkts = p->next;
+  memset(p, 0, sizeof *p); /* a free packet holds no buffer */
   return p;
 }
 
@@ -248,19 +251,6 @@ void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len
   p->len = (uint32_t)len;
 }
 
-uint32_t sim_net__hdr_size(int family, uint8_t proto) {
-  uint32_t ip = family == 6 ? SIM_IPV6_HDR : SIM_IPV4_HDR;
-  switch (proto) {
-  case SIM_PROTO_TCP:
-    return ip + SIM_TCP_HDR;
-  case SIM_PROTO_UDP:
-    return ip + SIM_UDP_HDR;
-  case SIM_PROTO_ICMP:
-    return ip + SIM_ICMP_HDR + ip + 8; /* RFC 792: header + original IP header + 8 octets */
-  default:
-    g_error("sim_net__hdr_size: protocol %u", proto);
-  }
-}
 
 /* --- nodes ---------------------------------------------------------------- */
 

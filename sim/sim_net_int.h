@@ -196,7 +196,20 @@ sim_net *sim_net__new(sim_world *w);
 void sim_net__free(sim_net *net);
 
 /* --- packets --- */
+/* A zeroed packet. */
 sim_pkt *sim_net__pkt_new(sim_net *net);
+/* A new packet, zeroed (the free list was empty). */
+sim_pkt *sim_net__pkt_alloc(sim_net *net);
+/* A packet off the free list, NOT cleared: it holds no payload buffer
+ * (data NULL, cap 0) but its other fields are the last user's. For a
+ * caller that assigns the whole struct (sim_tcp__seg_send, every segment). */
+static inline sim_pkt *sim_net__pkt_take(sim_net *net) {
+  sim_pkt *p = net->free_pkts;
+  if (__builtin_expect(!p, 0))
+    return sim_net__pkt_alloc(net);
+  net->free_pkts = p->next;
+  return p;
+}
 /* Gives P's payload buffer back to its class's free list (P keeps none). */
 void sim_net__buf_release(sim_net *net, sim_pkt *p);
 /* P back to the free list; its payload buffer back to its class's list. */
@@ -210,7 +223,19 @@ static inline void sim_net__pkt_free(sim_net *net, sim_pkt *p) {
  * free lists when one is there). */
 void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len);
 /* Header octets for the family of P's addresses and protocol. */
-uint32_t sim_net__hdr_size(int family, uint8_t proto);
+static inline uint32_t sim_net__hdr_size(int family, uint8_t proto) {
+  uint32_t ip = family == 6 ? SIM_IPV6_HDR : SIM_IPV4_HDR;
+  switch (proto) {
+  case SIM_PROTO_TCP:
+    return ip + SIM_TCP_HDR;
+  case SIM_PROTO_UDP:
+    return ip + SIM_UDP_HDR;
+  case SIM_PROTO_ICMP:
+    return ip + SIM_ICMP_HDR + ip + 8; /* RFC 792: header + original IP header + 8 octets */
+  default:
+    g_error("sim_net__hdr_size: protocol %u", proto);
+  }
+}
 /* Sends P from node N (the network takes P). P->wire must be set;
  * P->dst_node may be preset to the owner of P->dst (else it is looked up). */
 void sim_net__output(sim_node *n, sim_pkt *p);

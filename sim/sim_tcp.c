@@ -523,22 +523,26 @@ void sim_tcp__flush(sim_net *net) {
 void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8_t *data,
                        uint32_t len) {
   sim_net *net = c->net;
-  sim_pkt *p = sim_net__pkt_new(net);
-  p->src = c->key.laddr;
-  p->dst = c->key.raddr;
-  p->proto = SIM_PROTO_TCP;
-  p->sport = c->key.lport;
-  p->dport = c->key.rport;
-  p->flags = flags;
-  p->seq = seq;
-  p->ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0;
-  p->window = c->window;
-  p->conn = c->id;
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
-  p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
-  sim_net__pkt_set_data(net, p, data, len);
-  p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
+  /* Every field assigned at once (the others zero): no clearing first. */
+  sim_pkt *p = sim_net__pkt_take(net);
+  *p = (sim_pkt){
+      .src = c->key.laddr,
+      .dst = c->key.raddr,
+      .proto = SIM_PROTO_TCP,
+      .flags = flags,
+      .sport = c->key.lport,
+      .dport = c->key.rport,
+      .window = c->window,
+      .seq = seq,
+      .ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0,
+      .conn = c->id,
+      .wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len,
+      .dst_node = c->peer_node, /* saves sim_net__output its lookup */
+  };
+  if (len) /* a pure ACK holds no buffer */
+    sim_net__pkt_set_data(net, p, data, len);
   if (flags & SIM_TCP_ACK)
     c->ack_pending = false;
   sim_net__output(c->node, p);
