@@ -516,16 +516,15 @@ static rkey heap_pop(GArray *h) {
   return top;
 }
 
-static int32_t *compute_routes(sim_net *net, sim_node *dst) {
+static sim_link **compute_routes(sim_net *net, sim_node *dst) {
   size_t n = net->nodes->len;
   sim_time *dist = g_new(sim_time, n);
   uint32_t *hops = g_new(uint32_t, n);
   bool *done = g_new0(bool, n);
-  int32_t *next = g_new(int32_t, n);
+  sim_link **next = g_new0(sim_link *, n);
   for (size_t i = 0; i < n; i++) {
     dist[i] = SIM_TIME_NEVER;
     hops[i] = UINT32_MAX;
-    next[i] = -1;
   }
   GArray *heap = g_array_new(FALSE, FALSE, sizeof(rkey));
   dist[dst->index] = 0;
@@ -575,7 +574,7 @@ static int32_t *compute_routes(sim_net *net, sim_node *dst) {
         bd = d;
         bh = h;
         bv = v->index;
-        next[ui] = (int32_t)l->index;
+        next[ui] = l;
       }
     }
   }
@@ -591,18 +590,18 @@ static __attribute__((noinline)) void routes_make(sim_net *net, sim_node *dst) {
   if (net->routes_n != net->nodes->len) {
     routes_clear(net);
     net->routes_n = net->nodes->len;
-    net->routes = g_new0(int32_t *, net->routes_n);
+    net->routes = g_new0(sim_link **, net->routes_n);
   }
   if (!net->routes[dst->index])
     net->routes[dst->index] = compute_routes(net, dst);
 }
 
-/* Every hop asks: the known route is inlined, the rest is routes_make. */
+/* Every hop asks: the known route is inlined, the rest is routes_make. A
+ * table exists only for the nodes there are (adding one clears it). */
 static inline sim_link *route_link(sim_net *net, sim_node *from, sim_node *dst) {
-  if (__builtin_expect(net->routes_n != net->nodes->len || !net->routes[dst->index], 0))
+  if (__builtin_expect(!net->routes || !net->routes[dst->index], 0))
     routes_make(net, dst);
-  int32_t li = net->routes[dst->index][from->index];
-  return li < 0 ? NULL : net->links->pdata[li];
+  return net->routes[dst->index][from->index];
 }
 
 sim_node *sim_net_next_hop(sim_net *net, sim_node *from, sim_node *to) {

@@ -157,7 +157,8 @@ struct sim_net {
    * at most half full (addresses are never removed); lookup only */
   sim_net__addr_ent *by_addr;
   uint32_t by_addr_mask, by_addr_n;
-  int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily */
+  sim_link ***routes;  /* routes[dst][node] = the link toward dst, NULL none; lazily;
+                          NULL or routes_n == the node count */
   size_t routes_n;
   sim_pkt *free_pkts;
   void *free_bufs[SIM_NET__BUF_CLASSES]; /* payload buffers by size class, linked through their first word */
