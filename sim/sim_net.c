@@ -744,7 +744,8 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
     return;
   }
   sim_linkdir *d = &l->dir[side];
-  if (d->busy_until <= now) { /* idle: every serialization has ended */
+  bool idle = d->busy_until <= now;
+  if (idle) { /* every serialization has ended */
     d->head = d->count = 0;
     d->queued = 0;
   } else {
@@ -765,7 +766,11 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
                      l->p.bandwidth_bps);
   sim_time end = start + ser;
   d->busy_until = end;
-  if (ser > 0) {
+  if (ser > 0 && idle && d->cap) { /* the ring was just emptied */
+    d->ring[0] = (sim_qent){end, p->wire};
+    d->count = 1;
+    d->queued = p->wire;
+  } else if (ser > 0) {
     if (d->count == d->cap) {
       uint32_t ncap = d->cap ? d->cap * 2 : 64; /* a power of two: indices wrap by mask */
       sim_qent *nr = g_new(sim_qent, ncap);
