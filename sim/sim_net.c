@@ -730,7 +730,7 @@ static void deliver(sim_node *n, sim_pkt *p) {
 
 static void arrive_ev(void *a, void *b);
 
-static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
+static __attribute__((noinline)) void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   sim_net *net = l->net;
   sim_time now = sim_world__now(net->w);
   sim_node *to = l->end[1 - side];
@@ -802,7 +802,7 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   sim_world__at(net->w, arr, arrive_ev, p, net);
 }
 
-static void forward(sim_node *n, sim_pkt *p) {
+static __attribute__((noinline)) void forward_slow(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
   sim_link *l = route_link(net, n, p->dst_node);
   if (!l) {
@@ -811,6 +811,51 @@ static void forward(sim_node *n, sim_pkt *p) {
     return;
   }
   link_tx(l, l->end[0] == n ? 0 : 1, n, p);
+}
+
+/* Sends P from N on its route. Nearly every hop is the common case: a
+ * known route, a link up with a bandwidth and neither loss nor jitter, its
+ * direction idle (nothing left queued), no packet trace. That case is done
+ * here, with what link_tx would do for it, in a function that saves few
+ * registers and ends in the tail call that schedules the arrival; every
+ * other goes through forward_slow and link_tx. */
+static void forward(sim_node *n, sim_pkt *p) {
+  sim_net *net = n->net;
+  sim_link **row;
+  if (__builtin_expect(!net->routes || !(row = net->routes[p->dst_node->index]), 0)) {
+    forward_slow(n, p);
+    return;
+  }
+  sim_link *l = row[n->index];
+  sim_time now = sim_world__now(net->w);
+  int side;
+  sim_linkdir *d;
+  if (__builtin_expect(!l || !l->up || p->wire > l->p.mtu || p->wire > l->p.queue_bytes ||
+                           l->p.loss_ppm || l->p.jitter || !l->p.bandwidth_bps ||
+                           sim_world__trace(net->w, SIM_DETAIL_PACKETS) ||
+                           (d = &l->dir[side = l->end[0] == n ? 0 : 1])->busy_until > now ||
+                           !d->cap,
+                       0)) {
+    forward_slow(n, p);
+    return;
+  }
+  sim_time ser = (sim_time)(((uint64_t)p->wire * 8u * 1000000000u + l->p.bandwidth_bps - 1) /
+                            l->p.bandwidth_bps);
+  sim_time end = now + ser;
+  d->busy_until = end;
+  d->ring[0] = (sim_qent){end, p->wire};
+  d->head = 0;
+  d->count = 1;
+  d->queued = p->wire;
+  net->pkts_sent++;
+  sim_time arr = sim_time_add(end, l->p.latency);
+  if (arr < d->last_arrival)
+    arr = d->last_arrival;
+  d->last_arrival = arr;
+  p->link = l;
+  p->epoch = l->epoch;
+  p->dir = (uint8_t)side;
+  sim_world__at(net->w, arr, arrive_ev, p, net);
 }
 
 static void arrive_ev(void *a, void *b) {

@@ -518,6 +518,46 @@ START_TEST(hundreds_of_connections_at_once) {
 }
 END_TEST
 
+/* The sink's data() times and lengths for two streams in opposite
+ * directions over a line whose bandwidth does not divide 8e9 (so
+ * serialization rounds up), at DETAIL. */
+static GArray *stream_times(sim_detail detail) {
+  static const sim_link_params odd = {
+      .latency = 100 * SIM_US, .bandwidth_bps = 33333333, .mtu = 1500};
+  fx_line f;
+  fx_line_init(&f, 5, &odd, NULL, detail);
+  arrivals a1 = {f.w, g_array_new(FALSE, FALSE, sizeof(sim_time))};
+  arrivals a2 = {f.w, g_array_new(FALSE, FALSE, sizeof(sim_time))};
+  sim_tcp_listen(f.h2, 80, arr_accept, &a2);
+  sim_tcp_listen(f.h1, 81, arr_accept, &a1);
+  fx_source s1 = {0}, s2 = {0};
+  fx_source_start(&s1, f.h1, &f.a2, 80, 300000, true, NULL);
+  fx_source_start(&s2, f.h2, &f.a1, 81, 7000, true, NULL);
+  ck_assert_int_eq(sim_world_run(f.w, 5 * SIM_S), SIM_RUN_UNTIL); /* the sinks never close */
+  g_array_append_vals(a2.times, a1.times->data, a1.times->len);
+  g_array_free(a1.times, TRUE);
+  fx_line_clear(&f);
+  return a2.times;
+}
+
+/* A hop on an idle link without loss, jitter or packet trace takes
+ * sim_net's short path (forward); at packet detail every hop takes the
+ * general one (link_tx). Both must give the same times to the byte. */
+START_TEST(short_and_general_hop_paths_agree) {
+  GArray *quick = stream_times(SIM_DETAIL_MESSAGES), *full = stream_times(SIM_DETAIL_PACKETS);
+  ck_assert_uint_gt(quick->len, 200);
+  ck_assert_uint_eq(quick->len, full->len);
+  for (guint i = 0; i < quick->len; i++)
+    if (g_array_index(quick, sim_time, i) != g_array_index(full, sim_time, i))
+      ck_abort_msg("entry %u: got %" G_GINT64_FORMAT " without packet trace, %" G_GINT64_FORMAT
+                   " with",
+                   i, (gint64)g_array_index(quick, sim_time, i),
+                   (gint64)g_array_index(full, sim_time, i));
+  g_array_free(quick, TRUE);
+  g_array_free(full, TRUE);
+}
+END_TEST
+
 /* The free stream buffers of a class, counted along their list. */
 static uint32_t tcp_bufs_listed(const sim_net *net, int k) {
   uint32_t n = 0;
@@ -820,6 +860,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, many_connections_demultiplexed);
   tcase_add_test(tc, hundreds_of_connections_at_once);
   tcase_add_test(tc, stream_buffer_cache_is_bounded);
+  tcase_add_test(tc, short_and_general_hop_paths_agree);
   suite_add_tcase(s, tc);
   return s;
 }
