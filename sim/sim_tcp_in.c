@@ -292,9 +292,10 @@ static void syn_sent_in(sim_tcp_conn *c, sim_pkt *p) {
 
 void sim_tcp__input(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
-  sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
-  sim_tcp_conn *c = n->tcp_last;
-  if (!c || !sim_tcp__key_eq(&c->key, &k)) {
+  sim_tcp_conn *c = n->tcp_last; /* compared with P's fields: no key built on a hit */
+  if (!c || c->key.lport != p->dport || c->key.rport != p->sport ||
+      !sim_addr__eq(&c->key.raddr, &p->src) || !sim_addr__eq(&c->key.laddr, &p->dst)) {
+    sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
     c = sim_tcp__table_find(&n->tcp_conns, &k);
     n->tcp_last = c;
   }
