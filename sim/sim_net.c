@@ -516,15 +516,16 @@ static rkey heap_pop(GArray *h) {
   return top;
 }
 
-static sim_link **compute_routes(sim_net *net, sim_node *dst) {
+static int32_t *compute_routes(sim_net *net, sim_node *dst) {
   size_t n = net->nodes->len;
   sim_time *dist = g_new(sim_time, n);
   uint32_t *hops = g_new(uint32_t, n);
   bool *done = g_new0(bool, n);
-  sim_link **next = g_new0(sim_link *, n);
+  int32_t *next = g_new(int32_t, n);
   for (size_t i = 0; i < n; i++) {
     dist[i] = SIM_TIME_NEVER;
     hops[i] = UINT32_MAX;
+    next[i] = -1;
   }
   GArray *heap = g_array_new(FALSE, FALSE, sizeof(rkey));
   dist[dst->index] = 0;
@@ -574,7 +575,7 @@ static sim_link **compute_routes(sim_net *net, sim_node *dst) {
         bd = d;
         bh = h;
         bv = v->index;
-        next[ui] = l;
+        next[ui] = (int32_t)l->index;
       }
     }
   }
@@ -590,18 +591,21 @@ static __attribute__((noinline)) void routes_make(sim_net *net, sim_node *dst) {
   if (net->routes_n != net->nodes->len) {
     routes_clear(net);
     net->routes_n = net->nodes->len;
-    net->routes = g_new0(sim_link **, net->routes_n);
+    net->routes = g_new0(int32_t *, net->routes_n);
   }
   if (!net->routes[dst->index])
     net->routes[dst->index] = compute_routes(net, dst);
 }
 
 /* Every hop asks: the known route is inlined, the rest is routes_make. A
- * table exists only for the nodes there are (adding one clears it). */
+ * table exists only for the nodes there are (adding one clears it). Rows
+ * hold 32-bit link indices, not pointers: a world of 315 nodes has up to
+ * 315 rows of 315. */
 static inline sim_link *route_link(sim_net *net, sim_node *from, sim_node *dst) {
   if (__builtin_expect(!net->routes || !net->routes[dst->index], 0))
     routes_make(net, dst);
-  return net->routes[dst->index][from->index];
+  int32_t li = net->routes[dst->index][from->index];
+  return li < 0 ? NULL : net->links->pdata[li];
 }
 
 sim_node *sim_net_next_hop(sim_net *net, sim_node *from, sim_node *to) {
@@ -821,12 +825,13 @@ static __attribute__((noinline)) void forward_slow(sim_node *n, sim_pkt *p) {
  * other goes through forward_slow and link_tx. */
 static void forward(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
-  sim_link **row;
+  int32_t *row;
   if (__builtin_expect(!net->routes || !(row = net->routes[p->dst_node->index]), 0)) {
     forward_slow(n, p);
     return;
   }
-  sim_link *l = row[n->index];
+  int32_t li = row[n->index];
+  sim_link *l = li < 0 ? NULL : net->links->pdata[li];
   sim_time now = sim_world__now(net->w);
   int side;
   sim_linkdir *d;

@@ -157,7 +157,7 @@ struct sim_net {
    * at most half full (addresses are never removed); lookup only */
   sim_net__addr_ent *by_addr;
   uint32_t by_addr_mask, by_addr_n;
-  sim_link ***routes;  /* routes[dst][node] = the link toward dst, NULL none; lazily;
+  int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily;
                           NULL or routes_n == the node count */
   size_t routes_n;
   sim_pkt *free_pkts;
