@@ -77,16 +77,37 @@ char *sim_addr_format(const sim_addr *a, char *buf) {
 
 bool sim_addr_equal(const sim_addr *a, const sim_addr *b) { return sim_addr__eq(a, b); }
 
-static guint addr_hash(gconstpointer p) {
-  const sim_addr *a = p;
-  size_t n = a->family == 4 ? 4 : 16;
-  guint h = 2166136261u ^ a->family;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ a->b[i]) * 16777619u;
-  return h;
+/* The address folded a word at a time (FNV-style), then mixed. */
+static inline uint32_t addr_hash(const sim_addr *a) {
+  uint32_t h = 2166136261u ^ a->family, w;
+  for (int i = 0; i < (a->family == 4 ? 4 : 16); i += 4) {
+    memcpy(&w, a->b + i, 4);
+    h = (h ^ w) * 0x9e3779b1u;
+  }
+  return h ^ (h >> 15);
 }
 
-static gboolean addr_eq(gconstpointer x, gconstpointer y) { return sim_addr_equal(x, y); }
+/* The slot of A in the address table: its entry, or the empty one where it
+ * would go. The table has an empty slot (at most half full). */
+static inline sim_net__addr_ent *addr_slot(const sim_net *net, const sim_addr *a) {
+  for (uint32_t i = addr_hash(a) & net->by_addr_mask;; i = (i + 1) & net->by_addr_mask) {
+    sim_net__addr_ent *e = &net->by_addr[i];
+    if (!e->n || sim_addr__eq(&e->a, a))
+      return e;
+  }
+}
+
+static void addr_table_grow(sim_net *net) {
+  sim_net__addr_ent *old = net->by_addr;
+  uint32_t old_size = old ? net->by_addr_mask + 1 : 0;
+  uint32_t size = old_size ? 2 * old_size : 64;
+  net->by_addr = g_new0(sim_net__addr_ent, size);
+  net->by_addr_mask = size - 1;
+  for (uint32_t i = 0; i < old_size; i++)
+    if (old[i].n)
+      *addr_slot(net, &old[i].a) = old[i];
+  g_free(old);
+}
 
 char *sim_net__ep(const sim_addr *a, uint16_t port, char *buf) {
   char ab[SIM_ADDR_BUFSZ];
@@ -106,7 +127,7 @@ sim_net *sim_net__new(sim_world *w) {
   net->nodes = g_ptr_array_new();
   net->links = g_ptr_array_new();
   net->by_name = g_hash_table_new(g_str_hash, g_str_equal);
-  net->by_addr = g_hash_table_new_full(addr_hash, addr_eq, g_free, NULL);
+  addr_table_grow(net);
   net->next_conn_id = 1;
   net->all_pkts = g_ptr_array_new();
   net->param_changes = g_ptr_array_new_with_free_func(g_free);
@@ -145,7 +166,7 @@ void sim_net__free(sim_net *net) {
   g_ptr_array_free(net->nodes, TRUE);
   g_ptr_array_free(net->links, TRUE);
   g_hash_table_destroy(net->by_name);
-  g_hash_table_destroy(net->by_addr);
+  g_free(net->by_addr);
   routes_clear(net);
   for (guint i = 0; i < net->all_pkts->len; i++) { /* free or still in flight */
     sim_pkt *p = net->all_pkts->pdata[i];
@@ -171,15 +192,18 @@ sim_net *sim_net_of(sim_world *w) { return sim_world_net(w); }
 
 /* --- packets ------------------------------------------------------------ */
 
+sim_pkt *sim_net__pkt_alloc(sim_net *net) {
+  sim_pkt *p = g_new0(sim_pkt, 1);
+  g_ptr_array_add(net->all_pkts, p);
+  return p;
+}
+
 sim_pkt *sim_net__pkt_new(sim_net *net) {
   sim_pkt *p = net->free_pkts;
-  if (p) {
-    net->free_pkts = p->next;
-    memset(p, 0, sizeof *p); /* a free packet holds no buffer */
-  } else {
-    p = g_new0(sim_pkt, 1);
-    g_ptr_array_add(net->all_pkts, p);
-  }
+  if (!p)
+    return sim_net__pkt_alloc(net);
+  net->free_pkts = p->next;
+  memset(p, 0, sizeof *p); /* a free packet holds no buffer */
   return p;
 }
 
@@ -227,19 +251,6 @@ void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len
   p->len = (uint32_t)len;
 }
 
-uint32_t sim_net__hdr_size(int family, uint8_t proto) {
-  uint32_t ip = family == 6 ? SIM_IPV6_HDR : SIM_IPV4_HDR;
-  switch (proto) {
-  case SIM_PROTO_TCP:
-    return ip + SIM_TCP_HDR;
-  case SIM_PROTO_UDP:
-    return ip + SIM_UDP_HDR;
-  case SIM_PROTO_ICMP:
-    return ip + SIM_ICMP_HDR + ip + 8; /* RFC 792: header + original IP header + 8 octets */
-  default:
-    g_error("sim_net__hdr_size: protocol %u", proto);
-  }
-}
 
 /* --- nodes ---------------------------------------------------------------- */
 
@@ -270,10 +281,16 @@ sim_node *sim_net_add_node(sim_net *net, const char *name, bool router) {
 
 bool sim_node_add_addr(sim_node *n, const sim_addr *a) {
   g_assert(a->family == 4 || a->family == 6);
-  if (g_hash_table_contains(n->net->by_addr, a))
+  sim_net *net = n->net;
+  if (addr_slot(net, a)->n)
     return false;
   g_array_append_val(n->addrs, *a);
-  g_hash_table_insert(n->net->by_addr, g_memdup2(a, sizeof *a), n);
+  if (2 * (net->by_addr_n + 1) > net->by_addr_mask + 1)
+    addr_table_grow(net);
+  sim_net__addr_ent *e = addr_slot(net, a);
+  e->a = *a;
+  e->n = n;
+  net->by_addr_n++;
   return true;
 }
 
@@ -281,7 +298,9 @@ sim_node *sim_net_find_node(sim_net *net, const char *name) {
   return g_hash_table_lookup(net->by_name, name);
 }
 sim_node *sim_net_node_by_addr(sim_net *net, const sim_addr *a) {
-  return g_hash_table_lookup(net->by_addr, a);
+  if (a->family != 4 && a->family != 6)
+    return NULL; /* unset: no node has it */
+  return addr_slot(net, a)->n;
 }
 size_t sim_net_node_count(const sim_net *net) { return net->nodes->len; }
 sim_node *sim_net_node_at(sim_net *net, size_t i) {
@@ -578,9 +597,12 @@ static __attribute__((noinline)) void routes_make(sim_net *net, sim_node *dst) {
     net->routes[dst->index] = compute_routes(net, dst);
 }
 
-/* Every hop asks: the known route is inlined, the rest is routes_make. */
+/* Every hop asks: the known route is inlined, the rest is routes_make. A
+ * table exists only for the nodes there are (adding one clears it). Rows
+ * hold 32-bit link indices, not pointers: a world of 315 nodes has up to
+ * 315 rows of 315. */
 static inline sim_link *route_link(sim_net *net, sim_node *from, sim_node *dst) {
-  if (__builtin_expect(net->routes_n != net->nodes->len || !net->routes[dst->index], 0))
+  if (__builtin_expect(!net->routes || !net->routes[dst->index], 0))
     routes_make(net, dst);
   int32_t li = net->routes[dst->index][from->index];
   return li < 0 ? NULL : net->links->pdata[li];
@@ -712,7 +734,7 @@ static void deliver(sim_node *n, sim_pkt *p) {
 
 static void arrive_ev(void *a, void *b);
 
-static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
+static __attribute__((noinline)) void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   sim_net *net = l->net;
   sim_time now = sim_world__now(net->w);
   sim_node *to = l->end[1 - side];
@@ -726,10 +748,16 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
     return;
   }
   sim_linkdir *d = &l->dir[side];
-  while (d->count && d->ring[d->head].end <= now) {
-    d->queued -= d->ring[d->head].size;
-    d->head = (d->head + 1) & (d->cap - 1);
-    d->count--;
+  bool idle = d->busy_until <= now;
+  if (idle) { /* every serialization has ended */
+    d->head = d->count = 0;
+    d->queued = 0;
+  } else {
+    while (d->count && d->ring[d->head].end <= now) {
+      d->queued -= d->ring[d->head].size;
+      d->head = (d->head + 1) & (d->cap - 1);
+      d->count--;
+    }
   }
   if (d->queued + p->wire > l->p.queue_bytes) {
     drop(net, from, p, "queue");
@@ -742,7 +770,11 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
                      l->p.bandwidth_bps);
   sim_time end = start + ser;
   d->busy_until = end;
-  if (ser > 0) {
+  if (ser > 0 && idle && d->cap) { /* the ring was just emptied */
+    d->ring[0] = (sim_qent){end, p->wire};
+    d->count = 1;
+    d->queued = p->wire;
+  } else if (ser > 0) {
     if (d->count == d->cap) {
       uint32_t ncap = d->cap ? d->cap * 2 : 64; /* a power of two: indices wrap by mask */
       sim_qent *nr = g_new(sim_qent, ncap);
@@ -774,7 +806,7 @@ static void link_tx(sim_link *l, int side, sim_node *from, sim_pkt *p) {
   sim_world__at(net->w, arr, arrive_ev, p, net);
 }
 
-static void forward(sim_node *n, sim_pkt *p) {
+static __attribute__((noinline)) void forward_slow(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
   sim_link *l = route_link(net, n, p->dst_node);
   if (!l) {
@@ -783,6 +815,52 @@ static void forward(sim_node *n, sim_pkt *p) {
     return;
   }
   link_tx(l, l->end[0] == n ? 0 : 1, n, p);
+}
+
+/* Sends P from N on its route. Nearly every hop is the common case: a
+ * known route, a link up with a bandwidth and neither loss nor jitter, its
+ * direction idle (nothing left queued), no packet trace. That case is done
+ * here, with what link_tx would do for it, in a function that saves few
+ * registers and ends in the tail call that schedules the arrival; every
+ * other goes through forward_slow and link_tx. */
+static void forward(sim_node *n, sim_pkt *p) {
+  sim_net *net = n->net;
+  int32_t *row;
+  if (__builtin_expect(!net->routes || !(row = net->routes[p->dst_node->index]), 0)) {
+    forward_slow(n, p);
+    return;
+  }
+  int32_t li = row[n->index];
+  sim_link *l = li < 0 ? NULL : net->links->pdata[li];
+  sim_time now = sim_world__now(net->w);
+  int side;
+  sim_linkdir *d;
+  if (__builtin_expect(!l || !l->up || p->wire > l->p.mtu || p->wire > l->p.queue_bytes ||
+                           l->p.loss_ppm || l->p.jitter || !l->p.bandwidth_bps ||
+                           sim_world__trace(net->w, SIM_DETAIL_PACKETS) ||
+                           (d = &l->dir[side = l->end[0] == n ? 0 : 1])->busy_until > now ||
+                           !d->cap,
+                       0)) {
+    forward_slow(n, p);
+    return;
+  }
+  sim_time ser = (sim_time)(((uint64_t)p->wire * 8u * 1000000000u + l->p.bandwidth_bps - 1) /
+                            l->p.bandwidth_bps);
+  sim_time end = now + ser;
+  d->busy_until = end;
+  d->ring[0] = (sim_qent){end, p->wire};
+  d->head = 0;
+  d->count = 1;
+  d->queued = p->wire;
+  net->pkts_sent++;
+  sim_time arr = sim_time_add(end, l->p.latency);
+  if (arr < d->last_arrival)
+    arr = d->last_arrival;
+  d->last_arrival = arr;
+  p->link = l;
+  p->epoch = l->epoch;
+  p->dir = (uint8_t)side;
+  sim_world__at(net->w, arr, arrive_ev, p, net);
 }
 
 static void arrive_ev(void *a, void *b) {

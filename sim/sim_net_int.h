@@ -57,6 +57,10 @@ enum {
 
 /* Payload buffer size classes: 32 << k octets for k < SIM_NET__BUF_CLASSES. */
 enum { SIM_NET__BUF_MIN_SHIFT = 5, SIM_NET__BUF_CLASSES = 7 };
+/* TCP stream buffer classes (send buffers, pending received bytes): 256 << k
+ * octets for k < SIM_TCP__BUF_CLASSES, at most SIM_TCP__BUF_KEEP of each
+ * kept free per net (sim_tcp.c). */
+enum { SIM_TCP__BUF_MIN_SHIFT = 8, SIM_TCP__BUF_CLASSES = 4, SIM_TCP__BUF_KEEP = 32 };
 
 typedef struct sim_pkt sim_pkt;
 struct sim_pkt {
@@ -138,19 +142,33 @@ struct sim_node {
   uint16_t next_tcp_port, next_udp_port;
 };
 
+/* An entry of the net's address table; N NULL: empty. */
+typedef struct {
+  sim_addr a;
+  sim_node *n;
+} sim_net__addr_ent;
+
 struct sim_net {
   sim_world *w;
   GPtrArray *nodes;    /* sim_node*, by index */
   GPtrArray *links;    /* sim_link*, by index */
   GHashTable *by_name; /* lookup only */
-  GHashTable *by_addr; /* sim_addr* -> sim_node*, lookup only */
-  int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily */
+  /* address -> owner: open addressing, linear probing, a power-of-two size
+   * at most half full (addresses are never removed); lookup only */
+  sim_net__addr_ent *by_addr;
+  uint32_t by_addr_mask, by_addr_n;
+  int32_t **routes;    /* routes[dst][node] = link index toward dst, -1 none; lazily;
+                          NULL or routes_n == the node count */
   size_t routes_n;
   sim_pkt *free_pkts;
   void *free_bufs[SIM_NET__BUF_CLASSES]; /* payload buffers by size class, linked through their first word */
   GPtrArray *all_pkts; /* every packet allocated, to free them with the world */
   sim_tcp_conn *free_conns; /* recycled connection blocks, linked through flush_next */
   uint32_t n_free_conns;
+  /* free TCP stream buffers by class, linked through their first word (a
+   * bounded cache: a burst's buffers beyond it go back to malloc) */
+  void *tcp_bufs[SIM_TCP__BUF_CLASSES];
+  uint32_t n_tcp_bufs[SIM_TCP__BUF_CLASSES];
   uint64_t next_conn_id;
   /* kernel event nesting and TCP notifications */
   int in_kernel;
@@ -179,7 +197,20 @@ sim_net *sim_net__new(sim_world *w);
 void sim_net__free(sim_net *net);
 
 /* --- packets --- */
+/* A zeroed packet. */
 sim_pkt *sim_net__pkt_new(sim_net *net);
+/* A new packet, zeroed (the free list was empty). */
+sim_pkt *sim_net__pkt_alloc(sim_net *net);
+/* A packet off the free list, NOT cleared: it holds no payload buffer
+ * (data NULL, cap 0) but its other fields are the last user's. For a
+ * caller that assigns the whole struct (sim_tcp__seg_send, every segment). */
+static inline sim_pkt *sim_net__pkt_take(sim_net *net) {
+  sim_pkt *p = net->free_pkts;
+  if (__builtin_expect(!p, 0))
+    return sim_net__pkt_alloc(net);
+  net->free_pkts = p->next;
+  return p;
+}
 /* Gives P's payload buffer back to its class's free list (P keeps none). */
 void sim_net__buf_release(sim_net *net, sim_pkt *p);
 /* P back to the free list; its payload buffer back to its class's list. */
@@ -193,7 +224,19 @@ static inline void sim_net__pkt_free(sim_net *net, sim_pkt *p) {
  * free lists when one is there). */
 void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len);
 /* Header octets for the family of P's addresses and protocol. */
-uint32_t sim_net__hdr_size(int family, uint8_t proto);
+static inline uint32_t sim_net__hdr_size(int family, uint8_t proto) {
+  uint32_t ip = family == 6 ? SIM_IPV6_HDR : SIM_IPV4_HDR;
+  switch (proto) {
+  case SIM_PROTO_TCP:
+    return ip + SIM_TCP_HDR;
+  case SIM_PROTO_UDP:
+    return ip + SIM_UDP_HDR;
+  case SIM_PROTO_ICMP:
+    return ip + SIM_ICMP_HDR + ip + 8; /* RFC 792: header + original IP header + 8 octets */
+  default:
+    g_error("sim_net__hdr_size: protocol %u", proto);
+  }
+}
 /* Sends P from node N (the network takes P). P->wire must be set;
  * P->dst_node may be preset to the owner of P->dst (else it is looked up). */
 void sim_net__output(sim_node *n, sim_pkt *p);
@@ -212,7 +255,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_tcp__flush(sim_net *net);
 void sim_tcp__table_clear(sim_tcp__table *t); /* frees its array (not the connections) */
 void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */
-void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks */
+void sim_tcp__pool_free(sim_net *net);        /* the recycled connection blocks and buffers */
 void sim_udp__input(sim_node *n, sim_pkt *p); /* takes P */
 void sim_udp__icmp_input(sim_node *n, sim_pkt *p);
 void sim_udp__crash(sim_node *n);

@@ -273,6 +273,37 @@ static void flush_unlink(sim_tcp_conn *c) {
 #define POOL_MAX 128
 #define KEEP_BUF 2048
 
+/* Class of a stream buffer of SIZE octets, or -1 (no class size). */
+static inline int buf_class(size_t size) {
+  if (size < (1u << SIM_TCP__BUF_MIN_SHIFT) ||
+      size > (1u << (SIM_TCP__BUF_MIN_SHIFT + SIM_TCP__BUF_CLASSES - 1)) || (size & (size - 1)))
+    return -1;
+  return __builtin_ctz((unsigned)size) - SIM_TCP__BUF_MIN_SHIFT;
+}
+
+void *sim_tcp__buf_get(sim_net *net, size_t size) {
+  int k = buf_class(size);
+  void *b = k >= 0 ? net->tcp_bufs[k] : NULL;
+  if (!b)
+    return g_malloc(size);
+  memcpy(&net->tcp_bufs[k], b, sizeof(void *));
+  net->n_tcp_bufs[k]--;
+  return b;
+}
+
+void sim_tcp__buf_put(sim_net *net, void *b, size_t size) {
+  int k = buf_class(size);
+  if (k < 0 || net->n_tcp_bufs[k] >= SIM_TCP__BUF_KEEP) {
+    g_free(b);
+    return;
+  }
+  memcpy(b, &net->tcp_bufs[k], sizeof(void *));
+  net->tcp_bufs[k] = b;
+  net->n_tcp_bufs[k]++;
+}
+
+static inline size_t rbuf_size(const tcp_rbuf *b) { return sizeof *b + b->cap; }
+
 static void conn_free(sim_tcp_conn *c) {
   timers_cancel(c);
   table_remove(c);
@@ -287,21 +318,23 @@ static void conn_free(sim_tcp_conn *c) {
   }
   sim_net *net = c->net;
   if (net->n_free_conns >= POOL_MAX) {
-    g_free(c->sbuf);
-    g_free(c->rpend);
+    if (c->sbuf)
+      sim_tcp__buf_put(net, c->sbuf, c->scap);
+    if (c->rpend)
+      sim_tcp__buf_put(net, c->rpend, rbuf_size(c->rpend));
     g_free(c);
     return;
   }
   uint8_t *sbuf = c->sbuf;
   uint32_t scap = c->scap;
-  if (scap > KEEP_BUF) {
-    g_free(sbuf);
+  if (sbuf && scap > KEEP_BUF) {
+    sim_tcp__buf_put(net, sbuf, scap);
     sbuf = NULL;
     scap = 0;
   }
   tcp_rbuf *rb = c->rpend;
-  if (rb && sizeof *rb + rb->cap > KEEP_BUF) {
-    g_free(rb);
+  if (rb && rbuf_size(rb) > KEEP_BUF) {
+    sim_tcp__buf_put(net, rb, rbuf_size(rb));
     rb = NULL;
   }
   memset(c, 0, sizeof *c);
@@ -324,22 +357,34 @@ void sim_tcp__pool_free(sim_net *net) {
     g_free(c);
   }
   net->n_free_conns = 0;
+  for (int k = 0; k < SIM_TCP__BUF_CLASSES; k++) {
+    while (net->tcp_bufs[k]) {
+      void *b = net->tcp_bufs[k];
+      memcpy(&net->tcp_bufs[k], b, sizeof(void *));
+      g_free(b);
+    }
+    net->n_tcp_bufs[k] = 0;
+  }
 }
 
 /* Receive buffer blocks are 256 octets and more, doubling. */
 void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len) {
   tcp_rbuf *b = c->rpend;
   uint64_t need = sizeof *b + (uint64_t)(b ? b->len : 0) + len;
-  uint64_t size = b ? sizeof *b + b->cap : 256;
+  uint64_t size = b ? rbuf_size(b) : 256;
   while (size < need)
     size *= 2;
   if (size - sizeof *b > UINT32_MAX)
     g_error("sim_tcp: conn %" G_GUINT64_FORMAT ": receive buffer over 4 GiB", (guint64)c->id);
-  b = g_realloc(b, size);
-  if (!c->rpend)
-    b->len = 0;
-  b->cap = (uint32_t)(size - sizeof *b);
-  c->rpend = b;
+  tcp_rbuf *nb = sim_tcp__buf_get(c->net, (size_t)size);
+  nb->len = 0;
+  if (b) {
+    memcpy(nb->data, b->data, b->len);
+    nb->len = b->len;
+    sim_tcp__buf_put(c->net, b, rbuf_size(b));
+  }
+  nb->cap = (uint32_t)(size - sizeof *nb);
+  c->rpend = nb;
 }
 
 static void tw_ev(void *a, void *b) {
@@ -478,22 +523,26 @@ void sim_tcp__flush(sim_net *net) {
 void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8_t *data,
                        uint32_t len) {
   sim_net *net = c->net;
-  sim_pkt *p = sim_net__pkt_new(net);
-  p->src = c->key.laddr;
-  p->dst = c->key.raddr;
-  p->proto = SIM_PROTO_TCP;
-  p->sport = c->key.lport;
-  p->dport = c->key.rport;
-  p->flags = flags;
-  p->seq = seq;
-  p->ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0;
-  p->window = c->window;
-  p->conn = c->id;
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
-  p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
-  sim_net__pkt_set_data(net, p, data, len);
-  p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
+  /* Every field assigned at once (the others zero): no clearing first. */
+  sim_pkt *p = sim_net__pkt_take(net);
+  *p = (sim_pkt){
+      .src = c->key.laddr,
+      .dst = c->key.raddr,
+      .proto = SIM_PROTO_TCP,
+      .flags = flags,
+      .sport = c->key.lport,
+      .dport = c->key.rport,
+      .window = c->window,
+      .seq = seq,
+      .ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0,
+      .conn = c->id,
+      .wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len,
+      .dst_node = c->peer_node, /* saves sim_net__output its lookup */
+  };
+  if (len) /* a pure ACK holds no buffer */
+    sim_net__pkt_set_data(net, p, data, len);
   if (flags & SIM_TCP_ACK)
     c->ack_pending = false;
   sim_net__output(c->node, p);
@@ -761,19 +810,24 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
   if (len > UINT32_MAX - c->slen)
     g_error("sim_tcp_send: conn %" G_GUINT64_FORMAT ": more than 4 GiB queued", (guint64)c->id);
   if (c->shead + c->slen + len > c->scap) {
-    if (c->shead > 0) {
-      memmove(c->sbuf, c->sbuf + c->shead, c->slen);
-      c->shead = 0;
-    }
     if (c->slen + len > c->scap) {
       /* Sized to what it holds: most connections carry protocol lines and
-       * one message, and hundreds are open at once in a busy world. */
-      size_t cap = c->scap > 64 ? c->scap : 256;
+       * one message, and hundreds are open at once in a busy world. The
+       * queued bytes move to the start of a new buffer. */
+      size_t cap = c->scap >= 256 ? c->scap : 256;
       while (cap < c->slen + len)
         cap *= 2;
-      c->sbuf = g_realloc(c->sbuf, cap);
+      uint8_t *nb = sim_tcp__buf_get(c->net, cap);
+      if (c->slen)
+        memcpy(nb, c->sbuf + c->shead, c->slen);
+      if (c->sbuf)
+        sim_tcp__buf_put(c->net, c->sbuf, c->scap);
+      c->sbuf = nb;
       c->scap = (uint32_t)MIN(cap, UINT32_MAX);
+    } else {
+      memmove(c->sbuf, c->sbuf + c->shead, c->slen);
     }
+    c->shead = 0;
   }
   memcpy(c->sbuf + c->shead + c->slen, buf, len);
   c->slen += len;

@@ -197,10 +197,11 @@ static bool ack_in(sim_tcp_conn *c, const sim_pkt *p) {
         c->shead = 0;
       /* Everything we will ever send is acknowledged: give the buffer back
        * (a closed connection may live on in TIME_WAIT; no send follows a
-       * FIN). Kept non-NULL so offsets into it stay defined. */
-      if (c->slen == 0 && c->fin_queued && c->scap > 64) {
-        c->sbuf = g_realloc(c->sbuf, 64);
-        c->scap = 64;
+       * FIN, and with nothing queued no offset into it is taken). */
+      if (c->slen == 0 && c->fin_queued && c->sbuf) {
+        sim_tcp__buf_put(c->net, c->sbuf, c->scap);
+        c->sbuf = NULL;
+        c->scap = 0;
       }
     }
     c->snd_una = ack;
@@ -291,9 +292,10 @@ static void syn_sent_in(sim_tcp_conn *c, sim_pkt *p) {
 
 void sim_tcp__input(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
-  sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
-  sim_tcp_conn *c = n->tcp_last;
-  if (!c || !sim_tcp__key_eq(&c->key, &k)) {
+  sim_tcp_conn *c = n->tcp_last; /* compared with P's fields: no key built on a hit */
+  if (!c || c->key.lport != p->dport || c->key.rport != p->sport ||
+      !sim_addr__eq(&c->key.raddr, &p->src) || !sim_addr__eq(&c->key.laddr, &p->dst)) {
+    sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
     c = sim_tcp__table_find(&n->tcp_conns, &k);
     n->tcp_last = c;
   }

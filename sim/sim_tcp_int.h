@@ -137,7 +137,9 @@ struct sim_tcp_conn {
   bool recovery;
   bool ack_pending;
   bool in_flush;
-  /* send side: sbuf[shead .. shead+slen) holds the bytes from sequence sbase */
+  /* send side: sbuf[shead .. shead+slen) holds the bytes from sequence sbase;
+   * sbuf (scap octets) NULL before the first send and once all is acked
+   * after our FIN */
   uint32_t snd_wnd;
   uint32_t shead, slen, scap;
   uint64_t iss, snd_una, snd_nxt, snd_max;
@@ -226,6 +228,11 @@ static inline sim_tcp_conn *sim_tcp__table_find(const sim_tcp__table *t, const s
   }
 }
 
+/* A stream buffer of SIZE octets (a class size from the net's cache when it
+ * has one; else malloc), and its return (to the cache unless that class is
+ * full or SIZE is no class size). */
+void *sim_tcp__buf_get(sim_net *net, size_t size);
+void sim_tcp__buf_put(sim_net *net, void *b, size_t size);
 /* Makes room for LEN more octets in C's pending in-order bytes. */
 void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len);
 /* Appends LEN octets to C's pending in-order bytes. */

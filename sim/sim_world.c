@@ -42,7 +42,7 @@ void sim_world_free(sim_world *w) {
 }
 
 uint64_t sim_world_seed(const sim_world *w) { return w->seed; }
-sim_time sim_world_now(const sim_world *w) { return sim_sched_now(w->sched); }
+sim_time sim_world_now(const sim_world *w) { return sim_world__now(w); }
 sim_sched *sim_world_sched(sim_world *w) { return w->sched; }
 sim_net *sim_world_net(sim_world *w) { return w->net; }
 

@@ -95,6 +95,44 @@ START_TEST(addr_equality_and_ownership) {
 }
 END_TEST
 
+/* The address table through its growth (64 slots, doubling at half full):
+ * 300 nodes with an IPv4 and an IPv6 address each, node i's v6 address
+ * starting with the four octets of node i+1's v4 one (a lookup that
+ * ignored the family would find the wrong node). Every
+ * address finds its node after all are in, a taken one is refused, an
+ * unknown or unset one finds nothing. */
+START_TEST(addr_table_through_growth) {
+  sim_world *w = sim_world_new(1);
+  sim_net *net = sim_world_net(w);
+  enum { K = 300 };
+  sim_node *nodes[K];
+  for (int i = 0; i < K; i++) {
+    char name[16], v4[32], v6[48];
+    g_snprintf(name, sizeof name, "n%d", i);
+    g_snprintf(v4, sizeof v4, "10.%d.%d.1", i / 256, i % 256);
+    int j = (i + 1) % K;
+    g_snprintf(v6, sizeof v6, "a%02x:%02x01::1", j / 256, j % 256);
+    nodes[i] = sim_net_add_node(net, name, false);
+    sim_addr a4 = fx_addr(v4), a6 = fx_addr(v6);
+    ck_assert(sim_node_add_addr(nodes[i], &a4));
+    ck_assert(sim_node_add_addr(nodes[i], &a6));
+  }
+  for (int i = 0; i < K; i++)
+    for (int f = 0; f < 2; f++) {
+      const sim_addr *a = sim_node_addr_at(nodes[i], (size_t)f);
+      sim_node *got = sim_net_node_by_addr(net, a);
+      if (got != nodes[i])
+        ck_abort_msg("node %d family %d: got %s, want n%d", i, a->family,
+                     got ? sim_node_name(got) : "NULL", i);
+      ck_assert(!sim_node_add_addr(nodes[(i + 1) % K], a)); /* taken */
+    }
+  sim_addr unknown = fx_addr("10.9.9.9"), unset = {0};
+  ck_assert_ptr_null(sim_net_node_by_addr(net, &unknown));
+  ck_assert_ptr_null(sim_net_node_by_addr(net, &unset));
+  sim_world_free(w);
+}
+END_TEST
+
 /* --- routing ---------------------------------------------------------------- */
 
 typedef struct {
@@ -540,6 +578,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, addr_parse_and_format, 0, G_N_ELEMENTS(addr_rows));
   tcase_add_test(tc, addr_format_ipv4_as_inet_ntop);
   tcase_add_test(tc, addr_equality_and_ownership);
+  tcase_add_test(tc, addr_table_through_growth);
   suite_add_tcase(s, tc);
   tc = tcase_create("routing");
   tcase_add_loop_test(tc, route_tie_break, 0, G_N_ELEMENTS(route_rows));

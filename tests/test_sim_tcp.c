@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "net_fixture.h"
+#include "sim_tcp_int.h"
 #include "testutil.h"
 
 #define MIB (1024 * 1024)
@@ -517,6 +518,100 @@ START_TEST(hundreds_of_connections_at_once) {
 }
 END_TEST
 
+/* The sink's data() times and lengths for two streams in opposite
+ * directions over a line whose bandwidth does not divide 8e9 (so
+ * serialization rounds up), at DETAIL. */
+static GArray *stream_times(sim_detail detail) {
+  static const sim_link_params odd = {
+      .latency = 100 * SIM_US, .bandwidth_bps = 33333333, .mtu = 1500};
+  fx_line f;
+  fx_line_init(&f, 5, &odd, NULL, detail);
+  arrivals a1 = {f.w, g_array_new(FALSE, FALSE, sizeof(sim_time))};
+  arrivals a2 = {f.w, g_array_new(FALSE, FALSE, sizeof(sim_time))};
+  sim_tcp_listen(f.h2, 80, arr_accept, &a2);
+  sim_tcp_listen(f.h1, 81, arr_accept, &a1);
+  fx_source s1 = {0}, s2 = {0};
+  fx_source_start(&s1, f.h1, &f.a2, 80, 300000, true, NULL);
+  fx_source_start(&s2, f.h2, &f.a1, 81, 7000, true, NULL);
+  ck_assert_int_eq(sim_world_run(f.w, 5 * SIM_S), SIM_RUN_UNTIL); /* the sinks never close */
+  g_array_append_vals(a2.times, a1.times->data, a1.times->len);
+  g_array_free(a1.times, TRUE);
+  fx_line_clear(&f);
+  return a2.times;
+}
+
+/* A hop on an idle link without loss, jitter or packet trace takes
+ * sim_net's short path (forward); at packet detail every hop takes the
+ * general one (link_tx). Both must give the same times to the byte. */
+START_TEST(short_and_general_hop_paths_agree) {
+  GArray *quick = stream_times(SIM_DETAIL_MESSAGES), *full = stream_times(SIM_DETAIL_PACKETS);
+  ck_assert_uint_gt(quick->len, 200);
+  ck_assert_uint_eq(quick->len, full->len);
+  for (guint i = 0; i < quick->len; i++)
+    if (g_array_index(quick, sim_time, i) != g_array_index(full, sim_time, i))
+      ck_abort_msg("entry %u: got %" G_GINT64_FORMAT " without packet trace, %" G_GINT64_FORMAT
+                   " with",
+                   i, (gint64)g_array_index(quick, sim_time, i),
+                   (gint64)g_array_index(full, sim_time, i));
+  g_array_free(quick, TRUE);
+  g_array_free(full, TRUE);
+}
+END_TEST
+
+/* The free stream buffers of a class, counted along their list. */
+static uint32_t tcp_bufs_listed(const sim_net *net, int k) {
+  uint32_t n = 0;
+  for (void *b = net->tcp_bufs[k]; b; memcpy(&b, b, sizeof b))
+    n++;
+  return n;
+}
+
+/* The net's cache of TCP stream buffers is bounded: after 300 connections
+ * at once (their send buffers growing to 256..2048 octets and beyond,
+ * then given back at close) no class keeps more than SIM_TCP__BUF_KEEP,
+ * the lists hold what their counts say, and a class did fill up (else the
+ * bound was not exercised). A second burst, served from the cache, carries
+ * every stream whole. */
+START_TEST(stream_buffer_cache_is_bounded) {
+  fx_line f;
+  fx_line_init(&f, 3, &fast, NULL, SIM_DETAIL_MESSAGES);
+  enum { K = 300 };
+  for (int burst = 0; burst < 2; burst++) {
+    fx_sink *sinks = g_new0(fx_sink, K);
+    fx_source *srcs = g_new0(fx_source, K);
+    for (int i = 0; i < K; i++) {
+      sinks[i].echo = (size_t)(i * 53 % 3000);
+      fx_sink_listen(&sinks[i], f.w, f.h2, (uint16_t)(1000 + burst * K + i));
+    }
+    for (int i = 0; i < K; i++)
+      fx_source_start(&srcs[i], f.h1, &f.a2, (uint16_t)(1000 + burst * K + i),
+                      (uint64_t)(i * 211 % 5000), true, NULL);
+    run_idle(&f);
+    for (int i = 0; i < K; i++) {
+      uint64_t up = (uint64_t)(i * 211 % 5000), echo = (uint64_t)(i * 53 % 3000);
+      if (sinks[i].received != up || sinks[i].bad || srcs[i].received != echo || srcs[i].bad)
+        ck_abort_msg("burst %d conn %d: got up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT
+                     ", want %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+                     burst, i, (guint64)sinks[i].received, (guint64)srcs[i].received,
+                     (guint64)up, (guint64)echo);
+      sim_tcp_unlisten(sinks[i].lis);
+    }
+    uint32_t full = 0;
+    for (int k = 0; k < SIM_TCP__BUF_CLASSES; k++) {
+      uint32_t listed = tcp_bufs_listed(f.net, k);
+      if (listed != f.net->n_tcp_bufs[k] || listed > SIM_TCP__BUF_KEEP)
+        ck_abort_msg("burst %d class %d: got %u listed, count %u, want equal and <= %d", burst, k,
+                     listed, f.net->n_tcp_bufs[k], SIM_TCP__BUF_KEEP);
+      full += listed == SIM_TCP__BUF_KEEP;
+    }
+    ck_assert_uint_gt(full, 0);
+    g_free(sinks);
+    g_free(srcs);
+  }
+  fx_line_clear(&f);
+}
+END_TEST
+
 START_TEST(queue_overflow_drops_and_recovers) {
   sim_link_params narrow = fast;
   narrow.bandwidth_bps = 10000000;
@@ -764,6 +859,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, loopback_connection);
   tcase_add_test(tc, many_connections_demultiplexed);
   tcase_add_test(tc, hundreds_of_connections_at_once);
+  tcase_add_test(tc, stream_buffer_cache_is_bounded);
+  tcase_add_test(tc, short_and_general_hop_paths_agree);
   suite_add_tcase(s, tc);
   return s;
 }
