@@ -170,16 +170,18 @@ static void close_session(imap_srv *s) {
   push(s, IMAP_SRV_EV_CLOSE, NULL);
 }
 
-static char *capabilities(const imap_srv *s) {
-  GString *g = g_string_new("IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE MOVE NAMESPACE ID ENABLE "
-                            "SPECIAL-USE UNSELECT");
+/* The capability list for S's state: one of five fixed texts. */
+static const char *capabilities(const imap_srv *s) {
+#define CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE MOVE NAMESPACE ID ENABLE SPECIAL-USE UNSELECT"
+  static const char *const texts[2][3] = {
+      {CAPS_BASE, CAPS_BASE " AUTH=PLAIN", CAPS_BASE " LOGINDISABLED"},
+      {CAPS_BASE " STARTTLS", CAPS_BASE " STARTTLS AUTH=PLAIN",
+       CAPS_BASE " STARTTLS LOGINDISABLED"}};
+#undef CAPS_BASE
   bool plain_ok = !(s->cfg.tls_required && !s->cfg.tls_active);
-  if (s->cfg.tls_available && !s->cfg.tls_active && s->state != IMAP_SRV_AUTHENTICATED &&
-      s->state != IMAP_SRV_SELECTED)
-    g_string_append(g, " STARTTLS");
-  if (s->state != IMAP_SRV_AUTHENTICATED && s->state != IMAP_SRV_SELECTED)
-    g_string_append(g, plain_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
-  return g_string_free(g, FALSE);
+  bool logged_in = s->state == IMAP_SRV_AUTHENTICATED || s->state == IMAP_SRV_SELECTED;
+  bool starttls = s->cfg.tls_available && !s->cfg.tls_active && !logged_in;
+  return texts[starttls][logged_in ? 0 : plain_ok ? 1 : 2];
 }
 
 /* The start-up shared by _new and _renew: S is zeroed but for its
@@ -214,9 +216,8 @@ static void srv_start(imap_srv *s, const imap_srv_config *cfg, const imap_env *e
   s->next_id = 1;
   s->now = s->last_activity = s->last_poll = now;
   s->state = IMAP_SRV_NOT_AUTH;
-  char *caps = capabilities(s);
-  imap_srv__untagged(s, "OK [CAPABILITY %s] %s IMAP4rev1 server ready", caps, s->hostname);
-  g_free(caps);
+  imap_srv__untagged(s, "OK [CAPABILITY %s] %s IMAP4rev1 server ready", capabilities(s),
+                     s->hostname);
 }
 
 imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t now) {
@@ -229,6 +230,8 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->pend_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_flags = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  s->changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
+  s->tail = g_byte_array_new();
   srv_start(s, cfg, env, now);
   return s;
 }
@@ -264,6 +267,8 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->pend_expunge, TRUE);
   g_array_free(s->pend_flags, TRUE);
   g_array_free(s->recent, TRUE);
+  g_array_free(s->changes, TRUE);
+  g_byte_array_unref(s->tail);
   g_free(s);
 }
 
@@ -293,8 +298,15 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .pend_expunge = u32_kept(old->pend_expunge, grown),
       .pend_flags = u32_kept(old->pend_flags, grown),
       .recent = u32_kept(old->recent, grown),
+      .changes = old->changes,
+      .tail = old->tail,
   };
-  if (grown) { /* a large reply or mailbox: let it go */
+  if (grown) { /* scratch that held more than a renewed engine keeps */
+    g_array_free(kept.changes, TRUE);
+    kept.changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
+    g_byte_array_unref(kept.tail);
+    kept.tail = g_byte_array_new();
+    /* a large reply or mailbox: let it go */
     g_byte_array_unref(kept.out);
     kept.out = g_byte_array_sized_new(512);
   }
@@ -470,7 +482,7 @@ static void resync(imap_srv *s) {
 void imap_srv__absorb(imap_srv *s, bool own) {
   if (!s->mbox || !s->ops)
     return;
-  GArray *ch = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
+  GArray *ch = s->changes; /* kept empty between calls */
   imap_store_err e = s->ops->changes(s->st, s->mbox, s->modseq_seen, ch);
   if (e == IMAP_ST_RESYNC) {
     resync(s);
@@ -505,7 +517,8 @@ void imap_srv__absorb(imap_srv *s, bool own) {
   }
   /* A mailbox deleted under us: nothing more to learn; its messages will
    * look expunged to FETCH. */
-  g_array_free(ch, TRUE);
+  s->grown |= ch->len * sizeof(imap_store_change) > SRV_KEEP_MAX;
+  g_array_set_size(ch, 0);
 }
 
 void imap_srv__expunge_view(imap_srv *s, GArray *uids, bool silent) {
@@ -676,9 +689,7 @@ void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res, const 
     s->st = ud;
     imap_srv__enter(s, IMAP_SRV_AUTHENTICATED);
     imap_framer_set_max_literal(s->fr, s->cfg.max_literal);
-    char *caps = capabilities(s);
-    imap_srv__tagged(s, tag, "OK", "[CAPABILITY %s] Logged in", caps);
-    g_free(caps);
+    imap_srv__tagged(s, tag, "OK", "[CAPABILITY %s] Logged in", capabilities(s));
     break;
   }
   case IMAP_AUTH_TEMP:
@@ -759,9 +770,7 @@ static void sasl_plain(imap_srv *s, const char *tag, const char *b64) {
 typedef void (*verb_fn)(imap_srv *s, imap_cmd *c);
 
 static void v_capability(imap_srv *s, imap_cmd *c) {
-  char *caps = capabilities(s);
-  imap_srv__untagged(s, "CAPABILITY %s", caps);
-  g_free(caps);
+  imap_srv__untagged(s, "CAPABILITY %s", capabilities(s));
   imap_srv__tagged(s, c->tag, "OK", "CAPABILITY completed");
 }
 
@@ -938,12 +947,13 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
       size_t last = s->out->len >= 2 ? s->out->len - 2 : 0;
       while (last > before && s->out->data[last - 1] != '\n')
         last--;
-      GByteArray *tail = g_byte_array_new();
+      GByteArray *tail = s->tail; /* kept empty between commands */
       g_byte_array_append(tail, s->out->data + last, s->out->len - (guint)last);
       g_byte_array_set_size(s->out, (guint)last);
       imap_srv__flush(s, allow);
       g_byte_array_append(s->out, tail->data, tail->len);
-      g_byte_array_unref(tail);
+      s->grown |= tail->len > SRV_KEEP_MAX;
+      g_byte_array_set_size(tail, 0);
     }
     break;
   }
