@@ -737,7 +737,11 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
     dns_name sn;
     dns_res__sname(t, &sn);
     GArray *a = scratch_take(r);
-    dns_cache_kind k = dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, a, NULL);
+    /* dns_res_lookup may have asked already, at this NOW */
+    dns_cache_kind k = t->miss_known
+                           ? DNS_CACHE_MISS
+                           : dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, a, NULL);
+    t->miss_known = false;
     if (k != DNS_CACHE_MISS) {
       if (t->answer)
         g_array_free(t->answer, TRUE);
@@ -864,28 +868,69 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
 
 /* ---- the API ----------------------------------------------------------- */
 
+/* Lookup ID of QNAME/QTYPE answered at once by the cache (K, the records
+ * in A, taken): the DONE event a new task would have queued from its
+ * first step (dns_res__step, dns_res__finish, lookup_done), without
+ * making the lookup and its task. */
+static void done_from_cache(dns_res *r, uint64_t id, const dns_name *qname, uint16_t qtype,
+                            dns_cache_kind k, GArray *a, int64_t now) {
+  uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
+  r->st.cache_hits++;
+  dns_res_event *ev = dns_res__event(r, DNS_RES_EV_DONE, NULL, now);
+  ev->lookup = id;
+  ev->qname.len = qname->len;
+  memcpy(ev->qname.wire, qname->wire, qname->len);
+  ev->qtype = qtype;
+  ev->rcode = rcode;
+  /* a negative entry's SOA goes to the authority section */
+  ev->rrs = k == DNS_CACHE_RRSET ? a : rr_array();
+  ev->authority = k == DNS_CACHE_RRSET ? rr_array() : a;
+  ev->cnames = rr_array();
+  ev->from_cache = true;
+  r->st.done++;
+  r->st.from_cache++;
+}
+
 uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64_t now) {
+  uint64_t id = r->next_lookup++;
+  r->st.lookups++;
+  dns_res__lookup *join = NULL;
+  for (guint i = 0; !join && i < r->lookups->len; i++) {
+    dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
+    if (o->top && o->top->qtype == qtype && dns_res__nm_equal(o->top->qname, qname))
+      join = o;
+  }
+  /* Answered by the cache at once (RFC 1034 §5.3.3 step 1), when nothing
+   * but the DONE event is wanted (no CACHE_HIT event, no state trace):
+   * the lookup and its task need not exist. */
+  bool miss_known = false;
+  if (!join && r->cache && r->cfg.done_events_only && !r->env.trace) {
+    GArray *a = scratch_take(r);
+    dns_cache_kind k = dns_cache_get(r->cache, qname, qtype, DNS_C_IN, now, a, NULL);
+    if (k != DNS_CACHE_MISS) {
+      done_from_cache(r, id, qname, qtype, k, a, now);
+      return id;
+    }
+    scratch_put(r, a);
+    miss_known = true;
+  }
   dns_res__lookup *lk = g_new0(dns_res__lookup, 1);
-  lk->id = r->next_lookup++;
+  lk->id = id;
   lk->start = now;
   lk->deadline = now + r->cfg.total_timeout;
   g_ptr_array_add(r->lookups, lk);
   g_hash_table_insert(r->by_id, &lk->id, lk);
-  r->st.lookups++;
-  for (guint i = 0; i + 1 < r->lookups->len; i++) {
-    dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
-    if (o->top && o->top->qtype == qtype && dns_res__nm_equal(o->top->qname, qname)) {
-      /* The same question in flight: share its answer, send nothing. */
-      lk->primary = o;
-      if (!o->waiters)
-        o->waiters = g_ptr_array_new();
-      g_ptr_array_add(o->waiters, lk);
-      r->st.joined++;
-      return lk->id;
-    }
+  if (join) {
+    /* The same question in flight: share its answer, send nothing. */
+    lk->primary = join;
+    if (!join->waiters)
+      join->waiters = g_ptr_array_new();
+    g_ptr_array_add(join->waiters, lk);
+    r->st.joined++;
+    return id;
   }
   lk->top = task_new(lk, NULL, qname, qtype);
-  uint64_t id = lk->id;
+  lk->top->miss_known = miss_known;
   dns_res__step(r, lk->top, now);
   return id;
 }

@@ -74,7 +74,8 @@ struct dns_res__task {
   int depth;
   dns_res__state state;
   uint16_t qtype, rcode;
-  bool no_edns; /* this server answered EDNS with FORMERR/NOTIMP */
+  bool no_edns;    /* this server answered EDNS with FORMERR/NOTIMP */
+  bool miss_known; /* the cache has no (qname, qtype) now: step's first read skipped */
   /* The attempt in flight (action != 0): only what matches its answer
    * (RFC 5452 §9.1: id, port, question = sname, qtype, class IN) is
    * kept, the query itself goes out with the action. */
