@@ -793,6 +793,91 @@ START_TEST(renewed_client_same_as_new) {
 }
 END_TEST
 
+/* ---- client against a scripted server ---- */
+
+/* Feeds the client REPLIES[i] in turn (each in chunks of CHUNK octets,
+ * after the commands the previous ones drew); the log holds the commands
+ * sent and the events. STLS events are answered with a good handshake. */
+static char *scripted(const pop3_cli_config *cfg, const char *const *replies, size_t n,
+                      const size_t *lens, size_t chunk) {
+  pop3_cli *c = pop3_cli_new(cfg, NULL, 0);
+  pop3_cli_add_seen(c, "seen1");
+  GString *log = g_string_new(NULL);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = lens && lens[i] ? lens[i] : strlen(replies[i]);
+    for (size_t off = 0; off < len; off += chunk)
+      pop3_cli_feed(c, replies[i] + off, MIN(chunk, len - off), (int64_t)i);
+    pop3_cli_event ev;
+    bool tls = false;
+    while (pop3_cli_next_event(c, &ev)) {
+      if (ev.kind == POP3_CLI_EV_COMMAND || ev.kind == POP3_CLI_EV_REPLY)
+        continue;
+      g_string_append(log, pop3_cli_event_name(ev.kind));
+      if (ev.kind == POP3_CLI_EV_MESSAGE)
+        g_string_append_printf(log, "(%zu,%s,%zu)", ev.index, ev.uidl, g_bytes_get_size(ev.data));
+      if (ev.kind == POP3_CLI_EV_ERROR)
+        g_string_append_printf(log, "(%s)", ev.text);
+      g_string_append(log, "; ");
+      tls |= ev.kind == POP3_CLI_EV_STLS;
+    }
+    if (tls)
+      pop3_cli_tls_done(c, true);
+    size_t k;
+    const uint8_t *p = pop3_cli_output_peek(c, &k);
+    g_string_append_printf(log, "> %.*s", (int)k, (const char *)p);
+    pop3_cli_output_consume(c, k);
+  }
+  pop3_cli_free(c);
+  return g_string_free(log, FALSE);
+}
+
+static void scripted_all_splits(const pop3_cli_config *cfg, const char *const *replies, size_t n,
+                                const size_t *lens, const char *want) {
+  static const size_t chunks[] = {1, 2, 3, 7, 1000};
+  for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
+    char *got = scripted(cfg, replies, n, lens, chunks[i]);
+    ck_assert_msg(strcmp(got, want) == 0, "chunk %zu:\n got  %s\n want %s", chunks[i], got,
+                  want);
+    g_free(got);
+  }
+}
+
+/* CAPA lines are compared whole, in any case; a NUL ends the body as
+ * the C string copy the client once made ended it. */
+START_TEST(client_capa_lines) {
+  pop3_cli_config cfg = {.user = "bob", .pass = "pw", .use_stls = true, .require_tls = true};
+  static const char *const yes[] = {"+OK ready\r\n", "+OK\r\n stls\r\nstls \r\nsTlS\r\n.\r\n",
+                                    "+OK go\r\n", "+OK\r\n.\r\n"};
+  scripted_all_splits(&cfg, yes, 4, NULL,
+                      "> CAPA\r\n> STLS\r\nstls; > CAPA\r\n> USER bob\r\n");
+  static const char no_body[] = "+OK\r\nSTLSX\r\nx\0\r\nSTLS\r\n.\r\n";
+  static const char *const no[] = {"+OK ready\r\n", no_body};
+  static const size_t no_lens[] = {0, sizeof no_body - 1};
+  scripted_all_splits(&cfg, no, 2, no_lens,
+                      "> CAPA\r\nerror(server does not offer STLS); done; close; > ");
+}
+END_TEST
+
+/* UIDL lines read as sscanf("%23s %79s") read them: white space around
+ * and between the words, a long number cut at 23 octets (its rest is the
+ * id), seen ids and number 0 skipped. */
+START_TEST(client_uidl_lines) {
+  pop3_cli_config cfg = {.user = "bob", .pass = "pw"};
+  static const char *const r[] = {
+      "+OK ready\r\n", "+OK\r\n.\r\n", "+OK\r\n", "+OK\r\n", "+OK 6 60\r\n",
+      "+OK\r\n1 aaa\r\n\r\n2\tbbb\r\n0 zero\r\n123456789012345678901234567 x\r\n4 seen1\r\n"
+      " 5   e5 extra\r\n6\r\n.\r\n",
+      "+OK\r\none\r\n.\r\n", "+OK\r\n..two\r\n.\r\n", "+OK\r\n.\r\n", "+OK\r\nx\r\n.\r\n",
+      "+OK bye\r\n"};
+  scripted_all_splits(&cfg, r, G_N_ELEMENTS(r), NULL,
+                      "> CAPA\r\n> USER bob\r\n> PASS pw\r\n> STAT\r\n> UIDL\r\n> RETR 1\r\n"
+                      "message(1,aaa,5); > RETR 2\r\n"
+                      "message(2,bbb,6); > RETR 18446744073709551615\r\n"
+                      "message(18446744073709551615,4567,0); > RETR 5\r\n"
+                      "message(5,e5,3); > QUIT\r\ndone; close; > ");
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("pop3");
   TCase *tc = tcase_create("server_transcripts");
@@ -815,6 +900,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, client_leave_then_delete_modes);
   tcase_add_test(tc, client_stls_and_failures);
   tcase_add_test(tc, renewed_client_same_as_new);
+  tcase_add_test(tc, client_capa_lines);
+  tcase_add_test(tc, client_uidl_lines);
   suite_add_tcase(s, tc);
   return s;
 }
