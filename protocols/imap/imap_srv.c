@@ -580,18 +580,22 @@ void imap_srv__flags(imap_srv *s, GString *g, uint32_t uid, uint32_t flags, uint
   bool first = true;
   for (unsigned i = 0; i < G_N_ELEMENTS(names); i++)
     if (flags & (1u << i)) {
-      g_string_append_printf(g, "%s%s", first ? "" : " ", names[i]);
+      if (!first)
+        g_string_append_c(g, ' ');
+      g_string_append(g, names[i]);
       first = false;
     }
   if (imap_srv__is_recent(s, uid)) {
-    g_string_append_printf(g, "%s\\Recent", first ? "" : " ");
+    g_string_append(g, first ? "\\Recent" : " \\Recent");
     first = false;
   }
   for (unsigned i = 0; i < 64 && kw; i++)
     if (kw & (UINT64_C(1) << i)) {
       const char *n = s->ops->keyword_name(s->st, s->mbox, i);
       if (n) {
-        g_string_append_printf(g, "%s%s", first ? "" : " ", n);
+        if (!first)
+          g_string_append_c(g, ' ');
+        g_string_append(g, n);
         first = false;
       }
     }
@@ -910,9 +914,9 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
   /* What the trace shows: never a password or SASL response. */
   char *shown;
   if (c->verb == IMAP_VERB_LOGIN)
-    shown = g_strdup_printf("%s LOGIN %s ****", c->tag, c->arg1);
+    shown = g_strconcat(c->tag, " LOGIN ", c->arg1, " ****", NULL);
   else if (c->verb == IMAP_VERB_AUTHENTICATE)
-    shown = g_strdup_printf("%s AUTHENTICATE %s%s", c->tag, c->arg1, c->arg2 ? " ****" : "");
+    shown = g_strconcat(c->tag, " AUTHENTICATE ", c->arg1, c->arg2 ? " ****" : "", NULL);
   else { /* the command's first line as sent (a literal's data follows it) */
     size_t n = 0;
     while (n < len && n < 998 && data[n] != '\r' && data[n] != '\n')

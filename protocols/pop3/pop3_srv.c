@@ -701,10 +701,11 @@ static void command(pop3_srv *s, char *line) {
                 : ir ? g_strdup_printf("%s %.*s ****", line, (int)(ir - arg), arg)
                      : g_strconcat(line, arg ? " " : "", arg, NULL);
   trace(s, "cmd", shown);
-  push_event(s, POP3_SRV_EV_COMMAND, shown);
-  g_free(shown);
+  push_event_take(s, POP3_SRV_EV_COMMAND, shown);
+  /* The first letter (any case: verbs are letters) rules most rows out. */
   for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
-    if (g_ascii_strcasecmp(line, verbs[i].verb) != 0)
+    if ((line[0] | 0x20) != (verbs[i].verb[0] | 0x20) ||
+        g_ascii_strcasecmp(line, verbs[i].verb) != 0)
       continue;
     if (!(verbs[i].states & (1u << s->state))) {
       reply(s, "-ERR %s not allowed in %s state", verbs[i].verb,
