@@ -168,7 +168,7 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
-  g_queue_init(&r->evs);
+  r->evs = g_array_new(FALSE, TRUE, sizeof(dns_res_event));
 
   r->next_lookup = 1;
   r->next_action = 1;
@@ -248,11 +248,9 @@ void dns_res_free(dns_res *r) {
     dns_res_action_clear(a);
     g_free(a);
   }
-  dns_res_event *e;
-  while ((e = g_queue_pop_head(&r->evs))) {
-    dns_res_event_clear(e);
-    g_free(e);
-  }
+  for (guint i = r->ev_head; i < r->evs->len; i++)
+    dns_res_event_clear(&g_array_index(r->evs, dns_res_event, i));
+  g_array_free(r->evs, TRUE);
   dns_cache_free(r->cache);
   if (r->scratch)
     g_array_free(r->scratch, TRUE);
@@ -268,10 +266,26 @@ void dns_res_free(dns_res *r) {
 
 /* ---- events and actions ------------------------------------------------ */
 
+/* Once every queued event is given, the queue starts again at the front;
+ * after a burst (a tick ending many lookups) its block is let go. */
+static void evs_rewind(dns_res *r) {
+  if (r->ev_head < r->evs->len)
+    return;
+  r->ev_head = 0;
+  if (r->evs->len > 8) {
+    g_array_free(r->evs, TRUE);
+    r->evs = g_array_new(FALSE, TRUE, sizeof(dns_res_event));
+  } else {
+    g_array_set_size(r->evs, 0);
+  }
+}
+
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now) {
   if (r->cfg.done_events_only && kind != DNS_RES_EV_DONE)
     return NULL; /* nobody would read it */
-  dns_res_event *ev = g_new0(dns_res_event, 1);
+  evs_rewind(r);
+  g_array_set_size(r->evs, r->evs->len + 1); /* zeroed */
+  dns_res_event *ev = &g_array_index(r->evs, dns_res_event, r->evs->len - 1);
   ev->kind = kind;
   ev->t = now;
   if (kind != DNS_RES_EV_DONE) { /* lookup_done gives a DONE event its arrays */
@@ -297,16 +311,15 @@ dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t
       ev->qid = t->qid;
     }
   }
-  g_queue_push_tail(&r->evs, ev);
   return ev;
 }
 
 bool dns_res_next_event(dns_res *r, dns_res_event *ev) {
-  dns_res_event *e = g_queue_pop_head(&r->evs);
-  if (!e)
+  if (r->ev_head >= r->evs->len) {
+    evs_rewind(r);
     return false;
-  *ev = *e;
-  g_free(e);
+  }
+  *ev = g_array_index(r->evs, dns_res_event, r->ev_head++); /* its arrays move out */
   return true;
 }
 

@@ -126,7 +126,8 @@ struct dns_res {
   GHashTable *actions; /* &task->action -> task, lookup only */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   GQueue acts;         /* dns_res_action* */
-  GQueue evs;          /* dns_res_event* */
+  GArray *evs;         /* dns_res_event, by value: queued from ev_head on */
+  guint ev_head;       /* the next event to give (dns_res_next_event) */
   uint64_t next_lookup, next_action;
   dns_res_stats st;
 };
@@ -140,7 +141,8 @@ static inline bool dns_res__edns_sent(const dns_res *r, const dns_res__task *t) 
 /* dns_res.c */
 void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s);
 /* Queues a new event and returns it for filling; NULL (nothing queued)
- * for any kind but DONE when cfg.done_events_only. */
+ * for any kind but DONE when cfg.done_events_only. The event lies in
+ * r->evs: fill it before queuing another. */
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now);
 static inline void dns_res__set_reason(dns_res_event *ev, const char *why) {
   if (ev)
