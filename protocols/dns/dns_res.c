@@ -819,14 +819,15 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->qtype = t->qtype;
   ev->rcode = rcode;
   ev->reason = reason;
+  bool lean = r->cfg.done_answer_only; /* cnames, authority: NULL (T keeps and frees them) */
   if (rcode != DNS_RCODE_SERVFAIL) {
     ev->rrs = rrs_give(&t->answer, take);
-    ev->authority = rrs_give(&t->authority, take);
+    ev->authority = lean ? NULL : rrs_give(&t->authority, take);
   } else {
     ev->rrs = rr_array();
-    ev->authority = rr_array();
+    ev->authority = lean ? NULL : rr_array();
   }
-  ev->cnames = rrs_give(&t->cnames, take);
+  ev->cnames = lean ? NULL : rrs_give(&t->cnames, take);
   ev->from_cache = !lk->sent;
   ev->elapsed = now - lk->start;
   r->st.done++;
@@ -896,9 +897,15 @@ static void done_from_cache(dns_res *r, uint64_t id, const dns_name *qname, uint
   ev->qtype = qtype;
   ev->rcode = rcode;
   /* a negative entry's SOA goes to the authority section */
+  bool lean = r->cfg.done_answer_only;
   ev->rrs = k == DNS_CACHE_RRSET ? a : rr_array();
-  ev->authority = k == DNS_CACHE_RRSET ? rr_array() : a;
-  ev->cnames = rr_array();
+  if (k == DNS_CACHE_RRSET)
+    ev->authority = lean ? NULL : rr_array();
+  else if (lean)
+    g_array_free(a, TRUE);
+  else
+    ev->authority = a;
+  ev->cnames = lean ? NULL : rr_array();
   ev->from_cache = true;
   r->st.done++;
   r->st.from_cache++;
