@@ -300,6 +300,8 @@ static const prow prows[] = {
     {"t store 1 +flags.silent (\\seen)", "t STORE set=1 mode=+ silent list=[\\seen]"},
     {"t uid search uid 1:* unseen", "t UID SEARCH AND(UID 1:* UNSEEN)"},
     {"t select InBoX", "t SELECT a1='INBOX'"},
+    {"t LOGIN \"\\\\\" \"\\\"a\\\\b\\\"\"", "t LOGIN a1='\\' a2='\"a\\b\"'"},
+    {"t LOGIN \"\" \"x\\", "BAD[t] bad escape in quoted string"},
     {"t select INBOXES", "t SELECT a1='INBOXES'"},
     {"t FETCH 1 FASTER", "BAD[t] unknown fetch attribute"},
     {"t FETCH 1 BODY.PEEKX[]", "BAD[t] unknown fetch attribute"},

@@ -57,7 +57,8 @@ void imap_srv__select(imap_srv *s, imap_cmd *c) {
   imap_srv__untagged(s, "%u EXISTS", s->view->len);
   imap_srv__take_recent(s, (const uint32_t *)(void *)s->view->data, s->view->len);
   imap_srv__untagged(s, "%u RECENT", s->recent->len);
-  for (guint i = 0; i < s->view->len; i++) {
+  /* the first unseen message, if the store counts one (imap_store.h) */
+  for (guint i = 0; st.unseen && i < s->view->len; i++) {
     imap_store_msg m;
     if (s->ops->msg(s->st, s->mbox, g_array_index(s->view, uint32_t, i), &m) == IMAP_ST_OK &&
         !(m.flags & IMAP_F_SEEN)) {
