@@ -119,9 +119,17 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
   bool secret = (cmd_len >= 5 && memcmp(line + cmd_at, "LOGIN", 5) == 0) ||
                 (cmd_len >= 12 && memcmp(line + cmd_at, "AUTHENTICATE", 12) == 0);
   /* What the trace and the event show: never the credentials. */
-  char *shown = secret
-                    ? g_strdup_printf("%s %.*s ****", c->tag, (int)MIN(cmd_len, 12u), line + cmd_at)
-                    : g_strndup(line + start, c->out->len - start);
+  char *shown;
+  if (secret) { /* "tag VERB ****", VERB the command's first 12 octets at most */
+    size_t tl = strlen(c->tag), vl = MIN(cmd_len, 12u);
+    shown = g_malloc(tl + vl + 7);
+    memcpy(shown, c->tag, tl);
+    shown[tl] = ' ';
+    memcpy(shown + tl + 1, line + cmd_at, vl);
+    memcpy(shown + tl + 1 + vl, " ****", 6);
+  } else {
+    shown = g_strndup(line + start, c->out->len - start);
+  }
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   c->held = MAX(c->held, c->out->len);
   trace(c, "cmd", shown);
@@ -495,14 +503,6 @@ static void on_caps(imap_cli *c, const char *list) {
   }
 }
 
-/* Where NEEDLE[0..K) (starting with '[') first occurs in S[0..N), or NULL. */
-static const char *find_code(const char *s, size_t n, const char *needle, size_t k) {
-  for (const char *q = s; (q = memchr(q, '[', n - (size_t)(q - s))) != NULL; q++)
-    if ((size_t)(s + n - q) >= k && memcmp(q, needle, k) == 0)
-      return q;
-  return NULL;
-}
-
 /* The response is read where it lies: as its first 4096 octets up to a
  * NUL (what a copy of them as a C string would hold), copied only for the
  * rare parts that need a string of their own. */
@@ -511,19 +511,30 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
   size_t cap = MIN(n, 4096);
   const char *nul = memchr(line, 0, cap);
   size_t len = nul ? (size_t)(nul - line) : cap;
-  const char *code = find_code(line, len, "[CAPABILITY ", 12);
+  /* One pass over the '[' for both response codes (the first of each). */
+  const char *code = NULL, *uidv = NULL;
+  for (const char *q = line; (q = memchr(q, '[', len - (size_t)(q - line))) != NULL; q++) {
+    size_t left = len - (size_t)(q - line);
+    if (!code && left >= 12 && memcmp(q, "[CAPABILITY ", 12) == 0)
+      code = q;
+    else if (!uidv && left >= 13 && memcmp(q, "[UIDVALIDITY ", 13) == 0)
+      uidv = q;
+    if (code && uidv)
+      break;
+  }
   if (code) {
     const char *end = memchr(code, ']', len - (size_t)(code - line));
     char *list =
         g_strndup(code + 12, end ? (gsize)(end - code - 12) : len - (size_t)(code + 12 - line));
     on_caps(c, list);
     g_free(list);
-  } else if (len >= 11 && g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
+  } else if (len >= 11 && (line[0] | 0x20) == 'c' &&
+             g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
     char *list = g_strndup(line + 11, len - 11);
     on_caps(c, list);
     g_free(list);
   }
-  if ((code = find_code(line, len, "[UIDVALIDITY ", 13))) {
+  if ((code = uidv)) {
     char *num = g_strndup(code + 13, len - (size_t)(code + 13 - line));
     uint32_t v = (uint32_t)g_ascii_strtoull(num, NULL, 10);
     g_free(num);
@@ -531,7 +542,7 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
       c->last_uid = 0; /* RFC 3501 §2.3.1.1: UIDs of another validity mean nothing */
     c->uidvalidity = v;
   }
-  if (len >= 6 && g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
+  if (len >= 6 && (line[0] | 0x20) == 's' && g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
     /* The words between spaces, each read as strtoull reads a copy of it
      * (a word is copied to the stack, or to the heap when long). */
     for (size_t i = 6; i < len;) {

@@ -280,7 +280,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       m.flags |= IMAP_F_SEEN;
       flags_changed = true;
     }
-    GString *g = g_string_new(NULL);
+    GString *g = s->fetch_line; /* kept empty between messages */
     put_num(g, "* ", i + 1, " FETCH (");
     bool first = true;
 #define SEP() (first ? (void)(first = false) : (void)g_string_append_c(g, ' '))
@@ -360,7 +360,8 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       if (body_event)
         imap_srv__push_fetch_event(s, uid);
     }
-    g_string_free(g, TRUE);
+    s->grown |= g->len > SRV_KEEP_MAX;
+    g_string_truncate(g, 0);
     g_bytes_unref(data);
   }
   g_array_free(idx, TRUE);
