@@ -878,6 +878,25 @@ START_TEST(client_uidl_lines) {
 }
 END_TEST
 
+/* max_message: a body that outgrows it mid-way is skipped, one that just
+ * fits is kept; ordinary, stuffed and bare-LF lines mixed. */
+START_TEST(client_body_limit) {
+  pop3_cli_config cfg = {.user = "bob", .pass = "pw", .max_message = 16};
+  static const char *const r[] = {
+      "+OK ready\r\n", "+OK\r\n.\r\n", "+OK\r\n", "+OK\r\n", "+OK 3 60\r\n",
+      "+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n",
+      "+OK\r\naaaa\r\nbbbb\r\ncccc\r\n.\r\n",
+      "+OK\r\n..aaa\r\nbbbb\r\n.\r\n",
+      "+OK\r\nxx\ny\r\n..\r\nzzzz\r\n.\r\n",
+      "+OK bye\r\n"};
+  scripted_all_splits(&cfg, r, G_N_ELEMENTS(r), NULL,
+                      "> CAPA\r\n> USER bob\r\n> PASS pw\r\n> STAT\r\n> UIDL\r\n> RETR 1\r\n"
+                      "error(message too large, skipped); > RETR 2\r\n"
+                      "message(2,b,12); > RETR 3\r\n"
+                      "message(3,c,16); > QUIT\r\ndone; close; > ");
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("pop3");
   TCase *tc = tcase_create("server_transcripts");
@@ -902,6 +921,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, renewed_client_same_as_new);
   tcase_add_test(tc, client_capa_lines);
   tcase_add_test(tc, client_uidl_lines);
+  tcase_add_test(tc, client_body_limit);
   suite_add_tcase(s, tc);
   return s;
 }

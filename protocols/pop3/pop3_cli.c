@@ -549,6 +549,15 @@ static void body_line(pop3_cli *c, const char *p, size_t n, bool crlf) {
   c->held = MAX(c->held, c->body->len);
 }
 
+/* Appends the *RUN octets of c->in from AT to the body (see pop3_cli_feed). */
+static void body_flush(pop3_cli *c, size_t at, size_t *run) {
+  if (!*run)
+    return;
+  g_byte_array_append(c->body, c->in->data + at, (guint)*run);
+  c->held = MAX(c->held, c->body->len);
+  *run = 0;
+}
+
 void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
   if (c->state == POP3_CLI_DONE || c->state == POP3_CLI_TLS_WAIT)
     return;
@@ -556,6 +565,9 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
   g_byte_array_append(c->in, data, (guint)len);
   c->held = MAX(c->held, c->in->len);
   size_t off = 0;
+  /* Ordinary CRLF lines of a multi-line body are its octets verbatim: a
+   * run of them is appended at once (RUN octets of c->in from RUN_AT). */
+  size_t run_at = 0, run = 0;
   while (c->state != POP3_CLI_DONE && c->state != POP3_CLI_TLS_WAIT && off < c->in->len) {
     guint8 *nl = memchr(c->in->data + off, '\n', c->in->len - off);
     if (!nl) {
@@ -571,13 +583,20 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
     bool crlf = n && p[n - 1] == '\r';
     if (crlf)
       n--;
-    if (c->multiline) {
+    if (c->multiline && crlf && !(n && p[0] == '.') && !c->skipping &&
+        c->body->len + run + n + 2 <= c->cfg.max_message) {
+      if (!run)
+        run_at = off;
+      run += n + 2;
+    } else if (c->multiline) {
+      body_flush(c, run_at, &run);
       body_line(c, p, n, crlf);
     } else {
       status_line(c, g_strndup(p, n));
     }
     off = end + 1;
   }
+  body_flush(c, run_at, &run);
   g_byte_array_remove_range(c->in, 0, (guint)off);
   if (c->state == POP3_CLI_TLS_WAIT)
     g_byte_array_set_size(c->in, 0);
