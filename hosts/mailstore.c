@@ -91,6 +91,10 @@ const char *mailstore_use_name(mailstore_use u) {
  * every message look-up names its folder. */
 const char *mailstore_canon(const char *name) {
   static const char inbox[] = "inbox";
+  if ((name[0] | 0x20) != 'i') /* most names, at once */
+    return name;
+  if (strcmp(name, "INBOX") == 0) /* the usual spelling */
+    return "INBOX";
   for (int i = 0; i < 5; i++)
     if ((name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]) != inbox[i])
       return name;
