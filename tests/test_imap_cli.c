@@ -477,9 +477,10 @@ END_TEST
 /* Feeds the client REPLIES[i] in turn, each in chunks of CHUNK octets
  * after the commands the previous ones drew; the log holds what the client
  * sent and its events. */
-static char *scripted(const char *const *replies, size_t n, size_t chunk) {
+static char *scripted_env(const char *const *replies, size_t n, size_t chunk, const imap_env *env,
+                          unsigned *lines) {
   imap_cli_config cc = {.user = "bob", .pass = "pw"};
-  imap_cli *c = imap_cli_new(&cc, NULL, 0);
+  imap_cli *c = imap_cli_new(&cc, env, 0);
   GString *log = g_string_new(NULL);
   for (size_t i = 0; i < n; i++) {
     size_t len = strlen(replies[i]);
@@ -487,8 +488,10 @@ static char *scripted(const char *const *replies, size_t n, size_t chunk) {
       imap_cli_feed(c, replies[i] + off, MIN(chunk, len - off), (int64_t)i);
     imap_cli_event ev;
     while (imap_cli_next_event(c, &ev)) {
-      if (ev.kind == IMAP_CLI_EV_COMMAND || ev.kind == IMAP_CLI_EV_REPLY)
+      if (ev.kind == IMAP_CLI_EV_COMMAND || ev.kind == IMAP_CLI_EV_REPLY) {
+        (*lines)++;
         continue;
+      }
       g_string_append(log, imap_cli_event_name(ev.kind));
       if (ev.kind == IMAP_CLI_EV_MESSAGE)
         g_string_append_printf(log, "(%u/%u %s [%.*s])", ev.uidvalidity, ev.uid, ev.text,
@@ -503,6 +506,15 @@ static char *scripted(const char *const *replies, size_t n, size_t chunk) {
   }
   imap_cli_free(c);
   return g_string_free(log, FALSE);
+}
+
+static char *scripted(const char *const *replies, size_t n, size_t chunk) {
+  unsigned lines = 0;
+  return scripted_env(replies, n, chunk, NULL, &lines);
+}
+
+static void trace_to(void *ud, const char *ev, const char *detail) {
+  g_string_append_printf(ud, "%s:%s|", ev, detail);
 }
 
 /* Responses read where they lie: item names in any case, a literal, a
@@ -536,6 +548,23 @@ START_TEST(responses_read_in_place) {
     char *got = scripted(r, G_N_ELEMENTS(r), sizes[i]);
     ck_assert_msg(strcmp(got, want) == 0, "chunk %zu: got %s", sizes[i], got);
     g_free(got);
+  }
+  /* lines_quiet: the same session and trace, no COMMAND or REPLY event */
+  char *got[4];
+  unsigned lines[4] = {0, 0, 0, 0};
+  GString *tr[4];
+  for (int k = 0; k < 4; k++) {
+    tr[k] = g_string_new(NULL);
+    imap_env env = {k & 1 ? trace_to : NULL, tr[k], k >= 2};
+    got[k] = scripted_env(r, G_N_ELEMENTS(r), 5, &env, &lines[k]);
+    ck_assert_str_eq(got[k], want);
+  }
+  ck_assert_str_eq(tr[1]->str, tr[3]->str);
+  ck_assert_msg(strstr(tr[1]->str, "cmd:C001 AUTHENTICATE ****|") != NULL, "trace: %s", tr[1]->str);
+  ck_assert(lines[0] > 0 && lines[1] > 0 && lines[2] == 0 && lines[3] == 0);
+  for (int k = 0; k < 4; k++) {
+    g_free(got[k]);
+    g_string_free(tr[k], TRUE);
   }
   g_free(want);
 }

@@ -120,7 +120,9 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
                 (cmd_len >= 12 && memcmp(line + cmd_at, "AUTHENTICATE", 12) == 0);
   /* What the trace and the event show: never the credentials. */
   char *shown;
-  if (secret) { /* "tag VERB ****", VERB the command's first 12 octets at most */
+  if (!c->env.trace && c->env.lines_quiet) {
+    shown = NULL; /* wanted by nobody */
+  } else if (secret) { /* "tag VERB ****", VERB the command's first 12 octets at most */
     size_t tl = strlen(c->tag), vl = MIN(cmd_len, 12u);
     shown = g_malloc(tl + vl + 7);
     memcpy(shown, c->tag, tl);
@@ -133,7 +135,10 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   c->held = MAX(c->held, c->out->len);
   trace(c, "cmd", shown);
-  push_take(c, IMAP_CLI_EV_COMMAND, shown);
+  if (c->env.lines_quiet)
+    g_free(shown);
+  else
+    push_take(c, IMAP_CLI_EV_COMMAND, shown);
   imap_cli_enter(c, next);
 }
 
@@ -141,7 +146,8 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
 static void send_done(imap_cli *c) {
   g_byte_array_append(c->out, (const guint8 *)"DONE\r\n", 6);
   trace(c, "cmd", "DONE");
-  push(c, IMAP_CLI_EV_COMMAND, "DONE");
+  if (!c->env.lines_quiet)
+    push(c, IMAP_CLI_EV_COMMAND, "DONE");
   imap_cli_enter(c, IMAP_CLI_DONE_SENT);
 }
 
@@ -697,7 +703,8 @@ static void tagged(imap_cli *c, const char *line) {
   const char *st = strchr(line, ' ');
   bool ok = st && g_ascii_strncasecmp(st + 1, "OK", 2) == 0;
   trace(c, "reply", line);
-  push(c, IMAP_CLI_EV_REPLY, line);
+  if (!c->env.lines_quiet)
+    push(c, IMAP_CLI_EV_REPLY, line);
   switch (c->state) {
   case IMAP_CLI_CAPABILITY:
     if (ok)

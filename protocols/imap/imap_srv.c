@@ -64,6 +64,19 @@ static imap_srv__qev *push(imap_srv *s, imap_srv_event_kind k, const char *text)
   return push_take(s, k, g_strdup(text));
 }
 
+/* Whether command and reply lines are wanted at all: traced, or events. */
+static bool lines_wanted(const imap_srv *s) { return s->env.trace || !s->env.lines_quiet; }
+
+/* Traces the line TEXT (taken) as EV and queues it as an event of kind K,
+ * unless lines_quiet. */
+static void line_take(imap_srv *s, const char *ev, imap_srv_event_kind k, char *text) {
+  trace(s, ev, text);
+  if (s->env.lines_quiet)
+    g_free(text);
+  else
+    push_take(s, k, text);
+}
+
 void imap_srv__enter(imap_srv *s, imap_srv_state to) {
   switch (to) {
   case IMAP_SRV_NOT_AUTH:
@@ -103,11 +116,9 @@ void imap_srv__untagged(imap_srv *s, const char *fmt, ...) {
   va_end(ap);
   guint end = s->out->len;
   imap_srv__out(s, "\r\n", 2);
-  if (end - start >= 3 && memcmp(s->out->data + start, "BYE", 3) == 0) {
-    char *line = g_strndup((const char *)s->out->data + start, end - start);
-    trace(s, "reply", line);
-    push_take(s, IMAP_SRV_EV_REPLY, line);
-  }
+  if (end - start >= 3 && memcmp(s->out->data + start, "BYE", 3) == 0 && lines_wanted(s))
+    line_take(s, "reply", IMAP_SRV_EV_REPLY,
+              g_strndup((const char *)s->out->data + start, end - start));
 }
 
 void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const char *fmt, ...) {
@@ -121,10 +132,11 @@ void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const ch
   va_start(ap, fmt);
   imap_fmt_append(s->out, fmt, ap);
   va_end(ap);
-  char *line = g_strndup((const char *)s->out->data + start, s->out->len - start);
+  char *line =
+      lines_wanted(s) ? g_strndup((const char *)s->out->data + start, s->out->len - start) : NULL;
   imap_srv__out(s, "\r\n", 2);
-  trace(s, "reply", line);
-  push_take(s, IMAP_SRV_EV_REPLY, line);
+  if (line)
+    line_take(s, "reply", IMAP_SRV_EV_REPLY, line);
 }
 
 void imap_srv__push_fetch_event(imap_srv *s, uint32_t uid) {
@@ -908,17 +920,17 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
   const char *err;
   imap_cmd *c = imap_cmd_parse(data, len, &tag, &err);
   if (!c) {
-    char *shown = g_strdup_printf("%s <unparsed>", tag ? tag : "*");
-    trace(s, "cmd", shown);
-    push(s, IMAP_SRV_EV_COMMAND, shown);
-    g_free(shown);
+    if (lines_wanted(s))
+      line_take(s, "cmd", IMAP_SRV_EV_COMMAND, g_strdup_printf("%s <unparsed>", tag ? tag : "*"));
     imap_srv__tagged(s, tag, "BAD", "%s", err);
     g_free(tag);
     return;
   }
   /* What the trace shows: never a password or SASL response. */
   char *shown;
-  if (c->verb == IMAP_VERB_LOGIN)
+  if (!lines_wanted(s))
+    shown = NULL;
+  else if (c->verb == IMAP_VERB_LOGIN)
     shown = g_strconcat(c->tag, " LOGIN ", c->arg1, " ****", NULL);
   else if (c->verb == IMAP_VERB_AUTHENTICATE)
     shown = g_strconcat(c->tag, " AUTHENTICATE ", c->arg1, c->arg2 ? " ****" : "", NULL);
@@ -928,8 +940,8 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
       n++;
     shown = g_strndup((const char *)data, n);
   }
-  trace(s, "cmd", shown);
-  push_take(s, IMAP_SRV_EV_COMMAND, shown);
+  if (shown)
+    line_take(s, "cmd", IMAP_SRV_EV_COMMAND, shown);
   for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
     if (verbs[i].verb != c->verb)
       continue;

@@ -109,7 +109,8 @@ static void send_cmd(pop3_cli *c, pop3_cli_state next, const char *line, const c
   g_byte_array_append(c->out, (const guint8 *)line, (guint)strlen(line));
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   trace(c, "cmd", shown ? shown : line);
-  push(c, POP3_CLI_EV_COMMAND, shown ? shown : line);
+  if (!c->env.lines_quiet)
+    push(c, POP3_CLI_EV_COMMAND, shown ? shown : line);
   pop3_cli_enter(c, next);
 }
 
@@ -440,11 +441,23 @@ static void multiline_done(pop3_cli *c) {
   g_byte_array_set_size(c->body, 0);
 }
 
-/* Takes LINE: the REPLY event holds it (valid while this runs). */
+static void status_line_do(pop3_cli *c, const char *line);
+
+/* Takes LINE: the REPLY event holds it (valid while this runs), or it is
+ * freed at the end (lines_quiet). */
 static void status_line(pop3_cli *c, char *line) {
-  bool ok = g_str_has_prefix(line, "+OK");
   trace(c, "reply", line);
+  if (c->env.lines_quiet) {
+    status_line_do(c, line);
+    g_free(line);
+    return;
+  }
   push_take(c, POP3_CLI_EV_REPLY, line);
+  status_line_do(c, line);
+}
+
+static void status_line_do(pop3_cli *c, const char *line) {
+  bool ok = g_str_has_prefix(line, "+OK");
   switch (c->state) {
   case POP3_CLI_GREETING:
     if (!ok)
