@@ -272,7 +272,7 @@ static void evs_rewind(dns_res *r) {
   if (r->ev_head < r->evs->len)
     return;
   r->ev_head = 0;
-  if (r->evs->len > 8) {
+  if (r->evs->len > 2) {
     g_array_free(r->evs, TRUE);
     r->evs = g_array_new(FALSE, TRUE, sizeof(dns_res_event));
   } else {

@@ -244,7 +244,7 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
   s->tail = g_byte_array_new();
-  s->fetch_line = g_string_sized_new(1024);
+  s->fetch_line = g_string_new(NULL);
   srv_start(s, cfg, env, now);
   return s;
 }
@@ -322,7 +322,7 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
     g_byte_array_unref(kept.tail);
     kept.tail = g_byte_array_new();
     g_string_free(kept.fetch_line, TRUE);
-    kept.fetch_line = g_string_sized_new(1024);
+    kept.fetch_line = g_string_new(NULL);
     /* a large reply or mailbox: let it go */
     g_byte_array_unref(kept.out);
     kept.out = g_byte_array_sized_new(512);
