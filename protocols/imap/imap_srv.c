@@ -755,10 +755,10 @@ static void sasl_plain(imap_srv *s, const char *tag, const char *b64) {
     imap_srv__tagged(s, tag, "BAD", "Authentication cancelled");
     return;
   }
-  size_t bl = strlen(b64);
-  bool okb64 =
-      bl % 4 == 0 &&
-      strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == bl;
+  size_t bl = 0; /* the base64 alphabet's octets (and '='), then the length */
+  while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
+    bl++;
+  bool okb64 = !b64[bl] && bl % 4 == 0;
   gsize n = 0;
   guchar *raw = okb64 && bl ? g_base64_decode(b64, &n) : NULL;
   const char *p1 = raw ? memchr(raw, 0, n) : NULL;

@@ -391,10 +391,10 @@ static void sasl_plain(pop3_srv *s, const char *b64) {
   }
   gsize n = 0;
   guchar *raw = NULL;
-  bool okb64 = *b64 &&
-               strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
-                   strlen(b64) &&
-               strlen(b64) % 4 == 0;
+  size_t bl = 0; /* the base64 alphabet's octets (and '='), then the length */
+  while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
+    bl++;
+  bool okb64 = *b64 && !b64[bl] && bl % 4 == 0;
   if (okb64 || strcmp(b64, "=") == 0)
     raw = g_base64_decode(b64, &n);
   const char *p1 = raw ? memchr(raw, 0, n) : NULL;
