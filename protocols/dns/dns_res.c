@@ -168,7 +168,6 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
-  r->evs = g_array_new(FALSE, TRUE, sizeof(dns_res_event));
 
   r->next_lookup = 1;
   r->next_action = 1;
@@ -248,9 +247,9 @@ void dns_res_free(dns_res *r) {
     dns_res_action_clear(a);
     g_free(a);
   }
-  for (guint i = r->ev_head; i < r->evs->len; i++)
-    dns_res_event_clear(&g_array_index(r->evs, dns_res_event, i));
-  g_array_free(r->evs, TRUE);
+  for (size_t i = r->ev_head; i < r->ev_len; i++)
+    dns_res_event_clear(&r->evs[i]);
+  g_free(r->evs);
   dns_cache_free(r->cache);
   if (r->scratch)
     g_array_free(r->scratch, TRUE);
@@ -266,26 +265,26 @@ void dns_res_free(dns_res *r) {
 
 /* ---- events and actions ------------------------------------------------ */
 
-/* Once every queued event is given, the queue starts again at the front;
- * after a burst (a tick ending many lookups) its block is let go. */
+/* Once every queued event is given, the block is let go: an engine at
+ * rest holds none (a host's stub has one in flight at a time). */
 static void evs_rewind(dns_res *r) {
-  if (r->ev_head < r->evs->len)
+  if (r->ev_head < r->ev_len)
     return;
-  r->ev_head = 0;
-  if (r->evs->len > 2) {
-    g_array_free(r->evs, TRUE);
-    r->evs = g_array_new(FALSE, TRUE, sizeof(dns_res_event));
-  } else {
-    g_array_set_size(r->evs, 0);
-  }
+  g_free(r->evs);
+  r->evs = NULL;
+  r->ev_head = r->ev_len = r->ev_cap = 0;
 }
 
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now) {
   if (r->cfg.done_events_only && kind != DNS_RES_EV_DONE)
     return NULL; /* nobody would read it */
   evs_rewind(r);
-  g_array_set_size(r->evs, r->evs->len + 1); /* zeroed */
-  dns_res_event *ev = &g_array_index(r->evs, dns_res_event, r->evs->len - 1);
+  if (r->ev_len == r->ev_cap) {
+    r->ev_cap = r->ev_cap ? 2 * r->ev_cap : 1;
+    r->evs = g_renew(dns_res_event, r->evs, r->ev_cap);
+  }
+  dns_res_event *ev = &r->evs[r->ev_len++];
+  memset(ev, 0, sizeof *ev);
   ev->kind = kind;
   ev->t = now;
   if (kind != DNS_RES_EV_DONE) { /* lookup_done gives a DONE event its arrays */
@@ -315,11 +314,11 @@ dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t
 }
 
 bool dns_res_next_event(dns_res *r, dns_res_event *ev) {
-  if (r->ev_head >= r->evs->len) {
+  if (r->ev_head >= r->ev_len) {
     evs_rewind(r);
     return false;
   }
-  *ev = g_array_index(r->evs, dns_res_event, r->ev_head++); /* its arrays move out */
+  *ev = r->evs[r->ev_head++]; /* its arrays move out */
   return true;
 }
 

@@ -126,8 +126,10 @@ struct dns_res {
   GHashTable *actions; /* &task->action -> task, lookup only */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   GQueue acts;         /* dns_res_action* */
-  GArray *evs;         /* dns_res_event, by value: queued from ev_head on */
-  guint ev_head;       /* the next event to give (dns_res_next_event) */
+  /* Events queued, by value: evs[ev_head..ev_len) of an ev_cap block,
+   * NULL at rest (let go once every event is given). */
+  dns_res_event *evs;
+  size_t ev_head, ev_len, ev_cap;
   uint64_t next_lookup, next_action;
   dns_res_stats st;
 };

@@ -244,7 +244,6 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
   s->tail = g_byte_array_new();
-  s->fetch_line = g_string_new(NULL);
   srv_start(s, cfg, env, now);
   return s;
 }
@@ -282,7 +281,6 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->recent, TRUE);
   g_array_free(s->changes, TRUE);
   g_byte_array_unref(s->tail);
-  g_string_free(s->fetch_line, TRUE);
   g_free(s);
 }
 
@@ -314,15 +312,12 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .recent = u32_kept(old->recent, grown),
       .changes = old->changes,
       .tail = old->tail,
-      .fetch_line = old->fetch_line,
   };
   if (grown) { /* scratch that held more than a renewed engine keeps */
     g_array_free(kept.changes, TRUE);
     kept.changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
     g_byte_array_unref(kept.tail);
     kept.tail = g_byte_array_new();
-    g_string_free(kept.fetch_line, TRUE);
-    kept.fetch_line = g_string_new(NULL);
     /* a large reply or mailbox: let it go */
     g_byte_array_unref(kept.out);
     kept.out = g_byte_array_sized_new(512);

@@ -251,6 +251,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
     return;
   }
   bool gone = false, cannot = false;
+  GString *g = g_string_new(NULL); /* one response line at a time */
   for (guint k = 0; k < idx->len && !cannot; k++) {
     guint i = g_array_index(idx, guint, k);
     uint32_t uid = g_array_index(s->view, uint32_t, i);
@@ -280,7 +281,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       m.flags |= IMAP_F_SEEN;
       flags_changed = true;
     }
-    GString *g = s->fetch_line; /* kept empty between messages */
+    g_string_truncate(g, 0);
     put_num(g, "* ", i + 1, " FETCH (");
     bool first = true;
 #define SEP() (first ? (void)(first = false) : (void)g_string_append_c(g, ' '))
@@ -360,10 +361,9 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       if (body_event)
         imap_srv__push_fetch_event(s, uid);
     }
-    s->grown |= g->len > SRV_KEEP_MAX;
-    g_string_truncate(g, 0);
     g_bytes_unref(data);
   }
+  g_string_free(g, TRUE);
   g_array_free(idx, TRUE);
   if (cannot)
     imap_srv__tagged(s, c->tag, "NO", "[CANNOT] This body part needs the MIME provider");
