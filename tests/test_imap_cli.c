@@ -527,12 +527,12 @@ START_TEST(responses_read_in_place) {
       "C001 OK done\r\n",
       "* 3 EXISTS\r\n* OK [UIDNEXT 10] y [UIDVALIDITY 9] x\r\nC002 OK [READ-WRITE] sel\r\n",
       "* SEARCH 2\t 5 6  7 9 123456789012345678901234567890 x\r\nC003 OK s\r\n",
-      "* 1 FETCH (uid 2 flags (\\Seen) body[] {3}\r\nabc)\r\n"
-      "* 2 FETCH (UID 5 BODY[] \"q\\\"x\" FLAGS ())\r\n"
-      "* 3 FETCH (UID 6 BODY[] {1}\r\nA BODY[] {2}\r\nBB)\r\n"
-      "* 4 FETCH (UID 7 X-ODD {2}\r\nzz RFC822 atom)\r\n"
-      "* 5 FETCH (UID 9 BODY[] NIL)\r\n"
-      "C004 OK f\r\n",
+      ("* 1 FETCH (uid 2 flags (\\Seen) body[] {3}\r\nabc)\r\n"
+       "* 2 FETCH (UID 5 BODY[] \"q\\\"x\" FLAGS ())\r\n"
+       "* 3 FETCH (UID 6 BODY[] {1}\r\nA BODY[] {2}\r\nBB)\r\n"
+       "* 4 FETCH (UID 7 X-ODD {2}\r\nzz RFC822 atom)\r\n"
+       "* 5 FETCH (UID 9 BODY[] NIL)\r\n"
+       "C004 OK f\r\n"),
       "* BYE bye\r\nC005 OK bye\r\n"};
   static const size_t sizes[] = {1, 2, 3, 7, 4096};
   char *want = scripted(r, G_N_ELEMENTS(r), 4096);

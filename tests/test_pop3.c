@@ -883,8 +883,8 @@ START_TEST(client_uidl_lines) {
   pop3_cli_config cfg = {.user = "bob", .pass = "pw"};
   static const char *const r[] = {
       "+OK ready\r\n", "+OK\r\n.\r\n", "+OK\r\n", "+OK\r\n", "+OK 6 60\r\n",
-      "+OK\r\n1 aaa\r\n\r\n2\tbbb\r\n0 zero\r\n123456789012345678901234567 x\r\n4 seen1\r\n"
-      " 5   e5 extra\r\n6\r\n.\r\n",
+      ("+OK\r\n1 aaa\r\n\r\n2\tbbb\r\n0 zero\r\n123456789012345678901234567 x\r\n4 seen1\r\n"
+       " 5   e5 extra\r\n6\r\n.\r\n"),
       "+OK\r\none\r\n.\r\n", "+OK\r\n..two\r\n.\r\n", "+OK\r\n.\r\n", "+OK\r\nx\r\n.\r\n",
       "+OK bye\r\n"};
   scripted_all_splits(&cfg, r, G_N_ELEMENTS(r), NULL,
