@@ -960,6 +960,8 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
       bool allow = c->uid || (c->verb != IMAP_VERB_FETCH && c->verb != IMAP_VERB_STORE &&
                               c->verb != IMAP_VERB_SEARCH);
       imap_srv__absorb(s, true);
+      if (!s->pend_new->len && !s->pend_expunge->len && !s->pend_flags->len)
+        break; /* nothing to announce: imap_srv__flush would write and change nothing */
       size_t last = s->out->len >= 2 ? s->out->len - 2 : 0;
       while (last > before && s->out->data[last - 1] != '\n')
         last--;
