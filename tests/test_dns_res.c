@@ -604,8 +604,8 @@ static void shuffled_done_answer_only(dns_res_config *cfg) {
 /* LEAN: with done_answer_only (cnames and authority NULL, asserted);
  * SECTIONS: the log shows cnames and authority. */
 static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
-  harness *h = h_new_env(DNS_RES_RECURSIVE, 42, lean ? shuffled_done_answer_only : shuffled_done_only,
-                         state_trace);
+  harness *h = h_new_env(DNS_RES_RECURSIVE, 42,
+                         lean ? shuffled_done_answer_only : shuffled_done_only, state_trace);
   resolve_scenario(h);
   /* answered by the cache: an MX, an NXDOMAIN (SOA), a CNAME chain, again */
   h_resolve(h, "example.org", DNS_T_MX);
@@ -626,7 +626,8 @@ static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
       ck_assert(ev->cnames == NULL && ev->authority == NULL);
     char *a = rrs_text(ev->rrs), *c = sections ? rrs_text(ev->cnames) : g_strdup("-"),
          *au = sections ? rrs_text(ev->authority) : g_strdup("-");
-    g_string_append_printf(g, "done %" G_GUINT64_FORMAT " rcode=%u [%s] cnames [%s] auth [%s]%s%s "
+    g_string_append_printf(g,
+                           "done %" G_GUINT64_FORMAT " rcode=%u [%s] cnames [%s] auth [%s]%s%s "
                            "elapsed=%" G_GINT64_FORMAT "\n",
                            ev->lookup, ev->rcode, a, c, au, ev->from_cache ? " cache" : "",
                            ev->joined ? " joined" : "", ev->elapsed);
@@ -635,21 +636,23 @@ static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
     g_free(au);
   }
   const dns_res_stats *st = dns_res_stats_peek(h->r);
-  g_string_append_printf(g,
-                         "lookups=%" G_GUINT64_FORMAT " done=%" G_GUINT64_FORMAT
-                         " from_cache=%" G_GUINT64_FORMAT " cache_hits=%" G_GUINT64_FORMAT
-                         " queries=%" G_GUINT64_FORMAT " pending=%zu\n",
-                         st->lookups, st->done, st->from_cache, st->cache_hits, st->queries,
-                         dns_res_pending(h->r));
+  g_string_append_printf(
+      g,
+      "lookups=%" G_GUINT64_FORMAT " done=%" G_GUINT64_FORMAT " from_cache=%" G_GUINT64_FORMAT
+      " cache_hits=%" G_GUINT64_FORMAT " queries=%" G_GUINT64_FORMAT " pending=%zu\n",
+      st->lookups, st->done, st->from_cache, st->cache_hits, st->queries, dns_res_pending(h->r));
   h_free(h);
   return g_string_free(g, FALSE);
 }
 
-static char *done_only_run(bool state_trace) { return done_only_run_with(state_trace, false, true); }
+static char *done_only_run(bool state_trace) {
+  return done_only_run_with(state_trace, false, true);
+}
 
 /* done_answer_only: the same results but for the two sections left out. */
 START_TEST(done_answer_only) {
-  char *full = done_only_run_with(true, false, false), *lean = done_only_run_with(false, true, false);
+  char *full = done_only_run_with(true, false, false),
+       *lean = done_only_run_with(false, true, false);
   char *lean_traced = done_only_run_with(true, true, false);
   ck_assert_str_eq(lean, full);
   ck_assert_str_eq(lean_traced, full);

@@ -54,9 +54,15 @@ static const frow frows[] = {
     {"not_a_literal", "a X {x}\r\na X {}\r\na X 3}\r\n", 0, "C[a X {x}]C[a X {}]C[a X 3}]"},
     /* lines returned where they lie (whole in one feed) or assembled */
     {"empty_lines", "\r\n\na NOOP\r\n\r\r\n", 0, "C[]C[]C[a NOOP]C[\r]"},
-    {"line_at_limit_with_cr", "t5 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nb NOOP\r\n", 0, "C[t5 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx]C[b NOOP]"},
-    {"line_at_limit_bare_lf", "t6 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nb NOOP\r\n", 0, "C[t6 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx]C[b NOOP]"},
-    {"line_over_limit_by_its_cr", "t6 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nb NOOP\r\n", 0, "E[t6|line too long]C[b NOOP]"},
+    {"line_at_limit_with_cr",
+     "t5 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nb NOOP\r\n", 0,
+     "C[t5 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx]C[b NOOP]"},
+    {"line_at_limit_bare_lf",
+     "t6 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nb NOOP\r\n", 0,
+     "C[t6 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx]C[b NOOP]"},
+    {"line_over_limit_by_its_cr",
+     "t6 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nb NOOP\r\n", 0,
+     "E[t6|line too long]C[b NOOP]"},
     {"line_then_literal_then_line", "a NOOP\r\nb X {2+}\r\nhi\r\nc NOOP\r\n", 0,
      "C[a NOOP]C[b X {2+}\r\nhi]C[c NOOP]"},
 };

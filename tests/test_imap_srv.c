@@ -538,8 +538,8 @@ START_TEST(quiet_lines_same_session) {
   unsigned loud_lines, quiet_lines, n;
   char *loud = run_row_env(r, true, false, &loud_lines);
   char *quiet = run_row_env(r, true, true, &quiet_lines);
-  ck_assert_msg(strcmp(loud, quiet) == 0, "%s: traced quiet differs:\n%s\nwant\n%s", r->name,
-                quiet, loud);
+  ck_assert_msg(strcmp(loud, quiet) == 0, "%s: traced quiet differs:\n%s\nwant\n%s", r->name, quiet,
+                loud);
   ck_assert_uint_eq(quiet_lines, 0);
   ck_assert_uint_gt(loud_lines, 0);
   char *plain = run_row_env(r, false, false, &n), *bare = run_row_env(r, false, true, &n);

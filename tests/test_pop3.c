@@ -854,8 +854,7 @@ static void scripted_all_splits(const pop3_cli_config *cfg, const char *const *r
   static const size_t chunks[] = {1, 2, 3, 7, 1000};
   for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
     char *got = scripted(cfg, replies, n, lens, chunks[i]);
-    ck_assert_msg(strcmp(got, want) == 0, "chunk %zu:\n got  %s\n want %s", chunks[i], got,
-                  want);
+    ck_assert_msg(strcmp(got, want) == 0, "chunk %zu:\n got  %s\n want %s", chunks[i], got, want);
     g_free(got);
   }
 }
@@ -866,8 +865,7 @@ START_TEST(client_capa_lines) {
   pop3_cli_config cfg = {.user = "bob", .pass = "pw", .use_stls = true, .require_tls = true};
   static const char *const yes[] = {"+OK ready\r\n", "+OK\r\n stls\r\nstls \r\nsTlS\r\n.\r\n",
                                     "+OK go\r\n", "+OK\r\n.\r\n"};
-  scripted_all_splits(&cfg, yes, 4, NULL,
-                      "> CAPA\r\n> STLS\r\nstls; > CAPA\r\n> USER bob\r\n");
+  scripted_all_splits(&cfg, yes, 4, NULL, "> CAPA\r\n> STLS\r\nstls; > CAPA\r\n> USER bob\r\n");
   static const char no_body[] = "+OK\r\nSTLSX\r\nx\0\r\nSTLS\r\n.\r\n";
   static const char *const no[] = {"+OK ready\r\n", no_body};
   static const size_t no_lens[] = {0, sizeof no_body - 1};
@@ -882,10 +880,17 @@ END_TEST
 START_TEST(client_uidl_lines) {
   pop3_cli_config cfg = {.user = "bob", .pass = "pw"};
   static const char *const r[] = {
-      "+OK ready\r\n", "+OK\r\n.\r\n", "+OK\r\n", "+OK\r\n", "+OK 6 60\r\n",
+      "+OK ready\r\n",
+      "+OK\r\n.\r\n",
+      "+OK\r\n",
+      "+OK\r\n",
+      "+OK 6 60\r\n",
       ("+OK\r\n1 aaa\r\n\r\n2\tbbb\r\n0 zero\r\n123456789012345678901234567 x\r\n4 seen1\r\n"
        " 5   e5 extra\r\n6\r\n.\r\n"),
-      "+OK\r\none\r\n.\r\n", "+OK\r\n..two\r\n.\r\n", "+OK\r\n.\r\n", "+OK\r\nx\r\n.\r\n",
+      "+OK\r\none\r\n.\r\n",
+      "+OK\r\n..two\r\n.\r\n",
+      "+OK\r\n.\r\n",
+      "+OK\r\nx\r\n.\r\n",
       "+OK bye\r\n"};
   scripted_all_splits(&cfg, r, G_N_ELEMENTS(r), NULL,
                       "> CAPA\r\n> USER bob\r\n> PASS pw\r\n> STAT\r\n> UIDL\r\n> RETR 1\r\n"
@@ -900,13 +905,16 @@ END_TEST
  * fits is kept; ordinary, stuffed and bare-LF lines mixed. */
 START_TEST(client_body_limit) {
   pop3_cli_config cfg = {.user = "bob", .pass = "pw", .max_message = 16};
-  static const char *const r[] = {
-      "+OK ready\r\n", "+OK\r\n.\r\n", "+OK\r\n", "+OK\r\n", "+OK 3 60\r\n",
-      "+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n",
-      "+OK\r\naaaa\r\nbbbb\r\ncccc\r\n.\r\n",
-      "+OK\r\n..aaa\r\nbbbb\r\n.\r\n",
-      "+OK\r\nxx\ny\r\n..\r\nzzzz\r\n.\r\n",
-      "+OK bye\r\n"};
+  static const char *const r[] = {"+OK ready\r\n",
+                                  "+OK\r\n.\r\n",
+                                  "+OK\r\n",
+                                  "+OK\r\n",
+                                  "+OK 3 60\r\n",
+                                  "+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n",
+                                  "+OK\r\naaaa\r\nbbbb\r\ncccc\r\n.\r\n",
+                                  "+OK\r\n..aaa\r\nbbbb\r\n.\r\n",
+                                  "+OK\r\nxx\ny\r\n..\r\nzzzz\r\n.\r\n",
+                                  "+OK bye\r\n"};
   scripted_all_splits(&cfg, r, G_N_ELEMENTS(r), NULL,
                       "> CAPA\r\n> USER bob\r\n> PASS pw\r\n> STAT\r\n> UIDL\r\n> RETR 1\r\n"
                       "error(message too large, skipped); > RETR 2\r\n"
@@ -942,9 +950,9 @@ START_TEST(quiet_lines) {
       g_free(got[k]);
   }
   pop3_cli_config cfg = {.user = "bob", .pass = "pw"};
-  static const char *const r[] = {"+OK ready\r\n", "+OK\r\n.\r\n", "+OK\r\n", "+OK\r\n",
-                                  "+OK 1 9\r\n", "+OK\r\n1 a\r\n.\r\n", "+OK\r\nx\r\n.\r\n",
-                                  "+OK bye\r\n"};
+  static const char *const r[] = {"+OK ready\r\n",     "+OK\r\n.\r\n", "+OK\r\n",
+                                  "+OK\r\n",           "+OK 1 9\r\n",  "+OK\r\n1 a\r\n.\r\n",
+                                  "+OK\r\nx\r\n.\r\n", "+OK bye\r\n"};
   char *cg[4];
   unsigned cl[4] = {0, 0, 0, 0};
   GString *ctr[4];

@@ -120,8 +120,8 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
                 (cmd_len >= 12 && memcmp(line + cmd_at, "AUTHENTICATE", 12) == 0);
   /* What the trace and the event show: never the credentials. */
   char *shown;
-  if (!c->env.trace && c->env.lines_quiet) {
-    shown = NULL; /* wanted by nobody */
+  if (!c->env.trace && c->env.lines_quiet) { /* wanted by nobody */
+    shown = NULL;
   } else if (secret) { /* "tag VERB ****", VERB the command's first 12 octets at most */
     size_t tl = strlen(c->tag), vl = MIN(cmd_len, 12u);
     shown = g_malloc(tl + vl + 7);
@@ -423,8 +423,8 @@ static void on_fetch(imap_cli *c, rcur *r) {
   uint32_t uid = 0;
   const char *flags = NULL; /* in the response */
   size_t flags_len = 0;
-  GString *body = NULL;        /* a quoted or atom body (unescaped) */
-  const uint8_t *lit = NULL;   /* a literal body, in the response */
+  GString *body = NULL;      /* a quoted or atom body (unescaped) */
+  const uint8_t *lit = NULL; /* a literal body, in the response */
   size_t lit_len = 0;
   bool ok = true;
   while (ok && rpk(r) != ')' && rpk(r) >= 0) {
@@ -477,8 +477,8 @@ static void on_fetch(imap_cli *c, rcur *r) {
     }
   }
   if (ok && uid && (body || lit) && c->state == IMAP_CLI_FETCH) {
-    qev *q = push_take(c, IMAP_CLI_EV_MESSAGE,
-                       flags ? g_strndup(flags, flags_len) : g_strdup("()"));
+    qev *q =
+        push_take(c, IMAP_CLI_EV_MESSAGE, flags ? g_strndup(flags, flags_len) : g_strdup("()"));
     q->ev.uid = uid;
     q->ev.uidvalidity = c->uidvalidity;
     q->ev.data = lit ? g_bytes_new(lit, lit_len) : g_bytes_new(body->str, body->len);

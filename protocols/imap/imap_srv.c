@@ -184,7 +184,8 @@ static void close_session(imap_srv *s) {
 
 /* The capability list for S's state: one of five fixed texts. */
 static const char *capabilities(const imap_srv *s) {
-#define CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE MOVE NAMESPACE ID ENABLE SPECIAL-USE UNSELECT"
+#define CAPS_BASE                                                                                  \
+  "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE MOVE NAMESPACE ID ENABLE SPECIAL-USE UNSELECT"
   static const char *const texts[2][3] = {
       {CAPS_BASE, CAPS_BASE " AUTH=PLAIN", CAPS_BASE " LOGINDISABLED"},
       {CAPS_BASE " STARTTLS", CAPS_BASE " STARTTLS AUTH=PLAIN",

@@ -45,7 +45,8 @@ typedef struct {
 } imap_store_msg;
 
 typedef struct {
-  uint32_t messages, unseen, uidnext, uidvalidity; /* unseen: messages without \Seen */
+  /* unseen: the messages without \Seen */
+  uint32_t messages, unseen, uidnext, uidvalidity;
   uint32_t recent;      /* messages no session has claimed as \Recent */
   uint32_t recent_from; /* lowest unclaimed UID */
   uint64_t highest_modseq;
