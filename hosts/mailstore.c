@@ -200,8 +200,8 @@ static mailstore_err find(const mailstore *cs, const char *user, const char *nam
     return MAILSTORE_ERR_NOFOLDER;
   mailstore *s = (mailstore *)cs; /* acct made A the hot account */
   const char *key = mailstore_canon(name);
-  folder *f = s->hot_f && strcmp(s->hot_f->name, key) == 0 ? s->hot_f
-                                                            : g_tree_lookup(a->folders, key);
+  folder *f =
+      s->hot_f && strcmp(s->hot_f->name, key) == 0 ? s->hot_f : g_tree_lookup(a->folders, key);
   if (!f)
     return MAILSTORE_ERR_NOFOLDER;
   s->hot_f = f;
