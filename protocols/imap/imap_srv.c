@@ -124,10 +124,20 @@ void imap_srv__untagged(imap_srv *s, const char *fmt, ...) {
 void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const char *fmt, ...) {
   guint start = s->out->len;
   const char *t = tag ? tag : "*";
-  imap_srv__out(s, t, strlen(t));
-  imap_srv__out(s, " ", 1);
-  imap_srv__out(s, status, strlen(status));
-  imap_srv__out(s, " ", 1);
+  size_t tl = strlen(t), sl = strlen(status);
+  char head[96]; /* "tag status " at once (tags are at most 64 octets, statuses 3) */
+  if (tl + sl + 2 <= sizeof head) {
+    memcpy(head, t, tl);
+    head[tl] = ' ';
+    memcpy(head + tl + 1, status, sl);
+    head[tl + 1 + sl] = ' ';
+    imap_srv__out(s, head, tl + sl + 2);
+  } else {
+    imap_srv__out(s, t, tl);
+    imap_srv__out(s, " ", 1);
+    imap_srv__out(s, status, sl);
+    imap_srv__out(s, " ", 1);
+  }
   va_list ap;
   va_start(ap, fmt);
   imap_fmt_append(s->out, fmt, ap);
