@@ -197,7 +197,8 @@ static bool section_value(imap_srv *s, GString *g, const imap_fetch_att *a, GByt
       header_fields(built, p + off, len, a->fields, a->sec == IMAP_SEC_HEADER_FIELDS_NOT);
     }
   } else {
-    size_t hl = header_len(p, n);
+    /* the header's length only for the parts that need it (BODY[] is all) */
+    size_t hl = a->sec == IMAP_SEC_ALL ? 0 : header_len(p, n);
     switch (a->sec) {
     case IMAP_SEC_ALL:
       break;
