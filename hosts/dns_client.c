@@ -118,6 +118,7 @@ dns_client *dns_client_new(host *h, const sim_addr *resolver) {
   cfg.timeouts[0] = cfg.timeouts[1] = 5 * SIM_S;
   cfg.ntimeouts = 2;
   cfg.total_timeout = 30 * SIM_S;
+  cfg.done_answer_only = true; /* on_done reads rrs alone */
   c->drv = dns_driver_new(h, &cfg, on_done, c);
   host_on_crash(h, on_crash, c); /* after the driver's: it drops the engine first */
   return c;

@@ -46,7 +46,8 @@ imap_env imap_glue_env(imap_glue_trace *t, bool server) {
   t->s = NULL;
   t->ev = server ? "imap.cmd" : "imap.reply";
   t->want = server ? "cmd" : "reply";
-  imap_env env = {on_trace, t};
+  /* hosts record lines through the hook and read no COMMAND/REPLY event */
+  imap_env env = {on_trace, t, true};
   return env;
 }
 

@@ -46,6 +46,12 @@ typedef struct {
 struct mailstore {
   uint32_t next_uidvalidity;
   GTree *users; /* name -> account* */
+  /* The account and folder found last: the IMAP and POP3 sessions of one
+   * user ask for the same ones many times in a row. Compared by the names
+   * they hold (a rename is seen), cleared when a folder is freed. Not part
+   * of the store's value: lookups on a const store update it. */
+  account *hot_a;
+  folder *hot_f; /* a folder of hot_a, or NULL */
 };
 
 static const char *const err_names[MAILSTORE_ERR_COUNT] = {
@@ -85,6 +91,10 @@ const char *mailstore_use_name(mailstore_use u) {
  * every message look-up names its folder. */
 const char *mailstore_canon(const char *name) {
   static const char inbox[] = "inbox";
+  if ((name[0] | 0x20) != 'i') /* most names, at once */
+    return name;
+  if (strcmp(name, "INBOX") == 0) /* the usual spelling */
+    return "INBOX";
   for (int i = 0; i < 5; i++)
     if ((name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]) != inbox[i])
       return name;
@@ -163,22 +173,38 @@ void mailstore_free(mailstore *s) {
   g_free(s);
 }
 
-static account *acct(const mailstore *s, const char *user) {
-  return user ? g_tree_lookup(s->users, user) : NULL;
+static account *acct(const mailstore *cs, const char *user) {
+  if (!user)
+    return NULL;
+  mailstore *s = (mailstore *)cs; /* the lookup cache only (see struct mailstore) */
+  if (s->hot_a && strcmp(s->hot_a->name, user) == 0)
+    return s->hot_a;
+  account *a = g_tree_lookup(s->users, user);
+  if (a) {
+    s->hot_a = a;
+    s->hot_f = NULL;
+  }
+  return a;
 }
 
-static mailstore_err find(const mailstore *s, const char *user, const char *name, account **ap,
+static mailstore_err find(const mailstore *cs, const char *user, const char *name, account **ap,
                           folder **fp) {
-  account *a = acct(s, user);
+  account *a = acct(cs, user);
   if (!a)
     return MAILSTORE_ERR_NOUSER;
   if (ap)
     *ap = a;
   if (!fp)
     return MAILSTORE_OK;
-  folder *f = name ? g_tree_lookup(a->folders, mailstore_canon(name)) : NULL;
+  if (!name)
+    return MAILSTORE_ERR_NOFOLDER;
+  mailstore *s = (mailstore *)cs; /* acct made A the hot account */
+  const char *key = mailstore_canon(name);
+  folder *f =
+      s->hot_f && strcmp(s->hot_f->name, key) == 0 ? s->hot_f : g_tree_lookup(a->folders, key);
   if (!f)
     return MAILSTORE_ERR_NOFOLDER;
+  s->hot_f = f;
   *fp = f;
   return MAILSTORE_OK;
 }
@@ -315,6 +341,8 @@ mailstore_err mailstore_folder_delete(mailstore *s, const char *user, const char
     return e;
   if (strcmp(f->name, "INBOX") == 0)
     return MAILSTORE_ERR_INVALID;
+  if (s->hot_f == f)
+    s->hot_f = NULL;
   g_tree_remove(a->folders, f->name);
   return MAILSTORE_OK;
 }

@@ -42,7 +42,8 @@ pop3_env pop3_glue_env(pop3_glue_trace *t, bool server) {
   t->s = NULL;
   t->ev = server ? "pop3.cmd" : "pop3.reply";
   t->want = server ? "cmd" : "reply";
-  pop3_env env = {on_trace, t};
+  /* hosts record lines through the hook and read no COMMAND/REPLY event */
+  pop3_env env = {on_trace, t, true};
   return env;
 }
 

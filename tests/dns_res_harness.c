@@ -152,6 +152,11 @@ static void h_trace(void *user, const char *line) {
 }
 
 harness *h_new(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *)) {
+  return h_new_env(mode, seed, tweak, true);
+}
+
+harness *h_new_env(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *),
+                   bool state_trace) {
   static const dns_res_server roots[] = {{"a.root.", "10.0.0.1", 0}, {"b.root.", "10.0.0.2", 0}};
   static const dns_res_server fwd[] = {{"resolver.", "10.53.0.1", 0}};
   harness *h = g_new0(harness, 1);
@@ -165,7 +170,7 @@ harness *h_new(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *)
   cfg.nservers = mode == DNS_RES_STUB ? 1 : 2;
   if (tweak)
     tweak(&cfg);
-  dns_res_env env = {h_rand, h, h_trace};
+  dns_res_env env = {h_rand, h, state_trace ? h_trace : NULL};
   h->r = dns_res_new(&cfg, &env);
   h->now = 1000 * S;
   h->sends = g_ptr_array_new_with_free_func(g_free);

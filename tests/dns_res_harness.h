@@ -57,6 +57,10 @@ uint64_t splitmix(void *user);
  * hints (recursive) or forwarder 10.53.0.1 (stub), the defaults changed by
  * TWEAK (may be NULL). Time starts at 1000 s. */
 harness *h_new(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *));
+/* The same; STATE_TRACE false: the engine gets no env.trace hook (no
+ * "st ..." lines in h->trace). */
+harness *h_new_env(dns_res_mode mode, uint64_t seed, void (*tweak)(dns_res_config *),
+                   bool state_trace);
 void h_free(harness *h);
 
 /* Runs the engine until no lookup is pending; asserts every action closed. */

@@ -594,6 +594,89 @@ START_TEST(done_events_only) {
 }
 END_TEST
 
+/* What a run shows of its results: the trace without state lines, every
+ * DONE event's sections and flags, the counters. */
+static void shuffled_done_answer_only(dns_res_config *cfg) {
+  shuffled_done_only(cfg);
+  cfg->done_answer_only = true;
+}
+
+/* LEAN: with done_answer_only (cnames and authority NULL, asserted);
+ * SECTIONS: the log shows cnames and authority. */
+static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
+  harness *h = h_new_env(DNS_RES_RECURSIVE, 42,
+                         lean ? shuffled_done_answer_only : shuffled_done_only, state_trace);
+  resolve_scenario(h);
+  /* answered by the cache: an MX, an NXDOMAIN (SOA), a CNAME chain, again */
+  h_resolve(h, "example.org", DNS_T_MX);
+  h_resolve(h, "nope.example.org", DNS_T_AAAA);
+  h_resolve(h, "alias.example.org", DNS_T_A);
+  h_resolve(h, "big.example.org", DNS_T_TXT);
+  h->now += 100 * S;
+  h_resolve(h, "example.org", DNS_T_MX);
+  GString *g = g_string_new(NULL);
+  char **lines = g_strsplit(h->trace->str, "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (**l && !g_str_has_prefix(*l, "st "))
+      g_string_append_printf(g, "%s\n", *l);
+  g_strfreev(lines);
+  for (guint i = 0; i < h->done->len; i++) {
+    const dns_res_event *ev = &g_array_index(h->done, dns_res_event, i);
+    if (lean)
+      ck_assert(ev->cnames == NULL && ev->authority == NULL);
+    char *a = rrs_text(ev->rrs), *c = sections ? rrs_text(ev->cnames) : g_strdup("-"),
+         *au = sections ? rrs_text(ev->authority) : g_strdup("-");
+    g_string_append_printf(g,
+                           "done %" G_GUINT64_FORMAT " rcode=%u [%s] cnames [%s] auth [%s]%s%s "
+                           "elapsed=%" G_GINT64_FORMAT "\n",
+                           ev->lookup, ev->rcode, a, c, au, ev->from_cache ? " cache" : "",
+                           ev->joined ? " joined" : "", ev->elapsed);
+    g_free(a);
+    g_free(c);
+    g_free(au);
+  }
+  const dns_res_stats *st = dns_res_stats_peek(h->r);
+  g_string_append_printf(
+      g,
+      "lookups=%" G_GUINT64_FORMAT " done=%" G_GUINT64_FORMAT " from_cache=%" G_GUINT64_FORMAT
+      " cache_hits=%" G_GUINT64_FORMAT " queries=%" G_GUINT64_FORMAT " pending=%zu\n",
+      st->lookups, st->done, st->from_cache, st->cache_hits, st->queries, dns_res_pending(h->r));
+  h_free(h);
+  return g_string_free(g, FALSE);
+}
+
+static char *done_only_run(bool state_trace) {
+  return done_only_run_with(state_trace, false, true);
+}
+
+/* done_answer_only: the same results but for the two sections left out. */
+START_TEST(done_answer_only) {
+  char *full = done_only_run_with(true, false, false),
+       *lean = done_only_run_with(false, true, false);
+  char *lean_traced = done_only_run_with(true, true, false);
+  ck_assert_str_eq(lean, full);
+  ck_assert_str_eq(lean_traced, full);
+  g_free(full);
+  g_free(lean);
+  g_free(lean_traced);
+}
+END_TEST
+
+/* Without a state trace and below protocol detail, a lookup the cache
+ * answers makes no lookup or task (dns_res_lookup's shortcut): its DONE
+ * event, the counters and everything after it are those of the full path. */
+START_TEST(cache_answer_without_task) {
+  char *full = done_only_run(true), *quick = done_only_run(false);
+  ck_assert_str_eq(quick, full);
+  /* cache answers: positive, negative with its SOA, a CNAME chain */
+  ck_assert_msg(strstr(full, "auth [] cache") && strstr(full, "1209600 300] cache") &&
+                    strstr(full, "CNAME www.example.com.] auth [] cache"),
+                "scenario too thin");
+  g_free(full);
+  g_free(quick);
+}
+END_TEST
+
 START_TEST(many_lookups_in_flight) {
   /* Several lookups interleaved: each completes once, in order of ids. */
   harness *h = h_new(DNS_RES_RECURSIVE, 14, NULL);
@@ -731,6 +814,8 @@ static Suite *suite(void) {
   tcase_add_checked_fixture(tc, zones_setup, zones_teardown);
   tcase_add_test(tc, same_seed_same_actions);
   tcase_add_test(tc, done_events_only);
+  tcase_add_test(tc, cache_answer_without_task);
+  tcase_add_test(tc, done_answer_only);
   tcase_add_test(tc, many_lookups_in_flight);
   tcase_add_test(tc, identical_lookups_join);
   tcase_add_test(tc, fuzz_mutated_replies);

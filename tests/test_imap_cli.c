@@ -472,6 +472,104 @@ START_TEST(renewed_engine_same_as_new) {
 }
 END_TEST
 
+/* ---- against a scripted server ---- */
+
+/* Feeds the client REPLIES[i] in turn, each in chunks of CHUNK octets
+ * after the commands the previous ones drew; the log holds what the client
+ * sent and its events. */
+static char *scripted_env(const char *const *replies, size_t n, size_t chunk, const imap_env *env,
+                          unsigned *lines) {
+  imap_cli_config cc = {.user = "bob", .pass = "pw"};
+  imap_cli *c = imap_cli_new(&cc, env, 0);
+  GString *log = g_string_new(NULL);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(replies[i]);
+    for (size_t off = 0; off < len; off += chunk)
+      imap_cli_feed(c, replies[i] + off, MIN(chunk, len - off), (int64_t)i);
+    imap_cli_event ev;
+    while (imap_cli_next_event(c, &ev)) {
+      if (ev.kind == IMAP_CLI_EV_COMMAND || ev.kind == IMAP_CLI_EV_REPLY) {
+        (*lines)++;
+        continue;
+      }
+      g_string_append(log, imap_cli_event_name(ev.kind));
+      if (ev.kind == IMAP_CLI_EV_MESSAGE)
+        g_string_append_printf(log, "(%u/%u %s [%.*s])", ev.uidvalidity, ev.uid, ev.text,
+                               (int)g_bytes_get_size(ev.data),
+                               (const char *)g_bytes_get_data(ev.data, NULL));
+      g_string_append(log, "; ");
+    }
+    size_t k;
+    const uint8_t *p = imap_cli_output_peek(c, &k);
+    g_string_append_printf(log, "> %.*s", (int)k, (const char *)p);
+    imap_cli_output_consume(c, k);
+  }
+  imap_cli_free(c);
+  return g_string_free(log, FALSE);
+}
+
+static char *scripted(const char *const *replies, size_t n, size_t chunk) {
+  unsigned lines = 0;
+  return scripted_env(replies, n, chunk, NULL, &lines);
+}
+
+static void trace_to(void *ud, const char *ev, const char *detail) {
+  g_string_append_printf(ud, "%s:%s|", ev, detail);
+}
+
+/* Responses read where they lie: item names in any case, a literal, a
+ * quoted (escaped) and an atom body, a repeated BODY[] (the last wins),
+ * items skipped, a NIL body (no message), SEARCH words with tabs, empty
+ * words, an overlong number and a word that is none. */
+START_TEST(responses_read_in_place) {
+  static const char *const r[] = {
+      "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] hi\r\n",
+      "C001 OK done\r\n",
+      "* 3 EXISTS\r\n* OK [UIDNEXT 10] y [UIDVALIDITY 9] x\r\nC002 OK [READ-WRITE] sel\r\n",
+      "* SEARCH 2\t 5 6  7 9 123456789012345678901234567890 x\r\nC003 OK s\r\n",
+      ("* 1 FETCH (uid 2 flags (\\Seen) body[] {3}\r\nabc)\r\n"
+       "* 2 FETCH (UID 5 BODY[] \"q\\\"x\" FLAGS ())\r\n"
+       "* 3 FETCH (UID 6 BODY[] {1}\r\nA BODY[] {2}\r\nBB)\r\n"
+       "* 4 FETCH (UID 7 X-ODD {2}\r\nzz RFC822 atom)\r\n"
+       "* 5 FETCH (UID 9 BODY[] NIL)\r\n"
+       "C004 OK f\r\n"),
+      "* BYE bye\r\nC005 OK bye\r\n"};
+  static const size_t sizes[] = {1, 2, 3, 7, 4096};
+  char *want = scripted(r, G_N_ELEMENTS(r), 4096);
+  ck_assert_str_eq(want,
+                   "> C001 AUTHENTICATE PLAIN AGJvYgBwdw==\r\n"
+                   "> C002 SELECT \"INBOX\"\r\n"
+                   "> C003 UID SEARCH UID 1:*\r\n"
+                   "> C004 UID FETCH 2,5:7,9,4294967295 (UID FLAGS BODY.PEEK[])\r\n"
+                   "message(9/2 (\\Seen) [abc]); message(9/5 () [q\"x]); message(9/6 () [BB]); "
+                   "message(9/7 () [atom]); synced; > C005 LOGOUT\r\n"
+                   "done; close; > ");
+  for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+    char *got = scripted(r, G_N_ELEMENTS(r), sizes[i]);
+    ck_assert_msg(strcmp(got, want) == 0, "chunk %zu: got %s", sizes[i], got);
+    g_free(got);
+  }
+  /* lines_quiet: the same session and trace, no COMMAND or REPLY event */
+  char *got[4];
+  unsigned lines[4] = {0, 0, 0, 0};
+  GString *tr[4];
+  for (int k = 0; k < 4; k++) {
+    tr[k] = g_string_new(NULL);
+    imap_env env = {k & 1 ? trace_to : NULL, tr[k], k >= 2};
+    got[k] = scripted_env(r, G_N_ELEMENTS(r), 5, &env, &lines[k]);
+    ck_assert_str_eq(got[k], want);
+  }
+  ck_assert_str_eq(tr[1]->str, tr[3]->str);
+  ck_assert_msg(strstr(tr[1]->str, "cmd:C001 AUTHENTICATE ****|") != NULL, "trace: %s", tr[1]->str);
+  ck_assert(lines[0] > 0 && lines[1] > 0 && lines[2] == 0 && lines[3] == 0);
+  for (int k = 0; k < 4; k++) {
+    g_free(got[k]);
+    g_string_free(tr[k], TRUE);
+  }
+  g_free(want);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("imap_cli");
   TCase *tc = tcase_create("conversations");
@@ -483,6 +581,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, capability_words);
   tcase_add_test(tc, fmt_like_printf);
   tcase_add_test(tc, renewed_engine_same_as_new);
+  tcase_add_test(tc, responses_read_in_place);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -38,13 +38,16 @@ typedef struct {
   imap_srv *srv;
   GString *out;
   GString *evlog;
+  unsigned lines; /* COMMAND and REPLY events seen */
 } sess;
 
 static void pump(sess *x) {
   imap_srv_event ev;
   while (imap_srv_next_event(x->srv, &ev)) {
-    if (ev.kind == IMAP_SRV_EV_REPLY || ev.kind == IMAP_SRV_EV_COMMAND)
+    if (ev.kind == IMAP_SRV_EV_REPLY || ev.kind == IMAP_SRV_EV_COMMAND) {
+      x->lines++;
       continue;
+    }
     g_string_append_printf(x->evlog, "%s", imap_srv_event_name(ev.kind));
     if (ev.kind == IMAP_SRV_EV_FETCH)
       g_string_append_printf(x->evlog, "(%s,%u)", ev.mailbox, ev.uid);
@@ -88,6 +91,17 @@ static void sess_init(sess *x, mailstore *st, const imap_srv_config *cfg0) {
     cfg = *cfg0;
   x->st = st;
   x->srv = imap_srv_new(&cfg, NULL, 0);
+  x->out = g_string_new(NULL);
+  x->evlog = g_string_new(NULL);
+  pump(x);
+}
+
+/* sess_init with ENV. */
+static void sess_init_env(sess *x, mailstore *st, const imap_env *env) {
+  imap_srv_config cfg = {.hostname = "imap.example", .max_line = 200, .max_literal = 300};
+  memset(x, 0, sizeof *x);
+  x->st = st;
+  x->srv = imap_srv_new(&cfg, env, 0);
   x->out = g_string_new(NULL);
   x->evlog = g_string_new(NULL);
   pump(x);
@@ -230,7 +244,7 @@ static void trace_cb(void *ud, const char *ev, const char *detail) {
 START_TEST(trace_and_events_mask_secrets) {
   mailstore *st = store_new();
   GString *tr = g_string_new(NULL);
-  imap_env env = {trace_cb, tr};
+  imap_env env = {trace_cb, tr, false};
   imap_srv_config cfg = {.hostname = "imap.example"};
   imap_srv *s = imap_srv_new(&cfg, &env, 0);
   const char *in = "l LOGIN bob secret\r\na AUTHENTICATE PLAIN AGJvYgBzZWNyZXQ=\r\n";
@@ -498,12 +512,53 @@ START_TEST(keep_spare) {
 }
 END_TEST
 
+static void trace_cb(void *ud, const char *ev, const char *detail);
+
+/* Row R fed whole with ENV: output, events and trace; *LINES: the
+ * COMMAND and REPLY events seen. */
+static char *run_row_env(const row *r, bool traced, bool quiet, unsigned *lines) {
+  mailstore *st = store_new();
+  GString *tr = g_string_new(NULL);
+  imap_env env = {traced ? trace_cb : NULL, tr, quiet};
+  sess x;
+  sess_init_env(&x, st, &env);
+  sess_feed(&x, r->in, strlen(r->in));
+  char *all = g_strdup_printf("%s\n--\n%s\n--\n%s", x.out->str, x.evlog->str, tr->str);
+  *lines = x.lines;
+  sess_clear(&x);
+  g_string_free(tr, TRUE);
+  mailstore_free(st);
+  return all;
+}
+
+/* lines_quiet: the same bytes out, other events and trace, and no
+ * COMMAND or REPLY event; untraced, none of their text is made. */
+START_TEST(quiet_lines_same_session) {
+  const row *r = &rows[_i];
+  unsigned loud_lines, quiet_lines, n;
+  char *loud = run_row_env(r, true, false, &loud_lines);
+  char *quiet = run_row_env(r, true, true, &quiet_lines);
+  ck_assert_msg(strcmp(loud, quiet) == 0, "%s: traced quiet differs:\n%s\nwant\n%s", r->name, quiet,
+                loud);
+  ck_assert_uint_eq(quiet_lines, 0);
+  ck_assert_uint_gt(loud_lines, 0);
+  char *plain = run_row_env(r, false, false, &n), *bare = run_row_env(r, false, true, &n);
+  ck_assert_msg(strcmp(plain, bare) == 0, "%s: untraced quiet differs", r->name);
+  ck_assert_uint_eq(n, 0);
+  g_free(loud);
+  g_free(quiet);
+  g_free(plain);
+  g_free(bare);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("imap_srv");
   TCase *tc = tcase_create("transcripts");
   tcase_set_timeout(tc, 600);
   tcase_add_loop_test(tc, transcripts, 0, (int)G_N_ELEMENTS(rows));
   tcase_add_loop_test(tc, renewed_engine, 0, (int)G_N_ELEMENTS(rows));
+  tcase_add_loop_test(tc, quiet_lines_same_session, 0, (int)G_N_ELEMENTS(rows));
   tcase_add_test(tc, renewed_after_growth);
   tcase_add_test(tc, keep_spare);
   suite_add_tcase(s, tc);

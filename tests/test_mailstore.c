@@ -381,12 +381,53 @@ START_TEST(save_restore_keeps_uids_increasing) {
 }
 END_TEST
 
+/* Lookups remember the account and folder found last: each step below
+ * asks again right after a change to them, for two users in turn. */
+START_TEST(lookups_after_changes) {
+  mailstore *s = mailstore_new(1);
+  mailstore_user_add(s, "bob", 0, 0);
+  mailstore_user_add(s, "carol", 0, 0);
+  mailstore_status st;
+  uint32_t uid = 0;
+  ck_assert_int_eq(mailstore_folder_create(s, "bob", "x", 0), MAILSTORE_OK);
+  ck_assert_int_eq(add(s, "x", "m1", &uid), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_status_get(s, "bob", "x", &st), MAILSTORE_OK);
+  ck_assert_uint_eq(st.messages, 1);
+  /* another user's folder of the same name is another folder */
+  ck_assert_int_eq(mailstore_status_get(s, "carol", "x", &st), MAILSTORE_ERR_NOFOLDER);
+  ck_assert_int_eq(mailstore_status_get(s, "bob", "x", &st), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_status_get(s, "bob", "inbox", &st), MAILSTORE_OK);
+  ck_assert_uint_eq(st.messages, 0);
+  ck_assert_int_eq(mailstore_status_get(s, "bob", "x", &st), MAILSTORE_OK);
+  /* deleted: not found, then found again once made anew (empty) */
+  ck_assert_int_eq(mailstore_folder_delete(s, "bob", "x"), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_status_get(s, "bob", "x", &st), MAILSTORE_ERR_NOFOLDER);
+  mailstore_msg m;
+  ck_assert_int_eq(mailstore_msg_get(s, "bob", "x", uid, &m), MAILSTORE_ERR_NOFOLDER);
+  ck_assert_int_eq(mailstore_folder_create(s, "bob", "x", 0), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_status_get(s, "bob", "x", &st), MAILSTORE_OK);
+  ck_assert_uint_eq(st.messages, 0);
+  /* renamed: the old name is gone, the new one holds the messages */
+  ck_assert_int_eq(add(s, "x", "m2", &uid), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_msg_get(s, "bob", "x", uid, &m), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_folder_rename(s, "bob", "x", "y"), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_msg_get(s, "bob", "x", uid, &m), MAILSTORE_ERR_NOFOLDER);
+  ck_assert_int_eq(mailstore_msg_get(s, "bob", "y", uid, &m), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_status_get(s, "bob", "y", &st), MAILSTORE_OK);
+  ck_assert_uint_eq(st.messages, 1);
+  ck_assert_int_eq(mailstore_msg_get(s, "nobody", "y", uid, &m), MAILSTORE_ERR_NOUSER);
+  ck_assert_int_eq(mailstore_msg_get(s, "bob", "y", uid, &m), MAILSTORE_OK);
+  mailstore_free(s);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mailstore");
   TCase *tc = tcase_create("folders");
   tcase_add_test(tc, default_folders_special_use);
   tcase_add_loop_test(tc, canon_names, 0, G_N_ELEMENTS(canon_rows));
   tcase_add_test(tc, folders_create_delete_rename);
+  tcase_add_test(tc, lookups_after_changes);
   suite_add_tcase(s, tc);
   tc = tcase_create("messages");
   tcase_add_test(tc, uids_increase_and_flags);

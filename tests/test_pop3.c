@@ -42,17 +42,24 @@ typedef struct {
   uint64_t owner;
   GString *out;
   GString *evlog; /* event kinds (no replies/commands) */
+  unsigned lines; /* COMMAND and REPLY events seen */
 } sess;
 
-static void sess_init(sess *x, mailstore *st, uint64_t owner, const pop3_srv_config *cfg0) {
+static void sess_init_env(sess *x, mailstore *st, uint64_t owner, const pop3_srv_config *cfg0,
+                          const pop3_env *env) {
   pop3_srv_config cfg = {.hostname = "mail.example"};
   if (cfg0)
     cfg = *cfg0;
   x->st = st;
   x->owner = owner;
-  x->srv = pop3_srv_new(&cfg, NULL, 0);
+  x->lines = 0;
+  x->srv = pop3_srv_new(&cfg, env, 0);
   x->out = g_string_new(NULL);
   x->evlog = g_string_new(NULL);
+}
+
+static void sess_init(sess *x, mailstore *st, uint64_t owner, const pop3_srv_config *cfg0) {
+  sess_init_env(x, st, owner, cfg0, NULL);
 }
 
 static void sess_clear(sess *x) {
@@ -64,8 +71,10 @@ static void sess_clear(sess *x) {
 static void pump(sess *x) {
   pop3_srv_event ev;
   while (pop3_srv_next_event(x->srv, &ev)) {
-    if (ev.kind == POP3_SRV_EV_REPLY || ev.kind == POP3_SRV_EV_COMMAND)
+    if (ev.kind == POP3_SRV_EV_REPLY || ev.kind == POP3_SRV_EV_COMMAND) {
+      x->lines++;
       continue;
+    }
     g_string_append_printf(x->evlog, "%s;", pop3_srv_event_name(ev.kind));
     if (ev.kind == POP3_SRV_EV_AUTH) {
       if (strcmp(ev.user, "bob") != 0 || strcmp(ev.pass, "secret") != 0) {
@@ -508,7 +517,7 @@ static void trace_cb(void *ud, const char *ev, const char *detail) {
 
 START_TEST(trace_masks_secrets) {
   GString *tr = g_string_new(NULL);
-  pop3_env env = {trace_cb, tr};
+  pop3_env env = {trace_cb, tr, false};
   pop3_srv_config cfg = {.hostname = "h"};
   pop3_srv *s = pop3_srv_new(&cfg, &env, 0);
   const char *in = "USER bob\r\nPASS secret\r\n";
@@ -793,6 +802,177 @@ START_TEST(renewed_client_same_as_new) {
 }
 END_TEST
 
+/* ---- client against a scripted server ---- */
+
+/* Feeds the client REPLIES[i] in turn (each in chunks of CHUNK octets,
+ * after the commands the previous ones drew); the log holds the commands
+ * sent and the events. STLS events are answered with a good handshake. */
+static char *scripted_env(const pop3_cli_config *cfg, const pop3_env *env,
+                          const char *const *replies, size_t n, const size_t *lens, size_t chunk,
+                          unsigned *lines) {
+  pop3_cli *c = pop3_cli_new(cfg, env, 0);
+  pop3_cli_add_seen(c, "seen1");
+  GString *log = g_string_new(NULL);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = lens && lens[i] ? lens[i] : strlen(replies[i]);
+    for (size_t off = 0; off < len; off += chunk)
+      pop3_cli_feed(c, replies[i] + off, MIN(chunk, len - off), (int64_t)i);
+    pop3_cli_event ev;
+    bool tls = false;
+    while (pop3_cli_next_event(c, &ev)) {
+      if (ev.kind == POP3_CLI_EV_COMMAND || ev.kind == POP3_CLI_EV_REPLY) {
+        (*lines)++;
+        continue;
+      }
+      g_string_append(log, pop3_cli_event_name(ev.kind));
+      if (ev.kind == POP3_CLI_EV_MESSAGE)
+        g_string_append_printf(log, "(%zu,%s,%zu)", ev.index, ev.uidl, g_bytes_get_size(ev.data));
+      if (ev.kind == POP3_CLI_EV_ERROR)
+        g_string_append_printf(log, "(%s)", ev.text);
+      g_string_append(log, "; ");
+      tls |= ev.kind == POP3_CLI_EV_STLS;
+    }
+    if (tls)
+      pop3_cli_tls_done(c, true);
+    size_t k;
+    const uint8_t *p = pop3_cli_output_peek(c, &k);
+    g_string_append_printf(log, "> %.*s", (int)k, (const char *)p);
+    pop3_cli_output_consume(c, k);
+  }
+  pop3_cli_free(c);
+  return g_string_free(log, FALSE);
+}
+
+static char *scripted(const pop3_cli_config *cfg, const char *const *replies, size_t n,
+                      const size_t *lens, size_t chunk) {
+  unsigned lines = 0;
+  return scripted_env(cfg, NULL, replies, n, lens, chunk, &lines);
+}
+
+static void scripted_all_splits(const pop3_cli_config *cfg, const char *const *replies, size_t n,
+                                const size_t *lens, const char *want) {
+  static const size_t chunks[] = {1, 2, 3, 7, 1000};
+  for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
+    char *got = scripted(cfg, replies, n, lens, chunks[i]);
+    ck_assert_msg(strcmp(got, want) == 0, "chunk %zu:\n got  %s\n want %s", chunks[i], got, want);
+    g_free(got);
+  }
+}
+
+/* CAPA lines are compared whole, in any case; a NUL ends the body as
+ * the C string copy the client once made ended it. */
+START_TEST(client_capa_lines) {
+  pop3_cli_config cfg = {.user = "bob", .pass = "pw", .use_stls = true, .require_tls = true};
+  static const char *const yes[] = {"+OK ready\r\n", "+OK\r\n stls\r\nstls \r\nsTlS\r\n.\r\n",
+                                    "+OK go\r\n", "+OK\r\n.\r\n"};
+  scripted_all_splits(&cfg, yes, 4, NULL, "> CAPA\r\n> STLS\r\nstls; > CAPA\r\n> USER bob\r\n");
+  static const char no_body[] = "+OK\r\nSTLSX\r\nx\0\r\nSTLS\r\n.\r\n";
+  static const char *const no[] = {"+OK ready\r\n", no_body};
+  static const size_t no_lens[] = {0, sizeof no_body - 1};
+  scripted_all_splits(&cfg, no, 2, no_lens,
+                      "> CAPA\r\nerror(server does not offer STLS); done; close; > ");
+}
+END_TEST
+
+/* UIDL lines read as sscanf("%23s %79s") read them: white space around
+ * and between the words, a long number cut at 23 octets (its rest is the
+ * id), seen ids and number 0 skipped. */
+START_TEST(client_uidl_lines) {
+  pop3_cli_config cfg = {.user = "bob", .pass = "pw"};
+  static const char *const r[] = {
+      "+OK ready\r\n",
+      "+OK\r\n.\r\n",
+      "+OK\r\n",
+      "+OK\r\n",
+      "+OK 6 60\r\n",
+      ("+OK\r\n1 aaa\r\n\r\n2\tbbb\r\n0 zero\r\n123456789012345678901234567 x\r\n4 seen1\r\n"
+       " 5   e5 extra\r\n6\r\n.\r\n"),
+      "+OK\r\none\r\n.\r\n",
+      "+OK\r\n..two\r\n.\r\n",
+      "+OK\r\n.\r\n",
+      "+OK\r\nx\r\n.\r\n",
+      "+OK bye\r\n"};
+  scripted_all_splits(&cfg, r, G_N_ELEMENTS(r), NULL,
+                      "> CAPA\r\n> USER bob\r\n> PASS pw\r\n> STAT\r\n> UIDL\r\n> RETR 1\r\n"
+                      "message(1,aaa,5); > RETR 2\r\n"
+                      "message(2,bbb,6); > RETR 18446744073709551615\r\n"
+                      "message(18446744073709551615,4567,0); > RETR 5\r\n"
+                      "message(5,e5,3); > QUIT\r\ndone; close; > ");
+}
+END_TEST
+
+/* max_message: a body that outgrows it mid-way is skipped, one that just
+ * fits is kept; ordinary, stuffed and bare-LF lines mixed. */
+START_TEST(client_body_limit) {
+  pop3_cli_config cfg = {.user = "bob", .pass = "pw", .max_message = 16};
+  static const char *const r[] = {"+OK ready\r\n",
+                                  "+OK\r\n.\r\n",
+                                  "+OK\r\n",
+                                  "+OK\r\n",
+                                  "+OK 3 60\r\n",
+                                  "+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n",
+                                  "+OK\r\naaaa\r\nbbbb\r\ncccc\r\n.\r\n",
+                                  "+OK\r\n..aaa\r\nbbbb\r\n.\r\n",
+                                  "+OK\r\nxx\ny\r\n..\r\nzzzz\r\n.\r\n",
+                                  "+OK bye\r\n"};
+  scripted_all_splits(&cfg, r, G_N_ELEMENTS(r), NULL,
+                      "> CAPA\r\n> USER bob\r\n> PASS pw\r\n> STAT\r\n> UIDL\r\n> RETR 1\r\n"
+                      "error(message too large, skipped); > RETR 2\r\n"
+                      "message(2,b,12); > RETR 3\r\n"
+                      "message(3,c,16); > QUIT\r\ndone; close; > ");
+}
+END_TEST
+
+/* lines_quiet: the same bytes, other events and trace, no COMMAND or
+ * REPLY event (server rows and a client session, traced and not). */
+START_TEST(quiet_lines) {
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    char *got[4];
+    unsigned lines[4];
+    for (int k = 0; k < 4; k++) {
+      mailstore *st = store_new();
+      GString *tr = g_string_new(NULL);
+      pop3_env env = {k & 1 ? trace_cb : NULL, tr, k >= 2};
+      sess x;
+      sess_init_env(&x, st, 1, NULL, &env);
+      pump(&x);
+      sess_feed(&x, rows[i].in, strlen(rows[i].in));
+      got[k] = g_strdup_printf("%s\n--\n%s\n--\n%s", x.out->str, x.evlog->str, tr->str);
+      lines[k] = x.lines;
+      sess_clear(&x);
+      g_string_free(tr, TRUE);
+      mailstore_free(st);
+    }
+    ck_assert_msg(strcmp(got[0], got[2]) == 0 && strcmp(got[1], got[3]) == 0, "%s differs",
+                  rows[i].name);
+    ck_assert(lines[0] > 0 && lines[1] > 0 && lines[2] == 0 && lines[3] == 0);
+    for (int k = 0; k < 4; k++)
+      g_free(got[k]);
+  }
+  pop3_cli_config cfg = {.user = "bob", .pass = "pw"};
+  static const char *const r[] = {"+OK ready\r\n",     "+OK\r\n.\r\n", "+OK\r\n",
+                                  "+OK\r\n",           "+OK 1 9\r\n",  "+OK\r\n1 a\r\n.\r\n",
+                                  "+OK\r\nx\r\n.\r\n", "+OK bye\r\n"};
+  char *cg[4];
+  unsigned cl[4] = {0, 0, 0, 0};
+  GString *ctr[4];
+  for (int k = 0; k < 4; k++) {
+    ctr[k] = g_string_new(NULL);
+    pop3_env env = {k & 1 ? trace_cb : NULL, ctr[k], k >= 2};
+    cg[k] = scripted_env(&cfg, &env, r, G_N_ELEMENTS(r), NULL, 3, &cl[k]);
+  }
+  ck_assert_str_eq(cg[0], cg[2]);
+  ck_assert_str_eq(cg[1], cg[3]);
+  ck_assert_str_eq(ctr[1]->str, ctr[3]->str);
+  ck_assert_msg(strstr(cg[0], "message(1,a,3)") != NULL, "session too thin: %s", cg[0]);
+  ck_assert(cl[0] > 0 && cl[1] > 0 && cl[2] == 0 && cl[3] == 0);
+  for (int k = 0; k < 4; k++) {
+    g_free(cg[k]);
+    g_string_free(ctr[k], TRUE);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("pop3");
   TCase *tc = tcase_create("server_transcripts");
@@ -815,6 +995,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, client_leave_then_delete_modes);
   tcase_add_test(tc, client_stls_and_failures);
   tcase_add_test(tc, renewed_client_same_as_new);
+  tcase_add_test(tc, client_capa_lines);
+  tcase_add_test(tc, client_uidl_lines);
+  tcase_add_test(tc, client_body_limit);
+  tcase_add_test(tc, quiet_lines);
   suite_add_tcase(s, tc);
   return s;
 }

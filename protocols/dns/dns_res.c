@@ -168,7 +168,6 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init(&r->acts);
-  g_queue_init(&r->evs);
 
   r->next_lookup = 1;
   r->next_action = 1;
@@ -248,11 +247,9 @@ void dns_res_free(dns_res *r) {
     dns_res_action_clear(a);
     g_free(a);
   }
-  dns_res_event *e;
-  while ((e = g_queue_pop_head(&r->evs))) {
-    dns_res_event_clear(e);
-    g_free(e);
-  }
+  for (size_t i = r->ev_head; i < r->ev_len; i++)
+    dns_res_event_clear(&r->evs[i]);
+  g_free(r->evs);
   dns_cache_free(r->cache);
   if (r->scratch)
     g_array_free(r->scratch, TRUE);
@@ -268,10 +265,26 @@ void dns_res_free(dns_res *r) {
 
 /* ---- events and actions ------------------------------------------------ */
 
+/* Once every queued event is given, the block is let go: an engine at
+ * rest holds none (a host's stub has one in flight at a time). */
+static void evs_rewind(dns_res *r) {
+  if (r->ev_head < r->ev_len)
+    return;
+  g_free(r->evs);
+  r->evs = NULL;
+  r->ev_head = r->ev_len = r->ev_cap = 0;
+}
+
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now) {
   if (r->cfg.done_events_only && kind != DNS_RES_EV_DONE)
     return NULL; /* nobody would read it */
-  dns_res_event *ev = g_new0(dns_res_event, 1);
+  evs_rewind(r);
+  if (r->ev_len == r->ev_cap) {
+    r->ev_cap = r->ev_cap ? 2 * r->ev_cap : 1;
+    r->evs = g_renew(dns_res_event, r->evs, r->ev_cap);
+  }
+  dns_res_event *ev = &r->evs[r->ev_len++];
+  memset(ev, 0, sizeof *ev);
   ev->kind = kind;
   ev->t = now;
   if (kind != DNS_RES_EV_DONE) { /* lookup_done gives a DONE event its arrays */
@@ -297,16 +310,15 @@ dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t
       ev->qid = t->qid;
     }
   }
-  g_queue_push_tail(&r->evs, ev);
   return ev;
 }
 
 bool dns_res_next_event(dns_res *r, dns_res_event *ev) {
-  dns_res_event *e = g_queue_pop_head(&r->evs);
-  if (!e)
+  if (r->ev_head >= r->ev_len) {
+    evs_rewind(r);
     return false;
-  *ev = *e;
-  g_free(e);
+  }
+  *ev = r->evs[r->ev_head++]; /* its arrays move out */
   return true;
 }
 
@@ -737,7 +749,11 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
     dns_name sn;
     dns_res__sname(t, &sn);
     GArray *a = scratch_take(r);
-    dns_cache_kind k = dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, a, NULL);
+    /* dns_res_lookup may have asked already, at this NOW */
+    dns_cache_kind k = t->miss_known
+                           ? DNS_CACHE_MISS
+                           : dns_cache_get(r->cache, &sn, t->qtype, DNS_C_IN, now, a, NULL);
+    t->miss_known = false;
     if (k != DNS_CACHE_MISS) {
       if (t->answer)
         g_array_free(t->answer, TRUE);
@@ -802,14 +818,15 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->qtype = t->qtype;
   ev->rcode = rcode;
   ev->reason = reason;
+  bool lean = r->cfg.done_answer_only; /* cnames, authority: NULL (T keeps and frees them) */
   if (rcode != DNS_RCODE_SERVFAIL) {
     ev->rrs = rrs_give(&t->answer, take);
-    ev->authority = rrs_give(&t->authority, take);
+    ev->authority = lean ? NULL : rrs_give(&t->authority, take);
   } else {
     ev->rrs = rr_array();
-    ev->authority = rr_array();
+    ev->authority = lean ? NULL : rr_array();
   }
-  ev->cnames = rrs_give(&t->cnames, take);
+  ev->cnames = lean ? NULL : rrs_give(&t->cnames, take);
   ev->from_cache = !lk->sent;
   ev->elapsed = now - lk->start;
   r->st.done++;
@@ -864,28 +881,75 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
 
 /* ---- the API ----------------------------------------------------------- */
 
+/* Lookup ID of QNAME/QTYPE answered at once by the cache (K, the records
+ * in A, taken): the DONE event a new task would have queued from its
+ * first step (dns_res__step, dns_res__finish, lookup_done), without
+ * making the lookup and its task. */
+static void done_from_cache(dns_res *r, uint64_t id, const dns_name *qname, uint16_t qtype,
+                            dns_cache_kind k, GArray *a, int64_t now) {
+  uint16_t rcode = k == DNS_CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
+  r->st.cache_hits++;
+  dns_res_event *ev = dns_res__event(r, DNS_RES_EV_DONE, NULL, now);
+  ev->lookup = id;
+  ev->qname.len = qname->len;
+  memcpy(ev->qname.wire, qname->wire, qname->len);
+  ev->qtype = qtype;
+  ev->rcode = rcode;
+  /* a negative entry's SOA goes to the authority section */
+  bool lean = r->cfg.done_answer_only;
+  ev->rrs = k == DNS_CACHE_RRSET ? a : rr_array();
+  if (k == DNS_CACHE_RRSET)
+    ev->authority = lean ? NULL : rr_array();
+  else if (lean)
+    g_array_free(a, TRUE);
+  else
+    ev->authority = a;
+  ev->cnames = lean ? NULL : rr_array();
+  ev->from_cache = true;
+  r->st.done++;
+  r->st.from_cache++;
+}
+
 uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64_t now) {
+  uint64_t id = r->next_lookup++;
+  r->st.lookups++;
+  dns_res__lookup *join = NULL;
+  for (guint i = 0; !join && i < r->lookups->len; i++) {
+    dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
+    if (o->top && o->top->qtype == qtype && dns_res__nm_equal(o->top->qname, qname))
+      join = o;
+  }
+  /* Answered by the cache at once (RFC 1034 §5.3.3 step 1), when nothing
+   * but the DONE event is wanted (no CACHE_HIT event, no state trace):
+   * the lookup and its task need not exist. */
+  bool miss_known = false;
+  if (!join && r->cache && r->cfg.done_events_only && !r->env.trace) {
+    GArray *a = scratch_take(r);
+    dns_cache_kind k = dns_cache_get(r->cache, qname, qtype, DNS_C_IN, now, a, NULL);
+    if (k != DNS_CACHE_MISS) {
+      done_from_cache(r, id, qname, qtype, k, a, now);
+      return id;
+    }
+    scratch_put(r, a);
+    miss_known = true;
+  }
   dns_res__lookup *lk = g_new0(dns_res__lookup, 1);
-  lk->id = r->next_lookup++;
+  lk->id = id;
   lk->start = now;
   lk->deadline = now + r->cfg.total_timeout;
   g_ptr_array_add(r->lookups, lk);
   g_hash_table_insert(r->by_id, &lk->id, lk);
-  r->st.lookups++;
-  for (guint i = 0; i + 1 < r->lookups->len; i++) {
-    dns_res__lookup *o = g_ptr_array_index(r->lookups, i);
-    if (o->top && o->top->qtype == qtype && dns_res__nm_equal(o->top->qname, qname)) {
-      /* The same question in flight: share its answer, send nothing. */
-      lk->primary = o;
-      if (!o->waiters)
-        o->waiters = g_ptr_array_new();
-      g_ptr_array_add(o->waiters, lk);
-      r->st.joined++;
-      return lk->id;
-    }
+  if (join) {
+    /* The same question in flight: share its answer, send nothing. */
+    lk->primary = join;
+    if (!join->waiters)
+      join->waiters = g_ptr_array_new();
+    g_ptr_array_add(join->waiters, lk);
+    r->st.joined++;
+    return id;
   }
   lk->top = task_new(lk, NULL, qname, qtype);
-  uint64_t id = lk->id;
+  lk->top->miss_known = miss_known;
   dns_res__step(r, lk->top, now);
   return id;
 }

@@ -117,6 +117,8 @@ typedef struct {
   bool cache;            /* keep a cache (recursive mode needs it for speed, not correctness) */
   bool done_events_only; /* queue DONE events only (an owner that traces none of
                           * the others); counters are kept all the same */
+  bool done_answer_only; /* DONE events carry rrs only: cnames and authority are
+                          * NULL (an owner that reads the answer alone) */
   dns_cache_config cache_cfg;
 } dns_res_config;
 
@@ -262,8 +264,9 @@ typedef struct {
   bool aa;
   const char *reason; /* static string or NULL */
   GArray *rrs;        /* of dns_rr; owned by the event; never NULL */
-  GArray *cnames;     /* of dns_rr; owned by the event; never NULL */
-  GArray *authority;  /* of dns_rr; owned by the event; never NULL */
+  GArray *cnames;     /* of dns_rr; owned by the event; never NULL (but see
+                       * cfg.done_answer_only) */
+  GArray *authority;  /* of dns_rr; owned by the event; never NULL (idem) */
   bool from_cache;
   bool joined; /* DONE: shared the result of an identical lookup in flight */
   int64_t elapsed;

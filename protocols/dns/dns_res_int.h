@@ -74,7 +74,8 @@ struct dns_res__task {
   int depth;
   dns_res__state state;
   uint16_t qtype, rcode;
-  bool no_edns; /* this server answered EDNS with FORMERR/NOTIMP */
+  bool no_edns;    /* this server answered EDNS with FORMERR/NOTIMP */
+  bool miss_known; /* the cache has no (qname, qtype) now: step's first read skipped */
   /* The attempt in flight (action != 0): only what matches its answer
    * (RFC 5452 §9.1: id, port, question = sname, qtype, class IN) is
    * kept, the query itself goes out with the action. */
@@ -125,7 +126,10 @@ struct dns_res {
   GHashTable *actions; /* &task->action -> task, lookup only */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   GQueue acts;         /* dns_res_action* */
-  GQueue evs;          /* dns_res_event* */
+  /* Events queued, by value: evs[ev_head..ev_len) of an ev_cap block,
+   * NULL at rest (let go once every event is given). */
+  dns_res_event *evs;
+  size_t ev_head, ev_len, ev_cap;
   uint64_t next_lookup, next_action;
   dns_res_stats st;
 };
@@ -139,7 +143,8 @@ static inline bool dns_res__edns_sent(const dns_res *r, const dns_res__task *t) 
 /* dns_res.c */
 void dns_res__enter(dns_res *r, dns_res__task *t, dns_res__state s);
 /* Queues a new event and returns it for filling; NULL (nothing queued)
- * for any kind but DONE when cfg.done_events_only. */
+ * for any kind but DONE when cfg.done_events_only. The event lies in
+ * r->evs: fill it before queuing another. */
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now);
 static inline void dns_res__set_reason(dns_res_event *ev, const char *why) {
   if (ev)

@@ -119,13 +119,26 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
   bool secret = (cmd_len >= 5 && memcmp(line + cmd_at, "LOGIN", 5) == 0) ||
                 (cmd_len >= 12 && memcmp(line + cmd_at, "AUTHENTICATE", 12) == 0);
   /* What the trace and the event show: never the credentials. */
-  char *shown = secret
-                    ? g_strdup_printf("%s %.*s ****", c->tag, (int)MIN(cmd_len, 12u), line + cmd_at)
-                    : g_strndup(line + start, c->out->len - start);
+  char *shown;
+  if (!c->env.trace && c->env.lines_quiet) { /* wanted by nobody */
+    shown = NULL;
+  } else if (secret) { /* "tag VERB ****", VERB the command's first 12 octets at most */
+    size_t tl = strlen(c->tag), vl = MIN(cmd_len, 12u);
+    shown = g_malloc(tl + vl + 7);
+    memcpy(shown, c->tag, tl);
+    shown[tl] = ' ';
+    memcpy(shown + tl + 1, line + cmd_at, vl);
+    memcpy(shown + tl + 1 + vl, " ****", 6);
+  } else {
+    shown = g_strndup(line + start, c->out->len - start);
+  }
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   c->held = MAX(c->held, c->out->len);
   trace(c, "cmd", shown);
-  push_take(c, IMAP_CLI_EV_COMMAND, shown);
+  if (c->env.lines_quiet)
+    g_free(shown);
+  else
+    push_take(c, IMAP_CLI_EV_COMMAND, shown);
   imap_cli_enter(c, next);
 }
 
@@ -133,7 +146,8 @@ G_GNUC_PRINTF(3, 4) static void send_cmd(imap_cli *c, imap_cli_state next, const
 static void send_done(imap_cli *c) {
   g_byte_array_append(c->out, (const guint8 *)"DONE\r\n", 6);
   trace(c, "cmd", "DONE");
-  push(c, IMAP_CLI_EV_COMMAND, "DONE");
+  if (!c->env.lines_quiet)
+    push(c, IMAP_CLI_EV_COMMAND, "DONE");
   imap_cli_enter(c, IMAP_CLI_DONE_SENT);
 }
 
@@ -307,41 +321,59 @@ typedef struct {
 
 static int rpk(const rcur *r) { return r->i < r->n ? r->p[r->i] : -1; }
 
+/* A literal's octets where they lie: "{n}" ["+"] CRLF then N octets at
+ * *DATA; false at a syntax error. */
+static bool rd_literal(rcur *r, const uint8_t **data, size_t *len) {
+  size_t v = 0;
+  r->i++;
+  while (r->i < r->n && g_ascii_isdigit(r->p[r->i]) && v < ((size_t)1 << 40))
+    v = v * 10 + (size_t)(r->p[r->i++] - '0');
+  if (rpk(r) == '+')
+    r->i++;
+  if (r->i + 3 > r->n || r->p[r->i] != '}' || r->p[r->i + 1] != '\r' || r->p[r->i + 2] != '\n')
+    return false;
+  r->i += 3;
+  if (v > r->n - r->i)
+    return false;
+  *data = r->p + r->i;
+  *len = v;
+  r->i += v;
+  return true;
+}
+
 /* A string value (quoted, literal, NIL or atom) into *OUT (NULL for NIL);
- * false at a syntax error. */
+ * false at a syntax error. OUT NULL: the value is only skipped. */
 static bool rd_string(rcur *r, GString **out) {
-  *out = NULL;
+  if (out)
+    *out = NULL;
   int ch = rpk(r);
   if (ch == '"') {
-    GString *g = g_string_new(NULL);
+    GString *g = out ? g_string_new(NULL) : NULL;
     r->i++;
     while (r->i < r->n && r->p[r->i] != '"') {
       if (r->p[r->i] == '\\' && r->i + 1 < r->n)
         r->i++;
-      g_string_append_c(g, (char)r->p[r->i++]);
+      if (g)
+        g_string_append_c(g, (char)r->p[r->i]);
+      r->i++;
     }
     if (rpk(r) != '"') {
-      g_string_free(g, TRUE);
+      if (g)
+        g_string_free(g, TRUE);
       return false;
     }
     r->i++;
-    *out = g;
+    if (out)
+      *out = g;
     return true;
   }
   if (ch == '{') {
-    size_t v = 0;
-    r->i++;
-    while (r->i < r->n && g_ascii_isdigit(r->p[r->i]) && v < ((size_t)1 << 40))
-      v = v * 10 + (size_t)(r->p[r->i++] - '0');
-    if (rpk(r) == '+')
-      r->i++;
-    if (r->i + 3 > r->n || r->p[r->i] != '}' || r->p[r->i + 1] != '\r' || r->p[r->i + 2] != '\n')
+    const uint8_t *d;
+    size_t v;
+    if (!rd_literal(r, &d, &v))
       return false;
-    r->i += 3;
-    if (v > r->n - r->i)
-      return false;
-    *out = g_string_new_len((const char *)r->p + r->i, (gssize)v);
-    r->i += v;
+    if (out)
+      *out = g_string_new_len((const char *)d, (gssize)v);
     return true;
   }
   size_t s = r->i;
@@ -351,7 +383,8 @@ static bool rd_string(rcur *r, GString **out) {
     return false;
   if (r->i - s == 3 && g_ascii_strncasecmp((const char *)r->p + s, "NIL", 3) == 0)
     return true;
-  *out = g_string_new_len((const char *)r->p + s, (gssize)(r->i - s));
+  if (out)
+    *out = g_string_new_len((const char *)r->p + s, (gssize)(r->i - s));
   return true;
 }
 
@@ -372,22 +405,27 @@ static bool rd_skip(rcur *r, int depth) {
     r->i++;
     return true;
   }
-  GString *g;
-  if (!rd_string(r, &g))
-    return false;
-  if (g)
-    g_string_free(g, TRUE);
-  return true;
+  return rd_string(r, NULL);
 }
 
-/* "* n FETCH (...)": UID, FLAGS, BODY[]. */
+/* Whether the word W[0..N) is KEY, in any case. */
+static bool word_eq(const char *w, size_t n, const char *key) {
+  return strlen(key) == n && g_ascii_strncasecmp(w, key, n) == 0;
+}
+
+/* "* n FETCH (...)": UID, FLAGS, BODY[]. Read in place: the item names
+ * compared where they lie, FLAGS copied once for the event, a literal
+ * body copied once into the event's bytes. */
 static void on_fetch(imap_cli *c, rcur *r) {
   if (rpk(r) != '(')
     return;
   r->i++;
   uint32_t uid = 0;
-  char *flags = NULL;
-  GString *body = NULL;
+  const char *flags = NULL; /* in the response */
+  size_t flags_len = 0;
+  GString *body = NULL;      /* a quoted or atom body (unescaped) */
+  const uint8_t *lit = NULL; /* a literal body, in the response */
+  size_t lit_len = 0;
   bool ok = true;
   while (ok && rpk(r) != ')' && rpk(r) >= 0) {
     if (rpk(r) == ' ') {
@@ -403,50 +441,54 @@ static void on_fetch(imap_cli *c, rcur *r) {
         depth--;
       r->i++;
     }
-    char *name = g_ascii_strup((const char *)r->p + s, (gssize)(r->i - s));
     if (rpk(r) != ' ') {
-      g_free(name);
       ok = false;
       break;
     }
+    /* the name as a C string copy of it would read: up to a NUL */
+    const char *name = (const char *)r->p + s;
+    const char *nul = memchr(name, 0, r->i - s);
+    size_t nl = nul ? (size_t)(nul - name) : r->i - s;
     r->i++;
-    if (strcmp(name, "UID") == 0) {
+    if (word_eq(name, nl, "UID")) {
       uid = (uint32_t)g_ascii_strtoull((const char *)r->p + r->i, NULL, 10);
       ok = rd_skip(r, 0);
-    } else if (strcmp(name, "FLAGS") == 0) {
+    } else if (word_eq(name, nl, "FLAGS")) {
       size_t fs = r->i;
       ok = rd_skip(r, 0);
       if (ok) {
-        g_free(flags);
-        flags = g_strndup((const char *)r->p + fs, r->i - fs);
+        flags = (const char *)r->p + fs;
+        flags_len = r->i - fs;
       }
-    } else if (strcmp(name, "BODY[]") == 0 || strcmp(name, "RFC822") == 0) {
+    } else if (word_eq(name, nl, "BODY[]") || word_eq(name, nl, "RFC822")) {
       if (body)
         g_string_free(body, TRUE);
-      ok = rd_string(r, &body);
+      body = NULL;
+      lit = NULL;
+      if (rpk(r) == '{') {
+        ok = rd_literal(r, &lit, &lit_len);
+        if (!ok)
+          lit = NULL;
+      } else {
+        ok = rd_string(r, &body);
+      }
     } else {
       ok = rd_skip(r, 0);
     }
-    g_free(name);
   }
-  if (ok && uid && body && c->state == IMAP_CLI_FETCH) {
-    qev *q = push(c, IMAP_CLI_EV_MESSAGE, flags ? flags : "()");
+  if (ok && uid && (body || lit) && c->state == IMAP_CLI_FETCH) {
+    qev *q =
+        push_take(c, IMAP_CLI_EV_MESSAGE, flags ? g_strndup(flags, flags_len) : g_strdup("()"));
     q->ev.uid = uid;
     q->ev.uidvalidity = c->uidvalidity;
-    q->ev.data = g_bytes_new(body->str, body->len);
+    q->ev.data = lit ? g_bytes_new(lit, lit_len) : g_bytes_new(body->str, body->len);
     c->round++;
     c->total++;
     if (uid > c->last_uid)
       c->last_uid = uid;
   }
-  g_free(flags);
   if (body)
     g_string_free(body, TRUE);
-}
-
-/* Whether the word W[0..N) is KEY, in any case. */
-static bool word_eq(const char *w, size_t n, const char *key) {
-  return strlen(key) == n && g_ascii_strncasecmp(w, key, n) == 0;
 }
 
 static void on_caps(imap_cli *c, const char *list) {
@@ -467,14 +509,6 @@ static void on_caps(imap_cli *c, const char *list) {
   }
 }
 
-/* Where NEEDLE[0..K) (starting with '[') first occurs in S[0..N), or NULL. */
-static const char *find_code(const char *s, size_t n, const char *needle, size_t k) {
-  for (const char *q = s; (q = memchr(q, '[', n - (size_t)(q - s))) != NULL; q++)
-    if ((size_t)(s + n - q) >= k && memcmp(q, needle, k) == 0)
-      return q;
-  return NULL;
-}
-
 /* The response is read where it lies: as its first 4096 octets up to a
  * NUL (what a copy of them as a C string would hold), copied only for the
  * rare parts that need a string of their own. */
@@ -483,19 +517,30 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
   size_t cap = MIN(n, 4096);
   const char *nul = memchr(line, 0, cap);
   size_t len = nul ? (size_t)(nul - line) : cap;
-  const char *code = find_code(line, len, "[CAPABILITY ", 12);
+  /* One pass over the '[' for both response codes (the first of each). */
+  const char *code = NULL, *uidv = NULL;
+  for (const char *q = line; (q = memchr(q, '[', len - (size_t)(q - line))) != NULL; q++) {
+    size_t left = len - (size_t)(q - line);
+    if (!code && left >= 12 && memcmp(q, "[CAPABILITY ", 12) == 0)
+      code = q;
+    else if (!uidv && left >= 13 && memcmp(q, "[UIDVALIDITY ", 13) == 0)
+      uidv = q;
+    if (code && uidv)
+      break;
+  }
   if (code) {
     const char *end = memchr(code, ']', len - (size_t)(code - line));
     char *list =
         g_strndup(code + 12, end ? (gsize)(end - code - 12) : len - (size_t)(code + 12 - line));
     on_caps(c, list);
     g_free(list);
-  } else if (len >= 11 && g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
+  } else if (len >= 11 && (line[0] | 0x20) == 'c' &&
+             g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
     char *list = g_strndup(line + 11, len - 11);
     on_caps(c, list);
     g_free(list);
   }
-  if ((code = find_code(line, len, "[UIDVALIDITY ", 13))) {
+  if ((code = uidv)) {
     char *num = g_strndup(code + 13, len - (size_t)(code + 13 - line));
     uint32_t v = (uint32_t)g_ascii_strtoull(num, NULL, 10);
     g_free(num);
@@ -503,19 +548,27 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
       c->last_uid = 0; /* RFC 3501 §2.3.1.1: UIDs of another validity mean nothing */
     c->uidvalidity = v;
   }
-  if (len >= 6 && g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
-    char *copy = g_strndup(line, len);
-    char **w = g_strsplit(copy + 6, " ", -1);
-    for (char **q = w; *q; q++) {
-      if (!**q)
+  if (len >= 6 && (line[0] | 0x20) == 's' && g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
+    /* The words between spaces, each read as strtoull reads a copy of it
+     * (a word is copied to the stack, or to the heap when long). */
+    for (size_t i = 6; i < len;) {
+      const char *w = line + i;
+      const char *e = memchr(w, ' ', len - i);
+      size_t wl = e ? (size_t)(e - w) : len - i;
+      i += wl + 1;
+      if (!wl)
         continue;
-      uint32_t u = (uint32_t)g_ascii_strtoull(*q, NULL, 10);
+      char buf[32];
+      char *heap = NULL;
+      char *word = wl < sizeof buf ? buf : (heap = g_malloc(wl + 1));
+      memcpy(word, w, wl);
+      word[wl] = 0;
+      uint32_t u = (uint32_t)g_ascii_strtoull(word, NULL, 10);
+      g_free(heap);
       if (u > c->last_uid)
         g_array_append_val(c->found, u);
     }
     c->held = MAX(c->held, c->found->len * sizeof(uint32_t));
-    g_strfreev(w);
-    g_free(copy);
   }
   const char *sp = memchr(line, ' ', len);
   if (sp && g_ascii_isdigit(line[0])) {
@@ -581,15 +634,31 @@ static void after_caps(imap_cli *c) {
     login(c);
 }
 
+/* Writes N in decimal ending at END; returns where it starts. */
+static char *u32_dec(char *end, uint32_t n) {
+  do
+    *--end = (char)('0' + n % 10);
+  while (n /= 10);
+  return end;
+}
+
+/* The sequence set of the UIDs U ("3,5:7"), as printf's "%u" and ":%u"
+ * would write it, without printf. */
 static void uid_set(GString *g, const GArray *u) {
   for (guint i = 0; i < u->len;) {
     uint32_t a = g_array_index(u, uint32_t, i), b = a;
     guint j = i + 1;
     while (j < u->len && g_array_index(u, uint32_t, j) == b + 1)
       b = g_array_index(u, uint32_t, j++);
-    g_string_append_printf(g, "%s%u", i ? "," : "", a);
-    if (b != a)
-      g_string_append_printf(g, ":%u", b);
+    char buf[24], *end = buf + sizeof buf, *p = end;
+    if (b != a) {
+      p = u32_dec(p, b);
+      *--p = ':';
+    }
+    p = u32_dec(p, a);
+    if (i)
+      *--p = ',';
+    g_string_append_len(g, p, end - p);
     i = j;
   }
 }
@@ -634,7 +703,8 @@ static void tagged(imap_cli *c, const char *line) {
   const char *st = strchr(line, ' ');
   bool ok = st && g_ascii_strncasecmp(st + 1, "OK", 2) == 0;
   trace(c, "reply", line);
-  push(c, IMAP_CLI_EV_REPLY, line);
+  if (!c->env.lines_quiet)
+    push(c, IMAP_CLI_EV_REPLY, line);
   switch (c->state) {
   case IMAP_CLI_CAPABILITY:
     if (ok)

@@ -15,7 +15,8 @@
 
 struct imap_framer {
   size_t max_line, max_literal;
-  GByteArray *in;    /* unconsumed input */
+  GByteArray *in;    /* input; consumed up to head (dropped at the next feed) */
+  size_t head;       /* octets of in already framed */
   GByteArray *cmd;   /* the command being assembled */
   GByteArray *done;  /* the last command returned (kept valid) */
   size_t seg_start;  /* start of the current line in cmd */
@@ -74,6 +75,12 @@ void imap_framer_reset(imap_framer *f, size_t max_line, size_t max_literal) {
 }
 
 void imap_framer_feed(imap_framer *f, const void *data, size_t len) {
+  /* The octets framed go now: a frame returned may have pointed at them. */
+  if (f->head == f->in->len)
+    g_byte_array_set_size(f->in, 0);
+  else if (f->head)
+    g_byte_array_remove_range(f->in, 0, (guint)f->head);
+  f->head = 0;
   g_byte_array_append(f->in, data, (guint)len);
   f->grown |= f->in->len > FRAMER_KEEP_MAX;
 }
@@ -86,12 +93,13 @@ void imap_framer_set_raw(imap_framer *f, bool raw) { f->raw = raw; }
 
 void imap_framer_discard(imap_framer *f) {
   g_byte_array_set_size(f->in, 0);
+  f->head = 0;
   g_byte_array_set_size(f->cmd, 0);
   f->lit_left = 0;
   f->skipping = false;
 }
 
-size_t imap_framer_pending(const imap_framer *f) { return f->in->len; }
+size_t imap_framer_pending(const imap_framer *f) { return f->in->len - f->head; }
 
 /* The tag is the first token of the command (RFC 3501 §9 tag: ASTRING-CHAR
  * except "+"). */
@@ -185,9 +193,36 @@ static void append(imap_framer *f, const uint8_t *p, size_t n) {
   f->grown |= f->cmd->len > FRAMER_KEEP_MAX;
 }
 
+/* The usual case: a whole command of one line, with no literal, lies in
+ * the input at OFF and nothing of it was assembled yet. It is returned
+ * where it lies (valid until the next framer call, which drops it) instead
+ * of being copied out. False (nothing done) otherwise. */
+static bool whole_line(imap_framer *f, size_t off, imap_frame *r) {
+  if (f->skipping || f->lit_left || f->cmd->len || off >= f->in->len)
+    return false;
+  const guint8 *p = f->in->data + off;
+  const guint8 *nl = memchr(p, '\n', f->in->len - off);
+  if (!nl || (size_t)(nl - p) > f->max_line)
+    return false; /* incomplete, or too long: the general path */
+  size_t n = (size_t)(nl - p);
+  if (n && p[n - 1] == '\r')
+    n--;
+  uint64_t lit;
+  bool sync;
+  if (!f->raw && literal_at_end(p, n, &lit, &sync))
+    return false;
+  f->head = off + (size_t)(nl - p) + 1;
+  r->kind = IMAP_FRAME_COMMAND;
+  r->data = n ? p : (const uint8_t *)"";
+  r->len = n;
+  return true;
+}
+
 imap_frame imap_framer_next(imap_framer *f) {
   imap_frame r = {IMAP_FRAME_NEED_MORE, NULL, 0, NULL, NULL};
-  size_t off = 0;
+  if (whole_line(f, f->head, &r))
+    return r;
+  size_t off = f->head;
   for (;;) {
     if (f->lit_left) {
       size_t take = f->in->len - off;
@@ -257,6 +292,6 @@ imap_frame imap_framer_next(imap_framer *f) {
     r.len = f->done->len;
     break;
   }
-  g_byte_array_remove_range(f->in, 0, (guint)off);
+  f->head = off; /* dropped at the next feed (the frame may point into it) */
   return r;
 }

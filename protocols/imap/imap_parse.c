@@ -67,15 +67,28 @@ static bool atom_char(int ch) {
          ch != '"' && ch != '\\' && ch != ']';
 }
 
-static char *atom_ex(cur *c, const char *extra) {
+/* An atom (with the EXTRA characters too) where it lies: its start and
+ * length; false (nothing read) if there is none. */
+static bool atom_span(cur *c, const char *extra, const char **at, size_t *len) {
   size_t s = c->i;
   while (c->i < c->n && (atom_char(c->p[c->i]) || (extra && strchr(extra, c->p[c->i]))))
     c->i++;
-  if (c->i == s) {
-    fail(c, "expected an atom");
-    return NULL;
-  }
-  return g_strndup((const char *)c->p + s, c->i - s);
+  if (c->i == s)
+    return fail(c, "expected an atom");
+  *at = (const char *)c->p + s;
+  *len = c->i - s;
+  return true;
+}
+
+static char *atom_ex(cur *c, const char *extra) {
+  const char *a;
+  size_t n;
+  return atom_span(c, extra, &a, &n) ? g_strndup(a, n) : NULL;
+}
+
+/* Whether W[0..N) (no NUL in it) is NAME, ignoring ASCII case. */
+static bool span_is(const char *w, size_t n, const char *name) {
+  return strlen(name) == n && g_ascii_strncasecmp(w, name, n) == 0;
 }
 
 static char *quoted(cur *c) {
@@ -83,11 +96,12 @@ static char *quoted(cur *c) {
     fail(c, "expected a quoted string");
     return NULL;
   }
-  GString *g = g_string_new(NULL);
+  /* Checked and measured where it lies, then copied once, unescaped. */
+  size_t start = c->i, n = 0;
+  bool escaped = false;
   for (;;) {
     int ch = pk(c);
     if (ch < 0 || ch == '\r' || ch == '\n' || ch == 0) {
-      g_string_free(g, TRUE);
       fail(c, "unterminated quoted string");
       return NULL;
     }
@@ -97,16 +111,24 @@ static char *quoted(cur *c) {
     if (ch == '\\') {
       int e = pk(c);
       if (e != '"' && e != '\\') {
-        g_string_free(g, TRUE);
         fail(c, "bad escape in quoted string");
         return NULL;
       }
       c->i++;
-      ch = e;
+      escaped = true;
     }
-    g_string_append_c(g, (char)ch);
+    n++;
   }
-  return g_string_free(g, FALSE);
+  if (!escaped)
+    return g_strndup((const char *)c->p + start, n);
+  char *out = g_malloc(n + 1), *o = out;
+  for (size_t i = start; o < out + n; i++) {
+    if (c->p[i] == '\\')
+      i++;
+    *o++ = (char)c->p[i];
+  }
+  *o = 0;
+  return out;
 }
 
 /* literal = "{" number ["+"] "}" CRLF *CHAR8; the framer guarantees the
@@ -168,10 +190,8 @@ static bool is_nil(cur *c) {
 /* RFC 3501 §5.1: INBOX is case-insensitive. */
 static char *mailbox(cur *c) {
   char *m = astring(c);
-  if (m && g_ascii_strcasecmp(m, "INBOX") == 0) {
-    g_free(m);
-    m = g_strdup("INBOX");
-  }
+  if (m && g_ascii_strcasecmp(m, "INBOX") == 0)
+    memcpy(m, "INBOX", 5); /* same length: spelt in upper case in place */
   return m;
 }
 
@@ -240,11 +260,14 @@ bool imap_set_contains(const GArray *ranges, uint32_t n, uint32_t max) {
 /* flag = "\Answered" / ... / flag-keyword / flag-extension */
 static char *flag(cur *c) {
   if (eat(c, '\\')) {
-    char *a = atom_ex(c, NULL);
-    if (!a)
+    const char *a;
+    size_t n;
+    if (!atom_span(c, NULL, &a, &n))
       return NULL;
-    char *f = g_strconcat("\\", a, NULL);
-    g_free(a);
+    char *f = g_malloc(n + 2);
+    f[0] = '\\';
+    memcpy(f + 1, a, n);
+    f[n + 1] = 0;
     return f;
   }
   return atom_ex(c, NULL);
@@ -416,14 +439,14 @@ static imap_search_key *search_key(cur *c, int depth) {
       goto bad;
     return k;
   }
-  char *name = atom_ex(c, NULL);
-  if (!name)
+  const char *name;
+  size_t nl;
+  if (!atom_span(c, NULL, &name, &nl))
     return NULL;
-  int kind = -1;
-  for (int i = 0; i < IMAP_SK_SEQSET; i++)
-    if (g_ascii_strcasecmp(name, sk_names[i]) == 0)
+  int kind = -1; /* the names are letters: the first one rules most out */
+  for (int i = 0; kind < 0 && i < IMAP_SK_SEQSET; i++)
+    if ((name[0] | 0x20) == (sk_names[i][0] | 0x20) && span_is(name, nl, sk_names[i]))
       kind = i;
-  g_free(name);
   if (kind < 0) {
     fail(c, "unknown search key");
     return NULL;
@@ -501,15 +524,28 @@ static void fa_clear(imap_fetch_att *a) {
   g_free(a->spec);
 }
 
-static char *upper_word(cur *c) {
+/* A word of letters, digits and dots where it lies (compared with
+ * span_is, i.e. as if upper-cased); false if there is none. */
+typedef struct {
+  const char *p;
+  size_t n;
+} word;
+
+static bool upper_word(cur *c, word *w) {
   size_t s = c->i;
   while (c->i < c->n && (g_ascii_isalnum(c->p[c->i]) || c->p[c->i] == '.'))
     c->i++;
-  if (c->i == s) {
-    fail(c, "expected a fetch attribute");
-    return NULL;
-  }
-  return g_ascii_strup((const char *)c->p + s, (gssize)(c->i - s));
+  if (c->i == s)
+    return fail(c, "expected a fetch attribute");
+  w->p = (const char *)c->p + s;
+  w->n = c->i - s;
+  return true;
+}
+
+/* Appends W upper-cased. */
+static void append_upper(GString *g, word w) {
+  for (size_t i = 0; i < w.n; i++)
+    g_string_append_c(g, g_ascii_toupper(w.p[i]));
 }
 
 static bool section(cur *c, imap_fetch_att *a) {
@@ -529,8 +565,8 @@ static bool section(cur *c, imap_fetch_att *a) {
       break; /* section-text follows */
   }
   if (pk(c) != ']') {
-    char *w = upper_word(c);
-    if (!w)
+    word w;
+    if (!upper_word(c, &w))
       goto out;
     static const struct {
       const char *name;
@@ -542,16 +578,16 @@ static bool section(cur *c, imap_fetch_att *a) {
                  {"MIME", IMAP_SEC_MIME}};
     int found = -1;
     for (unsigned i = 0; i < G_N_ELEMENTS(texts); i++)
-      if (strcmp(w, texts[i].name) == 0)
+      if (span_is(w.p, w.n, texts[i].name))
         found = (int)i;
     if (found < 0 || (texts[found].kind == IMAP_SEC_MIME && a->part->len == 0)) {
-      g_free(w);
       fail(c, "bad section");
       goto out;
     }
     a->sec = texts[found].kind;
-    g_string_append_printf(spec, "%s%s", spec->len ? "." : "", w);
-    g_free(w);
+    if (spec->len)
+      g_string_append_c(spec, '.');
+    append_upper(spec, w);
     if (a->sec == IMAP_SEC_HEADER_FIELDS || a->sec == IMAP_SEC_HEADER_FIELDS_NOT) {
       a->fields = g_ptr_array_new_with_free_func(g_free);
       if (!eat(c, ' ') || !eat(c, '(')) {
@@ -598,8 +634,8 @@ out:
 }
 
 static bool fetch_att(cur *c, GArray *out) {
-  char *w = upper_word(c);
-  if (!w)
+  word w;
+  if (!upper_word(c, &w))
     return false;
   imap_fetch_att a = {0};
   static const struct {
@@ -617,11 +653,10 @@ static bool fetch_att(cur *c, GArray *out) {
                 {"UID", IMAP_FA_UID},
                 {"BODY.PEEK", IMAP_FA_SECTION}};
   int found = -1;
-  for (unsigned i = 0; i < G_N_ELEMENTS(simple); i++)
-    if (strcmp(w, simple[i].name) == 0)
+  for (unsigned i = 0; found < 0 && i < G_N_ELEMENTS(simple); i++)
+    if (span_is(w.p, w.n, simple[i].name))
       found = (int)i;
-  bool peek = strcmp(w, "BODY.PEEK") == 0;
-  g_free(w);
+  bool peek = found >= 0 && simple[found].kind == IMAP_FA_SECTION; /* BODY.PEEK */
   if (found < 0)
     return fail(c, "unknown fetch attribute");
   a.kind = simple[found].kind;
@@ -656,19 +691,18 @@ static bool fetch_args(cur *c, imap_cmd *cmd) {
   }
   /* RFC 3501 §6.4.5 macros */
   size_t save = c->i;
-  char *w = upper_word(c);
-  if (w && (!strcmp(w, "ALL") || !strcmp(w, "FAST") || !strcmp(w, "FULL"))) {
+  word w;
+  if (upper_word(c, &w) &&
+      (span_is(w.p, w.n, "ALL") || span_is(w.p, w.n, "FAST") || span_is(w.p, w.n, "FULL"))) {
     add_fa(cmd->fetch, IMAP_FA_FLAGS);
     add_fa(cmd->fetch, IMAP_FA_INTERNALDATE);
     add_fa(cmd->fetch, IMAP_FA_RFC822_SIZE);
-    if (strcmp(w, "FAST") != 0)
+    if (!span_is(w.p, w.n, "FAST"))
       add_fa(cmd->fetch, IMAP_FA_ENVELOPE);
-    if (strcmp(w, "FULL") == 0)
+    if (span_is(w.p, w.n, "FULL"))
       add_fa(cmd->fetch, IMAP_FA_BODY);
-    g_free(w);
     return true;
   }
-  g_free(w);
   c->i = save;
   c->err = NULL;
   return fetch_att(c, cmd->fetch);
@@ -679,7 +713,6 @@ static bool fetch_args(cur *c, imap_cmd *cmd) {
 void imap_cmd_free(imap_cmd *cmd) {
   if (!cmd)
     return;
-  g_free(cmd->tag);
   g_free(cmd->arg1);
   g_free(cmd->arg2);
   if (cmd->set)
@@ -788,12 +821,11 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
     if (!sp(c) || !seqset(c, cmd->set) || !sp(c))
       return false;
     cmd->store_mode = eat(c, '+') ? '+' : eat(c, '-') ? '-' : '=';
-    char *w = upper_word(c);
-    if (!w)
+    word w;
+    if (!upper_word(c, &w))
       return false;
-    bool okw = strcmp(w, "FLAGS") == 0 || strcmp(w, "FLAGS.SILENT") == 0;
-    cmd->silent = strcmp(w, "FLAGS.SILENT") == 0;
-    g_free(w);
+    cmd->silent = span_is(w.p, w.n, "FLAGS.SILENT");
+    bool okw = cmd->silent || span_is(w.p, w.n, "FLAGS");
     if (!okw || !sp(c))
       return fail(c, "expected FLAGS or FLAGS.SILENT");
     cmd->list = strlist();
@@ -870,24 +902,22 @@ imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const 
     return NULL;
   }
   imap_cmd *cmd = g_new0(imap_cmd, 1);
-  cmd->tag = g_strndup((const char *)data, s);
+  memcpy(cmd->tag, data, s); /* NUL-terminated by g_new0; no NUL in it (atom) */
   c.i = s + 1;
-  char *verb = atom_ex(&c, NULL);
-  if (verb && g_ascii_strcasecmp(verb, "UID") == 0) {
-    g_free(verb);
-    verb = NULL;
+  /* The command name where it lies (atoms hold no NUL). */
+  const char *verb;
+  size_t vl;
+  bool have = atom_span(&c, NULL, &verb, &vl);
+  if (have && span_is(verb, vl, "UID")) {
     cmd->uid = true;
-    if (sp(&c))
-      verb = atom_ex(&c, NULL);
+    have = sp(&c) && atom_span(&c, NULL, &verb, &vl);
   }
   int v = -1;
   /* The first letter (any case: names are letters) rules out most names
    * before the full comparison. */
-  for (int i = 0; verb && v < 0 && i < IMAP_VERB_COUNT; i++)
-    if ((verb[0] | 0x20) == (verb_names[i][0] | 0x20) &&
-        g_ascii_strcasecmp(verb, verb_names[i]) == 0)
+  for (int i = 0; have && v < 0 && i < IMAP_VERB_COUNT; i++)
+    if ((verb[0] | 0x20) == (verb_names[i][0] | 0x20) && span_is(verb, vl, verb_names[i]))
       v = i;
-  g_free(verb);
   if (v < 0) {
     c.err = cmd->uid ? "UID needs FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE" : "unknown command";
     goto bad;
@@ -907,8 +937,7 @@ imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const 
   return cmd;
 bad:
   *err = c.err ? c.err : "syntax error";
-  *tag_out = cmd->tag;
-  cmd->tag = NULL;
+  *tag_out = g_strdup(cmd->tag);
   imap_cmd_free(cmd);
   return NULL;
 }

@@ -148,7 +148,7 @@ typedef struct {
 } imap_fetch_att;
 
 typedef struct {
-  char *tag;
+  char tag[65]; /* RFC 3501 §9 tag; at most 64 octets here */
   imap_verb verb;
   bool uid;          /* UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
   char *arg1, *arg2; /* mailbox / new name / user, password / reference,

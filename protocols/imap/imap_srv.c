@@ -64,6 +64,19 @@ static imap_srv__qev *push(imap_srv *s, imap_srv_event_kind k, const char *text)
   return push_take(s, k, g_strdup(text));
 }
 
+/* Whether command and reply lines are wanted at all: traced, or events. */
+static bool lines_wanted(const imap_srv *s) { return s->env.trace || !s->env.lines_quiet; }
+
+/* Traces the line TEXT (taken) as EV and queues it as an event of kind K,
+ * unless lines_quiet. */
+static void line_take(imap_srv *s, const char *ev, imap_srv_event_kind k, char *text) {
+  trace(s, ev, text);
+  if (s->env.lines_quiet)
+    g_free(text);
+  else
+    push_take(s, k, text);
+}
+
 void imap_srv__enter(imap_srv *s, imap_srv_state to) {
   switch (to) {
   case IMAP_SRV_NOT_AUTH:
@@ -103,28 +116,37 @@ void imap_srv__untagged(imap_srv *s, const char *fmt, ...) {
   va_end(ap);
   guint end = s->out->len;
   imap_srv__out(s, "\r\n", 2);
-  if (end - start >= 3 && memcmp(s->out->data + start, "BYE", 3) == 0) {
-    char *line = g_strndup((const char *)s->out->data + start, end - start);
-    trace(s, "reply", line);
-    push_take(s, IMAP_SRV_EV_REPLY, line);
-  }
+  if (end - start >= 3 && memcmp(s->out->data + start, "BYE", 3) == 0 && lines_wanted(s))
+    line_take(s, "reply", IMAP_SRV_EV_REPLY,
+              g_strndup((const char *)s->out->data + start, end - start));
 }
 
 void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const char *fmt, ...) {
   guint start = s->out->len;
   const char *t = tag ? tag : "*";
-  imap_srv__out(s, t, strlen(t));
-  imap_srv__out(s, " ", 1);
-  imap_srv__out(s, status, strlen(status));
-  imap_srv__out(s, " ", 1);
+  size_t tl = strlen(t), sl = strlen(status);
+  char head[96]; /* "tag status " at once (tags are at most 64 octets, statuses 3) */
+  if (tl + sl + 2 <= sizeof head) {
+    memcpy(head, t, tl);
+    head[tl] = ' ';
+    memcpy(head + tl + 1, status, sl);
+    head[tl + 1 + sl] = ' ';
+    imap_srv__out(s, head, tl + sl + 2);
+  } else {
+    imap_srv__out(s, t, tl);
+    imap_srv__out(s, " ", 1);
+    imap_srv__out(s, status, sl);
+    imap_srv__out(s, " ", 1);
+  }
   va_list ap;
   va_start(ap, fmt);
   imap_fmt_append(s->out, fmt, ap);
   va_end(ap);
-  char *line = g_strndup((const char *)s->out->data + start, s->out->len - start);
+  char *line =
+      lines_wanted(s) ? g_strndup((const char *)s->out->data + start, s->out->len - start) : NULL;
   imap_srv__out(s, "\r\n", 2);
-  trace(s, "reply", line);
-  push_take(s, IMAP_SRV_EV_REPLY, line);
+  if (line)
+    line_take(s, "reply", IMAP_SRV_EV_REPLY, line);
 }
 
 void imap_srv__push_fetch_event(imap_srv *s, uint32_t uid) {
@@ -170,16 +192,19 @@ static void close_session(imap_srv *s) {
   push(s, IMAP_SRV_EV_CLOSE, NULL);
 }
 
-static char *capabilities(const imap_srv *s) {
-  GString *g = g_string_new("IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE MOVE NAMESPACE ID ENABLE "
-                            "SPECIAL-USE UNSELECT");
+/* The capability list for S's state: one of five fixed texts. */
+static const char *capabilities(const imap_srv *s) {
+#define CAPS_BASE                                                                                  \
+  "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE MOVE NAMESPACE ID ENABLE SPECIAL-USE UNSELECT"
+  static const char *const texts[2][3] = {
+      {CAPS_BASE, CAPS_BASE " AUTH=PLAIN", CAPS_BASE " LOGINDISABLED"},
+      {CAPS_BASE " STARTTLS", CAPS_BASE " STARTTLS AUTH=PLAIN",
+       CAPS_BASE " STARTTLS LOGINDISABLED"}};
+#undef CAPS_BASE
   bool plain_ok = !(s->cfg.tls_required && !s->cfg.tls_active);
-  if (s->cfg.tls_available && !s->cfg.tls_active && s->state != IMAP_SRV_AUTHENTICATED &&
-      s->state != IMAP_SRV_SELECTED)
-    g_string_append(g, " STARTTLS");
-  if (s->state != IMAP_SRV_AUTHENTICATED && s->state != IMAP_SRV_SELECTED)
-    g_string_append(g, plain_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
-  return g_string_free(g, FALSE);
+  bool logged_in = s->state == IMAP_SRV_AUTHENTICATED || s->state == IMAP_SRV_SELECTED;
+  bool starttls = s->cfg.tls_available && !s->cfg.tls_active && !logged_in;
+  return texts[starttls][logged_in ? 0 : plain_ok ? 1 : 2];
 }
 
 /* The start-up shared by _new and _renew: S is zeroed but for its
@@ -214,9 +239,8 @@ static void srv_start(imap_srv *s, const imap_srv_config *cfg, const imap_env *e
   s->next_id = 1;
   s->now = s->last_activity = s->last_poll = now;
   s->state = IMAP_SRV_NOT_AUTH;
-  char *caps = capabilities(s);
-  imap_srv__untagged(s, "OK [CAPABILITY %s] %s IMAP4rev1 server ready", caps, s->hostname);
-  g_free(caps);
+  imap_srv__untagged(s, "OK [CAPABILITY %s] %s IMAP4rev1 server ready", capabilities(s),
+                     s->hostname);
 }
 
 imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t now) {
@@ -229,6 +253,8 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->pend_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->pend_flags = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  s->changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
+  s->tail = g_byte_array_new();
   srv_start(s, cfg, env, now);
   return s;
 }
@@ -264,6 +290,8 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->pend_expunge, TRUE);
   g_array_free(s->pend_flags, TRUE);
   g_array_free(s->recent, TRUE);
+  g_array_free(s->changes, TRUE);
+  g_byte_array_unref(s->tail);
   g_free(s);
 }
 
@@ -293,8 +321,15 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .pend_expunge = u32_kept(old->pend_expunge, grown),
       .pend_flags = u32_kept(old->pend_flags, grown),
       .recent = u32_kept(old->recent, grown),
+      .changes = old->changes,
+      .tail = old->tail,
   };
-  if (grown) { /* a large reply or mailbox: let it go */
+  if (grown) { /* scratch that held more than a renewed engine keeps */
+    g_array_free(kept.changes, TRUE);
+    kept.changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
+    g_byte_array_unref(kept.tail);
+    kept.tail = g_byte_array_new();
+    /* a large reply or mailbox: let it go */
     g_byte_array_unref(kept.out);
     kept.out = g_byte_array_sized_new(512);
   }
@@ -470,7 +505,7 @@ static void resync(imap_srv *s) {
 void imap_srv__absorb(imap_srv *s, bool own) {
   if (!s->mbox || !s->ops)
     return;
-  GArray *ch = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
+  GArray *ch = s->changes; /* kept empty between calls */
   imap_store_err e = s->ops->changes(s->st, s->mbox, s->modseq_seen, ch);
   if (e == IMAP_ST_RESYNC) {
     resync(s);
@@ -505,7 +540,8 @@ void imap_srv__absorb(imap_srv *s, bool own) {
   }
   /* A mailbox deleted under us: nothing more to learn; its messages will
    * look expunged to FETCH. */
-  g_array_free(ch, TRUE);
+  s->grown |= ch->len * sizeof(imap_store_change) > SRV_KEEP_MAX;
+  g_array_set_size(ch, 0);
 }
 
 void imap_srv__expunge_view(imap_srv *s, GArray *uids, bool silent) {
@@ -567,18 +603,22 @@ void imap_srv__flags(imap_srv *s, GString *g, uint32_t uid, uint32_t flags, uint
   bool first = true;
   for (unsigned i = 0; i < G_N_ELEMENTS(names); i++)
     if (flags & (1u << i)) {
-      g_string_append_printf(g, "%s%s", first ? "" : " ", names[i]);
+      if (!first)
+        g_string_append_c(g, ' ');
+      g_string_append(g, names[i]);
       first = false;
     }
   if (imap_srv__is_recent(s, uid)) {
-    g_string_append_printf(g, "%s\\Recent", first ? "" : " ");
+    g_string_append(g, first ? "\\Recent" : " \\Recent");
     first = false;
   }
   for (unsigned i = 0; i < 64 && kw; i++)
     if (kw & (UINT64_C(1) << i)) {
       const char *n = s->ops->keyword_name(s->st, s->mbox, i);
       if (n) {
-        g_string_append_printf(g, "%s%s", first ? "" : " ", n);
+        if (!first)
+          g_string_append_c(g, ' ');
+        g_string_append(g, n);
         first = false;
       }
     }
@@ -676,9 +716,7 @@ void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res, const 
     s->st = ud;
     imap_srv__enter(s, IMAP_SRV_AUTHENTICATED);
     imap_framer_set_max_literal(s->fr, s->cfg.max_literal);
-    char *caps = capabilities(s);
-    imap_srv__tagged(s, tag, "OK", "[CAPABILITY %s] Logged in", caps);
-    g_free(caps);
+    imap_srv__tagged(s, tag, "OK", "[CAPABILITY %s] Logged in", capabilities(s));
     break;
   }
   case IMAP_AUTH_TEMP:
@@ -723,10 +761,10 @@ static void sasl_plain(imap_srv *s, const char *tag, const char *b64) {
     imap_srv__tagged(s, tag, "BAD", "Authentication cancelled");
     return;
   }
-  size_t bl = strlen(b64);
-  bool okb64 =
-      bl % 4 == 0 &&
-      strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == bl;
+  size_t bl = 0; /* the base64 alphabet's octets (and '='), then the length */
+  while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
+    bl++;
+  bool okb64 = !b64[bl] && bl % 4 == 0;
   gsize n = 0;
   guchar *raw = okb64 && bl ? g_base64_decode(b64, &n) : NULL;
   const char *p1 = raw ? memchr(raw, 0, n) : NULL;
@@ -759,9 +797,7 @@ static void sasl_plain(imap_srv *s, const char *tag, const char *b64) {
 typedef void (*verb_fn)(imap_srv *s, imap_cmd *c);
 
 static void v_capability(imap_srv *s, imap_cmd *c) {
-  char *caps = capabilities(s);
-  imap_srv__untagged(s, "CAPABILITY %s", caps);
-  g_free(caps);
+  imap_srv__untagged(s, "CAPABILITY %s", capabilities(s));
   imap_srv__tagged(s, c->tag, "OK", "CAPABILITY completed");
 }
 
@@ -890,28 +926,28 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
   const char *err;
   imap_cmd *c = imap_cmd_parse(data, len, &tag, &err);
   if (!c) {
-    char *shown = g_strdup_printf("%s <unparsed>", tag ? tag : "*");
-    trace(s, "cmd", shown);
-    push(s, IMAP_SRV_EV_COMMAND, shown);
-    g_free(shown);
+    if (lines_wanted(s))
+      line_take(s, "cmd", IMAP_SRV_EV_COMMAND, g_strdup_printf("%s <unparsed>", tag ? tag : "*"));
     imap_srv__tagged(s, tag, "BAD", "%s", err);
     g_free(tag);
     return;
   }
   /* What the trace shows: never a password or SASL response. */
   char *shown;
-  if (c->verb == IMAP_VERB_LOGIN)
-    shown = g_strdup_printf("%s LOGIN %s ****", c->tag, c->arg1);
+  if (!lines_wanted(s))
+    shown = NULL;
+  else if (c->verb == IMAP_VERB_LOGIN)
+    shown = g_strconcat(c->tag, " LOGIN ", c->arg1, " ****", NULL);
   else if (c->verb == IMAP_VERB_AUTHENTICATE)
-    shown = g_strdup_printf("%s AUTHENTICATE %s%s", c->tag, c->arg1, c->arg2 ? " ****" : "");
+    shown = g_strconcat(c->tag, " AUTHENTICATE ", c->arg1, c->arg2 ? " ****" : "", NULL);
   else { /* the command's first line as sent (a literal's data follows it) */
     size_t n = 0;
     while (n < len && n < 998 && data[n] != '\r' && data[n] != '\n')
       n++;
     shown = g_strndup((const char *)data, n);
   }
-  trace(s, "cmd", shown);
-  push_take(s, IMAP_SRV_EV_COMMAND, shown);
+  if (shown)
+    line_take(s, "cmd", IMAP_SRV_EV_COMMAND, shown);
   for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
     if (verbs[i].verb != c->verb)
       continue;
@@ -935,15 +971,18 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
       bool allow = c->uid || (c->verb != IMAP_VERB_FETCH && c->verb != IMAP_VERB_STORE &&
                               c->verb != IMAP_VERB_SEARCH);
       imap_srv__absorb(s, true);
+      if (!s->pend_new->len && !s->pend_expunge->len && !s->pend_flags->len)
+        break; /* nothing to announce: imap_srv__flush would write and change nothing */
       size_t last = s->out->len >= 2 ? s->out->len - 2 : 0;
       while (last > before && s->out->data[last - 1] != '\n')
         last--;
-      GByteArray *tail = g_byte_array_new();
+      GByteArray *tail = s->tail; /* kept empty between commands */
       g_byte_array_append(tail, s->out->data + last, s->out->len - (guint)last);
       g_byte_array_set_size(s->out, (guint)last);
       imap_srv__flush(s, allow);
       g_byte_array_append(s->out, tail->data, tail->len);
-      g_byte_array_unref(tail);
+      s->grown |= tail->len > SRV_KEEP_MAX;
+      g_byte_array_set_size(tail, 0);
     }
     break;
   }

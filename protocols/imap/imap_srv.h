@@ -34,10 +34,14 @@
 #include "imap_parse.h"
 #include "imap_store.h"
 
-/* Optional trace hook: EVENT "state", "cmd", "reply"; DETAIL a line. */
+/* Optional trace hook: EVENT "state", "cmd", "reply"; DETAIL a line.
+ * LINES_QUIET: no COMMAND or REPLY events are queued (an owner that reads
+ * the lines through the hook only); with no hook either, their text is not
+ * even made. */
 typedef struct {
   void (*trace)(void *ud, const char *event, const char *detail);
   void *ud;
+  bool lines_quiet;
 } imap_env;
 
 /* MIME helpers plugged in by the owner (protocols/mime's mime_imap when

@@ -39,6 +39,8 @@ struct imap_srv {
   GArray *pend_expunge; /* uint32_t UIDs gone, not yet announced */
   GArray *pend_flags;   /* uint32_t UIDs whose flags changed */
   GArray *recent;       /* uint32_t UIDs (sorted) that are \Recent in this session */
+  GArray *changes;      /* imap_store_change: absorb's scratch, empty between calls */
+  GByteArray *tail;     /* command's scratch for the tagged reply, empty between calls */
   bool grown;           /* OUT or the view held more than a renewed engine keeps */
   imap_srv *next_spare; /* kept (imap_srv_keep): the next spare in the list */
   guint nspares;        /* kept: the length of the list from here */

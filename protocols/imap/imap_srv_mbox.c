@@ -38,26 +38,32 @@ void imap_srv__select(imap_srv *s, imap_cmd *c) {
   s->readonly = examine;
   s->uidvalidity = st.uidvalidity;
   s->modseq_seen = st.highest_modseq;
-  GString *kw = g_string_new(NULL);
+  GString *kw = NULL; /* " k1 k2 ...", made only for a mailbox with keywords */
   for (unsigned i = 0;; i++) {
     const char *k = s->ops->keyword_name(s->st, s->mbox, i);
     if (!k)
       break;
-    g_string_append_printf(kw, " %s", k);
+    if (!kw)
+      kw = g_string_new(NULL);
+    g_string_append_c(kw, ' ');
+    g_string_append(kw, k);
   }
-  imap_srv__untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)", kw->str);
+  const char *kws = kw ? kw->str : "";
+  imap_srv__untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)", kws);
   if (examine)
     imap_srv__untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
   else
     imap_srv__untagged(s,
                        "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s \\*)] "
                        "Flags permitted",
-                       kw->str);
-  g_string_free(kw, TRUE);
+                       kws);
+  if (kw)
+    g_string_free(kw, TRUE);
   imap_srv__untagged(s, "%u EXISTS", s->view->len);
   imap_srv__take_recent(s, (const uint32_t *)(void *)s->view->data, s->view->len);
   imap_srv__untagged(s, "%u RECENT", s->recent->len);
-  for (guint i = 0; i < s->view->len; i++) {
+  /* the first unseen message, if the store counts one (imap_store.h) */
+  for (guint i = 0; st.unseen && i < s->view->len; i++) {
     imap_store_msg m;
     if (s->ops->msg(s->st, s->mbox, g_array_index(s->view, uint32_t, i), &m) == IMAP_ST_OK &&
         !(m.flags & IMAP_F_SEEN)) {

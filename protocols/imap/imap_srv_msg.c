@@ -197,7 +197,8 @@ static bool section_value(imap_srv *s, GString *g, const imap_fetch_att *a, GByt
       header_fields(built, p + off, len, a->fields, a->sec == IMAP_SEC_HEADER_FIELDS_NOT);
     }
   } else {
-    size_t hl = header_len(p, n);
+    /* the header's length only for the parts that need it (BODY[] is all) */
+    size_t hl = a->sec == IMAP_SEC_ALL ? 0 : header_len(p, n);
     switch (a->sec) {
     case IMAP_SEC_ALL:
       break;
@@ -251,6 +252,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
     return;
   }
   bool gone = false, cannot = false;
+  GString *g = g_string_new(NULL); /* one response line at a time */
   for (guint k = 0; k < idx->len && !cannot; k++) {
     guint i = g_array_index(idx, guint, k);
     uint32_t uid = g_array_index(s->view, uint32_t, i);
@@ -280,7 +282,7 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       m.flags |= IMAP_F_SEEN;
       flags_changed = true;
     }
-    GString *g = g_string_new(NULL);
+    g_string_truncate(g, 0);
     put_num(g, "* ", i + 1, " FETCH (");
     bool first = true;
 #define SEP() (first ? (void)(first = false) : (void)g_string_append_c(g, ' '))
@@ -360,9 +362,9 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
       if (body_event)
         imap_srv__push_fetch_event(s, uid);
     }
-    g_string_free(g, TRUE);
     g_bytes_unref(data);
   }
+  g_string_free(g, TRUE);
   g_array_free(idx, TRUE);
   if (cannot)
     imap_srv__tagged(s, c->tag, "NO", "[CANNOT] This body part needs the MIME provider");

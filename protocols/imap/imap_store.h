@@ -45,6 +45,7 @@ typedef struct {
 } imap_store_msg;
 
 typedef struct {
+  /* unseen: the messages without \Seen */
   uint32_t messages, unseen, uidnext, uidvalidity;
   uint32_t recent;      /* messages no session has claimed as \Recent */
   uint32_t recent_from; /* lowest unclaimed UID */

@@ -90,13 +90,18 @@ static void pop3_cli_enter(pop3_cli *c, pop3_cli_state to) {
   c->state = to;
 }
 
-static queued_event *push(pop3_cli *c, pop3_cli_event_kind k, const char *text) {
+/* Queues an event; takes TEXT (may be NULL). */
+static queued_event *push_take(pop3_cli *c, pop3_cli_event_kind k, char *text) {
   queued_event q = {0};
   q.ev.kind = k;
-  q.text = g_strdup(text);
+  q.text = text;
   g_array_append_val(c->events, q);
   c->held = MAX(c->held, c->events->len * sizeof q);
   return &g_array_index(c->events, queued_event, c->events->len - 1);
+}
+
+static queued_event *push(pop3_cli *c, pop3_cli_event_kind k, const char *text) {
+  return push_take(c, k, g_strdup(text));
 }
 
 /* Sends a command; SHOWN is what the trace sees (NULL = LINE). */
@@ -104,7 +109,8 @@ static void send_cmd(pop3_cli *c, pop3_cli_state next, const char *line, const c
   g_byte_array_append(c->out, (const guint8 *)line, (guint)strlen(line));
   g_byte_array_append(c->out, (const guint8 *)"\r\n", 2);
   trace(c, "cmd", shown ? shown : line);
-  push(c, POP3_CLI_EV_COMMAND, shown ? shown : line);
+  if (!c->env.lines_quiet)
+    push(c, POP3_CLI_EV_COMMAND, shown ? shown : line);
   pop3_cli_enter(c, next);
 }
 
@@ -308,27 +314,92 @@ static void login(pop3_cli *c) {
   }
 }
 
+/* Sends VERB (with its space) and N in decimal, as printf's "%zu". */
+static void send_num(pop3_cli *c, pop3_cli_state next, const char *verb, size_t n) {
+  char line[48], *end = line + sizeof line, *p = end;
+  *--p = 0;
+  do
+    *--p = (char)('0' + n % 10);
+  while (n /= 10);
+  size_t vl = strlen(verb);
+  p -= vl;
+  memcpy(p, verb, vl);
+  send_cmd(c, next, p, NULL);
+}
+
 static void next_message(pop3_cli *c) {
   if (c->cur >= c->todo->len) {
     send_cmd(c, POP3_CLI_QUIT, "QUIT", NULL);
     return;
   }
-  char *line = g_strdup_printf("RETR %zu", g_array_index(c->todo, todo, c->cur).num);
-  send_cmd(c, POP3_CLI_RETR, line, NULL);
-  g_free(line);
+  send_num(c, POP3_CLI_RETR, "RETR ", g_array_index(c->todo, todo, c->cur).num);
+}
+
+/* The lines of a multi-line body as a C string copy of it would hold (up
+ * to a NUL), split at CRLF as g_strsplit would: calls FN(C, line, len) for
+ * each, in place. */
+static void body_lines(pop3_cli *c, void (*fn)(pop3_cli *c, const char *l, size_t n)) {
+  const char *p = (const char *)c->body->data;
+  size_t len = c->body->len;
+  const char *nul = len ? memchr(p, 0, len) : NULL;
+  if (nul)
+    len = (size_t)(nul - p);
+  if (!len)
+    return; /* g_strsplit("") gives no piece */
+  for (;;) {
+    const char *e = NULL;
+    for (const char *q = p; (q = memchr(q, '\r', len - (size_t)(q - p))) != NULL; q++)
+      if ((size_t)(q - p) + 1 < len && q[1] == '\n') {
+        e = q;
+        break;
+      }
+    if (!e) {
+      fn(c, p, len);
+      return;
+    }
+    fn(c, p, (size_t)(e - p));
+    len -= (size_t)(e - p) + 2;
+    p = e + 2;
+  }
+}
+
+static void capa_line(pop3_cli *c, const char *l, size_t n) {
+  if (n == 4 && g_ascii_strncasecmp(l, "STLS", 4) == 0)
+    c->stls_offered = true;
+}
+
+/* sscanf's "%Ns" on L[0..N) from *I: white space skipped, then at most
+ * MAX octets that are not white space, into OUT (NUL-terminated). False
+ * if none. */
+static bool scan_word(const char *l, size_t n, size_t *i, char *out, size_t max) {
+  while (*i < n && g_ascii_isspace(l[*i]))
+    (*i)++;
+  size_t k = 0;
+  while (*i < n && k < max && !g_ascii_isspace(l[*i]))
+    out[k++] = l[(*i)++];
+  out[k] = 0;
+  return k > 0;
+}
+
+/* "num uidl" (RFC 1939 §7 UIDL), read as sscanf(line, "%23s %79s") would. */
+static void uidl_line(pop3_cli *c, const char *l, size_t n) {
+  char num[24], id[80];
+  size_t i = 0;
+  if (!n || !scan_word(l, n, &i, num, 23) || !scan_word(l, n, &i, id, 79) ||
+      g_hash_table_contains(c->seen, id))
+    return;
+  todo t = {(size_t)g_ascii_strtoull(num, NULL, 10), NULL};
+  if (t.num) {
+    t.uidl = g_strdup(id);
+    g_array_append_val(c->todo, t);
+  }
 }
 
 /* A complete multi-line response body (already un-stuffed) for STATE. */
 static void multiline_done(pop3_cli *c) {
   switch (c->state) {
   case POP3_CLI_CAPA: {
-    char *text = c->body->len ? g_strndup((const char *)c->body->data, c->body->len) : g_strdup("");
-    char **lines = g_strsplit(text, "\r\n", -1);
-    for (char **l = lines; *l; l++)
-      if (g_ascii_strcasecmp(*l, "STLS") == 0)
-        c->stls_offered = true;
-    g_strfreev(lines);
-    g_free(text);
+    body_lines(c, capa_line);
     if (c->cfg.use_stls && !c->tls_active && c->stls_offered)
       send_cmd(c, POP3_CLI_STLS, "STLS", NULL);
     else if (c->cfg.require_tls && !c->tls_active)
@@ -338,20 +409,7 @@ static void multiline_done(pop3_cli *c) {
     break;
   }
   case POP3_CLI_UIDL: {
-    char *text = c->body->len ? g_strndup((const char *)c->body->data, c->body->len) : g_strdup("");
-    char **lines = g_strsplit(text, "\r\n", -1);
-    for (char **l = lines; *l; l++) {
-      char num[24], id[80];
-      if (**l && sscanf(*l, "%23s %79s", num, id) == 2 && !g_hash_table_contains(c->seen, id)) {
-        todo t = {(size_t)g_ascii_strtoull(num, NULL, 10), g_strdup(id)};
-        if (t.num)
-          g_array_append_val(c->todo, t);
-        else
-          g_free(t.uidl);
-      }
-    }
-    g_strfreev(lines);
-    g_free(text);
+    body_lines(c, uidl_line);
     c->held = MAX(c->held, c->todo->len * sizeof(todo));
     next_message(c);
     break;
@@ -369,9 +427,7 @@ static void multiline_done(pop3_cli *c) {
       g_hash_table_add(c->seen, g_strdup(t->uidl));
     }
     if (c->cfg.delete_after && !c->skipping) {
-      char *line = g_strdup_printf("DELE %zu", t->num);
-      send_cmd(c, POP3_CLI_DELE, line, NULL);
-      g_free(line);
+      send_num(c, POP3_CLI_DELE, "DELE ", t->num);
     } else {
       c->cur++;
       next_message(c);
@@ -385,10 +441,23 @@ static void multiline_done(pop3_cli *c) {
   g_byte_array_set_size(c->body, 0);
 }
 
-static void status_line(pop3_cli *c, const char *line) {
-  bool ok = g_str_has_prefix(line, "+OK");
+static void status_line_do(pop3_cli *c, const char *line);
+
+/* Takes LINE: the REPLY event holds it (valid while this runs), or it is
+ * freed at the end (lines_quiet). */
+static void status_line(pop3_cli *c, char *line) {
   trace(c, "reply", line);
-  push(c, POP3_CLI_EV_REPLY, line);
+  if (c->env.lines_quiet) {
+    status_line_do(c, line);
+    g_free(line);
+    return;
+  }
+  push_take(c, POP3_CLI_EV_REPLY, line);
+  status_line_do(c, line);
+}
+
+static void status_line_do(pop3_cli *c, const char *line) {
+  bool ok = g_str_has_prefix(line, "+OK");
   switch (c->state) {
   case POP3_CLI_GREETING:
     if (!ok)
@@ -493,6 +562,15 @@ static void body_line(pop3_cli *c, const char *p, size_t n, bool crlf) {
   c->held = MAX(c->held, c->body->len);
 }
 
+/* Appends the *RUN octets of c->in from AT to the body (see pop3_cli_feed). */
+static void body_flush(pop3_cli *c, size_t at, size_t *run) {
+  if (!*run)
+    return;
+  g_byte_array_append(c->body, c->in->data + at, (guint)*run);
+  c->held = MAX(c->held, c->body->len);
+  *run = 0;
+}
+
 void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
   if (c->state == POP3_CLI_DONE || c->state == POP3_CLI_TLS_WAIT)
     return;
@@ -500,6 +578,9 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
   g_byte_array_append(c->in, data, (guint)len);
   c->held = MAX(c->held, c->in->len);
   size_t off = 0;
+  /* Ordinary CRLF lines of a multi-line body are its octets verbatim: a
+   * run of them is appended at once (RUN octets of c->in from RUN_AT). */
+  size_t run_at = 0, run = 0;
   while (c->state != POP3_CLI_DONE && c->state != POP3_CLI_TLS_WAIT && off < c->in->len) {
     guint8 *nl = memchr(c->in->data + off, '\n', c->in->len - off);
     if (!nl) {
@@ -515,15 +596,20 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
     bool crlf = n && p[n - 1] == '\r';
     if (crlf)
       n--;
-    if (c->multiline) {
+    if (c->multiline && crlf && !(n && p[0] == '.') && !c->skipping &&
+        c->body->len + run + n + 2 <= c->cfg.max_message) {
+      if (!run)
+        run_at = off;
+      run += n + 2;
+    } else if (c->multiline) {
+      body_flush(c, run_at, &run);
       body_line(c, p, n, crlf);
     } else {
-      char *line = g_strndup(p, n);
-      status_line(c, line);
-      g_free(line);
+      status_line(c, g_strndup(p, n));
     }
     off = end + 1;
   }
+  body_flush(c, run_at, &run);
   g_byte_array_remove_range(c->in, 0, (guint)off);
   if (c->state == POP3_CLI_TLS_WAIT)
     g_byte_array_set_size(c->in, 0);

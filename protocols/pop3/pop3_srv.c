@@ -83,6 +83,16 @@ static void push_event(pop3_srv *s, pop3_srv_event_kind kind, const char *text) 
   push_event_take(s, kind, g_strdup(text));
 }
 
+/* Traces the line TEXT (taken) as EV and queues it as an event of kind K,
+ * unless lines_quiet. */
+static void line_take(pop3_srv *s, const char *ev, pop3_srv_event_kind k, char *text) {
+  trace(s, ev, text);
+  if (s->env.lines_quiet)
+    g_free(text);
+  else
+    push_event_take(s, k, text);
+}
+
 static void pop3_srv_enter(pop3_srv *s, pop3_srv_state to) {
   switch (to) {
   case POP3_SRV_AUTHORIZATION:
@@ -118,10 +128,11 @@ G_GNUC_PRINTF(2, 3) static void reply(pop3_srv *s, const char *fmt, ...) {
   va_start(ap, fmt);
   imap_fmt_append(s->out, fmt, ap);
   va_end(ap);
-  char *line = g_strndup((const char *)s->out->data + start, s->out->len - start);
+  bool wanted = s->env.trace || !s->env.lines_quiet;
+  char *line = wanted ? g_strndup((const char *)s->out->data + start, s->out->len - start) : NULL;
   out_raw(s, "\r\n", 2);
-  trace(s, "reply", line);
-  push_event_take(s, POP3_SRV_EV_REPLY, line);
+  if (line)
+    line_take(s, "reply", POP3_SRV_EV_REPLY, line);
 }
 
 G_GNUC_PRINTF(2, 3) static void out_fmt(pop3_srv *s, const char *fmt, ...) {
@@ -380,10 +391,10 @@ static void sasl_plain(pop3_srv *s, const char *b64) {
   }
   gsize n = 0;
   guchar *raw = NULL;
-  bool okb64 = *b64 &&
-               strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
-                   strlen(b64) &&
-               strlen(b64) % 4 == 0;
+  size_t bl = 0; /* the base64 alphabet's octets (and '='), then the length */
+  while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
+    bl++;
+  bool okb64 = *b64 && !b64[bl] && bl % 4 == 0;
   if (okb64 || strcmp(b64, "=") == 0)
     raw = g_base64_decode(b64, &n);
   const char *p1 = raw ? memchr(raw, 0, n) : NULL;
@@ -687,7 +698,8 @@ static const struct {
 static void command(pop3_srv *s, char *line) {
   if (s->state == POP3_SRV_SASL) {
     trace(s, "cmd", "<sasl response>");
-    push_event(s, POP3_SRV_EV_COMMAND, "<sasl response>");
+    if (!s->env.lines_quiet)
+      push_event(s, POP3_SRV_EV_COMMAND, "<sasl response>");
     sasl_plain(s, line);
     return;
   }
@@ -696,15 +708,17 @@ static void command(pop3_srv *s, char *line) {
     *sp = 0;
   const char *arg = sp ? sp + 1 : NULL;
   /* What the trace shows: never a password or SASL response. */
-  const char *ir = g_ascii_strcasecmp(line, "AUTH") == 0 && arg ? strchr(arg, ' ') : NULL;
-  char *shown = g_ascii_strcasecmp(line, "PASS") == 0 ? g_strconcat(line, " ****", NULL)
-                : ir ? g_strdup_printf("%s %.*s ****", line, (int)(ir - arg), arg)
-                     : g_strconcat(line, arg ? " " : "", arg, NULL);
-  trace(s, "cmd", shown);
-  push_event(s, POP3_SRV_EV_COMMAND, shown);
-  g_free(shown);
+  if (s->env.trace || !s->env.lines_quiet) {
+    const char *ir = g_ascii_strcasecmp(line, "AUTH") == 0 && arg ? strchr(arg, ' ') : NULL;
+    char *shown = g_ascii_strcasecmp(line, "PASS") == 0 ? g_strconcat(line, " ****", NULL)
+                  : ir ? g_strdup_printf("%s %.*s ****", line, (int)(ir - arg), arg)
+                       : g_strconcat(line, arg ? " " : "", arg, NULL);
+    line_take(s, "cmd", POP3_SRV_EV_COMMAND, shown);
+  }
+  /* The first letter (any case: verbs are letters) rules most rows out. */
   for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
-    if (g_ascii_strcasecmp(line, verbs[i].verb) != 0)
+    if ((line[0] | 0x20) != (verbs[i].verb[0] | 0x20) ||
+        g_ascii_strcasecmp(line, verbs[i].verb) != 0)
       continue;
     if (!(verbs[i].states & (1u << s->state))) {
       reply(s, "-ERR %s not allowed in %s state", verbs[i].verb,

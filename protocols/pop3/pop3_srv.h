@@ -31,10 +31,14 @@
 #include <stdint.h>
 
 /* Trace hook shared by the POP3 engines: EVENT is a short dotted name
- * ("state", "cmd", "reply"), DETAIL a line of text. Optional. */
+ * ("state", "cmd", "reply"), DETAIL a line of text. Optional.
+ * LINES_QUIET: no COMMAND or REPLY events are queued (an owner that reads
+ * the lines through the hook only); with no hook either, their text is not
+ * even made. */
 typedef struct {
   void (*trace)(void *ud, const char *event, const char *detail);
   void *ud;
+  bool lines_quiet;
 } pop3_env;
 
 /* Maildrop access provided by the owner (a view over its store). Indexes
