@@ -16,6 +16,7 @@
  * one code path — lock-step just never has more than one tag queued.
  */
 #include "smtp_cli.h"
+#include "smtp_fifo.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -125,15 +126,13 @@ struct smtp_cli {
   GString *cmd; /* the command line being built */
   uint64_t out_total, out_consumed;
 
-  GArray *tags; /* tag FIFO */
-  size_t tag_head;
+  smtp_fifo tags; /* tag */
   int64_t head_since;
   uint64_t body_end;
   int64_t body_progress, body_done;
 
   GQueue *msgs; /* cli_msg*, head = current */
-  GArray *events;
-  size_t ev_head;
+  smtp_fifo events; /* cli_event */
   cli_msg *returned; /* freed on the next next_event */
 
   unsigned caps;
@@ -223,11 +222,15 @@ void smtp_cli_config_init(smtp_cli_config *cfg) {
 }
 
 static void push_tag(smtp_cli *cli, tag_kind k, size_t idx) {
-  if (cli->tag_head == cli->tags->len)
+  if (smtp_fifo_count(&cli->tags) == 0)
     cli->head_since = cli->now;
-  tag t = {k, idx};
-  g_array_append_val(cli->tags, t);
+  tag *t = smtp_fifo_push(&cli->tags, sizeof *t);
+  t->kind = k;
+  t->idx = idx;
 }
+
+/* The reply the session waits for first, or NULL. */
+static const tag *head_tag(const smtp_cli *cli) { return smtp_fifo_peek(&cli->tags, sizeof(tag)); }
 
 /* The session's part of smtp_cli_new: CLI is zeroed but for its buffers,
  * which are empty. */
@@ -252,9 +255,7 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   smtp_reply_init(&cli->reply);
   cli->out = g_string_sized_new(256);
   cli->cmd = g_string_sized_new(128);
-  cli->tags = g_array_sized_new(FALSE, FALSE, sizeof(tag), 8);
   cli->msgs = g_queue_new();
-  cli->events = g_array_sized_new(FALSE, TRUE, sizeof(cli_event), 2);
   cli_start(cli, cfg, env, now);
   return cli;
 }
@@ -288,8 +289,8 @@ static void cli_end(smtp_cli *cli) {
   g_free(cli->auth_pass);
   while (!g_queue_is_empty(cli->msgs))
     msg_free(g_queue_pop_head(cli->msgs));
-  for (size_t i = cli->ev_head; i < cli->events->len; i++)
-    msg_free(g_array_index(cli->events, cli_event, i).msg);
+  for (size_t i = 0; i < smtp_fifo_count(&cli->events); i++)
+    msg_free(((cli_event *)smtp_fifo_at(&cli->events, i, sizeof(cli_event)))->msg);
   msg_free(cli->returned);
 }
 
@@ -301,9 +302,9 @@ void smtp_cli_free(smtp_cli *cli) {
   smtp_reply_clear(&cli->reply);
   g_string_free(cli->out, TRUE);
   g_string_free(cli->cmd, TRUE);
-  g_array_free(cli->tags, TRUE);
+  smtp_fifo_free(&cli->tags);
   g_queue_free(cli->msgs);
-  g_array_free(cli->events, TRUE);
+  smtp_fifo_free(&cli->events);
   g_free(cli);
 }
 
@@ -323,8 +324,8 @@ smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_e
   };
   kept.reply.text = smtp_string_kept(kept.reply.text, 0);
   smtp_reply_reset(&kept.reply);
-  g_array_set_size(kept.tags, 0);
-  g_array_set_size(kept.events, 0);
+  smtp_fifo_kept(&kept.tags);
+  smtp_fifo_kept(&kept.events);
   *old = kept;
   cli_start(old, cfg, env, now);
   return old;
@@ -374,13 +375,17 @@ const uint8_t *smtp_cli_output_peek(const smtp_cli *cli, size_t *len) {
 }
 
 static bool head_is(const smtp_cli *cli, tag_kind k) {
-  return cli->tag_head < cli->tags->len && g_array_index(cli->tags, tag, cli->tag_head).kind == k;
+  const tag *t = head_tag(cli);
+  return t && t->kind == k;
 }
 
 void smtp_cli_output_consume(smtp_cli *cli, size_t n, int64_t now) {
   g_assert(n <= cli->out->len);
   cli->now = now;
-  g_string_erase(cli->out, 0, (gssize)n);
+  if (n == cli->out->len) /* the usual case: all of it, no library call */
+    cli->out->str[cli->out->len = 0] = 0;
+  else
+    g_string_erase(cli->out, 0, (gssize)n);
   bool was_short = cli->out_consumed < cli->body_end;
   cli->out_consumed += n;
   if (head_is(cli, T_DOT) && n > 0) {
@@ -425,29 +430,26 @@ static void fail_rest_reply(cli_msg *m, smtp_cli_stage stage, const smtp_reply *
 /* Moves M (no longer queued) into a RESULT event. */
 static void emit_result(smtp_cli *cli, cli_msg *m) {
   fail_rest(m, SMTP_CLI_TEMP, SMTP_CLI_STAGE_DOT, true, 0, "", "transaction not completed");
-  cli_event ev = {SMTP_CLI_EV_RESULT, m, NULL};
-  g_array_append_val(cli->events, ev);
+  cli_event *ev = smtp_fifo_push(&cli->events, sizeof *ev);
+  *ev = (cli_event){SMTP_CLI_EV_RESULT, m, NULL};
   trace(cli, SMTP_TRACE_NOTE, "message %" G_GUINT64_FORMAT " done", m->cookie);
 }
 
 static void emit(smtp_cli *cli, smtp_cli_event_type t, const char *reason) {
-  cli_event ev = {t, NULL, reason};
-  g_array_append_val(cli->events, ev);
+  cli_event *ev = smtp_fifo_push(&cli->events, sizeof *ev);
+  *ev = (cli_event){t, NULL, reason};
 }
 
 bool smtp_cli_next_event(smtp_cli *cli, smtp_cli_event *ev) {
   g_clear_pointer(&cli->returned, msg_free);
-  if (cli->ev_head >= cli->events->len) {
-    g_array_set_size(cli->events, 0);
-    cli->ev_head = 0;
+  cli_event e;
+  if (!smtp_fifo_pop(&cli->events, &e, sizeof e))
     return false;
-  }
-  cli_event *e = &g_array_index(cli->events, cli_event, cli->ev_head++);
   memset(ev, 0, sizeof *ev);
-  ev->type = e->type;
-  ev->reason = e->reason;
-  if (e->msg) {
-    cli_msg *m = e->msg;
+  ev->type = e.type;
+  ev->reason = e.reason;
+  if (e.msg) {
+    cli_msg *m = e.msg;
     cli->returned = m;
     ev->cookie = m->cookie;
     ev->rcpts = m->res;
@@ -462,8 +464,9 @@ bool smtp_cli_next_event(smtp_cli *cli, smtp_cli_event *ev) {
 }
 
 static smtp_cli_stage session_stage(const smtp_cli *cli) {
-  if (cli->tag_head < cli->tags->len) {
-    switch (g_array_index(cli->tags, tag, cli->tag_head).kind) {
+  const tag *head = head_tag(cli);
+  if (head) {
+    switch (head->kind) {
     case T_GREETING:
       return SMTP_CLI_STAGE_CONNECT;
     case T_EHLO:
@@ -502,8 +505,7 @@ static smtp_cli_stage session_stage(const smtp_cli *cli) {
 static void close_now(smtp_cli *cli, const char *reason) {
   if (cli->state == CLI_CLOSED)
     return;
-  g_array_set_size(cli->tags, 0);
-  cli->tag_head = 0;
+  smtp_fifo_clear(&cli->tags);
   enter(cli, CLI_CLOSED);
   emit(cli, SMTP_CLI_EV_CLOSE, cli->close_reason ? cli->close_reason : reason);
 }
@@ -519,8 +521,7 @@ static void abort_session(smtp_cli *cli, bool local, int code, const char *esc, 
     fail_rest(m, st, stage, local, code, esc, text);
     emit_result(cli, m);
   }
-  g_array_set_size(cli->tags, 0);
-  cli->tag_head = 0;
+  smtp_fifo_clear(&cli->tags);
   cli->close_reason = reason;
   if (send_quit && cli->state != CLI_QUIT) {
     enter(cli, CLI_QUIT);
@@ -877,17 +878,13 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
 }
 
 static void on_reply(smtp_cli *cli, const smtp_reply *r) {
-  if (cli->tag_head >= cli->tags->len) { /* nothing asked */
+  tag t;
+  if (!smtp_fifo_pop(&cli->tags, &t, sizeof t)) { /* nothing asked */
     if (r->code == 421)
       abort_session(cli, false, r->code, r->esc, r->text->str, false, "421");
     else
       abort_session(cli, true, 0, "", "protocol error: unexpected reply", false, "protocol error");
     return;
-  }
-  tag t = g_array_index(cli->tags, tag, cli->tag_head++);
-  if (cli->tag_head == cli->tags->len) {
-    g_array_set_size(cli->tags, 0);
-    cli->tag_head = 0;
   }
   cli->head_since = cli->now;
   if (r->code == 421 && t.kind != T_QUIT) { /* RFC 5321 §3.8: the server is going away */
@@ -1137,9 +1134,10 @@ static int64_t tag_timeout(const smtp_cli *cli, tag_kind k) {
 static int64_t add_sat(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
 
 int64_t smtp_cli_deadline(const smtp_cli *cli) {
-  if (cli->tag_head >= cli->tags->len || cli->state == CLI_CLOSED)
+  const tag *head = head_tag(cli);
+  if (!head || cli->state == CLI_CLOSED)
     return SMTP_NO_DEADLINE;
-  tag_kind k = g_array_index(cli->tags, tag, cli->tag_head).kind;
+  tag_kind k = head->kind;
   if (k == T_DOT) {
     if (cli->out_consumed < cli->body_end)
       return add_sat(cli->body_progress, cli->cfg.t_data_block);

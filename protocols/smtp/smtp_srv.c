@@ -155,7 +155,6 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   srv->line = g_string_sized_new(128);
   srv->out = g_string_sized_new(256);
   srv->scratch = g_string_new(NULL);
-  srv->events = g_array_sized_new(FALSE, TRUE, sizeof(smtp_srv_event), 2);
   srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
   srv->msg = g_byte_array_new();
   srv_start(srv, cfg, env);
@@ -187,7 +186,7 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
     kept.msg = g_byte_array_new();
   }
   g_byte_array_set_size(kept.in, 0);
-  g_array_set_size(kept.events, 0);
+  smtp_fifo_kept(&kept.events);
   g_byte_array_set_size(kept.msg, 0);
   *old = kept;
   srv_start(old, cfg, env);
@@ -231,7 +230,7 @@ void smtp_srv_free(smtp_srv *srv) {
   g_string_free(srv->line, TRUE);
   g_string_free(srv->out, TRUE);
   g_string_free(srv->scratch, TRUE);
-  g_array_free(srv->events, TRUE);
+  smtp_fifo_free(&srv->events);
   g_array_free(srv->rcpts, TRUE);
   g_byte_array_free(srv->msg, TRUE);
   g_free(srv->helo);
@@ -279,8 +278,9 @@ void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt,
 }
 
 void smtp_srv__push_event(smtp_srv *srv, smtp_srv_event_type type) {
-  smtp_srv_event ev = {.type = type};
-  g_array_append_val(srv->events, ev);
+  srv_queued *q = smtp_fifo_push(&srv->events, sizeof *q);
+  q->type = type;
+  q->id = 0;
 }
 
 /* Fills the borrowed pointers of a decision event from the engine state. */
@@ -323,19 +323,20 @@ static void fill_event(smtp_srv *srv, smtp_srv_event *ev) {
 
 void smtp_srv__decide(smtp_srv *srv, smtp_srv_event_type type) {
   g_assert(srv->pending_id == 0);
-  smtp_srv_event ev = {.type = type, .id = srv->next_id++};
-  srv->pending_id = ev.id;
+  srv_queued *q = smtp_fifo_push(&srv->events, sizeof *q);
+  q->type = type;
+  q->id = srv->next_id++;
+  srv->pending_id = q->id;
   srv->pending_type = type;
-  g_array_append_val(srv->events, ev);
 }
 
 bool smtp_srv_next_event(smtp_srv *srv, smtp_srv_event *ev) {
-  if (srv->ev_head >= srv->events->len) {
-    g_array_set_size(srv->events, 0);
-    srv->ev_head = 0;
+  srv_queued q;
+  if (!smtp_fifo_pop(&srv->events, &q, sizeof q))
     return false;
-  }
-  *ev = g_array_index(srv->events, smtp_srv_event, srv->ev_head++);
+  memset(ev, 0, sizeof *ev);
+  ev->type = q.type;
+  ev->id = q.id;
   fill_event(srv, ev);
   return true;
 }
@@ -347,7 +348,10 @@ const uint8_t *smtp_srv_output_peek(const smtp_srv *srv, size_t *len) {
 
 void smtp_srv_output_consume(smtp_srv *srv, size_t n) {
   g_assert(n <= srv->out->len);
-  g_string_erase(srv->out, 0, (gssize)n);
+  if (n == srv->out->len) /* the usual case: all of it, no library call */
+    srv->out->str[srv->out->len = 0] = 0;
+  else
+    g_string_erase(srv->out, 0, (gssize)n);
 }
 
 void smtp_srv__close(smtp_srv *srv, const char *reason) {

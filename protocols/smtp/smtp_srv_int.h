@@ -4,6 +4,7 @@
 #ifndef MAILSIM_SMTP_SRV_INT_H
 #define MAILSIM_SMTP_SRV_INT_H
 
+#include "smtp_fifo.h"
 #include "smtp_srv.h"
 
 #include <glib.h>
@@ -51,6 +52,12 @@ typedef enum {
 #define SRV_TEXT_MAX 998   /* text line octets without CRLF */
 #define SRV_INPUT_HIGH (64 * 1024)
 
+/* An event as queued (smtp_srv_next_event fills in the rest). */
+typedef struct {
+  smtp_srv_event_type type;
+  uint64_t id;
+} srv_queued;
+
 struct smtp_srv {
   smtp_srv_config cfg;
   char *hostname;
@@ -71,8 +78,7 @@ struct smtp_srv {
   /* output and events */
   GString *out;
   GString *scratch; /* reply texts built from pieces */
-  GArray *events; /* smtp_srv_event */
-  size_t ev_head;
+  smtp_fifo events; /* srv_queued: type and id, the rest filled when pulled */
 
   /* pending decision */
   uint64_t next_id;
