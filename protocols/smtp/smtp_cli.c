@@ -340,9 +340,9 @@ void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli) {
 
 /* ---- output ---- */
 
-/* Queues the command LINE (no CRLF), traced with AUTH secrets masked. */
-static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
-  size_t n = strlen(line);
+/* Queues the command LINE[0..N) (no CRLF; LINE[N] is NUL), traced with
+ * AUTH secrets masked. */
+static void send_cmd_len(smtp_cli *cli, tag_kind k, size_t idx, const char *line, size_t n) {
   g_assert(!strpbrk(line, "\r\n"));
   if (k == T_AUTH) { /* never trace secrets */
     const char *sp = strchr(line, ' ');
@@ -361,12 +361,17 @@ static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
   push_tag(cli, k, idx);
 }
 
+/* send_cmd_len of the string LINE. */
+static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
+  send_cmd_len(cli, k, idx, line, strlen(line));
+}
+
 /* The command A B (B may be NULL), built in cli->cmd without printf. */
 static void send_cmd2(smtp_cli *cli, tag_kind k, size_t idx, const char *a, const char *b) {
-  g_string_assign(cli->cmd, a);
+  smtp_reply_set(cli->cmd, a);
   if (b)
-    g_string_append(cli->cmd, b);
-  send_cmd(cli, k, idx, cli->cmd->str);
+    smtp_reply_puts(cli->cmd, b);
+  send_cmd_len(cli, k, idx, cli->cmd->str, cli->cmd->len);
 }
 
 const uint8_t *smtp_cli_output_peek(const smtp_cli *cli, size_t *len) {
@@ -563,18 +568,27 @@ static void auth_or_go(smtp_cli *cli) {
     cli->auth_step = 0;
     if ((cli->caps & SMTP_CLI_CAP_AUTH_PLAIN) && cli->cfg.auth_plain) {
       /* RFC 4616 §2, RFC 4954 §4: PLAIN with an initial response */
-      GString *raw = g_string_new(NULL);
-      g_string_append_c(raw, 0);
-      g_string_append(raw, cli->auth_user);
-      g_string_append_c(raw, 0);
-      g_string_append(raw, cli->auth_pass);
-      char *b64 = g_base64_encode((const guchar *)raw->str, raw->len);
-      memset(raw->str, 0, raw->len);
-      g_string_free(raw, TRUE);
+      size_t un = strlen(cli->auth_user), pn = strlen(cli->auth_pass), rn = un + pn + 2;
+      char stack[256]; /* the usual credentials: no allocation */
+      char *raw = rn <= sizeof stack ? stack : g_malloc(rn);
+      raw[0] = 0;
+      memcpy(raw + 1, cli->auth_user, un + 1);
+      memcpy(raw + un + 2, cli->auth_pass, pn);
+      /* "AUTH PLAIN " and the base64 written straight into the command */
+      GString *c = cli->cmd;
+      smtp_reply_set(c, "AUTH PLAIN ");
+      size_t at = c->len;
+      g_string_set_size(c, at + (rn / 3 + 1) * 4 + 4);
+      gint state = 0, save = 0;
+      size_t w = g_base64_encode_step((const guchar *)raw, rn, FALSE, c->str + at, &state, &save);
+      w += g_base64_encode_close(FALSE, c->str + at + w, &state, &save);
+      c->str[c->len = at + w] = 0;
+      memset(raw, 0, rn);
+      if (raw != stack)
+        g_free(raw);
       enter(cli, CLI_AUTH);
       cli->auth_step = 2; /* a 334 now can only be answered with "*" */
-      send_cmd2(cli, T_AUTH, 0, "AUTH PLAIN ", b64);
-      g_free(b64);
+      send_cmd_len(cli, T_AUTH, 0, c->str, c->len);
       return;
     }
     if ((cli->caps & SMTP_CLI_CAP_AUTH_LOGIN) && cli->cfg.auth_login) {
@@ -701,32 +715,32 @@ static bool has_8bit(const cli_msg *m) {
 
 static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
   GString *p = cli->cmd;
-  g_string_assign(p, "RCPT TO:<");
-  g_string_append(p, m->rcpts[i].to);
-  g_string_append_c(p, '>');
+  smtp_reply_set(p, "RCPT TO:<");
+  smtp_reply_puts(p, m->rcpts[i].to);
+  smtp_reply_put(p, ">", 1);
   if (cli->caps & SMTP_CLI_CAP_DSN) {
     unsigned nt = m->rcpts[i].notify;
     if (nt) {
-      g_string_append(p, " NOTIFY=");
+      smtp_reply_puts(p, " NOTIFY=");
       if (nt & SMTP_NOTIFY_NEVER) {
-        g_string_append(p, "NEVER");
+        smtp_reply_puts(p, "NEVER");
       } else {
         if (nt & SMTP_NOTIFY_SUCCESS)
-          g_string_append(p, "SUCCESS,");
+          smtp_reply_puts(p, "SUCCESS,");
         if (nt & SMTP_NOTIFY_FAILURE)
-          g_string_append(p, "FAILURE,");
+          smtp_reply_puts(p, "FAILURE,");
         if (nt & SMTP_NOTIFY_DELAY)
-          g_string_append(p, "DELAY,");
+          smtp_reply_puts(p, "DELAY,");
       }
       if (p->str[p->len - 1] == ',')
-        g_string_truncate(p, p->len - 1);
+        p->str[--p->len] = 0;
     }
     if (m->rcpts[i].orcpt) {
-      g_string_append(p, " ORCPT=");
-      g_string_append(p, m->rcpts[i].orcpt);
+      smtp_reply_puts(p, " ORCPT=");
+      smtp_reply_puts(p, m->rcpts[i].orcpt);
     }
   }
-  send_cmd(cli, T_RCPT, i, p->str);
+  send_cmd_len(cli, T_RCPT, i, p->str, p->len);
 }
 
 static void finish_txn(smtp_cli *cli) {
@@ -764,29 +778,29 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
     return;
   }
   GString *p = cli->cmd;
-  g_string_assign(p, "MAIL FROM:<");
-  g_string_append(p, m->mail.from);
-  g_string_append_c(p, '>');
+  smtp_reply_set(p, "MAIL FROM:<");
+  smtp_reply_puts(p, m->mail.from);
+  smtp_reply_put(p, ">", 1);
   if (cli->caps & SMTP_CLI_CAP_SIZE) {
     char num[24], *e = num + sizeof num, *d = e;
     uint64_t v = size;
     do
       *--d = (char)('0' + v % 10);
     while ((v /= 10) != 0);
-    g_string_append(p, " SIZE=");
-    g_string_append_len(p, d, e - d);
+    smtp_reply_puts(p, " SIZE=");
+    smtp_reply_put(p, d, (size_t)(e - d));
   }
   if (eight)
-    g_string_append(p, " BODY=8BITMIME");
+    smtp_reply_puts(p, " BODY=8BITMIME");
   if (cli->caps & SMTP_CLI_CAP_DSN) {
     if (m->mail.ret)
-      g_string_append(p, m->mail.ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS");
+      smtp_reply_puts(p, m->mail.ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS");
     if (m->mail.envid) {
-      g_string_append(p, " ENVID=");
-      g_string_append(p, m->mail.envid);
+      smtp_reply_puts(p, " ENVID=");
+      smtp_reply_puts(p, m->mail.envid);
     }
   }
-  send_cmd(cli, T_MAIL, 0, p->str);
+  send_cmd_len(cli, T_MAIL, 0, p->str, p->len);
   if (pipelining(cli)) { /* RFC 2920 §3.1 */
     for (size_t i = 0; i < m->n; i++)
       if (!m->final[i])
@@ -997,15 +1011,21 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
                     "protocol error");
       continue;
     }
-    smtp_reply_put(cli->rline, (const char *)p + i, end - i);
+    const char *line = p + i; /* a whole line in BUF is read where it is */
+    size_t n = end - i;
+    if (!lf || cli->rline->len) {
+      smtp_reply_put(cli->rline, line, n);
+      line = cli->rline->str;
+      n = cli->rline->len;
+    }
     i = end;
     if (!lf)
       break;
     i++;
-    if (cli->rline->len && cli->rline->str[cli->rline->len - 1] == '\r')
-      cli->rline->str[--cli->rline->len] = 0; /* g_string_truncate, inline */
-    trace(cli, SMTP_TRACE_RECV, "%s", cli->rline->str);
-    smtp_reply_status st = smtp_reply_feed_line(&cli->reply, cli->rline->str, cli->rline->len);
+    if (n && line[n - 1] == '\r')
+      n--;
+    trace(cli, SMTP_TRACE_RECV, "%.*s", (int)n, line);
+    smtp_reply_status st = smtp_reply_feed_line(&cli->reply, line, n);
     cli->rline->str[cli->rline->len = 0] = 0;
     if (st == SMTP_REPLY_BAD) {
       abort_session(cli, true, 0, "", "protocol error: bad reply line", false, "protocol error");

@@ -263,8 +263,8 @@ void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text)
 
 void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b) {
   GString *t = srv->scratch;
-  g_string_assign(t, a);
-  g_string_append(t, b);
+  smtp_reply_set(t, a);
+  smtp_reply_puts(t, b);
   smtp_srv__reply(srv, code, esc, t->str);
 }
 

@@ -60,7 +60,7 @@ void smtp_srv__helo_reply(smtp_srv *srv) {
     return;
   }
   GString *t = srv->scratch;
-  g_string_assign(t, srv->hostname);
+  smtp_reply_set(t, srv->hostname);
   const smtp_srv_config *c = &srv->cfg;
   if (c->ext_pipelining)
     smtp_reply_puts(t, "\nPIPELINING");
