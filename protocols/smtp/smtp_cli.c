@@ -105,7 +105,24 @@ typedef struct {
   bool crlf_only; /* every line break in DATA is CRLF (smtp_cli_body_scan) */
   unsigned accepted;
   size_t next_rcpt;
+  /* The results' texts, appended at TW (TROOM octets left there): first
+   * in room kept at the end of the message's own block, then in blocks of
+   * their own (BLOCKS, freed with the message). An outcome's texts are
+   * copied once however many recipients share them. */
+  char *tw;
+  size_t troom;
+  struct text_block *blocks;
 } cli_msg;
+
+typedef struct text_block {
+  struct text_block *next;
+} text_block; /* followed by its text room */
+
+/* The room for results' texts in a message's own block: the usual
+ * outcomes ("2.1.5" "Ok" per recipient, then "2.0.0" and "Ok: queued as
+ * ..." shared) fit without another allocation. */
+#define TEXT_ROOM(n) (48 + 16 * (n))
+#define TEXT_BLOCK 256
 
 typedef struct {
   smtp_cli_event_type type;
@@ -263,19 +280,34 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
 /* A result's esc and text before the first outcome, and whenever empty. */
 static const char no_text[] = "";
 
-static void free_text(const char *t) {
-  if (t != no_text)
-    g_free((char *)t);
+/* A copy of the text T in M's text room (no_text for NULL or ""). */
+static const char *msg_text(cli_msg *m, const char *t) {
+  if (!t || !*t)
+    return no_text;
+  size_t n = strlen(t) + 1;
+  if (n > m->troom) {
+    size_t room = MAX(n, TEXT_BLOCK);
+    text_block *b = g_malloc(sizeof *b + room);
+    b->next = m->blocks;
+    m->blocks = b;
+    m->tw = (char *)(b + 1);
+    m->troom = room;
+  }
+  char *r = memcpy(m->tw, t, n);
+  m->tw += n;
+  m->troom -= n;
+  return r;
 }
 
-/* A message lives in one block (smtp_cli_send); only its results' texts
- * are allocated apart. */
+/* A message lives in one block (smtp_cli_send), with the blocks its
+ * results' texts overflowed into. */
 static void msg_free(cli_msg *m) {
   if (!m)
     return;
-  for (size_t i = 0; i < m->n; i++) {
-    free_text(m->res[i].esc);
-    free_text(m->res[i].text);
+  while (m->blocks) {
+    text_block *b = m->blocks;
+    m->blocks = b->next;
+    g_free(b);
   }
   g_free(m);
 }
@@ -406,26 +438,37 @@ static smtp_cli_status class_status(int code) {
   return code >= 500 ? SMTP_CLI_PERM : code >= 400 ? SMTP_CLI_TEMP : SMTP_CLI_OK;
 }
 
-static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
+/* Recipient I's outcome; ESC and TEXT are M's copies already (msg_text). */
+static void put_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
                        int code, const char *esc, const char *text, bool final) {
   smtp_cli_rcpt_result *r = &m->res[i];
   r->status = st;
   r->stage = stage;
   r->local = local;
   r->code = code;
-  free_text(r->esc);
-  free_text(r->text);
-  r->esc = esc && *esc ? g_strdup(esc) : no_text;
-  r->text = text && *text ? g_strdup(text) : no_text;
+  r->esc = esc;
+  r->text = text;
   m->final[i] = final;
+}
+
+static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
+                       int code, const char *esc, const char *text, bool final) {
+  put_result(m, i, st, stage, local, code, msg_text(m, esc), msg_text(m, text), final);
 }
 
 /* Sets every unfinished recipient of M to the given outcome. */
 static void fail_rest(cli_msg *m, smtp_cli_status st, smtp_cli_stage stage, bool local, int code,
                       const char *esc, const char *text) {
-  for (size_t i = 0; i < m->n; i++)
-    if (!m->final[i])
-      set_result(m, i, st, stage, local, code, esc, text, true);
+  const char *e = NULL, *t = NULL; /* copied at the first recipient concerned */
+  for (size_t i = 0; i < m->n; i++) {
+    if (m->final[i])
+      continue;
+    if (!t) {
+      e = msg_text(m, esc);
+      t = msg_text(m, text);
+    }
+    put_result(m, i, st, stage, local, code, e, t, true);
+  }
 }
 
 static void fail_rest_reply(cli_msg *m, smtp_cli_stage stage, const smtp_reply *r) {
@@ -1059,7 +1102,7 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     strs += (msg->rcpts[i].to ? strlen(msg->rcpts[i].to) + 1 : 0) +
             (msg->rcpts[i].orcpt ? strlen(msg->rcpts[i].orcpt) + 1 : 0);
   size_t head = sizeof(cli_msg) + n * (sizeof(smtp_cmd_rcpt) + sizeof(smtp_cli_rcpt_result));
-  cli_msg *m = g_malloc0(head + n * sizeof(bool) + msg->len + strs);
+  cli_msg *m = g_malloc0(head + n * sizeof(bool) + msg->len + strs + TEXT_ROOM(n));
   m->n = n;
   m->rcpts = (smtp_cmd_rcpt *)(void *)(m + 1);
   m->res = (smtp_cli_rcpt_result *)(void *)(m->rcpts + n);
@@ -1076,6 +1119,8 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     m->res[i].rcpt = m->rcpts[i].to;
     m->res[i].esc = m->res[i].text = no_text;
   }
+  m->tw = w;
+  m->troom = TEXT_ROOM(n);
   /* Addresses come from outside (scenarios, earlier hops): never let one
    * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
   for (size_t i = 0; i < m->n; i++) {
