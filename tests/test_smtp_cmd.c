@@ -27,6 +27,24 @@ static const struct {
     {"StartTLS", SMTP_VERB_STARTTLS, ""},
     {"QUIT now", SMTP_VERB_QUIT, "now"},
     {"BDAT 5 LAST", SMTP_VERB_BDAT, "5 LAST"},
+    /* verbs compared four octets at a time: case, length and near misses */
+    {"sTaRtTlS x", SMTP_VERB_STARTTLS, "x"},
+    {"STARTTL", SMTP_VERB_UNKNOWN, ""},
+    {"STARTTLSX", SMTP_VERB_UNKNOWN, ""},
+    {"STARTTLX", SMTP_VERB_UNKNOWN, ""},
+    {"XTARTTLS", SMTP_VERB_UNKNOWN, ""},
+    {"vRfY a", SMTP_VERB_VRFY, "a"},
+    {"MAI", SMTP_VERB_UNKNOWN, ""},
+    {"MAIL\tFROM:<>", SMTP_VERB_UNKNOWN, ""},
+    {"MAI\x0c FROM:<>", SMTP_VERB_UNKNOWN, ""}, /* 'L' ^ 0x40: not a case */
+    {"M\xc1IL x", SMTP_VERB_UNKNOWN, ""},      /* 'A' | 0x80 */
+    {"QUIT ", SMTP_VERB_QUIT, ""},
+    {"etrn x", SMTP_VERB_ETRN, "x"},
+    {"TURN", SMTP_VERB_TURN, ""},
+    {"expn x", SMTP_VERB_EXPN, "x"},
+    {"noop", SMTP_VERB_NOOP, ""},
+    {"rset", SMTP_VERB_RSET, ""},
+    {"auth PLAIN", SMTP_VERB_AUTH, "PLAIN"},
 };
 
 START_TEST(verb_parse) {

@@ -148,8 +148,8 @@ struct smtp_cli {
   uint64_t body_end;
   int64_t body_progress, body_done;
 
-  GQueue *msgs; /* cli_msg*, head = current */
-  smtp_fifo events; /* cli_event */
+  GQueue *msgs;      /* cli_msg*, head = current */
+  smtp_fifo events;  /* cli_event */
   cli_msg *returned; /* freed on the next next_event */
 
   unsigned caps;

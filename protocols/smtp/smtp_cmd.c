@@ -26,16 +26,32 @@ const char *smtp_cmd_verb_name(smtp_verb v) {
   return verb_names[v];
 }
 
+/* The four octets at S with ASCII letters in upper case (bit 5 cleared:
+ * exact for comparing with upper-case letters, whose only other preimage
+ * is their lower case). */
+static uint32_t upper4(const char *s) {
+  uint32_t w;
+  memcpy(&w, s, 4);
+  return w & UINT32_C(0xDFDFDFDF);
+}
+
 void smtp_cmd_parse(const char *line, smtp_cmd *out) {
-  size_t n = strcspn(line, " ");
+  size_t n = 0;
+  while (line[n] && line[n] != ' ')
+    n++;
   out->verb = SMTP_VERB_UNKNOWN;
-  char first = g_ascii_toupper(line[0]); /* the names are upper case */
-  for (int v = 1; v < SMTP_VERB__COUNT; v++) {
-    if (verb_names[v][0] == first && strlen(verb_names[v]) == n &&
-        g_ascii_strncasecmp(line, verb_names[v], n) == 0) {
-      out->verb = (smtp_verb)v;
-      break;
+  /* Every name is four upper-case letters but STARTTLS: compared as words
+   * (RFC 5321 §2.4: verbs are case-insensitive). */
+  if (n == 4) {
+    uint32_t w = upper4(line);
+    for (int v = 1; v < SMTP_VERB__COUNT; v++) {
+      if (v != SMTP_VERB_STARTTLS && upper4(verb_names[v]) == w) {
+        out->verb = (smtp_verb)v;
+        break;
+      }
     }
+  } else if (n == 8 && upper4(line) == upper4("STAR") && upper4(line + 4) == upper4("TTLS")) {
+    out->verb = SMTP_VERB_STARTTLS;
   }
   const char *a = line + n;
   while (*a == ' ')

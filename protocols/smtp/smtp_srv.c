@@ -381,7 +381,7 @@ void smtp_srv__discard_input(smtp_srv *srv, const char *why) {
 /* ---- command lines ---- */
 
 static void line_reset(smtp_srv *srv) {
-  g_string_truncate(srv->line, 0);
+  srv->line->str[srv->line->len = 0] = 0;
   srv->line_bare_cr = srv->line_nul = srv->line_long = false;
 }
 
@@ -389,7 +389,8 @@ static void line_reset(smtp_srv *srv) {
 static void line_done(smtp_srv *srv, bool bare_lf) {
   const char *s = srv->line->str;
   bool auth = srv->state == SRV_AUTH_INPUT ||
-              (g_ascii_strncasecmp(s, "AUTH", 4) == 0 && (s[4] == ' ' || s[4] == 0));
+              (srv->line->len >= 4 && (s[0] | 0x20) == 'a' &&
+               g_ascii_strncasecmp(s, "AUTH", 4) == 0 && (s[4] == ' ' || s[4] == 0));
   if (srv->state == SRV_AUTH_INPUT)
     smtp_srv__trace(srv, SMTP_TRACE_RECV, "****");
   else if (auth && strchr(s + 5 - (s[4] == 0), ' '))
