@@ -37,7 +37,7 @@ static const struct {
     {"MAI", SMTP_VERB_UNKNOWN, ""},
     {"MAIL\tFROM:<>", SMTP_VERB_UNKNOWN, ""},
     {"MAI\x0c FROM:<>", SMTP_VERB_UNKNOWN, ""}, /* 'L' ^ 0x40: not a case */
-    {"M\xc1IL x", SMTP_VERB_UNKNOWN, ""},      /* 'A' | 0x80 */
+    {"M\xc1IL x", SMTP_VERB_UNKNOWN, ""},       /* 'A' | 0x80 */
     {"QUIT ", SMTP_VERB_QUIT, ""},
     {"etrn x", SMTP_VERB_ETRN, "x"},
     {"TURN", SMTP_VERB_TURN, ""},

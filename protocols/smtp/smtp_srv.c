@@ -155,6 +155,8 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   srv->line = g_string_sized_new(128);
   srv->out = g_string_sized_new(256);
   srv->scratch = g_string_new(NULL);
+  srv->ehlo_text = g_string_new(NULL);
+  srv->ehlo_wire = g_string_new(NULL);
   srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
   srv->msg = g_byte_array_new();
   srv_start(srv, cfg, env);
@@ -175,6 +177,8 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
       .line = smtp_string_kept(old->line, 128),
       .out = smtp_string_kept(old->out, 256),
       .scratch = smtp_string_kept(old->scratch, 0),
+      .ehlo_text = old->ehlo_text, /* a cache: its content stays valid */
+      .ehlo_wire = old->ehlo_wire,
       .events = old->events,
       .rcpts = old->rcpts,
       .msg = old->msg,
@@ -230,6 +234,8 @@ void smtp_srv_free(smtp_srv *srv) {
   g_string_free(srv->line, TRUE);
   g_string_free(srv->out, TRUE);
   g_string_free(srv->scratch, TRUE);
+  g_string_free(srv->ehlo_text, TRUE);
+  g_string_free(srv->ehlo_wire, TRUE);
   smtp_fifo_free(&srv->events);
   g_array_free(srv->rcpts, TRUE);
   g_byte_array_free(srv->msg, TRUE);
@@ -241,14 +247,9 @@ void smtp_srv_free(smtp_srv *srv) {
 
 /* ---- output, events ---- */
 
-void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text) {
-  char derived[6] = {(char)('0' + code / 100), '.', '0', '.', '0', 0};
-  if (!srv->cfg.ext_enhancedstatuscodes)
-    esc = NULL;
-  else if (!esc)
-    esc = derived;
-  size_t start = srv->out->len;
-  smtp_reply_append(srv->out, code, esc, text);
+/* After a reply CODE was appended to OUT at START: its lines traced, and
+ * counted when an error. */
+static void replied(smtp_srv *srv, int code, size_t start) {
   if (srv->env.trace) {
     const char *p = srv->out->str + start;
     while (*p) {
@@ -259,6 +260,23 @@ void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text)
   }
   if (code >= 400 && code != 421)
     srv->errors++;
+}
+
+void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text) {
+  char derived[6] = {(char)('0' + code / 100), '.', '0', '.', '0', 0};
+  if (!srv->cfg.ext_enhancedstatuscodes)
+    esc = NULL;
+  else if (!esc)
+    esc = derived;
+  size_t start = srv->out->len;
+  smtp_reply_append(srv->out, code, esc, text);
+  replied(srv, code, start);
+}
+
+void smtp_srv__reply_wire(smtp_srv *srv, int code, const char *wire, size_t n) {
+  size_t start = srv->out->len;
+  smtp_reply_put(srv->out, wire, n);
+  replied(srv, code, start);
 }
 
 void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b) {

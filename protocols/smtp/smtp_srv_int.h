@@ -51,6 +51,7 @@ typedef enum {
 #define SRV_AUTH_MAX 12288 /* AUTH line octets without CRLF */
 #define SRV_TEXT_MAX 998   /* text line octets without CRLF */
 #define SRV_INPUT_HIGH (64 * 1024)
+#define SRV_EHLO_CACHE_MAX 1024 /* the longest EHLO text kept formatted */
 
 /* An event as queued (smtp_srv_next_event fills in the rest). */
 typedef struct {
@@ -78,6 +79,10 @@ struct smtp_srv {
   /* output and events */
   GString *out;
   GString *scratch; /* reply texts built from pieces */
+  /* The last EHLO reply: its text (EHLO_TEXT) and that text formatted
+   * (EHLO_WIRE), appended as is while the text comes out the same (the
+   * hostname and extensions rarely change; kept across renewals). */
+  GString *ehlo_text, *ehlo_wire;
   smtp_fifo events; /* srv_queued: type and id, the rest filled when pulled */
 
   /* pending decision */
@@ -121,6 +126,10 @@ void smtp_srv__enter(smtp_srv *srv, smtp_srv_state s);
  * enhanced codes are dropped when the extension is off. 4xx/5xx count as
  * errors. TEXT may hold '\n' for a multi-line reply. */
 void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text);
+/* Queues the reply CODE (no enhanced code) whose lines are already
+ * formatted in WIRE[0..N) (smtp_reply_append's output), as
+ * smtp_srv__reply would have queued it. */
+void smtp_srv__reply_wire(smtp_srv *srv, int code, const char *wire, size_t n);
 /* The reply A followed by B (both NUL-terminated), without printf. */
 void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b);
 void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt, ...)

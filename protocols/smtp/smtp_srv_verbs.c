@@ -91,7 +91,20 @@ void smtp_srv__helo_reply(smtp_srv *srv) {
     smtp_reply_puts(t, "\n8BITMIME");
   if (c->ext_dsn)
     smtp_reply_puts(t, "\nDSN");
-  smtp_srv__reply(srv, 250, "", t->str); /* RFC 2034 §3: no codes on the EHLO reply */
+  /* RFC 2034 §3: no enhanced codes on the EHLO reply. The same text as
+   * last time: its formatted lines again. */
+  GString *key = srv->ehlo_text, *wire = srv->ehlo_wire;
+  if (t->len == key->len && memcmp(t->str, key->str, t->len) == 0) {
+    smtp_srv__reply_wire(srv, 250, wire->str, wire->len);
+    return;
+  }
+  size_t at = srv->out->len;
+  smtp_srv__reply(srv, 250, "", t->str);
+  if (t->len <= SRV_EHLO_CACHE_MAX) {
+    smtp_reply_set(key, t->str);
+    wire->str[wire->len = 0] = 0;
+    smtp_reply_put(wire, srv->out->str + at, srv->out->len - at);
+  }
 }
 
 /* ---- MAIL / RCPT / DATA ---- */
