@@ -976,6 +976,132 @@ START_TEST(client_server_in_memory) {
 }
 END_TEST
 
+/* Runs CLI against SRV in memory until nothing moves, the server
+ * rejecting every third recipient with a long text and accepting the
+ * rest, and checking AUTH against USER and PASS. Returns the client's
+ * results, one line per recipient. */
+static char *pair_run(smtp_cli *cli, smtp_srv *srv, const char *user, const char *pass) {
+  GString *res = g_string_new(NULL);
+  int64_t now = 0;
+  for (int guard = 0; guard < 100000; guard++) {
+    bool moved = false;
+    smtp_srv_event sev;
+    while (smtp_srv_next_event(srv, &sev)) {
+      moved = true;
+      if (sev.type == SMTP_SRV_EV_DECIDE_AUTH) {
+        bool ok = user && strcmp(sev.user, user) == 0 && strcmp(sev.pass, pass) == 0;
+        if (ok)
+          smtp_srv_accept(srv, sev.id, now);
+        else
+          smtp_srv_reject(srv, sev.id, 535, NULL, NULL, now);
+      } else if (sev.type == SMTP_SRV_EV_DECIDE_RCPT && sev.rcpt->to[3] % 3 == 0) {
+        char *t = g_strdup_printf("<%s>: %0150d", sev.rcpt->to, 0);
+        smtp_srv_reject(srv, sev.id, 550, "5.1.1", t, now);
+        g_free(t);
+      } else if (sev.type == SMTP_SRV_EV_DECIDE_MESSAGE) {
+        smtp_srv_accept_message(srv, sev.id, "Q1", now);
+      } else if (sev.type != SMTP_SRV_EV_CLOSE) {
+        smtp_srv_accept(srv, sev.id, now);
+      }
+    }
+    size_t n;
+    const uint8_t *p = smtp_srv_output_peek(srv, &n);
+    if (n) {
+      moved = true;
+      uint8_t *copy = g_memdup2(p, n);
+      smtp_srv_output_consume(srv, n);
+      smtp_cli_feed(cli, copy, n, ++now);
+      g_free(copy);
+    }
+    smtp_cli_event cev;
+    while (smtp_cli_next_event(cli, &cev)) {
+      moved = true;
+      for (size_t i = 0; cev.type == SMTP_CLI_EV_RESULT && i < cev.nrcpts; i++)
+        g_string_append_printf(res, "%s %s %d %s %s\n", cev.rcpts[i].rcpt,
+                               smtp_cli_status_name(cev.rcpts[i].status), cev.rcpts[i].code,
+                               cev.rcpts[i].esc, cev.rcpts[i].text);
+    }
+    p = smtp_cli_output_peek(cli, &n);
+    if (n) {
+      moved = true;
+      uint8_t *copy = g_memdup2(p, n);
+      smtp_cli_output_consume(cli, n, now);
+      smtp_srv_feed(srv, copy, n, ++now);
+      g_free(copy);
+    }
+    if (!moved)
+      break;
+  }
+  return g_string_free(res, FALSE);
+}
+
+/* One message to many recipients, pipelined: the reply queue grows far
+ * past its first size (and is let go at the renewal: too large to keep),
+ * the results' long texts overflow the message's own room; then the
+ * renewed client sends one message with credentials too long for the
+ * stack copy AUTH PLAIN is usually built in. Every outcome is checked. */
+START_TEST(many_recipients_and_long_texts) {
+  enum { N = 1100 };
+  smtp_srv_config scfg;
+  harness_config(&scfg);
+  scfg.ext_starttls = false;
+  scfg.max_recipients = 2 * N;
+  scfg.max_errors = 2 * N;
+  smtp_srv *srv = smtp_srv_new(&scfg, NULL);
+  smtp_cli_config ccfg;
+  smtp_cli_config_init(&ccfg);
+  ccfg.helo_name = "c.test";
+  smtp_cli *cli = smtp_cli_new(&ccfg, NULL, 0);
+  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, N);
+  char **to = g_new0(char *, N);
+  for (size_t i = 0; i < N; i++)
+    rc[i].to = to[i] = g_strdup_printf("r%04zu@b.test", i);
+  smtp_cmd_mail mail = {.from = "a@a.test"};
+  smtp_cli_message m = {&mail, rc, N, (const uint8_t *)"x\r\n", 3, 1};
+  smtp_cli_send(cli, &m, 0);
+  char *got = pair_run(cli, srv, NULL, NULL);
+  GString *want = g_string_new(NULL);
+  for (size_t i = 0; i < N; i++) {
+    if (to[i][3] % 3 == 0)
+      g_string_append_printf(want, "%s PERM 550 5.1.1 <%s>: %0150d\n", to[i], to[i], 0);
+    else
+      g_string_append_printf(want, "%s OK 250 2.0.0 Ok: queued as Q1\n", to[i]);
+  }
+  size_t d = 0; /* the first difference, with its context */
+  while (got[d] && got[d] == want->str[d])
+    d++;
+  ck_assert_msg(got[d] == 0 && want->str[d] == 0, "at %zu: got \"%.80s\" want \"%.80s\"", d,
+                got + (d > 20 ? d - 20 : 0), want->str + (d > 20 ? d - 20 : 0));
+  g_free(got);
+  /* renewed: AUTH PLAIN with 200-octet user and password (PLAIN allows 255) */
+  char *user = g_strnfill(200, 'u'), *pass = g_strnfill(200, 'p');
+  ccfg.auth_user = user;
+  ccfg.auth_pass = pass;
+  cli = smtp_cli_renew(cli, &ccfg, NULL, 0);
+  scfg.require_auth = true;
+  srv = smtp_srv_renew(srv, &scfg, NULL);
+  m.rcpts = rc + 9; /* r0009 refused, r0010 taken */
+  m.nrcpts = 2;
+  smtp_cli_send(cli, &m, 0);
+  got = pair_run(cli, srv, user, pass);
+  ck_assert_str_eq(got,
+                   "r0009@b.test PERM 550 5.1.1 <r0009@b.test>: "
+                   "000000000000000000000000000000000000000000000000000000000000000000000000000"
+                   "000000000000000000000000000000000000000000000000000000000000000000000000000"
+                   "\nr0010@b.test OK 250 2.0.0 Ok: queued as Q1\n");
+  g_free(got);
+  g_string_free(want, TRUE);
+  for (size_t i = 0; i < N; i++)
+    g_free(to[i]);
+  g_free(to);
+  g_free(rc);
+  g_free(user);
+  g_free(pass);
+  smtp_cli_free(cli);
+  smtp_srv_free(srv);
+}
+END_TEST
+
 static char *out_cli(smtp_cli *cli, int64_t now) {
   size_t n;
   const uint8_t *p = smtp_cli_output_peek(cli, &n);
@@ -1285,6 +1411,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("client and server");
   tcase_add_test(tc, client_server_in_memory);
+  tcase_add_test(tc, many_recipients_and_long_texts);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
