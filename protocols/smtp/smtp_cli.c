@@ -92,7 +92,7 @@ typedef struct {
   size_t idx; /* T_RCPT: recipient index */
 } tag;
 
-typedef struct {
+typedef struct cli_msg {
   smtp_cmd_mail mail;
   smtp_cmd_rcpt *rcpts;
   size_t n;
@@ -112,6 +112,7 @@ typedef struct {
   char *tw;
   size_t troom;
   struct text_block *blocks;
+  struct cli_msg *next; /* the queue of messages (smtp_cli.msgs) */
 } cli_msg;
 
 typedef struct text_block {
@@ -148,9 +149,9 @@ struct smtp_cli {
   uint64_t body_end;
   int64_t body_progress, body_done;
 
-  GQueue *msgs;      /* cli_msg*, head = current */
-  smtp_fifo events;  /* cli_event */
-  cli_msg *returned; /* freed on the next next_event */
+  cli_msg *msgs, **msgs_tail; /* the messages queued, the head being sent */
+  smtp_fifo events;           /* cli_event */
+  cli_msg *returned;          /* freed on the next next_event */
 
   unsigned caps;
   uint64_t server_size;
@@ -252,7 +253,7 @@ static const tag *head_tag(const smtp_cli *cli) { return smtp_fifo_peek(&cli->ta
 /* The session's part of smtp_cli_new: CLI is zeroed but for its buffers,
  * which are empty. */
 static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
-  g_assert(cfg && cfg->helo_name);
+  g_assert(cfg && cfg->helo_name && !strpbrk(cfg->helo_name, "\r\n"));
   g_assert(!cfg->auth_user || cfg->auth_pass);
   cli->cfg = *cfg;
   cli->helo_name = g_strdup(cfg->helo_name);
@@ -262,6 +263,8 @@ static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env 
     cli->env = *env;
   cli->now = now;
   cli->state = CLI_GREETING;
+  cli->msgs = NULL;
+  cli->msgs_tail = &cli->msgs;
   push_tag(cli, T_GREETING, 0);
 }
 
@@ -272,7 +275,6 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   smtp_reply_init(&cli->reply);
   cli->out = g_string_sized_new(256);
   cli->cmd = g_string_sized_new(128);
-  cli->msgs = g_queue_new();
   cli_start(cli, cfg, env, now);
   return cli;
 }
@@ -312,6 +314,18 @@ static void msg_free(cli_msg *m) {
   g_free(m);
 }
 
+/* Takes the head of the message queue, or NULL. */
+static cli_msg *msg_pop(smtp_cli *cli) {
+  cli_msg *m = cli->msgs;
+  if (m) {
+    cli->msgs = m->next;
+    if (!cli->msgs)
+      cli->msgs_tail = &cli->msgs;
+    m->next = NULL;
+  }
+  return m;
+}
+
 /* Frees what CLI's session owns (not its buffers). */
 static void cli_end(smtp_cli *cli) {
   g_free(cli->helo_name);
@@ -319,8 +333,8 @@ static void cli_end(smtp_cli *cli) {
   if (cli->auth_pass)
     memset(cli->auth_pass, 0, strlen(cli->auth_pass));
   g_free(cli->auth_pass);
-  while (!g_queue_is_empty(cli->msgs))
-    msg_free(g_queue_pop_head(cli->msgs));
+  for (cli_msg *m; (m = msg_pop(cli)) != NULL;)
+    msg_free(m);
   for (size_t i = 0; i < smtp_fifo_count(&cli->events); i++)
     msg_free(((cli_event *)smtp_fifo_at(&cli->events, i, sizeof(cli_event)))->msg);
   msg_free(cli->returned);
@@ -335,7 +349,6 @@ void smtp_cli_free(smtp_cli *cli) {
   g_string_free(cli->out, TRUE);
   g_string_free(cli->cmd, TRUE);
   smtp_fifo_free(&cli->tags);
-  g_queue_free(cli->msgs);
   smtp_fifo_free(&cli->events);
   g_free(cli);
 }
@@ -351,7 +364,6 @@ smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_e
       .out = smtp_string_kept(old->out, 256),
       .cmd = smtp_string_kept(old->cmd, 128),
       .tags = old->tags,
-      .msgs = old->msgs,
       .events = old->events,
   };
   kept.reply.text = smtp_string_kept(kept.reply.text, 0);
@@ -373,9 +385,10 @@ void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli) {
 /* ---- output ---- */
 
 /* Queues the command LINE[0..N) (no CRLF; LINE[N] is NUL), traced with
- * AUTH secrets masked. */
+ * AUTH secrets masked. No line holds CR or LF: every piece from outside is
+ * checked where it comes in (the HELO name at the start, addresses and
+ * DSN values in smtp_cli_send; credentials go as base64). */
 static void send_cmd_len(smtp_cli *cli, tag_kind k, size_t idx, const char *line, size_t n) {
-  g_assert(!strpbrk(line, "\r\n"));
   if (k == T_AUTH) { /* never trace secrets */
     const char *sp = strchr(line, ' ');
     const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
@@ -565,7 +578,7 @@ static void abort_session(smtp_cli *cli, bool local, int code, const char *esc, 
   smtp_cli_stage stage = session_stage(cli);
   smtp_cli_status st = local ? SMTP_CLI_TEMP : class_status(code);
   cli_msg *m;
-  while ((m = g_queue_pop_head(cli->msgs)) != NULL) {
+  while ((m = msg_pop(cli)) != NULL) {
     fail_rest(m, st, stage, local, code, esc, text);
     emit_result(cli, m);
   }
@@ -585,7 +598,7 @@ static void start_txn(smtp_cli *cli, cli_msg *m);
 
 /* After HELO/EHLO, STARTTLS or AUTH, or a finished transaction. */
 static void next_step(smtp_cli *cli) {
-  cli_msg *m = g_queue_peek_head(cli->msgs);
+  cli_msg *m = cli->msgs;
   if (m && cli->dirty) {
     cli->dirty = false;
     if (cli->state != CLI_RSET)
@@ -787,7 +800,7 @@ static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
 }
 
 static void finish_txn(smtp_cli *cli) {
-  cli_msg *m = g_queue_pop_head(cli->msgs);
+  cli_msg *m = msg_pop(cli);
   g_assert(m);
   emit_result(cli, m);
   next_step(cli);
@@ -870,7 +883,7 @@ static void lockstep_after_rcpt(smtp_cli *cli, cli_msg *m) {
 }
 
 static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
-  cli_msg *m = g_queue_peek_head(cli->msgs);
+  cli_msg *m = cli->msgs;
   g_assert(m);
   bool ok = r->code >= 200 && r->code < 300;
   /* RFC 5321 §4.3.2: only DATA may get 354, and DATA only 354 or a failure */
@@ -1102,7 +1115,9 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     strs += (msg->rcpts[i].to ? strlen(msg->rcpts[i].to) + 1 : 0) +
             (msg->rcpts[i].orcpt ? strlen(msg->rcpts[i].orcpt) + 1 : 0);
   size_t head = sizeof(cli_msg) + n * (sizeof(smtp_cmd_rcpt) + sizeof(smtp_cli_rcpt_result));
-  cli_msg *m = g_malloc0(head + n * sizeof(bool) + msg->len + strs + TEXT_ROOM(n));
+  /* Zeroed up to the data only: the rest is written over. */
+  cli_msg *m = g_malloc(head + n * sizeof(bool) + msg->len + strs + TEXT_ROOM(n));
+  memset(m, 0, head + n * sizeof(bool));
   m->n = n;
   m->rcpts = (smtp_cmd_rcpt *)(void *)(m + 1);
   m->res = (smtp_cli_rcpt_result *)(void *)(m->rcpts + n);
@@ -1146,7 +1161,8 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     emit_result(cli, m);
     return;
   }
-  g_queue_push_tail(cli->msgs, m);
+  *cli->msgs_tail = m; /* queued (m->next is NULL: zeroed) */
+  cli->msgs_tail = &m->next;
   if (cli->state == CLI_READY)
     next_step(cli);
 }
@@ -1174,7 +1190,7 @@ void smtp_cli_connection_lost(smtp_cli *cli, int64_t now) {
   cli->now = now;
   if (cli->state == CLI_CLOSED)
     return;
-  if (cli->state == CLI_QUIT && g_queue_is_empty(cli->msgs)) {
+  if (cli->state == CLI_QUIT && !cli->msgs) {
     close_now(cli, "quit");
     return;
   }
