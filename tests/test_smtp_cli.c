@@ -1163,22 +1163,43 @@ START_TEST(ehlo_caps_read) {
       {"250-mx\r\n250-SIZE -1\r\n250 STARTTLSX\r\n", SMTP_CLI_CAP_SIZE, UINT64_MAX},
       {"250-mx\r\n250-SIZE=\r\n250 DS\r\n", SMTP_CLI_CAP_SIZE, 0},
       {"250 mx\r\n", 0, 0},
+      /* the same length as the first row: one digit, one letter apart */
+      {"250-mx\r\n250-SIZE 2000\r\n250-AUTH=LOGIN\r\n250 DSN\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN | SMTP_CLI_CAP_DSN, 2000},
+      {"250-mx\r\n250-SIZE 2000\r\n250-AUTH=LOGIN\r\n250 DSX\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN, 2000},
   };
-  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+  /* Each on a new engine; then all on one engine renewed before each row
+   * (its reading of the last EHLO reply is kept), forwards, backwards and
+   * each row twice. */
+  size_t n = G_N_ELEMENTS(rows), order[4 * G_N_ELEMENTS(rows)], k = 0;
+  for (size_t i = 0; i < n; i++)
+    order[k++] = i;
+  for (size_t i = 0; i < n; i++)
+    order[k++] = n - 1 - i;
+  for (size_t i = 0; i < n; i++)
+    order[k++] = i, order[k++] = i;
+  smtp_cli *kept = NULL;
+  for (size_t j = 0; j < n + k; j++) {
+    size_t i = j < n ? j : order[j - n];
     smtp_cli_config cfg;
     smtp_cli_config_init(&cfg);
     cfg.tls = SMTP_CLI_TLS_NEVER;
-    smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+    smtp_cli *cli = j < n ? smtp_cli_new(&cfg, NULL, 0) : smtp_cli_renew(kept, &cfg, NULL, 0);
     feed_str(cli, "220 mx\r\n", 1);
     g_free(out_cli(cli, 1)); /* EHLO */
     feed_str(cli, rows[i].ehlo, 2);
-    ck_assert_msg(smtp_cli_caps(cli) == rows[i].caps, "row %zu: got caps %#x want %#x", i,
+    ck_assert_msg(smtp_cli_caps(cli) == rows[i].caps, "row %zu (%zu): got caps %#x want %#x", i, j,
                   smtp_cli_caps(cli), rows[i].caps);
     ck_assert_msg(smtp_cli_server_size(cli) == rows[i].size,
-                  "row %zu: got size %" G_GUINT64_FORMAT " want %" G_GUINT64_FORMAT, i,
+                  "row %zu (%zu): got size %" G_GUINT64_FORMAT " want %" G_GUINT64_FORMAT, i, j,
                   smtp_cli_server_size(cli), rows[i].size);
-    smtp_cli_free(cli);
+    if (j < n)
+      smtp_cli_free(cli);
+    else
+      kept = cli;
   }
+  smtp_cli_free(kept);
 }
 END_TEST
 

@@ -155,6 +155,12 @@ struct smtp_cli {
 
   unsigned caps;
   uint64_t server_size;
+  /* The last EHLO reply parsed (its text up to a NUL) and what it said:
+   * the next one with the same text is not parsed again (a host's
+   * sessions meet the same few servers; kept across renewals). */
+  GString *caps_text;
+  unsigned caps_seen;
+  uint64_t size_seen;
   bool tls, tls_refused, authed, quit_requested, dirty;
   int auth_step;
   const char *close_reason;
@@ -275,6 +281,7 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   smtp_reply_init(&cli->reply);
   cli->out = g_string_sized_new(256);
   cli->cmd = g_string_sized_new(128);
+  cli->caps_text = g_string_new(NULL);
   cli_start(cli, cfg, env, now);
   return cli;
 }
@@ -348,6 +355,7 @@ void smtp_cli_free(smtp_cli *cli) {
   smtp_reply_clear(&cli->reply);
   g_string_free(cli->out, TRUE);
   g_string_free(cli->cmd, TRUE);
+  g_string_free(cli->caps_text, TRUE);
   smtp_fifo_free(&cli->tags);
   smtp_fifo_free(&cli->events);
   g_free(cli);
@@ -363,6 +371,9 @@ smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_e
       .reply = old->reply,
       .out = smtp_string_kept(old->out, 256),
       .cmd = smtp_string_kept(old->cmd, 128),
+      .caps_text = old->caps_text, /* a cache: its content stays valid */
+      .caps_seen = old->caps_seen,
+      .size_seen = old->size_seen,
       .tags = old->tags,
       .events = old->events,
   };
@@ -695,13 +706,34 @@ static size_t word_len(const char *w, const char *end) {
 #define WORD_IS(w, n, key)                                                                         \
   ((n) == sizeof(key) - 1 && (memcmp(w, key, sizeof(key) - 1) == 0 || word_is(w, n, key)))
 
+#define CLI_CAPS_KEEP_MAX 1024 /* the longest EHLO text whose reading is kept */
+
+static void parse_caps_text(smtp_cli *cli, const char *text, size_t tn);
+
 /* The EHLO reply's lines after the first: a keyword, then parameters
  * separated by SP (or "=", as some servers write "AUTH=LOGIN"). The text
  * is read up to its first NUL. */
 static void parse_caps(smtp_cli *cli, const char *text) {
+  size_t tn = strlen(text);
+  GString *seen = cli->caps_text;
+  if (tn == seen->len && memcmp(text, seen->str, tn) == 0) { /* the same reply as last time */
+    cli->caps = cli->caps_seen;
+    cli->server_size = cli->size_seen;
+    return;
+  }
   cli->caps = 0;
   cli->server_size = 0;
-  const char *end = text + strlen(text);
+  parse_caps_text(cli, text, tn);
+  if (tn <= CLI_CAPS_KEEP_MAX) {
+    smtp_reply_set(seen, text);
+    cli->caps_seen = cli->caps;
+    cli->size_seen = cli->server_size;
+  }
+}
+
+/* Reads the EHLO keywords of TEXT[0..TN) into cli->caps and server_size. */
+static void parse_caps_text(smtp_cli *cli, const char *text, size_t tn) {
+  const char *end = text + tn;
   const char *l = memchr(text, '\n', (size_t)(end - text));
   while (l) {
     l++;
