@@ -748,6 +748,19 @@ START_TEST(encode_body) {
     ck_assert(g_str_has_prefix(out->str, "DATA\r\n"));
     ck_assert_str_eq(out->str + 6, bodies[_i].want);
   }
+  /* ... and where no line starts with a dot, the plain copy does too */
+  bool dots, want_dots = false;
+  for (size_t i = 0; i < n; i++)
+    want_dots |= bodies[_i].in[i] == '.' && (i == 0 || bodies[_i].in[i - 1] == '\n');
+  ck_assert_uint_eq(smtp_cli_body_scan_dots((const uint8_t *)bodies[_i].in, n, &crlf_only, &dots),
+                    smtp_cli_body_size((const uint8_t *)bodies[_i].in, n));
+  ck_assert_msg(crlf_only == want_crlf && dots == (crlf_only && want_dots), "dots: got %d want %d",
+                dots, crlf_only && want_dots);
+  if (crlf_only && !dots) {
+    g_string_assign(out, "DATA\r\n");
+    smtp_cli_encode_plain_body(out, (const uint8_t *)bodies[_i].in, n);
+    ck_assert_str_eq(out->str + 6, bodies[_i].want);
+  }
   g_string_free(out, TRUE);
 }
 END_TEST
@@ -782,8 +795,19 @@ START_TEST(body_scan_random) {
       i = j + (crlf ? 2 : 1);
     }
     want += bol ? 0 : 2;
-    bool crlf_only;
-    uint64_t got = smtp_cli_body_scan((const uint8_t *)b, n, &crlf_only);
+    bool crlf_only, dots, want_dots = false;
+    for (size_t i = 0; i < n; i++)
+      want_dots |= b[i] == '.' && (i == 0 || b[i - 1] == '\n');
+    uint64_t got = smtp_cli_body_scan_dots((const uint8_t *)b, n, &crlf_only, &dots);
+    ck_assert_msg(dots == (crlf_only && want_dots), "round %d: dots %d", round, dots);
+    if (crlf_only && !dots) { /* the plain copy is the general encoding */
+      GString *plain = g_string_new(NULL), *general = g_string_new(NULL);
+      smtp_cli_encode_plain_body(plain, (const uint8_t *)b, n);
+      smtp_cli_encode_body(general, (const uint8_t *)b, n);
+      ck_assert(plain->len == general->len && memcmp(plain->str, general->str, plain->len) == 0);
+      g_string_free(plain, TRUE);
+      g_string_free(general, TRUE);
+    }
     ck_assert_msg(got == want && crlf_only == want_crlf,
                   "round %d (%zu octets): got %" G_GUINT64_FORMAT "/%d want %" G_GUINT64_FORMAT
                   "/%d",

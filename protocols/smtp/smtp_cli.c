@@ -102,7 +102,8 @@ typedef struct cli_msg {
   smtp_cli_rcpt_result *res;
   bool *final;
   bool mail_ok, empty_body;
-  bool crlf_only; /* every line break in DATA is CRLF (smtp_cli_body_scan) */
+  bool crlf_only; /* every line break in DATA is CRLF (smtp_cli_body_scan_dots) */
+  bool dots;      /* and a line starts with "." */
   unsigned accepted;
   size_t next_rcpt;
   /* The results' texts, appended at TW (TROOM octets left there): first
@@ -844,7 +845,7 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
   m->accepted = 0;
   m->next_rcpt = 0;
   /* RFC 1870 §6.1: refuse locally */
-  uint64_t size = smtp_cli_body_scan(m->data, m->len, &m->crlf_only);
+  uint64_t size = smtp_cli_body_scan_dots(m->data, m->len, &m->crlf_only, &m->dots);
   bool eight = has_8bit(m);
   if (cli->server_size && size > cli->server_size) {
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 552, "5.3.4",
@@ -949,7 +950,9 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
       bool real = m->mail_ok && m->accepted > 0;
       /* RFC 2920 §3.1: 354 with no recipient accepted: send an empty message */
       size_t before = cli->out->len;
-      if (real && m->crlf_only) /* the scan at MAIL found only CRLF line breaks */
+      if (real && m->crlf_only && !m->dots) /* the scan at MAIL: nothing to change */
+        smtp_cli_encode_plain_body(cli->out, m->data, m->len);
+      else if (real && m->crlf_only) /* only CRLF line breaks */
         smtp_cli_encode_crlf_body(cli->out, m->data, m->len);
       else
         smtp_cli_encode_body(cli->out, real ? m->data : NULL, real ? m->len : 0);

@@ -44,21 +44,26 @@ static size_t count_cr(const uint8_t *p, size_t n) {
   return c;
 }
 
-uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
+uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots) {
   /* The usual body first: every LF after a CR and every CR before an LF
    * (as many CRs as CRLF pairs); its size is its length, plus the CRLF a
-   * last line without one gets. */
+   * last line without one gets. On the way: whether a line starts with
+   * a dot (the octet after each LF). */
   size_t pairs = 0;
-  bool bare = false;
-  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', len - (size_t)(lf - data))); lf++) {
+  bool bare = false, dot = len && data[0] == '.';
+  const uint8_t *end = data + len;
+  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', (size_t)(end - lf))); lf++) {
     if (lf == data || lf[-1] != '\r') {
       bare = true;
       break;
     }
     pairs++;
+    dot |= lf + 1 < end && lf[1] == '.';
   }
+  *dots = false;
   if (!bare && count_cr(data, len) == pairs) {
     *crlf_only = true;
+    *dots = dot;
     return len + (len && data[len - 1] != '\n' ? 2 : 0);
   }
   uint64_t n = 0;
@@ -73,6 +78,11 @@ uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
   }
   *crlf_only = crlf;
   return n + (bol ? 0 : 2);
+}
+
+uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
+  bool dots;
+  return smtp_cli_body_scan_dots(data, len, crlf_only, &dots);
 }
 
 uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
@@ -158,4 +168,15 @@ void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len) {
   memcpy(w, ".\r\n", 3);
   w += 3;
   g_string_truncate(out, (gsize)(w - out->str));
+}
+
+void smtp_cli_encode_plain_body(GString *out, const uint8_t *data, size_t len) {
+  /* Nothing to stuff: the data as is, then [CRLF] "." CRLF. */
+  bool ends = len == 0 || (len >= 2 && data[len - 2] == '\r' && data[len - 1] == '\n');
+  size_t start = out->len, tail = ends ? 3 : 5;
+  g_string_set_size(out, start + len + tail);
+  char *w = out->str + start;
+  if (len)
+    memcpy(w, data, len);
+  memcpy(w + len, ends ? ".\r\n" : "\r\n.\r\n", tail);
 }
