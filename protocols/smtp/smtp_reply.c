@@ -78,7 +78,7 @@ void smtp_reply_reset(smtp_reply *r) {
   r->code = 0;
   r->esc[0] = 0;
   r->nlines = 0;
-  g_string_truncate(r->text, 0);
+  r->text->str[r->text->len = 0] = 0;
 }
 
 static size_t digits(const char *s, size_t n, size_t max) {
@@ -88,7 +88,9 @@ static size_t digits(const char *s, size_t n, size_t max) {
   return i;
 }
 
-bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len) {
+/* smtp_reply_esc_at, inlined in smtp_reply_feed_line (its first test
+ * ends it on most lines). */
+static inline bool esc_at(const char *s, size_t n, char klass, size_t *len) {
   /* RFC 3463 §2: class "." 1*3digit "." 1*3digit */
   if (n < 5 || s[0] != klass || s[1] != '.')
     return false;
@@ -109,10 +111,16 @@ bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len) {
   return true;
 }
 
+bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len) {
+  return esc_at(s, n, klass, len);
+}
+
+static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t len) {
   /* RFC 5321 §4.2: Reply-line = *( Reply-code "-" [ textstring ] CRLF )
    *                 Reply-code [ SP textstring ] CRLF */
-  if (len < 3 || digits(line, 3, 3) != 3 || line[0] < '2' || line[0] > '5')
+  if (len < 3 || line[0] < '2' || line[0] > '5' || !is_digit(line[1]) || !is_digit(line[2]))
     return SMTP_REPLY_BAD;
   int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
   bool last;
@@ -131,7 +139,7 @@ smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t l
   const char *t = len > 4 ? line + 4 : line + len;
   size_t tn = len > 4 ? len - 4 : 0;
   size_t el = 0;
-  if (smtp_reply_esc_at(t, tn, line[0], &el)) {
+  if (esc_at(t, tn, line[0], &el)) {
     if (r->nlines == 0)
       memcpy(r->esc, t, el), r->esc[el] = 0;
     t += el;
