@@ -1169,6 +1169,46 @@ END_TEST
  * SIZE value for keywords of every length around the asked ones, "=" and
  * SP between parameters, a SIZE value longer than the stack copy, signs
  * and tabs as g_ascii_strtoull reads them. */
+/* A renewed client keeps its copies of the HELO name and credentials
+ * only while the config gives the same: each renewal's commands carry the
+ * new config's strings. */
+START_TEST(renewed_names) {
+  static const struct {
+    const char *helo, *user, *pass, *auth; /* AUTH: the PLAIN command expected, or NULL */
+  } rows[] = {
+      {"a.test", NULL, NULL, NULL},
+      {"b.test", NULL, NULL, NULL},
+      {"b.test", NULL, NULL, NULL},
+      {"a.test", "alice", "secret", "AUTH PLAIN AGFsaWNlAHNlY3JldA=="},
+      {"a.test", "alice", "secreT", "AUTH PLAIN AGFsaWNlAHNlY3JlVA=="},
+      {"a.test", "alicE", "secreT", "AUTH PLAIN AGFsaWNFAHNlY3JlVA=="},
+      {"a.test", NULL, NULL, NULL},
+  };
+  smtp_cli *cli = NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    smtp_cli_config cfg;
+    smtp_cli_config_init(&cfg);
+    cfg.tls = SMTP_CLI_TLS_NEVER;
+    char *helo = g_strdup(rows[i].helo); /* the config's strings go away after the call */
+    char *user = g_strdup(rows[i].user), *pass = g_strdup(rows[i].pass);
+    cfg.helo_name = helo, cfg.auth_user = user, cfg.auth_pass = pass;
+    cli = i ? smtp_cli_renew(cli, &cfg, NULL, 0) : smtp_cli_new(&cfg, NULL, 0);
+    g_free(helo), g_free(user), g_free(pass);
+    feed_str(cli, "220 mx\r\n", 1);
+    char *o = out_cli(cli, 1);
+    char *want = g_strdup_printf("EHLO %s\r\n", rows[i].helo);
+    ck_assert_str_eq(o, want);
+    g_free(o), g_free(want);
+    feed_str(cli, "250-mx\r\n250 AUTH PLAIN\r\n", 2);
+    o = out_cli(cli, 2);
+    want = rows[i].auth ? g_strdup_printf("%s\r\n", rows[i].auth) : g_strdup("QUIT\r\n");
+    ck_assert_msg(strcmp(o, want) == 0, "row %zu: got %s want %s", i, o, want);
+    g_free(o), g_free(want);
+  }
+  smtp_cli_free(cli);
+}
+END_TEST
+
 START_TEST(ehlo_caps_read) {
   static const struct {
     const char *ehlo;
@@ -1445,6 +1485,7 @@ int main(void) {
   tcase_add_test(tc, eight_bit_anywhere);
   tcase_add_test(tc, ehlo_keywords_any_case);
   tcase_add_test(tc, ehlo_caps_read);
+  tcase_add_test(tc, renewed_names);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);

@@ -708,13 +708,20 @@ START_TEST(ehlo_reply_follows_its_inputs) {
   o = ehlo_reply(srv, 6); /* no second AUTH offered */
   ck_assert_str_eq(o, EHLO_WIRE_HEAD EHLO_WIRE_TAIL);
   g_free(o);
+  ck_assert_str_eq(smtp_srv_helo(srv), "c.test");
+  feed_s(srv, "EHLO d.test\r\n", 6); /* refused: no name any more */
+  smtp_srv_reject(srv, must_event(srv, SMTP_SRV_EV_DECIDE_HELO).id, 550, NULL, NULL, 6);
+  g_free(out_str(srv));
+  ck_assert_ptr_null(smtp_srv_helo(srv));
   /* renewed: another hostname, no DSN, then the first inputs again */
   cfg.hostname = "other.test";
   cfg.ext_dsn = false;
   srv = smtp_srv_renew(srv, &cfg, NULL);
   smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 7);
   g_free(out_str(srv));
+  ck_assert_ptr_null(smtp_srv_helo(srv)); /* nothing kept from the session before */
   o = ehlo_reply(srv, 8);
+  ck_assert_str_eq(smtp_srv_helo(srv), "c.test");
   ck_assert_str_eq(o, "250-other.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-VRFY\r\n"
                       "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n"
                       "250 8BITMIME\r\n");

@@ -263,9 +263,10 @@ static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env 
   g_assert(cfg && cfg->helo_name && !strpbrk(cfg->helo_name, "\r\n"));
   g_assert(!cfg->auth_user || cfg->auth_pass);
   cli->cfg = *cfg;
-  cli->helo_name = g_strdup(cfg->helo_name);
-  cli->auth_user = g_strdup(cfg->auth_user);
-  cli->auth_pass = g_strdup(cfg->auth_pass);
+  /* copies (kept from the session before when a renewal gives the same) */
+  smtp_string_renew(&cli->helo_name, cfg->helo_name, false);
+  smtp_string_renew(&cli->auth_user, cfg->auth_user, false);
+  smtp_string_renew(&cli->auth_pass, cfg->auth_pass, true);
   if (env)
     cli->env = *env;
   cli->now = now;
@@ -334,13 +335,9 @@ static cli_msg *msg_pop(smtp_cli *cli) {
   return m;
 }
 
-/* Frees what CLI's session owns (not its buffers). */
+/* Frees what CLI's session owns (not its buffers, nor its copies of the
+ * config's strings: cli_names_free). */
 static void cli_end(smtp_cli *cli) {
-  g_free(cli->helo_name);
-  g_free(cli->auth_user);
-  if (cli->auth_pass)
-    memset(cli->auth_pass, 0, strlen(cli->auth_pass));
-  g_free(cli->auth_pass);
   for (cli_msg *m; (m = msg_pop(cli)) != NULL;)
     msg_free(m);
   for (size_t i = 0; i < smtp_fifo_count(&cli->events); i++)
@@ -348,10 +345,18 @@ static void cli_end(smtp_cli *cli) {
   msg_free(cli->returned);
 }
 
+/* Frees CLI's copies of the config's strings. */
+static void cli_names_free(smtp_cli *cli) {
+  smtp_string_renew(&cli->helo_name, NULL, false);
+  smtp_string_renew(&cli->auth_user, NULL, false);
+  smtp_string_renew(&cli->auth_pass, NULL, true);
+}
+
 void smtp_cli_free(smtp_cli *cli) {
   if (!cli)
     return;
   cli_end(cli);
+  cli_names_free(cli);
   g_string_free(cli->rline, TRUE);
   smtp_reply_clear(&cli->reply);
   g_string_free(cli->out, TRUE);
@@ -372,6 +377,9 @@ smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_e
       .reply = old->reply,
       .out = smtp_string_kept(old->out, 256),
       .cmd = smtp_string_kept(old->cmd, 128),
+      .helo_name = old->helo_name, /* kept if the new config gives the same (cli_start) */
+      .auth_user = old->auth_user,
+      .auth_pass = old->auth_pass,
       .caps_text = old->caps_text, /* a cache: its content stays valid */
       .caps_seen = old->caps_seen,
       .size_seen = old->size_seen,

@@ -163,3 +163,12 @@ GString *smtp_string_kept(GString *s, gsize size) {
   g_string_truncate(s, 0);
   return s;
 }
+
+void smtp_string_renew(char **slot, const char *s, bool wipe) {
+  if (*slot && s && strcmp(*slot, s) == 0)
+    return;
+  if (*slot && wipe)
+    memset(*slot, 0, strlen(*slot));
+  g_free(*slot);
+  *slot = g_strdup(s);
+}

@@ -113,4 +113,10 @@ static inline void smtp_reply_set(GString *g, const char *s) {
  * had grown past SMTP_KEEP_MAX. */
 GString *smtp_string_kept(GString *s, gsize size);
 
+/* *SLOT (an owned string or NULL) made a copy of S (may be NULL): kept
+ * as it is when it holds S already (a renewed engine's name from the
+ * same config), else freed (wiped first when WIPE: a secret) and copied
+ * anew. */
+void smtp_string_renew(char **slot, const char *s, bool wipe);
+
 #endif

@@ -139,7 +139,7 @@ static void srv_start(smtp_srv *srv, const smtp_srv_config *cfg, const smtp_env 
   g_assert(cfg && cfg->hostname);
   g_assert(cfg->relay_reject_code == 550 || cfg->relay_reject_code == 554);
   srv->cfg = *cfg;
-  srv->hostname = g_strdup(cfg->hostname);
+  smtp_string_renew(&srv->hostname, cfg->hostname, false); /* kept when the same */
   srv->cfg.hostname = srv->hostname;
   if (env)
     srv->env = *env;
@@ -168,15 +168,15 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
     return smtp_srv_new(cfg, env);
   smtp_srv__reset_txn(old);
   smtp_srv__reset_auth_input(old);
-  g_free(old->hostname);
-  g_free(old->helo);
-  g_free(old->cand_helo);
   g_free(old->auth_user);
   smtp_srv kept = {
       .in = old->in,
       .line = smtp_string_kept(old->line, 128),
       .out = smtp_string_kept(old->out, 256),
       .scratch = smtp_string_kept(old->scratch, 0),
+      .hostname = old->hostname, /* kept if the new config gives the same (srv_start) */
+      .helo = old->helo,         /* storage only: HAS_HELO is false */
+      .cand_helo = old->cand_helo,
       .ehlo_text = old->ehlo_text, /* a cache: its content stays valid */
       .ehlo_wire = old->ehlo_wire,
       .events = old->events,
@@ -767,14 +767,16 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     }
     break;
   case SMTP_SRV_EV_DECIDE_HELO:
-    g_clear_pointer(&srv->helo, g_free);
+    srv->has_helo = false;
     if (ok) {
-      srv->helo = g_steal_pointer(&srv->cand_helo);
+      char *h = srv->helo;
+      srv->helo = srv->cand_helo;
+      srv->cand_helo = h; /* kept for the next EHLO */
+      srv->has_helo = true;
       srv->esmtp = srv->cand_esmtp;
       smtp_srv__helo_reply(srv);
       smtp_srv__enter(srv, SRV_READY);
     } else {
-      g_clear_pointer(&srv->cand_helo, g_free);
       smtp_srv__reply(srv, a->code, a->esc, text);
       smtp_srv__enter(srv, SRV_HELO);
     }
@@ -860,7 +862,7 @@ void smtp_srv_tls_started(smtp_srv *srv, int64_t now) {
   srv->last_activity = now;
   srv->tls = true;
   /* RFC 3207 §4.2: discard all knowledge obtained from the client. */
-  g_clear_pointer(&srv->helo, g_free);
+  srv->has_helo = false;
   g_clear_pointer(&srv->auth_user, g_free);
   srv->esmtp = false;
   smtp_srv__reset_txn(srv);
@@ -898,7 +900,7 @@ void smtp_srv_tick(smtp_srv *srv, int64_t now) {
   smtp_srv__close(srv, "timeout");
 }
 
-const char *smtp_srv_helo(const smtp_srv *srv) { return srv->helo; }
+const char *smtp_srv_helo(const smtp_srv *srv) { return srv->has_helo ? srv->helo : NULL; }
 const char *smtp_srv_auth_user(const smtp_srv *srv) { return srv->auth_user; }
 bool smtp_srv_tls_active(const smtp_srv *srv) { return srv->tls; }
 bool smtp_srv_closed(const smtp_srv *srv) { return srv->state == SRV_CLOSED; }

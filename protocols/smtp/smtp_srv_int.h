@@ -91,7 +91,11 @@ struct smtp_srv {
   smtp_srv_event_type pending_type;
 
   /* session */
+  /* The HELO name accepted (when HAS_HELO) and the one asked about
+   * (DECIDE_HELO). Accepting swaps the two; both strings are kept, and
+   * reused for the same name, across the session and renewals. */
   char *helo;
+  bool has_helo;
   bool esmtp;
   char *cand_helo;
   bool cand_esmtp;
