@@ -409,30 +409,38 @@ smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_
 
 /* ---- AUTH data ---- */
 
-guchar *smtp_cmd_b64_decode(const char *s, gsize *len) {
+bool smtp_cmd_b64_decode_append(const char *s, GString *out) {
   size_t n = strlen(s);
-  if (n == 1 && s[0] == '=') { /* RFC 4954 §4: "=" is an empty initial response */
-    *len = 0;
-    return (guchar *)g_strdup("");
-  }
+  if (n == 1 && s[0] == '=') /* RFC 4954 §4: "=" is an empty initial response */
+    return true;
   if (n == 0 || n % 4 != 0)
-    return NULL;
+    return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     bool pad_ok = c == '=' && (i == n - 1 || (i == n - 2 && s[n - 1] == '='));
     if (!g_ascii_isalnum(c) && c != '+' && c != '/' && !pad_ok)
-      return NULL;
+      return false;
   }
-  guchar *raw = g_base64_decode(s, len);
-  guchar *out = g_malloc(*len + 1);
-  memcpy(out, raw, *len);
-  out[*len] = 0;
-  g_free(raw);
-  return out;
+  size_t at = out->len;
+  g_string_set_size(out, at + n / 4 * 3 + 3);
+  gint state = 0;
+  guint save = 0;
+  gsize got = g_base64_decode_step(s, n, (guchar *)out->str + at, &state, &save);
+  out->str[out->len = at + got] = 0;
+  return true;
 }
 
-bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **authcid,
-                          char **passwd) {
+guchar *smtp_cmd_b64_decode(const char *s, gsize *len) {
+  GString *out = g_string_new(NULL);
+  if (!smtp_cmd_b64_decode_append(s, out)) {
+    g_string_free(out, TRUE);
+    return NULL;
+  }
+  *len = out->len;
+  return (guchar *)g_string_free(out, FALSE);
+}
+
+bool smtp_cmd_plain_parts(const guchar *buf, gsize len, gsize *authcid, gsize *passwd) {
   const guchar *nul1 = memchr(buf, 0, len);
   if (!nul1)
     return false;
@@ -446,8 +454,18 @@ bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **a
   gsize zlen = (gsize)(nul1 - buf), clen = (gsize)(nul2 - rest);
   if (memchr(pw, 0, pwlen) || clen == 0 || pwlen == 0 || zlen > 255 || clen > 255 || pwlen > 255)
     return false;
-  *authzid = g_strndup((const char *)buf, zlen);
-  *authcid = g_strndup((const char *)rest, clen);
-  *passwd = g_strndup((const char *)pw, pwlen);
+  *authcid = (gsize)(rest - buf);
+  *passwd = (gsize)(pw - buf);
+  return true;
+}
+
+bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **authcid,
+                          char **passwd) {
+  gsize c, p;
+  if (!smtp_cmd_plain_parts(buf, len, &c, &p))
+    return false;
+  *authzid = g_strndup((const char *)buf, c - 1);
+  *authcid = g_strndup((const char *)buf + c, p - c - 1);
+  *passwd = g_strndup((const char *)buf + p, len - p);
   return true;
 }

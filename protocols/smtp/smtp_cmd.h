@@ -121,6 +121,9 @@ bool smtp_cmd_xtext_valid(const char *s);
  * bytes (NUL-terminated for convenience; *LEN excludes the NUL) or NULL when
  * S is not base64. "=" alone decodes to the empty string (RFC 4954 §4). */
 guchar *smtp_cmd_b64_decode(const char *s, gsize *len);
+/* The same decoding appended to OUT (which stays NUL-terminated); false,
+ * OUT unchanged, when S is not base64. */
+bool smtp_cmd_b64_decode_append(const char *s, GString *out);
 
 /* RFC 4616 §2: message = [authzid] NUL authcid NUL passwd. Splits the
  * decoded PLAIN response; false if malformed (wrong NUL count, empty
@@ -128,5 +131,9 @@ guchar *smtp_cmd_b64_decode(const char *s, gsize *len);
  * three strings are newly allocated. */
 bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **authcid,
                           char **passwd);
+/* The same check without copies: on success *AUTHCID and *PASSWD are
+ * where those fields start in BUF (authzid starts at 0; each field but the
+ * last is ended by its NUL). */
+bool smtp_cmd_plain_parts(const guchar *buf, gsize len, gsize *authcid, gsize *passwd);
 
 #endif

@@ -145,6 +145,7 @@ static void srv_start(smtp_srv *srv, const smtp_srv_config *cfg, const smtp_env 
     srv->env = *env;
   srv->state = SRV_CONNECT;
   srv->next_id = 1;
+  srv->a_authzid = srv->a_user = srv->a_pass = SIZE_MAX;
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_CONNECT);
 }
 
@@ -155,6 +156,7 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   srv->line = g_string_sized_new(128);
   srv->out = g_string_sized_new(256);
   srv->scratch = g_string_new(NULL);
+  srv->auth_in = g_string_new(NULL);
   srv->ehlo_text = g_string_new(NULL);
   srv->ehlo_wire = g_string_new(NULL);
   srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
@@ -174,6 +176,7 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
       .line = smtp_string_kept(old->line, 128),
       .out = smtp_string_kept(old->out, 256),
       .scratch = smtp_string_kept(old->scratch, 0),
+      .auth_in = smtp_string_kept(old->auth_in, 0), /* wiped by reset_auth_input above */
       .hostname = old->hostname, /* kept if the new config gives the same (srv_start) */
       .helo = old->helo,         /* storage only: HAS_HELO is false */
       .cand_helo = old->cand_helo,
@@ -205,12 +208,15 @@ void smtp_srv_keep(smtp_srv **spare, smtp_srv *srv) {
 }
 
 void smtp_srv__reset_auth_input(smtp_srv *srv) {
-  g_clear_pointer(&srv->a_authzid, g_free);
-  g_clear_pointer(&srv->a_user, g_free);
-  if (srv->a_pass)
-    memset(srv->a_pass, 0, strlen(srv->a_pass));
-  g_clear_pointer(&srv->a_pass, g_free);
+  GString *in = srv->auth_in;
+  memset(in->str, 0, in->len); /* secrets */
+  in->len = 0;
+  srv->a_authzid = srv->a_user = srv->a_pass = SIZE_MAX;
   srv->auth_step = 0;
+}
+
+const char *smtp_srv__auth_part(const smtp_srv *srv, size_t at) {
+  return at == SIZE_MAX ? NULL : srv->auth_in->str + at;
 }
 
 void smtp_srv__reset_txn(smtp_srv *srv) {
@@ -234,6 +240,8 @@ void smtp_srv_free(smtp_srv *srv) {
   g_string_free(srv->line, TRUE);
   g_string_free(srv->out, TRUE);
   g_string_free(srv->scratch, TRUE);
+  smtp_srv__reset_auth_input(srv); /* wiped */
+  g_string_free(srv->auth_in, TRUE);
   g_string_free(srv->ehlo_text, TRUE);
   g_string_free(srv->ehlo_wire, TRUE);
   smtp_fifo_free(&srv->events);
@@ -310,9 +318,9 @@ static void fill_event(smtp_srv *srv, smtp_srv_event *ev) {
     break;
   case SMTP_SRV_EV_DECIDE_AUTH:
     ev->mech = srv->auth_login ? "LOGIN" : "PLAIN";
-    ev->authzid = srv->a_authzid;
-    ev->user = srv->a_user;
-    ev->pass = srv->a_pass;
+    ev->authzid = srv->a_authzid == SIZE_MAX ? "" : smtp_srv__auth_part(srv, srv->a_authzid);
+    ev->user = smtp_srv__auth_part(srv, srv->a_user);
+    ev->pass = smtp_srv__auth_part(srv, srv->a_pass);
     break;
   case SMTP_SRV_EV_DECIDE_MAIL:
     ev->mail = &srv->scratch_mail;
@@ -806,7 +814,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     break;
   case SMTP_SRV_EV_DECIDE_AUTH:
     if (ok) {
-      srv->auth_user = g_strdup(srv->a_user);
+      srv->auth_user = g_strdup(smtp_srv__auth_part(srv, srv->a_user));
       smtp_srv__reply(srv, 235, "2.7.0", "Authentication successful"); /* RFC 4954 §6 */
     } else {
       smtp_srv__reply(srv, a->code, a->esc, text);

@@ -107,7 +107,11 @@ struct smtp_srv {
   /* AUTH in progress */
   bool auth_login; /* LOGIN (else PLAIN) */
   int auth_step;   /* LOGIN: 0 = username next, 1 = password next */
-  char *a_authzid, *a_user, *a_pass;
+  /* The decoded credentials, in AUTH_IN (kept across renewals, wiped
+   * when done): PLAIN's "authzid NUL user NUL pass", or LOGIN's user and
+   * pass each ended by NUL; where each starts (SIZE_MAX: not given). */
+  GString *auth_in;
+  size_t a_authzid, a_user, a_pass;
 
   /* transaction */
   smtp_cmd_mail mail; /* valid in MAIL, RCPT, DATA, DATA_WAIT */
@@ -151,6 +155,8 @@ void smtp_srv__trace_out(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, .
 /* Forgets the transaction (MAIL, RCPTs, data). */
 void smtp_srv__reset_txn(smtp_srv *srv);
 void smtp_srv__reset_auth_input(smtp_srv *srv);
+/* The credential starting at AT in auth_in (NULL for SIZE_MAX). */
+const char *smtp_srv__auth_part(const smtp_srv *srv, size_t at);
 /* Drops buffered input (after STARTTLS), tracing how much. */
 void smtp_srv__discard_input(smtp_srv *srv, const char *why);
 /* Starts reading message data. */

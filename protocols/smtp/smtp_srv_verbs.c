@@ -274,8 +274,6 @@ static bool auth_check(smtp_srv *srv, const char *arg) {
 
 /* Asks the owner about the gathered credentials. */
 static void auth_decide(smtp_srv *srv) {
-  if (!srv->a_authzid)
-    srv->a_authzid = g_strdup("");
   smtp_srv__enter(srv, SRV_AUTH_WAIT);
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_AUTH);
 }
@@ -293,38 +291,42 @@ static void auth_response(smtp_srv *srv, const char *b64) {
     auth_fail(srv, 501, "5.0.0", "Authentication aborted");
     return;
   }
-  gsize len = 0;
-  guchar *raw = smtp_cmd_b64_decode(b64, &len);
-  if (!raw) {
+  /* decoded in place after what is already there (LOGIN's user) */
+  GString *in = srv->auth_in;
+  size_t at = in->len;
+  if (!smtp_cmd_b64_decode_append(b64, in)) {
     auth_fail(srv, 501, "5.5.2", "Error: invalid base64 in authentication response");
     return;
   }
+  const guchar *raw = (const guchar *)in->str + at;
+  size_t len = in->len - at;
   if (!srv->auth_login) {
-    bool ok = smtp_cmd_plain_split(raw, len, &srv->a_authzid, &srv->a_user, &srv->a_pass);
-    memset(raw, 0, len);
-    g_free(raw);
-    if (!ok)
+    gsize user, pass;
+    if (!smtp_cmd_plain_parts(raw, len, &user, &pass)) {
       auth_fail(srv, 501, "5.5.2", "Error: malformed PLAIN response");
-    else
-      auth_decide(srv);
+      return;
+    }
+    srv->a_authzid = at; /* each part ended by its NUL, the last by the string's */
+    srv->a_user = at + user;
+    srv->a_pass = at + pass;
+    auth_decide(srv);
     return;
   }
   bool ok = len > 0 && len <= 255 && memchr(raw, 0, len) == NULL;
   if (!ok) {
-    memset(raw, 0, len);
-    g_free(raw);
     auth_fail(srv, 501, "5.5.2", "Error: malformed LOGIN response");
     return;
   }
+  smtp_reply_put(in, "", 1); /* its NUL: the next part goes after it */
   if (srv->auth_step == 0) {
-    srv->a_user = (char *)raw;
+    srv->a_user = at;
     srv->auth_step = 1;
     smtp_srv__reply(srv, 334, "", "UGFzc3dvcmQ6"); /* "Password:" */
     if (srv->state != SRV_AUTH_INPUT)
       smtp_srv__enter(srv, SRV_AUTH_INPUT);
     return;
   }
-  srv->a_pass = (char *)raw;
+  srv->a_pass = at;
   auth_decide(srv);
 }
 
