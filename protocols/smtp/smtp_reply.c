@@ -160,15 +160,17 @@ GString *smtp_string_kept(GString *s, gsize size) {
     g_string_free(s, TRUE);
     return g_string_sized_new(size);
   }
-  g_string_truncate(s, 0);
+  s->str[s->len = 0] = 0;
   return s;
 }
 
 void smtp_string_renew(char **slot, const char *s, bool wipe) {
   if (*slot && s && strcmp(*slot, s) == 0)
     return;
+  if (!*slot && !s)
+    return;
   if (*slot && wipe)
     memset(*slot, 0, strlen(*slot));
   g_free(*slot);
-  *slot = g_strdup(s);
+  *slot = s ? g_strdup(s) : NULL;
 }

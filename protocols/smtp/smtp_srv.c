@@ -157,6 +157,8 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   srv->out = g_string_sized_new(256);
   srv->scratch = g_string_new(NULL);
   srv->auth_in = g_string_new(NULL);
+  srv->helo = g_string_new(NULL);
+  srv->cand_helo = g_string_new(NULL);
   srv->ehlo_text = g_string_new(NULL);
   srv->ehlo_wire = g_string_new(NULL);
   srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
@@ -178,8 +180,8 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
       .scratch = smtp_string_kept(old->scratch, 0),
       .auth_in = smtp_string_kept(old->auth_in, 0), /* wiped by reset_auth_input above */
       .hostname = old->hostname, /* kept if the new config gives the same (srv_start) */
-      .helo = old->helo,         /* storage only: HAS_HELO is false */
-      .cand_helo = old->cand_helo,
+      .helo = smtp_string_kept(old->helo, 0), /* storage only: HAS_HELO is false */
+      .cand_helo = smtp_string_kept(old->cand_helo, 0),
       .ehlo_text = old->ehlo_text, /* a cache: its content stays valid */
       .ehlo_wire = old->ehlo_wire,
       .events = old->events,
@@ -247,8 +249,8 @@ void smtp_srv_free(smtp_srv *srv) {
   smtp_fifo_free(&srv->events);
   g_array_free(srv->rcpts, TRUE);
   g_byte_array_free(srv->msg, TRUE);
-  g_free(srv->helo);
-  g_free(srv->cand_helo);
+  g_string_free(srv->helo, TRUE);
+  g_string_free(srv->cand_helo, TRUE);
   g_free(srv->auth_user);
   g_free(srv);
 }
@@ -313,7 +315,7 @@ void smtp_srv__push_event(smtp_srv *srv, smtp_srv_event_type type) {
 static void fill_event(smtp_srv *srv, smtp_srv_event *ev) {
   switch (ev->type) {
   case SMTP_SRV_EV_DECIDE_HELO:
-    ev->helo = srv->cand_helo;
+    ev->helo = srv->cand_helo->str;
     ev->esmtp = srv->cand_esmtp;
     break;
   case SMTP_SRV_EV_DECIDE_AUTH:
@@ -777,7 +779,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
   case SMTP_SRV_EV_DECIDE_HELO:
     srv->has_helo = false;
     if (ok) {
-      char *h = srv->helo;
+      GString *h = srv->helo;
       srv->helo = srv->cand_helo;
       srv->cand_helo = h; /* kept for the next EHLO */
       srv->has_helo = true;
@@ -908,7 +910,7 @@ void smtp_srv_tick(smtp_srv *srv, int64_t now) {
   smtp_srv__close(srv, "timeout");
 }
 
-const char *smtp_srv_helo(const smtp_srv *srv) { return srv->has_helo ? srv->helo : NULL; }
+const char *smtp_srv_helo(const smtp_srv *srv) { return srv->has_helo ? srv->helo->str : NULL; }
 const char *smtp_srv_auth_user(const smtp_srv *srv) { return srv->auth_user; }
 bool smtp_srv_tls_active(const smtp_srv *srv) { return srv->tls; }
 bool smtp_srv_closed(const smtp_srv *srv) { return srv->state == SRV_CLOSED; }

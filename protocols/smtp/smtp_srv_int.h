@@ -92,12 +92,12 @@ struct smtp_srv {
 
   /* session */
   /* The HELO name accepted (when HAS_HELO) and the one asked about
-   * (DECIDE_HELO). Accepting swaps the two; both strings are kept, and
-   * reused for the same name, across the session and renewals. */
-  char *helo;
+   * (DECIDE_HELO). Accepting swaps the two buffers; both are kept across
+   * the session and renewals. */
+  GString *helo;
   bool has_helo;
   bool esmtp;
-  char *cand_helo;
+  GString *cand_helo;
   bool cand_esmtp;
   bool tls;
   char *auth_user;

@@ -39,7 +39,7 @@ static bool helo_check(smtp_srv *srv, const char *arg) {
 
 static void helo_start(smtp_srv *srv, const char *arg, bool esmtp) {
   smtp_srv__reset_txn(srv); /* RFC 5321 §4.1.4: EHLO implies RSET */
-  smtp_string_renew(&srv->cand_helo, arg, false);
+  smtp_reply_set(srv->cand_helo, arg);
   srv->cand_esmtp = esmtp;
   smtp_srv__enter(srv, SRV_HELO_WAIT);
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_HELO);
