@@ -196,6 +196,70 @@ START_TEST(rcpt_parse) {
 }
 END_TEST
 
+/* The _in parsers give what the allocating ones give, their strings in
+ * one arena: every MAIL and RCPT row parsed into the same arena (many
+ * blocks' worth), each result compared with the allocating parse, then
+ * every string checked again at the end (copies never move), a reset and
+ * the rows again (the first block reused), and a clear. */
+START_TEST(arena_parse) {
+  smtp_cmd_arena a = {0};
+  for (int round = 0; round < 2; round++) {
+    enum { REPEAT = 40 };
+    smtp_cmd_mail got_m[REPEAT * G_N_ELEMENTS(mails)];
+    smtp_cmd_rcpt got_r[REPEAT * G_N_ELEMENTS(rcpts)];
+    size_t nm = 0, nr = 0;
+    for (int k = 0; k < REPEAT; k++) {
+      for (size_t i = 0; i < G_N_ELEMENTS(mails); i++, nm++) {
+        smtp_cmd_status st = smtp_cmd_parse_mail_in(
+            mails[i].arg, mails[i].allowed | SMTP_CMD_P_DSN | SMTP_CMD_P_AUTH, 1000, &got_m[nm],
+            &a);
+        if (st.code)
+          ck_assert(!got_m[nm].from && !got_m[nm].envid && !got_m[nm].auth);
+      }
+      for (size_t i = 0; i < G_N_ELEMENTS(rcpts); i++, nr++) {
+        smtp_cmd_status st = smtp_cmd_parse_rcpt_in(rcpts[i].arg, SMTP_CMD_P_DSN, &got_r[nr], &a);
+        if (st.code)
+          ck_assert(!got_r[nr].to && !got_r[nr].orcpt);
+      }
+    }
+    for (size_t j = 0; j < nm; j++) { /* all still there, as the allocating parse gives them */
+      const char *arg = mails[j % G_N_ELEMENTS(mails)].arg;
+      smtp_cmd_mail want;
+      smtp_cmd_parse_mail(arg,
+                          mails[j % G_N_ELEMENTS(mails)].allowed | SMTP_CMD_P_DSN | SMTP_CMD_P_AUTH,
+                          1000, &want);
+      ck_assert_msg(g_strcmp0(got_m[j].from, want.from) == 0 &&
+                        g_strcmp0(got_m[j].envid, want.envid) == 0 &&
+                        g_strcmp0(got_m[j].auth, want.auth) == 0 && got_m[j].size == want.size,
+                    "%s: from %s want %s", arg, got_m[j].from, want.from);
+      smtp_cmd_mail_clear(&want);
+    }
+    for (size_t j = 0; j < nr; j++) {
+      const char *arg = rcpts[j % G_N_ELEMENTS(rcpts)].arg;
+      smtp_cmd_rcpt want;
+      smtp_cmd_parse_rcpt(arg, SMTP_CMD_P_DSN, &want);
+      ck_assert_msg(g_strcmp0(got_r[j].to, want.to) == 0 &&
+                        g_strcmp0(got_r[j].orcpt, want.orcpt) == 0 &&
+                        got_r[j].notify == want.notify,
+                    "%s: to %s want %s", arg, got_r[j].to, want.to);
+      smtp_cmd_rcpt_clear(&want);
+    }
+    smtp_cmd_arena_reset(&a);
+  }
+  /* a copy longer than a block gets a block of its own */
+  char *big = g_strnfill(5000, 'x');
+  char *c1 = smtp_cmd_arena_strndup(&a, "ab", 2), *c2 = smtp_cmd_arena_strndup(&a, big, 5000);
+  char *c3 = smtp_cmd_arena_strndup(&a, "cd", 1);
+  ck_assert_str_eq(c1, "ab");
+  ck_assert_str_eq(c2, big);
+  ck_assert_str_eq(c3, "c");
+  g_free(big);
+  smtp_cmd_arena_clear(&a);
+  ck_assert_ptr_null(a.head);
+  smtp_cmd_arena_clear(&a); /* twice: a no-op */
+}
+END_TEST
+
 static const struct {
   const char *b64;
   const char *want; /* NULL: rejected */
@@ -300,6 +364,7 @@ int main(void) {
   tcase_add_loop_test(tc, mail_parse, 0, G_N_ELEMENTS(mails));
   tcase_add_test(tc, long_param_list);
   tcase_add_loop_test(tc, rcpt_parse, 0, G_N_ELEMENTS(rcpts));
+  tcase_add_test(tc, arena_parse);
   suite_add_tcase(s, tc);
   tc = tcase_create("auth data");
   tcase_add_loop_test(tc, base64_strict, 0, G_N_ELEMENTS(b64s));

@@ -151,9 +151,14 @@ bool smtp_cmd_xtext_valid(const char *s) {
 
 static const smtp_cmd_status ok = {0, NULL, NULL};
 
+/* A copy of S[0..N): in A when given, else its own allocation. */
+static char *copy_str(smtp_cmd_arena *a, const char *s, size_t n) {
+  return a ? smtp_cmd_arena_strndup(a, s, n) : g_strndup(s, n);
+}
+
 /* Parses "<path>" at *P. On success *OUT is the mailbox (source route
- * dropped; "" for "<>") and *P points after '>'. */
-static bool parse_path(const char **p, char **out) {
+ * dropped; "" for "<>"), copied as copy_str does, and *P points after '>'. */
+static bool parse_path(const char **p, char **out, smtp_cmd_arena *a) {
   const char *s = *p;
   if (*s != '<')
     return false;
@@ -173,7 +178,7 @@ static bool parse_path(const char **p, char **out) {
     end += strcspn(end, "> ");
   if (*end != '>')
     return false;
-  *out = g_strndup(s, (gsize)(end - s));
+  *out = copy_str(a, s, (size_t)(end - s));
   *p = end + 1;
   return true;
 }
@@ -242,6 +247,7 @@ typedef struct {
   smtp_cmd_mail *m;
   unsigned allowed, seen;
   uint64_t max_size;
+  smtp_cmd_arena *a;
 } mail_ctx;
 
 static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
@@ -286,12 +292,12 @@ static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
   case 3: /* RFC 3461 §4.4: at most 100 characters */
     if (strlen(val) > 100 || !smtp_cmd_xtext_valid(val))
       return bad_value;
-    c->m->envid = g_strdup(val);
+    c->m->envid = copy_str(c->a, val, strlen(val));
     break;
   default: /* AUTH=: "<>" or an xtext mailbox (RFC 4954 §5) */
     if (strcmp(val, "<>") != 0 && !smtp_cmd_xtext_valid(val))
       return bad_value;
-    c->m->auth = g_strdup(val);
+    c->m->auth = copy_str(c->a, val, strlen(val));
     break;
   }
   return ok;
@@ -321,28 +327,49 @@ void smtp_cmd_rcpt_clear(smtp_cmd_rcpt *r) {
   memset(r, 0, sizeof *r);
 }
 
-smtp_cmd_status smtp_cmd_parse_mail(const char *arg, unsigned allowed, uint64_t max_size,
-                                    smtp_cmd_mail *out) {
+/* Forgets what OUT holds: freed, or only dropped when in an arena. */
+static void drop_mail(smtp_cmd_mail *out, smtp_cmd_arena *a) {
+  if (a)
+    memset(out, 0, sizeof *out);
+  else
+    smtp_cmd_mail_clear(out);
+}
+
+static void drop_rcpt(smtp_cmd_rcpt *out, smtp_cmd_arena *a) {
+  if (a)
+    memset(out, 0, sizeof *out);
+  else
+    smtp_cmd_rcpt_clear(out);
+}
+
+smtp_cmd_status smtp_cmd_parse_mail_in(const char *arg, unsigned allowed, uint64_t max_size,
+                                       smtp_cmd_mail *out, smtp_cmd_arena *a) {
   memset(out, 0, sizeof *out);
   const char *p = arg;
-  if (!skip_keyword(&p, "FROM:") || !parse_path(&p, &out->from) || (*p && *p != ' ')) {
-    smtp_cmd_mail_clear(out);
+  if (!skip_keyword(&p, "FROM:") || !parse_path(&p, &out->from, a) || (*p && *p != ' ')) {
+    drop_mail(out, a);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: MAIL FROM:<address>"};
   }
   if (*out->from && !smtp_cmd_mailbox_valid(out->from)) {
-    smtp_cmd_mail_clear(out);
+    drop_mail(out, a);
     return (smtp_cmd_status){501, "5.1.7", "Bad sender address syntax"};
   }
-  mail_ctx c = {out, allowed, 0, max_size};
+  mail_ctx c = {out, allowed, 0, max_size, a};
   smtp_cmd_status st = each_param(p, mail_param, &c);
   if (st.code)
-    smtp_cmd_mail_clear(out);
+    drop_mail(out, a);
   return st;
+}
+
+smtp_cmd_status smtp_cmd_parse_mail(const char *arg, unsigned allowed, uint64_t max_size,
+                                    smtp_cmd_mail *out) {
+  return smtp_cmd_parse_mail_in(arg, allowed, max_size, out, NULL);
 }
 
 typedef struct {
   smtp_cmd_rcpt *r;
   unsigned allowed, seen;
+  smtp_cmd_arena *a;
 } rcpt_ctx;
 
 static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
@@ -363,7 +390,7 @@ static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
     for (const char *q = val; q < semi; q++)
       if (!g_ascii_isalnum(*q) && *q != '-')
         return bad_value;
-    c->r->orcpt = g_strdup(val);
+    c->r->orcpt = copy_str(c->a, val, strlen(val));
     return ok;
   }
   /* RFC 3461 §4.1: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY */
@@ -389,22 +416,79 @@ static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
   return ok;
 }
 
-smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_rcpt *out) {
+smtp_cmd_status smtp_cmd_parse_rcpt_in(const char *arg, unsigned allowed, smtp_cmd_rcpt *out,
+                                       smtp_cmd_arena *a) {
   memset(out, 0, sizeof *out);
   const char *p = arg;
-  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to) || (*p && *p != ' ') || !*out->to) {
-    smtp_cmd_rcpt_clear(out);
+  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to, a) || (*p && *p != ' ') || !*out->to) {
+    drop_rcpt(out, a);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: RCPT TO:<address>"};
   }
   if (g_ascii_strcasecmp(out->to, "postmaster") != 0 && !smtp_cmd_mailbox_valid(out->to)) {
-    smtp_cmd_rcpt_clear(out);
+    drop_rcpt(out, a);
     return (smtp_cmd_status){501, "5.1.3", "Bad recipient address syntax"};
   }
-  rcpt_ctx c = {out, allowed, 0};
+  rcpt_ctx c = {out, allowed, 0, a};
   smtp_cmd_status st = each_param(p, rcpt_param, &c);
   if (st.code)
-    smtp_cmd_rcpt_clear(out);
+    drop_rcpt(out, a);
   return st;
+}
+
+smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_rcpt *out) {
+  return smtp_cmd_parse_rcpt_in(arg, allowed, out, NULL);
+}
+
+/* ---- the arena ---- */
+
+/* A block of the arena: its text room follows. */
+struct smtp_cmd_block {
+  struct smtp_cmd_block *next; /* older blocks */
+  size_t cap;
+};
+
+#define ARENA_BLOCK 256
+
+char *smtp_cmd_arena_strndup(smtp_cmd_arena *a, const char *s, size_t n) {
+  if (n + 1 > a->room) { /* a new block: the older ones stay where they are */
+    size_t cap = MAX(n + 1, a->head ? 4 * ARENA_BLOCK : ARENA_BLOCK);
+    smtp_cmd_block *b = g_malloc(sizeof *b + cap);
+    b->next = a->head;
+    b->cap = cap;
+    a->head = b;
+    a->w = (char *)(b + 1);
+    a->room = cap;
+  }
+  char *r = a->w;
+  memcpy(r, s, n);
+  r[n] = 0;
+  a->w += n + 1;
+  a->room -= n + 1;
+  return r;
+}
+
+void smtp_cmd_arena_reset(smtp_cmd_arena *a) {
+  smtp_cmd_block *b = a->head;
+  if (!b)
+    return;
+  while (b->next) { /* all but the first block made */
+    smtp_cmd_block *older = b->next;
+    g_free(b);
+    b = older;
+  }
+  a->head = b;
+  a->w = (char *)(b + 1);
+  a->room = b->cap;
+}
+
+void smtp_cmd_arena_clear(smtp_cmd_arena *a) {
+  while (a->head) {
+    smtp_cmd_block *b = a->head;
+    a->head = b->next;
+    g_free(b);
+  }
+  a->w = NULL;
+  a->room = 0;
 }
 
 /* ---- AUTH data ---- */

@@ -186,6 +186,7 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
       .ehlo_wire = old->ehlo_wire,
       .events = old->events,
       .rcpts = old->rcpts,
+      .txn_strs = old->txn_strs, /* reset by reset_txn above */
       .msg = old->msg,
   };
   if (old->grown) { /* a flood of input or a large message: let it go */
@@ -222,12 +223,12 @@ const char *smtp_srv__auth_part(const smtp_srv *srv, size_t at) {
 }
 
 void smtp_srv__reset_txn(smtp_srv *srv) {
-  smtp_cmd_mail_clear(&srv->mail);
-  smtp_cmd_mail_clear(&srv->scratch_mail);
-  smtp_cmd_rcpt_clear(&srv->cand_rcpt);
-  for (guint i = 0; i < srv->rcpts->len; i++)
-    smtp_cmd_rcpt_clear(&g_array_index(srv->rcpts, smtp_cmd_rcpt, i));
+  /* their strings are in txn_strs */
+  memset(&srv->mail, 0, sizeof srv->mail);
+  memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail);
+  memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt);
   g_array_set_size(srv->rcpts, 0);
+  smtp_cmd_arena_reset(&srv->txn_strs);
   g_byte_array_set_size(srv->msg, 0);
   srv->msg_size = 0;
 }
@@ -237,6 +238,7 @@ void smtp_srv_free(smtp_srv *srv) {
     return;
   smtp_srv__reset_txn(srv);
   smtp_srv__reset_auth_input(srv);
+  smtp_cmd_arena_clear(&srv->txn_strs);
   g_free(srv->hostname);
   g_byte_array_free(srv->in, TRUE);
   g_string_free(srv->line, TRUE);
@@ -798,7 +800,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
       smtp_srv__reply(srv, 250, "2.1.0", "Ok");
       smtp_srv__enter(srv, SRV_MAIL);
     } else {
-      smtp_cmd_mail_clear(&srv->scratch_mail);
+      memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail); /* strings in txn_strs */
       smtp_srv__reply(srv, a->code, a->esc, text);
       smtp_srv__enter(srv, SRV_READY);
     }
@@ -809,7 +811,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
       memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt);
       smtp_srv__reply(srv, 250, "2.1.5", "Ok");
     } else {
-      smtp_cmd_rcpt_clear(&srv->cand_rcpt);
+      memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt); /* strings in txn_strs */
       smtp_srv__reply(srv, a->code, a->esc, text);
     }
     smtp_srv__enter(srv, srv->rcpts->len ? SRV_RCPT : SRV_MAIL);

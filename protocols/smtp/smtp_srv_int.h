@@ -118,6 +118,10 @@ struct smtp_srv {
   smtp_cmd_mail scratch_mail;
   smtp_cmd_rcpt cand_rcpt;
   GArray *rcpts; /* smtp_cmd_rcpt, accepted */
+  /* The strings of MAIL, SCRATCH_MAIL, CAND_RCPT and RCPTS (smtp_cmd's
+   * _in parsers): let go together when the transaction ends, the first
+   * block kept (across renewals too). */
+  smtp_cmd_arena txn_strs;
 
   /* DATA */
   GByteArray *msg;

@@ -119,8 +119,8 @@ static bool mail_check(smtp_srv *srv, const char *arg) {
   unsigned allowed =
       (srv->cfg.ext_size ? SMTP_CMD_P_SIZE : 0) | (srv->cfg.ext_8bitmime ? SMTP_CMD_P_BODY : 0) |
       (srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0) | (srv->cfg.ext_auth ? SMTP_CMD_P_AUTH : 0);
-  smtp_cmd_status st = smtp_cmd_parse_mail(arg, allowed, srv->cfg.ext_size ? srv->cfg.max_size : 0,
-                                           &srv->scratch_mail);
+  smtp_cmd_status st = smtp_cmd_parse_mail_in(
+      arg, allowed, srv->cfg.ext_size ? srv->cfg.max_size : 0, &srv->scratch_mail, &srv->txn_strs);
   if (st.code) {
     smtp_srv__reply(srv, st.code, st.esc, st.text);
     return false;
@@ -139,8 +139,8 @@ static bool rcpt_check(smtp_srv *srv, const char *arg) {
     smtp_srv__reply(srv, 452, "4.5.3", "Error: too many recipients");
     return false;
   }
-  smtp_cmd_status st =
-      smtp_cmd_parse_rcpt(arg, srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0, &srv->cand_rcpt);
+  smtp_cmd_status st = smtp_cmd_parse_rcpt_in(arg, srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0,
+                                              &srv->cand_rcpt, &srv->txn_strs);
   if (st.code) {
     smtp_srv__reply(srv, st.code, st.esc, st.text);
     return false;
