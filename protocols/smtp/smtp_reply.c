@@ -28,6 +28,8 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
   g_assert(text != NULL);
   bool with_esc = esc && *esc;
   size_t esc_len = with_esc ? strlen(esc) : 0;
+  const char c0 = (char)('0' + code / 100), c1 = (char)('0' + code / 10 % 10),
+             c2 = (char)('0' + code % 10);
   const char *p = text;
   for (;;) {
     const char *nl = strchr(p, '\n');
@@ -43,9 +45,9 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
       g_string_set_size(out, need);
     }
     char *w = out->str + at;
-    *w++ = (char)('0' + code / 100);
-    *w++ = (char)('0' + code / 10 % 10);
-    *w++ = (char)('0' + code % 10);
+    *w++ = c0;
+    *w++ = c1;
+    *w++ = c2;
     *w++ = nl ? '-' : ' ';
     if (esc_len) {
       memcpy(w, esc, esc_len);

@@ -694,7 +694,8 @@ static void process(smtp_srv *srv) {
   view_in(srv);
   parse(srv);
   if (srv->in_pos >= srv->in->len) {
-    g_byte_array_set_size(srv->in, 0);
+    if (srv->in->len) /* often empty already: no library call */
+      g_byte_array_set_size(srv->in, 0);
     srv->in_pos = 0;
   } else if (srv->in_pos > 4096) {
     g_byte_array_remove_range(srv->in, 0, (guint)srv->in_pos);
