@@ -768,7 +768,7 @@ END_TEST
 /* smtp_cli_body_scan against the rule written plainly (each CRLF, bare CR
  * and bare LF ends a line and counts two octets; a last line without a
  * break gets two), on random bodies of CR, LF, ".", "a" and 0x8d (CR with
- * the high bit) of 0..40 octets (the CR count runs eight at a time). */
+ * the high bit) of 0..40 octets (the CRs are counted up to the CRLF pairs). */
 START_TEST(body_scan_random) {
   GRand *rng = g_rand_new_with_seed(5);
   static const char alphabet[] = "\r\n.a\x8d";

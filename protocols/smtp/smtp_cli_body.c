@@ -27,21 +27,16 @@ static size_t next_line(const uint8_t *data, size_t len, size_t i, size_t *stop)
   return s + 1;
 }
 
-/* How many octets of P[0..N) are CR, eight at a time. */
-static size_t count_cr(const uint8_t *p, size_t n) {
-  const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7f;
-  size_t c = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    uint64_t t = w ^ (ones * '\r');                 /* zero where the octet is CR */
-    uint64_t m = ~(((t & low7) + low7) | t | low7); /* the high bit of each zero octet */
-    for (; m; m &= m - 1)
-      c++;
-  }
-  for (; i < n; i++)
-    c += p[i] == '\r';
-  return c;
+/* Whether P[0..N) holds at most MAX octets CR: one memchr per CR (the
+ * usual body has one a line, and lines of tens of octets), stopping at
+ * the first beyond MAX. */
+static bool crs_at_most(const uint8_t *p, size_t n, size_t max) {
+  const uint8_t *end = p + n;
+  size_t c = 0;
+  for (const uint8_t *cr = p; cr < end && (cr = memchr(cr, '\r', (size_t)(end - cr))); cr++)
+    if (++c > max)
+      return false;
+  return true;
 }
 
 uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots) {
@@ -61,7 +56,7 @@ uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_onl
     dot |= lf + 1 < end && lf[1] == '.';
   }
   *dots = false;
-  if (!bare && count_cr(data, len) == pairs) {
+  if (!bare && crs_at_most(data, len, pairs)) { /* then exactly PAIRS: the CRLFs' */
     *crlf_only = true;
     *dots = dot;
     return len + (len && data[len - 1] != '\n' ? 2 : 0);
