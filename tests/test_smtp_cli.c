@@ -1232,6 +1232,12 @@ START_TEST(ehlo_caps_read) {
        SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN | SMTP_CLI_CAP_DSN, 2000},
       {"250-mx\r\n250-SIZE 2000\r\n250-AUTH=LOGIN\r\n250 DSX\r\n",
        SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN, 2000},
+      /* another server name, the same keywords; a first line that looks
+       * like a keyword (it is the name: not read) */
+      {"250-other.test\r\n250-SIZE 2000\r\n250-AUTH=LOGIN\r\n250 DSX\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN, 2000},
+      {"250-SIZE 5\r\n250 DSN\r\n", SMTP_CLI_CAP_DSN, 0},
+      {"250-SIZE 6\r\n250 DSN\r\n", SMTP_CLI_CAP_DSN, 0},
   };
   /* Each on a new engine; then all on one engine renewed before each row
    * (its reading of the last EHLO reply is kept), forwards, backwards and

@@ -156,9 +156,10 @@ struct smtp_cli {
 
   unsigned caps;
   uint64_t server_size;
-  /* The last EHLO reply parsed (its text up to a NUL) and what it said:
-   * the next one with the same text is not parsed again (a host's
-   * sessions meet the same few servers; kept across renewals). */
+  /* The keyword lines of the last EHLO reply parsed (its text after the
+   * first line, up to a NUL) and what they said: the next reply with the
+   * same lines is not parsed again (a host's sessions meet the same few
+   * servers; kept across renewals). */
   GString *caps_text;
   unsigned caps_seen;
   uint64_t size_seen;
@@ -724,8 +725,12 @@ static void parse_caps_text(smtp_cli *cli, const char *text, size_t tn);
  * is read up to its first NUL. */
 static void parse_caps(smtp_cli *cli, const char *text) {
   size_t tn = strlen(text);
+  /* Only the lines after the first are read: they are the key (the first
+   * names the server; its peers of the same make answer the same). */
+  const char *nl = memchr(text, '\n', tn);
+  size_t from = nl ? (size_t)(nl - text) : tn, kn = tn - from;
   GString *seen = cli->caps_text;
-  if (tn == seen->len && memcmp(text, seen->str, tn) == 0) { /* the same reply as last time */
+  if (kn == seen->len && memcmp(text + from, seen->str, kn) == 0) { /* as last time */
     cli->caps = cli->caps_seen;
     cli->server_size = cli->size_seen;
     return;
@@ -733,8 +738,8 @@ static void parse_caps(smtp_cli *cli, const char *text) {
   cli->caps = 0;
   cli->server_size = 0;
   parse_caps_text(cli, text, tn);
-  if (tn <= CLI_CAPS_KEEP_MAX) {
-    smtp_reply_set(seen, text);
+  if (kn <= CLI_CAPS_KEEP_MAX) {
+    smtp_reply_set(seen, text + from);
     cli->caps_seen = cli->caps;
     cli->size_seen = cli->server_size;
   }
