@@ -31,6 +31,8 @@
 
 typedef enum { MB_IMAP, MB_POP3, MB_SMTP } mb_kind;
 
+#define MB_ACCTS_KEPT 8
+
 typedef struct {
   mailbox_host *mb;
   mb_kind kind;
@@ -45,6 +47,11 @@ typedef struct {
     pop3_glue_trace pop3;
     smtp_glue_trace smtp;
   } tr;
+  /* SMTP: the accounts of the recipients accepted in this transaction, in
+   * order (decide_rcpt), for decide_message; N_ACCTS > MB_ACCTS_KEPT: not
+   * all kept, looked up again. */
+  const char *accts[MB_ACCTS_KEPT];
+  size_t n_accts;
 } mb_conn;
 
 struct mailbox_host {
@@ -213,6 +220,9 @@ static void decide_rcpt(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     smtp_srv_reject(c->e.smtp, ev->id, 452, "4.2.2", "Mailbox full", now);
     return;
   }
+  if (c->n_accts < MB_ACCTS_KEPT)
+    c->accts[c->n_accts] = acct;
+  c->n_accts++;
   smtp_srv_accept(c->e.smtp, ev->id, now);
 }
 
@@ -348,8 +358,9 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
   const char **rcpts = cap <= MB_RCPTS_STACK ? rcpts_stack : g_new(const char *, cap);
   char *tw = tos <= sizeof tos_stack ? tos_stack : g_malloc(tos), *tos_block = tw;
   size_t n = 0;
+  bool kept = c->n_accts == ev->nrcpts && c->n_accts <= MB_ACCTS_KEPT; /* decide_rcpt's */
   for (size_t i = 0; i < ev->nrcpts; i++) {
-    const char *a = account(mb, ev->rcpts[i].to);
+    const char *a = kept ? c->accts[i] : account(mb, ev->rcpts[i].to);
     bool dup = false;
     for (size_t j = 0; a && j < n; j++)
       dup = dup || strcmp(accts[j], a) == 0;
@@ -462,6 +473,8 @@ static void smtp_pump(void *owner, session *s) {
       session_close(s);
       break;
     default: /* CONNECT, HELO, MAIL */
+      if (ev.type == SMTP_SRV_EV_DECIDE_MAIL)
+        c->n_accts = 0; /* a new transaction */
       smtp_srv_accept(c->e.smtp, ev.id, now);
       break;
     }
