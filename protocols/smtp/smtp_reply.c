@@ -32,9 +32,9 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
              c2 = (char)('0' + code % 10);
   const char *p = text;
   for (;;) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    g_assert(memchr(p, '\r', n) == NULL);
+    size_t n = strcspn(p, "\r\n"); /* one call finds the line's end and checks it */
+    g_assert(p[n] != '\r');
+    const char *nl = p[n] ? p + n : NULL;
     /* The line's exact size first, then its pieces copied in place. */
     size_t at = out->len, sp = with_esc && n > 0;
     size_t need = at + 4 + esc_len + sp + n + 2;
