@@ -97,8 +97,8 @@ static size_t local_part_len(const char *s) {
   }
 }
 
-static bool domain_valid(const char *s) {
-  size_t n = strlen(s);
+/* Whether S[0..N) (NUL at S[N]) is a Domain or an address literal. */
+static bool domain_valid(const char *s, size_t n) {
   if (n == 0 || n > 255)
     return false;
   if (s[0] == '[') {
@@ -129,7 +129,8 @@ bool smtp_cmd_mailbox_valid(const char *s) {
   size_t l = local_part_len(s);
   if (l == 0 || l > 64 || s[l] != '@')
     return false;
-  return strlen(s) <= 254 && domain_valid(s + l + 1);
+  size_t n = l + 1 + strlen(s + l + 1);
+  return n <= 254 && domain_valid(s + l + 1, n - l - 1);
 }
 
 bool smtp_cmd_xtext_valid(const char *s) {
