@@ -31,6 +31,8 @@
 
 typedef enum { MB_IMAP, MB_POP3, MB_SMTP } mb_kind;
 
+#define MB_ACCTS_KEPT 8
+
 typedef struct {
   mailbox_host *mb;
   mb_kind kind;
@@ -45,6 +47,11 @@ typedef struct {
     pop3_glue_trace pop3;
     smtp_glue_trace smtp;
   } tr;
+  /* SMTP: the accounts of the recipients accepted in this transaction, in
+   * order (decide_rcpt), for decide_message; N_ACCTS > MB_ACCTS_KEPT: not
+   * all kept, looked up again. */
+  const char *accts[MB_ACCTS_KEPT];
+  size_t n_accts;
 } mb_conn;
 
 struct mailbox_host {
@@ -213,6 +220,9 @@ static void decide_rcpt(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     smtp_srv_reject(c->e.smtp, ev->id, 452, "4.2.2", "Mailbox full", now);
     return;
   }
+  if (c->n_accts < MB_ACCTS_KEPT)
+    c->accts[c->n_accts] = acct;
+  c->n_accts++;
   smtp_srv_accept(c->e.smtp, ev->id, now);
 }
 
@@ -249,15 +259,16 @@ static bool spam_flagged(const mime_msg *mm) {
 
 /* The folders ACCT's copy goes to: the spam folder for a flagged message,
  * else the user's Sieve actions (keep = "INBOX", discard = "",
- * redirect = "redirect:ADDR"), else INBOX. A new array of new strings. */
+ * redirect = "redirect:ADDR"), else INBOX. A new array of new strings, or
+ * NULL for INBOX alone when neither a spam folder nor a script applies
+ * (the usual case: nothing to parse or allocate). */
 static GPtrArray *folders(mailbox_host *mb, const char *acct, const smtp_srv_event *ev,
                           GBytes *data) {
+  const sieve_script *sc =
+      g_hash_table_size(mb->sieve) ? g_hash_table_lookup(mb->sieve, acct) : NULL;
+  if (!mb->cfg.spam_folder && !sc)
+    return NULL;
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  const sieve_script *sc = g_hash_table_lookup(mb->sieve, acct);
-  if (!mb->cfg.spam_folder && !sc) {
-    g_ptr_array_add(out, g_strdup("INBOX"));
-    return out;
-  }
   gsize n;
   const void *p = g_bytes_get_data(data, &n);
   mime_msg *mm = mime_msg_parse(p, n, NULL);
@@ -328,83 +339,116 @@ static void queue_id(char *buf, uint64_t seq) {
   *buf = 0;
 }
 
+/* The usual transaction's recipients fit on the stack (decide_message). */
+#define MB_RCPTS_STACK 8
+
 static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
   mailbox_host *mb = c->mb;
   char qid[32];
   queue_id(qid, ++mb->queue_seq);
-  /* Recipients, each account once, in the order given. */
-  GPtrArray *accts = g_ptr_array_new();
-  GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free); /* outlive the answer */
+  /* Recipients, each account once, in the order given. Their addresses
+   * outlive the answer (which ends the engine's transaction): copied into
+   * one block, on the stack when short. */
+  size_t cap = ev->nrcpts, tos = 0;
+  for (size_t i = 0; i < ev->nrcpts; i++)
+    tos += strlen(ev->rcpts[i].to) + 1;
+  const char *accts_stack[MB_RCPTS_STACK], *rcpts_stack[MB_RCPTS_STACK];
+  char tos_stack[512];
+  const char **accts = cap <= MB_RCPTS_STACK ? accts_stack : g_new(const char *, cap);
+  const char **rcpts = cap <= MB_RCPTS_STACK ? rcpts_stack : g_new(const char *, cap);
+  char *tw = tos <= sizeof tos_stack ? tos_stack : g_malloc(tos), *tos_block = tw;
+  size_t n = 0;
+  bool kept = c->n_accts == ev->nrcpts && c->n_accts <= MB_ACCTS_KEPT; /* decide_rcpt's */
   for (size_t i = 0; i < ev->nrcpts; i++) {
-    const char *a = account(mb, ev->rcpts[i].to);
+    const char *a = kept ? c->accts[i] : account(mb, ev->rcpts[i].to);
     bool dup = false;
-    for (guint j = 0; a && j < accts->len; j++)
-      dup = dup || strcmp(accts->pdata[j], a) == 0;
+    for (size_t j = 0; a && j < n; j++)
+      dup = dup || strcmp(accts[j], a) == 0;
     if (a && !dup) {
-      g_ptr_array_add(accts, (gpointer)a);
-      g_ptr_array_add(rcpts, g_strdup(ev->rcpts[i].to));
+      size_t tl = strlen(ev->rcpts[i].to) + 1;
+      accts[n] = a;
+      rcpts[n++] = memcpy(tw, ev->rcpts[i].to, tl);
+      tw += tl;
     }
   }
-  char *field = received(c, qid, rcpts->len == 1 ? rcpts->pdata[0] : NULL, now);
-  GBytes *orig = g_bytes_new(ev->data, ev->len);
-  GBytes *data = field ? mime_trace_prepend(orig, field) : g_bytes_ref(orig);
-  g_bytes_unref(orig);
-  bool ok = accts->len > 0;
-  for (guint i = 0; ok && i < accts->len; i++)
-    ok = fits(mb, accts->pdata[i], g_bytes_get_size(data));
+  char *field = received(c, qid, n == 1 ? rcpts[0] : NULL, now);
+  /* The stored message: our field, then the data (one copy) */
+  GBytes *data;
+  if (field) {
+    size_t fl = strlen(field);
+    guint8 *d = g_malloc(fl + ev->len + 1);
+    memcpy(d, field, fl);
+    if (ev->len)
+      memcpy(d + fl, ev->data, ev->len);
+    data = g_bytes_new_take(d, fl + ev->len);
+  } else {
+    data = g_bytes_new(ev->data, ev->len);
+  }
+  bool ok = n > 0;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = fits(mb, accts[i], g_bytes_get_size(data));
   if (!ok) {
     /* Nothing is stored: the sender keeps the message and retries. */
     smtp_srv_reject(c->e.smtp, ev->id, 452, "4.2.2", "Mailbox full", now);
   } else {
-    /* Where each account's copies go (user rules, issue 7). */
-    GPtrArray *plans = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
-    for (guint i = 0; i < accts->len; i++)
-      g_ptr_array_add(plans, folders(mb, accts->pdata[i], ev, data));
+    /* Where each account's copies go (user rules, issue 7); NULL: INBOX. */
+    GPtrArray *plans_stack[MB_RCPTS_STACK];
+    GPtrArray **plans = n <= MB_RCPTS_STACK ? plans_stack : g_new(GPtrArray *, n);
+    for (size_t i = 0; i < n; i++)
+      plans[i] = folders(mb, accts[i], ev, data);
     /* The envelope sender, before the answer ends the transaction. */
-    char *env_from = g_strdup(ev->mail ? ev->mail->from : "");
+    char *env_from = mb->keep ? g_strdup(ev->mail ? ev->mail->from : "") : NULL;
     smtp_srv_accept_message(c->e.smtp, ev->id, qid, now);
-    gsize n;
-    const uint8_t *p = g_bytes_get_data(data, &n);
+    gsize dn;
+    const uint8_t *p = g_bytes_get_data(data, &dn);
     unsigned hops;
-    char *key = msgkey_of_hops(p, n, &hops);
+    char *key = msgkey_of_hops(p, dn, &hops);
     hops -= field != NULL;
-    mail_rcpts mr = {(const char *const *)rcpts->pdata, rcpts->len};
+    mail_rcpts mr = {rcpts, n};
     mail_trace_relay(mb->h, session_peer_name(c->s), key, session_conn_id(c->s), qid, mr,
                      smtp_srv_tls_active(c->e.smtp), hops);
     if (mb->keep)
       mailbox_keep_stored(mb->keep, key, qid, env_from, data);
     g_free(env_from);
-    for (guint i = 0; i < accts->len; i++) {
-      GPtrArray *plan = plans->pdata[i];
-      for (guint k = 0; k < plan->len; k++) {
-        const char *folder = plan->pdata[k];
+    static const char *const inbox[] = {"INBOX"};
+    for (size_t i = 0; i < n; i++) {
+      GPtrArray *plan = plans[i];
+      const char *const *fs = plan ? (const char *const *)plan->pdata : inbox;
+      guint nf = plan ? plan->len : 1;
+      for (guint k = 0; k < nf; k++) {
+        const char *folder = fs[k];
         uint32_t uid = 0;
         if (*folder && !g_str_has_prefix(folder, "redirect:")) {
-          if (strcmp(folder, "INBOX") != 0 &&
-              !mailstore_folder_exists(mb->store, accts->pdata[i], folder))
-            (void)mailstore_folder_create(mb->store, accts->pdata[i], folder, MAILSTORE_USE_NONE);
-          if (!mailstore_folder_exists(mb->store, accts->pdata[i], folder))
+          if (strcmp(folder, "INBOX") != 0 && !mailstore_folder_exists(mb->store, accts[i], folder))
+            (void)mailstore_folder_create(mb->store, accts[i], folder, MAILSTORE_USE_NONE);
+          if (!mailstore_folder_exists(mb->store, accts[i], folder))
             folder = "INBOX"; /* a name the store refuses */
           /* The first copy fits (checked above); a further one may not. */
-          mailstore_err e = mailstore_deliver(mb->store, accts->pdata[i], folder, data, now, &uid);
+          mailstore_err e = mailstore_deliver(mb->store, accts[i], folder, data, now, &uid);
           if (e != MAILSTORE_OK) {
             g_assert(k > 0);
             continue;
           }
           mb->delivered++;
         }
-        uint32_t uidvalidity =
-            uid ? mailstore_folder_uidvalidity(mb->store, accts->pdata[i], folder) : 0;
-        mail_trace_deliver(mb->h, key, rcpts->pdata[i], accts->pdata[i], folder, uid, uidvalidity);
+        uint32_t uidvalidity = uid ? mailstore_folder_uidvalidity(mb->store, accts[i], folder) : 0;
+        mail_trace_deliver(mb->h, key, rcpts[i], accts[i], folder, uid, uidvalidity);
       }
+      if (plan)
+        g_ptr_array_unref(plan);
     }
-    g_ptr_array_unref(plans);
+    if (plans != plans_stack)
+      g_free(plans);
     g_free(key);
   }
   g_free(field);
   g_bytes_unref(data);
-  g_ptr_array_unref(accts);
-  g_ptr_array_unref(rcpts);
+  if (accts != accts_stack) {
+    g_free(accts);
+    g_free(rcpts);
+  }
+  if (tos_block != tos_stack)
+    g_free(tos_block);
 }
 
 static void smtp_pump(void *owner, session *s) {
@@ -429,6 +473,8 @@ static void smtp_pump(void *owner, session *s) {
       session_close(s);
       break;
     default: /* CONNECT, HELO, MAIL */
+      if (ev.type == SMTP_SRV_EV_DECIDE_MAIL)
+        c->n_accts = 0; /* a new transaction */
       smtp_srv_accept(c->e.smtp, ev.id, now);
       break;
     }

@@ -93,10 +93,10 @@ static void snd_start(void *a, void *b) {
   smtp_env env = smtp_glue_env(&snd->tr, false);
   snd->cli = smtp_cli_new(&cfg, &env, host_now(snd->h));
   smtp_cmd_mail mail = {.from = (char *)snd->mail_from};
-  smtp_cmd_rcpt rc[8];
+  smtp_cmd_rcpt rc[32];
   size_t n = 0;
   memset(rc, 0, sizeof rc);
-  while (snd->rcpts[n] && n < 8) {
+  while (snd->rcpts[n] && n < G_N_ELEMENTS(rc)) {
     rc[n].to = (char *)snd->rcpts[n];
     n++;
   }

@@ -37,7 +37,8 @@ void mw_free(mail_world *x);
 int mw_count(const char *hay, const char *needle);
 
 /* One SMTP delivery: FROM_HOST connects to TO:25 at time AT and sends
- * DATA from MAIL_FROM to RCPTS (NULL-terminated). Results land in the
+ * DATA from MAIL_FROM to RCPTS (NULL-terminated, the first 32 sent; codes
+ * kept for the first 8). Results land in the
  * struct when the session ends. */
 typedef struct {
   host *h;

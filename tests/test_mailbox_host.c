@@ -24,7 +24,16 @@ typedef struct {
   const char *password; /* NULL: bob's */
   uint32_t mtu;         /* 0: 1500 */
   sim_time crash_at;    /* with crash: when (0: 10 s; back 10 s later) */
+  bool many_users;      /* LONG_USERS more accounts on mbox (long_user) */
 } params;
+
+#define LONG_USERS 12
+
+/* The address of the I-th extra account: a 60-octet local part. */
+static char *long_user(int i) {
+  return g_strdup_printf("user-%02d-%s@example.org", i,
+                         "abcdefghijklmnopqrstuvwxyz0123456789-abcdefghijklmno");
+}
 
 typedef struct {
   GString *trace;
@@ -77,6 +86,11 @@ static void run(const params *p, result *r) {
   userdir_add(ud, "bob@example.org", "bob-secret-pw", "mbox");
   userdir_add(ud, "carol@example.org", "carol-secret-pw", "mbox");
   userdir_add(ud, "dave@other.org", "dave-pw", "elsewhere");
+  for (int i = 0; p->many_users && i < LONG_USERS; i++) {
+    char *a = long_user(i);
+    userdir_add(ud, a, "pw", "mbox");
+    g_free(a);
+  }
   mailbox_host_config mc;
   mailbox_host_config_init(&mc);
   mc.hostname = "mail.example.org";
@@ -167,6 +181,39 @@ START_TEST(delivery_accepts_users_and_refuses_others) {
   /* Both recipients, so no "for" clause; the hop is ours. */
   ck_assert_ptr_nonnull(strstr(t, "\"ev\":\"smtp.cmd\""));
   ck_assert_ptr_nonnull(strstr(t, "RCPT TO:<nobody@example.org>"));
+  result_clear(&r);
+}
+END_TEST
+
+/* More recipients and longer addresses than the delivery keeps on the
+ * stack, one account given twice: each account gets
+ * one copy, in the order given. */
+START_TEST(delivery_to_many_long_addresses) {
+  char *addrs[LONG_USERS];
+  const char *rcpts[LONG_USERS + 3];
+  size_t n = 0;
+  rcpts[n++] = "bob@example.org";
+  for (int i = 0; i < LONG_USERS; i++)
+    rcpts[n++] = addrs[i] = long_user(i);
+  rcpts[n++] = "bob@example.org";
+  rcpts[n] = NULL;
+  params p = {.seed = 3, .rcpts = rcpts, .many_users = true};
+  result r;
+  run(&p, &r);
+  ck_assert_uint_eq(r.ok[0], LONG_USERS + 2);
+  ck_assert_uint_eq(r.delivered, LONG_USERS + 1);
+  ck_assert_uint_eq(r.inbox, 1);
+  const char *t = r.trace->str;
+  ck_assert_int_eq(mw_count(t, "\"ev\":\"msg.deliver\""), LONG_USERS + 1);
+  const char *at = strstr(t, "\"rcpt\":\"bob@example.org\"");
+  for (int i = 0; i < LONG_USERS; i++) { /* in order, each with its own address */
+    char *want = g_strdup_printf("\"rcpt\":\"%s\",\"mailbox\":\"%s\"", addrs[i], addrs[i]);
+    const char *got = at ? strstr(at, want) : NULL;
+    ck_assert_msg(got, "no delivery to %s after the one before", addrs[i]);
+    at = got;
+    g_free(want);
+    g_free(addrs[i]);
+  }
   result_clear(&r);
 }
 END_TEST
@@ -419,6 +466,7 @@ int main(void) {
   Suite *s = suite_create("mailbox_host");
   TCase *d = tcase_create("delivery");
   tcase_add_test(d, delivery_accepts_users_and_refuses_others);
+  tcase_add_test(d, delivery_to_many_long_addresses);
   tcase_add_test(d, over_quota_is_452_and_nothing_is_stored);
   suite_add_tcase(s, d);
   TCase *f = tcase_create("fetch");

@@ -748,6 +748,19 @@ START_TEST(encode_body) {
     ck_assert(g_str_has_prefix(out->str, "DATA\r\n"));
     ck_assert_str_eq(out->str + 6, bodies[_i].want);
   }
+  /* ... and where no line starts with a dot, the plain copy does too */
+  bool dots, want_dots = false;
+  for (size_t i = 0; i < n; i++)
+    want_dots |= bodies[_i].in[i] == '.' && (i == 0 || bodies[_i].in[i - 1] == '\n');
+  ck_assert_uint_eq(smtp_cli_body_scan_dots((const uint8_t *)bodies[_i].in, n, &crlf_only, &dots),
+                    smtp_cli_body_size((const uint8_t *)bodies[_i].in, n));
+  ck_assert_msg(crlf_only == want_crlf && dots == (crlf_only && want_dots), "dots: got %d want %d",
+                dots, crlf_only && want_dots);
+  if (crlf_only && !dots) {
+    g_string_assign(out, "DATA\r\n");
+    smtp_cli_encode_plain_body(out, (const uint8_t *)bodies[_i].in, n);
+    ck_assert_str_eq(out->str + 6, bodies[_i].want);
+  }
   g_string_free(out, TRUE);
 }
 END_TEST
@@ -755,7 +768,7 @@ END_TEST
 /* smtp_cli_body_scan against the rule written plainly (each CRLF, bare CR
  * and bare LF ends a line and counts two octets; a last line without a
  * break gets two), on random bodies of CR, LF, ".", "a" and 0x8d (CR with
- * the high bit) of 0..40 octets (the CR count runs eight at a time). */
+ * the high bit) of 0..40 octets (the CRs are counted up to the CRLF pairs). */
 START_TEST(body_scan_random) {
   GRand *rng = g_rand_new_with_seed(5);
   static const char alphabet[] = "\r\n.a\x8d";
@@ -782,8 +795,19 @@ START_TEST(body_scan_random) {
       i = j + (crlf ? 2 : 1);
     }
     want += bol ? 0 : 2;
-    bool crlf_only;
-    uint64_t got = smtp_cli_body_scan((const uint8_t *)b, n, &crlf_only);
+    bool crlf_only, dots, want_dots = false;
+    for (size_t i = 0; i < n; i++)
+      want_dots |= b[i] == '.' && (i == 0 || b[i - 1] == '\n');
+    uint64_t got = smtp_cli_body_scan_dots((const uint8_t *)b, n, &crlf_only, &dots);
+    ck_assert_msg(dots == (crlf_only && want_dots), "round %d: dots %d", round, dots);
+    if (crlf_only && !dots) { /* the plain copy is the general encoding */
+      GString *plain = g_string_new(NULL), *general = g_string_new(NULL);
+      smtp_cli_encode_plain_body(plain, (const uint8_t *)b, n);
+      smtp_cli_encode_body(general, (const uint8_t *)b, n);
+      ck_assert(plain->len == general->len && memcmp(plain->str, general->str, plain->len) == 0);
+      g_string_free(plain, TRUE);
+      g_string_free(general, TRUE);
+    }
     ck_assert_msg(got == want && crlf_only == want_crlf,
                   "round %d (%zu octets): got %" G_GUINT64_FORMAT "/%d want %" G_GUINT64_FORMAT
                   "/%d",
@@ -976,6 +1000,132 @@ START_TEST(client_server_in_memory) {
 }
 END_TEST
 
+/* Runs CLI against SRV in memory until nothing moves, the server
+ * rejecting every third recipient with a long text and accepting the
+ * rest, and checking AUTH against USER and PASS. Returns the client's
+ * results, one line per recipient. */
+static char *pair_run(smtp_cli *cli, smtp_srv *srv, const char *user, const char *pass) {
+  GString *res = g_string_new(NULL);
+  int64_t now = 0;
+  for (int guard = 0; guard < 100000; guard++) {
+    bool moved = false;
+    smtp_srv_event sev;
+    while (smtp_srv_next_event(srv, &sev)) {
+      moved = true;
+      if (sev.type == SMTP_SRV_EV_DECIDE_AUTH) {
+        bool ok = user && strcmp(sev.user, user) == 0 && strcmp(sev.pass, pass) == 0;
+        if (ok)
+          smtp_srv_accept(srv, sev.id, now);
+        else
+          smtp_srv_reject(srv, sev.id, 535, NULL, NULL, now);
+      } else if (sev.type == SMTP_SRV_EV_DECIDE_RCPT && sev.rcpt->to[3] % 3 == 0) {
+        char *t = g_strdup_printf("<%s>: %0150d", sev.rcpt->to, 0);
+        smtp_srv_reject(srv, sev.id, 550, "5.1.1", t, now);
+        g_free(t);
+      } else if (sev.type == SMTP_SRV_EV_DECIDE_MESSAGE) {
+        smtp_srv_accept_message(srv, sev.id, "Q1", now);
+      } else if (sev.type != SMTP_SRV_EV_CLOSE) {
+        smtp_srv_accept(srv, sev.id, now);
+      }
+    }
+    size_t n;
+    const uint8_t *p = smtp_srv_output_peek(srv, &n);
+    if (n) {
+      moved = true;
+      uint8_t *copy = g_memdup2(p, n);
+      smtp_srv_output_consume(srv, n);
+      smtp_cli_feed(cli, copy, n, ++now);
+      g_free(copy);
+    }
+    smtp_cli_event cev;
+    while (smtp_cli_next_event(cli, &cev)) {
+      moved = true;
+      for (size_t i = 0; cev.type == SMTP_CLI_EV_RESULT && i < cev.nrcpts; i++)
+        g_string_append_printf(res, "%s %s %d %s %s\n", cev.rcpts[i].rcpt,
+                               smtp_cli_status_name(cev.rcpts[i].status), cev.rcpts[i].code,
+                               cev.rcpts[i].esc, cev.rcpts[i].text);
+    }
+    p = smtp_cli_output_peek(cli, &n);
+    if (n) {
+      moved = true;
+      uint8_t *copy = g_memdup2(p, n);
+      smtp_cli_output_consume(cli, n, now);
+      smtp_srv_feed(srv, copy, n, ++now);
+      g_free(copy);
+    }
+    if (!moved)
+      break;
+  }
+  return g_string_free(res, FALSE);
+}
+
+/* One message to many recipients, pipelined: the reply queue grows far
+ * past its first size (and is let go at the renewal: too large to keep),
+ * the results' long texts overflow the message's own room; then the
+ * renewed client sends one message with credentials too long for the
+ * stack copy AUTH PLAIN is usually built in. Every outcome is checked. */
+START_TEST(many_recipients_and_long_texts) {
+  enum { N = 1100 };
+  smtp_srv_config scfg;
+  harness_config(&scfg);
+  scfg.ext_starttls = false;
+  scfg.max_recipients = 2 * N;
+  scfg.max_errors = 2 * N;
+  smtp_srv *srv = smtp_srv_new(&scfg, NULL);
+  smtp_cli_config ccfg;
+  smtp_cli_config_init(&ccfg);
+  ccfg.helo_name = "c.test";
+  smtp_cli *cli = smtp_cli_new(&ccfg, NULL, 0);
+  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, N);
+  char **to = g_new0(char *, N);
+  for (size_t i = 0; i < N; i++)
+    rc[i].to = to[i] = g_strdup_printf("r%04zu@b.test", i);
+  smtp_cmd_mail mail = {.from = "a@a.test"};
+  smtp_cli_message m = {&mail, rc, N, (const uint8_t *)"x\r\n", 3, 1};
+  smtp_cli_send(cli, &m, 0);
+  char *got = pair_run(cli, srv, NULL, NULL);
+  GString *want = g_string_new(NULL);
+  for (size_t i = 0; i < N; i++) {
+    if (to[i][3] % 3 == 0)
+      g_string_append_printf(want, "%s PERM 550 5.1.1 <%s>: %0150d\n", to[i], to[i], 0);
+    else
+      g_string_append_printf(want, "%s OK 250 2.0.0 Ok: queued as Q1\n", to[i]);
+  }
+  size_t d = 0; /* the first difference, with its context */
+  while (got[d] && got[d] == want->str[d])
+    d++;
+  ck_assert_msg(got[d] == 0 && want->str[d] == 0, "at %zu: got \"%.80s\" want \"%.80s\"", d,
+                got + (d > 20 ? d - 20 : 0), want->str + (d > 20 ? d - 20 : 0));
+  g_free(got);
+  /* renewed: AUTH PLAIN with 200-octet user and password (PLAIN allows 255) */
+  char *user = g_strnfill(200, 'u'), *pass = g_strnfill(200, 'p');
+  ccfg.auth_user = user;
+  ccfg.auth_pass = pass;
+  cli = smtp_cli_renew(cli, &ccfg, NULL, 0);
+  scfg.require_auth = true;
+  srv = smtp_srv_renew(srv, &scfg, NULL);
+  m.rcpts = rc + 9; /* r0009 refused, r0010 taken */
+  m.nrcpts = 2;
+  smtp_cli_send(cli, &m, 0);
+  got = pair_run(cli, srv, user, pass);
+  ck_assert_str_eq(got,
+                   "r0009@b.test PERM 550 5.1.1 <r0009@b.test>: "
+                   "000000000000000000000000000000000000000000000000000000000000000000000000000"
+                   "000000000000000000000000000000000000000000000000000000000000000000000000000"
+                   "\nr0010@b.test OK 250 2.0.0 Ok: queued as Q1\n");
+  g_free(got);
+  g_string_free(want, TRUE);
+  for (size_t i = 0; i < N; i++)
+    g_free(to[i]);
+  g_free(to);
+  g_free(rc);
+  g_free(user);
+  g_free(pass);
+  smtp_cli_free(cli);
+  smtp_srv_free(srv);
+}
+END_TEST
+
 static char *out_cli(smtp_cli *cli, int64_t now) {
   size_t n;
   const uint8_t *p = smtp_cli_output_peek(cli, &n);
@@ -1019,6 +1169,46 @@ END_TEST
  * SIZE value for keywords of every length around the asked ones, "=" and
  * SP between parameters, a SIZE value longer than the stack copy, signs
  * and tabs as g_ascii_strtoull reads them. */
+/* A renewed client keeps its copies of the HELO name and credentials
+ * only while the config gives the same: each renewal's commands carry the
+ * new config's strings. */
+START_TEST(renewed_names) {
+  static const struct {
+    const char *helo, *user, *pass, *auth; /* AUTH: the PLAIN command expected, or NULL */
+  } rows[] = {
+      {"a.test", NULL, NULL, NULL},
+      {"b.test", NULL, NULL, NULL},
+      {"b.test", NULL, NULL, NULL},
+      {"a.test", "alice", "secret", "AUTH PLAIN AGFsaWNlAHNlY3JldA=="},
+      {"a.test", "alice", "secreT", "AUTH PLAIN AGFsaWNlAHNlY3JlVA=="},
+      {"a.test", "alicE", "secreT", "AUTH PLAIN AGFsaWNFAHNlY3JlVA=="},
+      {"a.test", NULL, NULL, NULL},
+  };
+  smtp_cli *cli = NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    smtp_cli_config cfg;
+    smtp_cli_config_init(&cfg);
+    cfg.tls = SMTP_CLI_TLS_NEVER;
+    char *helo = g_strdup(rows[i].helo); /* the config's strings go away after the call */
+    char *user = g_strdup(rows[i].user), *pass = g_strdup(rows[i].pass);
+    cfg.helo_name = helo, cfg.auth_user = user, cfg.auth_pass = pass;
+    cli = i ? smtp_cli_renew(cli, &cfg, NULL, 0) : smtp_cli_new(&cfg, NULL, 0);
+    g_free(helo), g_free(user), g_free(pass);
+    feed_str(cli, "220 mx\r\n", 1);
+    char *o = out_cli(cli, 1);
+    char *want = g_strdup_printf("EHLO %s\r\n", rows[i].helo);
+    ck_assert_str_eq(o, want);
+    g_free(o), g_free(want);
+    feed_str(cli, "250-mx\r\n250 AUTH PLAIN\r\n", 2);
+    o = out_cli(cli, 2);
+    want = rows[i].auth ? g_strdup_printf("%s\r\n", rows[i].auth) : g_strdup("QUIT\r\n");
+    ck_assert_msg(strcmp(o, want) == 0, "row %zu: got %s want %s", i, o, want);
+    g_free(o), g_free(want);
+  }
+  smtp_cli_free(cli);
+}
+END_TEST
+
 START_TEST(ehlo_caps_read) {
   static const struct {
     const char *ehlo;
@@ -1037,22 +1227,49 @@ START_TEST(ehlo_caps_read) {
       {"250-mx\r\n250-SIZE -1\r\n250 STARTTLSX\r\n", SMTP_CLI_CAP_SIZE, UINT64_MAX},
       {"250-mx\r\n250-SIZE=\r\n250 DS\r\n", SMTP_CLI_CAP_SIZE, 0},
       {"250 mx\r\n", 0, 0},
+      /* the same length as the first row: one digit, one letter apart */
+      {"250-mx\r\n250-SIZE 2000\r\n250-AUTH=LOGIN\r\n250 DSN\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN | SMTP_CLI_CAP_DSN, 2000},
+      {"250-mx\r\n250-SIZE 2000\r\n250-AUTH=LOGIN\r\n250 DSX\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN, 2000},
+      /* another server name, the same keywords; a first line that looks
+       * like a keyword (it is the name: not read) */
+      {"250-other.test\r\n250-SIZE 2000\r\n250-AUTH=LOGIN\r\n250 DSX\r\n",
+       SMTP_CLI_CAP_SIZE | SMTP_CLI_CAP_AUTH_LOGIN, 2000},
+      {"250-SIZE 5\r\n250 DSN\r\n", SMTP_CLI_CAP_DSN, 0},
+      {"250-SIZE 6\r\n250 DSN\r\n", SMTP_CLI_CAP_DSN, 0},
   };
-  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+  /* Each on a new engine; then all on one engine renewed before each row
+   * (its reading of the last EHLO reply is kept), forwards, backwards and
+   * each row twice. */
+  size_t n = G_N_ELEMENTS(rows), order[4 * G_N_ELEMENTS(rows)], k = 0;
+  for (size_t i = 0; i < n; i++)
+    order[k++] = i;
+  for (size_t i = 0; i < n; i++)
+    order[k++] = n - 1 - i;
+  for (size_t i = 0; i < n; i++)
+    order[k++] = i, order[k++] = i;
+  smtp_cli *kept = NULL;
+  for (size_t j = 0; j < n + k; j++) {
+    size_t i = j < n ? j : order[j - n];
     smtp_cli_config cfg;
     smtp_cli_config_init(&cfg);
     cfg.tls = SMTP_CLI_TLS_NEVER;
-    smtp_cli *cli = smtp_cli_new(&cfg, NULL, 0);
+    smtp_cli *cli = j < n ? smtp_cli_new(&cfg, NULL, 0) : smtp_cli_renew(kept, &cfg, NULL, 0);
     feed_str(cli, "220 mx\r\n", 1);
     g_free(out_cli(cli, 1)); /* EHLO */
     feed_str(cli, rows[i].ehlo, 2);
-    ck_assert_msg(smtp_cli_caps(cli) == rows[i].caps, "row %zu: got caps %#x want %#x", i,
+    ck_assert_msg(smtp_cli_caps(cli) == rows[i].caps, "row %zu (%zu): got caps %#x want %#x", i, j,
                   smtp_cli_caps(cli), rows[i].caps);
     ck_assert_msg(smtp_cli_server_size(cli) == rows[i].size,
-                  "row %zu: got size %" G_GUINT64_FORMAT " want %" G_GUINT64_FORMAT, i,
+                  "row %zu (%zu): got size %" G_GUINT64_FORMAT " want %" G_GUINT64_FORMAT, i, j,
                   smtp_cli_server_size(cli), rows[i].size);
-    smtp_cli_free(cli);
+    if (j < n)
+      smtp_cli_free(cli);
+    else
+      kept = cli;
   }
+  smtp_cli_free(kept);
 }
 END_TEST
 
@@ -1274,6 +1491,7 @@ int main(void) {
   tcase_add_test(tc, eight_bit_anywhere);
   tcase_add_test(tc, ehlo_keywords_any_case);
   tcase_add_test(tc, ehlo_caps_read);
+  tcase_add_test(tc, renewed_names);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);
   tcase_add_test(tc, tls_discards_early_input);
@@ -1285,6 +1503,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("client and server");
   tcase_add_test(tc, client_server_in_memory);
+  tcase_add_test(tc, many_recipients_and_long_texts);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

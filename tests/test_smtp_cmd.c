@@ -27,6 +27,24 @@ static const struct {
     {"StartTLS", SMTP_VERB_STARTTLS, ""},
     {"QUIT now", SMTP_VERB_QUIT, "now"},
     {"BDAT 5 LAST", SMTP_VERB_BDAT, "5 LAST"},
+    /* verbs compared four octets at a time: case, length and near misses */
+    {"sTaRtTlS x", SMTP_VERB_STARTTLS, "x"},
+    {"STARTTL", SMTP_VERB_UNKNOWN, ""},
+    {"STARTTLSX", SMTP_VERB_UNKNOWN, ""},
+    {"STARTTLX", SMTP_VERB_UNKNOWN, ""},
+    {"XTARTTLS", SMTP_VERB_UNKNOWN, ""},
+    {"vRfY a", SMTP_VERB_VRFY, "a"},
+    {"MAI", SMTP_VERB_UNKNOWN, ""},
+    {"MAIL\tFROM:<>", SMTP_VERB_UNKNOWN, ""},
+    {"MAI\x0c FROM:<>", SMTP_VERB_UNKNOWN, ""}, /* 'L' ^ 0x40: not a case */
+    {"M\xc1IL x", SMTP_VERB_UNKNOWN, ""},       /* 'A' | 0x80 */
+    {"QUIT ", SMTP_VERB_QUIT, ""},
+    {"etrn x", SMTP_VERB_ETRN, "x"},
+    {"TURN", SMTP_VERB_TURN, ""},
+    {"expn x", SMTP_VERB_EXPN, "x"},
+    {"noop", SMTP_VERB_NOOP, ""},
+    {"rset", SMTP_VERB_RSET, ""},
+    {"auth PLAIN", SMTP_VERB_AUTH, "PLAIN"},
 };
 
 START_TEST(verb_parse) {
@@ -178,6 +196,70 @@ START_TEST(rcpt_parse) {
 }
 END_TEST
 
+/* The _in parsers give what the allocating ones give, their strings in
+ * one arena: every MAIL and RCPT row parsed into the same arena (many
+ * blocks' worth), each result compared with the allocating parse, then
+ * every string checked again at the end (copies never move), a reset and
+ * the rows again (the first block reused), and a clear. */
+START_TEST(arena_parse) {
+  smtp_cmd_arena a = {0};
+  for (int round = 0; round < 2; round++) {
+    enum { REPEAT = 40 };
+    smtp_cmd_mail got_m[REPEAT * G_N_ELEMENTS(mails)];
+    smtp_cmd_rcpt got_r[REPEAT * G_N_ELEMENTS(rcpts)];
+    size_t nm = 0, nr = 0;
+    for (int k = 0; k < REPEAT; k++) {
+      for (size_t i = 0; i < G_N_ELEMENTS(mails); i++, nm++) {
+        smtp_cmd_status st = smtp_cmd_parse_mail_in(
+            mails[i].arg, mails[i].allowed | SMTP_CMD_P_DSN | SMTP_CMD_P_AUTH, 1000, &got_m[nm],
+            &a);
+        if (st.code)
+          ck_assert(!got_m[nm].from && !got_m[nm].envid && !got_m[nm].auth);
+      }
+      for (size_t i = 0; i < G_N_ELEMENTS(rcpts); i++, nr++) {
+        smtp_cmd_status st = smtp_cmd_parse_rcpt_in(rcpts[i].arg, SMTP_CMD_P_DSN, &got_r[nr], &a);
+        if (st.code)
+          ck_assert(!got_r[nr].to && !got_r[nr].orcpt);
+      }
+    }
+    for (size_t j = 0; j < nm; j++) { /* all still there, as the allocating parse gives them */
+      const char *arg = mails[j % G_N_ELEMENTS(mails)].arg;
+      smtp_cmd_mail want;
+      smtp_cmd_parse_mail(arg,
+                          mails[j % G_N_ELEMENTS(mails)].allowed | SMTP_CMD_P_DSN | SMTP_CMD_P_AUTH,
+                          1000, &want);
+      ck_assert_msg(g_strcmp0(got_m[j].from, want.from) == 0 &&
+                        g_strcmp0(got_m[j].envid, want.envid) == 0 &&
+                        g_strcmp0(got_m[j].auth, want.auth) == 0 && got_m[j].size == want.size,
+                    "%s: from %s want %s", arg, got_m[j].from, want.from);
+      smtp_cmd_mail_clear(&want);
+    }
+    for (size_t j = 0; j < nr; j++) {
+      const char *arg = rcpts[j % G_N_ELEMENTS(rcpts)].arg;
+      smtp_cmd_rcpt want;
+      smtp_cmd_parse_rcpt(arg, SMTP_CMD_P_DSN, &want);
+      ck_assert_msg(g_strcmp0(got_r[j].to, want.to) == 0 &&
+                        g_strcmp0(got_r[j].orcpt, want.orcpt) == 0 &&
+                        got_r[j].notify == want.notify,
+                    "%s: to %s want %s", arg, got_r[j].to, want.to);
+      smtp_cmd_rcpt_clear(&want);
+    }
+    smtp_cmd_arena_reset(&a);
+  }
+  /* a copy longer than a block gets a block of its own */
+  char *big = g_strnfill(5000, 'x');
+  char *c1 = smtp_cmd_arena_strndup(&a, "ab", 2), *c2 = smtp_cmd_arena_strndup(&a, big, 5000);
+  char *c3 = smtp_cmd_arena_strndup(&a, "cd", 1);
+  ck_assert_str_eq(c1, "ab");
+  ck_assert_str_eq(c2, big);
+  ck_assert_str_eq(c3, "c");
+  g_free(big);
+  smtp_cmd_arena_clear(&a);
+  ck_assert_ptr_null(a.head);
+  smtp_cmd_arena_clear(&a); /* twice: a no-op */
+}
+END_TEST
+
 static const struct {
   const char *b64;
   const char *want; /* NULL: rejected */
@@ -282,6 +364,7 @@ int main(void) {
   tcase_add_loop_test(tc, mail_parse, 0, G_N_ELEMENTS(mails));
   tcase_add_test(tc, long_param_list);
   tcase_add_loop_test(tc, rcpt_parse, 0, G_N_ELEMENTS(rcpts));
+  tcase_add_test(tc, arena_parse);
   suite_add_tcase(s, tc);
   tc = tcase_create("auth data");
   tcase_add_loop_test(tc, base64_strict, 0, G_N_ELEMENTS(b64s));

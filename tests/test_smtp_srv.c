@@ -147,7 +147,8 @@ static const conv convs[] = {
      "HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n"
      "ab.cd.\r\n.ef..\rgh.ij\n..k\r\r\nz\0y\r\n.\r\n",
      sizeof("HELO c.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n"
-            "ab.cd.\r\n.ef..\rgh.ij\n..k\r\r\nz\0y\r\n.\r\n") - 1,
+            "ab.cd.\r\n.ef..\rgh.ij\n..k\r\r\nz\0y\r\n.\r\n") -
+         1,
      GREET "E: HELO c.test\nS: 250 mx.test\nE: MAIL <a@b.c>\nS: 250 2.1.0 Ok\n"
            "E: RCPT <x@y.z>\nS: 250 2.1.5 Ok\nS: 354 End data with <CR><LF>.<CR><LF>\n"
            "E: MESSAGE <a@b.c> -> <x@y.z> 32: ab.cd.\\r\\nef..\\r\\ngh.ij\\r\\n.k\\r\\n\\r\\nz\n"
@@ -668,6 +669,96 @@ START_TEST(starttls_forgets_everything) {
 }
 END_TEST
 
+/* EHLO on ENGINE at NOW, accepted; returns the reply. */
+static char *ehlo_reply(smtp_srv *srv, int64_t now) {
+  feed_s(srv, "EHLO c.test\r\n", now);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_HELO).id, now);
+  return out_str(srv);
+}
+
+#define EHLO_WIRE_HEAD "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-VRFY\r\n"
+#define EHLO_WIRE_TAIL "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN\r\n"
+
+/* The EHLO reply is formatted once and reused while its text is the
+ * same: it must follow every change of its inputs (TLS up, AUTH done, a
+ * renewal with another hostname or extensions, a hostname too long to
+ * keep), and the same inputs must give the same bytes again. */
+START_TEST(ehlo_reply_follows_its_inputs) {
+  smtp_srv_config cfg;
+  harness_config(&cfg);
+  smtp_srv *srv = smtp_srv_new(&cfg, NULL);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 0);
+  g_free(out_str(srv));
+  const char *first = EHLO_WIRE_HEAD "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n" EHLO_WIRE_TAIL;
+  for (int i = 0; i < 2; i++) {
+    char *o = ehlo_reply(srv, 1);
+    ck_assert_msg(strcmp(o, first) == 0, "EHLO %d: got\n%s", i, o);
+    g_free(o);
+  }
+  feed_s(srv, "STARTTLS\r\n", 2);
+  must_event(srv, SMTP_SRV_EV_STARTTLS);
+  g_free(out_str(srv));
+  smtp_srv_tls_started(srv, 3);
+  char *o = ehlo_reply(srv, 4);
+  ck_assert_str_eq(o, EHLO_WIRE_HEAD "250-AUTH PLAIN LOGIN\r\n" EHLO_WIRE_TAIL);
+  g_free(o);
+  feed_s(srv, "AUTH PLAIN " PLAIN_ALICE "\r\n", 5);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_AUTH).id, 5);
+  g_free(out_str(srv));
+  o = ehlo_reply(srv, 6); /* no second AUTH offered */
+  ck_assert_str_eq(o, EHLO_WIRE_HEAD EHLO_WIRE_TAIL);
+  g_free(o);
+  ck_assert_str_eq(smtp_srv_helo(srv), "c.test");
+  feed_s(srv, "EHLO d.test\r\n", 6); /* refused: no name any more */
+  smtp_srv_reject(srv, must_event(srv, SMTP_SRV_EV_DECIDE_HELO).id, 550, NULL, NULL, 6);
+  g_free(out_str(srv));
+  ck_assert_ptr_null(smtp_srv_helo(srv));
+  /* renewed: another hostname, no DSN, then the first inputs again */
+  cfg.hostname = "other.test";
+  cfg.ext_dsn = false;
+  srv = smtp_srv_renew(srv, &cfg, NULL);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 7);
+  g_free(out_str(srv));
+  ck_assert_ptr_null(smtp_srv_helo(srv)); /* nothing kept from the session before */
+  o = ehlo_reply(srv, 8);
+  ck_assert_str_eq(smtp_srv_helo(srv), "c.test");
+  ck_assert_str_eq(o, "250-other.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-VRFY\r\n"
+                      "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n"
+                      "250 8BITMIME\r\n");
+  g_free(o);
+  cfg.hostname = "my.test"; /* the same length as before */
+  cfg.ext_dsn = true;
+  srv = smtp_srv_renew(srv, &cfg, NULL);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 9);
+  g_free(out_str(srv));
+  o = ehlo_reply(srv, 9);
+  ck_assert_str_eq(o + 13, first + 13); /* after the first line */
+  ck_assert(g_str_has_prefix(o, "250-my.test\r\n"));
+  g_free(o);
+  harness_config(&cfg);
+  srv = smtp_srv_renew(srv, &cfg, NULL);
+  smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 9);
+  g_free(out_str(srv));
+  o = ehlo_reply(srv, 10);
+  ck_assert_str_eq(o, first);
+  g_free(o);
+  /* a hostname longer than what is kept: formatted every time */
+  char *host = g_strnfill(1500, 'h');
+  cfg.hostname = host;
+  for (int i = 0; i < 2; i++) {
+    srv = smtp_srv_renew(srv, &cfg, NULL);
+    smtp_srv_accept(srv, must_event(srv, SMTP_SRV_EV_DECIDE_CONNECT).id, 11);
+    g_free(out_str(srv));
+    o = ehlo_reply(srv, 12);
+    ck_assert(g_str_has_prefix(o, "250-hhhh") && strlen(o) == 1500 + strlen(first) - 7);
+    ck_assert(g_str_has_suffix(o, "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n" EHLO_WIRE_TAIL));
+    g_free(o);
+  }
+  g_free(host);
+  smtp_srv_free(srv);
+}
+END_TEST
+
 START_TEST(extensions_off) {
   smtp_srv_config cfg;
   harness_config(&cfg);
@@ -763,6 +854,7 @@ int main(void) {
   tcase_add_test(tc, no_read_ahead);
   tcase_add_test(tc, starttls_forgets_everything);
   tcase_add_test(tc, extensions_off);
+  tcase_add_test(tc, ehlo_reply_follows_its_inputs);
   tcase_add_test(tc, random_input_never_breaks);
   suite_add_tcase(s, tc);
   return testutil_run(s);

@@ -16,6 +16,7 @@
  * one code path — lock-step just never has more than one tag queued.
  */
 #include "smtp_cli.h"
+#include "smtp_fifo.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -91,7 +92,7 @@ typedef struct {
   size_t idx; /* T_RCPT: recipient index */
 } tag;
 
-typedef struct {
+typedef struct cli_msg {
   smtp_cmd_mail mail;
   smtp_cmd_rcpt *rcpts;
   size_t n;
@@ -101,10 +102,29 @@ typedef struct {
   smtp_cli_rcpt_result *res;
   bool *final;
   bool mail_ok, empty_body;
-  bool crlf_only; /* every line break in DATA is CRLF (smtp_cli_body_scan) */
+  bool crlf_only; /* every line break in DATA is CRLF (smtp_cli_body_scan_dots) */
+  bool dots;      /* and a line starts with "." */
   unsigned accepted;
   size_t next_rcpt;
+  /* The results' texts, appended at TW (TROOM octets left there): first
+   * in room kept at the end of the message's own block, then in blocks of
+   * their own (BLOCKS, freed with the message). An outcome's texts are
+   * copied once however many recipients share them. */
+  char *tw;
+  size_t troom;
+  struct text_block *blocks;
+  struct cli_msg *next; /* the queue of messages (smtp_cli.msgs) */
 } cli_msg;
+
+typedef struct text_block {
+  struct text_block *next;
+} text_block; /* followed by its text room */
+
+/* The room for results' texts in a message's own block: the usual
+ * outcomes ("2.1.5" "Ok" per recipient, then "2.0.0" and "Ok: queued as
+ * ..." shared) fit without another allocation. */
+#define TEXT_ROOM(n) (48 + 16 * (n))
+#define TEXT_BLOCK 256
 
 typedef struct {
   smtp_cli_event_type type;
@@ -125,19 +145,24 @@ struct smtp_cli {
   GString *cmd; /* the command line being built */
   uint64_t out_total, out_consumed;
 
-  GArray *tags; /* tag FIFO */
-  size_t tag_head;
+  smtp_fifo tags; /* tag */
   int64_t head_since;
   uint64_t body_end;
   int64_t body_progress, body_done;
 
-  GQueue *msgs; /* cli_msg*, head = current */
-  GArray *events;
-  size_t ev_head;
-  cli_msg *returned; /* freed on the next next_event */
+  cli_msg *msgs, **msgs_tail; /* the messages queued, the head being sent */
+  smtp_fifo events;           /* cli_event */
+  cli_msg *returned;          /* freed on the next next_event */
 
   unsigned caps;
   uint64_t server_size;
+  /* The keyword lines of the last EHLO reply parsed (its text after the
+   * first line, up to a NUL) and what they said: the next reply with the
+   * same lines is not parsed again (a host's sessions meet the same few
+   * servers; kept across renewals). */
+  GString *caps_text;
+  unsigned caps_seen;
+  uint64_t size_seen;
   bool tls, tls_refused, authed, quit_requested, dirty;
   int auth_step;
   const char *close_reason;
@@ -223,25 +248,32 @@ void smtp_cli_config_init(smtp_cli_config *cfg) {
 }
 
 static void push_tag(smtp_cli *cli, tag_kind k, size_t idx) {
-  if (cli->tag_head == cli->tags->len)
+  if (smtp_fifo_count(&cli->tags) == 0)
     cli->head_since = cli->now;
-  tag t = {k, idx};
-  g_array_append_val(cli->tags, t);
+  tag *t = smtp_fifo_push(&cli->tags, sizeof *t);
+  t->kind = k;
+  t->idx = idx;
 }
+
+/* The reply the session waits for first, or NULL. */
+static const tag *head_tag(const smtp_cli *cli) { return smtp_fifo_peek(&cli->tags, sizeof(tag)); }
 
 /* The session's part of smtp_cli_new: CLI is zeroed but for its buffers,
  * which are empty. */
 static void cli_start(smtp_cli *cli, const smtp_cli_config *cfg, const smtp_env *env, int64_t now) {
-  g_assert(cfg && cfg->helo_name);
+  g_assert(cfg && cfg->helo_name && !strpbrk(cfg->helo_name, "\r\n"));
   g_assert(!cfg->auth_user || cfg->auth_pass);
   cli->cfg = *cfg;
-  cli->helo_name = g_strdup(cfg->helo_name);
-  cli->auth_user = g_strdup(cfg->auth_user);
-  cli->auth_pass = g_strdup(cfg->auth_pass);
+  /* copies (kept from the session before when a renewal gives the same) */
+  smtp_string_renew(&cli->helo_name, cfg->helo_name, false);
+  smtp_string_renew(&cli->auth_user, cfg->auth_user, false);
+  smtp_string_renew(&cli->auth_pass, cfg->auth_pass, true);
   if (env)
     cli->env = *env;
   cli->now = now;
   cli->state = CLI_GREETING;
+  cli->msgs = NULL;
+  cli->msgs_tail = &cli->msgs;
   push_tag(cli, T_GREETING, 0);
 }
 
@@ -252,9 +284,7 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
   smtp_reply_init(&cli->reply);
   cli->out = g_string_sized_new(256);
   cli->cmd = g_string_sized_new(128);
-  cli->tags = g_array_sized_new(FALSE, FALSE, sizeof(tag), 8);
-  cli->msgs = g_queue_new();
-  cli->events = g_array_sized_new(FALSE, TRUE, sizeof(cli_event), 2);
+  cli->caps_text = g_string_new(NULL);
   cli_start(cli, cfg, env, now);
   return cli;
 }
@@ -262,48 +292,79 @@ smtp_cli *smtp_cli_new(const smtp_cli_config *cfg, const smtp_env *env, int64_t 
 /* A result's esc and text before the first outcome, and whenever empty. */
 static const char no_text[] = "";
 
-static void free_text(const char *t) {
-  if (t != no_text)
-    g_free((char *)t);
+/* A copy of the text T in M's text room (no_text for NULL or ""). */
+static const char *msg_text(cli_msg *m, const char *t) {
+  if (!t || !*t)
+    return no_text;
+  size_t n = strlen(t) + 1;
+  if (n > m->troom) {
+    size_t room = MAX(n, TEXT_BLOCK);
+    text_block *b = g_malloc(sizeof *b + room);
+    b->next = m->blocks;
+    m->blocks = b;
+    m->tw = (char *)(b + 1);
+    m->troom = room;
+  }
+  char *r = memcpy(m->tw, t, n);
+  m->tw += n;
+  m->troom -= n;
+  return r;
 }
 
-/* A message lives in one block (smtp_cli_send); only its results' texts
- * are allocated apart. */
+/* A message lives in one block (smtp_cli_send), with the blocks its
+ * results' texts overflowed into. */
 static void msg_free(cli_msg *m) {
   if (!m)
     return;
-  for (size_t i = 0; i < m->n; i++) {
-    free_text(m->res[i].esc);
-    free_text(m->res[i].text);
+  while (m->blocks) {
+    text_block *b = m->blocks;
+    m->blocks = b->next;
+    g_free(b);
   }
   g_free(m);
 }
 
-/* Frees what CLI's session owns (not its buffers). */
+/* Takes the head of the message queue, or NULL. */
+static cli_msg *msg_pop(smtp_cli *cli) {
+  cli_msg *m = cli->msgs;
+  if (m) {
+    cli->msgs = m->next;
+    if (!cli->msgs)
+      cli->msgs_tail = &cli->msgs;
+    m->next = NULL;
+  }
+  return m;
+}
+
+/* Frees what CLI's session owns (not its buffers, nor its copies of the
+ * config's strings: cli_names_free). */
 static void cli_end(smtp_cli *cli) {
-  g_free(cli->helo_name);
-  g_free(cli->auth_user);
-  if (cli->auth_pass)
-    memset(cli->auth_pass, 0, strlen(cli->auth_pass));
-  g_free(cli->auth_pass);
-  while (!g_queue_is_empty(cli->msgs))
-    msg_free(g_queue_pop_head(cli->msgs));
-  for (size_t i = cli->ev_head; i < cli->events->len; i++)
-    msg_free(g_array_index(cli->events, cli_event, i).msg);
+  for (cli_msg *m; (m = msg_pop(cli)) != NULL;)
+    msg_free(m);
+  for (size_t i = 0; i < smtp_fifo_count(&cli->events); i++)
+    msg_free(((cli_event *)smtp_fifo_at(&cli->events, i, sizeof(cli_event)))->msg);
   msg_free(cli->returned);
+}
+
+/* Frees CLI's copies of the config's strings. */
+static void cli_names_free(smtp_cli *cli) {
+  smtp_string_renew(&cli->helo_name, NULL, false);
+  smtp_string_renew(&cli->auth_user, NULL, false);
+  smtp_string_renew(&cli->auth_pass, NULL, true);
 }
 
 void smtp_cli_free(smtp_cli *cli) {
   if (!cli)
     return;
   cli_end(cli);
+  cli_names_free(cli);
   g_string_free(cli->rline, TRUE);
   smtp_reply_clear(&cli->reply);
   g_string_free(cli->out, TRUE);
   g_string_free(cli->cmd, TRUE);
-  g_array_free(cli->tags, TRUE);
-  g_queue_free(cli->msgs);
-  g_array_free(cli->events, TRUE);
+  g_string_free(cli->caps_text, TRUE);
+  smtp_fifo_free(&cli->tags);
+  smtp_fifo_free(&cli->events);
   g_free(cli);
 }
 
@@ -317,14 +378,19 @@ smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_e
       .reply = old->reply,
       .out = smtp_string_kept(old->out, 256),
       .cmd = smtp_string_kept(old->cmd, 128),
+      .helo_name = old->helo_name, /* kept if the new config gives the same (cli_start) */
+      .auth_user = old->auth_user,
+      .auth_pass = old->auth_pass,
+      .caps_text = old->caps_text, /* a cache: its content stays valid */
+      .caps_seen = old->caps_seen,
+      .size_seen = old->size_seen,
       .tags = old->tags,
-      .msgs = old->msgs,
       .events = old->events,
   };
   kept.reply.text = smtp_string_kept(kept.reply.text, 0);
   smtp_reply_reset(&kept.reply);
-  g_array_set_size(kept.tags, 0);
-  g_array_set_size(kept.events, 0);
+  smtp_fifo_kept(&kept.tags);
+  smtp_fifo_kept(&kept.events);
   *old = kept;
   cli_start(old, cfg, env, now);
   return old;
@@ -339,10 +405,11 @@ void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli) {
 
 /* ---- output ---- */
 
-/* Queues the command LINE (no CRLF), traced with AUTH secrets masked. */
-static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
-  size_t n = strlen(line);
-  g_assert(!strpbrk(line, "\r\n"));
+/* Queues the command LINE[0..N) (no CRLF; LINE[N] is NUL), traced with
+ * AUTH secrets masked. No line holds CR or LF: every piece from outside is
+ * checked where it comes in (the HELO name at the start, addresses and
+ * DSN values in smtp_cli_send; credentials go as base64). */
+static void send_cmd_len(smtp_cli *cli, tag_kind k, size_t idx, const char *line, size_t n) {
   if (k == T_AUTH) { /* never trace secrets */
     const char *sp = strchr(line, ' ');
     const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
@@ -360,12 +427,17 @@ static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
   push_tag(cli, k, idx);
 }
 
+/* send_cmd_len of the string LINE. */
+static void send_cmd(smtp_cli *cli, tag_kind k, size_t idx, const char *line) {
+  send_cmd_len(cli, k, idx, line, strlen(line));
+}
+
 /* The command A B (B may be NULL), built in cli->cmd without printf. */
 static void send_cmd2(smtp_cli *cli, tag_kind k, size_t idx, const char *a, const char *b) {
-  g_string_assign(cli->cmd, a);
+  smtp_reply_set(cli->cmd, a);
   if (b)
-    g_string_append(cli->cmd, b);
-  send_cmd(cli, k, idx, cli->cmd->str);
+    smtp_reply_puts(cli->cmd, b);
+  send_cmd_len(cli, k, idx, cli->cmd->str, cli->cmd->len);
 }
 
 const uint8_t *smtp_cli_output_peek(const smtp_cli *cli, size_t *len) {
@@ -374,13 +446,17 @@ const uint8_t *smtp_cli_output_peek(const smtp_cli *cli, size_t *len) {
 }
 
 static bool head_is(const smtp_cli *cli, tag_kind k) {
-  return cli->tag_head < cli->tags->len && g_array_index(cli->tags, tag, cli->tag_head).kind == k;
+  const tag *t = head_tag(cli);
+  return t && t->kind == k;
 }
 
 void smtp_cli_output_consume(smtp_cli *cli, size_t n, int64_t now) {
   g_assert(n <= cli->out->len);
   cli->now = now;
-  g_string_erase(cli->out, 0, (gssize)n);
+  if (n == cli->out->len) /* the usual case: all of it, no library call */
+    cli->out->str[cli->out->len = 0] = 0;
+  else
+    g_string_erase(cli->out, 0, (gssize)n);
   bool was_short = cli->out_consumed < cli->body_end;
   cli->out_consumed += n;
   if (head_is(cli, T_DOT) && n > 0) {
@@ -396,26 +472,37 @@ static smtp_cli_status class_status(int code) {
   return code >= 500 ? SMTP_CLI_PERM : code >= 400 ? SMTP_CLI_TEMP : SMTP_CLI_OK;
 }
 
-static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
+/* Recipient I's outcome; ESC and TEXT are M's copies already (msg_text). */
+static void put_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
                        int code, const char *esc, const char *text, bool final) {
   smtp_cli_rcpt_result *r = &m->res[i];
   r->status = st;
   r->stage = stage;
   r->local = local;
   r->code = code;
-  free_text(r->esc);
-  free_text(r->text);
-  r->esc = esc && *esc ? g_strdup(esc) : no_text;
-  r->text = text && *text ? g_strdup(text) : no_text;
+  r->esc = esc;
+  r->text = text;
   m->final[i] = final;
+}
+
+static void set_result(cli_msg *m, size_t i, smtp_cli_status st, smtp_cli_stage stage, bool local,
+                       int code, const char *esc, const char *text, bool final) {
+  put_result(m, i, st, stage, local, code, msg_text(m, esc), msg_text(m, text), final);
 }
 
 /* Sets every unfinished recipient of M to the given outcome. */
 static void fail_rest(cli_msg *m, smtp_cli_status st, smtp_cli_stage stage, bool local, int code,
                       const char *esc, const char *text) {
-  for (size_t i = 0; i < m->n; i++)
-    if (!m->final[i])
-      set_result(m, i, st, stage, local, code, esc, text, true);
+  const char *e = NULL, *t = NULL; /* copied at the first recipient concerned */
+  for (size_t i = 0; i < m->n; i++) {
+    if (m->final[i])
+      continue;
+    if (!t) {
+      e = msg_text(m, esc);
+      t = msg_text(m, text);
+    }
+    put_result(m, i, st, stage, local, code, e, t, true);
+  }
 }
 
 static void fail_rest_reply(cli_msg *m, smtp_cli_stage stage, const smtp_reply *r) {
@@ -425,29 +512,26 @@ static void fail_rest_reply(cli_msg *m, smtp_cli_stage stage, const smtp_reply *
 /* Moves M (no longer queued) into a RESULT event. */
 static void emit_result(smtp_cli *cli, cli_msg *m) {
   fail_rest(m, SMTP_CLI_TEMP, SMTP_CLI_STAGE_DOT, true, 0, "", "transaction not completed");
-  cli_event ev = {SMTP_CLI_EV_RESULT, m, NULL};
-  g_array_append_val(cli->events, ev);
+  cli_event *ev = smtp_fifo_push(&cli->events, sizeof *ev);
+  *ev = (cli_event){SMTP_CLI_EV_RESULT, m, NULL};
   trace(cli, SMTP_TRACE_NOTE, "message %" G_GUINT64_FORMAT " done", m->cookie);
 }
 
 static void emit(smtp_cli *cli, smtp_cli_event_type t, const char *reason) {
-  cli_event ev = {t, NULL, reason};
-  g_array_append_val(cli->events, ev);
+  cli_event *ev = smtp_fifo_push(&cli->events, sizeof *ev);
+  *ev = (cli_event){t, NULL, reason};
 }
 
 bool smtp_cli_next_event(smtp_cli *cli, smtp_cli_event *ev) {
   g_clear_pointer(&cli->returned, msg_free);
-  if (cli->ev_head >= cli->events->len) {
-    g_array_set_size(cli->events, 0);
-    cli->ev_head = 0;
+  cli_event e;
+  if (!smtp_fifo_pop(&cli->events, &e, sizeof e))
     return false;
-  }
-  cli_event *e = &g_array_index(cli->events, cli_event, cli->ev_head++);
   memset(ev, 0, sizeof *ev);
-  ev->type = e->type;
-  ev->reason = e->reason;
-  if (e->msg) {
-    cli_msg *m = e->msg;
+  ev->type = e.type;
+  ev->reason = e.reason;
+  if (e.msg) {
+    cli_msg *m = e.msg;
     cli->returned = m;
     ev->cookie = m->cookie;
     ev->rcpts = m->res;
@@ -462,8 +546,9 @@ bool smtp_cli_next_event(smtp_cli *cli, smtp_cli_event *ev) {
 }
 
 static smtp_cli_stage session_stage(const smtp_cli *cli) {
-  if (cli->tag_head < cli->tags->len) {
-    switch (g_array_index(cli->tags, tag, cli->tag_head).kind) {
+  const tag *head = head_tag(cli);
+  if (head) {
+    switch (head->kind) {
     case T_GREETING:
       return SMTP_CLI_STAGE_CONNECT;
     case T_EHLO:
@@ -502,8 +587,7 @@ static smtp_cli_stage session_stage(const smtp_cli *cli) {
 static void close_now(smtp_cli *cli, const char *reason) {
   if (cli->state == CLI_CLOSED)
     return;
-  g_array_set_size(cli->tags, 0);
-  cli->tag_head = 0;
+  smtp_fifo_clear(&cli->tags);
   enter(cli, CLI_CLOSED);
   emit(cli, SMTP_CLI_EV_CLOSE, cli->close_reason ? cli->close_reason : reason);
 }
@@ -515,12 +599,11 @@ static void abort_session(smtp_cli *cli, bool local, int code, const char *esc, 
   smtp_cli_stage stage = session_stage(cli);
   smtp_cli_status st = local ? SMTP_CLI_TEMP : class_status(code);
   cli_msg *m;
-  while ((m = g_queue_pop_head(cli->msgs)) != NULL) {
+  while ((m = msg_pop(cli)) != NULL) {
     fail_rest(m, st, stage, local, code, esc, text);
     emit_result(cli, m);
   }
-  g_array_set_size(cli->tags, 0);
-  cli->tag_head = 0;
+  smtp_fifo_clear(&cli->tags);
   cli->close_reason = reason;
   if (send_quit && cli->state != CLI_QUIT) {
     enter(cli, CLI_QUIT);
@@ -536,7 +619,7 @@ static void start_txn(smtp_cli *cli, cli_msg *m);
 
 /* After HELO/EHLO, STARTTLS or AUTH, or a finished transaction. */
 static void next_step(smtp_cli *cli) {
-  cli_msg *m = g_queue_peek_head(cli->msgs);
+  cli_msg *m = cli->msgs;
   if (m && cli->dirty) {
     cli->dirty = false;
     if (cli->state != CLI_RSET)
@@ -562,18 +645,27 @@ static void auth_or_go(smtp_cli *cli) {
     cli->auth_step = 0;
     if ((cli->caps & SMTP_CLI_CAP_AUTH_PLAIN) && cli->cfg.auth_plain) {
       /* RFC 4616 §2, RFC 4954 §4: PLAIN with an initial response */
-      GString *raw = g_string_new(NULL);
-      g_string_append_c(raw, 0);
-      g_string_append(raw, cli->auth_user);
-      g_string_append_c(raw, 0);
-      g_string_append(raw, cli->auth_pass);
-      char *b64 = g_base64_encode((const guchar *)raw->str, raw->len);
-      memset(raw->str, 0, raw->len);
-      g_string_free(raw, TRUE);
+      size_t un = strlen(cli->auth_user), pn = strlen(cli->auth_pass), rn = un + pn + 2;
+      char stack[256]; /* the usual credentials: no allocation */
+      char *raw = rn <= sizeof stack ? stack : g_malloc(rn);
+      raw[0] = 0;
+      memcpy(raw + 1, cli->auth_user, un + 1);
+      memcpy(raw + un + 2, cli->auth_pass, pn);
+      /* "AUTH PLAIN " and the base64 written straight into the command */
+      GString *c = cli->cmd;
+      smtp_reply_set(c, "AUTH PLAIN ");
+      size_t at = c->len;
+      g_string_set_size(c, at + (rn / 3 + 1) * 4 + 4);
+      gint state = 0, save = 0;
+      size_t w = g_base64_encode_step((const guchar *)raw, rn, FALSE, c->str + at, &state, &save);
+      w += g_base64_encode_close(FALSE, c->str + at + w, &state, &save);
+      c->str[c->len = at + w] = 0;
+      memset(raw, 0, rn);
+      if (raw != stack)
+        g_free(raw);
       enter(cli, CLI_AUTH);
       cli->auth_step = 2; /* a 334 now can only be answered with "*" */
-      send_cmd2(cli, T_AUTH, 0, "AUTH PLAIN ", b64);
-      g_free(b64);
+      send_cmd_len(cli, T_AUTH, 0, c->str, c->len);
       return;
     }
     if ((cli->caps & SMTP_CLI_CAP_AUTH_LOGIN) && cli->cfg.auth_login) {
@@ -624,13 +716,38 @@ static size_t word_len(const char *w, const char *end) {
 #define WORD_IS(w, n, key)                                                                         \
   ((n) == sizeof(key) - 1 && (memcmp(w, key, sizeof(key) - 1) == 0 || word_is(w, n, key)))
 
+#define CLI_CAPS_KEEP_MAX 1024 /* the longest EHLO text whose reading is kept */
+
+static void parse_caps_text(smtp_cli *cli, const char *text, size_t tn);
+
 /* The EHLO reply's lines after the first: a keyword, then parameters
  * separated by SP (or "=", as some servers write "AUTH=LOGIN"). The text
  * is read up to its first NUL. */
 static void parse_caps(smtp_cli *cli, const char *text) {
+  size_t tn = strlen(text);
+  /* Only the lines after the first are read: they are the key (the first
+   * names the server; its peers of the same make answer the same). */
+  const char *nl = memchr(text, '\n', tn);
+  size_t from = nl ? (size_t)(nl - text) : tn, kn = tn - from;
+  GString *seen = cli->caps_text;
+  if (kn == seen->len && memcmp(text + from, seen->str, kn) == 0) { /* as last time */
+    cli->caps = cli->caps_seen;
+    cli->server_size = cli->size_seen;
+    return;
+  }
   cli->caps = 0;
   cli->server_size = 0;
-  const char *end = text + strlen(text);
+  parse_caps_text(cli, text, tn);
+  if (kn <= CLI_CAPS_KEEP_MAX) {
+    smtp_reply_set(seen, text + from);
+    cli->caps_seen = cli->caps;
+    cli->size_seen = cli->server_size;
+  }
+}
+
+/* Reads the EHLO keywords of TEXT[0..TN) into cli->caps and server_size. */
+static void parse_caps_text(smtp_cli *cli, const char *text, size_t tn) {
+  const char *end = text + tn;
   const char *l = memchr(text, '\n', (size_t)(end - text));
   while (l) {
     l++;
@@ -700,36 +817,36 @@ static bool has_8bit(const cli_msg *m) {
 
 static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
   GString *p = cli->cmd;
-  g_string_assign(p, "RCPT TO:<");
-  g_string_append(p, m->rcpts[i].to);
-  g_string_append_c(p, '>');
+  smtp_reply_set(p, "RCPT TO:<");
+  smtp_reply_puts(p, m->rcpts[i].to);
+  smtp_reply_put(p, ">", 1);
   if (cli->caps & SMTP_CLI_CAP_DSN) {
     unsigned nt = m->rcpts[i].notify;
     if (nt) {
-      g_string_append(p, " NOTIFY=");
+      smtp_reply_puts(p, " NOTIFY=");
       if (nt & SMTP_NOTIFY_NEVER) {
-        g_string_append(p, "NEVER");
+        smtp_reply_puts(p, "NEVER");
       } else {
         if (nt & SMTP_NOTIFY_SUCCESS)
-          g_string_append(p, "SUCCESS,");
+          smtp_reply_puts(p, "SUCCESS,");
         if (nt & SMTP_NOTIFY_FAILURE)
-          g_string_append(p, "FAILURE,");
+          smtp_reply_puts(p, "FAILURE,");
         if (nt & SMTP_NOTIFY_DELAY)
-          g_string_append(p, "DELAY,");
+          smtp_reply_puts(p, "DELAY,");
       }
       if (p->str[p->len - 1] == ',')
-        g_string_truncate(p, p->len - 1);
+        p->str[--p->len] = 0;
     }
     if (m->rcpts[i].orcpt) {
-      g_string_append(p, " ORCPT=");
-      g_string_append(p, m->rcpts[i].orcpt);
+      smtp_reply_puts(p, " ORCPT=");
+      smtp_reply_puts(p, m->rcpts[i].orcpt);
     }
   }
-  send_cmd(cli, T_RCPT, i, p->str);
+  send_cmd_len(cli, T_RCPT, i, p->str, p->len);
 }
 
 static void finish_txn(smtp_cli *cli) {
-  cli_msg *m = g_queue_pop_head(cli->msgs);
+  cli_msg *m = msg_pop(cli);
   g_assert(m);
   emit_result(cli, m);
   next_step(cli);
@@ -741,7 +858,7 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
   m->accepted = 0;
   m->next_rcpt = 0;
   /* RFC 1870 §6.1: refuse locally */
-  uint64_t size = smtp_cli_body_scan(m->data, m->len, &m->crlf_only);
+  uint64_t size = smtp_cli_body_scan_dots(m->data, m->len, &m->crlf_only, &m->dots);
   bool eight = has_8bit(m);
   if (cli->server_size && size > cli->server_size) {
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 552, "5.3.4",
@@ -763,29 +880,29 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
     return;
   }
   GString *p = cli->cmd;
-  g_string_assign(p, "MAIL FROM:<");
-  g_string_append(p, m->mail.from);
-  g_string_append_c(p, '>');
+  smtp_reply_set(p, "MAIL FROM:<");
+  smtp_reply_puts(p, m->mail.from);
+  smtp_reply_put(p, ">", 1);
   if (cli->caps & SMTP_CLI_CAP_SIZE) {
     char num[24], *e = num + sizeof num, *d = e;
     uint64_t v = size;
     do
       *--d = (char)('0' + v % 10);
     while ((v /= 10) != 0);
-    g_string_append(p, " SIZE=");
-    g_string_append_len(p, d, e - d);
+    smtp_reply_puts(p, " SIZE=");
+    smtp_reply_put(p, d, (size_t)(e - d));
   }
   if (eight)
-    g_string_append(p, " BODY=8BITMIME");
+    smtp_reply_puts(p, " BODY=8BITMIME");
   if (cli->caps & SMTP_CLI_CAP_DSN) {
     if (m->mail.ret)
-      g_string_append(p, m->mail.ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS");
+      smtp_reply_puts(p, m->mail.ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS");
     if (m->mail.envid) {
-      g_string_append(p, " ENVID=");
-      g_string_append(p, m->mail.envid);
+      smtp_reply_puts(p, " ENVID=");
+      smtp_reply_puts(p, m->mail.envid);
     }
   }
-  send_cmd(cli, T_MAIL, 0, p->str);
+  send_cmd_len(cli, T_MAIL, 0, p->str, p->len);
   if (pipelining(cli)) { /* RFC 2920 §3.1 */
     for (size_t i = 0; i < m->n; i++)
       if (!m->final[i])
@@ -812,7 +929,7 @@ static void lockstep_after_rcpt(smtp_cli *cli, cli_msg *m) {
 }
 
 static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
-  cli_msg *m = g_queue_peek_head(cli->msgs);
+  cli_msg *m = cli->msgs;
   g_assert(m);
   bool ok = r->code >= 200 && r->code < 300;
   /* RFC 5321 §4.3.2: only DATA may get 354, and DATA only 354 or a failure */
@@ -846,7 +963,9 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
       bool real = m->mail_ok && m->accepted > 0;
       /* RFC 2920 §3.1: 354 with no recipient accepted: send an empty message */
       size_t before = cli->out->len;
-      if (real && m->crlf_only) /* the scan at MAIL found only CRLF line breaks */
+      if (real && m->crlf_only && !m->dots) /* the scan at MAIL: nothing to change */
+        smtp_cli_encode_plain_body(cli->out, m->data, m->len);
+      else if (real && m->crlf_only) /* only CRLF line breaks */
         smtp_cli_encode_crlf_body(cli->out, m->data, m->len);
       else
         smtp_cli_encode_body(cli->out, real ? m->data : NULL, real ? m->len : 0);
@@ -877,17 +996,13 @@ static void on_txn_reply(smtp_cli *cli, tag t, const smtp_reply *r) {
 }
 
 static void on_reply(smtp_cli *cli, const smtp_reply *r) {
-  if (cli->tag_head >= cli->tags->len) { /* nothing asked */
+  tag t;
+  if (!smtp_fifo_pop(&cli->tags, &t, sizeof t)) { /* nothing asked */
     if (r->code == 421)
       abort_session(cli, false, r->code, r->esc, r->text->str, false, "421");
     else
       abort_session(cli, true, 0, "", "protocol error: unexpected reply", false, "protocol error");
     return;
-  }
-  tag t = g_array_index(cli->tags, tag, cli->tag_head++);
-  if (cli->tag_head == cli->tags->len) {
-    g_array_set_size(cli->tags, 0);
-    cli->tag_head = 0;
   }
   cli->head_since = cli->now;
   if (r->code == 421 && t.kind != T_QUIT) { /* RFC 5321 §3.8: the server is going away */
@@ -1000,15 +1115,21 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
                     "protocol error");
       continue;
     }
-    smtp_reply_put(cli->rline, (const char *)p + i, end - i);
+    const char *line = p + i; /* a whole line in BUF is read where it is */
+    size_t n = end - i;
+    if (!lf || cli->rline->len) {
+      smtp_reply_put(cli->rline, line, n);
+      line = cli->rline->str;
+      n = cli->rline->len;
+    }
     i = end;
     if (!lf)
       break;
     i++;
-    if (cli->rline->len && cli->rline->str[cli->rline->len - 1] == '\r')
-      cli->rline->str[--cli->rline->len] = 0; /* g_string_truncate, inline */
-    trace(cli, SMTP_TRACE_RECV, "%s", cli->rline->str);
-    smtp_reply_status st = smtp_reply_feed_line(&cli->reply, cli->rline->str, cli->rline->len);
+    if (n && line[n - 1] == '\r')
+      n--;
+    trace(cli, SMTP_TRACE_RECV, "%.*s", (int)n, line);
+    smtp_reply_status st = smtp_reply_feed_line(&cli->reply, line, n);
     cli->rline->str[cli->rline->len = 0] = 0;
     if (st == SMTP_REPLY_BAD) {
       abort_session(cli, true, 0, "", "protocol error: bad reply line", false, "protocol error");
@@ -1042,7 +1163,9 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     strs += (msg->rcpts[i].to ? strlen(msg->rcpts[i].to) + 1 : 0) +
             (msg->rcpts[i].orcpt ? strlen(msg->rcpts[i].orcpt) + 1 : 0);
   size_t head = sizeof(cli_msg) + n * (sizeof(smtp_cmd_rcpt) + sizeof(smtp_cli_rcpt_result));
-  cli_msg *m = g_malloc0(head + n * sizeof(bool) + msg->len + strs);
+  /* Zeroed up to the data only: the rest is written over. */
+  cli_msg *m = g_malloc(head + n * sizeof(bool) + msg->len + strs + TEXT_ROOM(n));
+  memset(m, 0, head + n * sizeof(bool));
   m->n = n;
   m->rcpts = (smtp_cmd_rcpt *)(void *)(m + 1);
   m->res = (smtp_cli_rcpt_result *)(void *)(m->rcpts + n);
@@ -1059,6 +1182,8 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     m->res[i].rcpt = m->rcpts[i].to;
     m->res[i].esc = m->res[i].text = no_text;
   }
+  m->tw = w;
+  m->troom = TEXT_ROOM(n);
   /* Addresses come from outside (scenarios, earlier hops): never let one
    * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
   for (size_t i = 0; i < m->n; i++) {
@@ -1084,7 +1209,8 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     emit_result(cli, m);
     return;
   }
-  g_queue_push_tail(cli->msgs, m);
+  *cli->msgs_tail = m; /* queued (m->next is NULL: zeroed) */
+  cli->msgs_tail = &m->next;
   if (cli->state == CLI_READY)
     next_step(cli);
 }
@@ -1112,7 +1238,7 @@ void smtp_cli_connection_lost(smtp_cli *cli, int64_t now) {
   cli->now = now;
   if (cli->state == CLI_CLOSED)
     return;
-  if (cli->state == CLI_QUIT && g_queue_is_empty(cli->msgs)) {
+  if (cli->state == CLI_QUIT && !cli->msgs) {
     close_now(cli, "quit");
     return;
   }
@@ -1137,9 +1263,10 @@ static int64_t tag_timeout(const smtp_cli *cli, tag_kind k) {
 static int64_t add_sat(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
 
 int64_t smtp_cli_deadline(const smtp_cli *cli) {
-  if (cli->tag_head >= cli->tags->len || cli->state == CLI_CLOSED)
+  const tag *head = head_tag(cli);
+  if (!head || cli->state == CLI_CLOSED)
     return SMTP_NO_DEADLINE;
-  tag_kind k = g_array_index(cli->tags, tag, cli->tag_head).kind;
+  tag_kind k = head->kind;
   if (k == T_DOT) {
     if (cli->out_consumed < cli->body_end)
       return add_sat(cli->body_progress, cli->cfg.t_data_block);

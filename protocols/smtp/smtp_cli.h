@@ -196,8 +196,14 @@ uint64_t smtp_cli_body_size(const uint8_t *data, size_t len);
 /* The same size; *CRLF_ONLY tells whether every line break in DATA is a
  * CRLF (no bare CR or LF), which smtp_cli_encode_crlf_body needs. */
 uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only);
+/* smtp_cli_body_scan that also tells, when *CRLF_ONLY, whether a line of
+ * DATA starts with "." (*DOTS; false otherwise). */
+uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots);
 /* smtp_cli_encode_body for DATA whose line breaks are all CRLF: the same
  * octets, the data copied in stretches between the stuffing dots. */
 void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len);
+/* The same for CRLF-only DATA in which no line starts with "." (the usual
+ * message): the data copied at once. */
+void smtp_cli_encode_plain_body(GString *out, const uint8_t *data, size_t len);
 
 #endif

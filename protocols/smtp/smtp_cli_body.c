@@ -27,38 +27,38 @@ static size_t next_line(const uint8_t *data, size_t len, size_t i, size_t *stop)
   return s + 1;
 }
 
-/* How many octets of P[0..N) are CR, eight at a time. */
-static size_t count_cr(const uint8_t *p, size_t n) {
-  const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7f;
-  size_t c = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    uint64_t t = w ^ (ones * '\r');                 /* zero where the octet is CR */
-    uint64_t m = ~(((t & low7) + low7) | t | low7); /* the high bit of each zero octet */
-    for (; m; m &= m - 1)
-      c++;
-  }
-  for (; i < n; i++)
-    c += p[i] == '\r';
-  return c;
+/* Whether P[0..N) holds at most MAX octets CR: one memchr per CR (the
+ * usual body has one a line, and lines of tens of octets), stopping at
+ * the first beyond MAX. */
+static bool crs_at_most(const uint8_t *p, size_t n, size_t max) {
+  const uint8_t *end = p + n;
+  size_t c = 0;
+  for (const uint8_t *cr = p; cr < end && (cr = memchr(cr, '\r', (size_t)(end - cr))); cr++)
+    if (++c > max)
+      return false;
+  return true;
 }
 
-uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
+uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots) {
   /* The usual body first: every LF after a CR and every CR before an LF
    * (as many CRs as CRLF pairs); its size is its length, plus the CRLF a
-   * last line without one gets. */
+   * last line without one gets. On the way: whether a line starts with
+   * a dot (the octet after each LF). */
   size_t pairs = 0;
-  bool bare = false;
-  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', len - (size_t)(lf - data))); lf++) {
+  bool bare = false, dot = len && data[0] == '.';
+  const uint8_t *end = data + len;
+  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', (size_t)(end - lf))); lf++) {
     if (lf == data || lf[-1] != '\r') {
       bare = true;
       break;
     }
     pairs++;
+    dot |= lf + 1 < end && lf[1] == '.';
   }
-  if (!bare && count_cr(data, len) == pairs) {
+  *dots = false;
+  if (!bare && crs_at_most(data, len, pairs)) { /* then exactly PAIRS: the CRLFs' */
     *crlf_only = true;
+    *dots = dot;
     return len + (len && data[len - 1] != '\n' ? 2 : 0);
   }
   uint64_t n = 0;
@@ -73,6 +73,11 @@ uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
   }
   *crlf_only = crlf;
   return n + (bol ? 0 : 2);
+}
+
+uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
+  bool dots;
+  return smtp_cli_body_scan_dots(data, len, crlf_only, &dots);
 }
 
 uint64_t smtp_cli_body_size(const uint8_t *data, size_t len) {
@@ -158,4 +163,15 @@ void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len) {
   memcpy(w, ".\r\n", 3);
   w += 3;
   g_string_truncate(out, (gsize)(w - out->str));
+}
+
+void smtp_cli_encode_plain_body(GString *out, const uint8_t *data, size_t len) {
+  /* Nothing to stuff: the data as is, then [CRLF] "." CRLF. */
+  bool ends = len == 0 || (len >= 2 && data[len - 2] == '\r' && data[len - 1] == '\n');
+  size_t start = out->len, tail = ends ? 3 : 5;
+  g_string_set_size(out, start + len + tail);
+  char *w = out->str + start;
+  if (len)
+    memcpy(w, data, len);
+  memcpy(w + len, ends ? ".\r\n" : "\r\n.\r\n", tail);
 }

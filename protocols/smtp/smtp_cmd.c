@@ -26,16 +26,32 @@ const char *smtp_cmd_verb_name(smtp_verb v) {
   return verb_names[v];
 }
 
+/* The four octets at S with ASCII letters in upper case (bit 5 cleared:
+ * exact for comparing with upper-case letters, whose only other preimage
+ * is their lower case). */
+static uint32_t upper4(const char *s) {
+  uint32_t w;
+  memcpy(&w, s, 4);
+  return w & UINT32_C(0xDFDFDFDF);
+}
+
 void smtp_cmd_parse(const char *line, smtp_cmd *out) {
-  size_t n = strcspn(line, " ");
+  size_t n = 0;
+  while (line[n] && line[n] != ' ')
+    n++;
   out->verb = SMTP_VERB_UNKNOWN;
-  char first = g_ascii_toupper(line[0]); /* the names are upper case */
-  for (int v = 1; v < SMTP_VERB__COUNT; v++) {
-    if (verb_names[v][0] == first && strlen(verb_names[v]) == n &&
-        g_ascii_strncasecmp(line, verb_names[v], n) == 0) {
-      out->verb = (smtp_verb)v;
-      break;
+  /* Every name is four upper-case letters but STARTTLS: compared as words
+   * (RFC 5321 §2.4: verbs are case-insensitive). */
+  if (n == 4) {
+    uint32_t w = upper4(line);
+    for (int v = 1; v < SMTP_VERB__COUNT; v++) {
+      if (v != SMTP_VERB_STARTTLS && upper4(verb_names[v]) == w) {
+        out->verb = (smtp_verb)v;
+        break;
+      }
     }
+  } else if (n == 8 && upper4(line) == upper4("STAR") && upper4(line + 4) == upper4("TTLS")) {
+    out->verb = SMTP_VERB_STARTTLS;
   }
   const char *a = line + n;
   while (*a == ' ')
@@ -81,8 +97,8 @@ static size_t local_part_len(const char *s) {
   }
 }
 
-static bool domain_valid(const char *s) {
-  size_t n = strlen(s);
+/* Whether S[0..N) (NUL at S[N]) is a Domain or an address literal. */
+static bool domain_valid(const char *s, size_t n) {
   if (n == 0 || n > 255)
     return false;
   if (s[0] == '[') {
@@ -113,7 +129,8 @@ bool smtp_cmd_mailbox_valid(const char *s) {
   size_t l = local_part_len(s);
   if (l == 0 || l > 64 || s[l] != '@')
     return false;
-  return strlen(s) <= 254 && domain_valid(s + l + 1);
+  size_t n = l + 1 + strlen(s + l + 1);
+  return n <= 254 && domain_valid(s + l + 1, n - l - 1);
 }
 
 bool smtp_cmd_xtext_valid(const char *s) {
@@ -135,9 +152,14 @@ bool smtp_cmd_xtext_valid(const char *s) {
 
 static const smtp_cmd_status ok = {0, NULL, NULL};
 
+/* A copy of S[0..N): in A when given, else its own allocation. */
+static char *copy_str(smtp_cmd_arena *a, const char *s, size_t n) {
+  return a ? smtp_cmd_arena_strndup(a, s, n) : g_strndup(s, n);
+}
+
 /* Parses "<path>" at *P. On success *OUT is the mailbox (source route
- * dropped; "" for "<>") and *P points after '>'. */
-static bool parse_path(const char **p, char **out) {
+ * dropped; "" for "<>"), copied as copy_str does, and *P points after '>'. */
+static bool parse_path(const char **p, char **out, smtp_cmd_arena *a) {
   const char *s = *p;
   if (*s != '<')
     return false;
@@ -157,7 +179,7 @@ static bool parse_path(const char **p, char **out) {
     end += strcspn(end, "> ");
   if (*end != '>')
     return false;
-  *out = g_strndup(s, (gsize)(end - s));
+  *out = copy_str(a, s, (size_t)(end - s));
   *p = end + 1;
   return true;
 }
@@ -226,6 +248,7 @@ typedef struct {
   smtp_cmd_mail *m;
   unsigned allowed, seen;
   uint64_t max_size;
+  smtp_cmd_arena *a;
 } mail_ctx;
 
 static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
@@ -270,12 +293,12 @@ static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
   case 3: /* RFC 3461 §4.4: at most 100 characters */
     if (strlen(val) > 100 || !smtp_cmd_xtext_valid(val))
       return bad_value;
-    c->m->envid = g_strdup(val);
+    c->m->envid = copy_str(c->a, val, strlen(val));
     break;
   default: /* AUTH=: "<>" or an xtext mailbox (RFC 4954 §5) */
     if (strcmp(val, "<>") != 0 && !smtp_cmd_xtext_valid(val))
       return bad_value;
-    c->m->auth = g_strdup(val);
+    c->m->auth = copy_str(c->a, val, strlen(val));
     break;
   }
   return ok;
@@ -305,28 +328,49 @@ void smtp_cmd_rcpt_clear(smtp_cmd_rcpt *r) {
   memset(r, 0, sizeof *r);
 }
 
-smtp_cmd_status smtp_cmd_parse_mail(const char *arg, unsigned allowed, uint64_t max_size,
-                                    smtp_cmd_mail *out) {
+/* Forgets what OUT holds: freed, or only dropped when in an arena. */
+static void drop_mail(smtp_cmd_mail *out, smtp_cmd_arena *a) {
+  if (a)
+    memset(out, 0, sizeof *out);
+  else
+    smtp_cmd_mail_clear(out);
+}
+
+static void drop_rcpt(smtp_cmd_rcpt *out, smtp_cmd_arena *a) {
+  if (a)
+    memset(out, 0, sizeof *out);
+  else
+    smtp_cmd_rcpt_clear(out);
+}
+
+smtp_cmd_status smtp_cmd_parse_mail_in(const char *arg, unsigned allowed, uint64_t max_size,
+                                       smtp_cmd_mail *out, smtp_cmd_arena *a) {
   memset(out, 0, sizeof *out);
   const char *p = arg;
-  if (!skip_keyword(&p, "FROM:") || !parse_path(&p, &out->from) || (*p && *p != ' ')) {
-    smtp_cmd_mail_clear(out);
+  if (!skip_keyword(&p, "FROM:") || !parse_path(&p, &out->from, a) || (*p && *p != ' ')) {
+    drop_mail(out, a);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: MAIL FROM:<address>"};
   }
   if (*out->from && !smtp_cmd_mailbox_valid(out->from)) {
-    smtp_cmd_mail_clear(out);
+    drop_mail(out, a);
     return (smtp_cmd_status){501, "5.1.7", "Bad sender address syntax"};
   }
-  mail_ctx c = {out, allowed, 0, max_size};
+  mail_ctx c = {out, allowed, 0, max_size, a};
   smtp_cmd_status st = each_param(p, mail_param, &c);
   if (st.code)
-    smtp_cmd_mail_clear(out);
+    drop_mail(out, a);
   return st;
+}
+
+smtp_cmd_status smtp_cmd_parse_mail(const char *arg, unsigned allowed, uint64_t max_size,
+                                    smtp_cmd_mail *out) {
+  return smtp_cmd_parse_mail_in(arg, allowed, max_size, out, NULL);
 }
 
 typedef struct {
   smtp_cmd_rcpt *r;
   unsigned allowed, seen;
+  smtp_cmd_arena *a;
 } rcpt_ctx;
 
 static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
@@ -347,7 +391,7 @@ static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
     for (const char *q = val; q < semi; q++)
       if (!g_ascii_isalnum(*q) && *q != '-')
         return bad_value;
-    c->r->orcpt = g_strdup(val);
+    c->r->orcpt = copy_str(c->a, val, strlen(val));
     return ok;
   }
   /* RFC 3461 §4.1: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY */
@@ -373,50 +417,115 @@ static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
   return ok;
 }
 
-smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_rcpt *out) {
+smtp_cmd_status smtp_cmd_parse_rcpt_in(const char *arg, unsigned allowed, smtp_cmd_rcpt *out,
+                                       smtp_cmd_arena *a) {
   memset(out, 0, sizeof *out);
   const char *p = arg;
-  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to) || (*p && *p != ' ') || !*out->to) {
-    smtp_cmd_rcpt_clear(out);
+  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to, a) || (*p && *p != ' ') || !*out->to) {
+    drop_rcpt(out, a);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: RCPT TO:<address>"};
   }
   if (g_ascii_strcasecmp(out->to, "postmaster") != 0 && !smtp_cmd_mailbox_valid(out->to)) {
-    smtp_cmd_rcpt_clear(out);
+    drop_rcpt(out, a);
     return (smtp_cmd_status){501, "5.1.3", "Bad recipient address syntax"};
   }
-  rcpt_ctx c = {out, allowed, 0};
+  rcpt_ctx c = {out, allowed, 0, a};
   smtp_cmd_status st = each_param(p, rcpt_param, &c);
   if (st.code)
-    smtp_cmd_rcpt_clear(out);
+    drop_rcpt(out, a);
   return st;
+}
+
+smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_rcpt *out) {
+  return smtp_cmd_parse_rcpt_in(arg, allowed, out, NULL);
+}
+
+/* ---- the arena ---- */
+
+/* A block of the arena: its text room follows. */
+struct smtp_cmd_block {
+  struct smtp_cmd_block *next; /* older blocks */
+  size_t cap;
+};
+
+#define ARENA_BLOCK 256
+
+char *smtp_cmd_arena_strndup(smtp_cmd_arena *a, const char *s, size_t n) {
+  if (n + 1 > a->room) { /* a new block: the older ones stay where they are */
+    size_t cap = MAX(n + 1, a->head ? 4 * ARENA_BLOCK : ARENA_BLOCK);
+    smtp_cmd_block *b = g_malloc(sizeof *b + cap);
+    b->next = a->head;
+    b->cap = cap;
+    a->head = b;
+    a->w = (char *)(b + 1);
+    a->room = cap;
+  }
+  char *r = a->w;
+  memcpy(r, s, n);
+  r[n] = 0;
+  a->w += n + 1;
+  a->room -= n + 1;
+  return r;
+}
+
+void smtp_cmd_arena_reset(smtp_cmd_arena *a) {
+  smtp_cmd_block *b = a->head;
+  if (!b)
+    return;
+  while (b->next) { /* all but the first block made */
+    smtp_cmd_block *older = b->next;
+    g_free(b);
+    b = older;
+  }
+  a->head = b;
+  a->w = (char *)(b + 1);
+  a->room = b->cap;
+}
+
+void smtp_cmd_arena_clear(smtp_cmd_arena *a) {
+  while (a->head) {
+    smtp_cmd_block *b = a->head;
+    a->head = b->next;
+    g_free(b);
+  }
+  a->w = NULL;
+  a->room = 0;
 }
 
 /* ---- AUTH data ---- */
 
-guchar *smtp_cmd_b64_decode(const char *s, gsize *len) {
+bool smtp_cmd_b64_decode_append(const char *s, GString *out) {
   size_t n = strlen(s);
-  if (n == 1 && s[0] == '=') { /* RFC 4954 §4: "=" is an empty initial response */
-    *len = 0;
-    return (guchar *)g_strdup("");
-  }
+  if (n == 1 && s[0] == '=') /* RFC 4954 §4: "=" is an empty initial response */
+    return true;
   if (n == 0 || n % 4 != 0)
-    return NULL;
+    return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     bool pad_ok = c == '=' && (i == n - 1 || (i == n - 2 && s[n - 1] == '='));
     if (!g_ascii_isalnum(c) && c != '+' && c != '/' && !pad_ok)
-      return NULL;
+      return false;
   }
-  guchar *raw = g_base64_decode(s, len);
-  guchar *out = g_malloc(*len + 1);
-  memcpy(out, raw, *len);
-  out[*len] = 0;
-  g_free(raw);
-  return out;
+  size_t at = out->len;
+  g_string_set_size(out, at + n / 4 * 3 + 3);
+  gint state = 0;
+  guint save = 0;
+  gsize got = g_base64_decode_step(s, n, (guchar *)out->str + at, &state, &save);
+  out->str[out->len = at + got] = 0;
+  return true;
 }
 
-bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **authcid,
-                          char **passwd) {
+guchar *smtp_cmd_b64_decode(const char *s, gsize *len) {
+  GString *out = g_string_new(NULL);
+  if (!smtp_cmd_b64_decode_append(s, out)) {
+    g_string_free(out, TRUE);
+    return NULL;
+  }
+  *len = out->len;
+  return (guchar *)g_string_free(out, FALSE);
+}
+
+bool smtp_cmd_plain_parts(const guchar *buf, gsize len, gsize *authcid, gsize *passwd) {
   const guchar *nul1 = memchr(buf, 0, len);
   if (!nul1)
     return false;
@@ -430,8 +539,18 @@ bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **a
   gsize zlen = (gsize)(nul1 - buf), clen = (gsize)(nul2 - rest);
   if (memchr(pw, 0, pwlen) || clen == 0 || pwlen == 0 || zlen > 255 || clen > 255 || pwlen > 255)
     return false;
-  *authzid = g_strndup((const char *)buf, zlen);
-  *authcid = g_strndup((const char *)rest, clen);
-  *passwd = g_strndup((const char *)pw, pwlen);
+  *authcid = (gsize)(rest - buf);
+  *passwd = (gsize)(pw - buf);
+  return true;
+}
+
+bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **authcid,
+                          char **passwd) {
+  gsize c, p;
+  if (!smtp_cmd_plain_parts(buf, len, &c, &p))
+    return false;
+  *authzid = g_strndup((const char *)buf, c - 1);
+  *authcid = g_strndup((const char *)buf + c, p - c - 1);
+  *passwd = g_strndup((const char *)buf + p, len - p);
   return true;
 }

@@ -110,6 +110,32 @@ smtp_cmd_status smtp_cmd_parse_mail(const char *arg, unsigned allowed, uint64_t 
  * without a domain (RFC 5321 §4.1.1.3). */
 smtp_cmd_status smtp_cmd_parse_rcpt(const char *arg, unsigned allowed, smtp_cmd_rcpt *out);
 
+/* A store for parsed strings that go together (a server's transaction):
+ * each copy is appended to a block that never moves; all of them are let
+ * go at once. Zero-initialise it (no block yet). */
+typedef struct smtp_cmd_block smtp_cmd_block;
+typedef struct {
+  smtp_cmd_block *head; /* the newest block; older ones follow */
+  char *w;              /* where the next copy goes in HEAD, ROOM octets left */
+  size_t room;
+} smtp_cmd_arena;
+
+/* A NUL-terminated copy of S[0..N) in A, valid until A is reset. */
+char *smtp_cmd_arena_strndup(smtp_cmd_arena *a, const char *s, size_t n);
+/* Lets every copy go, keeping the first block for the next ones. */
+void smtp_cmd_arena_reset(smtp_cmd_arena *a);
+/* Frees every block (A is then empty, as zeroed). */
+void smtp_cmd_arena_clear(smtp_cmd_arena *a);
+
+/* smtp_cmd_parse_mail and _rcpt with the strings copied into A instead of
+ * allocated one by one (A NULL: as those): OUT then owns nothing and must
+ * not be cleared with smtp_cmd_*_clear; its strings last until A is reset.
+ * On failure OUT is zeroed (the copies stay in A until then). */
+smtp_cmd_status smtp_cmd_parse_mail_in(const char *arg, unsigned allowed, uint64_t max_size,
+                                       smtp_cmd_mail *out, smtp_cmd_arena *a);
+smtp_cmd_status smtp_cmd_parse_rcpt_in(const char *arg, unsigned allowed, smtp_cmd_rcpt *out,
+                                       smtp_cmd_arena *a);
+
 /* True if S is a valid mailbox "local@domain" (RFC 5321 §4.1.2, ASCII
  * only, lengths of §4.5.3.1.1-2). */
 bool smtp_cmd_mailbox_valid(const char *s);
@@ -121,6 +147,9 @@ bool smtp_cmd_xtext_valid(const char *s);
  * bytes (NUL-terminated for convenience; *LEN excludes the NUL) or NULL when
  * S is not base64. "=" alone decodes to the empty string (RFC 4954 §4). */
 guchar *smtp_cmd_b64_decode(const char *s, gsize *len);
+/* The same decoding appended to OUT (which stays NUL-terminated); false,
+ * OUT unchanged, when S is not base64. */
+bool smtp_cmd_b64_decode_append(const char *s, GString *out);
 
 /* RFC 4616 §2: message = [authzid] NUL authcid NUL passwd. Splits the
  * decoded PLAIN response; false if malformed (wrong NUL count, empty
@@ -128,5 +157,9 @@ guchar *smtp_cmd_b64_decode(const char *s, gsize *len);
  * three strings are newly allocated. */
 bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **authcid,
                           char **passwd);
+/* The same check without copies: on success *AUTHCID and *PASSWD are
+ * where those fields start in BUF (authzid starts at 0; each field but the
+ * last is ended by its NUL). */
+bool smtp_cmd_plain_parts(const guchar *buf, gsize len, gsize *authcid, gsize *passwd);
 
 #endif

@@ -28,11 +28,13 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
   g_assert(text != NULL);
   bool with_esc = esc && *esc;
   size_t esc_len = with_esc ? strlen(esc) : 0;
+  const char c0 = (char)('0' + code / 100), c1 = (char)('0' + code / 10 % 10),
+             c2 = (char)('0' + code % 10);
   const char *p = text;
   for (;;) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    g_assert(memchr(p, '\r', n) == NULL);
+    size_t n = strcspn(p, "\r\n"); /* one call finds the line's end and checks it */
+    g_assert(p[n] != '\r');
+    const char *nl = p[n] ? p + n : NULL;
     /* The line's exact size first, then its pieces copied in place. */
     size_t at = out->len, sp = with_esc && n > 0;
     size_t need = at + 4 + esc_len + sp + n + 2;
@@ -43,9 +45,9 @@ void smtp_reply_append(GString *out, int code, const char *esc, const char *text
       g_string_set_size(out, need);
     }
     char *w = out->str + at;
-    *w++ = (char)('0' + code / 100);
-    *w++ = (char)('0' + code / 10 % 10);
-    *w++ = (char)('0' + code % 10);
+    *w++ = c0;
+    *w++ = c1;
+    *w++ = c2;
     *w++ = nl ? '-' : ' ';
     if (esc_len) {
       memcpy(w, esc, esc_len);
@@ -78,7 +80,7 @@ void smtp_reply_reset(smtp_reply *r) {
   r->code = 0;
   r->esc[0] = 0;
   r->nlines = 0;
-  g_string_truncate(r->text, 0);
+  r->text->str[r->text->len = 0] = 0;
 }
 
 static size_t digits(const char *s, size_t n, size_t max) {
@@ -88,7 +90,9 @@ static size_t digits(const char *s, size_t n, size_t max) {
   return i;
 }
 
-bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len) {
+/* smtp_reply_esc_at, inlined in smtp_reply_feed_line (its first test
+ * ends it on most lines). */
+static inline bool esc_at(const char *s, size_t n, char klass, size_t *len) {
   /* RFC 3463 §2: class "." 1*3digit "." 1*3digit */
   if (n < 5 || s[0] != klass || s[1] != '.')
     return false;
@@ -109,10 +113,16 @@ bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len) {
   return true;
 }
 
+bool smtp_reply_esc_at(const char *s, size_t n, char klass, size_t *len) {
+  return esc_at(s, n, klass, len);
+}
+
+static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t len) {
   /* RFC 5321 §4.2: Reply-line = *( Reply-code "-" [ textstring ] CRLF )
    *                 Reply-code [ SP textstring ] CRLF */
-  if (len < 3 || digits(line, 3, 3) != 3 || line[0] < '2' || line[0] > '5')
+  if (len < 3 || line[0] < '2' || line[0] > '5' || !is_digit(line[1]) || !is_digit(line[2]))
     return SMTP_REPLY_BAD;
   int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
   bool last;
@@ -131,7 +141,7 @@ smtp_reply_status smtp_reply_feed_line(smtp_reply *r, const char *line, size_t l
   const char *t = len > 4 ? line + 4 : line + len;
   size_t tn = len > 4 ? len - 4 : 0;
   size_t el = 0;
-  if (smtp_reply_esc_at(t, tn, line[0], &el)) {
+  if (esc_at(t, tn, line[0], &el)) {
     if (r->nlines == 0)
       memcpy(r->esc, t, el), r->esc[el] = 0;
     t += el;
@@ -152,6 +162,17 @@ GString *smtp_string_kept(GString *s, gsize size) {
     g_string_free(s, TRUE);
     return g_string_sized_new(size);
   }
-  g_string_truncate(s, 0);
+  s->str[s->len = 0] = 0;
   return s;
+}
+
+void smtp_string_renew(char **slot, const char *s, bool wipe) {
+  if (*slot && s && strcmp(*slot, s) == 0)
+    return;
+  if (!*slot && !s)
+    return;
+  if (*slot && wipe)
+    memset(*slot, 0, strlen(*slot));
+  g_free(*slot);
+  *slot = s ? g_strdup(s) : NULL;
 }

@@ -99,6 +99,12 @@ static inline void smtp_reply_put(GString *g, const char *p, size_t n) {
 /* smtp_reply_put of the string S. */
 static inline void smtp_reply_puts(GString *g, const char *s) { smtp_reply_put(g, s, strlen(s)); }
 
+/* G set to the string S (g_string_assign, inline when G has room). */
+static inline void smtp_reply_set(GString *g, const char *s) {
+  g->str[g->len = 0] = 0;
+  smtp_reply_puts(g, s);
+}
+
 /* For engines renewed from a spare (smtp_cli_renew, smtp_srv_renew): the
  * largest buffer kept for the next session, in octets. */
 #define SMTP_KEEP_MAX (64 * 1024)
@@ -106,5 +112,11 @@ static inline void smtp_reply_puts(GString *g, const char *s) { smtp_reply_put(g
 /* S emptied for the next session, or freed and made anew at SIZE when it
  * had grown past SMTP_KEEP_MAX. */
 GString *smtp_string_kept(GString *s, gsize size);
+
+/* *SLOT (an owned string or NULL) made a copy of S (may be NULL): kept
+ * as it is when it holds S already (a renewed engine's name from the
+ * same config), else freed (wiped first when WIPE: a secret) and copied
+ * anew. */
+void smtp_string_renew(char **slot, const char *s, bool wipe);
 
 #endif

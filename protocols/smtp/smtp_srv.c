@@ -139,12 +139,13 @@ static void srv_start(smtp_srv *srv, const smtp_srv_config *cfg, const smtp_env 
   g_assert(cfg && cfg->hostname);
   g_assert(cfg->relay_reject_code == 550 || cfg->relay_reject_code == 554);
   srv->cfg = *cfg;
-  srv->hostname = g_strdup(cfg->hostname);
+  smtp_string_renew(&srv->hostname, cfg->hostname, false); /* kept when the same */
   srv->cfg.hostname = srv->hostname;
   if (env)
     srv->env = *env;
   srv->state = SRV_CONNECT;
   srv->next_id = 1;
+  srv->a_authzid = srv->a_user = srv->a_pass = SIZE_MAX;
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_CONNECT);
 }
 
@@ -155,7 +156,11 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
   srv->line = g_string_sized_new(128);
   srv->out = g_string_sized_new(256);
   srv->scratch = g_string_new(NULL);
-  srv->events = g_array_sized_new(FALSE, TRUE, sizeof(smtp_srv_event), 2);
+  srv->auth_in = g_string_new(NULL);
+  srv->helo = g_string_new(NULL);
+  srv->cand_helo = g_string_new(NULL);
+  srv->ehlo_text = g_string_new(NULL);
+  srv->ehlo_wire = g_string_new(NULL);
   srv->rcpts = g_array_sized_new(FALSE, TRUE, sizeof(smtp_cmd_rcpt), 2);
   srv->msg = g_byte_array_new();
   srv_start(srv, cfg, env);
@@ -167,17 +172,21 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
     return smtp_srv_new(cfg, env);
   smtp_srv__reset_txn(old);
   smtp_srv__reset_auth_input(old);
-  g_free(old->hostname);
-  g_free(old->helo);
-  g_free(old->cand_helo);
   g_free(old->auth_user);
   smtp_srv kept = {
       .in = old->in,
       .line = smtp_string_kept(old->line, 128),
       .out = smtp_string_kept(old->out, 256),
       .scratch = smtp_string_kept(old->scratch, 0),
+      .auth_in = smtp_string_kept(old->auth_in, 0), /* wiped by reset_auth_input above */
+      .hostname = old->hostname, /* kept if the new config gives the same (srv_start) */
+      .helo = smtp_string_kept(old->helo, 0), /* storage only: HAS_HELO is false */
+      .cand_helo = smtp_string_kept(old->cand_helo, 0),
+      .ehlo_text = old->ehlo_text, /* a cache: its content stays valid */
+      .ehlo_wire = old->ehlo_wire,
       .events = old->events,
       .rcpts = old->rcpts,
+      .txn_strs = old->txn_strs, /* reset by reset_txn above */
       .msg = old->msg,
   };
   if (old->grown) { /* a flood of input or a large message: let it go */
@@ -187,7 +196,7 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
     kept.msg = g_byte_array_new();
   }
   g_byte_array_set_size(kept.in, 0);
-  g_array_set_size(kept.events, 0);
+  smtp_fifo_kept(&kept.events);
   g_byte_array_set_size(kept.msg, 0);
   *old = kept;
   srv_start(old, cfg, env);
@@ -202,21 +211,24 @@ void smtp_srv_keep(smtp_srv **spare, smtp_srv *srv) {
 }
 
 void smtp_srv__reset_auth_input(smtp_srv *srv) {
-  g_clear_pointer(&srv->a_authzid, g_free);
-  g_clear_pointer(&srv->a_user, g_free);
-  if (srv->a_pass)
-    memset(srv->a_pass, 0, strlen(srv->a_pass));
-  g_clear_pointer(&srv->a_pass, g_free);
+  GString *in = srv->auth_in;
+  memset(in->str, 0, in->len); /* secrets */
+  in->len = 0;
+  srv->a_authzid = srv->a_user = srv->a_pass = SIZE_MAX;
   srv->auth_step = 0;
 }
 
+const char *smtp_srv__auth_part(const smtp_srv *srv, size_t at) {
+  return at == SIZE_MAX ? NULL : srv->auth_in->str + at;
+}
+
 void smtp_srv__reset_txn(smtp_srv *srv) {
-  smtp_cmd_mail_clear(&srv->mail);
-  smtp_cmd_mail_clear(&srv->scratch_mail);
-  smtp_cmd_rcpt_clear(&srv->cand_rcpt);
-  for (guint i = 0; i < srv->rcpts->len; i++)
-    smtp_cmd_rcpt_clear(&g_array_index(srv->rcpts, smtp_cmd_rcpt, i));
+  /* their strings are in txn_strs */
+  memset(&srv->mail, 0, sizeof srv->mail);
+  memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail);
+  memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt);
   g_array_set_size(srv->rcpts, 0);
+  smtp_cmd_arena_reset(&srv->txn_strs);
   g_byte_array_set_size(srv->msg, 0);
   srv->msg_size = 0;
 }
@@ -226,30 +238,30 @@ void smtp_srv_free(smtp_srv *srv) {
     return;
   smtp_srv__reset_txn(srv);
   smtp_srv__reset_auth_input(srv);
+  smtp_cmd_arena_clear(&srv->txn_strs);
   g_free(srv->hostname);
   g_byte_array_free(srv->in, TRUE);
   g_string_free(srv->line, TRUE);
   g_string_free(srv->out, TRUE);
   g_string_free(srv->scratch, TRUE);
-  g_array_free(srv->events, TRUE);
+  smtp_srv__reset_auth_input(srv); /* wiped */
+  g_string_free(srv->auth_in, TRUE);
+  g_string_free(srv->ehlo_text, TRUE);
+  g_string_free(srv->ehlo_wire, TRUE);
+  smtp_fifo_free(&srv->events);
   g_array_free(srv->rcpts, TRUE);
   g_byte_array_free(srv->msg, TRUE);
-  g_free(srv->helo);
-  g_free(srv->cand_helo);
+  g_string_free(srv->helo, TRUE);
+  g_string_free(srv->cand_helo, TRUE);
   g_free(srv->auth_user);
   g_free(srv);
 }
 
 /* ---- output, events ---- */
 
-void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text) {
-  char derived[6] = {(char)('0' + code / 100), '.', '0', '.', '0', 0};
-  if (!srv->cfg.ext_enhancedstatuscodes)
-    esc = NULL;
-  else if (!esc)
-    esc = derived;
-  size_t start = srv->out->len;
-  smtp_reply_append(srv->out, code, esc, text);
+/* After a reply CODE was appended to OUT at START: its lines traced, and
+ * counted when an error. */
+static void replied(smtp_srv *srv, int code, size_t start) {
   if (srv->env.trace) {
     const char *p = srv->out->str + start;
     while (*p) {
@@ -262,10 +274,27 @@ void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text)
     srv->errors++;
 }
 
+void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text) {
+  char derived[6] = {(char)('0' + code / 100), '.', '0', '.', '0', 0};
+  if (!srv->cfg.ext_enhancedstatuscodes)
+    esc = NULL;
+  else if (!esc)
+    esc = derived;
+  size_t start = srv->out->len;
+  smtp_reply_append(srv->out, code, esc, text);
+  replied(srv, code, start);
+}
+
+void smtp_srv__reply_wire(smtp_srv *srv, int code, const char *wire, size_t n) {
+  size_t start = srv->out->len;
+  smtp_reply_put(srv->out, wire, n);
+  replied(srv, code, start);
+}
+
 void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b) {
   GString *t = srv->scratch;
-  g_string_assign(t, a);
-  g_string_append(t, b);
+  smtp_reply_set(t, a);
+  smtp_reply_puts(t, b);
   smtp_srv__reply(srv, code, esc, t->str);
 }
 
@@ -279,22 +308,23 @@ void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt,
 }
 
 void smtp_srv__push_event(smtp_srv *srv, smtp_srv_event_type type) {
-  smtp_srv_event ev = {.type = type};
-  g_array_append_val(srv->events, ev);
+  srv_queued *q = smtp_fifo_push(&srv->events, sizeof *q);
+  q->type = type;
+  q->id = 0;
 }
 
 /* Fills the borrowed pointers of a decision event from the engine state. */
 static void fill_event(smtp_srv *srv, smtp_srv_event *ev) {
   switch (ev->type) {
   case SMTP_SRV_EV_DECIDE_HELO:
-    ev->helo = srv->cand_helo;
+    ev->helo = srv->cand_helo->str;
     ev->esmtp = srv->cand_esmtp;
     break;
   case SMTP_SRV_EV_DECIDE_AUTH:
     ev->mech = srv->auth_login ? "LOGIN" : "PLAIN";
-    ev->authzid = srv->a_authzid;
-    ev->user = srv->a_user;
-    ev->pass = srv->a_pass;
+    ev->authzid = srv->a_authzid == SIZE_MAX ? "" : smtp_srv__auth_part(srv, srv->a_authzid);
+    ev->user = smtp_srv__auth_part(srv, srv->a_user);
+    ev->pass = smtp_srv__auth_part(srv, srv->a_pass);
     break;
   case SMTP_SRV_EV_DECIDE_MAIL:
     ev->mail = &srv->scratch_mail;
@@ -323,19 +353,20 @@ static void fill_event(smtp_srv *srv, smtp_srv_event *ev) {
 
 void smtp_srv__decide(smtp_srv *srv, smtp_srv_event_type type) {
   g_assert(srv->pending_id == 0);
-  smtp_srv_event ev = {.type = type, .id = srv->next_id++};
-  srv->pending_id = ev.id;
+  srv_queued *q = smtp_fifo_push(&srv->events, sizeof *q);
+  q->type = type;
+  q->id = srv->next_id++;
+  srv->pending_id = q->id;
   srv->pending_type = type;
-  g_array_append_val(srv->events, ev);
 }
 
 bool smtp_srv_next_event(smtp_srv *srv, smtp_srv_event *ev) {
-  if (srv->ev_head >= srv->events->len) {
-    g_array_set_size(srv->events, 0);
-    srv->ev_head = 0;
+  srv_queued q;
+  if (!smtp_fifo_pop(&srv->events, &q, sizeof q))
     return false;
-  }
-  *ev = g_array_index(srv->events, smtp_srv_event, srv->ev_head++);
+  memset(ev, 0, sizeof *ev);
+  ev->type = q.type;
+  ev->id = q.id;
   fill_event(srv, ev);
   return true;
 }
@@ -347,7 +378,10 @@ const uint8_t *smtp_srv_output_peek(const smtp_srv *srv, size_t *len) {
 
 void smtp_srv_output_consume(smtp_srv *srv, size_t n) {
   g_assert(n <= srv->out->len);
-  g_string_erase(srv->out, 0, (gssize)n);
+  if (n == srv->out->len) /* the usual case: all of it, no library call */
+    srv->out->str[srv->out->len = 0] = 0;
+  else
+    g_string_erase(srv->out, 0, (gssize)n);
 }
 
 void smtp_srv__close(smtp_srv *srv, const char *reason) {
@@ -377,7 +411,7 @@ void smtp_srv__discard_input(smtp_srv *srv, const char *why) {
 /* ---- command lines ---- */
 
 static void line_reset(smtp_srv *srv) {
-  g_string_truncate(srv->line, 0);
+  srv->line->str[srv->line->len = 0] = 0;
   srv->line_bare_cr = srv->line_nul = srv->line_long = false;
 }
 
@@ -385,7 +419,8 @@ static void line_reset(smtp_srv *srv) {
 static void line_done(smtp_srv *srv, bool bare_lf) {
   const char *s = srv->line->str;
   bool auth = srv->state == SRV_AUTH_INPUT ||
-              (g_ascii_strncasecmp(s, "AUTH", 4) == 0 && (s[4] == ' ' || s[4] == 0));
+              (srv->line->len >= 4 && (s[0] | 0x20) == 'a' &&
+               g_ascii_strncasecmp(s, "AUTH", 4) == 0 && (s[4] == ' ' || s[4] == 0));
   if (srv->state == SRV_AUTH_INPUT)
     smtp_srv__trace(srv, SMTP_TRACE_RECV, "****");
   else if (auth && strchr(s + 5 - (s[4] == 0), ' '))
@@ -659,7 +694,8 @@ static void process(smtp_srv *srv) {
   view_in(srv);
   parse(srv);
   if (srv->in_pos >= srv->in->len) {
-    g_byte_array_set_size(srv->in, 0);
+    if (srv->in->len) /* often empty already: no library call */
+      g_byte_array_set_size(srv->in, 0);
     srv->in_pos = 0;
   } else if (srv->in_pos > 4096) {
     g_byte_array_remove_range(srv->in, 0, (guint)srv->in_pos);
@@ -744,14 +780,16 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     }
     break;
   case SMTP_SRV_EV_DECIDE_HELO:
-    g_clear_pointer(&srv->helo, g_free);
+    srv->has_helo = false;
     if (ok) {
-      srv->helo = g_steal_pointer(&srv->cand_helo);
+      GString *h = srv->helo;
+      srv->helo = srv->cand_helo;
+      srv->cand_helo = h; /* kept for the next EHLO */
+      srv->has_helo = true;
       srv->esmtp = srv->cand_esmtp;
       smtp_srv__helo_reply(srv);
       smtp_srv__enter(srv, SRV_READY);
     } else {
-      g_clear_pointer(&srv->cand_helo, g_free);
       smtp_srv__reply(srv, a->code, a->esc, text);
       smtp_srv__enter(srv, SRV_HELO);
     }
@@ -763,7 +801,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
       smtp_srv__reply(srv, 250, "2.1.0", "Ok");
       smtp_srv__enter(srv, SRV_MAIL);
     } else {
-      smtp_cmd_mail_clear(&srv->scratch_mail);
+      memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail); /* strings in txn_strs */
       smtp_srv__reply(srv, a->code, a->esc, text);
       smtp_srv__enter(srv, SRV_READY);
     }
@@ -774,14 +812,14 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
       memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt);
       smtp_srv__reply(srv, 250, "2.1.5", "Ok");
     } else {
-      smtp_cmd_rcpt_clear(&srv->cand_rcpt);
+      memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt); /* strings in txn_strs */
       smtp_srv__reply(srv, a->code, a->esc, text);
     }
     smtp_srv__enter(srv, srv->rcpts->len ? SRV_RCPT : SRV_MAIL);
     break;
   case SMTP_SRV_EV_DECIDE_AUTH:
     if (ok) {
-      srv->auth_user = g_strdup(srv->a_user);
+      srv->auth_user = g_strdup(smtp_srv__auth_part(srv, srv->a_user));
       smtp_srv__reply(srv, 235, "2.7.0", "Authentication successful"); /* RFC 4954 §6 */
     } else {
       smtp_srv__reply(srv, a->code, a->esc, text);
@@ -837,7 +875,7 @@ void smtp_srv_tls_started(smtp_srv *srv, int64_t now) {
   srv->last_activity = now;
   srv->tls = true;
   /* RFC 3207 §4.2: discard all knowledge obtained from the client. */
-  g_clear_pointer(&srv->helo, g_free);
+  srv->has_helo = false;
   g_clear_pointer(&srv->auth_user, g_free);
   srv->esmtp = false;
   smtp_srv__reset_txn(srv);
@@ -875,7 +913,7 @@ void smtp_srv_tick(smtp_srv *srv, int64_t now) {
   smtp_srv__close(srv, "timeout");
 }
 
-const char *smtp_srv_helo(const smtp_srv *srv) { return srv->helo; }
+const char *smtp_srv_helo(const smtp_srv *srv) { return srv->has_helo ? srv->helo->str : NULL; }
 const char *smtp_srv_auth_user(const smtp_srv *srv) { return srv->auth_user; }
 bool smtp_srv_tls_active(const smtp_srv *srv) { return srv->tls; }
 bool smtp_srv_closed(const smtp_srv *srv) { return srv->state == SRV_CLOSED; }

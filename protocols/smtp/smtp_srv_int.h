@@ -4,6 +4,7 @@
 #ifndef MAILSIM_SMTP_SRV_INT_H
 #define MAILSIM_SMTP_SRV_INT_H
 
+#include "smtp_fifo.h"
 #include "smtp_srv.h"
 
 #include <glib.h>
@@ -50,6 +51,13 @@ typedef enum {
 #define SRV_AUTH_MAX 12288 /* AUTH line octets without CRLF */
 #define SRV_TEXT_MAX 998   /* text line octets without CRLF */
 #define SRV_INPUT_HIGH (64 * 1024)
+#define SRV_EHLO_CACHE_MAX 1024 /* the longest EHLO text kept formatted */
+
+/* An event as queued (smtp_srv_next_event fills in the rest). */
+typedef struct {
+  smtp_srv_event_type type;
+  uint64_t id;
+} srv_queued;
 
 struct smtp_srv {
   smtp_srv_config cfg;
@@ -71,8 +79,11 @@ struct smtp_srv {
   /* output and events */
   GString *out;
   GString *scratch; /* reply texts built from pieces */
-  GArray *events; /* smtp_srv_event */
-  size_t ev_head;
+  /* The last EHLO reply: its text (EHLO_TEXT) and that text formatted
+   * (EHLO_WIRE), appended as is while the text comes out the same (the
+   * hostname and extensions rarely change; kept across renewals). */
+  GString *ehlo_text, *ehlo_wire;
+  smtp_fifo events; /* srv_queued: type and id, the rest filled when pulled */
 
   /* pending decision */
   uint64_t next_id;
@@ -80,9 +91,13 @@ struct smtp_srv {
   smtp_srv_event_type pending_type;
 
   /* session */
-  char *helo;
+  /* The HELO name accepted (when HAS_HELO) and the one asked about
+   * (DECIDE_HELO). Accepting swaps the two buffers; both are kept across
+   * the session and renewals. */
+  GString *helo;
+  bool has_helo;
   bool esmtp;
-  char *cand_helo;
+  GString *cand_helo;
   bool cand_esmtp;
   bool tls;
   char *auth_user;
@@ -92,13 +107,21 @@ struct smtp_srv {
   /* AUTH in progress */
   bool auth_login; /* LOGIN (else PLAIN) */
   int auth_step;   /* LOGIN: 0 = username next, 1 = password next */
-  char *a_authzid, *a_user, *a_pass;
+  /* The decoded credentials, in AUTH_IN (kept across renewals, wiped
+   * when done): PLAIN's "authzid NUL user NUL pass", or LOGIN's user and
+   * pass each ended by NUL; where each starts (SIZE_MAX: not given). */
+  GString *auth_in;
+  size_t a_authzid, a_user, a_pass;
 
   /* transaction */
   smtp_cmd_mail mail; /* valid in MAIL, RCPT, DATA, DATA_WAIT */
   smtp_cmd_mail scratch_mail;
   smtp_cmd_rcpt cand_rcpt;
   GArray *rcpts; /* smtp_cmd_rcpt, accepted */
+  /* The strings of MAIL, SCRATCH_MAIL, CAND_RCPT and RCPTS (smtp_cmd's
+   * _in parsers): let go together when the transaction ends, the first
+   * block kept (across renewals too). */
+  smtp_cmd_arena txn_strs;
 
   /* DATA */
   GByteArray *msg;
@@ -115,6 +138,10 @@ void smtp_srv__enter(smtp_srv *srv, smtp_srv_state s);
  * enhanced codes are dropped when the extension is off. 4xx/5xx count as
  * errors. TEXT may hold '\n' for a multi-line reply. */
 void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text);
+/* Queues the reply CODE (no enhanced code) whose lines are already
+ * formatted in WIRE[0..N) (smtp_reply_append's output), as
+ * smtp_srv__reply would have queued it. */
+void smtp_srv__reply_wire(smtp_srv *srv, int code, const char *wire, size_t n);
 /* The reply A followed by B (both NUL-terminated), without printf. */
 void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b);
 void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt, ...)
@@ -132,6 +159,8 @@ void smtp_srv__trace_out(smtp_srv *srv, smtp_trace_kind kind, const char *fmt, .
 /* Forgets the transaction (MAIL, RCPTs, data). */
 void smtp_srv__reset_txn(smtp_srv *srv);
 void smtp_srv__reset_auth_input(smtp_srv *srv);
+/* The credential starting at AT in auth_in (NULL for SIZE_MAX). */
+const char *smtp_srv__auth_part(const smtp_srv *srv, size_t at);
 /* Drops buffered input (after STARTTLS), tracing how much. */
 void smtp_srv__discard_input(smtp_srv *srv, const char *why);
 /* Starts reading message data. */

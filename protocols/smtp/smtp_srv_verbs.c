@@ -39,8 +39,7 @@ static bool helo_check(smtp_srv *srv, const char *arg) {
 
 static void helo_start(smtp_srv *srv, const char *arg, bool esmtp) {
   smtp_srv__reset_txn(srv); /* RFC 5321 §4.1.4: EHLO implies RSET */
-  g_free(srv->cand_helo);
-  srv->cand_helo = g_strdup(arg);
+  smtp_reply_set(srv->cand_helo, arg);
   srv->cand_esmtp = esmtp;
   smtp_srv__enter(srv, SRV_HELO_WAIT);
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_HELO);
@@ -60,7 +59,7 @@ void smtp_srv__helo_reply(smtp_srv *srv) {
     return;
   }
   GString *t = srv->scratch;
-  g_string_assign(t, srv->hostname);
+  smtp_reply_set(t, srv->hostname);
   const smtp_srv_config *c = &srv->cfg;
   if (c->ext_pipelining)
     smtp_reply_puts(t, "\nPIPELINING");
@@ -91,7 +90,20 @@ void smtp_srv__helo_reply(smtp_srv *srv) {
     smtp_reply_puts(t, "\n8BITMIME");
   if (c->ext_dsn)
     smtp_reply_puts(t, "\nDSN");
-  smtp_srv__reply(srv, 250, "", t->str); /* RFC 2034 §3: no codes on the EHLO reply */
+  /* RFC 2034 §3: no enhanced codes on the EHLO reply. The same text as
+   * last time: its formatted lines again. */
+  GString *key = srv->ehlo_text, *wire = srv->ehlo_wire;
+  if (t->len == key->len && memcmp(t->str, key->str, t->len) == 0) {
+    smtp_srv__reply_wire(srv, 250, wire->str, wire->len);
+    return;
+  }
+  size_t at = srv->out->len;
+  smtp_srv__reply(srv, 250, "", t->str);
+  if (t->len <= SRV_EHLO_CACHE_MAX) {
+    smtp_reply_set(key, t->str);
+    wire->str[wire->len = 0] = 0;
+    smtp_reply_put(wire, srv->out->str + at, srv->out->len - at);
+  }
 }
 
 /* ---- MAIL / RCPT / DATA ---- */
@@ -107,8 +119,8 @@ static bool mail_check(smtp_srv *srv, const char *arg) {
   unsigned allowed =
       (srv->cfg.ext_size ? SMTP_CMD_P_SIZE : 0) | (srv->cfg.ext_8bitmime ? SMTP_CMD_P_BODY : 0) |
       (srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0) | (srv->cfg.ext_auth ? SMTP_CMD_P_AUTH : 0);
-  smtp_cmd_status st = smtp_cmd_parse_mail(arg, allowed, srv->cfg.ext_size ? srv->cfg.max_size : 0,
-                                           &srv->scratch_mail);
+  smtp_cmd_status st = smtp_cmd_parse_mail_in(
+      arg, allowed, srv->cfg.ext_size ? srv->cfg.max_size : 0, &srv->scratch_mail, &srv->txn_strs);
   if (st.code) {
     smtp_srv__reply(srv, st.code, st.esc, st.text);
     return false;
@@ -127,8 +139,8 @@ static bool rcpt_check(smtp_srv *srv, const char *arg) {
     smtp_srv__reply(srv, 452, "4.5.3", "Error: too many recipients");
     return false;
   }
-  smtp_cmd_status st =
-      smtp_cmd_parse_rcpt(arg, srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0, &srv->cand_rcpt);
+  smtp_cmd_status st = smtp_cmd_parse_rcpt_in(arg, srv->cfg.ext_dsn ? SMTP_CMD_P_DSN : 0,
+                                              &srv->cand_rcpt, &srv->txn_strs);
   if (st.code) {
     smtp_srv__reply(srv, st.code, st.esc, st.text);
     return false;
@@ -262,8 +274,6 @@ static bool auth_check(smtp_srv *srv, const char *arg) {
 
 /* Asks the owner about the gathered credentials. */
 static void auth_decide(smtp_srv *srv) {
-  if (!srv->a_authzid)
-    srv->a_authzid = g_strdup("");
   smtp_srv__enter(srv, SRV_AUTH_WAIT);
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_AUTH);
 }
@@ -281,38 +291,42 @@ static void auth_response(smtp_srv *srv, const char *b64) {
     auth_fail(srv, 501, "5.0.0", "Authentication aborted");
     return;
   }
-  gsize len = 0;
-  guchar *raw = smtp_cmd_b64_decode(b64, &len);
-  if (!raw) {
+  /* decoded in place after what is already there (LOGIN's user) */
+  GString *in = srv->auth_in;
+  size_t at = in->len;
+  if (!smtp_cmd_b64_decode_append(b64, in)) {
     auth_fail(srv, 501, "5.5.2", "Error: invalid base64 in authentication response");
     return;
   }
+  const guchar *raw = (const guchar *)in->str + at;
+  size_t len = in->len - at;
   if (!srv->auth_login) {
-    bool ok = smtp_cmd_plain_split(raw, len, &srv->a_authzid, &srv->a_user, &srv->a_pass);
-    memset(raw, 0, len);
-    g_free(raw);
-    if (!ok)
+    gsize user, pass;
+    if (!smtp_cmd_plain_parts(raw, len, &user, &pass)) {
       auth_fail(srv, 501, "5.5.2", "Error: malformed PLAIN response");
-    else
-      auth_decide(srv);
+      return;
+    }
+    srv->a_authzid = at; /* each part ended by its NUL, the last by the string's */
+    srv->a_user = at + user;
+    srv->a_pass = at + pass;
+    auth_decide(srv);
     return;
   }
   bool ok = len > 0 && len <= 255 && memchr(raw, 0, len) == NULL;
   if (!ok) {
-    memset(raw, 0, len);
-    g_free(raw);
     auth_fail(srv, 501, "5.5.2", "Error: malformed LOGIN response");
     return;
   }
+  smtp_reply_put(in, "", 1); /* its NUL: the next part goes after it */
   if (srv->auth_step == 0) {
-    srv->a_user = (char *)raw;
+    srv->a_user = at;
     srv->auth_step = 1;
     smtp_srv__reply(srv, 334, "", "UGFzc3dvcmQ6"); /* "Password:" */
     if (srv->state != SRV_AUTH_INPUT)
       smtp_srv__enter(srv, SRV_AUTH_INPUT);
     return;
   }
-  srv->a_pass = (char *)raw;
+  srv->a_pass = at;
   auth_decide(srv);
 }
 
