@@ -289,12 +289,12 @@ static void smtp_transaction(mta_queue *q, uint32_t qid, bool bytewise, int64_t 
   cfg.helo_name = "mail.a.example";
   smtp_cli *cli = smtp_cli_new(&cfg, NULL, now);
   const mta_msg *m = mta_queue_get(q, qid);
-  smtp_cmd_mail mail = {.from = (char *)m->sender};
+  smtp_cmd_mail mail = {.from = (char *)mta_queue_msg_sender(m)};
   smtp_cmd_rcpt rc[3];
   for (uint32_t i = 0; i < 3; i++)
     rc[i] = (smtp_cmd_rcpt){.to = (char *)m->rcpts[i].addr};
   gsize blen;
-  const uint8_t *body = g_bytes_get_data(m->body, &blen);
+  const uint8_t *body = g_bytes_get_data(mta_queue_body(q, qid), &blen);
   smtp_cli_message sm = {&mail, rc, 3, body, blen, qid};
   smtp_cli_send(cli, &sm, now);
   for (uint32_t i = 0; i < 3; i++)
@@ -379,10 +379,10 @@ START_TEST(smtp_mixed_transaction) {
                                 r->code, r->text, r->last_try,    -1};
     }
     gsize blen;
-    const uint8_t *body = g_bytes_get_data(m->body, &blen);
+    const uint8_t *body = g_bytes_get_data(mta_queue_body(q, qid), &blen);
     mta_dsn_config dc = {.reporting_mta = "mail.a.example",
                          .from = "MAILER-DAEMON@a.example",
-                         .to = m->sender,
+                         .to = mta_queue_msg_sender(m),
                          .message_id = "dsn1@mail.a.example",
                          .date = 1 * S,
                          .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
@@ -396,7 +396,7 @@ START_TEST(smtp_mixed_transaction) {
     ck_assert_msg(dsn != NULL, "%s", err);
     ck_assert(
         strstr(g_bytes_get_data(dsn, NULL), "Diagnostic-Code: smtp; 550 5.1.1 <dave@b.example>"));
-    const char *to[] = {m->sender};
+    const char *to[] = {mta_queue_msg_sender(m)};
     mta_queue_add_args da = {
         .sender = "", .rcpts = to, .nrcpts = 1, .body = dsn, .arrival = 1 * S, .dsn_of = qid};
     uint32_t dq = mta_queue_add(q, &da);
@@ -468,22 +468,22 @@ START_TEST(retry_bounce_journey) {
             m->rcpts[0].last_try, -1};
         mta_dsn_config dc = {.reporting_mta = "mail.a.example",
                              .from = "MAILER-DAEMON@a.example",
-                             .to = m->sender,
+                             .to = mta_queue_msg_sender(m),
                              .message_id = "dsn@mail.a.example",
                              .date = now,
                              .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
                              .arrival = m->arrival,
                              .rcpts = &dr,
                              .nrcpts = 1,
-                             .original = g_bytes_get_data(m->body, NULL),
-                             .original_len = g_bytes_get_size(m->body)};
+                             .original = g_bytes_get_data(mta_queue_body(q, id), NULL),
+                             .original_len = g_bytes_get_size(mta_queue_body(q, id))};
         char *err = NULL;
         GBytes *body = mta_dsn_build(&dc, &err);
         ck_assert_msg(body != NULL, "%s", err);
         const char *text = g_bytes_get_data(body, NULL);
         ck_assert(strstr(text, "<bob@dead.example>: failed; 4.4.1: mx.dead.example[192.0.2.25]:"));
         ck_assert(strstr(text, "Action: failed\r\nStatus: 4.4.1\r\n"));
-        const char *to[] = {m->sender};
+        const char *to[] = {mta_queue_msg_sender(m)};
         mta_queue_add_args da = {
             .sender = "", .rcpts = to, .nrcpts = 1, .body = body, .arrival = now, .dsn_of = id};
         dsn = mta_queue_add(q, &da);
@@ -576,7 +576,7 @@ START_TEST(encode_round_trip) {
   ck_assert_str_eq(m2->rcpts[1].remote_mta, "mx.b.example");
   ck_assert_str_eq(m2->rcpts[1].esc, "4.7.1");
   ck_assert_uint_eq(m2->rcpts[0].state, MTA_RCPT_DELIVERED);
-  ck_assert(g_bytes_equal(m1->body, m2->body));
+  ck_assert(g_bytes_equal(mta_queue_body(q, 1), mta_queue_body(r, 1)));
   const mta_msg *c2 = mta_queue_get(r, 3);
   ck_assert(!c2->in_attempt && !(c2->rcpts[0].flags & MTA_RCPT_F_INFLIGHT));
   ck_assert_int_eq(c2->due, 7 * S);
@@ -904,8 +904,8 @@ START_TEST(tag_and_user_word) {
                           .size = 100, .arrival = 5 * S, .tag = "id.1@a.example"};
   uint32_t qid = mta_queue_add(q, &a);
   const mta_msg *m = mta_queue_get(q, qid);
-  ck_assert_str_eq(m->tag, "id.1@a.example");
-  ck_assert_str_eq(m->sender, "s@a.example");
+  ck_assert_str_eq(mta_queue_msg_tag(m), "id.1@a.example");
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
   ck_assert_str_eq(m->rcpts[1].addr, "R2@C.example");
   ck_assert_str_eq(m->rcpts[1].dest, "c.example");
   ck_assert_uint_eq(*mta_queue_user(q, qid), 0);
@@ -921,11 +921,11 @@ START_TEST(tag_and_user_word) {
   mta_queue *q2 = mta_queue_new(), *q3 = mta_queue_new();
   char *err = NULL;
   ck_assert_uint_eq(mta_queue_msg_decode_tagged(q2, rec->data, rec->len, "id.2@x", &err), qid);
-  ck_assert_str_eq(mta_queue_get(q2, qid)->tag, "id.2@x");
+  ck_assert_str_eq(mta_queue_msg_tag(mta_queue_get(q2, qid)), "id.2@x");
   ck_assert_str_eq(mta_queue_get(q2, qid)->rcpts[0].addr, "r1@b.example");
   ck_assert_uint_eq(mta_queue_get(q2, qid)->user, 0);
   ck_assert_uint_eq(mta_queue_msg_decode(q3, rec->data, rec->len, &err), qid);
-  ck_assert_ptr_null(mta_queue_get(q3, qid)->tag);
+  ck_assert_ptr_null(mta_queue_msg_tag(mta_queue_get(q3, qid)));
   GByteArray *rec2 = g_byte_array_new(); /* the tag is not in the record */
   mta_queue_msg_encode(q2, qid, rec2);
   ck_assert_uint_eq(rec2->len, rec->len);

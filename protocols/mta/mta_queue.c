@@ -137,7 +137,7 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
 static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
 
 static size_t msg_str_bytes(const mta_msg *m) {
-  size_t n = str_cost(m->sender) + str_cost(m->tag);
+  size_t n = str_cost(mta_queue_msg_sender(m)) + str_cost(mta_queue_msg_tag(m));
   for (uint32_t i = 0; i < m->nrcpts; i++)
     n += str_cost(m->rcpts[i].addr); /* texts: interned, counted apart */
   return n;
@@ -145,18 +145,16 @@ static size_t msg_str_bytes(const mta_msg *m) {
 
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
                               const char *tag) {
-  size_t head = sizeof(mta_msg) + (size_t)nrcpts * sizeof(mta_rcpt);
+  size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt);
   size_t len = head + strlen(sender) + 1 + str_cost(tag);
   for (uint32_t i = 0; i < nrcpts; i++)
     len += strlen(addrs[i]) + 1;
   mta_msg *m = g_malloc0(len);
   m->heap_idx = -1;
   m->nrcpts = nrcpts;
-  m->rcpts = (mta_rcpt *)(void *)(m + 1);
-  char *p = (char *)m + head;
+  char *p = (char *)m + head; /* the sender: mta_queue_msg_sender */
   size_t n = strlen(sender) + 1;
   memcpy(p, sender, n);
-  m->sender = p;
   p += n;
   for (uint32_t i = 0; i < nrcpts; i++) {
     n = strlen(addrs[i]) + 1;
@@ -164,9 +162,10 @@ mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint
     m->rcpts[i].addr = p;
     p += n;
   }
-  if (tag) {
+  if (tag) { /* after the last address: mta_queue_msg_tag */
+    g_assert(nrcpts > 0);
     memcpy(p, tag, strlen(tag) + 1);
-    m->tag = p;
+    m->tagged = true;
   }
   return m;
 }
@@ -182,12 +181,6 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
   return m;
 }
 
-static void msg_free_rest(mta_msg *m) {
-  if (m->body)
-    g_bytes_unref(m->body);
-  g_free(m);
-}
-
 void mta_queue__msg_free(mta_msg *m) {
   if (!m)
     return;
@@ -195,7 +188,7 @@ void mta_queue__msg_free(mta_msg *m) {
     g_free(m->rcpts[i].text);
     g_free(m->rcpts[i].remote_mta);
   }
-  msg_free_rest(m);
+  g_free(m);
 }
 
 /* ---- interned reply texts ---- */
@@ -226,13 +219,16 @@ static void text_unref(mta_queue *q, char *s) {
   }
 }
 
-/* Frees M, a queued message (texts interned), after it left Q's indexes. */
+/* Frees M, a queued message (texts interned), and its body, after it
+ * left Q's indexes. */
 static void msg_drop(mta_queue *q, mta_msg *m) {
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     text_unref(q, m->rcpts[i].text);
     text_unref(q, m->rcpts[i].remote_mta);
   }
-  msg_free_rest(m);
+  if (q->bodies)
+    g_hash_table_remove(q->bodies, GUINT_TO_POINTER(m->qid));
+  g_free(m);
 }
 
 static void slot_put(mta_queue *q, mta_msg *m) {
@@ -328,12 +324,20 @@ void mta_queue_free(mta_queue *q) {
   g_hash_table_destroy(q->dest_index);
   g_ptr_array_free(q->dests, TRUE);
   g_array_free(q->ledger, TRUE);
+  if (q->bodies)
+    g_hash_table_destroy(q->bodies);
   g_free(q);
 }
 
 /* Registers M (fully built, qid set) in the indexes and the statistics. */
-void mta_queue__msg_insert(mta_queue *q, mta_msg *m) {
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body) {
   slot_put(q, m);
+  if (body) {
+    if (!q->bodies)
+      q->bodies = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                        (GDestroyNotify)g_bytes_unref);
+    g_hash_table_insert(q->bodies, GUINT_TO_POINTER(m->qid), body);
+  }
   m->heap_idx = -1;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
@@ -375,7 +379,6 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;
-  m->body = a->body ? g_bytes_ref(a->body) : NULL;
   m->body_id = a->body_id;
   m->size = a->size ? a->size : (a->body ? g_bytes_get_size(a->body) : 0);
   m->dsn_of = a->dsn_of;
@@ -389,7 +392,7 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   q->st.accepted++;
   if (a->dsn_of)
     q->st.dsns++;
-  mta_queue__msg_insert(q, m);
+  mta_queue__msg_insert(q, m, a->body ? g_bytes_ref(a->body) : NULL);
   return m->qid;
 }
 
@@ -415,6 +418,10 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
 
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid) {
   return mta_queue__slot(q, qid);
+}
+
+GBytes *mta_queue_body(const mta_queue *q, uint32_t qid) {
+  return q->bodies ? g_hash_table_lookup(q->bodies, GUINT_TO_POINTER(qid)) : NULL;
 }
 
 uint32_t *mta_queue_user(mta_queue *q, uint32_t qid) {
@@ -478,7 +485,7 @@ static void rcpt_set_text(mta_queue *q, mta_rcpt *r, char **field, const char *v
 }
 
 static bool msg_needs_dsn(const mta_msg *m) {
-  if (!*m->sender)
+  if (!*mta_queue_msg_sender(m))
     return false;
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (m->rcpts[i].state == MTA_RCPT_BOUNCED && !(m->rcpts[i].flags & MTA_RCPT_F_REPORTED))
@@ -490,7 +497,7 @@ static bool msg_needs_dsn(const mta_msg *m) {
 static bool maybe_retire(mta_queue *q, mta_msg *m) {
   if (m->in_attempt)
     return false;
-  ledger_ent e = {m->qid, 0, 0, m->dsn_qid, m->dsn_of, *m->sender ? 0 : LEDGER_F_NULL_SENDER};
+  ledger_ent e = {m->qid, 0, 0, m->dsn_qid, m->dsn_of, *mta_queue_msg_sender(m) ? 0 : LEDGER_F_NULL_SENDER};
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
     if (!rcpt_final(r))
@@ -502,7 +509,7 @@ static bool maybe_retire(mta_queue *q, mta_msg *m) {
   }
   if (msg_needs_dsn(m))
     return false;
-  if (e.bounced && !*m->sender)
+  if (e.bounced && !*mta_queue_msg_sender(m))
     q->st.dsn_suppressed += e.bounced;
   g_array_append_val(q->ledger, e);
   heap_remove(q, m);
@@ -535,7 +542,7 @@ static void bounce_unfinished(mta_queue *q, mta_msg *m, const char *why, int64_t
 bool mta_queue_begin_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *p, int64_t now) {
   mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_begin_attempt");
   g_assert(!m->in_attempt);
-  if (p && (m->expire_pending || mta_retry_expired(p, m->arrival, !*m->sender, now))) {
+  if (p && (m->expire_pending || mta_retry_expired(p, m->arrival, !*mta_queue_msg_sender(m), now))) {
     bounce_unfinished(q, m, "retry timeout exceeded", now);
     m->expire_pending = false;
     set_due(q, m, INT64_MAX);
@@ -610,7 +617,7 @@ void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *
       deferred++;
   }
   if (deferred) {
-    out->verdict = mta_retry_after_failure(p, &m->retry, m->arrival, m->attempts, !*m->sender, now,
+    out->verdict = mta_retry_after_failure(p, &m->retry, m->arrival, m->attempts, !*mta_queue_msg_sender(m), now,
                                            &out->next);
     if (out->verdict == MTA_RETRY_BOUNCE) {
       bounce_unfinished(q, m, "retry timeout exceeded", now);
@@ -659,7 +666,7 @@ void mta_queue_dsn_queued(mta_queue *q, uint32_t qid, uint32_t dsn_qid) {
 bool mta_queue_warning_due(const mta_queue *q, uint32_t qid, const mta_retry_profile *p,
                            int64_t now) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_warning_due");
-  if (!*m->sender || now < mta_retry_warning_at(p, m->arrival, m->warnings))
+  if (!*mta_queue_msg_sender(m) || now < mta_retry_warning_at(p, m->arrival, m->warnings))
     return false;
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (m->rcpts[i].state == MTA_RCPT_DEFERRED)

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mta_retry.h"
 #include "smtp_cli.h"
@@ -69,28 +70,41 @@ enum {
 
 /* One queued message (read-only for users). The message, its recipient
  * array and its strings (sender, addresses, tag) are one allocation: the
- * queue keeps what scheduling and the record need, nothing twice. */
+ * queue keeps what scheduling and the record need, nothing twice. The
+ * block is [mta_msg][rcpts][sender NUL][each address NUL][tag NUL]: the
+ * sender and the tag are found from there (mta_queue_msg_sender,
+ * mta_queue_msg_tag), not pointed at (issue #6: 80 octets, was 112). */
 typedef struct {
+  int64_t arrival;    /* when it was accepted */
+  int64_t due;        /* next attempt (INT64_MAX: none scheduled) */
+  uint64_t body_id;   /* the host's reference to the body, opaque */
+  uint64_t size;      /* octets of the body */
+  mta_retry_state retry;
   uint32_t qid;
-  uint32_t attempts; /* delivery attempts begun */
-  const char *tag;   /* the host's label (mta_queue_add_args.tag), or NULL */
-  int64_t arrival;   /* when it was accepted */
-  int64_t due;       /* next attempt (INT64_MAX: none scheduled) */
-  uint64_t size;     /* octets of the body */
-  uint64_t body_id;  /* the host's reference to the body, opaque */
-  GBytes *body;      /* or the body itself (may be NULL) */
-  const char *sender; /* reverse path, "" = null sender */
+  uint32_t attempts;  /* delivery attempts begun */
   uint32_t dsn_of;    /* this is a DSN about message dsn_of (0: not a DSN) */
   uint32_t dsn_qid;   /* the last DSN queued about this message (0: none) */
   uint32_t nrcpts;
   uint32_t user;      /* the host's word (mta_queue_user); the queue never reads it */
-  mta_rcpt *rcpts;
-  mta_retry_state retry;
+  int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
   uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
   bool in_attempt;     /* between begin_attempt and end_attempt */
   bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
-  int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
+  bool tagged;         /* a tag follows the last address */
+  mta_rcpt rcpts[];    /* nrcpts */
 } mta_msg;
+
+/* The reverse path of M ("" = null sender), inside M's block. */
+static inline const char *mta_queue_msg_sender(const mta_msg *m) {
+  return (const char *)&m->rcpts[m->nrcpts];
+}
+/* The host's label of M (mta_queue_add_args.tag), or NULL. */
+static inline const char *mta_queue_msg_tag(const mta_msg *m) {
+  if (!m->tagged)
+    return NULL;
+  const char *last = m->rcpts[m->nrcpts - 1].addr;
+  return last + strlen(last) + 1;
+}
 
 /* A new, empty queue whose ids start at 1. */
 mta_queue *mta_queue_new(void);
@@ -138,6 +152,10 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid);
 
 /* The message QID, or NULL when it is not (or no longer) queued. */
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid);
+/* The body given with message QID (mta_queue_add_args.body, or the one its
+ * record held; borrowed), or NULL: none, or QID is not queued. Kept apart
+ * from the message (a host keeping its bodies elsewhere pays nothing). */
+GBytes *mta_queue_body(const mta_queue *q, uint32_t qid);
 /* The host's word of message QID (mta_msg.user; 0 when added), writable
  * while QID is queued. Asserts QID is queued. */
 uint32_t *mta_queue_user(mta_queue *q, uint32_t qid);

@@ -146,7 +146,9 @@ static size_t vstr_room(const char *s) { return 10 + (s ? strlen(s) : 0); }
 
 void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_encode");
-  size_t room = 4 + 13 * 10 + vstr_room(m->sender) + 10;
+  const char *sender = mta_queue_msg_sender(m);
+  GBytes *body = mta_queue_body(q, qid);
+  size_t room = 4 + 13 * 10 + vstr_room(sender) + 10;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
     room += 2 + 6 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
@@ -166,11 +168,11 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   p = w_var(p, m->body_id);
   p = w_var(p, m->dsn_of);
   p = w_var(p, m->dsn_qid);
-  *p++ = (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0));
+  *p++ = (uint8_t)((body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0));
   *p++ = m->warnings;
   p = w_svar(p, m->retry.last_try);
   p = w_svar(p, m->retry.next_try);
-  p = w_vstr(p, m->sender);
+  p = w_vstr(p, sender);
   p = w_var(p, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
@@ -199,9 +201,9 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   }
   g_assert((size_t)(p - (o->data + start)) <= room);
   g_byte_array_set_size(o, (guint)(p - o->data));
-  if (m->body) {
+  if (body) {
     gsize n;
-    const guint8 *b = g_bytes_get_data(m->body, &n);
+    const guint8 *b = g_bytes_get_data(body, &n);
     put_var(o, n);
     g_byte_array_append(o, b, (guint)n);
   }
@@ -221,7 +223,7 @@ static void tmp_rcpts_free(mta_rcpt *rs, uint32_t n) {
  * destination names are returned in DESTS (owned) until
  * mta_queue__msg_insert interns them. The header and recipients are read
  * into temporaries first: the block's size is known only at the end. */
-static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
+static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **bodyp, char **err) {
   const uint8_t *magic;
   if (!take(r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0) {
     *err = g_strdup("message record: bad magic");
@@ -310,14 +312,12 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
   mta_msg *m = mta_queue__msg_alloc(sender, addrs, n, tag);
   g_free(addrs);
   mta_rcpt *keep = m->rcpts;
-  const char *ksender = m->sender, *ktag = m->tag;
-  *m = h;
-  m->rcpts = keep;
-  m->sender = ksender;
-  m->tag = ktag;
+  bool tagged = m->tagged;
+  *m = h; /* the header only: the recipients and strings stay */
+  m->tagged = tagged;
   m->nrcpts = n;
   m->heap_idx = -1;
-  m->body = body;
+  *bodyp = body;
   for (uint32_t i = 0; i < n; i++) {
     const char *a = keep[i].addr;
     keep[i] = rs[i];
@@ -333,7 +333,8 @@ uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t l
                                      const char *tag, char **err) {
   rd r = {data, len, false};
   GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
-  mta_msg *m = msg_read(&r, dests, tag, err);
+  GBytes *body = NULL;
+  mta_msg *m = msg_read(&r, dests, tag, &body, err);
   uint32_t qid = 0;
   if (m && r.left) {
     *err = g_strdup("message record: trailing octets");
@@ -342,9 +343,12 @@ uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t l
     *err = g_strdup_printf("message record: queue id %u is already queued", m->qid);
     mta_queue__msg_free(m);
   } else if (m) {
-    mta_queue__msg_insert(q, m);
+    mta_queue__msg_insert(q, m, body);
+    body = NULL;
     qid = m->qid;
   }
+  if (body)
+    g_bytes_unref(body);
   g_ptr_array_free(dests, TRUE);
   return qid;
 }

@@ -46,6 +46,7 @@ struct mta_queue {
    * one shared with other queues (mta_queue_new_shared). */
   mta_queue_texts *texts;
   bool own_texts;
+  GHashTable *bodies; /* qid -> GBytes* (lookup only), NULL until a body came */
 };
 
 /* text -> itext* (lookup only). */
@@ -68,12 +69,13 @@ static inline mta_msg *mta_queue__slot(const mta_queue *q, uint32_t qid) {
 /* The message QID (aborts naming FN when it is not queued). */
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
 /* Registers a fully built message (qid set, dest strings borrowed until
- * interned here) in the indexes and the statistics; due order included. */
-void mta_queue__msg_insert(mta_queue *q, mta_msg *m);
+ * interned here) and its BODY (may be NULL; the reference is taken) in the
+ * indexes and the statistics; due order included. */
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body);
 /* A new message block: the mta_msg, NRCPTS zeroed recipients (addresses
  * set from ADDRS) and copies of SENDER, the addresses and TAG (may be
  * NULL); heap_idx -1, everything else zero. Freed with g_free after its
- * texts and body (mta_queue__msg_free for one built outside the queue). */
+ * texts (mta_queue__msg_free for one built outside the queue). */
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
                               const char *tag);
 /* Frees M built outside the queue (its texts are plain g_strdup strings). */
