@@ -270,7 +270,7 @@ static bool apply(mta_host *m, uint32_t qid, uint32_t i, const mta_queue_result_
   else
     m->st.rcpt_bounced++;
   const mta_msg *qm = mta__msg_get(m, qid);
-  if (ra->state == MTA_RCPT_BOUNCED && !*qm->sender) { /* never reported: trace it now */
+  if (ra->state == MTA_RCPT_BOUNCED && !*mta_queue_msg_sender(qm)) { /* never reported: trace it now */
     char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
                                            ra->text ? ra->text : "")
                          : g_strdup(ra->text ? ra->text : "");
@@ -551,7 +551,7 @@ static void send_txn(agent *a, txn *t) {
   size_t len;
   const uint8_t *data = mta__body(m, qm->body_id, &len);
   g_assert(data); /* the record and body are written together */
-  smtp_cmd_mail mail = {.from = (char *)qm->sender}; /* borrowed for the call */
+  smtp_cmd_mail mail = {.from = (char *)mta_queue_msg_sender(qm)}; /* borrowed for the call */
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->n);
   for (uint32_t i = 0; i < t->n; i++)
     rc[i].to = (char *)qm->rcpts[t->idx[i]].addr;
