@@ -73,17 +73,25 @@ static bool heap_less(const heap_ent *a, const heap_ent *b) {
   return a->due < b->due || (a->due == b->due && a->m->qid < b->m->qid);
 }
 
-static void heap_set(mta_queue *q, guint i, heap_ent e) {
-  g_array_index(q->heap, heap_ent, i) = e;
-  e.m->heap_idx = (int32_t)i;
+/* The due heap holds the messages themselves (their due time is read from
+ * them): 8 octets a queued message, not 16. */
+static bool msg_before(const mta_msg *a, const mta_msg *b) {
+  return a->due < b->due || (a->due == b->due && a->qid < b->qid);
+}
+
+#define HEAP_AT(q, i) ((mta_msg *)(q)->heap->pdata[i])
+
+static void heap_set(mta_queue *q, guint i, mta_msg *m) {
+  q->heap->pdata[i] = m;
+  m->heap_idx = (int32_t)i;
 }
 
 static void heap_fix(mta_queue *q, guint i) {
-  heap_ent e = g_array_index(q->heap, heap_ent, i);
+  mta_msg *e = HEAP_AT(q, i);
   while (i > 0) {
     guint parent = (i - 1) / 2;
-    heap_ent p = g_array_index(q->heap, heap_ent, parent);
-    if (!heap_less(&e, &p))
+    mta_msg *p = HEAP_AT(q, parent);
+    if (!msg_before(e, p))
       break;
     heap_set(q, i, p);
     i = parent;
@@ -92,12 +100,11 @@ static void heap_fix(mta_queue *q, guint i) {
     guint c = 2 * i + 1;
     if (c >= q->heap->len)
       break;
-    if (c + 1 < q->heap->len &&
-        heap_less(&g_array_index(q->heap, heap_ent, c + 1), &g_array_index(q->heap, heap_ent, c)))
+    if (c + 1 < q->heap->len && msg_before(HEAP_AT(q, c + 1), HEAP_AT(q, c)))
       c++;
-    if (!heap_less(&g_array_index(q->heap, heap_ent, c), &e))
+    if (!msg_before(HEAP_AT(q, c), e))
       break;
-    heap_set(q, i, g_array_index(q->heap, heap_ent, c));
+    heap_set(q, i, HEAP_AT(q, c));
     i = c;
   }
   heap_set(q, i, e);
@@ -109,11 +116,11 @@ static void heap_remove(mta_queue *q, mta_msg *m) {
   guint i = (guint)m->heap_idx, last = q->heap->len - 1;
   m->heap_idx = -1;
   if (i != last) {
-    g_array_index(q->heap, heap_ent, i) = g_array_index(q->heap, heap_ent, last);
-    g_array_set_size(q->heap, last);
+    q->heap->pdata[i] = q->heap->pdata[last];
+    g_ptr_array_set_size(q->heap, last);
     heap_fix(q, i);
   } else {
-    g_array_set_size(q->heap, last);
+    g_ptr_array_set_size(q->heap, last);
   }
 }
 
@@ -125,11 +132,8 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
     return;
   }
   if (m->heap_idx < 0) {
-    heap_ent e = {due, m};
-    g_array_append_val(q->heap, e);
+    g_ptr_array_add(q->heap, m);
     m->heap_idx = (int32_t)(q->heap->len - 1);
-  } else {
-    g_array_index(q->heap, heap_ent, m->heap_idx).due = due;
   }
   heap_fix(q, (guint)m->heap_idx);
 }
@@ -302,7 +306,7 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->slots = g_ptr_array_new();
   q->own_texts = texts == NULL;
   q->texts = texts ? texts : mta_queue_texts_new();
-  q->heap = g_array_new(FALSE, FALSE, sizeof(heap_ent));
+  q->heap = g_ptr_array_new();
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
   q->dests = g_ptr_array_new();
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
@@ -318,7 +322,7 @@ void mta_queue_free(mta_queue *q) {
   g_ptr_array_free(q->slots, TRUE);
   if (q->own_texts)
     mta_queue_texts_free(q->texts);
-  g_array_free(q->heap, TRUE);
+  g_ptr_array_free(q->heap, TRUE);
   for (guint i = 0; i < q->dests->len; i++)
     g_free(q->dests->pdata[i]);
   g_hash_table_destroy(q->dest_index);
@@ -429,7 +433,7 @@ uint32_t *mta_queue_user(mta_queue *q, uint32_t qid) {
 }
 
 int64_t mta_queue_next_due(const mta_queue *q) {
-  return q->heap->len ? g_array_index(q->heap, heap_ent, 0).due : INT64_MAX;
+  return q->heap->len ? HEAP_AT(q, 0)->due : INT64_MAX;
 }
 
 static gint due_cmp(gconstpointer a, gconstpointer b) {
@@ -447,7 +451,7 @@ size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
   while (stack->len) {
     guint i = g_array_index(stack, guint, stack->len - 1);
     g_array_set_size(stack, stack->len - 1);
-    heap_ent e = g_array_index(q->heap, heap_ent, i);
+    heap_ent e = {HEAP_AT(q, i)->due, HEAP_AT(q, i)};
     if (e.due > now)
       continue;
     g_array_append_val(found, e);
@@ -625,10 +629,8 @@ void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *
     } else {
       m->expire_pending = out->verdict == MTA_RETRY_EXPIRE;
       for (uint32_t i = 0; i < m->nrcpts; i++)
-        if (!rcpt_final(&m->rcpts[i])) {
-          m->rcpts[i].state = MTA_RCPT_DEFERRED;
-          m->rcpts[i].next_try = out->next;
-        }
+        if (!rcpt_final(&m->rcpts[i]))
+          m->rcpts[i].state = MTA_RCPT_DEFERRED; /* due again at m->due */
       set_due(q, m, out->next);
     }
   }
@@ -746,7 +748,7 @@ size_t mta_queue_memory(const mta_queue *q) {
   /* malloc keeps about 16 bytes of bookkeeping per block; a GHashTable
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
-  size_t n = sizeof *q + q->heap->len * sizeof(heap_ent) + q->ledger->len * sizeof(ledger_ent);
+  size_t n = sizeof *q + q->heap->len * sizeof(gpointer) + q->ledger->len * sizeof(ledger_ent);
   n += q->slots->len * sizeof(gpointer);
   for (guint i = 0; i < q->slots->len; i++) {
     const mta_msg *m = q->slots->pdata[i];

@@ -54,7 +54,6 @@ typedef struct {
   const char *dest;  /* next-hop grouping key (interned, lower case) */
   char *text;        /* last diagnostic (reply text or local reason), or NULL */
   char *remote_mta;  /* host that gave it, or NULL */
-  int64_t next_try;  /* DEFERRED: when the message is due again */
   int64_t last_try;  /* time of the last result, or -1 */
   uint16_t code;     /* last reply code, 0 none */
   uint8_t state;     /* mta_rcpt_state */

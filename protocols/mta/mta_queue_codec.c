@@ -16,7 +16,7 @@
 
 /* ---- encoding ---- */
 
-#define MSG_MAGIC "MQM2"
+#define MSG_MAGIC "MQM3"
 #define QUEUE_MAGIC "MQQ1"
 
 static void put_u32(GByteArray *o, uint32_t v) {
@@ -96,6 +96,9 @@ static int64_t get_svar(rd *r) {
   uint64_t u = get_var(r);
   return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
+static int64_t get_time(rd *r, int64_t base) {
+  return (int64_t)((uint64_t)base + (uint64_t)get_svar(r));
+}
 static uint32_t get_var32(rd *r) {
   uint64_t v = get_var(r);
   if (v > UINT32_MAX)
@@ -134,6 +137,12 @@ static uint8_t *w_var(uint8_t *p, uint64_t v) {
 static uint8_t *w_svar(uint8_t *p, int64_t v) {
   return w_var(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
 }
+/* A time as its difference from BASE, zigzag (two's complement: any pair
+ * of times round-trips, INT64_MAX included). Times of one message are
+ * close to each other: a few octets where the absolute value takes 7. */
+static uint8_t *w_time(uint8_t *p, int64_t v, int64_t base) {
+  return w_svar(p, (int64_t)((uint64_t)v - (uint64_t)base));
+}
 static uint8_t *w_vstr(uint8_t *p, const char *s) {
   if (!s)
     return w_var(p, 0);
@@ -151,7 +160,7 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   size_t room = 4 + 13 * 10 + vstr_room(sender) + 10;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
-    room += 2 + 6 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
+    room += 2 + 5 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
             vstr_room(r->remote_mta) + vstr_room(r->esc);
   }
   guint start = o->len;
@@ -163,15 +172,21 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   p = w_var(p, m->attempts);
   p = w_svar(p, m->arrival);
   /* A message caught in an attempt is due again at once after a crash. */
-  p = w_svar(p, m->in_attempt ? m->arrival : m->due);
+  p = w_time(p, m->in_attempt ? m->arrival : m->due, m->arrival);
   p = w_var(p, m->size);
   p = w_var(p, m->body_id);
   p = w_var(p, m->dsn_of);
   p = w_var(p, m->dsn_qid);
-  *p++ = (uint8_t)((body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0));
+  /* The retry memory only when it is not zero (Exim's; the other
+   * profiles never set it). */
+  bool retry = m->retry.last_try || m->retry.next_try;
+  *p++ = (uint8_t)((body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0) |
+                   (retry ? 8 : 0));
   *p++ = m->warnings;
-  p = w_svar(p, m->retry.last_try);
-  p = w_svar(p, m->retry.next_try);
+  if (retry) {
+    p = w_time(p, m->retry.last_try, m->arrival);
+    p = w_time(p, m->retry.next_try, m->retry.last_try);
+  }
   p = w_vstr(p, sender);
   p = w_var(p, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
@@ -192,8 +207,8 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
       p = w_vstr(p, r->text);
     if (!(f & REC_MTA_PREV))
       p = w_vstr(p, r->remote_mta);
-    p = w_svar(p, r->next_try);
-    p = w_svar(p, r->last_try);
+    /* after the previous recipient's: the same attempt, mostly */
+    p = w_time(p, r->last_try, prev ? prev->last_try : m->arrival);
     p = w_var(p, r->code);
     *p++ = r->state;
     p = w_vstr(p, r->esc);
@@ -233,7 +248,7 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
   h.qid = get_var32(r);
   h.attempts = get_var32(r);
   h.arrival = get_svar(r);
-  h.due = get_svar(r);
+  h.due = get_time(r, h.arrival);
   h.size = get_var(r);
   h.body_id = get_var(r);
   h.dsn_of = get_var32(r);
@@ -241,14 +256,16 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
   uint8_t flags = (uint8_t)get_uint(r, 1);
   h.expire_pending = (flags & 2) != 0;
   h.warnings = (uint8_t)get_uint(r, 1);
-  h.retry.last_try = get_svar(r);
-  h.retry.next_try = get_svar(r);
+  if (flags & 8) {
+    h.retry.last_try = get_time(r, h.arrival);
+    h.retry.next_try = get_time(r, h.retry.last_try);
+  }
   bool absent;
   char *sender = get_vstr(r, &absent);
   uint32_t n = get_var32(r);
   /* Each recipient takes at least 8 octets: bound N before allocating. */
   if (r->bad || absent || h.qid == 0 || h.qid == UINT32_MAX || n == 0 || n > r->left / 8 ||
-      (flags & ~7u) || (h.dsn_of && *sender)) {
+      (flags & ~15u) || (h.dsn_of && *sender)) {
     *err = g_strdup("message record: bad header");
     g_free(sender);
     return NULL;
@@ -271,8 +288,7 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
                                        : get_vstr(r, &a2);
     rc->text = (f & REC_TEXT_PREV) ? g_strdup(rs[i - 1].text) : get_vstr(r, &a3);
     rc->remote_mta = (f & REC_MTA_PREV) ? g_strdup(rs[i - 1].remote_mta) : get_vstr(r, &a4);
-    rc->next_try = get_svar(r);
-    rc->last_try = get_svar(r);
+    rc->last_try = get_time(r, i ? rs[i - 1].last_try : h.arrival);
     uint64_t code = get_var(r);
     rc->code = (uint16_t)code;
     rc->state = (uint8_t)get_uint(r, 1);

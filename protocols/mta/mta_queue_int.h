@@ -4,6 +4,7 @@
 
 #include "mta_queue.h"
 
+/* A message and its due time, for sorting a list of them. */
 typedef struct {
   int64_t due;
   mta_msg *m;
@@ -35,7 +36,7 @@ struct mta_queue {
   uint32_t base;  /* the id of slots[0] */
   uint32_t head;  /* slots before this index are all NULL */
   uint32_t nmsgs;
-  GArray *heap;           /* heap_ent, min by (due, qid) */
+  GPtrArray *heap;        /* mta_msg*, min by (due, qid) */
   GHashTable *dest_index; /* name → dest_ent* (lookup only) */
   GPtrArray *dests;       /* dest_ent*, creation order */
   GArray *ledger;         /* ledger_ent */
