@@ -284,7 +284,9 @@ const mta_msg *mta__msg_get(mta_host *m, uint32_t qid) {
 }
 
 /* Writes message QID's blob under KEY: its record (encoded now), then the
- * body from NBODY parts. */
+ * body from NBODY parts. The queue borrows the message's sender and
+ * addresses from the record: pointed at the new blob once it is written
+ * (a blob not written leaves the old one, and the pointers, as they were). */
 static bool write_blob(mta_host *m, uint32_t qid, const char *key, const disk_part *body,
                        size_t nbody) {
   g_byte_array_set_size(m->rec, 0);
@@ -296,6 +298,11 @@ static bool write_blob(mta_host *m, uint32_t qid, const char *key, const disk_pa
   for (size_t i = 0; i < nbody; i++)
     parts[2 + i] = body[i];
   bool ok = disk_put_parts(host_disk(m->h), key, parts, nbody + 2) == DISK_OK;
+  if (ok) {
+    size_t n = 0;
+    const uint8_t *blob = disk_peek(host_disk(m->h), key, &n);
+    mta_queue_msg_rebase(m->q, qid, blob + parts[0].len, m->rec->len);
+  }
   if (parts != stack)
     g_free(parts);
   return ok;
@@ -348,7 +355,8 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .size = size,
                            .arrival = host_now(m->h),
                            .dsn_of = a->dsn_of,
-                           .tag = in_body ? NULL : a->msgid};
+                           .tag = in_body ? NULL : a->msgid,
+                           .borrow = true}; /* until write_blob points it at the record */
   uint32_t qid = mta_queue_add(m->q, &qa);
   g_ptr_array_free(dests, TRUE);
   char key[64];
@@ -750,7 +758,8 @@ static void load(mta_host *m) {
     mta__acc place;
     bool in_body = tag_place(&place, &bp, id ? id : gen);
     char *err = NULL;
-    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
+    uint32_t qid =
+        mta_queue_msg_decode_borrowed(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
     g_free(id);
     g_free(gen);
     if (!qid) {

@@ -669,6 +669,82 @@ START_TEST(record_times_round_trip) {
 }
 END_TEST
 
+/* A message added borrowing its envelope holds none of it: it reads the
+ * caller's strings until rebased, then its record's, wherever the record
+ * moves (rebased again after each copy); the record it writes is the one
+ * an owning queue writes, and a record decoded borrowing reads from it. */
+START_TEST(borrowed_envelope) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  char *sender = g_strdup("s@a.example"), *r1 = g_strdup("r1@b.example"),
+       *r2 = g_strdup("R2@c.example");
+  const char *rc[] = {r1, r2};
+  mta_queue_add_args a = {.sender = sender, .rcpts = rc, .nrcpts = 2, .arrival = 5 * S,
+                          .tag = "id@a.example", .borrow = true};
+  mta_queue_add_args own = a;
+  own.borrow = false;
+  mta_queue *q = mta_queue_new(), *o = mta_queue_new();
+  uint32_t id = mta_queue_add(q, &a);
+  ck_assert_uint_eq(mta_queue_add(o, &own), id);
+  const mta_msg *m = mta_queue_get(q, id);
+  ck_assert_ptr_eq(mta_queue_msg_sender(m), sender); /* the caller's, until rebased */
+  ck_assert_ptr_eq(m->rcpts[1].addr, r2);
+  ck_assert_str_eq(m->rcpts[1].dest, "c.example");
+  ck_assert_str_eq(mta_queue_msg_tag(m), "id@a.example");
+  ck_assert_uint_lt(mta_queue_memory(q), mta_queue_memory(o));
+  GByteArray *rec = g_byte_array_new(), *orec = g_byte_array_new();
+  mta_queue_msg_encode(q, id, rec);
+  mta_queue_msg_encode(o, id, orec);
+  ck_assert(rec->len == orec->len && memcmp(rec->data, orec->data, rec->len) == 0);
+  uint8_t *copy = g_memdup2(rec->data, rec->len);
+  mta_queue_msg_rebase(q, id, copy, rec->len);
+  memset(sender, 'x', strlen(sender)); /* the caller's strings are no longer read */
+  memset(r2, 'x', strlen(r2));
+  g_free(sender);
+  g_free(r1);
+  g_free(r2);
+  ck_assert(mta_queue_msg_sender(m) >= (const char *)copy &&
+            mta_queue_msg_sender(m) < (const char *)copy + rec->len);
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
+  ck_assert_str_eq(m->rcpts[1].addr, "R2@c.example");
+  /* An attempt, the record written again and moved: rebased, still the same. */
+  ck_assert(mta_queue_begin_attempt(q, id, &p, 6 * S));
+  result(q, id, 0, MTA_RCPT_DEFERRED, 451, "4.4.1", "connection refused", 7 * S);
+  result(q, id, 1, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 7 * S);
+  mta_queue_outcome out;
+  mta_queue_end_attempt(q, id, &p, 7 * S, &out);
+  g_byte_array_set_size(rec, 0);
+  mta_queue_msg_encode(q, id, rec);
+  uint8_t *moved = g_memdup2(rec->data, rec->len);
+  mta_queue_msg_rebase(q, id, moved, rec->len);
+  g_free(copy); /* the old record is gone (ASan: never read again) */
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
+  ck_assert_str_eq(m->rcpts[0].addr, "r1@b.example");
+  ck_assert_str_eq(mta_queue_msg_tag(m), "id@a.example");
+  /* After a crash: decoded borrowing from the stored record. */
+  mta_queue *e = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode_borrowed(e, moved, rec->len, "id@a.example", &err), id);
+  const mta_msg *d = mta_queue_get(e, id);
+  ck_assert(d->rcpts[1].addr > (const char *)moved &&
+            d->rcpts[1].addr < (const char *)moved + rec->len);
+  ck_assert_str_eq(d->rcpts[1].addr, "R2@c.example");
+  ck_assert_str_eq(mta_queue_msg_sender(d), "s@a.example");
+  ck_assert_str_eq(mta_queue_msg_tag(d), "id@a.example");
+  ck_assert_int_eq(d->rcpts[0].state, MTA_RCPT_DEFERRED);
+  GByteArray *again = g_byte_array_new();
+  mta_queue_msg_encode(e, id, again);
+  ck_assert(again->len == rec->len && memcmp(again->data, rec->data, rec->len) == 0);
+  g_byte_array_free(again, TRUE);
+  mta_queue_free(e);
+  mta_queue_free(q);
+  g_free(moved);
+  g_byte_array_free(rec, TRUE);
+  g_byte_array_free(orec, TRUE);
+  mta_queue_free(o);
+}
+END_TEST
+
 /* Every truncation and every single-byte corruption: an error or a queue,
  * never a crash (the disk is outside input). */
 START_TEST(encode_damage) {
@@ -843,16 +919,18 @@ END_TEST
  * text, a bounce, an override next hop and a body. Against MQM2: no
  * per-recipient next_try (the message's due time is it), times as
  * differences (due from arrival, a recipient's last try from the previous
- * recipient's), the retry memory only when set (flag 8): 222 -> 199 octets. */
+ * recipient's), the retry memory only when set (flag 8), the sender and
+ * the addresses NUL-terminated (a host's queue borrows them from the
+ * record: mta_queue_add_args.borrow): 222 -> 203 octets. */
 START_TEST(record_bytes_fixed) {
   static const char want[] =
-      "4d514d33010180c8afa02580f89b8cd12212ac02000001000c7340612e65"
-      "78616d706c6503800d723140622e6578616d706c650b677265796c69737465640d"
-      "6d782e622e6578616d706c6580d0acf30ec3030106342e372e3101600d5232"
-      "40422e6578616d706c650a622e6578616d706c6500c3030106342e372e3101"
-      "000d723340632e6578616d706c65105b72656c61792e6578616d706c655d0d"
-      "6e6f207375636820757365720000a6040306352e312e3101125375626a6563"
-      "743a20780d0a0d0a68690d0a";
+      "4d514d33010180c8afa02580f89b8cd12212ac02000001000c7340612e657861"
+      "6d706c650003800d723140622e6578616d706c65000b677265796c6973746564"
+      "0d6d782e622e6578616d706c6580d0acf30ec3030106342e372e3101600d5232"
+      "40422e6578616d706c65000a622e6578616d706c6500c3030106342e372e3101"
+      "000d723340632e6578616d706c6500105b72656c61792e6578616d706c655d0d"
+      "6e6f207375636820757365720000a6040306352e312e3101125375626a656374"
+      "3a20780d0a0d0a68690d0a";
   mta_queue *q = mta_queue_new();
   mta_retry_profile p;
   mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
@@ -1045,6 +1123,7 @@ static Suite *suite(void) {
   tcase_add_test(enc, tag_and_user_word);
   tcase_add_test(enc, record_bytes_fixed);
   tcase_add_test(enc, record_times_round_trip);
+  tcase_add_test(enc, borrowed_envelope);
   tcase_add_test(enc, ids_dense_and_compacted);
   suite_add_tcase(s, enc);
   return s;

@@ -141,35 +141,51 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
 static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
 
 static size_t msg_str_bytes(const mta_msg *m) {
-  size_t n = str_cost(mta_queue_msg_sender(m)) + str_cost(mta_queue_msg_tag(m));
+  size_t n = str_cost(mta_queue_msg_tag(m));
+  if (m->layout & MTA_MSG_BORROWED)
+    return n + sizeof(const char *); /* the sender's pointer */
+  n += str_cost(mta_queue_msg_sender(m));
   for (uint32_t i = 0; i < m->nrcpts; i++)
     n += str_cost(m->rcpts[i].addr); /* texts: interned, counted apart */
   return n;
 }
 
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
-                              const char *tag) {
+                              const char *tag, bool borrow) {
+  g_assert(nrcpts > 0);
   size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt);
-  size_t len = head + strlen(sender) + 1 + str_cost(tag);
-  for (uint32_t i = 0; i < nrcpts; i++)
-    len += strlen(addrs[i]) + 1;
+  size_t len = head + str_cost(tag);
+  if (borrow) {
+    len += sizeof(const char *);
+  } else {
+    len += strlen(sender) + 1;
+    for (uint32_t i = 0; i < nrcpts; i++)
+      len += strlen(addrs[i]) + 1;
+  }
   mta_msg *m = g_malloc0(len);
   m->heap_idx = -1;
   m->nrcpts = nrcpts;
-  char *p = (char *)m + head; /* the sender: mta_queue_msg_sender */
-  size_t n = strlen(sender) + 1;
-  memcpy(p, sender, n);
-  p += n;
-  for (uint32_t i = 0; i < nrcpts; i++) {
-    n = strlen(addrs[i]) + 1;
-    memcpy(p, addrs[i], n);
-    m->rcpts[i].addr = p;
+  char *p = (char *)m + head; /* the sender (or its pointer): mta_queue_msg_sender */
+  if (borrow) {
+    m->layout |= MTA_MSG_BORROWED;
+    memcpy(p, &sender, sizeof sender);
+    p += sizeof sender;
+    for (uint32_t i = 0; i < nrcpts; i++)
+      m->rcpts[i].addr = addrs[i];
+  } else {
+    size_t n = strlen(sender) + 1;
+    memcpy(p, sender, n);
     p += n;
+    for (uint32_t i = 0; i < nrcpts; i++) {
+      n = strlen(addrs[i]) + 1;
+      memcpy(p, addrs[i], n);
+      m->rcpts[i].addr = p;
+      p += n;
+    }
   }
-  if (tag) { /* after the last address: mta_queue_msg_tag */
-    g_assert(nrcpts > 0);
+  if (tag) { /* last: mta_queue_msg_tag */
     memcpy(p, tag, strlen(tag) + 1);
-    m->tagged = true;
+    m->layout |= MTA_MSG_TAGGED;
   }
   return m;
 }
@@ -379,7 +395,7 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   for (size_t i = 0; i < a->nrcpts; i++)
     g_assert(a->rcpts[i]);
   mta_msg *m = mta_queue__msg_alloc(null_sender ? "" : a->sender, a->rcpts, (uint32_t)a->nrcpts,
-                                    a->tag);
+                                    a->tag, a->borrow);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;

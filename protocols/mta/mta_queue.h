@@ -72,7 +72,9 @@ enum {
  * queue keeps what scheduling and the record need, nothing twice. The
  * block is [mta_msg][rcpts][sender NUL][each address NUL][tag NUL]: the
  * sender and the tag are found from there (mta_queue_msg_sender,
- * mta_queue_msg_tag), not pointed at (issue #6: 80 octets, was 112). */
+ * mta_queue_msg_tag), not pointed at (issue #6: 80 octets, was 112). A
+ * message added with borrowed strings (mta_queue_add_args.borrow) holds
+ * none of them: [mta_msg][rcpts][the sender's pointer][tag NUL]. */
 typedef struct {
   int64_t arrival;    /* when it was accepted */
   int64_t due;        /* next attempt (INT64_MAX: none scheduled) */
@@ -89,18 +91,25 @@ typedef struct {
   uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
   bool in_attempt;     /* between begin_attempt and end_attempt */
   bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
-  bool tagged;         /* a tag follows the last address */
+  uint8_t layout;      /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED */
   mta_rcpt rcpts[];    /* nrcpts */
 } mta_msg;
 
-/* The reverse path of M ("" = null sender), inside M's block. */
+enum { MTA_MSG_TAGGED = 1u << 0, MTA_MSG_BORROWED = 1u << 1 };
+
+/* The reverse path of M ("" = null sender), inside M's block or borrowed. */
 static inline const char *mta_queue_msg_sender(const mta_msg *m) {
-  return (const char *)&m->rcpts[m->nrcpts];
+  const void *end = &m->rcpts[m->nrcpts];
+  if (m->layout & MTA_MSG_BORROWED)
+    return *(const char *const *)end;
+  return (const char *)end;
 }
 /* The host's label of M (mta_queue_add_args.tag), or NULL. */
 static inline const char *mta_queue_msg_tag(const mta_msg *m) {
-  if (!m->tagged)
+  if (!(m->layout & MTA_MSG_TAGGED))
     return NULL;
+  if (m->layout & MTA_MSG_BORROWED)
+    return (const char *)&m->rcpts[m->nrcpts] + sizeof(const char *);
   const char *last = m->rcpts[m->nrcpts - 1].addr;
   return last + strlen(last) + 1;
 }
@@ -137,6 +146,13 @@ typedef struct {
   uint32_t dsn_of; /* a DSN about this qid: needs a null sender (asserted) */
   const char *tag; /* the host's label kept with the message (e.g. its
                       Message-ID), copied; NULL none. Not in the record. */
+  /* SENDER and the RCPTS strings are borrowed, not copied: they must stay
+   * valid until mta_queue_msg_rebase points the message at a record of it
+   * (mta_queue_msg_encode's octets, kept by the caller), whose strings it
+   * borrows from then on, until the next rebase or until it leaves the
+   * queue. For a host that keeps every record anyway (its disk): the
+   * envelope is held once, not in the record and the queue. */
+  bool borrow;
 } mta_queue_add_args;
 
 /* Queues a message, due at once. Returns its queue id. At least one
@@ -274,6 +290,15 @@ uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, cha
 /* The same, the message labelled with TAG (copied; may be NULL). */
 uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
                                      const char *tag, char **err);
+/* The same, the message borrowing its sender and addresses from DATA
+ * (which must stay valid: see mta_queue_add_args.borrow). */
+uint32_t mta_queue_msg_decode_borrowed(mta_queue *q, const uint8_t *data, size_t len,
+                                       const char *tag, char **err);
+/* Points message QID (added or decoded borrowing) at its record REC (LEN
+ * octets, what mta_queue_msg_encode wrote for it last, now kept by the
+ * caller): its sender and addresses are borrowed from there until the
+ * next rebase. Asserts QID borrows and REC is its record. */
+void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len);
 /* The body_id of a record, read from its header without decoding the rest;
  * false when the header is malformed. */
 bool mta_queue_msg_peek_body_id(const uint8_t *data, size_t len, uint64_t *body_id);

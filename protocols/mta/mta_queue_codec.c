@@ -122,6 +122,33 @@ static char *get_vstr(rd *r, bool *absent) {
   }
   return g_strndup((const char *)b, (gsize)(n - 1));
 }
+/* A string framed as a varint-framed one followed by a NUL (the sender and
+ * the addresses: a message may borrow them from its record): a pointer to
+ * it inside the record, NULL for absent; sets bad on truncation, a NUL
+ * inside or none after. */
+static const char *get_zraw(rd *r, bool *absent) {
+  uint64_t n = get_var(r);
+  *absent = false;
+  if (r->bad)
+    return NULL;
+  if (n == 0) {
+    *absent = true;
+    return NULL;
+  }
+  const uint8_t *b;
+  if (n > r->left || !take(r, (size_t)n, &b) || b[n - 1] != 0 || memchr(b, 0, (size_t)(n - 1))) {
+    r->bad = true;
+    return NULL;
+  }
+  return (const char *)b;
+}
+/* Skips a varint-framed string. */
+static void skip_vstr(rd *r) {
+  uint64_t n = get_var(r);
+  const uint8_t *b;
+  if (!r->bad && n > 0 && (n - 1 > r->left || !take(r, (size_t)(n - 1), &b)))
+    r->bad = true;
+}
 
 /* The message record is written through a pointer into room reserved
  * once (an upper bound), not field by field through g_byte_array_append:
@@ -151,7 +178,13 @@ static uint8_t *w_vstr(uint8_t *p, const char *s) {
   memcpy(p, s, n);
   return p + n;
 }
-static size_t vstr_room(const char *s) { return 10 + (s ? strlen(s) : 0); }
+static uint8_t *w_zstr(uint8_t *p, const char *s) {
+  p = w_vstr(p, s);
+  if (s)
+    *p++ = 0;
+  return p;
+}
+static size_t vstr_room(const char *s) { return 11 + (s ? strlen(s) : 0); }
 
 void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_encode");
@@ -187,7 +220,7 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
     p = w_time(p, m->retry.last_try, m->arrival);
     p = w_time(p, m->retry.next_try, m->retry.last_try);
   }
-  p = w_vstr(p, sender);
+  p = w_zstr(p, sender);
   p = w_var(p, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
@@ -200,7 +233,7 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
     if (prev && str_same(r->remote_mta, prev->remote_mta))
       f |= REC_MTA_PREV;
     *p++ = f;
-    p = w_vstr(p, r->addr);
+    p = w_zstr(p, r->addr);
     if (!(f & REC_DEST_DOMAIN))
       p = w_vstr(p, r->dest);
     if (!(f & REC_TEXT_PREV))
@@ -238,7 +271,8 @@ static void tmp_rcpts_free(mta_rcpt *rs, uint32_t n) {
  * destination names are returned in DESTS (owned) until
  * mta_queue__msg_insert interns them. The header and recipients are read
  * into temporaries first: the block's size is known only at the end. */
-static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **bodyp, char **err) {
+static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, GBytes **bodyp,
+                         char **err) {
   const uint8_t *magic;
   if (!take(r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0) {
     *err = g_strdup("message record: bad magic");
@@ -261,7 +295,8 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
     h.retry.next_try = get_time(r, h.retry.last_try);
   }
   bool absent;
-  char *sender = get_vstr(r, &absent);
+  const char *raw_sender = get_zraw(r, &absent);
+  char *sender = raw_sender ? g_strdup(raw_sender) : NULL;
   uint32_t n = get_var32(r);
   /* Each recipient takes at least 8 octets: bound N before allocating. */
   if (r->bad || absent || h.qid == 0 || h.qid == UINT32_MAX || n == 0 || n > r->left / 8 ||
@@ -271,6 +306,7 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
     return NULL;
   }
   mta_rcpt *rs = g_new0(mta_rcpt, n);
+  const char **raw = g_new0(const char *, n); /* the addresses inside the record */
   uint32_t got = 0;
   const char *why = NULL;
   for (uint32_t i = 0; i < n && !r->bad && !why; i++) {
@@ -282,7 +318,8 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
       why = "message record: bad recipient";
       break;
     }
-    char *addr = get_vstr(r, &a1);
+    raw[i] = get_zraw(r, &a1);
+    char *addr = raw[i] ? g_strdup(raw[i]) : NULL;
     rc->addr = addr;
     char *dest = (f & REC_DEST_DOMAIN) ? (addr ? g_strdup(addr_domain(addr)) : NULL)
                                        : get_vstr(r, &a2);
@@ -319,25 +356,26 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
   if (r->bad || why) {
     *err = g_strdup(why ? why : "message record: truncated");
     tmp_rcpts_free(rs, got);
+    g_free(raw);
     g_free(sender);
     return NULL;
   }
   const char **addrs = g_new(const char *, n);
   for (uint32_t i = 0; i < n; i++)
-    addrs[i] = rs[i].addr;
-  mta_msg *m = mta_queue__msg_alloc(sender, addrs, n, tag);
+    addrs[i] = borrow ? raw[i] : rs[i].addr;
+  mta_msg *m = mta_queue__msg_alloc(borrow ? raw_sender : sender, addrs, n, tag, borrow);
   g_free(addrs);
-  mta_rcpt *keep = m->rcpts;
-  bool tagged = m->tagged;
+  g_free(raw);
+  uint8_t layout = m->layout;
   *m = h; /* the header only: the recipients and strings stay */
-  m->tagged = tagged;
+  m->layout = layout;
   m->nrcpts = n;
   m->heap_idx = -1;
   *bodyp = body;
   for (uint32_t i = 0; i < n; i++) {
-    const char *a = keep[i].addr;
-    keep[i] = rs[i];
-    keep[i].addr = a;
+    const char *a = m->rcpts[i].addr;
+    m->rcpts[i] = rs[i];
+    m->rcpts[i].addr = a;
     g_free((char *)rs[i].addr);
   }
   g_free(rs); /* texts moved into M */
@@ -345,12 +383,12 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, GBytes **body
   return m;
 }
 
-uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
-                                     const char *tag, char **err) {
+static uint32_t decode(mta_queue *q, const uint8_t *data, size_t len, const char *tag, bool borrow,
+                       char **err) {
   rd r = {data, len, false};
   GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
   GBytes *body = NULL;
-  mta_msg *m = msg_read(&r, dests, tag, &body, err);
+  mta_msg *m = msg_read(&r, dests, tag, borrow, &body, err);
   uint32_t qid = 0;
   if (m && r.left) {
     *err = g_strdup("message record: trailing octets");
@@ -369,8 +407,73 @@ uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t l
   return qid;
 }
 
+uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
+                                     const char *tag, char **err) {
+  return decode(q, data, len, tag, false, err);
+}
+
+uint32_t mta_queue_msg_decode_borrowed(mta_queue *q, const uint8_t *data, size_t len,
+                                       const char *tag, char **err) {
+  return decode(q, data, len, tag, true, err);
+}
+
 uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, char **err) {
-  return mta_queue_msg_decode_tagged(q, data, len, NULL, err);
+  return decode(q, data, len, NULL, false, err);
+}
+
+/* The places of the sender and of the NRCPTS addresses in record DATA of
+ * message QID (as mta_queue_msg_encode wrote it); false when DATA is not
+ * such a record. Walks what msg_read reads, keeping nothing. */
+static bool rec_envelope(const uint8_t *data, size_t len, uint32_t qid, uint32_t nrcpts,
+                         const char **sender, const char **addrs) {
+  rd r = {data, len, false};
+  const uint8_t *magic;
+  bool absent;
+  if (!take(&r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0 || get_var32(&r) != qid)
+    return false;
+  for (int k = 0; k < 7; k++) /* attempts, arrival, due, size, body_id, dsn_of, dsn_qid */
+    get_var(&r);
+  uint64_t flags = get_uint(&r, 1);
+  get_uint(&r, 1); /* warnings */
+  if (flags & 8) {  /* the retry memory */
+    get_var(&r);
+    get_var(&r);
+  }
+  *sender = get_zraw(&r, &absent);
+  if (r.bad || !*sender || get_var32(&r) != nrcpts)
+    return false;
+  for (uint32_t i = 0; i < nrcpts && !r.bad; i++) {
+    uint64_t f = get_uint(&r, 1);
+    addrs[i] = get_zraw(&r, &absent);
+    if (!addrs[i])
+      return false;
+    if (!(f & REC_DEST_DOMAIN))
+      skip_vstr(&r);
+    if (!(f & REC_TEXT_PREV))
+      skip_vstr(&r);
+    if (!(f & REC_MTA_PREV))
+      skip_vstr(&r);
+    get_var(&r); /* last_try, code */
+    get_var(&r);
+    get_uint(&r, 1); /* state */
+    skip_vstr(&r);   /* esc */
+    get_var(&r);     /* attempts */
+  }
+  return !r.bad;
+}
+
+void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_rebase");
+  g_assert(m->layout & MTA_MSG_BORROWED);
+  const char *sender, *stack[8];
+  const char **addrs = m->nrcpts <= G_N_ELEMENTS(stack) ? stack : g_new(const char *, m->nrcpts);
+  if (!rec_envelope(rec, len, qid, m->nrcpts, &sender, addrs))
+    g_error("mta_queue_msg_rebase: not a record of message %u", qid);
+  memcpy(&m->rcpts[m->nrcpts], &sender, sizeof sender);
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    m->rcpts[i].addr = addrs[i];
+  if (addrs != stack)
+    g_free(addrs);
 }
 
 bool mta_queue_msg_peek_body_id(const uint8_t *data, size_t len, uint64_t *body_id) {

@@ -75,10 +75,11 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
 void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body);
 /* A new message block: the mta_msg, NRCPTS zeroed recipients (addresses
  * set from ADDRS) and copies of SENDER, the addresses and TAG (may be
- * NULL); heap_idx -1, everything else zero. Freed with g_free after its
- * texts (mta_queue__msg_free for one built outside the queue). */
+ * NULL); with BORROW, SENDER and ADDRS themselves (only TAG copied);
+ * heap_idx -1, everything else zero. Freed with g_free after its texts
+ * (mta_queue__msg_free for one built outside the queue). */
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
-                              const char *tag);
+                              const char *tag, bool borrow);
 /* Frees M built outside the queue (its texts are plain g_strdup strings). */
 void mta_queue__msg_free(mta_msg *m);
 gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);
