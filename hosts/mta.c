@@ -258,6 +258,8 @@ static void put_seq(mta_host *m) {
 }
 
 uint64_t mta__next_seq(mta_host *m) {
+  if (m->seq > UINT32_MAX) /* the queue keeps a message's number in 32 bits */
+    g_error("mta: %s: message numbers exhausted", m->hostname);
   uint64_t s = m->seq++;
   put_seq(m);
   return s;

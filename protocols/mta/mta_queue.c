@@ -399,8 +399,10 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;
-  m->body_id = a->body_id;
-  m->size = a->size ? a->size : (a->body ? g_bytes_get_size(a->body) : 0);
+  uint64_t size = a->size ? a->size : (a->body ? g_bytes_get_size(a->body) : 0);
+  g_assert(a->body_id <= UINT32_MAX && size <= UINT32_MAX);
+  m->body_id = (uint32_t)a->body_id;
+  m->size = (uint32_t)size;
   m->dsn_of = a->dsn_of;
   for (size_t i = 0; i < a->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];

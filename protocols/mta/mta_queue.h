@@ -72,15 +72,15 @@ enum {
  * queue keeps what scheduling and the record need, nothing twice. The
  * block is [mta_msg][rcpts][sender NUL][each address NUL][tag NUL]: the
  * sender and the tag are found from there (mta_queue_msg_sender,
- * mta_queue_msg_tag), not pointed at (issue #6: 80 octets, was 112). A
+ * mta_queue_msg_tag), not pointed at (issue #6: 72 octets, was 112). A
  * message added with borrowed strings (mta_queue_add_args.borrow) holds
  * none of them: [mta_msg][rcpts][the sender's pointer][tag NUL]. */
 typedef struct {
   int64_t arrival;    /* when it was accepted */
   int64_t due;        /* next attempt (INT64_MAX: none scheduled) */
-  uint64_t body_id;   /* the host's reference to the body, opaque */
-  uint64_t size;      /* octets of the body */
   mta_retry_state retry;
+  uint32_t body_id;   /* the host's reference to the body, opaque */
+  uint32_t size;      /* octets of the body */
   uint32_t qid;
   uint32_t attempts;  /* delivery attempts begun */
   uint32_t dsn_of;    /* this is a DSN about message dsn_of (0: not a DSN) */
@@ -140,8 +140,8 @@ typedef struct {
   const char *const *dests;
   size_t nrcpts;
   GBytes *body;
-  uint64_t body_id;
-  uint64_t size; /* 0 with a body: its length */
+  uint64_t body_id; /* at most UINT32_MAX (asserted) */
+  uint64_t size; /* 0 with a body: its length; at most UINT32_MAX (asserted) */
   int64_t arrival;
   uint32_t dsn_of; /* a DSN about this qid: needs a null sender (asserted) */
   const char *tag; /* the host's label kept with the message (e.g. its

@@ -283,8 +283,8 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, 
   h.attempts = get_var32(r);
   h.arrival = get_svar(r);
   h.due = get_time(r, h.arrival);
-  h.size = get_var(r);
-  h.body_id = get_var(r);
+  h.size = get_var32(r);
+  h.body_id = get_var32(r);
   h.dsn_of = get_var32(r);
   h.dsn_qid = get_var32(r);
   uint8_t flags = (uint8_t)get_uint(r, 1);
