@@ -79,7 +79,7 @@ struct mta__dest {
   GPtrArray *mx;      /* target*, or NULL */
   target *host;       /* implicit MX / [host]: the name's own addresses */
   GPtrArray *lookups; /* lookup*, pending, or NULL */
-  mta_route_decision dec;
+  mta_route_decision *dec; /* the route decided, or NULL (at rest: 32 octets less a hop) */
 };
 
 /* One message's recipients for one transaction: one allocation. */
@@ -229,7 +229,11 @@ static void dest_clear_resolution(mta__dest *d) {
     g_free(l);
   }
   dest_free_answers(d);
-  mta_route_decision_clear(&d->dec);
+  if (d->dec) {
+    mta_route_decision_clear(d->dec);
+    g_free(d->dec);
+    d->dec = NULL;
+  }
 }
 
 static void dest_free(mta__dest *d) {
@@ -479,21 +483,24 @@ static void resolved(mta__dest *d) {
                         .host_status = d->host ? target_status(d->host) : MTA_DNS_NODATA,
                         .host_addrs = d->host ? (const char *const *)d->host->addrs->pdata : NULL,
                         .nhost_addrs = d->host ? d->host->addrs->len : 0};
-  mta_route_decision_clear(&d->dec);
-  mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), &d->dec);
+  if (d->dec)
+    mta_route_decision_clear(d->dec);
+  else
+    d->dec = g_new0(mta_route_decision, 1);
+  mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
   g_array_free(mx, TRUE);
   /* The decision holds its own copies: the answers are done with. */
   g_assert(lookups_len(d) == 0);
   dest_free_answers(d);
-  if (d->dec.kind == MTA_ROUTE_TRY) {
+  if (d->dec->kind == MTA_ROUTE_TRY) {
     dest_enter(d, D_READY);
     dispatch(d);
     return;
   }
   dest_enter(d, D_IDLE);
-  char *esc = g_strdup(d->dec.esc), *text = g_strdup(d->dec.text);
-  int code = d->dec.code;
-  mta_rcpt_state st = d->dec.kind == MTA_ROUTE_BOUNCE ? MTA_RCPT_BOUNCED : MTA_RCPT_DEFERRED;
+  char *esc = g_strdup(d->dec->esc), *text = g_strdup(d->dec->text);
+  int code = d->dec->code;
+  mta_rcpt_state st = d->dec->kind == MTA_ROUTE_BOUNCE ? MTA_RCPT_BOUNCED : MTA_RCPT_DEFERRED;
   dest_clear_resolution(d);
   fail_waiting(d, st, code, esc, text);
   g_free(esc);
@@ -858,7 +865,7 @@ static void agent_new(mta__dest *d) {
   a->m = m;
   a->d = d;
   a->sid = ++m->next_sid;
-  dec_borrow(&a->dec, &d->dec);
+  dec_borrow(&a->dec, d->dec);
   a->txns = g_ptr_array_new();
   a->retry = g_ptr_array_new();
   set_busy(a, true);
@@ -880,9 +887,9 @@ static agent *agent_by_sid(mta_host *m, uint64_t sid) {
  * candidate address (Postfix looks its connection cache up by next hop,
  * then by each server address before connecting). */
 static agent *cached_by_addr(mta_host *m, mta__dest *d) {
-  if (!d->dec.candidates || !d->dec.candidates->len)
+  if (!d->dec || !d->dec->candidates || !d->dec->candidates->len)
     return NULL;
-  const mta_route_candidate *c0 = &g_array_index(d->dec.candidates, mta_route_candidate, 0);
+  const mta_route_candidate *c0 = &g_array_index(d->dec->candidates, mta_route_candidate, 0);
   for (guint i = 0; i < m->agents->len; i++) {
     agent *a = m->agents->pdata[i];
     if (a->idle && a->d != d && a->cand && a->cand->port == c0->port &&
@@ -903,7 +910,7 @@ static void agent_move(agent *a, mta__dest *d) {
   d->agents++;
   a->d = d;
   dec_unborrow(&a->dec);
-  dec_borrow(&a->dec, &d->dec);
+  dec_borrow(&a->dec, d->dec);
   a->cand = mta_route_next(&a->dec); /* the address it is connected to */
   agent_wake(a);
   dispatch(old); /* it may have nothing left */
