@@ -204,8 +204,10 @@ static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
     const char *p0 = bp->parts[k].data, *p = p0, *end = p0 + bp->parts[k].len;
     while (!found && p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
       size_t at = base + (size_t)(p - p0);
-      if (total - at >= n + 2 && parts_equal(bp, k, (size_t)(p - p0) + 1, msgid, n) &&
-          parts_equal(bp, k, (size_t)(p - p0) + 1 + n, ">", 1)) {
+      bool here = (size_t)(end - p) >= n + 2; /* "<id>" inside this part: one memcmp */
+      if (here ? memcmp(p + 1, msgid, n) == 0 && p[n + 1] == '>'
+               : total - at >= n + 2 && parts_equal(bp, k, (size_t)(p - p0) + 1, msgid, n) &&
+                     parts_equal(bp, k, (size_t)(p - p0) + 1 + n, ">", 1)) {
         ac->tag_off = (uint32_t)(at + 1);
         found = true;
       }

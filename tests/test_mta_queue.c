@@ -721,6 +721,19 @@ START_TEST(borrowed_envelope) {
   ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
   ck_assert_str_eq(m->rcpts[0].addr, "r1@b.example");
   ck_assert_str_eq(mta_queue_msg_tag(m), "id@a.example");
+  /* Rebased on a record other than the one just encoded: read from it. */
+  uint32_t other = add(q, "t@a.example", 8 * S, "z@z.example", NULL, NULL);
+  GByteArray *orec2 = g_byte_array_new();
+  mta_queue_msg_encode(q, other, orec2);
+  uint8_t *again_at = g_memdup2(moved, rec->len);
+  mta_queue_msg_rebase(q, id, again_at, rec->len);
+  g_free(moved);
+  moved = again_at;
+  ck_assert(m->rcpts[1].addr > (const char *)moved &&
+            m->rcpts[1].addr < (const char *)moved + rec->len);
+  ck_assert_str_eq(m->rcpts[1].addr, "R2@c.example");
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
+  g_byte_array_free(orec2, TRUE);
   /* After a crash: decoded borrowing from the stored record. */
   mta_queue *e = mta_queue_new();
   char *err = NULL;

@@ -326,6 +326,7 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
   q->dests = g_ptr_array_new();
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
+  q->enc.offs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   return q;
 }
 
@@ -346,6 +347,7 @@ void mta_queue_free(mta_queue *q) {
   g_array_free(q->ledger, TRUE);
   if (q->bodies)
     g_hash_table_destroy(q->bodies);
+  g_array_free(q->enc.offs, TRUE);
   g_free(q);
 }
 

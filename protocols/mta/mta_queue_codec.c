@@ -199,6 +199,9 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   guint start = o->len;
   g_byte_array_set_size(o, (guint)(start + room));
   uint8_t *p = o->data + start;
+  GArray *offs = ((mta_queue *)q)->enc.offs; /* the rebase cache (see mta_queue_int.h) */
+  g_array_set_size(offs, m->nrcpts + 1);
+  uint32_t *off = (uint32_t *)(void *)offs->data;
   memcpy(p, MSG_MAGIC, 4);
   p += 4;
   p = w_var(p, m->qid);
@@ -221,6 +224,7 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
     p = w_time(p, m->retry.next_try, m->retry.last_try);
   }
   p = w_zstr(p, sender);
+  off[0] = (uint32_t)(p - (o->data + start)) - (uint32_t)strlen(sender) - 1;
   p = w_var(p, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
@@ -234,6 +238,7 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
       f |= REC_MTA_PREV;
     *p++ = f;
     p = w_zstr(p, r->addr);
+    off[1 + i] = (uint32_t)(p - (o->data + start)) - (uint32_t)strlen(r->addr) - 1;
     if (!(f & REC_DEST_DOMAIN))
       p = w_vstr(p, r->dest);
     if (!(f & REC_TEXT_PREV))
@@ -249,6 +254,8 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   }
   g_assert((size_t)(p - (o->data + start)) <= room);
   g_byte_array_set_size(o, (guint)(p - o->data));
+  ((mta_queue *)q)->enc.qid = m->qid;
+  ((mta_queue *)q)->enc.len = (uint32_t)(o->len - start);
   if (body) {
     gsize n;
     const guint8 *b = g_bytes_get_data(body, &n);
@@ -465,6 +472,15 @@ static bool rec_envelope(const uint8_t *data, size_t len, uint32_t qid, uint32_t
 void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len) {
   mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_rebase");
   g_assert(m->layout & MTA_MSG_BORROWED);
+  if (q->enc.qid == qid && q->enc.len == len && q->enc.offs->len == m->nrcpts + 1 &&
+      len >= 4 && memcmp(rec, MSG_MAGIC, 4) == 0) { /* the record just encoded: no parse */
+    const uint32_t *off = (const uint32_t *)(void *)q->enc.offs->data;
+    const char *sender = (const char *)rec + off[0];
+    memcpy(&m->rcpts[m->nrcpts], &sender, sizeof sender);
+    for (uint32_t i = 0; i < m->nrcpts; i++)
+      m->rcpts[i].addr = (const char *)rec + off[1 + i];
+    return;
+  }
   const char *sender, *stack[8];
   const char **addrs = m->nrcpts <= G_N_ELEMENTS(stack) ? stack : g_new(const char *, m->nrcpts);
   if (!rec_envelope(rec, len, qid, m->nrcpts, &sender, addrs))

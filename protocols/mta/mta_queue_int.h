@@ -48,6 +48,13 @@ struct mta_queue {
   mta_queue_texts *texts;
   bool own_texts;
   GHashTable *bodies; /* qid -> GBytes* (lookup only), NULL until a body came */
+  /* Where the last record encoded put its sender and addresses (offsets
+   * from its start): mta_queue_msg_rebase of that record reads them here
+   * instead of parsing it. A cache, written by the (const) encoder. */
+  struct {
+    uint32_t qid, len;
+    GArray *offs; /* uint32_t: the sender's, then each address's */
+  } enc;
 };
 
 /* text -> itext* (lookup only). */
