@@ -234,7 +234,7 @@ static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
     g_free(whole);
   }
   if (found)
-    ac->tag_len = (uint32_t)n;
+    ac->tag_len = (uint8_t)n;
   return found;
 }
 
@@ -272,7 +272,8 @@ char *mta__make_msgid(mta_host *m, uint64_t seq) {
   return g_strdup_printf("%" PRId64 ".%" PRIX64 "@%s", secs, seq, m->hostname);
 }
 
-G_STATIC_ASSERT(sizeof(mta__acc) == 16);
+G_STATIC_ASSERT(sizeof(mta__acc) == 12);
+G_STATIC_ASSERT(MTA__TAG_BUFSZ <= 256); /* a tag's length fits mta__acc.tag_len */
 
 static mta__acc *acc_at(mta_host *m, uint64_t seq) {
   g_assert(seq > 0);
