@@ -29,6 +29,11 @@ const char *mta_rcpt_state_name(mta_rcpt_state s) {
 
 /* ---- helpers ---- */
 
+/* The entry of an interned destination name (a recipient's dest). */
+static dest_ent *dest_of(const char *name) {
+  return (dest_ent *)(void *)(name - offsetof(dest_ent, name));
+}
+
 /* Destination names are short: lower-cased on the stack when they fit. */
 static dest_ent *dest_find(const mta_queue *q, const char *name) {
   char buf[256];
@@ -36,12 +41,13 @@ static dest_ent *dest_find(const mta_queue *q, const char *name) {
   if (n < sizeof buf) {
     for (size_t i = 0; i <= n; i++)
       buf[i] = g_ascii_tolower(name[i]);
-    return g_hash_table_lookup(q->dest_index, buf);
+    const char *k = g_hash_table_lookup(q->dest_index, buf);
+    return k ? dest_of(k) : NULL;
   }
   char *low = g_ascii_strdown(name, -1);
-  dest_ent *d = g_hash_table_lookup(q->dest_index, low);
+  const char *k = g_hash_table_lookup(q->dest_index, low);
   g_free(low);
-  return d;
+  return k ? dest_of(k) : NULL;
 }
 
 static dest_ent *dest_get(mta_queue *q, const char *name) {
@@ -52,16 +58,11 @@ static dest_ent *dest_get(mta_queue *q, const char *name) {
     d->rcpts = 0;
     for (size_t i = 0; i < n; i++)
       d->name[i] = g_ascii_tolower(name[i]);
-    g_hash_table_insert(q->dest_index, d->name, d);
-    g_ptr_array_add(q->dests, d);
+    g_hash_table_add(q->dest_index, d->name);
   }
   return d;
 }
 
-/* The entry of an interned destination name (a recipient's dest). */
-static dest_ent *dest_of(const char *name) {
-  return (dest_ent *)(void *)(name - offsetof(dest_ent, name));
-}
 
 static void dest_adjust(const char *name, int delta) {
   dest_ent *d = dest_of(name);
@@ -324,7 +325,6 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->texts = texts ? texts : mta_queue_texts_new();
   q->heap = g_ptr_array_new();
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
-  q->dests = g_ptr_array_new();
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
   q->enc.offs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   return q;
@@ -340,10 +340,12 @@ void mta_queue_free(mta_queue *q) {
   if (q->own_texts)
     mta_queue_texts_free(q->texts);
   g_ptr_array_free(q->heap, TRUE);
-  for (guint i = 0; i < q->dests->len; i++)
-    g_free(q->dests->pdata[i]);
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init(&it, q->dest_index); /* freeing: no order shows */
+  while (g_hash_table_iter_next(&it, &k, NULL))
+    g_free(dest_of(k));
   g_hash_table_destroy(q->dest_index);
-  g_ptr_array_free(q->dests, TRUE);
   g_array_free(q->ledger, TRUE);
   if (q->bodies)
     g_hash_table_destroy(q->bodies);
@@ -710,11 +712,12 @@ static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
 
 size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
   GPtrArray *tmp = g_ptr_array_new();
-  for (guint i = 0; i < q->dests->len; i++) {
-    dest_ent *d = q->dests->pdata[i];
-    if (d->rcpts > 0)
-      g_ptr_array_add(tmp, d->name);
-  }
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init(&it, q->dest_index); /* sorted below: no table order shows */
+  while (g_hash_table_iter_next(&it, &k, NULL))
+    if (dest_of(k)->rcpts > 0)
+      g_ptr_array_add(tmp, k);
   g_ptr_array_sort(tmp, str_ptr_cmp);
   for (guint i = 0; i < tmp->len; i++)
     g_ptr_array_add(names, tmp->pdata[i]);
@@ -781,8 +784,9 @@ size_t mta_queue_memory(const mta_queue *q) {
   g_hash_table_iter_init(&it, q->texts->t);
   while (g_hash_table_iter_next(&it, &k, &v))
     n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
-  for (guint i = 0; i < q->dests->len; i++) {
-    const dest_ent *d = q->dests->pdata[i];
+  g_hash_table_iter_init(&it, q->dest_index);
+  while (g_hash_table_iter_next(&it, &k, NULL)) {
+    const dest_ent *d = dest_of(k);
     n += sizeof *d + blk + strlen(d->name) + 1;
   }
   return n;

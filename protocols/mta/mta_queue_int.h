@@ -37,8 +37,8 @@ struct mta_queue {
   uint32_t head;  /* slots before this index are all NULL */
   uint32_t nmsgs;
   GPtrArray *heap;        /* mta_msg*, min by (due, qid) */
-  GHashTable *dest_index; /* name → dest_ent* (lookup only) */
-  GPtrArray *dests;       /* dest_ent*, creation order */
+  GHashTable *dest_index; /* set of dest_ent.name (lookup; walked only to free, to
+                             count, or to list sorted) */
   GArray *ledger;         /* ledger_ent */
   mta_queue_stats st;
   size_t str_bytes; /* bytes of message strings held */
