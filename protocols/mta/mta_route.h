@@ -76,12 +76,12 @@ const char *mta_route_plan_kind_name(mta_route_plan_kind k);
 
 /* A plan; strings borrowed from the router (valid until mta_route_free),
  * except nexthop, which is owned by the plan: mta_route_plan_clear. */
-typedef struct {
-  mta_route_plan_kind kind;
+typedef struct { /* 32 octets: the pointers first (an MTA keeps one per next hop) */
   const char *host;   /* LOCAL: mailbox host */
   const char *lookup; /* the name to resolve */
   char *nexthop;      /* grouping key for the queue and session pool: the lower-cased
                          domain, "[host]" or the override name */
+  mta_route_plan_kind kind;
   uint16_t port;
 } mta_route_plan;
 
