@@ -193,8 +193,10 @@ static guint lookups_len(const mta__dest *d) {
 
 /* D's work state, made if it has none. */
 static dwork *work(mta__dest *d) {
-  if (!d->w)
-    d->w = g_new0(dwork, 1);
+  if (!d->w) {
+    d->w = d->m->spare_work ? g_steal_pointer(&d->m->spare_work) : g_new(dwork, 1);
+    memset(d->w, 0, sizeof *d->w);
+  }
   return d->w;
 }
 
@@ -203,7 +205,10 @@ static dwork *work(mta__dest *d) {
 static void work_release(mta__dest *d) {
   dwork *w = d->w;
   if (w && !w->waiting && !w->lookups && !w->mx && !w->host) {
-    g_free(w);
+    if (d->m->spare_work)
+      g_free(w);
+    else
+      d->m->spare_work = w;
     d->w = NULL;
   }
 }
@@ -259,7 +264,10 @@ static void dest_clear_resolution(mta__dest *d) {
   dest_free_answers(d);
   if (d->dec) {
     mta_route_decision_clear(d->dec);
-    g_free(d->dec);
+    if (d->m->spare_dec)
+      g_free(d->dec);
+    else
+      d->m->spare_dec = d->dec;
     d->dec = NULL;
   }
 }
@@ -517,6 +525,8 @@ static void resolved(mta__dest *d) {
                         .nhost_addrs = d->w->host ? d->w->host->addrs->len : 0};
   if (d->dec)
     mta_route_decision_clear(d->dec);
+  else if (m->spare_dec)
+    d->dec = g_steal_pointer(&m->spare_dec); /* cleared when it was put aside */
   else
     d->dec = g_new0(mta_route_decision, 1);
   mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
@@ -1079,4 +1089,6 @@ void mta__deliver_drop(mta_host *m) {
     dest_free(m->dests->pdata[i]);
   g_ptr_array_set_size(m->dests, 0);
   g_hash_table_remove_all(m->dest_idx);
+  g_clear_pointer(&m->spare_work, g_free); /* after the next hops: they put theirs aside */
+  g_clear_pointer(&m->spare_dec, g_free);
 }

@@ -72,6 +72,10 @@ struct mta_host {
   GPtrArray *conns;     /* mta__conn*, server side */
   smtp_srv *spare_srv;  /* an ended server engine, reused by the next (smtp_srv_renew) */
   smtp_cli *spare_cli;  /* the same for delivery agents (smtp_cli_renew) */
+  /* a next hop's freed work state and route decision, for the next one to
+   * start work (mta_deliver.c: one malloc a resolution less each) */
+  struct dwork *spare_work;
+  mta_route_decision *spare_dec;
   GHashTable *dest_idx; /* nexthop -> mta__dest* (lookup only) */
   GPtrArray *dests;     /* mta__dest*, creation order */
   GPtrArray *agents;    /* delivery agents, creation order */
