@@ -12,10 +12,18 @@
  * record by offset. Records live as long as the tally, so they are carved
  * from blocks (no malloc header and rounding each: ~20 octets a message). */
 typedef struct {
-  sim_time submitted; /* -1: not submitted (yet) */
-  bool deferred;
+  /* bit 63: deferred; bits 0..62: the submission time + 1, 0 not
+   * submitted (yet). One word: the Message-ID follows it at offset 8 (a
+   * bool of its own put it at 9: 8 octets more for a 32-octet id). */
+  uint64_t word;
   char msg[];
 } msg_info;
+
+#define DEFERRED_BIT (UINT64_C(1) << 63)
+
+static sim_time submitted_of(const msg_info *mi) {
+  return (sim_time)(mi->word & ~DEFERRED_BIT) - 1;
+}
 
 #define MSG_INFO(k) ((msg_info *)(void *)((char *)(k) - offsetof(msg_info, msg)))
 
@@ -83,8 +91,7 @@ static msg_info *info(mail_tally *t, const char *msg) {
   if (!mi) {
     size_t n = strlen(msg) + 1;
     mi = carve(t, offsetof(msg_info, msg) + n); /* not sizeof: its tail padding */
-    mi->submitted = -1;
-    mi->deferred = false;
+    mi->word = 0;
     memcpy(mi->msg, msg, n);
     g_hash_table_add(t->msgs, mi->msg);
   }
@@ -93,8 +100,9 @@ static msg_info *info(mail_tally *t, const char *msg) {
 
 void mail_tally_submit(mail_tally *t, const char *msg, size_t nrcpts, sim_time now) {
   msg_info *mi = info(t, msg);
-  if (mi->submitted < 0) {
-    mi->submitted = now;
+  if (submitted_of(mi) < 0) {
+    g_assert(now >= 0 && (uint64_t)now < DEFERRED_BIT - 1);
+    mi->word |= (uint64_t)now + 1;
     t->st.submitted++;
   }
   t->st.submitted_rcpts += nrcpts;
@@ -107,8 +115,8 @@ void mail_tally_defer(mail_tally *t, const char *msg, bool client) {
   }
   t->st.retries++;
   msg_info *mi = info(t, msg);
-  if (!mi->deferred) {
-    mi->deferred = true;
+  if (!(mi->word & DEFERRED_BIT)) {
+    mi->word |= DEFERRED_BIT;
     t->st.deferred++;
   }
 }
@@ -137,8 +145,8 @@ bool mail_tally_duplicate(mail_tally *t, const char *msg, const char *mailbox) {
 void mail_tally_deliver(mail_tally *t, const char *msg, sim_time now) {
   t->st.delivered++;
   msg_info *mi = find(t, msg);
-  if (mi && mi->submitted >= 0) {
-    sim_time d = now - mi->submitted;
+  if (mi && submitted_of(mi) >= 0) {
+    sim_time d = now - submitted_of(mi);
     g_array_append_val(t->delays, d);
     t->sorted = false;
   } else {

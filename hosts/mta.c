@@ -3,14 +3,19 @@
  *
  * Disk layout (host disk, survives crashes):
  *   mta/seq             the next message number (8 octets, little-endian)
- *   mta/body/<seq>      the message as stored (Received prepended)
- *   mta/q/<seq>         the queue record (mta_queue_msg_encode)
+ *   mta/q/<seq>         one blob a message: the queue record's length (a
+ *                       LEB128 varint), the record (mta_queue_msg_encode),
+ *                       then the message as stored (Received prepended)
  * (<seq> is lower-case hex after a letter giving its digit count, 'a' for
  * one: mta__key.)
- * A message is acknowledged only after both are written (RFC 5321 §6.1:
+ * A message is acknowledged only once its blob is written (RFC 5321 §6.1:
  * "the receiver-SMTP MUST NOT lose the message" once it said 250). The
- * record is rewritten after every transaction that changed a recipient and
- * removed with the body when the message leaves the queue.
+ * blob is rewritten, the body copied along, after every transaction that
+ * changed a recipient, and removed when the message leaves the queue. One
+ * blob rather than a record and a body apart: a disk entry's key, length,
+ * malloc header and hash slot once a message, not twice (issue #6). The
+ * body therefore moves at a rewrite: whoever reads it (mta__body) copies
+ * what it keeps (smtp_cli_send copies the data it is given).
  *
  * DSNs (RFC 3464, RFC 5321 §4.5.5): a failure report goes back to the
  * reverse path with a null reverse path; never about a null-sender message
@@ -110,51 +115,137 @@ const char *mta__qid_text(const mta_msg *qm, char *buf) {
   return buf;
 }
 
+/* A message blob's parts: its record and the body after it; false when
+ * the head is malformed (blobs are ours: only a damaged disk). */
+static bool blob_split(const uint8_t *p, size_t n, const uint8_t **rec, size_t *rlen,
+                       const uint8_t **body, size_t *blen) {
+  uint64_t v = 0;
+  size_t i = 0;
+  for (int shift = 0; i < n && shift < 35; shift += 7) {
+    uint8_t b = p[i++];
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      if (v > n - i)
+        return false;
+      *rec = p + i;
+      *rlen = (size_t)v;
+      *body = p + i + v;
+      *blen = n - i - (size_t)v;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The head of a blob: the record's length as a varint (at most 5 octets). */
+static size_t blob_head(uint8_t *buf, size_t rlen) {
+  size_t n = 0;
+  g_assert(rlen <= UINT32_MAX);
+  while (rlen >= 0x80) {
+    buf[n++] = (uint8_t)(rlen | 0x80);
+    rlen >>= 7;
+  }
+  buf[n++] = (uint8_t)rlen;
+  return n;
+}
+
 const uint8_t *mta__body(mta_host *m, uint64_t seq, size_t *len) {
   char key[64];
-  mta__key(key, sizeof key, "body", seq);
-  return disk_peek(host_disk(m->h), key, len);
+  mta__key(key, sizeof key, "q", seq);
+  size_t n = 0, rlen;
+  const uint8_t *p = disk_peek(host_disk(m->h), key, &n), *rec, *body;
+  if (!p || !blob_split(p, n, &rec, &rlen, &body, len))
+    return NULL;
+  return body;
 }
 
 static mta__acc *acc_at(mta_host *m, uint64_t seq);
 
-/* Where the body of SEQ (BODY, LEN octets) holds MSGID: kept in SEQ's
- * account entry, so the queue need not copy it (the Message-ID is in
- * the body anyway: a field the message came with, or the one store added).
- * False when it is not there verbatim or too long: the queue keeps it. */
-static bool tag_place(mta_host *m, uint64_t seq, const uint8_t *body, size_t len,
-                      const char *msgid) {
-  mta__acc *ac = acc_at(m, seq);
-  ac->tag_off = ac->tag_len = 0;
-  size_t n = strlen(msgid);
-  if (!body || n == 0 || n >= MTA__TAG_BUFSZ)
-    return false;
-  /* "<id>" first: a '<' is rare in a message, so this is a few memchr
-   * (g_strstr_len tried every octet: ~3,700 instructions a message). */
-  const char *at = NULL, *p = (const char *)body, *end = p + len;
-  while (!at && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-    if ((size_t)(end - p) >= n + 2 && memcmp(p + 1, msgid, n) == 0 && p[n + 1] == '>')
-      at = p + 1;
-    p++;
+/* Octet I of the body written as the N PARTS one after the other. */
+typedef struct {
+  const disk_part *parts;
+  size_t n;
+} body_parts;
+
+/* Do the octets of BP from part K, offset OFF on equal S (LEN octets)? */
+static bool parts_equal(const body_parts *bp, size_t k, size_t off, const char *s, size_t len) {
+  while (len) {
+    if (k >= bp->n)
+      return false;
+    size_t have = bp->parts[k].len - off;
+    size_t take = have < len ? have : len;
+    if (take && memcmp((const char *)bp->parts[k].data + off, s, take) != 0)
+      return false;
+    s += take;
+    len -= take;
+    k++;
+    off = 0;
   }
-  /* (a stored body has no NUL: smtp_srv refuses one; if it had, the
-   * search would stop there and the queue keep the tag) */
-  if (!at)
-    at = g_strstr_len((const char *)body, (gssize)len, msgid);
-  if (!at)
-    return false;
-  ac->tag_off = (uint32_t)(at - (const char *)body);
-  ac->tag_len = (uint32_t)n;
   return true;
 }
 
+/* Where the body (its parts BP, one after the other) holds MSGID: kept in
+ * the account entry *AC, so the queue need not copy it (the Message-ID is
+ * in the body anyway: a field the message came with, or the one store
+ * added). False when it is not there verbatim or too long: the queue
+ * keeps it. The parts are searched as the one body they make. */
+static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
+  ac->tag_off = ac->tag_len = 0;
+  size_t n = strlen(msgid), total = 0;
+  for (size_t k = 0; k < bp->n; k++)
+    total += bp->parts[k].len;
+  if (!bp->n || n == 0 || n >= MTA__TAG_BUFSZ)
+    return false;
+  /* "<id>" first: a '<' is rare in a message, so this is a few memchr
+   * (g_strstr_len tried every octet: ~3,700 instructions a message). */
+  size_t base = 0;
+  bool found = false;
+  for (size_t k = 0; k < bp->n && !found; base += bp->parts[k].len, k++) {
+    const char *p0 = bp->parts[k].data, *p = p0, *end = p0 + bp->parts[k].len;
+    while (!found && p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+      size_t at = base + (size_t)(p - p0);
+      bool here = (size_t)(end - p) >= n + 2; /* "<id>" inside this part: one memcmp */
+      if (here ? memcmp(p + 1, msgid, n) == 0 && p[n + 1] == '>'
+               : total - at >= n + 2 && parts_equal(bp, k, (size_t)(p - p0) + 1, msgid, n) &&
+                     parts_equal(bp, k, (size_t)(p - p0) + 1 + n, ">", 1)) {
+        ac->tag_off = (uint32_t)(at + 1);
+        found = true;
+      }
+      p++;
+    }
+  }
+  if (!found) {
+    /* (a stored body has no NUL: smtp_srv refuses one; if it had, the
+     * search would stop there and the queue keep the tag) */
+    char *whole = NULL;
+    const char *b = bp->parts[0].data;
+    if (bp->n > 1) {
+      whole = g_malloc(total ? total : 1);
+      for (size_t k = 0, o = 0; k < bp->n; o += bp->parts[k].len, k++)
+        if (bp->parts[k].len)
+          memcpy(whole + o, bp->parts[k].data, bp->parts[k].len);
+      b = whole;
+    }
+    const char *at = b ? g_strstr_len(b, (gssize)total, msgid) : NULL;
+    if (at) {
+      ac->tag_off = (uint32_t)(at - b);
+      found = true;
+    }
+    g_free(whole);
+  }
+  if (found)
+    ac->tag_len = (uint8_t)n;
+  return found;
+}
+
 const char *mta__tag(mta_host *m, const mta_msg *qm, char *buf) {
-  if (qm->tag)
-    return qm->tag;
+  const char *tag = mta_queue_msg_tag(qm);
+  if (tag)
+    return tag;
   const mta__acc *ac = acc_at(m, qm->body_id);
   size_t len = 0;
   const uint8_t *b = mta__body(m, qm->body_id, &len);
-  g_assert(b && ac->tag_len && ac->tag_len < MTA__TAG_BUFSZ && ac->tag_off + ac->tag_len <= len);
+  g_assert(b && ac->tag_len && ac->tag_off + ac->tag_len <= len);
   memcpy(buf, b + ac->tag_off, ac->tag_len);
   buf[ac->tag_len] = 0;
   return buf;
@@ -169,6 +260,8 @@ static void put_seq(mta_host *m) {
 }
 
 uint64_t mta__next_seq(mta_host *m) {
+  if (m->seq > UINT32_MAX) /* the queue keeps a message's number in 32 bits */
+    g_error("mta: %s: message numbers exhausted", m->hostname);
   uint64_t s = m->seq++;
   put_seq(m);
   return s;
@@ -179,7 +272,8 @@ char *mta__make_msgid(mta_host *m, uint64_t seq) {
   return g_strdup_printf("%" PRId64 ".%" PRIX64 "@%s", secs, seq, m->hostname);
 }
 
-G_STATIC_ASSERT(sizeof(mta__acc) == 16);
+G_STATIC_ASSERT(sizeof(mta__acc) == 12);
+G_STATIC_ASSERT(MTA__TAG_BUFSZ <= 256); /* a tag's length fits mta__acc.tag_len */
 
 static mta__acc *acc_at(mta_host *m, uint64_t seq) {
   g_assert(seq > 0);
@@ -194,18 +288,46 @@ const mta_msg *mta__msg_get(mta_host *m, uint32_t qid) {
   return qm;
 }
 
-static bool write_record(mta_host *m, uint32_t qid, uint64_t seq) {
-  char key[64];
-  mta__key(key, sizeof key, "q", seq);
+/* Writes message QID's blob under KEY: its record (encoded now), then the
+ * body from NBODY parts. The queue borrows the message's sender and
+ * addresses from the record: pointed at the new blob once it is written
+ * (a blob not written leaves the old one, and the pointers, as they were). */
+static bool write_blob(mta_host *m, uint32_t qid, const char *key, const disk_part *body,
+                       size_t nbody) {
   g_byte_array_set_size(m->rec, 0);
   mta_queue_msg_encode(m->q, qid, m->rec);
-  return disk_put_data(host_disk(m->h), key, m->rec->data, m->rec->len) == DISK_OK;
+  uint8_t head[8];
+  disk_part stack[8], *parts = nbody + 2 <= G_N_ELEMENTS(stack) ? stack : g_new(disk_part, nbody + 2);
+  parts[0] = (disk_part){head, blob_head(head, m->rec->len)};
+  parts[1] = (disk_part){m->rec->data, m->rec->len};
+  for (size_t i = 0; i < nbody; i++)
+    parts[2 + i] = body[i];
+  bool ok = disk_put_parts(host_disk(m->h), key, parts, nbody + 2) == DISK_OK;
+  if (ok) {
+    size_t n = 0;
+    const uint8_t *blob = disk_peek(host_disk(m->h), key, &n);
+    mta_queue_msg_rebase(m->q, qid, blob + parts[0].len, m->rec->len);
+  }
+  if (parts != stack)
+    g_free(parts);
+  return ok;
 }
 
 void mta__rewrite(mta_host *m, uint32_t qid) {
   /* A record that cannot grow on a full disk stays as it was: after a
    * crash its recipients are tried again (a duplicate, never a loss). */
-  write_record(m, qid, mta__msg_get(m, qid)->body_id);
+  uint64_t seq = mta__msg_get(m, qid)->body_id;
+  char key[64];
+  mta__key(key, sizeof key, "q", seq);
+  size_t n = 0, rlen;
+  const uint8_t *old = disk_peek(host_disk(m->h), key, &n), *rec;
+  const uint8_t *body;
+  size_t blen;
+  bool split = old && blob_split(old, n, &rec, &rlen, &body, &blen);
+  g_assert(split); /* written by store */
+  /* the old blob stays until the new one is written (disk_put_parts) */
+  disk_part part = {body, blen};
+  write_blob(m, qid, key, &part, 1);
 }
 
 static char *domain_of(const char *addr) {
@@ -214,17 +336,12 @@ static char *domain_of(const char *addr) {
 }
 
 uint32_t mta__store(mta_host *m, const mta__store_args *a) {
-  disk *d = host_disk(m->h);
-  char bkey[64];
-  mta__key(bkey, sizeof bkey, "body", a->seq);
-  if (disk_put_parts(d, bkey, a->body, a->nbody) != DISK_OK)
-    return 0;
   uint64_t size = 0;
   for (size_t i = 0; i < a->nbody; i++)
     size += a->body[i].len;
-  size_t blen = 0;
-  const uint8_t *stored = disk_peek(d, bkey, &blen);
-  bool in_body = tag_place(m, a->seq, stored, blen, a->msgid);
+  body_parts bp = {a->body, a->nbody};
+  mta__acc place;
+  bool in_body = tag_place(&place, &bp, a->msgid);
   GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
   for (size_t i = 0; i < a->nrcpts; i++) {
     char *dom = domain_of(a->rcpts[i]);
@@ -243,15 +360,19 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .size = size,
                            .arrival = host_now(m->h),
                            .dsn_of = a->dsn_of,
-                           .tag = in_body ? NULL : a->msgid};
+                           .tag = in_body ? NULL : a->msgid,
+                           .borrow = true}; /* until write_blob points it at the record */
   uint32_t qid = mta_queue_add(m->q, &qa);
   g_ptr_array_free(dests, TRUE);
-  if (!write_record(m, qid, a->seq)) {
+  char key[64];
+  mta__key(key, sizeof key, "q", a->seq);
+  if (!write_blob(m, qid, key, a->body, a->nbody)) {
     mta_queue_withdraw(m->q, qid);
-    disk_remove(d, bkey);
     return 0;
   }
   mta__acc *ac = acc_at(m, a->seq);
+  ac->tag_off = place.tag_off;
+  ac->tag_len = place.tag_len;
   ac->qid = qid;
   ac->state = MTA__ACC_QUEUED;
   ac->null_sender = !a->sender || !*a->sender;
@@ -318,8 +439,6 @@ static void departed(mta_host *m, const ident *id, tally t) {
   char key[64];
   mta__key(key, sizeof key, "q", id->seq);
   disk_remove(host_disk(m->h), key);
-  mta__key(key, sizeof key, "body", id->seq);
-  disk_remove(host_disk(m->h), key);
   mta__acc *ac = acc_at(m, id->seq);
   ac->state = MTA__ACC_DONE;
   ac->qid = 0;
@@ -380,7 +499,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   mta_dsn_config c = {.reporting_mta = m->hostname,
                       .from = from,
                       .from_name = "Mail Delivery System",
-                      .to = qm->sender,
+                      .to = mta_queue_msg_sender(qm),
                       .message_id = msgid,
                       .date = host_now(m->h),
                       .epoch_unix = m->epoch,
@@ -402,7 +521,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
   bool ok = false;
   if (dsn) {
     mta__next_seq(m);
-    const char *to[] = {qm->sender};
+    const char *to[] = {mta_queue_msg_sender(qm)};
     gsize dlen;
     const void *dp = g_bytes_get_data(dsn, &dlen);
     disk_part part = {dp, dlen};
@@ -474,7 +593,7 @@ void mta__dsn_retry(mta_host *m) {
 /* A null-sender message's recipients that the profile is about to give
  * up on: their bounces are traced, never reported (RFC 3464 §2). */
 static GPtrArray *null_sender_pending(const mta_msg *qm) {
-  if (*qm->sender)
+  if (*mta_queue_msg_sender(qm))
     return NULL;
   GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
   for (uint32_t i = 0; i < qm->nrcpts; i++) {
@@ -538,7 +657,7 @@ bool mta__begin(mta_host *m, uint32_t qid) {
   sim_time now = host_now(m->h);
   const mta_msg *qm = mta_queue_get(m->q, qid);
   bool expiring =
-      qm->expire_pending || mta_retry_expired(&m->retry, qm->arrival, !*qm->sender, now);
+      qm->expire_pending || mta_retry_expired(&m->retry, qm->arrival, !*mta_queue_msg_sender(qm), now);
   if (!expiring)
     return mta_queue_begin_attempt(m->q, qid, &m->retry, now);
   GPtrArray *nullv = null_sender_pending(qm);
@@ -631,25 +750,31 @@ static void load(mta_host *m) {
   }
   GPtrArray *keys = disk_list(d, "mta/q/");
   for (guint i = 0; i < keys->len; i++) {
-    size_t n;
-    const uint8_t *p = disk_peek(d, keys->pdata[i], &n);
+    size_t bn, n, blen;
+    const uint8_t *blob = disk_peek(d, keys->pdata[i], &bn), *p, *body;
     uint64_t seq;
-    if (!mta_queue_msg_peek_body_id(p, n, &seq))
-      continue; /* records are ours; a bad one is kept for a person to see */
-    size_t blen = 0;
-    const uint8_t *body = mta__body(m, seq, &blen);
+    /* blobs are ours; a bad one is kept for a person to see */
+    if (!blob_split(blob, bn, &p, &n, &body, &blen) || !mta_queue_msg_peek_body_id(p, n, &seq))
+      continue;
     char *id = parse_msgid((const char *)body, blen);
     char *gen = id ? NULL : mta__make_msgid(m, seq);
-    bool in_body = tag_place(m, seq, body, blen, id ? id : gen);
+    disk_part whole = {body, blen};
+    body_parts bp = {&whole, 1};
+    mta__acc place;
+    bool in_body = tag_place(&place, &bp, id ? id : gen);
     char *err = NULL;
-    uint32_t qid = mta_queue_msg_decode_tagged(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
+    uint32_t qid =
+        mta_queue_msg_decode_borrowed(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
     g_free(id);
     g_free(gen);
     if (!qid) {
       g_free(err);
       continue;
     }
-    acc_at(m, seq)->qid = qid;
+    mta__acc *ac = acc_at(m, seq);
+    ac->qid = qid;
+    ac->tag_off = place.tag_off;
+    ac->tag_len = place.tag_len;
     if (seq >= m->seq)
       m->seq = seq + 1;
     if (mta_queue_needs_dsn(m->q, qid))

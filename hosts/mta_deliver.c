@@ -65,22 +65,27 @@ struct mta__dest {
   mta_host *m;
   char *name;
   mta_route_plan plan;
-  dest_state state;
+  uint8_t state; /* dest_state */
   bool touched;
   bool used;    /* asked for since the last sweep (sweep_idle_dests) */
   bool blocked; /* in m->blocked, waiting for the process limit */
-  GArray *waiting; /* mta_queue_ref, or NULL (freed when the hop goes idle) */
-  guint head;
   unsigned agents;
-  /* resolution */
+  /* What a next hop at work holds (waiting recipients, its resolution),
+   * made when needed and freed when it goes idle: a next hop at rest (most
+   * of them, in a queue full of deferred mail) holds neither this nor a
+   * decision (issue #6: 72 octets, a 80-octet chunk, was 152 and 160). */
+  struct dwork *w;
+  mta_route_decision *dec; /* the route decided, or NULL */
+};
+
+typedef struct dwork {
+  GArray *waiting; /* mta_queue_ref, or NULL */
+  guint head;
   mta_dns_status mx_status;
-  /* Made when needed and freed with the resolution: a next hop at rest
-   * (most of them, in a queue full of deferred mail) holds no array. */
   GPtrArray *mx;      /* target*, or NULL */
   target *host;       /* implicit MX / [host]: the name's own addresses */
   GPtrArray *lookups; /* lookup*, pending, or NULL */
-  mta_route_decision dec;
-};
+} dwork;
 
 /* One message's recipients for one transaction: one allocation. */
 typedef struct {
@@ -173,14 +178,40 @@ static void dest_enter(mta__dest *d, dest_state to) {
   g_assert((unsigned)to < D__COUNT);
   if (!(legal[d->state] & (1u << to)))
     g_error("mta dest_enter: %s: illegal transition %s -> %s", d->name, names[d->state], names[to]);
-  d->state = to;
+  d->state = (uint8_t)to;
 }
 static void agent_idle(agent *a);
 
 /* ---- helpers ---- */
 
-static size_t waiting_len(const mta__dest *d) { return d->waiting ? d->waiting->len - d->head : 0; }
-static guint lookups_len(const mta__dest *d) { return d->lookups ? d->lookups->len : 0; }
+static size_t waiting_len(const mta__dest *d) {
+  return d->w && d->w->waiting ? d->w->waiting->len - d->w->head : 0;
+}
+static guint lookups_len(const mta__dest *d) {
+  return d->w && d->w->lookups ? d->w->lookups->len : 0;
+}
+
+/* D's work state, made if it has none. */
+static dwork *work(mta__dest *d) {
+  if (!d->w) {
+    d->w = d->m->spare_work ? g_steal_pointer(&d->m->spare_work) : g_new(dwork, 1);
+    memset(d->w, 0, sizeof *d->w);
+  }
+  return d->w;
+}
+
+/* Frees D's work state once it holds nothing (no waiting list, lookups,
+ * targets or host: the status is meaningful only while resolving). */
+static void work_release(mta__dest *d) {
+  dwork *w = d->w;
+  if (w && !w->waiting && !w->lookups && !w->mx && !w->host) {
+    if (d->m->spare_work)
+      g_free(w);
+    else
+      d->m->spare_work = w;
+    d->w = NULL;
+  }
+}
 
 static void txn_free(txn *t) { g_free(t); }
 
@@ -211,31 +242,41 @@ static mta_dns_status target_status(const target *t) {
 /* Frees what a resolution was made of: its (finished or cancelled) lookups,
  * the MX targets and the implicit-MX host. */
 static void dest_free_answers(mta__dest *d) {
-  if (d->lookups)
-    g_ptr_array_free(d->lookups, TRUE);
-  d->lookups = NULL;
-  if (d->mx)
-    g_ptr_array_free(d->mx, TRUE);
-  d->mx = NULL;
-  target_free(d->host);
-  d->host = NULL;
+  if (!d->w)
+    return;
+  if (d->w->lookups)
+    g_ptr_array_free(d->w->lookups, TRUE);
+  d->w->lookups = NULL;
+  if (d->w->mx)
+    g_ptr_array_free(d->w->mx, TRUE);
+  d->w->mx = NULL;
+  target_free(d->w->host);
+  d->w->host = NULL;
 }
 
 static void dest_clear_resolution(mta__dest *d) {
   for (guint i = 0; i < lookups_len(d); i++) {
-    lookup *l = d->lookups->pdata[i];
+    lookup *l = d->w->lookups->pdata[i];
     if (d->m->dns)
       dns_client_cancel(d->m->dns, l->id);
     g_free(l);
   }
   dest_free_answers(d);
-  mta_route_decision_clear(&d->dec);
+  if (d->dec) {
+    mta_route_decision_clear(d->dec);
+    if (d->m->spare_dec)
+      g_free(d->dec);
+    else
+      d->m->spare_dec = d->dec;
+    d->dec = NULL;
+  }
 }
 
 static void dest_free(mta__dest *d) {
   dest_clear_resolution(d);
-  if (d->waiting)
-    g_array_free(d->waiting, TRUE);
+  if (d->w && d->w->waiting)
+    g_array_free(d->w->waiting, TRUE);
+  g_free(d->w);
   if (d->name != d->plan.nexthop)
     g_free(d->name);
   mta_route_plan_clear(&d->plan);
@@ -270,7 +311,7 @@ static bool apply(mta_host *m, uint32_t qid, uint32_t i, const mta_queue_result_
   else
     m->st.rcpt_bounced++;
   const mta_msg *qm = mta__msg_get(m, qid);
-  if (ra->state == MTA_RCPT_BOUNCED && !*qm->sender) { /* never reported: trace it now */
+  if (ra->state == MTA_RCPT_BOUNCED && !*mta_queue_msg_sender(qm)) { /* never reported: trace it now */
     char *why = ra->code ? g_strdup_printf("%d %s %s", ra->code, ra->esc ? ra->esc : "",
                                            ra->text ? ra->text : "")
                          : g_strdup(ra->text ? ra->text : "");
@@ -288,10 +329,13 @@ static bool apply(mta_host *m, uint32_t qid, uint32_t i, const mta_queue_result_
 static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const char *esc,
                          const char *text) {
   mta_host *m = d->m;
-  GArray *refs = d->waiting;
-  guint head = d->head;
-  d->waiting = NULL;
-  d->head = 0;
+  if (!d->w)
+    return;
+  GArray *refs = d->w->waiting;
+  guint head = d->w->head;
+  d->w->waiting = NULL;
+  d->w->head = 0;
+  work_release(d);
   if (!refs)
     return;
   mta_queue_result_args ra = {state, code, esc, text, NULL};
@@ -308,9 +352,9 @@ static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const cha
 }
 
 static void waiting_add(mta__dest *d, mta_queue_ref ref) {
-  if (!d->waiting)
-    d->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
-  g_array_append_val(d->waiting, ref);
+  if (!work(d)->waiting)
+    d->w->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  g_array_append_val(d->w->waiting, ref);
 }
 
 /* ---- resolution ---- */
@@ -342,9 +386,9 @@ static bool ask(mta__dest *d, target *t, const char *name, uint16_t qtype) {
     g_free(l);
     return false;
   }
-  if (!d->lookups)
-    d->lookups = g_ptr_array_new();
-  g_ptr_array_add(d->lookups, l);
+  if (!work(d)->lookups)
+    d->w->lookups = g_ptr_array_new();
+  g_ptr_array_add(d->w->lookups, l);
   if (t)
     t->pending++;
   return true;
@@ -363,7 +407,7 @@ static void ask_addrs(mta__dest *d, target *t) {
 }
 
 static void lookup_done(lookup *l) {
-  g_ptr_array_remove(l->d->lookups, l);
+  g_ptr_array_remove(l->d->w->lookups, l);
   g_free(l);
 }
 
@@ -411,8 +455,8 @@ static void got_mx(void *user, const dns_client_result *r) {
   mta__dest *d = l->d;
   lookup_done(l);
   guint n;
-  d->mx_status = rcode_status(r, DNS_T_MX, &n);
-  if (d->mx_status == MTA_DNS_OK) {
+  d->w->mx_status = rcode_status(r, DNS_T_MX, &n);
+  if (d->w->mx_status == MTA_DNS_OK) {
     for (guint i = 0; i < r->rrs->len; i++) {
       const dns_rr *rr = &g_array_index(r->rrs, dns_rr, i);
       if (rr->type != DNS_T_MX)
@@ -420,20 +464,20 @@ static void got_mx(void *user, const dns_client_result *r) {
       char *name = name_text(&rr->rd.mx.exchange);
       target *t = target_new(name, rr->rd.mx.pref);
       g_free(name);
-      if (!d->mx)
-        d->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
-      g_ptr_array_add(d->mx, t);
+      if (!d->w->mx)
+        d->w->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
+      g_ptr_array_add(d->w->mx, t);
     }
-    guint nmx = d->mx ? d->mx->len : 0;
-    bool null_mx = nmx == 1 && strcmp(((target *)d->mx->pdata[0])->name, ".") == 0;
+    guint nmx = d->w->mx ? d->w->mx->len : 0;
+    bool null_mx = nmx == 1 && strcmp(((target *)d->w->mx->pdata[0])->name, ".") == 0;
     for (guint i = 0; !null_mx && i < nmx; i++) {
-      target *t = d->mx->pdata[i];
+      target *t = d->w->mx->pdata[i];
       if (strcmp(t->name, ".") != 0)
         ask_addrs(d, t);
     }
-  } else if (d->mx_status == MTA_DNS_NODATA) {
-    d->host = target_new(d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
-    ask_addrs(d, d->host);
+  } else if (d->w->mx_status == MTA_DNS_NODATA) {
+    d->w->host = target_new(d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
+    ask_addrs(d, d->w->host);
   }
   if (lookups_len(d) == 0)
     resolved(d);
@@ -441,21 +485,21 @@ static void got_mx(void *user, const dns_client_result *r) {
 
 static void resolve(mta__dest *d) {
   dest_enter(d, D_RESOLVING);
-  d->mx_status = MTA_DNS_NODATA;
+  work(d)->mx_status = MTA_DNS_NODATA;
   if (d->plan.kind == MTA_ROUTE_LOCAL) {
     resolved(d);
     return;
   }
   if (d->plan.kind == MTA_ROUTE_LOOKUP_HOST) {
-    d->host = target_new(d->plan.lookup, 0);
-    ask_addrs(d, d->host);
+    d->w->host = target_new(d->plan.lookup, 0);
+    ask_addrs(d, d->w->host);
   } else {
     sim_addr lit;
     if (sim_addr_parse(d->plan.lookup, &lit)) {
-      d->host = target_new(d->plan.lookup, 0);
-      ask_addrs(d, d->host);
+      d->w->host = target_new(d->plan.lookup, 0);
+      ask_addrs(d, d->w->host);
     } else if (!ask(d, NULL, d->plan.lookup, DNS_T_MX)) {
-      d->mx_status = MTA_DNS_TEMPFAIL;
+      d->w->mx_status = MTA_DNS_TEMPFAIL;
     }
   }
   if (lookups_len(d) == 0)
@@ -467,33 +511,38 @@ static uint64_t node_rand(void *user) { return sim_rng_u64(user); }
 static void resolved(mta__dest *d) {
   mta_host *m = d->m;
   GArray *mx = g_array_new(FALSE, TRUE, sizeof(mta_route_mx));
-  for (guint i = 0; d->mx && i < d->mx->len; i++) {
-    target *t = d->mx->pdata[i];
+  for (guint i = 0; d->w->mx && i < d->w->mx->len; i++) {
+    target *t = d->w->mx->pdata[i];
     mta_route_mx e = {t->pref, t->name, target_status(t), (const char *const *)t->addrs->pdata,
                       t->addrs->len};
     g_array_append_val(mx, e);
   }
-  mta_route_answer a = {.mx_status = d->mx_status,
+  mta_route_answer a = {.mx_status = d->w->mx_status,
                         .mx = (const mta_route_mx *)mx->data,
                         .nmx = mx->len,
-                        .host_status = d->host ? target_status(d->host) : MTA_DNS_NODATA,
-                        .host_addrs = d->host ? (const char *const *)d->host->addrs->pdata : NULL,
-                        .nhost_addrs = d->host ? d->host->addrs->len : 0};
-  mta_route_decision_clear(&d->dec);
-  mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), &d->dec);
+                        .host_status = d->w->host ? target_status(d->w->host) : MTA_DNS_NODATA,
+                        .host_addrs = d->w->host ? (const char *const *)d->w->host->addrs->pdata : NULL,
+                        .nhost_addrs = d->w->host ? d->w->host->addrs->len : 0};
+  if (d->dec)
+    mta_route_decision_clear(d->dec);
+  else if (m->spare_dec)
+    d->dec = g_steal_pointer(&m->spare_dec); /* cleared when it was put aside */
+  else
+    d->dec = g_new0(mta_route_decision, 1);
+  mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
   g_array_free(mx, TRUE);
   /* The decision holds its own copies: the answers are done with. */
   g_assert(lookups_len(d) == 0);
   dest_free_answers(d);
-  if (d->dec.kind == MTA_ROUTE_TRY) {
+  if (d->dec->kind == MTA_ROUTE_TRY) {
     dest_enter(d, D_READY);
     dispatch(d);
     return;
   }
   dest_enter(d, D_IDLE);
-  char *esc = g_strdup(d->dec.esc), *text = g_strdup(d->dec.text);
-  int code = d->dec.code;
-  mta_rcpt_state st = d->dec.kind == MTA_ROUTE_BOUNCE ? MTA_RCPT_BOUNCED : MTA_RCPT_DEFERRED;
+  char *esc = g_strdup(d->dec->esc), *text = g_strdup(d->dec->text);
+  int code = d->dec->code;
+  mta_rcpt_state st = d->dec->kind == MTA_ROUTE_BOUNCE ? MTA_RCPT_BOUNCED : MTA_RCPT_DEFERRED;
   dest_clear_resolution(d);
   fail_waiting(d, st, code, esc, text);
   g_free(esc);
@@ -523,24 +572,24 @@ static txn *pick(mta__dest *d) {
   mta_host *m = d->m;
   if (!waiting_len(d))
     return NULL;
-  uint32_t qid = g_array_index(d->waiting, mta_queue_ref, d->head).qid;
+  uint32_t qid = g_array_index(d->w->waiting, mta_queue_ref, d->w->head).qid;
   uint32_t n = 0;
-  while (d->head + n < d->waiting->len && n < m->rcpt_limit &&
-         g_array_index(d->waiting, mta_queue_ref, d->head + n).qid == qid)
+  while (d->w->head + n < d->w->waiting->len && n < m->rcpt_limit &&
+         g_array_index(d->w->waiting, mta_queue_ref, d->w->head + n).qid == qid)
     n++;
   txn *t = g_malloc(sizeof *t + n * sizeof t->idx[0]);
   t->cookie = 0;
   t->qid = qid;
   t->n = n;
   for (uint32_t i = 0; i < n; i++) {
-    mta_queue_ref r = g_array_index(d->waiting, mta_queue_ref, d->head);
+    mta_queue_ref r = g_array_index(d->w->waiting, mta_queue_ref, d->w->head);
     mta_queue_take(m->q, r.qid, r.rcpt);
     t->idx[i] = r.rcpt;
-    d->head++;
+    d->w->head++;
   }
-  if (d->head == d->waiting->len) {
-    g_array_set_size(d->waiting, 0);
-    d->head = 0;
+  if (d->w->head == d->w->waiting->len) {
+    g_array_set_size(d->w->waiting, 0);
+    d->w->head = 0;
   }
   return t;
 }
@@ -551,7 +600,7 @@ static void send_txn(agent *a, txn *t) {
   size_t len;
   const uint8_t *data = mta__body(m, qm->body_id, &len);
   g_assert(data); /* the record and body are written together */
-  smtp_cmd_mail mail = {.from = (char *)qm->sender}; /* borrowed for the call */
+  smtp_cmd_mail mail = {.from = (char *)mta_queue_msg_sender(qm)}; /* borrowed for the call */
   smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->n);
   for (uint32_t i = 0; i < t->n; i++)
     rc[i].to = (char *)qm->rcpts[t->idx[i]].addr;
@@ -858,7 +907,7 @@ static void agent_new(mta__dest *d) {
   a->m = m;
   a->d = d;
   a->sid = ++m->next_sid;
-  dec_borrow(&a->dec, &d->dec);
+  dec_borrow(&a->dec, d->dec);
   a->txns = g_ptr_array_new();
   a->retry = g_ptr_array_new();
   set_busy(a, true);
@@ -880,9 +929,9 @@ static agent *agent_by_sid(mta_host *m, uint64_t sid) {
  * candidate address (Postfix looks its connection cache up by next hop,
  * then by each server address before connecting). */
 static agent *cached_by_addr(mta_host *m, mta__dest *d) {
-  if (!d->dec.candidates || !d->dec.candidates->len)
+  if (!d->dec || !d->dec->candidates || !d->dec->candidates->len)
     return NULL;
-  const mta_route_candidate *c0 = &g_array_index(d->dec.candidates, mta_route_candidate, 0);
+  const mta_route_candidate *c0 = &g_array_index(d->dec->candidates, mta_route_candidate, 0);
   for (guint i = 0; i < m->agents->len; i++) {
     agent *a = m->agents->pdata[i];
     if (a->idle && a->d != d && a->cand && a->cand->port == c0->port &&
@@ -903,7 +952,7 @@ static void agent_move(agent *a, mta__dest *d) {
   d->agents++;
   a->d = d;
   dec_unborrow(&a->dec);
-  dec_borrow(&a->dec, &d->dec);
+  dec_borrow(&a->dec, d->dec);
   a->cand = mta_route_next(&a->dec); /* the address it is connected to */
   agent_wake(a);
   dispatch(old); /* it may have nothing left */
@@ -930,10 +979,11 @@ static void dispatch(mta__dest *d) {
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
     dest_enter(d, D_IDLE); /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
-    if (d->waiting)
-      g_array_free(d->waiting, TRUE);
-    d->waiting = NULL;
-    d->head = 0;
+    if (d->w && d->w->waiting)
+      g_array_free(d->w->waiting, TRUE);
+    if (d->w)
+      d->w->waiting = NULL;
+    work_release(d);
   }
 }
 
@@ -1039,4 +1089,6 @@ void mta__deliver_drop(mta_host *m) {
     dest_free(m->dests->pdata[i]);
   g_ptr_array_set_size(m->dests, 0);
   g_hash_table_remove_all(m->dest_idx);
+  g_clear_pointer(&m->spare_work, g_free); /* after the next hops: they put theirs aside */
+  g_clear_pointer(&m->spare_dec, g_free);
 }

@@ -20,20 +20,20 @@
 
 /* The account kept by the simulator (survives crashes): one per seq. */
 enum { MTA__ACC_NONE, MTA__ACC_QUEUED, MTA__ACC_DONE };
-typedef struct { /* 16 octets: one per message the host ever accepted */
-  uint32_t qid; /* in the current incarnation; 0 unknown */
+typedef struct { /* 12 octets: one per message the host ever accepted */
   union {
+    struct {        /* MTA__ACC_QUEUED */
+      uint32_t qid; /* in the current incarnation; 0 unknown */
+      uint32_t tag_off; /* where the stored body holds the Message-ID */
+    };
     struct { /* MTA__ACC_DONE */
       uint32_t delivered, bounced;
     };
-    struct { /* MTA__ACC_QUEUED: where the stored body holds the message's
-                Message-ID (tag_len 0: the queue's tag has it) */
-      uint32_t tag_off, tag_len;
-    };
   };
-  uint8_t state;
-  uint8_t null_sender, is_dsn;
-  uint8_t dsn_sent; /* a failure DSN reporting its bounces was queued */
+  uint8_t tag_len;      /* QUEUED: the Message-ID's length in the body (0: the queue's tag has it) */
+  unsigned state : 2;   /* MTA__ACC_* */
+  unsigned null_sender : 1, is_dsn : 1;
+  unsigned dsn_sent : 1; /* a failure DSN reporting its bounces was queued */
 } mta__acc;
 
 typedef struct mta__dest mta__dest;
@@ -72,6 +72,10 @@ struct mta_host {
   GPtrArray *conns;     /* mta__conn*, server side */
   smtp_srv *spare_srv;  /* an ended server engine, reused by the next (smtp_srv_renew) */
   smtp_cli *spare_cli;  /* the same for delivery agents (smtp_cli_renew) */
+  /* a next hop's freed work state and route decision, for the next one to
+   * start work (mta_deliver.c: one malloc a resolution less each) */
+  struct dwork *spare_work;
+  mta_route_decision *spare_dec;
   GHashTable *dest_idx; /* nexthop -> mta__dest* (lookup only) */
   GPtrArray *dests;     /* mta__dest*, creation order */
   GPtrArray *agents;    /* delivery agents, creation order */

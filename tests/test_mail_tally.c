@@ -80,11 +80,35 @@ START_TEST(counters) {
 }
 END_TEST
 
+/* The deferred mark and the submission time share a word: neither hides
+ * the other (a message deferred before it is known submitted, one
+ * submitted at time 0, a deferral after the submission). */
+START_TEST(deferred_and_time_zero) {
+  mail_tally *t = mail_tally_new();
+  mail_tally_defer(t, "early@x", false); /* deferred, not yet submitted */
+  mail_tally_submit(t, "early@x", 1, 30);
+  mail_tally_submit(t, "zero@x", 1, 0);
+  mail_tally_defer(t, "zero@x", false);
+  mail_tally_deliver(t, "early@x", 100);
+  mail_tally_deliver(t, "zero@x", 7);
+  mail_tally_stats st;
+  mail_tally_get(t, &st);
+  ck_assert_uint_eq(st.submitted, 2);
+  ck_assert_uint_eq(st.deferred, 2);
+  ck_assert_uint_eq(st.unsubmitted, 0);
+  ck_assert_uint_eq(st.delay_samples, 2);
+  ck_assert_int_eq(st.delay_p50, 7);
+  ck_assert_int_eq(st.delay_max, 70);
+  mail_tally_free(t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mail_tally");
   TCase *tc = tcase_create("tally");
   tcase_add_loop_test(tc, percentiles, 0, G_N_ELEMENTS(pct_rows));
   tcase_add_test(tc, counters);
+  tcase_add_test(tc, deferred_and_time_zero);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

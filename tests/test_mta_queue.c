@@ -91,7 +91,7 @@ START_TEST(mixed_outcomes) {
   ck_assert(o.needs_dsn && !o.done);
   const mta_msg *m = mta_queue_get(q, qid);
   ck_assert_str_eq(mta_rcpt_state_name(m->rcpts[1].state), "deferred");
-  ck_assert_int_eq(m->rcpts[1].next_try, 600 * S);
+  ck_assert_int_eq(m->due, 600 * S); /* the deferred recipient is due again then */
   ck_assert_str_eq(m->rcpts[1].text, "try later");
   ck_assert_str_eq(m->rcpts[2].esc, "5.1.1");
   ck_assert_uint_eq(m->rcpts[2].code, 550);
@@ -289,12 +289,12 @@ static void smtp_transaction(mta_queue *q, uint32_t qid, bool bytewise, int64_t 
   cfg.helo_name = "mail.a.example";
   smtp_cli *cli = smtp_cli_new(&cfg, NULL, now);
   const mta_msg *m = mta_queue_get(q, qid);
-  smtp_cmd_mail mail = {.from = (char *)m->sender};
+  smtp_cmd_mail mail = {.from = (char *)mta_queue_msg_sender(m)};
   smtp_cmd_rcpt rc[3];
   for (uint32_t i = 0; i < 3; i++)
     rc[i] = (smtp_cmd_rcpt){.to = (char *)m->rcpts[i].addr};
   gsize blen;
-  const uint8_t *body = g_bytes_get_data(m->body, &blen);
+  const uint8_t *body = g_bytes_get_data(mta_queue_body(q, qid), &blen);
   smtp_cli_message sm = {&mail, rc, 3, body, blen, qid};
   smtp_cli_send(cli, &sm, now);
   for (uint32_t i = 0; i < 3; i++)
@@ -379,10 +379,10 @@ START_TEST(smtp_mixed_transaction) {
                                 r->code, r->text, r->last_try,    -1};
     }
     gsize blen;
-    const uint8_t *body = g_bytes_get_data(m->body, &blen);
+    const uint8_t *body = g_bytes_get_data(mta_queue_body(q, qid), &blen);
     mta_dsn_config dc = {.reporting_mta = "mail.a.example",
                          .from = "MAILER-DAEMON@a.example",
-                         .to = m->sender,
+                         .to = mta_queue_msg_sender(m),
                          .message_id = "dsn1@mail.a.example",
                          .date = 1 * S,
                          .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
@@ -396,7 +396,7 @@ START_TEST(smtp_mixed_transaction) {
     ck_assert_msg(dsn != NULL, "%s", err);
     ck_assert(
         strstr(g_bytes_get_data(dsn, NULL), "Diagnostic-Code: smtp; 550 5.1.1 <dave@b.example>"));
-    const char *to[] = {m->sender};
+    const char *to[] = {mta_queue_msg_sender(m)};
     mta_queue_add_args da = {
         .sender = "", .rcpts = to, .nrcpts = 1, .body = dsn, .arrival = 1 * S, .dsn_of = qid};
     uint32_t dq = mta_queue_add(q, &da);
@@ -468,22 +468,22 @@ START_TEST(retry_bounce_journey) {
             m->rcpts[0].last_try, -1};
         mta_dsn_config dc = {.reporting_mta = "mail.a.example",
                              .from = "MAILER-DAEMON@a.example",
-                             .to = m->sender,
+                             .to = mta_queue_msg_sender(m),
                              .message_id = "dsn@mail.a.example",
                              .date = now,
                              .epoch_unix = MIME_DATE_EPOCH_DEFAULT,
                              .arrival = m->arrival,
                              .rcpts = &dr,
                              .nrcpts = 1,
-                             .original = g_bytes_get_data(m->body, NULL),
-                             .original_len = g_bytes_get_size(m->body)};
+                             .original = g_bytes_get_data(mta_queue_body(q, id), NULL),
+                             .original_len = g_bytes_get_size(mta_queue_body(q, id))};
         char *err = NULL;
         GBytes *body = mta_dsn_build(&dc, &err);
         ck_assert_msg(body != NULL, "%s", err);
         const char *text = g_bytes_get_data(body, NULL);
         ck_assert(strstr(text, "<bob@dead.example>: failed; 4.4.1: mx.dead.example[192.0.2.25]:"));
         ck_assert(strstr(text, "Action: failed\r\nStatus: 4.4.1\r\n"));
-        const char *to[] = {m->sender};
+        const char *to[] = {mta_queue_msg_sender(m)};
         mta_queue_add_args da = {
             .sender = "", .rcpts = to, .nrcpts = 1, .body = body, .arrival = now, .dsn_of = id};
         dsn = mta_queue_add(q, &da);
@@ -576,7 +576,7 @@ START_TEST(encode_round_trip) {
   ck_assert_str_eq(m2->rcpts[1].remote_mta, "mx.b.example");
   ck_assert_str_eq(m2->rcpts[1].esc, "4.7.1");
   ck_assert_uint_eq(m2->rcpts[0].state, MTA_RCPT_DELIVERED);
-  ck_assert(g_bytes_equal(m1->body, m2->body));
+  ck_assert(g_bytes_equal(mta_queue_body(q, 1), mta_queue_body(r, 1)));
   const mta_msg *c2 = mta_queue_get(r, 3);
   ck_assert(!c2->in_attempt && !(c2->rcpts[0].flags & MTA_RCPT_F_INFLIGHT));
   ck_assert_int_eq(c2->due, 7 * S);
@@ -624,6 +624,137 @@ START_TEST(encode_round_trip) {
   mta_queue_free(r);
   g_bytes_unref(blob);
   mta_queue_free(q);
+}
+END_TEST
+
+/* MQM3 writes times as differences: every time of a record comes back
+ * as it was, whatever its sign or size (Exim's retry memory set, a
+ * recipient never tried: last_try -1, one tried, a message whose due time
+ * is none: INT64_MAX). */
+START_TEST(record_times_round_trip) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_EXIM);
+  mta_queue *q = mta_queue_new();
+  uint32_t id = add(q, "s@a.example", 123456789, "r1@b.example", "r2@c.example", NULL);
+  ck_assert(mta_queue_begin_attempt(q, id, &p, 400 * S + 7));
+  result(q, id, 0, MTA_RCPT_BOUNCED, 550, "5.1.1", "no such user", 401 * S + 3);
+  mta_queue_outcome o;
+  mta_queue_end_attempt(q, id, &p, 402 * S, &o); /* r2 never taken: deferred, last_try -1 */
+  ck_assert(o.needs_dsn);
+  const mta_msg *m = mta_queue_get(q, id);
+  ck_assert(m->retry.last_try != 0 && m->retry.next_try > m->retry.last_try);
+  ck_assert_int_eq(m->rcpts[1].last_try, -1);
+  const int64_t cases[] = {m->due, INT64_MAX, INT64_MIN + 1, 0};
+  for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+    mta_msg *w = (mta_msg *)mta_queue_get(q, id); /* a test's liberty: the due time only */
+    int64_t keep = w->due;
+    w->due = cases[k];
+    GByteArray *rec = g_byte_array_new();
+    mta_queue_msg_encode(q, id, rec);
+    w->due = keep;
+    mta_queue *e = mta_queue_new();
+    char *err = NULL;
+    ck_assert_uint_eq(mta_queue_msg_decode(e, rec->data, rec->len, &err), id);
+    const mta_msg *d = mta_queue_get(e, id);
+    ck_assert_int_eq(d->arrival, 123456789);
+    ck_assert_int_eq(d->due, cases[k]);
+    ck_assert_int_eq(d->retry.last_try, m->retry.last_try);
+    ck_assert_int_eq(d->retry.next_try, m->retry.next_try);
+    ck_assert_int_eq(d->rcpts[0].last_try, 401 * S + 3);
+    ck_assert_int_eq(d->rcpts[1].last_try, -1);
+    mta_queue_free(e);
+    g_byte_array_free(rec, TRUE);
+  }
+  mta_queue_free(q);
+}
+END_TEST
+
+/* A message added borrowing its envelope holds none of it: it reads the
+ * caller's strings until rebased, then its record's, wherever the record
+ * moves (rebased again after each copy); the record it writes is the one
+ * an owning queue writes, and a record decoded borrowing reads from it. */
+START_TEST(borrowed_envelope) {
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  char *sender = g_strdup("s@a.example"), *r1 = g_strdup("r1@b.example"),
+       *r2 = g_strdup("R2@c.example");
+  const char *rc[] = {r1, r2};
+  mta_queue_add_args a = {.sender = sender, .rcpts = rc, .nrcpts = 2, .arrival = 5 * S,
+                          .tag = "id@a.example", .borrow = true};
+  mta_queue_add_args own = a;
+  own.borrow = false;
+  mta_queue *q = mta_queue_new(), *o = mta_queue_new();
+  uint32_t id = mta_queue_add(q, &a);
+  ck_assert_uint_eq(mta_queue_add(o, &own), id);
+  const mta_msg *m = mta_queue_get(q, id);
+  ck_assert_ptr_eq(mta_queue_msg_sender(m), sender); /* the caller's, until rebased */
+  ck_assert_ptr_eq(m->rcpts[1].addr, r2);
+  ck_assert_str_eq(m->rcpts[1].dest, "c.example");
+  ck_assert_str_eq(mta_queue_msg_tag(m), "id@a.example");
+  ck_assert_uint_lt(mta_queue_memory(q), mta_queue_memory(o));
+  GByteArray *rec = g_byte_array_new(), *orec = g_byte_array_new();
+  mta_queue_msg_encode(q, id, rec);
+  mta_queue_msg_encode(o, id, orec);
+  ck_assert(rec->len == orec->len && memcmp(rec->data, orec->data, rec->len) == 0);
+  uint8_t *copy = g_memdup2(rec->data, rec->len);
+  mta_queue_msg_rebase(q, id, copy, rec->len);
+  memset(sender, 'x', strlen(sender)); /* the caller's strings are no longer read */
+  memset(r2, 'x', strlen(r2));
+  g_free(sender);
+  g_free(r1);
+  g_free(r2);
+  ck_assert(mta_queue_msg_sender(m) >= (const char *)copy &&
+            mta_queue_msg_sender(m) < (const char *)copy + rec->len);
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
+  ck_assert_str_eq(m->rcpts[1].addr, "R2@c.example");
+  /* An attempt, the record written again and moved: rebased, still the same. */
+  ck_assert(mta_queue_begin_attempt(q, id, &p, 6 * S));
+  result(q, id, 0, MTA_RCPT_DEFERRED, 451, "4.4.1", "connection refused", 7 * S);
+  result(q, id, 1, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 7 * S);
+  mta_queue_outcome out;
+  mta_queue_end_attempt(q, id, &p, 7 * S, &out);
+  g_byte_array_set_size(rec, 0);
+  mta_queue_msg_encode(q, id, rec);
+  uint8_t *moved = g_memdup2(rec->data, rec->len);
+  mta_queue_msg_rebase(q, id, moved, rec->len);
+  g_free(copy); /* the old record is gone (ASan: never read again) */
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
+  ck_assert_str_eq(m->rcpts[0].addr, "r1@b.example");
+  ck_assert_str_eq(mta_queue_msg_tag(m), "id@a.example");
+  /* Rebased on a record other than the one just encoded: read from it. */
+  uint32_t other = add(q, "t@a.example", 8 * S, "z@z.example", NULL, NULL);
+  GByteArray *orec2 = g_byte_array_new();
+  mta_queue_msg_encode(q, other, orec2);
+  uint8_t *again_at = g_memdup2(moved, rec->len);
+  mta_queue_msg_rebase(q, id, again_at, rec->len);
+  g_free(moved);
+  moved = again_at;
+  ck_assert(m->rcpts[1].addr > (const char *)moved &&
+            m->rcpts[1].addr < (const char *)moved + rec->len);
+  ck_assert_str_eq(m->rcpts[1].addr, "R2@c.example");
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
+  g_byte_array_free(orec2, TRUE);
+  /* After a crash: decoded borrowing from the stored record. */
+  mta_queue *e = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode_borrowed(e, moved, rec->len, "id@a.example", &err), id);
+  const mta_msg *d = mta_queue_get(e, id);
+  ck_assert(d->rcpts[1].addr > (const char *)moved &&
+            d->rcpts[1].addr < (const char *)moved + rec->len);
+  ck_assert_str_eq(d->rcpts[1].addr, "R2@c.example");
+  ck_assert_str_eq(mta_queue_msg_sender(d), "s@a.example");
+  ck_assert_str_eq(mta_queue_msg_tag(d), "id@a.example");
+  ck_assert_int_eq(d->rcpts[0].state, MTA_RCPT_DEFERRED);
+  GByteArray *again = g_byte_array_new();
+  mta_queue_msg_encode(e, id, again);
+  ck_assert(again->len == rec->len && memcmp(again->data, rec->data, rec->len) == 0);
+  g_byte_array_free(again, TRUE);
+  mta_queue_free(e);
+  mta_queue_free(q);
+  g_free(moved);
+  g_byte_array_free(rec, TRUE);
+  g_byte_array_free(orec, TRUE);
+  mta_queue_free(o);
 }
 END_TEST
 
@@ -797,17 +928,22 @@ START_TEST(shared_texts_compact_record) {
 }
 END_TEST
 
-/* The record's bytes are fixed (MQM2, as e697891 wrote them): a message
- * with a shared deferral text, a bounce, an override next hop and a body. */
+/* The record's bytes are fixed (MQM3): a message with a shared deferral
+ * text, a bounce, an override next hop and a body. Against MQM2: no
+ * per-recipient next_try (the message's due time is it), times as
+ * differences (due from arrival, a recipient's last try from the previous
+ * recipient's), the retry memory only when set (flag 8), the sender and
+ * the addresses NUL-terminated (a host's queue borrows them from the
+ * record: mta_queue_add_args.borrow): 222 -> 203 octets. */
 START_TEST(record_bytes_fixed) {
   static const char want[] =
-      "4d514d32010180c8afa02580c0cbacf62212ac020000010000000c7340612e65"
-      "78616d706c6503800d723140622e6578616d706c650b677265796c6973746564"
-      "0d6d782e622e6578616d706c6580c0cbacf6228098dc9334c3030106342e372e"
-      "3101600d523240422e6578616d706c650a622e6578616d706c6580c0cbacf622"
-      "8098dc9334c3030106342e372e3101000d723340632e6578616d706c65105b72"
-      "656c61792e6578616d706c655d0d6e6f2073756368207573657200008098dc93"
-      "34a6040306352e312e3101125375626a6563743a20780d0a0d0a68690d0a";
+      "4d514d33010180c8afa02580f89b8cd12212ac02000001000c7340612e657861"
+      "6d706c650003800d723140622e6578616d706c65000b677265796c6973746564"
+      "0d6d782e622e6578616d706c6580d0acf30ec3030106342e372e3101600d5232"
+      "40422e6578616d706c65000a622e6578616d706c6500c3030106342e372e3101"
+      "000d723340632e6578616d706c6500105b72656c61792e6578616d706c655d0d"
+      "6e6f207375636820757365720000a6040306352e312e3101125375626a656374"
+      "3a20780d0a0d0a68690d0a";
   mta_queue *q = mta_queue_new();
   mta_retry_profile p;
   mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
@@ -904,8 +1040,8 @@ START_TEST(tag_and_user_word) {
                           .size = 100, .arrival = 5 * S, .tag = "id.1@a.example"};
   uint32_t qid = mta_queue_add(q, &a);
   const mta_msg *m = mta_queue_get(q, qid);
-  ck_assert_str_eq(m->tag, "id.1@a.example");
-  ck_assert_str_eq(m->sender, "s@a.example");
+  ck_assert_str_eq(mta_queue_msg_tag(m), "id.1@a.example");
+  ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
   ck_assert_str_eq(m->rcpts[1].addr, "R2@C.example");
   ck_assert_str_eq(m->rcpts[1].dest, "c.example");
   ck_assert_uint_eq(*mta_queue_user(q, qid), 0);
@@ -921,11 +1057,11 @@ START_TEST(tag_and_user_word) {
   mta_queue *q2 = mta_queue_new(), *q3 = mta_queue_new();
   char *err = NULL;
   ck_assert_uint_eq(mta_queue_msg_decode_tagged(q2, rec->data, rec->len, "id.2@x", &err), qid);
-  ck_assert_str_eq(mta_queue_get(q2, qid)->tag, "id.2@x");
+  ck_assert_str_eq(mta_queue_msg_tag(mta_queue_get(q2, qid)), "id.2@x");
   ck_assert_str_eq(mta_queue_get(q2, qid)->rcpts[0].addr, "r1@b.example");
   ck_assert_uint_eq(mta_queue_get(q2, qid)->user, 0);
   ck_assert_uint_eq(mta_queue_msg_decode(q3, rec->data, rec->len, &err), qid);
-  ck_assert_ptr_null(mta_queue_get(q3, qid)->tag);
+  ck_assert_ptr_null(mta_queue_msg_tag(mta_queue_get(q3, qid)));
   GByteArray *rec2 = g_byte_array_new(); /* the tag is not in the record */
   mta_queue_msg_encode(q2, qid, rec2);
   ck_assert_uint_eq(rec2->len, rec->len);
@@ -999,6 +1135,8 @@ static Suite *suite(void) {
   tcase_add_test(enc, texts_shared_between_queues);
   tcase_add_test(enc, tag_and_user_word);
   tcase_add_test(enc, record_bytes_fixed);
+  tcase_add_test(enc, record_times_round_trip);
+  tcase_add_test(enc, borrowed_envelope);
   tcase_add_test(enc, ids_dense_and_compacted);
   suite_add_tcase(s, enc);
   return s;

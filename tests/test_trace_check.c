@@ -583,6 +583,37 @@ START_TEST(liveness_skipped) {
 }
 END_TEST
 
+/* Entries left open are reported at the end in the order they were
+ * accepted, however many (the units' arena spans blocks) and however long
+ * a queue id (a unit bigger than a quarter block has a block of its own). */
+START_TEST(open_entries_in_order) {
+  trace_check *tc = trace_check_new();
+  enum { N = 700, BIG = 300 };
+  char *big = g_strnfill(5000, 'Q');
+  for (int i = 0; i < N; i++) {
+    char qid[32];
+    g_snprintf(qid, sizeof qid, "%06X", i + 1);
+    char *line = g_strdup_printf("{\"t\":%d,\"id\":%d,\"ev\":\"msg.submit\",\"from\":\"c\","
+                                 "\"to\":\"mx\",\"msg\":\"m%d@x\",\"queue_id\":\"%s\","
+                                 "\"rcpts\":[\"u%d@d.example\"]}",
+                                 i, i + 1, i, i == BIG ? big : qid, i);
+    trace_check_feed_line(tc, line, strlen(line));
+    g_free(line);
+  }
+  trace_check_finish(tc, N);
+  ck_assert_uint_eq(trace_check_count(tc), N);
+  for (int i = 0; i < N; i++) {
+    const trace_check_violation *v = trace_check_at(tc, (size_t)i);
+    char want[64];
+    g_snprintf(want, sizeof want, "u%d@d.example", i);
+    ck_assert_msg(strstr(v->text, want), "violation %d: got %s, want %s", i, v->text, want);
+    ck_assert(i != BIG || strstr(v->text, big));
+  }
+  g_free(big);
+  trace_check_free(tc);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("trace_check");
   TCase *tc = tcase_create("agree");
@@ -598,6 +629,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, liveness_window_faults);
   tcase_add_test(tc, delivery_after_bounce_cut);
   tcase_add_test(tc, duplicate_copies_not_lost);
+  tcase_add_test(tc, open_entries_in_order);
   tcase_add_test(tc, truncated);
   suite_add_tcase(s, tc);
   return s;

@@ -23,7 +23,8 @@
  * which hang off it in creation order; recipients are a packed array.
  * Units, message ids and recipient arrays live as long as the checker, so
  * they are carved from 16 KiB blocks (an arena) without malloc's header
- * and rounding per allocation.
+ * and rounding per allocation. The units have an arena of their own, walked
+ * in creation order at the end (no array of pointers to them).
  */
 #include <stddef.h>
 #include "trace_check.h"
@@ -97,6 +98,11 @@ struct unit {
   char queue_id[];
 };
 
+/* The arena octets of U (what arena_alloc took for it). */
+static size_t unit_size(const unit *u) {
+  return (offsetof(unit, queue_id) + strlen(u->queue_id) + 1 + 7) & ~(size_t)7;
+}
+
 #define CONTAINER(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 typedef struct {
@@ -132,6 +138,7 @@ static const struct {
 
 typedef struct {
   GPtrArray *blocks; /* owned */
+  GArray *used;      /* size_t: the octets used in each block, or NULL */
   char *p;           /* the free part of the last block */
   size_t left;
 } arena;
@@ -140,13 +147,25 @@ static void *arena_alloc(arena *a, size_t n) {
   n = (n + 7) & ~(size_t)7;
   if (n > ARENA_BLOCK / 4) { /* big: a block of its own */
     void *b = g_malloc(n);
+    if (a->used) { /* the last block closes, so blocks stay in allocation order */
+      if (a->used->len)
+        g_array_index(a->used, size_t, a->used->len - 1) -= a->left;
+      a->left = 0;
+      g_array_append_val(a->used, n);
+    }
     g_ptr_array_add(a->blocks, b);
     return b;
   }
   if (n > a->left) {
+    if (a->used && a->used->len)
+      g_array_index(a->used, size_t, a->used->len - 1) -= a->left;
     a->p = g_malloc(ARENA_BLOCK);
     a->left = ARENA_BLOCK;
     g_ptr_array_add(a->blocks, a->p);
+    if (a->used) {
+      size_t full = ARENA_BLOCK;
+      g_array_append_val(a->used, full);
+    }
   }
   void *r = a->p;
   a->p += n;
@@ -154,9 +173,15 @@ static void *arena_alloc(arena *a, size_t n) {
   return r;
 }
 
+/* The octets used in block I of A (an arena with USED). */
+static size_t arena_used(const arena *a, guint i) {
+  size_t n = g_array_index(a->used, size_t, i);
+  return i + 1 == a->used->len ? n - a->left : n;
+}
+
 struct trace_check {
-  arena mem;             /* units, msg_ent, recipient arrays */
-  GPtrArray *units;      /* unit*, creation order */
+  arena mem;             /* msg_ent, recipient arrays */
+  arena units;           /* the units only, in creation order (walked: unit_size) */
   atoms nodes, addrs;
   GPtrArray *by_node;    /* by node id: GHashTable, set of unit.queue_id */
   GHashTable *msgs;      /* set of msg_ent.s */
@@ -271,7 +296,8 @@ static void viol_free(void *p) {
 trace_check *trace_check_new(void) {
   trace_check *tc = g_new0(trace_check, 1);
   tc->mem.blocks = g_ptr_array_new_with_free_func(g_free);
-  tc->units = g_ptr_array_new();
+  tc->units.blocks = g_ptr_array_new_with_free_func(g_free);
+  tc->units.used = g_array_new(FALSE, FALSE, sizeof(size_t));
   atoms_init(&tc->nodes);
   atoms_init(&tc->addrs);
   tc->by_node = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
@@ -311,7 +337,7 @@ void trace_check_free(trace_check *tc) {
   g_hash_table_unref(tc->down);
   g_ptr_array_unref(tc->down_order);
   g_hash_table_unref(tc->restarted);
-  g_ptr_array_unref(tc->units);
+
   atoms_clear(&tc->nodes);
   atoms_clear(&tc->addrs);
   g_ptr_array_unref(tc->viol);
@@ -321,7 +347,9 @@ void trace_check_free(trace_check *tc) {
   g_free(tc->liveness_note);
   trace_rec__free(tc->rec);
   g_string_free(tc->line, TRUE);
-  g_ptr_array_unref(tc->mem.blocks); /* units, msg_ent, recipients */
+  g_ptr_array_unref(tc->mem.blocks); /* msg_ent, recipients */
+  g_ptr_array_unref(tc->units.blocks);
+  g_array_unref(tc->units.used);
   g_free(tc);
 }
 
@@ -445,7 +473,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
     g_hash_table_add(tc->msgs, m->s);
   }
   size_t qlen = strlen(queue_id) + 1;
-  u = arena_alloc(&tc->mem, offsetof(unit, queue_id) + qlen);
+  u = arena_alloc(&tc->units, offsetof(unit, queue_id) + qlen);
   memset(u, 0, offsetof(unit, queue_id));
   memcpy(u->queue_id, queue_id, qlen);
   u->node = n->id;
@@ -454,7 +482,6 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   u->id = id;
   u->sender = -1;
   u->hop = -1;
-  g_ptr_array_add(tc->units, u);
   g_hash_table_add(tc->by_node->pdata[n->id], u->queue_id);
   unit **tail = &m->first;
   while (*tail)
@@ -1145,10 +1172,16 @@ void trace_check_finish(trace_check *tc, int64_t end) {
                                         (int)(nl - k), k, nl + 1, *id);
     break;
   }
-  for (guint i = 0; i < tc->units->len; i++) {
-    unit *u = tc->units->pdata[i];
-    if (!u->expired)
-      end_unit(tc, u, end, live);
+  /* The units in creation order: their arena, block after block (a unit
+   * is unit_size octets; no array of pointers kept for this walk). */
+  for (guint b = 0; b < tc->units.blocks->len; b++) {
+    char *p = tc->units.blocks->pdata[b], *end_p = p + arena_used(&tc->units, b);
+    while (p < end_p) {
+      unit *u = (unit *)(void *)p;
+      p += unit_size(u);
+      if (!u->expired)
+        end_unit(tc, u, end, live);
+    }
   }
 }
 

@@ -29,6 +29,11 @@ const char *mta_rcpt_state_name(mta_rcpt_state s) {
 
 /* ---- helpers ---- */
 
+/* The entry of an interned destination name (a recipient's dest). */
+static dest_ent *dest_of(const char *name) {
+  return (dest_ent *)(void *)(name - offsetof(dest_ent, name));
+}
+
 /* Destination names are short: lower-cased on the stack when they fit. */
 static dest_ent *dest_find(const mta_queue *q, const char *name) {
   char buf[256];
@@ -36,12 +41,13 @@ static dest_ent *dest_find(const mta_queue *q, const char *name) {
   if (n < sizeof buf) {
     for (size_t i = 0; i <= n; i++)
       buf[i] = g_ascii_tolower(name[i]);
-    return g_hash_table_lookup(q->dest_index, buf);
+    const char *k = g_hash_table_lookup(q->dest_index, buf);
+    return k ? dest_of(k) : NULL;
   }
   char *low = g_ascii_strdown(name, -1);
-  dest_ent *d = g_hash_table_lookup(q->dest_index, low);
+  const char *k = g_hash_table_lookup(q->dest_index, low);
   g_free(low);
-  return d;
+  return k ? dest_of(k) : NULL;
 }
 
 static dest_ent *dest_get(mta_queue *q, const char *name) {
@@ -52,16 +58,11 @@ static dest_ent *dest_get(mta_queue *q, const char *name) {
     d->rcpts = 0;
     for (size_t i = 0; i < n; i++)
       d->name[i] = g_ascii_tolower(name[i]);
-    g_hash_table_insert(q->dest_index, d->name, d);
-    g_ptr_array_add(q->dests, d);
+    g_hash_table_add(q->dest_index, d->name);
   }
   return d;
 }
 
-/* The entry of an interned destination name (a recipient's dest). */
-static dest_ent *dest_of(const char *name) {
-  return (dest_ent *)(void *)(name - offsetof(dest_ent, name));
-}
 
 static void dest_adjust(const char *name, int delta) {
   dest_ent *d = dest_of(name);
@@ -73,17 +74,25 @@ static bool heap_less(const heap_ent *a, const heap_ent *b) {
   return a->due < b->due || (a->due == b->due && a->m->qid < b->m->qid);
 }
 
-static void heap_set(mta_queue *q, guint i, heap_ent e) {
-  g_array_index(q->heap, heap_ent, i) = e;
-  e.m->heap_idx = (int32_t)i;
+/* The due heap holds the messages themselves (their due time is read from
+ * them): 8 octets a queued message, not 16. */
+static bool msg_before(const mta_msg *a, const mta_msg *b) {
+  return a->due < b->due || (a->due == b->due && a->qid < b->qid);
+}
+
+#define HEAP_AT(q, i) ((mta_msg *)(q)->heap->pdata[i])
+
+static void heap_set(mta_queue *q, guint i, mta_msg *m) {
+  q->heap->pdata[i] = m;
+  m->heap_idx = (int32_t)i;
 }
 
 static void heap_fix(mta_queue *q, guint i) {
-  heap_ent e = g_array_index(q->heap, heap_ent, i);
+  mta_msg *e = HEAP_AT(q, i);
   while (i > 0) {
     guint parent = (i - 1) / 2;
-    heap_ent p = g_array_index(q->heap, heap_ent, parent);
-    if (!heap_less(&e, &p))
+    mta_msg *p = HEAP_AT(q, parent);
+    if (!msg_before(e, p))
       break;
     heap_set(q, i, p);
     i = parent;
@@ -92,12 +101,11 @@ static void heap_fix(mta_queue *q, guint i) {
     guint c = 2 * i + 1;
     if (c >= q->heap->len)
       break;
-    if (c + 1 < q->heap->len &&
-        heap_less(&g_array_index(q->heap, heap_ent, c + 1), &g_array_index(q->heap, heap_ent, c)))
+    if (c + 1 < q->heap->len && msg_before(HEAP_AT(q, c + 1), HEAP_AT(q, c)))
       c++;
-    if (!heap_less(&g_array_index(q->heap, heap_ent, c), &e))
+    if (!msg_before(HEAP_AT(q, c), e))
       break;
-    heap_set(q, i, g_array_index(q->heap, heap_ent, c));
+    heap_set(q, i, HEAP_AT(q, c));
     i = c;
   }
   heap_set(q, i, e);
@@ -109,11 +117,11 @@ static void heap_remove(mta_queue *q, mta_msg *m) {
   guint i = (guint)m->heap_idx, last = q->heap->len - 1;
   m->heap_idx = -1;
   if (i != last) {
-    g_array_index(q->heap, heap_ent, i) = g_array_index(q->heap, heap_ent, last);
-    g_array_set_size(q->heap, last);
+    q->heap->pdata[i] = q->heap->pdata[last];
+    g_ptr_array_set_size(q->heap, last);
     heap_fix(q, i);
   } else {
-    g_array_set_size(q->heap, last);
+    g_ptr_array_set_size(q->heap, last);
   }
 }
 
@@ -125,11 +133,8 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
     return;
   }
   if (m->heap_idx < 0) {
-    heap_ent e = {due, m};
-    g_array_append_val(q->heap, e);
+    g_ptr_array_add(q->heap, m);
     m->heap_idx = (int32_t)(q->heap->len - 1);
-  } else {
-    g_array_index(q->heap, heap_ent, m->heap_idx).due = due;
   }
   heap_fix(q, (guint)m->heap_idx);
 }
@@ -137,36 +142,51 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
 static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
 
 static size_t msg_str_bytes(const mta_msg *m) {
-  size_t n = str_cost(m->sender) + str_cost(m->tag);
+  size_t n = str_cost(mta_queue_msg_tag(m));
+  if (m->layout & MTA_MSG_BORROWED)
+    return n + sizeof(const char *); /* the sender's pointer */
+  n += str_cost(mta_queue_msg_sender(m));
   for (uint32_t i = 0; i < m->nrcpts; i++)
     n += str_cost(m->rcpts[i].addr); /* texts: interned, counted apart */
   return n;
 }
 
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
-                              const char *tag) {
-  size_t head = sizeof(mta_msg) + (size_t)nrcpts * sizeof(mta_rcpt);
-  size_t len = head + strlen(sender) + 1 + str_cost(tag);
-  for (uint32_t i = 0; i < nrcpts; i++)
-    len += strlen(addrs[i]) + 1;
+                              const char *tag, bool borrow) {
+  g_assert(nrcpts > 0);
+  size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt);
+  size_t len = head + str_cost(tag);
+  if (borrow) {
+    len += sizeof(const char *);
+  } else {
+    len += strlen(sender) + 1;
+    for (uint32_t i = 0; i < nrcpts; i++)
+      len += strlen(addrs[i]) + 1;
+  }
   mta_msg *m = g_malloc0(len);
   m->heap_idx = -1;
   m->nrcpts = nrcpts;
-  m->rcpts = (mta_rcpt *)(void *)(m + 1);
-  char *p = (char *)m + head;
-  size_t n = strlen(sender) + 1;
-  memcpy(p, sender, n);
-  m->sender = p;
-  p += n;
-  for (uint32_t i = 0; i < nrcpts; i++) {
-    n = strlen(addrs[i]) + 1;
-    memcpy(p, addrs[i], n);
-    m->rcpts[i].addr = p;
+  char *p = (char *)m + head; /* the sender (or its pointer): mta_queue_msg_sender */
+  if (borrow) {
+    m->layout |= MTA_MSG_BORROWED;
+    memcpy(p, &sender, sizeof sender);
+    p += sizeof sender;
+    for (uint32_t i = 0; i < nrcpts; i++)
+      m->rcpts[i].addr = addrs[i];
+  } else {
+    size_t n = strlen(sender) + 1;
+    memcpy(p, sender, n);
     p += n;
+    for (uint32_t i = 0; i < nrcpts; i++) {
+      n = strlen(addrs[i]) + 1;
+      memcpy(p, addrs[i], n);
+      m->rcpts[i].addr = p;
+      p += n;
+    }
   }
-  if (tag) {
+  if (tag) { /* last: mta_queue_msg_tag */
     memcpy(p, tag, strlen(tag) + 1);
-    m->tag = p;
+    m->layout |= MTA_MSG_TAGGED;
   }
   return m;
 }
@@ -182,12 +202,6 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
   return m;
 }
 
-static void msg_free_rest(mta_msg *m) {
-  if (m->body)
-    g_bytes_unref(m->body);
-  g_free(m);
-}
-
 void mta_queue__msg_free(mta_msg *m) {
   if (!m)
     return;
@@ -195,7 +209,7 @@ void mta_queue__msg_free(mta_msg *m) {
     g_free(m->rcpts[i].text);
     g_free(m->rcpts[i].remote_mta);
   }
-  msg_free_rest(m);
+  g_free(m);
 }
 
 /* ---- interned reply texts ---- */
@@ -226,13 +240,16 @@ static void text_unref(mta_queue *q, char *s) {
   }
 }
 
-/* Frees M, a queued message (texts interned), after it left Q's indexes. */
+/* Frees M, a queued message (texts interned), and its body, after it
+ * left Q's indexes. */
 static void msg_drop(mta_queue *q, mta_msg *m) {
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     text_unref(q, m->rcpts[i].text);
     text_unref(q, m->rcpts[i].remote_mta);
   }
-  msg_free_rest(m);
+  if (q->bodies)
+    g_hash_table_remove(q->bodies, GUINT_TO_POINTER(m->qid));
+  g_free(m);
 }
 
 static void slot_put(mta_queue *q, mta_msg *m) {
@@ -306,10 +323,10 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->slots = g_ptr_array_new();
   q->own_texts = texts == NULL;
   q->texts = texts ? texts : mta_queue_texts_new();
-  q->heap = g_array_new(FALSE, FALSE, sizeof(heap_ent));
+  q->heap = g_ptr_array_new();
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
-  q->dests = g_ptr_array_new();
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
+  q->enc.offs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   return q;
 }
 
@@ -322,18 +339,29 @@ void mta_queue_free(mta_queue *q) {
   g_ptr_array_free(q->slots, TRUE);
   if (q->own_texts)
     mta_queue_texts_free(q->texts);
-  g_array_free(q->heap, TRUE);
-  for (guint i = 0; i < q->dests->len; i++)
-    g_free(q->dests->pdata[i]);
+  g_ptr_array_free(q->heap, TRUE);
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init(&it, q->dest_index); /* freeing: no order shows */
+  while (g_hash_table_iter_next(&it, &k, NULL))
+    g_free(dest_of(k));
   g_hash_table_destroy(q->dest_index);
-  g_ptr_array_free(q->dests, TRUE);
   g_array_free(q->ledger, TRUE);
+  if (q->bodies)
+    g_hash_table_destroy(q->bodies);
+  g_array_free(q->enc.offs, TRUE);
   g_free(q);
 }
 
 /* Registers M (fully built, qid set) in the indexes and the statistics. */
-void mta_queue__msg_insert(mta_queue *q, mta_msg *m) {
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body) {
   slot_put(q, m);
+  if (body) {
+    if (!q->bodies)
+      q->bodies = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                        (GDestroyNotify)g_bytes_unref);
+    g_hash_table_insert(q->bodies, GUINT_TO_POINTER(m->qid), body);
+  }
   m->heap_idx = -1;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
@@ -371,13 +399,14 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   for (size_t i = 0; i < a->nrcpts; i++)
     g_assert(a->rcpts[i]);
   mta_msg *m = mta_queue__msg_alloc(null_sender ? "" : a->sender, a->rcpts, (uint32_t)a->nrcpts,
-                                    a->tag);
+                                    a->tag, a->borrow);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;
-  m->body = a->body ? g_bytes_ref(a->body) : NULL;
-  m->body_id = a->body_id;
-  m->size = a->size ? a->size : (a->body ? g_bytes_get_size(a->body) : 0);
+  uint64_t size = a->size ? a->size : (a->body ? g_bytes_get_size(a->body) : 0);
+  g_assert(a->body_id <= UINT32_MAX && size <= UINT32_MAX);
+  m->body_id = (uint32_t)a->body_id;
+  m->size = (uint32_t)size;
   m->dsn_of = a->dsn_of;
   for (size_t i = 0; i < a->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
@@ -389,7 +418,7 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   q->st.accepted++;
   if (a->dsn_of)
     q->st.dsns++;
-  mta_queue__msg_insert(q, m);
+  mta_queue__msg_insert(q, m, a->body ? g_bytes_ref(a->body) : NULL);
   return m->qid;
 }
 
@@ -417,12 +446,16 @@ const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid) {
   return mta_queue__slot(q, qid);
 }
 
+GBytes *mta_queue_body(const mta_queue *q, uint32_t qid) {
+  return q->bodies ? g_hash_table_lookup(q->bodies, GUINT_TO_POINTER(qid)) : NULL;
+}
+
 uint32_t *mta_queue_user(mta_queue *q, uint32_t qid) {
   return &mta_queue__msg_get(q, qid, "mta_queue_user")->user;
 }
 
 int64_t mta_queue_next_due(const mta_queue *q) {
-  return q->heap->len ? g_array_index(q->heap, heap_ent, 0).due : INT64_MAX;
+  return q->heap->len ? HEAP_AT(q, 0)->due : INT64_MAX;
 }
 
 static gint due_cmp(gconstpointer a, gconstpointer b) {
@@ -440,7 +473,7 @@ size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
   while (stack->len) {
     guint i = g_array_index(stack, guint, stack->len - 1);
     g_array_set_size(stack, stack->len - 1);
-    heap_ent e = g_array_index(q->heap, heap_ent, i);
+    heap_ent e = {HEAP_AT(q, i)->due, HEAP_AT(q, i)};
     if (e.due > now)
       continue;
     g_array_append_val(found, e);
@@ -478,7 +511,7 @@ static void rcpt_set_text(mta_queue *q, mta_rcpt *r, char **field, const char *v
 }
 
 static bool msg_needs_dsn(const mta_msg *m) {
-  if (!*m->sender)
+  if (!*mta_queue_msg_sender(m))
     return false;
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (m->rcpts[i].state == MTA_RCPT_BOUNCED && !(m->rcpts[i].flags & MTA_RCPT_F_REPORTED))
@@ -490,7 +523,7 @@ static bool msg_needs_dsn(const mta_msg *m) {
 static bool maybe_retire(mta_queue *q, mta_msg *m) {
   if (m->in_attempt)
     return false;
-  ledger_ent e = {m->qid, 0, 0, m->dsn_qid, m->dsn_of, *m->sender ? 0 : LEDGER_F_NULL_SENDER};
+  ledger_ent e = {m->qid, 0, 0, m->dsn_qid, m->dsn_of, *mta_queue_msg_sender(m) ? 0 : LEDGER_F_NULL_SENDER};
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
     if (!rcpt_final(r))
@@ -502,7 +535,7 @@ static bool maybe_retire(mta_queue *q, mta_msg *m) {
   }
   if (msg_needs_dsn(m))
     return false;
-  if (e.bounced && !*m->sender)
+  if (e.bounced && !*mta_queue_msg_sender(m))
     q->st.dsn_suppressed += e.bounced;
   g_array_append_val(q->ledger, e);
   heap_remove(q, m);
@@ -535,7 +568,7 @@ static void bounce_unfinished(mta_queue *q, mta_msg *m, const char *why, int64_t
 bool mta_queue_begin_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *p, int64_t now) {
   mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_begin_attempt");
   g_assert(!m->in_attempt);
-  if (p && (m->expire_pending || mta_retry_expired(p, m->arrival, !*m->sender, now))) {
+  if (p && (m->expire_pending || mta_retry_expired(p, m->arrival, !*mta_queue_msg_sender(m), now))) {
     bounce_unfinished(q, m, "retry timeout exceeded", now);
     m->expire_pending = false;
     set_due(q, m, INT64_MAX);
@@ -610,7 +643,7 @@ void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *
       deferred++;
   }
   if (deferred) {
-    out->verdict = mta_retry_after_failure(p, &m->retry, m->arrival, m->attempts, !*m->sender, now,
+    out->verdict = mta_retry_after_failure(p, &m->retry, m->arrival, m->attempts, !*mta_queue_msg_sender(m), now,
                                            &out->next);
     if (out->verdict == MTA_RETRY_BOUNCE) {
       bounce_unfinished(q, m, "retry timeout exceeded", now);
@@ -618,10 +651,8 @@ void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *
     } else {
       m->expire_pending = out->verdict == MTA_RETRY_EXPIRE;
       for (uint32_t i = 0; i < m->nrcpts; i++)
-        if (!rcpt_final(&m->rcpts[i])) {
-          m->rcpts[i].state = MTA_RCPT_DEFERRED;
-          m->rcpts[i].next_try = out->next;
-        }
+        if (!rcpt_final(&m->rcpts[i]))
+          m->rcpts[i].state = MTA_RCPT_DEFERRED; /* due again at m->due */
       set_due(q, m, out->next);
     }
   }
@@ -659,7 +690,7 @@ void mta_queue_dsn_queued(mta_queue *q, uint32_t qid, uint32_t dsn_qid) {
 bool mta_queue_warning_due(const mta_queue *q, uint32_t qid, const mta_retry_profile *p,
                            int64_t now) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_warning_due");
-  if (!*m->sender || now < mta_retry_warning_at(p, m->arrival, m->warnings))
+  if (!*mta_queue_msg_sender(m) || now < mta_retry_warning_at(p, m->arrival, m->warnings))
     return false;
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (m->rcpts[i].state == MTA_RCPT_DEFERRED)
@@ -681,11 +712,12 @@ static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
 
 size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
   GPtrArray *tmp = g_ptr_array_new();
-  for (guint i = 0; i < q->dests->len; i++) {
-    dest_ent *d = q->dests->pdata[i];
-    if (d->rcpts > 0)
-      g_ptr_array_add(tmp, d->name);
-  }
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init(&it, q->dest_index); /* sorted below: no table order shows */
+  while (g_hash_table_iter_next(&it, &k, NULL))
+    if (dest_of(k)->rcpts > 0)
+      g_ptr_array_add(tmp, k);
   g_ptr_array_sort(tmp, str_ptr_cmp);
   for (guint i = 0; i < tmp->len; i++)
     g_ptr_array_add(names, tmp->pdata[i]);
@@ -739,7 +771,7 @@ size_t mta_queue_memory(const mta_queue *q) {
   /* malloc keeps about 16 bytes of bookkeeping per block; a GHashTable
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
-  size_t n = sizeof *q + q->heap->len * sizeof(heap_ent) + q->ledger->len * sizeof(ledger_ent);
+  size_t n = sizeof *q + q->heap->len * sizeof(gpointer) + q->ledger->len * sizeof(ledger_ent);
   n += q->slots->len * sizeof(gpointer);
   for (guint i = 0; i < q->slots->len; i++) {
     const mta_msg *m = q->slots->pdata[i];
@@ -752,8 +784,9 @@ size_t mta_queue_memory(const mta_queue *q) {
   g_hash_table_iter_init(&it, q->texts->t);
   while (g_hash_table_iter_next(&it, &k, &v))
     n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
-  for (guint i = 0; i < q->dests->len; i++) {
-    const dest_ent *d = q->dests->pdata[i];
+  g_hash_table_iter_init(&it, q->dest_index);
+  while (g_hash_table_iter_next(&it, &k, NULL)) {
+    const dest_ent *d = dest_of(k);
     n += sizeof *d + blk + strlen(d->name) + 1;
   }
   return n;

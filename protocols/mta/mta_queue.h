@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mta_retry.h"
 #include "smtp_cli.h"
@@ -53,7 +54,6 @@ typedef struct {
   const char *dest;  /* next-hop grouping key (interned, lower case) */
   char *text;        /* last diagnostic (reply text or local reason), or NULL */
   char *remote_mta;  /* host that gave it, or NULL */
-  int64_t next_try;  /* DEFERRED: when the message is due again */
   int64_t last_try;  /* time of the last result, or -1 */
   uint16_t code;     /* last reply code, 0 none */
   uint8_t state;     /* mta_rcpt_state */
@@ -69,28 +69,50 @@ enum {
 
 /* One queued message (read-only for users). The message, its recipient
  * array and its strings (sender, addresses, tag) are one allocation: the
- * queue keeps what scheduling and the record need, nothing twice. */
+ * queue keeps what scheduling and the record need, nothing twice. The
+ * block is [mta_msg][rcpts][sender NUL][each address NUL][tag NUL]: the
+ * sender and the tag are found from there (mta_queue_msg_sender,
+ * mta_queue_msg_tag), not pointed at (issue #6: 72 octets, was 112). A
+ * message added with borrowed strings (mta_queue_add_args.borrow) holds
+ * none of them: [mta_msg][rcpts][the sender's pointer][tag NUL]. */
 typedef struct {
+  int64_t arrival;    /* when it was accepted */
+  int64_t due;        /* next attempt (INT64_MAX: none scheduled) */
+  mta_retry_state retry;
+  uint32_t body_id;   /* the host's reference to the body, opaque */
+  uint32_t size;      /* octets of the body */
   uint32_t qid;
-  uint32_t attempts; /* delivery attempts begun */
-  const char *tag;   /* the host's label (mta_queue_add_args.tag), or NULL */
-  int64_t arrival;   /* when it was accepted */
-  int64_t due;       /* next attempt (INT64_MAX: none scheduled) */
-  uint64_t size;     /* octets of the body */
-  uint64_t body_id;  /* the host's reference to the body, opaque */
-  GBytes *body;      /* or the body itself (may be NULL) */
-  const char *sender; /* reverse path, "" = null sender */
+  uint32_t attempts;  /* delivery attempts begun */
   uint32_t dsn_of;    /* this is a DSN about message dsn_of (0: not a DSN) */
   uint32_t dsn_qid;   /* the last DSN queued about this message (0: none) */
   uint32_t nrcpts;
   uint32_t user;      /* the host's word (mta_queue_user); the queue never reads it */
-  mta_rcpt *rcpts;
-  mta_retry_state retry;
+  int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
   uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
   bool in_attempt;     /* between begin_attempt and end_attempt */
   bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
-  int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
+  uint8_t layout;      /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED */
+  mta_rcpt rcpts[];    /* nrcpts */
 } mta_msg;
+
+enum { MTA_MSG_TAGGED = 1u << 0, MTA_MSG_BORROWED = 1u << 1 };
+
+/* The reverse path of M ("" = null sender), inside M's block or borrowed. */
+static inline const char *mta_queue_msg_sender(const mta_msg *m) {
+  const void *end = &m->rcpts[m->nrcpts];
+  if (m->layout & MTA_MSG_BORROWED)
+    return *(const char *const *)end;
+  return (const char *)end;
+}
+/* The host's label of M (mta_queue_add_args.tag), or NULL. */
+static inline const char *mta_queue_msg_tag(const mta_msg *m) {
+  if (!(m->layout & MTA_MSG_TAGGED))
+    return NULL;
+  if (m->layout & MTA_MSG_BORROWED)
+    return (const char *)&m->rcpts[m->nrcpts] + sizeof(const char *);
+  const char *last = m->rcpts[m->nrcpts - 1].addr;
+  return last + strlen(last) + 1;
+}
 
 /* A new, empty queue whose ids start at 1. */
 mta_queue *mta_queue_new(void);
@@ -118,12 +140,19 @@ typedef struct {
   const char *const *dests;
   size_t nrcpts;
   GBytes *body;
-  uint64_t body_id;
-  uint64_t size; /* 0 with a body: its length */
+  uint64_t body_id; /* at most UINT32_MAX (asserted) */
+  uint64_t size; /* 0 with a body: its length; at most UINT32_MAX (asserted) */
   int64_t arrival;
   uint32_t dsn_of; /* a DSN about this qid: needs a null sender (asserted) */
   const char *tag; /* the host's label kept with the message (e.g. its
                       Message-ID), copied; NULL none. Not in the record. */
+  /* SENDER and the RCPTS strings are borrowed, not copied: they must stay
+   * valid until mta_queue_msg_rebase points the message at a record of it
+   * (mta_queue_msg_encode's octets, kept by the caller), whose strings it
+   * borrows from then on, until the next rebase or until it leaves the
+   * queue. For a host that keeps every record anyway (its disk): the
+   * envelope is held once, not in the record and the queue. */
+  bool borrow;
 } mta_queue_add_args;
 
 /* Queues a message, due at once. Returns its queue id. At least one
@@ -138,6 +167,10 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid);
 
 /* The message QID, or NULL when it is not (or no longer) queued. */
 const mta_msg *mta_queue_get(const mta_queue *q, uint32_t qid);
+/* The body given with message QID (mta_queue_add_args.body, or the one its
+ * record held; borrowed), or NULL: none, or QID is not queued. Kept apart
+ * from the message (a host keeping its bodies elsewhere pays nothing). */
+GBytes *mta_queue_body(const mta_queue *q, uint32_t qid);
 /* The host's word of message QID (mta_msg.user; 0 when added), writable
  * while QID is queued. Asserts QID is queued. */
 uint32_t *mta_queue_user(mta_queue *q, uint32_t qid);
@@ -257,6 +290,15 @@ uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, cha
 /* The same, the message labelled with TAG (copied; may be NULL). */
 uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
                                      const char *tag, char **err);
+/* The same, the message borrowing its sender and addresses from DATA
+ * (which must stay valid: see mta_queue_add_args.borrow). */
+uint32_t mta_queue_msg_decode_borrowed(mta_queue *q, const uint8_t *data, size_t len,
+                                       const char *tag, char **err);
+/* Points message QID (added or decoded borrowing) at its record REC (LEN
+ * octets, what mta_queue_msg_encode wrote for it last, now kept by the
+ * caller): its sender and addresses are borrowed from there until the
+ * next rebase. Asserts QID borrows and REC is its record. */
+void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len);
 /* The body_id of a record, read from its header without decoding the rest;
  * false when the header is malformed. */
 bool mta_queue_msg_peek_body_id(const uint8_t *data, size_t len, uint64_t *body_id);

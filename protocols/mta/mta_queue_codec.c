@@ -16,7 +16,7 @@
 
 /* ---- encoding ---- */
 
-#define MSG_MAGIC "MQM2"
+#define MSG_MAGIC "MQM3"
 #define QUEUE_MAGIC "MQQ1"
 
 static void put_u32(GByteArray *o, uint32_t v) {
@@ -96,6 +96,9 @@ static int64_t get_svar(rd *r) {
   uint64_t u = get_var(r);
   return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
+static int64_t get_time(rd *r, int64_t base) {
+  return (int64_t)((uint64_t)base + (uint64_t)get_svar(r));
+}
 static uint32_t get_var32(rd *r) {
   uint64_t v = get_var(r);
   if (v > UINT32_MAX)
@@ -119,6 +122,33 @@ static char *get_vstr(rd *r, bool *absent) {
   }
   return g_strndup((const char *)b, (gsize)(n - 1));
 }
+/* A string framed as a varint-framed one followed by a NUL (the sender and
+ * the addresses: a message may borrow them from its record): a pointer to
+ * it inside the record, NULL for absent; sets bad on truncation, a NUL
+ * inside or none after. */
+static const char *get_zraw(rd *r, bool *absent) {
+  uint64_t n = get_var(r);
+  *absent = false;
+  if (r->bad)
+    return NULL;
+  if (n == 0) {
+    *absent = true;
+    return NULL;
+  }
+  const uint8_t *b;
+  if (n > r->left || !take(r, (size_t)n, &b) || b[n - 1] != 0 || memchr(b, 0, (size_t)(n - 1))) {
+    r->bad = true;
+    return NULL;
+  }
+  return (const char *)b;
+}
+/* Skips a varint-framed string. */
+static void skip_vstr(rd *r) {
+  uint64_t n = get_var(r);
+  const uint8_t *b;
+  if (!r->bad && n > 0 && (n - 1 > r->left || !take(r, (size_t)(n - 1), &b)))
+    r->bad = true;
+}
 
 /* The message record is written through a pointer into room reserved
  * once (an upper bound), not field by field through g_byte_array_append:
@@ -134,6 +164,12 @@ static uint8_t *w_var(uint8_t *p, uint64_t v) {
 static uint8_t *w_svar(uint8_t *p, int64_t v) {
   return w_var(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
 }
+/* A time as its difference from BASE, zigzag (two's complement: any pair
+ * of times round-trips, INT64_MAX included). Times of one message are
+ * close to each other: a few octets where the absolute value takes 7. */
+static uint8_t *w_time(uint8_t *p, int64_t v, int64_t base) {
+  return w_svar(p, (int64_t)((uint64_t)v - (uint64_t)base));
+}
 static uint8_t *w_vstr(uint8_t *p, const char *s) {
   if (!s)
     return w_var(p, 0);
@@ -142,35 +178,53 @@ static uint8_t *w_vstr(uint8_t *p, const char *s) {
   memcpy(p, s, n);
   return p + n;
 }
-static size_t vstr_room(const char *s) { return 10 + (s ? strlen(s) : 0); }
+static uint8_t *w_zstr(uint8_t *p, const char *s) {
+  p = w_vstr(p, s);
+  if (s)
+    *p++ = 0;
+  return p;
+}
+static size_t vstr_room(const char *s) { return 11 + (s ? strlen(s) : 0); }
 
 void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   const mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_encode");
-  size_t room = 4 + 13 * 10 + vstr_room(m->sender) + 10;
+  const char *sender = mta_queue_msg_sender(m);
+  GBytes *body = mta_queue_body(q, qid);
+  size_t room = 4 + 13 * 10 + vstr_room(sender) + 10;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
-    room += 2 + 6 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
+    room += 2 + 5 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
             vstr_room(r->remote_mta) + vstr_room(r->esc);
   }
   guint start = o->len;
   g_byte_array_set_size(o, (guint)(start + room));
   uint8_t *p = o->data + start;
+  GArray *offs = ((mta_queue *)q)->enc.offs; /* the rebase cache (see mta_queue_int.h) */
+  g_array_set_size(offs, m->nrcpts + 1);
+  uint32_t *off = (uint32_t *)(void *)offs->data;
   memcpy(p, MSG_MAGIC, 4);
   p += 4;
   p = w_var(p, m->qid);
   p = w_var(p, m->attempts);
   p = w_svar(p, m->arrival);
   /* A message caught in an attempt is due again at once after a crash. */
-  p = w_svar(p, m->in_attempt ? m->arrival : m->due);
+  p = w_time(p, m->in_attempt ? m->arrival : m->due, m->arrival);
   p = w_var(p, m->size);
   p = w_var(p, m->body_id);
   p = w_var(p, m->dsn_of);
   p = w_var(p, m->dsn_qid);
-  *p++ = (uint8_t)((m->body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0));
+  /* The retry memory only when it is not zero (Exim's; the other
+   * profiles never set it). */
+  bool retry = m->retry.last_try || m->retry.next_try;
+  *p++ = (uint8_t)((body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0) |
+                   (retry ? 8 : 0));
   *p++ = m->warnings;
-  p = w_svar(p, m->retry.last_try);
-  p = w_svar(p, m->retry.next_try);
-  p = w_vstr(p, m->sender);
+  if (retry) {
+    p = w_time(p, m->retry.last_try, m->arrival);
+    p = w_time(p, m->retry.next_try, m->retry.last_try);
+  }
+  p = w_zstr(p, sender);
+  off[0] = (uint32_t)(p - (o->data + start)) - (uint32_t)strlen(sender) - 1;
   p = w_var(p, m->nrcpts);
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
@@ -183,15 +237,16 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
     if (prev && str_same(r->remote_mta, prev->remote_mta))
       f |= REC_MTA_PREV;
     *p++ = f;
-    p = w_vstr(p, r->addr);
+    p = w_zstr(p, r->addr);
+    off[1 + i] = (uint32_t)(p - (o->data + start)) - (uint32_t)strlen(r->addr) - 1;
     if (!(f & REC_DEST_DOMAIN))
       p = w_vstr(p, r->dest);
     if (!(f & REC_TEXT_PREV))
       p = w_vstr(p, r->text);
     if (!(f & REC_MTA_PREV))
       p = w_vstr(p, r->remote_mta);
-    p = w_svar(p, r->next_try);
-    p = w_svar(p, r->last_try);
+    /* after the previous recipient's: the same attempt, mostly */
+    p = w_time(p, r->last_try, prev ? prev->last_try : m->arrival);
     p = w_var(p, r->code);
     *p++ = r->state;
     p = w_vstr(p, r->esc);
@@ -199,9 +254,11 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   }
   g_assert((size_t)(p - (o->data + start)) <= room);
   g_byte_array_set_size(o, (guint)(p - o->data));
-  if (m->body) {
+  ((mta_queue *)q)->enc.qid = m->qid;
+  ((mta_queue *)q)->enc.len = (uint32_t)(o->len - start);
+  if (body) {
     gsize n;
-    const guint8 *b = g_bytes_get_data(m->body, &n);
+    const guint8 *b = g_bytes_get_data(body, &n);
     put_var(o, n);
     g_byte_array_append(o, b, (guint)n);
   }
@@ -221,7 +278,8 @@ static void tmp_rcpts_free(mta_rcpt *rs, uint32_t n) {
  * destination names are returned in DESTS (owned) until
  * mta_queue__msg_insert interns them. The header and recipients are read
  * into temporaries first: the block's size is known only at the end. */
-static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
+static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, GBytes **bodyp,
+                         char **err) {
   const uint8_t *magic;
   if (!take(r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0) {
     *err = g_strdup("message record: bad magic");
@@ -231,27 +289,31 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
   h.qid = get_var32(r);
   h.attempts = get_var32(r);
   h.arrival = get_svar(r);
-  h.due = get_svar(r);
-  h.size = get_var(r);
-  h.body_id = get_var(r);
+  h.due = get_time(r, h.arrival);
+  h.size = get_var32(r);
+  h.body_id = get_var32(r);
   h.dsn_of = get_var32(r);
   h.dsn_qid = get_var32(r);
   uint8_t flags = (uint8_t)get_uint(r, 1);
   h.expire_pending = (flags & 2) != 0;
   h.warnings = (uint8_t)get_uint(r, 1);
-  h.retry.last_try = get_svar(r);
-  h.retry.next_try = get_svar(r);
+  if (flags & 8) {
+    h.retry.last_try = get_time(r, h.arrival);
+    h.retry.next_try = get_time(r, h.retry.last_try);
+  }
   bool absent;
-  char *sender = get_vstr(r, &absent);
+  const char *raw_sender = get_zraw(r, &absent);
+  char *sender = raw_sender ? g_strdup(raw_sender) : NULL;
   uint32_t n = get_var32(r);
   /* Each recipient takes at least 8 octets: bound N before allocating. */
   if (r->bad || absent || h.qid == 0 || h.qid == UINT32_MAX || n == 0 || n > r->left / 8 ||
-      (flags & ~7u) || (h.dsn_of && *sender)) {
+      (flags & ~15u) || (h.dsn_of && *sender)) {
     *err = g_strdup("message record: bad header");
     g_free(sender);
     return NULL;
   }
   mta_rcpt *rs = g_new0(mta_rcpt, n);
+  const char **raw = g_new0(const char *, n); /* the addresses inside the record */
   uint32_t got = 0;
   const char *why = NULL;
   for (uint32_t i = 0; i < n && !r->bad && !why; i++) {
@@ -263,14 +325,14 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
       why = "message record: bad recipient";
       break;
     }
-    char *addr = get_vstr(r, &a1);
+    raw[i] = get_zraw(r, &a1);
+    char *addr = raw[i] ? g_strdup(raw[i]) : NULL;
     rc->addr = addr;
     char *dest = (f & REC_DEST_DOMAIN) ? (addr ? g_strdup(addr_domain(addr)) : NULL)
                                        : get_vstr(r, &a2);
     rc->text = (f & REC_TEXT_PREV) ? g_strdup(rs[i - 1].text) : get_vstr(r, &a3);
     rc->remote_mta = (f & REC_MTA_PREV) ? g_strdup(rs[i - 1].remote_mta) : get_vstr(r, &a4);
-    rc->next_try = get_svar(r);
-    rc->last_try = get_svar(r);
+    rc->last_try = get_time(r, i ? rs[i - 1].last_try : h.arrival);
     uint64_t code = get_var(r);
     rc->code = (uint16_t)code;
     rc->state = (uint8_t)get_uint(r, 1);
@@ -301,27 +363,26 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
   if (r->bad || why) {
     *err = g_strdup(why ? why : "message record: truncated");
     tmp_rcpts_free(rs, got);
+    g_free(raw);
     g_free(sender);
     return NULL;
   }
   const char **addrs = g_new(const char *, n);
   for (uint32_t i = 0; i < n; i++)
-    addrs[i] = rs[i].addr;
-  mta_msg *m = mta_queue__msg_alloc(sender, addrs, n, tag);
+    addrs[i] = borrow ? raw[i] : rs[i].addr;
+  mta_msg *m = mta_queue__msg_alloc(borrow ? raw_sender : sender, addrs, n, tag, borrow);
   g_free(addrs);
-  mta_rcpt *keep = m->rcpts;
-  const char *ksender = m->sender, *ktag = m->tag;
-  *m = h;
-  m->rcpts = keep;
-  m->sender = ksender;
-  m->tag = ktag;
+  g_free(raw);
+  uint8_t layout = m->layout;
+  *m = h; /* the header only: the recipients and strings stay */
+  m->layout = layout;
   m->nrcpts = n;
   m->heap_idx = -1;
-  m->body = body;
+  *bodyp = body;
   for (uint32_t i = 0; i < n; i++) {
-    const char *a = keep[i].addr;
-    keep[i] = rs[i];
-    keep[i].addr = a;
+    const char *a = m->rcpts[i].addr;
+    m->rcpts[i] = rs[i];
+    m->rcpts[i].addr = a;
     g_free((char *)rs[i].addr);
   }
   g_free(rs); /* texts moved into M */
@@ -329,11 +390,12 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, char **err) {
   return m;
 }
 
-uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
-                                     const char *tag, char **err) {
+static uint32_t decode(mta_queue *q, const uint8_t *data, size_t len, const char *tag, bool borrow,
+                       char **err) {
   rd r = {data, len, false};
   GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
-  mta_msg *m = msg_read(&r, dests, tag, err);
+  GBytes *body = NULL;
+  mta_msg *m = msg_read(&r, dests, tag, borrow, &body, err);
   uint32_t qid = 0;
   if (m && r.left) {
     *err = g_strdup("message record: trailing octets");
@@ -342,15 +404,92 @@ uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t l
     *err = g_strdup_printf("message record: queue id %u is already queued", m->qid);
     mta_queue__msg_free(m);
   } else if (m) {
-    mta_queue__msg_insert(q, m);
+    mta_queue__msg_insert(q, m, body);
+    body = NULL;
     qid = m->qid;
   }
+  if (body)
+    g_bytes_unref(body);
   g_ptr_array_free(dests, TRUE);
   return qid;
 }
 
+uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
+                                     const char *tag, char **err) {
+  return decode(q, data, len, tag, false, err);
+}
+
+uint32_t mta_queue_msg_decode_borrowed(mta_queue *q, const uint8_t *data, size_t len,
+                                       const char *tag, char **err) {
+  return decode(q, data, len, tag, true, err);
+}
+
 uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, char **err) {
-  return mta_queue_msg_decode_tagged(q, data, len, NULL, err);
+  return decode(q, data, len, NULL, false, err);
+}
+
+/* The places of the sender and of the NRCPTS addresses in record DATA of
+ * message QID (as mta_queue_msg_encode wrote it); false when DATA is not
+ * such a record. Walks what msg_read reads, keeping nothing. */
+static bool rec_envelope(const uint8_t *data, size_t len, uint32_t qid, uint32_t nrcpts,
+                         const char **sender, const char **addrs) {
+  rd r = {data, len, false};
+  const uint8_t *magic;
+  bool absent;
+  if (!take(&r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0 || get_var32(&r) != qid)
+    return false;
+  for (int k = 0; k < 7; k++) /* attempts, arrival, due, size, body_id, dsn_of, dsn_qid */
+    get_var(&r);
+  uint64_t flags = get_uint(&r, 1);
+  get_uint(&r, 1); /* warnings */
+  if (flags & 8) {  /* the retry memory */
+    get_var(&r);
+    get_var(&r);
+  }
+  *sender = get_zraw(&r, &absent);
+  if (r.bad || !*sender || get_var32(&r) != nrcpts)
+    return false;
+  for (uint32_t i = 0; i < nrcpts && !r.bad; i++) {
+    uint64_t f = get_uint(&r, 1);
+    addrs[i] = get_zraw(&r, &absent);
+    if (!addrs[i])
+      return false;
+    if (!(f & REC_DEST_DOMAIN))
+      skip_vstr(&r);
+    if (!(f & REC_TEXT_PREV))
+      skip_vstr(&r);
+    if (!(f & REC_MTA_PREV))
+      skip_vstr(&r);
+    get_var(&r); /* last_try, code */
+    get_var(&r);
+    get_uint(&r, 1); /* state */
+    skip_vstr(&r);   /* esc */
+    get_var(&r);     /* attempts */
+  }
+  return !r.bad;
+}
+
+void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len) {
+  mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_rebase");
+  g_assert(m->layout & MTA_MSG_BORROWED);
+  if (q->enc.qid == qid && q->enc.len == len && q->enc.offs->len == m->nrcpts + 1 &&
+      len >= 4 && memcmp(rec, MSG_MAGIC, 4) == 0) { /* the record just encoded: no parse */
+    const uint32_t *off = (const uint32_t *)(void *)q->enc.offs->data;
+    const char *sender = (const char *)rec + off[0];
+    memcpy(&m->rcpts[m->nrcpts], &sender, sizeof sender);
+    for (uint32_t i = 0; i < m->nrcpts; i++)
+      m->rcpts[i].addr = (const char *)rec + off[1 + i];
+    return;
+  }
+  const char *sender, *stack[8];
+  const char **addrs = m->nrcpts <= G_N_ELEMENTS(stack) ? stack : g_new(const char *, m->nrcpts);
+  if (!rec_envelope(rec, len, qid, m->nrcpts, &sender, addrs))
+    g_error("mta_queue_msg_rebase: not a record of message %u", qid);
+  memcpy(&m->rcpts[m->nrcpts], &sender, sizeof sender);
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    m->rcpts[i].addr = addrs[i];
+  if (addrs != stack)
+    g_free(addrs);
 }
 
 bool mta_queue_msg_peek_body_id(const uint8_t *data, size_t len, uint64_t *body_id) {

@@ -4,6 +4,7 @@
 
 #include "mta_queue.h"
 
+/* A message and its due time, for sorting a list of them. */
 typedef struct {
   int64_t due;
   mta_msg *m;
@@ -35,9 +36,9 @@ struct mta_queue {
   uint32_t base;  /* the id of slots[0] */
   uint32_t head;  /* slots before this index are all NULL */
   uint32_t nmsgs;
-  GArray *heap;           /* heap_ent, min by (due, qid) */
-  GHashTable *dest_index; /* name → dest_ent* (lookup only) */
-  GPtrArray *dests;       /* dest_ent*, creation order */
+  GPtrArray *heap;        /* mta_msg*, min by (due, qid) */
+  GHashTable *dest_index; /* set of dest_ent.name (lookup; walked only to free, to
+                             count, or to list sorted) */
   GArray *ledger;         /* ledger_ent */
   mta_queue_stats st;
   size_t str_bytes; /* bytes of message strings held */
@@ -46,6 +47,14 @@ struct mta_queue {
    * one shared with other queues (mta_queue_new_shared). */
   mta_queue_texts *texts;
   bool own_texts;
+  GHashTable *bodies; /* qid -> GBytes* (lookup only), NULL until a body came */
+  /* Where the last record encoded put its sender and addresses (offsets
+   * from its start): mta_queue_msg_rebase of that record reads them here
+   * instead of parsing it. A cache, written by the (const) encoder. */
+  struct {
+    uint32_t qid, len;
+    GArray *offs; /* uint32_t: the sender's, then each address's */
+  } enc;
 };
 
 /* text -> itext* (lookup only). */
@@ -68,14 +77,16 @@ static inline mta_msg *mta_queue__slot(const mta_queue *q, uint32_t qid) {
 /* The message QID (aborts naming FN when it is not queued). */
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
 /* Registers a fully built message (qid set, dest strings borrowed until
- * interned here) in the indexes and the statistics; due order included. */
-void mta_queue__msg_insert(mta_queue *q, mta_msg *m);
+ * interned here) and its BODY (may be NULL; the reference is taken) in the
+ * indexes and the statistics; due order included. */
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body);
 /* A new message block: the mta_msg, NRCPTS zeroed recipients (addresses
  * set from ADDRS) and copies of SENDER, the addresses and TAG (may be
- * NULL); heap_idx -1, everything else zero. Freed with g_free after its
- * texts and body (mta_queue__msg_free for one built outside the queue). */
+ * NULL); with BORROW, SENDER and ADDRS themselves (only TAG copied);
+ * heap_idx -1, everything else zero. Freed with g_free after its texts
+ * (mta_queue__msg_free for one built outside the queue). */
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
-                              const char *tag);
+                              const char *tag, bool borrow);
 /* Frees M built outside the queue (its texts are plain g_strdup strings). */
 void mta_queue__msg_free(mta_msg *m);
 gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);

@@ -37,7 +37,7 @@ const char *mta_route_decision_kind_name(mta_route_decision_kind k) {
 
 typedef struct {
   uint64_t sid;
-  char *nexthop;
+  const char *nexthop; /* the caller's (mta_route_opened): compared ignoring case */
   int64_t opened;
   bool idle;
 } session;
@@ -130,9 +130,7 @@ void mta_route_free(mta_route *r) {
   g_ptr_array_free(r->ovr_hop, TRUE);
   g_ptr_array_free(r->ovr_name, TRUE);
   g_array_free(r->ovr_port, TRUE);
-  for (guint i = 0; i < r->sessions->len; i++)
-    g_free(g_array_index(r->sessions, session, i).nexthop);
-  g_array_free(r->sessions, TRUE);
+  g_array_free(r->sessions, TRUE); /* nexthops: the callers' */
   g_free(r);
 }
 
@@ -407,7 +405,7 @@ bool mta_route_may_open(const mta_route *r, const char *nexthop) {
 
 void mta_route_opened(mta_route *r, const char *nexthop, uint64_t sid, int64_t now) {
   g_assert(sid > 0 && !find_session(r, sid, NULL));
-  session s = {sid, g_ascii_strdown(nexthop, -1), now, false};
+  session s = {sid, nexthop, now, false};
   g_array_append_val(r->sessions, s);
 }
 
@@ -421,7 +419,6 @@ void mta_route_closed(mta_route *r, uint64_t sid) {
   guint i;
   session *s = find_session(r, sid, &i);
   g_assert(s);
-  g_free(s->nexthop);
   g_array_remove_index(r->sessions, i);
 }
 

@@ -76,12 +76,12 @@ const char *mta_route_plan_kind_name(mta_route_plan_kind k);
 
 /* A plan; strings borrowed from the router (valid until mta_route_free),
  * except nexthop, which is owned by the plan: mta_route_plan_clear. */
-typedef struct {
-  mta_route_plan_kind kind;
+typedef struct { /* 32 octets: the pointers first (an MTA keeps one per next hop) */
   const char *host;   /* LOCAL: mailbox host */
   const char *lookup; /* the name to resolve */
   char *nexthop;      /* grouping key for the queue and session pool: the lower-cased
                          domain, "[host]" or the override name */
+  mta_route_plan_kind kind;
   uint16_t port;
 } mta_route_plan;
 
@@ -166,7 +166,9 @@ void mta_route_failed(mta_route_decision *d, int code, const char *esc, const ch
 
 /* May another session to NEXTHOP be opened (below dest_concurrency)? */
 bool mta_route_may_open(const mta_route *r, const char *nexthop);
-/* Session SID (the caller's id, > 0, unique) to NEXTHOP opened at NOW, busy. */
+/* Session SID (the caller's id, > 0, unique) to NEXTHOP opened at NOW, busy.
+ * NEXTHOP is borrowed until mta_route_closed(SID) (no copy a session: a
+ * queue run's burst opens one per next hop and MTA). */
 void mta_route_opened(mta_route *r, const char *nexthop, uint64_t sid, int64_t now);
 /* Session SID became idle (its transaction ended) or busy again. */
 void mta_route_set_idle(mta_route *r, uint64_t sid, bool idle);
