@@ -70,9 +70,12 @@ bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
   if (!scn_json_ok(c))
     return false;
   for (const cJSON *it = obj->child; it; it = it->next) {
+    /* first byte before strcmp, and stop at the match: a message's keys
+     * cost ~70 strcmp calls each with the full scan */
+    const char *k = it->string;
     bool found = false;
-    for (const char *const *a = allowed; *a; a++)
-      found |= strcmp(it->string, *a) == 0;
+    for (const char *const *a = allowed; *a && !found; a++)
+      found = (*a)[0] == k[0] && strcmp(k, *a) == 0;
     if (!found) {
       GString *list = g_string_new(NULL);
       const char *best = NULL;
@@ -102,7 +105,14 @@ static const cJSON *get(scn_json_ctx *c, const cJSON *obj, const char *path, con
                         bool required) {
   if (!scn_json_ok(c))
     return NULL;
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  /* cJSON_GetObjectItemCaseSensitive's scan (the first item with KEY; the
+   * scan ends at an item without a name), with the first byte compared
+   * before strcmp and no call into the library per lookup */
+  const cJSON *v = obj ? obj->child : NULL;
+  while (v && v->string && (v->string[0] != key[0] || strcmp(v->string, key) != 0))
+    v = v->next;
+  if (v && !v->string)
+    v = NULL;
   if (!v && required)
     scn_json_fail(c, path, "missing key \"%s\"", key);
   return v;
@@ -126,6 +136,19 @@ bool scn_json_string(scn_json_ctx *c, const cJSON *obj, const char *path, const 
   }
   g_free(*out);
   *out = g_strdup(v->valuestring);
+  return true;
+}
+
+bool scn_json_string_ref(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                         bool required, const char **out) {
+  const cJSON *v = get(c, obj, path, key, required);
+  if (!v)
+    return scn_json_ok(c);
+  if (!cJSON_IsString(v)) {
+    wrong_type(c, path, key, v, "a string");
+    return false;
+  }
+  *out = v->valuestring;
   return true;
 }
 
@@ -192,29 +215,37 @@ bool scn_json_seed(scn_json_ctx *c, const cJSON *obj, const char *path, const ch
 /* Shared shape of the "string with units" getters. */
 typedef bool (*unit_parser)(const char *text, uint64_t *out, GError **err);
 
+/* V (at PATH.KEY, present) as a string with units or a plain integer;
+ * the child path is built only for an error. */
+static bool units_value(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                        unit_parser parse, const char *want, uint64_t *out) {
+  if (cJSON_IsString(v)) {
+    GError *e = NULL;
+    if (parse(v->valuestring, out, &e))
+      return true;
+    char *p = scn_json_key_path(path, key);
+    scn_json_fail(c, p, "%s", e->message);
+    g_free(p);
+    g_error_free(e);
+    return false;
+  }
+  if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble == floor(v->valuedouble) &&
+      v->valuedouble <= 9007199254740992.0) {
+    *out = (uint64_t)v->valuedouble;
+    return true;
+  }
+  char *p = scn_json_key_path(path, key);
+  scn_json_fail(c, p, "expected %s, got %s", want, type_name(v));
+  g_free(p);
+  return false;
+}
+
 static bool with_units(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                        bool required, unit_parser parse, const char *want, uint64_t *out) {
   const cJSON *v = get(c, obj, path, key, required);
   if (!v)
     return scn_json_ok(c);
-  char *p = scn_json_key_path(path, key);
-  bool ok = false;
-  if (cJSON_IsString(v)) {
-    GError *e = NULL;
-    ok = parse(v->valuestring, out, &e);
-    if (!ok) {
-      scn_json_fail(c, p, "%s", e->message);
-      g_error_free(e);
-    }
-  } else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble == floor(v->valuedouble) &&
-             v->valuedouble <= 9007199254740992.0) {
-    *out = (uint64_t)v->valuedouble;
-    ok = true;
-  } else {
-    scn_json_fail(c, p, "expected %s, got %s", want, type_name(v));
-  }
-  g_free(p);
-  return ok;
+  return units_value(c, v, path, key, parse, want, out);
 }
 
 static bool parse_duration_u64(const char *text, uint64_t *out, GError **err) {
@@ -235,7 +266,7 @@ bool scn_json_duration(scn_json_ctx *c, const cJSON *obj, const char *path, cons
     return false;
   }
   uint64_t u = 0;
-  if (!with_units(c, obj, path, key, required, parse_duration_u64, "a duration", &u))
+  if (!units_value(c, v, path, key, parse_duration_u64, "a duration", &u))
     return false;
   *out = (sim_time)u;
   return true;
@@ -278,7 +309,7 @@ bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const cha
     return false;
   }
   uint64_t u = 0;
-  if (!with_units(c, obj, path, key, required, parse_ppm_u64, "a ratio like \"0.1%\"", &u))
+  if (!units_value(c, v, path, key, parse_ppm_u64, "a ratio like \"0.1%\"", &u))
     return false;
   *out = (uint32_t)u;
   return true;
@@ -296,6 +327,25 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
     return false;
   }
   *out = v;
+  return true;
+}
+
+bool scn_json_string_items(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                           bool required, bool nonempty, const char *what, const cJSON **out) {
+  const cJSON *arr;
+  *out = NULL;
+  if (!scn_json_array(c, obj, path, key, required, &arr) || !arr)
+    return scn_json_ok(c);
+  int i = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, i++) {
+    if (!cJSON_IsString(it) || (nonempty && !*it->valuestring)) {
+      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
+      scn_json_fail(c, p, "expected %s", what);
+      g_free(p);
+      return false;
+    }
+  }
+  *out = arr;
   return true;
 }
 

@@ -38,6 +38,10 @@ char *scn_json_index_path(const char *path, int i);
 
 bool scn_json_string(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                      bool required, char **out);
+/* As scn_json_string without a copy: *OUT points into the cJSON tree (valid
+ * while the tree lives; the caller copies what it keeps). */
+bool scn_json_string_ref(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                         bool required, const char **out);
 bool scn_json_bool(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                    bool required, bool *out);
 /* An integer in [lo, hi] (JSON number with no fraction). */
@@ -63,6 +67,12 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
  * it; the caller frees it), or NULL if the key is absent and optional, or
  * no array. The first item that is no string (with NONEMPTY: or is "")
  * fails as "PATH.KEY[i]: expected WHAT"; the items before it are kept. */
+/* As scn_json_strings without copies: checks the array at KEY the same way
+ * (same errors) and sets *OUT to it, whose items' valuestring the caller
+ * reads while the tree lives; *OUT NULL if the key is absent and optional,
+ * or on an error. */
+bool scn_json_string_items(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                           bool required, bool nonempty, const char *what, const cJSON **out);
 GPtrArray *scn_json_strings(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                             bool required, bool nonempty, const char *what);
 

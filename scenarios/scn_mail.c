@@ -339,14 +339,6 @@ static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *it, c
  * the config's string chunk (addresses once each, no allocation per
  * string), recipient arrays are sized exactly, and absent lists share one
  * empty array. */
-static char *chunk_take(GStringChunk *ch, char *s, bool shared) {
-  if (!s)
-    return NULL;
-  char *r = shared ? g_string_chunk_insert_const(ch, s) : g_string_chunk_insert(ch, s);
-  g_free(s);
-  return r;
-}
-
 /* The addresses at KEY as a read-only list: NONE (referenced) when absent
  * or empty; a list of one address shared by every message that names only
  * it (ONES: interned address -> list, lookup only; most messages of a
@@ -354,15 +346,12 @@ static char *chunk_take(GStringChunk *ch, char *s, bool shared) {
  * exact-size array of interned strings. */
 static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj, const char *path,
                                const char *key, GPtrArray *none, GHashTable *ones) {
-  GPtrArray *in = scn_json_strings(x, obj, path, key, false, false, "a string");
-  if (!in || in->len == 0) {
-    if (in)
-      g_ptr_array_unref(in);
+  const cJSON *arr; /* items read in place: no copy per address */
+  if (!scn_json_string_items(x, obj, path, key, false, false, "a string", &arr) || !arr ||
+      !arr->child)
     return g_ptr_array_ref(none);
-  }
-  if (in->len == 1) {
-    char *a = g_string_chunk_insert_const(c->msg_strings, in->pdata[0]);
-    g_ptr_array_unref(in);
+  if (!arr->child->next) {
+    char *a = g_string_chunk_insert_const(c->msg_strings, arr->child->valuestring);
     GPtrArray *l = g_hash_table_lookup(ones, a);
     if (!l) {
       l = g_ptr_array_sized_new(1);
@@ -371,10 +360,9 @@ static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj,
     }
     return g_ptr_array_ref(l);
   }
-  GPtrArray *out = g_ptr_array_sized_new(in->len);
-  for (guint i = 0; i < in->len; i++)
-    g_ptr_array_add(out, g_string_chunk_insert_const(c->msg_strings, in->pdata[i]));
-  g_ptr_array_unref(in);
+  GPtrArray *out = g_ptr_array_sized_new((guint)cJSON_GetArraySize(arr));
+  for (const cJSON *it = arr->child; it; it = it->next)
+    g_ptr_array_add(out, g_string_chunk_insert_const(c->msg_strings, it->valuestring));
   return out;
 }
 
@@ -396,28 +384,33 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     char pbuf[32];
     const char *path = msg_path(pbuf, (int)i);
     scn_message m = {0};
-    bool id_in_chunk = false;
+    /* the strings are read in place and copied once, into the chunk */
+    const char *from = NULL, *id = NULL, *subject = NULL, *text = NULL, *html = NULL;
     if (!cJSON_IsObject(it)) {
       scn_json_fail(x, path, "expected a message object");
     } else if (scn_json_known_keys(x, it, path, keys) &&
-               scn_json_string(x, it, path, "from", true, &m.from) &&
-               scn_json_string(x, it, path, "id", false, &m.id) &&
-               scn_json_string(x, it, path, "subject", false, &m.subject) &&
-               scn_json_string(x, it, path, "text", false, &m.text) &&
-               scn_json_string(x, it, path, "html", false, &m.html) &&
+               scn_json_string_ref(x, it, path, "from", true, &from) &&
+               scn_json_string_ref(x, it, path, "id", false, &id) &&
+               scn_json_string_ref(x, it, path, "subject", false, &subject) &&
+               scn_json_string_ref(x, it, path, "text", false, &text) &&
+               scn_json_string_ref(x, it, path, "html", false, &html) &&
                scn_json_duration(x, it, path, "at", false, &m.at)) {
       m.to = address_list(x, c, it, path, "to", no_rcpts, ones);
       m.cc = address_list(x, c, it, path, "cc", no_rcpts, ones);
       m.bcc = address_list(x, c, it, path, "bcc", no_rcpts, ones);
       load_attachments(x, &m, it, path, no_attachments);
-      if (!m.id)
-        m.id = g_strdup_printf("m%d", i + 1);
-      m.id = chunk_take(ch, m.id, false); /* before it is a key of IDS */
-      id_in_chunk = true;
-      if (!m.subject)
-        m.subject = g_strdup("");
-      if (!m.text && !m.html)
-        m.text = g_strdup("");
+      char idbuf[16];
+      if (!id) {
+        g_snprintf(idbuf, sizeof idbuf, "m%d", i + 1);
+        id = idbuf;
+      }
+      m.id = g_string_chunk_insert(ch, id); /* before it is a key of IDS */
+      m.from = g_string_chunk_insert_const(ch, from);
+      m.subject = g_string_chunk_insert(ch, subject ? subject : "");
+      if (text || !html)
+        m.text = g_string_chunk_insert(ch, text ? text : "");
+      if (html)
+        m.html = g_string_chunk_insert(ch, html);
       if (scn_json_ok(x) && m.to->len + m.cc->len + m.bcc->len == 0)
         scn_json_fail(x, path, "expected at least one recipient in \"to\", \"cc\" or \"bcc\"");
       GPtrArray *lists[] = {m.to, m.cc, m.bcc};
@@ -429,12 +422,6 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
       if (scn_json_ok(x) && !g_hash_table_add(ids, m.id))
         scn_json_fail(x, path, "\"id\": \"%s\" is used twice", m.id);
     }
-    if (!id_in_chunk)
-      m.id = chunk_take(ch, m.id, false);
-    m.from = chunk_take(ch, m.from, true);
-    m.subject = chunk_take(ch, m.subject, false);
-    m.text = chunk_take(ch, m.text, false);
-    m.html = chunk_take(ch, m.html, false);
     g_array_append_val(c->messages, m);
   }
   g_hash_table_unref(ids);
