@@ -26,8 +26,36 @@ void scn_json_fail(scn_json_ctx *c, const char *path, const char *fmt, ...) {
 
 bool scn_json_ok(const scn_json_ctx *c) { return c->err == NULL; }
 
-char *scn_json_key_path(const char *path, const char *key) { return g_strdup_printf("%s.%s", path, key); }
-char *scn_json_index_path(const char *path, int i) { return g_strdup_printf("%s[%d]", path, i); }
+/* Without printf: one path per host, link, zone and user at loading. */
+char *scn_json_key_path(const char *path, const char *key) {
+  size_t lp = strlen(path), lk = strlen(key);
+  char *r = g_malloc(lp + lk + 2);
+  memcpy(r, path, lp);
+  r[lp] = '.';
+  memcpy(r + lp + 1, key, lk + 1);
+  return r;
+}
+
+char *scn_json_index_path(const char *path, int i) {
+  char digits[12];
+  int n = 0;
+  unsigned u = i < 0 ? 0u - (unsigned)i : (unsigned)i;
+  do
+    digits[n++] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  size_t lp = strlen(path);
+  char *r = g_malloc(lp + (size_t)n + 4);
+  char *q = r + lp;
+  memcpy(r, path, lp);
+  *q++ = '[';
+  if (i < 0)
+    *q++ = '-';
+  while (n)
+    *q++ = digits[--n];
+  *q++ = ']';
+  *q = '\0';
+  return r;
+}
 
 static const char *type_name(const cJSON *v) {
   if (cJSON_IsString(v))
