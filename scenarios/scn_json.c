@@ -128,6 +128,17 @@ bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
   return true;
 }
 
+/* V, the value found for KEY (NULL: absent); NULL (failing if REQUIRED)
+ * when absent, and once an error is recorded. */
+static const cJSON *present(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                            bool required) {
+  if (!scn_json_ok(c))
+    return NULL;
+  if (!v && required)
+    scn_json_fail(c, path, "missing key \"%s\"", key);
+  return v;
+}
+
 /* Looks KEY up; returns NULL (and fails if REQUIRED) when absent. */
 static const cJSON *get(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                         bool required) {
@@ -141,9 +152,29 @@ static const cJSON *get(scn_json_ctx *c, const cJSON *obj, const char *path, con
     v = v->next;
   if (v && !v->string)
     v = NULL;
-  if (!v && required)
-    scn_json_fail(c, path, "missing key \"%s\"", key);
-  return v;
+  return present(c, v, path, key, required);
+}
+
+bool scn_json_fields(scn_json_ctx *c, const cJSON *obj, const char *path,
+                     const char *const *allowed, const cJSON **found) {
+  size_t n = 0;
+  while (allowed[n])
+    n++;
+  for (size_t i = 0; i < n; i++)
+    found[i] = NULL;
+  if (!scn_json_ok(c))
+    return false;
+  for (const cJSON *it = obj->child; it; it = it->next) {
+    const char *k = it->string;
+    size_t i = 0;
+    while (i < n && (allowed[i][0] != k[0] || strcmp(k, allowed[i]) != 0))
+      i++;
+    if (i == n) /* an unknown key: scn_json_known_keys words the error */
+      return scn_json_known_keys(c, obj, path, allowed);
+    if (!found[i]) /* the first item of a name, as a lookup finds */
+      found[i] = it;
+  }
+  return true;
 }
 
 static void wrong_type(scn_json_ctx *c, const char *path, const char *key, const cJSON *v,
@@ -167,17 +198,20 @@ bool scn_json_string(scn_json_ctx *c, const cJSON *obj, const char *path, const 
   return true;
 }
 
-bool scn_json_string_ref(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
-                         bool required, const char **out) {
-  const cJSON *v = get(c, obj, path, key, required);
-  if (!v)
-    return scn_json_ok(c);
+static bool string_value(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                         const char **out) {
   if (!cJSON_IsString(v)) {
     wrong_type(c, path, key, v, "a string");
     return false;
   }
   *out = v->valuestring;
   return true;
+}
+
+bool scn_json_field_string(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                           bool required, const char **out) {
+  v = present(c, v, path, key, required);
+  return v ? string_value(c, v, path, key, out) : scn_json_ok(c);
 }
 
 bool scn_json_bool(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
@@ -286,7 +320,12 @@ static bool parse_duration_u64(const char *text, uint64_t *out, GError **err) {
 
 bool scn_json_duration(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                        bool required, sim_time *out) {
-  const cJSON *v = get(c, obj, path, key, required);
+  return scn_json_field_duration(c, get(c, obj, path, key, required), path, key, required, out);
+}
+
+bool scn_json_field_duration(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                             bool required, sim_time *out) {
+  v = present(c, v, path, key, required);
   if (!v)
     return scn_json_ok(c);
   if (!cJSON_IsString(v)) {
@@ -345,7 +384,12 @@ bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const cha
 
 bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                     bool required, const cJSON **out) {
-  const cJSON *v = get(c, obj, path, key, required);
+  return scn_json_field_array(c, get(c, obj, path, key, required), path, key, required, out);
+}
+
+bool scn_json_field_array(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                          bool required, const cJSON **out) {
+  v = present(c, v, path, key, required);
   if (!v) {
     *out = NULL;
     return scn_json_ok(c);
@@ -358,11 +402,12 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
   return true;
 }
 
-bool scn_json_string_items(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
-                           bool required, bool nonempty, const char *what, const cJSON **out) {
+bool scn_json_field_string_items(scn_json_ctx *c, const cJSON *v, const char *path,
+                                 const char *key, bool required, bool nonempty, const char *what,
+                                 const cJSON **out) {
   const cJSON *arr;
   *out = NULL;
-  if (!scn_json_array(c, obj, path, key, required, &arr) || !arr)
+  if (!scn_json_field_array(c, v, path, key, required, &arr) || !arr)
     return scn_json_ok(c);
   int i = 0;
   for (const cJSON *it = arr->child; it; it = it->next, i++) {

@@ -313,11 +313,11 @@ static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
 }
 
 /* The message's attachments; none: a reference to the shared NONE. */
-static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *it, const char *path,
+static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *v, const char *path,
                              GArray *none) {
   static const char *const keys[] = {"name", "type", "size", NULL};
-  const cJSON *arr;
-  if (!scn_json_array(x, it, path, "attachments", false, &arr) || !arr || !arr->child) {
+  const cJSON *arr; /* V: the value at "attachments" (NULL: absent) */
+  if (!scn_json_field_array(x, v, path, "attachments", false, &arr) || !arr || !arr->child) {
     m->attachments = g_array_ref(none);
     return;
   }
@@ -351,10 +351,10 @@ static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *it, c
  * it (ONES: interned address -> list, lookup only; most messages of a
  * load world have one recipient, ~80 B per message saved); else an
  * exact-size array of interned strings. */
-static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj, const char *path,
+static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *v, const char *path,
                                const char *key, GPtrArray *none, GHashTable *ones) {
-  const cJSON *arr; /* items read in place: no copy per address */
-  if (!scn_json_string_items(x, obj, path, key, false, false, "a string", &arr) || !arr ||
+  const cJSON *arr; /* V: the value at KEY; items read in place, no copy per address */
+  if (!scn_json_field_string_items(x, v, path, key, false, false, "a string", &arr) || !arr ||
       !arr->child)
     return g_ptr_array_ref(none);
   if (!arr->child->next) {
@@ -376,6 +376,8 @@ static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj,
 static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   static const char *const keys[] = {"id", "from", "to", "cc", "bcc", "subject", "text",
                                      "html", "attachments", "at", NULL};
+  enum { K_ID, K_FROM, K_TO, K_CC, K_BCC, K_SUBJECT, K_TEXT, K_HTML, K_ATTACHMENTS, K_AT, K_N };
+  G_STATIC_ASSERT(G_N_ELEMENTS(keys) == K_N + 1);
   const cJSON *arr;
   if (!scn_json_array(x, root, "$", "messages", false, &arr) || !arr)
     return;
@@ -393,19 +395,20 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     scn_message m = {0};
     /* the strings are read in place and copied once, into the chunk */
     const char *from = NULL, *id = NULL, *subject = NULL, *text = NULL, *html = NULL;
+    const cJSON *f[K_N]; /* the values by key: one pass over the message's keys */
     if (!cJSON_IsObject(it)) {
       scn_json_fail(x, path, "expected a message object");
-    } else if (scn_json_known_keys(x, it, path, keys) &&
-               scn_json_string_ref(x, it, path, "from", true, &from) &&
-               scn_json_string_ref(x, it, path, "id", false, &id) &&
-               scn_json_string_ref(x, it, path, "subject", false, &subject) &&
-               scn_json_string_ref(x, it, path, "text", false, &text) &&
-               scn_json_string_ref(x, it, path, "html", false, &html) &&
-               scn_json_duration(x, it, path, "at", false, &m.at)) {
-      m.to = address_list(x, c, it, path, "to", no_rcpts, ones);
-      m.cc = address_list(x, c, it, path, "cc", no_rcpts, ones);
-      m.bcc = address_list(x, c, it, path, "bcc", no_rcpts, ones);
-      load_attachments(x, &m, it, path, no_attachments);
+    } else if (scn_json_fields(x, it, path, keys, f) &&
+               scn_json_field_string(x, f[K_FROM], path, "from", true, &from) &&
+               scn_json_field_string(x, f[K_ID], path, "id", false, &id) &&
+               scn_json_field_string(x, f[K_SUBJECT], path, "subject", false, &subject) &&
+               scn_json_field_string(x, f[K_TEXT], path, "text", false, &text) &&
+               scn_json_field_string(x, f[K_HTML], path, "html", false, &html) &&
+               scn_json_field_duration(x, f[K_AT], path, "at", false, &m.at)) {
+      m.to = address_list(x, c, f[K_TO], path, "to", no_rcpts, ones);
+      m.cc = address_list(x, c, f[K_CC], path, "cc", no_rcpts, ones);
+      m.bcc = address_list(x, c, f[K_BCC], path, "bcc", no_rcpts, ones);
+      load_attachments(x, &m, f[K_ATTACHMENTS], path, no_attachments);
       char idbuf[16];
       if (!id) {
         g_snprintf(idbuf, sizeof idbuf, "m%d", i + 1);
