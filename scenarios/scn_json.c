@@ -26,8 +26,36 @@ void scn_json_fail(scn_json_ctx *c, const char *path, const char *fmt, ...) {
 
 bool scn_json_ok(const scn_json_ctx *c) { return c->err == NULL; }
 
-char *scn_json_key_path(const char *path, const char *key) { return g_strdup_printf("%s.%s", path, key); }
-char *scn_json_index_path(const char *path, int i) { return g_strdup_printf("%s[%d]", path, i); }
+/* Without printf: one path per host, link, zone and user at loading. */
+char *scn_json_key_path(const char *path, const char *key) {
+  size_t lp = strlen(path), lk = strlen(key);
+  char *r = g_malloc(lp + lk + 2);
+  memcpy(r, path, lp);
+  r[lp] = '.';
+  memcpy(r + lp + 1, key, lk + 1);
+  return r;
+}
+
+char *scn_json_index_path(const char *path, int i) {
+  char digits[12];
+  int n = 0;
+  unsigned u = i < 0 ? 0u - (unsigned)i : (unsigned)i;
+  do
+    digits[n++] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  size_t lp = strlen(path);
+  char *r = g_malloc(lp + (size_t)n + 4);
+  char *q = r + lp;
+  memcpy(r, path, lp);
+  *q++ = '[';
+  if (i < 0)
+    *q++ = '-';
+  while (n)
+    *q++ = digits[--n];
+  *q++ = ']';
+  *q = '\0';
+  return r;
+}
 
 static const char *type_name(const cJSON *v) {
   if (cJSON_IsString(v))
@@ -70,9 +98,12 @@ bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
   if (!scn_json_ok(c))
     return false;
   for (const cJSON *it = obj->child; it; it = it->next) {
+    /* first byte before strcmp, and stop at the match: a message's keys
+     * cost ~70 strcmp calls each with the full scan */
+    const char *k = it->string;
     bool found = false;
-    for (const char *const *a = allowed; *a; a++)
-      found |= strcmp(it->string, *a) == 0;
+    for (const char *const *a = allowed; *a && !found; a++)
+      found = (*a)[0] == k[0] && strcmp(k, *a) == 0;
     if (!found) {
       GString *list = g_string_new(NULL);
       const char *best = NULL;
@@ -97,15 +128,53 @@ bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
   return true;
 }
 
+/* V, the value found for KEY (NULL: absent); NULL (failing if REQUIRED)
+ * when absent, and once an error is recorded. */
+static const cJSON *present(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                            bool required) {
+  if (!scn_json_ok(c))
+    return NULL;
+  if (!v && required)
+    scn_json_fail(c, path, "missing key \"%s\"", key);
+  return v;
+}
+
 /* Looks KEY up; returns NULL (and fails if REQUIRED) when absent. */
 static const cJSON *get(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                         bool required) {
   if (!scn_json_ok(c))
     return NULL;
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  if (!v && required)
-    scn_json_fail(c, path, "missing key \"%s\"", key);
-  return v;
+  /* cJSON_GetObjectItemCaseSensitive's scan (the first item with KEY; the
+   * scan ends at an item without a name), with the first byte compared
+   * before strcmp and no call into the library per lookup */
+  const cJSON *v = obj ? obj->child : NULL;
+  while (v && v->string && (v->string[0] != key[0] || strcmp(v->string, key) != 0))
+    v = v->next;
+  if (v && !v->string)
+    v = NULL;
+  return present(c, v, path, key, required);
+}
+
+bool scn_json_fields(scn_json_ctx *c, const cJSON *obj, const char *path,
+                     const char *const *allowed, const cJSON **found) {
+  size_t n = 0;
+  while (allowed[n])
+    n++;
+  for (size_t i = 0; i < n; i++)
+    found[i] = NULL;
+  if (!scn_json_ok(c))
+    return false;
+  for (const cJSON *it = obj->child; it; it = it->next) {
+    const char *k = it->string;
+    size_t i = 0;
+    while (i < n && (allowed[i][0] != k[0] || strcmp(k, allowed[i]) != 0))
+      i++;
+    if (i == n) /* an unknown key: scn_json_known_keys words the error */
+      return scn_json_known_keys(c, obj, path, allowed);
+    if (!found[i]) /* the first item of a name, as a lookup finds */
+      found[i] = it;
+  }
+  return true;
 }
 
 static void wrong_type(scn_json_ctx *c, const char *path, const char *key, const cJSON *v,
@@ -127,6 +196,22 @@ bool scn_json_string(scn_json_ctx *c, const cJSON *obj, const char *path, const 
   g_free(*out);
   *out = g_strdup(v->valuestring);
   return true;
+}
+
+static bool string_value(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                         const char **out) {
+  if (!cJSON_IsString(v)) {
+    wrong_type(c, path, key, v, "a string");
+    return false;
+  }
+  *out = v->valuestring;
+  return true;
+}
+
+bool scn_json_field_string(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                           bool required, const char **out) {
+  v = present(c, v, path, key, required);
+  return v ? string_value(c, v, path, key, out) : scn_json_ok(c);
 }
 
 bool scn_json_bool(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
@@ -192,29 +277,37 @@ bool scn_json_seed(scn_json_ctx *c, const cJSON *obj, const char *path, const ch
 /* Shared shape of the "string with units" getters. */
 typedef bool (*unit_parser)(const char *text, uint64_t *out, GError **err);
 
+/* V (at PATH.KEY, present) as a string with units or a plain integer;
+ * the child path is built only for an error. */
+static bool units_value(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                        unit_parser parse, const char *want, uint64_t *out) {
+  if (cJSON_IsString(v)) {
+    GError *e = NULL;
+    if (parse(v->valuestring, out, &e))
+      return true;
+    char *p = scn_json_key_path(path, key);
+    scn_json_fail(c, p, "%s", e->message);
+    g_free(p);
+    g_error_free(e);
+    return false;
+  }
+  if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble == floor(v->valuedouble) &&
+      v->valuedouble <= 9007199254740992.0) {
+    *out = (uint64_t)v->valuedouble;
+    return true;
+  }
+  char *p = scn_json_key_path(path, key);
+  scn_json_fail(c, p, "expected %s, got %s", want, type_name(v));
+  g_free(p);
+  return false;
+}
+
 static bool with_units(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                        bool required, unit_parser parse, const char *want, uint64_t *out) {
   const cJSON *v = get(c, obj, path, key, required);
   if (!v)
     return scn_json_ok(c);
-  char *p = scn_json_key_path(path, key);
-  bool ok = false;
-  if (cJSON_IsString(v)) {
-    GError *e = NULL;
-    ok = parse(v->valuestring, out, &e);
-    if (!ok) {
-      scn_json_fail(c, p, "%s", e->message);
-      g_error_free(e);
-    }
-  } else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble == floor(v->valuedouble) &&
-             v->valuedouble <= 9007199254740992.0) {
-    *out = (uint64_t)v->valuedouble;
-    ok = true;
-  } else {
-    scn_json_fail(c, p, "expected %s, got %s", want, type_name(v));
-  }
-  g_free(p);
-  return ok;
+  return units_value(c, v, path, key, parse, want, out);
 }
 
 static bool parse_duration_u64(const char *text, uint64_t *out, GError **err) {
@@ -227,7 +320,12 @@ static bool parse_duration_u64(const char *text, uint64_t *out, GError **err) {
 
 bool scn_json_duration(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                        bool required, sim_time *out) {
-  const cJSON *v = get(c, obj, path, key, required);
+  return scn_json_field_duration(c, get(c, obj, path, key, required), path, key, required, out);
+}
+
+bool scn_json_field_duration(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                             bool required, sim_time *out) {
+  v = present(c, v, path, key, required);
   if (!v)
     return scn_json_ok(c);
   if (!cJSON_IsString(v)) {
@@ -235,7 +333,7 @@ bool scn_json_duration(scn_json_ctx *c, const cJSON *obj, const char *path, cons
     return false;
   }
   uint64_t u = 0;
-  if (!with_units(c, obj, path, key, required, parse_duration_u64, "a duration", &u))
+  if (!units_value(c, v, path, key, parse_duration_u64, "a duration", &u))
     return false;
   *out = (sim_time)u;
   return true;
@@ -278,7 +376,7 @@ bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const cha
     return false;
   }
   uint64_t u = 0;
-  if (!with_units(c, obj, path, key, required, parse_ppm_u64, "a ratio like \"0.1%\"", &u))
+  if (!units_value(c, v, path, key, parse_ppm_u64, "a ratio like \"0.1%\"", &u))
     return false;
   *out = (uint32_t)u;
   return true;
@@ -286,7 +384,12 @@ bool scn_json_ppm(scn_json_ctx *c, const cJSON *obj, const char *path, const cha
 
 bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                     bool required, const cJSON **out) {
-  const cJSON *v = get(c, obj, path, key, required);
+  return scn_json_field_array(c, get(c, obj, path, key, required), path, key, required, out);
+}
+
+bool scn_json_field_array(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                          bool required, const cJSON **out) {
+  v = present(c, v, path, key, required);
   if (!v) {
     *out = NULL;
     return scn_json_ok(c);
@@ -296,6 +399,26 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
     return false;
   }
   *out = v;
+  return true;
+}
+
+bool scn_json_field_string_items(scn_json_ctx *c, const cJSON *v, const char *path,
+                                 const char *key, bool required, bool nonempty, const char *what,
+                                 const cJSON **out) {
+  const cJSON *arr;
+  *out = NULL;
+  if (!scn_json_field_array(c, v, path, key, required, &arr) || !arr)
+    return scn_json_ok(c);
+  int i = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, i++) {
+    if (!cJSON_IsString(it) || (nonempty && !*it->valuestring)) {
+      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
+      scn_json_fail(c, p, "expected %s", what);
+      g_free(p);
+      return false;
+    }
+  }
+  *out = arr;
   return true;
 }
 

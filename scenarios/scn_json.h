@@ -32,6 +32,19 @@ bool scn_json_ok(const scn_json_ctx *c);
 /* Fails if OBJ (at PATH) has a key not in the NULL-terminated ALLOWED. */
 bool scn_json_known_keys(scn_json_ctx *c, const cJSON *obj, const char *path,
                          const char *const *allowed);
+/* scn_json_known_keys, and FOUND[i] (an array as long as ALLOWED) set to
+ * the first item named ALLOWED[i] or NULL: one pass over OBJ for all its
+ * lookups; read them with the scn_json_field_* getters, which take the
+ * value found (NULL: absent) where the others take OBJ and fail the same;
+ * a string is not copied: *OUT points into the tree, valid while it lives. */
+bool scn_json_fields(scn_json_ctx *c, const cJSON *obj, const char *path,
+                     const char *const *allowed, const cJSON **found);
+bool scn_json_field_string(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                           bool required, const char **out);
+bool scn_json_field_array(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                          bool required, const cJSON **out);
+bool scn_json_field_duration(scn_json_ctx *c, const cJSON *v, const char *path, const char *key,
+                             bool required, sim_time *out);
 /* Child path helpers: "$.a" + "b" -> "$.a.b"; "$.a" + 3 -> "$.a[3]". */
 char *scn_json_key_path(const char *path, const char *key);
 char *scn_json_index_path(const char *path, int i);
@@ -63,6 +76,13 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
  * it; the caller frees it), or NULL if the key is absent and optional, or
  * no array. The first item that is no string (with NONEMPTY: or is "")
  * fails as "PATH.KEY[i]: expected WHAT"; the items before it are kept. */
+/* The array at V (the value found for KEY; NULL: absent) checked as
+ * scn_json_strings checks it, without copies: *OUT is the array, whose
+ * items' valuestring the caller reads while the tree lives; NULL if absent
+ * and optional, or on an error. */
+bool scn_json_field_string_items(scn_json_ctx *c, const cJSON *v, const char *path,
+                                 const char *key, bool required, bool nonempty, const char *what,
+                                 const cJSON **out);
 GPtrArray *scn_json_strings(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
                             bool required, bool nonempty, const char *what);
 

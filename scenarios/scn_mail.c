@@ -19,9 +19,16 @@ static bool valid_address(const char *a) {
   const char *at = strchr(a, '@');
   if (!at || at == a || strchr(at + 1, '@') || !strchr(at + 1, '.') || !at[1])
     return false;
-  for (const char *p = a; *p; p++)
-    if ((unsigned char)*p <= ' ' || strchr("<>()[]\\,;:\"", *p))
+  for (const char *p = a; *p; p++) {
+    switch (*p) { /* the set <>()[]\,;: and '"' without a strchr per byte */
+    case '<': case '>': case '(': case ')': case '[': case ']': case '\\': case ',': case ';':
+    case ':': case '"':
       return false;
+    default:
+      if ((unsigned char)*p <= ' ')
+        return false;
+    }
+  }
   return true;
 }
 
@@ -306,11 +313,11 @@ static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
 }
 
 /* The message's attachments; none: a reference to the shared NONE. */
-static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *it, const char *path,
+static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *v, const char *path,
                              GArray *none) {
   static const char *const keys[] = {"name", "type", "size", NULL};
-  const cJSON *arr;
-  if (!scn_json_array(x, it, path, "attachments", false, &arr) || !arr || !arr->child) {
+  const cJSON *arr; /* V: the value at "attachments" (NULL: absent) */
+  if (!scn_json_field_array(x, v, path, "attachments", false, &arr) || !arr || !arr->child) {
     m->attachments = g_array_ref(none);
     return;
   }
@@ -339,30 +346,19 @@ static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *it, c
  * the config's string chunk (addresses once each, no allocation per
  * string), recipient arrays are sized exactly, and absent lists share one
  * empty array. */
-static char *chunk_take(GStringChunk *ch, char *s, bool shared) {
-  if (!s)
-    return NULL;
-  char *r = shared ? g_string_chunk_insert_const(ch, s) : g_string_chunk_insert(ch, s);
-  g_free(s);
-  return r;
-}
-
 /* The addresses at KEY as a read-only list: NONE (referenced) when absent
  * or empty; a list of one address shared by every message that names only
  * it (ONES: interned address -> list, lookup only; most messages of a
  * load world have one recipient, ~80 B per message saved); else an
  * exact-size array of interned strings. */
-static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj, const char *path,
+static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *v, const char *path,
                                const char *key, GPtrArray *none, GHashTable *ones) {
-  GPtrArray *in = scn_json_strings(x, obj, path, key, false, false, "a string");
-  if (!in || in->len == 0) {
-    if (in)
-      g_ptr_array_unref(in);
+  const cJSON *arr; /* V: the value at KEY; items read in place, no copy per address */
+  if (!scn_json_field_string_items(x, v, path, key, false, false, "a string", &arr) || !arr ||
+      !arr->child)
     return g_ptr_array_ref(none);
-  }
-  if (in->len == 1) {
-    char *a = g_string_chunk_insert_const(c->msg_strings, in->pdata[0]);
-    g_ptr_array_unref(in);
+  if (!arr->child->next) {
+    char *a = g_string_chunk_insert_const(c->msg_strings, arr->child->valuestring);
     GPtrArray *l = g_hash_table_lookup(ones, a);
     if (!l) {
       l = g_ptr_array_sized_new(1);
@@ -371,16 +367,17 @@ static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *obj,
     }
     return g_ptr_array_ref(l);
   }
-  GPtrArray *out = g_ptr_array_sized_new(in->len);
-  for (guint i = 0; i < in->len; i++)
-    g_ptr_array_add(out, g_string_chunk_insert_const(c->msg_strings, in->pdata[i]));
-  g_ptr_array_unref(in);
+  GPtrArray *out = g_ptr_array_sized_new((guint)cJSON_GetArraySize(arr));
+  for (const cJSON *it = arr->child; it; it = it->next)
+    g_ptr_array_add(out, g_string_chunk_insert_const(c->msg_strings, it->valuestring));
   return out;
 }
 
 static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   static const char *const keys[] = {"id", "from", "to", "cc", "bcc", "subject", "text",
                                      "html", "attachments", "at", NULL};
+  enum { K_ID, K_FROM, K_TO, K_CC, K_BCC, K_SUBJECT, K_TEXT, K_HTML, K_ATTACHMENTS, K_AT, K_N };
+  G_STATIC_ASSERT(G_N_ELEMENTS(keys) == K_N + 1);
   const cJSON *arr;
   if (!scn_json_array(x, root, "$", "messages", false, &arr) || !arr)
     return;
@@ -396,28 +393,34 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
     char pbuf[32];
     const char *path = msg_path(pbuf, (int)i);
     scn_message m = {0};
-    bool id_in_chunk = false;
+    /* the strings are read in place and copied once, into the chunk */
+    const char *from = NULL, *id = NULL, *subject = NULL, *text = NULL, *html = NULL;
+    const cJSON *f[K_N]; /* the values by key: one pass over the message's keys */
     if (!cJSON_IsObject(it)) {
       scn_json_fail(x, path, "expected a message object");
-    } else if (scn_json_known_keys(x, it, path, keys) &&
-               scn_json_string(x, it, path, "from", true, &m.from) &&
-               scn_json_string(x, it, path, "id", false, &m.id) &&
-               scn_json_string(x, it, path, "subject", false, &m.subject) &&
-               scn_json_string(x, it, path, "text", false, &m.text) &&
-               scn_json_string(x, it, path, "html", false, &m.html) &&
-               scn_json_duration(x, it, path, "at", false, &m.at)) {
-      m.to = address_list(x, c, it, path, "to", no_rcpts, ones);
-      m.cc = address_list(x, c, it, path, "cc", no_rcpts, ones);
-      m.bcc = address_list(x, c, it, path, "bcc", no_rcpts, ones);
-      load_attachments(x, &m, it, path, no_attachments);
-      if (!m.id)
-        m.id = g_strdup_printf("m%d", i + 1);
-      m.id = chunk_take(ch, m.id, false); /* before it is a key of IDS */
-      id_in_chunk = true;
-      if (!m.subject)
-        m.subject = g_strdup("");
-      if (!m.text && !m.html)
-        m.text = g_strdup("");
+    } else if (scn_json_fields(x, it, path, keys, f) &&
+               scn_json_field_string(x, f[K_FROM], path, "from", true, &from) &&
+               scn_json_field_string(x, f[K_ID], path, "id", false, &id) &&
+               scn_json_field_string(x, f[K_SUBJECT], path, "subject", false, &subject) &&
+               scn_json_field_string(x, f[K_TEXT], path, "text", false, &text) &&
+               scn_json_field_string(x, f[K_HTML], path, "html", false, &html) &&
+               scn_json_field_duration(x, f[K_AT], path, "at", false, &m.at)) {
+      m.to = address_list(x, c, f[K_TO], path, "to", no_rcpts, ones);
+      m.cc = address_list(x, c, f[K_CC], path, "cc", no_rcpts, ones);
+      m.bcc = address_list(x, c, f[K_BCC], path, "bcc", no_rcpts, ones);
+      load_attachments(x, &m, f[K_ATTACHMENTS], path, no_attachments);
+      char idbuf[16];
+      if (!id) {
+        g_snprintf(idbuf, sizeof idbuf, "m%d", i + 1);
+        id = idbuf;
+      }
+      m.id = g_string_chunk_insert(ch, id); /* before it is a key of IDS */
+      m.from = g_string_chunk_insert_const(ch, from);
+      m.subject = g_string_chunk_insert(ch, subject ? subject : "");
+      if (text || !html)
+        m.text = g_string_chunk_insert(ch, text ? text : "");
+      if (html)
+        m.html = g_string_chunk_insert(ch, html);
       if (scn_json_ok(x) && m.to->len + m.cc->len + m.bcc->len == 0)
         scn_json_fail(x, path, "expected at least one recipient in \"to\", \"cc\" or \"bcc\"");
       GPtrArray *lists[] = {m.to, m.cc, m.bcc};
@@ -429,12 +432,6 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
       if (scn_json_ok(x) && !g_hash_table_add(ids, m.id))
         scn_json_fail(x, path, "\"id\": \"%s\" is used twice", m.id);
     }
-    if (!id_in_chunk)
-      m.id = chunk_take(ch, m.id, false);
-    m.from = chunk_take(ch, m.from, true);
-    m.subject = chunk_take(ch, m.subject, false);
-    m.text = chunk_take(ch, m.text, false);
-    m.html = chunk_take(ch, m.html, false);
     g_array_append_val(c->messages, m);
   }
   g_hash_table_unref(ids);
