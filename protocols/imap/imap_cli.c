@@ -170,8 +170,9 @@ static void fail(imap_cli *c, const char *why, bool logout) {
     finish(c, false);
 }
 
-/* Starts a session on C, whose fields are all zero but for the buffers
- * out, events and found (kept by imap_cli_renew, empty) or NULL. */
+/* Starts a session on C, whose fields are all zero but for the framer and
+ * the buffers out, events and found (kept by imap_cli_renew, empty) or
+ * NULL. */
 static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *env, int64_t now) {
   g_assert(cfg && cfg->user && cfg->pass);
   c->cfg = *cfg;
@@ -185,7 +186,10 @@ static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *e
     c->cfg.reply_timeout = (int64_t)300 * 1000000000;
   if (env)
     c->env = *env;
-  c->fr = imap_framer_new(65536, c->cfg.max_message);
+  if (c->fr) /* as new; it lets go of a buffer that grew large */
+    imap_framer_reset(c->fr, 65536, c->cfg.max_message);
+  else
+    c->fr = imap_framer_new(65536, c->cfg.max_message);
   /* Sized for usual lines, so that they need no regrowth. */
   if (!c->out)
     c->out = g_byte_array_sized_new(128);
@@ -212,14 +216,13 @@ static void qev_clear(qev *q) {
   memset(q, 0, sizeof *q);
 }
 
-/* Frees what the session holds: all but C and its buffers out, events
- * (emptied) and found. */
+/* Frees what the session holds: all but C, its framer and its buffers
+ * out, events (emptied) and found. */
 static void cli_end(imap_cli *c) {
   for (guint i = c->ev_head; i < c->events->len; i++)
     qev_clear(&g_array_index(c->events, qev, i));
   g_array_set_size(c->events, 0);
   qev_clear(&c->cur);
-  imap_framer_free(c->fr);
   g_free(c->user);
   g_free(c->pass);
   g_free(c->mailbox);
@@ -230,6 +233,7 @@ void imap_cli_free(imap_cli *c) {
   if (!c)
     return;
   cli_end(c);
+  imap_framer_free(c->fr);
   g_array_free(c->events, TRUE);
   g_array_free(c->found, TRUE);
   g_byte_array_unref(c->out);
@@ -245,7 +249,7 @@ imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_e
   if (!old)
     return imap_cli_new(cfg, env, now);
   cli_end(old);
-  imap_cli kept = {.out = old->out, .events = old->events, .found = old->found};
+  imap_cli kept = {.fr = old->fr, .out = old->out, .events = old->events, .found = old->found};
   if (old->held > CLI_KEEP_MAX) {
     g_byte_array_unref(kept.out);
     g_array_free(kept.events, TRUE);
