@@ -570,6 +570,38 @@ START_TEST(responses_read_in_place) {
 }
 END_TEST
 
+/* Names in any case and numbers as g_ascii_strtoull reads them: signs,
+ * leading zeros, digits running into letters, more than 19 digits, values
+ * past 2^32 (cut to 32 bits) and past 2^64 (the largest). */
+START_TEST(names_and_numbers_any_form) {
+  static const char *const r[] = {
+      "* OK [capability imap4rev1] hi\r\n",
+      "* capability IMAP4rev1 Auth=Plain sasl-IR\r\nC001 ok\r\n",
+      "C002 ok done\r\n",
+      "* 3 exists\r\n* 00000000000000000000004 EXISTS\r\n* OK [UIDVALIDITY +00009] x\r\nC003 "
+      "OK sel\r\n",
+      ("* search 5 +6 -1 12abc 00000000000000000000007 4294967304 18446744073709551616\r\n"
+       "C004 OK s\r\n"),
+      ("* 1 fetch (UID +5 BODY[] {1}\r\nA)\r\n* 2 FETCH (uid 0012 body[] {1}\r\nB)\r\n"
+       "* 3 FETCH (UID 00000000000000000000007 BODY[] {1}\r\nC)\r\nC005 OK f\r\n"),
+      "* BYE bye\r\nC006 OK bye\r\n"};
+  static const size_t sizes[] = {1, 2, 3, 7, 4096};
+  for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+    char *got = scripted(r, G_N_ELEMENTS(r), sizes[i]);
+    ck_assert_msg(strcmp(got, "> C001 CAPABILITY\r\n"
+                              "> C002 AUTHENTICATE PLAIN AGJvYgBwdw==\r\n"
+                              "> C003 SELECT \"INBOX\"\r\n"
+                              "> C004 UID SEARCH UID 1:*\r\n"
+                              "> C005 UID FETCH 5:6,4294967295,12,7:8,4294967295 (UID FLAGS "
+                              "BODY.PEEK[])\r\n"
+                              "message(9/5 () [A]); message(9/12 () [B]); message(9/7 () [C]); "
+                              "synced; > C006 LOGOUT\r\ndone; close; > ") == 0,
+                  "chunk %zu: got %s", sizes[i], got);
+    g_free(got);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("imap_cli");
   TCase *tc = tcase_create("conversations");
@@ -582,6 +614,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, fmt_like_printf);
   tcase_add_test(tc, renewed_engine_same_as_new);
   tcase_add_test(tc, responses_read_in_place);
+  tcase_add_test(tc, names_and_numbers_any_form);
   suite_add_tcase(s, tc);
   return s;
 }

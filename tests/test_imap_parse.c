@@ -184,10 +184,15 @@ static void dump_sk(GString *g, const imap_search_key *k) {
   }
 }
 
-static char *dump(const char *in, size_t len) {
+/* Parses IN[0..LEN) (in *SPARE's storage when SPARE is not NULL, the
+ * command recycled into it afterwards) and describes the result. */
+static char *dump_with(imap_cmd **spare, const char *in, size_t len) {
   char *tag;
   const char *err;
-  imap_cmd *c = imap_cmd_parse((const uint8_t *)in, len, &tag, &err);
+  imap_cmd *c = spare ? imap_cmd_parse_spare(spare, (const uint8_t *)in, len, &tag, &err)
+                      : imap_cmd_parse((const uint8_t *)in, len, &tag, &err);
+  if (spare) /* taken by a command; given back on a syntax error */
+    ck_assert(c ? *spare == NULL : *spare != NULL);
   if (!c) {
     char *s = g_strdup_printf("BAD[%s] %s", tag ? tag : "*", err);
     g_free(tag);
@@ -231,14 +236,30 @@ static char *dump(const char *in, size_t len) {
       g_string_append_printf(g, " fa%d", a->kind);
       if (a->kind == IMAP_FA_SECTION) {
         g_string_append_printf(g, "%s[%s]s%d", a->peek ? "p" : "", a->spec, a->sec);
+        /* The part numbers are the spec's leading digits; none: NULL. */
+        GString *parts = g_string_new(NULL);
+        for (guint j = 0; a->part && j < a->part->len; j++)
+          g_string_append_printf(parts, "%s%u", j ? "." : "", g_array_index(a->part, uint32_t, j));
+        size_t lead = strspn(a->spec, "0123456789.");
+        while (lead && a->spec[lead - 1] == '.')
+          lead--;
+        ck_assert_msg((a->part != NULL) == (lead > 0) && strncmp(a->spec, parts->str, lead) == 0 &&
+                          parts->len == lead,
+                      "%s: parts '%s' for spec '%s'", in, parts->str, a->spec);
+        g_string_free(parts, TRUE);
         if (a->partial)
           g_string_append_printf(g, "<%u.%u>", a->origin, a->count);
       }
     }
   }
-  imap_cmd_free(c);
+  if (spare)
+    imap_cmd_recycle(spare, c);
+  else
+    imap_cmd_free(c);
   return g_string_free(g, FALSE);
 }
+
+static char *dump(const char *in, size_t len) { return dump_with(NULL, in, len); }
 
 typedef struct {
   const char *in;
@@ -393,6 +414,76 @@ START_TEST(parser_every_prefix_no_crash) {
 }
 END_TEST
 
+static size_t row_len(const prow *r) {
+  return strstr(r->want, "NUL in literal") ? 17 : strlen(r->in);
+}
+
+/* One spare command through every row and every prefix, forwards then
+ * backwards: each parse reads as a fresh imap_cmd_parse does. */
+START_TEST(parser_spare_same_as_fresh) {
+  imap_cmd *spare = NULL;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t k = 0; k < G_N_ELEMENTS(prows); k++) {
+      const prow *r = &prows[pass ? G_N_ELEMENTS(prows) - 1 - k : k];
+      size_t len = row_len(r);
+      for (size_t n = pass ? 0 : len; n <= len; n++) {
+        char *want = dump(r->in, n);
+        char *got = dump_with(&spare, r->in, n);
+        ck_assert_msg(strcmp(got, want) == 0, "'%.*s':\n got  %s\n want %s", (int)n, r->in, got,
+                      want);
+        ck_assert_ptr_nonnull(spare);
+        g_free(got);
+        g_free(want);
+      }
+    }
+  imap_cmd_free(spare);
+}
+END_TEST
+
+/* The spare keeps the arrays of a command (not those of one that grew
+ * large) and the next command uses them; a second spare is freed. */
+START_TEST(parser_spare_keeps_arrays) {
+  char *tag;
+  const char *err;
+  imap_cmd *spare = NULL;
+  const char *f = "a UID FETCH 1:4,7 (UID BODY.PEEK[1.2])";
+  imap_cmd *c = imap_cmd_parse_spare(&spare, (const uint8_t *)f, strlen(f), &tag, &err);
+  ck_assert_ptr_nonnull(c);
+  GArray *set = c->set, *fetch = c->fetch;
+  imap_cmd_recycle(&spare, c);
+  ck_assert_ptr_eq(spare, c);
+  ck_assert_ptr_eq(spare->set, NULL);
+  ck_assert_ptr_eq(spare->keep_set, set);
+  ck_assert_ptr_eq(spare->keep_fetch, fetch);
+  ck_assert_uint_eq(set->len, 0);
+  ck_assert_str_eq(spare->tag, "");
+  const char *st = "b STORE 9 +FLAGS (\\Seen)";
+  c = imap_cmd_parse_spare(&spare, (const uint8_t *)st, strlen(st), &tag, &err);
+  ck_assert_ptr_eq(c->set, set);
+  ck_assert_uint_eq(c->set->len, 1);
+  ck_assert_ptr_eq(c->keep_fetch, fetch); /* STORE has no fetch list */
+  ck_assert_ptr_null(c->fetch);
+  ck_assert_str_eq(c->tag, "b");
+  GPtrArray *list = c->list;
+  imap_cmd *other = imap_cmd_parse((const uint8_t *)f, strlen(f), &tag, &err);
+  imap_cmd_recycle(&spare, c);
+  imap_cmd_recycle(&spare, other); /* the spare is taken: freed (ASan checks) */
+  ck_assert_ptr_eq(spare, c);
+  ck_assert_ptr_eq(spare->keep_list, list);
+  GString *big = g_string_new("c FETCH 1");
+  for (int i = 0; i < 40; i++)
+    g_string_append_printf(big, ",%d", 3 * i + 5);
+  g_string_append(big, " (UID)");
+  c = imap_cmd_parse_spare(&spare, (const uint8_t *)big->str, big->len, &tag, &err);
+  ck_assert_uint_eq(c->set->len, 41);
+  imap_cmd_recycle(&spare, c);
+  ck_assert_ptr_null(spare->keep_set); /* grown: let go */
+  ck_assert_ptr_nonnull(spare->keep_fetch);
+  g_string_free(big, TRUE);
+  imap_cmd_free(spare);
+}
+END_TEST
+
 START_TEST(set_contains) {
   GArray *s = g_array_new(FALSE, FALSE, sizeof(imap_range));
   imap_range a = {2, 4}, b = {9, IMAP_STAR}, c = {7, 6};
@@ -454,6 +545,8 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, parser_rows, 0, (int)G_N_ELEMENTS(prows));
   tcase_add_test(tc, parser_deep_nesting_bounded);
   tcase_add_test(tc, parser_every_prefix_no_crash);
+  tcase_add_test(tc, parser_spare_same_as_fresh);
+  tcase_add_test(tc, parser_spare_keeps_arrays);
   tcase_add_test(tc, set_contains);
   suite_add_tcase(s, tc);
   tc = tcase_create("mutf7");

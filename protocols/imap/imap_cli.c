@@ -170,8 +170,9 @@ static void fail(imap_cli *c, const char *why, bool logout) {
     finish(c, false);
 }
 
-/* Starts a session on C, whose fields are all zero but for the buffers
- * out, events and found (kept by imap_cli_renew, empty) or NULL. */
+/* Starts a session on C, whose fields are all zero but for the framer and
+ * the buffers out, events and found (kept by imap_cli_renew, empty) or
+ * NULL. */
 static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *env, int64_t now) {
   g_assert(cfg && cfg->user && cfg->pass);
   c->cfg = *cfg;
@@ -185,7 +186,10 @@ static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *e
     c->cfg.reply_timeout = (int64_t)300 * 1000000000;
   if (env)
     c->env = *env;
-  c->fr = imap_framer_new(65536, c->cfg.max_message);
+  if (c->fr) /* as new; it lets go of a buffer that grew large */
+    imap_framer_reset(c->fr, 65536, c->cfg.max_message);
+  else
+    c->fr = imap_framer_new(65536, c->cfg.max_message);
   /* Sized for usual lines, so that they need no regrowth. */
   if (!c->out)
     c->out = g_byte_array_sized_new(128);
@@ -212,14 +216,13 @@ static void qev_clear(qev *q) {
   memset(q, 0, sizeof *q);
 }
 
-/* Frees what the session holds: all but C and its buffers out, events
- * (emptied) and found. */
+/* Frees what the session holds: all but C, its framer and its buffers
+ * out, events (emptied) and found. */
 static void cli_end(imap_cli *c) {
   for (guint i = c->ev_head; i < c->events->len; i++)
     qev_clear(&g_array_index(c->events, qev, i));
   g_array_set_size(c->events, 0);
   qev_clear(&c->cur);
-  imap_framer_free(c->fr);
   g_free(c->user);
   g_free(c->pass);
   g_free(c->mailbox);
@@ -230,6 +233,7 @@ void imap_cli_free(imap_cli *c) {
   if (!c)
     return;
   cli_end(c);
+  imap_framer_free(c->fr);
   g_array_free(c->events, TRUE);
   g_array_free(c->found, TRUE);
   g_byte_array_unref(c->out);
@@ -245,7 +249,7 @@ imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_e
   if (!old)
     return imap_cli_new(cfg, env, now);
   cli_end(old);
-  imap_cli kept = {.out = old->out, .events = old->events, .found = old->found};
+  imap_cli kept = {.fr = old->fr, .out = old->out, .events = old->events, .found = old->found};
   if (old->held > CLI_KEEP_MAX) {
     g_byte_array_unref(kept.out);
     g_array_free(kept.events, TRUE);
@@ -408,10 +412,47 @@ static bool rd_skip(rcur *r, int depth) {
   return rd_string(r, NULL);
 }
 
-/* Whether the word W[0..N) is KEY, in any case. */
+static char upper(char ch) { return ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch; }
+
+/* Whether the word W[0..N) (no NUL in it) is KEY (upper-case), in any
+ * case. */
 static bool word_eq(const char *w, size_t n, const char *key) {
-  return strlen(key) == n && g_ascii_strncasecmp(w, key, n) == 0;
+  for (size_t i = 0; i < n; i++)
+    if (upper(w[i]) != key[i]) /* also false at KEY's end */
+      return false;
+  return key[n] == '\0';
 }
+
+/* Whether P starts with KEY (upper-case) in any case, as
+ * g_ascii_strncasecmp(P, KEY, strlen(KEY)) == 0 reads it (a NUL in P
+ * differs from every octet of KEY). */
+static bool starts_ci(const char *p, const char *key) {
+  for (; *key; p++, key++)
+    if (upper(*p) != *key)
+      return false;
+  return true;
+}
+
+/* g_ascii_strtoull(P, NULL, 10) where P holds N octets: digits are read
+ * here when they end within N (or at N, when AT_END: P is read as a copy
+ * ending there) and are fewer than 20; the library reads the rest (signs,
+ * spaces, overflow) on a copy of the N octets. */
+static uint64_t dec_at(const char *p, size_t n, bool at_end) {
+  uint64_t v = 0;
+  size_t i = 0;
+  while (i < n && i < 19 && p[i] >= '0' && p[i] <= '9')
+    v = v * 10 + (uint64_t)(p[i++] - '0');
+  if (i > 0 && (i < n ? !(p[i] >= '0' && p[i] <= '9') : at_end))
+    return v;
+  char *copy = g_strndup(p, n);
+  v = g_ascii_strtoull(copy, NULL, 10);
+  g_free(copy);
+  return v;
+}
+
+/* The number at R (UID's value), as g_ascii_strtoull reads it there (a
+ * number running to the end of the response is read as its copy). */
+static uint64_t uid_at(const rcur *r) { return dec_at((const char *)r->p + r->i, r->n - r->i, false); }
 
 /* "* n FETCH (...)": UID, FLAGS, BODY[]. Read in place: the item names
  * compared where they lie, FLAGS copied once for the event, a literal
@@ -451,7 +492,7 @@ static void on_fetch(imap_cli *c, rcur *r) {
     size_t nl = nul ? (size_t)(nul - name) : r->i - s;
     r->i++;
     if (word_eq(name, nl, "UID")) {
-      uid = (uint32_t)g_ascii_strtoull((const char *)r->p + r->i, NULL, 10);
+      uid = (uint32_t)uid_at(r);
       ok = rd_skip(r, 0);
     } else if (word_eq(name, nl, "FLAGS")) {
       size_t fs = r->i;
@@ -491,19 +532,22 @@ static void on_fetch(imap_cli *c, rcur *r) {
     g_string_free(body, TRUE);
 }
 
-static void on_caps(imap_cli *c, const char *list) {
+/* LIST[0..LEN) holds no NUL. */
+static void on_caps(imap_cli *c, const char *list, size_t len) {
   c->caps_known = true;
   c->cap_starttls = c->cap_logindisabled = c->cap_sasl_ir = c->cap_plain = false;
   c->cap_move = c->cap_idle = false;
+  const char *end = list + len;
   for (const char *p = list;;) { /* the words between spaces, in place */
-    size_t n = strcspn(p, " ");
+    const char *e = memchr(p, ' ', (size_t)(end - p));
+    size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
     c->cap_starttls |= word_eq(p, n, "STARTTLS");
     c->cap_logindisabled |= word_eq(p, n, "LOGINDISABLED");
     c->cap_sasl_ir |= word_eq(p, n, "SASL-IR");
     c->cap_plain |= word_eq(p, n, "AUTH=PLAIN");
     c->cap_move |= word_eq(p, n, "MOVE");
     c->cap_idle |= word_eq(p, n, "IDLE");
-    if (!p[n])
+    if (!e)
       break;
     p += n + 1;
   }
@@ -530,27 +574,18 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
   }
   if (code) {
     const char *end = memchr(code, ']', len - (size_t)(code - line));
-    char *list =
-        g_strndup(code + 12, end ? (gsize)(end - code - 12) : len - (size_t)(code + 12 - line));
-    on_caps(c, list);
-    g_free(list);
-  } else if (len >= 11 && (line[0] | 0x20) == 'c' &&
-             g_ascii_strncasecmp(line, "CAPABILITY ", 11) == 0) {
-    char *list = g_strndup(line + 11, len - 11);
-    on_caps(c, list);
-    g_free(list);
+    on_caps(c, code + 12, end ? (size_t)(end - code - 12) : len - (size_t)(code + 12 - line));
+  } else if (len >= 11 && starts_ci(line, "CAPABILITY ")) {
+    on_caps(c, line + 11, len - 11);
   }
   if ((code = uidv)) {
-    char *num = g_strndup(code + 13, len - (size_t)(code + 13 - line));
-    uint32_t v = (uint32_t)g_ascii_strtoull(num, NULL, 10);
-    g_free(num);
+    uint32_t v = (uint32_t)dec_at(code + 13, len - (size_t)(code + 13 - line), true);
     if (c->uidvalidity != v)
       c->last_uid = 0; /* RFC 3501 §2.3.1.1: UIDs of another validity mean nothing */
     c->uidvalidity = v;
   }
-  if (len >= 6 && (line[0] | 0x20) == 's' && g_ascii_strncasecmp(line, "SEARCH", 6) == 0) {
-    /* The words between spaces, each read as strtoull reads a copy of it
-     * (a word is copied to the stack, or to the heap when long). */
+  if (len >= 6 && starts_ci(line, "SEARCH")) {
+    /* The words between spaces, each read as strtoull reads a copy of it. */
     for (size_t i = 6; i < len;) {
       const char *w = line + i;
       const char *e = memchr(w, ' ', len - i);
@@ -558,13 +593,7 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
       i += wl + 1;
       if (!wl)
         continue;
-      char buf[32];
-      char *heap = NULL;
-      char *word = wl < sizeof buf ? buf : (heap = g_malloc(wl + 1));
-      memcpy(word, w, wl);
-      word[wl] = 0;
-      uint32_t u = (uint32_t)g_ascii_strtoull(word, NULL, 10);
-      g_free(heap);
+      uint32_t u = (uint32_t)dec_at(w, wl, true);
       if (u > c->last_uid)
         g_array_append_val(c->found, u);
     }
@@ -573,16 +602,16 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
   const char *sp = memchr(line, ' ', len);
   if (sp && g_ascii_isdigit(line[0])) {
     /* the digits before SP are the number, as strtoull reads them */
-    uint32_t num = (uint32_t)g_ascii_strtoull(line, NULL, 10);
+    uint32_t num = (uint32_t)dec_at(line, (size_t)(sp - line), true);
     size_t rest = len - (size_t)(sp + 1 - line);
-    if (rest >= 6 && g_ascii_strncasecmp(sp + 1, "EXISTS", 6) == 0) {
+    if (rest >= 6 && starts_ci(sp + 1, "EXISTS")) {
       bool more = num > c->exists;
       c->exists = num;
       if (more && c->state == IMAP_CLI_IDLE && c->idle_confirmed) /* RFC 2177 */
         send_done(c);
-    } else if (rest >= 7 && g_ascii_strncasecmp(sp + 1, "EXPUNGE", 7) == 0 && c->exists) {
+    } else if (rest >= 7 && starts_ci(sp + 1, "EXPUNGE") && c->exists) {
       c->exists--;
-    } else if (rest >= 6 && g_ascii_strncasecmp(sp + 1, "FETCH ", 6) == 0) {
+    } else if (rest >= 6 && starts_ci(sp + 1, "FETCH ")) {
       rcur r = {p, n, (size_t)(sp + 7 - line)};
       on_fetch(c, &r);
     }
@@ -701,7 +730,7 @@ static void next_step(imap_cli *c, imap_cli_state done) {
 
 static void tagged(imap_cli *c, const char *line) {
   const char *st = strchr(line, ' ');
-  bool ok = st && g_ascii_strncasecmp(st + 1, "OK", 2) == 0;
+  bool ok = st && starts_ci(st + 1, "OK");
   trace(c, "reply", line);
   if (!c->env.lines_quiet)
     push(c, IMAP_CLI_EV_REPLY, line);
@@ -799,7 +828,7 @@ static void response(imap_cli *c, const uint8_t *p, size_t n) {
   }
   if (n >= 2 && p[0] == '*' && p[1] == ' ') {
     if (c->state == IMAP_CLI_GREETING) {
-      bool ok = n >= 4 && g_ascii_strncasecmp((const char *)p + 2, "OK", 2) == 0;
+      bool ok = n >= 4 && starts_ci((const char *)p + 2, "OK");
       untagged(c, p + 2, n - 2);
       if (!ok)
         fail(c, "server refused the connection", false);

@@ -86,9 +86,17 @@ static char *atom_ex(cur *c, const char *extra) {
   return atom_span(c, extra, &a, &n) ? g_strndup(a, n) : NULL;
 }
 
-/* Whether W[0..N) (no NUL in it) is NAME, ignoring ASCII case. */
+/* Whether W[0..N) (no NUL in it) is NAME, ignoring ASCII case. NAME is
+ * upper-case (every name compared here is), so one side is folded. */
 static bool span_is(const char *w, size_t n, const char *name) {
-  return strlen(name) == n && g_ascii_strncasecmp(w, name, n) == 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = w[i];
+    if (ch >= 'a' && ch <= 'z')
+      ch = (char)(ch - 'a' + 'A');
+    if (ch != name[i]) /* also false at NAME's NUL: W holds none */
+      return false;
+  }
+  return name[n] == '\0';
 }
 
 static char *quoted(cur *c) {
@@ -549,15 +557,18 @@ static void append_upper(GString *g, word w) {
 }
 
 static bool section(cur *c, imap_fetch_att *a) {
-  a->part = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  GString *spec = g_string_new(NULL);
+  GString *spec = NULL; /* made at the first octet: BODY[] needs none */
   bool ok = false;
   while (pk(c) >= '0' && pk(c) <= '9') {
     uint64_t v;
     if (!number(c, &v) || v == 0)
       goto out;
     uint32_t p = (uint32_t)v;
+    if (!a->part)
+      a->part = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     g_array_append_val(a->part, p);
+    if (!spec)
+      spec = g_string_new(NULL);
     g_string_append_printf(spec, "%s%u", spec->len ? "." : "", p);
     if (!eat(c, '.'))
       break;
@@ -580,11 +591,13 @@ static bool section(cur *c, imap_fetch_att *a) {
     for (unsigned i = 0; i < G_N_ELEMENTS(texts); i++)
       if (span_is(w.p, w.n, texts[i].name))
         found = (int)i;
-    if (found < 0 || (texts[found].kind == IMAP_SEC_MIME && a->part->len == 0)) {
+    if (found < 0 || (texts[found].kind == IMAP_SEC_MIME && !a->part)) {
       fail(c, "bad section");
       goto out;
     }
     a->sec = texts[found].kind;
+    if (!spec)
+      spec = g_string_new(NULL);
     if (spec->len)
       g_string_append_c(spec, '.');
     append_upper(spec, w);
@@ -629,7 +642,7 @@ static bool section(cur *c, imap_fetch_att *a) {
   }
   ok = true;
 out:
-  a->spec = g_string_free(spec, FALSE);
+  a->spec = spec ? g_string_free(spec, FALSE) : g_strdup("");
   return ok;
 }
 
@@ -681,7 +694,8 @@ static void add_fa(GArray *out, imap_fetch_kind k) {
 }
 
 static bool fetch_args(cur *c, imap_cmd *cmd) {
-  cmd->fetch = g_array_new(FALSE, FALSE, sizeof(imap_fetch_att));
+  cmd->fetch = cmd->keep_fetch ? cmd->keep_fetch : g_array_new(FALSE, FALSE, sizeof(imap_fetch_att));
+  cmd->keep_fetch = NULL;
   if (eat(c, '(')) {
     do {
       if (!fetch_att(c, cmd->fetch))
@@ -728,10 +742,77 @@ void imap_cmd_free(imap_cmd *cmd) {
   g_free(cmd->charset);
   if (cmd->message)
     g_bytes_unref(cmd->message);
+  if (cmd->keep_set)
+    g_array_free(cmd->keep_set, TRUE);
+  if (cmd->keep_fetch)
+    g_array_free(cmd->keep_fetch, TRUE);
+  if (cmd->keep_list)
+    g_ptr_array_unref(cmd->keep_list);
   g_free(cmd);
 }
 
-static GPtrArray *strlist(void) { return g_ptr_array_new_with_free_func(g_free); }
+/* The most elements an array kept for the next command may have held. */
+#define KEEP_MAX_LEN 32
+
+/* Empties A into *KEEP (if that is free and A stayed small) or frees it. */
+static void keep_array(GArray **keep, GArray *a) {
+  if (!a)
+    return;
+  if (*keep || a->len > KEEP_MAX_LEN) {
+    g_array_free(a, TRUE);
+    return;
+  }
+  g_array_set_size(a, 0);
+  *keep = a;
+}
+
+void imap_cmd_recycle(imap_cmd **spare, imap_cmd *c) {
+  if (!c)
+    return;
+  if (*spare) {
+    imap_cmd_free(c);
+    return;
+  }
+  g_free(c->arg1);
+  g_free(c->arg2);
+  imap_search_key_free(c->search);
+  g_free(c->charset);
+  if (c->message)
+    g_bytes_unref(c->message);
+  if (c->fetch)
+    for (guint i = 0; i < c->fetch->len; i++)
+      fa_clear(&g_array_index(c->fetch, imap_fetch_att, i));
+  GArray *set = c->keep_set, *fetch = c->keep_fetch;
+  GPtrArray *list = c->keep_list;
+  keep_array(&set, c->set);
+  keep_array(&fetch, c->fetch);
+  if (c->list) {
+    if (list || c->list->len > KEEP_MAX_LEN) {
+      g_ptr_array_unref(c->list);
+    } else {
+      g_ptr_array_set_size(c->list, 0); /* frees the strings */
+      list = c->list;
+    }
+  }
+  memset(c, 0, sizeof *c);
+  c->keep_set = set;
+  c->keep_fetch = fetch;
+  c->keep_list = list;
+  *spare = c;
+}
+
+/* The command's arrays: a kept one (empty) or a new one. */
+static GArray *ranges(imap_cmd *cmd) {
+  GArray *a = cmd->keep_set;
+  cmd->keep_set = NULL;
+  return a ? a : g_array_new(FALSE, FALSE, sizeof(imap_range));
+}
+
+static GPtrArray *strlist(imap_cmd *cmd) {
+  GPtrArray *a = cmd->keep_list;
+  cmd->keep_list = NULL;
+  return a ? a : g_ptr_array_new_with_free_func(g_free);
+}
 
 static bool parse_args(cur *c, imap_cmd *cmd) {
   switch (cmd->verb) {
@@ -748,7 +829,7 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
   case IMAP_VERB_EXPUNGE:
     if (!cmd->uid)
       return true;
-    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    cmd->set = ranges(cmd);
     return sp(c) && seqset(c, cmd->set);
   case IMAP_VERB_AUTHENTICATE:
     if (!sp(c) || !(cmd->arg1 = atom_ex(c, NULL)))
@@ -773,7 +854,7 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
   case IMAP_VERB_STATUS:
     if (!sp(c) || !(cmd->arg1 = mailbox(c)) || !eat(c, ' ') || !eat(c, '('))
       return fail(c, "STATUS needs a mailbox and an item list");
-    cmd->list = strlist();
+    cmd->list = strlist(cmd);
     do {
       char *a = atom_ex(c, NULL);
       if (!a)
@@ -785,7 +866,7 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
   case IMAP_VERB_APPEND: {
     if (!sp(c) || !(cmd->arg1 = mailbox(c)) || !sp(c))
       return false;
-    cmd->list = strlist();
+    cmd->list = strlist(cmd);
     if (pk(c) == '(') {
       cmd->has_list = true;
       if (!flag_list(c, cmd->list) || !sp(c))
@@ -814,10 +895,10 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
     cmd->search = sk_new(IMAP_SK_AND);
     return search_list(c, cmd->search, 0);
   case IMAP_VERB_FETCH:
-    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    cmd->set = ranges(cmd);
     return sp(c) && seqset(c, cmd->set) && sp(c) && fetch_args(c, cmd);
   case IMAP_VERB_STORE: {
-    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    cmd->set = ranges(cmd);
     if (!sp(c) || !seqset(c, cmd->set) || !sp(c))
       return false;
     cmd->store_mode = eat(c, '+') ? '+' : eat(c, '-') ? '-' : '=';
@@ -828,7 +909,7 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
     bool okw = cmd->silent || span_is(w.p, w.n, "FLAGS");
     if (!okw || !sp(c))
       return fail(c, "expected FLAGS or FLAGS.SILENT");
-    cmd->list = strlist();
+    cmd->list = strlist(cmd);
     cmd->has_list = true;
     if (pk(c) == '(')
       return flag_list(c, cmd->list);
@@ -842,12 +923,12 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
   }
   case IMAP_VERB_COPY:
   case IMAP_VERB_MOVE:
-    cmd->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
+    cmd->set = ranges(cmd);
     return sp(c) && seqset(c, cmd->set) && sp(c) && (cmd->arg1 = mailbox(c));
   case IMAP_VERB_ID:
     if (!sp(c))
       return false;
-    cmd->list = strlist();
+    cmd->list = strlist(cmd);
     if (is_nil(c))
       return true;
     if (!eat(c, '('))
@@ -873,7 +954,7 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
     } while (eat(c, ' '));
     return eat(c, ')') || fail(c, "expected ')' after ID list");
   case IMAP_VERB_ENABLE:
-    cmd->list = strlist();
+    cmd->list = strlist(cmd);
     if (pk(c) != ' ')
       return fail(c, "ENABLE needs capability names");
     while (eat(c, ' ')) {
@@ -889,6 +970,11 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
 }
 
 imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const char **err) {
+  return imap_cmd_parse_spare(NULL, data, len, tag_out, err);
+}
+
+imap_cmd *imap_cmd_parse_spare(imap_cmd **spare, const uint8_t *data, size_t len, char **tag_out,
+                               const char **err) {
   cur c = {data, len, 0, NULL};
   *tag_out = NULL;
   *err = NULL;
@@ -901,8 +987,8 @@ imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const 
       *tag_out = g_strndup((const char *)data, s);
     return NULL;
   }
-  imap_cmd *cmd = g_new0(imap_cmd, 1);
-  memcpy(cmd->tag, data, s); /* NUL-terminated by g_new0; no NUL in it (atom) */
+  imap_cmd *cmd = spare && *spare ? g_steal_pointer(spare) : g_new0(imap_cmd, 1);
+  memcpy(cmd->tag, data, s); /* NUL-terminated (a zeroed struct); no NUL in it (atom) */
   c.i = s + 1;
   /* The command name where it lies (atoms hold no NUL). */
   const char *verb;
@@ -938,6 +1024,9 @@ imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const 
 bad:
   *err = c.err ? c.err : "syntax error";
   *tag_out = g_strdup(cmd->tag);
-  imap_cmd_free(cmd);
+  if (spare)
+    imap_cmd_recycle(spare, cmd);
+  else
+    imap_cmd_free(cmd);
   return NULL;
 }

@@ -140,7 +140,7 @@ typedef struct {
   imap_fetch_kind kind;
   bool peek;
   imap_section_kind sec;
-  GArray *part;      /* uint32_t part numbers, may be empty; NULL = none */
+  GArray *part;      /* uint32_t part numbers; NULL when there are none */
   GPtrArray *fields; /* HEADER.FIELDS[.NOT]: upper-cased names */
   bool partial;
   uint32_t origin, count;
@@ -166,6 +166,9 @@ typedef struct {
   GBytes *message; /* APPEND */
   bool has_date;
   int64_t date_unix; /* APPEND date-time, seconds since 1970 UTC */
+  /* Private: empty arrays kept by imap_cmd_recycle for the next parse. */
+  GArray *keep_set, *keep_fetch;
+  GPtrArray *keep_list;
 } imap_cmd;
 
 /* Parses one framed command. Returns NULL on a syntax error with *ERR set
@@ -173,6 +176,17 @@ typedef struct {
  * the server answers "tag BAD err" (or "* BAD" without a tag). */
 imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const char **err);
 void imap_cmd_free(imap_cmd *c);
+/* As imap_cmd_parse, in the struct and arrays of *SPARE when it is not
+ * NULL (a command given to imap_cmd_recycle); *SPARE is NULL afterwards
+ * (on a syntax error the storage goes back to it). The result is the same
+ * command imap_cmd_parse returns, field for field. */
+imap_cmd *imap_cmd_parse_spare(imap_cmd **spare, const uint8_t *data, size_t len, char **tag_out,
+                               const char **err);
+/* Lets go of what C holds, as imap_cmd_free does, but keeps its struct and
+ * (emptied, unless they grew large) set, fetch and list arrays in *SPARE
+ * for imap_cmd_parse_spare; frees C if *SPARE holds one already. C may be
+ * NULL. imap_cmd_free(*SPARE) lets the spare go. */
+void imap_cmd_recycle(imap_cmd **spare, imap_cmd *c);
 
 /* Exposed for the server and tests. */
 void imap_search_key_free(imap_search_key *k);

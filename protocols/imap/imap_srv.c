@@ -292,6 +292,7 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->recent, TRUE);
   g_array_free(s->changes, TRUE);
   g_byte_array_unref(s->tail);
+  imap_cmd_free(s->spare_cmd);
   g_free(s);
 }
 
@@ -323,6 +324,7 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .recent = u32_kept(old->recent, grown),
       .changes = old->changes,
       .tail = old->tail,
+      .spare_cmd = old->spare_cmd, /* empty, its arrays small */
   };
   if (grown) { /* scratch that held more than a renewed engine keeps */
     g_array_free(kept.changes, TRUE);
@@ -924,7 +926,7 @@ static const struct {
 static void command(imap_srv *s, const uint8_t *data, size_t len) {
   char *tag;
   const char *err;
-  imap_cmd *c = imap_cmd_parse(data, len, &tag, &err);
+  imap_cmd *c = imap_cmd_parse_spare(&s->spare_cmd, data, len, &tag, &err);
   if (!c) {
     if (lines_wanted(s))
       line_take(s, "cmd", IMAP_SRV_EV_COMMAND, g_strdup_printf("%s <unparsed>", tag ? tag : "*"));
@@ -986,7 +988,7 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
     }
     break;
   }
-  imap_cmd_free(c);
+  imap_cmd_recycle(&s->spare_cmd, c);
 }
 
 static void idle_line(imap_srv *s, const uint8_t *data, size_t len) {

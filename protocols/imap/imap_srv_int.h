@@ -41,6 +41,7 @@ struct imap_srv {
   GArray *recent;       /* uint32_t UIDs (sorted) that are \Recent in this session */
   GArray *changes;      /* imap_store_change: absorb's scratch, empty between calls */
   GByteArray *tail;     /* command's scratch for the tagged reply, empty between calls */
+  imap_cmd *spare_cmd;  /* the last command's storage, for the next (imap_cmd_recycle) */
   bool grown;           /* OUT or the view held more than a renewed engine keeps */
   imap_srv *next_spare; /* kept (imap_srv_keep): the next spare in the list */
   guint nspares;        /* kept: the length of the list from here */

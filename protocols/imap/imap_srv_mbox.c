@@ -21,6 +21,40 @@ static void no_store(imap_srv *s, imap_cmd *c, imap_store_err e) {
     imap_srv__tagged(s, c->tag, "NO", "%s", imap_srv__err_text(e));
 }
 
+/* Untagged lines put together on the stack, written out at once. */
+typedef struct {
+  char b[192];
+  size_t n;
+} lines;
+
+static void ln_str(lines *l, const char *t) {
+  size_t k = strlen(t);
+  g_assert(l->n + k <= sizeof l->b);
+  memcpy(l->b + l->n, t, k);
+  l->n += k;
+}
+
+/* N in decimal, as "%u" writes it. */
+static void ln_u32(lines *l, uint32_t v) {
+  char d[10];
+  int i = 0;
+  do
+    d[i++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  g_assert(l->n + (size_t)i <= sizeof l->b);
+  while (i)
+    l->b[l->n++] = d[--i];
+}
+
+/* "* PRE N POST\r\n" */
+static void ln_num(lines *l, const char *pre, uint32_t n, const char *post) {
+  ln_str(l, "* ");
+  ln_str(l, pre);
+  ln_u32(l, n);
+  ln_str(l, post);
+  ln_str(l, "\r\n");
+}
+
 void imap_srv__select(imap_srv *s, imap_cmd *c) {
   bool examine = c->verb == IMAP_VERB_EXAMINE;
   if (s->mbox) {
@@ -48,20 +82,30 @@ void imap_srv__select(imap_srv *s, imap_cmd *c) {
     g_string_append_c(kw, ' ');
     g_string_append(kw, k);
   }
-  const char *kws = kw ? kw->str : "";
-  imap_srv__untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)", kws);
-  if (examine)
-    imap_srv__untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
-  else
-    imap_srv__untagged(s,
-                       "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s \\*)] "
-                       "Flags permitted",
-                       kws);
-  if (kw)
+  /* RFC 3501 §7.2.6, §7.1 PERMANENTFLAGS, §7.3.1; the lines without
+   * keywords are fixed texts (none starts with BYE: no REPLY event) */
+  lines l = {.n = 0};
+  if (kw) {
+    const char *kws = kw->str;
+    imap_srv__untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)", kws);
+    if (examine)
+      imap_srv__untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+    else
+      imap_srv__untagged(
+          s, "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s \\*)] Flags permitted",
+          kws);
     g_string_free(kw, TRUE);
-  imap_srv__untagged(s, "%u EXISTS", s->view->len);
+  } else {
+    ln_str(&l, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
+    ln_str(&l, examine ? "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n"
+                       : "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+                         "Flags permitted\r\n");
+  }
+  ln_num(&l, "", s->view->len, " EXISTS");
   imap_srv__take_recent(s, (const uint32_t *)(void *)s->view->data, s->view->len);
-  imap_srv__untagged(s, "%u RECENT", s->recent->len);
+  ln_num(&l, "", s->recent->len, " RECENT");
+  imap_srv__out(s, l.b, l.n);
+  l.n = 0;
   /* the first unseen message, if the store counts one (imap_store.h) */
   for (guint i = 0; st.unseen && i < s->view->len; i++) {
     imap_store_msg m;
@@ -71,8 +115,9 @@ void imap_srv__select(imap_srv *s, imap_cmd *c) {
       break;
     }
   }
-  imap_srv__untagged(s, "OK [UIDVALIDITY %u] UIDs valid", st.uidvalidity);
-  imap_srv__untagged(s, "OK [UIDNEXT %u] Predicted next UID", st.uidnext);
+  ln_num(&l, "OK [UIDVALIDITY ", st.uidvalidity, "] UIDs valid");
+  ln_num(&l, "OK [UIDNEXT ", st.uidnext, "] Predicted next UID");
+  imap_srv__out(s, l.b, l.n);
   imap_srv__enter(s, IMAP_SRV_SELECTED);
   imap_srv__tagged(s, c->tag, "OK", "[%s] %s completed", examine ? "READ-ONLY" : "READ-WRITE",
                    examine ? "EXAMINE" : "SELECT");
