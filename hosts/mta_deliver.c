@@ -1015,15 +1015,21 @@ static void sweep_idle_dests(mta_host *m) {
   g_ptr_array_set_size(m->dests, w);
 }
 
+/* Longest run lists kept for the next run. */
+#define RUN_LIST_KEEP 64
+
 void mta__run_queue(mta_host *m) {
   if (!m->up)
     return;
   sim_time now = host_now(m->h);
   sweep_idle_dests(m);
   mta__dsn_retry(m);
-  GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  /* The host's lists, taken (a run started inside this one makes its own). */
+  GArray *qids = m->run_qids ? m->run_qids : g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  GPtrArray *touched = m->run_touched ? m->run_touched : g_ptr_array_new();
+  m->run_qids = NULL;
+  m->run_touched = NULL;
   mta_queue_due(m->q, now, qids);
-  GPtrArray *touched = g_ptr_array_new();
   for (guint k = 0; k < qids->len; k++) {
     uint32_t qid = g_array_index(qids, uint32_t, k);
     if (!mta__begin(m, qid))
@@ -1056,8 +1062,19 @@ void mta__run_queue(mta_host *m) {
     else if (d->state == D_READY)
       dispatch(d);
   }
-  g_ptr_array_free(touched, TRUE);
-  g_array_free(qids, TRUE);
+  /* Given back while small: a run's lists do not grow the host for good. */
+  if (!m->up || m->run_touched || touched->len > RUN_LIST_KEEP) {
+    g_ptr_array_free(touched, TRUE);
+  } else {
+    g_ptr_array_set_size(touched, 0);
+    m->run_touched = touched;
+  }
+  if (!m->up || m->run_qids || qids->len > RUN_LIST_KEEP) {
+    g_array_free(qids, TRUE);
+  } else {
+    g_array_set_size(qids, 0);
+    m->run_qids = qids;
+  }
 }
 
 void mta__deliver_drop(mta_host *m) {
@@ -1091,4 +1108,10 @@ void mta__deliver_drop(mta_host *m) {
   g_hash_table_remove_all(m->dest_idx);
   g_clear_pointer(&m->spare_work, g_free); /* after the next hops: they put theirs aside */
   g_clear_pointer(&m->spare_dec, g_free);
+  if (m->run_qids)
+    g_array_free(m->run_qids, TRUE);
+  if (m->run_touched)
+    g_ptr_array_free(m->run_touched, TRUE);
+  m->run_qids = NULL;
+  m->run_touched = NULL;
 }
