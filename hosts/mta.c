@@ -330,9 +330,9 @@ void mta__rewrite(mta_host *m, uint32_t qid) {
   write_blob(m, qid, key, &part, 1);
 }
 
-static char *domain_of(const char *addr) {
+static const char *domain_of(const char *addr) {
   const char *at = strrchr(addr, '@');
-  return g_strdup(at ? at + 1 : addr);
+  return at ? at + 1 : addr;
 }
 
 uint32_t mta__store(mta_host *m, const mta__store_args *a) {
@@ -342,19 +342,19 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
   body_parts bp = {a->body, a->nbody};
   mta__acc place;
   bool in_body = tag_place(&place, &bp, a->msgid);
-  GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
+  /* The next hops on the stack for the usual few recipients. */
+  char *dbuf[16];
+  char **dests = a->nrcpts <= G_N_ELEMENTS(dbuf) ? dbuf : g_new(char *, a->nrcpts);
   for (size_t i = 0; i < a->nrcpts; i++) {
-    char *dom = domain_of(a->rcpts[i]);
     mta_route_plan plan;
-    mta_route_plan_for(m->route, dom, &plan);
-    g_ptr_array_add(dests, plan.nexthop);
+    mta_route_plan_for(m->route, domain_of(a->rcpts[i]), &plan);
+    dests[i] = plan.nexthop;
     plan.nexthop = NULL;
     mta_route_plan_clear(&plan);
-    g_free(dom);
   }
   mta_queue_add_args qa = {.sender = a->sender,
                            .rcpts = a->rcpts,
-                           .dests = (const char *const *)dests->pdata,
+                           .dests = (const char *const *)dests,
                            .nrcpts = a->nrcpts,
                            .body_id = a->seq,
                            .size = size,
@@ -363,7 +363,10 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .tag = in_body ? NULL : a->msgid,
                            .borrow = true}; /* until write_blob points it at the record */
   uint32_t qid = mta_queue_add(m->q, &qa);
-  g_ptr_array_free(dests, TRUE);
+  for (size_t i = 0; i < a->nrcpts; i++)
+    g_free(dests[i]);
+  if (dests != dbuf)
+    g_free(dests);
   char key[64];
   mta__key(key, sizeof key, "q", a->seq);
   if (!write_blob(m, qid, key, a->body, a->nbody)) {

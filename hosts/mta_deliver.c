@@ -223,12 +223,17 @@ static void target_free(target *t) {
   g_free(t);
 }
 
-static target *target_new(const char *name, uint16_t pref) {
+/* A target named NAME (taken: g_free'd with it). */
+static target *target_take(char *name, uint16_t pref) {
   target *t = g_new0(target, 1);
-  t->name = g_strdup(name);
+  t->name = name;
   t->pref = pref;
   t->addrs = g_ptr_array_new_with_free_func(g_free);
   return t;
+}
+
+static target *target_new(const char *name, uint16_t pref) {
+  return target_take(g_strdup(name), pref);
 }
 
 static mta_dns_status target_status(const target *t) {
@@ -461,9 +466,7 @@ static void got_mx(void *user, const dns_client_result *r) {
       const dns_rr *rr = &g_array_index(r->rrs, dns_rr, i);
       if (rr->type != DNS_T_MX)
         continue;
-      char *name = name_text(&rr->rd.mx.exchange);
-      target *t = target_new(name, rr->rd.mx.pref);
-      g_free(name);
+      target *t = target_take(name_text(&rr->rd.mx.exchange), rr->rd.mx.pref);
       if (!d->w->mx)
         d->w->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
       g_ptr_array_add(d->w->mx, t);
@@ -510,16 +513,18 @@ static uint64_t node_rand(void *user) { return sim_rng_u64(user); }
 
 static void resolved(mta__dest *d) {
   mta_host *m = d->m;
-  GArray *mx = g_array_new(FALSE, TRUE, sizeof(mta_route_mx));
-  for (guint i = 0; d->w->mx && i < d->w->mx->len; i++) {
+  /* The exchanges on the stack while they fit (a domain has a few). */
+  guint nmx = d->w->mx ? d->w->mx->len : 0;
+  mta_route_mx mbuf[8];
+  mta_route_mx *mx = nmx <= G_N_ELEMENTS(mbuf) ? mbuf : g_new(mta_route_mx, nmx);
+  for (guint i = 0; i < nmx; i++) {
     target *t = d->w->mx->pdata[i];
-    mta_route_mx e = {t->pref, t->name, target_status(t), (const char *const *)t->addrs->pdata,
-                      t->addrs->len};
-    g_array_append_val(mx, e);
+    mx[i] = (mta_route_mx){t->pref, t->name, target_status(t),
+                           (const char *const *)t->addrs->pdata, t->addrs->len};
   }
   mta_route_answer a = {.mx_status = d->w->mx_status,
-                        .mx = (const mta_route_mx *)mx->data,
-                        .nmx = mx->len,
+                        .mx = nmx ? mx : NULL,
+                        .nmx = nmx,
                         .host_status = d->w->host ? target_status(d->w->host) : MTA_DNS_NODATA,
                         .host_addrs = d->w->host ? (const char *const *)d->w->host->addrs->pdata : NULL,
                         .nhost_addrs = d->w->host ? d->w->host->addrs->len : 0};
@@ -530,7 +535,8 @@ static void resolved(mta__dest *d) {
   else
     d->dec = g_new0(mta_route_decision, 1);
   mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
-  g_array_free(mx, TRUE);
+  if (mx != mbuf)
+    g_free(mx);
   /* The decision holds its own copies: the answers are done with. */
   g_assert(lookups_len(d) == 0);
   dest_free_answers(d);
@@ -1015,15 +1021,21 @@ static void sweep_idle_dests(mta_host *m) {
   g_ptr_array_set_size(m->dests, w);
 }
 
+/* Longest run lists kept for the next run. */
+#define RUN_LIST_KEEP 64
+
 void mta__run_queue(mta_host *m) {
   if (!m->up)
     return;
   sim_time now = host_now(m->h);
   sweep_idle_dests(m);
   mta__dsn_retry(m);
-  GArray *qids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  /* The host's lists, taken (a run started inside this one makes its own). */
+  GArray *qids = m->run_qids ? m->run_qids : g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  GPtrArray *touched = m->run_touched ? m->run_touched : g_ptr_array_new();
+  m->run_qids = NULL;
+  m->run_touched = NULL;
   mta_queue_due(m->q, now, qids);
-  GPtrArray *touched = g_ptr_array_new();
   for (guint k = 0; k < qids->len; k++) {
     uint32_t qid = g_array_index(qids, uint32_t, k);
     if (!mta__begin(m, qid))
@@ -1056,8 +1068,19 @@ void mta__run_queue(mta_host *m) {
     else if (d->state == D_READY)
       dispatch(d);
   }
-  g_ptr_array_free(touched, TRUE);
-  g_array_free(qids, TRUE);
+  /* Given back while small: a run's lists do not grow the host for good. */
+  if (!m->up || m->run_touched || touched->len > RUN_LIST_KEEP) {
+    g_ptr_array_free(touched, TRUE);
+  } else {
+    g_ptr_array_set_size(touched, 0);
+    m->run_touched = touched;
+  }
+  if (!m->up || m->run_qids || qids->len > RUN_LIST_KEEP) {
+    g_array_free(qids, TRUE);
+  } else {
+    g_array_set_size(qids, 0);
+    m->run_qids = qids;
+  }
 }
 
 void mta__deliver_drop(mta_host *m) {
@@ -1091,4 +1114,10 @@ void mta__deliver_drop(mta_host *m) {
   g_hash_table_remove_all(m->dest_idx);
   g_clear_pointer(&m->spare_work, g_free); /* after the next hops: they put theirs aside */
   g_clear_pointer(&m->spare_dec, g_free);
+  if (m->run_qids)
+    g_array_free(m->run_qids, TRUE);
+  if (m->run_touched)
+    g_ptr_array_free(m->run_touched, TRUE);
+  m->run_qids = NULL;
+  m->run_touched = NULL;
 }

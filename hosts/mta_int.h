@@ -76,6 +76,10 @@ struct mta_host {
    * start work (mta_deliver.c: one malloc a resolution less each) */
   struct dwork *spare_work;
   mta_route_decision *spare_dec;
+  /* a queue run's lists (due messages, next hops touched), kept for the
+   * next run while small (mta__run_queue); NULL while a run holds them */
+  GArray *run_qids;
+  GPtrArray *run_touched;
   GHashTable *dest_idx; /* nexthop -> mta__dest* (lookup only) */
   GPtrArray *dests;     /* mta__dest*, creation order */
   GPtrArray *agents;    /* delivery agents, creation order */

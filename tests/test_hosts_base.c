@@ -82,6 +82,44 @@ START_TEST(disk_copies_and_peeks) {
 }
 END_TEST
 
+/* A blob written again at its size is written over in place (its octets
+ * where they were); one with a view from disk_get is replaced as before
+ * (the view goes with it), and a rewrite from pieces of the blob itself,
+ * moved, reads them before it writes. */
+START_TEST(disk_same_size_rewrite) {
+  disk *d = disk_new(0);
+  ck_assert_int_eq(disk_put_data(d, "mta/seq", "AAAAAAAA", 8), DISK_OK);
+  size_t len = 0;
+  const uint8_t *p = disk_peek(d, "mta/seq", &len);
+  ck_assert_int_eq(disk_put_data(d, "mta/seq", "BBBBBBBB", 8), DISK_OK);
+  const uint8_t *q = disk_peek(d, "mta/seq", &len);
+  ck_assert_ptr_eq(q, p); /* in place */
+  ck_assert_uint_eq(len, 8);
+  ck_assert_int_eq(memcmp(q, "BBBBBBBB", 8), 0);
+  ck_assert_uint_eq(disk_used(d), 8);
+  ck_assert_ptr_nonnull(disk_get(d, "mta/seq")); /* a view: the blob is replaced */
+  ck_assert_int_eq(disk_put_data(d, "mta/seq", "CCCCCCCC", 8), DISK_OK);
+  GBytes *v = disk_get(d, "mta/seq");
+  gsize vl = 0;
+  const char *vd = g_bytes_get_data(v, &vl);
+  ck_assert_uint_eq(vl, 8);
+  ck_assert_int_eq(memcmp(vd, "CCCCCCCC", 8), 0);
+  ck_assert_int_eq(memcmp(disk_peek(d, "mta/seq", &len), "CCCCCCCC", 8), 0);
+  /* "head|tail" rewritten as "tail|head" from the blob's own octets */
+  ck_assert_int_eq(disk_put_data(d, "m", "headtail", 8), DISK_OK);
+  p = disk_peek(d, "m", &len);
+  disk_part parts[] = {{p + 4, 4}, {p, 4}};
+  ck_assert_int_eq(disk_put_parts(d, "m", parts, 2), DISK_OK);
+  q = disk_peek(d, "m", &len);
+  ck_assert_int_eq(memcmp(q, "tailhead", 8), 0);
+  ck_assert_uint_eq(disk_used(d), 16);
+  disk_set_full(d, true); /* the same size never needs room */
+  ck_assert_int_eq(disk_put_data(d, "m", "12345678", 8), DISK_OK);
+  ck_assert_int_eq(memcmp(disk_peek(d, "m", &len), "12345678", 8), 0);
+  disk_free(d);
+}
+END_TEST
+
 /* A blob written from pieces is their concatenation, whatever their
  * sizes (empty ones included), checked against disk_put_data of the whole
  * at every split of a message into three; a full disk refuses it whole. */
@@ -411,6 +449,7 @@ int main(void) {
   tcase_add_test(tc, disk_copies_and_peeks);
   tcase_add_test(tc, disk_list_sorted);
   tcase_add_test(tc, disk_put_parts_concatenates);
+  tcase_add_test(tc, disk_same_size_rewrite);
   suite_add_tcase(s, tc);
   tc = tcase_create("mail");
   tcase_add_test(tc, userdir_lookups);

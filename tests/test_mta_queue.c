@@ -68,6 +68,27 @@ START_TEST(due_order) {
 }
 END_TEST
 
+/* More due messages than the walk keeps on the C stack (64): all of them,
+ * in (due, qid) order, appended after what QIDS held. */
+START_TEST(due_many) {
+  mta_queue *q = mta_queue_new();
+  enum { N = 300 };
+  for (int i = 0; i < N; i++) /* dues 299, 298, ... 0 seconds: qid i+1 at N-1-i */
+    add(q, "a@x", (int64_t)(N - 1 - i) * S, "r@b.example", NULL, NULL);
+  GArray *got = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  uint32_t first = 7777;
+  g_array_append_val(got, first);
+  ck_assert_uint_eq(mta_queue_due(q, 199 * S, got), 200);
+  ck_assert_uint_eq(got->len, 201);
+  ck_assert_uint_eq(g_array_index(got, uint32_t, 0), 7777);
+  for (guint k = 1; k < got->len; k++) /* due k-1 seconds: qid N-(k-1) */
+    ck_assert_msg(g_array_index(got, uint32_t, k) == (uint32_t)(N - (k - 1)),
+                  "pos %u: got %u want %u", k, g_array_index(got, uint32_t, k), N - (k - 1));
+  g_array_free(got, TRUE);
+  mta_queue_free(q);
+}
+END_TEST
+
 /* One transaction, three recipients: delivered, deferred (4xx), bounced
  * (5xx). The DSN covers the bounce; the deferred one is retried on the
  * postfix schedule and delivered later; nothing is lost. */
@@ -1120,6 +1141,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("mta_queue");
   TCase *tc = tcase_create("queue");
   tcase_add_test(tc, due_order);
+  tcase_add_test(tc, due_many);
   tcase_add_test(tc, mixed_outcomes);
   tcase_add_test(tc, expiry);
   tcase_add_test(tc, destinations);

@@ -17,6 +17,7 @@
 #include "mta_queue_int.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const rcpt_state_names[MTA_RCPT__COUNT] = {"pending", "deferred", "delivered",
@@ -463,30 +464,48 @@ static gint due_cmp(gconstpointer a, gconstpointer b) {
   return heap_less(x, y) ? -1 : heap_less(y, x) ? 1 : 0;
 }
 
+/* Makes room for one more element in *ARR (N used of *CAP), which starts
+ * as the caller's FIXED buffer and moves to the heap when it overflows. */
+static void *grow(void *arr, const void *fixed, size_t n, size_t *cap, size_t size) {
+  if (n < *cap)
+    return arr;
+  *cap *= 2;
+  if (arr == fixed)
+    return memcpy(g_malloc_n(*cap, size), fixed, n * size);
+  return g_realloc_n(arr, *cap, size);
+}
+
 size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
-  /* Walk the heap from the root, only into subtrees that hold due entries. */
-  GArray *found = g_array_new(FALSE, FALSE, sizeof(heap_ent));
-  GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint));
-  guint root = 0;
+  /* Walk the heap from the root, only into subtrees that hold due entries;
+   * the found entries and the walk's stack on the C stack while they fit
+   * (a queue run finds a few messages: no allocation then). */
+  heap_ent fbuf[64], *found = fbuf;
+  guint sbuf[64], *stack = sbuf;
+  size_t nf = 0, cf = G_N_ELEMENTS(fbuf), ns = 0, cs = G_N_ELEMENTS(sbuf);
   if (q->heap->len)
-    g_array_append_val(stack, root);
-  while (stack->len) {
-    guint i = g_array_index(stack, guint, stack->len - 1);
-    g_array_set_size(stack, stack->len - 1);
+    stack[ns++] = 0;
+  while (ns) {
+    guint i = stack[--ns];
     heap_ent e = {HEAP_AT(q, i)->due, HEAP_AT(q, i)};
     if (e.due > now)
       continue;
-    g_array_append_val(found, e);
-    for (guint c = 2 * i + 1; c <= 2 * i + 2 && c < q->heap->len; c++)
-      g_array_append_val(stack, c);
+    found = grow(found, fbuf, nf, &cf, sizeof *found);
+    found[nf++] = e;
+    for (guint c = 2 * i + 1; c <= 2 * i + 2 && c < q->heap->len; c++) {
+      stack = grow(stack, sbuf, ns, &cs, sizeof *stack);
+      stack[ns++] = c;
+    }
   }
-  g_array_sort(found, due_cmp);
-  for (guint i = 0; i < found->len; i++)
-    g_array_append_val(qids, g_array_index(found, heap_ent, i).m->qid);
-  size_t n = found->len;
-  g_array_free(found, TRUE);
-  g_array_free(stack, TRUE);
-  return n;
+  qsort(found, nf, sizeof *found, due_cmp); /* a total order: any sort gives it */
+  g_array_set_size(qids, qids->len + (guint)nf);
+  uint32_t *out = &g_array_index(qids, uint32_t, qids->len - nf);
+  for (size_t i = 0; i < nf; i++)
+    out[i] = found[i].m->qid;
+  if (found != fbuf)
+    g_free(found);
+  if (stack != sbuf)
+    g_free(stack);
+  return nf;
 }
 
 /* ---- attempts ---- */

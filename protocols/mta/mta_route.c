@@ -258,7 +258,7 @@ void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_
     finish_candidates(r, d, false, name);
     return;
   }
-  char *host = g_strdup(name);
+  const char *host = name;
   bool implicit = plan->kind == MTA_ROUTE_LOOKUP_HOST || a->mx_status == MTA_DNS_NODATA ||
                   (a->mx_status == MTA_DNS_OK && a->nmx == 0);
   if (!implicit && a->mx_status == MTA_DNS_TEMPFAIL) {
@@ -291,45 +291,47 @@ void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_
     set_reason(d, MTA_ROUTE_BOUNCE, 556, "5.1.10", t);
     g_free(t);
   } else {
-    GPtrArray *mx = g_ptr_array_new();
+    /* The exchanges to sort, on the stack while they fit. */
+    const mta_route_mx *mbuf[16];
+    const mta_route_mx **mx = a->nmx <= G_N_ELEMENTS(mbuf) ? mbuf : g_new(const mta_route_mx *, a->nmx);
+    size_t n = 0;
     for (size_t i = 0; i < a->nmx; i++)
       if (strcmp(a->mx[i].name, ".") != 0 && a->mx[i].name[0] != 0) /* a stray null MX */
-        g_ptr_array_add(mx, (gpointer)&a->mx[i]);
-    g_ptr_array_sort(mx, mx_pref_cmp);
+        mx[n++] = &a->mx[i];
+    qsort(mx, n, sizeof *mx, mx_pref_cmp); /* a total order: any sort gives it */
     /* Drop this host and everything not preferred to it. */
-    for (guint i = 0; i < mx->len; i++) {
-      const mta_route_mx *m = mx->pdata[i];
+    for (size_t i = 0; i < n; i++) {
+      const mta_route_mx *m = mx[i];
       if (is_self(r, m)) {
         d->self_dropped = true;
-        guint cut = i;
-        while (cut > 0 && ((const mta_route_mx *)mx->pdata[cut - 1])->pref == m->pref)
+        size_t cut = i;
+        while (cut > 0 && mx[cut - 1]->pref == m->pref)
           cut--;
-        g_ptr_array_set_size(mx, cut);
+        n = cut;
         break;
       }
     }
-    if (d->self_dropped && mx->len == 0) {
+    if (d->self_dropped && n == 0) {
       char *t = g_strdup_printf("mail for %s loops back to myself", host);
       set_reason(d, MTA_ROUTE_BOUNCE, 554, "5.4.6", t);
       g_free(t);
     } else {
       /* Shuffle each run of equal preference (Fisher-Yates). */
-      for (guint s = 0; rand && s < mx->len;) {
-        guint e = s + 1;
-        while (e < mx->len && ((const mta_route_mx *)mx->pdata[e])->pref ==
-                                  ((const mta_route_mx *)mx->pdata[s])->pref)
+      for (size_t s = 0; rand && s < n;) {
+        size_t e = s + 1;
+        while (e < n && mx[e]->pref == mx[s]->pref)
           e++;
-        for (guint i = e - 1; i > s; i--) {
-          guint j = s + (guint)rand_below(rand, user, i - s + 1);
-          gpointer t = mx->pdata[i];
-          mx->pdata[i] = mx->pdata[j];
-          mx->pdata[j] = t;
+        for (size_t i = e - 1; i > s; i--) {
+          size_t j = s + (size_t)rand_below(rand, user, i - s + 1);
+          const mta_route_mx *t = mx[i];
+          mx[i] = mx[j];
+          mx[j] = t;
         }
         s = e;
       }
       bool temp = false;
-      for (guint i = 0; i < mx->len; i++) {
-        const mta_route_mx *m = mx->pdata[i];
+      for (size_t i = 0; i < n; i++) {
+        const mta_route_mx *m = mx[i];
         if (m->addr_status == MTA_DNS_OK)
           add_candidates(d, m->name, m->pref, plan->port, m->addrs, m->naddrs);
         else if (m->addr_status == MTA_DNS_TEMPFAIL)
@@ -337,9 +339,9 @@ void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_
       }
       finish_candidates(r, d, temp, host);
     }
-    g_ptr_array_free(mx, TRUE);
+    if (mx != mbuf)
+      g_free(mx);
   }
-  g_free(host);
 }
 
 void mta_route_decision_clear(mta_route_decision *d) {
