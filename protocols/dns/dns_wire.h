@@ -180,6 +180,8 @@ typedef struct {
   bool qr, aa, tc, rd, ra, z, ad, cd;
   uint8_t opcode;
   uint16_t rcode;             /* 12 bits: header RCODE | extended RCODE << 4 */
+  /* NULL while empty (made at the first entry): read them through
+   * dns_msg_qdcount/dns_msg_question and dns_msg_count/dns_msg_rr. */
   GArray *question;           /* of dns_question */
   GArray *sec[DNS_SEC_COUNT]; /* of dns_rr, cleared with dns_rr_clear */
   dns_edns edns;
@@ -196,6 +198,8 @@ void dns_msg_add_question(dns_msg *m, const dns_name *name, uint16_t type, uint1
 dns_rr *dns_msg_add_rr(dns_msg *m, dns_section s, const dns_rr *rr);
 /* Appends RR to section S taking ownership of its raw data (RR is left empty). */
 dns_rr *dns_msg_take_rr(dns_msg *m, dns_section s, dns_rr *rr);
+/* Number of questions (0 for an empty message). */
+guint dns_msg_qdcount(const dns_msg *m);
 /* Number of records in section S, and the I-th (borrowed). */
 guint dns_msg_count(const dns_msg *m, dns_section s);
 dns_rr *dns_msg_rr(const dns_msg *m, dns_section s, guint i);

@@ -290,7 +290,7 @@ bool dns_zone_respond(dns_zone *const *zones, size_t n, const dns_zone_cfg *cfg,
     r->rcode = DNS_RCODE_BADVERS;
     return true;
   }
-  if (q->question->len != 1) {
+  if (dns_msg_qdcount(q) != 1) {
     r->rcode = DNS_RCODE_FORMERR;
     return true;
   }
