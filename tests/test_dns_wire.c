@@ -527,6 +527,38 @@ START_TEST(compression_many_offsets) {
 }
 END_TEST
 
+START_TEST(query_encoded_directly) {
+  /* dns_msg_encode_query writes what dns_msg_encode writes for
+   * dns_resp_make_query's message: every name, type, RD and EDNS size. */
+  const char *names[] = {".", "com", "example.com", "MX.D03.Test", "a.b.c.d.e.f.g.example.org"};
+  const uint16_t types[] = {DNS_T_A, DNS_T_MX, DNS_T_AAAA, 4000};
+  const uint16_t sizes[] = {0, 512, 1232, 4096};
+  for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+    for (size_t j = 0; j < G_N_ELEMENTS(types); j++)
+      for (size_t k = 0; k < G_N_ELEMENTS(sizes); k++)
+        for (int rd = 0; rd < 2; rd++) {
+          dns_name n = dns_name_lit(names[i]);
+          dns_msg q;
+          dns_msg_init(&q);
+          q.id = (uint16_t)(0xBEEF + i * 7 + j);
+          q.rd = rd;
+          dns_msg_add_question(&q, &n, types[j], DNS_C_IN);
+          if (sizes[k])
+            dns_msg_set_edns(&q, sizes[k], false);
+          GByteArray *want = encode(&q, 0);
+          uint8_t buf[DNS_UDP_MIN];
+          size_t got = dns_msg_encode_query(q.id, &n, types[j], rd, sizes[k], buf, sizeof buf);
+          ck_assert_uint_eq(got, want->len);
+          ck_assert_msg(memcmp(buf, want->data, got) == 0, "%s type %u size %u rd %d", names[i],
+                        types[j], sizes[k], rd);
+          /* one octet short of room: nothing written */
+          ck_assert_uint_eq(dns_msg_encode_query(q.id, &n, types[j], rd, sizes[k], buf, got - 1), 0);
+          g_byte_array_free(want, TRUE);
+          dns_msg_clear(&q);
+        }
+}
+END_TEST
+
 START_TEST(srv_target_not_compressed) {
   dns_msg m;
   dns_msg_init(&m);
@@ -820,6 +852,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, rr_text_rows);
   tcase_add_test(tc, compression_layout);
   tcase_add_test(tc, compression_many_offsets);
+  tcase_add_test(tc, query_encoded_directly);
   tcase_add_test(tc, srv_target_not_compressed);
   suite_add_tcase(s, tc);
   tc = tcase_create("truncation");

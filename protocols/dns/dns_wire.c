@@ -639,3 +639,27 @@ out:
     g_free(e.offs);
   return err;
 }
+
+size_t dns_msg_encode_query(uint16_t id, const dns_name *name, uint16_t type, bool rd,
+                            uint16_t edns_size, uint8_t *buf, size_t limit) {
+  /* The first name of a message has nothing to point at: written whole
+   * (RFC 1035 §4.1.4); the OPT record as put_opt writes it (RFC 6891 §6.1.2). */
+  size_t n = DNS_HEADER_LEN + name->len + 4 + (edns_size ? 11 : 0);
+  if (n > limit)
+    return 0;
+  uint8_t *p = buf;
+  const uint8_t hdr[DNS_HEADER_LEN] = {(uint8_t)(id >> 8), (uint8_t)id, rd ? 0x01 : 0x00, 0,
+                                       0, 1, 0, 0, 0, 0, 0, edns_size ? 1 : 0};
+  memcpy(p, hdr, sizeof hdr);
+  p += sizeof hdr;
+  memcpy(p, name->wire, name->len);
+  p += name->len;
+  *p++ = (uint8_t)(type >> 8), *p++ = (uint8_t)type;
+  *p++ = 0, *p++ = DNS_C_IN;
+  if (edns_size) {
+    const uint8_t opt[11] = {0, 0, DNS_T_OPT, (uint8_t)(edns_size >> 8), (uint8_t)edns_size,
+                             0, 0, 0, 0, 0, 0};
+    memcpy(p, opt, sizeof opt);
+  }
+  return n;
+}

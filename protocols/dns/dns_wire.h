@@ -254,6 +254,14 @@ typedef struct {
 dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
                        dns_enc_result *res);
 
+/* Encodes the query dns_resp_make_query(ID, NAME, TYPE, RD, EDNS_SIZE)
+ * would build (one IN question, an OPT with EDNS_SIZE unless 0, DO off)
+ * into BUF of LIMIT octets, the same octets dns_msg_encode writes for it,
+ * without building the message. Returns the length, or 0 if LIMIT is too
+ * small. */
+size_t dns_msg_encode_query(uint16_t id, const dns_name *name, uint16_t type, bool rd,
+                            uint16_t edns_size, uint8_t *buf, size_t limit);
+
 /* Appends a dig-like multi-line description of M to OUT: header line,
  * flags, EDNS line, then each section with one record per line. */
 void dns_msg_append_text(const dns_msg *m, GString *out);
