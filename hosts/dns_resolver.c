@@ -59,8 +59,12 @@ static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
   g_assert(de == DNS_OK); /* it decoded when it came */
   dns_res_make_response(&q, ev, EDNS_SIZE, &resp);
   bool tcp = w->tcp != NULL;
+  /* A UDP answer is at most EDNS_SIZE octets (dns_msg_udp_limit): built on
+   * the stack; only TCP's 64 KiB limit takes a block. */
+  uint8_t ubuf[EDNS_SIZE];
   size_t limit = tcp ? 65535 : dns_msg_udp_limit(&q, EDNS_SIZE);
-  uint8_t *buf = g_malloc(limit);
+  g_assert(tcp || limit <= sizeof ubuf);
+  uint8_t *buf = tcp ? g_malloc(limit) : ubuf;
   dns_enc_result er;
   if (dns_msg_encode(&resp, buf, limit, DNS_ENC_TRUNCATE, &er) == DNS_OK) {
     r->answered++;
@@ -74,7 +78,8 @@ static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
       g_byte_array_unref(f);
     }
   }
-  g_free(buf);
+  if (buf != ubuf)
+    g_free(buf);
   dns_msg_clear(&resp);
   dns_msg_clear(&q);
   if (tcp)

@@ -295,7 +295,7 @@ START_TEST(malformed_packets) {
     /* The header survives for a FORMERR reply; the sections do not. */
     if (b->len >= 12)
       ck_assert_uint_eq(m.id, 0x1234);
-    ck_assert_uint_eq(m.question->len + dns_msg_count(&m, DNS_SEC_ANSWER), 0);
+    ck_assert_uint_eq(dns_msg_qdcount(&m) + dns_msg_count(&m, DNS_SEC_ANSWER), 0);
     dns_msg_clear(&m);
     g_byte_array_free(b, TRUE);
   }
@@ -482,6 +482,83 @@ START_TEST(compression_layout) {
 }
 END_TEST
 
+START_TEST(compression_many_offsets) {
+  /* More label offsets than the encoder keeps inline (64): 80 MX
+   * exchanges "mxNN.example.com." (one new label each) and then 80 A
+   * records owned by them, whose owners must all become pointers, the
+   * later ones to offsets kept past the inline part. */
+  dns_msg m;
+  dns_msg_init(&m);
+  ck_assert_uint_eq(dns_msg_qdcount(&m) + dns_msg_count(&m, DNS_SEC_ANSWER), 0);
+  m.id = 7;
+  m.qr = true;
+  dns_name q = dns_name_lit("example.com");
+  dns_msg_add_question(&m, &q, DNS_T_MX, DNS_C_IN);
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < 80; i++) {
+      char text[80];
+      if (s == 0)
+        g_snprintf(text, sizeof text, "example.com. 60 IN MX %d mx%02d.example.com.", i, i);
+      else
+        g_snprintf(text, sizeof text, "mx%02d.example.com. 60 IN A 192.0.2.%d", i, i);
+      dns_rr rr;
+      ck_assert_int_eq(dns_rr_from_text(&rr, text), DNS_OK);
+      dns_msg_take_rr(&m, s == 0 ? DNS_SEC_ANSWER : DNS_SEC_ADDITIONAL, &rr);
+    }
+  GByteArray *got = encode(&m, 0), *full = encode(&m, DNS_ENC_NO_COMPRESS);
+  /* header 12, question 13 + 4, each MX 2 + 10 + (2 + 5 + 2), each A 2 + 10 + 4 */
+  ck_assert_uint_eq(got->len, 12 + 17 + 80 * 21 + 80 * 16);
+  ck_assert_uint_eq(full->len, 12 + 17 + 80 * (13 + 10 + 2 + 18) + 80 * (18 + 10 + 4));
+  for (int k = 0; k < 2; k++) {
+    GByteArray *b = k == 0 ? got : full;
+    dns_msg d;
+    ck_assert_int_eq(dns_msg_decode(&d, b->data, b->len), DNS_OK);
+    GString *tm = g_string_new(NULL), *td = g_string_new(NULL);
+    dns_msg_append_text(&m, tm);
+    dns_msg_append_text(&d, td);
+    ck_assert_msg(strcmp(tm->str, td->str) == 0, "got %s\nwant %s", td->str, tm->str);
+    g_string_free(tm, TRUE);
+    g_string_free(td, TRUE);
+    dns_msg_clear(&d);
+  }
+  g_byte_array_free(got, TRUE);
+  g_byte_array_free(full, TRUE);
+  dns_msg_clear(&m);
+}
+END_TEST
+
+START_TEST(query_encoded_directly) {
+  /* dns_msg_encode_query writes what dns_msg_encode writes for
+   * dns_resp_make_query's message: every name, type, RD and EDNS size. */
+  const char *names[] = {".", "com", "example.com", "MX.D03.Test", "a.b.c.d.e.f.g.example.org"};
+  const uint16_t types[] = {DNS_T_A, DNS_T_MX, DNS_T_AAAA, 4000};
+  const uint16_t sizes[] = {0, 512, 1232, 4096};
+  for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+    for (size_t j = 0; j < G_N_ELEMENTS(types); j++)
+      for (size_t k = 0; k < G_N_ELEMENTS(sizes); k++)
+        for (int rd = 0; rd < 2; rd++) {
+          dns_name n = dns_name_lit(names[i]);
+          dns_msg q;
+          dns_msg_init(&q);
+          q.id = (uint16_t)(0xBEEF + i * 7 + j);
+          q.rd = rd;
+          dns_msg_add_question(&q, &n, types[j], DNS_C_IN);
+          if (sizes[k])
+            dns_msg_set_edns(&q, sizes[k], false);
+          GByteArray *want = encode(&q, 0);
+          uint8_t buf[DNS_UDP_MIN];
+          size_t got = dns_msg_encode_query(q.id, &n, types[j], rd, sizes[k], buf, sizeof buf);
+          ck_assert_uint_eq(got, want->len);
+          ck_assert_msg(memcmp(buf, want->data, got) == 0, "%s type %u size %u rd %d", names[i],
+                        types[j], sizes[k], rd);
+          /* one octet short of room: nothing written */
+          ck_assert_uint_eq(dns_msg_encode_query(q.id, &n, types[j], rd, sizes[k], buf, got - 1), 0);
+          g_byte_array_free(want, TRUE);
+          dns_msg_clear(&q);
+        }
+}
+END_TEST
+
 START_TEST(srv_target_not_compressed) {
   dns_msg m;
   dns_msg_init(&m);
@@ -540,7 +617,7 @@ START_TEST(truncation_answer_sets_tc) {
   ck_assert_int_eq(dns_msg_decode(&d, buf, res.len), DNS_OK);
   ck_assert(d.tc);
   ck_assert_uint_eq(dns_msg_count(&d, DNS_SEC_ANSWER), 0);
-  ck_assert_uint_eq(d.question->len, 1);
+  ck_assert_uint_eq(dns_msg_qdcount(&d), 1);
   dns_msg_clear(&d);
   /* It fits without truncation at 673. */
   ck_assert_int_eq(dns_msg_encode(&m, buf, 673, DNS_ENC_TRUNCATE, &res), DNS_OK);
@@ -774,6 +851,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, roundtrip_all_types);
   tcase_add_test(tc, rr_text_rows);
   tcase_add_test(tc, compression_layout);
+  tcase_add_test(tc, compression_many_offsets);
+  tcase_add_test(tc, query_encoded_directly);
   tcase_add_test(tc, srv_target_not_compressed);
   suite_add_tcase(s, tc);
   tc = tcase_create("truncation");

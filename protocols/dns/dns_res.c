@@ -364,15 +364,14 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
   bool stub = r->cfg.mode == DNS_RES_STUB;
   dns_name sn;
   dns_res__sname(t, &sn);
-  dns_msg q; /* goes out with the action; the task keeps qid, sname, qtype */
-  dns_resp_make_query(&q, t->qid, &sn, t->qtype, stub,
-                      dns_res__edns_sent(r, t) ? r->cfg.edns_size : 0);
+  /* the query goes out with the action; the task keeps qid, sname, qtype
+   * (the octets of dns_resp_make_query's message, encoded directly) */
   uint8_t buf[DNS_UDP_MIN];
-  dns_enc_result res;
-  dns_err e = dns_msg_encode(&q, buf, sizeof buf, 0, &res);
-  dns_msg_clear(&q);
-  if (e != DNS_OK) /* one question of at most 255 octets and an OPT always fit */
-    g_error("dns_res__send: query does not encode: %s", dns_err_name(e));
+  dns_enc_result res = {0};
+  res.len = dns_msg_encode_query(t->qid, &sn, t->qtype, stub,
+                                 dns_res__edns_sent(r, t) ? r->cfg.edns_size : 0, buf, sizeof buf);
+  if (res.len == 0) /* one question of at most 255 octets and an OPT always fit */
+    g_error("dns_res__send: query does not encode");
   dns_res_action *a = g_new0(dns_res_action, 1);
   a->id = t->action = r->next_action++;
   a->lookup = lk->id;

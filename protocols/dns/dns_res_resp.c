@@ -37,12 +37,27 @@ static bool trusted(const dns_res *r, const dns_res__task *t, const dns_name *n)
 static void cache_sets(dns_res *r, const GArray *a, dns_cache_rank rank, int64_t now) {
   if (!r->cache || a->len == 0)
     return;
+  /* The usual answer is one RRset: cached as it lies, without the
+   * grouping's scratch arrays (the same records in the same order). */
+  const dns_rr *first = &g_array_index(a, dns_rr, 0);
+  guint same = 1;
+  while (same < a->len) {
+    const dns_rr *rr = &g_array_index(a, dns_rr, same);
+    if (rr->type != first->type || rr->rclass != first->rclass ||
+        !dns_name_equal(&rr->owner, &first->owner))
+      break;
+    same++;
+  }
+  if (same == a->len) {
+    dns_cache_put(r->cache, first, a->len, rank, now);
+    return;
+  }
   gboolean *used = g_new0(gboolean, a->len);
   GArray *set = g_array_new(FALSE, FALSE, sizeof(dns_rr)); /* shallow copies */
   for (guint i = 0; i < a->len; i++) {
     if (used[i])
       continue;
-    const dns_rr *first = &g_array_index(a, dns_rr, i);
+    first = &g_array_index(a, dns_rr, i);
     g_array_set_size(set, 0);
     for (guint j = i; j < a->len; j++) {
       const dns_rr *rr = &g_array_index(a, dns_rr, j);

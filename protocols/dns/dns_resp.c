@@ -47,7 +47,7 @@ static dns_resp_kind classify(uint16_t id, uint8_t opcode, const dns_question *q
   const dns_question *rq = dns_msg_question(r);
   dns_name_set_root(&info->referral);
   info->final_name = qq->name;
-  if (!r->qr || r->id != id || r->opcode != opcode || r->question->len != 1 || !rq ||
+  if (!r->qr || r->id != id || r->opcode != opcode || dns_msg_qdcount(r) != 1 || !rq ||
       rq->type != qq->type || rq->rclass != qq->rclass || !dns_name_equal(&rq->name, &qq->name))
     return DNS_RESP_MISMATCH;
   if (r->tc)

@@ -109,13 +109,23 @@ bool dns_rr_same_data(const dns_rr *a, const dns_rr *b) {
 
 static void rr_clear_cb(gpointer p) { dns_rr_clear(p); }
 
-void dns_msg_init(dns_msg *m) {
-  memset(m, 0, sizeof *m);
-  m->question = g_array_new(FALSE, FALSE, sizeof(dns_question));
-  for (int s = 0; s < DNS_SEC_COUNT; s++) {
+/* The question and section arrays are made when their first entry comes:
+ * most messages leave two or three of the four empty, and an array is a
+ * block of its own (made and freed per message on a resolver's path). */
+void dns_msg_init(dns_msg *m) { memset(m, 0, sizeof *m); }
+
+static GArray *sec_array(dns_msg *m, dns_section s) {
+  if (!m->sec[s]) {
     m->sec[s] = g_array_new(FALSE, FALSE, sizeof(dns_rr));
     g_array_set_clear_func(m->sec[s], rr_clear_cb);
   }
+  return m->sec[s];
+}
+
+static GArray *question_array(dns_msg *m) {
+  if (!m->question)
+    m->question = g_array_new(FALSE, FALSE, sizeof(dns_question));
+  return m->question;
 }
 
 void dns_msg_clear(dns_msg *m) {
@@ -144,7 +154,7 @@ void dns_msg_free(dns_msg *m) {
 
 void dns_msg_add_question(dns_msg *m, const dns_name *name, uint16_t type, uint16_t rclass) {
   dns_question q = {.name = *name, .type = type, .rclass = rclass};
-  g_array_append_val(m->question, q);
+  g_array_append_val(question_array(m), q);
 }
 
 dns_rr *dns_msg_add_rr(dns_msg *m, dns_section s, const dns_rr *rr) {
@@ -156,21 +166,23 @@ dns_rr *dns_msg_add_rr(dns_msg *m, dns_section s, const dns_rr *rr) {
 dns_rr *dns_msg_take_rr(dns_msg *m, dns_section s, dns_rr *rr) {
   g_assert((unsigned)s < DNS_SEC_COUNT);
   g_assert(rr->type != DNS_T_OPT);
-  g_array_append_vals(m->sec[s], rr, 1);
+  g_array_append_vals(sec_array(m, s), rr, 1);
   rr->raw = NULL;
   rr->rawlen = 0;
   return &g_array_index(m->sec[s], dns_rr, m->sec[s]->len - 1);
 }
 
-guint dns_msg_count(const dns_msg *m, dns_section s) { return m->sec[s]->len; }
+guint dns_msg_count(const dns_msg *m, dns_section s) { return m->sec[s] ? m->sec[s]->len : 0; }
+
+guint dns_msg_qdcount(const dns_msg *m) { return m->question ? m->question->len : 0; }
 
 dns_rr *dns_msg_rr(const dns_msg *m, dns_section s, guint i) {
-  g_assert(i < m->sec[s]->len);
+  g_assert(i < dns_msg_count(m, s));
   return &g_array_index(m->sec[s], dns_rr, i);
 }
 
 const dns_question *dns_msg_question(const dns_msg *m) {
-  return m->question->len ? &g_array_index(m->question, dns_question, 0) : NULL;
+  return dns_msg_qdcount(m) ? &g_array_index(m->question, dns_question, 0) : NULL;
 }
 
 void dns_msg_set_edns(dns_msg *m, uint16_t udp_size, bool do_bit) {
@@ -322,7 +334,7 @@ static dns_err decode_body(dns_msg *m, const uint8_t *buf, size_t len, const dns
     q.type = get16(buf + off);
     q.rclass = get16(buf + off + 2);
     off += 4;
-    g_array_append_val(m->question, q);
+    g_array_append_val(question_array(m), q);
   }
   const uint16_t counts[DNS_SEC_COUNT] = {h->ancount, h->nscount, h->arcount};
   for (int s = 0; s < DNS_SEC_COUNT; s++) {
@@ -401,8 +413,13 @@ dns_err dns_msg_decode(dns_msg *m, const uint8_t *buf, size_t len) {
 typedef struct {
   uint8_t *buf;
   size_t len, limit;
-  GArray *offs; /* guint16 offsets of labels written, for compression */
+  /* offsets of labels written, for compression: in offs_inline until it
+   * is full, then in a block of offs_cap entries (an encode makes no
+   * allocation for an ordinary message) */
+  guint16 *offs;
+  guint noffs, offs_cap;
   bool compress;
+  guint16 offs_inline[64];
 } enc;
 
 typedef struct {
@@ -410,10 +427,20 @@ typedef struct {
   guint noffs;
 } enc_mark;
 
-static enc_mark enc_mark_get(const enc *e) { return (enc_mark){e->len, e->offs->len}; }
+static enc_mark enc_mark_get(const enc *e) { return (enc_mark){e->len, e->noffs}; }
 static void enc_rollback(enc *e, enc_mark mk) {
   e->len = mk.len;
-  g_array_set_size(e->offs, mk.noffs);
+  e->noffs = mk.noffs;
+}
+
+static void enc_add_off(enc *e, guint16 off) {
+  if (e->noffs == e->offs_cap) {
+    e->offs_cap *= 2;
+    if (e->offs == e->offs_inline)
+      e->offs = g_memdup2(e->offs_inline, sizeof e->offs_inline);
+    e->offs = g_renew(guint16, e->offs, e->offs_cap);
+  }
+  e->offs[e->noffs++] = off;
 }
 
 static bool put(enc *e, const void *p, size_t n) {
@@ -438,8 +465,8 @@ static bool put32(enc *e, uint32_t v) {
 static int find_suffix(const enc *e, const uint8_t *w, size_t w_len) {
   dns_name want = {.len = (uint8_t)w_len};
   memcpy(want.wire, w, w_len);
-  for (guint i = 0; i < e->offs->len; i++) {
-    size_t o = g_array_index(e->offs, guint16, i);
+  for (guint i = 0; i < e->noffs; i++) {
+    size_t o = e->offs[i];
     if (e->buf[o] != w[0])
       continue; /* first label lengths differ: cheap reject */
     dns_name got;
@@ -447,7 +474,7 @@ static int find_suffix(const enc *e, const uint8_t *w, size_t w_len) {
      * trip (0x20 query-name checks and traces rely on it). */
     if (dns_name_decode(e->buf, e->len, &o, &got) == DNS_OK && got.len == want.len &&
         memcmp(got.wire, want.wire, want.len) == 0)
-      return (int)g_array_index(e->offs, guint16, i);
+      return (int)e->offs[i];
   }
   return -1;
 }
@@ -466,8 +493,7 @@ static bool put_name(enc *e, const dns_name *n, bool compress) {
     if (!put(e, n->wire + i, (size_t)n->wire[i] + 1))
       return false;
     if (here < 0x4000) {
-      guint16 h16 = (guint16)here;
-      g_array_append_val(e->offs, h16);
+      enc_add_off(e, (guint16)here);
     }
     i += (size_t)n->wire[i] + 1;
   }
@@ -541,8 +567,10 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
   enc e = {.buf = buf,
            .len = 0,
            .limit = limit - osz,
-           .offs = g_array_new(FALSE, FALSE, sizeof(guint16)),
+           .noffs = 0,
+           .offs_cap = G_N_ELEMENTS(e.offs_inline),
            .compress = !(flags & DNS_ENC_NO_COMPRESS)};
+  e.offs = e.offs_inline;
   uint16_t fl = (uint16_t)((m->qr ? 0x8000 : 0) | ((m->opcode & 0xF) << 11) | (m->aa ? 0x0400 : 0) |
                            (m->tc ? 0x0200 : 0) | (m->rd ? 0x0100 : 0) | (m->ra ? 0x0080 : 0) |
                            (m->z ? 0x0040 : 0) | (m->ad ? 0x0020 : 0) | (m->cd ? 0x0010 : 0) |
@@ -551,9 +579,10 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
   dns_err err = DNS_OK;
   put16(&e, m->id);
   put16(&e, fl);
-  put16(&e, (uint16_t)m->question->len);
+  guint qdcount = dns_msg_qdcount(m);
+  put16(&e, (uint16_t)qdcount);
   e.len += 6; /* counts, patched below */
-  for (guint i = 0; i < m->question->len; i++) {
+  for (guint i = 0; i < qdcount; i++) {
     const dns_question *q = &g_array_index(m->question, dns_question, i);
     if (!put_name(&e, &q->name, true) || !put16(&e, q->type) || !put16(&e, q->rclass)) {
       err = DNS_ERR_NOSPACE;
@@ -564,7 +593,8 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
   for (int s = 0; s < DNS_SEC_COUNT && !stop; s++) {
     enc_mark set_mark = enc_mark_get(&e);
     guint set_start = 0;
-    for (guint i = 0; i < m->sec[s]->len; i++) {
+    guint n = dns_msg_count(m, (dns_section)s);
+    for (guint i = 0; i < n; i++) {
       const dns_rr *rr = &g_array_index(m->sec[s], dns_rr, i);
       if (i == 0 || !same_rrset(rr, rr - 1)) {
         set_mark = enc_mark_get(&e);
@@ -591,7 +621,7 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
     }
   }
   for (int s = 0; s < DNS_SEC_COUNT; s++)
-    res->dropped += m->sec[s]->len - counts[s];
+    res->dropped += dns_msg_count(m, (dns_section)s) - counts[s];
   if (m->edns.present) {
     e.limit = limit;
     if (!put_opt(&e, m))
@@ -605,6 +635,31 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
   buf[10] = (uint8_t)(ar >> 8), buf[11] = (uint8_t)ar;
   res->len = e.len;
 out:
-  g_array_free(e.offs, TRUE);
+  if (e.offs != e.offs_inline)
+    g_free(e.offs);
   return err;
+}
+
+size_t dns_msg_encode_query(uint16_t id, const dns_name *name, uint16_t type, bool rd,
+                            uint16_t edns_size, uint8_t *buf, size_t limit) {
+  /* The first name of a message has nothing to point at: written whole
+   * (RFC 1035 §4.1.4); the OPT record as put_opt writes it (RFC 6891 §6.1.2). */
+  size_t n = DNS_HEADER_LEN + name->len + 4 + (edns_size ? 11 : 0);
+  if (n > limit)
+    return 0;
+  uint8_t *p = buf;
+  const uint8_t hdr[DNS_HEADER_LEN] = {(uint8_t)(id >> 8), (uint8_t)id, rd ? 0x01 : 0x00, 0,
+                                       0, 1, 0, 0, 0, 0, 0, edns_size ? 1 : 0};
+  memcpy(p, hdr, sizeof hdr);
+  p += sizeof hdr;
+  memcpy(p, name->wire, name->len);
+  p += name->len;
+  *p++ = (uint8_t)(type >> 8), *p++ = (uint8_t)type;
+  *p++ = 0, *p++ = DNS_C_IN;
+  if (edns_size) {
+    const uint8_t opt[11] = {0, 0, DNS_T_OPT, (uint8_t)(edns_size >> 8), (uint8_t)edns_size,
+                             0, 0, 0, 0, 0, 0};
+    memcpy(p, opt, sizeof opt);
+  }
+  return n;
 }

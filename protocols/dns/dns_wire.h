@@ -180,6 +180,8 @@ typedef struct {
   bool qr, aa, tc, rd, ra, z, ad, cd;
   uint8_t opcode;
   uint16_t rcode;             /* 12 bits: header RCODE | extended RCODE << 4 */
+  /* NULL while empty (made at the first entry): read them through
+   * dns_msg_qdcount/dns_msg_question and dns_msg_count/dns_msg_rr. */
   GArray *question;           /* of dns_question */
   GArray *sec[DNS_SEC_COUNT]; /* of dns_rr, cleared with dns_rr_clear */
   dns_edns edns;
@@ -196,6 +198,8 @@ void dns_msg_add_question(dns_msg *m, const dns_name *name, uint16_t type, uint1
 dns_rr *dns_msg_add_rr(dns_msg *m, dns_section s, const dns_rr *rr);
 /* Appends RR to section S taking ownership of its raw data (RR is left empty). */
 dns_rr *dns_msg_take_rr(dns_msg *m, dns_section s, dns_rr *rr);
+/* Number of questions (0 for an empty message). */
+guint dns_msg_qdcount(const dns_msg *m);
 /* Number of records in section S, and the I-th (borrowed). */
 guint dns_msg_count(const dns_msg *m, dns_section s);
 dns_rr *dns_msg_rr(const dns_msg *m, dns_section s, guint i);
@@ -249,6 +253,14 @@ typedef struct {
  * not fit. RES receives the length written and what was dropped. */
 dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
                        dns_enc_result *res);
+
+/* Encodes the query dns_resp_make_query(ID, NAME, TYPE, RD, EDNS_SIZE)
+ * would build (one IN question, an OPT with EDNS_SIZE unless 0, DO off)
+ * into BUF of LIMIT octets, the same octets dns_msg_encode writes for it,
+ * without building the message. Returns the length, or 0 if LIMIT is too
+ * small. */
+size_t dns_msg_encode_query(uint16_t id, const dns_name *name, uint16_t type, bool rd,
+                            uint16_t edns_size, uint8_t *buf, size_t limit);
 
 /* Appends a dig-like multi-line description of M to OUT: header line,
  * flags, EDNS line, then each section with one record per line. */

@@ -431,7 +431,7 @@ void dns_msg_append_text(const dns_msg *m, GString *out) {
     g_string_append_c(out, '\n');
   }
   g_string_append(out, ";; question\n");
-  for (guint i = 0; i < m->question->len; i++) {
+  for (guint i = 0; i < dns_msg_qdcount(m); i++) {
     const dns_question *q = &g_array_index(m->question, dns_question, i);
     dns_name_append_text(&q->name, out);
     g_string_append_printf(out, " %s %s\n", dns_class_to_text(q->rclass, b2),
@@ -439,8 +439,8 @@ void dns_msg_append_text(const dns_msg *m, GString *out) {
   }
   for (int s = 0; s < DNS_SEC_COUNT; s++) {
     g_string_append_printf(out, ";; %s\n", dns_section_name((dns_section)s));
-    for (guint i = 0; i < m->sec[s]->len; i++) {
-      dns_rr_append_text(&g_array_index(m->sec[s], dns_rr, i), out);
+    for (guint i = 0; i < dns_msg_count(m, (dns_section)s); i++) {
+      dns_rr_append_text(dns_msg_rr(m, (dns_section)s, i), out);
       g_string_append_c(out, '\n');
     }
   }

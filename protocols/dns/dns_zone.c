@@ -290,7 +290,7 @@ bool dns_zone_respond(dns_zone *const *zones, size_t n, const dns_zone_cfg *cfg,
     r->rcode = DNS_RCODE_BADVERS;
     return true;
   }
-  if (q->question->len != 1) {
+  if (dns_msg_qdcount(q) != 1) {
     r->rcode = DNS_RCODE_FORMERR;
     return true;
   }
@@ -346,13 +346,15 @@ bool dns_zone_respond_wire(dns_zone *const *zones, size_t n, const dns_zone_cfg 
   }
   if (reply) {
     size_t limit = tcp ? 65535 : dns_msg_udp_limit(&q, cfg->edns_size);
-    uint8_t *buf = g_malloc(limit);
+    uint8_t ubuf[1232]; /* the usual UDP limit (RFC 6891 §6.2.5's advice) */
+    uint8_t *buf = limit <= sizeof ubuf ? ubuf : g_malloc(limit);
     dns_enc_result res;
     dns_err ee = dns_msg_encode(&r, buf, limit, DNS_ENC_TRUNCATE, &res);
     if (ee != DNS_OK)
       g_error("dns_zone_respond_wire: response does not fit: %s", dns_err_name(ee));
     g_byte_array_append(out, buf, (guint)res.len);
-    g_free(buf);
+    if (buf != ubuf)
+      g_free(buf);
   }
   dns_msg_clear(&q);
   dns_msg_clear(&r);
