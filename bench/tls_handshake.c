@@ -122,34 +122,6 @@ static void raw_move(BIO *from, BIO *to) {
     BIO_write(to, buf, n);
 }
 
-static void b_raw(void *arg, int n) {
-  raw_pair *p = arg;
-  for (int i = 0; i < n; i++) {
-    SSL *c = SSL_new(p->c), *s = SSL_new(p->s);
-    BIO *c_in = BIO_new(BIO_s_mem()), *c_out = BIO_new(BIO_s_mem());
-    BIO *s_in = BIO_new(BIO_s_mem()), *s_out = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(c_in, -1);
-    BIO_set_mem_eof_return(s_in, -1);
-    SSL_set_bio(c, c_in, c_out);
-    SSL_set_bio(s, s_in, s_out);
-    SSL_set_connect_state(c);
-    SSL_set_accept_state(s);
-    SSL_set_tlsext_host_name(c, "mx.example");
-    SSL_set1_host(c, "mx.example");
-    int dc = 0, ds = 0;
-    for (int round = 0; round < 4 && !(dc == 1 && ds == 1); round++) {
-      dc = SSL_do_handshake(c);
-      raw_move(c_out, s_in);
-      ds = SSL_do_handshake(s);
-      raw_move(s_out, c_in);
-    }
-    if (dc != 1 || ds != 1)
-      g_error("raw handshake %d did not complete", i);
-    SSL_free(c);
-    SSL_free(s);
-  }
-}
-
 /* One raw handshake pair on P, offering SESS (NULL: a full handshake).
  * Returns the client's session when WANT_SESSION (the server's ticket is
  * read after the handshake, as a client does before its first command). */
@@ -190,6 +162,11 @@ static SSL_SESSION *raw_once(raw_pair *p, SSL_SESSION *sess, bool want_session, 
   SSL_free(c);
   SSL_free(s);
   return got;
+}
+
+static void b_raw(void *arg, int n) {
+  for (int i = 0; i < n; i++)
+    raw_once(arg, NULL, false, i);
 }
 
 /* Resumed handshakes (TLS 1.3 psk_dhe_ke, OpenSSL's default and ours): no

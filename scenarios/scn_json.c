@@ -402,6 +402,22 @@ bool scn_json_field_array(scn_json_ctx *c, const cJSON *v, const char *path, con
   return true;
 }
 
+/* The index of ARR's first item that is no string (with NONEMPTY: or is
+ * ""), failed as "PATH.KEY[i]: expected WHAT"; -1 if there is none. */
+static int bad_string_item(scn_json_ctx *c, const cJSON *arr, const char *path, const char *key,
+                           bool nonempty, const char *what) {
+  int i = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, i++) {
+    if (!cJSON_IsString(it) || (nonempty && !*it->valuestring)) {
+      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
+      scn_json_fail(c, p, "expected %s", what);
+      g_free(p);
+      return i;
+    }
+  }
+  return -1;
+}
+
 bool scn_json_field_string_items(scn_json_ctx *c, const cJSON *v, const char *path,
                                  const char *key, bool required, bool nonempty, const char *what,
                                  const cJSON **out) {
@@ -409,15 +425,8 @@ bool scn_json_field_string_items(scn_json_ctx *c, const cJSON *v, const char *pa
   *out = NULL;
   if (!scn_json_field_array(c, v, path, key, required, &arr) || !arr)
     return scn_json_ok(c);
-  int i = 0;
-  for (const cJSON *it = arr->child; it; it = it->next, i++) {
-    if (!cJSON_IsString(it) || (nonempty && !*it->valuestring)) {
-      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
-      scn_json_fail(c, p, "expected %s", what);
-      g_free(p);
-      return false;
-    }
-  }
+  if (bad_string_item(c, arr, path, key, nonempty, what) >= 0)
+    return false;
   *out = arr;
   return true;
 }
@@ -428,15 +437,8 @@ GPtrArray *scn_json_strings(scn_json_ctx *c, const cJSON *obj, const char *path,
   if (!scn_json_array(c, obj, path, key, required, &arr) || !arr)
     return NULL;
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  int i = 0;
-  for (const cJSON *it = arr->child; it; it = it->next, i++) {
-    if (!cJSON_IsString(it) || (nonempty && !*it->valuestring)) {
-      char *p = g_strdup_printf("%s.%s[%d]", path, key, i);
-      scn_json_fail(c, p, "expected %s", what);
-      g_free(p);
-      break;
-    }
+  int bad = bad_string_item(c, arr, path, key, nonempty, what), i = 0;
+  for (const cJSON *it = arr->child; it && i != bad; it = it->next, i++)
     g_ptr_array_add(out, g_strdup(it->valuestring));
-  }
   return out;
 }

@@ -76,6 +76,8 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
  * it; the caller frees it), or NULL if the key is absent and optional, or
  * no array. The first item that is no string (with NONEMPTY: or is "")
  * fails as "PATH.KEY[i]: expected WHAT"; the items before it are kept. */
+GPtrArray *scn_json_strings(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
+                            bool required, bool nonempty, const char *what);
 /* The array at V (the value found for KEY; NULL: absent) checked as
  * scn_json_strings checks it, without copies: *OUT is the array, whose
  * items' valuestring the caller reads while the tree lives; NULL if absent
@@ -83,7 +85,5 @@ bool scn_json_array(scn_json_ctx *c, const cJSON *obj, const char *path, const c
 bool scn_json_field_string_items(scn_json_ctx *c, const cJSON *v, const char *path,
                                  const char *key, bool required, bool nonempty, const char *what,
                                  const cJSON **out);
-GPtrArray *scn_json_strings(scn_json_ctx *c, const cJSON *obj, const char *path, const char *key,
-                            bool required, bool nonempty, const char *what);
 
 #endif

@@ -105,16 +105,18 @@ static uint32_t get_var32(rd *r) {
     r->bad = true;
   return (uint32_t)v;
 }
+/* A varint-framed string's frame, N (its length + 1): false when bad or
+ * absent (N = 0, *ABSENT set). */
+static bool get_frame(rd *r, bool *absent, uint64_t *n) {
+  *n = get_var(r);
+  *absent = !r->bad && *n == 0;
+  return !r->bad && *n != 0;
+}
 /* A varint-framed string: NULL for absent; sets bad on truncation or NUL. */
 static char *get_vstr(rd *r, bool *absent) {
-  uint64_t n = get_var(r);
-  *absent = false;
-  if (r->bad)
+  uint64_t n;
+  if (!get_frame(r, absent, &n))
     return NULL;
-  if (n == 0) {
-    *absent = true;
-    return NULL;
-  }
   const uint8_t *b;
   if (n - 1 > r->left || !take(r, (size_t)(n - 1), &b) || memchr(b, 0, (size_t)(n - 1))) {
     r->bad = true;
@@ -127,14 +129,9 @@ static char *get_vstr(rd *r, bool *absent) {
  * it inside the record, NULL for absent; sets bad on truncation, a NUL
  * inside or none after. */
 static const char *get_zraw(rd *r, bool *absent) {
-  uint64_t n = get_var(r);
-  *absent = false;
-  if (r->bad)
+  uint64_t n;
+  if (!get_frame(r, absent, &n))
     return NULL;
-  if (n == 0) {
-    *absent = true;
-    return NULL;
-  }
   const uint8_t *b;
   if (n > r->left || !take(r, (size_t)n, &b) || b[n - 1] != 0 || memchr(b, 0, (size_t)(n - 1))) {
     r->bad = true;
