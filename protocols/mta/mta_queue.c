@@ -497,10 +497,12 @@ size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
     }
   }
   qsort(found, nf, sizeof *found, due_cmp); /* a total order: any sort gives it */
-  g_array_set_size(qids, qids->len + (guint)nf);
-  uint32_t *out = &g_array_index(qids, uint32_t, qids->len - nf);
-  for (size_t i = 0; i < nf; i++)
-    out[i] = found[i].m->qid;
+  if (nf) { /* an empty array may have no data: no pointer into it */
+    g_array_set_size(qids, qids->len + (guint)nf);
+    uint32_t *out = &g_array_index(qids, uint32_t, qids->len - nf);
+    for (size_t i = 0; i < nf; i++)
+      out[i] = found[i].m->qid;
+  }
   if (found != fbuf)
     g_free(found);
   if (stack != sbuf)
