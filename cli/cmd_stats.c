@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "trace_stats.h"
-#include "viz_plot.h"
+#include "cmd_viz.h"
 
 int cli_cmd_stats(int argc, char **argv) {
   gboolean csv = FALSE;
@@ -20,6 +20,7 @@ int cli_cmd_stats(int argc, char **argv) {
        "TEXT"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status = 2;
+  char **args = g_strdupv(argv); /* as given: for mailsim-viz, if it plots */
   trace_reader *r = NULL;
   trace_stats *s = NULL;
   if (!cli_parse("stats", "TRACE",
@@ -33,6 +34,10 @@ int cli_cmd_stats(int argc, char **argv) {
     goto out;
   if (argc != 2) {
     fprintf(stderr, "mailsim stats: expected one TRACE file\nTry 'mailsim stats --help'.\n");
+    goto out;
+  }
+  if (plot && !cli_viz_linked()) {
+    status = cli_viz_exec(args);
     goto out;
   }
   GError *err = NULL;
@@ -53,7 +58,7 @@ int cli_cmd_stats(int argc, char **argv) {
   g_string_free(o, TRUE);
   if (plot) {
     char *base = g_path_get_basename(argv[1]);
-    if (!viz_plot_stats(s, title ? title : base, plot, &err)) {
+    if (!cli_viz_plot_stats(s, title ? title : base, plot, &err)) {
       fprintf(stderr, "mailsim stats: %s\n", err->message);
       g_error_free(err);
       g_free(base);
@@ -67,5 +72,6 @@ out:
   trace_reader_free(r);
   g_free(plot);
   g_free(title);
+  g_strfreev(args);
   return status;
 }

@@ -7,7 +7,10 @@
 #ifndef MAILSIM_CMD_VIZ_H
 #define MAILSIM_CMD_VIZ_H
 
+#include <glib.h>
 #include <stdbool.h>
+
+#include "trace_stats.h"
 
 int cli_cmd_render(int argc, char **argv);
 int cli_cmd_view(int argc, char **argv);
@@ -26,5 +29,16 @@ bool cli_viz_is_trace(const char *input);
  * (message on stderr prefixed "mailsim CMD: "). */
 char *cli_viz_run_scenario(const char *cmd, const char *scenario, const char *dir, const char *seed,
                            int *run_rc);
+
+/* The viewer lives in its own executable, `mailsim-viz`, beside `mailsim`
+ * (cli/viz_exec.c says why). In `mailsim`, cli_cmd_render, cli_cmd_view and
+ * cli_cmd_show hand over to it; cli_viz_linked() tells the two apart. */
+bool cli_viz_linked(void);
+/* `mailsim` only: replaces the process with mailsim-viz, found in the
+ * directory of /proc/self/exe, running ARGV (NULL-terminated, argv[0] the
+ * command's name). Returns only on failure: 1, with a message on stderr. */
+int cli_viz_exec(char **argv);
+/* `mailsim-viz` only: viz_plot_stats (viz/viz_plot.h). */
+bool cli_viz_plot_stats(const trace_stats *s, const char *title, const char *png_path, GError **err);
 
 #endif

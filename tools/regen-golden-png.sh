@@ -4,8 +4,8 @@
 #
 #   tools/regen-golden-png.sh MAILSIM TRACE OUTDIR [MOMENT...]
 #
-# MAILSIM is the built command (build/cli/mailsim, or build/cli/mailsim-viz
-# until `render` is in the command table). The default moments are the five
+# MAILSIM is the built command (build/cli/mailsim; its `render` runs
+# build/cli/mailsim-viz, built beside it). The default moments are the five
 # of the journey: first-submission mx-lookup greylisting delivery imap-fetch.
 # Each picture is OUTDIR/<trace name>-<moment>.png at 1280x800, all views.
 # A golden test renders the same moment with the same command and compares
