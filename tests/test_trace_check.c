@@ -614,6 +614,139 @@ START_TEST(open_entries_in_order) {
 }
 END_TEST
 
+/* Feeds LINES (records as text, one per string, NULL-terminated) to TC
+ * through the tap path and, parsed, to a second checker through
+ * trace_check_feed; both must find the same. Returns the second. */
+static trace_check *feed_both(trace_check *tc, const char *const *lines) {
+  trace_check *tree = trace_check_new();
+  for (const char *const *l = lines; *l; l++) {
+    trace_check_feed_line(tc, *l, strlen(*l));
+    cJSON *rec = cJSON_Parse(*l);
+    ck_assert_msg(rec != NULL, "bad test record %s", *l);
+    trace_check_feed(tree, rec);
+    cJSON_Delete(rec);
+  }
+  return tree;
+}
+
+static void assert_same(const trace_check *a, const trace_check *b) {
+  ck_assert_uint_eq(trace_check_count(a), trace_check_count(b));
+  for (size_t i = 0; i < trace_check_count(a); i++)
+    ck_assert_str_eq(trace_check_at(a, i)->text, trace_check_at(b, i)->text);
+}
+
+/* A unit's compact fields at their edges: hops past what the unit holds
+ * itself (254, 300, -5) next to the largest it does (253); a unit's only
+ * recipient becoming several (matched without regard to case); a queue id
+ * of 8 octets or more (kept apart) found again by later records. */
+START_TEST(compact_units) {
+  static const char *const lines[] = {
+      "{\"t\":1,\"id\":1,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"h253@x\","
+      "\"queue_id\":\"Q1\",\"rcpts\":[\"u@d\"],\"hop\":253}",
+      "{\"t\":1,\"id\":2,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"h253@x\",\"queue_id\":\"Q1\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":252}",
+      "{\"t\":1,\"id\":3,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"h254@x\","
+      "\"queue_id\":\"Q2\",\"rcpts\":[\"u@d\"],\"hop\":254}",
+      "{\"t\":1,\"id\":4,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"h254@x\",\"queue_id\":\"Q2\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":252}",
+      "{\"t\":1,\"id\":5,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"h300@x\","
+      "\"queue_id\":\"Q3\",\"rcpts\":[\"u@d\"],\"hop\":300}",
+      "{\"t\":1,\"id\":6,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"h300@x\",\"queue_id\":\"Q3\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":299}",
+      "{\"t\":1,\"id\":7,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"hneg@x\","
+      "\"queue_id\":\"Q4\",\"rcpts\":[\"u@d\"],\"hop\":-5}",
+      "{\"t\":1,\"id\":8,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"hneg@x\",\"queue_id\":\"Q4\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":0}",
+      /* one recipient, then three: B@d is b@d; then b passed on, a stored */
+      "{\"t\":2,\"id\":9,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\",\"rcpts\":[\"a@d\"]}",
+      "{\"t\":2,\"id\":10,\"ev\":\"msg.queue\",\"node\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\",\"rcpts\":[\"a@d\",\"B@d\",\"c@d\"],\"sender\":\"s@x\","
+      "\"lifetime\":10}",
+      "{\"t\":3,\"id\":11,\"ev\":\"msg.relay\",\"from\":\"sub\",\"to\":\"mx2\",\"msg\":\"r@x\","
+      "\"queue_id\":\"000001\",\"rcpts\":[\"b@d\"],\"hop\":1}",
+      "{\"t\":4,\"id\":12,\"ev\":\"msg.deliver\",\"node\":\"sub\",\"msg\":\"r@x\",\"rcpt\":\"A@d\","
+      "\"mailbox\":\"a@d\",\"folder\":\"INBOX\"}",
+      "{\"t\":20,\"id\":13,\"ev\":\"msg.defer\",\"node\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\",\"rcpt\":\"c@d\"}",
+      "{\"t\":21,\"id\":14,\"ev\":\"msg.expire\",\"node\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\"}",
+      NULL};
+  static const struct {
+    trace_check_invariant inv;
+    const char *text;
+  } want[] = {
+      {TRACE_CHECK_HOP_LIMIT, "with 253 Received fields, over its limit of 252"},
+      {TRACE_CHECK_HOP_LIMIT, "with 254 Received fields, over its limit of 252"},
+      {TRACE_CHECK_HOP_LIMIT, "with 300 Received fields, over its limit of 299"},
+      {TRACE_CHECK_LIFETIME, "queue LONGQUEUEID01, accepted at event 9): deferred again (event 13)"},
+      {TRACE_CHECK_NO_LOSS, "recipient(s) c@d: accepted by sub (event 9, queue LONGQUEUEID01), then "
+                            "left its queue (event 14)"},
+  };
+  trace_check *tc = trace_check_new();
+  trace_check *tree = feed_both(tc, lines);
+  ck_assert_uint_eq(trace_check_accepted(tc), 6);
+  ck_assert_uint_eq(trace_check_count(tc), G_N_ELEMENTS(want));
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+    const trace_check_violation *v = trace_check_at(tc, i);
+    ck_assert_msg(v->inv == want[i].inv && strstr(v->text, want[i].text),
+                  "violation %zu: got %s, want %s ... %s", i, v->text,
+                  trace_check_invariant_name(want[i].inv), want[i].text);
+  }
+  assert_same(tc, tree);
+  trace_check_free(tree);
+  trace_check_free(tc);
+}
+END_TEST
+
+/* trace_check_end_queue names what each node holds at the end, before or
+ * after the entries were seen: a held entry is still queued, one not held
+ * was lost. */
+START_TEST(end_queue_before_and_after) {
+  static const char *const first[] = {
+      "{\"t\":1,\"id\":1,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m1@x\","
+      "\"queue_id\":\"A1\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":1,\"id\":2,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m1@x\",\"queue_id\":\"A1\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":1,\"id\":3,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m2@x\","
+      "\"queue_id\":\"A2\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":1,\"id\":4,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m2@x\",\"queue_id\":\"A2\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      NULL};
+  static const char *const later[] = {
+      "{\"t\":2,\"id\":5,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m3@x\","
+      "\"queue_id\":\"LATE-QUEUE-ID\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":2,\"id\":6,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m3@x\","
+      "\"queue_id\":\"LATE-QUEUE-ID\",\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":2,\"id\":7,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m4@x\","
+      "\"queue_id\":\"A4\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":2,\"id\":8,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m4@x\",\"queue_id\":\"A4\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      NULL};
+  trace_check *tc = trace_check_new();
+  trace_check *t1 = feed_both(tc, first);
+  static const char *const held[] = {"A1", "LATE-QUEUE-ID"};
+  trace_check_end_queue(tc, "mx", held, 2);
+  trace_check_end_queue(t1, "mx", held, 2);
+  for (const char *const *l = later; *l; l++) {
+    trace_check_feed_line(tc, *l, strlen(*l));
+    trace_check_feed_line(t1, *l, strlen(*l));
+  }
+  trace_check_finish(tc, 3);
+  trace_check_finish(t1, 3);
+  ck_assert_uint_eq(trace_check_count(tc), 2);
+  ck_assert_msg(strstr(trace_check_at(tc, 0)->text, "message m2@x") &&
+                    strstr(trace_check_at(tc, 0)->text, "not in its queue at the end"),
+                "got %s", trace_check_at(tc, 0)->text);
+  ck_assert_msg(strstr(trace_check_at(tc, 1)->text, "message m4@x") &&
+                    strstr(trace_check_at(tc, 1)->text, "not in its queue at the end"),
+                "got %s", trace_check_at(tc, 1)->text);
+  assert_same(tc, t1);
+  trace_check_free(t1);
+  trace_check_free(tc);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("trace_check");
   TCase *tc = tcase_create("agree");
@@ -630,6 +763,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, delivery_after_bounce_cut);
   tcase_add_test(tc, duplicate_copies_not_lost);
   tcase_add_test(tc, open_entries_in_order);
+  tcase_add_test(tc, compact_units);
+  tcase_add_test(tc, end_queue_before_and_after);
   tcase_add_test(tc, truncated);
   suite_add_tcase(s, tc);
   return s;
