@@ -747,6 +747,47 @@ START_TEST(end_queue_before_and_after) {
 }
 END_TEST
 
+/* Event ids of 2^31 and more (kept apart from the units): reported whole,
+ * and compared whole when a relay's credit moves between two copies (a
+ * relay after the second copy was accepted, its id past 2^32 where the
+ * copy's is below). */
+START_TEST(wide_event_ids) {
+  static const char *const lines[] = {
+      "{\"t\":1,\"id\":2147483647,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"S\","
+      "\"msg\":\"m@x\",\"queue_id\":\"Q1\",\"rcpts\":[\"b@d\"]}",
+      "{\"t\":1,\"id\":2147483648,\"ev\":\"msg.queue\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q1\",\"rcpts\":[\"b@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":2,\"id\":4294967295,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"S\","
+      "\"msg\":\"m@x\",\"queue_id\":\"Q2\",\"rcpts\":[\"b@d\"]}",
+      "{\"t\":2,\"id\":4294967296,\"ev\":\"msg.queue\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q2\",\"rcpts\":[\"b@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":3,\"id\":4294967297,\"ev\":\"msg.relay\",\"from\":\"S\",\"to\":\"M\","
+      "\"msg\":\"m@x\",\"queue_id\":\"R1\",\"rcpts\":[\"b@d\"],\"hop\":1}",
+      "{\"t\":4,\"id\":4294967298,\"ev\":\"msg.expire\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q2\"}",
+      "{\"t\":5,\"id\":5000000000,\"ev\":\"msg.expire\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q1\"}",
+      NULL};
+  static const char *const want[] = {
+      "no-loss: message m@x, recipient(s) b@d: accepted by S (event 2147483647, queue Q1), then "
+      "left its queue (event 5000000000) neither passed on, stored nor bounced",
+      "no-loss: message m@x, recipient(s) b@d: accepted by M (event 4294967297, queue R1), never "
+      "queued, passed on, stored or bounced",
+  };
+  trace_check *tc = trace_check_new();
+  trace_check *tree = feed_both(tc, lines);
+  trace_check_finish(tc, 10);
+  trace_check_finish(tree, 10);
+  ck_assert_uint_eq(trace_check_count(tc), G_N_ELEMENTS(want));
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
+    ck_assert_str_eq(trace_check_at(tc, i)->text, want[i]);
+  ck_assert_uint_eq(trace_check_at(tc, 0)->ids[1], UINT64_C(5000000000));
+  assert_same(tc, tree);
+  trace_check_free(tree);
+  trace_check_free(tc);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("trace_check");
   TCase *tc = tcase_create("agree");
@@ -765,6 +806,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, open_entries_in_order);
   tcase_add_test(tc, compact_units);
   tcase_add_test(tc, end_queue_before_and_after);
+  tcase_add_test(tc, wide_event_ids);
   tcase_add_test(tc, truncated);
   suite_add_tcase(s, tc);
   return s;

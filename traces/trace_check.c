@@ -47,16 +47,16 @@ const char *trace_check_invariant_name(trace_check_invariant inv) {
   return inv_names[inv];
 }
 
-/* A recipient of a unit. A unit holds its only recipient in one of these
- * itself (unit.r), whose last octets carry the unit's hop and flags; in
- * the arrays of units with several, those octets are 0. */
+/* An event id as the checker keeps it (idref): the id itself below 2^31,
+ * else IDREF_WIDE | its index in tc->wide_ids. 0 is id 0. */
+#define IDREF_WIDE (UINT32_C(1) << 31)
+
+/* A recipient of a unit (8 octets). */
 typedef struct {
-  uint64_t resolved; /* the event that resolved it, 0 = open */
-  uint32_t addr;     /* atom id of the address as this entry spelt it */
-  uint8_t relayed;   /* resolved by a msg.relay (passed on) */
-  uint8_t hop;       /* unit.r only: the hop + 1, 0 unknown, HOP_WIDE: tc->wide_hops */
-  uint16_t flags;    /* unit.r only: U_* */
+  uint32_t resolved; /* idref of the event that resolved it, 0 = open */
+  uint32_t addr;     /* atom id of the address as this entry spelt it; RELAYED */
 } rcpt_st;
+#define RELAYED (UINT32_C(1) << 31) /* in rcpt_st.addr: resolved by a msg.relay (passed on) */
 
 /* An interned string: ID indexes its table's array; FOLD is the id of its
  * ASCII lower-case form (itself if already lower case), so two addresses
@@ -78,9 +78,9 @@ typedef struct {
   int64_t lifetime, gap, max_hops; /* -1 unknown */
 } pol;
 
-/* The unit's flags (rcpt_st.flags of unit.r). */
+/* The unit's flags. */
 enum {
-  U_MANY = 1 << 0,        /* several recipients: r.resolved their count, r.addr their array */
+  U_MANY = 1 << 0,         /* several recipients: r.resolved their count, r.addr their array */
   U_SENDER_KNOWN = 1 << 1, /* a msg.queue named the sender ... */
   U_SENDER = 1 << 2,       /* ... and it was not the null path */
   U_QUEUED = 1 << 3,       /* a msg.queue was seen */
@@ -89,22 +89,24 @@ enum {
   U_LONG_QID = 1 << 6, /* the queue id is in tc->mem (its reference in qid) */
   U_HELD = 1 << 7,     /* its node's queue holds it at the end (trace_check_end_queue) */
 };
-#define NO_ADDR UINT32_MAX /* r.addr of a unit without recipients */
+#define NO_ADDR (RELAYED - 1) /* r.addr of a unit without recipients */
 #define HOP_WIDE UINT8_MAX /* a hop below -1 or over 253: in tc->wide_hops */
 
-/* One queue entry (see the top). Memory (issue #6): 56 octets, fixed size,
+/* One queue entry (see the top). Memory (issue #6): 48 octets, fixed size,
  * in chunks of UNIT_CHUNK (walked by index in creation order at the end);
  * the message id and a queue id of 8 octets or more live in tc->mem, named
- * by 32-bit references. */
+ * by 32-bit references; event ids are idrefs. */
 typedef struct {
   int64_t t;
-  uint64_t id;   /* the record that created it */
-  uint32_t msg;  /* reference of the message id in tc->mem */
-  uint32_t next; /* the next unit of the same message (index + 1, 0 none) */
-  uint32_t node; /* atom id in nodes */
-  uint32_t pol;  /* index in tc->pols; 0: nothing known (all -1) */
-  char qid[8];   /* the queue id, NUL-padded, if shorter than 8; else U_LONG_QID */
-  rcpt_st r;     /* the only recipient (r.addr NO_ADDR: none), or U_MANY; hop, flags */
+  uint32_t id;     /* idref of the record that created it */
+  uint32_t msg;    /* reference of the message id in tc->mem */
+  uint32_t next;   /* the next unit of the same message (index + 1, 0 none) */
+  uint32_t node;   /* atom id in nodes */
+  uint32_t pol;    /* index in tc->pols; 0: nothing known (all -1) */
+  uint16_t flags;  /* U_* */
+  uint8_t hop;     /* the hop + 1, 0 unknown, HOP_WIDE: tc->wide_hops */
+  char qid[8];     /* the queue id, NUL-padded, if shorter than 8; else U_LONG_QID */
+  rcpt_st r;       /* the only recipient (r.addr NO_ADDR: none), or U_MANY */
 } unit;
 
 #define UNIT_SHIFT 8 /* 256 units a chunk (14 KiB) */
@@ -222,6 +224,7 @@ struct trace_check {
   tab by_qid;            /* unit index + 1, by (node, queue id) */
   tab msgs;              /* index + 1 of each message's first unit, by message id */
   GHashTable *wide_hops; /* unit* -> int64_t* (a hop HOP_WIDE stands for) */
+  GArray *wide_ids;      /* uint64_t: the event ids idrefs name by index */
   atoms nodes, addrs;
   GPtrArray *pols;       /* pol*, distinct; [0] all unknown */
   GHashTable *pol_idx;   /* pol* -> index + 1 (lookup only) */
@@ -338,6 +341,7 @@ trace_check *trace_check_new(void) {
   tab_init(&tc->by_qid);
   tab_init(&tc->msgs);
   tc->wide_hops = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+  tc->wide_ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
   atoms_init(&tc->nodes);
   atoms_init(&tc->addrs);
   tc->pols = g_ptr_array_new_with_free_func(g_free);
@@ -367,6 +371,7 @@ void trace_check_free(trace_check *tc) {
   g_free(tc->msgs.slots);
   g_free(tc->by_qid.slots);
   g_hash_table_unref(tc->wide_hops);
+  g_array_unref(tc->wide_ids);
   g_hash_table_unref(tc->pol_idx);
   g_ptr_array_unref(tc->pols);
   g_hash_table_unref(tc->bounced);
@@ -472,7 +477,7 @@ static unit *unit_at(const trace_check *tc, uint32_t i) {
 static const char *msg_of(const trace_check *tc, const unit *u) { return store_at(&tc->mem, u->msg); }
 
 static const char *qid_of(const trace_check *tc, const unit *u) {
-  if (u->r.flags & U_LONG_QID) {
+  if (u->flags & U_LONG_QID) {
     uint32_t ref;
     memcpy(&ref, u->qid, sizeof ref);
     return store_at(&tc->mem, ref);
@@ -480,7 +485,25 @@ static const char *qid_of(const trace_check *tc, const unit *u) {
   return u->qid;
 }
 
-static bool flag(const unit *u, uint16_t f) { return (u->r.flags & f) != 0; }
+static bool flag(const unit *u, uint16_t f) { return (u->flags & f) != 0; }
+
+static uint32_t idref(trace_check *tc, uint64_t id) {
+  if (id < IDREF_WIDE)
+    return (uint32_t)id;
+  if (tc->wide_ids->len >= IDREF_WIDE - 1)
+    g_error("trace_check: %u event ids over 2^31 kept", tc->wide_ids->len); /* out of memory */
+  g_array_append_val(tc->wide_ids, id);
+  return IDREF_WIDE | (tc->wide_ids->len - 1);
+}
+
+static uint64_t id_of(const trace_check *tc, uint32_t ref) {
+  return ref & IDREF_WIDE ? g_array_index(tc->wide_ids, uint64_t, ref & ~IDREF_WIDE) : ref;
+}
+
+static uint32_t addr_of(const rcpt_st *r) { return r->addr & ~RELAYED; }
+
+/* The event that created U. */
+static uint64_t unit_id(const trace_check *tc, const unit *u) { return id_of(tc, u->id); }
 
 static uint32_t nrcpts(const unit *u) {
   return flag(u, U_MANY) ? (uint32_t)u->r.resolved : u->r.addr != NO_ADDR;
@@ -492,22 +515,22 @@ static rcpt_st *rcpts(const trace_check *tc, unit *u) {
 }
 
 static int64_t hop_of(const trace_check *tc, const unit *u) {
-  if (u->r.hop == HOP_WIDE)
+  if (u->hop == HOP_WIDE)
     return *(const int64_t *)g_hash_table_lookup(tc->wide_hops, u);
-  return (int64_t)u->r.hop - 1;
+  return (int64_t)u->hop - 1;
 }
 
 static void hop_set(trace_check *tc, unit *u, int64_t hop) {
   if (hop >= -1 && hop < HOP_WIDE - 1) {
-    if (u->r.hop == HOP_WIDE)
+    if (u->hop == HOP_WIDE)
       g_hash_table_remove(tc->wide_hops, u);
-    u->r.hop = (uint8_t)(hop + 1);
+    u->hop = (uint8_t)(hop + 1);
     return;
   }
   int64_t *p = g_new(int64_t, 1);
   *p = hop;
   g_hash_table_replace(tc->wide_hops, u, p);
-  u->r.hop = HOP_WIDE;
+  u->hop = HOP_WIDE;
 }
 
 static uint32_t qid_hash(uint32_t node, const char *queue_id) {
@@ -619,7 +642,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   unit *u = unit_at(tc, idx);
   memset(u, 0, sizeof *u);
   u->t = t;
-  u->id = id;
+  u->id = idref(tc, id);
   u->node = n->id;
   u->r.addr = NO_ADDR;
   size_t qlen = strlen(queue_id) + 1;
@@ -629,7 +652,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
     uint32_t ref;
     memcpy(store_alloc(&tc->mem, qlen, &ref), queue_id, qlen);
     memcpy(u->qid, &ref, sizeof ref);
-    u->r.flags |= U_LONG_QID;
+    u->flags |= U_LONG_QID;
   }
   *qsl = idx + 1;
   tab_grow(tc, &tc->by_qid, qid_rehash);
@@ -656,7 +679,7 @@ static rcpt_st *unit_rcpt_fold(unit *u, const trace_check *tc, uint32_t fold) {
     return NULL;
   rcpt_st *r = rcpts(tc, u);
   for (uint32_t i = 0, n = nrcpts(u); i < n; i++) {
-    const atom *a = tc->addrs.all->pdata[r[i].addr];
+    const atom *a = tc->addrs.all->pdata[addr_of(&r[i])];
     if (a->fold == fold)
       return &r[i];
   }
@@ -708,14 +731,11 @@ static void unit_add_rcpts(trace_check *tc, unit *u, const rd *rec) {
   uint32_t ref;
   rcpt_st *r = store_alloc(&tc->mem, n * sizeof *r, &ref);
   memcpy(r, rcpts(tc, u), old * sizeof *r);
-  if (old == 1) /* the unit's own: not its hop and flags */
-    r[0].hop = 0, r[0].flags = 0;
   for (uint32_t i = 0; i < nadd + more; i++)
-    r[old + i] = (rcpt_st){0, i < nadd ? add[i] : g_array_index(big, uint32_t, i - nadd), 0, 0, 0};
+    r[old + i] = (rcpt_st){0, i < nadd ? add[i] : g_array_index(big, uint32_t, i - nadd)};
   u->r.resolved = n;
   u->r.addr = ref;
-  u->r.relayed = 0;
-  u->r.flags |= U_MANY;
+  u->flags |= U_MANY;
   if (big)
     g_array_free(big, TRUE);
 }
@@ -748,7 +768,7 @@ static char *open_list(const trace_check *tc, unit *u) {
       continue;
     if (s->len)
       g_string_append(s, ", ");
-    g_string_append(s, atom_str(&tc->addrs, r->addr));
+    g_string_append(s, atom_str(&tc->addrs, addr_of(r)));
   }
   return g_string_free(s, FALSE);
 }
@@ -771,8 +791,8 @@ static void on_accept(trace_check *tc, const rd *rec, int64_t t, uint64_t id, bo
         continue;
       rcpt_st *r = open_rcpt(tc, from, msg, it->valuestring, NULL);
       if (r) {
-        r->resolved = id;
-        r->relayed = true;
+        r->resolved = idref(tc, id);
+        r->addr |= RELAYED;
       }
     }
   }
@@ -794,11 +814,11 @@ static uint32_t pol_intern(trace_check *tc, int64_t lifetime, int64_t gap, int64
 static void check_hops(trace_check *tc, unit *u, uint64_t id) {
   int64_t max_hops = pol_of(tc, u)->max_hops, hop = hop_of(tc, u);
   if (hop >= 0 && max_hops >= 0 && hop > max_hops) {
-    uint64_t ids[] = {u->id, id};
+    uint64_t ids[] = {unit_id(tc, u), id};
     report(tc, TRACE_CHECK_HOP_LIMIT, msg_of(tc, u), node_name(tc, u), ids, 2,
            "message %s: %s accepted it (event %" PRIu64 ") with %" PRId64
            " Received fields, over its limit of %" PRId64,
-           msg_of(tc, u), node_name(tc, u), u->id, hop, max_hops);
+           msg_of(tc, u), node_name(tc, u), unit_id(tc, u), hop, max_hops);
   }
 }
 
@@ -808,14 +828,14 @@ static void on_queue(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
     return;
   unit *u = unit_get(tc, node, qid, msg, t, id);
   unit_add_rcpts(tc, u, rec);
-  u->r.flags |= U_QUEUED;
+  u->flags |= U_QUEUED;
   const char *sender = str(rec, "sender");
   if (sender) {
-    u->r.flags |= U_SENDER_KNOWN;
+    u->flags |= U_SENDER_KNOWN;
     if (*sender)
-      u->r.flags |= U_SENDER;
+      u->flags |= U_SENDER;
     else
-      u->r.flags &= (uint16_t)~U_SENDER;
+      u->flags &= (uint16_t)~U_SENDER;
   }
   u->pol = pol_intern(tc, int_or(rec, "lifetime", -1), int_or(rec, "retry_gap", -1),
                       int_or(rec, "max_hops", -1));
@@ -830,14 +850,14 @@ static void on_defer(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   int64_t lifetime = u ? pol_of(tc, u)->lifetime : -1;
   if (!u || lifetime < 0 || flag(u, U_LIFETIME_FLAGGED) || t - u->t <= lifetime)
     return;
-  u->r.flags |= U_LIFETIME_FLAGGED;
+  u->flags |= U_LIFETIME_FLAGGED;
   char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ];
-  uint64_t ids[] = {u->id, id};
+  uint64_t ids[] = {unit_id(tc, u), id};
   report(tc, TRACE_CHECK_LIFETIME, msg_of(tc, u), node, ids, 2,
          "message %s at %s (queue %s, accepted at event %" PRIu64
          "): deferred again (event %" PRIu64
          ") %s after it was queued; its lifetime is %s: it should have bounced",
-         msg_of(tc, u), node, qid, u->id, id, trace_time_format_short(t - u->t, b1),
+         msg_of(tc, u), node, qid, unit_id(tc, u), id, trace_time_format_short(t - u->t, b1),
          trace_time_format_short(lifetime, b2));
 }
 
@@ -849,7 +869,7 @@ static void on_bounce(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   unit *u = unit_find(tc, node, qid);
   rcpt_st *r = u ? unit_rcpt(u, tc, rcpt) : NULL;
   if (r && !r->resolved)
-    r->resolved = id;
+    r->resolved = idref(tc, id);
   char *bk = bounce_key(msg, rcpt);
   if (!g_hash_table_contains(tc->bounced, bk)) {
     bounce_st *b = g_new(bounce_st, 1);
@@ -859,7 +879,7 @@ static void on_bounce(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   } else {
     g_free(bk);
   }
-  uint64_t ids[] = {u ? u->id : 0, id};
+  uint64_t ids[] = {u ? unit_id(tc, u) : 0, id};
   bool has_dsn = dsn && *dsn;
   if (u && flag(u, U_SENDER_KNOWN) && !flag(u, U_SENDER) && has_dsn)
     report(tc, TRACE_CHECK_BOUNCE_OF_BOUNCE, msg, node, ids, 2,
@@ -888,7 +908,7 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   unit *u = NULL;
   rcpt_st *r = open_rcpt(tc, node, msg, rcpt, &u);
   if (r)
-    r->resolved = id;
+    r->resolved = idref(tc, id);
   /* The recipient must be one its envelope named at this host. */
   bool known = r != NULL;
   if (!known) {
@@ -903,7 +923,7 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
            "), not a recipient of any envelope it accepted it with",
            msg, node, rcpt, id);
   } else if (mailbox && g_ascii_strcasecmp(mailbox, rcpt) != 0) {
-    uint64_t ids[] = {u ? u->id : 0, id};
+    uint64_t ids[] = {u ? unit_id(tc, u) : 0, id};
     report(tc, TRACE_CHECK_WRONG_MAILBOX, msg, node, ids, 2,
            "message %s, recipient %s: %s stored it in mailbox %s (event %" PRIu64 ")", msg, rcpt,
            node, mailbox, id);
@@ -960,15 +980,15 @@ static void swap_relays(trace_check *tc, unit *u) {
   rcpt_st *rs = rcpts(tc, u);
   for (uint32_t i = 0, n = nrcpts(u); i < n; i++) {
     rcpt_st *r = &rs[i];
-    uint32_t fold = ((const atom *)tc->addrs.all->pdata[r->addr])->fold;
+    uint32_t fold = ((const atom *)tc->addrs.all->pdata[addr_of(r)])->fold;
     for (unit *o = first; !r->resolved && o; o = next_at(tc, o->next, o->node)) {
       rcpt_st *q = o == u || flag(o, U_EXPIRED) ? NULL : unit_rcpt_fold(o, tc, fold);
-      if (!q || !q->resolved || !q->relayed || q->resolved < u->id)
+      if (!q || !q->resolved || !(q->addr & RELAYED) || id_of(tc, q->resolved) < unit_id(tc, u))
         continue; /* a relay before U was accepted cannot be U's */
       r->resolved = q->resolved;
-      r->relayed = true;
+      r->addr |= RELAYED;
       q->resolved = 0;
-      q->relayed = false;
+      q->addr &= ~RELAYED;
     }
   }
 }
@@ -981,15 +1001,15 @@ static void on_expire(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   unit *u = unit_find(tc, node, qid);
   if (!u || flag(u, U_EXPIRED))
     return;
-  u->r.flags |= U_EXPIRED;
+  u->flags |= U_EXPIRED;
   swap_relays(tc, u);
   char *open = open_list(tc, u);
   if (*open) {
-    uint64_t ids[] = {u->id, id};
+    uint64_t ids[] = {unit_id(tc, u), id};
     report(tc, TRACE_CHECK_NO_LOSS, msg_of(tc, u), node, ids, 2,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), then left "
            "its queue (event %" PRIu64 ") neither passed on, stored nor bounced",
-           msg_of(tc, u), open, node, u->id, qid, id);
+           msg_of(tc, u), open, node, unit_id(tc, u), qid, id);
   }
   g_free(open);
 }
@@ -1112,7 +1132,7 @@ void trace_check_end_queue(trace_check *tc, const char *node, const char *const 
   for (size_t i = 0; i < n; i++) { /* a unit marked; one not (yet) seen, by name */
     unit *u = unit_find(tc, node, queue_ids[i]);
     if (u)
-      u->r.flags |= U_HELD;
+      u->flags |= U_HELD;
     else
       g_hash_table_add(tc->held, key2(node, queue_ids[i]));
   }
@@ -1287,12 +1307,12 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
     return;
   }
   char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ], b3[TRACE_TIME_BUFSZ];
-  uint64_t ids[] = {u->id};
+  uint64_t ids[] = {unit_id(tc, u)};
   if (!flag(u, U_QUEUED)) {
     report(tc, TRACE_CHECK_NO_LOSS, msg_of(tc, u), node_name(tc, u), ids, 1,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), never "
            "queued, passed on, stored or bounced",
-           msg_of(tc, u), open, node_name(tc, u), u->id, qid_of(tc, u));
+           msg_of(tc, u), open, node_name(tc, u), unit_id(tc, u), qid_of(tc, u));
     g_free(open);
     return;
   }
@@ -1306,7 +1326,7 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
     report(tc, TRACE_CHECK_NO_LOSS, msg_of(tc, u), node_name(tc, u), ids, 1,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), not "
            "passed on, stored or bounced, and not in its queue at the end",
-           msg_of(tc, u), open, node_name(tc, u), u->id, qid_of(tc, u));
+           msg_of(tc, u), open, node_name(tc, u), unit_id(tc, u), qid_of(tc, u));
     g_free(open);
     return;
   }
@@ -1319,7 +1339,7 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
       report(tc, TRACE_CHECK_LIFETIME, msg_of(tc, u), node_name(tc, u), ids, 1,
              "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
              ") at the end, %s after it was queued; its lifetime is %s",
-             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u), u->id, trace_time_format_short(end - u->t, b1),
+             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u), unit_id(tc, u), trace_time_format_short(end - u->t, b1),
              trace_time_format_short(up->lifetime, b2));
       g_free(open);
       return;
@@ -1331,7 +1351,7 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
       report(tc, TRACE_CHECK_LIVENESS, msg_of(tc, u), node_name(tc, u), ids, 1,
              "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
              ") at the end, %s after %s; its retry schedule waits at most %s",
-             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u), u->id, trace_time_format_short(end - from, b1),
+             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u), unit_id(tc, u), trace_time_format_short(end - from, b1),
              tc->last_fault >= 0 && tc->last_fault >= u->t ? "the last fault" : "it was queued",
              trace_time_format_short(gap, b3));
   }
