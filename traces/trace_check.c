@@ -17,14 +17,20 @@
  * Lookups use hash tables; everything that reaches the output is walked in
  * arrays, in the order the records came, so the report is deterministic.
  *
- * Memory (issue #6): a unit is one allocation holding its queue id; node
- * names and recipient addresses are interned once (atoms) and named by
- * small integer ids; a message's id is interned once for all its units,
- * which hang off it in creation order; recipients are a packed array.
- * Units, message ids and recipient arrays live as long as the checker, so
- * they are carved from 16 KiB blocks (an arena) without malloc's header
- * and rounding per allocation. The units have an arena of their own, walked
- * in creation order at the end (no array of pointers to them).
+ * Memory (issue #6: every unit is kept to the end, so the checker grows
+ * with the mail): a unit is 48 octets of fixed size, in chunks of 256,
+ * named by its index and walked in creation order at the end; node names
+ * and recipient addresses are interned once (atoms) and named by small
+ * integer ids; a message's id is kept once for all its units (which link
+ * on by index in creation order) and, with queue ids of 8 octets or more
+ * and the arrays of units with several recipients, in a store of 16 KiB
+ * blocks named by 32-bit references (no malloc header and rounding each);
+ * a unit's only recipient (8 octets) is inside it. Event ids are 32-bit
+ * (idref; the rare one past 2^31 is kept apart), hops a byte (likewise).
+ * The lookups (by node and queue id, by message id) are open-addressing
+ * arrays of unit indexes, 4 octets a slot. Nothing here depends on a
+ * trace's sizes: every compact field has its way out for what does not
+ * fit.
  */
 #include <stddef.h>
 #include "trace_check.h"
