@@ -788,6 +788,123 @@ START_TEST(wide_event_ids) {
 }
 END_TEST
 
+static void feed_fmt(trace_check *tc, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void feed_fmt(trace_check *tc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *line = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  trace_check_feed_line(tc, line, strlen(line));
+  g_free(line);
+}
+
+/* More distinct queue policies than a unit holds itself (300, from 255 on
+ * kept apart): each unit's own lifetime decides, to the nanosecond. */
+START_TEST(many_policies) {
+  enum { N = 300 };
+  trace_check *tc = trace_check_new();
+  for (int i = 0; i < N; i++) {
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%d,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m%d@x\","
+             "\"queue_id\":\"%06X\",\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"lifetime\":%d}",
+             i + 1, i, i, (i + 1) * 1000);
+  }
+  for (int i = 0; i < N; i++) /* at its lifetime: not over it */
+    feed_fmt(tc,
+             "{\"t\":%d,\"id\":%d,\"ev\":\"msg.defer\",\"node\":\"mx\",\"msg\":\"m%d@x\","
+             "\"queue_id\":\"%06X\",\"rcpt\":\"u@d\"}",
+             (i + 1) * 1000, 1000 + i, i, i);
+  ck_assert_uint_eq(trace_check_count(tc), 0);
+  for (int i = 0; i < N; i++) /* a nanosecond over it */
+    feed_fmt(tc,
+             "{\"t\":%d,\"id\":%d,\"ev\":\"msg.defer\",\"node\":\"mx\",\"msg\":\"m%d@x\","
+             "\"queue_id\":\"%06X\",\"rcpt\":\"u@d\"}",
+             (i + 1) * 1000 + 1, 2000 + i, i, i);
+  ck_assert_uint_eq(trace_check_count(tc), N);
+  for (int i = 0; i < N; i++) {
+    const trace_check_violation *v = trace_check_at(tc, (size_t)i);
+    ck_assert_msg(v->inv == TRACE_CHECK_LIFETIME && v->nids == 2 && v->ids[0] == (uint64_t)i + 1 &&
+                      v->ids[1] == (uint64_t)2000 + (uint64_t)i,
+                  "violation %d: got %s", i, v->text);
+  }
+  trace_check_free(tc);
+}
+END_TEST
+
+/* More nodes than a unit names itself (65,540, from 65,535 on kept
+ * apart), every one with a queue entry "Q": lookups by node and queue id
+ * and by message at a node find each its own (the first node and the
+ * last two hold the same message). */
+static const char *many_nodes_msg(int i, int n, char buf[32]) {
+  if (i == 0 || i >= n - 2)
+    return "shared@x";
+  g_snprintf(buf, 32, "m%d@x", i);
+  return buf;
+}
+
+START_TEST(many_nodes) {
+  enum { N = 65540 };
+  trace_check *tc = trace_check_new();
+  char b[32];
+  for (int i = 0; i < N; i++)
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%d,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"n%d\","
+             "\"msg\":\"%s\",\"queue_id\":\"Q\",\"rcpts\":[\"u@d\"]}",
+             i + 1, i, many_nodes_msg(i, N, b));
+  /* the last node passes its entry on; the one before leaves with it open */
+  feed_fmt(tc,
+           "{\"t\":1,\"id\":%d,\"ev\":\"msg.relay\",\"from\":\"n%d\",\"to\":\"far\","
+           "\"msg\":\"shared@x\",\"queue_id\":\"R\",\"rcpts\":[\"u@d\"]}",
+           N + 1, N - 1);
+  feed_fmt(tc,
+           "{\"t\":2,\"id\":%d,\"ev\":\"msg.expire\",\"node\":\"n%d\",\"msg\":\"shared@x\","
+           "\"queue_id\":\"Q\"}",
+           N + 2, N - 1);
+  feed_fmt(tc,
+           "{\"t\":3,\"id\":%d,\"ev\":\"msg.expire\",\"node\":\"n%d\",\"msg\":\"shared@x\","
+           "\"queue_id\":\"Q\"}",
+           N + 3, N - 2);
+  ck_assert_uint_eq(trace_check_count(tc), 1);
+  char want[128];
+  g_snprintf(want, sizeof want, "accepted by n%d (event %d, queue Q), then left its queue (event %d)",
+             N - 2, N - 1, N + 3);
+  ck_assert_msg(strstr(trace_check_at(tc, 0)->text, want), "got %s, want %s",
+                trace_check_at(tc, 0)->text, want);
+  ck_assert_uint_eq(trace_check_accepted(tc), N + 1);
+  trace_check_free(tc);
+}
+END_TEST
+
+/* Queue ids around what a unit holds itself (7 octets): 7, 8, a prefix
+ * of them, empty; each found as itself only. */
+START_TEST(queue_id_lengths) {
+  static const char *const qids[] = {"ABCDEFG", "ABCDEFGH", "ABC", "ABCDEFGHIJKLMNOP", ""};
+  trace_check *tc = trace_check_new();
+  for (size_t i = 0; i < G_N_ELEMENTS(qids); i++)
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%zu,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m%zu@x\","
+             "\"queue_id\":\"%s\",\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"lifetime\":10}",
+             i + 1, i, qids[i]);
+  for (size_t i = G_N_ELEMENTS(qids); i-- > 0;) /* the empty one is a mail client's: skipped */
+    feed_fmt(tc,
+             "{\"t\":20,\"id\":%zu,\"ev\":\"msg.defer\",\"node\":\"mx\",\"msg\":\"m%zu@x\","
+             "\"queue_id\":\"%s\",\"rcpt\":\"u@d\"}",
+             100 + i, i, qids[i]);
+  ck_assert_uint_eq(trace_check_count(tc), G_N_ELEMENTS(qids) - 1);
+  for (size_t k = 0; k < G_N_ELEMENTS(qids) - 1; k++) {
+    size_t i = G_N_ELEMENTS(qids) - 2 - k;
+    char want[96];
+    g_snprintf(want, sizeof want, "message m%zu@x at mx (queue %s, accepted at event %zu)", i,
+               qids[i], i + 1);
+    ck_assert_msg(strstr(trace_check_at(tc, k)->text, want), "got %s, want %s",
+                  trace_check_at(tc, k)->text, want);
+  }
+  trace_check_finish(tc, 30);
+  ck_assert_uint_eq(trace_check_accepted(tc), G_N_ELEMENTS(qids));
+  trace_check_free(tc);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("trace_check");
   TCase *tc = tcase_create("agree");
@@ -807,6 +924,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, compact_units);
   tcase_add_test(tc, end_queue_before_and_after);
   tcase_add_test(tc, wide_event_ids);
+  tcase_add_test(tc, many_policies);
+  tcase_add_test(tc, many_nodes);
+  tcase_add_test(tc, queue_id_lengths);
   tcase_add_test(tc, truncated);
   suite_add_tcase(s, tc);
   return s;

@@ -97,22 +97,26 @@ enum {
 };
 #define NO_ADDR (RELAYED - 1) /* r.addr of a unit without recipients */
 #define HOP_WIDE UINT8_MAX /* a hop below -1 or over 253: in tc->wide_hops */
+#define NODE_WIDE UINT16_MAX /* a node id of 65535 or more: in tc->wide_nodes */
+#define POL_WIDE UINT8_MAX   /* a policy index of 255 or more: in tc->wide_pols */
+#define QID_INLINE 7         /* a queue id of up to 7 octets is in the unit */
 
-/* One queue entry (see the top). Memory (issue #6): 48 octets, fixed size,
+/* One queue entry (see the top). Memory (issue #6): 40 octets, fixed size,
  * in chunks of UNIT_CHUNK (walked by index in creation order at the end);
  * the message id and a queue id of 8 octets or more live in tc->mem, named
- * by 32-bit references; event ids are idrefs. */
+ * by 32-bit references; event ids are idrefs; node ids, policy indexes
+ * and hops that do not fit their field are kept apart (wide_*). */
 typedef struct {
-  int64_t t;
+  uint32_t t[2];   /* the time (int64_t, copied: the unit is 4-aligned) */
   uint32_t id;     /* idref of the record that created it */
   uint32_t msg;    /* reference of the message id in tc->mem */
   uint32_t next;   /* the next unit of the same message (index + 1, 0 none) */
-  uint32_t node;   /* atom id in nodes */
-  uint32_t pol;    /* index in tc->pols; 0: nothing known (all -1) */
-  uint16_t flags;  /* U_* */
-  uint8_t hop;     /* the hop + 1, 0 unknown, HOP_WIDE: tc->wide_hops */
-  char qid[8];     /* the queue id, NUL-padded, if shorter than 8; else U_LONG_QID */
   rcpt_st r;       /* the only recipient (r.addr NO_ADDR: none), or U_MANY */
+  uint16_t node;   /* atom id in nodes, NODE_WIDE: tc->wide_nodes */
+  uint8_t pol;     /* index in tc->pols (0: nothing known, all -1), POL_WIDE: tc->wide_pols */
+  uint8_t hop;     /* the hop + 1, 0 unknown, HOP_WIDE: tc->wide_hops */
+  uint8_t flags;   /* U_* */
+  char qid[QID_INLINE]; /* the queue id, NUL-padded (no NUL if 7 octets); else U_LONG_QID */
 } unit;
 
 #define UNIT_SHIFT 8 /* 256 units a chunk (14 KiB) */
@@ -231,6 +235,8 @@ struct trace_check {
   tab msgs;              /* index + 1 of each message's first unit, by message id */
   GHashTable *wide_hops; /* unit* -> int64_t* (a hop HOP_WIDE stands for) */
   GArray *wide_ids;      /* uint64_t: the event ids idrefs name by index */
+  GHashTable *wide_nodes; /* unit* -> node id (NODE_WIDE) */
+  GHashTable *wide_pols;  /* unit* -> policy index (POL_WIDE) */
   atoms nodes, addrs;
   GPtrArray *pols;       /* pol*, distinct; [0] all unknown */
   GHashTable *pol_idx;   /* pol* -> index + 1 (lookup only) */
@@ -328,9 +334,6 @@ static gboolean pol_equal(gconstpointer a, gconstpointer b) {
   return x->lifetime == y->lifetime && x->gap == y->gap && x->max_hops == y->max_hops;
 }
 
-static const char *node_name(const trace_check *tc, const unit *u) {
-  return atom_str(&tc->nodes, u->node);
-}
 
 static void viol_free(void *p) {
   trace_check_violation *v = p;
@@ -348,6 +351,8 @@ trace_check *trace_check_new(void) {
   tab_init(&tc->msgs);
   tc->wide_hops = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
   tc->wide_ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+  tc->wide_nodes = g_hash_table_new(g_direct_hash, g_direct_equal);
+  tc->wide_pols = g_hash_table_new(g_direct_hash, g_direct_equal);
   atoms_init(&tc->nodes);
   atoms_init(&tc->addrs);
   tc->pols = g_ptr_array_new_with_free_func(g_free);
@@ -378,6 +383,8 @@ void trace_check_free(trace_check *tc) {
   g_free(tc->by_qid.slots);
   g_hash_table_unref(tc->wide_hops);
   g_array_unref(tc->wide_ids);
+  g_hash_table_unref(tc->wide_nodes);
+  g_hash_table_unref(tc->wide_pols);
   g_hash_table_unref(tc->pol_idx);
   g_ptr_array_unref(tc->pols);
   g_hash_table_unref(tc->bounced);
@@ -482,16 +489,62 @@ static unit *unit_at(const trace_check *tc, uint32_t i) {
 
 static const char *msg_of(const trace_check *tc, const unit *u) { return store_at(&tc->mem, u->msg); }
 
-static const char *qid_of(const trace_check *tc, const unit *u) {
+/* U's queue id: in the store, or copied to BUF (NUL-terminated). */
+static const char *qid_of(const trace_check *tc, const unit *u, char buf[QID_INLINE + 1]) {
   if (u->flags & U_LONG_QID) {
     uint32_t ref;
     memcpy(&ref, u->qid, sizeof ref);
     return store_at(&tc->mem, ref);
   }
-  return u->qid;
+  memcpy(buf, u->qid, QID_INLINE);
+  buf[QID_INLINE] = '\0';
+  return buf;
 }
 
-static bool flag(const unit *u, uint16_t f) { return (u->flags & f) != 0; }
+static bool qid_eq(const trace_check *tc, const unit *u, const char *queue_id) {
+  if (u->flags & U_LONG_QID) {
+    char unused[QID_INLINE + 1];
+    return strcmp(qid_of(tc, u, unused), queue_id) == 0;
+  }
+  /* Equal in the unit's 7 octets: at a NUL in them, or QUEUE_ID ends too. */
+  return strncmp(u->qid, queue_id, QID_INLINE) == 0 &&
+         (memchr(u->qid, '\0', QID_INLINE) || queue_id[QID_INLINE] == '\0');
+}
+
+static int64_t unit_t(const unit *u) {
+  int64_t t;
+  memcpy(&t, u->t, sizeof t);
+  return t;
+}
+
+static uint32_t node_of(const trace_check *tc, const unit *u) {
+  if (u->node == NODE_WIDE)
+    return GPOINTER_TO_UINT(g_hash_table_lookup(tc->wide_nodes, u));
+  return u->node;
+}
+
+static const char *node_name(const trace_check *tc, const unit *u) {
+  return atom_str(&tc->nodes, node_of(tc, u));
+}
+
+static uint32_t pol_idx(const trace_check *tc, const unit *u) {
+  if (u->pol == POL_WIDE)
+    return GPOINTER_TO_UINT(g_hash_table_lookup(tc->wide_pols, u));
+  return u->pol;
+}
+
+static void pol_set(trace_check *tc, unit *u, uint32_t idx) {
+  if (idx < POL_WIDE) {
+    if (u->pol == POL_WIDE)
+      g_hash_table_remove(tc->wide_pols, u);
+    u->pol = (uint8_t)idx;
+    return;
+  }
+  g_hash_table_replace(tc->wide_pols, u, GUINT_TO_POINTER(idx));
+  u->pol = POL_WIDE;
+}
+
+static bool flag(const unit *u, uint8_t f) { return (u->flags & f) != 0; }
 
 static uint32_t idref(trace_check *tc, uint64_t id) {
   if (id < IDREF_WIDE)
@@ -552,7 +605,7 @@ static uint32_t *qid_slot(const trace_check *tc, uint32_t node, const char *queu
     if (!*sl)
       return sl;
     const unit *u = unit_at(tc, *sl - 1);
-    if (u->node == node && strcmp(qid_of(tc, u), queue_id) == 0)
+    if (node_of(tc, u) == node && qid_eq(tc, u, queue_id))
       return sl;
   }
 }
@@ -597,7 +650,8 @@ static void tab_grow(trace_check *tc, tab *tb, uint32_t (*hash)(const trace_chec
 
 static uint32_t qid_rehash(const trace_check *tc, uint32_t v) {
   const unit *u = unit_at(tc, v - 1);
-  return qid_hash(u->node, qid_of(tc, u));
+  char buf[QID_INLINE + 1];
+  return qid_hash(node_of(tc, u), qid_of(tc, u, buf));
 }
 
 static uint32_t msg_rehash(const trace_check *tc, uint32_t v) {
@@ -617,7 +671,7 @@ static unit *unit_find(trace_check *tc, const char *node, const char *queue_id) 
 static unit *next_at(const trace_check *tc, uint32_t next, uint32_t node) {
   while (next) {
     unit *u = unit_at(tc, next - 1);
-    if (u->node == node)
+    if (node_of(tc, u) == node)
       return u;
     next = u->next;
   }
@@ -647,13 +701,18 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
     g_ptr_array_add(tc->chunks, g_new(unit, UNIT_CHUNK));
   unit *u = unit_at(tc, idx);
   memset(u, 0, sizeof *u);
-  u->t = t;
+  memcpy(u->t, &t, sizeof t);
   u->id = idref(tc, id);
-  u->node = n->id;
+  if (n->id < NODE_WIDE) {
+    u->node = (uint16_t)n->id;
+  } else {
+    u->node = NODE_WIDE;
+    g_hash_table_insert(tc->wide_nodes, u, GUINT_TO_POINTER(n->id));
+  }
   u->r.addr = NO_ADDR;
   size_t qlen = strlen(queue_id) + 1;
-  if (qlen <= sizeof u->qid) {
-    memcpy(u->qid, queue_id, qlen);
+  if (qlen <= QID_INLINE + 1) {
+    memcpy(u->qid, queue_id, qlen - 1); /* the rest is 0 */
   } else {
     uint32_t ref;
     memcpy(store_alloc(&tc->mem, qlen, &ref), queue_id, qlen);
@@ -753,7 +812,7 @@ static rcpt_st *open_rcpt(trace_check *tc, const char *node, const char *msg, co
   if (!u)
     return NULL;
   uint32_t fold = addr_fold(tc, addr);
-  for (; u; u = next_at(tc, u->next, u->node)) {
+  for (; u; u = next_at(tc, u->next, node_of(tc, u))) {
     rcpt_st *r = flag(u, U_EXPIRED) ? NULL : unit_rcpt_fold(u, tc, fold);
     if (r && !r->resolved) {
       if (out)
@@ -804,7 +863,9 @@ static void on_accept(trace_check *tc, const rd *rec, int64_t t, uint64_t id, bo
   }
 }
 
-static const pol *pol_of(const trace_check *tc, const unit *u) { return tc->pols->pdata[u->pol]; }
+static const pol *pol_of(const trace_check *tc, const unit *u) {
+  return tc->pols->pdata[pol_idx(tc, u)];
+}
 
 static uint32_t pol_intern(trace_check *tc, int64_t lifetime, int64_t gap, int64_t max_hops) {
   pol k = {lifetime, gap, max_hops};
@@ -841,10 +902,10 @@ static void on_queue(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
     if (*sender)
       u->flags |= U_SENDER;
     else
-      u->flags &= (uint16_t)~U_SENDER;
+      u->flags &= (uint8_t)~U_SENDER;
   }
-  u->pol = pol_intern(tc, int_or(rec, "lifetime", -1), int_or(rec, "retry_gap", -1),
-                      int_or(rec, "max_hops", -1));
+  pol_set(tc, u, pol_intern(tc, int_or(rec, "lifetime", -1), int_or(rec, "retry_gap", -1),
+                            int_or(rec, "max_hops", -1)));
   check_hops(tc, u, id);
 }
 
@@ -854,7 +915,7 @@ static void on_defer(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
     return;
   unit *u = unit_find(tc, node, qid);
   int64_t lifetime = u ? pol_of(tc, u)->lifetime : -1;
-  if (!u || lifetime < 0 || flag(u, U_LIFETIME_FLAGGED) || t - u->t <= lifetime)
+  if (!u || lifetime < 0 || flag(u, U_LIFETIME_FLAGGED) || t - unit_t(u) <= lifetime)
     return;
   u->flags |= U_LIFETIME_FLAGGED;
   char b1[TRACE_TIME_BUFSZ], b2[TRACE_TIME_BUFSZ];
@@ -863,7 +924,7 @@ static void on_defer(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
          "message %s at %s (queue %s, accepted at event %" PRIu64
          "): deferred again (event %" PRIu64
          ") %s after it was queued; its lifetime is %s: it should have bounced",
-         msg_of(tc, u), node, qid, unit_id(tc, u), id, trace_time_format_short(t - u->t, b1),
+         msg_of(tc, u), node, qid, unit_id(tc, u), id, trace_time_format_short(t - unit_t(u), b1),
          trace_time_format_short(lifetime, b2));
 }
 
@@ -919,7 +980,7 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
   bool known = r != NULL;
   if (!known) {
     uint32_t fold = addr_fold(tc, rcpt);
-    for (unit *o = units_of(tc, node, msg); !known && o; o = next_at(tc, o->next, o->node))
+    for (unit *o = units_of(tc, node, msg); !known && o; o = next_at(tc, o->next, node_of(tc, o)))
       known = unit_rcpt_fold(o, tc, fold) != NULL;
   }
   if (!known) {
@@ -982,12 +1043,12 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
  * accepted: the credit moves to U and the still-queued copy holds the
  * recipient open again. */
 static void swap_relays(trace_check *tc, unit *u) {
-  unit *first = next_at(tc, *msg_slot(tc, msg_of(tc, u), msg_hash(msg_of(tc, u))), u->node);
+  unit *first = next_at(tc, *msg_slot(tc, msg_of(tc, u), msg_hash(msg_of(tc, u))), node_of(tc, u));
   rcpt_st *rs = rcpts(tc, u);
   for (uint32_t i = 0, n = nrcpts(u); i < n; i++) {
     rcpt_st *r = &rs[i];
     uint32_t fold = ((const atom *)tc->addrs.all->pdata[addr_of(r)])->fold;
-    for (unit *o = first; !r->resolved && o; o = next_at(tc, o->next, o->node)) {
+    for (unit *o = first; !r->resolved && o; o = next_at(tc, o->next, node_of(tc, o))) {
       rcpt_st *q = o == u || flag(o, U_EXPIRED) ? NULL : unit_rcpt_fold(o, tc, fold);
       if (!q || !q->resolved || !(q->addr & RELAYED) || id_of(tc, q->resolved) < unit_id(tc, u))
         continue; /* a relay before U was accepted cannot be U's */
@@ -1307,6 +1368,7 @@ static int64_t restarted_at(trace_check *tc, const char *node) {
 }
 
 static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
+  char qb[QID_INLINE + 1];
   char *open = open_list(tc, u);
   if (!*open) {
     g_free(open);
@@ -1318,13 +1380,13 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
     report(tc, TRACE_CHECK_NO_LOSS, msg_of(tc, u), node_name(tc, u), ids, 1,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), never "
            "queued, passed on, stored or bounced",
-           msg_of(tc, u), open, node_name(tc, u), unit_id(tc, u), qid_of(tc, u));
+           msg_of(tc, u), open, node_name(tc, u), unit_id(tc, u), qid_of(tc, u, qb));
     g_free(open);
     return;
   }
   bool held = !tc->held_known || flag(u, U_HELD);
   if (!held && g_hash_table_size(tc->held)) {
-    char *hk = key2(node_name(tc, u), qid_of(tc, u));
+    char *hk = key2(node_name(tc, u), qid_of(tc, u, qb));
     held = g_hash_table_contains(tc->held, hk);
     g_free(hk);
   }
@@ -1332,7 +1394,7 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
     report(tc, TRACE_CHECK_NO_LOSS, msg_of(tc, u), node_name(tc, u), ids, 1,
            "message %s, recipient(s) %s: accepted by %s (event %" PRIu64 ", queue %s), not "
            "passed on, stored or bounced, and not in its queue at the end",
-           msg_of(tc, u), open, node_name(tc, u), unit_id(tc, u), qid_of(tc, u));
+           msg_of(tc, u), open, node_name(tc, u), unit_id(tc, u), qid_of(tc, u, qb));
     g_free(open);
     return;
   }
@@ -1340,25 +1402,25 @@ static void end_unit(trace_check *tc, unit *u, int64_t end, bool live) {
   int64_t gap = up->gap >= 0 ? up->gap : TRACE_CHECK_DEFAULT_GAP_NS;
   int64_t back = restarted_at(tc, node_name(tc, u));
   if (up->lifetime >= 0 && !flag(u, U_LIFETIME_FLAGGED)) {
-    int64_t due = MAX(u->t + up->lifetime, back) + gap + TRACE_CHECK_SLACK_NS;
+    int64_t due = MAX(unit_t(u) + up->lifetime, back) + gap + TRACE_CHECK_SLACK_NS;
     if (end > due) {
       report(tc, TRACE_CHECK_LIFETIME, msg_of(tc, u), node_name(tc, u), ids, 1,
              "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
              ") at the end, %s after it was queued; its lifetime is %s",
-             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u), unit_id(tc, u), trace_time_format_short(end - u->t, b1),
+             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u, qb), unit_id(tc, u), trace_time_format_short(end - unit_t(u), b1),
              trace_time_format_short(up->lifetime, b2));
       g_free(open);
       return;
     }
   }
   if (live) {
-    int64_t from = MAX(MAX(tc->last_fault, u->t), back);
+    int64_t from = MAX(MAX(tc->last_fault, unit_t(u)), back);
     if (end >= from + 2 * gap + TRACE_CHECK_SLACK_NS)
       report(tc, TRACE_CHECK_LIVENESS, msg_of(tc, u), node_name(tc, u), ids, 1,
              "message %s, recipient(s) %s: still queued at %s (queue %s, accepted at event %" PRIu64
              ") at the end, %s after %s; its retry schedule waits at most %s",
-             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u), unit_id(tc, u), trace_time_format_short(end - from, b1),
-             tc->last_fault >= 0 && tc->last_fault >= u->t ? "the last fault" : "it was queued",
+             msg_of(tc, u), open, node_name(tc, u), qid_of(tc, u, qb), unit_id(tc, u), trace_time_format_short(end - from, b1),
+             tc->last_fault >= 0 && tc->last_fault >= unit_t(u) ? "the last fault" : "it was queued",
              trace_time_format_short(gap, b3));
   }
   g_free(open);
