@@ -211,10 +211,10 @@ static void tab_init(tab *tb) {
   tb->slots = g_new0(uint32_t, tb->cap);
 }
 
-/* FNV-1a of S, from H. */
-static uint32_t hash_str(uint32_t h, const char *s) {
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
+/* FNV-1a of S up to its NUL or N octets, from H. */
+static uint32_t hash_strn(uint32_t h, const char *s, size_t n) {
+  for (size_t i = 0; i < n && s[i]; i++)
+    h = (h ^ (unsigned char)s[i]) * 16777619u;
   return h;
 }
 
@@ -506,9 +506,13 @@ static bool qid_eq(const trace_check *tc, const unit *u, const char *queue_id) {
     char unused[QID_INLINE + 1];
     return strcmp(qid_of(tc, u, unused), queue_id) == 0;
   }
-  /* Equal in the unit's 7 octets: at a NUL in them, or QUEUE_ID ends too. */
-  return strncmp(u->qid, queue_id, QID_INLINE) == 0 &&
-         (memchr(u->qid, '\0', QID_INLINE) || queue_id[QID_INLINE] == '\0');
+  for (size_t i = 0; i < QID_INLINE; i++) { /* the unit's octets, NUL-padded */
+    if (u->qid[i] != queue_id[i])
+      return false;
+    if (!queue_id[i])
+      return true;
+  }
+  return queue_id[QID_INLINE] == '\0'; /* 7 octets, no NUL: QUEUE_ID ends there too */
 }
 
 static int64_t unit_t(const unit *u) {
@@ -592,8 +596,9 @@ static void hop_set(trace_check *tc, unit *u, int64_t hop) {
   u->hop = HOP_WIDE;
 }
 
-static uint32_t qid_hash(uint32_t node, const char *queue_id) {
-  return hash_fin(hash_str(2166136261u ^ node * 0x9E3779B1u, queue_id));
+/* The hash of (NODE, the queue id's first N octets or up to its NUL). */
+static uint32_t qid_hash(uint32_t node, const char *queue_id, size_t n) {
+  return hash_fin(hash_strn(2166136261u ^ node * 0x9E3779B1u, queue_id, n));
 }
 
 /* The by_qid slot of (NODE, QUEUE_ID): the one holding its unit, or the
@@ -621,7 +626,7 @@ static uint32_t *msg_slot(const trace_check *tc, const char *msg, uint32_t h) {
   }
 }
 
-static uint32_t msg_hash(const char *msg) { return hash_fin(hash_str(2166136261u, msg)); }
+static uint32_t msg_hash(const char *msg) { return hash_fin(hash_strn(2166136261u, msg, SIZE_MAX)); }
 
 /* The free slot for V in TB's twice as big successor (V's hash H). */
 static uint32_t *free_slot(const tab *tb, uint32_t h) {
@@ -650,8 +655,11 @@ static void tab_grow(trace_check *tc, tab *tb, uint32_t (*hash)(const trace_chec
 
 static uint32_t qid_rehash(const trace_check *tc, uint32_t v) {
   const unit *u = unit_at(tc, v - 1);
-  char buf[QID_INLINE + 1];
-  return qid_hash(node_of(tc, u), qid_of(tc, u, buf));
+  if (u->flags & U_LONG_QID) {
+    char unused[QID_INLINE + 1];
+    return qid_hash(node_of(tc, u), qid_of(tc, u, unused), SIZE_MAX);
+  }
+  return qid_hash(node_of(tc, u), u->qid, QID_INLINE);
 }
 
 static uint32_t msg_rehash(const trace_check *tc, uint32_t v) {
@@ -662,7 +670,7 @@ static unit *unit_find(trace_check *tc, const char *node, const char *queue_id) 
   const atom *n = atom_find(&tc->nodes, node);
   if (!n)
     return NULL;
-  const uint32_t *sl = qid_slot(tc, n->id, queue_id, qid_hash(n->id, queue_id));
+  const uint32_t *sl = qid_slot(tc, n->id, queue_id, qid_hash(n->id, queue_id, SIZE_MAX));
   return *sl ? unit_at(tc, *sl - 1) : NULL;
 }
 
@@ -690,7 +698,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   const atom *n = atom_find(&tc->nodes, node);
   if (!n)
     n = atom_add(&tc->nodes, node, UINT32_MAX);
-  uint32_t qh = qid_hash(n->id, queue_id);
+  uint32_t qh = qid_hash(n->id, queue_id, SIZE_MAX);
   uint32_t *qsl = qid_slot(tc, n->id, queue_id, qh);
   if (*qsl)
     return unit_at(tc, *qsl - 1);
