@@ -211,20 +211,22 @@ static void tab_init(tab *tb) {
   tb->slots = g_new0(uint32_t, tb->cap);
 }
 
-/* FNV-1a of S up to its NUL or N octets, from H. */
-static uint32_t hash_strn(uint32_t h, const char *s, size_t n) {
-  for (size_t i = 0; i < n && s[i]; i++)
-    h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h;
-}
-
-/* The final mix (the index is the low bits). */
-static uint32_t hash_fin(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  return h ^ (h >> 16);
+/* A hash of the N octets at S from SEED, eight at a time (the words'
+ * byte order makes it the machine's own: it only places entries). */
+static uint32_t hash_mem(uint64_t seed, const char *s, size_t n) {
+  uint64_t h = seed ^ (n * 0x9E3779B97F4A7C15u);
+  for (; n >= 8; s += 8, n -= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdu;
+    h ^= h >> 32;
+  }
+  uint64_t w = 0;
+  memcpy(&w, s, n);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+  h ^= h >> 29;
+  h *= 0xff51afd7ed558ccdu;
+  return (uint32_t)(h ^ (h >> 32));
 }
 
 struct trace_check {
@@ -596,9 +598,9 @@ static void hop_set(trace_check *tc, unit *u, int64_t hop) {
   u->hop = HOP_WIDE;
 }
 
-/* The hash of (NODE, the queue id's first N octets or up to its NUL). */
+/* The hash of (NODE, the queue id's N octets). */
 static uint32_t qid_hash(uint32_t node, const char *queue_id, size_t n) {
-  return hash_fin(hash_strn(2166136261u ^ node * 0x9E3779B1u, queue_id, n));
+  return hash_mem(node, queue_id, n);
 }
 
 /* The by_qid slot of (NODE, QUEUE_ID): the one holding its unit, or the
@@ -626,7 +628,7 @@ static uint32_t *msg_slot(const trace_check *tc, const char *msg, uint32_t h) {
   }
 }
 
-static uint32_t msg_hash(const char *msg) { return hash_fin(hash_strn(2166136261u, msg, SIZE_MAX)); }
+static uint32_t msg_hash(const char *msg) { return hash_mem(UINT64_MAX, msg, strlen(msg)); }
 
 /* The free slot for V in TB's twice as big successor (V's hash H). */
 static uint32_t *free_slot(const tab *tb, uint32_t h) {
@@ -657,9 +659,10 @@ static uint32_t qid_rehash(const trace_check *tc, uint32_t v) {
   const unit *u = unit_at(tc, v - 1);
   if (u->flags & U_LONG_QID) {
     char unused[QID_INLINE + 1];
-    return qid_hash(node_of(tc, u), qid_of(tc, u, unused), SIZE_MAX);
+    const char *q = qid_of(tc, u, unused);
+    return qid_hash(node_of(tc, u), q, strlen(q));
   }
-  return qid_hash(node_of(tc, u), u->qid, QID_INLINE);
+  return qid_hash(node_of(tc, u), u->qid, strnlen(u->qid, QID_INLINE));
 }
 
 static uint32_t msg_rehash(const trace_check *tc, uint32_t v) {
@@ -670,7 +673,7 @@ static unit *unit_find(trace_check *tc, const char *node, const char *queue_id) 
   const atom *n = atom_find(&tc->nodes, node);
   if (!n)
     return NULL;
-  const uint32_t *sl = qid_slot(tc, n->id, queue_id, qid_hash(n->id, queue_id, SIZE_MAX));
+  const uint32_t *sl = qid_slot(tc, n->id, queue_id, qid_hash(n->id, queue_id, strlen(queue_id)));
   return *sl ? unit_at(tc, *sl - 1) : NULL;
 }
 
@@ -698,7 +701,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   const atom *n = atom_find(&tc->nodes, node);
   if (!n)
     n = atom_add(&tc->nodes, node, UINT32_MAX);
-  uint32_t qh = qid_hash(n->id, queue_id, SIZE_MAX);
+  uint32_t qh = qid_hash(n->id, queue_id, strlen(queue_id));
   uint32_t *qsl = qid_slot(tc, n->id, queue_id, qh);
   if (*qsl)
     return unit_at(tc, *qsl - 1);
