@@ -119,7 +119,9 @@ typedef struct {
   char qid[QID_INLINE]; /* the queue id, NUL-padded (no NUL if 7 octets); else U_LONG_QID */
 } unit;
 
-#define UNIT_SHIFT 8 /* 256 units a chunk (14 KiB) */
+G_STATIC_ASSERT(sizeof(unit) == 40);
+
+#define UNIT_SHIFT 8 /* 256 units a chunk (10 KiB) */
 #define UNIT_CHUNK (1u << UNIT_SHIFT)
 
 #define CONTAINER(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
@@ -278,6 +280,8 @@ static const atom *atom_find(const atoms *a, const char *s) {
 }
 
 static const atom *atom_add(atoms *a, const char *s, uint32_t fold_of_new) {
+  if (a->all->len >= NO_ADDR) /* the ids below RELAYED and NO_ADDR */
+    g_error("trace_check: %u names", a->all->len); /* out of memory first */
   size_t n = strlen(s) + 1;
   atom *at = g_malloc(sizeof *at + n);
   memcpy(at->s, s, n);
