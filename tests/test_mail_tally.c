@@ -141,6 +141,45 @@ START_TEST(many_messages) {
 }
 END_TEST
 
+/* A message stored again in a mailbox it is in (any ASCII case) is a
+ * duplicate; in another mailbox, or another message in that mailbox, is
+ * not. */
+START_TEST(duplicates) {
+  static const struct {
+    const char *msg, *mailbox;
+    bool want;
+  } rows[] = {
+      {"a@x", "bob@d", false},  {"a@x", "carol@d", false}, {"a@x", "BOB@d", true},
+      {"b@x", "bob@d", false},  {"a@x", "Carol@D", true},  {"b@x", "bob@d", true},
+      {"dsn@x", "bob@d", false}, /* never submitted: still counted */
+  };
+  mail_tally *t = mail_tally_new();
+  uint64_t dups = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    bool got = mail_tally_duplicate(t, rows[i].msg, rows[i].mailbox);
+    ck_assert_msg(got == rows[i].want, "row %zu (%s in %s): got %d, want %d", i, rows[i].msg,
+                  rows[i].mailbox, got, rows[i].want);
+    dups += rows[i].want;
+  }
+  /* many pairs (the table grows), one mailbox longer than a quarter block */
+  char *big = g_strnfill(3000, 'm');
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 400; i++) {
+      char msg[32], box[32];
+      g_snprintf(msg, sizeof msg, "m%d@x", i);
+      g_snprintf(box, sizeof box, round ? "U%d@D" : "u%d@d", i % 7);
+      ck_assert_int_eq(mail_tally_duplicate(t, msg, box), round == 1);
+      ck_assert_int_eq(mail_tally_duplicate(t, msg, i == 5 ? big : "x@d"), round == 1);
+      dups += 2 * (uint64_t)round;
+    }
+  mail_tally_stats st;
+  mail_tally_get(t, &st);
+  ck_assert_uint_eq(st.duplicates, dups);
+  g_free(big);
+  mail_tally_free(t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mail_tally");
   TCase *tc = tcase_create("tally");
@@ -148,6 +187,7 @@ int main(void) {
   tcase_add_test(tc, counters);
   tcase_add_test(tc, deferred_and_time_zero);
   tcase_add_test(tc, many_messages);
+  tcase_add_test(tc, duplicates);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
