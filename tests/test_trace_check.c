@@ -905,6 +905,78 @@ START_TEST(queue_id_lengths) {
 }
 END_TEST
 
+/* Message ids of every shape the checker's packed form has to give back
+ * exactly and keep apart: hex runs of 3, 4, 5, 127, 128 and 300 digits,
+ * upper-case hex, zeros, octets of UTF-8, empty, ids that differ in one
+ * digit of a long run or in its length. Each is accepted at S, passed on
+ * by a relay naming it (found by message id), leaves S (nothing lost),
+ * and is reported by name at T, where it was never queued. */
+START_TEST(message_id_shapes) {
+  char *h127 = g_strnfill(127, 'a'), *h128 = g_strnfill(128, '0'), *h300 = g_strnfill(300, 'f');
+  char *near300 = g_strdup(h300);
+  near300[299] = 'e';
+  char *ids[] = {
+      g_strdup("m840.cfe8e471fc2634b4@d66.test"),
+      g_strdup("m840.cfe8e471fc2634b5@d66.test"),
+      g_strdup("abc@x"),
+      g_strdup("abcd@x"),
+      g_strdup("abcde@x"),
+      g_strdup("ABCDEF0123@X"),
+      g_strdup("0000@x"),
+      g_strdup("\u00e9t\u00e9-caf\u00e9@x"),
+      g_strdup(""),
+      g_strdup_printf("%s@x", h127),
+      g_strdup_printf("%s@x", h128),
+      g_strdup_printf("%s0@x", h128),
+      g_strdup_printf("%s@x", h300),
+      g_strdup_printf("%s@x", near300),
+      g_strdup("8f3a5a3e-1c2b-4d5e-9f8a-1234567890ab@example.com"),
+  };
+  enum { N = G_N_ELEMENTS(ids) };
+  trace_check *tc = trace_check_new();
+  int id = 1;
+  for (int i = 0; i < N; i++)
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%d,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"S\",\"msg\":\"%s\","
+             "\"queue_id\":\"%d\",\"rcpts\":[\"u@d\"]}",
+             id++, ids[i], i);
+  for (int i = 0; i < N; i++) {
+    feed_fmt(tc,
+             "{\"t\":1,\"id\":%d,\"ev\":\"msg.relay\",\"from\":\"S\",\"to\":\"T\",\"msg\":\"%s\","
+             "\"queue_id\":\"R%d\",\"rcpts\":[\"u@d\"]}",
+             id++, ids[i], i);
+    feed_fmt(tc,
+             "{\"t\":2,\"id\":%d,\"ev\":\"msg.expire\",\"node\":\"S\",\"msg\":\"%s\","
+             "\"queue_id\":\"%d\"}",
+             id++, ids[i], i);
+  }
+  trace_check_finish(tc, 3);
+  ck_assert_uint_eq(trace_check_count(tc), N);
+  for (int i = 0; i < N; i++) {
+    const trace_check_violation *v = trace_check_at(tc, (size_t)i);
+    char *lit = g_strdup_printf("\"%s\"", ids[i]);
+    cJSON *str = cJSON_Parse(lit); /* the id as the record meant it (\u escapes) */
+    char *want_id = g_strdup(cJSON_GetStringValue(str));
+    cJSON_Delete(str);
+    g_free(lit);
+    char *want = g_strdup_printf("no-loss: message %s, recipient(s) u@d: accepted by T (event %d, "
+                                 "queue R%d), never queued",
+                                 want_id, N + 1 + 2 * i, i);
+    ck_assert_msg(g_str_has_prefix(v->text, want), "id %d: got %s, want %s...", i, v->text, want);
+    ck_assert_str_eq(v->msg, want_id);
+    g_free(want);
+    g_free(want_id);
+  }
+  trace_check_free(tc);
+  for (int i = 0; i < N; i++)
+    g_free(ids[i]);
+  g_free(near300);
+  g_free(h300);
+  g_free(h128);
+  g_free(h127);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("trace_check");
   TCase *tc = tcase_create("agree");
@@ -927,6 +999,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, many_policies);
   tcase_add_test(tc, many_nodes);
   tcase_add_test(tc, queue_id_lengths);
+  tcase_add_test(tc, message_id_shapes);
   tcase_add_test(tc, truncated);
   suite_add_tcase(s, tc);
   return s;

@@ -224,7 +224,8 @@ static uint32_t hash_mem(uint64_t seed, const char *s, size_t n) {
     h ^= h >> 32;
   }
   uint64_t w = 0;
-  memcpy(&w, s, n);
+  if (n) /* S may be NULL when N is 0 */
+    memcpy(&w, s, n);
   h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
   h ^= h >> 29;
   h *= 0xff51afd7ed558ccdu;
@@ -241,6 +242,8 @@ struct trace_check {
   GArray *wide_ids;      /* uint64_t: the event ids idrefs name by index */
   GHashTable *wide_nodes; /* unit* -> node id (NODE_WIDE) */
   GHashTable *wide_pols;  /* unit* -> policy index (POL_WIDE) */
+  GByteArray *key;        /* a message id packed for a lookup (reused) */
+  GString *msg_text;      /* msg_of's text (reused) */
   atoms nodes, addrs;
   GPtrArray *pols;       /* pol*, distinct; [0] all unknown */
   GHashTable *pol_idx;   /* pol* -> index + 1 (lookup only) */
@@ -359,6 +362,8 @@ trace_check *trace_check_new(void) {
   tc->wide_ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
   tc->wide_nodes = g_hash_table_new(g_direct_hash, g_direct_equal);
   tc->wide_pols = g_hash_table_new(g_direct_hash, g_direct_equal);
+  tc->key = g_byte_array_new();
+  tc->msg_text = g_string_new(NULL);
   atoms_init(&tc->nodes);
   atoms_init(&tc->addrs);
   tc->pols = g_ptr_array_new_with_free_func(g_free);
@@ -391,6 +396,8 @@ void trace_check_free(trace_check *tc) {
   g_array_unref(tc->wide_ids);
   g_hash_table_unref(tc->wide_nodes);
   g_hash_table_unref(tc->wide_pols);
+  g_byte_array_unref(tc->key);
+  g_string_free(tc->msg_text, TRUE);
   g_hash_table_unref(tc->pol_idx);
   g_ptr_array_unref(tc->pols);
   g_hash_table_unref(tc->bounced);
@@ -493,7 +500,104 @@ static unit *unit_at(const trace_check *tc, uint32_t i) {
   return (unit *)tc->chunks->pdata[i >> UNIT_SHIFT] + (i & (UNIT_CHUNK - 1));
 }
 
-static const char *msg_of(const trace_check *tc, const unit *u) { return store_at(&tc->mem, u->msg); }
+/* ---- message ids, packed ----
+ * A unit's message id is kept packed (issue #6: 31 -> 24 octets for this
+ * simulator's ids; UUIDs and hashes alike): a run of 4 to 127 lowercase
+ * hex digits is 0x80 | its length, then its digits two to an octet (the
+ * first in the high nibble); an octet of 0x80 or more is 0x80 and itself;
+ * any other octet is itself. Packing is a function of the text and
+ * unpacking undoes it exactly, so two ids are equal exactly when their
+ * packed forms are. In the store: the packed length (an octet below 255,
+ * else 255 and four octets), then the packed octets. */
+#define PACK_RUN_MIN 4
+#define PACK_RUN_MAX 127
+
+static int hex_val(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* S packed into OUT (replacing what it held). */
+static void pack_id(GByteArray *out, const char *s) {
+  g_byte_array_set_size(out, (guint)(2 * strlen(s)));
+  uint8_t *p = out->data;
+  while (*s) {
+    size_t run = 0;
+    while (run < PACK_RUN_MAX && hex_val(s[run]) >= 0)
+      run++;
+    if (run >= PACK_RUN_MIN) {
+      *p++ = (uint8_t)(0x80 | run);
+      for (size_t i = 0; i < run; i += 2)
+        *p++ = (uint8_t)(hex_val(s[i]) << 4 | (i + 1 < run ? hex_val(s[i + 1]) : 0));
+      s += run;
+      continue;
+    }
+    uint8_t c = (uint8_t)*s++;
+    if (c >= 0x80)
+      *p++ = 0x80;
+    *p++ = c;
+  }
+  g_byte_array_set_size(out, (guint)(p - out->data));
+}
+
+/* The N packed octets at P, unpacked into OUT (replacing what it held). */
+static void unpack_id(GString *out, const uint8_t *p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  const uint8_t *end = p + n;
+  g_string_truncate(out, 0);
+  while (p < end) {
+    uint8_t b = *p++;
+    if (b < 0x80) {
+      g_string_append_c(out, (char)b);
+    } else if (b == 0x80) {
+      g_string_append_c(out, (char)*p++);
+    } else {
+      size_t run = b & 0x7F;
+      for (size_t i = 0; i < run; i++)
+        g_string_append_c(out, digits[i % 2 ? p[i / 2] & 15 : p[i / 2] >> 4]);
+      p += (run + 1) / 2;
+    }
+  }
+}
+
+/* U's packed message id, its length in *N. */
+static const uint8_t *msg_key(const trace_check *tc, const unit *u, size_t *n) {
+  const uint8_t *p = store_at(&tc->mem, u->msg);
+  if (*p < 255) {
+    *n = *p;
+    return p + 1;
+  }
+  uint32_t len;
+  memcpy(&len, p + 1, sizeof len);
+  *n = len;
+  return p + 5;
+}
+
+/* KEY (N octets) kept in the store; its reference. */
+static uint32_t msg_keep(trace_check *tc, const uint8_t *key, size_t n) {
+  uint32_t ref;
+  if (n > UINT32_MAX - 5)
+    g_error("trace_check: a message id of %zu octets", n); /* out of memory first */
+  uint8_t *p = store_alloc(&tc->mem, n + (n < 255 ? 1 : 5), &ref);
+  if (n < 255) {
+    *p++ = (uint8_t)n;
+  } else {
+    uint32_t len = (uint32_t)n;
+    *p++ = 255;
+    memcpy(p, &len, sizeof len);
+    p += sizeof len;
+  }
+  if (n) /* KEY may be NULL when N is 0 */
+    memcpy(p, key, n);
+  return ref;
+}
+
+/* U's message id as text (valid until the next call). */
+static const char *msg_of(trace_check *tc, const unit *u) {
+  size_t n;
+  const uint8_t *k = msg_key(tc, u, &n);
+  unpack_id(tc->msg_text, k, n);
+  return tc->msg_text->str;
+}
 
 /* U's queue id: in the store, or copied to BUF (NUL-terminated). */
 static const char *qid_of(const trace_check *tc, const unit *u, char buf[QID_INLINE + 1]) {
@@ -623,16 +727,22 @@ static uint32_t *qid_slot(const trace_check *tc, uint32_t node, const char *queu
 
 /* The msgs slot of MSG (H its hash): the one holding its first unit, or
  * the free one where it would go. */
-static uint32_t *msg_slot(const trace_check *tc, const char *msg, uint32_t h) {
+static uint32_t *msg_slot(const trace_check *tc, const uint8_t *key, size_t n, uint32_t h) {
   const tab *tb = &tc->msgs;
   for (uint32_t i = h & (tb->cap - 1);; i = (i + 1) & (tb->cap - 1)) {
     uint32_t *sl = &tb->slots[i];
-    if (!*sl || strcmp(msg_of(tc, unit_at(tc, *sl - 1)), msg) == 0)
+    if (!*sl)
+      return sl;
+    size_t m;
+    const uint8_t *k = msg_key(tc, unit_at(tc, *sl - 1), &m);
+    if (m == n && (n == 0 || memcmp(k, key, n) == 0))
       return sl;
   }
 }
 
-static uint32_t msg_hash(const char *msg) { return hash_mem(UINT64_MAX, msg, strlen(msg)); }
+static uint32_t msg_hash(const uint8_t *key, size_t n) {
+  return hash_mem(UINT64_MAX, (const char *)key, n);
+}
 
 /* The free slot for V in TB's twice as big successor (V's hash H). */
 static uint32_t *free_slot(const tab *tb, uint32_t h) {
@@ -670,7 +780,9 @@ static uint32_t qid_rehash(const trace_check *tc, uint32_t v) {
 }
 
 static uint32_t msg_rehash(const trace_check *tc, uint32_t v) {
-  return msg_hash(msg_of(tc, unit_at(tc, v - 1)));
+  size_t n;
+  const uint8_t *k = msg_key(tc, unit_at(tc, v - 1), &n);
+  return msg_hash(k, n);
 }
 
 static unit *unit_find(trace_check *tc, const char *node, const char *queue_id) {
@@ -697,7 +809,10 @@ static unit *units_of(trace_check *tc, const char *node, const char *msg) {
   const atom *n = atom_find(&tc->nodes, node);
   if (!n)
     return NULL;
-  return next_at(tc, *msg_slot(tc, msg, msg_hash(msg)), n->id);
+  pack_id(tc->key, msg);
+  const uint8_t *k = tc->key->data;
+  size_t kn = tc->key->len;
+  return next_at(tc, *msg_slot(tc, k, kn, msg_hash(k, kn)), n->id);
 }
 
 static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, const char *msg,
@@ -736,8 +851,10 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   }
   *qsl = idx + 1;
   tab_grow(tc, &tc->by_qid, qid_rehash);
-  uint32_t mh = msg_hash(msg);
-  uint32_t *msl = msg_slot(tc, msg, mh);
+  pack_id(tc->key, msg);
+  const uint8_t *key = tc->key->data;
+  size_t kn = tc->key->len;
+  uint32_t *msl = msg_slot(tc, key, kn, msg_hash(key, kn));
   if (*msl) { /* the message's last unit gets this one as its next */
     unit *m = unit_at(tc, *msl - 1);
     u->msg = m->msg;
@@ -745,8 +862,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
       m = unit_at(tc, m->next - 1);
     m->next = idx + 1;
   } else {
-    size_t len = strlen(msg) + 1;
-    memcpy(store_alloc(&tc->mem, len, &u->msg), msg, len);
+    u->msg = msg_keep(tc, key, kn);
     *msl = idx + 1;
     tab_grow(tc, &tc->msgs, msg_rehash);
   }
@@ -1058,7 +1174,9 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
  * accepted: the credit moves to U and the still-queued copy holds the
  * recipient open again. */
 static void swap_relays(trace_check *tc, unit *u) {
-  unit *first = next_at(tc, *msg_slot(tc, msg_of(tc, u), msg_hash(msg_of(tc, u))), node_of(tc, u));
+  size_t kn;
+  const uint8_t *key = msg_key(tc, u, &kn);
+  unit *first = next_at(tc, *msg_slot(tc, key, kn, msg_hash(key, kn)), node_of(tc, u));
   rcpt_st *rs = rcpts(tc, u);
   for (uint32_t i = 0, n = nrcpts(u); i < n; i++) {
     rcpt_st *r = &rs[i];
