@@ -512,13 +512,18 @@ static unit *unit_at(const trace_check *tc, uint32_t i) {
 #define PACK_RUN_MIN 4
 #define PACK_RUN_MAX 127
 
+static const char pack_digits[] = "0123456789abcdef";
+
 static int hex_val(char c) {
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  unsigned d = (unsigned)(unsigned char)c - '0', a = (unsigned)(unsigned char)c - 'a';
+  return d < 10 ? (int)d : a < 6 ? (int)a + 10 : -1;
 }
 
 /* S packed into OUT (replacing what it held). */
 static void pack_id(GByteArray *out, const char *s) {
   g_byte_array_set_size(out, (guint)(2 * strlen(s)));
+  if (!*s) /* no octets: out->data may be NULL */
+    return;
   uint8_t *p = out->data;
   while (*s) {
     size_t run = 0;
@@ -531,7 +536,11 @@ static void pack_id(GByteArray *out, const char *s) {
       s += run;
       continue;
     }
-    uint8_t c = (uint8_t)*s++;
+    for (; run; run--) /* a short run: its digits as they are */
+      *p++ = (uint8_t)*s++;
+    if (!*s)
+      break;
+    uint8_t c = (uint8_t)*s++; /* not a digit */
     if (c >= 0x80)
       *p++ = 0x80;
     *p++ = c;
@@ -541,7 +550,6 @@ static void pack_id(GByteArray *out, const char *s) {
 
 /* The N packed octets at P, unpacked into OUT (replacing what it held). */
 static void unpack_id(GString *out, const uint8_t *p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
   const uint8_t *end = p + n;
   g_string_truncate(out, 0);
   while (p < end) {
@@ -553,10 +561,33 @@ static void unpack_id(GString *out, const uint8_t *p, size_t n) {
     } else {
       size_t run = b & 0x7F;
       for (size_t i = 0; i < run; i++)
-        g_string_append_c(out, digits[i % 2 ? p[i / 2] & 15 : p[i / 2] >> 4]);
+        g_string_append_c(out, pack_digits[i % 2 ? p[i / 2] & 15 : p[i / 2] >> 4]);
       p += (run + 1) / 2;
     }
   }
+}
+
+/* True if the N packed octets at K are the text S (compared as unpacked,
+ * octet by octet: S's NUL never matches a packed octet). */
+static bool packed_eq(const uint8_t *k, size_t n, const char *s) {
+  const uint8_t *end = k + n;
+  while (k < end) {
+    uint8_t b = *k++;
+    if (b < 0x80) {
+      if ((uint8_t)*s++ != b)
+        return false;
+    } else if (b == 0x80) {
+      if ((uint8_t)*s++ != *k++)
+        return false;
+    } else {
+      size_t run = b & 0x7F;
+      for (size_t i = 0; i < run; i++)
+        if (*s++ != pack_digits[i % 2 ? k[i / 2] & 15 : k[i / 2] >> 4])
+          return false;
+      k += (run + 1) / 2;
+    }
+  }
+  return *s == '\0';
 }
 
 /* U's packed message id, its length in *N. */
@@ -727,22 +758,22 @@ static uint32_t *qid_slot(const trace_check *tc, uint32_t node, const char *queu
 
 /* The msgs slot of MSG (H its hash): the one holding its first unit, or
  * the free one where it would go. */
-static uint32_t *msg_slot(const trace_check *tc, const uint8_t *key, size_t n, uint32_t h) {
+static uint32_t *msg_slot(const trace_check *tc, const char *msg, uint32_t h) {
   const tab *tb = &tc->msgs;
   for (uint32_t i = h & (tb->cap - 1);; i = (i + 1) & (tb->cap - 1)) {
     uint32_t *sl = &tb->slots[i];
     if (!*sl)
       return sl;
-    size_t m;
-    const uint8_t *k = msg_key(tc, unit_at(tc, *sl - 1), &m);
-    if (m == n && (n == 0 || memcmp(k, key, n) == 0))
+    size_t n;
+    const uint8_t *k = msg_key(tc, unit_at(tc, *sl - 1), &n);
+    if (packed_eq(k, n, msg))
       return sl;
   }
 }
 
-static uint32_t msg_hash(const uint8_t *key, size_t n) {
-  return hash_mem(UINT64_MAX, (const char *)key, n);
-}
+/* The hash of a message id's text (the packed form is not hashed: a
+ * lookup packs nothing). */
+static uint32_t msg_hash(const char *msg) { return hash_mem(UINT64_MAX, msg, strlen(msg)); }
 
 /* The free slot for V in TB's twice as big successor (V's hash H). */
 static uint32_t *free_slot(const tab *tb, uint32_t h) {
@@ -754,7 +785,7 @@ static uint32_t *free_slot(const tab *tb, uint32_t h) {
 
 /* Doubles TB (one more entry would fill it over 3/4); HASH gives a
  * value's hash. */
-static void tab_grow(trace_check *tc, tab *tb, uint32_t (*hash)(const trace_check *, uint32_t)) {
+static void tab_grow(trace_check *tc, tab *tb, uint32_t (*hash)(trace_check *, uint32_t)) {
   tb->n++;
   if (4 * (uint64_t)tb->n <= 3 * (uint64_t)tb->cap)
     return;
@@ -769,7 +800,7 @@ static void tab_grow(trace_check *tc, tab *tb, uint32_t (*hash)(const trace_chec
   g_free(old);
 }
 
-static uint32_t qid_rehash(const trace_check *tc, uint32_t v) {
+static uint32_t qid_rehash(trace_check *tc, uint32_t v) {
   const unit *u = unit_at(tc, v - 1);
   if (u->flags & U_LONG_QID) {
     char unused[QID_INLINE + 1];
@@ -779,10 +810,8 @@ static uint32_t qid_rehash(const trace_check *tc, uint32_t v) {
   return qid_hash(node_of(tc, u), u->qid, strnlen(u->qid, QID_INLINE));
 }
 
-static uint32_t msg_rehash(const trace_check *tc, uint32_t v) {
-  size_t n;
-  const uint8_t *k = msg_key(tc, unit_at(tc, v - 1), &n);
-  return msg_hash(k, n);
+static uint32_t msg_rehash(trace_check *tc, uint32_t v) {
+  return msg_hash(msg_of(tc, unit_at(tc, v - 1)));
 }
 
 static unit *unit_find(trace_check *tc, const char *node, const char *queue_id) {
@@ -809,10 +838,7 @@ static unit *units_of(trace_check *tc, const char *node, const char *msg) {
   const atom *n = atom_find(&tc->nodes, node);
   if (!n)
     return NULL;
-  pack_id(tc->key, msg);
-  const uint8_t *k = tc->key->data;
-  size_t kn = tc->key->len;
-  return next_at(tc, *msg_slot(tc, k, kn, msg_hash(k, kn)), n->id);
+  return next_at(tc, *msg_slot(tc, msg, msg_hash(msg)), n->id);
 }
 
 static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, const char *msg,
@@ -851,10 +877,7 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
   }
   *qsl = idx + 1;
   tab_grow(tc, &tc->by_qid, qid_rehash);
-  pack_id(tc->key, msg);
-  const uint8_t *key = tc->key->data;
-  size_t kn = tc->key->len;
-  uint32_t *msl = msg_slot(tc, key, kn, msg_hash(key, kn));
+  uint32_t *msl = msg_slot(tc, msg, msg_hash(msg));
   if (*msl) { /* the message's last unit gets this one as its next */
     unit *m = unit_at(tc, *msl - 1);
     u->msg = m->msg;
@@ -862,7 +885,8 @@ static unit *unit_get(trace_check *tc, const char *node, const char *queue_id, c
       m = unit_at(tc, m->next - 1);
     m->next = idx + 1;
   } else {
-    u->msg = msg_keep(tc, key, kn);
+    pack_id(tc->key, msg);
+    u->msg = msg_keep(tc, tc->key->data, tc->key->len);
     *msl = idx + 1;
     tab_grow(tc, &tc->msgs, msg_rehash);
   }
@@ -1174,9 +1198,8 @@ static void on_deliver(trace_check *tc, const rd *rec, int64_t t, uint64_t id) {
  * accepted: the credit moves to U and the still-queued copy holds the
  * recipient open again. */
 static void swap_relays(trace_check *tc, unit *u) {
-  size_t kn;
-  const uint8_t *key = msg_key(tc, u, &kn);
-  unit *first = next_at(tc, *msg_slot(tc, key, kn, msg_hash(key, kn)), node_of(tc, u));
+  const char *m = msg_of(tc, u); /* msg_slot does not overwrite it */
+  unit *first = next_at(tc, *msg_slot(tc, m, msg_hash(m)), node_of(tc, u));
   rcpt_st *rs = rcpts(tc, u);
   for (uint32_t i = 0, n = nrcpts(u); i < n; i++) {
     rcpt_st *r = &rs[i];
