@@ -551,20 +551,25 @@ static void pack_id(GByteArray *out, const char *s) {
 /* The N packed octets at P, unpacked into OUT (replacing what it held). */
 static void unpack_id(GString *out, const uint8_t *p, size_t n) {
   const uint8_t *end = p + n;
-  g_string_truncate(out, 0);
+  g_string_set_size(out, 2 * n); /* a packed octet is at most two */
+  char *o = out->str;
   while (p < end) {
     uint8_t b = *p++;
     if (b < 0x80) {
-      g_string_append_c(out, (char)b);
+      *o++ = (char)b;
     } else if (b == 0x80) {
-      g_string_append_c(out, (char)*p++);
+      *o++ = (char)*p++;
     } else {
       size_t run = b & 0x7F;
-      for (size_t i = 0; i < run; i++)
-        g_string_append_c(out, pack_digits[i % 2 ? p[i / 2] & 15 : p[i / 2] >> 4]);
-      p += (run + 1) / 2;
+      for (size_t i = 0; i + 1 < run; i += 2, p++) {
+        *o++ = pack_digits[*p >> 4];
+        *o++ = pack_digits[*p & 15];
+      }
+      if (run % 2)
+        *o++ = pack_digits[*p++ >> 4];
     }
   }
+  g_string_truncate(out, (gsize)(o - out->str));
 }
 
 /* True if the N packed octets at K are the text S (compared as unpacked,
@@ -581,10 +586,11 @@ static bool packed_eq(const uint8_t *k, size_t n, const char *s) {
         return false;
     } else {
       size_t run = b & 0x7F;
-      for (size_t i = 0; i < run; i++)
-        if (*s++ != pack_digits[i % 2 ? k[i / 2] & 15 : k[i / 2] >> 4])
+      for (size_t i = 0; i + 1 < run; i += 2, k++, s += 2) /* s[1] read only after s[0] matched */
+        if (s[0] != pack_digits[*k >> 4] || s[1] != pack_digits[*k & 15])
           return false;
-      k += (run + 1) / 2;
+      if (run % 2 && *s++ != pack_digits[*k++ >> 4])
+        return false;
     }
   }
   return *s == '\0';
