@@ -103,12 +103,91 @@ START_TEST(deferred_and_time_zero) {
 }
 END_TEST
 
+/* Many messages: the table grows several times, records span blocks, and
+ * a Message-ID longer than a quarter block gets a block of its own between
+ * ordinary ones; every message is still found (its submission time, its
+ * deferred mark) and none is counted twice. */
+START_TEST(many_messages) {
+  enum { N = 5000, LONG_EVERY = 997 };
+  mail_tally *t = mail_tally_new();
+  char *pad = g_strnfill(3000, 'q');
+  GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+  for (int i = 0; i < N; i++)
+    g_ptr_array_add(ids, g_strdup_printf("m%d.%s@x", i, i % LONG_EVERY == 5 ? pad : "ab"));
+  for (int i = 0; i < N; i++) {
+    mail_tally_submit(t, ids->pdata[i], 1, (sim_time)i);
+    if (i % 3 == 0)
+      mail_tally_defer(t, ids->pdata[i], false);
+  }
+  for (int i = 0; i < N; i++) {
+    mail_tally_submit(t, ids->pdata[i], 1, (sim_time)i + 99); /* again: not a new one */
+    mail_tally_defer(t, ids->pdata[i], false);
+    mail_tally_deliver(t, ids->pdata[i], (sim_time)i + 10 + i % 2);
+  }
+  mail_tally_deliver(t, "never@x", 5);
+  mail_tally_stats st;
+  mail_tally_get(t, &st);
+  ck_assert_uint_eq(st.submitted, N);
+  ck_assert_uint_eq(st.submitted_rcpts, 2 * N);
+  ck_assert_uint_eq(st.deferred, N); /* each message once, however often */
+  ck_assert_uint_eq(st.retries, N / 3 + 1 + N);
+  ck_assert_uint_eq(st.delay_samples, N);
+  ck_assert_uint_eq(st.unsubmitted, 1);
+  ck_assert_int_eq(st.delay_p50, 10); /* from the first submission */
+  ck_assert_int_eq(st.delay_max, 11);
+  g_ptr_array_unref(ids);
+  g_free(pad);
+  mail_tally_free(t);
+}
+END_TEST
+
+/* A message stored again in a mailbox it is in (any ASCII case) is a
+ * duplicate; in another mailbox, or another message in that mailbox, is
+ * not. */
+START_TEST(duplicates) {
+  static const struct {
+    const char *msg, *mailbox;
+    bool want;
+  } rows[] = {
+      {"a@x", "bob@d", false},  {"a@x", "carol@d", false}, {"a@x", "BOB@d", true},
+      {"b@x", "bob@d", false},  {"a@x", "Carol@D", true},  {"b@x", "bob@d", true},
+      {"dsn@x", "bob@d", false}, /* never submitted: still counted */
+  };
+  mail_tally *t = mail_tally_new();
+  uint64_t dups = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    bool got = mail_tally_duplicate(t, rows[i].msg, rows[i].mailbox);
+    ck_assert_msg(got == rows[i].want, "row %zu (%s in %s): got %d, want %d", i, rows[i].msg,
+                  rows[i].mailbox, got, rows[i].want);
+    dups += rows[i].want;
+  }
+  /* many pairs (the table grows), one mailbox longer than a quarter block */
+  char *big = g_strnfill(3000, 'm');
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 400; i++) {
+      char msg[32], box[32];
+      g_snprintf(msg, sizeof msg, "m%d@x", i);
+      g_snprintf(box, sizeof box, round ? "U%d@D" : "u%d@d", i % 7);
+      ck_assert_int_eq(mail_tally_duplicate(t, msg, box), round == 1);
+      ck_assert_int_eq(mail_tally_duplicate(t, msg, i == 5 ? big : "x@d"), round == 1);
+      dups += 2 * (uint64_t)round;
+    }
+  mail_tally_stats st;
+  mail_tally_get(t, &st);
+  ck_assert_uint_eq(st.duplicates, dups);
+  g_free(big);
+  mail_tally_free(t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("mail_tally");
   TCase *tc = tcase_create("tally");
   tcase_add_loop_test(tc, percentiles, 0, G_N_ELEMENTS(pct_rows));
   tcase_add_test(tc, counters);
   tcase_add_test(tc, deferred_and_time_zero);
+  tcase_add_test(tc, many_messages);
+  tcase_add_test(tc, duplicates);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

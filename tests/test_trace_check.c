@@ -614,6 +614,369 @@ START_TEST(open_entries_in_order) {
 }
 END_TEST
 
+/* Feeds LINES (records as text, one per string, NULL-terminated) to TC
+ * through the tap path and, parsed, to a second checker through
+ * trace_check_feed; both must find the same. Returns the second. */
+static trace_check *feed_both(trace_check *tc, const char *const *lines) {
+  trace_check *tree = trace_check_new();
+  for (const char *const *l = lines; *l; l++) {
+    trace_check_feed_line(tc, *l, strlen(*l));
+    cJSON *rec = cJSON_Parse(*l);
+    ck_assert_msg(rec != NULL, "bad test record %s", *l);
+    trace_check_feed(tree, rec);
+    cJSON_Delete(rec);
+  }
+  return tree;
+}
+
+static void assert_same(const trace_check *a, const trace_check *b) {
+  ck_assert_uint_eq(trace_check_count(a), trace_check_count(b));
+  for (size_t i = 0; i < trace_check_count(a); i++)
+    ck_assert_str_eq(trace_check_at(a, i)->text, trace_check_at(b, i)->text);
+}
+
+/* A unit's compact fields at their edges: hops past what the unit holds
+ * itself (254, 300, -5) next to the largest it does (253); a unit's only
+ * recipient becoming several (matched without regard to case); a queue id
+ * of 8 octets or more (kept apart) found again by later records. */
+START_TEST(compact_units) {
+  static const char *const lines[] = {
+      "{\"t\":1,\"id\":1,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"h253@x\","
+      "\"queue_id\":\"Q1\",\"rcpts\":[\"u@d\"],\"hop\":253}",
+      "{\"t\":1,\"id\":2,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"h253@x\",\"queue_id\":\"Q1\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":252}",
+      "{\"t\":1,\"id\":3,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"h254@x\","
+      "\"queue_id\":\"Q2\",\"rcpts\":[\"u@d\"],\"hop\":254}",
+      "{\"t\":1,\"id\":4,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"h254@x\",\"queue_id\":\"Q2\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":252}",
+      "{\"t\":1,\"id\":5,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"h300@x\","
+      "\"queue_id\":\"Q3\",\"rcpts\":[\"u@d\"],\"hop\":300}",
+      "{\"t\":1,\"id\":6,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"h300@x\",\"queue_id\":\"Q3\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":299}",
+      "{\"t\":1,\"id\":7,\"ev\":\"msg.relay\",\"from\":\"a\",\"to\":\"mx\",\"msg\":\"hneg@x\","
+      "\"queue_id\":\"Q4\",\"rcpts\":[\"u@d\"],\"hop\":-5}",
+      "{\"t\":1,\"id\":8,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"hneg@x\",\"queue_id\":\"Q4\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"max_hops\":0}",
+      /* one recipient, then three: B@d is b@d; then b passed on, a stored */
+      "{\"t\":2,\"id\":9,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\",\"rcpts\":[\"a@d\"]}",
+      "{\"t\":2,\"id\":10,\"ev\":\"msg.queue\",\"node\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\",\"rcpts\":[\"a@d\",\"B@d\",\"c@d\"],\"sender\":\"s@x\","
+      "\"lifetime\":10}",
+      "{\"t\":3,\"id\":11,\"ev\":\"msg.relay\",\"from\":\"sub\",\"to\":\"mx2\",\"msg\":\"r@x\","
+      "\"queue_id\":\"000001\",\"rcpts\":[\"b@d\"],\"hop\":1}",
+      "{\"t\":4,\"id\":12,\"ev\":\"msg.deliver\",\"node\":\"sub\",\"msg\":\"r@x\",\"rcpt\":\"A@d\","
+      "\"mailbox\":\"a@d\",\"folder\":\"INBOX\"}",
+      "{\"t\":20,\"id\":13,\"ev\":\"msg.defer\",\"node\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\",\"rcpt\":\"c@d\"}",
+      "{\"t\":21,\"id\":14,\"ev\":\"msg.expire\",\"node\":\"sub\",\"msg\":\"r@x\","
+      "\"queue_id\":\"LONGQUEUEID01\"}",
+      NULL};
+  static const struct {
+    trace_check_invariant inv;
+    const char *text;
+  } want[] = {
+      {TRACE_CHECK_HOP_LIMIT, "with 253 Received fields, over its limit of 252"},
+      {TRACE_CHECK_HOP_LIMIT, "with 254 Received fields, over its limit of 252"},
+      {TRACE_CHECK_HOP_LIMIT, "with 300 Received fields, over its limit of 299"},
+      {TRACE_CHECK_LIFETIME, "queue LONGQUEUEID01, accepted at event 9): deferred again (event 13)"},
+      {TRACE_CHECK_NO_LOSS, "recipient(s) c@d: accepted by sub (event 9, queue LONGQUEUEID01), then "
+                            "left its queue (event 14)"},
+  };
+  trace_check *tc = trace_check_new();
+  trace_check *tree = feed_both(tc, lines);
+  ck_assert_uint_eq(trace_check_accepted(tc), 6);
+  ck_assert_uint_eq(trace_check_count(tc), G_N_ELEMENTS(want));
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+    const trace_check_violation *v = trace_check_at(tc, i);
+    ck_assert_msg(v->inv == want[i].inv && strstr(v->text, want[i].text),
+                  "violation %zu: got %s, want %s ... %s", i, v->text,
+                  trace_check_invariant_name(want[i].inv), want[i].text);
+  }
+  assert_same(tc, tree);
+  trace_check_free(tree);
+  trace_check_free(tc);
+}
+END_TEST
+
+/* trace_check_end_queue names what each node holds at the end, before or
+ * after the entries were seen: a held entry is still queued, one not held
+ * was lost. */
+START_TEST(end_queue_before_and_after) {
+  static const char *const first[] = {
+      "{\"t\":1,\"id\":1,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m1@x\","
+      "\"queue_id\":\"A1\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":1,\"id\":2,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m1@x\",\"queue_id\":\"A1\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":1,\"id\":3,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m2@x\","
+      "\"queue_id\":\"A2\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":1,\"id\":4,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m2@x\",\"queue_id\":\"A2\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      NULL};
+  static const char *const later[] = {
+      "{\"t\":2,\"id\":5,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m3@x\","
+      "\"queue_id\":\"LATE-QUEUE-ID\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":2,\"id\":6,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m3@x\","
+      "\"queue_id\":\"LATE-QUEUE-ID\",\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":2,\"id\":7,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"mx\",\"msg\":\"m4@x\","
+      "\"queue_id\":\"A4\",\"rcpts\":[\"u@d\"]}",
+      "{\"t\":2,\"id\":8,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m4@x\",\"queue_id\":\"A4\","
+      "\"rcpts\":[\"u@d\"],\"sender\":\"s@x\"}",
+      NULL};
+  trace_check *tc = trace_check_new();
+  trace_check *t1 = feed_both(tc, first);
+  static const char *const held[] = {"A1", "LATE-QUEUE-ID"};
+  trace_check_end_queue(tc, "mx", held, 2);
+  trace_check_end_queue(t1, "mx", held, 2);
+  for (const char *const *l = later; *l; l++) {
+    trace_check_feed_line(tc, *l, strlen(*l));
+    trace_check_feed_line(t1, *l, strlen(*l));
+  }
+  trace_check_finish(tc, 3);
+  trace_check_finish(t1, 3);
+  ck_assert_uint_eq(trace_check_count(tc), 2);
+  ck_assert_msg(strstr(trace_check_at(tc, 0)->text, "message m2@x") &&
+                    strstr(trace_check_at(tc, 0)->text, "not in its queue at the end"),
+                "got %s", trace_check_at(tc, 0)->text);
+  ck_assert_msg(strstr(trace_check_at(tc, 1)->text, "message m4@x") &&
+                    strstr(trace_check_at(tc, 1)->text, "not in its queue at the end"),
+                "got %s", trace_check_at(tc, 1)->text);
+  assert_same(tc, t1);
+  trace_check_free(t1);
+  trace_check_free(tc);
+}
+END_TEST
+
+/* Event ids of 2^31 and more (kept apart from the units): reported whole,
+ * and compared whole when a relay's credit moves between two copies (a
+ * relay after the second copy was accepted, its id past 2^32 where the
+ * copy's is below). */
+START_TEST(wide_event_ids) {
+  static const char *const lines[] = {
+      "{\"t\":1,\"id\":2147483647,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"S\","
+      "\"msg\":\"m@x\",\"queue_id\":\"Q1\",\"rcpts\":[\"b@d\"]}",
+      "{\"t\":1,\"id\":2147483648,\"ev\":\"msg.queue\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q1\",\"rcpts\":[\"b@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":2,\"id\":4294967295,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"S\","
+      "\"msg\":\"m@x\",\"queue_id\":\"Q2\",\"rcpts\":[\"b@d\"]}",
+      "{\"t\":2,\"id\":4294967296,\"ev\":\"msg.queue\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q2\",\"rcpts\":[\"b@d\"],\"sender\":\"s@x\"}",
+      "{\"t\":3,\"id\":4294967297,\"ev\":\"msg.relay\",\"from\":\"S\",\"to\":\"M\","
+      "\"msg\":\"m@x\",\"queue_id\":\"R1\",\"rcpts\":[\"b@d\"],\"hop\":1}",
+      "{\"t\":4,\"id\":4294967298,\"ev\":\"msg.expire\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q2\"}",
+      "{\"t\":5,\"id\":5000000000,\"ev\":\"msg.expire\",\"node\":\"S\",\"msg\":\"m@x\","
+      "\"queue_id\":\"Q1\"}",
+      NULL};
+  static const char *const want[] = {
+      "no-loss: message m@x, recipient(s) b@d: accepted by S (event 2147483647, queue Q1), then "
+      "left its queue (event 5000000000) neither passed on, stored nor bounced",
+      "no-loss: message m@x, recipient(s) b@d: accepted by M (event 4294967297, queue R1), never "
+      "queued, passed on, stored or bounced",
+  };
+  trace_check *tc = trace_check_new();
+  trace_check *tree = feed_both(tc, lines);
+  trace_check_finish(tc, 10);
+  trace_check_finish(tree, 10);
+  ck_assert_uint_eq(trace_check_count(tc), G_N_ELEMENTS(want));
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
+    ck_assert_str_eq(trace_check_at(tc, i)->text, want[i]);
+  ck_assert_uint_eq(trace_check_at(tc, 0)->ids[1], UINT64_C(5000000000));
+  assert_same(tc, tree);
+  trace_check_free(tree);
+  trace_check_free(tc);
+}
+END_TEST
+
+static void feed_fmt(trace_check *tc, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void feed_fmt(trace_check *tc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *line = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  trace_check_feed_line(tc, line, strlen(line));
+  g_free(line);
+}
+
+/* More distinct queue policies than a unit holds itself (300, from 255 on
+ * kept apart): each unit's own lifetime decides, to the nanosecond. */
+START_TEST(many_policies) {
+  enum { N = 300 };
+  trace_check *tc = trace_check_new();
+  for (int i = 0; i < N; i++) {
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%d,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m%d@x\","
+             "\"queue_id\":\"%06X\",\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"lifetime\":%d}",
+             i + 1, i, i, (i + 1) * 1000);
+  }
+  for (int i = 0; i < N; i++) /* at its lifetime: not over it */
+    feed_fmt(tc,
+             "{\"t\":%d,\"id\":%d,\"ev\":\"msg.defer\",\"node\":\"mx\",\"msg\":\"m%d@x\","
+             "\"queue_id\":\"%06X\",\"rcpt\":\"u@d\"}",
+             (i + 1) * 1000, 1000 + i, i, i);
+  ck_assert_uint_eq(trace_check_count(tc), 0);
+  for (int i = 0; i < N; i++) /* a nanosecond over it */
+    feed_fmt(tc,
+             "{\"t\":%d,\"id\":%d,\"ev\":\"msg.defer\",\"node\":\"mx\",\"msg\":\"m%d@x\","
+             "\"queue_id\":\"%06X\",\"rcpt\":\"u@d\"}",
+             (i + 1) * 1000 + 1, 2000 + i, i, i);
+  ck_assert_uint_eq(trace_check_count(tc), N);
+  for (int i = 0; i < N; i++) {
+    const trace_check_violation *v = trace_check_at(tc, (size_t)i);
+    ck_assert_msg(v->inv == TRACE_CHECK_LIFETIME && v->nids == 2 && v->ids[0] == (uint64_t)i + 1 &&
+                      v->ids[1] == (uint64_t)2000 + (uint64_t)i,
+                  "violation %d: got %s", i, v->text);
+  }
+  trace_check_free(tc);
+}
+END_TEST
+
+/* More nodes than a unit names itself (65,540, from 65,535 on kept
+ * apart), every one with a queue entry "Q": lookups by node and queue id
+ * and by message at a node find each its own (the first node and the
+ * last two hold the same message). */
+static const char *many_nodes_msg(int i, int n, char buf[32]) {
+  if (i == 0 || i >= n - 2)
+    return "shared@x";
+  g_snprintf(buf, 32, "m%d@x", i);
+  return buf;
+}
+
+START_TEST(many_nodes) {
+  enum { N = 65540 };
+  trace_check *tc = trace_check_new();
+  char b[32];
+  for (int i = 0; i < N; i++)
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%d,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"n%d\","
+             "\"msg\":\"%s\",\"queue_id\":\"Q\",\"rcpts\":[\"u@d\"]}",
+             i + 1, i, many_nodes_msg(i, N, b));
+  /* the last node passes its entry on; the one before leaves with it open */
+  feed_fmt(tc,
+           "{\"t\":1,\"id\":%d,\"ev\":\"msg.relay\",\"from\":\"n%d\",\"to\":\"far\","
+           "\"msg\":\"shared@x\",\"queue_id\":\"R\",\"rcpts\":[\"u@d\"]}",
+           N + 1, N - 1);
+  feed_fmt(tc,
+           "{\"t\":2,\"id\":%d,\"ev\":\"msg.expire\",\"node\":\"n%d\",\"msg\":\"shared@x\","
+           "\"queue_id\":\"Q\"}",
+           N + 2, N - 1);
+  feed_fmt(tc,
+           "{\"t\":3,\"id\":%d,\"ev\":\"msg.expire\",\"node\":\"n%d\",\"msg\":\"shared@x\","
+           "\"queue_id\":\"Q\"}",
+           N + 3, N - 2);
+  ck_assert_uint_eq(trace_check_count(tc), 1);
+  char want[128];
+  g_snprintf(want, sizeof want, "accepted by n%d (event %d, queue Q), then left its queue (event %d)",
+             N - 2, N - 1, N + 3);
+  ck_assert_msg(strstr(trace_check_at(tc, 0)->text, want), "got %s, want %s",
+                trace_check_at(tc, 0)->text, want);
+  ck_assert_uint_eq(trace_check_accepted(tc), N + 1);
+  trace_check_free(tc);
+}
+END_TEST
+
+/* Queue ids around what a unit holds itself (7 octets): 7, 8, a prefix
+ * of them, empty; each found as itself only. */
+START_TEST(queue_id_lengths) {
+  static const char *const qids[] = {"ABCDEFG", "ABCDEFGH", "ABC", "ABCDEFGHIJKLMNOP", ""};
+  trace_check *tc = trace_check_new();
+  for (size_t i = 0; i < G_N_ELEMENTS(qids); i++)
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%zu,\"ev\":\"msg.queue\",\"node\":\"mx\",\"msg\":\"m%zu@x\","
+             "\"queue_id\":\"%s\",\"rcpts\":[\"u@d\"],\"sender\":\"s@x\",\"lifetime\":10}",
+             i + 1, i, qids[i]);
+  for (size_t i = G_N_ELEMENTS(qids); i-- > 0;) /* the empty one is a mail client's: skipped */
+    feed_fmt(tc,
+             "{\"t\":20,\"id\":%zu,\"ev\":\"msg.defer\",\"node\":\"mx\",\"msg\":\"m%zu@x\","
+             "\"queue_id\":\"%s\",\"rcpt\":\"u@d\"}",
+             100 + i, i, qids[i]);
+  ck_assert_uint_eq(trace_check_count(tc), G_N_ELEMENTS(qids) - 1);
+  for (size_t k = 0; k < G_N_ELEMENTS(qids) - 1; k++) {
+    size_t i = G_N_ELEMENTS(qids) - 2 - k;
+    char want[96];
+    g_snprintf(want, sizeof want, "message m%zu@x at mx (queue %s, accepted at event %zu)", i,
+               qids[i], i + 1);
+    ck_assert_msg(strstr(trace_check_at(tc, k)->text, want), "got %s, want %s",
+                  trace_check_at(tc, k)->text, want);
+  }
+  trace_check_finish(tc, 30);
+  ck_assert_uint_eq(trace_check_accepted(tc), G_N_ELEMENTS(qids));
+  trace_check_free(tc);
+}
+END_TEST
+
+/* Message ids of every shape the checker's packed form has to give back
+ * exactly and keep apart: hex runs of 3, 4, 5, 127, 128 and 300 digits,
+ * upper-case hex, zeros, octets of UTF-8, empty, ids that differ in one
+ * digit of a long run or in its length. Each is accepted at S, passed on
+ * by a relay naming it (found by message id), leaves S (nothing lost),
+ * and is reported by name at T, where it was never queued. */
+START_TEST(message_id_shapes) {
+  char *h127 = g_strnfill(127, 'a'), *h128 = g_strnfill(128, '0'), *h300 = g_strnfill(300, 'f');
+  char *near300 = g_strdup(h300);
+  near300[299] = 'e';
+  char *ids[] = {
+      g_strdup("m840.cfe8e471fc2634b4@d66.test"),
+      g_strdup("m840.cfe8e471fc2634b5@d66.test"),
+      g_strdup("abc@x"),
+      g_strdup("abcd@x"),
+      g_strdup("abcde@x"),
+      g_strdup("ABCDEF0123@X"),
+      g_strdup("0000@x"),
+      g_strdup("\u00e9t\u00e9-caf\u00e9@x"),
+      g_strdup(""),
+      g_strdup_printf("%s@x", h127),
+      g_strdup_printf("%s@x", h128),
+      g_strdup_printf("%s0@x", h128),
+      g_strdup_printf("%s@x", h300),
+      g_strdup_printf("%s@x", near300),
+      g_strdup("8f3a5a3e-1c2b-4d5e-9f8a-1234567890ab@example.com"),
+  };
+  enum { N = G_N_ELEMENTS(ids) };
+  trace_check *tc = trace_check_new();
+  int id = 1;
+  for (int i = 0; i < N; i++)
+    feed_fmt(tc,
+             "{\"t\":0,\"id\":%d,\"ev\":\"msg.submit\",\"from\":\"c\",\"to\":\"S\",\"msg\":\"%s\","
+             "\"queue_id\":\"%d\",\"rcpts\":[\"u@d\"]}",
+             id++, ids[i], i);
+  for (int i = 0; i < N; i++) {
+    feed_fmt(tc,
+             "{\"t\":1,\"id\":%d,\"ev\":\"msg.relay\",\"from\":\"S\",\"to\":\"T\",\"msg\":\"%s\","
+             "\"queue_id\":\"R%d\",\"rcpts\":[\"u@d\"]}",
+             id++, ids[i], i);
+    feed_fmt(tc,
+             "{\"t\":2,\"id\":%d,\"ev\":\"msg.expire\",\"node\":\"S\",\"msg\":\"%s\","
+             "\"queue_id\":\"%d\"}",
+             id++, ids[i], i);
+  }
+  trace_check_finish(tc, 3);
+  ck_assert_uint_eq(trace_check_count(tc), N);
+  for (int i = 0; i < N; i++) {
+    const trace_check_violation *v = trace_check_at(tc, (size_t)i);
+    char *lit = g_strdup_printf("\"%s\"", ids[i]);
+    cJSON *str = cJSON_Parse(lit); /* the id as the record meant it (\u escapes) */
+    char *want_id = g_strdup(cJSON_GetStringValue(str));
+    cJSON_Delete(str);
+    g_free(lit);
+    char *want = g_strdup_printf("no-loss: message %s, recipient(s) u@d: accepted by T (event %d, "
+                                 "queue R%d), never queued",
+                                 want_id, N + 1 + 2 * i, i);
+    ck_assert_msg(g_str_has_prefix(v->text, want), "id %d: got %s, want %s...", i, v->text, want);
+    ck_assert_str_eq(v->msg, want_id);
+    g_free(want);
+    g_free(want_id);
+  }
+  trace_check_free(tc);
+  for (int i = 0; i < N; i++)
+    g_free(ids[i]);
+  g_free(near300);
+  g_free(h300);
+  g_free(h128);
+  g_free(h127);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("trace_check");
   TCase *tc = tcase_create("agree");
@@ -630,6 +993,13 @@ static Suite *suite(void) {
   tcase_add_test(tc, delivery_after_bounce_cut);
   tcase_add_test(tc, duplicate_copies_not_lost);
   tcase_add_test(tc, open_entries_in_order);
+  tcase_add_test(tc, compact_units);
+  tcase_add_test(tc, end_queue_before_and_after);
+  tcase_add_test(tc, wide_event_ids);
+  tcase_add_test(tc, many_policies);
+  tcase_add_test(tc, many_nodes);
+  tcase_add_test(tc, queue_id_lengths);
+  tcase_add_test(tc, message_id_shapes);
   tcase_add_test(tc, truncated);
   suite_add_tcase(s, tc);
   return s;
