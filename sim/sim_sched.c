@@ -130,10 +130,10 @@ typedef struct {
   };
   void *b;
   uint32_t gen;
-  /* 1 + the index of the lane the event went to; 0: none. Written only for
-   * lane events and never cleared: a stale mark (on a reused slot, or left
-   * by lanes_dissolve) is told apart by the lane's head key, so ordinary
-   * events pay nothing for it. */
+  /* 1 + the index of the lane the event went to; 0: none. Written for
+   * lane events, cleared when the slot is released (with gen, one store),
+   * so that a reused slot's event does not look up a lane; a stale mark
+   * left by lanes_dissolve is told apart by the lane's head key. */
   uint32_t lane;
 } slot;
 
@@ -898,6 +898,7 @@ static void slot_release(sim_sched *s, uint32_t i) {
   slot *sl = &s->slots[i];
   sl->fn = NULL;
   sl->gen++;
+  sl->lane = 0;
   sl->next_free = s->free_head;
   s->free_head = i;
 }
@@ -937,7 +938,7 @@ static void sift_down(entry *h, size_t n, size_t i) {
   h[i] = e;
 }
 
-static void compact(sim_sched *s) {
+static __attribute__((noinline)) void compact(sim_sched *s) {
   s->compactions++;
   if (s->radix) {
     bucket *b0 = &s->bk[0];
