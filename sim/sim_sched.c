@@ -1341,14 +1341,14 @@ sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
   s->stop = false;
   sim_run_result res;
   while (!s->stop) {
-    /* The 4-ary heap's turns (every event of a small world), written out:
-     * the front is the heap's root or the first run's head; the source
-     * and anything unusual take the general turn. */
+    /* The common turns written out: the front is the heap's root (or the
+     * radix heap's front) or the first run's head; the source, the until
+     * limit and an empty queue take the general turn. */
+    int r = s->run_min;
+    entry top;
     if (__builtin_expect(!s->radix, 1)) {
       if (s->hole)
         fix_hole(s);
-      int r = s->run_min;
-      entry top;
       if (r >= 0 && (!s->n || less(&s->run_head[r], &s->heap[0]))) {
         if (s->run_head[r].t >= s->src_t || s->run_head[r].t > until)
           goto general;
@@ -1361,9 +1361,25 @@ sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
       } else {
         goto general;
       }
-      run_entry(s, top);
-      continue;
+    } else {
+      sim_time t;
+      unsigned k;
+      bool have = radix_front(s, &t, &k);
+      if (r >= 0 && (!have || run_before(s, r, t, k))) {
+        if (s->run_head[r].t >= s->src_t || s->run_head[r].t > until)
+          goto general;
+        top = run_take(s, r);
+      } else if (have) {
+        if (t >= s->src_t || t > until)
+          goto general;
+        top = radix_take(s, k, t);
+        prefetch_next(s);
+      } else {
+        goto general;
+      }
     }
+    run_entry(s, top);
+    continue;
   general:
     if (!run_turn(s, until, &res))
       goto out;
