@@ -1165,23 +1165,9 @@ static inline bool run_before(const sim_sched *s, int r, sim_time t, unsigned k)
 }
 
 /* Finds the front without taking it; false if nothing is queued. */
-static inline __attribute__((always_inline)) bool find_front(sim_sched *s, front *f) {
+static inline bool find_front(sim_sched *s, front *f) {
+  bool have = q_front(s, &f->t, &f->k);
   int r = s->run_min;
-  if (__builtin_expect(!s->radix, 1)) {
-    fix_hole(s);
-    f->k = 0;
-    if (r >= 0 && (!s->n || less(&s->run_head[r], &s->heap[0]))) {
-      f->r = r;
-      f->t = s->run_head[r].t;
-      return true;
-    }
-    f->r = -1;
-    if (!s->n)
-      return false;
-    f->t = s->heap[0].t;
-    return true;
-  }
-  bool have = radix_front(s, &f->t, &f->k);
   f->r = -1;
   if (r >= 0 && (!have || run_before(s, r, f->t, f->k))) {
     f->r = r;
