@@ -161,6 +161,7 @@ struct sim_sched {
   sim_time run_floor;       /* <= every run_tail (their minimum after a failed pick) */
   run runs[NRUNS];
   int run_min;              /* the run whose head comes first; -1: all empty */
+  uint32_t run_mask;        /* bit r: run r has entries */
   size_t run_entries;       /* entries in the runs, heads included */
   sim_time run_max;         /* 0: no runs */
   /* callbacks */
@@ -662,15 +663,19 @@ static inline int run_pick(sim_sched *s, sim_time t) {
   return run_pick_none(s);
 }
 
-/* The run whose head comes first, -1 if all are empty (a tournament: no
- * branch on the compares). */
+/* The run whose head comes first, -1 if all are empty. With one run
+ * in use (most of the time after a pop: small.json's replay, 73 % of pops
+ * leave at most one run with entries) it is that run; else a tournament
+ * of three compares, no branch on their outcome. */
 static inline int runs_min(const sim_sched *s) {
+  uint32_t m = s->run_mask;
+  if (!(m & (m - 1)))
+    return m ? __builtin_ctz(m) : -1;
   const entry *h = s->run_head;
   _Static_assert(NRUNS == 4, "runs_min compares four heads");
   int a = less(&h[1], &h[0]);
   int b = 2 + less(&h[3], &h[2]);
-  int m = less(&h[b], &h[a]) ? b : a;
-  return h[m].t == SIM_TIME_NEVER ? -1 : m;
+  return less(&h[b], &h[a]) ? b : a;
 }
 
 /* Appends E to run R, which has room. */
@@ -681,6 +686,7 @@ static inline void run_append(sim_sched *s, int r, entry e) {
   s->run_entries++;
   if (ru->len++ == 0) {
     s->run_head[r] = e;
+    s->run_mask |= 1u << r;
     if (s->run_min < 0 || less(&e, &s->run_head[s->run_min]))
       s->run_min = r;
   }
@@ -704,7 +710,12 @@ static inline entry run_take(sim_sched *s, int r) {
   ru->head = (ru->head + 1) & (ru->cap - 1);
   ru->len--;
   s->run_entries--;
-  s->run_head[r] = ru->len ? ru->e[ru->head] : RUN_EMPTY;
+  if (ru->len) {
+    s->run_head[r] = ru->e[ru->head];
+  } else {
+    s->run_head[r] = RUN_EMPTY;
+    s->run_mask &= ~(1u << r);
+  }
   s->run_min = runs_min(s);
   return e;
 }
@@ -728,6 +739,7 @@ static void runs_dissolve(sim_sched *s) {
   }
   s->run_floor = INT64_MIN;
   s->run_entries = 0;
+  s->run_mask = 0;
   s->run_min = -1;
 }
 
@@ -746,6 +758,7 @@ static void runs_compact(sim_sched *s) {
     s->run_entries -= ru->len - w;
     ru->len = w;
     s->run_head[r] = w ? ru->e[ru->head] : RUN_EMPTY;
+    s->run_mask = w ? s->run_mask | 1u << r : s->run_mask & ~(1u << r);
   }
   s->run_min = runs_min(s);
 }
