@@ -331,6 +331,11 @@ const sim_addr *sim_node_addr(const sim_node *n, int family) {
 
 /* --- links ---------------------------------------------------------------- */
 
+static void link_fast_wire(sim_link *l) {
+  bool fast = l->up && l->p.bandwidth_bps && !l->p.loss_ppm && !l->p.jitter;
+  l->fast_wire = fast ? MIN(l->p.mtu, (uint32_t)MIN(l->p.queue_bytes, UINT32_MAX)) : 0;
+}
+
 sim_link *sim_net_add_link(sim_net *net, sim_node *a, sim_node *b, const sim_link_params *p) {
   g_assert(a && b && a != b && a->net == net && b->net == net);
   sim_link *l = g_new0(sim_link, 1);
@@ -347,6 +352,7 @@ sim_link *sim_net_add_link(sim_net *net, sim_node *a, sim_node *b, const sim_lin
   if (!l->p.mtu)
     l->p.mtu = DEFAULT_MTU;
   l->up = l->route_up = true;
+  link_fast_wire(l);
   char *sname = g_strconcat("link:", a->name, "-", b->name, NULL);
   sim_world_stream(net->w, sname, &l->rng);
   g_free(sname);
@@ -384,6 +390,7 @@ void sim_net_link_set_up(sim_net *net, sim_link *l, bool up) {
   if (l->up == up)
     return;
   l->up = up;
+  link_fast_wire(l);
   l->epoch++;
   for (int d = 0; d < 2; d++) {
     sim_linkdir *ld = &l->dir[d];
@@ -425,6 +432,7 @@ void sim_net_link_set_params(sim_net *net, sim_link *l, const sim_link_params *p
   if (!np.mtu)
     np.mtu = DEFAULT_MTU;
   l->p = np;
+  link_fast_wire(l);
   trace_writer *tw = sim_world__trace(net->w, SIM_DETAIL_MESSAGES);
   trace_event_begin(tw, sim_world__now(net->w), "fault.link_params");
   trace_key_uint(tw, "link", l->index);
@@ -835,8 +843,7 @@ static void forward(sim_node *n, sim_pkt *p) {
   sim_time now = sim_world__now(net->w);
   int side;
   sim_linkdir *d;
-  if (__builtin_expect(!l || !l->up || p->wire > l->p.mtu || p->wire > l->p.queue_bytes ||
-                           l->p.loss_ppm || l->p.jitter || !l->p.bandwidth_bps ||
+  if (__builtin_expect(!l || p->wire > l->fast_wire ||
                            sim_world__trace(net->w, SIM_DETAIL_PACKETS) ||
                            (d = &l->dir[side = l->end[0] == n ? 0 : 1])->busy_until > now ||
                            !d->cap,

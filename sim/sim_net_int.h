@@ -105,6 +105,10 @@ struct sim_link {
   sim_link_params p; /* with defaults applied */
   bool up;
   bool route_up;  /* up at the last route computation */
+  /* forward's common case (up, a bandwidth, neither loss nor jitter) takes
+   * packets of at most this many octets (the smaller of the MTU and the
+   * queue); 0: none (link_fast_wire keeps it, at every change of UP or P) */
+  uint32_t fast_wire;
   uint32_t epoch; /* bumped at each up/down change: packets of an older epoch are lost */
   sim_rng rng;    /* "link:A-B" */
   sim_linkdir dir[2];

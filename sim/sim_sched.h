@@ -13,7 +13,10 @@
  * hole until the callback either schedules (the new event drops into the
  * hole: one sift instead of two) or returns. Events scheduled a fixed
  * delay of 1 s or more ahead wait in a FIFO per delay ("lanes") with only
- * its head in the heap.
+ * its head in the heap. Events less than 50 ms ahead (packets in flight)
+ * go, when one takes them, to one of four FIFOs in (time, sequence) order
+ * ("runs") kept beside the heap: the front is the smaller of the heap's
+ * root and the first run head, so most events never enter the heap.
  *
  * Callbacks may schedule, cancel and stop; they must not call run/step.
  */

@@ -17,6 +17,11 @@ void sim_sched__set_radix_limits(sim_sched *s, size_t on, size_t off);
 /* Lowers the delay from which events may wait in a lane (normally 1 s),
  * so tests can exercise lanes with short delays. */
 void sim_sched__set_lane_min(sim_sched *s, sim_time min);
+/* Sets the delay below which events may go to a run (normally 50 ms); 0:
+ * no runs, every event in the heap or radix heap. */
+void sim_sched__set_run_max(sim_sched *s, sim_time max);
+/* Entries in the runs, heads included. */
+size_t sim_sched__run_entries(const sim_sched *s);
 /* Entries waiting in lanes behind their heads (not in the heap). */
 size_t sim_sched__lane_waiting(const sim_sched *s);
 /* How many times cancelled entries were dropped in bulk (compaction). */

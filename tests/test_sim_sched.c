@@ -1,9 +1,10 @@
 /* Tests for sim_sched: order contract, cancel, run-until, renumbering.
  *
- * The queue is a 4-ary heap while small and a radix heap when large; every
- * test of order and control runs in four modes (loop index _i): the
- * default limits, radix heap only, limits so low that the queue keeps
- * moving between the two, and 4-ary heap only. */
+ * The queue is a 4-ary heap while small and a radix heap when large, with
+ * runs (FIFOs of near events) beside either; every test of order and
+ * control runs in five modes (loop index _i): the default limits, radix
+ * heap only, limits so low that the queue keeps moving between the two,
+ * 4-ary heap only, and the default limits without runs. */
 #include <stdlib.h>
 
 #include "sim_sched_int.h"
@@ -20,9 +21,9 @@ static void log_tag(void *a, void *b) {
   g_array_append_val(r->log, tag);
 }
 
-enum { MODE_DEFAULT, MODE_RADIX, MODE_SWITCHING, MODE_HEAP, MODE_COUNT };
+enum { MODE_DEFAULT, MODE_RADIX, MODE_SWITCHING, MODE_HEAP, MODE_NORUNS, MODE_COUNT };
 static const char *const mode_names[MODE_COUNT] = {"default", "radix only", "switching",
-                                                   "heap only"};
+                                                   "heap only", "no runs"};
 
 static sim_sched *sched_new(int mode) {
   sim_sched *s = sim_sched_new();
@@ -32,6 +33,8 @@ static sim_sched *sched_new(int mode) {
     sim_sched__set_radix_limits(s, 8, 3);
   else if (mode == MODE_HEAP)
     sim_sched__set_radix_limits(s, SIZE_MAX, SIZE_MAX - 1);
+  else if (mode == MODE_NORUNS)
+    sim_sched__set_run_max(s, 0);
   return s;
 }
 
@@ -73,6 +76,78 @@ START_TEST(time_order_then_fifo) {
   ck_assert_uint_eq(r.log->len, G_N_ELEMENTS(want));
   for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
     ck_assert_int_eq(g_array_index(r.log, intptr_t, i), want[i]);
+  rec_free(&r);
+}
+END_TEST
+
+/* Near events go to runs (FIFOs with only their heads compared to the
+ * heap's root), a run taking an event only if it is not earlier than the
+ * run's last one. Times that go down and up, with many ties, fill every
+ * run and the heap at once: the order must still be (time, insertion),
+ * cancelled events skipped wherever they wait, and events scheduled from
+ * callbacks (ties with all of them) keep their place. */
+static void tie_again(void *a, void *b) {
+  rec *r = a;
+  log_tag(a, b);
+  intptr_t tag = (intptr_t)b;
+  if (tag % 5 == 0 && tag < 100000)
+    sim_sched_at(r->s, sim_sched_now(r->s) + (tag % 3), tie_again, r, (void *)(tag + 100000));
+}
+
+START_TEST(runs_keep_time_then_fifo_order) {
+  rec r = rec_new_mode(_i);
+  enum { N = 3000 };
+  sim_event_id ids[N];
+  for (intptr_t i = 0; i < N; i++) {
+    sim_time t = (i * 7919) % 13 + (i / 500) * 3; /* down and up, 13 ties at a time */
+    ids[i] = sim_sched_at(r.s, t, tie_again, &r, (void *)i);
+  }
+  size_t in_runs = sim_sched__run_entries(r.s);
+  if (_i == MODE_NORUNS)
+    ck_assert_uint_eq(in_runs, 0);
+  else
+    ck_assert_msg(in_runs > N / 10 && in_runs < N, "%s: %zu of %d in runs", mode_names[_i], in_runs,
+                  N);
+  for (intptr_t i = 0; i < N; i += 7)
+    ck_assert(sim_sched_cancel(r.s, ids[i]));
+  sim_sched_run(r.s, SIM_TIME_NEVER);
+  /* The model: (time, insertion) order, children inserted when their
+   * parent runs. Simulated with the same rules on a plain array. */
+  GArray *want = g_array_new(FALSE, FALSE, sizeof(intptr_t));
+  GArray *qt = g_array_new(FALSE, FALSE, sizeof(sim_time));
+  GArray *qtag = g_array_new(FALSE, FALSE, sizeof(intptr_t));
+  for (intptr_t i = 0; i < N; i++) {
+    if (i % 7 == 0)
+      continue;
+    sim_time t = (i * 7919) % 13 + (i / 500) * 3;
+    g_array_append_val(qt, t);
+    g_array_append_val(qtag, i);
+  }
+  while (qt->len) { /* the earliest, first inserted among equals */
+    guint best = 0;
+    for (guint k = 1; k < qt->len; k++)
+      if (g_array_index(qt, sim_time, k) < g_array_index(qt, sim_time, best))
+        best = k;
+    sim_time t = g_array_index(qt, sim_time, best);
+    intptr_t tag = g_array_index(qtag, intptr_t, best);
+    g_array_remove_index(qt, best);
+    g_array_remove_index(qtag, best);
+    g_array_append_val(want, tag);
+    if (tag % 5 == 0 && tag < 100000) {
+      sim_time ct = t + tag % 3;
+      intptr_t ctag = tag + 100000;
+      g_array_append_val(qt, ct);
+      g_array_append_val(qtag, ctag);
+    }
+  }
+  ck_assert_uint_eq(r.log->len, want->len);
+  for (guint k = 0; k < want->len; k++)
+    ck_assert_msg(g_array_index(r.log, intptr_t, k) == g_array_index(want, intptr_t, k),
+                  "%s: position %u: got %ld want %ld", mode_names[_i], k,
+                  (long)g_array_index(r.log, intptr_t, k), (long)g_array_index(want, intptr_t, k));
+  g_array_free(want, TRUE);
+  g_array_free(qt, TRUE);
+  g_array_free(qtag, TRUE);
   rec_free(&r);
 }
 END_TEST
@@ -241,6 +316,7 @@ typedef struct {
   int heavy; /* cancels per segment (0: one), and up to HEAVY-1 per event run */
   bool lanes; /* delays from a fixed set too, with lanes from 2,000 ns on */
   size_t max_waiting; /* most entries seen waiting in lanes */
+  size_t max_in_runs; /* most entries seen in runs */
   char err[160];
 } model;
 
@@ -310,6 +386,8 @@ static void model_fire(void *a, void *b) {
   m->runs++;
   if (sim_sched__lane_waiting(m->s) > m->max_waiting)
     m->max_waiting = sim_sched__lane_waiting(m->s);
+  if (sim_sched__run_entries(m->s) > m->max_in_runs)
+    m->max_in_runs = sim_sched__run_entries(m->s);
   *(sim_sched__is_radix(m->s) ? &m->saw_radix : &m->saw_heap) = true;
   for (uint32_t k = model_rand(m, 3); k > 0 && m->evs->len < 60000; k--)
     model_add(m, model_delay(m));
@@ -339,8 +417,13 @@ static void random_workload(int mode, int heavy, bool lanes) {
              .last_i = -1,
              .heavy = heavy,
              .lanes = lanes};
-  if (lanes)
+  /* With lanes, runs take only delays below 600 ns: run heads then
+   * compete with heap and lane entries of every kind at equal times. */
+  if (lanes) {
     sim_sched__set_lane_min(m.s, 2000);
+    if (_i != MODE_NORUNS)
+      sim_sched__set_run_max(m.s, 600);
+  }
   for (int k = 0; k < 3000; k++)
     model_add(&m, model_delay(&m));
   int segments = 0;
@@ -384,10 +467,15 @@ static void random_workload(int mode, int heavy, bool lanes) {
     ck_assert(m.saw_heap && !m.saw_radix);
   /* Lanes hold entries behind their heads, except in the radix heap (the
    * switching mode spends most of its time there). */
-  if (lanes && (_i == MODE_HEAP || _i == MODE_DEFAULT))
+  if (lanes && (_i == MODE_HEAP || _i == MODE_DEFAULT || _i == MODE_NORUNS))
     ck_assert_msg(m.max_waiting > 0, "%s: no entry waited in a lane", mode_names[_i]);
   if (lanes && _i == MODE_RADIX)
     ck_assert_uint_eq(m.max_waiting, 0);
+  /* Runs hold entries, unless they are off. */
+  if (_i == MODE_NORUNS)
+    ck_assert_uint_eq(m.max_in_runs, 0);
+  else
+    ck_assert_msg(m.max_in_runs > 0, "%s: no entry in a run", mode_names[_i]);
   /* Heavy cancelling drops the cancelled entries in bulk. */
   if (heavy)
     ck_assert_msg(sim_sched__compactions(m.s) > 0, "%s: %zu compactions", mode_names[_i],
@@ -583,6 +671,7 @@ int main(void) {
   TCase *tc = tcase_create("order");
   tcase_add_loop_test(tc, equal_times_fifo_100k, 0, MODE_COUNT);
   tcase_add_loop_test(tc, time_order_then_fifo, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, runs_keep_time_then_fifo_order, 0, MODE_COUNT);
   tcase_add_loop_test(tc, hold_model_keeps_order, 0, MODE_COUNT);
   tcase_add_loop_test(tc, renumbering_keeps_order, 0, MODE_COUNT);
   tcase_add_loop_test(tc, random_workload_matches_model, 0, MODE_COUNT);
