@@ -451,11 +451,13 @@ static void departed(mta_host *m, const ident *id, tally t) {
 }
 
 static char *reason_of(const mta_rcpt *r) {
-  if (r->code && r->esc[0])
-    return g_strdup_printf("%u %s %s", r->code, r->esc, r->text ? r->text : "");
-  if (r->code)
-    return g_strdup_printf("%u %s", r->code, r->text ? r->text : "");
-  return g_strdup(r->text ? r->text : "");
+  unsigned code = mta_rcpt_code(r);
+  const char *esc = mta_rcpt_esc(r), *text = mta_rcpt_text(r);
+  if (code && esc[0])
+    return g_strdup_printf("%u %s %s", code, esc, text ? text : "");
+  if (code)
+    return g_strdup_printf("%u %s", code, text ? text : "");
+  return g_strdup(text ? text : "");
 }
 
 /* A DSN about QID: the bounced, unreported recipients (or, DELAYED, the
@@ -476,12 +478,13 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
     mta_dsn_rcpt d = {0};
     d.rcpt = r->addr;
     d.action = delayed ? MTA_DSN_DELAYED : MTA_DSN_FAILED;
-    d.status = r->esc[0] && (r->esc[0] == '4' || r->esc[0] == '5')
-                   ? r->esc
-                   : (r->code >= 500 || !delayed ? "5.0.0" : "4.0.0");
-    d.remote_mta = r->remote_mta;
-    d.code = r->code >= 200 && r->code < 600 ? r->code : 0;
-    d.text = r->text ? r->text : "delivery failed";
+    const char *esc = mta_rcpt_esc(r), *text = mta_rcpt_text(r);
+    unsigned code = mta_rcpt_code(r);
+    d.status = esc[0] && (esc[0] == '4' || esc[0] == '5') ? esc
+                                                          : (code >= 500 || !delayed ? "5.0.0" : "4.0.0");
+    d.remote_mta = mta_rcpt_remote_mta(r);
+    d.code = code >= 200 && code < 600 ? (int)code : 0;
+    d.text = text ? text : "delivery failed";
     d.last_attempt = r->last_try;
     d.retry_until = delayed ? until : -1;
     g_array_append_val(rs, d);
@@ -789,6 +792,7 @@ static void load(mta_host *m) {
 static void start(mta_host *m) {
   m->up = true;
   m->q = mta_queue_new_shared(m->texts);
+  mta_queue_set_retry_room(m->q, mta_retry_keeps_state(&m->retry)); /* Exim only: 16 octets a message */
   m->policy = mta_policy_new(&m->policy_cfg);
   m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
   m->dests = g_ptr_array_new();

@@ -113,9 +113,9 @@ START_TEST(mixed_outcomes) {
   const mta_msg *m = mta_queue_get(q, qid);
   ck_assert_str_eq(mta_rcpt_state_name(m->rcpts[1].state), "deferred");
   ck_assert_int_eq(m->due, 600 * S); /* the deferred recipient is due again then */
-  ck_assert_str_eq(m->rcpts[1].text, "try later");
-  ck_assert_str_eq(m->rcpts[2].esc, "5.1.1");
-  ck_assert_uint_eq(m->rcpts[2].code, 550);
+  ck_assert_str_eq(mta_rcpt_text(&m->rcpts[1]), "try later");
+  ck_assert_str_eq(mta_rcpt_esc(&m->rcpts[2]), "5.1.1");
+  ck_assert_uint_eq(mta_rcpt_code(&m->rcpts[2]), 550);
 
   /* The DSN: null sender, about qid. */
   const char *to[] = {"alice@a.example"};
@@ -199,8 +199,8 @@ START_TEST(expiry) {
   ck_assert(mta_queue_needs_dsn(q, a));
   const mta_msg *m = mta_queue_get(q, a);
   ck_assert_uint_eq(m->attempts, n);
-  ck_assert_str_eq(m->rcpts[0].text, "connection dropped");
-  ck_assert_str_eq(m->rcpts[0].esc, "4.4.2");
+  ck_assert_str_eq(mta_rcpt_text(&m->rcpts[0]), "connection dropped");
+  ck_assert_str_eq(mta_rcpt_esc(&m->rcpts[0]), "4.4.2");
   ck_assert_ptr_null(mta_queue_get(q, b)); /* null sender: gone, no DSN */
   GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
   ck_assert_uint_eq(mta_queue_check(q, NULL, 0, v), 0);
@@ -383,11 +383,11 @@ START_TEST(smtp_mixed_transaction) {
     ck_assert_uint_eq(o.bounced, 1);
     ck_assert(o.needs_dsn);
     const mta_msg *m = mta_queue_get(q, qid);
-    ck_assert_uint_eq(m->rcpts[1].code, 450);
-    ck_assert_str_eq(m->rcpts[1].esc, "4.2.1");
-    ck_assert_str_eq(m->rcpts[2].esc, "5.1.1");
-    ck_assert_str_eq(m->rcpts[2].remote_mta, "mx.b.example");
-    ck_assert_str_eq(m->rcpts[0].text, "Ok: queued as 7F3");
+    ck_assert_uint_eq(mta_rcpt_code(&m->rcpts[1]), 450);
+    ck_assert_str_eq(mta_rcpt_esc(&m->rcpts[1]), "4.2.1");
+    ck_assert_str_eq(mta_rcpt_esc(&m->rcpts[2]), "5.1.1");
+    ck_assert_str_eq(mta_rcpt_remote_mta(&m->rcpts[2]), "mx.b.example");
+    ck_assert_str_eq(mta_rcpt_text(&m->rcpts[0]), "Ok: queued as 7F3");
 
     /* The DSN from the queue's view of the bounced recipients. */
     mta_dsn_rcpt dr[3];
@@ -396,8 +396,9 @@ START_TEST(smtp_mixed_transaction) {
       const mta_rcpt *r = &m->rcpts[i];
       if (r->state != MTA_RCPT_BOUNCED)
         continue;
-      dr[nd++] = (mta_dsn_rcpt){r->addr, NULL,    MTA_DSN_FAILED, r->esc, r->remote_mta,
-                                r->code, r->text, r->last_try,    -1};
+      dr[nd++] = (mta_dsn_rcpt){r->addr,         NULL,           MTA_DSN_FAILED,
+                                mta_rcpt_esc(r), mta_rcpt_remote_mta(r), mta_rcpt_code(r),
+                                mta_rcpt_text(r), r->last_try,   -1};
     }
     gsize blen;
     const uint8_t *body = g_bytes_get_data(mta_queue_body(q, qid), &blen);
@@ -485,7 +486,7 @@ START_TEST(retry_bounce_journey) {
         ck_assert_int_eq(o.verdict, MTA_RETRY_BOUNCE);
         m = mta_queue_get(q, id);
         mta_dsn_rcpt dr = {
-            m->rcpts[0].addr,     NULL, MTA_DSN_FAILED, m->rcpts[0].esc, NULL, 0, m->rcpts[0].text,
+            m->rcpts[0].addr,     NULL, MTA_DSN_FAILED, mta_rcpt_esc(&m->rcpts[0]), NULL, 0, mta_rcpt_text(&m->rcpts[0]),
             m->rcpts[0].last_try, -1};
         mta_dsn_config dc = {.reporting_mta = "mail.a.example",
                              .from = "MAILER-DAEMON@a.example",
@@ -592,10 +593,10 @@ START_TEST(encode_round_trip) {
   /* Equal except that the message caught in an attempt is due at once. */
   const mta_msg *m1 = mta_queue_get(q, 1), *m2 = mta_queue_get(r, 1);
   ck_assert_int_eq(m1->due, m2->due);
-  ck_assert_int_eq(m1->retry.next_try, m2->retry.next_try);
-  ck_assert_str_eq(m2->rcpts[1].text, "greylisted");
-  ck_assert_str_eq(m2->rcpts[1].remote_mta, "mx.b.example");
-  ck_assert_str_eq(m2->rcpts[1].esc, "4.7.1");
+  ck_assert_int_eq(mta_queue_msg_retry(m1)->next_try, mta_queue_msg_retry(m2)->next_try);
+  ck_assert_str_eq(mta_rcpt_text(&m2->rcpts[1]), "greylisted");
+  ck_assert_str_eq(mta_rcpt_remote_mta(&m2->rcpts[1]), "mx.b.example");
+  ck_assert_str_eq(mta_rcpt_esc(&m2->rcpts[1]), "4.7.1");
   ck_assert_uint_eq(m2->rcpts[0].state, MTA_RCPT_DELIVERED);
   ck_assert(g_bytes_equal(mta_queue_body(q, 1), mta_queue_body(r, 1)));
   const mta_msg *c2 = mta_queue_get(r, 3);
@@ -663,7 +664,7 @@ START_TEST(record_times_round_trip) {
   mta_queue_end_attempt(q, id, &p, 402 * S, &o); /* r2 never taken: deferred, last_try -1 */
   ck_assert(o.needs_dsn);
   const mta_msg *m = mta_queue_get(q, id);
-  ck_assert(m->retry.last_try != 0 && m->retry.next_try > m->retry.last_try);
+  ck_assert(mta_queue_msg_retry(m)->last_try != 0 && mta_queue_msg_retry(m)->next_try > mta_queue_msg_retry(m)->last_try);
   ck_assert_int_eq(m->rcpts[1].last_try, -1);
   const int64_t cases[] = {m->due, INT64_MAX, INT64_MIN + 1, 0};
   for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
@@ -679,8 +680,8 @@ START_TEST(record_times_round_trip) {
     const mta_msg *d = mta_queue_get(e, id);
     ck_assert_int_eq(d->arrival, 123456789);
     ck_assert_int_eq(d->due, cases[k]);
-    ck_assert_int_eq(d->retry.last_try, m->retry.last_try);
-    ck_assert_int_eq(d->retry.next_try, m->retry.next_try);
+    ck_assert_int_eq(mta_queue_msg_retry(d)->last_try, mta_queue_msg_retry(m)->last_try);
+    ck_assert_int_eq(mta_queue_msg_retry(d)->next_try, mta_queue_msg_retry(m)->next_try);
     ck_assert_int_eq(d->rcpts[0].last_try, 401 * S + 3);
     ck_assert_int_eq(d->rcpts[1].last_try, -1);
     mta_queue_free(e);
@@ -710,7 +711,7 @@ START_TEST(borrowed_envelope) {
   const mta_msg *m = mta_queue_get(q, id);
   ck_assert_ptr_eq(mta_queue_msg_sender(m), sender); /* the caller's, until rebased */
   ck_assert_ptr_eq(m->rcpts[1].addr, r2);
-  ck_assert_str_eq(m->rcpts[1].dest, "c.example");
+  ck_assert_str_eq(mta_queue_rcpt_dest(q, &m->rcpts[1]), "c.example");
   ck_assert_str_eq(mta_queue_msg_tag(m), "id@a.example");
   ck_assert_uint_lt(mta_queue_memory(q), mta_queue_memory(o));
   GByteArray *rec = g_byte_array_new(), *orec = g_byte_array_new();
@@ -918,10 +919,10 @@ START_TEST(shared_texts_compact_record) {
     mta_queue_end_attempt(q, id, &p, 1 * S, &o);
   }
   const mta_msg *ma = mta_queue_get(q, a), *mb = mta_queue_get(q, b);
-  ck_assert_str_eq(ma->rcpts[0].text, "connection refused");
-  ck_assert_ptr_eq(ma->rcpts[0].text, ma->rcpts[1].text);
-  ck_assert_ptr_eq(ma->rcpts[0].text, mb->rcpts[0].text);
-  ck_assert_ptr_eq(ma->rcpts[0].remote_mta, mb->rcpts[0].remote_mta);
+  ck_assert_str_eq(mta_rcpt_text(&ma->rcpts[0]), "connection refused");
+  ck_assert_ptr_eq(mta_rcpt_text(&ma->rcpts[0]), mta_rcpt_text(&ma->rcpts[1]));
+  ck_assert_ptr_eq(mta_rcpt_text(&ma->rcpts[0]), mta_rcpt_text(&mb->rcpts[0]));
+  ck_assert_ptr_eq(mta_rcpt_remote_mta(&ma->rcpts[0]), mta_rcpt_remote_mta(&mb->rcpts[0]));
   GByteArray *rec = g_byte_array_new();
   mta_queue_msg_encode(q, a, rec);
   /* 155 octets: magic, header, 2 x (flags, address, times, code, state,
@@ -933,9 +934,9 @@ START_TEST(shared_texts_compact_record) {
   ck_assert_uint_eq(mta_queue_msg_decode(q2, rec->data, rec->len, &err), a);
   const mta_msg *m2 = mta_queue_get(q2, a);
   for (uint32_t i = 0; i < 2; i++) {
-    ck_assert_str_eq(m2->rcpts[i].dest, "b.example");
-    ck_assert_str_eq(m2->rcpts[i].text, "connection refused");
-    ck_assert_str_eq(m2->rcpts[i].remote_mta, "mx.b.example");
+    ck_assert_str_eq(mta_queue_rcpt_dest(q2, &m2->rcpts[i]), "b.example");
+    ck_assert_str_eq(mta_rcpt_text(&m2->rcpts[i]), "connection refused");
+    ck_assert_str_eq(mta_rcpt_remote_mta(&m2->rcpts[i]), "mx.b.example");
     ck_assert_int_eq(m2->rcpts[i].last_try, 1 * S);
   }
   GByteArray *rec2 = g_byte_array_new();
@@ -1064,7 +1065,7 @@ START_TEST(tag_and_user_word) {
   ck_assert_str_eq(mta_queue_msg_tag(m), "id.1@a.example");
   ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
   ck_assert_str_eq(m->rcpts[1].addr, "R2@C.example");
-  ck_assert_str_eq(m->rcpts[1].dest, "c.example");
+  ck_assert_str_eq(mta_queue_rcpt_dest(q, &m->rcpts[1]), "c.example");
   ck_assert_uint_eq(*mta_queue_user(q, qid), 0);
   *mta_queue_user(q, qid) = 3;
   ck_assert_uint_eq(mta_queue_get(q, qid)->user, 3);
@@ -1116,20 +1117,20 @@ START_TEST(texts_shared_between_queues) {
   }
   const mta_rcpt *r1 = &mta_queue_get(q1, ids[0])->rcpts[0];
   const mta_rcpt *r2 = &mta_queue_get(q2, ids[1])->rcpts[0];
-  ck_assert_str_eq(r1->text, why);
-  ck_assert_ptr_eq(r1->text, r2->text);
-  ck_assert_ptr_eq(r1->remote_mta, r2->remote_mta);
+  ck_assert_str_eq(mta_rcpt_text(r1), why);
+  ck_assert_ptr_eq(r1->reply, r2->reply); /* the whole reply, once */
+  ck_assert_ptr_eq(mta_rcpt_text(r1), mta_rcpt_text(r2));
   /* A record decoded into a queue of its own table reads the same. */
   GByteArray *rec = g_byte_array_new();
   mta_queue_msg_encode(q2, ids[1], rec);
   mta_queue_free(q1); /* q2's text stays */
-  ck_assert_str_eq(mta_queue_get(q2, ids[1])->rcpts[0].text, why);
+  ck_assert_str_eq(mta_rcpt_text(&mta_queue_get(q2, ids[1])->rcpts[0]), why);
   mta_queue *own = mta_queue_new();
   char *err = NULL;
   uint32_t d = mta_queue_msg_decode(own, rec->data, rec->len, &err);
   ck_assert_msg(d == ids[1], "got %u want %u (%s)", d, ids[1], err ? err : "");
-  ck_assert_str_eq(mta_queue_get(own, d)->rcpts[0].text, why);
-  ck_assert_ptr_ne(mta_queue_get(own, d)->rcpts[0].text, mta_queue_get(q2, ids[1])->rcpts[0].text);
+  ck_assert_str_eq(mta_rcpt_text(&mta_queue_get(own, d)->rcpts[0]), why);
+  ck_assert_ptr_ne(mta_rcpt_text(&mta_queue_get(own, d)->rcpts[0]), mta_rcpt_text(&mta_queue_get(q2, ids[1])->rcpts[0]));
   mta_queue_free(own);
   g_byte_array_free(rec, TRUE);
   mta_queue_free(q2);

@@ -10,7 +10,8 @@
  * lookup only, never iterated for output) and one heap slot. As in
  * Postfix's qmgr, a destination keeps no per-message structure (only a
  * count of unfinished recipients); what rides a session is found from the
- * messages. Reply texts are interned. mta_queue_memory() adds these up;
+ * messages. Replies (code, status, text, remote MTA) are interned whole,
+ * destinations numbered. mta_queue_memory() adds these up;
  * tests/test_mta_queue.c measures the real figure.
  */
 #include "mta_queue.h"
@@ -57,16 +58,26 @@ static dest_ent *dest_get(mta_queue *q, const char *name) {
     size_t n = strlen(name) + 1;
     d = g_malloc(sizeof *d + n);
     d->rcpts = 0;
+    d->id = q->dest_ids->len;
     for (size_t i = 0; i < n; i++)
       d->name[i] = g_ascii_tolower(name[i]);
     g_hash_table_add(q->dest_index, d->name);
+    g_ptr_array_add(q->dest_ids, d);
   }
   return d;
 }
 
+static dest_ent *dest_at(const mta_queue *q, uint32_t id) {
+  g_assert(id < q->dest_ids->len);
+  return q->dest_ids->pdata[id];
+}
 
-static void dest_adjust(const char *name, int delta) {
-  dest_ent *d = dest_of(name);
+const char *mta_queue_rcpt_dest(const mta_queue *q, const mta_rcpt *r) {
+  return dest_at(q, r->dest)->name;
+}
+
+static void dest_adjust(const mta_queue *q, uint32_t id, int delta) {
+  dest_ent *d = dest_at(q, id);
   g_assert(delta > 0 || d->rcpts > 0);
   d->rcpts = (uint32_t)((int64_t)d->rcpts + delta);
 }
@@ -153,9 +164,10 @@ static size_t msg_str_bytes(const mta_msg *m) {
 }
 
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
-                              const char *tag, bool borrow) {
+                              const char *tag, bool borrow, bool retry) {
   g_assert(nrcpts > 0);
-  size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt);
+  size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt) +
+                (retry ? sizeof(mta_retry_state) : 0);
   size_t len = head + str_cost(tag);
   if (borrow) {
     len += sizeof(const char *);
@@ -167,6 +179,8 @@ mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint
   mta_msg *m = g_malloc0(len);
   m->heap_idx = -1;
   m->nrcpts = nrcpts;
+  if (retry)
+    m->layout |= MTA_MSG_RETRY;
   char *p = (char *)m + head; /* the sender (or its pointer): mta_queue_msg_sender */
   if (borrow) {
     m->layout |= MTA_MSG_BORROWED;
@@ -203,51 +217,84 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
   return m;
 }
 
-void mta_queue__msg_free(mta_msg *m) {
-  if (!m)
-    return;
-  for (uint32_t i = 0; i < m->nrcpts; i++) {
-    g_free(m->rcpts[i].text);
-    g_free(m->rcpts[i].remote_mta);
-  }
-  g_free(m);
-}
+/* ---- interned replies ---- */
 
-/* ---- interned reply texts ---- */
-
-/* The interned copy of V (a new reference), or NULL for NULL. */
-static char *text_ref(mta_queue *q, const char *v) {
-  if (!v)
-    return NULL;
-  itext *t = g_hash_table_lookup(q->texts->t, v);
-  if (!t) {
-    size_t n = strlen(v) + 1;
-    t = g_malloc(sizeof *t + n);
-    t->refs = 0;
-    memcpy(t->s, v, n);
-    g_hash_table_insert(q->texts->t, t->s, t);
-  }
-  t->refs++;
-  return t->s;
-}
-
-static void text_unref(mta_queue *q, char *s) {
+static guint str_hash0(const char *s, guint h) {
   if (!s)
+    return h * 31u + 7u;
+  for (; *s; s++)
+    h = h * 31u + (guchar)*s;
+  return h * 31u;
+}
+
+static guint reply_hash(gconstpointer k) {
+  const mta_reply *r = k;
+  guint h = r->code;
+  h = str_hash0(r->esc, h);
+  h = str_hash0(r->text, h);
+  return str_hash0(r->remote_mta, h);
+}
+
+static bool str_eq0(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static gboolean reply_equal(gconstpointer a, gconstpointer b) {
+  const mta_reply *x = a, *y = b;
+  return x->code == y->code && strcmp(x->esc, y->esc) == 0 && str_eq0(x->text, y->text) &&
+         str_eq0(x->remote_mta, y->remote_mta);
+}
+
+/* The interned reply (CODE, ESC, TEXT, REMOTE) (a new reference), or NULL
+ * when all four are empty (ESC "" or NULL). ESC longer than the field
+ * keeps its first 9 octets (as the recipient's field always did). */
+static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, const char *text,
+                                  const char *remote) {
+  if (!code && (!esc || !*esc) && !text && !remote)
+    return NULL;
+  mta_reply key = {text, remote, 0, code, {0}};
+  g_strlcpy(key.esc, esc ? esc : "", sizeof key.esc);
+  mta_reply *r = g_hash_table_lookup(q->texts->t, &key);
+  if (!r) {
+    size_t tn = text ? strlen(text) + 1 : 0, rn = remote ? strlen(remote) + 1 : 0;
+    r = g_malloc(sizeof *r + tn + rn);
+    *r = key;
+    char *p = (char *)(r + 1);
+    if (text) {
+      r->text = memcpy(p, text, tn);
+      p += tn;
+    }
+    if (remote)
+      r->remote_mta = memcpy(p, remote, rn);
+    g_hash_table_add(q->texts->t, r);
+  }
+  r->refs++;
+  return r;
+}
+
+static void reply_unref(mta_queue *q, const mta_reply *c) {
+  if (!c)
     return;
-  itext *t = (itext *)(void *)(s - offsetof(itext, s));
-  if (--t->refs == 0) {
-    g_hash_table_remove(q->texts->t, t->s);
-    g_free(t);
+  mta_reply *r = (mta_reply *)c;
+  if (--r->refs == 0) {
+    g_hash_table_remove(q->texts->t, r);
+    g_free(r);
   }
 }
 
-/* Frees M, a queued message (texts interned), and its body, after it
+/* Sets R's reply to (CODE, ESC, TEXT, REMOTE) (which may be R's own). */
+static void rcpt_set_reply(mta_queue *q, mta_rcpt *r, uint16_t code, const char *esc,
+                           const char *text, const char *remote) {
+  const mta_reply *old = r->reply;
+  r->reply = reply_ref(q, code, esc, text, remote); /* before the unref: the strings may be OLD's */
+  reply_unref(q, old);
+}
+
+/* Frees M, a queued message (replies interned), and its body, after it
  * left Q's indexes. */
 static void msg_drop(mta_queue *q, mta_msg *m) {
-  for (uint32_t i = 0; i < m->nrcpts; i++) {
-    text_unref(q, m->rcpts[i].text);
-    text_unref(q, m->rcpts[i].remote_mta);
-  }
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    reply_unref(q, m->rcpts[i].reply);
   if (q->bodies)
     g_hash_table_remove(q->bodies, GUINT_TO_POINTER(m->qid));
   g_free(m);
@@ -304,7 +351,7 @@ static void msg_remove(mta_queue *q, mta_msg *m) {
 
 mta_queue_texts *mta_queue_texts_new(void) {
   mta_queue_texts *t = g_new0(mta_queue_texts, 1);
-  t->t = g_hash_table_new(g_str_hash, g_str_equal);
+  t->t = g_hash_table_new(reply_hash, reply_equal);
   return t;
 }
 
@@ -326,6 +373,8 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->texts = texts ? texts : mta_queue_texts_new();
   q->heap = g_ptr_array_new();
   q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
+  q->dest_ids = g_ptr_array_new();
+  q->retry_room = true;
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
   q->enc.offs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   return q;
@@ -347,6 +396,7 @@ void mta_queue_free(mta_queue *q) {
   while (g_hash_table_iter_next(&it, &k, NULL))
     g_free(dest_of(k));
   g_hash_table_destroy(q->dest_index);
+  g_ptr_array_free(q->dest_ids, TRUE);
   g_array_free(q->ledger, TRUE);
   if (q->bodies)
     g_hash_table_destroy(q->bodies);
@@ -354,8 +404,10 @@ void mta_queue_free(mta_queue *q) {
   g_free(q);
 }
 
+void mta_queue_set_retry_room(mta_queue *q, bool room) { q->retry_room = room; }
+
 /* Registers M (fully built, qid set) in the indexes and the statistics. */
-void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body) {
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body, const mta_queue__rcpt_in *in) {
   slot_put(q, m);
   if (body) {
     if (!q->bodies)
@@ -366,16 +418,10 @@ void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body) {
   m->heap_idx = -1;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
-    char *plain = r->text;
-    r->text = text_ref(q, plain);
-    g_free(plain);
-    plain = r->remote_mta;
-    r->remote_mta = text_ref(q, plain);
-    g_free(plain);
-    dest_ent *d = dest_get(q, r->dest);
-    r->dest = d->name;
+    r->reply = reply_ref(q, in[i].code, in[i].esc, in[i].text, in[i].remote_mta);
+    r->dest = dest_get(q, in[i].dest)->id;
     if (!rcpt_final(r)) {
-      dest_adjust(r->dest, +1);
+      dest_adjust(q, r->dest, +1);
       q->st.queued_rcpts++;
     }
   }
@@ -400,7 +446,7 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   for (size_t i = 0; i < a->nrcpts; i++)
     g_assert(a->rcpts[i]);
   mta_msg *m = mta_queue__msg_alloc(null_sender ? "" : a->sender, a->rcpts, (uint32_t)a->nrcpts,
-                                    a->tag, a->borrow);
+                                    a->tag, a->borrow, q->retry_room);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;
@@ -409,17 +455,21 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   m->body_id = (uint32_t)a->body_id;
   m->size = (uint32_t)size;
   m->dsn_of = a->dsn_of;
+  mta_queue__rcpt_in ibuf[8];
+  mta_queue__rcpt_in *in = a->nrcpts <= G_N_ELEMENTS(ibuf) ? ibuf : g_new(mta_queue__rcpt_in, a->nrcpts);
   for (size_t i = 0; i < a->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
     const char *dest = a->dests && a->dests[i] ? a->dests[i] : strrchr(r->addr, '@');
     dest = dest ? (dest == strrchr(r->addr, '@') ? dest + 1 : dest) : "";
-    r->dest = dest; /* interned by msg_insert */
+    in[i] = (mta_queue__rcpt_in){dest, NULL, NULL, NULL, 0}; /* interned by msg_insert */
     r->last_try = -1;
   }
   q->st.accepted++;
   if (a->dsn_of)
     q->st.dsns++;
-  mta_queue__msg_insert(q, m, a->body ? g_bytes_ref(a->body) : NULL);
+  mta_queue__msg_insert(q, m, a->body ? g_bytes_ref(a->body) : NULL, in);
+  if (in != ibuf)
+    g_free(in);
   return m->qid;
 }
 
@@ -428,7 +478,7 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
   g_assert(!m->in_attempt && m->attempts == 0);
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (!rcpt_final(&m->rcpts[i])) {
-      dest_adjust(m->rcpts[i].dest, -1);
+      dest_adjust(q, m->rcpts[i].dest, -1);
       q->st.queued_rcpts--;
     }
   ledger_ent e = {m->qid, 0, 0, 0, m->dsn_of, LEDGER_F_WITHDRAWN};
@@ -516,19 +566,12 @@ static void rcpt_finish(mta_queue *q, mta_msg *m, mta_rcpt *r, mta_rcpt_state st
   g_assert(!rcpt_final(r));
   r->state = (uint8_t)state;
   (void)m;
-  dest_adjust(r->dest, -1);
+  dest_adjust(q, r->dest, -1);
   q->st.queued_rcpts--;
   if (state == MTA_RCPT_DELIVERED)
     q->st.rcpt_delivered++;
   else
     q->st.rcpt_bounced++;
-}
-
-static void rcpt_set_text(mta_queue *q, mta_rcpt *r, char **field, const char *v) {
-  (void)r;
-  char *old = *field;
-  *field = text_ref(q, v); /* before the unref: V may be OLD itself */
-  text_unref(q, old);
 }
 
 static bool msg_needs_dsn(const mta_msg *m) {
@@ -577,10 +620,9 @@ static void bounce_unfinished(mta_queue *q, mta_msg *m, const char *why, int64_t
     /* Keep the last deferral's reason and status (Postfix reports an
      * expired recipient with it); RFC 3463 X.4.7 "delivery time expired"
      * when there was none. */
-    if (!r->text)
-      rcpt_set_text(q, r, &r->text, why);
-    if (!*r->esc)
-      g_strlcpy(r->esc, "4.4.7", sizeof r->esc);
+    const char *text = mta_rcpt_text(r), *esc = mta_rcpt_esc(r);
+    rcpt_set_reply(q, r, mta_rcpt_code(r), *esc ? esc : "4.4.7", text ? text : why,
+                   mta_rcpt_remote_mta(r));
     r->last_try = now;
     rcpt_finish(q, m, r, MTA_RCPT_BOUNCED);
   }
@@ -617,10 +659,8 @@ void mta_queue_result(mta_queue *q, uint32_t qid, uint32_t i, const mta_queue_re
   mta_rcpt *r = &m->rcpts[i];
   g_assert(!rcpt_final(r));
   r->flags &= (uint8_t)~MTA_RCPT_F_INFLIGHT;
-  r->code = (uint16_t)(a->code > 0 && a->code < 1000 ? a->code : 0);
-  g_strlcpy(r->esc, a->esc ? a->esc : "", sizeof r->esc);
-  rcpt_set_text(q, r, &r->text, a->text);
-  rcpt_set_text(q, r, &r->remote_mta, a->remote_mta);
+  rcpt_set_reply(q, r, (uint16_t)(a->code > 0 && a->code < 1000 ? a->code : 0), a->esc, a->text,
+                 a->remote_mta);
   r->last_try = now;
   if (r->attempts < UINT16_MAX)
     r->attempts++;
@@ -664,8 +704,13 @@ void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *
       deferred++;
   }
   if (deferred) {
-    out->verdict = mta_retry_after_failure(p, &m->retry, m->arrival, m->attempts, !*mta_queue_msg_sender(m), now,
-                                           &out->next);
+    mta_retry_state none = {0, 0}, *st = (mta_retry_state *)mta_queue_msg_retry(m);
+    out->verdict = mta_retry_after_failure(p, st ? st : &none, m->arrival, m->attempts,
+                                           !*mta_queue_msg_sender(m), now, &out->next);
+    if (none.last_try || none.next_try)
+      g_error("mta_queue_end_attempt: profile %s keeps a retry memory, message %u has no room "
+              "(mta_queue_set_retry_room)",
+              mta_retry_kind_name(p->kind), qid);
     if (out->verdict == MTA_RETRY_BOUNCE) {
       bounce_unfinished(q, m, "retry timeout exceeded", now);
       out->next = INT64_MAX;
@@ -761,7 +806,7 @@ size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, b
       continue;
     bool mine = false;
     for (uint32_t i = 0; i < m->nrcpts && !mine; i++)
-      mine = m->rcpts[i].dest == d->name && !rcpt_final(&m->rcpts[i]);
+      mine = m->rcpts[i].dest == d->id && !rcpt_final(&m->rcpts[i]);
     int64_t due = m->in_attempt ? now : m->due;
     if (mine && (any_time || due <= now)) {
       heap_ent e = {due, m};
@@ -774,7 +819,7 @@ size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, b
     const mta_msg *m = g_array_index(found, heap_ent, kk).m;
     for (uint32_t i = 0; i < m->nrcpts; i++) {
       const mta_rcpt *r = &m->rcpts[i];
-      if (r->dest == d->name && !rcpt_final(r) && !(r->flags & MTA_RCPT_F_INFLIGHT) &&
+      if (r->dest == d->id && !rcpt_final(r) && !(r->flags & MTA_RCPT_F_INFLIGHT) &&
           !m->expire_pending) {
         mta_queue_ref ref = {m->qid, i};
         g_array_append_val(out, ref);
@@ -793,18 +838,22 @@ size_t mta_queue_memory(const mta_queue *q) {
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
   size_t n = sizeof *q + q->heap->len * sizeof(gpointer) + q->ledger->len * sizeof(ledger_ent);
-  n += q->slots->len * sizeof(gpointer);
+  n += q->slots->len * sizeof(gpointer) + q->dest_ids->len * sizeof(gpointer);
   for (guint i = 0; i < q->slots->len; i++) {
     const mta_msg *m = q->slots->pdata[i];
     if (m)
-      n += sizeof *m + m->nrcpts * sizeof(mta_rcpt) + blk; /* one block, strings below */
+      n += sizeof *m + m->nrcpts * sizeof(mta_rcpt) + blk + /* one block, strings below */
+           (mta_queue_msg_retry(m) ? sizeof(mta_retry_state) : 0);
   }
   n += q->str_bytes;
   GHashTableIter it;
-  gpointer k, v;
+  gpointer k;
   g_hash_table_iter_init(&it, q->texts->t);
-  while (g_hash_table_iter_next(&it, &k, &v))
-    n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
+  while (g_hash_table_iter_next(&it, &k, NULL)) {
+    const mta_reply *r = k;
+    n += sizeof *r + str_cost(r->text) + str_cost(r->remote_mta) + blk + sizeof(guint) +
+         sizeof(gpointer);
+  }
   g_hash_table_iter_init(&it, q->dest_index);
   while (g_hash_table_iter_next(&it, &k, NULL)) {
     const dest_ent *d = dest_of(k);

@@ -48,19 +48,41 @@ typedef enum {
 } mta_rcpt_state;
 const char *mta_rcpt_state_name(mta_rcpt_state s);
 
-/* One recipient (read-only for users; strings owned by the queue). */
+/* A recipient's last reply: what the server (or the local reason) said,
+ * and which host said it. Interned and shared (read-only for users): the
+ * same reply to many recipients ("mx.d3.test[10.0.0.3]: Connection
+ * refused" to every recipient deferred there) is held once, in the
+ * queue's text table (mta_queue_texts), its strings in the same block. */
 typedef struct {
-  const char *addr;  /* "bob@b.example" (inside the message's block) */
-  const char *dest;  /* next-hop grouping key (interned, lower case) */
-  char *text;        /* last diagnostic (reply text or local reason), or NULL */
-  char *remote_mta;  /* host that gave it, or NULL */
-  int64_t last_try;  /* time of the last result, or -1 */
-  uint16_t code;     /* last reply code, 0 none */
-  uint8_t state;     /* mta_rcpt_state */
-  uint8_t flags;     /* MTA_RCPT_F_* */
-  char esc[10];      /* enhanced status "4.7.1", "" none */
-  uint16_t attempts; /* results recorded for this recipient */
+  const char *text;       /* diagnostic (reply text or local reason), or NULL */
+  const char *remote_mta; /* host that gave it, or NULL */
+  uint32_t refs;          /* internal */
+  uint16_t code;          /* reply code, 0 none */
+  char esc[10];           /* enhanced status "4.7.1", "" none */
+} mta_reply;
+
+/* One recipient (read-only for users; strings owned by the queue). 32
+ * octets (issue #6: was 56): the reply's four fields are one shared
+ * pointer, the destination a number. */
+typedef struct {
+  const char *addr;       /* "bob@b.example" (inside the message's block) */
+  const mta_reply *reply; /* the last result's reply, or NULL: none yet */
+  int64_t last_try;       /* time of the last result, or -1 */
+  uint32_t dest;          /* next-hop grouping key: mta_queue_rcpt_dest */
+  uint16_t attempts;      /* results recorded for this recipient */
+  uint8_t state;          /* mta_rcpt_state */
+  uint8_t flags;          /* MTA_RCPT_F_* */
 } mta_rcpt;
+
+/* R's last reply, field by field (0, "" or NULL when none). */
+static inline uint16_t mta_rcpt_code(const mta_rcpt *r) { return r->reply ? r->reply->code : 0; }
+static inline const char *mta_rcpt_esc(const mta_rcpt *r) { return r->reply ? r->reply->esc : ""; }
+static inline const char *mta_rcpt_text(const mta_rcpt *r) {
+  return r->reply ? r->reply->text : NULL;
+}
+static inline const char *mta_rcpt_remote_mta(const mta_rcpt *r) {
+  return r->reply ? r->reply->remote_mta : NULL;
+}
 
 enum {
   MTA_RCPT_F_INFLIGHT = 1u << 0, /* taken, result not yet known */
@@ -70,15 +92,16 @@ enum {
 /* One queued message (read-only for users). The message, its recipient
  * array and its strings (sender, addresses, tag) are one allocation: the
  * queue keeps what scheduling and the record need, nothing twice. The
- * block is [mta_msg][rcpts][sender NUL][each address NUL][tag NUL]: the
- * sender and the tag are found from there (mta_queue_msg_sender,
- * mta_queue_msg_tag), not pointed at (issue #6: 72 octets, was 112). A
- * message added with borrowed strings (mta_queue_add_args.borrow) holds
- * none of them: [mta_msg][rcpts][the sender's pointer][tag NUL]. */
+ * block is [mta_msg][rcpts][retry memory][sender NUL][each address NUL][tag NUL]:
+ * the sender and the tag are found from there (mta_queue_msg_sender,
+ * mta_queue_msg_tag), not pointed at (issue #6: 56 octets, was 112). The
+ * retry memory (mta_retry_state) is there only when the queue keeps one
+ * (mta_queue_set_retry_room: only Exim's profile writes it). A message
+ * added with borrowed strings (mta_queue_add_args.borrow) holds none of
+ * them: [mta_msg][rcpts][retry memory][the sender's pointer][tag NUL]. */
 typedef struct {
   int64_t arrival;    /* when it was accepted */
   int64_t due;        /* next attempt (INT64_MAX: none scheduled) */
-  mta_retry_state retry;
   uint32_t body_id;   /* the host's reference to the body, opaque */
   uint32_t size;      /* octets of the body */
   uint32_t qid;
@@ -91,15 +114,20 @@ typedef struct {
   uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
   bool in_attempt;     /* between begin_attempt and end_attempt */
   bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
-  uint8_t layout;      /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED */
+  uint8_t layout;      /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED, MTA_MSG_RETRY */
   mta_rcpt rcpts[];    /* nrcpts */
 } mta_msg;
 
-enum { MTA_MSG_TAGGED = 1u << 0, MTA_MSG_BORROWED = 1u << 1 };
+enum { MTA_MSG_TAGGED = 1u << 0, MTA_MSG_BORROWED = 1u << 1, MTA_MSG_RETRY = 1u << 2 };
 
+/* What follows M's recipients and retry memory (internal). */
+static inline const void *mta_queue__msg_tail(const mta_msg *m) {
+  const char *end = (const char *)&m->rcpts[m->nrcpts];
+  return (m->layout & MTA_MSG_RETRY) ? end + sizeof(mta_retry_state) : end;
+}
 /* The reverse path of M ("" = null sender), inside M's block or borrowed. */
 static inline const char *mta_queue_msg_sender(const mta_msg *m) {
-  const void *end = &m->rcpts[m->nrcpts];
+  const void *end = mta_queue__msg_tail(m);
   if (m->layout & MTA_MSG_BORROWED)
     return *(const char *const *)end;
   return (const char *)end;
@@ -109,9 +137,15 @@ static inline const char *mta_queue_msg_tag(const mta_msg *m) {
   if (!(m->layout & MTA_MSG_TAGGED))
     return NULL;
   if (m->layout & MTA_MSG_BORROWED)
-    return (const char *)&m->rcpts[m->nrcpts] + sizeof(const char *);
+    return (const char *)mta_queue__msg_tail(m) + sizeof(const char *);
   const char *last = m->rcpts[m->nrcpts - 1].addr;
   return last + strlen(last) + 1;
+}
+/* M's retry memory (what mta_retry_after_failure keeps between attempts),
+ * or NULL when the queue keeps none for it (then it is all zero). */
+static inline const mta_retry_state *mta_queue_msg_retry(const mta_msg *m) {
+  return (m->layout & MTA_MSG_RETRY) ? (const mta_retry_state *)(const void *)&m->rcpts[m->nrcpts]
+                                     : NULL;
 }
 
 /* A new, empty queue whose ids start at 1. */
@@ -130,6 +164,12 @@ void mta_queue_texts_free(mta_queue_texts *t);
  * the queue), or in a table of its own when TEXTS is NULL. */
 mta_queue *mta_queue_new_shared(mta_queue_texts *texts);
 void mta_queue_free(mta_queue *q);
+/* Whether messages queued from now on keep room for a retry memory
+ * (mta_retry_state, 16 octets a message; mta_retry_keeps_state says which
+ * profiles write one: Exim's). Default true. A message without room that
+ * an attempt's profile would give a retry memory aborts the attempt's end
+ * (API misuse); a record decoded with a retry memory always gets room. */
+void mta_queue_set_retry_room(mta_queue *q, bool room);
 
 /* What is accepted. Strings and arrays are copied; BODY (may be NULL) is
  * referenced. DESTS may be NULL (then each recipient's domain, lower-cased,
@@ -245,6 +285,10 @@ typedef struct {
   uint32_t qid;
   uint32_t rcpt;
 } mta_queue_ref;
+
+/* R's destination (the next-hop name its mail is grouped by, lower
+ * case; borrowed, valid while Q lives). R is a recipient of a message of Q. */
+const char *mta_queue_rcpt_dest(const mta_queue *q, const mta_rcpt *r);
 
 /* Destinations with unfinished recipients, sorted, appended to NAMES (as
  * borrowed strings). Returns how many. */
