@@ -352,8 +352,21 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
     plan.nexthop = NULL;
     mta_route_plan_clear(&plan);
   }
-  mta_queue_add_args qa = {.sender = a->sender,
-                           .rcpts = a->rcpts,
+  /* The envelope laid out as a record holds it (the sender, then the
+   * first address right after its NUL: the queue finds the sender from
+   * there and keeps no pointer), borrowed until write_blob points the
+   * message at its record. */
+  const char *sender = a->sender ? a->sender : "";
+  size_t slen = strlen(sender), r0len = strlen(a->rcpts[0]);
+  char ebuf[256], *env = slen + r0len + 2 <= sizeof ebuf ? ebuf : g_malloc(slen + r0len + 2);
+  memcpy(env, sender, slen + 1);
+  memcpy(env + slen + 1, a->rcpts[0], r0len + 1);
+  const char *rbuf[16], **rcpts = a->nrcpts <= G_N_ELEMENTS(rbuf) ? rbuf : g_new(const char *, a->nrcpts);
+  rcpts[0] = env + slen + 1;
+  for (size_t i = 1; i < a->nrcpts; i++)
+    rcpts[i] = a->rcpts[i];
+  mta_queue_add_args qa = {.sender = env,
+                           .rcpts = rcpts,
                            .dests = (const char *const *)dests,
                            .nrcpts = a->nrcpts,
                            .body_id = a->seq,
@@ -369,10 +382,15 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
     g_free(dests);
   char key[64];
   mta__key(key, sizeof key, "q", a->seq);
-  if (!write_blob(m, qid, key, a->body, a->nbody)) {
+  bool stored = write_blob(m, qid, key, a->body, a->nbody);
+  if (!stored)
     mta_queue_withdraw(m->q, qid);
+  if (env != ebuf)
+    g_free(env);
+  if (rcpts != rbuf)
+    g_free(rcpts);
+  if (!stored)
     return 0;
-  }
   mta__acc *ac = acc_at(m, a->seq);
   ac->tag_off = place.tag_off;
   ac->tag_len = place.tag_len;

@@ -698,7 +698,10 @@ END_TEST
 START_TEST(borrowed_envelope) {
   mta_retry_profile p;
   mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
-  char *sender = g_strdup("s@a.example"), *r1 = g_strdup("r1@b.example"),
+  /* The sender, then the first address after its NUL (a record's layout:
+   * the queue finds the sender from there). */
+  static const char env[] = "s@a.example\0r1@b.example";
+  char *sender = g_memdup2(env, sizeof env), *r1 = sender + strlen(env) + 1,
        *r2 = g_strdup("R2@c.example");
   const char *rc[] = {r1, r2};
   mta_queue_add_args a = {.sender = sender, .rcpts = rc, .nrcpts = 2, .arrival = 5 * S,
@@ -714,6 +717,21 @@ START_TEST(borrowed_envelope) {
   ck_assert_str_eq(mta_queue_rcpt_dest(q, &m->rcpts[1]), "c.example");
   ck_assert_str_eq(mta_queue_msg_tag(m), "id@a.example");
   ck_assert_uint_lt(mta_queue_memory(q), mta_queue_memory(o));
+  { /* the first address elsewhere: the borrow is not honoured, copies made */
+    char *apart = g_strdup("r1@b.example");
+    const char *rc2[] = {apart, r2};
+    mta_queue_add_args b = a;
+    b.rcpts = rc2;
+    mta_queue *c = mta_queue_new();
+    const mta_msg *cm = mta_queue_get(c, mta_queue_add(c, &b));
+    g_free(apart);
+    ck_assert_ptr_ne(cm->rcpts[0].addr, rc2[0]);
+    ck_assert_str_eq(cm->rcpts[0].addr, "r1@b.example");
+    ck_assert_str_eq(mta_queue_msg_sender(cm), "s@a.example");
+    ck_assert_str_eq(mta_queue_msg_tag(cm), "id@a.example");
+    ck_assert_uint_eq(mta_queue_memory(c), mta_queue_memory(o));
+    mta_queue_free(c);
+  }
   GByteArray *rec = g_byte_array_new(), *orec = g_byte_array_new();
   mta_queue_msg_encode(q, id, rec);
   mta_queue_msg_encode(o, id, orec);
@@ -721,9 +739,9 @@ START_TEST(borrowed_envelope) {
   uint8_t *copy = g_memdup2(rec->data, rec->len);
   mta_queue_msg_rebase(q, id, copy, rec->len);
   memset(sender, 'x', strlen(sender)); /* the caller's strings are no longer read */
+  memset(r1, 'x', strlen(r1));
   memset(r2, 'x', strlen(r2));
-  g_free(sender);
-  g_free(r1);
+  g_free(sender); /* r1 with it */
   g_free(r2);
   ck_assert(mta_queue_msg_sender(m) >= (const char *)copy &&
             mta_queue_msg_sender(m) < (const char *)copy + rec->len);
@@ -1096,6 +1114,102 @@ START_TEST(tag_and_user_word) {
 }
 END_TEST
 
+/* A queue told its profile keeps no retry memory gives its messages no
+ * room for one (16 octets less each) and runs Postfix's schedule as
+ * before; a record decoded with a retry memory gets room anyway (Exim's
+ * memory read back whole); the reply shared by recipients is one. */
+START_TEST(retry_room) {
+  mta_retry_profile px, ex;
+  mta_retry_profile_init(&px, MTA_RETRY_POSTFIX);
+  mta_retry_profile_init(&ex, MTA_RETRY_EXIM);
+  ck_assert(!mta_retry_keeps_state(&px));
+  ck_assert(mta_retry_keeps_state(&ex));
+  mta_queue *with = mta_queue_new(), *without = mta_queue_new();
+  mta_queue_set_retry_room(without, false);
+  uint32_t a = add(with, "s@a.example", 0, "r@b.example", "t@b.example", NULL);
+  uint32_t b = add(without, "s@a.example", 0, "r@b.example", "t@b.example", NULL);
+  ck_assert_uint_eq(mta_queue_memory(with) - mta_queue_memory(without), sizeof(mta_retry_state));
+  ck_assert_ptr_nonnull(mta_queue_msg_retry(mta_queue_get(with, a)));
+  ck_assert_ptr_null(mta_queue_msg_retry(mta_queue_get(without, b)));
+  mta_queue *qs[2] = {with, without};
+  uint32_t ids[2] = {a, b};
+  int64_t next[2];
+  for (int k = 0; k < 2; k++) {
+    ck_assert(mta_queue_begin_attempt(qs[k], ids[k], &px, 10 * S));
+    result(qs[k], ids[k], 0, MTA_RCPT_DEFERRED, 451, "4.4.1", "connection refused", 11 * S);
+    result(qs[k], ids[k], 1, MTA_RCPT_DEFERRED, 451, "4.4.1", "connection refused", 11 * S);
+    mta_queue_outcome o;
+    mta_queue_end_attempt(qs[k], ids[k], &px, 12 * S, &o);
+    next[k] = o.next;
+  }
+  ck_assert_int_eq(next[0], next[1]);
+  const mta_msg *m = mta_queue_get(without, b);
+  ck_assert_ptr_eq(m->rcpts[0].reply, m->rcpts[1].reply);
+  ck_assert_uint_eq(mta_rcpt_code(&m->rcpts[1]), 451);
+  ck_assert_str_eq(mta_rcpt_esc(&m->rcpts[1]), "4.4.1");
+  ck_assert_str_eq(mta_rcpt_remote_mta(&m->rcpts[1]), "mx.b.example");
+  /* Exim's memory, written, then decoded into a queue without room. */
+  mta_queue *eq = mta_queue_new();
+  uint32_t e = add(eq, "s@a.example", 0, "r@b.example", NULL, NULL);
+  ck_assert(mta_queue_begin_attempt(eq, e, &ex, 10 * S));
+  result(eq, e, 0, MTA_RCPT_DEFERRED, 451, "4.4.1", "connection refused", 11 * S);
+  mta_queue_outcome o;
+  mta_queue_end_attempt(eq, e, &ex, 12 * S, &o);
+  const mta_retry_state *st = mta_queue_msg_retry(mta_queue_get(eq, e));
+  ck_assert_int_eq(st->last_try, 12 * S);
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(eq, e, rec);
+  mta_queue *back = mta_queue_new();
+  mta_queue_set_retry_room(back, false);
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode(back, rec->data, rec->len, &err), e);
+  const mta_retry_state *st2 = mta_queue_msg_retry(mta_queue_get(back, e));
+  ck_assert_ptr_nonnull(st2);
+  ck_assert_int_eq(st2->last_try, st->last_try);
+  ck_assert_int_eq(st2->next_try, st->next_try);
+  g_byte_array_free(rec, TRUE);
+  mta_queue_free(back);
+  mta_queue_free(eq);
+  mta_queue_free(with);
+  mta_queue_free(without);
+}
+END_TEST
+
+/* A sender too long to be found from the first address (a decoded
+ * record's, borrowing): the message holds copies, rebasing it is nothing,
+ * and it reads and re-encodes the same. */
+START_TEST(long_sender_not_borrowed) {
+  size_t n = MTA_QUEUE_BORROW_MAX + 10;
+  char *sender = g_malloc(n + 1);
+  memset(sender, 's', n);
+  memcpy(sender + n - 10, "@a.example", 11);
+  mta_queue *q = mta_queue_new();
+  uint32_t id = add(q, sender, 0, "r@b.example", NULL, NULL);
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q, id, rec);
+  uint8_t *kept = g_memdup2(rec->data, rec->len);
+  mta_queue *e = mta_queue_new();
+  char *err = NULL;
+  ck_assert_uint_eq(mta_queue_msg_decode_borrowed(e, kept, rec->len, NULL, &err), id);
+  const mta_msg *m = mta_queue_get(e, id);
+  ck_assert(!(m->rcpts[0].addr >= (const char *)kept &&
+              m->rcpts[0].addr < (const char *)kept + rec->len)); /* a copy */
+  mta_queue_msg_rebase(e, id, kept, rec->len);
+  memset(kept, 0, rec->len);
+  g_free(kept);
+  ck_assert_str_eq(mta_queue_msg_sender(m), sender);
+  ck_assert_str_eq(m->rcpts[0].addr, "r@b.example");
+  GByteArray *again = g_byte_array_new();
+  mta_queue_msg_encode(e, id, again);
+  ck_assert(again->len == rec->len && memcmp(again->data, rec->data, rec->len) == 0);
+  g_byte_array_free(again, TRUE);
+  g_byte_array_free(rec, TRUE);
+  mta_queue_free(e);
+  mta_queue_free(q);
+  g_free(sender);
+}
+END_TEST
+
 /* Queues sharing one text table (a world's MTAs): the same reply text
  * deferred in two queues is one string; each queue's references are
  * released as its messages leave or as it is freed (mta_queue_texts_free
@@ -1153,6 +1267,8 @@ static Suite *suite(void) {
   TCase *enc = tcase_create("encoding");
   tcase_add_test(enc, encode_round_trip);
   tcase_add_test(enc, encode_damage);
+  tcase_add_test(enc, retry_room);
+  tcase_add_test(enc, long_sender_not_borrowed);
   tcase_add_test(enc, memory_per_message);
   tcase_add_test(enc, shared_texts_compact_record);
   tcase_add_test(enc, texts_shared_between_queues);

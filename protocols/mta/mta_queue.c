@@ -21,6 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Issue #6: a one-recipient message's block is 88 octets, a 96-octet
+ * chunk (the head and a recipient were 72 and 56, with a sender pointer). */
+G_STATIC_ASSERT(sizeof(mta_msg) == 56);
+G_STATIC_ASSERT(sizeof(mta_rcpt) == 32);
+
 static const char *const rcpt_state_names[MTA_RCPT__COUNT] = {"pending", "deferred", "delivered",
                                                               "bounced"};
 
@@ -156,7 +161,7 @@ static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
 static size_t msg_str_bytes(const mta_msg *m) {
   size_t n = str_cost(mta_queue_msg_tag(m));
   if (m->layout & MTA_MSG_BORROWED)
-    return n + sizeof(const char *); /* the sender's pointer */
+    return n;
   n += str_cost(mta_queue_msg_sender(m));
   for (uint32_t i = 0; i < m->nrcpts; i++)
     n += str_cost(m->rcpts[i].addr); /* texts: interned, counted apart */
@@ -169,9 +174,7 @@ mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint
   size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt) +
                 (retry ? sizeof(mta_retry_state) : 0);
   size_t len = head + str_cost(tag);
-  if (borrow) {
-    len += sizeof(const char *);
-  } else {
+  if (!borrow) {
     len += strlen(sender) + 1;
     for (uint32_t i = 0; i < nrcpts; i++)
       len += strlen(addrs[i]) + 1;
@@ -181,23 +184,23 @@ mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint
   m->nrcpts = nrcpts;
   if (retry)
     m->layout |= MTA_MSG_RETRY;
-  char *p = (char *)m + head; /* the sender (or its pointer): mta_queue_msg_sender */
+  char *p = (char *)m + head; /* the sender: mta_queue_msg_sender */
   if (borrow) {
     m->layout |= MTA_MSG_BORROWED;
-    memcpy(p, &sender, sizeof sender);
-    p += sizeof sender;
+    g_assert(addrs[0] > sender && (size_t)(addrs[0] - sender) <= UINT16_MAX);
+    m->sender_back = (uint16_t)(addrs[0] - sender);
     for (uint32_t i = 0; i < nrcpts; i++)
       m->rcpts[i].addr = addrs[i];
   } else {
-    size_t n = strlen(sender) + 1;
-    memcpy(p, sender, n);
-    p += n;
     for (uint32_t i = 0; i < nrcpts; i++) {
-      n = strlen(addrs[i]) + 1;
+      size_t n = strlen(addrs[i]) + 1;
       memcpy(p, addrs[i], n);
       m->rcpts[i].addr = p;
       p += n;
     }
+    size_t n = strlen(sender) + 1; /* after the addresses: mta_queue_msg_sender */
+    memcpy(p, sender, n);
+    p += n;
   }
   if (tag) { /* last: mta_queue_msg_tag */
     memcpy(p, tag, strlen(tag) + 1);
@@ -445,8 +448,13 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   g_assert(a->nrcpts <= UINT32_MAX);
   for (size_t i = 0; i < a->nrcpts; i++)
     g_assert(a->rcpts[i]);
-  mta_msg *m = mta_queue__msg_alloc(null_sender ? "" : a->sender, a->rcpts, (uint32_t)a->nrcpts,
-                                    a->tag, a->borrow, q->retry_room);
+  const char *sender = a->sender ? a->sender : "";
+  size_t slen = strlen(sender);
+  /* Borrowed only when the sender lies just before the first address (a
+   * record's layout): then no pointer to it is kept. */
+  bool borrow = a->borrow && slen < MTA_QUEUE_BORROW_MAX && a->rcpts[0] == sender + slen + 1;
+  mta_msg *m = mta_queue__msg_alloc(sender, a->rcpts, (uint32_t)a->nrcpts, a->tag, borrow,
+                                    q->retry_room);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;

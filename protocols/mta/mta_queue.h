@@ -92,13 +92,15 @@ enum {
 /* One queued message (read-only for users). The message, its recipient
  * array and its strings (sender, addresses, tag) are one allocation: the
  * queue keeps what scheduling and the record need, nothing twice. The
- * block is [mta_msg][rcpts][retry memory][sender NUL][each address NUL][tag NUL]:
+ * block is [mta_msg][rcpts][retry memory][each address NUL][sender NUL][tag NUL]:
  * the sender and the tag are found from there (mta_queue_msg_sender,
  * mta_queue_msg_tag), not pointed at (issue #6: 56 octets, was 112). The
  * retry memory (mta_retry_state) is there only when the queue keeps one
  * (mta_queue_set_retry_room: only Exim's profile writes it). A message
  * added with borrowed strings (mta_queue_add_args.borrow) holds none of
- * them: [mta_msg][rcpts][retry memory][the sender's pointer][tag NUL]. */
+ * them: [mta_msg][rcpts][retry memory][tag NUL]; its sender lies just
+ * before its first address (in the caller's envelope, then in its record),
+ * SENDER_BACK octets before it, so no pointer to it is kept either. */
 typedef struct {
   int64_t arrival;    /* when it was accepted */
   int64_t due;        /* next attempt (INT64_MAX: none scheduled) */
@@ -111,11 +113,12 @@ typedef struct {
   uint32_t nrcpts;
   uint32_t user;      /* the host's word (mta_queue_user); the queue never reads it */
   int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
-  uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
-  bool in_attempt;     /* between begin_attempt and end_attempt */
-  bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
-  uint8_t layout;      /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED, MTA_MSG_RETRY */
-  mta_rcpt rcpts[];    /* nrcpts */
+  uint8_t warnings;        /* delay warnings sent (mta_queue_warning_due) */
+  bool in_attempt : 1;     /* between begin_attempt and end_attempt */
+  bool expire_pending : 1; /* opensmtpd: due is the expiry, not an attempt */
+  unsigned layout : 3;     /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED, MTA_MSG_RETRY */
+  uint16_t sender_back;    /* internal: the sender starts this far before rcpts[0].addr */
+  mta_rcpt rcpts[];        /* nrcpts */
 } mta_msg;
 
 enum { MTA_MSG_TAGGED = 1u << 0, MTA_MSG_BORROWED = 1u << 1, MTA_MSG_RETRY = 1u << 2 };
@@ -125,21 +128,22 @@ static inline const void *mta_queue__msg_tail(const mta_msg *m) {
   const char *end = (const char *)&m->rcpts[m->nrcpts];
   return (m->layout & MTA_MSG_RETRY) ? end + sizeof(mta_retry_state) : end;
 }
-/* The reverse path of M ("" = null sender), inside M's block or borrowed. */
+/* The reverse path of M ("" = null sender): borrowed, just before its
+ * first address; or in M's block, after its last. */
 static inline const char *mta_queue_msg_sender(const mta_msg *m) {
-  const void *end = mta_queue__msg_tail(m);
   if (m->layout & MTA_MSG_BORROWED)
-    return *(const char *const *)end;
-  return (const char *)end;
+    return m->rcpts[0].addr - m->sender_back;
+  const char *last = m->rcpts[m->nrcpts - 1].addr;
+  return last + strlen(last) + 1;
 }
 /* The host's label of M (mta_queue_add_args.tag), or NULL. */
 static inline const char *mta_queue_msg_tag(const mta_msg *m) {
   if (!(m->layout & MTA_MSG_TAGGED))
     return NULL;
   if (m->layout & MTA_MSG_BORROWED)
-    return (const char *)mta_queue__msg_tail(m) + sizeof(const char *);
-  const char *last = m->rcpts[m->nrcpts - 1].addr;
-  return last + strlen(last) + 1;
+    return (const char *)mta_queue__msg_tail(m);
+  const char *sender = mta_queue_msg_sender(m);
+  return sender + strlen(sender) + 1;
 }
 /* M's retry memory (what mta_retry_after_failure keeps between attempts),
  * or NULL when the queue keeps none for it (then it is all zero). */
@@ -191,9 +195,15 @@ typedef struct {
    * (mta_queue_msg_encode's octets, kept by the caller), whose strings it
    * borrows from then on, until the next rebase or until it leaves the
    * queue. For a host that keeps every record anyway (its disk): the
-   * envelope is held once, not in the record and the queue. */
+   * envelope is held once, not in the record and the queue. Honoured
+   * only when RCPTS[0] starts right after SENDER's NUL (as in a record:
+   * the queue keeps no pointer to the sender) and SENDER is shorter than
+   * MTA_QUEUE_BORROW_MAX; otherwise the strings are copied. */
   bool borrow;
 } mta_queue_add_args;
+
+/* The longest sender a message may borrow (mta_queue_add_args.borrow). */
+#define MTA_QUEUE_BORROW_MAX 65000u
 
 /* Queues a message, due at once. Returns its queue id. At least one
  * recipient (asserted). */
@@ -335,13 +345,15 @@ uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, cha
 uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
                                      const char *tag, char **err);
 /* The same, the message borrowing its sender and addresses from DATA
- * (which must stay valid: see mta_queue_add_args.borrow). */
+ * (which must stay valid: see mta_queue_add_args.borrow; a sender of
+ * MTA_QUEUE_BORROW_MAX octets or more is copied instead). */
 uint32_t mta_queue_msg_decode_borrowed(mta_queue *q, const uint8_t *data, size_t len,
                                        const char *tag, char **err);
 /* Points message QID (added or decoded borrowing) at its record REC (LEN
  * octets, what mta_queue_msg_encode wrote for it last, now kept by the
  * caller): its sender and addresses are borrowed from there until the
- * next rebase. Asserts QID borrows and REC is its record. */
+ * next rebase. Nothing to do for a message that holds its own copies (the
+ * borrow was not honoured). Asserts REC is QID's record. */
 void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len);
 /* The body_id of a record, read from its header without decoding the rest;
  * false when the header is malformed. */

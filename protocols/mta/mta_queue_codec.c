@@ -378,6 +378,10 @@ static mta_msg *msg_read(rd *r, tmp_rcpt **rsp, const char *tag, bool borrow, bo
     g_free(raw);
     return NULL;
   }
+  /* Borrowing finds the sender from the first address: a sender too long
+   * for that is copied (and so are the addresses). */
+  if ((size_t)(raw[0] - raw_sender) > MTA_QUEUE_BORROW_MAX)
+    borrow = false;
   const char **addrs = g_new(const char *, n);
   for (uint32_t i = 0; i < n; i++)
     addrs[i] = borrow ? raw[i] : rs[i].addr;
@@ -385,9 +389,11 @@ static mta_msg *msg_read(rd *r, tmp_rcpt **rsp, const char *tag, bool borrow, bo
   mta_msg *m = mta_queue__msg_alloc(raw_sender, addrs, n, tag, borrow, keep_retry);
   g_free(addrs);
   g_free(raw);
-  uint8_t layout = m->layout;
+  unsigned layout = m->layout;
+  uint16_t back = m->sender_back;
   *m = h; /* the header only: the recipients and strings stay */
   m->layout = layout;
+  m->sender_back = back;
   m->nrcpts = n;
   m->heap_idx = -1;
   if (keep_retry)
@@ -491,12 +497,13 @@ static bool rec_envelope(const uint8_t *data, size_t len, uint32_t qid, uint32_t
 
 void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len) {
   mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_rebase");
-  g_assert(m->layout & MTA_MSG_BORROWED);
+  if (!(m->layout & MTA_MSG_BORROWED))
+    return; /* its own copies */
   if (q->enc.qid == qid && q->enc.len == len && q->enc.offs->len == m->nrcpts + 1 &&
       len >= 4 && memcmp(rec, MSG_MAGIC, 4) == 0) { /* the record just encoded: no parse */
     const uint32_t *off = (const uint32_t *)(void *)q->enc.offs->data;
-    const char *sender = (const char *)rec + off[0];
-    memcpy((void *)mta_queue__msg_tail(m), &sender, sizeof sender);
+    g_assert(off[1] - off[0] <= UINT16_MAX); /* the sender was short enough to borrow */
+    m->sender_back = (uint16_t)(off[1] - off[0]);
     for (uint32_t i = 0; i < m->nrcpts; i++)
       m->rcpts[i].addr = (const char *)rec + off[1 + i];
     return;
@@ -505,7 +512,8 @@ void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t
   const char **addrs = m->nrcpts <= G_N_ELEMENTS(stack) ? stack : g_new(const char *, m->nrcpts);
   if (!rec_envelope(rec, len, qid, m->nrcpts, &sender, addrs))
     g_error("mta_queue_msg_rebase: not a record of message %u", qid);
-  memcpy((void *)mta_queue__msg_tail(m), &sender, sizeof sender);
+  g_assert(addrs[0] > sender && (size_t)(addrs[0] - sender) <= UINT16_MAX);
+  m->sender_back = (uint16_t)(addrs[0] - sender);
   for (uint32_t i = 0; i < m->nrcpts; i++)
     m->rcpts[i].addr = addrs[i];
   if (addrs != stack)
