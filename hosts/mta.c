@@ -187,11 +187,12 @@ static bool parts_equal(const body_parts *bp, size_t k, size_t off, const char *
 /* Where the body (its parts BP, one after the other) holds MSGID: kept in
  * the account entry *AC, so the queue need not copy it (the Message-ID is
  * in the body anyway: a field the message came with, or the one store
- * added). False when it is not there verbatim or too long: the queue
- * keeps it. The parts are searched as the one body they make. */
+ * added). False when it is not there verbatim, too long, or further in
+ * than the account's 16 bits: the queue keeps it. The parts are searched
+ * as the one body they make. */
 static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
   ac->tag_off = ac->tag_len = 0;
-  size_t n = strlen(msgid), total = 0;
+  size_t n = strlen(msgid), total = 0, off = 0;
   for (size_t k = 0; k < bp->n; k++)
     total += bp->parts[k].len;
   if (!bp->n || n == 0 || n >= MTA__TAG_BUFSZ)
@@ -208,7 +209,7 @@ static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
       if (here ? memcmp(p + 1, msgid, n) == 0 && p[n + 1] == '>'
                : total - at >= n + 2 && parts_equal(bp, k, (size_t)(p - p0) + 1, msgid, n) &&
                      parts_equal(bp, k, (size_t)(p - p0) + 1 + n, ">", 1)) {
-        ac->tag_off = (uint32_t)(at + 1);
+        off = at + 1;
         found = true;
       }
       p++;
@@ -228,13 +229,17 @@ static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
     }
     const char *at = b ? g_strstr_len(b, (gssize)total, msgid) : NULL;
     if (at) {
-      ac->tag_off = (uint32_t)(at - b);
+      off = (size_t)(at - b);
       found = true;
     }
     g_free(whole);
   }
-  if (found)
-    ac->tag_len = (uint8_t)n;
+  if (found && off > MTA__ACC_TAG_OFF_MAX)
+    found = false;
+  if (found) {
+    ac->tag_off = (unsigned)off;
+    ac->tag_len = (unsigned)n;
+  }
   return found;
 }
 
@@ -272,7 +277,7 @@ char *mta__make_msgid(mta_host *m, uint64_t seq) {
   return g_strdup_printf("%" PRId64 ".%" PRIX64 "@%s", secs, seq, m->hostname);
 }
 
-G_STATIC_ASSERT(sizeof(mta__acc) == 12);
+G_STATIC_ASSERT(sizeof(mta__acc) == 8);
 G_STATIC_ASSERT(MTA__TAG_BUFSZ <= 256); /* a tag's length fits mta__acc.tag_len */
 
 static mta__acc *acc_at(mta_host *m, uint64_t seq) {
@@ -463,6 +468,7 @@ static void departed(mta_host *m, const ident *id, tally t) {
   mta__acc *ac = acc_at(m, id->seq);
   ac->state = MTA__ACC_DONE;
   ac->qid = 0;
+  g_assert(t.bounced < 1u << 24); /* the account's field */
   ac->delivered = t.delivered;
   ac->bounced = t.bounced;
   m->st.left++;
