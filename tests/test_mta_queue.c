@@ -1210,6 +1210,38 @@ START_TEST(long_sender_not_borrowed) {
 }
 END_TEST
 
+/* Destinations past the index's first sizes: each found again whatever
+ * its case, listed once and sorted, its recipients found by it. */
+START_TEST(many_destinations) {
+  mta_queue *q = mta_queue_new();
+  uint32_t ids[300];
+  for (int i = 0; i < 300; i++) {
+    char to[64];
+    g_snprintf(to, sizeof to, "r@D%03d.Example", i);
+    ids[i] = add(q, "s@a.example", i, to, NULL, NULL);
+  }
+  uint32_t again = add(q, "s@a.example", 0, "t@d007.EXAMPLE", NULL, NULL);
+  GPtrArray *names = g_ptr_array_new();
+  ck_assert_uint_eq(mta_queue_dests(q, names), 300);
+  for (guint i = 0; i < names->len; i++) {
+    char want[64];
+    g_snprintf(want, sizeof want, "d%03u.example", i);
+    ck_assert_str_eq(names->pdata[i], want);
+  }
+  const mta_msg *a = mta_queue_get(q, ids[7]), *b = mta_queue_get(q, again);
+  ck_assert_uint_eq(a->rcpts[0].dest, b->rcpts[0].dest);
+  ck_assert_str_eq(mta_queue_rcpt_dest(q, &a->rcpts[0]), "d007.example");
+  GArray *refs = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+  ck_assert_uint_eq(mta_queue_dest_ready(q, "D007.example", 1000 * S, false, refs), 2);
+  ck_assert_uint_eq(g_array_index(refs, mta_queue_ref, 0).qid, again); /* due at 0 */
+  ck_assert_uint_eq(g_array_index(refs, mta_queue_ref, 1).qid, ids[7]);
+  ck_assert_uint_eq(mta_queue_dest_ready(q, "d300.example", 1000 * S, true, refs), 0);
+  g_array_free(refs, TRUE);
+  g_ptr_array_free(names, TRUE);
+  mta_queue_free(q);
+}
+END_TEST
+
 /* Queues sharing one text table (a world's MTAs): the same reply text
  * deferred in two queues is one string; each queue's references are
  * released as its messages leave or as it is freed (mta_queue_texts_free
@@ -1268,6 +1300,7 @@ static Suite *suite(void) {
   tcase_add_test(enc, encode_round_trip);
   tcase_add_test(enc, encode_damage);
   tcase_add_test(enc, retry_room);
+  tcase_add_test(enc, many_destinations);
   tcase_add_test(enc, long_sender_not_borrowed);
   tcase_add_test(enc, memory_per_message);
   tcase_add_test(enc, shared_texts_compact_record);

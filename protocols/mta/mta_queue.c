@@ -36,38 +36,67 @@ const char *mta_rcpt_state_name(mta_rcpt_state s) {
 
 /* ---- helpers ---- */
 
-/* The entry of an interned destination name (a recipient's dest). */
-static dest_ent *dest_of(const char *name) {
-  return (dest_ent *)(void *)(name - offsetof(dest_ent, name));
+/* Destinations are found through an open-addressing table of their ids
+ * (id + 1, 0 empty; linear probing, at most 3/4 full): 4 octets a slot,
+ * where a GHashTable set spends 12 (issue #6: one destination per next
+ * hop an MTA ever queued for). Never walked: listings use dest_ids. */
+
+/* The lower-cased NAME's hash (g_str_hash's djb2 on the lower case). */
+static guint dest_hash(const char *name) {
+  guint h = 5381;
+  for (const char *p = name; *p; p++)
+    h = (h << 5) + h + (guchar)g_ascii_tolower(*p);
+  return h;
 }
 
-/* Destination names are short: lower-cased on the stack when they fit. */
+static bool dest_name_is(const dest_ent *d, const char *name) {
+  const char *a = d->name;
+  for (; *a && *name; a++, name++)
+    if (*a != g_ascii_tolower(*name))
+      return false;
+  return *a == *name;
+}
+
+/* The slot of NAME (matched without case) in the index: its entry's, or
+ * the empty one where it would go. */
+static guint dest_slot(const mta_queue *q, const char *name) {
+  guint mask = q->dest_cap - 1, i = dest_hash(name) & mask;
+  while (q->dest_idx[i] && !dest_name_is(q->dest_ids->pdata[q->dest_idx[i] - 1], name))
+    i = (i + 1) & mask;
+  return i;
+}
+
 static dest_ent *dest_find(const mta_queue *q, const char *name) {
-  char buf[256];
-  size_t n = strlen(name);
-  if (n < sizeof buf) {
-    for (size_t i = 0; i <= n; i++)
-      buf[i] = g_ascii_tolower(name[i]);
-    const char *k = g_hash_table_lookup(q->dest_index, buf);
-    return k ? dest_of(k) : NULL;
+  if (!q->dest_cap)
+    return NULL;
+  uint32_t v = q->dest_idx[dest_slot(q, name)];
+  return v ? q->dest_ids->pdata[v - 1] : NULL;
+}
+
+static void dest_index_grow(mta_queue *q) {
+  guint cap = q->dest_cap ? 2 * q->dest_cap : 16;
+  g_free(q->dest_idx);
+  q->dest_idx = g_new0(uint32_t, cap);
+  q->dest_cap = cap;
+  for (guint id = 0; id < q->dest_ids->len; id++) {
+    const dest_ent *d = q->dest_ids->pdata[id];
+    q->dest_idx[dest_slot(q, d->name)] = id + 1;
   }
-  char *low = g_ascii_strdown(name, -1);
-  const char *k = g_hash_table_lookup(q->dest_index, low);
-  g_free(low);
-  return k ? dest_of(k) : NULL;
 }
 
 static dest_ent *dest_get(mta_queue *q, const char *name) {
   dest_ent *d = dest_find(q, name);
   if (!d) {
+    if (4 * (q->dest_ids->len + 1) > 3 * (size_t)q->dest_cap)
+      dest_index_grow(q);
     size_t n = strlen(name) + 1;
     d = g_malloc(sizeof *d + n);
     d->rcpts = 0;
     d->id = q->dest_ids->len;
     for (size_t i = 0; i < n; i++)
       d->name[i] = g_ascii_tolower(name[i]);
-    g_hash_table_add(q->dest_index, d->name);
     g_ptr_array_add(q->dest_ids, d);
+    q->dest_idx[dest_slot(q, d->name)] = d->id + 1;
   }
   return d;
 }
@@ -97,10 +126,13 @@ static bool msg_before(const mta_msg *a, const mta_msg *b) {
   return a->due < b->due || (a->due == b->due && a->qid < b->qid);
 }
 
-#define HEAP_AT(q, i) ((mta_msg *)(q)->heap->pdata[i])
+/* The heap holds queue ids (4 octets an entry, not a pointer's 8): the
+ * message is its slot. */
+#define HEAP_QID(q, i) g_array_index((q)->heap, uint32_t, i)
+#define HEAP_AT(q, i) mta_queue__slot(q, HEAP_QID(q, i))
 
 static void heap_set(mta_queue *q, guint i, mta_msg *m) {
-  q->heap->pdata[i] = m;
+  HEAP_QID(q, i) = m->qid;
   m->heap_idx = (int32_t)i;
 }
 
@@ -134,11 +166,11 @@ static void heap_remove(mta_queue *q, mta_msg *m) {
   guint i = (guint)m->heap_idx, last = q->heap->len - 1;
   m->heap_idx = -1;
   if (i != last) {
-    q->heap->pdata[i] = q->heap->pdata[last];
-    g_ptr_array_set_size(q->heap, last);
+    HEAP_QID(q, i) = HEAP_QID(q, last);
+    g_array_set_size(q->heap, last);
     heap_fix(q, i);
   } else {
-    g_ptr_array_set_size(q->heap, last);
+    g_array_set_size(q->heap, last);
   }
 }
 
@@ -150,7 +182,7 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
     return;
   }
   if (m->heap_idx < 0) {
-    g_ptr_array_add(q->heap, m);
+    g_array_append_val(q->heap, m->qid);
     m->heap_idx = (int32_t)(q->heap->len - 1);
   }
   heap_fix(q, (guint)m->heap_idx);
@@ -374,8 +406,7 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->slots = g_ptr_array_new();
   q->own_texts = texts == NULL;
   q->texts = texts ? texts : mta_queue_texts_new();
-  q->heap = g_ptr_array_new();
-  q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
+  q->heap = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   q->dest_ids = g_ptr_array_new();
   q->retry_room = true;
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
@@ -392,14 +423,11 @@ void mta_queue_free(mta_queue *q) {
   g_ptr_array_free(q->slots, TRUE);
   if (q->own_texts)
     mta_queue_texts_free(q->texts);
-  g_ptr_array_free(q->heap, TRUE);
-  GHashTableIter it;
-  gpointer k;
-  g_hash_table_iter_init(&it, q->dest_index); /* freeing: no order shows */
-  while (g_hash_table_iter_next(&it, &k, NULL))
-    g_free(dest_of(k));
-  g_hash_table_destroy(q->dest_index);
+  g_array_free(q->heap, TRUE);
+  for (guint i = 0; i < q->dest_ids->len; i++)
+    g_free(q->dest_ids->pdata[i]);
   g_ptr_array_free(q->dest_ids, TRUE);
+  g_free(q->dest_idx);
   g_array_free(q->ledger, TRUE);
   if (q->bodies)
     g_hash_table_destroy(q->bodies);
@@ -544,7 +572,8 @@ size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
     stack[ns++] = 0;
   while (ns) {
     guint i = stack[--ns];
-    heap_ent e = {HEAP_AT(q, i)->due, HEAP_AT(q, i)};
+    mta_msg *hm = HEAP_AT(q, i);
+    heap_ent e = {hm->due, hm};
     if (e.due > now)
       continue;
     found = grow(found, fbuf, nf, &cf, sizeof *found);
@@ -786,12 +815,11 @@ static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
 
 size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
   GPtrArray *tmp = g_ptr_array_new();
-  GHashTableIter it;
-  gpointer k;
-  g_hash_table_iter_init(&it, q->dest_index); /* sorted below: no table order shows */
-  while (g_hash_table_iter_next(&it, &k, NULL))
-    if (dest_of(k)->rcpts > 0)
-      g_ptr_array_add(tmp, k);
+  for (guint i = 0; i < q->dest_ids->len; i++) { /* sorted below */
+    dest_ent *d = q->dest_ids->pdata[i];
+    if (d->rcpts > 0)
+      g_ptr_array_add(tmp, d->name);
+  }
   g_ptr_array_sort(tmp, str_ptr_cmp);
   for (guint i = 0; i < tmp->len; i++)
     g_ptr_array_add(names, tmp->pdata[i]);
@@ -845,7 +873,7 @@ size_t mta_queue_memory(const mta_queue *q) {
   /* malloc keeps about 16 bytes of bookkeeping per block; a GHashTable
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
-  size_t n = sizeof *q + q->heap->len * sizeof(gpointer) + q->ledger->len * sizeof(ledger_ent);
+  size_t n = sizeof *q + q->heap->len * sizeof(uint32_t) + q->ledger->len * sizeof(ledger_ent);
   n += q->slots->len * sizeof(gpointer) + q->dest_ids->len * sizeof(gpointer);
   for (guint i = 0; i < q->slots->len; i++) {
     const mta_msg *m = q->slots->pdata[i];
@@ -862,9 +890,9 @@ size_t mta_queue_memory(const mta_queue *q) {
     n += sizeof *r + str_cost(r->text) + str_cost(r->remote_mta) + blk + sizeof(guint) +
          sizeof(gpointer);
   }
-  g_hash_table_iter_init(&it, q->dest_index);
-  while (g_hash_table_iter_next(&it, &k, NULL)) {
-    const dest_ent *d = dest_of(k);
+  n += q->dest_cap * sizeof(uint32_t);
+  for (guint i = 0; i < q->dest_ids->len; i++) {
+    const dest_ent *d = q->dest_ids->pdata[i];
     n += sizeof *d + blk + strlen(d->name) + 1;
   }
   return n;

@@ -38,10 +38,10 @@ struct mta_queue {
   uint32_t base;  /* the id of slots[0] */
   uint32_t head;  /* slots before this index are all NULL */
   uint32_t nmsgs;
-  GPtrArray *heap;        /* mta_msg*, min by (due, qid) */
-  GHashTable *dest_index; /* set of dest_ent.name (lookup; walked only to free, to
-                             count, or to list sorted) */
-  GPtrArray *dest_ids;    /* dest_ent* by id */
+  GArray *heap;           /* uint32_t qids, min by (due, qid) */
+  GPtrArray *dest_ids;    /* dest_ent* by id (walked to free, or to list sorted) */
+  uint32_t *dest_idx;     /* open addressing: id + 1 by the name's hash, 0 empty */
+  guint dest_cap;         /* slots in dest_idx: 0 or a power of two */
   bool retry_room;        /* new messages keep room for a retry memory */
   GArray *ledger;         /* ledger_ent */
   mta_queue_stats st;
