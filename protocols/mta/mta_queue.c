@@ -39,7 +39,7 @@ const char *mta_rcpt_state_name(mta_rcpt_state s) {
 /* Destinations are found through an open-addressing table of their ids
  * (id + 1, 0 empty; linear probing, at most 3/4 full): 4 octets a slot,
  * where a GHashTable set spends 12 (issue #6: one destination per next
- * hop an MTA ever queued for). Never walked: listings use dest_ids. */
+ * hop an MTA ever queued for). Never walked: listings use dests. */
 
 /* The lower-cased NAME's hash (g_str_hash's djb2 on the lower case). */
 static guint dest_hash(const char *name) {
@@ -48,6 +48,8 @@ static guint dest_hash(const char *name) {
     h = (h << 5) + h + (guchar)g_ascii_tolower(*p);
   return h;
 }
+
+#define DEST_AT(q, id) (&g_array_index((q)->dests, dest_ent, id))
 
 static bool dest_name_is(const dest_ent *d, const char *name) {
   const char *a = d->name;
@@ -61,7 +63,7 @@ static bool dest_name_is(const dest_ent *d, const char *name) {
  * the empty one where it would go. */
 static guint dest_slot(const mta_queue *q, const char *name) {
   guint mask = q->dest_cap - 1, i = dest_hash(name) & mask;
-  while (q->dest_idx[i] && !dest_name_is(q->dest_ids->pdata[q->dest_idx[i] - 1], name))
+  while (q->dest_idx[i] && !dest_name_is(DEST_AT(q, q->dest_idx[i] - 1), name))
     i = (i + 1) & mask;
   return i;
 }
@@ -70,7 +72,7 @@ static dest_ent *dest_find(const mta_queue *q, const char *name) {
   if (!q->dest_cap)
     return NULL;
   uint32_t v = q->dest_idx[dest_slot(q, name)];
-  return v ? q->dest_ids->pdata[v - 1] : NULL;
+  return v ? DEST_AT(q, v - 1) : NULL;
 }
 
 static void dest_index_grow(mta_queue *q) {
@@ -78,32 +80,35 @@ static void dest_index_grow(mta_queue *q) {
   g_free(q->dest_idx);
   q->dest_idx = g_new0(uint32_t, cap);
   q->dest_cap = cap;
-  for (guint id = 0; id < q->dest_ids->len; id++) {
-    const dest_ent *d = q->dest_ids->pdata[id];
-    q->dest_idx[dest_slot(q, d->name)] = id + 1;
-  }
+  for (guint id = 0; id < q->dests->len; id++)
+    q->dest_idx[dest_slot(q, DEST_AT(q, id)->name)] = id + 1;
 }
 
+/* NAME's destination, made when new. The entry moves when another is
+ * made: use it before, or keep its id. */
 static dest_ent *dest_get(mta_queue *q, const char *name) {
   dest_ent *d = dest_find(q, name);
   if (!d) {
-    if (4 * (q->dest_ids->len + 1) > 3 * (size_t)q->dest_cap)
+    if (4 * ((size_t)q->dests->len + 1) > 3 * (size_t)q->dest_cap)
       dest_index_grow(q);
-    size_t n = strlen(name) + 1;
-    d = g_malloc(sizeof *d + n);
-    d->rcpts = 0;
-    d->id = q->dest_ids->len;
-    for (size_t i = 0; i < n; i++)
-      d->name[i] = g_ascii_tolower(name[i]);
-    g_ptr_array_add(q->dest_ids, d);
+    char buf[256];
+    size_t n = strlen(name);
+    char *low = n < sizeof buf ? buf : g_malloc(n + 1);
+    for (size_t i = 0; i <= n; i++)
+      low[i] = g_ascii_tolower(name[i]);
+    dest_ent e = {g_string_chunk_insert_len(q->dest_names, low, (gssize)n), 0, q->dests->len};
+    if (low != buf)
+      g_free(low);
+    g_array_append_val(q->dests, e);
+    d = DEST_AT(q, e.id);
     q->dest_idx[dest_slot(q, d->name)] = d->id + 1;
   }
   return d;
 }
 
 static dest_ent *dest_at(const mta_queue *q, uint32_t id) {
-  g_assert(id < q->dest_ids->len);
-  return q->dest_ids->pdata[id];
+  g_assert(id < q->dests->len);
+  return DEST_AT(q, id);
 }
 
 const char *mta_queue_rcpt_dest(const mta_queue *q, const mta_rcpt *r) {
@@ -407,7 +412,8 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->own_texts = texts == NULL;
   q->texts = texts ? texts : mta_queue_texts_new();
   q->heap = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  q->dest_ids = g_ptr_array_new();
+  q->dests = g_array_new(FALSE, FALSE, sizeof(dest_ent));
+  q->dest_names = g_string_chunk_new(256);
   q->retry_room = true;
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
   q->enc.offs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -424,9 +430,8 @@ void mta_queue_free(mta_queue *q) {
   if (q->own_texts)
     mta_queue_texts_free(q->texts);
   g_array_free(q->heap, TRUE);
-  for (guint i = 0; i < q->dest_ids->len; i++)
-    g_free(q->dest_ids->pdata[i]);
-  g_ptr_array_free(q->dest_ids, TRUE);
+  g_array_free(q->dests, TRUE);
+  g_string_chunk_free(q->dest_names);
   g_free(q->dest_idx);
   g_array_free(q->ledger, TRUE);
   if (q->bodies)
@@ -815,10 +820,10 @@ static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
 
 size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
   GPtrArray *tmp = g_ptr_array_new();
-  for (guint i = 0; i < q->dest_ids->len; i++) { /* sorted below */
-    dest_ent *d = q->dest_ids->pdata[i];
+  for (guint i = 0; i < q->dests->len; i++) { /* sorted below */
+    const dest_ent *d = DEST_AT(q, i);
     if (d->rcpts > 0)
-      g_ptr_array_add(tmp, d->name);
+      g_ptr_array_add(tmp, (gpointer)d->name);
   }
   g_ptr_array_sort(tmp, str_ptr_cmp);
   for (guint i = 0; i < tmp->len; i++)
@@ -874,7 +879,7 @@ size_t mta_queue_memory(const mta_queue *q) {
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
   size_t n = sizeof *q + q->heap->len * sizeof(uint32_t) + q->ledger->len * sizeof(ledger_ent);
-  n += q->slots->len * sizeof(gpointer) + q->dest_ids->len * sizeof(gpointer);
+  n += q->slots->len * sizeof(gpointer) + q->dests->len * sizeof(dest_ent);
   for (guint i = 0; i < q->slots->len; i++) {
     const mta_msg *m = q->slots->pdata[i];
     if (m)
@@ -891,10 +896,8 @@ size_t mta_queue_memory(const mta_queue *q) {
          sizeof(gpointer);
   }
   n += q->dest_cap * sizeof(uint32_t);
-  for (guint i = 0; i < q->dest_ids->len; i++) {
-    const dest_ent *d = q->dest_ids->pdata[i];
-    n += sizeof *d + blk + strlen(d->name) + 1;
-  }
+  for (guint i = 0; i < q->dests->len; i++)
+    n += strlen(DEST_AT(q, i)->name) + 1;
   return n;
 }
 

@@ -21,12 +21,13 @@ typedef struct {
 enum { LEDGER_F_NULL_SENDER = 1u << 0, LEDGER_F_WITHDRAWN = 1u << 1 };
 
 /* A destination: its count of unfinished recipients, its number (a
- * recipient's dest: the index in mta_queue.dest_ids) and its name, one
- * block. */
+ * recipient's dest: its index in mta_queue.dests) and its name (lower
+ * case, in mta_queue.dest_names: never moves). 16 octets in an array, not
+ * a block of its own (a malloc chunk of 32 and a pointer to it). */
 typedef struct {
+  const char *name;
   uint32_t rcpts;
   uint32_t id;
-  char name[];
 } dest_ent;
 
 struct mta_queue {
@@ -39,7 +40,8 @@ struct mta_queue {
   uint32_t head;  /* slots before this index are all NULL */
   uint32_t nmsgs;
   GArray *heap;           /* uint32_t qids, min by (due, qid) */
-  GPtrArray *dest_ids;    /* dest_ent* by id (walked to free, or to list sorted) */
+  GArray *dests;           /* dest_ent by id (walked only to list sorted) */
+  GStringChunk *dest_names; /* their names */
   uint32_t *dest_idx;     /* open addressing: id + 1 by the name's hash, 0 empty */
   guint dest_cap;         /* slots in dest_idx: 0 or a power of two */
   bool retry_room;        /* new messages keep room for a retry memory */
