@@ -187,11 +187,12 @@ static bool parts_equal(const body_parts *bp, size_t k, size_t off, const char *
 /* Where the body (its parts BP, one after the other) holds MSGID: kept in
  * the account entry *AC, so the queue need not copy it (the Message-ID is
  * in the body anyway: a field the message came with, or the one store
- * added). False when it is not there verbatim or too long: the queue
- * keeps it. The parts are searched as the one body they make. */
+ * added). False when it is not there verbatim, too long, or further in
+ * than the account's 16 bits: the queue keeps it. The parts are searched
+ * as the one body they make. */
 static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
   ac->tag_off = ac->tag_len = 0;
-  size_t n = strlen(msgid), total = 0;
+  size_t n = strlen(msgid), total = 0, off = 0;
   for (size_t k = 0; k < bp->n; k++)
     total += bp->parts[k].len;
   if (!bp->n || n == 0 || n >= MTA__TAG_BUFSZ)
@@ -208,7 +209,7 @@ static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
       if (here ? memcmp(p + 1, msgid, n) == 0 && p[n + 1] == '>'
                : total - at >= n + 2 && parts_equal(bp, k, (size_t)(p - p0) + 1, msgid, n) &&
                      parts_equal(bp, k, (size_t)(p - p0) + 1 + n, ">", 1)) {
-        ac->tag_off = (uint32_t)(at + 1);
+        off = at + 1;
         found = true;
       }
       p++;
@@ -228,13 +229,17 @@ static bool tag_place(mta__acc *ac, const body_parts *bp, const char *msgid) {
     }
     const char *at = b ? g_strstr_len(b, (gssize)total, msgid) : NULL;
     if (at) {
-      ac->tag_off = (uint32_t)(at - b);
+      off = (size_t)(at - b);
       found = true;
     }
     g_free(whole);
   }
-  if (found)
-    ac->tag_len = (uint8_t)n;
+  if (found && off > MTA__ACC_TAG_OFF_MAX)
+    found = false;
+  if (found) {
+    ac->tag_off = (unsigned)off;
+    ac->tag_len = (unsigned)n;
+  }
   return found;
 }
 
@@ -272,7 +277,7 @@ char *mta__make_msgid(mta_host *m, uint64_t seq) {
   return g_strdup_printf("%" PRId64 ".%" PRIX64 "@%s", secs, seq, m->hostname);
 }
 
-G_STATIC_ASSERT(sizeof(mta__acc) == 12);
+G_STATIC_ASSERT(sizeof(mta__acc) == 8);
 G_STATIC_ASSERT(MTA__TAG_BUFSZ <= 256); /* a tag's length fits mta__acc.tag_len */
 
 static mta__acc *acc_at(mta_host *m, uint64_t seq) {
@@ -352,8 +357,21 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
     plan.nexthop = NULL;
     mta_route_plan_clear(&plan);
   }
-  mta_queue_add_args qa = {.sender = a->sender,
-                           .rcpts = a->rcpts,
+  /* The envelope laid out as a record holds it (the sender, then the
+   * first address right after its NUL: the queue finds the sender from
+   * there and keeps no pointer), borrowed until write_blob points the
+   * message at its record. */
+  const char *sender = a->sender ? a->sender : "";
+  size_t slen = strlen(sender), r0len = strlen(a->rcpts[0]);
+  char ebuf[256], *env = slen + r0len + 2 <= sizeof ebuf ? ebuf : g_malloc(slen + r0len + 2);
+  memcpy(env, sender, slen + 1);
+  memcpy(env + slen + 1, a->rcpts[0], r0len + 1);
+  const char *rbuf[16], **rcpts = a->nrcpts <= G_N_ELEMENTS(rbuf) ? rbuf : g_new(const char *, a->nrcpts);
+  rcpts[0] = env + slen + 1;
+  for (size_t i = 1; i < a->nrcpts; i++)
+    rcpts[i] = a->rcpts[i];
+  mta_queue_add_args qa = {.sender = env,
+                           .rcpts = rcpts,
                            .dests = (const char *const *)dests,
                            .nrcpts = a->nrcpts,
                            .body_id = a->seq,
@@ -369,10 +387,15 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
     g_free(dests);
   char key[64];
   mta__key(key, sizeof key, "q", a->seq);
-  if (!write_blob(m, qid, key, a->body, a->nbody)) {
+  bool stored = write_blob(m, qid, key, a->body, a->nbody);
+  if (!stored)
     mta_queue_withdraw(m->q, qid);
+  if (env != ebuf)
+    g_free(env);
+  if (rcpts != rbuf)
+    g_free(rcpts);
+  if (!stored)
     return 0;
-  }
   mta__acc *ac = acc_at(m, a->seq);
   ac->tag_off = place.tag_off;
   ac->tag_len = place.tag_len;
@@ -445,17 +468,20 @@ static void departed(mta_host *m, const ident *id, tally t) {
   mta__acc *ac = acc_at(m, id->seq);
   ac->state = MTA__ACC_DONE;
   ac->qid = 0;
+  g_assert(t.bounced < 1u << 24); /* the account's field */
   ac->delivered = t.delivered;
   ac->bounced = t.bounced;
   m->st.left++;
 }
 
 static char *reason_of(const mta_rcpt *r) {
-  if (r->code && r->esc[0])
-    return g_strdup_printf("%u %s %s", r->code, r->esc, r->text ? r->text : "");
-  if (r->code)
-    return g_strdup_printf("%u %s", r->code, r->text ? r->text : "");
-  return g_strdup(r->text ? r->text : "");
+  unsigned code = mta_rcpt_code(r);
+  const char *esc = mta_rcpt_esc(r), *text = mta_rcpt_text(r);
+  if (code && esc[0])
+    return g_strdup_printf("%u %s %s", code, esc, text ? text : "");
+  if (code)
+    return g_strdup_printf("%u %s", code, text ? text : "");
+  return g_strdup(text ? text : "");
 }
 
 /* A DSN about QID: the bounced, unreported recipients (or, DELAYED, the
@@ -476,12 +502,13 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
     mta_dsn_rcpt d = {0};
     d.rcpt = r->addr;
     d.action = delayed ? MTA_DSN_DELAYED : MTA_DSN_FAILED;
-    d.status = r->esc[0] && (r->esc[0] == '4' || r->esc[0] == '5')
-                   ? r->esc
-                   : (r->code >= 500 || !delayed ? "5.0.0" : "4.0.0");
-    d.remote_mta = r->remote_mta;
-    d.code = r->code >= 200 && r->code < 600 ? r->code : 0;
-    d.text = r->text ? r->text : "delivery failed";
+    const char *esc = mta_rcpt_esc(r), *text = mta_rcpt_text(r);
+    unsigned code = mta_rcpt_code(r);
+    d.status = esc[0] && (esc[0] == '4' || esc[0] == '5') ? esc
+                                                          : (code >= 500 || !delayed ? "5.0.0" : "4.0.0");
+    d.remote_mta = mta_rcpt_remote_mta(r);
+    d.code = code >= 200 && code < 600 ? (int)code : 0;
+    d.text = text ? text : "delivery failed";
     d.last_attempt = r->last_try;
     d.retry_until = delayed ? until : -1;
     g_array_append_val(rs, d);
@@ -789,6 +816,7 @@ static void load(mta_host *m) {
 static void start(mta_host *m) {
   m->up = true;
   m->q = mta_queue_new_shared(m->texts);
+  mta_queue_set_retry_room(m->q, mta_retry_keeps_state(&m->retry)); /* Exim only: 16 octets a message */
   m->policy = mta_policy_new(&m->policy_cfg);
   m->dest_idx = g_hash_table_new(g_str_hash, g_str_equal);
   m->dests = g_ptr_array_new();

@@ -1047,7 +1047,7 @@ void mta__run_queue(mta_host *m) {
       if (r->state == MTA_RCPT_DELIVERED || r->state == MTA_RCPT_BOUNCED ||
           (r->flags & MTA_RCPT_F_INFLIGHT))
         continue;
-      mta__dest *d = dest_get(m, r->dest, r->addr);
+      mta__dest *d = dest_get(m, mta_queue_rcpt_dest(m->q, r), r->addr);
       mta_queue_ref ref = {qid, i};
       waiting_add(d, ref);
       outstanding++;

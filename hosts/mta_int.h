@@ -20,21 +20,31 @@
 
 /* The account kept by the simulator (survives crashes): one per seq. */
 enum { MTA__ACC_NONE, MTA__ACC_QUEUED, MTA__ACC_DONE };
-typedef struct { /* 12 octets: one per message the host ever accepted */
+typedef struct { /* 8 octets: one per message the host ever accepted */
   union {
-    struct {        /* MTA__ACC_QUEUED */
-      uint32_t qid; /* in the current incarnation; 0 unknown */
-      uint32_t tag_off; /* where the stored body holds the Message-ID */
+    uint32_t qid;       /* MTA__ACC_QUEUED: in the current incarnation; 0 unknown */
+    uint32_t delivered; /* MTA__ACC_DONE */
+  };
+  union { /* one 32-bit word: the views below share its top flags */
+    struct {                 /* MTA__ACC_QUEUED */
+      unsigned tag_off : 16; /* where the stored body holds the Message-ID */
+      unsigned tag_len : 8;  /* its length (0: the queue's tag has it) */
+      unsigned : 8;
     };
-    struct { /* MTA__ACC_DONE */
-      uint32_t delivered, bounced;
+    struct {                 /* MTA__ACC_DONE */
+      unsigned bounced : 24; /* < 2^24 (asserted) */
+      unsigned : 8;
+    };
+    struct {
+      unsigned : 24;
+      unsigned state : 2; /* MTA__ACC_* */
+      unsigned null_sender : 1, is_dsn : 1;
+      unsigned dsn_sent : 1; /* a failure DSN reporting its bounces was queued */
+      unsigned : 3;
     };
   };
-  uint8_t tag_len;      /* QUEUED: the Message-ID's length in the body (0: the queue's tag has it) */
-  unsigned state : 2;   /* MTA__ACC_* */
-  unsigned null_sender : 1, is_dsn : 1;
-  unsigned dsn_sent : 1; /* a failure DSN reporting its bounces was queued */
 } mta__acc;
+#define MTA__ACC_TAG_OFF_MAX 0xFFFFu /* past it the queue keeps the tag */
 
 typedef struct mta__dest mta__dest;
 

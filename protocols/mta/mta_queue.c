@@ -10,7 +10,8 @@
  * lookup only, never iterated for output) and one heap slot. As in
  * Postfix's qmgr, a destination keeps no per-message structure (only a
  * count of unfinished recipients); what rides a session is found from the
- * messages. Reply texts are interned. mta_queue_memory() adds these up;
+ * messages. Replies (code, status, text, remote MTA) are interned whole,
+ * destinations numbered. mta_queue_memory() adds these up;
  * tests/test_mta_queue.c measures the real figure.
  */
 #include "mta_queue.h"
@@ -19,6 +20,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Issue #6: a one-recipient message's block is 88 octets, a 96-octet
+ * chunk (the head and a recipient were 72 and 56, with a sender pointer). */
+G_STATIC_ASSERT(sizeof(mta_msg) == 56);
+G_STATIC_ASSERT(sizeof(mta_rcpt) == 32);
 
 static const char *const rcpt_state_names[MTA_RCPT__COUNT] = {"pending", "deferred", "delivered",
                                                               "bounced"};
@@ -30,43 +36,87 @@ const char *mta_rcpt_state_name(mta_rcpt_state s) {
 
 /* ---- helpers ---- */
 
-/* The entry of an interned destination name (a recipient's dest). */
-static dest_ent *dest_of(const char *name) {
-  return (dest_ent *)(void *)(name - offsetof(dest_ent, name));
+/* Destinations are found through an open-addressing table of their ids
+ * (id + 1, 0 empty; linear probing, at most 3/4 full): 4 octets a slot,
+ * where a GHashTable set spends 12 (issue #6: one destination per next
+ * hop an MTA ever queued for). Never walked: listings use dests. */
+
+/* The lower-cased NAME's hash (g_str_hash's djb2 on the lower case). */
+static guint dest_hash(const char *name) {
+  guint h = 5381;
+  for (const char *p = name; *p; p++)
+    h = (h << 5) + h + (guchar)g_ascii_tolower(*p);
+  return h;
 }
 
-/* Destination names are short: lower-cased on the stack when they fit. */
+#define DEST_AT(q, id) (&g_array_index((q)->dests, dest_ent, id))
+
+static bool dest_name_is(const dest_ent *d, const char *name) {
+  const char *a = d->name;
+  for (; *a && *name; a++, name++)
+    if (*a != g_ascii_tolower(*name))
+      return false;
+  return *a == *name;
+}
+
+/* The slot of NAME (matched without case) in the index: its entry's, or
+ * the empty one where it would go. */
+static guint dest_slot(const mta_queue *q, const char *name) {
+  guint mask = q->dest_cap - 1, i = dest_hash(name) & mask;
+  while (q->dest_idx[i] && !dest_name_is(DEST_AT(q, q->dest_idx[i] - 1), name))
+    i = (i + 1) & mask;
+  return i;
+}
+
 static dest_ent *dest_find(const mta_queue *q, const char *name) {
-  char buf[256];
-  size_t n = strlen(name);
-  if (n < sizeof buf) {
-    for (size_t i = 0; i <= n; i++)
-      buf[i] = g_ascii_tolower(name[i]);
-    const char *k = g_hash_table_lookup(q->dest_index, buf);
-    return k ? dest_of(k) : NULL;
-  }
-  char *low = g_ascii_strdown(name, -1);
-  const char *k = g_hash_table_lookup(q->dest_index, low);
-  g_free(low);
-  return k ? dest_of(k) : NULL;
+  if (!q->dest_cap)
+    return NULL;
+  uint32_t v = q->dest_idx[dest_slot(q, name)];
+  return v ? DEST_AT(q, v - 1) : NULL;
 }
 
+static void dest_index_grow(mta_queue *q) {
+  guint cap = q->dest_cap ? 2 * q->dest_cap : 16;
+  g_free(q->dest_idx);
+  q->dest_idx = g_new0(uint32_t, cap);
+  q->dest_cap = cap;
+  for (guint id = 0; id < q->dests->len; id++)
+    q->dest_idx[dest_slot(q, DEST_AT(q, id)->name)] = id + 1;
+}
+
+/* NAME's destination, made when new. The entry moves when another is
+ * made: use it before, or keep its id. */
 static dest_ent *dest_get(mta_queue *q, const char *name) {
   dest_ent *d = dest_find(q, name);
   if (!d) {
-    size_t n = strlen(name) + 1;
-    d = g_malloc(sizeof *d + n);
-    d->rcpts = 0;
-    for (size_t i = 0; i < n; i++)
-      d->name[i] = g_ascii_tolower(name[i]);
-    g_hash_table_add(q->dest_index, d->name);
+    if (4 * ((size_t)q->dests->len + 1) > 3 * (size_t)q->dest_cap)
+      dest_index_grow(q);
+    char buf[256];
+    size_t n = strlen(name);
+    char *low = n < sizeof buf ? buf : g_malloc(n + 1);
+    for (size_t i = 0; i <= n; i++)
+      low[i] = g_ascii_tolower(name[i]);
+    dest_ent e = {g_string_chunk_insert_len(q->dest_names, low, (gssize)n), 0, q->dests->len};
+    if (low != buf)
+      g_free(low);
+    g_array_append_val(q->dests, e);
+    d = DEST_AT(q, e.id);
+    q->dest_idx[dest_slot(q, d->name)] = d->id + 1;
   }
   return d;
 }
 
+static dest_ent *dest_at(const mta_queue *q, uint32_t id) {
+  g_assert(id < q->dests->len);
+  return DEST_AT(q, id);
+}
 
-static void dest_adjust(const char *name, int delta) {
-  dest_ent *d = dest_of(name);
+const char *mta_queue_rcpt_dest(const mta_queue *q, const mta_rcpt *r) {
+  return dest_at(q, r->dest)->name;
+}
+
+static void dest_adjust(const mta_queue *q, uint32_t id, int delta) {
+  dest_ent *d = dest_at(q, id);
   g_assert(delta > 0 || d->rcpts > 0);
   d->rcpts = (uint32_t)((int64_t)d->rcpts + delta);
 }
@@ -81,10 +131,13 @@ static bool msg_before(const mta_msg *a, const mta_msg *b) {
   return a->due < b->due || (a->due == b->due && a->qid < b->qid);
 }
 
-#define HEAP_AT(q, i) ((mta_msg *)(q)->heap->pdata[i])
+/* The heap holds queue ids (4 octets an entry, not a pointer's 8): the
+ * message is its slot. */
+#define HEAP_QID(q, i) g_array_index((q)->heap, uint32_t, i)
+#define HEAP_AT(q, i) mta_queue__slot(q, HEAP_QID(q, i))
 
 static void heap_set(mta_queue *q, guint i, mta_msg *m) {
-  q->heap->pdata[i] = m;
+  HEAP_QID(q, i) = m->qid;
   m->heap_idx = (int32_t)i;
 }
 
@@ -118,11 +171,11 @@ static void heap_remove(mta_queue *q, mta_msg *m) {
   guint i = (guint)m->heap_idx, last = q->heap->len - 1;
   m->heap_idx = -1;
   if (i != last) {
-    q->heap->pdata[i] = q->heap->pdata[last];
-    g_ptr_array_set_size(q->heap, last);
+    HEAP_QID(q, i) = HEAP_QID(q, last);
+    g_array_set_size(q->heap, last);
     heap_fix(q, i);
   } else {
-    g_ptr_array_set_size(q->heap, last);
+    g_array_set_size(q->heap, last);
   }
 }
 
@@ -134,7 +187,7 @@ static void set_due(mta_queue *q, mta_msg *m, int64_t due) {
     return;
   }
   if (m->heap_idx < 0) {
-    g_ptr_array_add(q->heap, m);
+    g_array_append_val(q->heap, m->qid);
     m->heap_idx = (int32_t)(q->heap->len - 1);
   }
   heap_fix(q, (guint)m->heap_idx);
@@ -145,7 +198,7 @@ static size_t str_cost(const char *s) { return s ? strlen(s) + 1 : 0; }
 static size_t msg_str_bytes(const mta_msg *m) {
   size_t n = str_cost(mta_queue_msg_tag(m));
   if (m->layout & MTA_MSG_BORROWED)
-    return n + sizeof(const char *); /* the sender's pointer */
+    return n;
   n += str_cost(mta_queue_msg_sender(m));
   for (uint32_t i = 0; i < m->nrcpts; i++)
     n += str_cost(m->rcpts[i].addr); /* texts: interned, counted apart */
@@ -153,13 +206,12 @@ static size_t msg_str_bytes(const mta_msg *m) {
 }
 
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
-                              const char *tag, bool borrow) {
+                              const char *tag, bool borrow, bool retry) {
   g_assert(nrcpts > 0);
-  size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt);
+  size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt) +
+                (retry ? sizeof(mta_retry_state) : 0);
   size_t len = head + str_cost(tag);
-  if (borrow) {
-    len += sizeof(const char *);
-  } else {
+  if (!borrow) {
     len += strlen(sender) + 1;
     for (uint32_t i = 0; i < nrcpts; i++)
       len += strlen(addrs[i]) + 1;
@@ -167,23 +219,25 @@ mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint
   mta_msg *m = g_malloc0(len);
   m->heap_idx = -1;
   m->nrcpts = nrcpts;
-  char *p = (char *)m + head; /* the sender (or its pointer): mta_queue_msg_sender */
+  if (retry)
+    m->layout |= MTA_MSG_RETRY;
+  char *p = (char *)m + head; /* the sender: mta_queue_msg_sender */
   if (borrow) {
     m->layout |= MTA_MSG_BORROWED;
-    memcpy(p, &sender, sizeof sender);
-    p += sizeof sender;
+    g_assert(addrs[0] > sender && (size_t)(addrs[0] - sender) <= UINT16_MAX);
+    m->sender_back = (uint16_t)(addrs[0] - sender);
     for (uint32_t i = 0; i < nrcpts; i++)
       m->rcpts[i].addr = addrs[i];
   } else {
-    size_t n = strlen(sender) + 1;
-    memcpy(p, sender, n);
-    p += n;
     for (uint32_t i = 0; i < nrcpts; i++) {
-      n = strlen(addrs[i]) + 1;
+      size_t n = strlen(addrs[i]) + 1;
       memcpy(p, addrs[i], n);
       m->rcpts[i].addr = p;
       p += n;
     }
+    size_t n = strlen(sender) + 1; /* after the addresses: mta_queue_msg_sender */
+    memcpy(p, sender, n);
+    p += n;
   }
   if (tag) { /* last: mta_queue_msg_tag */
     memcpy(p, tag, strlen(tag) + 1);
@@ -203,51 +257,84 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
   return m;
 }
 
-void mta_queue__msg_free(mta_msg *m) {
-  if (!m)
-    return;
-  for (uint32_t i = 0; i < m->nrcpts; i++) {
-    g_free(m->rcpts[i].text);
-    g_free(m->rcpts[i].remote_mta);
-  }
-  g_free(m);
-}
+/* ---- interned replies ---- */
 
-/* ---- interned reply texts ---- */
-
-/* The interned copy of V (a new reference), or NULL for NULL. */
-static char *text_ref(mta_queue *q, const char *v) {
-  if (!v)
-    return NULL;
-  itext *t = g_hash_table_lookup(q->texts->t, v);
-  if (!t) {
-    size_t n = strlen(v) + 1;
-    t = g_malloc(sizeof *t + n);
-    t->refs = 0;
-    memcpy(t->s, v, n);
-    g_hash_table_insert(q->texts->t, t->s, t);
-  }
-  t->refs++;
-  return t->s;
-}
-
-static void text_unref(mta_queue *q, char *s) {
+static guint str_hash0(const char *s, guint h) {
   if (!s)
+    return h * 31u + 7u;
+  for (; *s; s++)
+    h = h * 31u + (guchar)*s;
+  return h * 31u;
+}
+
+static guint reply_hash(gconstpointer k) {
+  const mta_reply *r = k;
+  guint h = r->code;
+  h = str_hash0(r->esc, h);
+  h = str_hash0(r->text, h);
+  return str_hash0(r->remote_mta, h);
+}
+
+static bool str_eq0(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static gboolean reply_equal(gconstpointer a, gconstpointer b) {
+  const mta_reply *x = a, *y = b;
+  return x->code == y->code && strcmp(x->esc, y->esc) == 0 && str_eq0(x->text, y->text) &&
+         str_eq0(x->remote_mta, y->remote_mta);
+}
+
+/* The interned reply (CODE, ESC, TEXT, REMOTE) (a new reference), or NULL
+ * when all four are empty (ESC "" or NULL). ESC longer than the field
+ * keeps its first 9 octets (as the recipient's field always did). */
+static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, const char *text,
+                                  const char *remote) {
+  if (!code && (!esc || !*esc) && !text && !remote)
+    return NULL;
+  mta_reply key = {text, remote, 0, code, {0}};
+  g_strlcpy(key.esc, esc ? esc : "", sizeof key.esc);
+  mta_reply *r = g_hash_table_lookup(q->texts->t, &key);
+  if (!r) {
+    size_t tn = text ? strlen(text) + 1 : 0, rn = remote ? strlen(remote) + 1 : 0;
+    r = g_malloc(sizeof *r + tn + rn);
+    *r = key;
+    char *p = (char *)(r + 1);
+    if (text) {
+      r->text = memcpy(p, text, tn);
+      p += tn;
+    }
+    if (remote)
+      r->remote_mta = memcpy(p, remote, rn);
+    g_hash_table_add(q->texts->t, r);
+  }
+  r->refs++;
+  return r;
+}
+
+static void reply_unref(mta_queue *q, const mta_reply *c) {
+  if (!c)
     return;
-  itext *t = (itext *)(void *)(s - offsetof(itext, s));
-  if (--t->refs == 0) {
-    g_hash_table_remove(q->texts->t, t->s);
-    g_free(t);
+  mta_reply *r = (mta_reply *)c;
+  if (--r->refs == 0) {
+    g_hash_table_remove(q->texts->t, r);
+    g_free(r);
   }
 }
 
-/* Frees M, a queued message (texts interned), and its body, after it
+/* Sets R's reply to (CODE, ESC, TEXT, REMOTE) (which may be R's own). */
+static void rcpt_set_reply(mta_queue *q, mta_rcpt *r, uint16_t code, const char *esc,
+                           const char *text, const char *remote) {
+  const mta_reply *old = r->reply;
+  r->reply = reply_ref(q, code, esc, text, remote); /* before the unref: the strings may be OLD's */
+  reply_unref(q, old);
+}
+
+/* Frees M, a queued message (replies interned), and its body, after it
  * left Q's indexes. */
 static void msg_drop(mta_queue *q, mta_msg *m) {
-  for (uint32_t i = 0; i < m->nrcpts; i++) {
-    text_unref(q, m->rcpts[i].text);
-    text_unref(q, m->rcpts[i].remote_mta);
-  }
+  for (uint32_t i = 0; i < m->nrcpts; i++)
+    reply_unref(q, m->rcpts[i].reply);
   if (q->bodies)
     g_hash_table_remove(q->bodies, GUINT_TO_POINTER(m->qid));
   g_free(m);
@@ -304,7 +391,7 @@ static void msg_remove(mta_queue *q, mta_msg *m) {
 
 mta_queue_texts *mta_queue_texts_new(void) {
   mta_queue_texts *t = g_new0(mta_queue_texts, 1);
-  t->t = g_hash_table_new(g_str_hash, g_str_equal);
+  t->t = g_hash_table_new(reply_hash, reply_equal);
   return t;
 }
 
@@ -324,8 +411,10 @@ mta_queue *mta_queue_new_shared(mta_queue_texts *texts) {
   q->slots = g_ptr_array_new();
   q->own_texts = texts == NULL;
   q->texts = texts ? texts : mta_queue_texts_new();
-  q->heap = g_ptr_array_new();
-  q->dest_index = g_hash_table_new(g_str_hash, g_str_equal);
+  q->heap = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  q->dests = g_array_new(FALSE, FALSE, sizeof(dest_ent));
+  q->dest_names = g_string_chunk_new(256);
+  q->retry_room = true;
   q->ledger = g_array_new(FALSE, FALSE, sizeof(ledger_ent));
   q->enc.offs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   return q;
@@ -340,13 +429,10 @@ void mta_queue_free(mta_queue *q) {
   g_ptr_array_free(q->slots, TRUE);
   if (q->own_texts)
     mta_queue_texts_free(q->texts);
-  g_ptr_array_free(q->heap, TRUE);
-  GHashTableIter it;
-  gpointer k;
-  g_hash_table_iter_init(&it, q->dest_index); /* freeing: no order shows */
-  while (g_hash_table_iter_next(&it, &k, NULL))
-    g_free(dest_of(k));
-  g_hash_table_destroy(q->dest_index);
+  g_array_free(q->heap, TRUE);
+  g_array_free(q->dests, TRUE);
+  g_string_chunk_free(q->dest_names);
+  g_free(q->dest_idx);
   g_array_free(q->ledger, TRUE);
   if (q->bodies)
     g_hash_table_destroy(q->bodies);
@@ -354,8 +440,10 @@ void mta_queue_free(mta_queue *q) {
   g_free(q);
 }
 
+void mta_queue_set_retry_room(mta_queue *q, bool room) { q->retry_room = room; }
+
 /* Registers M (fully built, qid set) in the indexes and the statistics. */
-void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body) {
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body, const mta_queue__rcpt_in *in) {
   slot_put(q, m);
   if (body) {
     if (!q->bodies)
@@ -366,16 +454,10 @@ void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body) {
   m->heap_idx = -1;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
-    char *plain = r->text;
-    r->text = text_ref(q, plain);
-    g_free(plain);
-    plain = r->remote_mta;
-    r->remote_mta = text_ref(q, plain);
-    g_free(plain);
-    dest_ent *d = dest_get(q, r->dest);
-    r->dest = d->name;
+    r->reply = reply_ref(q, in[i].code, in[i].esc, in[i].text, in[i].remote_mta);
+    r->dest = dest_get(q, in[i].dest)->id;
     if (!rcpt_final(r)) {
-      dest_adjust(r->dest, +1);
+      dest_adjust(q, r->dest, +1);
       q->st.queued_rcpts++;
     }
   }
@@ -399,8 +481,13 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   g_assert(a->nrcpts <= UINT32_MAX);
   for (size_t i = 0; i < a->nrcpts; i++)
     g_assert(a->rcpts[i]);
-  mta_msg *m = mta_queue__msg_alloc(null_sender ? "" : a->sender, a->rcpts, (uint32_t)a->nrcpts,
-                                    a->tag, a->borrow);
+  const char *sender = a->sender ? a->sender : "";
+  size_t slen = strlen(sender);
+  /* Borrowed only when the sender lies just before the first address (a
+   * record's layout): then no pointer to it is kept. */
+  bool borrow = a->borrow && slen < MTA_QUEUE_BORROW_MAX && a->rcpts[0] == sender + slen + 1;
+  mta_msg *m = mta_queue__msg_alloc(sender, a->rcpts, (uint32_t)a->nrcpts, a->tag, borrow,
+                                    q->retry_room);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;
@@ -409,17 +496,21 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   m->body_id = (uint32_t)a->body_id;
   m->size = (uint32_t)size;
   m->dsn_of = a->dsn_of;
+  mta_queue__rcpt_in ibuf[8];
+  mta_queue__rcpt_in *in = a->nrcpts <= G_N_ELEMENTS(ibuf) ? ibuf : g_new(mta_queue__rcpt_in, a->nrcpts);
   for (size_t i = 0; i < a->nrcpts; i++) {
     mta_rcpt *r = &m->rcpts[i];
     const char *dest = a->dests && a->dests[i] ? a->dests[i] : strrchr(r->addr, '@');
     dest = dest ? (dest == strrchr(r->addr, '@') ? dest + 1 : dest) : "";
-    r->dest = dest; /* interned by msg_insert */
+    in[i] = (mta_queue__rcpt_in){dest, NULL, NULL, NULL, 0}; /* interned by msg_insert */
     r->last_try = -1;
   }
   q->st.accepted++;
   if (a->dsn_of)
     q->st.dsns++;
-  mta_queue__msg_insert(q, m, a->body ? g_bytes_ref(a->body) : NULL);
+  mta_queue__msg_insert(q, m, a->body ? g_bytes_ref(a->body) : NULL, in);
+  if (in != ibuf)
+    g_free(in);
   return m->qid;
 }
 
@@ -428,7 +519,7 @@ void mta_queue_withdraw(mta_queue *q, uint32_t qid) {
   g_assert(!m->in_attempt && m->attempts == 0);
   for (uint32_t i = 0; i < m->nrcpts; i++)
     if (!rcpt_final(&m->rcpts[i])) {
-      dest_adjust(m->rcpts[i].dest, -1);
+      dest_adjust(q, m->rcpts[i].dest, -1);
       q->st.queued_rcpts--;
     }
   ledger_ent e = {m->qid, 0, 0, 0, m->dsn_of, LEDGER_F_WITHDRAWN};
@@ -486,7 +577,8 @@ size_t mta_queue_due(const mta_queue *q, int64_t now, GArray *qids) {
     stack[ns++] = 0;
   while (ns) {
     guint i = stack[--ns];
-    heap_ent e = {HEAP_AT(q, i)->due, HEAP_AT(q, i)};
+    mta_msg *hm = HEAP_AT(q, i);
+    heap_ent e = {hm->due, hm};
     if (e.due > now)
       continue;
     found = grow(found, fbuf, nf, &cf, sizeof *found);
@@ -516,19 +608,12 @@ static void rcpt_finish(mta_queue *q, mta_msg *m, mta_rcpt *r, mta_rcpt_state st
   g_assert(!rcpt_final(r));
   r->state = (uint8_t)state;
   (void)m;
-  dest_adjust(r->dest, -1);
+  dest_adjust(q, r->dest, -1);
   q->st.queued_rcpts--;
   if (state == MTA_RCPT_DELIVERED)
     q->st.rcpt_delivered++;
   else
     q->st.rcpt_bounced++;
-}
-
-static void rcpt_set_text(mta_queue *q, mta_rcpt *r, char **field, const char *v) {
-  (void)r;
-  char *old = *field;
-  *field = text_ref(q, v); /* before the unref: V may be OLD itself */
-  text_unref(q, old);
 }
 
 static bool msg_needs_dsn(const mta_msg *m) {
@@ -577,10 +662,9 @@ static void bounce_unfinished(mta_queue *q, mta_msg *m, const char *why, int64_t
     /* Keep the last deferral's reason and status (Postfix reports an
      * expired recipient with it); RFC 3463 X.4.7 "delivery time expired"
      * when there was none. */
-    if (!r->text)
-      rcpt_set_text(q, r, &r->text, why);
-    if (!*r->esc)
-      g_strlcpy(r->esc, "4.4.7", sizeof r->esc);
+    const char *text = mta_rcpt_text(r), *esc = mta_rcpt_esc(r);
+    rcpt_set_reply(q, r, mta_rcpt_code(r), *esc ? esc : "4.4.7", text ? text : why,
+                   mta_rcpt_remote_mta(r));
     r->last_try = now;
     rcpt_finish(q, m, r, MTA_RCPT_BOUNCED);
   }
@@ -617,10 +701,8 @@ void mta_queue_result(mta_queue *q, uint32_t qid, uint32_t i, const mta_queue_re
   mta_rcpt *r = &m->rcpts[i];
   g_assert(!rcpt_final(r));
   r->flags &= (uint8_t)~MTA_RCPT_F_INFLIGHT;
-  r->code = (uint16_t)(a->code > 0 && a->code < 1000 ? a->code : 0);
-  g_strlcpy(r->esc, a->esc ? a->esc : "", sizeof r->esc);
-  rcpt_set_text(q, r, &r->text, a->text);
-  rcpt_set_text(q, r, &r->remote_mta, a->remote_mta);
+  rcpt_set_reply(q, r, (uint16_t)(a->code > 0 && a->code < 1000 ? a->code : 0), a->esc, a->text,
+                 a->remote_mta);
   r->last_try = now;
   if (r->attempts < UINT16_MAX)
     r->attempts++;
@@ -664,8 +746,13 @@ void mta_queue_end_attempt(mta_queue *q, uint32_t qid, const mta_retry_profile *
       deferred++;
   }
   if (deferred) {
-    out->verdict = mta_retry_after_failure(p, &m->retry, m->arrival, m->attempts, !*mta_queue_msg_sender(m), now,
-                                           &out->next);
+    mta_retry_state none = {0, 0}, *st = (mta_retry_state *)mta_queue_msg_retry(m);
+    out->verdict = mta_retry_after_failure(p, st ? st : &none, m->arrival, m->attempts,
+                                           !*mta_queue_msg_sender(m), now, &out->next);
+    if (none.last_try || none.next_try)
+      g_error("mta_queue_end_attempt: profile %s keeps a retry memory, message %u has no room "
+              "(mta_queue_set_retry_room)",
+              mta_retry_kind_name(p->kind), qid);
     if (out->verdict == MTA_RETRY_BOUNCE) {
       bounce_unfinished(q, m, "retry timeout exceeded", now);
       out->next = INT64_MAX;
@@ -733,12 +820,11 @@ static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
 
 size_t mta_queue_dests(const mta_queue *q, GPtrArray *names) {
   GPtrArray *tmp = g_ptr_array_new();
-  GHashTableIter it;
-  gpointer k;
-  g_hash_table_iter_init(&it, q->dest_index); /* sorted below: no table order shows */
-  while (g_hash_table_iter_next(&it, &k, NULL))
-    if (dest_of(k)->rcpts > 0)
-      g_ptr_array_add(tmp, k);
+  for (guint i = 0; i < q->dests->len; i++) { /* sorted below */
+    const dest_ent *d = DEST_AT(q, i);
+    if (d->rcpts > 0)
+      g_ptr_array_add(tmp, (gpointer)d->name);
+  }
   g_ptr_array_sort(tmp, str_ptr_cmp);
   for (guint i = 0; i < tmp->len; i++)
     g_ptr_array_add(names, tmp->pdata[i]);
@@ -761,7 +847,7 @@ size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, b
       continue;
     bool mine = false;
     for (uint32_t i = 0; i < m->nrcpts && !mine; i++)
-      mine = m->rcpts[i].dest == d->name && !rcpt_final(&m->rcpts[i]);
+      mine = m->rcpts[i].dest == d->id && !rcpt_final(&m->rcpts[i]);
     int64_t due = m->in_attempt ? now : m->due;
     if (mine && (any_time || due <= now)) {
       heap_ent e = {due, m};
@@ -774,7 +860,7 @@ size_t mta_queue_dest_ready(const mta_queue *q, const char *dest, int64_t now, b
     const mta_msg *m = g_array_index(found, heap_ent, kk).m;
     for (uint32_t i = 0; i < m->nrcpts; i++) {
       const mta_rcpt *r = &m->rcpts[i];
-      if (r->dest == d->name && !rcpt_final(r) && !(r->flags & MTA_RCPT_F_INFLIGHT) &&
+      if (r->dest == d->id && !rcpt_final(r) && !(r->flags & MTA_RCPT_F_INFLIGHT) &&
           !m->expire_pending) {
         mta_queue_ref ref = {m->qid, i};
         g_array_append_val(out, ref);
@@ -792,24 +878,26 @@ size_t mta_queue_memory(const mta_queue *q) {
   /* malloc keeps about 16 bytes of bookkeeping per block; a GHashTable
    * entry is a hash, a key and a value slot; a GTree node is five words. */
   const size_t blk = 16;
-  size_t n = sizeof *q + q->heap->len * sizeof(gpointer) + q->ledger->len * sizeof(ledger_ent);
-  n += q->slots->len * sizeof(gpointer);
+  size_t n = sizeof *q + q->heap->len * sizeof(uint32_t) + q->ledger->len * sizeof(ledger_ent);
+  n += q->slots->len * sizeof(gpointer) + q->dests->len * sizeof(dest_ent);
   for (guint i = 0; i < q->slots->len; i++) {
     const mta_msg *m = q->slots->pdata[i];
     if (m)
-      n += sizeof *m + m->nrcpts * sizeof(mta_rcpt) + blk; /* one block, strings below */
+      n += sizeof *m + m->nrcpts * sizeof(mta_rcpt) + blk + /* one block, strings below */
+           (mta_queue_msg_retry(m) ? sizeof(mta_retry_state) : 0);
   }
   n += q->str_bytes;
   GHashTableIter it;
-  gpointer k, v;
+  gpointer k;
   g_hash_table_iter_init(&it, q->texts->t);
-  while (g_hash_table_iter_next(&it, &k, &v))
-    n += sizeof(itext) + strlen(k) + 1 + blk + sizeof(guint) + 2 * sizeof(gpointer);
-  g_hash_table_iter_init(&it, q->dest_index);
   while (g_hash_table_iter_next(&it, &k, NULL)) {
-    const dest_ent *d = dest_of(k);
-    n += sizeof *d + blk + strlen(d->name) + 1;
+    const mta_reply *r = k;
+    n += sizeof *r + str_cost(r->text) + str_cost(r->remote_mta) + blk + sizeof(guint) +
+         sizeof(gpointer);
   }
+  n += q->dest_cap * sizeof(uint32_t);
+  for (guint i = 0; i < q->dests->len; i++)
+    n += strlen(DEST_AT(q, i)->name) + 1;
   return n;
 }
 

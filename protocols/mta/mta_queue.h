@@ -48,19 +48,41 @@ typedef enum {
 } mta_rcpt_state;
 const char *mta_rcpt_state_name(mta_rcpt_state s);
 
-/* One recipient (read-only for users; strings owned by the queue). */
+/* A recipient's last reply: what the server (or the local reason) said,
+ * and which host said it. Interned and shared (read-only for users): the
+ * same reply to many recipients ("mx.d3.test[10.0.0.3]: Connection
+ * refused" to every recipient deferred there) is held once, in the
+ * queue's text table (mta_queue_texts), its strings in the same block. */
 typedef struct {
-  const char *addr;  /* "bob@b.example" (inside the message's block) */
-  const char *dest;  /* next-hop grouping key (interned, lower case) */
-  char *text;        /* last diagnostic (reply text or local reason), or NULL */
-  char *remote_mta;  /* host that gave it, or NULL */
-  int64_t last_try;  /* time of the last result, or -1 */
-  uint16_t code;     /* last reply code, 0 none */
-  uint8_t state;     /* mta_rcpt_state */
-  uint8_t flags;     /* MTA_RCPT_F_* */
-  char esc[10];      /* enhanced status "4.7.1", "" none */
-  uint16_t attempts; /* results recorded for this recipient */
+  const char *text;       /* diagnostic (reply text or local reason), or NULL */
+  const char *remote_mta; /* host that gave it, or NULL */
+  uint32_t refs;          /* internal */
+  uint16_t code;          /* reply code, 0 none */
+  char esc[10];           /* enhanced status "4.7.1", "" none */
+} mta_reply;
+
+/* One recipient (read-only for users; strings owned by the queue). 32
+ * octets (issue #6: was 56): the reply's four fields are one shared
+ * pointer, the destination a number. */
+typedef struct {
+  const char *addr;       /* "bob@b.example" (inside the message's block) */
+  const mta_reply *reply; /* the last result's reply, or NULL: none yet */
+  int64_t last_try;       /* time of the last result, or -1 */
+  uint32_t dest;          /* next-hop grouping key: mta_queue_rcpt_dest */
+  uint16_t attempts;      /* results recorded for this recipient */
+  uint8_t state;          /* mta_rcpt_state */
+  uint8_t flags;          /* MTA_RCPT_F_* */
 } mta_rcpt;
+
+/* R's last reply, field by field (0, "" or NULL when none). */
+static inline uint16_t mta_rcpt_code(const mta_rcpt *r) { return r->reply ? r->reply->code : 0; }
+static inline const char *mta_rcpt_esc(const mta_rcpt *r) { return r->reply ? r->reply->esc : ""; }
+static inline const char *mta_rcpt_text(const mta_rcpt *r) {
+  return r->reply ? r->reply->text : NULL;
+}
+static inline const char *mta_rcpt_remote_mta(const mta_rcpt *r) {
+  return r->reply ? r->reply->remote_mta : NULL;
+}
 
 enum {
   MTA_RCPT_F_INFLIGHT = 1u << 0, /* taken, result not yet known */
@@ -70,15 +92,18 @@ enum {
 /* One queued message (read-only for users). The message, its recipient
  * array and its strings (sender, addresses, tag) are one allocation: the
  * queue keeps what scheduling and the record need, nothing twice. The
- * block is [mta_msg][rcpts][sender NUL][each address NUL][tag NUL]: the
- * sender and the tag are found from there (mta_queue_msg_sender,
- * mta_queue_msg_tag), not pointed at (issue #6: 72 octets, was 112). A
- * message added with borrowed strings (mta_queue_add_args.borrow) holds
- * none of them: [mta_msg][rcpts][the sender's pointer][tag NUL]. */
+ * block is [mta_msg][rcpts][retry memory][each address NUL][sender NUL][tag NUL]:
+ * the sender and the tag are found from there (mta_queue_msg_sender,
+ * mta_queue_msg_tag), not pointed at (issue #6: 56 octets, was 112). The
+ * retry memory (mta_retry_state) is there only when the queue keeps one
+ * (mta_queue_set_retry_room: only Exim's profile writes it). A message
+ * added with borrowed strings (mta_queue_add_args.borrow) holds none of
+ * them: [mta_msg][rcpts][retry memory][tag NUL]; its sender lies just
+ * before its first address (in the caller's envelope, then in its record),
+ * SENDER_BACK octets before it, so no pointer to it is kept either. */
 typedef struct {
   int64_t arrival;    /* when it was accepted */
   int64_t due;        /* next attempt (INT64_MAX: none scheduled) */
-  mta_retry_state retry;
   uint32_t body_id;   /* the host's reference to the body, opaque */
   uint32_t size;      /* octets of the body */
   uint32_t qid;
@@ -88,30 +113,43 @@ typedef struct {
   uint32_t nrcpts;
   uint32_t user;      /* the host's word (mta_queue_user); the queue never reads it */
   int32_t heap_idx;    /* internal: position in the due heap, -1 if none */
-  uint8_t warnings;    /* delay warnings sent (mta_queue_warning_due) */
-  bool in_attempt;     /* between begin_attempt and end_attempt */
-  bool expire_pending; /* opensmtpd: due is the expiry, not an attempt */
-  uint8_t layout;      /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED */
-  mta_rcpt rcpts[];    /* nrcpts */
+  uint8_t warnings;        /* delay warnings sent (mta_queue_warning_due) */
+  bool in_attempt : 1;     /* between begin_attempt and end_attempt */
+  bool expire_pending : 1; /* opensmtpd: due is the expiry, not an attempt */
+  unsigned layout : 3;     /* internal: MTA_MSG_TAGGED, MTA_MSG_BORROWED, MTA_MSG_RETRY */
+  uint16_t sender_back;    /* internal: the sender starts this far before rcpts[0].addr */
+  mta_rcpt rcpts[];        /* nrcpts */
 } mta_msg;
 
-enum { MTA_MSG_TAGGED = 1u << 0, MTA_MSG_BORROWED = 1u << 1 };
+enum { MTA_MSG_TAGGED = 1u << 0, MTA_MSG_BORROWED = 1u << 1, MTA_MSG_RETRY = 1u << 2 };
 
-/* The reverse path of M ("" = null sender), inside M's block or borrowed. */
+/* What follows M's recipients and retry memory (internal). */
+static inline const void *mta_queue__msg_tail(const mta_msg *m) {
+  const char *end = (const char *)&m->rcpts[m->nrcpts];
+  return (m->layout & MTA_MSG_RETRY) ? end + sizeof(mta_retry_state) : end;
+}
+/* The reverse path of M ("" = null sender): borrowed, just before its
+ * first address; or in M's block, after its last. */
 static inline const char *mta_queue_msg_sender(const mta_msg *m) {
-  const void *end = &m->rcpts[m->nrcpts];
   if (m->layout & MTA_MSG_BORROWED)
-    return *(const char *const *)end;
-  return (const char *)end;
+    return m->rcpts[0].addr - m->sender_back;
+  const char *last = m->rcpts[m->nrcpts - 1].addr;
+  return last + strlen(last) + 1;
 }
 /* The host's label of M (mta_queue_add_args.tag), or NULL. */
 static inline const char *mta_queue_msg_tag(const mta_msg *m) {
   if (!(m->layout & MTA_MSG_TAGGED))
     return NULL;
   if (m->layout & MTA_MSG_BORROWED)
-    return (const char *)&m->rcpts[m->nrcpts] + sizeof(const char *);
-  const char *last = m->rcpts[m->nrcpts - 1].addr;
-  return last + strlen(last) + 1;
+    return (const char *)mta_queue__msg_tail(m);
+  const char *sender = mta_queue_msg_sender(m);
+  return sender + strlen(sender) + 1;
+}
+/* M's retry memory (what mta_retry_after_failure keeps between attempts),
+ * or NULL when the queue keeps none for it (then it is all zero). */
+static inline const mta_retry_state *mta_queue_msg_retry(const mta_msg *m) {
+  return (m->layout & MTA_MSG_RETRY) ? (const mta_retry_state *)(const void *)&m->rcpts[m->nrcpts]
+                                     : NULL;
 }
 
 /* A new, empty queue whose ids start at 1. */
@@ -130,6 +168,12 @@ void mta_queue_texts_free(mta_queue_texts *t);
  * the queue), or in a table of its own when TEXTS is NULL. */
 mta_queue *mta_queue_new_shared(mta_queue_texts *texts);
 void mta_queue_free(mta_queue *q);
+/* Whether messages queued from now on keep room for a retry memory
+ * (mta_retry_state, 16 octets a message; mta_retry_keeps_state says which
+ * profiles write one: Exim's). Default true. A message without room that
+ * an attempt's profile would give a retry memory aborts the attempt's end
+ * (API misuse); a record decoded with a retry memory always gets room. */
+void mta_queue_set_retry_room(mta_queue *q, bool room);
 
 /* What is accepted. Strings and arrays are copied; BODY (may be NULL) is
  * referenced. DESTS may be NULL (then each recipient's domain, lower-cased,
@@ -151,9 +195,15 @@ typedef struct {
    * (mta_queue_msg_encode's octets, kept by the caller), whose strings it
    * borrows from then on, until the next rebase or until it leaves the
    * queue. For a host that keeps every record anyway (its disk): the
-   * envelope is held once, not in the record and the queue. */
+   * envelope is held once, not in the record and the queue. Honoured
+   * only when RCPTS[0] starts right after SENDER's NUL (as in a record:
+   * the queue keeps no pointer to the sender) and SENDER is shorter than
+   * MTA_QUEUE_BORROW_MAX; otherwise the strings are copied. */
   bool borrow;
 } mta_queue_add_args;
+
+/* The longest sender a message may borrow (mta_queue_add_args.borrow). */
+#define MTA_QUEUE_BORROW_MAX 65000u
 
 /* Queues a message, due at once. Returns its queue id. At least one
  * recipient (asserted). */
@@ -246,6 +296,10 @@ typedef struct {
   uint32_t rcpt;
 } mta_queue_ref;
 
+/* R's destination (the next-hop name its mail is grouped by, lower
+ * case; borrowed, valid while Q lives). R is a recipient of a message of Q. */
+const char *mta_queue_rcpt_dest(const mta_queue *q, const mta_rcpt *r);
+
 /* Destinations with unfinished recipients, sorted, appended to NAMES (as
  * borrowed strings). Returns how many. */
 size_t mta_queue_dests(const mta_queue *q, GPtrArray *names);
@@ -291,13 +345,15 @@ uint32_t mta_queue_msg_decode(mta_queue *q, const uint8_t *data, size_t len, cha
 uint32_t mta_queue_msg_decode_tagged(mta_queue *q, const uint8_t *data, size_t len,
                                      const char *tag, char **err);
 /* The same, the message borrowing its sender and addresses from DATA
- * (which must stay valid: see mta_queue_add_args.borrow). */
+ * (which must stay valid: see mta_queue_add_args.borrow; a sender of
+ * MTA_QUEUE_BORROW_MAX octets or more is copied instead). */
 uint32_t mta_queue_msg_decode_borrowed(mta_queue *q, const uint8_t *data, size_t len,
                                        const char *tag, char **err);
 /* Points message QID (added or decoded borrowing) at its record REC (LEN
  * octets, what mta_queue_msg_encode wrote for it last, now kept by the
  * caller): its sender and addresses are borrowed from there until the
- * next rebase. Asserts QID borrows and REC is its record. */
+ * next rebase. Nothing to do for a message that holds its own copies (the
+ * borrow was not honoured). Asserts REC is QID's record. */
 void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len);
 /* The body_id of a record, read from its header without decoding the rest;
  * false when the header is malformed. */

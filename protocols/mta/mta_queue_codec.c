@@ -190,8 +190,9 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   size_t room = 4 + 13 * 10 + vstr_room(sender) + 10;
   for (uint32_t i = 0; i < m->nrcpts; i++) {
     const mta_rcpt *r = &m->rcpts[i];
-    room += 2 + 5 * 10 + vstr_room(r->addr) + vstr_room(r->dest) + vstr_room(r->text) +
-            vstr_room(r->remote_mta) + vstr_room(r->esc);
+    room += 2 + 5 * 10 + vstr_room(r->addr) + vstr_room(mta_queue_rcpt_dest(q, r)) +
+            vstr_room(mta_rcpt_text(r)) + vstr_room(mta_rcpt_remote_mta(r)) +
+            vstr_room(mta_rcpt_esc(r));
   }
   guint start = o->len;
   g_byte_array_set_size(o, (guint)(start + room));
@@ -212,13 +213,14 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   p = w_var(p, m->dsn_qid);
   /* The retry memory only when it is not zero (Exim's; the other
    * profiles never set it). */
-  bool retry = m->retry.last_try || m->retry.next_try;
+  const mta_retry_state *rs = mta_queue_msg_retry(m);
+  bool retry = rs && (rs->last_try || rs->next_try);
   *p++ = (uint8_t)((body ? 1 : 0) | (m->expire_pending ? 2 : 0) | (m->in_attempt ? 4 : 0) |
                    (retry ? 8 : 0));
   *p++ = m->warnings;
   if (retry) {
-    p = w_time(p, m->retry.last_try, m->arrival);
-    p = w_time(p, m->retry.next_try, m->retry.last_try);
+    p = w_time(p, rs->last_try, m->arrival);
+    p = w_time(p, rs->next_try, rs->last_try);
   }
   p = w_zstr(p, sender);
   off[0] = (uint32_t)(p - (o->data + start)) - (uint32_t)strlen(sender) - 1;
@@ -227,26 +229,28 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
     const mta_rcpt *r = &m->rcpts[i];
     const mta_rcpt *prev = i ? &m->rcpts[i - 1] : NULL;
     uint8_t f = (uint8_t)(r->flags & MTA_RCPT_F_REPORTED);
-    if (strcmp(r->dest, addr_domain(r->addr)) == 0)
+    const char *dest = mta_queue_rcpt_dest(q, r), *text = mta_rcpt_text(r),
+               *remote = mta_rcpt_remote_mta(r);
+    if (strcmp(dest, addr_domain(r->addr)) == 0)
       f |= REC_DEST_DOMAIN;
-    if (prev && str_same(r->text, prev->text))
+    if (prev && str_same(text, mta_rcpt_text(prev)))
       f |= REC_TEXT_PREV;
-    if (prev && str_same(r->remote_mta, prev->remote_mta))
+    if (prev && str_same(remote, mta_rcpt_remote_mta(prev)))
       f |= REC_MTA_PREV;
     *p++ = f;
     p = w_zstr(p, r->addr);
     off[1 + i] = (uint32_t)(p - (o->data + start)) - (uint32_t)strlen(r->addr) - 1;
     if (!(f & REC_DEST_DOMAIN))
-      p = w_vstr(p, r->dest);
+      p = w_vstr(p, dest);
     if (!(f & REC_TEXT_PREV))
-      p = w_vstr(p, r->text);
+      p = w_vstr(p, text);
     if (!(f & REC_MTA_PREV))
-      p = w_vstr(p, r->remote_mta);
+      p = w_vstr(p, remote);
     /* after the previous recipient's: the same attempt, mostly */
     p = w_time(p, r->last_try, prev ? prev->last_try : m->arrival);
-    p = w_var(p, r->code);
+    p = w_var(p, mta_rcpt_code(r));
     *p++ = r->state;
-    p = w_vstr(p, r->esc);
+    p = w_vstr(p, mta_rcpt_esc(r));
     p = w_var(p, r->attempts);
   }
   g_assert((size_t)(p - (o->data + start)) <= room);
@@ -261,28 +265,42 @@ void mta_queue_msg_encode(const mta_queue *q, uint32_t qid, GByteArray *o) {
   }
 }
 
-/* Frees the recipients read so far (plain strings). */
-static void tmp_rcpts_free(mta_rcpt *rs, uint32_t n) {
+/* A recipient as read from a record, its strings owned until the message
+ * is inserted. */
+typedef struct {
+  char *addr, *dest, *text, *remote_mta;
+  char esc[10];
+  uint16_t code, attempts;
+  uint8_t state, flags;
+  int64_t last_try;
+} tmp_rcpt;
+
+/* Frees the N recipients read so far. */
+static void tmp_rcpts_free(tmp_rcpt *rs, uint32_t n) {
   for (uint32_t i = 0; rs && i < n; i++) {
-    g_free((char *)rs[i].addr);
+    g_free(rs[i].addr);
+    g_free(rs[i].dest);
     g_free(rs[i].text);
     g_free(rs[i].remote_mta);
   }
   g_free(rs);
 }
 
-/* Reads one record into a message block labelled TAG; the recipients'
- * destination names are returned in DESTS (owned) until
- * mta_queue__msg_insert interns them. The header and recipients are read
- * into temporaries first: the block's size is known only at the end. */
-static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, GBytes **bodyp,
-                         char **err) {
+/* Reads one record into a message block labelled TAG; its recipients as
+ * read in *RSP (N of them, freed by the caller with tmp_rcpts_free once
+ * mta_queue__msg_insert interned their replies and destinations). The
+ * header and recipients are read into temporaries first: the block's
+ * size is known only at the end. */
+static mta_msg *msg_read(rd *r, tmp_rcpt **rsp, const char *tag, bool borrow, bool retry_room,
+                         GBytes **bodyp, char **err) {
+  *rsp = NULL;
   const uint8_t *magic;
   if (!take(r, 4, &magic) || memcmp(magic, MSG_MAGIC, 4) != 0) {
     *err = g_strdup("message record: bad magic");
     return NULL;
   }
   mta_msg h = {0};
+  mta_retry_state retry = {0, 0};
   h.qid = get_var32(r);
   h.attempts = get_var32(r);
   h.arrival = get_svar(r);
@@ -295,26 +313,24 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, 
   h.expire_pending = (flags & 2) != 0;
   h.warnings = (uint8_t)get_uint(r, 1);
   if (flags & 8) {
-    h.retry.last_try = get_time(r, h.arrival);
-    h.retry.next_try = get_time(r, h.retry.last_try);
+    retry.last_try = get_time(r, h.arrival);
+    retry.next_try = get_time(r, retry.last_try);
   }
   bool absent;
   const char *raw_sender = get_zraw(r, &absent);
-  char *sender = raw_sender ? g_strdup(raw_sender) : NULL;
   uint32_t n = get_var32(r);
   /* Each recipient takes at least 8 octets: bound N before allocating. */
   if (r->bad || absent || h.qid == 0 || h.qid == UINT32_MAX || n == 0 || n > r->left / 8 ||
-      (flags & ~15u) || (h.dsn_of && *sender)) {
+      (flags & ~15u) || (h.dsn_of && *raw_sender)) {
     *err = g_strdup("message record: bad header");
-    g_free(sender);
     return NULL;
   }
-  mta_rcpt *rs = g_new0(mta_rcpt, n);
+  tmp_rcpt *rs = g_new0(tmp_rcpt, n);
   const char **raw = g_new0(const char *, n); /* the addresses inside the record */
   uint32_t got = 0;
   const char *why = NULL;
   for (uint32_t i = 0; i < n && !r->bad && !why; i++) {
-    mta_rcpt *rc = &rs[i];
+    tmp_rcpt *rc = &rs[i];
     got = i + 1;
     bool a1, a2 = false, a3, a4, a5;
     uint8_t f = (uint8_t)get_uint(r, 1);
@@ -323,10 +339,9 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, 
       break;
     }
     raw[i] = get_zraw(r, &a1);
-    char *addr = raw[i] ? g_strdup(raw[i]) : NULL;
-    rc->addr = addr;
-    char *dest = (f & REC_DEST_DOMAIN) ? (addr ? g_strdup(addr_domain(addr)) : NULL)
-                                       : get_vstr(r, &a2);
+    rc->addr = raw[i] ? g_strdup(raw[i]) : NULL;
+    rc->dest = (f & REC_DEST_DOMAIN) ? (rc->addr ? g_strdup(addr_domain(rc->addr)) : NULL)
+                                     : get_vstr(r, &a2);
     rc->text = (f & REC_TEXT_PREV) ? g_strdup(rs[i - 1].text) : get_vstr(r, &a3);
     rc->remote_mta = (f & REC_MTA_PREV) ? g_strdup(rs[i - 1].remote_mta) : get_vstr(r, &a4);
     rc->last_try = get_time(r, i ? rs[i - 1].last_try : h.arrival);
@@ -345,8 +360,8 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, 
     else if (esc)
       g_strlcpy(rc->esc, esc, sizeof rc->esc);
     g_free(esc);
-    g_ptr_array_add(dests, dest ? dest : g_strdup(""));
-    rc->dest = g_ptr_array_index(dests, dests->len - 1);
+    if (!rc->dest)
+      rc->dest = g_strdup("");
   }
   GBytes *body = NULL;
   if (!r->bad && !why && (flags & 1)) {
@@ -361,53 +376,67 @@ static mta_msg *msg_read(rd *r, GPtrArray *dests, const char *tag, bool borrow, 
     *err = g_strdup(why ? why : "message record: truncated");
     tmp_rcpts_free(rs, got);
     g_free(raw);
-    g_free(sender);
     return NULL;
   }
+  /* Borrowing finds the sender from the first address: a sender too long
+   * for that is copied (and so are the addresses). */
+  if ((size_t)(raw[0] - raw_sender) > MTA_QUEUE_BORROW_MAX)
+    borrow = false;
   const char **addrs = g_new(const char *, n);
   for (uint32_t i = 0; i < n; i++)
     addrs[i] = borrow ? raw[i] : rs[i].addr;
-  mta_msg *m = mta_queue__msg_alloc(borrow ? raw_sender : sender, addrs, n, tag, borrow);
+  bool keep_retry = retry_room || (flags & 8);
+  mta_msg *m = mta_queue__msg_alloc(raw_sender, addrs, n, tag, borrow, keep_retry);
   g_free(addrs);
   g_free(raw);
-  uint8_t layout = m->layout;
+  unsigned layout = m->layout;
+  uint16_t back = m->sender_back;
   *m = h; /* the header only: the recipients and strings stay */
   m->layout = layout;
+  m->sender_back = back;
   m->nrcpts = n;
   m->heap_idx = -1;
+  if (keep_retry)
+    memcpy(&m->rcpts[n], &retry, sizeof retry);
   *bodyp = body;
   for (uint32_t i = 0; i < n; i++) {
-    const char *a = m->rcpts[i].addr;
-    m->rcpts[i] = rs[i];
-    m->rcpts[i].addr = a;
-    g_free((char *)rs[i].addr);
+    mta_rcpt *mr = &m->rcpts[i];
+    mr->last_try = rs[i].last_try;
+    mr->attempts = rs[i].attempts;
+    mr->state = rs[i].state;
+    mr->flags = rs[i].flags;
   }
-  g_free(rs); /* texts moved into M */
-  g_free(sender);
+  *rsp = rs;
   return m;
 }
 
 static uint32_t decode(mta_queue *q, const uint8_t *data, size_t len, const char *tag, bool borrow,
                        char **err) {
   rd r = {data, len, false};
-  GPtrArray *dests = g_ptr_array_new_with_free_func(g_free);
+  tmp_rcpt *rs = NULL;
   GBytes *body = NULL;
-  mta_msg *m = msg_read(&r, dests, tag, borrow, &body, err);
-  uint32_t qid = 0;
+  mta_msg *m = msg_read(&r, &rs, tag, borrow, q->retry_room, &body, err);
+  uint32_t qid = 0, n = m ? m->nrcpts : 0;
   if (m && r.left) {
     *err = g_strdup("message record: trailing octets");
-    mta_queue__msg_free(m);
+    g_free(m);
   } else if (m && mta_queue_get(q, m->qid)) {
     *err = g_strdup_printf("message record: queue id %u is already queued", m->qid);
-    mta_queue__msg_free(m);
+    g_free(m);
   } else if (m) {
-    mta_queue__msg_insert(q, m, body);
+    mta_queue__rcpt_in ibuf[8];
+    mta_queue__rcpt_in *in = m->nrcpts <= G_N_ELEMENTS(ibuf) ? ibuf : g_new(mta_queue__rcpt_in, m->nrcpts);
+    for (uint32_t i = 0; i < m->nrcpts; i++)
+      in[i] = (mta_queue__rcpt_in){rs[i].dest, rs[i].text, rs[i].remote_mta, rs[i].esc, rs[i].code};
+    mta_queue__msg_insert(q, m, body, in);
+    if (in != ibuf)
+      g_free(in);
     body = NULL;
     qid = m->qid;
   }
+  tmp_rcpts_free(rs, n);
   if (body)
     g_bytes_unref(body);
-  g_ptr_array_free(dests, TRUE);
   return qid;
 }
 
@@ -468,12 +497,13 @@ static bool rec_envelope(const uint8_t *data, size_t len, uint32_t qid, uint32_t
 
 void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t len) {
   mta_msg *m = mta_queue__msg_get(q, qid, "mta_queue_msg_rebase");
-  g_assert(m->layout & MTA_MSG_BORROWED);
+  if (!(m->layout & MTA_MSG_BORROWED))
+    return; /* its own copies */
   if (q->enc.qid == qid && q->enc.len == len && q->enc.offs->len == m->nrcpts + 1 &&
       len >= 4 && memcmp(rec, MSG_MAGIC, 4) == 0) { /* the record just encoded: no parse */
     const uint32_t *off = (const uint32_t *)(void *)q->enc.offs->data;
-    const char *sender = (const char *)rec + off[0];
-    memcpy(&m->rcpts[m->nrcpts], &sender, sizeof sender);
+    g_assert(off[1] - off[0] <= UINT16_MAX); /* the sender was short enough to borrow */
+    m->sender_back = (uint16_t)(off[1] - off[0]);
     for (uint32_t i = 0; i < m->nrcpts; i++)
       m->rcpts[i].addr = (const char *)rec + off[1 + i];
     return;
@@ -482,7 +512,8 @@ void mta_queue_msg_rebase(mta_queue *q, uint32_t qid, const uint8_t *rec, size_t
   const char **addrs = m->nrcpts <= G_N_ELEMENTS(stack) ? stack : g_new(const char *, m->nrcpts);
   if (!rec_envelope(rec, len, qid, m->nrcpts, &sender, addrs))
     g_error("mta_queue_msg_rebase: not a record of message %u", qid);
-  memcpy(&m->rcpts[m->nrcpts], &sender, sizeof sender);
+  g_assert(addrs[0] > sender && (size_t)(addrs[0] - sender) <= UINT16_MAX);
+  m->sender_back = (uint16_t)(addrs[0] - sender);
   for (uint32_t i = 0; i < m->nrcpts; i++)
     m->rcpts[i].addr = addrs[i];
   if (addrs != stack)

@@ -20,11 +20,14 @@ typedef struct {
 
 enum { LEDGER_F_NULL_SENDER = 1u << 0, LEDGER_F_WITHDRAWN = 1u << 1 };
 
-/* A destination: its count of unfinished recipients and its name, one
- * block (a recipient's dest points at NAME, so the entry is found from it). */
+/* A destination: its count of unfinished recipients, its number (a
+ * recipient's dest: its index in mta_queue.dests) and its name (lower
+ * case, in mta_queue.dest_names: never moves). 16 octets in an array, not
+ * a block of its own (a malloc chunk of 32 and a pointer to it). */
 typedef struct {
+  const char *name;
   uint32_t rcpts;
-  char name[];
+  uint32_t id;
 } dest_ent;
 
 struct mta_queue {
@@ -36,15 +39,18 @@ struct mta_queue {
   uint32_t base;  /* the id of slots[0] */
   uint32_t head;  /* slots before this index are all NULL */
   uint32_t nmsgs;
-  GPtrArray *heap;        /* mta_msg*, min by (due, qid) */
-  GHashTable *dest_index; /* set of dest_ent.name (lookup; walked only to free, to
-                             count, or to list sorted) */
+  GArray *heap;           /* uint32_t qids, min by (due, qid) */
+  GArray *dests;           /* dest_ent by id (walked only to list sorted) */
+  GStringChunk *dest_names; /* their names */
+  uint32_t *dest_idx;     /* open addressing: id + 1 by the name's hash, 0 empty */
+  guint dest_cap;         /* slots in dest_idx: 0 or a power of two */
+  bool retry_room;        /* new messages keep room for a retry memory */
   GArray *ledger;         /* ledger_ent */
   mta_queue_stats st;
   size_t str_bytes; /* bytes of message strings held */
-  /* The recipients' last reply texts and remote MTAs, each distinct string
-   * once (most deferrals of a destination read alike): its own table or
-   * one shared with other queues (mta_queue_new_shared). */
+  /* The recipients' last replies (code, status, text, remote MTA), each
+   * distinct one once (most deferrals of a destination read alike): its
+   * own table or one shared with other queues (mta_queue_new_shared). */
   mta_queue_texts *texts;
   bool own_texts;
   GHashTable *bodies; /* qid -> GBytes* (lookup only), NULL until a body came */
@@ -57,16 +63,18 @@ struct mta_queue {
   } enc;
 };
 
-/* text -> itext* (lookup only). */
+/* Set of mta_reply* (lookup only), by all four fields. */
 struct mta_queue_texts {
   GHashTable *t;
 };
 
-/* An interned reply string; a recipient's text points at S. */
+/* A recipient as read or given, before mta_queue__msg_insert interns its
+ * reply and destination (strings borrowed). */
 typedef struct {
-  uint32_t refs;
-  char s[];
-} itext;
+  const char *dest;
+  const char *text, *remote_mta, *esc; /* esc "" or NULL: none */
+  uint16_t code;
+} mta_queue__rcpt_in;
 
 /* The message QID, or NULL. */
 static inline mta_msg *mta_queue__slot(const mta_queue *q, uint32_t qid) {
@@ -76,19 +84,18 @@ static inline mta_msg *mta_queue__slot(const mta_queue *q, uint32_t qid) {
 }
 /* The message QID (aborts naming FN when it is not queued). */
 mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn);
-/* Registers a fully built message (qid set, dest strings borrowed until
- * interned here) and its BODY (may be NULL; the reference is taken) in the
- * indexes and the statistics; due order included. */
-void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body);
+/* Registers a fully built message (qid set) and its BODY (may be NULL; the
+ * reference is taken) in the indexes and the statistics; due order
+ * included. IN gives each recipient's destination and reply (interned
+ * here). */
+void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body, const mta_queue__rcpt_in *in);
 /* A new message block: the mta_msg, NRCPTS zeroed recipients (addresses
- * set from ADDRS) and copies of SENDER, the addresses and TAG (may be
- * NULL); with BORROW, SENDER and ADDRS themselves (only TAG copied);
- * heap_idx -1, everything else zero. Freed with g_free after its texts
- * (mta_queue__msg_free for one built outside the queue). */
+ * set from ADDRS), a zeroed retry memory with RETRY, and copies of SENDER,
+ * the addresses and TAG (may be NULL); with BORROW, SENDER and ADDRS
+ * themselves (only TAG copied); heap_idx -1, everything else zero. Freed
+ * with g_free (its replies released first once inserted). */
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
-                              const char *tag, bool borrow);
-/* Frees M built outside the queue (its texts are plain g_strdup strings). */
-void mta_queue__msg_free(mta_msg *m);
+                              const char *tag, bool borrow, bool retry);
 gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);
 
 #endif

@@ -296,6 +296,8 @@ static mta_retry_verdict opensmtpd_next(const mta_retry_profile *p, int64_t arri
   return MTA_RETRY_DEFER;
 }
 
+bool mta_retry_keeps_state(const mta_retry_profile *p) { return p->kind == MTA_RETRY_EXIM; }
+
 mta_retry_verdict mta_retry_after_failure(const mta_retry_profile *p, mta_retry_state *st,
                                           int64_t arrival, unsigned attempts, bool null_sender,
                                           int64_t now, int64_t *next) {

@@ -125,6 +125,10 @@ typedef struct {
   int64_t next_try; /* the retry time computed then (before queue-run rounding) */
 } mta_retry_state;
 
+/* Does P write a retry memory (mta_retry_state) between attempts? Only
+ * Exim's profile does (its retry record); the others leave it zero. */
+bool mta_retry_keeps_state(const mta_retry_profile *p);
+
 typedef enum {
   MTA_RETRY_DEFER,  /* try again at *next */
   MTA_RETRY_BOUNCE, /* give up now: the attempt just made was the last */
