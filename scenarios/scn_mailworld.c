@@ -29,7 +29,9 @@ struct scn_mailworld {
   /* borrowed, by host index (NULL: none) */
   GPtrArray *mta_of, *mbox_of, *tls_of;
   /* the traffic: the config's messages (borrowed: the config outlives the
-   * world), their indexes in the order they are sent, the next one */
+   * world; released as they are sent when c->release_messages), their
+   * indexes in the order they are sent (freed after the last), the next
+   * one */
   const scn_config *cfg;
   sim_world *w;
   sim_time t0; /* the world's time when built: no message is sent before */
@@ -249,7 +251,7 @@ static mua *start_mua(const scn_config *c, const scn_host *h, host *ho, tls_host
 
 static void send_message(scn_mailworld *mw, guint i) {
   const scn_config *c = mw->cfg;
-  const scn_message *sm = &g_array_index(c->messages, scn_message, i);
+  const scn_message *sm = scn_msgs_at(c->messages, i);
   const scn_user *u = scn_find_user(c, sm->from);
   mua *m = mw->muas->pdata[scn_find_host(c, u->client)];
   mua_attachment *att = g_new(mua_attachment, sm->attachments->len + 1);
@@ -272,10 +274,14 @@ static void send_message(scn_mailworld *mw, guint i) {
                      sm->attachments->len};
   mua_send_now(m, &msg, i);
   g_free(att);
+  /* the client has composed it or keeps its own copy (mua.h): the
+   * scenario's copy is not needed again when this run is its last use */
+  if (c->release_messages)
+    scn_msgs_release(c->messages, i);
 }
 
 static sim_time msg_time(const scn_mailworld *mw, guint i) {
-  sim_time at = g_array_index(mw->cfg->messages, scn_message, i).at;
+  sim_time at = scn_msgs_at(mw->cfg->messages, i)->at;
   return at > mw->t0 ? at : mw->t0;
 }
 
@@ -283,8 +289,11 @@ static sim_time msg_time(const scn_mailworld *mw, guint i) {
 static sim_time send_next(void *ctx) {
   scn_mailworld *mw = ctx;
   send_message(mw, mw->send_order[mw->next_send++]);
-  if (mw->next_send == mw->nsend)
+  if (mw->next_send == mw->nsend) { /* the order is no longer needed */
+    g_free(mw->send_order);
+    mw->send_order = NULL;
     return SIM_TIME_NEVER;
+  }
   return msg_time(mw, mw->send_order[mw->next_send]);
 }
 
@@ -302,7 +311,7 @@ static int by_time(gconstpointer x, gconstpointer y, gpointer user) {
 static void send_messages(scn_mailworld *mw, const scn_config *c, sim_world *w) {
   mw->cfg = c;
   mw->w = w;
-  mw->nsend = c->messages->len;
+  mw->nsend = (guint)scn_msgs_count(c->messages);
   if (!mw->nsend)
     return;
   mw->t0 = sim_sched_now(sim_world_sched(w));
