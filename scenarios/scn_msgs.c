@@ -10,8 +10,8 @@
 #include "scn.h"
 
 typedef struct {
-  guint cap, len;  /* messages the page holds / has */
-  guint live;      /* of them, not released */
+  guint cap, len;        /* messages the page holds / has */
+  guint live;            /* of them, not released */
   GStringChunk *strings; /* their own strings (NULL until the first) */
   scn_message msgs[];
 } page;

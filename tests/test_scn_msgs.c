@@ -44,8 +44,8 @@ static void check_all(const scn_msgs *m, size_t n) {
  * expected, page boundaries. */
 static const struct {
   size_t expect, n;
-} counts[] = {{0, 0},     {0, 1},     {0, 200},  {1, 1},    {10, 10},  {10, 11}, {10, 200},
-              {64, 64},   {64, 65},   {65, 65},  {130, 130}, {130, 129}, {200, 3}, {127, 128}};
+} counts[] = {{0, 0},   {0, 1},   {0, 200}, {1, 1},     {10, 10},   {10, 11}, {10, 200},
+              {64, 64}, {64, 65}, {65, 65}, {130, 130}, {130, 129}, {200, 3}, {127, 128}};
 
 START_TEST(append_and_read) {
   size_t e = counts[_i].expect, n = counts[_i].n;

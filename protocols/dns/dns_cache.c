@@ -36,12 +36,12 @@ enum { NX_TYPE = 0 }; /* the key type of an NXDOMAIN entry */
  * an MTA stub's MX and A entries for a destination ("d03.test." -> 10 MX
  * mx.d03.test., "mx.d03.test." -> A) take 40 octets, a 48-octet block. */
 typedef struct {
-  int64_t expiry;   /* dead when now >= expiry */
-  uint32_t seq;     /* store order (renumbered before it wraps: seq_next) */
-  uint32_t heap_at; /* index in the heap */
+  int64_t expiry;        /* dead when now >= expiry */
+  uint32_t seq;          /* store order (renumbered before it wraps: seq_next) */
+  uint32_t heap_at;      /* index in the heap */
   uint16_t type, rclass; /* key */
-  uint8_t bits;     /* kind (dns_cache_kind), rank << 2, CE_NONE or CE_MULTI */
-  uint8_t klen;     /* key: octets of the lower-cased name's wire form */
+  uint8_t bits;          /* kind (dns_cache_kind), rank << 2, CE_NONE or CE_MULTI */
+  uint8_t klen;          /* key: octets of the lower-cased name's wire form */
   /* the name (klen octets), then with CE_MULTI the record count (2 octets,
    * host order), then the RRset or a negative entry's SOA (or none: CE_NONE;
    * one record: neither flag), packed (rr_pack) */
@@ -471,8 +471,8 @@ static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_
   e->klen = k->klen;
   e->type = k->type;
   e->rclass = k->rclass;
-  e->bits = (uint8_t)((unsigned)kind | (unsigned)rank << CE_RANK_SHIFT |
-                      (n == 0 ? CE_NONE : n > 1 ? CE_MULTI : 0));
+  unsigned count_bits = n == 0 ? CE_NONE : n > 1 ? CE_MULTI : 0;
+  e->bits = (uint8_t)((unsigned)kind | (unsigned)rank << CE_RANK_SHIFT | count_bits);
   e->expiry = expiry_of(now, ttl);
   e->seq = seq_next(c);
   if (b->p != b->inl)
