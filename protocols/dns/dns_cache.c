@@ -439,10 +439,10 @@ void dns_cache__set_seq(dns_cache *c, uint32_t seq) {
   c->seq = seq;
 }
 
-/* Replaces whatever K holds by a new entry holding the N records RRS,
+/* Replaces whatever K holds by a new entry holding the N records *RRS,
  * packed (N may be 0). */
 static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_cache_rank rank,
-                        uint32_t ttl, int64_t now, const dns_rr *rrs, size_t n) {
+                        uint32_t ttl, int64_t now, const dns_rr *const *rrs, size_t n) {
   centry *old = g_hash_table_lookup(c->map, k);
   if (old)
     entry_drop(c, old);
@@ -456,7 +456,7 @@ static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_
   pb.len = 0;
   pb.cap = sizeof pb.inl;
   for (size_t i = 0; i < n; i++)
-    rr_pack(b, &rrs[i], k);
+    rr_pack(b, rrs[i], k);
   g_assert(n <= UINT16_MAX);
   size_t cnt = n > 1 ? 2 : 0, len = CENTRY_HEAD + k->klen + cnt + b->len;
   centry *e = g_malloc(MAX(len, sizeof(centry)));
@@ -506,19 +506,22 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
     return false;
   if (deny)
     entry_drop(c, deny); /* the name exists after all */
-  /* The records without duplicates (RFC 2181 §5: an RRset has none), as
-   * borrowed copies of the structs: packing reads them, frees nothing. */
-  dns_rr *keep = g_new(dns_rr, n);
+  /* The records without duplicates (RFC 2181 §5: an RRset has none), by
+   * pointer (no copy of the ~800-octet structs; on the stack for up to
+   * 16 records): packing reads them. */
+  const dns_rr *stack[16];
+  const dns_rr **keep = n <= G_N_ELEMENTS(stack) ? stack : g_new(const dns_rr *, n);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     bool dup = false;
     for (size_t j = 0; j < m && !dup; j++)
-      dup = dns_rr_same_data(&keep[j], &rrs[i]);
+      dup = dns_rr_same_data(keep[j], &rrs[i]);
     if (!dup)
-      keep[m++] = rrs[i];
+      keep[m++] = &rrs[i];
   }
   entry_store(c, k, DNS_CACHE_RRSET, rank, ttl, now, keep, m);
-  g_free(keep);
+  if (keep != stack)
+    g_free(keep);
   return true;
 }
 
@@ -534,7 +537,8 @@ bool dns_cache_put_negative(dns_cache *c, const dns_name *name, uint16_t type, u
   centry *old = entry_live(c, k, now);
   if (old && entry_rank(old) > rank)
     return false;
-  entry_store(c, k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, soa,
+  const dns_rr *one[1] = {soa};
+  entry_store(c, k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, one,
               soa ? 1 : 0);
   return true;
 }
@@ -557,11 +561,12 @@ dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, 
     int64_t left = (e->expiry - now) / NS_PER_S;
     uint32_t ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
     const uint8_t *p = entry_packed(e);
+    guint at = out->len; /* rebuilt in place: no copy of each ~800-octet record */
+    g_array_set_size(out, at + nrrs);
     for (unsigned i = 0; i < nrrs; i++) {
-      dns_rr cp;
-      p = rr_unpack(p, &cp, e);
-      cp.ttl = ttl;
-      g_array_append_val(out, cp);
+      dns_rr *rr = &g_array_index(out, dns_rr, at + i);
+      p = rr_unpack(p, rr, e);
+      rr->ttl = ttl;
     }
   }
   return entry_kind(e);
