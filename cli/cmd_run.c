@@ -101,6 +101,7 @@ int cli_cmd_run(int argc, char **argv) {
     goto out;
   }
   cfg->keep_messages = keep;
+  cfg->release_messages = true; /* one world, the config's last use */
   uint64_t seed = cfg->seed;
   if (seed_s && !parse_seed(seed_s, &seed)) {
     fprintf(stderr, "mailsim run: --seed %s: expected an integer from 0 to 2^64-1\n", seed_s);

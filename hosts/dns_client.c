@@ -5,6 +5,8 @@
  * have thousands in flight during a queue run. */
 #include "dns_client.h"
 
+#include <string.h>
+
 #include "dns_driver.h"
 
 typedef struct {
@@ -23,17 +25,20 @@ typedef struct {
 struct dns_client {
   host *h;
   dns_driver *drv;
-  GPtrArray *pending; /* pending*, in lookup (= id) order */
+  /* pending*, in lookup (= id) order; its block shrinks after a burst (a
+   * queue run asks for thousands at once, then for a few) */
+  pending **pv;
+  guint npending, cap;
 };
 
 /* The index of the pending lookup ID, or -1: c->pending is sorted by id
  * (ids grow with each lookup and removal keeps order), so a binary search
  * instead of a scan (an MTA's queue run has thousands in flight). */
 static gssize find_at(const dns_client *c, uint64_t id) {
-  guint lo = 0, hi = c->pending->len;
+  guint lo = 0, hi = c->npending;
   while (lo < hi) {
     guint mid = lo + (hi - lo) / 2;
-    uint64_t m = ((const pending *)c->pending->pdata[mid])->id;
+    uint64_t m = c->pv[mid]->id;
     if (m == id)
       return (gssize)mid;
     if (m < id)
@@ -46,20 +51,51 @@ static gssize find_at(const dns_client *c, uint64_t id) {
 
 static pending *find(const dns_client *c, uint64_t id) {
   gssize at = find_at(c, id);
-  return at < 0 ? NULL : c->pending->pdata[at];
-}
-
-/* Removes P (present) from c->pending without freeing it, keeping order. */
-static void pending_remove(dns_client *c, pending *p) {
-  gssize at = find_at(c, p->id);
-  g_assert(at >= 0 && c->pending->pdata[at] == p);
-  g_ptr_array_remove_index(c->pending, (guint)at);
+  return at < 0 ? NULL : c->pv[at];
 }
 
 static void pending_free(pending *p) {
   if (p->rrs)
     g_array_free(p->rrs, TRUE);
   g_free(p);
+}
+
+enum { PV_MIN = 16 };
+
+/* Appends P (its id above every other's). */
+static void pending_add(dns_client *c, pending *p) {
+  g_assert(c->npending == 0 || c->pv[c->npending - 1]->id < p->id);
+  if (c->npending == c->cap) {
+    c->cap = c->cap ? 2 * c->cap : PV_MIN;
+    c->pv = g_renew(pending *, c->pv, c->cap);
+  }
+  c->pv[c->npending++] = p;
+}
+
+/* Removes P (present) from the pending lookups without freeing it,
+ * keeping order; a block a quarter full is halved. */
+static void pending_remove(dns_client *c, pending *p) {
+  gssize at = find_at(c, p->id);
+  g_assert(at >= 0 && c->pv[at] == p);
+  memmove(c->pv + at, c->pv + at + 1, (c->npending - (guint)at - 1) * sizeof *c->pv);
+  c->npending--;
+  if (c->cap > PV_MIN && c->npending <= c->cap / 4) {
+    c->cap /= 2;
+    c->pv = g_renew(pending *, c->pv, c->cap);
+  }
+}
+
+/* Frees every pending lookup (their deliveries cancelled) and the block. */
+static void pending_drop_all(dns_client *c) {
+  for (guint i = 0; i < c->npending; i++) {
+    pending *p = c->pv[i];
+    if (p->deliver)
+      sim_world_cancel(host_world(c->h), p->deliver);
+    pending_free(p);
+  }
+  g_free(c->pv);
+  c->pv = NULL;
+  c->npending = c->cap = 0;
 }
 
 static void deliver(void *a, void *b) {
@@ -91,19 +127,12 @@ static void on_crash(void *user, bool crashed) {
   dns_client *c = user;
   if (!crashed)
     return;
-  for (guint i = 0; i < c->pending->len; i++) {
-    pending *p = c->pending->pdata[i];
-    if (p->deliver)
-      sim_world_cancel(host_world(c->h), p->deliver);
-    pending_free(p);
-  }
-  g_ptr_array_set_size(c->pending, 0);
+  pending_drop_all(c);
 }
 
 dns_client *dns_client_new(host *h, const sim_addr *resolver) {
   dns_client *c = g_new0(dns_client, 1);
   c->h = h;
-  c->pending = g_ptr_array_new();
   char addr[SIM_ADDR_BUFSZ];
   dns_res_server srv = {NULL, sim_addr_format(resolver, addr), 53};
   dns_res_config cfg;
@@ -127,13 +156,7 @@ dns_client *dns_client_new(host *h, const sim_addr *resolver) {
 void dns_client_free(dns_client *c) {
   if (!c)
     return;
-  for (guint i = 0; i < c->pending->len; i++) {
-    pending *p = c->pending->pdata[i];
-    if (p->deliver)
-      sim_world_cancel(host_world(c->h), p->deliver);
-    pending_free(p);
-  }
-  g_ptr_array_unref(c->pending);
+  pending_drop_all(c);
   dns_driver_free(c->drv);
   g_free(c);
 }
@@ -150,9 +173,7 @@ uint64_t dns_client_lookup(dns_client *c, const char *qname, uint16_t qtype, dns
   /* The id is known only when lookup returns, but DONE may come inside it
    * (a cache hit): give the pending entry the next id the engine will use. */
   p->id = dns_res_stats_peek(dns_driver_engine(c->drv))->lookups + 1;
-  g_assert(c->pending->len == 0 ||
-           ((const pending *)c->pending->pdata[c->pending->len - 1])->id < p->id);
-  g_ptr_array_add(c->pending, p);
+  pending_add(c, p);
   uint64_t id = dns_driver_lookup(c->drv, &n, qtype);
   g_assert(id == p->id);
   return id;

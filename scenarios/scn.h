@@ -33,6 +33,7 @@
 
 #include "scn_fault.h"
 #include "scn_json.h"
+#include "scn_msgs.h"
 #include "sim_net.h"
 
 /* A DNS blocklist an MX asks (mta "dnsbl", RFC 5782). */
@@ -133,9 +134,10 @@ typedef struct {
   uint64_t size;
 } scn_attachment;
 
-/* A message to send. Its strings live in the config's msg_strings (equal
- * addresses stored once) and its arrays are shared when empty: read-only. */
-typedef struct {
+/* A message to send. Its strings live in the config's message store
+ * (scn_msgs.h: its own strings by page, addresses once for all) and its
+ * arrays are shared when empty or of one address: read-only. */
+typedef struct scn_message {
   char *id;            /* stable key in the trace ("m1") */
   char *from;          /* a user's address */
   GPtrArray *to, *cc, *bcc;
@@ -191,8 +193,7 @@ typedef struct scn_config {
   GArray *faults;  /* scn_fault (scn_fault.h) */
   GArray *zones;    /* scn_zone */
   GArray *users;    /* scn_user */
-  GArray *messages; /* scn_message */
-  GStringChunk *msg_strings; /* the messages' strings (owned) */
+  scn_msgs *messages; /* scn_message, in the file's order (scn_msgs.h) */
   int64_t epoch_unix; /* wall-clock date of simulated time 0 (Date headers) */
   GHashTable *host_idx; /* name -> index + 1 (lookup only; the loader fills it) */
   GHashTable *user_idx; /* lower-case address -> index + 1 (lookup only) */
@@ -204,6 +205,11 @@ typedef struct scn_config {
                            --keep-messages` before building the world; the
                            mailbox hosts trace the stored bytes
                            (hosts/mailbox_keep.h) */
+  bool release_messages; /* not read from the file: set by a caller whose
+                           next world is the config's last use (`mailsim
+                           run`); that world releases each message once it
+                           has sent it (scn_msgs_release), and the config's
+                           messages cannot be read after the run */
   struct scn_chaos *chaos; /* the "chaos" key (scn_chaos.h), or NULL */
 } scn_config;
 

@@ -571,8 +571,8 @@ void scn_chaos_load(scn_json_ctx *x, scn_config *c, const cJSON *root) {
 static sim_time default_window(const scn_config *c) {
   sim_time w = c->duration != SIM_TIME_NEVER ? c->duration / 2 : 3600 * SIM_S;
   sim_time last = -1;
-  for (guint i = 0; i < c->messages->len; i++)
-    last = MAX(last, g_array_index(c->messages, scn_message, i).at);
+  for (size_t i = 0; i < scn_msgs_count(c->messages); i++)
+    last = MAX(last, scn_msgs_at(c->messages, i)->at);
   return last >= 0 ? MIN(w, last + DEFAULT_AFTER_MAIL) : w;
 }
 

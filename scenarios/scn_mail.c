@@ -178,37 +178,19 @@ static void attachment_clear(void *p) {
   g_free(a->type);
 }
 
-static void message_clear(void *p) {
-  scn_message *m = p; /* strings: in the config's msg_strings */
-  if (m->to)
-    g_ptr_array_unref(m->to);
-  if (m->cc)
-    g_ptr_array_unref(m->cc);
-  if (m->bcc)
-    g_ptr_array_unref(m->bcc);
-  if (m->attachments)
-    g_array_unref(m->attachments);
-}
-
 void scn__mail_init(scn_config *c) {
+  c->messages = scn_msgs_new(0); /* load_messages sizes it to the array */
   c->zones = g_array_new(FALSE, TRUE, sizeof(scn_zone));
   g_array_set_clear_func(c->zones, zone_clear);
   c->users = g_array_new(FALSE, TRUE, sizeof(scn_user));
   g_array_set_clear_func(c->users, user_clear);
-  c->messages = g_array_new(FALSE, TRUE, sizeof(scn_message));
-  g_array_set_clear_func(c->messages, message_clear);
-  /* Blocks below malloc's large requests (1 KiB), which would consolidate
-   * its free lists each time (measured: +2.4 M instructions on small.json
-   * with 64 KiB blocks). */
-  c->msg_strings = g_string_chunk_new(960);
   c->epoch_unix = 1772355600; /* 2026-03-01T09:00:00Z */
 }
 
 void scn__mail_free(scn_config *c) {
   g_array_unref(c->zones);
   g_array_unref(c->users);
-  g_array_unref(c->messages);
-  g_string_chunk_free(c->msg_strings);
+  scn_msgs_free(c->messages);
 }
 
 static void load_epoch(scn_json_ctx *x, scn_config *c, const cJSON *root) {
@@ -351,14 +333,15 @@ static void load_attachments(scn_json_ctx *x, scn_message *m, const cJSON *v, co
  * it (ONES: interned address -> list, lookup only; most messages of a
  * load world have one recipient, ~80 B per message saved); else an
  * exact-size array of interned strings. */
-static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *v, const char *path,
-                               const char *key, GPtrArray *none, GHashTable *ones) {
+static GPtrArray *address_list(scn_json_ctx *x, GStringChunk *addrs, const cJSON *v,
+                               const char *path, const char *key, GPtrArray *none,
+                               GHashTable *ones) {
   const cJSON *arr; /* V: the value at KEY; items read in place, no copy per address */
   if (!scn_json_field_string_items(x, v, path, key, false, false, "a string", &arr) || !arr ||
       !arr->child)
     return g_ptr_array_ref(none);
   if (!arr->child->next) {
-    char *a = g_string_chunk_insert_const(c->msg_strings, arr->child->valuestring);
+    char *a = g_string_chunk_insert_const(addrs, arr->child->valuestring);
     GPtrArray *l = g_hash_table_lookup(ones, a);
     if (!l) {
       l = g_ptr_array_sized_new(1);
@@ -369,7 +352,7 @@ static GPtrArray *address_list(scn_json_ctx *x, scn_config *c, const cJSON *v, c
   }
   GPtrArray *out = g_ptr_array_sized_new((guint)cJSON_GetArraySize(arr));
   for (const cJSON *it = arr->child; it; it = it->next)
-    g_ptr_array_add(out, g_string_chunk_insert_const(c->msg_strings, it->valuestring));
+    g_ptr_array_add(out, g_string_chunk_insert_const(addrs, it->valuestring));
   return out;
 }
 
@@ -387,12 +370,16 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   GHashTable *ones =
       g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
   GArray *no_attachments = g_array_new(FALSE, TRUE, sizeof(scn_attachment));
-  GStringChunk *ch = c->msg_strings;
+  /* the messages by pages of their own (scn_msgs.h), sized to the array */
+  scn_msgs_free(c->messages);
+  c->messages = scn_msgs_new((size_t)cJSON_GetArraySize(arr));
+  GStringChunk *addrs = scn_msgs_addresses(c->messages);
   int i = 0;
   for (const cJSON *it = arr->child; it && scn_json_ok(x); it = it->next, i++) {
     char pbuf[32];
     const char *path = msg_path(pbuf, (int)i);
-    scn_message m = {0};
+    GStringChunk *ch; /* the message's own strings */
+    scn_message *m = scn_msgs_append(c->messages, &ch);
     /* the strings are read in place and copied once, into the chunk */
     const char *from = NULL, *id = NULL, *subject = NULL, *text = NULL, *html = NULL;
     const cJSON *f[K_N]; /* the values by key: one pass over the message's keys */
@@ -404,35 +391,34 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
                scn_json_field_string(x, f[K_SUBJECT], path, "subject", false, &subject) &&
                scn_json_field_string(x, f[K_TEXT], path, "text", false, &text) &&
                scn_json_field_string(x, f[K_HTML], path, "html", false, &html) &&
-               scn_json_field_duration(x, f[K_AT], path, "at", false, &m.at)) {
-      m.to = address_list(x, c, f[K_TO], path, "to", no_rcpts, ones);
-      m.cc = address_list(x, c, f[K_CC], path, "cc", no_rcpts, ones);
-      m.bcc = address_list(x, c, f[K_BCC], path, "bcc", no_rcpts, ones);
-      load_attachments(x, &m, f[K_ATTACHMENTS], path, no_attachments);
+               scn_json_field_duration(x, f[K_AT], path, "at", false, &m->at)) {
+      m->to = address_list(x, addrs, f[K_TO], path, "to", no_rcpts, ones);
+      m->cc = address_list(x, addrs, f[K_CC], path, "cc", no_rcpts, ones);
+      m->bcc = address_list(x, addrs, f[K_BCC], path, "bcc", no_rcpts, ones);
+      load_attachments(x, m, f[K_ATTACHMENTS], path, no_attachments);
       char idbuf[16];
       if (!id) {
         g_snprintf(idbuf, sizeof idbuf, "m%d", i + 1);
         id = idbuf;
       }
-      m.id = g_string_chunk_insert(ch, id); /* before it is a key of IDS */
-      m.from = g_string_chunk_insert_const(ch, from);
-      m.subject = g_string_chunk_insert(ch, subject ? subject : "");
+      m->id = g_string_chunk_insert(ch, id); /* before it is a key of IDS */
+      m->from = g_string_chunk_insert_const(addrs, from);
+      m->subject = g_string_chunk_insert(ch, subject ? subject : "");
       if (text || !html)
-        m.text = g_string_chunk_insert(ch, text ? text : "");
+        m->text = g_string_chunk_insert(ch, text ? text : "");
       if (html)
-        m.html = g_string_chunk_insert(ch, html);
-      if (scn_json_ok(x) && m.to->len + m.cc->len + m.bcc->len == 0)
+        m->html = g_string_chunk_insert(ch, html);
+      if (scn_json_ok(x) && m->to->len + m->cc->len + m->bcc->len == 0)
         scn_json_fail(x, path, "expected at least one recipient in \"to\", \"cc\" or \"bcc\"");
-      GPtrArray *lists[] = {m.to, m.cc, m.bcc};
+      GPtrArray *lists[] = {m->to, m->cc, m->bcc};
       for (int k = 0; k < 3 && scn_json_ok(x); k++)
         for (guint j = 0; j < lists[k]->len; j++)
           if (!valid_address(lists[k]->pdata[j]))
             scn_json_fail(x, path, "recipient \"%s\": expected local@domain",
                           (char *)lists[k]->pdata[j]);
-      if (scn_json_ok(x) && !g_hash_table_add(ids, m.id))
-        scn_json_fail(x, path, "\"id\": \"%s\" is used twice", m.id);
+      if (scn_json_ok(x) && !g_hash_table_add(ids, m->id))
+        scn_json_fail(x, path, "\"id\": \"%s\" is used twice", m->id);
     }
-    g_array_append_val(c->messages, m);
   }
   g_hash_table_unref(ids);
   g_hash_table_unref(ones);
@@ -533,8 +519,8 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
   }
   if (scn_json_ok(x))
     scn__filters_check(x, c);
-  for (guint i = 0; i < c->messages->len && scn_json_ok(x); i++) {
-    const scn_message *m = &g_array_index(c->messages, scn_message, i);
+  for (size_t i = 0; i < scn_msgs_count(c->messages) && scn_json_ok(x); i++) {
+    const scn_message *m = scn_msgs_at(c->messages, i);
     char pbuf[32];
     const char *path = msg_path(pbuf, (int)i);
     const scn_user *u = scn_find_user(c, m->from);

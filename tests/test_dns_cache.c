@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dns_cache.h"
+#include "dns_cache_int.h"
 #include "testutil.h"
 
 #define S INT64_C(1000000000)
@@ -233,6 +234,10 @@ END_TEST
 START_TEST(model_order) {
   enum { NAMES = 40, MAX = 16, STEPS = 3000 };
   dns_cache *c = cache_new(MAX);
+  /* run 1: the 32-bit store order wraps after ~1,500 stores (the entries
+   * are renumbered in their order: the same evictions as the model's) */
+  if (_i == 1)
+    dns_cache__set_seq(c, UINT32_MAX - 1500);
   int64_t expiry[NAMES]; /* 0: absent */
   uint64_t order[NAMES], seq = 0;
   memset(expiry, 0, sizeof expiry);
@@ -299,6 +304,40 @@ START_TEST(model_order) {
 }
 END_TEST
 
+/* RRsets of 1 to 300 records (a record count is kept from two on; packing
+ * goes past its stack buffer from ~30 TXT records on): every record comes
+ * back, in order, with its data. */
+static const unsigned rrset_counts[] = {1, 2, 3, 17, 40, 300};
+
+START_TEST(rrset_sizes) {
+  unsigned n = rrset_counts[_i];
+  dns_rr *in = g_new(dns_rr, n);
+  for (unsigned i = 0; i < n; i++) {
+    char text[128];
+    g_snprintf(text, sizeof text, "big.example. 60 IN TXT \"record number %u of the set\"", i);
+    in[i] = rr_lit(text);
+  }
+  dns_cache *c = cache_new(4);
+  ck_assert(dns_cache_put(c, in, n, DNS_CACHE_RANK_ANSWER, 0));
+  GArray *out = rr_array();
+  dns_cache_rank rank = DNS_CACHE_RANK_GLUE;
+  ck_assert_int_eq(dns_cache_get(c, &in[0].owner, DNS_T_TXT, DNS_C_IN, 10 * S, out, &rank),
+                   DNS_CACHE_RRSET);
+  ck_assert_int_eq(rank, DNS_CACHE_RANK_ANSWER);
+  ck_assert_msg(out->len == n, "got %u records, want %u", out->len, n);
+  for (unsigned i = 0; i < n; i++) {
+    dns_rr *got = &g_array_index(out, dns_rr, i);
+    ck_assert_msg(dns_rr_same_data(got, &in[i]), "record %u of %u: other data", i, n);
+    ck_assert_uint_eq(got->ttl, 50);
+  }
+  g_array_unref(out);
+  for (unsigned i = 0; i < n; i++)
+    dns_rr_clear(&in[i]);
+  g_free(in);
+  dns_cache_free(c);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("dns_cache");
   TCase *tc = tcase_create("cache");
@@ -307,7 +346,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, negative);
   tcase_add_test(tc, eviction_order);
   tcase_add_test(tc, records_round_trip);
-  tcase_add_test(tc, model_order);
+  tcase_add_loop_test(tc, model_order, 0, 2);
+  tcase_add_loop_test(tc, rrset_sizes, 0, G_N_ELEMENTS(rrset_counts));
   suite_add_tcase(s, tc);
   return s;
 }

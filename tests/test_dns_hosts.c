@@ -232,6 +232,79 @@ START_TEST(first_ns_down_uses_second_all_down_servfail) {
 }
 END_TEST
 
+/* Bursts of lookups in flight at once, every third cancelled as soon as
+ * asked: each other callback comes exactly once with its own answer, in
+ * lookup order for those the stub's cache answers (the A record; the
+ * NXDOMAINs have expired by the second burst), after the
+ * client's list of lookups grew for the burst and shrank after it. */
+typedef struct {
+  int calls;
+  uint16_t rcode;
+  int order;
+} burst_slot;
+
+typedef struct {
+  world *x;
+  burst_slot slot[200];
+  uint64_t ids[200];
+  int seen;
+} burst;
+
+static burst *burst_of; /* the test's (callbacks carry the slot) */
+
+static void burst_got(void *user, const dns_client_result *r) {
+  burst_slot *s = user;
+  s->calls++;
+  s->rcode = r->rcode;
+  s->order = burst_of->seen++;
+}
+
+static void burst_ask(void *a, void *b) {
+  (void)b;
+  burst *u = a;
+  for (int i = 0; i < 200; i++) {
+    char name[64];
+    if (i % 2)
+      g_snprintf(name, sizeof name, "mx.example.org.");
+    else
+      g_snprintf(name, sizeof name, "n%d.example.org.", i);
+    u->ids[i] = dns_client_lookup(u->x->cli, name, 1, burst_got, &u->slot[i]);
+    ck_assert_uint_ne(u->ids[i], 0);
+    if (i % 3 == 0)
+      dns_client_cancel(u->x->cli, u->ids[i]);
+  }
+}
+
+START_TEST(bursts_of_lookups) {
+  world x;
+  world_init(&x);
+  for (int round = 0; round < 2; round++) {
+    burst *u = g_new0(burst, 1);
+    u->x = &x;
+    burst_of = u;
+    sim_time t0 = (sim_time)(1 + 100 * round) * SIM_S;
+    sim_world_at(x.w, t0, burst_ask, u, NULL);
+    sim_world_run(x.w, t0 + 60 * SIM_S);
+    int last_cached = -1;
+    for (int i = 0; i < 200; i++) {
+      const burst_slot *s = &u->slot[i];
+      int want_calls = i % 3 == 0 ? 0 : 1;
+      ck_assert_msg(s->calls == want_calls, "round %d lookup %d: got %d calls want %d", round, i,
+                    s->calls, want_calls);
+      if (want_calls)
+        ck_assert_msg(s->rcode == (i % 2 ? 0 : 3), "round %d lookup %d: got rcode %u", round, i,
+                      s->rcode);
+      if (round == 1 && want_calls && i % 2) { /* from the stub's cache: in order */
+        ck_assert_msg(s->order > last_cached, "round %d lookup %d: out of order", round, i);
+        last_cached = s->order;
+      }
+    }
+    g_free(u);
+  }
+  world_clear(&x);
+}
+END_TEST
+
 START_TEST(same_seed_same_trace) {
   GString *t[2];
   for (int i = 0; i < 2; i++) {
@@ -257,6 +330,7 @@ int main(void) {
   tcase_add_test(tc, large_answer_over_tcp);
   tcase_add_test(tc, first_ns_down_uses_second_all_down_servfail);
   tcase_add_test(tc, same_seed_same_trace);
+  tcase_add_test(tc, bursts_of_lookups);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

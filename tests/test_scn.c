@@ -288,7 +288,7 @@ START_TEST(good_mail_scenario) {
   ck_assert_ptr_nonnull(u);
   ck_assert_int_eq(u->fetch, SCN_FETCH_POP3);
   ck_assert(u->every == 2 * SIM_MIN && u->keep);
-  const scn_message *m = &g_array_index(c->messages, scn_message, 0);
+  const scn_message *m = scn_msgs_at(c->messages, 0);
   ck_assert_str_eq(m->id, "m1");
   ck_assert_uint_eq(g_array_index(m->attachments, scn_attachment, 0).size, 2048);
   ck_assert_str_eq(g_array_index(m->attachments, scn_attachment, 0).type, "application/octet-stream");
@@ -313,8 +313,10 @@ START_TEST(shared_recipient_lists) {
   GError *err = NULL;
   scn_config *c = scn_parse("shared.json", json, strlen(json), &err);
   ck_assert_msg(c != NULL, "%s", err ? err->message : "");
-  ck_assert_uint_eq(c->messages->len, 4);
-  const scn_message *m = (const scn_message *)c->messages->data;
+  ck_assert_uint_eq(scn_msgs_count(c->messages), 4);
+  scn_message m[4];
+  for (size_t i = 0; i < 4; i++)
+    m[i] = *scn_msgs_at(c->messages, i);
   ck_assert_ptr_eq(m[0].to, m[1].cc);
   ck_assert_ptr_eq(m[0].to, m[3].bcc);
   ck_assert_ptr_ne(m[0].to, m[1].to);

@@ -22,28 +22,34 @@
 #include "dns_cache.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dns_cache_int.h"
 
 enum { NX_TYPE = 0 }; /* the key type of an NXDOMAIN entry */
 #define NS_PER_S INT64_C(1000000000)
 
 /* An entry; its key is (the name at data, type, rclass). A key to look up
  * is an entry's head and name only (key_make). Allocated at its real
- * length: offsetof(centry, data) + klen + packed_len. */
+ * length: offsetof(centry, data) + klen + packed length, a 22-octet head:
+ * an MTA stub's MX and A entries for a destination ("d03.test." -> 10 MX
+ * mx.d03.test., "mx.d03.test." -> A) take 40 octets, a 48-octet block. */
 typedef struct {
-  int64_t expiry; /* dead when now >= expiry */
-  uint64_t seq;
-  uint32_t heap_at;    /* index in the heap */
-  uint32_t packed_len; /* octets of packed records after the name */
-  uint16_t nrrs;
+  int64_t expiry;        /* dead when now >= expiry */
+  uint32_t seq;          /* store order (renumbered before it wraps: seq_next) */
+  uint32_t heap_at;      /* index in the heap */
   uint16_t type, rclass; /* key */
-  uint8_t kind;          /* dns_cache_kind */
-  uint8_t rank;          /* dns_cache_rank */
+  uint8_t bits;          /* kind (dns_cache_kind), rank << 2, CE_NONE or CE_MULTI */
   uint8_t klen;          /* key: octets of the lower-cased name's wire form */
-  /* the name (klen octets), then the RRset or a negative entry's SOA (or
-   * none), packed (rr_pack) */
+  /* the name (klen octets), then with CE_MULTI the record count (2 octets,
+   * host order), then the RRset or a negative entry's SOA (or none: CE_NONE;
+   * one record: neither flag), packed (rr_pack) */
   uint8_t data[];
 } centry;
+
+enum { CE_KIND = 3, CE_RANK_SHIFT = 2, CE_RANK = 3 << CE_RANK_SHIFT, CE_NONE = 16, CE_MULTI = 32 };
+G_STATIC_ASSERT(DNS_CACHE_KIND_COUNT <= 4 && DNS_CACHE_RANK_COUNT <= 4);
 
 #define CENTRY_HEAD offsetof(centry, data)
 
@@ -52,12 +58,50 @@ typedef struct {
   _Alignas(centry) uint8_t b[sizeof(centry) + DNS_NAME_MAX];
 } ckey;
 
-static const uint8_t *entry_packed(const centry *e) { return e->data + e->klen; }
+static const uint8_t *entry_packed(const centry *e) {
+  return e->data + e->klen + (e->bits & CE_MULTI ? 2 : 0);
+}
+static unsigned entry_nrrs(const centry *e) {
+  if (e->bits & CE_NONE)
+    return 0;
+  if (!(e->bits & CE_MULTI))
+    return 1;
+  uint16_t n;
+  memcpy(&n, e->data + e->klen, 2);
+  return n;
+}
+static dns_cache_kind entry_kind(const centry *e) { return (dns_cache_kind)(e->bits & CE_KIND); }
+static dns_cache_rank entry_rank(const centry *e) {
+  return (dns_cache_rank)((e->bits & CE_RANK) >> CE_RANK_SHIFT);
+}
 
 /* --- packed records: the used octets of each field, in a fixed order -- */
 
-static void put(GByteArray *b, const void *p, size_t n) { g_byte_array_append(b, p, (guint)n); }
-static void put_name(GByteArray *b, const dns_name *n) {
+/* Where records are packed before the entry is made: on the stack for the
+ * usual RRset, a block beyond (no allocation per store but the entry). */
+typedef struct {
+  uint8_t *p;
+  size_t len, cap;
+  uint8_t inl[320];
+} pbuf;
+
+static void put(pbuf *b, const void *p, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = MAX(2 * b->cap, b->len + n);
+    if (b->p == b->inl) {
+      uint8_t *q = g_malloc(cap);
+      memcpy(q, b->inl, b->len);
+      b->p = q;
+    } else {
+      b->p = g_realloc(b->p, cap);
+    }
+    b->cap = cap;
+  }
+  if (n)
+    memcpy(b->p + b->len, p, n);
+  b->len += n;
+}
+static void put_name(pbuf *b, const dns_name *n) {
   put(b, &n->len, 1);
   put(b, n->wire, n->len);
 }
@@ -72,7 +116,7 @@ static void put_name(GByteArray *b, const dns_name *n) {
 enum { PK_TYPE = 1, PK_CLASS = 2, PK_OWNER = 4, PK_NORAW = 8 };
 
 /* Appends N, maybe as a prefix of the key's name. */
-static void put_rname(GByteArray *b, const dns_name *n, const centry *key) {
+static void put_rname(pbuf *b, const dns_name *n, const centry *key) {
   for (size_t i = 0; i < n->len; i += (size_t)n->wire[i] + 1) {
     if (n->len - i == key->klen && memcmp(n->wire + i, key->data, key->klen) == 0) {
       uint8_t head[2] = {0, (uint8_t)i};
@@ -87,7 +131,7 @@ static void put_rname(GByteArray *b, const dns_name *n, const centry *key) {
 }
 
 /* Appends RR (its TTL left out) to B. */
-static void rr_pack(GByteArray *b, const dns_rr *rr, const centry *key) {
+static void rr_pack(pbuf *b, const dns_rr *rr, const centry *key) {
   uint8_t fl = 0;
   if (rr->type == key->type)
     fl |= PK_TYPE;
@@ -214,7 +258,7 @@ struct dns_cache {
   dns_cache_config cfg;
   GHashTable *map; /* set of centry* (hashed by key), lookup only */
   GPtrArray *heap; /* centry*, a binary heap by (expiry, seq) */
-  uint64_t seq;
+  uint32_t seq;    /* the next entry's */
   uint64_t evictions;
 };
 
@@ -368,10 +412,37 @@ static int64_t expiry_of(int64_t now, uint32_t ttl) {
   return now + (int64_t)ttl * NS_PER_S;
 }
 
-/* Replaces whatever K holds by a new entry holding the N records RRS,
+static int by_order(const void *x, const void *y) {
+  const centry *a = *(const centry *const *)x, *b = *(const centry *const *)y;
+  return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/* The next store order. Before it wraps, the entries are renumbered 0, 1,
+ * ... in (expiry, seq) order: the same order, so what expires or is
+ * evicted first does not change (and the sorted heap is a heap). */
+static uint32_t seq_next(dns_cache *c) {
+  if (c->seq == UINT32_MAX) {
+    GPtrArray *h = c->heap;
+    qsort(h->pdata, h->len, sizeof(gpointer), by_order);
+    for (guint i = 0; i < h->len; i++) {
+      centry *e = h->pdata[i];
+      e->seq = i;
+      e->heap_at = i;
+    }
+    c->seq = h->len;
+  }
+  return c->seq++;
+}
+
+void dns_cache__set_seq(dns_cache *c, uint32_t seq) {
+  g_assert(seq >= c->seq); /* never back: stored entries keep their order */
+  c->seq = seq;
+}
+
+/* Replaces whatever K holds by a new entry holding the N records *RRS,
  * packed (N may be 0). */
 static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_cache_rank rank,
-                        uint32_t ttl, int64_t now, const dns_rr *rrs, size_t n) {
+                        uint32_t ttl, int64_t now, const dns_rr *const *rrs, size_t n) {
   centry *old = g_hash_table_lookup(c->map, k);
   if (old)
     entry_drop(c, old);
@@ -380,25 +451,32 @@ static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_
     entry_drop(c, heap_min(c->heap));
     c->evictions++;
   }
-  GByteArray *b = g_byte_array_sized_new(64);
+  pbuf pb, *b = &pb;
+  pb.p = pb.inl;
+  pb.len = 0;
+  pb.cap = sizeof pb.inl;
   for (size_t i = 0; i < n; i++)
-    rr_pack(b, &rrs[i], k);
+    rr_pack(b, rrs[i], k);
   g_assert(n <= UINT16_MAX);
-  centry *e = g_malloc(CENTRY_HEAD + k->klen + b->len);
+  size_t cnt = n > 1 ? 2 : 0, len = CENTRY_HEAD + k->klen + cnt + b->len;
+  centry *e = g_malloc(MAX(len, sizeof(centry)));
   memset(e, 0, CENTRY_HEAD);
   memcpy(e->data, k->data, k->klen);
+  if (cnt) {
+    uint16_t n16 = (uint16_t)n;
+    memcpy(e->data + k->klen, &n16, 2);
+  }
   if (b->len)
-    memcpy(e->data + k->klen, b->data, b->len);
+    memcpy(e->data + k->klen + cnt, b->p, b->len);
   e->klen = k->klen;
   e->type = k->type;
   e->rclass = k->rclass;
-  e->kind = (uint8_t)kind;
-  e->rank = (uint8_t)rank;
+  unsigned count_bits = n == 0 ? CE_NONE : n > 1 ? CE_MULTI : 0;
+  e->bits = (uint8_t)((unsigned)kind | (unsigned)rank << CE_RANK_SHIFT | count_bits);
   e->expiry = expiry_of(now, ttl);
-  e->seq = c->seq++;
-  e->nrrs = (uint16_t)n;
-  e->packed_len = b->len;
-  g_byte_array_free(b, TRUE);
+  e->seq = seq_next(c);
+  if (b->p != b->inl)
+    g_free(b->p);
   g_hash_table_add(c->map, e);
   heap_push(c->heap, e);
 }
@@ -419,28 +497,31 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
   ckey kb;
   centry *k = key_make(&kb, &rrs[0].owner, rrs[0].type, rrs[0].rclass);
   centry *old = entry_live(c, k, now);
-  if (old && old->rank > rank)
+  if (old && entry_rank(old) > rank)
     return false;
   k->type = NX_TYPE;
   centry *deny = entry_live(c, k, now);
   k->type = rrs[0].type;
-  if (deny && deny->rank > rank)
+  if (deny && entry_rank(deny) > rank)
     return false;
   if (deny)
     entry_drop(c, deny); /* the name exists after all */
-  /* The records without duplicates (RFC 2181 §5: an RRset has none), as
-   * borrowed copies of the structs: packing reads them, frees nothing. */
-  dns_rr *keep = g_new(dns_rr, n);
+  /* The records without duplicates (RFC 2181 §5: an RRset has none), by
+   * pointer (no copy of the ~800-octet structs; on the stack for up to
+   * 16 records): packing reads them. */
+  const dns_rr *stack[16];
+  const dns_rr **keep = n <= G_N_ELEMENTS(stack) ? stack : g_new(const dns_rr *, n);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     bool dup = false;
     for (size_t j = 0; j < m && !dup; j++)
-      dup = dns_rr_same_data(&keep[j], &rrs[i]);
+      dup = dns_rr_same_data(keep[j], &rrs[i]);
     if (!dup)
-      keep[m++] = rrs[i];
+      keep[m++] = &rrs[i];
   }
   entry_store(c, k, DNS_CACHE_RRSET, rank, ttl, now, keep, m);
-  g_free(keep);
+  if (keep != stack)
+    g_free(keep);
   return true;
 }
 
@@ -454,9 +535,10 @@ bool dns_cache_put_negative(dns_cache *c, const dns_name *name, uint16_t type, u
   ckey kb;
   centry *k = key_make(&kb, name, nxdomain ? (uint16_t)NX_TYPE : type, rclass);
   centry *old = entry_live(c, k, now);
-  if (old && old->rank > rank)
+  if (old && entry_rank(old) > rank)
     return false;
-  entry_store(c, k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, soa,
+  const dns_rr *one[1] = {soa};
+  entry_store(c, k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, one,
               soa ? 1 : 0);
   return true;
 }
@@ -473,20 +555,21 @@ dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, 
   if (!e)
     return DNS_CACHE_MISS;
   if (rank)
-    *rank = (dns_cache_rank)e->rank;
-  if (e->nrrs && out) {
+    *rank = entry_rank(e);
+  unsigned nrrs = entry_nrrs(e);
+  if (nrrs && out) {
     int64_t left = (e->expiry - now) / NS_PER_S;
     uint32_t ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
     const uint8_t *p = entry_packed(e);
-    for (uint32_t i = 0; i < e->nrrs; i++) {
-      dns_rr cp;
-      p = rr_unpack(p, &cp, e);
-      cp.ttl = ttl;
-      g_array_append_val(out, cp);
+    guint at = out->len; /* rebuilt in place: no copy of each ~800-octet record */
+    g_array_set_size(out, at + nrrs);
+    for (unsigned i = 0; i < nrrs; i++) {
+      dns_rr *rr = &g_array_index(out, dns_rr, at + i);
+      p = rr_unpack(p, rr, e);
+      rr->ttl = ttl;
     }
-    g_assert(p == entry_packed(e) + e->packed_len);
   }
-  return (dns_cache_kind)e->kind;
+  return entry_kind(e);
 }
 
 size_t dns_cache_count(const dns_cache *c) { return g_hash_table_size(c->map); }

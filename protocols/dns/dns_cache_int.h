@@ -1,0 +1,14 @@
+/* dns_cache_int.h — dns_cache internals for its tests. */
+#ifndef MAILSIM_DNS_CACHE_INT_H
+#define MAILSIM_DNS_CACHE_INT_H
+
+#include <stdint.h>
+
+#include "dns_cache.h"
+
+/* Sets the store order the next entry gets (SEQ at least the current one):
+ * a test reaches the renumbering before the 32-bit order wraps without
+ * 4 G stores. */
+void dns_cache__set_seq(dns_cache *c, uint32_t seq);
+
+#endif
