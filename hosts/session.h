@@ -76,7 +76,11 @@ session *session_connect(host *h, const sim_addr *to, uint16_t port,
 void session_set_engine(session *s, void *eng);
 void session_free(session *s);
 
-/* Sends what the engine has produced (call after answering a decision). */
+/* Sends what the engine has produced and re-reads its deadline. Call it
+ * (or session_kick) after every change made to the engine from outside
+ * the session's own callbacks (an answered decision, a message queued, a
+ * quit): nothing else sends that output or moves the timer — the session
+ * does not flush when TCP reports everything acknowledged. */
 void session_flush(session *s);
 /* Runs pump() then flush(): after answering a decision from outside. */
 void session_kick(session *s);
