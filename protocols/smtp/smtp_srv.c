@@ -19,6 +19,9 @@
 
 #include <stdarg.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static const char *const state_names[SRV__COUNT] = {
     [SRV_CONNECT] = "CONNECT",
@@ -547,6 +550,36 @@ static void data_done(smtp_srv *srv) {
   smtp_srv__decide(srv, SMTP_SRV_EV_DECIDE_MESSAGE);
 }
 
+/* The first octet of P[0..N) that is a CR or an LF, or also a NUL when
+ * WITH_NUL; N when none is. Inline, sixteen octets a step where SSE2 is
+ * (command and text lines are tens of octets: memchr calls cost more);
+ * the last step overlaps the one before rather than going octet by octet
+ * (the octets it reads again held none). */
+static inline size_t find_eol(const uint8_t *p, size_t n, bool with_nul) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  if (n >= 16) {
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), nul = _mm_setzero_si128();
+    for (;; i += 16) {
+      if (i + 16 > n)
+        i = n - 16;
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+      __m128i e = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
+      if (with_nul)
+        e = _mm_or_si128(e, _mm_cmpeq_epi8(v, nul));
+      int m = _mm_movemask_epi8(e);
+      if (m)
+        return i + (size_t)__builtin_ctz((unsigned)m);
+      if (i + 16 >= n)
+        return n;
+    }
+  }
+#endif
+  while (i < n && p[i] != '\r' && p[i] != '\n' && (!with_nul || p[i] != 0))
+    i++;
+  return i;
+}
+
 /* Takes whole stretches of ordinary data from IN[0..N) at once: runs of
  * octets other than CR and LF (NUL only flagged, as data_byte() does),
  * each with the CRLF that ends its line. Leaves to data_byte() what needs
@@ -563,11 +596,8 @@ static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
     size_t left = n - i;
     if (srv->d_bol && p[0] == '.')
       break;
-    const uint8_t *lf = memchr(p, '\n', left);
-    size_t span = lf ? (size_t)(lf - p) : left;
-    const uint8_t *cr = memchr(p, '\r', span);
-    size_t run = cr ? (size_t)(cr - p) : span;
-    bool crlf = lf && run + 1 == span; /* the run ends at its line's CRLF */
+    size_t run = find_eol(p, left, false); /* to the first CR or LF */
+    bool crlf = run + 1 < left && p[run] == '\r' && p[run + 1] == '\n'; /* its line's CRLF */
     if (run == 0 && (!crlf || srv->d_dot))
       break;
     if (run) {
@@ -644,12 +674,9 @@ static void parse(smtp_srv *srv) {
       }
     }
     if (srv->state != SRV_DATA && !srv->cr) { /* a command line's ordinary octets, at once */
-      const uint8_t *p = srv->in_p + srv->in_pos, *end = srv->in_p + srv->in_n;
-      const uint8_t *q = p;
-      while (q < end && *q != '\r' && *q != '\n' && *q != 0)
-        q++;
-      if (q > p) {
-        size_t run = (size_t)(q - p);
+      const uint8_t *p = srv->in_p + srv->in_pos;
+      size_t run = find_eol(p, srv->in_n - srv->in_pos, true);
+      if (run) {
         size_t room = srv->line->len < SRV_AUTH_MAX ? SRV_AUTH_MAX - srv->line->len : 0;
         smtp_reply_put(srv->line, (const char *)p, MIN(run, room));
         if (run > room)
