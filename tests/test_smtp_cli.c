@@ -846,7 +846,8 @@ static uint64_t scan_rule(const char *b, size_t n, bool *crlf_only, bool *dots) 
 /* CRLF bodies of 0..80 octets (lines of 0..9 octets, some starting with a
  * dot, the last one with or without its CRLF: the scan's blocks of sixteen
  * and their tails), each also with every octet of CR, LF, ".", "a", NUL
- * and 0x8a at every place: the scan against the plain rule. */
+ * and 0x8a at every place: the scan against the plain rule (and the
+ * 8-bit test against every octet's high bit). */
 START_TEST(body_scan_every_place) {
   GRand *rng = g_rand_new_with_seed(11);
   static const char alphabet[] = "\r\n.a\0\x8a";
@@ -878,6 +879,16 @@ START_TEST(body_scan_every_place) {
                       "/%d/%d want %" G_GUINT64_FORMAT "/%d/%d",
                       round, n, (unsigned)(unsigned char)alphabet[c], at, got, crlf_only, dots,
                       want, want_crlf, want_dots);
+        bool eight, want_eight = false;
+        for (size_t i = 0; i < n; i++)
+          want_eight |= (unsigned char)m[i] >= 0x80;
+        got = smtp_cli_body_scan_8bit((const uint8_t *)m, n, &crlf_only, &dots, &eight);
+        ck_assert_msg(got == want && crlf_only == want_crlf && dots == want_dots &&
+                          eight == want_eight,
+                      "round %d, %zu octets, 0x%02x at %zu: got %" G_GUINT64_FORMAT
+                      "/%d/%d/%d want %" G_GUINT64_FORMAT "/%d/%d/%d",
+                      round, n, (unsigned)(unsigned char)alphabet[c], at, got, crlf_only, dots,
+                      eight, want, want_crlf, want_dots, want_eight);
       }
     }
   }

@@ -44,11 +44,27 @@ static bool crs_at_most(const uint8_t *p, size_t n, size_t max) {
 }
 #endif
 
+/* Whether an octet of P[0..N) has its high bit set: eight octets a step. */
+static bool any_8bit(const uint8_t *p, size_t n) {
+  size_t i = 0;
+  uint64_t any = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    any |= w;
+  }
+  for (; i < n; i++)
+    any |= p[i];
+  return (any & UINT64_C(0x8080808080808080)) != 0;
+}
+
 /* Whether DATA[0..LEN) is the usual body: every CR followed by an LF and
- * every LF preceded by a CR. *DOT: whether a line starts with "." (at the
- * start or after an LF), when it is. */
-static bool usual_body(const uint8_t *data, size_t len, bool *dot) {
+ * every LF preceded by a CR. When it is, *DOT: whether a line starts with
+ * "." (at the start or after an LF), and *EIGHT: whether an octet has its
+ * high bit set. */
+static bool usual_body(const uint8_t *data, size_t len, bool *dot, bool *eight) {
   *dot = len && data[0] == '.';
+  *eight = false;
   if (len == 0)
     return true;
   if (data[0] == '\n' || data[len - 1] == '\r')
@@ -60,19 +76,24 @@ static bool usual_body(const uint8_t *data, size_t len, bool *dot) {
    * W) is a CR; a "." in V after an LF in W starts a line. */
   const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), dt = _mm_set1_epi8('.');
   int dots = 0;
+  __m128i all = _mm_setzero_si128(); /* every octet of V or'ed: the high bits */
   for (; i + 16 <= len; i += 16) {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(data + i));
     __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(data + i - 1));
     if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) != _mm_movemask_epi8(_mm_cmpeq_epi8(w, cr)))
       return false;
     dots |= _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(w, lf), _mm_cmpeq_epi8(v, dt)));
+    all = _mm_or_si128(all, v);
   }
   *dot |= dots != 0;
+  unsigned any = data[0];
   for (; i < len; i++) {
     if ((data[i] == '\n') != (data[i - 1] == '\r'))
       return false;
     *dot |= data[i] == '.' && data[i - 1] == '\n';
+    any |= data[i];
   }
+  *eight = (any & 0x80) || _mm_movemask_epi8(all);
   return true;
 #else
   /* One memchr a line: every LF after a CR, then as many CRs as CRLF
@@ -86,20 +107,25 @@ static bool usual_body(const uint8_t *data, size_t len, bool *dot) {
     pairs++;
     *dot |= l + 1 < end && l[1] == '.';
   }
-  return crs_at_most(data, len, pairs);
+  if (!crs_at_most(data, len, pairs))
+    return false;
+  *eight = any_8bit(data, len);
+  return true;
 #endif
 }
 
-uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots) {
+uint64_t smtp_cli_body_scan_8bit(const uint8_t *data, size_t len, bool *crlf_only, bool *dots,
+                                 bool *eight) {
   /* The usual body first: its size is its length, plus the CRLF a last
    * line without one gets. */
   bool dot;
   *dots = false;
-  if (usual_body(data, len, &dot)) {
+  if (usual_body(data, len, &dot, eight)) {
     *crlf_only = true;
     *dots = dot;
     return len + (len && data[len - 1] != '\n' ? 2 : 0);
   }
+  *eight = any_8bit(data, len);
   uint64_t n = 0;
   bool bol = true, crlf = true;
   for (size_t i = 0, stop; i < len;) {
@@ -112,6 +138,11 @@ uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_onl
   }
   *crlf_only = crlf;
   return n + (bol ? 0 : 2);
+}
+
+uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots) {
+  bool eight;
+  return smtp_cli_body_scan_8bit(data, len, crlf_only, dots, &eight);
 }
 
 uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {
