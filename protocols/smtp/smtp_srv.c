@@ -23,6 +23,10 @@
 #include <emmintrin.h>
 #endif
 
+/* g_byte_array_set_size(A, 0) without the library call: a byte array has
+ * no NUL end and no clear function, so emptying it is its length. */
+static inline void bytes_empty(GByteArray *a) { a->len = 0; }
+
 static const char *const state_names[SRV__COUNT] = {
     [SRV_CONNECT] = "CONNECT",
     [SRV_HELO] = "HELO",
@@ -198,9 +202,9 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
     kept.in = g_byte_array_sized_new(256);
     kept.msg = g_byte_array_new();
   }
-  g_byte_array_set_size(kept.in, 0);
+  bytes_empty(kept.in);
   smtp_fifo_kept(&kept.events);
-  g_byte_array_set_size(kept.msg, 0);
+  bytes_empty(kept.msg);
   *old = kept;
   srv_start(old, cfg, env);
   return old;
@@ -230,9 +234,9 @@ void smtp_srv__reset_txn(smtp_srv *srv) {
   memset(&srv->mail, 0, sizeof srv->mail);
   memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail);
   memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt);
-  g_array_set_size(srv->rcpts, 0);
+  srv->rcpts->len = 0; /* g_array_set_size(0) without the call: no clear function */
   smtp_cmd_arena_reset(&srv->txn_strs);
-  g_byte_array_set_size(srv->msg, 0);
+  bytes_empty(srv->msg);
   srv->msg_size = 0;
 }
 
@@ -397,7 +401,7 @@ void smtp_srv__close(smtp_srv *srv, const char *reason) {
   size_t left = srv->in_n - srv->in_pos;
   if (left)
     smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes at close", left);
-  g_byte_array_set_size(srv->in, 0);
+  bytes_empty(srv->in);
   srv->in_pos = srv->in_n = 0;
 }
 
@@ -405,7 +409,7 @@ void smtp_srv__discard_input(smtp_srv *srv, const char *why) {
   size_t left = srv->in_n - srv->in_pos;
   if (left)
     smtp_srv__trace(srv, SMTP_TRACE_NOTE, "discarded %zu input bytes %s", left, why);
-  g_byte_array_set_size(srv->in, 0);
+  bytes_empty(srv->in);
   srv->in_pos = srv->in_n = 0;
   g_string_truncate(srv->line, 0);
   srv->cr = srv->line_bare_cr = srv->line_nul = srv->line_long = false;
@@ -476,7 +480,7 @@ void smtp_srv__begin_data(smtp_srv *srv) {
    * the buffer its doublings while the data arrives. */
   if (srv->mail.has_size && srv->mail.size <= SRV_SIZE_RESERVE_MAX)
     g_byte_array_set_size(srv->msg, (guint)srv->mail.size + 64);
-  g_byte_array_set_size(srv->msg, 0);
+  bytes_empty(srv->msg);
   srv->msg_size = 0;
   srv->d_bol = srv->d_bol_strict = true;
   srv->d_dot = srv->d_dot_strict = srv->d_cr = false;
@@ -488,7 +492,7 @@ static void msg_append(smtp_srv *srv, const void *p, size_t n) {
   srv->msg_size += n;
   if (srv->cfg.max_size && srv->msg_size > srv->cfg.max_size) {
     if (!srv->d_big) /* RFC 1870 §6.3: read on to the end, keep nothing */
-      g_byte_array_set_size(srv->msg, 0);
+      bytes_empty(srv->msg);
     srv->grown |= srv->msg_size > SMTP_KEEP_MAX;
     srv->d_big = true;
     return;
@@ -721,8 +725,7 @@ static void process(smtp_srv *srv) {
   view_in(srv);
   parse(srv);
   if (srv->in_pos >= srv->in->len) {
-    if (srv->in->len) /* often empty already: no library call */
-      g_byte_array_set_size(srv->in, 0);
+    bytes_empty(srv->in);
     srv->in_pos = 0;
   } else if (srv->in_pos > 4096) {
     g_byte_array_remove_range(srv->in, 0, (guint)srv->in_pos);
