@@ -1261,6 +1261,11 @@ START_TEST(renewed_names) {
       {"a.test", "alice", "secret", "AUTH PLAIN AGFsaWNlAHNlY3JldA=="},
       {"a.test", "alice", "secreT", "AUTH PLAIN AGFsaWNlAHNlY3JlVA=="},
       {"a.test", "alicE", "secreT", "AUTH PLAIN AGFsaWNFAHNlY3JlVA=="},
+      /* shorter names (written over the old ones in place), longer ones */
+      {"longer.a.test", "bob", "pw", "AUTH PLAIN AGJvYgBwdw=="},
+      {"a.test", "carolina", "much-longer-secret", "AUTH PLAIN AGNhcm9saW5hAG11Y2gtbG9uZ2VyLXNlY3JldA=="},
+      {"a", "al", "s", "AUTH PLAIN AGFsAHM="},
+      {"a", "alice", "secret", "AUTH PLAIN AGFsaWNlAHNlY3JldA=="},
       {"a.test", NULL, NULL, NULL},
   };
   smtp_cli *cli = NULL;
