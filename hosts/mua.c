@@ -108,6 +108,7 @@ struct mua {
   uint64_t sends;      /* mua_send calls: their order */
   GPtrArray *fetchers; /* fetcher* */
   smtp_cli *spare_cli; /* an ended engine, reused by the next (smtp_cli_renew) */
+  session *spare_s;    /* an ended session's block, reused by the next (session_keep) */
   /* Ended fetch engines, reused by the next rounds (imap_cli_renew,
    * pop3_cli_renew), up to MUA_SPARES of each. */
   imap_cli *spare_ic[MUA_SPARES];
@@ -496,7 +497,7 @@ static void sub_closed(void *owner, session *s, sim_tcp_reason why) {
   o->why = why;
   smtp_cli_connection_lost(o->cli, host_now(o->m->h)); /* unfinished: TEMP */
   sub_pump(o, s);
-  session_free(o->s);
+  session_keep(&o->m->spare_s, o->s);
   o->s = NULL;
   smtp_cli_keep(&o->m->spare_cli, o->cli);
   o->cli = NULL;
@@ -547,7 +548,8 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   g_free(rc);
   o->why = SIM_TCP_CLOSED_NORMAL;
   o->s =
-      session_connect(m->h, a, m->cfg.submit_port, NULL, &smtp_glue_cli_ops, o->cli, &sub_owner, o);
+      session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, m->cfg.submit_port, NULL,
+                         &smtp_glue_cli_ops, o->cli, &sub_owner, o);
   smtp_glue_attach(&o->tr, o->s);
 }
 
@@ -602,7 +604,7 @@ static void outmsg_stop(outmsg *o, bool live) {
   o->timer = 0;
   resolve_cancel(o->rq, live);
   o->rq = NULL;
-  session_free(o->s);
+  session_keep(&o->m->spare_s, o->s);
   o->s = NULL;
   smtp_cli_keep(&o->m->spare_cli, o->cli);
   o->cli = NULL;
@@ -679,9 +681,9 @@ static void got_to_seen(fetcher *f) {
 
 /* The round is over: its session and engine leave memory at once. */
 static void fetch_end(fetcher *f) {
-  session_free(f->s);
-  f->s = NULL;
   mua *m = f->m;
+  session_keep(&m->spare_s, f->s);
+  f->s = NULL;
   if (f->ic && m->n_ic < MUA_SPARES)
     m->spare_ic[m->n_ic++] = g_steal_pointer(&f->ic);
   if (f->pc && m->n_pc < MUA_SPARES)
@@ -842,9 +844,11 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
     return;
   f->opened = host_now(m->h);
   if (f->proto == MUA_IMAP)
-    f->s = session_connect(m->h, a, 143, NULL, &imap_glue_cli_ops, NULL, &imap_owner, f);
+    f->s = session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, 143, NULL, &imap_glue_cli_ops,
+                              NULL, &imap_owner, f);
   else
-    f->s = session_connect(m->h, a, 110, NULL, &pop3_glue_cli_ops, NULL, &pop3_owner, f);
+    f->s = session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, 110, NULL, &pop3_glue_cli_ops,
+                              NULL, &pop3_owner, f);
 }
 
 static void fetch_fire(void *a, void *b) {
@@ -939,6 +943,7 @@ void mua_free(mua *m) {
   g_ptr_array_unref(m->fetchers);
   g_ptr_array_unref(m->accounts);
   smtp_cli_free(m->spare_cli);
+  session_free(m->spare_s);
   while (m->n_ic)
     imap_cli_free(m->spare_ic[--m->n_ic]);
   while (m->n_pc)

@@ -75,8 +75,24 @@ session *session_connect(host *h, const sim_addr *to, uint16_t port,
  * owner's connected(); the owner keeps owning ENG). */
 void session_set_engine(session *s, void *eng);
 void session_free(session *s);
+/* Recycling (an owner that makes many sessions): session_keep ends S as
+ * session_free does (same rules: from closed() or outside the session's
+ * callbacks) but parks its block in *SPARE when that is NULL (else frees
+ * it); session_accept_in / session_connect_in are session_accept /
+ * session_connect in SPARE's block (NULL: a new one), every field set
+ * afresh. The owner frees a parked spare with session_free at teardown. */
+void session_keep(session **spare, session *s);
+session *session_accept_in(session *spare, host *h, sim_tcp_conn *c, const session_engine *ops,
+                           void *eng, const session_owner *owner, void *owner_user);
+session *session_connect_in(session *spare, host *h, const sim_addr *to, uint16_t port,
+                            const sim_tcp_options *opt, const session_engine *ops, void *eng,
+                            const session_owner *owner, void *owner_user);
 
-/* Sends what the engine has produced (call after answering a decision). */
+/* Sends what the engine has produced and re-reads its deadline. Call it
+ * (or session_kick) after every change made to the engine from outside
+ * the session's own callbacks (an answered decision, a message queued, a
+ * quit): nothing else sends that output or moves the timer — the session
+ * does not flush when TCP reports everything acknowledged. */
 void session_flush(session *s);
 /* Runs pump() then flush(): after answering a decision from outside. */
 void session_kick(session *s);

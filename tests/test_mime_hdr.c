@@ -231,6 +231,31 @@ static char *unfold_ref(const char *raw, gsize len) {
   return r;
 }
 
+/* mime_hdr_name_is against the rule written with g_ascii_tolower: every
+ * pair of octets, alone and at each place of a 9-octet name; different
+ * lengths never match. */
+START_TEST(name_is_every_pair) {
+  for (unsigned x = 0; x < 256; x++) {
+    for (unsigned y = 0; y < 256; y++) {
+      gboolean want = g_ascii_tolower((gchar)x) == g_ascii_tolower((gchar)y);
+      char a[9], b[9];
+      for (gsize at = 0; at < 9; at += 4) {
+        memcpy(a, "Received:", 9);
+        memcpy(b, "rECEIVED:", 9);
+        a[at] = (char)x;
+        b[at] = (char)y;
+        ck_assert_msg(mime_hdr_name_is(a, 9, b, 9) == want, "0x%02x 0x%02x at %zu: got %d want %d",
+                      x, y, at, !want, want);
+      }
+      a[0] = (char)x;
+      b[0] = (char)y;
+      ck_assert(mime_hdr_name_is(a, 1, b, 1) == want);
+      ck_assert(!mime_hdr_name_is(a, 1, b, 2));
+    }
+  }
+}
+END_TEST
+
 START_TEST(unfold_every_mix) {
   /* Every string of up to 6 octets over the alphabet below. */
   static const char abc[] = {' ', '\t', '\r', '\n', 'a'};
@@ -594,6 +619,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, scan_field_limit);
   tcase_add_test(tc, scan_name_every_octet);
   tcase_add_test(tc, unfold_every_mix);
+  tcase_add_test(tc, name_is_every_pair);
   tcase_add_test(tc, unfold_words);
   suite_add_tcase(s, tc);
   tc = tcase_create("params");

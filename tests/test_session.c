@@ -11,6 +11,7 @@
 
 static bool submission; /* the current world: 587 with STARTTLS and AUTH */
 static bool lazy;       /* the client's engine made only once connected */
+static bool recycle;    /* two conversations, the second in the first's kept sessions */
 static uint16_t port = 25; /* where the client connects */
 
 typedef struct {
@@ -20,6 +21,7 @@ typedef struct {
   smtp_srv *srv;
   smtp_glue_trace tr;
   session *s;
+  session *spare, *first; /* recycle: the kept block, the first session */
   int messages;
   size_t last_len;
   int closed;
@@ -31,6 +33,7 @@ typedef struct {
   smtp_cli *cli;
   smtp_glue_trace tr;
   session *s;
+  session *spare, *first; /* recycle: the kept block, the first session */
   unsigned ok, temp, perm;
   int results, closed, connected;
   sim_tcp_reason why;
@@ -103,8 +106,15 @@ static void srv_accept(void *lu, sim_tcp_conn *c, const sim_tcp_callbacks **cb, 
   cfg.ext_starttls = submission;
   cfg.require_auth = cfg.require_tls_for_auth = submission;
   smtp_env env = smtp_glue_env(&sv->tr, true);
+  if (recycle && sv->s) { /* the first conversation is over */
+    session_keep(&sv->spare, sv->s);
+    smtp_srv_free(sv->srv);
+  }
   sv->srv = smtp_srv_new(&cfg, &env);
-  sv->s = session_accept(sv->h, c, &smtp_glue_srv_ops, sv->srv, &srv_owner, sv);
+  sv->s = session_accept_in(g_steal_pointer(&sv->spare), sv->h, c, &smtp_glue_srv_ops, sv->srv,
+                            &srv_owner, sv);
+  if (!sv->first)
+    sv->first = sv->s;
   smtp_glue_attach(&sv->tr, sv->s);
   *cb = session_tcp_callbacks();
   *user = sv->s;
@@ -184,9 +194,18 @@ static void cli_make(client *cl) {
 static void cli_start(void *a, void *b) {
   client *cl = a;
   const sim_addr *to = b;
+  if (recycle && cl->s) { /* the first conversation is over */
+    session_keep(&cl->spare, cl->s);
+    cl->s = NULL;
+    smtp_cli_free(cl->cli);
+    cl->cli = NULL;
+  }
   if (!lazy)
     cli_make(cl);
-  cl->s = session_connect(cl->h, to, port, NULL, &smtp_glue_cli_ops, cl->cli, &cli_owner, cl);
+  cl->s = session_connect_in(g_steal_pointer(&cl->spare), cl->h, to, port, NULL, &smtp_glue_cli_ops,
+                             cl->cli, &cli_owner, cl);
+  if (!cl->first)
+    cl->first = cl->s;
   smtp_glue_attach(&cl->tr, cl->s);
 }
 
@@ -212,10 +231,14 @@ static GString *run_world(uint64_t seed, server *sv, client *cl) {
   cl->tls = tls_host_new(tlw, cl->h, cnames, 1);
   sv->lis = sim_tcp_listen(host_node(sv->h), 25, srv_accept, sv);
   sim_world_at(w, SIM_S, cli_start, cl, &sa);
+  if (recycle)
+    sim_world_at(w, 5 * SIM_MIN, cli_start, cl, &sa);
   sim_world_run(w, 10 * SIM_MIN);
   GString *out = g_string_new(trace_writer_peek_memory(tw)->str);
   session_free(cl->s);
   session_free(sv->s);
+  session_free(cl->spare);
+  session_free(sv->spare);
   sim_world_free(w);
   tls_host_free(sv->tls);
   tls_host_free(cl->tls);
@@ -229,24 +252,9 @@ static GString *run_world(uint64_t seed, server *sv, client *cl) {
   return out;
 }
 
-START_TEST(smtp_over_simulated_tcp) {
-  server sv;
-  client cl;
-  GString *t = run_world(3, &sv, &cl);
-  ck_assert_int_eq(sv.messages, 1);
-  ck_assert_int_eq(cl.results, 1);
-  ck_assert_uint_eq(cl.ok, 2);
-  ck_assert_uint_eq(cl.perm, 1);
-  ck_assert_int_eq(sv.closed, 1);
-  ck_assert_int_eq(cl.closed, 1);
-  ck_assert_int_eq(cl.why, SIM_TCP_CLOSED_NORMAL);
-  ck_assert_msg(strstr(t->str, "\"ev\":\"smtp.cmd\"") && strstr(t->str, "MAIL FROM:<alice@example.com>"),
-                "%s", t->str);
-  ck_assert_ptr_nonnull(strstr(t->str, "\"ev\":\"smtp.reply\""));
-  ck_assert_ptr_nonnull(strstr(t->str, "550 5.1.1 No such user"));
-
-  /* Every line record was sent before it arrived, by at least the latency,
-   * and comes from the other host. */
+/* Every line record of trace T was sent before it arrived, by at least
+ * the latency, and comes from the other host; returns how many there are. */
+static int check_line_records(const GString *t) {
   trace_writer *hw = trace_writer_new_memory();
   trace_begin(hw);
   trace_key_str(hw, "format", TRACE_FORMAT_NAME);
@@ -270,10 +278,32 @@ START_TEST(smtp_over_simulated_tcp) {
     ck_assert_str_eq(trace_get_str(rec, "from"), strcmp(ev, "smtp.cmd") == 0 ? "relay" : "mx");
     lines++;
   }
-  ck_assert_int_gt(lines, 10);
   trace_reader_free(r);
   g_string_free(whole, TRUE);
   trace_writer_free(hw);
+  return lines;
+}
+
+START_TEST(smtp_over_simulated_tcp) {
+  server sv;
+  client cl;
+  GString *t = run_world(3, &sv, &cl);
+  ck_assert_int_eq(sv.messages, 1);
+  ck_assert_int_eq(cl.results, 1);
+  ck_assert_uint_eq(cl.ok, 2);
+  ck_assert_uint_eq(cl.perm, 1);
+  ck_assert_int_eq(sv.closed, 1);
+  ck_assert_int_eq(cl.closed, 1);
+  ck_assert_int_eq(cl.why, SIM_TCP_CLOSED_NORMAL);
+  ck_assert_msg(strstr(t->str, "\"ev\":\"smtp.cmd\"") && strstr(t->str, "MAIL FROM:<alice@example.com>"),
+                "%s", t->str);
+  ck_assert_ptr_nonnull(strstr(t->str, "\"ev\":\"smtp.reply\""));
+  ck_assert_ptr_nonnull(strstr(t->str, "550 5.1.1 No such user"));
+
+  /* Every line record was sent before it arrived, by at least the latency,
+   * and comes from the other host. */
+  int lines = check_line_records(t);
+  ck_assert_int_gt(lines, 10);
 
   server sv2;
   client cl2;
@@ -281,6 +311,40 @@ START_TEST(smtp_over_simulated_tcp) {
   ck_assert_msg(g_string_equal(t, t2), "same seed, different trace");
   g_string_free(t2, TRUE);
   g_string_free(t, TRUE);
+}
+END_TEST
+
+/* Two conversations, each end's second session in the block session_keep
+ * kept from its first (plain and with STARTTLS+AUTH): both complete as
+ * the first does, and each line record of the second comes after the
+ * first's, from the right host. */
+START_TEST(kept_sessions_reused) {
+  for (int sub = 0; sub < 2; sub++) {
+    server sv;
+    client cl;
+    submission = sub;
+    recycle = true;
+    tls_up = 0;
+    GString *t = run_world(7, &sv, &cl);
+    recycle = false;
+    submission = false;
+    ck_assert_ptr_eq(cl.s, cl.first); /* the second session in the first's block */
+    ck_assert_ptr_eq(sv.s, sv.first);
+    ck_assert_int_eq(sv.messages, 2);
+    ck_assert_int_eq(cl.results, 2);
+    ck_assert_uint_eq(cl.ok, 4);
+    ck_assert_uint_eq(cl.perm, 2);
+    ck_assert_int_eq(sv.closed, 2);
+    ck_assert_int_eq(cl.closed, 2);
+    ck_assert_int_eq(cl.why, SIM_TCP_CLOSED_NORMAL);
+    ck_assert_int_eq(tls_up, sub ? 4 : 0);
+    gsize mails = 0;
+    for (const char *p = t->str; (p = strstr(p, "MAIL FROM:<alice@example.com>")); p++)
+      mails++;
+    ck_assert_uint_eq(mails, 2);
+    ck_assert_int_gt(check_line_records(t), 20);
+    g_string_free(t, TRUE);
+  }
 }
 END_TEST
 
@@ -518,6 +582,7 @@ int main(void) {
   tcase_add_test(tc, submission_with_starttls_and_auth);
   tcase_add_test(tc, timer_fires_at_the_last_deadline);
   tcase_add_test(tc, engine_made_once_connected);
+  tcase_add_test(tc, kept_sessions_reused);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

@@ -817,6 +817,85 @@ START_TEST(body_scan_random) {
 }
 END_TEST
 
+/* The plain rule of smtp_cli_body_scan_dots: SIZE (each CRLF, bare CR
+ * and bare LF ends a line and counts two octets; a last line without one
+ * gets two), CRLF_ONLY and, when CRLF_ONLY, DOTS (a line starts with "."). */
+static uint64_t scan_rule(const char *b, size_t n, bool *crlf_only, bool *dots) {
+  uint64_t size = 0;
+  bool bol = true, crlf = true, dot = false;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && b[j] != '\r' && b[j] != '\n')
+      j++;
+    size += j - i;
+    bol = j < n;
+    if (!bol)
+      break;
+    size += 2;
+    bool pair = b[j] == '\r' && j + 1 < n && b[j + 1] == '\n';
+    crlf &= pair;
+    i = j + (pair ? 2 : 1);
+  }
+  for (size_t i = 0; i < n; i++)
+    dot |= b[i] == '.' && (i == 0 || b[i - 1] == '\n');
+  *crlf_only = crlf;
+  *dots = crlf && dot;
+  return size + (bol ? 0 : 2);
+}
+
+/* CRLF bodies of 0..80 octets (lines of 0..9 octets, some starting with a
+ * dot, the last one with or without its CRLF: the scan's blocks of sixteen
+ * and their tails), each also with every octet of CR, LF, ".", "a", NUL
+ * and 0x8a at every place: the scan against the plain rule (and the
+ * 8-bit test against every octet's high bit). */
+START_TEST(body_scan_every_place) {
+  GRand *rng = g_rand_new_with_seed(11);
+  static const char alphabet[] = "\r\n.a\0\x8a";
+  char b[96];
+  for (int round = 0; round < 400; round++) {
+    size_t want_len = (size_t)g_rand_int_range(rng, 0, 81), n = 0;
+    while (n < want_len) {
+      size_t line = (size_t)g_rand_int_range(rng, 0, 10);
+      for (size_t k = 0; k < line && n < want_len; k++)
+        b[n++] = k == 0 && g_rand_int_range(rng, 0, 4) == 0 ? '.' : 'x';
+      if (n + 2 <= want_len) {
+        b[n++] = '\r';
+        b[n++] = '\n';
+      } else {
+        break;
+      }
+    }
+    for (size_t at = 0; at <= n; at++) {
+      for (size_t c = 0; c < sizeof alphabet - 1; c++) { /* AT == N: as made */
+        char m[96];
+        memcpy(m, b, n);
+        if (at < n)
+          m[at] = alphabet[c];
+        bool crlf_only, dots, want_crlf, want_dots;
+        uint64_t want = scan_rule(m, n, &want_crlf, &want_dots);
+        uint64_t got = smtp_cli_body_scan_dots((const uint8_t *)m, n, &crlf_only, &dots);
+        ck_assert_msg(got == want && crlf_only == want_crlf && dots == want_dots,
+                      "round %d, %zu octets, 0x%02x at %zu: got %" G_GUINT64_FORMAT
+                      "/%d/%d want %" G_GUINT64_FORMAT "/%d/%d",
+                      round, n, (unsigned)(unsigned char)alphabet[c], at, got, crlf_only, dots,
+                      want, want_crlf, want_dots);
+        bool eight, want_eight = false;
+        for (size_t i = 0; i < n; i++)
+          want_eight |= (unsigned char)m[i] >= 0x80;
+        got = smtp_cli_body_scan_8bit((const uint8_t *)m, n, &crlf_only, &dots, &eight);
+        ck_assert_msg(got == want && crlf_only == want_crlf && dots == want_dots &&
+                          eight == want_eight,
+                      "round %d, %zu octets, 0x%02x at %zu: got %" G_GUINT64_FORMAT
+                      "/%d/%d/%d want %" G_GUINT64_FORMAT "/%d/%d/%d",
+                      round, n, (unsigned)(unsigned char)alphabet[c], at, got, crlf_only, dots,
+                      eight, want, want_crlf, want_dots, want_eight);
+      }
+    }
+  }
+  g_rand_free(rng);
+}
+END_TEST
+
 /* ---- the client against the server engine, in memory ---- */
 
 typedef struct {
@@ -1182,6 +1261,11 @@ START_TEST(renewed_names) {
       {"a.test", "alice", "secret", "AUTH PLAIN AGFsaWNlAHNlY3JldA=="},
       {"a.test", "alice", "secreT", "AUTH PLAIN AGFsaWNlAHNlY3JlVA=="},
       {"a.test", "alicE", "secreT", "AUTH PLAIN AGFsaWNFAHNlY3JlVA=="},
+      /* shorter names (written over the old ones in place), longer ones */
+      {"longer.a.test", "bob", "pw", "AUTH PLAIN AGJvYgBwdw=="},
+      {"a.test", "carolina", "much-longer-secret", "AUTH PLAIN AGNhcm9saW5hAG11Y2gtbG9uZ2VyLXNlY3JldA=="},
+      {"a", "al", "s", "AUTH PLAIN AGFsAHM="},
+      {"a", "alice", "secret", "AUTH PLAIN AGFsaWNlAHNlY3JldA=="},
       {"a.test", NULL, NULL, NULL},
   };
   smtp_cli *cli = NULL;
@@ -1500,6 +1584,7 @@ int main(void) {
   tc = tcase_create("body");
   tcase_add_loop_test(tc, encode_body, 0, G_N_ELEMENTS(bodies));
   tcase_add_test(tc, body_scan_random);
+  tcase_add_test(tc, body_scan_every_place);
   suite_add_tcase(s, tc);
   tc = tcase_create("client and server");
   tcase_add_test(tc, client_server_in_memory);

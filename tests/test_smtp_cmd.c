@@ -356,6 +356,37 @@ START_TEST(reply_parse) {
 }
 END_TEST
 
+/* smtp_string_renew through a run of values: the slot always holds the
+ * value; a value no longer than the text held is written over it in
+ * place (the same block), and with WIPE the old text's octets beyond the
+ * new end are zero; a longer one, or NULL, lets the block go. */
+START_TEST(string_renew_in_place) {
+  static const char *const vals[] = {"secret-one", "secret-one", "short", "tiny", "longer-than-before",
+                                     "x", NULL, NULL, "again"};
+  for (int wipe = 0; wipe < 2; wipe++) {
+    char *slot = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(vals); i++) {
+      char *before = slot;
+      size_t old = slot ? strlen(slot) : 0;
+      smtp_string_renew(&slot, vals[i], wipe);
+      if (!vals[i]) {
+        ck_assert_ptr_null(slot);
+        continue;
+      }
+      ck_assert_str_eq(slot, vals[i]);
+      size_t n = strlen(vals[i]);
+      if (before && n <= old) {
+        ck_assert_msg(slot == before, "row %zu: moved", i);
+        for (size_t k = n; wipe && k <= old; k++)
+          ck_assert_msg(slot[k] == 0, "row %zu: octet %zu not wiped", i, k);
+      }
+    }
+    smtp_string_renew(&slot, NULL, wipe);
+    ck_assert_ptr_null(slot);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("smtp_cmd");
   TCase *tc = tcase_create("commands");
@@ -373,6 +404,7 @@ int main(void) {
   tc = tcase_create("replies");
   tcase_add_loop_test(tc, reply_format, 0, G_N_ELEMENTS(fmts));
   tcase_add_loop_test(tc, reply_parse, 0, G_N_ELEMENTS(parses));
+  tcase_add_test(tc, string_renew_in_place);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

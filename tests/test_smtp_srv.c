@@ -777,6 +777,73 @@ START_TEST(extensions_off) {
 }
 END_TEST
 
+/* Commands and DATA lines longer and shorter than sixteen octets, each
+ * octet in turn replaced by CR, LF, NUL, "." and "x": the transcript of
+ * the script fed whole (lines scanned sixteen octets a step) is the one
+ * fed octet by octet, under both bare-CR/LF policies, with answers given
+ * at once and late. The script and five replacements are checked
+ * against their exact transcript (the scan's results, not only its
+ * agreement with itself). */
+START_TEST(every_octet_every_place) {
+  static const char script[] =
+      "HELO c.test\r\nMAIL FROM:<abcdefghijklmnopqrstuvwxyz@b.c>\r\nRCPT TO:<x@y.z>\r\n"
+      "DATA\r\n0123456789abcdefghijklmnopqrstuvwxyz0123\r\nshort\r\n"
+      ".a dot line of more than sixteen octets\r\n0123456789abcdef\r\n.\r\nNOOP\r\n";
+  static const char octets[] = {'\r', '\n', '\0', '.', 'x'};
+  size_t len = sizeof script - 1;
+  char m[sizeof script];
+  static const split_plan plans[] = {
+      {SPLIT_WHOLE, 0, false}, {SPLIT_BYTES, 0, false}, {SPLIT_WHOLE, 0, true},
+      {SPLIT_BYTES, 0, true}};
+  for (int pol = 0; pol < 2; pol++) {
+    smtp_srv_config cfg;
+    make_config(pol ? CFG_NORMALIZE : CFG_DEFAULT, &cfg);
+    for (size_t at = 0; at < len; at++) {
+      for (size_t k = 0; k < sizeof octets; k++) {
+        memcpy(m, script, len);
+        m[at] = octets[k];
+        char *want = harness_run(&cfg, m, len, plans[1]);
+        for (size_t p = 0; p < G_N_ELEMENTS(plans); p += 2) {
+          char *got = harness_run(&cfg, m, len, plans[p]);
+          char *late = harness_run(&cfg, m, len, plans[p + 1]);
+          ck_assert_msg(strcmp(got, want) == 0 && strcmp(late, want) == 0,
+                        "policy %d, 0x%02x at %zu:\ngot:\n%s\nlate:\n%s\nwant:\n%s", pol,
+                        (unsigned)(unsigned char)octets[k], at, got, late, want);
+          g_free(got);
+          g_free(late);
+        }
+        g_free(want);
+      }
+    }
+  }
+  /* The whole script, and five exact cases (reject policy). */
+  smtp_srv_config cfg;
+  make_config(CFG_DEFAULT, &cfg);
+  static const struct {
+    size_t at;
+    char octet;
+    const char *has;
+  } rows[] = {
+      {0, 'H', "E: MESSAGE <abcdefghijklmnopqrstuvwxyz@b.c> -> <x@y.z> 107: "
+               "0123456789abcdefghijklmnopqrstuvwxyz0123\\r\\nshort\\r\\na dot line of more "
+               "than sixteen octets\\r\\n0123456789abcdef\\r\\n\n"},
+      {114, '\r', "bare <CR> or <LF> in message data"}, /* "xyz0123" with a CR for its y */
+      {124, '\n', "bare <CR> or <LF> in message data"}, /* in "short" */
+      {100, '\0', "NUL character in message data"},
+      {28, '\0', "S: 500 5.5.2 Error: NUL character received\n"}, /* in MAIL's address */
+      {170, '.', "octets\\r\\n123456789abcdef\\r\\n\n"}, /* a dot line, unstuffed */
+  };
+  for (size_t r = 0; r < G_N_ELEMENTS(rows); r++) {
+    memcpy(m, script, len);
+    m[rows[r].at] = rows[r].octet;
+    char *got = harness_run(&cfg, m, len, plans[0]);
+    ck_assert_msg(strstr(got, rows[r].has), "row %zu: got:\n%s\nwant it to hold: %s", r, got,
+                  rows[r].has);
+    g_free(got);
+  }
+}
+END_TEST
+
 START_TEST(random_input_never_breaks) {
   /* Deterministic noise made of SMTP fragments: the engine must neither
    * crash nor stall, whatever the order (run under ASan/UBSan in CI). */
@@ -856,6 +923,7 @@ int main(void) {
   tcase_add_test(tc, extensions_off);
   tcase_add_test(tc, ehlo_reply_follows_its_inputs);
   tcase_add_test(tc, random_input_never_breaks);
+  tcase_add_test(tc, every_octet_every_place);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

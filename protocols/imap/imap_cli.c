@@ -221,7 +221,7 @@ static void qev_clear(qev *q) {
 static void cli_end(imap_cli *c) {
   for (guint i = c->ev_head; i < c->events->len; i++)
     qev_clear(&g_array_index(c->events, qev, i));
-  g_array_set_size(c->events, 0);
+  c->events->len = 0;
   qev_clear(&c->cur);
   g_free(c->user);
   g_free(c->pass);
@@ -258,7 +258,7 @@ imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_e
     kept.events = kept.found = NULL;
   } else {
     g_byte_array_set_size(kept.out, 0);
-    g_array_set_size(kept.found, 0);
+    kept.found->len = 0;
   }
   *old = kept;
   cli_start(old, cfg, env, now);
@@ -275,7 +275,7 @@ void imap_cli_keep(imap_cli **spare, imap_cli *c) {
 bool imap_cli_next_event(imap_cli *c, imap_cli_event *ev) {
   qev_clear(&c->cur);
   if (c->ev_head >= c->events->len) {
-    g_array_set_size(c->events, 0);
+    c->events->len = 0;
     c->ev_head = 0;
     return false;
   }
@@ -693,7 +693,7 @@ static void uid_set(GString *g, const GArray *u) {
 }
 
 static void search(imap_cli *c) {
-  g_array_set_size(c->found, 0);
+  c->found->len = 0;
   c->round = 0;
   send_cmd(c, IMAP_CLI_SEARCH, "UID SEARCH UID %u:*", c->last_uid + 1);
 }

@@ -762,7 +762,7 @@ static void keep_array(GArray **keep, GArray *a) {
     g_array_free(a, TRUE);
     return;
   }
-  g_array_set_size(a, 0);
+  a->len = 0;
   *keep = a;
 }
 

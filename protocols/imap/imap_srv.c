@@ -302,7 +302,7 @@ static GArray *u32_kept(GArray *a, bool grown) {
     g_array_free(a, TRUE);
     return g_array_new(FALSE, FALSE, sizeof(uint32_t));
   }
-  g_array_set_size(a, 0);
+  a->len = 0;
   return a;
 }
 
@@ -336,7 +336,7 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
     kept.out = g_byte_array_sized_new(512);
   }
   g_byte_array_set_size(kept.out, 0);
-  g_array_set_size(kept.events, 0);
+  kept.events->len = 0;
   *old = kept;
   srv_start(old, cfg, env, now);
   return old;
@@ -366,7 +366,7 @@ void imap_srv_keep(imap_srv **spares, imap_srv *s) {
 bool imap_srv_next_event(imap_srv *s, imap_srv_event *ev) {
   qev_clear(&s->cur);
   if (s->ev_head >= s->events->len) {
-    g_array_set_size(s->events, 0);
+    s->events->len = 0;
     s->ev_head = 0;
     return false;
   }
@@ -425,11 +425,11 @@ void imap_srv__deselect(imap_srv *s) {
   s->grown |= s->view->len > SRV_KEEP_MAX / sizeof(uint32_t);
   g_free(s->mbox);
   s->mbox = NULL;
-  g_array_set_size(s->view, 0);
-  g_array_set_size(s->pend_new, 0);
-  g_array_set_size(s->pend_expunge, 0);
-  g_array_set_size(s->pend_flags, 0);
-  g_array_set_size(s->recent, 0);
+  s->view->len = 0;
+  s->pend_new->len = 0;
+  s->pend_expunge->len = 0;
+  s->pend_flags->len = 0;
+  s->recent->len = 0;
   s->modseq_seen = 0;
 }
 
@@ -543,7 +543,7 @@ void imap_srv__absorb(imap_srv *s, bool own) {
   /* A mailbox deleted under us: nothing more to learn; its messages will
    * look expunged to FETCH. */
   s->grown |= ch->len * sizeof(imap_store_change) > SRV_KEEP_MAX;
-  g_array_set_size(ch, 0);
+  ch->len = 0;
 }
 
 void imap_srv__expunge_view(imap_srv *s, GArray *uids, bool silent) {
@@ -657,14 +657,14 @@ void imap_srv__flush(imap_srv *s, bool allow_expunge) {
     return;
   if (allow_expunge) {
     imap_srv__expunge_view(s, s->pend_expunge, false);
-    g_array_set_size(s->pend_expunge, 0);
+    s->pend_expunge->len = 0;
   }
   sort_unique(s->pend_expunge);
   sort_unique(s->pend_flags);
   if (s->pend_new->len) {
     g_array_append_vals(s->view, s->pend_new->data, s->pend_new->len);
     imap_srv__take_recent(s, (const uint32_t *)(void *)s->pend_new->data, s->pend_new->len);
-    g_array_set_size(s->pend_new, 0);
+    s->pend_new->len = 0;
     imap_srv__untagged(s, "%u EXISTS", s->view->len);
     imap_srv__untagged(s, "%u RECENT", s->recent->len);
   }
@@ -682,7 +682,7 @@ void imap_srv__flush(imap_srv *s, bool allow_expunge) {
     imap_srv__untagged(s, "%u FETCH (UID %u FLAGS %s)", idx + 1, uid, g->str);
     g_string_free(g, TRUE);
   }
-  g_array_set_size(s->pend_flags, 0);
+  s->pend_flags->len = 0;
 }
 
 void imap_srv_poll(imap_srv *s) {

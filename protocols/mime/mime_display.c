@@ -228,9 +228,10 @@ mime_display *mime_display_scan_into(mime_display *d, const void *data, gsize le
     *message_id = NULL;
   if (d) {
     g_assert(d->store_); /* one of mime_display_scan's */
-    g_ptr_array_set_size(d->fields, 0);
-    g_ptr_array_set_size(d->received, 0);
-    g_ptr_array_set_size(d->attachments, 0);
+    d->fields->len = 0; /* entries in the store: no free function */
+    d->received->len = 0;
+    if (d->attachments->len)
+      g_ptr_array_set_size(d->attachments, 0); /* att_free on each */
     store_reset(d->store_);
   } else {
     d = g_new0(mime_display, 1);

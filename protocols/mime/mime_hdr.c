@@ -154,9 +154,14 @@ const mime_hdr_field *mime_hdr_nth(const mime_hdr *h, guint i) {
 gboolean mime_hdr_name_is(const char *a, gsize alen, const char *b, gsize blen) {
   if (alen != blen)
     return FALSE;
-  for (gsize i = 0; i < alen; i++)
-    if (a[i] != b[i] && g_ascii_tolower(a[i]) != g_ascii_tolower(b[i]))
-      return FALSE;
+  for (gsize i = 0; i < alen; i++) {
+    guchar x = (guchar)a[i], y = (guchar)b[i];
+    if (x != y) { /* equal ignoring case only as two cases of one ASCII letter */
+      guchar lx = x | 0x20;
+      if (lx != (y | 0x20) || lx < 'a' || lx > 'z')
+        return FALSE;
+    }
+  }
   return TRUE;
 }
 

@@ -190,14 +190,14 @@ static void cli_end(pop3_cli *c) {
       g_bytes_unref(q->ev.data);
     qe_clear(q);
   }
-  g_array_set_size(c->events, 0);
+  c->events->len = 0;
   qe_clear(&c->last);
   if (c->last_data)
     g_bytes_unref(c->last_data);
   c->last_data = NULL;
   for (guint i = 0; i < c->todo->len; i++)
     g_free(g_array_index(c->todo, todo, i).uidl);
-  g_array_set_size(c->todo, 0);
+  c->todo->len = 0;
   g_hash_table_remove_all(c->seen);
   g_byte_array_set_size(c->in, 0);
   g_byte_array_set_size(c->out, 0);
@@ -263,7 +263,7 @@ bool pop3_cli_next_event(pop3_cli *c, pop3_cli_event *ev) {
     c->last_data = NULL;
   }
   if (c->ev_head >= c->events->len) {
-    g_array_set_size(c->events, 0);
+    c->events->len = 0;
     c->ev_head = 0;
     return false;
   }

@@ -237,7 +237,7 @@ pop3_srv *pop3_srv_renew(pop3_srv *old, const pop3_srv_config *cfg, const pop3_e
   }
   g_byte_array_set_size(kept.in, 0);
   g_byte_array_set_size(kept.out, 0);
-  g_array_set_size(kept.events, 0);
+  kept.events->len = 0;
   *old = kept;
   srv_start(old, cfg, env, now);
   return old;
@@ -267,7 +267,7 @@ void pop3_srv_keep(pop3_srv **spares, pop3_srv *s) {
 bool pop3_srv_next_event(pop3_srv *s, pop3_srv_event *ev) {
   qe_clear(&s->cur);
   if (s->ev_head >= s->events->len) {
-    g_array_set_size(s->events, 0);
+    s->events->len = 0;
     s->ev_head = 0;
     return false;
   }

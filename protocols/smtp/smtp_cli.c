@@ -801,20 +801,6 @@ static bool pipelining(const smtp_cli *cli) {
   return cli->cfg.use_pipelining && (cli->caps & SMTP_CLI_CAP_PIPELINING);
 }
 
-static bool has_8bit(const cli_msg *m) {
-  /* Eight octets at a time: the body is walked once per message. */
-  size_t i = 0;
-  uint64_t any = 0;
-  for (; i + 8 <= m->len; i += 8) {
-    uint64_t w;
-    memcpy(&w, m->data + i, 8);
-    any |= w;
-  }
-  for (; i < m->len; i++)
-    any |= m->data[i];
-  return (any & UINT64_C(0x8080808080808080)) != 0;
-}
-
 static void send_rcpt(smtp_cli *cli, cli_msg *m, size_t i) {
   GString *p = cli->cmd;
   smtp_reply_set(p, "RCPT TO:<");
@@ -858,8 +844,8 @@ static void start_txn(smtp_cli *cli, cli_msg *m) {
   m->accepted = 0;
   m->next_rcpt = 0;
   /* RFC 1870 §6.1: refuse locally */
-  uint64_t size = smtp_cli_body_scan_dots(m->data, m->len, &m->crlf_only, &m->dots);
-  bool eight = has_8bit(m);
+  bool eight;
+  uint64_t size = smtp_cli_body_scan_8bit(m->data, m->len, &m->crlf_only, &m->dots, &eight);
   if (cli->server_size && size > cli->server_size) {
     fail_rest(m, SMTP_CLI_PERM, SMTP_CLI_STAGE_MAIL, true, 552, "5.3.4",
               "message size exceeds the server's fixed limit");

@@ -199,6 +199,11 @@ uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only);
 /* smtp_cli_body_scan that also tells, when *CRLF_ONLY, whether a line of
  * DATA starts with "." (*DOTS; false otherwise). */
 uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots);
+/* smtp_cli_body_scan_dots that also tells whether an octet of DATA has its
+ * high bit set (*EIGHT: an 8-bit message, RFC 6152), read in the same
+ * pass where it can. */
+uint64_t smtp_cli_body_scan_8bit(const uint8_t *data, size_t len, bool *crlf_only, bool *dots,
+                                 bool *eight);
 /* smtp_cli_encode_body for DATA whose line breaks are all CRLF: the same
  * octets, the data copied in stretches between the stuffing dots. */
 void smtp_cli_encode_crlf_body(GString *out, const uint8_t *data, size_t len);

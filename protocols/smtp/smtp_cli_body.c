@@ -10,6 +10,9 @@
 #include "smtp_cli.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* The next line of DATA[I..LEN): its text ends at *STOP (the first CR or
  * LF, or LEN); returns where the line after it begins (LEN at the end). A
@@ -27,6 +30,7 @@ static size_t next_line(const uint8_t *data, size_t len, size_t i, size_t *stop)
   return s + 1;
 }
 
+#if !defined(__SSE2__)
 /* Whether P[0..N) holds at most MAX octets CR: one memchr per CR (the
  * usual body has one a line, and lines of tens of octets), stopping at
  * the first beyond MAX. */
@@ -38,29 +42,90 @@ static bool crs_at_most(const uint8_t *p, size_t n, size_t max) {
       return false;
   return true;
 }
+#endif
 
-uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots) {
-  /* The usual body first: every LF after a CR and every CR before an LF
-   * (as many CRs as CRLF pairs); its size is its length, plus the CRLF a
-   * last line without one gets. On the way: whether a line starts with
-   * a dot (the octet after each LF). */
-  size_t pairs = 0;
-  bool bare = false, dot = len && data[0] == '.';
-  const uint8_t *end = data + len;
-  for (const uint8_t *lf = data; len && (lf = memchr(lf, '\n', (size_t)(end - lf))); lf++) {
-    if (lf == data || lf[-1] != '\r') {
-      bare = true;
-      break;
-    }
-    pairs++;
-    dot |= lf + 1 < end && lf[1] == '.';
+/* Whether an octet of P[0..N) has its high bit set: eight octets a step. */
+static bool any_8bit(const uint8_t *p, size_t n) {
+  size_t i = 0;
+  uint64_t any = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    any |= w;
   }
+  for (; i < n; i++)
+    any |= p[i];
+  return (any & UINT64_C(0x8080808080808080)) != 0;
+}
+
+/* Whether DATA[0..LEN) is the usual body: every CR followed by an LF and
+ * every LF preceded by a CR. When it is, *DOT: whether a line starts with
+ * "." (at the start or after an LF), and *EIGHT: whether an octet has its
+ * high bit set. */
+static bool usual_body(const uint8_t *data, size_t len, bool *dot, bool *eight) {
+  *dot = len && data[0] == '.';
+  *eight = false;
+  if (len == 0)
+    return true;
+  if (data[0] == '\n' || data[len - 1] == '\r')
+    return false; /* an LF with no CR before it, a CR with no LF after it */
+  size_t i = 1;
+#if defined(__SSE2__)
+  /* Sixteen octets a step: V is DATA[i..i+16), W the same moved back by
+   * one, so an octet of V is an LF exactly where the octet before it (in
+   * W) is a CR; a "." in V after an LF in W starts a line. */
+  const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), dt = _mm_set1_epi8('.');
+  int dots = 0;
+  __m128i all = _mm_setzero_si128(); /* every octet of V or'ed: the high bits */
+  for (; i + 16 <= len; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(data + i));
+    __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(data + i - 1));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) != _mm_movemask_epi8(_mm_cmpeq_epi8(w, cr)))
+      return false;
+    dots |= _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(w, lf), _mm_cmpeq_epi8(v, dt)));
+    all = _mm_or_si128(all, v);
+  }
+  *dot |= dots != 0;
+  unsigned any = data[0];
+  for (; i < len; i++) {
+    if ((data[i] == '\n') != (data[i - 1] == '\r'))
+      return false;
+    *dot |= data[i] == '.' && data[i - 1] == '\n';
+    any |= data[i];
+  }
+  *eight = (any & 0x80) || _mm_movemask_epi8(all);
+  return true;
+#else
+  /* One memchr a line: every LF after a CR, then as many CRs as CRLF
+   * pairs (so each CR is a pair's). */
+  (void)i;
+  size_t pairs = 0;
+  const uint8_t *end = data + len;
+  for (const uint8_t *l = data; (l = memchr(l, '\n', (size_t)(end - l))); l++) {
+    if (l == data || l[-1] != '\r')
+      return false;
+    pairs++;
+    *dot |= l + 1 < end && l[1] == '.';
+  }
+  if (!crs_at_most(data, len, pairs))
+    return false;
+  *eight = any_8bit(data, len);
+  return true;
+#endif
+}
+
+uint64_t smtp_cli_body_scan_8bit(const uint8_t *data, size_t len, bool *crlf_only, bool *dots,
+                                 bool *eight) {
+  /* The usual body first: its size is its length, plus the CRLF a last
+   * line without one gets. */
+  bool dot;
   *dots = false;
-  if (!bare && crs_at_most(data, len, pairs)) { /* then exactly PAIRS: the CRLFs' */
+  if (usual_body(data, len, &dot, eight)) {
     *crlf_only = true;
     *dots = dot;
     return len + (len && data[len - 1] != '\n' ? 2 : 0);
   }
+  *eight = any_8bit(data, len);
   uint64_t n = 0;
   bool bol = true, crlf = true;
   for (size_t i = 0, stop; i < len;) {
@@ -73,6 +138,11 @@ uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_onl
   }
   *crlf_only = crlf;
   return n + (bol ? 0 : 2);
+}
+
+uint64_t smtp_cli_body_scan_dots(const uint8_t *data, size_t len, bool *crlf_only, bool *dots) {
+  bool eight;
+  return smtp_cli_body_scan_8bit(data, len, crlf_only, dots, &eight);
 }
 
 uint64_t smtp_cli_body_scan(const uint8_t *data, size_t len, bool *crlf_only) {

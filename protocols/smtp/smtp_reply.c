@@ -171,8 +171,18 @@ void smtp_string_renew(char **slot, const char *s, bool wipe) {
     return;
   if (!*slot && !s)
     return;
+  size_t old = *slot ? strlen(*slot) : 0;
+  if (*slot && s) {
+    size_t n = strlen(s);
+    if (n <= old) { /* the old block holds it: no allocation */
+      memcpy(*slot, s, n + 1);
+      if (wipe)
+        memset(*slot + n + 1, 0, old - n);
+      return;
+    }
+  }
   if (*slot && wipe)
-    memset(*slot, 0, strlen(*slot));
+    memset(*slot, 0, old);
   g_free(*slot);
   *slot = s ? g_strdup(s) : NULL;
 }

@@ -115,8 +115,10 @@ GString *smtp_string_kept(GString *s, gsize size);
 
 /* *SLOT (an owned string or NULL) made a copy of S (may be NULL): kept
  * as it is when it holds S already (a renewed engine's name from the
- * same config), else freed (wiped first when WIPE: a secret) and copied
- * anew. */
+ * same config), overwritten in place when S is no longer (another user's
+ * name of the same length: the octets of the old text beyond S's end are
+ * zeroed when WIPE), else freed (wiped first when WIPE: a secret) and
+ * copied anew. Pointers to the old text are not valid after the call. */
 void smtp_string_renew(char **slot, const char *s, bool wipe);
 
 #endif
