@@ -71,20 +71,26 @@ static msg_info *at(const mail_tally *t, uint32_t ref) { return trace_store_at(&
 
 static uint32_t msg_hash(const char *s) { return trace_store_hash(0, s, strlen(s)); }
 
-static bool msg_match(const void *ctx, uint32_t v, const void *key) {
-  return strcmp(at(ctx, v - 1)->msg, key) == 0;
+/* MSG's slot (H its hash): the one holding its record, or the free one
+ * where it would go. */
+static uint32_t *msg_slot(const mail_tally *t, const char *msg, uint32_t h) {
+  for (uint32_t i = h;; i++) {
+    uint32_t *s = trace_store_tab_slot(&t->msgs, i);
+    if (!*s || strcmp(at(t, *s - 1)->msg, msg) == 0)
+      return s;
+  }
 }
 
 static uint32_t msg_rehash(void *ctx, uint32_t v) { return msg_hash(at(ctx, v - 1)->msg); }
 
 static msg_info *find(const mail_tally *t, const char *msg) {
-  const uint32_t *s = trace_store_tab_find(&t->msgs, msg_hash(msg), msg_match, t, msg);
+  const uint32_t *s = msg_slot(t, msg, msg_hash(msg));
   return *s ? at(t, *s - 1) : NULL;
 }
 
 /* MSG's record, made if new; its reference in *REF. */
 static msg_info *info_ref(mail_tally *t, const char *msg, uint32_t *ref) {
-  uint32_t *s = trace_store_tab_find(&t->msgs, msg_hash(msg), msg_match, t, msg);
+  uint32_t *s = msg_slot(t, msg, msg_hash(msg));
   if (*s) {
     *ref = *s - 1;
     return at(t, *ref);
@@ -112,15 +118,17 @@ static uint32_t stored_hash(uint32_t msg, const char *mailbox) {
   return trace_store_hash_mix(h);
 }
 
-typedef struct {
-  uint32_t msg;
-  const char *mailbox;
-} stored_key;
-
-static bool stored_match(const void *ctx, uint32_t v, const void *key) {
-  const stored_ent *e = trace_store_at(&((const mail_tally *)ctx)->mem, v - 1);
-  const stored_key *k = key;
-  return e->msg == k->msg && g_ascii_strcasecmp(e->mailbox, k->mailbox) == 0;
+/* The slot of (MSG, MAILBOX) (H its hash): the one holding it, or the free
+ * one where it would go. */
+static uint32_t *stored_slot(const mail_tally *t, uint32_t msg, const char *mailbox, uint32_t h) {
+  for (uint32_t i = h;; i++) {
+    uint32_t *s = trace_store_tab_slot(&t->stored, i);
+    if (!*s)
+      return s;
+    const stored_ent *e = trace_store_at(&t->mem, *s - 1);
+    if (e->msg == msg && g_ascii_strcasecmp(e->mailbox, mailbox) == 0)
+      return s;
+  }
 }
 
 static uint32_t stored_rehash(void *ctx, uint32_t v) {
@@ -161,8 +169,7 @@ bool mail_tally_duplicate(mail_tally *t, const char *msg, const char *mailbox) {
   info_ref(t, msg, &ref);
   if (!t->stored.cap)
     trace_store_tab_init(&t->stored);
-  stored_key k = {ref, mailbox};
-  uint32_t *s = trace_store_tab_find(&t->stored, stored_hash(ref, mailbox), stored_match, t, &k);
+  uint32_t *s = stored_slot(t, ref, mailbox, stored_hash(ref, mailbox));
   if (*s) {
     t->st.duplicates++;
     return true;

@@ -22,11 +22,6 @@ void trace_atoms_clear(trace_atoms *a) {
   a->all = NULL;
 }
 
-const trace_atom *trace_atoms_find(const trace_atoms *a, const char *s) {
-  const char *k = g_hash_table_lookup(a->by_str, s);
-  return k ? (const trace_atom *)(const void *)(k - offsetof(trace_atom, s)) : NULL;
-}
-
 const trace_atom *trace_atoms_add(trace_atoms *a, const char *s, uint32_t fold) {
   if (a->all->len >= TRACE_ATOMS_MAX)
     g_error("trace_atoms: %u names", a->all->len); /* out of memory first */

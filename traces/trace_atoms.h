@@ -15,6 +15,7 @@
 #define MAILSIM_TRACE_ATOMS_H
 
 #include <glib.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define TRACE_ATOMS_MAX ((UINT32_C(1) << 31) - 1)
@@ -36,7 +37,10 @@ void trace_atoms_init(trace_atoms *a);
 void trace_atoms_clear(trace_atoms *a);
 
 /* S's atom (exactly S), or NULL; borrowed, valid until _clear. */
-const trace_atom *trace_atoms_find(const trace_atoms *a, const char *s);
+static inline const trace_atom *trace_atoms_find(const trace_atoms *a, const char *s) {
+  const char *k = g_hash_table_lookup(a->by_str, s);
+  return k ? (const trace_atom *)(const void *)(k - offsetof(trace_atom, s)) : NULL;
+}
 /* A new atom for S, which must not have one; its fold FOLD, or its own id
  * with TRACE_ATOMS_NONE (S has no upper case, or case does not matter).
  * Aborts at TRACE_ATOMS_MAX atoms (out of memory first). */

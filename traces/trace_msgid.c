@@ -8,8 +8,6 @@
 #define RUN_MIN 4
 #define RUN_MAX 127
 
-static const char digits[] = "0123456789abcdef";
-
 static int hex_val(char c) {
   unsigned d = (unsigned)(unsigned char)c - '0', a = (unsigned)(unsigned char)c - 'a';
   return d < 10 ? (int)d : a < 6 ? (int)a + 10 : -1;
@@ -56,36 +54,14 @@ void trace_msgid_unpack(GString *out, const uint8_t *p, size_t n) {
     } else {
       size_t run = b & 0x7F;
       for (size_t i = 0; i + 1 < run; i += 2, p++) {
-        *o++ = digits[*p >> 4];
-        *o++ = digits[*p & 15];
+        *o++ = TRACE_MSGID_DIGITS[*p >> 4];
+        *o++ = TRACE_MSGID_DIGITS[*p & 15];
       }
       if (run % 2)
-        *o++ = digits[*p++ >> 4];
+        *o++ = TRACE_MSGID_DIGITS[*p++ >> 4];
     }
   }
   g_string_truncate(out, (gsize)(o - out->str));
-}
-
-bool trace_msgid_eq(const uint8_t *k, size_t n, const char *s) {
-  const uint8_t *end = k + n;
-  while (k < end) { /* S's NUL never matches a packed octet */
-    uint8_t b = *k++;
-    if (b < 0x80) {
-      if ((uint8_t)*s++ != b)
-        return false;
-    } else if (b == 0x80) {
-      if ((uint8_t)*s++ != *k++)
-        return false;
-    } else {
-      size_t run = b & 0x7F;
-      for (size_t i = 0; i + 1 < run; i += 2, k++, s += 2) /* s[1] read only after s[0] matched */
-        if (s[0] != digits[*k >> 4] || s[1] != digits[*k & 15])
-          return false;
-      if (run % 2 && *s++ != digits[*k++ >> 4])
-        return false;
-    }
-  }
-  return *s == '\0';
 }
 
 uint32_t trace_msgid_keep(trace_store *st, const uint8_t *key, size_t n) {

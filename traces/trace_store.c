@@ -25,7 +25,7 @@ void trace_store_clear(trace_store *st) {
 
 void *trace_store_alloc(trace_store *st, size_t n, uint32_t *ref) {
   n = n ? (n + 7) & ~(size_t)7 : 8; /* every reference names its own octets */
-  bool big = n > st->block / 4; /* a block of its own */
+  bool big = n > st->block / 4;     /* a block of its own */
   if (big || n > st->left) {
     if (st->blocks->len >= TRACE_STORE_MAX_BLOCKS)
       g_error("%s: %u blocks of records", st->what, st->blocks->len); /* out of memory */
@@ -71,6 +71,12 @@ void trace_store_tab_added(trace_store_tab *tb, uint32_t (*hash)(void *ctx, uint
   tb->slots = g_new0(uint32_t, tb->cap);
   for (uint32_t i = 0; i < ocap; i++)
     if (old[i])
-      *trace_store_tab_find(tb, hash(ctx, old[i]), NULL, NULL, NULL) = old[i];
+      for (uint32_t j = hash(ctx, old[i]);; j++) {
+        uint32_t *sl = trace_store_tab_slot(tb, j);
+        if (!*sl) {
+          *sl = old[i];
+          break;
+        }
+      }
   g_free(old);
 }

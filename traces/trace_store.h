@@ -93,19 +93,17 @@ void trace_store_tab_init(trace_store_tab *tb);
 /* Frees the slots (a zeroed table, never initialised, is fine). */
 void trace_store_tab_clear(trace_store_tab *tb);
 
-/* The slot of the value whose hash is H and for which EQ(CTX, value, KEY)
- * holds, or the free slot where it would go. EQ may be NULL: the first
- * free slot. Inlined, so a constant EQ is too. */
-static inline uint32_t *trace_store_tab_find(const trace_store_tab *tb, uint32_t h,
-                                             bool (*eq)(const void *ctx, uint32_t v,
-                                                        const void *key),
-                                             const void *ctx, const void *key) {
-  uint32_t mask = tb->cap - 1;
-  for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-    uint32_t *sl = &tb->slots[i];
-    if (!*sl || (eq && eq(ctx, *sl, key)))
-      return sl;
-  }
+/* The slot I modulo the table's size. A lookup of a value whose hash is H
+ * probes I = H, H + 1, ... and stops at a free slot (the value is not
+ * there: it would go here) or at the caller's match:
+ *
+ *   for (uint32_t i = h;; i++) {
+ *     uint32_t *sl = trace_store_tab_slot(tb, i);
+ *     if (!*sl || matches(*sl)) return sl;
+ *   }
+ */
+static inline uint32_t *trace_store_tab_slot(const trace_store_tab *tb, uint32_t i) {
+  return &tb->slots[i & (tb->cap - 1)];
 }
 
 /* Counts the value just stored in a free slot, and doubles the table when

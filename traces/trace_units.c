@@ -102,15 +102,6 @@ static bool qid_eq(const trace_units *us, const trace_unit *u, const char *queue
   return queue_id[TRACE_UNIT_QID_INLINE] == '\0'; /* 7 octets, no NUL: QUEUE_ID ends there too */
 }
 
-uint32_t trace_units_idref(trace_units *us, uint64_t id) {
-  if (id < TRACE_UNITS_IDREF_WIDE)
-    return (uint32_t)id;
-  if (us->wide_ids->len >= TRACE_UNITS_IDREF_WIDE - 1)
-    g_error(WHAT ": %u event ids over 2^31 kept", us->wide_ids->len); /* out of memory */
-  g_array_append_val(us->wide_ids, id);
-  return TRACE_UNITS_IDREF_WIDE | (us->wide_ids->len - 1);
-}
-
 void trace_units_set_hop(trace_units *us, trace_unit *u, int64_t hop) {
   if (hop >= -1 && hop < TRACE_UNITS_HOP_WIDE - 1) {
     if (u->hop == TRACE_UNITS_HOP_WIDE)
@@ -157,36 +148,31 @@ static uint32_t qid_hash(uint32_t node, const char *queue_id, size_t n) {
 /* The hash of a message id's text (the packed form is not hashed). */
 static uint32_t msg_hash(const char *msg) { return trace_store_hash(UINT64_MAX, msg, strlen(msg)); }
 
-typedef struct {
-  uint32_t node;
-  const char *queue_id;
-} qid_key;
-
-static bool qid_match(const void *ctx, uint32_t v, const void *key) {
-  const trace_units *us = ctx;
-  const qid_key *k = key;
-  const trace_unit *u = trace_units_at(us, v - 1);
-  return trace_units_node(us, u) == k->node && qid_eq(us, u, k->queue_id);
-}
-
-static bool msg_match(const void *ctx, uint32_t v, const void *key) {
-  const trace_units *us = ctx;
-  size_t n;
-  const uint8_t *k = trace_msgid_key(&us->mem, trace_units_at(us, v - 1)->msg, &n);
-  return trace_msgid_eq(k, n, key);
-}
-
 /* The by_qid slot of (NODE, QUEUE_ID) (H its hash): the one holding its
  * unit, or the free one where it would go. */
 static uint32_t *qid_slot(const trace_units *us, uint32_t node, const char *queue_id, uint32_t h) {
-  qid_key k = {node, queue_id};
-  return trace_store_tab_find(&us->by_qid, h, qid_match, us, &k);
+  for (uint32_t i = h;; i++) {
+    uint32_t *sl = trace_store_tab_slot(&us->by_qid, i);
+    if (!*sl)
+      return sl;
+    const trace_unit *u = trace_units_at(us, *sl - 1);
+    if (trace_units_node(us, u) == node && qid_eq(us, u, queue_id))
+      return sl;
+  }
 }
 
 /* The msgs slot of MSG: the one holding its first unit, or the free one
  * where it would go. */
 static uint32_t *msg_slot(const trace_units *us, const char *msg) {
-  return trace_store_tab_find(&us->msgs, msg_hash(msg), msg_match, us, msg);
+  for (uint32_t i = msg_hash(msg);; i++) {
+    uint32_t *sl = trace_store_tab_slot(&us->msgs, i);
+    if (!*sl)
+      return sl;
+    size_t n;
+    const uint8_t *k = trace_msgid_key(&us->mem, trace_units_at(us, *sl - 1)->msg, &n);
+    if (trace_msgid_eq(k, n, msg))
+      return sl;
+  }
 }
 
 static uint32_t qid_rehash(void *ctx, uint32_t v) {
@@ -275,16 +261,6 @@ trace_unit *trace_units_get(trace_units *us, const char *node, const char *queue
 }
 
 /* ---- recipients ---- */
-
-trace_unit_rcpt *trace_units_rcpt_fold(const trace_units *us, trace_unit *u, uint32_t fold) {
-  if (fold == TRACE_ATOMS_NONE)
-    return NULL;
-  trace_unit_rcpt *r = trace_units_rcpts(us, u);
-  for (uint32_t i = 0, n = trace_units_nrcpts(u); i < n; i++)
-    if (trace_atoms_at(&us->addrs, trace_units_addr(&r[i]))->fold == fold)
-      return &r[i];
-  return NULL;
-}
 
 /* A unit's only recipient is in the unit; more go to an exact-size array
  * in the store, replaced by a new one when more come (the old one is left

@@ -122,8 +122,6 @@ const char *trace_units_msg(trace_units *us, const trace_unit *u);
 const char *trace_units_qid(const trace_units *us, const trace_unit *u,
                             char buf[TRACE_UNIT_QID_INLINE + 1]);
 
-/* The idref of event ID (kept apart past 2^31). */
-uint32_t trace_units_idref(trace_units *us, uint64_t id);
 void trace_units_set_hop(trace_units *us, trace_unit *u, int64_t hop);
 /* U's policy set to (LIFETIME, GAP, MAX_HOPS) (kept once). */
 void trace_units_set_pol(trace_units *us, trace_unit *u, int64_t lifetime, int64_t gap,
@@ -131,7 +129,8 @@ void trace_units_set_pol(trace_units *us, trace_unit *u, int64_t lifetime, int64
 
 /* U's recipient whose address has the fold FOLD (trace_atoms_fold on
  * addrs; TRACE_ATOMS_NONE: none), or NULL; in place. */
-trace_unit_rcpt *trace_units_rcpt_fold(const trace_units *us, trace_unit *u, uint32_t fold);
+static inline trace_unit_rcpt *trace_units_rcpt_fold(const trace_units *us, trace_unit *u,
+                                                     uint32_t fold);
 /* Adds the strings of ARR (a cJSON array; other items skipped) that U
  * lacks, without regard to case, in their order. */
 void trace_units_add_rcpts(trace_units *us, trace_unit *u, const cJSON *arr);
@@ -209,6 +208,27 @@ static inline const trace_unit_pol *trace_units_pol(const trace_units *us, const
                    ? GPOINTER_TO_UINT(g_hash_table_lookup(us->wide_pols, u))
                    : u->pol;
   return us->pols->pdata[i];
+}
+
+/* The idref of event ID (kept apart past 2^31). */
+static inline uint32_t trace_units_idref(trace_units *us, uint64_t id) {
+  if (id < TRACE_UNITS_IDREF_WIDE)
+    return (uint32_t)id;
+  if (us->wide_ids->len >= TRACE_UNITS_IDREF_WIDE - 1)
+    g_error("trace_check: %u event ids over 2^31 kept", us->wide_ids->len); /* out of memory */
+  g_array_append_val(us->wide_ids, id);
+  return TRACE_UNITS_IDREF_WIDE | (us->wide_ids->len - 1);
+}
+
+static inline trace_unit_rcpt *trace_units_rcpt_fold(const trace_units *us, trace_unit *u,
+                                                     uint32_t fold) {
+  if (fold == TRACE_ATOMS_NONE)
+    return NULL;
+  trace_unit_rcpt *r = trace_units_rcpts(us, u);
+  for (uint32_t i = 0, n = trace_units_nrcpts(u); i < n; i++)
+    if (trace_atoms_at(&us->addrs, trace_units_addr(&r[i]))->fold == fold)
+      return &r[i];
+  return NULL;
 }
 
 #endif
