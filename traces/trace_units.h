@@ -16,9 +16,12 @@
  * fit, so nothing depends on a trace's sizes. The lookups, by (node,
  * queue id) and by message id, are open-addressing tables of unit indexes.
  *
- * Caller storage (_init/_clear): the fields are the module's; the caller
- * reads units only through these functions and their flags directly.
- * Nothing here reaches output but through the caller, in unit order.
+ * Caller storage (_init/_clear): the fields are the module's, but n (the
+ * units made) to walk them by index; of a unit the caller touches only
+ * flags (all but MANY and LONG_QID are its own), next (to walk with
+ * trace_units_next) and its recipients' resolved and RELAYED bit, the
+ * rest through these functions. Nothing here reaches output but through
+ * the caller, in unit order.
  */
 #ifndef MAILSIM_TRACE_UNITS_H
 #define MAILSIM_TRACE_UNITS_H
