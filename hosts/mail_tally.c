@@ -7,13 +7,14 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "trace_store.h"
+
 /* One record per message, its Message-ID inside (issue #6: memory per
  * queued message), and one per (message, mailbox) stored. Records live as
- * long as the tally, so they are carved from blocks (no malloc header and
- * rounding each) and named by a 32-bit reference (block, 8-octet slot);
- * the lookup tables are open-addressing arrays of those references (4
- * octets a slot, no hash array, no key and value pointers: a GHashTable
- * set costs 12 octets a slot). */
+ * long as the tally, so they are carved from a trace_store (no malloc
+ * header and rounding each) and named by its 32-bit references; the
+ * lookup tables are trace_store tables of those references + 1 (4 octets
+ * a slot: a GHashTable set costs 12). */
 typedef struct {
   /* bit 63: deferred; bits 0..62: the submission time + 1, 0 not
    * submitted (yet). One word: the Message-ID follows it at offset 8 (a
@@ -23,39 +24,28 @@ typedef struct {
 } msg_info;
 
 #define DEFERRED_BIT (UINT64_C(1) << 63)
+#define WHAT "mail_tally"
 
 static sim_time submitted_of(const msg_info *mi) {
   return (sim_time)(mi->word & ~DEFERRED_BIT) - 1;
 }
 
-#define BLOCK (8 * 1024)
-#define SLOT_BITS 10 /* BLOCK / 8 slots a block */
-/* A reference: block << SLOT_BITS | slot; the table holds it + 1 (0 free).
- * 2^22 - 1 blocks of 8 KiB: 32 GiB of records before it runs out. */
-#define MAX_BLOCKS ((UINT32_C(1) << (32 - SLOT_BITS)) - 1) /* + 1 fits */
-
 struct mail_tally {
-  GPtrArray *blocks; /* owned: the msg_info records */
-  uint32_t open;     /* the block records are carved from */
-  char *free_p;      /* its free part */
-  size_t free_left;
-  uint32_t *slots; /* reference + 1, 0 free; cap a power of two */
-  uint32_t cap, n;
+  trace_store mem;      /* the msg_info and stored_ent records, 8 KiB blocks */
+  trace_store_tab msgs; /* msg_info reference + 1 */
   /* The (message, mailbox) pairs stored (mail_tally_duplicate): stored_ent
-   * reference + 1, 0 free; made at the first storage (a world that only
-   * queues pays nothing). */
-  uint32_t *sslots;
-  uint32_t scap, sn;
-  GArray *delays;   /* sim_time */
+   * reference + 1; made at the first storage (a world that only queues
+   * pays nothing). */
+  trace_store_tab stored;
+  GArray *delays; /* sim_time */
   bool sorted;
   mail_tally_stats st;
 };
 
 mail_tally *mail_tally_new(void) {
   mail_tally *t = g_new0(mail_tally, 1);
-  t->blocks = g_ptr_array_new_with_free_func(g_free);
-  t->cap = 64;
-  t->slots = g_new0(uint32_t, t->cap);
+  trace_store_init(&t->mem, 8 * 1024, WHAT);
+  trace_store_tab_init(&t->msgs);
   t->delays = g_array_new(FALSE, FALSE, sizeof(sim_time));
   return t;
 }
@@ -63,9 +53,9 @@ mail_tally *mail_tally_new(void) {
 void mail_tally_free(mail_tally *t) {
   if (!t)
     return;
-  g_free(t->sslots);
-  g_free(t->slots);
-  g_ptr_array_unref(t->blocks);
+  trace_store_tab_clear(&t->stored);
+  trace_store_tab_clear(&t->msgs);
+  trace_store_clear(&t->mem);
   g_array_unref(t->delays);
   g_free(t);
 }
@@ -77,105 +67,41 @@ typedef struct {
   char mailbox[];
 } stored_ent;
 
-static void *at_ref(const mail_tally *t, uint32_t ref) {
-  char *b = t->blocks->pdata[ref >> SLOT_BITS];
-  return b + (size_t)(ref & ((1u << SLOT_BITS) - 1)) * 8;
-}
+static msg_info *at(const mail_tally *t, uint32_t ref) { return trace_store_at(&t->mem, ref); }
 
-static msg_info *at(const mail_tally *t, uint32_t ref) { return at_ref(t, ref); }
+static uint32_t msg_hash(const char *s) { return trace_store_hash(0, s, strlen(s)); }
 
-/* A hash of S, eight octets at a time (the words' byte order makes it the
- * machine's own: it only places entries; the index is the low bits). */
-static uint32_t hash_str(const char *s) {
-  size_t n = strlen(s);
-  uint64_t h = n * 0x9E3779B97F4A7C15u;
-  for (; n >= 8; s += 8, n -= 8) {
-    uint64_t w;
-    memcpy(&w, s, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdu;
-    h ^= h >> 32;
-  }
-  uint64_t w = 0;
-  memcpy(&w, s, n);
-  h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
-  h ^= h >> 29;
-  h *= 0xff51afd7ed558ccdu;
-  return (uint32_t)(h ^ (h >> 32));
-}
-
-/* MSG's slot in the table (H its hash): the one holding it, or the free
- * one where it would go (MSG NULL: the first free one, to place a
- * reference again). Linear probing; the table is at most 3/4 full. */
-static uint32_t *slot_of(const mail_tally *t, const char *msg, uint32_t h) {
-  uint32_t mask = t->cap - 1;
-  for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-    uint32_t *s = &t->slots[i];
-    if (!*s || (msg && strcmp(at(t, *s - 1)->msg, msg) == 0))
+/* MSG's slot (H its hash): the one holding its record, or the free one
+ * where it would go. */
+static uint32_t *msg_slot(const mail_tally *t, const char *msg, uint32_t h) {
+  for (uint32_t i = h;; i++) {
+    uint32_t *s = trace_store_tab_slot(&t->msgs, i);
+    if (!*s || strcmp(at(t, *s - 1)->msg, msg) == 0)
       return s;
   }
 }
 
+static uint32_t msg_rehash(void *ctx, uint32_t v) { return msg_hash(at(ctx, v - 1)->msg); }
+
 static msg_info *find(const mail_tally *t, const char *msg) {
-  const uint32_t *s = slot_of(t, msg, hash_str(msg));
+  const uint32_t *s = msg_slot(t, msg, msg_hash(msg));
   return *s ? at(t, *s - 1) : NULL;
-}
-
-/* N octets (a multiple of 8) from the blocks, and their reference. */
-static void *carve(mail_tally *t, size_t n, uint32_t *ref) {
-  bool big = n > BLOCK / 4; /* a block of its own */
-  if (big || n > t->free_left) {
-    if (t->blocks->len >= MAX_BLOCKS)
-      g_error("mail_tally: %u blocks of records", t->blocks->len); /* out of memory */
-    char *blk = g_malloc(big ? n : BLOCK);
-    g_ptr_array_add(t->blocks, blk);
-    if (big) {
-      *ref = (t->blocks->len - 1) << SLOT_BITS;
-      return blk;
-    }
-    t->open = t->blocks->len - 1;
-    t->free_p = blk;
-    t->free_left = BLOCK;
-  }
-  const char *open = t->blocks->pdata[t->open];
-  *ref = t->open << SLOT_BITS | (uint32_t)((size_t)(t->free_p - open) / 8);
-  void *r = t->free_p;
-  t->free_p += n;
-  t->free_left -= n;
-  return r;
-}
-
-/* Twice the slots, every reference placed again. */
-static void grow(mail_tally *t) {
-  uint32_t *old = t->slots, ocap = t->cap;
-  if (t->cap > UINT32_MAX / 2)
-    g_error("mail_tally: %u messages", t->n); /* out of memory first */
-  t->cap *= 2;
-  t->slots = g_new0(uint32_t, t->cap);
-  for (uint32_t i = 0; i < ocap; i++)
-    if (old[i])
-      *slot_of(t, NULL, hash_str(at(t, old[i] - 1)->msg)) = old[i];
-  g_free(old);
 }
 
 /* MSG's record, made if new; its reference in *REF. */
 static msg_info *info_ref(mail_tally *t, const char *msg, uint32_t *ref) {
-  uint32_t h = hash_str(msg);
-  uint32_t *s = slot_of(t, msg, h);
+  uint32_t *s = msg_slot(t, msg, msg_hash(msg));
   if (*s) {
     *ref = *s - 1;
     return at(t, *ref);
   }
   size_t n = strlen(msg) + 1;
   /* not sizeof: its tail padding */
-  msg_info *mi = carve(t, (offsetof(msg_info, msg) + n + 7) & ~(size_t)7, ref);
+  msg_info *mi = trace_store_alloc(&t->mem, offsetof(msg_info, msg) + n, ref);
   mi->word = 0;
   memcpy(mi->msg, msg, n);
-  if (4 * (uint64_t)(t->n + 1) > 3 * (uint64_t)t->cap) {
-    grow(t);
-    s = slot_of(t, msg, h);
-  }
   *s = *ref + 1;
-  t->n++;
+  trace_store_tab_added(&t->msgs, msg_rehash, t, WHAT);
   return mi;
 }
 
@@ -189,45 +115,25 @@ static uint32_t stored_hash(uint32_t msg, const char *mailbox) {
   uint64_t h = msg * 0x9E3779B97F4A7C15u;
   for (; *mailbox; mailbox++)
     h = (h ^ (unsigned char)g_ascii_tolower(*mailbox)) * 0x100000001b3u;
-  h ^= h >> 29;
-  h *= 0xff51afd7ed558ccdu;
-  return (uint32_t)(h ^ (h >> 32));
+  return trace_store_hash_mix(h);
 }
 
 /* The slot of (MSG, MAILBOX) (H its hash): the one holding it, or the free
- * one where it would go (MAILBOX NULL: the first free one). */
+ * one where it would go. */
 static uint32_t *stored_slot(const mail_tally *t, uint32_t msg, const char *mailbox, uint32_t h) {
-  uint32_t mask = t->scap - 1;
-  for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-    uint32_t *s = &t->sslots[i];
+  for (uint32_t i = h;; i++) {
+    uint32_t *s = trace_store_tab_slot(&t->stored, i);
     if (!*s)
       return s;
-    const stored_ent *e = at_ref(t, *s - 1);
-    if (mailbox && e->msg == msg && g_ascii_strcasecmp(e->mailbox, mailbox) == 0)
+    const stored_ent *e = trace_store_at(&t->mem, *s - 1);
+    if (e->msg == msg && g_ascii_strcasecmp(e->mailbox, mailbox) == 0)
       return s;
   }
 }
 
-/* Room for one more pair: the table made, or doubled when 3/4 full. */
-static void stored_room(mail_tally *t) {
-  if (!t->scap) {
-    t->scap = 64;
-    t->sslots = g_new0(uint32_t, t->scap);
-    return;
-  }
-  if (4 * (uint64_t)(t->sn + 1) <= 3 * (uint64_t)t->scap)
-    return;
-  if (t->scap > UINT32_MAX / 2)
-    g_error("mail_tally: %u storages", t->sn); /* out of memory first */
-  uint32_t *old = t->sslots, ocap = t->scap;
-  t->scap *= 2;
-  t->sslots = g_new0(uint32_t, t->scap);
-  for (uint32_t i = 0; i < ocap; i++)
-    if (old[i]) {
-      const stored_ent *e = at_ref(t, old[i] - 1);
-      *stored_slot(t, e->msg, NULL, stored_hash(e->msg, e->mailbox)) = old[i];
-    }
-  g_free(old);
+static uint32_t stored_rehash(void *ctx, uint32_t v) {
+  const stored_ent *e = trace_store_at(&((const mail_tally *)ctx)->mem, v - 1);
+  return stored_hash(e->msg, e->mailbox);
 }
 
 void mail_tally_submit(mail_tally *t, const char *msg, size_t nrcpts, sim_time now) {
@@ -261,20 +167,20 @@ void mail_tally_bounce(mail_tally *t, const char *msg) {
 bool mail_tally_duplicate(mail_tally *t, const char *msg, const char *mailbox) {
   uint32_t ref;
   info_ref(t, msg, &ref);
-  stored_room(t);
-  uint32_t h = stored_hash(ref, mailbox);
-  uint32_t *s = stored_slot(t, ref, mailbox, h);
+  if (!t->stored.cap)
+    trace_store_tab_init(&t->stored);
+  uint32_t *s = stored_slot(t, ref, mailbox, stored_hash(ref, mailbox));
   if (*s) {
     t->st.duplicates++;
     return true;
   }
   size_t n = strlen(mailbox) + 1;
   uint32_t eref;
-  stored_ent *e = carve(t, (offsetof(stored_ent, mailbox) + n + 7) & ~(size_t)7, &eref);
+  stored_ent *e = trace_store_alloc(&t->mem, offsetof(stored_ent, mailbox) + n, &eref);
   e->msg = ref;
   memcpy(e->mailbox, mailbox, n);
   *s = eref + 1;
-  t->sn++;
+  trace_store_tab_added(&t->stored, stored_rehash, t, WHAT);
   return false;
 }
 
