@@ -525,24 +525,29 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   sim_net *net = c->net;
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
-  /* Every field assigned at once (the others zero): no clearing first. */
+  /* Every field assigned one by one (pkt_take's packet holds no buffer:
+   * data NULL, cap 0), so no clearing of the whole packet first. */
   sim_pkt *p = sim_net__pkt_take(net);
-  *p = (sim_pkt){
-      .src = c->key.laddr,
-      .dst = c->key.raddr,
-      .proto = SIM_PROTO_TCP,
-      .flags = flags,
-      .sport = c->key.lport,
-      .dport = c->key.rport,
-      .window = c->window,
-      .seq = seq,
-      .ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0,
-      .conn = c->id,
-      .wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len,
-      .dst_node = c->peer_node, /* saves sim_net__output its lookup */
-  };
+  p->next = NULL;
+  p->src = c->key.laddr;
+  p->dst = c->key.raddr;
+  p->proto = SIM_PROTO_TCP;
+  p->flags = flags;
+  p->sport = c->key.lport;
+  p->dport = c->key.rport;
+  p->window = c->window;
+  p->seq = seq;
+  p->ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0;
+  p->conn = c->id;
+  p->len = 0;
+  p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
+  p->sent = 0;
+  p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
+  p->link = NULL;
+  p->epoch = 0;
+  p->dir = 0;
   if (len) /* a pure ACK holds no buffer */
-    sim_net__pkt_set_data(net, p, data, len);
+    sim_net__pkt_put_data(net, p, data, len);
   if (flags & SIM_TCP_ACK)
     c->ack_pending = false;
   sim_net__output(c->node, p);
