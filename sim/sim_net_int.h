@@ -219,8 +219,19 @@ static inline sim_pkt *sim_net__pkt_take(sim_net *net) {
 void sim_net__buf_release(sim_net *net, sim_pkt *p);
 /* P back to the free list; its payload buffer back to its class's list. */
 static inline void sim_net__pkt_free(sim_net *net, sim_pkt *p) {
-  if (p->data)
-    sim_net__buf_release(net, p);
+  uint8_t *d = p->data;
+  if (d) { /* a class buffer back on its list inline (every data segment) */
+    uint32_t cap = p->cap;
+    if (cap <= (32u << (SIM_NET__BUF_CLASSES - 1))) {
+      int k = __builtin_ctz(cap) - SIM_NET__BUF_MIN_SHIFT;
+      memcpy(d, &net->free_bufs[k], sizeof(void *));
+      net->free_bufs[k] = d;
+      p->data = NULL;
+      p->cap = 0;
+    } else {
+      sim_net__buf_release(net, p);
+    }
+  }
   p->next = net->free_pkts;
   net->free_pkts = p;
 }

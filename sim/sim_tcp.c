@@ -53,31 +53,26 @@ const char *sim_tcp__state_name(tcp_state st) {
   return state_names[st];
 }
 
-static bool legal(tcp_state from, tcp_state to) {
-  if (to == TCP_CLOSED)
-    return true;
-  switch (from) {
-  case TCP_CLOSED:
-    return to == TCP_SYN_SENT || to == TCP_SYN_RCVD;
-  case TCP_SYN_SENT:
-    return to == TCP_ESTABLISHED || to == TCP_FIN_WAIT_1;
-  case TCP_SYN_RCVD:
-    return to == TCP_ESTABLISHED;
-  case TCP_ESTABLISHED:
-    return to == TCP_FIN_WAIT_1 || to == TCP_CLOSE_WAIT;
-  case TCP_FIN_WAIT_1:
-    return to == TCP_FIN_WAIT_2 || to == TCP_CLOSING || to == TCP_TIME_WAIT;
-  case TCP_FIN_WAIT_2:
-  case TCP_CLOSING:
-    return to == TCP_TIME_WAIT;
-  case TCP_CLOSE_WAIT:
-    return to == TCP_LAST_ACK;
-  case TCP_LAST_ACK:
-  case TCP_TIME_WAIT:
-    return false;
-  default:
-    g_assert_not_reached();
-  }
+/* The legal transitions (sim_tcp_int.h) as one mask of target states per
+ * state; CLOSED is a legal target from anywhere. */
+#define TO(st) (1u << (st))
+static const uint16_t legal_to[TCP_STATE_COUNT] = {
+    [TCP_CLOSED] = TO(TCP_SYN_SENT) | TO(TCP_SYN_RCVD),
+    [TCP_SYN_SENT] = TO(TCP_ESTABLISHED) | TO(TCP_FIN_WAIT_1),
+    [TCP_SYN_RCVD] = TO(TCP_ESTABLISHED),
+    [TCP_ESTABLISHED] = TO(TCP_FIN_WAIT_1) | TO(TCP_CLOSE_WAIT),
+    [TCP_FIN_WAIT_1] = TO(TCP_FIN_WAIT_2) | TO(TCP_CLOSING) | TO(TCP_TIME_WAIT),
+    [TCP_FIN_WAIT_2] = TO(TCP_TIME_WAIT),
+    [TCP_CLOSING] = TO(TCP_TIME_WAIT),
+    [TCP_TIME_WAIT] = 0,
+    [TCP_CLOSE_WAIT] = TO(TCP_LAST_ACK),
+    [TCP_LAST_ACK] = 0,
+};
+#undef TO
+
+static inline bool legal(tcp_state from, tcp_state to) {
+  g_assert((unsigned)from < TCP_STATE_COUNT && (unsigned)to < TCP_STATE_COUNT);
+  return to == TCP_CLOSED || ((legal_to[from] >> to) & 1u);
 }
 
 void sim_tcp__enter(sim_tcp_conn *c, tcp_state st) {
