@@ -219,14 +219,45 @@ static inline sim_pkt *sim_net__pkt_take(sim_net *net) {
 void sim_net__buf_release(sim_net *net, sim_pkt *p);
 /* P back to the free list; its payload buffer back to its class's list. */
 static inline void sim_net__pkt_free(sim_net *net, sim_pkt *p) {
-  if (p->data)
-    sim_net__buf_release(net, p);
+  uint8_t *d = p->data;
+  if (d) { /* a class buffer back on its list inline (every data segment) */
+    uint32_t cap = p->cap;
+    if (cap <= (32u << (SIM_NET__BUF_CLASSES - 1))) {
+      int k = __builtin_ctz(cap) - SIM_NET__BUF_MIN_SHIFT;
+      memcpy(d, &net->free_bufs[k], sizeof(void *));
+      net->free_bufs[k] = d;
+      p->data = NULL;
+      p->cap = 0;
+    } else {
+      sim_net__buf_release(net, p);
+    }
+  }
   p->next = net->free_pkts;
   net->free_pkts = p;
 }
 /* Copies LEN bytes into the payload (a buffer of P's size class, from NET's
  * free lists when one is there). */
 void sim_net__pkt_set_data(sim_net *net, sim_pkt *p, const void *buf, size_t len);
+/* sim_net__pkt_set_data for a packet that holds no buffer (cap 0) and a
+ * payload of 1..2048 octets whose class has a free buffer: inline (every
+ * data segment); anything else through sim_net__pkt_set_data. Same buffer
+ * either way. */
+static inline void sim_net__pkt_put_data(sim_net *net, sim_pkt *p, const void *buf, uint32_t len) {
+  uint32_t cap = len <= 32 ? 32 : 1u << (32 - __builtin_clz(len - 1));
+  if (p->cap == 0 && len && cap <= (32u << (SIM_NET__BUF_CLASSES - 1))) {
+    int k = __builtin_ctz(cap) - SIM_NET__BUF_MIN_SHIFT;
+    void *b = net->free_bufs[k];
+    if (b) {
+      memcpy(&net->free_bufs[k], b, sizeof(void *));
+      p->data = b;
+      p->cap = cap;
+      memcpy(b, buf, len);
+      p->len = len;
+      return;
+    }
+  }
+  sim_net__pkt_set_data(net, p, buf, len);
+}
 /* Header octets for the family of P's addresses and protocol. */
 static inline uint32_t sim_net__hdr_size(int family, uint8_t proto) {
   uint32_t ip = family == 6 ? SIM_IPV6_HDR : SIM_IPV4_HDR;

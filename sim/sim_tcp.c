@@ -53,31 +53,26 @@ const char *sim_tcp__state_name(tcp_state st) {
   return state_names[st];
 }
 
-static bool legal(tcp_state from, tcp_state to) {
-  if (to == TCP_CLOSED)
-    return true;
-  switch (from) {
-  case TCP_CLOSED:
-    return to == TCP_SYN_SENT || to == TCP_SYN_RCVD;
-  case TCP_SYN_SENT:
-    return to == TCP_ESTABLISHED || to == TCP_FIN_WAIT_1;
-  case TCP_SYN_RCVD:
-    return to == TCP_ESTABLISHED;
-  case TCP_ESTABLISHED:
-    return to == TCP_FIN_WAIT_1 || to == TCP_CLOSE_WAIT;
-  case TCP_FIN_WAIT_1:
-    return to == TCP_FIN_WAIT_2 || to == TCP_CLOSING || to == TCP_TIME_WAIT;
-  case TCP_FIN_WAIT_2:
-  case TCP_CLOSING:
-    return to == TCP_TIME_WAIT;
-  case TCP_CLOSE_WAIT:
-    return to == TCP_LAST_ACK;
-  case TCP_LAST_ACK:
-  case TCP_TIME_WAIT:
-    return false;
-  default:
-    g_assert_not_reached();
-  }
+/* The legal transitions (sim_tcp_int.h) as one mask of target states per
+ * state; CLOSED is a legal target from anywhere. */
+#define TO(st) (1u << (st))
+static const uint16_t legal_to[TCP_STATE_COUNT] = {
+    [TCP_CLOSED] = TO(TCP_SYN_SENT) | TO(TCP_SYN_RCVD),
+    [TCP_SYN_SENT] = TO(TCP_ESTABLISHED) | TO(TCP_FIN_WAIT_1),
+    [TCP_SYN_RCVD] = TO(TCP_ESTABLISHED),
+    [TCP_ESTABLISHED] = TO(TCP_FIN_WAIT_1) | TO(TCP_CLOSE_WAIT),
+    [TCP_FIN_WAIT_1] = TO(TCP_FIN_WAIT_2) | TO(TCP_CLOSING) | TO(TCP_TIME_WAIT),
+    [TCP_FIN_WAIT_2] = TO(TCP_TIME_WAIT),
+    [TCP_CLOSING] = TO(TCP_TIME_WAIT),
+    [TCP_TIME_WAIT] = 0,
+    [TCP_CLOSE_WAIT] = TO(TCP_LAST_ACK),
+    [TCP_LAST_ACK] = 0,
+};
+#undef TO
+
+static inline bool legal(tcp_state from, tcp_state to) {
+  g_assert((unsigned)from < TCP_STATE_COUNT && (unsigned)to < TCP_STATE_COUNT);
+  return to == TCP_CLOSED || ((legal_to[from] >> to) & 1u);
 }
 
 void sim_tcp__enter(sim_tcp_conn *c, tcp_state st) {
@@ -525,24 +520,29 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   sim_net *net = c->net;
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
-  /* Every field assigned at once (the others zero): no clearing first. */
+  /* Every field assigned one by one (pkt_take's packet holds no buffer:
+   * data NULL, cap 0), so no clearing of the whole packet first. */
   sim_pkt *p = sim_net__pkt_take(net);
-  *p = (sim_pkt){
-      .src = c->key.laddr,
-      .dst = c->key.raddr,
-      .proto = SIM_PROTO_TCP,
-      .flags = flags,
-      .sport = c->key.lport,
-      .dport = c->key.rport,
-      .window = c->window,
-      .seq = seq,
-      .ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0,
-      .conn = c->id,
-      .wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len,
-      .dst_node = c->peer_node, /* saves sim_net__output its lookup */
-  };
+  p->next = NULL;
+  p->src = c->key.laddr;
+  p->dst = c->key.raddr;
+  p->proto = SIM_PROTO_TCP;
+  p->flags = flags;
+  p->sport = c->key.lport;
+  p->dport = c->key.rport;
+  p->window = c->window;
+  p->seq = seq;
+  p->ack = (flags & SIM_TCP_ACK) ? c->rcv_nxt : 0;
+  p->conn = c->id;
+  p->len = 0;
+  p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
+  p->sent = 0;
+  p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
+  p->link = NULL;
+  p->epoch = 0;
+  p->dir = 0;
   if (len) /* a pure ACK holds no buffer */
-    sim_net__pkt_set_data(net, p, data, len);
+    sim_net__pkt_put_data(net, p, data, len);
   if (flags & SIM_TCP_ACK)
     c->ack_pending = false;
   sim_net__output(c->node, p);

@@ -350,7 +350,7 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
   if (!ack_in(c, p))
     goto out;
   data_in(c, p);
-  if (!c->dead)
+  if (!c->dead && sim_tcp__output_due(c))
     sim_tcp__output(c);
 out:
   if (c->notify || c->ack_pending)

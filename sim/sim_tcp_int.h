@@ -195,6 +195,16 @@ void sim_tcp__kill(sim_tcp_conn *c, sim_tcp_reason why, const char *ev, const ch
 void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8_t *data,
                        uint32_t len);
 void sim_tcp__output(sim_tcp_conn *c);
+/* False when sim_tcp__output(C) would do nothing (no data or FIN to send,
+ * SND.MAX current, the retransmission deadline armed or nothing in
+ * flight): most arriving segments, which find everything sent. The exact
+ * complement of output's four actions, so skipping it changes nothing. */
+static inline bool sim_tcp__output_due(const sim_tcp_conn *c) {
+  uint64_t nxt = c->snd_nxt;
+  return (nxt < c->sbase + c->slen && nxt < c->snd_una + c->snd_wnd) ||
+         (c->fin_queued && nxt == c->fin_seq) || nxt > c->snd_max ||
+         (c->snd_max > c->snd_una && c->rto_at == SIM_TIME_NEVER);
+}
 void sim_tcp__retransmit(sim_tcp_conn *c, uint64_t seq);
 /* (Re)schedules the retransmission event for AT. */
 void sim_tcp__rto_schedule(sim_tcp_conn *c, sim_time at);
