@@ -557,21 +557,10 @@ static void resolved(mta__dest *d) {
 
 /* ---- agents ---- */
 
-/* An agent's walk over its next hop's candidates: its own cursor and last
- * failure, the candidate list borrowed from the hop's decision (which
- * stays as it is while the hop has an agent: it is only cleared or made
- * again with none), not copied per attempt. */
-static void dec_borrow(mta_route_decision *dst, const mta_route_decision *src) {
-  *dst = *src;
-  dst->esc = g_strdup(src->esc);
-  dst->text = g_strdup(src->text);
-  dst->next = 0;
-}
-
-static void dec_unborrow(mta_route_decision *d) {
-  d->candidates = NULL; /* the hop's */
-  mta_route_decision_clear(d);
-}
+/* An agent walks its next hop's candidates with its own cursor and last
+ * failure (mta_route_decision_borrow): the candidate list is the hop's
+ * decision's, which stays as it is while the hop has an agent (it is only
+ * cleared or made again with none), not copied per attempt. */
 
 /* The next message waiting for D (its recipients for D, up to the limit). */
 static txn *pick(mta__dest *d) {
@@ -735,7 +724,7 @@ static void agent_end(agent *a) {
   d->agents--;
   set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
-  dec_unborrow(&a->dec);
+  mta_route_decision_clear(&a->dec);
   g_ptr_array_free(a->txns, TRUE);
   g_ptr_array_free(a->retry, TRUE);
   g_free(a->fail_esc);
@@ -913,7 +902,7 @@ static void agent_new(mta__dest *d) {
   a->m = m;
   a->d = d;
   a->sid = ++m->next_sid;
-  dec_borrow(&a->dec, d->dec);
+  mta_route_decision_borrow(&a->dec, d->dec);
   a->txns = g_ptr_array_new();
   a->retry = g_ptr_array_new();
   set_busy(a, true);
@@ -935,9 +924,9 @@ static agent *agent_by_sid(mta_host *m, uint64_t sid) {
  * candidate address (Postfix looks its connection cache up by next hop,
  * then by each server address before connecting). */
 static agent *cached_by_addr(mta_host *m, mta__dest *d) {
-  if (!d->dec || !d->dec->candidates || !d->dec->candidates->len)
+  if (!d->dec || !d->dec->ncandidates)
     return NULL;
-  const mta_route_candidate *c0 = &g_array_index(d->dec->candidates, mta_route_candidate, 0);
+  const mta_route_candidate *c0 = &d->dec->candidates[0];
   for (guint i = 0; i < m->agents->len; i++) {
     agent *a = m->agents->pdata[i];
     if (a->idle && a->d != d && a->cand && a->cand->port == c0->port &&
@@ -957,8 +946,8 @@ static void agent_move(agent *a, mta__dest *d) {
   mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
   d->agents++;
   a->d = d;
-  dec_unborrow(&a->dec);
-  dec_borrow(&a->dec, d->dec);
+  mta_route_decision_clear(&a->dec);
+  mta_route_decision_borrow(&a->dec, d->dec);
   a->cand = mta_route_next(&a->dec); /* the address it is connected to */
   agent_wake(a);
   dispatch(old); /* it may have nothing left */
@@ -1091,7 +1080,7 @@ void mta__deliver_drop(mta_host *m) {
     session_free(a->s);
     smtp_cli_free(a->cli);
     mta_route_closed(m->route, a->sid);
-    dec_unborrow(&a->dec);
+    mta_route_decision_clear(&a->dec);
     g_ptr_array_set_free_func(a->txns, (GDestroyNotify)txn_free);
     g_ptr_array_set_free_func(a->retry, (GDestroyNotify)txn_free);
     g_ptr_array_free(a->txns, TRUE);

@@ -63,8 +63,8 @@ static mta_route *plain_router(void) {
 /* "host@addr host@addr ..." of the candidates. */
 static char *cands(const mta_route_decision *d) {
   GString *s = g_string_new(NULL);
-  for (guint i = 0; d->candidates && i < d->candidates->len; i++) {
-    const mta_route_candidate *c = &g_array_index(d->candidates, mta_route_candidate, i);
+  for (guint i = 0; i < d->ncandidates; i++) {
+    const mta_route_candidate *c = &d->candidates[i];
     g_string_append_printf(s, "%s%s@%s/%u", i ? " " : "", c->host, c->addr, c->pref);
   }
   return g_string_free(s, FALSE);
@@ -108,7 +108,7 @@ START_TEST(mx_order_and_shuffle) {
     decide_mx(r, "b.example", &a, seed, &d2);
     char *g1 = cands(&d1), *g2 = cands(&d2);
     ck_assert_str_eq(g1, g2);
-    const char *first = g_array_index(d1.candidates, mta_route_candidate, 0).host;
+    const char *first = d1.candidates[0].host;
     a_first += strcmp(first, "a.mx.example") == 0;
     b_first += strcmp(first, "b.mx.example") == 0;
     ck_assert(g_str_has_suffix(g1, "c.mx.example@192.0.2.3/20 d.mx.example@192.0.2.4/30"));
@@ -336,7 +336,7 @@ START_TEST(plans) {
   char *got = cands(&d);
   ck_assert_str_eq(got, "relay.example@192.0.2.3/0");
   ck_assert(!d.implicit_mx);
-  ck_assert_uint_eq(g_array_index(d.candidates, mta_route_candidate, 0).port, 2525);
+  ck_assert_uint_eq(d.candidates[0].port, 2525);
   g_free(got);
   mta_route_decision_clear(&d);
   mta_route_plan_clear(&p);
@@ -364,7 +364,7 @@ START_TEST(failover) {
   mta_route_answer a = {.mx_status = MTA_DNS_OK, .mx = mx, .nmx = 3};
   mta_route_decision d;
   decide_mx(r, "b.example", &a, 0, &d);
-  ck_assert_uint_eq(d.candidates->len, 3);
+  ck_assert_uint_eq(d.ncandidates, 3);
   const mta_route_candidate *c = mta_route_next(&d);
   ck_assert_str_eq(c->addr, "192.0.2.1");
   mta_route_failed(&d, 0, NULL, "Connection refused");
@@ -432,6 +432,73 @@ START_TEST(sessions) {
 }
 END_TEST
 
+/* Agents borrow a hop's decision: each walks the candidates with its own
+ * cursor and reason, the hop's decision unchanged; the address limit cuts
+ * inside an exchange's addresses. */
+START_TEST(borrowed_walks) {
+  mta_route_config cfg;
+  mta_route_config_init(&cfg);
+  cfg.max_candidates = 2;
+  mta_route *r = mta_route_new(&cfg);
+  mta_route_mx mx[] = {{10, "a.mx.example", MTA_DNS_OK, a_addr, 1},
+                       {20, "b.mx.example", MTA_DNS_OK, b_addr, 2}};
+  mta_route_answer a = {.mx_status = MTA_DNS_OK, .mx = mx, .nmx = 2};
+  mta_route_decision hop;
+  decide_mx(r, "b.example", &a, 0, &hop);
+  char *got = cands(&hop);
+  ck_assert_str_eq(got, "a.mx.example@192.0.2.1/10 b.mx.example@192.0.2.2/20");
+  g_free(got);
+  mta_route_decision x, y;
+  mta_route_decision_borrow(&x, &hop);
+  mta_route_decision_borrow(&y, &hop);
+  ck_assert_str_eq(mta_route_next(&x)->addr, "192.0.2.1");
+  mta_route_failed(&x, 0, NULL, "Connection refused");
+  ck_assert_str_eq(mta_route_next(&y)->addr, "192.0.2.1"); /* its own cursor */
+  ck_assert_str_eq(mta_route_next(&x)->addr, "192.0.2.2");
+  mta_route_failed(&x, 421, "4.3.2", "busy");
+  ck_assert_ptr_null(mta_route_next(&x));
+  ck_assert_str_eq(x.text, "b.mx.example[192.0.2.2]: busy");
+  ck_assert_str_eq(x.esc, "4.3.2");
+  mta_route_decision z;
+  mta_route_decision_borrow(&z, &x); /* owned reasons are copied */
+  mta_route_decision_clear(&x);
+  ck_assert_str_eq(z.text, "b.mx.example[192.0.2.2]: busy");
+  ck_assert_str_eq(z.esc, "4.3.2");
+  mta_route_decision_clear(&z);
+  ck_assert_str_eq(y.text, "no answer from any host");
+  ck_assert_int_eq(hop.kind, MTA_ROUTE_TRY);
+  ck_assert_str_eq(hop.text, "no answer from any host");
+  ck_assert_uint_eq(hop.next, 0);
+  mta_route_decision_clear(&y);
+  ck_assert_str_eq(hop.candidates[1].host, "b.mx.example"); /* still the hop's */
+  mta_route_decision_clear(&hop);
+  mta_route_free(r);
+}
+END_TEST
+
+/* This host's name matches in any case with one trailing dot, not as a
+ * prefix nor with two dots. */
+START_TEST(self_names_exact) {
+  mta_route *r = plain_router();
+  static const struct {
+    const char *name;
+    bool self;
+  } rows[] = {{"MX.SELF.EXAMPLE", true},    {"mx.self.example.", true},
+              {"mx.self.example..", false}, {"mx.self.exampl", false},
+              {"mx.self.example.x", false}, {"x.mx.self.example", false}};
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    mta_route_mx mx[] = {{10, rows[i].name, MTA_DNS_OK, a_addr, 1}};
+    mta_route_answer a = {.mx_status = MTA_DNS_OK, .mx = mx, .nmx = 1};
+    mta_route_decision d;
+    decide_mx(r, "b.example", &a, 0, &d);
+    ck_assert_msg(d.self_dropped == rows[i].self, "%s: got self %d want %d", rows[i].name,
+                  d.self_dropped, rows[i].self);
+    mta_route_decision_clear(&d);
+  }
+  mta_route_free(r);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_route");
   TCase *tc = tcase_create("route");
@@ -440,6 +507,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, plans);
   tcase_add_test(tc, failover);
   tcase_add_test(tc, sessions);
+  tcase_add_test(tc, borrowed_walks);
+  tcase_add_test(tc, self_names_exact);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -69,13 +69,20 @@ static char *norm_name(const char *s) {
   return n;
 }
 
+/* NAME (any case, one trailing dot ignored) in LIST (lower-cased, no
+ * trailing dot): compared in place, not copied. */
 static bool in_list(GPtrArray *list, const char *name) {
-  char *n = norm_name(name);
-  bool found = false;
-  for (guint i = 0; i < list->len && !found; i++)
-    found = strcmp(list->pdata[i], n) == 0;
-  g_free(n);
-  return found;
+  if (!name)
+    name = "";
+  size_t len = strlen(name);
+  if (len > 0 && name[len - 1] == '.')
+    len--;
+  for (guint i = 0; i < list->len; i++) {
+    const char *e = list->pdata[i];
+    if (g_ascii_strncasecmp(e, name, len) == 0 && e[len] == 0)
+      return true;
+  }
+  return false;
 }
 
 mta_route *mta_route_new(const mta_route_config *cfg) {
@@ -180,14 +187,20 @@ void mta_route_plan_clear(mta_route_plan *p) {
 
 /* ---- decisions ---- */
 
+enum { OWN_ESC = 1, OWN_TEXT = 2, OWN_CANDS = 4 };
+
+/* Sets the reason: ESC static, TEXT static or (OWNED) taken. */
 static void set_reason(mta_route_decision *d, mta_route_decision_kind kind, int code,
-                       const char *esc, const char *text) {
+                       const char *esc, const char *text, bool owned) {
   d->kind = kind;
   d->code = code;
-  g_free(d->esc);
-  g_free(d->text);
-  d->esc = g_strdup(esc);
-  d->text = g_strdup(text);
+  if (d->owns & OWN_ESC)
+    g_free((char *)d->esc);
+  if (d->owns & OWN_TEXT)
+    g_free((char *)d->text);
+  d->owns = (uint8_t)((d->owns & ~(OWN_ESC | OWN_TEXT)) | (owned ? OWN_TEXT : 0));
+  d->esc = esc;
+  d->text = text;
 }
 
 /* A uniform index in [0, n) by rejection (no modulo bias). */
@@ -216,84 +229,100 @@ static gint mx_pref_cmp(gconstpointer a, gconstpointer b) {
   return x < y ? -1 : x > y; /* the answer's order: both point into one array */
 }
 
-static void add_candidates(mta_route_decision *d, const char *host, uint16_t pref, uint16_t port,
-                           const char *const *addrs, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    mta_route_candidate c = {g_strdup(host), g_strdup(addrs[i]), pref, port};
-    g_array_append_val(d->candidates, c);
+/* The candidates: every address of each exchange of MX[0..N) whose lookup
+ * succeeded, in that order, the first max_candidates of them; one block
+ * holds the array, then each exchange's name once and the addresses. */
+static void set_candidates(const mta_route *r, mta_route_decision *d, const mta_route_mx *const *mx,
+                           size_t n, uint16_t port) {
+  size_t limit = r->max_candidates ? r->max_candidates : SIZE_MAX;
+  size_t count = 0, chars = 0;
+  for (size_t i = 0; i < n && count < limit; i++) {
+    if (mx[i]->addr_status != MTA_DNS_OK || mx[i]->naddrs == 0)
+      continue;
+    chars += strlen(mx[i]->name) + 1;
+    for (size_t j = 0; j < mx[i]->naddrs && count < limit; j++, count++)
+      chars += strlen(mx[i]->addrs[j]) + 1;
   }
+  if (count == 0)
+    return;
+  mta_route_candidate *c = g_malloc(count * sizeof *c + chars);
+  char *p = (char *)(c + count);
+  size_t k = 0;
+  for (size_t i = 0; i < n && k < count; i++) {
+    if (mx[i]->addr_status != MTA_DNS_OK || mx[i]->naddrs == 0)
+      continue;
+    size_t len = strlen(mx[i]->name) + 1;
+    const char *host = memcpy(p, mx[i]->name, len);
+    p += len;
+    for (size_t j = 0; j < mx[i]->naddrs && k < count; j++, k++) {
+      len = strlen(mx[i]->addrs[j]) + 1;
+      c[k] = (mta_route_candidate){host, memcpy(p, mx[i]->addrs[j], len), mx[i]->pref, port};
+      p += len;
+    }
+  }
+  d->candidates = c;
+  d->ncandidates = (guint)count;
+  d->owns |= OWN_CANDS;
 }
 
-static void finish_candidates(const mta_route *r, mta_route_decision *d, bool temp,
-                              const char *name) {
-  if (r->max_candidates && d->candidates->len > r->max_candidates) {
-    for (guint i = r->max_candidates; i < d->candidates->len; i++) {
-      g_free(g_array_index(d->candidates, mta_route_candidate, i).host);
-      g_free(g_array_index(d->candidates, mta_route_candidate, i).addr);
-    }
-    g_array_set_size(d->candidates, r->max_candidates);
-  }
-  if (d->candidates->len > 0) {
-    d->kind = MTA_ROUTE_TRY;
+static void finish_candidates(mta_route_decision *d, bool temp, const char *name) {
+  if (d->ncandidates > 0) {
     /* Until a candidate fails, exhaustion means "no answer from host". */
-    set_reason(d, MTA_ROUTE_TRY, 451, "4.4.1", "no answer from any host");
+    set_reason(d, MTA_ROUTE_TRY, 451, "4.4.1", "no answer from any host", false);
     return;
   }
   char *text = g_strdup_printf(temp ? "Host or domain name lookup failed for %s (temporary)"
                                     : "Host or domain name not found: no address for %s",
                                name);
   set_reason(d, temp ? MTA_ROUTE_DEFER : MTA_ROUTE_BOUNCE, temp ? 451 : 554,
-             temp ? "4.4.3" : "5.4.4", text);
-  g_free(text);
+             temp ? "4.4.3" : "5.4.4", text, true);
 }
 
 void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_route_answer *a,
                       mta_rand_fn rand, void *user, mta_route_decision *d) {
   memset(d, 0, sizeof *d);
-  d->candidates = g_array_new(FALSE, FALSE, sizeof(mta_route_candidate));
   const char *name = plan->lookup;
   if (plan->kind == MTA_ROUTE_LOCAL) {
     const char *addr[] = {plan->host};
-    add_candidates(d, plan->host, 0, plan->port, addr, 1);
-    finish_candidates(r, d, false, name);
+    mta_route_mx local = {0, plan->host, MTA_DNS_OK, addr, 1};
+    const mta_route_mx *one = &local;
+    set_candidates(r, d, &one, 1, plan->port);
+    finish_candidates(d, false, name);
     return;
   }
   const char *host = name;
   bool implicit = plan->kind == MTA_ROUTE_LOOKUP_HOST || a->mx_status == MTA_DNS_NODATA ||
                   (a->mx_status == MTA_DNS_OK && a->nmx == 0);
   if (!implicit && a->mx_status == MTA_DNS_TEMPFAIL) {
-    char *t = g_strdup_printf("MX lookup for %s failed (temporary)", host);
-    set_reason(d, MTA_ROUTE_DEFER, 451, "4.4.3", t);
-    g_free(t);
+    set_reason(d, MTA_ROUTE_DEFER, 451, "4.4.3",
+               g_strdup_printf("MX lookup for %s failed (temporary)", host), true);
   } else if (!implicit && a->mx_status == MTA_DNS_NXDOMAIN) {
-    char *t = g_strdup_printf("Host or domain name not found: %s does not exist", host);
-    set_reason(d, MTA_ROUTE_BOUNCE, 550, "5.1.2", t);
-    g_free(t);
+    set_reason(d, MTA_ROUTE_BOUNCE, 550, "5.1.2",
+               g_strdup_printf("Host or domain name not found: %s does not exist", host), true);
   } else if (implicit) {
     /* RFC 5321 §5.1: the domain is its own MX, preference 0. A [host]
      * override is never "implicit", but it is one host the same way. */
     d->implicit_mx = plan->kind == MTA_ROUTE_LOOKUP_MX;
     mta_route_mx self_mx = {0, host, a->host_status, a->host_addrs, a->nhost_addrs};
     if (is_self(r, &self_mx)) {
-      char *t = g_strdup_printf("mail for %s loops back to myself", host);
-      set_reason(d, MTA_ROUTE_BOUNCE, 554, "5.4.6", t);
-      g_free(t);
+      set_reason(d, MTA_ROUTE_BOUNCE, 554, "5.4.6",
+                 g_strdup_printf("mail for %s loops back to myself", host), true);
       d->self_dropped = true;
     } else {
-      if (a->host_status == MTA_DNS_OK)
-        add_candidates(d, host, 0, plan->port, a->host_addrs, a->nhost_addrs);
-      finish_candidates(r, d, a->host_status == MTA_DNS_TEMPFAIL, host);
+      const mta_route_mx *one = &self_mx;
+      set_candidates(r, d, &one, 1, plan->port);
+      finish_candidates(d, a->host_status == MTA_DNS_TEMPFAIL, host);
     }
   } else if (a->nmx == 1 && a->mx[0].pref == 0 &&
              (strcmp(a->mx[0].name, ".") == 0 || a->mx[0].name[0] == 0)) {
     /* RFC 7505 §3-4: null MX. */
-    char *t = g_strdup_printf("Domain %s does not accept mail (nullMX)", host);
-    set_reason(d, MTA_ROUTE_BOUNCE, 556, "5.1.10", t);
-    g_free(t);
+    set_reason(d, MTA_ROUTE_BOUNCE, 556, "5.1.10",
+               g_strdup_printf("Domain %s does not accept mail (nullMX)", host), true);
   } else {
     /* The exchanges to sort, on the stack while they fit. */
     const mta_route_mx *mbuf[16];
-    const mta_route_mx **mx = a->nmx <= G_N_ELEMENTS(mbuf) ? mbuf : g_new(const mta_route_mx *, a->nmx);
+    const mta_route_mx **mx =
+        a->nmx <= G_N_ELEMENTS(mbuf) ? mbuf : g_new(const mta_route_mx *, a->nmx);
     size_t n = 0;
     for (size_t i = 0; i < a->nmx; i++)
       if (strcmp(a->mx[i].name, ".") != 0 && a->mx[i].name[0] != 0) /* a stray null MX */
@@ -312,9 +341,8 @@ void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_
       }
     }
     if (d->self_dropped && n == 0) {
-      char *t = g_strdup_printf("mail for %s loops back to myself", host);
-      set_reason(d, MTA_ROUTE_BOUNCE, 554, "5.4.6", t);
-      g_free(t);
+      set_reason(d, MTA_ROUTE_BOUNCE, 554, "5.4.6",
+                 g_strdup_printf("mail for %s loops back to myself", host), true);
     } else {
       /* Shuffle each run of equal preference (Fisher-Yates). */
       for (size_t s = 0; rand && s < n;) {
@@ -330,14 +358,10 @@ void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_
         s = e;
       }
       bool temp = false;
-      for (size_t i = 0; i < n; i++) {
-        const mta_route_mx *m = mx[i];
-        if (m->addr_status == MTA_DNS_OK)
-          add_candidates(d, m->name, m->pref, plan->port, m->addrs, m->naddrs);
-        else if (m->addr_status == MTA_DNS_TEMPFAIL)
-          temp = true;
-      }
-      finish_candidates(r, d, temp, host);
+      for (size_t i = 0; i < n; i++)
+        temp |= mx[i]->addr_status == MTA_DNS_TEMPFAIL;
+      set_candidates(r, d, mx, n, plan->port);
+      finish_candidates(d, temp, host);
     }
     if (mx != mbuf)
       g_free(mx);
@@ -345,39 +369,46 @@ void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_
 }
 
 void mta_route_decision_clear(mta_route_decision *d) {
-  if (d->candidates) {
-    for (guint i = 0; i < d->candidates->len; i++) {
-      g_free(g_array_index(d->candidates, mta_route_candidate, i).host);
-      g_free(g_array_index(d->candidates, mta_route_candidate, i).addr);
-    }
-    g_array_free(d->candidates, TRUE);
-  }
-  g_free(d->esc);
-  g_free(d->text);
+  if (d->owns & OWN_CANDS)
+    g_free(d->candidates);
+  if (d->owns & OWN_ESC)
+    g_free((char *)d->esc);
+  if (d->owns & OWN_TEXT)
+    g_free((char *)d->text);
   memset(d, 0, sizeof *d);
+}
+
+void mta_route_decision_borrow(mta_route_decision *dst, const mta_route_decision *src) {
+  *dst = *src;
+  dst->owns = src->owns & (OWN_ESC | OWN_TEXT);
+  if (dst->owns & OWN_ESC)
+    dst->esc = g_strdup(src->esc);
+  if (dst->owns & OWN_TEXT)
+    dst->text = g_strdup(src->text);
+  dst->next = 0;
 }
 
 const mta_route_candidate *mta_route_next(mta_route_decision *d) {
   if (d->kind != MTA_ROUTE_TRY)
     return NULL;
-  if (d->next >= d->candidates->len) {
+  if (d->next >= d->ncandidates) {
     d->kind = MTA_ROUTE_DEFER; /* every candidate failed: the last reason stands */
     return NULL;
   }
-  return &g_array_index(d->candidates, mta_route_candidate, d->next++);
+  return &d->candidates[d->next++];
 }
 
 void mta_route_failed(mta_route_decision *d, int code, const char *esc, const char *text) {
   g_assert(d->kind == MTA_ROUTE_TRY && d->next > 0);
-  const mta_route_candidate *c = &g_array_index(d->candidates, mta_route_candidate, d->next - 1);
+  const mta_route_candidate *c = &d->candidates[d->next - 1];
   /* Whatever the greeting said, the recipient is deferred, not bounced:
    * another host may take it later (Postfix smtp_skip_5xx_greeting). */
   char *t = g_strdup_printf("%s[%s]: %s", c->host, c->addr, text ? text : "connection failed");
-  g_free(d->esc);
-  g_free(d->text);
-  d->code = code >= 400 && code < 500 ? code : 451;
-  d->esc = g_strdup(esc && esc[0] == '4' ? esc : "4.4.1");
-  d->text = t;
+  set_reason(d, d->kind, code >= 400 && code < 500 ? code : 451, "4.4.1", t, true);
+  if (esc && esc[0] == '4') {
+    d->esc = g_strdup(esc);
+    d->owns |= OWN_ESC;
+  }
 }
 
 /* ---- sessions ---- */

@@ -120,8 +120,8 @@ typedef struct {
 } mta_route_answer;
 
 typedef struct {
-  char *host; /* exchange name */
-  char *addr;
+  const char *host; /* exchange name (in the decision's block) */
+  const char *addr;
   uint16_t pref;
   uint16_t port;
 } mta_route_candidate;
@@ -134,17 +134,21 @@ typedef enum {
 } mta_route_decision_kind;
 const char *mta_route_decision_kind_name(mta_route_decision_kind k);
 
-/* A decision (owned by the caller: mta_route_decision_clear). */
+/* A decision (owned by the caller: mta_route_decision_clear). Its strings
+ * are read only: static texts or the decision's own (which ones, the
+ * decision knows); the candidates and their names are one allocation. */
 typedef struct {
   mta_route_decision_kind kind;
-  int code;           /* BOUNCE/DEFER: 5xx/4xx the MTA reports for the recipient */
-  char *esc;          /* "5.1.10", "5.4.6", "4.4.3", ... */
-  char *text;         /* the reason in words */
-  GArray *candidates; /* mta_route_candidate, in the order to try */
-  guint next;         /* cursor of mta_route_next */
-  bool implicit_mx;   /* no MX: the domain's own addresses (RFC 5321 §5.1) */
-  bool self_dropped;  /* this host was among the MX and was dropped with
-                         the entries of lower preference */
+  int code;                        /* BOUNCE/DEFER: 5xx/4xx the MTA reports for the recipient */
+  const char *esc;                 /* "5.1.10", "5.4.6", "4.4.3", ... */
+  const char *text;                /* the reason in words */
+  mta_route_candidate *candidates; /* ncandidates, in the order to try (NULL when none) */
+  guint ncandidates;
+  guint next;        /* cursor of mta_route_next */
+  bool implicit_mx;  /* no MX: the domain's own addresses (RFC 5321 §5.1) */
+  bool self_dropped; /* this host was among the MX and was dropped with
+                        the entries of lower preference */
+  uint8_t owns;      /* private: what mta_route_decision_clear frees */
 } mta_route_decision;
 
 /* Decides from ANSWER (for PLAN): see the top of this file for the rules;
@@ -153,6 +157,10 @@ typedef struct {
 void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_route_answer *a,
                       mta_rand_fn rand, void *user, mta_route_decision *d);
 void mta_route_decision_clear(mta_route_decision *d);
+/* DST walks SRC's candidates from the first with its own cursor and
+ * reasons: the candidates are borrowed (SRC must stay as it is until DST
+ * is cleared), the reasons copied when SRC owns them. */
+void mta_route_decision_borrow(mta_route_decision *dst, const mta_route_decision *src);
 
 /* The next candidate to try, or NULL when none is left: then D is DEFER
  * with the last failure's reason. */
