@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TRACE_FORMAT_NAME "mailsim-trace"
 #define TRACE_FORMAT_VERSION 1
@@ -98,7 +99,14 @@ void trace_key_int(trace_writer *tw, const char *key, int64_t v);
 void trace_key_uint(trace_writer *tw, const char *key, uint64_t v);
 void trace_key_bool(trace_writer *tw, const char *key, bool v);
 void trace_key_null(trace_writer *tw, const char *key);
-void trace_key_str(trace_writer *tw, const char *key, const char *utf8);
+/* trace_key_str with the key's length KN (strlen(key); 0 for NULL) given:
+ * trace_key_str below is this with KN found where the key is a literal
+ * (the compiler counts it), so the writer checks the key a word at a time
+ * instead of looking for its end octet by octet. */
+void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *utf8);
+static inline void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
+  trace__key_strk(tw, key, key ? strlen(key) : 0, utf8);
+}
 void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n);
 void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n);
 void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
