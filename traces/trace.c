@@ -900,17 +900,17 @@ void trace_end(trace_writer *tw) {
     async_submit(tw);
 }
 
-void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
+void trace__key_intk(trace_writer *tw, const char *key, size_t kn, int64_t v) {
   if (!tw)
     return;
-  char *p = key_head(tw, key, 1 + U64_DIGITS);
+  char *p = key_head_n(tw, key, kn, 1 + U64_DIGITS);
   done(tw->out, i64_at(p, v));
 }
 
-void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
+void trace__key_uintk(trace_writer *tw, const char *key, size_t kn, uint64_t v) {
   if (!tw)
     return;
-  char *p = key_head(tw, key, U64_DIGITS);
+  char *p = key_head_n(tw, key, kn, U64_DIGITS);
   done(tw->out, u64_at(p, v));
 }
 

@@ -95,8 +95,15 @@ uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev);
 uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node);
 void trace_end(trace_writer *tw);
 
-void trace_key_int(trace_writer *tw, const char *key, int64_t v);
-void trace_key_uint(trace_writer *tw, const char *key, uint64_t v);
+/* The same with the key's length KN given (see trace__key_strk). */
+void trace__key_intk(trace_writer *tw, const char *key, size_t kn, int64_t v);
+void trace__key_uintk(trace_writer *tw, const char *key, size_t kn, uint64_t v);
+static inline void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
+  trace__key_intk(tw, key, key ? strlen(key) : 0, v);
+}
+static inline void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
+  trace__key_uintk(tw, key, key ? strlen(key) : 0, v);
+}
 void trace_key_bool(trace_writer *tw, const char *key, bool v);
 void trace_key_null(trace_writer *tw, const char *key);
 /* trace_key_str with the key's length KN (strlen(key); 0 for NULL) given:
