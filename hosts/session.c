@@ -5,6 +5,7 @@
 
 struct session {
   host *h;
+  sim_world *w; /* host_world(h), kept: now and the trace read per chunk */
   sim_tcp_conn *conn; /* NULL once closed */
   const session_engine *ops;
   void *eng;
@@ -42,7 +43,7 @@ struct session {
 static void arm_timer(session *s);
 
 static void name_peer(session *s) {
-  sim_world *w = host_world(s->h);
+  sim_world *w = s->w;
   const sim_addr *ra = sim_tcp_remote_addr(s->conn);
   sim_node *pn = sim_net_node_by_addr(sim_world_net(w), ra);
   if (pn) { /* node names live as long as the world, sessions less (host.h) */
@@ -71,10 +72,10 @@ void session_flush(session *s) {
   const uint8_t *p = s->ops->peek(s->eng, &n);
   if (n) {
     if (s->tls)
-      tls_conn_write_plain(s->tls, p, n, host_now(s->h));
+      tls_conn_write_plain(s->tls, p, n, sim_world_now(s->w));
     else
       sim_tcp_send(s->conn, p, n);
-    s->ops->consume(s->eng, n, host_now(s->h));
+    s->ops->consume(s->eng, n, sim_world_now(s->w));
   }
   if (s->tls)
     flush_cipher(s);
@@ -82,7 +83,7 @@ void session_flush(session *s) {
     s->ops->peek(s->eng, &n);
     if (n == 0) {
       if (s->tls && s->tls_up) {
-        tls_conn_close(s->tls, host_now(s->h));
+        tls_conn_close(s->tls, sim_world_now(s->w));
         flush_cipher(s);
       }
       sim_tcp_close(s->conn);
@@ -105,10 +106,10 @@ static void timer_fire(void *a, void *b) {
   s->timer = 0;
   if (!s->conn || s->due == SIM_TIME_NEVER)
     return;
-  sim_time now = host_now(s->h);
+  sim_time now = sim_world_now(s->w);
   if (now < s->due) { /* the deadline moved on since this was armed */
     s->timer_at = s->due;
-    s->timer = sim_world_at(host_world(s->h), s->due, timer_fire, s, NULL);
+    s->timer = sim_world_at(s->w, s->due, timer_fire, s, NULL);
     return;
   }
   s->due = SIM_TIME_NEVER;
@@ -126,19 +127,19 @@ static void arm_timer(session *s) {
   if (d == INT64_MAX) {
     s->due = SIM_TIME_NEVER;
     if (s->timer)
-      sim_world_cancel(host_world(s->h), s->timer);
+      sim_world_cancel(s->w, s->timer);
     s->timer = 0;
     return;
   }
-  sim_time now = host_now(s->h);
+  sim_time now = sim_world_now(s->w);
   s->due = d > now ? d : now;
   if (s->timer && s->timer_at < s->due)
     return; /* fires early and re-arms (timer_fire); at DUE itself it is
              * re-inserted, as a cancel + insert would have */
   if (s->timer)
-    sim_world_cancel(host_world(s->h), s->timer);
+    sim_world_cancel(s->w, s->timer);
   s->timer_at = s->due;
-  s->timer = sim_world_at(host_world(s->h), s->due, timer_fire, s, NULL);
+  s->timer = sim_world_at(s->w, s->due, timer_fire, s, NULL);
 }
 
 /* --- TCP callbacks ---------------------------------------------------- */
@@ -157,8 +158,8 @@ static void on_connected(void *user, sim_tcp_conn *c) {
  * off at protocol detail) nobody asks where a line began: the whole chunk
  * goes in one call (the engines accept any split of their input). */
 static void feed_lines(session *s, const uint8_t *buf, size_t len) {
-  sim_time now = host_now(s->h);
-  if (len && !host_trace(s->h, SIM_DETAIL_PROTOCOL)) {
+  sim_time now = sim_world_now(s->w);
+  if (len && !sim_world_trace(s->w, SIM_DETAIL_PROTOCOL)) {
     s->ops->feed(s->eng, buf, len, now);
     s->rx_off += len;
     s->at_line_start = buf[len - 1] == '\n';
@@ -180,10 +181,10 @@ static void feed_lines(session *s, const uint8_t *buf, size_t len) {
 /* Packet detail: the client's secrets as key log lines, so `mailsim pcap
  * --keylog` can let Wireshark decrypt the session's real TLS records. */
 static void trace_keylog(session *s) {
-  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PACKETS);
+  trace_writer *tw = sim_world_trace(s->w, SIM_DETAIL_PACKETS);
   if (!tw || tls_conn_get_role(s->tls) != TLS_CONN_CLIENT)
     return;
-  trace_event_begin(tw, host_now(s->h), "tls.keylog");
+  trace_event_begin(tw, sim_world_now(s->w), "tls.keylog");
   trace_key_uint(tw, "conn", s->conn_id);
   trace_key_str(tw, "node", host_name(s->h));
   trace_key_str(tw, "peer", s->peer);
@@ -200,11 +201,11 @@ static void trace_keylog(session *s) {
 static void trace_tls(session *s, const tls_conn_event *ev) {
   if (ev->type == TLS_CONN_EV_ESTABLISHED)
     trace_keylog(s);
-  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PROTOCOL);
+  trace_writer *tw = sim_world_trace(s->w, SIM_DETAIL_PROTOCOL);
   if (!tw || ev->type == TLS_CONN_EV_CLOSED)
     return;
   bool ok = ev->type == TLS_CONN_EV_ESTABLISHED;
-  trace_event_begin(tw, host_now(s->h), ok ? "tls.established" : "tls.failed");
+  trace_event_begin(tw, sim_world_now(s->w), ok ? "tls.established" : "tls.failed");
   trace_key_uint(tw, "conn", s->conn_id);
   trace_key_str(tw, "node", host_name(s->h));
   trace_key_str(tw, "peer", s->peer);
@@ -221,7 +222,7 @@ static void trace_tls(session *s, const tls_conn_event *ev) {
 
 /* Ciphertext in: TLS events, then the plaintext it yields to the engine. */
 static void tls_input(session *s, const uint8_t *buf, size_t len) {
-  sim_time now = host_now(s->h);
+  sim_time now = sim_world_now(s->w);
   tls_conn_feed_cipher(s->tls, buf, len, now);
   tls_conn_event ev;
   while (s->tls && tls_conn_next_event(s->tls, &ev)) {
@@ -273,7 +274,7 @@ static void on_closed(void *user, sim_tcp_conn *c, sim_tcp_reason why) {
   (void)c;
   s->conn = NULL;
   if (s->timer)
-    sim_world_cancel(host_world(s->h), s->timer);
+    sim_world_cancel(s->w, s->timer);
   s->timer = 0;
   s->owner->closed(s->ou, s, why);
 }
@@ -297,6 +298,7 @@ static session *session_new(session *spare, host *h, const session_engine *ops, 
                             const session_owner *owner, void *ou) {
   session *s = spare ? memset(spare, 0, sizeof *spare) : g_new0(session, 1);
   s->h = h;
+  s->w = host_world(h);
   s->ops = ops;
   s->eng = eng;
   s->owner = owner;
@@ -355,7 +357,7 @@ static void session_release(session *s) {
   tls_conn_free(s->tls);
   s->tls = NULL;
   if (s->timer)
-    sim_world_cancel(host_world(s->h), s->timer);
+    sim_world_cancel(s->w, s->timer);
   s->timer = 0;
   g_free(s->peer_own);
   s->peer_own = NULL;
@@ -400,15 +402,15 @@ const char *session_peer_name(const session *s) { return s->peer; }
 bool session_is_open(const session *s) { return s->conn != NULL; }
 
 trace_writer *session_trace_line(session *s, const char *ev) {
-  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PROTOCOL);
+  trace_writer *tw = sim_world_trace(s->w, SIM_DETAIL_PROTOCOL);
   if (!tw)
     return NULL;
   sim_time sent = s->conn ? sim_tcp_peer_write_time(s->conn, s->line_off) : -1;
-  trace_event_begin(tw, host_now(s->h), ev);
+  trace_event_begin(tw, sim_world_now(s->w), ev);
   trace_key_uint(tw, "conn", s->conn_id);
   trace_key_str(tw, "from", s->peer);
   trace_key_str(tw, "to", host_name(s->h));
-  trace_key_int(tw, "sent", sent >= 0 ? sent : host_now(s->h));
+  trace_key_int(tw, "sent", sent >= 0 ? sent : sim_world_now(s->w));
   return tw;
 }
 
@@ -421,10 +423,10 @@ void session_trace_text(session *s, const char *ev, const char *line) {
 }
 
 void session_trace_state(session *s, const char *ev, const char *transition) {
-  trace_writer *tw = host_trace(s->h, SIM_DETAIL_PROTOCOL);
+  trace_writer *tw = sim_world_trace(s->w, SIM_DETAIL_PROTOCOL);
   if (!tw)
     return;
-  trace_event_begin(tw, host_now(s->h), ev);
+  trace_event_begin(tw, sim_world_now(s->w), ev);
   trace_key_uint(tw, "conn", s->conn_id);
   trace_key_str(tw, "node", host_name(s->h));
   trace_key_str(tw, "transition", transition);

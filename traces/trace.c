@@ -772,6 +772,35 @@ static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, 
   return room(rec, extra);
 }
 
+/* key_head for a key of KN octets (its strlen): checked and copied a
+ * word at a time. */
+static G_ALWAYS_INLINE inline char *key_head_n(trace_writer *tw, const char *key, size_t kn,
+                                               size_t extra) {
+  g_assert(tw->depth > 0);
+  int d = tw->depth - 1;
+  GString *rec = tw->out;
+  char *p = room(rec, KEY_FAST + 4 + extra);
+  if (tw->has_value[d])
+    *p++ = ',';
+  tw->has_value[d] = true;
+  if (tw->in_array[d]) {
+    g_assert(key == NULL);
+    return p;
+  }
+  g_assert(key != NULL);
+  *p++ = '"';
+  if (G_LIKELY(kn <= KEY_FAST && copy_plain(p, (const unsigned char *)key, kn) == kn)) {
+    p += kn;
+    *p++ = '"';
+    *p++ = ':';
+    return p;
+  }
+  done(rec, p - 1); /* without the quote: the general path writes it */
+  trace_escape_text(rec, key, kn);
+  put(rec, ":", 1);
+  return room(rec, extra);
+}
+
 static void open_level(trace_writer *tw, bool array) {
   g_assert(tw->depth < TRACE_MAX_DEPTH);
   tw->in_array[tw->depth] = array;
@@ -871,17 +900,17 @@ void trace_end(trace_writer *tw) {
     async_submit(tw);
 }
 
-void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
+void trace__key_intk(trace_writer *tw, const char *key, size_t kn, int64_t v) {
   if (!tw)
     return;
-  char *p = key_head(tw, key, 1 + U64_DIGITS);
+  char *p = key_head_n(tw, key, kn, 1 + U64_DIGITS);
   done(tw->out, i64_at(p, v));
 }
 
-void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
+void trace__key_uintk(trace_writer *tw, const char *key, size_t kn, uint64_t v) {
   if (!tw)
     return;
-  char *p = key_head(tw, key, U64_DIGITS);
+  char *p = key_head_n(tw, key, kn, U64_DIGITS);
   done(tw->out, u64_at(p, v));
 }
 
@@ -914,14 +943,16 @@ void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t 
   string_at(tw->out, p, utf8, n, false);
 }
 
-void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
+void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *utf8) {
   if (!tw)
     return;
   if (!utf8) {
     trace_key_null(tw, key);
     return;
   }
-  trace_key_strn(tw, key, utf8, strlen(utf8));
+  size_t n = strlen(utf8);
+  char *p = key_head_n(tw, key, kn, n + 2);
+  string_at(tw->out, p, utf8, n, false);
 }
 
 void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n) {

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TRACE_FORMAT_NAME "mailsim-trace"
 #define TRACE_FORMAT_VERSION 1
@@ -94,11 +95,25 @@ uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev);
 uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node);
 void trace_end(trace_writer *tw);
 
-void trace_key_int(trace_writer *tw, const char *key, int64_t v);
-void trace_key_uint(trace_writer *tw, const char *key, uint64_t v);
+/* The same with the key's length KN given (see trace__key_strk). */
+void trace__key_intk(trace_writer *tw, const char *key, size_t kn, int64_t v);
+void trace__key_uintk(trace_writer *tw, const char *key, size_t kn, uint64_t v);
+static inline void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
+  trace__key_intk(tw, key, key ? strlen(key) : 0, v);
+}
+static inline void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
+  trace__key_uintk(tw, key, key ? strlen(key) : 0, v);
+}
 void trace_key_bool(trace_writer *tw, const char *key, bool v);
 void trace_key_null(trace_writer *tw, const char *key);
-void trace_key_str(trace_writer *tw, const char *key, const char *utf8);
+/* trace_key_str with the key's length KN (strlen(key); 0 for NULL) given:
+ * trace_key_str below is this with KN found where the key is a literal
+ * (the compiler counts it), so the writer checks the key a word at a time
+ * instead of looking for its end octet by octet. */
+void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *utf8);
+static inline void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
+  trace__key_strk(tw, key, key ? strlen(key) : 0, utf8);
+}
 void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n);
 void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n);
 void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
