@@ -106,6 +106,12 @@ static void deliver(void *a, void *b) {
   dns_client_result r = {p->rcode, p->rrs, p->from_cache, p->reason};
   pending_remove(c, p);
   p->fn(p->user, &r);
+  /* the records back to the engine: the next cache hit's array */
+  dns_res *e = dns_driver_engine(c->drv);
+  if (e) {
+    dns_res_give_rrs(e, p->rrs);
+    p->rrs = NULL;
+  }
   pending_free(p);
 }
 

@@ -594,6 +594,47 @@ START_TEST(done_events_only) {
 }
 END_TEST
 
+/* The answers of cache hits (MX, NXDOMAIN, CNAME chain, TXT, again after
+ * 100 s) with each DONE event's records read, then given back with
+ * dns_res_give_rrs (GIVE) or kept: the same text either way (the
+ * recycled array comes back empty, its records cleared). */
+static char *give_back_run(bool give) {
+  harness *h = h_new(DNS_RES_RECURSIVE, 42, shuffled_done_only);
+  resolve_scenario(h);
+  static const struct {
+    const char *name;
+    uint16_t type;
+  } q[] = {{"example.org", DNS_T_MX},     {"nope.example.org", DNS_T_AAAA},
+           {"alias.example.org", DNS_T_A}, {"big.example.org", DNS_T_TXT},
+           {"example.org", DNS_T_MX},     {"alias.example.org", DNS_T_A}};
+  GString *g = g_string_new(NULL);
+  for (size_t i = 0; i < G_N_ELEMENTS(q); i++) {
+    if (i == 4)
+      h->now += 100 * S;
+    dns_res_event *ev = (dns_res_event *)h_resolve(h, q[i].name, q[i].type);
+    char *a = rrs_text(ev->rrs);
+    g_string_append_printf(g, "%s rcode=%u [%s]%s\n", q[i].name, ev->rcode, a,
+                           ev->from_cache ? " cache" : "");
+    g_free(a);
+    if (give) {
+      dns_res_give_rrs(h->r, ev->rrs); /* the harness's clear sees NULL */
+      ev->rrs = NULL;
+    }
+  }
+  dns_res_give_rrs(h->r, NULL); /* a no-op */
+  h_free(h);
+  return g_string_free(g, FALSE);
+}
+
+START_TEST(give_rrs_back) {
+  char *kept = give_back_run(false), *given = give_back_run(true);
+  ck_assert_str_eq(given, kept);
+  ck_assert_msg(strstr(kept, " cache") && strstr(kept, "IN MX"), "scenario too thin: %s", kept);
+  g_free(kept);
+  g_free(given);
+}
+END_TEST
+
 /* What a run shows of its results: the trace without state lines, every
  * DONE event's sections and flags, the counters. */
 static void shuffled_done_answer_only(dns_res_config *cfg) {
@@ -814,6 +855,7 @@ static Suite *suite(void) {
   tcase_add_checked_fixture(tc, zones_setup, zones_teardown);
   tcase_add_test(tc, same_seed_same_actions);
   tcase_add_test(tc, done_events_only);
+  tcase_add_test(tc, give_rrs_back);
   tcase_add_test(tc, cache_answer_without_task);
   tcase_add_test(tc, done_answer_only);
   tcase_add_test(tc, many_lookups_in_flight);

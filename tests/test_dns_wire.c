@@ -137,6 +137,56 @@ START_TEST(name_text) {
 }
 END_TEST
 
+/* The presentation form of every octet, against RFC 1035 §5.1 written out
+ * with printf: names of 4 labels of 63 octets (the longest text: 4 text
+ * octets each) covering 0..255, and dns_name_append_text appending. */
+static void text_ref(const dns_name *n, GString *out) {
+  if (n->len <= 1) {
+    g_string_append_c(out, '.');
+    return;
+  }
+  for (size_t i = 0; i < n->len && n->wire[i] != 0;) {
+    uint8_t l = n->wire[i++];
+    for (uint8_t k = 0; k < l; k++) {
+      uint8_t c = n->wire[i++];
+      if (c != 0 && strchr("\"().;\\@$", c))
+        g_string_append_printf(out, "\\%c", c);
+      else if (c < 0x21 || c > 0x7e)
+        g_string_append_printf(out, "\\%03u", c);
+      else
+        g_string_append_c(out, (char)c);
+    }
+    g_string_append_c(out, '.');
+  }
+}
+
+START_TEST(name_text_every_octet) {
+  for (unsigned base = 0; base < 256; base += 63) {
+    dns_name n;
+    n.len = 0;
+    for (unsigned lab = 0; lab < 4 && n.len + 64 < DNS_NAME_MAX; lab++) {
+      unsigned len = n.len + 64 + 64 < DNS_NAME_MAX ? 63 : DNS_NAME_MAX - n.len - 2;
+      n.wire[n.len++] = (uint8_t)len;
+      for (unsigned k = 0; k < len; k++)
+        n.wire[n.len++] = (uint8_t)((base + lab * 63 + k) % 256);
+    }
+    n.wire[n.len++] = 0;
+    ck_assert_uint_le(n.len, DNS_NAME_MAX);
+    GString *want = g_string_new("x");
+    text_ref(&n, want);
+    char *got = dns_name_to_text(&n);
+    ck_assert_msg(strcmp(got, want->str + 1) == 0, "base %u: got %s want %s", base, got,
+                  want->str + 1);
+    GString *app = g_string_new("x");
+    dns_name_append_text(&n, app);
+    ck_assert_str_eq(app->str, want->str);
+    g_free(got);
+    g_string_free(want, TRUE);
+    g_string_free(app, TRUE);
+  }
+}
+END_TEST
+
 START_TEST(name_length_limits) {
   /* 4 labels of 63 = 4*64 + 1 = 257 octets: too long; 3*64 + 62 + 1 = 255 fits. */
   GString *s = g_string_new(NULL);
@@ -837,6 +887,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("dns_wire");
   TCase *tc = tcase_create("names");
   tcase_add_test(tc, name_text);
+  tcase_add_test(tc, name_text_every_octet);
   tcase_add_test(tc, name_length_limits);
   tcase_add_test(tc, name_compare_and_case);
   tcase_add_test(tc, err_names);

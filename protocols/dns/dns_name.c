@@ -77,31 +77,63 @@ dns_name dns_name_lit(const char *text) {
   return n;
 }
 
-void dns_name_append_text(const dns_name *n, GString *out) {
-  size_t i = 0;
+/* The presentation form of N into OUT (room for NAME_TEXT_MAX + 1
+ * octets), NUL-terminated; returns its length. Octets in "\"().;\\@$"
+ * are escaped as \c, octets outside 0x21..0x7e as \DDD (RFC 1035 §5.1):
+ * at most 4 text octets per wire octet. */
+enum { NAME_TEXT_MAX = 4 * DNS_NAME_MAX + 2 };
+
+static size_t name_text(const dns_name *n, char *out) {
+  size_t o = 0;
   if (n->len <= 1) {
-    g_string_append_c(out, '.');
-    return;
+    out[o++] = '.';
+    out[o] = '\0';
+    return o;
   }
+  size_t i = 0;
   while (i < n->len && n->wire[i] != 0) {
     uint8_t l = n->wire[i++];
     for (uint8_t k = 0; k < l; k++) {
       uint8_t c = n->wire[i++];
-      if (strchr("\"().;\\@$", c) && c != 0)
-        g_string_append_printf(out, "\\%c", c);
-      else if (c < 0x21 || c > 0x7e)
-        g_string_append_printf(out, "\\%03u", c);
-      else
-        g_string_append_c(out, (char)c);
+      switch (c) {
+      case '"':
+      case '(':
+      case ')':
+      case '.':
+      case ';':
+      case '\\':
+      case '@':
+      case '$':
+        out[o++] = '\\';
+        out[o++] = (char)c;
+        break;
+      default:
+        if (c < 0x21 || c > 0x7e) {
+          out[o++] = '\\';
+          out[o++] = (char)('0' + c / 100);
+          out[o++] = (char)('0' + c / 10 % 10);
+          out[o++] = (char)('0' + c % 10);
+        } else {
+          out[o++] = (char)c;
+        }
+      }
     }
-    g_string_append_c(out, '.');
+    out[o++] = '.';
   }
+  out[o] = '\0';
+  return o;
+}
+
+void dns_name_append_text(const dns_name *n, GString *out) {
+  char buf[NAME_TEXT_MAX + 1];
+  size_t len = name_text(n, buf);
+  g_string_append_len(out, buf, (gssize)len);
 }
 
 char *dns_name_to_text(const dns_name *n) {
-  GString *s = g_string_new(NULL);
-  dns_name_append_text(n, s);
-  return g_string_free(s, FALSE);
+  char buf[NAME_TEXT_MAX + 1];
+  size_t len = name_text(n, buf);
+  return g_memdup2(buf, len + 1); /* one block, its own size */
 }
 
 dns_err dns_name_decode(const uint8_t *msg, size_t len, size_t *off, dns_name *n) {

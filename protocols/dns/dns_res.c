@@ -265,14 +265,18 @@ void dns_res_free(dns_res *r) {
 
 /* ---- events and actions ------------------------------------------------ */
 
-/* Once every queued event is given, the block is let go: an engine at
- * rest holds none (a host's stub has one in flight at a time). */
+/* Once every queued event is given, the queue starts over; a block
+ * grown past one event (a burst) is let go, a block of one is kept (a
+ * host's stub has one event at a time: no block per lookup). */
 static void evs_rewind(dns_res *r) {
   if (r->ev_head < r->ev_len)
     return;
-  g_free(r->evs);
-  r->evs = NULL;
-  r->ev_head = r->ev_len = r->ev_cap = 0;
+  if (r->ev_cap > 1) {
+    g_free(r->evs);
+    r->evs = NULL;
+    r->ev_cap = 0;
+  }
+  r->ev_head = r->ev_len = 0;
 }
 
 dns_res_event *dns_res__event(dns_res *r, dns_res_ev_kind kind, dns_res__task *t, int64_t now) {
@@ -1122,6 +1126,13 @@ void dns_res_make_response(const dns_msg *q, const dns_res_event *ev, uint16_t e
     dns_msg_add_rr(r, DNS_SEC_ANSWER, &g_array_index(ev->rrs, dns_rr, i));
   for (guint i = 0; i < ev->authority->len; i++)
     dns_msg_add_rr(r, DNS_SEC_AUTHORITY, &g_array_index(ev->authority, dns_rr, i));
+}
+
+void dns_res_give_rrs(dns_res *r, GArray *rrs) {
+  if (!rrs)
+    return;
+  g_assert(g_array_get_element_size(rrs) == sizeof(dns_rr));
+  scratch_put(r, rrs); /* emptied (its records cleared): kept or freed */
 }
 
 const dns_res_stats *dns_res_stats_peek(const dns_res *r) { return &r->st; }

@@ -277,6 +277,10 @@ typedef struct {
  * happened. */
 bool dns_res_next_event(dns_res *r, dns_res_event *ev);
 void dns_res_event_clear(dns_res_event *ev);
+/* Gives back RRS (taken from an event of R; NULL: no-op), which R empties
+ * and keeps for its next cache read or frees: an owner done with a DONE
+ * event's records saves the next lookup an array. */
+void dns_res_give_rrs(dns_res *r, GArray *rrs);
 
 /* Builds the response a recursive server sends for query Q from the DONE
  * event EV (R is initialised here; caller clears it): Q's id, question, RD
