@@ -621,20 +621,28 @@ static void lanes_dissolve(sim_sched *s) {
   s->lane_waiting = 0;
 }
 
+/* Drops the cancelled entries of a ring (a lane's or a run's: E from HEAD,
+ * *LEN of them, CAP a power of two), keeping the others in order; returns
+ * how many it dropped. */
+static uint32_t ring_compact(sim_sched *s, entry *e, uint32_t head, uint32_t *len, uint32_t cap) {
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < *len; i++) {
+    entry x = e[(head + i) & (cap - 1)];
+    if (s->slots[slot_of(&x)].fn)
+      e[(head + w++) & (cap - 1)] = x;
+    else
+      slot_release(s, slot_of(&x));
+  }
+  uint32_t dropped = *len - w;
+  *len = w;
+  return dropped;
+}
+
 /* Drops the cancelled entries waiting in the rings. */
 static void lanes_compact(sim_sched *s) {
   for (int k = 0; k < NLANES; k++) {
     lane *l = &s->lanes[k];
-    uint32_t w = 0;
-    for (uint32_t i = 0; i < l->len; i++) {
-      entry e = l->e[(l->head + i) & (l->cap - 1)];
-      if (s->slots[slot_of(&e)].fn)
-        l->e[(l->head + w++) & (l->cap - 1)] = e;
-      else
-        slot_release(s, slot_of(&e));
-    }
-    s->lane_waiting -= l->len - w;
-    l->len = w;
+    s->lane_waiting -= ring_compact(s, l->e, l->head, &l->len, l->cap);
   }
   lanes_refill(s);
 }
@@ -747,16 +755,8 @@ static void runs_dissolve(sim_sched *s) {
 static void runs_compact(sim_sched *s) {
   for (int r = 0; r < NRUNS; r++) {
     run *ru = &s->runs[r];
-    uint32_t w = 0;
-    for (uint32_t i = 0; i < ru->len; i++) {
-      entry e = ru->e[(ru->head + i) & (ru->cap - 1)];
-      if (s->slots[slot_of(&e)].fn)
-        ru->e[(ru->head + w++) & (ru->cap - 1)] = e;
-      else
-        slot_release(s, slot_of(&e));
-    }
-    s->run_entries -= ru->len - w;
-    ru->len = w;
+    s->run_entries -= ring_compact(s, ru->e, ru->head, &ru->len, ru->cap);
+    uint32_t w = ru->len;
     s->run_head[r] = w ? ru->e[ru->head] : RUN_EMPTY;
     s->run_mask = w ? s->run_mask | 1u << r : s->run_mask & ~(1u << r);
   }

@@ -741,19 +741,38 @@ static inline char *i64_at(char *p, int64_t v) {
 /* Writes the comma the level needs and the key (none in an array), with
  * room for EXTRA more octets after it; returns where they go (the caller
  * writes its value there and calls done()). */
-static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
+/* key_head's and key_head_n's start: the comma the level needs, with room
+ * for the key and EXTRA; returns where the key goes, or, in an array (KEY
+ * NULL), where the value goes with *IN_ARRAY set. */
+static G_ALWAYS_INLINE inline char *key_comma(trace_writer *tw, const char *key, size_t extra,
+                                              bool *in_array) {
   g_assert(tw->depth > 0);
   int d = tw->depth - 1;
-  GString *rec = tw->out;
-  char *p = room(rec, KEY_FAST + 4 + extra);
+  char *p = room(tw->out, KEY_FAST + 4 + extra);
   if (tw->has_value[d])
     *p++ = ',';
   tw->has_value[d] = true;
-  if (tw->in_array[d]) {
-    g_assert(key == NULL);
+  *in_array = tw->in_array[d];
+  g_assert(*in_array ? key == NULL : key != NULL);
+  return p;
+}
+
+/* The general path of a key that needs escaping or is longer than
+ * KEY_FAST (KN octets), written from P, where its opening quote goes (the
+ * escaper writes the quotes); returns where EXTRA octets go. */
+static char *key_slow(GString *rec, char *p, const char *key, size_t kn, size_t extra) {
+  done(rec, p);
+  trace_escape_text(rec, key, kn);
+  put(rec, ":", 1);
+  return room(rec, extra);
+}
+
+static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
+  bool in_array;
+  char *p = key_comma(tw, key, extra, &in_array);
+  if (in_array)
     return p;
-  }
-  g_assert(key != NULL);
+  char *q = p;
   *p++ = '"';
   size_t i = 0;
   while (i < KEY_FAST && plain_octet[(unsigned char)key[i]]) {
@@ -766,28 +785,18 @@ static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, 
     *p++ = ':';
     return p;
   }
-  done(rec, p - 1); /* without the quote: the general path writes it */
-  trace_escape_text(rec, key, strlen(key));
-  put(rec, ":", 1);
-  return room(rec, extra);
+  return key_slow(tw->out, q, key, strlen(key), extra);
 }
 
 /* key_head for a key of KN octets (its strlen): checked and copied a
  * word at a time. */
 static G_ALWAYS_INLINE inline char *key_head_n(trace_writer *tw, const char *key, size_t kn,
                                                size_t extra) {
-  g_assert(tw->depth > 0);
-  int d = tw->depth - 1;
-  GString *rec = tw->out;
-  char *p = room(rec, KEY_FAST + 4 + extra);
-  if (tw->has_value[d])
-    *p++ = ',';
-  tw->has_value[d] = true;
-  if (tw->in_array[d]) {
-    g_assert(key == NULL);
+  bool in_array;
+  char *p = key_comma(tw, key, extra, &in_array);
+  if (in_array)
     return p;
-  }
-  g_assert(key != NULL);
+  char *q = p;
   *p++ = '"';
   if (G_LIKELY(kn <= KEY_FAST && copy_plain(p, (const unsigned char *)key, kn) == kn)) {
     p += kn;
@@ -795,10 +804,7 @@ static G_ALWAYS_INLINE inline char *key_head_n(trace_writer *tw, const char *key
     *p++ = ':';
     return p;
   }
-  done(rec, p - 1); /* without the quote: the general path writes it */
-  trace_escape_text(rec, key, kn);
-  put(rec, ":", 1);
-  return room(rec, extra);
+  return key_slow(tw->out, q, key, kn, extra);
 }
 
 static void open_level(trace_writer *tw, bool array) {
