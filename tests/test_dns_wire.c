@@ -164,14 +164,16 @@ START_TEST(name_text_every_octet) {
   for (unsigned base = 0; base < 256; base += 63) {
     dns_name n;
     n.len = 0;
-    for (unsigned lab = 0; lab < 4 && n.len + 64 < DNS_NAME_MAX; lab++) {
-      unsigned len = n.len + 64 + 64 < DNS_NAME_MAX ? 63 : DNS_NAME_MAX - n.len - 2;
+    /* Labels of 63 octets, the last one shorter: a name of DNS_NAME_MAX. */
+    for (unsigned lab = 0; n.len + 2 < DNS_NAME_MAX; lab++) {
+      unsigned room = DNS_NAME_MAX - n.len - 2; /* its length octet and the root's */
+      unsigned len = room < 63 ? room : 63;
       n.wire[n.len++] = (uint8_t)len;
       for (unsigned k = 0; k < len; k++)
         n.wire[n.len++] = (uint8_t)((base + lab * 63 + k) % 256);
     }
     n.wire[n.len++] = 0;
-    ck_assert_uint_le(n.len, DNS_NAME_MAX);
+    ck_assert_uint_eq(n.len, DNS_NAME_MAX);
     GString *want = g_string_new("x");
     text_ref(&n, want);
     char *got = dns_name_to_text(&n);
@@ -180,6 +182,10 @@ START_TEST(name_text_every_octet) {
     GString *app = g_string_new("x");
     dns_name_append_text(&n, app);
     ck_assert_str_eq(app->str, want->str);
+    dns_name back; /* and the text reads back as the same octets */
+    ck_assert_int_eq(dns_name_from_text(&back, got), DNS_OK);
+    ck_assert_uint_eq(back.len, n.len);
+    ck_assert_mem_eq(back.wire, n.wire, n.len);
     g_free(got);
     g_string_free(want, TRUE);
     g_string_free(app, TRUE);
@@ -602,7 +608,8 @@ START_TEST(query_encoded_directly) {
           ck_assert_msg(memcmp(buf, want->data, got) == 0, "%s type %u size %u rd %d", names[i],
                         types[j], sizes[k], rd);
           /* one octet short of room: nothing written */
-          ck_assert_uint_eq(dns_msg_encode_query(q.id, &n, types[j], rd, sizes[k], buf, got - 1), 0);
+          ck_assert_uint_eq(dns_msg_encode_query(q.id, &n, types[j], rd, sizes[k], buf, got - 1),
+                            0);
           g_byte_array_free(want, TRUE);
           dns_msg_clear(&q);
         }
