@@ -14,8 +14,7 @@ static GPtrArray *string_list(scn_json_ctx *x, const cJSON *obj, const char *pat
   return out ? out : g_ptr_array_new_with_free_func(g_free);
 }
 
-/* A mail address: local@domain with a dotted domain, no spaces or brackets. */
-static bool valid_address(const char *a) {
+bool scn__valid_address(const char *a) {
   const char *at = strchr(a, '@');
   if (!at || at == a || strchr(at + 1, '@') || !strchr(at + 1, '.') || !at[1])
     return false;
@@ -265,7 +264,7 @@ static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
                scn_json_string(x, it, path, "fetch", false, &fetch) &&
                scn_json_duration(x, it, path, "every", false, &u.every) &&
                scn_json_bool(x, it, path, "keep", false, &u.keep)) {
-      if (!valid_address(u.address))
+      if (!scn__valid_address(u.address))
         scn_json_fail(x, path, "\"address\": expected local@domain, got \"%s\"", u.address);
       else if (scn_find_user(c, u.address))
         scn_json_fail(x, path, "\"address\": user \"%s\" is listed twice", u.address);
@@ -413,7 +412,7 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
       GPtrArray *lists[] = {m->to, m->cc, m->bcc};
       for (int k = 0; k < 3 && scn_json_ok(x); k++)
         for (guint j = 0; j < lists[k]->len; j++)
-          if (!valid_address(lists[k]->pdata[j]))
+          if (!scn__valid_address(lists[k]->pdata[j]))
             scn_json_fail(x, path, "recipient \"%s\": expected local@domain",
                           (char *)lists[k]->pdata[j]);
       if (scn_json_ok(x) && !g_hash_table_add(ids, m->id))
@@ -426,11 +425,12 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   g_array_unref(no_attachments);
 }
 
-void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root, bool messages_read) {
   load_epoch(x, c, root);
   load_zones(x, c, root);
   load_users(x, c, root);
-  load_messages(x, c, root);
+  if (!messages_read)
+    load_messages(x, c, root);
 }
 
 /* --- cross references --------------------------------------------------- */
