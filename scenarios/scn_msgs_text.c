@@ -23,6 +23,9 @@
 #include "scn_msgs_text.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "scn_mail_int.h"
 
@@ -55,61 +58,128 @@ typedef struct {
   size_t n;
 } str;
 
+/* The first octet from P that is not str_plain (E if none): sixteen at a
+ * time where SSE2 is (every x86-64). */
+static inline cur plain_run(cur p, cur e) {
+#if defined(__SSE2__)
+  const __m128i qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
+                bias = _mm_set1_epi8((char)0x80), lim = _mm_set1_epi8((char)(0x20 ^ 0x80));
+  for (; e - p >= 16; p += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* below 0x20 unsigned: below 0xa0 signed once the top bit is flipped */
+    int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, qu), _mm_cmpeq_epi8(v, bs)),
+                                           _mm_cmplt_epi8(_mm_xor_si128(v, bias), lim)));
+    if (m)
+      return p + __builtin_ctz((unsigned)m);
+  }
+#endif
+  while (p < e && str_plain[*p])
+    p++;
+  return p;
+}
+
+/* The escape at P (its backslash): the octet it stands for, or -1 (\u,
+ * another, or none: the general path's). */
+static inline int unescape(cur p, cur e) {
+  if (p + 1 >= e)
+    return -1;
+  switch (p[1]) {
+  case '"': return '"';
+  case '\\': return '\\';
+  case '/': return '/';
+  case 'b': return '\b';
+  case 'f': return '\f';
+  case 'n': return '\n';
+  case 'r': return '\r';
+  case 't': return '\t';
+  default: return -1;
+  }
+}
+
 /* Reads the string whose opening quote is at P; returns the octet after
  * its closing quote and its value in *OUT (unescaped into SCRATCH when it
  * has escapes, else a view of the text), or NULL when it is not in the
  * subset (a control octet, \u, an unknown escape, no end). */
 static cur read_string(cur p, cur e, GString *scratch, str *out) {
   cur s = ++p;
-  while (p < e && str_plain[*p])
-    p++;
-  if (p < e && *p == '"') { /* the usual case: no escape */
+  p = plain_run(p, e);
+  if (G_LIKELY(p < e && *p == '"')) { /* the usual case: no escape */
     out->s = (const char *)s;
     out->n = (size_t)(p - s);
     return p + 1;
   }
-  g_string_truncate(scratch, 0);
-  g_string_append_len(scratch, (const char *)s, p - s);
-  while (p < e) {
-    if (*p == '"') {
-      out->s = scratch->str;
-      out->n = scratch->len;
-      return p + 1;
-    }
-    if (*p != '\\' || p + 1 >= e)
-      return NULL; /* a control octet, or the text ends */
-    char c;
-    switch (p[1]) {
-    case '"': c = '"'; break;
-    case '\\': c = '\\'; break;
-    case '/': c = '/'; break;
-    case 'b': c = '\b'; break;
-    case 'f': c = '\f'; break;
-    case 'n': c = '\n'; break;
-    case 'r': c = '\r'; break;
-    case 't': c = '\t'; break;
-    default: return NULL; /* \u and anything else: the general path's */
-    }
-    g_string_append_c(scratch, c);
-    p += 2;
-    s = p;
-    while (p < e && str_plain[*p])
-      p++;
-    g_string_append_len(scratch, (const char *)s, p - s);
+  /* its end first (the value is no longer than the text), then the value */
+  cur q = p;
+  while (q < e && *q == '\\') {
+    if (unescape(q, e) < 0)
+      return NULL;
+    q = plain_run(q + 2, e);
   }
-  return NULL;
+  if (q >= e || *q != '"')
+    return NULL; /* a control octet, or the text ends */
+  g_string_set_size(scratch, (gsize)(q - s));
+  char *d = scratch->str;
+  memcpy(d, s, (size_t)(p - s));
+  d += p - s;
+  while (p < q) {
+    if (*p == '\\') {
+      *d++ = (char)unescape(p, e);
+      p += 2;
+    } else {
+      *d++ = (char)*p++;
+    }
+  }
+  *d = '\0';
+  scratch->len = (gsize)(d - scratch->str);
+  out->s = scratch->str;
+  out->n = scratch->len;
+  return q + 1;
 }
 
 /* Skips the string at P (any escape) without reading it; NULL if it does
  * not end. */
 static cur skip_string(cur p, cur e) {
   for (p++; p < e; p++) {
+#if defined(__SSE2__)
+    const __m128i qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    for (; e - p >= 16; p += 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+      int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, qu), _mm_cmpeq_epi8(v, bs)));
+      if (m) {
+        p += __builtin_ctz((unsigned)m);
+        break;
+      }
+    }
+    if (p >= e)
+      return NULL;
+#endif
     if (*p == '"')
       return p + 1;
-    if (*p == '\\')
-      p++;
+    if (*p == '\\' && ++p >= e)
+      return NULL;
   }
   return NULL;
+}
+
+/* The first octet from P that is '"' or a bracket (E if none). */
+static inline cur next_mark(cur p, cur e) {
+#if defined(__SSE2__)
+  /* '{' and '[' are 0x7b and 0x5b, '}' and ']' 0x7d and 0x5d: one compare
+   * each with 0x20 set */
+  const __m128i qu = _mm_set1_epi8('"'), lo = _mm_set1_epi8(0x20), op = _mm_set1_epi8('{'),
+                cl = _mm_set1_epi8('}');
+  for (; e - p >= 16; p += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i w = _mm_or_si128(v, lo);
+    int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, qu),
+                                           _mm_or_si128(_mm_cmpeq_epi8(w, op), _mm_cmpeq_epi8(w, cl))));
+    if (m)
+      return p + __builtin_ctz((unsigned)m);
+  }
+#endif
+  while (p < e && *p != '"' && *p != '{' && *p != '}' && *p != '[' && *p != ']')
+    p++;
+  return p;
 }
 
 /* Skips the value at P by its brackets and strings: where it ends, or
@@ -122,7 +192,7 @@ static cur skip_value(cur p, cur e) {
     return skip_string(p, e);
   if (*p == '{' || *p == '[') {
     size_t depth = 0;
-    while (p < e) {
+    while ((p = next_mark(p, e)) < e) {
       switch (*p) {
       case '"':
         p = skip_string(p, e);
@@ -243,6 +313,20 @@ static GPtrArray *list_of(reader *r, const GPtrArray *got) {
   return out;
 }
 
+/* What sim_time_parse makes of "Nms", N 1 to 12 digits (no overflow);
+ * 0 for any other text (then sim_time_parse reads it). */
+static sim_time whole_ms(const str *t) {
+  if (t->n < 3 || t->n > 14 || memcmp(t->s + t->n - 2, "ms", 2) != 0)
+    return 0;
+  sim_time v = 0;
+  for (size_t i = 0; i < t->n - 2; i++) {
+    if (!g_ascii_isdigit(t->s[i]))
+      return 0;
+    v = v * 10 + (t->s[i] - '0');
+  }
+  return v * SIM_MS;
+}
+
 /* Reads the message object at P (message I of the array) into the store;
  * the octet after it, or NULL when it is not of the usual shape. */
 static cur read_message(reader *r, cur p, cur e, int i) {
@@ -297,8 +381,8 @@ static cur read_message(reader *r, cur p, cur e, int i) {
   if (r->rcpts[0]->len + r->rcpts[1]->len + r->rcpts[2]->len == 0)
     return NULL;
   sim_time at = 0;
-  if (seen & 1u << K_AT) {
-    char buf[64];
+  if ((seen & 1u << K_AT) && !(at = whole_ms(&v[K_AT]))) {
+    char buf[64]; /* not "Nms": sim_time_parse, as the loader reads it */
     if (v[K_AT].n >= sizeof buf)
       return NULL;
     memcpy(buf, v[K_AT].s, v[K_AT].n);
