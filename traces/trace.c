@@ -738,10 +738,7 @@ static inline char *i64_at(char *p, int64_t v) {
  * project) and keys that need escaping take the general path. */
 #define KEY_FAST 32
 
-/* Writes the comma the level needs and the key (none in an array), with
- * room for EXTRA more octets after it; returns where they go (the caller
- * writes its value there and calls done()). */
-/* key_head's and key_head_n's start: the comma the level needs, with room
+/* key_head_n's start: the comma the level needs, with room
  * for the key and EXTRA; returns where the key goes, or, in an array (KEY
  * NULL), where the value goes with *IN_ARRAY set. */
 static G_ALWAYS_INLINE inline char *key_comma(trace_writer *tw, const char *key, size_t extra,
@@ -767,29 +764,10 @@ static char *key_slow(GString *rec, char *p, const char *key, size_t kn, size_t 
   return room(rec, extra);
 }
 
-static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
-  bool in_array;
-  char *p = key_comma(tw, key, extra, &in_array);
-  if (in_array)
-    return p;
-  char *q = p;
-  *p++ = '"';
-  size_t i = 0;
-  while (i < KEY_FAST && plain_octet[(unsigned char)key[i]]) {
-    p[i] = key[i];
-    i++;
-  }
-  if (G_LIKELY(key[i] == '\0')) { /* every key we write */
-    p += i;
-    *p++ = '"';
-    *p++ = ':';
-    return p;
-  }
-  return key_slow(tw->out, q, key, strlen(key), extra);
-}
-
-/* key_head for a key of KN octets (its strlen): checked and copied a
- * word at a time. */
+/* Writes the comma the level needs and the key of KN octets (its strlen;
+ * none in an array), checked and copied a word at a time, with room for
+ * EXTRA more octets after it; returns where they go (the caller writes its
+ * value there and calls done()). */
 static G_ALWAYS_INLINE inline char *key_head_n(trace_writer *tw, const char *key, size_t kn,
                                                size_t extra) {
   bool in_array;
@@ -837,11 +815,10 @@ void trace_begin(trace_writer *tw) {
   open_level(tw, false);
 }
 
-/* The record head in one step: {"t":T,"id":ID,"ev":"EV" */
-static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev) {
+/* The record head in one step: {"t":T,"id":ID,"ev":"EV" (EVN octets) */
+static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev, size_t evn) {
   g_assert(tw->depth == 0);
   uint64_t id = tw->next_event_id++;
-  size_t evn = strlen(ev);
   GString *rec = record_out(tw);
   char *p = room(rec, 20 + 2 * U64_DIGITS + evn);
   memcpy(p, "{\"t\":", 5);
@@ -855,16 +832,17 @@ static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev) {
   return id;
 }
 
-uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
+uint64_t trace__event_begink(trace_writer *tw, int64_t t, const char *ev, size_t evn) {
   if (!tw)
     return 0;
-  return event_head(tw, t, ev);
+  return event_head(tw, t, ev, evn);
 }
 
-uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node) {
+uint64_t trace__event_begin_nodek(trace_writer *tw, int64_t t, const char *ev, size_t evn,
+                                  const char *node) {
   if (!tw)
     return 0;
-  uint64_t id = event_head(tw, t, ev);
+  uint64_t id = event_head(tw, t, ev, evn);
   if (!node) {
     trace_key_null(tw, "node");
     return id;
@@ -920,32 +898,34 @@ void trace__key_uintk(trace_writer *tw, const char *key, size_t kn, uint64_t v) 
   done(tw->out, u64_at(p, v));
 }
 
-/* A literal value (true, false, null, an opening bracket). */
-static void key_lit(trace_writer *tw, const char *key, const char *lit, size_t n) {
-  char *p = key_head(tw, key, n);
-  memcpy(p, lit, n);
+/* A literal value (true, false, null, an opening bracket) of N octets,
+ * at most 8 (LIT is read as 8 octets). */
+static G_ALWAYS_INLINE inline void key_lit(trace_writer *tw, const char *key, size_t kn,
+                                           const char lit[8], size_t n) {
+  char *p = key_head_n(tw, key, kn, 8);
+  memcpy(p, lit, 8); /* room made for 8: the octets past N are overwritten or cut */
   done(tw->out, p + n);
 }
 
-void trace_key_bool(trace_writer *tw, const char *key, bool v) {
+void trace__key_boolk(trace_writer *tw, const char *key, size_t kn, bool v) {
   if (!tw)
     return;
   if (v)
-    key_lit(tw, key, "true", 4);
+    key_lit(tw, key, kn, "true\0\0\0", 4);
   else
-    key_lit(tw, key, "false", 5);
+    key_lit(tw, key, kn, "false\0\0", 5);
 }
 
-void trace_key_null(trace_writer *tw, const char *key) {
+void trace__key_nullk(trace_writer *tw, const char *key, size_t kn) {
   if (!tw)
     return;
-  key_lit(tw, key, "null", 4);
+  key_lit(tw, key, kn, "null\0\0\0", 4);
 }
 
-void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n) {
+void trace__key_strnk(trace_writer *tw, const char *key, size_t kn, const char *utf8, size_t n) {
   if (!tw)
     return;
-  char *p = key_head(tw, key, n + 2);
+  char *p = key_head_n(tw, key, kn, n + 2);
   string_at(tw->out, p, utf8, n, false);
 }
 
@@ -953,7 +933,7 @@ void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *u
   if (!tw)
     return;
   if (!utf8) {
-    trace_key_null(tw, key);
+    trace__key_nullk(tw, key, kn);
     return;
   }
   size_t n = strlen(utf8);
@@ -961,10 +941,10 @@ void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *u
   string_at(tw->out, p, utf8, n, false);
 }
 
-void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n) {
+void trace__key_bytesk(trace_writer *tw, const char *key, size_t kn, const void *p, size_t n) {
   if (!tw)
     return;
-  char *d = key_head(tw, key, n + 2);
+  char *d = key_head_n(tw, key, kn, n + 2);
   string_at(tw->out, d, p, n, true);
 }
 
@@ -979,10 +959,10 @@ void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) {
   g_free(s);
 }
 
-void trace_obj_begin(trace_writer *tw, const char *key) {
+void trace__obj_begink(trace_writer *tw, const char *key, size_t kn) {
   if (!tw)
     return;
-  key_lit(tw, key, "{", 1);
+  key_lit(tw, key, kn, "{\0\0\0\0\0\0", 1);
   open_level(tw, false);
 }
 
@@ -994,10 +974,10 @@ void trace_obj_end(trace_writer *tw) {
   put(tw->out, "}", 1);
 }
 
-void trace_arr_begin(trace_writer *tw, const char *key) {
+void trace__arr_begink(trace_writer *tw, const char *key, size_t kn) {
   if (!tw)
     return;
-  key_lit(tw, key, "[", 1);
+  key_lit(tw, key, kn, "[\0\0\0\0\0\0", 1);
   open_level(tw, true);
 }
 
