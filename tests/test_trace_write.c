@@ -543,6 +543,54 @@ START_TEST(empty_and_long_keys) {
 }
 END_TEST
 
+/* Every kind of key (bool, null, object, array, strn, bytes, and the
+ * record head's kind), 0..40 octets, plain or with an octet to escape at
+ * every place: written as trace_escape_text writes the key. */
+START_TEST(every_kind_of_key) {
+  for (size_t n = 0; n <= 40; n++) {
+    for (size_t at = 0; at <= n; at++) {
+      char key[48];
+      for (size_t k = 0; k < n; k++)
+        key[k] = (char)('a' + k % 26);
+      if (at < n)
+        key[at] = at % 2 ? '"' : '\n';
+      key[n] = '\0';
+      GString *k = g_string_new(NULL);
+      trace_escape_text(k, key, n);
+      trace_writer *tw = trace_writer_new_memory();
+      trace_event_begin(tw, 1, key);
+      trace_key_bool(tw, key, true);
+      trace_key_bool(tw, key, false);
+      trace_key_null(tw, key);
+      trace_key_strn(tw, key, "xy", 2);
+      trace_key_bytes(tw, key, "\x01", 1);
+      trace_obj_begin(tw, key);
+      trace_key_null(tw, key);
+      trace_obj_end(tw);
+      trace_arr_begin(tw, key);
+      trace_key_null(tw, NULL);
+      trace_key_bool(tw, NULL, true);
+      trace_obj_begin(tw, NULL);
+      trace_obj_end(tw);
+      trace_arr_begin(tw, NULL);
+      trace_arr_end(tw);
+      trace_arr_end(tw);
+      trace_end(tw);
+      char *want = g_strdup_printf("{\"t\":1,\"id\":1,\"ev\":%s,%s:true,%s:false,%s:null,%s:\"xy\","
+                                   "%s:\"\\u0001\",%s:{%s:null},%s:[null,true,{},[]]}\n",
+                                   k->str, k->str, k->str, k->str, k->str, k->str, k->str, k->str,
+                                   k->str);
+      ck_assert_msg(strcmp(trace_writer_peek_memory(tw)->str, want) == 0,
+                    "key of %zu octets, escape at %zu: got %s want %s", n, at,
+                    trace_writer_peek_memory(tw)->str, want);
+      g_free(want);
+      g_string_free(k, TRUE);
+      trace_writer_free(tw);
+    }
+  }
+}
+END_TEST
+
 /* The record head written in one step, with an event name to escape. */
 START_TEST(event_head_escapes) {
   trace_writer *tw = trace_writer_new_memory();
@@ -682,6 +730,7 @@ int main(void) {
   tcase_add_test(tc, empty_and_long_keys);
   tcase_add_test(tc, keys_every_octet_every_place);
   tcase_add_test(tc, event_head_escapes);
+  tcase_add_test(tc, every_kind_of_key);
   tcase_add_test(tc, event_head_with_node);
   tcase_add_test(tc, integers_at_digit_edges);
   suite_add_tcase(s, tc);
