@@ -71,6 +71,11 @@ struct trace_writer {
   bool has_value[TRACE_MAX_DEPTH];
   uint64_t records;
   uint64_t next_event_id;
+  char id_text[24]; /* next_event_id in decimal, counted up in place */
+  size_t id_len;
+  int64_t t_hi;       /* the last record time's T / 10^8 (-1: none) ... */
+  char t_hi_text[16]; /* ... in decimal (at most 11 digits), and its length */
+  size_t t_hi_len;
   int write_errno;   /* first write error, sticky */
   bool discard;      /* a null writer: records go nowhere (but to the tap) */
   trace_tap_fn tap;  /* sees every finished record */
@@ -89,6 +94,9 @@ static trace_writer *writer_new(void) {
   tw->rec = g_string_sized_new(256);
   tw->out = tw->rec;
   tw->next_event_id = 1;
+  tw->id_text[0] = '1';
+  tw->id_len = 1;
+  tw->t_hi = -1;
   return tw;
 }
 
@@ -684,19 +692,21 @@ static inline size_t u64_len(uint64_t v) {
 #endif
 }
 
+/* "00" to "99". */
+static const char pairs[201] = "00010203040506070809"
+                               "10111213141516171819"
+                               "20212223242526272829"
+                               "30313233343536373839"
+                               "40414243444546474849"
+                               "50515253545556575859"
+                               "60616263646566676869"
+                               "70717273747576777879"
+                               "80818283848586878889"
+                               "90919293949596979899";
+
 /* Writes the decimal form of V (what "%" PRIu64 writes) at P; returns its
  * end. Two digits a step, from the end. */
 static inline char *u64_at(char *p, uint64_t v) {
-  static const char pairs[201] = "00010203040506070809"
-                                 "10111213141516171819"
-                                 "20212223242526272829"
-                                 "30313233343536373839"
-                                 "40414243444546474849"
-                                 "50515253545556575859"
-                                 "60616263646566676869"
-                                 "70717273747576777879"
-                                 "80818283848586878889"
-                                 "90919293949596979899";
   char *e = p + u64_len(v), *q = e;
   while (v > UINT32_MAX) { /* eight digits at a time in 32-bit steps */
     uint64_t hi = v / 100000000;
@@ -815,16 +825,55 @@ void trace_begin(trace_writer *tw) {
   open_level(tw, false);
 }
 
+/* Counts the event id's text up by one, in place (as u64_at would write
+ * next_event_id). */
+static inline void id_next(trace_writer *tw) {
+  char *d = tw->id_text;
+  size_t i = tw->id_len;
+  while (i > 0 && d[i - 1] == '9')
+    d[--i] = '0';
+  if (i > 0) {
+    d[i - 1]++;
+  } else { /* 99..9 -> 100..0 */
+    g_assert(tw->id_len < U64_DIGITS);
+    d[tw->id_len++] = '0';
+    d[0] = '1';
+  }
+}
+
+/* Writes the time T (what i64_at writes) at P; returns its end. Records
+ * come in time order, so a time's digits above the last eight are mostly
+ * those of the record before: kept, and only the low eight written. */
+static inline char *time_at(trace_writer *tw, char *p, int64_t t) {
+  if (t < 100000000)
+    return i64_at(p, t);
+  int64_t hi = t / 100000000;
+  uint32_t lo = (uint32_t)(t - hi * 100000000);
+  if (G_UNLIKELY(hi != tw->t_hi)) {
+    tw->t_hi = hi;
+    tw->t_hi_len = (size_t)(u64_at(tw->t_hi_text, (uint64_t)hi) - tw->t_hi_text);
+  }
+  memcpy(p, tw->t_hi_text, 16); /* room made for 20 digits */
+  p += tw->t_hi_len;
+  for (int k = 3; k >= 0; k--) {
+    memcpy(p + 2 * k, pairs + 2 * (lo % 100), 2);
+    lo /= 100;
+  }
+  return p + 8;
+}
+
 /* The record head in one step: {"t":T,"id":ID,"ev":"EV" (EVN octets) */
 static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev, size_t evn) {
   g_assert(tw->depth == 0);
   uint64_t id = tw->next_event_id++;
   GString *rec = record_out(tw);
-  char *p = room(rec, 20 + 2 * U64_DIGITS + evn);
+  char *p = room(rec, 20 + 2 * U64_DIGITS + evn + 8);
   memcpy(p, "{\"t\":", 5);
-  p = i64_at(p + 5, t);
+  p = time_at(tw, p + 5, t);
   memcpy(p, ",\"id\":", 6);
-  p = u64_at(p + 6, id);
+  memcpy(p + 6, tw->id_text, U64_DIGITS); /* room made for them */
+  p += 6 + tw->id_len;
+  id_next(tw);
   memcpy(p, ",\"ev\":", 6);
   string_at(rec, p + 6, ev, evn, false);
   open_level(tw, false);
