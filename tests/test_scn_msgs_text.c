@@ -268,6 +268,38 @@ START_TEST(long_strings) {
 }
 END_TEST
 
+/* Seeded random edits (1 to 4 octets inserted, deleted or replaced, from
+ * an alphabet heavy in JSON's marks) of worlds with messages of every
+ * shape: the same both ways. */
+START_TEST(random_edits_same_both_ways) {
+  static const char alphabet[] = "\"\"\"\\\\,,::[[]]{{}}  \n\t\x01\x7f\xc3\xa9@.amu0159-/ntbfr";
+  GRand *rng = g_rand_new_with_seed(20261127);
+  unsigned fast = 0, slow = 0;
+  for (int round = 0; round < 3000; round++) {
+    char *text = world(taken[(size_t)round % G_N_ELEMENTS(taken)]);
+    GString *t = g_string_new(text);
+    g_free(text);
+    int edits = g_rand_int_range(rng, 1, 5);
+    for (int k = 0; k < edits; k++) {
+      gsize at = (gsize)g_rand_int_range(rng, 0, (gint32)t->len);
+      char c = alphabet[g_rand_int_range(rng, 0, (gint32)sizeof alphabet - 1)];
+      switch (g_rand_int_range(rng, 0, 3)) {
+      case 0: g_string_insert_c(t, (gssize)at, c); break;
+      case 1: g_string_erase(t, (gssize)at, 1); break;
+      default: t->str[at] = c; break;
+      }
+    }
+    if (same_both_ways(t->str, t->len))
+      fast++;
+    else
+      slow++;
+    g_string_free(t, TRUE);
+  }
+  g_rand_free(rng);
+  ck_assert_msg(fast > 100 && slow > 100, "got %u edits taken, %u left", fast, slow);
+}
+END_TEST
+
 /* The example scenarios load the same both ways. */
 START_TEST(examples_same_both_ways) {
   static const char *const files[] = {"journey.json", "load.json", "spam.json",
@@ -301,6 +333,7 @@ int main(void) {
   tcase_set_timeout(te, 300);
   tcase_add_test(te, every_edit_same_both_ways);
   tcase_add_test(te, long_strings);
+  tcase_add_test(te, random_edits_same_both_ways);
   tcase_add_test(te, examples_same_both_ways);
   suite_add_tcase(s, te);
   return testutil_run(s);
