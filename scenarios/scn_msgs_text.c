@@ -244,13 +244,19 @@ static int key_index(const str *k) {
 #undef IS
 }
 
+/* A message's addresses at one key, interned, while it is read. */
+typedef struct {
+  char **v;
+  guint n, cap;
+} addr_list;
+
 typedef struct {
   scn_msgs *msgs;
   GStringChunk *addrs;
   GString *scratch[K_N]; /* a string value's unescaped octets, by key */
   GString *key;          /* a key with an escape (given up on) */
   GString *addr;         /* an address, NUL-terminated for interning */
-  GPtrArray *rcpts[3];   /* to, cc, bcc: interned addresses */
+  addr_list rcpts[3];    /* to, cc, bcc: interned addresses */
   GPtrArray *none;       /* the shared empty recipient list */
   GHashTable *ones;      /* interned address -> its one-address list */
   GArray *no_attachments;
@@ -259,6 +265,12 @@ typedef struct {
 
 /* The address at A interned (g_string_chunk_insert_const needs its NUL). */
 static char *intern(reader *r, const str *a) {
+  char small[256]; /* every address of a usual world */
+  if (a->n < sizeof small) {
+    memcpy(small, a->s, a->n);
+    small[a->n] = '\0';
+    return g_string_chunk_insert_const(r->addrs, small);
+  }
   g_string_truncate(r->addr, 0);
   g_string_append_len(r->addr, a->s, (gssize)a->n);
   return g_string_chunk_insert_const(r->addrs, r->addr->str);
@@ -266,8 +278,8 @@ static char *intern(reader *r, const str *a) {
 
 /* Reads the array of addresses at P into LIST (interned, each checked as
  * the loader checks recipients); the octet after it, or NULL. */
-static cur read_addresses(reader *r, cur p, cur e, GPtrArray *list, GString *scratch) {
-  g_ptr_array_set_size(list, 0);
+static cur read_addresses(reader *r, cur p, cur e, addr_list *list, GString *scratch) {
+  list->n = 0;
   if (p >= e || *p != '[')
     return NULL;
   p = skip_ws(p + 1, e);
@@ -282,7 +294,11 @@ static cur read_addresses(reader *r, cur p, cur e, GPtrArray *list, GString *scr
      * control octet, no \u) */
     if (!scn__valid_address(in))
       return NULL;
-    g_ptr_array_add(list, in);
+    if (list->n == list->cap) {
+      list->cap = list->cap ? 2 * list->cap : 8;
+      list->v = g_renew(char *, list->v, list->cap);
+    }
+    list->v[list->n++] = in;
     p = skip_ws(p, e);
     if (p < e && *p == ']')
       return p + 1;
@@ -294,11 +310,11 @@ static cur read_addresses(reader *r, cur p, cur e, GPtrArray *list, GString *scr
 
 /* A recipient list as address_list (scn_mail.c) makes it: the shared
  * empty one, the shared list of one address, or an exact-size copy. */
-static GPtrArray *list_of(reader *r, const GPtrArray *got) {
-  if (got->len == 0)
+static GPtrArray *list_of(reader *r, const addr_list *got) {
+  if (got->n == 0)
     return g_ptr_array_ref(r->none);
-  if (got->len == 1) {
-    char *a = got->pdata[0];
+  if (got->n == 1) {
+    char *a = got->v[0];
     GPtrArray *l = g_hash_table_lookup(r->ones, a);
     if (!l) {
       l = g_ptr_array_sized_new(1);
@@ -307,9 +323,9 @@ static GPtrArray *list_of(reader *r, const GPtrArray *got) {
     }
     return g_ptr_array_ref(l);
   }
-  GPtrArray *out = g_ptr_array_sized_new(got->len);
-  for (guint i = 0; i < got->len; i++)
-    g_ptr_array_add(out, got->pdata[i]);
+  GPtrArray *out = g_ptr_array_sized_new(got->n);
+  for (guint i = 0; i < got->n; i++)
+    g_ptr_array_add(out, got->v[i]);
   return out;
 }
 
@@ -353,7 +369,7 @@ static cur read_message(reader *r, cur p, cur e, int i) {
     if (ki == K_TO || ki == K_CC || ki == K_BCC) {
       int li = ki - K_TO;
       lists[li] = true;
-      p = read_addresses(r, p, e, r->rcpts[li], r->scratch[ki]);
+      p = read_addresses(r, p, e, &r->rcpts[li], r->scratch[ki]);
     } else if (ki == K_ATTACHMENTS) { /* none: the shared empty list */
       if (p >= e || *p != '[')
         return NULL;
@@ -377,8 +393,8 @@ static cur read_message(reader *r, cur p, cur e, int i) {
     return NULL;
   for (int li = 0; li < 3; li++)
     if (!lists[li])
-      g_ptr_array_set_size(r->rcpts[li], 0);
-  if (r->rcpts[0]->len + r->rcpts[1]->len + r->rcpts[2]->len == 0)
+      r->rcpts[li].n = 0;
+  if (r->rcpts[0].n + r->rcpts[1].n + r->rcpts[2].n == 0)
     return NULL;
   sim_time at = 0;
   if ((seen & 1u << K_AT) && !(at = whole_ms(&v[K_AT]))) {
@@ -410,9 +426,9 @@ static cur read_message(reader *r, cur p, cur e, int i) {
     m->text = g_string_chunk_insert(ch, "");
   if (seen & 1u << K_HTML)
     m->html = g_string_chunk_insert_len(ch, v[K_HTML].s, (gssize)v[K_HTML].n);
-  m->to = list_of(r, r->rcpts[0]);
-  m->cc = list_of(r, r->rcpts[1]);
-  m->bcc = list_of(r, r->rcpts[2]);
+  m->to = list_of(r, &r->rcpts[0]);
+  m->cc = list_of(r, &r->rcpts[1]);
+  m->bcc = list_of(r, &r->rcpts[2]);
   m->attachments = g_array_ref(r->no_attachments);
   if (!g_hash_table_add(r->ids, m->id))
     return NULL; /* an id used twice */
@@ -489,8 +505,6 @@ scn_msgs *scn_msgs_text_read(const char *json, size_t len, size_t *start, size_t
   r.msgs = scn_msgs_new(0);
   r.addrs = scn_msgs_addresses(r.msgs);
   r.addr = g_string_new(NULL);
-  for (int k = 0; k < 3; k++)
-    r.rcpts[k] = g_ptr_array_new();
   r.none = g_ptr_array_new();
   r.ones = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                  (GDestroyNotify)g_ptr_array_unref);
@@ -502,7 +516,7 @@ scn_msgs *scn_msgs_text_read(const char *json, size_t len, size_t *start, size_t
   g_string_free(r.addr, TRUE);
   g_string_free(r.key, TRUE);
   for (int k = 0; k < 3; k++)
-    g_ptr_array_unref(r.rcpts[k]);
+    g_free(r.rcpts[k].v);
   g_ptr_array_unref(r.none);
   g_hash_table_unref(r.ones);
   g_array_unref(r.no_attachments);
