@@ -95,17 +95,17 @@ static const char *const taken[] = {
     "[]",
     " [ ] ",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]",
-    "[{\"id\":\"m1\",\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"subject\":\"Hi\",\"text\":\"T\\n\","
-    "\"at\":\"5ms\"}]",
-    "[\n {\n  \"id\" : \"x\" ,\r\n\t\"from\": \"u1@a.test\", \"cc\": [ \"u2@a.test\" , \"u1@a.test\" ],"
+    ("[{\"id\":\"m1\",\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"subject\":\"Hi\",\"text\":\"T\\n\","
+    "\"at\":\"5ms\"}]"),
+    ("[\n {\n  \"id\" : \"x\" ,\r\n\t\"from\": \"u1@a.test\", \"cc\": [ \"u2@a.test\" , \"u1@a.test\" ],"
     " \"bcc\": [], \"to\": [], \"html\": \"<p>\\\"q\\\" \\\\ \\/ \\b\\f\\r\\t</p>\","
-    " \"attachments\": [ ], \"at\": \"1.5s\"}\n]",
-    "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"text\":\"\",\"html\":\"h\"},"
+    " \"attachments\": [ ], \"at\": \"1.5s\"}\n]"),
+    ("[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"text\":\"\",\"html\":\"h\"},"
     "{\"from\":\"u2@a.test\",\"to\":[\"U1@A.test\"],\"subject\":\"\xc3\xa9t\xc3\xa9 \xff\"},"
-    "{\"from\":\"u2@a.test\",\"bcc\":[\"u1@a.test\",\"u2@a.test\",\"u1@a.test\"],\"at\":\"1h\"}]",
+    "{\"from\":\"u2@a.test\",\"bcc\":[\"u1@a.test\",\"u2@a.test\",\"u1@a.test\"],\"at\":\"1h\"}]"),
     /* the default ids m1, m2 beside given ones that do not meet them */
-    "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},{\"id\":\"m9\",\"from\":\"u1@a.test\","
-    "\"to\":[\"u2@a.test\"]},{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]",
+    ("[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},{\"id\":\"m9\",\"from\":\"u1@a.test\","
+    "\"to\":[\"u2@a.test\"]},{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]"),
 };
 
 START_TEST(takes_the_usual_shapes) {
@@ -142,8 +142,8 @@ static const char *const left[] = {
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"at\":\"-5ms\"}]",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"attachments\":[{\"name\":\"a\",\"size\":1}]}]",
     "[{\"fr\\u006fm\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]",
-    "[{\"id\":\"m2\",\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},{\"from\":\"u1@a.test\","
-    "\"to\":[\"u2@a.test\"]}]", /* the default id m2 taken */
+    ("[{\"id\":\"m2\",\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},{\"from\":\"u1@a.test\","
+    "\"to\":[\"u2@a.test\"]}]"), /* the default id m2 taken */
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},]",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}\x01]",
