@@ -521,14 +521,13 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
     scn__filters_check(x, c);
   for (size_t i = 0; i < scn_msgs_count(c->messages) && scn_json_ok(x); i++) {
     const scn_message *m = scn_msgs_at(c->messages, i);
-    char pbuf[32];
-    const char *path = msg_path(pbuf, (int)i);
+    char pbuf[32]; /* the path only for an error */
     const scn_user *u = scn_find_user(c, m->from);
     if (!u)
-      scn_json_fail(x, path, "\"from\": no user \"%s\" in $.users", m->from);
+      scn_json_fail(x, msg_path(pbuf, (int)i), "\"from\": no user \"%s\" in $.users", m->from);
     else if (!u->client || !u->submit)
-      scn_json_fail(x, path, "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server",
-                    m->from);
+      scn_json_fail(x, msg_path(pbuf, (int)i),
+                    "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server", m->from);
   }
 }
 
