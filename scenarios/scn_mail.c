@@ -519,16 +519,25 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
   }
   if (scn_json_ok(x))
     scn__filters_check(x, c);
+  /* a sender's user looked up once: its address is interned (scn_msgs.h),
+   * so the same pointer names it in each of its messages */
+  GHashTable *senders = g_hash_table_new(g_direct_hash, g_direct_equal); /* lookup only */
   for (size_t i = 0; i < scn_msgs_count(c->messages) && scn_json_ok(x); i++) {
     const scn_message *m = scn_msgs_at(c->messages, i);
     char pbuf[32]; /* the path only for an error */
-    const scn_user *u = scn_find_user(c, m->from);
+    const scn_user *u = g_hash_table_lookup(senders, m->from);
+    if (!u) {
+      u = scn_find_user(c, m->from);
+      if (u)
+        g_hash_table_insert(senders, m->from, (gpointer)u);
+    }
     if (!u)
       scn_json_fail(x, msg_path(pbuf, (int)i), "\"from\": no user \"%s\" in $.users", m->from);
     else if (!u->client || !u->submit)
       scn_json_fail(x, msg_path(pbuf, (int)i),
                     "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server", m->from);
   }
+  g_hash_table_unref(senders);
 }
 
 const scn_zone *scn_zone_for(const scn_config *c, const char *name) {

@@ -183,6 +183,29 @@ START_TEST(leaves_other_roots) {
 }
 END_TEST
 
+/* Senders named again (the same text, another case) are the same user;
+ * an unknown one is refused at its own message's path. */
+START_TEST(senders_checked_per_message) {
+  char *ok = world("[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},"
+                   "{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},"
+                   "{\"from\":\"U1@A.TEST\",\"to\":[\"u2@a.test\"]}]");
+  GError *err = NULL;
+  scn_config *c = scn_parse("t.json", ok, strlen(ok), &err);
+  ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+  scn_config_free(c);
+  char *bad = world("[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},"
+                    "{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},"
+                    "{\"from\":\"u3@a.test\",\"to\":[\"u2@a.test\"]},"
+                    "{\"from\":\"u3@a.test\",\"to\":[\"u2@a.test\"]}]");
+  c = scn_parse("t.json", bad, strlen(bad), &err);
+  ck_assert_ptr_null(c);
+  ck_assert_str_eq(err->message, "t.json: $.messages[2]: \"from\": no user \"u3@a.test\" in $.users");
+  g_error_free(err);
+  g_free(ok);
+  g_free(bad);
+}
+END_TEST
+
 /* The array's offsets, with values of every kind before it and after it. */
 START_TEST(finds_the_array) {
   const char *text = "{\"a\":{\"b\":[1,{\"c\":\"]}\\\"\"}]},\"n\":-1.5e3,\"t\":true,\"z\":null,"
@@ -328,6 +351,7 @@ int main(void) {
   tcase_add_loop_test(tc, leaves_the_rest, 0, G_N_ELEMENTS(left));
   tcase_add_loop_test(tc, leaves_other_roots, 0, G_N_ELEMENTS(roots));
   tcase_add_test(tc, finds_the_array);
+  tcase_add_test(tc, senders_checked_per_message);
   suite_add_tcase(s, tc);
   TCase *te = tcase_create("edits");
   tcase_set_timeout(te, 300);
