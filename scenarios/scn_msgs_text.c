@@ -34,6 +34,7 @@ typedef const unsigned char *cur;
 /* Octets that stand for themselves in a string: not '"', '\\' or a
  * control octet (RFC 8259 §7; octets from 0x80 are copied as they are,
  * as cJSON copies them). */
+/* clang-format off */
 static const uint8_t str_plain[256] = {
 #define P16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
     P16(0), P16(0),                                    /* 0x00-0x1f */
@@ -44,6 +45,7 @@ static const uint8_t str_plain[256] = {
     P16(1), P16(1), P16(1), P16(1), P16(1), P16(1), P16(1), P16(1),
 #undef P16
 };
+/* clang-format on */
 
 static inline cur skip_ws(cur p, cur e) {
   while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -62,13 +64,14 @@ typedef struct {
  * time where SSE2 is (every x86-64). */
 static inline cur plain_run(cur p, cur e) {
 #if defined(__SSE2__)
-  const __m128i qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
-                bias = _mm_set1_epi8((char)0x80), lim = _mm_set1_epi8((char)(0x20 ^ 0x80));
+  const __m128i qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), bias = _mm_set1_epi8((char)0x80),
+                lim = _mm_set1_epi8((char)(0x20 ^ 0x80));
   for (; e - p >= 16; p += 16) {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     /* below 0x20 unsigned: below 0xa0 signed once the top bit is flipped */
-    int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, qu), _mm_cmpeq_epi8(v, bs)),
-                                           _mm_cmplt_epi8(_mm_xor_si128(v, bias), lim)));
+    int m =
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, qu), _mm_cmpeq_epi8(v, bs)),
+                                       _mm_cmplt_epi8(_mm_xor_si128(v, bias), lim)));
     if (m)
       return p + __builtin_ctz((unsigned)m);
   }
@@ -84,15 +87,24 @@ static inline int unescape(cur p, cur e) {
   if (p + 1 >= e)
     return -1;
   switch (p[1]) {
-  case '"': return '"';
-  case '\\': return '\\';
-  case '/': return '/';
-  case 'b': return '\b';
-  case 'f': return '\f';
-  case 'n': return '\n';
-  case 'r': return '\r';
-  case 't': return '\t';
-  default: return -1;
+  case '"':
+    return '"';
+  case '\\':
+    return '\\';
+  case '/':
+    return '/';
+  case 'b':
+    return '\b';
+  case 'f':
+    return '\f';
+  case 'n':
+    return '\n';
+  case 'r':
+    return '\r';
+  case 't':
+    return '\t';
+  default:
+    return -1;
   }
 }
 
@@ -171,8 +183,8 @@ static inline cur next_mark(cur p, cur e) {
   for (; e - p >= 16; p += 16) {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i w = _mm_or_si128(v, lo);
-    int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, qu),
-                                           _mm_or_si128(_mm_cmpeq_epi8(w, op), _mm_cmpeq_epi8(w, cl))));
+    int m = _mm_movemask_epi8(_mm_or_si128(
+        _mm_cmpeq_epi8(v, qu), _mm_or_si128(_mm_cmpeq_epi8(w, op), _mm_cmpeq_epi8(w, cl))));
     if (m)
       return p + __builtin_ctz((unsigned)m);
   }
@@ -506,8 +518,8 @@ scn_msgs *scn_msgs_text_read(const char *json, size_t len, size_t *start, size_t
   r.addrs = scn_msgs_addresses(r.msgs);
   r.addr = g_string_new(NULL);
   r.none = g_ptr_array_new();
-  r.ones = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                 (GDestroyNotify)g_ptr_array_unref);
+  r.ones =
+      g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
   r.no_attachments = g_array_new(FALSE, TRUE, sizeof(scn_attachment));
   r.ids = g_hash_table_new(g_str_hash, g_str_equal);
   cur q = read_messages(&r, p, e);

@@ -21,7 +21,8 @@ static void list_into(GString *d, const char *name, const GPtrArray *l) {
 
 static char *describe(const scn_config *c) {
   GString *d = g_string_new(NULL);
-  g_string_append_printf(d, "name=%s seed=%" G_GUINT64_FORMAT " hosts=%u links=%u zones=%u users=%u "
+  g_string_append_printf(d,
+                         "name=%s seed=%" G_GUINT64_FORMAT " hosts=%u links=%u zones=%u users=%u "
                          "traffic=%u faults=%u messages=%zu\n",
                          c->name, (guint64)c->seed, c->hosts->len, c->links->len, c->zones->len,
                          c->users->len, c->traffic->len, c->faults->len,
@@ -80,10 +81,12 @@ static char *world(const char *msgs) {
       " {\"name\":\"res\",\"role\":\"resolver\",\"addrs\":[\"10.0.0.2\"]},\n"
       " {\"name\":\"mx\",\"role\":\"mta\",\"addrs\":[\"10.0.0.3\"],\"resolver\":\"res\","
       "\"mta\":{\"domains\":[\"a.test\"],\"submission\":true,\"mailbox_host\":\"mb\"}},\n"
-      " {\"name\":\"mb\",\"role\":\"mailbox\",\"addrs\":[\"10.0.0.4\"],\"mailbox\":{\"domains\":[\"a.test\"]}},\n"
+      " {\"name\":\"mb\",\"role\":\"mailbox\",\"addrs\":[\"10.0.0.4\"],\"mailbox\":{\"domains\":["
+      "\"a.test\"]}},\n"
       " {\"name\":\"pc\",\"role\":\"mua\",\"addrs\":[\"10.0.0.5\"],\"resolver\":\"res\"}],\n"
       "\"zones\":[{\"origin\":\".\",\"records\":[\"@ 60 IN NS r.\",\"r. 60 IN A 10.0.0.1\"]}],\n"
-      "\"users\":[{\"address\":\"u1@a.test\",\"client\":\"pc\",\"submit\":\"mx\",\"mailbox\":\"mb\"},\n"
+      "\"users\":[{\"address\":\"u1@a.test\",\"client\":\"pc\",\"submit\":\"mx\",\"mailbox\":"
+      "\"mb\"},\n"
       " {\"address\":\"u2@a.test\",\"client\":\"pc\",\"submit\":\"mx\",\"mailbox\":\"mb\"}],\n"
       "\"messages\":%s,\n"
       "\"duration\":\"1m\"}\n",
@@ -95,17 +98,19 @@ static const char *const taken[] = {
     "[]",
     " [ ] ",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]",
-    ("[{\"id\":\"m1\",\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"subject\":\"Hi\",\"text\":\"T\\n\","
-    "\"at\":\"5ms\"}]"),
-    ("[\n {\n  \"id\" : \"x\" ,\r\n\t\"from\": \"u1@a.test\", \"cc\": [ \"u2@a.test\" , \"u1@a.test\" ],"
-    " \"bcc\": [], \"to\": [], \"html\": \"<p>\\\"q\\\" \\\\ \\/ \\b\\f\\r\\t</p>\","
-    " \"attachments\": [ ], \"at\": \"1.5s\"}\n]"),
+    ("[{\"id\":\"m1\",\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"subject\":\"Hi\",\"text\":"
+     "\"T\\n\","
+     "\"at\":\"5ms\"}]"),
+    ("[\n {\n  \"id\" : \"x\" ,\r\n\t\"from\": \"u1@a.test\", \"cc\": [ \"u2@a.test\" , "
+     "\"u1@a.test\" ],"
+     " \"bcc\": [], \"to\": [], \"html\": \"<p>\\\"q\\\" \\\\ \\/ \\b\\f\\r\\t</p>\","
+     " \"attachments\": [ ], \"at\": \"1.5s\"}\n]"),
     ("[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"text\":\"\",\"html\":\"h\"},"
-    "{\"from\":\"u2@a.test\",\"to\":[\"U1@A.test\"],\"subject\":\"\xc3\xa9t\xc3\xa9 \xff\"},"
-    "{\"from\":\"u2@a.test\",\"bcc\":[\"u1@a.test\",\"u2@a.test\",\"u1@a.test\"],\"at\":\"1h\"}]"),
+     "{\"from\":\"u2@a.test\",\"to\":[\"U1@A.test\"],\"subject\":\"\xc3\xa9t\xc3\xa9 \xff\"},"
+     "{\"from\":\"u2@a.test\",\"bcc\":[\"u1@a.test\",\"u2@a.test\",\"u1@a.test\"],\"at\":\"1h\"}]"),
     /* the default ids m1, m2 beside given ones that do not meet them */
     ("[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},{\"id\":\"m9\",\"from\":\"u1@a.test\","
-    "\"to\":[\"u2@a.test\"]},{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]"),
+     "\"to\":[\"u2@a.test\"]},{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]"),
 };
 
 START_TEST(takes_the_usual_shapes) {
@@ -140,10 +145,11 @@ static const char *const left[] = {
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"at\":\"5\"}]",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"at\":5}]",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"at\":\"-5ms\"}]",
-    "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"attachments\":[{\"name\":\"a\",\"size\":1}]}]",
+    "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"],\"attachments\":[{\"name\":\"a\",\"size\":1}]}"
+    "]",
     "[{\"fr\\u006fm\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}]",
     ("[{\"id\":\"m2\",\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},{\"from\":\"u1@a.test\","
-    "\"to\":[\"u2@a.test\"]}]"), /* the default id m2 taken */
+     "\"to\":[\"u2@a.test\"]}]"), /* the default id m2 taken */
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]},]",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}",
     "[{\"from\":\"u1@a.test\",\"to\":[\"u2@a.test\"]}\x01]",
@@ -199,7 +205,8 @@ START_TEST(senders_checked_per_message) {
                     "{\"from\":\"u3@a.test\",\"to\":[\"u2@a.test\"]}]");
   c = scn_parse("t.json", bad, strlen(bad), &err);
   ck_assert_ptr_null(c);
-  ck_assert_str_eq(err->message, "t.json: $.messages[2]: \"from\": no user \"u3@a.test\" in $.users");
+  ck_assert_str_eq(err->message,
+                   "t.json: $.messages[2]: \"from\": no user \"u3@a.test\" in $.users");
   g_error_free(err);
   g_free(ok);
   g_free(bad);
@@ -262,8 +269,8 @@ END_TEST
 /* Strings longer than a 16-octet step, with an escape, a control octet or
  * a quote at every offset, in a message and before the array. */
 START_TEST(long_strings) {
-  static const char *const marks[] = {"\\n", "\\\"", "\\\\", "\t", "\x01", "\\u0041", "\\x",
-                                      "\xc3\xa9", "\""};
+  static const char *const marks[] = {"\\n",     "\\\"", "\\\\",     "\t", "\x01",
+                                      "\\u0041", "\\x",  "\xc3\xa9", "\""};
   unsigned fast = 0;
   for (size_t m = 0; m < G_N_ELEMENTS(marks); m++) {
     for (size_t at = 0; at <= 40; at++) {
@@ -307,9 +314,15 @@ START_TEST(random_edits_same_both_ways) {
       gsize at = (gsize)g_rand_int_range(rng, 0, (gint32)t->len);
       char c = alphabet[g_rand_int_range(rng, 0, (gint32)sizeof alphabet - 1)];
       switch (g_rand_int_range(rng, 0, 3)) {
-      case 0: g_string_insert_c(t, (gssize)at, c); break;
-      case 1: g_string_erase(t, (gssize)at, 1); break;
-      default: t->str[at] = c; break;
+      case 0:
+        g_string_insert_c(t, (gssize)at, c);
+        break;
+      case 1:
+        g_string_erase(t, (gssize)at, 1);
+        break;
+      default:
+        t->str[at] = c;
+        break;
       }
     }
     if (same_both_ways(t->str, t->len))
@@ -325,8 +338,11 @@ END_TEST
 
 /* The example scenarios load the same both ways. */
 START_TEST(examples_same_both_ways) {
-  static const char *const files[] = {"journey.json", "load.json", "spam.json",
-                                      "greylist-study.json", "faults/relay-crash.json",
+  static const char *const files[] = {"journey.json",
+                                      "load.json",
+                                      "spam.json",
+                                      "greylist-study.json",
+                                      "faults/relay-crash.json",
                                       "pop3-vs-imap.json"};
   unsigned fast = 0;
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
