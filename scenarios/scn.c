@@ -1,6 +1,19 @@
-/* scn.c — the scenario loader: parse, check, resolve references. */
+/* scn.c — the scenario loader: parse, check, resolve references.
+ *
+ * A file is read by one of two paths. The general one parses the whole
+ * text with cJSON and reads every key from the tree; it is the only one
+ * that words errors. The fast one (most of a load world's file is its
+ * messages) first reads the "messages" array straight from the text
+ * (scn_msgs_text.h), then the rest as the general path does, with the
+ * array cut out of the text ("[]" in its place). Anything the fast path
+ * cannot read, and any error at all on it, sends the file down the
+ * general path from the start, so what is loaded or refused, and with
+ * which words, is the general path's.
+ */
 #include "scn.h"
+#include "scn_int.h"
 #include "scn_mail_int.h"
+#include "scn_msgs_text.h"
 #include "scn_chaos.h"
 
 #include <string.h>
@@ -305,9 +318,16 @@ static bool load_tls(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   return true;
 }
 
-scn_config *scn_parse(const char *file, const char *json, size_t len, GError **err) {
+/* The general path; with MSGS (taken), the messages already read and
+ * JSON's "messages" an empty array. */
+static scn_config *parse_tree(const char *file, const char *json, size_t len, scn_msgs *msgs,
+                              GError **err) {
   scn_json_ctx x = {.file = file};
   scn_config *c = config_new(file);
+  if (msgs) {
+    scn_msgs_free(c->messages);
+    c->messages = msgs;
+  }
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
   if (!root) {
@@ -345,7 +365,7 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
     load_hosts(&x, c, root);
     load_links(&x, c, root);
     load_traffic(&x, c, root);
-    scn__mail_load(&x, c, root);
+    scn__mail_load(&x, c, root, msgs != NULL);
     if (scn_json_ok(&x))
       scn__mail_check(&x, c);
     if (scn_json_ok(&x))
@@ -360,6 +380,29 @@ scn_config *scn_parse(const char *file, const char *json, size_t len, GError **e
     return NULL;
   }
   return c;
+}
+
+scn_config *scn__parse_general(const char *file, const char *json, size_t len, GError **err) {
+  return parse_tree(file, json, len, NULL, err);
+}
+
+scn_config *scn_parse(const char *file, const char *json, size_t len, GError **err) {
+  size_t a, b;
+  scn_msgs *msgs = scn_msgs_text_read(json, len, &a, &b);
+  if (msgs) {
+    /* the text without the array: "[]" in its place */
+    size_t n = len - (b - a) + 2;
+    char *rest = g_malloc(n + 1);
+    memcpy(rest, json, a);
+    memcpy(rest + a, "[]", 2);
+    memcpy(rest + a + 2, json + b, len - b);
+    rest[n] = '\0';
+    scn_config *c = parse_tree(file, rest, n, msgs, NULL);
+    g_free(rest);
+    if (c)
+      return c;
+  }
+  return parse_tree(file, json, len, NULL, err);
 }
 
 scn_config *scn_load(const char *path, GError **err) {

@@ -14,8 +14,7 @@ static GPtrArray *string_list(scn_json_ctx *x, const cJSON *obj, const char *pat
   return out ? out : g_ptr_array_new_with_free_func(g_free);
 }
 
-/* A mail address: local@domain with a dotted domain, no spaces or brackets. */
-static bool valid_address(const char *a) {
+bool scn__valid_address(const char *a) {
   const char *at = strchr(a, '@');
   if (!at || at == a || strchr(at + 1, '@') || !strchr(at + 1, '.') || !at[1])
     return false;
@@ -265,7 +264,7 @@ static void load_users(scn_json_ctx *x, scn_config *c, const cJSON *root) {
                scn_json_string(x, it, path, "fetch", false, &fetch) &&
                scn_json_duration(x, it, path, "every", false, &u.every) &&
                scn_json_bool(x, it, path, "keep", false, &u.keep)) {
-      if (!valid_address(u.address))
+      if (!scn__valid_address(u.address))
         scn_json_fail(x, path, "\"address\": expected local@domain, got \"%s\"", u.address);
       else if (scn_find_user(c, u.address))
         scn_json_fail(x, path, "\"address\": user \"%s\" is listed twice", u.address);
@@ -413,7 +412,7 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
       GPtrArray *lists[] = {m->to, m->cc, m->bcc};
       for (int k = 0; k < 3 && scn_json_ok(x); k++)
         for (guint j = 0; j < lists[k]->len; j++)
-          if (!valid_address(lists[k]->pdata[j]))
+          if (!scn__valid_address(lists[k]->pdata[j]))
             scn_json_fail(x, path, "recipient \"%s\": expected local@domain",
                           (char *)lists[k]->pdata[j]);
       if (scn_json_ok(x) && !g_hash_table_add(ids, m->id))
@@ -426,11 +425,12 @@ static void load_messages(scn_json_ctx *x, scn_config *c, const cJSON *root) {
   g_array_unref(no_attachments);
 }
 
-void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root) {
+void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root, bool messages_read) {
   load_epoch(x, c, root);
   load_zones(x, c, root);
   load_users(x, c, root);
-  load_messages(x, c, root);
+  if (!messages_read)
+    load_messages(x, c, root);
 }
 
 /* --- cross references --------------------------------------------------- */
@@ -519,17 +519,25 @@ void scn__mail_check(scn_json_ctx *x, scn_config *c) {
   }
   if (scn_json_ok(x))
     scn__filters_check(x, c);
+  /* a sender's user looked up once: its address is interned (scn_msgs.h),
+   * so the same pointer names it in each of its messages */
+  GHashTable *senders = g_hash_table_new(g_direct_hash, g_direct_equal); /* lookup only */
   for (size_t i = 0; i < scn_msgs_count(c->messages) && scn_json_ok(x); i++) {
     const scn_message *m = scn_msgs_at(c->messages, i);
-    char pbuf[32];
-    const char *path = msg_path(pbuf, (int)i);
-    const scn_user *u = scn_find_user(c, m->from);
+    char pbuf[32]; /* the path only for an error */
+    const scn_user *u = g_hash_table_lookup(senders, m->from);
+    if (!u) {
+      u = scn_find_user(c, m->from);
+      if (u)
+        g_hash_table_insert(senders, m->from, (gpointer)u);
+    }
     if (!u)
-      scn_json_fail(x, path, "\"from\": no user \"%s\" in $.users", m->from);
+      scn_json_fail(x, msg_path(pbuf, (int)i), "\"from\": no user \"%s\" in $.users", m->from);
     else if (!u->client || !u->submit)
-      scn_json_fail(x, path, "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server",
-                    m->from);
+      scn_json_fail(x, msg_path(pbuf, (int)i),
+                    "\"from\": user \"%s\" needs a \"client\" and a \"submit\" server", m->from);
   }
+  g_hash_table_unref(senders);
 }
 
 const scn_zone *scn_zone_for(const scn_config *c, const char *name) {

@@ -9,8 +9,13 @@
  * "mailbox") from IT into H. */
 void scn__mail_host(scn_json_ctx *x, scn_host *h, const cJSON *it, const char *path);
 void scn__mail_host_clear(scn_host *h);
-/* Reads "epoch", "zones", "users", "messages" from ROOT. */
-void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root);
+/* Reads "epoch", "zones", "users", "messages" from ROOT; with
+ * MESSAGES_READ not "messages" (C's store holds them already: scn.c's fast
+ * path, scn_msgs_text.h). */
+void scn__mail_load(scn_json_ctx *x, scn_config *c, const cJSON *root, bool messages_read);
+/* A mail address: local@domain with a dotted domain, no spaces or
+ * brackets (a user's address, a recipient). */
+bool scn__valid_address(const char *a);
 /* Checks every reference between hosts, zones, users and messages. */
 void scn__mail_check(scn_json_ctx *x, scn_config *c);
 void scn__mail_init(scn_config *c);

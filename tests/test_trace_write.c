@@ -543,6 +543,80 @@ START_TEST(empty_and_long_keys) {
 }
 END_TEST
 
+/* Every kind of key (bool, null, object, array, strn, bytes, and the
+ * record head's kind), 0..40 octets, plain or with an octet to escape at
+ * every place: written as trace_escape_text writes the key. */
+START_TEST(every_kind_of_key) {
+  for (size_t n = 0; n <= 40; n++) {
+    for (size_t at = 0; at <= n; at++) {
+      char key[48];
+      for (size_t k = 0; k < n; k++)
+        key[k] = (char)('a' + k % 26);
+      if (at < n)
+        key[at] = at % 2 ? '"' : '\n';
+      key[n] = '\0';
+      GString *k = g_string_new(NULL);
+      trace_escape_text(k, key, n);
+      trace_writer *tw = trace_writer_new_memory();
+      trace_event_begin(tw, 1, key);
+      trace_key_bool(tw, key, true);
+      trace_key_bool(tw, key, false);
+      trace_key_null(tw, key);
+      trace_key_strn(tw, key, "xy", 2);
+      trace_key_bytes(tw, key, "\x01", 1);
+      trace_obj_begin(tw, key);
+      trace_key_null(tw, key);
+      trace_obj_end(tw);
+      trace_arr_begin(tw, key);
+      trace_key_null(tw, NULL);
+      trace_key_bool(tw, NULL, true);
+      trace_obj_begin(tw, NULL);
+      trace_obj_end(tw);
+      trace_arr_begin(tw, NULL);
+      trace_arr_end(tw);
+      trace_arr_end(tw);
+      trace_end(tw);
+      char *want = g_strdup_printf("{\"t\":1,\"id\":1,\"ev\":%s,%s:true,%s:false,%s:null,%s:\"xy\","
+                                   "%s:\"\\u0001\",%s:{%s:null},%s:[null,true,{},[]]}\n",
+                                   k->str, k->str, k->str, k->str, k->str, k->str, k->str, k->str,
+                                   k->str);
+      ck_assert_msg(strcmp(trace_writer_peek_memory(tw)->str, want) == 0,
+                    "key of %zu octets, escape at %zu: got %s want %s", n, at,
+                    trace_writer_peek_memory(tw)->str, want);
+      g_free(want);
+      g_string_free(k, TRUE);
+      trace_writer_free(tw);
+    }
+  }
+}
+END_TEST
+
+/* The record head's id (counted up in its text) past every power of ten
+ * to 10^5, and its time (the digits above the last eight kept from the
+ * record before) going up, down, across 10^8 steps, negative and at the
+ * edges: as printf writes them. */
+START_TEST(event_head_ids_and_times) {
+  static const int64_t times[] = {0, 99999999, 100000000, 100000001, 199999999, 200000000, 5,
+                                  100000000, -1, 3600000000000, 3600000000001, 3599999999999,
+                                  INT64_MAX, INT64_MAX - 1, 9999999999999999, INT64_MIN,
+                                  100000000, 1000000000000000000};
+  GString *want = g_string_new(NULL);
+  trace_writer *tw = trace_writer_new_memory();
+  for (uint64_t i = 1; i <= 100005; i++) {
+    int64_t t = i <= G_N_ELEMENTS(times) ? times[i - 1] : (int64_t)i * 987654321;
+    uint64_t id = trace_event_begin(tw, t, "e");
+    ck_assert_uint_eq(id, i);
+    trace_end(tw);
+    g_string_append_printf(want, "{\"t\":%" G_GINT64_FORMAT ",\"id\":%" G_GUINT64_FORMAT
+                                 ",\"ev\":\"e\"}\n", t, i);
+  }
+  ck_assert_uint_eq(trace_writer_peek_memory(tw)->len, want->len);
+  ck_assert_str_eq(trace_writer_peek_memory(tw)->str, want->str);
+  g_string_free(want, TRUE);
+  trace_writer_free(tw);
+}
+END_TEST
+
 /* The record head written in one step, with an event name to escape. */
 START_TEST(event_head_escapes) {
   trace_writer *tw = trace_writer_new_memory();
@@ -682,6 +756,8 @@ int main(void) {
   tcase_add_test(tc, empty_and_long_keys);
   tcase_add_test(tc, keys_every_octet_every_place);
   tcase_add_test(tc, event_head_escapes);
+  tcase_add_test(tc, every_kind_of_key);
+  tcase_add_test(tc, event_head_ids_and_times);
   tcase_add_test(tc, event_head_with_node);
   tcase_add_test(tc, integers_at_digit_edges);
   suite_add_tcase(s, tc);

@@ -71,6 +71,11 @@ struct trace_writer {
   bool has_value[TRACE_MAX_DEPTH];
   uint64_t records;
   uint64_t next_event_id;
+  char id_text[24]; /* next_event_id in decimal, counted up in place */
+  size_t id_len;
+  int64_t t_hi;       /* the last record time's T / 10^8 (-1: none) ... */
+  char t_hi_text[16]; /* ... in decimal (at most 11 digits), and its length */
+  size_t t_hi_len;
   int write_errno;   /* first write error, sticky */
   bool discard;      /* a null writer: records go nowhere (but to the tap) */
   trace_tap_fn tap;  /* sees every finished record */
@@ -89,6 +94,9 @@ static trace_writer *writer_new(void) {
   tw->rec = g_string_sized_new(256);
   tw->out = tw->rec;
   tw->next_event_id = 1;
+  tw->id_text[0] = '1';
+  tw->id_len = 1;
+  tw->t_hi = -1;
   return tw;
 }
 
@@ -684,19 +692,21 @@ static inline size_t u64_len(uint64_t v) {
 #endif
 }
 
+/* "00" to "99". */
+static const char pairs[201] = "00010203040506070809"
+                               "10111213141516171819"
+                               "20212223242526272829"
+                               "30313233343536373839"
+                               "40414243444546474849"
+                               "50515253545556575859"
+                               "60616263646566676869"
+                               "70717273747576777879"
+                               "80818283848586878889"
+                               "90919293949596979899";
+
 /* Writes the decimal form of V (what "%" PRIu64 writes) at P; returns its
  * end. Two digits a step, from the end. */
 static inline char *u64_at(char *p, uint64_t v) {
-  static const char pairs[201] = "00010203040506070809"
-                                 "10111213141516171819"
-                                 "20212223242526272829"
-                                 "30313233343536373839"
-                                 "40414243444546474849"
-                                 "50515253545556575859"
-                                 "60616263646566676869"
-                                 "70717273747576777879"
-                                 "80818283848586878889"
-                                 "90919293949596979899";
   char *e = p + u64_len(v), *q = e;
   while (v > UINT32_MAX) { /* eight digits at a time in 32-bit steps */
     uint64_t hi = v / 100000000;
@@ -738,10 +748,7 @@ static inline char *i64_at(char *p, int64_t v) {
  * project) and keys that need escaping take the general path. */
 #define KEY_FAST 32
 
-/* Writes the comma the level needs and the key (none in an array), with
- * room for EXTRA more octets after it; returns where they go (the caller
- * writes its value there and calls done()). */
-/* key_head's and key_head_n's start: the comma the level needs, with room
+/* key_head_n's start: the comma the level needs, with room
  * for the key and EXTRA; returns where the key goes, or, in an array (KEY
  * NULL), where the value goes with *IN_ARRAY set. */
 static G_ALWAYS_INLINE inline char *key_comma(trace_writer *tw, const char *key, size_t extra,
@@ -767,29 +774,10 @@ static char *key_slow(GString *rec, char *p, const char *key, size_t kn, size_t 
   return room(rec, extra);
 }
 
-static G_ALWAYS_INLINE inline char *key_head(trace_writer *tw, const char *key, size_t extra) {
-  bool in_array;
-  char *p = key_comma(tw, key, extra, &in_array);
-  if (in_array)
-    return p;
-  char *q = p;
-  *p++ = '"';
-  size_t i = 0;
-  while (i < KEY_FAST && plain_octet[(unsigned char)key[i]]) {
-    p[i] = key[i];
-    i++;
-  }
-  if (G_LIKELY(key[i] == '\0')) { /* every key we write */
-    p += i;
-    *p++ = '"';
-    *p++ = ':';
-    return p;
-  }
-  return key_slow(tw->out, q, key, strlen(key), extra);
-}
-
-/* key_head for a key of KN octets (its strlen): checked and copied a
- * word at a time. */
+/* Writes the comma the level needs and the key of KN octets (its strlen;
+ * none in an array), checked and copied a word at a time, with room for
+ * EXTRA more octets after it; returns where they go (the caller writes its
+ * value there and calls done()). */
 static G_ALWAYS_INLINE inline char *key_head_n(trace_writer *tw, const char *key, size_t kn,
                                                size_t extra) {
   bool in_array;
@@ -837,17 +825,55 @@ void trace_begin(trace_writer *tw) {
   open_level(tw, false);
 }
 
-/* The record head in one step: {"t":T,"id":ID,"ev":"EV" */
-static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev) {
+/* Counts the event id's text up by one, in place (as u64_at would write
+ * next_event_id). */
+static inline void id_next(trace_writer *tw) {
+  char *d = tw->id_text;
+  size_t i = tw->id_len;
+  while (i > 0 && d[i - 1] == '9')
+    d[--i] = '0';
+  if (i > 0) {
+    d[i - 1]++;
+  } else { /* 99..9 -> 100..0 */
+    g_assert(tw->id_len < U64_DIGITS);
+    d[tw->id_len++] = '0';
+    d[0] = '1';
+  }
+}
+
+/* Writes the time T (what i64_at writes) at P; returns its end. Records
+ * come in time order, so a time's digits above the last eight are mostly
+ * those of the record before: kept, and only the low eight written. */
+static inline char *time_at(trace_writer *tw, char *p, int64_t t) {
+  if (t < 100000000)
+    return i64_at(p, t);
+  int64_t hi = t / 100000000;
+  uint32_t lo = (uint32_t)(t - hi * 100000000);
+  if (G_UNLIKELY(hi != tw->t_hi)) {
+    tw->t_hi = hi;
+    tw->t_hi_len = (size_t)(u64_at(tw->t_hi_text, (uint64_t)hi) - tw->t_hi_text);
+  }
+  memcpy(p, tw->t_hi_text, 16); /* room made for 20 digits */
+  p += tw->t_hi_len;
+  for (int k = 3; k >= 0; k--) {
+    memcpy(p + 2 * k, pairs + 2 * (lo % 100), 2);
+    lo /= 100;
+  }
+  return p + 8;
+}
+
+/* The record head in one step: {"t":T,"id":ID,"ev":"EV" (EVN octets) */
+static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev, size_t evn) {
   g_assert(tw->depth == 0);
   uint64_t id = tw->next_event_id++;
-  size_t evn = strlen(ev);
   GString *rec = record_out(tw);
-  char *p = room(rec, 20 + 2 * U64_DIGITS + evn);
+  char *p = room(rec, 20 + 2 * U64_DIGITS + evn + 8);
   memcpy(p, "{\"t\":", 5);
-  p = i64_at(p + 5, t);
+  p = time_at(tw, p + 5, t);
   memcpy(p, ",\"id\":", 6);
-  p = u64_at(p + 6, id);
+  memcpy(p + 6, tw->id_text, U64_DIGITS); /* room made for them */
+  p += 6 + tw->id_len;
+  id_next(tw);
   memcpy(p, ",\"ev\":", 6);
   string_at(rec, p + 6, ev, evn, false);
   open_level(tw, false);
@@ -855,16 +881,17 @@ static inline uint64_t event_head(trace_writer *tw, int64_t t, const char *ev) {
   return id;
 }
 
-uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
+uint64_t trace__event_begink(trace_writer *tw, int64_t t, const char *ev, size_t evn) {
   if (!tw)
     return 0;
-  return event_head(tw, t, ev);
+  return event_head(tw, t, ev, evn);
 }
 
-uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node) {
+uint64_t trace__event_begin_nodek(trace_writer *tw, int64_t t, const char *ev, size_t evn,
+                                  const char *node) {
   if (!tw)
     return 0;
-  uint64_t id = event_head(tw, t, ev);
+  uint64_t id = event_head(tw, t, ev, evn);
   if (!node) {
     trace_key_null(tw, "node");
     return id;
@@ -920,32 +947,34 @@ void trace__key_uintk(trace_writer *tw, const char *key, size_t kn, uint64_t v) 
   done(tw->out, u64_at(p, v));
 }
 
-/* A literal value (true, false, null, an opening bracket). */
-static void key_lit(trace_writer *tw, const char *key, const char *lit, size_t n) {
-  char *p = key_head(tw, key, n);
-  memcpy(p, lit, n);
+/* A literal value (true, false, null, an opening bracket) of N octets,
+ * at most 8 (LIT is read as 8 octets). */
+static G_ALWAYS_INLINE inline void key_lit(trace_writer *tw, const char *key, size_t kn,
+                                           const char lit[8], size_t n) {
+  char *p = key_head_n(tw, key, kn, 8);
+  memcpy(p, lit, 8); /* room made for 8: the octets past N are overwritten or cut */
   done(tw->out, p + n);
 }
 
-void trace_key_bool(trace_writer *tw, const char *key, bool v) {
+void trace__key_boolk(trace_writer *tw, const char *key, size_t kn, bool v) {
   if (!tw)
     return;
   if (v)
-    key_lit(tw, key, "true", 4);
+    key_lit(tw, key, kn, "true\0\0\0", 4);
   else
-    key_lit(tw, key, "false", 5);
+    key_lit(tw, key, kn, "false\0\0", 5);
 }
 
-void trace_key_null(trace_writer *tw, const char *key) {
+void trace__key_nullk(trace_writer *tw, const char *key, size_t kn) {
   if (!tw)
     return;
-  key_lit(tw, key, "null", 4);
+  key_lit(tw, key, kn, "null\0\0\0", 4);
 }
 
-void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n) {
+void trace__key_strnk(trace_writer *tw, const char *key, size_t kn, const char *utf8, size_t n) {
   if (!tw)
     return;
-  char *p = key_head(tw, key, n + 2);
+  char *p = key_head_n(tw, key, kn, n + 2);
   string_at(tw->out, p, utf8, n, false);
 }
 
@@ -953,7 +982,7 @@ void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *u
   if (!tw)
     return;
   if (!utf8) {
-    trace_key_null(tw, key);
+    trace__key_nullk(tw, key, kn);
     return;
   }
   size_t n = strlen(utf8);
@@ -961,10 +990,10 @@ void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *u
   string_at(tw->out, p, utf8, n, false);
 }
 
-void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n) {
+void trace__key_bytesk(trace_writer *tw, const char *key, size_t kn, const void *p, size_t n) {
   if (!tw)
     return;
-  char *d = key_head(tw, key, n + 2);
+  char *d = key_head_n(tw, key, kn, n + 2);
   string_at(tw->out, d, p, n, true);
 }
 
@@ -979,10 +1008,10 @@ void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) {
   g_free(s);
 }
 
-void trace_obj_begin(trace_writer *tw, const char *key) {
+void trace__obj_begink(trace_writer *tw, const char *key, size_t kn) {
   if (!tw)
     return;
-  key_lit(tw, key, "{", 1);
+  key_lit(tw, key, kn, "{\0\0\0\0\0\0", 1);
   open_level(tw, false);
 }
 
@@ -994,10 +1023,10 @@ void trace_obj_end(trace_writer *tw) {
   put(tw->out, "}", 1);
 }
 
-void trace_arr_begin(trace_writer *tw, const char *key) {
+void trace__arr_begink(trace_writer *tw, const char *key, size_t kn) {
   if (!tw)
     return;
-  key_lit(tw, key, "[", 1);
+  key_lit(tw, key, kn, "[\0\0\0\0\0\0", 1);
   open_level(tw, true);
 }
 

@@ -89,12 +89,24 @@ uint64_t trace_writer_records(const trace_writer *tw);
  * count from 1 in writing order; the return value can be named as the
  * "cause" of a later record. Inside an array, pass key = NULL. */
 void trace_begin(trace_writer *tw);
-uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev);
+/* The kind EV's length EVN (strlen) given, as for keys below. */
+uint64_t trace__event_begink(trace_writer *tw, int64_t t, const char *ev, size_t evn);
+uint64_t trace__event_begin_nodek(trace_writer *tw, int64_t t, const char *ev, size_t evn,
+                                  const char *node);
+static inline uint64_t trace_event_begin(trace_writer *tw, int64_t t, const char *ev) {
+  return trace__event_begink(tw, t, ev, strlen(ev));
+}
 /* trace_event_begin and then "node" (trace_key_str) in one call: the
  * head of most records. */
-uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev, const char *node);
+static inline uint64_t trace_event_begin_node(trace_writer *tw, int64_t t, const char *ev,
+                                              const char *node) {
+  return trace__event_begin_nodek(tw, t, ev, strlen(ev), node);
+}
 void trace_end(trace_writer *tw);
 
+/* The functions named trace__*k take the key's length KN (strlen(key); 0
+ * for NULL) and are called by the static inline ones named without the
+ * k, where the compiler counts a literal key (see trace__key_strk). */
 /* The same with the key's length KN given (see trace__key_strk). */
 void trace__key_intk(trace_writer *tw, const char *key, size_t kn, int64_t v);
 void trace__key_uintk(trace_writer *tw, const char *key, size_t kn, uint64_t v);
@@ -104,8 +116,14 @@ static inline void trace_key_int(trace_writer *tw, const char *key, int64_t v) {
 static inline void trace_key_uint(trace_writer *tw, const char *key, uint64_t v) {
   trace__key_uintk(tw, key, key ? strlen(key) : 0, v);
 }
-void trace_key_bool(trace_writer *tw, const char *key, bool v);
-void trace_key_null(trace_writer *tw, const char *key);
+void trace__key_boolk(trace_writer *tw, const char *key, size_t kn, bool v);
+void trace__key_nullk(trace_writer *tw, const char *key, size_t kn);
+static inline void trace_key_bool(trace_writer *tw, const char *key, bool v) {
+  trace__key_boolk(tw, key, key ? strlen(key) : 0, v);
+}
+static inline void trace_key_null(trace_writer *tw, const char *key) {
+  trace__key_nullk(tw, key, key ? strlen(key) : 0);
+}
 /* trace_key_str with the key's length KN (strlen(key); 0 for NULL) given:
  * trace_key_str below is this with KN found where the key is a literal
  * (the compiler counts it), so the writer checks the key a word at a time
@@ -114,12 +132,24 @@ void trace__key_strk(trace_writer *tw, const char *key, size_t kn, const char *u
 static inline void trace_key_str(trace_writer *tw, const char *key, const char *utf8) {
   trace__key_strk(tw, key, key ? strlen(key) : 0, utf8);
 }
-void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n);
-void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n);
+void trace__key_strnk(trace_writer *tw, const char *key, size_t kn, const char *utf8, size_t n);
+void trace__key_bytesk(trace_writer *tw, const char *key, size_t kn, const void *p, size_t n);
+static inline void trace_key_strn(trace_writer *tw, const char *key, const char *utf8, size_t n) {
+  trace__key_strnk(tw, key, key ? strlen(key) : 0, utf8, n);
+}
+static inline void trace_key_bytes(trace_writer *tw, const char *key, const void *p, size_t n) {
+  trace__key_bytesk(tw, key, key ? strlen(key) : 0, p, n);
+}
 void trace_key_printf(trace_writer *tw, const char *key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-void trace_obj_begin(trace_writer *tw, const char *key);
+void trace__obj_begink(trace_writer *tw, const char *key, size_t kn);
+void trace__arr_begink(trace_writer *tw, const char *key, size_t kn);
+static inline void trace_obj_begin(trace_writer *tw, const char *key) {
+  trace__obj_begink(tw, key, key ? strlen(key) : 0);
+}
 void trace_obj_end(trace_writer *tw);
-void trace_arr_begin(trace_writer *tw, const char *key);
+static inline void trace_arr_begin(trace_writer *tw, const char *key) {
+  trace__arr_begink(tw, key, key ? strlen(key) : 0);
+}
 void trace_arr_end(trace_writer *tw);
 
 /* Appends the JSON string form of text / bytes to OUT (used by the writer
