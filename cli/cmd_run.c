@@ -1,9 +1,11 @@
 /* cmd_run.c — `mailsim run` and `mailsim check`. */
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "heap_pages.h"
 #include "scn.h"
 #include "scn_world.h"
 #include "trace_guard.h"
@@ -23,10 +25,15 @@ typedef struct {
   gint64 started; /* monotonic, us */
   gint64 drawn;   /* when last drawn */
   bool shown;
+  bool tty;        /* draw the bar */
+  heap_pages heap; /* advised between slices */
 } progress;
 
 static void on_progress(void *user, sim_time now, sim_time end, uint64_t events) {
   progress *p = user;
+  heap_pages_follow(&p->heap);
+  if (!p->tty)
+    return;
   gint64 wall = g_get_monotonic_time() - p->started;
   if (wall < G_USEC_PER_SEC)
     return;
@@ -93,6 +100,9 @@ int cli_cmd_run(int argc, char **argv) {
     fprintf(stderr, "mailsim run: --detail %s: expected messages, protocol or packets\n", detail_s);
     goto out;
   }
+  progress prog = {0, 0, false, isatty(2) == 1, {0, false}};
+  GStatBuf st;
+  heap_pages_start(&prog.heap, g_stat(argv[1], &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0);
   GError *err = NULL;
   cfg = scn_load(argv[1], &err);
   if (!cfg) {
@@ -125,9 +135,8 @@ int cli_cmd_run(int argc, char **argv) {
    * the last complete record. */
   trace_guard_install(tw, true);
   trace_guard_test_hook_from_env(tw);
-  progress prog = {g_get_monotonic_time(), 0, false};
-  if (isatty(2))
-    scn_world_set_progress(sw, on_progress, &prog);
+  prog.started = g_get_monotonic_time();
+  scn_world_set_progress(sw, on_progress, &prog);
   bool ok = scn_world_run(sw);
   gint64 wall_us = g_get_monotonic_time() - prog.started;
   if (prog.shown)
