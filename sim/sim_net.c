@@ -557,7 +557,14 @@ static int32_t *compute_routes(sim_net *net, sim_node *dst) {
       if (!done[u->index] && rkey_less(&cand, &cur)) {
         dist[u->index] = cand.dist;
         hops[u->index] = cand.hops;
-        heap_push(heap, cand);
+        /* A host other than DST is never expanded, so it need not be
+         * popped: its (dist, hops) is the least candidate offered by the
+         * nodes expanded, as it would be if popped (a node expanded after
+         * it was popped offers only larger candidates, latencies being
+         * >= 0 and hops growing). In a star of hosts around one router
+         * this leaves one entry in the heap instead of one per host. */
+        if (u->router)
+          heap_push(heap, cand);
       }
     }
   }
