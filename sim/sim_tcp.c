@@ -303,6 +303,8 @@ static void conn_free(sim_tcp_conn *c) {
   timers_cancel(c);
   table_remove(c);
   flush_unlink(c);
+  if (c->rpkt) /* a crash between the segment's arrival and the flush */
+    sim_net__pkt_free(c->net, c->rpkt);
   if (c->ooo) {
     g_array_free(c->ooo->ranges, TRUE);
     g_free(c->ooo);
@@ -380,6 +382,13 @@ void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len) {
   }
   nb->cap = (uint32_t)(size - sizeof *nb);
   c->rpend = nb;
+}
+
+void sim_tcp__rpkt_spill(sim_tcp_conn *c) {
+  sim_pkt *p = c->rpkt;
+  c->rpkt = NULL;
+  sim_tcp__rbuf_append(c, p->data, p->len);
+  sim_net__pkt_free(c->net, p);
 }
 
 static void tw_ev(void *a, void *b) {
@@ -460,6 +469,14 @@ static bool flush_one(sim_tcp_conn *c) {
       /* Non-NULL: N_DATA means bytes are pending. No segment arrives while
        * data() runs (arrivals are events of their own), so the bytes stay
        * put until it returns. */
+      sim_pkt *p = c->rpkt;
+      if (p) { /* the bytes came in one segment, kept */
+        if (cb && cb->data)
+          cb->data(c->user, c, p->data, p->len);
+        c->rpkt = NULL;
+        sim_net__pkt_free(c->net, p);
+        continue;
+      }
       tcp_rbuf *buf = c->rpend;
       if (cb && cb->data && buf->len)
         cb->data(c->user, c, buf->data, buf->len);
