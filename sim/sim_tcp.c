@@ -186,14 +186,19 @@ void sim_tcp__rto_schedule(sim_tcp_conn *c, sim_time at) {
 
 void sim_tcp__rtt_sample(sim_tcp_conn *c, sim_time r) {
   /* RFC 6298 §2.2-2.3 with alpha = 1/8, beta = 1/4, G = 0, in integer ns */
+  /* Every term is >= 0 (R is a time difference, now - sent): the divisions
+   * are unsigned, shifts without the signed rounding fix-up. */
+  g_assert(r >= 0);
+  uint64_t ur = (uint64_t)r;
   if (!c->have_rtt) {
     c->srtt = r;
-    c->rttvar = r / 2;
+    c->rttvar = (sim_time)(ur / 2);
     c->have_rtt = true;
   } else {
-    sim_time d = c->srtt > r ? c->srtt - r : r - c->srtt;
-    c->rttvar = (3 * c->rttvar + d) / 4;
-    c->srtt = (7 * c->srtt + r) / 8;
+    uint64_t srtt = (uint64_t)c->srtt;
+    uint64_t d = srtt > ur ? srtt - ur : ur - srtt;
+    c->rttvar = (sim_time)((3 * (uint64_t)c->rttvar + d) / 4);
+    c->srtt = (sim_time)((7 * srtt + ur) / 8);
   }
   sim_time rto = c->srtt + 4 * c->rttvar;
   c->rto = CLAMP(rto, RTO_MIN, RTO_MAX); /* RFC 6298 §2.4, §2.5 */
