@@ -557,7 +557,14 @@ static int32_t *compute_routes(sim_net *net, sim_node *dst) {
       if (!done[u->index] && rkey_less(&cand, &cur)) {
         dist[u->index] = cand.dist;
         hops[u->index] = cand.hops;
-        heap_push(heap, cand);
+        /* A host other than DST is never expanded, so it need not be
+         * popped: its (dist, hops) is the least candidate offered by the
+         * nodes expanded, as it would be if popped (a node expanded after
+         * it was popped offers only larger candidates, latencies being
+         * >= 0 and hops growing). In a star of hosts around one router
+         * this leaves one entry in the heap instead of one per host. */
+        if (u->router)
+          heap_push(heap, cand);
       }
     }
   }
@@ -870,20 +877,13 @@ static void forward(sim_node *n, sim_pkt *p) {
   sim_world__at(net->w, arr, arrive_ev, p, net);
 }
 
-static void arrive_ev(void *a, void *b) {
-  sim_pkt *p = a;
-  sim_net *net = b;
+/* The arrival of P at N (P->link's far end, or the owner for loopback),
+ * every case, as a kernel event. */
+static __attribute__((noinline)) void arrive(sim_net *net, sim_node *n, sim_pkt *p) {
   sim_net__enter(net);
-  sim_node *n;
-  if (p->link) {
-    sim_link *l = p->link;
-    n = l->end[1 - p->dir];
-    if (p->epoch != l->epoch) {
-      drop(net, n, p, "down");
-      goto out;
-    }
-  } else {
-    n = p->dst_node; /* loopback */
+  if (p->link && p->epoch != p->link->epoch) {
+    drop(net, n, p, "down");
+    goto out;
   }
   if (!n->up) {
     drop(net, n, p, "node_down");
@@ -898,9 +898,28 @@ out:
   sim_net__leave(net);
 }
 
-void sim_net__output(sim_node *n, sim_pkt *p) {
+/* A packet's arrival. Half of them reach a router on the way, which only
+ * forwards: that case ends in the tail call to forward, without the
+ * kernel's enter/leave around it (forward raises no TCP notification, so
+ * leave would flush only what was pending before, and nothing is: the
+ * flush list is empty). Every other case goes through arrive. */
+static void arrive_ev(void *a, void *b) {
+  sim_pkt *p = a;
+  sim_net *net = b;
+  sim_link *l = p->link;
+  sim_node *n = l ? l->end[1 - p->dir] : p->dst_node; /* no link: loopback */
+  if (__builtin_expect(l && p->epoch == l->epoch && n->up && n != p->dst_node && n->router &&
+                           !net->flush_head,
+                       1)) {
+    forward(n, p);
+    return;
+  }
+  arrive(net, n, p);
+}
+
+/* sim_net__output's every case. */
+static __attribute__((noinline)) void output_slow(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
-  g_assert(p->wire > 0);
   if (!n->up) {
     sim_net__pkt_free(net, p);
     return;
@@ -917,6 +936,19 @@ void sim_net__output(sim_node *n, sim_pkt *p) {
     return;
   }
   forward(n, p);
+}
+
+/* A packet leaving N: most (a TCP segment, which names its peer's node)
+ * go straight to forward by a tail call; the rest through output_slow. */
+void sim_net__output(sim_node *n, sim_pkt *p) {
+  g_assert(p->wire > 0);
+  sim_node *dst = p->dst_node;
+  if (__builtin_expect(n->up && dst && dst != n, 1)) {
+    p->link = NULL;
+    forward(n, p);
+    return;
+  }
+  output_slow(n, p);
 }
 
 /* --- crash and restart ------------------------------------------------------ */

@@ -1084,6 +1084,30 @@ static __attribute__((noinline)) sim_event_id schedule_bucket(sim_sched *s, sim_
   return id;
 }
 
+/* Schedules at T >= now + lane_min (and >= now + run_max) in heap mode,
+ * with the free slot at the head of the list: behind the head of the lane
+ * for that delay when it has one in the heap and room in its ring (the
+ * timers re-armed at one delay: keepalives, TIME_WAIT, session timeouts,
+ * the initial RTO), else through schedule, which would pick the same lane
+ * (a delay has at most one). Out of line, as schedule_bucket. */
+static __attribute__((noinline)) sim_event_id schedule_lane(sim_sched *s, sim_time t,
+                                                            sim_event_fn fn, void *a, void *b) {
+  sim_time d = t - s->now;
+  lane *l = s->lanes;
+  while (l->delay != d)
+    if (++l == s->lanes + NLANES)
+      return schedule(s, t, fn, a, b);
+  if (__builtin_expect(!l->in_q || l->len == l->cap, 0))
+    return schedule(s, t, fn, a, b);
+  sim_event_id id;
+  entry e = slot_fill(s, s->free_head, t, fn, a, b, &id);
+  s->slots[slot_of(&e)].lane = (uint32_t)(l - s->lanes) + 1;
+  l->e[(l->head + l->len) & (l->cap - 1)] = e;
+  l->len++;
+  s->lane_waiting++;
+  return id;
+}
+
 static inline __attribute__((always_inline)) sim_event_id schedule_fast(sim_sched *s, sim_time t,
                                                                         sim_event_fn fn, void *a,
                                                                         void *b, schedule_fn slow,
@@ -1107,9 +1131,9 @@ static inline __attribute__((always_inline)) sim_event_id schedule_fast(sim_sche
       return slow(s, t, fn, a, b);
     return schedule_bucket(s, t, fn, a, b);
   }
-  if (__builtin_expect(d >= s->lane_min || s->n + !s->hole >= s->radix_on ||
-                           (!s->hole && s->n >= s->cap),
-                       0))
+  if (__builtin_expect(d >= s->lane_min, 0))
+    return d >= s->run_max ? schedule_lane(s, t, fn, a, b) : slow(s, t, fn, a, b);
+  if (__builtin_expect(s->n + !s->hole >= s->radix_on || (!s->hole && s->n >= s->cap), 0))
     return slow(s, t, fn, a, b);
   entry e = slot_fill(s, i, t, fn, a, b, &id);
   if (s->hole) {

@@ -186,14 +186,19 @@ void sim_tcp__rto_schedule(sim_tcp_conn *c, sim_time at) {
 
 void sim_tcp__rtt_sample(sim_tcp_conn *c, sim_time r) {
   /* RFC 6298 §2.2-2.3 with alpha = 1/8, beta = 1/4, G = 0, in integer ns */
+  /* Every term is >= 0 (R is a time difference, now - sent): the divisions
+   * are unsigned, shifts without the signed rounding fix-up. */
+  g_assert(r >= 0);
+  uint64_t ur = (uint64_t)r;
   if (!c->have_rtt) {
     c->srtt = r;
-    c->rttvar = r / 2;
+    c->rttvar = (sim_time)(ur / 2);
     c->have_rtt = true;
   } else {
-    sim_time d = c->srtt > r ? c->srtt - r : r - c->srtt;
-    c->rttvar = (3 * c->rttvar + d) / 4;
-    c->srtt = (7 * c->srtt + r) / 8;
+    uint64_t srtt = (uint64_t)c->srtt;
+    uint64_t d = srtt > ur ? srtt - ur : ur - srtt;
+    c->rttvar = (sim_time)((3 * (uint64_t)c->rttvar + d) / 4);
+    c->srtt = (sim_time)((7 * srtt + ur) / 8);
   }
   sim_time rto = c->srtt + 4 * c->rttvar;
   c->rto = CLAMP(rto, RTO_MIN, RTO_MAX); /* RFC 6298 §2.4, §2.5 */
@@ -303,6 +308,8 @@ static void conn_free(sim_tcp_conn *c) {
   timers_cancel(c);
   table_remove(c);
   flush_unlink(c);
+  if (c->rpkt) /* a crash between the segment's arrival and the flush */
+    sim_net__pkt_free(c->net, c->rpkt);
   if (c->ooo) {
     g_array_free(c->ooo->ranges, TRUE);
     g_free(c->ooo);
@@ -380,6 +387,13 @@ void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len) {
   }
   nb->cap = (uint32_t)(size - sizeof *nb);
   c->rpend = nb;
+}
+
+void sim_tcp__rpkt_spill(sim_tcp_conn *c) {
+  sim_pkt *p = c->rpkt;
+  c->rpkt = NULL;
+  sim_tcp__rbuf_append(c, p->data, p->len);
+  sim_net__pkt_free(c->net, p);
 }
 
 static void tw_ev(void *a, void *b) {
@@ -460,6 +474,14 @@ static bool flush_one(sim_tcp_conn *c) {
       /* Non-NULL: N_DATA means bytes are pending. No segment arrives while
        * data() runs (arrivals are events of their own), so the bytes stay
        * put until it returns. */
+      sim_pkt *p = c->rpkt;
+      if (p) { /* the bytes came in one segment, kept */
+        if (cb && cb->data)
+          cb->data(c->user, c, p->data, p->len);
+        c->rpkt = NULL;
+        sim_net__pkt_free(c->net, p);
+        continue;
+      }
       tcp_rbuf *buf = c->rpend;
       if (cb && cb->data && buf->len)
         cb->data(c->user, c, buf->data, buf->len);

@@ -116,7 +116,8 @@ static void fin_arrived(sim_tcp_conn *c) {
   }
 }
 
-static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
+/* Returns true when C kept P (c->rpkt: its payload is the pending bytes). */
+static bool data_in(sim_tcp_conn *c, sim_pkt *p) {
   uint64_t s = p->seq;
   const uint8_t *d = p->data;
   uint64_t len = p->len;
@@ -125,18 +126,18 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
       (c->st != TCP_ESTABLISHED && c->st != TCP_FIN_WAIT_1 && c->st != TCP_FIN_WAIT_2)) {
     if (len || fin)
       c->ack_pending = true; /* a retransmission: acknowledge again */
-    return;
+    return false;
   }
   uint64_t w = c->window;
   if (len == 0 && !fin) {
     if (s < c->rcv_nxt)
       c->ack_pending = true; /* unacceptable (a keepalive probe): ACK, §3.10.7.4 */
-    return;
+    return false;
   }
   c->ack_pending = true;
   uint64_t end = s + len;
   if (end < c->rcv_nxt || (end == c->rcv_nxt && !fin))
-    return; /* wholly old */
+    return false; /* wholly old */
   if (s < c->rcv_nxt) {
     d += c->rcv_nxt - s;
     len -= c->rcv_nxt - s;
@@ -145,7 +146,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
   if (end > c->rcv_nxt + w) { /* beyond the window: keep what fits */
     fin = false;
     if (s >= c->rcv_nxt + w)
-      return;
+      return false;
     len = c->rcv_nxt + w - s;
     end = s + len;
   }
@@ -153,12 +154,20 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
     c->has_rfin = true;
     c->rfin_seq = end;
   }
+  bool kept = false;
   if (s == c->rcv_nxt) {
+    GArray *a = c->ooo ? c->ooo->ranges : NULL;
     if (len) {
-      sim_tcp__rbuf_append(c, d, (uint32_t)len);
+      /* The whole payload, nothing pending before it, no out-of-order
+       * bytes to follow it: keep the segment instead of copying. */
+      if (len == p->len && !c->rpkt && (!c->rpend || !c->rpend->len) && (!a || !a->len)) {
+        c->rpkt = p;
+        kept = true;
+      } else {
+        sim_tcp__rbuf_append(c, d, (uint32_t)len);
+      }
       c->rcv_nxt += len;
     }
-    GArray *a = c->ooo ? c->ooo->ranges : NULL;
     while (a && a->len && g_array_index(a, tcp_range, 0).start <= c->rcv_nxt) {
       tcp_range r = g_array_index(a, tcp_range, 0);
       if (r.end > c->rcv_nxt) {
@@ -167,7 +176,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
       }
       g_array_remove_index(a, 0);
     }
-    if (c->rpend && c->rpend->len)
+    if (c->rpkt || (c->rpend && c->rpend->len))
       c->notify |= N_DATA;
   } else if (len) {
     ring_put(c, s, d, (uint32_t)len);
@@ -175,6 +184,7 @@ static void data_in(sim_tcp_conn *c, const sim_pkt *p) {
   }
   if (c->has_rfin && c->rcv_nxt == c->rfin_seq)
     fin_arrived(c);
+  return kept;
 }
 
 /* ACK processing for synchronized states. Returns false if C died. */
@@ -349,9 +359,14 @@ void sim_tcp__input(sim_node *n, sim_pkt *p) {
   }
   if (!ack_in(c, p))
     goto out;
-  data_in(c, p);
+  bool kept = data_in(c, p);
   if (!c->dead && sim_tcp__output_due(c))
     sim_tcp__output(c);
+  if (c->notify || c->ack_pending)
+    sim_tcp__want_flush(c);
+  if (!kept)
+    sim_net__pkt_free(net, p);
+  return;
 out:
   if (c->notify || c->ack_pending)
     sim_tcp__want_flush(c);

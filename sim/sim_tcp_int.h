@@ -152,6 +152,13 @@ struct sim_tcp_conn {
   uint64_t rfin_seq;
   tcp_ooo *ooo;               /* NULL until used */
   tcp_rbuf *rpend; /* NULL until used */
+  /* In-order bytes not yet given to data() that came alone in one segment,
+   * the segment itself kept (its payload is not copied into rpend): the
+   * common case, one segment per event and connection. Non-NULL only
+   * between the segment's arrival and the flush at the end of its event,
+   * and only while rpend holds nothing; any other append first moves its
+   * bytes into rpend (sim_tcp__rbuf_append). */
+  sim_pkt *rpkt;
   /* RTO, RFC 6298 */
   sim_time srtt, rttvar, rto;
   uint64_t rtt_seq;
@@ -245,8 +252,12 @@ void *sim_tcp__buf_get(sim_net *net, size_t size);
 void sim_tcp__buf_put(sim_net *net, void *b, size_t size);
 /* Makes room for LEN more octets in C's pending in-order bytes. */
 void sim_tcp__rbuf_grow(sim_tcp_conn *c, uint32_t len);
+/* Moves the bytes of C's kept segment (c->rpkt) into rpend and frees it. */
+void sim_tcp__rpkt_spill(sim_tcp_conn *c);
 /* Appends LEN octets to C's pending in-order bytes. */
 static inline void sim_tcp__rbuf_append(sim_tcp_conn *c, const uint8_t *d, uint32_t len) {
+  if (c->rpkt)
+    sim_tcp__rpkt_spill(c);
   tcp_rbuf *b = c->rpend;
   if (!b || b->cap - b->len < len) {
     sim_tcp__rbuf_grow(c, len);

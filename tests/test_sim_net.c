@@ -153,6 +153,17 @@ static const route_row route_rows[] = {
     {"disconnected", "s *r d", "s-r:1", "s", "d", ""},
     {"tie deeper in the path", "s *r *a *b d", "s-r:1 r-a:1 r-b:1 a-d:1 b-d:1", "r", "d", "a"},
     {"zero latency links", "s *a *b d", "s-b:0 b-d:0 s-a:0 a-d:0", "s", "d", "a"},
+    /* the source host is offered a distance by several routers (hosts are
+     * not queued in the route search): the least (latency, hops) wins */
+    {"host offered by two routers: nearer second", "s *a *b d", "s-a:1 s-b:1 a-d:3 b-d:1", "s", "d",
+     "b"},
+    {"host offered equal latency: fewer hops", "s *a *b *c d", "s-b:1 b-c:1 c-d:2 s-a:2 a-d:2", "s",
+     "d", "a"},
+    {"host offered zero latency: fewer hops", "s *a *b d", "s-a:0 a-b:0 b-d:0 s-b:0", "s", "d",
+     "b"},
+    {"star: host to host through the router", "s *r x y d", "s-r:5 x-r:5 y-r:5 d-r:5", "s", "d",
+     "r"},
+    {"star: a host is no way through", "s *r x d", "s-x:1 x-r:1 s-r:5 d-r:5", "s", "d", "r"},
 };
 
 static sim_world *build(const route_row *row) {
