@@ -786,7 +786,7 @@ static void fetch_engine(fetcher *f) {
     pop3_env env = pop3_glue_env_on(&f->tr.pop3, false, m->h);
     f->pc = pop3_cli_renew(m->n_pc ? m->spare_pc[--m->n_pc] : NULL, &c, &env, f->opened);
     for (guint i = 0; f->seen && i < f->seen->len; i++)
-      pop3_cli_add_seen(f->pc, f->seen->pdata[i]);
+      pop3_cli_add_seen_ref(f->pc, f->seen->pdata[i]); /* f->seen outlives the round */
     pop3_glue_attach(&f->tr.pop3, f->s);
     session_set_engine(f->s, f->pc);
   }

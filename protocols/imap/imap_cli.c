@@ -23,7 +23,11 @@ typedef struct {
 
 struct imap_cli {
   imap_cli_config cfg;
-  char *user, *pass, *mailbox, *move_to;
+  /* The configuration's strings, copied into one block (STRS, STRS_CAP
+   * octets: kept by imap_cli_renew when the next ones fit, wiped). */
+  const char *user, *pass, *mailbox, *move_to;
+  char *strs;
+  size_t strs_cap;
   imap_env env;
   imap_cli_state state;
   imap_framer *fr;
@@ -176,10 +180,23 @@ static void fail(imap_cli *c, const char *why, bool logout) {
 static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *env, int64_t now) {
   g_assert(cfg && cfg->user && cfg->pass);
   c->cfg = *cfg;
-  c->user = g_strdup(cfg->user);
-  c->pass = g_strdup(cfg->pass);
-  c->mailbox = g_strdup(cfg->mailbox ? cfg->mailbox : "INBOX");
-  c->move_to = g_strdup(cfg->move_to);
+  const char *str[4] = {cfg->user, cfg->pass, cfg->mailbox ? cfg->mailbox : "INBOX", cfg->move_to};
+  size_t len[4], total = 0;
+  for (int i = 0; i < 4; i++) {
+    len[i] = str[i] ? strlen(str[i]) + 1 : 0;
+    total += len[i];
+  }
+  if (total > c->strs_cap) { /* a kept block holds the usual next ones */
+    g_free(c->strs);
+    c->strs = g_malloc(total);
+    c->strs_cap = total;
+  }
+  const char **slot[4] = {&c->user, &c->pass, &c->mailbox, &c->move_to};
+  char *w = c->strs;
+  for (int i = 0; i < 4; i++) {
+    *slot[i] = str[i] ? memcpy(w, str[i], len[i]) : NULL;
+    w += len[i];
+  }
   if (!c->cfg.max_message)
     c->cfg.max_message = 64u << 20;
   if (c->cfg.reply_timeout <= 0)
@@ -223,16 +240,16 @@ static void cli_end(imap_cli *c) {
     qev_clear(&g_array_index(c->events, qev, i));
   c->events->len = 0;
   qev_clear(&c->cur);
-  g_free(c->user);
-  g_free(c->pass);
-  g_free(c->mailbox);
-  g_free(c->move_to);
+  if (c->strs) /* the password among them */
+    memset(c->strs, 0, c->strs_cap);
+  c->user = c->pass = c->mailbox = c->move_to = NULL;
 }
 
 void imap_cli_free(imap_cli *c) {
   if (!c)
     return;
   cli_end(c);
+  g_free(c->strs);
   imap_framer_free(c->fr);
   g_array_free(c->events, TRUE);
   g_array_free(c->found, TRUE);
@@ -249,7 +266,12 @@ imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_e
   if (!old)
     return imap_cli_new(cfg, env, now);
   cli_end(old);
-  imap_cli kept = {.fr = old->fr, .out = old->out, .events = old->events, .found = old->found};
+  imap_cli kept = {.fr = old->fr,
+                   .out = old->out,
+                   .events = old->events,
+                   .found = old->found,
+                   .strs = old->strs,
+                   .strs_cap = old->strs_cap};
   if (old->held > CLI_KEEP_MAX) {
     g_byte_array_unref(kept.out);
     g_array_free(kept.events, TRUE);
@@ -843,9 +865,11 @@ static void response(imap_cli *c, const uint8_t *p, size_t n) {
   }
   size_t tl = strlen(c->tag);
   if (n > tl && memcmp(p, c->tag, tl) == 0 && p[tl] == ' ') {
-    char *line = g_strndup((const char *)p, MIN(n, 1024));
+    char line[1025]; /* as g_strndup(p, MIN(n, 1024)) would, on the stack */
+    size_t k = MIN(n, 1024);
+    memcpy(line, p, k);
+    line[k] = 0;
     tagged(c, line);
-    g_free(line);
   }
 }
 

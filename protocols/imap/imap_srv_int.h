@@ -7,7 +7,11 @@
 
 typedef struct {
   imap_srv_event ev;
-  char *text, *user, *pass, *mailbox;
+  char *text; /* owned */
+  /* AUTH: user and pass in the engine's AUTH buffer (not owned); FETCH:
+   * the selected mailbox's name, a GRefString reference (owned). */
+  const char *user, *pass;
+  char *mailbox;
 } imap_srv__qev;
 
 struct imap_srv {
@@ -23,14 +27,18 @@ struct imap_srv {
   guint ev_head;
   imap_srv__qev cur;
   uint64_t next_id, pending_id;
-  char *pending_tag; /* tag of the command waiting (auth, SASL, IDLE, TLS) */
+  /* Tag of the command waiting (auth, SASL, IDLE, TLS); "" when none. */
+  char pending_tag[65];
+  /* The AUTH decision's "user\0pass\0" (the queued event points into it):
+   * kept across renewals, wiped when the decision is answered. */
+  GString *auth;
   imap_srv_state idle_from;
   int64_t now, last_activity, last_poll;
   /* logged in */
   const imap_store_ops *ops;
   void *st;
   /* selected mailbox */
-  char *mbox;
+  char *mbox; /* a GRefString: FETCH events hold references */
   bool readonly;
   uint32_t uidvalidity;
   GArray *view; /* uint32_t UIDs: message sequence number i+1 */

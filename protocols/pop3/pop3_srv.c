@@ -756,14 +756,18 @@ static void process(pop3_srv *s) {
     size_t l = len;
     if (l && s->in->data[l - 1] == '\r')
       l--;
-    char *line = g_strndup((const char *)s->in->data, l);
+    char stack[256]; /* usual commands: no allocation */
+    char *line = l < sizeof stack ? stack : g_malloc(l + 1);
+    memcpy(line, s->in->data, l);
+    line[l] = 0;
     g_byte_array_remove_range(s->in, 0, (guint)len + 1);
-    if (strlen(line) != l) { /* embedded NUL */
+    if (memchr(line, 0, l)) { /* embedded NUL */
       reply(s, "-ERR invalid characters in command");
     } else {
       command(s, line);
     }
-    g_free(line);
+    if (line != stack)
+      g_free(line);
   }
 }
 
