@@ -548,7 +548,7 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   g_free(rc);
   o->why = SIM_TCP_CLOSED_NORMAL;
   o->s =
-      session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, m->cfg.submit_port, NULL,
+      session_connect_in(session_take(&m->spare_s), m->h, a, m->cfg.submit_port, NULL,
                          &smtp_glue_cli_ops, o->cli, &sub_owner, o);
   smtp_glue_attach(&o->tr, o->s);
 }
@@ -844,10 +844,10 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
     return;
   f->opened = host_now(m->h);
   if (f->proto == MUA_IMAP)
-    f->s = session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, 143, NULL, &imap_glue_cli_ops,
+    f->s = session_connect_in(session_take(&m->spare_s), m->h, a, 143, NULL, &imap_glue_cli_ops,
                               NULL, &imap_owner, f);
   else
-    f->s = session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, 110, NULL, &pop3_glue_cli_ops,
+    f->s = session_connect_in(session_take(&m->spare_s), m->h, a, 110, NULL, &pop3_glue_cli_ops,
                               NULL, &pop3_owner, f);
 }
 
