@@ -956,7 +956,7 @@ void mua_free(mua *m) {
 static account *find_account(mua *m, const char *address) {
   for (guint i = 0; i < m->accounts->len; i++) {
     account *a = m->accounts->pdata[i];
-    if (g_ascii_strcasecmp(a->address, address) == 0)
+    if (smtp_cmd_ieq(a->address, address))
       return a;
   }
   return NULL;

@@ -668,7 +668,7 @@ bool imap_srv__parse_flags(imap_srv *s, const char *mbox, const GPtrArray *list,
     if (f[0] == '\\') {
       bool ok = false;
       for (unsigned k = 0; k < G_N_ELEMENTS(names); k++)
-        if (g_ascii_strcasecmp(f, names[k]) == 0) {
+        if ((f[1] | 0x20) == (names[k][1] | 0x20) && g_ascii_strcasecmp(f, names[k]) == 0) {
           *flags |= 1u << k;
           ok = true;
         }

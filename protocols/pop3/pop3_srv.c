@@ -718,6 +718,7 @@ static void command(pop3_srv *s, char *line) {
   /* The first letter (any case: verbs are letters) rules most rows out. */
   for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
     if ((line[0] | 0x20) != (verbs[i].verb[0] | 0x20) ||
+        (line[1] | 0x20) != (verbs[i].verb[1] | 0x20) || /* a NUL there differs too */
         g_ascii_strcasecmp(line, verbs[i].verb) != 0)
       continue;
     if (!(verbs[i].states & (1u << s->state))) {

@@ -1212,7 +1212,7 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
    * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
   for (size_t i = 0; i < m->n; i++) {
     const char *to = m->rcpts[i].to, *oc = m->rcpts[i].orcpt;
-    bool ok = to && (smtp_cmd_mailbox_valid(to) || g_ascii_strcasecmp(to, "postmaster") == 0);
+    bool ok = to && (smtp_cmd_mailbox_valid(to) || smtp_cmd_ieq(to, "postmaster"));
     for (const char *q = oc; ok && q && *q; q++)
       ok = *q > 32 && *q < 127;
     if (!ok)

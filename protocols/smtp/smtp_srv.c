@@ -427,7 +427,7 @@ static void line_done(smtp_srv *srv, bool bare_lf) {
   const char *s = srv->line->str;
   bool auth = srv->state == SRV_AUTH_INPUT ||
               (srv->line->len >= 4 && (s[0] | 0x20) == 'a' &&
-               g_ascii_strncasecmp(s, "AUTH", 4) == 0 && (s[4] == ' ' || s[4] == 0));
+               smtp_cmd_ieqn(s, "AUTH", 4) && (s[4] == ' ' || s[4] == 0));
   if (srv->state == SRV_AUTH_INPUT)
     smtp_srv__trace(srv, SMTP_TRACE_RECV, "****");
   else if (auth && strchr(s + 5 - (s[4] == 0), ' '))
