@@ -28,6 +28,9 @@ struct imap_cli {
   const char *user, *pass, *mailbox, *move_to;
   char *strs;
   size_t strs_cap;
+  /* Scratch for the commands' arguments (a UID set, a quoted name): made
+   * once, kept across renewals, empty between uses. */
+  GString *tmp[2];
   imap_env env;
   imap_cli_state state;
   imap_framer *fr;
@@ -214,6 +217,9 @@ static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *e
     c->events = g_array_sized_new(FALSE, TRUE, sizeof(qev), 4);
   if (!c->found)
     c->found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for (int i = 0; i < 2; i++)
+    if (!c->tmp[i])
+      c->tmp[i] = g_string_sized_new(64);
   c->uidvalidity = cfg->uidvalidity;
   c->last_uid = cfg->last_uid;
   c->state = IMAP_CLI_GREETING;
@@ -250,6 +256,8 @@ void imap_cli_free(imap_cli *c) {
     return;
   cli_end(c);
   g_free(c->strs);
+  for (int i = 0; i < 2; i++)
+    g_string_free(c->tmp[i], TRUE);
   imap_framer_free(c->fr);
   g_array_free(c->events, TRUE);
   g_array_free(c->found, TRUE);
@@ -271,7 +279,13 @@ imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_e
                    .events = old->events,
                    .found = old->found,
                    .strs = old->strs,
-                   .strs_cap = old->strs_cap};
+                   .strs_cap = old->strs_cap,
+                   .tmp = {old->tmp[0], old->tmp[1]}};
+  for (int i = 0; i < 2; i++)
+    if (kept.tmp[i]->allocated_len > 1024) { /* a long UID set: let it go */
+      g_string_free(kept.tmp[i], TRUE);
+      kept.tmp[i] = NULL;
+    }
   if (old->held > CLI_KEEP_MAX) {
     g_byte_array_unref(kept.out);
     g_array_free(kept.events, TRUE);
@@ -653,24 +667,43 @@ static void quote(GString *g, const char *str) {
   g_string_append_c(g, '"');
 }
 
+/* Scratch string I of C, emptied. */
+static GString *scratch(imap_cli *c, int i) {
+  g_string_truncate(c->tmp[i], 0);
+  return c->tmp[i];
+}
+
+/* Scratch string I emptied with its secrets wiped. */
+static void scratch_wipe(imap_cli *c, int i) {
+  memset(c->tmp[i]->str, 0, c->tmp[i]->len);
+  g_string_truncate(c->tmp[i], 0);
+}
+
 static void login(imap_cli *c) {
   if (c->cap_plain && c->cap_sasl_ir) {
-    GString *raw = g_string_new(NULL);
+    /* "\0user\0pass" and its base64 in kept scratch (no allocation for
+     * usual credentials), as g_base64_encode writes it; wiped after. */
+    GString *raw = scratch(c, 0), *b64 = scratch(c, 1);
     g_string_append_c(raw, 0);
     g_string_append(raw, c->user);
     g_string_append_c(raw, 0);
     g_string_append(raw, c->pass);
-    char *b64 = g_base64_encode((const guchar *)raw->str, raw->len);
-    send_cmd(c, IMAP_CLI_LOGIN, "AUTHENTICATE PLAIN %s", b64);
-    g_free(b64);
-    g_string_free(raw, TRUE);
+    g_string_set_size(b64, (raw->len / 3 + 1) * 4 + 4);
+    gint state = 0, save = 0;
+    gsize n = g_base64_encode_step((const guchar *)raw->str, raw->len, FALSE, b64->str, &state,
+                                   &save);
+    n += g_base64_encode_close(FALSE, b64->str + n, &state, &save);
+    g_string_truncate(b64, n);
+    send_cmd(c, IMAP_CLI_LOGIN, "AUTHENTICATE PLAIN %s", b64->str);
+    scratch_wipe(c, 0);
+    scratch_wipe(c, 1);
   } else if (!c->cap_logindisabled) {
-    GString *u = g_string_new(NULL), *p = g_string_new(NULL);
+    GString *u = scratch(c, 0), *p = scratch(c, 1);
     quote(u, c->user);
     quote(p, c->pass);
     send_cmd(c, IMAP_CLI_LOGIN, "LOGIN %s %s", u->str, p->str);
-    g_string_free(u, TRUE);
-    g_string_free(p, TRUE);
+    scratch_wipe(c, 0);
+    scratch_wipe(c, 1);
   } else {
     fail(c, "server offers no usable login", false);
   }
@@ -733,21 +766,19 @@ static void round_done(imap_cli *c) {
 
 /* After FETCH: STORE, then MOVE, each only when wanted. */
 static void next_step(imap_cli *c, imap_cli_state done) {
-  GString *set = g_string_new(NULL);
+  GString *set = scratch(c, 0);
   uid_set(set, c->found);
   if (done < IMAP_CLI_STORE && c->cfg.mark_seen && c->found->len)
     send_cmd(c, IMAP_CLI_STORE, "UID STORE %s +FLAGS.SILENT (\\Seen)", set->str);
   else if (done < IMAP_CLI_MOVE && c->move_to && c->found->len) {
-    GString *m = g_string_new(NULL);
+    GString *m = scratch(c, 1);
     quote(m, c->move_to);
     if (c->cap_move)
       send_cmd(c, IMAP_CLI_MOVE, "UID MOVE %s %s", set->str, m->str);
     else
       fail(c, "server lacks MOVE", true);
-    g_string_free(m, TRUE);
   } else
     round_done(c);
-  g_string_free(set, TRUE);
 }
 
 static void tagged(imap_cli *c, const char *line) {
@@ -777,10 +808,9 @@ static void tagged(imap_cli *c, const char *line) {
     if (!ok) {
       fail(c, line, false);
     } else {
-      GString *m = g_string_new(NULL);
+      GString *m = scratch(c, 0);
       quote(m, c->mailbox);
       send_cmd(c, IMAP_CLI_SELECT, "SELECT %s", m->str);
-      g_string_free(m, TRUE);
     }
     break;
   case IMAP_CLI_SELECT:
@@ -795,10 +825,9 @@ static void tagged(imap_cli *c, const char *line) {
     } else if (!c->found->len) {
       round_done(c);
     } else {
-      GString *set = g_string_new(NULL);
+      GString *set = scratch(c, 0);
       uid_set(set, c->found);
       send_cmd(c, IMAP_CLI_FETCH, "UID FETCH %s (UID FLAGS BODY.PEEK[])", set->str);
-      g_string_free(set, TRUE);
     }
     break;
   case IMAP_CLI_FETCH:
