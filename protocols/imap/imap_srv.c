@@ -149,6 +149,12 @@ void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const ch
     line_take(s, "reply", IMAP_SRV_EV_REPLY, line);
 }
 
+GArray *imap_srv__idx(imap_srv *s) {
+  s->grown |= s->idx->len > SRV_KEEP_MAX / sizeof(guint); /* the last command's */
+  s->idx->len = 0;
+  return s->idx;
+}
+
 void imap_srv__push_fetch_event(imap_srv *s, uint32_t uid) {
   imap_srv__qev *q = push_take(s, IMAP_SRV_EV_FETCH, NULL);
   q->mailbox = g_ref_string_acquire(s->mbox);
@@ -274,6 +280,7 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
   s->tail = g_byte_array_new();
+  s->idx = g_array_new(FALSE, FALSE, sizeof(guint));
   srv_start(s, cfg, env, now);
   return s;
 }
@@ -319,6 +326,7 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->recent, TRUE);
   g_array_free(s->changes, TRUE);
   g_byte_array_unref(s->tail);
+  g_array_free(s->idx, TRUE);
   imap_cmd_free(s->spare_cmd);
   if (s->auth)
     g_string_free(s->auth, TRUE);
@@ -351,6 +359,7 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .pend_expunge = u32_kept(old->pend_expunge, grown),
       .pend_flags = u32_kept(old->pend_flags, grown),
       .recent = u32_kept(old->recent, grown),
+      .idx = u32_kept(old->idx, grown),
       .changes = old->changes,
       .tail = old->tail,
       .spare_cmd = old->spare_cmd, /* empty, its arrays small */

@@ -49,6 +49,7 @@ struct imap_srv {
   GArray *recent;       /* uint32_t UIDs (sorted) that are \Recent in this session */
   GArray *changes;      /* imap_store_change: absorb's scratch, empty between calls */
   GByteArray *tail;     /* command's scratch for the tagged reply, empty between calls */
+  GArray *idx;          /* guint: a command's message indexes (imap_srv__idx) */
   imap_cmd *spare_cmd;  /* the last command's storage, for the next (imap_cmd_recycle) */
   bool grown;           /* OUT or the view held more than a renewed engine keeps */
   imap_srv *next_spare; /* kept (imap_srv_keep): the next spare in the list */
@@ -60,6 +61,10 @@ struct imap_srv {
 
 /* The largest buffer imap_srv_renew keeps, in octets. */
 #define SRV_KEEP_MAX (64u << 10)
+
+/* The engine's index scratch, emptied: FETCH/STORE/COPY's messages (one
+ * command at a time). */
+GArray *imap_srv__idx(imap_srv *s);
 
 /* Output helpers (imap_srv.c). */
 void imap_srv__out(imap_srv *s, const char *data, size_t n);
