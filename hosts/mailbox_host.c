@@ -213,7 +213,9 @@ static void pop3_tls(void *owner, session *s, const tls_conn_event *ev) {
 /* 452 4.2.2 when ACCT cannot take EXTRA more bytes and one more message. */
 static bool fits(mailbox_host *mb, const char *acct, uint64_t extra) {
   uint64_t bytes = 0, msgs = 0;
-  if (mailstore_usage(mb->store, acct, &bytes, &msgs) != MAILSTORE_OK)
+  bool quota = mb->cfg.quota_bytes || mb->cfg.quota_msgs; /* else the usage is not read */
+  if (quota ? mailstore_usage(mb->store, acct, &bytes, &msgs) != MAILSTORE_OK
+            : !mailstore_user_exists(mb->store, acct))
     return false;
   for (guint i = 0; i < mb->full->len; i++)
     if (g_ascii_strcasecmp(mb->full->pdata[i], acct) == 0)
@@ -434,21 +436,24 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
       guint nf = plan ? plan->len : 1;
       for (guint k = 0; k < nf; k++) {
         const char *folder = fs[k];
-        uint32_t uid = 0;
+        uint32_t uid = 0, uidvalidity = 0;
         if (*folder && !g_str_has_prefix(folder, "redirect:")) {
-          if (strcmp(folder, "INBOX") != 0 && !mailstore_folder_exists(mb->store, accts[i], folder))
+          bool to_inbox = strcmp(folder, "INBOX") == 0; /* INBOX either way below */
+          if (!to_inbox && !mailstore_folder_exists(mb->store, accts[i], folder))
             (void)mailstore_folder_create(mb->store, accts[i], folder, MAILSTORE_USE_NONE);
-          if (!mailstore_folder_exists(mb->store, accts[i], folder))
+          if (!to_inbox && !mailstore_folder_exists(mb->store, accts[i], folder))
             folder = "INBOX"; /* a name the store refuses */
           /* The first copy fits (checked above); a further one may not. */
-          mailstore_err e = mailstore_deliver(mb->store, accts[i], folder, data, now, &uid);
+          mailstore_err e =
+              mailstore_deliver_uv(mb->store, accts[i], folder, data, now, &uid, &uidvalidity);
           if (e != MAILSTORE_OK) {
             g_assert(k > 0);
             continue;
           }
           mb->delivered++;
         }
-        uint32_t uidvalidity = uid ? mailstore_folder_uidvalidity(mb->store, accts[i], folder) : 0;
+        if (!uid)
+          uidvalidity = 0;
         mail_trace_deliver(mb->h, key, rcpts[i], accts[i], folder, uid, uidvalidity);
       }
       if (plan)
