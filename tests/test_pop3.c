@@ -167,6 +167,13 @@ static const row rows[] = {
            "+OK supported mechanisms\r\nPLAIN\r\n.\r\n"
            "+OK mail.example POP3 server signing off\r\n",
      2},
+    {"auth_plain_edges",
+     "AUTH PLAIN =\r\nAUTH PLAIN AGJvYgBzZWMAcmV0\r\nAUTH PLAIN AGJvYgB4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg=\r\n"
+     "AUTH PLAIN Ym9iAGJvYgBzZWNyZXQ=\r\nQUIT\r\n",
+     GREET "-ERR [AUTH] malformed SASL PLAIN response\r\n"
+           "-ERR [AUTH] malformed SASL PLAIN response\r\n-ERR [AUTH] invalid credentials\r\n"
+           "+OK maildrop has 2 messages (71 octets)\r\n" BYE0,
+     2},
     {"capa", "CAPA\r\n" LOGIN "CAPA\r\nQUIT\r\n",
      GREET "+OK capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
            "PIPELINING\r\nUSER\r\nSASL PLAIN\r\nIMPLEMENTATION mailsim\r\n.\r\n" LOGGED
