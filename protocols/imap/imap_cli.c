@@ -577,12 +577,26 @@ static void on_caps(imap_cli *c, const char *list, size_t len) {
   for (const char *p = list;;) { /* the words between spaces, in place */
     const char *e = memchr(p, ' ', (size_t)(end - p));
     size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
-    c->cap_starttls |= word_eq(p, n, "STARTTLS");
-    c->cap_logindisabled |= word_eq(p, n, "LOGINDISABLED");
-    c->cap_sasl_ir |= word_eq(p, n, "SASL-IR");
-    c->cap_plain |= word_eq(p, n, "AUTH=PLAIN");
-    c->cap_move |= word_eq(p, n, "MOVE");
-    c->cap_idle |= word_eq(p, n, "IDLE");
+    switch (n) { /* only the names of the word's length can match */
+    case 8:
+      c->cap_starttls |= word_eq(p, n, "STARTTLS");
+      break;
+    case 13:
+      c->cap_logindisabled |= word_eq(p, n, "LOGINDISABLED");
+      break;
+    case 7:
+      c->cap_sasl_ir |= word_eq(p, n, "SASL-IR");
+      break;
+    case 10:
+      c->cap_plain |= word_eq(p, n, "AUTH=PLAIN");
+      break;
+    case 4:
+      c->cap_move |= word_eq(p, n, "MOVE");
+      c->cap_idle |= word_eq(p, n, "IDLE");
+      break;
+    default:
+      break;
+    }
     if (!e)
       break;
     p += n + 1;
