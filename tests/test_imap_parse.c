@@ -522,44 +522,6 @@ START_TEST(atom_chars_every_octet) {
 }
 END_TEST
 
-/* A recycled SEARCH's keys serve the next SEARCH (the same blocks, their
- * arrays emptied), at most eight of them kept; a key of another kind
- * gets the right arrays (checked against a fresh parse by
- * parser_spare_same_as_fresh). */
-START_TEST(parser_spare_keeps_search_keys) {
-  char *tag;
-  const char *err;
-  imap_cmd *spare = NULL;
-  const char *a = "a UID SEARCH UID 1:*";
-  imap_cmd *c = imap_cmd_parse_spare(&spare, (const uint8_t *)a, strlen(a), &tag, &err);
-  ck_assert_ptr_nonnull(c);
-  imap_search_key *root = c->search, *uid = g_ptr_array_index(root->kids, 0);
-  GArray *set = uid->set;
-  imap_cmd_recycle(&spare, c);
-  ck_assert_uint_eq(spare->n_keep_keys, 2);
-  c = imap_cmd_parse_spare(&spare, (const uint8_t *)a, strlen(a), &tag, &err);
-  ck_assert_ptr_nonnull(c);
-  ck_assert_uint_eq(c->n_keep_keys, 0);
-  imap_search_key *k0 = c->search, *k1 = g_ptr_array_index(c->search->kids, 0);
-  ck_assert((k0 == root && k1 == uid) || (k0 == uid && k1 == root));
-  ck_assert_int_eq(k1->kind, IMAP_SK_UID);
-  ck_assert_ptr_nonnull(k1->set);
-  ck_assert_uint_eq(k1->set->len, 1);
-  ck_assert(k1->set == set || k0->kept_set == set);
-  imap_cmd_recycle(&spare, c);
-  GString *big = g_string_new("b SEARCH");
-  for (int i = 0; i < 20; i++)
-    g_string_append_printf(big, " OR %d:* NOT SEEN", i + 1);
-  c = imap_cmd_parse_spare(&spare, (const uint8_t *)big->str, big->len, &tag, &err);
-  ck_assert_ptr_nonnull(c);
-  ck_assert_uint_eq(c->search->kids->len, 20);
-  imap_cmd_recycle(&spare, c);
-  ck_assert_uint_eq(spare->n_keep_keys, 8);
-  g_string_free(big, TRUE);
-  imap_cmd_free(spare);
-}
-END_TEST
-
 START_TEST(set_contains) {
   GArray *s = g_array_new(FALSE, FALSE, sizeof(imap_range));
   imap_range a = {2, 4}, b = {9, IMAP_STAR}, c = {7, 6};
@@ -624,7 +586,6 @@ static Suite *suite(void) {
   tcase_add_test(tc, parser_spare_same_as_fresh);
   tcase_add_test(tc, parser_spare_keeps_arrays);
   tcase_add_test(tc, atom_chars_every_octet);
-  tcase_add_test(tc, parser_spare_keeps_search_keys);
   tcase_add_test(tc, set_contains);
   suite_add_tcase(s, tc);
   tc = tcase_create("mutf7");

@@ -44,7 +44,6 @@ typedef struct {
   const uint8_t *p;
   size_t n, i;
   const char *err;
-  imap_cmd *cmd; /* the command parsed into (its kept search keys), or NULL */
 } cur;
 
 static int pk(const cur *c) { return c->i < c->n ? c->p[c->i] : -1; }
@@ -405,74 +404,17 @@ void imap_search_key_free(imap_search_key *k) {
     g_array_free(k->set, TRUE);
   if (k->kids)
     g_ptr_array_unref(k->kids);
-  if (k->kept_set)
-    g_array_free(k->kept_set, TRUE);
-  if (k->kept_kids)
-    g_ptr_array_unref(k->kept_kids);
   g_free(k);
 }
 
-/* A key of KIND: one the command kept (its arrays reused) or a new one. */
-static imap_search_key *sk_new(cur *c, imap_search_kind kind) {
-  imap_cmd *cmd = c->cmd;
-  imap_search_key *k = cmd ? cmd->keep_keys : NULL;
-  if (k) {
-    cmd->keep_keys = k->next_kept;
-    cmd->n_keep_keys--;
-    k->next_kept = NULL;
-  } else {
-    k = g_new0(imap_search_key, 1);
-  }
+static imap_search_key *sk_new(imap_search_kind kind) {
+  imap_search_key *k = g_new0(imap_search_key, 1);
   k->kind = kind;
   if (kind == IMAP_SK_NOT || kind == IMAP_SK_OR || kind == IMAP_SK_AND)
-    k->kids = k->kept_kids ? g_steal_pointer(&k->kept_kids)
-                           : g_ptr_array_new_with_free_func((GDestroyNotify)imap_search_key_free);
+    k->kids = g_ptr_array_new_with_free_func((GDestroyNotify)imap_search_key_free);
   if (kind == IMAP_SK_UID || kind == IMAP_SK_SEQSET)
-    k->set = k->kept_set ? g_steal_pointer(&k->kept_set)
-                         : g_array_new(FALSE, FALSE, sizeof(imap_range));
+    k->set = g_array_new(FALSE, FALSE, sizeof(imap_range));
   return k;
-}
-
-/* The most keys a command keeps for the next SEARCH, and the most
- * elements a kept key's array may have held. */
-#define KEEP_KEYS 8
-#define KEEP_KEY_ARRAY 32
-
-/* Empties the tree under K (K included) into CMD's kept keys, up to
- * KEEP_KEYS of them (the rest, and arrays grown large, freed). */
-static void keys_keep(imap_cmd *cmd, imap_search_key *k) {
-  guint nkids = k->kids ? k->kids->len : 0;
-  if (k->kids) {
-    g_ptr_array_set_free_func(k->kids, NULL); /* the children are kept or freed here */
-    for (guint i = 0; i < nkids; i++)
-      keys_keep(cmd, g_ptr_array_index(k->kids, i));
-    g_ptr_array_set_size(k->kids, 0);
-    g_ptr_array_set_free_func(k->kids, (GDestroyNotify)imap_search_key_free);
-  }
-  if (cmd->n_keep_keys >= KEEP_KEYS) {
-    imap_search_key_free(k);
-    return;
-  }
-  g_free(k->str);
-  g_free(k->str2);
-  GArray *set = k->set ? k->set : k->kept_set;
-  GPtrArray *kids = k->kids ? k->kids : k->kept_kids;
-  if (set && set->len > KEEP_KEY_ARRAY) {
-    g_array_free(set, TRUE);
-    set = NULL;
-  }
-  if (set)
-    set->len = 0;
-  if (kids && nkids > KEEP_KEY_ARRAY) {
-    g_ptr_array_unref(kids);
-    kids = NULL;
-  }
-  memset(k, 0, sizeof *k);
-  k->kept_set = set;
-  k->kept_kids = kids;
-  k->next_kept = cmd->keep_keys;
-  cmd->keep_keys = k;
-  cmd->n_keep_keys++;
 }
 
 static imap_search_key *search_key(cur *c, int depth);
@@ -494,7 +436,7 @@ static imap_search_key *search_key(cur *c, int depth) {
   }
   imap_search_key *k = NULL;
   if (eat(c, '(')) {
-    k = sk_new(c, IMAP_SK_AND);
+    k = sk_new(IMAP_SK_AND);
     if (!search_list(c, k, depth) || !eat(c, ')')) {
       fail(c, "expected ')' in search");
       goto bad;
@@ -502,7 +444,7 @@ static imap_search_key *search_key(cur *c, int depth) {
     return k;
   }
   if (pk(c) == '*' || (pk(c) >= '0' && pk(c) <= '9')) {
-    k = sk_new(c, IMAP_SK_SEQSET);
+    k = sk_new(IMAP_SK_SEQSET);
     if (!seqset(c, k->set))
       goto bad;
     return k;
@@ -519,7 +461,7 @@ static imap_search_key *search_key(cur *c, int depth) {
     fail(c, "unknown search key");
     return NULL;
   }
-  k = sk_new(c, (imap_search_kind)kind);
+  k = sk_new((imap_search_kind)kind);
   switch (k->kind) {
   case IMAP_SK_BCC:
   case IMAP_SK_BODY:
@@ -808,11 +750,6 @@ void imap_cmd_free(imap_cmd *cmd) {
     g_array_free(cmd->keep_fetch, TRUE);
   if (cmd->keep_list)
     g_ptr_array_unref(cmd->keep_list);
-  while (cmd->keep_keys) {
-    imap_search_key *k = cmd->keep_keys;
-    cmd->keep_keys = k->next_kept;
-    imap_search_key_free(k);
-  }
   g_free(cmd);
 }
 
@@ -840,8 +777,7 @@ void imap_cmd_recycle(imap_cmd **spare, imap_cmd *c) {
   }
   g_free(c->arg1);
   g_free(c->arg2);
-  if (c->search)
-    keys_keep(c, c->search);
+  imap_search_key_free(c->search);
   g_free(c->charset);
   if (c->message)
     g_bytes_unref(c->message);
@@ -860,14 +796,10 @@ void imap_cmd_recycle(imap_cmd **spare, imap_cmd *c) {
       list = c->list;
     }
   }
-  imap_search_key *keys = c->keep_keys;
-  unsigned nkeys = c->n_keep_keys;
   memset(c, 0, sizeof *c);
   c->keep_set = set;
   c->keep_fetch = fetch;
   c->keep_list = list;
-  c->keep_keys = keys;
-  c->n_keep_keys = nkeys;
   *spare = c;
 }
 
@@ -962,7 +894,7 @@ static bool parse_args(cur *c, imap_cmd *cmd) {
       if (!(cmd->charset = astring(c)) || !sp(c))
         return false;
     }
-    cmd->search = sk_new(c, IMAP_SK_AND);
+    cmd->search = sk_new(IMAP_SK_AND);
     return search_list(c, cmd->search, 0);
   case IMAP_VERB_FETCH:
     cmd->set = ranges(cmd);
@@ -1045,7 +977,7 @@ imap_cmd *imap_cmd_parse(const uint8_t *data, size_t len, char **tag_out, const 
 
 imap_cmd *imap_cmd_parse_spare(imap_cmd **spare, const uint8_t *data, size_t len, char **tag_out,
                                const char **err) {
-  cur c = {data, len, 0, NULL, NULL};
+  cur c = {data, len, 0, NULL};
   *tag_out = NULL;
   *err = NULL;
   size_t s = 0;
@@ -1058,7 +990,6 @@ imap_cmd *imap_cmd_parse_spare(imap_cmd **spare, const uint8_t *data, size_t len
     return NULL;
   }
   imap_cmd *cmd = spare && *spare ? g_steal_pointer(spare) : g_new0(imap_cmd, 1);
-  c.cmd = cmd;
   memcpy(cmd->tag, data, s); /* NUL-terminated (a zeroed struct); no NUL in it (atom) */
   c.i = s + 1;
   /* The command name where it lies (atoms hold no NUL). */

@@ -109,11 +109,6 @@ typedef struct imap_search_key {
   int64_t day;     /* dates: days since 1970-01-01 */
   GArray *set;     /* UID, SEQSET: imap_range */
   GPtrArray *kids; /* NOT (1), OR (2), AND (n): imap_search_key* */
-  /* Private: a key kept by imap_cmd_recycle for the next parse (the next
-   * kept key, and its empty arrays while its kind has no use for them). */
-  struct imap_search_key *next_kept;
-  GArray *kept_set;
-  GPtrArray *kept_kids;
 } imap_search_key;
 
 typedef enum {
@@ -174,8 +169,6 @@ typedef struct {
   /* Private: empty arrays kept by imap_cmd_recycle for the next parse. */
   GArray *keep_set, *keep_fetch;
   GPtrArray *keep_list;
-  imap_search_key *keep_keys; /* the last SEARCH's keys, emptied (a list) */
-  unsigned n_keep_keys;
 } imap_cmd;
 
 /* Parses one framed command. Returns NULL on a syntax error with *ERR set
