@@ -60,7 +60,7 @@ typedef struct {
 
 /* The most connection blocks (and session blocks: SESSION_SPARES_MAX)
  * a mailbox host keeps parked: sessions overlap. */
-#define MB_CONN_SPARES 8
+#define MB_CONN_SPARES 4
 
 struct mailbox_host {
   host *h;

@@ -84,7 +84,7 @@ void session_free(session *s);
  * session_connect in SPARE's block (one block, e.g. session_take's; NULL:
  * a new one), every field set afresh. The owner frees the list with
  * session_free (which frees the blocks behind S too) at teardown. */
-#define SESSION_SPARES_MAX 8
+#define SESSION_SPARES_MAX 4
 void session_keep(session **spares, session *s);
 session *session_take(session **spares);
 session *session_accept_in(session *spare, host *h, sim_tcp_conn *c, const session_engine *ops,

@@ -29,7 +29,8 @@ struct imap_cli {
   char *strs;
   size_t strs_cap;
   /* Scratch for the commands' arguments (a UID set, a quoted name): made
-   * once, kept across renewals, empty between uses. */
+   * at the first use, empty between uses, let go when the session ends (a
+   * parked engine holds none). */
   GString *tmp[2];
   imap_env env;
   imap_cli_state state;
@@ -217,9 +218,6 @@ static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *e
     c->events = g_array_sized_new(FALSE, TRUE, sizeof(qev), 4);
   if (!c->found)
     c->found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  for (int i = 0; i < 2; i++)
-    if (!c->tmp[i])
-      c->tmp[i] = g_string_sized_new(64);
   c->uidvalidity = cfg->uidvalidity;
   c->last_uid = cfg->last_uid;
   c->state = IMAP_CLI_GREETING;
@@ -248,6 +246,11 @@ static void cli_end(imap_cli *c) {
   qev_clear(&c->cur);
   if (c->strs) /* the password among them */
     memset(c->strs, 0, c->strs_cap);
+  for (int i = 0; i < 2; i++)
+    if (c->tmp[i]) {
+      g_string_free(c->tmp[i], TRUE); /* wiped after each use with secrets */
+      c->tmp[i] = NULL;
+    }
   c->user = c->pass = c->mailbox = c->move_to = NULL;
 }
 
@@ -256,8 +259,6 @@ void imap_cli_free(imap_cli *c) {
     return;
   cli_end(c);
   g_free(c->strs);
-  for (int i = 0; i < 2; i++)
-    g_string_free(c->tmp[i], TRUE);
   imap_framer_free(c->fr);
   g_array_free(c->events, TRUE);
   g_array_free(c->found, TRUE);
@@ -279,13 +280,7 @@ imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_e
                    .events = old->events,
                    .found = old->found,
                    .strs = old->strs,
-                   .strs_cap = old->strs_cap,
-                   .tmp = {old->tmp[0], old->tmp[1]}};
-  for (int i = 0; i < 2; i++)
-    if (kept.tmp[i]->allocated_len > 1024) { /* a long UID set: let it go */
-      g_string_free(kept.tmp[i], TRUE);
-      kept.tmp[i] = NULL;
-    }
+                   .strs_cap = old->strs_cap};
   if (old->held > CLI_KEEP_MAX) {
     g_byte_array_unref(kept.out);
     g_array_free(kept.events, TRUE);
@@ -683,6 +678,8 @@ static void quote(GString *g, const char *str) {
 
 /* Scratch string I of C, emptied. */
 static GString *scratch(imap_cli *c, int i) {
+  if (!c->tmp[i])
+    c->tmp[i] = g_string_sized_new(32);
   g_string_truncate(c->tmp[i], 0);
   return c->tmp[i];
 }

@@ -292,11 +292,12 @@ static void qev_clear(imap_srv__qev *q) {
   memset(q, 0, sizeof *q);
 }
 
-/* The AUTH buffer emptied, its secrets wiped. */
+/* The AUTH buffer wiped and let go. */
 static void auth_wipe(imap_srv *s) {
-  if (s->auth && s->auth->len) {
-    memset(s->auth->str, 0, s->auth->len);
-    s->auth->len = 0;
+  if (s->auth) {
+    memset(s->auth, 0, s->auth_len);
+    g_free(s->auth);
+    s->auth = NULL;
   }
 }
 
@@ -328,8 +329,6 @@ void imap_srv_free(imap_srv *s) {
   g_byte_array_unref(s->tail);
   g_array_free(s->idx, TRUE);
   imap_cmd_free(s->spare_cmd);
-  if (s->auth)
-    g_string_free(s->auth, TRUE);
   g_free(s);
 }
 
@@ -363,7 +362,6 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .changes = old->changes,
       .tail = old->tail,
       .spare_cmd = old->spare_cmd, /* empty, its arrays small */
-      .auth = old->auth,           /* empty, wiped */
   };
   if (grown) { /* scratch that held more than a renewed engine keeps */
     g_array_free(kept.changes, TRUE);
@@ -742,14 +740,12 @@ void imap_srv_poll(imap_srv *s) {
 static void ask_auth(imap_srv *s, const char *user, const char *pass) {
   imap_srv__qev *q = push_take(s, IMAP_SRV_EV_AUTH, NULL);
   q->ev.id = s->pending_id = s->next_id++;
-  if (!s->auth)
-    s->auth = g_string_sized_new(64);
   auth_wipe(s);
-  size_t ul = strlen(user);
-  g_string_append_len(s->auth, user, (gssize)ul + 1);
-  g_string_append_len(s->auth, pass, (gssize)strlen(pass) + 1);
-  q->user = s->auth->str; /* read after the appends: they may move it */
-  q->pass = s->auth->str + ul + 1;
+  size_t ul = strlen(user) + 1, pl = strlen(pass) + 1;
+  s->auth_len = ul + pl;
+  s->auth = g_malloc(s->auth_len);
+  q->user = memcpy(s->auth, user, ul);
+  q->pass = memcpy(s->auth + ul, pass, pl);
   imap_srv__enter(s, IMAP_SRV_AUTH_WAIT);
 }
 

@@ -29,9 +29,10 @@ struct imap_srv {
   uint64_t next_id, pending_id;
   /* Tag of the command waiting (auth, SASL, IDLE, TLS); "" when none. */
   char pending_tag[65];
-  /* The AUTH decision's "user\0pass\0" (the queued event points into it):
-   * kept across renewals, wiped when the decision is answered. */
-  GString *auth;
+  /* The AUTH decision's "user\0pass\0" (AUTH_LEN octets; the queued
+   * event points into it): one block, wiped and freed at the answer. */
+  char *auth;
+  size_t auth_len;
   imap_srv_state idle_from;
   int64_t now, last_activity, last_poll;
   /* logged in */
