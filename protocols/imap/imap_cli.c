@@ -28,10 +28,6 @@ struct imap_cli {
   const char *user, *pass, *mailbox, *move_to;
   char *strs;
   size_t strs_cap;
-  /* Scratch for the commands' arguments (a UID set, a quoted name): made
-   * at the first use, empty between uses, let go when the session ends (a
-   * parked engine holds none). */
-  GString *tmp[2];
   imap_env env;
   imap_cli_state state;
   imap_framer *fr;
@@ -246,11 +242,7 @@ static void cli_end(imap_cli *c) {
   qev_clear(&c->cur);
   if (c->strs) /* the password among them */
     memset(c->strs, 0, c->strs_cap);
-  for (int i = 0; i < 2; i++)
-    if (c->tmp[i]) {
-      g_string_free(c->tmp[i], TRUE); /* wiped after each use with secrets */
-      c->tmp[i] = NULL;
-    }
+
   c->user = c->pass = c->mailbox = c->move_to = NULL;
 }
 
@@ -665,59 +657,93 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
 
 /* ---- the session ---- */
 
+/* A command argument being built: on the stack while it is short (UID
+ * sets, names and credentials usually are), on the heap beyond; always
+ * NUL-terminated. */
+typedef struct {
+  char *p;
+  size_t n, cap;
+  char stack[192];
+} sbuf;
+
+static void sb_init(sbuf *b) {
+  b->p = b->stack;
+  b->n = 0;
+  b->cap = sizeof b->stack;
+  b->p[0] = 0;
+}
+
+/* Room for N more octets and the NUL; returns where they go. */
+static char *sb_room(sbuf *b, size_t n) {
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = MAX(b->cap * 2, b->n + n + 1);
+    char *np = g_malloc(cap);
+    memcpy(np, b->p, b->n + 1);
+    if (b->p != b->stack) {
+      memset(b->p, 0, b->n); /* it may hold a secret */
+      g_free(b->p);
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+  return b->p + b->n;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+  memcpy(sb_room(b, n), s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+
+static void sb_putc(sbuf *b, char ch) { sb_put(b, &ch, 1); }
+
+/* Lets B go; WIPE: its octets zeroed first (secrets). */
+static void sb_clear(sbuf *b, bool wipe) {
+  if (wipe)
+    memset(b->p, 0, b->n);
+  if (b->p != b->stack)
+    g_free(b->p);
+  sb_init(b);
+}
+
 /* A quoted string (RFC 3501 §4.3); names and passwords here are short. */
-static void quote(GString *g, const char *str) {
-  g_string_append_c(g, '"');
+static void quote(sbuf *g, const char *str) {
+  sb_putc(g, '"');
   for (const char *p = str; *p; p++) {
     if (*p == '"' || *p == '\\')
-      g_string_append_c(g, '\\');
-    g_string_append_c(g, *p);
+      sb_putc(g, '\\');
+    sb_putc(g, *p);
   }
-  g_string_append_c(g, '"');
-}
-
-/* Scratch string I of C, emptied. */
-static GString *scratch(imap_cli *c, int i) {
-  if (!c->tmp[i])
-    c->tmp[i] = g_string_sized_new(32);
-  g_string_truncate(c->tmp[i], 0);
-  return c->tmp[i];
-}
-
-/* Scratch string I emptied with its secrets wiped. */
-static void scratch_wipe(imap_cli *c, int i) {
-  memset(c->tmp[i]->str, 0, c->tmp[i]->len);
-  g_string_truncate(c->tmp[i], 0);
+  sb_putc(g, '"');
 }
 
 static void login(imap_cli *c) {
+  sbuf a, b;
+  sb_init(&a);
+  sb_init(&b);
   if (c->cap_plain && c->cap_sasl_ir) {
-    /* "\0user\0pass" and its base64 in kept scratch (no allocation for
-     * usual credentials), as g_base64_encode writes it; wiped after. */
-    GString *raw = scratch(c, 0), *b64 = scratch(c, 1);
-    g_string_append_c(raw, 0);
-    g_string_append(raw, c->user);
-    g_string_append_c(raw, 0);
-    g_string_append(raw, c->pass);
-    g_string_set_size(b64, (raw->len / 3 + 1) * 4 + 4);
+    /* "\0user\0pass" and its base64 built on the stack (no allocation
+     * for usual credentials), as g_base64_encode writes it; wiped after. */
+    sb_putc(&a, 0);
+    sb_put(&a, c->user, strlen(c->user));
+    sb_putc(&a, 0);
+    sb_put(&a, c->pass, strlen(c->pass));
+    char *w = sb_room(&b, (a.n / 3 + 1) * 4 + 4);
     gint state = 0, save = 0;
-    gsize n = g_base64_encode_step((const guchar *)raw->str, raw->len, FALSE, b64->str, &state,
-                                   &save);
-    n += g_base64_encode_close(FALSE, b64->str + n, &state, &save);
-    g_string_truncate(b64, n);
-    send_cmd(c, IMAP_CLI_LOGIN, "AUTHENTICATE PLAIN %s", b64->str);
-    scratch_wipe(c, 0);
-    scratch_wipe(c, 1);
+    gsize n = g_base64_encode_step((const guchar *)a.p, a.n, FALSE, w, &state, &save);
+    n += g_base64_encode_close(FALSE, w + n, &state, &save);
+    b.n = n;
+    b.p[n] = 0;
+    send_cmd(c, IMAP_CLI_LOGIN, "AUTHENTICATE PLAIN %s", b.p);
   } else if (!c->cap_logindisabled) {
-    GString *u = scratch(c, 0), *p = scratch(c, 1);
-    quote(u, c->user);
-    quote(p, c->pass);
-    send_cmd(c, IMAP_CLI_LOGIN, "LOGIN %s %s", u->str, p->str);
-    scratch_wipe(c, 0);
-    scratch_wipe(c, 1);
+    quote(&a, c->user);
+    quote(&b, c->pass);
+    send_cmd(c, IMAP_CLI_LOGIN, "LOGIN %s %s", a.p, b.p);
   } else {
     fail(c, "server offers no usable login", false);
   }
+  sb_clear(&a, true);
+  sb_clear(&b, true);
 }
 
 static void after_caps(imap_cli *c) {
@@ -739,7 +765,7 @@ static char *u32_dec(char *end, uint32_t n) {
 
 /* The sequence set of the UIDs U ("3,5:7"), as printf's "%u" and ":%u"
  * would write it, without printf. */
-static void uid_set(GString *g, const GArray *u) {
+static void uid_set(sbuf *g, const GArray *u) {
   for (guint i = 0; i < u->len;) {
     uint32_t a = g_array_index(u, uint32_t, i), b = a;
     guint j = i + 1;
@@ -753,7 +779,7 @@ static void uid_set(GString *g, const GArray *u) {
     p = u32_dec(p, a);
     if (i)
       *--p = ',';
-    g_string_append_len(g, p, end - p);
+    sb_put(g, p, (size_t)(end - p));
     i = j;
   }
 }
@@ -777,19 +803,22 @@ static void round_done(imap_cli *c) {
 
 /* After FETCH: STORE, then MOVE, each only when wanted. */
 static void next_step(imap_cli *c, imap_cli_state done) {
-  GString *set = scratch(c, 0);
-  uid_set(set, c->found);
+  sbuf set, m;
+  sb_init(&set);
+  sb_init(&m);
+  uid_set(&set, c->found);
   if (done < IMAP_CLI_STORE && c->cfg.mark_seen && c->found->len)
-    send_cmd(c, IMAP_CLI_STORE, "UID STORE %s +FLAGS.SILENT (\\Seen)", set->str);
+    send_cmd(c, IMAP_CLI_STORE, "UID STORE %s +FLAGS.SILENT (\\Seen)", set.p);
   else if (done < IMAP_CLI_MOVE && c->move_to && c->found->len) {
-    GString *m = scratch(c, 1);
-    quote(m, c->move_to);
+    quote(&m, c->move_to);
     if (c->cap_move)
-      send_cmd(c, IMAP_CLI_MOVE, "UID MOVE %s %s", set->str, m->str);
+      send_cmd(c, IMAP_CLI_MOVE, "UID MOVE %s %s", set.p, m.p);
     else
       fail(c, "server lacks MOVE", true);
   } else
     round_done(c);
+  sb_clear(&set, false);
+  sb_clear(&m, false);
 }
 
 static void tagged(imap_cli *c, const char *line) {
@@ -819,9 +848,11 @@ static void tagged(imap_cli *c, const char *line) {
     if (!ok) {
       fail(c, line, false);
     } else {
-      GString *m = scratch(c, 0);
-      quote(m, c->mailbox);
-      send_cmd(c, IMAP_CLI_SELECT, "SELECT %s", m->str);
+      sbuf m;
+      sb_init(&m);
+      quote(&m, c->mailbox);
+      send_cmd(c, IMAP_CLI_SELECT, "SELECT %s", m.p);
+      sb_clear(&m, false);
     }
     break;
   case IMAP_CLI_SELECT:
@@ -836,9 +867,11 @@ static void tagged(imap_cli *c, const char *line) {
     } else if (!c->found->len) {
       round_done(c);
     } else {
-      GString *set = scratch(c, 0);
-      uid_set(set, c->found);
-      send_cmd(c, IMAP_CLI_FETCH, "UID FETCH %s (UID FLAGS BODY.PEEK[])", set->str);
+      sbuf set;
+      sb_init(&set);
+      uid_set(&set, c->found);
+      send_cmd(c, IMAP_CLI_FETCH, "UID FETCH %s (UID FLAGS BODY.PEEK[])", set.p);
+      sb_clear(&set, false);
     }
     break;
   case IMAP_CLI_FETCH:
