@@ -150,6 +150,8 @@ void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const ch
 }
 
 GArray *imap_srv__idx(imap_srv *s) {
+  if (!s->idx)
+    s->idx = g_array_new(FALSE, FALSE, sizeof(guint));
   s->grown |= s->idx->len > SRV_KEEP_MAX / sizeof(guint); /* the last command's */
   s->idx->len = 0;
   return s->idx;
@@ -280,7 +282,6 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
   s->recent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   s->changes = g_array_new(FALSE, FALSE, sizeof(imap_store_change));
   s->tail = g_byte_array_new();
-  s->idx = g_array_new(FALSE, FALSE, sizeof(guint));
   srv_start(s, cfg, env, now);
   return s;
 }
@@ -327,7 +328,8 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->recent, TRUE);
   g_array_free(s->changes, TRUE);
   g_byte_array_unref(s->tail);
-  g_array_free(s->idx, TRUE);
+  if (s->idx)
+    g_array_free(s->idx, TRUE);
   imap_cmd_free(s->spare_cmd);
   g_free(s);
 }
@@ -339,6 +341,18 @@ static GArray *u32_kept(GArray *a, bool grown) {
     return g_array_new(FALSE, FALSE, sizeof(uint32_t));
   }
   a->len = 0;
+  return a;
+}
+
+/* A kept scratch array that may be absent: emptied, or let go if it grew
+ * (NULL: made at the next use). */
+static GArray *u32_kept_or_none(GArray *a, bool grown) {
+  if (a && grown) {
+    g_array_free(a, TRUE);
+    return NULL;
+  }
+  if (a)
+    a->len = 0;
   return a;
 }
 
@@ -358,7 +372,7 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .pend_expunge = u32_kept(old->pend_expunge, grown),
       .pend_flags = u32_kept(old->pend_flags, grown),
       .recent = u32_kept(old->recent, grown),
-      .idx = u32_kept(old->idx, grown),
+      .idx = u32_kept_or_none(old->idx, grown),
       .changes = old->changes,
       .tail = old->tail,
       .spare_cmd = old->spare_cmd, /* empty, its arrays small */
@@ -395,6 +409,10 @@ void imap_srv_keep(imap_srv **spares, imap_srv *s) {
     return;
   }
   release_store(s); /* when imap_srv_free would: a spare holds no store */
+  if (s->idx) { /* nor index scratch */
+    g_array_free(s->idx, TRUE);
+    s->idx = NULL;
+  }
   s->next_spare = *spares;
   s->nspares = n + 1;
   *spares = s;
