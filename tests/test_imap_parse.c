@@ -486,9 +486,7 @@ END_TEST
 
 /* RFC 3501 §9 ATOM-CHAR (any CHAR but atom-specials), the reference for
  * atom_chars_every_octet. */
-static bool ref_atom_char(int ch) {
-  return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\]", ch);
-}
+static bool ref_atom_char(int ch) { return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\]", ch); }
 
 /* Every octet inside a tag ("a?b NOOP") and inside a STORE flag keyword
  * ("t STORE 1 +FLAGS (k?w)"): parsed or refused as ATOM-CHAR says (a tag

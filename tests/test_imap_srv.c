@@ -304,7 +304,8 @@ START_TEST(sasl_plain_responses) {
   };
   for (int cont = 0; cont < 2; cont++)
     for (size_t r = 0; r < G_N_ELEMENTS(sasl_rows); r++) {
-      char *b = sasl_rows[r].raw ? b64n(sasl_rows[r].raw, sasl_rows[r].n) : b64n(longraw->str, longraw->len);
+      char *b = sasl_rows[r].raw ? b64n(sasl_rows[r].raw, sasl_rows[r].n)
+                                 : b64n(longraw->str, longraw->len);
       imap_srv_config cfg = {.hostname = "imap.example"};
       imap_srv *s = imap_srv_new(&cfg, NULL, 0);
       char *in = cont ? g_strdup_printf("a AUTHENTICATE PLAIN\r\n%s\r\n", b)
@@ -331,8 +332,9 @@ START_TEST(sasl_plain_responses) {
           last = last ? last + 2 : (const char *)o;
           g_string_append_len(got, last, (gssize)((const char *)o + n - 2 - last));
         }
-        ck_assert_msg(strcmp(got->str, sasl_rows[r].want) == 0, "row %zu cont %d again %d: got %s want %s",
-                      r, cont, again, got->str, sasl_rows[r].want);
+        ck_assert_msg(strcmp(got->str, sasl_rows[r].want) == 0,
+                      "row %zu cont %d again %d: got %s want %s", r, cont, again, got->str,
+                      sasl_rows[r].want);
         imap_srv_output_consume(s, n);
         g_string_free(got, TRUE);
       }

@@ -409,7 +409,7 @@ void imap_srv_keep(imap_srv **spares, imap_srv *s) {
     return;
   }
   release_store(s); /* when imap_srv_free would: a spare holds no store */
-  if (s->idx) { /* nor index scratch */
+  if (s->idx) {     /* nor index scratch */
     g_array_free(s->idx, TRUE);
     s->idx = NULL;
   }

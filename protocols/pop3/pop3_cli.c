@@ -32,10 +32,10 @@ struct pop3_cli {
   bool skipping;  /* over max_message: discard the body */
   GByteArray *body;
   bool stls_offered, tls_active;
-  GHashTable *seen; /* uidl set; lookup only; keys not owned (borrowed,
-                     * the todo list's, or in SEEN_OWN) */
+  GHashTable *seen;    /* uidl set; lookup only; keys not owned (borrowed,
+                        * the todo list's, or in SEEN_OWN) */
   GPtrArray *seen_own; /* copies made by pop3_cli_add_seen */
-  GArray *todo;     /* of todo, in message-number order */
+  GArray *todo;        /* of todo, in message-number order */
   guint cur;
   size_t fetched, deleted;
   GArray *events;
