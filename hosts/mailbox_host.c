@@ -52,7 +52,15 @@ typedef struct {
    * all kept, looked up again. */
   const char *accts[MB_ACCTS_KEPT];
   size_t n_accts;
+  /* Parked (conn_free): the next block of the spare list, the list's
+   * length from here. */
+  void *next_spare;
+  unsigned nspares;
 } mb_conn;
+
+/* The most connection blocks (and session blocks: SESSION_SPARES_MAX)
+ * a mailbox host keeps parked: sessions overlap. */
+#define MB_CONN_SPARES 4
 
 struct mailbox_host {
   host *h;
@@ -66,8 +74,8 @@ struct mailbox_host {
   smtp_srv *spare_smtp; /* an ended engine, reused by the next (smtp_srv_renew) */
   imap_srv *spare_imap; /* ended IMAP engines (a list: sessions overlap) */
   pop3_srv *spare_pop3; /* the same for POP3 */
-  mb_conn *spare_conn;  /* an ended connection's block (its session's in spare_s) */
-  session *spare_s;
+  mb_conn *spare_conn;  /* ended connections' blocks, a list (their sessions' in spare_s) */
+  session *spare_s;     /* ended sessions' blocks, a list (session_keep) */
   uint64_t queue_seq;
   uint64_t delivered;
   GHashTable *sieve;  /* account -> sieve_script* (lookup only) */
@@ -96,10 +104,14 @@ static void conn_free(mb_conn *c) {
     break;
   }
   session_keep(&c->mb->spare_s, c->s);
-  if (c->mb->spare_conn)
+  unsigned n = c->mb->spare_conn ? c->mb->spare_conn->nspares : 0;
+  if (n >= MB_CONN_SPARES) {
     g_free(c);
-  else
-    c->mb->spare_conn = c;
+    return;
+  }
+  c->next_spare = c->mb->spare_conn;
+  c->nspares = n + 1;
+  c->mb->spare_conn = c;
 }
 
 /* The store account of a login or recipient: the directory's spelling of
@@ -201,7 +213,9 @@ static void pop3_tls(void *owner, session *s, const tls_conn_event *ev) {
 /* 452 4.2.2 when ACCT cannot take EXTRA more bytes and one more message. */
 static bool fits(mailbox_host *mb, const char *acct, uint64_t extra) {
   uint64_t bytes = 0, msgs = 0;
-  if (mailstore_usage(mb->store, acct, &bytes, &msgs) != MAILSTORE_OK)
+  bool quota = mb->cfg.quota_bytes || mb->cfg.quota_msgs; /* else the usage is not read */
+  if (quota ? mailstore_usage(mb->store, acct, &bytes, &msgs) != MAILSTORE_OK
+            : !mailstore_user_exists(mb->store, acct))
     return false;
   for (guint i = 0; i < mb->full->len; i++)
     if (g_ascii_strcasecmp(mb->full->pdata[i], acct) == 0)
@@ -422,21 +436,24 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
       guint nf = plan ? plan->len : 1;
       for (guint k = 0; k < nf; k++) {
         const char *folder = fs[k];
-        uint32_t uid = 0;
+        uint32_t uid = 0, uidvalidity = 0;
         if (*folder && !g_str_has_prefix(folder, "redirect:")) {
-          if (strcmp(folder, "INBOX") != 0 && !mailstore_folder_exists(mb->store, accts[i], folder))
+          bool to_inbox = strcmp(folder, "INBOX") == 0; /* INBOX either way below */
+          if (!to_inbox && !mailstore_folder_exists(mb->store, accts[i], folder))
             (void)mailstore_folder_create(mb->store, accts[i], folder, MAILSTORE_USE_NONE);
-          if (!mailstore_folder_exists(mb->store, accts[i], folder))
+          if (!to_inbox && !mailstore_folder_exists(mb->store, accts[i], folder))
             folder = "INBOX"; /* a name the store refuses */
           /* The first copy fits (checked above); a further one may not. */
-          mailstore_err e = mailstore_deliver(mb->store, accts[i], folder, data, now, &uid);
+          mailstore_err e =
+              mailstore_deliver_uv(mb->store, accts[i], folder, data, now, &uid, &uidvalidity);
           if (e != MAILSTORE_OK) {
             g_assert(k > 0);
             continue;
           }
           mb->delivered++;
         }
-        uint32_t uidvalidity = uid ? mailstore_folder_uidvalidity(mb->store, accts[i], folder) : 0;
+        if (!uid)
+          uidvalidity = 0;
         mail_trace_deliver(mb->h, key, rcpts[i], accts[i], folder, uid, uidvalidity);
       }
       if (plan)
@@ -515,8 +532,13 @@ static const session_owner smtp_owner = {
 
 static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
                         const sim_tcp_callbacks **cb, void **user) {
-  mb_conn *c = mb->spare_conn ? memset(g_steal_pointer(&mb->spare_conn), 0, sizeof *c)
-                              : g_new0(mb_conn, 1);
+  mb_conn *c = mb->spare_conn;
+  if (c) {
+    mb->spare_conn = c->next_spare;
+    memset(c, 0, sizeof *c);
+  } else {
+    c = g_new0(mb_conn, 1);
+  }
   c->mb = mb;
   c->kind = kind;
   sim_time now = host_now(mb->h);
@@ -532,7 +554,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
                            .mime = &imap_glue_mime};
     imap_env env = imap_glue_env_on(&c->tr.imap, true, mb->h);
     c->e.imap = imap_srv_renew(imap_srv_take(&mb->spare_imap), &cfg, &env, now);
-    c->s = session_accept_in(g_steal_pointer(&mb->spare_s), mb->h, tc, &imap_glue_srv_ops, c->e.imap, &imap_owner, c);
+    c->s = session_accept_in(session_take(&mb->spare_s), mb->h, tc, &imap_glue_srv_ops, c->e.imap, &imap_owner, c);
     imap_glue_attach(&c->tr.imap, c->s);
     break;
   }
@@ -540,7 +562,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
     pop3_srv_config cfg = {.hostname = mb->hostname, .tls_available = tls, .tls_required = req};
     pop3_env env = pop3_glue_env_on(&c->tr.pop3, true, mb->h);
     c->e.pop3 = pop3_srv_renew(pop3_srv_take(&mb->spare_pop3), &cfg, &env, now);
-    c->s = session_accept_in(g_steal_pointer(&mb->spare_s), mb->h, tc, &pop3_glue_srv_ops, c->e.pop3, &pop3_owner, c);
+    c->s = session_accept_in(session_take(&mb->spare_s), mb->h, tc, &pop3_glue_srv_ops, c->e.pop3, &pop3_owner, c);
     pop3_glue_attach(&c->tr.pop3, c->s);
     break;
   }
@@ -552,7 +574,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
     cfg.ext_auth = false;
     smtp_env env = smtp_glue_env_on(&c->tr.smtp, true, mb->h);
     c->e.smtp = smtp_srv_renew(g_steal_pointer(&mb->spare_smtp), &cfg, &env);
-    c->s = session_accept_in(g_steal_pointer(&mb->spare_s), mb->h, tc, &smtp_glue_srv_ops, c->e.smtp, &smtp_owner, c);
+    c->s = session_accept_in(session_take(&mb->spare_s), mb->h, tc, &smtp_glue_srv_ops, c->e.smtp, &smtp_owner, c);
     smtp_glue_attach(&c->tr.smtp, c->s);
     break;
   }
@@ -632,7 +654,11 @@ void mailbox_host_free(mailbox_host *m) {
   smtp_srv_free(m->spare_smtp);
   imap_srv_free(m->spare_imap);
   pop3_srv_free(m->spare_pop3);
-  g_free(m->spare_conn);
+  while (m->spare_conn) {
+    mb_conn *c = m->spare_conn;
+    m->spare_conn = c->next_spare;
+    g_free(c);
+  }
   session_free(m->spare_s);
   mailstore_free(m->store);
   mailbox_keep_free(m->keep);

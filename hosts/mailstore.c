@@ -540,8 +540,27 @@ mailstore_err mailstore_append(mailstore *s, const char *user, const char *name,
 
 mailstore_err mailstore_deliver(mailstore *s, const char *user, const char *fname, GBytes *data,
                                 int64_t date, uint32_t *uid_out) {
-  const char *target = fname && mailstore_folder_exists(s, user, fname) ? fname : "INBOX";
-  return mailstore_append(s, user, target, data, 0, date, uid_out);
+  return mailstore_deliver_uv(s, user, fname, data, date, uid_out, NULL);
+}
+
+/* mailstore_append to FNAME when it exists, else to INBOX, each folder
+ * looked up once. */
+mailstore_err mailstore_deliver_uv(mailstore *s, const char *user, const char *fname, GBytes *data,
+                                   int64_t date, uint32_t *uid_out, uint32_t *uidvalidity_out) {
+  g_assert(data);
+  account *a;
+  folder *f;
+  mailstore_err e = fname ? find(s, user, fname, &a, &f) : MAILSTORE_ERR_NOFOLDER;
+  if (e && (e = find(s, user, "INBOX", &a, &f)))
+    return e;
+  if ((e = quota_check(a, g_bytes_get_size(data))))
+    return e;
+  uint32_t uid = folder_put(f, data, 0, 0, date);
+  if (uid_out)
+    *uid_out = uid;
+  if (uidvalidity_out)
+    *uidvalidity_out = f->uidvalidity;
+  return MAILSTORE_OK;
 }
 
 mailstore_err mailstore_uids(const mailstore *s, const char *user, const char *name, GArray *out) {
@@ -549,9 +568,11 @@ mailstore_err mailstore_uids(const mailstore *s, const char *user, const char *n
   mailstore_err e = find(s, user, name, NULL, &f);
   if (e)
     return e;
-  g_array_set_size(out, 0);
+  g_assert(g_array_get_element_size(out) == sizeof(uint32_t));
+  g_array_set_size(out, f->msgs->len); /* then filled in place */
+  uint32_t *u = (uint32_t *)(void *)out->data;
   for (guint i = 0; i < f->msgs->len; i++)
-    g_array_append_val(out, g_array_index(f->msgs, msg, i).uid);
+    u[i] = g_array_index(f->msgs, msg, i).uid;
   return MAILSTORE_OK;
 }
 

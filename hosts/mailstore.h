@@ -193,6 +193,10 @@ mailstore_err mailstore_append(mailstore *s, const char *user, const char *name,
 /* Delivery into INBOX (or FOLDER if non-NULL and existing, else INBOX). */
 mailstore_err mailstore_deliver(mailstore *s, const char *user, const char *folder, GBytes *data,
                                 int64_t date, uint32_t *uid_out);
+/* The same, also giving the UIDVALIDITY of the folder it went to (each
+ * folder looked up once; UIDVALIDITY_OUT may be NULL). */
+mailstore_err mailstore_deliver_uv(mailstore *s, const char *user, const char *folder, GBytes *data,
+                                   int64_t date, uint32_t *uid_out, uint32_t *uidvalidity_out);
 /* UIDs of the folder, increasing, into OUT (GArray of uint32_t, cleared
  * first). */
 mailstore_err mailstore_uids(const mailstore *s, const char *user, const char *name, GArray *out);

@@ -52,7 +52,8 @@ typedef struct {
 typedef struct {
   mua *m;
   account *acct;
-  char *key, *subject, *text, *html;
+  const char *key; /* in the entry's own block, after it */
+  char *subject, *text, *html;
   uint64_t order;           /* place in the outbox (mua_send_now) */
   GPtrArray *to, *cc, *bcc; /* char* */
   GArray *atts;             /* attach */
@@ -115,6 +116,7 @@ struct mua {
   pop3_cli *spare_pc[MUA_SPARES];
   guint n_ic, n_pc;
   mime_display *shown; /* the last msg.display's view, its storage reused by the next */
+  GPtrArray *rcpts;    /* compose's recipient list, empty between messages (kept) */
   mua_stats st;
 };
 
@@ -303,7 +305,9 @@ static void compose(outmsg *o, const mua_message *src) {
       .attachments = ca,
       .n_attachments = src->nattachments,
   };
-  GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
+  if (!m->rcpts)
+    m->rcpts = g_ptr_array_new_with_free_func(g_free);
+  GPtrArray *rcpts = m->rcpts;
   GError *err = NULL;
   o->data = mime_compose_build(&cfg, rcpts, &err);
   o->composed = true;
@@ -329,7 +333,12 @@ static void compose(outmsg *o, const mua_message *src) {
       add_pending(o, g_steal_pointer(&rcpts->pdata[i]));
   }
   drop_source(o); /* composed: what it was made of is not read again */
-  g_ptr_array_unref(rcpts);
+  if (rcpts->len > 64) { /* a long list: let it go */
+    g_ptr_array_unref(rcpts);
+    m->rcpts = NULL;
+  } else {
+    g_ptr_array_set_size(rcpts, 0); /* its strings moved (NULL) or freed */
+  }
   g_free(from_own);
   g_free(to_own);
   g_free(cc_own);
@@ -538,17 +547,21 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   smtp_env env = smtp_glue_env_on(&o->tr, false, m->h);
   o->cli = smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cc, &env, now);
   smtp_cmd_mail mail = {.from = o->acct->address};
-  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, o->pending->len);
+  smtp_cmd_rcpt stack[8]; /* the usual recipients: no allocation */
+  smtp_cmd_rcpt *rc =
+      o->pending->len <= G_N_ELEMENTS(stack) ? stack : g_new(smtp_cmd_rcpt, o->pending->len);
+  memset(rc, 0, o->pending->len * sizeof *rc);
   for (guint i = 0; i < o->pending->len; i++)
     rc[i].to = g_array_index(o->pending, pending_rcpt, i).rcpt;
   gsize n;
   const uint8_t *d = g_bytes_get_data(o->data, &n);
   smtp_cli_message msg = {&mail, rc, o->pending->len, d, n, 0};
   smtp_cli_send(o->cli, &msg, now);
-  g_free(rc);
+  if (rc != stack)
+    g_free(rc);
   o->why = SIM_TCP_CLOSED_NORMAL;
   o->s =
-      session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, m->cfg.submit_port, NULL,
+      session_connect_in(session_take(&m->spare_s), m->h, a, m->cfg.submit_port, NULL,
                          &smtp_glue_cli_ops, o->cli, &sub_owner, o);
   smtp_glue_attach(&o->tr, o->s);
 }
@@ -612,7 +625,6 @@ static void outmsg_stop(outmsg *o, bool live) {
 
 static void outmsg_free(outmsg *o) {
   outmsg_stop(o, true);
-  g_free(o->key);
   g_free(o->subject);
   g_free(o->text);
   g_free(o->html);
@@ -786,7 +798,7 @@ static void fetch_engine(fetcher *f) {
     pop3_env env = pop3_glue_env_on(&f->tr.pop3, false, m->h);
     f->pc = pop3_cli_renew(m->n_pc ? m->spare_pc[--m->n_pc] : NULL, &c, &env, f->opened);
     for (guint i = 0; f->seen && i < f->seen->len; i++)
-      pop3_cli_add_seen(f->pc, f->seen->pdata[i]);
+      pop3_cli_add_seen_ref(f->pc, f->seen->pdata[i]); /* f->seen outlives the round */
     pop3_glue_attach(&f->tr.pop3, f->s);
     session_set_engine(f->s, f->pc);
   }
@@ -844,10 +856,10 @@ static void fetch_resolved(void *user, const sim_addr *a, const char *why) {
     return;
   f->opened = host_now(m->h);
   if (f->proto == MUA_IMAP)
-    f->s = session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, 143, NULL, &imap_glue_cli_ops,
+    f->s = session_connect_in(session_take(&m->spare_s), m->h, a, 143, NULL, &imap_glue_cli_ops,
                               NULL, &imap_owner, f);
   else
-    f->s = session_connect_in(g_steal_pointer(&m->spare_s), m->h, a, 110, NULL, &pop3_glue_cli_ops,
+    f->s = session_connect_in(session_take(&m->spare_s), m->h, a, 110, NULL, &pop3_glue_cli_ops,
                               NULL, &pop3_owner, f);
 }
 
@@ -949,6 +961,8 @@ void mua_free(mua *m) {
   while (m->n_pc)
     pop3_cli_free(m->spare_pc[--m->n_pc]);
   mime_display_free(m->shown);
+  if (m->rcpts)
+    g_ptr_array_unref(m->rcpts);
   g_free(m->helo);
   g_free(m);
 }
@@ -956,7 +970,7 @@ void mua_free(mua *m) {
 static account *find_account(mua *m, const char *address) {
   for (guint i = 0; i < m->accounts->len; i++) {
     account *a = m->accounts->pdata[i];
-    if (g_ascii_strcasecmp(a->address, address) == 0)
+    if (smtp_cmd_ieq(a->address, address))
       return a;
   }
   return NULL;
@@ -990,11 +1004,12 @@ static GPtrArray *strv(const char *const *v, size_t n) {
  * composed from later (else the caller composes it now from MSG). */
 static outmsg *outmsg_new(mua *m, const mua_message *msg, uint64_t order, bool copy) {
   g_assert(msg->key && msg->from);
-  outmsg *o = g_new0(outmsg, 1);
+  size_t kl = strlen(msg->key) + 1;
+  outmsg *o = g_malloc0(sizeof *o + kl);
   o->m = m;
   o->acct = find_account(m, msg->from);
   g_assert(o->acct);
-  o->key = g_strdup(msg->key);
+  o->key = memcpy(o + 1, msg->key, kl);
   o->order = order;
   o->pending = g_array_new(FALSE, TRUE, sizeof(pending_rcpt));
   /* In ORDER: almost always at the end. */

@@ -38,6 +38,10 @@ struct session {
   tls_conn *tls;      /* NULL: plaintext */
   bool tls_up;
   uint64_t tcp_rx;    /* TCP stream bytes received */
+  /* Parked (session_keep): the next block of the list, and how many
+   * blocks the list holds from this one. */
+  session *next_spare;
+  unsigned nspares;
 };
 
 static void arm_timer(session *s);
@@ -296,6 +300,7 @@ const sim_tcp_callbacks *session_tcp_callbacks(void) { return &tcp_cb; }
 
 static session *session_new(session *spare, host *h, const session_engine *ops, void *eng,
                             const session_owner *owner, void *ou) {
+  g_assert(!spare || !spare->next_spare); /* one block (session_take) */
   session *s = spare ? memset(spare, 0, sizeof *spare) : g_new0(session, 1);
   s->h = h;
   s->w = host_world(h);
@@ -365,22 +370,37 @@ static void session_release(session *s) {
 }
 
 void session_free(session *s) {
-  if (!s)
-    return;
-  session_release(s);
-  g_free(s);
+  while (s) { /* a parked list: the blocks behind it too */
+    session *next = s->next_spare;
+    session_release(s);
+    g_free(s);
+    s = next;
+  }
 }
 
-void session_keep(session **spare, session *s) {
-  g_assert(spare);
+void session_keep(session **spares, session *s) {
+  g_assert(spares);
   if (!s)
     return;
-  if (*spare) {
-    session_free(s);
+  g_assert(!s->next_spare);
+  unsigned n = *spares ? (*spares)->nspares : 0;
+  session_release(s);
+  if (n >= SESSION_SPARES_MAX) {
+    g_free(s);
     return;
   }
-  session_release(s);
-  *spare = s;
+  s->next_spare = *spares;
+  s->nspares = n + 1;
+  *spares = s;
+}
+
+session *session_take(session **spares) {
+  session *s = *spares;
+  if (s) {
+    *spares = s->next_spare;
+    s->next_spare = NULL;
+  }
+  return s;
 }
 
 void session_close(session *s) {

@@ -77,11 +77,16 @@ void session_set_engine(session *s, void *eng);
 void session_free(session *s);
 /* Recycling (an owner that makes many sessions): session_keep ends S as
  * session_free does (same rules: from closed() or outside the session's
- * callbacks) but parks its block in *SPARE when that is NULL (else frees
- * it); session_accept_in / session_connect_in are session_accept /
- * session_connect in SPARE's block (NULL: a new one), every field set
- * afresh. The owner frees a parked spare with session_free at teardown. */
-void session_keep(session **spare, session *s);
+ * callbacks) but parks its block in the list *SPARES (linked through the
+ * blocks) while it holds fewer than SESSION_SPARES_MAX, else frees it;
+ * session_take pops one block from the list (NULL: empty);
+ * session_accept_in / session_connect_in are session_accept /
+ * session_connect in SPARE's block (one block, e.g. session_take's; NULL:
+ * a new one), every field set afresh. The owner frees the list with
+ * session_free (which frees the blocks behind S too) at teardown. */
+#define SESSION_SPARES_MAX 4
+void session_keep(session **spares, session *s);
+session *session_take(session **spares);
 session *session_accept_in(session *spare, host *h, sim_tcp_conn *c, const session_engine *ops,
                            void *eng, const session_owner *owner, void *owner_user);
 session *session_connect_in(session *spare, host *h, const sim_addr *to, uint16_t port,

@@ -202,6 +202,43 @@ START_TEST(fetch_new_mark_seen_then_incremental) {
 }
 END_TEST
 
+/* UID sets longer than the command buffer's stack room (every other UID
+ * of 300, the odd ones expunged): FETCH and STORE carry them whole (the
+ * sent commands hold "2,4,...,300" twice) and every message arrives. */
+START_TEST(long_uid_sets) {
+  mailstore *st = mailstore_new(1);
+  mailstore_user_add(st, "bob", 0, 0);
+  for (int i = 0; i < 300; i++)
+    deliver(st, "Subject: n\r\n\r\nx\r\n");
+  uint32_t odd[150];
+  for (int i = 0; i < 150; i++)
+    odd[i] = (uint32_t)(2 * i + 1);
+  ck_assert_int_eq(mailstore_expunge_uids(st, "bob", "INBOX", odd, 150, NULL), MAILSTORE_OK);
+  GString *set = g_string_new(NULL);
+  for (int i = 0; i < 150; i++)
+    g_string_append_printf(set, "%s%d", i ? "," : "", 2 * i + 2);
+  imap_cli_config cc = {.user = "bob", .pass = "secret", .mark_seen = true, .move_to = "Archive"};
+  mailstore_folder_create(st, "bob", "Archive", MAILSTORE_USE_NONE);
+  conv x;
+  conv_init(&x, st, NULL, &cc, 64);
+  run(&x);
+  ck_assert_uint_eq(x.bodies->len, 150);
+  ck_assert_msg(g_str_has_suffix(x.log->str, "synced(150);done(150,1);close;"), "%s", x.log->str);
+  char *f = g_strdup_printf("UID FETCH %s (UID FLAGS BODY.PEEK[])", set->str);
+  char *m = g_strdup_printf("UID MOVE %s \"Archive\"", set->str);
+  ck_assert_msg(strstr(x.sent->str, f) != NULL, "no FETCH of the whole set");
+  ck_assert_msg(strstr(x.sent->str, m) != NULL, "no MOVE of the whole set");
+  mailstore_status a;
+  mailstore_status_get(st, "bob", "Archive", &a);
+  ck_assert_uint_eq(a.messages, 150);
+  g_free(f);
+  g_free(m);
+  g_string_free(set, TRUE);
+  conv_clear(&x);
+  mailstore_free(st);
+}
+END_TEST
+
 START_TEST(move_to_archive) {
   mailstore *st = store_new();
   imap_cli_config cc = {.user = "bob", .pass = "secret", .move_to = "Archive"};
@@ -607,6 +644,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("conversations");
   tcase_add_test(tc, fetch_new_mark_seen_then_incremental);
   tcase_add_test(tc, move_to_archive);
+  tcase_add_test(tc, long_uid_sets);
   tcase_add_test(tc, starttls_required);
   tcase_add_test(tc, idle_then_new_mail_then_stop);
   tcase_add_test(tc, bad_password_and_hangup);

@@ -484,6 +484,42 @@ START_TEST(parser_spare_keeps_arrays) {
 }
 END_TEST
 
+/* RFC 3501 §9 ATOM-CHAR (any CHAR but atom-specials), the reference for
+ * atom_chars_every_octet. */
+static bool ref_atom_char(int ch) { return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\]", ch); }
+
+/* Every octet inside a tag ("a?b NOOP") and inside a STORE flag keyword
+ * ("t STORE 1 +FLAGS (k?w)"): parsed or refused as ATOM-CHAR says (a tag
+ * never holds '+'; a space in the list separates two flags). */
+START_TEST(atom_chars_every_octet) {
+  for (int ch = 0; ch < 256; ch++) {
+    char line[32];
+    int n = g_snprintf(line, sizeof line, "a%cb NOOP", ch ? ch : '!');
+    if (!ch)
+      line[1] = 0;
+    char *tag = NULL;
+    const char *err = NULL;
+    imap_cmd *c = imap_cmd_parse((const uint8_t *)line, (size_t)n, &tag, &err);
+    bool want = ref_atom_char(ch) && ch != '+';
+    ck_assert_msg((c != NULL) == want, "tag octet %02x: got %d want %d", ch, c != NULL, want);
+    imap_cmd_free(c);
+    g_free(tag);
+    n = g_snprintf(line, sizeof line, "t STORE 1 +FLAGS (k%cw)", ch ? ch : '!');
+    if (!ch)
+      line[19] = 0;
+    c = imap_cmd_parse((const uint8_t *)line, (size_t)n, &tag, &err);
+    want = ref_atom_char(ch) || ch == ' '; /* a space: two flags */
+    ck_assert_msg((c != NULL) == want, "flag octet %02x: got %d want %d", ch, c != NULL, want);
+    if (c) {
+      ck_assert_uint_eq(c->list->len, ch == ' ' ? 2 : 1);
+      ck_assert_uint_eq(strlen(g_ptr_array_index(c->list, 0)), ch == ' ' ? 1 : 3);
+    }
+    imap_cmd_free(c);
+    g_free(tag);
+  }
+}
+END_TEST
+
 START_TEST(set_contains) {
   GArray *s = g_array_new(FALSE, FALSE, sizeof(imap_range));
   imap_range a = {2, 4}, b = {9, IMAP_STAR}, c = {7, 6};
@@ -547,6 +583,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, parser_every_prefix_no_crash);
   tcase_add_test(tc, parser_spare_same_as_fresh);
   tcase_add_test(tc, parser_spare_keeps_arrays);
+  tcase_add_test(tc, atom_chars_every_octet);
   tcase_add_test(tc, set_contains);
   suite_add_tcase(s, tc);
   tc = tcase_create("mutf7");

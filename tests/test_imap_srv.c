@@ -275,6 +275,79 @@ START_TEST(trace_and_events_mask_secrets) {
 }
 END_TEST
 
+/* base64 of RAW[0..N) (NULs inside), for the SASL rows. */
+static char *b64n(const char *raw, size_t n) { return g_base64_encode((const guchar *)raw, n); }
+
+/* SASL PLAIN (RFC 4616) with an initial response and as a continuation:
+ * the AUTH decision's user and password, or the refusal, row by row;
+ * credentials past the stack's room, and a second attempt reusing the
+ * engine's AUTH buffer with shorter ones. */
+START_TEST(sasl_plain_responses) {
+  char *lu = g_strnfill(300, 'u'), *lp = g_strnfill(400, 'p');
+  GString *longraw = g_string_new(NULL);
+  g_string_append_c(longraw, 0);
+  g_string_append(longraw, lu);
+  g_string_append_c(longraw, 0);
+  g_string_append(longraw, lp);
+  static const struct {
+    const char *raw;
+    size_t n;
+    const char *want; /* "auth:USER/PASS" or the tagged reply */
+  } sasl_rows[] = {
+      {"\0bob\0secret", 11, "auth:bob/secret"},
+      {"bob\0bob\0secret", 14, "auth:bob/secret"},
+      {"eve\0bob\0secret", 14, "a NO [AUTHORIZATIONFAILED] Authorization identity not permitted"},
+      {"\0bob\0sec\0ret", 12, "a BAD Invalid SASL PLAIN response"},
+      {"\0bobsecret", 10, "a BAD Invalid SASL PLAIN response"},
+      {"\0\0", 2, "auth:/"},
+      {NULL, 0, "auth:LONG"},
+  };
+  for (int cont = 0; cont < 2; cont++)
+    for (size_t r = 0; r < G_N_ELEMENTS(sasl_rows); r++) {
+      char *b = sasl_rows[r].raw ? b64n(sasl_rows[r].raw, sasl_rows[r].n)
+                                 : b64n(longraw->str, longraw->len);
+      imap_srv_config cfg = {.hostname = "imap.example"};
+      imap_srv *s = imap_srv_new(&cfg, NULL, 0);
+      char *in = cont ? g_strdup_printf("a AUTHENTICATE PLAIN\r\n%s\r\n", b)
+                      : g_strdup_printf("a AUTHENTICATE PLAIN %s\r\n", b);
+      for (int again = 0; again < 2; again++) { /* a second try on the same engine */
+        size_t out0;
+        imap_srv_output_peek(s, &out0);
+        imap_srv_feed(s, in, strlen(in), 1 + again);
+        GString *got = g_string_new(NULL);
+        imap_srv_event ev;
+        while (imap_srv_next_event(s, &ev)) {
+          if (ev.kind != IMAP_SRV_EV_AUTH)
+            continue;
+          bool is_long = strcmp(ev.user, lu) == 0 && strcmp(ev.pass, lp) == 0;
+          g_string_append_printf(got, "auth:%s", is_long ? "LONG" : ev.user);
+          if (!is_long)
+            g_string_append_printf(got, "/%s", ev.pass);
+          imap_srv_auth_answer(s, ev.id, IMAP_AUTH_FAIL, NULL, NULL);
+        }
+        size_t n;
+        const uint8_t *o = imap_srv_output_peek(s, &n);
+        if (!got->len) { /* no decision: the tagged reply is the answer */
+          const char *last = g_strrstr_len((const char *)o, (gssize)n - 2, "\r\n");
+          last = last ? last + 2 : (const char *)o;
+          g_string_append_len(got, last, (gssize)((const char *)o + n - 2 - last));
+        }
+        ck_assert_msg(strcmp(got->str, sasl_rows[r].want) == 0,
+                      "row %zu cont %d again %d: got %s want %s", r, cont, again, got->str,
+                      sasl_rows[r].want);
+        imap_srv_output_consume(s, n);
+        g_string_free(got, TRUE);
+      }
+      g_free(in);
+      g_free(b);
+      imap_srv_free(s);
+    }
+  g_string_free(longraw, TRUE);
+  g_free(lu);
+  g_free(lp);
+}
+END_TEST
+
 START_TEST(far_behind_session_resyncs) {
   mailstore *st = store_new();
   sess b;
@@ -565,6 +638,7 @@ static Suite *suite(void) {
   tc = tcase_create("sessions");
   tcase_add_test(tc, two_sessions_expunge_and_exists);
   tcase_add_test(tc, trace_and_events_mask_secrets);
+  tcase_add_test(tc, sasl_plain_responses);
   tcase_add_test(tc, far_behind_session_resyncs);
   tcase_add_test(tc, idle_reports_at_once);
   tcase_add_test(tc, starttls_and_logindisabled);

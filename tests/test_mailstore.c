@@ -174,6 +174,49 @@ START_TEST(quota_refuses_without_loss) {
 }
 END_TEST
 
+/* mailstore_deliver_uv: to a folder that exists, to one that does not
+ * (INBOX then), with no folder, for no such user: the same outcome and
+ * UID as mailstore_deliver on a twin store, and the UIDVALIDITY of the
+ * folder the copy went to. */
+START_TEST(deliver_reports_uidvalidity) {
+  static const struct {
+    const char *user, *folder, *went;
+  } rows[] = {{"bob", "Junk", "Junk"},    {"bob", "Nope", "INBOX"}, {"bob", NULL, "INBOX"},
+              {"bob", "INBOX", "INBOX"},  {"eve", "INBOX", NULL},   {"bob", "inbox", "INBOX"},
+              {"bob", "junk", "INBOX"}}; /* only INBOX is case-insensitive */
+  mailstore *s = mailstore_new(3), *twin = mailstore_new(3);
+  mailstore_user_add(s, "bob", 0, 0);
+  mailstore_user_add(twin, "bob", 0, 0);
+  for (unsigned r = 0; r < G_N_ELEMENTS(rows); r++) {
+    GBytes *b = B("Subject: x\r\n\r\nbody\r\n");
+    uint32_t uid = 0, uv = 0, tuid = 0;
+    mailstore_err e = mailstore_deliver_uv(s, rows[r].user, rows[r].folder, b, 5, &uid, &uv);
+    mailstore_err te = mailstore_deliver(twin, rows[r].user, rows[r].folder, b, 5, &tuid);
+    g_bytes_unref(b);
+    ck_assert_msg(e == te && uid == tuid, "row %u: got %d/%u want %d/%u", r, e, uid, te, tuid);
+    if (!rows[r].went) {
+      ck_assert_int_eq(e, MAILSTORE_ERR_NOUSER);
+      continue;
+    }
+    ck_assert_int_eq(e, MAILSTORE_OK);
+    ck_assert_uint_eq(uv, mailstore_folder_uidvalidity(s, "bob", rows[r].went));
+    mailstore_msg m;
+    ck_assert_int_eq(mailstore_msg_get(s, "bob", rows[r].went, uid, &m), MAILSTORE_OK);
+  }
+  GArray *u = g_array_new(FALSE, FALSE, sizeof(uint32_t)), *tu = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  ck_assert_int_eq(mailstore_uids(s, "bob", "INBOX", u), MAILSTORE_OK);
+  ck_assert_int_eq(mailstore_uids(twin, "bob", "INBOX", tu), MAILSTORE_OK);
+  ck_assert_uint_eq(u->len, 5);
+  ck_assert_uint_eq(u->len, tu->len);
+  for (guint i = 0; i < u->len; i++)
+    ck_assert_uint_eq(g_array_index(u, uint32_t, i), g_array_index(tu, uint32_t, i));
+  g_array_free(u, TRUE);
+  g_array_free(tu, TRUE);
+  mailstore_free(s);
+  mailstore_free(twin);
+}
+END_TEST
+
 START_TEST(change_log_and_resync) {
   mailstore *s = mailstore_new(1);
   mailstore_user_add(s, "bob", 0, 0);
@@ -433,6 +476,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, uids_increase_and_flags);
   tcase_add_test(tc, copy_shares_bytes);
   tcase_add_test(tc, quota_refuses_without_loss);
+  tcase_add_test(tc, deliver_reports_uidvalidity);
   tcase_add_test(tc, batch_expunge);
   suite_add_tcase(s, tc);
   tc = tcase_create("sessions");

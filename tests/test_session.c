@@ -575,6 +575,59 @@ START_TEST(engine_made_once_connected) {
 }
 END_TEST
 
+static void nop_pump(void *owner, session *s) {
+  (void)owner;
+  (void)s;
+}
+static void nop_closed(void *owner, session *s, sim_tcp_reason why) {
+  (void)owner;
+  (void)s;
+  (void)why;
+}
+
+/* The spare list: blocks kept up to SESSION_SPARES_MAX (the rest freed),
+ * taken back one at a time, newest first, until it is empty; a taken block
+ * is the next session's (session_connect_in); session_free frees a list
+ * whole (ASan: no leak). */
+START_TEST(spare_list_bounded) {
+  sim_world *w = sim_world_new(1);
+  host *h = host_new(w, "a", "mta", false);
+  sim_addr ca, to;
+  sim_addr_parse("192.0.2.1", &ca);
+  sim_addr_parse("192.0.2.9", &to);
+  sim_node_add_addr(host_node(h), &ca);
+  static const session_owner owner = {.pump = nop_pump, .closed = nop_closed};
+  enum { N = SESSION_SPARES_MAX + 3 };
+  session *made[N], *spares = NULL;
+  for (int i = 0; i < N; i++)
+    made[i] = session_connect(h, &to, 25, NULL, &smtp_glue_cli_ops, NULL, &owner, NULL);
+  for (int i = 0; i < N; i++) {
+    session_abort(made[i]);
+    session_keep(&spares, made[i]);
+  }
+  for (int i = 0; i < SESSION_SPARES_MAX; i++) {
+    session *t = session_take(&spares);
+    ck_assert_msg(t == made[SESSION_SPARES_MAX - 1 - i], "take %d: got another block", i);
+    if (i == 0) { /* a taken block serves the next session */
+      session *again = session_connect_in(t, h, &to, 25, NULL, &smtp_glue_cli_ops, NULL, &owner, NULL);
+      ck_assert_ptr_eq(again, t);
+      ck_assert(session_is_open(again));
+      session_abort(again);
+    }
+    session_free(t);
+  }
+  ck_assert_ptr_null(session_take(&spares)); /* the three beyond the bound were freed */
+  for (int i = 0; i < 3; i++) { /* and a list is freed whole */
+    session *t = session_connect(h, &to, 25, NULL, &smtp_glue_cli_ops, NULL, &owner, NULL);
+    session_abort(t);
+    session_keep(&spares, t);
+  }
+  session_free(spares);
+  sim_world_free(w);
+  host_free(h);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("session");
   TCase *tc = tcase_create("smtp");
@@ -583,6 +636,7 @@ int main(void) {
   tcase_add_test(tc, timer_fires_at_the_last_deadline);
   tcase_add_test(tc, engine_made_once_connected);
   tcase_add_test(tc, kept_sessions_reused);
+  tcase_add_test(tc, spare_list_bounded);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

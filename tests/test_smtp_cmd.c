@@ -387,6 +387,119 @@ START_TEST(string_renew_in_place) {
 }
 END_TEST
 
+/* smtp_cmd_ieq / smtp_cmd_ieqn against g_ascii_strcasecmp /
+ * g_ascii_strncasecmp: every pair of octets, alone, before a common tail
+ * and before a NUL; prefixes of every length. */
+START_TEST(ieq_every_pair) {
+  for (int a = 1; a < 256; a++)
+    for (int b = 1; b < 256; b++) {
+      char x[4] = {(char)a, 'k', 0, 0}, y[4] = {(char)b, 'K', 0, 0};
+      bool want = g_ascii_strcasecmp(x, y) == 0;
+      ck_assert_msg(smtp_cmd_ieq(x, y) == want, "%02x %02x: got %d want %d", a, b, !want, want);
+      x[1] = 0;
+      want = g_ascii_strcasecmp(x, y) == 0;
+      ck_assert_msg(smtp_cmd_ieq(x, y) == want, "%02x / %02xK", a, b);
+      for (size_t n = 0; n < 4; n++) {
+        want = g_ascii_strncasecmp(x, y, n) == 0;
+        ck_assert_msg(smtp_cmd_ieqn(x, y, n) == want, "%02x %02x n=%zu: got %d want %d", a, b, n,
+                      !want, want);
+      }
+    }
+}
+END_TEST
+
+/* The mailbox syntax rule as it was written before the octet-class table
+ * (RFC 5321 §4.1.2), the reference for mailbox_every_octet. */
+static bool ref_atext(char c) {
+  return g_ascii_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+static size_t ref_local(const char *s) {
+  size_t i = 0;
+  if (s[0] == '"') {
+    for (i = 1; s[i] && s[i] != '"'; i++) {
+      if (s[i] == '\\') {
+        if (s[i + 1] < 32 || s[i + 1] > 126)
+          return 0;
+        i++;
+      } else if (s[i] < 32 || s[i] > 126) {
+        return 0;
+      }
+    }
+    return s[i] == '"' ? i + 1 : 0;
+  }
+  for (;;) {
+    size_t a = i;
+    while (ref_atext(s[i]))
+      i++;
+    if (i == a)
+      return 0;
+    if (s[i] != '.')
+      return i;
+    i++;
+  }
+}
+static bool ref_domain(const char *s, size_t n) {
+  if (n == 0 || n > 255)
+    return false;
+  if (s[0] == '[') {
+    if (s[n - 1] != ']' || n < 3)
+      return false;
+    for (size_t i = 1; i + 1 < n; i++)
+      if (s[i] < 33 || s[i] > 126 || s[i] == '[' || s[i] == ']' || s[i] == '\\')
+        return false;
+    return true;
+  }
+  size_t lab = 0;
+  for (size_t i = 0; i <= n; i++) {
+    char c = s[i];
+    if (c == '.' || c == 0) {
+      if (lab == 0 || lab > 63 || s[i - 1] == '-')
+        return false;
+      lab = 0;
+    } else if (g_ascii_isalnum(c) || (c == '-' && lab > 0)) {
+      lab++;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+static bool ref_mailbox(const char *s) {
+  size_t l = ref_local(s);
+  if (l == 0 || l > 64 || s[l] != '@')
+    return false;
+  size_t n = l + 1 + strlen(s + l + 1);
+  return n <= 254 && ref_domain(s + l + 1, n - l - 1);
+}
+
+/* Every octet (but NUL) at every place of a few mailboxes, and label
+ * lengths around 63, against the reference rule. */
+START_TEST(mailbox_every_octet) {
+  static const char *const bases[] = {"a.b@d-1.example", "\"q x\"@h.test", "u@[1.2.3.4]",
+                                      "x-y@a--b.c", "o'k@x.y-"};
+  for (size_t b = 0; b < G_N_ELEMENTS(bases); b++) {
+    size_t n = strlen(bases[b]);
+    for (size_t at = 0; at < n; at++)
+      for (int c = 1; c < 256; c++) {
+        char s[64];
+        memcpy(s, bases[b], n + 1);
+        s[at] = (char)c;
+        ck_assert_msg(smtp_cmd_mailbox_valid(s) == ref_mailbox(s), "%s with %02x at %zu: got %d",
+                      bases[b], c, at, smtp_cmd_mailbox_valid(s));
+      }
+  }
+  for (size_t len = 60; len < 66; len++) {
+    GString *g = g_string_new("u@");
+    for (size_t i = 0; i < len; i++)
+      g_string_append_c(g, i == len / 2 ? '-' : 'a');
+    g_string_append(g, ".test");
+    ck_assert_int_eq(smtp_cmd_mailbox_valid(g->str), ref_mailbox(g->str));
+    ck_assert_int_eq(smtp_cmd_mailbox_valid(g->str), len <= 63);
+    g_string_free(g, TRUE);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("smtp_cmd");
   TCase *tc = tcase_create("commands");
@@ -396,6 +509,8 @@ int main(void) {
   tcase_add_test(tc, long_param_list);
   tcase_add_loop_test(tc, rcpt_parse, 0, G_N_ELEMENTS(rcpts));
   tcase_add_test(tc, arena_parse);
+  tcase_add_test(tc, ieq_every_pair);
+  tcase_add_test(tc, mailbox_every_octet);
   suite_add_tcase(s, tc);
   tc = tcase_create("auth data");
   tcase_add_loop_test(tc, base64_strict, 0, G_N_ELEMENTS(b64s));

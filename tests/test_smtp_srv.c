@@ -585,6 +585,51 @@ START_TEST(trace_hook) {
 }
 END_TEST
 
+/* A renewed engine's authenticated user: each session's own (longer,
+ * shorter, refused, none), NULL after renewal and after a refusal. */
+START_TEST(auth_user_across_renewals) {
+  static const struct {
+    const char *user; /* NULL: no AUTH */
+    bool ok;
+  } rows[] = {{"alice", true}, {"bartholomew@example.org", true}, {"bo", true},
+              {"carol", false}, {NULL, false}, {"dave-longer-than-before@x.test", true}};
+  smtp_srv_config cfg;
+  harness_config(&cfg);
+  smtp_srv *srv = NULL;
+  for (size_t r = 0; r < G_N_ELEMENTS(rows); r++) {
+    srv = smtp_srv_renew(srv, &cfg, NULL);
+    ck_assert_ptr_null(smtp_srv_auth_user(srv));
+    smtp_srv_event ev;
+    smtp_srv_next_event(srv, &ev);
+    smtp_srv_accept(srv, ev.id, 0);
+    GString *in = g_string_new("EHLO c\r\n");
+    if (rows[r].user) {
+      GString *raw = g_string_new(NULL);
+      g_string_append_c(raw, 0);
+      g_string_append(raw, rows[r].user);
+      g_string_append_c(raw, 0);
+      g_string_append(raw, "pw");
+      char *b = g_base64_encode((const guchar *)raw->str, raw->len);
+      g_string_append_printf(in, "AUTH PLAIN %s\r\n", b);
+      g_free(b);
+      g_string_free(raw, TRUE);
+    }
+    smtp_srv_feed(srv, in->str, in->len, 1);
+    while (smtp_srv_next_event(srv, &ev))
+      if (ev.type == SMTP_SRV_EV_DECIDE_AUTH && !rows[r].ok)
+        smtp_srv_reject(srv, ev.id, 535, "5.7.8", "no", 2);
+      else if (ev.id)
+        smtp_srv_accept(srv, ev.id, 2);
+    if (rows[r].ok)
+      ck_assert_str_eq(smtp_srv_auth_user(srv), rows[r].user);
+    else
+      ck_assert_ptr_null(smtp_srv_auth_user(srv));
+    g_string_free(in, TRUE);
+  }
+  smtp_srv_free(srv);
+}
+END_TEST
+
 /* Pulls one event; fails the test if there is none. */
 static smtp_srv_event must_event(smtp_srv *srv, smtp_srv_event_type want) {
   smtp_srv_event ev;
@@ -918,6 +963,7 @@ int main(void) {
   tcase_add_test(tc, long_lines);
   tcase_add_test(tc, flow_control);
   tcase_add_test(tc, trace_hook);
+  tcase_add_test(tc, auth_user_across_renewals);
   tcase_add_test(tc, no_read_ahead);
   tcase_add_test(tc, starttls_forgets_everything);
   tcase_add_test(tc, extensions_off);

@@ -23,7 +23,11 @@ typedef struct {
 
 struct imap_cli {
   imap_cli_config cfg;
-  char *user, *pass, *mailbox, *move_to;
+  /* The configuration's strings, copied into one block (STRS, STRS_CAP
+   * octets: kept by imap_cli_renew when the next ones fit, wiped). */
+  const char *user, *pass, *mailbox, *move_to;
+  char *strs;
+  size_t strs_cap;
   imap_env env;
   imap_cli_state state;
   imap_framer *fr;
@@ -176,10 +180,23 @@ static void fail(imap_cli *c, const char *why, bool logout) {
 static void cli_start(imap_cli *c, const imap_cli_config *cfg, const imap_env *env, int64_t now) {
   g_assert(cfg && cfg->user && cfg->pass);
   c->cfg = *cfg;
-  c->user = g_strdup(cfg->user);
-  c->pass = g_strdup(cfg->pass);
-  c->mailbox = g_strdup(cfg->mailbox ? cfg->mailbox : "INBOX");
-  c->move_to = g_strdup(cfg->move_to);
+  const char *str[4] = {cfg->user, cfg->pass, cfg->mailbox ? cfg->mailbox : "INBOX", cfg->move_to};
+  size_t len[4], total = 0;
+  for (int i = 0; i < 4; i++) {
+    len[i] = str[i] ? strlen(str[i]) + 1 : 0;
+    total += len[i];
+  }
+  if (total > c->strs_cap) { /* a kept block holds the usual next ones */
+    g_free(c->strs);
+    c->strs = g_malloc(total);
+    c->strs_cap = total;
+  }
+  const char **slot[4] = {&c->user, &c->pass, &c->mailbox, &c->move_to};
+  char *w = c->strs;
+  for (int i = 0; i < 4; i++) {
+    *slot[i] = str[i] ? memcpy(w, str[i], len[i]) : NULL;
+    w += len[i];
+  }
   if (!c->cfg.max_message)
     c->cfg.max_message = 64u << 20;
   if (c->cfg.reply_timeout <= 0)
@@ -223,16 +240,17 @@ static void cli_end(imap_cli *c) {
     qev_clear(&g_array_index(c->events, qev, i));
   c->events->len = 0;
   qev_clear(&c->cur);
-  g_free(c->user);
-  g_free(c->pass);
-  g_free(c->mailbox);
-  g_free(c->move_to);
+  if (c->strs) /* the password among them */
+    memset(c->strs, 0, c->strs_cap);
+
+  c->user = c->pass = c->mailbox = c->move_to = NULL;
 }
 
 void imap_cli_free(imap_cli *c) {
   if (!c)
     return;
   cli_end(c);
+  g_free(c->strs);
   imap_framer_free(c->fr);
   g_array_free(c->events, TRUE);
   g_array_free(c->found, TRUE);
@@ -249,7 +267,12 @@ imap_cli *imap_cli_renew(imap_cli *old, const imap_cli_config *cfg, const imap_e
   if (!old)
     return imap_cli_new(cfg, env, now);
   cli_end(old);
-  imap_cli kept = {.fr = old->fr, .out = old->out, .events = old->events, .found = old->found};
+  imap_cli kept = {.fr = old->fr,
+                   .out = old->out,
+                   .events = old->events,
+                   .found = old->found,
+                   .strs = old->strs,
+                   .strs_cap = old->strs_cap};
   if (old->held > CLI_KEEP_MAX) {
     g_byte_array_unref(kept.out);
     g_array_free(kept.events, TRUE);
@@ -541,12 +564,26 @@ static void on_caps(imap_cli *c, const char *list, size_t len) {
   for (const char *p = list;;) { /* the words between spaces, in place */
     const char *e = memchr(p, ' ', (size_t)(end - p));
     size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
-    c->cap_starttls |= word_eq(p, n, "STARTTLS");
-    c->cap_logindisabled |= word_eq(p, n, "LOGINDISABLED");
-    c->cap_sasl_ir |= word_eq(p, n, "SASL-IR");
-    c->cap_plain |= word_eq(p, n, "AUTH=PLAIN");
-    c->cap_move |= word_eq(p, n, "MOVE");
-    c->cap_idle |= word_eq(p, n, "IDLE");
+    switch (n) { /* only the names of the word's length can match */
+    case 8:
+      c->cap_starttls |= word_eq(p, n, "STARTTLS");
+      break;
+    case 13:
+      c->cap_logindisabled |= word_eq(p, n, "LOGINDISABLED");
+      break;
+    case 7:
+      c->cap_sasl_ir |= word_eq(p, n, "SASL-IR");
+      break;
+    case 10:
+      c->cap_plain |= word_eq(p, n, "AUTH=PLAIN");
+      break;
+    case 4:
+      c->cap_move |= word_eq(p, n, "MOVE");
+      c->cap_idle |= word_eq(p, n, "IDLE");
+      break;
+    default:
+      break;
+    }
     if (!e)
       break;
     p += n + 1;
@@ -620,38 +657,93 @@ static void untagged(imap_cli *c, const uint8_t *p, size_t n) {
 
 /* ---- the session ---- */
 
+/* A command argument being built: on the stack while it is short (UID
+ * sets, names and credentials usually are), on the heap beyond; always
+ * NUL-terminated. */
+typedef struct {
+  char *p;
+  size_t n, cap;
+  char stack[192];
+} sbuf;
+
+static void sb_init(sbuf *b) {
+  b->p = b->stack;
+  b->n = 0;
+  b->cap = sizeof b->stack;
+  b->p[0] = 0;
+}
+
+/* Room for N more octets and the NUL; returns where they go. */
+static char *sb_room(sbuf *b, size_t n) {
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = MAX(b->cap * 2, b->n + n + 1);
+    char *np = g_malloc(cap);
+    memcpy(np, b->p, b->n + 1);
+    if (b->p != b->stack) {
+      memset(b->p, 0, b->n); /* it may hold a secret */
+      g_free(b->p);
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+  return b->p + b->n;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+  memcpy(sb_room(b, n), s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+
+static void sb_putc(sbuf *b, char ch) { sb_put(b, &ch, 1); }
+
+/* Lets B go; WIPE: its octets zeroed first (secrets). */
+static void sb_clear(sbuf *b, bool wipe) {
+  if (wipe)
+    memset(b->p, 0, b->n);
+  if (b->p != b->stack)
+    g_free(b->p);
+  sb_init(b);
+}
+
 /* A quoted string (RFC 3501 §4.3); names and passwords here are short. */
-static void quote(GString *g, const char *str) {
-  g_string_append_c(g, '"');
+static void quote(sbuf *g, const char *str) {
+  sb_putc(g, '"');
   for (const char *p = str; *p; p++) {
     if (*p == '"' || *p == '\\')
-      g_string_append_c(g, '\\');
-    g_string_append_c(g, *p);
+      sb_putc(g, '\\');
+    sb_putc(g, *p);
   }
-  g_string_append_c(g, '"');
+  sb_putc(g, '"');
 }
 
 static void login(imap_cli *c) {
+  sbuf a, b;
+  sb_init(&a);
+  sb_init(&b);
   if (c->cap_plain && c->cap_sasl_ir) {
-    GString *raw = g_string_new(NULL);
-    g_string_append_c(raw, 0);
-    g_string_append(raw, c->user);
-    g_string_append_c(raw, 0);
-    g_string_append(raw, c->pass);
-    char *b64 = g_base64_encode((const guchar *)raw->str, raw->len);
-    send_cmd(c, IMAP_CLI_LOGIN, "AUTHENTICATE PLAIN %s", b64);
-    g_free(b64);
-    g_string_free(raw, TRUE);
+    /* "\0user\0pass" and its base64 built on the stack (no allocation
+     * for usual credentials), as g_base64_encode writes it; wiped after. */
+    sb_putc(&a, 0);
+    sb_put(&a, c->user, strlen(c->user));
+    sb_putc(&a, 0);
+    sb_put(&a, c->pass, strlen(c->pass));
+    char *w = sb_room(&b, (a.n / 3 + 1) * 4 + 4);
+    gint state = 0, save = 0;
+    gsize n = g_base64_encode_step((const guchar *)a.p, a.n, FALSE, w, &state, &save);
+    n += g_base64_encode_close(FALSE, w + n, &state, &save);
+    b.n = n;
+    b.p[n] = 0;
+    send_cmd(c, IMAP_CLI_LOGIN, "AUTHENTICATE PLAIN %s", b.p);
   } else if (!c->cap_logindisabled) {
-    GString *u = g_string_new(NULL), *p = g_string_new(NULL);
-    quote(u, c->user);
-    quote(p, c->pass);
-    send_cmd(c, IMAP_CLI_LOGIN, "LOGIN %s %s", u->str, p->str);
-    g_string_free(u, TRUE);
-    g_string_free(p, TRUE);
+    quote(&a, c->user);
+    quote(&b, c->pass);
+    send_cmd(c, IMAP_CLI_LOGIN, "LOGIN %s %s", a.p, b.p);
   } else {
     fail(c, "server offers no usable login", false);
   }
+  sb_clear(&a, true);
+  sb_clear(&b, true);
 }
 
 static void after_caps(imap_cli *c) {
@@ -673,7 +765,7 @@ static char *u32_dec(char *end, uint32_t n) {
 
 /* The sequence set of the UIDs U ("3,5:7"), as printf's "%u" and ":%u"
  * would write it, without printf. */
-static void uid_set(GString *g, const GArray *u) {
+static void uid_set(sbuf *g, const GArray *u) {
   for (guint i = 0; i < u->len;) {
     uint32_t a = g_array_index(u, uint32_t, i), b = a;
     guint j = i + 1;
@@ -687,7 +779,7 @@ static void uid_set(GString *g, const GArray *u) {
     p = u32_dec(p, a);
     if (i)
       *--p = ',';
-    g_string_append_len(g, p, end - p);
+    sb_put(g, p, (size_t)(end - p));
     i = j;
   }
 }
@@ -711,21 +803,22 @@ static void round_done(imap_cli *c) {
 
 /* After FETCH: STORE, then MOVE, each only when wanted. */
 static void next_step(imap_cli *c, imap_cli_state done) {
-  GString *set = g_string_new(NULL);
-  uid_set(set, c->found);
+  sbuf set, m;
+  sb_init(&set);
+  sb_init(&m);
+  uid_set(&set, c->found);
   if (done < IMAP_CLI_STORE && c->cfg.mark_seen && c->found->len)
-    send_cmd(c, IMAP_CLI_STORE, "UID STORE %s +FLAGS.SILENT (\\Seen)", set->str);
+    send_cmd(c, IMAP_CLI_STORE, "UID STORE %s +FLAGS.SILENT (\\Seen)", set.p);
   else if (done < IMAP_CLI_MOVE && c->move_to && c->found->len) {
-    GString *m = g_string_new(NULL);
-    quote(m, c->move_to);
+    quote(&m, c->move_to);
     if (c->cap_move)
-      send_cmd(c, IMAP_CLI_MOVE, "UID MOVE %s %s", set->str, m->str);
+      send_cmd(c, IMAP_CLI_MOVE, "UID MOVE %s %s", set.p, m.p);
     else
       fail(c, "server lacks MOVE", true);
-    g_string_free(m, TRUE);
   } else
     round_done(c);
-  g_string_free(set, TRUE);
+  sb_clear(&set, false);
+  sb_clear(&m, false);
 }
 
 static void tagged(imap_cli *c, const char *line) {
@@ -755,10 +848,11 @@ static void tagged(imap_cli *c, const char *line) {
     if (!ok) {
       fail(c, line, false);
     } else {
-      GString *m = g_string_new(NULL);
-      quote(m, c->mailbox);
-      send_cmd(c, IMAP_CLI_SELECT, "SELECT %s", m->str);
-      g_string_free(m, TRUE);
+      sbuf m;
+      sb_init(&m);
+      quote(&m, c->mailbox);
+      send_cmd(c, IMAP_CLI_SELECT, "SELECT %s", m.p);
+      sb_clear(&m, false);
     }
     break;
   case IMAP_CLI_SELECT:
@@ -773,10 +867,11 @@ static void tagged(imap_cli *c, const char *line) {
     } else if (!c->found->len) {
       round_done(c);
     } else {
-      GString *set = g_string_new(NULL);
-      uid_set(set, c->found);
-      send_cmd(c, IMAP_CLI_FETCH, "UID FETCH %s (UID FLAGS BODY.PEEK[])", set->str);
-      g_string_free(set, TRUE);
+      sbuf set;
+      sb_init(&set);
+      uid_set(&set, c->found);
+      send_cmd(c, IMAP_CLI_FETCH, "UID FETCH %s (UID FLAGS BODY.PEEK[])", set.p);
+      sb_clear(&set, false);
     }
     break;
   case IMAP_CLI_FETCH:
@@ -843,9 +938,11 @@ static void response(imap_cli *c, const uint8_t *p, size_t n) {
   }
   size_t tl = strlen(c->tag);
   if (n > tl && memcmp(p, c->tag, tl) == 0 && p[tl] == ' ') {
-    char *line = g_strndup((const char *)p, MIN(n, 1024));
+    char line[1025]; /* as g_strndup(p, MIN(n, 1024)) would, on the stack */
+    size_t k = MIN(n, 1024);
+    memcpy(line, p, k);
+    line[k] = 0;
     tagged(c, line);
-    g_free(line);
   }
 }
 

@@ -61,10 +61,12 @@ static bool eat(cur *c, int ch) {
 }
 static bool sp(cur *c) { return eat(c, ' ') || fail(c, "expected a space"); }
 
-/* RFC 3501 §9: ATOM-CHAR is any CHAR except atom-specials. */
-static bool atom_char(int ch) {
-  return ch > 0x20 && ch < 0x7f && ch != '(' && ch != ')' && ch != '{' && ch != '%' && ch != '*' &&
-         ch != '"' && ch != '\\' && ch != ']';
+/* RFC 3501 §9: ATOM-CHAR is any CHAR except atom-specials: 0x21-0x7e but
+ * ( ) { % * " \ ], as a 128-bit map (bit C of word C / 64), read with one
+ * shift instead of nine compares. */
+static inline bool atom_char(int ch) {
+  static const uint64_t map[2] = {UINT64_C(0xfffff8da00000000), UINT64_C(0x77ffffffcfffffff)};
+  return (unsigned)ch < 128 && (map[(unsigned)ch >> 6] >> ((unsigned)ch & 63)) & 1;
 }
 
 /* An atom (with the EXTRA characters too) where it lies: its start and

@@ -149,10 +149,37 @@ void imap_srv__tagged(imap_srv *s, const char *tag, const char *status, const ch
     line_take(s, "reply", IMAP_SRV_EV_REPLY, line);
 }
 
+GArray *imap_srv__idx(imap_srv *s) {
+  if (!s->idx)
+    s->idx = g_array_new(FALSE, FALSE, sizeof(guint));
+  s->grown |= s->idx->len > SRV_KEEP_MAX / sizeof(guint); /* the last command's */
+  s->idx->len = 0;
+  return s->idx;
+}
+
 void imap_srv__push_fetch_event(imap_srv *s, uint32_t uid) {
-  imap_srv__qev *q = push(s, IMAP_SRV_EV_FETCH, NULL);
-  q->mailbox = g_strdup(s->mbox);
+  imap_srv__qev *q = push_take(s, IMAP_SRV_EV_FETCH, NULL);
+  q->mailbox = g_ref_string_acquire(s->mbox);
   q->ev.uid = uid;
+}
+
+/* The pending tag set (TAG: at most 64 octets, from the parser) and taken:
+ * copied into BUF, cleared; NULL when there was none. */
+static void pending_set(imap_srv *s, const char *tag) {
+  if (!tag) {
+    s->pending_tag[0] = 0;
+    return;
+  }
+  size_t n = strlen(tag);
+  g_assert(n < sizeof s->pending_tag);
+  memcpy(s->pending_tag, tag, n + 1);
+}
+static const char *pending_take(imap_srv *s, char buf[static 65]) {
+  if (!s->pending_tag[0])
+    return NULL;
+  memcpy(buf, s->pending_tag, sizeof s->pending_tag);
+  s->pending_tag[0] = 0;
+  return buf;
 }
 
 void imap_srv__astring(GString *g, const char *str) {
@@ -261,10 +288,18 @@ imap_srv *imap_srv_new(const imap_srv_config *cfg, const imap_env *env, int64_t 
 
 static void qev_clear(imap_srv__qev *q) {
   g_free(q->text);
-  g_free(q->user);
-  g_free(q->pass);
-  g_free(q->mailbox);
+  if (q->mailbox)
+    g_ref_string_release(q->mailbox);
   memset(q, 0, sizeof *q);
+}
+
+/* The AUTH buffer wiped and let go. */
+static void auth_wipe(imap_srv *s) {
+  if (s->auth) {
+    memset(s->auth, 0, s->auth_len);
+    g_free(s->auth);
+    s->auth = NULL;
+  }
 }
 
 /* The session's own state let go, as imap_srv_free does, the buffers kept. */
@@ -273,7 +308,8 @@ static void srv_end(imap_srv *s) {
   for (guint i = s->ev_head; i < s->events->len; i++)
     qev_clear(&g_array_index(s->events, imap_srv__qev, i));
   qev_clear(&s->cur);
-  g_free(s->pending_tag);
+  s->pending_tag[0] = 0;
+  auth_wipe(s);
   g_free(s->hostname);
 }
 
@@ -292,6 +328,8 @@ void imap_srv_free(imap_srv *s) {
   g_array_free(s->recent, TRUE);
   g_array_free(s->changes, TRUE);
   g_byte_array_unref(s->tail);
+  if (s->idx)
+    g_array_free(s->idx, TRUE);
   imap_cmd_free(s->spare_cmd);
   g_free(s);
 }
@@ -303,6 +341,18 @@ static GArray *u32_kept(GArray *a, bool grown) {
     return g_array_new(FALSE, FALSE, sizeof(uint32_t));
   }
   a->len = 0;
+  return a;
+}
+
+/* A kept scratch array that may be absent: emptied, or let go if it grew
+ * (NULL: made at the next use). */
+static GArray *u32_kept_or_none(GArray *a, bool grown) {
+  if (a && grown) {
+    g_array_free(a, TRUE);
+    return NULL;
+  }
+  if (a)
+    a->len = 0;
   return a;
 }
 
@@ -322,6 +372,7 @@ imap_srv *imap_srv_renew(imap_srv *old, const imap_srv_config *cfg, const imap_e
       .pend_expunge = u32_kept(old->pend_expunge, grown),
       .pend_flags = u32_kept(old->pend_flags, grown),
       .recent = u32_kept(old->recent, grown),
+      .idx = u32_kept_or_none(old->idx, grown),
       .changes = old->changes,
       .tail = old->tail,
       .spare_cmd = old->spare_cmd, /* empty, its arrays small */
@@ -358,6 +409,10 @@ void imap_srv_keep(imap_srv **spares, imap_srv *s) {
     return;
   }
   release_store(s); /* when imap_srv_free would: a spare holds no store */
+  if (s->idx) {     /* nor index scratch */
+    g_array_free(s->idx, TRUE);
+    s->idx = NULL;
+  }
   s->next_spare = *spares;
   s->nspares = n + 1;
   *spares = s;
@@ -423,7 +478,8 @@ void imap_srv_hangup(imap_srv *s) {
 
 void imap_srv__deselect(imap_srv *s) {
   s->grown |= s->view->len > SRV_KEEP_MAX / sizeof(uint32_t);
-  g_free(s->mbox);
+  if (s->mbox)
+    g_ref_string_release(s->mbox);
   s->mbox = NULL;
   s->view->len = 0;
   s->pend_new->len = 0;
@@ -637,7 +693,7 @@ bool imap_srv__parse_flags(imap_srv *s, const char *mbox, const GPtrArray *list,
     if (f[0] == '\\') {
       bool ok = false;
       for (unsigned k = 0; k < G_N_ELEMENTS(names); k++)
-        if (g_ascii_strcasecmp(f, names[k]) == 0) {
+        if ((f[1] | 0x20) == (names[k][1] | 0x20) && g_ascii_strcasecmp(f, names[k]) == 0) {
           *flags |= 1u << k;
           ok = true;
         }
@@ -696,11 +752,18 @@ void imap_srv_poll(imap_srv *s) {
 
 /* ---- authentication ---- */
 
+/* Queues the AUTH decision; USER and PASS are copied into the engine's
+ * AUTH buffer (one decision is pending at a time: AUTH_WAIT reads no
+ * command until it is answered). */
 static void ask_auth(imap_srv *s, const char *user, const char *pass) {
-  imap_srv__qev *q = push(s, IMAP_SRV_EV_AUTH, NULL);
+  imap_srv__qev *q = push_take(s, IMAP_SRV_EV_AUTH, NULL);
   q->ev.id = s->pending_id = s->next_id++;
-  q->user = g_strdup(user);
-  q->pass = g_strdup(pass);
+  auth_wipe(s);
+  size_t ul = strlen(user) + 1, pl = strlen(pass) + 1;
+  s->auth_len = ul + pl;
+  s->auth = g_malloc(s->auth_len);
+  q->user = memcpy(s->auth, user, ul);
+  q->pass = memcpy(s->auth + ul, pass, pl);
   imap_srv__enter(s, IMAP_SRV_AUTH_WAIT);
 }
 
@@ -709,8 +772,9 @@ void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res, const 
   if (s->state != IMAP_SRV_AUTH_WAIT || id != s->pending_id)
     g_error("imap_srv_auth_answer: no pending decision %" G_GUINT64_FORMAT, id);
   s->pending_id = 0;
-  char *tag = s->pending_tag;
-  s->pending_tag = NULL;
+  char tagbuf[65];
+  const char *tag = pending_take(s, tagbuf);
+  auth_wipe(s); /* the event's user and pass read as empty from here */
   switch (res) {
   case IMAP_AUTH_OK: {
     g_assert(ops && ops->release);
@@ -732,7 +796,6 @@ void imap_srv_auth_answer(imap_srv *s, uint64_t id, imap_auth_result res, const 
   default:
     g_error("imap_srv_auth_answer: bad result %d", res);
   }
-  g_free(tag);
   imap_srv_feed(s, NULL, 0, s->now); /* pipelined commands */
 }
 
@@ -767,31 +830,42 @@ static void sasl_plain(imap_srv *s, const char *tag, const char *b64) {
   while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
     bl++;
   bool okb64 = !b64[bl] && bl % 4 == 0;
+  /* Decoded where it is read (the stack for usual sizes), as
+   * g_base64_decode would; the three parts NUL-terminated in place. */
+  guchar stack[384];
+  size_t room = bl / 4 * 3 + 3;
+  guchar *raw = NULL;
   gsize n = 0;
-  guchar *raw = okb64 && bl ? g_base64_decode(b64, &n) : NULL;
-  const char *p1 = raw ? memchr(raw, 0, n) : NULL;
-  const char *p2 = p1 ? memchr(p1 + 1, 0, n - (size_t)(p1 + 1 - (const char *)raw)) : NULL;
-  if (!p2 || memchr(p2 + 1, 0, n - (size_t)(p2 + 1 - (const char *)raw))) {
-    g_free(raw);
+  if (okb64 && bl) {
+    raw = room <= sizeof stack ? stack : g_malloc(room);
+    gint state = 0;
+    guint save = 0;
+    n = g_base64_decode_step(b64, bl, raw, &state, &save);
+  }
+  char *p1 = raw ? memchr(raw, 0, n) : NULL;
+  char *p2 = p1 ? memchr(p1 + 1, 0, n - (size_t)(p1 + 1 - (char *)raw)) : NULL;
+  if (!p2 || memchr(p2 + 1, 0, n - (size_t)(p2 + 1 - (char *)raw))) {
+    if (raw) {
+      memset(raw, 0, room);
+      if (raw != stack)
+        g_free(raw);
+    }
     imap_srv__enter(s, IMAP_SRV_NOT_AUTH);
     imap_srv__tagged(s, tag, "BAD", "Invalid SASL PLAIN response");
     return;
   }
-  char *authz = g_strndup((const char *)raw, (gsize)(p1 - (const char *)raw));
-  char *authc = g_strndup(p1 + 1, (gsize)(p2 - p1 - 1));
-  char *pass = g_strndup(p2 + 1, n - (size_t)(p2 + 1 - (const char *)raw));
+  raw[n] = 0; /* room holds it: n <= bl / 4 * 3 */
+  const char *authz = (const char *)raw, *authc = p1 + 1, *pass = p2 + 1;
   if (*authz && strcmp(authz, authc) != 0) {
     imap_srv__enter(s, IMAP_SRV_NOT_AUTH);
     imap_srv__tagged(s, tag, "NO", "[AUTHORIZATIONFAILED] Authorization identity not permitted");
   } else {
-    g_free(s->pending_tag);
-    s->pending_tag = g_strdup(tag);
+    pending_set(s, tag);
     ask_auth(s, authc, pass);
   }
-  g_free(authz);
-  g_free(authc);
-  g_free(pass);
-  g_free(raw);
+  memset(raw, 0, room);
+  if (raw != stack)
+    g_free(raw);
 }
 
 /* ---- simple commands ---- */
@@ -826,8 +900,7 @@ static void v_starttls(imap_srv *s, imap_cmd *c) {
 static void v_login(imap_srv *s, imap_cmd *c) {
   if (!plain_allowed(s, c->tag))
     return;
-  g_free(s->pending_tag);
-  s->pending_tag = g_strdup(c->tag);
+  pending_set(s, c->tag);
   ask_auth(s, c->arg1, c->arg2);
 }
 
@@ -842,8 +915,7 @@ static void v_authenticate(imap_srv *s, imap_cmd *c) {
     sasl_plain(s, c->tag, strcmp(c->arg2, "=") == 0 ? "" : c->arg2);
     return;
   }
-  g_free(s->pending_tag);
-  s->pending_tag = g_strdup(c->tag);
+  pending_set(s, c->tag);
   imap_srv__enter(s, IMAP_SRV_SASL);
   imap_srv__out(s, "+ \r\n", 4);
 }
@@ -865,8 +937,7 @@ static void v_enable(imap_srv *s, imap_cmd *c) {
 }
 
 static void v_idle(imap_srv *s, imap_cmd *c) {
-  g_free(s->pending_tag);
-  s->pending_tag = g_strdup(c->tag);
+  pending_set(s, c->tag);
   s->idle_from = s->state;
   imap_srv__enter(s, IMAP_SRV_IDLE);
   imap_srv__out(s, "+ idling\r\n", 10);
@@ -992,14 +1063,13 @@ static void command(imap_srv *s, const uint8_t *data, size_t len) {
 }
 
 static void idle_line(imap_srv *s, const uint8_t *data, size_t len) {
-  char *tag = s->pending_tag;
-  s->pending_tag = NULL;
+  char tagbuf[65];
+  const char *tag = pending_take(s, tagbuf);
   imap_srv__enter(s, s->idle_from);
   if (len == 4 && g_ascii_strncasecmp((const char *)data, "DONE", 4) == 0)
     imap_srv__tagged(s, tag, "OK", "IDLE terminated");
   else
     imap_srv__tagged(s, tag, "BAD", "Expected DONE");
-  g_free(tag);
 }
 
 static bool ready(const imap_srv *s) {
@@ -1032,11 +1102,10 @@ void imap_srv_feed(imap_srv *s, const void *data, size_t len, int64_t now) {
     }
     if (f.kind == IMAP_FRAME_ERROR) {
       if (s->state == IMAP_SRV_SASL || s->state == IMAP_SRV_IDLE) {
-        char *tag = s->pending_tag;
-        s->pending_tag = NULL;
+        char tagbuf[65];
+        const char *tag = pending_take(s, tagbuf);
         imap_srv__enter(s, s->state == IMAP_SRV_IDLE ? s->idle_from : IMAP_SRV_NOT_AUTH);
         imap_srv__tagged(s, tag, "BAD", "%s", f.error);
-        g_free(tag);
       } else {
         imap_srv__tagged(s, f.tag, "BAD", "%s", f.error);
       }
@@ -1046,10 +1115,9 @@ void imap_srv_feed(imap_srv *s, const void *data, size_t len, int64_t now) {
       idle_line(s, f.data, f.len);
     } else if (s->state == IMAP_SRV_SASL) {
       char *line = g_strndup((const char *)f.data, f.len);
-      char *tag = s->pending_tag;
-      s->pending_tag = NULL;
+      char tagbuf[65];
+      const char *tag = pending_take(s, tagbuf);
       sasl_plain(s, tag, line);
-      g_free(tag);
       g_free(line);
     } else {
       command(s, f.data, f.len);

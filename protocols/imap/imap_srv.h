@@ -103,7 +103,9 @@ typedef enum {
 } imap_srv_event_kind;
 const char *imap_srv_event_name(imap_srv_event_kind k);
 
-/* Strings valid until the next imap_srv_next_event() or imap_srv_free(). */
+/* Strings valid until the next imap_srv_next_event() or imap_srv_free();
+ * an AUTH event's user and pass only until its imap_srv_auth_answer()
+ * (they are wiped there). */
 typedef struct {
   imap_srv_event_kind kind;
   uint64_t id;

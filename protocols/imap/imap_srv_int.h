@@ -7,7 +7,11 @@
 
 typedef struct {
   imap_srv_event ev;
-  char *text, *user, *pass, *mailbox;
+  char *text; /* owned */
+  /* AUTH: user and pass in the engine's AUTH buffer (not owned); FETCH:
+   * the selected mailbox's name, a GRefString reference (owned). */
+  const char *user, *pass;
+  char *mailbox;
 } imap_srv__qev;
 
 struct imap_srv {
@@ -23,14 +27,19 @@ struct imap_srv {
   guint ev_head;
   imap_srv__qev cur;
   uint64_t next_id, pending_id;
-  char *pending_tag; /* tag of the command waiting (auth, SASL, IDLE, TLS) */
+  /* Tag of the command waiting (auth, SASL, IDLE, TLS); "" when none. */
+  char pending_tag[65];
+  /* The AUTH decision's "user\0pass\0" (AUTH_LEN octets; the queued
+   * event points into it): one block, wiped and freed at the answer. */
+  char *auth;
+  size_t auth_len;
   imap_srv_state idle_from;
   int64_t now, last_activity, last_poll;
   /* logged in */
   const imap_store_ops *ops;
   void *st;
   /* selected mailbox */
-  char *mbox;
+  char *mbox; /* a GRefString: FETCH events hold references */
   bool readonly;
   uint32_t uidvalidity;
   GArray *view; /* uint32_t UIDs: message sequence number i+1 */
@@ -41,6 +50,7 @@ struct imap_srv {
   GArray *recent;       /* uint32_t UIDs (sorted) that are \Recent in this session */
   GArray *changes;      /* imap_store_change: absorb's scratch, empty between calls */
   GByteArray *tail;     /* command's scratch for the tagged reply, empty between calls */
+  GArray *idx;          /* guint: a command's message indexes (imap_srv__idx) */
   imap_cmd *spare_cmd;  /* the last command's storage, for the next (imap_cmd_recycle) */
   bool grown;           /* OUT or the view held more than a renewed engine keeps */
   imap_srv *next_spare; /* kept (imap_srv_keep): the next spare in the list */
@@ -52,6 +62,10 @@ struct imap_srv {
 
 /* The largest buffer imap_srv_renew keeps, in octets. */
 #define SRV_KEEP_MAX (64u << 10)
+
+/* The engine's index scratch, emptied: FETCH/STORE/COPY's messages (one
+ * command at a time). */
+GArray *imap_srv__idx(imap_srv *s);
 
 /* Output helpers (imap_srv.c). */
 void imap_srv__out(imap_srv *s, const char *data, size_t n);

@@ -68,7 +68,7 @@ void imap_srv__select(imap_srv *s, imap_cmd *c) {
     return;
   }
   s->ops->uids(s->st, c->arg1, s->view);
-  s->mbox = g_strdup(c->arg1);
+  s->mbox = g_ref_string_new(c->arg1);
   s->readonly = examine;
   s->uidvalidity = st.uidvalidity;
   s->modseq_seen = st.highest_modseq;

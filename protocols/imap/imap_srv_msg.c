@@ -246,11 +246,9 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
                        "[CANNOT] ENVELOPE, BODY and BODYSTRUCTURE need the MIME provider");
       return;
     }
-  GArray *idx = g_array_new(FALSE, FALSE, sizeof(guint));
-  if (!resolve(s, c, idx)) {
-    g_array_free(idx, TRUE);
+  GArray *idx = imap_srv__idx(s);
+  if (!resolve(s, c, idx))
     return;
-  }
   bool gone = false, cannot = false;
   GString *g = g_string_new(NULL); /* one response line at a time */
   for (guint k = 0; k < idx->len && !cannot; k++) {
@@ -365,7 +363,6 @@ void imap_srv__fetch(imap_srv *s, imap_cmd *c) {
     g_bytes_unref(data);
   }
   g_string_free(g, TRUE);
-  g_array_free(idx, TRUE);
   if (cannot)
     imap_srv__tagged(s, c->tag, "NO", "[CANNOT] This body part needs the MIME provider");
   else if (gone)
@@ -387,11 +384,9 @@ void imap_srv__store(imap_srv *s, imap_cmd *c) {
     imap_srv__tagged(s, c->tag, "BAD", "Invalid system flag");
     return;
   }
-  GArray *idx = g_array_new(FALSE, FALSE, sizeof(guint));
-  if (!resolve(s, c, idx)) {
-    g_array_free(idx, TRUE);
+  GArray *idx = imap_srv__idx(s);
+  if (!resolve(s, c, idx))
     return;
-  }
   bool gone = false;
   for (guint k = 0; k < idx->len; k++) {
     guint i = g_array_index(idx, guint, k);
@@ -412,7 +407,6 @@ void imap_srv__store(imap_srv *s, imap_cmd *c) {
       imap_srv__untagged(s, "%u FETCH (FLAGS %s)", i + 1, g->str);
     g_string_free(g, TRUE);
   }
-  g_array_free(idx, TRUE);
   if (gone)
     imap_srv__tagged(s, c->tag, "NO", "[EXPUNGEISSUED] Some messages were expunged");
   else
@@ -449,11 +443,9 @@ void imap_srv__copy(imap_srv *s, imap_cmd *c) {
                                               : imap_srv__err_text(e));
     return;
   }
-  GArray *idx = g_array_new(FALSE, FALSE, sizeof(guint));
-  if (!resolve(s, c, idx)) {
-    g_array_free(idx, TRUE);
+  GArray *idx = imap_srv__idx(s);
+  if (!resolve(s, c, idx))
     return;
-  }
   GArray *src = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   GArray *dst = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   imap_store_err fail = IMAP_ST_OK;
@@ -497,7 +489,6 @@ void imap_srv__copy(imap_srv *s, imap_cmd *c) {
   }
   g_array_free(src, TRUE);
   g_array_free(dst, TRUE);
-  g_array_free(idx, TRUE);
 }
 
 /* ---- EXPUNGE ---- */
@@ -723,7 +714,9 @@ void imap_srv__search(imap_srv *s, imap_cmd *c) {
     imap_srv__tagged(s, c->tag, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
     return;
   }
-  GString *g = g_string_new("SEARCH");
+  /* "* SEARCH n n ...\r\n" written straight into the output (the
+   * untagged line imap_srv__untagged would write, without a copy). */
+  imap_srv__out(s, "* SEARCH", 8);
   sctx x = {.s = s, .nmsg = s->view->len};
   x.maxuid = x.nmsg ? g_array_index(s->view, uint32_t, x.nmsg - 1) : 0;
   for (guint i = 0; i < s->view->len; i++) {
@@ -734,10 +727,16 @@ void imap_srv__search(imap_srv *s, imap_cmd *c) {
     gsize n;
     x.p = g_bytes_get_data(x.m.data, &n);
     x.n = n;
-    if (eval(&x, c->search))
-      put_num(g, " ", c->uid ? x.uid : x.seq, "");
+    if (eval(&x, c->search)) {
+      uint32_t v = c->uid ? x.uid : x.seq;
+      char b[12], *e = b + sizeof b, *d = e;
+      do
+        *--d = (char)('0' + v % 10);
+      while ((v /= 10) != 0);
+      *--d = ' ';
+      imap_srv__out(s, d, (size_t)(e - d));
+    }
   }
-  imap_srv__untagged(s, "%s", g->str);
-  g_string_free(g, TRUE);
+  imap_srv__out(s, "\r\n", 2);
   imap_srv__tagged(s, c->tag, "OK", "%sSEARCH completed", c->uid ? "UID " : "");
 }

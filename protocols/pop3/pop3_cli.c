@@ -32,8 +32,10 @@ struct pop3_cli {
   bool skipping;  /* over max_message: discard the body */
   GByteArray *body;
   bool stls_offered, tls_active;
-  GHashTable *seen; /* uidl set; lookup only */
-  GArray *todo;     /* of todo, in message-number order */
+  GHashTable *seen;    /* uidl set; lookup only; keys not owned (borrowed,
+                        * the todo list's, or in SEEN_OWN) */
+  GPtrArray *seen_own; /* copies made by pop3_cli_add_seen */
+  GArray *todo;        /* of todo, in message-number order */
   guint cur;
   size_t fetched, deleted;
   GArray *events;
@@ -161,7 +163,9 @@ static void cli_start(pop3_cli *c, const pop3_cli_config *cfg, const pop3_env *e
   if (!c->body)
     c->body = g_byte_array_new();
   if (!c->seen)
-    c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    c->seen = g_hash_table_new(g_str_hash, g_str_equal);
+  if (!c->seen_own)
+    c->seen_own = g_ptr_array_new_with_free_func(g_free);
   if (!c->todo)
     c->todo = g_array_new(FALSE, FALSE, sizeof(todo));
   if (!c->events)
@@ -195,10 +199,11 @@ static void cli_end(pop3_cli *c) {
   if (c->last_data)
     g_bytes_unref(c->last_data);
   c->last_data = NULL;
+  g_hash_table_remove_all(c->seen); /* before the keys it borrows go */
+  g_ptr_array_set_size(c->seen_own, 0);
   for (guint i = 0; i < c->todo->len; i++)
     g_free(g_array_index(c->todo, todo, i).uidl);
   c->todo->len = 0;
-  g_hash_table_remove_all(c->seen);
   g_byte_array_set_size(c->in, 0);
   g_byte_array_set_size(c->out, 0);
   g_byte_array_set_size(c->body, 0);
@@ -210,6 +215,7 @@ static void bufs_free(pop3_cli *c) {
   g_array_free(c->events, TRUE);
   g_array_free(c->todo, TRUE);
   g_hash_table_unref(c->seen);
+  g_ptr_array_unref(c->seen_own);
   g_byte_array_unref(c->in);
   g_byte_array_unref(c->out);
   g_byte_array_unref(c->body);
@@ -236,6 +242,7 @@ pop3_cli *pop3_cli_renew(pop3_cli *old, const pop3_cli_config *cfg, const pop3_e
                    .out = old->out,
                    .body = old->body,
                    .seen = old->seen,
+                   .seen_own = old->seen_own,
                    .todo = old->todo,
                    .events = old->events};
   if (old->held > CLI_KEEP_MAX) {
@@ -254,7 +261,15 @@ void pop3_cli_keep(pop3_cli **spare, pop3_cli *c) {
     *spare = c;
 }
 
-void pop3_cli_add_seen(pop3_cli *c, const char *uidl) { g_hash_table_add(c->seen, g_strdup(uidl)); }
+void pop3_cli_add_seen(pop3_cli *c, const char *uidl) {
+  char *u = g_strdup(uidl);
+  g_ptr_array_add(c->seen_own, u);
+  g_hash_table_add(c->seen, u);
+}
+
+void pop3_cli_add_seen_ref(pop3_cli *c, const char *uidl) {
+  g_hash_table_add(c->seen, (char *)uidl);
+}
 
 bool pop3_cli_next_event(pop3_cli *c, pop3_cli_event *ev) {
   qe_clear(&c->last);
@@ -424,7 +439,7 @@ static void multiline_done(pop3_cli *c) {
       q->ev.index = t->num;
       q->ev.data = g_bytes_new(c->body->data, c->body->len);
       c->fetched++;
-      g_hash_table_add(c->seen, g_strdup(t->uidl));
+      g_hash_table_add(c->seen, t->uidl); /* the todo list's, freed after it */
     }
     if (c->cfg.delete_after && !c->skipping) {
       send_num(c, POP3_CLI_DELE, "DELE ", t->num);
@@ -604,6 +619,12 @@ void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now) {
     } else if (c->multiline) {
       body_flush(c, run_at, &run);
       body_line(c, p, n, crlf);
+    } else if (c->env.lines_quiet && n < 512) {
+      char line[512]; /* as g_strndup(p, n) would, on the stack */
+      memcpy(line, p, n);
+      line[n] = 0;
+      trace(c, "reply", line);
+      status_line_do(c, line);
     } else {
       status_line(c, g_strndup(p, n));
     }

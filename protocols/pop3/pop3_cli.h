@@ -97,6 +97,9 @@ pop3_cli *pop3_cli_renew(pop3_cli *old, const pop3_cli_config *cfg, const pop3_e
 void pop3_cli_keep(pop3_cli **spare, pop3_cli *c);
 /* Marks UIDL as already downloaded (left on the server earlier). */
 void pop3_cli_add_seen(pop3_cli *c, const char *uidl);
+/* The same without a copy: UIDL is borrowed and must stay valid until C
+ * is renewed or freed (it is not read after its session ends). */
+void pop3_cli_add_seen_ref(pop3_cli *c, const char *uidl);
 
 void pop3_cli_feed(pop3_cli *c, const void *data, size_t len, int64_t now);
 /* The connection ended; DONE with ok=false unless already done. */

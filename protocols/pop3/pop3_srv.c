@@ -390,34 +390,44 @@ static void sasl_plain(pop3_srv *s, const char *b64) {
     return;
   }
   gsize n = 0;
-  guchar *raw = NULL;
   size_t bl = 0; /* the base64 alphabet's octets (and '='), then the length */
   while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
     bl++;
   bool okb64 = *b64 && !b64[bl] && bl % 4 == 0;
-  if (okb64 || strcmp(b64, "=") == 0)
-    raw = g_base64_decode(b64, &n);
-  const char *p1 = raw ? memchr(raw, 0, n) : NULL;
-  const char *p2 = p1 ? memchr(p1 + 1, 0, n - (size_t)(p1 + 1 - (const char *)raw)) : NULL;
-  if (!p2 || memchr(p2 + 1, 0, n - (size_t)(p2 + 1 - (const char *)raw))) {
-    g_free(raw);
+  /* Decoded where it is read (the stack for usual sizes), as
+   * g_base64_decode would; the three parts NUL-terminated in place. */
+  guchar stack[384];
+  size_t room = bl / 4 * 3 + 3;
+  guchar *raw = NULL;
+  if (okb64) {
+    raw = room <= sizeof stack ? stack : g_malloc(room);
+    gint state = 0;
+    guint save = 0;
+    n = g_base64_decode_step(b64, bl, raw, &state, &save);
+  } /* "=" (an empty response) decodes to nothing: malformed below */
+  char *p1 = raw ? memchr(raw, 0, n) : NULL;
+  char *p2 = p1 ? memchr(p1 + 1, 0, n - (size_t)(p1 + 1 - (char *)raw)) : NULL;
+  if (!p2 || memchr(p2 + 1, 0, n - (size_t)(p2 + 1 - (char *)raw))) {
+    if (raw) {
+      memset(raw, 0, room);
+      if (raw != stack)
+        g_free(raw);
+    }
     pop3_srv_enter(s, POP3_SRV_AUTHORIZATION);
     reply(s, "-ERR [AUTH] malformed SASL PLAIN response");
     return;
   }
-  char *authz = g_strndup((const char *)raw, (gsize)(p1 - (const char *)raw));
-  char *authc = g_strndup(p1 + 1, (gsize)(p2 - p1 - 1));
-  char *pass = g_strndup(p2 + 1, n - (size_t)(p2 + 1 - (const char *)raw));
+  raw[n] = 0; /* room holds it: n <= bl / 4 * 3 */
+  const char *authz = (const char *)raw, *authc = p1 + 1, *pass = p2 + 1;
   if (*authz && strcmp(authz, authc) != 0) {
     pop3_srv_enter(s, POP3_SRV_AUTHORIZATION);
     reply(s, "-ERR [AUTH] authorization identity not permitted");
   } else {
     ask_auth(s, authc, pass);
   }
-  g_free(authz);
-  g_free(authc);
-  g_free(pass);
-  g_free(raw);
+  memset(raw, 0, room);
+  if (raw != stack)
+    g_free(raw);
 }
 
 /* ---- commands ---- */
@@ -718,6 +728,7 @@ static void command(pop3_srv *s, char *line) {
   /* The first letter (any case: verbs are letters) rules most rows out. */
   for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
     if ((line[0] | 0x20) != (verbs[i].verb[0] | 0x20) ||
+        (line[1] | 0x20) != (verbs[i].verb[1] | 0x20) || /* a NUL there differs too */
         g_ascii_strcasecmp(line, verbs[i].verb) != 0)
       continue;
     if (!(verbs[i].states & (1u << s->state))) {
@@ -756,14 +767,18 @@ static void process(pop3_srv *s) {
     size_t l = len;
     if (l && s->in->data[l - 1] == '\r')
       l--;
-    char *line = g_strndup((const char *)s->in->data, l);
+    char stack[256]; /* usual commands: no allocation */
+    char *line = l < sizeof stack ? stack : g_malloc(l + 1);
+    memcpy(line, s->in->data, l);
+    line[l] = 0;
     g_byte_array_remove_range(s->in, 0, (guint)len + 1);
-    if (strlen(line) != l) { /* embedded NUL */
+    if (memchr(line, 0, l)) { /* embedded NUL */
       reply(s, "-ERR invalid characters in command");
     } else {
       command(s, line);
     }
-    g_free(line);
+    if (line != stack)
+      g_free(line);
   }
 }
 

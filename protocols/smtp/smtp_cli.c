@@ -114,6 +114,7 @@ typedef struct cli_msg {
   size_t troom;
   struct text_block *blocks;
   struct cli_msg *next; /* the queue of messages (smtp_cli.msgs) */
+  size_t cap;           /* the octets of its own block */
 } cli_msg;
 
 typedef struct text_block {
@@ -125,6 +126,12 @@ typedef struct text_block {
  * ..." shared) fit without another allocation. */
 #define TEXT_ROOM(n) (48 + 16 * (n))
 #define TEXT_BLOCK 256
+/* A message block of at most this many octets is kept as the engine's
+ * spare (one, across renewals) and reused by the next message that fits;
+ * blocks are made in steps of MSG_STEP octets so that the next usually
+ * does. */
+#define MSG_KEEP_MAX 4096
+#define MSG_STEP 256
 
 typedef struct {
   smtp_cli_event_type type;
@@ -153,6 +160,7 @@ struct smtp_cli {
   cli_msg *msgs, **msgs_tail; /* the messages queued, the head being sent */
   smtp_fifo events;           /* cli_event */
   cli_msg *returned;          /* freed on the next next_event */
+  cli_msg *spare_msg;         /* an ended message's block (msg_release) */
 
   unsigned caps;
   uint64_t server_size;
@@ -324,6 +332,23 @@ static void msg_free(cli_msg *m) {
   g_free(m);
 }
 
+/* M is done with: its block becomes the spare when none is kept and it is
+ * small, else it is freed. */
+static void msg_release(smtp_cli *cli, cli_msg *m) {
+  if (!m)
+    return;
+  if (cli->spare_msg || m->cap > MSG_KEEP_MAX) {
+    msg_free(m);
+    return;
+  }
+  while (m->blocks) {
+    text_block *b = m->blocks;
+    m->blocks = b->next;
+    g_free(b);
+  }
+  cli->spare_msg = m;
+}
+
 /* Takes the head of the message queue, or NULL. */
 static cli_msg *msg_pop(smtp_cli *cli) {
   cli_msg *m = cli->msgs;
@@ -340,10 +365,10 @@ static cli_msg *msg_pop(smtp_cli *cli) {
  * config's strings: cli_names_free). */
 static void cli_end(smtp_cli *cli) {
   for (cli_msg *m; (m = msg_pop(cli)) != NULL;)
-    msg_free(m);
+    msg_release(cli, m);
   for (size_t i = 0; i < smtp_fifo_count(&cli->events); i++)
-    msg_free(((cli_event *)smtp_fifo_at(&cli->events, i, sizeof(cli_event)))->msg);
-  msg_free(cli->returned);
+    msg_release(cli, ((cli_event *)smtp_fifo_at(&cli->events, i, sizeof(cli_event)))->msg);
+  msg_release(cli, cli->returned);
 }
 
 /* Frees CLI's copies of the config's strings. */
@@ -357,6 +382,7 @@ void smtp_cli_free(smtp_cli *cli) {
   if (!cli)
     return;
   cli_end(cli);
+  g_free(cli->spare_msg);
   cli_names_free(cli);
   g_string_free(cli->rline, TRUE);
   smtp_reply_clear(&cli->reply);
@@ -386,6 +412,7 @@ smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_e
       .size_seen = old->size_seen,
       .tags = old->tags,
       .events = old->events,
+      .spare_msg = old->spare_msg,
   };
   kept.reply.text = smtp_string_kept(kept.reply.text, 0);
   smtp_reply_reset(&kept.reply);
@@ -523,7 +550,8 @@ static void emit(smtp_cli *cli, smtp_cli_event_type t, const char *reason) {
 }
 
 bool smtp_cli_next_event(smtp_cli *cli, smtp_cli_event *ev) {
-  g_clear_pointer(&cli->returned, msg_free);
+  msg_release(cli, cli->returned);
+  cli->returned = NULL;
   cli_event e;
   if (!smtp_fifo_pop(&cli->events, &e, sizeof e))
     return false;
@@ -1149,9 +1177,19 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
     strs += (msg->rcpts[i].to ? strlen(msg->rcpts[i].to) + 1 : 0) +
             (msg->rcpts[i].orcpt ? strlen(msg->rcpts[i].orcpt) + 1 : 0);
   size_t head = sizeof(cli_msg) + n * (sizeof(smtp_cmd_rcpt) + sizeof(smtp_cli_rcpt_result));
+  size_t size = head + n * sizeof(bool) + msg->len + strs + TEXT_ROOM(n);
+  cli_msg *m;
+  if (cli->spare_msg && cli->spare_msg->cap >= size) { /* the spare fits */
+    m = g_steal_pointer(&cli->spare_msg);
+    size = m->cap;
+  } else {
+    if (size <= MSG_KEEP_MAX)
+      size = (size + MSG_STEP - 1) / MSG_STEP * MSG_STEP;
+    m = g_malloc(size);
+  }
   /* Zeroed up to the data only: the rest is written over. */
-  cli_msg *m = g_malloc(head + n * sizeof(bool) + msg->len + strs + TEXT_ROOM(n));
   memset(m, 0, head + n * sizeof(bool));
+  m->cap = size;
   m->n = n;
   m->rcpts = (smtp_cmd_rcpt *)(void *)(m + 1);
   m->res = (smtp_cli_rcpt_result *)(void *)(m->rcpts + n);
@@ -1174,7 +1212,7 @@ void smtp_cli_send(smtp_cli *cli, const smtp_cli_message *msg, int64_t now) {
    * inject a line; refuse it as a server would (RFC 5321 §4.1.2). */
   for (size_t i = 0; i < m->n; i++) {
     const char *to = m->rcpts[i].to, *oc = m->rcpts[i].orcpt;
-    bool ok = to && (smtp_cmd_mailbox_valid(to) || g_ascii_strcasecmp(to, "postmaster") == 0);
+    bool ok = to && (smtp_cmd_mailbox_valid(to) || smtp_cmd_ieq(to, "postmaster"));
     for (const char *q = oc; ok && q && *q; q++)
       ok = *q > 32 && *q < 127;
     if (!ok)

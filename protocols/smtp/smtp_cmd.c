@@ -61,14 +61,23 @@ void smtp_cmd_parse(const char *line, smtp_cmd *out) {
 
 /* ---- mailbox syntax (RFC 5321 §4.1.2) ---- */
 
-static bool is_atext(char c) {
-  /* RFC 5322 §3.2.3: letters, digits and these */
-  static const bool special[128] = {
-      ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
-      ['+'] = 1, ['-'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1,  ['_'] = 1,
-      ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1};
-  return g_ascii_isalnum(c) || ((unsigned char)c < 128 && special[(unsigned char)c]);
-}
+/* Octet classes, one load per octet: C_ATEXT (RFC 5322 §3.2.3: letters,
+ * digits and !#$%&'*+-/=?^_`{|}~), C_LETDIG (RFC 5321 §4.1.2 Let-dig: an
+ * ASCII letter or digit, as g_ascii_isalnum), C_HYPHEN, C_DOT; rows of 32
+ * octets (0x00-0x1f, 0x20-0x3f, ...). */
+enum { C_ATEXT = 1, C_LETDIG = 2, C_HYPHEN = 4, C_DOT = 8 };
+static const uint8_t cls[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 5, 8, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 1, 0, 1,
+    0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 1, 1,
+    1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static inline bool is_atext(char c) { return cls[(unsigned char)c] & C_ATEXT; }
 
 /* Length of the Local-part at S (dot-string or quoted-string), 0 if none. */
 static size_t local_part_len(const char *s) {
@@ -109,20 +118,24 @@ static bool domain_valid(const char *s, size_t n) {
         return false;
     return true;
   }
+  /* Labels of Let-dig and inner hyphens, 1-63 octets, not ending in '-';
+   * S[N] (NUL) ends the last one. */
   size_t lab = 0;
-  for (size_t i = 0; i <= n; i++) {
-    char c = s[i];
-    if (c == '.' || c == 0) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned k = cls[(unsigned char)s[i]];
+    if (k & C_LETDIG) {
+      lab++;
+    } else if (k & C_DOT) {
       if (lab == 0 || lab > 63 || s[i - 1] == '-')
         return false;
       lab = 0;
-    } else if (g_ascii_isalnum(c) || (c == '-' && lab > 0)) {
+    } else if ((k & C_HYPHEN) && lab > 0) {
       lab++;
     } else {
       return false;
     }
   }
-  return true;
+  return lab > 0 && lab <= 63 && s[n - 1] != '-';
 }
 
 bool smtp_cmd_mailbox_valid(const char *s) {
@@ -257,7 +270,7 @@ static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
   static const unsigned need[] = {SMTP_CMD_P_SIZE, SMTP_CMD_P_BODY, SMTP_CMD_P_DSN, SMTP_CMD_P_DSN,
                                   SMTP_CMD_P_AUTH};
   size_t k = 0;
-  while (k < G_N_ELEMENTS(keys) && g_ascii_strcasecmp(key, keys[k]) != 0)
+  while (k < G_N_ELEMENTS(keys) && !smtp_cmd_ieq(key, keys[k]))
     k++;
   if (k == G_N_ELEMENTS(keys) || !(c->allowed & need[k]))
     return unknown_param;
@@ -275,17 +288,17 @@ static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
       return (smtp_cmd_status){552, "5.3.4", "Message size exceeds fixed limit"};
     break;
   case 1:
-    if (g_ascii_strcasecmp(val, "7BIT") == 0)
+    if (smtp_cmd_ieq(val, "7BIT"))
       c->m->body = SMTP_BODY_7BIT;
-    else if (g_ascii_strcasecmp(val, "8BITMIME") == 0)
+    else if (smtp_cmd_ieq(val, "8BITMIME"))
       c->m->body = SMTP_BODY_8BITMIME;
     else
       return bad_value;
     break;
   case 2:
-    if (g_ascii_strcasecmp(val, "FULL") == 0)
+    if (smtp_cmd_ieq(val, "FULL"))
       c->m->ret = SMTP_RET_FULL;
-    else if (g_ascii_strcasecmp(val, "HDRS") == 0)
+    else if (smtp_cmd_ieq(val, "HDRS"))
       c->m->ret = SMTP_RET_HDRS;
     else
       return bad_value;
@@ -307,7 +320,7 @@ static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
 /* Skips "FROM:" / "TO:" (case-insensitive) and the spaces after it. */
 static bool skip_keyword(const char **p, const char *kw) {
   size_t n = strlen(kw);
-  if (g_ascii_strncasecmp(*p, kw, n) != 0)
+  if (!smtp_cmd_ieqn(*p, kw, n))
     return false;
   *p += n;
   while (**p == ' ')
@@ -375,8 +388,8 @@ typedef struct {
 
 static smtp_cmd_status rcpt_param(void *ud, const char *key, const char *val) {
   rcpt_ctx *c = ud;
-  bool notify = g_ascii_strcasecmp(key, "NOTIFY") == 0;
-  if ((!notify && g_ascii_strcasecmp(key, "ORCPT") != 0) || !(c->allowed & SMTP_CMD_P_DSN))
+  bool notify = smtp_cmd_ieq(key, "NOTIFY");
+  if ((!notify && !smtp_cmd_ieq(key, "ORCPT")) || !(c->allowed & SMTP_CMD_P_DSN))
     return unknown_param;
   unsigned bit = notify ? 1 : 2;
   if (c->seen & bit)
@@ -425,7 +438,7 @@ smtp_cmd_status smtp_cmd_parse_rcpt_in(const char *arg, unsigned allowed, smtp_c
     drop_rcpt(out, a);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: RCPT TO:<address>"};
   }
-  if (g_ascii_strcasecmp(out->to, "postmaster") != 0 && !smtp_cmd_mailbox_valid(out->to)) {
+  if (!smtp_cmd_ieq(out->to, "postmaster") && !smtp_cmd_mailbox_valid(out->to)) {
     drop_rcpt(out, a);
     return (smtp_cmd_status){501, "5.1.3", "Bad recipient address syntax"};
   }

@@ -162,4 +162,30 @@ bool smtp_cmd_plain_split(const guchar *buf, gsize len, char **authzid, char **a
  * last is ended by its NUL). */
 bool smtp_cmd_plain_parts(const guchar *buf, gsize len, gsize *authcid, gsize *passwd);
 
+/* ASCII case-insensitive equality, as g_ascii_strcasecmp(A, B) == 0 and
+ * g_ascii_strncasecmp(A, B, N) == 0 decide it, inline (no library call;
+ * it stops at the first difference). */
+static inline unsigned char smtp_cmd__fold(unsigned char c) {
+  return (unsigned char)((unsigned)c - 'A' < 26u ? c | 0x20 : c);
+}
+static inline bool smtp_cmd_ieq(const char *a, const char *b) {
+  for (;; a++, b++) {
+    unsigned char x = smtp_cmd__fold((unsigned char)*a), y = smtp_cmd__fold((unsigned char)*b);
+    if (x != y)
+      return false;
+    if (!x)
+      return true;
+  }
+}
+static inline bool smtp_cmd_ieqn(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char x = smtp_cmd__fold((unsigned char)a[i]), y = smtp_cmd__fold((unsigned char)b[i]);
+    if (x != y)
+      return false;
+    if (!x)
+      return true;
+  }
+  return true;
+}
+
 #endif

@@ -179,7 +179,6 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
     return smtp_srv_new(cfg, env);
   smtp_srv__reset_txn(old);
   smtp_srv__reset_auth_input(old);
-  g_free(old->auth_user);
   smtp_srv kept = {
       .in = old->in,
       .line = smtp_string_kept(old->line, 128),
@@ -195,6 +194,7 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
       .rcpts = old->rcpts,
       .txn_strs = old->txn_strs, /* reset by reset_txn above */
       .msg = old->msg,
+      .auth_kept = old->auth_kept, /* AUTH_USER is NULL: not authenticated */
   };
   if (old->grown) { /* a flood of input or a large message: let it go */
     g_byte_array_free(kept.in, TRUE);
@@ -260,7 +260,7 @@ void smtp_srv_free(smtp_srv *srv) {
   g_byte_array_free(srv->msg, TRUE);
   g_string_free(srv->helo, TRUE);
   g_string_free(srv->cand_helo, TRUE);
-  g_free(srv->auth_user);
+  g_free(srv->auth_kept);
   g_free(srv);
 }
 
@@ -427,7 +427,7 @@ static void line_done(smtp_srv *srv, bool bare_lf) {
   const char *s = srv->line->str;
   bool auth = srv->state == SRV_AUTH_INPUT ||
               (srv->line->len >= 4 && (s[0] | 0x20) == 'a' &&
-               g_ascii_strncasecmp(s, "AUTH", 4) == 0 && (s[4] == ' ' || s[4] == 0));
+               smtp_cmd_ieqn(s, "AUTH", 4) && (s[4] == ' ' || s[4] == 0));
   if (srv->state == SRV_AUTH_INPUT)
     smtp_srv__trace(srv, SMTP_TRACE_RECV, "****");
   else if (auth && strchr(s + 5 - (s[4] == 0), ' '))
@@ -849,7 +849,8 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     break;
   case SMTP_SRV_EV_DECIDE_AUTH:
     if (ok) {
-      srv->auth_user = g_strdup(smtp_srv__auth_part(srv, srv->a_user));
+      smtp_string_renew(&srv->auth_kept, smtp_srv__auth_part(srv, srv->a_user), false);
+      srv->auth_user = srv->auth_kept;
       smtp_srv__reply(srv, 235, "2.7.0", "Authentication successful"); /* RFC 4954 §6 */
     } else {
       smtp_srv__reply(srv, a->code, a->esc, text);
@@ -906,7 +907,7 @@ void smtp_srv_tls_started(smtp_srv *srv, int64_t now) {
   srv->tls = true;
   /* RFC 3207 §4.2: discard all knowledge obtained from the client. */
   srv->has_helo = false;
-  g_clear_pointer(&srv->auth_user, g_free);
+  srv->auth_user = NULL;
   srv->esmtp = false;
   smtp_srv__reset_txn(srv);
   smtp_srv__reset_auth_input(srv);

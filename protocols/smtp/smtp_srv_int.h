@@ -100,7 +100,8 @@ struct smtp_srv {
   GString *cand_helo;
   bool cand_esmtp;
   bool tls;
-  char *auth_user;
+  char *auth_user; /* the authenticated user (AUTH_KEPT), NULL: none */
+  char *auth_kept; /* its storage, kept across renewals (smtp_string_renew) */
   unsigned errors;
   const char *close_reason;
 

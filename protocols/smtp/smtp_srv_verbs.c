@@ -259,8 +259,8 @@ static bool auth_check(smtp_srv *srv, const char *arg) {
     return false;
   }
   size_t n = strcspn(arg, " ");
-  bool plain = n == 5 && g_ascii_strncasecmp(arg, "PLAIN", 5) == 0 && srv->cfg.auth_plain;
-  bool login = n == 5 && g_ascii_strncasecmp(arg, "LOGIN", 5) == 0 && srv->cfg.auth_login;
+  bool plain = n == 5 && smtp_cmd_ieqn(arg, "PLAIN", 5) && srv->cfg.auth_plain;
+  bool login = n == 5 && smtp_cmd_ieqn(arg, "LOGIN", 5) && srv->cfg.auth_login;
   if (n == 0) {
     smtp_srv__reply(srv, 501, "5.5.4", "Syntax: AUTH mechanism");
     return false;
