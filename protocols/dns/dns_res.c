@@ -596,6 +596,8 @@ static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const
 }
 
 static bool is_dead(const dns_res *r, const dns_res__srv *s, int64_t now) {
+  if (g_hash_table_size(r->dead) == 0)
+    return false; /* the usual case: no key to format */
   char key[DNS_RES_ADDR_MAX + 8];
   snprintf(key, sizeof key, "%s#%u", s->addr, s->port);
   const int64_t *until = g_hash_table_lookup(r->dead, key);
@@ -1126,6 +1128,35 @@ void dns_res_make_response(const dns_msg *q, const dns_res_event *ev, uint16_t e
     dns_msg_add_rr(r, DNS_SEC_ANSWER, &g_array_index(ev->rrs, dns_rr, i));
   for (guint i = 0; i < ev->authority->len; i++)
     dns_msg_add_rr(r, DNS_SEC_AUTHORITY, &g_array_index(ev->authority, dns_rr, i));
+}
+
+static void runs_of(const GArray *a, dns_rr_runs *x, int run) {
+  if (a && a->len) {
+    x->rrs[run] = (const dns_rr *)(const void *)a->data;
+    x->n[run] = a->len;
+  }
+}
+
+dns_err dns_res_encode_response(const dns_msg *q, const dns_question *qq, const dns_res_event *ev,
+                                uint16_t edns_size, uint8_t *buf, size_t limit, unsigned flags,
+                                dns_enc_result *res) {
+  g_assert(ev->kind == DNS_RES_EV_DONE);
+  dns_msg r; /* header and EDNS only, as dns_res_make_response sets them */
+  dns_msg_init(&r);
+  r.id = q->id;
+  r.qr = true;
+  r.opcode = q->opcode;
+  r.rd = q->rd;
+  r.ra = true;
+  r.rcode = ev->rcode;
+  if (q->edns.present && edns_size)
+    dns_msg_set_edns(&r, edns_size, q->edns.do_bit);
+  dns_rr_runs secs[DNS_SEC_COUNT];
+  memset(secs, 0, sizeof secs);
+  runs_of(ev->cnames, &secs[DNS_SEC_ANSWER], 0);
+  runs_of(ev->rrs, &secs[DNS_SEC_ANSWER], 1);
+  runs_of(ev->authority, &secs[DNS_SEC_AUTHORITY], 0);
+  return dns_msg_encode_parts(&r, qq, qq ? 1 : 0, secs, buf, limit, flags, res);
 }
 
 void dns_res_give_rrs(dns_res *r, GArray *rrs) {

@@ -290,6 +290,16 @@ void dns_res_give_rrs(dns_res *r, GArray *rrs);
 void dns_res_make_response(const dns_msg *q, const dns_res_event *ev, uint16_t edns_size,
                            dns_msg *r);
 
+/* dns_msg_encode (BUF, LIMIT, FLAGS, RES as there) of the response
+ * dns_res_make_response(Q, EV, EDNS_SIZE) builds, without building it:
+ * the same octets, no copy of EV's records. Of Q only the header fields
+ * and edns are read; its question is QQ (NULL: none), given apart so that
+ * a server need not keep or decode Q's arrays to answer. EV's cnames and
+ * authority may be NULL (no records). */
+dns_err dns_res_encode_response(const dns_msg *q, const dns_question *qq, const dns_res_event *ev,
+                                uint16_t edns_size, uint8_t *buf, size_t limit, unsigned flags,
+                                dns_enc_result *res);
+
 /* Counters: lookups started / completed / SERVFAIL / answered without a
  * query / joined to one in flight; queries sent (tcp_queries of them over
  * TCP), attempts timed out, network errors reported; replies dropped as

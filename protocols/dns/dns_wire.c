@@ -556,8 +556,9 @@ static bool same_rrset(const dns_rr *a, const dns_rr *b) {
   return a->type == b->type && a->rclass == b->rclass && dns_name_equal(&a->owner, &b->owner);
 }
 
-dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
-                       dns_enc_result *res) {
+dns_err dns_msg_encode_parts(const dns_msg *m, const dns_question *qs, guint qdcount,
+                            const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
+                            unsigned flags, dns_enc_result *res) {
   g_assert(limit <= 65535);
   g_assert(m->edns.present || m->rcode < 16);
   size_t osz = opt_size(m);
@@ -576,52 +577,59 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
                            (m->z ? 0x0040 : 0) | (m->ad ? 0x0020 : 0) | (m->cd ? 0x0010 : 0) |
                            (m->rcode & 0xF));
   uint16_t counts[DNS_SEC_COUNT] = {0, 0, 0};
+  guint totals[DNS_SEC_COUNT] = {0, 0, 0};
   dns_err err = DNS_OK;
   put16(&e, m->id);
   put16(&e, fl);
-  guint qdcount = dns_msg_qdcount(m);
   put16(&e, (uint16_t)qdcount);
   e.len += 6; /* counts, patched below */
   for (guint i = 0; i < qdcount; i++) {
-    const dns_question *q = &g_array_index(m->question, dns_question, i);
+    const dns_question *q = &qs[i];
     if (!put_name(&e, &q->name, true) || !put16(&e, q->type) || !put16(&e, q->rclass)) {
       err = DNS_ERR_NOSPACE;
       goto out;
     }
   }
   bool stop = false;
+  for (int s = 0; s < DNS_SEC_COUNT; s++)
+    totals[s] = secs[s].n[0] + secs[s].n[1];
   for (int s = 0; s < DNS_SEC_COUNT && !stop; s++) {
     enc_mark set_mark = enc_mark_get(&e);
-    guint set_start = 0;
-    guint n = dns_msg_count(m, (dns_section)s);
-    for (guint i = 0; i < n; i++) {
-      const dns_rr *rr = &g_array_index(m->sec[s], dns_rr, i);
-      if (i == 0 || !same_rrset(rr, rr - 1)) {
-        set_mark = enc_mark_get(&e);
-        set_start = i;
+    guint set_start = 0, i = 0;
+    const dns_rr *prev = NULL;
+    bool dropped = false;
+    for (int run = 0; run < 2 && !dropped; run++) {
+      for (guint k = 0; k < secs[s].n[run]; k++, i++) {
+        const dns_rr *rr = &secs[s].rrs[run][k];
+        if (!prev || !same_rrset(rr, prev)) {
+          set_mark = enc_mark_get(&e);
+          set_start = i;
+        }
+        prev = rr;
+        enc_mark mk = enc_mark_get(&e);
+        if (put_rr(&e, rr)) {
+          counts[s]++;
+          continue;
+        }
+        enc_rollback(&e, mk);
+        if (!(flags & DNS_ENC_TRUNCATE)) {
+          err = DNS_ERR_NOSPACE;
+          goto out;
+        }
+        /* RFC 2181 §9: drop the whole RRset; TC only for answer/authority. */
+        enc_rollback(&e, set_mark);
+        counts[s] = (uint16_t)set_start;
+        dropped = true;
+        break;
       }
-      enc_mark mk = enc_mark_get(&e);
-      if (put_rr(&e, rr)) {
-        counts[s]++;
-        continue;
-      }
-      enc_rollback(&e, mk);
-      if (!(flags & DNS_ENC_TRUNCATE)) {
-        err = DNS_ERR_NOSPACE;
-        goto out;
-      }
-      /* RFC 2181 §9: drop the whole RRset; TC only for answer/authority. */
-      enc_rollback(&e, set_mark);
-      counts[s] = (uint16_t)set_start;
-      if (s != DNS_SEC_ADDITIONAL) {
-        res->tc = true;
-        stop = true;
-      }
-      break;
+    }
+    if (dropped && s != DNS_SEC_ADDITIONAL) {
+      res->tc = true;
+      stop = true;
     }
   }
   for (int s = 0; s < DNS_SEC_COUNT; s++)
-    res->dropped += dns_msg_count(m, (dns_section)s) - counts[s];
+    res->dropped += totals[s] - counts[s];
   if (m->edns.present) {
     e.limit = limit;
     if (!put_opt(&e, m))
@@ -638,6 +646,20 @@ out:
   if (e.offs != e.offs_inline)
     g_free(e.offs);
   return err;
+}
+
+dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
+                       dns_enc_result *res) {
+  dns_rr_runs secs[DNS_SEC_COUNT];
+  memset(secs, 0, sizeof secs);
+  for (int s = 0; s < DNS_SEC_COUNT; s++)
+    if (m->sec[s]) {
+      secs[s].rrs[0] = (const dns_rr *)(const void *)m->sec[s]->data;
+      secs[s].n[0] = m->sec[s]->len;
+    }
+  const dns_question *qs =
+      m->question ? (const dns_question *)(const void *)m->question->data : NULL;
+  return dns_msg_encode_parts(m, qs, dns_msg_qdcount(m), secs, buf, limit, flags, res);
 }
 
 size_t dns_msg_encode_query(uint16_t id, const dns_name *name, uint16_t type, bool rd,

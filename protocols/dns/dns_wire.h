@@ -254,6 +254,20 @@ typedef struct {
 dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
                        dns_enc_result *res);
 
+/* A section as up to two runs of records, read in order (a response's
+ * answer: the CNAME chain, then the final RRsets). */
+typedef struct {
+  const dns_rr *rrs[2];
+  guint n[2]; /* records in each run; a run of 0 may have rrs NULL */
+} dns_rr_runs;
+
+/* dns_msg_encode of the message with M's header and EDNS, the QDCOUNT
+ * questions at QS and the records of SECS (M's own question and section
+ * arrays are not read): the same octets, without building the message. */
+dns_err dns_msg_encode_parts(const dns_msg *m, const dns_question *qs, guint qdcount,
+                            const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
+                            unsigned flags, dns_enc_result *res);
+
 /* Encodes the query dns_resp_make_query(ID, NAME, TYPE, RD, EDNS_SIZE)
  * would build (one IN question, an OPT with EDNS_SIZE unless 0, DO off)
  * into BUF of LIMIT octets, the same octets dns_msg_encode writes for it,
