@@ -29,6 +29,7 @@ struct dns_driver {
   void *user;
   GHashTable *acts;   /* action id -> act*, lookup only */
   GPtrArray *closing; /* act*: TCP connections we closed, until they end */
+  act *spare; /* a UDP act at rest, its socket unbound (or NULL): the next query's */
   sim_event_id timer;
   sim_time timer_at;
   bool pumping;
@@ -123,14 +124,46 @@ static const sim_tcp_callbacks tcp_cb = {tcp_connected, tcp_data, tcp_eof, tcp_d
 
 /* --- actions, events, timer -------------------------------------------- */
 
+/* A UDP act's socket bound to PORT (else an ephemeral port): the spare's
+ * socket bound again, or a new one. */
+static void udp_bind(dns_driver *d, act *a, uint16_t port) {
+  if (a->udp) {
+    if (sim_udp_rebind(a->udp, port, &udp_cb, a) || sim_udp_rebind(a->udp, 0, &udp_cb, a))
+      return;
+    sim_udp_close(a->udp); /* no port at all: as a failed bind */
+    a->udp = NULL;
+    return;
+  }
+  a->udp = sim_udp_bind(host_node(d->h), port, &udp_cb, a);
+  if (!a->udp)
+    a->udp = sim_udp_bind(host_node(d->h), 0, &udp_cb, a);
+}
+
+/* Frees the spare act and its unbound socket (not the kernel's to free). */
+static void spare_drop(dns_driver *d) {
+  if (!d->spare)
+    return;
+  sim_udp_close(d->spare->udp);
+  act_free(d->spare);
+  d->spare = NULL;
+}
+
 static void start_action(dns_driver *d, dns_res_action *x) {
-  act *a = g_new0(act, 1);
+  /* A UDP query takes the spare act (a host's engine mostly has one query
+   * in flight at a time: no act block, no socket block per query). */
+  act *a = x->kind == DNS_RES_ACT_UDP && d->spare ? d->spare : g_new0(act, 1);
+  if (a == d->spare)
+    d->spare = NULL;
   a->d = d;
   a->id = x->id;
   a->kind = x->kind;
   sim_addr server;
   if (!sim_addr_parse(x->server, &server)) {
     /* Not an address we can reach: tell the engine at once. */
+    if (a->udp) { /* the spare's socket: not needed */
+      sim_udp_close(a->udp);
+      a->udp = NULL;
+    }
     g_hash_table_insert(d->acts, &a->id, a);
     dns_res_on_net_error(d->res, a->id, DNS_RES_NET_UNREACHABLE, host_now(d->h));
     return;
@@ -139,9 +172,7 @@ static void start_action(dns_driver *d, dns_res_action *x) {
   gsize n;
   const uint8_t *p = g_bytes_get_data(x->data, &n);
   if (x->kind == DNS_RES_ACT_UDP) {
-    a->udp = sim_udp_bind(host_node(d->h), x->sport, &udp_cb, a);
-    if (!a->udp)
-      a->udp = sim_udp_bind(host_node(d->h), 0, &udp_cb, a);
+    udp_bind(d, a, x->sport);
     sim_udp_send(a->udp, &server, x->port, p, n);
   } else {
     a->query = g_bytes_ref(x->data);
@@ -156,7 +187,7 @@ static void close_action(dns_driver *d, uint64_t id) {
     return;
   g_hash_table_remove(d->acts, &id);
   if (a->udp)
-    sim_udp_close(a->udp);
+    sim_udp_unbind(a->udp);
   if (a->tcp) {
     /* Closed politely; the act lives until the connection says closed. */
     a->kind = DNS_RES_ACT_CLOSE;
@@ -164,6 +195,11 @@ static void close_action(dns_driver *d, uint64_t id) {
     sim_tcp_close(a->tcp);
     return;
   }
+  if (a->kind == DNS_RES_ACT_UDP && !d->spare) {
+    d->spare = a; /* kept with its socket, unbound */
+    return;
+  }
+  sim_udp_close(a->udp); /* unbound: freed */
   act_free(a);
 }
 
@@ -261,6 +297,7 @@ static void drop_acts(dns_driver *d) {
     act_free(v); /* order does not matter: nothing is traced or scheduled */
   g_hash_table_remove_all(d->acts);
   g_ptr_array_set_size(d->closing, 0);
+  spare_drop(d);
 }
 
 static void on_crash(void *user, bool crashed) {

@@ -167,7 +167,6 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   r->by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_queue_init(&r->acts);
 
   r->next_lookup = 1;
   r->next_action = 1;
@@ -242,11 +241,9 @@ void dns_res_free(dns_res *r) {
   g_hash_table_destroy(r->by_id);
   g_hash_table_destroy(r->actions);
   g_hash_table_destroy(r->dead);
-  dns_res_action *a;
-  while ((a = g_queue_pop_head(&r->acts))) {
-    dns_res_action_clear(a);
-    g_free(a);
-  }
+  for (size_t i = r->act_head; i < r->act_len; i++)
+    dns_res_action_clear(&r->acts[i]);
+  g_free(r->acts);
   for (size_t i = r->ev_head; i < r->ev_len; i++)
     dns_res_event_clear(&r->evs[i]);
   g_free(r->evs);
@@ -326,19 +323,48 @@ bool dns_res_next_event(dns_res *r, dns_res_event *ev) {
   return true;
 }
 
+/* Once every queued action is taken, the queue starts over; a block of
+ * a few actions is kept (a lookup's send, a close and a resend come
+ * together), one grown past that in a burst is let go. */
+enum { ACTS_KEEP = 4 };
+
+static void acts_rewind(dns_res *r) {
+  if (r->act_head < r->act_len)
+    return;
+  if (r->act_cap > ACTS_KEEP) {
+    g_free(r->acts);
+    r->acts = NULL;
+    r->act_cap = 0;
+  }
+  r->act_head = r->act_len = 0;
+}
+
+/* Queues a new action (zeroed) and returns it for filling before the
+ * next is queued. */
+static dns_res_action *action_new(dns_res *r) {
+  acts_rewind(r);
+  if (r->act_len == r->act_cap) {
+    r->act_cap = r->act_cap ? 2 * r->act_cap : ACTS_KEEP;
+    r->acts = g_renew(dns_res_action, r->acts, r->act_cap);
+  }
+  dns_res_action *a = &r->acts[r->act_len++];
+  memset(a, 0, sizeof *a);
+  return a;
+}
+
 bool dns_res_next_action(dns_res *r, dns_res_action *act) {
-  dns_res_action *a = g_queue_pop_head(&r->acts);
-  if (!a)
+  if (r->act_head >= r->act_len) {
+    acts_rewind(r);
     return false;
-  *act = *a;
-  g_free(a);
+  }
+  *act = r->acts[r->act_head++]; /* its data moves out */
   return true;
 }
 
 void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   if (!t->action)
     return;
-  dns_res_action *a = g_new0(dns_res_action, 1);
+  dns_res_action *a = action_new(r);
   a->kind = DNS_RES_ACT_CLOSE;
   a->id = t->action;
   a->lookup = t->lk->id;
@@ -347,7 +373,6 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   a->port = s->port;
   a->sport = t->sport;
   a->qid = t->qid;
-  g_queue_push_tail(&r->acts, a);
   g_hash_table_remove(r->actions, &t->action);
   t->action = 0;
   dns_tcp_free(t->tcp);
@@ -376,7 +401,7 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
                                  dns_res__edns_sent(r, t) ? r->cfg.edns_size : 0, buf, sizeof buf);
   if (res.len == 0) /* one question of at most 255 octets and an OPT always fit */
     g_error("dns_res__send: query does not encode");
-  dns_res_action *a = g_new0(dns_res_action, 1);
+  dns_res_action *a = action_new(r);
   a->id = t->action = r->next_action++;
   a->lookup = lk->id;
   g_strlcpy(a->server, s->addr, sizeof a->server);
@@ -394,7 +419,6 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
     a->kind = DNS_RES_ACT_UDP;
     a->data = g_bytes_new(buf, res.len);
   }
-  g_queue_push_tail(&r->acts, a);
   g_hash_table_insert(r->actions, &t->action, t);
   t->deadline = now + r->cfg.timeouts[t->tries];
   t->tries++;

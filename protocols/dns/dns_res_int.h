@@ -125,7 +125,10 @@ struct dns_res {
   GHashTable *by_id;   /* &lookup->id -> lookup, lookup only */
   GHashTable *actions; /* &task->action -> task, lookup only */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
-  GQueue acts;         /* dns_res_action* */
+  /* Actions queued, by value: acts[act_head..act_len) of an act_cap
+   * block (kept at rest while of ACTS_KEEP entries or fewer). */
+  dns_res_action *acts;
+  size_t act_head, act_len, act_cap;
   /* Events queued, by value: evs[ev_head..ev_len) of an ev_cap block,
    * NULL at rest (let go once every event is given). */
   dns_res_event *evs;
