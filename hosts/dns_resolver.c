@@ -105,9 +105,12 @@ static void on_done(void *user, dns_res_event *ev) {
     if (w->lookup == ev->lookup) {
       reply(r, w, ev);
       g_ptr_array_remove_index(r->waiting, i); /* frees w */
-      return;
+      break;
     }
   }
+  /* the records back to the engine: the next cache read's array */
+  dns_res_give_rrs(dns_driver_engine(r->drv), ev->rrs);
+  ev->rrs = NULL;
 }
 
 /* A query arrived (UDP or TCP): start its lookup. */
@@ -238,6 +241,7 @@ dns_resolver *dns_resolver_new(host *h, const dns_res_server *hints, size_t nhin
   cfg.servers = hints;
   cfg.nservers = nhints;
   cfg.shuffle = true;
+  cfg.done_empty_null = true; /* reply reads NULL as no records */
   r->drv = dns_driver_new(h, &cfg, on_done, r);
   start(r);
   host_on_crash(h, on_crash, r);

@@ -194,7 +194,7 @@ void h_free(harness *h) {
 
 char *rrs_text(const GArray *a) {
   GString *t = g_string_new(NULL);
-  for (guint i = 0; i < a->len; i++) {
+  for (guint i = 0; a && i < a->len; i++) {
     if (i)
       g_string_append(t, " | ");
     dns_rr_append_text(&g_array_index(a, dns_rr, i), t);

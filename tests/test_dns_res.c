@@ -642,11 +642,20 @@ static void shuffled_done_answer_only(dns_res_config *cfg) {
   cfg->done_answer_only = true;
 }
 
+static void shuffled_done_empty_null(dns_res_config *cfg) {
+  shuffled_done_only(cfg);
+  cfg->done_empty_null = true;
+}
+
 /* LEAN: with done_answer_only (cnames and authority NULL, asserted);
- * SECTIONS: the log shows cnames and authority. */
-static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
+ * NUL: with done_empty_null (cnames and authority NULL or not empty,
+ * asserted); SECTIONS: the log shows cnames and authority. */
+static char *done_only_run_nul(bool state_trace, bool lean, bool sections, bool nul) {
   harness *h = h_new_env(DNS_RES_RECURSIVE, 42,
-                         lean ? shuffled_done_answer_only : shuffled_done_only, state_trace);
+                         lean  ? shuffled_done_answer_only
+                         : nul ? shuffled_done_empty_null
+                               : shuffled_done_only,
+                         state_trace);
   resolve_scenario(h);
   /* answered by the cache: an MX, an NXDOMAIN (SOA), a CNAME chain, again */
   h_resolve(h, "example.org", DNS_T_MX);
@@ -665,6 +674,10 @@ static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
     const dns_res_event *ev = &g_array_index(h->done, dns_res_event, i);
     if (lean)
       ck_assert(ev->cnames == NULL && ev->authority == NULL);
+    if (nul)
+      ck_assert((!ev->cnames || ev->cnames->len) && (!ev->authority || ev->authority->len));
+    else if (!lean)
+      ck_assert(ev->cnames && ev->authority);
     char *a = rrs_text(ev->rrs), *c = sections ? rrs_text(ev->cnames) : g_strdup("-"),
          *au = sections ? rrs_text(ev->authority) : g_strdup("-");
     g_string_append_printf(g,
@@ -685,6 +698,24 @@ static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
   h_free(h);
   return g_string_free(g, FALSE);
 }
+
+static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
+  return done_only_run_nul(state_trace, lean, sections, false);
+}
+
+/* done_empty_null: the same results, sections included (NULL read as
+ * empty), with and without the state trace. */
+START_TEST(done_empty_null) {
+  char *full = done_only_run_with(true, false, true);
+  char *nul = done_only_run_nul(false, false, true, true),
+       *nul_traced = done_only_run_nul(true, false, true, true);
+  ck_assert_str_eq(nul, full);
+  ck_assert_str_eq(nul_traced, full);
+  g_free(full);
+  g_free(nul);
+  g_free(nul_traced);
+}
+END_TEST
 
 static char *done_only_run(bool state_trace) {
   return done_only_run_with(state_trace, false, true);
@@ -932,6 +963,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, give_rrs_back);
   tcase_add_test(tc, cache_answer_without_task);
   tcase_add_test(tc, done_answer_only);
+  tcase_add_test(tc, done_empty_null);
   tcase_add_test(tc, many_lookups_in_flight);
   tcase_add_test(tc, identical_lookups_join);
   tcase_add_test(tc, fuzz_mutated_replies);

@@ -823,7 +823,9 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
 
 /* The records of *SRC for a DONE event: a copy, or with TAKE, *SRC
  * itself (moved: *SRC becomes NULL, so T must not be used after). */
-static GArray *rrs_give(GArray **src, bool take) {
+static GArray *rrs_give(GArray **src, bool take, bool null_empty) {
+  if (null_empty && (!*src || (*src)->len == 0))
+    return NULL; /* cfg.done_empty_null; an empty array stays T's */
   if (!*src) /* never made: no records */
     return rr_array();
   if (take) {
@@ -848,14 +850,15 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->rcode = rcode;
   ev->reason = reason;
   bool lean = r->cfg.done_answer_only; /* cnames, authority: NULL (T keeps and frees them) */
+  bool nul = r->cfg.done_empty_null; /* cnames, authority: NULL when empty */
   if (rcode != DNS_RCODE_SERVFAIL) {
-    ev->rrs = rrs_give(&t->answer, take);
-    ev->authority = lean ? NULL : rrs_give(&t->authority, take);
+    ev->rrs = rrs_give(&t->answer, take, false);
+    ev->authority = lean ? NULL : rrs_give(&t->authority, take, nul);
   } else {
     ev->rrs = rr_array();
-    ev->authority = lean ? NULL : rr_array();
+    ev->authority = lean || nul ? NULL : rr_array();
   }
-  ev->cnames = lean ? NULL : rrs_give(&t->cnames, take);
+  ev->cnames = lean ? NULL : rrs_give(&t->cnames, take, nul);
   ev->from_cache = !lk->sent;
   ev->elapsed = now - lk->start;
   r->st.done++;
@@ -925,15 +928,15 @@ static void done_from_cache(dns_res *r, uint64_t id, const dns_name *qname, uint
   ev->qtype = qtype;
   ev->rcode = rcode;
   /* a negative entry's SOA goes to the authority section */
-  bool lean = r->cfg.done_answer_only;
+  bool lean = r->cfg.done_answer_only, nul = r->cfg.done_empty_null;
   ev->rrs = k == DNS_CACHE_RRSET ? a : rr_array();
   if (k == DNS_CACHE_RRSET)
-    ev->authority = lean ? NULL : rr_array();
-  else if (lean)
-    g_array_free(a, TRUE);
+    ev->authority = lean || nul ? NULL : rr_array();
+  else if (lean || (nul && a->len == 0))
+    scratch_put(r, a);
   else
     ev->authority = a;
-  ev->cnames = lean ? NULL : rr_array();
+  ev->cnames = lean || nul ? NULL : rr_array();
   ev->from_cache = true;
   r->st.done++;
   r->st.from_cache++;

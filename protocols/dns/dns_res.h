@@ -119,6 +119,8 @@ typedef struct {
                           * the others); counters are kept all the same */
   bool done_answer_only; /* DONE events carry rrs only: cnames and authority are
                           * NULL (an owner that reads the answer alone) */
+  bool done_empty_null;  /* DONE events' cnames and authority are NULL when they
+                          * would be empty (no array made for nothing) */
   dns_cache_config cache_cfg;
 } dns_res_config;
 
@@ -265,7 +267,7 @@ typedef struct {
   const char *reason; /* static string or NULL */
   GArray *rrs;        /* of dns_rr; owned by the event; never NULL */
   GArray *cnames;     /* of dns_rr; owned by the event; never NULL (but see
-                       * cfg.done_answer_only) */
+                       * cfg.done_answer_only and cfg.done_empty_null) */
   GArray *authority;  /* of dns_rr; owned by the event; never NULL (idem) */
   bool from_cache;
   bool joined; /* DONE: shared the result of an identical lookup in flight */
