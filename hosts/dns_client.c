@@ -29,6 +29,7 @@ struct dns_client {
    * queue run asks for thousands at once, then for a few) */
   pending **pv;
   guint npending, cap;
+  pending *spare; /* the last delivered lookup's block, for the next lookup */
 };
 
 /* The index of the pending lookup ID, or -1: c->pending is sorted by id
@@ -102,17 +103,24 @@ static void deliver(void *a, void *b) {
   (void)b;
   pending *p = a;
   dns_client *c = p->c;
-  p->deliver = 0;
-  dns_client_result r = {p->rcode, p->rrs, p->from_cache, p->reason};
+  GArray *rrs = p->rrs;
+  dns_client_result r = {p->rcode, rrs, p->from_cache, p->reason};
+  dns_client_fn fn = p->fn;
+  void *user = p->user;
   pending_remove(c, p);
-  p->fn(p->user, &r);
+  /* the block is the next lookup's (the callback often starts one) */
+  p->rrs = NULL;
+  if (!c->spare)
+    c->spare = p;
+  else
+    pending_free(p);
+  fn(user, &r);
   /* the records back to the engine: the next cache hit's array */
   dns_res *e = dns_driver_engine(c->drv);
-  if (e) {
-    dns_res_give_rrs(e, p->rrs);
-    p->rrs = NULL;
-  }
-  pending_free(p);
+  if (e)
+    dns_res_give_rrs(e, rrs);
+  else if (rrs)
+    g_array_free(rrs, TRUE);
 }
 
 static void on_done(void *user, dns_res_event *ev) {
@@ -163,6 +171,7 @@ void dns_client_free(dns_client *c) {
   if (!c)
     return;
   pending_drop_all(c);
+  g_free(c->spare);
   dns_driver_free(c->drv);
   g_free(c);
 }
@@ -172,7 +181,9 @@ uint64_t dns_client_lookup(dns_client *c, const char *qname, uint16_t qtype, dns
   dns_name n;
   if (dns_name_from_text(&n, qname) != DNS_OK || !dns_driver_engine(c->drv))
     return 0;
-  pending *p = g_new0(pending, 1);
+  pending *p = c->spare ? c->spare : g_new(pending, 1);
+  c->spare = NULL;
+  memset(p, 0, sizeof *p);
   p->c = c;
   p->fn = fn;
   p->user = user;

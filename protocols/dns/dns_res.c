@@ -180,12 +180,13 @@ static void srvs_clear(dns_res__task *t) {
       g_free(t->srvs[i].name);
       g_free(t->srvs[i].addr);
     }
-  g_free(t->srvs);
+  if (t->srvs != &t->srv1)
+    g_free(t->srvs);
   t->srvs = NULL;
   t->nsrvs = 0;
 }
 
-static void task_free(dns_res__task *t) {
+static void task_free(dns_res *r, dns_res__task *t) {
   if (!t)
     return;
   g_assert(t->action == 0);
@@ -198,7 +199,13 @@ static void task_free(dns_res__task *t) {
   srvs_clear(t);
   g_free(t->zone);
   g_free(t->sname);
-  g_free(t);
+  /* kept as the next task's block: the one with room for the longer name */
+  if (!r->spare_task || r->spare_task->name_cap < t->name_cap) {
+    g_free(r->spare_task);
+    r->spare_task = t;
+  } else {
+    g_free(t);
+  }
 }
 
 void dns_res_action_clear(dns_res_action *act) {
@@ -222,7 +229,7 @@ static void chain_free(dns_res *r, dns_res__task *t) {
   while (t) {
     dns_res__task *c = t->child;
     dns_res__close_attempt(r, t);
-    task_free(t);
+    task_free(r, t);
     t = c;
   }
 }
@@ -238,6 +245,8 @@ void dns_res_free(dns_res *r) {
     g_free(lk);
   }
   g_ptr_array_free(r->lookups, TRUE);
+  g_free(r->spare_lookup);
+  g_free(r->spare_task);
   g_hash_table_destroy(r->by_id);
   g_hash_table_destroy(r->actions);
   g_hash_table_destroy(r->dead);
@@ -450,7 +459,12 @@ static void srv_insert(dns_res__task *t, guint at, const dns_name *name, const c
   g_assert(strlen(addr) < DNS_RES_ADDR_MAX);
   if (at > t->nsrvs)
     at = t->nsrvs;
-  t->srvs = g_renew(dns_res__srv, t->srvs, t->nsrvs + 1); /* at its size: most have one */
+  if (t->srvs == &t->srv1) { /* out of the task, into a block */
+    t->srvs = g_new(dns_res__srv, t->nsrvs + 1);
+    t->srvs[0] = t->srv1;
+  } else {
+    t->srvs = g_renew(dns_res__srv, t->srvs, t->nsrvs + 1); /* at its size: most have one */
+  }
   memmove(&t->srvs[at + 1], &t->srvs[at], (t->nsrvs - at) * sizeof *t->srvs);
   t->nsrvs++;
   dns_res__srv *s = &t->srvs[at];
@@ -542,7 +556,9 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
   dns_name root;
   dns_name_set_root(&root);
   srvs_reset(t, &root);
-  t->srvs = g_new0(dns_res__srv, r->cfg.nservers);
+  /* one server (a stub's forwarder): in the task, no block */
+  t->srvs = r->cfg.nservers == 1 ? &t->srv1 : g_new0(dns_res__srv, r->cfg.nservers);
+  memset(t->srvs, 0, r->cfg.nservers * sizeof *t->srvs);
   t->nsrvs = (guint)r->cfg.nservers;
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     dns_res__srv *s = &t->srvs[i];
@@ -602,10 +618,20 @@ static bool resolving(const dns_res__task *t, const dns_name *name) {
   return false;
 }
 
-static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const dns_name *qname,
-                               uint16_t qtype) {
-  /* One block: the task and its name at its length. */
-  dns_res__task *t = g_malloc0(sizeof *t + (size_t)qname->len + 1);
+static dns_res__task *task_new(dns_res *r, dns_res__lookup *lk, dns_res__task *parent,
+                               const dns_name *qname, uint16_t qtype) {
+  /* One block: the task and its name at its length (the spare block
+   * when the name fits in it). */
+  dns_res__task *t = r->spare_task;
+  if (t && t->name_cap >= qname->len) {
+    r->spare_task = NULL;
+    uint8_t cap = t->name_cap;
+    memset(t, 0, sizeof *t);
+    t->name_cap = cap;
+  } else {
+    t = g_malloc0(sizeof *t + (size_t)qname->len + 1);
+    t->name_cap = qname->len;
+  }
   t->lk = lk;
   t->parent = parent;
   t->depth = parent ? parent->depth + 1 : 0;
@@ -690,7 +716,7 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
     if (r->cfg.mode != DNS_RES_RECURSIVE || t->depth >= r->cfg.max_depth || resolving(t, &ns))
       continue;
     /* A glueless NS (RFC 1034 §5.3.3 step 2): resolve its address first. */
-    dns_res__task *c = task_new(t->lk, t, &ns, DNS_T_A);
+    dns_res__task *c = task_new(r, t->lk, t, &ns, DNS_T_A);
     t->child = c;
     t->cur = i;
     dns_res__enter(r, t, DNS_RES__WAIT_NS);
@@ -818,7 +844,10 @@ static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
   g_hash_table_remove(r->by_id, &lk->id);
   if (lk->waiters)
     g_ptr_array_free(lk->waiters, TRUE);
-  g_free(lk);
+  if (!r->spare_lookup) /* the next lookup's block */
+    r->spare_lookup = lk;
+  else
+    g_free(lk);
 }
 
 /* The records of *SRC for a DONE event: a copy, or with TAKE, *SRC
@@ -885,7 +914,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       lookup_done(r, w, t, rcode, reason, now, i + 1 == nw);
       lookup_remove(r, w);
     }
-    task_free(t);
+    task_free(r, t);
     lookup_remove(r, lk);
     return;
   }
@@ -907,7 +936,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       }
     }
   p->child = NULL;
-  task_free(t);
+  task_free(r, t);
   dns_res__next_server(r, p, now);
 }
 
@@ -965,7 +994,9 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
     scratch_put(r, a);
     miss_known = true;
   }
-  dns_res__lookup *lk = g_new0(dns_res__lookup, 1);
+  dns_res__lookup *lk = r->spare_lookup ? r->spare_lookup : g_new(dns_res__lookup, 1);
+  r->spare_lookup = NULL;
+  memset(lk, 0, sizeof *lk);
   lk->id = id;
   lk->start = now;
   lk->deadline = now + r->cfg.total_timeout;
@@ -980,7 +1011,7 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
     r->st.joined++;
     return id;
   }
-  lk->top = task_new(lk, NULL, qname, qtype);
+  lk->top = task_new(r, lk, NULL, qname, qtype);
   lk->top->miss_known = miss_known;
   dns_res__step(r, lk->top, now);
   return id;

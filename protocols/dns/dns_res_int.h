@@ -66,7 +66,9 @@ struct dns_res__task {
   const char *reason;
   /* The delegation being asked. */
   dns_res__nm *zone;  /* NULL: the root */
-  dns_res__srv *srvs; /* NSRVS of them, allocated at that size; NULL when none */
+  dns_res__srv *srvs; /* NSRVS of them, allocated at that size, or &srv1 (the
+                       * configured server when it is the only one); NULL when none */
+  dns_res__srv srv1;
   size_t tries;       /* attempts to srvs[cur] over the current transport */
   guint nsrvs;
   guint cur; /* index of the server asked */
@@ -76,6 +78,7 @@ struct dns_res__task {
   uint16_t qtype, rcode;
   bool no_edns;    /* this server answered EDNS with FORMERR/NOTIMP */
   bool miss_known; /* the cache has no (qname, qtype) now: step's first read skipped */
+  uint8_t name_cap; /* octets the block holds for qname's wire form */
   /* The attempt in flight (action != 0): only what matches its answer
    * (RFC 5452 §9.1: id, port, question = sname, qtype, class IN) is
    * kept, the query itself goes out with the action. */
@@ -135,6 +138,10 @@ struct dns_res {
   size_t ev_head, ev_len, ev_cap;
   uint64_t next_lookup, next_action;
   dns_res_stats st;
+  /* Blocks kept from the last lookup and task freed, for the next (a
+   * host's engine mostly has one lookup at a time): at most one each. */
+  dns_res__lookup *spare_lookup;
+  dns_res__task *spare_task;
 };
 
 /* True if the query of T's attempt in flight carried an OPT record (as
