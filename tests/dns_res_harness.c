@@ -277,7 +277,7 @@ static GByteArray *other_question(const GByteArray *out) {
   dns_msg m;
   GByteArray *b = g_byte_array_new();
   if (dns_msg_decode(&m, out->data, out->len) == DNS_OK && dns_msg_qdcount(&m) == 1) {
-    dns_question *q = &g_array_index(m.question, dns_question, 0);
+    dns_question *q = dns_msg_question_at(&m, 0);
     q->type = q->type == DNS_T_TXT ? DNS_T_A : DNS_T_TXT;
     uint8_t buf[65535];
     dns_enc_result res;

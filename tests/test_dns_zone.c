@@ -369,7 +369,7 @@ START_TEST(bad_queries) {
   dns_msg_clear(&q);
   /* Class CH: REFUSED. */
   make_query(&q, "example.com", DNS_T_A);
-  g_array_index(q.question, dns_question, 0).rclass = DNS_C_CH;
+  dns_msg_question_at(&q, 0)->rclass = DNS_C_CH;
   dns_zone_respond(&z, 1, &cfg, &q, &r);
   ck_assert_uint_eq(r.rcode, DNS_RCODE_REFUSED);
   dns_msg_clear(&r);

@@ -122,15 +122,21 @@ static GArray *sec_array(dns_msg *m, dns_section s) {
   return m->sec[s];
 }
 
-static GArray *question_array(dns_msg *m) {
-  if (!m->question)
-    m->question = g_array_new(FALSE, FALSE, sizeof(dns_question));
-  return m->question;
+/* Appends question Q: the first in place, the others in a block. */
+static void question_push(dns_msg *m, const dns_question *q) {
+  if (m->qdcount == 0) {
+    m->q0 = *q;
+  } else {
+    if (!m->more_questions)
+      m->more_questions = g_array_new(FALSE, FALSE, sizeof(dns_question));
+    g_array_append_vals(m->more_questions, q, 1);
+  }
+  m->qdcount++;
 }
 
 void dns_msg_clear(dns_msg *m) {
-  if (m->question)
-    g_array_free(m->question, TRUE);
+  if (m->more_questions)
+    g_array_free(m->more_questions, TRUE);
   for (int s = 0; s < DNS_SEC_COUNT; s++)
     if (m->sec[s])
       g_array_free(m->sec[s], TRUE);
@@ -154,7 +160,7 @@ void dns_msg_free(dns_msg *m) {
 
 void dns_msg_add_question(dns_msg *m, const dns_name *name, uint16_t type, uint16_t rclass) {
   dns_question q = {.name = *name, .type = type, .rclass = rclass};
-  g_array_append_val(question_array(m), q);
+  question_push(m, &q);
 }
 
 dns_rr *dns_msg_add_rr(dns_msg *m, dns_section s, const dns_rr *rr) {
@@ -174,15 +180,18 @@ dns_rr *dns_msg_take_rr(dns_msg *m, dns_section s, dns_rr *rr) {
 
 guint dns_msg_count(const dns_msg *m, dns_section s) { return m->sec[s] ? m->sec[s]->len : 0; }
 
-guint dns_msg_qdcount(const dns_msg *m) { return m->question ? m->question->len : 0; }
+guint dns_msg_qdcount(const dns_msg *m) { return m->qdcount; }
 
 dns_rr *dns_msg_rr(const dns_msg *m, dns_section s, guint i) {
   g_assert(i < dns_msg_count(m, s));
   return &g_array_index(m->sec[s], dns_rr, i);
 }
 
-const dns_question *dns_msg_question(const dns_msg *m) {
-  return dns_msg_qdcount(m) ? &g_array_index(m->question, dns_question, 0) : NULL;
+const dns_question *dns_msg_question(const dns_msg *m) { return m->qdcount ? &m->q0 : NULL; }
+
+dns_question *dns_msg_question_at(dns_msg *m, guint i) {
+  g_assert(i < m->qdcount);
+  return i == 0 ? &m->q0 : &g_array_index(m->more_questions, dns_question, i - 1);
 }
 
 void dns_msg_set_edns(dns_msg *m, uint16_t udp_size, bool do_bit) {
@@ -334,7 +343,7 @@ static dns_err decode_body(dns_msg *m, const uint8_t *buf, size_t len, const dns
     q.type = get16(buf + off);
     q.rclass = get16(buf + off + 2);
     off += 4;
-    g_array_append_val(question_array(m), q);
+    question_push(m, &q);
   }
   const uint16_t counts[DNS_SEC_COUNT] = {h->ancount, h->nscount, h->arcount};
   for (int s = 0; s < DNS_SEC_COUNT; s++) {
@@ -657,9 +666,15 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
       secs[s].rrs[0] = (const dns_rr *)(const void *)m->sec[s]->data;
       secs[s].n[0] = m->sec[s]->len;
     }
-  const dns_question *qs =
-      m->question ? (const dns_question *)(const void *)m->question->data : NULL;
-  return dns_msg_encode_parts(m, qs, dns_msg_qdcount(m), secs, buf, limit, flags, res);
+  if (m->qdcount <= 1)
+    return dns_msg_encode_parts(m, &m->q0, m->qdcount, secs, buf, limit, flags, res);
+  /* several questions (rare): in one row for encode_parts */
+  dns_question *qs = g_new(dns_question, m->qdcount);
+  qs[0] = m->q0;
+  memcpy(qs + 1, m->more_questions->data, (m->qdcount - 1) * sizeof *qs);
+  dns_err e = dns_msg_encode_parts(m, qs, m->qdcount, secs, buf, limit, flags, res);
+  g_free(qs);
+  return e;
 }
 
 size_t dns_msg_encode_query(uint16_t id, const dns_name *name, uint16_t type, bool rd,
