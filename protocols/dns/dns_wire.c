@@ -303,9 +303,11 @@ dns_err dns__rdata_decode(const uint8_t *buf, size_t len, size_t off, uint16_t r
   return off == end ? DNS_OK : DNS_ERR_RDLENGTH;
 }
 
-static dns_err decode_opt(dns_msg *m, const dns_rr *rr, const uint8_t *rdata, uint16_t rdlen) {
+/* The OPT record of owner OWNER (its CLASS and TTL fields as read). */
+static dns_err decode_opt(dns_msg *m, const dns_name *owner, uint16_t rclass, uint32_t ttl,
+                          const uint8_t *rdata, uint16_t rdlen) {
   /* RFC 6891 §6.1.1: one OPT, owner root; options must tile the RDATA. */
-  if (m->edns.present || rr->owner.len != 1)
+  if (m->edns.present || owner->len != 1)
     return DNS_ERR_OPT;
   for (size_t i = 0; i < rdlen;) {
     if (i + 4 > rdlen)
@@ -315,11 +317,11 @@ static dns_err decode_opt(dns_msg *m, const dns_rr *rr, const uint8_t *rdata, ui
       return DNS_ERR_OPT;
   }
   m->edns.present = true;
-  m->edns.udp_size = rr->rclass;
-  m->edns.version = (uint8_t)(rr->ttl >> 16);
-  m->edns.do_bit = (rr->ttl & 0x8000u) != 0;
-  m->edns.z = (uint16_t)(rr->ttl & 0x7FFFu);
-  m->rcode = (uint16_t)(m->rcode | ((rr->ttl >> 24) << 4));
+  m->edns.udp_size = rclass;
+  m->edns.version = (uint8_t)(ttl >> 16);
+  m->edns.do_bit = (ttl & 0x8000u) != 0;
+  m->edns.z = (uint16_t)(ttl & 0x7FFFu);
+  m->rcode = (uint16_t)(m->rcode | ((ttl >> 24) << 4));
   if (rdlen) {
     m->edns.options = g_byte_array_sized_new(rdlen);
     g_byte_array_append(m->edns.options, rdata, rdlen);
@@ -348,33 +350,45 @@ static dns_err decode_body(dns_msg *m, const uint8_t *buf, size_t len, const dns
   const uint16_t counts[DNS_SEC_COUNT] = {h->ancount, h->nscount, h->arcount};
   for (int s = 0; s < DNS_SEC_COUNT; s++) {
     for (unsigned i = 0; i < counts[s]; i++) {
-      dns_rr rr;
-      memset(&rr, 0, sizeof rr);
-      if ((e = dns_name_decode(buf, len, &off, &rr.owner)))
+      dns_name owner;
+      if ((e = dns_name_decode(buf, len, &off, &owner)))
         return e;
       if (off + 10 > len)
         return DNS_ERR_SHORT;
-      rr.type = get16(buf + off);
-      rr.rclass = get16(buf + off + 2);
-      rr.ttl = get32(buf + off + 4);
+      uint16_t type = get16(buf + off), rclass = get16(buf + off + 2);
+      uint32_t ttl = get32(buf + off + 4);
       uint16_t rdlen = get16(buf + off + 8);
       off += 10;
       if (off + rdlen > len)
         return DNS_ERR_SHORT;
-      if (rr.type == DNS_T_OPT) {
+      if (type == DNS_T_OPT) {
         if (s != DNS_SEC_ADDITIONAL)
           return DNS_ERR_OPT;
-        if ((e = decode_opt(m, &rr, buf + off, rdlen)))
+        if ((e = decode_opt(m, &owner, rclass, ttl, buf + off, rdlen)))
           return e;
         off += rdlen;
         continue;
       }
-      if ((e = dns__rdata_decode(buf, len, off, rdlen, &rr))) {
-        dns_rr_clear(&rr);
+      /* Decoded in its place in the section (made at its first record
+       * with room for the rest): no copy of the ~800-octet record. */
+      GArray *a = m->sec[s];
+      if (!a) {
+        a = m->sec[s] = g_array_sized_new(FALSE, FALSE, sizeof(dns_rr), counts[s] - i);
+        g_array_set_clear_func(a, rr_clear_cb);
+      }
+      g_array_set_size(a, a->len + 1);
+      dns_rr *rr = &g_array_index(a, dns_rr, a->len - 1);
+      memset(rr, 0, sizeof *rr);
+      rr->owner.len = owner.len;
+      memcpy(rr->owner.wire, owner.wire, owner.len);
+      rr->type = type;
+      rr->rclass = rclass;
+      rr->ttl = ttl;
+      if ((e = dns__rdata_decode(buf, len, off, rdlen, rr))) {
+        g_array_set_size(a, a->len - 1); /* clears it */
         return e;
       }
       off += rdlen;
-      dns_msg_take_rr(m, (dns_section)s, &rr);
     }
   }
   return off == len ? DNS_OK : DNS_ERR_TRAILING;
