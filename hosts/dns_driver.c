@@ -27,7 +27,10 @@ struct dns_driver {
   dns_res *res;            /* NULL while the host is down */
   dns_driver_done_fn done;
   void *user;
-  GHashTable *acts;   /* action id -> act*, lookup only */
+  /* act*, in action id order (ids grow as actions start, removal keeps
+   * order: binary searched); the block halves when a quarter full */
+  act **acts;
+  guint nacts, acts_cap;
   GPtrArray *closing; /* act*: TCP connections we closed, until they end */
   act *spare; /* a UDP act at rest, its socket unbound (or NULL): the next query's */
   sim_event_id timer;
@@ -46,7 +49,43 @@ static void act_free(act *a) {
   g_free(a);
 }
 
-static act *act_of(dns_driver *d, uint64_t id) { return g_hash_table_lookup(d->acts, &id); }
+enum { ACTS_MIN = 16 };
+
+/* The index of action ID in d->acts, or -1. */
+static gssize act_at(const dns_driver *d, uint64_t id) {
+  guint lo = 0, hi = d->nacts;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    uint64_t m = d->acts[mid]->id;
+    if (m == id)
+      return (gssize)mid;
+    if (m < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
+/* Adds A, the action just started (its id above every other's). */
+static void acts_add(dns_driver *d, act *a) {
+  g_assert(d->nacts == 0 || d->acts[d->nacts - 1]->id < a->id);
+  if (d->nacts == d->acts_cap) {
+    d->acts_cap = d->acts_cap ? 2 * d->acts_cap : ACTS_MIN;
+    d->acts = g_renew(act *, d->acts, d->acts_cap);
+  }
+  d->acts[d->nacts++] = a;
+}
+
+/* Removes the action at index AT, keeping order. */
+static void acts_remove_at(dns_driver *d, guint at) {
+  memmove(d->acts + at, d->acts + at + 1, (d->nacts - at - 1) * sizeof *d->acts);
+  d->nacts--;
+  if (d->acts_cap > ACTS_MIN && d->nacts <= d->acts_cap / 4) {
+    d->acts_cap /= 2;
+    d->acts = g_renew(act *, d->acts, d->acts_cap);
+  }
+}
 
 /* --- UDP ------------------------------------------------------------- */
 
@@ -164,11 +203,11 @@ static void start_action(dns_driver *d, dns_res_action *x) {
       sim_udp_close(a->udp);
       a->udp = NULL;
     }
-    g_hash_table_insert(d->acts, &a->id, a);
+    acts_add(d, a);
     dns_res_on_net_error(d->res, a->id, DNS_RES_NET_UNREACHABLE, host_now(d->h));
     return;
   }
-  g_hash_table_insert(d->acts, &a->id, a);
+  acts_add(d, a);
   gsize n;
   const uint8_t *p = g_bytes_get_data(x->data, &n);
   if (x->kind == DNS_RES_ACT_UDP) {
@@ -182,10 +221,11 @@ static void start_action(dns_driver *d, dns_res_action *x) {
 }
 
 static void close_action(dns_driver *d, uint64_t id) {
-  act *a = act_of(d, id);
-  if (!a)
+  gssize at = act_at(d, id);
+  if (at < 0)
     return;
-  g_hash_table_remove(d->acts, &id);
+  act *a = d->acts[at];
+  acts_remove_at(d, (guint)at);
   if (a->udp)
     sim_udp_unbind(a->udp);
   if (a->tcp) {
@@ -290,12 +330,11 @@ static void engine_start(dns_driver *d) {
 }
 
 static void drop_acts(dns_driver *d) {
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, d->acts);
-  while (g_hash_table_iter_next(&it, &k, &v))
-    act_free(v); /* order does not matter: nothing is traced or scheduled */
-  g_hash_table_remove_all(d->acts);
+  for (guint i = 0; i < d->nacts; i++)
+    act_free(d->acts[i]); /* nothing is traced or scheduled */
+  g_free(d->acts);
+  d->acts = NULL;
+  d->nacts = d->acts_cap = 0;
   g_ptr_array_set_size(d->closing, 0);
   spare_drop(d);
 }
@@ -330,7 +369,6 @@ dns_driver *dns_driver_new(host *h, const dns_res_config *cfg, dns_driver_done_f
   d->cfg.servers = d->servers;
   d->done = done;
   d->user = user;
-  d->acts = g_hash_table_new(g_int64_hash, g_int64_equal);
   d->closing = g_ptr_array_new_with_free_func((GDestroyNotify)act_free);
   d->timer_at = INT64_MAX;
   engine_start(d);
@@ -342,7 +380,6 @@ void dns_driver_free(dns_driver *d) {
   if (!d)
     return;
   drop_acts(d);
-  g_hash_table_unref(d->acts);
   g_ptr_array_unref(d->closing);
   if (d->timer)
     sim_world_cancel(host_world(d->h), d->timer);

@@ -164,8 +164,6 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   if (cfg->cache)
     r->cache = dns_cache_new(&cfg->cache_cfg);
   r->lookups = g_ptr_array_new();
-  r->by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
-  r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
   r->next_lookup = 1;
@@ -247,8 +245,7 @@ void dns_res_free(dns_res *r) {
   g_ptr_array_free(r->lookups, TRUE);
   g_free(r->spare_lookup);
   g_free(r->spare_task);
-  g_hash_table_destroy(r->by_id);
-  g_hash_table_destroy(r->actions);
+  g_free(r->open);
   g_hash_table_destroy(r->dead);
   for (size_t i = r->act_head; i < r->act_len; i++)
     dns_res_action_clear(&r->acts[i]);
@@ -370,6 +367,48 @@ bool dns_res_next_action(dns_res *r, dns_res_action *act) {
   return true;
 }
 
+/* ---- attempts in flight, by action id ------------------------------------ */
+
+enum { OPEN_MIN = 16 };
+
+/* The index of the task whose attempt in flight is action ID, or -1. */
+static gssize open_at(const dns_res *r, uint64_t id) {
+  guint lo = 0, hi = r->nopen;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    uint64_t m = r->open[mid]->action;
+    if (m == id)
+      return (gssize)mid;
+    if (m < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
+/* Adds T, whose attempt just started (its action id above every other's). */
+static void open_add(dns_res *r, dns_res__task *t) {
+  g_assert(r->nopen == 0 || r->open[r->nopen - 1]->action < t->action);
+  if (r->nopen == r->open_cap) {
+    r->open_cap = r->open_cap ? 2 * r->open_cap : OPEN_MIN;
+    r->open = g_renew(dns_res__task *, r->open, r->open_cap);
+  }
+  r->open[r->nopen++] = t;
+}
+
+/* Removes T (present), keeping order; a block a quarter full is halved. */
+static void open_remove(dns_res *r, dns_res__task *t) {
+  gssize at = open_at(r, t->action);
+  g_assert(at >= 0 && r->open[at] == t);
+  memmove(r->open + at, r->open + at + 1, (r->nopen - (guint)at - 1) * sizeof *r->open);
+  r->nopen--;
+  if (r->open_cap > OPEN_MIN && r->nopen <= r->open_cap / 4) {
+    r->open_cap /= 2;
+    r->open = g_renew(dns_res__task *, r->open, r->open_cap);
+  }
+}
+
 void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   if (!t->action)
     return;
@@ -382,7 +421,7 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   a->port = s->port;
   a->sport = t->sport;
   a->qid = t->qid;
-  g_hash_table_remove(r->actions, &t->action);
+  open_remove(r, t);
   t->action = 0;
   dns_tcp_free(t->tcp);
   t->tcp = NULL;
@@ -428,7 +467,7 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
     a->kind = DNS_RES_ACT_UDP;
     a->data = g_bytes_new(buf, res.len);
   }
-  g_hash_table_insert(r->actions, &t->action, t);
+  open_add(r, t);
   t->deadline = now + r->cfg.timeouts[t->tries];
   t->tries++;
   lk->queries++;
@@ -839,9 +878,27 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
   dns_res__next_server(r, t, now);
 }
 
+/* The index of pending lookup ID in r->lookups, or -1: the array is in
+ * id order (ids grow, removal keeps order), so a binary search. */
+static gssize lookup_at(const dns_res *r, uint64_t id) {
+  guint lo = 0, hi = r->lookups->len;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    uint64_t m = ((const dns_res__lookup *)g_ptr_array_index(r->lookups, mid))->id;
+    if (m == id)
+      return (gssize)mid;
+    if (m < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
 static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
-  g_ptr_array_remove(r->lookups, lk); /* keeps id order */
-  g_hash_table_remove(r->by_id, &lk->id);
+  gssize at = lookup_at(r, lk->id);
+  g_assert(at >= 0 && g_ptr_array_index(r->lookups, at) == lk);
+  g_ptr_array_remove_index(r->lookups, (guint)at); /* keeps id order */
   if (lk->waiters)
     g_ptr_array_free(lk->waiters, TRUE);
   if (!r->spare_lookup) /* the next lookup's block */
@@ -1001,7 +1058,6 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
   lk->start = now;
   lk->deadline = now + r->cfg.total_timeout;
   g_ptr_array_add(r->lookups, lk);
-  g_hash_table_insert(r->by_id, &lk->id, lk);
   if (join) {
     /* The same question in flight: share its answer, send nothing. */
     lk->primary = join;
@@ -1018,7 +1074,8 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
 }
 
 static dns_res__lookup *lookup_find(dns_res *r, uint64_t id) {
-  return g_hash_table_lookup(r->by_id, &id);
+  gssize at = lookup_at(r, id);
+  return at < 0 ? NULL : g_ptr_array_index(r->lookups, at);
 }
 
 bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now) {
@@ -1051,7 +1108,8 @@ bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now) {
 }
 
 static dns_res__task *open_task(dns_res *r, uint64_t id) {
-  return g_hash_table_lookup(r->actions, &id);
+  gssize at = open_at(r, id);
+  return at < 0 ? NULL : r->open[at];
 }
 
 void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_port,

@@ -124,9 +124,12 @@ struct dns_res {
   dns_res_env env;
   dns_cache *cache;
   GArray *scratch;     /* of dns_rr, empty: cache reads in dns_res__step; NULL while taken */
-  GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order */
-  GHashTable *by_id;   /* &lookup->id -> lookup, lookup only */
-  GHashTable *actions; /* &task->action -> task, lookup only */
+  GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order (binary searched by id) */
+  /* Tasks with an attempt in flight, in action id order (ids grow as
+   * attempts start and removal keeps order: binary searched); the block
+   * halves when a quarter full. */
+  dns_res__task **open;
+  guint nopen, open_cap;
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   /* Actions queued, by value: acts[act_head..act_len) of an act_cap
    * block (kept at rest while of ACTS_KEEP entries or fewer). */
