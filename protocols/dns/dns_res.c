@@ -330,9 +330,9 @@ bool dns_res_next_event(dns_res *r, dns_res_event *ev) {
 }
 
 /* Once every queued action is taken, the queue starts over; a block of
- * a few actions is kept (a lookup's send, a close and a resend come
- * together), one grown past that in a burst is let go. */
-enum { ACTS_KEEP = 4 };
+ * two actions is kept (a close and the next send come together), one
+ * grown past that in a burst is let go. */
+enum { ACTS_KEEP = 2 };
 
 static void acts_rewind(dns_res *r) {
   if (r->act_head < r->act_len)
