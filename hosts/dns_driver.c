@@ -32,7 +32,7 @@ struct dns_driver {
   act **acts;
   guint nacts, acts_cap;
   GPtrArray *closing; /* act*: TCP connections we closed, until they end */
-  act *spare; /* a UDP act at rest, its socket unbound (or NULL): the next query's */
+  act *spare;         /* a UDP act at rest, its socket unbound (or NULL): the next query's */
   sim_event_id timer;
   sim_time timer_at;
   bool pumping;

@@ -875,12 +875,12 @@ START_TEST(encode_response_as_make_response) {
   const char *cn[] = {"a.example.org. 60 IN CNAME b.example.org.",
                       "b.example.org. 60 IN CNAME c.example.org.", NULL};
   const char *an[] = {"c.example.org. 60 IN A 192.0.2.1", "c.example.org. 60 IN A 192.0.2.2",
-                      "c.example.org. 60 IN A 192.0.2.3", "c.example.org. 60 IN MX 5 mx.example.org.",
-                      NULL};
+                      "c.example.org. 60 IN A 192.0.2.3",
+                      "c.example.org. 60 IN MX 5 mx.example.org.", NULL};
   const char *au[] = {"example.org. 60 IN SOA ns.example.org. admin.example.org. 1 2 3 4 5", NULL};
   const char *none[] = {NULL};
-  const char *const *sets[][3] = {{cn, an, au}, {none, an, none}, {none, none, au}, {cn, none, none},
-                                  {none, none, none}};
+  const char *const *sets[][3] = {
+      {cn, an, au}, {none, an, none}, {none, none, au}, {cn, none, none}, {none, none, none}};
   guint checked = 0;
   for (size_t si = 0; si < G_N_ELEMENTS(sets); si++)
     for (int variant = 0; variant < 8; variant++) {
@@ -913,8 +913,8 @@ START_TEST(encode_response_as_make_response) {
           memset(a, 0xAA, sizeof a);
           memset(b, 0xAA, sizeof b);
           dns_err ea = dns_msg_encode(&r, a, limit, fl, &ra);
-          dns_err eb = dns_res_encode_response(&q, dns_msg_question(&q), &ev, 1232, b, limit, fl,
-                                               &rb);
+          dns_err eb =
+              dns_res_encode_response(&q, dns_msg_question(&q), &ev, 1232, b, limit, fl, &rb);
           ck_assert_int_eq(eb, ea);
           ck_assert_uint_eq(rb.len, ra.len);
           ck_assert_int_eq(rb.tc, ra.tc);

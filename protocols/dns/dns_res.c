@@ -936,7 +936,7 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->rcode = rcode;
   ev->reason = reason;
   bool lean = r->cfg.done_answer_only; /* cnames, authority: NULL (T keeps and frees them) */
-  bool nul = r->cfg.done_empty_null; /* cnames, authority: NULL when empty */
+  bool nul = r->cfg.done_empty_null;   /* cnames, authority: NULL when empty */
   if (rcode != DNS_RCODE_SERVFAIL) {
     ev->rrs = rrs_give(&t->answer, take, false);
     ev->authority = lean ? NULL : rrs_give(&t->authority, take, nul);

@@ -580,8 +580,8 @@ static bool same_rrset(const dns_rr *a, const dns_rr *b) {
 }
 
 dns_err dns_msg_encode_parts(const dns_msg *m, const dns_question *qs, guint qdcount,
-                            const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
-                            unsigned flags, dns_enc_result *res) {
+                             const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
+                             unsigned flags, dns_enc_result *res) {
   g_assert(limit <= 65535);
   g_assert(m->edns.present || m->rcode < 16);
   size_t osz = opt_size(m);

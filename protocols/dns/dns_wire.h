@@ -273,8 +273,8 @@ typedef struct {
  * questions at QS and the records of SECS (M's own question and section
  * arrays are not read): the same octets, without building the message. */
 dns_err dns_msg_encode_parts(const dns_msg *m, const dns_question *qs, guint qdcount,
-                            const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
-                            unsigned flags, dns_enc_result *res);
+                             const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
+                             unsigned flags, dns_enc_result *res);
 
 /* Encodes the query dns_resp_make_query(ID, NAME, TYPE, RD, EDNS_SIZE)
  * would build (one IN question, an OPT with EDNS_SIZE unless 0, DO off)
