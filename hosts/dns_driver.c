@@ -1,8 +1,10 @@
 /* dns_driver.c — dns_res actions over the simulated UDP and TCP. */
 #include "dns_driver.h"
 
+#include <stddef.h>
 #include <string.h>
 
+#include "dns_idvec.h"
 #include "dns_tcp.h"
 #include "dns_trace.h"
 #include "sim_tcp.h"
@@ -29,8 +31,7 @@ struct dns_driver {
   void *user;
   /* act*, in action id order (ids grow as actions start, removal keeps
    * order: binary searched); the block halves when a quarter full */
-  act **acts;
-  guint nacts, acts_cap;
+  dns_idvec acts;
   GPtrArray *closing; /* act*: TCP connections we closed, until they end */
   act *spare;         /* a UDP act at rest, its socket unbound (or NULL): the next query's */
   sim_event_id timer;
@@ -47,44 +48,6 @@ static void act_free(act *a) {
     g_bytes_unref(a->query);
   dns_tcp_free(a->deframer);
   g_free(a);
-}
-
-enum { ACTS_MIN = 16 };
-
-/* The index of action ID in d->acts, or -1. */
-static gssize act_at(const dns_driver *d, uint64_t id) {
-  guint lo = 0, hi = d->nacts;
-  while (lo < hi) {
-    guint mid = lo + (hi - lo) / 2;
-    uint64_t m = d->acts[mid]->id;
-    if (m == id)
-      return (gssize)mid;
-    if (m < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
-}
-
-/* Adds A, the action just started (its id above every other's). */
-static void acts_add(dns_driver *d, act *a) {
-  g_assert(d->nacts == 0 || d->acts[d->nacts - 1]->id < a->id);
-  if (d->nacts == d->acts_cap) {
-    d->acts_cap = d->acts_cap ? 2 * d->acts_cap : ACTS_MIN;
-    d->acts = g_renew(act *, d->acts, d->acts_cap);
-  }
-  d->acts[d->nacts++] = a;
-}
-
-/* Removes the action at index AT, keeping order. */
-static void acts_remove_at(dns_driver *d, guint at) {
-  memmove(d->acts + at, d->acts + at + 1, (d->nacts - at - 1) * sizeof *d->acts);
-  d->nacts--;
-  if (d->acts_cap > ACTS_MIN && d->nacts <= d->acts_cap / 4) {
-    d->acts_cap /= 2;
-    d->acts = g_renew(act *, d->acts, d->acts_cap);
-  }
 }
 
 /* --- UDP ------------------------------------------------------------- */
@@ -203,11 +166,11 @@ static void start_action(dns_driver *d, dns_res_action *x) {
       sim_udp_close(a->udp);
       a->udp = NULL;
     }
-    acts_add(d, a);
+    dns_idvec_add(&d->acts, a);
     dns_res_on_net_error(d->res, a->id, DNS_RES_NET_UNREACHABLE, host_now(d->h));
     return;
   }
-  acts_add(d, a);
+  dns_idvec_add(&d->acts, a);
   gsize n;
   const uint8_t *p = g_bytes_get_data(x->data, &n);
   if (x->kind == DNS_RES_ACT_UDP) {
@@ -221,11 +184,11 @@ static void start_action(dns_driver *d, dns_res_action *x) {
 }
 
 static void close_action(dns_driver *d, uint64_t id) {
-  gssize at = act_at(d, id);
+  gssize at = dns_idvec_find(&d->acts, id);
   if (at < 0)
     return;
-  act *a = d->acts[at];
-  acts_remove_at(d, (guint)at);
+  act *a = d->acts.v[at];
+  dns_idvec_remove_at(&d->acts, (guint)at);
   if (a->udp)
     sim_udp_unbind(a->udp);
   if (a->tcp) {
@@ -330,11 +293,9 @@ static void engine_start(dns_driver *d) {
 }
 
 static void drop_acts(dns_driver *d) {
-  for (guint i = 0; i < d->nacts; i++)
-    act_free(d->acts[i]); /* nothing is traced or scheduled */
-  g_free(d->acts);
-  d->acts = NULL;
-  d->nacts = d->acts_cap = 0;
+  for (guint i = 0; i < d->acts.n; i++)
+    act_free(d->acts.v[i]); /* nothing is traced or scheduled */
+  dns_idvec_clear(&d->acts);
   g_ptr_array_set_size(d->closing, 0);
   spare_drop(d);
 }
@@ -369,6 +330,7 @@ dns_driver *dns_driver_new(host *h, const dns_res_config *cfg, dns_driver_done_f
   d->cfg.servers = d->servers;
   d->done = done;
   d->user = user;
+  dns_idvec_init(&d->acts, offsetof(act, id));
   d->closing = g_ptr_array_new_with_free_func((GDestroyNotify)act_free);
   d->timer_at = INT64_MAX;
   engine_start(d);

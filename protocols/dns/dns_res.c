@@ -164,6 +164,7 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   if (cfg->cache)
     r->cache = dns_cache_new(&cfg->cache_cfg);
   r->lookups = g_ptr_array_new();
+  dns_idvec_init(&r->open, offsetof(dns_res__task, action));
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
   r->next_lookup = 1;
@@ -245,7 +246,7 @@ void dns_res_free(dns_res *r) {
   g_ptr_array_free(r->lookups, TRUE);
   g_free(r->spare_lookup);
   g_free(r->spare_task);
-  g_free(r->open);
+  dns_idvec_clear(&r->open);
   g_hash_table_destroy(r->dead);
   for (size_t i = r->act_head; i < r->act_len; i++)
     dns_res_action_clear(&r->acts[i]);
@@ -367,46 +368,11 @@ bool dns_res_next_action(dns_res *r, dns_res_action *act) {
   return true;
 }
 
-/* ---- attempts in flight, by action id ------------------------------------ */
-
-enum { OPEN_MIN = 16 };
-
-/* The index of the task whose attempt in flight is action ID, or -1. */
-static gssize open_at(const dns_res *r, uint64_t id) {
-  guint lo = 0, hi = r->nopen;
-  while (lo < hi) {
-    guint mid = lo + (hi - lo) / 2;
-    uint64_t m = r->open[mid]->action;
-    if (m == id)
-      return (gssize)mid;
-    if (m < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
-}
-
-/* Adds T, whose attempt just started (its action id above every other's). */
-static void open_add(dns_res *r, dns_res__task *t) {
-  g_assert(r->nopen == 0 || r->open[r->nopen - 1]->action < t->action);
-  if (r->nopen == r->open_cap) {
-    r->open_cap = r->open_cap ? 2 * r->open_cap : OPEN_MIN;
-    r->open = g_renew(dns_res__task *, r->open, r->open_cap);
-  }
-  r->open[r->nopen++] = t;
-}
-
-/* Removes T (present), keeping order; a block a quarter full is halved. */
+/* Removes T (present) from the attempts in flight. */
 static void open_remove(dns_res *r, dns_res__task *t) {
-  gssize at = open_at(r, t->action);
-  g_assert(at >= 0 && r->open[at] == t);
-  memmove(r->open + at, r->open + at + 1, (r->nopen - (guint)at - 1) * sizeof *r->open);
-  r->nopen--;
-  if (r->open_cap > OPEN_MIN && r->nopen <= r->open_cap / 4) {
-    r->open_cap /= 2;
-    r->open = g_renew(dns_res__task *, r->open, r->open_cap);
-  }
+  gssize at = dns_idvec_find(&r->open, t->action);
+  g_assert(at >= 0 && r->open.v[at] == t);
+  dns_idvec_remove_at(&r->open, (guint)at);
 }
 
 void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
@@ -467,7 +433,7 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
     a->kind = DNS_RES_ACT_UDP;
     a->data = g_bytes_new(buf, res.len);
   }
-  open_add(r, t);
+  dns_idvec_add(&r->open, t); /* its action id above every other's */
   t->deadline = now + r->cfg.timeouts[t->tries];
   t->tries++;
   lk->queries++;
@@ -881,18 +847,7 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
 /* The index of pending lookup ID in r->lookups, or -1: the array is in
  * id order (ids grow, removal keeps order), so a binary search. */
 static gssize lookup_at(const dns_res *r, uint64_t id) {
-  guint lo = 0, hi = r->lookups->len;
-  while (lo < hi) {
-    guint mid = lo + (hi - lo) / 2;
-    uint64_t m = ((const dns_res__lookup *)g_ptr_array_index(r->lookups, mid))->id;
-    if (m == id)
-      return (gssize)mid;
-    if (m < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
+  return dns_idvec_search(r->lookups->pdata, r->lookups->len, offsetof(dns_res__lookup, id), id);
 }
 
 static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
@@ -1108,8 +1063,8 @@ bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now) {
 }
 
 static dns_res__task *open_task(dns_res *r, uint64_t id) {
-  gssize at = open_at(r, id);
-  return at < 0 ? NULL : r->open[at];
+  gssize at = dns_idvec_find(&r->open, id);
+  return at < 0 ? NULL : r->open.v[at];
 }
 
 void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_port,

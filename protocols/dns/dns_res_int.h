@@ -4,9 +4,11 @@
 #ifndef MAILSIM_DNS_RES_INT_H
 #define MAILSIM_DNS_RES_INT_H
 
+#include "dns_idvec.h"
 #include "dns_res.h"
 #include "dns_tcp.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* A name held at its length (a task has thousands of siblings in flight
@@ -128,8 +130,7 @@ struct dns_res {
   /* Tasks with an attempt in flight, in action id order (ids grow as
    * attempts start and removal keeps order: binary searched); the block
    * halves when a quarter full. */
-  dns_res__task **open;
-  guint nopen, open_cap;
+  dns_idvec open; /* dns_res__task*, by action */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   /* Actions queued, by value: acts[act_head..act_len) of an act_cap
    * block (kept at rest while of ACTS_KEEP entries or fewer). */
