@@ -130,7 +130,7 @@ struct dns_res {
   /* Tasks with an attempt in flight, in action id order (ids grow as
    * attempts start and removal keeps order: binary searched); the block
    * halves when a quarter full. */
-  dns_idvec open; /* dns_res__task*, by action */
+  dns_idvec open;      /* dns_res__task*, by action */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
   /* Actions queued, by value: acts[act_head..act_len) of an act_cap
    * block (kept at rest while of ACTS_KEEP entries or fewer). */
