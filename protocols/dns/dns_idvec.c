@@ -22,25 +22,6 @@ void dns_idvec_clear(dns_idvec *x) {
   x->n = x->cap = 0;
 }
 
-gssize dns_idvec_search(void *const *v, guint n, size_t id_off, uint64_t id) {
-  guint lo = 0, hi = n;
-  while (lo < hi) {
-    guint mid = lo + (hi - lo) / 2;
-    uint64_t m = id_of(v[mid], id_off);
-    if (m == id)
-      return (gssize)mid;
-    if (m < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
-}
-
-gssize dns_idvec_find(const dns_idvec *x, uint64_t id) {
-  return dns_idvec_search(x->v, x->n, x->id_off, id);
-}
-
 void dns_idvec_add(dns_idvec *x, void *rec) {
   g_assert(x->n == 0 || id_of(x->v[x->n - 1], x->id_off) < id_of(rec, x->id_off));
   if (x->n == x->cap) {

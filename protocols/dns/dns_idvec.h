@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
   void **v;      /* the records, by id; N of them in a CAP block */
@@ -26,14 +27,31 @@ void dns_idvec_init(dns_idvec *x, size_t id_off);
 void dns_idvec_clear(dns_idvec *x);
 /* Appends REC, whose id must be above every other's (else a bug: aborts). */
 void dns_idvec_add(dns_idvec *x, void *rec);
-/* The index of the record of id ID, or -1. */
-gssize dns_idvec_find(const dns_idvec *x, uint64_t id);
 /* Removes the record at AT (< n), keeping order. */
 void dns_idvec_remove_at(dns_idvec *x, guint at);
 
 /* The index of id ID among the N records at V (sorted by the uint64_t at
- * ID_OFF), or -1: the search itself, for arrays held elsewhere (a
- * GPtrArray's pdata). */
-gssize dns_idvec_search(void *const *v, guint n, size_t id_off, uint64_t id);
+ * ID_OFF), or -1: the search itself, also for arrays held elsewhere (a
+ * GPtrArray's pdata). Inline: it runs for every packet of a lookup. */
+static inline gssize dns_idvec_search(void *const *v, guint n, size_t id_off, uint64_t id) {
+  guint lo = 0, hi = n;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    uint64_t m;
+    memcpy(&m, (const char *)v[mid] + id_off, sizeof m);
+    if (m == id)
+      return (gssize)mid;
+    if (m < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
+/* The index of the record of id ID, or -1. */
+static inline gssize dns_idvec_find(const dns_idvec *x, uint64_t id) {
+  return dns_idvec_search(x->v, x->n, x->id_off, id);
+}
 
 #endif
