@@ -5,9 +5,11 @@
  * have thousands in flight during a queue run. */
 #include "dns_client.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "dns_driver.h"
+#include "dns_idvec.h"
 
 typedef struct {
   dns_client *c;
@@ -27,31 +29,15 @@ struct dns_client {
   dns_driver *drv;
   /* pending*, in lookup (= id) order; its block shrinks after a burst (a
    * queue run asks for thousands at once, then for a few) */
-  pending **pv;
-  guint npending, cap;
+  dns_idvec pend;
+  pending *spare; /* the last delivered lookup's block, for the next lookup */
 };
 
-/* The index of the pending lookup ID, or -1: c->pending is sorted by id
- * (ids grow with each lookup and removal keeps order), so a binary search
- * instead of a scan (an MTA's queue run has thousands in flight). */
-static gssize find_at(const dns_client *c, uint64_t id) {
-  guint lo = 0, hi = c->npending;
-  while (lo < hi) {
-    guint mid = lo + (hi - lo) / 2;
-    uint64_t m = c->pv[mid]->id;
-    if (m == id)
-      return (gssize)mid;
-    if (m < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
-}
-
+/* The pending lookup ID, or NULL: binary searched (an MTA's queue run has
+ * thousands in flight). */
 static pending *find(const dns_client *c, uint64_t id) {
-  gssize at = find_at(c, id);
-  return at < 0 ? NULL : c->pv[at];
+  gssize at = dns_idvec_find(&c->pend, id);
+  return at < 0 ? NULL : c->pend.v[at];
 }
 
 static void pending_free(pending *p) {
@@ -60,59 +46,46 @@ static void pending_free(pending *p) {
   g_free(p);
 }
 
-enum { PV_MIN = 16 };
-
-/* Appends P (its id above every other's). */
-static void pending_add(dns_client *c, pending *p) {
-  g_assert(c->npending == 0 || c->pv[c->npending - 1]->id < p->id);
-  if (c->npending == c->cap) {
-    c->cap = c->cap ? 2 * c->cap : PV_MIN;
-    c->pv = g_renew(pending *, c->pv, c->cap);
-  }
-  c->pv[c->npending++] = p;
-}
-
-/* Removes P (present) from the pending lookups without freeing it,
- * keeping order; a block a quarter full is halved. */
+/* Removes P (present) from the pending lookups without freeing it. */
 static void pending_remove(dns_client *c, pending *p) {
-  gssize at = find_at(c, p->id);
-  g_assert(at >= 0 && c->pv[at] == p);
-  memmove(c->pv + at, c->pv + at + 1, (c->npending - (guint)at - 1) * sizeof *c->pv);
-  c->npending--;
-  if (c->cap > PV_MIN && c->npending <= c->cap / 4) {
-    c->cap /= 2;
-    c->pv = g_renew(pending *, c->pv, c->cap);
-  }
+  gssize at = dns_idvec_find(&c->pend, p->id);
+  g_assert(at >= 0 && c->pend.v[at] == p);
+  dns_idvec_remove_at(&c->pend, (guint)at);
 }
 
 /* Frees every pending lookup (their deliveries cancelled) and the block. */
 static void pending_drop_all(dns_client *c) {
-  for (guint i = 0; i < c->npending; i++) {
-    pending *p = c->pv[i];
+  for (guint i = 0; i < c->pend.n; i++) {
+    pending *p = c->pend.v[i];
     if (p->deliver)
       sim_world_cancel(host_world(c->h), p->deliver);
     pending_free(p);
   }
-  g_free(c->pv);
-  c->pv = NULL;
-  c->npending = c->cap = 0;
+  dns_idvec_clear(&c->pend);
 }
 
 static void deliver(void *a, void *b) {
   (void)b;
   pending *p = a;
   dns_client *c = p->c;
-  p->deliver = 0;
-  dns_client_result r = {p->rcode, p->rrs, p->from_cache, p->reason};
+  GArray *rrs = p->rrs;
+  dns_client_result r = {p->rcode, rrs, p->from_cache, p->reason};
+  dns_client_fn fn = p->fn;
+  void *user = p->user;
   pending_remove(c, p);
-  p->fn(p->user, &r);
+  /* the block is the next lookup's (the callback often starts one) */
+  p->rrs = NULL;
+  if (!c->spare)
+    c->spare = p;
+  else
+    pending_free(p);
+  fn(user, &r);
   /* the records back to the engine: the next cache hit's array */
   dns_res *e = dns_driver_engine(c->drv);
-  if (e) {
-    dns_res_give_rrs(e, p->rrs);
-    p->rrs = NULL;
-  }
-  pending_free(p);
+  if (e)
+    dns_res_give_rrs(e, rrs);
+  else if (rrs)
+    g_array_free(rrs, TRUE);
 }
 
 static void on_done(void *user, dns_res_event *ev) {
@@ -139,6 +112,7 @@ static void on_crash(void *user, bool crashed) {
 dns_client *dns_client_new(host *h, const sim_addr *resolver) {
   dns_client *c = g_new0(dns_client, 1);
   c->h = h;
+  dns_idvec_init(&c->pend, offsetof(pending, id));
   char addr[SIM_ADDR_BUFSZ];
   dns_res_server srv = {NULL, sim_addr_format(resolver, addr), 53};
   dns_res_config cfg;
@@ -163,6 +137,7 @@ void dns_client_free(dns_client *c) {
   if (!c)
     return;
   pending_drop_all(c);
+  g_free(c->spare);
   dns_driver_free(c->drv);
   g_free(c);
 }
@@ -172,14 +147,16 @@ uint64_t dns_client_lookup(dns_client *c, const char *qname, uint16_t qtype, dns
   dns_name n;
   if (dns_name_from_text(&n, qname) != DNS_OK || !dns_driver_engine(c->drv))
     return 0;
-  pending *p = g_new0(pending, 1);
+  pending *p = c->spare ? c->spare : g_new(pending, 1);
+  c->spare = NULL;
+  memset(p, 0, sizeof *p);
   p->c = c;
   p->fn = fn;
   p->user = user;
   /* The id is known only when lookup returns, but DONE may come inside it
    * (a cache hit): give the pending entry the next id the engine will use. */
   p->id = dns_res_stats_peek(dns_driver_engine(c->drv))->lookups + 1;
-  pending_add(c, p);
+  dns_idvec_add(&c->pend, p); /* its id above every other's */
   uint64_t id = dns_driver_lookup(c->drv, &n, qtype);
   g_assert(id == p->id);
   return id;

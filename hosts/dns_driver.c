@@ -1,8 +1,10 @@
 /* dns_driver.c — dns_res actions over the simulated UDP and TCP. */
 #include "dns_driver.h"
 
+#include <stddef.h>
 #include <string.h>
 
+#include "dns_idvec.h"
 #include "dns_tcp.h"
 #include "dns_trace.h"
 #include "sim_tcp.h"
@@ -27,8 +29,11 @@ struct dns_driver {
   dns_res *res;            /* NULL while the host is down */
   dns_driver_done_fn done;
   void *user;
-  GHashTable *acts;   /* action id -> act*, lookup only */
+  /* act*, in action id order (ids grow as actions start, removal keeps
+   * order: binary searched); the block halves when a quarter full */
+  dns_idvec acts;
   GPtrArray *closing; /* act*: TCP connections we closed, until they end */
+  act *spare;         /* a UDP act at rest, its socket unbound (or NULL): the next query's */
   sim_event_id timer;
   sim_time timer_at;
   bool pumping;
@@ -44,8 +49,6 @@ static void act_free(act *a) {
   dns_tcp_free(a->deframer);
   g_free(a);
 }
-
-static act *act_of(dns_driver *d, uint64_t id) { return g_hash_table_lookup(d->acts, &id); }
 
 /* --- UDP ------------------------------------------------------------- */
 
@@ -123,25 +126,55 @@ static const sim_tcp_callbacks tcp_cb = {tcp_connected, tcp_data, tcp_eof, tcp_d
 
 /* --- actions, events, timer -------------------------------------------- */
 
+/* A UDP act's socket bound to PORT (else an ephemeral port): the spare's
+ * socket bound again, or a new one. */
+static void udp_bind(dns_driver *d, act *a, uint16_t port) {
+  if (a->udp) {
+    if (sim_udp_rebind(a->udp, port, &udp_cb, a) || sim_udp_rebind(a->udp, 0, &udp_cb, a))
+      return;
+    sim_udp_close(a->udp); /* no port at all: as a failed bind */
+    a->udp = NULL;
+    return;
+  }
+  a->udp = sim_udp_bind(host_node(d->h), port, &udp_cb, a);
+  if (!a->udp)
+    a->udp = sim_udp_bind(host_node(d->h), 0, &udp_cb, a);
+}
+
+/* Frees the spare act and its unbound socket (not the kernel's to free). */
+static void spare_drop(dns_driver *d) {
+  if (!d->spare)
+    return;
+  sim_udp_close(d->spare->udp);
+  act_free(d->spare);
+  d->spare = NULL;
+}
+
 static void start_action(dns_driver *d, dns_res_action *x) {
-  act *a = g_new0(act, 1);
+  /* A UDP query takes the spare act (a host's engine mostly has one query
+   * in flight at a time: no act block, no socket block per query). */
+  act *a = x->kind == DNS_RES_ACT_UDP && d->spare ? d->spare : g_new0(act, 1);
+  if (a == d->spare)
+    d->spare = NULL;
   a->d = d;
   a->id = x->id;
   a->kind = x->kind;
   sim_addr server;
   if (!sim_addr_parse(x->server, &server)) {
     /* Not an address we can reach: tell the engine at once. */
-    g_hash_table_insert(d->acts, &a->id, a);
+    if (a->udp) { /* the spare's socket: not needed */
+      sim_udp_close(a->udp);
+      a->udp = NULL;
+    }
+    dns_idvec_add(&d->acts, a);
     dns_res_on_net_error(d->res, a->id, DNS_RES_NET_UNREACHABLE, host_now(d->h));
     return;
   }
-  g_hash_table_insert(d->acts, &a->id, a);
+  dns_idvec_add(&d->acts, a);
   gsize n;
   const uint8_t *p = g_bytes_get_data(x->data, &n);
   if (x->kind == DNS_RES_ACT_UDP) {
-    a->udp = sim_udp_bind(host_node(d->h), x->sport, &udp_cb, a);
-    if (!a->udp)
-      a->udp = sim_udp_bind(host_node(d->h), 0, &udp_cb, a);
+    udp_bind(d, a, x->sport);
     sim_udp_send(a->udp, &server, x->port, p, n);
   } else {
     a->query = g_bytes_ref(x->data);
@@ -151,12 +184,13 @@ static void start_action(dns_driver *d, dns_res_action *x) {
 }
 
 static void close_action(dns_driver *d, uint64_t id) {
-  act *a = act_of(d, id);
-  if (!a)
+  gssize at = dns_idvec_find(&d->acts, id);
+  if (at < 0)
     return;
-  g_hash_table_remove(d->acts, &id);
+  act *a = d->acts.v[at];
+  dns_idvec_remove_at(&d->acts, (guint)at);
   if (a->udp)
-    sim_udp_close(a->udp);
+    sim_udp_unbind(a->udp);
   if (a->tcp) {
     /* Closed politely; the act lives until the connection says closed. */
     a->kind = DNS_RES_ACT_CLOSE;
@@ -164,6 +198,11 @@ static void close_action(dns_driver *d, uint64_t id) {
     sim_tcp_close(a->tcp);
     return;
   }
+  if (a->kind == DNS_RES_ACT_UDP && !d->spare) {
+    d->spare = a; /* kept with its socket, unbound */
+    return;
+  }
+  sim_udp_close(a->udp); /* unbound: freed */
   act_free(a);
 }
 
@@ -254,13 +293,11 @@ static void engine_start(dns_driver *d) {
 }
 
 static void drop_acts(dns_driver *d) {
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, d->acts);
-  while (g_hash_table_iter_next(&it, &k, &v))
-    act_free(v); /* order does not matter: nothing is traced or scheduled */
-  g_hash_table_remove_all(d->acts);
+  for (guint i = 0; i < d->acts.n; i++)
+    act_free(d->acts.v[i]); /* nothing is traced or scheduled */
+  dns_idvec_clear(&d->acts);
   g_ptr_array_set_size(d->closing, 0);
+  spare_drop(d);
 }
 
 static void on_crash(void *user, bool crashed) {
@@ -293,7 +330,7 @@ dns_driver *dns_driver_new(host *h, const dns_res_config *cfg, dns_driver_done_f
   d->cfg.servers = d->servers;
   d->done = done;
   d->user = user;
-  d->acts = g_hash_table_new(g_int64_hash, g_int64_equal);
+  dns_idvec_init(&d->acts, offsetof(act, id));
   d->closing = g_ptr_array_new_with_free_func((GDestroyNotify)act_free);
   d->timer_at = INT64_MAX;
   engine_start(d);
@@ -305,7 +342,6 @@ void dns_driver_free(dns_driver *d) {
   if (!d)
     return;
   drop_acts(d);
-  g_hash_table_unref(d->acts);
   g_ptr_array_unref(d->closing);
   if (d->timer)
     sim_world_cancel(host_world(d->h), d->timer);

@@ -15,17 +15,20 @@
 typedef struct tcp_client tcp_client;
 
 /* A client query waiting for its lookup. During a queue-run burst a
- * resolver holds thousands, so the query is kept as its datagram (a few
- * dozen octets) and decoded again to answer, not as a decoded dns_msg
- * (four arrays, a 260-octet question: ~850 octets with malloc's share). */
+ * resolver holds thousands, so the query is kept as what its answer
+ * needs (header fields, EDNS, the question with its name at its length),
+ * not as a decoded dns_msg (four arrays, a 260-octet question: ~850
+ * octets with malloc's share), nor as the datagram to decode again. */
 typedef struct {
   uint64_t lookup;
   /* where the answer goes: UDP (from, port) or a TCP client */
   tcp_client *tcp;
   sim_addr from;
   uint16_t port;
-  uint16_t len;
-  uint8_t pkt[]; /* the query as received, LEN octets */
+  uint16_t id, qtype, qclass, udp_size;
+  uint8_t opcode;
+  bool rd, edns, do_bit;
+  uint8_t qname[]; /* the question's name: its length, then its wire form */
 } waiting;
 
 struct tcp_client {
@@ -54,10 +57,19 @@ static void client_free(tcp_client *tc) {
 }
 
 static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
-  dns_msg q, resp; /* dns_msg_decode initialises Q */
-  dns_err de = dns_msg_decode(&q, w->pkt, w->len);
-  g_assert(de == DNS_OK); /* it decoded when it came */
-  dns_res_make_response(&q, ev, EDNS_SIZE, &resp);
+  dns_msg q; /* the query's header and EDNS, as decoded when it came */
+  dns_msg_init(&q);
+  q.id = w->id;
+  q.opcode = w->opcode;
+  q.rd = w->rd;
+  q.edns.present = w->edns;
+  q.edns.do_bit = w->do_bit;
+  q.edns.udp_size = w->udp_size;
+  dns_question qq;
+  qq.name.len = w->qname[0];
+  memcpy(qq.name.wire, w->qname + 1, w->qname[0]);
+  qq.type = w->qtype;
+  qq.rclass = w->qclass;
   bool tcp = w->tcp != NULL;
   /* A UDP answer is at most EDNS_SIZE octets (dns_msg_udp_limit): built on
    * the stack; only TCP's 64 KiB limit takes a block. */
@@ -66,7 +78,9 @@ static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
   g_assert(tcp || limit <= sizeof ubuf);
   uint8_t *buf = tcp ? g_malloc(limit) : ubuf;
   dns_enc_result er;
-  if (dns_msg_encode(&resp, buf, limit, DNS_ENC_TRUNCATE, &er) == DNS_OK) {
+  /* the octets of dns_res_make_response's message, without its copies */
+  if (dns_res_encode_response(&q, &qq, ev, EDNS_SIZE, buf, limit, DNS_ENC_TRUNCATE, &er) ==
+      DNS_OK) {
     r->answered++;
     if (!tcp) {
       if (r->udp)
@@ -80,8 +94,6 @@ static void reply(dns_resolver *r, waiting *w, const dns_res_event *ev) {
   }
   if (buf != ubuf)
     g_free(buf);
-  dns_msg_clear(&resp);
-  dns_msg_clear(&q);
   if (tcp)
     w->tcp->waiting--;
 }
@@ -93,9 +105,12 @@ static void on_done(void *user, dns_res_event *ev) {
     if (w->lookup == ev->lookup) {
       reply(r, w, ev);
       g_ptr_array_remove_index(r->waiting, i); /* frees w */
-      return;
+      break;
     }
   }
+  /* the records back to the engine: the next cache read's array */
+  dns_res_give_rrs(dns_driver_engine(r->drv), ev->rrs);
+  ev->rrs = NULL;
 }
 
 /* A query arrived (UDP or TCP): start its lookup. */
@@ -108,9 +123,18 @@ static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const si
     dns_msg_clear(&q); /* not a query we can answer; a real server would FORMERR */
     return;
   }
-  waiting *w = g_malloc(sizeof *w + len);
-  w->len = (uint16_t)len;
-  memcpy(w->pkt, pkt, len);
+  const dns_question *qq = dns_msg_question(&q);
+  waiting *w = g_malloc(sizeof *w + (size_t)qq->name.len + 1);
+  w->id = q.id;
+  w->opcode = q.opcode;
+  w->rd = q.rd;
+  w->edns = q.edns.present;
+  w->do_bit = q.edns.do_bit;
+  w->udp_size = q.edns.udp_size;
+  w->qtype = qq->type;
+  w->qclass = qq->rclass;
+  w->qname[0] = qq->name.len;
+  memcpy(w->qname + 1, qq->name.wire, qq->name.len);
   w->from = *from;
   w->port = port;
   w->tcp = tc;
@@ -119,7 +143,6 @@ static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const si
   /* Register before looking up: a cache hit completes inside the call. */
   w->lookup = dns_res_stats_peek(dns_driver_engine(r->drv))->lookups + 1;
   g_ptr_array_add(r->waiting, w);
-  const dns_question *qq = dns_msg_question(&q);
   dns_driver_lookup(r->drv, &qq->name, qq->type);
   dns_msg_clear(&q);
 }
@@ -218,6 +241,7 @@ dns_resolver *dns_resolver_new(host *h, const dns_res_server *hints, size_t nhin
   cfg.servers = hints;
   cfg.nservers = nhints;
   cfg.shuffle = true;
+  cfg.done_empty_null = true; /* reply reads NULL as no records */
   r->drv = dns_driver_new(h, &cfg, on_done, r);
   start(r);
   host_on_crash(h, on_crash, r);

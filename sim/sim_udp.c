@@ -13,13 +13,14 @@
 struct sim_udp_sock {
   sim_node *node;
   uint16_t port;
+  bool bound; /* in node->udp_socks under port (else the caller's, to rebind or close) */
   const sim_udp_callbacks *cb;
   void *user;
   sim_time rx_sent; /* of the datagram recv() is being given */
 };
 
-sim_udp_sock *sim_udp_bind(sim_node *n, uint16_t port, const sim_udp_callbacks *cb, void *user) {
-  g_assert(n && cb);
+/* PORT if free on N, or with 0 the next free ephemeral port; 0 if none. */
+static uint16_t port_pick(sim_node *n, uint16_t port) {
   if (port == 0) {
     for (int i = 0; i < 16384 && !port; i++) {
       uint16_t p = n->next_udp_port;
@@ -27,24 +28,50 @@ sim_udp_sock *sim_udp_bind(sim_node *n, uint16_t port, const sim_udp_callbacks *
       if (!g_hash_table_contains(n->udp_socks, GUINT_TO_POINTER(p)))
         port = p;
     }
-    if (!port)
-      return NULL;
-  } else if (g_hash_table_contains(n->udp_socks, GUINT_TO_POINTER(port))) {
-    return NULL;
+    return port;
   }
-  sim_udp_sock *s = g_new0(sim_udp_sock, 1);
-  s->node = n;
+  return g_hash_table_contains(n->udp_socks, GUINT_TO_POINTER(port)) ? 0 : port;
+}
+
+static void sock_bind(sim_udp_sock *s, uint16_t port, const sim_udp_callbacks *cb, void *user) {
   s->port = port;
+  s->bound = true;
   s->cb = cb;
   s->user = user;
-  g_hash_table_insert(n->udp_socks, GUINT_TO_POINTER(port), s);
+  g_hash_table_insert(s->node->udp_socks, GUINT_TO_POINTER(port), s);
+}
+
+sim_udp_sock *sim_udp_bind(sim_node *n, uint16_t port, const sim_udp_callbacks *cb, void *user) {
+  g_assert(n && cb);
+  port = port_pick(n, port);
+  if (!port)
+    return NULL;
+  sim_udp_sock *s = g_new0(sim_udp_sock, 1);
+  s->node = n;
+  sock_bind(s, port, cb, user);
   return s;
+}
+
+bool sim_udp_rebind(sim_udp_sock *s, uint16_t port, const sim_udp_callbacks *cb, void *user) {
+  g_assert(s && !s->bound && cb);
+  port = port_pick(s->node, port);
+  if (!port)
+    return false;
+  sock_bind(s, port, cb, user);
+  return true;
+}
+
+void sim_udp_unbind(sim_udp_sock *s) {
+  g_assert(s && s->bound);
+  g_hash_table_remove(s->node->udp_socks, GUINT_TO_POINTER(s->port));
+  s->bound = false;
 }
 
 void sim_udp_close(sim_udp_sock *s) {
   if (!s)
     return;
-  g_hash_table_remove(s->node->udp_socks, GUINT_TO_POINTER(s->port));
+  if (s->bound)
+    g_hash_table_remove(s->node->udp_socks, GUINT_TO_POINTER(s->port));
   g_free(s);
 }
 

@@ -642,11 +642,20 @@ static void shuffled_done_answer_only(dns_res_config *cfg) {
   cfg->done_answer_only = true;
 }
 
+static void shuffled_done_empty_null(dns_res_config *cfg) {
+  shuffled_done_only(cfg);
+  cfg->done_empty_null = true;
+}
+
 /* LEAN: with done_answer_only (cnames and authority NULL, asserted);
- * SECTIONS: the log shows cnames and authority. */
-static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
+ * NUL: with done_empty_null (cnames and authority NULL or not empty,
+ * asserted); SECTIONS: the log shows cnames and authority. */
+static char *done_only_run_nul(bool state_trace, bool lean, bool sections, bool nul) {
   harness *h = h_new_env(DNS_RES_RECURSIVE, 42,
-                         lean ? shuffled_done_answer_only : shuffled_done_only, state_trace);
+                         lean  ? shuffled_done_answer_only
+                         : nul ? shuffled_done_empty_null
+                               : shuffled_done_only,
+                         state_trace);
   resolve_scenario(h);
   /* answered by the cache: an MX, an NXDOMAIN (SOA), a CNAME chain, again */
   h_resolve(h, "example.org", DNS_T_MX);
@@ -665,6 +674,10 @@ static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
     const dns_res_event *ev = &g_array_index(h->done, dns_res_event, i);
     if (lean)
       ck_assert(ev->cnames == NULL && ev->authority == NULL);
+    if (nul)
+      ck_assert((!ev->cnames || ev->cnames->len) && (!ev->authority || ev->authority->len));
+    else if (!lean)
+      ck_assert(ev->cnames && ev->authority);
     char *a = rrs_text(ev->rrs), *c = sections ? rrs_text(ev->cnames) : g_strdup("-"),
          *au = sections ? rrs_text(ev->authority) : g_strdup("-");
     g_string_append_printf(g,
@@ -685,6 +698,24 @@ static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
   h_free(h);
   return g_string_free(g, FALSE);
 }
+
+static char *done_only_run_with(bool state_trace, bool lean, bool sections) {
+  return done_only_run_nul(state_trace, lean, sections, false);
+}
+
+/* done_empty_null: the same results, sections included (NULL read as
+ * empty), with and without the state trace. */
+START_TEST(done_empty_null) {
+  char *full = done_only_run_with(true, false, true);
+  char *nul = done_only_run_nul(false, false, true, true),
+       *nul_traced = done_only_run_nul(true, false, true, true);
+  ck_assert_str_eq(nul, full);
+  ck_assert_str_eq(nul_traced, full);
+  g_free(full);
+  g_free(nul);
+  g_free(nul_traced);
+}
+END_TEST
 
 static char *done_only_run(bool state_trace) {
   return done_only_run_with(state_trace, false, true);
@@ -826,6 +857,80 @@ START_TEST(fuzz_mutated_replies) {
 }
 END_TEST
 
+/* dns_res_encode_response writes the octets dns_msg_encode writes for
+ * dns_res_make_response's message: every limit (with and without
+ * truncation), with and without EDNS, DO, a question, CNAMEs, authority. */
+static GArray *rrs_of(const char *const *text) {
+  GArray *a = g_array_new(FALSE, FALSE, sizeof(dns_rr));
+  g_array_set_clear_func(a, rr_clear_cb);
+  for (; *text; text++) {
+    dns_rr rr;
+    ck_assert(dns_rr_from_text(&rr, *text) == DNS_OK);
+    g_array_append_val(a, rr);
+  }
+  return a;
+}
+
+START_TEST(encode_response_as_make_response) {
+  const char *cn[] = {"a.example.org. 60 IN CNAME b.example.org.",
+                      "b.example.org. 60 IN CNAME c.example.org.", NULL};
+  const char *an[] = {"c.example.org. 60 IN A 192.0.2.1", "c.example.org. 60 IN A 192.0.2.2",
+                      "c.example.org. 60 IN A 192.0.2.3",
+                      "c.example.org. 60 IN MX 5 mx.example.org.", NULL};
+  const char *au[] = {"example.org. 60 IN SOA ns.example.org. admin.example.org. 1 2 3 4 5", NULL};
+  const char *none[] = {NULL};
+  const char *const *sets[][3] = {
+      {cn, an, au}, {none, an, none}, {none, none, au}, {cn, none, none}, {none, none, none}};
+  guint checked = 0;
+  for (size_t si = 0; si < G_N_ELEMENTS(sets); si++)
+    for (int variant = 0; variant < 8; variant++) {
+      dns_res_event ev;
+      memset(&ev, 0, sizeof ev);
+      ev.kind = DNS_RES_EV_DONE;
+      ev.rcode = si == 2 ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
+      ev.cnames = rrs_of(sets[si][0]);
+      ev.rrs = rrs_of(sets[si][1]);
+      ev.authority = rrs_of(sets[si][2]);
+      dns_msg q;
+      dns_msg_init(&q);
+      q.id = (uint16_t)(0x1234 + variant);
+      q.rd = variant & 1;
+      q.opcode = variant == 5 ? DNS_OP_STATUS : DNS_OP_QUERY;
+      if (variant & 2)
+        dns_msg_set_edns(&q, 4096, variant & 4);
+      if (variant != 6) {
+        dns_name n = dns_name_lit("A.example.org");
+        dns_msg_add_question(&q, &n, DNS_T_A, DNS_C_IN);
+      }
+      dns_msg r;
+      dns_res_make_response(&q, &ev, 1232, &r);
+      uint8_t full[1024], a[1024], b[1024];
+      dns_enc_result fr;
+      ck_assert(dns_msg_encode(&r, full, sizeof full, 0, &fr) == DNS_OK);
+      for (size_t limit = 0; limit <= fr.len + 1; limit++)
+        for (unsigned fl = 0; fl <= DNS_ENC_TRUNCATE; fl += DNS_ENC_TRUNCATE) {
+          dns_enc_result ra, rb;
+          memset(a, 0xAA, sizeof a);
+          memset(b, 0xAA, sizeof b);
+          dns_err ea = dns_msg_encode(&r, a, limit, fl, &ra);
+          dns_err eb =
+              dns_res_encode_response(&q, dns_msg_question(&q), &ev, 1232, b, limit, fl, &rb);
+          ck_assert_int_eq(eb, ea);
+          ck_assert_uint_eq(rb.len, ra.len);
+          ck_assert_int_eq(rb.tc, ra.tc);
+          ck_assert_uint_eq(rb.dropped, ra.dropped);
+          if (ea == DNS_OK)
+            ck_assert(memcmp(a, b, ra.len) == 0);
+          checked++;
+        }
+      dns_msg_clear(&r);
+      dns_msg_clear(&q);
+      dns_res_event_clear(&ev);
+    }
+  ck_assert_uint_gt(checked, 1000);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("dns_res");
   TCase *tc = tcase_create("recursive");
@@ -858,9 +963,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, give_rrs_back);
   tcase_add_test(tc, cache_answer_without_task);
   tcase_add_test(tc, done_answer_only);
+  tcase_add_test(tc, done_empty_null);
   tcase_add_test(tc, many_lookups_in_flight);
   tcase_add_test(tc, identical_lookups_join);
   tcase_add_test(tc, fuzz_mutated_replies);
+  tcase_add_test(tc, encode_response_as_make_response);
   suite_add_tcase(s, tc);
   return s;
 }

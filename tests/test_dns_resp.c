@@ -149,18 +149,18 @@ START_TEST(mismatch_truncated_lame) {
   r.qr = false;
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_MISMATCH);
   r.qr = true;
-  g_array_index(r.question, dns_question, 0).type = DNS_T_AAAA;
+  dns_msg_question_at(&r, 0)->type = DNS_T_AAAA;
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_MISMATCH);
-  g_array_index(r.question, dns_question, 0).type = DNS_T_A;
-  g_array_index(r.question, dns_question, 0).name = dns_name_lit("mail.example.org");
+  dns_msg_question_at(&r, 0)->type = DNS_T_A;
+  dns_msg_question_at(&r, 0)->name = dns_name_lit("mail.example.org");
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_MISMATCH);
   ck_assert_int_eq(dns_resp_classify_query(7, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_MISMATCH);
-  g_array_index(r.question, dns_question, 0).name = dns_name_lit("MAIL.example.com");
+  dns_msg_question_at(&r, 0)->name = dns_name_lit("MAIL.example.com");
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_REFERRAL);
   ck_assert_int_eq(dns_resp_classify_query(7, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_REFERRAL);
-  g_array_index(r.question, dns_question, 0).rclass = DNS_C_CH;
+  dns_msg_question_at(&r, 0)->rclass = DNS_C_CH;
   ck_assert_int_eq(dns_resp_classify_query(7, &qn, DNS_T_A, &r, &rootn, NULL), DNS_RESP_MISMATCH);
-  g_array_index(r.question, dns_question, 0).rclass = DNS_C_IN;
+  dns_msg_question_at(&r, 0)->rclass = DNS_C_IN;
   r.rcode = DNS_RCODE_SERVFAIL;
   ck_assert_int_eq(dns_resp_classify(&q, &r, &rootn, NULL), DNS_RESP_ERROR);
   /* An empty, non-authoritative NOERROR is lame. */

@@ -274,6 +274,65 @@ START_TEST(no_soa_servfail_and_zone_choice) {
 }
 END_TEST
 
+/* The zone answering is the closest enclosing one, names compared
+ * without regard to ASCII case and only at label boundaries: among a
+ * hundred look-alike zones (the table's origins, and d00..d99.test). */
+static const struct {
+  const char *qname, *zone; /* zone NULL: REFUSED */
+} zone_rows[] = {
+    {"nx.example.com", "example.com."},
+    {"NX.SUB.Example.COM", "sub.example.com."},
+    {"sub.example.com", "sub.example.com."},
+    {"nx.xsub.example.com", "example.com."},
+    {"nx.ample.com", "ample.com."},
+    {"nx.xample.com", NULL},
+    {"example.org", NULL},
+    {"mx.d07.test", "d07.test."},
+    {"mx.D70.TEST", "d70.test."},
+    {"mx.d7.test", NULL},
+    {"com", NULL},
+};
+
+START_TEST(zone_choice_table) {
+  GPtrArray *zs = g_ptr_array_new_with_free_func((GDestroyNotify)dns_zone_free);
+  const char *origins[] = {"example.com", "sub.example.com", "ample.com"};
+  GString *soa = g_string_new(NULL);
+  for (int i = 0; i < 103; i++) {
+    char o[32];
+    if (i < 3)
+      g_strlcpy(o, origins[i], sizeof o);
+    else
+      g_snprintf(o, sizeof o, "d%02d.test", i - 3);
+    dns_name n = dns_name_lit(o);
+    dns_zone *z = dns_zone_new(&n);
+    g_string_printf(soa, "%s. 60 IN SOA a. b. 1 2 3 4 5", o);
+    ck_assert_int_eq(dns_zone_add_text(z, soa->str), DNS_OK);
+    g_ptr_array_add(zs, z);
+  }
+  g_string_free(soa, TRUE);
+  dns_zone_cfg cfg = {0};
+  for (size_t i = 0; i < G_N_ELEMENTS(zone_rows); i++) {
+    dns_msg q, r;
+    make_query(&q, zone_rows[i].qname, DNS_T_A);
+    ck_assert(dns_zone_respond((dns_zone *const *)zs->pdata, zs->len, &cfg, &q, &r));
+    if (!zone_rows[i].zone) {
+      ck_assert_msg(r.rcode == DNS_RCODE_REFUSED, "%s: got rcode %u want REFUSED",
+                    zone_rows[i].qname, r.rcode);
+    } else {
+      ck_assert_msg(r.rcode != DNS_RCODE_REFUSED && dns_msg_count(&r, DNS_SEC_AUTHORITY) >= 1,
+                    "%s: got rcode %u", zone_rows[i].qname, r.rcode);
+      char *got = dns_name_to_text(&dns_msg_rr(&r, DNS_SEC_AUTHORITY, 0)->owner);
+      ck_assert_msg(strcmp(got, zone_rows[i].zone) == 0, "%s: got zone %s want %s",
+                    zone_rows[i].qname, got, zone_rows[i].zone);
+      g_free(got);
+    }
+    dns_msg_clear(&q);
+    dns_msg_clear(&r);
+  }
+  g_ptr_array_free(zs, TRUE);
+}
+END_TEST
+
 START_TEST(bad_queries) {
   dns_zone *z = build_zone();
   dns_zone_cfg cfg = {.edns_size = 1232};
@@ -310,7 +369,7 @@ START_TEST(bad_queries) {
   dns_msg_clear(&q);
   /* Class CH: REFUSED. */
   make_query(&q, "example.com", DNS_T_A);
-  g_array_index(q.question, dns_question, 0).rclass = DNS_C_CH;
+  dns_msg_question_at(&q, 0)->rclass = DNS_C_CH;
   dns_zone_respond(&z, 1, &cfg, &q, &r);
   ck_assert_uint_eq(r.rcode, DNS_RCODE_REFUSED);
   dns_msg_clear(&r);
@@ -540,6 +599,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("errors");
   tcase_add_test(tc, bad_queries);
+  tcase_add_test(tc, zone_choice_table);
   suite_add_tcase(s, tc);
   tc = tcase_create("wire");
   tcase_add_test(tc, wire_truncation_udp_then_tcp);

@@ -206,6 +206,44 @@ START_TEST(crash_drops_sockets_restart_unreachable) {
 }
 END_TEST
 
+/* Unbind releases the port (a datagram to it is answered unreachable),
+ * rebind takes a port as bind does (taken: false; 0: ephemeral), and an
+ * unbound socket survives its node's crash until closed. */
+START_TEST(unbind_rebind) {
+  fx_line f;
+  fx_line_init(&f, 1, &fast, NULL, SIM_DETAIL_PROTOCOL);
+  rx a = {.w = f.w}, b = {.w = f.w}, c = {.w = f.w};
+  sim_udp_sock *sa = sim_udp_bind(f.h1, 0, &cbs, &a);
+  sim_udp_sock *sb = sim_udp_bind(f.h2, 5000, &cbs, &b);
+  sim_udp_unbind(sb);
+  ck_assert_ptr_nonnull(sim_udp_bind(f.h2, 5000, &cbs, &c)); /* the port is free again */
+  ck_assert(!sim_udp_rebind(sb, 5000, &cbs, &b));            /* now taken */
+  sim_udp_send(sa, &f.a2, 5000, "1", 1);
+  ck_assert(sim_udp_rebind(sb, 5001, &cbs, &b));
+  ck_assert_uint_eq(sim_udp_port(sb), 5001);
+  sim_udp_send(sa, &f.a2, 5001, "2", 1);
+  sim_world_run(f.w, SIM_TIME_NEVER);
+  ck_assert_int_eq(c.recvs, 1);
+  ck_assert_int_eq(b.recvs, 1);
+  ck_assert_int_eq(b.first[0], '2');
+  sim_udp_unbind(sb);
+  sim_udp_send(sa, &f.a2, 5001, "3", 1);
+  sim_world_run(f.w, SIM_TIME_NEVER);
+  ck_assert_int_eq(b.recvs, 1);
+  ck_assert_int_eq(a.unreach, 1);
+  ck_assert_uint_eq(a.unreach_port, 5001);
+  ck_assert(sim_udp_rebind(sb, 0, &cbs, &b));
+  ck_assert_uint_ge(sim_udp_port(sb), 49152);
+  sim_udp_unbind(sb);
+  sim_node_crash(f.h2); /* frees bound sockets only */
+  sim_node_restart(f.h2);
+  ck_assert(sim_udp_rebind(sb, 5000, &cbs, &b)); /* c's port went with the crash */
+  sim_udp_unbind(sb);
+  sim_udp_close(sb);
+  fx_line_clear(&f);
+}
+END_TEST
+
 START_TEST(loopback_is_an_event) {
   fx_line f;
   fx_line_init(&f, 1, &fast, NULL, SIM_DETAIL_PROTOCOL);
@@ -232,6 +270,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("sockets");
   tcase_add_test(tc, bind_rules);
+  tcase_add_test(tc, unbind_rebind);
   tcase_add_test(tc, close_inside_recv);
   tcase_add_test(tc, crash_drops_sockets_restart_unreachable);
   suite_add_tcase(s, tc);

@@ -164,10 +164,8 @@ dns_res *dns_res_new(const dns_res_config *cfg, const dns_res_env *env) {
   if (cfg->cache)
     r->cache = dns_cache_new(&cfg->cache_cfg);
   r->lookups = g_ptr_array_new();
-  r->by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
-  r->actions = g_hash_table_new(g_int64_hash, g_int64_equal);
+  dns_idvec_init(&r->open, offsetof(dns_res__task, action));
   r->dead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_queue_init(&r->acts);
 
   r->next_lookup = 1;
   r->next_action = 1;
@@ -181,12 +179,13 @@ static void srvs_clear(dns_res__task *t) {
       g_free(t->srvs[i].name);
       g_free(t->srvs[i].addr);
     }
-  g_free(t->srvs);
+  if (t->srvs != &t->srv1)
+    g_free(t->srvs);
   t->srvs = NULL;
   t->nsrvs = 0;
 }
 
-static void task_free(dns_res__task *t) {
+static void task_free(dns_res *r, dns_res__task *t) {
   if (!t)
     return;
   g_assert(t->action == 0);
@@ -199,7 +198,13 @@ static void task_free(dns_res__task *t) {
   srvs_clear(t);
   g_free(t->zone);
   g_free(t->sname);
-  g_free(t);
+  /* kept as the next task's block: the one with room for the longer name */
+  if (!r->spare_task || r->spare_task->name_cap < t->name_cap) {
+    g_free(r->spare_task);
+    r->spare_task = t;
+  } else {
+    g_free(t);
+  }
 }
 
 void dns_res_action_clear(dns_res_action *act) {
@@ -223,7 +228,7 @@ static void chain_free(dns_res *r, dns_res__task *t) {
   while (t) {
     dns_res__task *c = t->child;
     dns_res__close_attempt(r, t);
-    task_free(t);
+    task_free(r, t);
     t = c;
   }
 }
@@ -239,14 +244,13 @@ void dns_res_free(dns_res *r) {
     g_free(lk);
   }
   g_ptr_array_free(r->lookups, TRUE);
-  g_hash_table_destroy(r->by_id);
-  g_hash_table_destroy(r->actions);
+  g_free(r->spare_lookup);
+  g_free(r->spare_task);
+  dns_idvec_clear(&r->open);
   g_hash_table_destroy(r->dead);
-  dns_res_action *a;
-  while ((a = g_queue_pop_head(&r->acts))) {
-    dns_res_action_clear(a);
-    g_free(a);
-  }
+  for (size_t i = r->act_head; i < r->act_len; i++)
+    dns_res_action_clear(&r->acts[i]);
+  g_free(r->acts);
   for (size_t i = r->ev_head; i < r->ev_len; i++)
     dns_res_event_clear(&r->evs[i]);
   g_free(r->evs);
@@ -326,19 +330,55 @@ bool dns_res_next_event(dns_res *r, dns_res_event *ev) {
   return true;
 }
 
+/* Once every queued action is taken, the queue starts over; a block of
+ * two actions is kept (a close and the next send come together), one
+ * grown past that in a burst is let go. */
+enum { ACTS_KEEP = 2 };
+
+static void acts_rewind(dns_res *r) {
+  if (r->act_head < r->act_len)
+    return;
+  if (r->act_cap > ACTS_KEEP) {
+    g_free(r->acts);
+    r->acts = NULL;
+    r->act_cap = 0;
+  }
+  r->act_head = r->act_len = 0;
+}
+
+/* Queues a new action (zeroed) and returns it for filling before the
+ * next is queued. */
+static dns_res_action *action_new(dns_res *r) {
+  acts_rewind(r);
+  if (r->act_len == r->act_cap) {
+    r->act_cap = r->act_cap ? 2 * r->act_cap : ACTS_KEEP;
+    r->acts = g_renew(dns_res_action, r->acts, r->act_cap);
+  }
+  dns_res_action *a = &r->acts[r->act_len++];
+  memset(a, 0, sizeof *a);
+  return a;
+}
+
 bool dns_res_next_action(dns_res *r, dns_res_action *act) {
-  dns_res_action *a = g_queue_pop_head(&r->acts);
-  if (!a)
+  if (r->act_head >= r->act_len) {
+    acts_rewind(r);
     return false;
-  *act = *a;
-  g_free(a);
+  }
+  *act = r->acts[r->act_head++]; /* its data moves out */
   return true;
+}
+
+/* Removes T (present) from the attempts in flight. */
+static void open_remove(dns_res *r, dns_res__task *t) {
+  gssize at = dns_idvec_find(&r->open, t->action);
+  g_assert(at >= 0 && r->open.v[at] == t);
+  dns_idvec_remove_at(&r->open, (guint)at);
 }
 
 void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   if (!t->action)
     return;
-  dns_res_action *a = g_new0(dns_res_action, 1);
+  dns_res_action *a = action_new(r);
   a->kind = DNS_RES_ACT_CLOSE;
   a->id = t->action;
   a->lookup = t->lk->id;
@@ -347,8 +387,7 @@ void dns_res__close_attempt(dns_res *r, dns_res__task *t) {
   a->port = s->port;
   a->sport = t->sport;
   a->qid = t->qid;
-  g_queue_push_tail(&r->acts, a);
-  g_hash_table_remove(r->actions, &t->action);
+  open_remove(r, t);
   t->action = 0;
   dns_tcp_free(t->tcp);
   t->tcp = NULL;
@@ -376,7 +415,7 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
                                  dns_res__edns_sent(r, t) ? r->cfg.edns_size : 0, buf, sizeof buf);
   if (res.len == 0) /* one question of at most 255 octets and an OPT always fit */
     g_error("dns_res__send: query does not encode");
-  dns_res_action *a = g_new0(dns_res_action, 1);
+  dns_res_action *a = action_new(r);
   a->id = t->action = r->next_action++;
   a->lookup = lk->id;
   g_strlcpy(a->server, s->addr, sizeof a->server);
@@ -394,8 +433,7 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
     a->kind = DNS_RES_ACT_UDP;
     a->data = g_bytes_new(buf, res.len);
   }
-  g_queue_push_tail(&r->acts, a);
-  g_hash_table_insert(r->actions, &t->action, t);
+  dns_idvec_add(&r->open, t); /* its action id above every other's */
   t->deadline = now + r->cfg.timeouts[t->tries];
   t->tries++;
   lk->queries++;
@@ -426,7 +464,12 @@ static void srv_insert(dns_res__task *t, guint at, const dns_name *name, const c
   g_assert(strlen(addr) < DNS_RES_ADDR_MAX);
   if (at > t->nsrvs)
     at = t->nsrvs;
-  t->srvs = g_renew(dns_res__srv, t->srvs, t->nsrvs + 1); /* at its size: most have one */
+  if (t->srvs == &t->srv1) { /* out of the task, into a block */
+    t->srvs = g_new(dns_res__srv, t->nsrvs + 1);
+    t->srvs[0] = t->srv1;
+  } else {
+    t->srvs = g_renew(dns_res__srv, t->srvs, t->nsrvs + 1); /* at its size: most have one */
+  }
   memmove(&t->srvs[at + 1], &t->srvs[at], (t->nsrvs - at) * sizeof *t->srvs);
   t->nsrvs++;
   dns_res__srv *s = &t->srvs[at];
@@ -518,7 +561,9 @@ static void srvs_from_config(dns_res *r, dns_res__task *t) {
   dns_name root;
   dns_name_set_root(&root);
   srvs_reset(t, &root);
-  t->srvs = g_new0(dns_res__srv, r->cfg.nservers);
+  /* one server (a stub's forwarder): in the task, no block */
+  t->srvs = r->cfg.nservers == 1 ? &t->srv1 : g_new0(dns_res__srv, r->cfg.nservers);
+  memset(t->srvs, 0, r->cfg.nservers * sizeof *t->srvs);
   t->nsrvs = (guint)r->cfg.nservers;
   for (size_t i = 0; i < r->cfg.nservers; i++) {
     dns_res__srv *s = &t->srvs[i];
@@ -578,10 +623,20 @@ static bool resolving(const dns_res__task *t, const dns_name *name) {
   return false;
 }
 
-static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const dns_name *qname,
-                               uint16_t qtype) {
-  /* One block: the task and its name at its length. */
-  dns_res__task *t = g_malloc0(sizeof *t + (size_t)qname->len + 1);
+static dns_res__task *task_new(dns_res *r, dns_res__lookup *lk, dns_res__task *parent,
+                               const dns_name *qname, uint16_t qtype) {
+  /* One block: the task and its name at its length (the spare block
+   * when the name fits in it). */
+  dns_res__task *t = r->spare_task;
+  if (t && t->name_cap >= qname->len) {
+    r->spare_task = NULL;
+    uint8_t cap = t->name_cap;
+    memset(t, 0, sizeof *t);
+    t->name_cap = cap;
+  } else {
+    t = g_malloc0(sizeof *t + (size_t)qname->len + 1);
+    t->name_cap = qname->len;
+  }
   t->lk = lk;
   t->parent = parent;
   t->depth = parent ? parent->depth + 1 : 0;
@@ -596,6 +651,8 @@ static dns_res__task *task_new(dns_res__lookup *lk, dns_res__task *parent, const
 }
 
 static bool is_dead(const dns_res *r, const dns_res__srv *s, int64_t now) {
+  if (g_hash_table_size(r->dead) == 0)
+    return false; /* the usual case: no key to format */
   char key[DNS_RES_ADDR_MAX + 8];
   snprintf(key, sizeof key, "%s#%u", s->addr, s->port);
   const int64_t *until = g_hash_table_lookup(r->dead, key);
@@ -664,7 +721,7 @@ void dns_res__next_server(dns_res *r, dns_res__task *t, int64_t now) {
     if (r->cfg.mode != DNS_RES_RECURSIVE || t->depth >= r->cfg.max_depth || resolving(t, &ns))
       continue;
     /* A glueless NS (RFC 1034 §5.3.3 step 2): resolve its address first. */
-    dns_res__task *c = task_new(t->lk, t, &ns, DNS_T_A);
+    dns_res__task *c = task_new(r, t->lk, t, &ns, DNS_T_A);
     t->child = c;
     t->cur = i;
     dns_res__enter(r, t, DNS_RES__WAIT_NS);
@@ -787,17 +844,29 @@ void dns_res__step(dns_res *r, dns_res__task *t, int64_t now) {
   dns_res__next_server(r, t, now);
 }
 
+/* The index of pending lookup ID in r->lookups, or -1: the array is in
+ * id order (ids grow, removal keeps order), so a binary search. */
+static gssize lookup_at(const dns_res *r, uint64_t id) {
+  return dns_idvec_search(r->lookups->pdata, r->lookups->len, offsetof(dns_res__lookup, id), id);
+}
+
 static void lookup_remove(dns_res *r, dns_res__lookup *lk) {
-  g_ptr_array_remove(r->lookups, lk); /* keeps id order */
-  g_hash_table_remove(r->by_id, &lk->id);
+  gssize at = lookup_at(r, lk->id);
+  g_assert(at >= 0 && g_ptr_array_index(r->lookups, at) == lk);
+  g_ptr_array_remove_index(r->lookups, (guint)at); /* keeps id order */
   if (lk->waiters)
     g_ptr_array_free(lk->waiters, TRUE);
-  g_free(lk);
+  if (!r->spare_lookup) /* the next lookup's block */
+    r->spare_lookup = lk;
+  else
+    g_free(lk);
 }
 
 /* The records of *SRC for a DONE event: a copy, or with TAKE, *SRC
  * itself (moved: *SRC becomes NULL, so T must not be used after). */
-static GArray *rrs_give(GArray **src, bool take) {
+static GArray *rrs_give(GArray **src, bool take, bool null_empty) {
+  if (null_empty && (!*src || (*src)->len == 0))
+    return NULL; /* cfg.done_empty_null; an empty array stays T's */
   if (!*src) /* never made: no records */
     return rr_array();
   if (take) {
@@ -822,14 +891,15 @@ static void lookup_done(dns_res *r, dns_res__lookup *lk, dns_res__task *t, uint1
   ev->rcode = rcode;
   ev->reason = reason;
   bool lean = r->cfg.done_answer_only; /* cnames, authority: NULL (T keeps and frees them) */
+  bool nul = r->cfg.done_empty_null;   /* cnames, authority: NULL when empty */
   if (rcode != DNS_RCODE_SERVFAIL) {
-    ev->rrs = rrs_give(&t->answer, take);
-    ev->authority = lean ? NULL : rrs_give(&t->authority, take);
+    ev->rrs = rrs_give(&t->answer, take, false);
+    ev->authority = lean ? NULL : rrs_give(&t->authority, take, nul);
   } else {
     ev->rrs = rr_array();
-    ev->authority = lean ? NULL : rr_array();
+    ev->authority = lean || nul ? NULL : rr_array();
   }
-  ev->cnames = lean ? NULL : rrs_give(&t->cnames, take);
+  ev->cnames = lean ? NULL : rrs_give(&t->cnames, take, nul);
   ev->from_cache = !lk->sent;
   ev->elapsed = now - lk->start;
   r->st.done++;
@@ -856,7 +926,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       lookup_done(r, w, t, rcode, reason, now, i + 1 == nw);
       lookup_remove(r, w);
     }
-    task_free(t);
+    task_free(r, t);
     lookup_remove(r, lk);
     return;
   }
@@ -878,7 +948,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       }
     }
   p->child = NULL;
-  task_free(t);
+  task_free(r, t);
   dns_res__next_server(r, p, now);
 }
 
@@ -899,15 +969,15 @@ static void done_from_cache(dns_res *r, uint64_t id, const dns_name *qname, uint
   ev->qtype = qtype;
   ev->rcode = rcode;
   /* a negative entry's SOA goes to the authority section */
-  bool lean = r->cfg.done_answer_only;
+  bool lean = r->cfg.done_answer_only, nul = r->cfg.done_empty_null;
   ev->rrs = k == DNS_CACHE_RRSET ? a : rr_array();
   if (k == DNS_CACHE_RRSET)
-    ev->authority = lean ? NULL : rr_array();
-  else if (lean)
-    g_array_free(a, TRUE);
+    ev->authority = lean || nul ? NULL : rr_array();
+  else if (lean || (nul && a->len == 0))
+    scratch_put(r, a);
   else
     ev->authority = a;
-  ev->cnames = lean ? NULL : rr_array();
+  ev->cnames = lean || nul ? NULL : rr_array();
   ev->from_cache = true;
   r->st.done++;
   r->st.from_cache++;
@@ -936,12 +1006,13 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
     scratch_put(r, a);
     miss_known = true;
   }
-  dns_res__lookup *lk = g_new0(dns_res__lookup, 1);
+  dns_res__lookup *lk = r->spare_lookup ? r->spare_lookup : g_new(dns_res__lookup, 1);
+  r->spare_lookup = NULL;
+  memset(lk, 0, sizeof *lk);
   lk->id = id;
   lk->start = now;
   lk->deadline = now + r->cfg.total_timeout;
   g_ptr_array_add(r->lookups, lk);
-  g_hash_table_insert(r->by_id, &lk->id, lk);
   if (join) {
     /* The same question in flight: share its answer, send nothing. */
     lk->primary = join;
@@ -951,14 +1022,15 @@ uint64_t dns_res_lookup(dns_res *r, const dns_name *qname, uint16_t qtype, int64
     r->st.joined++;
     return id;
   }
-  lk->top = task_new(lk, NULL, qname, qtype);
+  lk->top = task_new(r, lk, NULL, qname, qtype);
   lk->top->miss_known = miss_known;
   dns_res__step(r, lk->top, now);
   return id;
 }
 
 static dns_res__lookup *lookup_find(dns_res *r, uint64_t id) {
-  return g_hash_table_lookup(r->by_id, &id);
+  gssize at = lookup_at(r, id);
+  return at < 0 ? NULL : g_ptr_array_index(r->lookups, at);
 }
 
 bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now) {
@@ -991,7 +1063,8 @@ bool dns_res_cancel(dns_res *r, uint64_t id, int64_t now) {
 }
 
 static dns_res__task *open_task(dns_res *r, uint64_t id) {
-  return g_hash_table_lookup(r->actions, &id);
+  gssize at = dns_idvec_find(&r->open, id);
+  return at < 0 ? NULL : r->open.v[at];
 }
 
 void dns_res_on_udp(dns_res *r, uint64_t id, const char *from, uint16_t from_port,
@@ -1126,6 +1199,35 @@ void dns_res_make_response(const dns_msg *q, const dns_res_event *ev, uint16_t e
     dns_msg_add_rr(r, DNS_SEC_ANSWER, &g_array_index(ev->rrs, dns_rr, i));
   for (guint i = 0; i < ev->authority->len; i++)
     dns_msg_add_rr(r, DNS_SEC_AUTHORITY, &g_array_index(ev->authority, dns_rr, i));
+}
+
+static void runs_of(const GArray *a, dns_rr_runs *x, int run) {
+  if (a && a->len) {
+    x->rrs[run] = (const dns_rr *)(const void *)a->data;
+    x->n[run] = a->len;
+  }
+}
+
+dns_err dns_res_encode_response(const dns_msg *q, const dns_question *qq, const dns_res_event *ev,
+                                uint16_t edns_size, uint8_t *buf, size_t limit, unsigned flags,
+                                dns_enc_result *res) {
+  g_assert(ev->kind == DNS_RES_EV_DONE);
+  dns_msg r; /* header and EDNS only, as dns_res_make_response sets them */
+  dns_msg_init(&r);
+  r.id = q->id;
+  r.qr = true;
+  r.opcode = q->opcode;
+  r.rd = q->rd;
+  r.ra = true;
+  r.rcode = ev->rcode;
+  if (q->edns.present && edns_size)
+    dns_msg_set_edns(&r, edns_size, q->edns.do_bit);
+  dns_rr_runs secs[DNS_SEC_COUNT];
+  memset(secs, 0, sizeof secs);
+  runs_of(ev->cnames, &secs[DNS_SEC_ANSWER], 0);
+  runs_of(ev->rrs, &secs[DNS_SEC_ANSWER], 1);
+  runs_of(ev->authority, &secs[DNS_SEC_AUTHORITY], 0);
+  return dns_msg_encode_parts(&r, qq, qq ? 1 : 0, secs, buf, limit, flags, res);
 }
 
 void dns_res_give_rrs(dns_res *r, GArray *rrs) {

@@ -119,6 +119,8 @@ typedef struct {
                           * the others); counters are kept all the same */
   bool done_answer_only; /* DONE events carry rrs only: cnames and authority are
                           * NULL (an owner that reads the answer alone) */
+  bool done_empty_null;  /* DONE events' cnames and authority are NULL when they
+                          * would be empty (no array made for nothing) */
   dns_cache_config cache_cfg;
 } dns_res_config;
 
@@ -265,7 +267,7 @@ typedef struct {
   const char *reason; /* static string or NULL */
   GArray *rrs;        /* of dns_rr; owned by the event; never NULL */
   GArray *cnames;     /* of dns_rr; owned by the event; never NULL (but see
-                       * cfg.done_answer_only) */
+                       * cfg.done_answer_only and cfg.done_empty_null) */
   GArray *authority;  /* of dns_rr; owned by the event; never NULL (idem) */
   bool from_cache;
   bool joined; /* DONE: shared the result of an identical lookup in flight */
@@ -289,6 +291,16 @@ void dns_res_give_rrs(dns_res *r, GArray *rrs);
  * answer's SOA in the authority section (RFC 2308 §3). */
 void dns_res_make_response(const dns_msg *q, const dns_res_event *ev, uint16_t edns_size,
                            dns_msg *r);
+
+/* dns_msg_encode (BUF, LIMIT, FLAGS, RES as there) of the response
+ * dns_res_make_response(Q, EV, EDNS_SIZE) builds, without building it:
+ * the same octets, no copy of EV's records. Of Q only the header fields
+ * and edns are read; its question is QQ (NULL: none), given apart so that
+ * a server need not keep or decode Q's arrays to answer. EV's cnames and
+ * authority may be NULL (no records). */
+dns_err dns_res_encode_response(const dns_msg *q, const dns_question *qq, const dns_res_event *ev,
+                                uint16_t edns_size, uint8_t *buf, size_t limit, unsigned flags,
+                                dns_enc_result *res);
 
 /* Counters: lookups started / completed / SERVFAIL / answered without a
  * query / joined to one in flight; queries sent (tcp_queries of them over

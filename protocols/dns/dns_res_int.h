@@ -4,9 +4,11 @@
 #ifndef MAILSIM_DNS_RES_INT_H
 #define MAILSIM_DNS_RES_INT_H
 
+#include "dns_idvec.h"
 #include "dns_res.h"
 #include "dns_tcp.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* A name held at its length (a task has thousands of siblings in flight
@@ -66,7 +68,9 @@ struct dns_res__task {
   const char *reason;
   /* The delegation being asked. */
   dns_res__nm *zone;  /* NULL: the root */
-  dns_res__srv *srvs; /* NSRVS of them, allocated at that size; NULL when none */
+  dns_res__srv *srvs; /* NSRVS of them, allocated at that size, or &srv1 (the
+                       * configured server when it is the only one); NULL when none */
+  dns_res__srv srv1;
   size_t tries;       /* attempts to srvs[cur] over the current transport */
   guint nsrvs;
   guint cur; /* index of the server asked */
@@ -76,6 +80,7 @@ struct dns_res__task {
   uint16_t qtype, rcode;
   bool no_edns;    /* this server answered EDNS with FORMERR/NOTIMP */
   bool miss_known; /* the cache has no (qname, qtype) now: step's first read skipped */
+  uint8_t name_cap; /* octets the block holds for qname's wire form */
   /* The attempt in flight (action != 0): only what matches its answer
    * (RFC 5452 §9.1: id, port, question = sname, qtype, class IN) is
    * kept, the query itself goes out with the action. */
@@ -121,17 +126,26 @@ struct dns_res {
   dns_res_env env;
   dns_cache *cache;
   GArray *scratch;     /* of dns_rr, empty: cache reads in dns_res__step; NULL while taken */
-  GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order */
-  GHashTable *by_id;   /* &lookup->id -> lookup, lookup only */
-  GHashTable *actions; /* &task->action -> task, lookup only */
+  GPtrArray *lookups;  /* dns_res__lookup*, pending, in id order (binary searched by id) */
+  /* Tasks with an attempt in flight, in action id order (ids grow as
+   * attempts start and removal keeps order: binary searched); the block
+   * halves when a quarter full. */
+  dns_idvec open;      /* dns_res__task*, by action */
   GHashTable *dead;    /* "addr#port" -> int64_t until, lookup only (RFC 2308 §7.2) */
-  GQueue acts;         /* dns_res_action* */
+  /* Actions queued, by value: acts[act_head..act_len) of an act_cap
+   * block (kept at rest while of ACTS_KEEP entries or fewer). */
+  dns_res_action *acts;
+  size_t act_head, act_len, act_cap;
   /* Events queued, by value: evs[ev_head..ev_len) of an ev_cap block,
    * NULL at rest (let go once every event is given). */
   dns_res_event *evs;
   size_t ev_head, ev_len, ev_cap;
   uint64_t next_lookup, next_action;
   dns_res_stats st;
+  /* Blocks kept from the last lookup and task freed, for the next (a
+   * host's engine mostly has one lookup at a time): at most one each. */
+  dns_res__lookup *spare_lookup;
+  dns_res__task *spare_task;
 };
 
 /* True if the query of T's attempt in flight carried an OPT record (as

@@ -129,15 +129,38 @@ static void rrs_move(GArray **dst, GArray *src) {
     g_array_free(src, TRUE);
 }
 
+/* The answer section of M, taken out of M (M's answer is then empty),
+ * if every record in it is OWNER's of TYPE and class IN, as select_rrs
+ * would copy them all: the usual answer, moved instead of copied. */
+static GArray *take_whole_answer(dns_msg *m, const dns_name *owner, uint16_t type) {
+  GArray *a = m->sec[DNS_SEC_ANSWER];
+  if (!a || a->len == 0 || type == DNS_T_ANY)
+    return NULL;
+  for (guint i = 0; i < a->len; i++) {
+    const dns_rr *rr = &g_array_index(a, dns_rr, i);
+    if (rr->type != type || rr->rclass != DNS_C_IN || !dns_name_equal(&rr->owner, owner))
+      return NULL;
+  }
+  m->sec[DNS_SEC_ANSWER] = NULL; /* its clear function is rr_array's */
+  return a;
+}
+
 /* Answers, CNAMEs and negative answers (step 4a and 4c). */
-static void take_answer(dns_res *r, dns_res__task *t, const dns_msg *m, dns_resp_kind kind,
+static void take_answer(dns_res *r, dns_res__task *t, dns_msg *m, dns_resp_kind kind,
                         const dns_resp_info *info, int64_t now) {
   dns_cache_rank rank = m->aa && !stub(r) ? DNS_CACHE_RANK_AUTH_ANSWER : DNS_CACHE_RANK_ANSWER;
   dns_name start, sn; /* sn: T's name, read again after each CNAME */
   dns_res__sname(t, &start);
   sn = start;
   while (trusted(r, t, &sn)) {
-    GArray *data = rr_array();
+    GArray *data = take_whole_answer(m, &sn, t->qtype);
+    if (data) {
+      cache_sets(r, data, rank, now);
+      rrs_move(&t->answer, data);
+      dns_res__finish(r, t, DNS_RCODE_NOERROR, NULL, now);
+      return;
+    }
+    data = rr_array();
     select_rrs(m, DNS_SEC_ANSWER, &sn, t->qtype, data);
     if (data->len) {
       cache_sets(r, data, rank, now);

@@ -122,15 +122,21 @@ static GArray *sec_array(dns_msg *m, dns_section s) {
   return m->sec[s];
 }
 
-static GArray *question_array(dns_msg *m) {
-  if (!m->question)
-    m->question = g_array_new(FALSE, FALSE, sizeof(dns_question));
-  return m->question;
+/* Appends question Q: the first in place, the others in a block. */
+static void question_push(dns_msg *m, const dns_question *q) {
+  if (m->qdcount == 0) {
+    m->q0 = *q;
+  } else {
+    if (!m->more_questions)
+      m->more_questions = g_array_new(FALSE, FALSE, sizeof(dns_question));
+    g_array_append_vals(m->more_questions, q, 1);
+  }
+  m->qdcount++;
 }
 
 void dns_msg_clear(dns_msg *m) {
-  if (m->question)
-    g_array_free(m->question, TRUE);
+  if (m->more_questions)
+    g_array_free(m->more_questions, TRUE);
   for (int s = 0; s < DNS_SEC_COUNT; s++)
     if (m->sec[s])
       g_array_free(m->sec[s], TRUE);
@@ -154,7 +160,7 @@ void dns_msg_free(dns_msg *m) {
 
 void dns_msg_add_question(dns_msg *m, const dns_name *name, uint16_t type, uint16_t rclass) {
   dns_question q = {.name = *name, .type = type, .rclass = rclass};
-  g_array_append_val(question_array(m), q);
+  question_push(m, &q);
 }
 
 dns_rr *dns_msg_add_rr(dns_msg *m, dns_section s, const dns_rr *rr) {
@@ -174,15 +180,18 @@ dns_rr *dns_msg_take_rr(dns_msg *m, dns_section s, dns_rr *rr) {
 
 guint dns_msg_count(const dns_msg *m, dns_section s) { return m->sec[s] ? m->sec[s]->len : 0; }
 
-guint dns_msg_qdcount(const dns_msg *m) { return m->question ? m->question->len : 0; }
+guint dns_msg_qdcount(const dns_msg *m) { return m->qdcount; }
 
 dns_rr *dns_msg_rr(const dns_msg *m, dns_section s, guint i) {
   g_assert(i < dns_msg_count(m, s));
   return &g_array_index(m->sec[s], dns_rr, i);
 }
 
-const dns_question *dns_msg_question(const dns_msg *m) {
-  return dns_msg_qdcount(m) ? &g_array_index(m->question, dns_question, 0) : NULL;
+const dns_question *dns_msg_question(const dns_msg *m) { return m->qdcount ? &m->q0 : NULL; }
+
+dns_question *dns_msg_question_at(dns_msg *m, guint i) {
+  g_assert(i < m->qdcount);
+  return i == 0 ? &m->q0 : &g_array_index(m->more_questions, dns_question, i - 1);
 }
 
 void dns_msg_set_edns(dns_msg *m, uint16_t udp_size, bool do_bit) {
@@ -294,9 +303,11 @@ dns_err dns__rdata_decode(const uint8_t *buf, size_t len, size_t off, uint16_t r
   return off == end ? DNS_OK : DNS_ERR_RDLENGTH;
 }
 
-static dns_err decode_opt(dns_msg *m, const dns_rr *rr, const uint8_t *rdata, uint16_t rdlen) {
+/* The OPT record of owner OWNER (its CLASS and TTL fields as read). */
+static dns_err decode_opt(dns_msg *m, const dns_name *owner, uint16_t rclass, uint32_t ttl,
+                          const uint8_t *rdata, uint16_t rdlen) {
   /* RFC 6891 §6.1.1: one OPT, owner root; options must tile the RDATA. */
-  if (m->edns.present || rr->owner.len != 1)
+  if (m->edns.present || owner->len != 1)
     return DNS_ERR_OPT;
   for (size_t i = 0; i < rdlen;) {
     if (i + 4 > rdlen)
@@ -306,11 +317,11 @@ static dns_err decode_opt(dns_msg *m, const dns_rr *rr, const uint8_t *rdata, ui
       return DNS_ERR_OPT;
   }
   m->edns.present = true;
-  m->edns.udp_size = rr->rclass;
-  m->edns.version = (uint8_t)(rr->ttl >> 16);
-  m->edns.do_bit = (rr->ttl & 0x8000u) != 0;
-  m->edns.z = (uint16_t)(rr->ttl & 0x7FFFu);
-  m->rcode = (uint16_t)(m->rcode | ((rr->ttl >> 24) << 4));
+  m->edns.udp_size = rclass;
+  m->edns.version = (uint8_t)(ttl >> 16);
+  m->edns.do_bit = (ttl & 0x8000u) != 0;
+  m->edns.z = (uint16_t)(ttl & 0x7FFFu);
+  m->rcode = (uint16_t)(m->rcode | ((ttl >> 24) << 4));
   if (rdlen) {
     m->edns.options = g_byte_array_sized_new(rdlen);
     g_byte_array_append(m->edns.options, rdata, rdlen);
@@ -334,38 +345,50 @@ static dns_err decode_body(dns_msg *m, const uint8_t *buf, size_t len, const dns
     q.type = get16(buf + off);
     q.rclass = get16(buf + off + 2);
     off += 4;
-    g_array_append_val(question_array(m), q);
+    question_push(m, &q);
   }
   const uint16_t counts[DNS_SEC_COUNT] = {h->ancount, h->nscount, h->arcount};
   for (int s = 0; s < DNS_SEC_COUNT; s++) {
     for (unsigned i = 0; i < counts[s]; i++) {
-      dns_rr rr;
-      memset(&rr, 0, sizeof rr);
-      if ((e = dns_name_decode(buf, len, &off, &rr.owner)))
+      dns_name owner;
+      if ((e = dns_name_decode(buf, len, &off, &owner)))
         return e;
       if (off + 10 > len)
         return DNS_ERR_SHORT;
-      rr.type = get16(buf + off);
-      rr.rclass = get16(buf + off + 2);
-      rr.ttl = get32(buf + off + 4);
+      uint16_t type = get16(buf + off), rclass = get16(buf + off + 2);
+      uint32_t ttl = get32(buf + off + 4);
       uint16_t rdlen = get16(buf + off + 8);
       off += 10;
       if (off + rdlen > len)
         return DNS_ERR_SHORT;
-      if (rr.type == DNS_T_OPT) {
+      if (type == DNS_T_OPT) {
         if (s != DNS_SEC_ADDITIONAL)
           return DNS_ERR_OPT;
-        if ((e = decode_opt(m, &rr, buf + off, rdlen)))
+        if ((e = decode_opt(m, &owner, rclass, ttl, buf + off, rdlen)))
           return e;
         off += rdlen;
         continue;
       }
-      if ((e = dns__rdata_decode(buf, len, off, rdlen, &rr))) {
-        dns_rr_clear(&rr);
+      /* Decoded in its place in the section (made at its first record
+       * with room for the rest): no copy of the ~800-octet record. */
+      GArray *a = m->sec[s];
+      if (!a) {
+        a = m->sec[s] = g_array_sized_new(FALSE, FALSE, sizeof(dns_rr), counts[s] - i);
+        g_array_set_clear_func(a, rr_clear_cb);
+      }
+      g_array_set_size(a, a->len + 1);
+      dns_rr *rr = &g_array_index(a, dns_rr, a->len - 1);
+      memset(rr, 0, sizeof *rr);
+      rr->owner.len = owner.len;
+      memcpy(rr->owner.wire, owner.wire, owner.len);
+      rr->type = type;
+      rr->rclass = rclass;
+      rr->ttl = ttl;
+      if ((e = dns__rdata_decode(buf, len, off, rdlen, rr))) {
+        g_array_set_size(a, a->len - 1); /* clears it */
         return e;
       }
       off += rdlen;
-      dns_msg_take_rr(m, (dns_section)s, &rr);
     }
   }
   return off == len ? DNS_OK : DNS_ERR_TRAILING;
@@ -556,8 +579,9 @@ static bool same_rrset(const dns_rr *a, const dns_rr *b) {
   return a->type == b->type && a->rclass == b->rclass && dns_name_equal(&a->owner, &b->owner);
 }
 
-dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
-                       dns_enc_result *res) {
+dns_err dns_msg_encode_parts(const dns_msg *m, const dns_question *qs, guint qdcount,
+                             const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
+                             unsigned flags, dns_enc_result *res) {
   g_assert(limit <= 65535);
   g_assert(m->edns.present || m->rcode < 16);
   size_t osz = opt_size(m);
@@ -576,52 +600,59 @@ dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned fl
                            (m->z ? 0x0040 : 0) | (m->ad ? 0x0020 : 0) | (m->cd ? 0x0010 : 0) |
                            (m->rcode & 0xF));
   uint16_t counts[DNS_SEC_COUNT] = {0, 0, 0};
+  guint totals[DNS_SEC_COUNT] = {0, 0, 0};
   dns_err err = DNS_OK;
   put16(&e, m->id);
   put16(&e, fl);
-  guint qdcount = dns_msg_qdcount(m);
   put16(&e, (uint16_t)qdcount);
   e.len += 6; /* counts, patched below */
   for (guint i = 0; i < qdcount; i++) {
-    const dns_question *q = &g_array_index(m->question, dns_question, i);
+    const dns_question *q = &qs[i];
     if (!put_name(&e, &q->name, true) || !put16(&e, q->type) || !put16(&e, q->rclass)) {
       err = DNS_ERR_NOSPACE;
       goto out;
     }
   }
   bool stop = false;
+  for (int s = 0; s < DNS_SEC_COUNT; s++)
+    totals[s] = secs[s].n[0] + secs[s].n[1];
   for (int s = 0; s < DNS_SEC_COUNT && !stop; s++) {
     enc_mark set_mark = enc_mark_get(&e);
-    guint set_start = 0;
-    guint n = dns_msg_count(m, (dns_section)s);
-    for (guint i = 0; i < n; i++) {
-      const dns_rr *rr = &g_array_index(m->sec[s], dns_rr, i);
-      if (i == 0 || !same_rrset(rr, rr - 1)) {
-        set_mark = enc_mark_get(&e);
-        set_start = i;
+    guint set_start = 0, i = 0;
+    const dns_rr *prev = NULL;
+    bool dropped = false;
+    for (int run = 0; run < 2 && !dropped; run++) {
+      for (guint k = 0; k < secs[s].n[run]; k++, i++) {
+        const dns_rr *rr = &secs[s].rrs[run][k];
+        if (!prev || !same_rrset(rr, prev)) {
+          set_mark = enc_mark_get(&e);
+          set_start = i;
+        }
+        prev = rr;
+        enc_mark mk = enc_mark_get(&e);
+        if (put_rr(&e, rr)) {
+          counts[s]++;
+          continue;
+        }
+        enc_rollback(&e, mk);
+        if (!(flags & DNS_ENC_TRUNCATE)) {
+          err = DNS_ERR_NOSPACE;
+          goto out;
+        }
+        /* RFC 2181 §9: drop the whole RRset; TC only for answer/authority. */
+        enc_rollback(&e, set_mark);
+        counts[s] = (uint16_t)set_start;
+        dropped = true;
+        break;
       }
-      enc_mark mk = enc_mark_get(&e);
-      if (put_rr(&e, rr)) {
-        counts[s]++;
-        continue;
-      }
-      enc_rollback(&e, mk);
-      if (!(flags & DNS_ENC_TRUNCATE)) {
-        err = DNS_ERR_NOSPACE;
-        goto out;
-      }
-      /* RFC 2181 §9: drop the whole RRset; TC only for answer/authority. */
-      enc_rollback(&e, set_mark);
-      counts[s] = (uint16_t)set_start;
-      if (s != DNS_SEC_ADDITIONAL) {
-        res->tc = true;
-        stop = true;
-      }
-      break;
+    }
+    if (dropped && s != DNS_SEC_ADDITIONAL) {
+      res->tc = true;
+      stop = true;
     }
   }
   for (int s = 0; s < DNS_SEC_COUNT; s++)
-    res->dropped += dns_msg_count(m, (dns_section)s) - counts[s];
+    res->dropped += totals[s] - counts[s];
   if (m->edns.present) {
     e.limit = limit;
     if (!put_opt(&e, m))
@@ -638,6 +669,26 @@ out:
   if (e.offs != e.offs_inline)
     g_free(e.offs);
   return err;
+}
+
+dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
+                       dns_enc_result *res) {
+  dns_rr_runs secs[DNS_SEC_COUNT];
+  memset(secs, 0, sizeof secs);
+  for (int s = 0; s < DNS_SEC_COUNT; s++)
+    if (m->sec[s]) {
+      secs[s].rrs[0] = (const dns_rr *)(const void *)m->sec[s]->data;
+      secs[s].n[0] = m->sec[s]->len;
+    }
+  if (m->qdcount <= 1)
+    return dns_msg_encode_parts(m, &m->q0, m->qdcount, secs, buf, limit, flags, res);
+  /* several questions (rare): in one row for encode_parts */
+  dns_question *qs = g_new(dns_question, m->qdcount);
+  qs[0] = m->q0;
+  memcpy(qs + 1, m->more_questions->data, (m->qdcount - 1) * sizeof *qs);
+  dns_err e = dns_msg_encode_parts(m, qs, m->qdcount, secs, buf, limit, flags, res);
+  g_free(qs);
+  return e;
 }
 
 size_t dns_msg_encode_query(uint16_t id, const dns_name *name, uint16_t type, bool rd,

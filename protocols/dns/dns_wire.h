@@ -180,9 +180,14 @@ typedef struct {
   bool qr, aa, tc, rd, ra, z, ad, cd;
   uint8_t opcode;
   uint16_t rcode;             /* 12 bits: header RCODE | extended RCODE << 4 */
-  /* NULL while empty (made at the first entry): read them through
-   * dns_msg_qdcount/dns_msg_question and dns_msg_count/dns_msg_rr. */
-  GArray *question;           /* of dns_question */
+  /* Read the questions through dns_msg_qdcount/dns_msg_question_at and
+   * the sections through dns_msg_count/dns_msg_rr. The first question is
+   * held in place (most messages have one: no block per message); the
+   * others, if any, in more_questions. Section arrays are NULL while
+   * empty (made at their first entry). */
+  guint qdcount;
+  dns_question q0;
+  GArray *more_questions;     /* of dns_question: questions 2..qdcount; NULL while none */
   GArray *sec[DNS_SEC_COUNT]; /* of dns_rr, cleared with dns_rr_clear */
   dns_edns edns;
 } dns_msg;
@@ -205,6 +210,9 @@ guint dns_msg_count(const dns_msg *m, dns_section s);
 dns_rr *dns_msg_rr(const dns_msg *m, dns_section s, guint i);
 /* The first question, or NULL. */
 const dns_question *dns_msg_question(const dns_msg *m);
+/* Question I (< dns_msg_qdcount), borrowed and writable (valid until a
+ * question is added). */
+dns_question *dns_msg_question_at(dns_msg *m, guint i);
 /* Turns on EDNS with UDP_SIZE, version 0, DO bit as given, no options. */
 void dns_msg_set_edns(dns_msg *m, uint16_t udp_size, bool do_bit);
 
@@ -253,6 +261,20 @@ typedef struct {
  * not fit. RES receives the length written and what was dropped. */
 dns_err dns_msg_encode(const dns_msg *m, uint8_t *buf, size_t limit, unsigned flags,
                        dns_enc_result *res);
+
+/* A section as up to two runs of records, read in order (a response's
+ * answer: the CNAME chain, then the final RRsets). */
+typedef struct {
+  const dns_rr *rrs[2];
+  guint n[2]; /* records in each run; a run of 0 may have rrs NULL */
+} dns_rr_runs;
+
+/* dns_msg_encode of the message with M's header and EDNS, the QDCOUNT
+ * questions at QS and the records of SECS (M's own question and section
+ * arrays are not read): the same octets, without building the message. */
+dns_err dns_msg_encode_parts(const dns_msg *m, const dns_question *qs, guint qdcount,
+                             const dns_rr_runs secs[DNS_SEC_COUNT], uint8_t *buf, size_t limit,
+                             unsigned flags, dns_enc_result *res);
 
 /* Encodes the query dns_resp_make_query(ID, NAME, TYPE, RD, EDNS_SIZE)
  * would build (one IN question, an OPT with EDNS_SIZE unless 0, DO off)

@@ -432,7 +432,8 @@ void dns_msg_append_text(const dns_msg *m, GString *out) {
   }
   g_string_append(out, ";; question\n");
   for (guint i = 0; i < dns_msg_qdcount(m); i++) {
-    const dns_question *q = &g_array_index(m->question, dns_question, i);
+    const dns_question *q =
+        i == 0 ? dns_msg_question(m) : &g_array_index(m->more_questions, dns_question, i - 1);
     dns_name_append_text(&q->name, out);
     g_string_append_printf(out, " %s %s\n", dns_class_to_text(q->rclass, b2),
                            dns_type_to_text(q->type, b3));

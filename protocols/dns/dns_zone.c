@@ -258,10 +258,23 @@ static void answer_name(const dns_zone *z, dns_name qname, uint16_t qtype, dns_m
   }
 }
 
+/* False when N cannot be at or under P: N's last P->len octets differ
+ * from P's (ASCII case ignored). A cheap test before dns_name_is_under
+ * (a server with a hundred zones tries each for every query). */
+static bool tail_may_match(const dns_name *n, const dns_name *p) {
+  if (n->len < p->len)
+    return false;
+  const uint8_t *a = n->wire + (n->len - p->len);
+  for (size_t i = 0; i < p->len; i++)
+    if (a[i] != p->wire[i] && g_ascii_tolower(a[i]) != g_ascii_tolower(p->wire[i]))
+      return false;
+  return true;
+}
+
 static const dns_zone *zone_for(dns_zone *const *zones, size_t n, const dns_name *qname) {
   const dns_zone *best = NULL;
   for (size_t i = 0; i < n; i++)
-    if (dns_name_is_under(qname, &zones[i]->origin) &&
+    if (tail_may_match(qname, &zones[i]->origin) && dns_name_is_under(qname, &zones[i]->origin) &&
         (!best || zones[i]->origin_labels > best->origin_labels))
       best = zones[i];
   return best;
