@@ -741,32 +741,33 @@ void mta__kick_runner(mta_host *m, sim_time at) {
 
 /* ---- life cycle ---- */
 
-static char *parse_msgid(const char *p, size_t len) {
-  if (!p)
+char *mta__msgid_of(const char *raw, size_t raw_len, char *buf, size_t bufsz) {
+  if (!raw)
     return NULL;
-  char *v = mime_hdr_scan_get(p, len, 0, "Message-ID"); /* the one field, read in place */
-  char *id = NULL;
-  if (v) {
-    char *s = g_strstrip(v);
-    size_t n = strlen(s);
-    if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-      s[n - 1] = 0;
-      memmove(s, s + 1, n - 1);
-    }
-    if (*s)
-      id = s;
-    else
-      g_free(s);
+  /* unfolded, stripped, its <> dropped (mime__unfold_into writes at most
+   * RAW_LEN + 1 octets) */
+  char *v = raw_len < bufsz ? buf : g_malloc(raw_len + 1);
+  mime_hdr_unfold_into(raw, raw_len, v);
+  char *s = g_strstrip(v);
+  size_t n = strlen(s);
+  if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+    s[n - 1] = 0;
+    memmove(s, s + 1, n - 1);
   }
-  return id;
+  if (*s)
+    return s;
+  if (v != buf)
+    g_free(v);
+  return NULL;
 }
 
-char *mta__parse_msgid(GBytes *body) {
-  if (!body)
+/* The Message-ID of the message P (LEN octets), as mta__msgid_of gives it. */
+static char *parse_msgid(const char *p, size_t len, char *buf, size_t bufsz) {
+  if (!p)
     return NULL;
-  gsize len;
-  const char *p = g_bytes_get_data(body, &len);
-  return parse_msgid(p, len);
+  mta_policy_header hd;
+  mta_policy_scan_header((const uint8_t *)p, len, &hd);
+  return mta__msgid_of(hd.msgid, hd.msgid_len, buf, bufsz);
 }
 
 static void load(mta_host *m) {
@@ -786,7 +787,8 @@ static void load(mta_host *m) {
     /* blobs are ours; a bad one is kept for a person to see */
     if (!blob_split(blob, bn, &p, &n, &body, &blen) || !mta_queue_msg_peek_body_id(p, n, &seq))
       continue;
-    char *id = parse_msgid((const char *)body, blen);
+    char idbuf[MTA__ID_BUFSZ];
+    char *id = parse_msgid((const char *)body, blen, idbuf, sizeof idbuf);
     char *gen = id ? NULL : mta__make_msgid(m, seq);
     disk_part whole = {body, blen};
     body_parts bp = {&whole, 1};
@@ -795,7 +797,8 @@ static void load(mta_host *m) {
     char *err = NULL;
     uint32_t qid =
         mta_queue_msg_decode_borrowed(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
-    g_free(id);
+    if (id != idbuf)
+      g_free(id);
     g_free(gen);
     if (!qid) {
       g_free(err);

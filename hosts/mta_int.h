@@ -147,7 +147,13 @@ void mta__finish_attempt(mta_host *m, uint32_t qid);
 /* Begins an attempt on QID; false when it expired instead (then its
  * bounces are reported and it may have left). */
 bool mta__begin(mta_host *m, uint32_t qid);
-char *mta__parse_msgid(GBytes *body); /* Message-ID without <>, or NULL */
+/* The Message-ID of a field's raw value RAW (RAW_LEN octets, folding
+ * kept; mta_policy_scan_header's view): unfolded, stripped, without its
+ * <>. Written into BUF (BUFSZ octets) when RAW_LEN < BUFSZ, else a new
+ * string (the caller frees a result that is not BUF); NULL when RAW is
+ * NULL or the value empty. */
+#define MTA__ID_BUFSZ 256
+char *mta__msgid_of(const char *raw, size_t raw_len, char *buf, size_t bufsz);
 void mta__kick_runner(mta_host *m, sim_time at);
 /* Traces msg.queue for a message just stored with SENDER ("" = null). */
 void mta__trace_queue(mta_host *m, const char *msgid, const char *queue_id, mail_rcpts r,

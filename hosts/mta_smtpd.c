@@ -142,16 +142,22 @@ static void cut_ev(void *a, void *b) {
   session_abort(c->s);
 }
 
-/* End of DATA, after the checks: store, then 250 (or 452 4.3.1). */
-static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend) {
+/* End of DATA, after the checks: store, then 250 (or 452 4.3.1). HD: what
+ * the hop check read of EV's header, or NULL to read it here. */
+static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend,
+                          const mta_policy_header *hd) {
   mta_host *m = c->m;
   sim_time now = host_now(m->h);
   uint64_t seq = mta__next_seq(m);
   char queue_id[20];
   mta__queue_id(queue_id, sizeof queue_id, seq);
-  GBytes *orig = g_bytes_new_static(ev->data, ev->len);
-  char *msgid = mta__parse_msgid(orig);
-  g_bytes_unref(orig);
+  mta_policy_header own;
+  if (!hd) {
+    mta_policy_scan_header(ev->data, ev->len, &own);
+    hd = &own;
+  }
+  char idbuf[MTA__ID_BUFSZ];
+  char *msgid = mta__msgid_of(hd->msgid, hd->msgid_len, idbuf, sizeof idbuf);
   bool added_id = msgid == NULL;
   if (added_id)
     msgid = mta__make_msgid(m, seq);
@@ -198,7 +204,7 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
     } else {
       m->st.relayed++;
       mail_trace_relay(m->h, session_peer_name(c->s), msgid, session_conn_id(c->s), queue_id, r,
-                       tls, mta_policy_count_received(ev->data, ev->len));
+                       tls, hd->received);
     }
     mta__trace_queue(m, msgid, queue_id, r, ev->mail->from);
     if (m->faults.cut_after_dot &&
@@ -215,7 +221,8 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   g_free(idh);
   g_free(sig);
   g_free(field);
-  g_free(msgid);
+  if (msgid != idbuf)
+    g_free(msgid);
 }
 
 static void decide_rcpt(conn *c, const smtp_srv_event *ev, sim_time now) {
@@ -252,7 +259,9 @@ static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
     if (faulted)
       return;
   }
-  if (!mta_policy_hops(c->m->policy, ev->data, ev->len, &v)) {
+  mta_policy_header hd; /* read once: the hop count, the Message-ID */
+  mta_policy_scan_header(ev->data, ev->len, &hd);
+  if (!mta_policy_hops_of(c->m->policy, hd.received, &v)) {
     smtp_srv_reject(c->srv, ev->id, v.code, v.esc, v.text, now);
     return;
   }
@@ -261,7 +270,7 @@ static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
     ask_filter(c, ev, MTA_FILTER_DATA);
     return;
   }
-  store_message(c, ev, NULL);
+  store_message(c, ev, NULL, &hd);
 }
 
 static void decide_connect(conn *c, uint64_t id, sim_time now) {
@@ -443,9 +452,9 @@ static bool filter_answer(mta_host *m, uint64_t ticket, int code, const char *es
     smtp_srv_event ev = c->pending;
     ev.data = data;
     ev.len = len;
-    store_message(c, &ev, prepend);
+    store_message(c, &ev, prepend, NULL);
   } else
-    store_message(c, &c->pending, prepend);
+    store_message(c, &c->pending, prepend, NULL);
   if (!c->in_pump)
     session_kick(c->s);
   return true;

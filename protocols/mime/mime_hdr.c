@@ -185,6 +185,10 @@ const char *mime_hdr_get(const mime_hdr *h, const char *name) {
   return f ? f->value : NULL;
 }
 
+gsize mime_hdr_unfold_into(const char *raw, gsize len, char *out) {
+  return mime__unfold_into(raw, len, out);
+}
+
 char *mime_hdr_unfold(const char *raw, gsize len) {
   char *r = g_malloc(len + 1);
   mime__unfold_into(raw, len, r);
