@@ -348,15 +348,12 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
   mta__acc place;
   bool in_body = tag_place(&place, &bp, a->msgid);
   /* The next hops on the stack for the usual few recipients. */
-  char *dbuf[16];
+  char *dbuf[16], names[4][128]; /* the first few names written in place */
   char **dests = a->nrcpts <= G_N_ELEMENTS(dbuf) ? dbuf : g_new(char *, a->nrcpts);
-  for (size_t i = 0; i < a->nrcpts; i++) {
-    mta_route_plan plan;
-    mta_route_plan_for(m->route, domain_of(a->rcpts[i]), &plan);
-    dests[i] = plan.nexthop;
-    plan.nexthop = NULL;
-    mta_route_plan_clear(&plan);
-  }
+  for (size_t i = 0; i < a->nrcpts; i++)
+    dests[i] = i < G_N_ELEMENTS(names)
+                   ? mta_route_nexthop_into(m->route, domain_of(a->rcpts[i]), names[i], sizeof names[i])
+                   : mta_route_nexthop_into(m->route, domain_of(a->rcpts[i]), NULL, 0);
   /* The envelope laid out as a record holds it (the sender, then the
    * first address right after its NUL: the queue finds the sender from
    * there and keeps no pointer), borrowed until write_blob points the
@@ -382,7 +379,8 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .borrow = true}; /* until write_blob points it at the record */
   uint32_t qid = mta_queue_add(m->q, &qa);
   for (size_t i = 0; i < a->nrcpts; i++)
-    g_free(dests[i]);
+    if (i >= G_N_ELEMENTS(names) || dests[i] != names[i])
+      g_free(dests[i]);
   if (dests != dbuf)
     g_free(dests);
   char key[64];
