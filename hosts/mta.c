@@ -446,15 +446,28 @@ static tally count_states(const mta_msg *qm) {
  * frees a message as it leaves): taken before the call that may retire it. */
 typedef struct {
   uint64_t seq;
-  char *msgid;
+  char *msgid; /* buf, or a new string for a tag that does not fit */
   char queue_id[MTA__QID_BUFSZ];
+  char buf[MTA__TAG_BUFSZ];
 } ident;
 
 static void ident_take(mta_host *m, ident *id, const mta_msg *qm) {
-  char buf[MTA__TAG_BUFSZ];
   id->seq = qm->body_id;
-  id->msgid = g_strdup(mta__tag(m, qm, buf));
+  const char *tag = mta__tag(m, qm, id->buf); /* in buf, or the queue's */
+  size_t n = strlen(tag);
+  if (tag == id->buf)
+    id->msgid = id->buf;
+  else if (n < sizeof id->buf)
+    id->msgid = memcpy(id->buf, tag, n + 1);
+  else
+    id->msgid = g_strdup(tag);
   mta__qid_text(qm, id->queue_id);
+}
+
+static void ident_clear(ident *id) {
+  if (id->msgid != id->buf)
+    g_free(id->msgid);
+  id->msgid = NULL;
 }
 
 /* The message of ID left the queue: trace, remove its files, account. */
@@ -580,7 +593,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
           departed(m, &id, t);
         else
           mta__rewrite(m, qid);
-        g_free(id.msgid);
+        ident_clear(&id);
       }
     }
     g_bytes_unref(dsn);
@@ -655,7 +668,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
   if (out.done) {
     tally t = {out.delivered, out.bounced};
     departed(m, &id, t);
-    g_free(id.msgid);
+    ident_clear(&id);
     return;
   }
   qm = mta_queue_get(m->q, qid);
@@ -669,7 +682,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
       g_free(why);
     }
   }
-  g_free(id.msgid);
+  ident_clear(&id);
   if (out.needs_dsn) {
     dsn_or_wait(m, qid);
     if (!mta_queue_get(m->q, qid))
@@ -701,10 +714,10 @@ bool mta__begin(mta_host *m, uint32_t qid) {
   if (!mta_queue_get(m->q, qid)) {
     t.bounced = n - t.delivered;
     departed(m, &id, t);
-    g_free(id.msgid);
+    ident_clear(&id);
     return false;
   }
-  g_free(id.msgid);
+  ident_clear(&id);
   mta__rewrite(m, qid);
   dsn_or_wait(m, qid);
   return false;

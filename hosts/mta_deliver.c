@@ -81,6 +81,7 @@ struct mta__dest {
 typedef struct dwork {
   GArray *waiting; /* mta_queue_ref, or NULL */
   guint head;
+  guint peak; /* the most waiting has held (waiting_drop) */
   mta_dns_status mx_status;
   GPtrArray *mx;      /* target*, or NULL */
   target *host;       /* implicit MX / [host]: the name's own addresses */
@@ -95,7 +96,7 @@ typedef struct {
   uint32_t idx[]; /* their indexes in the message */
 } txn;
 
-typedef struct {
+typedef struct mta__agent {
   mta_host *m;
   mta__dest *d;
   uint64_t sid;
@@ -214,6 +215,59 @@ static void work_release(mta__dest *d) {
 }
 
 static void txn_free(txn *t) { g_free(t); }
+
+/* Longest waiting list kept as the host's spare (8 octets an entry). */
+#define WAITING_KEEP 64
+
+/* A waiting list: the host's spare, else a new one. */
+static GArray *waiting_new(mta_host *m) {
+  return m->spare_waiting ? g_steal_pointer(&m->spare_waiting)
+                          : g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+}
+
+/* REFS is done with (it held at most PEAK entries): kept, emptied, as the
+ * host's spare while small (one a host: a queue run's next hops take and
+ * give back one each in turn), else freed. */
+static void waiting_drop(mta_host *m, GArray *refs, guint peak) {
+  if (!refs)
+    return;
+  if (m->spare_waiting || peak > WAITING_KEEP || !m->up) {
+    g_array_free(refs, TRUE);
+    return;
+  }
+  g_array_set_size(refs, 0);
+  m->spare_waiting = refs;
+}
+
+/* Message ids gathered while results are applied, on the stack while few. */
+typedef struct {
+  uint32_t *v;
+  guint n, cap;
+  uint32_t stack[32];
+} qid_list;
+
+static void qids_init(qid_list *l) {
+  l->v = l->stack;
+  l->n = 0;
+  l->cap = G_N_ELEMENTS(l->stack);
+}
+
+static void qids_add(qid_list *l, uint32_t qid) {
+  if (l->n == l->cap) {
+    l->cap *= 2;
+    if (l->v == l->stack) {
+      l->v = g_new(uint32_t, l->cap);
+      memcpy(l->v, l->stack, sizeof l->stack);
+    } else
+      l->v = g_renew(uint32_t, l->v, l->cap);
+  }
+  l->v[l->n++] = qid;
+}
+
+static void qids_clear(qid_list *l) {
+  if (l->v != l->stack)
+    g_free(l->v);
+}
 
 static void target_free(target *t) {
   if (!t)
@@ -337,29 +391,32 @@ static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const cha
   if (!d->w)
     return;
   GArray *refs = d->w->waiting;
-  guint head = d->w->head;
+  guint head = d->w->head, peak = d->w->peak;
   d->w->waiting = NULL;
-  d->w->head = 0;
+  d->w->head = d->w->peak = 0;
   work_release(d);
   if (!refs)
     return;
   mta_queue_result_args ra = {state, code, esc, text, NULL};
-  GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  qid_list done;
+  qids_init(&done);
   for (guint k = head; k < refs->len; k++) {
     mta_queue_ref r = g_array_index(refs, mta_queue_ref, k);
     if (apply(m, r.qid, r.rcpt, &ra))
-      g_array_append_val(done, r.qid);
+      qids_add(&done, r.qid);
   }
-  for (guint k = 0; k < done->len; k++)
-    mta__finish_attempt(m, g_array_index(done, uint32_t, k));
-  g_array_free(done, TRUE);
-  g_array_free(refs, TRUE);
+  for (guint k = 0; k < done.n; k++)
+    mta__finish_attempt(m, done.v[k]);
+  qids_clear(&done);
+  waiting_drop(m, refs, peak);
 }
 
 static void waiting_add(mta__dest *d, mta_queue_ref ref) {
   if (!work(d)->waiting)
-    d->w->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+    d->w->waiting = waiting_new(d->m);
   g_array_append_val(d->w->waiting, ref);
+  if (d->w->waiting->len > d->w->peak)
+    d->w->peak = d->w->waiting->len;
 }
 
 /* ---- resolution ---- */
@@ -596,14 +653,16 @@ static void send_txn(agent *a, txn *t) {
   const uint8_t *data = mta__body(m, qm->body_id, &len);
   g_assert(data); /* the record and body are written together */
   smtp_cmd_mail mail = {.from = (char *)mta_queue_msg_sender(qm)}; /* borrowed for the call */
-  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->n);
+  smtp_cmd_rcpt rbuf[16], *rc = t->n <= G_N_ELEMENTS(rbuf) ? rbuf : g_new(smtp_cmd_rcpt, t->n);
+  memset(rc, 0, t->n * sizeof *rc);
   for (uint32_t i = 0; i < t->n; i++)
     rc[i].to = (char *)qm->rcpts[t->idx[i]].addr;
   t->cookie = ++a->next_cookie;
   g_ptr_array_add(a->txns, t);
   smtp_cli_message msg = {&mail, rc, t->n, data, len, t->cookie};
   smtp_cli_send(a->cli, &msg, host_now(m->h));
-  g_free(rc);
+  if (rc != rbuf)
+    g_free(rc);
 }
 
 static bool early_stage(smtp_cli_stage s) {
@@ -725,12 +784,16 @@ static void agent_end(agent *a) {
   set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
   mta_route_decision_clear(&a->dec);
-  g_ptr_array_free(a->txns, TRUE);
-  g_ptr_array_free(a->retry, TRUE);
   g_free(a->fail_esc);
   g_free(a->fail_text);
   g_free(a->tls_reason);
-  g_free(a);
+  if (!m->spare_agent && m->up) { /* kept, with its two (empty) lists, for the next */
+    m->spare_agent = a;
+  } else {
+    g_ptr_array_free(a->txns, TRUE);
+    g_ptr_array_free(a->retry, TRUE);
+    g_free(a);
+  }
   if (m->blocked->len && d->state == D_READY && waiting_len(d))
     block(d); /* others were waiting first: to the back of the line */
   else
@@ -742,19 +805,20 @@ static void agent_end(agent *a) {
  * for the hop are deferred with the last reason. */
 static void agent_exhausted(agent *a) {
   mta_host *m = a->m;
-  GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  qid_list done;
+  qids_init(&done);
   mta_queue_result_args ra = {MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text, NULL};
   for (guint k = 0; k < a->retry->len; k++) {
     txn *t = a->retry->pdata[k];
     for (uint32_t i = 0; i < t->n; i++)
       if (apply(m, t->qid, t->idx[i], &ra))
-        g_array_append_val(done, t->qid);
+        qids_add(&done, t->qid);
     txn_free(t);
   }
   g_ptr_array_set_size(a->retry, 0);
-  for (guint k = 0; k < done->len; k++)
-    mta__finish_attempt(m, g_array_index(done, uint32_t, k));
-  g_array_free(done, TRUE);
+  for (guint k = 0; k < done.n; k++)
+    mta__finish_attempt(m, done.v[k]);
+  qids_clear(&done);
   fail_waiting(a->d, MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text);
   agent_end(a);
 }
@@ -835,11 +899,17 @@ static void cli_connected(void *owner, session *s) {
   a->connected = true;
   a->cli = cli_create(a);
   session_set_engine(s, a->cli);
-  GPtrArray *again = a->retry;
-  a->retry = g_ptr_array_new();
-  for (guint i = 0; i < again->len; i++)
-    send_txn(a, again->pdata[i]);
-  g_ptr_array_free(again, TRUE);
+  /* The retry list emptied first (the transactions go to a->txns), its
+   * entries walked from the stack while few. */
+  guint n = a->retry->len;
+  void *sbuf[16], **again = n <= G_N_ELEMENTS(sbuf) ? sbuf : g_new(void *, n);
+  if (n)
+    memcpy(again, a->retry->pdata, n * sizeof *again);
+  g_ptr_array_set_size(a->retry, 0);
+  for (guint i = 0; i < n; i++)
+    send_txn(a, again[i]);
+  if (again != sbuf)
+    g_free(again);
 }
 
 static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
@@ -898,13 +968,22 @@ static void agent_connect(agent *a) {
 
 static void agent_new(mta__dest *d) {
   mta_host *m = d->m;
-  agent *a = g_new0(agent, 1);
+  agent *a = m->spare_agent;
+  if (a) { /* an ended agent's block and lists (agent_end) */
+    m->spare_agent = NULL;
+    GPtrArray *txns = a->txns, *retry = a->retry;
+    memset(a, 0, sizeof *a);
+    a->txns = txns;
+    a->retry = retry;
+  } else {
+    a = g_new0(agent, 1);
+    a->txns = g_ptr_array_new();
+    a->retry = g_ptr_array_new();
+  }
   a->m = m;
   a->d = d;
   a->sid = ++m->next_sid;
   mta_route_decision_borrow(&a->dec, d->dec);
-  a->txns = g_ptr_array_new();
-  a->retry = g_ptr_array_new();
   set_busy(a, true);
   mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
   d->agents++;
@@ -974,10 +1053,11 @@ static void dispatch(mta__dest *d) {
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
     dest_enter(d, D_IDLE); /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
-    if (d->w && d->w->waiting)
-      g_array_free(d->w->waiting, TRUE);
-    if (d->w)
+    if (d->w) {
+      waiting_drop(m, d->w->waiting, d->w->peak);
       d->w->waiting = NULL;
+      d->w->peak = 0;
+    }
     work_release(d);
   }
 }
@@ -1091,6 +1171,11 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
+  if (m->spare_agent) {
+    g_ptr_array_free(m->spare_agent->txns, TRUE);
+    g_ptr_array_free(m->spare_agent->retry, TRUE);
+    g_clear_pointer(&m->spare_agent, g_free);
+  }
   g_clear_pointer(&m->spare_cli, smtp_cli_free);
   m->busy = 0;
   g_ptr_array_set_size(m->blocked, 0);
@@ -1102,6 +1187,8 @@ void mta__deliver_drop(mta_host *m) {
   g_ptr_array_set_size(m->dests, 0);
   g_hash_table_remove_all(m->dest_idx);
   g_clear_pointer(&m->spare_work, g_free); /* after the next hops: they put theirs aside */
+  if (m->spare_waiting)
+    g_array_free(g_steal_pointer(&m->spare_waiting), TRUE);
   g_clear_pointer(&m->spare_dec, g_free);
   if (m->run_qids)
     g_array_free(m->run_qids, TRUE);

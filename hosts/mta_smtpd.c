@@ -27,7 +27,7 @@ typedef struct {
   smtp_srv *srv;
   session *s;
   smtp_glue_trace tr;
-  char *client;   /* the client's address */
+  char client[SIM_ADDR_BUFSZ]; /* the client's address */
   char *tls_info; /* "TLSv1.3 TLS_AES_128_GCM_SHA256" once TLS is up */
   bool counted;   /* holds a policy session */
   bool esmtp;
@@ -47,7 +47,6 @@ static void conn_free(conn *c) {
     sim_world_cancel(host_world(c->m->h), c->fault_timer);
   session_free(c->s);
   smtp_srv_keep(&c->m->spare_srv, c->srv);
-  g_free(c->client);
   g_free(c->tls_info);
   g_free(c);
 }
@@ -386,8 +385,7 @@ static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, 
   conn *c = g_new0(conn, 1);
   c->m = m;
   c->port = sim_tcp_local_port(tc);
-  char buf[SIM_ADDR_BUFSZ];
-  c->client = g_strdup(sim_addr_format(sim_tcp_remote_addr(tc), buf));
+  sim_addr_format(sim_tcp_remote_addr(tc), c->client);
   smtp_srv_config cfg;
   smtp_srv_config_init(&cfg);
   cfg.hostname = m->hostname;
