@@ -55,11 +55,26 @@ typedef struct {
   bool temp, nx, nodata;
 } target;
 
-typedef struct {
+typedef struct mta__lookup {
   mta__dest *d;
   target *t;   /* NULL: the MX lookup */
   uint64_t id; /* dns_client id */
 } lookup;
+
+/* A lookup's block: the host's spare (one: a resolution's lookups come
+ * one after the other, MX then addresses), else a new one. */
+static lookup *lookup_alloc(mta_host *m) {
+  lookup *l = m->spare_lookup ? g_steal_pointer(&m->spare_lookup) : g_new(lookup, 1);
+  memset(l, 0, sizeof *l);
+  return l;
+}
+
+static void lookup_put(mta_host *m, lookup *l) {
+  if (!m->spare_lookup && m->up)
+    m->spare_lookup = l;
+  else
+    g_free(l);
+}
 
 struct mta__dest {
   mta_host *m;
@@ -303,8 +318,14 @@ static mta_dns_status target_status(const target *t) {
 static void dest_free_answers(mta__dest *d) {
   if (!d->w)
     return;
-  if (d->w->lookups)
-    g_ptr_array_free(d->w->lookups, TRUE);
+  if (d->w->lookups) { /* kept, emptied, as the host's spare (a few pointers) */
+    if (!d->m->spare_lookups && d->m->up && d->w->lookups->len <= 16) {
+      g_ptr_array_set_size(d->w->lookups, 0);
+      d->m->spare_lookups = d->w->lookups;
+    } else {
+      g_ptr_array_free(d->w->lookups, TRUE);
+    }
+  }
   d->w->lookups = NULL;
   if (d->w->mx)
     g_ptr_array_free(d->w->mx, TRUE);
@@ -318,7 +339,7 @@ static void dest_clear_resolution(mta__dest *d) {
     lookup *l = d->w->lookups->pdata[i];
     if (d->m->dns)
       dns_client_cancel(d->m->dns, l->id);
-    g_free(l);
+    lookup_put(d->m, l);
   }
   dest_free_answers(d);
   if (d->dec) {
@@ -440,16 +461,16 @@ static bool ask(mta__dest *d, target *t, const char *name, uint16_t qtype) {
   mta_host *m = d->m;
   if (!m->dns)
     return false;
-  lookup *l = g_new0(lookup, 1);
+  lookup *l = lookup_alloc(m);
   l->d = d;
   l->t = t;
   l->id = dns_client_lookup(m->dns, name, qtype, t ? got_addr : got_mx, l);
   if (!l->id) {
-    g_free(l);
+    lookup_put(m, l);
     return false;
   }
   if (!work(d)->lookups)
-    d->w->lookups = g_ptr_array_new();
+    d->w->lookups = m->spare_lookups ? g_steal_pointer(&m->spare_lookups) : g_ptr_array_new();
   g_ptr_array_add(d->w->lookups, l);
   if (t)
     t->pending++;
@@ -470,7 +491,7 @@ static void ask_addrs(mta__dest *d, target *t) {
 
 static void lookup_done(lookup *l) {
   g_ptr_array_remove(l->d->w->lookups, l);
-  g_free(l);
+  lookup_put(l->d->m, l);
 }
 
 static void got_addr(void *user, const dns_client_result *r) {
@@ -1189,6 +1210,9 @@ void mta__deliver_drop(mta_host *m) {
   g_clear_pointer(&m->spare_work, g_free); /* after the next hops: they put theirs aside */
   if (m->spare_waiting)
     g_array_free(g_steal_pointer(&m->spare_waiting), TRUE);
+  g_clear_pointer(&m->spare_lookup, g_free);
+  if (m->spare_lookups)
+    g_ptr_array_free(g_steal_pointer(&m->spare_lookups), TRUE);
   g_clear_pointer(&m->spare_dec, g_free);
   if (m->run_qids)
     g_array_free(m->run_qids, TRUE);
