@@ -143,6 +143,8 @@ typedef struct {
 uint32_t mta__store(mta_host *m, const mta__store_args *a);
 uint64_t mta__next_seq(mta_host *m);
 char *mta__make_msgid(mta_host *m, uint64_t seq);
+/* The same into BUF (BUFSZ octets) when it fits, else a new string. */
+char *mta__make_msgid_buf(mta_host *m, uint64_t seq, char *buf, size_t bufsz);
 /* The queued message QID (asserts it is queued). */
 const mta_msg *mta__msg_get(mta_host *m, uint32_t qid);
 void mta__rewrite(mta_host *m, uint32_t qid);

@@ -119,8 +119,10 @@ static void ask_filter(conn *c, const smtp_srv_event *ev, mta_filter_stage stage
   rcpt_list_clear(&rl);
 }
 
+/* The Received field: into BUF (BUFSZ octets) when it fits, else a new
+ * string; NULL when refused. */
 static char *received_field(conn *c, const smtp_srv_event *ev, const char *queue_id,
-                            const char *helo) {
+                            const char *helo, char *buf, size_t bufsz) {
   mta_host *m = c->m;
   mime_received r = {.helo = helo,
                      .ip = c->client,
@@ -130,8 +132,8 @@ static char *received_field(conn *c, const smtp_srv_event *ev, const char *queue
                      .comment = c->tls_info,
                      .date_ns = host_now(m->h),
                      .epoch_unix = m->epoch};
-  return mta_policy_received(&r, false, c->esmtp, smtp_srv_tls_active(c->srv),
-                             smtp_srv_auth_user(c->srv) != NULL);
+  return mta_policy_received_buf(&r, false, c->esmtp, smtp_srv_tls_active(c->srv),
+                                 smtp_srv_auth_user(c->srv) != NULL, buf, bufsz);
 }
 
 static void cut_ev(void *a, void *b) {
@@ -159,13 +161,23 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
   char *msgid = mta__msgid_of(hd->msgid, hd->msgid_len, idbuf, sizeof idbuf);
   bool added_id = msgid == NULL;
   if (added_id)
-    msgid = mta__make_msgid(m, seq);
+    msgid = mta__make_msgid_buf(m, seq, idbuf, sizeof idbuf);
   const char *helo = smtp_srv_helo(c->srv);
-  char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown");
+  char fbuf[512];
+  char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown", fbuf, sizeof fbuf);
   if (!field) /* a HELO name a Received field cannot carry */
-    field = received_field(c, ev, queue_id, "unknown");
-  char *idh = added_id ? g_strdup_printf("Message-ID: <%s>\r\n", msgid) : NULL;
-  size_t il = idh ? strlen(idh) : 0;
+    field = received_field(c, ev, queue_id, "unknown", fbuf, sizeof fbuf);
+  /* "Message-ID: <%s>\r\n", on the stack while it fits */
+  char hbuf[MTA__ID_BUFSZ + 32], *idh = NULL;
+  size_t il = 0;
+  if (added_id) {
+    size_t n = strlen(msgid);
+    il = 13 + n + 3;
+    idh = il < sizeof hbuf ? hbuf : g_malloc(il + 1);
+    memcpy(idh, "Message-ID: <", 13);
+    memcpy(idh + 13, msgid, n);
+    memcpy(idh + 13 + n, ">\r\n", 4); /* with its NUL */
+  }
   /* Signing at submission (mta_host_set_signer): over the message as it
    * is queued (the added Message-ID and the data), below our Received
    * field. */
@@ -217,9 +229,11 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
     }
   }
   rcpt_list_clear(&rl);
-  g_free(idh);
+  if (idh != hbuf)
+    g_free(idh);
   g_free(sig);
-  g_free(field);
+  if (field != fbuf)
+    g_free(field);
   if (msgid != idbuf)
     g_free(msgid);
 }

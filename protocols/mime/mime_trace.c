@@ -32,7 +32,9 @@ static void put(char **p, const char *s, gsize n) {
 
 #define PUT_LIT(p, lit) put(p, lit, sizeof lit - 1)
 
-char *mime_trace_received(const mime_received *r) {
+char *mime_trace_received(const mime_received *r) { return mime_trace_received_buf(r, NULL, 0); }
+
+char *mime_trace_received_buf(const mime_received *r, char *buf, gsize bufsz) {
   if (!r->helo || !*r->helo || !r->by || !*r->by)
     return NULL;
   /* Every argument is one word without CR, LF or parentheses; the
@@ -54,7 +56,7 @@ char *mime_trace_received(const mime_received *r) {
     return NULL;
   /* the fixed text: "Received: from " " (" " [" "])" "\r\n\tby " " with " " (" ")"
    * "\r\n\tid " "\r\n\tfor <" ">" ";\r\n\t" "\r\n" is under 80 octets */
-  char *out = g_malloc(total + dl + 80);
+  char *out = total + dl + 80 <= bufsz ? buf : g_malloc(total + dl + 80);
   char *p = out;
   PUT_LIT(&p, "Received: from ");
   put(&p, r->helo, len[0]);

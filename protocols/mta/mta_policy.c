@@ -255,7 +255,12 @@ const char *mta_policy_with(bool lmtp, bool ehlo, bool tls, bool auth) {
 }
 
 char *mta_policy_received(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth) {
+  return mta_policy_received_buf(r, lmtp, ehlo, tls, auth, NULL, 0);
+}
+
+char *mta_policy_received_buf(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth,
+                              char *buf, size_t bufsz) {
   mime_received copy = *r;
   copy.with = mta_policy_with(lmtp, ehlo, tls, auth);
-  return mime_trace_received(&copy);
+  return mime_trace_received_buf(&copy, buf, bufsz);
 }

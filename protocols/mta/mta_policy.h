@@ -94,5 +94,9 @@ const char *mta_policy_with(bool lmtp, bool ehlo, bool tls, bool auth);
  * (R->with is ignored). Returns a new string (see mime_trace_received), or
  * NULL when R is refused. */
 char *mta_policy_received(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth);
+/* The same into BUF when it fits (mime_trace_received_buf): the caller
+ * frees a result that is not BUF. */
+char *mta_policy_received_buf(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth,
+                              char *buf, size_t bufsz);
 
 #endif
