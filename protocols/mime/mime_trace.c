@@ -349,6 +349,10 @@ static gboolean fast_keyword(const char *v, gsize *p, const char *kw, gsize n) {
  * string, its words end where the parse's do, and once from, by and with
  * have their values no later word changes them (each clause takes one
  * value). Anything else: FALSE, and the general parse runs. */
+/* The octets that end a comment of route_fast's: ')' (its end), NUL, and
+ * '(', '\\', '"', ';' (which send the field to the general parse). */
+static const guint8 comment_stop[256] = {[0] = 1, ['('] = 1, [')'] = 1, ['\\'] = 1, ['"'] = 1, [';'] = 1};
+
 static gboolean route_fast(const char *v, route_view rv[3]) {
   gsize p = 0;
   if (!v)
@@ -362,9 +366,12 @@ static gboolean route_fast(const char *v, route_view rv[3]) {
       p++;
     if (v[p] != '(')
       break;
-    for (p++; v[p] != ')'; p++)
-      if (v[p] == '\0' || v[p] == '(' || v[p] == '\\' || v[p] == '"' || v[p] == ';')
-        return FALSE;
+    /* to the octet that ends or spoils the comment: one table look-up an
+     * octet (the comment "(host [addr])" is most of a field's prefix) */
+    for (p++; !comment_stop[(guint8)v[p]]; p++)
+      ;
+    if (v[p] != ')')
+      return FALSE;
     p++;
   }
   if (!fast_keyword(v, &p, "by", 2) || !fast_word(v, &p, &rv[1]) || !is_ws(v[p]))
