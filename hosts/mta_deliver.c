@@ -47,10 +47,10 @@
  *   READY     -> IDLE (no work and no session left) */
 typedef enum { D_IDLE, D_RESOLVING, D_READY, D__COUNT } dest_state;
 
-typedef struct {
+typedef struct mta__target {
   char *name;
   uint16_t pref;
-  GPtrArray *addrs; /* char* */
+  GPtrArray *addrs; /* char* (freed with it) */
   unsigned pending;
   bool temp, nx, nodata;
 } target;
@@ -284,25 +284,41 @@ static void qids_clear(qid_list *l) {
     g_free(l->v);
 }
 
-static void target_free(target *t) {
+/* Frees T; its block and (emptied) address list are kept as the host's
+ * spare while the list is small (a resolution has a target or a few, one
+ * after the other). */
+static void target_free(mta_host *m, target *t) {
   if (!t)
     return;
   g_free(t->name);
+  if (!m->spare_target && m->up && t->addrs->len <= 16) {
+    g_ptr_array_set_size(t->addrs, 0);
+    m->spare_target = t;
+    return;
+  }
   g_ptr_array_free(t->addrs, TRUE);
   g_free(t);
 }
 
 /* A target named NAME (taken: g_free'd with it). */
-static target *target_take(char *name, uint16_t pref) {
-  target *t = g_new0(target, 1);
+static target *target_take(mta_host *m, char *name, uint16_t pref) {
+  target *t = m->spare_target;
+  if (t) {
+    m->spare_target = NULL;
+    GPtrArray *addrs = t->addrs;
+    memset(t, 0, sizeof *t);
+    t->addrs = addrs;
+  } else {
+    t = g_new0(target, 1);
+    t->addrs = g_ptr_array_new_with_free_func(g_free);
+  }
   t->name = name;
   t->pref = pref;
-  t->addrs = g_ptr_array_new_with_free_func(g_free);
   return t;
 }
 
-static target *target_new(const char *name, uint16_t pref) {
-  return target_take(g_strdup(name), pref);
+static target *target_new(mta_host *m, const char *name, uint16_t pref) {
+  return target_take(m, g_strdup(name), pref);
 }
 
 static mta_dns_status target_status(const target *t) {
@@ -327,10 +343,18 @@ static void dest_free_answers(mta__dest *d) {
     }
   }
   d->w->lookups = NULL;
-  if (d->w->mx)
-    g_ptr_array_free(d->w->mx, TRUE);
+  if (d->w->mx) { /* the list kept, emptied, as the host's spare while small */
+    for (guint i = 0; i < d->w->mx->len; i++)
+      target_free(d->m, d->w->mx->pdata[i]);
+    if (!d->m->spare_mx && d->m->up && d->w->mx->len <= 16) {
+      g_ptr_array_set_size(d->w->mx, 0);
+      d->m->spare_mx = d->w->mx;
+    } else {
+      g_ptr_array_free(d->w->mx, TRUE);
+    }
+  }
   d->w->mx = NULL;
-  target_free(d->w->host);
+  target_free(d->m, d->w->host);
   d->w->host = NULL;
 }
 
@@ -544,9 +568,9 @@ static void got_mx(void *user, const dns_client_result *r) {
       const dns_rr *rr = &g_array_index(r->rrs, dns_rr, i);
       if (rr->type != DNS_T_MX)
         continue;
-      target *t = target_take(name_text(&rr->rd.mx.exchange), rr->rd.mx.pref);
+      target *t = target_take(d->m, name_text(&rr->rd.mx.exchange), rr->rd.mx.pref);
       if (!d->w->mx)
-        d->w->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
+        d->w->mx = d->m->spare_mx ? g_steal_pointer(&d->m->spare_mx) : g_ptr_array_new();
       g_ptr_array_add(d->w->mx, t);
     }
     guint nmx = d->w->mx ? d->w->mx->len : 0;
@@ -557,7 +581,7 @@ static void got_mx(void *user, const dns_client_result *r) {
         ask_addrs(d, t);
     }
   } else if (d->w->mx_status == MTA_DNS_NODATA) {
-    d->w->host = target_new(d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
+    d->w->host = target_new(d->m, d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
     ask_addrs(d, d->w->host);
   }
   if (lookups_len(d) == 0)
@@ -572,12 +596,12 @@ static void resolve(mta__dest *d) {
     return;
   }
   if (d->plan.kind == MTA_ROUTE_LOOKUP_HOST) {
-    d->w->host = target_new(d->plan.lookup, 0);
+    d->w->host = target_new(d->m, d->plan.lookup, 0);
     ask_addrs(d, d->w->host);
   } else {
     sim_addr lit;
     if (sim_addr_parse(d->plan.lookup, &lit)) {
-      d->w->host = target_new(d->plan.lookup, 0);
+      d->w->host = target_new(d->m, d->plan.lookup, 0);
       ask_addrs(d, d->w->host);
     } else if (!ask(d, NULL, d->plan.lookup, DNS_T_MX)) {
       d->w->mx_status = MTA_DNS_TEMPFAIL;
@@ -1211,6 +1235,12 @@ void mta__deliver_drop(mta_host *m) {
   if (m->spare_waiting)
     g_array_free(g_steal_pointer(&m->spare_waiting), TRUE);
   g_clear_pointer(&m->spare_lookup, g_free);
+  if (m->spare_target) {
+    g_ptr_array_free(m->spare_target->addrs, TRUE);
+    g_clear_pointer(&m->spare_target, g_free);
+  }
+  if (m->spare_mx)
+    g_ptr_array_free(g_steal_pointer(&m->spare_mx), TRUE);
   if (m->spare_lookups)
     g_ptr_array_free(g_steal_pointer(&m->spare_lookups), TRUE);
   g_clear_pointer(&m->spare_dec, g_free);

@@ -89,7 +89,9 @@ struct mta_host {
   struct mta__agent *spare_agent; /* an ended delivery agent with its lists (agent_end) */
   GArray *spare_waiting;
   struct mta__lookup *spare_lookup; /* a finished DNS lookup's block (mta_deliver.c) */
-  GPtrArray *spare_lookups;         /* a resolution's emptied list of lookups */ /* an emptied next hop's waiting list (mta_deliver.c waiting_drop) */
+  GPtrArray *spare_lookups;         /* a resolution's emptied list of lookups */
+  struct mta__target *spare_target; /* a resolved name's block and emptied address list */
+  GPtrArray *spare_mx;              /* a resolution's emptied list of exchanges */ /* an emptied next hop's waiting list (mta_deliver.c waiting_drop) */
   /* a queue run's lists (due messages, next hops touched), kept for the
    * next run while small (mta__run_queue); NULL while a run holds them */
   GArray *run_qids;
