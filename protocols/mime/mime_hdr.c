@@ -337,8 +337,9 @@ gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
       break;
     }
     gboolean had = sc->have;
-    mime_hdr_view v = {buf + sc->start, sc->name_end - sc->start, buf + sc->colon + 1,
-                       sc->vend - sc->colon - 1, sc->start, sc->next - sc->start};
+    if (had) /* the field before this one is complete: given now */
+      *out = (mime_hdr_view){buf + sc->start, sc->name_end - sc->start, buf + sc->colon + 1,
+                             sc->vend - sc->colon - 1, sc->start, sc->next - sc->start};
     sc->have = TRUE;
     sc->start = p;
     sc->name_end = ne;
@@ -346,10 +347,8 @@ gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
     sc->vend = eol;
     sc->next = next;
     sc->pos = next;
-    if (had) {
-      *out = v;
+    if (had)
       return TRUE;
-    }
   }
   if (sc->have) { /* the last field */
     sc->have = FALSE;
