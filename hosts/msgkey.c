@@ -66,10 +66,23 @@ static inline const char *find_lf(const char *s, size_t n) {
 static void field_seen(const char *buf, size_t start, size_t name_end, size_t colon, size_t vend,
                        unsigned *n, char **id) {
   size_t nlen = name_end - start;
-  if (nlen == 8 && mime_hdr_name_is(buf + start, 8, "Received", 8))
-    (*n)++;
-  else if (!*id && nlen == 10 && mime_hdr_name_is(buf + start, 10, "Message-ID", 10))
-    *id = mime_hdr_unfold(buf + colon + 1, vend - colon - 1);
+  /* A name is ftext (no CR, no octet below 33): OR-ing 0x20 into each
+   * octet maps exactly the two cases of a letter together and leaves
+   * '-' apart, as mime_hdr_name_is compares. */
+  const guint64 low = G_GUINT64_CONSTANT(0x2020202020202020);
+  guint64 w, rec, msg;
+  memcpy(&rec, "received", 8);
+  memcpy(&msg, "message-", 8);
+  if (nlen == 8) {
+    memcpy(&w, buf + start, 8);
+    if ((w | low) == rec)
+      (*n)++;
+  } else if (!*id && nlen == 10) {
+    memcpy(&w, buf + start, 8);
+    if ((w | low) == msg &&
+        ((buf[start + 8] | 0x20) == 'i') && ((buf[start + 9] | 0x20) == 'd'))
+      *id = mime_hdr_unfold(buf + colon + 1, vend - colon - 1);
+  }
 }
 
 /* One pass over the header, fields split as mime_hdr_scan splits them
@@ -103,8 +116,25 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
       continue;
     }
     size_t ne = p;
-    while (ne < eol && (guchar)buf[ne] >= 33 && (guchar)buf[ne] <= 126 && buf[ne] != ':')
-      ne++;
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+    /* eight octets a step, as mime_hdr_scan_next: the high bit of each
+     * octet below 33, above 126 or a colon, the first by its bit */
+    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101), highs = ones << 7;
+    while (eol - ne >= 8) {
+      guint64 w;
+      memcpy(&w, buf + ne, 8);
+      guint64 cx = w ^ (ones * ':');
+      guint64 m = (((w - ones * 33) & ~w) | ((w & ~highs) + ones * 1) | w | ((cx - ones) & ~cx)) & highs;
+      if (m) {
+        ne += (size_t)__builtin_ctzll(m) / 8;
+        break;
+      }
+      ne += 8;
+    }
+    if (eol - ne < 8)
+#endif
+      while (ne < eol && (guchar)buf[ne] >= 33 && (guchar)buf[ne] <= 126 && buf[ne] != ':')
+        ne++;
     size_t c = ne;
     while (c < eol && (buf[c] == ' ' || buf[c] == '\t'))
       c++;

@@ -108,6 +108,8 @@ START_TEST(hops_scan_agrees) {
       " <cont@id>\r\n", "\tmore\r\n", "Subject: s\r\n", "bad line\r\n", "\r\n", "Received\r\n",
       "message-id:<lower@id>\n", "Received: a", "X: y\r", "\n", "Message-ID: <a@b>\r\r\n",
       "Receivedx: no\r\n", ": empty name\r\n", "Message-ID : <wsp@id>\r\n", "Rec\x80ived: 8bit\r\n",
+      "RECEIVED: up\r\n", "MESSAGE-id: <up@id>\r\n", "Message_ID: <no@id>\r\n", "Message-IDx: <no@id>\r\n",
+      "Message\x0d-ID: <no@id>\r\n", "ReceiveD\t: tab\r\n", "Received-By: no\r\n",
   };
   GRand *r = g_rand_new_with_seed(8);
   for (int t = 0; t < 3000; t++) {
