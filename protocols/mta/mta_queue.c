@@ -321,7 +321,13 @@ static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, 
   mta_reply *r = g_hash_table_lookup(q->texts->t, &key);
   if (!r) {
     size_t tn = text ? strlen(text) + 1 : 0, rn = remote ? strlen(remote) + 1 : 0;
-    r = g_malloc(sizeof *r + tn + rn);
+    mta_queue_texts *tt = q->texts;
+    if (tt->spare && tt->spare_size >= sizeof *r + tn + rn) {
+      r = tt->spare;
+      tt->spare = NULL;
+    } else {
+      r = g_malloc(sizeof *r + tn + rn);
+    }
     *r = key;
     char *p = (char *)(r + 1);
     if (text) {
@@ -342,7 +348,17 @@ static void reply_unref(mta_queue *q, const mta_reply *c) {
   mta_reply *r = (mta_reply *)c;
   if (--r->refs == 0) {
     g_hash_table_remove(q->texts->t, r);
-    g_free(r);
+    /* its size as allocated (or the larger spare's it took), from its strings */
+    size_t n = sizeof *r + (r->text ? strlen(r->text) + 1 : 0) +
+               (r->remote_mta ? strlen(r->remote_mta) + 1 : 0);
+    mta_queue_texts *tt = q->texts;
+    if (n <= 512 && (!tt->spare || tt->spare_size < n)) { /* kept: the larger of the two */
+      g_free(tt->spare);
+      tt->spare = r;
+      tt->spare_size = n;
+    } else {
+      g_free(r);
+    }
   }
 }
 
@@ -424,6 +440,7 @@ void mta_queue_texts_free(mta_queue_texts *t) {
     return;
   g_assert(g_hash_table_size(t->t) == 0); /* a queue still holds a text */
   g_hash_table_destroy(t->t);
+  g_free(t->spare);
   g_free(t);
 }
 
