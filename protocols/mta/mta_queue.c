@@ -312,6 +312,16 @@ static gboolean reply_equal(gconstpointer a, gconstpointer b) {
 /* The interned reply (CODE, ESC, TEXT, REMOTE) (a new reference), or NULL
  * when all four are empty (ESC "" or NULL). ESC longer than the field
  * keeps its first 9 octets (as the recipient's field always did). */
+/* A reply block's size for TEXT and REMOTE: its head and strings rounded
+ * up to 32 octets (the size a block is allocated and found again at, so
+ * replies of about the same length share a spare: malloc's chunks step by
+ * 16 anyway; the few interned texts a queue full of deferred mail holds
+ * are shared). */
+static size_t reply_block_size(const char *text, const char *remote) {
+  size_t n = sizeof(mta_reply) + (text ? strlen(text) + 1 : 0) + (remote ? strlen(remote) + 1 : 0);
+  return (n + 31) & ~(size_t)31;
+}
+
 static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, const char *text,
                                   const char *remote) {
   if (!code && (!esc || !*esc) && !text && !remote)
@@ -321,12 +331,13 @@ static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, 
   mta_reply *r = g_hash_table_lookup(q->texts->t, &key);
   if (!r) {
     size_t tn = text ? strlen(text) + 1 : 0, rn = remote ? strlen(remote) + 1 : 0;
+    size_t size = reply_block_size(text, remote);
     mta_queue_texts *tt = q->texts;
-    if (tt->spare && tt->spare_size >= sizeof *r + tn + rn) {
+    if (tt->spare && tt->spare_size == size) {
       r = tt->spare;
       tt->spare = NULL;
     } else {
-      r = g_malloc(sizeof *r + tn + rn);
+      r = g_malloc(size);
     }
     *r = key;
     char *p = (char *)(r + 1);
@@ -348,11 +359,9 @@ static void reply_unref(mta_queue *q, const mta_reply *c) {
   mta_reply *r = (mta_reply *)c;
   if (--r->refs == 0) {
     g_hash_table_remove(q->texts->t, r);
-    /* its size as allocated (or the larger spare's it took), from its strings */
-    size_t n = sizeof *r + (r->text ? strlen(r->text) + 1 : 0) +
-               (r->remote_mta ? strlen(r->remote_mta) + 1 : 0);
+    size_t n = reply_block_size(r->text, r->remote_mta); /* as allocated */
     mta_queue_texts *tt = q->texts;
-    if (n <= 512 && (!tt->spare || tt->spare_size < n)) { /* kept: the larger of the two */
+    if (n <= 512) { /* kept, in place of the one before */
       g_free(tt->spare);
       tt->spare = r;
       tt->spare_size = n;
