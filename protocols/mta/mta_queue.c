@@ -362,7 +362,8 @@ static void reply_unref(mta_queue *q, const mta_reply *c) {
     size_t n = reply_block_size(r->text, r->remote_mta); /* as allocated */
     mta_queue_texts *tt = q->texts;
     if (n <= 512) { /* kept, in place of the one before */
-      g_free(tt->spare);
+      if (tt->spare)
+        g_free(tt->spare);
       tt->spare = r;
       tt->spare_size = n;
     } else {
