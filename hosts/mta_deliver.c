@@ -829,9 +829,12 @@ static void agent_end(agent *a) {
   set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
   mta_route_decision_clear(&a->dec);
-  g_free(a->fail_esc);
-  g_free(a->fail_text);
-  g_free(a->tls_reason);
+  if (a->fail_esc) /* mostly none: no free(NULL) calls an agent */
+    g_free(a->fail_esc);
+  if (a->fail_text)
+    g_free(a->fail_text);
+  if (a->tls_reason)
+    g_free(a->tls_reason);
   if (!m->spare_agent && m->up) { /* kept, with its two (empty) lists, for the next */
     m->spare_agent = a;
   } else {
@@ -1000,7 +1003,8 @@ static void agent_connect(agent *a) {
   }
   a->connected = a->early_failed = a->tls_failed = false;
   a->fail_code = 0;
-  g_free(a->fail_text);
+  if (a->fail_text)
+    g_free(a->fail_text);
   a->fail_text = NULL;
   /* The client and the messages wait until the connection is up
    * (cli_connected): a refused or timed-out connection never makes an

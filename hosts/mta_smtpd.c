@@ -47,7 +47,8 @@ static void conn_free(conn *c) {
     sim_world_cancel(host_world(c->m->h), c->fault_timer);
   session_free(c->s);
   smtp_srv_keep(&c->m->spare_srv, c->srv);
-  g_free(c->tls_info);
+  if (c->tls_info)
+    g_free(c->tls_info);
   g_free(c);
 }
 
@@ -229,9 +230,10 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
     }
   }
   rcpt_list_clear(&rl);
-  if (idh != hbuf)
+  if (idh && idh != hbuf) /* (no free(NULL) calls on the store path) */
     g_free(idh);
-  g_free(sig);
+  if (sig)
+    g_free(sig);
   if (field != fbuf)
     g_free(field);
   if (msgid != idbuf)
