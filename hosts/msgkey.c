@@ -3,7 +3,11 @@
 #include "msgkey.h"
 
 #include <glib.h>
+#include <stdbool.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "mime_hdr.h"
 
@@ -37,18 +41,117 @@ char *msgkey_of_hdr(const mime_hdr *root) {
   return key_take(v ? g_strdup(v) : NULL);
 }
 
-char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
-  mime_hdr_scan sc;
-  mime_hdr_view v;
-  char *id = NULL;
-  unsigned n = 0;
-  mime_hdr_scan_init(&sc, (const char *)data, len, FALSE);
-  for (guint i = 0; i < MSGKEY_MAX_FIELDS && mime_hdr_scan_next(&sc, &v); i++) {
-    if (v.name_len == 8 && mime_hdr_name_is(v.name, v.name_len, "Received", 8))
-      n++;
-    else if (!id && v.name_len == 10 && mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10))
-      id = mime_hdr_unfold(v.raw_value, v.raw_len);
+/* The first LF in S[0..N), or NULL: as mime_hdr.c's, sixteen octets a
+ * step where SSE2 is. */
+static inline const char *find_lf(const char *s, size_t n) {
+#if defined(__SSE2__)
+  size_t i = 0;
+  const __m128i lf = _mm_set1_epi8('\n');
+  for (; i + 16 <= n; i += 16) {
+    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), lf));
+    if (m)
+      return s + i + (size_t)__builtin_ctz((unsigned)m);
   }
+  for (; i < n; i++)
+    if (s[i] == '\n')
+      return s + i;
+  return NULL;
+#else
+  return memchr(s, '\n', n);
+#endif
+}
+
+/* A field given (name BUF[START..NAME_END), value after COLON to VEND):
+ * a Received counted into *N, the first Message-ID unfolded into *ID. */
+static void field_seen(const char *buf, size_t start, size_t name_end, size_t colon, size_t vend,
+                       unsigned *n, char **id) {
+  size_t nlen = name_end - start;
+  /* A name is ftext (no CR, no octet below 33): OR-ing 0x20 into each
+   * octet maps exactly the two cases of a letter together and leaves
+   * '-' apart, as mime_hdr_name_is compares. */
+  const guint64 low = G_GUINT64_CONSTANT(0x2020202020202020);
+  guint64 w, rec, msg;
+  memcpy(&rec, "received", 8);
+  memcpy(&msg, "message-", 8);
+  if (nlen == 8) {
+    memcpy(&w, buf + start, 8);
+    if ((w | low) == rec)
+      (*n)++;
+  } else if (!*id && nlen == 10) {
+    memcpy(&w, buf + start, 8);
+    if ((w | low) == msg &&
+        ((buf[start + 8] | 0x20) == 'i') && ((buf[start + 9] | 0x20) == 'd'))
+      *id = mime_hdr_unfold(buf + colon + 1, vend - colon - 1);
+  }
+}
+
+/* One pass over the header, fields split as mime_hdr_scan splits them
+ * (the empty line or a line that is not a field ends the header; a
+ * continuation extends the field before it; at most MSGKEY_MAX_FIELDS),
+ * without building a view a field: only the names are looked at, and the
+ * Message-ID's value (issue #6: ~3,600 instructions a delivery through
+ * mime_hdr_scan_next). */
+char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
+  const char *buf = (const char *)data;
+  char *id = NULL;
+  unsigned n = 0, given = 0;
+  bool have = false; /* a field read and not yet given */
+  size_t start = 0, name_end = 0, colon = 0, vend = 0, pos = 0;
+  while (pos < len && given < MSGKEY_MAX_FIELDS) {
+    size_t p = pos, eol, next;
+    const char *nl = find_lf(buf + p, len - p);
+    if (nl) {
+      size_t e = (size_t)(nl - buf);
+      next = e + 1;
+      eol = e > p && buf[e - 1] == '\r' ? e - 1 : e;
+    } else {
+      eol = next = len;
+    }
+    if (eol == p) /* the empty line */
+      break;
+    pos = next;
+    if (buf[p] == ' ' || buf[p] == '\t') {
+      if (have)
+        vend = eol;
+      continue;
+    }
+    size_t ne = p;
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+    /* eight octets a step, as mime_hdr_scan_next: the high bit of each
+     * octet below 33, above 126 or a colon, the first by its bit */
+    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101), highs = ones << 7;
+    while (eol - ne >= 8) {
+      guint64 w;
+      memcpy(&w, buf + ne, 8);
+      guint64 cx = w ^ (ones * ':');
+      guint64 m = (((w - ones * 33) & ~w) | ((w & ~highs) + ones * 1) | w | ((cx - ones) & ~cx)) & highs;
+      if (m) {
+        ne += (size_t)__builtin_ctzll(m) / 8;
+        break;
+      }
+      ne += 8;
+    }
+    if (eol - ne < 8)
+#endif
+      while (ne < eol && (guchar)buf[ne] >= 33 && (guchar)buf[ne] <= 126 && buf[ne] != ':')
+        ne++;
+    size_t c = ne;
+    while (c < eol && (buf[c] == ' ' || buf[c] == '\t'))
+      c++;
+    if (ne == p || c == eol || buf[c] != ':') /* not a field: the body */
+      break;
+    if (have) { /* the field before is given */
+      given++;
+      field_seen(buf, start, name_end, colon, vend, &n, &id);
+    }
+    have = true;
+    start = p;
+    name_end = ne;
+    colon = c;
+    vend = eol;
+  }
+  if (have && given < MSGKEY_MAX_FIELDS) /* the last field */
+    field_seen(buf, start, name_end, colon, vend, &n, &id);
   *hops = n;
   return key_take(id);
 }

@@ -272,9 +272,31 @@ uint64_t mta__next_seq(mta_host *m) {
   return s;
 }
 
-char *mta__make_msgid(mta_host *m, uint64_t seq) {
+char *mta__make_msgid(mta_host *m, uint64_t seq) { return mta__make_msgid_buf(m, seq, NULL, 0); }
+
+char *mta__make_msgid_buf(mta_host *m, uint64_t seq, char *buf, size_t bufsz) {
   int64_t secs = m->epoch + host_now(m->h) / SIM_S;
-  return g_strdup_printf("%" PRId64 ".%" PRIX64 "@%s", secs, seq, m->hostname);
+  /* "%" PRId64 ".%" PRIX64 "@%s", written by hand (g_strdup_printf was
+   * ~1,200 instructions and a malloc a message without a Message-ID) */
+  char num[48], *p = num + sizeof num;
+  uint64_t u = secs < 0 ? -(uint64_t)secs : (uint64_t)secs;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (secs < 0)
+    *--p = '-';
+  size_t dl = (size_t)(num + sizeof num - p);
+  char hex[17];
+  size_t hl = (size_t)(put_hex(hex, seq, 1, "0123456789ABCDEF") - hex);
+  size_t nl = strlen(m->hostname), total = dl + 1 + hl + 1 + nl;
+  char *out = total < bufsz ? buf : g_malloc(total + 1);
+  memcpy(out, p, dl);
+  out[dl] = '.';
+  memcpy(out + dl + 1, hex, hl);
+  out[dl + 1 + hl] = '@';
+  memcpy(out + dl + 2 + hl, m->hostname, nl + 1);
+  return out;
 }
 
 G_STATIC_ASSERT(sizeof(mta__acc) == 8);
@@ -348,15 +370,12 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
   mta__acc place;
   bool in_body = tag_place(&place, &bp, a->msgid);
   /* The next hops on the stack for the usual few recipients. */
-  char *dbuf[16];
+  char *dbuf[16], names[4][128]; /* the first few names written in place */
   char **dests = a->nrcpts <= G_N_ELEMENTS(dbuf) ? dbuf : g_new(char *, a->nrcpts);
-  for (size_t i = 0; i < a->nrcpts; i++) {
-    mta_route_plan plan;
-    mta_route_plan_for(m->route, domain_of(a->rcpts[i]), &plan);
-    dests[i] = plan.nexthop;
-    plan.nexthop = NULL;
-    mta_route_plan_clear(&plan);
-  }
+  for (size_t i = 0; i < a->nrcpts; i++)
+    dests[i] = i < G_N_ELEMENTS(names)
+                   ? mta_route_nexthop_into(m->route, domain_of(a->rcpts[i]), names[i], sizeof names[i])
+                   : mta_route_nexthop_into(m->route, domain_of(a->rcpts[i]), NULL, 0);
   /* The envelope laid out as a record holds it (the sender, then the
    * first address right after its NUL: the queue finds the sender from
    * there and keeps no pointer), borrowed until write_blob points the
@@ -382,7 +401,8 @@ uint32_t mta__store(mta_host *m, const mta__store_args *a) {
                            .borrow = true}; /* until write_blob points it at the record */
   uint32_t qid = mta_queue_add(m->q, &qa);
   for (size_t i = 0; i < a->nrcpts; i++)
-    g_free(dests[i]);
+    if (i >= G_N_ELEMENTS(names) || dests[i] != names[i])
+      g_free(dests[i]);
   if (dests != dbuf)
     g_free(dests);
   char key[64];
@@ -448,15 +468,28 @@ static tally count_states(const mta_msg *qm) {
  * frees a message as it leaves): taken before the call that may retire it. */
 typedef struct {
   uint64_t seq;
-  char *msgid;
+  char *msgid; /* buf, or a new string for a tag that does not fit */
   char queue_id[MTA__QID_BUFSZ];
+  char buf[MTA__TAG_BUFSZ];
 } ident;
 
 static void ident_take(mta_host *m, ident *id, const mta_msg *qm) {
-  char buf[MTA__TAG_BUFSZ];
   id->seq = qm->body_id;
-  id->msgid = g_strdup(mta__tag(m, qm, buf));
+  const char *tag = mta__tag(m, qm, id->buf); /* in buf, or the queue's */
+  size_t n = strlen(tag);
+  if (tag == id->buf)
+    id->msgid = id->buf;
+  else if (n < sizeof id->buf)
+    id->msgid = memcpy(id->buf, tag, n + 1);
+  else
+    id->msgid = g_strdup(tag);
   mta__qid_text(qm, id->queue_id);
+}
+
+static void ident_clear(ident *id) {
+  if (id->msgid != id->buf)
+    g_free(id->msgid);
+  id->msgid = NULL;
 }
 
 /* The message of ID left the queue: trace, remove its files, account. */
@@ -582,7 +615,7 @@ static bool make_dsn(mta_host *m, uint32_t qid, bool delayed) {
           departed(m, &id, t);
         else
           mta__rewrite(m, qid);
-        g_free(id.msgid);
+        ident_clear(&id);
       }
     }
     g_bytes_unref(dsn);
@@ -657,7 +690,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
   if (out.done) {
     tally t = {out.delivered, out.bounced};
     departed(m, &id, t);
-    g_free(id.msgid);
+    ident_clear(&id);
     return;
   }
   qm = mta_queue_get(m->q, qid);
@@ -671,7 +704,7 @@ void mta__finish_attempt(mta_host *m, uint32_t qid) {
       g_free(why);
     }
   }
-  g_free(id.msgid);
+  ident_clear(&id);
   if (out.needs_dsn) {
     dsn_or_wait(m, qid);
     if (!mta_queue_get(m->q, qid))
@@ -703,10 +736,10 @@ bool mta__begin(mta_host *m, uint32_t qid) {
   if (!mta_queue_get(m->q, qid)) {
     t.bounced = n - t.delivered;
     departed(m, &id, t);
-    g_free(id.msgid);
+    ident_clear(&id);
     return false;
   }
-  g_free(id.msgid);
+  ident_clear(&id);
   mta__rewrite(m, qid);
   dsn_or_wait(m, qid);
   return false;
@@ -741,32 +774,33 @@ void mta__kick_runner(mta_host *m, sim_time at) {
 
 /* ---- life cycle ---- */
 
-static char *parse_msgid(const char *p, size_t len) {
-  if (!p)
+char *mta__msgid_of(const char *raw, size_t raw_len, char *buf, size_t bufsz) {
+  if (!raw)
     return NULL;
-  char *v = mime_hdr_scan_get(p, len, 0, "Message-ID"); /* the one field, read in place */
-  char *id = NULL;
-  if (v) {
-    char *s = g_strstrip(v);
-    size_t n = strlen(s);
-    if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-      s[n - 1] = 0;
-      memmove(s, s + 1, n - 1);
-    }
-    if (*s)
-      id = s;
-    else
-      g_free(s);
+  /* unfolded, stripped, its <> dropped (mime__unfold_into writes at most
+   * RAW_LEN + 1 octets) */
+  char *v = raw_len < bufsz ? buf : g_malloc(raw_len + 1);
+  mime_hdr_unfold_into(raw, raw_len, v);
+  char *s = g_strstrip(v);
+  size_t n = strlen(s);
+  if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+    s[n - 1] = 0;
+    memmove(s, s + 1, n - 1);
   }
-  return id;
+  if (*s)
+    return s;
+  if (v != buf)
+    g_free(v);
+  return NULL;
 }
 
-char *mta__parse_msgid(GBytes *body) {
-  if (!body)
+/* The Message-ID of the message P (LEN octets), as mta__msgid_of gives it. */
+static char *parse_msgid(const char *p, size_t len, char *buf, size_t bufsz) {
+  if (!p)
     return NULL;
-  gsize len;
-  const char *p = g_bytes_get_data(body, &len);
-  return parse_msgid(p, len);
+  mta_policy_header hd;
+  mta_policy_scan_header((const uint8_t *)p, len, &hd);
+  return mta__msgid_of(hd.msgid, hd.msgid_len, buf, bufsz);
 }
 
 static void load(mta_host *m) {
@@ -786,7 +820,8 @@ static void load(mta_host *m) {
     /* blobs are ours; a bad one is kept for a person to see */
     if (!blob_split(blob, bn, &p, &n, &body, &blen) || !mta_queue_msg_peek_body_id(p, n, &seq))
       continue;
-    char *id = parse_msgid((const char *)body, blen);
+    char idbuf[MTA__ID_BUFSZ];
+    char *id = parse_msgid((const char *)body, blen, idbuf, sizeof idbuf);
     char *gen = id ? NULL : mta__make_msgid(m, seq);
     disk_part whole = {body, blen};
     body_parts bp = {&whole, 1};
@@ -795,7 +830,8 @@ static void load(mta_host *m) {
     char *err = NULL;
     uint32_t qid =
         mta_queue_msg_decode_borrowed(m->q, p, n, in_body ? NULL : id ? id : gen, &err);
-    g_free(id);
+    if (id != idbuf)
+      g_free(id);
     g_free(gen);
     if (!qid) {
       g_free(err);

@@ -47,19 +47,34 @@
  *   READY     -> IDLE (no work and no session left) */
 typedef enum { D_IDLE, D_RESOLVING, D_READY, D__COUNT } dest_state;
 
-typedef struct {
+typedef struct mta__target {
   char *name;
   uint16_t pref;
-  GPtrArray *addrs; /* char* */
+  GPtrArray *addrs; /* char* (freed with it) */
   unsigned pending;
   bool temp, nx, nodata;
 } target;
 
-typedef struct {
+typedef struct mta__lookup {
   mta__dest *d;
   target *t;   /* NULL: the MX lookup */
   uint64_t id; /* dns_client id */
 } lookup;
+
+/* A lookup's block: the host's spare (one: a resolution's lookups come
+ * one after the other, MX then addresses), else a new one. */
+static lookup *lookup_alloc(mta_host *m) {
+  lookup *l = m->spare_lookup ? g_steal_pointer(&m->spare_lookup) : g_new(lookup, 1);
+  memset(l, 0, sizeof *l);
+  return l;
+}
+
+static void lookup_put(mta_host *m, lookup *l) {
+  if (!m->spare_lookup && m->up)
+    m->spare_lookup = l;
+  else
+    g_free(l);
+}
 
 struct mta__dest {
   mta_host *m;
@@ -81,6 +96,7 @@ struct mta__dest {
 typedef struct dwork {
   GArray *waiting; /* mta_queue_ref, or NULL */
   guint head;
+  guint peak; /* the most waiting has held (waiting_drop) */
   mta_dns_status mx_status;
   GPtrArray *mx;      /* target*, or NULL */
   target *host;       /* implicit MX / [host]: the name's own addresses */
@@ -95,7 +111,7 @@ typedef struct {
   uint32_t idx[]; /* their indexes in the message */
 } txn;
 
-typedef struct {
+typedef struct mta__agent {
   mta_host *m;
   mta__dest *d;
   uint64_t sid;
@@ -215,25 +231,94 @@ static void work_release(mta__dest *d) {
 
 static void txn_free(txn *t) { g_free(t); }
 
-static void target_free(target *t) {
+/* Longest waiting list kept as the host's spare (8 octets an entry). */
+#define WAITING_KEEP 64
+
+/* A waiting list: the host's spare, else a new one. */
+static GArray *waiting_new(mta_host *m) {
+  return m->spare_waiting ? g_steal_pointer(&m->spare_waiting)
+                          : g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+}
+
+/* REFS is done with (it held at most PEAK entries): kept, emptied, as the
+ * host's spare while small (one a host: a queue run's next hops take and
+ * give back one each in turn), else freed. */
+static void waiting_drop(mta_host *m, GArray *refs, guint peak) {
+  if (!refs)
+    return;
+  if (m->spare_waiting || peak > WAITING_KEEP || !m->up) {
+    g_array_free(refs, TRUE);
+    return;
+  }
+  g_array_set_size(refs, 0);
+  m->spare_waiting = refs;
+}
+
+/* Message ids gathered while results are applied, on the stack while few. */
+typedef struct {
+  uint32_t *v;
+  guint n, cap;
+  uint32_t stack[32];
+} qid_list;
+
+static void qids_init(qid_list *l) {
+  l->v = l->stack;
+  l->n = 0;
+  l->cap = G_N_ELEMENTS(l->stack);
+}
+
+static void qids_add(qid_list *l, uint32_t qid) {
+  if (l->n == l->cap) {
+    l->cap *= 2;
+    if (l->v == l->stack) {
+      l->v = g_new(uint32_t, l->cap);
+      memcpy(l->v, l->stack, sizeof l->stack);
+    } else
+      l->v = g_renew(uint32_t, l->v, l->cap);
+  }
+  l->v[l->n++] = qid;
+}
+
+static void qids_clear(qid_list *l) {
+  if (l->v != l->stack)
+    g_free(l->v);
+}
+
+/* Frees T; its block and (emptied) address list are kept as the host's
+ * spare while the list is small (a resolution has a target or a few, one
+ * after the other). */
+static void target_free(mta_host *m, target *t) {
   if (!t)
     return;
   g_free(t->name);
+  if (!m->spare_target && m->up && t->addrs->len <= 16) {
+    g_ptr_array_set_size(t->addrs, 0);
+    m->spare_target = t;
+    return;
+  }
   g_ptr_array_free(t->addrs, TRUE);
   g_free(t);
 }
 
 /* A target named NAME (taken: g_free'd with it). */
-static target *target_take(char *name, uint16_t pref) {
-  target *t = g_new0(target, 1);
+static target *target_take(mta_host *m, char *name, uint16_t pref) {
+  target *t = m->spare_target;
+  if (t) {
+    m->spare_target = NULL;
+    GPtrArray *addrs = t->addrs;
+    memset(t, 0, sizeof *t);
+    t->addrs = addrs;
+  } else {
+    t = g_new0(target, 1);
+    t->addrs = g_ptr_array_new_with_free_func(g_free);
+  }
   t->name = name;
   t->pref = pref;
-  t->addrs = g_ptr_array_new_with_free_func(g_free);
   return t;
 }
 
-static target *target_new(const char *name, uint16_t pref) {
-  return target_take(g_strdup(name), pref);
+static target *target_new(mta_host *m, const char *name, uint16_t pref) {
+  return target_take(m, g_strdup(name), pref);
 }
 
 static mta_dns_status target_status(const target *t) {
@@ -249,13 +334,27 @@ static mta_dns_status target_status(const target *t) {
 static void dest_free_answers(mta__dest *d) {
   if (!d->w)
     return;
-  if (d->w->lookups)
-    g_ptr_array_free(d->w->lookups, TRUE);
+  if (d->w->lookups) { /* kept, emptied, as the host's spare (a few pointers) */
+    if (!d->m->spare_lookups && d->m->up && d->w->lookups->len <= 16) {
+      g_ptr_array_set_size(d->w->lookups, 0);
+      d->m->spare_lookups = d->w->lookups;
+    } else {
+      g_ptr_array_free(d->w->lookups, TRUE);
+    }
+  }
   d->w->lookups = NULL;
-  if (d->w->mx)
-    g_ptr_array_free(d->w->mx, TRUE);
+  if (d->w->mx) { /* the list kept, emptied, as the host's spare while small */
+    for (guint i = 0; i < d->w->mx->len; i++)
+      target_free(d->m, d->w->mx->pdata[i]);
+    if (!d->m->spare_mx && d->m->up && d->w->mx->len <= 16) {
+      g_ptr_array_set_size(d->w->mx, 0);
+      d->m->spare_mx = d->w->mx;
+    } else {
+      g_ptr_array_free(d->w->mx, TRUE);
+    }
+  }
   d->w->mx = NULL;
-  target_free(d->w->host);
+  target_free(d->m, d->w->host);
   d->w->host = NULL;
 }
 
@@ -264,7 +363,7 @@ static void dest_clear_resolution(mta__dest *d) {
     lookup *l = d->w->lookups->pdata[i];
     if (d->m->dns)
       dns_client_cancel(d->m->dns, l->id);
-    g_free(l);
+    lookup_put(d->m, l);
   }
   dest_free_answers(d);
   if (d->dec) {
@@ -337,29 +436,32 @@ static void fail_waiting(mta__dest *d, mta_rcpt_state state, int code, const cha
   if (!d->w)
     return;
   GArray *refs = d->w->waiting;
-  guint head = d->w->head;
+  guint head = d->w->head, peak = d->w->peak;
   d->w->waiting = NULL;
-  d->w->head = 0;
+  d->w->head = d->w->peak = 0;
   work_release(d);
   if (!refs)
     return;
   mta_queue_result_args ra = {state, code, esc, text, NULL};
-  GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  qid_list done;
+  qids_init(&done);
   for (guint k = head; k < refs->len; k++) {
     mta_queue_ref r = g_array_index(refs, mta_queue_ref, k);
     if (apply(m, r.qid, r.rcpt, &ra))
-      g_array_append_val(done, r.qid);
+      qids_add(&done, r.qid);
   }
-  for (guint k = 0; k < done->len; k++)
-    mta__finish_attempt(m, g_array_index(done, uint32_t, k));
-  g_array_free(done, TRUE);
-  g_array_free(refs, TRUE);
+  for (guint k = 0; k < done.n; k++)
+    mta__finish_attempt(m, done.v[k]);
+  qids_clear(&done);
+  waiting_drop(m, refs, peak);
 }
 
 static void waiting_add(mta__dest *d, mta_queue_ref ref) {
   if (!work(d)->waiting)
-    d->w->waiting = g_array_new(FALSE, FALSE, sizeof(mta_queue_ref));
+    d->w->waiting = waiting_new(d->m);
   g_array_append_val(d->w->waiting, ref);
+  if (d->w->waiting->len > d->w->peak)
+    d->w->peak = d->w->waiting->len;
 }
 
 /* ---- resolution ---- */
@@ -383,16 +485,16 @@ static bool ask(mta__dest *d, target *t, const char *name, uint16_t qtype) {
   mta_host *m = d->m;
   if (!m->dns)
     return false;
-  lookup *l = g_new0(lookup, 1);
+  lookup *l = lookup_alloc(m);
   l->d = d;
   l->t = t;
   l->id = dns_client_lookup(m->dns, name, qtype, t ? got_addr : got_mx, l);
   if (!l->id) {
-    g_free(l);
+    lookup_put(m, l);
     return false;
   }
   if (!work(d)->lookups)
-    d->w->lookups = g_ptr_array_new();
+    d->w->lookups = m->spare_lookups ? g_steal_pointer(&m->spare_lookups) : g_ptr_array_new();
   g_ptr_array_add(d->w->lookups, l);
   if (t)
     t->pending++;
@@ -413,7 +515,7 @@ static void ask_addrs(mta__dest *d, target *t) {
 
 static void lookup_done(lookup *l) {
   g_ptr_array_remove(l->d->w->lookups, l);
-  g_free(l);
+  lookup_put(l->d->m, l);
 }
 
 static void got_addr(void *user, const dns_client_result *r) {
@@ -466,9 +568,9 @@ static void got_mx(void *user, const dns_client_result *r) {
       const dns_rr *rr = &g_array_index(r->rrs, dns_rr, i);
       if (rr->type != DNS_T_MX)
         continue;
-      target *t = target_take(name_text(&rr->rd.mx.exchange), rr->rd.mx.pref);
+      target *t = target_take(d->m, name_text(&rr->rd.mx.exchange), rr->rd.mx.pref);
       if (!d->w->mx)
-        d->w->mx = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
+        d->w->mx = d->m->spare_mx ? g_steal_pointer(&d->m->spare_mx) : g_ptr_array_new();
       g_ptr_array_add(d->w->mx, t);
     }
     guint nmx = d->w->mx ? d->w->mx->len : 0;
@@ -479,7 +581,7 @@ static void got_mx(void *user, const dns_client_result *r) {
         ask_addrs(d, t);
     }
   } else if (d->w->mx_status == MTA_DNS_NODATA) {
-    d->w->host = target_new(d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
+    d->w->host = target_new(d->m, d->plan.lookup, 0); /* implicit MX (RFC 5321 §5.1) */
     ask_addrs(d, d->w->host);
   }
   if (lookups_len(d) == 0)
@@ -494,12 +596,12 @@ static void resolve(mta__dest *d) {
     return;
   }
   if (d->plan.kind == MTA_ROUTE_LOOKUP_HOST) {
-    d->w->host = target_new(d->plan.lookup, 0);
+    d->w->host = target_new(d->m, d->plan.lookup, 0);
     ask_addrs(d, d->w->host);
   } else {
     sim_addr lit;
     if (sim_addr_parse(d->plan.lookup, &lit)) {
-      d->w->host = target_new(d->plan.lookup, 0);
+      d->w->host = target_new(d->m, d->plan.lookup, 0);
       ask_addrs(d, d->w->host);
     } else if (!ask(d, NULL, d->plan.lookup, DNS_T_MX)) {
       d->w->mx_status = MTA_DNS_TEMPFAIL;
@@ -596,14 +698,16 @@ static void send_txn(agent *a, txn *t) {
   const uint8_t *data = mta__body(m, qm->body_id, &len);
   g_assert(data); /* the record and body are written together */
   smtp_cmd_mail mail = {.from = (char *)mta_queue_msg_sender(qm)}; /* borrowed for the call */
-  smtp_cmd_rcpt *rc = g_new0(smtp_cmd_rcpt, t->n);
+  smtp_cmd_rcpt rbuf[16], *rc = t->n <= G_N_ELEMENTS(rbuf) ? rbuf : g_new(smtp_cmd_rcpt, t->n);
+  memset(rc, 0, t->n * sizeof *rc);
   for (uint32_t i = 0; i < t->n; i++)
     rc[i].to = (char *)qm->rcpts[t->idx[i]].addr;
   t->cookie = ++a->next_cookie;
   g_ptr_array_add(a->txns, t);
   smtp_cli_message msg = {&mail, rc, t->n, data, len, t->cookie};
   smtp_cli_send(a->cli, &msg, host_now(m->h));
-  g_free(rc);
+  if (rc != rbuf)
+    g_free(rc);
 }
 
 static bool early_stage(smtp_cli_stage s) {
@@ -725,12 +829,19 @@ static void agent_end(agent *a) {
   set_busy(a, false);
   g_ptr_array_remove(m->agents, a);
   mta_route_decision_clear(&a->dec);
-  g_ptr_array_free(a->txns, TRUE);
-  g_ptr_array_free(a->retry, TRUE);
-  g_free(a->fail_esc);
-  g_free(a->fail_text);
-  g_free(a->tls_reason);
-  g_free(a);
+  if (a->fail_esc) /* mostly none: no free(NULL) calls an agent */
+    g_free(a->fail_esc);
+  if (a->fail_text)
+    g_free(a->fail_text);
+  if (a->tls_reason)
+    g_free(a->tls_reason);
+  if (!m->spare_agent && m->up) { /* kept, with its two (empty) lists, for the next */
+    m->spare_agent = a;
+  } else {
+    g_ptr_array_free(a->txns, TRUE);
+    g_ptr_array_free(a->retry, TRUE);
+    g_free(a);
+  }
   if (m->blocked->len && d->state == D_READY && waiting_len(d))
     block(d); /* others were waiting first: to the back of the line */
   else
@@ -742,19 +853,20 @@ static void agent_end(agent *a) {
  * for the hop are deferred with the last reason. */
 static void agent_exhausted(agent *a) {
   mta_host *m = a->m;
-  GArray *done = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  qid_list done;
+  qids_init(&done);
   mta_queue_result_args ra = {MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text, NULL};
   for (guint k = 0; k < a->retry->len; k++) {
     txn *t = a->retry->pdata[k];
     for (uint32_t i = 0; i < t->n; i++)
       if (apply(m, t->qid, t->idx[i], &ra))
-        g_array_append_val(done, t->qid);
+        qids_add(&done, t->qid);
     txn_free(t);
   }
   g_ptr_array_set_size(a->retry, 0);
-  for (guint k = 0; k < done->len; k++)
-    mta__finish_attempt(m, g_array_index(done, uint32_t, k));
-  g_array_free(done, TRUE);
+  for (guint k = 0; k < done.n; k++)
+    mta__finish_attempt(m, done.v[k]);
+  qids_clear(&done);
   fail_waiting(a->d, MTA_RCPT_DEFERRED, a->dec.code, a->dec.esc, a->dec.text);
   agent_end(a);
 }
@@ -835,11 +947,17 @@ static void cli_connected(void *owner, session *s) {
   a->connected = true;
   a->cli = cli_create(a);
   session_set_engine(s, a->cli);
-  GPtrArray *again = a->retry;
-  a->retry = g_ptr_array_new();
-  for (guint i = 0; i < again->len; i++)
-    send_txn(a, again->pdata[i]);
-  g_ptr_array_free(again, TRUE);
+  /* The retry list emptied first (the transactions go to a->txns), its
+   * entries walked from the stack while few. */
+  guint n = a->retry->len;
+  void *sbuf[16], **again = n <= G_N_ELEMENTS(sbuf) ? sbuf : g_new(void *, n);
+  if (n)
+    memcpy(again, a->retry->pdata, n * sizeof *again);
+  g_ptr_array_set_size(a->retry, 0);
+  for (guint i = 0; i < n; i++)
+    send_txn(a, again[i]);
+  if (again != sbuf)
+    g_free(again);
 }
 
 static void cli_tls(void *owner, session *s, const tls_conn_event *ev) {
@@ -885,7 +1003,8 @@ static void agent_connect(agent *a) {
   }
   a->connected = a->early_failed = a->tls_failed = false;
   a->fail_code = 0;
-  g_free(a->fail_text);
+  if (a->fail_text)
+    g_free(a->fail_text);
   a->fail_text = NULL;
   /* The client and the messages wait until the connection is up
    * (cli_connected): a refused or timed-out connection never makes an
@@ -898,13 +1017,22 @@ static void agent_connect(agent *a) {
 
 static void agent_new(mta__dest *d) {
   mta_host *m = d->m;
-  agent *a = g_new0(agent, 1);
+  agent *a = m->spare_agent;
+  if (a) { /* an ended agent's block and lists (agent_end) */
+    m->spare_agent = NULL;
+    GPtrArray *txns = a->txns, *retry = a->retry;
+    memset(a, 0, sizeof *a);
+    a->txns = txns;
+    a->retry = retry;
+  } else {
+    a = g_new0(agent, 1);
+    a->txns = g_ptr_array_new();
+    a->retry = g_ptr_array_new();
+  }
   a->m = m;
   a->d = d;
   a->sid = ++m->next_sid;
   mta_route_decision_borrow(&a->dec, d->dec);
-  a->txns = g_ptr_array_new();
-  a->retry = g_ptr_array_new();
   set_busy(a, true);
   mta_route_opened(m->route, d->name, a->sid, host_now(m->h));
   d->agents++;
@@ -974,10 +1102,11 @@ static void dispatch(mta__dest *d) {
   if (d->state == D_READY && !waiting_len(d) && d->agents == 0) {
     dest_enter(d, D_IDLE); /* resolve again next time (the stub caches) */
     dest_clear_resolution(d);
-    if (d->w && d->w->waiting)
-      g_array_free(d->w->waiting, TRUE);
-    if (d->w)
+    if (d->w) {
+      waiting_drop(m, d->w->waiting, d->w->peak);
       d->w->waiting = NULL;
+      d->w->peak = 0;
+    }
     work_release(d);
   }
 }
@@ -1091,6 +1220,11 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
+  if (m->spare_agent) {
+    g_ptr_array_free(m->spare_agent->txns, TRUE);
+    g_ptr_array_free(m->spare_agent->retry, TRUE);
+    g_clear_pointer(&m->spare_agent, g_free);
+  }
   g_clear_pointer(&m->spare_cli, smtp_cli_free);
   m->busy = 0;
   g_ptr_array_set_size(m->blocked, 0);
@@ -1102,6 +1236,17 @@ void mta__deliver_drop(mta_host *m) {
   g_ptr_array_set_size(m->dests, 0);
   g_hash_table_remove_all(m->dest_idx);
   g_clear_pointer(&m->spare_work, g_free); /* after the next hops: they put theirs aside */
+  if (m->spare_waiting)
+    g_array_free(g_steal_pointer(&m->spare_waiting), TRUE);
+  g_clear_pointer(&m->spare_lookup, g_free);
+  if (m->spare_target) {
+    g_ptr_array_free(m->spare_target->addrs, TRUE);
+    g_clear_pointer(&m->spare_target, g_free);
+  }
+  if (m->spare_mx)
+    g_ptr_array_free(g_steal_pointer(&m->spare_mx), TRUE);
+  if (m->spare_lookups)
+    g_ptr_array_free(g_steal_pointer(&m->spare_lookups), TRUE);
   g_clear_pointer(&m->spare_dec, g_free);
   if (m->run_qids)
     g_array_free(m->run_qids, TRUE);

@@ -86,6 +86,12 @@ struct mta_host {
    * start work (mta_deliver.c: one malloc a resolution less each) */
   struct dwork *spare_work;
   mta_route_decision *spare_dec;
+  struct mta__agent *spare_agent; /* an ended delivery agent with its lists (agent_end) */
+  GArray *spare_waiting;
+  struct mta__lookup *spare_lookup; /* a finished DNS lookup's block (mta_deliver.c) */
+  GPtrArray *spare_lookups;         /* a resolution's emptied list of lookups */
+  struct mta__target *spare_target; /* a resolved name's block and emptied address list */
+  GPtrArray *spare_mx;              /* a resolution's emptied list of exchanges */ /* an emptied next hop's waiting list (mta_deliver.c waiting_drop) */
   /* a queue run's lists (due messages, next hops touched), kept for the
    * next run while small (mta__run_queue); NULL while a run holds them */
   GArray *run_qids;
@@ -139,6 +145,8 @@ typedef struct {
 uint32_t mta__store(mta_host *m, const mta__store_args *a);
 uint64_t mta__next_seq(mta_host *m);
 char *mta__make_msgid(mta_host *m, uint64_t seq);
+/* The same into BUF (BUFSZ octets) when it fits, else a new string. */
+char *mta__make_msgid_buf(mta_host *m, uint64_t seq, char *buf, size_t bufsz);
 /* The queued message QID (asserts it is queued). */
 const mta_msg *mta__msg_get(mta_host *m, uint32_t qid);
 void mta__rewrite(mta_host *m, uint32_t qid);
@@ -147,7 +155,13 @@ void mta__finish_attempt(mta_host *m, uint32_t qid);
 /* Begins an attempt on QID; false when it expired instead (then its
  * bounces are reported and it may have left). */
 bool mta__begin(mta_host *m, uint32_t qid);
-char *mta__parse_msgid(GBytes *body); /* Message-ID without <>, or NULL */
+/* The Message-ID of a field's raw value RAW (RAW_LEN octets, folding
+ * kept; mta_policy_scan_header's view): unfolded, stripped, without its
+ * <>. Written into BUF (BUFSZ octets) when RAW_LEN < BUFSZ, else a new
+ * string (the caller frees a result that is not BUF); NULL when RAW is
+ * NULL or the value empty. */
+#define MTA__ID_BUFSZ 256
+char *mta__msgid_of(const char *raw, size_t raw_len, char *buf, size_t bufsz);
 void mta__kick_runner(mta_host *m, sim_time at);
 /* Traces msg.queue for a message just stored with SENDER ("" = null). */
 void mta__trace_queue(mta_host *m, const char *msgid, const char *queue_id, mail_rcpts r,

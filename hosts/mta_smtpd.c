@@ -27,7 +27,7 @@ typedef struct {
   smtp_srv *srv;
   session *s;
   smtp_glue_trace tr;
-  char *client;   /* the client's address */
+  char client[SIM_ADDR_BUFSZ]; /* the client's address */
   char *tls_info; /* "TLSv1.3 TLS_AES_128_GCM_SHA256" once TLS is up */
   bool counted;   /* holds a policy session */
   bool esmtp;
@@ -47,8 +47,8 @@ static void conn_free(conn *c) {
     sim_world_cancel(host_world(c->m->h), c->fault_timer);
   session_free(c->s);
   smtp_srv_keep(&c->m->spare_srv, c->srv);
-  g_free(c->client);
-  g_free(c->tls_info);
+  if (c->tls_info)
+    g_free(c->tls_info);
   g_free(c);
 }
 
@@ -120,8 +120,10 @@ static void ask_filter(conn *c, const smtp_srv_event *ev, mta_filter_stage stage
   rcpt_list_clear(&rl);
 }
 
+/* The Received field: into BUF (BUFSZ octets) when it fits, else a new
+ * string; NULL when refused. */
 static char *received_field(conn *c, const smtp_srv_event *ev, const char *queue_id,
-                            const char *helo) {
+                            const char *helo, char *buf, size_t bufsz) {
   mta_host *m = c->m;
   mime_received r = {.helo = helo,
                      .ip = c->client,
@@ -131,8 +133,8 @@ static char *received_field(conn *c, const smtp_srv_event *ev, const char *queue
                      .comment = c->tls_info,
                      .date_ns = host_now(m->h),
                      .epoch_unix = m->epoch};
-  return mta_policy_received(&r, false, c->esmtp, smtp_srv_tls_active(c->srv),
-                             smtp_srv_auth_user(c->srv) != NULL);
+  return mta_policy_received_buf(&r, false, c->esmtp, smtp_srv_tls_active(c->srv),
+                                 smtp_srv_auth_user(c->srv) != NULL, buf, bufsz);
 }
 
 static void cut_ev(void *a, void *b) {
@@ -142,25 +144,41 @@ static void cut_ev(void *a, void *b) {
   session_abort(c->s);
 }
 
-/* End of DATA, after the checks: store, then 250 (or 452 4.3.1). */
-static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend) {
+/* End of DATA, after the checks: store, then 250 (or 452 4.3.1). HD: what
+ * the hop check read of EV's header, or NULL to read it here. */
+static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend,
+                          const mta_policy_header *hd) {
   mta_host *m = c->m;
   sim_time now = host_now(m->h);
   uint64_t seq = mta__next_seq(m);
   char queue_id[20];
   mta__queue_id(queue_id, sizeof queue_id, seq);
-  GBytes *orig = g_bytes_new_static(ev->data, ev->len);
-  char *msgid = mta__parse_msgid(orig);
-  g_bytes_unref(orig);
+  mta_policy_header own;
+  if (!hd) {
+    mta_policy_scan_header(ev->data, ev->len, &own);
+    hd = &own;
+  }
+  char idbuf[MTA__ID_BUFSZ];
+  char *msgid = mta__msgid_of(hd->msgid, hd->msgid_len, idbuf, sizeof idbuf);
   bool added_id = msgid == NULL;
   if (added_id)
-    msgid = mta__make_msgid(m, seq);
+    msgid = mta__make_msgid_buf(m, seq, idbuf, sizeof idbuf);
   const char *helo = smtp_srv_helo(c->srv);
-  char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown");
+  char fbuf[512];
+  char *field = received_field(c, ev, queue_id, helo && *helo ? helo : "unknown", fbuf, sizeof fbuf);
   if (!field) /* a HELO name a Received field cannot carry */
-    field = received_field(c, ev, queue_id, "unknown");
-  char *idh = added_id ? g_strdup_printf("Message-ID: <%s>\r\n", msgid) : NULL;
-  size_t il = idh ? strlen(idh) : 0;
+    field = received_field(c, ev, queue_id, "unknown", fbuf, sizeof fbuf);
+  /* "Message-ID: <%s>\r\n", on the stack while it fits */
+  char hbuf[MTA__ID_BUFSZ + 32], *idh = NULL;
+  size_t il = 0;
+  if (added_id) {
+    size_t n = strlen(msgid);
+    il = 13 + n + 3;
+    idh = il < sizeof hbuf ? hbuf : g_malloc(il + 1);
+    memcpy(idh, "Message-ID: <", 13);
+    memcpy(idh + 13, msgid, n);
+    memcpy(idh + 13 + n, ">\r\n", 4); /* with its NUL */
+  }
   /* Signing at submission (mta_host_set_signer): over the message as it
    * is queued (the added Message-ID and the data), below our Received
    * field. */
@@ -198,7 +216,7 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
     } else {
       m->st.relayed++;
       mail_trace_relay(m->h, session_peer_name(c->s), msgid, session_conn_id(c->s), queue_id, r,
-                       tls, mta_policy_count_received(ev->data, ev->len));
+                       tls, hd->received);
     }
     mta__trace_queue(m, msgid, queue_id, r, ev->mail->from);
     if (m->faults.cut_after_dot &&
@@ -212,10 +230,14 @@ static void store_message(conn *c, const smtp_srv_event *ev, const char *prepend
     }
   }
   rcpt_list_clear(&rl);
-  g_free(idh);
-  g_free(sig);
-  g_free(field);
-  g_free(msgid);
+  if (idh && idh != hbuf) /* (no free(NULL) calls on the store path) */
+    g_free(idh);
+  if (sig)
+    g_free(sig);
+  if (field != fbuf)
+    g_free(field);
+  if (msgid != idbuf)
+    g_free(msgid);
 }
 
 static void decide_rcpt(conn *c, const smtp_srv_event *ev, sim_time now) {
@@ -252,7 +274,9 @@ static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
     if (faulted)
       return;
   }
-  if (!mta_policy_hops(c->m->policy, ev->data, ev->len, &v)) {
+  mta_policy_header hd; /* read once: the hop count, the Message-ID */
+  mta_policy_scan_header(ev->data, ev->len, &hd);
+  if (!mta_policy_hops_of(c->m->policy, hd.received, &v)) {
     smtp_srv_reject(c->srv, ev->id, v.code, v.esc, v.text, now);
     return;
   }
@@ -261,7 +285,7 @@ static void decide_message(conn *c, const smtp_srv_event *ev, sim_time now) {
     ask_filter(c, ev, MTA_FILTER_DATA);
     return;
   }
-  store_message(c, ev, NULL);
+  store_message(c, ev, NULL, &hd);
 }
 
 static void decide_connect(conn *c, uint64_t id, sim_time now) {
@@ -377,8 +401,7 @@ static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, 
   conn *c = g_new0(conn, 1);
   c->m = m;
   c->port = sim_tcp_local_port(tc);
-  char buf[SIM_ADDR_BUFSZ];
-  c->client = g_strdup(sim_addr_format(sim_tcp_remote_addr(tc), buf));
+  sim_addr_format(sim_tcp_remote_addr(tc), c->client);
   smtp_srv_config cfg;
   smtp_srv_config_init(&cfg);
   cfg.hostname = m->hostname;
@@ -443,9 +466,9 @@ static bool filter_answer(mta_host *m, uint64_t ticket, int code, const char *es
     smtp_srv_event ev = c->pending;
     ev.data = data;
     ev.len = len;
-    store_message(c, &ev, prepend);
+    store_message(c, &ev, prepend, NULL);
   } else
-    store_message(c, &c->pending, prepend);
+    store_message(c, &c->pending, prepend, NULL);
   if (!c->in_pump)
     session_kick(c->s);
   return true;

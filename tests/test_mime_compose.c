@@ -576,9 +576,25 @@ START_TEST(received_format) {
   ck_assert_str_eq(f, "Received: from [192.0.2.9] ([192.0.2.9])\r\n\tby relay.example;\r\n"
                       "\tThu, 01 Jan 2026 00:00:00 +0000\r\n");
   g_free(f);
+  /* Into the caller's buffer: the same field, in place exactly when the
+   * buffer holds the field's bound (its arguments, the date, 80). */
+  char *whole = mime_trace_received(&r);
+  size_t bound = strlen(r.helo) + strlen(r.rdns) + strlen(r.ip) + strlen(r.by) + strlen(r.with) +
+                 strlen(r.id) + strlen(r.for_addr) + strlen(r.comment) + 31 + 80;
+  for (size_t n = 0; n <= bound + 4; n++) {
+    char buf[512];
+    char *got = mime_trace_received_buf(&r, n ? buf : NULL, n);
+    ck_assert_str_eq(got, whole);
+    ck_assert_msg((got == buf) == (n >= bound), "buffer %zu: in place %d", n, got == buf);
+    if (got != buf)
+      g_free(got);
+  }
+  g_free(whole);
   mime_received bad = r;
   bad.helo = "evil\r\nX-Injected: 1";
   ck_assert_ptr_null(mime_trace_received(&bad));
+  char refused[512];
+  ck_assert_ptr_null(mime_trace_received_buf(&bad, refused, sizeof refused));
   bad = r;
   bad.by = NULL;
   ck_assert_ptr_null(mime_trace_received(&bad));

@@ -86,12 +86,63 @@ START_TEST(key_from_parsed_header) {
 }
 END_TEST
 
+/* msgkey_of_hops (its own pass) against msgkey_of and msgkey_hops (the
+ * general scanner): seeded random headers of odd lines, every prefix of
+ * them, and headers around the 1,000-field limit. */
+static void hops_agree(const char *msg, size_t len, const char *what) {
+  uint8_t *p = g_memdup2(msg, len ? len : 1); /* exactly LEN octets for ASan */
+  unsigned hops = 99;
+  char *got = msgkey_of_hops(p, len, &hops);
+  char *want = msgkey_of(p, len);
+  unsigned want_hops = msgkey_hops(p, len);
+  ck_assert_msg(strcmp(got, want) == 0 && hops == want_hops, "%s (%zu octets): got %s %u want %s %u",
+                what, len, got, hops, want, want_hops);
+  g_free(got);
+  g_free(want);
+  g_free(p);
+}
+
+START_TEST(hops_scan_agrees) {
+  static const char *const lines[] = {
+      "Received: from a by b\r\n", "received :x\n", "Message-ID: <m@id>\r\n", "Message-ID:\r\n",
+      " <cont@id>\r\n", "\tmore\r\n", "Subject: s\r\n", "bad line\r\n", "\r\n", "Received\r\n",
+      "message-id:<lower@id>\n", "Received: a", "X: y\r", "\n", "Message-ID: <a@b>\r\r\n",
+      "Receivedx: no\r\n", ": empty name\r\n", "Message-ID : <wsp@id>\r\n", "Rec\x80ived: 8bit\r\n",
+      "RECEIVED: up\r\n", "MESSAGE-id: <up@id>\r\n", "Message_ID: <no@id>\r\n", "Message-IDx: <no@id>\r\n",
+      "Message\x0d-ID: <no@id>\r\n", "ReceiveD\t: tab\r\n", "Received-By: no\r\n",
+  };
+  GRand *r = g_rand_new_with_seed(8);
+  for (int t = 0; t < 3000; t++) {
+    GString *m = g_string_new(NULL);
+    int k = g_rand_int_range(r, 0, 10);
+    for (int j = 0; j < k; j++)
+      g_string_append(m, lines[g_rand_int_range(r, 0, G_N_ELEMENTS(lines))]);
+    char what[32];
+    g_snprintf(what, sizeof what, "random %d", t);
+    for (size_t cut = 0; cut <= m->len; cut += 1 + (size_t)(t % 3))
+      hops_agree(m->str, cut, what);
+    g_string_free(m, TRUE);
+  }
+  g_rand_free(r);
+  /* the field limit: 998-1001 fields before the Message-ID */
+  for (int k = 998; k <= 1001; k++) {
+    GString *m = g_string_new(NULL);
+    for (int j = 0; j < k; j++)
+      g_string_append(m, j % 2 ? "Received: x\r\n" : "X-F: y\r\n z\r\n");
+    g_string_append(m, "Message-ID: <late@id>\r\n\r\n");
+    hops_agree(m->str, m->len, "limit");
+    g_string_free(m, TRUE);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("msgkey");
   TCase *tc = tcase_create("msgkey");
   tcase_add_test(tc, keys_and_hops);
   tcase_add_test(tc, every_prefix_is_safe);
   tcase_add_test(tc, key_from_parsed_header);
+  tcase_add_test(tc, hops_scan_agrees);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mime_date.h"
+#include "mime_hdr.h"
 #include "mta_policy.h"
 #include "testutil.h"
 
@@ -203,6 +204,98 @@ START_TEST(received_stamp) {
 }
 END_TEST
 
+/* mta_policy_scan_header against the two readers it replaces: the count
+ * of mta_policy_count_received and the Message-ID of mime_hdr_scan_get
+ * (unfolded), on odd headers, every prefix of them (no final line end,
+ * a lone CR at the end), and seeded random headers of odd lines. */
+static void scan_agrees(const char *msg, size_t len, const char *what) {
+  mta_policy_header hd;
+  mta_policy_scan_header((const uint8_t *)msg, len, &hd);
+  unsigned want_n = mta_policy_count_received((const uint8_t *)msg, len);
+  ck_assert_msg(hd.received == want_n, "%s (%zu octets): received got %u want %u", what, len,
+                hd.received, want_n);
+  char *want = mime_hdr_scan_get(msg, len, 0, "Message-ID");
+  char *got = hd.msgid ? mime_hdr_unfold(hd.msgid, hd.msgid_len) : NULL;
+  ck_assert_msg((want == NULL) == (got == NULL), "%s (%zu octets): Message-ID got %s want %s",
+                what, len, got ? got : "(none)", want ? want : "(none)");
+  if (want) {
+    ck_assert_msg(strcmp(got, want) == 0, "%s (%zu octets): Message-ID got '%s' want '%s'", what,
+                  len, got, want);
+    ck_assert(hd.msgid >= msg && hd.msgid + hd.msgid_len <= msg + len); /* a view into MSG */
+  }
+  g_free(want);
+  g_free(got);
+}
+
+START_TEST(scan_header_agrees) {
+  static const char *const odd[] = {
+      "Received: a\r\nMessage-ID: <x@y>\r\n\r\nbody",
+      "Received: a\r\n b\r\nmessage-id:\r\n <folded@y>\r\n \t more\r\nReceived: c\r\n\r\n",
+      "Message-ID : <wsp@before.colon>\r\nReceived: a\r\n",
+      "Subject: s\r\nnot a field\r\nMessage-ID: <after@bad.line>\r\nReceived: counted\r\n\r\n",
+      " continuation first\r\nMessage-ID: <a@b>\r\n",
+      "Message-ID: <first@one>\r\nMessage-ID: <second@one>\r\n\r\n",
+      "MESSAGE-ID:<upper@case>\nReceived:bare-lf\n\nReceived: body\n",
+      "Message-ID: <a@b>\r\n\r\nMessage-ID: <body@b>\r\n",
+      "Message-Id: <a@b>\r\r\nReceived: x\r",
+      "Message_ID: <not@it>\r\nMessage-IDs: <not@it>\r\nX: y\r\n\r\n",
+      "Received: a\r\n\r\n",
+      "Message-ID:\r\n\r\n",
+      "\r\nMessage-ID: <a@b>\r\n",
+      "Message-ID: <a@b>",
+      "Message-ID: <a@b>\r",
+      ":\r\nMessage-ID: <no@name>\r\n",
+      "Received: one\r\nX-Long-Header-Name-Of-Many-Octets: v\r\nMessage-ID:    <sp@c>   \r\n\r\n",
+      "",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(odd); i++) {
+    size_t n = strlen(odd[i]);
+    for (size_t cut = 0; cut <= n; cut++) {
+      char *copy = g_memdup2(odd[i], cut ? cut : 1); /* exactly CUT octets: no NUL after them */
+      char what[32];
+      g_snprintf(what, sizeof what, "odd %zu", i);
+      scan_agrees(copy, cut, what);
+      g_free(copy);
+    }
+  }
+  /* NUL octets and 8-bit ones inside names and values */
+  static const char with_nul[] = "Rec\0eived: a\r\nMessage-ID: <a\0b@c>\r\nX\200: y\r\nReceived: z\r\n";
+  scan_agrees(with_nul, sizeof with_nul - 1, "with NUL");
+  static const char *const lines[] = {
+      "Received: from a by b\r\n", "received:x\n", "Message-ID: <m@id>\r\n", "Message-ID:\r\n",
+      " <cont@id>\r\n", "\tmore\r\n", "Subject: s\r\n", "bad line\r\n", "\r\n", "Message-ID <no colon>\r\n",
+      "message-id :<wsp@id>\n", "Received: a", "X: y\r", "\n", "Message-ID: <a@b>\r\r\n",
+  };
+  GRand *r = g_rand_new_with_seed(6);
+  for (int t = 0; t < 4000; t++) {
+    GString *m = g_string_new(NULL);
+    int k = g_rand_int_range(r, 0, 12);
+    for (int j = 0; j < k; j++)
+      g_string_append(m, lines[g_rand_int_range(r, 0, G_N_ELEMENTS(lines))]);
+    char what[32];
+    g_snprintf(what, sizeof what, "random %d", t);
+    scan_agrees(m->str, m->len, what);
+    g_string_free(m, TRUE);
+  }
+  g_rand_free(r);
+  /* the hop check on a count agrees with the one on the message */
+  mta_policy_config cfg;
+  mta_policy_config_init(&cfg);
+  mta_policy *p = mta_policy_new(&cfg);
+  for (unsigned n = 48; n <= 52; n++) {
+    GString *m = hops_message(n);
+    mta_policy_header hd;
+    mta_policy_scan_header((const uint8_t *)m->str, m->len, &hd);
+    mta_policy_verdict v1, v2;
+    ck_assert_int_eq(mta_policy_hops_of(p, hd.received, &v1),
+                     mta_policy_hops(p, (const uint8_t *)m->str, m->len, &v2));
+    ck_assert_int_eq(v1.code, v2.code);
+    g_string_free(m, TRUE);
+  }
+  mta_policy_free(p);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_policy");
   TCase *tc = tcase_create("policy");
@@ -210,6 +303,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, rate_limit);
   tcase_add_test(tc, hop_limit);
   tcase_add_test(tc, received_stamp);
+  tcase_add_test(tc, scan_header_agrees);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1284,6 +1284,58 @@ START_TEST(texts_shared_between_queues) {
 }
 END_TEST
 
+/* A reply let go is kept as the table's spare block and taken by the next
+ * new reply that fits: replies of every length, made and dropped in turn
+ * and held together, always read back as given (texts of 0-300 octets,
+ * the longest past the spare's limit). */
+START_TEST(reply_blocks_reused) {
+  mta_queue_texts *t = mta_queue_texts_new();
+  mta_queue *q = mta_queue_new_shared(t);
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  static const size_t lens[] = {1, 40, 10, 0, 300, 41, 39, 600};
+  enum { N = G_N_ELEMENTS(lens) };
+  char *texts[N];
+  for (size_t k = 0; k < N; k++)
+    texts[k] = g_strnfill(lens[k], (char)('a' + k));
+  uint32_t held[N][N];
+  /* Every pair: A's reply made and let go (the spare), then B's held; the
+   * first on a table with no spare yet: a short reply's block, then a
+   * longer reply, which must not take it. */
+  for (size_t a = 0; a < N; a++)
+    for (size_t b = 0; b < N; b++)
+      for (int round = 0; round < 2; round++) {
+        /* unique texts: an equal one would share the held reply */
+        char *text = g_strdup_printf("%zu.%zu.%d.%s", a, b, round, round ? texts[b] : texts[a]);
+        uint32_t id = add(q, "s@a.example", 0, "r@b.example", NULL, NULL);
+        ck_assert(mta_queue_begin_attempt(q, id, &p, 0));
+        result(q, id, 0, round ? MTA_RCPT_DEFERRED : MTA_RCPT_DELIVERED, 250, "2.0.0", text, 0);
+        ck_assert_str_eq(mta_rcpt_text(&mta_queue_get(q, id)->rcpts[0]), text);
+        ck_assert_str_eq(mta_rcpt_remote_mta(&mta_queue_get(q, id)->rcpts[0]), "mx.b.example");
+        mta_queue_outcome o;
+        mta_queue_end_attempt(q, id, &p, 0, &o);
+        if (round)
+          held[a][b] = id;
+        else
+          ck_assert_ptr_null(mta_queue_get(q, id)); /* delivered: gone, its reply let go */
+        g_free(text);
+      }
+  for (size_t a = 0; a < N; a++)
+    for (size_t b = 0; b < N; b++) {
+      const mta_rcpt *r = &mta_queue_get(q, held[a][b])->rcpts[0];
+      char *want = g_strdup_printf("%zu.%zu.1.%s", a, b, texts[b]);
+      ck_assert_msg(strcmp(mta_rcpt_text(r), want) == 0, "pair %zu %zu: got %s", a, b,
+                    mta_rcpt_text(r));
+      g_free(want);
+      ck_assert_str_eq(mta_rcpt_esc(r), "2.0.0");
+    }
+  for (size_t k = 0; k < N; k++)
+    g_free(texts[k]);
+  mta_queue_free(q);
+  mta_queue_texts_free(t); /* the spare freed with it (ASan) */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_queue");
   TCase *tc = tcase_create("queue");
@@ -1295,6 +1347,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, smtp_mixed_transaction);
   tcase_add_test(tc, retry_bounce_journey);
   tcase_add_test(tc, withdraw);
+  tcase_add_test(tc, reply_blocks_reused);
   suite_add_tcase(s, tc);
   TCase *enc = tcase_create("encoding");
   tcase_add_test(enc, encode_round_trip);

@@ -499,6 +499,40 @@ START_TEST(self_names_exact) {
 }
 END_TEST
 
+/* mta_route_nexthop_into gives the plan's nexthop for every kind of plan,
+ * any case, a trailing dot, at every buffer size (in BUF exactly when it
+ * fits, else a new string). */
+START_TEST(nexthop_in_place) {
+  mta_route *r = router(), *pr = plain_router();
+  static const char *const doms[] = {"self.example", "SELF.example.", "special.example",
+                                     "direct.example", "b.example", "B.Example.", "x.", "",
+                                     "Other.Example", "a.very.long.domain.name.example."};
+  mta_route *routers[] = {r, pr};
+  for (size_t k = 0; k < G_N_ELEMENTS(routers); k++)
+    for (size_t i = 0; i < G_N_ELEMENTS(doms); i++) {
+      mta_route_plan p;
+      mta_route_plan_for(routers[k], doms[i], &p);
+      size_t want_len = strlen(p.nexthop);
+      for (size_t n = 0; n <= 40; n++) {
+        char buf[41];
+        memset(buf, 'Z', sizeof buf);
+        char *got = mta_route_nexthop_into(routers[k], doms[i], n ? buf : NULL, n);
+        ck_assert_msg(strcmp(got, p.nexthop) == 0, "%s (buffer %zu): got %s want %s", doms[i], n,
+                      got, p.nexthop);
+        ck_assert_msg((got == buf) == (want_len < n), "%s (buffer %zu): in place %d", doms[i], n,
+                      got == buf);
+        if (got != buf)
+          g_free(got);
+        else
+          ck_assert(buf[n] == 'Z' || n == sizeof buf - 1); /* nothing written past N */
+      }
+      mta_route_plan_clear(&p);
+    }
+  mta_route_free(r);
+  mta_route_free(pr);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_route");
   TCase *tc = tcase_create("route");
@@ -509,6 +543,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, sessions);
   tcase_add_test(tc, borrowed_walks);
   tcase_add_test(tc, self_names_exact);
+  tcase_add_test(tc, nexthop_in_place);
   suite_add_tcase(s, tc);
   return s;
 }

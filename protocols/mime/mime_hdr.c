@@ -185,6 +185,10 @@ const char *mime_hdr_get(const mime_hdr *h, const char *name) {
   return f ? f->value : NULL;
 }
 
+gsize mime_hdr_unfold_into(const char *raw, gsize len, char *out) {
+  return mime__unfold_into(raw, len, out);
+}
+
 char *mime_hdr_unfold(const char *raw, gsize len) {
   char *r = g_malloc(len + 1);
   mime__unfold_into(raw, len, r);
@@ -333,8 +337,9 @@ gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
       break;
     }
     gboolean had = sc->have;
-    mime_hdr_view v = {buf + sc->start, sc->name_end - sc->start, buf + sc->colon + 1,
-                       sc->vend - sc->colon - 1, sc->start, sc->next - sc->start};
+    if (had) /* the field before this one is complete: given now */
+      *out = (mime_hdr_view){buf + sc->start, sc->name_end - sc->start, buf + sc->colon + 1,
+                             sc->vend - sc->colon - 1, sc->start, sc->next - sc->start};
     sc->have = TRUE;
     sc->start = p;
     sc->name_end = ne;
@@ -342,10 +347,8 @@ gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
     sc->vend = eol;
     sc->next = next;
     sc->pos = next;
-    if (had) {
-      *out = v;
+    if (had)
       return TRUE;
-    }
   }
   if (sc->have) { /* the last field */
     sc->have = FALSE;

@@ -70,6 +70,9 @@ const char *mime_hdr_get(const mime_hdr *h, const char *name);
 
 /* Removes CRLF / LF that precede WSP (RFC 5322 §2.2.3) and trims outer WSP. */
 char *mime_hdr_unfold(const char *raw, gsize len);
+/* mime_hdr_unfold into caller storage OUT (at least LEN + 1 octets);
+ * returns the length written (OUT is NUL-terminated). */
+gsize mime_hdr_unfold_into(const char *raw, gsize len, char *out);
 
 /* TRUE when field names A (ALEN octets) and B (BLEN) are equal ignoring
  * ASCII case (RFC 5322 §1.2.2: field names are case-insensitive). */

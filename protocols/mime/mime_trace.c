@@ -32,7 +32,9 @@ static void put(char **p, const char *s, gsize n) {
 
 #define PUT_LIT(p, lit) put(p, lit, sizeof lit - 1)
 
-char *mime_trace_received(const mime_received *r) {
+char *mime_trace_received(const mime_received *r) { return mime_trace_received_buf(r, NULL, 0); }
+
+char *mime_trace_received_buf(const mime_received *r, char *buf, gsize bufsz) {
   if (!r->helo || !*r->helo || !r->by || !*r->by)
     return NULL;
   /* Every argument is one word without CR, LF or parentheses; the
@@ -54,7 +56,7 @@ char *mime_trace_received(const mime_received *r) {
     return NULL;
   /* the fixed text: "Received: from " " (" " [" "])" "\r\n\tby " " with " " (" ")"
    * "\r\n\tid " "\r\n\tfor <" ">" ";\r\n\t" "\r\n" is under 80 octets */
-  char *out = g_malloc(total + dl + 80);
+  char *out = total + dl + 80 <= bufsz ? buf : g_malloc(total + dl + 80);
   char *p = out;
   PUT_LIT(&p, "Received: from ");
   put(&p, r->helo, len[0]);
@@ -347,6 +349,10 @@ static gboolean fast_keyword(const char *v, gsize *p, const char *kw, gsize n) {
  * string, its words end where the parse's do, and once from, by and with
  * have their values no later word changes them (each clause takes one
  * value). Anything else: FALSE, and the general parse runs. */
+/* The octets that end a comment of route_fast's: ')' (its end), NUL, and
+ * '(', '\\', '"', ';' (which send the field to the general parse). */
+static const guint8 comment_stop[256] = {[0] = 1, ['('] = 1, [')'] = 1, ['\\'] = 1, ['"'] = 1, [';'] = 1};
+
 static gboolean route_fast(const char *v, route_view rv[3]) {
   gsize p = 0;
   if (!v)
@@ -360,9 +366,12 @@ static gboolean route_fast(const char *v, route_view rv[3]) {
       p++;
     if (v[p] != '(')
       break;
-    for (p++; v[p] != ')'; p++)
-      if (v[p] == '\0' || v[p] == '(' || v[p] == '\\' || v[p] == '"' || v[p] == ';')
-        return FALSE;
+    /* to the octet that ends or spoils the comment: one table look-up an
+     * octet (the comment "(host [addr])" is most of a field's prefix) */
+    for (p++; !comment_stop[(guint8)v[p]]; p++)
+      ;
+    if (v[p] != ')')
+      return FALSE;
     p++;
   }
   if (!fast_keyword(v, &p, "by", 2) || !fast_word(v, &p, &rv[1]) || !is_ws(v[p]))

@@ -26,6 +26,10 @@ typedef struct {
  * Returns a new string, or NULL when HELO or BY is missing, an argument
  * holds CR, LF, '(' or ')', or the date is out of range. */
 char *mime_trace_received(const mime_received *r);
+/* The same into BUF (BUFSZ octets; NULL when 0) when it surely fits
+ * (the arguments' lengths, the date and 80 octets), else a new string:
+ * the caller frees a result that is not BUF. */
+char *mime_trace_received_buf(const mime_received *r, char *buf, gsize bufsz);
 
 /* A new message: FIELD (a complete field ending in CRLF) followed by MSG.
  * RFC 5321 §4.4: trace fields are prepended, never reordered. */

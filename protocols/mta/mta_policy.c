@@ -11,6 +11,11 @@
 #include "mta_policy.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "mime_hdr.h"
 
 typedef struct {
   int64_t *ring; /* rate_limit slots */
@@ -147,12 +152,94 @@ unsigned mta_policy_count_received(const uint8_t *msg, size_t len) {
 }
 
 bool mta_policy_hops(const mta_policy *p, const uint8_t *msg, size_t len, mta_policy_verdict *v) {
-  if (p->cfg.max_hops && mta_policy_count_received(msg, len) > p->cfg.max_hops) {
+  return mta_policy_hops_of(p, p->cfg.max_hops ? mta_policy_count_received(msg, len) : 0, v);
+}
+
+bool mta_policy_hops_of(const mta_policy *p, unsigned received, mta_policy_verdict *v) {
+  if (p->cfg.max_hops && received > p->cfg.max_hops) {
     *v = (mta_policy_verdict){554, "5.4.0", "Error: too many hops"};
     return false;
   }
   *v = (mta_policy_verdict){0, NULL, NULL};
   return true;
+}
+
+/* The first LF in S[0..N), or NULL: sixteen octets a step where SSE2 is
+ * (header lines are short: a memchr call a line cost more). */
+static inline const uint8_t *find_lf(const uint8_t *s, size_t n) {
+#if defined(__SSE2__)
+  size_t i = 0;
+  const __m128i lf = _mm_set1_epi8('\n');
+  for (; i + 16 <= n; i += 16) {
+    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), lf));
+    if (m)
+      return s + i + (size_t)__builtin_ctz((unsigned)m);
+  }
+  for (; i < n; i++)
+    if (s[i] == '\n')
+      return s + i;
+  return NULL;
+#else
+  return memchr(s, '\n', n);
+#endif
+}
+
+/* Is the line S[0..EOL) a field "name:" as mime_hdr_scan reads one (ftext,
+ * RFC 5322 §3.6.8, then WSP, §4.5.1, then the colon)? Its name's length
+ * into *NL and the colon's place into *COLON. */
+static bool field_line(const uint8_t *s, size_t eol, size_t *nl, size_t *colon) {
+  size_t ne = 0;
+  while (ne < eol && s[ne] >= 33 && s[ne] <= 126 && s[ne] != ':')
+    ne++;
+  size_t c = ne;
+  while (c < eol && (s[c] == ' ' || s[c] == '\t'))
+    c++;
+  if (ne == 0 || c == eol || s[c] != ':')
+    return false;
+  *nl = ne;
+  *colon = c;
+  return true;
+}
+
+void mta_policy_scan_header(const uint8_t *msg, size_t len, mta_policy_header *out) {
+  unsigned n = 0;
+  size_t i = 0, id_start = 0, id_end = 0;
+  bool fields = true; /* mime's scan still reads fields (no line that is not one yet) */
+  bool found = false, in_id = false;
+  while (i < len) {
+    const uint8_t *lf = find_lf(msg + i, len - i);
+    size_t e = lf ? (size_t)(lf - msg) : len;
+    size_t l = e - i;
+    if (l > 0 && msg[i + l - 1] == '\r')
+      l--;
+    if (l == 0) /* the empty line ends the header */
+      break;
+    /* mime_hdr_scan's line end: a CR is dropped only before an LF */
+    size_t eol = lf ? i + l : len;
+    if (msg[i] == ' ' || msg[i] == '\t') { /* a folded continuation */
+      if (in_id)
+        id_end = eol;
+    } else {
+      if (l >= 9 && (msg[i] | 0x20) == 'r' &&
+          g_ascii_strncasecmp((const char *)msg + i, "Received:", 9) == 0)
+        n++;
+      in_id = false;
+      if (fields && !found) {
+        size_t nl, colon;
+        if (!field_line(msg + i, eol - i, &nl, &colon))
+          fields = false; /* the body starts here, for mime's scan */
+        else if (mime_hdr_name_is((const char *)msg + i, nl, "Message-ID", 10)) {
+          found = in_id = true;
+          id_start = i + colon + 1;
+          id_end = eol;
+        }
+      }
+    }
+    i = e + 1;
+  }
+  out->received = n;
+  out->msgid = found ? (const char *)msg + id_start : NULL;
+  out->msgid_len = found ? id_end - id_start : 0;
 }
 
 const char *mta_policy_with(bool lmtp, bool ehlo, bool tls, bool auth) {
@@ -168,7 +255,12 @@ const char *mta_policy_with(bool lmtp, bool ehlo, bool tls, bool auth) {
 }
 
 char *mta_policy_received(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth) {
+  return mta_policy_received_buf(r, lmtp, ehlo, tls, auth, NULL, 0);
+}
+
+char *mta_policy_received_buf(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth,
+                              char *buf, size_t bufsz) {
   mime_received copy = *r;
   copy.with = mta_policy_with(lmtp, ehlo, tls, auth);
-  return mime_trace_received(&copy);
+  return mime_trace_received_buf(&copy, buf, bufsz);
 }

@@ -69,6 +69,22 @@ unsigned mta_policy_count_received(const uint8_t *msg, size_t len);
 /* true when MSG has at most max_hops Received fields; else false with
  * 554 5.4.0 in *V. */
 bool mta_policy_hops(const mta_policy *p, const uint8_t *msg, size_t len, mta_policy_verdict *v);
+/* mta_policy_hops on a count the caller has (mta_policy_scan_header). */
+bool mta_policy_hops_of(const mta_policy *p, unsigned received, mta_policy_verdict *v);
+
+/* What the MTA reads of a message's header at DATA, in one pass. */
+typedef struct {
+  unsigned received; /* as mta_policy_count_received */
+  /* The first Message-ID field's value as written (after the colon to its
+   * last line's end, folding kept; a view into the message), as
+   * mime_hdr_scan_get(MSG, LEN, 0, "Message-ID") finds it (fields end at
+   * the empty line or the first line that is not one); NULL when none. */
+  const char *msgid;
+  size_t msgid_len;
+} mta_policy_header;
+/* Reads both from MSG (LEN octets) into *OUT (issue #6: the header was
+ * scanned three times a hop). */
+void mta_policy_scan_header(const uint8_t *msg, size_t len, mta_policy_header *out);
 
 /* The RFC 3848 with-clause: "SMTP" (HELO), "ESMTP" (EHLO), +"S" with TLS,
  * +"A" with AUTH ("ESMTPSA"); "LMTP", "LMTPS", "LMTPA", "LMTPSA" for LMTP. */
@@ -78,5 +94,9 @@ const char *mta_policy_with(bool lmtp, bool ehlo, bool tls, bool auth);
  * (R->with is ignored). Returns a new string (see mime_trace_received), or
  * NULL when R is refused. */
 char *mta_policy_received(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth);
+/* The same into BUF when it fits (mime_trace_received_buf): the caller
+ * frees a result that is not BUF. */
+char *mta_policy_received_buf(const mime_received *r, bool lmtp, bool ehlo, bool tls, bool auth,
+                              char *buf, size_t bufsz);
 
 #endif

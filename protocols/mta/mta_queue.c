@@ -41,11 +41,15 @@ const char *mta_rcpt_state_name(mta_rcpt_state s) {
  * where a GHashTable set spends 12 (issue #6: one destination per next
  * hop an MTA ever queued for). Never walked: listings use dests. */
 
+/* g_ascii_tolower inline (GLib's is a call an octet: ~500 instructions
+ * a destination lookup went to it). */
+static inline char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c; }
+
 /* The lower-cased NAME's hash (g_str_hash's djb2 on the lower case). */
 static guint dest_hash(const char *name) {
   guint h = 5381;
   for (const char *p = name; *p; p++)
-    h = (h << 5) + h + (guchar)g_ascii_tolower(*p);
+    h = (h << 5) + h + (guchar)lower(*p);
   return h;
 }
 
@@ -54,7 +58,7 @@ static guint dest_hash(const char *name) {
 static bool dest_name_is(const dest_ent *d, const char *name) {
   const char *a = d->name;
   for (; *a && *name; a++, name++)
-    if (*a != g_ascii_tolower(*name))
+    if (*a != lower(*name))
       return false;
   return *a == *name;
 }
@@ -95,7 +99,7 @@ static dest_ent *dest_get(mta_queue *q, const char *name) {
     size_t n = strlen(name);
     char *low = n < sizeof buf ? buf : g_malloc(n + 1);
     for (size_t i = 0; i <= n; i++)
-      low[i] = g_ascii_tolower(name[i]);
+      low[i] = lower(name[i]);
     dest_ent e = {g_string_chunk_insert_len(q->dest_names, low, (gssize)n), 0, q->dests->len};
     if (low != buf)
       g_free(low);
@@ -308,6 +312,16 @@ static gboolean reply_equal(gconstpointer a, gconstpointer b) {
 /* The interned reply (CODE, ESC, TEXT, REMOTE) (a new reference), or NULL
  * when all four are empty (ESC "" or NULL). ESC longer than the field
  * keeps its first 9 octets (as the recipient's field always did). */
+/* A reply block's size for TEXT and REMOTE: its head and strings rounded
+ * up to 32 octets (the size a block is allocated and found again at, so
+ * replies of about the same length share a spare: malloc's chunks step by
+ * 16 anyway; the few interned texts a queue full of deferred mail holds
+ * are shared). */
+static size_t reply_block_size(const char *text, const char *remote) {
+  size_t n = sizeof(mta_reply) + (text ? strlen(text) + 1 : 0) + (remote ? strlen(remote) + 1 : 0);
+  return (n + 31) & ~(size_t)31;
+}
+
 static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, const char *text,
                                   const char *remote) {
   if (!code && (!esc || !*esc) && !text && !remote)
@@ -317,7 +331,14 @@ static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, 
   mta_reply *r = g_hash_table_lookup(q->texts->t, &key);
   if (!r) {
     size_t tn = text ? strlen(text) + 1 : 0, rn = remote ? strlen(remote) + 1 : 0;
-    r = g_malloc(sizeof *r + tn + rn);
+    size_t size = reply_block_size(text, remote);
+    mta_queue_texts *tt = q->texts;
+    if (tt->spare && tt->spare_size == size) {
+      r = tt->spare;
+      tt->spare = NULL;
+    } else {
+      r = g_malloc(size);
+    }
     *r = key;
     char *p = (char *)(r + 1);
     if (text) {
@@ -338,7 +359,16 @@ static void reply_unref(mta_queue *q, const mta_reply *c) {
   mta_reply *r = (mta_reply *)c;
   if (--r->refs == 0) {
     g_hash_table_remove(q->texts->t, r);
-    g_free(r);
+    size_t n = reply_block_size(r->text, r->remote_mta); /* as allocated */
+    mta_queue_texts *tt = q->texts;
+    if (n <= 512) { /* kept, in place of the one before */
+      if (tt->spare)
+        g_free(tt->spare);
+      tt->spare = r;
+      tt->spare_size = n;
+    } else {
+      g_free(r);
+    }
   }
 }
 
@@ -420,6 +450,7 @@ void mta_queue_texts_free(mta_queue_texts *t) {
     return;
   g_assert(g_hash_table_size(t->t) == 0); /* a queue still holds a text */
   g_hash_table_destroy(t->t);
+  g_free(t->spare);
   g_free(t);
 }
 

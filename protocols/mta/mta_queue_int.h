@@ -66,6 +66,12 @@ struct mta_queue {
 /* Set of mta_reply* (lookup only), by all four fields. */
 struct mta_queue_texts {
   GHashTable *t;
+  /* the last reply block let go, kept for the next new reply that fits
+   * (most deliveries intern a reply of their own and drop it when the
+   * message leaves: one malloc and free a delivery less); SPARE_SIZE is
+   * its size as allocated */
+  mta_reply *spare;
+  size_t spare_size;
 };
 
 /* A recipient as read or given, before mta_queue__msg_insert interns its

@@ -143,27 +143,38 @@ void mta_route_free(mta_route *r) {
 
 /* ---- plans ---- */
 
-void mta_route_plan_for(const mta_route *r, const char *domain, mta_route_plan *p) {
-  memset(p, 0, sizeof *p);
-  char *dom = norm_name(domain);
+/* The entry for DOM (lower-cased, no trailing dot): a local domain's
+ * (*LOCAL), an override's (exact, else "*"), or -1. */
+static int plan_find(const mta_route *r, const char *dom, bool *local) {
+  *local = false;
   for (guint i = 0; i < r->local_dom->len; i++)
     if (strcmp(r->local_dom->pdata[i], dom) == 0) {
-      p->kind = MTA_ROUTE_LOCAL;
-      p->host = r->local_host->pdata[i];
-      p->lookup = p->host;
-      p->port = g_array_index(r->local_port, uint16_t, i);
-      p->nexthop = g_strconcat("local:", p->host, NULL);
-      g_free(dom);
-      return;
+      *local = true;
+      return (int)i;
     }
   int hit = -1;
   for (guint i = 0; i < r->ovr_dom->len; i++) {
-    if (strcmp(r->ovr_dom->pdata[i], dom) == 0) {
-      hit = (int)i;
-      break;
-    }
+    if (strcmp(r->ovr_dom->pdata[i], dom) == 0)
+      return (int)i;
     if (hit < 0 && strcmp(r->ovr_dom->pdata[i], "*") == 0)
       hit = (int)i; /* keep looking for an exact entry */
+  }
+  return hit;
+}
+
+void mta_route_plan_for(const mta_route *r, const char *domain, mta_route_plan *p) {
+  memset(p, 0, sizeof *p);
+  char *dom = norm_name(domain);
+  bool local;
+  int hit = plan_find(r, dom, &local);
+  if (hit >= 0 && local) {
+    p->kind = MTA_ROUTE_LOCAL;
+    p->host = r->local_host->pdata[hit];
+    p->lookup = p->host;
+    p->port = g_array_index(r->local_port, uint16_t, hit);
+    p->nexthop = g_strconcat("local:", p->host, NULL);
+    g_free(dom);
+    return;
   }
   if (hit >= 0) {
     const char *hop = r->ovr_hop->pdata[hit];
@@ -178,6 +189,32 @@ void mta_route_plan_for(const mta_route *r, const char *domain, mta_route_plan *
   p->nexthop = dom;
   p->lookup = p->nexthop;
   p->port = 25;
+}
+
+static inline char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c; }
+
+char *mta_route_nexthop_into(const mta_route *r, const char *domain, char *buf, size_t n) {
+  const char *s = domain ? domain : "";
+  size_t len = strlen(s);
+  if (len > 0 && s[len - 1] == '.') /* one trailing dot ignored */
+    len--;
+  char *dom = len < n ? buf : g_malloc(len + 1);
+  for (size_t i = 0; i < len; i++)
+    dom[i] = lower(s[i]);
+  dom[len] = 0;
+  bool local;
+  int hit = plan_find(r, dom, &local);
+  if (hit < 0)
+    return dom;
+  if (dom != buf)
+    g_free(dom);
+  const char *pre = local ? "local:" : "";
+  const char *name = local ? r->local_host->pdata[hit] : r->ovr_hop->pdata[hit];
+  size_t pl = strlen(pre), nl = strlen(name);
+  char *out = pl + nl < n ? buf : g_malloc(pl + nl + 1);
+  memcpy(out, pre, pl);
+  memcpy(out + pl, name, nl + 1);
+  return out;
 }
 
 void mta_route_plan_clear(mta_route_plan *p) {

@@ -89,6 +89,10 @@ typedef struct { /* 32 octets: the pointers first (an MTA keeps one per next hop
  * dot ignored). */
 void mta_route_plan_for(const mta_route *r, const char *domain, mta_route_plan *plan);
 void mta_route_plan_clear(mta_route_plan *plan);
+/* The plan's nexthop for DOMAIN alone, written into BUF (N octets) when
+ * it fits: returns BUF, else a new string (the caller frees a result that
+ * is not BUF; BUF may be NULL when N is 0). */
+char *mta_route_nexthop_into(const mta_route *r, const char *domain, char *buf, size_t n);
 
 typedef enum {
   MTA_DNS_OK,       /* records given */
