@@ -21,9 +21,9 @@ START_TEST(test_decode_rows) {
       {"admin\0alice\0secret", 18, true, "admin", "alice", "secret"},
       {"\0\0", 2, true, "", "", ""},
       {"\0alice\0", 7, true, "", "alice", ""},
-      {"alice\0secret", 12, false, NULL, NULL, NULL},        /* two parts */
-      {"\0a\0b\0c", 6, false, NULL, NULL, NULL},             /* four parts */
-      {"alice", 5, false, NULL, NULL, NULL},                 /* one part */
+      {"alice\0secret", 12, false, NULL, NULL, NULL},                           /* two parts */
+      {"\0a\0b\0c", 6, false, NULL, NULL, NULL},                                /* four parts */
+      {"alice", 5, false, NULL, NULL, NULL},                                    /* one part */
       {"\0al\xc3\xa9\0p\xc3\xa4ss", 11, true, "", "al\xc3\xa9", "p\xc3\xa4ss"}, /* UTF-8 */
   };
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
@@ -44,9 +44,14 @@ START_TEST(test_decode_rows) {
 END_TEST
 
 START_TEST(test_not_base64) {
-  static const char *const bad[] = {"", "=", "*", "AGFsaWNlAHNlY3JldA", /* not a whole quantum */
-                                    "AGFsaWNl AHNlY3JldA==", "AGFsaWNl\nAHNlY3JldA==",
-                                    "AGFsaWNlAHNlY3JldA==x", "AGFs!WNlAHNlY3JldA=="};
+  static const char *const bad[] = {"",
+                                    "=",
+                                    "*",
+                                    "AGFsaWNlAHNlY3JldA", /* not a whole quantum */
+                                    "AGFsaWNl AHNlY3JldA==",
+                                    "AGFsaWNl\nAHNlY3JldA==",
+                                    "AGFsaWNlAHNlY3JldA==x",
+                                    "AGFs!WNlAHNlY3JldA=="};
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     sasl_plain m;
     ck_assert_msg(!sasl_plain_decode(&m, bad[i]), "\"%s\" accepted", bad[i]);
