@@ -5,11 +5,9 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "mime_hdr.h"
+#include "mime_scan.h"
 
 /* The header is read in place (mime_hdr_scan): no field list is built for
  * the one or two fields wanted here. 1,000 fields: mime_msg's limit. */
@@ -39,26 +37,6 @@ char *msgkey_of(const uint8_t *data, size_t len) {
 char *msgkey_of_hdr(const mime_hdr *root) {
   const char *v = mime_hdr_get(root, "Message-ID");
   return key_take(v ? g_strdup(v) : NULL);
-}
-
-/* The first LF in S[0..N), or NULL: as mime_hdr.c's, sixteen octets a
- * step where SSE2 is. */
-static inline const char *find_lf(const char *s, size_t n) {
-#if defined(__SSE2__)
-  size_t i = 0;
-  const __m128i lf = _mm_set1_epi8('\n');
-  for (; i + 16 <= n; i += 16) {
-    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), lf));
-    if (m)
-      return s + i + (size_t)__builtin_ctz((unsigned)m);
-  }
-  for (; i < n; i++)
-    if (s[i] == '\n')
-      return s + i;
-  return NULL;
-#else
-  return memchr(s, '\n', n);
-#endif
 }
 
 /* A field given (name BUF[START..NAME_END), value after COLON to VEND):
@@ -99,7 +77,7 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
   size_t start = 0, name_end = 0, colon = 0, vend = 0, pos = 0;
   while (pos < len && given < MSGKEY_MAX_FIELDS) {
     size_t p = pos, eol, next;
-    const char *nl = find_lf(buf + p, len - p);
+    const char *nl = mime_scan_lf(buf + p, len - p);
     if (nl) {
       size_t e = (size_t)(nl - buf);
       next = e + 1;
@@ -115,26 +93,7 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
         vend = eol;
       continue;
     }
-    size_t ne = p;
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-    /* eight octets a step, as mime_hdr_scan_next: the high bit of each
-     * octet below 33, above 126 or a colon, the first by its bit */
-    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101), highs = ones << 7;
-    while (eol - ne >= 8) {
-      guint64 w;
-      memcpy(&w, buf + ne, 8);
-      guint64 cx = w ^ (ones * ':');
-      guint64 m = (((w - ones * 33) & ~w) | ((w & ~highs) + ones * 1) | w | ((cx - ones) & ~cx)) & highs;
-      if (m) {
-        ne += (size_t)__builtin_ctzll(m) / 8;
-        break;
-      }
-      ne += 8;
-    }
-    if (eol - ne < 8)
-#endif
-      while (ne < eol && (guchar)buf[ne] >= 33 && (guchar)buf[ne] <= 126 && buf[ne] != ':')
-        ne++;
+    size_t ne = mime_scan_name_end(buf, p, eol);
     size_t c = ne;
     while (c < eol && (buf[c] == ' ' || buf[c] == '\t'))
       c++;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "imap_fmt.h"
+#include "sasl_plain.h"
 
 static const char *const state_names[IMAP_SRV_STATE_COUNT] = {
     "NOT_AUTH", "SASL", "AUTH_WAIT", "TLS_WAIT", "AUTHENTICATED", "SELECTED", "IDLE", "LOGOUT"};
@@ -820,52 +821,24 @@ static bool plain_allowed(imap_srv *s, const char *tag) {
 }
 
 /* SASL PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd. */
-static void sasl_plain(imap_srv *s, const char *tag, const char *b64) {
+static void plain_response(imap_srv *s, const char *tag, const char *b64) {
   if (strcmp(b64, "*") == 0) {
     imap_srv__enter(s, IMAP_SRV_NOT_AUTH);
     imap_srv__tagged(s, tag, "BAD", "Authentication cancelled");
     return;
   }
-  size_t bl = 0; /* the base64 alphabet's octets (and '='), then the length */
-  while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
-    bl++;
-  bool okb64 = !b64[bl] && bl % 4 == 0;
-  /* Decoded where it is read (the stack for usual sizes), as
-   * g_base64_decode would; the three parts NUL-terminated in place. */
-  guchar stack[384];
-  size_t room = bl / 4 * 3 + 3;
-  guchar *raw = NULL;
-  gsize n = 0;
-  if (okb64 && bl) {
-    raw = room <= sizeof stack ? stack : g_malloc(room);
-    gint state = 0;
-    guint save = 0;
-    n = g_base64_decode_step(b64, bl, raw, &state, &save);
-  }
-  char *p1 = raw ? memchr(raw, 0, n) : NULL;
-  char *p2 = p1 ? memchr(p1 + 1, 0, n - (size_t)(p1 + 1 - (char *)raw)) : NULL;
-  if (!p2 || memchr(p2 + 1, 0, n - (size_t)(p2 + 1 - (char *)raw))) {
-    if (raw) {
-      memset(raw, 0, room);
-      if (raw != stack)
-        g_free(raw);
-    }
+  sasl_plain m;
+  if (!sasl_plain_decode(&m, b64)) {
     imap_srv__enter(s, IMAP_SRV_NOT_AUTH);
     imap_srv__tagged(s, tag, "BAD", "Invalid SASL PLAIN response");
-    return;
-  }
-  raw[n] = 0; /* room holds it: n <= bl / 4 * 3 */
-  const char *authz = (const char *)raw, *authc = p1 + 1, *pass = p2 + 1;
-  if (*authz && strcmp(authz, authc) != 0) {
+  } else if (*m.authzid && strcmp(m.authzid, m.authcid) != 0) {
     imap_srv__enter(s, IMAP_SRV_NOT_AUTH);
     imap_srv__tagged(s, tag, "NO", "[AUTHORIZATIONFAILED] Authorization identity not permitted");
   } else {
     pending_set(s, tag);
-    ask_auth(s, authc, pass);
+    ask_auth(s, m.authcid, m.passwd);
   }
-  memset(raw, 0, room);
-  if (raw != stack)
-    g_free(raw);
+  sasl_plain_clear(&m);
 }
 
 /* ---- simple commands ---- */
@@ -912,7 +885,7 @@ static void v_authenticate(imap_srv *s, imap_cmd *c) {
   if (!plain_allowed(s, c->tag))
     return;
   if (c->arg2) { /* RFC 4959: "=" is an empty initial response */
-    sasl_plain(s, c->tag, strcmp(c->arg2, "=") == 0 ? "" : c->arg2);
+    plain_response(s, c->tag, strcmp(c->arg2, "=") == 0 ? "" : c->arg2);
     return;
   }
   pending_set(s, c->tag);
@@ -1117,7 +1090,7 @@ void imap_srv_feed(imap_srv *s, const void *data, size_t len, int64_t now) {
       char *line = g_strndup((const char *)f.data, f.len);
       char tagbuf[65];
       const char *tag = pending_take(s, tagbuf);
-      sasl_plain(s, tag, line);
+      plain_response(s, tag, line);
       g_free(line);
     } else {
       command(s, f.data, f.len);

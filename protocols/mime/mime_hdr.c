@@ -11,6 +11,7 @@
 
 #include "mime_ew.h"
 #include "mime_int.h"
+#include "mime_scan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -195,19 +196,6 @@ char *mime_hdr_unfold(const char *raw, gsize len) {
   return r;
 }
 
-/* RFC 5322 §3.6.8: ftext is %d33-57 / %d59-126 (every printable octet
- * but the colon). */
-static const guint8 ftext[256] = {
-#define F16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
-    F16(0), F16(0),                                  /* 0x00-0x1f */
-    0,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: SP */
-    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, /* 0x30-0x3f: ':' */
-    F16(1), F16(1), F16(1),                          /* 0x40-0x6f */
-    1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70-0x7f: DEL */
-    F16(0), F16(0), F16(0), F16(0), F16(0), F16(0), F16(0), F16(0),
-#undef F16
-};
-
 /* The defect flags of the line S[0..N): NUL and 8-bit octets. */
 static guint line_flags(const char *s, gsize n) {
   guint fl = 0;
@@ -235,33 +223,12 @@ void mime_hdr_scan_init(mime_hdr_scan *sc, const char *buf, gsize len, gboolean 
   *sc = (mime_hdr_scan){.buf = buf, .len = len, .want_flags = want_flags};
 }
 
-/* The first LF in S[0..N), or NULL: inline, sixteen octets a step where
- * SSE2 is (header lines are short: a call to memchr costs more). */
-static inline const char *find_lf(const char *s, gsize n) {
-#if defined(__SSE2__)
-  gsize i = 0;
-  const __m128i lf = _mm_set1_epi8('\n');
-  for (; i + 16 <= n; i += 16) {
-    int m = _mm_movemask_epi8(
-        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), lf));
-    if (m)
-      return s + i + (gsize)__builtin_ctz((unsigned)m);
-  }
-  for (; i < n; i++)
-    if (s[i] == '\n')
-      return s + i;
-  return NULL;
-#else
-  return memchr(s, '\n', n);
-#endif
-}
-
 /* Reads the line at sc->pos: its end without the line end (*EOL) and the
  * start of the next line (*NEXT); notes its defects. */
 static void scan_line(mime_hdr_scan *sc, gsize *eol, gsize *next) {
   const char *buf = sc->buf;
   gsize p = sc->pos;
-  const char *nl = find_lf(buf + p, sc->len - p);
+  const char *nl = mime_scan_lf(buf + p, sc->len - p);
   if (nl) {
     gsize n = (gsize)(nl - buf);
     *next = n + 1;
@@ -305,27 +272,7 @@ gboolean mime_hdr_scan_next(mime_hdr_scan *sc, mime_hdr_view *out) {
     }
     /* The name: ftext up to the colon, WSP allowed before it (RFC 5322
      * §4.5.1 obs-optional); one pass, no search for the colon first. */
-    gsize ne = p;
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-    /* Eight octets a step: the high bit of each octet below 33, above
-     * 126 or a colon (exact for the lowest one: no borrow or carry
-     * reaches it from below), and the first such octet by its bit. */
-    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101), highs = ones << 7;
-    while (eol - ne >= 8) {
-      guint64 w;
-      memcpy(&w, buf + ne, 8);
-      guint64 c = w ^ (ones * ':');
-      guint64 m = (((w - ones * 33) & ~w) | ((w & ~highs) + ones * 1) | w | ((c - ones) & ~c)) & highs;
-      if (m) {
-        ne += (gsize)__builtin_ctzll(m) / 8;
-        break;
-      }
-      ne += 8;
-    }
-    if (eol - ne < 8)
-#endif
-      while (ne < eol && ftext[(guint8)buf[ne]])
-        ne++;
+    gsize ne = mime_scan_name_end(buf, p, eol);
     gsize colon = ne;
     while (colon < eol && (buf[colon] == ' ' || buf[colon] == '\t'))
       colon++;

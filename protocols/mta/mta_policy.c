@@ -11,11 +11,9 @@
 #include "mta_policy.h"
 
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "mime_hdr.h"
+#include "mime_scan.h"
 
 typedef struct {
   int64_t *ring; /* rate_limit slots */
@@ -164,26 +162,6 @@ bool mta_policy_hops_of(const mta_policy *p, unsigned received, mta_policy_verdi
   return true;
 }
 
-/* The first LF in S[0..N), or NULL: sixteen octets a step where SSE2 is
- * (header lines are short: a memchr call a line cost more). */
-static inline const uint8_t *find_lf(const uint8_t *s, size_t n) {
-#if defined(__SSE2__)
-  size_t i = 0;
-  const __m128i lf = _mm_set1_epi8('\n');
-  for (; i + 16 <= n; i += 16) {
-    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), lf));
-    if (m)
-      return s + i + (size_t)__builtin_ctz((unsigned)m);
-  }
-  for (; i < n; i++)
-    if (s[i] == '\n')
-      return s + i;
-  return NULL;
-#else
-  return memchr(s, '\n', n);
-#endif
-}
-
 /* Is the line S[0..EOL) a field "name:" as mime_hdr_scan reads one (ftext,
  * RFC 5322 §3.6.8, then WSP, §4.5.1, then the colon)? Its name's length
  * into *NL and the colon's place into *COLON. */
@@ -207,7 +185,7 @@ void mta_policy_scan_header(const uint8_t *msg, size_t len, mta_policy_header *o
   bool fields = true; /* mime's scan still reads fields (no line that is not one yet) */
   bool found = false, in_id = false;
   while (i < len) {
-    const uint8_t *lf = find_lf(msg + i, len - i);
+    const uint8_t *lf = (const uint8_t *)mime_scan_lf((const char *)msg + i, len - i);
     size_t e = lf ? (size_t)(lf - msg) : len;
     size_t l = e - i;
     if (l > 0 && msg[i + l - 1] == '\r')

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "imap_fmt.h"
+#include "sasl_plain.h"
 
 typedef struct {
   pop3_srv_event ev;
@@ -383,51 +384,23 @@ void pop3_srv_tls_done(pop3_srv *s, bool ok) {
 }
 
 /* SASL PLAIN message (RFC 4616): [authzid] NUL authcid NUL passwd. */
-static void sasl_plain(pop3_srv *s, const char *b64) {
+static void plain_response(pop3_srv *s, const char *b64) {
   if (strcmp(b64, "*") == 0) {
     pop3_srv_enter(s, POP3_SRV_AUTHORIZATION);
     reply(s, "-ERR authentication cancelled");
     return;
   }
-  gsize n = 0;
-  size_t bl = 0; /* the base64 alphabet's octets (and '='), then the length */
-  while (g_ascii_isalnum(b64[bl]) || b64[bl] == '+' || b64[bl] == '/' || b64[bl] == '=')
-    bl++;
-  bool okb64 = *b64 && !b64[bl] && bl % 4 == 0;
-  /* Decoded where it is read (the stack for usual sizes), as
-   * g_base64_decode would; the three parts NUL-terminated in place. */
-  guchar stack[384];
-  size_t room = bl / 4 * 3 + 3;
-  guchar *raw = NULL;
-  if (okb64) {
-    raw = room <= sizeof stack ? stack : g_malloc(room);
-    gint state = 0;
-    guint save = 0;
-    n = g_base64_decode_step(b64, bl, raw, &state, &save);
-  } /* "=" (an empty response) decodes to nothing: malformed below */
-  char *p1 = raw ? memchr(raw, 0, n) : NULL;
-  char *p2 = p1 ? memchr(p1 + 1, 0, n - (size_t)(p1 + 1 - (char *)raw)) : NULL;
-  if (!p2 || memchr(p2 + 1, 0, n - (size_t)(p2 + 1 - (char *)raw))) {
-    if (raw) {
-      memset(raw, 0, room);
-      if (raw != stack)
-        g_free(raw);
-    }
+  sasl_plain m; /* "=" (an empty response) decodes to nothing: malformed */
+  if (!sasl_plain_decode(&m, b64)) {
     pop3_srv_enter(s, POP3_SRV_AUTHORIZATION);
     reply(s, "-ERR [AUTH] malformed SASL PLAIN response");
-    return;
-  }
-  raw[n] = 0; /* room holds it: n <= bl / 4 * 3 */
-  const char *authz = (const char *)raw, *authc = p1 + 1, *pass = p2 + 1;
-  if (*authz && strcmp(authz, authc) != 0) {
+  } else if (*m.authzid && strcmp(m.authzid, m.authcid) != 0) {
     pop3_srv_enter(s, POP3_SRV_AUTHORIZATION);
     reply(s, "-ERR [AUTH] authorization identity not permitted");
   } else {
-    ask_auth(s, authc, pass);
+    ask_auth(s, m.authcid, m.passwd);
   }
-  memset(raw, 0, room);
-  if (raw != stack)
-    g_free(raw);
+  sasl_plain_clear(&m);
 }
 
 /* ---- commands ---- */
@@ -503,7 +476,7 @@ static void v_auth(pop3_srv *s, const char *arg) {
   if (g_ascii_strcasecmp(mech, "PLAIN") != 0) {
     reply(s, "-ERR unsupported mechanism");
   } else if (sp) {
-    sasl_plain(s, sp + 1); /* RFC 5034 §4: initial response */
+    plain_response(s, sp + 1); /* RFC 5034 §4: initial response */
   } else {
     pop3_srv_enter(s, POP3_SRV_SASL);
     out_str(s, "+ \r\n");
@@ -710,7 +683,7 @@ static void command(pop3_srv *s, char *line) {
     trace(s, "cmd", "<sasl response>");
     if (!s->env.lines_quiet)
       push_event(s, POP3_SRV_EV_COMMAND, "<sasl response>");
-    sasl_plain(s, line);
+    plain_response(s, line);
     return;
   }
   char *sp = strchr(line, ' ');
