@@ -42,7 +42,7 @@ static uintptr_t brk_end(void) {
 void heap_pages_start(heap_pages *hp, size_t input_size) {
   hp->advised = 0;
   hp->on = false;
-#if defined(MADV_HUGEPAGE) && !defined(__SANITIZE_ADDRESS__) /* ASan's allocator is not glibc's heap */
+#if defined(MADV_HUGEPAGE) && !defined(HEAP_PAGES_ASAN)
   /* Loading a scenario holds ~10 times its file's size at once (the JSON
    * tree, the configuration); the pad covers that, so loading needs no
    * second growth before the run's first slice can advise it. */
@@ -58,6 +58,8 @@ void heap_pages_start(heap_pages *hp, size_t input_size) {
   free(block);
   hp->on = true;
   heap_pages_follow(hp);
+#else
+  (void)input_size;
 #endif
 }
 

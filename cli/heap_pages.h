@@ -8,6 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Set in builds whose allocator is AddressSanitizer's, not glibc's heap:
+ * there heap_pages does nothing. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_PAGES_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_PAGES_ASAN 1
+#endif
+#endif
+
 typedef struct {
   uintptr_t advised; /* the heap is advised up to here */
   bool on;

@@ -67,7 +67,7 @@ START_TEST(test_follow_advises_growth) {
 END_TEST
 
 static const char *skip_reason(void) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HEAP_PAGES_ASAN)
   return "AddressSanitizer's allocator is not glibc's heap";
 #else
   char *mode = NULL;
