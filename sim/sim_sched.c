@@ -112,6 +112,11 @@ typedef struct {
   uint64_t head_key;
   entry *e; /* ring, cap a power of two */
   uint32_t head, len, cap;
+  /* Cancels of events marked for this lane since lanes_compact last
+   * scanned its ring: never fewer than the cancelled entries waiting in the
+   * ring (every ring entry's slot carries the mark), so 0 lets compaction
+   * skip the ring (a busy world's rings hold thousands of live timers). */
+  size_t dead;
 } lane;
 
 /* A run: a FIFO of entries in (t, key) order kept outside the heap (see
@@ -642,7 +647,10 @@ static uint32_t ring_compact(sim_sched *s, entry *e, uint32_t head, uint32_t *le
 static void lanes_compact(sim_sched *s) {
   for (int k = 0; k < NLANES; k++) {
     lane *l = &s->lanes[k];
+    if (!l->dead)
+      continue; /* nothing cancelled waits in its ring */
     s->lane_waiting -= ring_compact(s, l->e, l->head, &l->len, l->cap);
+    l->dead = 0;
   }
   lanes_refill(s);
 }
@@ -1169,6 +1177,8 @@ bool sim_sched_cancel(sim_sched *s, sim_event_id id) {
   if (i >= s->nslots || s->slots[i].gen != gen || s->slots[i].fn == NULL)
     return false;
   s->slots[i].fn = NULL; /* entry stays queued; dropped at the front or by compact */
+  if (s->slots[i].lane) /* maybe waiting in that lane's ring (or a stale mark) */
+    s->lanes[s->slots[i].lane - 1].dead++;
   s->live--;
   maybe_compact(s);
   return true;
