@@ -526,15 +526,33 @@ static size_t radix_drain_sorted(sim_sched *s, entry *out) {
 static inline void q_push(sim_sched *s, entry e);
 static void slot_release(sim_sched *s, uint32_t i);
 
-/* The lane for DELAY: its own, else an unused one (none: NULL). */
+/* The lane for DELAY: its own, else an unused one, else one that holds
+ * only its head (none: NULL). A lane of one entry saves nothing (its head
+ * is in the heap either way), and delays that come once (a timer set at an
+ * absolute time) would otherwise hold all the lanes for minutes while
+ * repeated ones (the initial RTO) find none. Taking such a lane leaves its
+ * head in the heap as an ordinary entry: its slot's mark goes stale (the
+ * lane's head key is no longer its key once the lane has a new head, and
+ * the lane is not in the heap until then). */
 static lane *lane_for(sim_sched *s, sim_time delay) {
-  lane *free_l = NULL;
+  lane *free_l = NULL, *single = NULL;
   for (int k = 0; k < NLANES; k++) {
     lane *l = &s->lanes[k];
     if (l->delay == delay)
       return l;
-    if (!free_l && !l->in_q && l->len == 0)
-      free_l = l;
+    if (l->len == 0) {
+      if (!l->in_q) {
+        if (!free_l)
+          free_l = l;
+      } else if (!single) {
+        single = l;
+      }
+    }
+  }
+  if (!free_l && single) {
+    single->in_q = false;
+    s->lanes_in_q--;
+    free_l = single;
   }
   if (free_l)
     free_l->delay = delay;
