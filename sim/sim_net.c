@@ -552,11 +552,15 @@ static int32_t *compute_routes(sim_net *net, sim_node *dst) {
       if (!l->route_up)
         continue;
       sim_node *u = l->end[l->end[0] == v ? 1 : 0];
-      rkey cand = {sim_time_add(k.dist, l->p.latency), k.hops + 1, (uint32_t)u->index};
-      rkey cur = {dist[u->index], hops[u->index], (uint32_t)u->index};
-      if (!done[u->index] && rkey_less(&cand, &cur)) {
-        dist[u->index] = cand.dist;
-        hops[u->index] = cand.hops;
+      size_t ui = u->index;
+      if (done[ui])
+        continue;
+      sim_time d = sim_time_add(k.dist, l->p.latency);
+      uint32_t h = k.hops + 1;
+      if (d < dist[ui] || (d == dist[ui] && h < hops[ui])) {
+        dist[ui] = d;
+        hops[ui] = h;
+        next[ui] = d == SIM_TIME_NEVER ? -1 : (int32_t)l->index;
         /* A host other than DST is never expanded, so it need not be
          * popped: its (dist, hops) is the least candidate offered by the
          * nodes expanded, as it would be if popped (a node expanded after
@@ -564,36 +568,23 @@ static int32_t *compute_routes(sim_net *net, sim_node *dst) {
          * >= 0 and hops growing). In a star of hosts around one router
          * this leaves one entry in the heap instead of one per host. */
         if (u->router)
-          heap_push(heap, cand);
+          heap_push(heap, (rkey){d, h, (uint32_t)ui});
+      } else if (d == dist[ui] && h == hops[ui] && d != SIM_TIME_NEVER) {
+        /* A tie: the lower neighbour index, then the earlier link. */
+        const sim_link *b = net->links->pdata[next[ui]];
+        size_t bv = b->end[b->end[0] == u ? 1 : 0]->index;
+        if (v->index < bv || (v->index == bv && l->index < b->index))
+          next[ui] = (int32_t)l->index;
       }
     }
   }
-  /* Next hops: the neighbour minimizing (lat + dist, 1 + hops, index, link). */
-  for (size_t ui = 0; ui < n; ui++) {
-    sim_node *u = net->nodes->pdata[ui];
-    if (u == dst || dist[ui] == SIM_TIME_NEVER)
-      continue;
-    sim_time bd = SIM_TIME_NEVER;
-    uint32_t bh = UINT32_MAX;
-    size_t bv = SIZE_MAX;
-    for (guint j = 0; j < u->links->len; j++) {
-      sim_link *l = u->links->pdata[j];
-      if (!l->route_up)
-        continue;
-      sim_node *v = l->end[l->end[0] == u ? 1 : 0];
-      if (dist[v->index] == SIM_TIME_NEVER || (v != dst && !v->router))
-        continue;
-      sim_time d = sim_time_add(dist[v->index], l->p.latency);
-      uint32_t h = hops[v->index] + 1;
-      /* links are in creation order, so on equal (d, h, v) the first wins */
-      if (d < bd || (d == bd && (h < bh || (h == bh && v->index < bv)))) {
-        bd = d;
-        bh = h;
-        bv = v->index;
-        next[ui] = (int32_t)l->index;
-      }
-    }
-  }
+  /* NEXT was set with the distances: the neighbour minimizing (lat +
+   * dist, 1 + hops, index, link) over the nodes expanded (DST and the
+   * routers: hosts don't forward). Every such neighbour V of a node U
+   * offers its final (dist, hops) when expanded, while U is not done: U
+   * done before V was popped would mean V's candidate is larger than U's
+   * own (dist, hops) (latencies >= 0, hops + 1), so it could not win nor
+   * tie. Unreachable nodes and DST keep -1. */
   g_array_free(heap, TRUE);
   g_free(dist);
   g_free(hops);

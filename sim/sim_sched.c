@@ -112,6 +112,11 @@ typedef struct {
   uint64_t head_key;
   entry *e; /* ring, cap a power of two */
   uint32_t head, len, cap;
+  /* Cancels of events marked for this lane since lanes_compact last
+   * scanned its ring: never fewer than the cancelled entries waiting in the
+   * ring (every ring entry's slot carries the mark), so 0 lets compaction
+   * skip the ring (a busy world's rings hold thousands of live timers). */
+  size_t dead;
 } lane;
 
 /* A run: a FIFO of entries in (t, key) order kept outside the heap (see
@@ -521,15 +526,33 @@ static size_t radix_drain_sorted(sim_sched *s, entry *out) {
 static inline void q_push(sim_sched *s, entry e);
 static void slot_release(sim_sched *s, uint32_t i);
 
-/* The lane for DELAY: its own, else an unused one (none: NULL). */
+/* The lane for DELAY: its own, else an unused one, else one that holds
+ * only its head (none: NULL). A lane of one entry saves nothing (its head
+ * is in the heap either way), and delays that come once (a timer set at an
+ * absolute time) would otherwise hold all the lanes for minutes while
+ * repeated ones (the initial RTO) find none. Taking such a lane leaves its
+ * head in the heap as an ordinary entry: its slot's mark goes stale (the
+ * lane's head key is no longer its key once the lane has a new head, and
+ * the lane is not in the heap until then). */
 static lane *lane_for(sim_sched *s, sim_time delay) {
-  lane *free_l = NULL;
+  lane *free_l = NULL, *single = NULL;
   for (int k = 0; k < NLANES; k++) {
     lane *l = &s->lanes[k];
     if (l->delay == delay)
       return l;
-    if (!free_l && !l->in_q && l->len == 0)
-      free_l = l;
+    if (l->len == 0) {
+      if (!l->in_q) {
+        if (!free_l)
+          free_l = l;
+      } else if (!single) {
+        single = l;
+      }
+    }
+  }
+  if (!free_l && single) {
+    single->in_q = false;
+    s->lanes_in_q--;
+    free_l = single;
   }
   if (free_l)
     free_l->delay = delay;
@@ -642,7 +665,10 @@ static uint32_t ring_compact(sim_sched *s, entry *e, uint32_t head, uint32_t *le
 static void lanes_compact(sim_sched *s) {
   for (int k = 0; k < NLANES; k++) {
     lane *l = &s->lanes[k];
+    if (!l->dead)
+      continue; /* nothing cancelled waits in its ring */
     s->lane_waiting -= ring_compact(s, l->e, l->head, &l->len, l->cap);
+    l->dead = 0;
   }
   lanes_refill(s);
 }
@@ -1169,6 +1195,8 @@ bool sim_sched_cancel(sim_sched *s, sim_event_id id) {
   if (i >= s->nslots || s->slots[i].gen != gen || s->slots[i].fn == NULL)
     return false;
   s->slots[i].fn = NULL; /* entry stays queued; dropped at the front or by compact */
+  if (s->slots[i].lane) /* maybe waiting in that lane's ring (or a stale mark) */
+    s->lanes[s->slots[i].lane - 1].dead++;
   s->live--;
   maybe_compact(s);
   return true;

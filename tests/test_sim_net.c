@@ -164,6 +164,12 @@ static const route_row route_rows[] = {
     {"star: host to host through the router", "s *r x y d", "s-r:5 x-r:5 y-r:5 d-r:5", "s", "d",
      "r"},
     {"star: a host is no way through", "s *r x d", "s-x:1 x-r:1 s-r:5 d-r:5", "s", "d", "r"},
+    /* next hops are chosen during the search: an equal offer from a lower
+     * index that comes later (b is expanded before a) still wins */
+    {"tie offered later by a lower index", "s *a *b d", "d-b:1 b-s:2 d-a:2 a-s:1", "s", "d", "a"},
+    {"tie offered later by a lower index, at a router", "*s *a *b d", "d-b:1 b-s:2 d-a:2 a-s:1",
+     "s", "d", "a"},
+    {"tie offered earlier by a lower index", "s *a *b d", "d-a:1 a-s:2 d-b:2 b-s:1", "s", "d", "a"},
 };
 
 static sim_world *build(const route_row *row) {

@@ -170,6 +170,58 @@ START_TEST(cancel_skips_event) {
 }
 END_TEST
 
+/* Compaction drops the cancelled entries waiting in a lane's ring (and
+ * may skip a ring where nothing was cancelled: lane A's 299 wait on); what
+ * is left runs in order. 600 live, 201 cancels: the 201st compacts
+ * (more than half as many dead as live, at least 128). */
+START_TEST(compaction_drops_cancelled_lane_entries) {
+  rec r = rec_new_mode(MODE_DEFAULT);
+  enum { PER = 300, CANCEL = 201 };
+  sim_event_id b[PER];
+  for (intptr_t k = 0; k < PER; k++) {
+    sim_sched_at(r.s, 2 * SIM_S, log_tag, &r, (void *)(k + 1));               /* lane A */
+    b[k] = sim_sched_at(r.s, 3 * SIM_S, log_tag, &r, (void *)(PER + k + 1)); /* lane B */
+  }
+  ck_assert_uint_eq(sim_sched__lane_waiting(r.s), 2 * (PER - 1));
+  for (int k = 1; k <= CANCEL; k++) /* B's, behind its head */
+    ck_assert(sim_sched_cancel(r.s, b[k]));
+  ck_assert_uint_eq(sim_sched__compactions(r.s), 1);
+  size_t got = sim_sched__lane_waiting(r.s);
+  ck_assert_msg(got == 2 * (PER - 1) - CANCEL, "got %zu waiting, want %d", got,
+                2 * (PER - 1) - CANCEL);
+  sim_sched_run(r.s, SIM_TIME_NEVER);
+  ck_assert_uint_eq(r.log->len, 2 * PER - CANCEL);
+  for (guint k = 0; k < PER; k++)
+    ck_assert_int_eq(g_array_index(r.log, intptr_t, k), (intptr_t)k + 1);
+  ck_assert_int_eq(g_array_index(r.log, intptr_t, PER), PER + 1);
+  for (guint k = PER + 1; k < r.log->len; k++)
+    ck_assert_int_eq(g_array_index(r.log, intptr_t, k), (intptr_t)k + CANCEL + 1);
+  rec_free(&r);
+}
+END_TEST
+
+/* Eight delays seen once hold every lane with only their heads; a delay
+ * that repeats takes one of those lanes, so its second event waits in the
+ * ring. The heads left in the heap still run in (t, seq) order. */
+START_TEST(repeated_delay_takes_a_lane_of_one) {
+  rec r = rec_new_mode(MODE_DEFAULT);
+  for (intptr_t k = 0; k < 8; k++)
+    sim_sched_at(r.s, (10 + k) * SIM_S, log_tag, &r, (void *)(k + 1));
+  ck_assert_uint_eq(sim_sched__lane_waiting(r.s), 0);
+  sim_sched_at(r.s, 2 * SIM_S, log_tag, &r, (void *)9);
+  sim_sched_at(r.s, 2 * SIM_S, log_tag, &r, (void *)10);
+  size_t got = sim_sched__lane_waiting(r.s);
+  ck_assert_msg(got == 1, "got %zu waiting, want 1", got);
+  sim_sched_at(r.s, 10 * SIM_S, log_tag, &r, (void *)11); /* behind 1 (same t, later seq) */
+  sim_sched_run(r.s, SIM_TIME_NEVER);
+  static const intptr_t want[] = {9, 10, 1, 11, 2, 3, 4, 5, 6, 7, 8};
+  ck_assert_uint_eq(r.log->len, G_N_ELEMENTS(want));
+  for (guint k = 0; k < G_N_ELEMENTS(want); k++)
+    ck_assert_int_eq(g_array_index(r.log, intptr_t, k), want[k]);
+  rec_free(&r);
+}
+END_TEST
+
 START_TEST(stale_id_does_not_cancel_reused_slot) {
   rec r = rec_new_mode(_i);
   sim_event_id a = sim_sched_at(r.s, 1, log_tag, &r, (void *)1);
@@ -686,6 +738,8 @@ int main(void) {
   tc = tcase_create("control");
   tcase_add_loop_test(tc, cancel_skips_event, 0, MODE_COUNT);
   tcase_add_loop_test(tc, stale_id_does_not_cancel_reused_slot, 0, MODE_COUNT);
+  tcase_add_test(tc, compaction_drops_cancelled_lane_entries);
+  tcase_add_test(tc, repeated_delay_takes_a_lane_of_one);
   tcase_add_loop_test(tc, run_until_semantics, 0, MODE_COUNT);
   tcase_add_loop_test(tc, looking_at_the_front_settles_nothing, 0, MODE_COUNT);
   tcase_add_loop_test(tc, stop_returns_after_callback, 0, MODE_COUNT);
