@@ -377,6 +377,36 @@ START_TEST(reply_format) {
 }
 END_TEST
 
+/* smtp_reply_append_line writes what smtp_reply_append writes of the same
+ * one-line text, cut into A and B at every place, with and without an
+ * enhanced code, after text already in the string and past its room. */
+START_TEST(reply_line_as_append) {
+  static const char *const texts[] = {"", "Ok", "Ok: queued as 4F2A9C", "mx.example ESMTP",
+                                      "End data with <CR><LF>.<CR><LF>"};
+  static const char *const escs[] = {NULL, "", "2.0.0", "5.7.11"};
+  static const int codes[] = {220, 250, 354, 421, 599};
+  int runs = 0;
+  for (size_t t = 0; t < G_N_ELEMENTS(texts); t++)
+    for (size_t e = 0; e < G_N_ELEMENTS(escs); e++)
+      for (size_t c = 0; c < G_N_ELEMENTS(codes); c++)
+        for (size_t cut = 0; cut <= strlen(texts[t]); cut++)
+          for (size_t pre = 0; pre < 3; pre++) {
+            GString *want = g_string_sized_new(pre * 7), *got = g_string_sized_new(pre * 7);
+            for (size_t k = 0; k < pre * 5; k++)
+              g_string_append(want, "x"), g_string_append(got, "x");
+            smtp_reply_append(want, codes[c], escs[e], texts[t]);
+            const char *b = texts[t] + cut;
+            smtp_reply_append_line(got, codes[c], escs[e], escs[e] ? strlen(escs[e]) : 0, texts[t],
+                                   cut, *b ? b : NULL, strlen(b));
+            ck_assert_msg(strcmp(got->str, want->str) == 0 && got->len == want->len,
+                          "got %s want %s", got->str, want->str);
+            g_string_free(want, TRUE), g_string_free(got, TRUE);
+            runs++;
+          }
+  ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 static const struct {
   const char *lines; /* '|' separated */
   smtp_reply_status last;
@@ -578,6 +608,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("replies");
   tcase_add_loop_test(tc, reply_format, 0, G_N_ELEMENTS(fmts));
+  tcase_add_test(tc, reply_line_as_append);
   tcase_add_loop_test(tc, reply_parse, 0, G_N_ELEMENTS(parses));
   tcase_add_test(tc, string_renew_in_place);
   suite_add_tcase(s, tc);
