@@ -1326,7 +1326,8 @@ START_TEST(renewed_names) {
       {"a.test", "alicE", "secreT", "AUTH PLAIN AGFsaWNFAHNlY3JlVA=="},
       /* shorter names (written over the old ones in place), longer ones */
       {"longer.a.test", "bob", "pw", "AUTH PLAIN AGJvYgBwdw=="},
-      {"a.test", "carolina", "much-longer-secret", "AUTH PLAIN AGNhcm9saW5hAG11Y2gtbG9uZ2VyLXNlY3JldA=="},
+      {"a.test", "carolina", "much-longer-secret",
+       "AUTH PLAIN AGNhcm9saW5hAG11Y2gtbG9uZ2VyLXNlY3JldA=="},
       {"a", "al", "s", "AUTH PLAIN AGFsAHM="},
       {"a", "alice", "secret", "AUTH PLAIN AGFsaWNlAHNlY3JldA=="},
       {"a.test", NULL, NULL, NULL},
@@ -1417,6 +1418,103 @@ START_TEST(ehlo_caps_read) {
       kept = cli;
   }
   smtp_cli_free(kept);
+}
+END_TEST
+
+/* An EHLO reply whose lines after the first are those of the last one an
+ * engine read whole (kept across renewals) is taken at once: everything
+ * seen from outside — keywords, SIZE, the next command, the state and the
+ * RECV trace lines — is what a new engine makes of the same octets, fed
+ * whole and cut at every place, traced and not. The rows change the first
+ * line's code, put a NUL in it or in a later line, carry enhanced codes,
+ * stray CRs, a refused EHLO and a one-line reply between the same ones. */
+typedef struct {
+  GString *log;
+} ehlo_trace_log;
+
+static void ehlo_trace(void *ctx, int64_t now, smtp_trace_kind kind, const char *text) {
+  ehlo_trace_log *t = ctx;
+  g_string_append_printf(t->log, "%" G_GINT64_FORMAT " %s %s\n", now, smtp_trace_kind_name(kind),
+                         text);
+}
+
+/* Runs the reply R[0..N) (fed at CUT too, unless 0) on CLI after the
+ * greeting; returns what is seen: caps, size, state, output and trace. */
+static char *ehlo_seen(smtp_cli *cli, ehlo_trace_log *t, const char *r, size_t n, size_t cut) {
+  smtp_cli_feed(cli, "220 mx\r\n", 8, 1);
+  g_free(out_cli(cli, 1)); /* EHLO */
+  if (cut) {
+    smtp_cli_feed(cli, r, cut, 2);
+    smtp_cli_feed(cli, r + cut, n - cut, 2);
+  } else {
+    smtp_cli_feed(cli, r, n, 2);
+  }
+  char *o = out_cli(cli, 2);
+  char *s = g_strdup_printf("caps %#x size %" G_GUINT64_FORMAT " state %s out [%s]\n%s",
+                            smtp_cli_caps(cli), smtp_cli_server_size(cli), smtp_cli_state_name(cli),
+                            o, t ? t->log->str : "");
+  g_free(o);
+  if (t)
+    g_string_truncate(t->log, 0);
+  return s;
+}
+
+START_TEST(ehlo_lines_kept) {
+#define R(s)                                                                                       \
+  { s, sizeof(s) - 1 }
+  static const struct {
+    const char *r;
+    size_t n;
+  } rows[] = {
+      R("250-mx\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250-other.test\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("251-mx\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250-m\0x\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250-mx\r\n250-2.0.0 SIZE 3\r\n250 2.0.0 DSN\r\n"),
+      R("250-mx\r\n250-2.0.0 SIZE 3\r\n250 2.0.0 DSN\r\n"),
+      R("250-mx\r\n250-SIZE\0 9\r\n250 DSN\r\n"),
+      R("250-mx\r\n250-SIZE\0 9\r\n250 DSN\r\n"),
+      R("250-mx\r\n250-SIZE 4\r\r\n250 PIPELINING\n"),
+      R("250-mx\r\n250-SIZE 4\r\r\n250 PIPELINING\n"),
+      R("550-mx\r\n550-SIZE 2000\r\n550 DSN\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250 mx\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250 DSN\r\n250 extra\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250 DSN\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250-DSN\r\n250 8BITMIME\r\n"),
+      R("250-mx\r\n250-SIZE 2000\r\n250-DSN\r\n250 8BITMIME\r\n"),
+  };
+#undef R
+  smtp_cli *kept[2] = {NULL, NULL}; /* untraced, traced */
+  ehlo_trace_log t = {g_string_new(NULL)};
+  smtp_env env = {ehlo_trace, &t};
+  int runs = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    for (size_t cut = 0; cut < rows[i].n; cut++) {
+      for (int traced = 0; traced < 2; traced++) {
+        smtp_cli_config cfg;
+        smtp_cli_config_init(&cfg);
+        cfg.tls = SMTP_CLI_TLS_NEVER;
+        const smtp_env *e = traced ? &env : NULL;
+        smtp_cli *fresh = smtp_cli_new(&cfg, e, 0);
+        char *want = ehlo_seen(fresh, traced ? &t : NULL, rows[i].r, rows[i].n, cut);
+        smtp_cli_free(fresh);
+        kept[traced] = smtp_cli_renew(kept[traced], &cfg, e, 0);
+        char *got = ehlo_seen(kept[traced], traced ? &t : NULL, rows[i].r, rows[i].n, cut);
+        ck_assert_msg(strcmp(got, want) == 0, "row %zu cut %zu traced %d: got %s want %s", i, cut,
+                      traced, got, want);
+        g_free(got), g_free(want);
+        runs++;
+      }
+    }
+  }
+  ck_assert_int_gt(runs, 0);
+  smtp_cli_free(kept[0]);
+  smtp_cli_free(kept[1]);
+  g_string_free(t.log, TRUE);
 }
 END_TEST
 
@@ -1638,6 +1736,7 @@ int main(void) {
   tcase_add_test(tc, eight_bit_anywhere);
   tcase_add_test(tc, ehlo_keywords_any_case);
   tcase_add_test(tc, ehlo_caps_read);
+  tcase_add_test(tc, ehlo_lines_kept);
   tcase_add_test(tc, renewed_names);
   tcase_add_test(tc, idle_after_failed_message_resets);
   tcase_add_test(tc, auth_not_offered);

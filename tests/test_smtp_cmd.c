@@ -57,6 +57,65 @@ START_TEST(verb_parse) {
 }
 END_TEST
 
+/* The verb rule as it was written before the switch: the line's first
+ * word, if four or eight octets, equal to a name with every octet's bit 5
+ * ignored (RFC 5321 §2.4: verbs are case-insensitive). */
+static smtp_verb ref_verb(const char *line) {
+  static const char *const names[] = {"?",    "HELO", "EHLO", "MAIL", "RCPT", "DATA",
+                                      "RSET", "NOOP", "QUIT", "VRFY", "HELP", "STARTTLS",
+                                      "AUTH", "EXPN", "ETRN", "TURN", "BDAT"};
+  size_t n = 0;
+  while (line[n] && line[n] != ' ')
+    n++;
+  for (int v = 1; v < SMTP_VERB__COUNT; v++) {
+    const char *name = smtp_cmd_verb_name((smtp_verb)v);
+    ck_assert_str_eq(name, names[v]);
+    if (strlen(name) != n)
+      continue;
+    size_t i = 0;
+    while (i < n && ((unsigned char)line[i] & 0xDF) == (unsigned char)name[i])
+      i++;
+    if (i == n)
+      return (smtp_verb)v;
+  }
+  return SMTP_VERB_UNKNOWN;
+}
+
+/* Every name, and every octet at every place of every name (in upper and
+ * lower case), against ref_verb(). */
+START_TEST(verb_every_octet) {
+  int found = 0;
+  for (int v = 1; v < SMTP_VERB__COUNT; v++) {
+    for (int lower = 0; lower < 2; lower++) {
+      char line[16];
+      g_strlcpy(line, smtp_cmd_verb_name((smtp_verb)v), sizeof line);
+      size_t n = strlen(line);
+      if (lower)
+        for (size_t i = 0; i < n; i++)
+          line[i] = g_ascii_tolower(line[i]);
+      memcpy(line + n, " x", 3);
+      smtp_cmd c;
+      smtp_cmd_parse(line, &c);
+      ck_assert_msg(c.verb == (smtp_verb)v, "%s: got %s want %s", line, smtp_cmd_verb_name(c.verb),
+                    smtp_cmd_verb_name((smtp_verb)v));
+      for (size_t i = 0; i < n; i++) {
+        char keep = line[i];
+        for (int b = 1; b < 256; b++) {
+          line[i] = (char)b;
+          smtp_cmd_parse(line, &c);
+          smtp_verb want = ref_verb(line);
+          ck_assert_msg(c.verb == want, "%s (octet %d at %zu): got %s want %s", line, b, i,
+                        smtp_cmd_verb_name(c.verb), smtp_cmd_verb_name(want));
+          found += want != SMTP_VERB_UNKNOWN;
+        }
+        line[i] = keep;
+      }
+    }
+  }
+  ck_assert_int_gt(found, 0);
+}
+END_TEST
+
 static const struct {
   const char *addr;
   bool ok;
@@ -318,6 +377,36 @@ START_TEST(reply_format) {
 }
 END_TEST
 
+/* smtp_reply_append_line writes what smtp_reply_append writes of the same
+ * one-line text, cut into A and B at every place, with and without an
+ * enhanced code, after text already in the string and past its room. */
+START_TEST(reply_line_as_append) {
+  static const char *const texts[] = {"", "Ok", "Ok: queued as 4F2A9C", "mx.example ESMTP",
+                                      "End data with <CR><LF>.<CR><LF>"};
+  static const char *const escs[] = {NULL, "", "2.0.0", "5.7.11"};
+  static const int codes[] = {220, 250, 354, 421, 599};
+  int runs = 0;
+  for (size_t t = 0; t < G_N_ELEMENTS(texts); t++)
+    for (size_t e = 0; e < G_N_ELEMENTS(escs); e++)
+      for (size_t c = 0; c < G_N_ELEMENTS(codes); c++)
+        for (size_t cut = 0; cut <= strlen(texts[t]); cut++)
+          for (size_t pre = 0; pre < 3; pre++) {
+            GString *want = g_string_sized_new(pre * 7), *got = g_string_sized_new(pre * 7);
+            for (size_t k = 0; k < pre * 5; k++)
+              g_string_append(want, "x"), g_string_append(got, "x");
+            smtp_reply_append(want, codes[c], escs[e], texts[t]);
+            const char *b = texts[t] + cut;
+            smtp_reply_append_line(got, codes[c], escs[e], escs[e] ? strlen(escs[e]) : 0, texts[t],
+                                   cut, *b ? b : NULL, strlen(b));
+            ck_assert_msg(strcmp(got->str, want->str) == 0 && got->len == want->len,
+                          "got %s want %s", got->str, want->str);
+            g_string_free(want, TRUE), g_string_free(got, TRUE);
+            runs++;
+          }
+  ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 static const struct {
   const char *lines; /* '|' separated */
   smtp_reply_status last;
@@ -361,8 +450,8 @@ END_TEST
  * place (the same block), and with WIPE the old text's octets beyond the
  * new end are zero; a longer one, or NULL, lets the block go. */
 START_TEST(string_renew_in_place) {
-  static const char *const vals[] = {"secret-one", "secret-one", "short", "tiny", "longer-than-before",
-                                     "x", NULL, NULL, "again"};
+  static const char *const vals[] = {
+      "secret-one", "secret-one", "short", "tiny", "longer-than-before", "x", NULL, NULL, "again"};
   for (int wipe = 0; wipe < 2; wipe++) {
     char *slot = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(vals); i++) {
@@ -504,6 +593,7 @@ int main(void) {
   Suite *s = suite_create("smtp_cmd");
   TCase *tc = tcase_create("commands");
   tcase_add_loop_test(tc, verb_parse, 0, G_N_ELEMENTS(verbs));
+  tcase_add_test(tc, verb_every_octet);
   tcase_add_loop_test(tc, mailbox_syntax, 0, G_N_ELEMENTS(mailboxes));
   tcase_add_loop_test(tc, mail_parse, 0, G_N_ELEMENTS(mails));
   tcase_add_test(tc, long_param_list);
@@ -518,6 +608,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("replies");
   tcase_add_loop_test(tc, reply_format, 0, G_N_ELEMENTS(fmts));
+  tcase_add_test(tc, reply_line_as_append);
   tcase_add_loop_test(tc, reply_parse, 0, G_N_ELEMENTS(parses));
   tcase_add_test(tc, string_renew_in_place);
   suite_add_tcase(s, tc);

@@ -164,13 +164,21 @@ struct smtp_cli {
 
   unsigned caps;
   uint64_t server_size;
-  /* The keyword lines of the last EHLO reply parsed (its text after the
-   * first line, up to a NUL) and what they said: the next reply with the
-   * same lines is not parsed again (a host's sessions meet the same few
-   * servers; kept across renewals). */
+  /* The keyword lines of the last EHLO reply parsed, as they came on the
+   * wire (its octets after the first line's LF, through the last line's
+   * LF), and what they said: the next reply whose first line is followed
+   * by the same octets is not read line by line nor parsed again (a host's
+   * sessions meet the same few servers; kept across renewals). Empty when
+   * none is kept. */
   GString *caps_text;
   unsigned caps_seen;
   uint64_t size_seen;
+  /* During on_reply() of an EHLO reply: CAPS_HIT when its lines after the
+   * first were CAPS_TEXT's (not read); else CAPS_WIRE[0..CAPS_WIRE_N) the
+   * octets of those lines when all came in one feed, whole (NULL if not). */
+  bool caps_hit;
+  const char *caps_wire;
+  size_t caps_wire_n;
   bool tls, tls_refused, authed, quit_requested, dirty;
   int auth_step;
   const char *close_reason;
@@ -750,24 +758,23 @@ static void parse_caps_text(smtp_cli *cli, const char *text, size_t tn);
 
 /* The EHLO reply's lines after the first: a keyword, then parameters
  * separated by SP (or "=", as some servers write "AUTH=LOGIN"). The text
- * is read up to its first NUL. */
+ * is read up to its first NUL. What they said is a function of their
+ * octets on the wire alone (the reply code is theirs, the enhanced code
+ * each may carry is dropped): kept with those octets when the text has no
+ * NUL, and taken from there when the same octets come again (caps_hit). */
 static void parse_caps(smtp_cli *cli, const char *text) {
-  size_t tn = strlen(text);
-  /* Only the lines after the first are read: they are the key (the first
-   * names the server; its peers of the same make answer the same). */
-  const char *nl = memchr(text, '\n', tn);
-  size_t from = nl ? (size_t)(nl - text) : tn, kn = tn - from;
-  GString *seen = cli->caps_text;
-  if (kn == seen->len && memcmp(text + from, seen->str, kn) == 0) { /* as last time */
+  if (cli->caps_hit) { /* the same lines as last time: not read (smtp_cli_feed) */
     cli->caps = cli->caps_seen;
     cli->server_size = cli->size_seen;
     return;
   }
+  size_t tn = strlen(text);
   cli->caps = 0;
   cli->server_size = 0;
   parse_caps_text(cli, text, tn);
-  if (kn <= CLI_CAPS_KEEP_MAX) {
-    smtp_reply_set(seen, text + from);
+  if (cli->caps_wire && cli->caps_wire_n <= CLI_CAPS_KEEP_MAX && tn == cli->reply.text->len) {
+    g_string_truncate(cli->caps_text, 0);
+    g_string_append_len(cli->caps_text, cli->caps_wire, (gssize)cli->caps_wire_n);
     cli->caps_seen = cli->caps;
     cli->size_seen = cli->server_size;
   }
@@ -1107,11 +1114,49 @@ static void on_reply(smtp_cli *cli, const smtp_reply *r) {
 
 #define CLI_LINE_MAX 4096
 
+/* Whether the reply being read answers EHLO. */
+static bool ehlo_head(const smtp_cli *cli) {
+  const tag *t = smtp_fifo_count(&cli->tags) ? smtp_fifo_peek(&cli->tags, sizeof *t) : NULL;
+  return t && t->kind == T_EHLO;
+}
+
+/* After the first line LINE[0..N) of an EHLO reply (read in place, more to
+ * come): how many octets of IN[0..LEN) are the kept keyword lines
+ * (caps_text), 0 when they are not. They would be read as they were the
+ * last time: the same code (each line must repeat the first's), no NUL in
+ * the first line's text (the keywords are read up to one), the same octets
+ * (so the same lines, each whole and within CLI_LINE_MAX, the same count). */
+static size_t caps_lines_again(const smtp_cli *cli, const char *in, size_t len, const char *line,
+                               size_t n) {
+  const GString *kept = cli->caps_text;
+  if (kept->len == 0 || kept->len > len || memcmp(kept->str, line, 3) != 0 || memchr(line, 0, n) ||
+      memcmp(kept->str, in, kept->len) != 0)
+    return 0;
+  return kept->len;
+}
+
+/* The RECV trace of the lines IN[0..LEN) (each ending with an LF) read at
+ * once, as smtp_cli_feed() writes it line by line. */
+static void trace_lines(smtp_cli *cli, const char *in, size_t len) {
+  if (!cli->env.trace)
+    return;
+  for (size_t i = 0; i < len;) {
+    const char *lf = memchr(in + i, '\n', len - i);
+    g_assert(lf);
+    size_t n = (size_t)(lf - in) - i;
+    if (n && in[i + n - 1] == '\r')
+      n--;
+    trace_out(cli, SMTP_TRACE_RECV, "%.*s", (int)n, in + i);
+    i = (size_t)(lf - in) + 1;
+  }
+}
+
 void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
   g_assert(buf || len == 0);
   cli->now = now;
   const char *p = buf;
   size_t i = 0;
+  size_t ehlo_from = SIZE_MAX; /* where the lines after an EHLO reply's first begin in BUF */
   while (i < len) {
     if (cli->state == CLI_CLOSED || cli->state == CLI_TLS_WAIT) {
       trace(cli, SMTP_TRACE_NOTE, "discarded %zu input bytes in %s", len - i,
@@ -1142,14 +1187,36 @@ void smtp_cli_feed(smtp_cli *cli, const void *buf, size_t len, int64_t now) {
     i++;
     if (n && line[n - 1] == '\r')
       n--;
+    bool in_place = line != cli->rline->str;
     trace(cli, SMTP_TRACE_RECV, "%.*s", (int)n, line);
     smtp_reply_status st = smtp_reply_feed_line(&cli->reply, line, n);
     cli->rline->str[cli->rline->len = 0] = 0;
     if (st == SMTP_REPLY_BAD) {
+      ehlo_from = SIZE_MAX;
       abort_session(cli, true, 0, "", "protocol error: bad reply line", false, "protocol error");
     } else if (st == SMTP_REPLY_COMPLETE) {
+      if (ehlo_from != SIZE_MAX && in_place) { /* an EHLO reply's lines, all here */
+        cli->caps_wire = p + ehlo_from;
+        cli->caps_wire_n = i - ehlo_from;
+      }
+      ehlo_from = SIZE_MAX;
       on_reply(cli, &cli->reply);
+      cli->caps_wire = NULL;
       smtp_reply_reset(&cli->reply);
+    } else if (!in_place) {
+      ehlo_from = SIZE_MAX;
+    } else if (cli->reply.nlines == 1 && ehlo_head(cli)) {
+      size_t k = caps_lines_again(cli, p + i, len - i, line, n);
+      if (k) { /* the lines after this one are the kept ones: as if read */
+        trace_lines(cli, p + i, k);
+        i += k;
+        cli->caps_hit = true;
+        on_reply(cli, &cli->reply);
+        cli->caps_hit = false;
+        smtp_reply_reset(&cli->reply);
+      } else {
+        ehlo_from = i;
+      }
     }
   }
 }

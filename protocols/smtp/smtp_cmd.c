@@ -28,12 +28,16 @@ const char *smtp_cmd_verb_name(smtp_verb v) {
 
 /* The four octets at S with ASCII letters in upper case (bit 5 cleared:
  * exact for comparing with upper-case letters, whose only other preimage
- * is their lower case). */
+ * is their lower case), S[0] in the low octet whatever the byte order. */
 static uint32_t upper4(const char *s) {
-  uint32_t w;
-  memcpy(&w, s, 4);
+  const uint8_t *u = (const uint8_t *)s;
+  uint32_t w = (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
   return w & UINT32_C(0xDFDFDFDF);
 }
+
+/* upper4() of the upper-case name ABCD, as a constant. */
+#define W4(a, b, c, d)                                                                             \
+  ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 
 void smtp_cmd_parse(const char *line, smtp_cmd *out) {
   size_t n = 0;
@@ -41,16 +45,59 @@ void smtp_cmd_parse(const char *line, smtp_cmd *out) {
     n++;
   out->verb = SMTP_VERB_UNKNOWN;
   /* Every name is four upper-case letters but STARTTLS: compared as words
-   * (RFC 5321 §2.4: verbs are case-insensitive). */
+   * (RFC 5321 §2.4: verbs are case-insensitive), one switch on the word. */
   if (n == 4) {
-    uint32_t w = upper4(line);
-    for (int v = 1; v < SMTP_VERB__COUNT; v++) {
-      if (v != SMTP_VERB_STARTTLS && upper4(verb_names[v]) == w) {
-        out->verb = (smtp_verb)v;
-        break;
-      }
+    switch (upper4(line)) {
+    case W4('H', 'E', 'L', 'O'):
+      out->verb = SMTP_VERB_HELO;
+      break;
+    case W4('E', 'H', 'L', 'O'):
+      out->verb = SMTP_VERB_EHLO;
+      break;
+    case W4('M', 'A', 'I', 'L'):
+      out->verb = SMTP_VERB_MAIL;
+      break;
+    case W4('R', 'C', 'P', 'T'):
+      out->verb = SMTP_VERB_RCPT;
+      break;
+    case W4('D', 'A', 'T', 'A'):
+      out->verb = SMTP_VERB_DATA;
+      break;
+    case W4('R', 'S', 'E', 'T'):
+      out->verb = SMTP_VERB_RSET;
+      break;
+    case W4('N', 'O', 'O', 'P'):
+      out->verb = SMTP_VERB_NOOP;
+      break;
+    case W4('Q', 'U', 'I', 'T'):
+      out->verb = SMTP_VERB_QUIT;
+      break;
+    case W4('V', 'R', 'F', 'Y'):
+      out->verb = SMTP_VERB_VRFY;
+      break;
+    case W4('H', 'E', 'L', 'P'):
+      out->verb = SMTP_VERB_HELP;
+      break;
+    case W4('A', 'U', 'T', 'H'):
+      out->verb = SMTP_VERB_AUTH;
+      break;
+    case W4('E', 'X', 'P', 'N'):
+      out->verb = SMTP_VERB_EXPN;
+      break;
+    case W4('E', 'T', 'R', 'N'):
+      out->verb = SMTP_VERB_ETRN;
+      break;
+    case W4('T', 'U', 'R', 'N'):
+      out->verb = SMTP_VERB_TURN;
+      break;
+    case W4('B', 'D', 'A', 'T'):
+      out->verb = SMTP_VERB_BDAT;
+      break;
+    default:
+      break;
     }
-  } else if (n == 8 && upper4(line) == upper4("STAR") && upper4(line + 4) == upper4("TTLS")) {
+  } else if (n == 8 && upper4(line) == W4('S', 'T', 'A', 'R') &&
+             upper4(line + 4) == W4('T', 'T', 'L', 'S')) {
     out->verb = SMTP_VERB_STARTTLS;
   }
   const char *a = line + n;
@@ -218,6 +265,8 @@ static smtp_cmd_status each_param(const char *p, param_fn fn, void *ud) {
   static const smtp_cmd_status syntax = {501, "5.5.4", "Syntax error in parameters"};
   while (*p == ' ')
     p++;
+  if (!*p) /* no parameters (the usual RCPT): no copy */
+    return ok;
   /* The list is cut in place in a copy: words between spaces, empty ones
    * skipped, each "KEY=VALUE" cut at its first '='. */
   size_t n = strlen(p);
@@ -317,9 +366,8 @@ static smtp_cmd_status mail_param(void *ud, const char *key, const char *val) {
   return ok;
 }
 
-/* Skips "FROM:" / "TO:" (case-insensitive) and the spaces after it. */
-static bool skip_keyword(const char **p, const char *kw) {
-  size_t n = strlen(kw);
+/* Skips KW[0..N) ("FROM:" / "TO:", case-insensitive) and the spaces after it. */
+static bool skip_keyword(const char **p, const char *kw, size_t n) {
   if (!smtp_cmd_ieqn(*p, kw, n))
     return false;
   *p += n;
@@ -360,7 +408,7 @@ smtp_cmd_status smtp_cmd_parse_mail_in(const char *arg, unsigned allowed, uint64
                                        smtp_cmd_mail *out, smtp_cmd_arena *a) {
   memset(out, 0, sizeof *out);
   const char *p = arg;
-  if (!skip_keyword(&p, "FROM:") || !parse_path(&p, &out->from, a) || (*p && *p != ' ')) {
+  if (!skip_keyword(&p, "FROM:", 5) || !parse_path(&p, &out->from, a) || (*p && *p != ' ')) {
     drop_mail(out, a);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: MAIL FROM:<address>"};
   }
@@ -434,7 +482,7 @@ smtp_cmd_status smtp_cmd_parse_rcpt_in(const char *arg, unsigned allowed, smtp_c
                                        smtp_cmd_arena *a) {
   memset(out, 0, sizeof *out);
   const char *p = arg;
-  if (!skip_keyword(&p, "TO:") || !parse_path(&p, &out->to, a) || (*p && *p != ' ') || !*out->to) {
+  if (!skip_keyword(&p, "TO:", 3) || !parse_path(&p, &out->to, a) || (*p && *p != ' ') || !*out->to) {
     drop_rcpt(out, a);
     return (smtp_cmd_status){501, "5.5.4", "Syntax: RCPT TO:<address>"};
   }

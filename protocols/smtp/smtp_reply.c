@@ -23,48 +23,66 @@ const char *smtp_trace_kind_name(smtp_trace_kind k) {
   return trace_kind_names[k];
 }
 
+/* Appends one reply line: C[0..3) the code's digits, SEP ('-' or ' '),
+ * then ESC[0..EN) and a space when both it and the text are there, then
+ * the text A[0..AN) B[0..BN), then CRLF. */
+static inline void put_line(GString *out, const char c[3], char sep, const char *esc, size_t en,
+                            const char *a, size_t an, const char *b, size_t bn) {
+  size_t n = an + bn;
+  size_t at = out->len, sp = en && n > 0;
+  size_t need = at + 4 + en + sp + n + 2;
+  if (need < out->allocated_len) { /* room: no library call */
+    out->len = need;
+    out->str[need] = 0;
+  } else {
+    g_string_set_size(out, need);
+  }
+  char *w = out->str + at;
+  *w++ = c[0];
+  *w++ = c[1];
+  *w++ = c[2];
+  *w++ = sep;
+  if (en) {
+    memcpy(w, esc, en);
+    w += en;
+  }
+  if (sp)
+    *w++ = ' ';
+  if (an)
+    memcpy(w, a, an);
+  w += an;
+  if (bn)
+    memcpy(w, b, bn);
+  w += bn;
+  *w++ = '\r';
+  *w = '\n';
+}
+
 void smtp_reply_append(GString *out, int code, const char *esc, const char *text) {
   g_assert(code >= 200 && code <= 599);
   g_assert(text != NULL);
-  bool with_esc = esc && *esc;
-  size_t esc_len = with_esc ? strlen(esc) : 0;
-  const char c0 = (char)('0' + code / 100), c1 = (char)('0' + code / 10 % 10),
-             c2 = (char)('0' + code % 10);
+  size_t esc_len = esc && *esc ? strlen(esc) : 0;
+  const char c[3] = {(char)('0' + code / 100), (char)('0' + code / 10 % 10),
+                     (char)('0' + code % 10)};
   const char *p = text;
   for (;;) {
     size_t n = strcspn(p, "\r\n"); /* one call finds the line's end and checks it */
     g_assert(p[n] != '\r');
     const char *nl = p[n] ? p + n : NULL;
-    /* The line's exact size first, then its pieces copied in place. */
-    size_t at = out->len, sp = with_esc && n > 0;
-    size_t need = at + 4 + esc_len + sp + n + 2;
-    if (need < out->allocated_len) { /* room: no library call */
-      out->len = need;
-      out->str[need] = 0;
-    } else {
-      g_string_set_size(out, need);
-    }
-    char *w = out->str + at;
-    *w++ = c0;
-    *w++ = c1;
-    *w++ = c2;
-    *w++ = nl ? '-' : ' ';
-    if (esc_len) {
-      memcpy(w, esc, esc_len);
-      w += esc_len;
-    }
-    if (sp)
-      *w++ = ' ';
-    memcpy(w, p, n);
-    w += n;
-    *w++ = '\r';
-    *w = '\n';
+    put_line(out, c, nl ? '-' : ' ', esc, esc_len, p, n, NULL, 0);
     if (!nl)
       break;
     p = nl + 1;
   }
 }
 
+void smtp_reply_append_line(GString *out, int code, const char *esc, size_t en, const char *a,
+                            size_t an, const char *b, size_t bn) {
+  g_assert(code >= 200 && code <= 599);
+  const char c[3] = {(char)('0' + code / 100), (char)('0' + code / 10 % 10),
+                     (char)('0' + code % 10)};
+  put_line(out, c, ' ', esc, en, a, an, b, bn);
+}
 void smtp_reply_init(smtp_reply *r) {
   memset(r, 0, sizeof *r);
   r->text = g_string_new(NULL);

@@ -52,6 +52,12 @@ typedef struct {
  * status code put after the code on every line ("2.1.0"); NULL or "" puts
  * none. A line of TEXT may not contain CR or LF (a bug: asserts). */
 void smtp_reply_append(GString *out, int code, const char *esc, const char *text);
+/* Appends the one-line reply CODE whose text is A[0..AN) then B[0..BN)
+ * (B may be NULL when BN is 0), with the enhanced code ESC[0..EN) (EN 0:
+ * none): what smtp_reply_append() makes of the same text when it holds
+ * no CR nor LF, which the caller knows (not checked). */
+void smtp_reply_append_line(GString *out, int code, const char *esc, size_t en, const char *a,
+                            size_t an, const char *b, size_t bn);
 
 /* ---- parsing ---- */
 

@@ -298,7 +298,23 @@ void smtp_srv__reply_wire(smtp_srv *srv, int code, const char *wire, size_t n) {
   replied(srv, code, start);
 }
 
+void smtp_srv__reply_line(smtp_srv *srv, int code, const char *esc, size_t en, const char *a,
+                          size_t an, const char *b, size_t bn) {
+  size_t start = srv->out->len;
+  smtp_reply_append_line(srv->out, code, esc, srv->cfg.ext_enhancedstatuscodes ? en : 0, a, an, b,
+                         bn);
+  replied(srv, code, start);
+}
+
 void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b) {
+  size_t an = strcspn(a, "\r\n"), bn = strcspn(b, "\r\n");
+  if (!a[an] && !b[bn]) { /* one line: written in place */
+    char derived[6] = {(char)('0' + code / 100), '.', '0', '.', '0', 0};
+    if (!esc)
+      esc = derived;
+    smtp_srv__reply_line(srv, code, esc, strlen(esc), a, an, b, bn);
+    return;
+  }
   GString *t = srv->scratch;
   smtp_reply_set(t, a);
   smtp_reply_puts(t, b);
@@ -425,9 +441,9 @@ static void line_reset(smtp_srv *srv) {
 /* A complete line in command (or AUTH input) mode. */
 static void line_done(smtp_srv *srv, bool bare_lf) {
   const char *s = srv->line->str;
-  bool auth = srv->state == SRV_AUTH_INPUT ||
-              (srv->line->len >= 4 && (s[0] | 0x20) == 'a' &&
-               smtp_cmd_ieqn(s, "AUTH", 4) && (s[4] == ' ' || s[4] == 0));
+  bool auth =
+      srv->state == SRV_AUTH_INPUT || (srv->line->len >= 4 && (s[0] | 0x20) == 'a' &&
+                                       smtp_cmd_ieqn(s, "AUTH", 4) && (s[4] == ' ' || s[4] == 0));
   if (srv->state == SRV_AUTH_INPUT)
     smtp_srv__trace(srv, SMTP_TRACE_RECV, "****");
   else if (auth && strchr(s + 5 - (s[4] == 0), ' '))
@@ -600,7 +616,7 @@ static size_t data_run(smtp_srv *srv, const uint8_t *in, size_t n) {
     size_t left = n - i;
     if (srv->d_bol && p[0] == '.')
       break;
-    size_t run = find_eol(p, left, false); /* to the first CR or LF */
+    size_t run = find_eol(p, left, false);                              /* to the first CR or LF */
     bool crlf = run + 1 < left && p[run] == '\r' && p[run + 1] == '\n'; /* its line's CRLF */
     if (run == 0 && (!crlf || srv->d_dot))
       break;
@@ -828,7 +844,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     if (ok) {
       srv->mail = srv->scratch_mail;
       memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail);
-      smtp_srv__reply(srv, 250, "2.1.0", "Ok");
+      smtp_srv__reply_lit(srv, 250, "2.1.0", "Ok");
       smtp_srv__enter(srv, SRV_MAIL);
     } else {
       memset(&srv->scratch_mail, 0, sizeof srv->scratch_mail); /* strings in txn_strs */
@@ -840,7 +856,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     if (ok) {
       g_array_append_val(srv->rcpts, srv->cand_rcpt);
       memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt);
-      smtp_srv__reply(srv, 250, "2.1.5", "Ok");
+      smtp_srv__reply_lit(srv, 250, "2.1.5", "Ok");
     } else {
       memset(&srv->cand_rcpt, 0, sizeof srv->cand_rcpt); /* strings in txn_strs */
       smtp_srv__reply(srv, a->code, a->esc, text);
@@ -851,7 +867,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     if (ok) {
       smtp_string_renew(&srv->auth_kept, smtp_srv__auth_part(srv, srv->a_user), false);
       srv->auth_user = srv->auth_kept;
-      smtp_srv__reply(srv, 235, "2.7.0", "Authentication successful"); /* RFC 4954 §6 */
+      smtp_srv__reply_lit(srv, 235, "2.7.0", "Authentication successful"); /* RFC 4954 §6 */
     } else {
       smtp_srv__reply(srv, a->code, a->esc, text);
     }
@@ -862,7 +878,7 @@ bool smtp_srv_answer_decision(smtp_srv *srv, uint64_t id, const smtp_srv_answer 
     if (ok && a->queue_id)
       smtp_srv__reply2(srv, 250, "2.0.0", "Ok: queued as ", a->queue_id);
     else if (ok)
-      smtp_srv__reply(srv, 250, "2.0.0", "Ok");
+      smtp_srv__reply_lit(srv, 250, "2.0.0", "Ok");
     else
       smtp_srv__reply(srv, a->code, a->esc, text);
     smtp_srv__reset_txn(srv);

@@ -143,6 +143,15 @@ void smtp_srv__reply(smtp_srv *srv, int code, const char *esc, const char *text)
  * formatted in WIRE[0..N) (smtp_reply_append's output), as
  * smtp_srv__reply would have queued it. */
 void smtp_srv__reply_wire(smtp_srv *srv, int code, const char *wire, size_t n);
+/* Queues the one-line reply CODE with the enhanced code ESC[0..EN) (0:
+ * none; dropped when the extension is off) and the text A[0..AN) then
+ * B[0..BN), which hold no CR nor LF (not checked): as smtp_srv__reply. */
+void smtp_srv__reply_line(smtp_srv *srv, int code, const char *esc, size_t en, const char *a,
+                          size_t an, const char *b, size_t bn);
+/* smtp_srv__reply of string literals ESC ("" for none) and TEXT, one line
+ * with neither CR nor LF: their lengths known to the compiler. */
+#define smtp_srv__reply_lit(srv, code, esc, text)                                                  \
+  smtp_srv__reply_line((srv), (code), "" esc, sizeof(esc) - 1, "" text, sizeof(text) - 1, NULL, 0)
 /* The reply A followed by B (both NUL-terminated), without printf. */
 void smtp_srv__reply2(smtp_srv *srv, int code, const char *esc, const char *a, const char *b);
 void smtp_srv__replyf(smtp_srv *srv, int code, const char *esc, const char *fmt, ...)

@@ -166,7 +166,7 @@ static bool data_check(smtp_srv *srv, const char *arg) { return no_arg_check(srv
 
 static void data_proceed(smtp_srv *srv, const char *arg) {
   (void)arg;
-  smtp_srv__reply(srv, 354, "", "End data with <CR><LF>.<CR><LF>");
+  smtp_srv__reply_lit(srv, 354, "", "End data with <CR><LF>.<CR><LF>");
   smtp_srv__begin_data(srv);
   smtp_srv__enter(srv, SRV_DATA);
 }
@@ -176,19 +176,19 @@ static void data_proceed(smtp_srv *srv, const char *arg) {
 static void rset_proceed(smtp_srv *srv, const char *arg) {
   (void)arg;
   smtp_srv__reset_txn(srv);
-  smtp_srv__reply(srv, 250, "2.0.0", "Ok");
+  smtp_srv__reply_lit(srv, 250, "2.0.0", "Ok");
   if (srv->state == SRV_MAIL || srv->state == SRV_RCPT)
     smtp_srv__enter(srv, SRV_READY);
 }
 
 static void noop_proceed(smtp_srv *srv, const char *arg) {
   (void)arg;
-  smtp_srv__reply(srv, 250, "2.0.0", "Ok");
+  smtp_srv__reply_lit(srv, 250, "2.0.0", "Ok");
 }
 
 static void quit_proceed(smtp_srv *srv, const char *arg) {
   (void)arg;
-  smtp_srv__reply(srv, 221, "2.0.0", "Bye");
+  smtp_srv__reply_lit(srv, 221, "2.0.0", "Bye");
   smtp_srv__close(srv, "quit");
 }
 
