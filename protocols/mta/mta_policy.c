@@ -166,9 +166,7 @@ bool mta_policy_hops_of(const mta_policy *p, unsigned received, mta_policy_verdi
  * RFC 5322 §3.6.8, then WSP, §4.5.1, then the colon)? Its name's length
  * into *NL and the colon's place into *COLON. */
 static bool field_line(const uint8_t *s, size_t eol, size_t *nl, size_t *colon) {
-  size_t ne = 0;
-  while (ne < eol && s[ne] >= 33 && s[ne] <= 126 && s[ne] != ':')
-    ne++;
+  size_t ne = mime_scan_name_end((const char *)s, 0, eol);
   size_t c = ne;
   while (c < eol && (s[c] == ' ' || s[c] == '\t'))
     c++;
