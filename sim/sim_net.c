@@ -725,7 +725,7 @@ static void deliver(sim_node *n, sim_pkt *p) {
   trace_pkt(net, "net.recv", n, NULL, p, NULL);
   switch (p->proto) {
   case SIM_PROTO_TCP:
-    sim_tcp__input(n, p);
+    sim_tcp__arrive(n, p);
     break;
   case SIM_PROTO_UDP:
     sim_udp__input(n, p);
@@ -899,11 +899,21 @@ static void arrive_ev(void *a, void *b) {
   sim_net *net = b;
   sim_link *l = p->link;
   sim_node *n = l ? l->end[1 - p->dir] : p->dst_node; /* no link: loopback */
-  if (__builtin_expect(l && p->epoch == l->epoch && n->up && n != p->dst_node && n->router &&
-                           !net->flush_head,
-                       1)) {
-    forward(n, p);
-    return;
+  if (__builtin_expect(l && p->epoch == l->epoch && n->up, 1)) {
+    if (n != p->dst_node) {
+      if (__builtin_expect(n->router && !net->flush_head, 1)) {
+        forward(n, p);
+        return;
+      }
+    } else if (__builtin_expect(p->proto == SIM_PROTO_TCP &&
+                                    !sim_world__trace(net->w, SIM_DETAIL_PACKETS),
+                                1)) {
+      /* The other half: a segment reaching its owner, what arrive and
+       * deliver would do for it (no net.recv record to write). */
+      net->pkts_delivered++;
+      sim_tcp__arrive(n, p);
+      return;
+    }
   }
   arrive(net, n, p);
 }

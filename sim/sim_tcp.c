@@ -150,8 +150,9 @@ static void table_remove(sim_tcp_conn *c) {
   if (c->in_table) {
     table_del(&c->node->tcp_conns, c);
     c->in_table = false;
-    if (c->node->tcp_last == c)
-      c->node->tcp_last = NULL;
+    sim_tcp_conn **slot = &c->node->tcp_cache[c->peer_id & (SIM_TCP__CACHE - 1)];
+    if (*slot == c)
+      *slot = NULL;
   }
 }
 
@@ -952,7 +953,7 @@ void sim_tcp__crash(sim_node *n) {
   g_ptr_array_free(all, TRUE);
   g_assert(t->n == 0);
   sim_tcp__table_clear(t);
-  n->tcp_last = NULL;
+  memset(n->tcp_cache, 0, sizeof n->tcp_cache);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init(&it, n->tcp_listeners);
