@@ -62,7 +62,7 @@ enum { SIM_NET__BUF_MIN_SHIFT = 5, SIM_NET__BUF_CLASSES = 7 };
  * kept free per net (sim_tcp.c). */
 enum { SIM_TCP__BUF_MIN_SHIFT = 8, SIM_TCP__BUF_CLASSES = 4, SIM_TCP__BUF_KEEP = 32 };
 /* Slots of a node's connection cache by peer id (a power of two). */
-enum { SIM_TCP__CACHE = 16 };
+enum { SIM_TCP__CACHE = 8 };
 
 typedef struct sim_pkt sim_pkt;
 struct sim_pkt {
