@@ -857,7 +857,7 @@ static void forward(sim_node *n, sim_pkt *p) {
   if (__builtin_expect(wire > l->fast_wire || sim_world__trace(w, SIM_DETAIL_PACKETS) ||
                            d->busy_until > now || !d->cap,
                        0)) {
-    forward_slow(n, p);
+    link_tx(l, (int)side, n, p); /* the route is known: forward_slow's link */
     return;
   }
   /* What does not wait for the division first: fewer values live across it */
