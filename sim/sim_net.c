@@ -960,8 +960,7 @@ void sim_net__output(sim_node *n, sim_pkt *p) {
   g_assert(p->wire > 0);
   sim_node *dst = p->dst_node;
   if (__builtin_expect(n->up && dst && dst != n, 1)) {
-    p->link = NULL;
-    forward(n, p);
+    forward(n, p); /* sets p->link (and epoch, dir) on every path */
     return;
   }
   output_slow(n, p);
