@@ -584,7 +584,14 @@ static int32_t *compute_routes(sim_net *net, sim_node *dst) {
    * offers its final (dist, hops) when expanded, while U is not done: U
    * done before V was popped would mean V's candidate is larger than U's
    * own (dist, hops) (latencies >= 0, hops + 1), so it could not win nor
-   * tie. Unreachable nodes and DST keep -1. */
+   * tie. Unreachable nodes and DST keep -1. Each entry becomes the port
+   * (2 * link index + the side of the link the node is on), so a hop
+   * knows its direction without comparing the link's ends. */
+  for (size_t i = 0; i < n; i++)
+    if (next[i] >= 0) {
+      const sim_link *l = net->links->pdata[next[i]];
+      next[i] = 2 * next[i] + (l->end[0] == net->nodes->pdata[i] ? 0 : 1);
+    }
   g_array_free(heap, TRUE);
   g_free(dist);
   g_free(hops);
@@ -605,13 +612,13 @@ static __attribute__((noinline)) void routes_make(sim_net *net, sim_node *dst) {
 
 /* Every hop asks: the known route is inlined, the rest is routes_make. A
  * table exists only for the nodes there are (adding one clears it). Rows
- * hold 32-bit link indices, not pointers: a world of 315 nodes has up to
- * 315 rows of 315. */
+ * hold 32-bit ports (2 * link index + side, -1: none), not pointers: a
+ * world of 315 nodes has up to 315 rows of 315. */
 static inline sim_link *route_link(sim_net *net, sim_node *from, sim_node *dst) {
   if (__builtin_expect(!net->routes || !net->routes[dst->index], 0))
     routes_make(net, dst);
-  int32_t li = net->routes[dst->index][from->index];
-  return li < 0 ? NULL : net->links->pdata[li];
+  int32_t port = net->routes[dst->index][from->index];
+  return port < 0 ? NULL : net->links->pdata[port >> 1];
 }
 
 sim_node *sim_net_next_hop(sim_net *net, sim_node *from, sim_node *to) {
@@ -725,7 +732,7 @@ static void deliver(sim_node *n, sim_pkt *p) {
   trace_pkt(net, "net.recv", n, NULL, p, NULL);
   switch (p->proto) {
   case SIM_PROTO_TCP:
-    sim_tcp__input(n, p);
+    sim_tcp__arrive(n, p);
     break;
   case SIM_PROTO_UDP:
     sim_udp__input(n, p);
@@ -836,36 +843,44 @@ static void forward(sim_node *n, sim_pkt *p) {
     forward_slow(n, p);
     return;
   }
-  int32_t li = row[n->index];
-  sim_link *l = li < 0 ? NULL : net->links->pdata[li];
-  sim_time now = sim_world__now(net->w);
-  int side;
-  sim_linkdir *d;
-  if (__builtin_expect(!l || p->wire > l->fast_wire ||
-                           sim_world__trace(net->w, SIM_DETAIL_PACKETS) ||
-                           (d = &l->dir[side = l->end[0] == n ? 0 : 1])->busy_until > now ||
-                           !d->cap,
-                       0)) {
+  int32_t port = row[n->index];
+  if (__builtin_expect(port < 0, 0)) {
     forward_slow(n, p);
     return;
   }
-  sim_time ser = (sim_time)(((uint64_t)p->wire * 8u * 1000000000u + l->p.bandwidth_bps - 1) /
-                            l->p.bandwidth_bps);
-  sim_time end = now + ser;
-  d->busy_until = end;
-  d->ring[0] = (sim_qent){end, p->wire};
-  d->head = 0;
-  d->count = 1;
-  d->queued = p->wire;
-  net->pkts_sent++;
-  sim_time arr = sim_time_add(end, l->p.latency);
-  if (arr < d->last_arrival)
-    arr = d->last_arrival;
-  d->last_arrival = arr;
+  sim_link *l = net->links->pdata[(uint32_t)port >> 1];
+  uint32_t side = (uint32_t)port & 1;
+  sim_linkdir *d = &l->dir[side];
+  sim_world *w = net->w;
+  sim_time now = sim_world__now(w);
+  uint32_t wire = p->wire;
+  if (__builtin_expect(wire > l->fast_wire || sim_world__trace(w, SIM_DETAIL_PACKETS) ||
+                           d->busy_until > now || !d->cap,
+                       0)) {
+    link_tx(l, (int)side, n, p); /* the route is known: forward_slow's link */
+    return;
+  }
+  /* What does not wait for the division first: fewer values live across it */
   p->link = l;
   p->epoch = l->epoch;
   p->dir = (uint8_t)side;
-  sim_world__at(net->w, arr, arrive_ev, p, net);
+  net->pkts_sent++;
+  d->head = 0;
+  d->count = 1;
+  d->queued = wire;
+  sim_qent *q = d->ring;
+  q->size = wire;
+  sim_time end = now + (sim_time)(((uint64_t)wire * 8u * 1000000000u + l->p.bandwidth_bps - 1) /
+                                  l->p.bandwidth_bps);
+  d->busy_until = end;
+  q->end = end;
+  sim_time arr; /* sim_time_add: END and the latency are >= 0 */
+  if (__builtin_add_overflow(end, l->p.latency, &arr))
+    arr = SIM_TIME_NEVER;
+  if (arr < d->last_arrival)
+    arr = d->last_arrival;
+  d->last_arrival = arr;
+  sim_world__at(w, arr, arrive_ev, p, net);
 }
 
 /* The arrival of P at N (P->link's far end, or the owner for loopback),
@@ -899,11 +914,21 @@ static void arrive_ev(void *a, void *b) {
   sim_net *net = b;
   sim_link *l = p->link;
   sim_node *n = l ? l->end[1 - p->dir] : p->dst_node; /* no link: loopback */
-  if (__builtin_expect(l && p->epoch == l->epoch && n->up && n != p->dst_node && n->router &&
-                           !net->flush_head,
-                       1)) {
-    forward(n, p);
-    return;
+  if (__builtin_expect(l && p->epoch == l->epoch && n->up, 1)) {
+    if (n != p->dst_node) {
+      if (__builtin_expect(n->router && !net->flush_head, 1)) {
+        forward(n, p);
+        return;
+      }
+    } else if (__builtin_expect(p->proto == SIM_PROTO_TCP &&
+                                    !sim_world__trace(net->w, SIM_DETAIL_PACKETS),
+                                1)) {
+      /* The other half: a segment reaching its owner, what arrive and
+       * deliver would do for it (no net.recv record to write). */
+      net->pkts_delivered++;
+      sim_tcp__arrive(n, p);
+      return;
+    }
   }
   arrive(net, n, p);
 }
@@ -935,8 +960,7 @@ void sim_net__output(sim_node *n, sim_pkt *p) {
   g_assert(p->wire > 0);
   sim_node *dst = p->dst_node;
   if (__builtin_expect(n->up && dst && dst != n, 1)) {
-    p->link = NULL;
-    forward(n, p);
+    forward(n, p); /* sets p->link (and epoch, dir) on every path */
     return;
   }
   output_slow(n, p);

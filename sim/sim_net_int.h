@@ -61,6 +61,8 @@ enum { SIM_NET__BUF_MIN_SHIFT = 5, SIM_NET__BUF_CLASSES = 7 };
  * octets for k < SIM_TCP__BUF_CLASSES, at most SIM_TCP__BUF_KEEP of each
  * kept free per net (sim_tcp.c). */
 enum { SIM_TCP__BUF_MIN_SHIFT = 8, SIM_TCP__BUF_CLASSES = 4, SIM_TCP__BUF_KEEP = 32 };
+/* Slots of a node's connection cache by peer id (a power of two). */
+enum { SIM_TCP__CACHE = 8 };
 
 typedef struct sim_pkt sim_pkt;
 struct sim_pkt {
@@ -139,9 +141,14 @@ struct sim_node {
   /* transport state, dropped on crash */
   GHashTable *tcp_listeners; /* port -> sim_tcp_listener* */
   sim_tcp__table tcp_conns;  /* by key (sim_tcp.c) */
-  sim_tcp_conn *tcp_last;    /* in tcp_conns: the one the last segment found (a cache: 62 % of
-                                small.json's segments are for the same connection as the
-                                segment before at that node); NULL: none */
+  /* Connections of tcp_conns by the id of their peer connection (the
+   * sending connection a segment names, sim_pkt.conn): slot peer_id &
+   * (SIM_TCP__CACHE - 1) holds one whose peer_id is set, or NULL. A
+   * connection's peer_id is set once (at the SYN or SYN-ACK of a segment
+   * that matched its key) and a connection sends only with its own key,
+   * so a segment naming that peer is for that connection: no key compared
+   * on a hit (sim_tcp_in.c). Cleared when a connection leaves the table. */
+  sim_tcp_conn *tcp_cache[SIM_TCP__CACHE];
   GHashTable *udp_socks;     /* port -> sim_udp_sock* */
   uint16_t next_tcp_port, next_udp_port;
 };
@@ -286,7 +293,12 @@ uint32_t sim_net__path_mtu_to(sim_node *n, sim_node *dst);
 char *sim_net__ep(const sim_addr *a, uint16_t port, char *buf);
 
 /* --- transports --- */
-void sim_tcp__input(sim_node *n, sim_pkt *p); /* takes P */
+/* The arrival of segment P at N, between sim_net__enter() and
+ * sim_net__leave() of its own (inlined): called from a kernel event, the
+ * enter/leave pair only counts (the outer leave flushes); called as the
+ * event itself (sim_net.c's arrive_ev, a segment reaching its owner with
+ * the packet trace off), it is the whole kernel event. Takes P. */
+void sim_tcp__arrive(sim_node *n, sim_pkt *p);
 void sim_tcp__flush(sim_net *net);
 void sim_tcp__table_clear(sim_tcp__table *t); /* frees its array (not the connections) */
 void sim_tcp__crash(sim_node *n);             /* drops all TCP state of N */

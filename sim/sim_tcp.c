@@ -150,8 +150,9 @@ static void table_remove(sim_tcp_conn *c) {
   if (c->in_table) {
     table_del(&c->node->tcp_conns, c);
     c->in_table = false;
-    if (c->node->tcp_last == c)
-      c->node->tcp_last = NULL;
+    sim_tcp_conn **slot = &c->node->tcp_cache[c->peer_id & (SIM_TCP__CACHE - 1)];
+    if (*slot == c)
+      *slot = NULL;
   }
 }
 
@@ -542,10 +543,12 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   sim_net *net = c->net;
   if (!c->peer_node)
     c->peer_node = sim_net_node_by_addr(net, &c->key.raddr);
-  /* Every field assigned one by one (pkt_take's packet holds no buffer:
-   * data NULL, cap 0), so no clearing of the whole packet first. */
+  /* Every field read on the way assigned one by one (pkt_take's packet
+   * holds no buffer: data NULL, cap 0), so no clearing of the whole packet
+   * first. Left as the last user had them: next (the free list's), sent
+   * (read for UDP only), and link, epoch and dir, which the network sets
+   * before it reads them (sim_net.c: forward, link_tx, output_slow). */
   sim_pkt *p = sim_net__pkt_take(net);
-  p->next = NULL;
   p->src = c->key.laddr;
   p->dst = c->key.raddr;
   p->proto = SIM_PROTO_TCP;
@@ -558,11 +561,7 @@ void sim_tcp__seg_send(sim_tcp_conn *c, uint64_t seq, uint8_t flags, const uint8
   p->conn = c->id;
   p->len = 0;
   p->wire = sim_net__hdr_size(c->key.raddr.family, SIM_PROTO_TCP) + len;
-  p->sent = 0;
   p->dst_node = c->peer_node; /* saves sim_net__output its lookup */
-  p->link = NULL;
-  p->epoch = 0;
-  p->dir = 0;
   if (len) /* a pure ACK holds no buffer */
     sim_net__pkt_put_data(net, p, data, len);
   if (flags & SIM_TCP_ACK)
@@ -583,7 +582,8 @@ static bool can_send_data(const sim_tcp_conn *c) {
   }
 }
 
-void sim_tcp__output(sim_tcp_conn *c) {
+/* sim_tcp__output's body, inlined into sim_tcp_send (every write). */
+static inline __attribute__((always_inline)) void output(sim_tcp_conn *c) {
   if (c->dead || !can_send_data(c))
     return;
   uint64_t data_end = c->sbase + c->slen;
@@ -621,6 +621,8 @@ void sim_tcp__output(sim_tcp_conn *c) {
   if (c->snd_max > c->snd_una && c->rto_at == SIM_TIME_NEVER)
     sim_tcp__rto_arm(c, sim_time_add(now, c->rto));
 }
+
+void sim_tcp__output(sim_tcp_conn *c) { output(c); }
 
 void sim_tcp__retransmit(sim_tcp_conn *c, uint64_t seq) {
   c->timing = false; /* Karn's rule: no sample from a retransmitted segment */
@@ -868,7 +870,7 @@ void sim_tcp_send(sim_tcp_conn *c, const void *buf, size_t len) {
     wl->written += len;
   }
   c->drained_armed = true;
-  sim_tcp__output(c);
+  output(c);
 }
 
 void sim_tcp_close(sim_tcp_conn *c) {
@@ -952,7 +954,7 @@ void sim_tcp__crash(sim_node *n) {
   g_ptr_array_free(all, TRUE);
   g_assert(t->n == 0);
   sim_tcp__table_clear(t);
-  n->tcp_last = NULL;
+  memset(n->tcp_cache, 0, sizeof n->tcp_cache);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init(&it, n->tcp_listeners);

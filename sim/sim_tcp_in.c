@@ -300,14 +300,19 @@ static void syn_sent_in(sim_tcp_conn *c, sim_pkt *p) {
   sim_tcp__output(c); /* queued data carries the ACK */
 }
 
-void sim_tcp__input(sim_node *n, sim_pkt *p) {
+/* The arrival of P at N (sim_tcp__arrive's body). */
+static inline __attribute__((always_inline)) void input(sim_node *n, sim_pkt *p) {
   sim_net *net = n->net;
-  sim_tcp_conn *c = n->tcp_last; /* compared with P's fields: no key built on a hit */
-  if (!c || c->key.lport != p->dport || c->key.rport != p->sport ||
-      !sim_addr__eq(&c->key.raddr, &p->src) || !sim_addr__eq(&c->key.laddr, &p->dst)) {
+  /* The connection whose peer sent P, by the peer's id: no key built on a
+   * hit (a cached entry's peer_id is never 0, so an unnamed segment misses) */
+  uint64_t from = p->conn;
+  sim_tcp_conn **slot = &n->tcp_cache[from & (SIM_TCP__CACHE - 1)];
+  sim_tcp_conn *c = *slot;
+  if (!c || c->peer_id != from) {
     sim_tcp__key k = {p->dst, p->src, p->dport, p->sport};
     c = sim_tcp__table_find(&n->tcp_conns, &k);
-    n->tcp_last = c;
+    if (c && c->peer_id == from && from)
+      *slot = c;
   }
   if (!c) {
     if ((p->flags & (SIM_TCP_SYN | SIM_TCP_ACK | SIM_TCP_RST)) == SIM_TCP_SYN &&
@@ -371,4 +376,14 @@ out:
   if (c->notify || c->ack_pending)
     sim_tcp__want_flush(c);
   sim_net__pkt_free(net, p);
+}
+
+void sim_tcp__arrive(sim_node *n, sim_pkt *p) {
+  sim_net *net = n->net;
+  int k = net->in_kernel; /* sim_net__enter/leave, inlined */
+  net->in_kernel = k + 1;
+  input(n, p);
+  if (k == 0 && net->flush_head)
+    sim_tcp__flush(net);
+  net->in_kernel = k;
 }

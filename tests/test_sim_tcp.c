@@ -518,6 +518,47 @@ START_TEST(hundreds_of_connections_at_once) {
 }
 END_TEST
 
+/* Both ends open and accept dozens of connections at once, three rounds
+ * (each round's blocks come back from the pool for the next): every node
+ * holds active and passive connections whose peers' ids share its
+ * connection cache's slots (sim_tcp_in.c finds a connection by its peer's
+ * id); every segment must still reach its own connection, every stream
+ * arrive whole, every close be NORMAL. */
+START_TEST(both_ends_connect_at_once) {
+  fx_line f;
+  fx_line_init(&f, 3, &fast, NULL, SIM_DETAIL_MESSAGES);
+  enum { K = 40 };
+  for (int round = 0; round < 3; round++) {
+    fx_sink sinks[2 * K];
+    fx_source srcs[2 * K];
+    memset(sinks, 0, sizeof sinks);
+    memset(srcs, 0, sizeof srcs);
+    for (int i = 0; i < 2 * K; i++) {
+      sinks[i].echo = (size_t)((i + round) * 53 % 3000);
+      fx_sink_listen(&sinks[i], f.w, i < K ? f.h2 : f.h1, (uint16_t)(2000 + i));
+    }
+    for (int i = 0; i < 2 * K; i++)
+      fx_source_start(&srcs[i], i < K ? f.h1 : f.h2, i < K ? &f.a2 : &f.a1, (uint16_t)(2000 + i),
+                      (uint64_t)((i + round) * 389 % 7000), true, NULL);
+    run_idle(&f);
+    for (int i = 0; i < 2 * K; i++) {
+      uint64_t up = (uint64_t)((i + round) * 389 % 7000), echo = (uint64_t)((i + round) * 53 % 3000);
+      if (sinks[i].received != up || sinks[i].bad || srcs[i].received != echo || srcs[i].bad ||
+          srcs[i].reason != SIM_TCP_CLOSED_NORMAL || sinks[i].reason != SIM_TCP_CLOSED_NORMAL)
+        ck_abort_msg("round %d conn %d: got up %" G_GUINT64_FORMAT " (bad %" G_GUINT64_FORMAT
+                     ") echo %" G_GUINT64_FORMAT " (bad %" G_GUINT64_FORMAT
+                     ") reasons %d/%d, want up %" G_GUINT64_FORMAT " echo %" G_GUINT64_FORMAT
+                     " NORMAL",
+                     round, i, (guint64)sinks[i].received, (guint64)sinks[i].bad,
+                     (guint64)srcs[i].received, (guint64)srcs[i].bad, srcs[i].reason,
+                     sinks[i].reason, (guint64)up, (guint64)echo);
+      sim_tcp_unlisten(sinks[i].lis);
+    }
+  }
+  fx_line_clear(&f);
+}
+END_TEST
+
 /* The sink's data() times and lengths for two streams in opposite
  * directions over a line whose bandwidth does not divide 8e9 (so
  * serialization rounds up), at DETAIL. */
@@ -926,6 +967,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, loopback_connection);
   tcase_add_test(tc, many_connections_demultiplexed);
   tcase_add_test(tc, hundreds_of_connections_at_once);
+  tcase_add_test(tc, both_ends_connect_at_once);
   tcase_add_test(tc, stream_buffer_cache_is_bounded);
   tcase_add_test(tc, short_and_general_hop_paths_agree);
   suite_add_tcase(s, tc);
