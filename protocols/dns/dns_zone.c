@@ -264,11 +264,7 @@ static void answer_name(const dns_zone *z, dns_name qname, uint16_t qtype, dns_m
 static bool tail_may_match(const dns_name *n, const dns_name *p) {
   if (n->len < p->len)
     return false;
-  const uint8_t *a = n->wire + (n->len - p->len);
-  for (size_t i = 0; i < p->len; i++)
-    if (a[i] != p->wire[i] && g_ascii_tolower(a[i]) != g_ascii_tolower(p->wire[i]))
-      return false;
-  return true;
+  return dns_name_octets_ieq(n->wire + (n->len - p->len), p->wire, p->len);
 }
 
 static const dns_zone *zone_for(dns_zone *const *zones, size_t n, const dns_name *qname) {
