@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dns_res.h"
+#include "dns_res_int.h"
 #include "dns_res_harness.h"
 #include "testutil.h"
 
@@ -626,6 +627,38 @@ static char *give_back_run(bool give) {
   return g_string_free(g, FALSE);
 }
 
+/* Server addresses as text: every octet value at every place of an A
+ * address (and an AAAA one) as printf / inet_ntop write them. */
+START_TEST(addr_text_as_printf) {
+  dns_rr rr;
+  memset(&rr, 0, sizeof rr);
+  rr.type = DNS_T_A;
+  for (int place = 0; place < 4; place++)
+    for (unsigned v = 0; v < 256; v++) {
+      static const uint8_t base[4][4] = {{10, 1, 0, 25}, {192, 0, 2, 255}, {0, 0, 0, 0},
+                                         {100, 99, 9, 10}};
+      for (int b = 0; b < 4; b++) {
+        memcpy(rr.rd.a, base[b], 4);
+        rr.rd.a[place] = (uint8_t)v;
+        char got[DNS_RES_ADDR_MAX], want[DNS_RES_ADDR_MAX];
+        dns_res__addr_text(&rr, got);
+        g_snprintf(want, sizeof want, "%u.%u.%u.%u", rr.rd.a[0], rr.rd.a[1], rr.rd.a[2],
+                   rr.rd.a[3]);
+        ck_assert_msg(strcmp(got, want) == 0, "got %s want %s", got, want);
+      }
+    }
+  rr.type = DNS_T_AAAA;
+  rr.rd.aaaa[0] = 0x20;
+  rr.rd.aaaa[1] = 0x01;
+  rr.rd.aaaa[2] = 0x0d;
+  rr.rd.aaaa[3] = 0xb8;
+  rr.rd.aaaa[15] = 1;
+  char got[DNS_RES_ADDR_MAX];
+  dns_res__addr_text(&rr, got);
+  ck_assert_str_eq(got, "2001:db8::1");
+}
+END_TEST
+
 START_TEST(give_rrs_back) {
   char *kept = give_back_run(false), *given = give_back_run(true);
   ck_assert_str_eq(given, kept);
@@ -968,6 +1001,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, identical_lookups_join);
   tcase_add_test(tc, fuzz_mutated_replies);
   tcase_add_test(tc, encode_response_as_make_response);
+  tcase_add_test(tc, addr_text_as_printf);
   suite_add_tcase(s, tc);
   return s;
 }
