@@ -211,6 +211,18 @@ void dns_res_action_clear(dns_res_action *act) {
   if (act->data)
     g_bytes_unref(act->data);
   act->data = NULL;
+  act->qlen = 0;
+}
+
+const uint8_t *dns_res_action_bytes(const dns_res_action *act, size_t *len) {
+  if (act->data) {
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(act->data, &n);
+    *len = n;
+    return p;
+  }
+  *len = act->qlen;
+  return act->qlen ? act->q : NULL;
 }
 
 void dns_res_event_clear(dns_res_event *ev) {
@@ -431,7 +443,12 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
     r->st.tcp_queries++;
   } else {
     a->kind = DNS_RES_ACT_UDP;
-    a->data = g_bytes_new(buf, res.len);
+    if (res.len <= sizeof a->q) {
+      memcpy(a->q, buf, res.len);
+      a->qlen = (uint16_t)res.len;
+    } else {
+      a->data = g_bytes_new(buf, res.len);
+    }
   }
   dns_idvec_add(&r->open, t); /* its action id above every other's */
   t->deadline = now + r->cfg.timeouts[t->tries];

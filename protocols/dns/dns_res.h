@@ -77,6 +77,7 @@ typedef struct dns_res dns_res;
 
 enum {
   DNS_RES_ADDR_MAX = 48, /* an address as text, NUL included */
+  DNS_RES_QUERY_INLINE = 96, /* a UDP query up to this long is kept in its action */
   DNS_RES_TIMEOUTS_MAX = 8,
 };
 
@@ -175,9 +176,19 @@ typedef struct {
   uint16_t port;  /* server port */
   uint16_t sport; /* source port drawn from env.rand (UDP; a hint for TCP) */
   uint16_t qid;
-  GBytes *data; /* UDP: the query datagram; TCP: the query with its two-octet
-                 * length prefix; CLOSE: NULL. Owned by the action. */
+  /* The octets (read them with dns_res_action_bytes): TCP: the query with
+   * its two-octet length prefix in DATA; UDP: the datagram in Q (QLEN
+   * octets) when it fits, the usual query (no block per query), else in
+   * DATA; CLOSE: none. DATA is owned by the action (NULL: none). */
+  GBytes *data;
+  uint16_t qlen;
+  uint8_t q[DNS_RES_QUERY_INLINE];
 } dns_res_action;
+
+/* The action's octets (see above) and their count in *LEN: NULL and 0 for
+ * CLOSE. Borrowed from ACT: valid while it is, until
+ * dns_res_action_clear. */
+const uint8_t *dns_res_action_bytes(const dns_res_action *act, size_t *len);
 
 /* Moves the next action into ACT (caller calls dns_res_action_clear).
  * Returns false, ACT untouched, if there is none. */
