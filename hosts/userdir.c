@@ -99,7 +99,6 @@ static char *key_into(const char *address, size_t len, char *buf) {
   return buf;
 }
 
-
 static void entry_free(entry *e) {
   g_free((char *)e->u.address);
   g_free((char *)e->u.password);

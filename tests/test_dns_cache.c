@@ -353,8 +353,8 @@ START_TEST(model_negative) {
                                     DNS_CACHE_RANK_ANSWER, now);
       } else {
         char text[96];
-        g_snprintf(text, sizeof text, key == TA ? "%s %u IN A 192.0.2.%d" : "%s %u IN MX %d mx.test.",
-                   nm, ttl, name);
+        g_snprintf(text, sizeof text,
+                   key == TA ? "%s %u IN A 192.0.2.%d" : "%s %u IN MX %d mx.test.", nm, ttl, name);
         dns_rr rr = rr_lit(text);
         ok = dns_cache_put(c, &rr, 1, DNS_CACHE_RANK_ANSWER, now);
         dns_rr_clear(&rr);
@@ -383,7 +383,9 @@ START_TEST(model_negative) {
       }
       expiry[name][store] = now + (int64_t)ttl * S;
       order[name][store] = seq++;
-      kind[name][store] = op == 3 ? DNS_CACHE_NXDOMAIN : op == 4 ? DNS_CACHE_NODATA : DNS_CACHE_RRSET;
+      kind[name][store] = op == 3   ? DNS_CACHE_NXDOMAIN
+                          : op == 4 ? DNS_CACHE_NODATA
+                                    : DNS_CACHE_RRSET;
     }
     size_t nx = 0;
     for (int i = 0; i < NAMES; i++)

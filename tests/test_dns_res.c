@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "dns_res.h"
-#include "dns_res_int.h"
 #include "dns_res_harness.h"
+#include "dns_res_int.h"
 #include "testutil.h"
 
 static void rr_clear_cb(gpointer p) { dns_rr_clear(p); }
@@ -635,8 +635,8 @@ START_TEST(addr_text_as_printf) {
   rr.type = DNS_T_A;
   for (int place = 0; place < 4; place++)
     for (unsigned v = 0; v < 256; v++) {
-      static const uint8_t base[4][4] = {{10, 1, 0, 25}, {192, 0, 2, 255}, {0, 0, 0, 0},
-                                         {100, 99, 9, 10}};
+      static const uint8_t base[4][4] = {
+          {10, 1, 0, 25}, {192, 0, 2, 255}, {0, 0, 0, 0}, {100, 99, 9, 10}};
       for (int b = 0; b < 4; b++) {
         memcpy(rr.rd.a, base[b], 4);
         rr.rd.a[place] = (uint8_t)v;
@@ -695,12 +695,11 @@ START_TEST(query_octets_every_length) {
     size_t qn;
     const uint8_t *q = dns_res_action_bytes(&a, &qn);
     uint8_t want[600];
-    size_t wn = dns_msg_encode_query(a.qid, &n, DNS_T_A, true,
-                                     cfg.edns_size, want, sizeof want);
-    ck_assert_msg(qn == wn && memcmp(q, want, wn) == 0, "name of %u octets: got %zu octets want %zu",
-                  n.len, qn, wn);
-    ck_assert_msg((a.data == NULL) == (wn <= DNS_RES_QUERY_INLINE), "name of %u octets: %zu octets %s",
-                  n.len, wn, a.data ? "in a GBytes" : "inline");
+    size_t wn = dns_msg_encode_query(a.qid, &n, DNS_T_A, true, cfg.edns_size, want, sizeof want);
+    ck_assert_msg(qn == wn && memcmp(q, want, wn) == 0,
+                  "name of %u octets: got %zu octets want %zu", n.len, qn, wn);
+    ck_assert_msg((a.data == NULL) == (wn <= DNS_RES_QUERY_INLINE),
+                  "name of %u octets: %zu octets %s", n.len, wn, a.data ? "in a GBytes" : "inline");
     a.data ? big++ : inl++;
     dns_res_action_clear(&a);
     ck_assert(dns_res_action_bytes(&a, &qn) == NULL && qn == 0);

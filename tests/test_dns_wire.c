@@ -223,8 +223,8 @@ static uint8_t fold_rule(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c 
  * only letters); a difference at every place; the same through
  * dns_name_equal, dns_name_is_under and dns_name_lower (in place too). */
 START_TEST(name_fold_against_rule) {
-  static const uint8_t picks[] = {'A', 'Z', 'a', 'z', 'M', 'q', '@', '[', '`', '{', '-', '0', 0,
-                                  3,   0x41 | 0x80, 0xc1, 0xe1, 0xff, 0x7f, 0x20};
+  static const uint8_t picks[] = {'A', 'Z', 'a', 'z', 'M',         'q',  '@',  '[',  '`',  '{',
+                                  '-', '0', 0,   3,   0x41 | 0x80, 0xc1, 0xe1, 0xff, 0x7f, 0x20};
   GRand *r = g_rand_new_with_seed(4343);
   uint8_t a[256], b[256], f[256];
   unsigned same = 0, differ = 0;

@@ -763,8 +763,9 @@ static void want_string(GString *want, const unsigned char *s, size_t n, bool te
  * ('"', '\\', a control, DEL, any octet from 0x80) or a UTF-8 sequence of
  * two to four octets, valid or cut. */
 static void random_string(GRand *r, unsigned char *s, size_t n) {
-  static const char *const utf8[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3",
-                                     "\xe2\x82", "\xed\xa0\x80", "\xc0\xaf", "\xf5\x80\x80\x80"};
+  static const char *const utf8[] = {"\xc3\xa9", "\xe2\x82\xac",    "\xf0\x9f\x98\x80",
+                                     "\xc3",     "\xe2\x82",        "\xed\xa0\x80",
+                                     "\xc0\xaf", "\xf5\x80\x80\x80"};
   gint32 odds = g_rand_int_range(r, 0, 4) == 0 ? 2 : 40; /* some strings dense in escapes */
   for (size_t i = 0; i < n;) {
     gint32 k = g_rand_int_range(r, 0, odds);
@@ -775,12 +776,22 @@ static void random_string(GRand *r, unsigned char *s, size_t n) {
       continue;
     }
     switch (k) {
-    case 0: s[i++] = '"'; break;
-    case 1: s[i++] = '\\'; break;
-    case 2: s[i++] = (unsigned char)g_rand_int_range(r, 0, 0x20); break;
-    case 3: s[i++] = 0x7f; break;
+    case 0:
+      s[i++] = '"';
+      break;
+    case 1:
+      s[i++] = '\\';
+      break;
+    case 2:
+      s[i++] = (unsigned char)g_rand_int_range(r, 0, 0x20);
+      break;
+    case 3:
+      s[i++] = 0x7f;
+      break;
     case 4:
-    case 5: s[i++] = (unsigned char)g_rand_int_range(r, 0x80, 0x100); break;
+    case 5:
+      s[i++] = (unsigned char)g_rand_int_range(r, 0x80, 0x100);
+      break;
     default: {
       const char *u = utf8[g_rand_int_range(r, 0, G_N_ELEMENTS(utf8))];
       for (size_t j = 0; u[j] && i < n; j++)

@@ -485,9 +485,9 @@ static inline uint64_t word_unplain(uint64_t w) {
 /* Nonzero when one of the sixteen octets of V is not plain: below 0x20
  * or from 0x80 (both not above 0x1f as signed octets), '"', '\\' or DEL. */
 static G_ALWAYS_INLINE inline unsigned unplain16(__m128i v) {
-  __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                             _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+  __m128i bad = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+      _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
   __m128i ok = _mm_andnot_si128(bad, _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)));
   return (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu;
 }

@@ -76,7 +76,7 @@
 typedef struct dns_res dns_res;
 
 enum {
-  DNS_RES_ADDR_MAX = 48, /* an address as text, NUL included */
+  DNS_RES_ADDR_MAX = 48,     /* an address as text, NUL included */
   DNS_RES_QUERY_INLINE = 96, /* a UDP query up to this long is kept in its action */
   DNS_RES_TIMEOUTS_MAX = 8,
 };
