@@ -14,9 +14,9 @@
  *     uint64_t id = dns_res_lookup(r, &qname, DNS_T_MX, now);
  *     loop:
  *       while (dns_res_next_action(r, &act)) {    // do what it says
- *         UDP: send act.data from act.sport to act.server:act.port;
+ *         UDP: send dns_res_action_bytes(&act) from act.sport to act.server:act.port;
  *              datagrams coming back -> dns_res_on_udp(r, act.id, from, ...)
- *         TCP: connect to act.server:act.port and write act.data (framed);
+ *         TCP: connect to act.server:act.port and write its bytes (framed; act.data);
  *              stream bytes coming back -> dns_res_on_tcp_bytes(r, act.id, ...)
  *         CLOSE: the engine is done with action act.id: release its port
  *              or close its connection; later input for it is ignored
