@@ -171,8 +171,8 @@ static void start_action(dns_driver *d, dns_res_action *x) {
     return;
   }
   dns_idvec_add(&d->acts, a);
-  gsize n;
-  const uint8_t *p = g_bytes_get_data(x->data, &n);
+  size_t n;
+  const uint8_t *p = dns_res_action_bytes(x, &n);
   if (x->kind == DNS_RES_ACT_UDP) {
     udp_bind(d, a, x->sport);
     sim_udp_send(a->udp, &server, x->port, p, n);

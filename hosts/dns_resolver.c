@@ -28,6 +28,7 @@ typedef struct {
   uint16_t id, qtype, qclass, udp_size;
   uint8_t opcode;
   bool rd, edns, do_bit;
+  uint8_t cap;     /* room in qname for a name of this many octets */
   uint8_t qname[]; /* the question's name: its length, then its wire form */
 } waiting;
 
@@ -45,11 +46,25 @@ struct dns_resolver {
   sim_udp_sock *udp;
   sim_tcp_listener *lis;
   GPtrArray *waiting; /* waiting*, in arrival order */
+  waiting *spare;     /* an answered query's block, the next one's (or NULL) */
   GPtrArray *clients; /* tcp_client* */
   uint64_t answered;
 };
 
 static void waiting_free(waiting *w) { g_free(w); }
+
+/* W (answered, out of the list) kept as the next query's block: the one
+ * with room for the longer name, the other freed. Most queries are
+ * answered from the cache inside take_query: then no block is made. */
+static void waiting_done(dns_resolver *r, waiting *w) {
+  if (r->spare && r->spare->cap >= w->cap) {
+    g_free(w);
+    return;
+  }
+  if (r->spare)
+    g_free(r->spare);
+  r->spare = w;
+}
 
 static void client_free(tcp_client *tc) {
   dns_tcp_free(tc->deframer);
@@ -104,7 +119,8 @@ static void on_done(void *user, dns_res_event *ev) {
     waiting *w = r->waiting->pdata[i];
     if (w->lookup == ev->lookup) {
       reply(r, w, ev);
-      g_ptr_array_remove_index(r->waiting, i); /* frees w */
+      g_ptr_array_steal_index(r->waiting, i);
+      waiting_done(r, w);
       break;
     }
   }
@@ -124,7 +140,13 @@ static void take_query(dns_resolver *r, const uint8_t *pkt, size_t len, const si
     return;
   }
   const dns_question *qq = dns_msg_question(&q);
-  waiting *w = g_malloc(sizeof *w + (size_t)qq->name.len + 1);
+  waiting *w = r->spare;
+  if (w && w->cap >= qq->name.len) {
+    r->spare = NULL;
+  } else {
+    w = g_malloc(sizeof *w + (size_t)qq->name.len + 1);
+    w->cap = qq->name.len;
+  }
   w->id = q.id;
   w->opcode = q.opcode;
   w->rd = q.rd;
@@ -253,6 +275,7 @@ void dns_resolver_free(dns_resolver *r) {
     return;
   dns_driver_free(r->drv);
   g_ptr_array_unref(r->waiting);
+  g_free(r->spare);
   g_ptr_array_unref(r->clients);
   g_free(r);
 }

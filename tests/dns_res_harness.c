@@ -375,8 +375,8 @@ static void log_send(harness *h, const dns_res_action *a, const uint8_t *pkt, si
 }
 
 static void handle(harness *h, const dns_res_action *a) {
-  gsize dlen = 0;
-  const uint8_t *d = a->data ? g_bytes_get_data(a->data, &dlen) : NULL;
+  size_t dlen = 0;
+  const uint8_t *d = dns_res_action_bytes(a, &dlen);
   GString *hex = g_string_new(NULL);
   for (gsize i = 0; i < dlen; i++)
     g_string_append_printf(hex, "%02x", d[i]);

@@ -102,8 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const uint8_t *buf;
       size_t len;
       if (next_chunk(&s, &mode, &buf, &len)) {
-        gsize qlen;
-        const uint8_t *q = g_bytes_get_data(a.data, &qlen);
+        size_t qlen;
+        const uint8_t *q = dns_res_action_bytes(&a, &qlen);
         if (a.kind == DNS_RES_ACT_TCP) {
           q += 2;
           qlen -= 2;

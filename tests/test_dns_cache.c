@@ -304,6 +304,105 @@ START_TEST(model_order) {
 }
 END_TEST
 
+/* NXDOMAIN, NODATA and positive entries for a few names with random TTLs,
+ * lookups that drop what expired and capacity evictions, against a model
+ * keeping each key's (kind, expiry, store order): every lookup answers as
+ * the model does (a denied name stays denied for every type until its
+ * entry expires, is evicted or positive data lifts it), and the count of
+ * NXDOMAIN entries that lets lookups skip their key is the model's. */
+START_TEST(model_negative) {
+  enum { NAMES = 12, MAX = 8, STEPS = 4000, NX = 0, TA = 1, TMX = 2, KEYS = 3 };
+  static const uint16_t types[KEYS] = {0, DNS_T_A, DNS_T_MX};
+  dns_cache *c = cache_new(MAX);
+  int64_t expiry[NAMES][KEYS]; /* 0: absent */
+  dns_cache_kind kind[NAMES][KEYS];
+  uint64_t order[NAMES][KEYS], seq = 0;
+  memset(expiry, 0, sizeof expiry);
+  uint32_t x = 777;
+  unsigned seen[DNS_CACHE_KIND_COUNT] = {0}, evictions = 0;
+  for (int step = 0; step < STEPS; step++) {
+    int64_t now = (int64_t)step * S / 2;
+    x = x * 1103515245u + 12345u;
+    int name = (int)((x >> 8) % NAMES), op = (int)((x >> 16) % 8);
+    uint32_t ttl = 1 + (x >> 20) % 24;
+    int key = op % 2 ? TA : TMX;
+    char nm[32];
+    g_snprintf(nm, sizeof nm, "N%d.Example.", name);
+    dns_name n = dns_name_lit(nm);
+    if (op < 3) { /* lookups; a live key of the type first, then the denial */
+      dns_cache_kind k = dns_cache_get(c, &n, types[key], DNS_C_IN, now, NULL, NULL);
+      dns_cache_kind want = DNS_CACHE_MISS;
+      if (expiry[name][key] && expiry[name][key] <= now)
+        expiry[name][key] = 0;
+      if (expiry[name][key]) {
+        want = kind[name][key];
+      } else {
+        if (expiry[name][NX] && expiry[name][NX] <= now)
+          expiry[name][NX] = 0;
+        if (expiry[name][NX])
+          want = DNS_CACHE_NXDOMAIN;
+      }
+      ck_assert_msg(k == want, "step %d N%d type %u: got %s want %s", step, name, types[key],
+                    dns_cache_kind_name(k), dns_cache_kind_name(want));
+      seen[k]++;
+    } else {
+      int store = op == 3 ? NX : key;
+      bool ok;
+      if (op == 3 || op == 4) {
+        ok = dns_cache_put_negative(c, &n, types[key], DNS_C_IN, op == 3, NULL, ttl,
+                                    DNS_CACHE_RANK_ANSWER, now);
+      } else {
+        char text[96];
+        g_snprintf(text, sizeof text,
+                   key == TA ? "%s %u IN A 192.0.2.%d" : "%s %u IN MX %d mx.test.", nm, ttl, name);
+        dns_rr rr = rr_lit(text);
+        ok = dns_cache_put(c, &rr, 1, DNS_CACHE_RANK_ANSWER, now);
+        dns_rr_clear(&rr);
+        expiry[name][NX] = 0; /* positive data lifts a denial */
+      }
+      ck_assert(ok);
+      expiry[name][store] = 0; /* replaced */
+      for (int i = 0; i < NAMES; i++)
+        for (int j = 0; j < KEYS; j++)
+          if (expiry[i][j] && expiry[i][j] <= now)
+            expiry[i][j] = 0; /* expired ones go first */
+      for (;;) {
+        int cnt = 0, vi = -1, vj = -1;
+        for (int i = 0; i < NAMES; i++)
+          for (int j = 0; j < KEYS; j++)
+            if (expiry[i][j]) {
+              cnt++;
+              if (vi < 0 || expiry[i][j] < expiry[vi][vj] ||
+                  (expiry[i][j] == expiry[vi][vj] && order[i][j] < order[vi][vj]))
+                vi = i, vj = j;
+            }
+        if (cnt < MAX)
+          break;
+        expiry[vi][vj] = 0;
+        evictions++;
+      }
+      expiry[name][store] = now + (int64_t)ttl * S;
+      order[name][store] = seq++;
+      kind[name][store] = op == 3   ? DNS_CACHE_NXDOMAIN
+                          : op == 4 ? DNS_CACHE_NODATA
+                                    : DNS_CACHE_RRSET;
+    }
+    size_t nx = 0;
+    for (int i = 0; i < NAMES; i++)
+      nx += expiry[i][NX] != 0;
+    ck_assert_msg(dns_cache__nx(c) == nx, "step %d: got %zu NXDOMAIN entries want %zu", step,
+                  dns_cache__nx(c), nx);
+  }
+  ck_assert_uint_eq(dns_cache_evictions(c), evictions);
+  ck_assert_msg(seen[DNS_CACHE_NXDOMAIN] > 100 && seen[DNS_CACHE_NODATA] > 100 &&
+                    seen[DNS_CACHE_RRSET] > 100 && seen[DNS_CACHE_MISS] > 100 && evictions > 100,
+                "the model is exercised: nx %u nodata %u rrset %u miss %u evictions %u",
+                seen[DNS_CACHE_NXDOMAIN], seen[DNS_CACHE_NODATA], seen[DNS_CACHE_RRSET],
+                seen[DNS_CACHE_MISS], evictions);
+  dns_cache_free(c);
+}
+END_TEST
+
 /* RRsets of 1 to 300 records (a record count is kept from two on; packing
  * goes past its stack buffer from ~30 TXT records on): every record comes
  * back, in order, with its data. */
@@ -347,6 +446,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, eviction_order);
   tcase_add_test(tc, records_round_trip);
   tcase_add_loop_test(tc, model_order, 0, 2);
+  tcase_add_test(tc, model_negative);
   tcase_add_loop_test(tc, rrset_sizes, 0, G_N_ELEMENTS(rrset_counts));
   suite_add_tcase(s, tc);
   return s;

@@ -10,6 +10,7 @@
 
 #include "dns_res.h"
 #include "dns_res_harness.h"
+#include "dns_res_int.h"
 #include "testutil.h"
 
 static void rr_clear_cb(gpointer p) { dns_rr_clear(p); }
@@ -626,6 +627,88 @@ static char *give_back_run(bool give) {
   return g_string_free(g, FALSE);
 }
 
+/* Server addresses as text: every octet value at every place of an A
+ * address (and an AAAA one) as printf / inet_ntop write them. */
+START_TEST(addr_text_as_printf) {
+  dns_rr rr;
+  memset(&rr, 0, sizeof rr);
+  rr.type = DNS_T_A;
+  for (int place = 0; place < 4; place++)
+    for (unsigned v = 0; v < 256; v++) {
+      static const uint8_t base[4][4] = {
+          {10, 1, 0, 25}, {192, 0, 2, 255}, {0, 0, 0, 0}, {100, 99, 9, 10}};
+      for (int b = 0; b < 4; b++) {
+        memcpy(rr.rd.a, base[b], 4);
+        rr.rd.a[place] = (uint8_t)v;
+        char got[DNS_RES_ADDR_MAX], want[DNS_RES_ADDR_MAX];
+        dns_res__addr_text(&rr, got);
+        g_snprintf(want, sizeof want, "%u.%u.%u.%u", rr.rd.a[0], rr.rd.a[1], rr.rd.a[2],
+                   rr.rd.a[3]);
+        ck_assert_msg(strcmp(got, want) == 0, "got %s want %s", got, want);
+      }
+    }
+  rr.type = DNS_T_AAAA;
+  rr.rd.aaaa[0] = 0x20;
+  rr.rd.aaaa[1] = 0x01;
+  rr.rd.aaaa[2] = 0x0d;
+  rr.rd.aaaa[3] = 0xb8;
+  rr.rd.aaaa[15] = 1;
+  char got[DNS_RES_ADDR_MAX];
+  dns_res__addr_text(&rr, got);
+  ck_assert_str_eq(got, "2001:db8::1");
+}
+END_TEST
+
+static uint64_t fixed_rand(void *user) {
+  (void)user;
+  return 0x1234567;
+}
+
+/* A stub's UDP queries for names of every length (1..255 octets): the
+ * octets dns_res_action_bytes gives are the query dns_msg_encode_query
+ * writes, held in the action up to DNS_RES_QUERY_INLINE octets and in a
+ * GBytes beyond; the TCP retry's query framed in a GBytes. */
+START_TEST(query_octets_every_length) {
+  static const dns_res_server fwd[] = {{"resolver.", "10.53.0.1", 0}};
+  unsigned inl = 0, big = 0;
+  for (size_t len = 1; len <= 255; len++) {
+    dns_res_config cfg;
+    dns_res_config_defaults(&cfg);
+    cfg.mode = DNS_RES_STUB;
+    cfg.servers = fwd;
+    cfg.nservers = 1;
+    dns_res_env env = {fixed_rand, NULL, NULL};
+    dns_res *r = dns_res_new(&cfg, &env);
+    dns_name n; /* labels of up to 63 octets: LEN wire octets (or one fewer) */
+    n.len = 0;
+    for (size_t left = len - 1; left >= 2;) {
+      size_t l = MIN(left - 1, 63);
+      n.wire[n.len++] = (uint8_t)l;
+      memset(n.wire + n.len, 'a' + (int)(len % 26), l);
+      n.len = (uint8_t)(n.len + l);
+      left -= l + 1;
+    }
+    n.wire[n.len++] = 0;
+    dns_res_lookup(r, &n, DNS_T_A, 0);
+    dns_res_action a;
+    ck_assert(dns_res_next_action(r, &a) && a.kind == DNS_RES_ACT_UDP);
+    size_t qn;
+    const uint8_t *q = dns_res_action_bytes(&a, &qn);
+    uint8_t want[600];
+    size_t wn = dns_msg_encode_query(a.qid, &n, DNS_T_A, true, cfg.edns_size, want, sizeof want);
+    ck_assert_msg(qn == wn && memcmp(q, want, wn) == 0,
+                  "name of %u octets: got %zu octets want %zu", n.len, qn, wn);
+    ck_assert_msg((a.data == NULL) == (wn <= DNS_RES_QUERY_INLINE),
+                  "name of %u octets: %zu octets %s", n.len, wn, a.data ? "in a GBytes" : "inline");
+    a.data ? big++ : inl++;
+    dns_res_action_clear(&a);
+    ck_assert(dns_res_action_bytes(&a, &qn) == NULL && qn == 0);
+    dns_res_free(r);
+  }
+  ck_assert_msg(inl > 20 && big > 20, "both kinds: %u inline, %u in a GBytes", inl, big);
+}
+END_TEST
+
 START_TEST(give_rrs_back) {
   char *kept = give_back_run(false), *given = give_back_run(true);
   ck_assert_str_eq(given, kept);
@@ -968,6 +1051,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, identical_lookups_join);
   tcase_add_test(tc, fuzz_mutated_replies);
   tcase_add_test(tc, encode_response_as_make_response);
+  tcase_add_test(tc, addr_text_as_printf);
+  tcase_add_test(tc, query_octets_every_length);
   suite_add_tcase(s, tc);
   return s;
 }

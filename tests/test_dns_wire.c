@@ -212,6 +212,92 @@ START_TEST(name_length_limits) {
 }
 END_TEST
 
+/* ASCII case folding of one octet, the rule (RFC 4343 §3). */
+static uint8_t fold_rule(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
+
+/* Case-insensitive compares and folding eight octets a step, against the
+ * rule octet by octet: seeded random octet strings of 0..255 (letters of
+ * both cases, their neighbours '@', '[', '`', '{', octets from 0x80 and
+ * any other), the second a copy with letters' case flipped and now and
+ * then one octet changed (often by the case bit 0x20 alone, which folds
+ * only letters); a difference at every place; the same through
+ * dns_name_equal, dns_name_is_under and dns_name_lower (in place too). */
+START_TEST(name_fold_against_rule) {
+  static const uint8_t picks[] = {'A', 'Z', 'a', 'z', 'M',         'q',  '@',  '[',  '`',  '{',
+                                  '-', '0', 0,   3,   0x41 | 0x80, 0xc1, 0xe1, 0xff, 0x7f, 0x20};
+  GRand *r = g_rand_new_with_seed(4343);
+  uint8_t a[256], b[256], f[256];
+  unsigned same = 0, differ = 0;
+  for (int it = 0; it < 40000; it++) {
+    size_t n = (size_t)g_rand_int_range(r, 0, it % 4 ? 24 : 256);
+    for (size_t i = 0; i < n; i++)
+      a[i] = g_rand_int_range(r, 0, 3) ? picks[g_rand_int_range(r, 0, G_N_ELEMENTS(picks))]
+                                       : (uint8_t)g_rand_int_range(r, 0, 256);
+    memcpy(b, a, n);
+    for (size_t i = 0; i < n; i++)
+      if (g_ascii_isalpha(b[i]) && g_rand_boolean(r))
+        b[i] ^= 0x20;
+    if (n && g_rand_boolean(r)) {
+      size_t at = (size_t)g_rand_int_range(r, 0, (gint32)n);
+      b[at] = g_rand_boolean(r) ? (uint8_t)(b[at] ^ 0x20) : (uint8_t)g_rand_int_range(r, 0, 256);
+    }
+    bool want = true;
+    for (size_t i = 0; i < n; i++)
+      want = want && fold_rule(a[i]) == fold_rule(b[i]);
+    if (dns_name_octets_ieq(a, b, n) != want)
+      ck_abort_msg("case %d (%zu octets): got %d want %d", it, n, !want, want);
+    want ? same++ : differ++;
+    uint8_t g[256];
+    size_t bad = n;
+    dns_name_lower_octets(a, n, f);
+    for (size_t i = 0; i < n; i++) {
+      g[i] = fold_rule(a[i]);
+      if (f[i] != g[i] && bad == n)
+        bad = i;
+    }
+    if (bad < n) /* one assertion per case: each costs Check a write */
+      ck_abort_msg("case %d: octet %zu 0x%02x folded to 0x%02x", it, bad, a[bad], f[bad]);
+    if (n) { /* as names: the same octets (valid or not: compared as they are) */
+      dns_name x, y;
+      x.len = y.len = (uint8_t)n;
+      memcpy(x.wire, a, n);
+      memcpy(y.wire, b, n);
+      bool eq = dns_name_equal(&x, &y);
+      dns_name_lower(&x, &x);
+      if (eq != want || x.len != n || memcmp(x.wire, g, n) != 0)
+        ck_abort_msg("case %d: as names: equal %d want %d, or folded otherwise", it, eq, want);
+    }
+  }
+  ck_assert_msg(same > 5000 && differ > 5000, "both answers exercised: %u same, %u differ", same,
+                differ);
+  /* a difference at every place of names of 1..40 octets */
+  for (size_t n = 1; n <= 40; n++)
+    for (size_t at = 0; at < n; at++)
+      for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < n; i++)
+          a[i] = (uint8_t)('a' + i % 26);
+        memcpy(b, a, n);
+        b[at] = k == 0 ? (uint8_t)(b[at] ^ 0x20) : k == 1 ? (uint8_t)'{' : (uint8_t)(b[at] + 1);
+        bool want = k == 0 || (k == 1 && a[at] == '{');
+        ck_assert_msg(dns_name_octets_ieq(a, b, n) == want && dns_name_octets_ieq(b, a, n) == want,
+                      "%zu octets, change %d at %zu", n, k, at);
+      }
+  /* under a parent: labels of every length, case mixed */
+  dns_name p = dns_name_lit("Example.ORG"), q;
+  for (int len = 1; len <= 63; len++) {
+    char text[128];
+    memset(text, 'X', (size_t)len);
+    g_snprintf(text + len, sizeof text - (size_t)len, ".exAMPLE.org");
+    q = dns_name_lit(text);
+    ck_assert(dns_name_is_under(&q, &p));
+    text[len + 3] = 'b'; /* .exbMPLE */
+    q = dns_name_lit(text);
+    ck_assert(!dns_name_is_under(&q, &p));
+  }
+  g_rand_free(r);
+}
+END_TEST
+
 START_TEST(name_compare_and_case) {
   dns_name a = dns_name_lit("WWW.Example.com"), b = dns_name_lit("www.example.COM.");
   dns_name c = dns_name_lit("example.com"), r = dns_name_lit(".");
@@ -935,6 +1021,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, name_text_every_octet);
   tcase_add_test(tc, name_length_limits);
   tcase_add_test(tc, name_compare_and_case);
+  tcase_add_test(tc, name_fold_against_rule);
   tcase_add_test(tc, err_names);
   suite_add_tcase(s, tc);
   tc = tcase_create("decode");

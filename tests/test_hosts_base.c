@@ -275,6 +275,67 @@ START_TEST(userdir_lookups) {
 }
 END_TEST
 
+/* Addresses of every length from 1 to 40 octets (the key's hash reads
+ * words, halves or octets by length), with and without a domain: each is
+ * found as given and with its domain's case changed, and not with any one
+ * octet changed (or one octet more or less). */
+START_TEST(userdir_every_length) {
+  userdir *d = userdir_new();
+  char a[48], b[48];
+  for (size_t n = 1; n <= 40; n++)
+    for (int dom = 0; dom < 2; dom++) {
+      for (size_t i = 0; i < n; i++)
+        a[i] = (char)('a' + (i * 7 + n + (size_t)dom) % 26);
+      if (dom && n >= 3)
+        a[n / 2] = '@';
+      a[n] = 0;
+      ck_assert_msg(userdir_add(d, a, a, NULL), "%s", a);
+    }
+  for (size_t n = 1; n <= 40; n++)
+    for (int dom = 0; dom < 2; dom++) {
+      for (size_t i = 0; i < n; i++)
+        a[i] = (char)('a' + (i * 7 + n + (size_t)dom) % 26);
+      if (dom && n >= 3)
+        a[n / 2] = '@';
+      a[n] = 0;
+      const userdir_user *u = userdir_find(d, a);
+      ck_assert_msg(u && strcmp(u->password, a) == 0, "%s not found", a);
+      memcpy(b, a, n + 1);
+      if (dom && n >= 3)
+        for (size_t i = n / 2 + 1; i < n; i++)
+          b[i] = (char)g_ascii_toupper(b[i]);
+      u = userdir_find(d, b);
+      ck_assert_msg(u && strcmp(u->password, a) == 0, "%s not found as %s", a, b);
+      for (size_t at = 0; at < n; at++) {
+        memcpy(b, a, n + 1);
+        b[at] = b[at] == '@' ? '#' : '0';
+        u = userdir_find(d, b);
+        ck_assert_msg(!u || strcmp(u->address, b) == 0, "%s found as %s", b, u ? u->address : "");
+      }
+      memcpy(b, a, n + 1);
+      b[n - 1] = 0;
+      u = userdir_find(d, b);
+      ck_assert_msg(!u || strlen(u->address) == n - 1, "%s found as a shorter one", a);
+    }
+  /* one upper-case letter at every place of domains of 1..30 octets */
+  for (size_t n = 1; n <= 30; n++) {
+    g_snprintf(a, sizeof a, "u%zu@", n);
+    size_t l = strlen(a);
+    for (size_t i = 0; i < n; i++)
+      a[l + i] = (char)('a' + (i * 5 + n) % 26);
+    a[l + n] = 0;
+    ck_assert(userdir_add(d, a, a, NULL));
+    for (size_t at = 0; at < n; at++) {
+      memcpy(b, a, l + n + 1);
+      b[l + at] = (char)g_ascii_toupper(b[l + at]);
+      const userdir_user *u = userdir_find(d, b);
+      ck_assert_msg(u && strcmp(u->address, a) == 0, "%s not found as %s", a, b);
+    }
+  }
+  userdir_free(d);
+}
+END_TEST
+
 START_TEST(msg_records) {
   sim_world *w = sim_world_new(1);
   trace_writer *tw = trace_writer_new_memory();
@@ -500,6 +561,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("mail");
   tcase_add_test(tc, userdir_lookups);
+  tcase_add_test(tc, userdir_every_length);
   tcase_add_test(tc, msg_records);
   suite_add_tcase(s, tc);
   tc = tcase_create("dns_auth");

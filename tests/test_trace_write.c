@@ -735,6 +735,134 @@ START_TEST(keys_every_octet_every_place) {
 }
 END_TEST
 
+/* The rule, octet by octet (the general path, with no word or block
+ * step): text keeps valid UTF-8 and writes U+FFFD for each octet of an
+ * invalid or cut sequence; bytes write every octet from 0x80 as \u00XX. */
+static void want_string(GString *want, const unsigned char *s, size_t n, bool text) {
+  g_string_append_c(want, '"');
+  for (size_t i = 0; i < n;) {
+    if (!text || s[i] < 0x80) {
+      want_octet(want, s[i++], false);
+      continue;
+    }
+    gunichar u = g_utf8_get_char_validated((const char *)s + i, (gssize)(n - i));
+    if (u == (gunichar)-1 || u == (gunichar)-2) {
+      g_string_append(want, "\\ufffd");
+      i++;
+      continue;
+    }
+    size_t len = (size_t)(g_utf8_next_char((const char *)s + i) - ((const char *)s + i));
+    g_string_append_len(want, (const char *)s + i, (gssize)len);
+    i += len;
+  }
+  g_string_append_c(want, '"');
+}
+
+/* A random string of N octets (seeded): mostly plain ASCII, as names and
+ * addresses are, with now and then an octet of each class to escape
+ * ('"', '\\', a control, DEL, any octet from 0x80) or a UTF-8 sequence of
+ * two to four octets, valid or cut. */
+static void random_string(GRand *r, unsigned char *s, size_t n) {
+  static const char *const utf8[] = {"\xc3\xa9", "\xe2\x82\xac",    "\xf0\x9f\x98\x80",
+                                     "\xc3",     "\xe2\x82",        "\xed\xa0\x80",
+                                     "\xc0\xaf", "\xf5\x80\x80\x80"};
+  gint32 odds = g_rand_int_range(r, 0, 4) == 0 ? 2 : 40; /* some strings dense in escapes */
+  for (size_t i = 0; i < n;) {
+    gint32 k = g_rand_int_range(r, 0, odds);
+    if (k >= 8) {
+      s[i++] = (unsigned char)g_rand_int_range(r, 0x20, 0x7f);
+      if (s[i - 1] == '"' || s[i - 1] == '\\')
+        s[i - 1] = 'a';
+      continue;
+    }
+    switch (k) {
+    case 0:
+      s[i++] = '"';
+      break;
+    case 1:
+      s[i++] = '\\';
+      break;
+    case 2:
+      s[i++] = (unsigned char)g_rand_int_range(r, 0, 0x20);
+      break;
+    case 3:
+      s[i++] = 0x7f;
+      break;
+    case 4:
+    case 5:
+      s[i++] = (unsigned char)g_rand_int_range(r, 0x80, 0x100);
+      break;
+    default: {
+      const char *u = utf8[g_rand_int_range(r, 0, G_N_ELEMENTS(utf8))];
+      for (size_t j = 0; u[j] && i < n; j++)
+        s[i++] = (unsigned char)u[j];
+    }
+    }
+  }
+}
+
+/* Seeded random strings of 0..80 octets (the whole-string check up to 32
+ * and the block loop beyond) and keys of 0..40, through both escapers
+ * (appended to text already there), trace_key_str / strn / bytes and the
+ * record head's kind and node: the same text as the rule's, octet by
+ * octet. */
+START_TEST(random_strings_against_rule) {
+  GRand *r = g_rand_new_with_seed(20261127);
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL), *k = g_string_new(NULL);
+  unsigned char v[96], key[48];
+  for (int it = 0; it < 30000; it++) {
+    size_t n = (size_t)g_rand_int_range(r, 0, it % 8 ? 34 : 81);
+    size_t kn = (size_t)g_rand_int_range(r, 0, 41);
+    random_string(r, v, n);
+    random_string(r, key, kn);
+    for (size_t i = 0; i < kn; i++)
+      if (!key[i])
+        key[i] = 'z'; /* keys are C strings */
+    key[kn] = 0;
+    for (int text = 0; text < 2; text++) {
+      g_string_assign(got, "x");
+      if (text)
+        trace_escape_text(got, (const char *)v, n);
+      else
+        trace_escape_bytes(got, v, n);
+      g_string_assign(want, "x");
+      want_string(want, v, n, text);
+      if (got->len != want->len || memcmp(got->str, want->str, got->len) != 0)
+        ck_abort_msg("case %d (%zu octets, %s): got %s want %s", it, n, text ? "text" : "bytes",
+                     got->str, want->str); /* not ck_assert: each costs Check a write */
+    }
+    v[n] = 0;
+    size_t cn = strlen((const char *)v); /* trace_key_str stops at a NUL */
+    trace_writer *tw = trace_writer_new_memory();
+    trace_event_begin_node(tw, 7, (const char *)key, (const char *)v);
+    trace_key_str(tw, (const char *)key, (const char *)v);
+    trace_key_strn(tw, (const char *)key, (const char *)v, n);
+    trace_key_bytes(tw, (const char *)key, v, n);
+    trace_end(tw);
+    g_string_truncate(k, 0);
+    want_string(k, key, kn, true);
+    g_string_assign(want, "{\"t\":7,\"id\":1,\"ev\":");
+    g_string_append(want, k->str);
+    g_string_append(want, ",\"node\":");
+    want_string(want, v, cn, true);
+    for (int f = 0; f < 3; f++) {
+      g_string_append_printf(want, ",%s:", k->str);
+      want_string(want, v, f == 0 ? cn : n, f < 2);
+    }
+    g_string_append(want, "}\n");
+    const GString *rec = trace_writer_peek_memory(tw);
+    if (rec->len != want->len || memcmp(rec->str, want->str, rec->len) != 0)
+      ck_abort_msg("case %d (key %zu, value %zu octets): got %s want %s", it, kn, n, rec->str,
+                   want->str);
+    trace_writer_free(tw);
+  }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+  g_string_free(k, TRUE);
+  g_rand_free(r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trace_write");
   TCase *tc = tcase_create("records");
@@ -760,6 +888,7 @@ int main(void) {
   tcase_add_test(tc, event_head_ids_and_times);
   tcase_add_test(tc, event_head_with_node);
   tcase_add_test(tc, integers_at_digit_edges);
+  tcase_add_test(tc, random_strings_against_rule);
   suite_add_tcase(s, tc);
   tc = tcase_create("thread");
   tcase_set_timeout(tc, 60);

@@ -477,63 +477,126 @@ static inline uint64_t word_unplain(uint64_t w) {
   return (w | (x + ONES) | ~ok) & HIGHS;
 }
 
-/* Copies the run of plain octets at S (at most N) to D; returns its
- * length. D has room for N octets. */
-static G_ALWAYS_INLINE inline size_t copy_plain(char *d, const unsigned char *s, size_t n) {
-  uint64_t w;
-  size_t i = 0;
+/* Strings up to this long (most names, addresses, ids and every key) are
+ * checked whole at once: short_plain. */
+#define SHORT_MAX 32
+
 #if defined(__SSE2__)
-  /* Sixteen octets a step where SSE2 is (every x86-64): an octet is not
-   * plain when below 0x20 or from 0x80 (both below 0x20 as signed), or
-   * '"', '\\' or DEL. A run that stops inside goes on below. */
-  if (n >= 16) {
-    const __m128i sp = _mm_set1_epi8(0x20), qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
-                  del = _mm_set1_epi8(0x7f);
-#define UNPLAIN16(v)                                                                              \
-  _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_cmpeq_epi8(v, qu)),      \
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, bs), _mm_cmpeq_epi8(v, del))))
-    for (; i + 16 <= n; i += 16) {
-      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-      if (UNPLAIN16(v))
-        break;
-      _mm_storeu_si128((__m128i *)(void *)(d + i), v);
+/* Nonzero when one of the sixteen octets of V is not plain: below 0x20
+ * or from 0x80 (both not above 0x1f as signed octets), '"', '\\' or DEL. */
+static G_ALWAYS_INLINE inline unsigned unplain16(__m128i v) {
+  __m128i bad = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+      _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+  __m128i ok = _mm_andnot_si128(bad, _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)));
+  return (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu;
+}
+#endif
+
+/* True when all N octets at S (N <= SHORT_MAX) are plain, and then they
+ * are copied to D (room for N); false (D's content undefined) when one is
+ * not. The whole string in one or two overlapping reads of each size: no
+ * loop, a few instructions for the usual 2..32-octet key or value. */
+static G_ALWAYS_INLINE inline bool short_plain(char *d, const unsigned char *s, size_t n) {
+#if defined(__SSE2__)
+  if (n >= 16) { /* two overlapping blocks of sixteen */
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+    if (unplain16(a) | unplain16(b))
+      return false;
+    _mm_storeu_si128((__m128i *)(void *)d, a);
+    _mm_storeu_si128((__m128i *)(void *)(d + n - 16), b);
+    return true;
+  }
+  if (n >= 8) { /* two overlapping words, checked as one block */
+    __m128i a = _mm_loadl_epi64((const __m128i *)(const void *)s);
+    __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(s + n - 8));
+    if (unplain16(_mm_unpacklo_epi64(a, b)))
+      return false;
+    _mm_storel_epi64((__m128i *)(void *)d, a);
+    _mm_storel_epi64((__m128i *)(void *)(d + n - 8), b);
+    return true;
+  }
+#else
+  if (n >= 8) { /* overlapping words: the last one ends at N */
+    uint64_t w, bad = 0;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&w, s + i, 8);
+      bad |= word_unplain(w);
     }
-    if (i == n)
-      return n;
-    if (i + 16 > n) { /* the last sixteen octets, overlapping those checked */
-      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
-      if (!UNPLAIN16(v)) {
-        _mm_storeu_si128((__m128i *)(void *)(d + n - 16), v);
-        return n;
-      }
-    }
-#undef UNPLAIN16
+    memcpy(&w, s + n - 8, 8);
+    if (bad | word_unplain(w))
+      return false;
+    memcpy(d, s, n);
+    return true;
   }
 #endif
-  if (n >= 8) { /* from i: every octet before it was found plain */
-    for (; i + 8 <= n; i += 8) {
-      memcpy(&w, s + i, 8);
-      if (word_unplain(w))
-        break;
-      memcpy(d + i, &w, 8);
-    }
-    if (i == n)
-      return n;
-    if (i + 8 > n) { /* the last eight octets, overlapping those checked */
-      memcpy(&w, s + n - 8, 8);
-      if (!word_unplain(w)) {
-        memcpy(d + n - 8, &w, 8);
-        return n;
-      }
-    }
-  } else if (n >= 4) {
-    /* two overlapping halves */
+  if (n >= 4) { /* two overlapping halves */
     uint32_t lo, hi;
     memcpy(&lo, s, 4);
     memcpy(&hi, s + n - 4, 4);
-    if (!word_unplain((uint64_t)lo | (uint64_t)hi << 32)) {
-      memcpy(d, &lo, 4);
-      memcpy(d + n - 4, &hi, 4);
+    if (word_unplain((uint64_t)lo | (uint64_t)hi << 32))
+      return false;
+    memcpy(d, &lo, 4);
+    memcpy(d + n - 4, &hi, 4);
+    return true;
+  }
+  if (n == 0)
+    return true;
+  /* 1..3 octets: the first, the middle and the last cover them all */
+  unsigned char a = s[0], b = s[n >> 1], c = s[n - 1];
+  if (!(plain_octet[a] & plain_octet[b] & plain_octet[c]))
+    return false;
+  d[0] = (char)a;
+  d[n >> 1] = (char)b;
+  d[n - 1] = (char)c;
+  return true;
+}
+
+/* Copies the run of plain octets at S (at most N) to D; returns its
+ * length. D has room for N octets. */
+static G_ALWAYS_INLINE inline size_t copy_plain(char *d, const unsigned char *s, size_t n) {
+  size_t i = 0;
+  if (n <= SHORT_MAX) {
+    if (G_LIKELY(short_plain(d, s, n)))
+      return n;
+    for (; plain_octet[s[i]]; i++) /* ends before N: an octet is not plain */
+      d[i] = (char)s[i];
+    return i;
+  }
+  uint64_t w;
+#if defined(__SSE2__)
+  /* Sixteen octets a step where SSE2 is (every x86-64). A run that stops
+   * inside goes on below. */
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    if (unplain16(v))
+      break;
+    _mm_storeu_si128((__m128i *)(void *)(d + i), v);
+  }
+  if (i == n)
+    return n;
+  if (i + 16 > n) { /* the last sixteen octets, overlapping those checked */
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+    if (!unplain16(v)) {
+      _mm_storeu_si128((__m128i *)(void *)(d + n - 16), v);
+      return n;
+    }
+  }
+#endif
+  /* from i: every octet before it was found plain */
+  for (; i + 8 <= n; i += 8) {
+    memcpy(&w, s + i, 8);
+    if (word_unplain(w))
+      break;
+    memcpy(d + i, &w, 8);
+  }
+  if (i == n)
+    return n;
+  if (i + 8 > n) { /* the last eight octets, overlapping those checked */
+    memcpy(&w, s + n - 8, 8);
+    if (!word_unplain(w)) {
+      memcpy(d + n - 8, &w, 8);
       return n;
     }
   }
@@ -747,6 +810,7 @@ static inline char *i64_at(char *p, int64_t v) {
 /* Keys up to this long are copied while checked; longer ones (none in the
  * project) and keys that need escaping take the general path. */
 #define KEY_FAST 32
+G_STATIC_ASSERT(KEY_FAST <= SHORT_MAX); /* keys are checked by short_plain */
 
 /* key_head_n's start: the comma the level needs, with room
  * for the key and EXTRA; returns where the key goes, or, in an array (KEY
@@ -786,7 +850,7 @@ static G_ALWAYS_INLINE inline char *key_head_n(trace_writer *tw, const char *key
     return p;
   char *q = p;
   *p++ = '"';
-  if (G_LIKELY(kn <= KEY_FAST && copy_plain(p, (const unsigned char *)key, kn) == kn)) {
+  if (G_LIKELY(kn <= KEY_FAST && short_plain(p, (const unsigned char *)key, kn))) {
     p += kn;
     *p++ = '"';
     *p++ = ':';

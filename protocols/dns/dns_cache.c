@@ -258,6 +258,7 @@ struct dns_cache {
   dns_cache_config cfg;
   GHashTable *map; /* set of centry* (hashed by key), lookup only */
   GPtrArray *heap; /* centry*, a binary heap by (expiry, seq) */
+  size_t nx;       /* entries under key type 0 (NXDOMAIN): while none, none is looked up */
   uint32_t seq;    /* the next entry's */
   uint64_t evictions;
 };
@@ -336,12 +337,33 @@ void dns_cache_config_defaults(dns_cache_config *cfg) {
   cfg->max_neg_ttl = 3 * 3600; /* RFC 2308 §5: one to three hours */
 }
 
+/* The key's hash: the (lower-cased) wire form read eight octets a step,
+ * the last word overlapping the one before (an entry ends at its data:
+ * nothing is read past the name), names under 8 octets as two overlapping
+ * halves; each word mixed in by a multiply. Equal keys read the same
+ * words, so hash the same. */
 static guint ckey_hash(gconstpointer p) {
   const centry *k = p;
-  guint h = 2166136261u; /* FNV-1a over the (lower-cased) wire form */
-  for (unsigned i = 0; i < k->klen; i++)
-    h = (h ^ k->data[i]) * 16777619u;
-  return h * 31u + k->type * 7u + k->rclass;
+  const uint8_t *d = k->data;
+  size_t n = k->klen;
+  uint64_t h = (uint64_t)n << 32 ^ (uint64_t)k->type << 16 ^ k->rclass, w;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&w, d + i, 8);
+      h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+      h ^= h >> 29;
+    }
+    memcpy(&w, d + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, d, 4);
+    memcpy(&hi, d + n - 4, 4);
+    w = (uint64_t)hi << 32 | lo;
+  } else {
+    w = n ? (uint64_t)d[0] << 16 | (uint64_t)d[n >> 1] << 8 | d[n - 1] : 0;
+  }
+  h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+  return (guint)(h ^ h >> 32);
 }
 
 static gboolean ckey_equal(gconstpointer a, gconstpointer b) {
@@ -370,16 +392,16 @@ void dns_cache_free(dns_cache *c) {
 /* The key (NAME lower-cased, TYPE, RCLASS) in BUF. */
 static centry *key_make(ckey *buf, const dns_name *name, uint16_t type, uint16_t rclass) {
   centry *k = (centry *)(void *)buf->b;
-  dns_name lower;
-  dns_name_lower(name, &lower);
-  k->klen = lower.len;
-  memcpy(k->data, lower.wire, lower.len);
+  dns_name_lower_octets(name->wire, name->len, k->data);
+  k->klen = name->len;
   k->type = type;
   k->rclass = rclass;
   return k;
 }
 
 static void entry_drop(dns_cache *c, centry *e) {
+  if (e->type == NX_TYPE)
+    c->nx--;
   heap_remove(c->heap, e);
   g_hash_table_remove(c->map, e); /* frees e */
 }
@@ -439,11 +461,11 @@ void dns_cache__set_seq(dns_cache *c, uint32_t seq) {
   c->seq = seq;
 }
 
-/* Replaces whatever K holds by a new entry holding the N records *RRS,
- * packed (N may be 0). */
-static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_cache_rank rank,
-                        uint32_t ttl, int64_t now, const dns_rr *const *rrs, size_t n) {
-  centry *old = g_hash_table_lookup(c->map, k);
+/* Replaces OLD, the live entry K holds (entry_live; NULL: none), by a new
+ * entry holding the N records *RRS, packed (N may be 0). */
+static void entry_store(dns_cache *c, const centry *k, centry *old, dns_cache_kind kind,
+                        dns_cache_rank rank, uint32_t ttl, int64_t now, const dns_rr *const *rrs,
+                        size_t n) {
   if (old)
     entry_drop(c, old);
   dns_cache_expire(c, now);
@@ -479,6 +501,8 @@ static void entry_store(dns_cache *c, const centry *k, dns_cache_kind kind, dns_
     g_free(b->p);
   g_hash_table_add(c->map, e);
   heap_push(c->heap, e);
+  if (e->type == NX_TYPE)
+    c->nx++;
 }
 
 bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank rank, int64_t now) {
@@ -499,9 +523,12 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
   centry *old = entry_live(c, k, now);
   if (old && entry_rank(old) > rank)
     return false;
-  k->type = NX_TYPE;
-  centry *deny = entry_live(c, k, now);
-  k->type = rrs[0].type;
+  centry *deny = NULL;
+  if (c->nx) {
+    k->type = NX_TYPE;
+    deny = entry_live(c, k, now);
+    k->type = rrs[0].type;
+  }
   if (deny && entry_rank(deny) > rank)
     return false;
   if (deny)
@@ -519,7 +546,7 @@ bool dns_cache_put(dns_cache *c, const dns_rr *rrs, size_t n, dns_cache_rank ran
     if (!dup)
       keep[m++] = &rrs[i];
   }
-  entry_store(c, k, DNS_CACHE_RRSET, rank, ttl, now, keep, m);
+  entry_store(c, k, old, DNS_CACHE_RRSET, rank, ttl, now, keep, m);
   if (keep != stack)
     g_free(keep);
   return true;
@@ -538,7 +565,7 @@ bool dns_cache_put_negative(dns_cache *c, const dns_name *name, uint16_t type, u
   if (old && entry_rank(old) > rank)
     return false;
   const dns_rr *one[1] = {soa};
-  entry_store(c, k, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, one,
+  entry_store(c, k, old, nxdomain ? DNS_CACHE_NXDOMAIN : DNS_CACHE_NODATA, rank, ttl, now, one,
               soa ? 1 : 0);
   return true;
 }
@@ -548,7 +575,7 @@ dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, 
   ckey kb;
   centry *k = key_make(&kb, name, type, rclass);
   centry *e = type == NX_TYPE ? NULL : entry_live(c, k, now);
-  if (!e) {
+  if (!e && c->nx) { /* a key of type 0 is held only while nx counts it */
     k->type = NX_TYPE;
     e = entry_live(c, k, now);
   }
@@ -573,5 +600,7 @@ dns_cache_kind dns_cache_get(dns_cache *c, const dns_name *name, uint16_t type, 
 }
 
 size_t dns_cache_count(const dns_cache *c) { return g_hash_table_size(c->map); }
+
+size_t dns_cache__nx(const dns_cache *c) { return c->nx; }
 
 uint64_t dns_cache_evictions(const dns_cache *c) { return c->evictions; }

@@ -10,5 +10,8 @@
  * a test reaches the renumbering before the 32-bit order wraps without
  * 4 G stores. */
 void dns_cache__set_seq(dns_cache *c, uint32_t seq);
+/* Entries held under key type 0 (NXDOMAIN) as the cache counts them: while
+ * it is 0, lookups skip the NXDOMAIN key. */
+size_t dns_cache__nx(const dns_cache *c);
 
 #endif

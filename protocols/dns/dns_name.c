@@ -8,6 +8,62 @@
 
 static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
+/* --- eight octets a step ----------------------------------------------
+ * Names are compared and folded a word at a time: a name's octets are
+ * read as whole words, the last one overlapping the one before so that
+ * nothing past the name's length is read (names under eight octets as
+ * two overlapping halves, under four octet by octet). */
+
+#define ONES UINT64_C(0x0101010101010101)
+
+/* The eight octets of W with each of 'A'..'Z' folded (lower() of each):
+ * on the low seven bits X of an octet (where adding at most 0x7f never
+ * carries into the next), X + 0x3f reaches the high bit when X >= 'A'
+ * and X + 0x25 when X > 'Z'; an octet from 0x80 is no letter. */
+static inline uint64_t lower8(uint64_t w) {
+  uint64_t x = w & (ONES * 0x7f);
+  uint64_t up = (x + ONES * 0x3f) & ~(x + ONES * 0x25) & ~w & (ONES * 0x80);
+  return w | up >> 2;
+}
+
+/* True if the words A and B are equal but for ASCII case: mostly decided
+ * by the first two tests (equal, or different in a bit other than the
+ * case bit 0x20). */
+static inline bool words_ieq(uint64_t a, uint64_t b) {
+  if (a == b)
+    return true;
+  if ((a ^ b) & ~(ONES * 0x20))
+    return false;
+  return lower8(a) == lower8(b);
+}
+
+bool dns_name_octets_ieq(const uint8_t *a, const uint8_t *b, size_t n) {
+  uint64_t x, y;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&x, a + i, 8);
+      memcpy(&y, b + i, 8);
+      if (!words_ieq(x, y))
+        return false;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return words_ieq(x, y);
+  }
+  if (n >= 4) {
+    uint32_t al, ah, bl, bh;
+    memcpy(&al, a, 4);
+    memcpy(&ah, a + n - 4, 4);
+    memcpy(&bl, b, 4);
+    memcpy(&bh, b + n - 4, 4);
+    return words_ieq((uint64_t)ah << 32 | al, (uint64_t)bh << 32 | bl);
+  }
+  for (size_t i = 0; i < n; i++)
+    if (lower(a[i]) != lower(b[i]))
+      return false;
+  return true;
+}
+
 void dns_name_set_root(dns_name *n) {
   n->len = 1;
   n->wire[0] = 0;
@@ -196,12 +252,7 @@ int dns_name_labels(const dns_name *n) {
 }
 
 bool dns_name_equal(const dns_name *a, const dns_name *b) {
-  if (a->len != b->len)
-    return false;
-  for (size_t i = 0; i < a->len; i++)
-    if (lower(a->wire[i]) != lower(b->wire[i]))
-      return false;
-  return true;
+  return a->len == b->len && dns_name_octets_ieq(a->wire, b->wire, a->len);
 }
 
 /* Offset in N's wire form where its last KEEP labels start. */
@@ -223,10 +274,7 @@ bool dns_name_is_under(const dns_name *n, const dns_name *parent) {
   size_t off = suffix_off(n, pl);
   if ((size_t)n->len - off != parent->len)
     return false;
-  for (size_t i = 0; i < parent->len; i++)
-    if (lower(n->wire[off + i]) != lower(parent->wire[i]))
-      return false;
-  return true;
+  return dns_name_octets_ieq(n->wire + off, parent->wire, parent->len);
 }
 
 void dns_name_suffix(const dns_name *n, int keep, dns_name *out) {
@@ -252,9 +300,25 @@ dns_err dns_name_prepend(const dns_name *n, const uint8_t *label, size_t len, dn
 }
 
 void dns_name_lower(const dns_name *n, dns_name *out) {
+  dns_name_lower_octets(n->wire, n->len, out->wire);
   out->len = n->len;
-  for (size_t i = 0; i < n->len; i++)
-    out->wire[i] = lower(n->wire[i]);
+}
+
+void dns_name_lower_octets(const uint8_t *in, size_t n, uint8_t *out) {
+  uint64_t w;
+  if (n >= 8) { /* with IN = OUT the last word reads folded octets: folded again, the same */
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&w, in + i, 8);
+      w = lower8(w);
+      memcpy(out + i, &w, 8);
+    }
+    memcpy(&w, in + n - 8, 8);
+    w = lower8(w);
+    memcpy(out + n - 8, &w, 8);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    out[i] = lower(in[i]);
 }
 
 int dns_name_compare(const dns_name *a, const dns_name *b) {

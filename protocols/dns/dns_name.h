@@ -62,6 +62,11 @@ int dns_name_labels(const dns_name *n);
 /* True if A and B are the same name, ignoring ASCII case. */
 bool dns_name_equal(const dns_name *a, const dns_name *b);
 
+/* True if the N octets at A and at B are equal ignoring ASCII case (as
+ * dns_name_equal compares names), eight octets a step; reads nothing past
+ * A[N-1] and B[N-1]. */
+bool dns_name_octets_ieq(const uint8_t *a, const uint8_t *b, size_t n);
+
 /* True if N is PARENT or below it ("a.b." is under "b." and under "."). */
 bool dns_name_is_under(const dns_name *n, const dns_name *parent);
 
@@ -74,6 +79,9 @@ dns_err dns_name_prepend(const dns_name *n, const uint8_t *label, size_t len, dn
 
 /* Copy of N with ASCII letters folded to lower case (OUT may be N). */
 void dns_name_lower(const dns_name *n, dns_name *out);
+/* The same for the N octets at IN, written at OUT (N octets; OUT may be
+ * IN, not otherwise overlapping it), eight a step. */
+void dns_name_lower_octets(const uint8_t *in, size_t n, uint8_t *out);
 
 /* Canonical order of RFC 4034 §6.1 (labels compared right to left, case
  * folded): negative, zero or positive like strcmp. Use it to sort names so

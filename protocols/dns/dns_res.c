@@ -211,6 +211,18 @@ void dns_res_action_clear(dns_res_action *act) {
   if (act->data)
     g_bytes_unref(act->data);
   act->data = NULL;
+  act->qlen = 0;
+}
+
+const uint8_t *dns_res_action_bytes(const dns_res_action *act, size_t *len) {
+  if (act->data) {
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(act->data, &n);
+    *len = n;
+    return p;
+  }
+  *len = act->qlen;
+  return act->qlen ? act->q : NULL;
 }
 
 void dns_res_event_clear(dns_res_event *ev) {
@@ -431,7 +443,12 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
     r->st.tcp_queries++;
   } else {
     a->kind = DNS_RES_ACT_UDP;
-    a->data = g_bytes_new(buf, res.len);
+    if (res.len <= sizeof a->q) {
+      memcpy(a->q, buf, res.len);
+      a->qlen = (uint16_t)res.len;
+    } else {
+      a->data = g_bytes_new(buf, res.len);
+    }
   }
   dns_idvec_add(&r->open, t); /* its action id above every other's */
   t->deadline = now + r->cfg.timeouts[t->tries];
@@ -445,11 +462,22 @@ void dns_res__send(dns_res *r, dns_res__task *t, int64_t now) {
 
 /* ---- servers ----------------------------------------------------------- */
 
-static void addr_text(const dns_rr *rr, char out[DNS_RES_ADDR_MAX]) {
-  if (rr->type == DNS_T_A)
-    snprintf(out, DNS_RES_ADDR_MAX, "%u.%u.%u.%u", rr->rd.a[0], rr->rd.a[1], rr->rd.a[2],
-             rr->rd.a[3]);
-  else if (!inet_ntop(AF_INET6, rr->rd.aaaa, out, DNS_RES_ADDR_MAX))
+/* An address as text: A as "%u.%u.%u.%u" writes it (without printf: a
+ * referral's glue and every cached server address goes through here),
+ * AAAA by inet_ntop. */
+void dns_res__addr_text(const dns_rr *rr, char out[DNS_RES_ADDR_MAX]) {
+  if (rr->type == DNS_T_A) {
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+      unsigned v = rr->rd.a[i];
+      if (v >= 100)
+        *p++ = (char)('0' + v / 100);
+      if (v >= 10)
+        *p++ = (char)('0' + v / 10 % 10);
+      *p++ = (char)('0' + v % 10);
+      *p++ = i < 3 ? '.' : '\0';
+    }
+  } else if (!inet_ntop(AF_INET6, rr->rd.aaaa, out, DNS_RES_ADDR_MAX))
     out[0] = '\0';
 }
 
@@ -491,7 +519,7 @@ static guint srvs_from_cache(dns_res *r, dns_res__task *t, guint at, const dns_n
     if (dns_cache_get(r->cache, name, types[ti], DNS_C_IN, now, a, NULL) == DNS_CACHE_RRSET)
       for (guint i = 0; i < a->len; i++) {
         char txt[DNS_RES_ADDR_MAX];
-        addr_text(&g_array_index(a, dns_rr, i), txt);
+        dns_res__addr_text(&g_array_index(a, dns_rr, i), txt);
         if (txt[0]) {
           guint before = t->nsrvs;
           srv_insert(t, at + k, name, txt);
@@ -515,7 +543,7 @@ static void add_ns(dns_res *r, dns_res__task *t, const dns_name *ns, const GArra
           !(rr->type == DNS_T_A || (r->cfg.ipv6 && rr->type == DNS_T_AAAA)))
         continue;
       char txt[DNS_RES_ADDR_MAX];
-      addr_text(rr, txt);
+      dns_res__addr_text(rr, txt);
       if (txt[0])
         srv_insert(t, G_MAXUINT, ns, txt);
     }
@@ -940,7 +968,7 @@ void dns_res__finish(dns_res *r, dns_res__task *t, uint16_t rcode, const char *r
       if (rr->type != DNS_T_A && !(r->cfg.ipv6 && rr->type == DNS_T_AAAA))
         continue;
       char txt[DNS_RES_ADDR_MAX];
-      addr_text(rr, txt);
+      dns_res__addr_text(rr, txt);
       if (txt[0]) {
         guint before = p->nsrvs;
         srv_insert(p, at, &qn, txt);

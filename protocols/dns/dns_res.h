@@ -14,9 +14,9 @@
  *     uint64_t id = dns_res_lookup(r, &qname, DNS_T_MX, now);
  *     loop:
  *       while (dns_res_next_action(r, &act)) {    // do what it says
- *         UDP: send act.data from act.sport to act.server:act.port;
+ *         UDP: send dns_res_action_bytes(&act) from act.sport to act.server:act.port;
  *              datagrams coming back -> dns_res_on_udp(r, act.id, from, ...)
- *         TCP: connect to act.server:act.port and write act.data (framed);
+ *         TCP: connect to act.server:act.port and write its bytes (framed; act.data);
  *              stream bytes coming back -> dns_res_on_tcp_bytes(r, act.id, ...)
  *         CLOSE: the engine is done with action act.id: release its port
  *              or close its connection; later input for it is ignored
@@ -76,7 +76,8 @@
 typedef struct dns_res dns_res;
 
 enum {
-  DNS_RES_ADDR_MAX = 48, /* an address as text, NUL included */
+  DNS_RES_ADDR_MAX = 48,     /* an address as text, NUL included */
+  DNS_RES_QUERY_INLINE = 96, /* a UDP query up to this long is kept in its action */
   DNS_RES_TIMEOUTS_MAX = 8,
 };
 
@@ -175,9 +176,19 @@ typedef struct {
   uint16_t port;  /* server port */
   uint16_t sport; /* source port drawn from env.rand (UDP; a hint for TCP) */
   uint16_t qid;
-  GBytes *data; /* UDP: the query datagram; TCP: the query with its two-octet
-                 * length prefix; CLOSE: NULL. Owned by the action. */
+  /* The octets (read them with dns_res_action_bytes): TCP: the query with
+   * its two-octet length prefix in DATA; UDP: the datagram in Q (QLEN
+   * octets) when it fits, the usual query (no block per query), else in
+   * DATA; CLOSE: none. DATA is owned by the action (NULL: none). */
+  GBytes *data;
+  uint16_t qlen;
+  uint8_t q[DNS_RES_QUERY_INLINE];
 } dns_res_action;
+
+/* The action's octets (see above) and their count in *LEN: NULL and 0 for
+ * CLOSE. Borrowed from ACT: valid while it is, until
+ * dns_res_action_clear. */
+const uint8_t *dns_res_action_bytes(const dns_res_action *act, size_t *len);
 
 /* Moves the next action into ACT (caller calls dns_res_action_clear).
  * Returns false, ACT untouched, if there is none. */

@@ -174,6 +174,9 @@ void dns_res__set_delegation(dns_res *r, dns_res__task *t, const dns_name *zone,
                              const GArray *glue, int64_t now);
 bool dns_res__follow_cname(dns_res *r, dns_res__task *t, const dns_rr *cname, int64_t now);
 void dns_res__rrs_append(GArray *dst, const GArray *src);
+/* An A or AAAA record's address as text into OUT ("" if AAAA cannot be
+ * written): what "%u.%u.%u.%u" and inet_ntop write. */
+void dns_res__addr_text(const dns_rr *rr, char out[DNS_RES_ADDR_MAX]);
 
 /* dns_res_resp.c */
 void dns_res__on_message(dns_res *r, dns_res__task *t, const uint8_t *data, size_t len, bool tcp,

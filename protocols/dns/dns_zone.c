@@ -265,10 +265,14 @@ static bool tail_may_match(const dns_name *n, const dns_name *p) {
   if (n->len < p->len)
     return false;
   const uint8_t *a = n->wire + (n->len - p->len);
-  for (size_t i = 0; i < p->len; i++)
-    if (a[i] != p->wire[i] && g_ascii_tolower(a[i]) != g_ascii_tolower(p->wire[i]))
+  if (p->len >= 8) { /* the first word differs beyond the case bit: the usual no, no call */
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, p->wire, 8);
+    if ((x ^ y) & ~UINT64_C(0x2020202020202020))
       return false;
-  return true;
+  }
+  return dns_name_octets_ieq(a, p->wire, p->len);
 }
 
 static const dns_zone *zone_for(dns_zone *const *zones, size_t n, const dns_name *qname) {
