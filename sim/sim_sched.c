@@ -1024,46 +1024,32 @@ static inline void maybe_compact(sim_sched *s) {
 
 /* --- API ------------------------------------------------------------ */
 
-/* Schedules at T >= now: every case. */
-static __attribute__((noinline)) sim_event_id schedule(sim_sched *s, sim_time t, sim_event_fn fn,
-                                                       void *a, void *b) {
-  g_assert(fn != NULL);
-  if (s->next_seq >= s->seq_limit)
-    renumber(s);
-  uint32_t i = slot_alloc(s);
-  slot *sl = &s->slots[i];
-  sl->fn = fn;
-  sl->a = a;
-  sl->b = b;
-  entry e = {t, (s->next_seq++ << SLOT_BITS) | i};
+/* Puts E, the entry of a slot already filled and counted, where it
+ * belongs: every case. Returns ID (so that a schedule ends in a tail
+ * call). */
+static __attribute__((noinline)) sim_event_id place(sim_sched *s, entry e, sim_event_id id) {
+  sim_time d = e.t - s->now;
   lane *l;
   int r;
-  if (t - s->now < s->run_max && (r = run_pick(s, t)) >= 0) {
+  if (d < s->run_max && (r = run_pick(s, e.t)) >= 0) {
     if (s->runs[r].len == s->runs[r].cap)
       run_grow(&s->runs[r]);
     run_append(s, r, e);
-  } else if (__builtin_expect(t - s->now >= s->lane_min, 0) && !s->radix &&
-             (l = lane_for(s, t - s->now)) != NULL) {
-    sl->lane = (uint32_t)(l - s->lanes) + 1;
+  } else if (__builtin_expect(d >= s->lane_min, 0) && !s->radix && (l = lane_for(s, d)) != NULL) {
+    s->slots[slot_of(&e)].lane = (uint32_t)(l - s->lanes) + 1;
     lane_push(s, l, e);
   } else {
     q_push(s, e);
   }
-  s->live++;
-  return (((sim_event_id)sl->gen << 32) | i) + 1;
+  return id;
 }
 
-/* Schedules at T: the common case (a heap with room, a free slot, no lane)
- * inline, ending in a tail call that returns the id, so that it saves no
- * registers; anything else (and T < now, which aborts) goes to
- * schedule/sim_sched_at's check. Same entries, same order as schedule. */
-/* The slot for a new event at T (slot I, taken off the free list): its
- * entry; *ID its id. */
+/* Fills slot I (taken off the free list) for FN(A, B) at T: its entry;
+ * *ID its id. */
 static inline __attribute__((always_inline)) entry slot_fill(sim_sched *s, uint32_t i, sim_time t,
                                                              sim_event_fn fn, void *a, void *b,
                                                              sim_event_id *id) {
   slot *sl = &s->slots[i];
-  s->free_head = (uint32_t)sl->next_free;
   sl->fn = fn;
   sl->a = a;
   sl->b = b;
@@ -1072,34 +1058,26 @@ static inline __attribute__((always_inline)) entry slot_fill(sim_sched *s, uint3
   return (entry){t, (s->next_seq++ << SLOT_BITS) | i};
 }
 
-typedef sim_event_id (*schedule_fn)(sim_sched *, sim_time, sim_event_fn, void *, void *);
-
-/* Schedules at T in run R, which has room, with the free slot at the head
- * of the list: schedule_fast's run case out of line, for sim_sched_after,
- * where inline it made gcc save four registers on every call (a leaf:
- * the tail call saves none). */
-static __attribute__((noinline)) sim_event_id schedule_run(sim_sched *s, int r, sim_time t,
-                                                           sim_event_fn fn, void *a, void *b) {
+/* Schedules at T >= now: every case. */
+static __attribute__((noinline)) sim_event_id schedule(sim_sched *s, sim_time t, sim_event_fn fn,
+                                                       void *a, void *b) {
+  g_assert(fn != NULL);
+  if (s->next_seq >= s->seq_limit)
+    renumber(s);
+  uint32_t i = slot_alloc(s);
   sim_event_id id;
-  run_append(s, r, slot_fill(s, s->free_head, t, fn, a, b, &id));
-  return id;
+  entry e = slot_fill(s, i, t, fn, a, b, &id);
+  return place(s, e, id);
 }
 
-static __attribute__((noinline)) sim_event_id schedule(sim_sched *s, sim_time t, sim_event_fn fn,
-                                                       void *a, void *b);
-
-/* Schedules at T >= last in the radix heap in use (count > 0), with the
- * free slot at the head of the list: into its bucket when that has room,
- * else through schedule. Out of line, so that schedule_fast saves no
- * registers for it. */
-static __attribute__((noinline)) sim_event_id schedule_bucket(sim_sched *s, sim_time t,
-                                                              sim_event_fn fn, void *a, void *b) {
-  unsigned k = bucket_of(s->last, t);
+/* Places E (ID) in the radix heap in use (count > 0, E.t >= last): into
+ * its bucket when that has room, else through place. Out of line, so that
+ * schedule_fast saves no registers for it. */
+static __attribute__((noinline)) sim_event_id place_bucket(sim_sched *s, entry e, sim_event_id id) {
+  unsigned k = bucket_of(s->last, e.t);
   bucket *bk = &s->bk[k];
   if (__builtin_expect(bk->len == bk->cap, 0))
-    return schedule(s, t, fn, a, b);
-  sim_event_id id;
-  entry e = slot_fill(s, s->free_head, t, fn, a, b, &id);
+    return place(s, e, id);
   if (e.t < bk->min) {
     bk->min = e.t;
     bk->min_i = bk->len;
@@ -1110,23 +1088,20 @@ static __attribute__((noinline)) sim_event_id schedule_bucket(sim_sched *s, sim_
   return id;
 }
 
-/* Schedules at T >= now + lane_min (and >= now + run_max) in heap mode,
- * with the free slot at the head of the list: behind the head of the lane
- * for that delay when it has one in the heap and room in its ring (the
- * timers re-armed at one delay: keepalives, TIME_WAIT, session timeouts,
- * the initial RTO), else through schedule, which would pick the same lane
- * (a delay has at most one). Out of line, as schedule_bucket. */
-static __attribute__((noinline)) sim_event_id schedule_lane(sim_sched *s, sim_time t,
-                                                            sim_event_fn fn, void *a, void *b) {
-  sim_time d = t - s->now;
+/* Places E (ID), at now + lane_min or later (and at now + run_max or
+ * later), in heap mode: behind the head of the lane for that delay when it
+ * has one in the heap and room in its ring (the timers re-armed at one
+ * delay: keepalives, TIME_WAIT, session timeouts, the initial RTO), else
+ * through place, which would pick the same lane (a delay has at most one).
+ * Out of line, as place_bucket. */
+static __attribute__((noinline)) sim_event_id place_lane(sim_sched *s, entry e, sim_event_id id) {
+  sim_time d = e.t - s->now;
   lane *l = s->lanes;
   while (l->delay != d)
     if (++l == s->lanes + NLANES)
-      return schedule(s, t, fn, a, b);
+      return place(s, e, id);
   if (__builtin_expect(!l->in_q || l->len == l->cap, 0))
-    return schedule(s, t, fn, a, b);
-  sim_event_id id;
-  entry e = slot_fill(s, s->free_head, t, fn, a, b, &id);
+    return place(s, e, id);
   s->slots[slot_of(&e)].lane = (uint32_t)(l - s->lanes) + 1;
   l->e[(l->head + l->len) & (l->cap - 1)] = e;
   l->len++;
@@ -1134,34 +1109,45 @@ static __attribute__((noinline)) sim_event_id schedule_lane(sim_sched *s, sim_ti
   return id;
 }
 
+typedef sim_event_id (*schedule_fn)(sim_sched *, sim_time, sim_event_fn, void *, void *);
+
+/* Schedules at T. The slot is filled first (its arguments then need no
+ * register), and the common placements follow inline: a run with room, a
+ * heap with room and no lane. Every other case, and T < now (which
+ * aborts), the sequence limit and the first use of a slot, go out of line
+ * (SLOW: schedule, or sim_sched_at's check) and end in tail calls that
+ * return the id, so that this saves no registers. Same entries, same
+ * places as schedule. */
 static inline __attribute__((always_inline)) sim_event_id schedule_fast(sim_sched *s, sim_time t,
                                                                         sim_event_fn fn, void *a,
-                                                                        void *b, schedule_fn slow,
-                                                                        bool run_inline) {
+                                                                        void *b, schedule_fn slow) {
   uint32_t i = s->free_head;
   if (__builtin_expect(t < s->now || !fn || s->next_seq >= s->seq_limit || i == UINT32_MAX, 0))
     return slow(s, t, fn, a, b);
+  s->free_head = (uint32_t)s->slots[i].next_free;
   sim_event_id id;
+  entry e = slot_fill(s, i, t, fn, a, b, &id);
   sim_time d = t - s->now;
-  int r;
-  if (d < s->run_max && (r = run_pick(s, t)) >= 0) {
-    if (__builtin_expect(s->runs[r].len == s->runs[r].cap, 0))
-      return slow(s, t, fn, a, b);
-    if (!run_inline)
-      return schedule_run(s, r, t, fn, a, b);
-    run_append(s, r, slot_fill(s, i, t, fn, a, b, &id));
-    return id;
+  if (d < s->run_max && t >= s->run_floor) {
+    for (int r = 0; r < NRUNS; r++) {
+      if (s->run_tail[r] <= t) {
+        if (__builtin_expect(s->runs[r].len == s->runs[r].cap, 0))
+          return place(s, e, id);
+        run_append(s, r, e);
+        return id;
+      }
+    }
+    return place(s, e, id); /* sets run_floor */
   }
   if (s->radix) { /* a bucket with room, a radix heap in use */
     if (__builtin_expect(s->count == 0 || t < s->last, 0))
-      return slow(s, t, fn, a, b);
-    return schedule_bucket(s, t, fn, a, b);
+      return place(s, e, id);
+    return place_bucket(s, e, id);
   }
   if (__builtin_expect(d >= s->lane_min, 0))
-    return d >= s->run_max ? schedule_lane(s, t, fn, a, b) : slow(s, t, fn, a, b);
+    return d >= s->run_max ? place_lane(s, e, id) : place(s, e, id);
   if (__builtin_expect(s->n + !s->hole >= s->radix_on || (!s->hole && s->n >= s->cap), 0))
-    return slow(s, t, fn, a, b);
-  entry e = slot_fill(s, i, t, fn, a, b, &id);
+    return place(s, e, id);
   if (s->hole) {
     s->hole = false; /* fused pop/push: drop the new entry into the root */
     return fill_hole(s, 0, e, id);
@@ -1178,12 +1164,12 @@ static __attribute__((noinline)) sim_event_id schedule_at_slow(sim_sched *s, sim
 }
 
 sim_event_id sim_sched_at(sim_sched *s, sim_time t, sim_event_fn fn, void *a, void *b) {
-  return schedule_fast(s, t, fn, a, b, schedule_at_slow, true);
+  return schedule_fast(s, t, fn, a, b, schedule_at_slow);
 }
 
 sim_event_id sim_sched_after(sim_sched *s, sim_time delay, sim_event_fn fn, void *a, void *b) {
   g_assert(delay >= 0);
-  return schedule_fast(s, sim_time_add(s->now, delay), fn, a, b, schedule, false);
+  return schedule_fast(s, sim_time_add(s->now, delay), fn, a, b, schedule);
 }
 
 bool sim_sched_cancel(sim_sched *s, sim_event_id id) {
