@@ -165,7 +165,7 @@ struct sim_sched {
   sim_time run_tail[NRUNS]; /* time of the last entry appended (<= now once the run is empty) */
   sim_time run_floor;       /* <= every run_tail (their minimum after a failed pick) */
   run runs[NRUNS];
-  int run_min;              /* the run whose head comes first; -1: all empty */
+  int run_min;              /* the run whose head comes first (any, its head RUN_EMPTY, if all are empty) */
   uint32_t run_mask;        /* bit r: run r has entries */
   size_t run_entries;       /* entries in the runs, heads included */
   sim_time run_max;         /* 0: no runs */
@@ -181,6 +181,11 @@ struct sim_sched {
   void *src_ctx;
   size_t live;
   sim_time now;
+  /* While running: the common turns of sim_sched_run take a front earlier
+   * than this, min(the source's time, until + 1); INT64_MIN after stop(),
+   * so that every turn goes through the general one, which looks at the
+   * source, until and stop. */
+  sim_time gate;
   uint64_t executed;
   size_t compactions;
   bool stop;
@@ -195,7 +200,6 @@ sim_sched *sim_sched_new(void) {
   s->radix_off = RADIX_OFF;
   s->lane_min = LANE_MIN;
   s->run_max = RUN_MAX;
-  s->run_min = -1;
   for (int k = 0; k < NRUNS; k++) {
     s->run_head[k] = RUN_EMPTY;
     s->run_tail[k] = INT64_MIN;
@@ -255,7 +259,10 @@ sim_time sim_sched_now(const sim_sched *s) { return s->now; }
 const sim_time *sim_sched__clock(const sim_sched *s) { return &s->now; }
 size_t sim_sched_pending(const sim_sched *s) { return s->live + (s->src_t != SIM_TIME_NEVER); }
 uint64_t sim_sched_executed(const sim_sched *s) { return s->executed; }
-void sim_sched_stop(sim_sched *s) { s->stop = true; }
+void sim_sched_stop(sim_sched *s) {
+  s->stop = true;
+  s->gate = INT64_MIN;
+}
 
 /* --- order ---------------------------------------------------------- */
 
@@ -697,19 +704,26 @@ static inline int run_pick(sim_sched *s, sim_time t) {
   return run_pick_none(s);
 }
 
-/* The run whose head comes first, -1 if all are empty. With one run
- * in use (most of the time after a pop: small.json's replay, 73 % of pops
- * leave at most one run with entries) it is that run; else a tournament
- * of three compares, no branch on their outcome. */
+/* The run whose head comes first; 0 (its head RUN_EMPTY) if all are
+ * empty. With one run in use (most of the time after a pop: small.json's
+ * replay, 73 % of pops leave at most one run with entries) it is that
+ * run; with two (39 % of pops on load-notls.json, 30 % one, 31 % three or
+ * four) one compare; else a tournament of three compares, no branch on
+ * their outcome. */
 static inline int runs_min(const sim_sched *s) {
   uint32_t m = s->run_mask;
   if (!(m & (m - 1)))
-    return m ? __builtin_ctz(m) : -1;
+    return m ? __builtin_ctz(m) : 0;
   const entry *h = s->run_head;
+  uint32_t m2 = m & (m - 1);
+  if (!(m2 & (m2 - 1))) {
+    int a = __builtin_ctz(m), b = __builtin_ctz(m2);
+    return less(&h[b], &h[a]) ? b : a;
+  }
   _Static_assert(NRUNS == 4, "runs_min compares four heads");
-  int a = less(&h[1], &h[0]);
-  int b = 2 + less(&h[3], &h[2]);
-  return less(&h[b], &h[a]) ? b : a;
+  const entry *a = h + less(&h[1], &h[0]);
+  const entry *b = h + 2 + less(&h[3], &h[2]);
+  return (int)((less(b, a) ? b : a) - h);
 }
 
 /* Appends E to run R, which has room. */
@@ -719,9 +733,10 @@ static inline void run_append(sim_sched *s, int r, entry e) {
   s->run_tail[r] = e.t;
   s->run_entries++;
   if (ru->len++ == 0) {
+    uint32_t m = s->run_mask;
     s->run_head[r] = e;
-    s->run_mask |= 1u << r;
-    if (s->run_min < 0 || less(&e, &s->run_head[s->run_min]))
+    s->run_mask = m | 1u << r;
+    if (!m || less(&e, &s->run_head[s->run_min]))
       s->run_min = r;
   }
 }
@@ -738,7 +753,7 @@ static __attribute__((noinline)) void run_grow(run *ru) {
 }
 
 /* Removes run R's head and returns it. */
-static inline entry run_take(sim_sched *s, int r) {
+static inline __attribute__((always_inline)) entry run_take(sim_sched *s, int r) {
   run *ru = &s->runs[r];
   entry e = s->run_head[r];
   ru->head = (ru->head + 1) & (ru->cap - 1);
@@ -774,7 +789,7 @@ static void runs_dissolve(sim_sched *s) {
   s->run_floor = INT64_MIN;
   s->run_entries = 0;
   s->run_mask = 0;
-  s->run_min = -1;
+  s->run_min = 0;
 }
 
 /* Drops the cancelled entries of the runs, keeping the others in order. */
@@ -1197,6 +1212,8 @@ void sim_sched_set_source(sim_sched *s, sim_time first, sim_source_fn fn, void *
   s->src_ctx = ctx;
   s->src_seq = s->next_seq++;
   s->src_t = first;
+  if (first < s->gate) /* set from a callback */
+    s->gate = first;
 }
 
 /* The front: the earliest entry of the queue and the runs (maybe
@@ -1220,7 +1237,7 @@ static inline bool find_front(sim_sched *s, front *f) {
   bool have = q_front(s, &f->t, &f->k);
   int r = s->run_min;
   f->r = -1;
-  if (r >= 0 && (!have || run_before(s, r, f->t, f->k))) {
+  if (s->run_mask && (!have || run_before(s, r, f->t, f->k))) {
     f->r = r;
     f->t = s->run_head[r].t;
     return true;
@@ -1371,58 +1388,97 @@ static __attribute__((noinline)) bool run_turn(sim_sched *s, sim_time until,
   return true;
 }
 
+/* The gate of sim_sched_run's common turns (see the field). */
+static inline sim_time run_gate(const sim_sched *s, sim_time until) {
+  if (s->stop)
+    return INT64_MIN;
+  sim_time u = until == INT64_MAX ? INT64_MAX : until + 1;
+  return s->src_t < u ? s->src_t : u;
+}
+
+/* Runs TOP, just taken off the queue or a run, unless it was cancelled:
+ * run_entry for sim_sched_run's common turns, releasing the slot with two
+ * stores fewer (a slot's fn is never read once released: its generation
+ * tells a stale id; its lane mark is cleared where it is set). */
+static inline __attribute__((always_inline)) void run_top(sim_sched *s, entry top) {
+  uint32_t i = slot_of(&top);
+  slot *sl = &s->slots[i];
+  sim_event_fn fn = sl->fn;
+  void *a = sl->a, *b = sl->b;
+  sl->gen++;
+  if (__builtin_expect(sl->lane != 0, 0)) {
+    lane *l = lane_left(s, sl, top.key);
+    sl->lane = 0;
+    sl->next_free = s->free_head;
+    s->free_head = i;
+    if (l)
+      lane_refill(s, l);
+  } else {
+    sl->next_free = s->free_head;
+    s->free_head = i;
+  }
+  if (!fn)
+    return;
+  s->live--;
+  s->now = top.t;
+  s->executed++;
+  fn(a, b);
+}
+
 sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
   g_assert(!s->running);
   g_assert(until >= s->now);
   s->running = true;
   s->stop = false;
+  s->gate = run_gate(s, until);
   sim_run_result res;
-  while (!s->stop) {
+  for (;;) {
     /* The common turns written out: the front is the heap's root (or the
-     * radix heap's front) or the first run's head; the source, the until
-     * limit and an empty queue take the general turn. */
+     * radix heap's front) or the first run's head, and earlier than the
+     * gate; the source, the until limit, stop and an empty queue take the
+     * general turn. */
     int r = s->run_min;
     entry top;
     if (__builtin_expect(!s->radix, 1)) {
       if (s->hole)
         fix_hole(s);
-      if (r >= 0 && (!s->n || less(&s->run_head[r], &s->heap[0]))) {
-        if (s->run_head[r].t >= s->src_t || s->run_head[r].t > until)
+      const entry *rh = &s->run_head[r]; /* RUN_EMPTY if no run has entries */
+      if (!s->n || less(rh, &s->heap[0])) {
+        if (rh->t >= s->gate)
           goto general;
         top = run_take(s, r);
-      } else if (s->n) {
-        if (s->heap[0].t >= s->src_t || s->heap[0].t > until)
+      } else {
+        if (s->heap[0].t >= s->gate)
           goto general;
         s->hole = true;
         top = s->heap[0];
-      } else {
-        goto general;
       }
     } else {
       sim_time t;
       unsigned k;
       bool have = radix_front(s, &t, &k);
-      if (r >= 0 && (!have || run_before(s, r, t, k))) {
-        if (s->run_head[r].t >= s->src_t || s->run_head[r].t > until)
+      if (s->run_mask && (!have || run_before(s, r, t, k))) {
+        if (s->run_head[r].t >= s->gate)
           goto general;
         top = run_take(s, r);
-      } else if (have) {
-        if (t >= s->src_t || t > until)
+      } else {
+        if (!have || t >= s->gate)
           goto general;
         top = radix_take(s, k, t);
         prefetch_next(s);
-      } else {
-        goto general;
       }
     }
-    run_entry(s, top);
+    run_top(s, top);
     continue;
   general:
+    if (s->stop) {
+      res = SIM_RUN_STOPPED;
+      break;
+    }
     if (!run_turn(s, until, &res))
-      goto out;
+      break;
+    s->gate = run_gate(s, until);
   }
-  res = SIM_RUN_STOPPED;
-out:
   s->stop = false;
   s->running = false;
   return res;

@@ -691,6 +691,60 @@ START_TEST(source_time_is_seen_by_next_time_and_until) {
 }
 END_TEST
 
+/* A source set by a callback while the run goes on: its events (from 15,
+ * at 15 and 25) must come before the later queued ones, in heap and run
+ * entries alike (events at 10..40 queued before, at 5 ns steps so that
+ * some of them sit in runs); the run's common turns must see it at once. */
+typedef struct {
+  rec *r;
+  sim_time next;
+} late_src;
+
+static sim_time late_src_fire(void *ctx) {
+  late_src *ls = ctx;
+  intptr_t tag = 1000 + (intptr_t)sim_sched_now(ls->r->s);
+  g_array_append_val(ls->r->log, tag);
+  sim_time t = ls->next;
+  ls->next = SIM_TIME_NEVER;
+  return t;
+}
+
+static late_src *late_ctx;
+
+static void set_late_source(void *a, void *b) {
+  log_tag(a, b);
+  rec *r = a;
+  sim_sched_set_source(r->s, 15, late_src_fire, late_ctx);
+}
+
+START_TEST(source_set_by_a_callback_runs_in_order) {
+  rec r = rec_new_mode(_i);
+  late_src ls = {&r, 25};
+  late_ctx = &ls;
+  sim_sched_at(r.s, 10, set_late_source, &r, (void *)10);
+  for (intptr_t t = 11; t <= 40; t++)
+    sim_sched_at(r.s, t, log_tag, &r, (void *)t);
+  ck_assert_int_eq(sim_sched_run(r.s, SIM_TIME_NEVER), SIM_RUN_IDLE);
+  /* 10..14, the source at 15, 15..24, the source at 25, 25..40 (equal
+   * times: the queued events first, they were scheduled before). */
+  GArray *want = g_array_new(FALSE, FALSE, sizeof(intptr_t));
+  for (intptr_t t = 10; t <= 40; t++) {
+    g_array_append_val(want, t);
+    if (t == 15 || t == 25) {
+      intptr_t s = 1000 + t;
+      g_array_append_val(want, s);
+    }
+  }
+  ck_assert_uint_eq(r.log->len, want->len);
+  for (guint i = 0; i < want->len; i++)
+    ck_assert_msg(g_array_index(r.log, intptr_t, i) == g_array_index(want, intptr_t, i),
+                  "%s: position %u: got %ld want %ld", mode_names[_i], i,
+                  (long)g_array_index(r.log, intptr_t, i), (long)g_array_index(want, intptr_t, i));
+  g_array_free(want, TRUE);
+  rec_free(&r);
+}
+END_TEST
+
 /* A burst of 50,000 timers spread over 64 distinct times, run to the end
  * in radix mode: the bucket arrays it grew are given back as the buckets
  * drain (what stays is about 65 small arrays of 256 entries, far below the
@@ -734,6 +788,7 @@ int main(void) {
   tcase_add_test(tc, drained_buckets_give_their_arrays_back);
   tcase_add_loop_test(tc, source_runs_in_the_order_of_scheduled_events, 0, MODE_COUNT);
   tcase_add_loop_test(tc, source_time_is_seen_by_next_time_and_until, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, source_set_by_a_callback_runs_in_order, 0, MODE_COUNT);
   suite_add_tcase(s, tc);
   tc = tcase_create("control");
   tcase_add_loop_test(tc, cancel_skips_event, 0, MODE_COUNT);
