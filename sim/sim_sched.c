@@ -165,7 +165,7 @@ struct sim_sched {
   sim_time run_tail[NRUNS]; /* time of the last entry appended (<= now once the run is empty) */
   sim_time run_floor;       /* <= every run_tail (their minimum after a failed pick) */
   run runs[NRUNS];
-  int run_min;              /* the run whose head comes first; -1: all empty */
+  int run_min;              /* the run whose head comes first (any, its head RUN_EMPTY, if all are empty) */
   uint32_t run_mask;        /* bit r: run r has entries */
   size_t run_entries;       /* entries in the runs, heads included */
   sim_time run_max;         /* 0: no runs */
@@ -181,6 +181,11 @@ struct sim_sched {
   void *src_ctx;
   size_t live;
   sim_time now;
+  /* While running: the common turns of sim_sched_run take a front earlier
+   * than this, min(the source's time, until + 1); INT64_MIN after stop(),
+   * so that every turn goes through the general one, which looks at the
+   * source, until and stop. */
+  sim_time gate;
   uint64_t executed;
   size_t compactions;
   bool stop;
@@ -195,7 +200,6 @@ sim_sched *sim_sched_new(void) {
   s->radix_off = RADIX_OFF;
   s->lane_min = LANE_MIN;
   s->run_max = RUN_MAX;
-  s->run_min = -1;
   for (int k = 0; k < NRUNS; k++) {
     s->run_head[k] = RUN_EMPTY;
     s->run_tail[k] = INT64_MIN;
@@ -255,7 +259,10 @@ sim_time sim_sched_now(const sim_sched *s) { return s->now; }
 const sim_time *sim_sched__clock(const sim_sched *s) { return &s->now; }
 size_t sim_sched_pending(const sim_sched *s) { return s->live + (s->src_t != SIM_TIME_NEVER); }
 uint64_t sim_sched_executed(const sim_sched *s) { return s->executed; }
-void sim_sched_stop(sim_sched *s) { s->stop = true; }
+void sim_sched_stop(sim_sched *s) {
+  s->stop = true;
+  s->gate = INT64_MIN;
+}
 
 /* --- order ---------------------------------------------------------- */
 
@@ -697,19 +704,26 @@ static inline int run_pick(sim_sched *s, sim_time t) {
   return run_pick_none(s);
 }
 
-/* The run whose head comes first, -1 if all are empty. With one run
- * in use (most of the time after a pop: small.json's replay, 73 % of pops
- * leave at most one run with entries) it is that run; else a tournament
- * of three compares, no branch on their outcome. */
+/* The run whose head comes first; 0 (its head RUN_EMPTY) if all are
+ * empty. With one run in use (most of the time after a pop: small.json's
+ * replay, 73 % of pops leave at most one run with entries) it is that
+ * run; with two (39 % of pops on load-notls.json, 30 % one, 31 % three or
+ * four) one compare; else a tournament of three compares, no branch on
+ * their outcome. */
 static inline int runs_min(const sim_sched *s) {
   uint32_t m = s->run_mask;
   if (!(m & (m - 1)))
-    return m ? __builtin_ctz(m) : -1;
+    return m ? __builtin_ctz(m) : 0;
   const entry *h = s->run_head;
+  uint32_t m2 = m & (m - 1);
+  if (!(m2 & (m2 - 1))) {
+    int a = __builtin_ctz(m), b = __builtin_ctz(m2);
+    return less(&h[b], &h[a]) ? b : a;
+  }
   _Static_assert(NRUNS == 4, "runs_min compares four heads");
-  int a = less(&h[1], &h[0]);
-  int b = 2 + less(&h[3], &h[2]);
-  return less(&h[b], &h[a]) ? b : a;
+  const entry *a = h + less(&h[1], &h[0]);
+  const entry *b = h + 2 + less(&h[3], &h[2]);
+  return (int)((less(b, a) ? b : a) - h);
 }
 
 /* Appends E to run R, which has room. */
@@ -719,9 +733,10 @@ static inline void run_append(sim_sched *s, int r, entry e) {
   s->run_tail[r] = e.t;
   s->run_entries++;
   if (ru->len++ == 0) {
+    uint32_t m = s->run_mask;
     s->run_head[r] = e;
-    s->run_mask |= 1u << r;
-    if (s->run_min < 0 || less(&e, &s->run_head[s->run_min]))
+    s->run_mask = m | 1u << r;
+    if (!m || less(&e, &s->run_head[s->run_min]))
       s->run_min = r;
   }
 }
@@ -738,7 +753,7 @@ static __attribute__((noinline)) void run_grow(run *ru) {
 }
 
 /* Removes run R's head and returns it. */
-static inline entry run_take(sim_sched *s, int r) {
+static inline __attribute__((always_inline)) entry run_take(sim_sched *s, int r) {
   run *ru = &s->runs[r];
   entry e = s->run_head[r];
   ru->head = (ru->head + 1) & (ru->cap - 1);
@@ -774,7 +789,7 @@ static void runs_dissolve(sim_sched *s) {
   s->run_floor = INT64_MIN;
   s->run_entries = 0;
   s->run_mask = 0;
-  s->run_min = -1;
+  s->run_min = 0;
 }
 
 /* Drops the cancelled entries of the runs, keeping the others in order. */
@@ -1024,46 +1039,32 @@ static inline void maybe_compact(sim_sched *s) {
 
 /* --- API ------------------------------------------------------------ */
 
-/* Schedules at T >= now: every case. */
-static __attribute__((noinline)) sim_event_id schedule(sim_sched *s, sim_time t, sim_event_fn fn,
-                                                       void *a, void *b) {
-  g_assert(fn != NULL);
-  if (s->next_seq >= s->seq_limit)
-    renumber(s);
-  uint32_t i = slot_alloc(s);
-  slot *sl = &s->slots[i];
-  sl->fn = fn;
-  sl->a = a;
-  sl->b = b;
-  entry e = {t, (s->next_seq++ << SLOT_BITS) | i};
+/* Puts E, the entry of a slot already filled and counted, where it
+ * belongs: every case. Returns ID (so that a schedule ends in a tail
+ * call). */
+static __attribute__((noinline)) sim_event_id place(sim_sched *s, entry e, sim_event_id id) {
+  sim_time d = e.t - s->now;
   lane *l;
   int r;
-  if (t - s->now < s->run_max && (r = run_pick(s, t)) >= 0) {
+  if (d < s->run_max && (r = run_pick(s, e.t)) >= 0) {
     if (s->runs[r].len == s->runs[r].cap)
       run_grow(&s->runs[r]);
     run_append(s, r, e);
-  } else if (__builtin_expect(t - s->now >= s->lane_min, 0) && !s->radix &&
-             (l = lane_for(s, t - s->now)) != NULL) {
-    sl->lane = (uint32_t)(l - s->lanes) + 1;
+  } else if (__builtin_expect(d >= s->lane_min, 0) && !s->radix && (l = lane_for(s, d)) != NULL) {
+    s->slots[slot_of(&e)].lane = (uint32_t)(l - s->lanes) + 1;
     lane_push(s, l, e);
   } else {
     q_push(s, e);
   }
-  s->live++;
-  return (((sim_event_id)sl->gen << 32) | i) + 1;
+  return id;
 }
 
-/* Schedules at T: the common case (a heap with room, a free slot, no lane)
- * inline, ending in a tail call that returns the id, so that it saves no
- * registers; anything else (and T < now, which aborts) goes to
- * schedule/sim_sched_at's check. Same entries, same order as schedule. */
-/* The slot for a new event at T (slot I, taken off the free list): its
- * entry; *ID its id. */
+/* Fills slot I (taken off the free list) for FN(A, B) at T: its entry;
+ * *ID its id. */
 static inline __attribute__((always_inline)) entry slot_fill(sim_sched *s, uint32_t i, sim_time t,
                                                              sim_event_fn fn, void *a, void *b,
                                                              sim_event_id *id) {
   slot *sl = &s->slots[i];
-  s->free_head = (uint32_t)sl->next_free;
   sl->fn = fn;
   sl->a = a;
   sl->b = b;
@@ -1072,34 +1073,26 @@ static inline __attribute__((always_inline)) entry slot_fill(sim_sched *s, uint3
   return (entry){t, (s->next_seq++ << SLOT_BITS) | i};
 }
 
-typedef sim_event_id (*schedule_fn)(sim_sched *, sim_time, sim_event_fn, void *, void *);
-
-/* Schedules at T in run R, which has room, with the free slot at the head
- * of the list: schedule_fast's run case out of line, for sim_sched_after,
- * where inline it made gcc save four registers on every call (a leaf:
- * the tail call saves none). */
-static __attribute__((noinline)) sim_event_id schedule_run(sim_sched *s, int r, sim_time t,
-                                                           sim_event_fn fn, void *a, void *b) {
+/* Schedules at T >= now: every case. */
+static __attribute__((noinline)) sim_event_id schedule(sim_sched *s, sim_time t, sim_event_fn fn,
+                                                       void *a, void *b) {
+  g_assert(fn != NULL);
+  if (s->next_seq >= s->seq_limit)
+    renumber(s);
+  uint32_t i = slot_alloc(s);
   sim_event_id id;
-  run_append(s, r, slot_fill(s, s->free_head, t, fn, a, b, &id));
-  return id;
+  entry e = slot_fill(s, i, t, fn, a, b, &id);
+  return place(s, e, id);
 }
 
-static __attribute__((noinline)) sim_event_id schedule(sim_sched *s, sim_time t, sim_event_fn fn,
-                                                       void *a, void *b);
-
-/* Schedules at T >= last in the radix heap in use (count > 0), with the
- * free slot at the head of the list: into its bucket when that has room,
- * else through schedule. Out of line, so that schedule_fast saves no
- * registers for it. */
-static __attribute__((noinline)) sim_event_id schedule_bucket(sim_sched *s, sim_time t,
-                                                              sim_event_fn fn, void *a, void *b) {
-  unsigned k = bucket_of(s->last, t);
+/* Places E (ID) in the radix heap in use (count > 0, E.t >= last): into
+ * its bucket when that has room, else through place. Out of line, so that
+ * schedule_fast saves no registers for it. */
+static __attribute__((noinline)) sim_event_id place_bucket(sim_sched *s, entry e, sim_event_id id) {
+  unsigned k = bucket_of(s->last, e.t);
   bucket *bk = &s->bk[k];
   if (__builtin_expect(bk->len == bk->cap, 0))
-    return schedule(s, t, fn, a, b);
-  sim_event_id id;
-  entry e = slot_fill(s, s->free_head, t, fn, a, b, &id);
+    return place(s, e, id);
   if (e.t < bk->min) {
     bk->min = e.t;
     bk->min_i = bk->len;
@@ -1110,23 +1103,20 @@ static __attribute__((noinline)) sim_event_id schedule_bucket(sim_sched *s, sim_
   return id;
 }
 
-/* Schedules at T >= now + lane_min (and >= now + run_max) in heap mode,
- * with the free slot at the head of the list: behind the head of the lane
- * for that delay when it has one in the heap and room in its ring (the
- * timers re-armed at one delay: keepalives, TIME_WAIT, session timeouts,
- * the initial RTO), else through schedule, which would pick the same lane
- * (a delay has at most one). Out of line, as schedule_bucket. */
-static __attribute__((noinline)) sim_event_id schedule_lane(sim_sched *s, sim_time t,
-                                                            sim_event_fn fn, void *a, void *b) {
-  sim_time d = t - s->now;
+/* Places E (ID), at now + lane_min or later (and at now + run_max or
+ * later), in heap mode: behind the head of the lane for that delay when it
+ * has one in the heap and room in its ring (the timers re-armed at one
+ * delay: keepalives, TIME_WAIT, session timeouts, the initial RTO), else
+ * through place, which would pick the same lane (a delay has at most one).
+ * Out of line, as place_bucket. */
+static __attribute__((noinline)) sim_event_id place_lane(sim_sched *s, entry e, sim_event_id id) {
+  sim_time d = e.t - s->now;
   lane *l = s->lanes;
   while (l->delay != d)
     if (++l == s->lanes + NLANES)
-      return schedule(s, t, fn, a, b);
+      return place(s, e, id);
   if (__builtin_expect(!l->in_q || l->len == l->cap, 0))
-    return schedule(s, t, fn, a, b);
-  sim_event_id id;
-  entry e = slot_fill(s, s->free_head, t, fn, a, b, &id);
+    return place(s, e, id);
   s->slots[slot_of(&e)].lane = (uint32_t)(l - s->lanes) + 1;
   l->e[(l->head + l->len) & (l->cap - 1)] = e;
   l->len++;
@@ -1134,34 +1124,45 @@ static __attribute__((noinline)) sim_event_id schedule_lane(sim_sched *s, sim_ti
   return id;
 }
 
+typedef sim_event_id (*schedule_fn)(sim_sched *, sim_time, sim_event_fn, void *, void *);
+
+/* Schedules at T. The slot is filled first (its arguments then need no
+ * register), and the common placements follow inline: a run with room, a
+ * heap with room and no lane. Every other case, and T < now (which
+ * aborts), the sequence limit and the first use of a slot, go out of line
+ * (SLOW: schedule, or sim_sched_at's check) and end in tail calls that
+ * return the id, so that this saves no registers. Same entries, same
+ * places as schedule. */
 static inline __attribute__((always_inline)) sim_event_id schedule_fast(sim_sched *s, sim_time t,
                                                                         sim_event_fn fn, void *a,
-                                                                        void *b, schedule_fn slow,
-                                                                        bool run_inline) {
+                                                                        void *b, schedule_fn slow) {
   uint32_t i = s->free_head;
   if (__builtin_expect(t < s->now || !fn || s->next_seq >= s->seq_limit || i == UINT32_MAX, 0))
     return slow(s, t, fn, a, b);
+  s->free_head = (uint32_t)s->slots[i].next_free;
   sim_event_id id;
+  entry e = slot_fill(s, i, t, fn, a, b, &id);
   sim_time d = t - s->now;
-  int r;
-  if (d < s->run_max && (r = run_pick(s, t)) >= 0) {
-    if (__builtin_expect(s->runs[r].len == s->runs[r].cap, 0))
-      return slow(s, t, fn, a, b);
-    if (!run_inline)
-      return schedule_run(s, r, t, fn, a, b);
-    run_append(s, r, slot_fill(s, i, t, fn, a, b, &id));
-    return id;
+  if (d < s->run_max && t >= s->run_floor) {
+    for (int r = 0; r < NRUNS; r++) {
+      if (s->run_tail[r] <= t) {
+        if (__builtin_expect(s->runs[r].len == s->runs[r].cap, 0))
+          return place(s, e, id);
+        run_append(s, r, e);
+        return id;
+      }
+    }
+    return place(s, e, id); /* sets run_floor */
   }
   if (s->radix) { /* a bucket with room, a radix heap in use */
     if (__builtin_expect(s->count == 0 || t < s->last, 0))
-      return slow(s, t, fn, a, b);
-    return schedule_bucket(s, t, fn, a, b);
+      return place(s, e, id);
+    return place_bucket(s, e, id);
   }
   if (__builtin_expect(d >= s->lane_min, 0))
-    return d >= s->run_max ? schedule_lane(s, t, fn, a, b) : slow(s, t, fn, a, b);
+    return d >= s->run_max ? place_lane(s, e, id) : place(s, e, id);
   if (__builtin_expect(s->n + !s->hole >= s->radix_on || (!s->hole && s->n >= s->cap), 0))
-    return slow(s, t, fn, a, b);
-  entry e = slot_fill(s, i, t, fn, a, b, &id);
+    return place(s, e, id);
   if (s->hole) {
     s->hole = false; /* fused pop/push: drop the new entry into the root */
     return fill_hole(s, 0, e, id);
@@ -1178,12 +1179,12 @@ static __attribute__((noinline)) sim_event_id schedule_at_slow(sim_sched *s, sim
 }
 
 sim_event_id sim_sched_at(sim_sched *s, sim_time t, sim_event_fn fn, void *a, void *b) {
-  return schedule_fast(s, t, fn, a, b, schedule_at_slow, true);
+  return schedule_fast(s, t, fn, a, b, schedule_at_slow);
 }
 
 sim_event_id sim_sched_after(sim_sched *s, sim_time delay, sim_event_fn fn, void *a, void *b) {
   g_assert(delay >= 0);
-  return schedule_fast(s, sim_time_add(s->now, delay), fn, a, b, schedule, false);
+  return schedule_fast(s, sim_time_add(s->now, delay), fn, a, b, schedule);
 }
 
 bool sim_sched_cancel(sim_sched *s, sim_event_id id) {
@@ -1211,6 +1212,8 @@ void sim_sched_set_source(sim_sched *s, sim_time first, sim_source_fn fn, void *
   s->src_ctx = ctx;
   s->src_seq = s->next_seq++;
   s->src_t = first;
+  if (first < s->gate) /* set from a callback */
+    s->gate = first;
 }
 
 /* The front: the earliest entry of the queue and the runs (maybe
@@ -1234,7 +1237,7 @@ static inline bool find_front(sim_sched *s, front *f) {
   bool have = q_front(s, &f->t, &f->k);
   int r = s->run_min;
   f->r = -1;
-  if (r >= 0 && (!have || run_before(s, r, f->t, f->k))) {
+  if (s->run_mask && (!have || run_before(s, r, f->t, f->k))) {
     f->r = r;
     f->t = s->run_head[r].t;
     return true;
@@ -1385,58 +1388,97 @@ static __attribute__((noinline)) bool run_turn(sim_sched *s, sim_time until,
   return true;
 }
 
+/* The gate of sim_sched_run's common turns (see the field). */
+static inline sim_time run_gate(const sim_sched *s, sim_time until) {
+  if (s->stop)
+    return INT64_MIN;
+  sim_time u = until == INT64_MAX ? INT64_MAX : until + 1;
+  return s->src_t < u ? s->src_t : u;
+}
+
+/* Runs TOP, just taken off the queue or a run, unless it was cancelled:
+ * run_entry for sim_sched_run's common turns, releasing the slot with two
+ * stores fewer (a slot's fn is never read once released: its generation
+ * tells a stale id; its lane mark is cleared where it is set). */
+static inline __attribute__((always_inline)) void run_top(sim_sched *s, entry top) {
+  uint32_t i = slot_of(&top);
+  slot *sl = &s->slots[i];
+  sim_event_fn fn = sl->fn;
+  void *a = sl->a, *b = sl->b;
+  sl->gen++;
+  if (__builtin_expect(sl->lane != 0, 0)) {
+    lane *l = lane_left(s, sl, top.key);
+    sl->lane = 0;
+    sl->next_free = s->free_head;
+    s->free_head = i;
+    if (l)
+      lane_refill(s, l);
+  } else {
+    sl->next_free = s->free_head;
+    s->free_head = i;
+  }
+  if (!fn)
+    return;
+  s->live--;
+  s->now = top.t;
+  s->executed++;
+  fn(a, b);
+}
+
 sim_run_result sim_sched_run(sim_sched *s, sim_time until) {
   g_assert(!s->running);
   g_assert(until >= s->now);
   s->running = true;
   s->stop = false;
+  s->gate = run_gate(s, until);
   sim_run_result res;
-  while (!s->stop) {
+  for (;;) {
     /* The common turns written out: the front is the heap's root (or the
-     * radix heap's front) or the first run's head; the source, the until
-     * limit and an empty queue take the general turn. */
+     * radix heap's front) or the first run's head, and earlier than the
+     * gate; the source, the until limit, stop and an empty queue take the
+     * general turn. */
     int r = s->run_min;
     entry top;
     if (__builtin_expect(!s->radix, 1)) {
       if (s->hole)
         fix_hole(s);
-      if (r >= 0 && (!s->n || less(&s->run_head[r], &s->heap[0]))) {
-        if (s->run_head[r].t >= s->src_t || s->run_head[r].t > until)
+      const entry *rh = &s->run_head[r]; /* RUN_EMPTY if no run has entries */
+      if (!s->n || less(rh, &s->heap[0])) {
+        if (rh->t >= s->gate)
           goto general;
         top = run_take(s, r);
-      } else if (s->n) {
-        if (s->heap[0].t >= s->src_t || s->heap[0].t > until)
+      } else {
+        if (s->heap[0].t >= s->gate)
           goto general;
         s->hole = true;
         top = s->heap[0];
-      } else {
-        goto general;
       }
     } else {
       sim_time t;
       unsigned k;
       bool have = radix_front(s, &t, &k);
-      if (r >= 0 && (!have || run_before(s, r, t, k))) {
-        if (s->run_head[r].t >= s->src_t || s->run_head[r].t > until)
+      if (s->run_mask && (!have || run_before(s, r, t, k))) {
+        if (s->run_head[r].t >= s->gate)
           goto general;
         top = run_take(s, r);
-      } else if (have) {
-        if (t >= s->src_t || t > until)
+      } else {
+        if (!have || t >= s->gate)
           goto general;
         top = radix_take(s, k, t);
         prefetch_next(s);
-      } else {
-        goto general;
       }
     }
-    run_entry(s, top);
+    run_top(s, top);
     continue;
   general:
+    if (s->stop) {
+      res = SIM_RUN_STOPPED;
+      break;
+    }
     if (!run_turn(s, until, &res))
-      goto out;
+      break;
+    s->gate = run_gate(s, until);
   }
-  res = SIM_RUN_STOPPED;
-out:
   s->stop = false;
   s->running = false;
   return res;

@@ -369,6 +369,9 @@ typedef struct {
   bool lanes; /* delays from a fixed set too, with lanes from 2,000 ns on */
   size_t max_waiting; /* most entries seen waiting in lanes */
   size_t max_in_runs; /* most entries seen in runs */
+  bool stops;     /* some callbacks call sim_sched_stop */
+  bool stop_sent; /* stop was called in this run: no event may follow */
+  int stopped;    /* runs that returned SIM_RUN_STOPPED */
   char err[160];
 } model;
 
@@ -425,6 +428,8 @@ static void model_fire(void *a, void *b) {
   intptr_t i = (intptr_t)b;
   model_ev *e = &g_array_index(m->evs, model_ev, i);
   sim_time now = sim_sched_now(m->s);
+  if (m->stop_sent && !m->err[0])
+    g_snprintf(m->err, sizeof m->err, "event %ld ran after stop", (long)i);
   if (!m->err[0] && (e->ran || e->cancelled || e->t != now || now < m->last_t ||
                      (now == m->last_t && i < m->last_i)))
     g_snprintf(m->err, sizeof m->err,
@@ -449,6 +454,10 @@ static void model_fire(void *a, void *b) {
   } else if (model_rand(m, 4) == 0) {
     model_cancel_some(m);
   }
+  if (m->stops && model_rand(m, 40) == 0) {
+    sim_sched_stop(m->s);
+    m->stop_sent = true;
+  }
 }
 
 static sim_time model_next(const model *m) {
@@ -461,14 +470,15 @@ static sim_time model_next(const model *m) {
   return best;
 }
 
-static void random_workload(int mode, int heavy, bool lanes) {
+static void random_workload(int mode, int heavy, bool lanes, bool stops) {
   int _i = mode;
   model m = {.s = sched_new(_i),
              .evs = g_array_new(FALSE, FALSE, sizeof(model_ev)),
-             .lcg = 12345 + (uint64_t)_i + (uint64_t)heavy + (lanes ? 99 : 0),
+             .lcg = 12345 + (uint64_t)_i + (uint64_t)heavy + (lanes ? 99 : 0) + (stops ? 7 : 0),
              .last_i = -1,
              .heavy = heavy,
-             .lanes = lanes};
+             .lanes = lanes,
+             .stops = stops};
   /* With lanes, runs take only delays below 600 ns: run heads then
    * compete with heap and lane entries of every kind at equal times. */
   if (lanes) {
@@ -492,12 +502,17 @@ static void random_workload(int mode, int heavy, bool lanes) {
     sim_time until = sim_sched_now(m.s) + model_rand(&m, 200000);
     sim_run_result r = sim_sched_run(m.s, until);
     ck_assert_msg(!m.err[0], "%s: %s", mode_names[_i], m.err);
-    /* UNTIL: the clock is at the limit; IDLE: at the last event run. */
+    /* UNTIL: the clock is at the limit; IDLE: at the last event run;
+     * STOPPED: at the event that called stop. */
     if (r == SIM_RUN_UNTIL)
       ck_assert_int_eq(sim_sched_now(m.s), until);
+    else if (r == SIM_RUN_STOPPED)
+      ck_assert(m.stops && sim_sched_now(m.s) == m.last_t && m.last_t <= until);
     else
       ck_assert(r == SIM_RUN_IDLE && sim_sched_now(m.s) <= until);
-    ck_assert_int_ne(r, SIM_RUN_STOPPED);
+    ck_assert(r == SIM_RUN_STOPPED || !m.stop_sent);
+    m.stopped += r == SIM_RUN_STOPPED;
+    m.stop_sent = false;
     segments++;
   }
   int want_runs = 0;
@@ -528,6 +543,8 @@ static void random_workload(int mode, int heavy, bool lanes) {
     ck_assert_uint_eq(m.max_in_runs, 0);
   else
     ck_assert_msg(m.max_in_runs > 0, "%s: no entry in a run", mode_names[_i]);
+  if (stops)
+    ck_assert_msg(m.stopped > 10, "%s: %d runs stopped", mode_names[_i], m.stopped);
   /* Heavy cancelling drops the cancelled entries in bulk. */
   if (heavy)
     ck_assert_msg(sim_sched__compactions(m.s) > 0, "%s: %zu compactions", mode_names[_i],
@@ -536,21 +553,28 @@ static void random_workload(int mode, int heavy, bool lanes) {
   g_array_free(m.evs, TRUE);
 }
 
-START_TEST(random_workload_matches_model) { random_workload(_i, 0, false); }
+START_TEST(random_workload_matches_model) { random_workload(_i, 0, false, false); }
 END_TEST
 
 /* Events with fixed delays wait in lanes (only each lane's head is in the
  * heap); the order must stay the model's, cancels and compaction included,
  * and when the queue moves to the radix heap and back. */
-START_TEST(lane_workload_matches_model) { random_workload(_i, 0, true); }
+START_TEST(lane_workload_matches_model) { random_workload(_i, 0, true, false); }
 END_TEST
 
-START_TEST(lane_cancel_heavy_workload_matches_model) { random_workload(_i, 6, true); }
+START_TEST(lane_cancel_heavy_workload_matches_model) { random_workload(_i, 6, true, false); }
 END_TEST
 
 /* Most events cancelled, so that they outnumber the live ones and are
  * removed in bulk (compaction) while the order must stay the model's. */
-START_TEST(cancel_heavy_workload_matches_model) { random_workload(_i, 6, false); }
+START_TEST(cancel_heavy_workload_matches_model) { random_workload(_i, 6, false, false); }
+END_TEST
+
+/* Callbacks that call stop now and then: each run returns after the
+ * callback that stopped it, the next one goes on in the model's order
+ * (the run loop's gate must send the turn after a stop to the general
+ * turn, and be reset by the next run). */
+START_TEST(stopping_workload_matches_model) { random_workload(_i, 0, true, true); }
 END_TEST
 
 START_TEST(default_limits_switch_both_ways) {
@@ -691,6 +715,60 @@ START_TEST(source_time_is_seen_by_next_time_and_until) {
 }
 END_TEST
 
+/* A source set by a callback while the run goes on: its events (from 15,
+ * at 15 and 25) must come before the later queued ones, in heap and run
+ * entries alike (events at 10..40 queued before, at 5 ns steps so that
+ * some of them sit in runs); the run's common turns must see it at once. */
+typedef struct {
+  rec *r;
+  sim_time next;
+} late_src;
+
+static sim_time late_src_fire(void *ctx) {
+  late_src *ls = ctx;
+  intptr_t tag = 1000 + (intptr_t)sim_sched_now(ls->r->s);
+  g_array_append_val(ls->r->log, tag);
+  sim_time t = ls->next;
+  ls->next = SIM_TIME_NEVER;
+  return t;
+}
+
+static late_src *late_ctx;
+
+static void set_late_source(void *a, void *b) {
+  log_tag(a, b);
+  rec *r = a;
+  sim_sched_set_source(r->s, 15, late_src_fire, late_ctx);
+}
+
+START_TEST(source_set_by_a_callback_runs_in_order) {
+  rec r = rec_new_mode(_i);
+  late_src ls = {&r, 25};
+  late_ctx = &ls;
+  sim_sched_at(r.s, 10, set_late_source, &r, (void *)10);
+  for (intptr_t t = 11; t <= 40; t++)
+    sim_sched_at(r.s, t, log_tag, &r, (void *)t);
+  ck_assert_int_eq(sim_sched_run(r.s, SIM_TIME_NEVER), SIM_RUN_IDLE);
+  /* 10..14, the source at 15, 15..24, the source at 25, 25..40 (equal
+   * times: the queued events first, they were scheduled before). */
+  GArray *want = g_array_new(FALSE, FALSE, sizeof(intptr_t));
+  for (intptr_t t = 10; t <= 40; t++) {
+    g_array_append_val(want, t);
+    if (t == 15 || t == 25) {
+      intptr_t s = 1000 + t;
+      g_array_append_val(want, s);
+    }
+  }
+  ck_assert_uint_eq(r.log->len, want->len);
+  for (guint i = 0; i < want->len; i++)
+    ck_assert_msg(g_array_index(r.log, intptr_t, i) == g_array_index(want, intptr_t, i),
+                  "%s: position %u: got %ld want %ld", mode_names[_i], i,
+                  (long)g_array_index(r.log, intptr_t, i), (long)g_array_index(want, intptr_t, i));
+  g_array_free(want, TRUE);
+  rec_free(&r);
+}
+END_TEST
+
 /* A burst of 50,000 timers spread over 64 distinct times, run to the end
  * in radix mode: the bucket arrays it grew are given back as the buckets
  * drain (what stays is about 65 small arrays of 256 entries, far below the
@@ -730,10 +808,12 @@ int main(void) {
   tcase_add_loop_test(tc, cancel_heavy_workload_matches_model, 0, MODE_COUNT);
   tcase_add_loop_test(tc, lane_workload_matches_model, 0, MODE_COUNT);
   tcase_add_loop_test(tc, lane_cancel_heavy_workload_matches_model, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, stopping_workload_matches_model, 0, MODE_COUNT);
   tcase_add_test(tc, default_limits_switch_both_ways);
   tcase_add_test(tc, drained_buckets_give_their_arrays_back);
   tcase_add_loop_test(tc, source_runs_in_the_order_of_scheduled_events, 0, MODE_COUNT);
   tcase_add_loop_test(tc, source_time_is_seen_by_next_time_and_until, 0, MODE_COUNT);
+  tcase_add_loop_test(tc, source_set_by_a_callback_runs_in_order, 0, MODE_COUNT);
   suite_add_tcase(s, tc);
   tc = tcase_create("control");
   tcase_add_loop_test(tc, cancel_skips_event, 0, MODE_COUNT);
