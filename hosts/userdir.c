@@ -1,6 +1,8 @@
 /* userdir.c — addresses, passwords, mailbox hosts. */
 #include "userdir.h"
 
+#include "octet_hash.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -23,31 +25,11 @@ struct userdir {
   GHashTable *by_key; /* ukey* (an entry's) -> entry*, lookup only */
 };
 
-/* The hash of the N octets at S, eight a step (the last word overlapping
- * the one before; under eight octets two halves or octets): cheaper than
- * g_str_hash's octet loop for the ~20-octet addresses every delivery and
- * login looks up. */
+/* The hash of the N octets at S (octet_hash.h: eight a step), cheaper
+ * than g_str_hash's octet loop for the ~20-octet addresses every delivery
+ * and login looks up. */
 static guint key_hash(const char *s, size_t n) {
-  uint64_t h = (uint64_t)n * UINT64_C(0x9e3779b97f4a7c15), w;
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      memcpy(&w, s + i, 8);
-      h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
-      h ^= h >> 29;
-    }
-    memcpy(&w, s + n - 8, 8);
-  } else if (n >= 4) {
-    uint32_t lo, hi;
-    memcpy(&lo, s, 4);
-    memcpy(&hi, s + n - 4, 4);
-    w = (uint64_t)hi << 32 | lo;
-  } else {
-    w = n ? (uint64_t)(unsigned char)s[0] << 16 | (uint64_t)(unsigned char)s[n >> 1] << 8 |
-                (unsigned char)s[n - 1]
-          : 0;
-  }
-  h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
-  return (guint)(h ^ h >> 32);
+  return octet_hash((uint64_t)n * OCTET_HASH_K, s, n);
 }
 
 /* True if one of the N octets at S is in 'A'..'Z': eight a step (on the

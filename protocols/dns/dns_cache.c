@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "dns_cache_int.h"
+#include "octet_hash.h"
 
 enum { NX_TYPE = 0 }; /* the key type of an NXDOMAIN entry */
 #define NS_PER_S INT64_C(1000000000)
@@ -337,33 +338,13 @@ void dns_cache_config_defaults(dns_cache_config *cfg) {
   cfg->max_neg_ttl = 3 * 3600; /* RFC 2308 §5: one to three hours */
 }
 
-/* The key's hash: the (lower-cased) wire form read eight octets a step,
- * the last word overlapping the one before (an entry ends at its data:
- * nothing is read past the name), names under 8 octets as two overlapping
- * halves; each word mixed in by a multiply. Equal keys read the same
- * words, so hash the same. */
+/* The key's hash: the (lower-cased) wire form by octet_hash (eight octets
+ * a step, nothing read past the name), seeded by its length, type and
+ * class. Equal keys hash the same. */
 static guint ckey_hash(gconstpointer p) {
   const centry *k = p;
-  const uint8_t *d = k->data;
-  size_t n = k->klen;
-  uint64_t h = (uint64_t)n << 32 ^ (uint64_t)k->type << 16 ^ k->rclass, w;
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      memcpy(&w, d + i, 8);
-      h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
-      h ^= h >> 29;
-    }
-    memcpy(&w, d + n - 8, 8);
-  } else if (n >= 4) {
-    uint32_t lo, hi;
-    memcpy(&lo, d, 4);
-    memcpy(&hi, d + n - 4, 4);
-    w = (uint64_t)hi << 32 | lo;
-  } else {
-    w = n ? (uint64_t)d[0] << 16 | (uint64_t)d[n >> 1] << 8 | d[n - 1] : 0;
-  }
-  h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
-  return (guint)(h ^ h >> 32);
+  return octet_hash((uint64_t)k->klen << 32 ^ (uint64_t)k->type << 16 ^ k->rclass, k->data,
+                    k->klen);
 }
 
 static gboolean ckey_equal(gconstpointer a, gconstpointer b) {
