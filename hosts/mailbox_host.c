@@ -573,7 +573,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
     cfg.ext_starttls = tls;
     cfg.ext_auth = false;
     smtp_env env = smtp_glue_env_on(&c->tr.smtp, true, mb->h);
-    c->e.smtp = smtp_srv_renew(g_steal_pointer(&mb->spare_smtp), &cfg, &env);
+    c->e.smtp = smtp_srv_renew(smtp_srv_take(&mb->spare_smtp), &cfg, &env);
     c->s = session_accept_in(session_take(&mb->spare_s), mb->h, tc, &smtp_glue_srv_ops, c->e.smtp, &smtp_owner, c);
     smtp_glue_attach(&c->tr.smtp, c->s);
     break;

@@ -900,7 +900,7 @@ static smtp_cli *cli_create(agent *a) {
   cfg.quit_when_idle = false;
   smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
   smtp_glue_attach(&a->tr, a->s);
-  return smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cfg, &env, a->opened);
+  return smtp_cli_renew(smtp_cli_take(&m->spare_cli), &cfg, &env, a->opened);
 }
 
 static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
@@ -916,9 +916,12 @@ static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
     smtp_cli_connection_lost(a->cli, now);
     cli_pump(a, s);
   }
-  session_free(a->s);
+  if (m->up) /* the block kept for the next connection (either side) */
+    session_keep(&m->spare_s, a->s);
+  else
+    session_free(a->s);
   a->s = NULL;
-  smtp_cli_keep(&m->spare_cli, a->cli);
+  smtp_cli_keep_upto(&m->spare_cli, a->cli, MTA__ENGINE_SPARES);
   a->cli = NULL;
   if (!a->retry->len) {
     agent_end(a);
@@ -1011,7 +1014,8 @@ static void agent_connect(agent *a) {
    * SMTP client nor copies a body into one (a queue run's burst of
    * connections to dead destinations held ~1 KiB of client per attempt). */
   a->opened = host_now(m->h);
-  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, NULL, &cli_owner, a);
+  a->s = session_connect_in(session_take(&m->spare_s), m->h, &sa, a->cand->port, NULL,
+                            &smtp_glue_cli_ops, NULL, &cli_owner, a);
   m->st.sessions_out++;
 }
 

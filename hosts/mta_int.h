@@ -48,6 +48,10 @@ typedef struct { /* 8 octets: one per message the host ever accepted */
 
 typedef struct mta__dest mta__dest;
 
+/* Ended SMTP engines kept a host, each side (connections overlap: with
+ * one spare a new engine was made for one session in seven). */
+#define MTA__ENGINE_SPARES 4
+
 struct mta_host {
   host *h;
   char *hostname;
@@ -80,8 +84,13 @@ struct mta_host {
   mta_policy *policy;
   sim_tcp_listener *lis25, *lis587;
   GPtrArray *conns;     /* mta__conn*, server side */
-  smtp_srv *spare_srv;  /* an ended server engine, reused by the next (smtp_srv_renew) */
-  smtp_cli *spare_cli;  /* the same for delivery agents (smtp_cli_renew) */
+  struct mta__conn *spare_conn; /* ended server connections' blocks, a list (mta_smtpd.c) */
+  session *spare_s;     /* ended sessions' blocks, both sides, a list (session_keep) */
+  /* ended server engines, reused by the next (smtp_srv_renew), and the
+   * same for delivery agents (smtp_cli_renew): lists of at most
+   * MTA__ENGINE_SPARES (smtp_srv_keep_upto, smtp_cli_keep_upto) */
+  smtp_srv *spare_srv;
+  smtp_cli *spare_cli;
   /* a next hop's freed work state and route decision, for the next one to
    * start work (mta_deliver.c: one malloc a resolution less each) */
   struct dwork *spare_work;

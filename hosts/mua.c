@@ -545,7 +545,7 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   cc.auth_user = o->acct->address;
   cc.auth_pass = o->acct->password;
   smtp_env env = smtp_glue_env_on(&o->tr, false, m->h);
-  o->cli = smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cc, &env, now);
+  o->cli = smtp_cli_renew(smtp_cli_take(&m->spare_cli), &cc, &env, now);
   smtp_cmd_mail mail = {.from = o->acct->address};
   smtp_cmd_rcpt stack[8]; /* the usual recipients: no allocation */
   smtp_cmd_rcpt *rc =
