@@ -104,12 +104,17 @@ typedef struct dwork {
 } dwork;
 
 /* One message's recipients for one transaction: one allocation. */
-typedef struct {
+typedef struct mta__txn {
   uint64_t cookie;
   uint32_t qid;
   uint32_t n;     /* recipients */
   uint32_t idx[]; /* their indexes in the message */
 } txn;
+
+/* A transaction of at most TXN_SMALL recipients lives in a block of that
+ * room, which the host keeps when it ends (up to MTA__TXN_SPARES) for the
+ * next (pick). */
+#define TXN_SMALL 4
 
 typedef struct mta__agent {
   mta_host *m;
@@ -230,6 +235,14 @@ static void work_release(mta__dest *d) {
 }
 
 static void txn_free(txn *t) { g_free(t); }
+
+/* T is done with: kept for the next transaction (pick), or freed. */
+static void txn_put(mta_host *m, txn *t) {
+  if (t->n <= TXN_SMALL && m->n_spare_txn < MTA__TXN_SPARES && m->up)
+    m->spare_txn[m->n_spare_txn++] = t;
+  else
+    g_free(t);
+}
 
 /* Longest waiting list kept as the host's spare (8 octets an entry). */
 #define WAITING_KEEP 64
@@ -367,11 +380,13 @@ static void dest_clear_resolution(mta__dest *d) {
   }
   dest_free_answers(d);
   if (d->dec) {
-    mta_route_decision_clear(d->dec);
-    if (d->m->spare_dec)
+    if (d->m->spare_dec) {
+      mta_route_decision_clear(d->dec);
       g_free(d->dec);
-    else
+    } else { /* kept with its candidates' block (mta_route_redecide) */
+      mta_route_decision_reset(d->dec);
       d->m->spare_dec = d->dec;
+    }
     d->dec = NULL;
   }
 }
@@ -630,13 +645,12 @@ static void resolved(mta__dest *d) {
                         .host_status = d->w->host ? target_status(d->w->host) : MTA_DNS_NODATA,
                         .host_addrs = d->w->host ? (const char *const *)d->w->host->addrs->pdata : NULL,
                         .nhost_addrs = d->w->host ? d->w->host->addrs->len : 0};
-  if (d->dec)
-    mta_route_decision_clear(d->dec);
-  else if (m->spare_dec)
-    d->dec = g_steal_pointer(&m->spare_dec); /* cleared when it was put aside */
-  else
+  if (!d->dec && m->spare_dec)
+    d->dec = g_steal_pointer(&m->spare_dec); /* reset when it was put aside */
+  else if (!d->dec)
     d->dec = g_new0(mta_route_decision, 1);
-  mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
+  /* made again in place: the candidates' block is reused when it fits */
+  mta_route_redecide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
   if (mx != mbuf)
     g_free(mx);
   /* The decision holds its own copies: the answers are done with. */
@@ -674,7 +688,8 @@ static txn *pick(mta__dest *d) {
   while (d->w->head + n < d->w->waiting->len && n < m->rcpt_limit &&
          g_array_index(d->w->waiting, mta_queue_ref, d->w->head + n).qid == qid)
     n++;
-  txn *t = g_malloc(sizeof *t + n * sizeof t->idx[0]);
+  txn *t = n <= TXN_SMALL && m->n_spare_txn ? m->spare_txn[--m->n_spare_txn]
+                                            : g_malloc(sizeof *t + MAX(n, TXN_SMALL) * sizeof t->idx[0]);
   t->cookie = 0;
   t->qid = qid;
   t->n = n;
@@ -782,7 +797,7 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
     mta__finish_attempt(m, t->qid);
   else
     mta__rewrite(m, t->qid);
-  txn_free(t);
+  txn_put(m, t);
   /* Connection reuse: the next message waiting for this hop; none: keep
    * the session a moment for mail still to come (Postfix on-demand
    * connection cache, smtp_connection_cache_time_limit 2 s). */
@@ -861,7 +876,7 @@ static void agent_exhausted(agent *a) {
     for (uint32_t i = 0; i < t->n; i++)
       if (apply(m, t->qid, t->idx[i], &ra))
         qids_add(&done, t->qid);
-    txn_free(t);
+    txn_put(m, t);
   }
   g_ptr_array_set_size(a->retry, 0);
   for (guint k = 0; k < done.n; k++)
@@ -1230,6 +1245,8 @@ void mta__deliver_drop(mta_host *m) {
     g_clear_pointer(&m->spare_agent, g_free);
   }
   g_clear_pointer(&m->spare_cli, smtp_cli_free);
+  while (m->n_spare_txn)
+    g_free(m->spare_txn[--m->n_spare_txn]);
   m->busy = 0;
   g_ptr_array_set_size(m->blocked, 0);
   if (m->unblock_ev)
@@ -1251,6 +1268,8 @@ void mta__deliver_drop(mta_host *m) {
     g_ptr_array_free(g_steal_pointer(&m->spare_mx), TRUE);
   if (m->spare_lookups)
     g_ptr_array_free(g_steal_pointer(&m->spare_lookups), TRUE);
+  if (m->spare_dec)
+    mta_route_decision_clear(m->spare_dec);
   g_clear_pointer(&m->spare_dec, g_free);
   if (m->run_qids)
     g_array_free(m->run_qids, TRUE);

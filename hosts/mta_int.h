@@ -51,6 +51,8 @@ typedef struct mta__dest mta__dest;
 /* Ended SMTP engines kept a host, each side (connections overlap: with
  * one spare a new engine was made for one session in seven). */
 #define MTA__ENGINE_SPARES 4
+/* Ended delivery transactions' blocks kept a host (mta_deliver.c). */
+#define MTA__TXN_SPARES 8
 
 struct mta_host {
   host *h;
@@ -96,6 +98,8 @@ struct mta_host {
   struct dwork *spare_work;
   mta_route_decision *spare_dec;
   struct mta__agent *spare_agent; /* an ended delivery agent with its lists (agent_end) */
+  struct mta__txn *spare_txn[MTA__TXN_SPARES]; /* ended transactions' blocks (mta_deliver.c) */
+  unsigned n_spare_txn;
   GArray *spare_waiting;
   struct mta__lookup *spare_lookup; /* a finished DNS lookup's block (mta_deliver.c) */
   GPtrArray *spare_lookups;         /* a resolution's emptied list of lookups */

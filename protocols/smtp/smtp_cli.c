@@ -344,15 +344,18 @@ static void msg_free(cli_msg *m) {
   g_free(m);
 }
 
-/* M is done with: its block becomes the spare when none is kept and it is
- * small, else it is freed. */
+/* M is done with: its block becomes the spare when it is small and
+ * larger than the one kept (which is freed: the spare grows to the size
+ * the engine's messages need, at most MSG_KEEP_MAX), else it is freed. */
 static void msg_release(smtp_cli *cli, cli_msg *m) {
   if (!m)
     return;
-  if (cli->spare_msg || m->cap > MSG_KEEP_MAX) {
+  if (m->cap > MSG_KEEP_MAX || (cli->spare_msg && cli->spare_msg->cap >= m->cap)) {
     msg_free(m);
     return;
   }
+  if (cli->spare_msg) /* smaller: a block of its own (msg_release cleared it) */
+    g_free(cli->spare_msg);
   while (m->blocks) {
     text_block *b = m->blocks;
     m->blocks = b->next;
