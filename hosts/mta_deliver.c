@@ -850,8 +850,8 @@ static void agent_end(agent *a) {
     g_free(a->fail_text);
   if (a->tls_reason)
     g_free(a->tls_reason);
-  if (!m->spare_agent && m->up) { /* kept, with its two (empty) lists, for the next */
-    m->spare_agent = a;
+  if (m->n_spare_agent < MTA__AGENT_SPARES && m->up) { /* kept, with its two (empty) lists */
+    m->spare_agent[m->n_spare_agent++] = a;
   } else {
     g_ptr_array_free(a->txns, TRUE);
     g_ptr_array_free(a->retry, TRUE);
@@ -1036,9 +1036,8 @@ static void agent_connect(agent *a) {
 
 static void agent_new(mta__dest *d) {
   mta_host *m = d->m;
-  agent *a = m->spare_agent;
+  agent *a = m->n_spare_agent ? m->spare_agent[--m->n_spare_agent] : NULL;
   if (a) { /* an ended agent's block and lists (agent_end) */
-    m->spare_agent = NULL;
     GPtrArray *txns = a->txns, *retry = a->retry;
     memset(a, 0, sizeof *a);
     a->txns = txns;
@@ -1239,10 +1238,11 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
-  if (m->spare_agent) {
-    g_ptr_array_free(m->spare_agent->txns, TRUE);
-    g_ptr_array_free(m->spare_agent->retry, TRUE);
-    g_clear_pointer(&m->spare_agent, g_free);
+  while (m->n_spare_agent) {
+    agent *a = m->spare_agent[--m->n_spare_agent];
+    g_ptr_array_free(a->txns, TRUE);
+    g_ptr_array_free(a->retry, TRUE);
+    g_free(a);
   }
   g_clear_pointer(&m->spare_cli, smtp_cli_free);
   while (m->n_spare_txn)

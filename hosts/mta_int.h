@@ -51,6 +51,8 @@ typedef struct mta__dest mta__dest;
 /* Ended SMTP engines kept a host, each side (connections overlap: with
  * one spare a new engine was made for one session in seven). */
 #define MTA__ENGINE_SPARES 4
+/* Ended delivery agents kept a host (mta_deliver.c). */
+#define MTA__AGENT_SPARES 4
 /* Ended delivery transactions' blocks kept a host (mta_deliver.c). */
 #define MTA__TXN_SPARES 8
 
@@ -97,7 +99,9 @@ struct mta_host {
    * start work (mta_deliver.c: one malloc a resolution less each) */
   struct dwork *spare_work;
   mta_route_decision *spare_dec;
-  struct mta__agent *spare_agent; /* an ended delivery agent with its lists (agent_end) */
+  /* ended delivery agents with their lists (agent_end), for the next */
+  struct mta__agent *spare_agent[MTA__AGENT_SPARES];
+  unsigned n_spare_agent;
   struct mta__txn *spare_txn[MTA__TXN_SPARES]; /* ended transactions' blocks (mta_deliver.c) */
   unsigned n_spare_txn;
   GArray *spare_waiting;
