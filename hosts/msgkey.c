@@ -128,6 +128,10 @@ char *msgkey_of_hops_buf(const uint8_t *data, size_t len, unsigned *hops, char *
                          size_t bufsz) {
   size_t id_len = 0;
   const char *id = scan_hops(data, len, hops, &id_len);
+  return msgkey_of_raw_buf(id, id_len, buf, bufsz);
+}
+
+char *msgkey_of_raw_buf(const char *id, size_t id_len, char *buf, size_t bufsz) {
   if (id && id_len < bufsz) { /* mime_hdr_unfold_into writes at most ID_LEN + 1 */
     mime_hdr_unfold_into(id, id_len, buf);
     return key_take(buf); /* made in place */

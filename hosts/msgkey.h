@@ -38,5 +38,10 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops);
  * string: the caller frees a result that is not BUF. */
 char *msgkey_of_hops_buf(const uint8_t *data, size_t len, unsigned *hops, char *buf,
                          size_t bufsz);
+/* The key from a Message-ID field's raw value RAW (RAW_LEN octets, folding
+ * kept; NULL: the header has none, the key is ""), in BUF (BUFSZ octets)
+ * when RAW_LEN < BUFSZ (or RAW is NULL and BUFSZ > 0), else a new string:
+ * the caller frees a result that is not BUF. */
+char *msgkey_of_raw_buf(const char *raw, size_t raw_len, char *buf, size_t bufsz);
 
 #endif

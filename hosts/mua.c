@@ -694,13 +694,17 @@ static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
     g_free(key);
     return;
   }
-  /* One reading of the header for the key and the display. */
-  char *mid;
-  m->shown = mime_display_scan_into(m->shown, p, n, &mid);
-  char *key = msgkey_of_value_take(mid);
+  /* One reading of the header for the key and the display; the key on
+   * the stack while it fits. */
+  const char *mid;
+  gsize mid_len;
+  m->shown = mime_display_scan_into_raw(m->shown, p, n, &mid, &mid_len);
+  char kbuf[256];
+  char *key = msgkey_of_raw_buf(mid, mid_len, kbuf, sizeof kbuf);
   mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
   mail_trace_display(m->h, key, m->shown);
-  g_free(key);
+  if (key != kbuf)
+    g_free(key);
 }
 
 /* Adds UIDL U (taken) to *A, made when the first one comes. */
