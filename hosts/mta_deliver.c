@@ -47,43 +47,13 @@
  *   READY     -> IDLE (no work and no session left) */
 typedef enum { D_IDLE, D_RESOLVING, D_READY, D__COUNT } dest_state;
 
-/* Room in a target's block for its addresses' texts (the usual one or
- * two); more go to the heap. */
-#define TARGET_ROOM 64
-
 typedef struct mta__target {
   char *name;
   uint16_t pref;
-  GPtrArray *addrs; /* char*: in ROOM, or new strings freed with it */
+  GPtrArray *addrs; /* char* (freed with it) */
   unsigned pending;
   bool temp, nx, nodata;
-  unsigned room_used;
-  char room[TARGET_ROOM];
 } target;
-
-/* Adds the address text A to T (in T's room while it fits). */
-static void target_add_addr(target *t, const char *a) {
-  size_t n = strlen(a) + 1;
-  char *s;
-  if (n <= TARGET_ROOM - t->room_used) {
-    s = memcpy(t->room + t->room_used, a, n);
-    t->room_used += (unsigned)n;
-  } else {
-    s = g_strdup(a);
-  }
-  g_ptr_array_add(t->addrs, s);
-}
-
-/* Frees T's addresses that are not in its room and empties the list. */
-static void target_clear_addrs(target *t) {
-  for (guint i = 0; i < t->addrs->len; i++) {
-    char *s = t->addrs->pdata[i];
-    if (s < t->room || s >= t->room + TARGET_ROOM)
-      g_free(s);
-  }
-  g_ptr_array_set_size(t->addrs, 0);
-  t->room_used = 0;
-}
 
 typedef struct mta__lookup {
   mta__dest *d;
@@ -334,9 +304,8 @@ static void target_free(mta_host *m, target *t) {
   if (!t)
     return;
   g_free(t->name);
-  guint n = t->addrs->len;
-  target_clear_addrs(t);
-  if (!m->spare_target && m->up && n <= 16) {
+  if (!m->spare_target && m->up && t->addrs->len <= 16) {
+    g_ptr_array_set_size(t->addrs, 0);
     m->spare_target = t;
     return;
   }
@@ -350,11 +319,11 @@ static target *target_take(mta_host *m, char *name, uint16_t pref) {
   if (t) {
     m->spare_target = NULL;
     GPtrArray *addrs = t->addrs;
-    memset(t, 0, offsetof(target, room)); /* the room is written before it is read */
+    memset(t, 0, sizeof *t);
     t->addrs = addrs;
   } else {
     t = g_new0(target, 1);
-    t->addrs = g_ptr_array_new();
+    t->addrs = g_ptr_array_new_with_free_func(g_free);
   }
   t->name = name;
   t->pref = pref;
@@ -550,7 +519,7 @@ static bool ask(mta__dest *d, target *t, const char *name, uint16_t qtype) {
 static void ask_addrs(mta__dest *d, target *t) {
   sim_addr lit;
   if (sim_addr_parse(t->name, &lit)) { /* an address literal: nothing to look up */
-    target_add_addr(t, t->name);
+    g_ptr_array_add(t->addrs, g_strdup(t->name));
     return;
   }
   if (!ask(d, t, t->name, DNS_T_A))
@@ -585,7 +554,7 @@ static void got_addr(void *user, const dns_client_result *r) {
       continue;
     }
     char buf[SIM_ADDR_BUFSZ];
-    target_add_addr(t, sim_addr_format(&a, buf));
+    g_ptr_array_add(t->addrs, g_strdup(sim_addr_format(&a, buf)));
   }
   if (st == MTA_DNS_TEMPFAIL)
     t->temp = true;
@@ -1292,7 +1261,7 @@ void mta__deliver_drop(mta_host *m) {
     g_array_free(g_steal_pointer(&m->spare_waiting), TRUE);
   g_clear_pointer(&m->spare_lookup, g_free);
   if (m->spare_target) {
-    g_ptr_array_free(m->spare_target->addrs, TRUE); /* emptied (target_free) */
+    g_ptr_array_free(m->spare_target->addrs, TRUE);
     g_clear_pointer(&m->spare_target, g_free);
   }
   if (m->spare_mx)
