@@ -220,7 +220,7 @@ static size_t msg_head(uint32_t nrcpts, bool retry) {
 static size_t chunk_of(size_t n) { return n + 8 + 15 < 32 ? 32 : (n + 8 + 15) & ~(size_t)15; }
 
 /* A message block of LEN octets, zeroed: Q's kept one of its chunk size,
- * else a new one. */
+ * else a new one of that chunk's whole usable size. */
 static mta_msg *msg_block(mta_queue *q, size_t len) {
   size_t c = chunk_of(len);
   for (unsigned i = 0; q && i < q->n_spare_msg; i++) {
@@ -234,7 +234,9 @@ static mta_msg *msg_block(mta_queue *q, size_t len) {
       q->spare_next = 0;
     return memset(m, 0, len);
   }
-  return g_malloc0(len);
+  /* the whole chunk asked for (the same memory as LEN: glibc rounds up
+   * to it anyway), so any request of its size fits when it comes back */
+  return g_malloc0(c - 8);
 }
 
 /* M (out of every index, its replies released) is done with: kept by Q
