@@ -49,12 +49,15 @@ typedef struct { /* 8 octets: one per message the host ever accepted */
 typedef struct mta__dest mta__dest;
 
 /* Ended SMTP engines kept a host, each side (connections overlap: with
- * one spare a new engine was made for one session in seven). */
-#define MTA__ENGINE_SPARES 4
+ * one spare a new engine was made for one session in seven). Two, not
+ * four, here and for agents (and four transactions, not eight): four
+ * saved 2.6 M more instructions on load-notls.json but held ~0.13 MB
+ * more at the q-worlds' peaks (bench/README.md, branch alloc9). */
+#define MTA__ENGINE_SPARES 2
 /* Ended delivery agents kept a host (mta_deliver.c). */
-#define MTA__AGENT_SPARES 4
+#define MTA__AGENT_SPARES 2
 /* Ended delivery transactions' blocks kept a host (mta_deliver.c). */
-#define MTA__TXN_SPARES 8
+#define MTA__TXN_SPARES 4
 
 struct mta_host {
   host *h;

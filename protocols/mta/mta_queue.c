@@ -219,30 +219,30 @@ static size_t msg_head(uint32_t nrcpts, bool retry) {
  * requests of one chunk size hold the same memory. */
 static size_t chunk_of(size_t n) { return n + 8 + 15 < 32 ? 32 : (n + 8 + 15) & ~(size_t)15; }
 
-/* A message block of LEN octets, zeroed: Q's kept one of its chunk size,
- * else a new one of that chunk's whole usable size. */
+/* A message block of LEN octets, zeroed: a block Q kept that holds at
+ * least LEN and is a malloc chunk of LEN's size (so it holds no more
+ * memory than a new one would), else a new one. */
 static mta_msg *msg_block(mta_queue *q, size_t len) {
   size_t c = chunk_of(len);
   for (unsigned i = 0; q && i < q->n_spare_msg; i++) {
-    if (q->spare_chunk[i] != c)
+    if (q->spare_len[i] < len || chunk_of(q->spare_len[i]) != c)
       continue;
     mta_msg *m = q->spare_msg[i];
     unsigned last = --q->n_spare_msg;
     q->spare_msg[i] = q->spare_msg[last];
-    q->spare_chunk[i] = q->spare_chunk[last];
+    q->spare_len[i] = q->spare_len[last];
     if (q->spare_next > q->n_spare_msg)
       q->spare_next = 0;
     return memset(m, 0, len);
   }
-  /* the whole chunk asked for (the same memory as LEN: glibc rounds up
-   * to it anyway), so any request of its size fits when it comes back */
-  return g_malloc0(c - 8);
+  return g_malloc0(len);
 }
 
 /* M (out of every index, its replies released) is done with: kept by Q
- * for a later message, or freed. */
+ * for a later message, or freed. Its block holds at least the length its
+ * message needs (it was asked for that, or taken for it by msg_block). */
 static void msg_block_put(mta_queue *q, mta_msg *m) {
-  size_t c = chunk_of(msg_head(m->nrcpts, m->layout & MTA_MSG_RETRY) + msg_str_bytes(m));
+  size_t len = msg_head(m->nrcpts, m->layout & MTA_MSG_RETRY) + msg_str_bytes(m);
   unsigned i = q->n_spare_msg;
   if (i < MTA_QUEUE__SPARES) {
     q->n_spare_msg++;
@@ -252,7 +252,7 @@ static void msg_block_put(mta_queue *q, mta_msg *m) {
     g_free(q->spare_msg[i]);
   }
   q->spare_msg[i] = m;
-  q->spare_chunk[i] = c;
+  q->spare_len[i] = len;
 }
 
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,

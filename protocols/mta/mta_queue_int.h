@@ -63,12 +63,13 @@ struct mta_queue {
     uint32_t qid, len;
     GArray *offs; /* uint32_t: the sender's, then each address's */
   } enc;
-  /* Blocks of messages that left, kept for new ones whose block is a
-   * malloc chunk of the same size (mta_queue_add: a calloc and a free a
-   * message less, and no byte more than a fresh block would hold); the
-   * oldest gives way when all MTA_QUEUE__SPARES are taken. */
+  /* Blocks of messages that left (SPARE_LEN: the octets each surely
+   * holds), kept for new ones that fit and whose block is a malloc chunk
+   * of the same size (mta_queue_add: a calloc and a free a message less,
+   * and no byte more than a fresh block would hold); the oldest gives way
+   * when all MTA_QUEUE__SPARES are taken. */
   mta_msg *spare_msg[MTA_QUEUE__SPARES];
-  size_t spare_chunk[MTA_QUEUE__SPARES];
+  size_t spare_len[MTA_QUEUE__SPARES];
   unsigned n_spare_msg, spare_next;
 };
 
