@@ -246,7 +246,10 @@ static void decide_rcpt(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
 }
 
 /* The Received field of this hop (RFC 5321 §4.4), or NULL. */
-static char *received(mb_conn *c, const char *qid, const char *for_addr, sim_time now) {
+/* The Received field, in BUF (BUFSZ octets) when it fits, else a new
+ * string (the caller frees a result that is not BUF). */
+static char *received(mb_conn *c, const char *qid, const char *for_addr, sim_time now, char *fbuf,
+                      size_t fbufsz) {
   mailbox_host *mb = c->mb;
   char buf[SIM_ADDR_BUFSZ], ip[SIM_ADDR_BUFSZ + 8];
   const sim_addr *ra = session_conn(c->s) ? sim_tcp_remote_addr(session_conn(c->s)) : NULL;
@@ -268,7 +271,7 @@ static char *received(mb_conn *c, const char *qid, const char *for_addr, sim_tim
       .date_ns = now,
       .epoch_unix = mb->cfg.epoch_unix,
   };
-  return mime_trace_received(&r);
+  return mime_trace_received_buf(&r, fbuf, fbufsz);
 }
 
 static bool spam_flagged(const mime_msg *mm) {
@@ -390,7 +393,8 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
       tw += tl;
     }
   }
-  char *field = received(c, qid, n == 1 ? rcpts[0] : NULL, now);
+  char fbuf[512];
+  char *field = received(c, qid, n == 1 ? rcpts[0] : NULL, now, fbuf, sizeof fbuf);
   /* The stored message: our field, then the data (one copy) */
   GBytes *data;
   if (field) {
@@ -421,7 +425,8 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     gsize dn;
     const uint8_t *p = g_bytes_get_data(data, &dn);
     unsigned hops;
-    char *key = msgkey_of_hops(p, dn, &hops);
+    char kbuf[256];
+    char *key = msgkey_of_hops_buf(p, dn, &hops, kbuf, sizeof kbuf);
     hops -= field != NULL;
     mail_rcpts mr = {rcpts, n};
     mail_trace_relay(mb->h, session_peer_name(c->s), key, session_conn_id(c->s), qid, mr,
@@ -461,9 +466,11 @@ static void decide_message(mb_conn *c, const smtp_srv_event *ev, sim_time now) {
     }
     if (plans != plans_stack)
       g_free(plans);
-    g_free(key);
+    if (key != kbuf)
+      g_free(key);
   }
-  g_free(field);
+  if (field != fbuf)
+    g_free(field);
   g_bytes_unref(data);
   if (accts != accts_stack) {
     g_free(accts);
@@ -573,7 +580,7 @@ static void accept_conn(mailbox_host *mb, mb_kind kind, sim_tcp_conn *tc,
     cfg.ext_starttls = tls;
     cfg.ext_auth = false;
     smtp_env env = smtp_glue_env_on(&c->tr.smtp, true, mb->h);
-    c->e.smtp = smtp_srv_renew(g_steal_pointer(&mb->spare_smtp), &cfg, &env);
+    c->e.smtp = smtp_srv_renew(smtp_srv_take(&mb->spare_smtp), &cfg, &env);
     c->s = session_accept_in(session_take(&mb->spare_s), mb->h, tc, &smtp_glue_srv_ops, c->e.smtp, &smtp_owner, c);
     smtp_glue_attach(&c->tr.smtp, c->s);
     break;

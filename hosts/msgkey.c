@@ -40,9 +40,10 @@ char *msgkey_of_hdr(const mime_hdr *root) {
 }
 
 /* A field given (name BUF[START..NAME_END), value after COLON to VEND):
- * a Received counted into *N, the first Message-ID unfolded into *ID. */
+ * a Received counted into *N, the first Message-ID's raw value (folding
+ * kept) into *ID and *ID_LEN. */
 static void field_seen(const char *buf, size_t start, size_t name_end, size_t colon, size_t vend,
-                       unsigned *n, char **id) {
+                       unsigned *n, const char **id, size_t *id_len) {
   size_t nlen = name_end - start;
   /* A name is ftext (no CR, no octet below 33): OR-ing 0x20 into each
    * octet maps exactly the two cases of a letter together and leaves
@@ -58,8 +59,10 @@ static void field_seen(const char *buf, size_t start, size_t name_end, size_t co
   } else if (!*id && nlen == 10) {
     memcpy(&w, buf + start, 8);
     if ((w | low) == msg &&
-        ((buf[start + 8] | 0x20) == 'i') && ((buf[start + 9] | 0x20) == 'd'))
-      *id = mime_hdr_unfold(buf + colon + 1, vend - colon - 1);
+        ((buf[start + 8] | 0x20) == 'i') && ((buf[start + 9] | 0x20) == 'd')) {
+      *id = buf + colon + 1;
+      *id_len = vend - colon - 1;
+    }
   }
 }
 
@@ -69,9 +72,9 @@ static void field_seen(const char *buf, size_t start, size_t name_end, size_t co
  * without building a view a field: only the names are looked at, and the
  * Message-ID's value (issue #6: ~3,600 instructions a delivery through
  * mime_hdr_scan_next). */
-char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
+static const char *scan_hops(const uint8_t *data, size_t len, unsigned *hops, size_t *id_len) {
   const char *buf = (const char *)data;
-  char *id = NULL;
+  const char *id = NULL;
   unsigned n = 0, given = 0;
   bool have = false; /* a field read and not yet given */
   size_t start = 0, name_end = 0, colon = 0, vend = 0, pos = 0;
@@ -101,7 +104,7 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
       break;
     if (have) { /* the field before is given */
       given++;
-      field_seen(buf, start, name_end, colon, vend, &n, &id);
+      field_seen(buf, start, name_end, colon, vend, &n, &id, id_len);
     }
     have = true;
     start = p;
@@ -110,9 +113,34 @@ char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
     vend = eol;
   }
   if (have && given < MSGKEY_MAX_FIELDS) /* the last field */
-    field_seen(buf, start, name_end, colon, vend, &n, &id);
+    field_seen(buf, start, name_end, colon, vend, &n, &id, id_len);
   *hops = n;
-  return key_take(id);
+  return id;
+}
+
+char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops) {
+  size_t id_len = 0;
+  const char *id = scan_hops(data, len, hops, &id_len);
+  return key_take(id ? mime_hdr_unfold(id, id_len) : NULL);
+}
+
+char *msgkey_of_hops_buf(const uint8_t *data, size_t len, unsigned *hops, char *buf,
+                         size_t bufsz) {
+  size_t id_len = 0;
+  const char *id = scan_hops(data, len, hops, &id_len);
+  return msgkey_of_raw_buf(id, id_len, buf, bufsz);
+}
+
+char *msgkey_of_raw_buf(const char *id, size_t id_len, char *buf, size_t bufsz) {
+  if (id && id_len < bufsz) { /* mime_hdr_unfold_into writes at most ID_LEN + 1 */
+    mime_hdr_unfold_into(id, id_len, buf);
+    return key_take(buf); /* made in place */
+  }
+  if (!id && bufsz) {
+    *buf = '\0';
+    return buf;
+  }
+  return key_take(id ? mime_hdr_unfold(id, id_len) : NULL);
 }
 
 unsigned msgkey_hops(const uint8_t *data, size_t len) {

@@ -33,5 +33,15 @@ unsigned msgkey_hops(const uint8_t *data, size_t len);
 /* Both in one reading of the header: returns msgkey_of(DATA, LEN) and
  * stores msgkey_hops(DATA, LEN) in *HOPS. */
 char *msgkey_of_hops(const uint8_t *data, size_t len, unsigned *hops);
+/* The same with the key written into BUF (BUFSZ octets) when the field's
+ * raw value is shorter than BUFSZ (or there is none), else in a new
+ * string: the caller frees a result that is not BUF. */
+char *msgkey_of_hops_buf(const uint8_t *data, size_t len, unsigned *hops, char *buf,
+                         size_t bufsz);
+/* The key from a Message-ID field's raw value RAW (RAW_LEN octets, folding
+ * kept; NULL: the header has none, the key is ""), in BUF (BUFSZ octets)
+ * when RAW_LEN < BUFSZ (or RAW is NULL and BUFSZ > 0), else a new string:
+ * the caller frees a result that is not BUF. */
+char *msgkey_of_raw_buf(const char *raw, size_t raw_len, char *buf, size_t bufsz);
 
 #endif

@@ -104,12 +104,17 @@ typedef struct dwork {
 } dwork;
 
 /* One message's recipients for one transaction: one allocation. */
-typedef struct {
+typedef struct mta__txn {
   uint64_t cookie;
   uint32_t qid;
   uint32_t n;     /* recipients */
   uint32_t idx[]; /* their indexes in the message */
 } txn;
+
+/* A transaction of at most TXN_SMALL recipients lives in a block of that
+ * room, which the host keeps when it ends (up to MTA__TXN_SPARES) for the
+ * next (pick). */
+#define TXN_SMALL 4
 
 typedef struct mta__agent {
   mta_host *m;
@@ -230,6 +235,14 @@ static void work_release(mta__dest *d) {
 }
 
 static void txn_free(txn *t) { g_free(t); }
+
+/* T is done with: kept for the next transaction (pick), or freed. */
+static void txn_put(mta_host *m, txn *t) {
+  if (t->n <= TXN_SMALL && m->n_spare_txn < MTA__TXN_SPARES && m->up)
+    m->spare_txn[m->n_spare_txn++] = t;
+  else
+    g_free(t);
+}
 
 /* Longest waiting list kept as the host's spare (8 octets an entry). */
 #define WAITING_KEEP 64
@@ -367,11 +380,13 @@ static void dest_clear_resolution(mta__dest *d) {
   }
   dest_free_answers(d);
   if (d->dec) {
-    mta_route_decision_clear(d->dec);
-    if (d->m->spare_dec)
+    if (d->m->spare_dec) {
+      mta_route_decision_clear(d->dec);
       g_free(d->dec);
-    else
+    } else { /* kept with its candidates' block (mta_route_redecide) */
+      mta_route_decision_reset(d->dec);
       d->m->spare_dec = d->dec;
+    }
     d->dec = NULL;
   }
 }
@@ -630,13 +645,12 @@ static void resolved(mta__dest *d) {
                         .host_status = d->w->host ? target_status(d->w->host) : MTA_DNS_NODATA,
                         .host_addrs = d->w->host ? (const char *const *)d->w->host->addrs->pdata : NULL,
                         .nhost_addrs = d->w->host ? d->w->host->addrs->len : 0};
-  if (d->dec)
-    mta_route_decision_clear(d->dec);
-  else if (m->spare_dec)
-    d->dec = g_steal_pointer(&m->spare_dec); /* cleared when it was put aside */
-  else
+  if (!d->dec && m->spare_dec)
+    d->dec = g_steal_pointer(&m->spare_dec); /* reset when it was put aside */
+  else if (!d->dec)
     d->dec = g_new0(mta_route_decision, 1);
-  mta_route_decide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
+  /* made again in place: the candidates' block is reused when it fits */
+  mta_route_redecide(m->route, &d->plan, &a, node_rand, host_rng(m->h), d->dec);
   if (mx != mbuf)
     g_free(mx);
   /* The decision holds its own copies: the answers are done with. */
@@ -674,7 +688,8 @@ static txn *pick(mta__dest *d) {
   while (d->w->head + n < d->w->waiting->len && n < m->rcpt_limit &&
          g_array_index(d->w->waiting, mta_queue_ref, d->w->head + n).qid == qid)
     n++;
-  txn *t = g_malloc(sizeof *t + n * sizeof t->idx[0]);
+  txn *t = n <= TXN_SMALL && m->n_spare_txn ? m->spare_txn[--m->n_spare_txn]
+                                            : g_malloc(sizeof *t + MAX(n, TXN_SMALL) * sizeof t->idx[0]);
   t->cookie = 0;
   t->qid = qid;
   t->n = n;
@@ -782,7 +797,7 @@ static void on_result(agent *a, const smtp_cli_event *ev) {
     mta__finish_attempt(m, t->qid);
   else
     mta__rewrite(m, t->qid);
-  txn_free(t);
+  txn_put(m, t);
   /* Connection reuse: the next message waiting for this hop; none: keep
    * the session a moment for mail still to come (Postfix on-demand
    * connection cache, smtp_connection_cache_time_limit 2 s). */
@@ -835,8 +850,8 @@ static void agent_end(agent *a) {
     g_free(a->fail_text);
   if (a->tls_reason)
     g_free(a->tls_reason);
-  if (!m->spare_agent && m->up) { /* kept, with its two (empty) lists, for the next */
-    m->spare_agent = a;
+  if (m->n_spare_agent < MTA__AGENT_SPARES && m->up) { /* kept, with its two (empty) lists */
+    m->spare_agent[m->n_spare_agent++] = a;
   } else {
     g_ptr_array_free(a->txns, TRUE);
     g_ptr_array_free(a->retry, TRUE);
@@ -861,7 +876,7 @@ static void agent_exhausted(agent *a) {
     for (uint32_t i = 0; i < t->n; i++)
       if (apply(m, t->qid, t->idx[i], &ra))
         qids_add(&done, t->qid);
-    txn_free(t);
+    txn_put(m, t);
   }
   g_ptr_array_set_size(a->retry, 0);
   for (guint k = 0; k < done.n; k++)
@@ -900,7 +915,7 @@ static smtp_cli *cli_create(agent *a) {
   cfg.quit_when_idle = false;
   smtp_env env = smtp_glue_env_on(&a->tr, false, m->h);
   smtp_glue_attach(&a->tr, a->s);
-  return smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cfg, &env, a->opened);
+  return smtp_cli_renew(smtp_cli_take(&m->spare_cli), &cfg, &env, a->opened);
 }
 
 static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
@@ -916,9 +931,12 @@ static void cli_closed(void *owner, session *s, sim_tcp_reason why) {
     smtp_cli_connection_lost(a->cli, now);
     cli_pump(a, s);
   }
-  session_free(a->s);
+  if (m->up) /* the block kept for the next connection (either side) */
+    session_keep(&m->spare_s, a->s);
+  else
+    session_free(a->s);
   a->s = NULL;
-  smtp_cli_keep(&m->spare_cli, a->cli);
+  smtp_cli_keep_upto(&m->spare_cli, a->cli, MTA__ENGINE_SPARES);
   a->cli = NULL;
   if (!a->retry->len) {
     agent_end(a);
@@ -1011,15 +1029,15 @@ static void agent_connect(agent *a) {
    * SMTP client nor copies a body into one (a queue run's burst of
    * connections to dead destinations held ~1 KiB of client per attempt). */
   a->opened = host_now(m->h);
-  a->s = session_connect(m->h, &sa, a->cand->port, NULL, &smtp_glue_cli_ops, NULL, &cli_owner, a);
+  a->s = session_connect_in(session_take(&m->spare_s), m->h, &sa, a->cand->port, NULL,
+                            &smtp_glue_cli_ops, NULL, &cli_owner, a);
   m->st.sessions_out++;
 }
 
 static void agent_new(mta__dest *d) {
   mta_host *m = d->m;
-  agent *a = m->spare_agent;
+  agent *a = m->n_spare_agent ? m->spare_agent[--m->n_spare_agent] : NULL;
   if (a) { /* an ended agent's block and lists (agent_end) */
-    m->spare_agent = NULL;
     GPtrArray *txns = a->txns, *retry = a->retry;
     memset(a, 0, sizeof *a);
     a->txns = txns;
@@ -1220,12 +1238,15 @@ void mta__deliver_drop(mta_host *m) {
     g_free(a);
   }
   g_ptr_array_set_size(m->agents, 0);
-  if (m->spare_agent) {
-    g_ptr_array_free(m->spare_agent->txns, TRUE);
-    g_ptr_array_free(m->spare_agent->retry, TRUE);
-    g_clear_pointer(&m->spare_agent, g_free);
+  while (m->n_spare_agent) {
+    agent *a = m->spare_agent[--m->n_spare_agent];
+    g_ptr_array_free(a->txns, TRUE);
+    g_ptr_array_free(a->retry, TRUE);
+    g_free(a);
   }
   g_clear_pointer(&m->spare_cli, smtp_cli_free);
+  while (m->n_spare_txn)
+    g_free(m->spare_txn[--m->n_spare_txn]);
   m->busy = 0;
   g_ptr_array_set_size(m->blocked, 0);
   if (m->unblock_ev)
@@ -1247,6 +1268,8 @@ void mta__deliver_drop(mta_host *m) {
     g_ptr_array_free(g_steal_pointer(&m->spare_mx), TRUE);
   if (m->spare_lookups)
     g_ptr_array_free(g_steal_pointer(&m->spare_lookups), TRUE);
+  if (m->spare_dec)
+    mta_route_decision_clear(m->spare_dec);
   g_clear_pointer(&m->spare_dec, g_free);
   if (m->run_qids)
     g_array_free(m->run_qids, TRUE);

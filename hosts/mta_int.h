@@ -48,6 +48,17 @@ typedef struct { /* 8 octets: one per message the host ever accepted */
 
 typedef struct mta__dest mta__dest;
 
+/* Ended SMTP engines kept a host, each side (connections overlap: with
+ * one spare a new engine was made for one session in seven). Two, not
+ * four, here and for agents (and four transactions, not eight): four
+ * saved 2.6 M more instructions on load-notls.json but held ~0.13 MB
+ * more at the q-worlds' peaks (bench/README.md, branch alloc9). */
+#define MTA__ENGINE_SPARES 2
+/* Ended delivery agents kept a host (mta_deliver.c). */
+#define MTA__AGENT_SPARES 2
+/* Ended delivery transactions' blocks kept a host (mta_deliver.c). */
+#define MTA__TXN_SPARES 4
+
 struct mta_host {
   host *h;
   char *hostname;
@@ -80,13 +91,22 @@ struct mta_host {
   mta_policy *policy;
   sim_tcp_listener *lis25, *lis587;
   GPtrArray *conns;     /* mta__conn*, server side */
-  smtp_srv *spare_srv;  /* an ended server engine, reused by the next (smtp_srv_renew) */
-  smtp_cli *spare_cli;  /* the same for delivery agents (smtp_cli_renew) */
+  struct mta__conn *spare_conn; /* ended server connections' blocks, a list (mta_smtpd.c) */
+  session *spare_s;     /* ended sessions' blocks, both sides, a list (session_keep) */
+  /* ended server engines, reused by the next (smtp_srv_renew), and the
+   * same for delivery agents (smtp_cli_renew): lists of at most
+   * MTA__ENGINE_SPARES (smtp_srv_keep_upto, smtp_cli_keep_upto) */
+  smtp_srv *spare_srv;
+  smtp_cli *spare_cli;
   /* a next hop's freed work state and route decision, for the next one to
    * start work (mta_deliver.c: one malloc a resolution less each) */
   struct dwork *spare_work;
   mta_route_decision *spare_dec;
-  struct mta__agent *spare_agent; /* an ended delivery agent with its lists (agent_end) */
+  /* ended delivery agents with their lists (agent_end), for the next */
+  struct mta__agent *spare_agent[MTA__AGENT_SPARES];
+  unsigned n_spare_agent;
+  struct mta__txn *spare_txn[MTA__TXN_SPARES]; /* ended transactions' blocks (mta_deliver.c) */
+  unsigned n_spare_txn;
   GArray *spare_waiting;
   struct mta__lookup *spare_lookup; /* a finished DNS lookup's block (mta_deliver.c) */
   GPtrArray *spare_lookups;         /* a resolution's emptied list of lookups */

@@ -21,7 +21,8 @@
 #include "mail_trace.h"
 #include "mta_int.h"
 
-typedef struct {
+typedef struct mta__conn conn;
+struct mta__conn {
   mta_host *m;
   uint16_t port;
   smtp_srv *srv;
@@ -40,16 +41,35 @@ typedef struct {
   /* faults (issue 10): a delayed greeting or a cut after the dot */
   sim_event_id fault_timer;
   uint64_t greeting;
-} conn;
+  /* Parked (conn_end): the next block of the host's list, and how many
+   * blocks the list holds from this one. */
+  conn *next_spare;
+  unsigned nspares;
+};
 
-static void conn_free(conn *c) {
+/* At most this many ended connections' blocks kept a host. */
+#define CONN_SPARES_MAX 4
+
+/* Ends C. KEEP (a connection that closed while the host runs): its
+ * session's and its own block are parked on the host's lists for the next
+ * connections (on_accept); else (a crash, the host's end) they are freed. */
+static void conn_end(conn *c, bool keep) {
+  mta_host *m = c->m;
   if (c->fault_timer)
-    sim_world_cancel(host_world(c->m->h), c->fault_timer);
-  session_free(c->s);
-  smtp_srv_keep(&c->m->spare_srv, c->srv);
+    sim_world_cancel(host_world(m->h), c->fault_timer);
+  smtp_srv_keep_upto(&m->spare_srv, c->srv, MTA__ENGINE_SPARES);
   if (c->tls_info)
     g_free(c->tls_info);
-  g_free(c);
+  unsigned n = m->spare_conn ? m->spare_conn->nspares : 0;
+  if (!keep || n >= CONN_SPARES_MAX) {
+    session_free(c->s);
+    g_free(c);
+    return;
+  }
+  session_keep(&m->spare_s, c->s);
+  c->next_spare = m->spare_conn;
+  c->nspares = n + 1;
+  m->spare_conn = c;
 }
 
 /* The recipients' addresses of a MESSAGE event, in place for the usual few. */
@@ -377,7 +397,7 @@ static void srv_closed(void *owner, session *s, sim_tcp_reason why) {
   if (c->counted)
     mta_policy_session_end(m->policy);
   g_ptr_array_remove(m->conns, c);
-  conn_free(c);
+  conn_end(c, true);
 }
 
 static void srv_tls(void *owner, session *s, const tls_conn_event *ev) {
@@ -398,7 +418,13 @@ static const session_owner srv_owner = {
 
 static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, void **user) {
   mta_host *m = lu;
-  conn *c = g_new0(conn, 1);
+  conn *c = m->spare_conn;
+  if (c) { /* an ended connection's block (conn_end) */
+    m->spare_conn = c->next_spare;
+    memset(c, 0, sizeof *c);
+  } else {
+    c = g_new0(conn, 1);
+  }
   c->m = m;
   c->port = sim_tcp_local_port(tc);
   sim_addr_format(sim_tcp_remote_addr(tc), c->client);
@@ -411,8 +437,9 @@ static void on_accept(void *lu, sim_tcp_conn *tc, const sim_tcp_callbacks **cb, 
   cfg.require_auth = c->port == 587;
   cfg.require_tls_for_auth = tls;
   smtp_env env = smtp_glue_env_on(&c->tr, true, m->h);
-  c->srv = smtp_srv_renew(g_steal_pointer(&m->spare_srv), &cfg, &env);
-  c->s = session_accept(m->h, tc, &smtp_glue_srv_ops, c->srv, &srv_owner, c);
+  c->srv = smtp_srv_renew(smtp_srv_take(&m->spare_srv), &cfg, &env);
+  c->s = session_accept_in(session_take(&m->spare_s), m->h, tc, &smtp_glue_srv_ops, c->srv,
+                           &srv_owner, c);
   smtp_glue_attach(&c->tr, c->s);
   g_ptr_array_add(m->conns, c);
   m->st.sessions_in++;
@@ -430,9 +457,15 @@ void mta__smtpd_start(mta_host *m) {
 
 void mta__smtpd_drop(mta_host *m) {
   for (guint i = 0; i < m->conns->len; i++)
-    conn_free(m->conns->pdata[i]);
+    conn_end(m->conns->pdata[i], false);
   g_ptr_array_set_size(m->conns, 0);
   g_clear_pointer(&m->spare_srv, smtp_srv_free);
+  while (m->spare_conn) {
+    conn *c = m->spare_conn;
+    m->spare_conn = c->next_spare;
+    g_free(c);
+  }
+  session_free(g_steal_pointer(&m->spare_s)); /* the delivery side's parked ones too */
 }
 
 void mta_host_set_signer(mta_host *m, mta_signer_fn fn, void *user) {

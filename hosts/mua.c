@@ -59,9 +59,14 @@ typedef struct {
   GArray *atts;             /* attach */
   /* after composition */
   bool composed, finished, due;
-  char *msgid; /* the trace key: Message-ID without <> */
+  char *msgid; /* the trace key: Message-ID without <> (in the entry's block) */
   GBytes *data;
-  GArray *pending; /* pending_rcpt */
+  /* The recipients not done yet, NPEND of them: in the entry's block
+   * (room for the message's own address count) or, past that, on the heap
+   * (PEND_HEAP). */
+  pending_rcpt *pend;
+  guint npend, pend_cap;
+  bool pend_heap;
   unsigned tries;
   sim_event_id timer;
   resolve_req *rq;
@@ -212,12 +217,22 @@ static const char *join(const char *const *v, size_t n, char **own) {
   return *own = g_string_free(g, FALSE);
 }
 
+/* The length of msgid_into's Message-ID with its NUL. */
+static size_t msgid_size(const char *key, const char *domain) {
+  return strlen(key) + 1 + 16 + 1 + strlen(domain) + 1;
+}
+
+/* The domain of O's Message-ID: its account's, else the host's name. */
+static const char *msgid_domain(const mua *m, const account *acct) {
+  const char *at = strrchr(acct->address, '@');
+  return at ? at + 1 : host_name(m->h);
+}
+
 /* The Message-ID "KEY.XXXXXXXXXXXXXXXX@DOMAIN" (16 lower-case hex digits
- * of R), written by hand: once per message. */
-static char *msgid_of(const char *key, uint64_t r, const char *domain) {
+ * of R) into S (msgid_size octets), written by hand: once per message. */
+static char *msgid_into(char *s, const char *key, uint64_t r, const char *domain) {
   static const char hex[] = "0123456789abcdef";
   size_t kl = strlen(key), dl = strlen(domain);
-  char *s = g_malloc(kl + 1 + 16 + 1 + dl + 1);
   memcpy(s, key, kl);
   s[kl] = '.';
   for (int i = 15; i >= 0; i--, r >>= 4)
@@ -229,17 +244,34 @@ static char *msgid_of(const char *key, uint64_t r, const char *domain) {
 
 /* RCPT is taken. */
 static void add_pending(outmsg *o, char *rcpt) {
-  pending_rcpt p = {rcpt, NULL};
-  g_array_append_val(o->pending, p);
+  if (o->npend == o->pend_cap) { /* past the block's room */
+    guint cap = MAX(4, o->pend_cap * 2);
+    pending_rcpt *p = g_new(pending_rcpt, cap);
+    if (o->npend)
+      memcpy(p, o->pend, o->npend * sizeof *p);
+    if (o->pend_heap)
+      g_free(o->pend);
+    o->pend = p;
+    o->pend_cap = cap;
+    o->pend_heap = true;
+  }
+  o->pend[o->npend++] = (pending_rcpt){rcpt, NULL};
+}
+
+/* Drops pending recipient I (its strings already let go), keeping the order. */
+static void remove_pending(outmsg *o, guint i) {
+  g_assert(i < o->npend);
+  memmove(&o->pend[i], &o->pend[i + 1], (o->npend - i - 1) * sizeof *o->pend);
+  o->npend--;
 }
 
 static void give_up(outmsg *o, guint i, const char *reason) {
-  pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
+  pending_rcpt *p = &o->pend[i];
   mail_trace_fail(o->m->h, o->acct->server, o->msgid, p->rcpt, reason);
   o->m->st.failed++;
   g_free(p->rcpt);
   g_free(p->reason);
-  g_array_remove_index(o->pending, i);
+  remove_pending(o, i);
 }
 
 static void attempt(outmsg *o);
@@ -265,8 +297,7 @@ static void compose(outmsg *o, const mua_message *src) {
   sim_world_stream(host_world(m->h), sname, &rng);
   if (sname != stack)
     g_free(sname);
-  const char *at = strrchr(o->acct->address, '@');
-  o->msgid = msgid_of(o->key, sim_rng_u64(&rng), at ? at + 1 : host_name(m->h));
+  o->msgid = msgid_into(o->msgid, o->key, sim_rng_u64(&rng), msgid_domain(m, o->acct));
   mime_compose_attachment *ca = NULL;
   GPtrArray *bufs = NULL;
   if (src->nattachments) {
@@ -321,7 +352,7 @@ static void compose(outmsg *o, const mua_message *src) {
         add_pending(o, g_strdup(all[k][i]));
     mail_rcpts mr = {NULL, 0};
     mail_trace_compose(m->h, o->msgid, o->acct->address, mr, src->subject ? src->subject : "", 0);
-    while (o->pending->len)
+    while (o->npend)
       give_up(o, 0, err->message);
     outmsg_finish(o);
     g_error_free(err);
@@ -377,7 +408,7 @@ static void atts_free(outmsg *o) {
 /* The message is done: nothing will send its bytes again (no session or
  * client holds them any more), so they leave memory. */
 static void outmsg_finish(outmsg *o) {
-  g_assert(!o->finished && o->pending->len == 0);
+  g_assert(!o->finished && o->npend == 0);
   o->finished = true;
   o->m->finished++;
   if (o->data)
@@ -426,14 +457,14 @@ static void compose_copy(outmsg *o) {
 
 static void attempt_over(outmsg *o) {
   mua *m = o->m;
-  if (!o->pending->len) {
+  if (!o->npend) {
     outmsg_finish(o);
     return;
   }
   sim_time now = host_now(m->h);
   if (o->tries >= m->cfg.max_tries) {
-    while (o->pending->len) {
-      pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, 0);
+    while (o->npend) {
+      pending_rcpt *p = &o->pend[0];
       char *why = g_strdup_printf("gave up after %u tries: %s", o->tries,
                                   p->reason ? p->reason : "no reason");
       give_up(o, 0, why);
@@ -444,8 +475,8 @@ static void attempt_over(outmsg *o) {
   }
   unsigned shift = MIN(o->tries - 1, 30u);
   sim_time next = now + m->cfg.retry_base * ((sim_time)1 << shift);
-  for (guint i = 0; i < o->pending->len; i++) {
-    pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
+  for (guint i = 0; i < o->npend; i++) {
+    pending_rcpt *p = &o->pend[i];
     mail_trace_defer(m->h, o->msgid, "", p->rcpt, p->reason ? p->reason : "", next);
     m->st.deferred++;
   }
@@ -461,17 +492,16 @@ static void sub_pump(void *owner, session *s) {
       for (size_t i = 0; i < ev.nrcpts; i++) {
         const smtp_cli_rcpt_result *r = &ev.rcpts[i];
         guint k = 0;
-        while (k < o->pending->len &&
-               strcmp(g_array_index(o->pending, pending_rcpt, k).rcpt, r->rcpt) != 0)
+        while (k < o->npend && strcmp(o->pend[k].rcpt, r->rcpt) != 0)
           k++;
-        if (k == o->pending->len)
+        if (k == o->npend)
           continue;
-        pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, k);
+        pending_rcpt *p = &o->pend[k];
         if (r->status == SMTP_CLI_OK) {
           o->m->st.accepted++;
           g_free(p->rcpt);
           g_free(p->reason);
-          g_array_remove_index(o->pending, k);
+          remove_pending(o, k);
           continue;
         }
         char *why = r->code && !r->local
@@ -529,8 +559,8 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   mua *m = o->m;
   o->rq = NULL;
   if (!a) {
-    for (guint i = 0; i < o->pending->len; i++) {
-      pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
+    for (guint i = 0; i < o->npend; i++) {
+      pending_rcpt *p = &o->pend[i];
       g_free(p->reason);
       p->reason = g_strdup(why);
     }
@@ -545,17 +575,17 @@ static void sub_resolved(void *user, const sim_addr *a, const char *why) {
   cc.auth_user = o->acct->address;
   cc.auth_pass = o->acct->password;
   smtp_env env = smtp_glue_env_on(&o->tr, false, m->h);
-  o->cli = smtp_cli_renew(g_steal_pointer(&m->spare_cli), &cc, &env, now);
+  o->cli = smtp_cli_renew(smtp_cli_take(&m->spare_cli), &cc, &env, now);
   smtp_cmd_mail mail = {.from = o->acct->address};
   smtp_cmd_rcpt stack[8]; /* the usual recipients: no allocation */
   smtp_cmd_rcpt *rc =
-      o->pending->len <= G_N_ELEMENTS(stack) ? stack : g_new(smtp_cmd_rcpt, o->pending->len);
-  memset(rc, 0, o->pending->len * sizeof *rc);
-  for (guint i = 0; i < o->pending->len; i++)
-    rc[i].to = g_array_index(o->pending, pending_rcpt, i).rcpt;
+      o->npend <= G_N_ELEMENTS(stack) ? stack : g_new(smtp_cmd_rcpt, o->npend);
+  memset(rc, 0, o->npend * sizeof *rc);
+  for (guint i = 0; i < o->npend; i++)
+    rc[i].to = o->pend[i].rcpt;
   gsize n;
   const uint8_t *d = g_bytes_get_data(o->data, &n);
-  smtp_cli_message msg = {&mail, rc, o->pending->len, d, n, 0};
+  smtp_cli_message msg = {&mail, rc, o->npend, d, n, 0};
   smtp_cli_send(o->cli, &msg, now);
   if (rc != stack)
     g_free(rc);
@@ -635,15 +665,14 @@ static void outmsg_free(outmsg *o) {
   if (o->bcc)
     g_ptr_array_unref(o->bcc);
   atts_free(o);
-  g_free(o->msgid);
   if (o->data)
     g_bytes_unref(o->data);
-  for (guint i = 0; i < o->pending->len; i++) {
-    pending_rcpt *p = &g_array_index(o->pending, pending_rcpt, i);
-    g_free(p->rcpt);
-    g_free(p->reason);
+  for (guint i = 0; i < o->npend; i++) {
+    g_free(o->pend[i].rcpt);
+    g_free(o->pend[i].reason);
   }
-  g_array_unref(o->pending);
+  if (o->pend_heap)
+    g_free(o->pend);
   g_free(o);
 }
 
@@ -665,13 +694,17 @@ static void shown(fetcher *f, session *s, GBytes *data, const char *proto) {
     g_free(key);
     return;
   }
-  /* One reading of the header for the key and the display. */
-  char *mid;
-  m->shown = mime_display_scan_into(m->shown, p, n, &mid);
-  char *key = msgkey_of_value_take(mid);
+  /* One reading of the header for the key and the display; the key on
+   * the stack while it fits. */
+  const char *mid;
+  gsize mid_len;
+  m->shown = mime_display_scan_into_raw(m->shown, p, n, &mid, &mid_len);
+  char kbuf[256];
+  char *key = msgkey_of_raw_buf(mid, mid_len, kbuf, sizeof kbuf);
   mail_trace_fetch(m->h, session_peer_name(s), key, proto, f->user);
   mail_trace_display(m->h, key, m->shown);
-  g_free(key);
+  if (key != kbuf)
+    g_free(key);
 }
 
 /* Adds UIDL U (taken) to *A, made when the first one comes. */
@@ -1004,14 +1037,25 @@ static GPtrArray *strv(const char *const *v, size_t n) {
  * composed from later (else the caller composes it now from MSG). */
 static outmsg *outmsg_new(mua *m, const mua_message *msg, uint64_t order, bool copy) {
   g_assert(msg->key && msg->from);
+  account *acct = find_account(m, msg->from);
+  g_assert(acct);
+  /* One block: the entry, room for a pending recipient per address given
+   * (compose finds as many, bar lists and groups), the key and the
+   * Message-ID compose makes. */
   size_t kl = strlen(msg->key) + 1;
-  outmsg *o = g_malloc0(sizeof *o + kl);
+  size_t nr = msg->nto + msg->ncc + msg->nbcc;
+  size_t pend_at = (sizeof(outmsg) + G_ALIGNOF(pending_rcpt) - 1) / G_ALIGNOF(pending_rcpt) *
+                   G_ALIGNOF(pending_rcpt);
+  size_t key_at = pend_at + nr * sizeof(pending_rcpt);
+  size_t id_at = key_at + kl;
+  outmsg *o = g_malloc0(id_at + msgid_size(msg->key, msgid_domain(m, acct)));
   o->m = m;
-  o->acct = find_account(m, msg->from);
-  g_assert(o->acct);
-  o->key = memcpy(o + 1, msg->key, kl);
+  o->acct = acct;
+  o->pend = (pending_rcpt *)((char *)o + pend_at);
+  o->pend_cap = (guint)nr;
+  o->key = memcpy((char *)o + key_at, msg->key, kl);
+  o->msgid = (char *)o + id_at; /* written by compose */
   o->order = order;
-  o->pending = g_array_new(FALSE, TRUE, sizeof(pending_rcpt));
   /* In ORDER: almost always at the end. */
   guint at = m->out->len;
   while (at > 0 && ((outmsg *)m->out->pdata[at - 1])->order > order)

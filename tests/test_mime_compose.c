@@ -259,13 +259,47 @@ START_TEST(error_table) {
     c.attachments = &a;
     c.n_attachments = 1;
   }
-  GError *err = NULL;
-  GBytes *b = mime_compose_build(&c, NULL, &err);
-  ck_assert_msg(b == NULL, "row %d: built", _i);
-  ck_assert_msg(err && err->domain == MIME_COMPOSE_ERROR && err->code == errs[_i].code,
-                "row %d: got %s want %s", _i, err ? mime_compose_error_name(err->code) : "none",
-                mime_compose_error_name(errs[_i].code));
-  g_error_free(err);
+  /* without a list, and with a list already holding an entry: an error
+   * appends nothing (recipients read before it are taken back) */
+  for (int with = 0; with < 2; with++) {
+    GPtrArray *rcpts = with ? g_ptr_array_new_with_free_func(g_free) : NULL;
+    if (rcpts)
+      g_ptr_array_add(rcpts, g_strdup("before@x.example"));
+    GError *err = NULL;
+    GBytes *b = mime_compose_build(&c, rcpts, &err);
+    ck_assert_msg(b == NULL, "row %d: built", _i);
+    ck_assert_msg(err && err->domain == MIME_COMPOSE_ERROR && err->code == errs[_i].code,
+                  "row %d: got %s want %s", _i, err ? mime_compose_error_name(err->code) : "none",
+                  mime_compose_error_name(errs[_i].code));
+    g_error_free(err);
+    if (rcpts) {
+      ck_assert_msg(rcpts->len == 1, "row %d: got %u recipients want 1", _i, rcpts->len);
+      ck_assert_str_eq(g_ptr_array_index(rcpts, 0), "before@x.example");
+      g_ptr_array_unref(rcpts);
+    }
+  }
+}
+END_TEST
+
+/* The recipients are appended after what the list held. */
+START_TEST(rcpts_appended) {
+  mime_compose_config c = plain_config();
+  GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(rcpts, g_strdup("before@x.example"));
+  GBytes *b = mime_compose_build(&c, rcpts, NULL);
+  ck_assert(b != NULL);
+  GPtrArray *fresh = g_ptr_array_new_with_free_func(g_free);
+  GBytes *b2 = mime_compose_build(&c, fresh, NULL);
+  ck_assert(g_bytes_equal(b, b2));
+  ck_assert_uint_eq(rcpts->len, fresh->len + 1);
+  ck_assert_uint_gt(fresh->len, 0);
+  ck_assert_str_eq(g_ptr_array_index(rcpts, 0), "before@x.example");
+  for (guint i = 0; i < fresh->len; i++)
+    ck_assert_str_eq(g_ptr_array_index(rcpts, i + 1), g_ptr_array_index(fresh, i));
+  g_ptr_array_unref(rcpts);
+  g_ptr_array_unref(fresh);
+  g_bytes_unref(b);
+  g_bytes_unref(b2);
 }
 END_TEST
 
@@ -844,6 +878,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, fold_against_reference);
   tcase_add_loop_test(tc, text_line_ends, 0, G_N_ELEMENTS(line_rows));
   tcase_add_test(tc, long_values);
+  tcase_add_test(tc, rcpts_appended);
   tcase_add_test(tc, random_round_trip);
   tcase_add_test(tc, composed_every_split);
   tcase_add_test(tc, fast_paths_match_general);

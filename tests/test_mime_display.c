@@ -66,6 +66,12 @@ static char *display_diff(const char *data, gsize len, mime_display **keep) {
   char *mid = (char *)"unset", *kmid = (char *)"unset";
   mime_display *s = mime_display_scan(copy, len, &mid);
   *keep = mime_display_scan_into(*keep, copy, len, &kmid);
+  /* the raw Message-ID (in DATA): unfolded, what the others give */
+  const char *raw = "unset";
+  gsize rawn = 5;
+  mime_display *rw = mime_display_scan_into_raw(NULL, copy, len, &raw, &rawn);
+  ck_assert(!raw || (raw >= (const char *)copy && raw + rawn <= (const char *)copy + len));
+  char *rmid = raw ? mime_hdr_unfold(raw, rawn) : NULL;
   mime_msg *m = mime_msg_parse(copy, len, NULL);
   g_free(copy); /* the views own what they show */
   mime_display *f = mime_display_new(m);
@@ -79,6 +85,16 @@ static char *display_diff(const char *data, gsize len, mime_display **keep) {
       r = t;
     }
   }
+  if (!r) {
+    r = view_diff(rw, rmid, f, want_mid);
+    if (r) {
+      char *t = g_strconcat("raw: ", r, NULL);
+      g_free(r);
+      r = t;
+    }
+  }
+  mime_display_free(rw);
+  g_free(rmid);
   mime_display_free(s);
   mime_display_free(f);
   mime_msg_free(m);

@@ -2,6 +2,7 @@
  * <>) and its hop count (Received fields), table-driven, also with every
  * message cut short at each octet (never a crash, never an overread). */
 #include <glib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "mime_msg.h"
@@ -89,7 +90,7 @@ END_TEST
 /* msgkey_of_hops (its own pass) against msgkey_of and msgkey_hops (the
  * general scanner): seeded random headers of odd lines, every prefix of
  * them, and headers around the 1,000-field limit. */
-static void hops_agree(const char *msg, size_t len, const char *what) {
+static void hops_agree(const char *msg, size_t len, const char *what, bool bufs) {
   uint8_t *p = g_memdup2(msg, len ? len : 1); /* exactly LEN octets for ASan */
   unsigned hops = 99;
   char *got = msgkey_of_hops(p, len, &hops);
@@ -97,6 +98,19 @@ static void hops_agree(const char *msg, size_t len, const char *what) {
   unsigned want_hops = msgkey_hops(p, len);
   ck_assert_msg(strcmp(got, want) == 0 && hops == want_hops, "%s (%zu octets): got %s %u want %s %u",
                 what, len, got, hops, want, want_hops);
+  /* into a buffer of every size up to past the key: the same key and
+   * count (the buffer's bounds are ASan's to check) */
+  for (size_t bufsz = 0; bufs && bufsz <= 24; bufsz++) {
+    char *buf = g_malloc(bufsz ? bufsz : 1); /* exactly BUFSZ octets for ASan */
+    unsigned bh = 99;
+    char *bk = msgkey_of_hops_buf(p, len, &bh, buf, bufsz);
+    ck_assert_msg(strcmp(bk, want) == 0 && bh == want_hops,
+                  "%s (%zu octets, buffer %zu): got %s %u want %s %u", what, len, bufsz, bk, bh,
+                  want, want_hops);
+    if (bk != buf)
+      g_free(bk);
+    g_free(buf);
+  }
   g_free(got);
   g_free(want);
   g_free(p);
@@ -120,7 +134,7 @@ START_TEST(hops_scan_agrees) {
     char what[32];
     g_snprintf(what, sizeof what, "random %d", t);
     for (size_t cut = 0; cut <= m->len; cut += 1 + (size_t)(t % 3))
-      hops_agree(m->str, cut, what);
+      hops_agree(m->str, cut, what, cut == m->len || t % 16 == 0);
     g_string_free(m, TRUE);
   }
   g_rand_free(r);
@@ -130,7 +144,7 @@ START_TEST(hops_scan_agrees) {
     for (int j = 0; j < k; j++)
       g_string_append(m, j % 2 ? "Received: x\r\n" : "X-F: y\r\n z\r\n");
     g_string_append(m, "Message-ID: <late@id>\r\n\r\n");
-    hops_agree(m->str, m->len, "limit");
+    hops_agree(m->str, m->len, "limit", true);
     g_string_free(m, TRUE);
   }
 }

@@ -112,6 +112,19 @@ static void world_init_cfg(world *x, uint64_t seed, const char *profile, tweak_f
       "c2.example. 300 IN MX 10 mx.c.example.", /* another domain, same MX */
       "b3.example. 300 IN MX 10 alias.b.example.", /* not a name on mta-b's certificate */
       "alias.b.example. 300 IN A 192.0.2.20",
+      /* eight addresses of one exchange, none listening (past a resolved
+       * name's room for address texts; many_addresses_of_one_exchange
+       * gives them to the resolver's node), then a working one */
+      "many.example. 300 IN MX 10 mx.many.example.",
+      "many.example. 300 IN MX 20 mx.c.example.",
+      "mx.many.example. 300 IN A 192.0.2.61",
+      "mx.many.example. 300 IN A 192.0.2.62",
+      "mx.many.example. 300 IN A 192.0.2.63",
+      "mx.many.example. 300 IN A 192.0.2.64",
+      "mx.many.example. 300 IN A 192.0.2.65",
+      "mx.many.example. 300 IN A 192.0.2.66",
+      "mx.many.example. 300 IN A 192.0.2.67",
+      "mx.many.example. 300 IN A 192.0.2.68",
   };
   dns_name o = dns_name_lit(".");
   x->zone = dns_zone_new(&o);
@@ -763,6 +776,45 @@ START_TEST(mx_failover_to_the_next_preference) {
 }
 END_TEST
 
+/* An exchange with eight addresses (their texts past the resolved name's
+ * room): the first five (Postfix's smtp_mx_address_limit) tried in their
+ * order, each refused, then the recipient deferred with the last one's
+ * reason. */
+START_TEST(many_addresses_of_one_exchange) {
+  world x;
+  world_init(&x, 54, NULL);
+  for (int k = 1; k <= 8; k++) { /* the resolver's node: nothing listens on 25 there */
+    char text[16];
+    g_snprintf(text, sizeof text, "192.0.2.6%d", k);
+    sim_addr a;
+    ck_assert(sim_addr_parse(text, &a));
+    sim_node_add_addr(host_node(x.h[H_RES]), &a);
+  }
+  x.cl.rcpts[0] = "dave@many.example";
+  x.cl.nrcpts = 1;
+  submit_at(&x, SIM_S);
+  run(&x, 60 * SIM_S);
+  ck_assert_int_eq(x.sc.messages, 0);
+  GString *t = world_clear(&x);
+  const char *at = t->str;
+  for (int k = 1; k <= 5; k++) {
+    char want[64];
+    g_snprintf(want, sizeof want, "\"ev\":\"tcp.refused\",\"node\":\"mta-a\"");
+    at = strstr(at, want);
+    ck_assert_msg(at, "refusal %d missing: %s", k, t->str);
+    g_snprintf(want, sizeof want, "\"dst\":\"192.0.2.6%d:25\"", k);
+    const char *eol = strchr(at, '\n');
+    const char *d = strstr(at, want);
+    ck_assert_msg(d && d < eol, "refusal %d not from 192.0.2.6%d", k, k);
+    at = eol;
+  }
+  ck_assert_ptr_null(strstr(at, "\"ev\":\"tcp.refused\""));
+  ck_assert_ptr_nonnull(strstr(
+      t->str, "\"reason\":\"451 4.4.1 mx.many.example[192.0.2.65]: Connection refused\""));
+  g_string_free(t, TRUE);
+}
+END_TEST
+
 static void one_message_a_minute(mta_host_config *cfg) {
   cfg->policy.rate_limit = 1;
   cfg->policy.rate_window = 60 * SIM_S;
@@ -1102,6 +1154,7 @@ int main(void) {
   ADD(never_a_bounce_of_a_bounce);
   ADD(opensmtpd_warns_then_expires);
   ADD(mx_failover_to_the_next_preference);
+  ADD(many_addresses_of_one_exchange);
   ADD(rate_limit_450);
   ADD(session_limit_421);
   ADD(connection_cache);

@@ -1336,6 +1336,100 @@ START_TEST(reply_blocks_reused) {
 }
 END_TEST
 
+/* A message's block, once it left, is kept for a new message whose block
+ * is a malloc chunk of the same size, and only then: the new message
+ * reads as a fresh one (zeroed, its own strings), a longer one gets a
+ * block of its own; at most MTA_QUEUE__SPARES are kept, the rest freed
+ * (ASan: nothing leaks at mta_queue_free). */
+START_TEST(msg_blocks_reused) {
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  static const char *const rc[] = {"r1@b.example", "r2@b.example", "a-much-longer-recipient@b.example"};
+  for (int round = 0; round < 6; round++) {
+    /* two alike (the second takes the first's block), then a longer one */
+    const mta_msg *prev = NULL;
+    for (int k = 0; k < 3; k++) {
+      uint32_t id = add(q, "s@a.example", 0, rc[k], NULL, NULL);
+      const mta_msg *m = mta_queue_get(q, id);
+      if (k == 1 && round == 0)
+        ck_assert_msg(m == prev, "an equal block was not reused");
+      if (k == 2)
+        ck_assert_msg(m != prev, "a longer message took a shorter block");
+      ck_assert_str_eq(m->rcpts[0].addr, rc[k]);
+      ck_assert_str_eq(mta_queue_msg_sender(m), "s@a.example");
+      ck_assert_int_eq(m->rcpts[0].state, MTA_RCPT_PENDING);
+      ck_assert_int_eq(m->attempts, 0);
+      ck_assert_ptr_null(m->rcpts[0].reply);
+      ck_assert(mta_queue_begin_attempt(q, id, &p, 0));
+      result(q, id, 0, k == 2 && round % 2 ? MTA_RCPT_DEFERRED : MTA_RCPT_DELIVERED, 250,
+             "2.0.0", "ok", 0);
+      mta_queue_outcome o;
+      mta_queue_end_attempt(q, id, &p, 0, &o);
+      prev = m;
+    }
+  }
+  /* more departures than spares in a row: the oldest are freed */
+  uint32_t ids[8];
+  for (int k = 0; k < 8; k++)
+    ids[k] = add(q, "s@a.example", 0, k % 2 ? rc[0] : rc[2], NULL, NULL);
+  for (int k = 0; k < 8; k++) {
+    ck_assert(mta_queue_begin_attempt(q, ids[k], &p, 0));
+    result(q, ids[k], 0, MTA_RCPT_DELIVERED, 250, "2.0.0", "ok", 0);
+    mta_queue_outcome o;
+    mta_queue_end_attempt(q, ids[k], &p, 0, &o);
+  }
+  mta_queue_free(q);
+}
+END_TEST
+
+/* A delivered recipient's reply (its own block, not interned) reads back
+ * until its message leaves, beside the interned deferral of another
+ * recipient and a second delivery with the same words; the queue's
+ * record round-trips it; nothing leaks (ASan). */
+START_TEST(delivered_reply_own) {
+  mta_queue *q = mta_queue_new();
+  mta_retry_profile p;
+  mta_retry_profile_init(&p, MTA_RETRY_POSTFIX);
+  uint32_t id = add(q, "s@a.example", 0, "r1@b.example", "r2@b.example", "r3@b.example");
+  ck_assert(mta_queue_begin_attempt(q, id, &p, 0));
+  result(q, id, 0, MTA_RCPT_DELIVERED, 250, "2.0.0", "Ok: queued as X1", 0);
+  result(q, id, 1, MTA_RCPT_DEFERRED, 451, "4.7.1", "Try again later", 0);
+  result(q, id, 2, MTA_RCPT_DELIVERED, 250, "2.0.0", "Ok: queued as X1", 0);
+  mta_queue_outcome o;
+  mta_queue_end_attempt(q, id, &p, 0, &o);
+  const mta_msg *m = mta_queue_get(q, id);
+  ck_assert_ptr_nonnull(m);
+  for (int i = 0; i < 3; i += 2) {
+    ck_assert_str_eq(mta_rcpt_text(&m->rcpts[i]), "Ok: queued as X1");
+    ck_assert_str_eq(mta_rcpt_esc(&m->rcpts[i]), "2.0.0");
+    ck_assert_int_eq(mta_rcpt_code(&m->rcpts[i]), 250);
+    ck_assert_str_eq(mta_rcpt_remote_mta(&m->rcpts[i]), "mx.b.example");
+  }
+  ck_assert_str_eq(mta_rcpt_text(&m->rcpts[1]), "Try again later");
+  /* the record: the same texts back */
+  GByteArray *rec = g_byte_array_new();
+  mta_queue_msg_encode(q, id, rec);
+  mta_queue *q2 = mta_queue_new();
+  char *err = NULL;
+  uint32_t id2 = mta_queue_msg_decode(q2, rec->data, rec->len, &err);
+  ck_assert_msg(id2 != 0, "%s", err ? err : "?");
+  g_free(err);
+  ck_assert_uint_ne(id2, 0);
+  const mta_msg *m2 = mta_queue_get(q2, id2);
+  for (int i = 0; i < 3; i++)
+    ck_assert_str_eq(mta_rcpt_text(&m2->rcpts[i]), mta_rcpt_text(&m->rcpts[i]));
+  g_byte_array_unref(rec);
+  mta_queue_free(q2);
+  /* the deferred one delivered at last: the message leaves */
+  ck_assert(mta_queue_begin_attempt(q, id, &p, 3600 * S));
+  result(q, id, 1, MTA_RCPT_DELIVERED, 250, "2.0.0", "Ok: queued as X2", 3600 * S);
+  mta_queue_end_attempt(q, id, &p, 3600 * S, &o);
+  ck_assert_ptr_null(mta_queue_get(q, id));
+  mta_queue_free(q);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mta_queue");
   TCase *tc = tcase_create("queue");
@@ -1348,6 +1442,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, retry_bounce_journey);
   tcase_add_test(tc, withdraw);
   tcase_add_test(tc, reply_blocks_reused);
+  tcase_add_test(tc, msg_blocks_reused);
+  tcase_add_test(tc, delivered_reply_own);
   suite_add_tcase(s, tc);
   TCase *enc = tcase_create("encoding");
   tcase_add_test(enc, encode_round_trip);

@@ -452,6 +452,32 @@ START_TEST(permanent_refusal_is_given_up_at_once) {
 }
 END_TEST
 
+/* A To entry that is a list gives more recipients than the message names
+ * addresses (the entry's room holds one a name): all go out, through a
+ * deferral and a retry, each accepted once; and a group of none. */
+START_TEST(address_lists_past_the_room) {
+  static const char *const to[] = {
+      "a1@example.org, a2@example.org, a3@example.org, a4@example.org, a5@example.org",
+      "Friends: b1@example.org, b2@example.org;", "Nobody:;", NULL};
+  for (int api = 0; api < 2; api++) {
+    params p = {.seed = 10, .temp_messages = 1, .to = to, .now_api = api};
+    result r;
+    run(&p, &r);
+    ck_assert_int_eq(r.connections, 2);
+    ck_assert_uint_eq(r.messages->len, 1);
+    ck_assert_uint_eq(r.rcpts->len, 9); /* 5 + 2 + Cc + Bcc */
+    ck_assert_str_eq(r.rcpts->pdata[4], "a5@example.org");
+    ck_assert_str_eq(r.rcpts->pdata[6], "b2@example.org");
+    ck_assert_str_eq(r.rcpts->pdata[8], "dave@example.net");
+    ck_assert_uint_eq(r.st.accepted, 9);
+    ck_assert_uint_eq(r.st.deferred, 9);
+    ck_assert_uint_eq(r.st.failed, 0);
+    ck_assert_int_eq(mw_count(r.trace->str, "\"ev\":\"msg.defer\""), 9);
+    result_clear(&r);
+  }
+}
+END_TEST
+
 START_TEST(unreachable_server) {
   /* refused connections, then no resolver for a name: TEMP each time */
   params p = {.seed = 4, .no_listener = true, .to = bob_only};
@@ -623,6 +649,7 @@ int main(void) {
   tcase_add_test(tc, compose_and_submit_retrying_after_4xx);
   tcase_add_test(tc, retries_back_off_then_give_up);
   tcase_add_test(tc, permanent_refusal_is_given_up_at_once);
+  tcase_add_test(tc, address_lists_past_the_room);
   tcase_add_test(tc, unreachable_server);
   tcase_add_test(tc, submission_server_found_by_name);
   tcase_add_test(tc, unbuildable_message_is_given_up);

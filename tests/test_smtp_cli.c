@@ -536,6 +536,35 @@ START_TEST(keep_client) {
 }
 END_TEST
 
+/* smtp_cli_keep_upto: engines parked up to MAX (taken back last in, first
+ * out, each alone), those beyond freed, a list freed whole (ASan reports
+ * a leak or a double free otherwise); keep of NULL does nothing. */
+START_TEST(keep_client_list) {
+  smtp_cli_config cfg;
+  smtp_cli_config_init(&cfg);
+  cfg.helo_name = "client.test";
+  for (unsigned max = 0; max <= 4; max++) {
+    smtp_cli *spares = NULL, *e[6], *back[6];
+    for (int i = 0; i < 6; i++)
+      e[i] = smtp_cli_new(&cfg, NULL, 0);
+    smtp_cli_keep_upto(&spares, NULL, max);
+    for (int i = 0; i < 6; i++)
+      smtp_cli_keep_upto(&spares, e[i], max);
+    unsigned got = 0;
+    for (smtp_cli *t; (t = smtp_cli_take(&spares)) != NULL;) {
+      ck_assert_msg(got < max, "max %u: more than %u engines back", max, max);
+      ck_assert_msg(t == e[max - 1 - got], "max %u: take %u: got another engine", max, got);
+      back[got++] = smtp_cli_renew(t, &cfg, NULL, 0); /* one engine, not the list */
+      ck_assert_ptr_eq(back[got - 1], t);
+    }
+    ck_assert_msg(got == max, "max %u: got %u engines back", max, got);
+    for (unsigned i = 0; i < got; i++)
+      smtp_cli_keep_upto(&spares, back[i], max);
+    smtp_cli_free(spares); /* the whole list */
+  }
+}
+END_TEST
+
 /* ---- timers (RFC 5321 §4.5.3.2) ---- */
 
 static smtp_cli *timer_client(void) {
@@ -1725,6 +1754,7 @@ int main(void) {
   tcase_add_loop_test(tc, client_conversation, 0, G_N_ELEMENTS(cconvs));
   tcase_add_loop_test(tc, renewed_client, 0, G_N_ELEMENTS(cconvs));
   tcase_add_test(tc, keep_client);
+  tcase_add_test(tc, keep_client_list);
   suite_add_tcase(s, tc);
   tc = tcase_create("timers and failures");
   tcase_add_test(tc, greeting_timeout);

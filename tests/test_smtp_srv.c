@@ -420,6 +420,34 @@ START_TEST(keep_spare) {
 }
 END_TEST
 
+/* smtp_srv_keep_upto: engines parked up to MAX (taken back last in, first
+ * out, each alone), those beyond freed, a list freed whole (ASan reports
+ * a leak or a double free otherwise); keep of NULL does nothing. */
+START_TEST(keep_spare_list) {
+  smtp_srv_config cfg;
+  harness_config(&cfg);
+  for (unsigned max = 0; max <= 4; max++) {
+    smtp_srv *spares = NULL, *e[6], *back[6];
+    for (int i = 0; i < 6; i++)
+      e[i] = smtp_srv_new(&cfg, NULL);
+    smtp_srv_keep_upto(&spares, NULL, max);
+    for (int i = 0; i < 6; i++)
+      smtp_srv_keep_upto(&spares, e[i], max);
+    unsigned got = 0;
+    for (smtp_srv *t; (t = smtp_srv_take(&spares)) != NULL;) {
+      ck_assert_msg(got < max, "max %u: more than %u engines back", max, max);
+      ck_assert_msg(t == e[max - 1 - got], "max %u: take %u: got another engine", max, got);
+      back[got++] = smtp_srv_renew(t, &cfg, NULL); /* one engine, not the list */
+      ck_assert_ptr_eq(back[got - 1], t);
+    }
+    ck_assert_msg(got == max, "max %u: got %u engines back", max, got);
+    for (unsigned i = 0; i < got; i++)
+      smtp_srv_keep_upto(&spares, back[i], max);
+    smtp_srv_free(spares); /* the whole list */
+  }
+}
+END_TEST
+
 /* ---- direct engine tests ---- */
 
 static char *out_str(smtp_srv *srv) {
@@ -958,6 +986,7 @@ int main(void) {
   tc = tcase_create("engine");
   tcase_add_loop_test(tc, renewed_engine, 0, G_N_ELEMENTS(convs));
   tcase_add_test(tc, keep_spare);
+  tcase_add_test(tc, keep_spare_list);
   tcase_add_test(tc, connect_refused);
   tcase_add_test(tc, idle_timeout);
   tcase_add_test(tc, long_lines);

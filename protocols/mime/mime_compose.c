@@ -348,7 +348,11 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
   g_assert(cfg);
   char *from = NULL, *to = NULL, *cc = NULL; /* header values */
   GString *h = NULL, *body = NULL;
-  GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
+  /* The recipients go straight to the caller's RCPTS, taken back out on
+   * an error (a list of their own only without RCPTS: one array less a
+   * message). */
+  GPtrArray *found = rcpts ? rcpts : g_ptr_array_new_with_free_func(g_free);
+  guint found0 = found->len;
   GBytes *result = NULL;
   guint nfrom = 0, nlist;
   if (!cfg->from || !check_list(cfg->from, 6, &from, &nfrom, NULL) || nfrom == 0) {
@@ -366,7 +370,7 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
       goto out;
     }
   }
-  if (found->len == 0) {
+  if (found->len == found0) {
     g_set_error(err, MIME_COMPOSE_ERROR, MIME_COMPOSE_ERROR_NO_RCPT, "no recipient");
     goto out;
   }
@@ -487,15 +491,16 @@ GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GEr
   gsize n = h->len;
   result = g_bytes_new_take(g_string_free(h, FALSE), n);
   h = NULL;
-  if (rcpts) /* the strings move */
-    for (guint i = 0; i < found->len; i++)
-      g_ptr_array_add(rcpts, g_steal_pointer(&found->pdata[i]));
 out:
   if (body)
     g_string_free(body, TRUE);
   if (h)
     g_string_free(h, TRUE);
-  g_ptr_array_unref(found);
+  if (found != rcpts)
+    g_ptr_array_unref(found);
+  else if (!result) /* nothing appended stays */
+    while (rcpts->len > found0)
+      g_free(g_ptr_array_steal_index(rcpts, rcpts->len - 1));
   /* a bare addr-spec's header value is the caller's own string */
   if (from != cfg->from)
     g_free(from);

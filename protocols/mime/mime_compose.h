@@ -57,7 +57,8 @@ typedef struct {
  * 7bit when they are short-lined ASCII, quoted-printable otherwise.
  * Returns the message, or NULL with *ERR set (MIME_COMPOSE_ERROR). The
  * envelope recipients (To, Cc and Bcc mailboxes) are appended to RCPTS
- * (may be NULL) as new "local@domain" strings. */
+ * (may be NULL) as new "local@domain" strings; on an error nothing is
+ * appended. */
 GBytes *mime_compose_build(const mime_compose_config *cfg, GPtrArray *rcpts, GError **err);
 
 /* The boundary used at nesting LEVEL for SEED: "=_ms_" + 32 hex digits of

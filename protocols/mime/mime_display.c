@@ -220,12 +220,32 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id) 
   return mime_display_scan_into(NULL, data, len, message_id);
 }
 
+static mime_display *scan_into(mime_display *d, const void *data, gsize len, char **message_id,
+                               const char **mid_raw, gsize *mid_len);
+
 mime_display *mime_display_scan_into(mime_display *d, const void *data, gsize len,
                                      char **message_id) {
+  return scan_into(d, data, len, message_id, NULL, NULL);
+}
+
+mime_display *mime_display_scan_into_raw(mime_display *d, const void *data, gsize len,
+                                         const char **mid_raw, gsize *mid_len) {
+  g_assert(mid_raw && mid_len);
+  return scan_into(d, data, len, NULL, mid_raw, mid_len);
+}
+
+/* MESSAGE_ID (unfolded, a new string) or MID_RAW and MID_LEN (the raw
+ * value in DATA) receive the first Message-ID; both may be NULL. */
+static mime_display *scan_into(mime_display *d, const void *data, gsize len, char **message_id,
+                               const char **mid_raw, gsize *mid_len) {
   g_assert(data || len == 0);
   const char *buf = data ? data : "";
   if (message_id)
     *message_id = NULL;
+  if (mid_raw) {
+    *mid_raw = NULL;
+    *mid_len = 0;
+  }
   if (d) {
     g_assert(d->store_); /* one of mime_display_scan's */
     d->fields->len = 0; /* entries in the store: no free function */
@@ -269,9 +289,14 @@ mime_display *mime_display_scan_into(mime_display *d, const void *data, gsize le
         g_free(u);
       continue;
     }
-    if (message_id && !*message_id && v.name_len == 10 &&
+    if (((message_id && !*message_id) || (mid_raw && !*mid_raw)) && v.name_len == 10 &&
         mime_hdr_name_is(v.name, v.name_len, "Message-ID", 10)) {
-      *message_id = mime_hdr_unfold(v.raw_value, v.raw_len);
+      if (message_id)
+        *message_id = mime_hdr_unfold(v.raw_value, v.raw_len);
+      if (mid_raw) {
+        *mid_raw = v.raw_value;
+        *mid_len = v.raw_len;
+      }
       continue;
     }
     static const gsize shown_len[G_N_ELEMENTS(shown_names)] = {4, 2, 2, 7, 4, 22};

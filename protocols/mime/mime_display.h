@@ -51,6 +51,11 @@ mime_display *mime_display_scan(const void *data, gsize len, char **message_id);
  * NULL); what the last call returned is no longer valid. */
 mime_display *mime_display_scan_into(mime_display *reuse, const void *data, gsize len,
                                      char **message_id);
+/* The same, the first Message-ID given as its raw value in DATA (*MID_RAW,
+ * *MID_LEN octets, folding kept: mime_hdr_unfold gives what MESSAGE_ID
+ * would hold), or NULL: no copy made. */
+mime_display *mime_display_scan_into_raw(mime_display *reuse, const void *data, gsize len,
+                                         const char **mid_raw, gsize *mid_len);
 
 /* Value of displayed field NAME, or NULL (borrowed). */
 const char *mime_display_get(const mime_display *d, const char *name);

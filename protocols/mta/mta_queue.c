@@ -209,18 +209,68 @@ static size_t msg_str_bytes(const mta_msg *m) {
   return n;
 }
 
+static size_t msg_head(uint32_t nrcpts, bool retry) {
+  return offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt) +
+         (retry ? sizeof(mta_retry_state) : 0);
+}
+
+/* The size of glibc's chunk for a request of N octets (request2size on a
+ * 64-bit system: 8 octets of header, 16-octet steps, 32 at least): two
+ * requests of one chunk size hold the same memory. */
+static size_t chunk_of(size_t n) { return n + 8 + 15 < 32 ? 32 : (n + 8 + 15) & ~(size_t)15; }
+
+/* A message block of LEN octets, zeroed: a block Q kept that holds at
+ * least LEN and is a malloc chunk of LEN's size (so it holds no more
+ * memory than a new one would), else a new one. */
+static mta_msg *msg_block(mta_queue *q, size_t len) {
+  size_t c = chunk_of(len);
+  for (unsigned i = 0; q && i < q->n_spare_msg; i++) {
+    if (q->spare_len[i] < len || chunk_of(q->spare_len[i]) != c)
+      continue;
+    mta_msg *m = q->spare_msg[i];
+    unsigned last = --q->n_spare_msg;
+    q->spare_msg[i] = q->spare_msg[last];
+    q->spare_len[i] = q->spare_len[last];
+    if (q->spare_next > q->n_spare_msg)
+      q->spare_next = 0;
+    return memset(m, 0, len);
+  }
+  return g_malloc0(len);
+}
+
+/* M (out of every index, its replies released) is done with: kept by Q
+ * for a later message, or freed. Its block holds at least the length its
+ * message needs (it was asked for that, or taken for it by msg_block). */
+static void msg_block_put(mta_queue *q, mta_msg *m) {
+  size_t len = msg_head(m->nrcpts, m->layout & MTA_MSG_RETRY) + msg_str_bytes(m);
+  unsigned i = q->n_spare_msg;
+  if (i < MTA_QUEUE__SPARES) {
+    q->n_spare_msg++;
+  } else { /* the oldest gives way */
+    i = q->spare_next;
+    q->spare_next = (i + 1) % MTA_QUEUE__SPARES;
+    g_free(q->spare_msg[i]);
+  }
+  q->spare_msg[i] = m;
+  q->spare_len[i] = len;
+}
+
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
                               const char *tag, bool borrow, bool retry) {
+  return mta_queue__msg_alloc_in(NULL, sender, addrs, nrcpts, tag, borrow, retry);
+}
+
+mta_msg *mta_queue__msg_alloc_in(mta_queue *q, const char *sender, const char *const *addrs,
+                                 uint32_t nrcpts, const char *tag, bool borrow, bool retry) {
   g_assert(nrcpts > 0);
-  size_t head = offsetof(mta_msg, rcpts) + (size_t)nrcpts * sizeof(mta_rcpt) +
-                (retry ? sizeof(mta_retry_state) : 0);
+  size_t head = msg_head(nrcpts, retry);
   size_t len = head + str_cost(tag);
   if (!borrow) {
     len += strlen(sender) + 1;
     for (uint32_t i = 0; i < nrcpts; i++)
       len += strlen(addrs[i]) + 1;
   }
-  mta_msg *m = g_malloc0(len);
+  mta_msg *m = msg_block(q, len);
   m->heap_idx = -1;
   m->nrcpts = nrcpts;
   if (retry)
@@ -322,13 +372,21 @@ static size_t reply_block_size(const char *text, const char *remote) {
   return (n + 31) & ~(size_t)31;
 }
 
-static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, const char *text,
-                                  const char *remote) {
+/* A reply's REFS when it is one recipient's own, not in the text table:
+ * a delivered recipient's reply names its queue id at the next host
+ * ("250 2.0.0 Ok: queued as ..."), so no other recipient's is the same and
+ * interning it only cost a hash, an insert and a remove a delivery (read
+ * by the strings, never by the pointer: the record encoder compares
+ * texts). */
+#define REPLY_OWN UINT32_MAX
+
+static const mta_reply *reply_ref_in(mta_queue *q, uint16_t code, const char *esc,
+                                     const char *text, const char *remote, bool intern) {
   if (!code && (!esc || !*esc) && !text && !remote)
     return NULL;
   mta_reply key = {text, remote, 0, code, {0}};
   g_strlcpy(key.esc, esc ? esc : "", sizeof key.esc);
-  mta_reply *r = g_hash_table_lookup(q->texts->t, &key);
+  mta_reply *r = intern ? g_hash_table_lookup(q->texts->t, &key) : NULL;
   if (!r) {
     size_t tn = text ? strlen(text) + 1 : 0, rn = remote ? strlen(remote) + 1 : 0;
     size_t size = reply_block_size(text, remote);
@@ -347,18 +405,29 @@ static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, 
     }
     if (remote)
       r->remote_mta = memcpy(p, remote, rn);
+    if (!intern) {
+      r->refs = REPLY_OWN;
+      return r;
+    }
     g_hash_table_add(q->texts->t, r);
   }
   r->refs++;
   return r;
 }
 
+static const mta_reply *reply_ref(mta_queue *q, uint16_t code, const char *esc, const char *text,
+                                  const char *remote) {
+  return reply_ref_in(q, code, esc, text, remote, true);
+}
+
 static void reply_unref(mta_queue *q, const mta_reply *c) {
   if (!c)
     return;
   mta_reply *r = (mta_reply *)c;
-  if (--r->refs == 0) {
-    g_hash_table_remove(q->texts->t, r);
+  bool own = r->refs == REPLY_OWN;
+  if (own || --r->refs == 0) {
+    if (!own)
+      g_hash_table_remove(q->texts->t, r);
     size_t n = reply_block_size(r->text, r->remote_mta); /* as allocated */
     mta_queue_texts *tt = q->texts;
     if (n <= 512) { /* kept, in place of the one before */
@@ -372,11 +441,13 @@ static void reply_unref(mta_queue *q, const mta_reply *c) {
   }
 }
 
-/* Sets R's reply to (CODE, ESC, TEXT, REMOTE) (which may be R's own). */
+/* Sets R's reply to (CODE, ESC, TEXT, REMOTE) (which may be R's own):
+ * interned, or (INTERN false) R's own block. */
 static void rcpt_set_reply(mta_queue *q, mta_rcpt *r, uint16_t code, const char *esc,
-                           const char *text, const char *remote) {
+                           const char *text, const char *remote, bool intern) {
   const mta_reply *old = r->reply;
-  r->reply = reply_ref(q, code, esc, text, remote); /* before the unref: the strings may be OLD's */
+  /* before the unref: the strings may be OLD's */
+  r->reply = reply_ref_in(q, code, esc, text, remote, intern);
   reply_unref(q, old);
 }
 
@@ -387,7 +458,7 @@ static void msg_drop(mta_queue *q, mta_msg *m) {
     reply_unref(q, m->rcpts[i].reply);
   if (q->bodies)
     g_hash_table_remove(q->bodies, GUINT_TO_POINTER(m->qid));
-  g_free(m);
+  msg_block_put(q, m);
 }
 
 static void slot_put(mta_queue *q, mta_msg *m) {
@@ -478,6 +549,8 @@ void mta_queue_free(mta_queue *q) {
     if (q->slots->pdata[i])
       msg_drop(q, q->slots->pdata[i]);
   g_ptr_array_free(q->slots, TRUE);
+  for (unsigned i = 0; i < q->n_spare_msg; i++)
+    g_free(q->spare_msg[i]);
   if (q->own_texts)
     mta_queue_texts_free(q->texts);
   g_array_free(q->heap, TRUE);
@@ -537,8 +610,8 @@ uint32_t mta_queue_add(mta_queue *q, const mta_queue_add_args *a) {
   /* Borrowed only when the sender lies just before the first address (a
    * record's layout): then no pointer to it is kept. */
   bool borrow = a->borrow && slen < MTA_QUEUE_BORROW_MAX && a->rcpts[0] == sender + slen + 1;
-  mta_msg *m = mta_queue__msg_alloc(sender, a->rcpts, (uint32_t)a->nrcpts, a->tag, borrow,
-                                    q->retry_room);
+  mta_msg *m = mta_queue__msg_alloc_in(q, sender, a->rcpts, (uint32_t)a->nrcpts, a->tag, borrow,
+                                       q->retry_room);
   m->qid = q->next_qid;
   m->arrival = a->arrival;
   m->due = a->arrival;
@@ -715,7 +788,7 @@ static void bounce_unfinished(mta_queue *q, mta_msg *m, const char *why, int64_t
      * when there was none. */
     const char *text = mta_rcpt_text(r), *esc = mta_rcpt_esc(r);
     rcpt_set_reply(q, r, mta_rcpt_code(r), *esc ? esc : "4.4.7", text ? text : why,
-                   mta_rcpt_remote_mta(r));
+                   mta_rcpt_remote_mta(r), true);
     r->last_try = now;
     rcpt_finish(q, m, r, MTA_RCPT_BOUNCED);
   }
@@ -753,7 +826,7 @@ void mta_queue_result(mta_queue *q, uint32_t qid, uint32_t i, const mta_queue_re
   g_assert(!rcpt_final(r));
   r->flags &= (uint8_t)~MTA_RCPT_F_INFLIGHT;
   rcpt_set_reply(q, r, (uint16_t)(a->code > 0 && a->code < 1000 ? a->code : 0), a->esc, a->text,
-                 a->remote_mta);
+                 a->remote_mta, a->state != MTA_RCPT_DELIVERED);
   r->last_try = now;
   if (r->attempts < UINT16_MAX)
     r->attempts++;

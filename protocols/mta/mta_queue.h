@@ -52,7 +52,10 @@ const char *mta_rcpt_state_name(mta_rcpt_state s);
  * and which host said it. Interned and shared (read-only for users): the
  * same reply to many recipients ("mx.d3.test[10.0.0.3]: Connection
  * refused" to every recipient deferred there) is held once, in the
- * queue's text table (mta_queue_texts), its strings in the same block. */
+ * queue's text table (mta_queue_texts), its strings in the same block;
+ * but a delivery's reply (unique: it names the next host's queue id) is
+ * the recipient's own block, not interned (compare replies by their
+ * strings, never by pointer). */
 typedef struct {
   const char *text;       /* diagnostic (reply text or local reason), or NULL */
   const char *remote_mta; /* host that gave it, or NULL */

@@ -30,6 +30,8 @@ typedef struct {
   uint32_t id;
 } dest_ent;
 
+#define MTA_QUEUE__SPARES 4
+
 struct mta_queue {
   uint32_t next_qid;
   /* Messages by queue id: slots[qid - base], NULL where none (ids are a
@@ -61,6 +63,14 @@ struct mta_queue {
     uint32_t qid, len;
     GArray *offs; /* uint32_t: the sender's, then each address's */
   } enc;
+  /* Blocks of messages that left (SPARE_LEN: the octets each surely
+   * holds), kept for new ones that fit and whose block is a malloc chunk
+   * of the same size (mta_queue_add: a calloc and a free a message less,
+   * and no byte more than a fresh block would hold); the oldest gives way
+   * when all MTA_QUEUE__SPARES are taken. */
+  mta_msg *spare_msg[MTA_QUEUE__SPARES];
+  size_t spare_len[MTA_QUEUE__SPARES];
+  unsigned n_spare_msg, spare_next;
 };
 
 /* Set of mta_reply* (lookup only), by all four fields. */
@@ -102,6 +112,9 @@ void mta_queue__msg_insert(mta_queue *q, mta_msg *m, GBytes *body, const mta_que
  * with g_free (its replies released first once inserted). */
 mta_msg *mta_queue__msg_alloc(const char *sender, const char *const *addrs, uint32_t nrcpts,
                               const char *tag, bool borrow, bool retry);
+/* The same in a block Q kept (mta_queue__msg_alloc when none fits). */
+mta_msg *mta_queue__msg_alloc_in(mta_queue *q, const char *sender, const char *const *addrs,
+                                 uint32_t nrcpts, const char *tag, bool borrow, bool retry);
 gint mta_queue__u32_cmp(gconstpointer a, gconstpointer b);
 
 #endif

@@ -282,7 +282,21 @@ static void set_candidates(const mta_route *r, mta_route_decision *d, const mta_
   }
   if (count == 0)
     return;
-  mta_route_candidate *c = g_malloc(count * sizeof *c + chars);
+  size_t need = count * sizeof(mta_route_candidate) + chars;
+  mta_route_candidate *c;
+  if (d->room && d->room_size >= need) { /* the block kept (mta_route_redecide) */
+    c = d->room;
+    d->cand_room = d->room_size;
+    d->room = NULL;
+    d->room_size = 0;
+  } else { /* in 64-octet steps, so that a later decision's usually fits */
+    if (d->room) /* too small: one block a decision */
+      g_free(d->room);
+    d->room = NULL;
+    d->room_size = 0;
+    d->cand_room = (need + 63) & ~(size_t)63;
+    c = g_malloc(d->cand_room);
+  }
   char *p = (char *)(c + count);
   size_t k = 0;
   for (size_t i = 0; i < n && k < count; i++) {
@@ -318,6 +332,12 @@ static void finish_candidates(mta_route_decision *d, bool temp, const char *name
 void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_route_answer *a,
                       mta_rand_fn rand, void *user, mta_route_decision *d) {
   memset(d, 0, sizeof *d);
+  mta_route_redecide(r, plan, a, rand, user, d);
+}
+
+void mta_route_redecide(const mta_route *r, const mta_route_plan *plan, const mta_route_answer *a,
+                        mta_rand_fn rand, void *user, mta_route_decision *d) {
+  mta_route_decision_reset(d);
   const char *name = plan->lookup;
   if (plan->kind == MTA_ROUTE_LOCAL) {
     const char *addr[] = {plan->host};
@@ -405,18 +425,41 @@ void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_
   }
 }
 
-void mta_route_decision_clear(mta_route_decision *d) {
-  if (d->owns & OWN_CANDS)
-    g_free(d->candidates);
+void mta_route_decision_reset(mta_route_decision *d) {
+  void *room = d->room;
+  size_t room_size = d->room_size;
+  if (d->owns & OWN_CANDS) { /* the larger of the two blocks stays */
+    if (d->cand_room > room_size) {
+      if (room)
+        g_free(room);
+      room = d->candidates;
+      room_size = d->cand_room;
+    } else {
+      g_free(d->candidates);
+    }
+  }
   if (d->owns & OWN_ESC)
     g_free((char *)d->esc);
   if (d->owns & OWN_TEXT)
     g_free((char *)d->text);
   memset(d, 0, sizeof *d);
+  d->room = room;
+  d->room_size = room_size;
+}
+
+void mta_route_decision_clear(mta_route_decision *d) {
+  mta_route_decision_reset(d);
+  if (d->room)
+    g_free(d->room);
+  d->room = NULL;
+  d->room_size = 0;
 }
 
 void mta_route_decision_borrow(mta_route_decision *dst, const mta_route_decision *src) {
   *dst = *src;
+  dst->cand_room = 0; /* the candidates and SRC's kept block stay SRC's */
+  dst->room = NULL;
+  dst->room_size = 0;
   dst->owns = src->owns & (OWN_ESC | OWN_TEXT);
   if (dst->owns & OWN_ESC)
     dst->esc = g_strdup(src->esc);

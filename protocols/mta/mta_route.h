@@ -153,6 +153,11 @@ typedef struct {
   bool self_dropped; /* this host was among the MX and was dropped with
                         the entries of lower preference */
   uint8_t owns;      /* private: what mta_route_decision_clear frees */
+  /* private: the candidates' block's size (when owned), and a block kept
+   * by mta_route_decision_reset for the next mta_route_redecide */
+  size_t cand_room;
+  void *room;
+  size_t room_size;
 } mta_route_decision;
 
 /* Decides from ANSWER (for PLAN): see the top of this file for the rules;
@@ -161,6 +166,14 @@ typedef struct {
 void mta_route_decide(const mta_route *r, const mta_route_plan *plan, const mta_route_answer *a,
                       mta_rand_fn rand, void *user, mta_route_decision *d);
 void mta_route_decision_clear(mta_route_decision *d);
+/* mta_route_decide into D, a decision already made, cleared, reset or
+ * zeroed (never an uninitialized one): what D held is let go, but for its
+ * candidates' block, which the new candidates reuse when they fit. */
+void mta_route_redecide(const mta_route *r, const mta_route_plan *plan, const mta_route_answer *a,
+                        mta_rand_fn rand, void *user, mta_route_decision *d);
+/* Clears D, keeping its candidates' block for a later mta_route_redecide
+ * (mta_route_decision_clear frees it). */
+void mta_route_decision_reset(mta_route_decision *d);
 /* DST walks SRC's candidates from the first with its own cursor and
  * reasons: the candidates are borrowed (SRC must stay as it is until DST
  * is cleared), the reasons copied when SRC owns them. */

@@ -182,6 +182,10 @@ struct smtp_cli {
   bool tls, tls_refused, authed, quit_requested, dirty;
   int auth_step;
   const char *close_reason;
+  /* Parked (smtp_cli_keep_upto): the next engine of the owner's list, and
+   * how many engines the list holds from this one. */
+  smtp_cli *next_spare;
+  unsigned nspares;
 };
 
 /* ---- names ---- */
@@ -340,15 +344,18 @@ static void msg_free(cli_msg *m) {
   g_free(m);
 }
 
-/* M is done with: its block becomes the spare when none is kept and it is
- * small, else it is freed. */
+/* M is done with: its block becomes the spare when it is small and
+ * larger than the one kept (which is freed: the spare grows to the size
+ * the engine's messages need, at most MSG_KEEP_MAX), else it is freed. */
 static void msg_release(smtp_cli *cli, cli_msg *m) {
   if (!m)
     return;
-  if (cli->spare_msg || m->cap > MSG_KEEP_MAX) {
+  if (m->cap > MSG_KEEP_MAX || (cli->spare_msg && cli->spare_msg->cap >= m->cap)) {
     msg_free(m);
     return;
   }
+  if (cli->spare_msg) /* smaller: a block of its own (msg_release cleared it) */
+    g_free(cli->spare_msg);
   while (m->blocks) {
     text_block *b = m->blocks;
     m->blocks = b->next;
@@ -386,9 +393,7 @@ static void cli_names_free(smtp_cli *cli) {
   smtp_string_renew(&cli->auth_pass, NULL, true);
 }
 
-void smtp_cli_free(smtp_cli *cli) {
-  if (!cli)
-    return;
+static void cli_free1(smtp_cli *cli) {
   cli_end(cli);
   g_free(cli->spare_msg);
   cli_names_free(cli);
@@ -402,10 +407,19 @@ void smtp_cli_free(smtp_cli *cli) {
   g_free(cli);
 }
 
+void smtp_cli_free(smtp_cli *cli) {
+  while (cli) { /* a parked list: the engines behind it too */
+    smtp_cli *next = cli->next_spare;
+    cli_free1(cli);
+    cli = next;
+  }
+}
+
 smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_env *env,
                          int64_t now) {
   if (!old)
     return smtp_cli_new(cfg, env, now);
+  g_assert(!old->next_spare); /* one engine (smtp_cli_take) */
   cli_end(old);
   smtp_cli kept = {
       .rline = smtp_string_kept(old->rline, 128),
@@ -431,11 +445,29 @@ smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_e
   return old;
 }
 
-void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli) {
-  if (*spare)
-    smtp_cli_free(cli);
-  else
-    *spare = cli;
+void smtp_cli_keep_upto(smtp_cli **spares, smtp_cli *cli, unsigned max) {
+  if (!cli)
+    return;
+  g_assert(!cli->next_spare);
+  unsigned n = *spares ? (*spares)->nspares : 0;
+  if (n >= max) {
+    cli_free1(cli);
+    return;
+  }
+  cli->next_spare = *spares;
+  cli->nspares = n + 1;
+  *spares = cli;
+}
+
+void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli) { smtp_cli_keep_upto(spare, cli, 1); }
+
+smtp_cli *smtp_cli_take(smtp_cli **spares) {
+  smtp_cli *cli = *spares;
+  if (cli) {
+    *spares = cli->next_spare;
+    cli->next_spare = NULL;
+  }
+  return cli;
 }
 
 /* ---- output ---- */

@@ -139,12 +139,18 @@ void smtp_cli_free(smtp_cli *cli);
  * is smtp_cli_free(OLD) followed by smtp_cli_new(CFG, ENV, NOW), with
  * OLD's storage (the engine and its buffers) reused; OLD may be NULL, and
  * is taken in any state (its messages are dropped without events).
- * smtp_cli_keep(&spare, CLI) ends a session: CLI becomes *SPARE when that
- * is NULL (for a later renew), else is freed. The owner frees its spare
- * with smtp_cli_free. */
+ * smtp_cli_keep_upto(&spares, CLI, MAX) ends a session: CLI is parked in
+ * the list *SPARES (linked through the engines) while that holds fewer
+ * than MAX, else is freed (CLI NULL: nothing); smtp_cli_keep is the same
+ * with MAX 1. smtp_cli_take pops one engine from the list (NULL: empty)
+ * for smtp_cli_renew, which takes one engine, never a list. The owner
+ * frees the list with smtp_cli_free (which frees the engines behind CLI
+ * too). */
 smtp_cli *smtp_cli_renew(smtp_cli *old, const smtp_cli_config *cfg, const smtp_env *env,
                          int64_t now);
 void smtp_cli_keep(smtp_cli **spare, smtp_cli *cli);
+void smtp_cli_keep_upto(smtp_cli **spares, smtp_cli *cli, unsigned max);
+smtp_cli *smtp_cli_take(smtp_cli **spares);
 
 /* Queues message M (copied). Messages sent after QUIT went out, or after
  * the session ended, get a TEMP result at once. A recipient that is not a

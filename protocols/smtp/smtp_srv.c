@@ -177,6 +177,7 @@ smtp_srv *smtp_srv_new(const smtp_srv_config *cfg, const smtp_env *env) {
 smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_env *env) {
   if (!old)
     return smtp_srv_new(cfg, env);
+  g_assert(!old->next_spare); /* one engine (smtp_srv_take) */
   smtp_srv__reset_txn(old);
   smtp_srv__reset_auth_input(old);
   smtp_srv kept = {
@@ -210,11 +211,31 @@ smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_e
   return old;
 }
 
-void smtp_srv_keep(smtp_srv **spare, smtp_srv *srv) {
-  if (*spare)
-    smtp_srv_free(srv);
-  else
-    *spare = srv;
+static void srv_free1(smtp_srv *srv);
+
+void smtp_srv_keep_upto(smtp_srv **spares, smtp_srv *srv, unsigned max) {
+  if (!srv)
+    return;
+  g_assert(!srv->next_spare);
+  unsigned n = *spares ? (*spares)->nspares : 0;
+  if (n >= max) {
+    srv_free1(srv);
+    return;
+  }
+  srv->next_spare = *spares;
+  srv->nspares = n + 1;
+  *spares = srv;
+}
+
+void smtp_srv_keep(smtp_srv **spare, smtp_srv *srv) { smtp_srv_keep_upto(spare, srv, 1); }
+
+smtp_srv *smtp_srv_take(smtp_srv **spares) {
+  smtp_srv *srv = *spares;
+  if (srv) {
+    *spares = srv->next_spare;
+    srv->next_spare = NULL;
+  }
+  return srv;
 }
 
 void smtp_srv__reset_auth_input(smtp_srv *srv) {
@@ -241,8 +262,14 @@ void smtp_srv__reset_txn(smtp_srv *srv) {
 }
 
 void smtp_srv_free(smtp_srv *srv) {
-  if (!srv)
-    return;
+  while (srv) { /* a parked list: the engines behind it too */
+    smtp_srv *next = srv->next_spare;
+    srv_free1(srv);
+    srv = next;
+  }
+}
+
+static void srv_free1(smtp_srv *srv) {
   smtp_srv__reset_txn(srv);
   smtp_srv__reset_auth_input(srv);
   smtp_cmd_arena_clear(&srv->txn_strs);

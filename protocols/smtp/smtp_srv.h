@@ -162,11 +162,17 @@ void smtp_srv_free(smtp_srv *srv);
 /* Recycling, for owners that open many sessions: smtp_srv_renew(OLD, ...)
  * is smtp_srv_free(OLD) followed by smtp_srv_new(CFG, ENV), with OLD's
  * storage (the engine and its buffers) reused; OLD may be NULL, and is
- * taken in any state. smtp_srv_keep(&spare, SRV) ends a session: SRV
- * becomes *SPARE when that is NULL (for a later renew), else is freed. The
- * owner frees its spare with smtp_srv_free. */
+ * taken in any state. smtp_srv_keep_upto(&spares, SRV, MAX) ends a
+ * session: SRV is parked in the list *SPARES (linked through the engines)
+ * while that holds fewer than MAX, else is freed (SRV NULL: nothing);
+ * smtp_srv_keep is the same with MAX 1. smtp_srv_take pops one engine from
+ * the list (NULL: empty) for smtp_srv_renew, which takes one engine, never
+ * a list. The owner frees the list with smtp_srv_free (which frees the
+ * engines behind SRV too). */
 smtp_srv *smtp_srv_renew(smtp_srv *old, const smtp_srv_config *cfg, const smtp_env *env);
 void smtp_srv_keep(smtp_srv **spare, smtp_srv *srv);
+void smtp_srv_keep_upto(smtp_srv **spares, smtp_srv *srv, unsigned max);
+smtp_srv *smtp_srv_take(smtp_srv **spares);
 
 /* Takes LEN bytes from the peer at time NOW (any split of the stream is
  * accepted; LEN may be 0). Never fails: bad input becomes replies. */

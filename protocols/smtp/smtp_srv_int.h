@@ -131,6 +131,10 @@ struct smtp_srv {
   size_t d_linelen;
   bool d_bare, d_nul, d_long, d_big;
   bool grown; /* IN or MSG held more than is kept for the next session */
+  /* Parked (smtp_srv_keep_upto): the next engine of the owner's list, and
+   * how many engines the list holds from this one. */
+  smtp_srv *next_spare;
+  unsigned nspares;
 };
 
 /* The only place that assigns srv->state (traces "OLD -> NEW"). */
