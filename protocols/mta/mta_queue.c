@@ -16,6 +16,7 @@
  */
 #include "mta_queue.h"
 #include "mta_queue_int.h"
+#include "octet_hash.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -313,32 +314,15 @@ mta_msg *mta_queue__msg_get(const mta_queue *q, uint32_t qid, const char *fn) {
 
 /* ---- interned replies ---- */
 
-/* Eight octets a step (a reply's text and remote MTA are ~40-60 octets,
- * hashed at lookup, insert and removal); the table is for lookup only and
- * its order reaches nothing (mta_queue_mem_bytes sums). */
+/* A reply's text and remote MTA (~40-60 octets, hashed at lookup, insert
+ * and removal) by octet_hash, each seeded by the hash so far and its
+ * length; the table is for lookup only and its order reaches nothing
+ * (mta_queue_mem_bytes sums). */
 static guint str_hash0(const char *s, guint h) {
   if (!s)
     return h * 31u + 7u;
-  const uint64_t k = UINT64_C(0x9E3779B97F4A7C15);
   size_t n = strlen(s);
-  uint64_t x = h ^ ((uint64_t)n << 32);
-  for (; n >= 8; n -= 8, s += 8) {
-    uint64_t w;
-    memcpy(&w, s, sizeof w);
-    x = (x ^ w) * k;
-    x ^= x >> 29;
-  }
-  uint64_t w = 0; /* the tail: two overlapping 4-octet reads, or 3 octets */
-  if (n >= 4) {
-    uint32_t a, b;
-    memcpy(&a, s, sizeof a);
-    memcpy(&b, s + n - 4, sizeof b);
-    w = a | (uint64_t)b << 32;
-  } else if (n > 0) {
-    w = (guchar)s[0] | (uint64_t)(guchar)s[n / 2] << 8 | (uint64_t)(guchar)s[n - 1] << 16;
-  }
-  x = (x ^ w) * k;
-  return (guint)(x ^ (x >> 32));
+  return octet_hash(h ^ (uint64_t)n << 32, s, n);
 }
 
 static guint reply_hash(gconstpointer k) {
