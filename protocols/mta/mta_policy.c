@@ -131,22 +131,9 @@ void mta_policy_prune(mta_policy *p, int64_t now) {
 size_t mta_policy_clients(const mta_policy *p) { return g_hash_table_size(p->clients); }
 
 unsigned mta_policy_count_received(const uint8_t *msg, size_t len) {
-  unsigned n = 0;
-  size_t i = 0;
-  while (i < len) {
-    const uint8_t *lf = memchr(msg + i, '\n', len - i);
-    size_t e = lf ? (size_t)(lf - msg) : len;
-    size_t l = e - i;
-    if (l > 0 && msg[i + l - 1] == '\r')
-      l--;
-    if (l == 0) /* the empty line ends the header */
-      break;
-    if (l >= 9 && (msg[i] | 0x20) == 'r' &&
-        g_ascii_strncasecmp((const char *)msg + i, "Received:", 9) == 0)
-      n++;
-    i = e + 1;
-  }
-  return n;
+  mta_policy_header hd;
+  mta_policy_scan_header(msg, len, &hd); /* the one walk of the header's lines */
+  return hd.received;
 }
 
 bool mta_policy_hops(const mta_policy *p, const uint8_t *msg, size_t len, mta_policy_verdict *v) {

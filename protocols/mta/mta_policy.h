@@ -64,7 +64,8 @@ void mta_policy_prune(mta_policy *p, int64_t now);
 size_t mta_policy_clients(const mta_policy *p);
 
 /* Received fields in the header of MSG (lines starting "Received:" in any
- * case, up to the first empty line; folded continuations not counted). */
+ * case, up to the first empty line; folded continuations not counted):
+ * mta_policy_scan_header's count. */
 unsigned mta_policy_count_received(const uint8_t *msg, size_t len);
 /* true when MSG has at most max_hops Received fields; else false with
  * 554 5.4.0 in *V. */
@@ -74,7 +75,7 @@ bool mta_policy_hops_of(const mta_policy *p, unsigned received, mta_policy_verdi
 
 /* What the MTA reads of a message's header at DATA, in one pass. */
 typedef struct {
-  unsigned received; /* as mta_policy_count_received */
+  unsigned received; /* Received fields, as mta_policy_count_received says */
   /* The first Message-ID field's value as written (after the colon to its
    * last line's end, folding kept; a view into the message), as
    * mime_hdr_scan_get(MSG, LEN, 0, "Message-ID") finds it (fields end at
