@@ -53,6 +53,19 @@ static inline cur skip_ws(cur p, cur e) {
   return p;
 }
 
+/* After an array's element, at P: ']' ends the array (*END true; the octet
+ * after it returned), ',' leads to the next element (*END false; its first
+ * non-space octet returned); NULL for anything else. */
+static cur array_sep(cur p, cur e, bool *end) {
+  p = skip_ws(p, e);
+  *end = p < e && *p == ']';
+  if (*end)
+    return p + 1;
+  if (p >= e || *p != ',')
+    return NULL;
+  return skip_ws(p + 1, e);
+}
+
 /* A string's value: N octets at S (in the text, or in the reader's
  * scratch once unescaped). */
 typedef struct {
@@ -311,12 +324,9 @@ static cur read_addresses(reader *r, cur p, cur e, addr_list *list, GString *scr
       list->v = g_renew(char *, list->v, list->cap);
     }
     list->v[list->n++] = in;
-    p = skip_ws(p, e);
-    if (p < e && *p == ']')
-      return p + 1;
-    if (p >= e || *p != ',')
-      return NULL;
-    p = skip_ws(p + 1, e);
+    bool end;
+    if (!(p = array_sep(p, e, &end)) || end)
+      return p;
   }
 }
 
@@ -455,14 +465,9 @@ static cur read_messages(reader *r, cur p, cur e) {
     return p + 1;
   for (int i = 0;; i++) {
     p = read_message(r, p, e, i);
-    if (!p)
-      return NULL;
-    p = skip_ws(p, e);
-    if (p < e && *p == ']')
-      return p + 1;
-    if (p >= e || *p != ',')
-      return NULL;
-    p = skip_ws(p + 1, e);
+    bool end;
+    if (!p || !(p = array_sep(p, e, &end)) || end)
+      return p;
   }
 }
 
